@@ -1,0 +1,57 @@
+package parley
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to one HTTP status in internal/httpapi; the service
+// layer returns them and nothing else decides what a client is told.
+const (
+	EINVALID      = "invalid"            // the request is malformed or breaks a rule
+	EUNAUTHORIZED = "unauthorized"       // no valid credentials
+	EFORBIDDEN    = "forbidden"          // authenticated, but not allowed
+	ESCOPE        = "insufficient_scope" // an app token lacks the scope the call needs
+	ENOTFOUND     = "not_found"          // absent, or invisible to the caller
+	ECONFLICT     = "conflict"           // clashes with the current state
+	ETOOLARGE     = "too_large"          // the request body is over the limit
+	EINTERNAL     = "internal"           // a bug or an outage; details only in logs
+)
+
+// Error is an error a client may see: a code and a message that is safe to
+// show. Errors of other types reach clients as EINTERNAL with no detail.
+type Error struct {
+	Code    string
+	Message string
+	// Scope is the scope an ESCOPE error asks for.
+	Scope string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("parley error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the code and a formatted, client-safe message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the client-safe message of err.
+func ErrorMessage(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Message
+	}
+	return "Internal error."
+}

@@ -1,0 +1,67 @@
+package parley
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Event types delivered to members' realtime connections.
+const (
+	EventMessageCreated = "message.created"
+	EventMessageDeleted = "message.deleted"
+	EventThreadUpdated  = "thread.updated"
+	EventReadUpdated    = "read.updated"
+)
+
+// Event is one change a member's clients learn of in real time. Data is
+// encoded once, when the event is made, and shared by every recipient.
+type Event struct {
+	Type     string          `json:"type"`
+	ThreadID string          `json:"thread_id"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// NewEvent returns an event of type typ about a thread, carrying data as JSON.
+func NewEvent(typ, threadID string, data any) Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic("parley: event data does not encode: " + err.Error()) // our own types always encode
+	}
+	return Event{Type: typ, ThreadID: threadID, Data: b}
+}
+
+// MessageDeleted is the data of a message.deleted event.
+type MessageDeleted struct {
+	ID       string `json:"id"`
+	ThreadID string `json:"thread_id"`
+	Seq      int64  `json:"seq"`
+}
+
+// ReadUpdated is the data of a read.updated event.
+type ReadUpdated struct {
+	ThreadID string `json:"thread_id"`
+	UserID   string `json:"user_id"`
+	Seq      int64  `json:"seq"`
+}
+
+// Bus fans events out to members' subscriptions. The in-process bus serves
+// one node; a NATS bus will serve many.
+type Bus interface {
+	// Publish delivers ev to every current subscription of each member in
+	// userIDs. It never blocks on a slow subscriber.
+	Publish(ctx context.Context, userIDs []string, ev Event) error
+	// Subscribe opens a subscription to the member's events. The caller
+	// must Close it.
+	Subscribe(ctx context.Context, userID string) (Subscription, error)
+}
+
+// Subscription is one consumer's stream of a member's events.
+type Subscription interface {
+	// C delivers the events. It is closed when the subscription ends,
+	// whether by Close or because the consumer fell too far behind.
+	C() <-chan Event
+	// Dropped reports whether the bus ended the subscription because the
+	// consumer did not keep up.
+	Dropped() bool
+	Close()
+}

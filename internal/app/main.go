@@ -1,0 +1,159 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/spf13/cobra"
+)
+
+// IO is where a command reads and writes, so tests can run commands in process.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	Getenv   func(string) string
+}
+
+// Main runs the parley command line with args (without the program name).
+// ctx is cancelled on SIGINT or SIGTERM.
+func Main(ctx context.Context, args []string, stdio IO) error {
+	cfg, err := config.FromEnv(stdio.Getenv)
+	if err != nil {
+		return err
+	}
+	root := &cobra.Command{
+		Use:           "parley",
+		Short:         "Parley: messaging with consent-first partner access",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(stdio.In)
+	root.SetOut(stdio.Out)
+	root.SetErr(stdio.Err)
+	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg))
+	return root.ExecuteContext(ctx)
+}
+
+func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewJSONHandler(stdio.Err, &slog.HandlerOptions{Level: cfg.Level()}))
+			return serve(cmd.Context(), *cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (PARLEY_ADDR)")
+	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account (PARLEY_REGISTRATION)")
+	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	return cmd
+}
+
+// serve runs a server until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	srv, err := OpenServer(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close()
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	select {
+	case err := <-served:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("parley shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("parley stopped")
+	return <-served
+}
+
+func userCommand(cfg *config.Config) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage members"}
+	var displayName string
+	var passwordStdin bool
+	add := &cobra.Command{
+		Use:   "add USERNAME --password-stdin [--display-name NAME]",
+		Short: "Create a member, reading the password from standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !passwordStdin {
+				return errors.New("give the password on standard input with --password-stdin")
+			}
+			pw, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("read password: %w", err)
+			}
+			pw = strings.TrimRight(pw, "\r\n")
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				u, err := svc.CreateUser(cmd.Context(), service.NewAccount{Username: args[0], Password: pw, DisplayName: displayName})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created %s (%s)\n", u.Username, u.ID)
+				return nil
+			})
+		},
+	}
+	add.Flags().StringVar(&displayName, "display-name", "", "the name others see")
+	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List members",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				users, err := svc.Users(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\tID\tCREATED")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+// withService opens the store for an admin command. It works beside a
+// running server: SQLite serialises the two processes' writes.
+func withService(ctx context.Context, cfg config.Config, fn func(*service.Service) error) error {
+	srv, err := OpenServer(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return fn(srv.Service)
+}

@@ -1,0 +1,101 @@
+// Package app assembles Parley from its parts and runs its commands. It is
+// the only package that knows every other one; nothing imports it but
+// cmd/parley and end-to-end tests.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
+)
+
+// Server is a Parley server: store, bus, service and HTTP, wired together.
+type Server struct {
+	Config  config.Config
+	Store   *sqlstore.DB
+	Service *service.Service
+
+	log      *slog.Logger
+	http     *http.Server
+	ln       net.Listener
+	stopBase context.CancelFunc
+}
+
+// OpenServer opens the store and assembles the server without listening yet.
+func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	if err != nil {
+		return nil, err
+	}
+	events := bus.NewMemory(bus.DefaultBuffer)
+	svc := service.New(store, events, log, service.Options{
+		OpenRegistration: cfg.Registration == config.RegistrationOpen,
+		SessionTTL:       cfg.SessionTTL,
+	})
+	api := httpapi.NewServer(svc, events, log, httpapi.NewMetrics())
+	base, stopBase := context.WithCancel(context.Background())
+	return &Server{
+		Config:  cfg,
+		Store:   store,
+		Service: svc,
+		log:     log,
+		http: &http.Server{
+			Handler:           api,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    32 << 10,
+			BaseContext:       func(net.Listener) context.Context { return base },
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		stopBase: stopBase,
+	}, nil
+}
+
+// Listen binds the configured address; with port 0 the system picks one.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// URL is the server's base URL once it listens.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Serve answers requests until Shutdown.
+func (s *Server) Serve() error {
+	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "data", s.Config.DataDir, "registration", s.Config.Registration)
+	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops taking requests, lets those in flight finish, ends realtime
+// connections and closes the store, so every acknowledged write is on disk.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopBase()
+	err := s.http.Shutdown(ctx)
+	return errors.Join(err, s.Store.Close())
+}
+
+// Close releases the server's resources without waiting for requests.
+func (s *Server) Close() error {
+	s.stopBase()
+	return errors.Join(s.http.Close(), s.Store.Close())
+}

@@ -1,0 +1,107 @@
+// Package bus implements parley.Bus in process: events published on one node
+// reach the subscriptions held on that node. A NATS implementation will sit
+// beside it for many nodes.
+package bus
+
+import (
+	"context"
+	"sync"
+
+	"github.com/parleyhq/parley"
+)
+
+// DefaultBuffer is how many undelivered events a subscription may hold
+// before it is dropped as too slow.
+const DefaultBuffer = 256
+
+// Memory is an in-process parley.Bus. Each subscription has a bounded
+// buffer; a subscriber whose buffer is full is dropped rather than allowed to
+// grow memory or slow publishers.
+type Memory struct {
+	buffer int
+
+	mu   sync.RWMutex
+	subs map[string]map[*subscription]struct{}
+}
+
+var _ parley.Bus = (*Memory)(nil)
+
+// NewMemory returns a bus whose subscriptions buffer up to buffer events.
+func NewMemory(buffer int) *Memory {
+	return &Memory{buffer: buffer, subs: map[string]map[*subscription]struct{}{}}
+}
+
+// Publish delivers ev to each current subscription of the members.
+func (b *Memory) Publish(_ context.Context, userIDs []string, ev parley.Event) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, id := range userIDs {
+		for s := range b.subs[id] {
+			s.send(ev)
+		}
+	}
+	return nil
+}
+
+// Subscribe opens a subscription to the member's events.
+func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscription, error) {
+	s := &subscription{bus: b, userID: userID, ch: make(chan parley.Event, b.buffer)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs[userID] == nil {
+		b.subs[userID] = map[*subscription]struct{}{}
+	}
+	b.subs[userID][s] = struct{}{}
+	return s, nil
+}
+
+func (b *Memory) remove(s *subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.subs[s.userID], s)
+	if len(b.subs[s.userID]) == 0 {
+		delete(b.subs, s.userID)
+	}
+}
+
+type subscription struct {
+	bus    *Memory
+	userID string
+	ch     chan parley.Event
+
+	mu      sync.Mutex
+	closed  bool
+	dropped bool
+}
+
+func (s *subscription) C() <-chan parley.Event { return s.ch }
+
+func (s *subscription) send(ev parley.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.ch <- ev:
+	default:
+		s.closed, s.dropped = true, true
+		close(s.ch)
+	}
+}
+
+func (s *subscription) Dropped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+func (s *subscription) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
+	}
+	s.mu.Unlock()
+	s.bus.remove(s)
+}

@@ -1,0 +1,101 @@
+// Package config holds the server's settings as one value: defaults, then
+// environment variables, then flags. There are no globals.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+)
+
+// Registration modes.
+const (
+	RegistrationOpen   = "open"
+	RegistrationClosed = "closed"
+)
+
+// Config is everything a Parley server is told.
+type Config struct {
+	// Addr is the host:port the server listens on (PARLEY_ADDR).
+	Addr string
+	// DataDir holds the embedded database (PARLEY_DATA).
+	DataDir string
+	// Registration is open (anyone may create an account through the API)
+	// or closed (only operators, with `parley user add`) (PARLEY_REGISTRATION).
+	Registration string
+	// SessionTTL is how long a sign-in lasts (PARLEY_SESSION_TTL).
+	SessionTTL time.Duration
+	// LogLevel is debug, info, warn or error (PARLEY_LOG_LEVEL).
+	LogLevel string
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the settings of a server started with no flags.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./data",
+		Registration:    RegistrationOpen,
+		SessionTTL:      30 * 24 * time.Hour,
+		LogLevel:        "info",
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// FromEnv returns the defaults overridden by PARLEY_* environment variables.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Default()
+	for name, dst := range map[string]*string{
+		"PARLEY_ADDR":         &c.Addr,
+		"PARLEY_DATA":         &c.DataDir,
+		"PARLEY_REGISTRATION": &c.Registration,
+		"PARLEY_LOG_LEVEL":    &c.LogLevel,
+	} {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	if v := getenv("PARLEY_SESSION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("config: PARLEY_SESSION_TTL: %w", err)
+		}
+		c.SessionTTL = d
+	}
+	return c, nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("config: addr %q: %w", c.Addr, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("config: the data directory must be set")
+	}
+	if c.Registration != RegistrationOpen && c.Registration != RegistrationClosed {
+		return fmt.Errorf("config: registration must be %q or %q, not %q", RegistrationOpen, RegistrationClosed, c.Registration)
+	}
+	if c.SessionTTL < time.Minute {
+		return fmt.Errorf("config: session TTL %s is under a minute", c.SessionTTL)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("config: log level %q: %w", c.LogLevel, err)
+	}
+	return nil
+}
+
+// DatabasePath is the embedded database's file.
+func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "parley.db") }
+
+// Level returns the log level; Validate has checked it.
+func (c Config) Level() slog.Level {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.LogLevel))
+	return lvl
+}

@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/parleyhq/parley"
+)
+
+// Realtime connection timing: a write that takes longer than writeTimeout
+// means the client stopped reading, and it is cut off.
+const (
+	writeTimeout = 10 * time.Second
+	pingInterval = 30 * time.Second
+)
+
+// handleEvents upgrades to a WebSocket and streams the caller's events as
+// JSON text messages until either side closes. The client sends nothing;
+// what it sends is ignored.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	c := parley.CallerFromContext(r.Context())
+	sub, err := s.bus.Subscribe(r.Context(), c.User.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer sub.Close()
+
+	// Bearer tokens, not cookies, authenticate the connection, so a page of
+	// another origin gains nothing it could not do with the token itself.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	defer conn.CloseNow()
+	s.metrics.websockets.Inc()
+	defer s.metrics.websockets.Dec()
+
+	// The context ends when the client closes or the server shuts down.
+	ctx := conn.CloseRead(r.Context())
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case ev, ok := <-sub.C():
+			if !ok {
+				s.metrics.eventsDropped.Inc()
+				conn.Close(websocket.StatusTryAgainLater, "too slow: events were not read in time")
+				return
+			}
+			if err := writeEvent(ctx, conn, ev); err != nil {
+				return
+			}
+		case <-ping.C:
+			pingCtx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := conn.Ping(pingCtx)
+			cancel()
+			if err != nil {
+				return
+			}
+		case <-ctx.Done():
+			conn.Close(websocket.StatusGoingAway, "")
+			return
+		}
+	}
+}
+
+func writeEvent(ctx context.Context, conn *websocket.Conn, ev parley.Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return conn.Write(ctx, websocket.MessageText, b)
+}

@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parleyhq/parley"
+)
+
+func (s *Server) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Username string `json:"username"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status, err := s.svc.AddFriend(r.Context(), in.Username)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, status)
+}
+
+func (s *Server) handleFriendList(w http.ResponseWriter, r *http.Request) {
+	friends, err := s.svc.Friends(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Friends []parley.Friend `json:"friends"`
+	}{friends})
+}
+
+func (s *Server) handleFriendRequests(w http.ResponseWriter, r *http.Request) {
+	reqs, err := s.svc.FriendRequests(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reqs)
+}
+
+func (s *Server) handleFriendDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.RemoveFriend(r.Context(), r.PathValue("user_id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

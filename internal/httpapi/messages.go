@@ -1,0 +1,59 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parleyhq/parley/internal/service"
+)
+
+func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	msg, replayed, err := s.svc.SendMessage(r.Context(), r.PathValue("id"), in.Text, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		s.metrics.messagesSent.Inc()
+	}
+	writeJSON(w, http.StatusCreated, msg)
+}
+
+func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var mq service.MessageQuery
+	var err error
+	var limit int64
+	if mq.Before, err = intParam(q.Get("before"), "before"); err == nil {
+		if mq.After, err = intParam(q.Get("after"), "after"); err == nil {
+			limit, err = intParam(q.Get("limit"), "limit")
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	mq.Limit = int(min(limit, 1<<20))
+	page, err := s.svc.Messages(r.Context(), r.PathValue("id"), mq)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.DeleteMessage(r.Context(), r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

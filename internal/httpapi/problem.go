@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/parleyhq/parley"
+)
+
+// problemTypeBase prefixes every problem type. Types are stable: clients may
+// branch on them.
+const problemTypeBase = "urn:parley:problem:"
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// errorStatus maps each domain error code to its HTTP status. It is the one
+// place where domain errors meet HTTP.
+var errorStatus = map[string]int{
+	parley.EINVALID:      http.StatusBadRequest,
+	parley.EUNAUTHORIZED: http.StatusUnauthorized,
+	parley.EFORBIDDEN:    http.StatusForbidden,
+	parley.ESCOPE:        http.StatusForbidden,
+	parley.ENOTFOUND:     http.StatusNotFound,
+	parley.ECONFLICT:     http.StatusConflict,
+	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	parley.EINTERNAL:     http.StatusInternalServerError,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
+}
+
+// Codes for failures that only HTTP knows of.
+const (
+	codeMethodNotAllowed = "method_not_allowed"
+	codeUnsupportedMedia = "unsupported_media_type"
+)
+
+// writeError answers with the problem for err. Internal errors are logged in
+// full and shown to the client without detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := parley.ErrorCode(err)
+	status, ok := errorStatus[code]
+	if !ok {
+		code, status = parley.EINTERNAL, http.StatusInternalServerError
+	}
+	if code == parley.EINTERNAL {
+		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	switch code {
+	case parley.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	case parley.ESCOPE:
+		var e *parley.Error
+		errors.As(err, &e)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="insufficient_scope", scope="`+e.Scope+`"`)
+	}
+	writeProblem(w, status, code, parley.ErrorMessage(err))
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Problem{
+		Type:   problemTypeBase + code,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+	})
+}
+
+// logPanic records a recovered panic; the client gets a plain 500 problem.
+func logPanic(log *slog.Logger, r *http.Request, p any) {
+	log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", p)
+}

@@ -1,0 +1,44 @@
+package httpapi
+
+import "net/http"
+
+// route is one entry of the API's route table. The OpenAPI document is
+// checked against this table by a test.
+type route struct {
+	method  string
+	pattern string
+	handler http.HandlerFunc
+	// public routes need no bearer token.
+	public bool
+}
+
+// routes is the /api/v1 route table.
+func (s *Server) routes() []route {
+	return []route{
+		{method: "GET", pattern: "/api/v1/openapi.json", handler: handleOpenAPI, public: true},
+
+		{method: "POST", pattern: "/api/v1/accounts", handler: s.handleAccountCreate, public: true},
+		{method: "POST", pattern: "/api/v1/sessions", handler: s.handleSessionCreate, public: true},
+		{method: "DELETE", pattern: "/api/v1/sessions/current", handler: s.handleSessionDelete},
+		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
+
+		{method: "POST", pattern: "/api/v1/friends", handler: s.handleFriendAdd},
+		{method: "GET", pattern: "/api/v1/friends", handler: s.handleFriendList},
+		{method: "GET", pattern: "/api/v1/friend-requests", handler: s.handleFriendRequests},
+		{method: "DELETE", pattern: "/api/v1/friends/{user_id}", handler: s.handleFriendDelete},
+
+		{method: "POST", pattern: "/api/v1/threads", handler: s.handleThreadCreate},
+		{method: "GET", pattern: "/api/v1/threads", handler: s.handleThreadList},
+		{method: "GET", pattern: "/api/v1/threads/{id}", handler: s.handleThreadGet},
+		{method: "GET", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantList},
+		{method: "POST", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantAdd},
+		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/me", handler: s.handleThreadLeave},
+		{method: "POST", pattern: "/api/v1/threads/{id}/read", handler: s.handleThreadRead},
+
+		{method: "POST", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageCreate},
+		{method: "GET", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageList},
+		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
+
+		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents},
+	}
+}

@@ -1,0 +1,146 @@
+// Package httpapi serves Parley's JSON API under /api/v1, its realtime
+// events over WebSocket, and the operational endpoints /healthz and /metrics.
+//
+// Handlers are thin: they decode, call the service with the caller in the
+// context, and encode. Every error leaves as application/problem+json
+// (RFC 9457), mapped from the domain's codes in problem.go.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	svc     *service.Service
+	bus     parley.Bus
+	log     *slog.Logger
+	metrics *Metrics
+	mux     *http.ServeMux
+}
+
+// NewServer returns the API's handler.
+func NewServer(svc *service.Service, bus parley.Bus, log *slog.Logger, metrics *Metrics) *Server {
+	s := &Server{svc: svc, bus: bus, log: log, metrics: metrics, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		h := rt.handler
+		if !rt.public {
+			h = s.authenticated(h)
+		}
+		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("/", s.handleUnmatched)
+	return s
+}
+
+// ServeHTTP serves a request with panic recovery, a body limit, metrics and a log line.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			logPanic(s.log, r, p)
+			if rec.status == 0 {
+				writeProblem(rec, http.StatusInternalServerError, parley.EINTERNAL, "Internal error.")
+			}
+		}
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		s.metrics.requests.WithLabelValues(route, statusLabel(rec.status)).Inc()
+		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		level := slog.LevelDebug
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", rec.status, "duration", elapsed)
+	}()
+	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
+	s.mux.ServeHTTP(rec, r)
+}
+
+// handleUnmatched answers requests no route takes: 405 with Allow when the
+// path exists under other methods, 404 otherwise.
+func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here")
+		return
+	}
+	writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
+}
+
+// authenticated resolves the bearer token (or, for WebSocket clients that
+// cannot set headers, the access_token query parameter) to a caller.
+func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			token = r.URL.Query().Get("access_token")
+		}
+		if token == "" {
+			s.writeError(w, r, parley.Errorf(parley.EUNAUTHORIZED, "send a bearer token in the Authorization header"))
+			return
+		}
+		c, err := s.svc.Authenticate(r.Context(), token)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), c)))
+	}
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// underlying writer.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func statusLabel(code int) string {
+	if code == 0 {
+		code = http.StatusOK
+	}
+	return strconv.Itoa(code)
+}

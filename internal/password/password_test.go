@@ -1,0 +1,44 @@
+package password_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/password"
+)
+
+func TestHashAndCheck(t *testing.T) {
+	hash, err := password.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash = %q, want an argon2id PHC string", hash)
+	}
+	if strings.Contains(hash, "correct horse") {
+		t.Fatal("hash contains the password")
+	}
+	t.Run("OK", func(t *testing.T) {
+		if ok, err := password.Check("correct horse", hash); err != nil || !ok {
+			t.Fatalf("Check = %v, %v; want true", ok, err)
+		}
+	})
+	t.Run("WrongPassword", func(t *testing.T) {
+		if ok, err := password.Check("correct horsE", hash); err != nil || ok {
+			t.Fatalf("Check = %v, %v; want false", ok, err)
+		}
+	})
+	t.Run("SaltsDiffer", func(t *testing.T) {
+		other, _ := password.Hash("correct horse")
+		if other == hash {
+			t.Fatal("two hashes of one password are equal")
+		}
+	})
+	t.Run("ErrMalformed", func(t *testing.T) {
+		for _, bad := range []string{"", "plain", "$argon2i$v=19$m=1,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=0,t=1,p=1$c2FsdA$a2V5"} {
+			if ok, err := password.Check("x", bad); err == nil || ok {
+				t.Errorf("Check(%q) = %v, %v; want an error", bad, ok, err)
+			}
+		}
+	})
+}

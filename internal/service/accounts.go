@@ -1,0 +1,180 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"sync"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/password"
+)
+
+// sessionTokenPrefix marks a first-party session token, so that a leaked one
+// is recognisable and lookups go to the right table.
+const sessionTokenPrefix = "pss_"
+
+// NewAccount holds what creating an account takes.
+type NewAccount struct {
+	Username    string
+	Password    string
+	DisplayName string
+}
+
+// Register creates an account through the API; EFORBIDDEN when registration is closed.
+func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, error) {
+	if !s.opts.OpenRegistration {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "registration is closed on this server")
+	}
+	return s.CreateUser(ctx, in)
+}
+
+// CreateUser creates an account regardless of the registration setting; it
+// is for operators.
+func (s *Service) CreateUser(ctx context.Context, in NewAccount) (*parley.User, error) {
+	u := &parley.User{
+		ID:          parley.NewID(),
+		Username:    parley.NormalizeUsername(in.Username),
+		DisplayName: strings.TrimSpace(in.DisplayName),
+		CreatedAt:   parley.Now(),
+	}
+	if err := parley.ValidateUsername(u.Username); err != nil {
+		return nil, err
+	}
+	if err := parley.ValidatePassword(in.Password); err != nil {
+		return nil, err
+	}
+	if err := parley.ValidateDisplayName(u.DisplayName); err != nil {
+		return nil, err
+	}
+	if u.DisplayName == "" {
+		u.DisplayName = u.Username
+	}
+	hash, err := password.Hash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, u, hash) })
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return nil, parley.Errorf(parley.ECONFLICT, "username %q is taken", u.Username)
+	}
+	return u, err
+}
+
+// Users lists every member; it is for operators.
+func (s *Service) Users(ctx context.Context) (users []*parley.User, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		users, err = tx.FindUsers(ctx)
+		return err
+	})
+	return users, err
+}
+
+// dummyHash is checked against when a username is unknown, so that a failed
+// sign-in takes as long whether or not the account exists.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := password.Hash("parley-dummy-password")
+	return h
+})
+
+// SignIn checks a member's password and opens a session. It returns the
+// session's bearer token, which is never stored: only its hash is.
+func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
+	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
+	var u *parley.User
+	var hash string
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if u, err = tx.FindUserByUsername(ctx, parley.NormalizeUsername(username)); err != nil {
+			return err
+		}
+		hash, err = tx.FindPasswordHash(ctx, u.ID)
+		return err
+	})
+	if isNotFound(err) {
+		password.Check(pw, dummyHash())
+		return "", nil, denied
+	} else if err != nil {
+		return "", nil, err
+	}
+	if ok, err := password.Check(pw, hash); err != nil {
+		return "", nil, err
+	} else if !ok {
+		return "", nil, denied
+	}
+
+	token, tokenHash, err := newToken(sessionTokenPrefix)
+	if err != nil {
+		return "", nil, err
+	}
+	now := parley.Now()
+	sess := &parley.Session{TokenHash: tokenHash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
+	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
+		return "", nil, err
+	}
+	return token, u, nil
+}
+
+// SignOut ends the caller's current session.
+func (s *Service) SignOut(ctx context.Context) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteSession(ctx, c.SessionTokenHash) })
+}
+
+// Authenticate resolves a bearer token to its caller; EUNAUTHORIZED when the
+// token is unknown, expired or malformed.
+func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Caller, error) {
+	invalid := parley.Errorf(parley.EUNAUTHORIZED, "the access token is invalid or expired")
+	if !strings.HasPrefix(token, sessionTokenPrefix) {
+		return nil, invalid
+	}
+	tokenHash := hashToken(token)
+	var sess *parley.Session
+	var u *parley.User
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		sess, u, err = tx.FindSession(ctx, tokenHash)
+		return err
+	})
+	if isNotFound(err) {
+		return nil, invalid
+	} else if err != nil {
+		return nil, err
+	}
+	if !parley.Now().Before(sess.ExpiresAt) {
+		return nil, invalid
+	}
+	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash}, nil
+}
+
+// Me returns the signed-in member.
+func (s *Service) Me(ctx context.Context) (u *parley.User, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		u, err = tx.FindUserByID(ctx, c.User.ID)
+		return err
+	})
+	return u, err
+}
+
+// newToken returns a random bearer token with the prefix, and its hash.
+// Tokens carry 256 bits of entropy, so a fast hash is enough to store them.
+func newToken(prefix string) (string, []byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, err
+	}
+	token := prefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token), nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,104 @@
+package service
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+// FriendStatus is the state of a friendship after a request.
+type FriendStatus struct {
+	User  parley.UserRef `json:"user"`
+	State string         `json:"state"`
+}
+
+// AddFriend asks the member named username to be friends, or accepts when
+// they already asked. Asking again is harmless.
+func (s *Service) AddFriend(ctx context.Context, username string) (*FriendStatus, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var status FriendStatus
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		other, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+		if isNotFound(err) {
+			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
+		} else if err != nil {
+			return err
+		}
+		if other.ID == c.User.ID {
+			return parley.Errorf(parley.EINVALID, "you cannot befriend yourself")
+		}
+		status.User = other.Ref()
+		f, err := tx.FindFriendship(ctx, c.User.ID, other.ID)
+		switch {
+		case isNotFound(err):
+			status.State = parley.FriendPending
+			return tx.CreateFriendship(ctx, &parley.Friendship{
+				RequesterID: c.User.ID, AddresseeID: other.ID, State: parley.FriendPending, CreatedAt: parley.Now(),
+			})
+		case err != nil:
+			return err
+		case f.State == parley.FriendPending && f.AddresseeID == c.User.ID:
+			status.State = parley.FriendAccepted
+			return tx.AcceptFriendship(ctx, f.RequesterID, f.AddresseeID)
+		default:
+			status.State = f.State
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &status, nil
+}
+
+// Friends lists the caller's friends.
+func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		friends, err = tx.FindFriends(ctx, c.User.ID)
+		return err
+	})
+	return friends, err
+}
+
+// FriendRequests lists the caller's pending requests, received and sent.
+func (s *Service) FriendRequests(ctx context.Context) (reqs *parley.FriendRequests, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		reqs, err = tx.FindFriendRequests(ctx, c.User.ID)
+		return err
+	})
+	return reqs, err
+}
+
+// RemoveFriend ends a friendship, or withdraws or declines a request.
+// Threads already shared stay as they are.
+func (s *Service) RemoveFriend(ctx context.Context, userID string) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		return tx.DeleteFriendship(ctx, c.User.ID, userID)
+	})
+}
+
+// areFriends reports whether a and b are accepted friends.
+func areFriends(ctx context.Context, tx parley.Tx, a, b string) (bool, error) {
+	f, err := tx.FindFriendship(ctx, a, b)
+	if isNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return f.State == parley.FriendAccepted, nil
+}

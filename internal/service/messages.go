@@ -1,0 +1,201 @@
+package service
+
+import (
+	"context"
+	"slices"
+
+	"github.com/parleyhq/parley"
+)
+
+// MessagePage is a page of a thread's messages, oldest first.
+type MessagePage struct {
+	Messages []*parley.Message `json:"messages"`
+	// HasMore reports whether more messages lie beyond the page in the
+	// direction it was read.
+	HasMore bool `json:"has_more"`
+}
+
+// SendMessage posts text into a thread the caller is in. With an
+// idempotency key, a retry returns the message the first call made, with
+// replayed true; the same key for a different message is ECONFLICT.
+func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (msg *parley.Message, replayed bool, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := parley.ValidateText(text); err != nil {
+		return nil, false, err
+	}
+	if idempotencyKey != "" {
+		if err := parley.ValidateIdempotencyKey(idempotencyKey); err != nil {
+			return nil, false, err
+		}
+	}
+	var recipients []string
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if idempotencyKey != "" {
+			prior, err := tx.FindMessageByIdempotencyKey(ctx, c.User.ID, idempotencyKey)
+			if err == nil {
+				if prior.ThreadID != threadID || prior.Text != text {
+					return parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
+				}
+				msg, replayed = prior, true
+				return nil
+			} else if !isNotFound(err) {
+				return err
+			}
+		}
+		ids, err := tx.FindParticipantIDs(ctx, threadID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ids, c.User.ID) {
+			return threadNotFound()
+		}
+		now := parley.Now()
+		seq, err := tx.NextSeq(ctx, threadID, now)
+		if err != nil {
+			return err
+		}
+		msg = &parley.Message{
+			ID: parley.NewID(), ThreadID: threadID, Seq: seq, Sender: c.User, Kind: parley.MessageKindText,
+			Text: text, CreatedAt: now, IdempotencyKey: idempotencyKey,
+		}
+		if err := tx.CreateMessage(ctx, msg); err != nil {
+			return err
+		}
+		// Sending reads the thread up to one's own message.
+		if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
+			return err
+		}
+		recipients = ids
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if !replayed {
+		s.publish(ctx, recipients, parley.NewEvent(parley.EventMessageCreated, threadID, msg))
+	}
+	return msg, replayed, nil
+}
+
+// MessageQuery selects a page of messages: before a seq (older, the default
+// from the newest), or after a seq (newer). Limit 0 means the default.
+type MessageQuery struct {
+	Before, After int64
+	Limit         int
+}
+
+// Messages returns a page of a thread the caller is in, oldest first.
+func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery) (*MessagePage, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit == 0 {
+		q.Limit = parley.DefaultMessageLimit
+	}
+	switch {
+	case q.Limit < 1 || q.Limit > parley.MaxMessageLimit:
+		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
+	case q.Before < 0 || q.After < 0:
+		return nil, parley.Errorf(parley.EINVALID, "before and after must be positive message numbers")
+	case q.Before > 0 && q.After > 0:
+		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
+	}
+	page := &MessagePage{}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
+		list, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(list) > q.Limit {
+			list, page.HasMore = list[:q.Limit], true
+		}
+		if q.After == 0 {
+			slices.Reverse(list)
+		}
+		page.Messages = list
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// DeleteMessage deletes one of the caller's own messages for everyone,
+// leaving a tombstone. Deleting a deleted message again changes nothing.
+func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	var deleted *parley.Message
+	var recipients []string
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		m, err := tx.FindMessageByID(ctx, messageID)
+		if err != nil {
+			return err
+		}
+		if _, _, err := memberThread(ctx, tx, m.ThreadID, c.User.ID); err != nil {
+			return parley.Errorf(parley.ENOTFOUND, "message not found")
+		}
+		if m.Sender.ID != c.User.ID {
+			return parley.Errorf(parley.EFORBIDDEN, "only the sender can delete a message")
+		}
+		if m.DeletedAt != nil {
+			return nil
+		}
+		if err := tx.DeleteMessage(ctx, m.ID, parley.Now()); err != nil {
+			return err
+		}
+		deleted = m
+		recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if deleted != nil {
+		s.publish(ctx, recipients, parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,
+			parley.MessageDeleted{ID: deleted.ID, ThreadID: deleted.ThreadID, Seq: deleted.Seq}))
+	}
+	return nil
+}
+
+// MarkRead moves the caller's read marker in a thread forward to seq.
+func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	var recipients []string
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
+			return err
+		}
+		if seq < 0 || seq > th.LastSeq {
+			return parley.Errorf(parley.EINVALID, "seq must be 0 to %d, the thread's last message", th.LastSeq)
+		}
+		moved, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq)
+		if err != nil || !moved {
+			return err
+		}
+		recipients, err = tx.FindParticipantIDs(ctx, threadID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if recipients != nil {
+		s.publish(ctx, recipients, parley.NewEvent(parley.EventReadUpdated, threadID,
+			parley.ReadUpdated{ThreadID: threadID, UserID: c.User.ID, Seq: seq}))
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+// Package service holds Parley's business rules. It is the only place that
+// decides whether a caller may do something: handlers call it with the
+// caller in the context and never reach the store themselves.
+//
+// Not-found and not-allowed look the same to a caller who may not know a
+// thing exists: a thread a member is not in is ENOTFOUND, never EFORBIDDEN.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Options are the service's settings.
+type Options struct {
+	// OpenRegistration lets anyone create an account through the API.
+	OpenRegistration bool
+	// SessionTTL is how long a sign-in lasts.
+	SessionTTL time.Duration
+}
+
+// Service implements Parley's operations over a store and a bus.
+type Service struct {
+	store parley.Store
+	bus   parley.Bus
+	log   *slog.Logger
+	opts  Options
+}
+
+// New returns a service.
+func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Service {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 30 * 24 * time.Hour
+	}
+	return &Service{store: store, bus: bus, log: log, opts: opts}
+}
+
+// caller returns the signed-in caller, or EUNAUTHORIZED.
+func caller(ctx context.Context) (*parley.Caller, error) {
+	c := parley.CallerFromContext(ctx)
+	if c == nil {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "sign in first")
+	}
+	return c, nil
+}
+
+// publish delivers an event after its change is durable. A failure to
+// deliver is logged, not returned: the change itself succeeded.
+func (s *Service) publish(ctx context.Context, userIDs []string, ev parley.Event) {
+	if err := s.bus.Publish(ctx, userIDs, ev); err != nil {
+		s.log.ErrorContext(ctx, "publish event", "type", ev.Type, "err", err)
+	}
+}
+
+// isNotFound reports whether err is ENOTFOUND.
+func isNotFound(err error) bool { return parley.ErrorCode(err) == parley.ENOTFOUND }
+
+// threadNotFound is the one answer for a thread that is absent or hidden.
+func threadNotFound() error { return parley.Errorf(parley.ENOTFOUND, "thread not found") }
+
+// memberThread returns the thread if the member currently takes part in it.
+func memberThread(ctx context.Context, tx parley.Tx, threadID, userID string) (*parley.Thread, *parley.Participant, error) {
+	p, err := tx.FindParticipant(ctx, threadID, userID)
+	if isNotFound(err) || err == nil && p.LeftAt != nil {
+		return nil, nil, threadNotFound()
+	} else if err != nil {
+		return nil, nil, err
+	}
+	th, err := tx.FindThreadByID(ctx, threadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return th, p, nil
+}

@@ -1,0 +1,365 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// NewThread holds what starting a thread takes.
+type NewThread struct {
+	// Participants are the usernames of the others; the caller is added.
+	Participants []string
+	Title        string
+	// Kind is direct or group; empty means direct for one other member and
+	// group for more.
+	Kind string
+}
+
+// ThreadPage is one page of a member's threads.
+type ThreadPage struct {
+	Threads    []*parley.ThreadSummary `json:"threads"`
+	NextCursor string                  `json:"next_cursor,omitempty"`
+}
+
+// ThreadChange is the data of a thread.updated event.
+type ThreadChange struct {
+	Thread       *parley.Thread   `json:"thread"`
+	Participants []parley.UserRef `json:"participants"`
+}
+
+// CreateThread starts a thread with friends of the caller. A direct thread
+// between two members is unique: asking again returns the existing one with
+// created false.
+func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parley.ThreadSummary, created bool, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	others, err := otherUsernames(in.Participants, c.User.Username)
+	if err != nil {
+		return nil, false, err
+	}
+	kind := in.Kind
+	if kind == "" {
+		kind = parley.ThreadGroup
+		if len(others) == 1 {
+			kind = parley.ThreadDirect
+		}
+	}
+	in.Title = strings.TrimSpace(in.Title)
+	switch {
+	case kind != parley.ThreadDirect && kind != parley.ThreadGroup:
+		return nil, false, parley.Errorf(parley.EINVALID, "kind must be direct or group")
+	case kind == parley.ThreadDirect && len(others) != 1:
+		return nil, false, parley.Errorf(parley.EINVALID, "a direct thread is between you and one other member")
+	case kind == parley.ThreadDirect && in.Title != "":
+		return nil, false, parley.Errorf(parley.EINVALID, "a direct thread has no title")
+	case len(others) >= parley.MaxGroupSize:
+		return nil, false, parley.Errorf(parley.EINVALID, "a thread holds at most %d members", parley.MaxGroupSize)
+	}
+	if err := parley.ValidateTitle(in.Title); err != nil {
+		return nil, false, err
+	}
+
+	now := parley.Now()
+	th := &parley.Thread{
+		ID: parley.NewID(), Kind: kind, Title: in.Title, CreatedBy: c.User.ID,
+		LastActivityAt: now, CreatedAt: now,
+	}
+	var change ThreadChange
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		members := []parley.UserRef{c.User}
+		for _, name := range others {
+			u, err := tx.FindUserByUsername(ctx, name)
+			if isNotFound(err) {
+				return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
+			} else if err != nil {
+				return err
+			}
+			if ok, err := areFriends(ctx, tx, c.User.ID, u.ID); err != nil {
+				return err
+			} else if !ok {
+				return parley.Errorf(parley.EFORBIDDEN, "you can start threads only with friends, and %q is not one yet", name)
+			}
+			members = append(members, u.Ref())
+		}
+		if kind == parley.ThreadDirect {
+			th.DirectKey = parley.DirectKey(c.User.ID, members[1].ID)
+			existing, err := tx.FindThreadByDirectKey(ctx, th.DirectKey)
+			if err == nil {
+				summary, err = threadSummary(ctx, tx, existing.ID, c.User.ID, 0)
+				return err
+			} else if !isNotFound(err) {
+				return err
+			}
+		}
+		if err := tx.CreateThread(ctx, th); err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: m.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+		}
+		created = true
+		summary = &parley.ThreadSummary{Thread: *th}
+		change = ThreadChange{Thread: th, Participants: members}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		s.publishThreadChange(ctx, change, nil)
+	}
+	return summary, created, nil
+}
+
+// otherUsernames normalizes and de-duplicates usernames, leaving out self.
+func otherUsernames(names []string, self string) ([]string, error) {
+	var others []string
+	for _, n := range names {
+		n = parley.NormalizeUsername(n)
+		if err := parley.ValidateUsername(n); err != nil {
+			return nil, parley.Errorf(parley.EINVALID, "participants: %q is not a username", n)
+		}
+		if n != self && !slices.Contains(others, n) {
+			others = append(others, n)
+		}
+	}
+	if len(others) == 0 {
+		return nil, parley.Errorf(parley.EINVALID, "participants must name at least one other member")
+	}
+	return others, nil
+}
+
+// Threads returns a page of the caller's threads, newest activity first,
+// each with its last message and, when withMessages > 0, its newest
+// withMessages messages.
+func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessages int) (*ThreadPage, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = parley.DefaultThreadLimit
+	}
+	if limit < 1 || limit > parley.MaxThreadLimit {
+		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxThreadLimit)
+	}
+	if withMessages < 0 || withMessages > parley.MaxInboxMessages {
+		return nil, parley.Errorf(parley.EINVALID, "include=messages:N takes N from 0 to %d", parley.MaxInboxMessages)
+	}
+	after, err := decodeThreadCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	page := &ThreadPage{Threads: []*parley.ThreadSummary{}}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(list) > limit {
+			list = list[:limit]
+			last := list[limit-1]
+			page.NextCursor = encodeThreadCursor(last.LastActivityAt, last.ID)
+		}
+		for _, t := range list {
+			if err := addMessages(ctx, tx, t, withMessages); err != nil {
+				return err
+			}
+		}
+		page.Threads = list
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Thread returns one of the caller's threads.
+func (s *Service) Thread(ctx context.Context, threadID string) (summary *parley.ThreadSummary, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		summary, err = threadSummary(ctx, tx, threadID, c.User.ID, 0)
+		return err
+	})
+	return summary, err
+}
+
+// threadSummary returns the thread as the member sees it, with its last
+// message and newest withMessages messages.
+func threadSummary(ctx context.Context, tx parley.Tx, threadID, userID string, withMessages int) (*parley.ThreadSummary, error) {
+	th, p, err := memberThread(ctx, tx, threadID, userID)
+	if err != nil {
+		return nil, err
+	}
+	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, UnreadCount: max(th.LastSeq-p.LastReadSeq, 0)}
+	return sum, addMessages(ctx, tx, sum, withMessages)
+}
+
+// addMessages fills in a summary's last message and newest messages.
+func addMessages(ctx context.Context, tx parley.Tx, t *parley.ThreadSummary, withMessages int) error {
+	if t.LastSeq == 0 {
+		return nil
+	}
+	newest, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: t.ID, Limit: max(withMessages, 1)})
+	if err != nil {
+		return err
+	}
+	if len(newest) > 0 {
+		t.LastMessage = newest[0]
+	}
+	if withMessages > 0 {
+		slices.Reverse(newest)
+		t.Messages = newest
+	}
+	return nil
+}
+
+// Participants lists who is in one of the caller's threads.
+func (s *Service) Participants(ctx context.Context, threadID string) (users []parley.UserRef, err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
+		users, err = tx.FindParticipants(ctx, threadID)
+		return err
+	})
+	return users, err
+}
+
+// AddParticipant adds a friend of the caller to a group thread the caller is
+// in. Adding someone already there changes nothing.
+func (s *Service) AddParticipant(ctx context.Context, threadID, username string) ([]parley.UserRef, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var change ThreadChange
+	changed := false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
+			return err
+		}
+		if th.Kind != parley.ThreadGroup {
+			return parley.Errorf(parley.EINVALID, "members can be added to group threads only")
+		}
+		u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+		if isNotFound(err) {
+			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
+		} else if err != nil {
+			return err
+		}
+		current, err := tx.FindParticipants(ctx, threadID)
+		if err != nil {
+			return err
+		}
+		change = ThreadChange{Thread: th, Participants: current}
+		if slices.ContainsFunc(current, func(p parley.UserRef) bool { return p.ID == u.ID }) {
+			return nil
+		}
+		if len(current) >= parley.MaxGroupSize {
+			return parley.Errorf(parley.ECONFLICT, "a thread holds at most %d members", parley.MaxGroupSize)
+		}
+		if ok, err := areFriends(ctx, tx, c.User.ID, u.ID); err != nil {
+			return err
+		} else if !ok {
+			return parley.Errorf(parley.EFORBIDDEN, "you can add only friends, and %q is not one yet", u.Username)
+		}
+		now := parley.Now()
+		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: threadID, UserID: u.ID, JoinedAt: now}); err != nil {
+			return err
+		}
+		th.LastActivityAt = now
+		changed = true
+		change.Participants = append(change.Participants, u.Ref())
+		return tx.TouchThread(ctx, threadID, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		s.publishThreadChange(ctx, change, nil)
+	}
+	return change.Participants, nil
+}
+
+// LeaveThread takes the caller out of a group thread. Direct threads cannot
+// be left.
+func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	var change ThreadChange
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
+			return err
+		}
+		if th.Kind != parley.ThreadGroup {
+			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left")
+		}
+		if err := tx.LeaveThread(ctx, threadID, c.User.ID, parley.Now()); err != nil {
+			return err
+		}
+		change.Thread = th
+		change.Participants, err = tx.FindParticipants(ctx, threadID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.publishThreadChange(ctx, change, []string{c.User.ID})
+	return nil
+}
+
+// publishThreadChange tells the thread's participants, and also, those who
+// just left, that the thread changed.
+func (s *Service) publishThreadChange(ctx context.Context, change ThreadChange, alsoTo []string) {
+	to := alsoTo
+	for _, p := range change.Participants {
+		to = append(to, p.ID)
+	}
+	s.publish(ctx, to, parley.NewEvent(parley.EventThreadUpdated, change.Thread.ID, change))
+}
+
+// Thread cursors are "<activity micros>.<thread id>" in base64url: opaque to
+// clients, checked on the way in.
+func encodeThreadCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
+}
+
+func decodeThreadCursor(cursor string) (*parley.ThreadCursor, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	bad := parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, bad
+	}
+	at, id, ok := strings.Cut(string(raw), ".")
+	us, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || us < 0 || id == "" {
+		return nil, bad
+	}
+	return &parley.ThreadCursor{LastActivityAt: time.UnixMicro(us).UTC(), ID: id}, nil
+}

@@ -1,0 +1,97 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+func (t *txn) FindFriendship(ctx context.Context, a, b string) (*parley.Friendship, error) {
+	var f parley.Friendship
+	var created int64
+	err := t.queryRow(ctx, "friendship", `
+		SELECT requester_id, addressee_id, state, created_at FROM friendships
+		WHERE (requester_id = $1 AND addressee_id = $2) OR (requester_id = $2 AND addressee_id = $1)`,
+		[]any{a, b}, &f.RequesterID, &f.AddresseeID, &f.State, &created)
+	if err != nil {
+		return nil, mapError("find friendship", err)
+	}
+	f.CreatedAt = fromMicros(created)
+	return &f, nil
+}
+
+func (t *txn) CreateFriendship(ctx context.Context, f *parley.Friendship) error {
+	_, err := t.exec(ctx, `INSERT INTO friendships (requester_id, addressee_id, state, created_at) VALUES ($1, $2, $3, $4)`,
+		f.RequesterID, f.AddresseeID, f.State, micros(f.CreatedAt))
+	return mapError("create friendship", err)
+}
+
+func (t *txn) AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error {
+	res, err := t.exec(ctx, `UPDATE friendships SET state = $1 WHERE requester_id = $2 AND addressee_id = $3`,
+		parley.FriendAccepted, requesterID, addresseeID)
+	if err != nil {
+		return mapError("accept friendship", err)
+	}
+	return mustAffect(res, "friend request")
+}
+
+func (t *txn) DeleteFriendship(ctx context.Context, a, b string) error {
+	res, err := t.exec(ctx, `
+		DELETE FROM friendships
+		WHERE (requester_id = $1 AND addressee_id = $2) OR (requester_id = $2 AND addressee_id = $1)`, a, b)
+	if err != nil {
+		return mapError("delete friendship", err)
+	}
+	return mustAffect(res, "friend")
+}
+
+// findFriendList lists the other side of the member's friendships in a state;
+// direction "in" lists requests the member received, "out" those they made,
+// "both" either.
+func (t *txn) findFriendList(ctx context.Context, userID, state, direction string) ([]parley.Friend, error) {
+	var where string
+	switch direction {
+	case "in":
+		where = `f.addressee_id = $1 AND u.id = f.requester_id`
+	case "out":
+		where = `f.requester_id = $1 AND u.id = f.addressee_id`
+	default:
+		where = `((f.requester_id = $1 AND u.id = f.addressee_id) OR (f.addressee_id = $1 AND u.id = f.requester_id))`
+	}
+	rows, err := t.query(ctx, `
+		SELECT u.id, u.username, u.display_name, f.created_at
+		FROM friendships f JOIN users u ON `+where+`
+		WHERE f.state = $2
+		ORDER BY u.username`, userID, state)
+	if err != nil {
+		return nil, mapError("find friends", err)
+	}
+	defer rows.Close()
+	friends := []parley.Friend{}
+	for rows.Next() {
+		var f parley.Friend
+		var since int64
+		if err := rows.Scan(&f.User.ID, &f.User.Username, &f.User.DisplayName, &since); err != nil {
+			return nil, mapError("find friends", err)
+		}
+		f.Since = fromMicros(since)
+		friends = append(friends, f)
+	}
+	return friends, mapError("find friends", rows.Err())
+}
+
+func (t *txn) FindFriends(ctx context.Context, userID string) ([]parley.Friend, error) {
+	return t.findFriendList(ctx, userID, parley.FriendAccepted, "both")
+}
+
+func (t *txn) FindFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {
+	in, err := t.findFriendList(ctx, userID, parley.FriendPending, "in")
+	if err != nil {
+		return nil, err
+	}
+	out, err := t.findFriendList(ctx, userID, parley.FriendPending, "out")
+	if err != nil {
+		return nil, err
+	}
+	return &parley.FriendRequests{Incoming: in, Outgoing: out}, nil
+}

@@ -1,0 +1,180 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+const threadColumns = `t.id, t.kind, t.title, t.created_by, t.created_via_app, t.last_seq, t.last_activity_at, t.created_at`
+
+func threadDest(th *parley.Thread, via *sql.NullString, activity, created *int64) []any {
+	return []any{&th.ID, &th.Kind, &th.Title, &th.CreatedBy, via, &th.LastSeq, activity, created}
+}
+
+func finishThread(th *parley.Thread, via sql.NullString, activity, created int64) {
+	th.CreatedViaApp = via.String
+	th.LastActivityAt, th.CreatedAt = fromMicros(activity), fromMicros(created)
+}
+
+func (t *txn) CreateThread(ctx context.Context, th *parley.Thread) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO threads (id, kind, title, created_by, created_via_app, direct_key, last_seq, last_activity_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		th.ID, th.Kind, th.Title, th.CreatedBy, nullString(th.CreatedViaApp), nullString(th.DirectKey),
+		th.LastSeq, micros(th.LastActivityAt), micros(th.CreatedAt))
+	return mapError("create thread", err)
+}
+
+func (t *txn) findThread(ctx context.Context, where string, arg any) (*parley.Thread, error) {
+	var th parley.Thread
+	var via sql.NullString
+	var activity, created int64
+	err := t.queryRow(ctx, "thread", `SELECT `+threadColumns+` FROM threads t WHERE `+where, []any{arg},
+		threadDest(&th, &via, &activity, &created)...)
+	if err != nil {
+		return nil, mapError("find thread", err)
+	}
+	finishThread(&th, via, activity, created)
+	return &th, nil
+}
+
+func (t *txn) FindThreadByID(ctx context.Context, id string) (*parley.Thread, error) {
+	return t.findThread(ctx, `t.id = $1`, id)
+}
+
+func (t *txn) FindThreadByDirectKey(ctx context.Context, key string) (*parley.Thread, error) {
+	return t.findThread(ctx, `t.direct_key = $1`, key)
+}
+
+func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley.ThreadSummary, error) {
+	// A cursor of the zero time and empty ID stands for "from the start".
+	afterAt, afterID := int64(1<<62), ""
+	if f.After != nil {
+		afterAt, afterID = micros(f.After.LastActivityAt), f.After.ID
+	}
+	rows, err := t.query(ctx, `
+		SELECT `+threadColumns+`, p.last_read_seq
+		FROM participants p JOIN threads t ON t.id = p.thread_id
+		WHERE p.user_id = $1 AND p.left_at IS NULL
+		  AND (t.last_activity_at < $2 OR (t.last_activity_at = $2 AND t.id < $3))
+		ORDER BY t.last_activity_at DESC, t.id DESC
+		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit)
+	if err != nil {
+		return nil, mapError("find threads", err)
+	}
+	defer rows.Close()
+	var list []*parley.ThreadSummary
+	for rows.Next() {
+		var s parley.ThreadSummary
+		var via sql.NullString
+		var activity, created int64
+		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq)...); err != nil {
+			return nil, mapError("find threads", err)
+		}
+		finishThread(&s.Thread, via, activity, created)
+		s.UnreadCount = max(s.LastSeq-s.LastReadSeq, 0)
+		list = append(list, &s)
+	}
+	return list, mapError("find threads", rows.Err())
+}
+
+func (t *txn) NextSeq(ctx context.Context, threadID string, at time.Time) (int64, error) {
+	var seq int64
+	err := t.queryRow(ctx, "thread", `
+		UPDATE threads SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 RETURNING last_seq`,
+		[]any{threadID, micros(at)}, &seq)
+	return seq, mapError("next seq", err)
+}
+
+func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE threads SET last_activity_at = $2 WHERE id = $1`, threadID, micros(at))
+	if err != nil {
+		return mapError("touch thread", err)
+	}
+	return mustAffect(res, "thread")
+}
+
+func (t *txn) FindParticipant(ctx context.Context, threadID, userID string) (*parley.Participant, error) {
+	p := parley.Participant{ThreadID: threadID, UserID: userID}
+	var joined int64
+	var left sql.NullInt64
+	err := t.queryRow(ctx, "participant", `
+		SELECT joined_at, left_at, last_read_seq FROM participants WHERE thread_id = $1 AND user_id = $2`,
+		[]any{threadID, userID}, &joined, &left, &p.LastReadSeq)
+	if err != nil {
+		return nil, mapError("find participant", err)
+	}
+	p.JoinedAt, p.LeftAt = fromMicros(joined), fromNullMicros(left)
+	return &p, nil
+}
+
+func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.UserRef, error) {
+	rows, err := t.query(ctx, `
+		SELECT u.id, u.username, u.display_name
+		FROM participants p JOIN users u ON u.id = p.user_id
+		WHERE p.thread_id = $1 AND p.left_at IS NULL
+		ORDER BY p.joined_at, u.username`, threadID)
+	if err != nil {
+		return nil, mapError("find participants", err)
+	}
+	defer rows.Close()
+	users := []parley.UserRef{}
+	for rows.Next() {
+		var u parley.UserRef
+		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName); err != nil {
+			return nil, mapError("find participants", err)
+		}
+		users = append(users, u)
+	}
+	return users, mapError("find participants", rows.Err())
+}
+
+func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string, error) {
+	rows, err := t.query(ctx, `SELECT user_id FROM participants WHERE thread_id = $1 AND left_at IS NULL`, threadID)
+	if err != nil {
+		return nil, mapError("find participant ids", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapError("find participant ids", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, mapError("find participant ids", rows.Err())
+}
+
+func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq) VALUES ($1, $2, $3, NULL, $4)
+		ON CONFLICT (thread_id, user_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL`,
+		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq)
+	return mapError("join thread", err)
+}
+
+func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE participants SET left_at = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`,
+		threadID, userID, micros(at))
+	if err != nil {
+		return mapError("leave thread", err)
+	}
+	return mustAffect(res, "participant")
+}
+
+func (t *txn) SetReadSeq(ctx context.Context, threadID, userID string, seq int64) (bool, error) {
+	res, err := t.exec(ctx, `
+		UPDATE participants SET last_read_seq = $3 WHERE thread_id = $1 AND user_id = $2 AND last_read_seq < $3`,
+		threadID, userID, seq)
+	if err != nil {
+		return false, mapError("set read seq", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, mapError("set read seq", err)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

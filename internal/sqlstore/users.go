@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+const userColumns = `id, username, display_name, created_at`
+
+func scanUser(scan func(...any) error) (*parley.User, error) {
+	var u parley.User
+	var created int64
+	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMicros(created)
+	return &u, nil
+}
+
+func (t *txn) CreateUser(ctx context.Context, u *parley.User, passwordHash string) error {
+	_, err := t.exec(ctx, `INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		u.ID, u.Username, u.DisplayName, passwordHash, micros(u.CreatedAt))
+	return mapError("create user", err)
+}
+
+func (t *txn) findUser(ctx context.Context, where string, arg any) (*parley.User, error) {
+	var u parley.User
+	var created int64
+	err := t.queryRow(ctx, "user", `SELECT `+userColumns+` FROM users WHERE `+where, []any{arg},
+		&u.ID, &u.Username, &u.DisplayName, &created)
+	if err != nil {
+		return nil, mapError("find user", err)
+	}
+	u.CreatedAt = fromMicros(created)
+	return &u, nil
+}
+
+func (t *txn) FindUserByID(ctx context.Context, id string) (*parley.User, error) {
+	return t.findUser(ctx, `id = $1`, id)
+}
+
+func (t *txn) FindUserByUsername(ctx context.Context, username string) (*parley.User, error) {
+	return t.findUser(ctx, `username = $1`, username)
+}
+
+func (t *txn) FindPasswordHash(ctx context.Context, userID string) (string, error) {
+	var hash string
+	err := t.queryRow(ctx, "user", `SELECT password_hash FROM users WHERE id = $1`, []any{userID}, &hash)
+	return hash, mapError("find password hash", err)
+}
+
+func (t *txn) FindUsers(ctx context.Context) ([]*parley.User, error) {
+	rows, err := t.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, mapError("find users", err)
+	}
+	defer rows.Close()
+	var users []*parley.User
+	for rows.Next() {
+		u, err := scanUser(rows.Scan)
+		if err != nil {
+			return nil, mapError("find users", err)
+		}
+		users = append(users, u)
+	}
+	return users, mapError("find users", rows.Err())
+}
+
+func (t *txn) CreateSession(ctx context.Context, s *parley.Session) error {
+	_, err := t.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		s.TokenHash, s.UserID, micros(s.CreatedAt), micros(s.ExpiresAt))
+	return mapError("create session", err)
+}
+
+func (t *txn) FindSession(ctx context.Context, tokenHash []byte) (*parley.Session, *parley.User, error) {
+	var s parley.Session
+	var u parley.User
+	var created, expires, userCreated int64
+	err := t.queryRow(ctx, "session", `
+		SELECT s.token_hash, s.created_at, s.expires_at, u.id, u.username, u.display_name, u.created_at
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1`, []any{tokenHash},
+		&s.TokenHash, &created, &expires, &u.ID, &u.Username, &u.DisplayName, &userCreated)
+	if err != nil {
+		return nil, nil, mapError("find session", err)
+	}
+	s.UserID = u.ID
+	s.CreatedAt, s.ExpiresAt, u.CreatedAt = fromMicros(created), fromMicros(expires), fromMicros(userCreated)
+	return &s, &u, nil
+}
+
+func (t *txn) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	res, err := t.exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	if err != nil {
+		return mapError("delete session", err)
+	}
+	return mustAffect(res, "session")
+}

@@ -1,0 +1,69 @@
+package parley
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on messages.
+const (
+	MaxTextLen           = 16000
+	MaxIdempotencyKeyLen = 255
+	DefaultMessageLimit  = 50
+	MaxMessageLimit      = 200
+	MessageKindText      = "text"
+)
+
+// Message is one entry of a thread. A deleted message stays as a tombstone:
+// DeletedAt set, Text empty.
+type Message struct {
+	ID        string     `json:"id"`
+	ThreadID  string     `json:"thread_id"`
+	Seq       int64      `json:"seq"`
+	Sender    UserRef    `json:"sender"`
+	Kind      string     `json:"kind"`
+	Text      string     `json:"text"`
+	CreatedAt time.Time  `json:"created_at"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+
+	// IdempotencyKey is the sender's key that makes a retried send return
+	// this message instead of a duplicate.
+	IdempotencyKey string `json:"-"`
+}
+
+// ValidateText checks a message's text: non-empty, valid UTF-8, at most MaxTextLen characters.
+func ValidateText(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return Errorf(EINVALID, "text must not be empty")
+	}
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "text must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > MaxTextLen {
+		return Errorf(EINVALID, "text must be at most %d characters", MaxTextLen)
+	}
+	return nil
+}
+
+// ValidateIdempotencyKey checks a client's idempotency key: 1–255 printable ASCII characters.
+func ValidateIdempotencyKey(s string) error {
+	if len(s) == 0 || len(s) > MaxIdempotencyKeyLen {
+		return Errorf(EINVALID, "Idempotency-Key must be 1 to %d characters", MaxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return Errorf(EINVALID, "Idempotency-Key must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+// MessageFilter selects a page of a thread's messages. At most one of Before
+// and After is set; with neither, the newest messages are returned.
+type MessageFilter struct {
+	ThreadID string
+	Before   int64 // seq < Before, newest first
+	After    int64 // seq > After, oldest first
+	Limit    int
+}

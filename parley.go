@@ -1,0 +1,32 @@
+// Package parley holds Parley's domain: the types every layer shares, the
+// rules that need no storage to check, the error codes the service layer
+// returns, and the interfaces of the store and the event bus.
+//
+// It imports neither net/http nor database/sql. The layers around it are:
+//
+//	internal/httpapi, internal/web   HTTP surfaces, thin
+//	internal/service                 the only place that decides who may do what
+//	internal/sqlstore                Store on SQLite (PostgreSQL later)
+//	internal/bus                     Bus in process (NATS later)
+package parley
+
+import (
+	"encoding/base32"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// idEncoding is lowercase base32hex without padding; it keeps the byte order
+// of a UUIDv7, so IDs sort by creation time as strings.
+var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// NewID returns a new opaque, time-ordered identifier of 26 characters.
+func NewID() string {
+	id := uuid.Must(uuid.NewV7())
+	return idEncoding.EncodeToString(id[:])
+}
+
+// Now returns the current time in UTC with microsecond precision, the
+// precision the store keeps.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,83 @@
+package parley
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps Parley's data. Every method of Tx runs inside the transaction
+// it belongs to; transactions are passed explicitly, never through a context.
+//
+// Errors: a missing row is an *Error with ENOTFOUND, a unique violation one
+// with ECONFLICT; anything else is an internal error.
+type Store interface {
+	// Read runs fn with read-only access. Each query sees every write
+	// committed before it; fn's queries need not share one snapshot.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction. Concurrent writes share one
+	// commit (group commit). Write returns nil only once fn's changes are
+	// durable; when fn fails none of its changes are kept and its error is
+	// returned.
+	Write(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction's view of the store.
+type Tx interface {
+	// CreateUser stores a new member; ECONFLICT when the username is taken.
+	CreateUser(ctx context.Context, u *User, passwordHash string) error
+	FindUserByID(ctx context.Context, id string) (*User, error)
+	// FindUserByUsername looks up a normalized username.
+	FindUserByUsername(ctx context.Context, username string) (*User, error)
+	FindPasswordHash(ctx context.Context, userID string) (string, error)
+	// FindUsers returns every member ordered by username.
+	FindUsers(ctx context.Context) ([]*User, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	// FindSession returns the session with the token hash, expired or not,
+	// and its member.
+	FindSession(ctx context.Context, tokenHash []byte) (*Session, *User, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
+	// FindFriendship returns the friendship between a and b in either direction.
+	FindFriendship(ctx context.Context, a, b string) (*Friendship, error)
+	CreateFriendship(ctx context.Context, f *Friendship) error
+	AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error
+	// DeleteFriendship removes the friendship between a and b in either direction.
+	DeleteFriendship(ctx context.Context, a, b string) error
+	// FindFriends returns the member's accepted friends ordered by username.
+	FindFriends(ctx context.Context, userID string) ([]Friend, error)
+	FindFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)
+
+	// CreateThread stores a thread; ECONFLICT when its direct key exists.
+	CreateThread(ctx context.Context, t *Thread) error
+	FindThreadByID(ctx context.Context, id string) (*Thread, error)
+	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)
+	// FindThreads returns the member's current threads, newest activity first.
+	FindThreads(ctx context.Context, f ThreadFilter) ([]*ThreadSummary, error)
+	// NextSeq takes the thread's next message number and records activity at t.
+	NextSeq(ctx context.Context, threadID string, t time.Time) (int64, error)
+	// TouchThread records activity at t without taking a number.
+	TouchThread(ctx context.Context, threadID string, t time.Time) error
+
+	// FindParticipant returns the member's row in the thread, also after
+	// they left.
+	FindParticipant(ctx context.Context, threadID, userID string) (*Participant, error)
+	// FindParticipants returns the thread's current participants by join time.
+	FindParticipants(ctx context.Context, threadID string) ([]UserRef, error)
+	// FindParticipantIDs returns the IDs of the thread's current participants.
+	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
+	// JoinThread adds the member to the thread, or brings back one who left.
+	JoinThread(ctx context.Context, p *Participant) error
+	LeaveThread(ctx context.Context, threadID, userID string, t time.Time) error
+	// SetReadSeq moves the member's read marker forward to seq; it never
+	// moves back. It reports whether the marker moved.
+	SetReadSeq(ctx context.Context, threadID, userID string, seq int64) (bool, error)
+
+	CreateMessage(ctx context.Context, m *Message) error
+	FindMessageByID(ctx context.Context, id string) (*Message, error)
+	FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*Message, error)
+	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
+	// DeleteMessage turns the message into a tombstone deleted at t.
+	DeleteMessage(ctx context.Context, id string, t time.Time) error
+}

@@ -1,0 +1,85 @@
+package parley
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Thread kinds.
+const (
+	ThreadDirect = "direct"
+	ThreadGroup  = "group"
+)
+
+// Limits on threads.
+const (
+	MaxTitleLen        = 128
+	MaxGroupSize       = 256
+	MaxInboxMessages   = 50
+	DefaultThreadLimit = 50
+	MaxThreadLimit     = 200
+)
+
+// Thread is a conversation. Seq numbers its messages densely from 1.
+type Thread struct {
+	ID             string    `json:"id"`
+	Kind           string    `json:"kind"`
+	Title          string    `json:"title,omitempty"`
+	CreatedBy      string    `json:"created_by"`
+	CreatedViaApp  string    `json:"created_via_app,omitempty"`
+	LastSeq        int64     `json:"last_seq"`
+	LastActivityAt time.Time `json:"last_activity_at"`
+	CreatedAt      time.Time `json:"created_at"`
+
+	// DirectKey makes a direct thread unique per pair of members.
+	DirectKey string `json:"-"`
+}
+
+// DirectKey returns the key that makes the direct thread between two members unique.
+func DirectKey(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return a + ":" + b
+}
+
+// ValidateTitle checks a thread title.
+func ValidateTitle(s string) error {
+	if utf8.RuneCountInString(s) > MaxTitleLen || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) {
+		return Errorf(EINVALID, "title must be at most %d printable characters", MaxTitleLen)
+	}
+	return nil
+}
+
+// Participant is a member's place in a thread. A member who left keeps the
+// row with LeftAt set and no longer sees the thread.
+type Participant struct {
+	ThreadID    string
+	UserID      string
+	JoinedAt    time.Time
+	LeftAt      *time.Time
+	LastReadSeq int64
+}
+
+// ThreadSummary is a thread as one member sees it in a list.
+type ThreadSummary struct {
+	Thread
+	UnreadCount int64      `json:"unread_count"`
+	LastReadSeq int64      `json:"last_read_seq"`
+	LastMessage *Message   `json:"last_message"`
+	Messages    []*Message `json:"messages,omitempty"`
+}
+
+// ThreadCursor marks a position in a member's threads, newest activity first.
+type ThreadCursor struct {
+	LastActivityAt time.Time
+	ID             string
+}
+
+// ThreadFilter selects a member's current threads.
+type ThreadFilter struct {
+	UserID string
+	After  *ThreadCursor // threads strictly after this position
+	Limit  int
+}

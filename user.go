@@ -1,0 +1,83 @@
+package parley
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on account fields.
+const (
+	MinUsernameLen    = 3
+	MaxUsernameLen    = 32
+	MinPasswordLen    = 8
+	MaxPasswordLen    = 1024
+	MaxDisplayNameLen = 64
+)
+
+// User is a member. The password hash never travels in this type.
+type User struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// UserRef is how a member appears inside other objects.
+type UserRef struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+}
+
+// Ref returns the short form of u.
+func (u *User) Ref() UserRef {
+	return UserRef{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
+}
+
+// NormalizeUsername lowercases a username: usernames are unique regardless of case.
+func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidateUsername checks a normalized username: 3–32 characters of a-z, 0-9, '_' and '.'.
+func ValidateUsername(s string) error {
+	if len(s) < MinUsernameLen || len(s) > MaxUsernameLen {
+		return Errorf(EINVALID, "username must be %d to %d characters", MinUsernameLen, MaxUsernameLen)
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.') {
+			return Errorf(EINVALID, "username may contain only a-z, 0-9, '_' and '.'")
+		}
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password's length.
+func ValidatePassword(s string) error {
+	if n := utf8.RuneCountInString(s); n < MinPasswordLen || len(s) > MaxPasswordLen {
+		return Errorf(EINVALID, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	return nil
+}
+
+// ValidateDisplayName checks a display name; an empty one is allowed and
+// means the username is shown.
+func ValidateDisplayName(s string) error {
+	if utf8.RuneCountInString(s) > MaxDisplayNameLen || !utf8.ValidString(s) {
+		return Errorf(EINVALID, "display_name must be at most %d characters", MaxDisplayNameLen)
+	}
+	if strings.ContainsFunc(s, isControl) {
+		return Errorf(EINVALID, "display_name must not contain control characters")
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// Session is a member's sign-in on a first-party client. Only the hash of its
+// token is stored.
+type Session struct {
+	TokenHash []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
