@@ -60,6 +60,9 @@ type Subscription interface {
 	// C delivers the events. It is closed when the subscription ends,
 	// whether by Close or because the consumer fell too far behind.
 	C() <-chan Event
+	// Done is closed when the subscription ends, so a consumer blocked
+	// elsewhere (say, writing to a stalled client) can give up at once.
+	Done() <-chan struct{}
 	// Dropped reports whether the bus ended the subscription because the
 	// consumer did not keep up.
 	Dropped() bool

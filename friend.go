@@ -28,3 +28,9 @@ type FriendRequests struct {
 	Incoming []Friend `json:"incoming"`
 	Outgoing []Friend `json:"outgoing"`
 }
+
+// FriendStatus is the state of a friendship after a request.
+type FriendStatus struct {
+	User  UserRef `json:"user"`
+	State string  `json:"state"`
+}

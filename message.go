@@ -63,7 +63,15 @@ func ValidateIdempotencyKey(s string) error {
 // and After is set; with neither, the newest messages are returned.
 type MessageFilter struct {
 	ThreadID string
-	Before   int64 // seq < Before, newest first
-	After    int64 // seq > After, oldest first
+	Before   *int64 // seq < *Before, newest first
+	After    *int64 // seq > *After, oldest first; 0 reads from the start
 	Limit    int
+}
+
+// MessagePage is a page of a thread's messages, oldest first.
+type MessagePage struct {
+	Messages []*Message `json:"messages"`
+	// HasMore reports whether more messages lie beyond the page in the
+	// direction it was read.
+	HasMore bool `json:"has_more"`
 }

@@ -83,3 +83,15 @@ type ThreadFilter struct {
 	After  *ThreadCursor // threads strictly after this position
 	Limit  int
 }
+
+// ThreadPage is one page of a member's threads.
+type ThreadPage struct {
+	Threads    []*ThreadSummary `json:"threads"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+// ThreadChange is the data of a thread.updated event.
+type ThreadChange struct {
+	Thread       *Thread   `json:"thread"`
+	Participants []UserRef `json:"participants"`
+}

@@ -45,7 +45,7 @@ func (b *Memory) Publish(_ context.Context, userIDs []string, ev parley.Event) e
 
 // Subscribe opens a subscription to the member's events.
 func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscription, error) {
-	s := &subscription{bus: b, userID: userID, ch: make(chan parley.Event, b.buffer)}
+	s := &subscription{bus: b, userID: userID, ch: make(chan parley.Event, b.buffer), done: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.subs[userID] == nil {
@@ -68,6 +68,7 @@ type subscription struct {
 	bus    *Memory
 	userID string
 	ch     chan parley.Event
+	done   chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -85,10 +86,19 @@ func (s *subscription) send(ev parley.Event) {
 	select {
 	case s.ch <- ev:
 	default:
-		s.closed, s.dropped = true, true
-		close(s.ch)
+		s.dropped = true
+		s.end()
 	}
 }
+
+// end closes the subscription's channels; s.mu must be held.
+func (s *subscription) end() {
+	s.closed = true
+	close(s.ch)
+	close(s.done)
+}
+
+func (s *subscription) Done() <-chan struct{} { return s.done }
 
 func (s *subscription) Dropped() bool {
 	s.mu.Lock()
@@ -99,8 +109,7 @@ func (s *subscription) Dropped() bool {
 func (s *subscription) Close() {
 	s.mu.Lock()
 	if !s.closed {
-		s.closed = true
-		close(s.ch)
+		s.end()
 	}
 	s.mu.Unlock()
 	s.bus.remove(s)

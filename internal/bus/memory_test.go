@@ -46,6 +46,7 @@ func TestMemory_SlowSubscriberDropped(t *testing.T) {
 	for range slow.C() {
 		n++
 	}
+	<-slow.Done()
 	if n != 2 || !slow.Dropped() {
 		t.Fatalf("slow subscriber got %d events, dropped=%v; want 2 then dropped", n, slow.Dropped())
 	}

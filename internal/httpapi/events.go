@@ -39,19 +39,28 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.metrics.websockets.Inc()
 	defer s.metrics.websockets.Dec()
 
-	// The context ends when the client closes or the server shuts down.
-	ctx := conn.CloseRead(r.Context())
+	// The context ends when the client closes, the server shuts down, or the
+	// bus drops the subscription: a write blocked on a stalled client is then
+	// abandoned at once.
+	ctx, cancel := context.WithCancel(conn.CloseRead(r.Context()))
+	defer cancel()
+	go func() {
+		<-sub.Done()
+		cancel()
+	}()
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case ev, ok := <-sub.C():
 			if !ok {
-				s.metrics.eventsDropped.Inc()
-				conn.Close(websocket.StatusTryAgainLater, "too slow: events were not read in time")
+				s.cutOffSlowClient(conn)
 				return
 			}
 			if err := writeEvent(ctx, conn, ev); err != nil {
+				if sub.Dropped() {
+					s.cutOffSlowClient(conn)
+				}
 				return
 			}
 		case <-ping.C:
@@ -62,10 +71,27 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ctx.Done():
-			conn.Close(websocket.StatusGoingAway, "")
+			if sub.Dropped() {
+				s.cutOffSlowClient(conn)
+			} else {
+				conn.Close(websocket.StatusGoingAway, "")
+			}
 			return
 		}
 	}
+}
+
+// cutOffSlowClient ends the connection of a client that fell too far behind.
+// Its socket may be full, so the close frame is not waited for.
+func (s *Server) cutOffSlowClient(conn *websocket.Conn) {
+	s.metrics.eventsDropped.Inc()
+	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	go func() {
+		<-closeCtx.Done()
+		conn.CloseNow()
+	}()
+	conn.Close(websocket.StatusTryAgainLater, "too slow: events were not read in time")
 }
 
 func writeEvent(ctx context.Context, conn *websocket.Conn, ev parley.Event) error {

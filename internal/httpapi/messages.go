@@ -31,17 +31,15 @@ func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var mq service.MessageQuery
 	var err error
-	var limit int64
-	if mq.Before, err = intParam(q.Get("before"), "before"); err == nil {
-		if mq.After, err = intParam(q.Get("after"), "after"); err == nil {
-			limit, err = intParam(q.Get("limit"), "limit")
+	if mq.Before, err = seqParam(q, "before"); err == nil {
+		if mq.After, err = seqParam(q, "after"); err == nil {
+			mq.Limit, err = limitParam(q.Get("limit"))
 		}
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	mq.Limit = int(min(limit, 1<<20))
 	page, err := s.svc.Messages(r.Context(), r.PathValue("id"), mq)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ func (s *Server) handleThreadCreate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleThreadList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), "limit")
+	limit, err := limitParam(q.Get("limit"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -43,7 +44,7 @@ func (s *Server) handleThreadList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := s.svc.Threads(r.Context(), q.Get("cursor"), int(limit), withMessages)
+	page, err := s.svc.Threads(r.Context(), q.Get("cursor"), limit, withMessages)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -130,14 +131,27 @@ func (s *Server) handleThreadRead(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// intParam parses an optional non-negative integer query parameter; empty is 0.
-func intParam(v, name string) (int64, error) {
+// seqParam parses an optional message number; absent is nil.
+func seqParam(q url.Values, name string) (*int64, error) {
+	if !q.Has(name) {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(q.Get(name), 10, 64)
+	if err != nil {
+		return nil, parley.Errorf(parley.EINVALID, "%s must be an integer", name)
+	}
+	return &n, nil
+}
+
+// limitParam parses an optional page size; absent is 0, the service's
+// default, and an explicit value must be positive.
+func limitParam(v string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, parley.Errorf(parley.EINVALID, "%s must be a non-negative integer", name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, parley.Errorf(parley.EINVALID, "limit must be a positive integer")
 	}
 	return n, nil
 }

@@ -6,20 +6,14 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// FriendStatus is the state of a friendship after a request.
-type FriendStatus struct {
-	User  parley.UserRef `json:"user"`
-	State string         `json:"state"`
-}
-
 // AddFriend asks the member named username to be friends, or accepts when
 // they already asked. Asking again is harmless.
-func (s *Service) AddFriend(ctx context.Context, username string) (*FriendStatus, error) {
+func (s *Service) AddFriend(ctx context.Context, username string) (*parley.FriendStatus, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var status FriendStatus
+	var status parley.FriendStatus
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		other, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
 		if isNotFound(err) {

@@ -7,14 +7,6 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// MessagePage is a page of a thread's messages, oldest first.
-type MessagePage struct {
-	Messages []*parley.Message `json:"messages"`
-	// HasMore reports whether more messages lie beyond the page in the
-	// direction it was read.
-	HasMore bool `json:"has_more"`
-}
-
 // SendMessage posts text into a thread the caller is in. With an
 // idempotency key, a retry returns the message the first call made, with
 // replayed true; the same key for a different message is ECONFLICT.
@@ -80,15 +72,16 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	return msg, replayed, nil
 }
 
-// MessageQuery selects a page of messages: before a seq (older, the default
-// from the newest), or after a seq (newer). Limit 0 means the default.
+// MessageQuery selects a page of messages: before a seq (older; with
+// neither, the newest), or after a seq (newer; after 0 reads from the
+// start). Limit 0 means the default.
 type MessageQuery struct {
-	Before, After int64
+	Before, After *int64
 	Limit         int
 }
 
 // Messages returns a page of a thread the caller is in, oldest first.
-func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery) (*MessagePage, error) {
+func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery) (*parley.MessagePage, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -99,12 +92,12 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 	switch {
 	case q.Limit < 1 || q.Limit > parley.MaxMessageLimit:
 		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
-	case q.Before < 0 || q.After < 0:
-		return nil, parley.Errorf(parley.EINVALID, "before and after must be positive message numbers")
-	case q.Before > 0 && q.After > 0:
+	case q.Before != nil && *q.Before < 1 || q.After != nil && *q.After < 0:
+		return nil, parley.Errorf(parley.EINVALID, "before must be a message number, after a message number or 0")
+	case q.Before != nil && q.After != nil:
 		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
 	}
-	page := &MessagePage{}
+	page := &parley.MessagePage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
@@ -116,7 +109,7 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		if len(list) > q.Limit {
 			list, page.HasMore = list[:q.Limit], true
 		}
-		if q.After == 0 {
+		if q.After == nil {
 			slices.Reverse(list)
 		}
 		page.Messages = list

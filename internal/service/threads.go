@@ -21,18 +21,6 @@ type NewThread struct {
 	Kind string
 }
 
-// ThreadPage is one page of a member's threads.
-type ThreadPage struct {
-	Threads    []*parley.ThreadSummary `json:"threads"`
-	NextCursor string                  `json:"next_cursor,omitempty"`
-}
-
-// ThreadChange is the data of a thread.updated event.
-type ThreadChange struct {
-	Thread       *parley.Thread   `json:"thread"`
-	Participants []parley.UserRef `json:"participants"`
-}
-
 // CreateThread starts a thread with friends of the caller. A direct thread
 // between two members is unique: asking again returns the existing one with
 // created false.
@@ -72,7 +60,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		ID: parley.NewID(), Kind: kind, Title: in.Title, CreatedBy: c.User.ID,
 		LastActivityAt: now, CreatedAt: now,
 	}
-	var change ThreadChange
+	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		members := []parley.UserRef{c.User}
 		for _, name := range others {
@@ -109,7 +97,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		}
 		created = true
 		summary = &parley.ThreadSummary{Thread: *th}
-		change = ThreadChange{Thread: th, Participants: members}
+		change = parley.ThreadChange{Thread: th, Participants: members}
 		return nil
 	})
 	if err != nil {
@@ -142,7 +130,7 @@ func otherUsernames(names []string, self string) ([]string, error) {
 // Threads returns a page of the caller's threads, newest activity first,
 // each with its last message and, when withMessages > 0, its newest
 // withMessages messages.
-func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessages int) (*ThreadPage, error) {
+func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessages int) (*parley.ThreadPage, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -160,7 +148,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if err != nil {
 		return nil, err
 	}
-	page := &ThreadPage{Threads: []*parley.ThreadSummary{}}
+	page := &parley.ThreadPage{Threads: []*parley.ThreadSummary{}}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1})
 		if err != nil {
@@ -251,7 +239,7 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 	if err != nil {
 		return nil, err
 	}
-	var change ThreadChange
+	var change parley.ThreadChange
 	changed := false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
@@ -271,7 +259,7 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if err != nil {
 			return err
 		}
-		change = ThreadChange{Thread: th, Participants: current}
+		change = parley.ThreadChange{Thread: th, Participants: current}
 		if slices.ContainsFunc(current, func(p parley.UserRef) bool { return p.ID == u.ID }) {
 			return nil
 		}
@@ -308,7 +296,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	if err != nil {
 		return err
 	}
-	var change ThreadChange
+	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
@@ -333,7 +321,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 
 // publishThreadChange tells the thread's participants, and also, those who
 // just left, that the thread changed.
-func (s *Service) publishThreadChange(ctx context.Context, change ThreadChange, alsoTo []string) {
+func (s *Service) publishThreadChange(ctx context.Context, change parley.ThreadChange, alsoTo []string) {
 	to := alsoTo
 	for _, p := range change.Participants {
 		to = append(to, p.ID)

@@ -73,13 +73,13 @@ func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key str
 // FindMessages returns a page in the direction of the filter: newest first
 // for Before (or no position), oldest first for After.
 func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parley.Message, error) {
-	if f.After > 0 {
+	if f.After != nil {
 		return t.findMessages(ctx, "find messages",
-			`WHERE m.thread_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, f.ThreadID, f.After, f.Limit)
+			`WHERE m.thread_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, f.ThreadID, *f.After, f.Limit)
 	}
-	before := f.Before
-	if before <= 0 {
-		before = 1 << 62
+	before := int64(1 << 62)
+	if f.Before != nil {
+		before = *f.Before
 	}
 	return t.findMessages(ctx, "find messages",
 		`WHERE m.thread_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, f.ThreadID, before, f.Limit)

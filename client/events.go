@@ -1,0 +1,47 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/coder/websocket"
+	"github.com/parleyhq/parley"
+)
+
+// EventStream is a realtime connection delivering the member's events.
+type EventStream struct {
+	conn *websocket.Conn
+}
+
+// Events opens the member's realtime connection.
+func (c *Client) Events(ctx context.Context) (*EventStream, error) {
+	u := "ws" + strings.TrimPrefix(c.baseURL, "http") + "/api/v1/events"
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+		HTTPClient: c.http,
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + c.token}},
+	})
+	if err != nil {
+		if resp != nil {
+			return nil, &Error{Status: resp.StatusCode, Detail: err.Error()}
+		}
+		return nil, err
+	}
+	conn.SetReadLimit(1 << 20)
+	return &EventStream{conn: conn}, nil
+}
+
+// Next waits for the next event.
+func (s *EventStream) Next(ctx context.Context) (parley.Event, error) {
+	var ev parley.Event
+	_, b, err := s.conn.Read(ctx)
+	if err != nil {
+		return ev, err
+	}
+	err = json.Unmarshal(b, &ev)
+	return ev, err
+}
+
+// Close closes the connection.
+func (s *EventStream) Close() error { return s.conn.Close(websocket.StatusNormalClosure, "") }

@@ -1,0 +1,139 @@
+// Package apptest starts real Parley servers for tests: a temporary SQLite
+// file, the full HTTP stack on a loopback port, and the public Go client.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// Env is a running server.
+type Env struct {
+	Server *app.Server
+	URL    string
+	// Client is an anonymous client of the server.
+	Client *client.Client
+	// Logs holds everything the server logged, at debug level.
+	Logs *SyncBuffer
+}
+
+// Start runs a server until the test ends. Options adjust its config.
+func Start(tb testing.TB, options ...func(*config.Config)) *Env {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = tb.TempDir()
+	for _, o := range options {
+		o(&cfg)
+	}
+	logs := &SyncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := app.OpenServer(context.Background(), cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close()
+		tb.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	tb.Cleanup(func() {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			tb.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			tb.Errorf("serve: %v", err)
+		}
+	})
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), Logs: logs}
+}
+
+// Password is the password MustMember gives a member.
+func Password(username string) string { return "password-of-" + username }
+
+// MustMember registers a member and returns a client signed in as them.
+func (e *Env) MustMember(tb testing.TB, username string) *client.Client {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := e.Client.CreateAccount(ctx, username, Password(username), "Member "+username); err != nil {
+		tb.Fatalf("create %s: %v", username, err)
+	}
+	s, err := e.Client.SignIn(ctx, username, Password(username))
+	if err != nil {
+		tb.Fatalf("sign in %s: %v", username, err)
+	}
+	return e.Client.WithToken(s.Token)
+}
+
+// MustFriends makes two members friends.
+func MustFriends(tb testing.TB, a, b *client.Client) {
+	tb.Helper()
+	ctx := context.Background()
+	bu := MustMe(tb, b)
+	if _, err := a.AddFriend(ctx, bu.Username); err != nil {
+		tb.Fatal(err)
+	}
+	if s, err := b.AddFriend(ctx, MustMe(tb, a).Username); err != nil || s.State != parley.FriendAccepted {
+		tb.Fatalf("accept: %+v, %v", s, err)
+	}
+}
+
+// MustMe returns who c is signed in as.
+func MustMe(tb testing.TB, c *client.Client) *parley.User {
+	tb.Helper()
+	u, err := c.Me(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+// MustThread starts a thread from c with the friends named.
+func MustThread(tb testing.TB, c *client.Client, others ...string) *parley.ThreadSummary {
+	tb.Helper()
+	th, err := c.CreateThread(context.Background(), client.NewThread{Participants: others})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return th
+}
+
+// MustSend posts a message.
+func MustSend(tb testing.TB, c *client.Client, threadID, text string) *parley.Message {
+	tb.Helper()
+	m, err := c.SendMessage(context.Background(), threadID, text, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+func TestAccounts_Create(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		u, err := env.Client.CreateAccount(ctx, "Alice.B_1", "password1", "Alice B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Username != "alice.b_1" || u.DisplayName != "Alice B" || u.ID == "" || u.CreatedAt.IsZero() {
+			t.Fatalf("created %+v", u)
+		}
+	})
+	t.Run("ErrTakenIgnoringCase", func(t *testing.T) {
+		_, err := env.Client.CreateAccount(ctx, "ALICE.B_1", "password1", "")
+		wantProblem(t, err, http.StatusConflict, "conflict")
+	})
+	for name, tc := range map[string]struct{ username, password string }{
+		"ErrUsernameShort":    {"ab", "password1"},
+		"ErrUsernameLong":     {strings.Repeat("a", 33), "password1"},
+		"ErrUsernameCharset":  {"al-ice", "password1"},
+		"ErrUsernameNonASCII": {"alicé", "password1"},
+		"ErrPasswordShort":    {"carol", "1234567"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := env.Client.CreateAccount(ctx, tc.username, tc.password, "")
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	t.Run("LongestUsername", func(t *testing.T) {
+		if _, err := env.Client.CreateAccount(ctx, strings.Repeat("z", 32), "password1", ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestAccounts_RegistrationClosed(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.Registration = config.RegistrationClosed })
+	_, err := env.Client.CreateAccount(context.Background(), "alice", "password1", "")
+	wantProblem(t, err, http.StatusForbidden, "forbidden")
+}
+
+func TestSessions(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+
+	t.Run("Me", func(t *testing.T) {
+		if me := apptest.MustMe(t, alice); me.Username != "alice" {
+			t.Fatalf("me = %+v", me)
+		}
+	})
+	t.Run("ErrWrongPassword", func(t *testing.T) {
+		_, err := env.Client.SignIn(ctx, "alice", "wrong password")
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+	t.Run("ErrUnknownUser", func(t *testing.T) {
+		_, err := env.Client.SignIn(ctx, "nobody", "password1")
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+	t.Run("ErrNoToken", func(t *testing.T) {
+		_, err := env.Client.Me(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		if e := err.(*client.Error); !strings.HasPrefix(e.WWWAuthenticate, "Bearer") {
+			t.Errorf("WWW-Authenticate = %q", e.WWWAuthenticate)
+		}
+	})
+	t.Run("ErrBadToken", func(t *testing.T) {
+		for _, token := range []string{"nonsense", "pss_" + strings.Repeat("A", 43), alice.Token() + "x"} {
+			_, err := env.Client.WithToken(token).Me(ctx)
+			wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		}
+	})
+	t.Run("SignOut", func(t *testing.T) {
+		s, err := env.Client.SignIn(ctx, "ALICE", apptest.Password("alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := env.Client.WithToken(s.Token)
+		if err := second.SignOut(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = second.Me(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		// Other sessions of the member live on.
+		apptest.MustMe(t, alice)
+	})
+}
+
+// wantProblem checks that err is a problem with the status and type code.
+func wantProblem(t *testing.T, err error, status int, code string) {
+	t.Helper()
+	e, ok := err.(*client.Error)
+	if !ok {
+		t.Fatalf("err = %v, want a %d problem", err, status)
+	}
+	if e.Status != status || e.Type != "urn:parley:problem:"+code || e.Detail == "" || e.Title != http.StatusText(status) {
+		t.Fatalf("problem = %+v, want status %d type %s with a detail", e, status, code)
+	}
+}

@@ -1,0 +1,246 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+func TestMessages_Send(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+
+	t.Run("OK", func(t *testing.T) {
+		m, err := alice.SendMessage(ctx, th.ID, "hello bob", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ID == "" || m.ThreadID != th.ID || m.Seq != 1 || m.Sender.Username != "alice" || m.Text != "hello bob" || m.CreatedAt.IsZero() {
+			t.Fatalf("message = %+v", m)
+		}
+	})
+	t.Run("LongestText", func(t *testing.T) {
+		if _, err := alice.SendMessage(ctx, th.ID, strings.Repeat("é", 16000), ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Idempotent", func(t *testing.T) {
+		first, err := alice.SendMessage(ctx, th.ID, "only once", "key-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := alice.SendMessage(ctx, th.ID, "only once", "key-1")
+		if err != nil || again.ID != first.ID || again.Seq != first.Seq {
+			t.Fatalf("retry = %+v, %v; want message %s", again, err, first.ID)
+		}
+		// Another member's key is their own.
+		bobs, err := bob.SendMessage(ctx, th.ID, "only once", "key-1")
+		if err != nil || bobs.ID == first.ID {
+			t.Fatalf("bob's send with alice's key = %+v, %v", bobs, err)
+		}
+		page, _ := alice.Messages(ctx, th.ID, client.MessagesQuery{})
+		n := 0
+		for _, m := range page.Messages {
+			if m.Text == "only once" {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%d copies stored, want alice's one and bob's one", n)
+		}
+	})
+	t.Run("ErrIdempotencyKeyReused", func(t *testing.T) {
+		_, err := alice.SendMessage(ctx, th.ID, "something else", "key-1")
+		wantProblem(t, err, http.StatusConflict, "conflict")
+	})
+	for name, tc := range map[string]struct{ text, key string }{
+		"ErrEmpty":      {"", ""},
+		"ErrBlank":      {" \n\t", ""},
+		"ErrTooLong":    {strings.Repeat("a", 16001), ""},
+		"ErrKeyTooLong": {"hi", strings.Repeat("k", 256)},
+		"ErrKeyControl": {"hi", "a b"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before, _ := alice.Thread(ctx, th.ID)
+			_, err := alice.SendMessage(ctx, th.ID, tc.text, tc.key)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+			if after, _ := alice.Thread(ctx, th.ID); after.LastSeq != before.LastSeq {
+				t.Fatalf("a refused send changed the thread: last_seq %d -> %d", before.LastSeq, after.LastSeq)
+			}
+		})
+	}
+}
+
+// TestMessages_SeqDenseUnderConcurrency has many members send into one group
+// at once; every message must get its own seq, with no gap.
+func TestMessages_SeqDenseUnderConcurrency(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	owner := env.MustMember(t, "owner")
+	senders := []*client.Client{owner}
+	var names []string
+	for i := range 7 {
+		name := fmt.Sprintf("sender%d", i)
+		c := env.MustMember(t, name)
+		apptest.MustFriends(t, owner, c)
+		senders = append(senders, c)
+		names = append(names, name)
+	}
+	g := apptest.MustThread(t, owner, names...)
+
+	const perSender = 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var seqs []int64
+	for i, c := range senders {
+		wg.Go(func() {
+			for j := range perSender {
+				m, err := c.SendMessage(ctx, g.ID, fmt.Sprintf("%d-%d", i, j), fmt.Sprintf("k-%d", j))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seqs = append(seqs, m.Seq)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(seqs)
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("seqs not dense: position %d holds %d (%v…)", i, s, seqs[max(0, i-3):min(len(seqs), i+3)])
+		}
+	}
+	if want := len(senders) * perSender; len(seqs) != want {
+		t.Fatalf("%d acknowledged, want %d", len(seqs), want)
+	}
+	// Reading back in pages yields the same numbers.
+	var stored []int64
+	for after := int64(0); ; {
+		page, err := owner.Messages(ctx, g.ID, client.MessagesQuery{After: client.Seq(after), Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Messages {
+			stored = append(stored, m.Seq)
+		}
+		if !page.HasMore {
+			break
+		}
+		after = stored[len(stored)-1]
+	}
+	if !slices.Equal(stored, seqs) {
+		t.Fatalf("stored seqs differ from acknowledged ones")
+	}
+}
+
+func TestMessages_History(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for i := 1; i <= 120; i++ {
+		apptest.MustSend(t, alice, th.ID, fmt.Sprintf("m%d", i))
+	}
+	seqsOf := func(p *client.MessagesQuery) ([]int64, bool) {
+		t.Helper()
+		page, err := bob.Messages(ctx, th.ID, *p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []int64
+		for _, m := range page.Messages {
+			s = append(s, m.Seq)
+		}
+		return s, page.HasMore
+	}
+	for name, tc := range map[string]struct {
+		q           client.MessagesQuery
+		first, last int64
+		count       int
+		wantHasMore bool
+	}{
+		"NewestByDefault": {client.MessagesQuery{}, 71, 120, 50, true},
+		"Before":          {client.MessagesQuery{Before: client.Seq(21), Limit: 10}, 11, 20, 10, true},
+		"BeforeToStart":   {client.MessagesQuery{Before: client.Seq(6), Limit: 10}, 1, 5, 5, false},
+		"After":           {client.MessagesQuery{After: client.Seq(100), Limit: 10}, 101, 110, 10, true},
+		"AfterToEnd":      {client.MessagesQuery{After: client.Seq(115)}, 116, 120, 5, false},
+		"MaxLimit":        {client.MessagesQuery{Limit: 200}, 1, 120, 120, false},
+		"FromStart":       {client.MessagesQuery{After: client.Seq(0), Limit: 3}, 1, 3, 3, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, more := seqsOf(&tc.q)
+			if len(s) != tc.count || s[0] != tc.first || s[len(s)-1] != tc.last || more != tc.wantHasMore || !slices.IsSorted(s) {
+				t.Fatalf("seqs %v (has_more %v); want %d from %d to %d ascending, has_more %v", s, more, tc.count, tc.first, tc.last, tc.wantHasMore)
+			}
+		})
+	}
+	for name, query := range map[string]string{
+		"ErrLimitHigh":       "limit=201",
+		"ErrLimitZero":       "limit=0",
+		"ErrLimitText":       "limit=x",
+		"ErrBeforeAndAfter":  "before=5&after=2",
+		"ErrBeforeNegative":  "before=-3",
+		"ErrBeforeZero":      "before=0",
+		"ErrAfterNotANumber": "after=1e3",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := bob.Do(ctx, "GET", "/api/v1/threads/"+th.ID+"/messages?"+query, nil, nil)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+}
+
+func TestMessages_Delete(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	m := apptest.MustSend(t, alice, th.ID, "regrettable")
+	apptest.MustSend(t, bob, th.ID, "what?")
+
+	t.Run("ErrNotSender", func(t *testing.T) {
+		wantProblem(t, bob.DeleteMessage(ctx, m.ID), http.StatusForbidden, "forbidden")
+	})
+	t.Run("ErrUnknown", func(t *testing.T) {
+		wantProblem(t, alice.DeleteMessage(ctx, "nonexistent"), http.StatusNotFound, "not_found")
+	})
+	t.Run("LeavesTombstoneForEveryone", func(t *testing.T) {
+		if err := alice.DeleteMessage(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*client.Client{alice, bob} {
+			page, _ := c.Messages(ctx, th.ID, client.MessagesQuery{})
+			got := page.Messages[0]
+			if got.ID != m.ID || got.Seq != 1 || got.Text != "" || got.DeletedAt == nil {
+				t.Fatalf("deleted message reads %+v; want a tombstone at seq 1", got)
+			}
+			if page.Messages[1].Text != "what?" {
+				t.Fatalf("other message changed: %+v", page.Messages[1])
+			}
+		}
+		// Deleting again is harmless.
+		if err := alice.DeleteMessage(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("SeqStaysDense", func(t *testing.T) {
+		if next := apptest.MustSend(t, alice, th.ID, "again"); next.Seq != 3 {
+			t.Fatalf("next seq = %d, want 3", next.Seq)
+		}
+	})
+}

@@ -1,0 +1,69 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+func TestHealthz(t *testing.T) {
+	env := apptest.Start(t)
+	resp, err := http.Get(env.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, alice, th.ID, "one")
+	apptest.MustSend(t, alice, th.ID, "two")
+	stream := mustEvents(t, bob)
+	_ = stream
+	alice.Do(context.Background(), "GET", "/api/v1/threads/nope", nil, nil)
+
+	for series, want := range map[string]float64{
+		`parley_messages_sent_total`: 2,
+		`parley_websockets_open`:     1,
+		`parley_http_requests_total{code="201",route="POST /api/v1/threads/{id}/messages"}`:      2,
+		`parley_http_requests_total{code="404",route="GET /api/v1/threads/{id}"}`:                1,
+		`parley_http_request_duration_seconds_count{route="POST /api/v1/threads/{id}/messages"}`: 2,
+	} {
+		if got := metricValue(t, env, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+}
+
+// metricValue reads one series from /metrics; absent reads as 0.
+func metricValue(t *testing.T, env *apptest.Env, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(env.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
+}

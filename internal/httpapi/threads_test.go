@@ -1,0 +1,271 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+func TestThreads_Create(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	stranger := env.MustMember(t, "stranger")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+
+	t.Run("DirectIsUnique", func(t *testing.T) {
+		first := apptest.MustThread(t, alice, "bob")
+		if first.Kind != parley.ThreadDirect {
+			t.Fatalf("kind = %q", first.Kind)
+		}
+		again, err := bob.CreateThread(ctx, client.NewThread{Participants: []string{"ALICE"}})
+		if err != nil || again.ID != first.ID {
+			t.Fatalf("second create = %+v, %v; want thread %s", again, err, first.ID)
+		}
+	})
+	t.Run("Group", func(t *testing.T) {
+		g, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol", "alice"}, Title: "Trip"})
+		if err != nil || g.Kind != parley.ThreadGroup || g.Title != "Trip" {
+			t.Fatalf("group = %+v, %v", g, err)
+		}
+		ps, _ := carol.Participants(ctx, g.ID)
+		if len(ps) != 3 {
+			t.Fatalf("participants = %+v", ps)
+		}
+	})
+	t.Run("ErrNotFriends", func(t *testing.T) {
+		_, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"stranger"}})
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		_, err = bob.CreateThread(ctx, client.NewThread{Participants: []string{"carol"}})
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+	})
+	for name, in := range map[string]client.NewThread{
+		"ErrNoParticipants":  {},
+		"ErrOnlySelf":        {Participants: []string{"alice"}},
+		"ErrBadUsername":     {Participants: []string{"b-o-b"}},
+		"ErrDirectWithTwo":   {Participants: []string{"bob", "carol"}, Kind: "direct"},
+		"ErrDirectWithTitle": {Participants: []string{"bob"}, Title: "hi"},
+		"ErrUnknownKind":     {Participants: []string{"bob"}, Kind: "channel"},
+		"ErrTitleTooLong":    {Participants: []string{"bob", "carol"}, Title: string(make([]byte, 129))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := alice.CreateThread(ctx, in)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	t.Run("ErrUnknownMember", func(t *testing.T) {
+		_, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"nobody"}})
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	_ = stranger
+}
+
+func TestThreads_Privacy(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, eve := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "eve")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	msg := apptest.MustSend(t, alice, th.ID, "secret plans")
+
+	// Someone outside the thread gets the same 404 as for a thread that does
+	// not exist, whatever they try.
+	for name, call := range map[string]func(id string) error{
+		"Get":          func(id string) error { _, err := eve.Thread(ctx, id); return err },
+		"Messages":     func(id string) error { _, err := eve.Messages(ctx, id, client.MessagesQuery{}); return err },
+		"Participants": func(id string) error { _, err := eve.Participants(ctx, id); return err },
+		"Send":         func(id string) error { _, err := eve.SendMessage(ctx, id, "hi", ""); return err },
+		"Read":         func(id string) error { return eve.MarkRead(ctx, id, 1) },
+		"Leave":        func(id string) error { return eve.LeaveThread(ctx, id) },
+		"AddSelf":      func(id string) error { _, err := eve.AddParticipant(ctx, id, "eve"); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			errHidden, errAbsent := call(th.ID), call("06h0000000000000000000000")
+			wantProblem(t, errHidden, http.StatusNotFound, "not_found")
+			if errHidden.Error() != errAbsent.Error() {
+				t.Fatalf("hidden thread answers %v, absent one %v: they must not differ", errHidden, errAbsent)
+			}
+		})
+	}
+	t.Run("DeleteOthersMessage", func(t *testing.T) {
+		wantProblem(t, eve.DeleteMessage(ctx, msg.ID), http.StatusNotFound, "not_found")
+	})
+	t.Run("NotListed", func(t *testing.T) {
+		page, err := eve.Threads(ctx, client.ThreadsQuery{})
+		if err != nil || len(page.Threads) != 0 {
+			t.Fatalf("eve's threads = %+v, %v", page, err)
+		}
+	})
+}
+
+func TestThreads_Participants(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol, dave := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol"), env.MustMember(t, "dave")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	apptest.MustFriends(t, bob, dave)
+	g := apptest.MustThread(t, alice, "bob", "carol")
+
+	t.Run("AddFriend", func(t *testing.T) {
+		ps, err := bob.AddParticipant(ctx, g.ID, "dave")
+		if err != nil || len(ps) != 4 {
+			t.Fatalf("AddParticipant = %+v, %v", ps, err)
+		}
+		if _, err := dave.Thread(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("AddAgainChangesNothing", func(t *testing.T) {
+		if ps, err := bob.AddParticipant(ctx, g.ID, "dave"); err != nil || len(ps) != 4 {
+			t.Fatalf("AddParticipant = %+v, %v", ps, err)
+		}
+	})
+	t.Run("ErrAddNonFriend", func(t *testing.T) {
+		stranger := env.MustMember(t, "stranger")
+		_ = stranger
+		_, err := carol.AddParticipant(ctx, g.ID, "stranger")
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+	})
+	t.Run("ErrAddToDirect", func(t *testing.T) {
+		d := apptest.MustThread(t, alice, "bob")
+		_, err := alice.AddParticipant(ctx, d.ID, "carol")
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		wantProblem(t, alice.LeaveThread(ctx, d.ID), http.StatusConflict, "conflict")
+	})
+	t.Run("Leave", func(t *testing.T) {
+		if err := carol.LeaveThread(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := carol.Thread(ctx, g.ID)
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+		ps, _ := alice.Participants(ctx, g.ID)
+		for _, p := range ps {
+			if p.Username == "carol" {
+				t.Fatalf("carol still listed after leaving: %+v", ps)
+			}
+		}
+		// A friend can bring her back.
+		if _, err := alice.AddParticipant(ctx, g.ID, "carol"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.Thread(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestThreads_List(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	var ids []string
+	for i := range 7 {
+		f := env.MustMember(t, fmt.Sprintf("friend%d", i))
+		apptest.MustFriends(t, alice, f)
+		th := apptest.MustThread(t, alice, fmt.Sprintf("friend%d", i))
+		for j := range 3 {
+			apptest.MustSend(t, f, th.ID, fmt.Sprintf("m%d-%d", i, j))
+		}
+		ids = append(ids, th.ID)
+	}
+	// Activity in the first thread moves it to the top.
+	apptest.MustSend(t, alice, ids[0], "bump")
+
+	t.Run("NewestActivityFirstInPages", func(t *testing.T) {
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			page, err := alice.Threads(ctx, client.ThreadsQuery{Cursor: cursor, Limit: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, th := range page.Threads {
+				got = append(got, th.ID)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+			if pages > 5 {
+				t.Fatal("paging does not end")
+			}
+		}
+		want := append([]string{ids[0]}, reversed(ids[1:])...)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("threads = %v, want %v", got, want)
+		}
+	})
+	t.Run("UnreadAndLastMessage", func(t *testing.T) {
+		page, _ := alice.Threads(ctx, client.ThreadsQuery{})
+		for _, th := range page.Threads {
+			wantUnread := int64(3)
+			if th.ID == ids[0] {
+				wantUnread = 0 // sending reads the thread
+			}
+			if th.UnreadCount != wantUnread || th.LastMessage == nil || th.LastMessage.Seq != th.LastSeq {
+				t.Errorf("thread %s: unread %d (want %d), last message %+v", th.ID, th.UnreadCount, wantUnread, th.LastMessage)
+			}
+			if th.Messages != nil {
+				t.Errorf("messages listed without include")
+			}
+		}
+	})
+	t.Run("IncludeMessages", func(t *testing.T) {
+		page, err := alice.Threads(ctx, client.ThreadsQuery{Messages: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, th := range page.Threads {
+			if len(th.Messages) != 2 || th.Messages[0].Seq+1 != th.Messages[1].Seq || th.Messages[1].Seq != th.LastSeq {
+				t.Fatalf("thread %s messages = %+v, want its newest two, oldest first", th.ID, th.Messages)
+			}
+		}
+	})
+	t.Run("MarkRead", func(t *testing.T) {
+		if err := alice.MarkRead(ctx, ids[1], 2); err != nil {
+			t.Fatal(err)
+		}
+		th, _ := alice.Thread(ctx, ids[1])
+		if th.UnreadCount != 1 || th.LastReadSeq != 2 {
+			t.Fatalf("after reading to 2: %+v", th)
+		}
+		// The marker never moves back.
+		if err := alice.MarkRead(ctx, ids[1], 1); err != nil {
+			t.Fatal(err)
+		}
+		if th, _ := alice.Thread(ctx, ids[1]); th.LastReadSeq != 2 {
+			t.Fatalf("marker moved back to %d", th.LastReadSeq)
+		}
+		wantProblem(t, alice.MarkRead(ctx, ids[1], 4), http.StatusBadRequest, "invalid")
+		wantProblem(t, alice.MarkRead(ctx, ids[1], -1), http.StatusBadRequest, "invalid")
+	})
+	for name, path := range map[string]string{
+		"ErrBadCursor":       "/api/v1/threads?cursor=not-a-cursor",
+		"ErrForgedCursor":    "/api/v1/threads?cursor=bm90LWEtY3Vyc29y",
+		"ErrLimitZero":       "/api/v1/threads?limit=0",
+		"ErrLimitHigh":       "/api/v1/threads?limit=201",
+		"ErrLimitText":       "/api/v1/threads?limit=ten",
+		"ErrIncludeOther":    "/api/v1/threads?include=participants",
+		"ErrIncludeTooMany":  "/api/v1/threads?include=messages:51",
+		"ErrIncludeNegative": "/api/v1/threads?include=messages:-1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := alice.Do(ctx, "GET", path, nil, nil)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+}
+
+func reversed(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
