@@ -1,0 +1,86 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// run runs the parley command in process and returns what it printed.
+func run(t *testing.T, dataDir, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := app.Main(context.Background(), append(args, "--data", dataDir), app.IO{
+		In: strings.NewReader(stdin), Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
+	})
+	return out.String() + errOut.String(), err
+}
+
+func TestCLI_User(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("Add", func(t *testing.T) {
+		out, err := run(t, dir, "s3cret-password\n", "user", "add", "Alice", "--display-name", "Alice A", "--password-stdin")
+		if err != nil || !strings.Contains(out, "created alice") {
+			t.Fatalf("user add: %q, %v", out, err)
+		}
+	})
+	for name, tc := range map[string]struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		"ErrTaken":         {"another-password\n", []string{"user", "add", "ALICE", "--password-stdin"}, "taken"},
+		"ErrShortPassword": {"short\n", []string{"user", "add", "bob", "--password-stdin"}, "password must be"},
+		"ErrNoStdinFlag":   {"", []string{"user", "add", "bob"}, "--password-stdin"},
+		"ErrBadUsername":   {"long-enough-password\n", []string{"user", "add", "b!", "--password-stdin"}, "username"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := run(t, dir, tc.stdin, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("List", func(t *testing.T) {
+		out, err := run(t, dir, "", "user", "list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "USERNAME") || !strings.Contains(lines[1], "alice") || !strings.Contains(lines[1], "Alice A") {
+			t.Fatalf("user list:\n%s", out)
+		}
+		if strings.Contains(out, "s3cret") || strings.Contains(out, "argon2") {
+			t.Fatalf("user list shows a secret:\n%s", out)
+		}
+	})
+	t.Run("SignInThroughAPI", func(t *testing.T) {
+		env := apptest.Start(t, func(c *config.Config) { c.DataDir = dir; c.Registration = config.RegistrationClosed })
+		if _, err := env.Client.SignIn(context.Background(), "alice", "s3cret-password"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestConfig_Env(t *testing.T) {
+	env := map[string]string{"PARLEY_ADDR": "127.0.0.1:9999", "PARLEY_DATA": "/tmp/x", "PARLEY_REGISTRATION": "closed"}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9999" || cfg.DataDir != "/tmp/x" || cfg.Registration != "closed" {
+		t.Fatalf("config = %+v", cfg)
+	}
+	cfg.Registration = "sometimes"
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("registration=sometimes accepted")
+	}
+	if d := config.Default(); d.Addr != "127.0.0.1:8080" || d.DataDir != "./data" || d.Validate() != nil {
+		t.Fatalf("defaults = %+v", d)
+	}
+}

@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestMain lets the test binary double as the parley command, so process
+// tests can start, kill and restart a real server.
+func TestMain(m *testing.M) {
+	if os.Getenv("PARLEY_TEST_AS_COMMAND") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		err := app.Main(ctx, os.Args[1:], app.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// process is a parley server running as a child process.
+type process struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *apptest.SyncBuffer
+	done chan error
+}
+
+// startProcess runs `parley serve` on a free loopback port over dataDir.
+func startProcess(t *testing.T, dataDir string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data", dataDir)
+	cmd.Env = append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, logs: &apptest.SyncBuffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(io.TeeReader(stderr, p.logs))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "parley serving" {
+				addr <- line.Addr
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case err := <-p.done:
+		t.Fatalf("server exited before serving: %v\n%s", err, p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start:\n%s", p.logs)
+	}
+	return p
+}
+
+// TestDurability_KillDashNine kills the server mid-load and checks that every
+// acknowledged message is there after a restart, with its seq, and that seqs
+// stay dense.
+func TestDurability_KillDashNine(t *testing.T) {
+	ctx := context.Background()
+	dataDir := t.TempDir()
+	p := startProcess(t, dataDir)
+	anon := client.New(p.url)
+	sign := func(name string) *client.Client {
+		if _, err := anon.CreateAccount(ctx, name, apptest.Password(name), ""); err != nil {
+			t.Fatal(err)
+		}
+		s, err := anon.SignIn(ctx, name, apptest.Password(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return anon.WithToken(s.Token)
+	}
+	alice, bob := sign("alice"), sign("bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+
+	type ack struct {
+		seq  int64
+		text string
+	}
+	var mu sync.Mutex
+	acked := map[string]ack{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			sender := alice
+			if w%2 == 1 {
+				sender = bob
+			}
+			for i := 0; ; i++ {
+				text := fmt.Sprintf("worker %d message %d", w, i)
+				m, err := sender.SendMessage(ctx, th.ID, text, fmt.Sprintf("w%d-%d", w, i))
+				if err != nil {
+					return // the server is gone; this send was never acknowledged
+				}
+				mu.Lock()
+				acked[m.ID] = ack{m.Seq, text}
+				mu.Unlock()
+			}
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 1500 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	wg.Wait()
+
+	restarted := startProcess(t, dataDir)
+	reader := client.New(restarted.url).WithToken(alice.Token())
+	stored := map[string]ack{}
+	for after := int64(0); ; {
+		page, err := reader.Messages(ctx, th.ID, client.MessagesQuery{After: client.Seq(after), Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Messages {
+			if m.Seq != after+1 {
+				t.Fatalf("seq %d follows %d: a gap", m.Seq, after)
+			}
+			stored[m.ID] = ack{m.Seq, m.Text}
+			after = m.Seq
+		}
+		if !page.HasMore {
+			break
+		}
+	}
+	lost := 0
+	for id, a := range acked {
+		if stored[id] != a {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d acknowledged messages lost or changed after kill -9", lost, len(acked))
+	}
+	t.Logf("%d acknowledged, %d stored after kill -9", len(acked), len(stored))
+}
+
+// TestServe_GracefulShutdown sends SIGTERM and expects a clean exit.
+func TestServe_GracefulShutdown(t *testing.T) {
+	p := startProcess(t, t.TempDir())
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, p.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit 20s after SIGTERM")
+	}
+	if !strings.Contains(p.logs.String(), `"msg":"parley stopped"`) {
+		t.Fatalf("logs lack the shutdown:\n%s", p.logs)
+	}
+}
