@@ -78,6 +78,16 @@ func TestSessions(t *testing.T) {
 			t.Errorf("WWW-Authenticate = %q", e.WWWAuthenticate)
 		}
 	})
+	t.Run("SchemeIgnoresCase", func(t *testing.T) {
+		var me struct{ Username string }
+		if _, err := env.Client.Do(ctx, "GET", "/api/v1/me", nil, &me, "Authorization", "bearer "+alice.Token()); err != nil || me.Username != "alice" {
+			t.Fatalf("lowercase scheme: %+v, %v", me, err)
+		}
+	})
+	t.Run("ErrQueryTokenOutsideEvents", func(t *testing.T) {
+		_, err := env.Client.Do(ctx, "GET", "/api/v1/me?access_token="+alice.Token(), nil, nil)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
 	t.Run("ErrBadToken", func(t *testing.T) {
 		for _, token := range []string{"nonsense", "pss_" + strings.Repeat("A", 43), alice.Token() + "x"} {
 			_, err := env.Client.WithToken(token).Me(ctx)

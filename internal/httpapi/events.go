@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,6 +22,11 @@ const (
 // JSON text messages until either side closes. The client sends nothing;
 // what it sends is ignored.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		writeProblem(w, http.StatusUpgradeRequired, codeUpgradeRequired, "connect with a WebSocket")
+		return
+	}
 	c := parley.CallerFromContext(r.Context())
 	sub, err := s.bus.Subscribe(r.Context(), c.User.ID)
 	if err != nil {

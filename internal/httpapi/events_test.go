@@ -75,6 +75,10 @@ func TestEvents_Auth(t *testing.T) {
 		}
 		conn.CloseNow()
 	})
+	t.Run("ErrNotAnUpgrade", func(t *testing.T) {
+		_, err := alice.Do(ctx, "GET", "/api/v1/events", nil, nil)
+		wantProblem(t, err, http.StatusUpgradeRequired, "upgrade_required")
+	})
 	t.Run("ErrNoToken", func(t *testing.T) {
 		_, err := env.Client.Events(ctx)
 		if client.StatusOf(err) != http.StatusUnauthorized {

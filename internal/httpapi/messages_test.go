@@ -59,6 +59,16 @@ func TestMessages_Send(t *testing.T) {
 			t.Fatalf("%d copies stored, want alice's one and bob's one", n)
 		}
 	})
+	t.Run("IdempotentAfterDelete", func(t *testing.T) {
+		m, _ := alice.SendMessage(ctx, th.ID, "soon gone", "key-2")
+		if err := alice.DeleteMessage(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := alice.SendMessage(ctx, th.ID, "soon gone", "key-2")
+		if err != nil || again.ID != m.ID || again.DeletedAt == nil {
+			t.Fatalf("retry after delete = %+v, %v; want the tombstone of %s", again, err, m.ID)
+		}
+	})
 	t.Run("ErrIdempotencyKeyReused", func(t *testing.T) {
 		_, err := alice.SendMessage(ctx, th.ID, "something else", "key-1")
 		wantProblem(t, err, http.StatusConflict, "conflict")

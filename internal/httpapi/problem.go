@@ -34,12 +34,14 @@ var errorStatus = map[string]int{
 	parley.EINTERNAL:     http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	codeUpgradeRequired:  http.StatusUpgradeRequired,
 }
 
 // Codes for failures that only HTTP knows of.
 const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnsupportedMedia = "unsupported_media_type"
+	codeUpgradeRequired  = "upgrade_required"
 )
 
 // writeError answers with the problem for err. Internal errors are logged in

@@ -10,6 +10,8 @@ type route struct {
 	handler http.HandlerFunc
 	// public routes need no bearer token.
 	public bool
+	// queryToken routes also take the token as ?access_token=.
+	queryToken bool
 }
 
 // routes is the /api/v1 route table.
@@ -39,6 +41,6 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageList},
 		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
 
-		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents},
+		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents, queryToken: true},
 	}
 }

@@ -33,7 +33,7 @@ func NewServer(svc *service.Service, bus parley.Bus, log *slog.Logger, metrics *
 	for _, rt := range s.routes() {
 		h := rt.handler
 		if !rt.public {
-			h = s.authenticated(h)
+			h = s.authenticated(h, rt.queryToken)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
 	}
@@ -93,12 +93,14 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
 }
 
-// authenticated resolves the bearer token (or, for WebSocket clients that
-// cannot set headers, the access_token query parameter) to a caller.
-func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
+// authenticated resolves the bearer token (RFC 6750) to a caller. Where
+// queryToken is set, for WebSocket clients that cannot set headers, the
+// access_token query parameter is taken too; elsewhere a token in a URL would
+// only leak into logs and histories.
+func (s *Server) authenticated(next http.HandlerFunc, queryToken bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
+		token := bearerToken(r.Header.Get("Authorization"))
+		if token == "" && queryToken {
 			token = r.URL.Query().Get("access_token")
 		}
 		if token == "" {
@@ -112,6 +114,16 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), c)))
 	}
+}
+
+// bearerToken returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 7235).
+func bearerToken(header string) string {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 // statusRecorder remembers the status a handler wrote.

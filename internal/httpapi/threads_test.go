@@ -97,6 +97,13 @@ func TestThreads_Privacy(t *testing.T) {
 		wantProblem(t, eve.DeleteMessage(ctx, msg.ID), http.StatusNotFound, "not_found")
 	})
 	t.Run("NotListed", func(t *testing.T) {
+		var raw map[string]any
+		if _, err := eve.Do(ctx, "GET", "/api/v1/threads", nil, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if list, ok := raw["threads"].([]any); !ok || len(list) != 0 {
+			t.Fatalf("eve's threads = %v; want an empty array", raw)
+		}
 		page, err := eve.Threads(ctx, client.ThreadsQuery{})
 		if err != nil || len(page.Threads) != 0 {
 			t.Fatalf("eve's threads = %+v, %v", page, err)
@@ -136,7 +143,7 @@ func TestThreads_Participants(t *testing.T) {
 	t.Run("ErrAddToDirect", func(t *testing.T) {
 		d := apptest.MustThread(t, alice, "bob")
 		_, err := alice.AddParticipant(ctx, d.ID, "carol")
-		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		wantProblem(t, err, http.StatusConflict, "conflict")
 		wantProblem(t, alice.LeaveThread(ctx, d.ID), http.StatusConflict, "conflict")
 	})
 	t.Run("Leave", func(t *testing.T) {

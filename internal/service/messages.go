@@ -28,7 +28,8 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		if idempotencyKey != "" {
 			prior, err := tx.FindMessageByIdempotencyKey(ctx, c.User.ID, idempotencyKey)
 			if err == nil {
-				if prior.ThreadID != threadID || prior.Text != text {
+				// A deleted message has lost its text; its key still replays it.
+				if prior.ThreadID != threadID || prior.DeletedAt == nil && prior.Text != text {
 					return parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
 				}
 				msg, replayed = prior, true

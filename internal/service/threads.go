@@ -247,7 +247,7 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 			return err
 		}
 		if th.Kind != parley.ThreadGroup {
-			return parley.Errorf(parley.EINVALID, "members can be added to group threads only")
+			return parley.Errorf(parley.ECONFLICT, "members can be added to group threads only")
 		}
 		u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
 		if isNotFound(err) {

@@ -66,7 +66,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		return nil, mapError("find threads", err)
 	}
 	defer rows.Close()
-	var list []*parley.ThreadSummary
+	list := []*parley.ThreadSummary{}
 	for rows.Next() {
 		var s parley.ThreadSummary
 		var via sql.NullString
