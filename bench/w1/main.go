@@ -1,0 +1,182 @@
+// Command w1 runs workload W1 (/work/shared/bench/W1.md) against a Parley
+// server and prints every W1 figure beside its target.
+//
+//	go run ./bench/w1                          # builds and starts its own server
+//	go run ./bench/w1 --url http://127.0.0.1:8080 --pid 1234 --data ./data
+//
+// All API calls go through the public Go client, github.com/parleyhq/parley/client.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+)
+
+// W1's fixed shape.
+const (
+	numUsers        = 100
+	numDirect       = 50
+	numGroups       = 5
+	groupSize       = 20
+	numThreads      = numDirect + numGroups
+	bodyLen         = 100
+	historyReads    = 2000
+	historySerial   = 500
+	historyLimit    = 50
+	inboxRuns       = 5
+	inboxLimit      = 55
+	inboxMessages   = 10
+	u000Threads     = numDirect + 1 // 50 direct threads and group 0
+	deliverySends   = 200
+	deliveryGap     = 50 * time.Millisecond
+	accountWorkers  = 4
+	requestTimeout  = 60 * time.Second
+	idlePoll        = 100 * time.Millisecond
+	idleQuiet       = 3 // polls without CPU growth (~300 ms)
+	idleLimit       = 120 * time.Second
+	deliveryTimeout = 10 * time.Second
+)
+
+type options struct {
+	url     string
+	pid     int
+	data    string
+	sends   int
+	workers int
+	json    bool
+	keep    bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.url, "url", "", "base URL of a running server on 127.0.0.1; empty: build ./cmd/parley and start one")
+	flag.IntVar(&o.pid, "pid", 0, "pid of the server given by --url, for memory, CPU and idle figures (optional)")
+	flag.StringVar(&o.data, "data", "", "data directory of the server given by --url, for the disk figures (optional)")
+	flag.IntVar(&o.sends, "sends", 20000, "messages to send in the send phase")
+	flag.IntVar(&o.workers, "workers", 8, "concurrent workers in the send and history phases")
+	flag.BoolVar(&o.json, "json", false, "also print the figures as one JSON object")
+	flag.BoolVar(&o.keep, "keep", false, "keep the data directory of the server w1 started")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "w1: unexpected arguments %q\n", flag.Args())
+		os.Exit(2)
+	}
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "w1:", err)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "w1: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+func (o *options) check() error {
+	if o.sends < 1 {
+		return errors.New("--sends must be at least 1")
+	}
+	if o.workers < 1 {
+		return errors.New("--workers must be at least 1")
+	}
+	if o.url == "" {
+		if o.pid != 0 || o.data != "" {
+			return errors.New("--pid and --data go with --url")
+		}
+		return nil
+	}
+	u, err := url.Parse(o.url)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("--url %q: want http://127.0.0.1:PORT", o.url)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.Equal(net.IPv4(127, 0, 0, 1)) {
+		return fmt.Errorf("--url %q: w1 only targets 127.0.0.1", o.url)
+	}
+	if o.keep {
+		return errors.New("--keep applies only to a server w1 starts itself")
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options) (err error) {
+	res := &Results{
+		Machine: machineInfo(),
+		Run:     RunInfo{Sends: o.sends, Workers: o.workers},
+	}
+	baseURL, pid, dataDir := o.url, o.pid, o.data
+	var srv *server
+	if baseURL == "" {
+		srv, err = startServer(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := srv.cleanup(o.keep); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		baseURL, pid, dataDir = srv.url, srv.cmd.Process.Pid, srv.dataDir
+		res.Run.ServerStarted = true
+	}
+	res.Run.URL, res.Run.PID, res.Run.DataDir = baseURL, pid, dataDir
+
+	// One transport for every goroutine: each keeps its own idle keep-alive
+	// connection. No http.Client timeout: the realtime connection is long-lived
+	// and requests use contexts.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.MaxIdleConns = 0
+	tr.MaxIdleConnsPerHost = max(2*o.workers, accountWorkers) + 2
+	hc := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+
+	b := &bench{
+		o:       o,
+		base:    client.New(baseURL).WithHTTPClient(hc),
+		pid:     pid,
+		dataDir: dataDir,
+		res:     res,
+	}
+	if err := b.runAll(ctx); err != nil {
+		return err
+	}
+
+	if srv != nil {
+		// Stop now so the disk after a clean shutdown can be reported too.
+		if err := srv.stop(); err != nil {
+			return err
+		}
+		if n, files, err := dirSize(srv.dataDir); err == nil && n > 0 {
+			res.Resources.DiskAfterShutdownBytes = &n
+			res.Resources.DiskAfterShutdownFiles = files
+		}
+		if o.keep {
+			res.Run.KeptDataDir = srv.dataDir
+		}
+	}
+
+	res.evaluate()
+	printTable(os.Stdout, res)
+	if o.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is a Parley server w1 built and started itself.
+type server struct {
+	cmd     *exec.Cmd
+	url     string
+	tmpDir  string // holds the binary and the server's log
+	dataDir string
+	logPath string
+	exited  chan struct{}
+	waitErr error
+	stopped bool
+	cleaned bool
+}
+
+// moduleRoot walks up from the working directory to the directory holding go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod in the working directory or above it: run w1 inside the parley module, or give --url")
+		}
+		dir = parent
+	}
+}
+
+// freePort asks the kernel for a free port on 127.0.0.1.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startServer builds ./cmd/parley into a temporary directory and starts it
+// on 127.0.0.1 with a free port, a fresh data directory and open registration.
+func startServer(ctx context.Context) (*server, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "parley-w1-bin-")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{tmpDir: tmp, logPath: filepath.Join(tmp, "server.log"), exited: make(chan struct{})}
+	fail := func(err error) (*server, error) {
+		s.cleanup(false)
+		return nil, err
+	}
+
+	bin := filepath.Join(tmp, "parley")
+	logf("building ./cmd/parley in %s", root)
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/parley")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fail(fmt.Errorf("go build ./cmd/parley: %w", err))
+	}
+
+	s.dataDir, err = os.MkdirTemp("", "parley-w1-data-")
+	if err != nil {
+		return fail(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	s.url = "http://" + addr
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return fail(err)
+	}
+	defer logFile.Close() // the child holds its own descriptor
+
+	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.dataDir, "--registration", "open")
+	s.cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.dataDir, "PARLEY_REGISTRATION=open")
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = sysProcAttr()
+	if err := s.cmd.Start(); err != nil {
+		return fail(fmt.Errorf("start parley: %w", err))
+	}
+	go func() {
+		s.waitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+	logf("started parley pid %d on %s, data %s", s.cmd.Process.Pid, addr, s.dataDir)
+
+	if err := s.waitReady(ctx, 15*time.Second); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// waitReady polls the public OpenAPI document until the server answers.
+func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer hc.CloseIdleConnections()
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("parley exited before answering (%v); its log:\n%s", s.waitErr, s.logTail())
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := hc.Get(s.url + "/api/v1/openapi.json")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("parley did not answer on %s within %s; its log:\n%s", s.url, limit, s.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a graceful shutdown, killing the server
+// if it takes more than 20 s.
+func (s *server) stop() error {
+	if s.stopped || s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	s.stopped = true
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("stop parley: %w", err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("parley did not stop within 20 s of SIGTERM and was killed; its log:\n%s", s.logTail())
+	}
+	logf("parley stopped in %.2f s", time.Since(start).Seconds())
+	if s.waitErr != nil {
+		return fmt.Errorf("parley exited with %v after SIGTERM; its log:\n%s", s.waitErr, s.logTail())
+	}
+	return nil
+}
+
+// cleanup stops the server if it still runs and removes the temporary
+// directories, keeping the data directory when keep is set.
+func (s *server) cleanup(keep bool) error {
+	if s.cleaned {
+		return nil
+	}
+	s.cleaned = true
+	err := s.stop()
+	if s.dataDir != "" {
+		if keep {
+			logf("kept the data directory %s", s.dataDir)
+		} else {
+			os.RemoveAll(s.dataDir)
+		}
+	}
+	os.RemoveAll(s.tmpDir)
+	return err
+}
+
+// logTail returns the end of the server's log.
+func (s *server) logTail() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return "  " + strings.Join(lines, "\n  ")
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "w1: "+format+"\n", args...)
+}
