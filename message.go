@@ -66,6 +66,9 @@ type MessageFilter struct {
 	Before   *int64 // seq < *Before, newest first
 	After    *int64 // seq > *After, oldest first; 0 reads from the start
 	Limit    int
+	// MemberID, when set, returns messages only while that member takes
+	// part in the thread: the check and the read cost one query.
+	MemberID string
 }
 
 // MessagePage is a page of a thread's messages, oldest first.

@@ -17,7 +17,8 @@ type Store interface {
 	// Write runs fn in a read-write transaction. Concurrent writes share one
 	// commit (group commit). Write returns nil only once fn's changes are
 	// durable; when fn fails none of its changes are kept and its error is
-	// returned.
+	// returned. fn may run more than once (when a batch-mate fails), so it
+	// must assign, not accumulate, what it hands out of the transaction.
 	Write(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }

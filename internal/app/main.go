@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -55,6 +56,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 				return err
 			}
 			log := slog.New(slog.NewJSONHandler(stdio.Err, &slog.HandlerOptions{Level: cfg.Level()}))
+			tuneGC(*cfg, stdio.Getenv)
 			return serve(cmd.Context(), *cfg, log)
 		},
 	}
@@ -63,7 +65,20 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account (PARLEY_REGISTRATION)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd
+}
+
+// tuneGC sets the garbage collector for a server: a soft memory limit, and,
+// under it, collections far rarer than Go's default. The live heap is small,
+// so the default (collect at twice the live heap) collects very often under
+// load; the limit still bounds memory. GOGC and GOMEMLIMIT, when set, win.
+func tuneGC(cfg config.Config, getenv func(string) string) {
+	if getenv("GOMEMLIMIT") != "" || getenv("GOGC") != "" || cfg.MemoryLimitMiB == 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	debug.SetGCPercent(400)
 }
 
 // serve runs a server until ctx ends, then shuts it down gracefully.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	LogLevel string
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB; 0 sets
+	// none (PARLEY_MEMORY_LIMIT_MIB). GOMEMLIMIT, when set, wins.
+	MemoryLimitMiB int
 }
 
 // Default returns the settings of a server started with no flags.
@@ -43,6 +47,7 @@ func Default() Config {
 		SessionTTL:      30 * 24 * time.Hour,
 		LogLevel:        "info",
 		ShutdownTimeout: 15 * time.Second,
+		MemoryLimitMiB:  64,
 	}
 }
 
@@ -58,6 +63,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			*dst = v
 		}
+	}
+	if v := getenv("PARLEY_MEMORY_LIMIT_MIB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("config: PARLEY_MEMORY_LIMIT_MIB: %w", err)
+		}
+		c.MemoryLimitMiB = n
 	}
 	if v := getenv("PARLEY_SESSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -79,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if c.Registration != RegistrationOpen && c.Registration != RegistrationClosed {
 		return fmt.Errorf("config: registration must be %q or %q, not %q", RegistrationOpen, RegistrationClosed, c.Registration)
+	}
+	if c.MemoryLimitMiB < 0 {
+		return fmt.Errorf("config: memory limit %d MiB is negative", c.MemoryLimitMiB)
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("config: session TTL %s is under a minute", c.SessionTTL)

@@ -67,8 +67,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", rec.status, "duration", elapsed)
+		if s.log.Enabled(r.Context(), level) {
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
+				"status", rec.status, "duration", elapsed)
+		}
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 	s.mux.ServeHTTP(rec, r)

@@ -12,7 +12,7 @@ func TestHashAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=12288,t=3,p=1$") {
 		t.Fatalf("hash = %q, want an argon2id PHC string", hash)
 	}
 	if strings.Contains(hash, "correct horse") {

@@ -25,6 +25,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	}
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		replayed, recipients = false, nil
 		if idempotencyKey != "" {
 			prior, err := tx.FindMessageByIdempotencyKey(ctx, c.User.ID, idempotencyKey)
 			if err == nil {
@@ -100,12 +101,17 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 	}
 	page := &parley.MessagePage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
-			return err
-		}
-		list, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1})
+		list, err := tx.FindMessages(ctx, parley.MessageFilter{
+			ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: c.User.ID,
+		})
 		if err != nil {
 			return err
+		}
+		if len(list) == 0 {
+			// An empty page: the thread may be empty, or not the caller's.
+			if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+				return err
+			}
 		}
 		if len(list) > q.Limit {
 			list, page.HasMore = list[:q.Limit], true
@@ -132,6 +138,7 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	var deleted *parley.Message
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		deleted = nil
 		m, err := tx.FindMessageByID(ctx, messageID)
 		if err != nil {
 			return err
@@ -170,6 +177,7 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 	}
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		recipients = nil
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err

@@ -62,6 +62,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	}
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		created = false
 		members := []parley.UserRef{c.User}
 		for _, name := range others {
 			u, err := tx.FindUserByUsername(ctx, name)
@@ -242,6 +243,7 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 	var change parley.ThreadChange
 	changed := false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		changed = false
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err

@@ -8,8 +8,11 @@
 // Writes go through one connection and one goroutine that commits everything
 // queued in one transaction (group commit): a batch forms by itself while the
 // previous commit waits for fsync, so durable acks cost little throughput.
-// Each write runs inside its own savepoint, so a failing write rolls back
-// alone and its batch-mates still commit.
+// A batch first runs optimistically, as plain statements in one transaction.
+// Should any write fail, the batch is rolled back and run again with each
+// write in its own savepoint, so the failing write rolls back alone and its
+// batch-mates still commit. Failures are rare on the hot path, and the two
+// statements a savepoint costs per write are not.
 package sqlstore
 
 import (
@@ -142,7 +145,8 @@ func (db *DB) failQueued() {
 	}
 }
 
-// commit runs a batch of writes in one transaction, each in a savepoint.
+// commit runs a batch of writes in one transaction: optimistically first,
+// then, if any write failed, again with savepoints.
 func (db *DB) commit(batch []*writeReq) {
 	defer func() {
 		for _, req := range batch {
@@ -150,9 +154,19 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 	}()
 	ctx := context.Background() // the batch outlives any one request
+	if db.run(ctx, batch, false) {
+		return
+	}
+	db.run(ctx, batch, true)
+}
+
+// run executes the batch in a transaction and commits what succeeded. Without
+// savepoints, a failed write spoils the transaction: run then rolls back and
+// reports false so that the batch is run again with them.
+func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done bool) {
 	if err := db.execWrite(ctx, "BEGIN IMMEDIATE"); err != nil {
 		failAll(batch, err)
-		return
+		return true
 	}
 	t := &txn{stmts: &db.writeStmts}
 	ran := 0
@@ -161,19 +175,27 @@ func (db *DB) commit(batch []*writeReq) {
 			req.err = err
 			continue
 		}
-		req.err = db.runInSavepoint(ctx, req, t)
+		if savepoints {
+			req.err = db.runInSavepoint(ctx, req, t)
+		} else {
+			req.err = runWrite(req, t)
+		}
 		if req.err == nil {
 			ran++
+		} else if !savepoints {
+			db.rollback(ctx)
+			return false
 		}
 	}
 	if ran == 0 {
 		db.rollback(ctx)
-		return
+		return true
 	}
 	if err := db.execWrite(ctx, "COMMIT"); err != nil {
 		db.rollback(ctx)
 		failAll(batch, err)
 	}
+	return true
 }
 
 // rollback ends a failed transaction. If even that fails the connection is
@@ -198,14 +220,21 @@ func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err er
 		return err
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("sqlstore: write panicked: %v", p)
-		}
 		if err != nil {
 			err = errors.Join(err, db.execWrite(ctx, "ROLLBACK TO w"))
 		}
 		if relErr := db.execWrite(ctx, "RELEASE w"); relErr != nil && err == nil {
 			err = relErr
+		}
+	}()
+	return runWrite(req, t)
+}
+
+// runWrite calls a write's function, turning a panic into its error.
+func runWrite(req *writeReq, t *txn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlstore: write panicked: %v", p)
 		}
 	}()
 	return req.fn(t)

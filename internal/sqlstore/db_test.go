@@ -14,14 +14,16 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-func mustOpen(t *testing.T) (*sqlstore.DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "parley.db")
+func mustOpen(t *testing.T) (*sqlstore.DB, string) { return mustOpenTB(t) }
+
+func mustOpenTB(tb testing.TB) (*sqlstore.DB, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "parley.db")
 	db, err := sqlstore.OpenSQLite(context.Background(), path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	return db, path
 }
 

@@ -73,16 +73,21 @@ func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key str
 // FindMessages returns a page in the direction of the filter: newest first
 // for Before (or no position), oldest first for After.
 func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parley.Message, error) {
+	// An empty member ID matches every thread.
+	const member = ` AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
+		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL)) `
 	if f.After != nil {
 		return t.findMessages(ctx, "find messages",
-			`WHERE m.thread_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, f.ThreadID, *f.After, f.Limit)
+			`WHERE m.thread_id = $1 AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
+			f.ThreadID, *f.After, f.Limit, f.MemberID)
 	}
 	before := int64(1 << 62)
 	if f.Before != nil {
 		before = *f.Before
 	}
 	return t.findMessages(ctx, "find messages",
-		`WHERE m.thread_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, f.ThreadID, before, f.Limit)
+		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
+		f.ThreadID, before, f.Limit, f.MemberID)
 }
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {

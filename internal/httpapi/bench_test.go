@@ -1,0 +1,72 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// benchThreads sets up members in direct threads with one owner, as W1 does.
+func benchThreads(b *testing.B, n int) (*apptest.Env, []*client.Client, []string) {
+	env := apptest.Start(b)
+	owner := env.MustMember(b, "owner")
+	members := []*client.Client{owner}
+	var ids []string
+	for i := range n {
+		name := fmt.Sprintf("member%03d", i)
+		m := env.MustMember(b, name)
+		apptest.MustFriends(b, owner, m)
+		ids = append(ids, apptest.MustThread(b, owner, name).ID)
+		members = append(members, m)
+	}
+	return env, members, ids
+}
+
+// BenchmarkMessageSend measures durable sends over loopback from concurrent
+// clients, each with an idempotency key, as in W1.
+func BenchmarkMessageSend(b *testing.B) {
+	_, members, threads := benchThreads(b, 8)
+	text := "bench message " + strings.Repeat("x", 86)
+	var n atomic.Int64
+	b.SetParallelism(4) // 8 senders on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			i := n.Add(1)
+			t := int(i) % len(threads)
+			if _, err := members[t+1].SendMessage(ctx, threads[t], text, fmt.Sprintf("k%d", i)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkMessageHistory measures reads of a thread's newest 50 messages.
+func BenchmarkMessageHistory(b *testing.B) {
+	_, members, threads := benchThreads(b, 8)
+	ctx := context.Background()
+	for t, id := range threads {
+		for i := range 60 {
+			apptest.MustSend(b, members[t+1], id, fmt.Sprintf("bench message %06d %s", i, strings.Repeat("x", 80)))
+		}
+	}
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t := int(n.Add(1)) % len(threads)
+			if _, err := members[t+1].Messages(ctx, threads[t], client.MessagesQuery{Limit: 50}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
