@@ -89,7 +89,7 @@ func (db *DB) Close() error {
 // it began; fn's queries are not one snapshot, which no read here needs, and
 // spares every read a BEGIN and a COMMIT.
 func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
-	return fn(&txn{stmts: &db.readStmts})
+	return fn(&txn{stmts: &db.readStmts, detached: true})
 }
 
 // Write queues fn for the writer and waits until its batch is durable.
@@ -291,13 +291,25 @@ func (c *stmtCache) close() {
 // connection inside the batch's transaction; for reads, on the read pool.
 type txn struct {
 	stmts *stmtCache
+	// detached queries ignore the caller's cancellation. Reads are short
+	// index lookups, and a cancellable context costs database/sql and the
+	// driver a watcher goroutine for every query.
+	detached bool
 }
 
 func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return t.stmts.get(ctx, query)
 }
 
+func (t *txn) context(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.context(ctx)
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -306,6 +318,7 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 }
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.context(ctx)
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, err
