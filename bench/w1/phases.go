@@ -336,35 +336,26 @@ func (b *bench) history(ctx context.Context) error {
 		return d, nil
 	}
 
-	lat := make([]time.Duration, historyReads)
-	bar := newBar(historyReads, "history", "req")
-	wall, err := runWorkers(ctx, b.o.workers, historyReads, func(ctx context.Context, i int) error {
-		d, err := read(ctx, i)
-		lat[i] = d
-		bar.Add(1)
-		return err
-	})
-	bar.Finish()
-	if err != nil {
+	// timed runs n reads from the index offset on, with workers at once.
+	timed := func(label string, workers, n, offset int) (Dist, error) {
+		lat := make([]time.Duration, n)
+		bar := newBar(n, label, "req")
+		wall, err := runWorkers(ctx, workers, n, func(ctx context.Context, i int) error {
+			d, err := read(ctx, offset+i)
+			lat[i] = d
+			bar.Add(1)
+			return err
+		})
+		bar.Finish()
+		return summarize(lat, wall), err
+	}
+	var err error
+	if b.res.History.Concurrent, err = timed("history", b.o.workers, historyReads, 0); err != nil {
 		return err
 	}
-	b.res.History.Concurrent = summarize(lat, wall)
-
 	// The one-at-a-time reads continue the index: i = 2000 … 2499.
-	lat = make([]time.Duration, historySerial)
-	bar = newBar(historySerial, "history, one at a time", "req")
-	wall, err = runWorkers(ctx, 1, historySerial, func(ctx context.Context, i int) error {
-		d, err := read(ctx, historyReads+i)
-		lat[i] = d
-		bar.Add(1)
-		return err
-	})
-	bar.Finish()
-	if err != nil {
-		return err
-	}
-	b.res.History.Serial = summarize(lat, wall)
-	return nil
+	b.res.History.Serial, err = timed("history, one at a time", 1, historySerial, historyReads)
+	return err
 }
 
 // inbox loads u000's threads with their newest 10 messages, 5 times.
