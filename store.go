@@ -81,4 +81,14 @@ type Tx interface {
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 	// DeleteMessage turns the message into a tombstone deleted at t.
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
+
+	// CreateApp stores a registration with its secret's hash (nil for a
+	// public client).
+	CreateApp(ctx context.Context, a *App, secretHash []byte) error
+	FindAppByClientID(ctx context.Context, clientID string) (*App, error)
+	// FindApps returns the apps an owner registered, or every app for an
+	// empty ownerID, oldest first.
+	FindApps(ctx context.Context, ownerID string) ([]*App, error)
+	// UpdateAppReview sets an app's state and whether it may reach all threads.
+	UpdateAppReview(ctx context.Context, clientID, state string, allThreads bool) error
 }

@@ -84,3 +84,69 @@ func TestConfig_Env(t *testing.T) {
 		t.Fatalf("defaults = %+v", d)
 	}
 }
+
+func TestCLI_App(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := run(t, dir, "owner-password\n", "user", "add", "owner", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, dir, "", "app", "add", "--name", "Tunes", "--redirect-uri", "https://tunes.example/cb",
+		"--redirect-uri", "https://tunes.example/cb2", "--purpose", "Songs for friends", "--owner", "owner")
+	if err != nil {
+		t.Fatalf("app add: %v\n%s", err, out)
+	}
+	var clientID, secret string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id:"); ok {
+			clientID = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret:"); ok {
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if !strings.HasPrefix(clientID, "pc_") || !strings.HasPrefix(secret, "pcs_") {
+		t.Fatalf("app add printed:\n%s", out)
+	}
+	t.Run("Public", func(t *testing.T) {
+		out, err := run(t, dir, "", "app", "add", "--name", "Phone", "--redirect-uri", "com.example.phone:/cb", "--public")
+		if err != nil || strings.Contains(out, "client_secret") {
+			t.Fatalf("public app add: %v\n%s", err, out)
+		}
+	})
+	t.Run("ErrUnknownOwner", func(t *testing.T) {
+		_, err := run(t, dir, "", "app", "add", "--name", "X", "--redirect-uri", "https://x.example/cb", "--owner", "nobody")
+		if err == nil || !strings.Contains(err.Error(), "nobody") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ApproveAndSuspend", func(t *testing.T) {
+		if _, err := run(t, dir, "", "app", "approve", clientID, "--reach", "selected"); err == nil {
+			t.Fatal("approve --reach selected accepted")
+		}
+		if out, err := run(t, dir, "", "app", "approve", clientID, "--reach", "all"); err != nil {
+			t.Fatalf("approve: %v\n%s", err, out)
+		}
+		if out, err := run(t, dir, "", "app", "suspend", clientID); err != nil {
+			t.Fatalf("suspend: %v\n%s", err, out)
+		}
+		if _, err := run(t, dir, "", "app", "suspend", "pc_nonexistent"); err == nil {
+			t.Fatal("suspending an unknown app succeeded")
+		}
+		out, err := run(t, dir, "", "app", "list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var row string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, clientID) {
+				row = line
+			}
+		}
+		if fields := strings.Fields(row); len(fields) < 5 || fields[3] != "suspended" || fields[4] != "true" {
+			t.Fatalf("app list row %q; want suspended and approved for all threads", row)
+		}
+		if strings.Contains(out, secret) {
+			t.Fatal("app list shows the secret")
+		}
+	})
+}

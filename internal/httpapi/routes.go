@@ -42,5 +42,8 @@ func (s *Server) routes() []route {
 		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
 
 		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents, queryToken: true},
+
+		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},
+		{method: "GET", pattern: "/api/v1/apps", handler: s.handleAppList},
 	}
 }

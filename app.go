@@ -1,0 +1,95 @@
+package parley
+
+import (
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// App client types (RFC 6749 section 2.1).
+const (
+	ClientConfidential = "confidential"
+	ClientPublic       = "public"
+)
+
+// App states.
+const (
+	AppActive    = "active"
+	AppSuspended = "suspended"
+)
+
+// Limits on app registrations.
+const (
+	MaxAppNameLen     = 64
+	MaxAppPurposeLen  = 500
+	MaxRedirectURIs   = 10
+	MaxRedirectURILen = 512
+)
+
+// App is a partner application: an OAuth 2.0 client. Its secret's hash is
+// never part of this type.
+type App struct {
+	ClientID     string   `json:"client_id"`
+	Name         string   `json:"name"`
+	OwnerID      string   `json:"owner_id,omitempty"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Homepage     string   `json:"homepage,omitempty"`
+	Purpose      string   `json:"purpose,omitempty"`
+	ClientType   string   `json:"client_type"`
+	State        string   `json:"state"`
+	// AllThreadsApproved is set by an operator's review: only then may
+	// members grant the app thread scope "all".
+	AllThreadsApproved bool      `json:"all_threads_approved"`
+	CreatedAt          time.Time `json:"created_at"`
+}
+
+// Validate checks a registration.
+func (a *App) Validate() error {
+	name := strings.TrimSpace(a.Name)
+	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || strings.ContainsFunc(name, isControl) {
+		return Errorf(EINVALID, "name must be 1 to %d printable characters", MaxAppNameLen)
+	}
+	if utf8.RuneCountInString(a.Purpose) > MaxAppPurposeLen || !utf8.ValidString(a.Purpose) {
+		return Errorf(EINVALID, "purpose must be at most %d characters", MaxAppPurposeLen)
+	}
+	if a.ClientType != ClientConfidential && a.ClientType != ClientPublic {
+		return Errorf(EINVALID, "client type must be confidential or public")
+	}
+	if len(a.RedirectURIs) == 0 || len(a.RedirectURIs) > MaxRedirectURIs {
+		return Errorf(EINVALID, "give 1 to %d redirect URIs", MaxRedirectURIs)
+	}
+	for _, u := range a.RedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			return err
+		}
+	}
+	if a.Homepage != "" {
+		if u, err := url.Parse(a.Homepage); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return Errorf(EINVALID, "homepage must be an http or https URL")
+		}
+	}
+	return nil
+}
+
+// validateRedirectURI accepts absolute URIs without a fragment (RFC 6749
+// section 3.1.2): https anywhere, http only on loopback hosts (RFC 8252
+// section 7.3), or a private-use scheme for native apps.
+func validateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || len(raw) > MaxRedirectURILen || !u.IsAbs() || u.Fragment != "" || strings.ContainsAny(raw, " \t\n") {
+		return Errorf(EINVALID, "redirect URI %q must be an absolute URI without a fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			return Errorf(EINVALID, "redirect URI %q: plain http is allowed only on loopback", raw)
+		}
+	default:
+		if !strings.Contains(u.Scheme, ".") {
+			return Errorf(EINVALID, "redirect URI %q: a native app's scheme must be a reverse domain name", raw)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/spf13/cobra"
+)
+
+func appCommand(cfg *config.Config) *cobra.Command {
+	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)"}
+
+	var in service.NewApp
+	var owner string
+	add := &cobra.Command{
+		Use:   "add --name NAME --redirect-uri URI [--redirect-uri URI…]",
+		Short: "Register an app; prints its client ID and, once only, its secret",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				reg, err := svc.RegisterAppFor(cmd.Context(), in, owner)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "client_id:     %s\n", reg.ClientID)
+				if reg.ClientSecret != "" {
+					fmt.Fprintf(out, "client_secret: %s\n", reg.ClientSecret)
+					fmt.Fprintln(out, "The secret is shown only now; Parley keeps only its hash.")
+				}
+				return nil
+			})
+		},
+	}
+	f := add.Flags()
+	f.StringVar(&in.Name, "name", "", "the name members see")
+	f.StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "an exact redirect URI (repeatable)")
+	f.BoolVar(&in.Public, "public", false, "a public client (no secret), such as a native or single-page app")
+	f.StringVar(&in.Purpose, "purpose", "", "what the app does with members' data, shown on the consent page")
+	f.StringVar(&in.Homepage, "homepage", "", "the app's homepage")
+	f.StringVar(&owner, "owner", "", "username of the member who owns the app")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List apps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				apps, err := svc.AllApps(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tSTATE\tALL THREADS\tREDIRECT URIS\tCREATED")
+				for _, a := range apps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", a.ClientID, a.Name, a.ClientType, a.State,
+						a.AllThreadsApproved, strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+
+	var reach string
+	approve := &cobra.Command{
+		Use:   "approve CLIENT_ID --reach all",
+		Short: "Let members grant the app every thread, after review",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if reach != "all" {
+				return errors.New(`--reach all is the one reach that needs approval`)
+			}
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				a, err := svc.ApproveAllThreads(cmd.Context(), args[0])
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) may now be granted all threads\n", a.ClientID, a.Name)
+				}
+				return err
+			})
+		},
+	}
+	approve.Flags().StringVar(&reach, "reach", "", "all")
+
+	suspend := &cobra.Command{
+		Use:   "suspend CLIENT_ID",
+		Short: "Stop an app",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				a, err := svc.SuspendApp(cmd.Context(), args[0])
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) is suspended\n", a.ClientID, a.Name)
+				}
+				return err
+			})
+		},
+	}
+	cmd.AddCommand(add, list, approve, suspend)
+	return cmd
+}

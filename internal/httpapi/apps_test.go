@@ -1,0 +1,88 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// registeredApp mirrors the answer to POST /api/v1/apps.
+type registeredApp struct {
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	Name         string   `json:"name"`
+	OwnerID      string   `json:"owner_id"`
+	RedirectURIs []string `json:"redirect_uris"`
+	ClientType   string   `json:"client_type"`
+	State        string   `json:"state"`
+	AllThreads   bool     `json:"all_threads_approved"`
+}
+
+func TestApps_Register(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	register := func(body map[string]any) (registeredApp, error) {
+		var a registeredApp
+		_, err := alice.Do(ctx, "POST", "/api/v1/apps", body, &a)
+		return a, err
+	}
+
+	t.Run("Confidential", func(t *testing.T) {
+		a, err := register(map[string]any{
+			"name": "Tunes", "redirect_uris": []string{"https://tunes.example/callback"}, "purpose": "Send songs to friends",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(a.ClientID, "pc_") || !strings.HasPrefix(a.ClientSecret, "pcs_") || a.ClientType != "confidential" ||
+			a.State != "active" || a.AllThreads || a.OwnerID != apptest.MustMe(t, alice).ID {
+			t.Fatalf("registered %+v", a)
+		}
+		// The secret is shown once: listing never shows it.
+		var list struct{ Apps []registeredApp }
+		if _, err := alice.Do(ctx, "GET", "/api/v1/apps", nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Apps) != 1 || list.Apps[0].ClientID != a.ClientID || list.Apps[0].ClientSecret != "" {
+			t.Fatalf("list = %+v", list)
+		}
+		if strings.Contains(env.Logs.String(), a.ClientSecret) {
+			t.Fatal("the client secret is in the logs")
+		}
+	})
+	t.Run("PublicHasNoSecret", func(t *testing.T) {
+		a, err := register(map[string]any{"name": "Phone", "redirect_uris": []string{"com.example.phone:/cb", "http://127.0.0.1:7000/cb"}, "public": true})
+		if err != nil || a.ClientSecret != "" || a.ClientType != "public" {
+			t.Fatalf("registered %+v, %v", a, err)
+		}
+	})
+	t.Run("OthersAppsNotListed", func(t *testing.T) {
+		var list struct{ Apps []registeredApp }
+		if _, err := bob.Do(ctx, "GET", "/api/v1/apps", nil, &list); err != nil || len(list.Apps) != 0 {
+			t.Fatalf("bob's apps = %+v, %v", list, err)
+		}
+	})
+	for name, body := range map[string]map[string]any{
+		"ErrNoName":           {"redirect_uris": []string{"https://x.example/cb"}},
+		"ErrNoRedirectURI":    {"name": "X"},
+		"ErrRelativeURI":      {"name": "X", "redirect_uris": []string{"/cb"}},
+		"ErrFragment":         {"name": "X", "redirect_uris": []string{"https://x.example/cb#frag"}},
+		"ErrPlainHTTP":        {"name": "X", "redirect_uris": []string{"http://x.example/cb"}},
+		"ErrBareCustomScheme": {"name": "X", "redirect_uris": []string{"myapp:/cb"}},
+		"ErrHomepage":         {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "javascript:alert(1)"},
+		"ErrPurposeTooLong":   {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "purpose": strings.Repeat("p", 501)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := register(body)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	t.Run("ErrSignedOut", func(t *testing.T) {
+		_, err := env.Client.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "X", "redirect_uris": []string{"https://x.example/cb"}}, nil)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+}

@@ -1,0 +1,138 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// Prefixes of app credentials. A client ID never holds ':', which OAuth
+// token formats use as a separator.
+const (
+	clientIDPrefix     = "pc_"
+	clientSecretPrefix = "pcs_"
+)
+
+// NewApp holds what registering an app takes.
+type NewApp struct {
+	Name         string
+	RedirectURIs []string
+	Public       bool
+	Purpose      string
+	Homepage     string
+}
+
+// RegisteredApp is an app just registered, with its secret: the only time
+// the secret is shown. Public clients have none.
+type RegisteredApp struct {
+	*parley.App
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+// RegisterApp registers an app owned by the signed-in member.
+func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.registerApp(ctx, in, c.User.ID)
+}
+
+// RegisterAppFor registers an app for operators, owned by the member named
+// ownerUsername, or by no one when it is empty.
+func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername string) (*RegisteredApp, error) {
+	ownerID := ""
+	if ownerUsername != "" {
+		err := s.store.Read(ctx, func(tx parley.Tx) error {
+			u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(ownerUsername))
+			if isNotFound(err) {
+				return parley.Errorf(parley.ENOTFOUND, "no member is called %q", ownerUsername)
+			} else if err != nil {
+				return err
+			}
+			ownerID = u.ID
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s.registerApp(ctx, in, ownerID)
+}
+
+func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*RegisteredApp, error) {
+	app := &parley.App{
+		ClientID:     clientIDPrefix + parley.NewID(),
+		Name:         strings.TrimSpace(in.Name),
+		OwnerID:      ownerID,
+		RedirectURIs: in.RedirectURIs,
+		Homepage:     in.Homepage,
+		Purpose:      strings.TrimSpace(in.Purpose),
+		ClientType:   parley.ClientConfidential,
+		State:        parley.AppActive,
+		CreatedAt:    parley.Now(),
+	}
+	if in.Public {
+		app.ClientType = parley.ClientPublic
+	}
+	if err := app.Validate(); err != nil {
+		return nil, err
+	}
+	reg := &RegisteredApp{App: app}
+	var secretHash []byte
+	if !in.Public {
+		secret, hash, err := newToken(clientSecretPrefix)
+		if err != nil {
+			return nil, err
+		}
+		reg.ClientSecret, secretHash = secret, hash
+	}
+	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateApp(ctx, app, secretHash) }); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// MyApps lists the apps the signed-in member registered.
+func (s *Service) MyApps(ctx context.Context) ([]*parley.App, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.findApps(ctx, c.User.ID)
+}
+
+// AllApps lists every app; it is for operators.
+func (s *Service) AllApps(ctx context.Context) ([]*parley.App, error) { return s.findApps(ctx, "") }
+
+func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.App, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		apps, err = tx.FindApps(ctx, ownerID)
+		return err
+	})
+	return apps, err
+}
+
+// ApproveAllThreads records an operator's review that lets members grant
+// the app every thread; it is for operators.
+func (s *Service) ApproveAllThreads(ctx context.Context, clientID string) (*parley.App, error) {
+	return s.reviewApp(ctx, clientID, func(a *parley.App) { a.AllThreadsApproved = true })
+}
+
+// SuspendApp stops an app; it is for operators.
+func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App, error) {
+	return s.reviewApp(ctx, clientID, func(a *parley.App) { a.State = parley.AppSuspended })
+}
+
+func (s *Service) reviewApp(ctx context.Context, clientID string, change func(*parley.App)) (app *parley.App, err error) {
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		app, err = tx.FindAppByClientID(ctx, clientID)
+		if err != nil {
+			return err
+		}
+		change(app)
+		return tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved)
+	})
+	return app, err
+}
