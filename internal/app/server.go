@@ -25,10 +25,9 @@ type Server struct {
 	Store   *sqlstore.DB
 	Service *service.Service
 
-	log      *slog.Logger
-	http     *http.Server
-	ln       net.Listener
-	stopBase context.CancelFunc
+	log  *slog.Logger
+	http *http.Server
+	ln   net.Listener
 }
 
 // OpenServer opens the store and assembles the server without listening yet.
@@ -46,22 +45,17 @@ func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Serv
 		SessionTTL:       cfg.SessionTTL,
 	})
 	api := httpapi.NewServer(svc, events, log, httpapi.NewMetrics())
-	base, stopBase := context.WithCancel(context.Background())
-	return &Server{
-		Config:  cfg,
-		Store:   store,
-		Service: svc,
-		log:     log,
-		http: &http.Server{
-			Handler:           api,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    32 << 10,
-			BaseContext:       func(net.Listener) context.Context { return base },
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		stopBase: stopBase,
-	}, nil
+	hs := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Shutdown waits for requests but not for hijacked connections: the
+	// realtime ones are told to close when it begins.
+	hs.RegisterOnShutdown(api.CloseRealtime)
+	return &Server{Config: cfg, Store: store, Service: svc, log: log, http: hs}, nil
 }
 
 // Listen binds the configured address; with port 0 the system picks one.
@@ -89,13 +83,11 @@ func (s *Server) Serve() error {
 // Shutdown stops taking requests, lets those in flight finish, ends realtime
 // connections and closes the store, so every acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopBase()
 	err := s.http.Shutdown(ctx)
 	return errors.Join(err, s.Store.Close())
 }
 
 // Close releases the server's resources without waiting for requests.
 func (s *Server) Close() error {
-	s.stopBase()
 	return errors.Join(s.http.Close(), s.Store.Close())
 }

@@ -76,6 +76,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return
 			}
+		case <-s.closing:
+			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			return
 		case <-ctx.Done():
 			if sub.Dropped() {
 				s.cutOffSlowClient(conn)

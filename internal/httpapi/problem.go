@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -35,6 +36,7 @@ var errorStatus = map[string]int{
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
 	codeUpgradeRequired:  http.StatusUpgradeRequired,
+	codeUnavailable:      http.StatusServiceUnavailable,
 }
 
 // Codes for failures that only HTTP knows of.
@@ -42,11 +44,17 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUpgradeRequired  = "upgrade_required"
+	codeUnavailable      = "unavailable"
 )
 
 // writeError answers with the problem for err. Internal errors are logged in
 // full and shown to the client without detail.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The client went away or gave up: nothing to fix on our side.
+		writeProblem(w, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled before it finished")
+		return
+	}
 	code := parley.ErrorCode(err)
 	status, ok := errorStatus[code]
 	if !ok {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -25,11 +26,15 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	mux     *http.ServeMux
+
+	// closing is closed when the server shuts down, ending realtime connections.
+	closing     chan struct{}
+	closingOnce sync.Once
 }
 
 // NewServer returns the API's handler.
 func NewServer(svc *service.Service, bus parley.Bus, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{svc: svc, bus: bus, log: log, metrics: metrics, mux: http.NewServeMux()}
+	s := &Server{svc: svc, bus: bus, log: log, metrics: metrics, mux: http.NewServeMux(), closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		if !rt.public {
@@ -45,12 +50,22 @@ func NewServer(svc *service.Service, bus parley.Bus, log *slog.Logger, metrics *
 	return s
 }
 
+// CloseRealtime ends every realtime connection; http.Server.Shutdown does not
+// wait for them.
+func (s *Server) CloseRealtime() { s.closingOnce.Do(func() { close(s.closing) }) }
+
+// bodyReadTimeout bounds how long a request body may take to arrive.
+const bodyReadTimeout = 30 * time.Second
+
 // ServeHTTP serves a request with panic recovery, a body limit, metrics and a log line.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's own way to abort a response
+			}
 			logPanic(s.log, r, p)
 			if rec.status == 0 {
 				writeProblem(rec, http.StatusInternalServerError, parley.EINTERNAL, "Internal error.")
@@ -73,6 +88,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
+	if r.Header.Get("Upgrade") == "" {
+		// A body dribbled in byte by byte must not hold a goroutine forever.
+		// (A realtime connection outlives any such deadline.)
+		http.NewResponseController(rec).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

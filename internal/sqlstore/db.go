@@ -42,10 +42,13 @@ type DB struct {
 	writeStmts stmtCache // prepared on writeConn
 	readStmts  stmtCache // prepared on the read pool
 
-	queue   chan *writeReq
+	queue chan *writeReq
+	// closeMu makes enqueueing and closing exclusive, so that no write is
+	// queued after the writer has answered the last queued ones.
+	closeMu sync.RWMutex
+	closed  bool
 	stop    chan struct{}
 	stopped chan struct{}
-	once    sync.Once
 }
 
 var _ parley.Store = (*DB)(nil)
@@ -78,7 +81,12 @@ func newDB(ctx context.Context, write, read *sql.DB) (*DB, error) {
 
 // Close finishes the write in progress, refuses new ones and closes the database.
 func (db *DB) Close() error {
-	db.once.Do(func() { close(db.stop) })
+	db.closeMu.Lock()
+	if !db.closed {
+		db.closed = true
+		close(db.stop)
+	}
+	db.closeMu.Unlock()
 	<-db.stopped
 	db.writeStmts.close()
 	db.readStmts.close()
@@ -95,13 +103,18 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 // Write queues fn for the writer and waits until its batch is durable.
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case db.queue <- req:
-	case <-db.stop:
-		return ErrClosed
 	case <-ctx.Done():
+		db.closeMu.RUnlock()
 		return ctx.Err()
 	}
+	db.closeMu.RUnlock()
 	// Once queued, the write is waited for to the end: returning early
 	// could report a failure for a write that then commits.
 	<-req.done
@@ -168,7 +181,10 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 		failAll(batch, err)
 		return true
 	}
-	t := &txn{stmts: &db.writeStmts}
+	// A cancelled request must not interrupt a statement: SQLite would roll
+	// back the whole batch's transaction. Cancellation is honoured before a
+	// write starts, above.
+	t := &txn{stmts: &db.writeStmts, detached: true}
 	ran := 0
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -176,7 +192,13 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 			continue
 		}
 		if savepoints {
-			req.err = db.runInSavepoint(ctx, req, t)
+			var fatal error
+			if req.err, fatal = db.runInSavepoint(ctx, req, t); fatal != nil {
+				// The transaction's state is unknown: keep none of it.
+				db.rollback(ctx)
+				failAll(batch, fatal)
+				return true
+			}
 		} else {
 			req.err = runWrite(req, t)
 		}
@@ -215,19 +237,19 @@ func (db *DB) execWrite(ctx context.Context, query string) error {
 	return nil
 }
 
-func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err error) {
-	if err := db.execWrite(ctx, "SAVEPOINT w"); err != nil {
-		return err
+// runInSavepoint runs one write in a savepoint and returns its error. A
+// failure of the savepoint commands themselves is fatal: the batch can no
+// longer tell what it holds.
+func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err, fatal error) {
+	if fatal := db.execWrite(ctx, "SAVEPOINT w"); fatal != nil {
+		return nil, fatal
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, db.execWrite(ctx, "ROLLBACK TO w"))
+	if err = runWrite(req, t); err != nil {
+		if fatal := db.execWrite(ctx, "ROLLBACK TO w"); fatal != nil {
+			return err, fatal
 		}
-		if relErr := db.execWrite(ctx, "RELEASE w"); relErr != nil && err == nil {
-			err = relErr
-		}
-	}()
-	return runWrite(req, t)
+	}
+	return err, db.execWrite(ctx, "RELEASE w")
 }
 
 // runWrite calls a write's function, turning a panic into its error.
@@ -291,9 +313,10 @@ func (c *stmtCache) close() {
 // connection inside the batch's transaction; for reads, on the read pool.
 type txn struct {
 	stmts *stmtCache
-	// detached queries ignore the caller's cancellation. Reads are short
-	// index lookups, and a cancellable context costs database/sql and the
-	// driver a watcher goroutine for every query.
+	// detached statements ignore the caller's cancellation. For writes an
+	// interrupt would roll back every write of the batch; for reads, which
+	// are short index lookups, a cancellable context only costs database/sql
+	// and the driver a watcher goroutine per query.
 	detached bool
 }
 
