@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/spf13/cobra"
@@ -45,26 +45,11 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	f.StringVar(&in.Homepage, "homepage", "", "the app's homepage")
 	f.StringVar(&owner, "owner", "", "username of the member who owns the app")
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List apps",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
-				apps, err := svc.AllApps(cmd.Context())
-				if err != nil {
-					return err
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tSTATE\tALL THREADS\tREDIRECT URIS\tCREATED")
-				for _, a := range apps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", a.ClientID, a.Name, a.ClientType, a.State,
-						a.AllThreadsApproved, strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
-				}
-				return tw.Flush()
-			})
-		},
-	}
+	list := listCommand(cfg, "List apps", "CLIENT ID\tNAME\tTYPE\tSTATE\tALL THREADS\tREDIRECT URIS\tCREATED",
+		(*service.Service).AllApps, func(a *parley.App) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%s\t%s", a.ClientID, a.Name, a.ClientType, a.State,
+				a.AllThreadsApproved, strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
+		})
 
 	var reach string
 	approve := &cobra.Command{

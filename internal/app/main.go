@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/spf13/cobra"
@@ -139,27 +140,37 @@ func userCommand(cfg *config.Config) *cobra.Command {
 	add.Flags().StringVar(&displayName, "display-name", "", "the name others see")
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 
-	list := &cobra.Command{
+	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED",
+		(*service.Service).Users, func(u *parley.User) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339))
+		})
+	cmd.AddCommand(add, list)
+	return cmd
+}
+
+// listCommand is a `list` subcommand that prints a table: the header, then
+// one tab-separated row per item fetch returns.
+func listCommand[T any](cfg *config.Config, short, header string,
+	fetch func(*service.Service, context.Context) ([]T, error), row func(T) string) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
-		Short: "List members",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
-				users, err := svc.Users(cmd.Context())
+				items, err := fetch(svc, cmd.Context())
 				if err != nil {
 					return err
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\tID\tCREATED")
-				for _, u := range users {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339))
+				fmt.Fprintln(tw, header)
+				for _, it := range items {
+					fmt.Fprintln(tw, row(it))
 				}
 				return tw.Flush()
 			})
 		},
 	}
-	cmd.AddCommand(add, list)
-	return cmd
 }
 
 // withService opens the store for an admin command. It works beside a
