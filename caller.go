@@ -3,11 +3,14 @@ package parley
 import "context"
 
 // Caller is who makes a request: a member acting through one of their own
-// sessions.
+// sessions, or an app acting for a member through the member's grant.
 type Caller struct {
 	User UserRef
-	// SessionTokenHash identifies the session the call came through.
+	// SessionTokenHash identifies the session the call came through; nil
+	// for an app.
 	SessionTokenHash []byte
+	// App is set when an app makes the call: what its token allows.
+	App *AppAccess
 }
 
 type callerKey struct{}

@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,6 +14,9 @@ const (
 	DefaultMessageLimit  = 50
 	MaxMessageLimit      = 200
 	MessageKindText      = "text"
+	MessageKindShare     = "share"
+	MaxShareURLLen       = 2048
+	MaxShareTitleLen     = 200
 )
 
 // Message is one entry of a thread. A deleted message stays as a tombstone:
@@ -26,10 +30,39 @@ type Message struct {
 	Text      string     `json:"text"`
 	CreatedAt time.Time  `json:"created_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// Via names the app the message was written through, if any.
+	Via *Via `json:"via,omitempty"`
+	// Share is the card of a share message; its note is the message's text.
+	Share *Share `json:"share,omitempty"`
 
 	// IdempotencyKey is the sender's key that makes a retried send return
 	// this message instead of a duplicate.
 	IdempotencyKey string `json:"-"`
+}
+
+// Via names the app a message was written through.
+type Via struct {
+	ClientID string `json:"client_id"`
+	Name     string `json:"name"`
+}
+
+// Share is a link card an app sent for a member.
+type Share struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+}
+
+// Validate checks a share card: an absolute http or https URL and a title.
+func (sh *Share) Validate() error {
+	u, err := url.Parse(sh.URL)
+	if err != nil || len(sh.URL) > MaxShareURLLen || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes", MaxShareURLLen)
+	}
+	title := strings.TrimSpace(sh.Title)
+	if title == "" || utf8.RuneCountInString(title) > MaxShareTitleLen || !utf8.ValidString(title) || strings.ContainsFunc(title, isControl) {
+		return Errorf(EINVALID, "title must be 1 to %d printable characters", MaxShareTitleLen)
+	}
+	return nil
 }
 
 // ValidateText checks a message's text: non-empty, valid UTF-8, at most MaxTextLen characters.
@@ -69,6 +102,9 @@ type MessageFilter struct {
 	// MemberID, when set, returns messages only while that member takes
 	// part in the thread: the check and the read cost one query.
 	MemberID string
+	// FromSeq, when above 0, leaves out messages before it: an app sees a
+	// thread only from its grant's first message on.
+	FromSeq int64
 }
 
 // MessagePage is a page of a thread's messages, oldest first.

@@ -11,6 +11,7 @@
 package parley
 
 import (
+	"crypto/sha256"
 	"encoding/base32"
 	"time"
 
@@ -30,3 +31,11 @@ func NewID() string {
 // Now returns the current time in UTC with microsecond precision, the
 // precision the store keeps.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// HashToken returns the SHA-256 of a token, the form in which tokens,
+// secrets and codes are stored. They carry 256 random bits, so a fast hash
+// is enough: no guess can find one.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -91,4 +91,43 @@ type Tx interface {
 	FindApps(ctx context.Context, ownerID string) ([]*App, error)
 	// UpdateAppReview sets an app's state and whether it may reach all threads.
 	UpdateAppReview(ctx context.Context, clientID, state string, allThreads bool) error
+	// FindAppSecretHash returns a confidential client's secret hash.
+	FindAppSecretHash(ctx context.Context, clientID string) ([]byte, error)
+
+	CreateGrant(ctx context.Context, g *Grant) error
+	FindGrantByID(ctx context.Context, id string) (*Grant, error)
+	// FindCurrentGrant returns the member's unrevoked grant for the app,
+	// which may have expired.
+	FindCurrentGrant(ctx context.Context, userID, clientID string) (*Grant, error)
+	// UpdateGrant stores a grant's scopes, thread scope, expiry and revocation.
+	UpdateGrant(ctx context.Context, g *Grant) error
+	// AddGrantThread brings a thread into a grant; a thread already in it
+	// keeps its earlier first message.
+	AddGrantThread(ctx context.Context, gt GrantThread) error
+	FindGrantThread(ctx context.Context, grantID, threadID string) (*GrantThread, error)
+
+	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
+	FindAuthRequest(ctx context.Context, id string) (*AuthRequest, error)
+	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
+	// UpdateAuthRequest stores the member, grant, code and its use.
+	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
+	// DeleteAuthRequestsBefore removes requests created before t, with
+	// nothing left to protect: their codes have long expired.
+	DeleteAuthRequestsBefore(ctx context.Context, t time.Time) error
+
+	CreateToken(ctx context.Context, t *OAuthToken) error
+	FindToken(ctx context.Context, hash []byte) (*OAuthToken, error)
+	// FindTokenGrant returns an access or refresh token with its grant,
+	// app and member.
+	FindTokenGrant(ctx context.Context, hash []byte) (*TokenGrant, error)
+	// UseToken marks a refresh token used at t; it reports false when it
+	// already was.
+	UseToken(ctx context.Context, hash []byte, t time.Time) (bool, error)
+	RevokeToken(ctx context.Context, hash []byte, t time.Time) error
+	RevokeTokenFamily(ctx context.Context, familyID string, t time.Time) error
+
+	// FindServerKey returns a key the server keeps, such as its token
+	// encryption key; CreateServerKey stores one, ECONFLICT if it exists.
+	FindServerKey(ctx context.Context, name string) ([]byte, error)
+	CreateServerKey(ctx context.Context, name string, key []byte) error
 }

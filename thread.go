@@ -82,6 +82,9 @@ type ThreadFilter struct {
 	UserID string
 	After  *ThreadCursor // threads strictly after this position
 	Limit  int
+	// GrantID, when set, keeps only the threads the grant reaches through
+	// its grant threads.
+	GrantID string
 }
 
 // ThreadPage is one page of a member's threads.

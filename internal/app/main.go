@@ -63,6 +63,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (PARLEY_ADDR)")
+	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "URL members and apps reach the server at, the OpenID Connect issuer (PARLEY_PUBLIC_URL; default http://ADDR)")
 	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account (PARLEY_REGISTRATION)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")

@@ -10,13 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/oauth"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/web"
 )
 
 // Server is a Parley server: store, bus, service and HTTP, wired together.
@@ -26,6 +29,8 @@ type Server struct {
 	Service *service.Service
 
 	log  *slog.Logger
+	keys *oauth.Keys
+	api  *httpapi.Server
 	http *http.Server
 	ln   net.Listener
 }
@@ -39,14 +44,19 @@ func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Serv
 	if err != nil {
 		return nil, err
 	}
+	keys, err := oauth.LoadKeys(ctx, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	events := bus.NewMemory(bus.DefaultBuffer)
 	svc := service.New(store, events, log, service.Options{
 		OpenRegistration: cfg.Registration == config.RegistrationOpen,
 		SessionTTL:       cfg.SessionTTL,
+		AccessTokens:     keys.Sealer,
 	})
-	api := httpapi.NewServer(svc, events, log, httpapi.NewMetrics())
+	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
 	hs := &http.Server{
-		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
@@ -55,16 +65,36 @@ func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Serv
 	// Shutdown waits for requests but not for hijacked connections: the
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
-	return &Server{Config: cfg, Store: store, Service: svc, log: log, http: hs}, nil
+	return &Server{Config: cfg, Store: store, Service: svc, log: log, keys: keys, api: api, http: hs}, nil
 }
 
-// Listen binds the configured address; with port 0 the system picks one.
+// Listen binds the configured address (with port 0 the system picks one)
+// and assembles the handlers, which need the public URL: by default, the
+// address just bound.
 func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
+	publicURL := s.Config.PublicURL
+	if publicURL == "" {
+		publicURL = s.URL()
+	}
+	provider, err := oauth.New(publicURL, s.Store, s.keys, s.log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	pages := web.New(s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
+	mux := http.NewServeMux()
+	mux.Handle("/", s.api)
+	mux.Handle(oauth.DiscoveryPath, provider)
+	mux.Handle(oauth.PathPrefix, provider)
+	for _, path := range web.Paths() {
+		mux.Handle(path, pages)
+	}
+	s.http.Handler = mux
 	return nil
 }
 

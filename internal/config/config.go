@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,6 +24,10 @@ const (
 type Config struct {
 	// Addr is the host:port the server listens on (PARLEY_ADDR).
 	Addr string
+	// PublicURL is the URL members and apps reach the server at, and the
+	// OpenID Connect issuer (PARLEY_PUBLIC_URL). Empty means http:// and
+	// the address the server listens on, which suits loopback use only.
+	PublicURL string
 	// DataDir holds the embedded database (PARLEY_DATA).
 	DataDir string
 	// Registration is open (anyone may create an account through the API)
@@ -56,6 +62,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Default()
 	for name, dst := range map[string]*string{
 		"PARLEY_ADDR":         &c.Addr,
+		"PARLEY_PUBLIC_URL":   &c.PublicURL,
 		"PARLEY_DATA":         &c.DataDir,
 		"PARLEY_REGISTRATION": &c.Registration,
 		"PARLEY_LOG_LEVEL":    &c.LogLevel,
@@ -88,6 +95,13 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("config: public URL %q must be an http or https URL with no path, such as https://chat.example.com", c.PublicURL)
+		}
 	}
 	if c.Registration != RegistrationOpen && c.Registration != RegistrationClosed {
 		return fmt.Errorf("config: registration must be %q or %q, not %q", RegistrationOpen, RegistrationClosed, c.Registration)

@@ -27,8 +27,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUpgradeRequired, codeUpgradeRequired, "connect with a WebSocket")
 		return
 	}
-	c := parley.CallerFromContext(r.Context())
-	sub, err := s.bus.Subscribe(r.Context(), c.User.ID)
+	sub, err := s.svc.Subscribe(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -62,6 +61,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				s.cutOffSlowClient(conn)
 				return
+			}
+			if visible, err := sub.Visible(ctx, ev); err != nil {
+				// The app's token no longer works: its grant was revoked,
+				// or the app suspended.
+				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
+				return
+			} else if !visible {
+				continue
 			}
 			if err := writeEvent(ctx, conn, ev); err != nil {
 				if sub.Dropped() {

@@ -39,6 +39,15 @@ var errorStatus = map[string]int{
 	codeUnavailable:      http.StatusServiceUnavailable,
 }
 
+// StatusOf returns the HTTP status for a domain error: the same answer for
+// pages as for the API.
+func StatusOf(err error) int {
+	if status, ok := errorStatus[parley.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // Codes for failures that only HTTP knows of.
 const (
 	codeMethodNotAllowed = "method_not_allowed"
@@ -64,12 +73,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	switch code {
+	// RFC 6750 section 3: the challenge says why a token was refused.
 	case parley.EUNAUTHORIZED:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+		challenge := `Bearer realm="parley"`
+		if r.Header.Get("Authorization") != "" || r.URL.Query().Has("access_token") {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 	case parley.ESCOPE:
-		var e *parley.Error
-		errors.As(err, &e)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="insufficient_scope", scope="`+e.Scope+`"`)
+		challenge := `Bearer realm="parley", error="insufficient_scope"`
+		if e, _ := errors.AsType[*parley.Error](err); e.Scope != "" {
+			challenge += `, scope="` + e.Scope + `"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	writeProblem(w, status, code, parley.ErrorMessage(err))
 }

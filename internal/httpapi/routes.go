@@ -41,6 +41,8 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageList},
 		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
 
+		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},
+
 		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents, queryToken: true},
 
 		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},

@@ -22,7 +22,6 @@ import (
 // Server is the HTTP handler of the API.
 type Server struct {
 	svc     *service.Service
-	bus     parley.Bus
 	log     *slog.Logger
 	metrics *Metrics
 	mux     *http.ServeMux
@@ -33,8 +32,8 @@ type Server struct {
 }
 
 // NewServer returns the API's handler.
-func NewServer(svc *service.Service, bus parley.Bus, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{svc: svc, bus: bus, log: log, metrics: metrics, mux: http.NewServeMux(), closing: make(chan struct{})}
+func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics) *Server {
+	s := &Server{svc: svc, log: log, metrics: metrics, mux: http.NewServeMux(), closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		if !rt.public {

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"strings"
 	"sync"
@@ -118,21 +117,30 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 
 // SignOut ends the caller's current session.
 func (s *Service) SignOut(ctx context.Context) error {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return err
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteSession(ctx, c.SessionTokenHash) })
 }
 
-// Authenticate resolves a bearer token to its caller; EUNAUTHORIZED when the
-// token is unknown, expired or malformed.
+// Authenticate resolves a bearer token to its caller: a member's session
+// token, or an app's access token, which stands for the member's grant and
+// works only while the token, the grant and the app all do. EUNAUTHORIZED
+// when the token is unknown, expired, revoked or malformed.
 func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Caller, error) {
-	invalid := parley.Errorf(parley.EUNAUTHORIZED, "the access token is invalid or expired")
-	if !strings.HasPrefix(token, sessionTokenPrefix) {
-		return nil, invalid
+	if strings.HasPrefix(token, sessionTokenPrefix) {
+		return s.authenticateSession(ctx, token)
 	}
-	tokenHash := hashToken(token)
+	return s.authenticateApp(ctx, token)
+}
+
+func invalidToken() error {
+	return parley.Errorf(parley.EUNAUTHORIZED, "the access token is invalid or expired")
+}
+
+func (s *Service) authenticateSession(ctx context.Context, token string) (*parley.Caller, error) {
+	tokenHash := parley.HashToken(token)
 	var sess *parley.Session
 	var u *parley.User
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
@@ -140,19 +148,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 		return err
 	})
 	if isNotFound(err) {
-		return nil, invalid
+		return nil, invalidToken()
 	} else if err != nil {
 		return nil, err
 	}
 	if !parley.Now().Before(sess.ExpiresAt) {
-		return nil, invalid
+		return nil, invalidToken()
 	}
 	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash}, nil
 }
 
 // Me returns the signed-in member.
 func (s *Service) Me(ctx context.Context) (u *parley.User, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeProfile)
 	if err != nil {
 		return nil, err
 	}
@@ -171,10 +179,5 @@ func newToken(prefix string) (string, []byte, error) {
 		return "", nil, err
 	}
 	token := prefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token), nil
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
+	return token, parley.HashToken(token), nil
 }

@@ -32,7 +32,7 @@ type RegisteredApp struct {
 
 // RegisterApp registers an app owned by the signed-in member.
 func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*
 
 // MyApps lists the apps the signed-in member registered.
 func (s *Service) MyApps(ctx context.Context) ([]*parley.App, error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}

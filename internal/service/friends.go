@@ -9,7 +9,7 @@ import (
 // AddFriend asks the member named username to be friends, or accepts when
 // they already asked. Asking again is harmless.
 func (s *Service) AddFriend(ctx context.Context, username string) (*parley.FriendStatus, error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 
 // Friends lists the caller's friends.
 func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeFriendsRead)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err err
 
 // FriendRequests lists the caller's pending requests, received and sent.
 func (s *Service) FriendRequests(ctx context.Context) (reqs *parley.FriendRequests, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *Service) FriendRequests(ctx context.Context) (reqs *parley.FriendReques
 // RemoveFriend ends a friendship, or withdraws or declines a request.
 // Threads already shared stay as they are.
 func (s *Service) RemoveFriend(ctx context.Context, userID string) error {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 // idempotency key, a retry returns the message the first call made, with
 // replayed true; the same key for a different message is ECONFLICT.
 func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (msg *parley.Message, replayed bool, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
 		return nil, false, err
 	}
@@ -26,11 +26,15 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		replayed, recipients = false, nil
+		from, err := visibleFrom(ctx, tx, c, threadID)
+		if err != nil {
+			return err
+		}
 		if idempotencyKey != "" {
 			prior, err := tx.FindMessageByIdempotencyKey(ctx, c.User.ID, idempotencyKey)
 			if err == nil {
 				// A deleted message has lost its text; its key still replays it.
-				if prior.ThreadID != threadID || prior.DeletedAt == nil && prior.Text != text {
+				if prior.ThreadID != threadID || prior.Seq < from || prior.DeletedAt == nil && prior.Text != text {
 					return parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
 				}
 				msg, replayed = prior, true
@@ -53,7 +57,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		}
 		msg = &parley.Message{
 			ID: parley.NewID(), ThreadID: threadID, Seq: seq, Sender: c.User, Kind: parley.MessageKindText,
-			Text: text, CreatedAt: now, IdempotencyKey: idempotencyKey,
+			Text: text, CreatedAt: now, IdempotencyKey: idempotencyKey, Via: via(c),
 		}
 		if err := tx.CreateMessage(ctx, msg); err != nil {
 			return err
@@ -69,9 +73,16 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		return nil, false, err
 	}
 	if !replayed {
-		s.publish(ctx, recipients, parley.NewEvent(parley.EventMessageCreated, threadID, msg))
+		s.publishMessage(ctx, recipients, msg)
 	}
 	return msg, replayed, nil
+}
+
+// publishMessage tells the thread's participants of a new message.
+func (s *Service) publishMessage(ctx context.Context, recipients []string, msg *parley.Message) {
+	ev := parley.NewEvent(parley.EventMessageCreated, msg.ThreadID, msg)
+	ev.Seq = msg.Seq
+	s.publish(ctx, recipients, ev)
 }
 
 // MessageQuery selects a page of messages: before a seq (older; with
@@ -84,7 +95,7 @@ type MessageQuery struct {
 
 // Messages returns a page of a thread the caller is in, oldest first.
 func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery) (*parley.MessagePage, error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeMessagesRead)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +112,12 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 	}
 	page := &parley.MessagePage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		from, err := visibleFrom(ctx, tx, c, threadID)
+		if err != nil {
+			return err
+		}
 		list, err := tx.FindMessages(ctx, parley.MessageFilter{
-			ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: c.User.ID,
+			ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: c.User.ID, FromSeq: from,
 		})
 		if err != nil {
 			return err
@@ -131,7 +146,7 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 // DeleteMessage deletes one of the caller's own messages for everyone,
 // leaving a tombstone. Deleting a deleted message again changes nothing.
 func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeMessagesDelete)
 	if err != nil {
 		return err
 	}
@@ -143,7 +158,7 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if err != nil {
 			return err
 		}
-		if _, _, err := memberThread(ctx, tx, m.ThreadID, c.User.ID); err != nil {
+		if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil || m.Seq < from {
 			return parley.Errorf(parley.ENOTFOUND, "message not found")
 		}
 		if m.Sender.ID != c.User.ID {
@@ -163,15 +178,17 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		return err
 	}
 	if deleted != nil {
-		s.publish(ctx, recipients, parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,
-			parley.MessageDeleted{ID: deleted.ID, ThreadID: deleted.ThreadID, Seq: deleted.Seq}))
+		ev := parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,
+			parley.MessageDeleted{ID: deleted.ID, ThreadID: deleted.ThreadID, Seq: deleted.Seq})
+		ev.Seq = deleted.Seq
+		s.publish(ctx, recipients, ev)
 	}
 	return nil
 }
 
 // MarkRead moves the caller's read marker in a thread forward to seq.
 func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) error {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return err
 	}

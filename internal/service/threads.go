@@ -25,7 +25,7 @@ type NewThread struct {
 // between two members is unique: asking again returns the existing one with
 // created false.
 func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parley.ThreadSummary, created bool, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
 		return nil, false, err
 	}
@@ -55,46 +55,35 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		return nil, false, err
 	}
 
-	now := parley.Now()
-	th := &parley.Thread{
-		ID: parley.NewID(), Kind: kind, Title: in.Title, CreatedBy: c.User.ID,
-		LastActivityAt: now, CreatedAt: now,
-	}
+	th := newThread(c, kind, in.Title)
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		created = false
 		members := []parley.UserRef{c.User}
 		for _, name := range others {
-			u, err := tx.FindUserByUsername(ctx, name)
-			if isNotFound(err) {
-				return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
-			} else if err != nil {
+			u, err := friendByName(ctx, tx, c.User.ID, name, "start threads")
+			if err != nil {
 				return err
 			}
-			if ok, err := areFriends(ctx, tx, c.User.ID, u.ID); err != nil {
-				return err
-			} else if !ok {
-				return parley.Errorf(parley.EFORBIDDEN, "you can start threads only with friends, and %q is not one yet", name)
-			}
-			members = append(members, u.Ref())
+			members = append(members, u)
 		}
 		if kind == parley.ThreadDirect {
 			th.DirectKey = parley.DirectKey(c.User.ID, members[1].ID)
 			existing, err := tx.FindThreadByDirectKey(ctx, th.DirectKey)
 			if err == nil {
-				summary, err = threadSummary(ctx, tx, existing.ID, c.User.ID, 0)
+				// An app that starts a thread that already exists sees it
+				// from its next message on.
+				if err := bringIntoGrant(ctx, tx, c, existing.ID, existing.LastSeq+1); err != nil {
+					return err
+				}
+				summary, err = threadSummary(ctx, tx, c, existing.ID, 0)
 				return err
 			} else if !isNotFound(err) {
 				return err
 			}
 		}
-		if err := tx.CreateThread(ctx, th); err != nil {
+		if err := startThread(ctx, tx, c, th, members); err != nil {
 			return err
-		}
-		for _, m := range members {
-			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: m.ID, JoinedAt: now}); err != nil {
-				return err
-			}
 		}
 		created = true
 		summary = &parley.ThreadSummary{Thread: *th}
@@ -108,6 +97,49 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		s.publishThreadChange(ctx, change, nil)
 	}
 	return summary, created, nil
+}
+
+// friendByName finds a friend of the member by username; doing names what
+// the member tried, for the error when they are not friends.
+func friendByName(ctx context.Context, tx parley.Tx, userID, username, doing string) (parley.UserRef, error) {
+	u, err := tx.FindUserByUsername(ctx, username)
+	if isNotFound(err) {
+		return parley.UserRef{}, parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
+	} else if err != nil {
+		return parley.UserRef{}, err
+	}
+	if ok, err := areFriends(ctx, tx, userID, u.ID); err != nil {
+		return parley.UserRef{}, err
+	} else if !ok {
+		return parley.UserRef{}, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and %q is not one yet", doing, username)
+	}
+	return u.Ref(), nil
+}
+
+// startThread stores a new thread with its members and, when an app starts
+// it, brings it into the app's grant from its first message.
+func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley.Thread, members []parley.UserRef) error {
+	if err := tx.CreateThread(ctx, th); err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: m.ID, JoinedAt: th.CreatedAt}); err != nil {
+			return err
+		}
+	}
+	return bringIntoGrant(ctx, tx, c, th.ID, 1)
+}
+
+// newThread returns a thread the caller starts now, not yet stored.
+func newThread(c *parley.Caller, kind, title string) *parley.Thread {
+	now := parley.Now()
+	th := &parley.Thread{
+		ID: parley.NewID(), Kind: kind, Title: title, CreatedBy: c.User.ID, LastActivityAt: now, CreatedAt: now,
+	}
+	if v := via(c); v != nil {
+		th.CreatedViaApp = v.ClientID
+	}
+	return th
 }
 
 // otherUsernames normalizes and de-duplicates usernames, leaving out self.
@@ -132,7 +164,7 @@ func otherUsernames(names []string, self string) ([]string, error) {
 // each with its last message and, when withMessages > 0, its newest
 // withMessages messages.
 func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessages int) (*parley.ThreadPage, error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeThreadsRead)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +183,11 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	}
 	page := &parley.ThreadPage{Threads: []*parley.ThreadSummary{}}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1})
+		f := parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1}
+		if !reachesAll(c) {
+			f.GrantID = c.App.Grant.ID
+		}
+		list, err := tx.FindThreads(ctx, f)
 		if err != nil {
 			return err
 		}
@@ -161,7 +197,11 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			page.NextCursor = encodeThreadCursor(last.LastActivityAt, last.ID)
 		}
 		for _, t := range list {
-			if err := addMessages(ctx, tx, t, withMessages); err != nil {
+			from, err := visibleFrom(ctx, tx, c, t.ID)
+			if err != nil {
+				return err
+			}
+			if err := addMessages(ctx, tx, c, t, from, withMessages); err != nil {
 				return err
 			}
 		}
@@ -176,34 +216,36 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 
 // Thread returns one of the caller's threads.
 func (s *Service) Thread(ctx context.Context, threadID string) (summary *parley.ThreadSummary, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeThreadsRead)
 	if err != nil {
 		return nil, err
 	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		summary, err = threadSummary(ctx, tx, threadID, c.User.ID, 0)
+		summary, err = threadSummary(ctx, tx, c, threadID, 0)
 		return err
 	})
 	return summary, err
 }
 
-// threadSummary returns the thread as the member sees it, with its last
+// threadSummary returns the thread as the caller sees it, with its last
 // message and newest withMessages messages.
-func threadSummary(ctx context.Context, tx parley.Tx, threadID, userID string, withMessages int) (*parley.ThreadSummary, error) {
-	th, p, err := memberThread(ctx, tx, threadID, userID)
+func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, withMessages int) (*parley.ThreadSummary, error) {
+	th, p, from, err := visibleThread(ctx, tx, c, threadID)
 	if err != nil {
 		return nil, err
 	}
 	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, UnreadCount: max(th.LastSeq-p.LastReadSeq, 0)}
-	return sum, addMessages(ctx, tx, sum, withMessages)
+	return sum, addMessages(ctx, tx, c, sum, from, withMessages)
 }
 
-// addMessages fills in a summary's last message and newest messages.
-func addMessages(ctx context.Context, tx parley.Tx, t *parley.ThreadSummary, withMessages int) error {
-	if t.LastSeq == 0 {
+// addMessages fills in a summary's last message and newest messages, those
+// the caller may read: none for an app without messages.read, and none
+// before the first message its grant reaches.
+func addMessages(ctx context.Context, tx parley.Tx, c *parley.Caller, t *parley.ThreadSummary, from int64, withMessages int) error {
+	if t.LastSeq == 0 || c.App != nil && !c.App.Scopes.Has(parley.ScopeMessagesRead) {
 		return nil
 	}
-	newest, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: t.ID, Limit: max(withMessages, 1)})
+	newest, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: t.ID, Limit: max(withMessages, 1), FromSeq: from})
 	if err != nil {
 		return err
 	}
@@ -219,12 +261,12 @@ func addMessages(ctx context.Context, tx parley.Tx, t *parley.ThreadSummary, wit
 
 // Participants lists who is in one of the caller's threads.
 func (s *Service) Participants(ctx context.Context, threadID string) (users []parley.UserRef, err error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, parley.ScopeParticipantsRead)
 	if err != nil {
 		return nil, err
 	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+		if _, _, _, err := visibleThread(ctx, tx, c, threadID); err != nil {
 			return err
 		}
 		users, err = tx.FindParticipants(ctx, threadID)
@@ -236,7 +278,7 @@ func (s *Service) Participants(ctx context.Context, threadID string) (users []pa
 // AddParticipant adds a friend of the caller to a group thread the caller is
 // in. Adding someone already there changes nothing.
 func (s *Service) AddParticipant(ctx context.Context, threadID, username string) ([]parley.UserRef, error) {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +336,7 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 // LeaveThread takes the caller out of a group thread. Direct threads cannot
 // be left.
 func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
-	c, err := caller(ctx)
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return err
 	}

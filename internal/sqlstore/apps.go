@@ -66,3 +66,11 @@ func (t *txn) UpdateAppReview(ctx context.Context, clientID, state string, allTh
 	}
 	return mustAffect(res, "app")
 }
+
+func (t *txn) FindAppSecretHash(ctx context.Context, clientID string) ([]byte, error) {
+	var hash []byte
+	if err := t.queryRow(ctx, "app", `SELECT secret_hash FROM apps WHERE client_id = $1`, []any{clientID}, &hash); err != nil {
+		return nil, mapError("find app secret", err)
+	}
+	return hash, nil
+}

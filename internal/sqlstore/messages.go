@@ -9,28 +9,44 @@ import (
 )
 
 const messageSelect = `
-	SELECT m.id, m.thread_id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at
+	SELECT m.id, m.thread_id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
+		m.via_client_id, m.via_name, m.share_url, m.share_title
 	FROM messages m JOIN users u ON u.id = m.sender_id `
 
 func scanMessage(scan func(...any) error) (*parley.Message, error) {
 	var m parley.Message
-	var body sql.NullString
+	var body, viaID, viaName, shareURL, shareTitle sql.NullString
 	var created int64
 	var deleted sql.NullInt64
 	err := scan(&m.ID, &m.ThreadID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
-		&m.Kind, &body, &created, &deleted)
+		&m.Kind, &body, &created, &deleted, &viaID, &viaName, &shareURL, &shareTitle)
 	if err != nil {
 		return nil, err
 	}
 	m.Text, m.CreatedAt, m.DeletedAt = body.String, fromMicros(created), fromNullMicros(deleted)
+	if viaID.Valid {
+		m.Via = &parley.Via{ClientID: viaID.String, Name: viaName.String}
+	}
+	if shareURL.Valid {
+		m.Share = &parley.Share{URL: shareURL.String, Title: shareTitle.String}
+	}
 	return &m, nil
 }
 
 func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
+	var viaID, viaName, shareURL, shareTitle sql.NullString
+	if m.Via != nil {
+		viaID, viaName = sql.NullString{String: m.Via.ClientID, Valid: true}, sql.NullString{String: m.Via.Name, Valid: true}
+	}
+	if m.Share != nil {
+		shareURL, shareTitle = sql.NullString{String: m.Share.URL, Valid: true}, sql.NullString{String: m.Share.Title, Valid: true}
+	}
 	_, err := t.exec(ctx, `
-		INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		m.ThreadID, m.Seq, m.ID, m.Sender.ID, m.Kind, m.Text, nullString(m.IdempotencyKey), micros(m.CreatedAt))
+		INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+			via_client_id, via_name, share_url, share_title)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		m.ThreadID, m.Seq, m.ID, m.Sender.ID, m.Kind, m.Text, nullString(m.IdempotencyKey), micros(m.CreatedAt),
+		viaID, viaName, shareURL, shareTitle)
 	return mapError("create message", err)
 }
 
@@ -74,12 +90,12 @@ func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key str
 // for Before (or no position), oldest first for After.
 func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parley.Message, error) {
 	// An empty member ID matches every thread.
-	const member = ` AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
+	const member = ` AND m.seq >= $5 AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL)) `
 	if f.After != nil {
 		return t.findMessages(ctx, "find messages",
 			`WHERE m.thread_id = $1 AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
-			f.ThreadID, *f.After, f.Limit, f.MemberID)
+			f.ThreadID, *f.After, f.Limit, f.MemberID, f.FromSeq)
 	}
 	before := int64(1 << 62)
 	if f.Before != nil {
@@ -87,11 +103,11 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	}
 	return t.findMessages(ctx, "find messages",
 		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
-		f.ThreadID, before, f.Limit, f.MemberID)
+		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
 }
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE messages SET body = NULL, deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`,
+	res, err := t.exec(ctx, `UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`,
 		id, micros(at))
 	if err != nil {
 		return mapError("delete message", err)

@@ -60,8 +60,9 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		FROM participants p JOIN threads t ON t.id = p.thread_id
 		WHERE p.user_id = $1 AND p.left_at IS NULL
 		  AND (t.last_activity_at < $2 OR (t.last_activity_at = $2 AND t.id < $3))
+		  AND ($5 = '' OR EXISTS (SELECT 1 FROM grant_threads g WHERE g.grant_id = $5 AND g.thread_id = t.id))
 		ORDER BY t.last_activity_at DESC, t.id DESC
-		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit)
+		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit, f.GrantID)
 	if err != nil {
 		return nil, mapError("find threads", err)
 	}

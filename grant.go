@@ -1,0 +1,161 @@
+package parley
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scope is one thing a member may let an app do. Scopes are the OAuth 2.0
+// scope tokens (RFC 6749 section 3.3) apps ask for.
+type Scope string
+
+// Scopes. openid and profile come from OpenID Connect; the rest are Parley's.
+const (
+	ScopeOpenID           Scope = "openid"
+	ScopeProfile          Scope = "profile"
+	ScopeFriendsRead      Scope = "friends.read"
+	ScopeThreadsRead      Scope = "threads.read"
+	ScopeParticipantsRead Scope = "participants.read"
+	ScopeMessagesRead     Scope = "messages.read"
+	ScopeMessagesWrite    Scope = "messages.write"
+	ScopeMessagesDelete   Scope = "messages.delete"
+	ScopeSharesWrite      Scope = "shares.write"
+	// ScopeOfflineAccess asks for a refresh token (OpenID Connect Core
+	// section 11); it grants no access to data.
+	ScopeOfflineAccess Scope = "offline_access"
+)
+
+// scopeWords says in plain words what each scope lets an app do, in the
+// order a consent screen lists them.
+var scopeWords = []struct {
+	scope Scope
+	words string
+}{
+	{ScopeOpenID, "Know that it is you who signed in"},
+	{ScopeProfile, "See your username and display name"},
+	{ScopeFriendsRead, "See the list of your friends"},
+	{ScopeThreadsRead, "See your conversations' titles and when they were last active"},
+	{ScopeParticipantsRead, "See who is in your conversations"},
+	{ScopeMessagesRead, "Read messages in your conversations"},
+	{ScopeMessagesWrite, "Send messages as you"},
+	{ScopeMessagesDelete, "Delete messages you sent, for everyone"},
+	{ScopeSharesWrite, "Send links to your friends as you"},
+	{ScopeOfflineAccess, "Keep this access while you are away, until it expires"},
+}
+
+// Describe returns the scope in plain words, or "" for an unknown scope.
+func (s Scope) Describe() string {
+	for _, w := range scopeWords {
+		if w.scope == s {
+			return w.words
+		}
+	}
+	return ""
+}
+
+// Known reports whether s is a scope Parley grants.
+func (s Scope) Known() bool { return s.Describe() != "" }
+
+// Scopes is a set of scopes kept in the order consent screens list them.
+type Scopes []Scope
+
+// ParseScopes reads a space-separated scope string, keeping known scopes
+// only, each once, in canonical order.
+func ParseScopes(s string) Scopes { return NewScopes(strings.Fields(s)) }
+
+// NewScopes returns the known scopes among names, each once, in canonical order.
+func NewScopes(names []string) Scopes {
+	var out Scopes
+	for _, w := range scopeWords {
+		if slices.Contains(names, string(w.scope)) {
+			out = append(out, w.scope)
+		}
+	}
+	return out
+}
+
+// Has reports whether the set holds s.
+func (ss Scopes) Has(s Scope) bool { return slices.Contains(ss, s) }
+
+// Union returns the scopes in either set.
+func (ss Scopes) Union(other Scopes) Scopes {
+	return NewScopes(append(ss.Strings(), other.Strings()...))
+}
+
+// Missing returns the scopes of want that ss lacks.
+func (ss Scopes) Missing(want Scopes) Scopes {
+	var out Scopes
+	for _, s := range want {
+		if !ss.Has(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Strings returns the scopes as strings.
+func (ss Scopes) Strings() []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// String returns the scopes space-separated, as OAuth writes them.
+func (ss Scopes) String() string { return strings.Join(ss.Strings(), " ") }
+
+// Thread scopes: which of a member's threads a grant reaches.
+const (
+	// ThreadScopeApp reaches only threads the app started or shared into,
+	// and in those only messages from the app's first post on.
+	ThreadScopeApp = "app"
+	// ThreadScopeSelected reaches the threads the member ticked.
+	ThreadScopeSelected = "selected"
+	// ThreadScopeAll reaches every thread; only apps an operator approved
+	// for it may be granted it.
+	ThreadScopeAll = "all"
+)
+
+// Grant expiries a member may choose on the consent screen. Zero means the
+// grant lasts until revoked.
+var GrantExpiries = []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour, 0}
+
+// Grant is a member's consent for an app: what it may do, in which threads,
+// until when. At most one grant per member and app is in force; asking for
+// more widens it, only after the member agreed again.
+type Grant struct {
+	ID          string     `json:"id"`
+	UserID      string     `json:"user_id"`
+	ClientID    string     `json:"client_id"`
+	Scopes      Scopes     `json:"scopes"`
+	ThreadScope string     `json:"thread_scope"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// ActiveAt reports whether the grant is in force at t.
+func (g *Grant) ActiveAt(t time.Time) bool {
+	return g.RevokedAt == nil && (g.ExpiresAt == nil || t.Before(*g.ExpiresAt))
+}
+
+// GrantThread is a thread a grant reaches, and the first message the app may
+// see in it.
+type GrantThread struct {
+	GrantID        string
+	ThreadID       string
+	VisibleFromSeq int64
+}
+
+// AppAccess is what an app's access token carries: the grant it stands for,
+// the app, and the scopes this token holds (at most the grant's).
+type AppAccess struct {
+	Grant  *Grant
+	App    *App
+	Scopes Scopes
+	// TokenHash identifies the access token the call came with.
+	TokenHash []byte
+}

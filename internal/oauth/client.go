@@ -1,0 +1,74 @@
+package oauth
+
+import (
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// idTokenLifetime is how long an ID token is good for.
+const idTokenLifetime = 5 * time.Minute
+
+// client presents a registered app to the provider.
+type client struct {
+	app      *parley.App
+	loginURL string
+}
+
+func (c *client) GetID() string                    { return c.app.ClientID }
+func (c *client) RedirectURIs() []string           { return c.app.RedirectURIs }
+func (c *client) PostLogoutRedirectURIs() []string { return nil }
+
+// ApplicationType: confidential clients are web apps; public clients are
+// native apps (RFC 8252), which may use loopback and private-use redirect
+// URIs. Exact matching is enforced again when the request is stored.
+func (c *client) ApplicationType() op.ApplicationType {
+	if c.app.ClientType == parley.ClientPublic {
+		return op.ApplicationTypeNative
+	}
+	return op.ApplicationTypeWeb
+}
+
+// AuthMethod: a confidential client authenticates with HTTP Basic (RFC 6749
+// section 2.3.1); a public client has no secret and relies on PKCE.
+func (c *client) AuthMethod() oidc.AuthMethod {
+	if c.app.ClientType == parley.ClientPublic {
+		return oidc.AuthMethodNone
+	}
+	return oidc.AuthMethodBasic
+}
+
+func (c *client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
+func (c *client) GrantTypes() []oidc.GrantType {
+	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+}
+func (c *client) LoginURL(id string) string           { return c.loginURL + "?id=" + url.QueryEscape(id) }
+func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+func (c *client) IDTokenLifetime() time.Duration      { return idTokenLifetime }
+
+// DevMode would relax redirect URI checks; never.
+func (c *client) DevMode() bool { return false }
+
+func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
+	return func(scopes []string) []string { return scopes }
+}
+func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
+	return func(scopes []string) []string { return scopes }
+}
+
+// IsScopeAllowed admits Parley's scopes; others are dropped from requests.
+func (c *client) IsScopeAllowed(scope string) bool { return parley.Scope(scope).Known() }
+
+// IDTokenUserinfoClaimsAssertion: ID tokens carry profile claims only
+// through userinfo, so they stay small.
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *client) ClockSkew() time.Duration             { return 0 }
+
+// exactRedirect reports whether uri is registered for the app, byte for byte.
+func exactRedirect(app *parley.App, uri string) bool { return slices.Contains(app.RedirectURIs, uri) }

@@ -1,0 +1,112 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/parleyhq/parley"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// Names of the keys the provider keeps in the store. They are made on first
+// start and kept, so tokens and ID tokens outlive restarts and every node
+// of a cluster shares them.
+const (
+	sealingKeyName = "oauth.token-sealing"
+	signingKeyName = "oauth.id-token-signing"
+)
+
+// Keys are the provider's secrets: the key that seals opaque access tokens
+// and codes, and the key that signs ID tokens.
+type Keys struct {
+	// Sealer seals and opens access tokens and codes (AES-256-GCM, as a
+	// compact JWE). The service opens access tokens with it.
+	Sealer  op.Crypto
+	signing *signingKey
+}
+
+// LoadKeys returns the provider's keys, making and storing them on first use.
+func LoadKeys(ctx context.Context, store parley.Store) (*Keys, error) {
+	sealing, err := loadKey(ctx, store, sealingKeyName, func() ([]byte, error) {
+		k := make([]byte, 32)
+		_, err := rand.Read(k)
+		return k, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	der, err := loadKey(ctx, store, signingKeyName, func() ([]byte, error) {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		return x509.MarshalPKCS8PrivateKey(k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: signing key: %w", err)
+	}
+	rsaKey, ok := priv.(*rsa.PrivateKey)
+	if !ok || len(sealing) != 32 {
+		return nil, fmt.Errorf("oauth: stored keys have the wrong type")
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(pub)
+	id := hex.EncodeToString(sum[:8])
+	return &Keys{
+		Sealer:  op.NewAES256GCMCrypto([32]byte(sealing), "sealing-"+id),
+		signing: &signingKey{id: id, key: rsaKey},
+	}, nil
+}
+
+// loadKey returns the named key, storing a new one from make if there is
+// none. When two nodes race to make it, the first stored wins.
+func loadKey(ctx context.Context, store parley.Store, name string, make func() ([]byte, error)) ([]byte, error) {
+	var key []byte
+	err := store.Read(ctx, func(tx parley.Tx) (err error) {
+		key, err = tx.FindServerKey(ctx, name)
+		return err
+	})
+	if parley.ErrorCode(err) != parley.ENOTFOUND {
+		return key, err
+	}
+	fresh, err := make()
+	if err != nil {
+		return nil, fmt.Errorf("oauth: make %s key: %w", name, err)
+	}
+	err = store.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, name, fresh) })
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return loadKey(ctx, store, name, make)
+	}
+	return fresh, err
+}
+
+// signingKey signs ID tokens with RS256, the algorithm every OpenID
+// Connect client must support.
+type signingKey struct {
+	id  string
+	key *rsa.PrivateKey
+}
+
+func (k *signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k *signingKey) Key() any                                    { return k.key }
+func (k *signingKey) ID() string                                  { return k.id }
+
+// publicKey is the signing key as JWKS publishes it.
+type publicKey struct{ *signingKey }
+
+func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k publicKey) Use() string                        { return "sig" }
+func (k publicKey) Key() any                           { return &k.signingKey.key.PublicKey }

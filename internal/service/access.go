@@ -1,0 +1,89 @@
+package service
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+// How apps are held to their grants. Every call takes its caller through
+// caller(ctx, scope), which names the one scope an app's token must hold for
+// the call; memberOnly marks calls that act on the account itself (friends,
+// sessions, app registrations, group membership, read markers) and that no
+// app may make. A member's own session may make every call.
+//
+// Scopes decide which calls an app may make; the thread scope decides which
+// threads exist for it (visibleThread); a grant thread's visible_from_seq
+// decides which messages.
+
+// memberOnly is the scope of calls no app may make.
+const memberOnly parley.Scope = ""
+
+// caller returns the signed-in caller if it may make a call that needs
+// scope: EUNAUTHORIZED without one, ESCOPE for an app without the scope.
+func caller(ctx context.Context, scope parley.Scope) (*parley.Caller, error) {
+	c := parley.CallerFromContext(ctx)
+	if c == nil {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "sign in first")
+	}
+	switch {
+	case c.App == nil:
+		return c, nil
+	case scope == memberOnly:
+		return nil, parley.Errorf(parley.ESCOPE, "apps cannot make this call: it is for members themselves")
+	case !c.App.Scopes.Has(scope):
+		return nil, &parley.Error{Code: parley.ESCOPE, Message: "this call needs the " + string(scope) + " scope", Scope: string(scope)}
+	}
+	return c, nil
+}
+
+// reachesAll reports whether the caller sees every thread it takes part in
+// from the first message: a member, or an app granted thread scope "all".
+func reachesAll(c *parley.Caller) bool {
+	return c.App == nil || c.App.Grant.ThreadScope == parley.ThreadScopeAll
+}
+
+// visibleFrom returns the first message of the thread the caller may see,
+// or ENOTFOUND, exactly as for a thread that does not exist, when the thread
+// is outside the caller's grant. It does not check membership.
+func visibleFrom(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (int64, error) {
+	if reachesAll(c) {
+		return 0, nil
+	}
+	gt, err := tx.FindGrantThread(ctx, c.App.Grant.ID, threadID)
+	if isNotFound(err) {
+		return 0, threadNotFound()
+	} else if err != nil {
+		return 0, err
+	}
+	return gt.VisibleFromSeq, nil
+}
+
+// visibleThread returns a thread the caller's member takes part in and the
+// caller may see, with the first message the caller may see in it.
+func visibleThread(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (*parley.Thread, *parley.Participant, int64, error) {
+	from, err := visibleFrom(ctx, tx, c, threadID)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	th, p, err := memberThread(ctx, tx, threadID, c.User.ID)
+	return th, p, from, err
+}
+
+// bringIntoGrant makes a thread an app started or shared into part of its
+// grant, from message fromSeq on. A thread already in it keeps its earlier
+// start; under thread scope "all" there is nothing to add.
+func bringIntoGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, fromSeq int64) error {
+	if reachesAll(c) {
+		return nil
+	}
+	return tx.AddGrantThread(ctx, parley.GrantThread{GrantID: c.App.Grant.ID, ThreadID: threadID, VisibleFromSeq: fromSeq})
+}
+
+// via names the app a caller writes through, or nil for a member.
+func via(c *parley.Caller) *parley.Via {
+	if c.App == nil {
+		return nil
+	}
+	return &parley.Via{ClientID: c.App.App.ClientID, Name: c.App.App.Name}
+}

@@ -1,0 +1,258 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// authenticateApp resolves an app's access token: it opens the sealed token,
+// finds what the token stands for in one read, and lets the call through
+// only while the token, its grant and its app are all in force. Revoking a
+// grant or suspending an app therefore takes effect on the very next call.
+func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Caller, error) {
+	if s.opts.AccessTokens == nil {
+		return nil, invalidToken()
+	}
+	plain, err := s.opts.AccessTokens.Decrypt(token)
+	if err != nil {
+		return nil, invalidToken()
+	}
+	tokenID, subject, ok := strings.Cut(plain, ":")
+	if !ok {
+		return nil, invalidToken()
+	}
+	hash := parley.HashToken(tokenID)
+	var tg *parley.TokenGrant
+	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		tg, err = tx.FindTokenGrant(ctx, hash)
+		return err
+	})
+	if isNotFound(err) {
+		return nil, invalidToken()
+	} else if err != nil {
+		return nil, err
+	}
+	if !tokenGrantActive(tg, parley.Now()) || tg.Token.Kind != parley.TokenAccess || tg.User.ID != subject {
+		return nil, invalidToken()
+	}
+	return &parley.Caller{User: tg.User, App: &parley.AppAccess{
+		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Token.Scopes, TokenHash: hash,
+	}}, nil
+}
+
+// tokenGrantActive reports whether a token may be used at t: the token, its
+// grant and its app must all be in force.
+func tokenGrantActive(tg *parley.TokenGrant, t time.Time) bool {
+	return tg.Token.ActiveAt(t) && tg.Grant.ActiveAt(t) && tg.App.State == parley.AppActive
+}
+
+// Consent is what the consent screen shows for an authorization request.
+type Consent struct {
+	Request *parley.AuthRequest
+	App     *parley.App
+	// Current is the grant in force for this member and app, if any.
+	Current *parley.Grant
+	// Asked are the scopes to ask for: all those requested for a first
+	// grant, only the additions when widening one.
+	Asked parley.Scopes
+	// Threads are the member's threads, newest activity first, to tick for
+	// thread scope "selected".
+	Threads []ThreadChoice
+}
+
+// ThreadChoice is a thread as the consent screen lists it.
+type ThreadChoice struct {
+	ID string
+	// Label is the thread's title, or the names of the others in it.
+	Label string
+}
+
+// Needed reports whether the member must be asked: a grant never widens
+// silently, but a request within the current grant needs no new consent.
+func (c *Consent) Needed() bool { return c.Current == nil || len(c.Asked) > 0 }
+
+// Decision is what a member chose on the consent screen. When an existing
+// grant is widened, only the scopes change; its thread scope and expiry stay.
+type Decision struct {
+	ThreadScope string
+	// ThreadIDs are the threads ticked for thread scope "selected".
+	ThreadIDs []string
+	// Expiry is one of parley.GrantExpiries; 0 lasts until revoked.
+	Expiry time.Duration
+}
+
+// ConsentFor returns what the signed-in member is asked to approve for an
+// authorization request.
+func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var con *Consent
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		var err error
+		con, err = pendingConsent(ctx, tx, c, requestID)
+		if err != nil {
+			return err
+		}
+		con.Threads, err = threadChoices(ctx, tx, c.User.ID)
+		return err
+	})
+	return con, err
+}
+
+// threadChoices lists the member's newest threads for the consent screen.
+func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadChoice, error) {
+	threads, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit})
+	if err != nil {
+		return nil, err
+	}
+	choices := make([]ThreadChoice, 0, len(threads))
+	for _, t := range threads {
+		label := t.Title
+		if label == "" {
+			people, err := tx.FindParticipants(ctx, t.ID)
+			if err != nil {
+				return nil, err
+			}
+			var names []string
+			for _, p := range people {
+				if p.ID != userID {
+					names = append(names, p.DisplayName)
+				}
+			}
+			label = strings.Join(names, ", ")
+		}
+		choices = append(choices, ThreadChoice{ID: t.ID, Label: label})
+	}
+	return choices, nil
+}
+
+// pendingConsent loads an unanswered, unexpired request with its app and
+// the member's current grant.
+func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
+	gone := parley.Errorf(parley.ENOTFOUND, "this sign-in request has expired or does not exist: start again from the app")
+	req, err := tx.FindAuthRequest(ctx, requestID)
+	if isNotFound(err) {
+		return nil, gone
+	} else if err != nil {
+		return nil, err
+	}
+	now := parley.Now()
+	if now.Sub(req.CreatedAt) > parley.AuthRequestTTL {
+		return nil, gone
+	}
+	if req.Done() {
+		return nil, parley.Errorf(parley.ECONFLICT, "this sign-in request was already answered")
+	}
+	app, err := tx.FindAppByClientID(ctx, req.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if app.State != parley.AppActive {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "%s is suspended and cannot be connected", app.Name)
+	}
+	con := &Consent{Request: req, App: app, Asked: req.Scopes}
+	g, err := tx.FindCurrentGrant(ctx, c.User.ID, app.ClientID)
+	switch {
+	case err == nil && g.ActiveAt(now):
+		con.Current = g
+		con.Asked = g.Scopes.Missing(req.Scopes)
+	case err != nil && !isNotFound(err):
+		return nil, err
+	}
+	return con, nil
+}
+
+// Approve records the member's consent to an authorization request: it
+// creates the grant, or widens the current one by the scopes asked, and
+// marks the request done so that a code can be issued. A request within the
+// current grant is approved as it is, with d ignored.
+func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*parley.AuthRequest, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var req *parley.AuthRequest
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		con, err := pendingConsent(ctx, tx, c, requestID)
+		if err != nil {
+			return err
+		}
+		now := parley.Now()
+		g := con.Current
+		if g == nil {
+			if g, err = newGrant(ctx, tx, c, con, d, now); err != nil {
+				return err
+			}
+		} else if len(con.Asked) > 0 {
+			g.Scopes, g.UpdatedAt = g.Scopes.Union(con.Asked), now
+			if err := tx.UpdateGrant(ctx, g); err != nil {
+				return err
+			}
+		}
+		req = con.Request
+		req.UserID, req.GrantID, req.AuthTime = c.User.ID, g.ID, &now
+		return tx.UpdateAuthRequest(ctx, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// newGrant checks a first consent's choices and stores its grant, ending an
+// expired one in its place.
+func newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.Grant, error) {
+	switch d.ThreadScope {
+	case parley.ThreadScopeApp:
+	case parley.ThreadScopeSelected:
+		if len(d.ThreadIDs) == 0 {
+			return nil, parley.Errorf(parley.EINVALID, "tick at least one conversation, or choose another thread scope")
+		}
+	case parley.ThreadScopeAll:
+		if !con.App.AllThreadsApproved {
+			return nil, parley.Errorf(parley.EFORBIDDEN, "%s is not approved to reach all conversations", con.App.Name)
+		}
+	default:
+		return nil, parley.Errorf(parley.EINVALID, "thread scope must be app, selected or all")
+	}
+	if !slices.Contains(parley.GrantExpiries, d.Expiry) {
+		return nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
+	}
+	// A grant that ran out stays on record, ended when it expired.
+	if old, err := tx.FindCurrentGrant(ctx, c.User.ID, con.App.ClientID); err == nil {
+		old.RevokedAt = old.ExpiresAt
+		if err := tx.UpdateGrant(ctx, old); err != nil {
+			return nil, err
+		}
+	} else if !isNotFound(err) {
+		return nil, err
+	}
+	g := &parley.Grant{
+		ID: parley.NewID(), UserID: c.User.ID, ClientID: con.App.ClientID, Scopes: con.Request.Scopes,
+		ThreadScope: d.ThreadScope, CreatedAt: now, UpdatedAt: now,
+	}
+	if d.Expiry > 0 {
+		exp := now.Add(d.Expiry)
+		g.ExpiresAt = &exp
+	}
+	if err := tx.CreateGrant(ctx, g); err != nil {
+		return nil, err
+	}
+	if d.ThreadScope == parley.ThreadScopeSelected {
+		for _, id := range d.ThreadIDs {
+			if _, _, err := memberThread(ctx, tx, id, c.User.ID); err != nil {
+				return nil, parley.Errorf(parley.EINVALID, "you can only tick your own conversations")
+			}
+			if err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: id}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return g, nil
+}

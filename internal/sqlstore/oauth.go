@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+const authRequestColumns = `id, client_id, redirect_uri, state, nonce, scopes, response_mode, code_challenge, created_at,
+	user_id, grant_id, auth_time, code_hash, code_used_at`
+
+func (t *txn) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
+	_, err := t.exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		r.ID, r.ClientID, r.RedirectURI, r.State, r.Nonce, r.Scopes.String(), r.ResponseMode, r.CodeChallenge,
+		micros(r.CreatedAt), nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), r.CodeHash,
+		nullMicros(r.CodeUsedAt))
+	return mapError("create auth request", err)
+}
+
+func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parley.AuthRequest, error) {
+	var r parley.AuthRequest
+	var scopes string
+	var created int64
+	var userID, grantID sql.NullString
+	var authTime, used sql.NullInt64
+	err := t.queryRow(ctx, "authorization request", `SELECT `+authRequestColumns+` FROM auth_requests WHERE `+where,
+		[]any{arg}, &r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &scopes, &r.ResponseMode,
+		&r.CodeChallenge, &created, &userID, &grantID, &authTime, &r.CodeHash, &used)
+	if err != nil {
+		return nil, mapError("find auth request", err)
+	}
+	r.Scopes, r.CreatedAt = parley.ParseScopes(scopes), fromMicros(created)
+	r.UserID, r.GrantID = userID.String, grantID.String
+	r.AuthTime, r.CodeUsedAt = fromNullMicros(authTime), fromNullMicros(used)
+	return &r, nil
+}
+
+func (t *txn) FindAuthRequest(ctx context.Context, id string) (*parley.AuthRequest, error) {
+	return t.findAuthRequest(ctx, `id = $1`, id)
+}
+
+func (t *txn) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*parley.AuthRequest, error) {
+	return t.findAuthRequest(ctx, `code_hash = $1`, codeHash)
+}
+
+func (t *txn) UpdateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
+	res, err := t.exec(ctx, `
+		UPDATE auth_requests SET user_id = $2, grant_id = $3, auth_time = $4, code_hash = $5, code_used_at = $6
+		WHERE id = $1`,
+		r.ID, nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), r.CodeHash, nullMicros(r.CodeUsedAt))
+	if err != nil {
+		return mapError("update auth request", err)
+	}
+	return mustAffect(res, "authorization request")
+}
+
+func (t *txn) DeleteAuthRequestsBefore(ctx context.Context, before time.Time) error {
+	_, err := t.exec(ctx, `DELETE FROM auth_requests WHERE created_at < $1`, micros(before))
+	return mapError("delete auth requests", err)
+}
+
+const tokenColumns = `t.token_hash, t.kind, t.family_id, t.grant_id, t.client_id, t.user_id, t.scopes,
+	t.created_at, t.expires_at, t.used_at, t.revoked_at`
+
+// tokenScan scans token columns into a token; finish completes it after the scan.
+type tokenScan struct {
+	tok              *parley.OAuthToken
+	scopes           string
+	created, expires int64
+	used, revoked    sql.NullInt64
+}
+
+func (s *tokenScan) dest() []any {
+	return []any{&s.tok.Hash, &s.tok.Kind, &s.tok.FamilyID, &s.tok.GrantID, &s.tok.ClientID, &s.tok.UserID,
+		&s.scopes, &s.created, &s.expires, &s.used, &s.revoked}
+}
+
+func (s *tokenScan) finish() {
+	s.tok.Scopes = parley.ParseScopes(s.scopes)
+	s.tok.CreatedAt, s.tok.ExpiresAt = fromMicros(s.created), fromMicros(s.expires)
+	s.tok.UsedAt, s.tok.RevokedAt = fromNullMicros(s.used), fromNullMicros(s.revoked)
+}
+
+func (t *txn) CreateToken(ctx context.Context, tok *parley.OAuthToken) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO oauth_tokens (token_hash, kind, family_id, grant_id, client_id, user_id, scopes, created_at, expires_at,
+			used_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		tok.Hash, tok.Kind, tok.FamilyID, tok.GrantID, tok.ClientID, tok.UserID, tok.Scopes.String(),
+		micros(tok.CreatedAt), micros(tok.ExpiresAt), nullMicros(tok.UsedAt), nullMicros(tok.RevokedAt))
+	return mapError("create token", err)
+}
+
+func (t *txn) FindToken(ctx context.Context, hash []byte) (*parley.OAuthToken, error) {
+	s := tokenScan{tok: &parley.OAuthToken{}}
+	if err := t.queryRow(ctx, "token", `SELECT `+tokenColumns+` FROM oauth_tokens t WHERE t.token_hash = $1`,
+		[]any{hash}, s.dest()...); err != nil {
+		return nil, mapError("find token", err)
+	}
+	s.finish()
+	return s.tok, nil
+}
+
+func (t *txn) FindTokenGrant(ctx context.Context, hash []byte) (*parley.TokenGrant, error) {
+	var tg parley.TokenGrant
+	ts := tokenScan{tok: &tg.Token}
+	gs := grantScan{g: &tg.Grant}
+	dest := append(ts.dest(), gs.dest()...)
+	dest = append(dest, &tg.App.Name, &tg.App.State, &tg.App.AllThreadsApproved, &tg.User.ID, &tg.User.Username,
+		&tg.User.DisplayName)
+	err := t.queryRow(ctx, "token", `
+		SELECT `+tokenColumns+`, `+grantColumns+`, a.name, a.state, a.all_threads_approved,
+			u.id, u.username, u.display_name
+		FROM oauth_tokens t
+		JOIN grants g ON g.id = t.grant_id
+		JOIN apps a ON a.client_id = t.client_id
+		JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1`, []any{hash}, dest...)
+	if err != nil {
+		return nil, mapError("find token grant", err)
+	}
+	ts.finish()
+	gs.finish()
+	tg.App.ClientID = tg.Token.ClientID
+	return &tg, nil
+}
+
+func (t *txn) UseToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
+	res, err := t.exec(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`,
+		hash, micros(at))
+	if err != nil {
+		return false, mapError("use token", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, mapError("use token", err)
+}
+
+func (t *txn) RevokeToken(ctx context.Context, hash []byte, at time.Time) error {
+	_, err := t.exec(ctx, `UPDATE oauth_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL`,
+		hash, micros(at))
+	return mapError("revoke token", err)
+}
+
+func (t *txn) RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error {
+	_, err := t.exec(ctx, `UPDATE oauth_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`,
+		familyID, micros(at))
+	return mapError("revoke token family", err)
+}
+
+func (t *txn) FindServerKey(ctx context.Context, name string) ([]byte, error) {
+	var key []byte
+	if err := t.queryRow(ctx, "server key", `SELECT value FROM server_keys WHERE name = $1`, []any{name}, &key); err != nil {
+		return nil, mapError("find server key", err)
+	}
+	return key, nil
+}
+
+func (t *txn) CreateServerKey(ctx context.Context, name string, key []byte) error {
+	_, err := t.exec(ctx, `INSERT INTO server_keys (name, value) VALUES ($1, $2)`, name, key)
+	return mapError("create server key", err)
+}

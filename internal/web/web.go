@@ -1,0 +1,262 @@
+// Package web serves Parley's HTML pages: for now the sign-in and consent
+// pages of "Sign in with Parley". Pages are plain server-rendered HTML under
+// a strict Content-Security-Policy, with no script at all.
+//
+// CSRF: every form carries a token that must equal the browser's CSRF
+// cookie (a double-submit token), and net/http's CrossOriginProtection
+// refuses cross-origin form posts outright, by Sec-Fetch-Site and Origin.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/oauth"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Cookie names.
+const (
+	sessionCookie = "parley_session"
+	csrfCookie    = "parley_csrf"
+	consentPath   = "/oauth2/consent"
+)
+
+// maxFormBytes bounds a form post.
+const maxFormBytes = 64 << 10
+
+// contentSecurityPolicy allows the pages nothing but their own stylesheet
+// and forms posted to this server. form-action is left out: the consent
+// form's answer redirects on to the app, which form-action would block.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// Pages serves the HTML pages.
+type Pages struct {
+	svc      *service.Service
+	provider *oauth.Provider
+	log      *slog.Logger
+	pages    map[string]*template.Template
+	// secure marks cookies Secure when the server is reached over https.
+	secure  bool
+	handler http.Handler
+}
+
+// New returns the pages; secureCookies should be set when the public URL is https.
+func New(svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) *Pages {
+	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, pages: map[string]*template.Template{}}
+	for _, name := range []string{"login", "consent", "error"} {
+		p.pages[name] = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
+	}
+	static, _ := fs.Sub(staticFiles, "static")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+oauth.LoginPath, p.handleLogin)
+	mux.HandleFunc("POST "+oauth.LoginPath, p.handleLoginPost)
+	mux.HandleFunc("GET "+consentPath, p.handleConsent)
+	mux.HandleFunc("POST "+consentPath, p.handleConsentPost)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	p.handler = http.NewCrossOriginProtection().Handler(mux)
+	return p
+}
+
+// Paths returns the paths the pages serve, for the server's top-level mux.
+func Paths() []string { return []string{oauth.LoginPath, consentPath, "/static/"} }
+
+// ServeHTTP serves the pages with their security headers.
+func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	p.handler.ServeHTTP(w, r)
+}
+
+// loginPage is what the sign-in page shows.
+type loginPage struct {
+	Title, AppName, RequestID, CSRF, Username, Error string
+}
+
+func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	if _, err := p.member(r); err == nil {
+		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", RequestID: id, CSRF: p.csrfToken(w, r)})
+}
+
+func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	id, username := r.PostFormValue("id"), r.PostFormValue("username")
+	token, _, err := p.svc.SignIn(r.Context(), username, r.PostFormValue("password"))
+	if err != nil {
+		p.render(w, httpapi.StatusOf(err), "login", loginPage{
+			Title: "Sign in", RequestID: id, CSRF: p.csrfToken(w, r), Username: username, Error: parley.ErrorMessage(err),
+		})
+		return
+	}
+	http.SetCookie(w, p.cookie(sessionCookie, token, 30*24*time.Hour))
+	http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
+}
+
+// consentPage is what the consent page shows.
+type consentPage struct {
+	Title, CSRF, Error string
+	Consent            *service.Consent
+}
+
+func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	ctx, err := p.member(r)
+	if err != nil {
+		http.Redirect(w, r, oauth.LoginPath+"?id="+url.QueryEscape(id), http.StatusSeeOther)
+		return
+	}
+	con, err := p.svc.ConsentFor(ctx, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if !con.Needed() {
+		// Everything asked for is granted already: no screen to show.
+		if _, err := p.svc.Approve(ctx, id, service.Decision{}); err != nil {
+			p.renderError(w, err)
+			return
+		}
+		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con})
+}
+
+// expiries maps the consent form's choices to grant lifetimes.
+var expiries = map[string]time.Duration{"30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "never": 0}
+
+func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	id := r.PostFormValue("id")
+	ctx, err := p.member(r)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if r.PostFormValue("action") != "approve" {
+		con, err := p.svc.ConsentFor(ctx, id)
+		if err != nil {
+			p.renderError(w, err)
+			return
+		}
+		deny, err := p.provider.DenyURL(con.Request)
+		if err != nil {
+			p.renderError(w, err)
+			return
+		}
+		http.Redirect(w, r, deny, http.StatusSeeOther)
+		return
+	}
+	expiry, ok := expiries[r.PostFormValue("expiry")]
+	if !ok && r.PostFormValue("expiry") != "" {
+		expiry = -1 // refused by the service as not one of the choices
+	}
+	d := service.Decision{ThreadScope: r.PostFormValue("thread_scope"), ThreadIDs: r.PostForm["threads"], Expiry: expiry}
+	if _, err := p.svc.Approve(ctx, id, d); err != nil {
+		con, cerr := p.svc.ConsentFor(ctx, id)
+		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID {
+			p.renderError(w, err)
+			return
+		}
+		p.render(w, httpapi.StatusOf(err), "consent", consentPage{
+			Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Error: parley.ErrorMessage(err),
+		})
+		return
+	}
+	http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+}
+
+// member returns the request's context with the member its session cookie
+// signs in, or an error when there is none.
+func (p *Pages) member(r *http.Request) (context.Context, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "sign in first")
+	}
+	caller, err := p.svc.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	return parley.NewContextWithCaller(r.Context(), caller), nil
+}
+
+// csrfToken returns the browser's CSRF token, setting the cookie on first use.
+func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, p.cookie(csrfCookie, token, 0))
+	return token
+}
+
+// checkCSRF refuses a form whose token does not match the browser's cookie.
+func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		p.render(w, http.StatusForbidden, "error", errorPage{
+			Title: "Form expired", Error: "This form has expired or did not come from Parley. Go back to the app and start again.",
+		})
+		return false
+	}
+	return true
+}
+
+func (p *Pages) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+type errorPage struct{ Title, Error string }
+
+func (p *Pages) renderError(w http.ResponseWriter, err error) {
+	status := httpapi.StatusOf(err)
+	if status >= 500 {
+		p.log.Error("page error", "err", err)
+	}
+	p.render(w, status, "error", errorPage{Title: http.StatusText(status), Error: parley.ErrorMessage(err)})
+}
+
+func (p *Pages) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := p.pages[name].ExecuteTemplate(w, name+".html", data); err != nil {
+		p.log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func consentURL(id string) string { return consentPath + "?id=" + url.QueryEscape(id) }

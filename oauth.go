@@ -1,0 +1,76 @@
+package parley
+
+import "time"
+
+// AuthRequest is an authorization request (RFC 6749 section 4.1.1) from the
+// moment an app sends the member to the authorize endpoint until its code
+// is exchanged. After the exchange it stays, marked used, so a replayed code
+// can be recognised and what it issued revoked (RFC 6749 section 4.1.2).
+type AuthRequest struct {
+	ID            string
+	ClientID      string
+	RedirectURI   string
+	State         string
+	Nonce         string
+	Scopes        Scopes
+	ResponseMode  string
+	CodeChallenge string // S256 (RFC 7636); required of every client
+	CreatedAt     time.Time
+
+	// Set once the member signed in and consented.
+	UserID   string
+	GrantID  string
+	AuthTime *time.Time
+
+	// CodeHash is the SHA-256 of the code issued for the request.
+	CodeHash []byte
+	// CodeUsedAt is when the code was exchanged for tokens.
+	CodeUsedAt *time.Time
+}
+
+// AuthRequestTTL is how long a member has to sign in and consent once an app
+// sent them to the authorize endpoint.
+const AuthRequestTTL = 10 * time.Minute
+
+// Done reports whether the member has signed in and approved the request.
+func (r *AuthRequest) Done() bool { return r.GrantID != "" }
+
+// Token kinds.
+const (
+	TokenAccess  = "access"
+	TokenRefresh = "refresh"
+)
+
+// OAuthToken is an access or refresh token as stored: by the SHA-256 of
+// its secret part, never the token itself. Tokens of one family descend from
+// one authorization code; a replayed code or a reused refresh token revokes
+// the whole family.
+type OAuthToken struct {
+	Hash      []byte
+	Kind      string
+	FamilyID  string // the AuthRequest the family descends from
+	GrantID   string
+	ClientID  string
+	UserID    string
+	Scopes    Scopes
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is when a refresh token was exchanged for its successor.
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}
+
+// ActiveAt reports whether the token itself is good at t; its grant and app
+// are checked apart.
+func (t *OAuthToken) ActiveAt(at time.Time) bool {
+	return t.RevokedAt == nil && at.Before(t.ExpiresAt)
+}
+
+// TokenGrant is an access token with everything that decides whether it
+// still works: one store read authenticates an app's call.
+type TokenGrant struct {
+	Token OAuthToken
+	Grant Grant
+	App   App
+	User  UserRef
+}
