@@ -304,3 +304,18 @@ func (c *Client) MarkRead(ctx context.Context, threadID string, seq int64) error
 	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/read", map[string]int64{"seq": seq}, nil)
 	return err
 }
+
+// NewShare is a link to share with a friend.
+type NewShare struct {
+	To    string `json:"to"`
+	URL   string `json:"url"`
+	Title string `json:"title"`
+	Note  string `json:"note,omitempty"`
+}
+
+// Share posts a share card into the direct thread with a friend.
+func (c *Client) Share(ctx context.Context, s NewShare) (*parley.Message, error) {
+	var m parley.Message
+	_, err := c.Do(ctx, "POST", "/api/v1/shares", s, &m)
+	return &m, err
+}

@@ -349,9 +349,10 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret 
 	return nil
 }
 
-// SetUserinfoFromScopes fills ID token claims; they carry only the subject
-// (see IDTokenUserinfoClaimsAssertion), so there is nothing to add.
-func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+// SetUserinfoFromScopes fills the ID token's claims, which replace its
+// subject: it carries the subject alone (see IDTokenUserinfoClaimsAssertion).
+func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, userID, _ string, _ []string) error {
+	info.Subject = userID
 	return nil
 }
 

@@ -1,0 +1,247 @@
+package oauth_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
+	_ "modernc.org/sqlite"
+)
+
+// The attacks RFC 9700 names, each refused.
+
+func TestAttack_PKCE(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+
+	t.Run("Missing", func(t *testing.T) {
+		p := apptest.NewBrowser().Get(t, cfg.AuthCodeURL("s"))
+		assertAuthError(t, env, p, "invalid_request")
+	})
+	t.Run("Plain", func(t *testing.T) {
+		p := apptest.NewBrowser().Get(t, cfg.AuthCodeURL("s",
+			oauth2.SetAuthURLParam("code_challenge", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr"),
+			oauth2.SetAuthURLParam("code_challenge_method", "plain")))
+		assertAuthError(t, env, p, "invalid_request")
+	})
+	t.Run("WrongVerifier", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+		_, err := cfg.Exchange(context.Background(), got.Get("code"), oauth2.VerifierOption(oauth2.GenerateVerifier()))
+		assertTokenError(t, err, "invalid_grant")
+		// The code is spent by the failed attempt.
+		_, err = cfg.Exchange(context.Background(), got.Get("code"), oauth2.VerifierOption(verifier))
+		assertTokenError(t, err, "invalid_grant")
+	})
+	t.Run("NoVerifier", func(t *testing.T) {
+		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+			"alice", apptest.Answer{})
+		_, err := cfg.Exchange(context.Background(), got.Get("code"))
+		assertTokenError(t, err, "invalid_request")
+	})
+}
+
+func TestAttack_RedirectURIVariants(t *testing.T) {
+	env := apptest.Start(t)
+	confidential := env.MustPartner(t, "Web")
+	public := env.MustPartner(t, "Native", func(a *service.NewApp) { a.Public = true })
+	for _, p := range []*apptest.Partner{confidential, public} {
+		for name, uri := range map[string]string{
+			"AddedPath":     apptest.RedirectURI + "/more",
+			"Query":         apptest.RedirectURI + "?next=/evil",
+			"TrailingSlash": apptest.RedirectURI + "/",
+			"OtherHost":     "http://127.0.0.2:9/callback",
+			"OtherPort":     "http://127.0.0.1:10/callback",
+			"OtherScheme":   "https://127.0.0.1:9/callback",
+		} {
+			t.Run(p.App.Name+"/"+name, func(t *testing.T) {
+				cfg := *p.Config
+				cfg.RedirectURL, cfg.Scopes = uri, []string{"openid"}
+				page := apptest.NewBrowser().Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+				if page.Status != http.StatusBadRequest || page.Location != "" {
+					t.Errorf("status %d, Location %q: the error must be shown, never redirected", page.Status, page.Location)
+				}
+			})
+		}
+	}
+}
+
+func TestAttack_CodeReplayRevokesTokens(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "profile", "offline_access"}
+	verifier := oauth2.GenerateVerifier()
+	got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+	ctx := context.Background()
+	tok, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	assertTokenError(t, err, "invalid_grant")
+	assertRefused(t, env, tok.AccessToken)
+	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	assertTokenError(t, err, "invalid_grant")
+}
+
+func TestAttack_RefreshReuseRevokesFamily(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	ctx := context.Background()
+	first := env.MustToken(t, partner, "alice", []string{"openid", "profile", "offline_access"}, apptest.Answer{})
+	second, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first refresh token leaked and is used again.
+	_, err = partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
+	assertTokenError(t, err, "invalid_grant")
+	assertRefused(t, env, second.AccessToken)
+	_, err = partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: second.RefreshToken}).Token()
+	assertTokenError(t, err, "invalid_grant")
+}
+
+func TestAttack_DeadTokens(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	ctx := context.Background()
+	scopes := []string{"openid", "profile", "offline_access"}
+
+	t.Run("Revoked", func(t *testing.T) {
+		partner := env.MustPartner(t, "Revoked")
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		revoke(t, env.URL, partner, tok.AccessToken)
+		assertRefused(t, env, tok.AccessToken)
+	})
+	t.Run("Expired", func(t *testing.T) {
+		partner := env.MustPartner(t, "Expired")
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		execSQL(t, env, `UPDATE oauth_tokens SET expires_at = 0 WHERE client_id = $1 AND kind = 'access'`, partner.App.ClientID)
+		assertRefused(t, env, tok.AccessToken)
+	})
+	t.Run("GrantExpired", func(t *testing.T) {
+		partner := env.MustPartner(t, "GrantExpired")
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		execSQL(t, env, `UPDATE grants SET expires_at = 1 WHERE client_id = $1`, partner.App.ClientID)
+		assertRefused(t, env, tok.AccessToken)
+		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		assertTokenError(t, err, "invalid_grant")
+	})
+	t.Run("SuspendedApp", func(t *testing.T) {
+		partner := env.MustPartner(t, "Suspended")
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		if _, err := env.Server.Service.SuspendApp(ctx, partner.App.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		assertRefused(t, env, tok.AccessToken)
+		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err == nil {
+			t.Error("a suspended app refreshed its token")
+		}
+	})
+	t.Run("ExpiredCode", func(t *testing.T) {
+		partner := env.MustPartner(t, "SlowCode")
+		cfg := *partner.Config
+		cfg.Scopes = scopes
+		verifier := oauth2.GenerateVerifier()
+		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+		execSQL(t, env, `UPDATE auth_requests SET auth_time = auth_time - 120000000 WHERE client_id = $1`, partner.App.ClientID)
+		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+		assertTokenError(t, err, "invalid_grant")
+	})
+	t.Run("WrongClientSecret", func(t *testing.T) {
+		partner := env.MustPartner(t, "WrongSecret")
+		cfg := *partner.Config
+		cfg.Scopes = scopes
+		verifier := oauth2.GenerateVerifier()
+		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+		cfg.ClientSecret = "pcs_guess"
+		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+		assertTokenError(t, err, "invalid_client")
+	})
+	t.Run("SessionTokenIsNotAnAppToken", func(t *testing.T) {
+		var info map[string]any
+		alice, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bearerJSON(env.URL+"/oauth2/userinfo", alice.Token, &info); err == nil {
+			t.Errorf("userinfo answered a session token: %v", info)
+		}
+	})
+}
+
+func TestPublicClient(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	if partner.App.ClientSecret != "" {
+		t.Fatal("a public client got a secret")
+	}
+	partner.Config.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	if me, err := client.New(env.URL).WithToken(tok.AccessToken).Me(context.Background()); err != nil || me.Username != "alice" {
+		t.Fatalf("me = %+v, %v", me, err)
+	}
+}
+
+// assertAuthError checks an authorization error sent back to the app, with
+// the issuer (RFC 9207).
+func assertAuthError(t *testing.T, env *apptest.Env, p *apptest.Page, code string) {
+	t.Helper()
+	u, err := url.Parse(p.Location)
+	if err != nil || !strings.HasPrefix(p.Location, apptest.RedirectURI) {
+		t.Fatalf("expected a redirect to the app, got %d %q\n%s", p.Status, p.Location, p.Body)
+	}
+	if q := u.Query(); q.Get("error") != code || q.Get("iss") != env.URL || q.Get("state") != "s" || q.Has("code") {
+		t.Errorf("authorization response %v, want error %s", q, code)
+	}
+}
+
+func assertTokenError(t *testing.T, err error, code string) {
+	t.Helper()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != code {
+		t.Errorf("token endpoint answered %v, want %s", err, code)
+	}
+}
+
+// assertRefused checks that the API refuses the access token as invalid.
+func assertRefused(t *testing.T, env *apptest.Env, token string) {
+	t.Helper()
+	_, err := client.New(env.URL).WithToken(token).Me(context.Background())
+	e, ok := errors.AsType[*client.Error](err)
+	if !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.WWWAuthenticate, `error="invalid_token"`) {
+		t.Errorf("API answered %v, want 401 with error=\"invalid_token\"", err)
+	}
+}
+
+// execSQL changes the server's database behind its back, as time or an
+// attacker with the disk would.
+func execSQL(t *testing.T, env *apptest.Env, query string, args ...any) {
+	t.Helper()
+	db, err := sql.Open("sqlite", env.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if res, err := db.Exec(query, args...); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n == 0 {
+		t.Fatalf("%s changed nothing", query)
+	}
+}
