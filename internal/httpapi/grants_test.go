@@ -1,0 +1,458 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
+)
+
+// Apps see /api/v1 through their grants: scopes decide which calls they may
+// make, the thread scope which threads exist for them.
+
+// appCall is one endpoint as an app calls it. Calls about a thread take it;
+// scope "" marks calls no app may make.
+type appCall struct {
+	name   string
+	scope  parley.Scope
+	thread bool
+	call   func(ctx context.Context, app *client.Client, threadID string) error
+}
+
+// grantWorld is three members and the threads an app may or may not reach.
+type grantWorld struct {
+	env              *apptest.Env
+	alice, bob       *client.Client
+	aliceBob         string // direct thread alice–bob
+	aliceCarol       string // direct thread alice–carol
+	bobCarol         string // a thread alice is not in
+	aliceID, carolID string
+}
+
+func newGrantWorld(t *testing.T) *grantWorld {
+	env := apptest.Start(t)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	apptest.MustFriends(t, bob, carol)
+	w := &grantWorld{env: env, alice: alice, bob: bob, aliceID: apptest.MustMe(t, alice).ID, carolID: apptest.MustMe(t, carol).ID}
+	w.aliceBob = apptest.MustThread(t, alice, "bob").ID
+	w.aliceCarol = apptest.MustThread(t, alice, "carol").ID
+	w.bobCarol = apptest.MustThread(t, bob, "carol").ID
+	for _, th := range []string{w.aliceBob, w.aliceCarol} {
+		apptest.MustSend(t, alice, th, "before any app")
+	}
+	apptest.MustSend(t, bob, w.bobCarol, "alice cannot see this")
+	return w
+}
+
+// appCalls is every /api/v1 call an app might make, with the scope it needs.
+func (w *grantWorld) appCalls(t *testing.T) []appCall {
+	return []appCall{
+		{"GET /me", parley.ScopeProfile, false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Me(ctx)
+			return err
+		}},
+		{"GET /friends", parley.ScopeFriendsRead, false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Friends(ctx)
+			return err
+		}},
+		{"GET /threads", parley.ScopeThreadsRead, false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Threads(ctx, client.ThreadsQuery{})
+			return err
+		}},
+		{"GET /threads/{id}", parley.ScopeThreadsRead, true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.Thread(ctx, th)
+			return err
+		}},
+		{"GET /threads/{id}/participants", parley.ScopeParticipantsRead, true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.Participants(ctx, th)
+			return err
+		}},
+		{"GET /threads/{id}/messages", parley.ScopeMessagesRead, true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.Messages(ctx, th, client.MessagesQuery{})
+			return err
+		}},
+		{"POST /threads/{id}/messages", parley.ScopeMessagesWrite, true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.SendMessage(ctx, th, "from the app", "")
+			return err
+		}},
+		{"DELETE /messages/{id}", parley.ScopeMessagesDelete, true, func(ctx context.Context, c *client.Client, th string) error {
+			// A message sent now, so the app's view reaches it: the member's
+			// own, but in a thread the member is not in, bob's.
+			sender := w.alice
+			if th == w.bobCarol {
+				sender = w.bob
+			}
+			m := apptest.MustSend(t, sender, th, "delete me")
+			return c.DeleteMessage(ctx, m.ID)
+		}},
+		{"POST /threads", parley.ScopeMessagesWrite, false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "planned by an app"})
+			return err
+		}},
+		{"POST /shares", parley.ScopeSharesWrite, false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Share(ctx, client.NewShare{To: "carol", URL: "https://films.example/42", Title: "A film"})
+			return err
+		}},
+		{"POST /friends", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.AddFriend(ctx, "dave")
+			return err
+		}},
+		{"GET /friend-requests", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.FriendRequests(ctx)
+			return err
+		}},
+		{"DELETE /friends/{id}", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			return c.RemoveFriend(ctx, w.carolID)
+		}},
+		{"POST /threads/{id}/participants", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.AddParticipant(ctx, th, "carol")
+			return err
+		}},
+		{"DELETE /threads/{id}/participants/me", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			return c.LeaveThread(ctx, th)
+		}},
+		{"POST /threads/{id}/read", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			return c.MarkRead(ctx, th, 1)
+		}},
+		{"GET /apps", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "GET", "/api/v1/apps", nil, nil)
+			return err
+		}},
+		{"POST /apps", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Sneaky", "redirect_uris": []string{"https://x.example/cb"}}, nil)
+			return err
+		}},
+		{"DELETE /sessions/current", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			return c.SignOut(ctx)
+		}},
+		{"GET /events", parley.ScopeMessagesRead, false, func(ctx context.Context, c *client.Client, _ string) error {
+			s, err := c.Events(ctx)
+			if err == nil {
+				s.Close()
+			}
+			return err
+		}},
+	}
+}
+
+var appScopes = []parley.Scope{
+	parley.ScopeProfile, parley.ScopeFriendsRead, parley.ScopeThreadsRead, parley.ScopeParticipantsRead,
+	parley.ScopeMessagesRead, parley.ScopeMessagesWrite, parley.ScopeMessagesDelete, parley.ScopeSharesWrite,
+}
+
+// TestGrants_AuthorizationMatrix holds every scope against every call under
+// every thread scope: the one allowed cell of each row succeeds, every other
+// cell is refused, and threads outside the thread scope do not exist.
+func TestGrants_AuthorizationMatrix(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	for _, threadScope := range []string{parley.ThreadScopeApp, parley.ThreadScopeSelected, parley.ThreadScopeAll} {
+		for _, held := range appScopes {
+			t.Run(threadScope+"/"+string(held), func(t *testing.T) {
+				partner := w.env.MustPartner(t, "App "+threadScope+" "+string(held))
+				if threadScope == parley.ThreadScopeAll {
+					if _, err := w.env.Server.Service.ApproveAllThreads(ctx, partner.App.ClientID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				tok := w.env.MustToken(t, partner, "alice", []string{"openid", string(held)},
+					apptest.Answer{ThreadScope: threadScope, Threads: []string{w.aliceBob}})
+				app := client.New(w.env.URL).WithToken(tok.AccessToken)
+
+				// Which of alice's threads the grant reaches.
+				inside, outside := w.aliceBob, w.aliceCarol
+				if threadScope == parley.ThreadScopeApp {
+					inside = "" // nothing until the app starts a thread or shares
+					if held == parley.ScopeMessagesWrite {
+						th, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "the app's own"})
+						if err != nil {
+							t.Fatal(err)
+						}
+						inside = th.ID
+					}
+				}
+				if threadScope == parley.ThreadScopeAll {
+					outside = w.bobCarol // all of alice's threads are inside
+				}
+				for _, c := range w.appCalls(t) {
+					targets := map[string]string{"": ""}
+					if c.thread {
+						targets = map[string]string{"outside": outside}
+						if inside != "" {
+							targets["inside"] = inside
+						}
+					}
+					for where, th := range targets {
+						err := c.call(ctx, app, th)
+						switch {
+						case c.scope != held:
+							assertInsufficientScope(t, c, where, err)
+						case where == "outside":
+							if client.StatusOf(err) != http.StatusNotFound {
+								t.Errorf("%s on a thread outside the grant: %v, want 404", c.name, err)
+							}
+						case err != nil:
+							t.Errorf("%s %s: %v, want success", c.name, where, err)
+						}
+					}
+				}
+				if held == parley.ScopeThreadsRead {
+					page, err := app.Threads(ctx, client.ThreadsQuery{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var ids []string
+					for _, th := range page.Threads {
+						ids = append(ids, th.ID)
+						if th.LastMessage != nil {
+							t.Errorf("threads.read alone shows the last message of %s", th.ID)
+						}
+					}
+					if inside != "" && !slices.Contains(ids, inside) || slices.Contains(ids, outside) {
+						t.Errorf("thread list %v: want %q in it and %q not", ids, inside, outside)
+					}
+				}
+			})
+		}
+	}
+}
+
+func assertInsufficientScope(t *testing.T, c appCall, where string, err error) {
+	t.Helper()
+	e, ok := errors.AsType[*client.Error](err)
+	if !ok || e.Status != http.StatusForbidden {
+		t.Errorf("%s %s without its scope: %v, want 403", c.name, where, err)
+		return
+	}
+	if c.name == "GET /events" {
+		return // the WebSocket handshake's refusal carries no headers to the client
+	}
+	want := `error="insufficient_scope"`
+	if c.scope != "" {
+		want += `, scope="` + string(c.scope) + `"`
+	}
+	if e.Type != "urn:parley:problem:insufficient_scope" || !strings.Contains(e.WWWAuthenticate, want) {
+		t.Errorf("%s %s: type %q, WWW-Authenticate %q, want %s", c.name, where, e.Type, e.WWWAuthenticate, want)
+	}
+}
+
+// With thread scope app, a share brings the friend's thread into the grant
+// from the card on: the app reads the replies, never what came before.
+func TestGrants_ShareThenReadReplies(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read", "threads.read"}, apptest.Answer{})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this", Note: "you'll love it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.ThreadID != w.aliceBob || card.Kind != parley.MessageKindShare || card.Share == nil ||
+		card.Share.URL != "https://films.example/42" || card.Text != "you'll love it" ||
+		card.Via == nil || card.Via.Name != "Films" || card.Via.ClientID != partner.App.ClientID {
+		t.Fatalf("share card %+v", card)
+	}
+	apptest.MustSend(t, w.bob, w.aliceBob, "thanks, watching tonight")
+
+	page, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range page.Messages {
+		texts = append(texts, m.Text)
+	}
+	if !slices.Equal(texts, []string{"you'll love it", "thanks, watching tonight"}) {
+		t.Errorf("the app reads %q, want only the card and the reply", texts)
+	}
+	// Reading from the start does not reach back either.
+	if page, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{After: client.Seq(0)}); err != nil || len(page.Messages) != 2 {
+		t.Errorf("after=0 returned %d messages, %v", len(page.Messages), err)
+	}
+	threads, err := app.Threads(ctx, client.ThreadsQuery{Messages: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(threads.Threads) != 1 || threads.Threads[0].ID != w.aliceBob || len(threads.Threads[0].Messages) != 2 {
+		t.Fatalf("the app's inbox: %+v", threads.Threads)
+	}
+	if _, err := app.Messages(ctx, w.aliceCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("another friend's thread: %v, want 404", err)
+	}
+
+	t.Run("ToSomeoneNotAFriend", func(t *testing.T) {
+		w.env.MustMember(t, "mallory")
+		_, err := app.Share(ctx, client.NewShare{To: "mallory", URL: "https://films.example/1", Title: "Hi"})
+		if client.StatusOf(err) != http.StatusForbidden {
+			t.Errorf("share to a stranger: %v, want 403", err)
+		}
+	})
+	t.Run("BadInput", func(t *testing.T) {
+		for name, s := range map[string]client.NewShare{
+			"JavascriptURL": {To: "bob", URL: "javascript:alert(1)", Title: "x"},
+			"NoTitle":       {To: "bob", URL: "https://films.example/1"},
+			"NoHost":        {To: "bob", URL: "https:///path", Title: "x"},
+			"Yourself":      {To: "alice", URL: "https://films.example/1", Title: "x"},
+		} {
+			if _, err := app.Share(ctx, s); client.StatusOf(err) != http.StatusBadRequest {
+				t.Errorf("%s: %v, want 400", name, err)
+			}
+		}
+	})
+}
+
+// An app that posts into a thread it started sees it from its first post;
+// one that starts a direct thread that already exists sees only what follows.
+func TestGrants_AppStartedThreads(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Receipts")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "messages.read", "messages.delete"}, apptest.Answer{})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+
+	th, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}})
+	if err != nil || th.ID != w.aliceBob {
+		t.Fatalf("start existing direct thread: %+v, %v", th, err)
+	}
+	if th.LastMessage != nil {
+		t.Errorf("the app sees the last message from before it came: %+v", th.LastMessage)
+	}
+	sent, err := app.SendMessage(ctx, w.aliceBob, "You sent bob 20 EUR", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.Via == nil || sent.Via.Name != "Receipts" {
+		t.Errorf("message written through the app has via %+v", sent.Via)
+	}
+	// Bob sees who wrote it through what.
+	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := page.Messages[len(page.Messages)-1]; last.ID != sent.ID || last.Via == nil || last.Via.Name != "Receipts" {
+		t.Errorf("bob sees %+v", last)
+	}
+	mine, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil || len(mine.Messages) != 1 || mine.Messages[0].ID != sent.ID {
+		t.Errorf("the app reads %+v, %v: want only its own message", mine, err)
+	}
+
+	t.Run("DeleteOnlyMembersOwn", func(t *testing.T) {
+		reply := apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+		if err := app.DeleteMessage(ctx, reply.ID); client.StatusOf(err) != http.StatusForbidden {
+			t.Errorf("deleting bob's message: %v, want 403", err)
+		}
+		if err := app.DeleteMessage(ctx, sent.ID); err != nil {
+			t.Errorf("deleting the member's own message: %v", err)
+		}
+	})
+	t.Run("MessagesBeforeTheAppCameAreAbsent", func(t *testing.T) {
+		before, err := w.alice.Messages(ctx, w.aliceBob, client.MessagesQuery{After: client.Seq(0), Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.DeleteMessage(ctx, before.Messages[0].ID); client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("deleting a message from before: %v, want 404", err)
+		}
+	})
+}
+
+// Another member's thread is never the app's, whatever its grant.
+func TestGrants_OtherMembersThread(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Everything")
+	if _, err := w.env.Server.Service.ApproveAllThreads(ctx, partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read", "messages.write",
+		"participants.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	if _, err := app.Messages(ctx, w.bobCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("read: %v", err)
+	}
+	if _, err := app.SendMessage(ctx, w.bobCarol, "hi", ""); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("write: %v", err)
+	}
+	if _, err := app.Participants(ctx, w.bobCarol); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("participants: %v", err)
+	}
+}
+
+// An app's realtime stream carries only what its grant reaches, and ends
+// when the app is suspended.
+func TestGrants_Events(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+	stream, err := client.New(w.env.URL).WithToken(tok.AccessToken).Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	apptest.MustSend(t, w.alice, w.aliceCarol, "not for the app")
+	want := apptest.MustSend(t, w.bob, w.aliceBob, "for the app")
+	ev, err := stream.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != parley.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
+		t.Fatalf("the app got %s in %s: %s", ev.Type, ev.ThreadID, ev.Data)
+	}
+	if _, err := w.env.Server.Service.SuspendApp(ctx, partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.bob, w.aliceBob, "after the suspension")
+	if ev, err := stream.Next(ctx); err == nil {
+		t.Fatalf("a suspended app still gets %s: %s", ev.Type, ev.Data)
+	}
+}
+
+// The selected thread scope needs ticked threads that are the member's own.
+func TestGrants_ConsentChoicesChecked(t *testing.T) {
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Picky")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	for name, a := range map[string]apptest.Answer{
+		"NothingTicked":   {ThreadScope: parley.ThreadScopeSelected},
+		"OthersThread":    {ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.bobCarol}},
+		"AllNotApproved":  {ThreadScope: parley.ThreadScopeAll},
+		"UnknownScope":    {ThreadScope: "everything"},
+		"UnknownDuration": {Expiry: "forever"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := apptest.NewBrowser()
+			login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+			consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+			fields := url.Values{"action": {"approve"}}
+			if a.ThreadScope != "" {
+				fields.Set("thread_scope", a.ThreadScope)
+			}
+			if a.Expiry != "" {
+				fields.Set("expiry", a.Expiry)
+			}
+			fields["threads"] = a.Threads
+			p := b.Submit(t, consent, fields)
+			if p.Location != "" || p.Status < 400 {
+				t.Errorf("approved anyway: %d %q", p.Status, p.Location)
+			}
+		})
+	}
+}
