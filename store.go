@@ -126,6 +126,13 @@ type Tx interface {
 	RevokeToken(ctx context.Context, hash []byte, t time.Time) error
 	RevokeTokenFamily(ctx context.Context, familyID string, t time.Time) error
 
+	// FindAccessHead returns the seq and hash of the member's last access
+	// log entry: 0 and GenesisHash before the first.
+	FindAccessHead(ctx context.Context, userID string) (int64, []byte, error)
+	// CreateAccessEntry appends a chained entry and moves the head to it.
+	CreateAccessEntry(ctx context.Context, e *AccessEntry) error
+	FindAccessEntries(ctx context.Context, f AccessFilter) ([]*AccessEntry, error)
+
 	// FindServerKey returns a key the server keeps, such as its token
 	// encryption key; CreateServerKey stores one, ECONFLICT if it exists.
 	FindServerKey(ctx context.Context, name string) ([]byte, error)

@@ -150,3 +150,24 @@ func TestCLI_App(t *testing.T) {
 		}
 	})
 }
+
+func TestCLI_AccessLogVerify(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+	dir := env.Server.Config.DataDir
+
+	out, err := run(t, dir, "", "access-log", "verify", "alice")
+	if err != nil || !strings.Contains(out, "intact: 1 entries") {
+		t.Fatalf("verify: %q, %v", out, err)
+	}
+	env.ExecSQL(t, `UPDATE access_log SET app_name = 'Someone else' WHERE seq = 1`)
+	out, err = run(t, dir, "", "access-log", "verify", "alice")
+	if err == nil || !strings.Contains(out, "broken at entry 1") {
+		t.Errorf("verify after tampering: %q, %v", out, err)
+	}
+	if _, err := run(t, dir, "", "access-log", "verify", "nobody"); err == nil || !strings.Contains(err.Error(), "nobody") {
+		t.Errorf("verify of an unknown member: %v", err)
+	}
+}

@@ -43,7 +43,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg))
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 

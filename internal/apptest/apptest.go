@@ -5,6 +5,7 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -136,4 +137,20 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// ExecSQL changes the server's database behind its back, as time passing or
+// someone with the disk would. It fails the test if nothing changed.
+func (e *Env) ExecSQL(tb testing.TB, query string, args ...any) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", e.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if res, err := db.Exec(query, args...); err != nil {
+		tb.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n == 0 {
+		tb.Fatalf("%s changed nothing", query)
+	}
 }

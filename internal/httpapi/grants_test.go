@@ -32,6 +32,7 @@ type appCall struct {
 type grantWorld struct {
 	env              *apptest.Env
 	alice, bob       *client.Client
+	carol            *client.Client
 	aliceBob         string // direct thread alice–bob
 	aliceCarol       string // direct thread alice–carol
 	bobCarol         string // a thread alice is not in
@@ -44,7 +45,7 @@ func newGrantWorld(t *testing.T) *grantWorld {
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
 	apptest.MustFriends(t, bob, carol)
-	w := &grantWorld{env: env, alice: alice, bob: bob, aliceID: apptest.MustMe(t, alice).ID, carolID: apptest.MustMe(t, carol).ID}
+	w := &grantWorld{env: env, alice: alice, bob: bob, carol: carol, aliceID: apptest.MustMe(t, alice).ID, carolID: apptest.MustMe(t, carol).ID}
 	w.aliceBob = apptest.MustThread(t, alice, "bob").ID
 	w.aliceCarol = apptest.MustThread(t, alice, "carol").ID
 	w.bobCarol = apptest.MustThread(t, bob, "carol").ID

@@ -2,7 +2,6 @@ package oauth_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
-	_ "modernc.org/sqlite"
 )
 
 // The attacks RFC 9700 names, each refused.
@@ -130,13 +128,13 @@ func TestAttack_DeadTokens(t *testing.T) {
 	t.Run("Expired", func(t *testing.T) {
 		partner := env.MustPartner(t, "Expired")
 		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
-		execSQL(t, env, `UPDATE oauth_tokens SET expires_at = 0 WHERE client_id = $1 AND kind = 'access'`, partner.App.ClientID)
+		env.ExecSQL(t, `UPDATE oauth_tokens SET expires_at = 0 WHERE client_id = $1 AND kind = 'access'`, partner.App.ClientID)
 		assertRefused(t, env, tok.AccessToken)
 	})
 	t.Run("GrantExpired", func(t *testing.T) {
 		partner := env.MustPartner(t, "GrantExpired")
 		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
-		execSQL(t, env, `UPDATE grants SET expires_at = 1 WHERE client_id = $1`, partner.App.ClientID)
+		env.ExecSQL(t, `UPDATE grants SET expires_at = 1 WHERE client_id = $1`, partner.App.ClientID)
 		assertRefused(t, env, tok.AccessToken)
 		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 		assertTokenError(t, err, "invalid_grant")
@@ -159,7 +157,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		cfg.Scopes = scopes
 		verifier := oauth2.GenerateVerifier()
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
-		execSQL(t, env, `UPDATE auth_requests SET auth_time = auth_time - 120000000 WHERE client_id = $1`, partner.App.ClientID)
+		env.ExecSQL(t, `UPDATE auth_requests SET auth_time = auth_time - 120000000 WHERE client_id = $1`, partner.App.ClientID)
 		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 		assertTokenError(t, err, "invalid_grant")
 	})
@@ -227,21 +225,5 @@ func assertRefused(t *testing.T, env *apptest.Env, token string) {
 	e, ok := errors.AsType[*client.Error](err)
 	if !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.WWWAuthenticate, `error="invalid_token"`) {
 		t.Errorf("API answered %v, want 401 with error=\"invalid_token\"", err)
-	}
-}
-
-// execSQL changes the server's database behind its back, as time or an
-// attacker with the disk would.
-func execSQL(t *testing.T, env *apptest.Env, query string, args ...any) {
-	t.Helper()
-	db, err := sql.Open("sqlite", env.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if res, err := db.Exec(query, args...); err != nil {
-		t.Fatal(err)
-	} else if n, _ := res.RowsAffected(); n == 0 {
-		t.Fatalf("%s changed nothing", query)
 	}
 }

@@ -168,7 +168,10 @@ func (s *Service) Me(ctx context.Context) (u *parley.User, err error) {
 		u, err = tx.FindUserByID(ctx, c.User.ID)
 		return err
 	})
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	return u, s.logRead(ctx, c, parley.ScopeProfile, "", []string{c.User.ID}, nil)
 }
 
 // newToken returns a random bearer token with the prefix, and its hash.

@@ -58,7 +58,10 @@ func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err err
 		friends, err = tx.FindFriends(ctx, c.User.ID)
 		return err
 	})
-	return friends, err
+	if err != nil {
+		return nil, err
+	}
+	return friends, s.logRead(ctx, c, parley.ScopeFriendsRead, "", []string{c.User.ID}, nil)
 }
 
 // FriendRequests lists the caller's pending requests, received and sent.

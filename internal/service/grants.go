@@ -189,9 +189,15 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 			if g, err = newGrant(ctx, tx, c, con, d, now); err != nil {
 				return err
 			}
+			if err := appendAccess(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, "", []string{c.User.ID}, nil); err != nil {
+				return err
+			}
 		} else if len(con.Asked) > 0 {
 			g.Scopes, g.UpdatedAt = g.Scopes.Union(con.Asked), now
 			if err := tx.UpdateGrant(ctx, g); err != nil {
+				return err
+			}
+			if err := appendAccess(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, "", []string{c.User.ID}, nil); err != nil {
 				return err
 			}
 		}

@@ -66,6 +66,9 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
 			return err
 		}
+		if err := logAccess(ctx, tx, c, string(parley.ScopeMessagesWrite), threadID, ids, []*parley.Message{msg}); err != nil {
+			return err
+		}
 		recipients = ids
 		return nil
 	})
@@ -111,6 +114,7 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
 	}
 	page := &parley.MessagePage{}
+	var readers []string
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		from, err := visibleFrom(ctx, tx, c, threadID)
 		if err != nil {
@@ -135,12 +139,13 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 			slices.Reverse(list)
 		}
 		page.Messages = list
-		return nil
+		readers, err = threadReaders(ctx, tx, c, threadID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return page, nil
+	return page, s.logRead(ctx, c, parley.ScopeMessagesRead, threadID, readers, page.Messages)
 }
 
 // DeleteMessage deletes one of the caller's own messages for everyone,
@@ -171,8 +176,10 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 			return err
 		}
 		deleted = m
-		recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID)
-		return err
+		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
+			return err
+		}
+		return logAccess(ctx, tx, c, string(parley.ScopeMessagesDelete), m.ThreadID, recipients, []*parley.Message{m})
 	})
 	if err != nil {
 		return err

@@ -76,7 +76,10 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 			return err
 		}
 		recipients = []string{c.User.ID, friend.ID}
-		return bringIntoGrant(ctx, tx, c, th.ID, seq)
+		if err := bringIntoGrant(ctx, tx, c, th.ID, seq); err != nil {
+			return err
+		}
+		return logAccess(ctx, tx, c, string(parley.ScopeSharesWrite), th.ID, recipients, []*parley.Message{msg})
 	})
 	if err != nil {
 		return nil, err

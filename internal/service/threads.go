@@ -76,13 +76,18 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				if err := bringIntoGrant(ctx, tx, c, existing.ID, existing.LastSeq+1); err != nil {
 					return err
 				}
-				summary, err = threadSummary(ctx, tx, c, existing.ID, 0)
-				return err
+				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); err != nil {
+					return err
+				}
+				return logAccess(ctx, tx, c, string(parley.ScopeMessagesWrite), existing.ID, []string{c.User.ID, members[1].ID}, nil)
 			} else if !isNotFound(err) {
 				return err
 			}
 		}
 		if err := startThread(ctx, tx, c, th, members); err != nil {
+			return err
+		}
+		if err := logAccess(ctx, tx, c, string(parley.ScopeMessagesWrite), th.ID, userIDs(members), nil); err != nil {
 			return err
 		}
 		created = true
@@ -211,7 +216,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if err != nil {
 		return nil, err
 	}
-	return page, nil
+	return page, s.logRead(ctx, c, parley.ScopeThreadsRead, "", []string{c.User.ID}, nil)
 }
 
 // Thread returns one of the caller's threads.
@@ -220,11 +225,18 @@ func (s *Service) Thread(ctx context.Context, threadID string) (summary *parley.
 	if err != nil {
 		return nil, err
 	}
+	var readers []string
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		summary, err = threadSummary(ctx, tx, c, threadID, 0)
+		if summary, err = threadSummary(ctx, tx, c, threadID, 0); err != nil {
+			return err
+		}
+		readers, err = threadReaders(ctx, tx, c, threadID)
 		return err
 	})
-	return summary, err
+	if err != nil {
+		return nil, err
+	}
+	return summary, s.logRead(ctx, c, parley.ScopeThreadsRead, threadID, readers, nil)
 }
 
 // threadSummary returns the thread as the caller sees it, with its last
@@ -272,7 +284,10 @@ func (s *Service) Participants(ctx context.Context, threadID string) (users []pa
 		users, err = tx.FindParticipants(ctx, threadID)
 		return err
 	})
-	return users, err
+	if err != nil {
+		return nil, err
+	}
+	return users, s.logRead(ctx, c, parley.ScopeParticipantsRead, threadID, userIDs(users), nil)
 }
 
 // AddParticipant adds a friend of the caller to a group thread the caller is
@@ -394,4 +409,13 @@ func decodeThreadCursor(cursor string) (*parley.ThreadCursor, error) {
 		return nil, bad
 	}
 	return &parley.ThreadCursor{LastActivityAt: time.UnixMicro(us).UTC(), ID: id}, nil
+}
+
+// userIDs returns the members' IDs.
+func userIDs(users []parley.UserRef) []string {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return ids
 }

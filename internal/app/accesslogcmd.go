@@ -1,0 +1,38 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/spf13/cobra"
+)
+
+// errLogBroken makes the command exit non-zero for a broken chain.
+var errLogBroken = errors.New("the access log is broken")
+
+func accessLogCommand(cfg *config.Config) *cobra.Command {
+	cmd := &cobra.Command{Use: "access-log", Short: "Inspect members' access logs"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "verify USERNAME",
+		Short: "Recompute a member's hash chain and name the first broken entry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				v, err := svc.VerifyAccessLogOf(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if v.Intact {
+					fmt.Fprintf(out, "intact: %d entries, every link holds\n", v.Entries)
+					return nil
+				}
+				fmt.Fprintf(out, "broken at entry %d: %s\n", v.Break.Seq, v.Break.Reason)
+				return errLogBroken
+			})
+		},
+	})
+	return cmd
+}

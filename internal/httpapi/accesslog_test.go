@@ -1,0 +1,152 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+func accessLog(t *testing.T, c *client.Client, query string) *service.AccessLogPage {
+	t.Helper()
+	var page service.AccessLogPage
+	if _, err := c.Do(context.Background(), "GET", "/api/v1/me/access-log"+query, nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	return &page
+}
+
+func verifyLog(t *testing.T, c *client.Client) *service.Verification {
+	t.Helper()
+	var v service.Verification
+	if _, err := c.Do(context.Background(), "GET", "/api/v1/me/access-log/verify", nil, &v); err != nil {
+		t.Fatal(err)
+	}
+	return &v
+}
+
+// actions lists a page's actions, oldest first.
+func actions(p *service.AccessLogPage) []string {
+	var out []string
+	for _, e := range slices.Backward(p.Entries) {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+// Every call an app makes on member data is in the log of each member
+// whose data it touched, newest first, chained, and verifiable.
+func TestAccessLog_RecordsAppCalls(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read", "messages.delete"}, apptest.Answer{})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+	if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.DeleteMessage(ctx, card.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Alice's own calls are hers, not an app's: nothing logged.
+	if _, err := w.alice.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+		t.Fatal(err)
+	}
+
+	mine := accessLog(t, w.alice, "")
+	if got, want := actions(mine), []string{parley.ActionGrantCreated, "shares.write", "messages.read", "messages.delete"}; !slices.Equal(got, want) {
+		t.Fatalf("alice's log: %v, want %v", got, want)
+	}
+	read := mine.Entries[1]
+	if read.ClientID != partner.App.ClientID || read.AppName != "Films" || read.ThreadID != w.aliceBob ||
+		read.MessageCount != 2 || !slices.Equal(read.MessageIDs, []string{card.ID, reply.ID}) || len(read.Hash) != 32 {
+		t.Errorf("read entry %+v", read)
+	}
+	// Bob's words were read too: he is told, though he granted nothing.
+	if got, want := actions(accessLog(t, w.bob, "")), []string{"shares.write", "messages.read", "messages.delete"}; !slices.Equal(got, want) {
+		t.Errorf("bob's log: %v, want %v", got, want)
+	}
+	// Carol was not touched.
+	if got := accessLog(t, w.carol, ""); len(got.Entries) != 0 {
+		t.Errorf("carol's log: %v", actions(got))
+	}
+
+	t.Run("ByAppAndPaged", func(t *testing.T) {
+		other := w.env.MustPartner(t, "Other")
+		w.env.MustToken(t, other, "alice", []string{"openid"}, apptest.Answer{})
+		if got := accessLog(t, w.alice, "?app="+partner.App.ClientID); len(got.Entries) != 4 {
+			t.Errorf("filtered by app: %v", actions(got))
+		}
+		first := accessLog(t, w.alice, "?limit=2")
+		if len(first.Entries) != 2 || first.NextBefore == 0 {
+			t.Fatalf("first page %+v", first)
+		}
+		rest := accessLog(t, w.alice, "?limit=10&before="+strconv.FormatInt(first.NextBefore, 10))
+		if len(rest.Entries) != 3 || rest.Entries[0].Seq != first.NextBefore-1 {
+			t.Errorf("second page %+v", actions(rest))
+		}
+	})
+	t.Run("AppsCannotReadIt", func(t *testing.T) {
+		if _, err := app.Do(ctx, "GET", "/api/v1/me/access-log", nil, nil); client.StatusOf(err) != http.StatusForbidden {
+			t.Errorf("an app read the access log: %v", err)
+		}
+	})
+	t.Run("VerifiesIntact", func(t *testing.T) {
+		if v := verifyLog(t, w.alice); !v.Intact || v.Entries != 5 || v.Break != nil {
+			t.Errorf("verify: %+v", v)
+		}
+	})
+}
+
+// Editing or deleting log rows behind Parley's back breaks the chain at
+// the entry touched.
+func TestAccessLog_Tampering(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Reader")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	for range 4 {
+		if _, err := app.Me(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aliceID := w.aliceID
+	for name, tc := range map[string]struct {
+		query, undo string
+		seq         int64
+		reason      string
+	}{
+		"Edited": {
+			`UPDATE access_log SET action = 'threads.read' WHERE user_id = $1 AND seq = 3`,
+			`UPDATE access_log SET action = 'profile' WHERE user_id = $1 AND seq = 3`, 3, "altered",
+		},
+		"Deleted": {
+			`DELETE FROM access_log WHERE user_id = $1 AND seq = 2`, "", 2, "missing",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w.env.ExecSQL(t, tc.query, aliceID)
+			v := verifyLog(t, w.alice)
+			if v.Intact || v.Break == nil || v.Break.Seq != tc.seq || !strings.Contains(v.Break.Reason, tc.reason) {
+				t.Errorf("verify after the change: %+v, want a break at %d", v.Break, tc.seq)
+			}
+			if tc.undo != "" {
+				w.env.ExecSQL(t, tc.undo, aliceID)
+			}
+		})
+	}
+}
