@@ -70,3 +70,40 @@ func BenchmarkMessageHistory(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHistoryAppVsMember compares a partner's read of a page, access
+// log entries written before it returns, with the member's own read of the
+// same page. Issue 4 asks the app's read to cost at most 1.15 times the
+// member's: compare the two sub-benchmarks' ns/op.
+func BenchmarkHistoryAppVsMember(b *testing.B) {
+	env, members, threads := benchThreads(b, 8)
+	ctx := context.Background()
+	for t, id := range threads {
+		for i := range 60 {
+			apptest.MustSend(b, members[t+1], id, fmt.Sprintf("bench message %06d %s", i, strings.Repeat("x", 80)))
+		}
+	}
+	partner := env.MustPartner(b, "Bench")
+	tok := env.MustToken(b, partner, "owner", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: threads})
+	readers := map[string]*client.Client{
+		"member": members[0],
+		"app":    client.New(env.URL).WithToken(tok.AccessToken),
+	}
+	for _, name := range []string{"member", "app"} {
+		c := readers[name]
+		b.Run(name, func(b *testing.B) {
+			var n atomic.Int64
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					t := int(n.Add(1)) % len(threads)
+					if _, err := c.Messages(ctx, threads[t], client.MessagesQuery{Limit: 50}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
