@@ -83,8 +83,9 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	p := &Provider{op: provider, issuer: issuer}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
-	mux.Handle(AuthorizePath+"/", issuerInResponses(provider, issuer))
-	mux.Handle(AuthorizePath, issuerInResponses(provider, issuer))
+	secure := strings.HasPrefix(issuer, "https://")
+	mux.Handle(AuthorizePath+"/", issuerInResponses(requireBoundRequest(provider), issuer, secure))
+	mux.Handle(AuthorizePath, issuerInResponses(provider, issuer, secure))
 	mux.Handle(PathPrefix, provider)
 	p.handler = mux
 	return p, nil
@@ -147,24 +148,59 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(doc)
 }
 
+// A sign-in request belongs to the browser that started it: when the
+// authorize endpoint sends a browser to the sign-in page, it also gives it a
+// cookie naming the request, and the pages and the callback that issues the
+// code serve that request only to a browser holding the cookie. Without it,
+// anyone who started a sign-in could lure a member to approve it and take
+// the code (a login CSRF on the app).
+const requestCookiePrefix = "parley_req_"
+
+// Bound reports whether the request comes from the browser that started
+// sign-in request id.
+func Bound(r *http.Request, id string) bool {
+	c, err := r.Cookie(requestCookiePrefix + id)
+	return id != "" && err == nil && c.Value == "1"
+}
+
+// requireBoundRequest guards the callback that issues codes.
+func requireBoundRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !Bound(r, r.URL.Query().Get("id")) {
+			http.Error(w, "This sign-in was started in another browser. Start again from the app.", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // issuerInResponses adds the iss parameter to every authorization response
 // the provider redirects to an app with, success or error (RFC 9207), so an
-// app talking to several servers can tell which one answered.
-func issuerInResponses(next http.Handler, issuer string) http.Handler {
+// app talking to several servers can tell which one answered. A redirect to
+// the sign-in page binds the request to the browser.
+func issuerInResponses(next http.Handler, issuer string, secure bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&issuerWriter{ResponseWriter: w, issuer: issuer}, r)
+		next.ServeHTTP(&issuerWriter{ResponseWriter: w, issuer: issuer, secure: secure}, r)
 	})
 }
 
 type issuerWriter struct {
 	http.ResponseWriter
 	issuer string
+	secure bool
 	wrote  bool
 }
 
 func (w *issuerWriter) WriteHeader(code int) {
 	if !w.wrote && code >= 300 && code < 400 {
-		if loc := w.Header().Get("Location"); loc != "" {
+		if loc := w.Header().Get("Location"); strings.HasPrefix(loc, LoginPath+"?") {
+			if u, err := url.Parse(loc); err == nil {
+				http.SetCookie(w, &http.Cookie{
+					Name: requestCookiePrefix + u.Query().Get("id"), Value: "1", Path: PathPrefix,
+					MaxAge: int(parley.AuthRequestTTL.Seconds()), HttpOnly: true, Secure: w.secure, SameSite: http.SameSiteLaxMode,
+				})
+			}
+		} else if loc != "" {
 			w.Header().Set("Location", withIssuer(loc, w.issuer))
 		}
 	}

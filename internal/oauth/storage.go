@@ -225,7 +225,12 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		if tg, err = tx.FindTokenGrant(ctx, parley.HashToken(token)); err != nil {
 			return err
 		}
+		// The request records when the member signed in; requests are
+		// pruned after a day, while refresh tokens live on.
 		r, err = tx.FindAuthRequest(ctx, tg.Token.FamilyID)
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
+			r, err = &parley.AuthRequest{}, nil
+		}
 		return err
 	})
 	if parley.ErrorCode(err) == parley.ENOTFOUND {

@@ -14,8 +14,9 @@ type Events struct {
 	caller *parley.Caller
 }
 
-// Subscribe opens the caller's event stream. Apps need messages.read, and
-// see thread and read-marker changes only with threads.read too.
+// Subscribe opens the caller's event stream. Apps need messages.read; they
+// see read-marker changes only with threads.read too, and thread changes,
+// which list the participants, only with participants.read as well.
 func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	c, err := caller(ctx, parley.ScopeMessagesRead)
 	if err != nil {
@@ -36,8 +37,10 @@ func (e *Events) Visible(ctx context.Context, ev parley.Event) (bool, error) {
 	if c.App == nil {
 		return true, nil
 	}
-	if (ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventReadUpdated) &&
-		!c.App.Scopes.Has(parley.ScopeThreadsRead) {
+	switch {
+	case (ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventReadUpdated) && !c.App.Scopes.Has(parley.ScopeThreadsRead),
+		// A thread change lists who is in the thread.
+		ev.Type == parley.EventThreadUpdated && !c.App.Scopes.Has(parley.ScopeParticipantsRead):
 		return false, nil
 	}
 	visible := false

@@ -71,12 +71,12 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 			th.DirectKey = parley.DirectKey(c.User.ID, members[1].ID)
 			existing, err := tx.FindThreadByDirectKey(ctx, th.DirectKey)
 			if err == nil {
-				// An app that starts a thread that already exists sees it
-				// from its next message on.
-				if err := bringIntoGrant(ctx, tx, c, existing.ID, existing.LastSeq+1); err != nil {
-					return err
-				}
-				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); err != nil {
+				// An app did not start a direct thread that already exists:
+				// it gets one only if its grant reaches it already. (A share
+				// brings the thread in, from the card on.)
+				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); isNotFound(err) {
+					return parley.Errorf(parley.ECONFLICT, "a conversation with %s already exists and is outside this app's access; share into it with POST /api/v1/shares", others[0])
+				} else if err != nil {
 					return err
 				}
 				return logAccess(ctx, tx, c, string(parley.ScopeMessagesWrite), existing.ID, []string{c.User.ID, members[1].ID}, nil)

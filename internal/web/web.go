@@ -95,8 +95,22 @@ type loginPage struct {
 	Title, AppName, RequestID, CSRF, Username, Error string
 }
 
+// unbound refuses a sign-in request the browser did not start.
+func (p *Pages) unbound(w http.ResponseWriter, r *http.Request, id string) bool {
+	if oauth.Bound(r, id) {
+		return false
+	}
+	p.render(w, http.StatusForbidden, "error", errorPage{
+		Title: "Start again", Error: "This sign-in was started in another browser, or has expired. Go back to the app and start again.",
+	})
+	return true
+}
+
 func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
+	if p.unbound(w, r, id) {
+		return
+	}
 	if _, err := p.member(r); err == nil {
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
 		return
@@ -109,6 +123,9 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, username := r.PostFormValue("id"), r.PostFormValue("username")
+	if p.unbound(w, r, id) {
+		return
+	}
 	token, _, err := p.svc.SignIn(r.Context(), username, r.PostFormValue("password"))
 	if err != nil {
 		p.render(w, httpapi.StatusOf(err), "login", loginPage{
@@ -128,6 +145,9 @@ type consentPage struct {
 
 func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
+	if p.unbound(w, r, id) {
+		return
+	}
 	ctx, err := p.member(r)
 	if err != nil {
 		http.Redirect(w, r, oauth.LoginPath+"?id="+url.QueryEscape(id), http.StatusSeeOther)
@@ -158,6 +178,9 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostFormValue("id")
+	if p.unbound(w, r, id) {
+		return
+	}
 	ctx, err := p.member(r)
 	if err != nil {
 		p.renderError(w, err)

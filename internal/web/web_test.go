@@ -95,3 +95,30 @@ func csrfOf(t *testing.T, body string) string {
 	}
 	return token
 }
+
+// A sign-in request started in one browser cannot be answered, or its code
+// taken, from another: a request ID alone is worth nothing.
+func TestForms_RequestBoundToBrowser(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	// Alice has connected the app before, so her consent is not asked again.
+	env.MustToken(t, partner, "alice", cfg.Scopes, apptest.Answer{})
+
+	attacker := apptest.NewBrowser()
+	id := attacker.Get(t, cfg.AuthCodeURL("attackers-state", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))).URL.Query().Get("id")
+
+	victim := apptest.NewBrowser()
+	victim.SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), "alice", apptest.Answer{})
+	for _, path := range []string{"/oauth2/consent?id=", "/oauth2/login?id=", "/oauth2/authorize/callback?id="} {
+		p := victim.Get(t, env.URL+path+id)
+		if p.Status != http.StatusForbidden || p.Location != "" {
+			t.Errorf("%s with another browser's request: %d %q", path, p.Status, p.Location)
+		}
+	}
+	if p := attacker.Get(t, env.URL+"/oauth2/authorize/callback?id="+id); strings.Contains(p.Location, "code=") {
+		t.Errorf("the attacker got a code for a request no one approved: %q", p.Location)
+	}
+}
