@@ -54,6 +54,15 @@ func (s Scope) Describe() string {
 	return ""
 }
 
+// AllScopes returns every scope Parley grants, in canonical order.
+func AllScopes() Scopes {
+	out := make(Scopes, len(scopeWords))
+	for i, w := range scopeWords {
+		out[i] = w.scope
+	}
+	return out
+}
+
 // Known reports whether s is a scope Parley grants.
 func (s Scope) Known() bool { return s.Describe() != "" }
 

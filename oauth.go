@@ -74,3 +74,9 @@ type TokenGrant struct {
 	App   App
 	User  UserRef
 }
+
+// ActiveAt reports whether the token may be used at t: the token, its grant
+// and its app must all be in force.
+func (tg *TokenGrant) ActiveAt(t time.Time) bool {
+	return tg.Token.ActiveAt(t) && tg.Grant.ActiveAt(t) && tg.App.State == AppActive
+}

@@ -11,8 +11,10 @@
 package parley
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +33,14 @@ func NewID() string {
 // Now returns the current time in UTC with microsecond precision, the
 // precision the store keeps.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// RandomToken returns 256 random bits in base64url: the secret part of a
+// token, a client secret, a refresh token or a CSRF token.
+func RandomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails: crypto/rand crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b)
+}
 
 // HashToken returns the SHA-256 of a token, the form in which tokens,
 // secrets and codes are stored. They carry 256 random bits, so a fast hash

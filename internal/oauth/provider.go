@@ -61,7 +61,7 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	cfg := &op.Config{
 		CodeMethodS256:        true,
 		GrantTypeRefreshToken: true,
-		SupportedScopes:       parley.NewScopes(allScopeNames()).Strings(),
+		SupportedScopes:       parley.AllScopes().Strings(),
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "azp", "at_hash",
 			"c_hash", "amr", "name", "preferred_username"},
 	}
@@ -89,16 +89,6 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	mux.Handle(PathPrefix, provider)
 	p.handler = mux
 	return p, nil
-}
-
-func allScopeNames() []string {
-	var names []string
-	for _, s := range []parley.Scope{parley.ScopeOpenID, parley.ScopeProfile, parley.ScopeFriendsRead,
-		parley.ScopeThreadsRead, parley.ScopeParticipantsRead, parley.ScopeMessagesRead, parley.ScopeMessagesWrite,
-		parley.ScopeMessagesDelete, parley.ScopeSharesWrite, parley.ScopeOfflineAccess} {
-		names = append(names, string(s))
-	}
-	return names
 }
 
 // ServeHTTP serves discovery and everything under /oauth2/ but the pages.

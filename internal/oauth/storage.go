@@ -2,9 +2,7 @@ package oauth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"time"
 
@@ -171,9 +169,9 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
 	now := parley.Now()
-	accessID, refresh = randomToken(), ""
+	accessID, refresh = parley.RandomToken(), ""
 	if withRefresh {
-		refresh = randomToken()
+		refresh = parley.RandomToken()
 	}
 	exp = now.Add(AccessTokenTTL)
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
@@ -245,7 +243,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		s.revokeFamily(ctx, tg.Token.FamilyID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used; its tokens are revoked")
 	}
-	if !active(tg) {
+	if !tg.ActiveAt(parley.Now()) {
 		return nil, op.ErrInvalidRefreshToken
 	}
 	authTime := tg.Token.CreatedAt
@@ -253,13 +251,6 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		authTime = *r.AuthTime
 	}
 	return &refreshRequest{token: &tg.Token, authTime: authTime, scopes: tg.Token.Scopes.Strings()}, nil
-}
-
-// active reports whether a token may be used now: the token, its grant and
-// its app must all be in force.
-func active(tg *parley.TokenGrant) bool {
-	now := parley.Now()
-	return tg.Token.ActiveAt(now) && tg.Grant.ActiveAt(now) && tg.App.State == parley.AppActive
 }
 
 // TerminateSession serves RP-initiated logout; Parley's sessions are
@@ -399,7 +390,7 @@ func (s *storage) activeAccessToken(ctx context.Context, tokenID, subject string
 		tg, err = tx.FindTokenGrant(ctx, parley.HashToken(tokenID))
 		return err
 	})
-	if err == nil && (tg.Token.Kind != parley.TokenAccess || tg.User.ID != subject || !active(tg)) {
+	if err == nil && (tg.Token.Kind != parley.TokenAccess || tg.User.ID != subject || !tg.ActiveAt(parley.Now())) {
 		err = oidc.ErrInvalidRequest().WithDescription("the token is not active")
 	}
 	return tg, err
@@ -420,10 +411,3 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 }
 
 func (s *storage) Health(context.Context) error { return nil }
-
-// randomToken returns 256 random bits, base64url: a token ID or a refresh token.
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}

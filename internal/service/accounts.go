@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"strings"
 	"sync"
 
@@ -103,10 +101,7 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		return "", nil, denied
 	}
 
-	token, tokenHash, err := newToken(sessionTokenPrefix)
-	if err != nil {
-		return "", nil, err
-	}
+	token, tokenHash := newToken(sessionTokenPrefix)
 	now := parley.Now()
 	sess := &parley.Session{TokenHash: tokenHash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
@@ -176,11 +171,7 @@ func (s *Service) Me(ctx context.Context) (u *parley.User, err error) {
 
 // newToken returns a random bearer token with the prefix, and its hash.
 // Tokens carry 256 bits of entropy, so a fast hash is enough to store them.
-func newToken(prefix string) (string, []byte, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, err
-	}
-	token := prefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, parley.HashToken(token), nil
+func newToken(prefix string) (string, []byte) {
+	token := prefix + parley.RandomToken()
+	return token, parley.HashToken(token)
 }

@@ -82,11 +82,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*
 	reg := &RegisteredApp{App: app}
 	var secretHash []byte
 	if !in.Public {
-		secret, hash, err := newToken(clientSecretPrefix)
-		if err != nil {
-			return nil, err
-		}
-		reg.ClientSecret, secretHash = secret, hash
+		reg.ClientSecret, secretHash = newToken(clientSecretPrefix)
 	}
 	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateApp(ctx, app, secretHash) }); err != nil {
 		return nil, err

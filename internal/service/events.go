@@ -46,7 +46,7 @@ func (e *Events) Visible(ctx context.Context, ev parley.Event) (bool, error) {
 	visible := false
 	err := e.svc.store.Read(ctx, func(tx parley.Tx) error {
 		tg, err := tx.FindTokenGrant(ctx, c.App.TokenHash)
-		if isNotFound(err) || err == nil && !tokenGrantActive(tg, parley.Now()) {
+		if isNotFound(err) || err == nil && !tg.ActiveAt(parley.Now()) {
 			return invalidToken()
 		} else if err != nil {
 			return err

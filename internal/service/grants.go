@@ -36,18 +36,12 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 	} else if err != nil {
 		return nil, err
 	}
-	if !tokenGrantActive(tg, parley.Now()) || tg.Token.Kind != parley.TokenAccess || tg.User.ID != subject {
+	if !tg.ActiveAt(parley.Now()) || tg.Token.Kind != parley.TokenAccess || tg.User.ID != subject {
 		return nil, invalidToken()
 	}
 	return &parley.Caller{User: tg.User, App: &parley.AppAccess{
 		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Token.Scopes, TokenHash: hash,
 	}}, nil
-}
-
-// tokenGrantActive reports whether a token may be used at t: the token, its
-// grant and its app must all be in force.
-func tokenGrantActive(tg *parley.TokenGrant, t time.Time) bool {
-	return tg.Token.ActiveAt(t) && tg.Grant.ActiveAt(t) && tg.App.State == parley.AppActive
 }
 
 // Consent is what the consent screen shows for an authorization request.

@@ -9,10 +9,8 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -238,9 +236,7 @@ func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
 		return c.Value
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := parley.RandomToken()
 	http.SetCookie(w, p.cookie(csrfCookie, token, 0))
 	return token
 }
