@@ -138,6 +138,11 @@ func TestAttack_DeadTokens(t *testing.T) {
 		assertRefused(t, env, tok.AccessToken)
 		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 		assertTokenError(t, err, "invalid_grant")
+		// Consenting again replaces the grant that ran out.
+		again := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		if _, err := client.New(env.URL).WithToken(again.AccessToken).Me(ctx); err != nil {
+			t.Errorf("a new grant after the old one expired: %v", err)
+		}
 	})
 	t.Run("SuspendedApp", func(t *testing.T) {
 		partner := env.MustPartner(t, "Suspended")

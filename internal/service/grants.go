@@ -56,6 +56,10 @@ type Consent struct {
 	// Threads are the member's threads, newest activity first, to tick for
 	// thread scope "selected".
 	Threads []ThreadChoice
+
+	// expired is the member's grant for the app that ran out, which a new
+	// grant replaces.
+	expired *parley.Grant
 }
 
 // ThreadChoice is a thread as the consent screen lists it.
@@ -156,10 +160,30 @@ func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, request
 	case err == nil && g.ActiveAt(now):
 		con.Current = g
 		con.Asked = g.Scopes.Missing(req.Scopes)
-	case err != nil && !isNotFound(err):
+	case err == nil:
+		con.expired = g
+	case !isNotFound(err):
 		return nil, err
 	}
 	return con, nil
+}
+
+// Deny checks that the signed-in member may answer an authorization request
+// and returns it, for the app to be told no. Nothing is stored.
+func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthRequest, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var con *Consent
+	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		con, err = pendingConsent(ctx, tx, c, requestID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return con.Request, nil
 }
 
 // Approve records the member's consent to an authorization request: it
@@ -225,13 +249,11 @@ func newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent,
 		return nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
 	}
 	// A grant that ran out stays on record, ended when it expired.
-	if old, err := tx.FindCurrentGrant(ctx, c.User.ID, con.App.ClientID); err == nil {
+	if old := con.expired; old != nil {
 		old.RevokedAt = old.ExpiresAt
 		if err := tx.UpdateGrant(ctx, old); err != nil {
 			return nil, err
 		}
-	} else if !isNotFound(err) {
-		return nil, err
 	}
 	g := &parley.Grant{
 		ID: parley.NewID(), UserID: c.User.ID, ClientID: con.App.ClientID, Scopes: con.Request.Scopes,

@@ -185,12 +185,12 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("action") != "approve" {
-		con, err := p.svc.ConsentFor(ctx, id)
+		req, err := p.svc.Deny(ctx, id)
 		if err != nil {
 			p.renderError(w, err)
 			return
 		}
-		deny, err := p.provider.DenyURL(con.Request)
+		deny, err := p.provider.DenyURL(req)
 		if err != nil {
 			p.renderError(w, err)
 			return
