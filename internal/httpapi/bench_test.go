@@ -48,27 +48,38 @@ func BenchmarkMessageSend(b *testing.B) {
 	})
 }
 
-// BenchmarkMessageHistory measures reads of a thread's newest 50 messages.
-func BenchmarkMessageHistory(b *testing.B) {
-	_, members, threads := benchThreads(b, 8)
-	ctx := context.Background()
+// seedHistory fills each thread with 60 messages from its member.
+func seedHistory(b *testing.B, members []*client.Client, threads []string) {
 	for t, id := range threads {
 		for i := range 60 {
 			apptest.MustSend(b, members[t+1], id, fmt.Sprintf("bench message %06d %s", i, strings.Repeat("x", 80)))
 		}
 	}
+}
+
+// readPages reads the newest 50 messages of the threads in turn from
+// concurrent clients, reader(t) reading thread t.
+func readPages(b *testing.B, threads []string, reader func(t int) *client.Client) {
+	ctx := context.Background()
 	var n atomic.Int64
 	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			t := int(n.Add(1)) % len(threads)
-			if _, err := members[t+1].Messages(ctx, threads[t], client.MessagesQuery{Limit: 50}); err != nil {
+			if _, err := reader(t).Messages(ctx, threads[t], client.MessagesQuery{Limit: 50}); err != nil {
 				b.Error(err)
 				return
 			}
 		}
 	})
+}
+
+// BenchmarkMessageHistory measures reads of a thread's newest 50 messages.
+func BenchmarkMessageHistory(b *testing.B) {
+	_, members, threads := benchThreads(b, 8)
+	seedHistory(b, members, threads)
+	readPages(b, threads, func(t int) *client.Client { return members[t+1] })
 }
 
 // BenchmarkHistoryAppVsMember compares a partner's read of a page, access
@@ -77,12 +88,7 @@ func BenchmarkMessageHistory(b *testing.B) {
 // member's: compare the two sub-benchmarks' ns/op.
 func BenchmarkHistoryAppVsMember(b *testing.B) {
 	env, members, threads := benchThreads(b, 8)
-	ctx := context.Background()
-	for t, id := range threads {
-		for i := range 60 {
-			apptest.MustSend(b, members[t+1], id, fmt.Sprintf("bench message %06d %s", i, strings.Repeat("x", 80)))
-		}
-	}
+	seedHistory(b, members, threads)
 	partner := env.MustPartner(b, "Bench")
 	tok := env.MustToken(b, partner, "owner", []string{"openid", "messages.read"},
 		apptest.Answer{ThreadScope: "selected", Threads: threads})
@@ -91,19 +97,8 @@ func BenchmarkHistoryAppVsMember(b *testing.B) {
 		"app":    client.New(env.URL).WithToken(tok.AccessToken),
 	}
 	for _, name := range []string{"member", "app"} {
-		c := readers[name]
 		b.Run(name, func(b *testing.B) {
-			var n atomic.Int64
-			b.SetParallelism(4)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					t := int(n.Add(1)) % len(threads)
-					if _, err := c.Messages(ctx, threads[t], client.MessagesQuery{Limit: 50}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			readPages(b, threads, func(int) *client.Client { return readers[name] })
 		})
 	}
 }
