@@ -15,11 +15,11 @@ import (
 
 // logAccess appends one entry per member in userIDs, chained onto each
 // member's log. It does nothing for a member's own calls.
-func logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, action, threadID string, userIDs []string, messages []*parley.Message) error {
+func logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, action parley.Scope, threadID string, userIDs []string, messages []*parley.Message) error {
 	if c.App == nil {
 		return nil
 	}
-	return appendAccess(ctx, tx, c.App.Grant, c.App.App.Name, action, threadID, userIDs, messages)
+	return appendAccess(ctx, tx, c.App.Grant, c.App.App.Name, string(action), threadID, userIDs, messages)
 }
 
 // appendAccess appends entries about a grant.
@@ -59,7 +59,7 @@ func (s *Service) logRead(ctx context.Context, c *parley.Caller, action parley.S
 		return nil
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
-		return logAccess(ctx, tx, c, string(action), threadID, userIDs, messages)
+		return logAccess(ctx, tx, c, action, threadID, userIDs, messages)
 	})
 }
 

@@ -79,7 +79,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		if err := bringIntoGrant(ctx, tx, c, th.ID, seq); err != nil {
 			return err
 		}
-		return logAccess(ctx, tx, c, string(parley.ScopeSharesWrite), th.ID, recipients, []*parley.Message{msg})
+		return logAccess(ctx, tx, c, parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg})
 	})
 	if err != nil {
 		return nil, err

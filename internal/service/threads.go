@@ -79,7 +79,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				} else if err != nil {
 					return err
 				}
-				return logAccess(ctx, tx, c, string(parley.ScopeMessagesWrite), existing.ID, []string{c.User.ID, members[1].ID}, nil)
+				return logAccess(ctx, tx, c, parley.ScopeMessagesWrite, existing.ID, userIDs(members), nil)
 			} else if !isNotFound(err) {
 				return err
 			}
@@ -87,7 +87,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		if err := startThread(ctx, tx, c, th, members); err != nil {
 			return err
 		}
-		if err := logAccess(ctx, tx, c, string(parley.ScopeMessagesWrite), th.ID, userIDs(members), nil); err != nil {
+		if err := logAccess(ctx, tx, c, parley.ScopeMessagesWrite, th.ID, userIDs(members), nil); err != nil {
 			return err
 		}
 		created = true
@@ -381,10 +381,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 // publishThreadChange tells the thread's participants, and also, those who
 // just left, that the thread changed.
 func (s *Service) publishThreadChange(ctx context.Context, change parley.ThreadChange, alsoTo []string) {
-	to := alsoTo
-	for _, p := range change.Participants {
-		to = append(to, p.ID)
-	}
+	to := append(alsoTo, userIDs(change.Participants)...)
 	s.publish(ctx, to, parley.NewEvent(parley.EventThreadUpdated, change.Thread.ID, change))
 }
 
