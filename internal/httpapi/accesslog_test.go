@@ -125,20 +125,22 @@ func TestAccessLog_Tampering(t *testing.T) {
 		}
 	}
 	aliceID := w.aliceID
-	for name, tc := range map[string]struct {
-		query, undo string
-		seq         int64
-		reason      string
+	// In order: the edit is undone before the deletion, which is not.
+	for _, tc := range []struct {
+		name, query, undo string
+		seq               int64
+		reason            string
 	}{
-		"Edited": {
+		{
+			"Edited",
 			`UPDATE access_log SET action = 'threads.read' WHERE user_id = $1 AND seq = 3`,
 			`UPDATE access_log SET action = 'profile' WHERE user_id = $1 AND seq = 3`, 3, "altered",
 		},
-		"Deleted": {
-			`DELETE FROM access_log WHERE user_id = $1 AND seq = 2`, "", 2, "missing",
+		{
+			"Deleted", `DELETE FROM access_log WHERE user_id = $1 AND seq = 2`, "", 2, "missing",
 		},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			w.env.ExecSQL(t, tc.query, aliceID)
 			v := verifyLog(t, w.alice)
 			if v.Intact || v.Break == nil || v.Break.Seq != tc.seq || !strings.Contains(v.Break.Reason, tc.reason) {
