@@ -7,10 +7,16 @@ import (
 	"time"
 )
 
-// Access log actions beyond the scopes: what happened to a grant itself.
+// Access log actions beyond the scopes: what happened to a grant itself,
+// and a participant closing a thread to apps or opening it again.
 const (
 	ActionGrantCreated = "grant.created"
 	ActionGrantWidened = "grant.widened"
+	ActionGrantExpired = "grant.expired"
+	ActionGrantRevoked = "grant.revoked"
+
+	ActionThreadClosed   = "thread.closed_to_apps"
+	ActionThreadReopened = "thread.reopened_to_apps"
 )
 
 // MaxLoggedMessageIDs is how many message IDs an entry lists; a larger read
@@ -18,7 +24,8 @@ const (
 const MaxLoggedMessageIDs = 50
 
 // AccessEntry is one entry of a member's access log: an app touched the
-// member's data, or the member's consent changed. Entries are hash-chained
+// member's data, the member's consent changed, or a participant closed or
+// reopened a thread to apps. Entries are hash-chained
 // per member: Hash = SHA-256(PrevHash ‖ Canonical()), so an entry edited or
 // removed later breaks the chain from there on.
 type AccessEntry struct {
@@ -28,9 +35,12 @@ type AccessEntry struct {
 	ClientID string    `json:"client_id"`
 	AppName  string    `json:"app_name"`
 	GrantID  string    `json:"grant_id"`
-	// Action is a scope name for an access, or a grant.* action.
-	Action     string   `json:"action"`
-	ThreadID   string   `json:"thread_id,omitempty"`
+	// Action is a scope name for an access, or one of the other actions.
+	Action   string `json:"action"`
+	ThreadID string `json:"thread_id,omitempty"`
+	// ByUserID is the participant who closed or reopened a thread to apps;
+	// those entries name no app.
+	ByUserID   string   `json:"by_user_id,omitempty"`
 	MessageIDs []string `json:"message_ids,omitempty"`
 	// MessageCount is how many messages the access touched.
 	MessageCount int    `json:"message_count"`
@@ -56,6 +66,7 @@ func (e *AccessEntry) Canonical() []byte {
 	field(e.GrantID)
 	field(e.Action)
 	field(e.ThreadID)
+	field(e.ByUserID)
 	num(int64(len(e.MessageIDs)))
 	for _, id := range e.MessageIDs {
 		field(id)

@@ -143,7 +143,9 @@ type Grant struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	// RevokedAt is when the grant ended: the member revoked it, or it
+	// expired (then it equals ExpiresAt), or a new consent replaced it.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // ActiveAt reports whether the grant is in force at t.
@@ -154,9 +156,70 @@ func (g *Grant) ActiveAt(t time.Time) bool {
 // GrantThread is a thread a grant reaches, and the first message the app may
 // see in it.
 type GrantThread struct {
-	GrantID        string
-	ThreadID       string
+	GrantID        string `json:"-"`
+	ThreadID       string `json:"thread_id"`
+	VisibleFromSeq int64  `json:"visible_from_seq"`
+}
+
+// ThreadReach is what an app's grant may see of one thread.
+type ThreadReach struct {
+	// ClosedToApps is set while a participant keeps the thread closed to
+	// every app, whatever their grants say.
+	ClosedToApps bool
+	// InGrant reports whether the grant lists the thread, from message
+	// VisibleFromSeq on; a grant with thread scope all lists none.
+	InGrant        bool
 	VisibleFromSeq int64
+}
+
+// ConnectedApp is a grant in force as its member's list of connected apps
+// shows it: with its app, the threads it reaches and how the app used it.
+type ConnectedApp struct {
+	Grant
+	AppName string `json:"app_name"`
+	// Threads are the threads the grant lists; under thread scope all it
+	// reaches every thread and lists none.
+	Threads []GrantedThread `json:"threads"`
+	GrantUse
+}
+
+// GrantedThread is a thread a grant reaches, labelled for its member.
+type GrantedThread struct {
+	GrantThread
+	// Label is the thread's title, or the names of the others in it.
+	Label string `json:"label"`
+}
+
+// GrantUse is how an app used a grant: the calls it made on its member's
+// data and when it made the last.
+type GrantUse struct {
+	Calls        int64      `json:"calls"`
+	LastAccessAt *time.Time `json:"last_access_at,omitempty"`
+}
+
+// ThreadGrant is a grant that reaches a thread, with whose grant it is.
+type ThreadGrant struct {
+	GrantID     string  `json:"grant_id"`
+	ClientID    string  `json:"client_id"`
+	AppName     string  `json:"app_name"`
+	Member      UserRef `json:"member"`
+	Scopes      Scopes  `json:"scopes"`
+	ThreadScope string  `json:"thread_scope"`
+	// VisibleFromSeq is the first message of the thread the app may see.
+	VisibleFromSeq int64 `json:"visible_from_seq"`
+}
+
+// ThreadAppAccess is what apps may do in a thread, as its participants see
+// it: whether apps are let in at all, who closed it to them, and the
+// grants that reach it.
+type ThreadAppAccess struct {
+	// Allowed is false while any participant keeps the thread closed.
+	Allowed bool `json:"allowed"`
+	// ClosedBy are the participants keeping it closed; each may reopen it
+	// for their part only.
+	ClosedBy []UserRef `json:"closed_by"`
+	// Apps are the grants, of any participant, that reach the thread.
+	Apps []ThreadGrant `json:"apps"`
 }
 
 // AppAccess is what an app's access token carries: the grant it stands for,

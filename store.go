@@ -101,10 +101,34 @@ type Tx interface {
 	FindCurrentGrant(ctx context.Context, userID, clientID string) (*Grant, error)
 	// UpdateGrant stores a grant's scopes, thread scope, expiry and revocation.
 	UpdateGrant(ctx context.Context, g *Grant) error
+	// FindActiveGrants returns the member's grants in force at t, oldest first.
+	FindActiveGrants(ctx context.Context, userID string, t time.Time) ([]*Grant, error)
+	// FindExpiredGrants returns up to limit grants that expired by t but
+	// are not yet marked ended.
+	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)
 	// AddGrantThread brings a thread into a grant; a thread already in it
 	// keeps its earlier first message.
 	AddGrantThread(ctx context.Context, gt GrantThread) error
-	FindGrantThread(ctx context.Context, grantID, threadID string) (*GrantThread, error)
+	// FindGrantThreads returns the threads a grant lists, oldest first.
+	FindGrantThreads(ctx context.Context, grantID string) ([]GrantThread, error)
+	// FindThreadReach returns what a grant may see of a thread, in one read.
+	FindThreadReach(ctx context.Context, grantID, threadID string) (*ThreadReach, error)
+	// FindThreadGrants returns the grants in force at t, of the thread's
+	// current participants and of active apps, that reach the thread.
+	FindThreadGrants(ctx context.Context, threadID string, t time.Time) ([]ThreadGrant, error)
+	// FindGrantUse counts the calls a grant's app made on its member's data,
+	// from the member's access log.
+	FindGrantUse(ctx context.Context, g *Grant) (*GrantUse, error)
+
+	// CloseThreadToApps records that the member closes the thread to apps;
+	// it reports false when they already had.
+	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
+	// ReopenThreadToApps withdraws the member's closing; it reports false
+	// when there was none.
+	ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error)
+	// FindThreadClosers returns who keeps the thread closed to apps, in the
+	// order they closed it.
+	FindThreadClosers(ctx context.Context, threadID string) ([]UserRef, error)
 
 	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
 	FindAuthRequest(ctx context.Context, id string) (*AuthRequest, error)

@@ -85,6 +85,8 @@ type ThreadFilter struct {
 	// GrantID, when set, keeps only the threads the grant reaches through
 	// its grant threads.
 	GrantID string
+	// OpenToApps keeps only the threads no participant closed to apps.
+	OpenToApps bool
 }
 
 // ThreadPage is one page of a member's threads.

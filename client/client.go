@@ -319,3 +319,35 @@ func (c *Client) Share(ctx context.Context, s NewShare) (*parley.Message, error)
 	_, err := c.Do(ctx, "POST", "/api/v1/shares", s, &m)
 	return &m, err
 }
+
+// ConnectedApps lists the member's grants in force: each app with what it
+// may do, where, and how it used its access.
+func (c *Client) ConnectedApps(ctx context.Context) ([]*parley.ConnectedApp, error) {
+	var out struct {
+		Grants []*parley.ConnectedApp `json:"grants"`
+	}
+	_, err := c.Do(ctx, "GET", "/api/v1/me/grants", nil, &out)
+	return out.Grants, err
+}
+
+// RevokeGrant disconnects an app: its tokens stop working at once.
+func (c *Client) RevokeGrant(ctx context.Context, grantID string) error {
+	_, err := c.Do(ctx, "DELETE", "/api/v1/me/grants/"+url.PathEscape(grantID), nil, nil)
+	return err
+}
+
+// ThreadApps shows which apps reach a thread, through whose grant, and
+// whether the thread is closed to apps.
+func (c *Client) ThreadApps(ctx context.Context, threadID string) (*parley.ThreadAppAccess, error) {
+	var a parley.ThreadAppAccess
+	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/apps", nil, &a)
+	return &a, err
+}
+
+// SetThreadAppAccess closes a thread to every app (allowed false) or
+// withdraws the member's closing (allowed true).
+func (c *Client) SetThreadAppAccess(ctx context.Context, threadID string, allowed bool) (*parley.ThreadAppAccess, error) {
+	var a parley.ThreadAppAccess
+	_, err := c.Do(ctx, "PUT", "/api/v1/threads/"+url.PathEscape(threadID)+"/app-access", map[string]bool{"allowed": allowed}, &a)
+	return &a, err
+}

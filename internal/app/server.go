@@ -33,7 +33,15 @@ type Server struct {
 	api  *httpapi.Server
 	http *http.Server
 	ln   net.Listener
+	// stopChores ends the background chores Serve runs; choresDone closes
+	// when they have.
+	stopChores context.CancelFunc
+	choresDone chan struct{}
 }
+
+// expiryInterval is how often the server ends grants that ran out and logs
+// their expiry.
+const expiryInterval = time.Minute
 
 // OpenServer opens the store and assembles the server without listening yet.
 func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
@@ -68,9 +76,9 @@ func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Serv
 	return &Server{Config: cfg, Store: store, Service: svc, log: log, keys: keys, api: api, http: hs}, nil
 }
 
-// Listen binds the configured address (with port 0 the system picks one)
-// and assembles the handlers, which need the public URL: by default, the
-// address just bound.
+// Listen binds the configured address (with port 0 the system picks one),
+// assembles the handlers, which need the public URL (by default, the
+// address just bound), and starts the background chores.
 func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.Config.Addr)
 	if err != nil {
@@ -95,6 +103,9 @@ func (s *Server) Listen() error {
 		mux.Handle(path, pages)
 	}
 	s.http.Handler = mux
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopChores, s.choresDone = stop, make(chan struct{})
+	go s.endExpiredGrants(ctx)
 	return nil
 }
 
@@ -110,14 +121,47 @@ func (s *Server) Serve() error {
 	return nil
 }
 
+// endExpiredGrants ends grants that ran out, at start and then every
+// expiryInterval, until ctx ends.
+func (s *Server) endExpiredGrants(ctx context.Context) {
+	defer close(s.choresDone)
+	tick := time.NewTicker(expiryInterval)
+	defer tick.Stop()
+	for {
+		if n, err := s.Service.EndExpiredGrants(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("end expired grants", "err", err)
+		} else if n > 0 {
+			s.log.Info("ended expired grants", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Shutdown stops taking requests, lets those in flight finish, ends realtime
-// connections and closes the store, so every acknowledged write is on disk.
+// connections and background chores, and closes the store, so every
+// acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	s.waitChores()
 	return errors.Join(err, s.Store.Close())
 }
 
 // Close releases the server's resources without waiting for requests.
 func (s *Server) Close() error {
-	return errors.Join(s.http.Close(), s.Store.Close())
+	err := s.http.Close()
+	s.waitChores()
+	return errors.Join(err, s.Store.Close())
+}
+
+// waitChores stops the background chores, if Listen started them, and waits
+// for them to end.
+func (s *Server) waitChores() {
+	if s.stopChores != nil {
+		s.stopChores()
+		<-s.choresDone
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -91,12 +90,15 @@ func TestAccessLog_RecordsAppCalls(t *testing.T) {
 			t.Errorf("filtered by app: %v", actions(got))
 		}
 		first := accessLog(t, w.alice, "?limit=2")
-		if len(first.Entries) != 2 || first.NextBefore == 0 {
+		if len(first.Entries) != 2 || first.NextCursor == "" {
 			t.Fatalf("first page %+v", first)
 		}
-		rest := accessLog(t, w.alice, "?limit=10&before="+strconv.FormatInt(first.NextBefore, 10))
-		if len(rest.Entries) != 3 || rest.Entries[0].Seq != first.NextBefore-1 {
+		rest := accessLog(t, w.alice, "?limit=10&cursor="+first.NextCursor)
+		if len(rest.Entries) != 3 || rest.Entries[0].Seq != first.Entries[1].Seq-1 || rest.NextCursor != "" {
 			t.Errorf("second page %+v", actions(rest))
+		}
+		if _, err := w.alice.Do(ctx, "GET", "/api/v1/me/access-log?cursor=5", nil, nil); client.StatusOf(err) != http.StatusBadRequest {
+			t.Errorf("a made-up cursor: %v", err)
 		}
 	})
 	t.Run("AppsCannotReadIt", func(t *testing.T) {
@@ -125,7 +127,9 @@ func TestAccessLog_Tampering(t *testing.T) {
 		}
 	}
 	aliceID := w.aliceID
-	// In order: the edit is undone before the deletion, which is not.
+	// Entries 1 to 5: the grant, then four reads. In order: each change is
+	// undone before the next, except the last two, which break the chain
+	// first at its end and then further up.
 	for _, tc := range []struct {
 		name, query, undo string
 		seq               int64
@@ -135,6 +139,15 @@ func TestAccessLog_Tampering(t *testing.T) {
 			"Edited",
 			`UPDATE access_log SET action = 'threads.read' WHERE user_id = $1 AND seq = 3`,
 			`UPDATE access_log SET action = 'profile' WHERE user_id = $1 AND seq = 3`, 3, "altered",
+		},
+		{
+			"AddedBeyondTheEnd",
+			`INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, prev_hash, hash)
+			 VALUES ($1, 9, 0, '', '', '', 'profile', x'00', x'00')`,
+			`DELETE FROM access_log WHERE user_id = $1 AND seq = 9`, 9, "beyond the end",
+		},
+		{
+			"Truncated", `DELETE FROM access_log WHERE user_id = $1 AND seq = 5`, "", 5, "missing at the end",
 		},
 		{
 			"Deleted", `DELETE FROM access_log WHERE user_id = $1 AND seq = 2`, "", 2, "missing",

@@ -134,6 +134,25 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			_, err := c.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Sneaky", "redirect_uris": []string{"https://x.example/cb"}}, nil)
 			return err
 		}},
+		{"GET /me/grants", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.ConnectedApps(ctx)
+			return err
+		}},
+		{"DELETE /me/grants/{id}", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			return c.RevokeGrant(ctx, "any")
+		}},
+		{"GET /me/access-log", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "GET", "/api/v1/me/access-log", nil, nil)
+			return err
+		}},
+		{"GET /threads/{id}/apps", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.ThreadApps(ctx, th)
+			return err
+		}},
+		{"PUT /threads/{id}/app-access", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.SetThreadAppAccess(ctx, th, false)
+			return err
+		}},
 		{"DELETE /sessions/current", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			return c.SignOut(ctx)
 		}},

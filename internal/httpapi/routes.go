@@ -25,6 +25,8 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
 		{method: "GET", pattern: "/api/v1/me/access-log", handler: s.handleAccessLog},
 		{method: "GET", pattern: "/api/v1/me/access-log/verify", handler: s.handleAccessLogVerify},
+		{method: "GET", pattern: "/api/v1/me/grants", handler: s.handleGrantList},
+		{method: "DELETE", pattern: "/api/v1/me/grants/{id}", handler: s.handleGrantRevoke},
 
 		{method: "POST", pattern: "/api/v1/friends", handler: s.handleFriendAdd},
 		{method: "GET", pattern: "/api/v1/friends", handler: s.handleFriendList},
@@ -38,6 +40,8 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantAdd},
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/me", handler: s.handleThreadLeave},
 		{method: "POST", pattern: "/api/v1/threads/{id}/read", handler: s.handleThreadRead},
+		{method: "GET", pattern: "/api/v1/threads/{id}/apps", handler: s.handleThreadApps},
+		{method: "PUT", pattern: "/api/v1/threads/{id}/app-access", handler: s.handleThreadAppAccess},
 
 		{method: "POST", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageCreate},
 		{method: "GET", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageList},

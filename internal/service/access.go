@@ -14,7 +14,8 @@ import (
 //
 // Scopes decide which calls an app may make; the thread scope decides which
 // threads exist for it (visibleThread); a grant thread's visible_from_seq
-// decides which messages.
+// decides which messages. Above all of them, any participant may close a
+// thread to every app: then it exists for none.
 
 // memberOnly is the scope of calls no app may make.
 const memberOnly parley.Scope = ""
@@ -45,18 +46,37 @@ func reachesAll(c *parley.Caller) bool {
 
 // visibleFrom returns the first message of the thread the caller may see,
 // or ENOTFOUND, exactly as for a thread that does not exist, when the thread
-// is outside the caller's grant. It does not check membership.
+// is outside the caller's grant or a participant closed it to apps. It does
+// not check membership.
 func visibleFrom(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (int64, error) {
-	if reachesAll(c) {
+	if c.App == nil {
 		return 0, nil
 	}
-	gt, err := tx.FindGrantThread(ctx, c.App.Grant.ID, threadID)
-	if isNotFound(err) {
-		return 0, threadNotFound()
-	} else if err != nil {
+	r, err := tx.FindThreadReach(ctx, c.App.Grant.ID, threadID)
+	switch {
+	case err != nil:
 		return 0, err
+	case r.ClosedToApps:
+		return 0, threadNotFound()
+	case reachesAll(c):
+		return 0, nil
+	case !r.InGrant:
+		return 0, threadNotFound()
 	}
-	return gt.VisibleFromSeq, nil
+	return r.VisibleFromSeq, nil
+}
+
+// closedToApps reports whether the caller is an app and a participant
+// closed the thread to apps.
+func closedToApps(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (bool, error) {
+	if c.App == nil {
+		return false, nil
+	}
+	r, err := tx.FindThreadReach(ctx, c.App.Grant.ID, threadID)
+	if err != nil {
+		return false, err
+	}
+	return r.ClosedToApps, nil
 }
 
 // visibleThread returns a thread the caller's member takes part in and the

@@ -2,7 +2,11 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
+	"math"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -13,24 +17,45 @@ import (
 // A thread's data belongs to everyone in it, so a thread access is logged
 // for each participant.
 
-// logAccess appends one entry per member in userIDs, chained onto each
-// member's log. It does nothing for a member's own calls.
-func logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, action parley.Scope, threadID string, userIDs []string, messages []*parley.Message) error {
+// access is one access by an app to log: what it did, in which thread, to
+// whose data, and which messages it touched.
+type access struct {
+	action   parley.Scope
+	threadID string
+	userIDs  []string
+	messages []*parley.Message
+}
+
+// logAccess appends an app's access to the log of each member it touched.
+// It does nothing for a member's own calls.
+func logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, a access) error {
 	if c.App == nil {
 		return nil
 	}
-	return appendAccess(ctx, tx, c.App.Grant, c.App.App.Name, string(action), threadID, userIDs, messages)
-}
-
-// appendAccess appends entries about a grant.
-func appendAccess(ctx context.Context, tx parley.Tx, g *parley.Grant, appName, action, threadID string, userIDs []string, messages []*parley.Message) error {
-	var ids []string
-	if len(messages) <= parley.MaxLoggedMessageIDs {
-		for _, m := range messages {
-			ids = append(ids, m.ID)
+	e := parley.AccessEntry{
+		ClientID: c.App.App.ClientID, AppName: c.App.App.Name, GrantID: c.App.Grant.ID,
+		Action: string(a.action), ThreadID: a.threadID, MessageCount: len(a.messages),
+	}
+	if len(a.messages) <= parley.MaxLoggedMessageIDs {
+		for _, m := range a.messages {
+			e.MessageIDs = append(e.MessageIDs, m.ID)
 		}
 	}
-	now := parley.Now()
+	return appendAccess(ctx, tx, e, a.userIDs)
+}
+
+// logGrant appends what happened to a grant, at t, to its member's log.
+func logGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName, action string, t time.Time) error {
+	e := parley.AccessEntry{At: t, ClientID: g.ClientID, AppName: appName, GrantID: g.ID, Action: action}
+	return appendAccess(ctx, tx, e, []string{g.UserID})
+}
+
+// appendAccess appends e, at e.At or else now, to the log of each member
+// in userIDs, chained onto each member's last entry.
+func appendAccess(ctx context.Context, tx parley.Tx, e parley.AccessEntry, userIDs []string) error {
+	if e.At.IsZero() {
+		e.At = parley.Now()
+	}
 	seen := make([]string, 0, len(userIDs))
 	for _, uid := range userIDs {
 		if slices.Contains(seen, uid) {
@@ -41,25 +66,28 @@ func appendAccess(ctx context.Context, tx parley.Tx, g *parley.Grant, appName, a
 		if err != nil {
 			return err
 		}
-		e := &parley.AccessEntry{
-			UserID: uid, Seq: seq + 1, At: now, ClientID: g.ClientID, AppName: appName, GrantID: g.ID,
-			Action: action, ThreadID: threadID, MessageIDs: ids, MessageCount: len(messages), PrevHash: prev,
-		}
-		e.Hash = e.ChainHash(prev)
-		if err := tx.CreateAccessEntry(ctx, e); err != nil {
+		entry := e
+		entry.UserID, entry.Seq, entry.PrevHash = uid, seq+1, prev
+		entry.Hash = entry.ChainHash(prev)
+		if err := tx.CreateAccessEntry(ctx, &entry); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// logRead records a read by an app before its data is returned.
-func (s *Service) logRead(ctx context.Context, c *parley.Caller, action parley.Scope, threadID string, userIDs []string, messages []*parley.Message) error {
+// logRead records an app's reads before their data is returned.
+func (s *Service) logRead(ctx context.Context, c *parley.Caller, reads ...access) error {
 	if c.App == nil {
 		return nil
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
-		return logAccess(ctx, tx, c, action, threadID, userIDs, messages)
+		for _, a := range reads {
+			if err := logAccess(ctx, tx, c, a); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -71,20 +99,33 @@ func threadReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	return tx.FindParticipantIDs(ctx, threadID)
 }
 
+// summaryRead is the read of the messages a thread summary carries, if it
+// carries any, by the thread's readers.
+func summaryRead(t *parley.ThreadSummary, readers []string) []access {
+	msgs := t.Messages
+	if len(msgs) == 0 && t.LastMessage != nil {
+		msgs = []*parley.Message{t.LastMessage}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return []access{{parley.ScopeMessagesRead, t.ID, readers, msgs}}
+}
+
 // AccessLogQuery selects a page of the caller's access log, newest first.
 type AccessLogQuery struct {
 	// ClientID, when set, keeps one app's entries.
 	ClientID string
-	// Before is the seq to read below; 0 reads from the newest.
-	Before int64
+	// Cursor continues from an earlier page's NextCursor.
+	Cursor string
 	Limit  int
 }
 
 // AccessLogPage is a page of a member's access log.
 type AccessLogPage struct {
 	Entries []*parley.AccessEntry `json:"entries"`
-	// NextBefore continues the log below this page; 0 when it is the last.
-	NextBefore int64 `json:"next_before,omitempty"`
+	// NextCursor continues the log below this page; empty on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // AccessLog returns a page of the signed-in member's access log.
@@ -96,27 +137,46 @@ func (s *Service) AccessLog(ctx context.Context, q AccessLogQuery) (*AccessLogPa
 	if q.Limit == 0 {
 		q.Limit = parley.DefaultMessageLimit
 	}
-	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit || q.Before < 0 {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d and before a log position", parley.MaxMessageLimit)
+	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
+		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
 	}
-	from := q.Before
-	if from == 0 {
-		from = 1 << 62
+	below, err := decodeLogCursor(q.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	page := &AccessLogPage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		list, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: c.User.ID, ClientID: q.ClientID, From: from, Limit: q.Limit + 1})
+		list, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: c.User.ID, ClientID: q.ClientID, From: below, Limit: q.Limit + 1})
 		if err != nil {
 			return err
 		}
 		if len(list) > q.Limit {
 			list = list[:q.Limit]
-			page.NextBefore = list[q.Limit-1].Seq
+			page.NextCursor = encodeLogCursor(list[q.Limit-1].Seq)
 		}
 		page.Entries = list
 		return nil
 	})
 	return page, err
+}
+
+// Log cursors are the seq to read below, in base64url: opaque to clients.
+func encodeLogCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
+}
+
+// decodeLogCursor returns the seq a cursor reads below, or one above every
+// entry for no cursor.
+func decodeLogCursor(cursor string) (int64, error) {
+	if cursor == "" {
+		return math.MaxInt64, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	seq, perr := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || perr != nil || seq < 1 {
+		return 0, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
+	}
+	return seq, nil
 }
 
 // Verification is the result of checking a member's access log.
@@ -155,9 +215,13 @@ func (s *Service) VerifyAccessLogOf(ctx context.Context, username string) (*Veri
 // verifyPage is how many entries verification reads at a time.
 const verifyPage = 1000
 
+// verifyAccessLog checks a member's chain. The log grows while it is read,
+// so the head is read before the entries and again after: the chain is
+// checked up to the first head, entries up to the second are new, and
+// entries beyond it were put there behind the log's back.
 func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verification, error) {
 	var entries []*parley.AccessEntry
-	var headSeq int64
+	var headSeq, laterSeq int64
 	var headHash []byte
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if headSeq, headHash, err = tx.FindAccessHead(ctx, userID); err != nil {
@@ -170,15 +234,23 @@ func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verifica
 			}
 			entries = append(entries, page...)
 			if len(page) < verifyPage {
-				return nil
+				break
 			}
 			from = page[len(page)-1].Seq
 		}
+		laterSeq, _, err = tx.FindAccessHead(ctx, userID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Entries appended after the head was read are left for the next check.
+	for _, e := range entries {
+		if e.Seq > laterSeq {
+			return &Verification{Entries: int64(len(entries)), Break: &parley.ChainBreak{
+				Seq: e.Seq, Reason: "entry beyond the end of the log",
+			}}, nil
+		}
+	}
 	for len(entries) > 0 && entries[len(entries)-1].Seq > headSeq {
 		entries = entries[:len(entries)-1]
 	}

@@ -166,7 +166,7 @@ func (s *Service) Me(ctx context.Context) (u *parley.User, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return u, s.logRead(ctx, c, parley.ScopeProfile, "", []string{c.User.ID}, nil)
+	return u, s.logRead(ctx, c, access{parley.ScopeProfile, "", []string{c.User.ID}, nil})
 }
 
 // newToken returns a random bearer token with the prefix, and its hash.

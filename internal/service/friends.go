@@ -61,7 +61,7 @@ func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err err
 	if err != nil {
 		return nil, err
 	}
-	return friends, s.logRead(ctx, c, parley.ScopeFriendsRead, "", []string{c.User.ID}, nil)
+	return friends, s.logRead(ctx, c, access{parley.ScopeFriendsRead, "", []string{c.User.ID}, nil})
 }
 
 // FriendRequests lists the caller's pending requests, received and sent.

@@ -111,23 +111,27 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadCh
 	}
 	choices := make([]ThreadChoice, 0, len(threads))
 	for _, t := range threads {
-		label := t.Title
-		if label == "" {
-			people, err := tx.FindParticipants(ctx, t.ID)
-			if err != nil {
-				return nil, err
-			}
-			var names []string
-			for _, p := range people {
-				if p.ID != userID {
-					names = append(names, p.DisplayName)
-				}
-			}
-			label = strings.Join(names, ", ")
+		label, err := threadLabel(ctx, tx, &t.Thread, userID)
+		if err != nil {
+			return nil, err
 		}
 		choices = append(choices, ThreadChoice{ID: t.ID, Label: label})
 	}
 	return choices, nil
+}
+
+// threadLabel names a thread for one of its members: by its title, or by
+// the names of the others in it.
+func threadLabel(ctx context.Context, tx parley.Tx, th *parley.Thread, userID string) (string, error) {
+	if th.Title != "" {
+		return th.Title, nil
+	}
+	people, err := tx.FindParticipants(ctx, th.ID)
+	if err != nil {
+		return "", err
+	}
+	others := slices.DeleteFunc(people, func(p parley.UserRef) bool { return p.ID == userID })
+	return names(others), nil
 }
 
 // pendingConsent loads an unanswered, unexpired request with its app and
@@ -207,7 +211,7 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 			if g, err = newGrant(ctx, tx, c, con, d, now); err != nil {
 				return err
 			}
-			if err := appendAccess(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, "", []string{c.User.ID}, nil); err != nil {
+			if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now); err != nil {
 				return err
 			}
 		} else if len(con.Asked) > 0 {
@@ -215,7 +219,7 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 			if err := tx.UpdateGrant(ctx, g); err != nil {
 				return err
 			}
-			if err := appendAccess(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, "", []string{c.User.ID}, nil); err != nil {
+			if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now); err != nil {
 				return err
 			}
 		}
@@ -248,10 +252,8 @@ func newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent,
 	if !slices.Contains(parley.GrantExpiries, d.Expiry) {
 		return nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
 	}
-	// A grant that ran out stays on record, ended when it expired.
-	if old := con.expired; old != nil {
-		old.RevokedAt = old.ExpiresAt
-		if err := tx.UpdateGrant(ctx, old); err != nil {
+	if con.expired != nil {
+		if err := endExpiredGrant(ctx, tx, con.expired, con.App.Name); err != nil {
 			return nil, err
 		}
 	}

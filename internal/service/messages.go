@@ -66,7 +66,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
 			return err
 		}
-		if err := logAccess(ctx, tx, c, parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}); err != nil {
+		if err := logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
 			return err
 		}
 		recipients = ids
@@ -145,7 +145,7 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 	if err != nil {
 		return nil, err
 	}
-	return page, s.logRead(ctx, c, parley.ScopeMessagesRead, threadID, readers, page.Messages)
+	return page, s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, page.Messages})
 }
 
 // DeleteMessage deletes one of the caller's own messages for everyone,
@@ -179,7 +179,7 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
 			return err
 		}
-		return logAccess(ctx, tx, c, parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m})
+		return logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m}})
 	})
 	if err != nil {
 		return err

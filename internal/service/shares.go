@@ -59,6 +59,10 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 			change = &parley.ThreadChange{Thread: th, Participants: members}
 		} else if err != nil {
 			return err
+		} else if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
+			return err
+		} else if closed {
+			return parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
 		}
 		now := parley.Now()
 		seq, err := tx.NextSeq(ctx, th.ID, now)
@@ -79,7 +83,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		if err := bringIntoGrant(ctx, tx, c, th.ID, seq); err != nil {
 			return err
 		}
-		return logAccess(ctx, tx, c, parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg})
+		return logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
 	})
 	if err != nil {
 		return nil, err

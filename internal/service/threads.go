@@ -79,7 +79,13 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				} else if err != nil {
 					return err
 				}
-				return logAccess(ctx, tx, c, parley.ScopeMessagesWrite, existing.ID, userIDs(members), nil)
+				readers := userIDs(members)
+				for _, a := range append(summaryRead(summary, readers), access{parley.ScopeMessagesWrite, existing.ID, readers, nil}) {
+					if err := logAccess(ctx, tx, c, a); err != nil {
+						return err
+					}
+				}
+				return nil
 			} else if !isNotFound(err) {
 				return err
 			}
@@ -87,7 +93,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		if err := startThread(ctx, tx, c, th, members); err != nil {
 			return err
 		}
-		if err := logAccess(ctx, tx, c, parley.ScopeMessagesWrite, th.ID, userIDs(members), nil); err != nil {
+		if err := logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, th.ID, userIDs(members), nil}); err != nil {
 			return err
 		}
 		created = true
@@ -187,8 +193,11 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 		return nil, err
 	}
 	page := &parley.ThreadPage{Threads: []*parley.ThreadSummary{}}
+	// The list is the member's; the messages in it are everyone's in each thread.
+	reads := []access{{parley.ScopeThreadsRead, "", []string{c.User.ID}, nil}}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		f := parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1}
+		reads = reads[:1]
+		f := parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1, OpenToApps: c.App != nil}
 		if !reachesAll(c) {
 			f.GrantID = c.App.Grant.ID
 		}
@@ -209,6 +218,14 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			if err := addMessages(ctx, tx, c, t, from, withMessages); err != nil {
 				return err
 			}
+			if t.LastMessage == nil {
+				continue
+			}
+			readers, err := threadReaders(ctx, tx, c, t.ID)
+			if err != nil {
+				return err
+			}
+			reads = append(reads, summaryRead(t, readers)...)
 		}
 		page.Threads = list
 		return nil
@@ -216,7 +233,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if err != nil {
 		return nil, err
 	}
-	return page, s.logRead(ctx, c, parley.ScopeThreadsRead, "", []string{c.User.ID}, nil)
+	return page, s.logRead(ctx, c, reads...)
 }
 
 // Thread returns one of the caller's threads.
@@ -236,7 +253,8 @@ func (s *Service) Thread(ctx context.Context, threadID string) (summary *parley.
 	if err != nil {
 		return nil, err
 	}
-	return summary, s.logRead(ctx, c, parley.ScopeThreadsRead, threadID, readers, nil)
+	reads := append([]access{{parley.ScopeThreadsRead, threadID, readers, nil}}, summaryRead(summary, readers)...)
+	return summary, s.logRead(ctx, c, reads...)
 }
 
 // threadSummary returns the thread as the caller sees it, with its last
@@ -287,7 +305,7 @@ func (s *Service) Participants(ctx context.Context, threadID string) (users []pa
 	if err != nil {
 		return nil, err
 	}
-	return users, s.logRead(ctx, c, parley.ScopeParticipantsRead, threadID, userIDs(users), nil)
+	return users, s.logRead(ctx, c, access{parley.ScopeParticipantsRead, threadID, userIDs(users), nil})
 }
 
 // AddParticipant adds a friend of the caller to a group thread the caller is

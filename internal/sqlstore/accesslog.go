@@ -22,10 +22,10 @@ func (t *txn) FindAccessHead(ctx context.Context, userID string) (int64, []byte,
 
 func (t *txn) CreateAccessEntry(ctx context.Context, e *parley.AccessEntry) error {
 	_, err := t.exec(ctx, `
-		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, message_ids,
-			message_count, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID,
+		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+			message_ids, message_count, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID, e.ByUserID,
 		strings.Join(e.MessageIDs, " "), e.MessageCount, e.PrevHash, e.Hash)
 	if err != nil {
 		return mapError("create access entry", err)
@@ -43,8 +43,8 @@ func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*
 		order, cmp = "ASC", ">"
 	}
 	rows, err := t.query(ctx, `
-		SELECT user_id, seq, at, client_id, app_name, grant_id, action, thread_id, message_ids, message_count,
-			prev_hash, hash
+		SELECT user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id, message_ids,
+			message_count, prev_hash, hash
 		FROM access_log
 		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND seq `+cmp+` $3
 		ORDER BY seq `+order+` LIMIT $4`, f.UserID, f.ClientID, f.From, f.Limit)
@@ -58,7 +58,7 @@ func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*
 		var at int64
 		var ids string
 		if err := rows.Scan(&e.UserID, &e.Seq, &at, &e.ClientID, &e.AppName, &e.GrantID, &e.Action, &e.ThreadID,
-			&ids, &e.MessageCount, &e.PrevHash, &e.Hash); err != nil {
+			&e.ByUserID, &ids, &e.MessageCount, &e.PrevHash, &e.Hash); err != nil {
 			return nil, mapError("find access entries", err)
 		}
 		e.At = fromMicros(at)

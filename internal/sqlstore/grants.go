@@ -80,13 +80,142 @@ func (t *txn) AddGrantThread(ctx context.Context, gt parley.GrantThread) error {
 	return mapError("add grant thread", err)
 }
 
-func (t *txn) FindGrantThread(ctx context.Context, grantID, threadID string) (*parley.GrantThread, error) {
-	gt := parley.GrantThread{GrantID: grantID, ThreadID: threadID}
-	err := t.queryRow(ctx, "grant thread",
-		`SELECT visible_from_seq FROM grant_threads WHERE grant_id = $1 AND thread_id = $2`,
-		[]any{grantID, threadID}, &gt.VisibleFromSeq)
+func (t *txn) FindGrantThreads(ctx context.Context, grantID string) ([]parley.GrantThread, error) {
+	rows, err := t.query(ctx, `
+		SELECT gt.thread_id, gt.visible_from_seq
+		FROM grant_threads gt JOIN threads t ON t.id = gt.thread_id
+		WHERE gt.grant_id = $1
+		ORDER BY t.created_at, t.id`, grantID)
 	if err != nil {
-		return nil, mapError("find grant thread", err)
+		return nil, mapError("find grant threads", err)
 	}
-	return &gt, nil
+	defer rows.Close()
+	list := []parley.GrantThread{}
+	for rows.Next() {
+		gt := parley.GrantThread{GrantID: grantID}
+		if err := rows.Scan(&gt.ThreadID, &gt.VisibleFromSeq); err != nil {
+			return nil, mapError("find grant threads", err)
+		}
+		list = append(list, gt)
+	}
+	return list, mapError("find grant threads", rows.Err())
+}
+
+func (t *txn) FindThreadReach(ctx context.Context, grantID, threadID string) (*parley.ThreadReach, error) {
+	var r parley.ThreadReach
+	var from sql.NullInt64
+	err := t.queryRow(ctx, "thread reach", `
+		SELECT EXISTS (SELECT 1 FROM thread_app_closures WHERE thread_id = $2),
+			(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $1 AND thread_id = $2)`,
+		[]any{grantID, threadID}, &r.ClosedToApps, &from)
+	if err != nil {
+		return nil, mapError("find thread reach", err)
+	}
+	r.InGrant, r.VisibleFromSeq = from.Valid, from.Int64
+	return &r, nil
+}
+
+func (t *txn) findGrants(ctx context.Context, what, query string, args ...any) ([]*parley.Grant, error) {
+	rows, err := t.query(ctx, `SELECT `+grantColumns+` FROM grants g `+query, args...)
+	if err != nil {
+		return nil, mapError(what, err)
+	}
+	defer rows.Close()
+	list := []*parley.Grant{}
+	for rows.Next() {
+		s := grantScan{g: &parley.Grant{}}
+		if err := rows.Scan(s.dest()...); err != nil {
+			return nil, mapError(what, err)
+		}
+		s.finish()
+		list = append(list, s.g)
+	}
+	return list, mapError(what, rows.Err())
+}
+
+func (t *txn) FindActiveGrants(ctx context.Context, userID string, at time.Time) ([]*parley.Grant, error) {
+	return t.findGrants(ctx, "find active grants", `
+		WHERE g.user_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
+		ORDER BY g.created_at, g.id`, userID, micros(at))
+}
+
+func (t *txn) FindExpiredGrants(ctx context.Context, at time.Time, limit int) ([]*parley.Grant, error) {
+	return t.findGrants(ctx, "find expired grants", `
+		WHERE g.revoked_at IS NULL AND g.expires_at IS NOT NULL AND g.expires_at <= $1
+		ORDER BY g.expires_at, g.id LIMIT $2`, micros(at), limit)
+}
+
+func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Time) ([]parley.ThreadGrant, error) {
+	rows, err := t.query(ctx, `
+		SELECT g.id, g.client_id, a.name, u.id, u.username, u.display_name, g.scopes, g.thread_scope,
+			COALESCE(gt.visible_from_seq, 0)
+		FROM participants p
+		JOIN users u ON u.id = p.user_id
+		JOIN grants g ON g.user_id = p.user_id
+		JOIN apps a ON a.client_id = g.client_id
+		LEFT JOIN grant_threads gt ON gt.grant_id = g.id AND gt.thread_id = p.thread_id
+		WHERE p.thread_id = $1 AND p.left_at IS NULL
+		  AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2) AND a.state = $3
+		  AND (g.thread_scope = $4 OR gt.grant_id IS NOT NULL)
+		ORDER BY u.username, a.name, g.id`, threadID, micros(at), parley.AppActive, parley.ThreadScopeAll)
+	if err != nil {
+		return nil, mapError("find thread grants", err)
+	}
+	defer rows.Close()
+	list := []parley.ThreadGrant{}
+	for rows.Next() {
+		var g parley.ThreadGrant
+		var scopes string
+		if err := rows.Scan(&g.GrantID, &g.ClientID, &g.AppName, &g.Member.ID, &g.Member.Username, &g.Member.DisplayName,
+			&scopes, &g.ThreadScope, &g.VisibleFromSeq); err != nil {
+			return nil, mapError("find thread grants", err)
+		}
+		g.Scopes = parley.ParseScopes(scopes)
+		list = append(list, g)
+	}
+	return list, mapError("find thread grants", rows.Err())
+}
+
+func (t *txn) FindGrantUse(ctx context.Context, g *parley.Grant) (*parley.GrantUse, error) {
+	var u parley.GrantUse
+	var last sql.NullInt64
+	// Access entries are named after scopes; the grant's own entries
+	// (grant.created and the like) are not calls.
+	err := t.queryRow(ctx, "grant use", `
+		SELECT COUNT(*), MAX(at) FROM access_log
+		WHERE user_id = $1 AND client_id = $2 AND grant_id = $3 AND action NOT LIKE 'grant.%'`,
+		[]any{g.UserID, g.ClientID, g.ID}, &u.Calls, &last)
+	if err != nil {
+		return nil, mapError("find grant use", err)
+	}
+	u.LastAccessAt = fromNullMicros(last)
+	return &u, nil
+}
+
+func (t *txn) CloseThreadToApps(ctx context.Context, threadID, userID string, at time.Time) (bool, error) {
+	res, err := t.exec(ctx, `
+		INSERT INTO thread_app_closures (thread_id, user_id, closed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (thread_id, user_id) DO NOTHING`, threadID, userID, micros(at))
+	if err != nil {
+		return false, mapError("close thread to apps", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, mapError("close thread to apps", err)
+}
+
+func (t *txn) ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error) {
+	res, err := t.exec(ctx, `DELETE FROM thread_app_closures WHERE thread_id = $1 AND user_id = $2`, threadID, userID)
+	if err != nil {
+		return false, mapError("reopen thread to apps", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, mapError("reopen thread to apps", err)
+}
+
+func (t *txn) FindThreadClosers(ctx context.Context, threadID string) ([]parley.UserRef, error) {
+	return t.queryUserRefs(ctx, "find thread closers", `
+		SELECT u.id, u.username, u.display_name
+		FROM thread_app_closures c JOIN users u ON u.id = c.user_id
+		WHERE c.thread_id = $1
+		ORDER BY c.closed_at, u.username`, threadID)
 }

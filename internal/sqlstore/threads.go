@@ -61,8 +61,9 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		WHERE p.user_id = $1 AND p.left_at IS NULL
 		  AND (t.last_activity_at < $2 OR (t.last_activity_at = $2 AND t.id < $3))
 		  AND ($5 = '' OR EXISTS (SELECT 1 FROM grant_threads g WHERE g.grant_id = $5 AND g.thread_id = t.id))
+		  AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM thread_app_closures c WHERE c.thread_id = t.id))
 		ORDER BY t.last_activity_at DESC, t.id DESC
-		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit, f.GrantID)
+		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit, f.GrantID, f.OpenToApps)
 	if err != nil {
 		return nil, mapError("find threads", err)
 	}
@@ -113,24 +114,30 @@ func (t *txn) FindParticipant(ctx context.Context, threadID, userID string) (*pa
 }
 
 func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.UserRef, error) {
-	rows, err := t.query(ctx, `
+	return t.queryUserRefs(ctx, "find participants", `
 		SELECT u.id, u.username, u.display_name
 		FROM participants p JOIN users u ON u.id = p.user_id
 		WHERE p.thread_id = $1 AND p.left_at IS NULL
 		ORDER BY p.joined_at, u.username`, threadID)
+}
+
+// queryUserRefs runs a query that selects members' id, username and
+// display name.
+func (t *txn) queryUserRefs(ctx context.Context, what, query string, args ...any) ([]parley.UserRef, error) {
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
-		return nil, mapError("find participants", err)
+		return nil, mapError(what, err)
 	}
 	defer rows.Close()
 	users := []parley.UserRef{}
 	for rows.Next() {
 		var u parley.UserRef
 		if err := rows.Scan(&u.ID, &u.Username, &u.DisplayName); err != nil {
-			return nil, mapError("find participants", err)
+			return nil, mapError(what, err)
 		}
 		users = append(users, u)
 	}
-	return users, mapError("find participants", rows.Err())
+	return users, mapError(what, rows.Err())
 }
 
 func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string, error) {

@@ -1,0 +1,307 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
+)
+
+// Members see their connected apps, what each reaches and how much it
+// did, and can disconnect one: its very next request fails, its refresh
+// token is dead, and the revocation is in the log.
+func TestConnectedApps_ListAndRevoke(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, films, "alice", []string{"openid", "offline_access", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	for range 2 {
+		if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes := w.env.MustPartner(t, "Notes")
+	w.env.MustToken(t, notes, "alice", []string{"openid", "profile"}, apptest.Answer{Expiry: "never"})
+
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(apps) != 2 {
+		t.Fatalf("alice has %d connected apps, want 2", len(apps))
+	}
+	got := apps[0]
+	if got.AppName != "Films" || got.ClientID != films.App.ClientID || got.ThreadScope != parley.ThreadScopeSelected ||
+		!slices.Equal(got.Scopes.Strings(), []string{"openid", "messages.read", "offline_access"}) || got.ExpiresAt == nil {
+		t.Errorf("Films: %+v", got)
+	}
+	if len(got.Threads) != 1 || got.Threads[0].ThreadID != w.aliceBob || got.Threads[0].Label != "Member bob" {
+		t.Errorf("Films reaches %+v, want the thread with bob", got.Threads)
+	}
+	if got.Calls != 2 || got.LastAccessAt == nil || time.Since(*got.LastAccessAt) > time.Minute {
+		t.Errorf("Films made %d calls, the last at %v; want 2, just now", got.Calls, got.LastAccessAt)
+	}
+	if n := apps[1]; n.AppName != "Notes" || n.Calls != 0 || n.LastAccessAt != nil || n.ExpiresAt != nil || len(n.Threads) != 0 {
+		t.Errorf("Notes: %+v", n)
+	}
+	if apps, err := w.bob.ConnectedApps(ctx); err != nil || len(apps) != 0 {
+		t.Errorf("bob granted nothing, yet lists %v (%v)", apps, err)
+	}
+
+	if err := w.bob.RevokeGrant(ctx, got.ID); client.StatusOf(err) != http.StatusNotFound {
+		t.Fatalf("bob revoked alice's grant: %v", err)
+	}
+	if err := w.alice.RevokeGrant(ctx, got.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = app.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("the very next request after revocation: %v, want 401", err)
+	}
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	var re *oauth2.RetrieveError
+	if _, err := films.Config.TokenSource(ctx, &expired).Token(); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("refresh after revocation: %v, want invalid_grant", err)
+	}
+	if apps, _ := w.alice.ConnectedApps(ctx); len(apps) != 1 || apps[0].AppName != "Notes" {
+		t.Errorf("after revoking Films alice lists %+v", apps)
+	}
+	log := accessLog(t, w.alice, "?app="+films.App.ClientID)
+	if got, want := actions(log), []string{parley.ActionGrantCreated, "messages.read", "messages.read", parley.ActionGrantRevoked}; !slices.Equal(got, want) {
+		t.Errorf("alice's log of Films: %v, want %v", got, want)
+	}
+
+	// Revoking again changes nothing, and logs nothing.
+	if err := w.alice.RevokeGrant(ctx, got.ID); err != nil {
+		t.Errorf("revoking again: %v", err)
+	}
+	if n := len(accessLog(t, w.alice, "?app="+films.App.ClientID).Entries); n != 4 {
+		t.Errorf("revoking again logged something: %d entries", n)
+	}
+	if err := w.alice.RevokeGrant(ctx, "no-such-grant"); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("revoking an unknown grant: %v", err)
+	}
+}
+
+// A grant that runs out is ended and its expiry logged, at the moment it
+// expired.
+func TestConnectedApps_ExpiryLogged(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Brief")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{Expiry: "30d"})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	if _, err := app.Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expiry := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
+	w.env.ExecSQL(t, `UPDATE grants SET expires_at = $1 WHERE client_id = $2`, expiry.UnixMicro(), partner.App.ClientID)
+
+	if _, err := app.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("an expired grant still works: %v", err)
+	}
+	svc := w.env.Server.Service
+	if n, err := svc.EndExpiredGrants(ctx); err != nil || n != 1 {
+		t.Fatalf("ended %d expired grants (%v), want 1", n, err)
+	}
+	if n, err := svc.EndExpiredGrants(ctx); err != nil || n != 0 {
+		t.Errorf("a second run ended %d (%v), want 0", n, err)
+	}
+	log := accessLog(t, w.alice, "")
+	if got, want := actions(log), []string{parley.ActionGrantCreated, "profile", parley.ActionGrantExpired}; !slices.Equal(got, want) {
+		t.Fatalf("alice's log: %v, want %v", got, want)
+	}
+	if at := log.Entries[0].At; !at.Equal(expiry) {
+		t.Errorf("expiry logged at %v, want %v", at, expiry)
+	}
+	if v := verifyLog(t, w.alice); !v.Intact {
+		t.Errorf("verify: %+v", v)
+	}
+	if apps, _ := w.alice.ConnectedApps(ctx); len(apps) != 0 {
+		t.Errorf("an expired grant is still listed: %+v", apps)
+	}
+}
+
+// Every participant sees which apps reach a thread through whose grant, and
+// any of them can close it to all apps at once; only those who closed it
+// can open it again.
+func TestThreadAppAccess(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	films := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, films, "alice", []string{"openid", "messages.read", "threads.read", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	notes := w.env.MustPartner(t, "Notes")
+	w.env.MustToken(t, notes, "bob", []string{"openid", "messages.write"}, apptest.Answer{})
+	diary := w.env.MustPartner(t, "Diary")
+	w.env.MustToken(t, diary, "bob", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+
+	seen, err := w.bob.ThreadApps(ctx, w.aliceBob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seen.Allowed || len(seen.ClosedBy) != 0 || !slices.Equal(appsOf(seen), []string{"Films via alice", "Diary via bob"}) {
+		t.Errorf("bob sees %+v, want Films through alice's grant and Diary through his own", seen)
+	}
+	if _, err := w.carol.ThreadApps(ctx, w.aliceBob); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("carol, not in the thread, sees its apps: %v", err)
+	}
+
+	stream, err := app.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+
+	closed, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if closed.Allowed || len(closed.ClosedBy) != 1 || closed.ClosedBy[0].Username != "bob" {
+		t.Errorf("after bob closed it: %+v", closed)
+	}
+
+	t.Run("AppsSeeNothing", func(t *testing.T) {
+		if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("history: %v, want 404", err)
+		}
+		if _, err := app.Thread(ctx, w.aliceBob); client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("thread: %v, want 404", err)
+		}
+		page, err := app.Threads(ctx, client.ThreadsQuery{})
+		if err != nil || len(page.Threads) != 1 || page.Threads[0].ID != w.aliceCarol {
+			t.Errorf("the app's thread list: %+v (%v), want only the thread with carol", page, err)
+		}
+		_, err = app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"})
+		if client.StatusOf(err) != http.StatusForbidden {
+			t.Errorf("share into the closed thread: %v, want 403", err)
+		}
+		// No events: bob's message never reaches the app, carol's next one does.
+		apptest.MustSend(t, w.bob, w.aliceBob, "not for any app")
+		want := apptest.MustSend(t, w.carol, w.aliceCarol, "for the app")
+		ev, err := stream.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.ThreadID != w.aliceCarol || !strings.Contains(string(ev.Data), want.ID) {
+			t.Errorf("the app got %s in %s: %s", ev.Type, ev.ThreadID, ev.Data)
+		}
+	})
+
+	t.Run("LoggedForEveryParticipant", func(t *testing.T) {
+		bobID := apptest.MustMe(t, w.bob).ID
+		for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
+			i := slices.IndexFunc(accessLog(t, c, "").Entries, func(e *parley.AccessEntry) bool {
+				return e.Action == parley.ActionThreadClosed && e.ThreadID == w.aliceBob && e.ByUserID == bobID && e.ClientID == ""
+			})
+			if i < 0 {
+				t.Errorf("%s's log does not say bob closed the thread to apps", name)
+			}
+		}
+		for _, e := range accessLog(t, w.carol, "").Entries {
+			if e.ThreadID == w.aliceBob {
+				t.Errorf("carol's log holds the closing of a thread she is not in: %+v", e)
+			}
+		}
+	})
+
+	t.Run("OnlyWhoClosedItReopens", func(t *testing.T) {
+		_, err := w.alice.SetThreadAppAccess(ctx, w.aliceBob, true)
+		if client.StatusOf(err) != http.StatusForbidden || !strings.Contains(err.Error(), "bob") {
+			t.Errorf("alice reopened bob's closing: %v", err)
+		}
+		if a, err := w.alice.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil || len(a.ClosedBy) != 2 {
+			t.Fatalf("alice closes it too: %+v (%v)", a, err)
+		}
+		if a, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, true); err != nil || a.Allowed {
+			t.Errorf("bob's reopening alone opened it: %+v (%v)", a, err)
+		}
+		if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("history while alice keeps it closed: %v, want 404", err)
+		}
+		if a, err := w.alice.SetThreadAppAccess(ctx, w.aliceBob, true); err != nil || !a.Allowed || len(a.ClosedBy) != 0 {
+			t.Errorf("alice reopens: %+v (%v)", a, err)
+		}
+		if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+			t.Errorf("history after reopening: %v", err)
+		}
+		want := []string{parley.ActionThreadClosed, parley.ActionThreadClosed, parley.ActionThreadReopened, parley.ActionThreadReopened}
+		var got []string
+		for _, a := range actions(accessLog(t, w.bob, "")) {
+			if strings.HasPrefix(a, "thread.") {
+				got = append(got, a)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("bob's log of the thread's access: %v, want %v", got, want)
+		}
+	})
+
+	t.Run("BadInput", func(t *testing.T) {
+		for _, body := range []any{map[string]any{}, map[string]any{"allowed": "no"}, map[string]any{"allowed": nil}} {
+			_, err := w.alice.Do(ctx, "PUT", "/api/v1/threads/"+w.aliceBob+"/app-access", body, nil)
+			if client.StatusOf(err) != http.StatusBadRequest {
+				t.Errorf("PUT %v: %v, want 400", body, err)
+			}
+		}
+		if _, err := w.alice.SetThreadAppAccess(ctx, w.bobCarol, false); client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("alice closed a thread she is not in: %v", err)
+		}
+	})
+}
+
+// appsOf names the grants that reach a thread as "App via member".
+func appsOf(a *parley.ThreadAppAccess) []string {
+	var out []string
+	for _, g := range a.Apps {
+		out = append(out, g.AppName+" via "+g.Member.Username)
+	}
+	return out
+}
+
+// Messages an app reads in an inbox listing are logged for everyone in
+// each thread, like any other read of them.
+func TestAccessLog_InboxReads(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Inbox")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	if _, err := app.Threads(ctx, client.ThreadsQuery{Messages: 5}); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		c      *client.Client
+		thread string
+	}{"bob": {w.bob, w.aliceBob}, "carol": {w.carol, w.aliceCarol}} {
+		log := accessLog(t, tc.c, "")
+		if len(log.Entries) != 1 {
+			t.Errorf("%s's log: %v, want one read", name, actions(log))
+			continue
+		}
+		if e := log.Entries[0]; e.Action != "messages.read" || e.ThreadID != tc.thread || e.MessageCount != 1 || len(e.MessageIDs) != 1 {
+			t.Errorf("%s's entry: %+v", name, e)
+		}
+	}
+	got := actions(accessLog(t, w.alice, ""))
+	slices.Sort(got[1:])
+	if want := []string{parley.ActionGrantCreated, "messages.read", "messages.read", "threads.read"}; !slices.Equal(got, want) {
+		t.Errorf("alice's log: %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,143 @@
+package service
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+// A member's connected apps: the grants in force, what they reach, how the
+// apps used them, and the member's hand on them. Every change to a grant is
+// written to its member's access log in the change's transaction.
+
+// ConnectedApps lists the signed-in member's grants in force, oldest first.
+func (s *Service) ConnectedApps(ctx context.Context) ([]*parley.ConnectedApp, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	list := []*parley.ConnectedApp{}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		grants, err := tx.FindActiveGrants(ctx, c.User.ID, parley.Now())
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			ca, err := connectedApp(ctx, tx, g)
+			if err != nil {
+				return err
+			}
+			list = append(list, ca)
+		}
+		return nil
+	})
+	return list, err
+}
+
+// connectedApp completes a grant with its app, threads and use.
+func connectedApp(ctx context.Context, tx parley.Tx, g *parley.Grant) (*parley.ConnectedApp, error) {
+	app, err := tx.FindAppByClientID(ctx, g.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	use, err := tx.FindGrantUse(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	threads, err := tx.FindGrantThreads(ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	ca := &parley.ConnectedApp{Grant: *g, AppName: app.Name, GrantUse: *use, Threads: make([]parley.GrantedThread, 0, len(threads))}
+	for _, gt := range threads {
+		th, err := tx.FindThreadByID(ctx, gt.ThreadID)
+		if err != nil {
+			return nil, err
+		}
+		label, err := threadLabel(ctx, tx, th, g.UserID)
+		if err != nil {
+			return nil, err
+		}
+		ca.Threads = append(ca.Threads, parley.GrantedThread{GrantThread: gt, Label: label})
+	}
+	return ca, nil
+}
+
+// RevokeGrant ends one of the signed-in member's grants now. The app's
+// tokens stop working at its very next request, refresh tokens included,
+// since every use of a token checks its grant. Revoking a grant that has
+// already ended changes nothing.
+func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		g, err := tx.FindGrantByID(ctx, grantID)
+		if isNotFound(err) || err == nil && g.UserID != c.User.ID {
+			return parley.Errorf(parley.ENOTFOUND, "no app is connected with this grant")
+		} else if err != nil {
+			return err
+		}
+		now := parley.Now()
+		if !g.ActiveAt(now) {
+			return nil
+		}
+		app, err := tx.FindAppByClientID(ctx, g.ClientID)
+		if err != nil {
+			return err
+		}
+		g.RevokedAt, g.UpdatedAt = &now, now
+		if err := tx.UpdateGrant(ctx, g); err != nil {
+			return err
+		}
+		return logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
+	})
+}
+
+// expiryBatch is how many expired grants EndExpiredGrants ends per write.
+const expiryBatch = 100
+
+// EndExpiredGrants marks the grants that ran out as ended and writes each
+// expiry, at the moment it happened, to its member's log. It returns how
+// many it ended. The server runs it every minute; an expired grant stops
+// working at once either way, since every call checks the expiry.
+func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
+	ended := 0
+	for {
+		var n int
+		err := s.store.Write(ctx, func(tx parley.Tx) error {
+			grants, err := tx.FindExpiredGrants(ctx, parley.Now(), expiryBatch)
+			if err != nil {
+				return err
+			}
+			n = len(grants)
+			for _, g := range grants {
+				app, err := tx.FindAppByClientID(ctx, g.ClientID)
+				if err != nil {
+					return err
+				}
+				if err := endExpiredGrant(ctx, tx, g, app.Name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return ended, err
+		}
+		ended += n
+		if n < expiryBatch {
+			return ended, nil
+		}
+	}
+}
+
+// endExpiredGrant marks an expired grant ended when it expired and logs it.
+func endExpiredGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName string) error {
+	g.RevokedAt = g.ExpiresAt
+	if err := tx.UpdateGrant(ctx, g); err != nil {
+		return err
+	}
+	return logGrant(ctx, tx, g, appName, parley.ActionGrantExpired, *g.ExpiresAt)
+}

@@ -1,0 +1,100 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// A say for every participant: each member of a thread sees which apps can
+// reach it through whose grant, and any of them can close it to every app,
+// whatever the others granted. Closing and reopening are logged for every
+// participant.
+
+// ThreadApps returns what apps may do in one of the signed-in member's
+// threads.
+func (s *Service) ThreadApps(ctx context.Context, threadID string) (*parley.ThreadAppAccess, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var a *parley.ThreadAppAccess
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
+		a, err = threadAppAccess(ctx, tx, threadID)
+		return err
+	})
+	return a, err
+}
+
+// SetThreadAppAccess closes one of the signed-in member's threads to every
+// app (allowed false) or withdraws the member's closing (allowed true). A
+// thread stays closed while anyone keeps it closed, so only those who
+// closed it can reopen it.
+func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allowed bool) (*parley.ThreadAppAccess, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var a *parley.ThreadAppAccess
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
+		now := parley.Now()
+		var changed bool
+		action := parley.ActionThreadClosed
+		if allowed {
+			action = parley.ActionThreadReopened
+			changed, err = tx.ReopenThreadToApps(ctx, threadID, c.User.ID)
+		} else {
+			changed, err = tx.CloseThreadToApps(ctx, threadID, c.User.ID, now)
+		}
+		if err != nil {
+			return err
+		}
+		if changed {
+			ids, err := tx.FindParticipantIDs(ctx, threadID)
+			if err != nil {
+				return err
+			}
+			e := parley.AccessEntry{At: now, Action: action, ThreadID: threadID, ByUserID: c.User.ID}
+			if err := appendAccess(ctx, tx, e, ids); err != nil {
+				return err
+			}
+		}
+		if a, err = threadAppAccess(ctx, tx, threadID); err != nil {
+			return err
+		}
+		if allowed && !changed && !a.Allowed {
+			return parley.Errorf(parley.EFORBIDDEN, "%s closed this thread to apps; only they can reopen it", names(a.ClosedBy))
+		}
+		return nil
+	})
+	return a, err
+}
+
+// threadAppAccess reads who closed a thread to apps and the grants that reach it.
+func threadAppAccess(ctx context.Context, tx parley.Tx, threadID string) (*parley.ThreadAppAccess, error) {
+	closers, err := tx.FindThreadClosers(ctx, threadID)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := tx.FindThreadGrants(ctx, threadID, parley.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &parley.ThreadAppAccess{Allowed: len(closers) == 0, ClosedBy: closers, Apps: apps}, nil
+}
+
+// names lists members' display names.
+func names(users []parley.UserRef) string {
+	list := make([]string, len(users))
+	for i, u := range users {
+		list[i] = u.DisplayName
+	}
+	return strings.Join(list, ", ")
+}
