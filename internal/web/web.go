@@ -1,5 +1,6 @@
-// Package web serves Parley's HTML pages: for now the sign-in and consent
-// pages of "Sign in with Parley". Pages are plain server-rendered HTML under
+// Package web serves Parley's HTML pages: the sign-in and consent pages of
+// "Sign in with Parley", and the member's connected apps and access log.
+// Pages are plain server-rendered HTML under
 // a strict Content-Security-Policy, with no script at all.
 //
 // CSRF: every form carries a token that must equal the browser's CSRF
@@ -59,8 +60,9 @@ type Pages struct {
 // New returns the pages; secureCookies should be set when the public URL is https.
 func New(svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) *Pages {
 	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, pages: map[string]*template.Template{}}
-	for _, name := range []string{"login", "consent", "error"} {
-		p.pages[name] = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
+	funcs := template.FuncMap{"date": formatDate, "action": describeAction}
+	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
+		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
@@ -68,13 +70,18 @@ func New(svc *service.Service, provider *oauth.Provider, log *slog.Logger, secur
 	mux.HandleFunc("POST "+oauth.LoginPath, p.handleLoginPost)
 	mux.HandleFunc("GET "+consentPath, p.handleConsent)
 	mux.HandleFunc("POST "+consentPath, p.handleConsentPost)
+	mux.HandleFunc("GET "+accountSignInPath, p.handleAccountSignIn)
+	mux.HandleFunc("POST "+accountSignInPath, p.handleAccountSignInPost)
+	mux.HandleFunc("GET "+accountAppsPath, p.handleAccountApps)
+	mux.HandleFunc("POST "+accountRevokePath, p.handleAccountRevoke)
+	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p
 }
 
 // Paths returns the paths the pages serve, for the server's top-level mux.
-func Paths() []string { return []string{oauth.LoginPath, consentPath, "/static/"} }
+func Paths() []string { return []string{oauth.LoginPath, consentPath, "/account/", "/static/"} }
 
 // ServeHTTP serves the pages with their security headers.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +98,8 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // loginPage is what the sign-in page shows.
 type loginPage struct {
 	Title, AppName, RequestID, CSRF, Username, Error string
+	// Action is where the form posts.
+	Action string
 }
 
 // unbound refuses a sign-in request the browser did not start.
@@ -113,26 +122,35 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", RequestID: id, CSRF: p.csrfToken(w, r)})
+	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, CSRF: p.csrfToken(w, r)})
 }
 
 func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
 	}
-	id, username := r.PostFormValue("id"), r.PostFormValue("username")
+	id := r.PostFormValue("id")
 	if p.unbound(w, r, id) {
 		return
 	}
-	token, _, err := p.svc.SignIn(r.Context(), username, r.PostFormValue("password"))
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id}) {
+		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
+	}
+}
+
+// signIn checks the posted username and password and sets the session
+// cookie. When they are wrong it shows the form again, as page, with the
+// error, and returns false.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) bool {
+	page.Username = r.PostFormValue("username")
+	token, _, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
 	if err != nil {
-		p.render(w, httpapi.StatusOf(err), "login", loginPage{
-			Title: "Sign in", RequestID: id, CSRF: p.csrfToken(w, r), Username: username, Error: parley.ErrorMessage(err),
-		})
-		return
+		page.CSRF, page.Error = p.csrfToken(w, r), parley.ErrorMessage(err)
+		p.render(w, httpapi.StatusOf(err), "login", page)
+		return false
 	}
 	http.SetCookie(w, p.cookie(sessionCookie, token, 30*24*time.Hour))
-	http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
+	return true
 }
 
 // consentPage is what the consent page shows.
