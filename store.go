@@ -20,6 +20,14 @@ type Store interface {
 	// returned. fn may run more than once (when a batch-mate fails), so it
 	// must assign, not accumulate, what it hands out of the transaction.
 	Write(ctx context.Context, fn func(Tx) error) error
+	// WriteNoSync runs fn like Write but returns once its changes are
+	// committed, without waiting for them to reach the disk. They survive
+	// a crash of the server, not of the machine, until the next durable
+	// commit, moments later under load (SQLite's synchronous=NORMAL in WAL
+	// mode, PostgreSQL's synchronous_commit=off). It is for the records of
+	// reads, which must be written before the data is returned but leave
+	// nothing inconsistent if lost; never for a change a client is told of.
+	WriteNoSync(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }
 

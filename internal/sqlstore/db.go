@@ -13,6 +13,10 @@
 // write in its own savepoint, so the failing write rolls back alone and its
 // batch-mates still commit. Failures are rare on the hot path, and the two
 // statements a savepoint costs per write are not.
+//
+// A batch of only WriteNoSync writes commits with synchronous=NORMAL: in
+// WAL mode the commit is in the log file, safe from a crash of the server,
+// and the next synchronous=FULL commit fsyncs it with its own.
 package sqlstore
 
 import (
@@ -20,6 +24,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,6 +54,9 @@ type DB struct {
 	closed  bool
 	stop    chan struct{}
 	stopped chan struct{}
+	// synced is whether the writer's connection fsyncs at commit
+	// (synchronous=FULL) rather than leaving it to the next one that does.
+	synced bool
 }
 
 var _ parley.Store = (*DB)(nil)
@@ -58,6 +66,9 @@ type writeReq struct {
 	fn   func(parley.Tx) error
 	err  error
 	done chan struct{}
+	// noSync writes need not wait for fsync; a batch syncs if any of its
+	// writes do.
+	noSync bool
 }
 
 func newDB(ctx context.Context, write, read *sql.DB) (*DB, error) {
@@ -74,6 +85,7 @@ func newDB(ctx context.Context, write, read *sql.DB) (*DB, error) {
 		queue:      make(chan *writeReq, maxBatch),
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),
+		synced:     true,
 	}
 	go db.writeLoop()
 	return db, nil
@@ -102,7 +114,16 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 
 // Write queues fn for the writer and waits until its batch is durable.
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
+}
+
+// WriteNoSync queues fn for the writer and waits until its batch is
+// committed, durable or not.
+func (db *DB) WriteNoSync(ctx context.Context, fn func(parley.Tx) error) error {
+	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true})
+}
+
+func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()
@@ -167,6 +188,10 @@ func (db *DB) commit(batch []*writeReq) {
 		}
 	}()
 	ctx := context.Background() // the batch outlives any one request
+	if err := db.setSync(ctx, slices.ContainsFunc(batch, func(r *writeReq) bool { return !r.noSync })); err != nil {
+		failAll(batch, err)
+		return
+	}
 	if db.run(ctx, batch, false) {
 		return
 	}
@@ -218,6 +243,23 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 		failAll(batch, err)
 	}
 	return true
+}
+
+// setSync makes the writer's commits wait for fsync, or not. A commit that
+// does also makes durable every commit before it.
+func (db *DB) setSync(ctx context.Context, synced bool) error {
+	if synced == db.synced {
+		return nil
+	}
+	level := "NORMAL"
+	if synced {
+		level = "FULL"
+	}
+	if err := db.execWrite(ctx, "PRAGMA synchronous = "+level); err != nil {
+		return err
+	}
+	db.synced = synced
+	return nil
 }
 
 // rollback ends a failed transaction. If even that fails the connection is

@@ -102,6 +102,21 @@ func TestOpen_DurableSettings(t *testing.T) {
 	if journal != "wal" || synchronous != 2 {
 		t.Fatalf("journal_mode=%s synchronous=%d; want wal and 2 (FULL)", journal, synchronous)
 	}
+
+	// A batch of no-sync writes alone commits without fsync; the next
+	// write fsyncs again, and makes the earlier ones durable with it.
+	err = db.WriteNoSync(ctx, func(tx parley.Tx) error {
+		return sqlstore.Pragmas(ctx, tx, &journal, &synchronous)
+	})
+	if err != nil || synchronous != 1 {
+		t.Fatalf("WriteNoSync: synchronous=%d (%v); want 1 (NORMAL)", synchronous, err)
+	}
+	err = db.Write(ctx, func(tx parley.Tx) error {
+		return sqlstore.Pragmas(ctx, tx, &journal, &synchronous)
+	})
+	if err != nil || synchronous != 2 {
+		t.Fatalf("Write after WriteNoSync: synchronous=%d (%v); want 2 (FULL)", synchronous, err)
+	}
 }
 
 func TestOpen_RefusesNewerSchema(t *testing.T) {

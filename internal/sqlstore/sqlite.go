@@ -28,7 +28,8 @@ const readConns = 4
 // schema is newer than this binary.
 //
 // The database runs in WAL mode with synchronous=FULL: a commit returns only
-// after fsync, so an acknowledged write survives a crash.
+// after fsync, so an acknowledged write survives a crash (WriteNoSync
+// batches aside).
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlstore: create data directory: %w", err)
