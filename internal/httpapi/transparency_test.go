@@ -305,3 +305,29 @@ func TestAccessLog_InboxReads(t *testing.T) {
 		t.Errorf("alice's log: %v, want %v", got, want)
 	}
 }
+
+// A member who closed a group thread to apps and then leaves it withdraws
+// the closing: no one left could, and everyone is told.
+func TestThreadAppAccess_CloserLeaves(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.carol.SetThreadAppAccess(ctx, group.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.carol.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	a, err := w.alice.ThreadApps(ctx, group.ID)
+	if err != nil || !a.Allowed || len(a.ClosedBy) != 0 {
+		t.Errorf("after carol left: %+v (%v), want the thread open to apps", a, err)
+	}
+	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob, "carol": w.carol} {
+		if got := actions(accessLog(t, c, "")); !slices.Equal(got, []string{parley.ActionThreadClosed, parley.ActionThreadReopened}) {
+			t.Errorf("%s's log: %v", name, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -57,12 +58,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 			return err
 		}
 		if changed {
-			ids, err := tx.FindParticipantIDs(ctx, threadID)
-			if err != nil {
-				return err
-			}
-			e := parley.AccessEntry{At: now, Action: action, ThreadID: threadID, ByUserID: c.User.ID}
-			if err := appendAccess(ctx, tx, e, ids); err != nil {
+			if err := logAppAccessChange(ctx, tx, threadID, c.User.ID, action, now); err != nil {
 				return err
 			}
 		}
@@ -75,6 +71,16 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		return nil
 	})
 	return a, err
+}
+
+// logAppAccessChange logs, for everyone in the thread, that a participant
+// closed it to apps or reopened it at t.
+func logAppAccessChange(ctx context.Context, tx parley.Tx, threadID, byUserID, action string, t time.Time) error {
+	ids, err := tx.FindParticipantIDs(ctx, threadID)
+	if err != nil {
+		return err
+	}
+	return appendAccess(ctx, tx, parley.AccessEntry{At: t, Action: action, ThreadID: threadID, ByUserID: byUserID}, ids)
 }
 
 // threadAppAccess reads who closed a thread to apps and the grants that reach it.

@@ -367,7 +367,8 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 }
 
 // LeaveThread takes the caller out of a group thread. Direct threads cannot
-// be left.
+// be left. A member who kept the thread closed to apps withdraws that on
+// leaving, logged as a reopening: no one left in the thread could.
 func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -382,7 +383,15 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 		if th.Kind != parley.ThreadGroup {
 			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left")
 		}
-		if err := tx.LeaveThread(ctx, threadID, c.User.ID, parley.Now()); err != nil {
+		now := parley.Now()
+		if reopened, err := tx.ReopenThreadToApps(ctx, threadID, c.User.ID); err != nil {
+			return err
+		} else if reopened {
+			if err := logAppAccessChange(ctx, tx, threadID, c.User.ID, parley.ActionThreadReopened, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.LeaveThread(ctx, threadID, c.User.ID, now); err != nil {
 			return err
 		}
 		change.Thread = th
