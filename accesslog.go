@@ -86,6 +86,14 @@ func (e *AccessEntry) ChainHash(prev []byte) []byte {
 // GenesisHash is the previous hash of a member's first entry.
 var GenesisHash = make([]byte, sha256.Size)
 
+// AccessHead is the position and hash of a member's last access log entry,
+// kept apart from the entries so that cutting entries off the end shows.
+type AccessHead struct {
+	UserID string
+	Seq    int64
+	Hash   []byte
+}
+
 // AccessFilter selects a page of one member's access log.
 type AccessFilter struct {
 	UserID string

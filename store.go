@@ -158,11 +158,12 @@ type Tx interface {
 	RevokeToken(ctx context.Context, hash []byte, t time.Time) error
 	RevokeTokenFamily(ctx context.Context, familyID string, t time.Time) error
 
-	// FindAccessHead returns the seq and hash of the member's last access
-	// log entry: 0 and GenesisHash before the first.
-	FindAccessHead(ctx context.Context, userID string) (int64, []byte, error)
-	// CreateAccessEntry appends a chained entry and moves the head to it.
-	CreateAccessEntry(ctx context.Context, e *AccessEntry) error
+	// FindAccessHeads returns the heads of the members' access logs, in the
+	// order of userIDs: seq 0 and GenesisHash for a log with no entry yet.
+	FindAccessHeads(ctx context.Context, userIDs []string) ([]AccessHead, error)
+	// CreateAccessEntries appends chained entries, at most one per member,
+	// and moves each member's head to theirs.
+	CreateAccessEntries(ctx context.Context, entries []*AccessEntry) error
 	FindAccessEntries(ctx context.Context, f AccessFilter) ([]*AccessEntry, error)
 
 	// FindServerKey returns a key the server keeps, such as its token

@@ -56,24 +56,24 @@ func appendAccess(ctx context.Context, tx parley.Tx, e parley.AccessEntry, userI
 	if e.At.IsZero() {
 		e.At = parley.Now()
 	}
-	seen := make([]string, 0, len(userIDs))
+	members := make([]string, 0, len(userIDs))
 	for _, uid := range userIDs {
-		if slices.Contains(seen, uid) {
-			continue
-		}
-		seen = append(seen, uid)
-		seq, prev, err := tx.FindAccessHead(ctx, uid)
-		if err != nil {
-			return err
-		}
-		entry := e
-		entry.UserID, entry.Seq, entry.PrevHash = uid, seq+1, prev
-		entry.Hash = entry.ChainHash(prev)
-		if err := tx.CreateAccessEntry(ctx, &entry); err != nil {
-			return err
+		if !slices.Contains(members, uid) {
+			members = append(members, uid)
 		}
 	}
-	return nil
+	heads, err := tx.FindAccessHeads(ctx, members)
+	if err != nil {
+		return err
+	}
+	entries := make([]*parley.AccessEntry, len(heads))
+	for i, h := range heads {
+		entry := e
+		entry.UserID, entry.Seq, entry.PrevHash = h.UserID, h.Seq+1, h.Hash
+		entry.Hash = entry.ChainHash(h.Hash)
+		entries[i] = &entry
+	}
+	return tx.CreateAccessEntries(ctx, entries)
 }
 
 // logRead records an app's reads before their data is returned. The entries
@@ -93,6 +93,15 @@ func (s *Service) logRead(ctx context.Context, c *parley.Caller, reads ...access
 		}
 		return nil
 	})
+}
+
+// findAccessHead returns the head of one member's log.
+func findAccessHead(ctx context.Context, tx parley.Tx, userID string) (parley.AccessHead, error) {
+	heads, err := tx.FindAccessHeads(ctx, []string{userID})
+	if err != nil {
+		return parley.AccessHead{}, err
+	}
+	return heads[0], nil
 }
 
 // threadReaders returns who a read of a thread touches: its participants.
@@ -228,9 +237,11 @@ func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verifica
 	var headSeq, laterSeq int64
 	var headHash []byte
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if headSeq, headHash, err = tx.FindAccessHead(ctx, userID); err != nil {
+		head, err := findAccessHead(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
+		headSeq, headHash = head.Seq, head.Hash
 		for from := int64(0); ; {
 			page, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, Ascending: true, From: from, Limit: verifyPage})
 			if err != nil {
@@ -242,7 +253,8 @@ func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verifica
 			}
 			from = page[len(page)-1].Seq
 		}
-		laterSeq, _, err = tx.FindAccessHead(ctx, userID)
+		later, err := findAccessHead(ctx, tx, userID)
+		laterSeq = later.Seq
 		return err
 	})
 	if err != nil {

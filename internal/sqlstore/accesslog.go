@@ -2,39 +2,89 @@ package sqlstore
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley"
 )
 
-func (t *txn) FindAccessHead(ctx context.Context, userID string) (int64, []byte, error) {
-	var seq int64
-	var hash []byte
-	err := t.queryRow(ctx, "access log", `SELECT seq, hash FROM access_log_heads WHERE user_id = $1`,
-		[]any{userID}, &seq, &hash)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return 0, parley.GenesisHash, nil
-	} else if err != nil {
-		return 0, nil, mapError("find access head", err)
+// An app's call appends one entry to the log of each member it touched: the
+// entries of one call are read and written with one statement each, not
+// one per member, since every read an app makes waits for them.
+
+func (t *txn) FindAccessHeads(ctx context.Context, userIDs []string) ([]parley.AccessHead, error) {
+	args := make([]any, len(userIDs))
+	for i, id := range userIDs {
+		args[i] = id
 	}
-	return seq, hash, nil
+	rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(userIDs))+`)`, args...)
+	if err != nil {
+		return nil, mapError("find access heads", err)
+	}
+	defer rows.Close()
+	found := make(map[string]parley.AccessHead, len(userIDs))
+	for rows.Next() {
+		var h parley.AccessHead
+		if err := rows.Scan(&h.UserID, &h.Seq, &h.Hash); err != nil {
+			return nil, mapError("find access heads", err)
+		}
+		found[h.UserID] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError("find access heads", err)
+	}
+	heads := make([]parley.AccessHead, len(userIDs))
+	for i, id := range userIDs {
+		h, ok := found[id]
+		if !ok {
+			h = parley.AccessHead{UserID: id, Hash: parley.GenesisHash}
+		}
+		heads[i] = h
+	}
+	return heads, nil
 }
 
-func (t *txn) CreateAccessEntry(ctx context.Context, e *parley.AccessEntry) error {
+// accessEntryColumns is how many columns an access log row has.
+const accessEntryColumns = 13
+
+func (t *txn) CreateAccessEntries(ctx context.Context, entries []*parley.AccessEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	rows := make([]string, len(entries))
+	heads := make([]string, len(entries))
+	args := make([]any, 0, len(entries)*accessEntryColumns)
+	headArgs := make([]any, 0, len(entries)*3)
+	for i, e := range entries {
+		rows[i] = "(" + placeholders(i*accessEntryColumns+1, accessEntryColumns) + ")"
+		args = append(args, e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID,
+			e.ByUserID, strings.Join(e.MessageIDs, " "), e.MessageCount, e.PrevHash, e.Hash)
+		heads[i] = "(" + placeholders(i*3+1, 3) + ")"
+		headArgs = append(headArgs, e.UserID, e.Seq, e.Hash)
+	}
 	_, err := t.exec(ctx, `
 		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
 			message_ids, message_count, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID, e.ByUserID,
-		strings.Join(e.MessageIDs, " "), e.MessageCount, e.PrevHash, e.Hash)
+		VALUES `+strings.Join(rows, ", "), args...)
 	if err != nil {
-		return mapError("create access entry", err)
+		return mapError("create access entries", err)
 	}
 	_, err = t.exec(ctx, `
-		INSERT INTO access_log_heads (user_id, seq, hash) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
-		e.UserID, e.Seq, e.Hash)
-	return mapError("move access head", err)
+		INSERT INTO access_log_heads (user_id, seq, hash) VALUES `+strings.Join(heads, ", ")+`
+		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, headArgs...)
+	return mapError("move access heads", err)
+}
+
+// placeholders returns n numbered placeholders from $first on, comma-separated.
+func placeholders(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(first+i))
+	}
+	return b.String()
 }
 
 func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*parley.AccessEntry, error) {
