@@ -2,11 +2,15 @@ package oauth
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/go-jose/go-jose/v4"
@@ -25,8 +29,8 @@ const (
 // Keys are the provider's secrets: the key that seals opaque access tokens
 // and codes, and the key that signs ID tokens.
 type Keys struct {
-	// Sealer seals and opens access tokens and codes (AES-256-GCM, as a
-	// compact JWE). The service opens access tokens with it.
+	// Sealer seals and opens access tokens and codes. The service opens
+	// access tokens with it.
 	Sealer  op.Crypto
 	signing *signingKey
 }
@@ -65,10 +69,47 @@ func LoadKeys(ctx context.Context, store parley.Store) (*Keys, error) {
 	}
 	sum := sha256.Sum256(pub)
 	id := hex.EncodeToString(sum[:8])
-	return &Keys{
-		Sealer:  op.NewAES256GCMCrypto([32]byte(sealing), "sealing-"+id),
-		signing: &signingKey{id: id, key: rsaKey},
-	}, nil
+	sealer, err := newSealer(sealing)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{Sealer: sealer, signing: &signingKey{id: id, key: rsaKey}}, nil
+}
+
+// sealer seals with AES-256-GCM under a random nonce, as base64url(nonce ‖
+// ciphertext ‖ tag). The op package asks only that a string sealed can be
+// opened again; a JWE's key wrapping and JSON header added nothing to that
+// but a third of the time an app's every call spends authenticating.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (*sealer, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: sealing key: %w", err)
+	}
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: sealing key: %w", err)
+	}
+	return &sealer{aead: aead}, nil
+}
+
+// Encrypt seals plain.
+func (s *sealer) Encrypt(plain string) (string, error) {
+	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nil, nil, []byte(plain), nil)), nil
+}
+
+// Decrypt opens what Encrypt sealed, and refuses anything else.
+func (s *sealer) Decrypt(sealed string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil {
+		return "", errors.New("oauth: not a sealed value")
+	}
+	plain, err := s.aead.Open(nil, nil, raw, nil)
+	if err != nil {
+		return "", errors.New("oauth: not a sealed value")
+	}
+	return string(plain), nil
 }
 
 // loadKey returns the named key, storing a new one from make if there is
