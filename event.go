@@ -19,9 +19,11 @@ type Event struct {
 	Type     string          `json:"type"`
 	ThreadID string          `json:"thread_id"`
 	Data     json.RawMessage `json:"data"`
-	// Seq is the message the event is about, 0 for events about no single
-	// message: apps see messages only from their grant's first one on.
-	Seq int64 `json:"-"`
+	// Seq and MessageID name the message the event is about, if any: apps
+	// see messages only from their grant's first one on, and each message
+	// an app receives is in the access log.
+	Seq       int64  `json:"-"`
+	MessageID string `json:"-"`
 }
 
 // NewEvent returns an event of type typ about a thread, carrying data as JSON.

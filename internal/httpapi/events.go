@@ -62,7 +62,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				s.cutOffSlowClient(conn)
 				return
 			}
-			if visible, err := sub.Visible(ctx, ev); err != nil {
+			if visible, err := sub.Admit(ctx, ev); err != nil {
 				// The app's token no longer works: its grant was revoked,
 				// or the app suspended.
 				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))

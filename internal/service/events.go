@@ -29,21 +29,32 @@ func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	return &Events{Subscription: sub, svc: s, caller: c}, nil
 }
 
-// Visible reports whether the caller may see ev. For an app it checks again
-// that the token still works, so a revoked grant or a suspended app stops
-// its stream: then it returns EUNAUTHORIZED and the stream should end.
-func (e *Events) Visible(ctx context.Context, ev parley.Event) (bool, error) {
+// eventScopes are the scopes an app must hold to receive each event; the
+// first is the access the event is logged as.
+var eventScopes = map[string]parley.Scopes{
+	parley.EventMessageCreated: {parley.ScopeMessagesRead},
+	parley.EventMessageDeleted: {parley.ScopeMessagesRead},
+	parley.EventReadUpdated:    {parley.ScopeThreadsRead},
+	// A thread change lists who is in the thread.
+	parley.EventThreadUpdated: {parley.ScopeParticipantsRead, parley.ScopeThreadsRead},
+}
+
+// Admit reports whether the caller may receive ev. For an app it checks
+// again that the token still works, so a revoked grant or a suspended app
+// stops its stream: then it returns EUNAUTHORIZED and the stream should
+// end. An event an app may receive is logged, for everyone in its thread,
+// before it is sent.
+func (e *Events) Admit(ctx context.Context, ev parley.Event) (bool, error) {
 	c := e.caller
 	if c.App == nil {
 		return true, nil
 	}
-	switch {
-	case (ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventReadUpdated) && !c.App.Scopes.Has(parley.ScopeThreadsRead),
-		// A thread change lists who is in the thread.
-		ev.Type == parley.EventThreadUpdated && !c.App.Scopes.Has(parley.ScopeParticipantsRead):
+	scopes := eventScopes[ev.Type]
+	if len(scopes) == 0 || len(c.App.Scopes.Missing(scopes)) > 0 {
 		return false, nil
 	}
 	visible := false
+	var readers []string
 	err := e.svc.store.Read(ctx, func(tx parley.Tx) error {
 		tg, err := tx.FindTokenGrant(ctx, c.App.TokenHash)
 		if isNotFound(err) || err == nil && !tg.ActiveAt(parley.Now()) {
@@ -57,8 +68,17 @@ func (e *Events) Visible(ctx context.Context, ev parley.Event) (bool, error) {
 		} else if err != nil {
 			return err
 		}
-		visible = ev.Seq == 0 || ev.Seq >= from
-		return nil
+		if visible = ev.Seq == 0 || ev.Seq >= from; visible {
+			readers, err = tx.FindParticipantIDs(ctx, ev.ThreadID)
+		}
+		return err
 	})
-	return visible, err
+	if err != nil || !visible {
+		return false, err
+	}
+	var msgs []*parley.Message
+	if ev.MessageID != "" {
+		msgs = []*parley.Message{{ID: ev.MessageID}}
+	}
+	return true, e.svc.logRead(ctx, c, access{scopes[0], ev.ThreadID, readers, msgs})
 }

@@ -84,7 +84,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 // publishMessage tells the thread's participants of a new message.
 func (s *Service) publishMessage(ctx context.Context, recipients []string, msg *parley.Message) {
 	ev := parley.NewEvent(parley.EventMessageCreated, msg.ThreadID, msg)
-	ev.Seq = msg.Seq
+	ev.Seq, ev.MessageID = msg.Seq, msg.ID
 	s.publish(ctx, recipients, ev)
 }
 
@@ -187,7 +187,7 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	if deleted != nil {
 		ev := parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,
 			parley.MessageDeleted{ID: deleted.ID, ThreadID: deleted.ThreadID, Seq: deleted.Seq})
-		ev.Seq = deleted.Seq
+		ev.Seq, ev.MessageID = deleted.Seq, deleted.ID
 		s.publish(ctx, recipients, ev)
 	}
 	return nil
