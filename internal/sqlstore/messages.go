@@ -8,10 +8,17 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const messageSelect = `
-	SELECT m.id, m.thread_id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
+// messageColumns are a message's columns but its thread's ID. A page of a
+// thread leaves that out, as the caller knows it: every column of every row
+// costs the driver several calls into SQLite, each taking its mutex.
+const messageColumns = `m.id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
 		m.via_client_id, m.via_name, m.share_url, m.share_title
 	FROM messages m JOIN users u ON u.id = m.sender_id `
+
+const (
+	messageSelect = `SELECT m.thread_id, ` + messageColumns
+	pageSelect    = `SELECT ` + messageColumns
+)
 
 // messageScanner scans message rows. It is made once per query and its
 // column buffers and destination list reused for every row: a page of 51
@@ -21,11 +28,18 @@ type messageScanner struct {
 	created                                    int64
 	deleted                                    sql.NullInt64
 	dest                                       []any
+	// threadID, when set, is the thread of every row, which pageSelect
+	// leaves out; otherwise rows are of messageSelect.
+	threadID string
 }
 
 func (s *messageScanner) scan(rows *sql.Rows) (*parley.Message, error) {
-	m := new(parley.Message)
-	s.dest = append(s.dest[:0], &m.ID, &m.ThreadID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
+	m := &parley.Message{ThreadID: s.threadID}
+	s.dest = s.dest[:0]
+	if s.threadID == "" {
+		s.dest = append(s.dest, &m.ThreadID)
+	}
+	s.dest = append(s.dest, &m.ID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
 		&m.Kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
@@ -58,15 +72,20 @@ func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 }
 
 // findMessages runs a message query; sizeHint is the number of rows it
-// expects at most.
-func (t *txn) findMessages(ctx context.Context, op string, sizeHint int, query string, args ...any) ([]*parley.Message, error) {
-	rows, err := t.query(ctx, messageSelect+query, args...)
+// expects at most. With a threadID, the query reads messages of that
+// thread only and selects them with pageSelect; without, with messageSelect.
+func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint int, where string, args ...any) ([]*parley.Message, error) {
+	query := messageSelect + where
+	if threadID != "" {
+		query = pageSelect + where
+	}
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
 	defer rows.Close()
 	list := make([]*parley.Message, 0, sizeHint)
-	var s messageScanner
+	s := messageScanner{threadID: threadID}
 	for rows.Next() {
 		m, err := s.scan(rows)
 		if err != nil {
@@ -78,7 +97,7 @@ func (t *txn) findMessages(ctx context.Context, op string, sizeHint int, query s
 }
 
 func (t *txn) findMessage(ctx context.Context, where string, args ...any) (*parley.Message, error) {
-	list, err := t.findMessages(ctx, "find message", 1, where, args...)
+	list, err := t.findMessages(ctx, "find message", "", 1, where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +124,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	// The page's length, bounded so that a wild limit cannot allocate much.
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
 	if f.After != nil {
-		return t.findMessages(ctx, "find messages", size,
+		return t.findMessages(ctx, "find messages", f.ThreadID, size,
 			`WHERE m.thread_id = $1 AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
 			f.ThreadID, *f.After, f.Limit, f.MemberID, f.FromSeq)
 	}
@@ -113,7 +132,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	if f.Before != nil {
 		before = *f.Before
 	}
-	return t.findMessages(ctx, "find messages", size,
+	return t.findMessages(ctx, "find messages", f.ThreadID, size,
 		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
 		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
 }
