@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/parleyhq/parley"
 )
@@ -77,8 +80,35 @@ func jsonType(goKind string) string {
 }
 
 // writeJSON answers with v as JSON.
+//
+// The body is encoded into a pooled buffer and sent with its Content-Length:
+// encoding straight into the ResponseWriter sends any body over net/http's
+// 4 KiB buffer (a page of messages is about 16 KiB) chunked, in several
+// writes, and the client has to undo the chunking.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	err := json.NewEncoder(buf).Encode(v)
 	w.Header().Set("Content-Type", "application/json")
+	if err == nil {
+		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	}
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	if err == nil {
+		w.Write(buf.Bytes())
+	}
+}
+
+// bodyBuffers holds buffers for encoding response bodies.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse, so that one very large
+// answer does not stay in memory for good.
+const maxPooledBody = 64 << 10
+
+func putBodyBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		bodyBuffers.Put(buf)
+	}
 }

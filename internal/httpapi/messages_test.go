@@ -69,6 +69,39 @@ func TestMessages_Send(t *testing.T) {
 			t.Fatalf("retry after delete = %+v, %v; want the tombstone of %s", again, err, m.ID)
 		}
 	})
+	t.Run("IdempotentConcurrentRetries", func(t *testing.T) {
+		// Retries racing the first send, and other sends beside them, share
+		// batches: each retry answers with the one stored message, and the
+		// other sends are stored as well.
+		before, _ := alice.Thread(ctx, th.ID)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ids := map[string]int{}
+		for i := range 8 {
+			wg.Go(func() {
+				m, err := alice.SendMessage(ctx, th.ID, "raced", "key-3")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids[m.ID]++
+				mu.Unlock()
+			})
+			wg.Go(func() {
+				if _, err := bob.SendMessage(ctx, th.ID, fmt.Sprintf("beside %d", i), fmt.Sprintf("bob-key-%d", i)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(ids) != 1 {
+			t.Fatalf("retries answered with %d different messages, want 1: %v", len(ids), ids)
+		}
+		if after, _ := alice.Thread(ctx, th.ID); after.LastSeq != before.LastSeq+9 {
+			t.Fatalf("last_seq %d -> %d, want 9 more: alice's one and bob's 8", before.LastSeq, after.LastSeq)
+		}
+	})
 	t.Run("ErrIdempotencyKeyReused", func(t *testing.T) {
 		_, err := alice.SendMessage(ctx, th.ID, "something else", "key-1")
 		wantProblem(t, err, http.StatusConflict, "conflict")

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/parleyhq/parley"
@@ -23,55 +24,22 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 			return nil, false, err
 		}
 	}
+	// A send first assumes its key is new: the unique index on the sender's
+	// keys checks that in the insert, which spares every send a lookup in
+	// the writer that all sends wait on. A retry fails that insert, rolling
+	// its batch back to be run again with savepoints, and is answered by a
+	// second write that looks the key up first. Retries are rare.
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		replayed, recipients = false, nil
-		from, err := visibleFrom(ctx, tx, c, threadID)
-		if err != nil {
-			return err
-		}
-		if idempotencyKey != "" {
-			prior, err := tx.FindMessageByIdempotencyKey(ctx, c.User.ID, idempotencyKey)
-			if err == nil {
-				// A deleted message has lost its text; its key still replays it.
-				if prior.ThreadID != threadID || prior.Seq < from || prior.DeletedAt == nil && prior.Text != text {
-					return parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
-				}
-				msg, replayed = prior, true
-				return nil
-			} else if !isNotFound(err) {
-				return err
-			}
-		}
-		ids, err := tx.FindParticipantIDs(ctx, threadID)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(ids, c.User.ID) {
-			return threadNotFound()
-		}
-		now := parley.Now()
-		seq, err := tx.NextSeq(ctx, threadID, now)
-		if err != nil {
-			return err
-		}
-		msg = &parley.Message{
-			ID: parley.NewID(), ThreadID: threadID, Seq: seq, Sender: c.User, Kind: parley.MessageKindText,
-			Text: text, CreatedAt: now, IdempotencyKey: idempotencyKey, Via: via(c),
-		}
-		if err := tx.CreateMessage(ctx, msg); err != nil {
-			return err
-		}
-		// Sending reads the thread up to one's own message.
-		if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
-			return err
-		}
-		if err := logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
-			return err
-		}
-		recipients = ids
-		return nil
+		msg, replayed, recipients, err = sendMessage(ctx, tx, c, threadID, text, idempotencyKey, false)
+		return err
 	})
+	if idempotencyKey != "" && errors.Is(err, errKeyTaken) {
+		err = s.store.Write(ctx, func(tx parley.Tx) error {
+			msg, replayed, recipients, err = sendMessage(ctx, tx, c, threadID, text, idempotencyKey, true)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -79,6 +47,72 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		s.publishMessage(ctx, recipients, msg)
 	}
 	return msg, replayed, nil
+}
+
+// errKeyTaken reports that a send's insert found its idempotency key taken.
+var errKeyTaken = errors.New("service: idempotency key taken")
+
+// sendMessage is SendMessage's write. With lookUp it looks the idempotency
+// key up before it writes; without, it leaves that to the insert, which
+// fails with errKeyTaken when the key is taken. A caller no longer in the
+// thread has the key looked up either way: a retry is answered whether or
+// not the sender is still a member.
+func sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp bool) (*parley.Message, bool, []string, error) {
+	from, err := visibleFrom(ctx, tx, c, threadID)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	ids, err := tx.FindParticipantIDs(ctx, threadID)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	member := slices.Contains(ids, c.User.ID)
+	if idempotencyKey != "" && (lookUp || !member) {
+		if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
+			return prior, err == nil, nil, err
+		}
+	}
+	if !member {
+		return nil, false, nil, threadNotFound()
+	}
+	now := parley.Now()
+	seq, err := tx.NextSeq(ctx, threadID, now)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	msg := &parley.Message{
+		ID: parley.NewID(), ThreadID: threadID, Seq: seq, Sender: c.User, Kind: parley.MessageKindText,
+		Text: text, CreatedAt: now, IdempotencyKey: idempotencyKey, Via: via(c),
+	}
+	if err := tx.CreateMessage(ctx, msg); err != nil {
+		if !lookUp && idempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT {
+			return nil, false, nil, errKeyTaken
+		}
+		return nil, false, nil, err
+	}
+	// Sending reads the thread up to one's own message.
+	if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
+		return nil, false, nil, err
+	}
+	if err := logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
+		return nil, false, nil, err
+	}
+	return msg, false, ids, nil
+}
+
+// findReplay returns the message an earlier send with the sender's key
+// made, which a retry answers with: ENOTFOUND when the key is new, ECONFLICT
+// when it was used for a different message.
+func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key string, from int64) (*parley.Message, error) {
+	prior, err := tx.FindMessageByIdempotencyKey(ctx, senderID, key)
+	if err != nil {
+		return nil, err
+	}
+	// A deleted message has lost its text; its key still replays it.
+	if prior.ThreadID != threadID || prior.Seq < from || prior.DeletedAt == nil && prior.Text != text {
+		return nil, parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
+	}
+	return prior, nil
 }
 
 // publishMessage tells the thread's participants of a new message.

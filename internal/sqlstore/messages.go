@@ -8,29 +8,50 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const messageSelect = `
-	SELECT m.id, m.thread_id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
+// messageColumns are a message's columns but its thread's ID. A page of a
+// thread leaves that out, as the caller knows it: every column of every row
+// costs the driver several calls into SQLite, each taking its mutex.
+const messageColumns = `m.id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
 		m.via_client_id, m.via_name, m.share_url, m.share_title
 	FROM messages m JOIN users u ON u.id = m.sender_id `
 
-func scanMessage(scan func(...any) error) (*parley.Message, error) {
-	var m parley.Message
-	var body, viaID, viaName, shareURL, shareTitle sql.NullString
-	var created int64
-	var deleted sql.NullInt64
-	err := scan(&m.ID, &m.ThreadID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
-		&m.Kind, &body, &created, &deleted, &viaID, &viaName, &shareURL, &shareTitle)
-	if err != nil {
+const (
+	messageSelect = `SELECT m.thread_id, ` + messageColumns
+	pageSelect    = `SELECT ` + messageColumns
+)
+
+// messageScanner scans message rows. It is made once per query and its
+// column buffers and destination list reused for every row: a page of 51
+// rows otherwise allocates them 51 times over.
+type messageScanner struct {
+	body, viaID, viaName, shareURL, shareTitle sql.NullString
+	created                                    int64
+	deleted                                    sql.NullInt64
+	dest                                       []any
+	// threadID, when set, is the thread of every row, which pageSelect
+	// leaves out; otherwise rows are of messageSelect.
+	threadID string
+}
+
+func (s *messageScanner) scan(rows *sql.Rows) (*parley.Message, error) {
+	m := &parley.Message{ThreadID: s.threadID}
+	s.dest = s.dest[:0]
+	if s.threadID == "" {
+		s.dest = append(s.dest, &m.ThreadID)
+	}
+	s.dest = append(s.dest, &m.ID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
+		&m.Kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
+	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	m.Text, m.CreatedAt, m.DeletedAt = body.String, fromMicros(created), fromNullMicros(deleted)
-	if viaID.Valid {
-		m.Via = &parley.Via{ClientID: viaID.String, Name: viaName.String}
+	m.Text, m.CreatedAt, m.DeletedAt = s.body.String, fromMicros(s.created), fromNullMicros(s.deleted)
+	if s.viaID.Valid {
+		m.Via = &parley.Via{ClientID: s.viaID.String, Name: s.viaName.String}
 	}
-	if shareURL.Valid {
-		m.Share = &parley.Share{URL: shareURL.String, Title: shareTitle.String}
+	if s.shareURL.Valid {
+		m.Share = &parley.Share{URL: s.shareURL.String, Title: s.shareTitle.String}
 	}
-	return &m, nil
+	return m, nil
 }
 
 func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
@@ -50,15 +71,23 @@ func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 	return mapError("create message", err)
 }
 
-func (t *txn) findMessages(ctx context.Context, op, query string, args ...any) ([]*parley.Message, error) {
-	rows, err := t.query(ctx, messageSelect+query, args...)
+// findMessages runs a message query; sizeHint is the number of rows it
+// expects at most. With a threadID, the query reads messages of that
+// thread only and selects them with pageSelect; without, with messageSelect.
+func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint int, where string, args ...any) ([]*parley.Message, error) {
+	query := messageSelect + where
+	if threadID != "" {
+		query = pageSelect + where
+	}
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
 	defer rows.Close()
-	list := []*parley.Message{}
+	list := make([]*parley.Message, 0, sizeHint)
+	s := messageScanner{threadID: threadID}
 	for rows.Next() {
-		m, err := scanMessage(rows.Scan)
+		m, err := s.scan(rows)
 		if err != nil {
 			return nil, mapError(op, err)
 		}
@@ -68,7 +97,7 @@ func (t *txn) findMessages(ctx context.Context, op, query string, args ...any) (
 }
 
 func (t *txn) findMessage(ctx context.Context, where string, args ...any) (*parley.Message, error) {
-	list, err := t.findMessages(ctx, "find message", where, args...)
+	list, err := t.findMessages(ctx, "find message", "", 1, where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +121,10 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	// An empty member ID matches every thread.
 	const member = ` AND m.seq >= $5 AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL)) `
+	// The page's length, bounded so that a wild limit cannot allocate much.
+	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
 	if f.After != nil {
-		return t.findMessages(ctx, "find messages",
+		return t.findMessages(ctx, "find messages", f.ThreadID, size,
 			`WHERE m.thread_id = $1 AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
 			f.ThreadID, *f.After, f.Limit, f.MemberID, f.FromSeq)
 	}
@@ -101,7 +132,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	if f.Before != nil {
 		before = *f.Before
 	}
-	return t.findMessages(ctx, "find messages",
+	return t.findMessages(ctx, "find messages", f.ThreadID, size,
 		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
 		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
 }
