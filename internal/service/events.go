@@ -56,10 +56,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (bool, error) {
 	visible := false
 	var readers []string
 	err := e.svc.store.Read(ctx, func(tx parley.Tx) error {
-		tg, err := tx.FindTokenGrant(ctx, c.App.TokenHash)
-		if isNotFound(err) || err == nil && !tg.ActiveAt(parley.Now()) {
-			return invalidToken()
-		} else if err != nil {
+		if _, err := liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
 			return err
 		}
 		from, err := visibleFrom(ctx, tx, c, ev.ThreadID)

@@ -28,20 +28,33 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 	hash := parley.HashToken(tokenID)
 	var tg *parley.TokenGrant
 	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		tg, err = tx.FindTokenGrant(ctx, hash)
+		tg, err = liveAccessToken(ctx, tx, hash)
 		return err
 	})
-	if isNotFound(err) {
-		return nil, invalidToken()
-	} else if err != nil {
+	if err != nil {
 		return nil, err
 	}
-	if !tg.ActiveAt(parley.Now()) || tg.Token.Kind != parley.TokenAccess || tg.User.ID != subject {
+	if tg.User.ID != subject {
 		return nil, invalidToken()
 	}
 	return &parley.Caller{User: tg.User, App: &parley.AppAccess{
 		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Token.Scopes, TokenHash: hash,
 	}}, nil
+}
+
+// liveAccessToken returns what an access token stands for while the token,
+// its grant and its app are all in force, and EUNAUTHORIZED otherwise.
+func liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte) (*parley.TokenGrant, error) {
+	tg, err := tx.FindTokenGrant(ctx, hash)
+	if isNotFound(err) {
+		return nil, invalidToken()
+	} else if err != nil {
+		return nil, err
+	}
+	if !tg.ActiveAt(parley.Now()) || tg.Token.Kind != parley.TokenAccess {
+		return nil, invalidToken()
+	}
+	return tg, nil
 }
 
 // Consent is what the consent screen shows for an authorization request.
