@@ -196,7 +196,6 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	// The list is the member's; the messages in it are everyone's in each thread.
 	reads := []access{{parley.ScopeThreadsRead, "", []string{c.User.ID}, nil}}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		reads = reads[:1]
 		f := parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1, OpenToApps: c.App != nil}
 		if !reachesAll(c) {
 			f.GrantID = c.App.Grant.ID
