@@ -411,7 +411,8 @@ func TestGrants_OtherMembersThread(t *testing.T) {
 	}
 }
 
-// An app's realtime stream carries only what its grant reaches, and ends
+// An app's realtime stream carries only what its grant reaches, each event
+// a read logged for everyone in the thread before it is sent, and ends
 // when the app is suspended.
 func TestGrants_Events(t *testing.T) {
 	w := newGrantWorld(t)
@@ -433,6 +434,12 @@ func TestGrants_Events(t *testing.T) {
 	}
 	if ev.Type != parley.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
 		t.Fatalf("the app got %s in %s: %s", ev.Type, ev.ThreadID, ev.Data)
+	}
+	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
+		e := accessLog(t, c, "?limit=1").Entries[0]
+		if e.Action != "messages.read" || e.ThreadID != w.aliceBob || !slices.Equal(e.MessageIDs, []string{want.ID}) {
+			t.Errorf("%s's newest entry: %+v, want the message the app received", name, e)
+		}
 	}
 	if _, err := w.env.Server.Service.SuspendApp(ctx, partner.App.ClientID); err != nil {
 		t.Fatal(err)

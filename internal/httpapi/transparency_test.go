@@ -331,29 +331,3 @@ func TestThreadAppAccess_CloserLeaves(t *testing.T) {
 		}
 	}
 }
-
-// A message an app receives on its realtime stream is a read like any
-// other: logged, for everyone in the thread, before it is sent.
-func TestAccessLog_EventsReceived(t *testing.T) {
-	w := newGrantWorld(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	partner := w.env.MustPartner(t, "Listener")
-	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
-		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
-	stream, err := client.New(w.env.URL).WithToken(tok.AccessToken).Events(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	msg := apptest.MustSend(t, w.bob, w.aliceBob, "heard by the app")
-	if _, err := stream.Next(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
-		e := accessLog(t, c, "?limit=1").Entries[0]
-		if e.Action != "messages.read" || e.ThreadID != w.aliceBob || !slices.Equal(e.MessageIDs, []string{msg.ID}) {
-			t.Errorf("%s's newest entry: %+v, want the message the app received", name, e)
-		}
-	}
-}
