@@ -19,9 +19,11 @@ const (
 	ActionThreadReopened = "thread.reopened_to_apps"
 )
 
-// MaxLoggedMessageIDs is how many message IDs an entry lists; a larger read
-// is logged by its count alone.
-const MaxLoggedMessageIDs = 50
+// MaxLoggedMessageIDs is how many message IDs an entry lists. A larger read,
+// such as a page of history, is logged by its count and the span of the
+// thread it covered (FirstSeq to LastSeq): its IDs would make every app's
+// page of 50 cost a third more to log than to read.
+const MaxLoggedMessageIDs = 10
 
 // AccessEntry is one entry of a member's access log: an app touched the
 // member's data, the member's consent changed, or a participant closed or
@@ -43,9 +45,13 @@ type AccessEntry struct {
 	ByUserID   string   `json:"by_user_id,omitempty"`
 	MessageIDs []string `json:"message_ids,omitempty"`
 	// MessageCount is how many messages the access touched.
-	MessageCount int    `json:"message_count"`
-	PrevHash     []byte `json:"prev_hash"`
-	Hash         []byte `json:"hash"`
+	MessageCount int `json:"message_count"`
+	// FirstSeq and LastSeq are the positions in the thread of the first
+	// and last message the access touched; 0 when it touched none.
+	FirstSeq int64  `json:"first_seq,omitempty"`
+	LastSeq  int64  `json:"last_seq,omitempty"`
+	PrevHash []byte `json:"prev_hash"`
+	Hash     []byte `json:"hash"`
 }
 
 // Canonical returns the entry's fields, all but the hashes, in a fixed
@@ -72,6 +78,12 @@ func (e *AccessEntry) Canonical() []byte {
 		field(id)
 	}
 	num(int64(e.MessageCount))
+	// Entries logged before the span was recorded have none, and their
+	// encoding stays what it was.
+	if e.FirstSeq != 0 || e.LastSeq != 0 {
+		num(e.FirstSeq)
+		num(e.LastSeq)
+	}
 	return b.Bytes()
 }
 
@@ -85,6 +97,32 @@ func (e *AccessEntry) ChainHash(prev []byte) []byte {
 
 // GenesisHash is the previous hash of a member's first entry.
 var GenesisHash = make([]byte, sha256.Size)
+
+// AccessRecord is one access to append to the logs of several members:
+// Entry, its UserID, Seq and hashes left for chaining, goes onto the log of
+// each member in UserIDs.
+type AccessRecord struct {
+	Entry   AccessEntry
+	UserIDs []string
+}
+
+// Chain returns the entries that append records, in order, to the members'
+// logs, whose last entries are heads. heads must hold every member the
+// records name; Chain moves each on to its member's new last entry.
+func Chain(heads map[string]AccessHead, records []AccessRecord) []*AccessEntry {
+	var entries []*AccessEntry
+	for _, r := range records {
+		for _, uid := range r.UserIDs {
+			h := heads[uid]
+			e := r.Entry
+			e.UserID, e.Seq, e.PrevHash = uid, h.Seq+1, h.Hash
+			e.Hash = e.ChainHash(h.Hash)
+			heads[uid] = AccessHead{UserID: uid, Seq: e.Seq, Hash: e.Hash}
+			entries = append(entries, &e)
+		}
+	}
+	return entries
+}
 
 // AccessHead is the position and hash of a member's last access log entry,
 // kept apart from the entries so that cutting entries off the end shows.

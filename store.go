@@ -20,14 +20,15 @@ type Store interface {
 	// returned. fn may run more than once (when a batch-mate fails), so it
 	// must assign, not accumulate, what it hands out of the transaction.
 	Write(ctx context.Context, fn func(Tx) error) error
-	// WriteNoSync runs fn like Write but returns once its changes are
-	// committed, without waiting for them to reach the disk. They survive
-	// a crash of the server, not of the machine, until the next durable
-	// commit, moments later under load (SQLite's synchronous=NORMAL in WAL
-	// mode, PostgreSQL's synchronous_commit=off). It is for the records of
-	// reads, which must be written before the data is returned but leave
-	// nothing inconsistent if lost; never for a change a client is told of.
-	WriteNoSync(ctx context.Context, fn func(Tx) error) error
+	// LogReads appends the records of an app's reads to the access log.
+	// When it returns they are in a journal that survives a crash of the
+	// server, though not of the machine until the next durable commit
+	// (like SQLite's synchronous=NORMAL or PostgreSQL's
+	// synchronous_commit=off). Before any later write runs, and before any
+	// read of the access log, they are folded into the log in the order
+	// they were appended. A read must be logged before its data is
+	// returned, and a commit for each read would double its time.
+	LogReads(ctx context.Context, records []AccessRecord) error
 	Close() error
 }
 
@@ -161,9 +162,9 @@ type Tx interface {
 	// FindAccessHeads returns the heads of the members' access logs, in the
 	// order of userIDs: seq 0 and GenesisHash for a log with no entry yet.
 	FindAccessHeads(ctx context.Context, userIDs []string) ([]AccessHead, error)
-	// CreateAccessEntries appends chained entries, at most one per member,
-	// and moves each member's head to theirs.
-	CreateAccessEntries(ctx context.Context, entries []*AccessEntry) error
+	// AppendAccess appends the records to the access log, chaining each
+	// member's entries onto the last one in their log.
+	AppendAccess(ctx context.Context, records []AccessRecord) error
 	FindAccessEntries(ctx context.Context, f AccessFilter) ([]*AccessEntry, error)
 
 	// FindServerKey returns a key the server keeps, such as its token

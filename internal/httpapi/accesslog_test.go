@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"context"
 	"net/http"
 	"slices"
@@ -71,7 +72,8 @@ func TestAccessLog_RecordsAppCalls(t *testing.T) {
 	}
 	read := mine.Entries[1]
 	if read.ClientID != partner.App.ClientID || read.AppName != "Films" || read.ThreadID != w.aliceBob ||
-		read.MessageCount != 2 || !slices.Equal(read.MessageIDs, []string{card.ID, reply.ID}) || len(read.Hash) != 32 {
+		read.MessageCount != 2 || !slices.Equal(read.MessageIDs, []string{card.ID, reply.ID}) ||
+		read.FirstSeq != card.Seq || read.LastSeq != reply.Seq || len(read.Hash) != 32 {
 		t.Errorf("read entry %+v", read)
 	}
 	// Bob's words were read too: he is told, though he granted nothing.
@@ -111,6 +113,24 @@ func TestAccessLog_RecordsAppCalls(t *testing.T) {
 			t.Errorf("verify: %+v", v)
 		}
 	})
+	t.Run("LargeReadsByCountAndSpan", func(t *testing.T) {
+		var last *parley.Message
+		for i := range parley.MaxLoggedMessageIDs {
+			last = apptest.MustSend(t, w.bob, w.aliceBob, fmt.Sprintf("more %d", i))
+		}
+		page, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{Limit: parley.MaxLoggedMessageIDs + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := accessLog(t, w.bob, "?limit=1").Entries[0]
+		if e.Action != "messages.read" || e.MessageCount != parley.MaxLoggedMessageIDs+1 || e.MessageIDs != nil ||
+			e.FirstSeq != page.Messages[0].Seq || e.LastSeq != last.Seq {
+			t.Errorf("a read of %d messages: %+v", len(page.Messages), e)
+		}
+		if v := verifyLog(t, w.bob); !v.Intact {
+			t.Errorf("bob's log after it: %+v", v)
+		}
+	})
 }
 
 // Editing or deleting log rows behind Parley's back breaks the chain at
@@ -125,6 +145,11 @@ func TestAccessLog_Tampering(t *testing.T) {
 		if _, err := app.Me(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Reading the log first also folds the reads into it from the journal
+	// of reads, where they wait moments after the calls return.
+	if v := verifyLog(t, w.alice); !v.Intact || v.Entries != 5 {
+		t.Fatalf("verify before any change: %+v", v)
 	}
 	aliceID := w.aliceID
 	// Entries 1 to 5: the grant, then four reads. In order: each change is

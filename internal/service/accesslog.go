@@ -32,67 +32,51 @@ func logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, a access) er
 	if c.App == nil {
 		return nil
 	}
+	return tx.AppendAccess(ctx, []parley.AccessRecord{accessRecord(c, a)})
+}
+
+// accessRecord is the record of an app's access, at the time of the call.
+func accessRecord(c *parley.Caller, a access) parley.AccessRecord {
 	e := parley.AccessEntry{
-		ClientID: c.App.App.ClientID, AppName: c.App.App.Name, GrantID: c.App.Grant.ID,
+		At: parley.Now(), ClientID: c.App.App.ClientID, AppName: c.App.App.Name, GrantID: c.App.Grant.ID,
 		Action: string(a.action), ThreadID: a.threadID, MessageCount: len(a.messages),
 	}
-	if len(a.messages) <= parley.MaxLoggedMessageIDs {
-		for _, m := range a.messages {
+	for i, m := range a.messages {
+		if i == 0 || m.Seq < e.FirstSeq {
+			e.FirstSeq = m.Seq
+		}
+		e.LastSeq = max(e.LastSeq, m.Seq)
+		if len(a.messages) <= parley.MaxLoggedMessageIDs {
 			e.MessageIDs = append(e.MessageIDs, m.ID)
 		}
 	}
-	return appendAccess(ctx, tx, e, a.userIDs)
+	members := make([]string, 0, len(a.userIDs))
+	for _, uid := range a.userIDs {
+		if !slices.Contains(members, uid) {
+			members = append(members, uid)
+		}
+	}
+	return parley.AccessRecord{Entry: e, UserIDs: members}
 }
 
 // logGrant appends what happened to a grant, at t, to its member's log.
 func logGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName, action string, t time.Time) error {
 	e := parley.AccessEntry{At: t, ClientID: g.ClientID, AppName: appName, GrantID: g.ID, Action: action}
-	return appendAccess(ctx, tx, e, []string{g.UserID})
+	return tx.AppendAccess(ctx, []parley.AccessRecord{{Entry: e, UserIDs: []string{g.UserID}}})
 }
 
-// appendAccess appends e, at e.At or else now, to the log of each member
-// in userIDs, chained onto each member's last entry.
-func appendAccess(ctx context.Context, tx parley.Tx, e parley.AccessEntry, userIDs []string) error {
-	if e.At.IsZero() {
-		e.At = parley.Now()
-	}
-	members := make([]string, 0, len(userIDs))
-	for _, uid := range userIDs {
-		if !slices.Contains(members, uid) {
-			members = append(members, uid)
-		}
-	}
-	heads, err := tx.FindAccessHeads(ctx, members)
-	if err != nil {
-		return err
-	}
-	entries := make([]*parley.AccessEntry, len(heads))
-	for i, h := range heads {
-		entry := e
-		entry.UserID, entry.Seq, entry.PrevHash = h.UserID, h.Seq+1, h.Hash
-		entry.Hash = entry.ChainHash(h.Hash)
-		entries[i] = &entry
-	}
-	return tx.CreateAccessEntries(ctx, entries)
-}
-
-// logRead records an app's reads before their data is returned. The entries
-// are committed but not waited on to reach the disk: a read changes
-// nothing, and waiting for fsync would double its time. They survive a
-// crash of the server; only a crash of the machine in the moment before
-// the next durable commit could lose them.
+// logRead records an app's reads before their data is returned, through
+// the store's journal of reads: a commit for each read would double its
+// time, and the journal survives a crash of the server as a commit does.
 func (s *Service) logRead(ctx context.Context, c *parley.Caller, reads ...access) error {
-	if c.App == nil {
+	if c.App == nil || len(reads) == 0 {
 		return nil
 	}
-	return s.store.WriteNoSync(ctx, func(tx parley.Tx) error {
-		for _, a := range reads {
-			if err := logAccess(ctx, tx, c, a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	records := make([]parley.AccessRecord, len(reads))
+	for i, a := range reads {
+		records[i] = accessRecord(c, a)
+	}
+	return s.store.LogReads(ctx, records)
 }
 
 // findAccessHead returns the head of one member's log.

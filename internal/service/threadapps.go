@@ -80,7 +80,8 @@ func logAppAccessChange(ctx context.Context, tx parley.Tx, threadID, byUserID, a
 	if err != nil {
 		return err
 	}
-	return appendAccess(ctx, tx, parley.AccessEntry{At: t, Action: action, ThreadID: threadID, ByUserID: byUserID}, ids)
+	e := parley.AccessEntry{At: t, Action: action, ThreadID: threadID, ByUserID: byUserID}
+	return tx.AppendAccess(ctx, []parley.AccessRecord{{Entry: e, UserIDs: ids}})
 }
 
 // threadAppAccess reads who closed a thread to apps and the grants that reach it.

@@ -2,77 +2,115 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley"
 )
 
-// An app's call appends one entry to the log of each member it touched: the
-// entries of one call are read and written with one statement each, not
-// one per member, since every read an app makes waits for them.
+// An app's call appends one entry to the log of each member it touched,
+// and a fold of the journal of reads appends many calls' entries at once:
+// heads, entries and new heads are read and written with one statement per
+// accessChunk rows, not one per member.
+
+// accessChunk is how many rows one statement reads or writes. Statements
+// are prepared once per row count, so the chunk bounds how many there are.
+const accessChunk = 8
 
 func (t *txn) FindAccessHeads(ctx context.Context, userIDs []string) ([]parley.AccessHead, error) {
-	args := make([]any, len(userIDs))
-	for i, id := range userIDs {
-		args[i] = id
+	if err := t.settle(ctx); err != nil {
+		return nil, err
 	}
-	rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(userIDs))+`)`, args...)
-	if err != nil {
-		return nil, mapError("find access heads", err)
-	}
-	defer rows.Close()
 	found := make(map[string]parley.AccessHead, len(userIDs))
-	for rows.Next() {
-		var h parley.AccessHead
-		if err := rows.Scan(&h.UserID, &h.Seq, &h.Hash); err != nil {
-			return nil, mapError("find access heads", err)
-		}
-		found[h.UserID] = h
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapError("find access heads", err)
+	if err := t.findAccessHeads(ctx, userIDs, found); err != nil {
+		return nil, err
 	}
 	heads := make([]parley.AccessHead, len(userIDs))
 	for i, id := range userIDs {
-		h, ok := found[id]
-		if !ok {
-			h = parley.AccessHead{UserID: id, Hash: parley.GenesisHash}
-		}
-		heads[i] = h
+		heads[i] = found[id]
 	}
 	return heads, nil
 }
 
-// accessEntryColumns is how many columns an access log row has.
-const accessEntryColumns = 13
+// findAccessHeads puts the heads of the members' logs into heads, a head at
+// seq 0 with GenesisHash for a log with no entry yet.
+func (t *txn) findAccessHeads(ctx context.Context, userIDs []string, heads map[string]parley.AccessHead) error {
+	for _, id := range userIDs {
+		heads[id] = parley.AccessHead{UserID: id, Hash: parley.GenesisHash}
+	}
+	for chunk := range slices.Chunk(userIDs, accessChunk) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return mapError("find access heads", err)
+		}
+		for rows.Next() {
+			var h parley.AccessHead
+			if err := rows.Scan(&h.UserID, &h.Seq, &h.Hash); err != nil {
+				rows.Close()
+				return mapError("find access heads", err)
+			}
+			heads[h.UserID] = h
+		}
+		if err := rows.Close(); err != nil {
+			return mapError("find access heads", err)
+		}
+	}
+	return nil
+}
 
-func (t *txn) CreateAccessEntries(ctx context.Context, entries []*parley.AccessEntry) error {
-	if len(entries) == 0 {
-		return nil
+// accessEntryColumns is how many columns an access log row has.
+const accessEntryColumns = 15
+
+func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) error {
+	var members []string
+	heads := map[string]parley.AccessHead{}
+	for _, r := range records {
+		for _, id := range r.UserIDs {
+			if _, ok := heads[id]; !ok {
+				heads[id] = parley.AccessHead{}
+				members = append(members, id)
+			}
+		}
 	}
-	rows := make([]string, len(entries))
-	heads := make([]string, len(entries))
-	args := make([]any, 0, len(entries)*accessEntryColumns)
-	headArgs := make([]any, 0, len(entries)*3)
-	for i, e := range entries {
-		rows[i] = "(" + placeholders(i*accessEntryColumns+1, accessEntryColumns) + ")"
-		args = append(args, e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID,
-			e.ByUserID, strings.Join(e.MessageIDs, " "), e.MessageCount, e.PrevHash, e.Hash)
-		heads[i] = "(" + placeholders(i*3+1, 3) + ")"
-		headArgs = append(headArgs, e.UserID, e.Seq, e.Hash)
+	if err := t.findAccessHeads(ctx, members, heads); err != nil {
+		return err
 	}
-	_, err := t.exec(ctx, `
-		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
-			message_ids, message_count, prev_hash, hash)
-		VALUES `+strings.Join(rows, ", "), args...)
-	if err != nil {
-		return mapError("create access entries", err)
+	for chunk := range slices.Chunk(parley.Chain(heads, records), accessChunk) {
+		rows := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)*accessEntryColumns)
+		for i, e := range chunk {
+			rows[i] = "(" + placeholders(i*accessEntryColumns+1, accessEntryColumns) + ")"
+			args = append(args, e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID,
+				e.ByUserID, strings.Join(e.MessageIDs, " "), e.MessageCount, e.FirstSeq, e.LastSeq, e.PrevHash, e.Hash)
+		}
+		_, err := t.exec(ctx, `
+			INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+				message_ids, message_count, first_seq, last_seq, prev_hash, hash)
+			VALUES `+strings.Join(rows, ", "), args...)
+		if err != nil {
+			return mapError("append access entries", err)
+		}
 	}
-	_, err = t.exec(ctx, `
-		INSERT INTO access_log_heads (user_id, seq, hash) VALUES `+strings.Join(heads, ", ")+`
-		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, headArgs...)
-	return mapError("move access heads", err)
+	for chunk := range slices.Chunk(members, accessChunk) {
+		rows := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)*3)
+		for i, id := range chunk {
+			rows[i] = "(" + placeholders(i*3+1, 3) + ")"
+			args = append(args, id, heads[id].Seq, heads[id].Hash)
+		}
+		_, err := t.exec(ctx, `
+			INSERT INTO access_log_heads (user_id, seq, hash) VALUES `+strings.Join(rows, ", ")+`
+			ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, args...)
+		if err != nil {
+			return mapError("move access heads", err)
+		}
+	}
+	return nil
 }
 
 // placeholders returns n numbered placeholders from $first on, comma-separated.
@@ -88,13 +126,16 @@ func placeholders(first, n int) string {
 }
 
 func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*parley.AccessEntry, error) {
+	if err := t.settle(ctx); err != nil {
+		return nil, err
+	}
 	order, cmp := "DESC", "<"
 	if f.Ascending {
 		order, cmp = "ASC", ">"
 	}
 	rows, err := t.query(ctx, `
 		SELECT user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id, message_ids,
-			message_count, prev_hash, hash
+			message_count, first_seq, last_seq, prev_hash, hash
 		FROM access_log
 		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND seq `+cmp+` $3
 		ORDER BY seq `+order+` LIMIT $4`, f.UserID, f.ClientID, f.From, f.Limit)
@@ -108,7 +149,7 @@ func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*
 		var at int64
 		var ids string
 		if err := rows.Scan(&e.UserID, &e.Seq, &at, &e.ClientID, &e.AppName, &e.GrantID, &e.Action, &e.ThreadID,
-			&e.ByUserID, &ids, &e.MessageCount, &e.PrevHash, &e.Hash); err != nil {
+			&e.ByUserID, &ids, &e.MessageCount, &e.FirstSeq, &e.LastSeq, &e.PrevHash, &e.Hash); err != nil {
 			return nil, mapError("find access entries", err)
 		}
 		e.At = fromMicros(at)

@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -56,4 +58,54 @@ func BenchmarkFindMessages(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLogReads journals reads of 50 messages by an app, each touching
+// the logs of two members, and folds them into the access log as the writer
+// does under a steady stream of reads. ns/op is the cost of one read's log.
+func BenchmarkLogReads(b *testing.B) {
+	db, _ := mustOpenTB(b)
+	ctx := context.Background()
+	var users []string
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		for i := range 9 {
+			u := newUser(fmt.Sprintf("member%d", i))
+			users = append(users, u.ID)
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = parley.NewID()
+	}
+	cpu := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		rec := parley.AccessRecord{
+			Entry: parley.AccessEntry{At: parley.Now(), ClientID: "client", AppName: "Bench", GrantID: "grant",
+				Action: "messages.read", ThreadID: "thread", MessageIDs: ids[:0], MessageCount: len(ids)},
+			UserIDs: []string{users[0], users[1+i%8]},
+		}
+		if err := db.LogReads(ctx, []parley.AccessRecord{rec}); err != nil {
+			b.Fatal(err)
+		}
+		if i%50 == 49 {
+			if err := db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindAccessHeads(ctx, users[:1]); return err }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

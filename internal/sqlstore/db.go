@@ -14,9 +14,11 @@
 // batch-mates still commit. Failures are rare on the hot path, and the two
 // statements a savepoint costs per write are not.
 //
-// A batch of only WriteNoSync writes commits with synchronous=NORMAL: in
-// WAL mode the commit is in the log file, safe from a crash of the server,
-// and the next synchronous=FULL commit fsyncs it with its own.
+// The records of reads wait in a journal (journal.go) that each batch
+// folds into the access log first. A batch that only folds commits with
+// synchronous=NORMAL: in WAL mode the commit is in the log file, safe from
+// a crash of the server as the journal was, and the next synchronous=FULL
+// commit fsyncs it with its own.
 package sqlstore
 
 import (
@@ -46,6 +48,10 @@ type DB struct {
 	read       *sql.DB   // a small pool of read-only connections
 	writeStmts stmtCache // prepared on writeConn
 	readStmts  stmtCache // prepared on the read pool
+	journal    *journal  // the records of reads, until they are folded
+	// settleLog folds pending reads before the access log is read; it is
+	// bound once so that reads need not allocate it.
+	settleLog func(context.Context) error
 
 	queue chan *writeReq
 	// closeMu makes enqueueing and closing exclusive, so that no write is
@@ -71,7 +77,7 @@ type writeReq struct {
 	noSync bool
 }
 
-func newDB(ctx context.Context, write, read *sql.DB) (*DB, error) {
+func newDB(ctx context.Context, write, read *sql.DB, j *journal) (*DB, error) {
 	conn, err := write.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: writer connection: %w", err)
@@ -82,12 +88,17 @@ func newDB(ctx context.Context, write, read *sql.DB) (*DB, error) {
 		read:       read,
 		writeStmts: stmtCache{prep: conn, m: map[string]*sql.Stmt{}},
 		readStmts:  stmtCache{prep: read, m: map[string]*sql.Stmt{}},
+		journal:    j,
 		queue:      make(chan *writeReq, maxBatch),
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 		synced:     true,
 	}
+	db.settleLog = db.foldJournal
 	go db.writeLoop()
+	if j.lastPending() > 0 {
+		go db.foldJournal(context.Background()) // what a crash left
+	}
 	return db, nil
 }
 
@@ -102,25 +113,71 @@ func (db *DB) Close() error {
 	<-db.stopped
 	db.writeStmts.close()
 	db.readStmts.close()
-	return errors.Join(db.writeConn.Close(), db.read.Close(), db.write.Close())
+	return errors.Join(db.journal.close(), db.writeConn.Close(), db.read.Close(), db.write.Close())
 }
 
 // Read runs fn on the read pool. Each query sees everything committed before
 // it began; fn's queries are not one snapshot, which no read here needs, and
 // spares every read a BEGIN and a COMMIT.
 func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
-	return fn(&txn{stmts: &db.readStmts, detached: true})
+	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog})
+}
+
+// LogReads appends records to the journal of reads.
+func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	schedule, err := db.journal.append(records)
+	if schedule {
+		time.AfterFunc(foldDelay, func() { db.foldJournal(context.Background()) })
+	}
+	return err
+}
+
+// foldJournal folds the reads journaled so far into the access log, unless
+// a write has already, and reports a failure to.
+func (db *DB) foldJournal(ctx context.Context) error {
+	last := db.journal.lastPending()
+	if last == 0 {
+		return nil
+	}
+	// Every batch folds first, so an empty write is enough.
+	err := db.queueWrite(ctx, &writeReq{ctx: ctx, fn: func(parley.Tx) error { return nil }, done: make(chan struct{}), noSync: true})
+	if err != nil {
+		return err
+	}
+	return db.journal.foldedThrough(last)
+}
+
+// foldWrite returns the write that folds the pending reads into the access
+// log and the number of the last line it folds, or nil if none is pending.
+func (db *DB) foldWrite() (*writeReq, int64) {
+	lines := db.journal.take()
+	if len(lines) == 0 {
+		return nil, 0
+	}
+	var records []parley.AccessRecord
+	for _, l := range lines {
+		records = append(records, l.records...)
+	}
+	upTo := lines[len(lines)-1].n
+	ctx := context.Background()
+	fold := func(tx parley.Tx) error {
+		if err := tx.AppendAccess(ctx, records); err != nil {
+			return err
+		}
+		_, err := tx.(*txn).exec(ctx, `UPDATE access_journal SET folded = $1`, upTo)
+		return mapError("record the journal folded", err)
+	}
+	return &writeReq{ctx: ctx, fn: fold, done: make(chan struct{}), noSync: true}, upTo
 }
 
 // Write queues fn for the writer and waits until its batch is durable.
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
-}
-
-// WriteNoSync queues fn for the writer and waits until its batch is
-// committed, durable or not.
-func (db *DB) WriteNoSync(ctx context.Context, fn func(parley.Tx) error) error {
-	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true})
 }
 
 func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
@@ -149,6 +206,7 @@ func (db *DB) writeLoop() {
 		select {
 		case <-db.stop:
 			db.failQueued()
+			db.commit(nil) // folds what reads are pending
 			return
 		case req := <-db.queue:
 			batch = append(batch[:0], req)
@@ -179,14 +237,26 @@ func (db *DB) failQueued() {
 	}
 }
 
-// commit runs a batch of writes in one transaction: optimistically first,
-// then, if any write failed, again with savepoints.
+// commit runs a batch of writes in one transaction, after the fold of the
+// pending reads: optimistically first, then, if any write failed, again with
+// savepoints.
 func (db *DB) commit(batch []*writeReq) {
-	defer func() {
-		for _, req := range batch {
-			close(req.done)
-		}
-	}()
+	fold, upTo := db.foldWrite()
+	if fold != nil {
+		batch = append([]*writeReq{fold}, batch...)
+	}
+	if len(batch) > 0 {
+		db.runBatch(batch)
+	}
+	if fold != nil {
+		db.journal.folded(upTo, fold.err)
+	}
+	for _, req := range batch {
+		close(req.done)
+	}
+}
+
+func (db *DB) runBatch(batch []*writeReq) {
 	ctx := context.Background() // the batch outlives any one request
 	if err := db.setSync(ctx, slices.ContainsFunc(batch, func(r *writeReq) bool { return !r.noSync })); err != nil {
 		failAll(batch, err)
@@ -360,6 +430,17 @@ type txn struct {
 	// are short index lookups, a cancellable context only costs database/sql
 	// and the driver a watcher goroutine per query.
 	detached bool
+	// settleLog, for reads, folds the journal of reads before the access
+	// log is read. Writes need not: their batch folded it first.
+	settleLog func(context.Context) error
+}
+
+// settle folds the journal of reads into the access log before a read of it.
+func (t *txn) settle(ctx context.Context) error {
+	if t.settleLog == nil {
+		return nil
+	}
+	return t.settleLog(ctx)
 }
 
 func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

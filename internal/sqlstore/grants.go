@@ -177,6 +177,9 @@ func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Tim
 }
 
 func (t *txn) FindGrantUse(ctx context.Context, g *parley.Grant) (*parley.GrantUse, error) {
+	if err := t.settle(ctx); err != nil {
+		return nil, err
+	}
 	var u parley.GrantUse
 	var last sql.NullInt64
 	// Access entries are named after scopes; the grant's own entries

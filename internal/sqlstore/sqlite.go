@@ -28,8 +28,8 @@ const readConns = 4
 // schema is newer than this binary.
 //
 // The database runs in WAL mode with synchronous=FULL: a commit returns only
-// after fsync, so an acknowledged write survives a crash (WriteNoSync
-// batches aside).
+// after fsync, so an acknowledged write survives a crash. The journal of
+// reads (journal.go) lives next to the database file.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlstore: create data directory: %w", err)
@@ -39,6 +39,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(ON)",
+		// Statements that change many rows, such as a fold of the journal
+		// of reads, keep their rollback journal in memory, not a file.
+		"temp_store(MEMORY)",
 	}}
 	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
 	if err != nil {
@@ -63,7 +66,19 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(readConns)
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
-	db, err := newDB(ctx, write, read)
+	var folded int64
+	if err := write.QueryRowContext(ctx, `SELECT folded FROM access_journal`).Scan(&folded); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	j, err := openJournal(path, folded)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	db, err := newDB(ctx, write, read, j)
 	if err != nil {
 		write.Close()
 		read.Close()

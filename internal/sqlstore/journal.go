@@ -1,0 +1,279 @@
+package sqlstore
+
+// The journal of reads (parley.Store.LogReads). An app's read must be in the
+// access log before its data is returned, and a commit for each read costs
+// as much as the read itself: a BEGIN, whole pages written to the WAL and a
+// round trip through the writer. The journal instead appends a read's
+// records as one line to a file with one write(2), which survives a crash of
+// the server as a commit with synchronous=NORMAL does. The writer folds the
+// pending lines into the log: at the start of every batch, so that writes
+// and the log's readers find them there, in order; and otherwise foldDelay
+// after a line arrives, so that a busy stream of reads folds many lines in
+// one transaction.
+//
+// The journal is a series of segment files next to the database,
+// "<db>-access-journal.<n>", n the number of the segment's first line. A
+// fold seals the segment being appended to, and removes the sealed segments
+// once it has committed. Each line starts with its number, and the fold
+// records the last number it folded (access_journal.folded) in its own
+// transaction, so a crash between the commit and the removal folds nothing
+// twice. At open, the lines above that number are read back and folded.
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// foldDelay is how long journaled reads may wait for a fold when no write
+// comes first. Nothing waits on it: the log's readers fold what is pending.
+const foldDelay = 10 * time.Millisecond
+
+// journal holds the records of reads until the writer folds them into the
+// access log.
+type journal struct {
+	prefix string // a segment's path is prefix followed by its first line's number
+
+	mu        sync.Mutex
+	file      *os.File // the segment being appended to; nil until the next line
+	next      int64    // the number of the next line
+	pending   []journalLine
+	sealed    []segment // segments to remove once their lines are folded
+	scheduled bool      // a fold is due within foldDelay
+	failure   error     // why the last fold failed, if it did
+}
+
+// journalLine is one LogReads call's records, numbered.
+type journalLine struct {
+	n       int64
+	records []parley.AccessRecord
+}
+
+// segment is a sealed segment file and the number of its last line.
+type segment struct {
+	path string
+	last int64
+}
+
+// journalRecord is how a record is written in the journal.
+type journalRecord struct {
+	At           int64    `json:"at"` // microseconds since the Unix epoch
+	ClientID     string   `json:"client_id"`
+	AppName      string   `json:"app_name"`
+	GrantID      string   `json:"grant_id"`
+	Action       string   `json:"action"`
+	ThreadID     string   `json:"thread_id,omitempty"`
+	ByUserID     string   `json:"by_user_id,omitempty"`
+	MessageIDs   []string `json:"message_ids,omitempty"`
+	MessageCount int      `json:"message_count,omitempty"`
+	FirstSeq     int64    `json:"first_seq,omitempty"`
+	LastSeq      int64    `json:"last_seq,omitempty"`
+	UserIDs      []string `json:"user_ids"`
+}
+
+// openJournal reads back the segments of the database at dbPath and keeps
+// the lines numbered above folded as pending. A line cut short at the end of
+// a segment, by a crash or a failed write, was never acknowledged and is
+// dropped; a damaged line anywhere else is an error.
+func openJournal(dbPath string, folded int64) (*journal, error) {
+	j := &journal{prefix: dbPath + "-access-journal.", next: folded + 1}
+	paths, err := filepath.Glob(j.prefix + "*")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	segments := make(map[string]int64, len(paths))
+	for _, path := range paths {
+		first, err := strconv.ParseInt(strings.TrimPrefix(path, j.prefix), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: journal of reads: %s is not a segment", path)
+		}
+		segments[path] = first
+	}
+	slices.SortFunc(paths, func(a, b string) int { return cmp.Compare(segments[a], segments[b]) })
+	for _, path := range paths {
+		last, err := j.readSegment(path, folded)
+		if err != nil {
+			return nil, err
+		}
+		// A segment whose first write failed is empty, and its number
+		// is no line's: the next segment must not take its name.
+		j.next = max(j.next, segments[path]+1)
+		j.sealed = append(j.sealed, segment{path, last})
+	}
+	return j, nil
+}
+
+// readSegment adds a segment's lines above folded to the pending ones and
+// returns the number of its last line.
+func (j *journal) readSegment(path string, folded int64) (last int64, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	r := bufio.NewReader(bytes.NewReader(data))
+	for lineNo := 1; ; lineNo++ {
+		raw, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			return last, nil // nothing, or a line cut short
+		}
+		line, perr := parseJournalLine(raw)
+		if perr != nil {
+			if _, err := r.Peek(1); err == io.EOF {
+				return last, nil // cut short by a failed write
+			}
+			return 0, fmt.Errorf("sqlstore: journal of reads: %s, line %d: %w", path, lineNo, perr)
+		}
+		last = line.n
+		j.next = max(j.next, line.n+1)
+		if line.n > folded {
+			j.pending = append(j.pending, line)
+		}
+	}
+}
+
+func parseJournalLine(raw []byte) (journalLine, error) {
+	num, body, ok := bytes.Cut(bytes.TrimSuffix(raw, []byte("\n")), []byte(" "))
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	if !ok || err != nil {
+		return journalLine{}, errors.New("no line number")
+	}
+	var recs []journalRecord
+	if err := json.Unmarshal(body, &recs); err != nil {
+		return journalLine{}, err
+	}
+	line := journalLine{n: n, records: make([]parley.AccessRecord, len(recs))}
+	for i, r := range recs {
+		line.records[i] = parley.AccessRecord{UserIDs: r.UserIDs, Entry: parley.AccessEntry{
+			At: fromMicros(r.At), ClientID: r.ClientID, AppName: r.AppName, GrantID: r.GrantID, Action: r.Action,
+			ThreadID: r.ThreadID, ByUserID: r.ByUserID, MessageIDs: r.MessageIDs, MessageCount: r.MessageCount,
+			FirstSeq: r.FirstSeq, LastSeq: r.LastSeq,
+		}}
+	}
+	return line, nil
+}
+
+// append writes records to the journal as one line. It reports whether a
+// fold should be scheduled: none was since the last one.
+func (j *journal) append(records []parley.AccessRecord) (schedule bool, err error) {
+	recs := make([]journalRecord, len(records))
+	for i, r := range records {
+		e := r.Entry
+		recs[i] = journalRecord{
+			At: micros(e.At), ClientID: e.ClientID, AppName: e.AppName, GrantID: e.GrantID, Action: e.Action,
+			ThreadID: e.ThreadID, ByUserID: e.ByUserID, MessageIDs: e.MessageIDs, MessageCount: e.MessageCount,
+			FirstSeq: e.FirstSeq, LastSeq: e.LastSeq, UserIDs: r.UserIDs,
+		}
+	}
+	body, err := json.Marshal(recs)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.file == nil {
+		path := j.prefix + strconv.FormatInt(j.next, 10)
+		if j.file, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600); err != nil {
+			return false, fmt.Errorf("sqlstore: journal of reads: %w", err)
+		}
+	}
+	line := make([]byte, 0, len(body)+24)
+	line = strconv.AppendInt(line, j.next, 10)
+	line = append(line, ' ')
+	line = append(line, body...)
+	line = append(line, '\n')
+	if _, err := j.file.Write(line); err != nil {
+		// Part of the line may be in the file: no line may follow it
+		// there, and its number is spent.
+		j.next++
+		j.seal()
+		return false, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	j.pending = append(j.pending, journalLine{j.next, records})
+	j.next++
+	schedule, j.scheduled = !j.scheduled, true
+	return schedule, nil
+}
+
+// seal ends the segment being appended to; the next line starts another.
+func (j *journal) seal() {
+	if j.file == nil {
+		return
+	}
+	j.file.Close()
+	j.sealed = append(j.sealed, segment{j.file.Name(), j.next - 1})
+	j.file = nil
+}
+
+// take seals the current segment and returns the pending lines to fold.
+func (j *journal) take() []journalLine {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.scheduled = false
+	if len(j.pending) == 0 {
+		return nil
+	}
+	j.seal()
+	return slices.Clip(j.pending)
+}
+
+// folded ends a fold of the lines up to upTo: it drops them and the sealed
+// segments that held them, or, when the fold failed with err, keeps them
+// for the next fold.
+func (j *journal) folded(upTo int64, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failure = err; err != nil {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(j.pending, upTo+1, func(l journalLine, n int64) int { return cmp.Compare(l.n, n) })
+	j.pending = slices.Clone(j.pending[i:])
+	j.sealed = slices.DeleteFunc(j.sealed, func(s segment) bool {
+		return s.last <= upTo && os.Remove(s.path) == nil
+	})
+}
+
+// lastPending returns the number of the last line not yet folded, 0 if none.
+func (j *journal) lastPending() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.pending) == 0 {
+		return 0
+	}
+	return j.pending[len(j.pending)-1].n
+}
+
+// foldedThrough reports whether the lines up to n are folded, and if not why.
+func (j *journal) foldedThrough(n int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.pending) > 0 && j.pending[0].n <= n {
+		if j.failure != nil {
+			return fmt.Errorf("sqlstore: reads not yet in the access log: %w", j.failure)
+		}
+		return errors.New("sqlstore: reads not yet in the access log")
+	}
+	return nil
+}
+
+// close closes the segment being appended to.
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.file == nil {
+		return nil
+	}
+	return j.file.Close()
+}

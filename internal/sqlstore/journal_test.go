@@ -1,0 +1,186 @@
+package sqlstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+)
+
+// readRecord is an app's read of two messages by members a and b.
+func readRecord(a, b string, ids ...string) parley.AccessRecord {
+	return parley.AccessRecord{
+		Entry: parley.AccessEntry{At: parley.Now(), ClientID: "client", AppName: "Films", GrantID: "grant",
+			Action: "messages.read", ThreadID: "thread", MessageIDs: ids, MessageCount: len(ids), FirstSeq: 1, LastSeq: 2},
+		UserIDs: []string{a, b},
+	}
+}
+
+// mustUsers stores members and returns their IDs.
+func mustUsers(t *testing.T, db *sqlstore.DB, names ...string) []string {
+	t.Helper()
+	var ids []string
+	err := db.Write(context.Background(), func(tx parley.Tx) error {
+		for _, name := range names {
+			u := newUser(name)
+			ids = append(ids, u.ID)
+			if err := tx.CreateUser(context.Background(), u, "hash"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// logOf returns a member's whole access log, oldest first, and fails the
+// test unless its chain verifies.
+func logOf(t *testing.T, db *sqlstore.DB, userID string) []*parley.AccessEntry {
+	t.Helper()
+	ctx := context.Background()
+	var entries []*parley.AccessEntry
+	var head []parley.AccessHead
+	err := db.Read(ctx, func(tx parley.Tx) (err error) {
+		if entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, Ascending: true, Limit: 1000}); err != nil {
+			return err
+		}
+		head, err = tx.FindAccessHeads(ctx, []string{userID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := parley.VerifyChain(entries, head[0].Seq, head[0].Hash); b != nil {
+		t.Fatalf("the chain breaks at %d: %s", b.Seq, b.Reason)
+	}
+	return entries
+}
+
+// A read logged a moment ago is in the log for whoever reads it next, and
+// before what any later write appends.
+func TestLogReads_InTheLogBeforeAnyLaterReadOrWrite(t *testing.T) {
+	db, _ := mustOpen(t)
+	ctx := context.Background()
+	ids := mustUsers(t, db, "alice", "bob")
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1", "m2")}); err != nil {
+		t.Fatal(err)
+	}
+	log := logOf(t, db, ids[1])
+	if len(log) != 1 || log[0].Action != "messages.read" || strings.Join(log[0].MessageIDs, " ") != "m1 m2" ||
+		log[0].FirstSeq != 1 || log[0].LastSeq != 2 {
+		t.Fatalf("bob's log right after the read: %+v", log)
+	}
+
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1])}); err != nil {
+		t.Fatal(err)
+	}
+	revoked := parley.AccessRecord{Entry: parley.AccessEntry{At: parley.Now(), Action: parley.ActionGrantRevoked}, UserIDs: ids[:1]}
+	if err := db.Write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, []parley.AccessRecord{revoked}) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range logOf(t, db, ids[0]) {
+		got = append(got, e.Action)
+	}
+	if strings.Join(got, " ") != "messages.read messages.read grant.revoked" {
+		t.Fatalf("alice's log: %v; the reads must come before the later write", got)
+	}
+}
+
+// Reads journaled by a server that crashed before folding them are folded
+// when the database opens again, each once.
+func TestLogReads_FoldedAfterACrash(t *testing.T) {
+	db, path := mustOpen(t)
+	ids := mustUsers(t, db, "alice", "bob")
+	db.Close()
+	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err != nil {
+		t.Fatal(err)
+	}
+	segments, _ := filepath.Glob(path + "-access-journal.*")
+	if len(segments) != 2 {
+		t.Fatalf("segments %v", segments)
+	}
+	kept := map[string][]byte{}
+	for _, s := range segments {
+		kept[s], _ = os.ReadFile(s)
+	}
+
+	db = reopen(t, path)
+	if log := logOf(t, db, ids[1]); len(log) != 2 || log[0].MessageIDs[0] != "m1" || log[1].MessageIDs[0] != "m2" {
+		t.Fatalf("bob's log after the restart: %+v", log)
+	}
+	db.Close()
+	if left, _ := filepath.Glob(path + "-access-journal.*"); len(left) != 0 {
+		t.Errorf("folded segments left behind: %v", left)
+	}
+
+	// A crash after the fold committed, before its segments were removed.
+	for s, data := range kept {
+		if err := os.WriteFile(s, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db = reopen(t, path)
+	if log := logOf(t, db, ids[1]); len(log) != 2 {
+		t.Fatalf("bob's log after a second restart has %d entries; want the same 2", len(log))
+	}
+}
+
+// A line cut short at the end of the journal was never acknowledged, and
+// is dropped; a damaged line before others is an error.
+func TestLogReads_DamagedJournal(t *testing.T) {
+	db, path := mustOpen(t)
+	ids := mustUsers(t, db, "alice", "bob")
+	db.Close()
+	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	segments, _ := filepath.Glob(path + "-access-journal.*")
+	whole, _ := os.ReadFile(segments[0])
+	appendTo(t, segments[0], `2 [{"at":17`)
+	db = reopen(t, path)
+	if log := logOf(t, db, ids[0]); len(log) != 1 {
+		t.Fatalf("alice's log after a line cut short: %d entries; want 1", len(log))
+	}
+	db.Close()
+
+	bad := path + "-access-journal.7"
+	if err := os.WriteFile(bad, append([]byte("7 [{\"at\":\n"), whole...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlstore.OpenSQLite(context.Background(), path); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("open with a damaged line = %v; want an error naming %s", err, bad)
+	}
+}
+
+func reopen(t *testing.T, path string) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
