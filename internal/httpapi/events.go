@@ -36,13 +36,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	// Bearer tokens, not cookies, authenticate the connection, so a page of
 	// another origin gains nothing it could not do with the token itself.
+	// Counted from before the handshake is answered: a client that sees
+	// its connection open finds it counted.
+	s.metrics.websockets.Inc()
+	defer s.metrics.websockets.Dec()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
 	if err != nil {
 		return // Accept has answered the client
 	}
 	defer conn.CloseNow()
-	s.metrics.websockets.Inc()
-	defer s.metrics.websockets.Dec()
 
 	// The context ends when the client closes, the server shuts down, or the
 	// bus drops the subscription: a write blocked on a stalled client is then
