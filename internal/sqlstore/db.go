@@ -123,58 +123,6 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog})
 }
 
-// LogReads appends records to the journal of reads.
-func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
-	db.closeMu.RLock()
-	defer db.closeMu.RUnlock()
-	if db.closed {
-		return ErrClosed
-	}
-	schedule, err := db.journal.append(records)
-	if schedule {
-		time.AfterFunc(foldDelay, func() { db.foldJournal(context.Background()) })
-	}
-	return err
-}
-
-// foldJournal folds the reads journaled so far into the access log, unless
-// a write has already, and reports a failure to.
-func (db *DB) foldJournal(ctx context.Context) error {
-	last := db.journal.lastPending()
-	if last == 0 {
-		return nil
-	}
-	// Every batch folds first, so an empty write is enough.
-	err := db.queueWrite(ctx, &writeReq{ctx: ctx, fn: func(parley.Tx) error { return nil }, done: make(chan struct{}), noSync: true})
-	if err != nil {
-		return err
-	}
-	return db.journal.foldedThrough(last)
-}
-
-// foldWrite returns the write that folds the pending reads into the access
-// log and the number of the last line it folds, or nil if none is pending.
-func (db *DB) foldWrite() (*writeReq, int64) {
-	lines := db.journal.take()
-	if len(lines) == 0 {
-		return nil, 0
-	}
-	var records []parley.AccessRecord
-	for _, l := range lines {
-		records = append(records, l.records...)
-	}
-	upTo := lines[len(lines)-1].n
-	ctx := context.Background()
-	fold := func(tx parley.Tx) error {
-		if err := tx.AppendAccess(ctx, records); err != nil {
-			return err
-		}
-		_, err := tx.(*txn).exec(ctx, `UPDATE access_journal SET folded = $1`, upTo)
-		return mapError("record the journal folded", err)
-	}
-	return &writeReq{ctx: ctx, fn: fold, done: make(chan struct{}), noSync: true}, upTo
-}
-
 // Write queues fn for the writer and waits until its batch is durable.
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})

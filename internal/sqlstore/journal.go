@@ -12,7 +12,8 @@ package sqlstore
 // one transaction.
 //
 // The journal is a series of segment files next to the database,
-// "<db>-access-journal.<n>", n the number of the segment's first line. A
+// "<db>-access-journal.<n>", n the number of the segment's first line, and
+// the lock file "<db>-access-journal.lock". A
 // fold seals the segment being appended to, and removes the sealed segments
 // once it has committed. Each line starts with its number, and the fold
 // records the last number it folded (access_journal.folded) in its own
@@ -23,6 +24,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,10 +35,63 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parleyhq/parley"
 )
+
+// LogReads appends records to the journal of reads.
+func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	schedule, err := db.journal.append(records)
+	if schedule {
+		time.AfterFunc(foldDelay, func() { db.foldJournal(context.Background()) })
+	}
+	return err
+}
+
+// foldJournal folds the reads journaled so far into the access log, unless
+// a write has already, and reports a failure to.
+func (db *DB) foldJournal(ctx context.Context) error {
+	last := db.journal.lastPending()
+	if last == 0 {
+		return nil
+	}
+	// Every batch folds first, so an empty write is enough.
+	err := db.queueWrite(ctx, &writeReq{ctx: ctx, fn: func(parley.Tx) error { return nil }, done: make(chan struct{}), noSync: true})
+	if err != nil {
+		return err
+	}
+	return db.journal.foldedThrough(last)
+}
+
+// foldWrite returns the write that folds the pending reads into the access
+// log and the number of the last line it folds, or nil if none is pending.
+func (db *DB) foldWrite() (*writeReq, int64) {
+	lines := db.journal.take()
+	if len(lines) == 0 {
+		return nil, 0
+	}
+	var records []parley.AccessRecord
+	for _, l := range lines {
+		records = append(records, l.records...)
+	}
+	upTo := lines[len(lines)-1].n
+	ctx := context.Background()
+	fold := func(tx parley.Tx) error {
+		if err := tx.AppendAccess(ctx, records); err != nil {
+			return err
+		}
+		_, err := tx.(*txn).exec(ctx, `UPDATE access_journal SET folded = $1`, upTo)
+		return mapError("record the journal folded", err)
+	}
+	return &writeReq{ctx: ctx, fn: fold, done: make(chan struct{}), noSync: true}, upTo
+}
 
 // foldDelay is how long journaled reads may wait for a fold when no write
 // comes first. Nothing waits on it: the log's readers fold what is pending.
@@ -46,6 +101,11 @@ const foldDelay = 10 * time.Millisecond
 // access log.
 type journal struct {
 	prefix string // a segment's path is prefix followed by its first line's number
+	// lock is held (flock) while the journal is open: it belongs to one
+	// process. Another, such as a parley command run beside the server,
+	// opens the database without it, and can neither log reads nor fold
+	// the server's. lock is nil in such a process.
+	lock *os.File
 
 	mu        sync.Mutex
 	file      *os.File // the segment being appended to; nil until the next line
@@ -90,14 +150,30 @@ type journalRecord struct {
 // dropped; a damaged line anywhere else is an error.
 func openJournal(dbPath string, folded int64) (*journal, error) {
 	j := &journal{prefix: dbPath + "-access-journal.", next: folded + 1}
-	paths, err := filepath.Glob(j.prefix + "*")
+	lockPath := j.prefix + "lock"
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
 	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return j, nil // another process's
+		}
+		return nil, fmt.Errorf("sqlstore: journal of reads: lock: %w", err)
+	}
+	j.lock = lock
+	paths, err := filepath.Glob(j.prefix + "*")
+	if err != nil {
+		j.close()
+		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	paths = slices.DeleteFunc(paths, func(p string) bool { return p == lockPath })
 	segments := make(map[string]int64, len(paths))
 	for _, path := range paths {
 		first, err := strconv.ParseInt(strings.TrimPrefix(path, j.prefix), 10, 64)
 		if err != nil {
+			j.close()
 			return nil, fmt.Errorf("sqlstore: journal of reads: %s is not a segment", path)
 		}
 		segments[path] = first
@@ -106,6 +182,7 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 	for _, path := range paths {
 		last, err := j.readSegment(path, folded)
 		if err != nil {
+			j.close()
 			return nil, err
 		}
 		// A segment whose first write failed is empty, and its number
@@ -183,6 +260,9 @@ func (j *journal) append(records []parley.AccessRecord) (schedule bool, err erro
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.lock == nil {
+		return false, errors.New("sqlstore: the journal of reads belongs to another process: the server running on this database")
+	}
 	if j.file == nil {
 		path := j.prefix + strconv.FormatInt(j.next, 10)
 		if j.file, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600); err != nil {
@@ -268,12 +348,18 @@ func (j *journal) foldedThrough(n int64) error {
 	return nil
 }
 
-// close closes the segment being appended to.
+// close closes the segment being appended to and gives up the journal.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.file == nil {
-		return nil
+	var errs []error
+	if j.file != nil {
+		errs = append(errs, j.file.Close())
+		j.file = nil
 	}
-	return j.file.Close()
+	if j.lock != nil {
+		errs = append(errs, j.lock.Close())
+		j.lock = nil
+	}
+	return errors.Join(errs...)
 }

@@ -106,7 +106,7 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err != nil {
 		t.Fatal(err)
 	}
-	segments, _ := filepath.Glob(path + "-access-journal.*")
+	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
 	if len(segments) != 2 {
 		t.Fatalf("segments %v", segments)
 	}
@@ -120,7 +120,7 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 		t.Fatalf("bob's log after the restart: %+v", log)
 	}
 	db.Close()
-	if left, _ := filepath.Glob(path + "-access-journal.*"); len(left) != 0 {
+	if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
 		t.Errorf("folded segments left behind: %v", left)
 	}
 
@@ -145,7 +145,7 @@ func TestLogReads_DamagedJournal(t *testing.T) {
 	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
 		t.Fatal(err)
 	}
-	segments, _ := filepath.Glob(path + "-access-journal.*")
+	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
 	whole, _ := os.ReadFile(segments[0])
 	appendTo(t, segments[0], `2 [{"at":17`)
 	db = reopen(t, path)
@@ -182,5 +182,26 @@ func appendTo(t *testing.T, path, text string) {
 	defer f.Close()
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A parley command run beside the server opens the same database: the
+// server's journal of reads stays the server's.
+func TestLogReads_JournalBelongsToOneProcess(t *testing.T) {
+	db, path := mustOpen(t)
+	ctx := context.Background()
+	ids := mustUsers(t, db, "alice", "bob")
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	other := reopen(t, path)
+	if err := other.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err == nil {
+		t.Error("a second process logged reads into the server's journal")
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if log := logOf(t, db, ids[1]); len(log) != 1 || log[0].MessageIDs[0] != "m1" {
+		t.Fatalf("bob's log: %+v; want the server's one read, once", log)
 	}
 }
