@@ -32,3 +32,10 @@ func JournalReads(path string, records []parley.AccessRecord) error {
 	_, err = j.append(records)
 	return errors.Join(err, j.close())
 }
+
+// SealSegmentsAt makes folds seal the journal's segment once it holds size bytes.
+func SealSegmentsAt(db *DB, size int64) {
+	db.journal.mu.Lock()
+	defer db.journal.mu.Unlock()
+	db.journal.sealAt = size
+}

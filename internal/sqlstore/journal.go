@@ -13,12 +13,16 @@ package sqlstore
 //
 // The journal is a series of segment files next to the database,
 // "<db>-access-journal.<n>", n the number of the segment's first line, and
-// the lock file "<db>-access-journal.lock". A
-// fold seals the segment being appended to, and removes the sealed segments
-// once it has committed. Each line starts with its number, and the fold
-// records the last number it folded (access_journal.folded) in its own
-// transaction, so a crash between the commit and the removal folds nothing
-// twice. At open, the lines above that number are read back and folded.
+// the lock file "<db>-access-journal.lock". A fold seals the segment being
+// appended to once it holds segmentSize bytes, and removes sealed segments
+// once it has committed their lines; a clean close removes the last one.
+// Each line starts with its number, and the fold records the last number it
+// folded (access_journal.folded) in its own transaction: lines up to it are
+// skipped when the journal is read back at open, and the lines above it are
+// folded then.
+//
+// Segments are sealed by size, not at every fold, because creating a file
+// costs more than the writes of a hundred reads.
 
 import (
 	"bufio"
@@ -93,6 +97,9 @@ func (db *DB) foldWrite() (*writeReq, int64) {
 	return &writeReq{ctx: ctx, fn: fold, done: make(chan struct{}), noSync: true}, upTo
 }
 
+// segmentSize is the size at which a fold seals a segment.
+const segmentSize = 4 << 20
+
 // foldDelay is how long journaled reads may wait for a fold when no write
 // comes first. Nothing waits on it: the log's readers fold what is pending.
 const foldDelay = 10 * time.Millisecond
@@ -109,6 +116,8 @@ type journal struct {
 
 	mu        sync.Mutex
 	file      *os.File // the segment being appended to; nil until the next line
+	size      int64    // bytes written to file
+	sealAt    int64    // the size at which a fold seals file: segmentSize
 	next      int64    // the number of the next line
 	pending   []journalLine
 	sealed    []segment // segments to remove once their lines are folded
@@ -149,7 +158,7 @@ type journalRecord struct {
 // a segment, by a crash or a failed write, was never acknowledged and is
 // dropped; a damaged line anywhere else is an error.
 func openJournal(dbPath string, folded int64) (*journal, error) {
-	j := &journal{prefix: dbPath + "-access-journal.", next: folded + 1}
+	j := &journal{prefix: dbPath + "-access-journal.", next: folded + 1, sealAt: segmentSize}
 	lockPath := j.prefix + "lock"
 	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -268,6 +277,7 @@ func (j *journal) append(records []parley.AccessRecord) (schedule bool, err erro
 		if j.file, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600); err != nil {
 			return false, fmt.Errorf("sqlstore: journal of reads: %w", err)
 		}
+		j.size = 0
 	}
 	line := make([]byte, 0, len(body)+24)
 	line = strconv.AppendInt(line, j.next, 10)
@@ -281,6 +291,7 @@ func (j *journal) append(records []parley.AccessRecord) (schedule bool, err erro
 		j.seal()
 		return false, fmt.Errorf("sqlstore: journal of reads: %w", err)
 	}
+	j.size += int64(len(line))
 	j.pending = append(j.pending, journalLine{j.next, records})
 	j.next++
 	schedule, j.scheduled = !j.scheduled, true
@@ -297,7 +308,8 @@ func (j *journal) seal() {
 	j.file = nil
 }
 
-// take seals the current segment and returns the pending lines to fold.
+// take returns the pending lines to fold, sealing the current segment if
+// it is full.
 func (j *journal) take() []journalLine {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -305,7 +317,9 @@ func (j *journal) take() []journalLine {
 	if len(j.pending) == 0 {
 		return nil
 	}
-	j.seal()
+	if j.size >= j.sealAt {
+		j.seal()
+	}
 	return slices.Clip(j.pending)
 }
 
@@ -348,13 +362,17 @@ func (j *journal) foldedThrough(n int64) error {
 	return nil
 }
 
-// close closes the segment being appended to and gives up the journal.
+// close closes the segment being appended to, removing it if all its
+// lines are folded, and gives up the journal.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var errs []error
 	if j.file != nil {
 		errs = append(errs, j.file.Close())
+		if len(j.pending) == 0 {
+			errs = append(errs, os.Remove(j.file.Name()))
+		}
 		j.file = nil
 	}
 	if j.lock != nil {

@@ -205,3 +205,31 @@ func TestLogReads_JournalBelongsToOneProcess(t *testing.T) {
 		t.Fatalf("bob's log: %+v; want the server's one read, once", log)
 	}
 }
+
+// Full segments are sealed, and removed once their lines are folded; a
+// clean close removes the last one.
+func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
+	db, path := mustOpen(t)
+	ctx := context.Background()
+	sqlstore.SealSegmentsAt(db, 1)
+	ids := mustUsers(t, db, "alice", "bob")
+	for i := range 5 {
+		if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+			t.Fatal(err)
+		}
+		if log := logOf(t, db, ids[1]); len(log) != i+1 {
+			t.Fatalf("after read %d, bob's log has %d entries", i+1, len(log))
+		}
+		if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
+			t.Fatalf("after read %d, segments %v are left", i+1, left)
+		}
+	}
+	sqlstore.SealSegmentsAt(db, 1<<20)
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
+		t.Fatalf("after a clean close, segments %v are left", left)
+	}
+}
