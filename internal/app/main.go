@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
 )
 
@@ -175,9 +176,10 @@ func listCommand[T any](cfg *config.Config, short, header string,
 }
 
 // withService opens the store for an admin command. It works beside a
-// running server: SQLite serialises the two processes' writes.
+// running server: SQLite serialises the two processes' writes, and the
+// server's journal of reads stays the server's.
 func withService(ctx context.Context, cfg config.Config, fn func(*service.Service) error) error {
-	srv, err := OpenServer(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), sqlstore.OpenSQLiteBeside)
 	if err != nil {
 		return err
 	}

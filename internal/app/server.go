@@ -44,11 +44,18 @@ type Server struct {
 const expiryInterval = time.Minute
 
 // OpenServer opens the store and assembles the server without listening yet.
+// It fails while another server has the data directory open.
 func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	return openServer(ctx, cfg, log, sqlstore.OpenSQLite)
+}
+
+// openServer assembles a server on the store that open opens.
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
+	open func(ctx context.Context, path string) (*sqlstore.DB, error)) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	store, err := open(ctx, cfg.DatabasePath())
 	if err != nil {
 		return nil, err
 	}

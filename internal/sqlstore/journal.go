@@ -108,10 +108,10 @@ const foldDelay = 10 * time.Millisecond
 // access log.
 type journal struct {
 	prefix string // a segment's path is prefix followed by its first line's number
-	// lock is held (flock) while the journal is open: it belongs to one
-	// process. Another, such as a parley command run beside the server,
-	// opens the database without it, and can neither log reads nor fold
-	// the server's. lock is nil in such a process.
+	// lock is held (flock) while the journal is open: it belongs to the
+	// one server of the database. A parley command run beside it opens the
+	// database without the journal (OpenSQLiteBeside), and can neither log
+	// reads nor fold the server's; lock is nil there.
 	lock *os.File
 
 	mu        sync.Mutex
@@ -167,7 +167,7 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return j, nil // another process's
+			return nil, fmt.Errorf("sqlstore: %s is in use by a running server", dbPath)
 		}
 		return nil, fmt.Errorf("sqlstore: journal of reads: lock: %w", err)
 	}
@@ -270,7 +270,7 @@ func (j *journal) append(records []parley.AccessRecord) (schedule bool, err erro
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.lock == nil {
-		return false, errors.New("sqlstore: the journal of reads belongs to another process: the server running on this database")
+		return false, errors.New("sqlstore: reads are logged only by the database's server, not beside it")
 	}
 	if j.file == nil {
 		path := j.prefix + strconv.FormatInt(j.next, 10)

@@ -186,15 +186,21 @@ func appendTo(t *testing.T, path, text string) {
 }
 
 // A parley command run beside the server opens the same database: the
-// server's journal of reads stays the server's.
-func TestLogReads_JournalBelongsToOneProcess(t *testing.T) {
+// server's journal of reads stays the server's. A second server may not.
+func TestLogReads_JournalBelongsToTheServer(t *testing.T) {
 	db, path := mustOpen(t)
 	ctx := context.Background()
 	ids := mustUsers(t, db, "alice", "bob")
 	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
 		t.Fatal(err)
 	}
-	other := reopen(t, path)
+	if _, err := sqlstore.OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "in use by a running server") {
+		t.Fatalf("a second server's open = %v; want a refusal", err)
+	}
+	other, err := sqlstore.OpenSQLiteBeside(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := other.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err == nil {
 		t.Error("a second process logged reads into the server's journal")
 	}

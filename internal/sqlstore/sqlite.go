@@ -29,8 +29,21 @@ const readConns = 4
 //
 // The database runs in WAL mode with synchronous=FULL: a commit returns only
 // after fsync, so an acknowledged write survives a crash. The journal of
-// reads (journal.go) lives next to the database file.
+// reads (journal.go) lives next to the database file; OpenSQLite fails while
+// another server has the database open.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, true)
+}
+
+// OpenSQLiteBeside opens the database for a command run beside its server,
+// if one runs: it leaves the server's journal of reads alone, so the reads
+// the server logged in the last moments may not be in the access log yet,
+// and it cannot log reads itself.
+func OpenSQLiteBeside(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, false)
+}
+
+func openSQLite(ctx context.Context, path string, serve bool) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlstore: create data directory: %w", err)
 	}
@@ -72,7 +85,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
 	}
-	j, err := openJournal(path, folded)
+	j := &journal{}
+	if serve {
+		j, err = openJournal(path, folded)
+	}
 	if err != nil {
 		write.Close()
 		read.Close()
