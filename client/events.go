@@ -3,6 +3,9 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -39,8 +42,16 @@ func (s *EventStream) Next(ctx context.Context) (parley.Event, error) {
 	if err != nil {
 		return ev, err
 	}
-	err = json.Unmarshal(b, &ev)
-	return ev, err
+	if err := json.Unmarshal(b, &ev); err != nil {
+		// A server that cuts off a client too slow to keep up closes the
+		// connection in the middle of a message, and the websocket reader
+		// can hand over what arrived as if it were whole.
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok && se.Offset == int64(len(b)) {
+			return ev, fmt.Errorf("parley: the event stream broke off in a message: %w", io.ErrUnexpectedEOF)
+		}
+		return ev, err
+	}
+	return ev, nil
 }
 
 // Close closes the connection.
