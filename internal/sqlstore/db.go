@@ -128,6 +128,12 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
 }
 
+// noSyncWrite is a write whose batch need not wait for fsync, unless a
+// batch-mate does.
+func noSyncWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
+	return &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true}
+}
+
 func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
 	db.closeMu.RLock()
 	if db.closed {

@@ -19,7 +19,7 @@ func Pragmas(ctx context.Context, tx parley.Tx, journal *string, synchronous *in
 // WriteNoSync runs fn in a batch of its own kind: one that, as a fold of the
 // journal of reads does, commits without waiting for fsync.
 func (db *DB) WriteNoSync(ctx context.Context, fn func(parley.Tx) error) error {
-	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true})
+	return db.queueWrite(ctx, noSyncWrite(ctx, fn))
 }
 
 // JournalReads appends records to the journal of reads of the database at

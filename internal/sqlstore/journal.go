@@ -67,7 +67,7 @@ func (db *DB) foldJournal(ctx context.Context) error {
 		return nil
 	}
 	// Every batch folds first, so an empty write is enough.
-	err := db.queueWrite(ctx, &writeReq{ctx: ctx, fn: func(parley.Tx) error { return nil }, done: make(chan struct{}), noSync: true})
+	err := db.queueWrite(ctx, noSyncWrite(ctx, func(parley.Tx) error { return nil }))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (db *DB) foldWrite() (*writeReq, int64) {
 		_, err := tx.(*txn).exec(ctx, `UPDATE access_journal SET folded = $1`, upTo)
 		return mapError("record the journal folded", err)
 	}
-	return &writeReq{ctx: ctx, fn: fold, done: make(chan struct{}), noSync: true}, upTo
+	return noSyncWrite(ctx, fold), upTo
 }
 
 // segmentSize is the size at which a fold seals a segment.
@@ -137,7 +137,9 @@ type segment struct {
 	last int64
 }
 
-// journalRecord is how a record is written in the journal.
+// journalRecord is how a record is written in the journal: a format of its
+// own, so that what is on disk does not change with the API's JSON of an
+// entry.
 type journalRecord struct {
 	At           int64    `json:"at"` // microseconds since the Unix epoch
 	ClientID     string   `json:"client_id"`
