@@ -79,6 +79,8 @@ func TestAuthorize_RepeatedParameterIsAnError(t *testing.T) {
 		"max_age":               "max_age=60&max_age=60",
 		"response_mode":         "response_mode=query&response_mode=query",
 		"login_hint":            "login_hint=a&login_hint=b",
+		// A name error_description may not carry (RFC 6749 section 4.1.2.1).
+		"a parameter": "%22%C3%A9=1&%22%C3%A9=2",
 	} {
 		t.Run("App/"+name, func(t *testing.T) {
 			resp := rawAuthorize(t, http.MethodGet, base+"&"+extra, nil)

@@ -207,7 +207,7 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		var refusal string
 		switch _, err := op.ParseAuthorizeRequest(r, p.op.Decoder()); {
 		case len(twice) > 0:
-			refusal = twice[0] + " is given more than once"
+			refusal = paramName(twice[0]) + " is given more than once"
 		case mode != "" && mode != oidc.ResponseModeQuery && mode != oidc.ResponseModeFragment:
 			refusal, mode = "response_mode must be query or fragment", ""
 		case err != nil:
@@ -240,6 +240,16 @@ func repeated(form url.Values) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// paramName names a parameter in an error description, whose characters
+// RFC 6749 section 4.1.2.1 restricts: a name that the app sent with others
+// becomes "a parameter".
+func paramName(name string) string {
+	if len(name) > 40 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }) {
+		return "a parameter"
+	}
+	return name
 }
 
 // handleDiscovery serves the library's discovery document, narrowed to what
