@@ -1,6 +1,9 @@
 package parley
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // AuthRequest is an authorization request (RFC 6749 section 4.1.1) from the
 // moment an app sends the member to the authorize endpoint until its code
@@ -15,12 +18,23 @@ type AuthRequest struct {
 	Scopes        Scopes
 	ResponseMode  string
 	CodeChallenge string // S256 (RFC 7636); required of every client
-	CreatedAt     time.Time
+	// Prompt holds the prompt values the app sent (OpenID Connect Core
+	// section 3.1.2.1): PromptNone, PromptLogin, PromptConsent,
+	// PromptSelectAccount.
+	Prompt []string
+	// MaxAge, when set, is the longest time since the member entered their
+	// password that the app accepts (max_age); prompt=login makes it 0.
+	MaxAge    *time.Duration
+	CreatedAt time.Time
 
-	// Set once the member signed in and consented.
-	UserID   string
-	GrantID  string
+	// Set once the member signed in and approved the request.
+	UserID  string
+	GrantID string
+	// AuthTime is when the member entered their password: the sign-in of
+	// the session that approved the request, and the ID token's auth_time.
 	AuthTime *time.Time
+	// ApprovedAt is when the request was approved; its code lives from then.
+	ApprovedAt *time.Time
 
 	// CodeHash is the SHA-256 of the code issued for the request.
 	CodeHash []byte
@@ -34,6 +48,38 @@ const AuthRequestTTL = 10 * time.Minute
 
 // Done reports whether the member has signed in and approved the request.
 func (r *AuthRequest) Done() bool { return r.GrantID != "" }
+
+// Prompt values (OpenID Connect Core section 3.1.2.1).
+const (
+	// PromptNone: show the member no page; answer the app at once.
+	PromptNone = "none"
+	// PromptLogin: the member enters their password again.
+	PromptLogin = "login"
+	// PromptConsent: the member answers the consent page, even when their
+	// grant already covers the request.
+	PromptConsent = "consent"
+	// PromptSelectAccount: the member chooses the account; Parley shows
+	// the sign-in page, as for PromptLogin.
+	PromptSelectAccount = "select_account"
+)
+
+// Prompts reports whether the app sent the prompt value v.
+func (r *AuthRequest) Prompts(v string) bool { return slices.Contains(r.Prompt, v) }
+
+// SignInFresh reports whether a member who entered their password at
+// signedIn may go on with the request at now without entering it again. A
+// password entered since the request began always is; an earlier one is
+// not with prompt=login or select_account, and not when it is older than
+// max_age.
+func (r *AuthRequest) SignInFresh(signedIn, now time.Time) bool {
+	switch {
+	case !signedIn.Before(r.CreatedAt):
+		return true
+	case r.Prompts(PromptLogin) || r.Prompts(PromptSelectAccount):
+		return false
+	}
+	return r.MaxAge == nil || now.Sub(signedIn) <= *r.MaxAge
+}
 
 // Token kinds.
 const (

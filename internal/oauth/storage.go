@@ -56,14 +56,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 			return oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required (RFC 7636)")
 		}
-		if req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery {
-			return oidc.ErrInvalidRequest().WithDescription("only response_mode=query is supported")
-		}
 		now := parley.Now()
 		r = &parley.AuthRequest{
 			ID: parley.NewID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 			Nonce: req.Nonce, Scopes: parley.NewScopes(req.Scopes), ResponseMode: string(req.ResponseMode),
-			CodeChallenge: req.CodeChallenge, CreatedAt: now,
+			CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge), CreatedAt: now,
 		}
 		if err := tx.DeleteAuthRequestsBefore(ctx, now.Add(-authRequestRetention)); err != nil {
 			return err
@@ -118,7 +115,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, err
 	case replayed:
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code was already used; the tokens it issued are revoked")
-	case r.AuthTime == nil || parley.Now().Sub(*r.AuthTime) > codeTTL:
+	case r.ApprovedAt == nil || parley.Now().Sub(*r.ApprovedAt) > codeTTL:
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code has expired")
 	}
 	return authRequest{r}, nil

@@ -150,7 +150,7 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (*parle
 	if !parley.Now().Before(sess.ExpiresAt) {
 		return nil, invalidToken()
 	}
-	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash}, nil
+	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt}, nil
 }
 
 // Me returns the signed-in member.

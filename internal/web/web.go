@@ -57,13 +57,16 @@ type Pages struct {
 	handler http.Handler
 }
 
-// New returns the pages; secureCookies should be set when the public URL is https.
+// New returns the pages; secureCookies should be set when the public URL is
+// https. The provider shows its authorization errors on the pages' error
+// page from then on.
 func New(svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) *Pages {
 	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"date": formatDate, "action": describeAction}
 	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
+	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+oauth.LoginPath, p.handleLogin)
@@ -85,14 +88,29 @@ func Paths() []string { return []string{oauth.LoginPath, consentPath, "/account/
 
 // ServeHTTP serves the pages with their security headers.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
+	securityHeaders(w.Header())
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	p.handler.ServeHTTP(w, r)
+}
+
+// securityHeaders sets the headers every page carries.
+func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	p.handler.ServeHTTP(w, r)
+}
+
+// showAuthorizeError is the page for an authorization request the provider
+// cannot answer to the app (see oauth.Provider.ShowErrorsWith).
+func (p *Pages) showAuthorizeError(w http.ResponseWriter, message string) {
+	securityHeaders(w.Header())
+	p.render(w, http.StatusBadRequest, "error", errorPage{
+		Title: "This sign-in link does not work",
+		Error: "The app sent you here with a sign-in request Parley cannot answer: " + message +
+			". Go back to the app; if it happens again, tell its developer.",
+	})
 }
 
 // loginPage is what the sign-in page shows.
@@ -118,11 +136,49 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	if _, err := p.member(r); err == nil {
+	switch _, step := p.proceed(w, r, id); step {
+	case service.StepSignIn:
+		p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, CSRF: p.csrfToken(w, r)})
+	case service.StepConsent:
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
+	}
+}
+
+// proceed takes a sign-in request as far as it goes without asking the
+// member (service.Continue) and returns the step the member must take, for
+// the page to show it, with the context of the member signed in, if any.
+// When the request goes back to the app instead, approved, or refused
+// because the app asked that no page be shown (prompt=none), or on an
+// error, proceed has answered and returns step 0.
+func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (context.Context, service.Step) {
+	ctx, err := p.member(r)
+	if err != nil {
+		ctx = r.Context()
+	}
+	step, req, err := p.svc.Continue(ctx, id)
+	switch {
+	case err != nil:
+		p.renderError(w, err)
+	case step == service.StepDone:
+		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+	case req.Prompts(parley.PromptNone) && step == service.StepSignIn:
+		p.refuse(w, r, req, oauth.LoginRequired)
+	case req.Prompts(parley.PromptNone):
+		p.refuse(w, r, req, oauth.ConsentRequired)
+	default:
+		return ctx, step
+	}
+	return ctx, 0
+}
+
+// refuse sends the member back to the app with an authorization error.
+func (p *Pages) refuse(w http.ResponseWriter, r *http.Request, req *parley.AuthRequest, why oauth.Refusal) {
+	u, err := p.provider.RefusalURL(req, why)
+	if err != nil {
+		p.renderError(w, err)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, CSRF: p.csrfToken(w, r)})
+	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
 func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
@@ -164,23 +220,16 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	ctx, err := p.member(r)
-	if err != nil {
-		http.Redirect(w, r, oauth.LoginPath+"?id="+url.QueryEscape(id), http.StatusSeeOther)
+	ctx, step := p.proceed(w, r, id)
+	if step == service.StepSignIn {
+		http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
+	}
+	if step != service.StepConsent {
 		return
 	}
 	con, err := p.svc.ConsentFor(ctx, id)
 	if err != nil {
 		p.renderError(w, err)
-		return
-	}
-	if !con.Needed() {
-		// Everything asked for is granted already: no screen to show.
-		if _, err := p.svc.Approve(ctx, id, service.Decision{}); err != nil {
-			p.renderError(w, err)
-			return
-		}
-		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
 		return
 	}
 	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con})
@@ -208,12 +257,7 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, err)
 			return
 		}
-		deny, err := p.provider.DenyURL(req)
-		if err != nil {
-			p.renderError(w, err)
-			return
-		}
-		http.Redirect(w, r, deny, http.StatusSeeOther)
+		p.refuse(w, r, req, oauth.Denied)
 		return
 	}
 	expiry, ok := expiries[r.PostFormValue("expiry")]
@@ -222,6 +266,11 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	}
 	d := service.Decision{ThreadScope: r.PostFormValue("thread_scope"), ThreadIDs: r.PostForm["threads"], Expiry: expiry}
 	if _, err := p.svc.Approve(ctx, id, d); err != nil {
+		if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+			// The sign-in grew older than the app allows (max_age).
+			http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
+			return
+		}
 		con, cerr := p.svc.ConsentFor(ctx, id)
 		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID {
 			p.renderError(w, err)
@@ -297,3 +346,5 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 }
 
 func consentURL(id string) string { return consentPath + "?id=" + url.QueryEscape(id) }
+
+func loginURL(id string) string { return oauth.LoginPath + "?id=" + url.QueryEscape(id) }
