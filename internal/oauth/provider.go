@@ -26,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -56,7 +57,7 @@ type Provider struct {
 
 // New returns a provider whose issuer is the server's public URL. A plain
 // http issuer is accepted for loopback and development use.
-func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Provider, error) {
+func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Provider, error) {
 	issuer = strings.TrimSuffix(issuer, "/")
 	cfg := &op.Config{
 		CodeMethodS256:        true,
@@ -75,7 +76,7 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	st := &storage{store: store, keys: keys, loginURL: LoginPath}
+	st := &storage{svc: svc, keys: keys, loginURL: LoginPath}
 	provider, err := op.NewProvider(cfg, st, op.StaticIssuer(issuer), opts...)
 	if err != nil {
 		return nil, err
