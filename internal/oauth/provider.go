@@ -1,12 +1,14 @@
 // Package oauth is Parley's OAuth 2.0 authorization server and OpenID
 // Connect provider: the protocol machinery of zitadel/oidc's op package with
-// its storage on Parley's store.
+// its storage an adapter over internal/service, which decides (storage.go).
 //
 // What Parley adds to the library, and where:
 //   - PKCE with S256 for every client and exact redirect URIs (RFC 9700
 //     section 2.1.1), in CreateAuthRequest;
 //   - single-use codes whose replay revokes what they issued, and rotating
-//     refresh tokens whose reuse revokes their family, in storage.go;
+//     refresh tokens whose reuse revokes their family, in the service;
+//   - the token, introspection, revocation and userinfo endpoints to the
+//     letter of RFC 6749, 6750, 7009 and 7662, in endpoints.go;
 //   - the issuer in every authorization response (RFC 9207), in
 //     issuerInResponses, and advertised by discovery;
 //   - opaque access tokens: the token is the token ID and subject sealed with
@@ -88,6 +90,10 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	mux.Handle(AuthorizePath+"/", issuerInResponses(requireBoundRequest(provider), issuer, secure))
 	mux.Handle(AuthorizePath, issuerInResponses(provider, issuer, secure))
 	mux.Handle(PathPrefix, provider)
+	endpoints := newEndpoints(provider, st, log)
+	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
+		mux.Handle(path, endpoints)
+	}
 	p.handler = mux
 	return p, nil
 }
@@ -123,9 +129,12 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
-	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
-	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
-	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
+	// Confidential clients authenticate with their secret, public ones with
+	// their client_id alone, at each endpoint (clientCredentials).
+	auth := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	d.TokenEndpointAuthMethodsSupported = auth
+	d.IntrospectionEndpointAuthMethodsSupported = auth
+	d.RevocationEndpointAuthMethodsSupported = auth
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
 	d.RevocationEndpointAuthSigningAlgValuesSupported = nil

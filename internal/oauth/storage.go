@@ -138,31 +138,21 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 // ended from its own pages, so there is nothing to do here.
 func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
-// GetRefreshTokenInfo leaves telling tokens apart to RevokeToken: every
-// token is passed on as it came, or as the ID of the access token it is.
-func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
-	return "", "", op.ErrInvalidRefreshToken
+// errNotRouted answers the library's own paths to the userinfo,
+// introspection and revocation endpoints, which are not routed: Parley
+// serves them on its own terms, through the service (endpoints.go).
+func errNotRouted() *oidc.Error {
+	return oidc.ErrServerError().WithDescription("this endpoint is served by Parley, not the library")
 }
 
-// RevokeToken revokes one of the client's tokens: a refresh token as it
-// came, or an access token by its ID and subject (RFC 7009 section 2.1).
-// An unknown token is not an error; another client's token is refused.
-func (s *storage) RevokeToken(ctx context.Context, tokenOrID, subject, clientID string) *oidc.Error {
-	token := tokenOrID
-	if subject != "" {
-		var err error
-		if token, err = op.CreateBearerToken(tokenOrID, subject, s.keys.Sealer); err != nil {
-			return oidc.ErrServerError()
-		}
-	}
-	switch err := s.svc.RevokeToken(ctx, clientID, token); parley.ErrorCode(err) {
-	case "":
-		return nil
-	case parley.EFORBIDDEN:
-		return oidc.ErrUnauthorizedClient().WithDescription("%s", parley.ErrorMessage(err))
-	default:
-		return oidc.ErrServerError()
-	}
+// GetRefreshTokenInfo is not routed: see errNotRouted.
+func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
+	return "", "", errNotRouted()
+}
+
+// RevokeToken is not routed: see errNotRouted.
+func (s *storage) RevokeToken(context.Context, string, string, string) *oidc.Error {
+	return errNotRouted()
 }
 
 func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.keys.signing, nil }
@@ -198,41 +188,14 @@ func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, 
 	return nil
 }
 
-// SetUserinfoFromToken answers the userinfo endpoint for an access token,
-// given by its ID and subject.
-func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	token, err := op.CreateBearerToken(tokenID, subject, s.keys.Sealer)
-	if err != nil {
-		return err
-	}
-	u, scopes, err := s.svc.Userinfo(ctx, token)
-	if err != nil {
-		return err
-	}
-	info.Subject = u.ID
-	if scopes.Has(parley.ScopeProfile) {
-		info.PreferredUsername, info.Name = u.Username, u.DisplayName
-	}
-	return nil
+// SetUserinfoFromToken is not routed: see errNotRouted.
+func (s *storage) SetUserinfoFromToken(context.Context, *oidc.UserInfo, string, string, string) error {
+	return errNotRouted()
 }
 
-// SetIntrospectionFromToken answers introspection (RFC 7662) of an access
-// token, given by its ID and subject, for the client it was issued to; to
-// any other client the token is inactive.
-func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	token, err := op.CreateBearerToken(tokenID, subject, s.keys.Sealer)
-	if err != nil {
-		return err
-	}
-	tg, err := s.svc.IntrospectToken(ctx, clientID, token)
-	if err != nil {
-		return err
-	}
-	resp.Scope = tg.Token.Scopes.Strings()
-	resp.ClientID, resp.TokenType, resp.Subject = tg.Token.ClientID, oidc.BearerToken, tg.User.ID
-	resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Token.ExpiresAt), oidc.FromTime(tg.Token.CreatedAt)
-	resp.Audience = []string{tg.Token.ClientID}
-	return nil
+// SetIntrospectionFromToken is not routed: see errNotRouted.
+func (s *storage) SetIntrospectionFromToken(context.Context, *oidc.IntrospectionResponse, string, string, string) error {
+	return errNotRouted()
 }
 
 func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
