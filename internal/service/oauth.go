@@ -55,7 +55,10 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 	} else if err != nil {
 		return nil, err
 	}
-	return app, appRefusal(app)
+	if err := appRefusal(app); err != nil {
+		return nil, err
+	}
+	return app, nil
 }
 
 // AuthenticateClient authenticates an app as an OAuth client (RFC 6749
