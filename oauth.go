@@ -106,14 +106,8 @@ type OAuthToken struct {
 	RevokedAt *time.Time
 }
 
-// ActiveAt reports whether the token itself is good at t; its grant and app
-// are checked apart.
-func (t *OAuthToken) ActiveAt(at time.Time) bool {
-	return t.RevokedAt == nil && at.Before(t.ExpiresAt)
-}
-
-// TokenGrant is an access token with everything that decides whether it
-// still works: one store read authenticates an app's call.
+// TokenGrant is an access or refresh token with everything that decides
+// whether it still works: one store read authenticates an app's call.
 type TokenGrant struct {
 	Token OAuthToken
 	Grant Grant
@@ -121,8 +115,21 @@ type TokenGrant struct {
 	User  UserRef
 }
 
-// ActiveAt reports whether the token may be used at t: the token, its grant
-// and its app must all be in force.
-func (tg *TokenGrant) ActiveAt(t time.Time) bool {
-	return tg.Token.ActiveAt(t) && tg.Grant.ActiveAt(t) && tg.App.State == AppActive
+// Refusal says why the token may not be used at t, in words an app's
+// developer can act on, or returns "" while the token, its grant and its
+// app are all in force. It is the one rule for whether a token still works.
+func (tg *TokenGrant) Refusal(t time.Time) string {
+	switch {
+	case tg.Token.RevokedAt != nil:
+		return "the " + tg.Token.Kind + " token was revoked"
+	case !t.Before(tg.Token.ExpiresAt):
+		return "the " + tg.Token.Kind + " token expired"
+	case tg.Grant.ExpiresAt != nil && !t.Before(*tg.Grant.ExpiresAt):
+		return "the member's grant to the app expired; ask the member to connect the app again"
+	case tg.Grant.RevokedAt != nil:
+		return "the member's grant to the app was revoked"
+	case tg.App.State != AppActive:
+		return "the app is suspended"
+	}
+	return ""
 }

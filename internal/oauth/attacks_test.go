@@ -46,7 +46,7 @@ func TestAttack_PKCE(t *testing.T) {
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 			"alice", apptest.Answer{})
 		_, err := cfg.Exchange(context.Background(), got.Get("code"))
-		assertTokenError(t, err, "invalid_request")
+		assertTokenError(t, err, "invalid_grant")
 	})
 }
 

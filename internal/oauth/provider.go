@@ -1,12 +1,14 @@
 // Package oauth is Parley's OAuth 2.0 authorization server and OpenID
 // Connect provider: the protocol machinery of zitadel/oidc's op package with
-// its storage on Parley's store.
+// its storage an adapter over internal/service, which decides (storage.go).
 //
 // What Parley adds to the library, and where:
 //   - PKCE with S256 for every client and exact redirect URIs (RFC 9700
 //     section 2.1.1), in CreateAuthRequest;
 //   - single-use codes whose replay revokes what they issued, and rotating
-//     refresh tokens whose reuse revokes their family, in storage.go;
+//     refresh tokens whose reuse revokes their family, in the service;
+//   - the token, introspection, revocation and userinfo endpoints to the
+//     letter of RFC 6749, 6750, 7009 and 7662, in endpoints.go;
 //   - an authorization request is refused when a parameter comes twice
 //     (RFC 6749 section 3.1), on Parley's own page when the client or its
 //     redirect URI is in doubt, in authorize;
@@ -30,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -64,7 +67,7 @@ type Provider struct {
 
 // New returns a provider whose issuer is the server's public URL. A plain
 // http issuer is accepted for loopback and development use.
-func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Provider, error) {
+func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Provider, error) {
 	issuer = strings.TrimSuffix(issuer, "/")
 	cfg := &op.Config{
 		CodeMethodS256:        true,
@@ -83,7 +86,7 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	st := &storage{store: store, keys: keys, loginURL: LoginPath}
+	st := &storage{svc: svc, keys: keys, loginURL: LoginPath}
 	provider, err := op.NewProvider(cfg, st, op.StaticIssuer(issuer), opts...)
 	if err != nil {
 		return nil, err
@@ -95,6 +98,10 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	mux.Handle(AuthorizePath+"/", issuerInResponses(requireBoundRequest(provider), issuer, secure))
 	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
 	mux.Handle(PathPrefix, provider)
+	endpoints := newEndpoints(provider, st, log)
+	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
+		mux.Handle(path, endpoints)
+	}
 	p.handler = mux
 	return p, nil
 }
@@ -259,9 +266,12 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
-	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
-	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
-	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
+	// Confidential clients authenticate with their secret, public ones with
+	// their client_id alone, at each endpoint (clientCredentials).
+	auth := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	d.TokenEndpointAuthMethodsSupported = auth
+	d.IntrospectionEndpointAuthMethodsSupported = auth
+	d.RevocationEndpointAuthMethodsSupported = auth
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
 	d.RevocationEndpointAuthSigningAlgValuesSupported = nil

@@ -131,7 +131,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 }
 
 func invalidToken() error {
-	return parley.Errorf(parley.EUNAUTHORIZED, "the access token is invalid or expired")
+	return parley.Errorf(parley.EUNAUTHORIZED, "the token is unknown or malformed")
 }
 
 func (s *Service) authenticateSession(ctx context.Context, token string) (*parley.Caller, error) {

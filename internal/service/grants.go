@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -14,20 +13,12 @@ import (
 // only while the token, its grant and its app are all in force. Revoking a
 // grant or suspending an app therefore takes effect on the very next call.
 func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Caller, error) {
-	if s.opts.AccessTokens == nil {
-		return nil, invalidToken()
-	}
-	plain, err := s.opts.AccessTokens.Decrypt(token)
-	if err != nil {
-		return nil, invalidToken()
-	}
-	tokenID, subject, ok := strings.Cut(plain, ":")
+	hash, subject, ok := s.openAccessToken(token)
 	if !ok {
 		return nil, invalidToken()
 	}
-	hash := parley.HashToken(tokenID)
 	var tg *parley.TokenGrant
-	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		tg, err = liveAccessToken(ctx, tx, hash)
 		return err
 	})
@@ -43,16 +34,17 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 }
 
 // liveAccessToken returns what an access token stands for while the token,
-// its grant and its app are all in force, and EUNAUTHORIZED otherwise.
+// its grant and its app are all in force, and EUNAUTHORIZED otherwise,
+// saying why.
 func liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte) (*parley.TokenGrant, error) {
 	tg, err := tx.FindTokenGrant(ctx, hash)
-	if isNotFound(err) {
+	if isNotFound(err) || err == nil && tg.Token.Kind != parley.TokenAccess {
 		return nil, invalidToken()
 	} else if err != nil {
 		return nil, err
 	}
-	if !tg.ActiveAt(parley.Now()) || tg.Token.Kind != parley.TokenAccess {
-		return nil, invalidToken()
+	if why := tg.Refusal(parley.Now()); why != "" {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s", why)
 	}
 	return tg, nil
 }
@@ -227,8 +219,8 @@ func pendingRequest(ctx context.Context, tx parley.Tx, requestID string, now tim
 	if err != nil {
 		return nil, nil, err
 	}
-	if app.State != parley.AppActive {
-		return nil, nil, parley.Errorf(parley.EFORBIDDEN, "%s is suspended and cannot be connected", app.Name)
+	if err := appRefusal(app); err != nil {
+		return nil, nil, err
 	}
 	return req, app, nil
 }
