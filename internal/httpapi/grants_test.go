@@ -482,3 +482,54 @@ func TestGrants_ConsentChoicesChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestGrants_LateAppCountsFromItsArrival: in a thread an app reaches only
+// from its share on, the thread's counters count from there, so they do not
+// tell the app how much was said before it came.
+func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	for range 4 {
+		apptest.MustSend(t, w.bob, w.aliceBob, "before the app came")
+	}
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "threads.read"}, apptest.Answer{})
+	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+
+	// The app may know of two messages: alice's card, read by her as she
+	// sent it, and bob's reply, unread.
+	check := func(t *testing.T, th *parley.ThreadSummary) {
+		t.Helper()
+		if th.LastSeq != 2 || th.LastReadSeq != 1 || th.UnreadCount != 1 {
+			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want 2, 1, 1",
+				th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		}
+	}
+	t.Run("List", func(t *testing.T) {
+		page, err := app.Threads(ctx, client.ThreadsQuery{})
+		if err != nil || len(page.Threads) != 1 {
+			t.Fatalf("%+v, %v", page, err)
+		}
+		check(t, page.Threads[0])
+	})
+	t.Run("One", func(t *testing.T) {
+		th, err := app.Thread(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, th)
+	})
+	t.Run("MemberCountsAll", func(t *testing.T) {
+		th, err := w.alice.Thread(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if th.LastSeq != 7 || th.LastReadSeq != 6 || th.UnreadCount != 1 {
+			t.Errorf("alice sees last_seq %d, last_read_seq %d, unread_count %d; want 7, 6, 1", th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		}
+	})
+}
