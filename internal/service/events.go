@@ -108,7 +108,7 @@ func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Even
 	}
 	change.Thread = &th
 	if !c.App.Scopes.Has(parley.ScopeParticipantsRead) {
-		change.Participants = nil
+		change.Participants = []parley.UserRef{}
 	}
 	out := parley.NewEvent(ev.Type, ev.ThreadID, change)
 	out.Seq, out.MessageID = ev.Seq, ev.MessageID
