@@ -325,6 +325,10 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 			"JavascriptURL": {To: "bob", URL: "javascript:alert(1)", Title: "x"},
 			"NoTitle":       {To: "bob", URL: "https://films.example/1"},
 			"NoHost":        {To: "bob", URL: "https:///path", Title: "x"},
+			"SpaceInURL":    {To: "bob", URL: "https://films.example/a b", Title: "x"},
+			"NonASCIIHost":  {To: "bob", URL: "https://fïlms.example/1", Title: "x"},
+			"NonASCIIPath":  {To: "bob", URL: "https://films.example/café", Title: "x"},
+			"BadEscape":     {To: "bob", URL: "https://films.example/%g1", Title: "x"},
 			"Yourself":      {To: "alice", URL: "https://films.example/1", Title: "x"},
 		} {
 			if _, err := app.Share(ctx, s); client.StatusOf(err) != http.StatusBadRequest {
