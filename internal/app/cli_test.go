@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -183,7 +182,7 @@ func TestCLI_AppSuspendEndsStreams(t *testing.T) {
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Listener")
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
-	stream, err := client.New(env.URL).WithToken(tok.AccessToken).Events(context.Background())
+	stream, err := env.Client.WithToken(tok.AccessToken).Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

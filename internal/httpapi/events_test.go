@@ -70,7 +70,7 @@ func TestEvents_Auth(t *testing.T) {
 	eventsURL := "ws" + strings.TrimPrefix(env.URL, "http") + "/api/v1/events"
 	t.Run("ErrTokenInURL", func(t *testing.T) {
 		// A token in a URL ends up in proxies' logs: it is not taken.
-		_, resp, err := websocket.Dial(ctx, eventsURL+"?access_token="+alice.Token(), nil)
+		_, resp, err := websocket.Dial(ctx, eventsURL+"?access_token="+alice.Token(), &websocket.DialOptions{HTTPClient: env.HTTP})
 		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("dial with ?access_token=: %v, %v; want 401", resp, err)
 		}
@@ -146,7 +146,7 @@ func TestEvents_AppTicketKeepsItsGrant(t *testing.T) {
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
 		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
-	tk, err := client.New(w.env.URL).WithToken(tok.AccessToken).EventTicket(ctx)
+	tk, err := w.env.Client.WithToken(tok.AccessToken).EventTicket(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 			partner := w.env.MustPartner(t, "Listener")
 			tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
 				apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}, Expiry: "30d"})
-			stream := mustEvents(t, client.New(w.env.URL).WithToken(tok.AccessToken))
+			stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
 			member := mustEvents(t, w.alice)
 			end(t, w)
 			mustEnd(t, stream, 2*time.Second)

@@ -188,7 +188,7 @@ func TestGrants_AuthorizationMatrix(t *testing.T) {
 				}
 				tok := w.env.MustToken(t, partner, "alice", []string{"openid", string(held)},
 					apptest.Answer{ThreadScope: threadScope, Threads: []string{w.aliceBob}})
-				app := client.New(w.env.URL).WithToken(tok.AccessToken)
+				app := w.env.Client.WithToken(tok.AccessToken)
 
 				// Which of alice's threads the grant reaches.
 				inside, outside := w.aliceBob, w.aliceCarol
@@ -274,7 +274,7 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read", "threads.read"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 
 	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this", Note: "you'll love it"})
 	if err != nil {
@@ -345,7 +345,7 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Receipts")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "messages.read", "messages.delete"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 
 	if _, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}}); client.StatusOf(err) != http.StatusConflict {
 		t.Errorf("starting the existing direct thread: %v, want 409", err)
@@ -403,7 +403,7 @@ func TestGrants_OtherMembersThread(t *testing.T) {
 	}
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read", "messages.write",
 		"participants.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	if _, err := app.Messages(ctx, w.bobCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
 		t.Errorf("read: %v", err)
 	}
@@ -425,7 +425,7 @@ func TestGrants_Events(t *testing.T) {
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
 		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
-	stream, err := client.New(w.env.URL).WithToken(tok.AccessToken).Events(ctx)
+	stream, err := w.env.Client.WithToken(tok.AccessToken).Events(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
 	}
 	partner := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "threads.read"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
 		t.Fatal(err)
 	}
