@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +290,45 @@ func mustEvents(t *testing.T, c *client.Client) *client.EventStream {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestEvents_ThreadUpdatedForThreadsRead: an app with threads.read learns
+// that a thread changed; who is in it only with participants.read too.
+func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
+	w := newGrantWorld(t)
+	for name, scopes := range map[string][]string{
+		"WithoutParticipants": {"openid", "messages.read", "threads.read"},
+		"WithParticipants":    {"openid", "messages.read", "threads.read", "participants.read"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: name, Kind: parley.ThreadGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			partner := w.env.MustPartner(t, name)
+			tok := w.env.MustToken(t, partner, "alice", scopes,
+				apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group.ID}})
+			stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+			if _, err := w.alice.AddParticipant(ctx, group.ID, "carol"); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := stream.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var change parley.ThreadChange
+			if err := json.Unmarshal(ev.Data, &change); err != nil || ev.Type != parley.EventThreadUpdated || change.Thread.ID != group.ID {
+				t.Fatalf("the app got %s: %s (%v)", ev.Type, ev.Data, err)
+			}
+			want := 0
+			if slices.Contains(scopes, "participants.read") {
+				want = 3
+			}
+			if change.Participants == nil || len(change.Participants) != want {
+				t.Errorf("the app sees participants %+v, want %d", change.Participants, want)
+			}
+		})
+	}
 }
