@@ -78,8 +78,9 @@ func (s *Server) handleEventTicketCreate(w http.ResponseWriter, r *http.Request)
 // messages until either side closes. The client sends nothing; what it
 // sends is ignored. An app's stream ends, with 1008 (policy violation), as
 // soon as its token stops working or a thread its grant reached is closed
-// to apps: at once for changes this process made or heard of on the bus,
-// and within about a second for changes made elsewhere (CheckAccess).
+// to apps: when the token or its grant runs out, at once for changes this
+// process made or heard of on the bus, and within about a second for
+// changes made elsewhere (CheckAccess).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	sub, err := s.svc.Subscribe(r.Context())
 	if err != nil {
@@ -112,6 +113,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	accessChanged := sub.AccessChanged()
+	var expired <-chan time.Time
+	if until, ok := sub.Expiry(); ok {
+		t := time.NewTimer(time.Until(until))
+		defer t.Stop()
+		expired = t.C
+	}
 	for {
 		select {
 		case ev, ok := <-sub.C():
@@ -140,6 +147,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
 				return
 			}
+		case <-expired:
+			conn.Close(websocket.StatusPolicyViolation, "the access token expired")
+			return
 		case <-ping.C:
 			pingCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := conn.Ping(pingCtx)

@@ -219,6 +219,17 @@ func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 	}
 }
 
+// TestEvents_AppStreamEndsWhenTokenExpires: the stream of an app whose
+// access token runs out ends then, with no event to notice it by.
+func TestEvents_AppStreamEndsWhenTokenExpires(t *testing.T) {
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	w.env.ExecSQL(t, `UPDATE oauth_tokens SET expires_at = ? WHERE kind = 'access'`, time.Now().Add(time.Second).UnixMicro())
+	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+	mustEnd(t, stream, 3*time.Second)
+}
+
 // mustEnd fails the test unless the server closes the stream within d,
 // with 1008 (policy violation).
 func mustEnd(t *testing.T, s *client.EventStream, d time.Duration) {

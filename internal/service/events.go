@@ -141,6 +141,15 @@ func (e *Events) AccessChanged() <-chan struct{} {
 	return e.svc.watch.wait()
 }
 
+// Expiry returns when an app's token runs out, by its own expiry or its
+// grant's, and false for a member's own stream: the stream should end then.
+func (e *Events) Expiry() (time.Time, bool) {
+	if e.caller.App == nil {
+		return time.Time{}, false
+	}
+	return e.caller.App.Until, true
+}
+
 // Check returns EUNAUTHORIZED when an app's token no longer works: it
 // expired, its grant ended or its app was suspended.
 func (e *Events) Check(ctx context.Context) error {
