@@ -333,12 +333,16 @@ func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
 			if err := json.Unmarshal(ev.Data, &change); err != nil || ev.Type != parley.EventThreadUpdated || change.Thread.ID != group.ID {
 				t.Fatalf("the app got %s: %s (%v)", ev.Type, ev.Data, err)
 			}
-			want := 0
+			want, logged := 0, "threads.read"
 			if slices.Contains(scopes, "participants.read") {
-				want = 3
+				want, logged = 3, "participants.read"
 			}
 			if change.Participants == nil || len(change.Participants) != want {
 				t.Errorf("the app sees participants %+v, want %d", change.Participants, want)
+			}
+			// What the app learned is in the access log as what it was.
+			if e := accessLog(t, w.alice, "?limit=1").Entries[0]; e.Action != logged || e.ThreadID != group.ID {
+				t.Errorf("alice's newest entry: %+v, want %s of the thread", e, logged)
 			}
 		})
 	}

@@ -82,8 +82,9 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err != nil || !visible {
 		return ev, false, err
 	}
+	loggedAs := scopes[0]
 	if ev.Type == parley.EventThreadUpdated {
-		if ev, err = threadChangeFor(c, ev, from); err != nil {
+		if ev, loggedAs, err = threadChangeFor(c, ev, from); err != nil {
 			return ev, false, err
 		}
 	}
@@ -91,28 +92,30 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if ev.MessageID != "" {
 		msgs = []*parley.Message{{ID: ev.MessageID}}
 	}
-	return ev, true, e.svc.logRead(ctx, c, access{scopes[0], ev.ThreadID, readers, msgs})
+	return ev, true, e.svc.logRead(ctx, c, access{loggedAs, ev.ThreadID, readers, msgs})
 }
 
-// threadChangeFor returns a thread.updated event as an app sees it: with the
-// thread's last_seq counted from the first message it may see, as in thread
-// summaries, and without the participants unless it holds participants.read.
-func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event, error) {
+// threadChangeFor returns a thread.updated event as an app sees it, and the
+// access it is logged as: with the thread's last_seq counted from the first
+// message the app may see, as in thread summaries, and with the
+// participants only when it holds participants.read.
+func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event, parley.Scope, error) {
 	var change parley.ThreadChange
 	if err := json.Unmarshal(ev.Data, &change); err != nil {
-		return ev, err
+		return ev, "", err
 	}
 	th := *change.Thread
 	if before := from - 1; before > 0 {
 		th.LastSeq = max(th.LastSeq-before, 0)
 	}
 	change.Thread = &th
-	if !c.App.Scopes.Has(parley.ScopeParticipantsRead) {
-		change.Participants = []parley.UserRef{}
+	loggedAs := parley.ScopeParticipantsRead
+	if !c.App.Scopes.Has(loggedAs) {
+		change.Participants, loggedAs = []parley.UserRef{}, parley.ScopeThreadsRead
 	}
 	out := parley.NewEvent(ev.Type, ev.ThreadID, change)
 	out.Seq, out.MessageID = ev.Seq, ev.MessageID
-	return out, nil
+	return out, loggedAs, nil
 }
 
 // ended returns an error when a grants.ended event names the app's grant.
