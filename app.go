@@ -1,7 +1,6 @@
 package parley
 
 import (
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -65,8 +64,8 @@ func (a *App) Validate() error {
 		}
 	}
 	if a.Homepage != "" {
-		if u, err := url.Parse(a.Homepage); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Errorf(EINVALID, "homepage must be an http or https URL")
+		if _, ok := parseWebURL(a.Homepage); !ok {
+			return Errorf(EINVALID, "homepage must be an http or https URL, with any space or non-ASCII character percent-encoded and an internationalised host in its ASCII (punycode) form")
 		}
 	}
 	return nil
@@ -76,9 +75,9 @@ func (a *App) Validate() error {
 // section 3.1.2): https anywhere, http only on loopback hosts (RFC 8252
 // section 7.3), or a private-use scheme for native apps.
 func validateRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || len(raw) > MaxRedirectURILen || !u.IsAbs() || u.Fragment != "" || strings.ContainsAny(raw, " \t\n") {
-		return Errorf(EINVALID, "redirect URI %q must be an absolute URI without a fragment", raw)
+	u, ok := parseURI(raw)
+	if !ok || len(raw) > MaxRedirectURILen || strings.Contains(raw, "#") {
+		return Errorf(EINVALID, "redirect URI %q must be an absolute URI without a fragment, with any space or non-ASCII character percent-encoded", raw)
 	}
 	switch u.Scheme {
 	case "https":

@@ -3,6 +3,7 @@ package parley
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // Event types delivered to members' realtime connections.
@@ -11,7 +12,33 @@ const (
 	EventMessageDeleted = "message.deleted"
 	EventThreadUpdated  = "thread.updated"
 	EventReadUpdated    = "read.updated"
+
+	// EventGrantsEnded is a control event, never sent to a client: the
+	// grants its data names (GrantsEnded) stopped reaching something they
+	// reached, and the app streams held through them end.
+	EventGrantsEnded = "grants.ended"
 )
+
+// GrantsEnded is the data of a grants.ended event.
+type GrantsEnded struct {
+	GrantIDs []string `json:"grant_ids"`
+	// Why is said to the app as its stream ends.
+	Why string `json:"why"`
+}
+
+// EventTicketTTL is how long a ticket to open a realtime stream lasts.
+const EventTicketTTL = 30 * time.Second
+
+// EventTicket lets a client that cannot set headers, such as a browser,
+// open a realtime stream once: it stands for the credential that made it,
+// a member's session or an app's access token, named by its hash.
+type EventTicket struct {
+	Hash        []byte
+	UserID      string
+	SessionHash []byte // set when a session made the ticket
+	TokenHash   []byte // set when an app's access token made it
+	ExpiresAt   time.Time
+}
 
 // Event is one change a member's clients learn of in real time. Data is
 // encoded once, when the event is made, and shared by every recipient.

@@ -230,4 +230,16 @@ type AppAccess struct {
 	Scopes Scopes
 	// TokenHash identifies the access token the call came with.
 	TokenHash []byte
+	// Until is when the token stops working unless something ends it
+	// sooner: when it, or its grant, expires.
+	Until time.Time
+}
+
+// Until is when the token runs out: its own expiry or its grant's,
+// whichever comes first.
+func (tg *TokenGrant) Until() time.Time {
+	if g := tg.Grant.ExpiresAt; g != nil && g.Before(tg.Token.ExpiresAt) {
+		return *g
+	}
+	return tg.Token.ExpiresAt
 }

@@ -1,7 +1,6 @@
 package parley
 
 import (
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,9 +53,8 @@ type Share struct {
 
 // Validate checks a share card: an absolute http or https URL and a title.
 func (sh *Share) Validate() error {
-	u, err := url.Parse(sh.URL)
-	if err != nil || len(sh.URL) > MaxShareURLLen || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes", MaxShareURLLen)
+	if _, ok := parseWebURL(sh.URL); !ok || len(sh.URL) > MaxShareURLLen {
+		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded and an internationalised host in its ASCII (punycode) form", MaxShareURLLen)
 	}
 	title := strings.TrimSpace(sh.Title)
 	if title == "" || utf8.RuneCountInString(title) > MaxShareTitleLen || !utf8.ValidString(title) || strings.ContainsFunc(title, isControl) {

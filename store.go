@@ -168,6 +168,18 @@ type Tx interface {
 	AppendAccess(ctx context.Context, records []AccessRecord) error
 	FindAccessEntries(ctx context.Context, f AccessFilter) ([]*AccessEntry, error)
 
+	// CreateEventTicket stores a ticket to open a realtime stream, and
+	// removes the tickets that expired before it was made.
+	CreateEventTicket(ctx context.Context, t *EventTicket, now time.Time) error
+	// TakeEventTicket removes the ticket with the hash and returns it,
+	// expired or not; ENOTFOUND when there is none, also when it was taken
+	// already.
+	TakeEventTicket(ctx context.Context, hash []byte) (*EventTicket, error)
+	// FindAccessVersion returns a number that grows whenever access may have
+	// ended, whichever process made the change: a grant ended, an app's
+	// state changed, a token was revoked or a thread closed to apps.
+	FindAccessVersion(ctx context.Context) (int64, error)
+
 	// FindServerKey returns a key the server keeps, such as its token
 	// encryption key; CreateServerKey stores one, ECONFLICT if it exists.
 	FindServerKey(ctx context.Context, name string) ([]byte, error)

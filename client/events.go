@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/parleyhq/parley"
@@ -18,13 +20,36 @@ type EventStream struct {
 	conn *websocket.Conn
 }
 
-// Events opens the member's realtime connection.
+// Events opens the realtime connection of the client's token, sent in the
+// Authorization header.
 func (c *Client) Events(ctx context.Context) (*EventStream, error) {
-	u := "ws" + strings.TrimPrefix(c.baseURL, "http") + "/api/v1/events"
-	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
-		HTTPClient: c.http,
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + c.token}},
-	})
+	return c.dialEvents(ctx, "", http.Header{"Authorization": {"Bearer " + c.token}})
+}
+
+// EventTicket is a single-use ticket that opens a realtime connection
+// without the token, as browsers, which cannot set headers on a WebSocket,
+// must.
+type EventTicket struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// EventTicket asks for a ticket to open a realtime connection once, soon.
+func (c *Client) EventTicket(ctx context.Context) (*EventTicket, error) {
+	var t EventTicket
+	_, err := c.Do(ctx, "POST", "/api/v1/events/tickets", nil, &t)
+	return &t, err
+}
+
+// EventsWithTicket opens a realtime connection with a ticket from
+// EventTicket, sending no token.
+func (c *Client) EventsWithTicket(ctx context.Context, ticket string) (*EventStream, error) {
+	return c.dialEvents(ctx, "?ticket="+url.QueryEscape(ticket), nil)
+}
+
+func (c *Client) dialEvents(ctx context.Context, query string, header http.Header) (*EventStream, error) {
+	u := "ws" + strings.TrimPrefix(c.baseURL, "http") + "/api/v1/events" + query
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: header})
 	if err != nil {
 		if resp != nil {
 			return nil, &Error{Status: resp.StatusCode, Detail: err.Error()}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -169,5 +171,43 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 	}
 	if _, err := run(t, dir, "", "access-log", "verify", "nobody"); err == nil || !strings.Contains(err.Error(), "nobody") {
 		t.Errorf("verify of an unknown member: %v", err)
+	}
+}
+
+// TestCLI_AppSuspendEndsStreams: `parley app suspend`, run beside the
+// server, ends the app's realtime streams on the server within a second or
+// so, though the command's process has no way to tell the server's.
+func TestCLI_AppSuspendEndsStreams(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Listener")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	stream, err := env.Client.WithToken(tok.AccessToken).Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	own, err := alice.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if out, err := run(t, env.Server.Config.DataDir, "", "app", "suspend", partner.App.ClientID); err != nil {
+		t.Fatalf("suspend: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = stream.Next(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("the suspended app's stream is still open after 2s")
+	}
+	if status := websocket.CloseStatus(err); status != websocket.StatusPolicyViolation {
+		t.Fatalf("the stream ended with %v, want close status 1008", err)
+	}
+	// The member's own stream stays open.
+	quiet, stop := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer stop()
+	if _, err := own.Next(quiet); quiet.Err() == nil {
+		t.Fatalf("alice's own stream ended: %v", err)
 	}
 }

@@ -58,6 +58,10 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 				return err
 			}
 			log := slog.New(slog.NewJSONHandler(stdio.Err, &slog.HandlerOptions{Level: cfg.Level()}))
+			// The OIDC library logs through slog's default logger, and
+			// whatever uses the standard log package writes through it
+			// too: both become JSON lines like the server's own.
+			slog.SetDefault(log)
 			tuneGC(*cfg, stdio.Getenv)
 			return serve(cmd.Context(), *cfg, log)
 		},

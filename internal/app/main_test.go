@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -189,5 +190,35 @@ func TestServe_GracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(p.logs.String(), `"msg":"parley stopped"`) {
 		t.Fatalf("logs lack the shutdown:\n%s", p.logs)
+	}
+}
+
+// TestServe_EveryLogLineIsJSON: what the server writes to standard error is
+// JSON lines only, including what the OIDC library logs through slog's
+// default logger. (net/http's own log is the server's ErrorLog, a JSON
+// logger too; nothing a client sends makes it write.)
+func TestServe_EveryLogLineIsJSON(t *testing.T) {
+	p := startProcess(t, t.TempDir())
+	// The OIDC library logs a refused authorization request.
+	resp, err := http.Get(p.url + "/oauth2/authorize?client_id=pc_nobody&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fx.example%2Fcb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit 20s after SIGTERM")
+	}
+	for line := range strings.Lines(p.logs.String()) {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a log line is not JSON: %s", line)
+		}
+	}
+	if !strings.Contains(p.logs.String(), "auth request") {
+		t.Errorf("no log line is the OIDC library's; the test no longer exercises its logger:\n%s", p.logs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/internal/bus"
@@ -33,15 +34,19 @@ type Server struct {
 	api  *httpapi.Server
 	http *http.Server
 	ln   net.Listener
-	// stopChores ends the background chores Serve runs; choresDone closes
-	// when they have.
+	// stopChores ends the background chores Listen starts; chores waits
+	// for them.
 	stopChores context.CancelFunc
-	choresDone chan struct{}
+	chores     sync.WaitGroup
 }
 
 // expiryInterval is how often the server ends grants that ran out and logs
 // their expiry.
 const expiryInterval = time.Minute
+
+// accessCheckInterval is how often the server looks whether access ended
+// through another process, to end the realtime streams it concerns.
+const accessCheckInterval = time.Second
 
 // OpenServer opens the store and assembles the server without listening yet.
 // It fails while another server has the data directory open.
@@ -111,8 +116,9 @@ func (s *Server) Listen() error {
 	}
 	s.http.Handler = mux
 	ctx, stop := context.WithCancel(context.Background())
-	s.stopChores, s.choresDone = stop, make(chan struct{})
-	go s.endExpiredGrants(ctx)
+	s.stopChores = stop
+	s.chores.Go(func() { s.endExpiredGrants(ctx) })
+	s.chores.Go(func() { s.checkAccess(ctx) })
 	return nil
 }
 
@@ -131,7 +137,6 @@ func (s *Server) Serve() error {
 // endExpiredGrants ends grants that ran out, at start and then every
 // expiryInterval, until ctx ends.
 func (s *Server) endExpiredGrants(ctx context.Context) {
-	defer close(s.choresDone)
 	tick := time.NewTicker(expiryInterval)
 	defer tick.Stop()
 	for {
@@ -139,6 +144,23 @@ func (s *Server) endExpiredGrants(ctx context.Context) {
 			s.log.Error("end expired grants", "err", err)
 		} else if n > 0 {
 			s.log.Info("ended expired grants", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// checkAccess has the service look every accessCheckInterval whether access
+// ended through another process, until ctx ends.
+func (s *Server) checkAccess(ctx context.Context) {
+	tick := time.NewTicker(accessCheckInterval)
+	defer tick.Stop()
+	for {
+		if err := s.Service.CheckAccess(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("check access", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -169,6 +191,6 @@ func (s *Server) Close() error {
 func (s *Server) waitChores() {
 	if s.stopChores != nil {
 		s.stopChores()
-		<-s.choresDone
+		s.chores.Wait()
 	}
 }

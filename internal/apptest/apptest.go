@@ -21,8 +21,13 @@ import (
 type Env struct {
 	Server *app.Server
 	URL    string
-	// Client is an anonymous client of the server.
+	// Client is an anonymous client of the server; WithToken makes others
+	// that share its connections. Every answer it gets from /api/v1 is
+	// checked against the OpenAPI document (ConformingTransport).
 	Client *client.Client
+	// HTTP is the plain HTTP client under Client, for raw requests, with
+	// the same checks.
+	HTTP *http.Client
 	// Logs holds everything the server logged, at debug level.
 	Logs *SyncBuffer
 }
@@ -56,8 +61,8 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 			tb.Errorf("serve: %v", err)
 		}
 	})
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), Logs: logs}
+	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
+	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs}
 }
 
 // Password is the password MustMember gives a member.

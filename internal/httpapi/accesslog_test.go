@@ -48,7 +48,7 @@ func TestAccessLog_RecordsAppCalls(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read", "messages.delete"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 
 	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
 	if err != nil {
@@ -140,7 +140,7 @@ func TestAccessLog_Tampering(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Reader")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	for range 4 {
 		if _, err := app.Me(ctx); err != nil {
 			t.Fatal(err)

@@ -84,14 +84,28 @@ func TestSessions(t *testing.T) {
 			t.Fatalf("lowercase scheme: %+v, %v", me, err)
 		}
 	})
-	t.Run("ErrQueryTokenOutsideEvents", func(t *testing.T) {
+	t.Run("ErrTokenInQuery", func(t *testing.T) {
 		_, err := env.Client.Do(ctx, "GET", "/api/v1/me?access_token="+alice.Token(), nil, nil)
 		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+	// RFC 6750 section 3.1: error="invalid_token" is for a bearer token
+	// that was sent and refused; without one, the challenge is bare.
+	t.Run("ErrNoBearerToken", func(t *testing.T) {
+		for _, header := range []string{"Basic " + alice.Token(), "Bearer", "Bearer ", "", alice.Token()} {
+			_, err := env.Client.Do(ctx, "GET", "/api/v1/me", nil, nil, "Authorization", header)
+			wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+			if e := err.(*client.Error); e.WWWAuthenticate != `Bearer realm="parley"` {
+				t.Errorf("Authorization %q: WWW-Authenticate = %q, want the bare challenge", header, e.WWWAuthenticate)
+			}
+		}
 	})
 	t.Run("ErrBadToken", func(t *testing.T) {
 		for _, token := range []string{"nonsense", "pss_" + strings.Repeat("A", 43), alice.Token() + "x"} {
 			_, err := env.Client.WithToken(token).Me(ctx)
 			wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+			if e := err.(*client.Error); e.WWWAuthenticate != `Bearer realm="parley", error="invalid_token"` {
+				t.Errorf("token %q: WWW-Authenticate = %q, want error=\"invalid_token\"", token, e.WWWAuthenticate)
+			}
 		}
 	})
 	t.Run("SignOut", func(t *testing.T) {

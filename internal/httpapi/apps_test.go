@@ -75,6 +75,14 @@ func TestApps_Register(t *testing.T) {
 		"ErrBareCustomScheme": {"name": "X", "redirect_uris": []string{"myapp:/cb"}},
 		"ErrHomepage":         {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "javascript:alert(1)"},
 		"ErrPurposeTooLong":   {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "purpose": strings.Repeat("p", 501)},
+		// Not URIs (RFC 3986): refused, not repaired.
+		"ErrSpaceInRedirectURI":   {"name": "X", "redirect_uris": []string{"https://x.example/a b"}},
+		"ErrNonASCIIRedirectHost": {"name": "X", "redirect_uris": []string{"https://exämple.com/cb"}},
+		"ErrNonASCIIRedirectPath": {"name": "X", "redirect_uris": []string{"https://x.example/café"}},
+		"ErrBadEscapeRedirectURI": {"name": "X", "redirect_uris": []string{"https://x.example/%zz"}},
+		"ErrSpaceInHomepage":      {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "https://x.example/a b"},
+		"ErrNonASCIIHomepageHost": {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "https://exämple.com/"},
+		"ErrNonASCIIHomepagePath": {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "https://x.example/café"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := register(body)

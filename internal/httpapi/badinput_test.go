@@ -52,7 +52,7 @@ func TestBadInput(t *testing.T) {
 			if tc.contentType != "" {
 				req.Header.Set("Content-Type", tc.contentType)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := env.HTTP.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

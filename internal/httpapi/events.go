@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -18,15 +19,69 @@ const (
 	pingInterval = 30 * time.Second
 )
 
-// handleEvents upgrades to a WebSocket and streams the caller's events as
-// JSON text messages until either side closes. The client sends nothing;
-// what it sends is ignored.
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		w.Header().Set("Upgrade", "websocket")
-		writeProblem(w, http.StatusUpgradeRequired, codeUpgradeRequired, "connect with a WebSocket")
+// websocketHandshake answers a request that is not a valid WebSocket
+// handshake (RFC 6455 section 4.2.1) with a problem, before anything else:
+// 426 when it is no upgrade to WebSocket, 400 when the handshake is
+// malformed. The WebSocket library would answer in plain text.
+func (s *Server) websocketHandshake(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !r.ProtoAtLeast(1, 1) || !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
+			w.Header().Set("Connection", "Upgrade")
+			w.Header().Set("Upgrade", "websocket")
+			writeProblem(w, http.StatusUpgradeRequired, codeUpgradeRequired, "connect with a WebSocket: send Connection: Upgrade and Upgrade: websocket over HTTP/1.1")
+			return
+		}
+		if r.Header.Get("Sec-WebSocket-Version") != "13" {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+			writeProblem(w, http.StatusBadRequest, parley.EINVALID, "Sec-WebSocket-Version must be 13")
+			return
+		}
+		keys := r.Header.Values("Sec-WebSocket-Key")
+		if len(keys) != 1 {
+			writeProblem(w, http.StatusBadRequest, parley.EINVALID, "send one Sec-WebSocket-Key")
+			return
+		}
+		if key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(key) != 16 {
+			writeProblem(w, http.StatusBadRequest, parley.EINVALID, "Sec-WebSocket-Key must be 16 bytes in base64")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// headerHasToken reports whether a header's comma-separated values hold
+// token, compared without regard to case.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// handleEventTicketCreate answers a ticket that opens the caller's realtime
+// stream once, for browsers, which cannot send the token in a header.
+func (s *Server) handleEventTicketCreate(w http.ResponseWriter, r *http.Request) {
+	t, err := s.svc.CreateEventTicket(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, t)
+}
+
+// handleEvents streams the caller's events over a WebSocket as JSON text
+// messages until either side closes. The client sends nothing; what it
+// sends is ignored. An app's stream ends, with 1008 (policy violation), as
+// soon as its token stops working or a thread its grant reached is closed
+// to apps: when the token or its grant runs out, at once for changes this
+// process made or heard of on the bus, and within about a second for
+// changes made elsewhere (CheckAccess).
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	sub, err := s.svc.Subscribe(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
@@ -57,6 +112,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}()
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
+	accessChanged := sub.AccessChanged()
+	var expired <-chan time.Time
+	if until, ok := sub.Expiry(); ok {
+		t := time.NewTimer(time.Until(until))
+		defer t.Stop()
+		expired = t.C
+	}
 	for {
 		select {
 		case ev, ok := <-sub.C():
@@ -64,9 +126,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				s.cutOffSlowClient(conn)
 				return
 			}
-			if visible, err := sub.Admit(ctx, ev); err != nil {
-				// The app's token no longer works: its grant was revoked,
-				// or the app suspended.
+			ev, visible, err := sub.Admit(ctx, ev)
+			if err != nil {
+				// The app's token no longer works, or its grant no longer
+				// reaches what it did.
 				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
 				return
 			} else if !visible {
@@ -78,6 +141,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
+		case <-accessChanged:
+			accessChanged = sub.AccessChanged()
+			if err := sub.Check(ctx); err != nil {
+				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
+				return
+			}
+		case <-expired:
+			conn.Close(websocket.StatusPolicyViolation, "the access token expired")
+			return
 		case <-ping.C:
 			pingCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := conn.Ping(pingCtx)

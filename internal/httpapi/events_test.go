@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,17 +68,67 @@ func TestEvents_Auth(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
-	t.Run("QueryToken", func(t *testing.T) {
-		url := "ws" + strings.TrimPrefix(env.URL, "http") + "/api/v1/events?access_token=" + alice.Token()
-		conn, _, err := websocket.Dial(ctx, url, nil)
+	eventsURL := "ws" + strings.TrimPrefix(env.URL, "http") + "/api/v1/events"
+	t.Run("ErrTokenInURL", func(t *testing.T) {
+		// A token in a URL ends up in proxies' logs: it is not taken.
+		_, resp, err := websocket.Dial(ctx, eventsURL+"?access_token="+alice.Token(), &websocket.DialOptions{HTTPClient: env.HTTP})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("dial with ?access_token=: %v, %v; want 401", resp, err)
+		}
+	})
+	t.Run("Ticket", func(t *testing.T) {
+		tk, err := alice.EventTicket(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn.CloseNow()
+		if d := time.Until(tk.ExpiresAt); d <= 25*time.Second || d > 30*time.Second {
+			t.Errorf("the ticket lasts %v, want 30s", d)
+		}
+		s, err := env.Client.EventsWithTicket(ctx, tk.Ticket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		// Single use.
+		if _, err := env.Client.EventsWithTicket(ctx, tk.Ticket); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("a ticket used twice: %v, want 401", err)
+		}
+	})
+	t.Run("ErrTicketExpired", func(t *testing.T) {
+		tk, err := alice.EventTicket(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.ExecSQL(t, `UPDATE event_tickets SET expires_at = expires_at - 31000000`)
+		if _, err := env.Client.EventsWithTicket(ctx, tk.Ticket); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("an expired ticket: %v, want 401", err)
+		}
+	})
+	t.Run("ErrTicketOfSignedOutSession", func(t *testing.T) {
+		bob := env.MustMember(t, "bob")
+		tk, err := bob.EventTicket(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.SignOut(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Client.EventsWithTicket(ctx, tk.Ticket); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("the ticket of a signed-out session: %v, want 401", err)
+		}
 	})
 	t.Run("ErrNotAnUpgrade", func(t *testing.T) {
 		_, err := alice.Do(ctx, "GET", "/api/v1/events", nil, nil)
 		wantProblem(t, err, http.StatusUpgradeRequired, "upgrade_required")
+		// Upgrade without Connection: Upgrade is no upgrade either, and
+		// the answer is a problem all the same.
+		_, err = alice.Do(ctx, "GET", "/api/v1/events", nil, nil, "Upgrade", "websocket")
+		wantProblem(t, err, http.StatusUpgradeRequired, "upgrade_required")
+	})
+	t.Run("ErrBadHandshake", func(t *testing.T) {
+		_, err := alice.Do(ctx, "GET", "/api/v1/events", nil, nil,
+			"Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "short")
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
 	})
 	t.Run("ErrNoToken", func(t *testing.T) {
 		_, err := env.Client.Events(ctx)
@@ -85,6 +136,120 @@ func TestEvents_Auth(t *testing.T) {
 			t.Fatalf("err = %v, want 401", err)
 		}
 	})
+}
+
+// TestEvents_AppTicketKeepsItsGrant: a ticket an app's token made opens the
+// app's stream, held to the app's grant like the token itself.
+func TestEvents_AppTicketKeepsItsGrant(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+	tk, err := w.env.Client.WithToken(tok.AccessToken).EventTicket(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := w.env.Client.EventsWithTicket(ctx, tk.Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	apptest.MustSend(t, w.alice, w.aliceCarol, "not for the app")
+	want := apptest.MustSend(t, w.bob, w.aliceBob, "for the app")
+	ev, err := stream.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != parley.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
+		t.Fatalf("the app got %s in %s: %s", ev.Type, ev.ThreadID, ev.Data)
+	}
+}
+
+// TestEvents_AppStreamEndsWhenAccessEnds: revoking the grant, its expiry
+// and closing a thread it reached each end the app's stream within a
+// second or so, with no event or ping to carry the news.
+func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
+	for name, end := range map[string]func(t *testing.T, w *grantWorld){
+		"GrantRevoked": func(t *testing.T, w *grantWorld) {
+			apps, err := w.alice.ConnectedApps(context.Background())
+			if err != nil || len(apps) != 1 {
+				t.Fatalf("connected apps: %v, %v", apps, err)
+			}
+			if err := w.alice.RevokeGrant(context.Background(), apps[0].ID); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"GrantExpired": func(t *testing.T, w *grantWorld) {
+			w.env.ExecSQL(t, `UPDATE grants SET expires_at = 1 WHERE revoked_at IS NULL`)
+			if n, err := w.env.Server.Service.EndExpiredGrants(context.Background()); err != nil || n != 1 {
+				t.Fatalf("ended %d grants, %v", n, err)
+			}
+		},
+		"ThreadClosed": func(t *testing.T, w *grantWorld) {
+			if _, err := w.bob.SetThreadAppAccess(context.Background(), w.aliceBob, false); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newGrantWorld(t)
+			partner := w.env.MustPartner(t, "Listener")
+			tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+				apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}, Expiry: "30d"})
+			stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+			member := mustEvents(t, w.alice)
+			end(t, w)
+			mustEnd(t, stream, 2*time.Second)
+			// The member's own stream goes on.
+			apptest.MustSend(t, w.bob, w.aliceBob, "still here")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for {
+				ev, err := member.Next(ctx)
+				if err != nil {
+					t.Fatalf("alice's own stream: %v", err)
+				}
+				if ev.Type == parley.EventMessageCreated {
+					break
+				}
+			}
+		})
+	}
+}
+
+// TestEvents_AppStreamEndsWhenTokenExpires: the stream of an app whose
+// access token runs out ends then, with no event to notice it by.
+func TestEvents_AppStreamEndsWhenTokenExpires(t *testing.T) {
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	w.env.ExecSQL(t, `UPDATE oauth_tokens SET expires_at = ? WHERE kind = 'access'`, time.Now().Add(time.Second).UnixMicro())
+	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+	mustEnd(t, stream, 3*time.Second)
+}
+
+// mustEnd fails the test unless the server closes the stream within d,
+// with 1008 (policy violation).
+func mustEnd(t *testing.T, s *client.EventStream, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		ev, err := s.Next(ctx)
+		if err == nil {
+			t.Logf("event before the end: %s", ev.Type)
+			continue
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the stream is still open after %v", d)
+		}
+		if status := websocket.CloseStatus(err); status != websocket.StatusPolicyViolation {
+			t.Fatalf("the stream ended with %v, want close status 1008", err)
+		}
+		return
+	}
 }
 
 // TestEvents_SlowClientDisconnected has a client that never reads; the
@@ -136,4 +301,49 @@ func mustEvents(t *testing.T, c *client.Client) *client.EventStream {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestEvents_ThreadUpdatedForThreadsRead: an app with threads.read learns
+// that a thread changed; who is in it only with participants.read too.
+func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
+	w := newGrantWorld(t)
+	for name, scopes := range map[string][]string{
+		"WithoutParticipants": {"openid", "messages.read", "threads.read"},
+		"WithParticipants":    {"openid", "messages.read", "threads.read", "participants.read"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: name, Kind: parley.ThreadGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			partner := w.env.MustPartner(t, name)
+			tok := w.env.MustToken(t, partner, "alice", scopes,
+				apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group.ID}})
+			stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+			if _, err := w.alice.AddParticipant(ctx, group.ID, "carol"); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := stream.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var change parley.ThreadChange
+			if err := json.Unmarshal(ev.Data, &change); err != nil || ev.Type != parley.EventThreadUpdated || change.Thread.ID != group.ID {
+				t.Fatalf("the app got %s: %s (%v)", ev.Type, ev.Data, err)
+			}
+			want, logged := 0, "threads.read"
+			if slices.Contains(scopes, "participants.read") {
+				want, logged = 3, "participants.read"
+			}
+			if change.Participants == nil || len(change.Participants) != want {
+				t.Errorf("the app sees participants %+v, want %d", change.Participants, want)
+			}
+			// What the app learned is in the access log as what it was.
+			if e := accessLog(t, w.alice, "?limit=1").Entries[0]; e.Action != logged || e.ThreadID != group.ID {
+				t.Errorf("alice's newest entry: %+v, want %s of the thread", e, logged)
+			}
+		})
+	}
 }

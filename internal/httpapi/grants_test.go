@@ -188,7 +188,7 @@ func TestGrants_AuthorizationMatrix(t *testing.T) {
 				}
 				tok := w.env.MustToken(t, partner, "alice", []string{"openid", string(held)},
 					apptest.Answer{ThreadScope: threadScope, Threads: []string{w.aliceBob}})
-				app := client.New(w.env.URL).WithToken(tok.AccessToken)
+				app := w.env.Client.WithToken(tok.AccessToken)
 
 				// Which of alice's threads the grant reaches.
 				inside, outside := w.aliceBob, w.aliceCarol
@@ -274,7 +274,7 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read", "threads.read"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 
 	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this", Note: "you'll love it"})
 	if err != nil {
@@ -325,6 +325,10 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 			"JavascriptURL": {To: "bob", URL: "javascript:alert(1)", Title: "x"},
 			"NoTitle":       {To: "bob", URL: "https://films.example/1"},
 			"NoHost":        {To: "bob", URL: "https:///path", Title: "x"},
+			"SpaceInURL":    {To: "bob", URL: "https://films.example/a b", Title: "x"},
+			"NonASCIIHost":  {To: "bob", URL: "https://fïlms.example/1", Title: "x"},
+			"NonASCIIPath":  {To: "bob", URL: "https://films.example/café", Title: "x"},
+			"BadEscape":     {To: "bob", URL: "https://films.example/%g1", Title: "x"},
 			"Yourself":      {To: "alice", URL: "https://films.example/1", Title: "x"},
 		} {
 			if _, err := app.Share(ctx, s); client.StatusOf(err) != http.StatusBadRequest {
@@ -341,7 +345,7 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Receipts")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "messages.read", "messages.delete"}, apptest.Answer{})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 
 	if _, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}}); client.StatusOf(err) != http.StatusConflict {
 		t.Errorf("starting the existing direct thread: %v, want 409", err)
@@ -399,7 +403,7 @@ func TestGrants_OtherMembersThread(t *testing.T) {
 	}
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read", "messages.write",
 		"participants.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	if _, err := app.Messages(ctx, w.bobCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
 		t.Errorf("read: %v", err)
 	}
@@ -421,7 +425,7 @@ func TestGrants_Events(t *testing.T) {
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
 		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
-	stream, err := client.New(w.env.URL).WithToken(tok.AccessToken).Events(ctx)
+	stream, err := w.env.Client.WithToken(tok.AccessToken).Events(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,4 +485,55 @@ func TestGrants_ConsentChoicesChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGrants_LateAppCountsFromItsArrival: in a thread an app reaches only
+// from its share on, the thread's counters count from there, so they do not
+// tell the app how much was said before it came.
+func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	for range 4 {
+		apptest.MustSend(t, w.bob, w.aliceBob, "before the app came")
+	}
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "threads.read"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+
+	// The app may know of two messages: alice's card, read by her as she
+	// sent it, and bob's reply, unread.
+	check := func(t *testing.T, th *parley.ThreadSummary) {
+		t.Helper()
+		if th.LastSeq != 2 || th.LastReadSeq != 1 || th.UnreadCount != 1 {
+			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want 2, 1, 1",
+				th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		}
+	}
+	t.Run("List", func(t *testing.T) {
+		page, err := app.Threads(ctx, client.ThreadsQuery{})
+		if err != nil || len(page.Threads) != 1 {
+			t.Fatalf("%+v, %v", page, err)
+		}
+		check(t, page.Threads[0])
+	})
+	t.Run("One", func(t *testing.T) {
+		th, err := app.Thread(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, th)
+	})
+	t.Run("MemberCountsAll", func(t *testing.T) {
+		th, err := w.alice.Thread(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if th.LastSeq != 7 || th.LastReadSeq != 6 || th.UnreadCount != 1 {
+			t.Errorf("alice sees last_seq %d, last_read_seq %d, unread_count %d; want 7, 6, 1", th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		}
+	})
 }

@@ -10,6 +10,10 @@ import (
 //go:embed openapi.json
 var openAPI []byte
 
+// OpenAPI returns the document of /api/v1, as GET /api/v1/openapi.json
+// serves it.
+func OpenAPI() []byte { return openAPI }
+
 func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(openAPI)

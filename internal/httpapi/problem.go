@@ -76,7 +76,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	// RFC 6750 section 3: the challenge says why a token was refused.
 	case parley.EUNAUTHORIZED:
 		challenge := `Bearer realm="parley"`
-		if r.Header.Get("Authorization") != "" || r.URL.Query().Has("access_token") {
+		// error="invalid_token" is for a credential that was sent and
+		// refused, not for a missing one (section 3.1).
+		if bearerToken(r.Header.Get("Authorization")) != "" || r.URL.Query().Has("ticket") {
 			challenge += `, error="invalid_token"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)

@@ -10,8 +10,10 @@ type route struct {
 	handler http.HandlerFunc
 	// public routes need no bearer token.
 	public bool
-	// queryToken routes also take the token as ?access_token=.
-	queryToken bool
+	// websocket routes answer only a WebSocket handshake, checked before
+	// anything else, and take a single-use ticket as ?ticket= in place of
+	// the bearer token, for browsers, which cannot set headers on one.
+	websocket bool
 }
 
 // routes is the /api/v1 route table.
@@ -49,7 +51,8 @@ func (s *Server) routes() []route {
 
 		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},
 
-		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents, queryToken: true},
+		{method: "POST", pattern: "/api/v1/events/tickets", handler: s.handleEventTicketCreate},
+		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents, websocket: true},
 
 		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},
 		{method: "GET", pattern: "/api/v1/apps", handler: s.handleAppList},

@@ -37,7 +37,10 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics) *Server
 	for _, rt := range s.routes() {
 		h := rt.handler
 		if !rt.public {
-			h = s.authenticated(h, rt.queryToken)
+			h = s.authenticated(h, rt.websocket)
+		}
+		if rt.websocket {
+			h = s.websocketHandshake(h)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
 	}
@@ -115,20 +118,21 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticated resolves the bearer token (RFC 6750) to a caller. Where
-// queryToken is set, for WebSocket clients that cannot set headers, the
-// access_token query parameter is taken too; elsewhere a token in a URL would
-// only leak into logs and histories.
-func (s *Server) authenticated(next http.HandlerFunc, queryToken bool) http.HandlerFunc {
+// ticket is set, for WebSocket clients that cannot set headers, a ticket
+// from POST /api/v1/events/tickets is taken as ?ticket= too. A token is
+// never taken from a URL, where proxies and histories would keep it.
+func (s *Server) authenticated(next http.HandlerFunc, ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token := bearerToken(r.Header.Get("Authorization"))
-		if token == "" && queryToken {
-			token = r.URL.Query().Get("access_token")
+		var c *parley.Caller
+		var err error
+		switch token := bearerToken(r.Header.Get("Authorization")); {
+		case token != "":
+			c, err = s.svc.Authenticate(r.Context(), token)
+		case ticket && r.URL.Query().Has("ticket"):
+			c, err = s.svc.AuthenticateTicket(r.Context(), r.URL.Query().Get("ticket"))
+		default:
+			err = parley.Errorf(parley.EUNAUTHORIZED, "send a bearer token in the Authorization header")
 		}
-		if token == "" {
-			s.writeError(w, r, parley.Errorf(parley.EUNAUTHORIZED, "send a bearer token in the Authorization header"))
-			return
-		}
-		c, err := s.svc.Authenticate(r.Context(), token)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -24,7 +24,7 @@ func TestConnectedApps_ListAndRevoke(t *testing.T) {
 	films := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, films, "alice", []string{"openid", "offline_access", "messages.read"},
 		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	for range 2 {
 		if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
 			t.Fatal(err)
@@ -102,7 +102,7 @@ func TestConnectedApps_ExpiryLogged(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Brief")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{Expiry: "30d"})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	if _, err := app.Me(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestThreadAppAccess(t *testing.T) {
 	films := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, films, "alice", []string{"openid", "messages.read", "threads.read", "shares.write"},
 		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	notes := w.env.MustPartner(t, "Notes")
 	w.env.MustToken(t, notes, "bob", []string{"openid", "messages.write"}, apptest.Answer{})
 	diary := w.env.MustPartner(t, "Diary")
@@ -191,7 +191,10 @@ func TestThreadAppAccess(t *testing.T) {
 		if client.StatusOf(err) != http.StatusForbidden {
 			t.Errorf("share into the closed thread: %v, want 403", err)
 		}
-		// No events: bob's message never reaches the app, carol's next one does.
+		// The stream open when the thread closed ends; on a new one, bob's
+		// message never reaches the app, carol's next one does.
+		mustEnd(t, stream, 2*time.Second)
+		stream := mustEvents(t, app)
 		apptest.MustSend(t, w.bob, w.aliceBob, "not for any app")
 		want := apptest.MustSend(t, w.carol, w.aliceCarol, "for the app")
 		ev, err := stream.Next(ctx)
@@ -282,7 +285,7 @@ func TestAccessLog_InboxReads(t *testing.T) {
 	partner := w.env.MustPartner(t, "Inbox")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read"},
 		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
-	app := client.New(w.env.URL).WithToken(tok.AccessToken)
+	app := w.env.Client.WithToken(tok.AccessToken)
 	if _, err := app.Threads(ctx, client.ThreadsQuery{Messages: 5}); err != nil {
 		t.Fatal(err)
 	}

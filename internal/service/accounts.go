@@ -134,14 +134,18 @@ func invalidToken() error {
 	return parley.Errorf(parley.EUNAUTHORIZED, "the token is unknown or malformed")
 }
 
-func (s *Service) authenticateSession(ctx context.Context, token string) (*parley.Caller, error) {
-	tokenHash := parley.HashToken(token)
-	var sess *parley.Session
-	var u *parley.User
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		sess, u, err = tx.FindSession(ctx, tokenHash)
+func (s *Service) authenticateSession(ctx context.Context, token string) (c *parley.Caller, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		c, err = sessionCaller(ctx, tx, parley.HashToken(token))
 		return err
 	})
+	return c, err
+}
+
+// sessionCaller returns the member whose session has the token hash while
+// it lasts, and EUNAUTHORIZED otherwise.
+func sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, error) {
+	sess, u, err := tx.FindSession(ctx, tokenHash)
 	if isNotFound(err) {
 		return nil, invalidToken()
 	} else if err != nil {

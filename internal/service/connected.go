@@ -72,7 +72,9 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx parley.Tx) error {
+	revoked := false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		revoked = false
 		g, err := tx.FindGrantByID(ctx, grantID)
 		if isNotFound(err) || err == nil && g.UserID != c.User.ID {
 			return parley.Errorf(parley.ENOTFOUND, "no app is connected with this grant")
@@ -91,8 +93,13 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 		if err := tx.UpdateGrant(ctx, g); err != nil {
 			return err
 		}
+		revoked = true
 		return logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
 	})
+	if err == nil && revoked {
+		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID}, "the member revoked the app's access")
+	}
+	return err
 }
 
 // expiryBatch is how many expired grants EndExpiredGrants ends per write.
@@ -105,13 +112,12 @@ const expiryBatch = 100
 func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 	ended := 0
 	for {
-		var n int
-		err := s.store.Write(ctx, func(tx parley.Tx) error {
-			grants, err := tx.FindExpiredGrants(ctx, parley.Now(), expiryBatch)
+		var grants []*parley.Grant
+		err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+			grants, err = tx.FindExpiredGrants(ctx, parley.Now(), expiryBatch)
 			if err != nil {
 				return err
 			}
-			n = len(grants)
 			for _, g := range grants {
 				app, err := tx.FindAppByClientID(ctx, g.ClientID)
 				if err != nil {
@@ -126,6 +132,12 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 		if err != nil {
 			return ended, err
 		}
+		var users, ids []string
+		for _, g := range grants {
+			users, ids = append(users, g.UserID), append(ids, g.ID)
+		}
+		s.publishGrantsEnded(ctx, users, ids, "the member's grant to the app expired")
+		n := len(grants)
 		ended += n
 		if n < expiryBatch {
 			return ended, nil

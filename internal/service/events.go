@@ -2,12 +2,17 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
 
 // Events is a caller's stream of realtime events. A member's own session
-// sees every event; an app sees only what its grant reaches.
+// sees every event; an app sees only what its grant reaches, and only while
+// its token works.
 type Events struct {
 	parley.Subscription
 	svc    *Service
@@ -15,8 +20,7 @@ type Events struct {
 }
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
-// see read-marker changes only with threads.read too, and thread changes,
-// which list the participants, only with participants.read as well.
+// see read-marker and thread changes only with threads.read too.
 func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	c, err := caller(ctx, parley.ScopeMessagesRead)
 	if err != nil {
@@ -35,31 +39,36 @@ var eventScopes = map[string]parley.Scopes{
 	parley.EventMessageCreated: {parley.ScopeMessagesRead},
 	parley.EventMessageDeleted: {parley.ScopeMessagesRead},
 	parley.EventReadUpdated:    {parley.ScopeThreadsRead},
-	// A thread change lists who is in the thread.
-	parley.EventThreadUpdated: {parley.ScopeParticipantsRead, parley.ScopeThreadsRead},
+	parley.EventThreadUpdated:  {parley.ScopeThreadsRead},
 }
 
-// Admit reports whether the caller may receive ev. For an app it checks
-// again that the token still works, so a revoked grant or a suspended app
-// stops its stream: then it returns EUNAUTHORIZED and the stream should
-// end. An event an app may receive is logged, for everyone in its thread,
-// before it is sent.
-func (e *Events) Admit(ctx context.Context, ev parley.Event) (bool, error) {
+// Admit returns ev as the caller may receive it, and false when the caller
+// may not receive it at all. For an app it checks again that the token
+// still works, so a revoked grant or a suspended app stops its stream: then
+// it returns EUNAUTHORIZED and the stream should end, as it should on any
+// error, such as for a grants.ended event about the app's grant. An event an
+// app may receive is logged, for everyone in its thread, before it is sent.
+// Control events are never sent.
+func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool, error) {
 	c := e.caller
+	if ev.Type == parley.EventGrantsEnded {
+		return ev, false, e.ended(ev)
+	}
 	if c.App == nil {
-		return true, nil
+		return ev, true, nil
 	}
 	scopes := eventScopes[ev.Type]
 	if len(scopes) == 0 || len(c.App.Scopes.Missing(scopes)) > 0 {
-		return false, nil
+		return ev, false, nil
 	}
 	visible := false
+	var from int64
 	var readers []string
-	err := e.svc.store.Read(ctx, func(tx parley.Tx) error {
+	err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if _, err := liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
 			return err
 		}
-		from, err := visibleFrom(ctx, tx, c, ev.ThreadID)
+		from, err = visibleFrom(ctx, tx, c, ev.ThreadID)
 		if isNotFound(err) {
 			return nil
 		} else if err != nil {
@@ -71,11 +80,216 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (bool, error) {
 		return err
 	})
 	if err != nil || !visible {
-		return false, err
+		return ev, false, err
+	}
+	loggedAs := scopes[0]
+	if ev.Type == parley.EventThreadUpdated {
+		if ev, loggedAs, err = threadChangeFor(c, ev, from); err != nil {
+			return ev, false, err
+		}
 	}
 	var msgs []*parley.Message
 	if ev.MessageID != "" {
 		msgs = []*parley.Message{{ID: ev.MessageID}}
 	}
-	return true, e.svc.logRead(ctx, c, access{scopes[0], ev.ThreadID, readers, msgs})
+	return ev, true, e.svc.logRead(ctx, c, access{loggedAs, ev.ThreadID, readers, msgs})
+}
+
+// threadChangeFor returns a thread.updated event as an app sees it, and the
+// access it is logged as: with the thread's last_seq counted from the first
+// message the app may see, as in thread summaries, and with the
+// participants only when it holds participants.read.
+func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event, parley.Scope, error) {
+	var change parley.ThreadChange
+	if err := json.Unmarshal(ev.Data, &change); err != nil {
+		return ev, "", err
+	}
+	th := *change.Thread
+	if before := from - 1; before > 0 {
+		th.LastSeq = max(th.LastSeq-before, 0)
+	}
+	change.Thread = &th
+	loggedAs := parley.ScopeParticipantsRead
+	if !c.App.Scopes.Has(loggedAs) {
+		change.Participants, loggedAs = []parley.UserRef{}, parley.ScopeThreadsRead
+	}
+	out := parley.NewEvent(ev.Type, ev.ThreadID, change)
+	out.Seq, out.MessageID = ev.Seq, ev.MessageID
+	return out, loggedAs, nil
+}
+
+// ended returns an error when a grants.ended event names the app's grant.
+func (e *Events) ended(ev parley.Event) error {
+	if e.caller.App == nil {
+		return nil
+	}
+	var ended parley.GrantsEnded
+	if err := json.Unmarshal(ev.Data, &ended); err != nil {
+		return err
+	}
+	if slices.Contains(ended.GrantIDs, e.caller.App.Grant.ID) {
+		return parley.Errorf(parley.EFORBIDDEN, "%s", ended.Why)
+	}
+	return nil
+}
+
+// AccessChanged is closed when access may have ended for an app's stream,
+// as found by CheckAccess, whatever process made the change: the stream
+// should then call Check. It is nil, never ready, for a member's own
+// stream. Take it again after each wake-up, before calling Check.
+func (e *Events) AccessChanged() <-chan struct{} {
+	if e.caller.App == nil {
+		return nil
+	}
+	return e.svc.watch.wait()
+}
+
+// Expiry returns when an app's token runs out, by its own expiry or its
+// grant's, and false for a member's own stream: the stream should end then.
+func (e *Events) Expiry() (time.Time, bool) {
+	if e.caller.App == nil {
+		return time.Time{}, false
+	}
+	return e.caller.App.Until, true
+}
+
+// Check returns EUNAUTHORIZED when an app's token no longer works: it
+// expired, its grant ended or its app was suspended.
+func (e *Events) Check(ctx context.Context) error {
+	c := e.caller
+	if c.App == nil {
+		return nil
+	}
+	return e.svc.store.Read(ctx, func(tx parley.Tx) error {
+		_, err := liveAccessToken(ctx, tx, c.App.TokenHash)
+		return err
+	})
+}
+
+// CheckAccess reads the store's access version and, when it moved since the
+// last check, wakes this process's app streams to check their tokens. The
+// server calls it every second: a change made by another process, such as
+// `parley app suspend`, or by another node, then ends the streams it
+// concerns within about a second, for one small read per second and node
+// instead of one per stream.
+func (s *Service) CheckAccess(ctx context.Context) error {
+	var v int64
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		v, err = tx.FindAccessVersion(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.watch.saw(v)
+	return nil
+}
+
+// accessWatch wakes app streams when the access version moves.
+type accessWatch struct {
+	mu      sync.Mutex
+	version int64
+	seen    bool
+	changed chan struct{}
+}
+
+func newAccessWatch() *accessWatch { return &accessWatch{changed: make(chan struct{})} }
+
+// wait returns a channel closed at the next change.
+func (w *accessWatch) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changed
+}
+
+// saw records the version read, waking the waiters when it moved.
+func (w *accessWatch) saw(v int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen && v != w.version {
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+	w.version, w.seen = v, true
+}
+
+// publishGrantsEnded tells the app streams of the grants' members that the
+// grants stopped reaching something, so that those streams end at once.
+func (s *Service) publishGrantsEnded(ctx context.Context, userIDs, grantIDs []string, why string) {
+	if len(grantIDs) == 0 {
+		return
+	}
+	slices.Sort(userIDs)
+	s.publish(ctx, slices.Compact(userIDs), parley.NewEvent(parley.EventGrantsEnded, "", parley.GrantsEnded{GrantIDs: grantIDs, Why: why}))
+}
+
+// CreateEventTicket returns a ticket that opens the caller's realtime stream
+// once, within parley.EventTicketTTL, for clients that cannot send the
+// token in a header. The stream it opens is the caller's: an app's is held
+// to the same grant and ends with the same token.
+func (s *Service) CreateEventTicket(ctx context.Context) (*IssuedTicket, error) {
+	c, err := caller(ctx, parley.ScopeMessagesRead)
+	if err != nil {
+		return nil, err
+	}
+	now := parley.Now()
+	ticket, hash := newToken(eventTicketPrefix)
+	et := &parley.EventTicket{Hash: hash, UserID: c.User.ID, SessionHash: c.SessionTokenHash, ExpiresAt: now.Add(parley.EventTicketTTL)}
+	if c.App != nil {
+		et.TokenHash = c.App.TokenHash
+	}
+	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateEventTicket(ctx, et, now) }); err != nil {
+		return nil, err
+	}
+	return &IssuedTicket{Ticket: ticket, ExpiresAt: et.ExpiresAt}, nil
+}
+
+// eventTicketPrefix marks a ticket to open a realtime stream.
+const eventTicketPrefix = "pet_"
+
+// IssuedTicket is a ticket just made; only its hash is kept.
+type IssuedTicket struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// AuthenticateTicket takes a ticket, which then cannot be used again, and
+// returns the caller that made it: EUNAUTHORIZED when the ticket is
+// unknown, used or expired, or the session or token that made it no longer
+// works.
+func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (*parley.Caller, error) {
+	bad := parley.Errorf(parley.EUNAUTHORIZED, "the ticket is invalid, used or expired: get a new one")
+	var et *parley.EventTicket
+	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		et, err = tx.TakeEventTicket(ctx, parley.HashToken(ticket))
+		return err
+	})
+	if isNotFound(err) {
+		return nil, bad
+	} else if err != nil {
+		return nil, err
+	}
+	if !parley.Now().Before(et.ExpiresAt) {
+		return nil, bad
+	}
+	var c *parley.Caller
+	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if et.TokenHash == nil {
+			c, err = sessionCaller(ctx, tx, et.SessionHash)
+			return err
+		}
+		tg, err := liveAccessToken(ctx, tx, et.TokenHash)
+		if err != nil {
+			return err
+		}
+		c = appCaller(tg, et.TokenHash)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.User.ID != et.UserID {
+		return nil, bad
+	}
+	return c, nil
 }

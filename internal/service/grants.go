@@ -28,9 +28,14 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 	if tg.User.ID != subject {
 		return nil, invalidToken()
 	}
+	return appCaller(tg, hash), nil
+}
+
+// appCaller is the caller an app's live access token, of hash, stands for.
+func appCaller(tg *parley.TokenGrant, hash []byte) *parley.Caller {
 	return &parley.Caller{User: tg.User, App: &parley.AppAccess{
-		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Token.Scopes, TokenHash: hash,
-	}}, nil
+		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Token.Scopes, TokenHash: hash, Until: tg.Until(),
+	}}
 }
 
 // liveAccessToken returns what an access token stands for while the token,

@@ -37,6 +37,7 @@ type Service struct {
 	bus   parley.Bus
 	log   *slog.Logger
 	opts  Options
+	watch *accessWatch
 }
 
 // New returns a service.
@@ -44,7 +45,7 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 30 * 24 * time.Hour
 	}
-	return &Service{store: store, bus: bus, log: log, opts: opts}
+	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch()}
 }
 
 // publish delivers an event after its change is durable. A failure to

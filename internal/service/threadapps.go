@@ -41,6 +41,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		return nil, err
 	}
 	var a *parley.ThreadAppAccess
+	var closed bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
@@ -68,8 +69,18 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		if allowed && !changed && !a.Allowed {
 			return parley.Errorf(parley.EFORBIDDEN, "%s closed this thread to apps; only they can reopen it", names(a.ClosedBy))
 		}
+		closed = !allowed && changed
 		return nil
 	})
+	if err == nil && closed {
+		// The apps that reached the thread end their streams, which may
+		// hold its events, at once.
+		var users, grants []string
+		for _, g := range a.Apps {
+			users, grants = append(users, g.Member.ID), append(grants, g.GrantID)
+		}
+		s.publishGrantsEnded(ctx, users, grants, "a participant closed a conversation to apps")
+	}
 	return a, err
 }
 

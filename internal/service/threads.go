@@ -214,6 +214,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			if err != nil {
 				return err
 			}
+			countFrom(t, from)
 			if err := addMessages(ctx, tx, c, t, from, withMessages); err != nil {
 				return err
 			}
@@ -263,8 +264,22 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	if err != nil {
 		return nil, err
 	}
-	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, UnreadCount: max(th.LastSeq-p.LastReadSeq, 0)}
+	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq}
+	countFrom(sum, from)
 	return sum, addMessages(ctx, tx, c, sum, from, withMessages)
+}
+
+// countFrom sets a summary's counters as seen by a caller who may see the
+// thread's messages from seq from on: last_seq, last_read_seq and
+// unread_count count only the messages from there, so an app that arrived
+// late is not told how much was said before it came, nor how much of it the
+// member left unread. Counters are absolute for callers who see it all.
+func countFrom(t *parley.ThreadSummary, from int64) {
+	if before := from - 1; before > 0 {
+		t.LastSeq = max(t.LastSeq-before, 0)
+		t.LastReadSeq = min(max(t.LastReadSeq-before, 0), t.LastSeq)
+	}
+	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
 }
 
 // addMessages fills in a summary's last message and newest messages, those

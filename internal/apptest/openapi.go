@@ -1,0 +1,251 @@
+package apptest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The API does what its document says: every response an Env's clients get
+// from /api/v1 is checked against internal/httpapi/openapi.json. The
+// operation is found by method and path template; its status must be
+// documented (exactly, or as 4XX, 5XX or default); the content type must be
+// one documented for that status; and the body must validate against that
+// content's schema, formats included. A response under /api/v1 that no
+// operation takes (an unknown path, or a method the path lacks) must be a
+// problem. Anything else fails the test, naming the operation, the status
+// and the schema path that disagree.
+
+// openAPIDocURL names the document as a schema resource.
+const openAPIDocURL = "https://parley.invalid/openapi.json"
+
+// conformance holds the compiled document; it is built once per test binary.
+type conformance struct {
+	doc      map[string]any
+	compiler *jsonschema.Compiler
+	// templates are the document's paths, split into segments.
+	templates [][]string
+
+	mu      sync.Mutex
+	schemas map[string]*jsonschema.Schema
+}
+
+var (
+	conformanceOnce sync.Once
+	conformanceDoc  *conformance
+	conformanceErr  error
+)
+
+// apiConformance returns the compiled document of /api/v1.
+func apiConformance() (*conformance, error) {
+	conformanceOnce.Do(func() {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(httpapi.OpenAPI()))
+		if err != nil {
+			conformanceErr = fmt.Errorf("openapi.json: %w", err)
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020) // OpenAPI 3.1's schema dialect
+		c.AssertFormat()
+		if err := c.AddResource(openAPIDocURL, doc); err != nil {
+			conformanceErr = fmt.Errorf("openapi.json: %w", err)
+			return
+		}
+		cf := &conformance{doc: doc.(map[string]any), compiler: c, schemas: map[string]*jsonschema.Schema{}}
+		for path := range cf.doc["paths"].(map[string]any) {
+			cf.templates = append(cf.templates, strings.Split(path, "/"))
+		}
+		conformanceDoc = cf
+	})
+	return conformanceDoc, conformanceErr
+}
+
+// operation finds the document's operation for a request: the path
+// template the path matches, preferring literal segments to parameters
+// (/events/tickets over /events/{id}), and its method.
+func (cf *conformance) operation(method, path string) (template string, op map[string]any, pathKnown bool) {
+	segs := strings.Split(path, "/")
+	best := -1
+	for _, tpl := range cf.templates {
+		if len(tpl) != len(segs) {
+			continue
+		}
+		literal, ok := 0, true
+		for i, t := range tpl {
+			switch {
+			case strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}"):
+				ok = ok && segs[i] != ""
+			case t == segs[i]:
+				literal++
+			default:
+				ok = false
+			}
+		}
+		if ok && literal > best {
+			best, template = literal, strings.Join(tpl, "/")
+		}
+	}
+	if best < 0 {
+		return "", nil, false
+	}
+	op, _ = cf.doc["paths"].(map[string]any)[template].(map[string]any)[strings.ToLower(method)].(map[string]any)
+	return template, op, true
+}
+
+// schema compiles, once, the schema at a JSON pointer into the document.
+func (cf *conformance) schema(pointer string) (*jsonschema.Schema, error) {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	if s, ok := cf.schemas[pointer]; ok {
+		return s, nil
+	}
+	s, err := cf.compiler.Compile(openAPIDocURL + "#" + pointer)
+	if err != nil {
+		return nil, err
+	}
+	cf.schemas[pointer] = s
+	return s, nil
+}
+
+// resolve follows a response object's $ref into components, returning the
+// object and its JSON pointer.
+func (cf *conformance) resolve(v any, pointer string) (map[string]any, string) {
+	obj, _ := v.(map[string]any)
+	for obj != nil {
+		ref, ok := obj["$ref"].(string)
+		if !ok {
+			break
+		}
+		pointer = strings.TrimPrefix(ref, "#")
+		cur := any(cf.doc)
+		for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+			m, _ := cur.(map[string]any)
+			cur = m[strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)]
+		}
+		obj, _ = cur.(map[string]any)
+	}
+	return obj, pointer
+}
+
+// pointerEscape escapes a JSON pointer token (RFC 6901).
+func pointerEscape(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
+
+// check returns what is wrong with a response, or nil. body is the whole
+// body; it is ignored for a 101, whose body is the new protocol.
+func (cf *conformance) check(method, path string, status int, contentType string, body []byte) error {
+	template, op, known := cf.operation(method, path)
+	where := method + " " + path
+	if !known || op == nil {
+		// No operation takes it: it must be refused with a problem.
+		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
+			return fmt.Errorf("%s is no documented operation, yet it answered %d", where, status)
+		}
+		return cf.checkBody(where+" (no operation)", status, "/components/schemas/Problem", "application/problem+json", contentType, body)
+	}
+	opPointer := "/paths/" + pointerEscape(template) + "/" + strings.ToLower(method)
+	where = fmt.Sprintf("%s %s (operation %v, %s)", method, template, op["operationId"], path)
+	responses, _ := op["responses"].(map[string]any)
+	key := strconv.Itoa(status)
+	for _, k := range []string{key, key[:1] + "XX", "default"} {
+		if _, ok := responses[k]; ok {
+			key = k
+			break
+		}
+	}
+	raw, ok := responses[key]
+	if !ok {
+		documented := slices.Sorted(maps.Keys(responses))
+		return fmt.Errorf("%s: status %d is not documented (documented: %s)", where, status, strings.Join(documented, ", "))
+	}
+	resp, respPointer := cf.resolve(raw, opPointer+"/responses/"+key)
+	where = fmt.Sprintf("%s: status %d (%s)", where, status, respPointer)
+	if status == http.StatusSwitchingProtocols {
+		return nil
+	}
+	content, _ := resp["content"].(map[string]any)
+	if len(content) == 0 {
+		if len(body) > 0 {
+			return fmt.Errorf("%s documents no body, yet one came (%s): %.200s", where, contentType, body)
+		}
+		return nil
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	media, ok := content[mt].(map[string]any)
+	if !ok {
+		types := slices.Sorted(maps.Keys(content))
+		return fmt.Errorf("%s: content type %q is not documented (documented: %s)", where, contentType, strings.Join(types, ", "))
+	}
+	if _, ok := media["schema"]; !ok {
+		return nil
+	}
+	return cf.checkBody(where, status, respPointer+"/content/"+pointerEscape(mt)+"/schema", mt, contentType, body)
+}
+
+// checkBody validates a body against the schema at pointer, after checking
+// it came as wantType.
+func (cf *conformance) checkBody(where string, status int, pointer, wantType, contentType string, body []byte) error {
+	if mt, _, _ := mime.ParseMediaType(contentType); mt != wantType {
+		return fmt.Errorf("%s: status %d came as %q, want %s", where, status, contentType, wantType)
+	}
+	sch, err := cf.schema(pointer)
+	if err != nil {
+		return fmt.Errorf("%s: schema %s does not compile: %w", where, pointer, err)
+	}
+	var inst any
+	if wantType == "text/plain" {
+		inst = string(body)
+	} else if inst, err = jsonschema.UnmarshalJSON(bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("%s: body is not JSON: %w: %.200s", where, err, body)
+	}
+	if err := sch.Validate(inst); err != nil {
+		return fmt.Errorf("%s: body does not validate against %s:\n%v\nbody: %.500s", where, pointer, err, body)
+	}
+	return nil
+}
+
+// ConformingTransport is an http.RoundTripper that checks every response
+// from /api/v1 against the OpenAPI document, calling fail with what
+// disagrees. Other paths pass unchecked.
+type ConformingTransport struct {
+	Base http.RoundTripper
+	Fail func(format string, args ...any)
+}
+
+// RoundTrip sends the request and checks the response. The body is read
+// whole and handed on unchanged.
+func (t *ConformingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.Base.RoundTrip(req)
+	if err != nil || !strings.HasPrefix(req.URL.Path, "/api/v1/") {
+		return resp, err
+	}
+	cf, err := apiConformance()
+	if err != nil {
+		t.Fail("conformance: %v", err)
+		return resp, nil
+	}
+	var body []byte
+	if resp.StatusCode != http.StatusSwitchingProtocols && req.Method != http.MethodHead {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if err := cf.check(req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
+		t.Fail("the API disagrees with openapi.json: %v", err)
+	}
+	return resp, nil
+}

@@ -1,0 +1,44 @@
+package parley
+
+import (
+	"net/url"
+	"strings"
+)
+
+// uriChars are the characters RFC 3986 allows in a URI (section 2): the
+// unreserved, the reserved, and '%' for escapes.
+const uriChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+
+// parseURI parses an absolute URI spelled as RFC 3986 has it: only the
+// ASCII characters it allows, each '%' followed by two hex digits. A space,
+// a control or a non-ASCII character, such as an internationalised host or
+// path not yet encoded, makes it no URI: such input is refused, never
+// repaired, so what is stored and shown is what was sent.
+func parseURI(s string) (*url.URL, bool) {
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(uriChars, rune(s[i])) {
+			return nil, false
+		}
+		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
+			return nil, false
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() {
+		return nil, false
+	}
+	return u, true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// parseWebURL parses an absolute http or https URI with a host.
+func parseWebURL(s string) (*url.URL, bool) {
+	u, ok := parseURI(s)
+	if !ok || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
+}
