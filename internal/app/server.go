@@ -101,7 +101,11 @@ func (s *Server) Listen() error {
 		ln.Close()
 		return err
 	}
-	pages := web.New(s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
+	pages, err := web.New(context.Background(), s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", s.api)
 	mux.Handle(oauth.DiscoveryPath, provider)
