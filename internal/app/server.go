@@ -66,9 +66,10 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
 	}
 	events := bus.NewMemory(bus.DefaultBuffer)
 	svc := service.New(store, events, log, service.Options{
-		OpenRegistration: cfg.Registration == config.RegistrationOpen,
-		SessionTTL:       cfg.SessionTTL,
-		AccessTokens:     keys.Sealer,
+		OpenRegistration:  cfg.Registration == config.RegistrationOpen,
+		SessionTTL:        cfg.SessionTTL,
+		SignUpsPerAddress: cfg.SignUpsPerAddress,
+		AccessTokens:      keys.Sealer,
 	})
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
 	hs := &http.Server{

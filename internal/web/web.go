@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -110,6 +111,7 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	r = r.WithContext(parley.NewContextWithClientAddr(r.Context(), httpapi.ClientAddr(r)))
 	if msg := checkForm(r); msg != "" {
 		p.render(w, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Error: msg})
 		return
@@ -186,6 +188,9 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 	page.Username = r.PostFormValue("username")
 	token, _, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
 	if err != nil {
+		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
+		}
 		page.CSRF, page.Error = p.csrfToken(w, r), parley.ErrorMessage(err)
 		p.render(w, httpapi.StatusOf(err), "login", page)
 		return false

@@ -275,3 +275,35 @@ func TestForms_RefuseWhatIsNotText(t *testing.T) {
 		}
 	})
 }
+
+// Failed sign-ins on the pages count with those of the API, and a throttled
+// sign-in gets a plain message, on the account pages and in Sign in with
+// Parley alike.
+func TestSignInPages_Throttled(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	b := apptest.NewBrowser()
+	p := b.Get(t, env.URL+"/account/sign-in")
+	for i := range 4 {
+		if p = b.Submit(t, p, url.Values{"username": {"alice"}, "password": {"wrong"}}); p.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, p.Status)
+		}
+	}
+	if _, err := env.Client.SignIn(context.Background(), "alice", "wrong"); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+	for name, page := range map[string]*apptest.Page{
+		"AccountSignIn": p,
+		"OAuthSignIn":   b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := b.Submit(t, page, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+			if resp.Status != http.StatusTooManyRequests || !strings.Contains(resp.Body, "too many failed sign-ins; try again in") {
+				t.Errorf("status %d:\n%s", resp.Status, resp.Body)
+			}
+		})
+	}
+}
