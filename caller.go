@@ -1,6 +1,9 @@
 package parley
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Caller is who makes a request: a member acting through one of their own
 // sessions, or an app acting for a member through the member's grant.
@@ -9,6 +12,9 @@ type Caller struct {
 	// SessionTokenHash identifies the session the call came through; nil
 	// for an app.
 	SessionTokenHash []byte
+	// SignedInAt is when the member entered their password for the
+	// session; zero for an app.
+	SignedInAt time.Time
 	// App is set when an app makes the call: what its token allows.
 	App *AppAccess
 }

@@ -1,6 +1,9 @@
 package parley
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // AuthRequest is an authorization request (RFC 6749 section 4.1.1) from the
 // moment an app sends the member to the authorize endpoint until its code
@@ -15,12 +18,23 @@ type AuthRequest struct {
 	Scopes        Scopes
 	ResponseMode  string
 	CodeChallenge string // S256 (RFC 7636); required of every client
-	CreatedAt     time.Time
+	// Prompt holds the prompt values the app sent (OpenID Connect Core
+	// section 3.1.2.1): PromptNone, PromptLogin, PromptConsent,
+	// PromptSelectAccount.
+	Prompt []string
+	// MaxAge, when set, is the longest time since the member entered their
+	// password that the app accepts (max_age); prompt=login makes it 0.
+	MaxAge    *time.Duration
+	CreatedAt time.Time
 
-	// Set once the member signed in and consented.
-	UserID   string
-	GrantID  string
+	// Set once the member signed in and approved the request.
+	UserID  string
+	GrantID string
+	// AuthTime is when the member entered their password: the sign-in of
+	// the session that approved the request, and the ID token's auth_time.
 	AuthTime *time.Time
+	// ApprovedAt is when the request was approved; its code lives from then.
+	ApprovedAt *time.Time
 
 	// CodeHash is the SHA-256 of the code issued for the request.
 	CodeHash []byte
@@ -34,6 +48,38 @@ const AuthRequestTTL = 10 * time.Minute
 
 // Done reports whether the member has signed in and approved the request.
 func (r *AuthRequest) Done() bool { return r.GrantID != "" }
+
+// Prompt values (OpenID Connect Core section 3.1.2.1).
+const (
+	// PromptNone: show the member no page; answer the app at once.
+	PromptNone = "none"
+	// PromptLogin: the member enters their password again.
+	PromptLogin = "login"
+	// PromptConsent: the member answers the consent page, even when their
+	// grant already covers the request.
+	PromptConsent = "consent"
+	// PromptSelectAccount: the member chooses the account; Parley shows
+	// the sign-in page, as for PromptLogin.
+	PromptSelectAccount = "select_account"
+)
+
+// Prompts reports whether the app sent the prompt value v.
+func (r *AuthRequest) Prompts(v string) bool { return slices.Contains(r.Prompt, v) }
+
+// SignInFresh reports whether a member who entered their password at
+// signedIn may go on with the request at now without entering it again. A
+// password entered since the request began always is; an earlier one is
+// not with prompt=login or select_account, and not when it is older than
+// max_age.
+func (r *AuthRequest) SignInFresh(signedIn, now time.Time) bool {
+	switch {
+	case !signedIn.Before(r.CreatedAt):
+		return true
+	case r.Prompts(PromptLogin) || r.Prompts(PromptSelectAccount):
+		return false
+	}
+	return r.MaxAge == nil || now.Sub(signedIn) <= *r.MaxAge
+}
 
 // Token kinds.
 const (
@@ -60,14 +106,8 @@ type OAuthToken struct {
 	RevokedAt *time.Time
 }
 
-// ActiveAt reports whether the token itself is good at t; its grant and app
-// are checked apart.
-func (t *OAuthToken) ActiveAt(at time.Time) bool {
-	return t.RevokedAt == nil && at.Before(t.ExpiresAt)
-}
-
-// TokenGrant is an access token with everything that decides whether it
-// still works: one store read authenticates an app's call.
+// TokenGrant is an access or refresh token with everything that decides
+// whether it still works: one store read authenticates an app's call.
 type TokenGrant struct {
 	Token OAuthToken
 	Grant Grant
@@ -75,8 +115,21 @@ type TokenGrant struct {
 	User  UserRef
 }
 
-// ActiveAt reports whether the token may be used at t: the token, its grant
-// and its app must all be in force.
-func (tg *TokenGrant) ActiveAt(t time.Time) bool {
-	return tg.Token.ActiveAt(t) && tg.Grant.ActiveAt(t) && tg.App.State == AppActive
+// Refusal says why the token may not be used at t, in words an app's
+// developer can act on, or returns "" while the token, its grant and its
+// app are all in force. It is the one rule for whether a token still works.
+func (tg *TokenGrant) Refusal(t time.Time) string {
+	switch {
+	case tg.Token.RevokedAt != nil:
+		return "the " + tg.Token.Kind + " token was revoked"
+	case !t.Before(tg.Token.ExpiresAt):
+		return "the " + tg.Token.Kind + " token expired"
+	case tg.Grant.ExpiresAt != nil && !t.Before(*tg.Grant.ExpiresAt):
+		return "the member's grant to the app expired; ask the member to connect the app again"
+	case tg.Grant.RevokedAt != nil:
+		return "the member's grant to the app was revoked"
+	case tg.App.State != AppActive:
+		return "the app is suspended"
+	}
+	return ""
 }

@@ -142,7 +142,8 @@ type Tx interface {
 	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
 	FindAuthRequest(ctx context.Context, id string) (*AuthRequest, error)
 	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
-	// UpdateAuthRequest stores the member, grant, code and its use.
+	// UpdateAuthRequest stores the member, grant, sign-in and approval times,
+	// code and its use.
 	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
 	// DeleteAuthRequestsBefore removes requests created before t, with
 	// nothing left to protect: their codes have long expired.

@@ -97,7 +97,7 @@ func (s *Server) Listen() error {
 	if publicURL == "" {
 		publicURL = s.URL()
 	}
-	provider, err := oauth.New(publicURL, s.Store, s.keys, s.log)
+	provider, err := oauth.New(publicURL, s.Service, s.keys, s.log)
 	if err != nil {
 		ln.Close()
 		return err

@@ -136,6 +136,14 @@ func readPage(tb testing.TB, resp *http.Response) *Page {
 // returns the authorization response: the query the app's redirect URI got.
 func (b *Browser) SignIn(tb testing.TB, authURL, username string, a Answer) url.Values {
 	tb.Helper()
+	return b.Authorize(tb, authURL, username, a).Query()
+}
+
+// Authorize drives the sign-in and consent pages from an authorization URL,
+// as far as they are shown, and returns where they sent the browser: the
+// app's redirect URI with the response in its query or fragment.
+func (b *Browser) Authorize(tb testing.TB, authURL, username string, a Answer) *url.URL {
+	tb.Helper()
 	p := b.Get(tb, authURL)
 	if strings.Contains(p.Body, `name="password"`) {
 		p = b.Submit(tb, p, url.Values{"username": {username}, "password": {Password(username)}})
@@ -161,7 +169,7 @@ func (b *Browser) SignIn(tb testing.TB, authURL, username string, a Answer) url.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return u.Query()
+	return u
 }
 
 // MustToken runs the whole flow for a member with PKCE and returns the

@@ -46,7 +46,7 @@ func TestAttack_PKCE(t *testing.T) {
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 			"alice", apptest.Answer{})
 		_, err := cfg.Exchange(context.Background(), got.Get("code"))
-		assertTokenError(t, err, "invalid_request")
+		assertTokenError(t, err, "invalid_grant")
 	})
 }
 
@@ -162,7 +162,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		cfg.Scopes = scopes
 		verifier := oauth2.GenerateVerifier()
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
-		env.ExecSQL(t, `UPDATE auth_requests SET auth_time = auth_time - 120000000 WHERE client_id = $1`, partner.App.ClientID)
+		env.ExecSQL(t, `UPDATE auth_requests SET approved_at = approved_at - 120000000 WHERE client_id = $1`, partner.App.ClientID)
 		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 		assertTokenError(t, err, "invalid_grant")
 	})

@@ -33,8 +33,9 @@ func (c *client) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeWeb
 }
 
-// AuthMethod: a confidential client authenticates with HTTP Basic (RFC 6749
-// section 2.3.1); a public client has no secret and relies on PKCE.
+// AuthMethod: a confidential client authenticates with its secret, in HTTP
+// Basic (RFC 6749 section 2.3.1) or the body (see clientCredentials); a
+// public client has no secret and relies on PKCE.
 func (c *client) AuthMethod() oidc.AuthMethod {
 	if c.app.ClientType == parley.ClientPublic {
 		return oidc.AuthMethodNone

@@ -38,6 +38,9 @@ func TestDiscovery(t *testing.T) {
 	if got := d["code_challenge_methods_supported"]; !equalJSON(got, []string{"S256"}) {
 		t.Errorf("code_challenge_methods_supported = %v", got)
 	}
+	if got := d["response_modes_supported"]; !equalJSON(got, []string{"query", "fragment"}) {
+		t.Errorf("response_modes_supported = %v", got)
+	}
 	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token"}) {
 		t.Errorf("grant_types_supported = %v", got)
 	}
@@ -210,9 +213,9 @@ func TestSignInWithParley(t *testing.T) {
 	})
 }
 
-func TestDeny(t *testing.T) {
+func TestDeny_AccessDeniedAndNoGrant(t *testing.T) {
 	env := apptest.Start(t)
-	env.MustMember(t, "alice")
+	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	cfg := *partner.Config
 	cfg.Scopes = []string{"openid"}
@@ -220,6 +223,9 @@ func TestDeny(t *testing.T) {
 		"alice", apptest.Answer{Deny: true})
 	if got.Get("error") != "access_denied" || got.Get("state") != "s" || got.Get("iss") != env.URL || got.Has("code") {
 		t.Errorf("deny answered %v", got)
+	}
+	if apps, err := alice.ConnectedApps(context.Background()); err != nil || len(apps) != 0 {
+		t.Errorf("after deny, connected apps %v, %v", apps, err)
 	}
 }
 

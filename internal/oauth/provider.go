@@ -1,14 +1,19 @@
 // Package oauth is Parley's OAuth 2.0 authorization server and OpenID
 // Connect provider: the protocol machinery of zitadel/oidc's op package with
-// its storage on Parley's store.
+// its storage an adapter over internal/service, which decides (storage.go).
 //
 // What Parley adds to the library, and where:
 //   - PKCE with S256 for every client and exact redirect URIs (RFC 9700
 //     section 2.1.1), in CreateAuthRequest;
 //   - single-use codes whose replay revokes what they issued, and rotating
-//     refresh tokens whose reuse revokes their family, in storage.go;
-//   - the issuer in every authorization response (RFC 9207), in
-//     issuerInResponses, and advertised by discovery;
+//     refresh tokens whose reuse revokes their family, in the service;
+//   - the token, introspection, revocation and userinfo endpoints to the
+//     letter of RFC 6749, 6750, 7009 and 7662, in endpoints.go;
+//   - an authorization request is refused when a parameter comes twice
+//     (RFC 6749 section 3.1), on Parley's own page when the client or its
+//     redirect URI is in doubt, in authorize;
+//   - the issuer in every authorization response (RFC 9207), in the query
+//     or the fragment, in issuerInResponses, and advertised by discovery;
 //   - opaque access tokens: the token is the token ID and subject sealed with
 //     AES-256-GCM; the store keeps the SHA-256 of the ID. internal/service
 //     opens tokens with the same key to authenticate API calls.
@@ -23,9 +28,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -50,13 +57,17 @@ const (
 // Provider serves the OAuth 2.0 and OpenID Connect endpoints.
 type Provider struct {
 	op      *op.Provider
+	storage *storage
 	issuer  string
 	handler http.Handler
+	// errorPage shows the member an authorization request that cannot be
+	// answered to the app; see ShowErrorsWith.
+	errorPage func(w http.ResponseWriter, message string)
 }
 
 // New returns a provider whose issuer is the server's public URL. A plain
 // http issuer is accepted for loopback and development use.
-func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Provider, error) {
+func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Provider, error) {
 	issuer = strings.TrimSuffix(issuer, "/")
 	cfg := &op.Config{
 		CodeMethodS256:        true,
@@ -75,18 +86,22 @@ func New(issuer string, store parley.Store, keys *Keys, log *slog.Logger) (*Prov
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	st := &storage{store: store, keys: keys, loginURL: LoginPath}
+	st := &storage{svc: svc, keys: keys, loginURL: LoginPath}
 	provider, err := op.NewProvider(cfg, st, op.StaticIssuer(issuer), opts...)
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{op: provider, issuer: issuer}
+	p := &Provider{op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
 	secure := strings.HasPrefix(issuer, "https://")
 	mux.Handle(AuthorizePath+"/", issuerInResponses(requireBoundRequest(provider), issuer, secure))
-	mux.Handle(AuthorizePath, issuerInResponses(provider, issuer, secure))
+	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
 	mux.Handle(PathPrefix, provider)
+	endpoints := newEndpoints(provider, st, log)
+	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
+		mux.Handle(path, endpoints)
+	}
 	p.handler = mux
 	return p, nil
 }
@@ -103,16 +118,145 @@ func (p *Provider) CallbackURL(ctx context.Context, requestID string) string {
 	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(ctx, p.issuer), requestID)
 }
 
-// DenyURL is where the consent page sends the member who said no: the app's
-// redirect URI with error access_denied, its state and the issuer.
-func (p *Provider) DenyURL(r *parley.AuthRequest) (string, error) {
-	e := oidc.ErrAccessDenied().WithDescription("the member did not allow access")
-	e.State = r.State
-	u, err := op.AuthResponseURL(r.RedirectURI, oidc.ResponseTypeCode, oidc.ResponseMode(r.ResponseMode), e, p.op.Encoder())
+// ShowErrorsWith sets the page that shows the member an authorization
+// request the provider cannot answer to the app, because its client or
+// redirect URI is in doubt (RFC 6749 section 4.1.2.1). Until it is set, the
+// message goes out as plain text.
+func (p *Provider) ShowErrorsWith(page func(w http.ResponseWriter, message string)) {
+	p.errorPage = page
+}
+
+func plainErrorPage(w http.ResponseWriter, message string) {
+	http.Error(w, message, http.StatusBadRequest)
+}
+
+// Refusal is why an authorization request goes back to the app without a
+// code, as the pages decide it.
+type Refusal int
+
+// Refusals (RFC 6749 section 4.1.2.1, OpenID Connect Core section 3.1.2.6).
+const (
+	// Denied: the member said no on the consent page (access_denied).
+	Denied Refusal = iota
+	// LoginRequired: the app asked that no page be shown (prompt=none),
+	// but the member must sign in (login_required).
+	LoginRequired
+	// ConsentRequired: the app asked that no page be shown, but the
+	// member must answer the consent page (consent_required).
+	ConsentRequired
+)
+
+// refusals are the errors the app receives; OpenID Connect's
+// consent_required has no constructor in the library.
+var refusals = map[Refusal]oidc.Error{
+	Denied:          {ErrorType: oidc.AccessDenied, Description: "the member did not allow access"},
+	LoginRequired:   {ErrorType: oidc.LoginRequired, Description: "prompt=none, but the member must sign in"},
+	ConsentRequired: {ErrorType: "consent_required", Description: "prompt=none, but the member must approve the request"},
+}
+
+// RefusalURL is where the pages send the member when a request ends
+// without a code: the app's redirect URI with the error, the request's
+// state and the issuer, in the response mode the app asked for.
+func (p *Provider) RefusalURL(r *parley.AuthRequest, why Refusal) (string, error) {
+	e := refusals[why]
+	return p.errorURL(r.RedirectURI, r.State, oidc.ResponseMode(r.ResponseMode), &e)
+}
+
+// errorURL is an authorization error response at redirectURI.
+func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e *oidc.Error) (string, error) {
+	e.State = state
+	u, err := op.AuthResponseURL(redirectURI, oidc.ResponseTypeCode, mode, e, p.op.Encoder())
 	if err != nil {
 		return "", err
 	}
 	return withIssuer(u, p.issuer), nil
+}
+
+// authorize checks at the authorization endpoint what the library takes as
+// it comes. A parameter given more than once is an error (RFC 6749 section
+// 3.1), and so is a request the library cannot read, or a response_mode
+// other than query and fragment. While the client or the redirect URI is in
+// doubt (missing, given twice, unknown, suspended, not registered exactly),
+// the error is shown to the member on Parley's page and never redirected
+// (RFC 6749 section 4.1.2.1); once both are certain, it goes to the
+// redirect URI as invalid_request, with the state and the issuer.
+func (p *Provider) authorize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			p.errorPage(w, "its parameters cannot be read")
+			return
+		}
+		twice := repeated(r.Form)
+		for _, name := range []string{"client_id", "redirect_uri"} {
+			switch {
+			case slices.Contains(twice, name):
+				p.errorPage(w, name+" is given more than once")
+				return
+			case r.Form.Get(name) == "":
+				p.errorPage(w, name+" is missing")
+				return
+			}
+		}
+		c, err := p.storage.GetClientByClientID(r.Context(), r.Form.Get("client_id"))
+		if err != nil {
+			p.errorPage(w, "the app is unknown or suspended")
+			return
+		}
+		redirectURI := r.Form.Get("redirect_uri")
+		if !exactRedirect(c.(*client).app, redirectURI) {
+			p.errorPage(w, "redirect_uri is not one registered for the app")
+			return
+		}
+		state, mode := r.Form.Get("state"), oidc.ResponseMode(r.Form.Get("response_mode"))
+		if slices.Contains(twice, "state") {
+			state = ""
+		}
+		var refusal string
+		switch _, err := op.ParseAuthorizeRequest(r, p.op.Decoder()); {
+		case len(twice) > 0:
+			refusal = paramName(twice[0]) + " is given more than once"
+		case mode != "" && mode != oidc.ResponseModeQuery && mode != oidc.ResponseModeFragment:
+			refusal, mode = "response_mode must be query or fragment", ""
+		case err != nil:
+			refusal = "the request's parameters cannot be read"
+		}
+		if refusal == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if slices.Contains(twice, "response_mode") {
+			mode = "" // the default for the code flow: query
+		}
+		u, err := p.errorURL(redirectURI, state, mode, oidc.ErrInvalidRequest().WithDescription("%s", refusal))
+		if err != nil {
+			p.errorPage(w, "redirect_uri cannot be answered")
+			return
+		}
+		http.Redirect(w, r, u, http.StatusFound)
+	})
+}
+
+// repeated returns the names of the parameters given more than once, in
+// order.
+func repeated(form url.Values) []string {
+	var names []string
+	for name, values := range form {
+		if len(values) > 1 {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// paramName names a parameter in an error description, whose characters
+// RFC 6749 section 4.1.2.1 restricts: a name that the app sent with others
+// becomes "a parameter".
+func paramName(name string) string {
+	if len(name) > 40 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }) {
+		return "a parameter"
+	}
+	return name
 }
 
 // handleDiscovery serves the library's discovery document, narrowed to what
@@ -120,11 +264,14 @@ func (p *Provider) DenyURL(r *parley.AuthRequest) (string, error) {
 func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	d := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), p.issuer), p.op, p.op.Storage())
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
-	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
-	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
-	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
-	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
+	// Confidential clients authenticate with their secret, public ones with
+	// their client_id alone, at each endpoint (clientCredentials).
+	auth := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	d.TokenEndpointAuthMethodsSupported = auth
+	d.IntrospectionEndpointAuthMethodsSupported = auth
+	d.RevocationEndpointAuthMethodsSupported = auth
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
 	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
@@ -204,17 +351,23 @@ func (w *issuerWriter) Write(b []byte) (int, error) {
 }
 
 // withIssuer adds iss to an authorization response: a redirect that carries
-// a code or an error. Other redirects, such as to the sign-in page, stay.
+// a code or an error, in its query or its fragment (response_mode=fragment).
+// Other redirects, such as to the sign-in page, stay.
 func withIssuer(location, issuer string) string {
 	u, err := url.Parse(location)
 	if err != nil {
 		return location
 	}
-	q := u.Query()
-	if !q.Has("code") && !q.Has("error") {
-		return location
+	if q := u.Query(); q.Has("code") || q.Has("error") {
+		q.Set("iss", issuer)
+		u.RawQuery = q.Encode()
+		return u.String()
 	}
-	q.Set("iss", issuer)
-	u.RawQuery = q.Encode()
-	return u.String()
+	if f, err := url.ParseQuery(u.EscapedFragment()); err == nil && (f.Has("code") || f.Has("error")) {
+		f.Set("iss", issuer)
+		u.RawFragment = f.Encode()
+		u.Fragment, _ = url.PathUnescape(u.RawFragment)
+		return u.String()
+	}
+	return location
 }

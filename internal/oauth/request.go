@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"math"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -29,6 +30,16 @@ func (a authRequest) GetAuthTime() time.Time {
 		return time.Time{}
 	}
 	return *a.r.AuthTime
+}
+
+// maxAge is the library's max_age, in seconds, as a duration; one too long
+// to count in nanoseconds sets no limit.
+func maxAge(seconds *uint) *time.Duration {
+	if seconds == nil || uint64(*seconds) > math.MaxInt64/uint64(time.Second) {
+		return nil
+	}
+	d := time.Duration(*seconds) * time.Second
+	return &d
 }
 
 func (a authRequest) GetCodeChallenge() *oidc.CodeChallenge {

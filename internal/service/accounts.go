@@ -168,7 +168,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 }
 
 func invalidToken() error {
-	return parley.Errorf(parley.EUNAUTHORIZED, "the access token is invalid or expired")
+	return parley.Errorf(parley.EUNAUTHORIZED, "the token is unknown or malformed")
 }
 
 func (s *Service) authenticateSession(ctx context.Context, token string) (*parley.Caller, error) {
@@ -187,7 +187,7 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (*parle
 	if !parley.Now().Before(sess.ExpiresAt) {
 		return nil, invalidToken()
 	}
-	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash}, nil
+	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt}, nil
 }
 
 // Me returns the signed-in member.

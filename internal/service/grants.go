@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -14,20 +13,12 @@ import (
 // only while the token, its grant and its app are all in force. Revoking a
 // grant or suspending an app therefore takes effect on the very next call.
 func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Caller, error) {
-	if s.opts.AccessTokens == nil {
-		return nil, invalidToken()
-	}
-	plain, err := s.opts.AccessTokens.Decrypt(token)
-	if err != nil {
-		return nil, invalidToken()
-	}
-	tokenID, subject, ok := strings.Cut(plain, ":")
+	hash, subject, ok := s.openAccessToken(token)
 	if !ok {
 		return nil, invalidToken()
 	}
-	hash := parley.HashToken(tokenID)
 	var tg *parley.TokenGrant
-	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		tg, err = liveAccessToken(ctx, tx, hash)
 		return err
 	})
@@ -43,16 +34,17 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 }
 
 // liveAccessToken returns what an access token stands for while the token,
-// its grant and its app are all in force, and EUNAUTHORIZED otherwise.
+// its grant and its app are all in force, and EUNAUTHORIZED otherwise,
+// saying why.
 func liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte) (*parley.TokenGrant, error) {
 	tg, err := tx.FindTokenGrant(ctx, hash)
-	if isNotFound(err) {
+	if isNotFound(err) || err == nil && tg.Token.Kind != parley.TokenAccess {
 		return nil, invalidToken()
 	} else if err != nil {
 		return nil, err
 	}
-	if !tg.ActiveAt(parley.Now()) || tg.Token.Kind != parley.TokenAccess {
-		return nil, invalidToken()
+	if why := tg.Refusal(parley.Now()); why != "" {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s", why)
 	}
 	return tg, nil
 }
@@ -83,8 +75,11 @@ type ThreadChoice struct {
 }
 
 // Needed reports whether the member must be asked: a grant never widens
-// silently, but a request within the current grant needs no new consent.
-func (c *Consent) Needed() bool { return c.Current == nil || len(c.Asked) > 0 }
+// silently, but a request within the current grant needs no new consent
+// unless the app asks for the consent page (prompt=consent).
+func (c *Consent) Needed() bool {
+	return c.Current == nil || len(c.Asked) > 0 || c.Request.Prompts(parley.PromptConsent)
+}
 
 // Decision is what a member chose on the consent screen. When an existing
 // grant is widened, only the scopes change; its thread scope and expiry stay.
@@ -94,6 +89,63 @@ type Decision struct {
 	ThreadIDs []string
 	// Expiry is one of parley.GrantExpiries; 0 lasts until revoked.
 	Expiry time.Duration
+}
+
+// Step is what an authorization request needs next.
+type Step int
+
+// The steps of an authorization request.
+const (
+	// StepSignIn: the member must enter their password, having no session
+	// or one older than the request allows (prompt=login, max_age).
+	StepSignIn Step = iota + 1
+	// StepConsent: the member must answer the consent page.
+	StepConsent
+	// StepDone: the request is approved; the app may have its code.
+	StepDone
+)
+
+// Continue takes an authorization request as far as it goes without asking
+// the member anything, for the member signed in on ctx, if any: a request
+// within the member's current grant, from a sign-in recent enough for it,
+// is approved here. It returns the step the request needs next, with the
+// request, whose prompt tells whether the app allows that step to be shown.
+func (s *Service) Continue(ctx context.Context, requestID string) (Step, *parley.AuthRequest, error) {
+	c := parley.CallerFromContext(ctx)
+	if c != nil {
+		var err error
+		if c, err = caller(ctx, memberOnly); err != nil {
+			return 0, nil, err
+		}
+	}
+	var step Step
+	var req *parley.AuthRequest
+	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		now := parley.Now()
+		if c == nil {
+			step = StepSignIn
+			req, _, err = pendingRequest(ctx, tx, requestID, now)
+			return err
+		}
+		con, err := pendingConsent(ctx, tx, c, requestID)
+		switch {
+		case err != nil:
+			return err
+		case !con.Request.SignInFresh(c.SignedInAt, now):
+			step, req = StepSignIn, con.Request
+			return nil
+		case con.Needed():
+			step, req = StepConsent, con.Request
+			return nil
+		}
+		step = StepDone
+		req, err = approve(ctx, tx, c, con, Decision{}, now)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return step, req, nil
 }
 
 // ConsentFor returns what the signed-in member is asked to approve for an
@@ -106,7 +158,7 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 	var con *Consent
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		var err error
-		con, err = pendingConsent(ctx, tx, c, requestID)
+		con, err = freshConsent(ctx, tx, c, requestID)
 		if err != nil {
 			return err
 		}
@@ -147,29 +199,39 @@ func threadLabel(ctx context.Context, tx parley.Tx, th *parley.Thread, userID st
 	return names(others), nil
 }
 
-// pendingConsent loads an unanswered, unexpired request with its app and
-// the member's current grant.
-func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
+// pendingRequest loads an unanswered, unexpired request and its app, which
+// must be active.
+func pendingRequest(ctx context.Context, tx parley.Tx, requestID string, now time.Time) (*parley.AuthRequest, *parley.App, error) {
 	gone := parley.Errorf(parley.ENOTFOUND, "this sign-in request has expired or does not exist: start again from the app")
 	req, err := tx.FindAuthRequest(ctx, requestID)
 	if isNotFound(err) {
-		return nil, gone
+		return nil, nil, gone
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	now := parley.Now()
 	if now.Sub(req.CreatedAt) > parley.AuthRequestTTL {
-		return nil, gone
+		return nil, nil, gone
 	}
 	if req.Done() {
-		return nil, parley.Errorf(parley.ECONFLICT, "this sign-in request was already answered")
+		return nil, nil, parley.Errorf(parley.ECONFLICT, "this sign-in request was already answered")
 	}
 	app, err := tx.FindAppByClientID(ctx, req.ClientID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if app.State != parley.AppActive {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "%s is suspended and cannot be connected", app.Name)
+	if err := appRefusal(app); err != nil {
+		return nil, nil, err
+	}
+	return req, app, nil
+}
+
+// pendingConsent loads an unanswered, unexpired request with its app and
+// the member's current grant.
+func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
+	now := parley.Now()
+	req, app, err := pendingRequest(ctx, tx, requestID, now)
+	if err != nil {
+		return nil, err
 	}
 	con := &Consent{Request: req, App: app, Asked: req.Scopes}
 	g, err := tx.FindCurrentGrant(ctx, c.User.ID, app.ClientID)
@@ -185,8 +247,23 @@ func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, request
 	return con, nil
 }
 
+// freshConsent is pendingConsent for a member whose sign-in is recent
+// enough for the request (prompt=login, max_age): only such a member may
+// see the consent page or approve.
+func freshConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
+	con, err := pendingConsent(ctx, tx, c, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if !con.Request.SignInFresh(c.SignedInAt, parley.Now()) {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s asks you to enter your password again: sign in again", con.App.Name)
+	}
+	return con, nil
+}
+
 // Deny checks that the signed-in member may answer an authorization request
-// and returns it, for the app to be told no. Nothing is stored.
+// and returns it, for the app to be told no. Nothing is stored: no grant is
+// made, and a grant the member already has stays as it is.
 func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthRequest, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -203,10 +280,11 @@ func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthReque
 	return con.Request, nil
 }
 
-// Approve records the member's consent to an authorization request: it
-// creates the grant, or widens the current one by the scopes asked, and
-// marks the request done so that a code can be issued. A request within the
-// current grant is approved as it is, with d ignored.
+// Approve records the member's answer to the consent page: it creates the
+// grant, or widens the current one by the scopes asked, and marks the
+// request approved so that a code can be issued. A request within the
+// current grant (shown again for prompt=consent) is approved as it is,
+// with d ignored.
 func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*parley.AuthRequest, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -214,36 +292,44 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 	}
 	var req *parley.AuthRequest
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		con, err := pendingConsent(ctx, tx, c, requestID)
+		con, err := freshConsent(ctx, tx, c, requestID)
 		if err != nil {
 			return err
 		}
-		now := parley.Now()
-		g := con.Current
-		if g == nil {
-			if g, err = newGrant(ctx, tx, c, con, d, now); err != nil {
-				return err
-			}
-			if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now); err != nil {
-				return err
-			}
-		} else if len(con.Asked) > 0 {
-			g.Scopes, g.UpdatedAt = g.Scopes.Union(con.Asked), now
-			if err := tx.UpdateGrant(ctx, g); err != nil {
-				return err
-			}
-			if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now); err != nil {
-				return err
-			}
-		}
-		req = con.Request
-		req.UserID, req.GrantID, req.AuthTime = c.User.ID, g.ID, &now
-		return tx.UpdateAuthRequest(ctx, req)
+		req, err = approve(ctx, tx, c, con, d, parley.Now())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// approve makes or widens the grant for a consent and marks its request
+// approved, with the time the member entered their password as auth_time.
+func approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, error) {
+	g := con.Current
+	if g == nil {
+		var err error
+		if g, err = newGrant(ctx, tx, c, con, d, now); err != nil {
+			return nil, err
+		}
+		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now); err != nil {
+			return nil, err
+		}
+	} else if len(con.Asked) > 0 {
+		g.Scopes, g.UpdatedAt = g.Scopes.Union(con.Asked), now
+		if err := tx.UpdateGrant(ctx, g); err != nil {
+			return nil, err
+		}
+		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now); err != nil {
+			return nil, err
+		}
+	}
+	req := con.Request
+	signedIn := c.SignedInAt
+	req.UserID, req.GrantID, req.AuthTime, req.ApprovedAt = c.User.ID, g.ID, &signedIn, &now
+	return req, tx.UpdateAuthRequest(ctx, req)
 }
 
 // newGrant checks a first consent's choices and stores its grant, ending an

@@ -3,39 +3,52 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
 )
 
-const authRequestColumns = `id, client_id, redirect_uri, state, nonce, scopes, response_mode, code_challenge, created_at,
-	user_id, grant_id, auth_time, code_hash, code_used_at`
+const authRequestColumns = `id, client_id, redirect_uri, state, nonce, scopes, response_mode, code_challenge, prompt,
+	max_age, created_at, user_id, grant_id, auth_time, approved_at, code_hash, code_used_at`
 
 func (t *txn) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
 	_, err := t.exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		r.ID, r.ClientID, r.RedirectURI, r.State, r.Nonce, r.Scopes.String(), r.ResponseMode, r.CodeChallenge,
-		micros(r.CreatedAt), nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), r.CodeHash,
-		nullMicros(r.CodeUsedAt))
+		strings.Join(r.Prompt, " "), nullSeconds(r.MaxAge), micros(r.CreatedAt), nullString(r.UserID),
+		nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash, nullMicros(r.CodeUsedAt))
 	return mapError("create auth request", err)
 }
 
 func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parley.AuthRequest, error) {
 	var r parley.AuthRequest
-	var scopes string
+	var scopes, prompt string
 	var created int64
 	var userID, grantID sql.NullString
-	var authTime, used sql.NullInt64
+	var maxAge, authTime, approved, used sql.NullInt64
 	err := t.queryRow(ctx, "authorization request", `SELECT `+authRequestColumns+` FROM auth_requests WHERE `+where,
 		[]any{arg}, &r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &scopes, &r.ResponseMode,
-		&r.CodeChallenge, &created, &userID, &grantID, &authTime, &r.CodeHash, &used)
+		&r.CodeChallenge, &prompt, &maxAge, &created, &userID, &grantID, &authTime, &approved, &r.CodeHash, &used)
 	if err != nil {
 		return nil, mapError("find auth request", err)
 	}
-	r.Scopes, r.CreatedAt = parley.ParseScopes(scopes), fromMicros(created)
+	r.Scopes, r.Prompt, r.CreatedAt = parley.ParseScopes(scopes), strings.Fields(prompt), fromMicros(created)
+	if maxAge.Valid {
+		d := time.Duration(maxAge.Int64) * time.Second
+		r.MaxAge = &d
+	}
 	r.UserID, r.GrantID = userID.String, grantID.String
-	r.AuthTime, r.CodeUsedAt = fromNullMicros(authTime), fromNullMicros(used)
+	r.AuthTime, r.ApprovedAt, r.CodeUsedAt = fromNullMicros(authTime), fromNullMicros(approved), fromNullMicros(used)
 	return &r, nil
+}
+
+// nullSeconds stores a duration in whole seconds, or NULL.
+func nullSeconds(d *time.Duration) sql.NullInt64 {
+	if d == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*d / time.Second), Valid: true}
 }
 
 func (t *txn) FindAuthRequest(ctx context.Context, id string) (*parley.AuthRequest, error) {
@@ -48,9 +61,11 @@ func (t *txn) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*parl
 
 func (t *txn) UpdateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
 	res, err := t.exec(ctx, `
-		UPDATE auth_requests SET user_id = $2, grant_id = $3, auth_time = $4, code_hash = $5, code_used_at = $6
+		UPDATE auth_requests
+		SET user_id = $2, grant_id = $3, auth_time = $4, approved_at = $5, code_hash = $6, code_used_at = $7
 		WHERE id = $1`,
-		r.ID, nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), r.CodeHash, nullMicros(r.CodeUsedAt))
+		r.ID, nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash,
+		nullMicros(r.CodeUsedAt))
 	if err != nil {
 		return mapError("update auth request", err)
 	}

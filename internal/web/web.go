@@ -72,7 +72,8 @@ type Pages struct {
 const csrfKeyName = "web.csrf"
 
 // New returns the pages; secureCookies should be set when the public URL is
-// https. It fails when the server's CSRF key cannot be loaded.
+// https. The provider shows its authorization errors on the pages' error
+// page from then on. It fails when the server's CSRF key cannot be loaded.
 func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) (*Pages, error) {
 	csrfKey, err := svc.ServerKey(ctx, csrfKeyName)
 	if err != nil {
@@ -83,6 +84,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
+	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+oauth.LoginPath, p.handleLogin)
@@ -104,12 +106,7 @@ func Paths() []string { return []string{oauth.LoginPath, consentPath, "/account/
 
 // ServeHTTP serves the pages with their security headers.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
+	securityHeaders(w.Header())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	r = r.WithContext(parley.NewContextWithClientAddr(r.Context(), httpapi.ClientAddr(r)))
 	if msg := checkForm(r); msg != "" {
@@ -117,6 +114,26 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.handler.ServeHTTP(w, r)
+}
+
+// securityHeaders sets the headers every page carries.
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+// showAuthorizeError is the page for an authorization request the provider
+// cannot answer to the app (see oauth.Provider.ShowErrorsWith).
+func (p *Pages) showAuthorizeError(w http.ResponseWriter, message string) {
+	securityHeaders(w.Header())
+	p.render(w, http.StatusBadRequest, "error", errorPage{
+		Title: "This sign-in link does not work",
+		Error: "The app sent you here with a sign-in request Parley cannot answer: " + message +
+			". Go back to the app; if it happens again, tell its developer.",
+	})
 }
 
 // checkForm parses the request's query and form and says what is wrong
@@ -161,11 +178,49 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	if _, err := p.member(r); err == nil {
+	switch _, step := p.proceed(w, r, id); step {
+	case service.StepSignIn:
+		p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, CSRF: p.csrfToken(w, r)})
+	case service.StepConsent:
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
+	}
+}
+
+// proceed takes a sign-in request as far as it goes without asking the
+// member (service.Continue) and returns the step the member must take, for
+// the page to show it, with the context of the member signed in, if any.
+// When the request goes back to the app instead, approved, or refused
+// because the app asked that no page be shown (prompt=none), or on an
+// error, proceed has answered and returns step 0.
+func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (context.Context, service.Step) {
+	ctx, err := p.member(r)
+	if err != nil {
+		ctx = r.Context()
+	}
+	step, req, err := p.svc.Continue(ctx, id)
+	switch {
+	case err != nil:
+		p.renderError(w, err)
+	case step == service.StepDone:
+		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+	case req.Prompts(parley.PromptNone) && step == service.StepSignIn:
+		p.refuse(w, r, req, oauth.LoginRequired)
+	case req.Prompts(parley.PromptNone):
+		p.refuse(w, r, req, oauth.ConsentRequired)
+	default:
+		return ctx, step
+	}
+	return ctx, 0
+}
+
+// refuse sends the member back to the app with an authorization error.
+func (p *Pages) refuse(w http.ResponseWriter, r *http.Request, req *parley.AuthRequest, why oauth.Refusal) {
+	u, err := p.provider.RefusalURL(req, why)
+	if err != nil {
+		p.renderError(w, err)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, CSRF: p.csrfToken(w, r)})
+	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
 func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
@@ -210,23 +265,16 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	ctx, err := p.member(r)
-	if err != nil {
-		http.Redirect(w, r, oauth.LoginPath+"?id="+url.QueryEscape(id), http.StatusSeeOther)
+	ctx, step := p.proceed(w, r, id)
+	if step == service.StepSignIn {
+		http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
+	}
+	if step != service.StepConsent {
 		return
 	}
 	con, err := p.svc.ConsentFor(ctx, id)
 	if err != nil {
 		p.renderError(w, err)
-		return
-	}
-	if !con.Needed() {
-		// Everything asked for is granted already: no screen to show.
-		if _, err := p.svc.Approve(ctx, id, service.Decision{}); err != nil {
-			p.renderError(w, err)
-			return
-		}
-		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
 		return
 	}
 	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con})
@@ -254,12 +302,7 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, err)
 			return
 		}
-		deny, err := p.provider.DenyURL(req)
-		if err != nil {
-			p.renderError(w, err)
-			return
-		}
-		http.Redirect(w, r, deny, http.StatusSeeOther)
+		p.refuse(w, r, req, oauth.Denied)
 		return
 	}
 	expiry, ok := expiries[r.PostFormValue("expiry")]
@@ -268,6 +311,11 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	}
 	d := service.Decision{ThreadScope: r.PostFormValue("thread_scope"), ThreadIDs: r.PostForm["threads"], Expiry: expiry}
 	if _, err := p.svc.Approve(ctx, id, d); err != nil {
+		if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+			// The sign-in grew older than the app allows (max_age).
+			http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
+			return
+		}
 		con, cerr := p.svc.ConsentFor(ctx, id)
 		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID {
 			p.renderError(w, err)
@@ -369,3 +417,5 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 }
 
 func consentURL(id string) string { return consentPath + "?id=" + url.QueryEscape(id) }
+
+func loginURL(id string) string { return oauth.LoginPath + "?id=" + url.QueryEscape(id) }

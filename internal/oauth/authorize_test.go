@@ -1,0 +1,493 @@
+package oauth_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
+)
+
+// The authorization endpoint, to the letter of RFC 6749 section 3.1 and
+// 4.1.2.1, RFC 9207 and OpenID Connect Core section 3.1.2.1.
+
+func TestAuthorize_RepeatedParameterIsAnError(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	base := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("nonce", "n"))
+	without := func(name string) string {
+		u, _ := url.Parse(base)
+		q := u.Query()
+		q.Del(name)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+
+	// While the client or its redirect URI is in doubt, the member sees
+	// Parley's page and the app hears nothing.
+	for name, u := range map[string]string{
+		"ClientIDTwice":          base + "&client_id=" + url.QueryEscape(partner.App.ClientID),
+		"ClientIDTwiceOtherApp":  base + "&client_id=pc_other",
+		"RedirectURITwice":       base + "&redirect_uri=" + url.QueryEscape(apptest.RedirectURI),
+		"RedirectURIAndOther":    base + "&redirect_uri=" + url.QueryEscape(apptest.RedirectURI) + "&state=t",
+		"ClientIDMissing":        without("client_id"),
+		"RedirectURIMissing":     without("redirect_uri"),
+		"UnknownClient":          strings.Replace(base, "client_id=", "client_id=x", 1),
+		"UnreadableQuery":        base + "&x=%zz",
+		"RedirectURINotExact":    strings.Replace(base, "callback", "callback%2F", 1),
+		"ClientIDInQueryAndBody": "POST " + url.QueryEscape(partner.App.ClientID),
+	} {
+		t.Run("Page/"+name, func(t *testing.T) {
+			var resp *http.Response
+			if id, ok := strings.CutPrefix(u, "POST "); ok {
+				resp = rawAuthorize(t, http.MethodPost, base, url.Values{"client_id": {id}})
+			} else {
+				resp = rawAuthorize(t, http.MethodGet, u, nil)
+			}
+			body := readBody(t, resp)
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+				t.Fatalf("status %d, Location %q: must be Parley's page, never a redirect", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "This sign-in link does not work") ||
+				!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+				t.Errorf("not Parley's error page: %s\n%s", resp.Header.Get("Content-Type"), body)
+			}
+		})
+	}
+
+	// Once both are certain, the app gets invalid_request, with the state
+	// (unless the state is what came twice) and the issuer.
+	for name, extra := range map[string]string{
+		"state":                 "state=s",
+		"scope":                 "scope=openid",
+		"response_type":         "response_type=code",
+		"code_challenge":        "code_challenge=abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr",
+		"code_challenge_method": "code_challenge_method=S256",
+		"nonce":                 "nonce=n",
+		"prompt":                "prompt=login&prompt=login",
+		"max_age":               "max_age=60&max_age=60",
+		"response_mode":         "response_mode=query&response_mode=query",
+		"login_hint":            "login_hint=a&login_hint=b",
+		// A name error_description may not carry (RFC 6749 section 4.1.2.1).
+		"a parameter": "%22%C3%A9=1&%22%C3%A9=2",
+	} {
+		t.Run("App/"+name, func(t *testing.T) {
+			resp := rawAuthorize(t, http.MethodGet, base+"&"+extra, nil)
+			resp.Body.Close()
+			q := appResponse(t, resp.Header.Get("Location")).Query()
+			if q.Get("error") != "invalid_request" || q.Get("iss") != env.URL || q.Has("code") ||
+				!strings.Contains(q.Get("error_description"), name) {
+				t.Errorf("answered %d %v", resp.StatusCode, q)
+			}
+			if wantState := name != "state"; q.Has("state") != wantState || (wantState && q.Get("state") != "s") {
+				t.Errorf("state %q: want it back unless it came twice", q.Get("state"))
+			}
+		})
+	}
+	t.Run("App/InQueryAndBody", func(t *testing.T) {
+		resp := rawAuthorize(t, http.MethodPost, base, url.Values{"nonce": {"n"}})
+		resp.Body.Close()
+		if q := appResponse(t, resp.Header.Get("Location")).Query(); q.Get("error") != "invalid_request" || q.Get("iss") != env.URL {
+			t.Errorf("answered %v", q)
+		}
+	})
+	t.Run("App/UnreadableMaxAge", func(t *testing.T) {
+		resp := rawAuthorize(t, http.MethodGet, base+"&max_age=soon", nil)
+		resp.Body.Close()
+		if q := appResponse(t, resp.Header.Get("Location")).Query(); q.Get("error") != "invalid_request" || q.Get("iss") != env.URL ||
+			q.Get("state") != "s" {
+			t.Errorf("answered %v", q)
+		}
+	})
+	t.Run("Once", func(t *testing.T) {
+		// The same request without repeats goes on to the sign-in page.
+		resp := rawAuthorize(t, http.MethodGet, base, nil)
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/oauth2/login?id=") {
+			t.Errorf("Location %q, want the sign-in page", loc)
+		}
+	})
+}
+
+func TestAuthorize_IssuerInEveryResponse(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	fragment := oauth2.SetAuthURLParam("response_mode", "fragment")
+
+	t.Run("FragmentCode", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		u := apptest.NewBrowser().Authorize(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), fragment), "alice", apptest.Answer{})
+		f := fragmentOf(t, u)
+		if u.RawQuery != "" || f.Get("code") == "" || f.Get("state") != "s" || f.Get("iss") != env.URL {
+			t.Fatalf("response %s: want code, state and iss in the fragment", u)
+		}
+		if _, err := cfg.Exchange(context.Background(), f.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("FragmentError", func(t *testing.T) {
+		resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", fragment), nil) // no PKCE
+		resp.Body.Close()
+		u := appResponse(t, resp.Header.Get("Location"))
+		if f := fragmentOf(t, u); u.RawQuery != "" || f.Get("error") != "invalid_request" || f.Get("iss") != env.URL || f.Get("state") != "s" {
+			t.Errorf("response %s: want error, state and iss in the fragment", u)
+		}
+	})
+	t.Run("FragmentDeny", func(t *testing.T) {
+		cfg := *env.MustPartner(t, "Other").Config
+		cfg.Scopes = []string{"openid"}
+		u := apptest.NewBrowser().Authorize(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), fragment),
+			"alice", apptest.Answer{Deny: true})
+		if f := fragmentOf(t, u); f.Get("error") != "access_denied" || f.Get("iss") != env.URL || f.Get("state") != "s" {
+			t.Errorf("response %s", u)
+		}
+	})
+	t.Run("FormPostRefusedInQuery", func(t *testing.T) {
+		resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("response_mode", "form_post")), nil)
+		resp.Body.Close()
+		u := appResponse(t, resp.Header.Get("Location"))
+		if q := u.Query(); q.Get("error") != "invalid_request" || q.Get("iss") != env.URL || q.Get("state") != "s" || u.Fragment != "" {
+			t.Errorf("response %s", u)
+		}
+	})
+	t.Run("QueryError", func(t *testing.T) {
+		resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("prompt", "none login")), nil)
+		resp.Body.Close()
+		if q := appResponse(t, resp.Header.Get("Location")).Query(); q.Get("error") != "invalid_request" || q.Get("iss") != env.URL {
+			t.Errorf("response %v", q)
+		}
+	})
+}
+
+func TestAuthorize_PromptConsentShowsThePage(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "profile"}
+	ctx := context.Background()
+	browser := apptest.NewBrowser()
+	tok := exchange(t, &cfg, browser, "alice", "s")
+	granted := onlyGrant(t, alice)
+
+	consentAgain := func(t *testing.T) *apptest.Page {
+		p := browser.Get(t, cfg.AuthCodeURL("again", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("prompt", "consent")))
+		if p.URL.Path != "/oauth2/consent" || p.Status != http.StatusOK || !strings.Contains(p.Body, "confirm") ||
+			!strings.Contains(p.Body, "See your username and display name") {
+			t.Fatalf("want the consent page for a request the grant covers, got %d %s\n%s", p.Status, p.URL, p.Body)
+		}
+		return p
+	}
+	t.Run("Deny", func(t *testing.T) {
+		p := browser.Submit(t, consentAgain(t), url.Values{"action": {"deny"}})
+		q := appResponse(t, p.Location).Query()
+		if q.Get("error") != "access_denied" || q.Get("state") != "again" || q.Get("iss") != env.URL || q.Has("code") {
+			t.Errorf("deny answered %v", q)
+		}
+		// Saying no to the confirmation leaves the grant as it was.
+		if g := onlyGrant(t, alice); g.ID != granted.ID || !g.UpdatedAt.Equal(granted.UpdatedAt) {
+			t.Errorf("grant changed: %+v", g)
+		}
+		if _, err := client.New(env.URL).WithToken(tok.AccessToken).Me(ctx); err != nil {
+			t.Errorf("the app's token stopped working: %v", err)
+		}
+	})
+	t.Run("Approve", func(t *testing.T) {
+		p := browser.Submit(t, consentAgain(t), url.Values{"action": {"approve"}})
+		if q := appResponse(t, p.Location).Query(); q.Get("code") == "" || q.Get("iss") != env.URL {
+			t.Fatalf("approve answered %v", q)
+		}
+		if g := onlyGrant(t, alice); g.ID != granted.ID || !g.UpdatedAt.Equal(granted.UpdatedAt) || g.Scopes.String() != granted.Scopes.String() {
+			t.Errorf("confirming changed the grant: %+v", g)
+		}
+	})
+}
+
+func TestAuthorize_PromptLoginAndAuthTime(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "offline_access"}
+	browser := apptest.NewBrowser()
+
+	before := time.Now().Unix()
+	first := exchange(t, &cfg, browser, "alice", "s")
+	signedIn := authTime(t, env, first)
+	if signedIn < before || signedIn > time.Now().Unix() {
+		t.Fatalf("auth_time %d, want the sign-in's time, from %d", signedIn, before)
+	}
+	time.Sleep(1100 * time.Millisecond)
+
+	t.Run("LiveSessionKeepsItsSignInTime", func(t *testing.T) {
+		tok := exchange(t, &cfg, browser, "", "s") // no page at all
+		if got := authTime(t, env, tok); got != signedIn {
+			t.Errorf("auth_time %d, want %d: when the password was entered, not when the code was issued", got, signedIn)
+		}
+		fresh, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := authTime(t, env, fresh); got != signedIn {
+			t.Errorf("refreshed ID token's auth_time %d, want %d", got, signedIn)
+		}
+	})
+	t.Run("PromptLogin", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		p := browser.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "login")))
+		if p.URL.Path != "/oauth2/login" || !strings.Contains(p.Body, `name="password"`) {
+			t.Fatalf("want the sign-in page despite the live session, got %d %s", p.Status, p.URL)
+		}
+		// The consent page cannot be reached around it.
+		if c := browser.Get(t, env.URL+"/oauth2/consent?id="+p.URL.Query().Get("id")); c.URL.Path != "/oauth2/login" {
+			t.Errorf("consent page without the password: %d %s", c.Status, c.URL)
+		}
+		again := time.Now().Unix()
+		p = browser.Submit(t, p, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+		code := appResponse(t, p.Location).Query().Get("code")
+		tok, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := authTime(t, env, tok); got < again || got <= signedIn {
+			t.Errorf("auth_time %d, want the new sign-in's, from %d", got, again)
+		}
+	})
+}
+
+func TestAuthorize_MaxAge(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	browser := apptest.NewBrowser()
+	signedIn := authTime(t, env, exchange(t, &cfg, browser, "alice", "s"))
+	maxAge := func(seconds string, more ...oauth2.AuthCodeOption) string {
+		opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("max_age", seconds)}, more...)
+		return cfg.AuthCodeURL("s", opts...)
+	}
+
+	t.Run("WithinMaxAge", func(t *testing.T) {
+		if p := browser.Get(t, maxAge("60")); !appResponse(t, p.Location).Query().Has("code") {
+			t.Errorf("a sign-in within max_age was asked again: %d %s", p.Status, p.URL)
+		}
+	})
+	time.Sleep(1200 * time.Millisecond)
+	t.Run("PromptNoneOlderThanMaxAge", func(t *testing.T) {
+		p := browser.Get(t, maxAge("1", oauth2.SetAuthURLParam("prompt", "none")))
+		if q := appResponse(t, p.Location).Query(); q.Get("error") != "login_required" || q.Get("iss") != env.URL || q.Get("state") != "s" {
+			t.Errorf("answered %v", q)
+		}
+	})
+	t.Run("OlderThanMaxAge", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		p := browser.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("max_age", "1")))
+		if p.URL.Path != "/oauth2/login" || !strings.Contains(p.Body, `name="password"`) {
+			t.Fatalf("want the sign-in page for a session older than max_age, got %d %s", p.Status, p.URL)
+		}
+		if c := browser.Get(t, env.URL+"/oauth2/consent?id="+p.URL.Query().Get("id")); c.URL.Path != "/oauth2/login" {
+			t.Errorf("consent page with a session older than max_age: %d %s", c.Status, c.URL)
+		}
+		p = browser.Submit(t, p, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+		tok, err := cfg.Exchange(context.Background(), appResponse(t, p.Location).Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := authTime(t, env, tok); got <= signedIn {
+			t.Errorf("auth_time %d, want the new sign-in's, after %d", got, signedIn)
+		}
+	})
+}
+
+func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	other := env.MustPartner(t, "Other")
+	none := oauth2.SetAuthURLParam("prompt", "none")
+	request := func(p *apptest.Partner, scopes []string, more ...oauth2.AuthCodeOption) (*oauth2.Config, string, string) {
+		cfg := *p.Config
+		cfg.Scopes = scopes
+		verifier := oauth2.GenerateVerifier()
+		opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), none}, more...)
+		return &cfg, cfg.AuthCodeURL("s", opts...), verifier
+	}
+	// answered checks that the browser went back to the app without a page.
+	answered := func(t *testing.T, p *apptest.Page) *url.URL {
+		t.Helper()
+		if p.Status != http.StatusFound && p.Status != http.StatusSeeOther {
+			t.Fatalf("a page was shown: %d %s\n%s", p.Status, p.URL, p.Body)
+		}
+		return appResponse(t, p.Location)
+	}
+	browser := apptest.NewBrowser()
+
+	t.Run("NotSignedIn", func(t *testing.T) {
+		_, u, _ := request(partner, []string{"openid"})
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "login_required" || q.Get("state") != "s" || q.Get("iss") != env.URL {
+			t.Errorf("answered %v", q)
+		}
+		_, u, _ = request(partner, []string{"openid"}, oauth2.SetAuthURLParam("response_mode", "fragment"))
+		if f := fragmentOf(t, answered(t, browser.Get(t, u))); f.Get("error") != "login_required" || f.Get("iss") != env.URL {
+			t.Errorf("answered in the fragment %v", f)
+		}
+	})
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	exchange(t, &cfg, browser, "alice", "s")
+	t.Run("GrantCovers", func(t *testing.T) {
+		cfg, u, verifier := request(partner, []string{"openid"})
+		q := answered(t, browser.Get(t, u)).Query()
+		if q.Get("code") == "" || q.Get("iss") != env.URL {
+			t.Fatalf("answered %v", q)
+		}
+		if _, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("MoreScopes", func(t *testing.T) {
+		_, u, _ := request(partner, []string{"openid", "friends.read"})
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "consent_required" || q.Get("state") != "s" || q.Get("iss") != env.URL {
+			t.Errorf("answered %v", q)
+		}
+	})
+	t.Run("NoGrant", func(t *testing.T) {
+		_, u, _ := request(other, []string{"openid"})
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "consent_required" || q.Get("iss") != env.URL {
+			t.Errorf("answered %v", q)
+		}
+	})
+	t.Run("WithConsent", func(t *testing.T) {
+		_, u, _ := request(partner, []string{"openid"}, oauth2.SetAuthURLParam("prompt", "none consent"))
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "invalid_request" || q.Get("iss") != env.URL {
+			t.Errorf("answered %v", q)
+		}
+	})
+}
+
+// rawAuthorize sends an authorization request as it is, GET with the URL's
+// query or POST with the form in the body, and does not follow redirects.
+func rawAuthorize(t *testing.T, method, u string, form url.Values) *http.Response {
+	t.Helper()
+	var req *http.Request
+	if method == http.MethodPost {
+		req, _ = http.NewRequest(method, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req, _ = http.NewRequest(method, u, nil)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readBody(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// appResponse parses a redirect to the app's redirect URI.
+func appResponse(t *testing.T, location string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(location)
+	if err != nil || !strings.HasPrefix(location, apptest.RedirectURI) {
+		t.Fatalf("want a redirect to the app, got Location %q", location)
+	}
+	return u
+}
+
+func fragmentOf(t *testing.T, u *url.URL) url.Values {
+	t.Helper()
+	f, err := url.ParseQuery(u.EscapedFragment())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// exchange runs the flow in the browser, signing in as username if the
+// sign-in page shows (and failing if it shows when username is empty),
+// approving if the consent page shows, and exchanges the code.
+func exchange(t *testing.T, cfg *oauth2.Config, b *apptest.Browser, username, state string) *oauth2.Token {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+	var q url.Values
+	if username == "" {
+		p := b.Get(t, authURL)
+		q = appResponse(t, p.Location).Query()
+	} else {
+		q = b.SignIn(t, authURL, username, apptest.Answer{})
+	}
+	if q.Get("state") != state || q.Get("code") == "" {
+		t.Fatalf("authorization response %v", q)
+	}
+	tok, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// authTime returns the auth_time of the token response's ID token, whose
+// signature it checks against the JWKS.
+func authTime(t *testing.T, env *apptest.Env, tok *oauth2.Token) int64 {
+	t.Helper()
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys jose.JSONWebKeySet
+	getJSON(t, env.URL+"/oauth2/keys", &keys)
+	var claims struct {
+		AuthTime *jwt.NumericDate `json:"auth_time"`
+	}
+	if err := idt.Claims(keys.Keys[0].Key, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims.AuthTime == nil {
+		t.Fatal("the ID token has no auth_time")
+	}
+	return int64(*claims.AuthTime)
+}
+
+// onlyGrant returns the member's one connected app's grant.
+func onlyGrant(t *testing.T, member *client.Client) *parley.Grant {
+	t.Helper()
+	apps, err := member.ConnectedApps(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(apps) != 1 {
+		t.Fatalf("%d connected apps, want 1", len(apps))
+	}
+	return &apps[0].Grant
+}

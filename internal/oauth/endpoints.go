@@ -1,0 +1,391 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// The endpoints an app calls server to server: token (RFC 6749 section 3.2),
+// introspection (RFC 7662), revocation (RFC 7009) and userinfo (OpenID
+// Connect Core section 5.3). They are served by the library's server
+// (op.RegisterServer), with the token grants overridden where Parley's rules
+// differ from the library's (tokenServer), and with introspection,
+// revocation and userinfo answered by Parley's own handlers on the library's
+// router: the library's ones know access tokens only, require a secret of
+// every client and answer some failures in plain text.
+
+// newEndpoints returns the handler of the four endpoints.
+func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Handler {
+	ts := &tokenServer{
+		LegacyServer: op.NewLegacyServer(provider, op.Endpoints{Token: op.NewEndpoint(TokenPath)}),
+		st:           st,
+	}
+	e := &endpoints{svc: st.svc, log: log}
+	lib := op.RegisterServer(ts, ts.Endpoints(),
+		op.WithHTTPMiddleware(op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler),
+		op.WithSetRouter(func(r chi.Router) {
+			r.Post(IntrospectionPath, e.handleIntrospect)
+			r.Post(RevocationPath, e.handleRevoke)
+			r.Get(UserinfoPath, e.handleUserinfo)
+			r.Post(UserinfoPath, e.handleUserinfo)
+		}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle(TokenPath, guard(lib, true))
+	mux.Handle(IntrospectionPath, guard(lib, true))
+	mux.Handle(RevocationPath, guard(lib, true))
+	mux.Handle(UserinfoPath, guard(lib, false))
+	return mux
+}
+
+// guard answers what the four endpoints answer alike:
+//   - every response, success or error, is marked not to be stored (RFC 6749
+//     section 5.1, RFC 6750 section 3, RFC 7662 section 2.2);
+//   - only POST is taken, and GET too for userinfo;
+//   - a parameter sent twice is invalid_request (RFC 6749 sections 3.1 and
+//     3.2), whether in the query, the body or both;
+//   - where clients authenticate, a request without client credentials is
+//     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
+//     section 5.2).
+func guard(next http.Handler, clientAuth bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		if r.Method == http.MethodOptions { // a CORS preflight, answered by the library
+			next.ServeHTTP(w, r)
+			return
+		}
+		if clientAuth {
+			w = &basicChallenger{ResponseWriter: w}
+		}
+		if r.Method != http.MethodPost && (clientAuth || r.Method != http.MethodGet) {
+			h.Set("Allow", map[bool]string{true: "POST", false: "GET, POST"}[clientAuth])
+			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("%s is not allowed here", r.Method))
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the form could not be parsed"))
+			return
+		}
+		for name, values := range r.Form {
+			if len(values) > 1 {
+				writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s was sent more than once", name))
+				return
+			}
+		}
+		if clientAuth {
+			if _, _, err := clientCredentials(r); err != nil {
+				writeOAuthError(w, statusOf(err), err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// basicChallenger adds the HTTP Basic challenge to a 401.
+type basicChallenger struct{ http.ResponseWriter }
+
+func (w *basicChallenger) WriteHeader(code int) {
+	if code == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="parley"`)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// clientCredentials returns the client's ID and secret, from HTTP Basic
+// (form-urlencoded, RFC 6749 section 2.3.1) or from the body. A public
+// client sends its client_id alone. Credentials sent both ways are
+// invalid_request; none at all, invalid_client.
+func clientCredentials(r *http.Request) (id, secret string, _ *oidc.Error) {
+	if user, pass, ok := r.BasicAuth(); ok {
+		if r.PostForm.Has("client_secret") || r.PostForm.Has("client_assertion") {
+			return "", "", oidc.ErrInvalidRequest().WithDescription("authenticate the client one way only (RFC 6749 section 2.3)")
+		}
+		id, err1 := url.QueryUnescape(user)
+		secret, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return "", "", oidc.ErrInvalidClient().WithDescription("the Basic credentials are not form-urlencoded")
+		}
+		if form := r.PostForm.Get("client_id"); form != "" && form != id {
+			return "", "", oidc.ErrInvalidRequest().WithDescription("client_id differs from the Basic credentials")
+		}
+		return id, secret, nil
+	}
+	if r.PostForm.Has("client_assertion") {
+		return "", "", oidc.ErrInvalidClient().WithDescription("client assertions are not accepted: use HTTP Basic")
+	}
+	id = r.PostForm.Get("client_id")
+	if id == "" {
+		return "", "", oidc.ErrInvalidClient().WithDescription("authenticate the client: HTTP Basic, or client_id alone for a public client")
+	}
+	return id, r.PostForm.Get("client_secret"), nil
+}
+
+// statusOf is the status of an OAuth error (RFC 6749 section 5.2).
+func statusOf(e *oidc.Error) int {
+	switch e.ErrorType {
+	case oidc.InvalidClient:
+		return http.StatusUnauthorized
+	case oidc.ServerError:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// writeOAuthError answers with an OAuth error as JSON (RFC 6749 section 5.2).
+func writeOAuthError(w http.ResponseWriter, status int, e *oidc.Error) {
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// tokenServer is the library's server for the token endpoint with Parley's
+// client authentication and grants.
+type tokenServer struct {
+	*op.LegacyServer
+	st *storage
+}
+
+// VerifyClient authenticates the client through the service before any
+// grant is looked at, so a failed authentication is always invalid_client
+// with status 401 (RFC 6749 section 5.2), never invalid_grant.
+func (s *tokenServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
+	app, err := s.st.svc.AuthenticateClient(ctx, r.Data.ClientID, r.Data.ClientSecret)
+	if err != nil {
+		if e, ok := clientError(err).(*oidc.Error); ok {
+			return nil, op.NewStatusError(e, http.StatusUnauthorized)
+		}
+		return nil, err
+	}
+	return &client{app: app, loginURL: s.st.loginURL}, nil
+}
+
+// CodeExchange exchanges an authorization code (RFC 6749 section 4.1.3).
+// Every code was issued with a PKCE challenge, so a missing code_verifier
+// is as wrong as a wrong one (RFC 7636 section 4.6).
+func (s *tokenServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
+	req, err := s.st.AuthRequestByCode(ctx, r.Data.Code)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Client.GetID() != req.GetClientID():
+		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
+	case r.Data.CodeVerifier == "":
+		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier is missing: the code was issued for a PKCE code_challenge")
+	case !oidc.VerifyCodeChallenge(req.GetCodeChallenge(), r.Data.CodeVerifier):
+		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge of the authorization request")
+	case r.Data.RedirectURI != req.GetRedirectURI():
+		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri differs from the one of the authorization request")
+	}
+	return s.tokens(ctx, req, r.Client, r.Data.Code, "")
+}
+
+// RefreshToken exchanges a refresh token for its successor (RFC 6749
+// section 6), within the scopes of the original grant.
+func (s *tokenServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
+	rt, err := s.st.TokenRequestByRefreshToken(ctx, r.Data.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	req := rt.(*refreshRequest)
+	if r.Client.GetID() != req.GetClientID() {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
+	}
+	if err := op.ValidateRefreshTokenScopes(r.Data.Scopes, req); err != nil {
+		return nil, oidc.ErrInvalidScope().WithDescription("a refresh may only narrow the scopes the member granted")
+	}
+	return s.tokens(ctx, req, r.Client, "", r.Data.RefreshToken)
+}
+
+// tokenRequest is a code's request or a refresh token's, as the library
+// issues tokens for them.
+type tokenRequest interface {
+	op.IDTokenRequest
+	op.TokenRequest
+}
+
+// tokens issues the token response (RFC 6749 section 5.1), with an ID token
+// only for the openid scope (OpenID Connect Core section 3.1.2.1).
+func (s *tokenServer) tokens(ctx context.Context, req tokenRequest, c op.Client, code, refresh string) (*op.Response, error) {
+	access, newRefresh, validity, err := op.CreateAccessToken(ctx, req, c.AccessTokenType(), s.Provider(), c, refresh)
+	if err != nil {
+		return nil, err
+	}
+	resp := &oidc.AccessTokenResponse{
+		AccessToken: access, RefreshToken: newRefresh, TokenType: oidc.BearerToken,
+		ExpiresIn: uint64(validity.Seconds()), Scope: req.GetScopes(),
+	}
+	if slices.Contains(req.GetScopes(), oidc.ScopeOpenID) {
+		if resp.IDToken, err = op.CreateIDToken(ctx, op.IssuerFromContext(ctx), req, c.IDTokenLifetime(), access, code, s.st, c); err != nil {
+			return nil, err
+		}
+	}
+	return op.NewResponse(resp), nil
+}
+
+// endpoints holds Parley's own handlers of introspection, revocation and
+// userinfo.
+type endpoints struct {
+	svc *service.Service
+	log *slog.Logger
+}
+
+// client authenticates the calling client, answering invalid_client when it
+// fails; a public client authenticates with its client_id alone.
+func (e *endpoints) client(w http.ResponseWriter, r *http.Request) (*parley.App, bool) {
+	id, secret, oerr := clientCredentials(r)
+	if oerr != nil {
+		writeOAuthError(w, statusOf(oerr), oerr)
+		return nil, false
+	}
+	app, err := e.svc.AuthenticateClient(r.Context(), id, secret)
+	if err != nil {
+		e.writeError(w, r, clientError(err))
+		return nil, false
+	}
+	return app, true
+}
+
+// writeError answers with err as an OAuth error; one that is not an
+// OAuth error is logged and answered as server_error.
+func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	oe, ok := err.(*oidc.Error)
+	if !ok {
+		e.log.ErrorContext(r.Context(), "oauth endpoint", "path", r.URL.Path, "err", err)
+		oe = oidc.ErrServerError()
+	}
+	writeOAuthError(w, statusOf(oe), oe)
+}
+
+// handleIntrospect answers token introspection (RFC 7662) for the client's
+// own tokens, access and refresh alike. Any other token is inactive, with
+// nothing more said (section 2.2).
+func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	app, ok := e.client(w, r)
+	if !ok {
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("token is missing"))
+		return
+	}
+	resp := &oidc.IntrospectionResponse{}
+	tg, err := e.svc.IntrospectToken(r.Context(), app.ClientID, token)
+	switch parley.ErrorCode(err) {
+	case "":
+		resp.Active, resp.Scope, resp.ClientID, resp.Subject = true, tg.Token.Scopes.Strings(), tg.Token.ClientID, tg.User.ID
+		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Token.ExpiresAt), oidc.FromTime(tg.Token.CreatedAt)
+		resp.Audience, resp.Issuer = []string{tg.Token.ClientID}, op.IssuerFromContext(r.Context())
+		resp.TokenType = oidc.BearerToken
+		if tg.Token.Kind == parley.TokenRefresh {
+			resp.TokenType = "refresh_token"
+		}
+	case parley.ENOTFOUND:
+	default:
+		e.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleRevoke revokes one of the client's tokens (RFC 7009): an access
+// token, or a refresh token with every token of its family. An unknown
+// token is answered as revoked (section 2.2).
+func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	app, ok := e.client(w, r)
+	if !ok {
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("token is missing"))
+		return
+	}
+	err := e.svc.RevokeToken(r.Context(), app.ClientID, token)
+	if parley.ErrorCode(err) == parley.EFORBIDDEN {
+		err = oidc.ErrUnauthorizedClient().WithDescription("%s", parley.ErrorMessage(err))
+	}
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// handleUserinfo answers the userinfo endpoint (OpenID Connect Core section
+// 5.3) for an access token sent as RFC 6750 says: in the Authorization
+// header, or in a form body. Failures are challenged as RFC 6750 section 3
+// says: a bare Bearer challenge when no token was sent, invalid_token for a
+// token that does not authenticate an app, insufficient_scope without openid.
+func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	token := ""
+	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimSpace(t)
+	} else if r.Method == http.MethodPost {
+		token = r.PostForm.Get("access_token")
+	}
+	if token == "" {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	u, scopes, err := e.svc.Userinfo(r.Context(), token)
+	switch parley.ErrorCode(err) {
+	case "":
+	case parley.EUNAUTHORIZED:
+		bearerError(w, http.StatusUnauthorized, "invalid_token", parley.ErrorMessage(err), "")
+		return
+	case parley.ESCOPE:
+		bearerError(w, http.StatusForbidden, "insufficient_scope", "userinfo needs the openid scope", string(parley.ScopeOpenID))
+		return
+	default:
+		e.writeError(w, r, err)
+		return
+	}
+	info := &oidc.UserInfo{Subject: u.ID}
+	if scopes.Has(parley.ScopeProfile) {
+		info.PreferredUsername, info.Name = u.Username, u.DisplayName
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// bearerError answers a refused bearer token (RFC 6750 section 3.1), in the
+// challenge and in the body alike.
+func bearerError(w http.ResponseWriter, status int, code, description, scope string) {
+	challenge := `Bearer error="` + code + `", error_description="` + challengeSafe(description) + `"`
+	if scope != "" {
+		challenge += `, scope="` + scope + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
+}
+
+// challengeSafe keeps the characters RFC 6750 section 3 allows in a
+// challenge's quoted error_description.
+func challengeSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return -1
+		}
+		return r
+	}, s)
+}

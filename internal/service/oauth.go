@@ -1,0 +1,404 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// The OAuth provider's decisions. internal/oauth speaks the protocol and
+// adapts zitadel/oidc's storage onto these methods; what they decide —
+// which apps may take part, whether a code or a token is still good, what a
+// token lets its app learn — is decided here and nowhere else. Errors are
+// domain errors: EUNAUTHORIZED for a client or token that does not
+// authenticate, EINVALID for a code or refresh token that cannot be
+// exchanged (its message says why, for the app's developer), ENOTFOUND for
+// what the caller may not know of.
+
+// Lifetimes of what the provider issues.
+const (
+	// codeTTL bounds the time between consent and the code's exchange
+	// (RFC 6749 section 4.1.2 advises at most ten minutes).
+	codeTTL = time.Minute
+	// accessTokenTTL is how long an access token works.
+	accessTokenTTL = time.Hour
+	// refreshTokenTTL is how long an unused refresh token works; each use
+	// replaces it with a new one. The grant's own expiry still applies.
+	refreshTokenTTL = 30 * 24 * time.Hour
+	// authRequestRetention keeps answered requests so that a replayed code
+	// is recognised long after its short life.
+	authRequestRetention = 24 * time.Hour
+)
+
+// appRefusal says why an app may not take part in sign-ins and token
+// exchanges, or returns nil: the one rule for apps an operator suspended.
+func appRefusal(app *parley.App) error {
+	if app.State != parley.AppActive {
+		return parley.Errorf(parley.EFORBIDDEN, "%s is suspended", app.Name)
+	}
+	return nil
+}
+
+// OAuthApp returns an app that may start a sign-in: ENOTFOUND for an
+// unknown client, EFORBIDDEN for a suspended app.
+func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.App, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		app, err = tx.FindAppByClientID(ctx, clientID)
+		return err
+	})
+	if isNotFound(err) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "unknown client")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := appRefusal(app); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// AuthenticateClient authenticates an app as an OAuth client (RFC 6749
+// section 2.3): a confidential client by its secret, compared in constant
+// time, a public client by its client ID alone. An unknown client, a
+// suspended app, a wrong or missing secret, or a secret sent by a public
+// client is EUNAUTHORIZED.
+func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (*parley.App, error) {
+	var app *parley.App
+	var hash []byte
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if app, err = tx.FindAppByClientID(ctx, clientID); err != nil {
+			return err
+		}
+		if app.ClientType == parley.ClientPublic {
+			return nil
+		}
+		hash, err = tx.FindAppSecretHash(ctx, clientID)
+		return err
+	})
+	failed := parley.Errorf(parley.EUNAUTHORIZED, "client authentication failed")
+	switch {
+	case isNotFound(err):
+		return nil, failed
+	case err != nil:
+		return nil, err
+	case app.ClientType == parley.ClientPublic && secret != "":
+		return nil, failed
+	case app.ClientType != parley.ClientPublic &&
+		(len(hash) == 0 || subtle.ConstantTimeCompare(parley.HashToken(secret), hash) != 1):
+		return nil, failed
+	}
+	if err := appRefusal(app); err != nil {
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s", parley.ErrorMessage(err))
+	}
+	return app, nil
+}
+
+// CreateAuthRequest stores an authorization request the provider checked,
+// and prunes requests answered long ago.
+func (s *Service) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.DeleteAuthRequestsBefore(ctx, r.CreatedAt.Add(-authRequestRetention)); err != nil {
+			return err
+		}
+		return tx.CreateAuthRequest(ctx, r)
+	})
+}
+
+// AuthRequest returns a stored authorization request.
+func (s *Service) AuthRequest(ctx context.Context, id string) (r *parley.AuthRequest, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		r, err = tx.FindAuthRequest(ctx, id)
+		return err
+	})
+	return r, err
+}
+
+// SetAuthCode records the one code issued for an approved request;
+// ECONFLICT when one was issued already.
+func (s *Service) SetAuthCode(ctx context.Context, requestID, code string) error {
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		r, err := tx.FindAuthRequest(ctx, requestID)
+		if err != nil {
+			return err
+		}
+		if r.CodeHash != nil {
+			return parley.Errorf(parley.ECONFLICT, "a code was already issued for this request")
+		}
+		r.CodeHash = parley.HashToken(code)
+		return tx.UpdateAuthRequest(ctx, r)
+	})
+}
+
+// RedeemCode exchanges a code for the request it was issued for: once,
+// within codeTTL of consent. A code presented again revokes every token it
+// issued (RFC 6749 section 4.1.2). The code counts as used from here, so
+// two racing exchanges cannot both succeed. A code that cannot be
+// exchanged is EINVALID, saying why.
+func (s *Service) RedeemCode(ctx context.Context, code string) (*parley.AuthRequest, error) {
+	var r *parley.AuthRequest
+	replayed := false
+	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		replayed = false
+		if r, err = tx.FindAuthRequestByCode(ctx, parley.HashToken(code)); err != nil {
+			return err
+		}
+		now := parley.Now()
+		if r.CodeUsedAt != nil {
+			replayed = true
+			return tx.RevokeTokenFamily(ctx, r.ID, now)
+		}
+		r.CodeUsedAt = &now
+		return tx.UpdateAuthRequest(ctx, r)
+	})
+	switch {
+	case isNotFound(err):
+		return nil, parley.Errorf(parley.EINVALID, "the code is unknown: use the code of the latest authorization response")
+	case err != nil:
+		return nil, err
+	case replayed:
+		return nil, parley.Errorf(parley.EINVALID, "code already used; the tokens it issued are revoked")
+	case r.ApprovedAt == nil:
+		return nil, parley.Errorf(parley.EINVALID, "the code is unknown: use the code of the latest authorization response")
+	case parley.Now().Sub(*r.ApprovedAt) > codeTTL:
+		return nil, parley.Errorf(parley.EINVALID, "code expired: exchange the code within a minute of the member's consent")
+	}
+	return r, nil
+}
+
+// TokenIssue asks for the tokens of one grant: for a code's exchange, or
+// for a refresh token's, which the issue uses up.
+type TokenIssue struct {
+	// FamilyID is the authorization request the tokens descend from.
+	FamilyID string
+	GrantID  string
+	ClientID string
+	UserID   string
+	Scopes   parley.Scopes
+	// Refresh is the refresh token being exchanged, if any.
+	Refresh string
+	// WithRefresh asks for a refresh token beside the access token.
+	WithRefresh bool
+}
+
+// IssuedTokens are tokens just issued. AccessID is the access token's ID,
+// which the provider seals into the token the app gets.
+type IssuedTokens struct {
+	AccessID  string
+	Refresh   string
+	ExpiresAt time.Time
+}
+
+// IssueTokens issues an access token, and a refresh token if asked, while
+// the grant and its app are in force. A refresh token is used up in the same
+// transaction, so it can be exchanged only once; one used already leaked,
+// and its whole family is revoked (RFC 9700 section 4.14.2). A grant that
+// ended or a refresh token used already is EINVALID, saying why.
+func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens, error) {
+	now := parley.Now()
+	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(accessTokenTTL)}
+	if in.WithRefresh {
+		out.Refresh = parley.RandomToken()
+	}
+	err := s.store.Write(ctx, func(tx parley.Tx) error {
+		if in.Refresh != "" {
+			if fresh, err := tx.UseToken(ctx, parley.HashToken(in.Refresh), now); err != nil {
+				return err
+			} else if !fresh {
+				return errRefreshReused
+			}
+		}
+		g, err := tx.FindGrantByID(ctx, in.GrantID)
+		if err != nil {
+			return err
+		}
+		app, err := tx.FindAppByClientID(ctx, in.ClientID)
+		if err != nil {
+			return err
+		}
+		// The grant and app decide as they do for a token of theirs.
+		tg := parley.TokenGrant{Token: parley.OAuthToken{Kind: parley.TokenAccess, ExpiresAt: out.ExpiresAt}, Grant: *g, App: *app}
+		if why := tg.Refusal(now); why != "" {
+			return parley.Errorf(parley.EINVALID, "%s", why)
+		}
+		tok := parley.OAuthToken{
+			Hash: parley.HashToken(out.AccessID), Kind: parley.TokenAccess, FamilyID: in.FamilyID, GrantID: in.GrantID,
+			ClientID: in.ClientID, UserID: in.UserID, Scopes: in.Scopes, CreatedAt: now, ExpiresAt: out.ExpiresAt,
+		}
+		if err := tx.CreateToken(ctx, &tok); err != nil {
+			return err
+		}
+		if !in.WithRefresh {
+			return nil
+		}
+		tok.Hash, tok.Kind, tok.ExpiresAt = parley.HashToken(out.Refresh), parley.TokenRefresh, now.Add(refreshTokenTTL)
+		return tx.CreateToken(ctx, &tok)
+	})
+	if errors.Is(err, errRefreshReused) {
+		return nil, s.revokeFamily(ctx, in.FamilyID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var errRefreshReused = errors.New("service: refresh token reused")
+
+// revokeFamily revokes every token descending from one code, after a
+// refresh token was presented again, and returns the refusal for the app.
+// A failure to revoke is not the app's to handle: it is logged.
+func (s *Service) revokeFamily(ctx context.Context, familyID string) error {
+	ctx = context.WithoutCancel(ctx)
+	err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.RevokeTokenFamily(ctx, familyID, parley.Now()) })
+	if err != nil {
+		s.log.ErrorContext(ctx, "revoke token family", "err", err)
+	}
+	return parley.Errorf(parley.EINVALID, "refresh token already used; its family is revoked")
+}
+
+// Refresh is a refresh token about to be exchanged.
+type Refresh struct {
+	Token parley.OAuthToken
+	// AuthTime is when the member signed in for the code the token
+	// descends from.
+	AuthTime time.Time
+}
+
+// RefreshFor returns what a refresh token stands for, while the token, its
+// grant and its app are in force. A refresh token presented after it was
+// exchanged leaked: its whole family is revoked. A token that cannot be
+// exchanged is EINVALID, saying why. The caller checks that the token was
+// issued to the client presenting it.
+func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error) {
+	var tg *parley.TokenGrant
+	var r *parley.AuthRequest
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if tg, err = tx.FindTokenGrant(ctx, parley.HashToken(token)); err != nil {
+			return err
+		}
+		// The request records when the member signed in; requests are
+		// pruned after a day, while refresh tokens live on.
+		r, err = tx.FindAuthRequest(ctx, tg.Token.FamilyID)
+		if isNotFound(err) {
+			r, err = &parley.AuthRequest{}, nil
+		}
+		return err
+	})
+	switch {
+	case isNotFound(err) || err == nil && tg.Token.Kind != parley.TokenRefresh:
+		return nil, parley.Errorf(parley.EINVALID, "the refresh token is unknown")
+	case err != nil:
+		return nil, err
+	case tg.Token.UsedAt != nil:
+		return nil, s.revokeFamily(ctx, tg.Token.FamilyID)
+	}
+	if why := tg.Refusal(parley.Now()); why != "" {
+		return nil, parley.Errorf(parley.EINVALID, "%s", why)
+	}
+	ref := &Refresh{Token: tg.Token, AuthTime: tg.Token.CreatedAt}
+	if r.AuthTime != nil {
+		ref.AuthTime = *r.AuthTime
+	}
+	return ref, nil
+}
+
+// openAccessToken opens a sealed access token into the hash of its ID and
+// its subject.
+func (s *Service) openAccessToken(token string) (hash []byte, subject string, ok bool) {
+	if s.opts.AccessTokens == nil {
+		return nil, "", false
+	}
+	plain, err := s.opts.AccessTokens.Decrypt(token)
+	if err != nil {
+		return nil, "", false
+	}
+	tokenID, subject, ok := strings.Cut(plain, ":")
+	if !ok {
+		return nil, "", false
+	}
+	return parley.HashToken(tokenID), subject, true
+}
+
+// clientToken finds one of a client's tokens, access or refresh, as the
+// client presents it: ENOTFOUND for an unknown token, EFORBIDDEN for
+// another client's.
+func (s *Service) clientToken(ctx context.Context, clientID, token string) (*parley.TokenGrant, error) {
+	hash, subject, sealed := s.openAccessToken(token)
+	if !sealed {
+		hash = parley.HashToken(token)
+	}
+	var tg *parley.TokenGrant
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		tg, err = tx.FindTokenGrant(ctx, hash)
+		return err
+	})
+	switch {
+	case isNotFound(err) || err == nil && sealed != (tg.Token.Kind == parley.TokenAccess):
+		return nil, parley.Errorf(parley.ENOTFOUND, "unknown token")
+	case err != nil:
+		return nil, err
+	case sealed && tg.User.ID != subject:
+		return nil, parley.Errorf(parley.ENOTFOUND, "unknown token")
+	case tg.Token.ClientID != clientID:
+		return nil, parley.Errorf(parley.EFORBIDDEN, "the token was issued to another client")
+	}
+	return tg, nil
+}
+
+// IntrospectToken returns what one of a client's tokens stands for while
+// it is in force (RFC 7662 section 2.2). An unknown, ended or another
+// client's token is ENOTFOUND: the client learns nothing of it.
+func (s *Service) IntrospectToken(ctx context.Context, clientID, token string) (*parley.TokenGrant, error) {
+	tg, err := s.clientToken(ctx, clientID, token)
+	if parley.ErrorCode(err) == parley.EFORBIDDEN || err == nil && tg.Refusal(parley.Now()) != "" {
+		return nil, parley.Errorf(parley.ENOTFOUND, "unknown token")
+	}
+	return tg, err
+}
+
+// RevokeToken revokes one of a client's tokens (RFC 7009 section 2.1): an
+// access token alone, a refresh token with every token of its family. An
+// unknown token is not an error; another client's is EFORBIDDEN.
+func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error {
+	tg, err := s.clientToken(ctx, clientID, token)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		if tg.Token.Kind == parley.TokenRefresh {
+			return tx.RevokeTokenFamily(ctx, tg.Token.FamilyID, parley.Now())
+		}
+		return tx.RevokeToken(ctx, tg.Token.Hash, parley.Now())
+	})
+}
+
+// Userinfo answers OpenID Connect's userinfo endpoint for an app's access
+// token (OpenID Connect Core section 5.3): the member the token acts for,
+// and the token's scopes, which decide the claims. It is a profile read,
+// logged as Me's is. A token that does not authenticate an app,
+// a member's session token included, is EUNAUTHORIZED; one without the
+// openid scope is ESCOPE.
+func (s *Service) Userinfo(ctx context.Context, accessToken string) (*parley.User, parley.Scopes, error) {
+	c, err := s.authenticateApp(ctx, accessToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := caller(parley.NewContextWithCaller(ctx, c), parley.ScopeOpenID); err != nil {
+		return nil, nil, err
+	}
+	var u *parley.User
+	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		u, err = tx.FindUserByID(ctx, c.User.ID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, c.App.Scopes, s.logRead(ctx, c, access{parley.ScopeProfile, "", []string{c.User.ID}, nil})
+}
