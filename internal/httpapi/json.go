@@ -34,12 +34,17 @@ func decode(r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return &parley.Error{Code: codeUnsupportedMedia, Message: "send the body as application/json"}
 	}
-	body, err := io.ReadAll(r.Body)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	_, err := buf.ReadFrom(r.Body)
 	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return parley.Errorf(parley.ETOOLARGE, "the body is over %d bytes", e.Limit)
 	} else if err != nil {
 		return parley.Errorf(parley.EINVALID, "the body could not be read to its end")
 	}
+	// Decoded values hold copies of their bytes: the buffer may be reused.
+	body := buf.Bytes()
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	if kind := dec.PeekKind(); kind != '{' && kind != 0 {
 		return parley.Errorf(parley.EINVALID, "the body must be a JSON object")
@@ -129,7 +134,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// bodyBuffers holds buffers for encoding response bodies.
+// bodyBuffers holds buffers for reading request bodies and encoding
+// response bodies.
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledBody is the largest buffer kept for reuse, so that one very large

@@ -346,7 +346,7 @@ func (p *Pages) member(r *http.Request) (context.Context, error) {
 // csrfToken returns the token the page's forms carry, setting the
 // browser's CSRF cookie on first use.
 func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	browser := ""
+	var browser string
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= minCSRFCookieLen {
 		browser = c.Value
 	} else {
