@@ -52,6 +52,9 @@ func (a *App) Validate() error {
 	if utf8.RuneCountInString(a.Purpose) > MaxAppPurposeLen || !utf8.ValidString(a.Purpose) {
 		return Errorf(EINVALID, "purpose must be at most %d characters", MaxAppPurposeLen)
 	}
+	if hasNUL(a.Purpose) {
+		return Errorf(EINVALID, "purpose must not contain NUL")
+	}
 	if a.ClientType != ClientConfidential && a.ClientType != ClientPublic {
 		return Errorf(EINVALID, "client type must be confidential or public")
 	}

@@ -3,6 +3,7 @@ package parley
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in internal/httpapi; the service
@@ -15,6 +16,7 @@ const (
 	ENOTFOUND     = "not_found"          // absent, or invisible to the caller
 	ECONFLICT     = "conflict"           // clashes with the current state
 	ETOOLARGE     = "too_large"          // the request body is over the limit
+	ETHROTTLED    = "throttled"          // too many attempts: wait RetryAfter, then try again
 	EINTERNAL     = "internal"           // a bug or an outage; details only in logs
 )
 
@@ -25,6 +27,8 @@ type Error struct {
 	Message string
 	// Scope is the scope an ESCOPE error asks for.
 	Scope string
+	// RetryAfter is how long an ETHROTTLED caller must wait.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

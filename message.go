@@ -63,13 +63,16 @@ func (sh *Share) Validate() error {
 	return nil
 }
 
-// ValidateText checks a message's text: non-empty, valid UTF-8, at most MaxTextLen characters.
+// ValidateText checks a message's text: non-empty, valid UTF-8 without NUL, at most MaxTextLen characters.
 func ValidateText(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return Errorf(EINVALID, "text must not be empty")
 	}
 	if !utf8.ValidString(s) {
 		return Errorf(EINVALID, "text must be valid UTF-8")
+	}
+	if hasNUL(s) {
+		return Errorf(EINVALID, "text must not contain NUL")
 	}
 	if utf8.RuneCountInString(s) > MaxTextLen {
 		return Errorf(EINVALID, "text must be at most %d characters", MaxTextLen)

@@ -180,6 +180,15 @@ type Tx interface {
 	// state changed, a token was revoked or a thread closed to apps.
 	FindAccessVersion(ctx context.Context) (int64, error)
 
+	// FindThrottle returns the failures recorded under a key.
+	FindThrottle(ctx context.Context, key string) (*Throttle, error)
+	// PutThrottle stores a key's failures, replacing what it had.
+	PutThrottle(ctx context.Context, t *Throttle) error
+	// DeleteThrottle forgets a key's failures; a key with none is no error.
+	DeleteThrottle(ctx context.Context, key string) error
+	// DeleteThrottlesBefore forgets every key whose last failure was before t.
+	DeleteThrottlesBefore(ctx context.Context, t time.Time) error
+
 	// FindServerKey returns a key the server keeps, such as its token
 	// encryption key; CreateServerKey stores one, ECONFLICT if it exists.
 	FindServerKey(ctx context.Context, name string) ([]byte, error)

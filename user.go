@@ -71,7 +71,13 @@ func ValidateDisplayName(s string) error {
 	return nil
 }
 
+// isControl reports an ASCII control character, NUL among them: names and
+// titles hold none.
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// hasNUL reports whether s holds a NUL byte, which no text Parley keeps may:
+// it ends strings in C, and so in many of the programs a text reaches.
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
 // Session is a member's sign-in on a first-party client. Only the hash of its
 // token is stored.

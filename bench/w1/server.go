@@ -99,7 +99,8 @@ func startServer(ctx context.Context) (*server, error) {
 	defer logFile.Close() // the child holds its own descriptor
 
 	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.dataDir, "--registration", "open")
-	s.cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.dataDir, "PARLEY_REGISTRATION=open")
+	s.cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.dataDir, "PARLEY_REGISTRATION=open",
+		"PARLEY_SIGNUPS_PER_ADDRESS=1000") // W1 makes its 100 members from one address
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = sysProcAttr()
 	if err := s.cmd.Start(); err != nil {

@@ -71,6 +71,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "URL members and apps reach the server at, the OpenID Connect issuer (PARLEY_PUBLIC_URL; default http://ADDR)")
 	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account (PARLEY_REGISTRATION)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
+	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd

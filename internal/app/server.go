@@ -71,9 +71,10 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
 	}
 	events := bus.NewMemory(bus.DefaultBuffer)
 	svc := service.New(store, events, log, service.Options{
-		OpenRegistration: cfg.Registration == config.RegistrationOpen,
-		SessionTTL:       cfg.SessionTTL,
-		AccessTokens:     keys.Sealer,
+		OpenRegistration:  cfg.Registration == config.RegistrationOpen,
+		SessionTTL:        cfg.SessionTTL,
+		SignUpsPerAddress: cfg.SignUpsPerAddress,
+		AccessTokens:      keys.Sealer,
 	})
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
 	hs := &http.Server{
@@ -106,7 +107,11 @@ func (s *Server) Listen() error {
 		ln.Close()
 		return err
 	}
-	pages := web.New(s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
+	pages, err := web.New(context.Background(), s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", s.api)
 	mux.Handle(oauth.DiscoveryPath, provider)

@@ -35,6 +35,10 @@ type Config struct {
 	Registration string
 	// SessionTTL is how long a sign-in lasts (PARLEY_SESSION_TTL).
 	SessionTTL time.Duration
+	// SignUpsPerAddress is how many accounts one client address may create
+	// through the API before each further one waits
+	// (PARLEY_SIGNUPS_PER_ADDRESS).
+	SignUpsPerAddress int
 	// LogLevel is debug, info, warn or error (PARLEY_LOG_LEVEL).
 	LogLevel string
 	// ShutdownTimeout bounds a graceful shutdown.
@@ -47,13 +51,14 @@ type Config struct {
 // Default returns the settings of a server started with no flags.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./data",
-		Registration:    RegistrationOpen,
-		SessionTTL:      30 * 24 * time.Hour,
-		LogLevel:        "info",
-		ShutdownTimeout: 15 * time.Second,
-		MemoryLimitMiB:  64,
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "./data",
+		Registration:      RegistrationOpen,
+		SessionTTL:        30 * 24 * time.Hour,
+		SignUpsPerAddress: 20,
+		LogLevel:          "info",
+		ShutdownTimeout:   15 * time.Second,
+		MemoryLimitMiB:    64,
 	}
 }
 
@@ -71,12 +76,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*dst = v
 		}
 	}
-	if v := getenv("PARLEY_MEMORY_LIMIT_MIB"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return c, fmt.Errorf("config: PARLEY_MEMORY_LIMIT_MIB: %w", err)
+	for name, dst := range map[string]*int{
+		"PARLEY_MEMORY_LIMIT_MIB":    &c.MemoryLimitMiB,
+		"PARLEY_SIGNUPS_PER_ADDRESS": &c.SignUpsPerAddress,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return c, fmt.Errorf("config: %s: %w", name, err)
+			}
+			*dst = n
 		}
-		c.MemoryLimitMiB = n
 	}
 	if v := getenv("PARLEY_SESSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -108,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.MemoryLimitMiB < 0 {
 		return fmt.Errorf("config: memory limit %d MiB is negative", c.MemoryLimitMiB)
+	}
+	if c.SignUpsPerAddress < 1 {
+		return fmt.Errorf("config: sign-ups per address %d is under 1", c.SignUpsPerAddress)
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("config: session TTL %s is under a minute", c.SessionTTL)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -45,6 +46,22 @@ func TestBadInput(t *testing.T) {
 		"ReadNoSeq":       {"POST", "/api/v1/threads/" + th.ID + "/read", "application/json", `{}`, 400, "invalid", "seq is required"},
 		"ReadSeqString":   {"POST", "/api/v1/threads/" + th.ID + "/read", "application/json", `{"seq": "1"}`, 400, "invalid", "number"},
 		"BadIncludeValue": {"GET", "/api/v1/threads?include=messages:x", "", ``, 400, "invalid", "messages:N"},
+		// Refused, not repaired: no byte becomes U+FFFD, no duplicate wins.
+		"InvalidUTF8":       {"POST", send, "application/json", "{\"text\": \"caf\xe9\"}", 400, "invalid", "not valid UTF-8"},
+		"InvalidUTF8InName": {"POST", send, "application/json", "{\"te\xffxt\": \"hi\"}", 400, "invalid", "not valid UTF-8"},
+		"LoneSurrogate":     {"POST", send, "application/json", `{"text": "\ud800"}`, 400, "invalid", "not valid JSON"},
+		"DuplicateKey":      {"POST", send, "application/json", `{"text": "a", "text": "b"}`, 400, "invalid", `field "text" is given twice`},
+		"DuplicateSignIn":   {"POST", "/api/v1/sessions", "application/json", `{"username": "alice", "password": "wrong", "password": "` + apptest.Password("alice") + `"}`, 400, "invalid", `field "password" is given twice`},
+		"DuplicateAccount":  {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "username": "carol"}`, 400, "invalid", `field "username" is given twice`},
+		"InvalidUTF8SignIn": {"POST", "/api/v1/sessions", "application/json", "{\"username\": \"alice\", \"password\": \"\xff\"}", 400, "invalid", "not valid UTF-8"},
+		"NameInAnotherCase": {"POST", send, "application/json", `{"Text": "hi"}`, 400, "invalid", `unknown field "Text"`},
+		"NullBody":          {"POST", send, "application/json", `null`, 400, "invalid", "JSON object"},
+		"WrongTypeInArray":  {"POST", "/api/v1/threads", "application/json", `{"participants": [42]}`, 400, "invalid", `"participants/0" must be of type string`},
+		"NULInText":         {"POST", send, "application/json", `{"text": "a\u0000b"}`, 400, "invalid", "NUL"},
+		"NULInTitle":        {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u0000b"}`, 400, "invalid", "title"},
+		"NULInDisplayName":  {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u0000b"}`, 400, "invalid", "display_name"},
+		"NULInAppName":      {"POST", "/api/v1/apps", "application/json", `{"name": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
+		"NULInAppPurpose":   {"POST", "/api/v1/apps", "application/json", `{"name": "Films", "purpose": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "NUL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, tc.method, env.URL+tc.path, strings.NewReader(tc.body))
@@ -75,6 +92,18 @@ func TestBadInput(t *testing.T) {
 		got, err := alice.Thread(ctx, th.ID)
 		if err != nil || got.LastSeq != 1 || got.LastMessage.Text != "the only message" {
 			t.Fatalf("thread after bad requests = %+v, %v", got, err)
+		}
+		if threads, err := alice.Threads(ctx, client.ThreadsQuery{}); err != nil || len(threads.Threads) != 1 {
+			t.Fatalf("threads after bad requests = %+v, %v", threads, err)
+		}
+		for _, name := range []string{"mallory", "carol"} {
+			if _, err := env.Client.SignIn(ctx, name, "password-1"); client.StatusOf(err) != http.StatusUnauthorized {
+				t.Errorf("%s signs in after refused accounts: %v", name, err)
+			}
+		}
+		var apps struct{ Apps []json.RawMessage }
+		if _, err := alice.Do(ctx, "GET", "/api/v1/apps", nil, &apps); err != nil || len(apps.Apps) != 0 {
+			t.Fatalf("apps after bad requests = %s, %v", apps.Apps, err)
 		}
 	})
 }

@@ -4,75 +4,109 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/parleyhq/parley"
 )
 
 // maxBodyBytes bounds every request body.
 const maxBodyBytes = 64 << 10
 
-// decode reads the request's JSON body into v. Unknown fields, trailing data,
-// wrong types and bodies over maxBodyBytes are errors a client can act on.
+// decodeOptions are what decode asks of the JSON decoder beyond its
+// defaults, which already refuse invalid UTF-8 and a member name given
+// twice: unknown members are refused too, and names match exactly.
+var decodeOptions = jsonv2.RejectUnknownMembers(true)
+
+// decode reads the request's JSON body into v. The body is refused, not
+// repaired: invalid UTF-8, a field given twice, an unknown field, trailing
+// data, a wrong type and a body over maxBodyBytes are errors a client can
+// act on, and v is left for the caller to throw away.
 func decode(r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return &parley.Error{Code: codeUnsupportedMedia, Message: "send the body as application/json"}
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	_, err := buf.ReadFrom(r.Body)
+	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return parley.Errorf(parley.ETOOLARGE, "the body is over %d bytes", e.Limit)
+	} else if err != nil {
+		return parley.Errorf(parley.EINVALID, "the body could not be read to its end")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return decodeError(maxErr)
-		}
+	// Decoded values hold copies of their bytes: the buffer may be reused.
+	body := buf.Bytes()
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if kind := dec.PeekKind(); kind != '{' && kind != 0 {
+		return parley.Errorf(parley.EINVALID, "the body must be a JSON object")
+	}
+	if err := jsonv2.UnmarshalDecode(dec, v, decodeOptions); err != nil {
+		return decodeError(err, body)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return parley.Errorf(parley.EINVALID, "the body must hold one JSON object and nothing after it")
 	}
 	return nil
 }
 
-func decodeError(err error) error {
-	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return parley.Errorf(parley.ETOOLARGE, "the body is over %d bytes", e.Limit)
-	}
-	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return parley.Errorf(parley.EINVALID, "the body is not valid JSON (at byte %d)", e.Offset)
-	}
-	if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		if e.Field == "" {
-			return parley.Errorf(parley.EINVALID, "the body must be a JSON object")
-		}
-		return parley.Errorf(parley.EINVALID, "field %q must be of type %s", e.Field, jsonType(e.Type.Kind().String()))
-	}
+// decodeError says what is wrong with a body the decoder refused.
+func decodeError(err error, body []byte) error {
 	if errors.Is(err, io.EOF) {
 		return parley.Errorf(parley.EINVALID, "the body is empty; send a JSON object")
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return parley.Errorf(parley.EINVALID, "the body ends before its JSON does")
+	if e, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
+		switch {
+		case errors.Is(e.Err, jsontext.ErrDuplicateName):
+			return parley.Errorf(parley.EINVALID, "field %q is given twice", fieldName(e.JSONPointer))
+		case errors.Is(e.Err, io.ErrUnexpectedEOF):
+			return parley.Errorf(parley.EINVALID, "the body ends before its JSON does")
+		case !utf8.Valid(body):
+			return parley.Errorf(parley.EINVALID, "the body is not valid UTF-8")
+		}
+		return parley.Errorf(parley.EINVALID, "the body is not valid JSON (at byte %d)", e.ByteOffset)
 	}
-	// encoding/json reports unknown fields only as text.
-	var field string
-	if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &field); scanErr == nil {
-		return parley.Errorf(parley.EINVALID, "unknown field %q", field)
+	if e, ok := errors.AsType[*jsonv2.SemanticError](err); ok {
+		switch {
+		case errors.Is(e.Err, jsonv2.ErrUnknownName):
+			return parley.Errorf(parley.EINVALID, "unknown field %q", fieldName(e.JSONPointer))
+		case e.JSONPointer == "":
+			return parley.Errorf(parley.EINVALID, "the body must be a JSON object")
+		case e.GoType != nil:
+			return parley.Errorf(parley.EINVALID, "field %q must be of type %s", fieldName(e.JSONPointer), jsonType(e.GoType.Kind()))
+		}
 	}
 	return parley.Errorf(parley.EINVALID, "the body is not valid JSON")
 }
 
-func jsonType(goKind string) string {
-	switch goKind {
-	case "string":
+// fieldName names the member a JSON pointer points at, as "text" or
+// "participants/0".
+func fieldName(p jsontext.Pointer) string {
+	var parts []string
+	for token := range p.Tokens() {
+		parts = append(parts, token)
+	}
+	return strings.Join(parts, "/")
+}
+
+func jsonType(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
 		return "string"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
 		return "number"
-	case "bool":
+	case reflect.Bool:
 		return "boolean"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
 	default:
 		return "object"
@@ -100,7 +134,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// bodyBuffers holds buffers for encoding response bodies.
+// bodyBuffers holds buffers for reading request bodies and encoding
+// response bodies.
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledBody is the largest buffer kept for reuse, so that one very large

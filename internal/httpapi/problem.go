@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -32,6 +34,7 @@ var errorStatus = map[string]int{
 	parley.ENOTFOUND:     http.StatusNotFound,
 	parley.ECONFLICT:     http.StatusConflict,
 	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	parley.ETHROTTLED:    http.StatusTooManyRequests,
 	parley.EINTERNAL:     http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
@@ -88,6 +91,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			challenge += `, scope="` + e.Scope + `"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
+	case parley.ETHROTTLED:
+		if e, _ := errors.AsType[*parley.Error](err); e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", RetryAfter(e.RetryAfter))
+		}
 	}
 	writeProblem(w, status, code, parley.ErrorMessage(err))
 }
@@ -102,6 +109,12 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 		Status: status,
 		Detail: detail,
 	})
+}
+
+// RetryAfter is the Retry-After header (RFC 9110 section 10.2.3) for a
+// wait: whole seconds, rounded up.
+func RetryAfter(wait time.Duration) string {
+	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
 }
 
 // logPanic records a recovered panic; the client gets a plain 500 problem.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
@@ -37,7 +38,7 @@ type Keys struct {
 
 // LoadKeys returns the provider's keys, making and storing them on first use.
 func LoadKeys(ctx context.Context, store parley.Store) (*Keys, error) {
-	sealing, err := loadKey(ctx, store, sealingKeyName, func() ([]byte, error) {
+	sealing, err := service.LoadServerKey(ctx, store, sealingKeyName, func() ([]byte, error) {
 		k := make([]byte, 32)
 		_, err := rand.Read(k)
 		return k, err
@@ -45,7 +46,7 @@ func LoadKeys(ctx context.Context, store parley.Store) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := loadKey(ctx, store, signingKeyName, func() ([]byte, error) {
+	der, err := service.LoadServerKey(ctx, store, signingKeyName, func() ([]byte, error) {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			return nil, err
@@ -110,28 +111,6 @@ func (s *sealer) Decrypt(sealed string) (string, error) {
 		return "", errors.New("oauth: not a sealed value")
 	}
 	return string(plain), nil
-}
-
-// loadKey returns the named key, storing a new one from make if there is
-// none. When two nodes race to make it, the first stored wins.
-func loadKey(ctx context.Context, store parley.Store, name string, make func() ([]byte, error)) ([]byte, error) {
-	var key []byte
-	err := store.Read(ctx, func(tx parley.Tx) (err error) {
-		key, err = tx.FindServerKey(ctx, name)
-		return err
-	})
-	if parley.ErrorCode(err) != parley.ENOTFOUND {
-		return key, err
-	}
-	fresh, err := make()
-	if err != nil {
-		return nil, fmt.Errorf("oauth: make %s key: %w", name, err)
-	}
-	err = store.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, name, fresh) })
-	if parley.ErrorCode(err) == parley.ECONFLICT {
-		return loadKey(ctx, store, name, make)
-	}
-	return fresh, err
 }
 
 // signingKey signs ID tokens with RS256, the algorithm every OpenID

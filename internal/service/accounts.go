@@ -20,17 +20,29 @@ type NewAccount struct {
 	DisplayName string
 }
 
-// Register creates an account through the API; EFORBIDDEN when registration is closed.
+// Register creates an account through the API; EFORBIDDEN when
+// registration is closed, ETHROTTLED when the client's address has made
+// many accounts lately.
 func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, error) {
 	if !s.opts.OpenRegistration {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "registration is closed on this server")
 	}
-	return s.CreateUser(ctx, in)
+	var throttle []throttleKey
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+		throttle = append(throttle, throttleKey{"sign-up:address:" + addr, signUpAddressRule(s.opts.SignUpsPerAddress)})
+	}
+	return s.createUser(ctx, in, throttle)
 }
 
 // CreateUser creates an account regardless of the registration setting; it
 // is for operators.
 func (s *Service) CreateUser(ctx context.Context, in NewAccount) (*parley.User, error) {
+	return s.createUser(ctx, in, nil)
+}
+
+// createUser creates an account once it passes the throttle; an attempt
+// with a taken username counts as much as one that succeeds.
+func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []throttleKey) (*parley.User, error) {
 	u := &parley.User{
 		ID:          parley.NewID(),
 		Username:    parley.NormalizeUsername(in.Username),
@@ -48,6 +60,9 @@ func (s *Service) CreateUser(ctx context.Context, in NewAccount) (*parley.User, 
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
+	}
+	if err := s.begin(ctx, "new accounts from your address", throttle...); err != nil {
+		return nil, err
 	}
 	hash, err := password.Hash(in.Password)
 	if err != nil {
@@ -78,12 +93,28 @@ var dummyHash = sync.OnceValue(func() string {
 
 // SignIn checks a member's password and opens a session. It returns the
 // session's bearer token, which is never stored: only its hash is.
+// Failures slow further sign-ins to the same username, and from the same
+// client address, down: ETHROTTLED says how long to wait.
 func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
 	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
+	name := parley.NormalizeUsername(username)
+	var throttle []throttleKey
+	var accountKey, addressKey string
+	if parley.ValidateUsername(name) == nil { // no account has another name
+		accountKey = "sign-in:account:" + name
+		throttle = append(throttle, throttleKey{accountKey, signInAccountRule})
+	}
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+		addressKey = "sign-in:address:" + addr
+		throttle = append(throttle, throttleKey{addressKey, signInAddressRule})
+	}
+	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
+		return "", nil, err
+	}
 	var u *parley.User
 	var hash string
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if u, err = tx.FindUserByUsername(ctx, parley.NormalizeUsername(username)); err != nil {
+		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
 			return err
 		}
 		hash, err = tx.FindPasswordHash(ctx, u.ID)
@@ -104,7 +135,13 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 	token, tokenHash := newToken(sessionTokenPrefix)
 	now := parley.Now()
 	sess := &parley.Session{TokenHash: tokenHash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
-	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		return succeeded(ctx, tx, accountKey, addressKey)
+	})
+	if err != nil {
 		return "", nil, err
 	}
 	return token, u, nil

@@ -20,6 +20,10 @@ type Options struct {
 	OpenRegistration bool
 	// SessionTTL is how long a sign-in lasts.
 	SessionTTL time.Duration
+	// SignUpsPerAddress is how many accounts one client address may create
+	// through Register in a day before each further one waits; 0 means
+	// DefaultSignUpsPerAddress.
+	SignUpsPerAddress int
 	// AccessTokens opens apps' access tokens; internal/oauth seals them.
 	// Without it, only members' own session tokens authenticate.
 	AccessTokens TokenOpener
@@ -44,6 +48,9 @@ type Service struct {
 func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Service {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 30 * 24 * time.Hour
+	}
+	if opts.SignUpsPerAddress <= 0 {
+		opts.SignUpsPerAddress = DefaultSignUpsPerAddress
 	}
 	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch()}
 }

@@ -3,21 +3,30 @@
 // Pages are plain server-rendered HTML under
 // a strict Content-Security-Policy, with no script at all.
 //
-// CSRF: every form carries a token that must equal the browser's CSRF
-// cookie (a double-submit token), and net/http's CrossOriginProtection
-// refuses cross-origin form posts outright, by Sec-Fetch-Site and Origin.
+// CSRF: every form carries a token that the server signs (an HMAC under a
+// key kept in the store) over the browser's random CSRF cookie and its
+// session cookie, checked in constant time; and net/http's
+// CrossOriginProtection refuses cross-origin form posts outright, by
+// Sec-Fetch-Site and Origin.
 package web
 
 import (
 	"context"
-	"crypto/subtle"
+	"crypto/hmac"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -53,15 +62,24 @@ type Pages struct {
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	// secure marks cookies Secure when the server is reached over https.
-	secure  bool
+	secure bool
+	// csrfKey signs the forms' CSRF tokens.
+	csrfKey []byte
 	handler http.Handler
 }
 
+// csrfKeyName names the server key that signs CSRF tokens.
+const csrfKeyName = "web.csrf"
+
 // New returns the pages; secureCookies should be set when the public URL is
 // https. The provider shows its authorization errors on the pages' error
-// page from then on.
-func New(svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) *Pages {
-	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, pages: map[string]*template.Template{}}
+// page from then on. It fails when the server's CSRF key cannot be loaded.
+func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) (*Pages, error) {
+	csrfKey, err := svc.ServerKey(ctx, csrfKeyName)
+	if err != nil {
+		return nil, fmt.Errorf("web: CSRF key: %w", err)
+	}
+	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, csrfKey: csrfKey, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"date": formatDate, "action": describeAction}
 	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
@@ -80,7 +98,7 @@ func New(svc *service.Service, provider *oauth.Provider, log *slog.Logger, secur
 	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
-	return p
+	return p, nil
 }
 
 // Paths returns the paths the pages serve, for the server's top-level mux.
@@ -90,6 +108,11 @@ func Paths() []string { return []string{oauth.LoginPath, consentPath, "/account/
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	r = r.WithContext(parley.NewContextWithClientAddr(r.Context(), httpapi.ClientAddr(r)))
+	if msg := checkForm(r); msg != "" {
+		p.render(w, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Error: msg})
+		return
+	}
 	p.handler.ServeHTTP(w, r)
 }
 
@@ -112,6 +135,25 @@ func (p *Pages) showAuthorizeError(w http.ResponseWriter, message string) {
 			". Go back to the app; if it happens again, tell its developer.",
 	})
 }
+
+// checkForm parses the request's query and form and says what is wrong
+// with them, or "" when nothing is. Input is refused, not repaired: a
+// value that is not valid UTF-8 or holds a NUL byte would otherwise be
+// changed on its way (or end a string early) without anyone noticing.
+func checkForm(r *http.Request) string {
+	if err := r.ParseForm(); err != nil {
+		return "This form could not be read. Go back and send it again."
+	}
+	for name, values := range r.Form {
+		if !isText(name) || slices.ContainsFunc(values, func(v string) bool { return !isText(v) }) {
+			return "This form holds characters that are not text (invalid UTF-8 or a NUL byte). Go back and type it again."
+		}
+	}
+	return ""
+}
+
+// isText reports whether s is valid UTF-8 without a NUL byte.
+func isText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // loginPage is what the sign-in page shows.
 type loginPage struct {
@@ -201,6 +243,9 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 	page.Username = r.PostFormValue("username")
 	token, _, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
 	if err != nil {
+		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
+		}
 		page.CSRF, page.Error = p.csrfToken(w, r), parley.ErrorMessage(err)
 		p.render(w, httpapi.StatusOf(err), "login", page)
 		return false
@@ -298,20 +343,46 @@ func (p *Pages) member(r *http.Request) (context.Context, error) {
 	return parley.NewContextWithCaller(r.Context(), caller), nil
 }
 
-// csrfToken returns the browser's CSRF token, setting the cookie on first use.
+// csrfToken returns the token the page's forms carry, setting the
+// browser's CSRF cookie on first use.
 func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value
+	var browser string
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= minCSRFCookieLen {
+		browser = c.Value
+	} else {
+		browser = parley.RandomToken()
+		http.SetCookie(w, p.cookie(csrfCookie, browser, 0))
 	}
-	token := parley.RandomToken()
-	http.SetCookie(w, p.cookie(csrfCookie, token, 0))
-	return token
+	return base64.RawURLEncoding.EncodeToString(p.csrfMAC(browser, r))
 }
 
-// checkCSRF refuses a form whose token does not match the browser's cookie.
+// minCSRFCookieLen is the shortest CSRF cookie taken as the browser's
+// random value; a shorter one is replaced.
+const minCSRFCookieLen = 32
+
+// csrfMAC is the CSRF token of a browser's random value and the session
+// its request carries (none before sign-in): an HMAC under the server's
+// CSRF key. Without the key no one can make a token, and a token is worth
+// nothing with another browser's cookie or another session.
+func (p *Pages) csrfMAC(browser string, r *http.Request) []byte {
+	session := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		session = c.Value
+	}
+	mac := hmac.New(sha256.New, p.csrfKey)
+	mac.Write([]byte(browser))
+	mac.Write([]byte{0})
+	mac.Write([]byte(session))
+	return mac.Sum(nil)
+}
+
+// checkCSRF refuses a form whose token is not the one this browser's pages
+// carry: missing, empty, short, made for another browser or another
+// session, or not made by the server. The comparison takes constant time.
 func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 	c, err := r.Cookie(csrfCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+	sent, decodeErr := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
+	if err != nil || len(c.Value) < minCSRFCookieLen || decodeErr != nil || !hmac.Equal(sent, p.csrfMAC(c.Value, r)) {
 		p.render(w, http.StatusForbidden, "error", errorPage{
 			Title: "Form expired", Error: "This form has expired or did not come from Parley. Go back to the app and start again.",
 		})

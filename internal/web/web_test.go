@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"context"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -120,5 +124,186 @@ func TestForms_RequestBoundToBrowser(t *testing.T) {
 	}
 	if p := attacker.Get(t, env.URL+"/oauth2/authorize/callback?id="+id); strings.Contains(p.Location, "code=") {
 		t.Errorf("the attacker got a code for a request no one approved: %q", p.Location)
+	}
+}
+
+// Every form refuses a post whose CSRF token is not the one the server
+// made for this browser and session, and the post changes nothing: no
+// session, no approval, no revocation.
+func TestForms_CSRFTokenRefused(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	env.MustToken(t, partner, "alice", cfg.Scopes, apptest.Answer{})
+	authURL := func() string { return cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())) }
+	creds := url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}}
+
+	type form struct {
+		b     *apptest.Browser
+		page  *apptest.Page
+		extra url.Values
+		// before is a token this browser's pages carried before it signed
+		// in, for forms that need a session.
+		before string
+	}
+	forms := map[string]*form{}
+	{ // Sign in with Parley: the sign-in page of an authorization request.
+		b := apptest.NewBrowser()
+		p := b.Get(t, authURL())
+		forms["OAuthSignIn"] = &form{b: b, page: p, extra: creds}
+	}
+	{ // The account pages' sign-in.
+		b := apptest.NewBrowser()
+		forms["AccountSignIn"] = &form{b: b, page: b.Get(t, env.URL+"/account/sign-in"), extra: creds}
+	}
+	{ // The consent page, asked again for a wider scope.
+		b := apptest.NewBrowser()
+		wider := cfg
+		wider.Scopes = []string{"openid", "profile"}
+		login := b.Get(t, wider.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		p := b.Submit(t, login, creds)
+		forms["Consent"] = &form{b: b, page: p, extra: url.Values{"action": {"approve"}}, before: csrfOf(t, login.Body)}
+	}
+	{ // The revoke button of the connected apps page.
+		b := apptest.NewBrowser()
+		login := b.Get(t, env.URL+"/account/sign-in")
+		p := b.Submit(t, login, creds)
+		forms["Revoke"] = &form{b: b, page: p, before: csrfOf(t, login.Body)}
+	}
+	foreign := csrfOf(t, apptest.NewBrowser().Get(t, env.URL+"/account/sign-in").Body)
+
+	for formName, f := range forms {
+		token := csrfOf(t, f.page.Body)
+		cookie := ""
+		for _, c := range f.b.HTTP.Jar.Cookies(f.page.URL) {
+			if c.Name == "parley_csrf" {
+				cookie = c.Value
+			}
+		}
+		cases := map[string]*string{
+			"Missing":        nil,
+			"Empty":          ptr(""),
+			"Short":          ptr(token[:len(token)/2]),
+			"Longer":         ptr(token + "AAAA"),
+			"ForeignBrowser": ptr(foreign),
+			"CookieValue":    ptr(cookie), // the old double-submit
+			"NotMadeByUs":    ptr(strings.Repeat("A", len(token))),
+		}
+		if f.before != "" {
+			cases["AnotherSession"] = &f.before
+		}
+		for caseName, csrf := range cases {
+			t.Run(formName+"/"+caseName, func(t *testing.T) {
+				fields := url.Values{}
+				for _, m := range hiddenField.FindAllStringSubmatch(f.page.Body, -1) {
+					fields.Set(m[1], html.UnescapeString(m[2]))
+				}
+				for k, v := range f.extra {
+					fields[k] = v
+				}
+				fields.Del("csrf")
+				if csrf != nil {
+					fields.Set("csrf", *csrf)
+				}
+				action := formAction.FindStringSubmatch(f.page.Body)[1]
+				resp, err := f.b.HTTP.PostForm(env.URL+action, fields)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Form expired") {
+					t.Errorf("status %d, want 403 Form expired:\n%s", resp.StatusCode, body)
+				}
+				for _, c := range resp.Cookies() {
+					if c.Name == "parley_session" {
+						t.Errorf("a refused form signed the browser in")
+					}
+				}
+			})
+		}
+	}
+
+	// Nothing changed: the grant is as it was, and the right token works.
+	apps, err := alice.ConnectedApps(context.Background())
+	if err != nil || len(apps) != 1 || len(apps[0].Scopes) != 1 {
+		t.Fatalf("connected apps after refused forms: %+v, %v", apps, err)
+	}
+	revoke := forms["Revoke"]
+	if p := revoke.b.Submit(t, revoke.page, nil); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="no-apps"`) {
+		t.Fatalf("revoke with the right token: %d\n%s", p.Status, p.Body)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+var (
+	hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	formAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+)
+
+// Form values and query parameters that are not text are refused with a
+// page that says so, before any handler sees them.
+func TestForms_RefuseWhatIsNotText(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	b := apptest.NewBrowser()
+	login := b.Get(t, env.URL+"/account/sign-in")
+	for name, username := range map[string]string{"InvalidUTF8": "alice\xff", "NUL": "ali\x00ce"} {
+		t.Run(name, func(t *testing.T) {
+			p := b.Submit(t, login, url.Values{"username": {username}, "password": {apptest.Password("alice")}})
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "not text") {
+				t.Errorf("status %d:\n%s", p.Status, p.Body)
+			}
+		})
+	}
+	t.Run("InQuery", func(t *testing.T) {
+		if p := b.Get(t, env.URL+"/oauth2/login?id=%ff"); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "not text") {
+			t.Errorf("status %d:\n%s", p.Status, p.Body)
+		}
+	})
+	t.Run("Malformed", func(t *testing.T) {
+		resp, err := b.HTTP.Post(env.URL+"/account/sign-in", "application/x-www-form-urlencoded", strings.NewReader("username=%zz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d", resp.StatusCode)
+		}
+	})
+}
+
+// Failed sign-ins on the pages count with those of the API, and a throttled
+// sign-in gets a plain message, on the account pages and in Sign in with
+// Parley alike.
+func TestSignInPages_Throttled(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	b := apptest.NewBrowser()
+	p := b.Get(t, env.URL+"/account/sign-in")
+	for i := range 4 {
+		if p = b.Submit(t, p, url.Values{"username": {"alice"}, "password": {"wrong"}}); p.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, p.Status)
+		}
+	}
+	if _, err := env.Client.SignIn(context.Background(), "alice", "wrong"); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+	for name, page := range map[string]*apptest.Page{
+		"AccountSignIn": p,
+		"OAuthSignIn":   b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := b.Submit(t, page, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+			if resp.Status != http.StatusTooManyRequests || !strings.Contains(resp.Body, "too many failed sign-ins; try again in") {
+				t.Errorf("status %d:\n%s", resp.Status, resp.Body)
+			}
+		})
 	}
 }

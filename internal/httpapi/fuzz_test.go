@@ -1,0 +1,132 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// FuzzBodies_RefusedChangesNothing sends bodies to every route that takes
+// one, as a signed-in member, against a real server and store. No body
+// gets a 5xx, and one refused as bad input (400, 413, 415) changes no row
+// of any table. `go test` runs the seeds; `go test -fuzz
+// FuzzBodies_RefusedChangesNothing ./internal/httpapi` looks for more.
+func FuzzBodies_RefusedChangesNothing(f *testing.F) {
+	env := apptest.Start(f)
+	alice, bob := env.MustMember(f, "alice"), env.MustMember(f, "bob")
+	apptest.MustFriends(f, alice, bob)
+	th := apptest.MustThread(f, alice, "bob")
+	apptest.MustSend(f, alice, th.ID, "hello")
+	routes := []struct{ method, path string }{
+		{"POST", "/api/v1/accounts"},
+		{"POST", "/api/v1/sessions"},
+		{"POST", "/api/v1/friends"},
+		{"POST", "/api/v1/threads"},
+		{"POST", "/api/v1/threads/" + th.ID + "/participants"},
+		{"POST", "/api/v1/threads/" + th.ID + "/read"},
+		{"PUT", "/api/v1/threads/" + th.ID + "/app-access"},
+		{"POST", "/api/v1/threads/" + th.ID + "/messages"},
+		{"POST", "/api/v1/shares"},
+		{"POST", "/api/v1/apps"},
+	}
+	for _, body := range []string{
+		`{"text": "hi"}`,
+		`{"text": "caf` + "\xe9" + `"}`,
+		`{"text": "a", "text": "b"}`,
+		`{"text": "a\u0000b"}`,
+		`{"text": "\ud800"}`,
+		`{"Text": "hi"}`,
+		`{"text": "a"} {"text": "b"}`,
+		`{"username": "carol", "password": "password-1", "username": "dave"}`,
+		`{"username": "alice", "password": "wrong", "password": "` + apptest.Password("alice") + `"}`,
+		`{"participants": ["bob"], "title": "t` + "\xff" + `", "kind": "group"}`,
+		`{"seq": 1, "seq": 2}`,
+		`{"allowed": false, "allowed": true}`,
+		`{"name": "Films", "redirect_uris": ["https://a.example/cb"], "purpose": "p\u0000"}`,
+		`{"to": "bob", "url": "https://a.example/", "title": "t", "title": "u"}`,
+		`{"username": "bob", "extra": {"a": 1, "a": 2}}`,
+		`[{"text": "hi"}]`,
+		`null`,
+		``,
+	} {
+		for i := range routes {
+			f.Add(uint8(i), []byte(body))
+		}
+	}
+	db, err := sql.Open("sqlite", env.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		rt := routes[int(route)%len(routes)]
+		before := fingerprint(t, db)
+		req, _ := http.NewRequestWithContext(context.Background(), rt.method, env.URL+rt.path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+alice.Token())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch status := resp.StatusCode; {
+		case status >= 500:
+			t.Fatalf("%s %s %q: %d", rt.method, rt.path, body, status)
+		case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType:
+			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("%s %s %q: %d as %s", rt.method, rt.path, body, status, ct)
+			}
+			if after := fingerprint(t, db); after != before {
+				t.Fatalf("%s %s %q was refused with %d but changed the store", rt.method, rt.path, body, status)
+			}
+		}
+	})
+}
+
+// fingerprint hashes every row of every table of the database.
+func fingerprint(t *testing.T, db *sql.DB) [32]byte {
+	t.Helper()
+	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var name string
+		if err := tables.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	tables.Close()
+	h := sha256.New()
+	for _, name := range names {
+		rows, err := db.Query(`SELECT * FROM "` + name + `"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		values := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range values {
+			ptrs[i] = &values[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(h, "%s%q\n", name, values)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return [32]byte(h.Sum(nil))
+}

@@ -1,0 +1,112 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// signIn posts a sign-in and returns the status, the Retry-After header
+// and the problem type, if any.
+func signIn(t *testing.T, env *apptest.Env, username, password string) (int, string, string) {
+	t.Helper()
+	return post(t, env.URL+"/api/v1/sessions", fmt.Sprintf(`{"username": %q, "password": %q}`, username, password))
+}
+
+func post(t *testing.T, url, body string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p struct{ Type string }
+	json.NewDecoder(resp.Body).Decode(&p)
+	return resp.StatusCode, resp.Header.Get("Retry-After"), p.Type
+}
+
+// Five failed sign-ins to an account make the next attempt wait, even with
+// the right password; a success before that clears the account's failures;
+// other accounts from the same address are not held up.
+func TestSignIn_ThrottledPerAccount(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	right := apptest.Password("alice")
+	for i := range 4 {
+		if status, _, _ := signIn(t, env, "alice", "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, status)
+		}
+	}
+	if status, _, _ := signIn(t, env, "Alice", right); status != http.StatusCreated {
+		t.Fatalf("right password after 4 failures: %d", status)
+	}
+	// The success cleared the 4 failures: 5 more are answered as usual.
+	for i := range 5 {
+		if status, _, _ := signIn(t, env, "alice", "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d after a success: %d", i+1, status)
+		}
+	}
+	for _, password := range []string{"wrong", right} {
+		status, retry, typ := signIn(t, env, " ALICE ", password)
+		if secs, _ := strconv.Atoi(retry); status != http.StatusTooManyRequests || typ != "urn:parley:problem:throttled" || secs < 1 {
+			t.Errorf("after 5 failures, %q: %d Retry-After %q type %q; want 429 with Retry-After", password, status, retry, typ)
+		}
+	}
+	if status, _, _ := signIn(t, env, "bob", apptest.Password("bob")); status != http.StatusCreated {
+		t.Errorf("bob from the same address: %d", status)
+	}
+}
+
+// Failed sign-ins from one address, to any usernames, slow that address
+// down after 20.
+func TestSignIn_ThrottledPerAddress(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	for i := range 20 {
+		if status, _, _ := signIn(t, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, status)
+		}
+	}
+	if status, retry, typ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusTooManyRequests || retry == "" || typ != "urn:parley:problem:throttled" {
+		t.Errorf("after 20 failures from the address: %d Retry-After %q type %q", status, retry, typ)
+	}
+}
+
+// Successful sign-ins do not count against an address that many members
+// share.
+func TestSignIn_SuccessesDoNotCountAgainstTheAddress(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	for i := range 30 {
+		if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
+			t.Fatalf("sign-in %d: %d", i+1, status)
+		}
+	}
+}
+
+// One address may create as many accounts as the server allows; the next
+// waits a minute.
+func TestAccounts_CreationThrottledPerAddress(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.SignUpsPerAddress = 3 })
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := env.Client.CreateAccount(ctx, fmt.Sprintf("member%d", i), "password-1", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status, retry, typ := post(t, env.URL+"/api/v1/accounts", `{"username": "member3", "password": "password-1"}`)
+	if secs, _ := strconv.Atoi(retry); status != http.StatusTooManyRequests || typ != "urn:parley:problem:throttled" || secs < 59 || secs > 60 {
+		t.Fatalf("fourth account: %d Retry-After %q type %q; want 429 after a minute", status, retry, typ)
+	}
+	if status, _, _ := signIn(t, env, "member3", "password-1"); status != http.StatusUnauthorized {
+		t.Errorf("the refused account signs in: %d", status)
+	}
+}

@@ -1,0 +1,99 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Throttles slow down guessing passwords and making accounts in bulk. An
+// attempt counts as a failure from the moment it begins, so that
+// concurrent guesses count too; a sign-in that succeeds clears its
+// account's failures and takes its attempt back from its address. The
+// records live in the store: every node counts the same attempts.
+var (
+	// signInAccountRule throttles sign-ins to one username.
+	signInAccountRule = parley.ThrottleRule{Free: 5, Base: time.Second, Max: 15 * time.Minute}
+	// signInAddressRule throttles sign-ins from one client address, to any
+	// username. Many people may share an address, so it allows more.
+	signInAddressRule = parley.ThrottleRule{Free: 20, Base: time.Second, Max: 15 * time.Minute}
+)
+
+// DefaultSignUpsPerAddress is how many accounts one client address may
+// create a day before each further one waits.
+const DefaultSignUpsPerAddress = 20
+
+// signUpAddressRule throttles account creation from one client address.
+func signUpAddressRule(free int) parley.ThrottleRule {
+	return parley.ThrottleRule{Free: free, Base: time.Minute, Max: time.Hour}
+}
+
+// throttleKey is a key a throttle counts attempts under, and its rule.
+type throttleKey struct {
+	key  string
+	rule parley.ThrottleRule
+}
+
+// begin counts an attempt under each key as a failure, unless an earlier
+// failure under one of them says to wait: then it counts nothing and
+// returns ETHROTTLED with the longest wait, saying "too many " + what.
+func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var wait time.Duration
+	err := s.store.Write(ctx, func(tx parley.Tx) error {
+		now := parley.Now()
+		wait = 0
+		records := make([]*parley.Throttle, len(keys))
+		for i, k := range keys {
+			th, err := tx.FindThrottle(ctx, k.key)
+			if isNotFound(err) {
+				th = &parley.Throttle{Key: k.key}
+			} else if err != nil {
+				return err
+			}
+			records[i] = th
+			wait = max(wait, k.rule.Wait(th, now))
+		}
+		if wait > 0 {
+			return nil
+		}
+		for _, th := range records {
+			th.Fail(now)
+			if err := tx.PutThrottle(ctx, th); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteThrottlesBefore(ctx, now.Add(-parley.ThrottleForget))
+	})
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return parley.ThrottledError(what, wait)
+	}
+	return nil
+}
+
+// succeeded clears the failures under reset and takes the attempt begin
+// counted back from refund, in the transaction of what succeeded.
+func succeeded(ctx context.Context, tx parley.Tx, reset, refund string) error {
+	if reset != "" {
+		if err := tx.DeleteThrottle(ctx, reset); err != nil {
+			return err
+		}
+	}
+	if refund == "" {
+		return nil
+	}
+	th, err := tx.FindThrottle(ctx, refund)
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	th.Refund()
+	return tx.PutThrottle(ctx, th)
+}
