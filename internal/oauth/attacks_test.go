@@ -140,7 +140,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		assertTokenError(t, err, "invalid_grant")
 		// Consenting again replaces the grant that ran out.
 		again := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
-		if _, err := client.New(env.URL).WithToken(again.AccessToken).Me(ctx); err != nil {
+		if _, err := env.Client.WithToken(again.AccessToken).Me(ctx); err != nil {
 			t.Errorf("a new grant after the old one expired: %v", err)
 		}
 	})
@@ -197,7 +197,7 @@ func TestPublicClient(t *testing.T) {
 	}
 	partner.Config.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
-	if me, err := client.New(env.URL).WithToken(tok.AccessToken).Me(context.Background()); err != nil || me.Username != "alice" {
+	if me, err := env.Client.WithToken(tok.AccessToken).Me(context.Background()); err != nil || me.Username != "alice" {
 		t.Fatalf("me = %+v, %v", me, err)
 	}
 }
@@ -226,7 +226,7 @@ func assertTokenError(t *testing.T, err error, code string) {
 // assertRefused checks that the API refuses the access token as invalid.
 func assertRefused(t *testing.T, env *apptest.Env, token string) {
 	t.Helper()
-	_, err := client.New(env.URL).WithToken(token).Me(context.Background())
+	_, err := env.Client.WithToken(token).Me(context.Background())
 	e, ok := errors.AsType[*client.Error](err)
 	if !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.WWWAuthenticate, `error="invalid_token"`) {
 		t.Errorf("API answered %v, want 401 with error=\"invalid_token\"", err)

@@ -205,7 +205,7 @@ func TestAuthorize_PromptConsentShowsThePage(t *testing.T) {
 		if g := onlyGrant(t, alice); g.ID != granted.ID || !g.UpdatedAt.Equal(granted.UpdatedAt) {
 			t.Errorf("grant changed: %+v", g)
 		}
-		if _, err := client.New(env.URL).WithToken(tok.AccessToken).Me(ctx); err != nil {
+		if _, err := env.Client.WithToken(tok.AccessToken).Me(ctx); err != nil {
 			t.Errorf("the app's token stopped working: %v", err)
 		}
 	})

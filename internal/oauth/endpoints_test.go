@@ -375,7 +375,7 @@ func TestAPI_UnauthorizedSaysWhy(t *testing.T) {
 	ctx := context.Background()
 	scopes := []string{"openid", "profile"}
 	detail := func(token string) string {
-		_, err := client.New(env.URL).WithToken(token).Me(ctx)
+		_, err := env.Client.WithToken(token).Me(ctx)
 		e, ok := err.(*client.Error)
 		if !ok || e.Status != http.StatusUnauthorized {
 			t.Fatalf("API answered %v, want 401", err)

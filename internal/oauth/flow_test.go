@@ -141,7 +141,7 @@ func TestSignInWithParley(t *testing.T) {
 		}
 	})
 
-	app := client.New(env.URL).WithToken(tok.AccessToken)
+	app := env.Client.WithToken(tok.AccessToken)
 	t.Run("APIWithAppToken", func(t *testing.T) {
 		if _, err := app.Friends(ctx); err != nil {
 			t.Fatal(err)
@@ -197,12 +197,12 @@ func TestSignInWithParley(t *testing.T) {
 		if fresh.RefreshToken == tok.RefreshToken || fresh.AccessToken == tok.AccessToken {
 			t.Fatal("refresh did not rotate")
 		}
-		if _, err := client.New(env.URL).WithToken(fresh.AccessToken).Me(ctx); err != nil {
+		if _, err := env.Client.WithToken(fresh.AccessToken).Me(ctx); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("Revocation", func(t *testing.T) {
 			revoke(t, env.URL, partner, fresh.AccessToken)
-			if _, err := client.New(env.URL).WithToken(fresh.AccessToken).Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+			if _, err := env.Client.WithToken(fresh.AccessToken).Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
 				t.Errorf("revoked access token: %v", err)
 			}
 			revoke(t, env.URL, partner, fresh.RefreshToken)

@@ -23,7 +23,7 @@ func TestAccountPages_Browser(t *testing.T) {
 	films := env.MustPartner(t, "Films")
 	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.read"},
 		apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
-	app := client.New(env.URL).WithToken(tok.AccessToken)
+	app := env.Client.WithToken(tok.AccessToken)
 	for range 2 {
 		if _, err := app.Messages(context.Background(), thread, client.MessagesQuery{}); err != nil {
 			t.Fatal(err)
