@@ -2,8 +2,11 @@ package apptest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +54,37 @@ func Chromium(tb testing.TB) context.Context {
 		cancelAlloc()
 	})
 	return ctx
+}
+
+// Screenshot widths: a small phone, then a desktop window, which the tab
+// keeps for the test's next steps.
+var screenshotWidths = []int64{375, 1280}
+
+// Screenshot saves the page the tab shows, whole, at a desktop width and at
+// 375 px, as PNG files named after the test and name in the folder
+// PARLEY_SCREENSHOTS names, so that a person can look at what the pages
+// show. Without PARLEY_SCREENSHOTS it does nothing.
+// The tab is left at the desktop width.
+func Screenshot(tb testing.TB, ctx context.Context, name string) {
+	tb.Helper()
+	dir := os.Getenv("PARLEY_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for _, width := range screenshotWidths {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+			tb.Fatalf("viewport of %d px: %v", width, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			tb.Fatalf("screenshot %s at %d px: %v", name, width, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", strings.ReplaceAll(tb.Name(), "/", "_"), name, width))
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

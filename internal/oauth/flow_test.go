@@ -71,7 +71,7 @@ func TestSignInWithParley(t *testing.T) {
 	}
 	t.Run("WrongPassword", func(t *testing.T) {
 		p := browser.Submit(t, login, url.Values{"username": {"alice"}, "password": {"not-her-password"}})
-		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "wrong username or password") {
+		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "Wrong username or password.") {
 			t.Errorf("status %d:\n%s", p.Status, p.Body)
 		}
 	})

@@ -110,47 +110,65 @@ const (
 	StepDone
 )
 
+// Next is where an authorization request goes from here.
+type Next struct {
+	Step Step
+	// Request is the request, whose prompt tells whether the app allows
+	// the step to be shown (prompt=none).
+	Request *parley.AuthRequest
+	// AppName names the app that asks, for the pages.
+	AppName string
+}
+
 // Continue takes an authorization request as far as it goes without asking
 // the member anything, for the member signed in on ctx, if any: a request
 // within the member's current grant, from a sign-in recent enough for it,
-// is approved here. It returns the step the request needs next, with the
-// request, whose prompt tells whether the app allows that step to be shown.
-func (s *Service) Continue(ctx context.Context, requestID string) (Step, *parley.AuthRequest, error) {
+// is approved here. It returns the step the request needs next.
+func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error) {
 	c := parley.CallerFromContext(ctx)
 	if c != nil {
 		var err error
 		if c, err = caller(ctx, memberOnly); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 	}
-	var step Step
-	var req *parley.AuthRequest
-	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+	var next Next
+	if c == nil {
+		err := s.store.Read(ctx, func(tx parley.Tx) error {
+			req, app, err := pendingRequest(ctx, tx, requestID, parley.Now())
+			next = Next{Step: StepSignIn, Request: req}
+			if err == nil {
+				next.AppName = app.Name
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &next, nil
+	}
+	err := s.store.Write(ctx, func(tx parley.Tx) error {
 		now := parley.Now()
-		if c == nil {
-			step = StepSignIn
-			req, _, err = pendingRequest(ctx, tx, requestID, now)
-			return err
-		}
 		con, err := pendingConsent(ctx, tx, c, requestID)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case !con.Request.SignInFresh(c.SignedInAt, now):
-			step, req = StepSignIn, con.Request
-			return nil
-		case con.Needed():
-			step, req = StepConsent, con.Request
-			return nil
 		}
-		step = StepDone
-		req, err = approve(ctx, tx, c, con, Decision{}, now)
+		next = Next{Request: con.Request, AppName: con.App.Name}
+		switch {
+		case !con.Request.SignInFresh(c.SignedInAt, now):
+			next.Step = StepSignIn
+		case con.Needed():
+			next.Step = StepConsent
+		default:
+			next.Step = StepDone
+			next.Request, err = approve(ctx, tx, c, con, Decision{}, now)
+		}
 		return err
 	})
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	return step, req, nil
+	return &next, nil
 }
 
 // ConsentFor returns what the signed-in member is asked to approve for an

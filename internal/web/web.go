@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
@@ -80,7 +81,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 		return nil, fmt.Errorf("web: CSRF key: %w", err)
 	}
 	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, csrfKey: csrfKey, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"date": formatDate, "action": describeAction}
+	funcs := template.FuncMap{"date": formatDate, "action": describeAction, "sentence": sentence}
 	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -160,6 +161,9 @@ type loginPage struct {
 	Title, AppName, RequestID, CSRF, Username, Error string
 	// Action is where the form posts.
 	Action string
+	// Again is set when the member is signed in but the app wants a fresh
+	// sign-in.
+	Again bool
 }
 
 // unbound refuses a sign-in request the browser did not start.
@@ -178,39 +182,47 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	switch _, step := p.proceed(w, r, id); step {
+	ctx, next := p.proceed(w, r, id)
+	if next == nil {
+		return
+	}
+	switch next.Step {
 	case service.StepSignIn:
-		p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, CSRF: p.csrfToken(w, r)})
+		page := loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, AppName: next.AppName, CSRF: p.csrfToken(w, r)}
+		// A member with a session is asked again because the app wants a
+		// fresh sign-in (prompt=login, max_age).
+		page.Again = parley.CallerFromContext(ctx) != nil
+		p.render(w, http.StatusOK, "login", page)
 	case service.StepConsent:
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
 	}
 }
 
 // proceed takes a sign-in request as far as it goes without asking the
-// member (service.Continue) and returns the step the member must take, for
-// the page to show it, with the context of the member signed in, if any.
-// When the request goes back to the app instead, approved, or refused
-// because the app asked that no page be shown (prompt=none), or on an
-// error, proceed has answered and returns step 0.
-func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (context.Context, service.Step) {
+// member (service.Continue) and returns where it goes next, for the page to
+// show that step, with the context of the member signed in, if any. When
+// the request goes back to the app instead, approved, or refused because
+// the app asked that no page be shown (prompt=none), or on an error,
+// proceed has answered and returns nil.
+func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (context.Context, *service.Next) {
 	ctx, err := p.member(r)
 	if err != nil {
 		ctx = r.Context()
 	}
-	step, req, err := p.svc.Continue(ctx, id)
+	next, err := p.svc.Continue(ctx, id)
 	switch {
 	case err != nil:
 		p.renderError(w, err)
-	case step == service.StepDone:
+	case next.Step == service.StepDone:
 		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
-	case req.Prompts(parley.PromptNone) && step == service.StepSignIn:
-		p.refuse(w, r, req, oauth.LoginRequired)
-	case req.Prompts(parley.PromptNone):
-		p.refuse(w, r, req, oauth.ConsentRequired)
+	case next.Request.Prompts(parley.PromptNone) && next.Step == service.StepSignIn:
+		p.refuse(w, r, next.Request, oauth.LoginRequired)
+	case next.Request.Prompts(parley.PromptNone):
+		p.refuse(w, r, next.Request, oauth.ConsentRequired)
 	default:
-		return ctx, step
+		return ctx, next
 	}
-	return ctx, 0
+	return ctx, nil
 }
 
 // refuse sends the member back to the app with an authorization error.
@@ -231,7 +243,12 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id}) {
+	next, err := p.svc.Continue(r.Context(), id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, AppName: next.AppName}) {
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
 	}
 }
@@ -265,11 +282,12 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	if p.unbound(w, r, id) {
 		return
 	}
-	ctx, step := p.proceed(w, r, id)
-	if step == service.StepSignIn {
-		http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
+	ctx, next := p.proceed(w, r, id)
+	if next == nil {
+		return
 	}
-	if step != service.StepConsent {
+	if next.Step == service.StepSignIn {
+		http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
 		return
 	}
 	con, err := p.svc.ConsentFor(ctx, id)
@@ -419,3 +437,17 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, data any)
 func consentURL(id string) string { return consentPath + "?id=" + url.QueryEscape(id) }
 
 func loginURL(id string) string { return oauth.LoginPath + "?id=" + url.QueryEscape(id) }
+
+// sentence writes a message for a page as a sentence: errors read
+// "wrong username or password" in the API, "Wrong username or password." here.
+func sentence(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	first, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(first)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return msg
+}

@@ -301,7 +301,7 @@ func TestSignInPages_Throttled(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp := b.Submit(t, page, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
-			if resp.Status != http.StatusTooManyRequests || !strings.Contains(resp.Body, "too many failed sign-ins; try again in") {
+			if resp.Status != http.StatusTooManyRequests || !strings.Contains(resp.Body, "Too many failed sign-ins; try again in") {
 				t.Errorf("status %d:\n%s", resp.Status, resp.Body)
 			}
 		})

@@ -1,0 +1,122 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
+)
+
+// In a real browser, "Sign in with Parley" as a member meets it: the
+// sign-in page, a wrong password, the consent page, the way back to the app
+// with a code and the issuer, the consent page again when the app asks for
+// it (prompt=consent), the page for a request Parley cannot answer to the
+// app, the sign-in page again when the app wants a fresh sign-in
+// (prompt=login), and once failed guesses are throttled. With
+// PARLEY_SCREENSHOTS set, each page is saved at 1280 and 375 px.
+func TestSignInWithParley_Browser(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Films</title><h1 id="back">Back at Films</h1>`)
+	}))
+	t.Cleanup(app.Close)
+	films := env.MustPartner(t, "Films", func(a *service.NewApp) { a.RedirectURIs = []string{app.URL + "/callback"} })
+	cfg := *films.Config
+	cfg.Scopes = []string{"openid", "profile", "shares.write"}
+	challenge := oauth2.S256ChallengeOption(oauth2.GenerateVerifier())
+
+	ctx := apptest.Chromium(t)
+	signIn := func(password string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+			chromedp.SetValue(chromedp.CSS(`input[name=username]`), "alice"),
+			chromedp.SetValue(chromedp.CSS(`input[name=password]`), password),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		)
+	}
+
+	t.Run("SignIn", func(t *testing.T) {
+		must(t, chromedp.Do(ctx, chromedp.Navigate(cfg.AuthCodeURL("s1", challenge)), chromedp.WaitVisible(chromedp.CSS(`form`))))
+		if page := text(t, ctx, `main`); !strings.Contains(page, "Films asks you to sign in") {
+			t.Errorf("the sign-in page does not name the app:\n%s", page)
+		}
+		apptest.Screenshot(t, ctx, "signin")
+		must(t, chromedp.Do(ctx, signIn("not the password"), chromedp.WaitVisible(chromedp.CSS(`.error`))))
+		if msg := text(t, ctx, `.error`); !strings.Contains(msg, "Wrong username or password.") {
+			t.Errorf("a wrong password says %q", msg)
+		}
+		apptest.Screenshot(t, ctx, "wrong-password")
+	})
+
+	t.Run("Consent", func(t *testing.T) {
+		must(t, chromedp.Do(ctx, signIn(apptest.Password("alice")), chromedp.WaitVisible(chromedp.CSS(`#scopes`))))
+		scopes := text(t, ctx, `#scopes`)
+		if !strings.Contains(scopes, "Send links to your friends as you") {
+			t.Errorf("the consent page's scopes:\n%s", scopes)
+		}
+		apptest.Screenshot(t, ctx, "consent")
+		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(`#back`))))
+		got := location(t, ctx)
+		if got.Query().Get("code") == "" || got.Query().Get("iss") != env.URL || got.Query().Get("state") != "s1" {
+			t.Errorf("back at the app with %s, want a code, state s1 and iss %s", got, env.URL)
+		}
+	})
+
+	t.Run("PromptConsent", func(t *testing.T) {
+		again := cfg.AuthCodeURL("s2", challenge, oauth2.SetAuthURLParam("prompt", "consent"))
+		must(t, chromedp.Do(ctx, chromedp.Navigate(again), chromedp.WaitVisible(chromedp.CSS(`#scopes`))))
+		if page := text(t, ctx, `main`); !strings.Contains(page, "already connected") {
+			t.Errorf("prompt=consent for a covered request:\n%s", page)
+		}
+		apptest.Screenshot(t, ctx, "consent-again")
+	})
+
+	t.Run("RequestInDoubt", func(t *testing.T) {
+		doubtful := cfg.AuthCodeURL("s3", challenge) + "&client_id=" + url.QueryEscape(films.App.ClientID)
+		must(t, chromedp.Do(ctx, chromedp.Navigate(doubtful), chromedp.WaitVisible(chromedp.CSS(`.error`))))
+		if msg := text(t, ctx, `.error`); !strings.Contains(msg, "client_id") {
+			t.Errorf("a repeated client_id says %q", msg)
+		}
+		apptest.Screenshot(t, ctx, "request-in-doubt")
+	})
+
+	t.Run("Throttled", func(t *testing.T) {
+		relogin := cfg.AuthCodeURL("s4", challenge, oauth2.SetAuthURLParam("prompt", "login"))
+		must(t, chromedp.Do(ctx, chromedp.Navigate(relogin), chromedp.WaitVisible(chromedp.CSS(`form`))))
+		if page := text(t, ctx, `main`); !strings.Contains(page, "Films asks you to enter your password again") {
+			t.Errorf("prompt=login with a session does not say why it asks:\n%s", page)
+		}
+		for range 6 {
+			must(t, chromedp.Do(ctx, signIn("still not it"), chromedp.WaitVisible(chromedp.CSS(`.error`))))
+		}
+		if msg := text(t, ctx, `.error`); !strings.Contains(msg, "try again in") {
+			t.Errorf("the sixth wrong password in a row says %q", msg)
+		}
+		apptest.Screenshot(t, ctx, "throttled")
+	})
+}
+
+func location(t *testing.T, ctx context.Context) *url.URL {
+	t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	must(t, err)
+	u, err := url.Parse(loc)
+	must(t, err)
+	return u
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
