@@ -23,15 +23,14 @@ func (c *client) GetID() string                    { return c.app.ClientID }
 func (c *client) RedirectURIs() []string           { return c.app.RedirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string { return nil }
 
-// ApplicationType: confidential clients are web apps; public clients are
-// native apps (RFC 8252), which may use loopback and private-use redirect
-// URIs. Exact matching is enforced again when the request is stored.
-func (c *client) ApplicationType() op.ApplicationType {
-	if c.app.ClientType == parley.ClientPublic {
-		return op.ApplicationTypeNative
-	}
-	return op.ApplicationTypeWeb
-}
+// ApplicationType decides nothing in Parley but the library's own rules on
+// the scheme of redirect URIs (op.ValidateAuthReqRedirectURI), which answer
+// in plain text, to no one. Parley's rules are registration's
+// (parley.App.Validate: https, plain http on loopback, private-use schemes)
+// and the exact match of Provider.authorize, for every client type. Every
+// app presents as native, the one type whose rules admit each URI that
+// registration admits, whatever the response type.
+func (c *client) ApplicationType() op.ApplicationType { return op.ApplicationTypeNative }
 
 // AuthMethod: a confidential client authenticates with its secret, in HTTP
 // Basic (RFC 6749 section 2.3.1) or the body (see clientCredentials); a
