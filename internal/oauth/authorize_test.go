@@ -563,3 +563,47 @@ func TestAuthorize_RegisteredRedirectURIOfAnyScheme(t *testing.T) {
 		t.Errorf("answered %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+func TestAuthorize_RequestURINotSupported(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	var d map[string]any
+	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
+	if d["request_uri_parameter_supported"] != false {
+		t.Fatalf("discovery: request_uri_parameter_supported = %v", d["request_uri_parameter_supported"])
+	}
+	for name, mode := range map[string]string{"Query": "query", "Fragment": "fragment"} {
+		t.Run(name, func(t *testing.T) {
+			resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+				oauth2.SetAuthURLParam("request_uri", "https://tunes.example/requests/1"), oauth2.SetAuthURLParam("response_mode", mode)), nil)
+			body := readBody(t, resp)
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("answered %d %q, want a redirect to the app", resp.StatusCode, body)
+			}
+			u := appResponse(t, resp.Header.Get("Location"))
+			params := u.Query()
+			if mode == "fragment" {
+				params = fragmentOf(t, u)
+			}
+			if params.Get("error") != "request_uri_not_supported" || params.Get("state") != "s" || params.Get("iss") != env.URL {
+				t.Errorf("response %s, want request_uri_not_supported with state and iss", u)
+			}
+		})
+	}
+}
+
+func TestAuthorize_RequestObjectNotSupported(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+		oauth2.SetAuthURLParam("request", "eyJhbGciOiJub25lIn0.e30.")), nil)
+	resp.Body.Close()
+	if q := appResponse(t, resp.Header.Get("Location")).Query(); q.Get("error") != "request_not_supported" || q.Get("state") != "s" ||
+		q.Get("iss") != env.URL {
+		t.Errorf("response %v, want request_not_supported with state and iss", q)
+	}
+}

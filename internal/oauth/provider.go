@@ -179,8 +179,9 @@ func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e
 // doubt (missing, given twice, unknown, suspended, not registered exactly),
 // the error is shown to the member on Parley's page and never redirected
 // (RFC 6749 section 4.1.2.1); once both are certain, every error goes to the
-// redirect URI with the state and the issuer: invalid_request, or
-// unsupported_response_type for a response_type other than code. The
+// redirect URI with the state and the issuer: invalid_request,
+// unsupported_response_type for a response_type other than code, or
+// request_uri_not_supported (OpenID Connect Core section 3.1.2.6). The
 // library's own checks then answer to the redirect URI too: the client
 // presents as native (client.ApplicationType) so that its plain-text
 // refusals of registered redirect URIs cannot occur.
@@ -227,6 +228,10 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			refusal = oidc.ErrInvalidRequest().WithDescription("response_type is missing: send response_type=code")
 		case req.ResponseType != oidc.ResponseTypeCode:
 			refusal = &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
+		case r.Form.Get("request_uri") != "":
+			// Discovery says request_uri_parameter_supported: false; the
+			// library would go on without the parameters it names.
+			refusal = &oidc.Error{ErrorType: "request_uri_not_supported", Description: "request_uri is not supported: send the parameters in the request"}
 		}
 		if refusal == nil {
 			next.ServeHTTP(w, r)
