@@ -45,9 +45,14 @@ func (c *client) AuthMethod() oidc.AuthMethod {
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
-func (c *client) GrantTypes() []oidc.GrantType {
-	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
-}
+func (c *client) GrantTypes() []oidc.GrantType { return grantTypes }
+
+// grantTypes are the only grants the token endpoint takes, from every
+// client: an app acts only for a member who consented, so there is no
+// client credentials grant, and RFC 9700 section 2.4 rules out the password
+// grant.
+var grantTypes = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+
 func (c *client) LoginURL(id string) string           { return c.loginURL + "?id=" + url.QueryEscape(id) }
 func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
 func (c *client) IDTokenLifetime() time.Duration      { return idTokenLifetime }

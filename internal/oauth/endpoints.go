@@ -42,7 +42,7 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 		}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(TokenPath, guard(lib, true))
+	mux.Handle(TokenPath, guard(supportedGrants(lib), true))
 	mux.Handle(IntrospectionPath, guard(lib, true))
 	mux.Handle(RevocationPath, guard(lib, true))
 	mux.Handle(UserinfoPath, guard(lib, false))
@@ -90,6 +90,20 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 				writeOAuthError(w, statusOf(err), err)
 				return
 			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// supportedGrants answers a grant_type that discovery does not list with
+// unsupported_grant_type (RFC 6749 section 5.2). The library would answer
+// some of them unauthorized_client, which says the client may not use a
+// grant the server supports.
+func supportedGrants(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g := oidc.GrantType(r.Form.Get("grant_type")); g != "" && !slices.Contains(grantTypes, g) {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("grant_type must be authorization_code or refresh_token"))
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

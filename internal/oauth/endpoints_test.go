@@ -409,3 +409,26 @@ func TestAPI_UnauthorizedSaysWhy(t *testing.T) {
 		}
 	})
 }
+
+func TestToken_UnsupportedGrantType(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	public := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	var d map[string]any
+	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
+	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token"}) {
+		t.Fatalf("grant_types_supported = %v", got)
+	}
+	// Whatever grant_types_supported leaves out is unsupported_grant_type
+	// (RFC 6749 section 5.2), for every client.
+	for _, grant := range []string{"client_credentials", "password", "implicit", "nonsense",
+		"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code",
+		"urn:ietf:params:oauth:grant-type:jwt-bearer"} {
+		t.Run(grant, func(t *testing.T) {
+			form := url.Values{"grant_type": {grant}, "scope": {"openid"}, "username": {"alice"}, "password": {"x"}}
+			basic(t, env.URL+"/oauth2/token", partner, form).want(t, http.StatusBadRequest, "unsupported_grant_type")
+			form.Set("client_id", public.App.ClientID)
+			call(t, "POST", env.URL+"/oauth2/token", form, "", "").want(t, http.StatusBadRequest, "unsupported_grant_type")
+		})
+	}
+}

@@ -278,7 +278,7 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	d := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), p.issuer), p.op, p.op.Storage())
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}
-	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	d.GrantTypesSupported = grantTypes
 	// Confidential clients authenticate with their secret, public ones with
 	// their client_id alone, at each endpoint (clientCredentials).
 	auth := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
