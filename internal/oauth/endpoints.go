@@ -57,7 +57,8 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 //     3.2), whether in the query, the body or both;
 //   - where clients authenticate, a request without client credentials is
 //     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
-//     section 5.2).
+//     section 5.2); at userinfo, every 400 is challenged as the
+//     invalid_request of a bearer token (RFC 6750 section 3.1).
 func guard(next http.Handler, clientAuth bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -68,7 +69,9 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 			return
 		}
 		if clientAuth {
-			w = &basicChallenger{ResponseWriter: w}
+			w = &challenger{ResponseWriter: w, status: http.StatusUnauthorized, challenge: `Basic realm="parley"`}
+		} else {
+			w = &challenger{ResponseWriter: w, status: http.StatusBadRequest, challenge: `Bearer error="invalid_request"`}
 		}
 		if r.Method != http.MethodPost && (clientAuth || r.Method != http.MethodGet) {
 			h.Set("Allow", map[bool]string{true: "POST", false: "GET, POST"}[clientAuth])
@@ -109,12 +112,17 @@ func supportedGrants(next http.Handler) http.Handler {
 	})
 }
 
-// basicChallenger adds the HTTP Basic challenge to a 401.
-type basicChallenger struct{ http.ResponseWriter }
+// challenger adds a challenge to the answers of one status that carry
+// none.
+type challenger struct {
+	http.ResponseWriter
+	status    int
+	challenge string
+}
 
-func (w *basicChallenger) WriteHeader(code int) {
-	if code == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="parley"`)
+func (w *challenger) WriteHeader(code int) {
+	if code == w.status && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", w.challenge)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -432,3 +432,29 @@ func TestToken_UnsupportedGrantType(t *testing.T) {
 		})
 	}
 }
+
+// userinfoRefused checks a userinfo answer of 400 invalid_request, with
+// the challenge RFC 6750 section 3 gives it.
+func userinfoRefused(t *testing.T, a *answer) {
+	t.Helper()
+	a.want(t, http.StatusBadRequest, "invalid_request")
+	if c := a.Header.Get("WWW-Authenticate"); !strings.HasPrefix(c, `Bearer error="invalid_request"`) {
+		t.Errorf("WWW-Authenticate %q, want Bearer error=\"invalid_request\"", c)
+	}
+}
+
+func TestUserinfo_BadRequestIsChallenged(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
+	u := env.URL + "/oauth2/userinfo"
+	for name, a := range map[string]*answer{
+		"TwiceInBody":        call(t, "POST", u, url.Values{"access_token": {tok.AccessToken, tok.AccessToken}}, "", ""),
+		"InQueryAndBody":     call(t, "POST", u+"?access_token="+url.QueryEscape(tok.AccessToken), url.Values{"access_token": {tok.AccessToken}}, "", ""),
+		"OtherParamTwice":    call(t, "GET", u+"?x=1&x=2", nil, "", "", "Authorization", "Bearer "+tok.AccessToken),
+		"UnreadableQuery":    call(t, "GET", u+"?x=%zz", nil, "", "", "Authorization", "Bearer "+tok.AccessToken),
+		"UnreadableBodyPOST": call(t, "POST", u+"?x=%zz", url.Values{"access_token": {tok.AccessToken}}, "", ""),
+	} {
+		t.Run(name, func(t *testing.T) { userinfoRefused(t, a) })
+	}
+}
