@@ -355,14 +355,22 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 
 // handleUserinfo answers the userinfo endpoint (OpenID Connect Core section
 // 5.3) for an access token sent as RFC 6750 says: in the Authorization
-// header, or in a form body. Failures are challenged as RFC 6750 section 3
-// says: a bare Bearer challenge when no token was sent, invalid_token for a
-// token that does not authenticate an app, insufficient_scope without openid.
+// header, or in a form body, and one way only (section 2). Failures are
+// challenged as RFC 6750 section 3 says: a bare Bearer challenge when no
+// token was sent, invalid_request for a token sent two ways, invalid_token
+// for a token that does not authenticate an app, insufficient_scope without
+// openid.
 func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := ""
 	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		token = strings.TrimSpace(t)
-	} else if r.Method == http.MethodPost {
+	}
+	switch {
+	case token != "" && r.Form.Get("access_token") != "":
+		bearerError(w, http.StatusBadRequest, "invalid_request",
+			"send the access token one way only: in the Authorization header or in the body (RFC 6750 section 2)", "")
+		return
+	case token == "" && r.Method == http.MethodPost:
 		token = r.PostForm.Get("access_token")
 	}
 	if token == "" {

@@ -458,3 +458,35 @@ func TestUserinfo_BadRequestIsChallenged(t *testing.T) {
 		t.Run(name, func(t *testing.T) { userinfoRefused(t, a) })
 	}
 }
+
+func TestUserinfo_TokenSentTwoWaysIsInvalidRequest(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
+	u := env.URL + "/oauth2/userinfo"
+	bearer := []string{"Authorization", "Bearer " + tok.AccessToken}
+	inQuery := u + "?access_token=" + url.QueryEscape(tok.AccessToken)
+	body := url.Values{"access_token": {tok.AccessToken}}
+	// RFC 6750 section 2: a client uses one way only, even with the same
+	// token, and whichever token comes second.
+	for name, a := range map[string]*answer{
+		"HeaderAndBody":       call(t, "POST", u, body, "", "", bearer...),
+		"HeaderAndQuery":      call(t, "GET", inQuery, nil, "", "", bearer...),
+		"HeaderAndQueryPOST":  call(t, "POST", inQuery, nil, "", "", bearer...),
+		"HeaderAndOtherToken": call(t, "POST", u, url.Values{"access_token": {"other"}}, "", "", bearer...),
+	} {
+		t.Run(name, func(t *testing.T) { userinfoRefused(t, a) })
+	}
+	t.Run("OneWay", func(t *testing.T) {
+		for name, a := range map[string]*answer{
+			"Header": call(t, "GET", u, nil, "", "", bearer...),
+			"Body":   call(t, "POST", u, body, "", ""),
+			// A parameter without a value counts as omitted.
+			"HeaderAndEmptyBody": call(t, "POST", u, url.Values{"access_token": {""}}, "", "", bearer...),
+		} {
+			if a.Status != http.StatusOK || a.Body["sub"] == nil {
+				t.Errorf("%s: %d %v", name, a.Status, a.Body)
+			}
+		}
+	})
+}
