@@ -200,22 +200,18 @@ func (s *tokenServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientC
 }
 
 // CodeExchange exchanges an authorization code (RFC 6749 section 4.1.3).
-// Every code was issued with a PKCE challenge, so a missing code_verifier
-// is as wrong as a wrong one (RFC 7636 section 4.6).
+// The service checks what the client presents with the code before the
+// code counts as used, so a failed attempt leaves it to the legitimate
+// exchange. Every code was issued with a PKCE challenge, so a missing
+// code_verifier is as wrong as a wrong one (RFC 7636 section 4.6).
 func (s *tokenServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
-	req, err := s.st.AuthRequestByCode(ctx, r.Data.Code)
+	in := service.CodeExchange{Code: r.Data.Code, ClientID: r.Client.GetID(), RedirectURI: r.Data.RedirectURI}
+	if r.Data.CodeVerifier != "" {
+		in.VerifierChallenge = oidc.NewSHACodeChallenge(r.Data.CodeVerifier)
+	}
+	req, err := s.st.redeemCode(ctx, in)
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case r.Client.GetID() != req.GetClientID():
-		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
-	case r.Data.CodeVerifier == "":
-		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier is missing: the code was issued for a PKCE code_challenge")
-	case !oidc.VerifyCodeChallenge(req.GetCodeChallenge(), r.Data.CodeVerifier):
-		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge of the authorization request")
-	case r.Data.RedirectURI != req.GetRedirectURI():
-		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri differs from the one of the authorization request")
 	}
 	return s.tokens(ctx, req, r.Client, r.Data.Code, "")
 }

@@ -490,3 +490,99 @@ func TestUserinfo_TokenSentTwoWaysIsInvalidRequest(t *testing.T) {
 		}
 	})
 }
+
+func TestToken_FailedRedemptionLeavesTheCode(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	other := env.MustPartner(t, "Other")
+	phone := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	token := env.URL + "/oauth2/token"
+	for name, attempt := range map[string]func(form url.Values) *answer{
+		"WrongRedirectURI": func(form url.Values) *answer {
+			form.Set("redirect_uri", apptest.RedirectURI+"/other")
+			return basic(t, token, partner, form)
+		},
+		"WrongVerifier": func(form url.Values) *answer {
+			form.Set("code_verifier", oauth2.GenerateVerifier())
+			return basic(t, token, partner, form)
+		},
+		"NoVerifier": func(form url.Values) *answer {
+			form.Del("code_verifier")
+			return basic(t, token, partner, form)
+		},
+		"OtherClient": func(form url.Values) *answer { return basic(t, token, other, form) },
+		"OtherPublicClient": func(form url.Values) *answer {
+			return call(t, "POST", token, withClientID(form, phone.App.ClientID), "", "")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, verifier := signedIn(t, partner, "openid", "profile")
+			a := attempt(codeForm(partner, code, verifier))
+			a.want(t, http.StatusBadRequest, "invalid_grant")
+			if d, _ := a.Body["error_description"].(string); strings.Contains(d, "already used") || len(d) < 10 {
+				t.Errorf("error_description %q", d)
+			}
+			ok := basic(t, token, partner, codeForm(partner, code, verifier))
+			if ok.Status != http.StatusOK {
+				t.Fatalf("the legitimate exchange after a failed one: %d %v", ok.Status, ok.Body)
+			}
+			access, _ := ok.Body["access_token"].(string)
+			if _, err := env.Client.WithToken(access).Me(context.Background()); err != nil {
+				t.Errorf("its token does not work: %v", err)
+			}
+			// Once used, the code is spent: presented again by another
+			// client it is still refused and leaves the tokens alone; by
+			// its client, it revokes them (TestAttack_CodeReplayRevokesTokens).
+			basic(t, token, other, codeForm(partner, code, verifier)).want(t, http.StatusBadRequest, "invalid_grant")
+			if _, err := env.Client.WithToken(access).Me(context.Background()); err != nil {
+				t.Errorf("another client's replay revoked the tokens: %v", err)
+			}
+			replay := basic(t, token, partner, codeForm(partner, code, verifier))
+			replay.want(t, http.StatusBadRequest, "invalid_grant")
+			if replay.Body["error_description"] != "code already used; the tokens it issued are revoked" {
+				t.Errorf("replay: %v", replay.Body)
+			}
+			assertRefused(t, env, access)
+		})
+	}
+}
+
+func TestToken_RacingExchangesOneWins(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	code, verifier := signedIn(t, partner, "openid")
+	const n = 8
+	statuses := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			req, _ := http.NewRequest("POST", env.URL+"/oauth2/token", strings.NewReader(codeForm(partner, code, verifier).Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(partner.App.ClientID), url.QueryEscape(partner.App.ClientSecret))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		switch s := <-statuses; s {
+		case http.StatusOK:
+			won++
+		case http.StatusBadRequest:
+		default:
+			t.Errorf("an exchange answered %d", s)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d racing exchanges of one code succeeded, want 1", won, n)
+	}
+}

@@ -74,13 +74,19 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return authRequest{r}, nil
 }
 
-// AuthRequestByCode redeems a code: once, within a minute of consent; a
-// code presented again revokes every token it issued. The token endpoint
-// calls it only once the client is authenticated (tokenServer.CodeExchange).
-func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	r, err := s.svc.RedeemCode(ctx, code)
+// AuthRequestByCode is not routed: codes are redeemed by redeemCode, which
+// checks what the client presents with the code (tokenServer.CodeExchange).
+func (s *storage) AuthRequestByCode(context.Context, string) (op.AuthRequest, error) {
+	return nil, errNotRouted()
+}
+
+// redeemCode redeems a code: once, within a minute of consent, by the
+// client it was issued to, with the request's PKCE verifier and redirect
+// URI; a code presented again by its client revokes every token it issued.
+func (s *storage) redeemCode(ctx context.Context, in service.CodeExchange) (authRequest, error) {
+	r, err := s.svc.RedeemCode(ctx, in)
 	if err != nil {
-		return nil, grantError(err)
+		return authRequest{}, grantError(err)
 	}
 	return authRequest{r}, nil
 }
