@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -490,4 +491,119 @@ func onlyGrant(t *testing.T, member *client.Client) *parley.Grant {
 		t.Fatalf("%d connected apps, want 1", len(apps))
 	}
 	return &apps[0].Grant
+}
+
+func TestAuthorize_UnsupportedResponseTypeGoesToTheApp(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	native := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	for _, p := range []*apptest.Partner{partner, native} {
+		for name, c := range map[string]struct{ responseType, mode, want string }{
+			"Token":            {"token", "", "unsupported_response_type"},
+			"IDToken":          {"id_token", "", "unsupported_response_type"},
+			"Hybrid":           {"code id_token", "", "unsupported_response_type"},
+			"HybridInFragment": {"code id_token", "fragment", "unsupported_response_type"},
+			"Missing":          {"", "", "invalid_request"},
+			"MissingFragment":  {"", "fragment", "invalid_request"},
+		} {
+			t.Run(p.App.Name+"/"+name, func(t *testing.T) {
+				cfg := *p.Config
+				cfg.Scopes = []string{"openid"}
+				u, _ := url.Parse(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+					oauth2.SetAuthURLParam("nonce", "n")))
+				q := u.Query()
+				q.Del("response_type")
+				if c.responseType != "" {
+					q.Set("response_type", c.responseType)
+				}
+				if c.mode != "" {
+					q.Set("response_mode", c.mode)
+				}
+				u.RawQuery = q.Encode()
+				resp := rawAuthorize(t, http.MethodGet, u.String(), nil)
+				body := readBody(t, resp)
+				if resp.StatusCode != http.StatusFound {
+					t.Fatalf("answered %d %q, want a redirect to the app", resp.StatusCode, body)
+				}
+				got := appResponse(t, resp.Header.Get("Location"))
+				params := got.Query()
+				if c.mode == "fragment" {
+					if got.RawQuery != "" {
+						t.Errorf("response %s: want it in the fragment only", got)
+					}
+					params = fragmentOf(t, got)
+				}
+				if params.Get("error") != c.want || params.Get("state") != "s" || params.Get("iss") != env.URL || params.Has("code") {
+					t.Errorf("response %s, want error %s with state and iss", got, c.want)
+				}
+			})
+		}
+	}
+}
+
+func TestAuthorize_RegisteredRedirectURIOfAnyScheme(t *testing.T) {
+	env := apptest.Start(t)
+	// A confidential app may register a private-use scheme, as registration
+	// allows: its requests go on like any other.
+	const private = "com.example.tunes:/callback"
+	partner := env.MustPartner(t, "Tunes", func(a *service.NewApp) { a.RedirectURIs = []string{private} })
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nil)
+	body := readBody(t, resp)
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/oauth2/login?id=") {
+		t.Fatalf("answered %d %q, Location %q: want the sign-in page", resp.StatusCode, body, loc)
+	}
+	// Its errors go to it too.
+	resp = rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.SetAuthURLParam("response_type", "token")), nil)
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(loc.String(), private+"?") || loc.Query().Get("error") != "unsupported_response_type" ||
+		loc.Query().Get("iss") != env.URL {
+		t.Errorf("answered %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestAuthorize_RequestURINotSupported(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	var d map[string]any
+	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
+	if d["request_uri_parameter_supported"] != false {
+		t.Fatalf("discovery: request_uri_parameter_supported = %v", d["request_uri_parameter_supported"])
+	}
+	for name, mode := range map[string]string{"Query": "query", "Fragment": "fragment"} {
+		t.Run(name, func(t *testing.T) {
+			resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+				oauth2.SetAuthURLParam("request_uri", "https://tunes.example/requests/1"), oauth2.SetAuthURLParam("response_mode", mode)), nil)
+			body := readBody(t, resp)
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("answered %d %q, want a redirect to the app", resp.StatusCode, body)
+			}
+			u := appResponse(t, resp.Header.Get("Location"))
+			params := u.Query()
+			if mode == "fragment" {
+				params = fragmentOf(t, u)
+			}
+			if params.Get("error") != "request_uri_not_supported" || params.Get("state") != "s" || params.Get("iss") != env.URL {
+				t.Errorf("response %s, want request_uri_not_supported with state and iss", u)
+			}
+		})
+	}
+}
+
+func TestAuthorize_RequestObjectNotSupported(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+		oauth2.SetAuthURLParam("request", "eyJhbGciOiJub25lIn0.e30.")), nil)
+	resp.Body.Close()
+	if q := appResponse(t, resp.Header.Get("Location")).Query(); q.Get("error") != "request_not_supported" || q.Get("state") != "s" ||
+		q.Get("iss") != env.URL {
+		t.Errorf("response %v, want request_not_supported with state and iss", q)
+	}
 }

@@ -23,15 +23,14 @@ func (c *client) GetID() string                    { return c.app.ClientID }
 func (c *client) RedirectURIs() []string           { return c.app.RedirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string { return nil }
 
-// ApplicationType: confidential clients are web apps; public clients are
-// native apps (RFC 8252), which may use loopback and private-use redirect
-// URIs. Exact matching is enforced again when the request is stored.
-func (c *client) ApplicationType() op.ApplicationType {
-	if c.app.ClientType == parley.ClientPublic {
-		return op.ApplicationTypeNative
-	}
-	return op.ApplicationTypeWeb
-}
+// ApplicationType decides nothing in Parley but the library's own rules on
+// the scheme of redirect URIs (op.ValidateAuthReqRedirectURI), which answer
+// in plain text, to no one. Parley's rules are registration's
+// (parley.App.Validate: https, plain http on loopback, private-use schemes)
+// and the exact match of Provider.authorize, for every client type. Every
+// app presents as native, the one type whose rules admit each URI that
+// registration admits, whatever the response type.
+func (c *client) ApplicationType() op.ApplicationType { return op.ApplicationTypeNative }
 
 // AuthMethod: a confidential client authenticates with its secret, in HTTP
 // Basic (RFC 6749 section 2.3.1) or the body (see clientCredentials); a
@@ -46,9 +45,14 @@ func (c *client) AuthMethod() oidc.AuthMethod {
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
-func (c *client) GrantTypes() []oidc.GrantType {
-	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
-}
+func (c *client) GrantTypes() []oidc.GrantType { return grantTypes }
+
+// grantTypes are the only grants the token endpoint takes, from every
+// client: an app acts only for a member who consented, so there is no
+// client credentials grant, and RFC 9700 section 2.4 rules out the password
+// grant.
+var grantTypes = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+
 func (c *client) LoginURL(id string) string           { return c.loginURL + "?id=" + url.QueryEscape(id) }
 func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
 func (c *client) IDTokenLifetime() time.Duration      { return idTokenLifetime }

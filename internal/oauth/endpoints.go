@@ -42,7 +42,7 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 		}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(TokenPath, guard(lib, true))
+	mux.Handle(TokenPath, guard(supportedGrants(lib), true))
 	mux.Handle(IntrospectionPath, guard(lib, true))
 	mux.Handle(RevocationPath, guard(lib, true))
 	mux.Handle(UserinfoPath, guard(lib, false))
@@ -57,7 +57,8 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 //     3.2), whether in the query, the body or both;
 //   - where clients authenticate, a request without client credentials is
 //     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
-//     section 5.2).
+//     section 5.2); at userinfo, every 400 is challenged as the
+//     invalid_request of a bearer token (RFC 6750 section 3.1).
 func guard(next http.Handler, clientAuth bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -68,7 +69,9 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 			return
 		}
 		if clientAuth {
-			w = &basicChallenger{ResponseWriter: w}
+			w = &challenger{ResponseWriter: w, status: http.StatusUnauthorized, challenge: `Basic realm="parley"`}
+		} else {
+			w = &challenger{ResponseWriter: w, status: http.StatusBadRequest, challenge: `Bearer error="invalid_request"`}
 		}
 		if r.Method != http.MethodPost && (clientAuth || r.Method != http.MethodGet) {
 			h.Set("Allow", map[bool]string{true: "POST", false: "GET, POST"}[clientAuth])
@@ -95,12 +98,31 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 	})
 }
 
-// basicChallenger adds the HTTP Basic challenge to a 401.
-type basicChallenger struct{ http.ResponseWriter }
+// supportedGrants answers a grant_type that discovery does not list with
+// unsupported_grant_type (RFC 6749 section 5.2). The library would answer
+// some of them unauthorized_client, which says the client may not use a
+// grant the server supports.
+func supportedGrants(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g := oidc.GrantType(r.Form.Get("grant_type")); g != "" && !slices.Contains(grantTypes, g) {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("grant_type must be authorization_code or refresh_token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
-func (w *basicChallenger) WriteHeader(code int) {
-	if code == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="parley"`)
+// challenger adds a challenge to the answers of one status that carry
+// none.
+type challenger struct {
+	http.ResponseWriter
+	status    int
+	challenge string
+}
+
+func (w *challenger) WriteHeader(code int) {
+	if code == w.status && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", w.challenge)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -178,22 +200,18 @@ func (s *tokenServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientC
 }
 
 // CodeExchange exchanges an authorization code (RFC 6749 section 4.1.3).
-// Every code was issued with a PKCE challenge, so a missing code_verifier
-// is as wrong as a wrong one (RFC 7636 section 4.6).
+// The service checks what the client presents with the code before the
+// code counts as used, so a failed attempt leaves it to the legitimate
+// exchange. Every code was issued with a PKCE challenge, so a missing
+// code_verifier is as wrong as a wrong one (RFC 7636 section 4.6).
 func (s *tokenServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
-	req, err := s.st.AuthRequestByCode(ctx, r.Data.Code)
+	in := service.CodeExchange{Code: r.Data.Code, ClientID: r.Client.GetID(), RedirectURI: r.Data.RedirectURI}
+	if r.Data.CodeVerifier != "" {
+		in.VerifierChallenge = oidc.NewSHACodeChallenge(r.Data.CodeVerifier)
+	}
+	req, err := s.st.redeemCode(ctx, in)
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case r.Client.GetID() != req.GetClientID():
-		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
-	case r.Data.CodeVerifier == "":
-		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier is missing: the code was issued for a PKCE code_challenge")
-	case !oidc.VerifyCodeChallenge(req.GetCodeChallenge(), r.Data.CodeVerifier):
-		return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge of the authorization request")
-	case r.Data.RedirectURI != req.GetRedirectURI():
-		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri differs from the one of the authorization request")
 	}
 	return s.tokens(ctx, req, r.Client, r.Data.Code, "")
 }
@@ -333,14 +351,22 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 
 // handleUserinfo answers the userinfo endpoint (OpenID Connect Core section
 // 5.3) for an access token sent as RFC 6750 says: in the Authorization
-// header, or in a form body. Failures are challenged as RFC 6750 section 3
-// says: a bare Bearer challenge when no token was sent, invalid_token for a
-// token that does not authenticate an app, insufficient_scope without openid.
+// header, or in a form body, and one way only (section 2). Failures are
+// challenged as RFC 6750 section 3 says: a bare Bearer challenge when no
+// token was sent, invalid_request for a token sent two ways, invalid_token
+// for a token that does not authenticate an app, insufficient_scope without
+// openid.
 func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := ""
 	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		token = strings.TrimSpace(t)
-	} else if r.Method == http.MethodPost {
+	}
+	switch {
+	case token != "" && r.Form.Get("access_token") != "":
+		bearerError(w, http.StatusBadRequest, "invalid_request",
+			"send the access token one way only: in the Authorization header or in the body (RFC 6750 section 2)", "")
+		return
+	case token == "" && r.Method == http.MethodPost:
 		token = r.PostForm.Get("access_token")
 	}
 	if token == "" {

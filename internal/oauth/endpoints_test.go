@@ -409,3 +409,180 @@ func TestAPI_UnauthorizedSaysWhy(t *testing.T) {
 		}
 	})
 }
+
+func TestToken_UnsupportedGrantType(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	public := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	var d map[string]any
+	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
+	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token"}) {
+		t.Fatalf("grant_types_supported = %v", got)
+	}
+	// Whatever grant_types_supported leaves out is unsupported_grant_type
+	// (RFC 6749 section 5.2), for every client.
+	for _, grant := range []string{"client_credentials", "password", "implicit", "nonsense",
+		"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code",
+		"urn:ietf:params:oauth:grant-type:jwt-bearer"} {
+		t.Run(grant, func(t *testing.T) {
+			form := url.Values{"grant_type": {grant}, "scope": {"openid"}, "username": {"alice"}, "password": {"x"}}
+			basic(t, env.URL+"/oauth2/token", partner, form).want(t, http.StatusBadRequest, "unsupported_grant_type")
+			form.Set("client_id", public.App.ClientID)
+			call(t, "POST", env.URL+"/oauth2/token", form, "", "").want(t, http.StatusBadRequest, "unsupported_grant_type")
+		})
+	}
+}
+
+// userinfoRefused checks a userinfo answer of 400 invalid_request, with
+// the challenge RFC 6750 section 3 gives it.
+func userinfoRefused(t *testing.T, a *answer) {
+	t.Helper()
+	a.want(t, http.StatusBadRequest, "invalid_request")
+	if c := a.Header.Get("WWW-Authenticate"); !strings.HasPrefix(c, `Bearer error="invalid_request"`) {
+		t.Errorf("WWW-Authenticate %q, want Bearer error=\"invalid_request\"", c)
+	}
+}
+
+func TestUserinfo_BadRequestIsChallenged(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
+	u := env.URL + "/oauth2/userinfo"
+	for name, a := range map[string]*answer{
+		"TwiceInBody":        call(t, "POST", u, url.Values{"access_token": {tok.AccessToken, tok.AccessToken}}, "", ""),
+		"InQueryAndBody":     call(t, "POST", u+"?access_token="+url.QueryEscape(tok.AccessToken), url.Values{"access_token": {tok.AccessToken}}, "", ""),
+		"OtherParamTwice":    call(t, "GET", u+"?x=1&x=2", nil, "", "", "Authorization", "Bearer "+tok.AccessToken),
+		"UnreadableQuery":    call(t, "GET", u+"?x=%zz", nil, "", "", "Authorization", "Bearer "+tok.AccessToken),
+		"UnreadableBodyPOST": call(t, "POST", u+"?x=%zz", url.Values{"access_token": {tok.AccessToken}}, "", ""),
+	} {
+		t.Run(name, func(t *testing.T) { userinfoRefused(t, a) })
+	}
+}
+
+func TestUserinfo_TokenSentTwoWaysIsInvalidRequest(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
+	u := env.URL + "/oauth2/userinfo"
+	bearer := []string{"Authorization", "Bearer " + tok.AccessToken}
+	inQuery := u + "?access_token=" + url.QueryEscape(tok.AccessToken)
+	body := url.Values{"access_token": {tok.AccessToken}}
+	// RFC 6750 section 2: a client uses one way only, even with the same
+	// token, and whichever token comes second.
+	for name, a := range map[string]*answer{
+		"HeaderAndBody":       call(t, "POST", u, body, "", "", bearer...),
+		"HeaderAndQuery":      call(t, "GET", inQuery, nil, "", "", bearer...),
+		"HeaderAndQueryPOST":  call(t, "POST", inQuery, nil, "", "", bearer...),
+		"HeaderAndOtherToken": call(t, "POST", u, url.Values{"access_token": {"other"}}, "", "", bearer...),
+	} {
+		t.Run(name, func(t *testing.T) { userinfoRefused(t, a) })
+	}
+	t.Run("OneWay", func(t *testing.T) {
+		for name, a := range map[string]*answer{
+			"Header": call(t, "GET", u, nil, "", "", bearer...),
+			"Body":   call(t, "POST", u, body, "", ""),
+			// A parameter without a value counts as omitted.
+			"HeaderAndEmptyBody": call(t, "POST", u, url.Values{"access_token": {""}}, "", "", bearer...),
+		} {
+			if a.Status != http.StatusOK || a.Body["sub"] == nil {
+				t.Errorf("%s: %d %v", name, a.Status, a.Body)
+			}
+		}
+	})
+}
+
+func TestToken_FailedRedemptionLeavesTheCode(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	other := env.MustPartner(t, "Other")
+	phone := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	token := env.URL + "/oauth2/token"
+	for name, attempt := range map[string]func(form url.Values) *answer{
+		"WrongRedirectURI": func(form url.Values) *answer {
+			form.Set("redirect_uri", apptest.RedirectURI+"/other")
+			return basic(t, token, partner, form)
+		},
+		"WrongVerifier": func(form url.Values) *answer {
+			form.Set("code_verifier", oauth2.GenerateVerifier())
+			return basic(t, token, partner, form)
+		},
+		"NoVerifier": func(form url.Values) *answer {
+			form.Del("code_verifier")
+			return basic(t, token, partner, form)
+		},
+		"OtherClient": func(form url.Values) *answer { return basic(t, token, other, form) },
+		"OtherPublicClient": func(form url.Values) *answer {
+			return call(t, "POST", token, withClientID(form, phone.App.ClientID), "", "")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, verifier := signedIn(t, partner, "openid", "profile")
+			a := attempt(codeForm(partner, code, verifier))
+			a.want(t, http.StatusBadRequest, "invalid_grant")
+			if d, _ := a.Body["error_description"].(string); strings.Contains(d, "already used") || len(d) < 10 {
+				t.Errorf("error_description %q", d)
+			}
+			ok := basic(t, token, partner, codeForm(partner, code, verifier))
+			if ok.Status != http.StatusOK {
+				t.Fatalf("the legitimate exchange after a failed one: %d %v", ok.Status, ok.Body)
+			}
+			access, _ := ok.Body["access_token"].(string)
+			if _, err := env.Client.WithToken(access).Me(context.Background()); err != nil {
+				t.Errorf("its token does not work: %v", err)
+			}
+			// Once used, the code is spent: presented again by another
+			// client it is still refused and leaves the tokens alone; by
+			// its client, it revokes them (TestAttack_CodeReplayRevokesTokens).
+			basic(t, token, other, codeForm(partner, code, verifier)).want(t, http.StatusBadRequest, "invalid_grant")
+			if _, err := env.Client.WithToken(access).Me(context.Background()); err != nil {
+				t.Errorf("another client's replay revoked the tokens: %v", err)
+			}
+			replay := basic(t, token, partner, codeForm(partner, code, verifier))
+			replay.want(t, http.StatusBadRequest, "invalid_grant")
+			if replay.Body["error_description"] != "code already used; the tokens it issued are revoked" {
+				t.Errorf("replay: %v", replay.Body)
+			}
+			assertRefused(t, env, access)
+		})
+	}
+}
+
+func TestToken_RacingExchangesOneWins(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	code, verifier := signedIn(t, partner, "openid")
+	const n = 8
+	statuses := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			req, _ := http.NewRequest("POST", env.URL+"/oauth2/token", strings.NewReader(codeForm(partner, code, verifier).Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(url.QueryEscape(partner.App.ClientID), url.QueryEscape(partner.App.ClientSecret))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		switch s := <-statuses; s {
+		case http.StatusOK:
+			won++
+		case http.StatusBadRequest:
+		default:
+			t.Errorf("an exchange answered %d", s)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d racing exchanges of one code succeeded, want 1", won, n)
+	}
+}

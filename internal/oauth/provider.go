@@ -178,8 +178,13 @@ func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e
 // other than query and fragment. While the client or the redirect URI is in
 // doubt (missing, given twice, unknown, suspended, not registered exactly),
 // the error is shown to the member on Parley's page and never redirected
-// (RFC 6749 section 4.1.2.1); once both are certain, it goes to the
-// redirect URI as invalid_request, with the state and the issuer.
+// (RFC 6749 section 4.1.2.1); once both are certain, every error goes to the
+// redirect URI with the state and the issuer: invalid_request,
+// unsupported_response_type for a response_type other than code, or
+// request_uri_not_supported (OpenID Connect Core section 3.1.2.6). The
+// library's own checks then answer to the redirect URI too: the client
+// presents as native (client.ApplicationType) so that its plain-text
+// refusals of registered redirect URIs cannot occur.
 func (p *Provider) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -211,23 +216,31 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		if slices.Contains(twice, "state") {
 			state = ""
 		}
-		var refusal string
-		switch _, err := op.ParseAuthorizeRequest(r, p.op.Decoder()); {
+		var refusal *oidc.Error
+		switch req, err := op.ParseAuthorizeRequest(r, p.op.Decoder()); {
 		case len(twice) > 0:
-			refusal = paramName(twice[0]) + " is given more than once"
+			refusal = oidc.ErrInvalidRequest().WithDescription("%s is given more than once", paramName(twice[0]))
 		case mode != "" && mode != oidc.ResponseModeQuery && mode != oidc.ResponseModeFragment:
-			refusal, mode = "response_mode must be query or fragment", ""
+			refusal, mode = oidc.ErrInvalidRequest().WithDescription("response_mode must be query or fragment"), ""
 		case err != nil:
-			refusal = "the request's parameters cannot be read"
+			refusal = oidc.ErrInvalidRequest().WithDescription("the request's parameters cannot be read")
+		case req.ResponseType == "":
+			refusal = oidc.ErrInvalidRequest().WithDescription("response_type is missing: send response_type=code")
+		case req.ResponseType != oidc.ResponseTypeCode:
+			refusal = &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
+		case r.Form.Get("request_uri") != "":
+			// Discovery says request_uri_parameter_supported: false; the
+			// library would go on without the parameters it names.
+			refusal = &oidc.Error{ErrorType: "request_uri_not_supported", Description: "request_uri is not supported: send the parameters in the request"}
 		}
-		if refusal == "" {
+		if refusal == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if slices.Contains(twice, "response_mode") {
 			mode = "" // the default for the code flow: query
 		}
-		u, err := p.errorURL(redirectURI, state, mode, oidc.ErrInvalidRequest().WithDescription("%s", refusal))
+		u, err := p.errorURL(redirectURI, state, mode, refusal)
 		if err != nil {
 			p.errorPage(w, "redirect_uri cannot be answered")
 			return
@@ -265,7 +278,7 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	d := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), p.issuer), p.op, p.op.Storage())
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}
-	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	d.GrantTypesSupported = grantTypes
 	// Confidential clients authenticate with their secret, public ones with
 	// their client_id alone, at each endpoint (clientCredentials).
 	auth := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}

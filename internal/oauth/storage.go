@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -26,8 +27,8 @@ var _ op.Storage = (*storage)(nil)
 
 // CreateAuthRequest stores a validated authorization request. On top of the
 // library's checks it requires PKCE with S256 of every client (RFC 9700
-// section 2.1.1) and an exact redirect URI match, also for native apps'
-// loopback URIs.
+// section 2.1.1), with a well-formed code_challenge, and an exact redirect
+// URI match, also for native apps' loopback URIs.
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	app, err := s.svc.OAuthApp(ctx, req.ClientID)
 	if err != nil {
@@ -39,6 +40,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required (RFC 7636)")
 	}
+	if !wellFormedChallenge(req.CodeChallenge) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~ (RFC 7636 section 4.2)")
+	}
 	r := &parley.AuthRequest{
 		ID: parley.NewID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 		Nonce: req.Nonce, Scopes: parley.NewScopes(req.Scopes), ResponseMode: string(req.ResponseMode),
@@ -48,6 +52,15 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		return nil, err
 	}
 	return authRequest{r}, nil
+}
+
+// wellFormedChallenge reports whether a code_challenge is 43 to 128
+// characters of the unreserved set (RFC 7636 section 4.2), as S256's
+// BASE64URL encoding of a SHA-256 hash is.
+func wellFormedChallenge(c string) bool {
+	return len(c) >= 43 && len(c) <= 128 && !strings.ContainsFunc(c, func(r rune) bool {
+		return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r))
+	})
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
@@ -61,13 +74,19 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return authRequest{r}, nil
 }
 
-// AuthRequestByCode redeems a code: once, within a minute of consent; a
-// code presented again revokes every token it issued. The token endpoint
-// calls it only once the client is authenticated (tokenServer.CodeExchange).
-func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	r, err := s.svc.RedeemCode(ctx, code)
+// AuthRequestByCode is not routed: codes are redeemed by redeemCode, which
+// checks what the client presents with the code (tokenServer.CodeExchange).
+func (s *storage) AuthRequestByCode(context.Context, string) (op.AuthRequest, error) {
+	return nil, errNotRouted()
+}
+
+// redeemCode redeems a code: once, within a minute of consent, by the
+// client it was issued to, with the request's PKCE verifier and redirect
+// URI; a code presented again by its client revokes every token it issued.
+func (s *storage) redeemCode(ctx context.Context, in service.CodeExchange) (authRequest, error) {
+	r, err := s.svc.RedeemCode(ctx, in)
 	if err != nil {
-		return nil, grantError(err)
+		return authRequest{}, grantError(err)
 	}
 	return authRequest{r}, nil
 }

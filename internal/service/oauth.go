@@ -133,38 +133,68 @@ func (s *Service) SetAuthCode(ctx context.Context, requestID, code string) error
 	})
 }
 
+// CodeExchange is what a client presents to exchange a code for tokens
+// (RFC 6749 section 4.1.3).
+type CodeExchange struct {
+	Code string
+	// ClientID is the client that authenticated to exchange the code.
+	ClientID string
+	// RedirectURI is the redirect_uri sent with the code.
+	RedirectURI string
+	// VerifierChallenge is the S256 code_challenge of the code_verifier
+	// sent (RFC 7636 section 4.6), "" when none was sent.
+	VerifierChallenge string
+}
+
 // RedeemCode exchanges a code for the request it was issued for: once,
-// within codeTTL of consent. A code presented again revokes every token it
-// issued (RFC 6749 section 4.1.2). The code counts as used from here, so
-// two racing exchanges cannot both succeed. A code that cannot be
-// exchanged is EINVALID, saying why.
-func (s *Service) RedeemCode(ctx context.Context, code string) (*parley.AuthRequest, error) {
+// within codeTTL of consent, by the client it was issued to, with the PKCE
+// verifier of the request's challenge and the request's redirect URI. The
+// checks and the marking of the code as used are one transaction, so only
+// an exchange that succeeds uses the code, and of two racing exchanges one
+// only succeeds. A used code presented again by its client revokes every
+// token it issued (RFC 6749 section 4.1.2); another client can neither use
+// nor spend it. A code that cannot be exchanged is EINVALID, saying why.
+func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.AuthRequest, error) {
 	var r *parley.AuthRequest
-	replayed := false
+	var refusal error
+	refuse := func(format string, args ...any) error {
+		refusal = parley.Errorf(parley.EINVALID, format, args...)
+		return nil
+	}
+	unknown := "the code is unknown: use the code of the latest authorization response"
 	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
-		replayed = false
-		if r, err = tx.FindAuthRequestByCode(ctx, parley.HashToken(code)); err != nil {
+		refusal = nil
+		if r, err = tx.FindAuthRequestByCode(ctx, parley.HashToken(in.Code)); err != nil {
 			return err
 		}
 		now := parley.Now()
-		if r.CodeUsedAt != nil {
-			replayed = true
+		switch {
+		case r.ClientID != in.ClientID:
+			return refuse("the code was issued to another client")
+		case r.CodeUsedAt != nil:
+			refusal = parley.Errorf(parley.EINVALID, "code already used; the tokens it issued are revoked")
 			return tx.RevokeTokenFamily(ctx, r.ID, now)
+		case r.ApprovedAt == nil:
+			return refuse("%s", unknown)
+		case now.Sub(*r.ApprovedAt) > codeTTL:
+			return refuse("code expired: exchange the code within a minute of the member's consent")
+		case in.VerifierChallenge == "":
+			return refuse("code_verifier is missing: the code was issued for a PKCE code_challenge")
+		case subtle.ConstantTimeCompare([]byte(in.VerifierChallenge), []byte(r.CodeChallenge)) != 1:
+			return refuse("code_verifier does not match the code_challenge of the authorization request")
+		case in.RedirectURI != r.RedirectURI:
+			return refuse("redirect_uri differs from the one of the authorization request")
 		}
 		r.CodeUsedAt = &now
 		return tx.UpdateAuthRequest(ctx, r)
 	})
 	switch {
 	case isNotFound(err):
-		return nil, parley.Errorf(parley.EINVALID, "the code is unknown: use the code of the latest authorization response")
+		return nil, parley.Errorf(parley.EINVALID, "%s", unknown)
 	case err != nil:
 		return nil, err
-	case replayed:
-		return nil, parley.Errorf(parley.EINVALID, "code already used; the tokens it issued are revoked")
-	case r.ApprovedAt == nil:
-		return nil, parley.Errorf(parley.EINVALID, "the code is unknown: use the code of the latest authorization response")
-	case parley.Now().Sub(*r.ApprovedAt) > codeTTL:
-		return nil, parley.Errorf(parley.EINVALID, "code expired: exchange the code within a minute of the member's consent")
+	case refusal != nil:
+		return nil, refusal
 	}
 	return r, nil
 }
