@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -136,7 +137,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if err := writeEvent(ctx, conn, ev); err != nil {
-				if sub.Dropped() {
+				// Behind by a full queue, or by one write that took longer
+				// than writeTimeout: either way the client stopped reading.
+				if sub.Dropped() || errors.Is(err, context.DeadlineExceeded) {
 					s.cutOffSlowClient(conn)
 				}
 				return

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -35,12 +36,28 @@ func TestSignInWithParley_Browser(t *testing.T) {
 	challenge := oauth2.S256ChallengeOption(oauth2.GenerateVerifier())
 
 	ctx := apptest.Chromium(t)
+	// signIn submits the sign-in form and waits for the page that answers
+	// it, which never keeps a password in its form.
 	signIn := func(password string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(
 			chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
 			chromedp.SetValue(chromedp.CSS(`input[name=username]`), "alice"),
 			chromedp.SetValue(chromedp.CSS(`input[name=password]`), password),
 			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+			chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				const answered = `document.readyState === "complete" && !(document.querySelector("input[name=password]") || {}).value`
+				for {
+					// While the page navigates, evaluating fails: try again.
+					if done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](answered)); err == nil && done {
+						return nil
+					}
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			}),
 		)
 	}
 
