@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"golang.org/x/oauth2"
 )
 
@@ -40,7 +41,9 @@ type grantWorld struct {
 }
 
 func newGrantWorld(t *testing.T) *grantWorld {
-	env := apptest.Start(t)
+	// Members stay signed in for a year, so that tests can move the clock
+	// past a grant's expiry.
+	env := apptest.Start(t, func(c *config.Config) { c.SessionTTL = 365 * 24 * time.Hour })
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
