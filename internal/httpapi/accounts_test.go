@@ -125,6 +125,16 @@ func TestSessions(t *testing.T) {
 }
 
 // wantProblem checks that err is a problem with the status and type code.
+// wantDetail fails the test unless err is a problem whose detail says want:
+// domain errors about what the API takes in a header or a query parameter,
+// or offers at another route, are told in the API's terms.
+func wantDetail(t *testing.T, err error, want string) {
+	t.Helper()
+	if e, ok := err.(*client.Error); !ok || !strings.Contains(e.Detail, want) {
+		t.Errorf("problem %v, want a detail that says %q", err, want)
+	}
+}
+
 func wantProblem(t *testing.T, err error, status int, code string) {
 	t.Helper()
 	e, ok := err.(*client.Error)

@@ -350,9 +350,9 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "messages.read", "messages.delete"}, apptest.Answer{})
 	app := w.env.Client.WithToken(tok.AccessToken)
 
-	if _, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}}); client.StatusOf(err) != http.StatusConflict {
-		t.Errorf("starting the existing direct thread: %v, want 409", err)
-	}
+	_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}})
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	wantDetail(t, err, "share into it with POST /api/v1/shares")
 	th, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Dinner bill"})
 	if err != nil {
 		t.Fatal(err)

@@ -110,7 +110,7 @@ func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key
 	}
 	// A deleted message has lost its text; its key still replays it.
 	if prior.ThreadID != threadID || prior.Seq < from || prior.DeletedAt == nil && prior.Text != text {
-		return nil, parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
+		return nil, parley.ErrIdempotencyKeyReused
 	}
 	return prior, nil
 }

@@ -75,7 +75,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				// it gets one only if its grant reaches it already. (A share
 				// brings the thread in, from the card on.)
 				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); isNotFound(err) {
-					return parley.Errorf(parley.ECONFLICT, "a conversation with %s already exists and is outside this app's access; share into it with POST /api/v1/shares", others[0])
+					return parley.ErrDirectThreadOutOfReach
 				} else if err != nil {
 					return err
 				}
@@ -186,7 +186,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxThreadLimit)
 	}
 	if withMessages < 0 || withMessages > parley.MaxInboxMessages {
-		return nil, parley.Errorf(parley.EINVALID, "include=messages:N takes N from 0 to %d", parley.MaxInboxMessages)
+		return nil, parley.ErrInboxMessages
 	}
 	after, err := decodeThreadCursor(cursor)
 	if err != nil {
