@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -121,6 +122,12 @@ func TestSessions(t *testing.T) {
 		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
 		// Other sessions of the member live on.
 		apptest.MustMe(t, alice)
+	})
+	// Last, as it ends every session so far.
+	t.Run("ErrExpired", func(t *testing.T) {
+		env.Clock.Advance(30*24*time.Hour + time.Second) // sessions last 30 days by default
+		_, err := alice.Me(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
 	})
 }
 

@@ -167,6 +167,21 @@ func TestAttack_DeadTokens(t *testing.T) {
 		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 		assertTokenError(t, err, "invalid_grant")
 	})
+	t.Run("ExpiredAuthRequest", func(t *testing.T) {
+		partner := env.MustPartner(t, "SlowMember")
+		cfg := *partner.Config
+		cfg.Scopes = scopes
+		browser := apptest.NewBrowser()
+		login := browser.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if !strings.Contains(login.Body, `name="password"`) {
+			t.Fatalf("want the sign-in page, got %d %s", login.Status, login.URL)
+		}
+		env.Clock.Advance(10*time.Minute + time.Second) // a request waits ten minutes for the member
+		p := browser.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+		if p.Location != "" || !strings.Contains(p.Body, "expired") {
+			t.Errorf("signing in to an expired request: %d %s, Location %q", p.Status, p.URL, p.Location)
+		}
+	})
 	t.Run("WrongClientSecret", func(t *testing.T) {
 		partner := env.MustPartner(t, "WrongSecret")
 		cfg := *partner.Config
