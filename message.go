@@ -80,14 +80,25 @@ func ValidateText(s string) error {
 	return nil
 }
 
-// ValidateIdempotencyKey checks a client's idempotency key: 1–255 printable ASCII characters.
+// Errors of a send's idempotency key.
+var (
+	// ErrIdempotencyKeyMalformed is a key that is not 1 to
+	// MaxIdempotencyKeyLen printable ASCII characters.
+	ErrIdempotencyKeyMalformed = Errorf(EINVALID, "an idempotency key must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen)
+	// ErrIdempotencyKeyReused is a key the sender used for a different
+	// message.
+	ErrIdempotencyKeyReused = Errorf(ECONFLICT, "this idempotency key was used for a different message")
+)
+
+// ValidateIdempotencyKey checks a client's idempotency key: 1–255 printable
+// ASCII characters, or ErrIdempotencyKeyMalformed.
 func ValidateIdempotencyKey(s string) error {
 	if len(s) == 0 || len(s) > MaxIdempotencyKeyLen {
-		return Errorf(EINVALID, "Idempotency-Key must be 1 to %d characters", MaxIdempotencyKeyLen)
+		return ErrIdempotencyKeyMalformed
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x21 || s[i] > 0x7e {
-			return Errorf(EINVALID, "Idempotency-Key must be printable ASCII")
+			return ErrIdempotencyKeyMalformed
 		}
 	}
 	return nil

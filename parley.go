@@ -30,9 +30,24 @@ func NewID() string {
 	return idEncoding.EncodeToString(id[:])
 }
 
-// Now returns the current time in UTC with microsecond precision, the
-// precision the store keeps.
+// Now returns the wall clock's time in UTC with microsecond precision, the
+// precision the store keeps. A server reads the time through its Clock
+// instead, so that what expires when can be tested.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Clock tells a server the time. Everything that decides whether a token,
+// grant, code, authorization request, session or ticket is still good
+// reads it, and so does everything that stamps a time on a record. Its
+// times are in UTC with microsecond precision.
+type Clock interface {
+	Now() time.Time
+}
+
+// WallClock is the Clock of a real server: Now.
+type WallClock struct{}
+
+// Now returns Now().
+func (WallClock) Now() time.Time { return Now() }
 
 // RandomToken returns 256 random bits in base64url: the secret part of a
 // token, a client secret, a refresh token or a CSRF token.

@@ -32,44 +32,104 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one transaction's view of the store.
+// Tx is one transaction's view of the store, made of one part per kind of
+// thing kept. What a Tx changes is kept only if its Write succeeds; a Tx
+// given to Read may only find.
+//
+// Common to every part: a Find of one thing returns ENOTFOUND when there is
+// none, and a list is empty, never an error, when nothing matches. An
+// Update or Delete of one named thing returns ENOTFOUND when it is absent,
+// unless its doc says otherwise. Times are stored to the microsecond.
 type Tx interface {
-	// CreateUser stores a new member; ECONFLICT when the username is taken.
+	UserStore
+	SessionStore
+	FriendStore
+	ThreadStore
+	ParticipantStore
+	MessageStore
+	AppStore
+	GrantStore
+	OAuthStore
+	AccessLogStore
+	RealtimeStore
+	ThrottleStore
+	KeyStore
+}
+
+// UserStore keeps members' accounts.
+type UserStore interface {
+	// CreateUser stores a new member with their password's hash;
+	// ECONFLICT when the username is taken.
 	CreateUser(ctx context.Context, u *User, passwordHash string) error
 	FindUserByID(ctx context.Context, id string) (*User, error)
 	// FindUserByUsername looks up a normalized username.
 	FindUserByUsername(ctx context.Context, username string) (*User, error)
+	// FindPasswordHash returns the hash CreateUser stored for the member.
 	FindPasswordHash(ctx context.Context, userID string) (string, error)
 	// FindUsers returns every member ordered by username.
 	FindUsers(ctx context.Context) ([]*User, error)
+}
 
+// SessionStore keeps members' sign-ins, by their token's hash.
+type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// FindSession returns the session with the token hash, expired or not,
 	// and its member.
 	FindSession(ctx context.Context, tokenHash []byte) (*Session, *User, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+}
 
+// FriendStore keeps friendships, pending and accepted, each from the
+// member who asked to the one asked.
+type FriendStore interface {
 	// FindFriendship returns the friendship between a and b in either direction.
 	FindFriendship(ctx context.Context, a, b string) (*Friendship, error)
+	// CreateFriendship stores a request; ECONFLICT when the requester
+	// already asked the addressee.
 	CreateFriendship(ctx context.Context, f *Friendship) error
+	// AcceptFriendship makes the request from requesterID to addresseeID
+	// a friendship.
 	AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error
 	// DeleteFriendship removes the friendship between a and b in either direction.
 	DeleteFriendship(ctx context.Context, a, b string) error
 	// FindFriends returns the member's accepted friends ordered by username.
 	FindFriends(ctx context.Context, userID string) ([]Friend, error)
+	// FindFriendRequests returns the member's pending requests, those they
+	// sent and those they received.
 	FindFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)
+}
 
+// ThreadStore keeps threads, their numbering of messages, and who closed
+// them to apps.
+type ThreadStore interface {
 	// CreateThread stores a thread; ECONFLICT when its direct key exists.
 	CreateThread(ctx context.Context, t *Thread) error
 	FindThreadByID(ctx context.Context, id string) (*Thread, error)
+	// FindThreadByDirectKey returns the direct thread of the two members
+	// the key names.
 	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)
 	// FindThreads returns the member's current threads, newest activity first.
 	FindThreads(ctx context.Context, f ThreadFilter) ([]*ThreadSummary, error)
-	// NextSeq takes the thread's next message number and records activity at t.
+	// NextSeq takes the thread's next message number and records activity
+	// at t. Numbers are dense: each transaction that commits took the one
+	// after the last committed, however many write the thread at once.
 	NextSeq(ctx context.Context, threadID string, t time.Time) (int64, error)
 	// TouchThread records activity at t without taking a number.
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
+	// CloseThreadToApps records that the member closes the thread to apps;
+	// it reports false when they already had.
+	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
+	// ReopenThreadToApps withdraws the member's closing; it reports false
+	// when there was none.
+	ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error)
+	// FindThreadClosers returns who keeps the thread closed to apps, in the
+	// order they closed it.
+	FindThreadClosers(ctx context.Context, threadID string) ([]UserRef, error)
+}
 
+// ParticipantStore keeps who takes part in which thread, and how far each
+// has read.
+type ParticipantStore interface {
 	// FindParticipant returns the member's row in the thread, also after
 	// they left.
 	FindParticipant(ctx context.Context, threadID, userID string) (*Participant, error)
@@ -79,18 +139,33 @@ type Tx interface {
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
 	// JoinThread adds the member to the thread, or brings back one who left.
 	JoinThread(ctx context.Context, p *Participant) error
+	// LeaveThread records that the member left at t; ENOTFOUND when they
+	// are not in the thread.
 	LeaveThread(ctx context.Context, threadID, userID string, t time.Time) error
 	// SetReadSeq moves the member's read marker forward to seq; it never
 	// moves back. It reports whether the marker moved.
 	SetReadSeq(ctx context.Context, threadID, userID string, seq int64) (bool, error)
+}
 
+// MessageStore keeps messages, and deleted messages as tombstones.
+type MessageStore interface {
+	// CreateMessage stores a message; ECONFLICT when its seq is taken in
+	// its thread, or its sender used its (non-empty) idempotency key
+	// before.
 	CreateMessage(ctx context.Context, m *Message) error
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
+	// FindMessageByIdempotencyKey returns the message the sender sent with
+	// the key.
 	FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*Message, error)
+	// FindMessages returns a page of the filter's thread: newest first for
+	// Before (or no position), oldest first for After.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 	// DeleteMessage turns the message into a tombstone deleted at t.
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
+}
 
+// AppStore keeps partner apps' registrations and their review.
+type AppStore interface {
 	// CreateApp stores a registration with its secret's hash (nil for a
 	// public client).
 	CreateApp(ctx context.Context, a *App, secretHash []byte) error
@@ -100,9 +175,15 @@ type Tx interface {
 	FindApps(ctx context.Context, ownerID string) ([]*App, error)
 	// UpdateAppReview sets an app's state and whether it may reach all threads.
 	UpdateAppReview(ctx context.Context, clientID, state string, allThreads bool) error
-	// FindAppSecretHash returns a confidential client's secret hash.
+	// FindAppSecretHash returns a confidential client's secret hash, nil
+	// for a public client.
 	FindAppSecretHash(ctx context.Context, clientID string) ([]byte, error)
+}
 
+// GrantStore keeps members' grants to apps and the threads they reach. A
+// grant is in force at t when it is not revoked and has no expiry or one
+// after t.
+type GrantStore interface {
 	CreateGrant(ctx context.Context, g *Grant) error
 	FindGrantByID(ctx context.Context, id string) (*Grant, error)
 	// FindCurrentGrant returns the member's unrevoked grant for the app,
@@ -113,7 +194,7 @@ type Tx interface {
 	// FindActiveGrants returns the member's grants in force at t, oldest first.
 	FindActiveGrants(ctx context.Context, userID string, t time.Time) ([]*Grant, error)
 	// FindExpiredGrants returns up to limit grants that expired by t but
-	// are not yet marked ended.
+	// are not yet marked ended, the earliest expiry first.
 	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)
 	// AddGrantThread brings a thread into a grant; a thread already in it
 	// keeps its earlier first message.
@@ -126,21 +207,16 @@ type Tx interface {
 	// current participants and of active apps, that reach the thread.
 	FindThreadGrants(ctx context.Context, threadID string, t time.Time) ([]ThreadGrant, error)
 	// FindGrantUse counts the calls a grant's app made on its member's data,
-	// from the member's access log.
+	// from the member's access log, logged reads included.
 	FindGrantUse(ctx context.Context, g *Grant) (*GrantUse, error)
+}
 
-	// CloseThreadToApps records that the member closes the thread to apps;
-	// it reports false when they already had.
-	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
-	// ReopenThreadToApps withdraws the member's closing; it reports false
-	// when there was none.
-	ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error)
-	// FindThreadClosers returns who keeps the thread closed to apps, in the
-	// order they closed it.
-	FindThreadClosers(ctx context.Context, threadID string) ([]UserRef, error)
-
+// OAuthStore keeps authorization requests and the tokens issued from them,
+// each code and token by its hash.
+type OAuthStore interface {
 	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
 	FindAuthRequest(ctx context.Context, id string) (*AuthRequest, error)
+	// FindAuthRequestByCode returns the request whose code has the hash.
 	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
 	// UpdateAuthRequest stores the member, grant, sign-in and approval times,
 	// code and its use.
@@ -150,36 +226,58 @@ type Tx interface {
 	DeleteAuthRequestsBefore(ctx context.Context, t time.Time) error
 
 	CreateToken(ctx context.Context, t *OAuthToken) error
+	// FindToken returns the token with the hash, expired, used or revoked
+	// or not.
 	FindToken(ctx context.Context, hash []byte) (*OAuthToken, error)
 	// FindTokenGrant returns an access or refresh token with its grant,
-	// app and member.
+	// app and member, whatever their state.
 	FindTokenGrant(ctx context.Context, hash []byte) (*TokenGrant, error)
 	// UseToken marks a refresh token used at t; it reports false when it
-	// already was.
+	// already was, so that of two uses at once exactly one gets true.
 	UseToken(ctx context.Context, hash []byte, t time.Time) (bool, error)
+	// RevokeToken marks the token revoked at t, unless it already was; an
+	// unknown hash is no error.
 	RevokeToken(ctx context.Context, hash []byte, t time.Time) error
+	// RevokeTokenFamily marks every token of the family revoked at t,
+	// those already revoked keeping their time; an unknown family is no
+	// error.
 	RevokeTokenFamily(ctx context.Context, familyID string, t time.Time) error
+}
 
+// AccessLogStore keeps each member's hash-chained access log. Its reads
+// see every record given to Store.LogReads before them.
+type AccessLogStore interface {
 	// FindAccessHeads returns the heads of the members' access logs, in the
 	// order of userIDs: seq 0 and GenesisHash for a log with no entry yet.
 	FindAccessHeads(ctx context.Context, userIDs []string) ([]AccessHead, error)
 	// AppendAccess appends the records to the access log, chaining each
-	// member's entries onto the last one in their log.
+	// member's entries onto the last one in their log: each member's log
+	// stays one chain, with seq dense, however many append at once.
 	AppendAccess(ctx context.Context, records []AccessRecord) error
+	// FindAccessEntries returns a page of a member's log, in the filter's
+	// order.
 	FindAccessEntries(ctx context.Context, f AccessFilter) ([]*AccessEntry, error)
+}
 
+// RealtimeStore keeps what realtime streams need beyond the other parts:
+// tickets to open one, and word that access may have ended.
+type RealtimeStore interface {
 	// CreateEventTicket stores a ticket to open a realtime stream, and
-	// removes the tickets that expired before it was made.
+	// removes the tickets that expired before now.
 	CreateEventTicket(ctx context.Context, t *EventTicket, now time.Time) error
 	// TakeEventTicket removes the ticket with the hash and returns it,
 	// expired or not; ENOTFOUND when there is none, also when it was taken
-	// already.
+	// already, so that a ticket is taken at most once.
 	TakeEventTicket(ctx context.Context, hash []byte) (*EventTicket, error)
 	// FindAccessVersion returns a number that grows whenever access may have
 	// ended, whichever process made the change: a grant ended, an app's
 	// state changed, a token was revoked or a thread closed to apps.
 	FindAccessVersion(ctx context.Context) (int64, error)
+}
 
+// ThrottleStore keeps failures counted under a key, such as a sign-in's
+// username or a client address.
+type ThrottleStore interface {
 	// FindThrottle returns the failures recorded under a key.
 	FindThrottle(ctx context.Context, key string) (*Throttle, error)
 	// PutThrottle stores a key's failures, replacing what it had.
@@ -188,9 +286,13 @@ type Tx interface {
 	DeleteThrottle(ctx context.Context, key string) error
 	// DeleteThrottlesBefore forgets every key whose last failure was before t.
 	DeleteThrottlesBefore(ctx context.Context, t time.Time) error
+}
 
-	// FindServerKey returns a key the server keeps, such as its token
-	// encryption key; CreateServerKey stores one, ECONFLICT if it exists.
+// KeyStore keeps the server's own keys, such as its token encryption key.
+type KeyStore interface {
+	// FindServerKey returns the key stored under name.
 	FindServerKey(ctx context.Context, name string) ([]byte, error)
+	// CreateServerKey stores a key under name; ECONFLICT if one exists:
+	// of servers creating one at once, only the first succeeds.
 	CreateServerKey(ctx context.Context, name string, key []byte) error
 }

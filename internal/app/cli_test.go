@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
 // run runs the parley command in process and returns what it printed.
@@ -155,7 +157,7 @@ func TestCLI_App(t *testing.T) {
 
 func TestCLI_AccessLogVerify(t *testing.T) {
 	env := apptest.Start(t)
-	env.MustMember(t, "alice")
+	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
 	dir := env.Server.Config.DataDir
@@ -164,7 +166,11 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 	if err != nil || !strings.Contains(out, "intact: 1 entries") {
 		t.Fatalf("verify: %q, %v", out, err)
 	}
-	env.ExecSQL(t, `UPDATE access_log SET app_name = 'Someone else' WHERE seq = 1`)
+	err = sqlstore.TamperAccessEntry(context.Background(), env.Server.Store, apptest.MustMe(t, alice).ID, 1,
+		func(e *parley.AccessEntry) { e.AppName = "Someone else" })
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err = run(t, dir, "", "access-log", "verify", "alice")
 	if err == nil || !strings.Contains(out, "broken at entry 1") {
 		t.Errorf("verify after tampering: %q, %v", out, err)

@@ -91,7 +91,7 @@ func tuneGC(cfg config.Config, getenv func(string) string) {
 
 // serve runs a server until ctx ends, then shuts it down gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	srv, err := OpenServer(ctx, cfg, log)
+	srv, err := OpenServer(ctx, cfg, log, parley.WallClock{})
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func listCommand[T any](cfg *config.Config, short, header string,
 // running server: SQLite serialises the two processes' writes, and the
 // server's journal of reads stays the server's.
 func withService(ctx context.Context, cfg config.Config, fn func(*service.Service) error) error {
-	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), sqlstore.OpenSQLiteBeside)
+	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, sqlstore.OpenSQLiteBeside)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -48,14 +49,15 @@ const expiryInterval = time.Minute
 // through another process, to end the realtime streams it concerns.
 const accessCheckInterval = time.Second
 
-// OpenServer opens the store and assembles the server without listening yet.
-// It fails while another server has the data directory open.
-func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	return openServer(ctx, cfg, log, sqlstore.OpenSQLite)
+// OpenServer opens the store and assembles the server, which tells the time
+// by clock, without listening yet. It fails while another server has the
+// data directory open.
+func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
+	return openServer(ctx, cfg, log, clock, sqlstore.OpenSQLite)
 }
 
 // openServer assembles a server on the store that open opens.
-func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock,
 	open func(ctx context.Context, path string) (*sqlstore.DB, error)) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -75,6 +77,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
 		SessionTTL:        cfg.SessionTTL,
 		SignUpsPerAddress: cfg.SignUpsPerAddress,
 		AccessTokens:      keys.Sealer,
+		Clock:             clock,
 	})
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
 	hs := &http.Server{

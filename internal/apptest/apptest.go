@@ -5,7 +5,6 @@ package apptest
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -30,6 +29,8 @@ type Env struct {
 	HTTP *http.Client
 	// Logs holds everything the server logged, at debug level.
 	Logs *SyncBuffer
+	// Clock is the server's clock; Advance moves it on.
+	Clock *Clock
 }
 
 // Start runs a server until the test ends. Options adjust its config.
@@ -43,7 +44,8 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	}
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := app.OpenServer(context.Background(), cfg, log)
+	clock := &Clock{}
+	srv, err := app.OpenServer(context.Background(), cfg, log, clock)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 		}
 	})
 	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
-	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs}
+	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock}
 }
 
 // Password is the password MustMember gives a member.
@@ -142,20 +144,4 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// ExecSQL changes the server's database behind its back, as time passing or
-// someone with the disk would. It fails the test if nothing changed.
-func (e *Env) ExecSQL(tb testing.TB, query string, args ...any) {
-	tb.Helper()
-	db, err := sql.Open("sqlite", e.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	if res, err := db.Exec(query, args...); err != nil {
-		tb.Fatal(err)
-	} else if n, _ := res.RowsAffected(); n == 0 {
-		tb.Fatalf("%s changed nothing", query)
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
 func accessLog(t *testing.T, c *client.Client, query string) *service.AccessLogPage {
@@ -151,41 +152,54 @@ func TestAccessLog_Tampering(t *testing.T) {
 	if v := verifyLog(t, w.alice); !v.Intact || v.Entries != 5 {
 		t.Fatalf("verify before any change: %+v", v)
 	}
-	aliceID := w.aliceID
+	store, aliceID := w.env.Server.Store, w.aliceID
 	// Entries 1 to 5: the grant, then four reads. In order: each change is
 	// undone before the next, except the last two, which break the chain
 	// first at its end and then further up.
 	for _, tc := range []struct {
-		name, query, undo string
-		seq               int64
-		reason            string
+		name         string
+		change, undo func() error
+		seq          int64
+		reason       string
 	}{
 		{
 			"Edited",
-			`UPDATE access_log SET action = 'threads.read' WHERE user_id = $1 AND seq = 3`,
-			`UPDATE access_log SET action = 'profile' WHERE user_id = $1 AND seq = 3`, 3, "altered",
+			func() error {
+				return sqlstore.TamperAccessEntry(ctx, store, aliceID, 3, func(e *parley.AccessEntry) { e.Action = "threads.read" })
+			},
+			func() error {
+				return sqlstore.TamperAccessEntry(ctx, store, aliceID, 3, func(e *parley.AccessEntry) { e.Action = "profile" })
+			},
+			3, "altered",
 		},
 		{
 			"AddedBeyondTheEnd",
-			`INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, prev_hash, hash)
-			 VALUES ($1, 9, 0, '', '', '', 'profile', x'00', x'00')`,
-			`DELETE FROM access_log WHERE user_id = $1 AND seq = 9`, 9, "beyond the end",
+			func() error {
+				return sqlstore.ForgeAccessEntry(ctx, store, &parley.AccessEntry{
+					UserID: aliceID, Seq: 9, Action: "profile", PrevHash: []byte{0}, Hash: []byte{0}})
+			},
+			func() error { return sqlstore.DeleteAccessEntry(ctx, store, aliceID, 9) },
+			9, "beyond the end",
 		},
 		{
-			"Truncated", `DELETE FROM access_log WHERE user_id = $1 AND seq = 5`, "", 5, "missing at the end",
+			"Truncated", func() error { return sqlstore.DeleteAccessEntry(ctx, store, aliceID, 5) }, nil, 5, "missing at the end",
 		},
 		{
-			"Deleted", `DELETE FROM access_log WHERE user_id = $1 AND seq = 2`, "", 2, "missing",
+			"Deleted", func() error { return sqlstore.DeleteAccessEntry(ctx, store, aliceID, 2) }, nil, 2, "missing",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w.env.ExecSQL(t, tc.query, aliceID)
+			if err := tc.change(); err != nil {
+				t.Fatal(err)
+			}
 			v := verifyLog(t, w.alice)
 			if v.Intact || v.Break == nil || v.Break.Seq != tc.seq || !strings.Contains(v.Break.Reason, tc.reason) {
 				t.Errorf("verify after the change: %+v, want a break at %d", v.Break, tc.seq)
 			}
-			if tc.undo != "" {
-				w.env.ExecSQL(t, tc.undo, aliceID)
+			if tc.undo != nil {
+				if err := tc.undo(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}

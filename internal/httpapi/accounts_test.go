@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -122,9 +123,25 @@ func TestSessions(t *testing.T) {
 		// Other sessions of the member live on.
 		apptest.MustMe(t, alice)
 	})
+	// Last, as it ends every session so far.
+	t.Run("ErrExpired", func(t *testing.T) {
+		env.Clock.Advance(30*24*time.Hour + time.Second) // sessions last 30 days by default
+		_, err := alice.Me(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
 }
 
 // wantProblem checks that err is a problem with the status and type code.
+// wantDetail fails the test unless err is a problem whose detail says want:
+// domain errors about what the API takes in a header or a query parameter,
+// or offers at another route, are told in the API's terms.
+func wantDetail(t *testing.T, err error, want string) {
+	t.Helper()
+	if e, ok := err.(*client.Error); !ok || !strings.Contains(e.Detail, want) {
+		t.Errorf("problem %v, want a detail that says %q", err, want)
+	}
+}
+
 func wantProblem(t *testing.T, err error, status int, code string) {
 	t.Helper()
 	e, ok := err.(*client.Error)

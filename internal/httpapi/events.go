@@ -115,8 +115,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	accessChanged := sub.AccessChanged()
 	var expired <-chan time.Time
-	if until, ok := sub.Expiry(); ok {
-		t := time.NewTimer(time.Until(until))
+	if left, ok := sub.ExpiresIn(); ok {
+		t := time.NewTimer(left)
 		defer t.Stop()
 		expired = t.C
 	}

@@ -99,7 +99,7 @@ func TestEvents_Auth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		env.ExecSQL(t, `UPDATE event_tickets SET expires_at = expires_at - 31000000`)
+		env.Clock.Advance(parley.EventTicketTTL + time.Second)
 		if _, err := env.Client.EventsWithTicket(ctx, tk.Ticket); client.StatusOf(err) != http.StatusUnauthorized {
 			t.Fatalf("an expired ticket: %v, want 401", err)
 		}
@@ -182,7 +182,7 @@ func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 			}
 		},
 		"GrantExpired": func(t *testing.T, w *grantWorld) {
-			w.env.ExecSQL(t, `UPDATE grants SET expires_at = 1 WHERE revoked_at IS NULL`)
+			w.env.Clock.Advance(30*24*time.Hour + time.Second) // the grant was for 30 days
 			if n, err := w.env.Server.Service.EndExpiredGrants(context.Background()); err != nil || n != 1 {
 				t.Fatalf("ended %d grants, %v", n, err)
 			}
@@ -225,7 +225,7 @@ func TestEvents_AppStreamEndsWhenTokenExpires(t *testing.T) {
 	w := newGrantWorld(t)
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
-	w.env.ExecSQL(t, `UPDATE oauth_tokens SET expires_at = ? WHERE kind = 'access'`, time.Now().Add(time.Second).UnixMicro())
+	w.env.Clock.Advance(time.Hour - time.Second) // the token, good for an hour, has a second left
 	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
 	mustEnd(t, stream, 3*time.Second)
 }

@@ -3,13 +3,11 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
 // FuzzBodies_RefusedChangesNothing sends bodies to every route that takes
@@ -59,15 +57,9 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 			f.Add(uint8(i), []byte(body))
 		}
 	}
-	db, err := sql.Open("sqlite", env.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		rt := routes[int(route)%len(routes)]
-		before := fingerprint(t, db)
+		before := digest(t, env)
 		req, _ := http.NewRequestWithContext(context.Background(), rt.method, env.URL+rt.path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+alice.Token())
 		req.Header.Set("Content-Type", "application/json")
@@ -83,50 +75,19 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("%s %s %q: %d as %s", rt.method, rt.path, body, status, ct)
 			}
-			if after := fingerprint(t, db); after != before {
+			if after := digest(t, env); after != before {
 				t.Fatalf("%s %s %q was refused with %d but changed the store", rt.method, rt.path, body, status)
 			}
 		}
 	})
 }
 
-// fingerprint hashes every row of every table of the database.
-func fingerprint(t *testing.T, db *sql.DB) [32]byte {
+// digest hashes every row of every table of the server's store.
+func digest(t *testing.T, env *apptest.Env) [32]byte {
 	t.Helper()
-	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	d, err := sqlstore.Digest(context.Background(), env.Server.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for tables.Next() {
-		var name string
-		if err := tables.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, name)
-	}
-	tables.Close()
-	h := sha256.New()
-	for _, name := range names {
-		rows, err := db.Query(`SELECT * FROM "` + name + `"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		values := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range values {
-			ptrs[i] = &values[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(h, "%s%q\n", name, values)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return [32]byte(h.Sum(nil))
+	return d
 }

@@ -105,18 +105,20 @@ func TestMessages_Send(t *testing.T) {
 	t.Run("ErrIdempotencyKeyReused", func(t *testing.T) {
 		_, err := alice.SendMessage(ctx, th.ID, "something else", "key-1")
 		wantProblem(t, err, http.StatusConflict, "conflict")
+		wantDetail(t, err, "this Idempotency-Key was used")
 	})
-	for name, tc := range map[string]struct{ text, key string }{
-		"ErrEmpty":      {"", ""},
-		"ErrBlank":      {" \n\t", ""},
-		"ErrTooLong":    {strings.Repeat("a", 16001), ""},
-		"ErrKeyTooLong": {"hi", strings.Repeat("k", 256)},
-		"ErrKeyControl": {"hi", "a b"},
+	for name, tc := range map[string]struct{ text, key, detail string }{
+		"ErrEmpty":      {"", "", "text"},
+		"ErrBlank":      {" \n\t", "", "text"},
+		"ErrTooLong":    {strings.Repeat("a", 16001), "", "text"},
+		"ErrKeyTooLong": {"hi", strings.Repeat("k", 256), "the Idempotency-Key header must be 1 to 255"},
+		"ErrKeyControl": {"hi", "a b", "the Idempotency-Key header must be 1 to 255 printable ASCII"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before, _ := alice.Thread(ctx, th.ID)
 			_, err := alice.SendMessage(ctx, th.ID, tc.text, tc.key)
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
+			wantDetail(t, err, tc.detail)
 			if after, _ := alice.Thread(ctx, th.ID); after.LastSeq != before.LastSeq {
 				t.Fatalf("a refused send changed the thread: last_seq %d -> %d", before.LastSeq, after.LastSeq)
 			}

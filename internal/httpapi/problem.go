@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -40,6 +41,26 @@ var errorStatus = map[string]int{
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
 	codeUpgradeRequired:  http.StatusUpgradeRequired,
 	codeUnavailable:      http.StatusServiceUnavailable,
+}
+
+// apiDetails are the details the API gives, in its own terms of headers,
+// query parameters and routes, for the domain errors about what it takes
+// that way.
+var apiDetails = map[*parley.Error]string{
+	parley.ErrIdempotencyKeyMalformed: fmt.Sprintf("the Idempotency-Key header must be 1 to %d printable ASCII characters", parley.MaxIdempotencyKeyLen),
+	parley.ErrIdempotencyKeyReused:    "this Idempotency-Key was used for a different message",
+	parley.ErrInboxMessages:           fmt.Sprintf("include=messages:N takes N from 0 to %d", parley.MaxInboxMessages),
+	parley.ErrDirectThreadOutOfReach:  "a conversation with this member already exists and is outside this app's access; share into it with POST /api/v1/shares",
+}
+
+// detail returns the client-safe message of err, in the API's terms.
+func detail(err error) string {
+	if e, ok := errors.AsType[*parley.Error](err); ok {
+		if d, ok := apiDetails[e]; ok {
+			return d
+		}
+	}
+	return parley.ErrorMessage(err)
 }
 
 // StatusOf returns the HTTP status for a domain error: the same answer for
@@ -96,7 +117,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Retry-After", RetryAfter(e.RetryAfter))
 		}
 	}
-	writeProblem(w, status, code, parley.ErrorMessage(err))
+	writeProblem(w, status, code, detail(err))
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

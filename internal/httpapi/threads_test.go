@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -263,6 +264,9 @@ func TestThreads_List(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := alice.Do(ctx, "GET", path, nil, nil)
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
+			if strings.Contains(path, "include=messages:") {
+				wantDetail(t, err, "include=messages:N")
+			}
 		})
 	}
 }

@@ -106,8 +106,12 @@ func TestConnectedApps_ExpiryLogged(t *testing.T) {
 	if _, err := app.Me(ctx); err != nil {
 		t.Fatal(err)
 	}
-	expiry := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
-	w.env.ExecSQL(t, `UPDATE grants SET expires_at = $1 WHERE client_id = $2`, expiry.UnixMicro(), partner.App.ClientID)
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 || apps[0].ExpiresAt == nil {
+		t.Fatalf("connected apps: %+v, %v", apps, err)
+	}
+	expiry := *apps[0].ExpiresAt
+	w.env.Clock.Advance(30*24*time.Hour + time.Hour)
 
 	if _, err := app.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Errorf("an expired grant still works: %v", err)

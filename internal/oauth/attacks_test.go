@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -159,13 +160,13 @@ func TestAttack_DeadTokens(t *testing.T) {
 	t.Run("Expired", func(t *testing.T) {
 		partner := env.MustPartner(t, "Expired")
 		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
-		env.ExecSQL(t, `UPDATE oauth_tokens SET expires_at = 0 WHERE client_id = $1 AND kind = 'access'`, partner.App.ClientID)
+		env.Clock.Advance(time.Hour + time.Second) // an access token lasts an hour
 		assertRefused(t, env, tok.AccessToken)
 	})
 	t.Run("GrantExpired", func(t *testing.T) {
 		partner := env.MustPartner(t, "GrantExpired")
 		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
-		env.ExecSQL(t, `UPDATE grants SET expires_at = 1 WHERE client_id = $1`, partner.App.ClientID)
+		env.Clock.Advance(30*24*time.Hour + time.Second) // the grant was for 30 days
 		assertRefused(t, env, tok.AccessToken)
 		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 		assertTokenError(t, err, "invalid_grant")
@@ -193,9 +194,24 @@ func TestAttack_DeadTokens(t *testing.T) {
 		cfg.Scopes = scopes
 		verifier := oauth2.GenerateVerifier()
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
-		env.ExecSQL(t, `UPDATE auth_requests SET approved_at = approved_at - 120000000 WHERE client_id = $1`, partner.App.ClientID)
+		env.Clock.Advance(time.Minute + time.Second) // a code lasts a minute from consent
 		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 		assertTokenError(t, err, "invalid_grant")
+	})
+	t.Run("ExpiredAuthRequest", func(t *testing.T) {
+		partner := env.MustPartner(t, "SlowMember")
+		cfg := *partner.Config
+		cfg.Scopes = scopes
+		browser := apptest.NewBrowser()
+		login := browser.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if !strings.Contains(login.Body, `name="password"`) {
+			t.Fatalf("want the sign-in page, got %d %s", login.Status, login.URL)
+		}
+		env.Clock.Advance(10*time.Minute + time.Second) // a request waits ten minutes for the member
+		p := browser.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+		if p.Location != "" || !strings.Contains(p.Body, "expired") {
+			t.Errorf("signing in to an expired request: %d %s, Location %q", p.Status, p.URL, p.Location)
+		}
 	})
 	t.Run("WrongClientSecret", func(t *testing.T) {
 		partner := env.MustPartner(t, "WrongSecret")

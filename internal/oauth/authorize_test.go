@@ -235,7 +235,7 @@ func TestAuthorize_PromptLoginAndAuthTime(t *testing.T) {
 	if signedIn < before || signedIn > time.Now().Unix() {
 		t.Fatalf("auth_time %d, want the sign-in's time, from %d", signedIn, before)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	env.Clock.Advance(1100 * time.Millisecond)
 
 	t.Run("LiveSessionKeepsItsSignInTime", func(t *testing.T) {
 		tok := exchange(t, &cfg, browser, "", "s") // no page at all
@@ -292,7 +292,7 @@ func TestAuthorize_MaxAge(t *testing.T) {
 			t.Errorf("a sign-in within max_age was asked again: %d %s", p.Status, p.URL)
 		}
 	})
-	time.Sleep(1200 * time.Millisecond)
+	env.Clock.Advance(1200 * time.Millisecond)
 	t.Run("PromptNoneOlderThanMaxAge", func(t *testing.T) {
 		p := browser.Get(t, maxAge("1", oauth2.SetAuthURLParam("prompt", "none")))
 		if q := appResponse(t, p.Location).Query(); q.Get("error") != "login_required" || q.Get("iss") != env.URL || q.Get("state") != "s" {

@@ -46,7 +46,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	r := &parley.AuthRequest{
 		ID: parley.NewID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 		Nonce: req.Nonce, Scopes: parley.NewScopes(req.Scopes), ResponseMode: string(req.ResponseMode),
-		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge), CreatedAt: parley.Now(),
+		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge), CreatedAt: s.svc.Now(),
 	}
 	if err := s.svc.CreateAuthRequest(ctx, r); err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	if err != nil {
 		return nil, err
 	}
-	if r.CodeHash != nil || parley.Now().Sub(r.CreatedAt) > parley.AuthRequestTTL {
+	if r.CodeHash != nil || s.svc.Now().Sub(r.CreatedAt) > parley.AuthRequestTTL {
 		return nil, oidc.ErrInvalidRequest().WithDescription("this authorization request is no longer open")
 	}
 	return authRequest{r}, nil

@@ -28,17 +28,17 @@ type access struct {
 
 // logAccess appends an app's access to the log of each member it touched.
 // It does nothing for a member's own calls.
-func logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, a access) error {
+func (s *Service) logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, a access) error {
 	if c.App == nil {
 		return nil
 	}
-	return tx.AppendAccess(ctx, []parley.AccessRecord{accessRecord(c, a)})
+	return tx.AppendAccess(ctx, []parley.AccessRecord{s.accessRecord(c, a)})
 }
 
 // accessRecord is the record of an app's access, at the time of the call.
-func accessRecord(c *parley.Caller, a access) parley.AccessRecord {
+func (s *Service) accessRecord(c *parley.Caller, a access) parley.AccessRecord {
 	e := parley.AccessEntry{
-		At: parley.Now(), ClientID: c.App.App.ClientID, AppName: c.App.App.Name, GrantID: c.App.Grant.ID,
+		At: s.Now(), ClientID: c.App.App.ClientID, AppName: c.App.App.Name, GrantID: c.App.Grant.ID,
 		Action: string(a.action), ThreadID: a.threadID, MessageCount: len(a.messages),
 	}
 	for i, m := range a.messages {
@@ -74,7 +74,7 @@ func (s *Service) logRead(ctx context.Context, c *parley.Caller, reads ...access
 	}
 	records := make([]parley.AccessRecord, len(reads))
 	for i, a := range reads {
-		records[i] = accessRecord(c, a)
+		records[i] = s.accessRecord(c, a)
 	}
 	return s.store.LogReads(ctx, records)
 }

@@ -47,7 +47,7 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 		ID:          parley.NewID(),
 		Username:    parley.NormalizeUsername(in.Username),
 		DisplayName: strings.TrimSpace(in.DisplayName),
-		CreatedAt:   parley.Now(),
+		CreatedAt:   s.Now(),
 	}
 	if err := parley.ValidateUsername(u.Username); err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 	}
 
 	token, tokenHash := newToken(sessionTokenPrefix)
-	now := parley.Now()
+	now := s.Now()
 	sess := &parley.Session{TokenHash: tokenHash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
@@ -173,7 +173,7 @@ func invalidToken() error {
 
 func (s *Service) authenticateSession(ctx context.Context, token string) (c *parley.Caller, err error) {
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		c, err = sessionCaller(ctx, tx, parley.HashToken(token))
+		c, err = s.sessionCaller(ctx, tx, parley.HashToken(token))
 		return err
 	})
 	return c, err
@@ -181,14 +181,14 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (c *par
 
 // sessionCaller returns the member whose session has the token hash while
 // it lasts, and EUNAUTHORIZED otherwise.
-func sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, error) {
+func (s *Service) sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, error) {
 	sess, u, err := tx.FindSession(ctx, tokenHash)
 	if isNotFound(err) {
 		return nil, invalidToken()
 	} else if err != nil {
 		return nil, err
 	}
-	if !parley.Now().Before(sess.ExpiresAt) {
+	if !s.Now().Before(sess.ExpiresAt) {
 		return nil, invalidToken()
 	}
 	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt}, nil

@@ -71,7 +71,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*
 		Purpose:      strings.TrimSpace(in.Purpose),
 		ClientType:   parley.ClientConfidential,
 		State:        parley.AppActive,
-		CreatedAt:    parley.Now(),
+		CreatedAt:    s.Now(),
 	}
 	if in.Public {
 		app.ClientType = parley.ClientPublic

@@ -18,7 +18,7 @@ func (s *Service) ConnectedApps(ctx context.Context) ([]*parley.ConnectedApp, er
 	}
 	list := []*parley.ConnectedApp{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		grants, err := tx.FindActiveGrants(ctx, c.User.ID, parley.Now())
+		grants, err := tx.FindActiveGrants(ctx, c.User.ID, s.Now())
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 		} else if err != nil {
 			return err
 		}
-		now := parley.Now()
+		now := s.Now()
 		if !g.ActiveAt(now) {
 			return nil
 		}
@@ -114,7 +114,7 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 	for {
 		var grants []*parley.Grant
 		err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
-			grants, err = tx.FindExpiredGrants(ctx, parley.Now(), expiryBatch)
+			grants, err = tx.FindExpiredGrants(ctx, s.Now(), expiryBatch)
 			if err != nil {
 				return err
 			}

@@ -65,7 +65,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	var from int64
 	var readers []string
 	err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if _, err := liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
+		if _, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
 			return err
 		}
 		from, err = visibleFrom(ctx, tx, c, ev.ThreadID)
@@ -144,13 +144,14 @@ func (e *Events) AccessChanged() <-chan struct{} {
 	return e.svc.watch.wait()
 }
 
-// Expiry returns when an app's token runs out, by its own expiry or its
-// grant's, and false for a member's own stream: the stream should end then.
-func (e *Events) Expiry() (time.Time, bool) {
+// ExpiresIn returns how long until an app's token runs out, by its own
+// expiry or its grant's, and false for a member's own stream: the stream
+// should end then.
+func (e *Events) ExpiresIn() (time.Duration, bool) {
 	if e.caller.App == nil {
-		return time.Time{}, false
+		return 0, false
 	}
-	return e.caller.App.Until, true
+	return e.caller.App.Until.Sub(e.svc.Now()), true
 }
 
 // Check returns EUNAUTHORIZED when an app's token no longer works: it
@@ -161,7 +162,7 @@ func (e *Events) Check(ctx context.Context) error {
 		return nil
 	}
 	return e.svc.store.Read(ctx, func(tx parley.Tx) error {
-		_, err := liveAccessToken(ctx, tx, c.App.TokenHash)
+		_, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash)
 		return err
 	})
 }
@@ -232,7 +233,7 @@ func (s *Service) CreateEventTicket(ctx context.Context) (*IssuedTicket, error) 
 	if err != nil {
 		return nil, err
 	}
-	now := parley.Now()
+	now := s.Now()
 	ticket, hash := newToken(eventTicketPrefix)
 	et := &parley.EventTicket{Hash: hash, UserID: c.User.ID, SessionHash: c.SessionTokenHash, ExpiresAt: now.Add(parley.EventTicketTTL)}
 	if c.App != nil {
@@ -269,16 +270,16 @@ func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (*parle
 	} else if err != nil {
 		return nil, err
 	}
-	if !parley.Now().Before(et.ExpiresAt) {
+	if !s.Now().Before(et.ExpiresAt) {
 		return nil, bad
 	}
 	var c *parley.Caller
 	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if et.TokenHash == nil {
-			c, err = sessionCaller(ctx, tx, et.SessionHash)
+			c, err = s.sessionCaller(ctx, tx, et.SessionHash)
 			return err
 		}
-		tg, err := liveAccessToken(ctx, tx, et.TokenHash)
+		tg, err := s.liveAccessToken(ctx, tx, et.TokenHash)
 		if err != nil {
 			return err
 		}

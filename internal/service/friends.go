@@ -30,7 +30,7 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 		case isNotFound(err):
 			status.State = parley.FriendPending
 			return tx.CreateFriendship(ctx, &parley.Friendship{
-				RequesterID: c.User.ID, AddresseeID: other.ID, State: parley.FriendPending, CreatedAt: parley.Now(),
+				RequesterID: c.User.ID, AddresseeID: other.ID, State: parley.FriendPending, CreatedAt: s.Now(),
 			})
 		case err != nil:
 			return err

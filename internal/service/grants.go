@@ -19,7 +19,7 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 	}
 	var tg *parley.TokenGrant
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		tg, err = liveAccessToken(ctx, tx, hash)
+		tg, err = s.liveAccessToken(ctx, tx, hash)
 		return err
 	})
 	if err != nil {
@@ -41,14 +41,14 @@ func appCaller(tg *parley.TokenGrant, hash []byte) *parley.Caller {
 // liveAccessToken returns what an access token stands for while the token,
 // its grant and its app are all in force, and EUNAUTHORIZED otherwise,
 // saying why.
-func liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte) (*parley.TokenGrant, error) {
+func (s *Service) liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte) (*parley.TokenGrant, error) {
 	tg, err := tx.FindTokenGrant(ctx, hash)
 	if isNotFound(err) || err == nil && tg.Token.Kind != parley.TokenAccess {
 		return nil, invalidToken()
 	} else if err != nil {
 		return nil, err
 	}
-	if why := tg.Refusal(parley.Now()); why != "" {
+	if why := tg.Refusal(s.Now()); why != "" {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s", why)
 	}
 	return tg, nil
@@ -135,7 +135,7 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 	var next Next
 	if c == nil {
 		err := s.store.Read(ctx, func(tx parley.Tx) error {
-			req, app, err := pendingRequest(ctx, tx, requestID, parley.Now())
+			req, app, err := pendingRequest(ctx, tx, requestID, s.Now())
 			next = Next{Step: StepSignIn, Request: req}
 			if err == nil {
 				next.AppName = app.Name
@@ -148,8 +148,8 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 		return &next, nil
 	}
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
-		now := parley.Now()
-		con, err := pendingConsent(ctx, tx, c, requestID)
+		now := s.Now()
+		con, err := s.pendingConsent(ctx, tx, c, requestID)
 		if err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 	var con *Consent
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		var err error
-		con, err = freshConsent(ctx, tx, c, requestID)
+		con, err = s.freshConsent(ctx, tx, c, requestID)
 		if err != nil {
 			return err
 		}
@@ -250,8 +250,8 @@ func pendingRequest(ctx context.Context, tx parley.Tx, requestID string, now tim
 
 // pendingConsent loads an unanswered, unexpired request with its app and
 // the member's current grant.
-func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
-	now := parley.Now()
+func (s *Service) pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
+	now := s.Now()
 	req, app, err := pendingRequest(ctx, tx, requestID, now)
 	if err != nil {
 		return nil, err
@@ -273,12 +273,12 @@ func pendingConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, request
 // freshConsent is pendingConsent for a member whose sign-in is recent
 // enough for the request (prompt=login, max_age): only such a member may
 // see the consent page or approve.
-func freshConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
-	con, err := pendingConsent(ctx, tx, c, requestID)
+func (s *Service) freshConsent(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string) (*Consent, error) {
+	con, err := s.pendingConsent(ctx, tx, c, requestID)
 	if err != nil {
 		return nil, err
 	}
-	if !con.Request.SignInFresh(c.SignedInAt, parley.Now()) {
+	if !con.Request.SignInFresh(c.SignedInAt, s.Now()) {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s asks you to enter your password again: sign in again", con.App.Name)
 	}
 	return con, nil
@@ -294,7 +294,7 @@ func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthReque
 	}
 	var con *Consent
 	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		con, err = pendingConsent(ctx, tx, c, requestID)
+		con, err = s.pendingConsent(ctx, tx, c, requestID)
 		return err
 	})
 	if err != nil {
@@ -315,11 +315,11 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 	}
 	var req *parley.AuthRequest
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		con, err := freshConsent(ctx, tx, c, requestID)
+		con, err := s.freshConsent(ctx, tx, c, requestID)
 		if err != nil {
 			return err
 		}
-		req, err = approve(ctx, tx, c, con, d, parley.Now())
+		req, err = approve(ctx, tx, c, con, d, s.Now())
 		return err
 	})
 	if err != nil {

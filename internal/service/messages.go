@@ -31,12 +31,12 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	// second write that looks the key up first. Retries are rare.
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		msg, replayed, recipients, err = sendMessage(ctx, tx, c, threadID, text, idempotencyKey, false)
+		msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, false)
 		return err
 	})
 	if idempotencyKey != "" && errors.Is(err, errKeyTaken) {
 		err = s.store.Write(ctx, func(tx parley.Tx) error {
-			msg, replayed, recipients, err = sendMessage(ctx, tx, c, threadID, text, idempotencyKey, true)
+			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, true)
 			return err
 		})
 	}
@@ -57,7 +57,7 @@ var errKeyTaken = errors.New("service: idempotency key taken")
 // fails with errKeyTaken when the key is taken. A caller no longer in the
 // thread has the key looked up either way: a retry is answered whether or
 // not the sender is still a member.
-func sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp bool) (*parley.Message, bool, []string, error) {
+func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp bool) (*parley.Message, bool, []string, error) {
 	from, err := visibleFrom(ctx, tx, c, threadID)
 	if err != nil {
 		return nil, false, nil, err
@@ -75,7 +75,7 @@ func sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, 
 	if !member {
 		return nil, false, nil, threadNotFound()
 	}
-	now := parley.Now()
+	now := s.Now()
 	seq, err := tx.NextSeq(ctx, threadID, now)
 	if err != nil {
 		return nil, false, nil, err
@@ -94,7 +94,7 @@ func sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, 
 	if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
 		return nil, false, nil, err
 	}
-	if err := logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
+	if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
 		return nil, false, nil, err
 	}
 	return msg, false, ids, nil
@@ -110,7 +110,7 @@ func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key
 	}
 	// A deleted message has lost its text; its key still replays it.
 	if prior.ThreadID != threadID || prior.Seq < from || prior.DeletedAt == nil && prior.Text != text {
-		return nil, parley.Errorf(parley.ECONFLICT, "this Idempotency-Key was used for a different message")
+		return nil, parley.ErrIdempotencyKeyReused
 	}
 	return prior, nil
 }
@@ -206,14 +206,14 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if m.DeletedAt != nil {
 			return nil
 		}
-		if err := tx.DeleteMessage(ctx, m.ID, parley.Now()); err != nil {
+		if err := tx.DeleteMessage(ctx, m.ID, s.Now()); err != nil {
 			return err
 		}
 		deleted = m
 		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
 			return err
 		}
-		return logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m}})
+		return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m}})
 	})
 	if err != nil {
 		return err

@@ -167,7 +167,7 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 		if r, err = tx.FindAuthRequestByCode(ctx, parley.HashToken(in.Code)); err != nil {
 			return err
 		}
-		now := parley.Now()
+		now := s.Now()
 		switch {
 		case r.ClientID != in.ClientID:
 			return refuse("the code was issued to another client")
@@ -228,7 +228,7 @@ type IssuedTokens struct {
 // and its whole family is revoked (RFC 9700 section 4.14.2). A grant that
 // ended or a refresh token used already is EINVALID, saying why.
 func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens, error) {
-	now := parley.Now()
+	now := s.Now()
 	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(accessTokenTTL)}
 	if in.WithRefresh {
 		out.Refresh = parley.RandomToken()
@@ -283,7 +283,7 @@ var errRefreshReused = errors.New("service: refresh token reused")
 // A failure to revoke is not the app's to handle: it is logged.
 func (s *Service) revokeFamily(ctx context.Context, familyID string) error {
 	ctx = context.WithoutCancel(ctx)
-	err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.RevokeTokenFamily(ctx, familyID, parley.Now()) })
+	err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.RevokeTokenFamily(ctx, familyID, s.Now()) })
 	if err != nil {
 		s.log.ErrorContext(ctx, "revoke token family", "err", err)
 	}
@@ -326,7 +326,7 @@ func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error
 	case tg.Token.UsedAt != nil:
 		return nil, s.revokeFamily(ctx, tg.Token.FamilyID)
 	}
-	if why := tg.Refusal(parley.Now()); why != "" {
+	if why := tg.Refusal(s.Now()); why != "" {
 		return nil, parley.Errorf(parley.EINVALID, "%s", why)
 	}
 	ref := &Refresh{Token: tg.Token, AuthTime: tg.Token.CreatedAt}
@@ -384,7 +384,7 @@ func (s *Service) clientToken(ctx context.Context, clientID, token string) (*par
 // client's token is ENOTFOUND: the client learns nothing of it.
 func (s *Service) IntrospectToken(ctx context.Context, clientID, token string) (*parley.TokenGrant, error) {
 	tg, err := s.clientToken(ctx, clientID, token)
-	if parley.ErrorCode(err) == parley.EFORBIDDEN || err == nil && tg.Refusal(parley.Now()) != "" {
+	if parley.ErrorCode(err) == parley.EFORBIDDEN || err == nil && tg.Refusal(s.Now()) != "" {
 		return nil, parley.Errorf(parley.ENOTFOUND, "unknown token")
 	}
 	return tg, err
@@ -402,9 +402,9 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
 		if tg.Token.Kind == parley.TokenRefresh {
-			return tx.RevokeTokenFamily(ctx, tg.Token.FamilyID, parley.Now())
+			return tx.RevokeTokenFamily(ctx, tg.Token.FamilyID, s.Now())
 		}
-		return tx.RevokeToken(ctx, tg.Token.Hash, parley.Now())
+		return tx.RevokeToken(ctx, tg.Token.Hash, s.Now())
 	})
 }
 

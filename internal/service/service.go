@@ -27,6 +27,8 @@ type Options struct {
 	// AccessTokens opens apps' access tokens; internal/oauth seals them.
 	// Without it, only members' own session tokens authenticate.
 	AccessTokens TokenOpener
+	// Clock tells the time; nil means parley.WallClock.
+	Clock parley.Clock
 }
 
 // TokenOpener opens a sealed access token into "tokenID:subject", the form
@@ -52,8 +54,15 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.SignUpsPerAddress <= 0 {
 		opts.SignUpsPerAddress = DefaultSignUpsPerAddress
 	}
+	if opts.Clock == nil {
+		opts.Clock = parley.WallClock{}
+	}
 	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch()}
 }
+
+// Now returns the time by the service's clock, which decides what has
+// expired.
+func (s *Service) Now() time.Time { return s.opts.Clock.Now() }
 
 // publish delivers an event after its change is durable. A failure to
 // deliver is logged, not returned: the change itself succeeded.

@@ -51,7 +51,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		members := []parley.UserRef{c.User, friend}
 		th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, friend.ID))
 		if isNotFound(err) {
-			th = newThread(c, parley.ThreadDirect, "")
+			th = s.newThread(c, parley.ThreadDirect, "")
 			th.DirectKey = parley.DirectKey(c.User.ID, friend.ID)
 			if err := startThread(ctx, tx, c, th, members); err != nil {
 				return err
@@ -64,7 +64,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		} else if closed {
 			return parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
 		}
-		now := parley.Now()
+		now := s.Now()
 		seq, err := tx.NextSeq(ctx, th.ID, now)
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		if err := bringIntoGrant(ctx, tx, c, th.ID, seq); err != nil {
 			return err
 		}
-		return logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
+		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
 	})
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ func (s *Service) ThreadApps(ctx context.Context, threadID string) (*parley.Thre
 		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
-		a, err = threadAppAccess(ctx, tx, threadID)
+		a, err = s.threadAppAccess(ctx, tx, threadID)
 		return err
 	})
 	return a, err
@@ -46,7 +46,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
-		now := parley.Now()
+		now := s.Now()
 		var changed bool
 		action := parley.ActionThreadClosed
 		if allowed {
@@ -63,7 +63,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 				return err
 			}
 		}
-		if a, err = threadAppAccess(ctx, tx, threadID); err != nil {
+		if a, err = s.threadAppAccess(ctx, tx, threadID); err != nil {
 			return err
 		}
 		if allowed && !changed && !a.Allowed {
@@ -96,12 +96,12 @@ func logAppAccessChange(ctx context.Context, tx parley.Tx, threadID, byUserID, a
 }
 
 // threadAppAccess reads who closed a thread to apps and the grants that reach it.
-func threadAppAccess(ctx context.Context, tx parley.Tx, threadID string) (*parley.ThreadAppAccess, error) {
+func (s *Service) threadAppAccess(ctx context.Context, tx parley.Tx, threadID string) (*parley.ThreadAppAccess, error) {
 	closers, err := tx.FindThreadClosers(ctx, threadID)
 	if err != nil {
 		return nil, err
 	}
-	apps, err := tx.FindThreadGrants(ctx, threadID, parley.Now())
+	apps, err := tx.FindThreadGrants(ctx, threadID, s.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		return nil, false, err
 	}
 
-	th := newThread(c, kind, in.Title)
+	th := s.newThread(c, kind, in.Title)
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		created = false
@@ -75,13 +75,13 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				// it gets one only if its grant reaches it already. (A share
 				// brings the thread in, from the card on.)
 				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); isNotFound(err) {
-					return parley.Errorf(parley.ECONFLICT, "a conversation with %s already exists and is outside this app's access; share into it with POST /api/v1/shares", others[0])
+					return parley.ErrDirectThreadOutOfReach
 				} else if err != nil {
 					return err
 				}
 				readers := userIDs(members)
 				for _, a := range append(summaryRead(summary, readers), access{parley.ScopeMessagesWrite, existing.ID, readers, nil}) {
-					if err := logAccess(ctx, tx, c, a); err != nil {
+					if err := s.logAccess(ctx, tx, c, a); err != nil {
 						return err
 					}
 				}
@@ -93,7 +93,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		if err := startThread(ctx, tx, c, th, members); err != nil {
 			return err
 		}
-		if err := logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, th.ID, userIDs(members), nil}); err != nil {
+		if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, th.ID, userIDs(members), nil}); err != nil {
 			return err
 		}
 		created = true
@@ -142,8 +142,8 @@ func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley
 }
 
 // newThread returns a thread the caller starts now, not yet stored.
-func newThread(c *parley.Caller, kind, title string) *parley.Thread {
-	now := parley.Now()
+func (s *Service) newThread(c *parley.Caller, kind, title string) *parley.Thread {
+	now := s.Now()
 	th := &parley.Thread{
 		ID: parley.NewID(), Kind: kind, Title: title, CreatedBy: c.User.ID, LastActivityAt: now, CreatedAt: now,
 	}
@@ -186,7 +186,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxThreadLimit)
 	}
 	if withMessages < 0 || withMessages > parley.MaxInboxMessages {
-		return nil, parley.Errorf(parley.EINVALID, "include=messages:N takes N from 0 to %d", parley.MaxInboxMessages)
+		return nil, parley.ErrInboxMessages
 	}
 	after, err := decodeThreadCursor(cursor)
 	if err != nil {
@@ -362,7 +362,7 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		} else if !ok {
 			return parley.Errorf(parley.EFORBIDDEN, "you can add only friends, and %q is not one yet", u.Username)
 		}
-		now := parley.Now()
+		now := s.Now()
 		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: threadID, UserID: u.ID, JoinedAt: now}); err != nil {
 			return err
 		}
@@ -397,7 +397,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 		if th.Kind != parley.ThreadGroup {
 			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left")
 		}
-		now := parley.Now()
+		now := s.Now()
 		if reopened, err := tx.ReopenThreadToApps(ctx, threadID, c.User.ID); err != nil {
 			return err
 		} else if reopened {

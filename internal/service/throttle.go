@@ -44,7 +44,7 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 	}
 	var wait time.Duration
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
-		now := parley.Now()
+		now := s.Now()
 		wait = 0
 		records := make([]*parley.Throttle, len(keys))
 		for i, k := range keys {

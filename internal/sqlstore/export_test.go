@@ -39,3 +39,6 @@ func SealSegmentsAt(db *DB, size int64) {
 	defer db.journal.mu.Unlock()
 	db.journal.sealAt = size
 }
+
+// Tables are the tables Digest reads.
+var Tables = tables

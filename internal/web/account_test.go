@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
 // In a real browser, a member signs in, sees the app connected to the
@@ -77,7 +79,10 @@ func TestAccountPages_Browser(t *testing.T) {
 		t.Errorf("Films after revoking it in the browser: %v, want 401", err)
 	}
 
-	env.ExecSQL(t, `UPDATE access_log SET message_count = 0 WHERE seq = 2`)
+	aliceID := apptest.MustMe(t, alice).ID
+	if err := sqlstore.TamperAccessEntry(context.Background(), env.Server.Store, aliceID, 2, func(e *parley.AccessEntry) { e.MessageCount = 0 }); err != nil {
+		t.Fatal(err)
+	}
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(env.URL+"/account/access-log"),
 		chromedp.WaitVisible(chromedp.CSS(`#verification`)),

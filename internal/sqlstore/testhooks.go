@@ -1,0 +1,119 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// Test hooks: what tests of other packages need to do to the store behind
+// Parley's back, as someone with the database could, without writing SQL
+// of their own. Their SQL is what every engine accepts, so the same tests
+// run on each. Nothing but tests calls them.
+
+// TamperAccessEntry rewrites a member's access-log entry: edit changes the
+// entry as stored, and every field but the member and seq is written back
+// as edit left it, hashes included. The log's head does not move.
+// ENOTFOUND when there is no such entry.
+func TamperAccessEntry(ctx context.Context, db *DB, userID string, seq int64, edit func(*parley.AccessEntry)) error {
+	return db.Write(ctx, func(tx parley.Tx) error {
+		found, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, From: seq - 1, Ascending: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(found) == 0 || found[0].Seq != seq {
+			return parley.Errorf(parley.ENOTFOUND, "access entry %d not found", seq)
+		}
+		e := found[0]
+		edit(e)
+		e.UserID, e.Seq = userID, seq
+		if err := deleteAccessEntry(ctx, tx.(*txn), userID, seq); err != nil {
+			return err
+		}
+		return forgeAccessEntry(ctx, tx.(*txn), e)
+	})
+}
+
+// ForgeAccessEntry inserts e into its member's log as it stands, without
+// chaining it or moving the log's head; ECONFLICT when its seq is taken.
+func ForgeAccessEntry(ctx context.Context, db *DB, e *parley.AccessEntry) error {
+	return db.Write(ctx, func(tx parley.Tx) error { return forgeAccessEntry(ctx, tx.(*txn), e) })
+}
+
+// DeleteAccessEntry removes a member's access-log entry without moving the
+// log's head; ENOTFOUND when there is no such entry.
+func DeleteAccessEntry(ctx context.Context, db *DB, userID string, seq int64) error {
+	return db.Write(ctx, func(tx parley.Tx) error { return deleteAccessEntry(ctx, tx.(*txn), userID, seq) })
+}
+
+func forgeAccessEntry(ctx context.Context, t *txn, e *parley.AccessEntry) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+			message_ids, message_count, first_seq, last_seq, prev_hash, hash)
+		VALUES (`+placeholders(1, accessEntryColumns)+`)`,
+		e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID, e.ByUserID,
+		strings.Join(e.MessageIDs, " "), e.MessageCount, e.FirstSeq, e.LastSeq, e.PrevHash, e.Hash)
+	return mapError("forge access entry", err)
+}
+
+func deleteAccessEntry(ctx context.Context, t *txn, userID string, seq int64) error {
+	res, err := t.exec(ctx, `DELETE FROM access_log WHERE user_id = $1 AND seq = $2`, userID, seq)
+	if err != nil {
+		return mapError("delete access entry", err)
+	}
+	return mustAffect(res, "access entry")
+}
+
+// tables are the tables that hold the store's data, every one, in each
+// engine: TestTables_Complete holds the list to the schema.
+var tables = []string{
+	"access_log", "access_log_heads", "access_version", "apps", "auth_requests", "event_tickets",
+	"friendships", "grant_threads", "grants", "messages", "oauth_tokens", "participants", "server_keys", "sessions",
+	"thread_app_closures", "threads", "throttles", "users",
+}
+
+// Digest returns a hash of every row of every table of the store: equal
+// digests before and after something mean it changed nothing.
+func Digest(ctx context.Context, db *DB) ([32]byte, error) {
+	h := sha256.New()
+	err := db.Read(ctx, func(tx parley.Tx) error {
+		t := tx.(*txn)
+		for _, table := range tables {
+			rows, err := t.query(ctx, `SELECT * FROM `+table)
+			if err != nil {
+				return mapError("digest "+table, err)
+			}
+			cols, err := rows.Columns()
+			if err != nil {
+				rows.Close()
+				return mapError("digest "+table, err)
+			}
+			values, ptrs := make([]any, len(cols)), make([]any, len(cols))
+			for i := range values {
+				ptrs[i] = &values[i]
+			}
+			// Rows come in whatever order the engine keeps them: sort them.
+			var lines []string
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					rows.Close()
+					return mapError("digest "+table, err)
+				}
+				lines = append(lines, fmt.Sprintf("%s %q", table, values))
+			}
+			if err := rows.Close(); err != nil {
+				return mapError("digest "+table, err)
+			}
+			slices.Sort(lines)
+			for _, l := range lines {
+				fmt.Fprintln(h, l)
+			}
+		}
+		return nil
+	})
+	return [32]byte(h.Sum(nil)), err
+}

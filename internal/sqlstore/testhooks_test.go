@@ -1,0 +1,63 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+)
+
+// TestTables_Complete: Digest reads every table of the schema but the
+// migrations' own and access_journal, SQLite's mark of the journal of reads
+// folded, which is how this engine keeps the access log, not data.
+func TestTables_Complete(t *testing.T) {
+	_, path := mustOpen(t)
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('goose_db_version', 'access_journal') ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		schema = append(schema, name)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(slices.Values(sqlstore.Tables)); !slices.Equal(got, schema) {
+		t.Errorf("Digest reads %v, the schema has %v", got, schema)
+	}
+}
+
+// TestDigest_ChangesWithAnyRow: the digest stays while nothing changes and
+// moves with a row written.
+func TestDigest_ChangesWithAnyRow(t *testing.T) {
+	db, _ := mustOpen(t)
+	ctx := context.Background()
+	before, err := sqlstore.Digest(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := sqlstore.Digest(ctx, db); err != nil || again != before {
+		t.Fatalf("a second digest of the same rows differs (%v)", err)
+	}
+	if err := db.Write(ctx, func(tx parley.Tx) error {
+		return tx.PutThrottle(ctx, &parley.Throttle{Key: "k", Failures: 1, LastFailure: parley.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := sqlstore.Digest(ctx, db); err != nil || after == before {
+		t.Errorf("the digest did not move with a new row (%v)", err)
+	}
+}
