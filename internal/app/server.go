@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -30,6 +31,7 @@ type Server struct {
 	Service *service.Service
 
 	log  *slog.Logger
+	bus  eventBus
 	keys *oauth.Keys
 	api  *httpapi.Server
 	http *http.Server
@@ -69,7 +71,11 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
 		store.Close()
 		return nil, err
 	}
-	events := bus.NewMemory(bus.DefaultBuffer)
+	events, err := openBus(ctx, cfg, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc := service.New(store, events, log, service.Options{
 		OpenRegistration:  cfg.Registration == config.RegistrationOpen,
 		SessionTTL:        cfg.SessionTTL,
@@ -86,7 +92,22 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
 	// Shutdown waits for requests but not for hijacked connections: the
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
-	return &Server{Config: cfg, Store: store, Service: svc, log: log, keys: keys, api: api, http: hs}, nil
+	return &Server{Config: cfg, Store: store, Service: svc, log: log, bus: events, keys: keys, api: api, http: hs}, nil
+}
+
+// eventBus is a bus the server closes when it stops.
+type eventBus interface {
+	parley.Bus
+	Close() error
+}
+
+// openBus returns the bus across nodes, NATS, when the config names a NATS
+// server, and the in-process bus otherwise.
+func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus, error) {
+	if cfg.NATS == "" {
+		return bus.NewMemory(bus.DefaultBuffer), nil
+	}
+	return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
 }
 
 // Listen binds the configured address (with port 0 the system picks one),
@@ -181,14 +202,14 @@ func (s *Server) checkAccess(ctx context.Context) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.waitChores()
-	return errors.Join(err, s.Store.Close())
+	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 
 // Close releases the server's resources without waiting for requests.
 func (s *Server) Close() error {
 	err := s.http.Close()
 	s.waitChores()
-	return errors.Join(err, s.Store.Close())
+	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 
 // waitChores stops the background chores, if Listen started them, and waits

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,11 +14,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/bus"
 )
 
 func TestNATS_Contract(t *testing.T) {
-	url := natsURL(t)
+	url := apptest.NATS(t)
 	testBus(t, func(t *testing.T, buffer int) (node, node) {
 		opts := natsOptions(t, url)
 		opts.Buffer = buffer
@@ -30,7 +30,7 @@ func TestNATS_Contract(t *testing.T) {
 // A node cut off from NATS for less than the stream keeps events gets,
 // once back, every event published meanwhile, in order.
 func TestNATS_ResumesAfterReconnectWithoutLoss(t *testing.T) {
-	url := natsURL(t)
+	url := apptest.NATS(t)
 	opts := natsOptions(t, url)
 	a := mustNATS(t, url, opts)
 	cut := newCutter(t, url)
@@ -59,7 +59,7 @@ func TestNATS_ResumesAfterReconnectWithoutLoss(t *testing.T) {
 // subscriptions as dropped, so their clients reconnect and catch up,
 // rather than going on as if nothing was missed.
 func TestNATS_LostEventsEndSubscriptions(t *testing.T) {
-	url := natsURL(t)
+	url := apptest.NATS(t)
 	opts := natsOptions(t, url)
 	opts.MaxAge = time.Second
 	a := mustNATS(t, url, opts)
@@ -90,7 +90,7 @@ func TestNATS_LostEventsEndSubscriptions(t *testing.T) {
 // A recipient list too long for one message is split; each member still
 // gets the event once.
 func TestNATS_ManyRecipients(t *testing.T) {
-	url := natsURL(t)
+	url := apptest.NATS(t)
 	opts := natsOptions(t, url)
 	a, b := mustNATS(t, url, opts), mustNATS(t, url, opts)
 	to := make([]string, 2500)
@@ -105,25 +105,6 @@ func TestNATS_ManyRecipients(t *testing.T) {
 			t.Fatalf("got %s, want t1 then t2", got)
 		}
 	}
-}
-
-// natsURL returns the NATS server tests use: PARLEY_TEST_NATS, by default
-// the local one. Tests skip when it does not answer, except under CI=true.
-func natsURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("PARLEY_TEST_NATS")
-	if url == "" {
-		url = "nats://127.0.0.1:4222"
-	}
-	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("NATS at %s is required under CI: %v", url, err)
-		}
-		tb.Skipf("no NATS at %s (set PARLEY_TEST_NATS): %v", url, err)
-	}
-	nc.Close()
-	return url
 }
 
 // natsOptions returns options naming a stream and subject of the test's
