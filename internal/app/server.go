@@ -162,6 +162,15 @@ func (s *Server) Serve() error {
 
 // endExpiredGrants ends grants that ran out, at start and then every
 // expiryInterval, until ctx ends.
+//
+// Every node runs it; the runs need no coordination. Each batch is one
+// write transaction whose FindExpiredGrants returns only grants not yet
+// ended, so a grant another node ended is not found again: SQLite has one
+// writer at a time, and a store of several nodes must hold the grants it
+// returns for the transaction and skip those another holds (on
+// PostgreSQL, SELECT … FOR UPDATE SKIP LOCKED). Each grant is then ended
+// and logged once, by one node, whose grants.ended event the bus carries
+// to every node.
 func (s *Server) endExpiredGrants(ctx context.Context) {
 	tick := time.NewTicker(expiryInterval)
 	defer tick.Stop()
@@ -181,6 +190,10 @@ func (s *Server) endExpiredGrants(ctx context.Context) {
 
 // checkAccess has the service look every accessCheckInterval whether access
 // ended through another process, until ctx ends.
+//
+// Every node runs it, and must: it only reads the store's access version
+// and wakes the app streams this node holds, so it is idempotent and no
+// node can do it for another.
 func (s *Server) checkAccess(ctx context.Context) {
 	tick := time.NewTicker(accessCheckInterval)
 	defer tick.Stop()
