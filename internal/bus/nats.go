@@ -77,16 +77,16 @@ type NATSOptions struct {
 //
 // Reconnects: the client reconnects for as long as it takes, and the
 // ordered consumer then resumes from the first event this node has not
-// seen, so a node that loses NATS for less than MaxAge misses nothing, its
+// seen, so a node that loses NATS for less than MaxAge misses nothing: its
 // subscriptions just wait. If the stream no longer holds that event (the
-// outage outlasted MaxAge, or NATS lost the stream), the node drops all its
-// subscriptions, as too slow, so that their clients reconnect and catch
-// up through the API instead of silently missing events. It finds that out
-// when it reconnects, and again from the sequence of the next event. A
-// stream deleted and made anew starts its sequence again, and the nodes
-// must then be restarted. Events published
+// outage outlasted MaxAge, or the node fell that far behind), the node
+// drops all its subscriptions, as too slow, so that their clients
+// reconnect and catch up through the API instead of silently missing
+// events. It finds that out when it reconnects, and otherwise from the
+// sequence of the next event. A stream deleted and made anew starts its
+// sequence again, and the nodes must then be restarted. Events published
 // on a node while it cannot reach NATS are not delivered: Publish fails
-// after publishTimeout and the service logs it.
+// after publishTimeout, and the service logs it.
 type NATS struct {
 	opts    NATSOptions
 	nc      *nats.Conn
@@ -101,8 +101,8 @@ type NATS struct {
 
 var _ parley.Bus = (*NATS)(nil)
 
-// envelope is an event as it crosses nodes: Event without its members'
-// IDs and with the fields Event keeps out of its JSON.
+// envelope is an event as it crosses nodes: the members it is for, and the
+// whole Event, with the fields Event keeps out of its JSON.
 type envelope struct {
 	To        []string        `json:"to"`
 	Type      string          `json:"type"`
