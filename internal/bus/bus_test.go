@@ -55,6 +55,18 @@ func testBus(t *testing.T, nodes newNodes) {
 			t.Fatalf("got seq %d, message %q; want 7, m1", got.Seq, got.MessageID)
 		}
 	})
+	t.Run("PublishOutlivesItsContext", func(t *testing.T) {
+		// The change an event tells of is stored before it is published:
+		// a caller that has gone away does not take the event with it.
+		a, b := nodes(t, 8)
+		sub := mustSubscribe(t, b, "alice")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := a.Publish(ctx, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{})); err != nil {
+			t.Fatal(err)
+		}
+		mustReceive(t, sub)
+	})
 	t.Run("OtherMembersGetNothing", func(t *testing.T) {
 		a, b := nodes(t, 8)
 		bob := mustSubscribe(t, b, "bob")
