@@ -181,6 +181,11 @@ func mustPublish(tb testing.TB, b parley.Bus, userIDs []string, ev parley.Event)
 
 func mustReceive(tb testing.TB, s parley.Subscription) parley.Event {
 	tb.Helper()
+	return mustReceiveWithin(tb, s, waitFor)
+}
+
+func mustReceiveWithin(tb testing.TB, s parley.Subscription, waitFor time.Duration) parley.Event {
+	tb.Helper()
 	select {
 	case ev, ok := <-s.C():
 		if !ok {
