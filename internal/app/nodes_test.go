@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -108,4 +109,30 @@ func startBeside(tb testing.TB, cfg config.Config) *client.Client {
 		}
 	})
 	return client.New(srv.URL())
+}
+
+// TestNodes_NoStartWithoutNATS: a node told to use NATS does not start
+// while NATS does not answer, rather than serve without the other nodes'
+// events, and leaves its data directory free.
+func TestNodes_NoStartWithoutNATS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "nats://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir, cfg.NATS = "127.0.0.1:0", t.TempDir(), deadURL
+	if srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
+		srv.Close()
+		t.Fatal("a node started with no NATS to reach")
+	} else if !strings.Contains(err.Error(), "NATS") {
+		t.Fatalf("the error does not say what is wrong: %v", err)
+	}
+	cfg.NATS = ""
+	srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("the data directory is still held after the failed start: %v", err)
+	}
+	srv.Close()
 }
