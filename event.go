@@ -77,10 +77,15 @@ type ReadUpdated struct {
 }
 
 // Bus fans events out to members' subscriptions. The in-process bus serves
-// one node; a NATS bus will serve many.
+// one node; the NATS bus serves many, each delivering to the subscriptions
+// it holds whatever any of them published.
 type Bus interface {
 	// Publish delivers ev to every current subscription of each member in
-	// userIDs. It never blocks on a slow subscriber.
+	// userIDs, on every node, whole (Seq and MessageID too); each member's
+	// events arrive in the order they were published. Delivery may happen
+	// after Publish returns, and ctx ending does not stop it: the change
+	// an event tells of is stored already. It never blocks on a slow
+	// subscriber.
 	Publish(ctx context.Context, userIDs []string, ev Event) error
 	// Subscribe opens a subscription to the member's events. The caller
 	// must Close it.

@@ -89,6 +89,24 @@ func TestConfig_Env(t *testing.T) {
 	}
 }
 
+// TestConfig_NATSMustBeANATSURL: PARLEY_NATS names NATS servers by
+// nats:// or tls:// URLs; anything else is refused at start, without
+// quoting a password the URL holds.
+func TestConfig_NATSMustBeANATSURL(t *testing.T) {
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{"PARLEY_NATS": "nats://nats-1.example:4222,tls://nats-2.example:4222"}[k]
+	})
+	if err != nil || cfg.NATS != "nats://nats-1.example:4222,tls://nats-2.example:4222" || cfg.Validate() != nil {
+		t.Fatalf("PARLEY_NATS read as %q, %v, %v", cfg.NATS, err, cfg.Validate())
+	}
+	for _, bad := range []string{"http://nats-1.example:4222", "nats-1.example:4222", "nats://", "nats://nats-1.example:4222,http://u:s3cret@nats-2.example"} {
+		cfg.NATS = bad
+		if err := cfg.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("NATS %q: %v", bad, err)
+		}
+	}
+}
+
 func TestCLI_App(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := run(t, dir, "owner-password\n", "user", "add", "owner", "--password-stdin"); err != nil {

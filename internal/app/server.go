@@ -31,6 +31,7 @@ type Server struct {
 	Service *service.Service
 
 	log  *slog.Logger
+	bus  eventBus
 	keys *oauth.Keys
 	api  *httpapi.Server
 	http *http.Server
@@ -71,7 +72,11 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		store.Close()
 		return nil, err
 	}
-	events := bus.NewMemory(bus.DefaultBuffer)
+	events, err := openBus(ctx, cfg, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc := service.New(store, events, log, service.Options{
 		OpenRegistration:  cfg.Registration == config.RegistrationOpen,
 		SessionTTL:        cfg.SessionTTL,
@@ -89,7 +94,22 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	// Shutdown waits for requests but not for hijacked connections: the
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
-	return &Server{Config: cfg, Store: store, Service: svc, log: log, keys: keys, api: api, http: hs}, nil
+	return &Server{Config: cfg, Store: store, Service: svc, log: log, bus: events, keys: keys, api: api, http: hs}, nil
+}
+
+// eventBus is a bus the server closes when it stops.
+type eventBus interface {
+	parley.Bus
+	Close() error
+}
+
+// openBus returns the bus across nodes, NATS, when the config names a NATS
+// server, and the in-process bus otherwise.
+func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus, error) {
+	if cfg.NATS == "" {
+		return bus.NewMemory(bus.DefaultBuffer), nil
+	}
+	return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
 }
 
 // Listen binds the configured address (with port 0 the system picks one),
@@ -144,6 +164,15 @@ func (s *Server) Serve() error {
 
 // endExpiredGrants ends grants that ran out, at start and then every
 // expiryInterval, until ctx ends.
+//
+// Every node runs it; the runs need no coordination. Each batch is one
+// write transaction whose FindExpiredGrants returns only grants not yet
+// ended, so a grant another node ended is not found again: SQLite has one
+// writer at a time, and a store of several nodes must hold the grants it
+// returns for the transaction and skip those another holds (on
+// PostgreSQL, SELECT … FOR UPDATE SKIP LOCKED). Each grant is then ended
+// and logged once, by one node, whose grants.ended event the bus carries
+// to every node.
 func (s *Server) endExpiredGrants(ctx context.Context) {
 	tick := time.NewTicker(expiryInterval)
 	defer tick.Stop()
@@ -163,6 +192,10 @@ func (s *Server) endExpiredGrants(ctx context.Context) {
 
 // checkAccess has the service look every accessCheckInterval whether access
 // ended through another process, until ctx ends.
+//
+// Every node runs it, and must: it only reads the store's access version
+// and wakes the app streams this node holds, so it is idempotent and no
+// node can do it for another.
 func (s *Server) checkAccess(ctx context.Context) {
 	tick := time.NewTicker(accessCheckInterval)
 	defer tick.Stop()
@@ -184,14 +217,14 @@ func (s *Server) checkAccess(ctx context.Context) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.waitChores()
-	return errors.Join(err, s.Store.Close())
+	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 
 // Close releases the server's resources without waiting for requests.
 func (s *Server) Close() error {
 	err := s.http.Close()
 	s.waitChores()
-	return errors.Join(err, s.Store.Close())
+	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 
 // waitChores stops the background chores, if Listen started them, and waits

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 
@@ -34,11 +35,17 @@ type Env struct {
 }
 
 // Start runs a server until the test ends. Options adjust its config.
+// With PARLEY_TEST_BUS=nats in the environment, its events go through
+// NATS (see NATS), so that tests written for one node hold the NATS bus
+// to the same behaviour.
 func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = tb.TempDir()
+	if os.Getenv("PARLEY_TEST_BUS") == "nats" {
+		cfg.NATS = NATS(tb)
+	}
 	for _, o := range options {
 		o(&cfg)
 	}

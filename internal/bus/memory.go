@@ -1,6 +1,7 @@
-// Package bus implements parley.Bus in process: events published on one node
-// reach the subscriptions held on that node. A NATS implementation will sit
-// beside it for many nodes.
+// Package bus implements parley.Bus. Memory serves one node: events
+// published on it reach the subscriptions held on it. NATS serves several:
+// events published on any node go through a NATS JetStream stream, and each
+// node hands them to the subscriptions it holds, through a Memory of its own.
 package bus
 
 import (
@@ -53,6 +54,30 @@ func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscriptio
 	}
 	b.subs[userID][s] = struct{}{}
 	return s, nil
+}
+
+// Close ends every subscription, as Close on each would.
+func (b *Memory) Close() error {
+	b.endAll(false)
+	return nil
+}
+
+// endAll ends every subscription, marking it dropped if dropped is true:
+// its consumer missed events and must catch up another way.
+func (b *Memory) endAll(dropped bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, subs := range b.subs {
+		for s := range subs {
+			s.mu.Lock()
+			if !s.closed {
+				s.dropped = dropped
+				s.end()
+			}
+			s.mu.Unlock()
+		}
+	}
+	clear(b.subs)
 }
 
 func (b *Memory) remove(s *subscription) {

@@ -30,6 +30,11 @@ type Config struct {
 	PublicURL string
 	// DataDir holds the embedded database (PARLEY_DATA).
 	DataDir string
+	// NATS is the URL of the NATS server, with JetStream, that carries
+	// events between nodes (PARLEY_NATS), such as nats://127.0.0.1:4222;
+	// several servers of one cluster may be given, separated by commas.
+	// Empty means the in-process bus, for a single node.
+	NATS string
 	// Registration is open (anyone may create an account through the API)
 	// or closed (only operators, with `parley user add`) (PARLEY_REGISTRATION).
 	Registration string
@@ -69,6 +74,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_ADDR":         &c.Addr,
 		"PARLEY_PUBLIC_URL":   &c.PublicURL,
 		"PARLEY_DATA":         &c.DataDir,
+		"PARLEY_NATS":         &c.NATS,
 		"PARLEY_REGISTRATION": &c.Registration,
 		"PARLEY_LOG_LEVEL":    &c.LogLevel,
 	} {
@@ -113,6 +119,13 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: public URL %q must be an http or https URL with no path, such as https://chat.example.com", c.PublicURL)
 		}
 	}
+	if c.NATS != "" {
+		for u := range strings.SplitSeq(c.NATS, ",") {
+			if p, err := url.Parse(strings.TrimSpace(u)); err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+				return fmt.Errorf("config: NATS URL %q must be a nats:// or tls:// URL, such as nats://127.0.0.1:4222", redactURL(u))
+			}
+		}
+	}
 	if c.Registration != RegistrationOpen && c.Registration != RegistrationClosed {
 		return fmt.Errorf("config: registration must be %q or %q, not %q", RegistrationOpen, RegistrationClosed, c.Registration)
 	}
@@ -130,6 +143,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: log level %q: %w", c.LogLevel, err)
 	}
 	return nil
+}
+
+// redactURL returns a URL without its password, to quote in an error.
+func redactURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // DatabasePath is the embedded database's file.

@@ -1,0 +1,138 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// TestNodes_RealtimeCrossesNodes runs two nodes on one database and one
+// NATS server: a member connected to node B receives what is sent through
+// node A, and revoking a grant on node A ends the app's stream on node B
+// at once, by the grants.ended event that NATS carries (the close reason
+// is the event's, not what B's own once-a-second check would say).
+func TestNodes_RealtimeCrossesNodes(t *testing.T) {
+	url := apptest.NATS(t)
+	a := apptest.Start(t, func(c *config.Config) { c.NATS = url })
+	b := startBeside(t, a.Server.Config)
+	ctx := context.Background()
+
+	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	partner := a.MustPartner(t, "Listener")
+	tok := a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+
+	// Credentials made on A work on B.
+	own, err := b.WithToken(alice.Token()).Events(ctx)
+	if err != nil {
+		t.Fatalf("alice's stream on B: %v", err)
+	}
+	defer own.Close()
+	appStream, err := b.WithToken(tok.AccessToken).Events(ctx)
+	if err != nil {
+		t.Fatalf("the app's stream on B: %v", err)
+	}
+	defer appStream.Close()
+
+	sent := apptest.MustSend(t, bob, th.ID, "hello across nodes")
+	next, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		ev, err := own.Next(next)
+		if err != nil {
+			t.Fatalf("alice on B did not get the message sent through A: %v", err)
+		}
+		if ev.Type == parley.EventMessageCreated {
+			if ev.ThreadID != th.ID || !strings.Contains(string(ev.Data), sent.ID) {
+				t.Fatalf("alice got %s about %s, want message %s", ev.Data, ev.ThreadID, sent.ID)
+			}
+			break
+		}
+	}
+
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("connected apps: %v, %v", apps, err)
+	}
+	if err := alice.RevokeGrant(ctx, apps[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	end, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		_, err := appStream.Next(end)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "the member revoked the app's access" {
+			t.Fatalf("the app's stream on B ended with %v; want 1008 with the reason the revocation on A gave", err)
+		}
+		break
+	}
+}
+
+// startBeside starts a second node on the data directory of a running
+// server, with the same settings, and returns an anonymous client of it.
+func startBeside(tb testing.TB, cfg config.Config) *client.Client {
+	tb.Helper()
+	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
+	srv, err := app.OpenServerBeside(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close()
+		tb.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	tb.Cleanup(func() {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			tb.Errorf("shutdown of node B: %v", err)
+		}
+		if err := <-served; err != nil {
+			tb.Errorf("node B: %v", err)
+		}
+	})
+	return client.New(srv.URL())
+}
+
+// TestNodes_NoStartWithoutNATS: a node told to use NATS does not start
+// while NATS does not answer, rather than serve without the other nodes'
+// events, and leaves its data directory free.
+func TestNodes_NoStartWithoutNATS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "nats://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir, cfg.NATS = "127.0.0.1:0", t.TempDir(), deadURL
+	if srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
+		srv.Close()
+		t.Fatal("a node started with no NATS to reach")
+	} else if !strings.Contains(err.Error(), "NATS") {
+		t.Fatalf("the error does not say what is wrong: %v", err)
+	}
+	cfg.NATS = ""
+	srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("the data directory is still held after the failed start: %v", err)
+	}
+	srv.Close()
+}

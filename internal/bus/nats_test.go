@@ -1,0 +1,215 @@
+package bus_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/bus"
+)
+
+func TestNATS_Contract(t *testing.T) {
+	url := apptest.NATS(t)
+	testBus(t, func(t *testing.T, buffer int) (node, node) {
+		opts := natsOptions(t, url)
+		opts.Buffer = buffer
+		return mustNATS(t, url, opts), mustNATS(t, url, opts)
+	})
+}
+
+// A node cut off from NATS for less than the stream keeps events gets,
+// once back, every event published meanwhile, in order.
+func TestNATS_ResumesAfterReconnectWithoutLoss(t *testing.T) {
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	a := mustNATS(t, url, opts)
+	cut := newCutter(t, url)
+	b := mustNATS(t, cut.URL(), opts)
+	sub := mustSubscribe(t, b, "alice")
+
+	cut.Down()
+	for i := range 20 {
+		ev := parley.NewEvent(parley.EventMessageCreated, "t1", map[string]int{"i": i})
+		ev.Seq = int64(i)
+		mustPublish(t, a, []string{"alice"}, ev)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cut.Up()
+	for i := range 20 {
+		// The client tries again every 2s or so: the first event may wait
+		// that long, and longer on a busy machine.
+		if got := mustReceiveWithin(t, sub, 3*waitFor); got.Seq != int64(i) {
+			t.Fatalf("event %d after the reconnect has seq %d", i, got.Seq)
+		}
+	}
+	if sub.Dropped() {
+		t.Fatal("the subscription was dropped though nothing was lost")
+	}
+}
+
+// A node cut off for longer than the stream keeps events ends its
+// subscriptions as dropped, so their clients reconnect and catch up,
+// rather than going on as if nothing was missed.
+func TestNATS_LostEventsEndSubscriptions(t *testing.T) {
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	opts.MaxAge = time.Second
+	a := mustNATS(t, url, opts)
+	cut := newCutter(t, url)
+	b := mustNATS(t, cut.URL(), opts)
+	sub := mustSubscribe(t, b, "alice")
+
+	cut.Down()
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "lost", map[string]string{}))
+	time.Sleep(3 * opts.MaxAge)
+	cut.Up()
+	select {
+	case <-sub.Done():
+	case <-time.After(3 * waitFor):
+		t.Fatal("the subscription went on after events for it were lost")
+	}
+	if !sub.Dropped() {
+		t.Fatal("the subscription ended but not as dropped")
+	}
+	// A new subscription on the node receives again.
+	again := mustSubscribe(t, b, "alice")
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
+	if got := mustReceive(t, again); got.ThreadID != "again" {
+		t.Fatalf("the new subscription got %s first", got.ThreadID)
+	}
+}
+
+// A recipient list too long for one message is split; each member still
+// gets the event once.
+func TestNATS_ManyRecipients(t *testing.T) {
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	a, b := mustNATS(t, url, opts), mustNATS(t, url, opts)
+	to := make([]string, 2500)
+	for i := range to {
+		to[i] = rand.Text()
+	}
+	first, last := mustSubscribe(t, b, to[0]), mustSubscribe(t, b, to[len(to)-1])
+	mustPublish(t, a, to, parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{}))
+	mustPublish(t, a, to, parley.NewEvent(parley.EventThreadUpdated, "t2", map[string]string{}))
+	for _, s := range []parley.Subscription{first, last} {
+		if got := mustReceive(t, s).ThreadID + mustReceive(t, s).ThreadID; got != "t1t2" {
+			t.Fatalf("got %s, want t1 then t2", got)
+		}
+	}
+}
+
+// natsOptions returns options naming a stream and subject of the test's
+// own, removed when it ends.
+func natsOptions(tb testing.TB, url string) bus.NATSOptions {
+	tb.Helper()
+	id := strings.ToUpper(rand.Text()[:12])
+	opts := bus.NATSOptions{Stream: "TEST_" + id, Subject: "test." + id}
+	tb.Cleanup(func() {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			tb.Errorf("remove stream: %v", err)
+			return
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := js.DeleteStream(ctx, opts.Stream); err != nil {
+			tb.Errorf("remove stream %s: %v", opts.Stream, err)
+		}
+	})
+	return opts
+}
+
+func mustNATS(tb testing.TB, url string, opts bus.NATSOptions) *bus.NATS {
+	tb.Helper()
+	b, err := bus.NewNATS(context.Background(), url, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
+// cutter is a loopback TCP proxy to a NATS server that can cut its
+// clients off, as a network failure would, and let them back.
+type cutter struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn
+}
+
+func newCutter(tb testing.TB, url string) *cutter {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &cutter{ln: ln, target: strings.TrimPrefix(url, "nats://")}
+	go c.serve()
+	tb.Cleanup(func() {
+		ln.Close()
+		c.Down()
+	})
+	return c
+}
+
+// URL is the proxy's NATS URL.
+func (c *cutter) URL() string { return "nats://" + c.ln.Addr().String() }
+
+// Down closes every connection through the proxy and refuses new ones.
+func (c *cutter) Down() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = true
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// Up lets clients connect again.
+func (c *cutter) Up() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = false
+}
+
+func (c *cutter) serve() {
+	for {
+		client, err := c.ln.Accept()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		if c.down {
+			c.mu.Unlock()
+			client.Close()
+			continue
+		}
+		server, err := net.Dial("tcp", c.target)
+		if err != nil {
+			c.mu.Unlock()
+			client.Close()
+			continue
+		}
+		c.conns = append(c.conns, client, server)
+		c.mu.Unlock()
+		go func() { io.Copy(server, client); server.Close() }()
+		go func() { io.Copy(client, server); client.Close() }()
+	}
+}
