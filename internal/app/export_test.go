@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
@@ -12,5 +13,5 @@ import (
 // running one, as a second node: SQLite allows one server process per
 // file, so the second opens it as admin commands do, and cannot log reads.
 func OpenServerBeside(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	return openServer(ctx, cfg, log, sqlstore.OpenSQLiteBeside)
+	return openServer(ctx, cfg, log, parley.WallClock{}, sqlstore.OpenSQLiteBeside)
 }

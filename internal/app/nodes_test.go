@@ -123,14 +123,14 @@ func TestNodes_NoStartWithoutNATS(t *testing.T) {
 	ln.Close() // nothing listens there now
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir, cfg.NATS = "127.0.0.1:0", t.TempDir(), deadURL
-	if srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
+	if srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler), parley.WallClock{}); err == nil {
 		srv.Close()
 		t.Fatal("a node started with no NATS to reach")
 	} else if !strings.Contains(err.Error(), "NATS") {
 		t.Fatalf("the error does not say what is wrong: %v", err)
 	}
 	cfg.NATS = ""
-	srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	srv, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler), parley.WallClock{})
 	if err != nil {
 		t.Fatalf("the data directory is still held after the failed start: %v", err)
 	}
