@@ -171,8 +171,10 @@ func TestCopy_RefusesNonEmptyTarget(t *testing.T) {
 	for _, engine := range copyEngines {
 		t.Run(engine, func(t *testing.T) {
 			for table, write := range map[string]func(tx parley.Tx) error{
-				"users":     func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser("carol"), "hash") },
-				"throttles": func(tx parley.Tx) error { return tx.PutThrottle(ctx, &parley.Throttle{Key: "k", Failures: 1, LastFailure: parley.Now()}) },
+				"users": func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser("carol"), "hash") },
+				"throttles": func(tx parley.Tx) error {
+					return tx.PutThrottle(ctx, &parley.Throttle{Key: "k", Failures: 1, LastFailure: parley.Now()})
+				},
 			} {
 				t.Run(table, func(t *testing.T) {
 					to := copyTarget(t, engine)
