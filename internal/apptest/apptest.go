@@ -32,6 +32,8 @@ type Env struct {
 	Logs *SyncBuffer
 	// Clock is the server's clock; Advance moves it on.
 	Clock *Clock
+
+	stop func() // shuts the server down, once
 }
 
 // Start runs a server until the test ends. Options adjust its config.
@@ -62,7 +64,7 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
-	tb.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		if err := srv.Shutdown(context.Background()); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
@@ -70,9 +72,14 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 			tb.Errorf("serve: %v", err)
 		}
 	})
+	tb.Cleanup(stop)
 	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
-	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock}
+	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock, stop: stop}
 }
+
+// Stop shuts the server down before the test ends, as an operator stops
+// one, so that its data directory is free for a command or another server.
+func (e *Env) Stop() { e.stop() }
 
 // Password is the password MustMember gives a member.
 func Password(username string) string { return "password-of-" + username }
