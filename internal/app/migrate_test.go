@@ -72,7 +72,7 @@ func viewOf(t *testing.T, c *client.Client) *memberView {
 func TestMigrate_CopiesAnInstall(t *testing.T) {
 	ctx := context.Background()
 	srcDir := t.TempDir()
-	src := apptest.Start(t, func(c *config.Config) { c.DataDir = srcDir })
+	src := apptest.Start(t, embedded(srcDir))
 	alice, bob, carol := src.MustMember(t, "alice"), src.MustMember(t, "bob"), src.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
@@ -168,5 +168,14 @@ func migrateTarget(t *testing.T, engine string) (to string, serve func(*config.C
 		t.Skip("no PostgreSQL engine in this build yet")
 	}
 	to = t.TempDir()
-	return to, func(c *config.Config) { c.DataDir = to }
+	return to, embedded(to)
+}
+
+// embedded is the option that starts a test server on the embedded
+// database in dir, whatever engine the other tests run on.
+func embedded(dir string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.DataDir = dir
+		// With the PostgreSQL engine merged, add: c.Database = ""
+	}
 }
