@@ -179,3 +179,28 @@ func embedded(dir string) func(*config.Config) {
 		// With the PostgreSQL engine merged, add: c.Database = ""
 	}
 }
+
+// TestMigrate_RefusesBadArguments: migrate needs an install to copy and a
+// target other than the install itself, and names what is wrong.
+func TestMigrate_RefusesBadArguments(t *testing.T) {
+	install := t.TempDir()
+	if _, err := run(t, install, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"ErrNoInstall":    {[]string{"--from", t.TempDir(), "--to", t.TempDir()}, "no Parley install"},
+		"ErrIntoItself":   {[]string{"--from", install, "--to", install}, "not the install's own"},
+		"ErrNoTarget":     {[]string{"--from", install}, `"to" not set`},
+		"ErrBadTargetURL": {[]string{"--from", install, "--to", "postgres://u:s3cret@%zz/db"}, "not a URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := run(t, t.TempDir(), "", append([]string{"migrate"}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error()+out, "s3cret") {
+				t.Fatalf("migrate %v: %v\n%s; want an error naming %q", tc.args, err, out, tc.want)
+			}
+		})
+	}
+}

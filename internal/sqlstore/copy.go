@@ -168,6 +168,11 @@ func copyTable(ctx context.Context, from *DB, to *txn, table string, copied func
 				batch = append(batch, convertValue(v, types[cols[i]]))
 			}
 			if len(batch) == cap(batch) {
+				// Cancelling stops the copy between statements, and its
+				// transaction rolls back.
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				if err := flush(); err != nil {
 					return err
 				}
