@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 	_ "modernc.org/sqlite"
 )
 
@@ -31,10 +32,13 @@ func newUser(name string) *parley.User {
 	return &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: parley.Now()}
 }
 
-// TestWrite_GroupCommitIsolatesFailures runs many writes at once, some of
+// TestWrite_FailuresRollBackAlone runs many writes at once, some of
 // which fail or panic; each failure must roll back only itself.
-func TestWrite_GroupCommitIsolatesFailures(t *testing.T) {
-	db, _ := mustOpen(t)
+func TestWrite_FailuresRollBackAlone(t *testing.T) {
+	sqlstoretest.Each(t, testWrite_FailuresRollBackAlone)
+}
+
+func testWrite_FailuresRollBackAlone(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make([]error, 60)
@@ -69,7 +73,10 @@ func TestWrite_GroupCommitIsolatesFailures(t *testing.T) {
 }
 
 func TestWrite_UniqueViolationIsConflict(t *testing.T) {
-	db, _ := mustOpen(t)
+	sqlstoretest.Each(t, testWrite_UniqueViolationIsConflict)
+}
+
+func testWrite_UniqueViolationIsConflict(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	create := func(name string) error {
 		return db.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser(name), "hash") })

@@ -46,7 +46,7 @@ func (t *txn) CreateGrant(ctx context.Context, g *parley.Grant) error {
 
 func (t *txn) findGrant(ctx context.Context, where string, args ...any) (*parley.Grant, error) {
 	s := grantScan{g: &parley.Grant{}}
-	if err := t.queryRow(ctx, "grant", `SELECT `+grantColumns+` FROM grants g WHERE `+where, args, s.dest()...); err != nil {
+	if err := t.queryRow(ctx, "grant", `SELECT `+grantColumns+` FROM grants g WHERE `+where+t.locked, args, s.dest()...); err != nil {
 		return nil, mapError("find grant", err)
 	}
 	s.finish()
