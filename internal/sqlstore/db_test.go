@@ -126,19 +126,39 @@ func TestOpen_DurableSettings(t *testing.T) {
 	}
 }
 
+// Neither engine opens a database whose schema a newer binary migrated.
 func TestOpen_RefusesNewerSchema(t *testing.T) {
-	db, path := mustOpen(t)
-	db.Close()
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-	_, err = sqlstore.OpenSQLite(context.Background(), path)
-	if err == nil || !strings.Contains(err.Error(), "newer") {
-		t.Fatalf("open = %v; want a refusal naming the newer schema", err)
+	ctx := context.Background()
+	for _, e := range []struct {
+		engine, driver string
+		open           func(ctx context.Context, name string) (*sqlstore.DB, error)
+		name           func(tb testing.TB) string
+	}{
+		{"sqlite", "sqlite", sqlstore.OpenSQLite, func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "parley.db") }},
+		{"postgres", "pgx", sqlstore.OpenPostgres, sqlstoretest.PostgresURL},
+	} {
+		t.Run(e.engine, func(t *testing.T) {
+			name := e.name(t)
+			db, err := e.open(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			raw, err := sql.Open(e.driver, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, true)`); err != nil {
+				t.Fatal(err)
+			}
+			raw.Close()
+			db, err = e.open(ctx, name)
+			if err == nil {
+				db.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Fatalf("open = %v; want a refusal naming the newer schema", err)
+			}
+		})
 	}
 }
