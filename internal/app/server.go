@@ -49,18 +49,20 @@ const expiryInterval = time.Minute
 const accessCheckInterval = time.Second
 
 // OpenServer opens the store and assembles the server without listening yet.
-// It fails while another server has the data directory open.
+// On the embedded database it fails while another server has the data
+// directory open; any number of servers may share a PostgreSQL database.
 func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	return openServer(ctx, cfg, log, sqlstore.OpenSQLite)
+	return openServer(ctx, cfg, log, false)
 }
 
-// openServer assembles a server on the store that open opens.
-func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
-	open func(ctx context.Context, path string) (*sqlstore.DB, error)) (*Server, error) {
+// openServer assembles a server on the configured store; beside, for a
+// command run beside a server, opens the embedded database without taking
+// it from the server.
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, beside bool) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := open(ctx, cfg.DatabasePath())
+	store, err := openStore(ctx, cfg, beside)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +89,18 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger,
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
 	return &Server{Config: cfg, Store: store, Service: svc, log: log, keys: keys, api: api, http: hs}, nil
+}
+
+// openStore opens the PostgreSQL database the configuration names, or else
+// the embedded one.
+func openStore(ctx context.Context, cfg config.Config, beside bool) (*sqlstore.DB, error) {
+	switch {
+	case cfg.Database != "":
+		return sqlstore.OpenPostgres(ctx, cfg.Database)
+	case beside:
+		return sqlstore.OpenSQLiteBeside(ctx, cfg.DatabasePath())
+	}
+	return sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
 }
 
 // Listen binds the configured address (with port 0 the system picks one),
@@ -132,7 +146,7 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
-	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "data", s.Config.DataDir, "registration", s.Config.Registration)
+	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "database", s.Config.Engine(), "data", s.Config.DataDir, "registration", s.Config.Registration)
 	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

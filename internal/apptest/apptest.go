@@ -1,5 +1,9 @@
 // Package apptest starts real Parley servers for tests: a temporary SQLite
 // file, the full HTTP stack on a loopback port, and the public Go client.
+//
+// With PARLEY_TEST_DATABASE=postgres the servers keep their data in a
+// fresh schema of the PostgreSQL test database instead (sqlstoretest), so
+// that a whole suite runs on PostgreSQL.
 package apptest
 
 import (
@@ -8,6 +12,7 @@ import (
 	"database/sql"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 
@@ -15,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // Env is a running server.
@@ -38,6 +44,9 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = tb.TempDir()
+	if Engine() == "postgres" {
+		cfg.Database = sqlstoretest.PostgresURL(tb)
+	}
 	for _, o := range options {
 		o(&cfg)
 	}
@@ -63,6 +72,15 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	})
 	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
 	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs}
+}
+
+// Engine is the database engine test servers run on: "postgres" when
+// PARLEY_TEST_DATABASE says so, otherwise "sqlite".
+func Engine() string {
+	if os.Getenv("PARLEY_TEST_DATABASE") == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // Password is the password MustMember gives a member.
@@ -148,7 +166,11 @@ func (b *SyncBuffer) String() string {
 // someone with the disk would. It fails the test if nothing changed.
 func (e *Env) ExecSQL(tb testing.TB, query string, args ...any) {
 	tb.Helper()
-	db, err := sql.Open("sqlite", e.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)")
+	driver, name := "sqlite", e.Server.Config.DatabasePath()+"?_pragma=busy_timeout(5000)"
+	if e.Server.Config.Database != "" {
+		driver, name = "pgx", e.Server.Config.Database
+	}
+	db, err := sql.Open(driver, name)
 	if err != nil {
 		tb.Fatal(err)
 	}

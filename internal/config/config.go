@@ -30,6 +30,11 @@ type Config struct {
 	PublicURL string
 	// DataDir holds the embedded database (PARLEY_DATA).
 	DataDir string
+	// Database is the URL of a PostgreSQL database (postgres://…) that
+	// holds everything instead of the embedded one; several servers may
+	// share it (PARLEY_DATABASE). Empty means the embedded SQLite database
+	// under DataDir.
+	Database string
 	// Registration is open (anyone may create an account through the API)
 	// or closed (only operators, with `parley user add`) (PARLEY_REGISTRATION).
 	Registration string
@@ -69,6 +74,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_ADDR":         &c.Addr,
 		"PARLEY_PUBLIC_URL":   &c.PublicURL,
 		"PARLEY_DATA":         &c.DataDir,
+		"PARLEY_DATABASE":     &c.Database,
 		"PARLEY_REGISTRATION": &c.Registration,
 		"PARLEY_LOG_LEVEL":    &c.LogLevel,
 	} {
@@ -106,6 +112,13 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")
 	}
+	if c.Database != "" {
+		// The URL may hold a password: the error does not repeat it.
+		u, err := url.Parse(c.Database)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return errors.New("config: database must be a PostgreSQL URL, postgres://user@host:port/name?options, or empty for the embedded database")
+		}
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
@@ -130,6 +143,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: log level %q: %w", c.LogLevel, err)
 	}
 	return nil
+}
+
+// Engine names the database engine: "postgres" with a Database URL,
+// otherwise "sqlite".
+func (c Config) Engine() string {
+	if c.Database != "" {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // DatabasePath is the embedded database's file.
