@@ -413,6 +413,10 @@ type txn struct {
 	// serialization failure or a deadlock: the transaction must run again,
 	// whatever fn made of the error.
 	retry bool
+	// conflicted, on PostgreSQL, is set when a statement failed by a
+	// unique violation: the row may be a concurrent write's, which fn
+	// finds when it runs again.
+	conflicted bool
 	// detached statements ignore the caller's cancellation. For writes an
 	// interrupt would roll back every write of the batch; for reads, which
 	// are short index lookups, a cancellable context only costs database/sql

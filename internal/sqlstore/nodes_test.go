@@ -193,3 +193,41 @@ func TestNodes_ReadModifyWriteIsExclusive(t *testing.T) {
 		t.Fatalf("the code was found unused %d times, want once", n)
 	}
 }
+
+// Two nodes each creating the same direct thread unless it exists: one
+// creates it, and every other write finds that one, as writes run one
+// after the other would.
+func TestNodes_FindElseCreateFindsTheWinner(t *testing.T) {
+	nodes := twoNodes(t)
+	ctx := context.Background()
+	ids := mustUsers(t, nodes[0], "alice", "bob")
+	key := parley.DirectKey(ids[0], ids[1])
+	found := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range found {
+		wg.Go(func() {
+			err := nodes[i%2].Write(ctx, func(tx parley.Tx) error {
+				th, err := tx.FindThreadByDirectKey(ctx, key)
+				if err == nil {
+					found[i] = th.ID
+					return nil
+				} else if parley.ErrorCode(err) != parley.ENOTFOUND {
+					return err
+				}
+				now := parley.Now()
+				th = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: ids[0], DirectKey: key, LastActivityAt: now, CreatedAt: now}
+				found[i] = th.ID
+				return tx.CreateThread(ctx, th)
+			})
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, id := range found {
+		if id != found[0] {
+			t.Fatalf("write %d has thread %s, write 0 %s: want one thread", i, id, found[0])
+		}
+	}
+}

@@ -9,14 +9,18 @@ package sqlstore
 //     thread's row, which holds the row until the message's transaction
 //     ends: numbers stay dense per thread whichever server writes.
 //   - A write's reads of rows it may then change (an authorization
-//     request, a token, a grant, a throttle) lock them (txn.locked), so
-//     that a read-modify-write on one server waits for another's.
+//     request, a grant, expired grants, a throttle) lock them
+//     (txn.locked), so that a read-modify-write on one server waits for
+//     another's, and then reads what that one wrote.
 //   - Appending to the access log locks the members' heads in the order
 //     of their IDs, creating missing heads first, so that two transactions
 //     appending for one member chain one after the other.
-//   - A unique index stands behind every "find, else create" (usernames,
-//     direct threads, idempotency keys, current grants): the loser gets
-//     ECONFLICT.
+//   - A unique index stands behind every "find, else create" (direct
+//     threads, current grants, idempotency keys, server keys): when two
+//     writes create the same row at once, the second waits for the first
+//     to commit and fails with a unique violation. It then runs once more,
+//     and finds the row, as it would have had the two run one after the
+//     other; a second violation is the caller's ECONFLICT.
 //
 // A write that meets a deadlock or a serialization failure runs again, fn
 // and all. The records of reads are appended to the access log in a
@@ -122,8 +126,9 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for attempt := 1; ; attempt++ {
-		var retry bool
-		if retry, err = p.try(ctx, fn, lazy); !retry || attempt == pgAttempts {
+		var t *txn
+		if t, err = p.try(ctx, fn, lazy); err == nil || attempt == pgAttempts ||
+			!(t.retry || pgRetryable(err) || t.conflicted && attempt == 1) {
 			return err
 		}
 		// Back off a little, at random, so that the transactions that
@@ -132,27 +137,28 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 	}
 }
 
-// try runs fn in one transaction and reports whether it must run again.
-func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (retry bool, err error) {
+// try runs fn in one transaction; the txn tells what its statements met.
+func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (*txn, error) {
+	t := &txn{locked: " FOR UPDATE"}
 	tx, err := p.pool.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: begin: %w", err)
+		return t, fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	t := &txn{pg: tx, locked: " FOR UPDATE"}
+	t.pg = tx
 	if lazy {
 		if _, err := t.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			tx.Rollback()
-			return false, fmt.Errorf("sqlstore: begin: %w", err)
+			return t, fmt.Errorf("sqlstore: begin: %w", err)
 		}
 	}
 	if err := runWrite(fn, t); err != nil {
 		tx.Rollback()
-		return t.retry || pgRetryable(err), err
+		return t, err
 	}
 	if err := tx.Commit(); err != nil {
-		return pgRetryable(err), fmt.Errorf("sqlstore: commit: %w", err)
+		return t, fmt.Errorf("sqlstore: commit: %w", err)
 	}
-	return false, nil
+	return t, nil
 }
 
 // logReads appends the records to the access log in a transaction that
@@ -162,10 +168,14 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 }
 
 // noteRetry marks the transaction for another run when err is a deadlock or
-// a serialization failure.
+// a serialization failure, and notes a unique violation.
 func (t *txn) noteRetry(err error) {
-	if err != nil && pgRetryable(err) {
+	switch {
+	case err == nil:
+	case pgRetryable(err):
 		t.retry = true
+	case pgUniqueViolation(err):
+		t.conflicted = true
 	}
 }
 
