@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"testing"
 
@@ -14,8 +13,9 @@ import (
 
 // Two servers on one PostgreSQL database are one service: a session or an
 // app's token made through one works on the other, an Idempotency-Key
-// retried on the other returns the first message, and a revoked grant or
-// session is refused by the other at its very next request.
+// retried on the other returns the first message, and a revoked grant, a
+// thread closed to apps, a suspended app or an ended session take effect
+// on the other at its very next request.
 func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 	url := sqlstoretest.PostgresURL(t)
 	onOne := func(c *config.Config) { c.Database = url }
@@ -51,19 +51,37 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 	if err := aliceA.RevokeGrant(ctx, apps[0].Grant.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); !isStatus(err, http.StatusUnauthorized) {
+	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Fatalf("the revoked grant's token on the other server: %v, want 401", err)
+	}
+
+	tunes := a.MustPartner(t, "Tunes")
+	tok = a.MustToken(t, tunes, "alice", []string{"openid", "shares.write", "messages.read"}, apptest.Answer{})
+	tunesB := b.Client.WithToken(tok.AccessToken)
+	card, err := tunesB.Share(ctx, client.NewShare{To: "bob", URL: "https://tunes.example/1", Title: "A song"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tunesB.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil {
+		t.Fatalf("the app reads the thread it shared into: %v", err)
+	}
+	if _, err := aliceA.SetThreadAppAccess(ctx, card.ThreadID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tunesB.Messages(ctx, card.ThreadID, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Fatalf("the thread closed to apps on the other server: %v, want 404", err)
+	}
+	if _, err := a.Server.Service.SuspendApp(ctx, tunes.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tunesB.Share(ctx, client.NewShare{To: "bob", URL: "https://tunes.example/2", Title: "Another"}); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the suspended app on the other server: %v, want 401", err)
 	}
 
 	if err := aliceA.SignOut(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := aliceB.Me(ctx); !isStatus(err, http.StatusUnauthorized) {
+	if _, err := aliceB.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Fatalf("the ended session on the other server: %v, want 401", err)
 	}
-}
-
-func isStatus(err error, status int) bool {
-	e, ok := errors.AsType[*client.Error](err)
-	return ok && e.Status == status
 }
