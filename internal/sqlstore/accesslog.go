@@ -42,13 +42,16 @@ func (t *txn) findAccessHeads(ctx context.Context, userIDs []string, heads map[s
 	for _, id := range userIDs {
 		heads[id] = parley.AccessHead{UserID: id, Hash: parley.GenesisHash}
 	}
+	lock := ""
+	if t.locked != "" {
+		lock = " ORDER BY user_id" + t.locked
+	}
 	for chunk := range slices.Chunk(userIDs, accessChunk) {
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(chunk))+`)
-			ORDER BY user_id`+t.locked, args...)
+		rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(chunk))+`)`+lock, args...)
 		if err != nil {
 			return mapError("find access heads", err)
 		}
