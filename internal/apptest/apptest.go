@@ -1,5 +1,9 @@
 // Package apptest starts real Parley servers for tests: a temporary SQLite
 // file, the full HTTP stack on a loopback port, and the public Go client.
+//
+// With PARLEY_TEST_DATABASE=postgres the servers keep their data in a
+// fresh schema of the PostgreSQL test database instead (sqlstoretest), so
+// that a whole suite runs on PostgreSQL.
 package apptest
 
 import (
@@ -15,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // Env is a running server.
@@ -46,6 +51,9 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	if os.Getenv("PARLEY_TEST_BUS") == "nats" {
 		cfg.NATS = NATS(tb)
 	}
+	if Engine() == "postgres" {
+		cfg.Database = sqlstoretest.PostgresURL(tb)
+	}
 	for _, o := range options {
 		o(&cfg)
 	}
@@ -72,6 +80,15 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	})
 	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
 	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock}
+}
+
+// Engine is the database engine test servers run on: "postgres" when
+// PARLEY_TEST_DATABASE says so, otherwise "sqlite".
+func Engine() string {
+	if os.Getenv("PARLEY_TEST_DATABASE") == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // Password is the password MustMember gives a member.
