@@ -17,7 +17,7 @@ import (
 func TestCLI_DatabaseFlagReachesPostgres(t *testing.T) {
 	url := sqlstoretest.PostgresURL(t)
 	dir := t.TempDir()
-	out, err := run(t, dir, "s3cret-password\n", "user", "add", "alice", "--password-stdin", "--database", url)
+	out, err := run(t, config.Config{DataDir: dir}, "s3cret-password\n", "user", "add", "alice", "--password-stdin", "--database", url)
 	if err != nil || !strings.Contains(out, "created alice") {
 		t.Fatalf("user add: %q, %v", out, err)
 	}
@@ -29,13 +29,13 @@ func TestCLI_DatabaseFlagReachesPostgres(t *testing.T) {
 	if _, err := env.Client.SignIn(context.Background(), "alice", "s3cret-password"); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run(t, dir, "", "user", "list", "--database", url); err != nil || !strings.Contains(out, "alice") {
+	if out, err := run(t, config.Config{DataDir: dir}, "", "user", "list", "--database", url); err != nil || !strings.Contains(out, "alice") {
 		t.Fatalf("user list beside the server: %q, %v", out, err)
 	}
 	if files, err := os.ReadDir(dir); err != nil || len(files) != 0 {
 		t.Fatalf("the data directory holds %v (%v); want nothing", files, err)
 	}
-	if _, err := run(t, t.TempDir(), "", "user", "list", "--database", "mysql://x"); err == nil || strings.Contains(err.Error(), "mysql://x") {
+	if _, err := run(t, config.Config{DataDir: t.TempDir()}, "", "user", "list", "--database", "mysql://x"); err == nil || strings.Contains(err.Error(), "mysql://x") {
 		t.Fatalf("a URL that is not PostgreSQL's: %v; want a refusal that does not repeat the URL", err)
 	}
 }

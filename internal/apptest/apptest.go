@@ -45,14 +45,10 @@ type Env struct {
 // to the same behaviour.
 func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	tb.Helper()
-	cfg := config.Default()
+	cfg := Install(tb)
 	cfg.Addr = "127.0.0.1:0"
-	cfg.DataDir = tb.TempDir()
 	if os.Getenv("PARLEY_TEST_BUS") == "nats" {
 		cfg.NATS = NATS(tb)
-	}
-	if Engine() == "postgres" {
-		cfg.Database = sqlstoretest.PostgresURL(tb)
 	}
 	for _, o := range options {
 		o(&cfg)
@@ -80,6 +76,19 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	})
 	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
 	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock}
+}
+
+// Install returns the configuration of a new, empty install for the test:
+// a data directory of its own and, on PostgreSQL (Engine), a fresh schema.
+// Commands and servers given it share its data.
+func Install(tb testing.TB) config.Config {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	if Engine() == "postgres" {
+		cfg.Database = sqlstoretest.PostgresURL(tb)
+	}
+	return cfg
 }
 
 // Engine is the database engine test servers run on: "postgres" when
