@@ -14,20 +14,24 @@ type Store interface {
 	// Read runs fn with read-only access. Each query sees every write
 	// committed before it; fn's queries need not share one snapshot.
 	Read(ctx context.Context, fn func(Tx) error) error
-	// Write runs fn in a read-write transaction. Concurrent writes share one
-	// commit (group commit). Write returns nil only once fn's changes are
-	// durable; when fn fails none of its changes are kept and its error is
-	// returned. fn may run more than once (when a batch-mate fails), so it
-	// must assign, not accumulate, what it hands out of the transaction.
+	// Write runs fn in a read-write transaction. Write returns nil only
+	// once fn's changes are committed and durable, and visible to every
+	// later Read on any server of the store; when fn fails none of its
+	// changes are kept and its error is returned. Writes are serializable
+	// where it matters: a row fn changes (a thread's next seq, a member's
+	// access log) or reads to change (an authorization request, a grant, a
+	// throttle) is not changed by another write between fn's read and its
+	// commit. fn may run more than once before Write returns, so it must
+	// assign, not accumulate, what it hands out of the transaction. Once
+	// fn has started, cancelling ctx does not interrupt it.
 	Write(ctx context.Context, fn func(Tx) error) error
-	// LogReads appends the records of an app's reads to the access log.
-	// When it returns they are in a journal that survives a crash of the
-	// server, though not of the machine until the next durable commit
-	// (like SQLite's synchronous=NORMAL or PostgreSQL's
-	// synchronous_commit=off). Before any later write runs, and before any
-	// read of the access log, they are folded into the log in the order
-	// they were appended. A read must be logged before its data is
-	// returned, and a commit for each read would double its time.
+	// LogReads appends the records of an app's reads to the access log,
+	// chained in the order given after every entry already appended for
+	// the same members. When it returns, the records survive a crash of
+	// the server, though not necessarily of the machine until the next
+	// Write; every later Read of the access log, and every later Write,
+	// finds them there. A read must be logged before its data is
+	// returned, so LogReads is cheaper than a Write.
 	LogReads(ctx context.Context, records []AccessRecord) error
 	Close() error
 }

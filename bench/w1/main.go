@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,6 +58,9 @@ type options struct {
 	workers int
 	json    bool
 	keep    bool
+	// database is the PostgreSQL URL the server w1 starts keeps its data
+	// in; empty: the embedded database.
+	database string
 }
 
 func main() {
@@ -68,6 +72,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 8, "concurrent workers in the send and history phases")
 	flag.BoolVar(&o.json, "json", false, "also print the figures as one JSON object")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory of the server w1 started")
+	flag.StringVar(&o.database, "database", "", "PostgreSQL URL (postgres://…) of an empty database or schema for the server w1 starts; empty: the embedded database")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "w1: unexpected arguments %q\n", flag.Args())
@@ -97,6 +102,9 @@ func (o *options) check() error {
 		if o.pid != 0 || o.data != "" {
 			return errors.New("--pid and --data go with --url")
 		}
+		if o.database != "" && !strings.HasPrefix(o.database, "postgres://") && !strings.HasPrefix(o.database, "postgresql://") {
+			return errors.New("--database: want a postgres:// URL")
+		}
 		return nil
 	}
 	u, err := url.Parse(o.url)
@@ -106,8 +114,8 @@ func (o *options) check() error {
 	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.Equal(net.IPv4(127, 0, 0, 1)) {
 		return fmt.Errorf("--url %q: w1 only targets 127.0.0.1", o.url)
 	}
-	if o.keep {
-		return errors.New("--keep applies only to a server w1 starts itself")
+	if o.keep || o.database != "" {
+		return errors.New("--keep and --database apply only to a server w1 starts itself")
 	}
 	return nil
 }
@@ -120,7 +128,7 @@ func run(ctx context.Context, o options) (err error) {
 	baseURL, pid, dataDir := o.url, o.pid, o.data
 	var srv *server
 	if baseURL == "" {
-		srv, err = startServer(ctx)
+		srv, err = startServer(ctx, o.database)
 		if err != nil {
 			return err
 		}
@@ -130,6 +138,9 @@ func run(ctx context.Context, o options) (err error) {
 			}
 		}()
 		baseURL, pid, dataDir = srv.url, srv.cmd.Process.Pid, srv.dataDir
+		if o.database != "" {
+			dataDir = "" // the data is PostgreSQL's: disk figures are n/a
+		}
 		res.Run.ServerStarted = true
 	}
 	res.Run.URL, res.Run.PID, res.Run.DataDir = baseURL, pid, dataDir

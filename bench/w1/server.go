@@ -57,8 +57,9 @@ func freePort() (int, error) {
 }
 
 // startServer builds ./cmd/parley into a temporary directory and starts it
-// on 127.0.0.1 with a free port, a fresh data directory and open registration.
-func startServer(ctx context.Context) (*server, error) {
+// on 127.0.0.1 with a free port, a fresh data directory and open registration,
+// keeping its data in the PostgreSQL database at database if that is set.
+func startServer(ctx context.Context, database string) (*server, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return nil, err
@@ -100,7 +101,8 @@ func startServer(ctx context.Context) (*server, error) {
 
 	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.dataDir, "--registration", "open")
 	s.cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.dataDir, "PARLEY_REGISTRATION=open",
-		"PARLEY_SIGNUPS_PER_ADDRESS=1000") // W1 makes its 100 members from one address
+		"PARLEY_SIGNUPS_PER_ADDRESS=1000", // W1 makes its 100 members from one address
+		"PARLEY_DATABASE="+database)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = sysProcAttr()
 	if err := s.cmd.Start(); err != nil {

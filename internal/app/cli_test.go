@@ -15,18 +15,23 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
-// run runs the parley command in process and returns what it printed.
-func run(t *testing.T, dataDir, stdin string, args ...string) (string, error) {
+// run runs the parley command in process on the install and returns what
+// it printed.
+func run(t *testing.T, install config.Config, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := app.Main(context.Background(), append(args, "--data", dataDir), app.IO{
+	args = append(args, "--data", install.DataDir)
+	if install.Database != "" {
+		args = append(args, "--database", install.Database)
+	}
+	err := app.Main(context.Background(), args, app.IO{
 		In: strings.NewReader(stdin), Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
 	})
 	return out.String() + errOut.String(), err
 }
 
 func TestCLI_User(t *testing.T) {
-	dir := t.TempDir()
+	dir := apptest.Install(t)
 	t.Run("Add", func(t *testing.T) {
 		out, err := run(t, dir, "s3cret-password\n", "user", "add", "Alice", "--display-name", "Alice A", "--password-stdin")
 		if err != nil || !strings.Contains(out, "created alice") {
@@ -64,7 +69,9 @@ func TestCLI_User(t *testing.T) {
 		}
 	})
 	t.Run("SignInThroughAPI", func(t *testing.T) {
-		env := apptest.Start(t, func(c *config.Config) { c.DataDir = dir; c.Registration = config.RegistrationClosed })
+		env := apptest.Start(t, func(c *config.Config) {
+			c.DataDir, c.Database, c.Registration = dir.DataDir, dir.Database, config.RegistrationClosed
+		})
 		if _, err := env.Client.SignIn(context.Background(), "alice", "s3cret-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +115,7 @@ func TestConfig_NATSMustBeANATSURL(t *testing.T) {
 }
 
 func TestCLI_App(t *testing.T) {
-	dir := t.TempDir()
+	dir := apptest.Install(t)
 	if _, err := run(t, dir, "owner-password\n", "user", "add", "owner", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +185,7 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
-	dir := env.Server.Config.DataDir
+	dir := env.Server.Config
 
 	out, err := run(t, dir, "", "access-log", "verify", "alice")
 	if err != nil || !strings.Contains(out, "intact: 1 entries") {
@@ -216,7 +223,7 @@ func TestCLI_AppSuspendEndsStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer own.Close()
-	if out, err := run(t, env.Server.Config.DataDir, "", "app", "suspend", partner.App.ClientID); err != nil {
+	if out, err := run(t, env.Server.Config, "", "app", "suspend", partner.App.ClientID); err != nil {
 		t.Fatalf("suspend: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

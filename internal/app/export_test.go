@@ -6,12 +6,11 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
-	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
 // OpenServerBeside opens a second server on the data directory of a
 // running one, as a second node: SQLite allows one server process per
 // file, so the second opens it as admin commands do, and cannot log reads.
 func OpenServerBeside(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	return openServer(ctx, cfg, log, parley.WallClock{}, sqlstore.OpenSQLiteBeside)
+	return openServer(ctx, cfg, log, parley.WallClock{}, true)
 }

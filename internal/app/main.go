@@ -15,7 +15,6 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
-	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
 )
 
@@ -45,6 +44,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.SetErr(stdio.Err)
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
+	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
 	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand())
 	return root.ExecuteContext(ctx)
 }
@@ -183,9 +183,9 @@ func listCommand[T any](cfg *config.Config, short, header string,
 
 // withService opens the store for an admin command. It works beside a
 // running server: SQLite serialises the two processes' writes, and the
-// server's journal of reads stays the server's.
+// server's journal of reads stays the server's; PostgreSQL serves both.
 func withService(ctx context.Context, cfg config.Config, fn func(*service.Service) error) error {
-	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, sqlstore.OpenSQLiteBeside)
+	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, true)
 	if err != nil {
 		return err
 	}

@@ -44,10 +44,11 @@ type process struct {
 	done chan error
 }
 
-// startProcess runs `parley serve` on a free loopback port over dataDir.
-func startProcess(t *testing.T, dataDir string) *process {
+// startProcess runs `parley serve` on a free loopback port with the flags,
+// such as --data DIR.
+func startProcess(t *testing.T, flags ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data", dataDir)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
 	cmd.Env = append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -86,7 +87,7 @@ func startProcess(t *testing.T, dataDir string) *process {
 func TestDurability_KillDashNine(t *testing.T) {
 	ctx := context.Background()
 	dataDir := t.TempDir()
-	p := startProcess(t, dataDir)
+	p := startProcess(t, "--data", dataDir)
 	anon := client.New(p.url)
 	sign := func(name string) *client.Client {
 		if _, err := anon.CreateAccount(ctx, name, apptest.Password(name), ""); err != nil {
@@ -142,7 +143,7 @@ func TestDurability_KillDashNine(t *testing.T) {
 	<-p.done
 	wg.Wait()
 
-	restarted := startProcess(t, dataDir)
+	restarted := startProcess(t, "--data", dataDir)
 	reader := client.New(restarted.url).WithToken(alice.Token())
 	stored := map[string]ack{}
 	for after := int64(0); ; {
@@ -175,7 +176,7 @@ func TestDurability_KillDashNine(t *testing.T) {
 
 // TestServe_GracefulShutdown sends SIGTERM and expects a clean exit.
 func TestServe_GracefulShutdown(t *testing.T) {
-	p := startProcess(t, t.TempDir())
+	p := startProcess(t, "--data", t.TempDir())
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestServe_GracefulShutdown(t *testing.T) {
 // log is the server's ErrorLog, a JSON logger too; nothing a client sends
 // makes it write.
 func TestServe_EveryLogLineIsJSON(t *testing.T) {
-	p := startProcess(t, t.TempDir())
+	p := startProcess(t, "--data", t.TempDir())
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // migrateTo runs `parley migrate` and returns what it printed on its
@@ -163,9 +164,8 @@ func TestMigrate_CopiesAnInstall(t *testing.T) {
 func migrateTarget(t *testing.T, engine string) (to string, serve func(*config.Config)) {
 	t.Helper()
 	if engine == "postgres" {
-		// With the PostgreSQL engine merged, this line becomes:
-		// to = sqlstoretest.PostgresURL(t); return to, func(c *config.Config) { c.Database = to }
-		t.Skip("no PostgreSQL engine in this build yet")
+		to = sqlstoretest.PostgresURL(t)
+		return to, func(c *config.Config) { c.Database = to }
 	}
 	to = t.TempDir()
 	return to, embedded(to)
@@ -176,7 +176,7 @@ func migrateTarget(t *testing.T, engine string) (to string, serve func(*config.C
 func embedded(dir string) func(*config.Config) {
 	return func(c *config.Config) {
 		c.DataDir = dir
-		// With the PostgreSQL engine merged, add: c.Database = ""
+		c.Database = ""
 	}
 }
 
@@ -184,7 +184,7 @@ func embedded(dir string) func(*config.Config) {
 // target other than the install itself, and names what is wrong.
 func TestMigrate_RefusesBadArguments(t *testing.T) {
 	install := t.TempDir()
-	if _, err := run(t, install, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+	if _, err := run(t, config.Config{DataDir: install}, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct {
@@ -197,7 +197,7 @@ func TestMigrate_RefusesBadArguments(t *testing.T) {
 		"ErrBadTargetURL": {[]string{"--from", install, "--to", "postgres://u:s3cret@%zz/db"}, "not a URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			out, err := run(t, t.TempDir(), "", append([]string{"migrate"}, tc.args...)...)
+			out, err := run(t, config.Config{DataDir: t.TempDir()}, "", append([]string{"migrate"}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error()+out, "s3cret") {
 				t.Fatalf("migrate %v: %v\n%s; want an error naming %q", tc.args, err, out, tc.want)
 			}

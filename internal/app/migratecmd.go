@@ -185,7 +185,7 @@ func isPostgresURL(s string) bool {
 // postgres:// URL, otherwise the embedded database of a data directory.
 func openTarget(ctx context.Context, to string) (*sqlstore.DB, error) {
 	if isPostgresURL(to) {
-		return nil, errors.New("this build of parley has no PostgreSQL engine yet") // with it: return sqlstore.OpenPostgres(ctx, to)
+		return sqlstore.OpenPostgres(ctx, to)
 	}
 	return sqlstore.OpenSQLite(ctx, config.Config{DataDir: to}.DatabasePath())
 }

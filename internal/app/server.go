@@ -51,19 +51,21 @@ const expiryInterval = time.Minute
 const accessCheckInterval = time.Second
 
 // OpenServer opens the store and assembles the server, which tells the time
-// by clock, without listening yet. It fails while another server has the
-// data directory open.
+// by clock, without listening yet. On the embedded database it fails while
+// another server has the data directory open; any number of servers may
+// share a PostgreSQL database.
 func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
-	return openServer(ctx, cfg, log, clock, sqlstore.OpenSQLite)
+	return openServer(ctx, cfg, log, clock, false)
 }
 
-// openServer assembles a server on the store that open opens.
-func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock,
-	open func(ctx context.Context, path string) (*sqlstore.DB, error)) (*Server, error) {
+// openServer assembles a server on the configured store; beside, for a
+// command run beside a server, opens the embedded database without taking
+// it from the server.
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock, beside bool) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := open(ctx, cfg.DatabasePath())
+	store, err := openStore(ctx, cfg, beside)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +114,18 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus
 	return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
 }
 
+// openStore opens the PostgreSQL database the configuration names, or else
+// the embedded one.
+func openStore(ctx context.Context, cfg config.Config, beside bool) (*sqlstore.DB, error) {
+	switch {
+	case cfg.Database != "":
+		return sqlstore.OpenPostgres(ctx, cfg.Database)
+	case beside:
+		return sqlstore.OpenSQLiteBeside(ctx, cfg.DatabasePath())
+	}
+	return sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+}
+
 // Listen binds the configured address (with port 0 the system picks one),
 // assembles the handlers, which need the public URL (by default, the
 // address just bound), and starts the background chores.
@@ -155,7 +169,7 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
-	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "data", s.Config.DataDir, "registration", s.Config.Registration)
+	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "database", s.Config.Engine(), "data", s.Config.DataDir, "registration", s.Config.Registration)
 	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -1,5 +1,9 @@
 // Package apptest starts real Parley servers for tests: a temporary SQLite
 // file, the full HTTP stack on a loopback port, and the public Go client.
+//
+// With PARLEY_TEST_DATABASE=postgres the servers keep their data in a
+// fresh schema of the PostgreSQL test database instead (sqlstoretest), so
+// that a whole suite runs on PostgreSQL.
 package apptest
 
 import (
@@ -15,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // Env is a running server.
@@ -42,9 +47,8 @@ type Env struct {
 // to the same behaviour.
 func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	tb.Helper()
-	cfg := config.Default()
+	cfg := Install(tb)
 	cfg.Addr = "127.0.0.1:0"
-	cfg.DataDir = tb.TempDir()
 	if os.Getenv("PARLEY_TEST_BUS") == "nats" {
 		cfg.NATS = NATS(tb)
 	}
@@ -80,6 +84,28 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 // Stop shuts the server down before the test ends, as an operator stops
 // one, so that its data directory is free for a command or another server.
 func (e *Env) Stop() { e.stop() }
+
+// Install returns the configuration of a new, empty install for the test:
+// a data directory of its own and, on PostgreSQL (Engine), a fresh schema.
+// Commands and servers given it share its data.
+func Install(tb testing.TB) config.Config {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	if Engine() == "postgres" {
+		cfg.Database = sqlstoretest.PostgresURL(tb)
+	}
+	return cfg
+}
+
+// Engine is the database engine test servers run on: "postgres" when
+// PARLEY_TEST_DATABASE says so, otherwise "sqlite".
+func Engine() string {
+	if os.Getenv("PARLEY_TEST_DATABASE") == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
 
 // Password is the password MustMember gives a member.
 func Password(username string) string { return "password-of-" + username }

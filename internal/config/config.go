@@ -35,6 +35,11 @@ type Config struct {
 	// several servers of one cluster may be given, separated by commas.
 	// Empty means the in-process bus, for a single node.
 	NATS string
+	// Database is the URL of a PostgreSQL database (postgres://…) that
+	// holds everything instead of the embedded one; several servers may
+	// share it (PARLEY_DATABASE). Empty means the embedded SQLite database
+	// under DataDir.
+	Database string
 	// Registration is open (anyone may create an account through the API)
 	// or closed (only operators, with `parley user add`) (PARLEY_REGISTRATION).
 	Registration string
@@ -75,6 +80,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_PUBLIC_URL":   &c.PublicURL,
 		"PARLEY_DATA":         &c.DataDir,
 		"PARLEY_NATS":         &c.NATS,
+		"PARLEY_DATABASE":     &c.Database,
 		"PARLEY_REGISTRATION": &c.Registration,
 		"PARLEY_LOG_LEVEL":    &c.LogLevel,
 	} {
@@ -111,6 +117,13 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")
+	}
+	if c.Database != "" {
+		// The URL may hold a password: the error does not repeat it.
+		u, err := url.Parse(c.Database)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return errors.New("config: database must be a PostgreSQL URL, postgres://user@host:port/name?options, or empty for the embedded database")
+		}
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
@@ -152,6 +165,15 @@ func redactURL(s string) string {
 		return "(unparsable)"
 	}
 	return u.Redacted()
+}
+
+// Engine names the database engine: "postgres" with a Database URL,
+// otherwise "sqlite".
+func (c Config) Engine() string {
+	if c.Database != "" {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // DatabasePath is the embedded database's file.

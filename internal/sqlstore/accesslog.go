@@ -42,12 +42,16 @@ func (t *txn) findAccessHeads(ctx context.Context, userIDs []string, heads map[s
 	for _, id := range userIDs {
 		heads[id] = parley.AccessHead{UserID: id, Hash: parley.GenesisHash}
 	}
+	lock := ""
+	if t.locked != "" {
+		lock = " ORDER BY user_id" + t.locked
+	}
 	for chunk := range slices.Chunk(userIDs, accessChunk) {
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(chunk))+`)`, args...)
+		rows, err := t.query(ctx, `SELECT user_id, seq, hash FROM access_log_heads WHERE user_id IN (`+placeholders(1, len(chunk))+`)`+lock, args...)
 		if err != nil {
 			return mapError("find access heads", err)
 		}
@@ -66,6 +70,29 @@ func (t *txn) findAccessHeads(ctx context.Context, userIDs []string, heads map[s
 	return nil
 }
 
+// createAccessHeads, where writes lock what they read, gives each member
+// without an access log a head at seq 0, so that there is a row to lock.
+func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
+	if t.locked == "" {
+		return nil
+	}
+	for chunk := range slices.Chunk(members, accessChunk) {
+		rows := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, parley.GenesisHash)
+		for i, id := range chunk {
+			rows[i] = "($" + strconv.Itoa(i+2) + ", 0, $1)"
+			args = append(args, id)
+		}
+		_, err := t.exec(ctx, `INSERT INTO access_log_heads (user_id, seq, hash) VALUES `+strings.Join(rows, ", ")+`
+			ON CONFLICT (user_id) DO NOTHING`, args...)
+		if err != nil {
+			return mapError("create access heads", err)
+		}
+	}
+	return nil
+}
+
 // accessEntryColumns is how many columns an access log row has.
 const accessEntryColumns = 15
 
@@ -79,6 +106,13 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 				members = append(members, id)
 			}
 		}
+	}
+	// Heads are locked, where writes lock what they read, in one order,
+	// so that two transactions appending for the same members neither
+	// deadlock nor chain onto the same entry.
+	slices.Sort(members)
+	if err := t.createAccessHeads(ctx, members); err != nil {
+		return err
 	}
 	if err := t.findAccessHeads(ctx, members, heads); err != nil {
 		return err

@@ -11,21 +11,8 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
-
-// copyEngines are the engines a copy is made to.
-var copyEngines = []string{"sqlite", "postgres"}
-
-// copyTarget opens a new, empty database on the engine, for a copy to fill.
-func copyTarget(t *testing.T, engine string) *sqlstore.DB {
-	t.Helper()
-	if engine == "postgres" {
-		// With the PostgreSQL engine merged, this line becomes: return sqlstoretest.Open(t, engine)
-		t.Skip("no PostgreSQL engine in this build yet")
-	}
-	db, _ := mustOpen(t)
-	return db
-}
 
 // hashOf stands for a secret's hash.
 func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
@@ -100,11 +87,11 @@ func populate(t *testing.T, db *sqlstore.DB) {
 // access logs verify and the threads hold as many messages.
 func TestCopy_EveryRowAsStored(t *testing.T) {
 	ctx := context.Background()
-	for _, engine := range copyEngines {
+	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			from, _ := mustOpen(t)
 			populate(t, from)
-			to := copyTarget(t, engine)
+			to := sqlstoretest.Open(t, engine)
 			rows := map[string]int64{} // copied per table, as progress tells
 			var last, total int64
 			err := sqlstore.Copy(ctx, from, to, func(table string, done, all int64) {
@@ -168,7 +155,7 @@ func TestCopy_RefusesNonEmptyTarget(t *testing.T) {
 	ctx := context.Background()
 	from, _ := mustOpen(t)
 	populate(t, from)
-	for _, engine := range copyEngines {
+	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			for table, write := range map[string]func(tx parley.Tx) error{
 				"users": func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser("carol"), "hash") },
@@ -177,7 +164,7 @@ func TestCopy_RefusesNonEmptyTarget(t *testing.T) {
 				},
 			} {
 				t.Run(table, func(t *testing.T) {
-					to := copyTarget(t, engine)
+					to := sqlstoretest.Open(t, engine)
 					mustWrite(t, to, write)
 					before, err := sqlstore.Digest(ctx, to)
 					if err != nil {
@@ -209,9 +196,9 @@ func TestCopy_FoldsPendingReads(t *testing.T) {
 		}
 	}
 	from = reopen(t, path)
-	for _, engine := range copyEngines {
+	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			to := copyTarget(t, engine)
+			to := sqlstoretest.Open(t, engine)
 			if err := sqlstore.Copy(ctx, from, to, nil); err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,13 @@
 // Package sqlstore implements parley.Store on database/sql.
 //
 // SQL is written once, in the dialect shared by SQLite and PostgreSQL ($N
-// placeholders, RETURNING, ON CONFLICT); sqlite.go holds what is SQLite's own
-// (connection settings, error mapping). Times are stored as microseconds
-// since the Unix epoch.
+// placeholders, RETURNING, ON CONFLICT); sqlite.go and postgres.go hold what
+// is each engine's own (connection settings, error mapping, how writes and
+// logged reads are committed, the few statements one of them needs in its
+// own form). Times are stored as microseconds since the Unix epoch.
+//
+// The rest of this comment is SQLite's design; PostgreSQL's is in
+// postgres.go.
 //
 // Writes go through one connection and one goroutine that commits everything
 // queued in one transaction (group commit): a batch forms by itself while the
@@ -26,11 +30,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/pressly/goose/v3"
 )
 
 // maxBatch caps how many writes share a commit. It is well above any
@@ -41,8 +47,12 @@ const maxBatch = 512
 // ErrClosed is returned by writes queued after Close.
 var ErrClosed = errors.New("sqlstore: closed")
 
-// DB is a parley.Store.
+// DB is a parley.Store, on SQLite (OpenSQLite) or PostgreSQL (OpenPostgres).
 type DB struct {
+	// pg is the PostgreSQL database; nil on SQLite, whose are the fields
+	// below.
+	pg *postgres
+
 	write      *sql.DB   // exactly one connection, pinned as writeConn
 	writeConn  *sql.Conn // the writer's connection; its transactions are driven by hand
 	read       *sql.DB   // a small pool of read-only connections
@@ -104,6 +114,9 @@ func newDB(ctx context.Context, write, read *sql.DB, j *journal) (*DB, error) {
 
 // Close finishes the write in progress, refuses new ones and closes the database.
 func (db *DB) Close() error {
+	if db.pg != nil {
+		return db.pg.close()
+	}
 	db.closeMu.Lock()
 	if !db.closed {
 		db.closed = true
@@ -120,11 +133,18 @@ func (db *DB) Close() error {
 // it began; fn's queries are not one snapshot, which no read here needs, and
 // spares every read a BEGIN and a COMMIT.
 func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
+	if db.pg != nil {
+		return db.pg.read(ctx, fn)
+	}
 	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog})
 }
 
-// Write queues fn for the writer and waits until its batch is durable.
+// Write queues fn for the writer and waits until its batch is durable; on
+// PostgreSQL it runs fn in a transaction of its own (postgres.go).
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
+	if db.pg != nil {
+		return db.pg.write(ctx, fn, false)
+	}
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
 }
 
@@ -249,7 +269,7 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 				return true
 			}
 		} else {
-			req.err = runWrite(req, t)
+			req.err = runWrite(req.fn, t)
 		}
 		if req.err == nil {
 			ran++
@@ -310,7 +330,7 @@ func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err, f
 	if fatal := db.execWrite(ctx, "SAVEPOINT w"); fatal != nil {
 		return nil, fatal
 	}
-	if err = runWrite(req, t); err != nil {
+	if err = runWrite(req.fn, t); err != nil {
 		if fatal := db.execWrite(ctx, "ROLLBACK TO w"); fatal != nil {
 			return err, fatal
 		}
@@ -319,13 +339,13 @@ func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err, f
 }
 
 // runWrite calls a write's function, turning a panic into its error.
-func runWrite(req *writeReq, t *txn) (err error) {
+func runWrite(fn func(parley.Tx) error, t *txn) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("sqlstore: write panicked: %v", p)
 		}
 	}()
-	return req.fn(t)
+	return fn(t)
 }
 
 func failAll(batch []*writeReq, err error) {
@@ -375,10 +395,28 @@ func (c *stmtCache) close() {
 	clear(c.m)
 }
 
-// txn implements parley.Tx. For writes its statements run on the writer's
-// connection inside the batch's transaction; for reads, on the read pool.
+// txn implements parley.Tx. On SQLite, for writes its statements run on
+// the writer's connection inside the batch's transaction; for reads, on the
+// read pool. On PostgreSQL they run in the write's transaction, or for
+// reads on the pool.
 type txn struct {
+	// stmts, on SQLite, are the statements prepared once.
 	stmts *stmtCache
+	// pg, on PostgreSQL, runs the statements: a transaction or the pool
+	// (pgx prepares and caches each statement per connection itself).
+	pg pgQuerier
+	// locked, on PostgreSQL, is what a write's reads of rows it may then
+	// change end with: " FOR UPDATE", so that a concurrent transaction
+	// changing the same row waits for this one (postgres.go).
+	locked string
+	// retry, on PostgreSQL, is set when a statement failed by a
+	// serialization failure or a deadlock: the transaction must run again,
+	// whatever fn made of the error.
+	retry bool
+	// conflicted, on PostgreSQL, is set when a statement failed by a
+	// unique violation: the row may be a concurrent write's, which fn
+	// finds when it runs again.
+	conflicted bool
 	// detached statements ignore the caller's cancellation. For writes an
 	// interrupt would roll back every write of the batch; for reads, which
 	// are short index lookups, a cancellable context only costs database/sql
@@ -410,6 +448,11 @@ func (t *txn) context(ctx context.Context) context.Context {
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = t.context(ctx)
+	if t.pg != nil {
+		res, err := t.pg.ExecContext(ctx, query, args...)
+		t.noteRetry(err)
+		return res, err
+	}
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -419,6 +462,11 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = t.context(ctx)
+	if t.pg != nil {
+		rows, err := t.pg.QueryContext(ctx, query, args...)
+		t.noteRetry(err)
+		return rows, err
+	}
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -468,4 +516,45 @@ func fromNullMicros(us sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(us.Int64)
 	return &t
+}
+
+// migrate applies the pending migrations of dir in fsys, each in a
+// transaction of its own, and refuses a database whose schema is newer than
+// this binary. opts are the engine's own, such as a lock that keeps two
+// servers from migrating at once.
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) error {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	if current > target {
+		return fmt.Errorf("sqlstore: the database schema (version %d) is newer than this binary knows (version %d): run a newer parley", current, target)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// mapError turns a driver error into one of parley's: unique and primary-key
+// violations become ECONFLICT. Other errors are wrapped with op.
+func mapError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*parley.Error](err); ok {
+		return err
+	}
+	if sqliteUniqueViolation(err) || pgUniqueViolation(err) {
+		return &parley.Error{Code: parley.ECONFLICT, Message: "already exists"}
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

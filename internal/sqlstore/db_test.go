@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 	_ "modernc.org/sqlite"
 )
 
@@ -31,10 +32,13 @@ func newUser(name string) *parley.User {
 	return &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: parley.Now()}
 }
 
-// TestWrite_GroupCommitIsolatesFailures runs many writes at once, some of
+// TestWrite_FailuresRollBackAlone runs many writes at once, some of
 // which fail or panic; each failure must roll back only itself.
-func TestWrite_GroupCommitIsolatesFailures(t *testing.T) {
-	db, _ := mustOpen(t)
+func TestWrite_FailuresRollBackAlone(t *testing.T) {
+	sqlstoretest.Each(t, testWrite_FailuresRollBackAlone)
+}
+
+func testWrite_FailuresRollBackAlone(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make([]error, 60)
@@ -69,7 +73,10 @@ func TestWrite_GroupCommitIsolatesFailures(t *testing.T) {
 }
 
 func TestWrite_UniqueViolationIsConflict(t *testing.T) {
-	db, _ := mustOpen(t)
+	sqlstoretest.Each(t, testWrite_UniqueViolationIsConflict)
+}
+
+func testWrite_UniqueViolationIsConflict(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	create := func(name string) error {
 		return db.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser(name), "hash") })
@@ -119,19 +126,39 @@ func TestOpen_DurableSettings(t *testing.T) {
 	}
 }
 
+// Neither engine opens a database whose schema a newer binary migrated.
 func TestOpen_RefusesNewerSchema(t *testing.T) {
-	db, path := mustOpen(t)
-	db.Close()
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
-	_, err = sqlstore.OpenSQLite(context.Background(), path)
-	if err == nil || !strings.Contains(err.Error(), "newer") {
-		t.Fatalf("open = %v; want a refusal naming the newer schema", err)
+	ctx := context.Background()
+	for _, e := range []struct {
+		engine, driver string
+		open           func(ctx context.Context, name string) (*sqlstore.DB, error)
+		name           func(tb testing.TB) string
+	}{
+		{"sqlite", "sqlite", sqlstore.OpenSQLite, func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "parley.db") }},
+		{"postgres", "pgx", sqlstore.OpenPostgres, sqlstoretest.PostgresURL},
+	} {
+		t.Run(e.engine, func(t *testing.T) {
+			name := e.name(t)
+			db, err := e.open(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			raw, err := sql.Open(e.driver, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, true)`); err != nil {
+				t.Fatal(err)
+			}
+			raw.Close()
+			db, err = e.open(ctx, name)
+			if err == nil {
+				db.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Fatalf("open = %v; want a refusal naming the newer schema", err)
+			}
+		})
 	}
 }

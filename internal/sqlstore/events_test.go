@@ -7,12 +7,14 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // TestEventTickets_SingleUse: a ticket is taken once; taking it again is
 // not found, and making a ticket clears those that expired.
-func TestEventTickets_SingleUse(t *testing.T) {
-	db, _ := mustOpen(t)
+func TestEventTickets_SingleUse(t *testing.T) { sqlstoretest.Each(t, testEventTickets_SingleUse) }
+
+func testEventTickets_SingleUse(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	u := newUser("alice")
 	now := parley.Now()
@@ -51,7 +53,10 @@ func TestEventTickets_SingleUse(t *testing.T) {
 // ends, an app's state changes, a token is revoked or a thread closed to
 // apps, and not for changes that end no access.
 func TestAccessVersion_MovesWhenAccessMayEnd(t *testing.T) {
-	db, _ := mustOpen(t)
+	sqlstoretest.Each(t, testAccessVersion_MovesWhenAccessMayEnd)
+}
+
+func testAccessVersion_MovesWhenAccessMayEnd(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	now := parley.Now()
 	u := newUser("alice")

@@ -46,7 +46,7 @@ func (t *txn) CreateGrant(ctx context.Context, g *parley.Grant) error {
 
 func (t *txn) findGrant(ctx context.Context, where string, args ...any) (*parley.Grant, error) {
 	s := grantScan{g: &parley.Grant{}}
-	if err := t.queryRow(ctx, "grant", `SELECT `+grantColumns+` FROM grants g WHERE `+where, args, s.dest()...); err != nil {
+	if err := t.queryRow(ctx, "grant", `SELECT `+grantColumns+` FROM grants g WHERE `+where+t.locked, args, s.dest()...); err != nil {
 		return nil, mapError("find grant", err)
 	}
 	s.finish()
@@ -142,7 +142,7 @@ func (t *txn) FindActiveGrants(ctx context.Context, userID string, at time.Time)
 func (t *txn) FindExpiredGrants(ctx context.Context, at time.Time, limit int) ([]*parley.Grant, error) {
 	return t.findGrants(ctx, "find expired grants", `
 		WHERE g.revoked_at IS NULL AND g.expires_at IS NOT NULL AND g.expires_at <= $1
-		ORDER BY g.expires_at, g.id LIMIT $2`, micros(at), limit)
+		ORDER BY g.expires_at, g.id LIMIT $2`+t.locked, micros(at), limit)
 }
 
 func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Time) ([]parley.ThreadGrant, error) {

@@ -45,8 +45,12 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// LogReads appends records to the journal of reads.
+// LogReads appends records to the journal of reads; on PostgreSQL, to the
+// access log directly (postgres.go).
 func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
+	if db.pg != nil {
+		return db.pg.logReads(ctx, records)
+	}
 	db.closeMu.RLock()
 	defer db.closeMu.RUnlock()
 	if db.closed {

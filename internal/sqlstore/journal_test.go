@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // readRecord is an app's read of two messages by members a and b.
@@ -66,7 +67,10 @@ func logOf(t *testing.T, db *sqlstore.DB, userID string) []*parley.AccessEntry {
 // A read logged a moment ago is in the log for whoever reads it next, and
 // before what any later write appends.
 func TestLogReads_InTheLogBeforeAnyLaterReadOrWrite(t *testing.T) {
-	db, _ := mustOpen(t)
+	sqlstoretest.Each(t, testLogReads_InTheLogBeforeAnyLaterReadOrWrite)
+}
+
+func testLogReads_InTheLogBeforeAnyLaterReadOrWrite(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	ids := mustUsers(t, db, "alice", "bob")
 	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1", "m2")}); err != nil {

@@ -27,7 +27,7 @@ func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parl
 	var created int64
 	var userID, grantID sql.NullString
 	var maxAge, authTime, approved, used sql.NullInt64
-	err := t.queryRow(ctx, "authorization request", `SELECT `+authRequestColumns+` FROM auth_requests WHERE `+where,
+	err := t.queryRow(ctx, "authorization request", `SELECT `+authRequestColumns+` FROM auth_requests WHERE `+where+t.locked,
 		[]any{arg}, &r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &scopes, &r.ResponseMode,
 		&r.CodeChallenge, &prompt, &maxAge, &created, &userID, &grantID, &authTime, &approved, &r.CodeHash, &used)
 	if err != nil {

@@ -6,12 +6,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 
-	"github.com/parleyhq/parley"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -64,7 +62,7 @@ func openSQLite(ctx context.Context, path string, serve bool) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, write); err != nil {
+	if err := migrate(ctx, write, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -103,42 +101,16 @@ func openSQLite(ctx context.Context, path string, serve bool) (*DB, error) {
 	return db, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	fsys, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+// sqliteUniqueViolation reports whether err is SQLite's violation of a
+// unique or primary key constraint.
+func sqliteUniqueViolation(err error) bool {
+	e, ok := errors.AsType[*sqlite.Error](err)
+	if !ok {
+		return false
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
 	}
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlstore: schema version: %w", err)
-	}
-	if current > target {
-		return fmt.Errorf("sqlstore: the database schema (version %d) is newer than this binary knows (version %d): run a newer parley", current, target)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	return nil
-}
-
-// mapError turns a driver error into one of parley's: unique and primary-key
-// violations become ECONFLICT. Other errors are wrapped with op.
-func mapError(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := errors.AsType[*parley.Error](err); ok {
-		return err
-	}
-	if e, ok := errors.AsType[*sqlite.Error](err); ok {
-		switch e.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return &parley.Error{Code: parley.ECONFLICT, Message: "already exists"}
-		}
-	}
-	return fmt.Errorf("sqlstore: %s: %w", op, err)
+	return false
 }

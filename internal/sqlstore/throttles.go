@@ -10,7 +10,7 @@ import (
 func (t *txn) FindThrottle(ctx context.Context, key string) (*parley.Throttle, error) {
 	th := parley.Throttle{Key: key}
 	var last int64
-	err := t.queryRow(ctx, "throttle", `SELECT failures, last_failure FROM throttles WHERE key = $1`, []any{key}, &th.Failures, &last)
+	err := t.queryRow(ctx, "throttle", `SELECT failures, last_failure FROM throttles WHERE key = $1`+t.locked, []any{key}, &th.Failures, &last)
 	if err != nil {
 		return nil, mapError("find throttle", err)
 	}

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // A throttle record is stored, replaced, found, forgotten by key and
 // forgotten with age; a key with none is ENOTFOUND.
-func TestThrottles_PutFindDelete(t *testing.T) {
-	db, _ := mustOpen(t)
+func TestThrottles_PutFindDelete(t *testing.T) { sqlstoretest.Each(t, testThrottles_PutFindDelete) }
+
+func testThrottles_PutFindDelete(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	now := parley.Now()
 	find := func(key string) (th *parley.Throttle, err error) {

@@ -1,0 +1,87 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// Two servers on one PostgreSQL database are one service: a session or an
+// app's token made through one works on the other, an Idempotency-Key
+// retried on the other returns the first message, and a revoked grant, a
+// thread closed to apps, a suspended app or an ended session take effect
+// on the other at its very next request.
+func TestNodes_OneDatabaseIsOneService(t *testing.T) {
+	url := sqlstoretest.PostgresURL(t)
+	onOne := func(c *config.Config) { c.Database = url }
+	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
+	ctx := context.Background()
+	aliceA, bobA := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, aliceA, bobA)
+	th := apptest.MustThread(t, aliceA, "bob")
+	aliceB := b.Client.WithToken(aliceA.Token())
+	if u := apptest.MustMe(t, aliceB); u.Username != "alice" {
+		t.Fatalf("alice's session on the other server is %s's", u.Username)
+	}
+
+	first, err := aliceA.SendMessage(ctx, th.ID, "hello", "key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := aliceB.SendMessage(ctx, th.ID, "hello", "key-1")
+	if err != nil || again.ID != first.ID || again.Seq != first.Seq {
+		t.Fatalf("the retry on the other server: %+v, %v; want message %s", again, err, first.ID)
+	}
+
+	partner := a.MustPartner(t, "Films")
+	tok := a.MustToken(t, partner, "alice", []string{"openid", "threads.read"}, apptest.Answer{})
+	appB := b.Client.WithToken(tok.AccessToken)
+	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); err != nil {
+		t.Fatalf("the app's token on the other server: %v", err)
+	}
+	apps, err := aliceA.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("connected apps: %+v, %v", apps, err)
+	}
+	if err := aliceA.RevokeGrant(ctx, apps[0].Grant.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the revoked grant's token on the other server: %v, want 401", err)
+	}
+
+	tunes := a.MustPartner(t, "Tunes")
+	tok = a.MustToken(t, tunes, "alice", []string{"openid", "shares.write", "messages.read"}, apptest.Answer{})
+	tunesB := b.Client.WithToken(tok.AccessToken)
+	card, err := tunesB.Share(ctx, client.NewShare{To: "bob", URL: "https://tunes.example/1", Title: "A song"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tunesB.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil {
+		t.Fatalf("the app reads the thread it shared into: %v", err)
+	}
+	if _, err := aliceA.SetThreadAppAccess(ctx, card.ThreadID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tunesB.Messages(ctx, card.ThreadID, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Fatalf("the thread closed to apps on the other server: %v, want 404", err)
+	}
+	if _, err := a.Server.Service.SuspendApp(ctx, tunes.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tunesB.Share(ctx, client.NewShare{To: "bob", URL: "https://tunes.example/2", Title: "Another"}); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the suspended app on the other server: %v, want 401", err)
+	}
+
+	if err := aliceA.SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceB.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the ended session on the other server: %v, want 401", err)
+	}
+}

@@ -1,0 +1,194 @@
+package sqlstore
+
+// PostgreSQL's design. Several servers may share one database, so nothing
+// is serialised in a process: each write is a transaction of its own on a
+// pool of connections, at READ COMMITTED, and what must not interleave
+// takes row locks.
+//
+//   - A thread's next message number is taken by UPDATE … RETURNING on the
+//     thread's row, which holds the row until the message's transaction
+//     ends: numbers stay dense per thread whichever server writes.
+//   - A write's reads of rows it may then change (an authorization
+//     request, a grant, expired grants, a throttle) lock them
+//     (txn.locked), so that a read-modify-write on one server waits for
+//     another's, and then reads what that one wrote.
+//   - Appending to the access log locks the members' heads in the order
+//     of their IDs, creating missing heads first, so that two transactions
+//     appending for one member chain one after the other.
+//   - A unique index stands behind every "find, else create" (direct
+//     threads, current grants, idempotency keys, server keys): when two
+//     writes create the same row at once, the second waits for the first
+//     to commit and fails with a unique violation. It then runs once more,
+//     and finds the row, as it would have had the two run one after the
+//     other; a second violation is the caller's ECONFLICT.
+//
+// A write that meets a deadlock or a serialization failure runs again, fn
+// and all. The records of reads are appended to the access log in a
+// transaction that commits with synchronous_commit off: it is in the
+// server's WAL at once, and on disk within a few hundred milliseconds.
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/parleyhq/parley"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/postgres/*.sql
+var postgresMigrations embed.FS
+
+// pgConns bounds the pool's connections: a write holds one for its whole
+// transaction, so it bounds concurrent writes too.
+const pgConns = 32
+
+// pgAttempts is how many times a write runs when it keeps meeting
+// deadlocks or serialization failures.
+const pgAttempts = 10
+
+// postgres is the PostgreSQL side of a DB.
+type postgres struct {
+	pool *sql.DB
+}
+
+// pgQuerier runs statements: a *sql.Tx or the *sql.DB pool.
+type pgQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// OpenPostgres opens the PostgreSQL database at url (postgres://…; a
+// search_path parameter selects the schema), applies pending migrations,
+// under an advisory lock so that servers starting together migrate once,
+// and refuses a database whose schema is newer than this binary.
+//
+// Any number of servers may open the same database.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: database URL: %w", err)
+	}
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(pgConns)
+	pool.SetMaxIdleConns(pgConns)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	if err := migratePostgres(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &DB{pg: &postgres{pool: pool}}, nil
+}
+
+// migratePostgres migrates under an advisory lock named after the schema,
+// so that schemas of one database migrate independently.
+func migratePostgres(ctx context.Context, pool *sql.DB) error {
+	var schema sql.NullString
+	if err := pool.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	if !schema.Valid {
+		return errors.New("sqlstore: the search_path names no schema that exists")
+	}
+	h := fnv.New64a()
+	h.Write([]byte("parley migrations " + schema.String))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	return migrate(ctx, pool, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
+}
+
+func (p *postgres) close() error { return p.pool.Close() }
+
+// read runs fn's queries on the pool, each on whichever connection is free.
+func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
+	return fn(&txn{pg: p.pool})
+}
+
+// write runs fn in a transaction, again while it meets deadlocks or
+// serialization failures. Once it starts, the caller's cancellation no
+// longer interrupts it: a commit cut short could not be told from one that
+// failed. With lazy, the commit need not wait for the WAL to reach disk.
+func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for attempt := 1; ; attempt++ {
+		var t *txn
+		if t, err = p.try(ctx, fn, lazy); err == nil || attempt == pgAttempts ||
+			!(t.retry || pgRetryable(err) || t.conflicted && attempt == 1) {
+			return err
+		}
+		// Back off a little, at random, so that the transactions that
+		// collided do not collide again.
+		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+	}
+}
+
+// try runs fn in one transaction; the txn tells what its statements met.
+func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (*txn, error) {
+	t := &txn{locked: " FOR UPDATE"}
+	tx, err := p.pool.BeginTx(ctx, nil)
+	if err != nil {
+		return t, fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	t.pg = tx
+	if lazy {
+		if _, err := t.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			tx.Rollback()
+			return t, fmt.Errorf("sqlstore: begin: %w", err)
+		}
+	}
+	if err := runWrite(fn, t); err != nil {
+		tx.Rollback()
+		return t, err
+	}
+	if err := tx.Commit(); err != nil {
+		return t, fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return t, nil
+}
+
+// logReads appends the records to the access log in a transaction that
+// commits without waiting for the disk.
+func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
+	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
+}
+
+// noteRetry marks the transaction for another run when err is a deadlock or
+// a serialization failure, and notes a unique violation.
+func (t *txn) noteRetry(err error) {
+	switch {
+	case err == nil:
+	case pgRetryable(err):
+		t.retry = true
+	case pgUniqueViolation(err):
+		t.conflicted = true
+	}
+}
+
+// pgRetryable reports whether err is PostgreSQL's serialization failure
+// (40001) or deadlock (40P01): the transaction may succeed if run again.
+func pgRetryable(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (e.Code == "40001" || e.Code == "40P01")
+}
+
+// pgUniqueViolation reports whether err is PostgreSQL's unique violation
+// (23505), of a primary key or any unique index.
+func pgUniqueViolation(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && e.Code == "23505"
+}
