@@ -37,6 +37,8 @@ type Env struct {
 	Logs *SyncBuffer
 	// Clock is the server's clock; Advance moves it on.
 	Clock *Clock
+
+	stop func() // shuts the server down, once
 }
 
 // Start runs a server until the test ends. Options adjust its config.
@@ -66,7 +68,7 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
-	tb.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		if err := srv.Shutdown(context.Background()); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
@@ -74,9 +76,14 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 			tb.Errorf("serve: %v", err)
 		}
 	})
+	tb.Cleanup(stop)
 	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
-	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock}
+	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock, stop: stop}
 }
+
+// Stop shuts the server down before the test ends, as an operator stops
+// one, so that its data directory is free for a command or another server.
+func (e *Env) Stop() { e.stop() }
 
 // Install returns the configuration of a new, empty install for the test:
 // a data directory of its own and, on PostgreSQL (Engine), a fresh schema.

@@ -40,5 +40,5 @@ func SealSegmentsAt(db *DB, size int64) {
 	db.journal.sealAt = size
 }
 
-// Tables are the tables Digest reads.
+// Tables are the tables Digest reads and Copy copies, in its order.
 var Tables = tables

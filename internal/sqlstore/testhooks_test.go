@@ -10,7 +10,7 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
-// TestTables_Complete: Digest reads every table of the schema but the
+// TestTables_Complete: Digest reads and Copy copies every table of the schema but the
 // migrations' own and access_journal, SQLite's mark of the journal of reads
 // folded, which is how this engine keeps the access log, not data.
 func TestTables_Complete(t *testing.T) {

@@ -1,0 +1,206 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// migrateTo runs `parley migrate` and returns what it printed on its
+// standard output and error.
+func migrateTo(t *testing.T, from, to string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = app.Main(context.Background(), []string{"migrate", "--from", from, "--to", to}, app.IO{
+		In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
+	})
+	return out.String(), errOut.String(), err
+}
+
+// memberView is what a member sees of their data through the API.
+type memberView struct {
+	Threads  []string               // thread summaries, as JSON
+	Messages map[string]string      // each thread's messages, as JSON
+	Log      *service.AccessLogPage // the access log, newest first
+	Verify   *service.Verification  // the log's verification
+	Grants   json.RawMessage        // the apps connected
+	Friends  json.RawMessage        // friends
+}
+
+// viewOf reads everything c's member sees.
+func viewOf(t *testing.T, c *client.Client) *memberView {
+	t.Helper()
+	ctx := context.Background()
+	v := &memberView{Messages: map[string]string{}, Log: &service.AccessLogPage{}, Verify: &service.Verification{}}
+	page, err := c.Threads(ctx, client.ThreadsQuery{Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, th := range page.Threads {
+		b, _ := json.Marshal(th)
+		v.Threads = append(v.Threads, string(b))
+		msgs, err := c.Messages(ctx, th.ID, client.MessagesQuery{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = json.Marshal(msgs)
+		v.Messages[th.ID] = string(b)
+	}
+	for path, out := range map[string]any{
+		"/api/v1/me/access-log?limit=200": v.Log, "/api/v1/me/access-log/verify": v.Verify, "/api/v1/me/grants": &v.Grants, "/api/v1/friends": &v.Friends,
+	} {
+		if _, err := c.Do(ctx, "GET", path, nil, out); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	return v
+}
+
+// TestMigrate_CopiesAnInstall: an install populated through the API and
+// stopped is copied into a new database; a server on the copy shows every
+// member the same threads, messages, access log, connected apps and friends, its
+// logs verify, and the sessions and the app's token made on the install
+// work on it. A running install and a database that holds data are refused.
+func TestMigrate_CopiesAnInstall(t *testing.T) {
+	ctx := context.Background()
+	srcDir := t.TempDir()
+	src := apptest.Start(t, embedded(srcDir))
+	alice, bob, carol := src.MustMember(t, "alice"), src.MustMember(t, "bob"), src.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol")
+	for i, c := range []*client.Client{alice, bob, carol, alice, bob, carol, alice} {
+		apptest.MustSend(t, c, group.ID, strings.Repeat("hello ", i+1))
+	}
+	if err := carol.DeleteMessage(ctx, apptest.MustSend(t, carol, group.ID, "regretted").ID); err != nil {
+		t.Fatal(err)
+	}
+	private := apptest.MustThread(t, carol, "alice")
+	apptest.MustSend(t, carol, private.ID, "apps keep out")
+	if _, err := carol.SetThreadAppAccess(ctx, private.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	partner := src.MustPartner(t, "Films")
+	tok := src.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read"}, apptest.Answer{})
+	films := src.Client.WithToken(tok.AccessToken)
+	card, err := films.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, bob, card.ThreadID, "thanks")
+	for range 3 {
+		if _, err := films.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := src.Client.SignIn(ctx, "bob", "not-bobs-password"); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+	if _, err := alice.EventTicket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	members := map[string]*client.Client{"alice": alice, "bob": bob, "carol": carol}
+	before := map[string]*memberView{}
+	for name, c := range members {
+		before[name] = viewOf(t, c)
+		if !before[name].Verify.Intact || before[name].Verify.Entries == 0 && name != "carol" {
+			t.Fatalf("%s's log on the install: %+v", name, before[name].Verify)
+		}
+	}
+
+	if _, _, err := migrateTo(t, srcDir, t.TempDir()); err == nil || !strings.Contains(err.Error(), "running server") {
+		t.Fatalf("migrate beside a running server: %v; want a refusal", err)
+	}
+	src.Stop()
+
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			to, onCopy := migrateTarget(t, engine)
+			out, progress, err := migrateTo(t, srcDir, to)
+			if err != nil {
+				t.Fatalf("migrate: %v\n%s%s", err, out, progress)
+			}
+			if !strings.Contains(out, "verified: 3 members' access logs") || !strings.Contains(out, "3 threads hold their") ||
+				!strings.Contains(progress, "100%") {
+				t.Errorf("migrate printed:\n%s\nand on stderr:\n%s", out, progress)
+			}
+
+			dst := apptest.Start(t, onCopy)
+			for name, c := range members {
+				after := viewOf(t, dst.Client.WithToken(c.Token()))
+				want, _ := json.Marshal(before[name])
+				if got, _ := json.Marshal(after); !bytes.Equal(got, want) {
+					t.Errorf("%s sees on the copy:\n%s\nand saw on the install:\n%s", name, got, want)
+				}
+			}
+			read, err := dst.Client.WithToken(tok.AccessToken).Messages(ctx, card.ThreadID, client.MessagesQuery{})
+			if err != nil || len(read.Messages) != 2 {
+				t.Fatalf("the app's token on the copy: %+v, %v", read, err)
+			}
+			if v := viewOf(t, dst.Client.WithToken(alice.Token())).Verify; !v.Intact || v.Entries != before["alice"].Verify.Entries+1 {
+				t.Errorf("alice's log after a read on the copy: %+v", v)
+			}
+
+			dst.Stop()
+			out, _, err = migrateTo(t, srcDir, to)
+			if err == nil || !strings.Contains(err.Error(), "not empty") || !strings.Contains(err.Error(), "users") {
+				t.Fatalf("migrate into a database that holds data: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// migrateTarget returns a new, empty database on the engine for migrate's
+// --to, and the option that starts a server on it.
+func migrateTarget(t *testing.T, engine string) (to string, serve func(*config.Config)) {
+	t.Helper()
+	if engine == "postgres" {
+		to = sqlstoretest.PostgresURL(t)
+		return to, func(c *config.Config) { c.Database = to }
+	}
+	to = t.TempDir()
+	return to, embedded(to)
+}
+
+// embedded is the option that starts a test server on the embedded
+// database in dir, whatever engine the other tests run on.
+func embedded(dir string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.DataDir = dir
+		c.Database = ""
+	}
+}
+
+// TestMigrate_RefusesBadArguments: migrate needs an install to copy and a
+// target other than the install itself, and names what is wrong.
+func TestMigrate_RefusesBadArguments(t *testing.T) {
+	install := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: install}, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"ErrNoInstall":    {[]string{"--from", t.TempDir(), "--to", t.TempDir()}, "no Parley install"},
+		"ErrIntoItself":   {[]string{"--from", install, "--to", install}, "not the install's own"},
+		"ErrNoTarget":     {[]string{"--from", install}, `"to" not set`},
+		"ErrBadTargetURL": {[]string{"--from", install, "--to", "postgres://u:s3cret@%zz/db"}, "not a URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := run(t, config.Config{DataDir: t.TempDir()}, "", append([]string{"migrate"}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error()+out, "s3cret") {
+				t.Fatalf("migrate %v: %v\n%s; want an error naming %q", tc.args, err, out, tc.want)
+			}
+		})
+	}
+}

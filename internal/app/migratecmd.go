@@ -1,0 +1,206 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// errUnverified makes migrate exit non-zero when the copy does not verify.
+var errUnverified = errors.New("the copy does not verify")
+
+func migrateCommand() *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "migrate --from DIR --to URL",
+		Short: "Copy an embedded install into a new PostgreSQL database, then verify the copy",
+		Long: `Copy everything an embedded install holds into a new, empty PostgreSQL
+database, as stored: members, friends, threads, messages, apps, grants,
+tokens, sessions, keys and access logs. Members stay signed in and apps keep
+their tokens. Then verify the copy: every member's access-log chain, and as
+many messages in every thread as in the install. The command exits non-zero
+when anything fails.
+
+Stop the server first. migrate opens the install as the server does, folding
+the reads its journal still holds into the access log, and refuses while a
+server runs on it; run no other parley command on it during the copy. The
+install is left as the server would leave it: its schema brought to this
+parley's, its journal folded, nothing else changed. The target must be empty: migrate refuses a database that holds any
+Parley data, and a copy that fails leaves it empty.
+
+--to may also name a new data directory: the copy is then an embedded
+database, verified the same way.`,
+		Example: `  parley migrate --from ./data --to 'postgres://parley@db.internal:5432/parley'
+  parley serve --database 'postgres://parley@db.internal:5432/parley'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return migrate(cmd.Context(), from, to, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "data directory of the install to copy, such as ./data")
+	cmd.Flags().StringVar(&to, "to", "", "the new PostgreSQL database, postgres://user@host:port/name?options, or a new data directory")
+	cmd.MarkFlagRequired("from")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// migrate copies the install in the data directory from into the database
+// to names, with a progress bar on progress, verifies the copy and reports
+// on out.
+func migrate(ctx context.Context, from, to string, out, progress io.Writer) error {
+	srcPath := config.Config{DataDir: from}.DatabasePath()
+	if _, err := os.Stat(srcPath); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no Parley install in %s: %s does not exist", from, srcPath)
+	} else if err != nil {
+		return err
+	}
+	target := to // what the summary names: a URL without its password
+	if isPostgresURL(to) {
+		u, err := url.Parse(to)
+		if err != nil {
+			return errors.New("--to: not a URL") // it may hold a password: not repeated
+		}
+		target = u.Redacted()
+	} else if same, err := sameDir(from, to); err != nil {
+		return err
+	} else if same {
+		return errors.New("--to must be a PostgreSQL URL or a new data directory, not the install's own")
+	}
+	src, err := sqlstore.OpenSQLite(ctx, srcPath)
+	if err != nil {
+		return fmt.Errorf("open the install (stop its server first): %w", err)
+	}
+	defer src.Close()
+	dst, err := openTarget(ctx, to)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", target, err)
+	}
+	defer dst.Close()
+
+	started := time.Now()
+	var bar *progressbar.ProgressBar
+	var rows int64
+	err = sqlstore.Copy(ctx, src, dst, func(table string, done, total int64) {
+		if bar == nil && total > 0 {
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(progress), progressbar.OptionSetWidth(30),
+				progressbar.OptionShowCount(), progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }))
+		}
+		if bar != nil {
+			if table == "" {
+				table = "copied"
+			}
+			bar.Describe(fmt.Sprintf("%-20s", table))
+			bar.Set64(done)
+		}
+		rows = done
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return fmt.Errorf("copy into %s: %w", target, err)
+	}
+	fmt.Fprintf(out, "copied %d rows into %s in %s\n", rows, target, time.Since(started).Round(time.Millisecond))
+	return verifyCopy(ctx, src, dst, out)
+}
+
+// verifyCopy checks the copy: every member's access-log chain verifies on
+// it, and every thread holds as many messages as in the source. It reports
+// each failure and the summary on out.
+func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error {
+	events := bus.NewMemory(bus.DefaultBuffer)
+	defer events.Close()
+	svc := service.New(dst, events, slog.New(slog.DiscardHandler), service.Options{})
+	users, err := svc.Users(ctx)
+	if err != nil {
+		return err
+	}
+	failed := false
+	var entries int64
+	for _, u := range users {
+		v, err := svc.VerifyAccessLogOf(ctx, u.Username)
+		if err != nil {
+			return fmt.Errorf("verify the access log of %s: %w", u.Username, err)
+		}
+		entries += v.Entries
+		if !v.Intact {
+			failed = true
+			fmt.Fprintf(out, "access log of %s: broken at entry %d: %s\n", u.Username, v.Break.Seq, v.Break.Reason)
+		}
+	}
+	want, err := sqlstore.MessageCounts(ctx, src)
+	if err != nil {
+		return err
+	}
+	got, err := sqlstore.MessageCounts(ctx, dst)
+	if err != nil {
+		return err
+	}
+	var messages int64
+	for _, id := range slices.Sorted(maps.Keys(want)) {
+		messages += want[id]
+		if n, ok := got[id]; !ok || n != want[id] {
+			failed = true
+			fmt.Fprintf(out, "thread %s: %d messages in the copy, %d in the install\n", id, n, want[id])
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[id]; !ok {
+			failed = true
+			fmt.Fprintf(out, "thread %s: in the copy, not in the install\n", id)
+		}
+	}
+	if failed {
+		return errUnverified
+	}
+	fmt.Fprintf(out, "verified: %d members' access logs (%d entries) are intact; %d threads hold their %d messages\n",
+		len(users), entries, len(want), messages)
+	return nil
+}
+
+// isPostgresURL reports whether s names a PostgreSQL database.
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// openTarget opens the database migrate copies into: PostgreSQL for a
+// postgres:// URL, otherwise the embedded database of a data directory.
+func openTarget(ctx context.Context, to string) (*sqlstore.DB, error) {
+	if isPostgresURL(to) {
+		return sqlstore.OpenPostgres(ctx, to)
+	}
+	return sqlstore.OpenSQLite(ctx, config.Config{DataDir: to}.DatabasePath())
+}
+
+// sameDir reports whether two paths name one directory.
+func sameDir(a, b string) (bool, error) {
+	ia, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	ib, err := os.Stat(b)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return os.SameFile(ia, ib), nil
+}

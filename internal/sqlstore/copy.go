@@ -1,0 +1,259 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// tables are the tables that hold the store's data, every one, in each
+// engine, each after the tables it refers to, so that Copy can fill them in
+// this order. access_version comes last: triggers move it as rows of other
+// tables are written, and the copy must end with the source's value.
+// TestTables_Complete holds the list to the schema.
+var tables = []string{
+	"users", "sessions", "event_tickets", "friendships", "throttles", "server_keys",
+	"apps", "threads", "participants", "messages", "thread_app_closures",
+	"grants", "grant_threads", "auth_requests", "oauth_tokens",
+	"access_log", "access_log_heads",
+	"access_version",
+}
+
+// seeded is the table whose one row the migrations write: a new database
+// already holds it, and Copy replaces it.
+const seeded = "access_version"
+
+// copyParams bounds the parameters of one INSERT of a copy. SQLite's cost of
+// binding grows faster than the count of parameters, so statements stay
+// modest and many.
+const copyParams = 500
+
+// Copy copies every row of every table of from into to as stored: IDs,
+// times, hashes and access-log entries verbatim, so that every chain still
+// verifies and every token, session and key still works. to must be empty,
+// as a database just opened for the first time is: otherwise Copy fails
+// with ECONFLICT naming a table that holds rows, and writes nothing. The
+// copy is one transaction on to, so that a copy that fails leaves to empty.
+//
+// What an engine keeps only for itself is not copied: the migrations'
+// version table, and SQLite's mark of its journal of reads. The reads that
+// journal holds are folded into from's access log first. No table takes
+// its keys from a sequence or an identity column (IDs are made by Parley),
+// so nothing on to needs resetting afterwards.
+//
+// progress, unless nil, is called as the copy goes on, with the table
+// being copied, and the rows of all tables copied so far and in all.
+func Copy(ctx context.Context, from, to *DB, progress func(table string, done, total int64)) error {
+	if progress == nil {
+		progress = func(string, int64, int64) {}
+	}
+	counts := make(map[string]int64, len(tables))
+	var total int64
+	err := from.Read(ctx, func(tx parley.Tx) error {
+		t := tx.(*txn)
+		if err := t.settle(ctx); err != nil {
+			return err
+		}
+		for _, table := range tables {
+			var n int64
+			if err := t.queryRow(ctx, table, `SELECT COUNT(*) FROM `+table, nil, &n); err != nil {
+				return mapError("count "+table, err)
+			}
+			counts[table] = n
+			total += n
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return to.Write(ctx, func(tx parley.Tx) error {
+		t := tx.(*txn)
+		if err := mustBeEmpty(ctx, t); err != nil {
+			return err
+		}
+		var done int64
+		for _, table := range tables {
+			progress(table, done, total)
+			if table == seeded {
+				if _, err := t.exec(ctx, `DELETE FROM `+table); err != nil {
+					return mapError("copy "+table, err)
+				}
+			}
+			n, err := copyTable(ctx, from, t, table, func(n int64) { progress(table, done+n, total) })
+			if err != nil {
+				return err
+			}
+			if n != counts[table] {
+				return fmt.Errorf("sqlstore: copy %s: %d rows copied, %d counted: was the source written to during the copy?", table, n, counts[table])
+			}
+			done += n
+		}
+		progress("", done, total)
+		return nil
+	})
+}
+
+// mustBeEmpty fails with ECONFLICT when a table but the seeded one holds a row.
+func mustBeEmpty(ctx context.Context, t *txn) error {
+	for _, table := range tables {
+		if table == seeded {
+			continue
+		}
+		rows, err := t.query(ctx, `SELECT 1 FROM `+table+` LIMIT 1`)
+		if err != nil {
+			return mapError("look into "+table, err)
+		}
+		found := rows.Next()
+		if err := rows.Close(); err != nil {
+			return mapError("look into "+table, err)
+		}
+		if found {
+			return parley.Errorf(parley.ECONFLICT, "the target database is not empty: table %s holds rows; copy only into a new database", table)
+		}
+	}
+	return nil
+}
+
+// copyTable copies a table's rows from the source into the transaction, a
+// batch of rows per INSERT, calling copied with the count so far after
+// each, and returns how many it copied.
+func copyTable(ctx context.Context, from *DB, to *txn, table string, copied func(int64)) (int64, error) {
+	types, err := columnTypes(ctx, to, table)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = from.Read(ctx, func(tx parley.Tx) error {
+		rows, err := tx.(*txn).query(ctx, `SELECT * FROM `+table)
+		if err != nil {
+			return mapError("copy "+table, err)
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return mapError("copy "+table, err)
+		}
+		for _, c := range cols {
+			if _, ok := types[c]; !ok {
+				return fmt.Errorf("sqlstore: copy %s: the target has no column %s", table, c)
+			}
+		}
+		perInsert := max(1, copyParams/len(cols))
+		batch := make([]any, 0, perInsert*len(cols))
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			rowCount := len(batch) / len(cols)
+			if _, err := to.exec(ctx, insertRows(table, cols, rowCount), batch...); err != nil {
+				return mapError("copy "+table, err)
+			}
+			n += int64(rowCount)
+			batch = batch[:0]
+			copied(n)
+			return nil
+		}
+		values, ptrs := make([]any, len(cols)), make([]any, len(cols))
+		for i := range values {
+			ptrs[i] = &values[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return mapError("copy "+table, err)
+			}
+			for i, v := range values {
+				batch = append(batch, convertValue(v, types[cols[i]]))
+			}
+			if len(batch) == cap(batch) {
+				// Cancelling stops the copy between statements, and its
+				// transaction rolls back.
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return mapError("copy "+table, err)
+		}
+		return flush()
+	})
+	return n, err
+}
+
+// columnTypes returns the engine's type of each of a table's columns, by name.
+func columnTypes(ctx context.Context, t *txn, table string) (map[string]string, error) {
+	rows, err := t.query(ctx, `SELECT * FROM `+table+` WHERE 1 = 0`)
+	if err != nil {
+		return nil, mapError("columns of "+table, err)
+	}
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, mapError("columns of "+table, err)
+	}
+	types := make(map[string]string, len(cts))
+	for _, ct := range cts {
+		types[ct.Name()] = strings.ToUpper(ct.DatabaseTypeName())
+	}
+	return types, rows.Close()
+}
+
+// convertValue makes a value read from one engine one the other takes for
+// a column of type typ: SQLite keeps a BOOLEAN as an integer, which
+// PostgreSQL's BOOL does not take, and a BYTEA takes no string.
+func convertValue(v any, typ string) any {
+	switch x := v.(type) {
+	case int64:
+		if typ == "BOOL" {
+			return x != 0
+		}
+	case string:
+		if typ == "BYTEA" {
+			return []byte(x)
+		}
+	}
+	return v
+}
+
+// insertRows is an INSERT of n rows of the columns into the table.
+func insertRows(table string, cols []string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + placeholders(r*len(cols)+1, len(cols)) + ")")
+	}
+	return b.String()
+}
+
+// MessageCounts returns how many messages each thread holds, deleted ones
+// included, threads without any with 0.
+func MessageCounts(ctx context.Context, db *DB) (map[string]int64, error) {
+	counts := map[string]int64{}
+	err := db.Read(ctx, func(tx parley.Tx) error {
+		rows, err := tx.(*txn).query(ctx, `
+			SELECT t.id, COUNT(m.seq) FROM threads t LEFT JOIN messages m ON m.thread_id = t.id GROUP BY t.id`)
+		if err != nil {
+			return mapError("count messages", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var n int64
+			if err := rows.Scan(&id, &n); err != nil {
+				return mapError("count messages", err)
+			}
+			counts[id] = n
+		}
+		return mapError("count messages", rows.Close())
+	})
+	return counts, err
+}
