@@ -82,11 +82,9 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the form could not be parsed"))
 			return
 		}
-		for name, values := range r.Form {
-			if len(values) > 1 {
-				writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s was sent more than once", name))
-				return
-			}
+		if twice := repeated(r.Form); len(twice) > 0 {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s was sent more than once", paramName(twice[0])))
+			return
 		}
 		if clientAuth {
 			if _, _, err := clientCredentials(r); err != nil {
@@ -282,6 +280,21 @@ func (e *endpoints) client(w http.ResponseWriter, r *http.Request) (*parley.App,
 	return app, true
 }
 
+// clientAndToken authenticates the client and returns the token it asks
+// about (RFC 7662 section 2.1, RFC 7009 section 2.1), which it must send.
+func (e *endpoints) clientAndToken(w http.ResponseWriter, r *http.Request) (*parley.App, string, bool) {
+	app, ok := e.client(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("token is missing"))
+		return nil, "", false
+	}
+	return app, token, true
+}
+
 // writeError answers with err as an OAuth error; one that is not an
 // OAuth error is logged and answered as server_error.
 func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -297,13 +310,8 @@ func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error
 // own tokens, access and refresh alike. Any other token is inactive, with
 // nothing more said (section 2.2).
 func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	app, ok := e.client(w, r)
+	app, token, ok := e.clientAndToken(w, r)
 	if !ok {
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("token is missing"))
 		return
 	}
 	resp := &oidc.IntrospectionResponse{}
@@ -329,13 +337,8 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 // token, or a refresh token with every token of its family. An unknown
 // token is answered as revoked (section 2.2).
 func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	app, ok := e.client(w, r)
+	app, token, ok := e.clientAndToken(w, r)
 	if !ok {
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("token is missing"))
 		return
 	}
 	err := e.svc.RevokeToken(r.Context(), app.ClientID, token)
