@@ -167,6 +167,28 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
 }
 
+// postMessagePG is PostMessage in one statement: each statement costs a
+// round trip to the server, and the three steps' round trips were most of
+// a send's cost. The row lock on the thread is taken and held as NextSeq's.
+func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
+	args := messageArgs(m)
+	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
+	err := t.queryRow(ctx, "thread", `
+		WITH next AS (
+			UPDATE threads SET last_seq = last_seq + 1, last_activity_at = $7 WHERE id = $1 RETURNING last_seq
+		), posted AS (
+			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+				via_client_id, via_name, share_url, share_title)
+			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM next
+			RETURNING seq
+		), marker AS (
+			UPDATE participants SET last_read_seq = posted.seq FROM posted
+			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
+		)
+		SELECT seq FROM posted`, args, &m.Seq)
+	return mapError("post message", err)
+}
+
 // noteRetry marks the transaction for another run when err is a deadlock or
 // a serialization failure, and notes a unique violation.
 func (t *txn) noteRetry(err error) {
