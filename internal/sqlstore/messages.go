@@ -33,7 +33,7 @@ type messageScanner struct {
 	threadID string
 }
 
-func (s *messageScanner) scan(rows *sql.Rows) (*parley.Message, error) {
+func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	m := &parley.Message{ThreadID: s.threadID}
 	s.dest = s.dest[:0]
 	if s.threadID == "" {
