@@ -251,25 +251,129 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 // try runs fn in one transaction; the txn tells what its statements met.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (*txn, error) {
 	t := &txn{locked: " FOR UPDATE"}
-	tx, err := p.pool.Begin(ctx)
+	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return t, fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	// The pool closes a connection that a failure left in a transaction,
+	// rather than take it back.
+	defer conn.Release()
+	tx := &pgTx{conn: conn, lazy: lazy}
 	t.pg = tx
-	if lazy {
-		if _, err := t.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			tx.Rollback(ctx)
-			return t, fmt.Errorf("sqlstore: begin: %w", err)
-		}
-	}
 	if err := runWrite(fn, t); err != nil {
-		tx.Rollback(ctx)
+		tx.rollback(ctx)
 		return t, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.commit(ctx); err != nil {
 		return t, fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return t, nil
+}
+
+// pgTx is a write's transaction. It begins with its first statement, in
+// the same round trip: round trips cost a write more of the server's CPU
+// than anything else it does.
+type pgTx struct {
+	conn *pgxpool.Conn
+	// lazy transactions commit without waiting for the WAL to reach disk.
+	lazy  bool
+	begun bool
+}
+
+// begin sends BEGIN and the transaction's settings with its first
+// statement, and returns the results, at the statement's.
+func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+	x.begun = true
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if x.lazy {
+		b.Queue("SET LOCAL synchronous_commit = off")
+	}
+	b.Queue(query, args...)
+	br := x.conn.SendBatch(ctx, b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if x.begun {
+		return x.conn.Exec(ctx, query, args...)
+	}
+	br, err := x.begin(ctx, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return tag, err
+}
+
+func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if x.begun {
+		return x.conn.Query(ctx, query, args...)
+	}
+	br, err := x.begin(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// commit commits what the transaction's statements did, if it has begun.
+func (x *pgTx) commit(ctx context.Context) error {
+	if !x.begun {
+		return nil
+	}
+	tag, err := x.conn.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() == "ROLLBACK" {
+		// A statement failed, and fn went on as if it had not.
+		return pgx.ErrTxCommitRollback
+	}
+	return err
+}
+
+// rollback ends a failed transaction. If even that fails, the connection
+// is left in the transaction, and the pool closes it.
+func (x *pgTx) rollback(ctx context.Context) {
+	if x.begun {
+		x.conn.Exec(ctx, "ROLLBACK")
+	}
+}
+
+// batchRows are the rows of the last statement of a batch; closing them
+// ends the batch.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+	// err is the end of the batch's.
+	err error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if r.br != nil {
+		r.err = r.br.Close()
+		r.br = nil
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
 }
 
 // logReads appends the records to the access log in a transaction that
