@@ -6,23 +6,9 @@
 // logged reads are committed, the few statements one of them needs in its
 // own form). Times are stored as microseconds since the Unix epoch.
 //
-// The rest of this comment is SQLite's design; PostgreSQL's is in
-// postgres.go.
-//
-// Writes go through one connection and one goroutine that commits everything
-// queued in one transaction (group commit): a batch forms by itself while the
-// previous commit waits for fsync, so durable acks cost little throughput.
-// A batch first runs optimistically, as plain statements in one transaction.
-// Should any write fail, the batch is rolled back and run again with each
-// write in its own savepoint, so the failing write rolls back alone and its
-// batch-mates still commit. Failures are rare on the hot path, and the two
-// statements a savepoint costs per write are not.
-//
-// The records of reads wait in a journal (journal.go) that each batch
-// folds into the access log first. A batch that only folds commits with
-// synchronous=NORMAL: in WAL mode the commit is in the log file, safe from
-// a crash of the server as the journal was, and the next synchronous=FULL
-// commit fsyncs it with its own.
+// SQLite commits every write through one goroutine, in groups (writer.go),
+// and keeps apps' reads in a journal until they are folded into the access
+// log (journal.go); PostgreSQL needs neither (postgres.go).
 package sqlstore
 
 import (
@@ -31,18 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/pressly/goose/v3"
 )
-
-// maxBatch caps how many writes share a commit. It is well above any
-// realistic count of concurrent writers: a cap below the concurrency costs
-// throughput.
-const maxBatch = 512
 
 // ErrClosed is returned by writes queued after Close.
 var ErrClosed = errors.New("sqlstore: closed")
@@ -76,41 +56,6 @@ type DB struct {
 }
 
 var _ parley.Store = (*DB)(nil)
-
-type writeReq struct {
-	ctx  context.Context
-	fn   func(parley.Tx) error
-	err  error
-	done chan struct{}
-	// noSync writes need not wait for fsync; a batch syncs if any of its
-	// writes do.
-	noSync bool
-}
-
-func newDB(ctx context.Context, write, read *sql.DB, j *journal) (*DB, error) {
-	conn, err := write.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: writer connection: %w", err)
-	}
-	db := &DB{
-		write:      write,
-		writeConn:  conn,
-		read:       read,
-		writeStmts: stmtCache{prep: conn, m: map[string]*sql.Stmt{}},
-		readStmts:  stmtCache{prep: read, m: map[string]*sql.Stmt{}},
-		journal:    j,
-		queue:      make(chan *writeReq, maxBatch),
-		stop:       make(chan struct{}),
-		stopped:    make(chan struct{}),
-		synced:     true,
-	}
-	db.settleLog = db.foldJournal
-	go db.writeLoop()
-	if j.lastPending() > 0 {
-		go db.foldJournal(context.Background()) // what a crash left
-	}
-	return db, nil
-}
 
 // Close finishes the write in progress, refuses new ones and closes the database.
 func (db *DB) Close() error {
@@ -148,196 +93,6 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
 }
 
-// noSyncWrite is a write whose batch need not wait for fsync, unless a
-// batch-mate does.
-func noSyncWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
-	return &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true}
-}
-
-func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
-	db.closeMu.RLock()
-	if db.closed {
-		db.closeMu.RUnlock()
-		return ErrClosed
-	}
-	select {
-	case db.queue <- req:
-	case <-ctx.Done():
-		db.closeMu.RUnlock()
-		return ctx.Err()
-	}
-	db.closeMu.RUnlock()
-	// Once queued, the write is waited for to the end: returning early
-	// could report a failure for a write that then commits.
-	<-req.done
-	return req.err
-}
-
-func (db *DB) writeLoop() {
-	defer close(db.stopped)
-	batch := make([]*writeReq, 0, maxBatch)
-	for {
-		select {
-		case <-db.stop:
-			db.failQueued()
-			db.commit(nil) // folds what reads are pending
-			return
-		case req := <-db.queue:
-			batch = append(batch[:0], req)
-		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-db.queue:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		db.commit(batch)
-	}
-}
-
-// failQueued answers writes still queued at Close.
-func (db *DB) failQueued() {
-	for {
-		select {
-		case req := <-db.queue:
-			req.err = ErrClosed
-			close(req.done)
-		default:
-			return
-		}
-	}
-}
-
-// commit runs a batch of writes in one transaction, after the fold of the
-// pending reads: optimistically first, then, if any write failed, again with
-// savepoints.
-func (db *DB) commit(batch []*writeReq) {
-	fold, upTo := db.foldWrite()
-	if fold != nil {
-		batch = append([]*writeReq{fold}, batch...)
-	}
-	if len(batch) > 0 {
-		db.runBatch(batch)
-	}
-	if fold != nil {
-		db.journal.folded(upTo, fold.err)
-	}
-	for _, req := range batch {
-		close(req.done)
-	}
-}
-
-func (db *DB) runBatch(batch []*writeReq) {
-	ctx := context.Background() // the batch outlives any one request
-	if err := db.setSync(ctx, slices.ContainsFunc(batch, func(r *writeReq) bool { return !r.noSync })); err != nil {
-		failAll(batch, err)
-		return
-	}
-	if db.run(ctx, batch, false) {
-		return
-	}
-	db.run(ctx, batch, true)
-}
-
-// run executes the batch in a transaction and commits what succeeded. Without
-// savepoints, a failed write spoils the transaction: run then rolls back and
-// reports false so that the batch is run again with them.
-func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done bool) {
-	if err := db.execWrite(ctx, "BEGIN IMMEDIATE"); err != nil {
-		failAll(batch, err)
-		return true
-	}
-	// A cancelled request must not interrupt a statement: SQLite would roll
-	// back the whole batch's transaction. Cancellation is honoured before a
-	// write starts, above.
-	t := &txn{stmts: &db.writeStmts, detached: true}
-	ran := 0
-	for _, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			req.err = err
-			continue
-		}
-		if savepoints {
-			var fatal error
-			if req.err, fatal = db.runInSavepoint(ctx, req, t); fatal != nil {
-				// The transaction's state is unknown: keep none of it.
-				db.rollback(ctx)
-				failAll(batch, fatal)
-				return true
-			}
-		} else {
-			req.err = runWrite(req.fn, t)
-		}
-		if req.err == nil {
-			ran++
-		} else if !savepoints {
-			db.rollback(ctx)
-			return false
-		}
-	}
-	if ran == 0 {
-		db.rollback(ctx)
-		return true
-	}
-	if err := db.execWrite(ctx, "COMMIT"); err != nil {
-		db.rollback(ctx)
-		failAll(batch, err)
-	}
-	return true
-}
-
-// setSync makes the writer's commits wait for fsync, or not. A commit that
-// does also makes durable every commit before it.
-func (db *DB) setSync(ctx context.Context, synced bool) error {
-	if synced == db.synced {
-		return nil
-	}
-	level := "NORMAL"
-	if synced {
-		level = "FULL"
-	}
-	if err := db.execWrite(ctx, "PRAGMA synchronous = "+level); err != nil {
-		return err
-	}
-	db.synced = synced
-	return nil
-}
-
-// rollback ends a failed transaction. If even that fails the connection is
-// unusable, and the next BEGIN reports it.
-func (db *DB) rollback(ctx context.Context) {
-	db.execWrite(ctx, "ROLLBACK")
-}
-
-func (db *DB) execWrite(ctx context.Context, query string) error {
-	s, err := db.writeStmts.get(ctx, query)
-	if err == nil {
-		_, err = s.ExecContext(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", query, err)
-	}
-	return nil
-}
-
-// runInSavepoint runs one write in a savepoint and returns its error. A
-// failure of the savepoint commands themselves is fatal: the batch can no
-// longer tell what it holds.
-func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err, fatal error) {
-	if fatal := db.execWrite(ctx, "SAVEPOINT w"); fatal != nil {
-		return nil, fatal
-	}
-	if err = runWrite(req.fn, t); err != nil {
-		if fatal := db.execWrite(ctx, "ROLLBACK TO w"); fatal != nil {
-			return err, fatal
-		}
-	}
-	return err, db.execWrite(ctx, "RELEASE w")
-}
-
 // runWrite calls a write's function, turning a panic into its error.
 func runWrite(fn func(parley.Tx) error, t *txn) (err error) {
 	defer func() {
@@ -346,14 +101,6 @@ func runWrite(fn func(parley.Tx) error, t *txn) (err error) {
 		}
 	}()
 	return fn(t)
-}
-
-func failAll(batch []*writeReq, err error) {
-	for _, req := range batch {
-		if req.err == nil {
-			req.err = err
-		}
-	}
 }
 
 // stmtCache prepares each query once per database and reuses it: preparing
