@@ -1,4 +1,5 @@
-// Package sqlstore implements parley.Store on database/sql.
+// Package sqlstore implements parley.Store on SQLite, through database/sql,
+// and on PostgreSQL, through pgx's own interface.
 //
 // SQL is written once, in the dialect shared by SQLite and PostgreSQL ($N
 // placeholders, RETURNING, ON CONFLICT); sqlite.go and postgres.go hold what
