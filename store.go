@@ -157,6 +157,12 @@ type MessageStore interface {
 	// its thread, or its sender used its (non-empty) idempotency key
 	// before.
 	CreateMessage(ctx context.Context, m *Message) error
+	// PostMessage stores m as its thread's next message: it takes the
+	// thread's next number into m.Seq and records activity at m.CreatedAt
+	// (as NextSeq), stores m (as CreateMessage, with its ECONFLICT), and
+	// moves the sender's read marker up to m.Seq (as SetReadSeq); ENOTFOUND
+	// when the thread does not exist.
+	PostMessage(ctx context.Context, m *Message) error
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
 	// the key.

@@ -36,7 +36,9 @@ func BenchmarkMessageSend(b *testing.B) {
 	text := "bench message " + strings.Repeat("x", 86)
 	var n atomic.Int64
 	b.SetParallelism(4) // 8 senders on 2 cores
+	cpu := cpuTime()
 	b.ResetTimer()
+	defer func() { b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {

@@ -75,23 +75,15 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 	if !member {
 		return nil, false, nil, threadNotFound()
 	}
-	now := s.Now()
-	seq, err := tx.NextSeq(ctx, threadID, now)
-	if err != nil {
-		return nil, false, nil, err
-	}
 	msg := &parley.Message{
-		ID: parley.NewID(), ThreadID: threadID, Seq: seq, Sender: c.User, Kind: parley.MessageKindText,
-		Text: text, CreatedAt: now, IdempotencyKey: idempotencyKey, Via: via(c),
+		ID: parley.NewID(), ThreadID: threadID, Sender: c.User, Kind: parley.MessageKindText,
+		Text: text, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
 	}
-	if err := tx.CreateMessage(ctx, msg); err != nil {
+	// Sending reads the thread up to one's own message.
+	if err := tx.PostMessage(ctx, msg); err != nil {
 		if !lookUp && idempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT {
 			return nil, false, nil, errKeyTaken
 		}
-		return nil, false, nil, err
-	}
-	// Sending reads the thread up to one's own message.
-	if _, err := tx.SetReadSeq(ctx, threadID, c.User.ID, seq); err != nil {
 		return nil, false, nil, err
 	}
 	if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {

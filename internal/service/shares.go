@@ -64,23 +64,15 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		} else if closed {
 			return parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
 		}
-		now := s.Now()
-		seq, err := tx.NextSeq(ctx, th.ID, now)
-		if err != nil {
-			return err
-		}
 		msg = &parley.Message{
-			ID: parley.NewID(), ThreadID: th.ID, Seq: seq, Sender: c.User, Kind: parley.MessageKindShare,
-			Text: in.Note, CreatedAt: now, Via: via(c), Share: card,
+			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
+			Text: in.Note, CreatedAt: s.Now(), Via: via(c), Share: card,
 		}
-		if err := tx.CreateMessage(ctx, msg); err != nil {
-			return err
-		}
-		if _, err := tx.SetReadSeq(ctx, th.ID, c.User.ID, seq); err != nil {
+		if err := tx.PostMessage(ctx, msg); err != nil {
 			return err
 		}
 		recipients = []string{c.User.ID, friend.ID}
-		if err := bringIntoGrant(ctx, tx, c, th.ID, seq); err != nil {
+		if err := bringIntoGrant(ctx, tx, c, th.ID, msg.Seq); err != nil {
 			return err
 		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -193,7 +194,11 @@ func columnTypes(ctx context.Context, t *txn, table string) (map[string]string, 
 		return nil, mapError("columns of "+table, err)
 	}
 	defer rows.Close()
-	cts, err := rows.ColumnTypes()
+	r, ok := rows.(*sql.Rows)
+	if !ok {
+		return rows.(*pgRows).typeNames(), rows.Close()
+	}
+	cts, err := r.ColumnTypes()
 	if err != nil {
 		return nil, mapError("columns of "+table, err)
 	}

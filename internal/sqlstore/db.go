@@ -1,4 +1,5 @@
-// Package sqlstore implements parley.Store on database/sql.
+// Package sqlstore implements parley.Store on SQLite, through database/sql,
+// and on PostgreSQL, through pgx's own interface.
 //
 // SQL is written once, in the dialect shared by SQLite and PostgreSQL ($N
 // placeholders, RETURNING, ON CONFLICT); sqlite.go and postgres.go hold what
@@ -196,9 +197,7 @@ func (t *txn) context(ctx context.Context) context.Context {
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = t.context(ctx)
 	if t.pg != nil {
-		res, err := t.pg.ExecContext(ctx, query, args...)
-		t.noteRetry(err)
-		return res, err
+		return t.pgExec(ctx, query, args...)
 	}
 	s, err := t.stmt(ctx, query)
 	if err != nil {
@@ -207,12 +206,19 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return s.ExecContext(ctx, args...)
 }
 
-func (t *txn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// rows are a query's result: *sql.Rows on SQLite, pgRows on PostgreSQL.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+	Columns() ([]string, error)
+}
+
+func (t *txn) query(ctx context.Context, query string, args ...any) (rows, error) {
 	ctx = t.context(ctx)
 	if t.pg != nil {
-		rows, err := t.pg.QueryContext(ctx, query, args...)
-		t.noteRetry(err)
-		return rows, err
+		return t.pgQuery(ctx, query, args...)
 	}
 	s, err := t.stmt(ctx, query)
 	if err != nil {

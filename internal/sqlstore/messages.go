@@ -33,7 +33,7 @@ type messageScanner struct {
 	threadID string
 }
 
-func (s *messageScanner) scan(rows *sql.Rows) (*parley.Message, error) {
+func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	m := &parley.Message{ThreadID: s.threadID}
 	s.dest = s.dest[:0]
 	if s.threadID == "" {
@@ -54,7 +54,9 @@ func (s *messageScanner) scan(rows *sql.Rows) (*parley.Message, error) {
 	return m, nil
 }
 
-func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
+// messageArgs are the values of a new message's row, in the order of
+// createMessage's columns, from the thread's ID on.
+func messageArgs(m *parley.Message) []any {
 	var viaID, viaName, shareURL, shareTitle sql.NullString
 	if m.Via != nil {
 		viaID, viaName = sql.NullString{String: m.Via.ClientID, Valid: true}, sql.NullString{String: m.Via.Name, Valid: true}
@@ -62,13 +64,32 @@ func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 	if m.Share != nil {
 		shareURL, shareTitle = sql.NullString{String: m.Share.URL, Valid: true}, sql.NullString{String: m.Share.Title, Valid: true}
 	}
+	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, m.Kind, m.Text, nullString(m.IdempotencyKey), micros(m.CreatedAt),
+		viaID, viaName, shareURL, shareTitle}
+}
+
+func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 	_, err := t.exec(ctx, `
 		INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
 			via_client_id, via_name, share_url, share_title)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		m.ThreadID, m.Seq, m.ID, m.Sender.ID, m.Kind, m.Text, nullString(m.IdempotencyKey), micros(m.CreatedAt),
-		viaID, viaName, shareURL, shareTitle)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, messageArgs(m)...)
 	return mapError("create message", err)
+}
+
+func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
+	if t.pg != nil {
+		return t.postMessagePG(ctx, m)
+	}
+	seq, err := t.NextSeq(ctx, m.ThreadID, m.CreatedAt)
+	if err != nil {
+		return err
+	}
+	m.Seq = seq
+	if err := t.CreateMessage(ctx, m); err != nil {
+		return err
+	}
+	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, seq)
+	return err
 }
 
 // findMessages runs a message query; sizeHint is the number of rows it

@@ -26,19 +26,31 @@ package sqlstore
 // and all. The records of reads are appended to the access log in a
 // transaction that commits with synchronous_commit off: it is in the
 // server's WAL at once, and on disk within a few hundred milliseconds.
+//
+// Each statement is a round trip to the database server, and round trips
+// are most of what a write costs this server's CPU: a write's BEGIN goes
+// in the same round trip as its first statement (pgTx), and a message is
+// posted by one statement (postMessagePG). A send is then three round
+// trips, its caller's session lookup aside: BEGIN with the thread's
+// participants, the post, COMMIT.
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/parleyhq/parley"
 	"github.com/pressly/goose/v3"
@@ -57,14 +69,112 @@ const pgConns = 32
 const pgAttempts = 10
 
 // postgres is the PostgreSQL side of a DB.
+//
+// Statements go to pgx itself, not through database/sql: database/sql's
+// pool, argument conversion and scanning through driver values cost more
+// CPU per statement than pgx's own.
 type postgres struct {
-	pool *sql.DB
+	pool *pgxpool.Pool
 }
 
-// pgQuerier runs statements: a *sql.Tx or the *sql.DB pool.
+// pgQuerier runs statements: a pgx.Tx or the pool.
 type pgQuerier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, query string, args ...any) (pgx.Rows, error)
+}
+
+// pgRows are a query's rows. The query has read its first row already, so
+// that a failure of the statement is the query's error, as it is on SQLite;
+// the failures the rows meet are noted in their txn.
+type pgRows struct {
+	pgx.Rows
+	t *txn
+	// peeked is whether the first row was read but not yet handed out;
+	// more is whether there was one.
+	peeked, more bool
+	// fields, of a query on the pool, are its columns, kept for when its
+	// connection went back to the pool.
+	fields []pgconn.FieldDescription
+}
+
+func (r *pgRows) columns() []pgconn.FieldDescription {
+	if r.fields != nil {
+		return r.fields
+	}
+	return r.FieldDescriptions()
+}
+
+func (r *pgRows) Next() bool {
+	if r.peeked {
+		r.peeked = false
+		return r.more
+	}
+	return r.Rows.Next()
+}
+
+func (r *pgRows) Err() error {
+	err := r.Rows.Err()
+	r.t.noteRetry(err)
+	return err
+}
+
+func (r *pgRows) Close() error {
+	r.Rows.Close()
+	return r.Err()
+}
+
+func (r *pgRows) Columns() ([]string, error) {
+	fields := r.columns()
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	return names, nil
+}
+
+// typeNames returns the type of each column by name, as PostgreSQL names
+// it, in capitals.
+func (r *pgRows) typeNames() map[string]string {
+	types := map[string]string{}
+	for _, f := range r.columns() {
+		name := strconv.FormatUint(uint64(f.DataTypeOID), 10)
+		if typ, ok := r.Conn().TypeMap().TypeForOID(f.DataTypeOID); ok {
+			name = typ.Name
+		}
+		types[f.Name] = strings.ToUpper(name)
+	}
+	return types
+}
+
+// pgQuery runs a query on PostgreSQL.
+func (t *txn) pgQuery(ctx context.Context, query string, args ...any) (rows, error) {
+	r, err := t.pg.Query(ctx, query, args...)
+	if err != nil {
+		t.noteRetry(err)
+		return nil, err
+	}
+	pr := &pgRows{Rows: r, t: t, peeked: true}
+	if _, pooled := t.pg.(*pgxpool.Pool); pooled {
+		// The connection's buffer holds the columns until the end of the
+		// rows gives the connection back to the pool.
+		pr.fields = slices.Clone(r.FieldDescriptions())
+	}
+	if pr.more = r.Next(); !pr.more {
+		if err := pr.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return pr, nil
+}
+
+// pgExec runs a statement without rows on PostgreSQL.
+func (t *txn) pgExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tag, err := t.pg.Exec(ctx, query, args...)
+	t.noteRetry(err)
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
 }
 
 // OpenPostgres opens the PostgreSQL database at url (postgres://…; a
@@ -74,15 +184,20 @@ type pgQuerier interface {
 //
 // Any number of servers may open the same database.
 func OpenPostgres(ctx context.Context, url string) (*DB, error) {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: database URL: %w", err)
 	}
-	pool := stdlib.OpenDB(*cfg)
-	pool.SetMaxOpenConns(pgConns)
-	pool.SetMaxIdleConns(pgConns)
-	pool.SetConnMaxIdleTime(5 * time.Minute)
-	if err := migratePostgres(ctx, pool); err != nil {
+	cfg.MaxConns = pgConns
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	// The migrations' library works on database/sql.
+	db := stdlib.OpenDBFromPool(pool)
+	err = migratePostgres(ctx, db)
+	if err := errors.Join(err, db.Close()); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -108,7 +223,10 @@ func migratePostgres(ctx context.Context, pool *sql.DB) error {
 	return migrate(ctx, pool, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
 }
 
-func (p *postgres) close() error { return p.pool.Close() }
+func (p *postgres) close() error {
+	p.pool.Close()
+	return nil
+}
 
 // read runs fn's queries on the pool, each on whichever connection is free.
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
@@ -140,31 +258,157 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 // try runs fn in one transaction; the txn tells what its statements met.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (*txn, error) {
 	t := &txn{locked: " FOR UPDATE"}
-	tx, err := p.pool.BeginTx(ctx, nil)
+	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return t, fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	// The pool closes a connection that a failure left in a transaction,
+	// rather than take it back.
+	defer conn.Release()
+	tx := &pgTx{conn: conn, lazy: lazy}
 	t.pg = tx
-	if lazy {
-		if _, err := t.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			tx.Rollback()
-			return t, fmt.Errorf("sqlstore: begin: %w", err)
-		}
-	}
 	if err := runWrite(fn, t); err != nil {
-		tx.Rollback()
+		tx.rollback(ctx)
 		return t, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(ctx); err != nil {
 		return t, fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return t, nil
+}
+
+// pgTx is a write's transaction. It begins with its first statement, in
+// the same round trip: round trips cost a write more of the server's CPU
+// than anything else it does.
+type pgTx struct {
+	conn *pgxpool.Conn
+	// lazy transactions commit without waiting for the WAL to reach disk.
+	lazy  bool
+	begun bool
+}
+
+// begin sends BEGIN and the transaction's settings with its first
+// statement, and returns the results, at the statement's.
+func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+	x.begun = true
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if x.lazy {
+		b.Queue("SET LOCAL synchronous_commit = off")
+	}
+	b.Queue(query, args...)
+	br := x.conn.SendBatch(ctx, b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if x.begun {
+		return x.conn.Exec(ctx, query, args...)
+	}
+	br, err := x.begin(ctx, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return tag, err
+}
+
+func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if x.begun {
+		return x.conn.Query(ctx, query, args...)
+	}
+	br, err := x.begin(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// commit commits what the transaction's statements did, if it has begun.
+func (x *pgTx) commit(ctx context.Context) error {
+	if !x.begun {
+		return nil
+	}
+	tag, err := x.conn.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() == "ROLLBACK" {
+		// A statement failed, and fn went on as if it had not.
+		return pgx.ErrTxCommitRollback
+	}
+	return err
+}
+
+// rollback ends a failed transaction. If even that fails, the connection
+// is left in the transaction, and the pool closes it.
+func (x *pgTx) rollback(ctx context.Context) {
+	if x.begun {
+		x.conn.Exec(ctx, "ROLLBACK")
+	}
+}
+
+// batchRows are the rows of the last statement of a batch; closing them
+// ends the batch.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+	// err is the end of the batch's.
+	err error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if r.br != nil {
+		r.err = r.br.Close()
+		r.br = nil
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
 }
 
 // logReads appends the records to the access log in a transaction that
 // commits without waiting for the disk.
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
 	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
+}
+
+// postMessagePG is PostMessage in one statement: each statement costs a
+// round trip to the server, and the three steps' round trips were most of
+// a send's cost. The row lock on the thread is taken and held as NextSeq's.
+func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
+	args := messageArgs(m)
+	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
+	err := t.queryRow(ctx, "thread", `
+		WITH next AS (
+			UPDATE threads SET last_seq = last_seq + 1, last_activity_at = $7 WHERE id = $1 RETURNING last_seq
+		), posted AS (
+			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+				via_client_id, via_name, share_url, share_title)
+			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM next
+			RETURNING seq
+		), marker AS (
+			UPDATE participants SET last_read_seq = posted.seq FROM posted
+			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
+		)
+		SELECT seq FROM posted`, args, &m.Seq)
+	return mapError("post message", err)
 }
 
 // noteRetry marks the transaction for another run when err is a deadlock or

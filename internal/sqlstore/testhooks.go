@@ -100,8 +100,11 @@ func Digest(ctx context.Context, db *DB) ([32]byte, error) {
 				}
 				fields := make([]string, len(cols))
 				for i, v := range values {
-					if b, ok := v.(bool); ok {
-						v = map[bool]int64{false: 0, true: 1}[b]
+					switch x := v.(type) {
+					case bool:
+						v = map[bool]int64{false: 0, true: 1}[x]
+					case int32: // PostgreSQL's INTEGER
+						v = int64(x)
 					}
 					fields[i] = fmt.Sprintf("%s=%#v", cols[i], v)
 				}
