@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
@@ -83,5 +85,45 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 	}
 	if _, err := aliceB.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Fatalf("the ended session on the other server: %v, want 401", err)
+	}
+}
+
+// Two members who ask each other at the same moment, through two servers,
+// become friends: the second request finds the first and accepts it, and
+// neither is left waiting on a request of their own.
+func TestNodes_CrossedFriendRequestsBecomeOneFriendship(t *testing.T) {
+	url := sqlstoretest.PostgresURL(t)
+	const pairs = 20
+	onOne := func(c *config.Config) { c.Database, c.SignUpsPerAddress = url, 2*pairs }
+	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
+	ctx := context.Background()
+	for i := range pairs {
+		left := a.MustMember(t, fmt.Sprintf("left%02d", i))
+		right := b.Client.WithToken(a.MustMember(t, fmt.Sprintf("right%02d", i)).Token())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := left.AddFriend(ctx, fmt.Sprintf("right%02d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := right.AddFriend(ctx, fmt.Sprintf("left%02d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+		for name, c := range map[string]*client.Client{"left": left, "right": right} {
+			friends, err := c.Friends(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests, err := c.FriendRequests(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(friends) != 1 || len(requests.Incoming)+len(requests.Outgoing) != 0 {
+				t.Fatalf("pair %d, %s: %d friends, requests %+v; want one friend and no request", i, name, len(friends), requests)
+			}
+		}
 	}
 }
