@@ -108,9 +108,13 @@ type FriendStore interface {
 type ThreadStore interface {
 	// CreateThread stores a thread; ECONFLICT when its direct key exists.
 	CreateThread(ctx context.Context, t *Thread) error
+	// FindThreadByID returns the thread. In a write, the thread is the
+	// write's until it ends: a concurrent write that finds the same thread
+	// waits, so what one write counted of it (its members, say) still
+	// holds when it changes it.
 	FindThreadByID(ctx context.Context, id string) (*Thread, error)
 	// FindThreadByDirectKey returns the direct thread of the two members
-	// the key names.
+	// the key names, held as FindThreadByID holds it.
 	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)
 	// FindThreads returns the member's current threads, newest activity first.
 	FindThreads(ctx context.Context, f ThreadFilter) ([]*ThreadSummary, error)

@@ -235,3 +235,51 @@ func TestNodes_FindElseCreateFindsTheWinner(t *testing.T) {
 		}
 	}
 }
+
+// A write that found a thread holds it until it ends: of writes on two
+// nodes that each count a group's members and add one only while the count
+// is under a cap, exactly one adds, as writes run one after the other would.
+func TestNodes_AFoundThreadIsTheWrites(t *testing.T) {
+	nodes := twoNodes(t)
+	ctx := context.Background()
+	ids := mustUsers(t, nodes[0], "owner", "m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7")
+	now := parley.Now()
+	th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "capped", CreatedBy: ids[0], LastActivityAt: now, CreatedAt: now}
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		if err := tx.CreateThread(ctx, th); err != nil {
+			return err
+		}
+		return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ids[0], JoinedAt: now})
+	})
+	const capacity = 2
+	var wg sync.WaitGroup
+	for i, id := range ids[1:] {
+		wg.Go(func() {
+			err := nodes[i%2].Write(ctx, func(tx parley.Tx) error {
+				if _, err := tx.FindThreadByID(ctx, th.ID); err != nil {
+					return err
+				}
+				members, err := tx.FindParticipantIDs(ctx, th.ID)
+				if err != nil || len(members) >= capacity {
+					return err
+				}
+				// Hold the thread a moment, so that the others' reads come
+				// while it is being changed.
+				time.Sleep(20 * time.Millisecond)
+				return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: id, JoinedAt: parley.Now()})
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var members []string
+	err := nodes[1].Read(ctx, func(tx parley.Tx) (err error) {
+		members, err = tx.FindParticipantIDs(ctx, th.ID)
+		return err
+	})
+	if err != nil || len(members) != capacity {
+		t.Fatalf("the group has %d members (%v), want %d", len(members), err, capacity)
+	}
+}

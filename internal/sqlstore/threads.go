@@ -32,7 +32,7 @@ func (t *txn) findThread(ctx context.Context, where string, arg any) (*parley.Th
 	var th parley.Thread
 	var via sql.NullString
 	var activity, created int64
-	err := t.queryRow(ctx, "thread", `SELECT `+threadColumns+` FROM threads t WHERE `+where, []any{arg},
+	err := t.queryRow(ctx, "thread", `SELECT `+threadColumns+` FROM threads t WHERE `+where+t.locked, []any{arg},
 		threadDest(&th, &via, &activity, &created)...)
 	if err != nil {
 		return nil, mapError("find thread", err)
