@@ -103,10 +103,6 @@ func TestDurability_KillDashNine(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
 
-	type ack struct {
-		seq  int64
-		text string
-	}
 	var mu sync.Mutex
 	acked := map[string]ack{}
 	var wg sync.WaitGroup
@@ -144,34 +140,64 @@ func TestDurability_KillDashNine(t *testing.T) {
 	wg.Wait()
 
 	restarted := startProcess(t, "--data", dataDir)
-	reader := client.New(restarted.url).WithToken(alice.Token())
-	stored := map[string]ack{}
+	stored := readThread(t, client.New(restarted.url).WithToken(alice.Token()), th.ID)
+	mustHoldAcknowledged(t, acked, stored)
+	t.Logf("%d acknowledged, %d stored after kill -9", len(acked), len(stored))
+}
+
+// ack is a message as the server acknowledged it.
+type ack struct {
+	seq  int64
+	text string
+}
+
+// storedMessage is a message as a server reads it back.
+type storedMessage struct {
+	ID   string
+	Seq  int64
+	Text string
+}
+
+// readThread reads every message of a thread, oldest first.
+func readThread(t *testing.T, c *client.Client, threadID string) []storedMessage {
+	t.Helper()
+	var all []storedMessage
 	for after := int64(0); ; {
-		page, err := reader.Messages(ctx, th.ID, client.MessagesQuery{After: client.Seq(after), Limit: 200})
+		page, err := c.Messages(context.Background(), threadID, client.MessagesQuery{After: client.Seq(after), Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range page.Messages {
-			if m.Seq != after+1 {
-				t.Fatalf("seq %d follows %d: a gap", m.Seq, after)
-			}
-			stored[m.ID] = ack{m.Seq, m.Text}
+			all = append(all, storedMessage{m.ID, m.Seq, m.Text})
 			after = m.Seq
 		}
 		if !page.HasMore {
-			break
+			return all
 		}
+	}
+}
+
+// mustHoldAcknowledged fails the test unless the thread's messages, read
+// back, run 1 … n with no gap and hold every acknowledged message with the
+// seq and text it was acknowledged with.
+func mustHoldAcknowledged(t *testing.T, acked map[string]ack, stored []storedMessage) {
+	t.Helper()
+	found := map[string]ack{}
+	for i, m := range stored {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("seq %d at position %d: a gap", m.Seq, i+1)
+		}
+		found[m.ID] = ack{m.Seq, m.Text}
 	}
 	lost := 0
 	for id, a := range acked {
-		if stored[id] != a {
+		if found[id] != a {
 			lost++
 		}
 	}
 	if lost > 0 {
 		t.Fatalf("%d of %d acknowledged messages lost or changed after kill -9", lost, len(acked))
 	}
-	t.Logf("%d acknowledged, %d stored after kill -9", len(acked), len(stored))
 }
 
 // TestServe_GracefulShutdown sends SIGTERM and expects a clean exit.

@@ -94,20 +94,7 @@ func startBeside(tb testing.TB, cfg config.Config) *client.Client {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := srv.Listen(); err != nil {
-		srv.Close()
-		tb.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	tb.Cleanup(func() {
-		if err := srv.Shutdown(context.Background()); err != nil {
-			tb.Errorf("shutdown of node B: %v", err)
-		}
-		if err := <-served; err != nil {
-			tb.Errorf("node B: %v", err)
-		}
-	})
+	apptest.Serve(tb, srv)
 	return client.New(srv.URL())
 }
 

@@ -43,10 +43,6 @@ func TestDurability_KillDashNineOneOfTwoNodes(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
 
-	type ack struct {
-		seq  int64
-		text string
-	}
 	var (
 		mu        sync.Mutex
 		acked     = map[string]ack{}
@@ -110,47 +106,6 @@ func TestDurability_KillDashNineOneOfTwoNodes(t *testing.T) {
 	if !slices.Equal(fromRestarted, fromSurvivor) {
 		t.Fatalf("the restarted node reads %d messages, the survivor %d, not the same", len(fromRestarted), len(fromSurvivor))
 	}
-	stored := map[string]ack{}
-	for i, m := range fromSurvivor {
-		if m.Seq != int64(i+1) {
-			t.Fatalf("seq %d at position %d: a gap", m.Seq, i+1)
-		}
-		stored[m.ID] = ack{m.Seq, m.Text}
-	}
-	lost := 0
-	for id, a := range acked {
-		if stored[id] != a {
-			lost++
-		}
-	}
-	if lost > 0 {
-		t.Fatalf("%d of %d acknowledged messages lost or changed after kill -9 of one node", lost, len(acked))
-	}
-	t.Logf("%d acknowledged (%d by the survivor after the kill), %d stored", len(acked), afterKill.Load(), len(stored))
-}
-
-// storedMessage is a message as a node reads it back.
-type storedMessage struct {
-	ID   string
-	Seq  int64
-	Text string
-}
-
-// readThread reads every message of a thread, oldest first.
-func readThread(t *testing.T, c *client.Client, threadID string) []storedMessage {
-	t.Helper()
-	var all []storedMessage
-	for after := int64(0); ; {
-		page, err := c.Messages(context.Background(), threadID, client.MessagesQuery{After: client.Seq(after), Limit: 200})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range page.Messages {
-			all = append(all, storedMessage{m.ID, m.Seq, m.Text})
-			after = m.Seq
-		}
-		if !page.HasMore {
-			return all
-		}
-	}
+	mustHoldAcknowledged(t, acked, fromSurvivor)
+	t.Logf("%d acknowledged (%d by the survivor after the kill), %d stored", len(acked), afterKill.Load(), len(fromSurvivor))
 }

@@ -62,13 +62,26 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	stop := Serve(tb, srv)
+	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
+	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock, stop: stop}
+}
+
+// Stop shuts the server down before the test ends, as an operator stops
+// one, so that its data directory is free for a command or another server.
+func (e *Env) Stop() { e.stop() }
+
+// Serve binds srv's address and serves until the test ends, then shuts it
+// down and fails the test if that went wrong; stop shuts it down earlier.
+func Serve(tb testing.TB, srv *app.Server) (stop func()) {
+	tb.Helper()
 	if err := srv.Listen(); err != nil {
 		srv.Close()
 		tb.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
-	stop := sync.OnceFunc(func() {
+	stop = sync.OnceFunc(func() {
 		if err := srv.Shutdown(context.Background()); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
@@ -77,13 +90,8 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 		}
 	})
 	tb.Cleanup(stop)
-	hc := &http.Client{Transport: &ConformingTransport{Base: &http.Transport{MaxIdleConnsPerHost: 64}, Fail: tb.Errorf}}
-	return &Env{Server: srv, URL: srv.URL(), Client: client.New(srv.URL()).WithHTTPClient(hc), HTTP: hc, Logs: logs, Clock: clock, stop: stop}
+	return stop
 }
-
-// Stop shuts the server down before the test ends, as an operator stops
-// one, so that its data directory is free for a command or another server.
-func (e *Env) Stop() { e.stop() }
 
 // Install returns the configuration of a new, empty install for the test:
 // a data directory of its own and, on PostgreSQL (Engine), a fresh schema.
