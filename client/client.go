@@ -81,7 +81,9 @@ func (c *Client) WithToken(token string) *Client {
 // WithTokenSource returns a copy of c that authenticates each request with
 // the current access token of ts, such as an oauth2.Config's TokenSource,
 // which refreshes the token once it runs out. The copy keeps a token until
-// it expires and asks ts for the next one only then.
+// it expires and asks ts for the next one only then. A refresh goes out
+// with the context (and its oauth2.HTTPClient) the source was made with,
+// not with c's HTTP client.
 func (c *Client) WithTokenSource(ts oauth2.TokenSource) *Client {
 	cp := *c
 	cp.token, cp.source = "", oauth2.ReuseTokenSource(nil, ts)
