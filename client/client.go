@@ -1,10 +1,36 @@
-// Package client is a Go client for Parley's /api/v1. Tests, the benchmark
-// and example partner apps use it; so can anyone.
+// Package client is a Go client for Parley's /api/v1. It is a module of its
+// own, github.com/parleyhq/parley/client, that needs nothing of the server:
+// its types (types.go) are the API's JSON, field for field.
+//
+// A member signs in with a password and acts through the session's token:
 //
 //	c := client.New("http://127.0.0.1:8080")
 //	s, err := c.SignIn(ctx, "alice", "correct horse")
 //	alice := c.WithToken(s.Token)
 //	page, err := alice.Threads(ctx, client.ThreadsQuery{Messages: 10})
+//
+// An app acts for a member with the tokens of an OAuth 2.0 grant. Given an
+// oauth2.TokenSource, the client sends its current access token with each
+// request, and the source refreshes it once it runs out:
+//
+//	cfg := &oauth2.Config{
+//		ClientID:     clientID,
+//		ClientSecret: clientSecret,
+//		Endpoint: oauth2.Endpoint{
+//			AuthURL:  "http://127.0.0.1:8080/oauth2/authorize",
+//			TokenURL: "http://127.0.0.1:8080/oauth2/token",
+//		},
+//		Scopes: []string{client.ScopeSharesWrite, client.ScopeMessagesRead, client.ScopeOfflineAccess},
+//	}
+//	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+//	app := client.New("http://127.0.0.1:8080").WithTokenSource(cfg.TokenSource(ctx, tok))
+//	msg, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://example.com/film", Title: "A film"})
+//
+// A refresh rotates the refresh token: keep the latest one, from the source's
+// Token, to resume later.
+//
+// Every error the server answers with is an *Error (RFC 9457 problem
+// details); StatusOf reads its HTTP status.
 package client
 
 import (
@@ -20,13 +46,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/parleyhq/parley"
+	"golang.org/x/oauth2"
 )
 
-// Client talks to one Parley server, as one caller when it has a token.
+// Client talks to one Parley server, as one caller when it has a token or
+// a token source. Its methods may be called concurrently.
 type Client struct {
 	baseURL string
 	token   string
+	source  oauth2.TokenSource
 	http    *http.Client
 }
 
@@ -42,17 +70,48 @@ func (c *Client) WithHTTPClient(hc *http.Client) *Client {
 	return &cp
 }
 
-// WithToken returns a copy of c that authenticates with the bearer token.
+// WithToken returns a copy of c that authenticates with the bearer token:
+// a member's session token or an app's access token.
 func (c *Client) WithToken(token string) *Client {
 	cp := *c
-	cp.token = token
+	cp.token, cp.source = token, nil
 	return &cp
 }
 
-// Token returns the bearer token c sends.
+// WithTokenSource returns a copy of c that authenticates each request with
+// the current access token of ts, such as an oauth2.Config's TokenSource,
+// which refreshes the token once it runs out. The copy keeps a token until
+// it expires and asks ts for the next one only then. A refresh goes out
+// with the context (and its oauth2.HTTPClient) the source was made with,
+// not with c's HTTP client.
+func (c *Client) WithTokenSource(ts oauth2.TokenSource) *Client {
+	cp := *c
+	cp.token, cp.source = "", oauth2.ReuseTokenSource(nil, ts)
+	return &cp
+}
+
+// Token returns the bearer token given to WithToken; it is empty for a
+// client with a token source.
 func (c *Client) Token() string { return c.token }
 
-// Error is a problem (RFC 9457) the server answered with.
+// authorization returns the Authorization header a request carries, or ""
+// for a client with neither a token nor a token source.
+func (c *Client) authorization() (string, error) {
+	if c.source != nil {
+		t, err := c.source.Token()
+		if err != nil {
+			return "", fmt.Errorf("parley: get a token: %w", err)
+		}
+		return t.Type() + " " + t.AccessToken, nil
+	}
+	if c.token != "" {
+		return "Bearer " + c.token, nil
+	}
+	return "", nil
+}
+
+// Error is a problem (RFC 9457) the server answered with. Type is stable:
+// branch on it, as urn:parley:problem:not_found and the like.
 type Error struct {
 	Status int    `json:"status"`
 	Type   string `json:"type"`
@@ -62,6 +121,7 @@ type Error struct {
 	WWWAuthenticate string `json:"-"`
 }
 
+// Error returns the problem in one line.
 func (e *Error) Error() string {
 	return fmt.Sprintf("parley: %d %s: %s", e.Status, e.Type, e.Detail)
 }
@@ -92,8 +152,12 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, hea
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	auth, err := c.authorization()
+	if err != nil {
+		return nil, err
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -146,15 +210,9 @@ func decodeBody(resp *http.Response, out any) error {
 	return json.Unmarshal(buf.Bytes(), out)
 }
 
-// Session is a signed-in member's token.
-type Session struct {
-	Token string       `json:"token"`
-	User  *parley.User `json:"user"`
-}
-
 // CreateAccount registers a member.
-func (c *Client) CreateAccount(ctx context.Context, username, password, displayName string) (*parley.User, error) {
-	var u parley.User
+func (c *Client) CreateAccount(ctx context.Context, username, password, displayName string) (*User, error) {
+	var u User
 	_, err := c.Do(ctx, "POST", "/api/v1/accounts", map[string]string{
 		"username": username, "password": password, "display_name": displayName,
 	}, &u)
@@ -175,31 +233,31 @@ func (c *Client) SignOut(ctx context.Context) error {
 }
 
 // Me returns the signed-in member.
-func (c *Client) Me(ctx context.Context) (*parley.User, error) {
-	var u parley.User
+func (c *Client) Me(ctx context.Context) (*User, error) {
+	var u User
 	_, err := c.Do(ctx, "GET", "/api/v1/me", nil, &u)
 	return &u, err
 }
 
 // AddFriend asks a member to be friends, or accepts their request.
-func (c *Client) AddFriend(ctx context.Context, username string) (*parley.FriendStatus, error) {
-	var s parley.FriendStatus
+func (c *Client) AddFriend(ctx context.Context, username string) (*FriendStatus, error) {
+	var s FriendStatus
 	_, err := c.Do(ctx, "POST", "/api/v1/friends", map[string]string{"username": username}, &s)
 	return &s, err
 }
 
 // Friends lists the member's friends.
-func (c *Client) Friends(ctx context.Context) ([]parley.Friend, error) {
+func (c *Client) Friends(ctx context.Context) ([]Friend, error) {
 	var out struct {
-		Friends []parley.Friend `json:"friends"`
+		Friends []Friend `json:"friends"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/friends", nil, &out)
 	return out.Friends, err
 }
 
 // FriendRequests lists pending requests both ways.
-func (c *Client) FriendRequests(ctx context.Context) (*parley.FriendRequests, error) {
-	var out parley.FriendRequests
+func (c *Client) FriendRequests(ctx context.Context) (*FriendRequests, error) {
+	var out FriendRequests
 	_, err := c.Do(ctx, "GET", "/api/v1/friend-requests", nil, &out)
 	return &out, err
 }
@@ -218,8 +276,8 @@ type NewThread struct {
 }
 
 // CreateThread starts a thread, or returns the existing direct thread.
-func (c *Client) CreateThread(ctx context.Context, t NewThread) (*parley.ThreadSummary, error) {
-	var s parley.ThreadSummary
+func (c *Client) CreateThread(ctx context.Context, t NewThread) (*ThreadSummary, error) {
+	var s ThreadSummary
 	_, err := c.Do(ctx, "POST", "/api/v1/threads", t, &s)
 	return &s, err
 }
@@ -233,7 +291,7 @@ type ThreadsQuery struct {
 }
 
 // Threads lists the member's threads, newest activity first.
-func (c *Client) Threads(ctx context.Context, q ThreadsQuery) (*parley.ThreadPage, error) {
+func (c *Client) Threads(ctx context.Context, q ThreadsQuery) (*ThreadPage, error) {
 	v := url.Values{}
 	if q.Cursor != "" {
 		v.Set("cursor", q.Cursor)
@@ -244,31 +302,31 @@ func (c *Client) Threads(ctx context.Context, q ThreadsQuery) (*parley.ThreadPag
 	if q.Messages > 0 {
 		v.Set("include", "messages:"+strconv.Itoa(q.Messages))
 	}
-	var p parley.ThreadPage
+	var p ThreadPage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads?"+v.Encode(), nil, &p)
 	return &p, err
 }
 
 // Thread returns one thread.
-func (c *Client) Thread(ctx context.Context, id string) (*parley.ThreadSummary, error) {
-	var s parley.ThreadSummary
+func (c *Client) Thread(ctx context.Context, id string) (*ThreadSummary, error) {
+	var s ThreadSummary
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(id), nil, &s)
 	return &s, err
 }
 
 // Participants lists who is in a thread.
-func (c *Client) Participants(ctx context.Context, threadID string) ([]parley.UserRef, error) {
+func (c *Client) Participants(ctx context.Context, threadID string) ([]UserRef, error) {
 	var out struct {
-		Participants []parley.UserRef `json:"participants"`
+		Participants []UserRef `json:"participants"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/participants", nil, &out)
 	return out.Participants, err
 }
 
 // AddParticipant adds a friend to a group thread.
-func (c *Client) AddParticipant(ctx context.Context, threadID, username string) ([]parley.UserRef, error) {
+func (c *Client) AddParticipant(ctx context.Context, threadID, username string) ([]UserRef, error) {
 	var out struct {
-		Participants []parley.UserRef `json:"participants"`
+		Participants []UserRef `json:"participants"`
 	}
 	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/participants",
 		map[string]string{"username": username}, &out)
@@ -283,8 +341,8 @@ func (c *Client) LeaveThread(ctx context.Context, threadID string) error {
 
 // SendMessage posts text into a thread. A non-empty idempotency key makes
 // retries safe.
-func (c *Client) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (*parley.Message, error) {
-	var m parley.Message
+func (c *Client) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (*Message, error) {
+	var m Message
 	var headers []string
 	if idempotencyKey != "" {
 		headers = []string{"Idempotency-Key", idempotencyKey}
@@ -305,7 +363,7 @@ type MessagesQuery struct {
 func Seq(n int64) *int64 { return &n }
 
 // Messages returns a page of a thread's messages, oldest first.
-func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery) (*parley.MessagePage, error) {
+func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery) (*MessagePage, error) {
 	v := url.Values{}
 	if q.Before != nil {
 		v.Set("before", strconv.FormatInt(*q.Before, 10))
@@ -316,7 +374,7 @@ func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery)
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	var p parley.MessagePage
+	var p MessagePage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages?"+v.Encode(), nil, &p)
 	return &p, err
 }
@@ -342,17 +400,17 @@ type NewShare struct {
 }
 
 // Share posts a share card into the direct thread with a friend.
-func (c *Client) Share(ctx context.Context, s NewShare) (*parley.Message, error) {
-	var m parley.Message
+func (c *Client) Share(ctx context.Context, s NewShare) (*Message, error) {
+	var m Message
 	_, err := c.Do(ctx, "POST", "/api/v1/shares", s, &m)
 	return &m, err
 }
 
 // ConnectedApps lists the member's grants in force: each app with what it
 // may do, where, and how it used its access.
-func (c *Client) ConnectedApps(ctx context.Context) ([]*parley.ConnectedApp, error) {
+func (c *Client) ConnectedApps(ctx context.Context) ([]*ConnectedApp, error) {
 	var out struct {
-		Grants []*parley.ConnectedApp `json:"grants"`
+		Grants []*ConnectedApp `json:"grants"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/me/grants", nil, &out)
 	return out.Grants, err
@@ -366,16 +424,16 @@ func (c *Client) RevokeGrant(ctx context.Context, grantID string) error {
 
 // ThreadApps shows which apps reach a thread, through whose grant, and
 // whether the thread is closed to apps.
-func (c *Client) ThreadApps(ctx context.Context, threadID string) (*parley.ThreadAppAccess, error) {
-	var a parley.ThreadAppAccess
+func (c *Client) ThreadApps(ctx context.Context, threadID string) (*ThreadAppAccess, error) {
+	var a ThreadAppAccess
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/apps", nil, &a)
 	return &a, err
 }
 
 // SetThreadAppAccess closes a thread to every app (allowed false) or
 // withdraws the member's closing (allowed true).
-func (c *Client) SetThreadAppAccess(ctx context.Context, threadID string, allowed bool) (*parley.ThreadAppAccess, error) {
-	var a parley.ThreadAppAccess
+func (c *Client) SetThreadAppAccess(ctx context.Context, threadID string, allowed bool) (*ThreadAppAccess, error) {
+	var a ThreadAppAccess
 	_, err := c.Do(ctx, "PUT", "/api/v1/threads/"+url.PathEscape(threadID)+"/app-access", map[string]bool{"allowed": allowed}, &a)
 	return &a, err
 }

@@ -9,10 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/coder/websocket"
-	"github.com/parleyhq/parley"
 )
 
 // EventStream is a realtime connection delivering the member's events.
@@ -20,18 +18,18 @@ type EventStream struct {
 	conn *websocket.Conn
 }
 
-// Events opens the realtime connection of the client's token, sent in the
-// Authorization header.
+// Events opens the realtime connection of the client's token, or its token
+// source's, sent in the Authorization header.
 func (c *Client) Events(ctx context.Context) (*EventStream, error) {
-	return c.dialEvents(ctx, "", http.Header{"Authorization": {"Bearer " + c.token}})
-}
-
-// EventTicket is a single-use ticket that opens a realtime connection
-// without the token, as browsers, which cannot set headers on a WebSocket,
-// must.
-type EventTicket struct {
-	Ticket    string    `json:"ticket"`
-	ExpiresAt time.Time `json:"expires_at"`
+	auth, err := c.authorization()
+	if err != nil {
+		return nil, err
+	}
+	header := http.Header{}
+	if auth != "" {
+		header.Set("Authorization", auth)
+	}
+	return c.dialEvents(ctx, "", header)
 }
 
 // EventTicket asks for a ticket to open a realtime connection once, soon.
@@ -61,8 +59,8 @@ func (c *Client) dialEvents(ctx context.Context, query string, header http.Heade
 }
 
 // Next waits for the next event.
-func (s *EventStream) Next(ctx context.Context) (parley.Event, error) {
-	var ev parley.Event
+func (s *EventStream) Next(ctx context.Context) (Event, error) {
+	var ev Event
 	_, b, err := s.conn.Read(ctx)
 	if err != nil {
 		return ev, err

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/schollz/progressbar/v3"
 )
@@ -164,7 +163,7 @@ func (b *bench) setup(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s accepts %s: %w", username(p.c), username(p.a), err)
 			}
-			if st.State != parley.FriendAccepted {
+			if st.State != client.FriendAccepted {
 				return fmt.Errorf("%s and %s: friendship is %q after both asked", username(p.a), username(p.c), st.State)
 			}
 			return nil
@@ -177,15 +176,15 @@ func (b *bench) setup(ctx context.Context) error {
 
 	for i := range numDirect {
 		members := []int{0, i + 1}
-		var s *parley.ThreadSummary
+		var s *client.ThreadSummary
 		_, err := call(ctx, func(ctx context.Context) (err error) {
-			s, err = b.users[0].CreateThread(ctx, client.NewThread{Participants: []string{username(i + 1)}, Kind: parley.ThreadDirect})
+			s, err = b.users[0].CreateThread(ctx, client.NewThread{Participants: []string{username(i + 1)}, Kind: client.ThreadDirect})
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("direct thread %d (u000 with %s): %w", i, username(i+1), err)
 		}
-		if s.ID == "" || s.Kind != parley.ThreadDirect {
+		if s.ID == "" || s.Kind != client.ThreadDirect {
 			return fmt.Errorf("direct thread %d: answer has id %q, kind %q", i, s.ID, s.Kind)
 		}
 		b.threads[i] = thread{id: s.ID, members: members}
@@ -199,15 +198,15 @@ func (b *bench) setup(ctx context.Context) error {
 				names = append(names, username(groupSize*g+j))
 			}
 		}
-		var s *parley.ThreadSummary
+		var s *client.ThreadSummary
 		_, err := call(ctx, func(ctx context.Context) (err error) {
-			s, err = b.users[groupSize*g].CreateThread(ctx, client.NewThread{Participants: names, Kind: parley.ThreadGroup, Title: fmt.Sprintf("w1 group %d", g)})
+			s, err = b.users[groupSize*g].CreateThread(ctx, client.NewThread{Participants: names, Kind: client.ThreadGroup, Title: fmt.Sprintf("w1 group %d", g)})
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("group thread %d (by %s): %w", g, username(groupSize*g), err)
 		}
-		if s.ID == "" || s.Kind != parley.ThreadGroup {
+		if s.ID == "" || s.Kind != client.ThreadGroup {
 			return fmt.Errorf("group thread %d: answer has id %q, kind %q", g, s.ID, s.Kind)
 		}
 		b.threads[numDirect+g] = thread{id: s.ID, members: members}
@@ -234,7 +233,7 @@ func (b *bench) send(ctx context.Context) error {
 		sender := t.members[(i/numThreads)%len(t.members)]
 		text := body(fmt.Sprintf("bench message %06d ", i))
 		key := fmt.Sprintf("w1-%06d", i)
-		var m *parley.Message
+		var m *client.Message
 		d, err := call(ctx, func(ctx context.Context) (err error) {
 			m, err = b.users[sender].SendMessage(ctx, t.id, text, key)
 			return err
@@ -279,7 +278,7 @@ func (b *bench) verify(ctx context.Context) error {
 	var problems []string
 	for k := range b.threads {
 		t := &b.threads[k]
-		var s *parley.ThreadSummary
+		var s *client.ThreadSummary
 		_, err := call(ctx, func(ctx context.Context) (err error) {
 			s, err = b.users[t.members[0]].Thread(ctx, t.id)
 			return err
@@ -316,7 +315,7 @@ func (b *bench) history(ctx context.Context) error {
 		k := i % numThreads
 		t := &b.threads[k]
 		reader := t.members[(i/numThreads)%len(t.members)]
-		var p *parley.MessagePage
+		var p *client.MessagePage
 		d, err := call(ctx, func(ctx context.Context) (err error) {
 			p, err = b.users[reader].Messages(ctx, t.id, client.MessagesQuery{Limit: historyLimit})
 			return err
@@ -366,7 +365,7 @@ func (b *bench) inbox(ctx context.Context) error {
 	}
 	var lat []time.Duration
 	for run := range inboxRuns {
-		var p *parley.ThreadPage
+		var p *client.ThreadPage
 		d, err := call(ctx, func(ctx context.Context) (err error) {
 			p, err = b.users[0].Threads(ctx, client.ThreadsQuery{Limit: inboxLimit, Messages: inboxMessages})
 			return err
@@ -422,10 +421,10 @@ func (b *bench) delivery(ctx context.Context) error {
 				readErr <- err
 				return
 			}
-			if ev.Type != parley.EventMessageCreated || ev.ThreadID != t.id {
+			if ev.Type != client.EventMessageCreated || ev.ThreadID != t.id {
 				continue
 			}
-			var m parley.Message
+			var m client.Message
 			if err := json.Unmarshal(ev.Data, &m); err != nil {
 				readErr <- fmt.Errorf("message.created event data: %w", err)
 				return
@@ -452,7 +451,7 @@ func (b *bench) delivery(ctx context.Context) error {
 	for k := range deliverySends {
 		time.Sleep(time.Until(t0.Add(time.Duration(k) * deliveryGap)))
 		text := body(fmt.Sprintf("bench delivery %06d ", k))
-		var m *parley.Message
+		var m *client.Message
 		start := time.Now()
 		d, err := call(ctx, func(ctx context.Context) (err error) {
 			m, err = b.users[0].SendMessage(ctx, t.id, text, fmt.Sprintf("w1-delivery-%03d", k))

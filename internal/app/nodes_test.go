@@ -55,7 +55,7 @@ func TestNodes_RealtimeCrossesNodes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("alice on B did not get the message sent through A: %v", err)
 		}
-		if ev.Type == parley.EventMessageCreated {
+		if ev.Type == client.EventMessageCreated {
 			if ev.ThreadID != th.ID || !strings.Contains(string(ev.Data), sent.ID) {
 				t.Fatalf("alice got %s about %s, want message %s", ev.Data, ev.ThreadID, sent.ID)
 			}

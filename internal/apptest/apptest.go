@@ -15,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
@@ -140,13 +139,13 @@ func MustFriends(tb testing.TB, a, b *client.Client) {
 	if _, err := a.AddFriend(ctx, bu.Username); err != nil {
 		tb.Fatal(err)
 	}
-	if s, err := b.AddFriend(ctx, MustMe(tb, a).Username); err != nil || s.State != parley.FriendAccepted {
+	if s, err := b.AddFriend(ctx, MustMe(tb, a).Username); err != nil || s.State != client.FriendAccepted {
 		tb.Fatalf("accept: %+v, %v", s, err)
 	}
 }
 
 // MustMe returns who c is signed in as.
-func MustMe(tb testing.TB, c *client.Client) *parley.User {
+func MustMe(tb testing.TB, c *client.Client) *client.User {
 	tb.Helper()
 	u, err := c.Me(context.Background())
 	if err != nil {
@@ -156,7 +155,7 @@ func MustMe(tb testing.TB, c *client.Client) *parley.User {
 }
 
 // MustThread starts a thread from c with the friends named.
-func MustThread(tb testing.TB, c *client.Client, others ...string) *parley.ThreadSummary {
+func MustThread(tb testing.TB, c *client.Client, others ...string) *client.ThreadSummary {
 	tb.Helper()
 	th, err := c.CreateThread(context.Background(), client.NewThread{Participants: others})
 	if err != nil {
@@ -166,7 +165,7 @@ func MustThread(tb testing.TB, c *client.Client, others ...string) *parley.Threa
 }
 
 // MustSend posts a message.
-func MustSend(tb testing.TB, c *client.Client, threadID, text string) *parley.Message {
+func MustSend(tb testing.TB, c *client.Client, threadID, text string) *client.Message {
 	tb.Helper()
 	m, err := c.SendMessage(context.Background(), threadID, text, "")
 	if err != nil {

@@ -115,7 +115,7 @@ func TestAccessLog_RecordsAppCalls(t *testing.T) {
 		}
 	})
 	t.Run("LargeReadsByCountAndSpan", func(t *testing.T) {
-		var last *parley.Message
+		var last *client.Message
 		for i := range parley.MaxLoggedMessageIDs {
 			last = apptest.MustSend(t, w.bob, w.aliceBob, fmt.Sprintf("more %d", i))
 		}

@@ -37,7 +37,7 @@ func TestEvents_DeliveredToEveryParticipant(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := []string{parley.EventThreadUpdated, parley.EventMessageCreated, parley.EventReadUpdated, parley.EventMessageDeleted}
+	want := []string{client.EventThreadUpdated, client.EventMessageCreated, client.EventReadUpdated, client.EventMessageDeleted}
 	for name, s := range map[string]*client.EventStream{"bob's phone": bobPhone, "bob's laptop": bobLaptop, "alice": aliceStream} {
 		for _, typ := range want {
 			ev, err := s.Next(ctx)
@@ -47,8 +47,8 @@ func TestEvents_DeliveredToEveryParticipant(t *testing.T) {
 			if ev.Type != typ || ev.ThreadID != th.ID {
 				t.Fatalf("%s got %s for %s, want %s", name, ev.Type, ev.ThreadID, typ)
 			}
-			if typ == parley.EventMessageCreated {
-				var got parley.Message
+			if typ == client.EventMessageCreated {
+				var got client.Message
 				json.Unmarshal(ev.Data, &got)
 				if got.ID != m.ID || got.Text != "hi bob" || got.Sender.Username != "alice" {
 					t.Fatalf("%s got message %+v", name, got)
@@ -162,7 +162,7 @@ func TestEvents_AppTicketKeepsItsGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Type != parley.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
+	if ev.Type != client.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
 		t.Fatalf("the app got %s in %s: %s", ev.Type, ev.ThreadID, ev.Data)
 	}
 }
@@ -211,7 +211,7 @@ func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 				if err != nil {
 					t.Fatalf("alice's own stream: %v", err)
 				}
-				if ev.Type == parley.EventMessageCreated {
+				if ev.Type == client.EventMessageCreated {
 					break
 				}
 			}
@@ -288,7 +288,7 @@ func TestEvents_SlowClientDisconnected(t *testing.T) {
 	// Others are unaffected.
 	fresh := mustEvents(t, bob)
 	apptest.MustSend(t, alice, th.ID, "still here")
-	if ev, err := fresh.Next(ctx); err != nil || ev.Type != parley.EventMessageCreated {
+	if ev, err := fresh.Next(ctx); err != nil || ev.Type != client.EventMessageCreated {
 		t.Fatalf("fresh connection got %+v, %v", ev, err)
 	}
 }
@@ -314,7 +314,7 @@ func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: name, Kind: parley.ThreadGroup})
+			group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: name, Kind: client.ThreadGroup})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -329,8 +329,8 @@ func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var change parley.ThreadChange
-			if err := json.Unmarshal(ev.Data, &change); err != nil || ev.Type != parley.EventThreadUpdated || change.Thread.ID != group.ID {
+			var change client.ThreadChange
+			if err := json.Unmarshal(ev.Data, &change); err != nil || ev.Type != client.EventThreadUpdated || change.Thread.ID != group.ID {
 				t.Fatalf("the app got %s: %s (%v)", ev.Type, ev.Data, err)
 			}
 			want, logged := 0, "threads.read"

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -16,7 +16,7 @@ func TestFriends(t *testing.T) {
 
 	t.Run("RequestIsPending", func(t *testing.T) {
 		s, err := alice.AddFriend(ctx, "bob")
-		if err != nil || s.State != parley.FriendPending || s.User.Username != "bob" {
+		if err != nil || s.State != client.FriendPending || s.User.Username != "bob" {
 			t.Fatalf("AddFriend = %+v, %v", s, err)
 		}
 		reqs, _ := bob.FriendRequests(ctx)
@@ -32,20 +32,20 @@ func TestFriends(t *testing.T) {
 		}
 	})
 	t.Run("AskingAgainChangesNothing", func(t *testing.T) {
-		if s, err := alice.AddFriend(ctx, "BOB"); err != nil || s.State != parley.FriendPending {
+		if s, err := alice.AddFriend(ctx, "BOB"); err != nil || s.State != client.FriendPending {
 			t.Fatalf("AddFriend = %+v, %v", s, err)
 		}
 	})
 	t.Run("AskingBackAccepts", func(t *testing.T) {
 		s, err := bob.AddFriend(ctx, "alice")
-		if err != nil || s.State != parley.FriendAccepted {
+		if err != nil || s.State != client.FriendAccepted {
 			t.Fatalf("AddFriend = %+v, %v", s, err)
 		}
 		for _, c := range []struct {
 			who  string
-			list func() ([]parley.Friend, error)
+			list func() ([]client.Friend, error)
 			want string
-		}{{"alice", func() ([]parley.Friend, error) { return alice.Friends(ctx) }, "bob"}, {"bob", func() ([]parley.Friend, error) { return bob.Friends(ctx) }, "alice"}} {
+		}{{"alice", func() ([]client.Friend, error) { return alice.Friends(ctx) }, "bob"}, {"bob", func() ([]client.Friend, error) { return bob.Friends(ctx) }, "alice"}} {
 			friends, err := c.list()
 			if err != nil || len(friends) != 1 || friends[0].User.Username != c.want {
 				t.Fatalf("%s's friends = %+v, %v", c.who, friends, err)

@@ -283,7 +283,7 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if card.ThreadID != w.aliceBob || card.Kind != parley.MessageKindShare || card.Share == nil ||
+	if card.ThreadID != w.aliceBob || card.Kind != client.MessageKindShare || card.Share == nil ||
 		card.Share.URL != "https://films.example/42" || card.Text != "you'll love it" ||
 		card.Via == nil || card.Via.Name != "Films" || card.Via.ClientID != partner.App.ClientID {
 		t.Fatalf("share card %+v", card)
@@ -439,7 +439,7 @@ func TestGrants_Events(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Type != parley.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
+	if ev.Type != client.EventMessageCreated || ev.ThreadID != w.aliceBob || !strings.Contains(string(ev.Data), want.ID) {
 		t.Fatalf("the app got %s in %s: %s", ev.Type, ev.ThreadID, ev.Data)
 	}
 	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
@@ -509,7 +509,7 @@ func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
 
 	// The app may know of two messages: alice's card, read by her as she
 	// sent it, and bob's reply, unread.
-	check := func(t *testing.T, th *parley.ThreadSummary) {
+	check := func(t *testing.T, th *client.ThreadSummary) {
 		t.Helper()
 		if th.LastSeq != 2 || th.LastReadSeq != 1 || th.UnreadCount != 1 {
 			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want 2, 1, 1",

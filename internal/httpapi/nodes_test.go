@@ -50,7 +50,7 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 	if err != nil || len(apps) != 1 {
 		t.Fatalf("connected apps: %+v, %v", apps, err)
 	}
-	if err := aliceA.RevokeGrant(ctx, apps[0].Grant.ID); err != nil {
+	if err := aliceA.RevokeGrant(ctx, apps[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusUnauthorized {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
@@ -22,7 +21,7 @@ func TestThreads_Create(t *testing.T) {
 
 	t.Run("DirectIsUnique", func(t *testing.T) {
 		first := apptest.MustThread(t, alice, "bob")
-		if first.Kind != parley.ThreadDirect {
+		if first.Kind != client.ThreadDirect {
 			t.Fatalf("kind = %q", first.Kind)
 		}
 		again, err := bob.CreateThread(ctx, client.NewThread{Participants: []string{"ALICE"}})
@@ -32,7 +31,7 @@ func TestThreads_Create(t *testing.T) {
 	})
 	t.Run("Group", func(t *testing.T) {
 		g, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol", "alice"}, Title: "Trip"})
-		if err != nil || g.Kind != parley.ThreadGroup || g.Title != "Trip" {
+		if err != nil || g.Kind != client.ThreadGroup || g.Title != "Trip" {
 			t.Fatalf("group = %+v, %v", g, err)
 		}
 		ps, _ := carol.Participants(ctx, g.ID)

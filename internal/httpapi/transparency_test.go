@@ -42,7 +42,7 @@ func TestConnectedApps_ListAndRevoke(t *testing.T) {
 	}
 	got := apps[0]
 	if got.AppName != "Films" || got.ClientID != films.App.ClientID || got.ThreadScope != parley.ThreadScopeSelected ||
-		!slices.Equal(got.Scopes.Strings(), []string{"openid", "messages.read", "offline_access"}) || got.ExpiresAt == nil {
+		!slices.Equal(got.Scopes, []string{"openid", "messages.read", "offline_access"}) || got.ExpiresAt == nil {
 		t.Errorf("Films: %+v", got)
 	}
 	if len(got.Threads) != 1 || got.Threads[0].ThreadID != w.aliceBob || got.Threads[0].Label != "Member bob" {
@@ -273,7 +273,7 @@ func TestThreadAppAccess(t *testing.T) {
 }
 
 // appsOf names the grants that reach a thread as "App via member".
-func appsOf(a *parley.ThreadAppAccess) []string {
+func appsOf(a *client.ThreadAppAccess) []string {
 	var out []string
 	for _, g := range a.Apps {
 		out = append(out, g.AppName+" via "+g.Member.Username)

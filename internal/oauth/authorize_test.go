@@ -5,13 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
@@ -215,7 +215,7 @@ func TestAuthorize_PromptConsentShowsThePage(t *testing.T) {
 		if q := appResponse(t, p.Location).Query(); q.Get("code") == "" || q.Get("iss") != env.URL {
 			t.Fatalf("approve answered %v", q)
 		}
-		if g := onlyGrant(t, alice); g.ID != granted.ID || !g.UpdatedAt.Equal(granted.UpdatedAt) || g.Scopes.String() != granted.Scopes.String() {
+		if g := onlyGrant(t, alice); g.ID != granted.ID || !g.UpdatedAt.Equal(granted.UpdatedAt) || !slices.Equal(g.Scopes, granted.Scopes) {
 			t.Errorf("confirming changed the grant: %+v", g)
 		}
 	})
@@ -480,8 +480,8 @@ func authTime(t *testing.T, env *apptest.Env, tok *oauth2.Token) int64 {
 	return int64(*claims.AuthTime)
 }
 
-// onlyGrant returns the member's one connected app's grant.
-func onlyGrant(t *testing.T, member *client.Client) *parley.Grant {
+// onlyGrant returns the member's one connected app: its grant.
+func onlyGrant(t *testing.T, member *client.Client) *client.ConnectedApp {
 	t.Helper()
 	apps, err := member.ConnectedApps(context.Background())
 	if err != nil {
@@ -490,7 +490,7 @@ func onlyGrant(t *testing.T, member *client.Client) *parley.Grant {
 	if len(apps) != 1 {
 		t.Fatalf("%d connected apps, want 1", len(apps))
 	}
-	return &apps[0].Grant
+	return apps[0]
 }
 
 func TestAuthorize_UnsupportedResponseTypeGoesToTheApp(t *testing.T) {

@@ -1,0 +1,290 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The types here are what /api/v1 sends and receives, field for field as
+// its OpenAPI document (GET /api/v1/openapi.json) describes them. Times are
+// RFC 3339 with nanoseconds, in UTC. The server may add fields; these types
+// ignore the ones they do not know.
+
+// Friendship states, as FriendStatus.State reports them.
+const (
+	FriendPending  = "pending"
+	FriendAccepted = "accepted"
+)
+
+// Thread kinds, as Thread.Kind and NewThread.Kind name them.
+const (
+	ThreadDirect = "direct"
+	ThreadGroup  = "group"
+)
+
+// Message kinds, as Message.Kind names them.
+const (
+	MessageKindText  = "text"
+	MessageKindShare = "share"
+)
+
+// Event types, as Event.Type names them. Ignore types you do not know.
+const (
+	// EventMessageCreated carries a Message.
+	EventMessageCreated = "message.created"
+	// EventMessageDeleted carries a MessageDeleted.
+	EventMessageDeleted = "message.deleted"
+	// EventThreadUpdated carries a ThreadChange; a member who just left a
+	// thread receives it too.
+	EventThreadUpdated = "thread.updated"
+	// EventReadUpdated carries a ReadUpdated.
+	EventReadUpdated = "read.updated"
+)
+
+// OAuth 2.0 scopes an app may ask a member for, as oauth2.Config.Scopes
+// lists them and grants report them.
+const (
+	ScopeOpenID           = "openid"
+	ScopeProfile          = "profile"
+	ScopeFriendsRead      = "friends.read"
+	ScopeThreadsRead      = "threads.read"
+	ScopeParticipantsRead = "participants.read"
+	ScopeMessagesRead     = "messages.read"
+	ScopeMessagesWrite    = "messages.write"
+	ScopeMessagesDelete   = "messages.delete"
+	ScopeSharesWrite      = "shares.write"
+	// ScopeOfflineAccess asks for a refresh token.
+	ScopeOfflineAccess = "offline_access"
+)
+
+// Thread scopes: which of a member's threads a grant reaches.
+const (
+	// ThreadScopeApp reaches only threads the app started or shared into,
+	// and in those only messages from the app's first post on.
+	ThreadScopeApp = "app"
+	// ThreadScopeSelected reaches the threads the member ticked.
+	ThreadScopeSelected = "selected"
+	// ThreadScopeAll reaches every thread.
+	ThreadScopeAll = "all"
+)
+
+// User is a member's account.
+type User struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// UserRef is how a member appears inside other objects.
+type UserRef struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+}
+
+// Session is a signed-in member's token.
+type Session struct {
+	// Token is the bearer token; the server shows it only once.
+	Token string `json:"token"`
+	User  *User  `json:"user"`
+}
+
+// Friend is another member as seen from one side of a friendship or
+// request.
+type Friend struct {
+	User UserRef `json:"user"`
+	// Since is when the request was made.
+	Since time.Time `json:"since"`
+}
+
+// FriendRequests are a member's pending friend requests in both directions.
+type FriendRequests struct {
+	// Incoming are requests others sent to the member.
+	Incoming []Friend `json:"incoming"`
+	// Outgoing are requests the member sent.
+	Outgoing []Friend `json:"outgoing"`
+}
+
+// FriendStatus is the state of a friendship after a request: FriendPending
+// or FriendAccepted.
+type FriendStatus struct {
+	User  UserRef `json:"user"`
+	State string  `json:"state"`
+}
+
+// Thread is a conversation. Seq numbers its messages densely from 1.
+type Thread struct {
+	ID string `json:"id"`
+	// Kind is ThreadDirect or ThreadGroup.
+	Kind string `json:"kind"`
+	// Title is empty when the thread has none; a direct thread never has one.
+	Title     string `json:"title,omitempty"`
+	CreatedBy string `json:"created_by"`
+	// CreatedViaApp is the client ID of the app that started the thread, if any.
+	CreatedViaApp  string    `json:"created_via_app,omitempty"`
+	LastSeq        int64     `json:"last_seq"`
+	LastActivityAt time.Time `json:"last_activity_at"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// ThreadSummary is a thread as one member sees it, with the member's unread
+// state.
+type ThreadSummary struct {
+	Thread
+	// UnreadCount is how many messages follow the member's read marker.
+	UnreadCount int64 `json:"unread_count"`
+	// LastReadSeq is the member's read marker.
+	LastReadSeq int64 `json:"last_read_seq"`
+	// LastMessage is the newest message the member may see, or nil.
+	LastMessage *Message `json:"last_message"`
+	// Messages are the thread's newest messages, oldest first, when asked
+	// for (ThreadsQuery.Messages).
+	Messages []*Message `json:"messages,omitempty"`
+}
+
+// ThreadPage is one page of a member's threads, newest activity first.
+type ThreadPage struct {
+	Threads []*ThreadSummary `json:"threads"`
+	// NextCursor reads the next page as ThreadsQuery.Cursor; empty on the
+	// last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// ThreadChange is the data of a thread.updated event: the thread and its
+// current participants (none for an app without participants.read).
+type ThreadChange struct {
+	Thread       *Thread   `json:"thread"`
+	Participants []UserRef `json:"participants"`
+}
+
+// Message is one entry of a thread: a text message or a share card. A
+// deleted message stays as a tombstone: DeletedAt set, Text empty, Share nil.
+type Message struct {
+	ID       string  `json:"id"`
+	ThreadID string  `json:"thread_id"`
+	Seq      int64   `json:"seq"`
+	Sender   UserRef `json:"sender"`
+	// Kind is MessageKindText or MessageKindShare.
+	Kind      string     `json:"kind"`
+	Text      string     `json:"text"`
+	CreatedAt time.Time  `json:"created_at"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// Via names the app the message was written through, if any.
+	Via *Via `json:"via,omitempty"`
+	// Share is the card of a share message; its note is the message's text.
+	Share *Share `json:"share,omitempty"`
+}
+
+// Via names the app a message was written through.
+type Via struct {
+	ClientID string `json:"client_id"`
+	Name     string `json:"name"`
+}
+
+// Share is the card of a share message: a link and its title.
+type Share struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+}
+
+// MessagePage is a page of a thread's messages, oldest first.
+type MessagePage struct {
+	Messages []*Message `json:"messages"`
+	// HasMore reports whether more messages lie beyond the page in the
+	// direction it was read.
+	HasMore bool `json:"has_more"`
+}
+
+// Event is one change delivered on a realtime connection. Data depends on
+// Type (see the Event constants); unmarshal it into the type named there.
+type Event struct {
+	Type     string          `json:"type"`
+	ThreadID string          `json:"thread_id"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// MessageDeleted is the data of a message.deleted event.
+type MessageDeleted struct {
+	ID       string `json:"id"`
+	ThreadID string `json:"thread_id"`
+	Seq      int64  `json:"seq"`
+}
+
+// ReadUpdated is the data of a read.updated event: a participant's read
+// marker moved.
+type ReadUpdated struct {
+	ThreadID string `json:"thread_id"`
+	UserID   string `json:"user_id"`
+	Seq      int64  `json:"seq"`
+}
+
+// EventTicket is a single-use ticket that opens a realtime connection
+// without the token, as browsers, which cannot set headers on a WebSocket,
+// must.
+type EventTicket struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ConnectedApp is a grant in force as its member's list of connected apps
+// shows it: what the app may do, in which threads and until when, and how
+// it used its access.
+type ConnectedApp struct {
+	// ID is the grant's; RevokeGrant takes it.
+	ID       string `json:"id"`
+	UserID   string `json:"user_id"`
+	ClientID string `json:"client_id"`
+	AppName  string `json:"app_name"`
+	// Scopes are the Scope constants the member granted.
+	Scopes []string `json:"scopes"`
+	// ThreadScope is one of the ThreadScope constants.
+	ThreadScope string    `json:"thread_scope"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	// ExpiresAt is nil for a grant that lasts until revoked.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Threads are the threads the grant lists; under ThreadScopeAll it
+	// reaches every thread and lists none.
+	Threads []GrantedThread `json:"threads"`
+	// Calls is how many calls the app made on the member's data.
+	Calls        int64      `json:"calls"`
+	LastAccessAt *time.Time `json:"last_access_at,omitempty"`
+}
+
+// GrantedThread is a thread a grant lists, labelled for its member.
+type GrantedThread struct {
+	ThreadID string `json:"thread_id"`
+	// VisibleFromSeq is the first message the app may see; 0 means from
+	// the thread's first.
+	VisibleFromSeq int64 `json:"visible_from_seq"`
+	// Label is the thread's title, or the names of the others in it.
+	Label string `json:"label"`
+}
+
+// ThreadGrant is a grant in force that reaches a thread, with whose grant
+// it is.
+type ThreadGrant struct {
+	GrantID  string `json:"grant_id"`
+	ClientID string `json:"client_id"`
+	AppName  string `json:"app_name"`
+	// Member is the participant who gave the grant.
+	Member      UserRef  `json:"member"`
+	Scopes      []string `json:"scopes"`
+	ThreadScope string   `json:"thread_scope"`
+	// VisibleFromSeq is the first message of the thread the app may see.
+	VisibleFromSeq int64 `json:"visible_from_seq"`
+}
+
+// ThreadAppAccess is what apps may do in a thread, as its participants see
+// it: whether apps are let in at all, who closed it to them, and the grants
+// that reach it.
+type ThreadAppAccess struct {
+	// Allowed is false while any participant keeps the thread closed.
+	Allowed bool `json:"allowed"`
+	// ClosedBy are the participants keeping it closed.
+	ClosedBy []UserRef `json:"closed_by"`
+	// Apps are the grants, of any participant, that reach the thread.
+	Apps []ThreadGrant `json:"apps"`
+}

@@ -1,0 +1,77 @@
+package oauth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
+)
+
+// A client built on an oauth2.TokenSource sends the source's access token,
+// and once that has run out it refreshes it at the provider before the
+// request, so an app keeps working past its first hour.
+func TestClient_TokenSourceRefreshesTheAccessToken(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	ctx := context.Background()
+	tok := env.MustToken(t, partner, "alice", []string{client.ScopeProfile, client.ScopeMessagesRead, client.ScopeOfflineAccess}, apptest.Answer{})
+
+	// An hour later the access token is dead at the server, and the app's
+	// copy of it says it has expired.
+	env.Clock.Advance(time.Hour + time.Minute)
+	if _, err := env.Client.WithToken(tok.AccessToken).Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the access token after its hour: %v, want 401", err)
+	}
+	held := *tok
+	held.Expiry = time.Now().Add(-time.Minute)
+	source := partner.Config.TokenSource(ctx, &held)
+	app := env.Client.WithTokenSource(source)
+
+	me, err := app.Me(ctx)
+	if err != nil || me.Username != "alice" {
+		t.Fatalf("Me through the token source = %+v, %v", me, err)
+	}
+	fresh, err := source.Token()
+	if err != nil || fresh.AccessToken == tok.AccessToken || fresh.RefreshToken == tok.RefreshToken {
+		t.Fatalf("the source holds %+v, %v; want tokens the refresh rotated", fresh, err)
+	}
+
+	t.Run("KeepsAValidToken", func(t *testing.T) {
+		if _, err := app.Friends(ctx); client.StatusOf(err) != http.StatusForbidden {
+			// Without friends.read: the server saw the token, and said no.
+			t.Fatalf("Friends without friends.read: %v, want 403", err)
+		}
+		if now, err := source.Token(); err != nil || now.AccessToken != fresh.AccessToken {
+			t.Errorf("the client refreshed a token still valid: %v", err)
+		}
+	})
+	t.Run("Events", func(t *testing.T) {
+		stream, err := app.Events(ctx)
+		if err != nil {
+			t.Fatalf("Events through the token source: %v", err)
+		}
+		stream.Close()
+	})
+	t.Run("RefreshRefused", func(t *testing.T) {
+		apps, err := alice.ConnectedApps(ctx)
+		if err != nil || len(apps) != 1 {
+			t.Fatalf("connected apps %+v, %v", apps, err)
+		}
+		if err := alice.RevokeGrant(ctx, apps[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		stale := *fresh
+		stale.Expiry = time.Now().Add(-time.Minute)
+		_, err = env.Client.WithTokenSource(partner.Config.TokenSource(ctx, &stale)).Me(ctx)
+		var re *oauth2.RetrieveError
+		if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || client.StatusOf(err) != 0 {
+			t.Errorf("a request whose refresh is refused: %v, want the provider's invalid_grant and no API call", err)
+		}
+	})
+}
