@@ -130,18 +130,3 @@ func (c Cell) MarshalJSON() ([]byte, error) {
 	}
 	return []byte(c.String()), nil
 }
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (c *Cell) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		k, err := strconv.Atoi(s[min(1, len(s)):])
-		if len(s) < 2 || s[0] != '<' || err != nil || k < 1 {
-			return Errorf(EINVALID, "a suppressed cell reads <k")
-		}
-		*c = Cell{Below: k}
-		return nil
-	}
-	*c = Cell{}
-	return json.Unmarshal(b, &c.Value)
-}

@@ -58,5 +58,6 @@ func countsAsClick(r *http.Request) bool {
 	return !strings.Contains(purpose, "prefetch") && !strings.Contains(purpose, "preview")
 }
 
-// shareLinkPattern is the route of share links.
-const shareLinkPattern = "GET " + service.ShareLinkPath + "{token}"
+// shareLinkPattern is the route of share links; it takes every path under
+// them, so that a malformed one is answered with the same page.
+const shareLinkPattern = "GET " + service.ShareLinkPath + "{token...}"
