@@ -340,4 +340,6 @@ type ClientTokenStore interface {
 	// FindClientToken returns the token with the hash, expired or not,
 	// and its app.
 	FindClientToken(ctx context.Context, hash []byte) (*ClientToken, *App, error)
+	// DeleteClientToken forgets a token; an unknown hash is no error.
+	DeleteClientToken(ctx context.Context, hash []byte) error
 }

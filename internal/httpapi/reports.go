@@ -45,7 +45,7 @@ func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		// A chart opened on its own runs nothing.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'")
 		w.Write(reportChart(report))
 	default:
 		writeJSON(w, http.StatusOK, report)

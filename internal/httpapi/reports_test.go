@@ -418,6 +418,21 @@ func TestReports_WhoMayRead(t *testing.T) {
 		t.Errorf("discovery: grants %v, scopes %v", d.Grants, d.Scopes)
 	}
 
+	// Revoked (RFC 7009), it stops at once.
+	revoked, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", env.URL+"/oauth2/revoke", strings.NewReader(url.Values{"token": {revoked.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(films.App.ClientID, films.App.ClientSecret)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %v %v", resp, err)
+	}
+	if err := reportOf(env.Client.WithToken(revoked.AccessToken), films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a revoked own token: %v, want 401", err)
+	}
+
 	// A suspended app's own token stops at once.
 	if _, err := env.Server.Service.SuspendApp(ctx, films.App.ClientID); err != nil {
 		t.Fatal(err)

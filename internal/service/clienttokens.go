@@ -83,3 +83,28 @@ func (s *Service) AuthenticateReportReader(ctx context.Context, token string) (*
 	}
 	return &parley.Caller{Client: &parley.ClientAccess{App: app, Scopes: ct.Scopes}}, nil
 }
+
+// ownToken opens an app's own access token into its hash; it reports false
+// for any other token.
+func (s *Service) ownToken(token string) ([]byte, bool) {
+	hash, subject, ok := s.openAccessToken(token)
+	return hash, ok && strings.HasPrefix(subject, clientSubjectPrefix)
+}
+
+// revokeClientToken revokes an app's own token, by its hash, for the app
+// that holds it (RFC 7009 section 2.1): the token is forgotten. An unknown
+// token is not an error; another app's is EFORBIDDEN.
+func (s *Service) revokeClientToken(ctx context.Context, clientID string, hash []byte) error {
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		ct, _, err := tx.FindClientToken(ctx, hash)
+		switch {
+		case isNotFound(err):
+			return nil
+		case err != nil:
+			return err
+		case ct.ClientID != clientID:
+			return parley.Errorf(parley.EFORBIDDEN, "the token was issued to another client")
+		}
+		return tx.DeleteClientToken(ctx, hash)
+	})
+}

@@ -113,3 +113,8 @@ func (t *txn) FindClientToken(ctx context.Context, hash []byte) (*parley.ClientT
 	ct.CreatedAt, ct.ExpiresAt = fromMicros(created), fromMicros(expires)
 	return &ct, app, nil
 }
+
+func (t *txn) DeleteClientToken(ctx context.Context, hash []byte) error {
+	_, err := t.exec(ctx, `DELETE FROM client_tokens WHERE token_hash = $1`, hash)
+	return mapError("delete client token", err)
+}

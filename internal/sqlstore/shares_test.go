@@ -107,7 +107,7 @@ func TestShares_LinksClicksAndReportRows(t *testing.T) {
 }
 
 // An app's own token is found by its hash with its app; making one forgets
-// those that expired.
+// those that expired; a deleted one is gone.
 func TestShares_ClientTokens(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -137,6 +137,14 @@ func TestShares_ClientTokens(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteClientToken(ctx, fresh.Hash) })
+		err = db.Read(ctx, func(tx parley.Tx) error {
+			_, _, err := tx.FindClientToken(ctx, fresh.Hash)
+			return err
+		})
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("a deleted token: %v, want ENOTFOUND", err)
 		}
 	})
 }
