@@ -394,6 +394,9 @@ func (s *Service) IntrospectToken(ctx context.Context, clientID, token string) (
 // access token alone, a refresh token with every token of its family. An
 // unknown token is not an error; another client's is EFORBIDDEN.
 func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error {
+	if hash, own := s.ownToken(token); own {
+		return s.revokeClientToken(ctx, clientID, hash)
+	}
 	tg, err := s.clientToken(ctx, clientID, token)
 	if isNotFound(err) {
 		return nil
