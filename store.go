@@ -58,6 +58,7 @@ type Tx interface {
 	RealtimeStore
 	ThrottleStore
 	KeyStore
+	WebhookStore
 }
 
 // UserStore keeps members' accounts.
@@ -207,6 +208,8 @@ type GrantStore interface {
 	UpdateGrant(ctx context.Context, g *Grant) error
 	// FindActiveGrants returns the member's grants in force at t, oldest first.
 	FindActiveGrants(ctx context.Context, userID string, t time.Time) ([]*Grant, error)
+	// FindAppGrants returns the app's grants in force at t, oldest first.
+	FindAppGrants(ctx context.Context, clientID string, t time.Time) ([]*Grant, error)
 	// FindExpiredGrants returns up to limit grants that expired by t but
 	// are not yet marked ended, the earliest expiry first.
 	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)

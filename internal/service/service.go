@@ -29,6 +29,9 @@ type Options struct {
 	AccessTokens TokenOpener
 	// Clock tells the time; nil means parley.WallClock.
 	Clock parley.Clock
+	// WebhooksAllowPrivate lets webhook endpoints be on loopback, and
+	// there only, over plain http too: for tests and development.
+	WebhooksAllowPrivate bool
 }
 
 // TokenOpener opens a sealed access token into "tokenID:subject", the form
@@ -44,6 +47,7 @@ type Service struct {
 	log   *slog.Logger
 	opts  Options
 	watch *accessWatch
+	hooks *webhooks
 }
 
 // New returns a service.
@@ -57,7 +61,7 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.Clock == nil {
 		opts.Clock = parley.WallClock{}
 	}
-	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch()}
+	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), hooks: newWebhooks(opts.WebhooksAllowPrivate)}
 }
 
 // Now returns the time by the service's clock, which decides what has

@@ -42,8 +42,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 	var msg *parley.Message
 	var change *parley.ThreadChange
 	var recipients []string
+	var hooked bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		change = nil
+		change, hooked = nil, false
 		friend, err := friendByName(ctx, tx, c.User.ID, to, "share")
 		if err != nil {
 			return err
@@ -75,10 +76,16 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		if err := bringIntoGrant(ctx, tx, c, th.ID, msg.Seq); err != nil {
 			return err
 		}
+		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg); err != nil {
+			return err
+		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
 	})
 	if err != nil {
 		return nil, err
+	}
+	if hooked {
+		s.wakeWebhooks()
 	}
 	if change != nil {
 		s.publishThreadChange(ctx, *change, nil)
