@@ -74,6 +74,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	f.BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", cfg.WebhooksAllowPrivate, "let webhook endpoints be on loopback (127.0.0.1, ::1, localhost), over http too: for development and tests only")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB; 0 sets
 	// none (PARLEY_MEMORY_LIMIT_MIB). GOMEMLIMIT, when set, wins.
 	MemoryLimitMiB int
+	// WebhooksAllowPrivate lets webhook endpoints be on loopback, over
+	// plain http too, for tests and development; other private addresses
+	// stay refused.
+	WebhooksAllowPrivate bool
 }
 
 // Default returns the settings of a server started with no flags.
