@@ -399,7 +399,8 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 func (s *Service) TakeWebhooks(ctx context.Context, limit int) ([]*webhook.Job, error) {
 	now := s.Now()
 	var due []*parley.DueWebhook
-	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+	// A lease lost in a crash only makes the attempt sooner: no fsync.
+	err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
 		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(webhookLease), limit)
 		return err
 	})
@@ -488,5 +489,7 @@ func (s *Service) RecordWebhooks(ctx context.Context, results []webhook.Result) 
 			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
 		}
 	}
-	return s.store.Write(ctx, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, out) })
+	// An attempt whose record a crash of the machine loses is made again,
+	// as the specification allows: receivers tell repeats by webhook-id.
+	return s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, out) })
 }
