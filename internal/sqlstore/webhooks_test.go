@@ -33,7 +33,9 @@ func newWebhookEndpoint(t *testing.T, db *sqlstore.DB) *parley.WebhookEndpoint {
 
 // TestWebhooks_OutboxFollowsItsWrite: a delivery enqueued in a write that
 // fails is never sent; one enqueued in a write that commits is.
-func TestWebhooks_OutboxFollowsItsWrite(t *testing.T) { sqlstoretest.Each(t, testWebhooks_OutboxFollowsItsWrite) }
+func TestWebhooks_OutboxFollowsItsWrite(t *testing.T) {
+	sqlstoretest.Each(t, testWebhooks_OutboxFollowsItsWrite)
+}
 
 func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
@@ -82,7 +84,9 @@ func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 
 // TestWebhooks_EachDeliveryTakenOnce: of many writes taking due deliveries
 // at once, each delivery goes to exactly one.
-func TestWebhooks_EachDeliveryTakenOnce(t *testing.T) { sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnce) }
+func TestWebhooks_EachDeliveryTakenOnce(t *testing.T) {
+	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnce)
+}
 
 func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
