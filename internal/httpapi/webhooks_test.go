@@ -200,6 +200,9 @@ func TestWebhooks_Events(t *testing.T) {
 	if err := verify(t, ep.Secret, d, false); err != nil {
 		t.Fatalf("the Standard Webhooks library refuses the delivery: %v", err)
 	}
+	if err := client.VerifyWebhook(ep.Secret, d.header, d.body, time.Now()); err != nil {
+		t.Fatalf("client.VerifyWebhook refuses the delivery: %v", err)
+	}
 	if d.event.Type != "message.created" || d.event.Data["message_id"] != share.ID || d.event.Data["thread_id"] != th.ID ||
 		d.event.Data["user_id"] != w.aliceID || d.event.Data["grant_id"] != w.grantID || d.event.Data["seq"] != float64(share.Seq) {
 		t.Fatalf("event %s %v", d.event.Type, d.event.Data)
@@ -536,6 +539,33 @@ func TestWebhooks_Endpoints(t *testing.T) {
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
 		})
 	}
+	t.Run("ThroughTheClient", func(t *testing.T) {
+		clientID := w.partner.App.ClientID
+		made, err := w.alice.CreateWebhook(ctx, clientID, "https://hooks.example/other", []string{"grant.revoked"})
+		if err != nil || !strings.HasPrefix(made.Secret, "whsec_") {
+			t.Fatalf("made %+v, %v", made, err)
+		}
+		rotated, err := w.alice.RotateWebhookSecret(ctx, clientID, made.ID)
+		if err != nil || rotated.Secret == made.Secret || rotated.OldSecretUntil == nil {
+			t.Fatalf("rotated %+v, %v", rotated, err)
+		}
+		list, err := w.alice.Webhooks(ctx, clientID)
+		if err != nil || len(list) != 2 || list[1].ID != made.ID || list[1].Secret != "" {
+			t.Fatalf("list %+v, %v", list, err)
+		}
+		page, err := w.alice.WebhookDeliveries(ctx, clientID, made.ID, "", 10)
+		if err != nil || len(page.Deliveries) != 0 {
+			t.Fatalf("deliveries %+v, %v", page, err)
+		}
+		if err := w.alice.DeleteWebhook(ctx, clientID, made.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.alice.Webhook(ctx, clientID, made.ID); client.StatusOf(err) != http.StatusNotFound {
+			t.Fatalf("a deleted endpoint: %v", err)
+		}
+		err = w.alice.RedeliverWebhook(ctx, clientID, ep.ID, "msg_unknown")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
 	t.Run("Delete", func(t *testing.T) {
 		if _, err := w.alice.Do(ctx, "DELETE", base+"/"+ep.ID, nil, nil); err != nil {
 			t.Fatal(err)
