@@ -585,3 +585,21 @@ func TestWebhooks_LoopbackOnlyWithTheFlag(t *testing.T) {
 		wantProblem(t, err, http.StatusBadRequest, "invalid")
 	}
 }
+
+func TestWebhooks_GrantExpired(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t) // alice's grant lasts 30 days
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "grant.revoked")
+	w.env.Clock.Advance(31 * 24 * time.Hour)
+	if n, err := w.env.Server.Service.EndExpiredGrants(ctx); err != nil || n != 1 {
+		t.Fatalf("ended %d, %v", n, err)
+	}
+	d := rc.next(t)
+	if d.event.Type != "grant.revoked" || d.event.Data["reason"] != "expired" || d.event.Data["grant_id"] != w.grantID {
+		t.Fatalf("event %s", d.body)
+	}
+	if err := verify(t, ep.Secret, d, true); err != nil {
+		t.Fatal(err)
+	}
+}
