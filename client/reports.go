@@ -105,8 +105,12 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	if err != nil {
 		return nil, "", err
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	auth, err := c.authorization()
+	if err != nil {
+		return nil, "", err
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

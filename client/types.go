@@ -186,6 +186,11 @@ type Via struct {
 type Share struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
+	// Link is the reader's own tracked link to URL, /s/{token} on the
+	// server's public URL: opening it counts the reader's first click in
+	// the app's share report. Each member of the thread has a different
+	// one; it is empty once the card is deleted.
+	Link string `json:"link,omitempty"`
 }
 
 // MessagePage is a page of a thread's messages, oldest first.

@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/web"
+	"github.com/parleyhq/parley/internal/webhook"
 )
 
 // Server is a Parley server: store, bus, service and HTTP, wired together.
@@ -45,6 +46,10 @@ type Server struct {
 // expiryInterval is how often the server ends grants that ran out and logs
 // their expiry.
 const expiryInterval = time.Minute
+
+// webhookWorkers is how many webhook workers each node runs. Every node
+// runs them: each delivery is taken by one worker of all nodes'.
+const webhookWorkers = 2
 
 // accessCheckInterval is how often the server looks whether access ended
 // through another process, to end the realtime streams it concerns.
@@ -80,13 +85,14 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		return nil, err
 	}
 	svc := service.New(store, events, log, service.Options{
-		OpenRegistration:  cfg.Registration == config.RegistrationOpen,
-		SessionTTL:        cfg.SessionTTL,
-		SignUpsPerAddress: cfg.SignUpsPerAddress,
-		AccessTokens:      keys.Sealer,
-		Clock:             clock,
-		PublicURL:         cfg.PublicURL,
-		ReportMinPeople:   cfg.ReportMinPeople,
+		OpenRegistration:     cfg.Registration == config.RegistrationOpen,
+		SessionTTL:           cfg.SessionTTL,
+		SignUpsPerAddress:    cfg.SignUpsPerAddress,
+		AccessTokens:         keys.Sealer,
+		Clock:                clock,
+		PublicURL:            cfg.PublicURL,
+		ReportMinPeople:      cfg.ReportMinPeople,
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 	})
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
 	hs := &http.Server{
@@ -164,6 +170,11 @@ func (s *Server) Listen() error {
 	s.stopChores = stop
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })
 	s.chores.Go(func() { s.checkAccess(ctx) })
+	// Two workers, so that one sends while the other takes and records.
+	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
+	for range webhookWorkers {
+		s.chores.Go(func() { hooks.Run(ctx) })
+	}
 	return nil
 }
 

@@ -58,8 +58,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	}
 	var change *parley.ThreadChange
 	var recipients []string
+	var hooked bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		change, msg, replayed = nil, nil, false
+		change, msg, replayed, hooked = nil, nil, false, false
 		var prior *parley.Message
 		if in.IdempotencyKey != "" {
 			var err error
@@ -112,10 +113,16 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		if err := bringIntoGrant(ctx, tx, c, th.ID, msg.Seq); err != nil {
 			return err
 		}
+		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg); err != nil {
+			return err
+		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if hooked {
+		s.wakeWebhooks()
 	}
 	if !replayed {
 		if change != nil {
