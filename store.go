@@ -57,6 +57,7 @@ type Tx interface {
 	AccessLogStore
 	RealtimeStore
 	ThrottleStore
+	RateLimitStore
 	KeyStore
 }
 
@@ -308,6 +309,19 @@ type ThrottleStore interface {
 	DeleteThrottle(ctx context.Context, key string) error
 	// DeleteThrottlesBefore forgets every key whose last failure was before t.
 	DeleteThrottlesBefore(ctx context.Context, t time.Time) error
+}
+
+// RateLimitStore keeps what every server of a store used of each rate
+// limit's keys, as each key's theoretical arrival time (RateUse).
+type RateLimitStore interface {
+	// AddRateUses adds each use's cost to its key's theoretical arrival
+	// time, taken as now where it is earlier or the key is new, and returns
+	// the keys' times after the additions, in the order of uses: what
+	// every server added so far. Keys are distinct.
+	AddRateUses(ctx context.Context, uses []RateUse, now time.Time) ([]time.Time, error)
+	// DeleteRateUsesBefore forgets every key whose theoretical arrival
+	// time is before t: its allowance is whole.
+	DeleteRateUsesBefore(ctx context.Context, t time.Time) error
 }
 
 // KeyStore keeps the server's own keys, such as its token encryption key.

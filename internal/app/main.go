@@ -73,6 +73,10 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account (PARLEY_REGISTRATION)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
+	f.Float64Var(&cfg.RateLimitApp, "rate-limit-app", cfg.RateLimitApp, "requests a second an app may make to /api/v1 through all its tokens together, 0 for no limit (PARLEY_RATE_LIMIT_APP)")
+	f.IntVar(&cfg.RateLimitAppBurst, "rate-limit-app-burst", cfg.RateLimitAppBurst, "requests an app may make at once (PARLEY_RATE_LIMIT_APP_BURST)")
+	f.Float64Var(&cfg.RateLimitMember, "rate-limit-member", cfg.RateLimitMember, "requests a second a member may make to /api/v1 with their own sessions, 0 for no limit (PARLEY_RATE_LIMIT_MEMBER)")
+	f.IntVar(&cfg.RateLimitMemberBurst, "rate-limit-member-burst", cfg.RateLimitMemberBurst, "requests a member may make at once (PARLEY_RATE_LIMIT_MEMBER_BURST)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd

@@ -26,6 +26,7 @@ type Server struct {
 	svc     *service.Service
 	log     *slog.Logger
 	metrics *Metrics
+	limits  Limits
 	mux     *http.ServeMux
 
 	// closing is closed when the server shuts down, ending realtime connections.
@@ -33,9 +34,10 @@ type Server struct {
 	closingOnce sync.Once
 }
 
-// NewServer returns the API's handler.
-func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{svc: svc, log: log, metrics: metrics, mux: http.NewServeMux(), closing: make(chan struct{})}
+// NewServer returns the API's handler, which holds authenticated calls to
+// limits.
+func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits) *Server {
+	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, mux: http.NewServeMux(), closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		if !rt.public {
@@ -142,7 +144,8 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
 }
 
-// authenticated resolves the bearer token (RFC 6750) to a caller. Where
+// authenticated resolves the bearer token (RFC 6750) to a caller and holds
+// it to its rate limit (admit). Where
 // ticket is set, for WebSocket clients that cannot set headers, a ticket
 // from POST /api/v1/events/tickets is taken as ?ticket= too. A token is
 // never taken from a URL, where proxies and histories would keep it.
@@ -160,6 +163,9 @@ func (s *Server) authenticated(next http.HandlerFunc, ticket bool) http.HandlerF
 		}
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if !s.admit(w, r, c) {
 			return
 		}
 		next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), c)))
