@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 )
@@ -23,10 +24,14 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	ev, err := client.VerifyWebhook(a.cfg.WebhookSecret, r.Header, body)
-	if err != nil {
+	if err := client.VerifyWebhook(a.cfg.WebhookSecret, r.Header, body, time.Now()); err != nil {
 		log.Printf("webhook refused: %v", err)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var ev client.WebhookEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		http.Error(w, "not an event", http.StatusBadRequest)
 		return
 	}
 	switch ev.Type {
