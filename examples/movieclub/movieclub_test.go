@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ type club struct {
 	url    string
 	// hooks receives a value each time movieclub has handled a webhook.
 	hooks chan struct{}
+	// down, while set, answers webhooks with 503 before movieclub sees
+	// them, as if it were down.
+	down atomic.Bool
 }
 
 // startClub starts Parley, registers movieclub as its owner would, through
@@ -65,6 +69,10 @@ func startClub(t *testing.T) *club {
 		PublicURL: c.url, WebhookSecret: hook.Secret,
 	})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/webhooks" && c.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		mc.ServeHTTP(w, r)
 		if r.URL.Path == "/webhooks" {
 			select {
@@ -82,21 +90,23 @@ func startClub(t *testing.T) *club {
 
 // signIn signs a member in to movieclub with Parley, in a browser that
 // follows every redirect: movieclub's /login, Parley's sign-in and consent
-// pages (thread scope left at "app"), movieclub's callback, and back to
-// movieclub's home page, which it returns.
+// pages as far as Parley shows them (thread scope left at "app"),
+// movieclub's callback, and back to movieclub's home page, which it
+// returns.
 func (c *club) signIn(t *testing.T, b *apptest.Browser, username string) *apptest.Page {
 	t.Helper()
 	p := b.Get(t, c.url+"/login")
-	if !strings.Contains(p.Body, `name="password"`) {
-		t.Fatalf("no Parley sign-in page: %d %s\n%s", p.Status, p.URL, p.Body)
+	if strings.Contains(p.Body, `name="password"`) {
+		p = b.Submit(t, p, url.Values{"username": {username}, "password": {apptest.Password(username)}})
 	}
-	p = b.Submit(t, p, url.Values{"username": {username}, "password": {apptest.Password(username)}})
-	for _, scope := range []string{client.ScopeSharesWrite, client.ScopeMessagesRead} {
-		if !strings.Contains(p.Body, scope) {
-			t.Errorf("the consent page does not ask for %s:\n%s", scope, p.Body)
+	if strings.Contains(p.Body, `value="approve"`) {
+		for _, scope := range []string{client.ScopeSharesWrite, client.ScopeMessagesRead} {
+			if !strings.Contains(p.Body, scope) {
+				t.Errorf("the consent page does not ask for %s:\n%s", scope, p.Body)
+			}
 		}
+		p = b.Submit(t, p, url.Values{"action": {"approve"}})
 	}
-	p = b.Submit(t, p, url.Values{"action": {"approve"}})
 	if p.Status != http.StatusOK || p.URL.String() != c.url+"/" || !strings.Contains(p.Body, `action="/recommend"`) {
 		t.Fatalf("sign-in ended at %d %s:\n%s", p.Status, p.URL, p.Body)
 	}
@@ -224,4 +234,45 @@ func TestMovieClub_EndToEnd(t *testing.T) {
 	if page := b.Get(t, c.url+"/report"); !strings.Contains(page.Body, `<img src="/report.svg"`) {
 		t.Errorf("the report page shows no chart:\n%s", page.Body)
 	}
+}
+
+// A member who comes back finds what was said while movieclub missed the
+// webhooks: signing in again catches up through each thread's changes
+// feed. Disconnecting movieclub in Parley has it forget the member.
+func TestMovieClub_CatchesUpAndForgets(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Metropolis (1927)") {
+		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
+	}
+	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
+	if err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("bob's threads: %+v, %v", threads, err)
+	}
+
+	c.down.Store(true)
+	apptest.MustSend(t, bob, threads.Threads[0].ID, "The robot scene gave me nightmares")
+	if strings.Contains(c.home(t, b), "nightmares") {
+		t.Fatal("movieclub shows a reply it was not told of")
+	}
+	if home := c.signIn(t, b, "alice"); !strings.Contains(home.Body, "The robot scene gave me nightmares") {
+		t.Errorf("after signing in again, no reply:\n%s", home.Body)
+	}
+	c.down.Store(false)
+
+	grants, err := alice.ConnectedApps(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("alice's grants: %+v, %v", grants, err)
+	}
+	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	c.waitForWebhooks(t, "alice forgotten after she disconnected movieclub", func() bool {
+		return strings.Contains(c.home(t, b), "Sign in with Parley")
+	})
 }
