@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,8 +22,9 @@ import (
 // club is movieclub running on loopback against a real Parley, with what
 // the test needs to drive both.
 type club struct {
-	parley *apptest.Env
-	url    string
+	parley   *apptest.Env
+	url      string
+	clientID string
 	// hooks receives a value each time movieclub has handled a webhook.
 	hooks chan struct{}
 	// down, while set, answers webhooks with 503 before movieclub sees
@@ -64,6 +66,7 @@ func startClub(t *testing.T) *club {
 		t.Fatal(err)
 	}
 
+	c.clientID = app.ClientID
 	mc := New(Config{
 		ParleyURL: env.URL, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
 		PublicURL: c.url, WebhookSecret: hook.Secret,
@@ -136,6 +139,13 @@ func (c *club) waitForWebhooks(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// accessEntry is what the test reads of an access log entry.
+type accessEntry struct {
+	Action     string   `json:"action"`
+	ThreadID   string   `json:"thread_id"`
+	MessageIDs []string `json:"message_ids"`
+}
+
 // messageOf finds the message holding text on a page and returns its
 // class: "msg mine" or "msg theirs", and who it says wrote it.
 func messageOf(page, text string) (class, from string) {
@@ -197,6 +207,19 @@ func TestMovieClub_EndToEnd(t *testing.T) {
 	})
 	if class, from := messageOf(c.home(t, b), "Seen it twice"); class != "msg theirs" || from != "Member bob" {
 		t.Errorf("bob's reply shows as %q from %q", class, from)
+	}
+
+	// Bob learns from his access log that movieclub read his reply.
+	var log struct {
+		Entries []accessEntry `json:"entries"`
+	}
+	if _, err := bob.Do(ctx, "GET", "/api/v1/me/access-log?app="+url.QueryEscape(c.clientID), nil, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(log.Entries, func(e accessEntry) bool {
+		return e.Action == client.ScopeMessagesRead && e.ThreadID == th.ID && slices.Contains(e.MessageIDs, reply.ID)
+	}) {
+		t.Errorf("bob's access log does not show movieclub reading his reply: %+v", log.Entries)
 	}
 
 	// A delivery not signed with the endpoint's secret changes nothing.
