@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -114,12 +115,11 @@ type threadView struct {
 // messageView is a message as the page shows it: Mine tells the member's
 // own messages from their friend's.
 type messageView struct {
-	Mine  bool
-	From  string
-	Text  string
-	Film  string
-	At    time.Time
-	Share bool
+	Mine bool
+	From string
+	Text string
+	Film string // the title on a share card
+	At   time.Time
 }
 
 func (a *App) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -128,12 +128,13 @@ func (a *App) handleHome(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusOK, "home.html", homePage{Films: films})
 		return
 	}
-	a.renderHome(w, http.StatusOK, s, "")
+	a.renderHome(w, http.StatusOK, s, "", rand.Text())
 }
 
-// renderHome shows a signed-in member their recommendations and replies.
-func (a *App) renderHome(w http.ResponseWriter, status int, s *session, problem string) {
-	p := homePage{Signed: true, CSRF: s.csrf, Key: rand.Text(), Films: films, Error: problem}
+// renderHome shows a signed-in member their recommendations and replies,
+// with a form to recommend another film under the idempotency key.
+func (a *App) renderHome(w http.ResponseWriter, status int, s *session, problem, key string) {
+	p := homePage{Signed: true, CSRF: s.csrf, Key: key, Films: films, Error: problem}
 	a.mem.mu.Lock()
 	if m := a.mem.members[s.memberID]; m != nil {
 		for _, t := range m.threads {
@@ -144,7 +145,7 @@ func (a *App) renderHome(w http.ResponseWriter, status int, s *session, problem 
 					mv.From = "You"
 				}
 				if msg.Share != nil {
-					mv.Share, mv.Film = true, msg.Share.Title
+					mv.Film = msg.Share.Title
 				}
 				v.Messages = append(v.Messages, mv)
 			}
@@ -176,7 +177,7 @@ func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
 	friend := strings.TrimSpace(r.PostFormValue("friend"))
 	key := r.PostFormValue("key")
 	if !ok || friend == "" || key == "" {
-		a.renderHome(w, http.StatusUnprocessableEntity, s, "Pick a film and name a friend.")
+		a.renderHome(w, http.StatusUnprocessableEntity, s, "Pick a film and name a friend.", rand.Text())
 		return
 	}
 	card, _, err := m.api.ShareOnce(r.Context(), client.NewShare{
@@ -186,7 +187,9 @@ func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
 		Note:  strings.TrimSpace(r.PostFormValue("note")),
 	}, key)
 	if err != nil {
-		a.renderHome(w, http.StatusUnprocessableEntity, s, "Parley did not send it: "+problemText(err))
+		// The form keeps its key: if the card went out after all, sending
+		// the form again posts nothing more.
+		a.renderHome(w, http.StatusUnprocessableEntity, s, "Parley did not send it: "+problemText(err), key)
 		return
 	}
 	a.mem.mu.Lock()
@@ -258,7 +261,7 @@ func (a *App) fail(w http.ResponseWriter, status int, msg string) {
 
 // problemText is what Parley's problem says, for the member.
 func problemText(err error) string {
-	if e, ok := err.(*client.Error); ok && e.Detail != "" {
+	if e, ok := errors.AsType[*client.Error](err); ok && e.Detail != "" {
 		return e.Detail
 	}
 	return "it could not be reached."
