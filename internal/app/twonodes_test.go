@@ -24,7 +24,10 @@ import (
 func TestDurability_KillDashNineOneOfTwoNodes(t *testing.T) {
 	ctx := context.Background()
 	database := sqlstoretest.PostgresURL(t)
-	node := func() *process { return startProcess(t, "--data", t.TempDir(), "--database", database) }
+	// Two members send as fast as they can: no rate limit may stop them.
+	node := func() *process {
+		return startProcess(t, "--data", t.TempDir(), "--database", database, "--rate-limit-member", "0")
+	}
 	a, b := node(), node()
 
 	anon := client.New(a.url)
