@@ -418,6 +418,28 @@ func TestReports_WhoMayRead(t *testing.T) {
 		t.Errorf("discovery: grants %v, scopes %v", d.Grants, d.Scopes)
 	}
 
+	// Introspection (RFC 7662) shows it to its app alone.
+	introspect := func(p *apptest.Partner, token string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", env.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(p.App.ClientID, p.App.ClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	if got := introspect(films, tok.AccessToken); got["active"] != true || got["scope"] != "reports.read" || got["client_id"] != films.App.ClientID {
+		t.Errorf("introspection by the app: %v", got)
+	}
+	if got := introspect(tunes, tok.AccessToken); got["active"] != false {
+		t.Errorf("introspection by another app: %v, want inactive", got)
+	}
+
 	// Revoked (RFC 7009), it stops at once.
 	revoked, err := cc.Token(ctx)
 	if err != nil {
