@@ -97,7 +97,7 @@ func newReportWorld(t *testing.T) *reportWorld {
 }
 
 // mustOwnedPartner registers a confidential app owned by a member.
-func mustOwnedPartner(t *testing.T, env *apptest.Env, name, owner string) *apptest.Partner {
+func mustOwnedPartner(t testing.TB, env *apptest.Env, name, owner string) *apptest.Partner {
 	t.Helper()
 	app, err := env.Server.Service.RegisterAppFor(context.Background(),
 		service.NewApp{Name: name, RedirectURIs: []string{apptest.RedirectURI}, Purpose: "Recommend films"}, owner)
@@ -418,6 +418,28 @@ func TestReports_WhoMayRead(t *testing.T) {
 		t.Errorf("discovery: grants %v, scopes %v", d.Grants, d.Scopes)
 	}
 
+	// Introspection (RFC 7662) shows it to its app alone.
+	introspect := func(p *apptest.Partner, token string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", env.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(p.App.ClientID, p.App.ClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	if got := introspect(films, tok.AccessToken); got["active"] != true || got["scope"] != "reports.read" || got["client_id"] != films.App.ClientID {
+		t.Errorf("introspection by the app: %v", got)
+	}
+	if got := introspect(tunes, tok.AccessToken); got["active"] != false {
+		t.Errorf("introspection by another app: %v, want inactive", got)
+	}
+
 	// Revoked (RFC 7009), it stops at once.
 	revoked, err := cc.Token(ctx)
 	if err != nil {
@@ -446,4 +468,40 @@ func TestReports_WhoMayRead(t *testing.T) {
 func oauthError(err error, code string) bool {
 	var re *oauth2.RetrieveError
 	return errors.As(err, &re) && re.ErrorCode == code
+}
+
+// FuzzReports_Query sends the owner's report route any query, and a share
+// link any token: no query gets a 5xx, a report is 200 or a 400 problem,
+// and a link that is no one's is a 404 page, never a redirect away. `go test -fuzz
+// FuzzReports_Query ./internal/httpapi` looks beyond the seeds.
+func FuzzReports_Query(f *testing.F) {
+	env := apptest.Start(f)
+	owner := env.MustMember(f, "owner")
+	partner := mustOwnedPartner(f, env, "Films", "owner")
+	for _, seed := range []string{"", "period=week", "from=2026-01-01&to=2026-01-31&period=fortnight&format=svg",
+		"from=0001-01-01&to=0001-01-02", "from=9999-12-30&to=9999-12-31", "to=1970-01-01", "format=csv&format=svg",
+		"from=2026-02-30", "period=%00", "from=%ff"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		req, err := http.NewRequest("GET", env.URL+"/api/v1/apps/"+partner.App.ClientID+"/reports/shares?"+query, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+owner.Token())
+		// A plain client: a query net/http itself refuses gets its own 400.
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("?%s: %d", query, resp.StatusCode)
+		}
+		// Dot segments are first cleaned by a redirect to the same server.
+		link := follow(t, "GET", env.URL+"/s/"+url.PathEscape(query), firefox)
+		if cleaned := strings.HasPrefix(link.Header.Get("Location"), "/"); link.StatusCode != http.StatusNotFound && !cleaned {
+			t.Fatalf("/s/%s: %d to %q", query, link.StatusCode, link.Header.Get("Location"))
+		}
+	})
 }

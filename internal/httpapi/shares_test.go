@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,5 +328,48 @@ func TestShares_IdempotencyKey(t *testing.T) {
 	}
 	if _, _, err := app.ShareOnce(ctx, share, "bad key"); client.StatusOf(err) != http.StatusBadRequest {
 		t.Errorf("a key with a space: %v, want 400", err)
+	}
+}
+
+// Retries racing with one key post one card, and every one of them gets it.
+func TestShares_IdempotencyKeyRace(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"shares.write"}, apptest.Answer{}).AccessToken)
+	share := client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"}
+	const n = 8
+	ids := make(chan string, n)
+	fresh := make(chan bool, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			m, replayed, err := app.ShareOnce(ctx, share, "race-1")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- m.ID
+			fresh <- !replayed
+		})
+	}
+	wg.Wait()
+	close(ids)
+	close(fresh)
+	first, posted := "", 0
+	for id := range ids {
+		if first == "" {
+			first = id
+		} else if id != first {
+			t.Fatalf("cards %s and %s for one key", first, id)
+		}
+	}
+	for f := range fresh {
+		if f {
+			posted++
+		}
+	}
+	if posted != 1 {
+		t.Fatalf("%d calls posted a card, want 1", posted)
 	}
 }

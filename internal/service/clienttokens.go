@@ -95,16 +95,33 @@ func (s *Service) ownToken(token string) ([]byte, bool) {
 // that holds it (RFC 7009 section 2.1): the token is forgotten. An unknown
 // token is not an error; another app's is EFORBIDDEN.
 func (s *Service) revokeClientToken(ctx context.Context, clientID string, hash []byte) error {
-	return s.store.Write(ctx, func(tx parley.Tx) error {
-		ct, _, err := tx.FindClientToken(ctx, hash)
-		switch {
-		case isNotFound(err):
-			return nil
-		case err != nil:
-			return err
-		case ct.ClientID != clientID:
-			return parley.Errorf(parley.EFORBIDDEN, "the token was issued to another client")
-		}
-		return tx.DeleteClientToken(ctx, hash)
+	if _, err := s.ownTokenGrant(ctx, clientID, hash); isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteClientToken(ctx, hash) })
+}
+
+// ownTokenGrant returns an app's own token as introspection shows it: a
+// token of no grant, whose subject is ClientSubject. An unknown token is
+// ENOTFOUND, another app's EFORBIDDEN.
+func (s *Service) ownTokenGrant(ctx context.Context, clientID string, hash []byte) (*parley.TokenGrant, error) {
+	var ct *parley.ClientToken
+	var app *parley.App
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		ct, app, err = tx.FindClientToken(ctx, hash)
+		return err
 	})
+	switch {
+	case err != nil:
+		return nil, err
+	case ct.ClientID != clientID:
+		return nil, parley.Errorf(parley.EFORBIDDEN, "the token was issued to another client")
+	}
+	return &parley.TokenGrant{
+		Token: parley.OAuthToken{Hash: hash, Kind: parley.TokenAccess, ClientID: ct.ClientID, Scopes: ct.Scopes,
+			CreatedAt: ct.CreatedAt, ExpiresAt: ct.ExpiresAt},
+		App: *app, User: parley.UserRef{ID: ClientSubject(ct.ClientID)},
+	}, nil
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -59,7 +60,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	var change *parley.ThreadChange
 	var recipients []string
 	var hooked bool
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	share := func(tx parley.Tx) error {
 		change, msg, replayed, hooked = nil, nil, false, false
 		var prior *parley.Message
 		if in.IdempotencyKey != "" {
@@ -117,7 +118,13 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			return err
 		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
-	})
+	}
+	err = s.store.Write(ctx, share)
+	if in.IdempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT && !errors.Is(err, parley.ErrIdempotencyKeyReused) {
+		// Two shares with one key at once: the one that lost the race
+		// finds the other's card now.
+		err = s.store.Write(ctx, share)
+	}
 	if err != nil {
 		return nil, false, err
 	}
