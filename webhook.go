@@ -199,6 +199,9 @@ type WebhookResult struct {
 	NextAttemptAt *time.Time
 	// Disable, when set, disables the endpoint with this reason.
 	Disable string
+	// WasFailing is whether the endpoint was failing when the delivery was
+	// taken: only an attempt that changes that writes the endpoint.
+	WasFailing bool
 }
 
 // WebhookTarget is an endpoint subscribed to an event whose app holds a

@@ -18,9 +18,9 @@ import (
 // endpoint and grant, whose payload names the grant's member, so that the
 // app knows whose token reads on. Whether an event about a thread reaches a
 // grant is decided as for realtime streams (eventScope, reaches). The
-// delivery worker (webhook.Worker) takes deliveries through TakeWebhooks,
-// which logs each delivery about a message for everyone in its thread
-// before it is sent, and records attempts through RecordWebhooks.
+// delivery worker (webhook.Worker) records attempts and takes deliveries
+// through ExchangeWebhooks, which logs each delivery about a message for
+// everyone in its thread before it is first sent.
 
 // webhookPrefix begins a delivery's ID, its webhook-id header.
 const webhookPrefix = "msg_"
@@ -392,15 +392,59 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 	return enqueued, nil
 }
 
-// TakeWebhooks takes up to limit due deliveries for this node's worker.
-// Before any delivery about a message goes out for the first time, it is
-// logged for everyone in the message's thread, as a realtime event is:
-// the app learns something of each of them.
-func (s *Service) TakeWebhooks(ctx context.Context, limit int) ([]*webhook.Job, error) {
+// logWebhooks logs the first attempt at each delivery about a message for
+// the participants of its thread.
+func (s *Service) logWebhooks(ctx context.Context, due []*parley.DueWebhook) error {
+	var records []parley.AccessRecord
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
+		records = nil
+		readers := map[string][]string{}
+		for _, d := range due {
+			if d.Attempts > 0 || d.MessageID == "" {
+				continue
+			}
+			c := &parley.Caller{App: &parley.AppAccess{
+				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
+			}}
+			loggedAs := eventScopes[d.Event][0]
+			ids, ok := readers[d.ThreadID]
+			if !ok {
+				var err error
+				if ids, err = tx.FindParticipantIDs(ctx, d.ThreadID); err != nil {
+					return err
+				}
+				readers[d.ThreadID] = ids
+			}
+			m := &parley.Message{ID: d.MessageID, Seq: d.Seq}
+			records = append(records, s.accessRecord(c, access{loggedAs, d.ThreadID, ids, []*parley.Message{m}}))
+		}
+		return nil
+	})
+	if err != nil || len(records) == 0 {
+		return err
+	}
+	return s.store.LogReads(ctx, records)
+}
+
+// ExchangeWebhooks records the results of this node's worker's attempts,
+// planning what follows each (a retry on the schedule, giving up, or
+// disabling the endpoint, which its owner sees in the endpoint's
+// disabled_reason and the server's log), and takes up to limit due
+// deliveries for it, in one write. Before any delivery about a message goes
+// out for the first time, it is logged for everyone in the message's
+// thread, as a realtime event is: the app learns something of each of them.
+func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, limit int) ([]*webhook.Job, error) {
 	now := s.Now()
+	recorded := s.webhookResults(ctx, results, now)
 	var due []*parley.DueWebhook
-	// A lease lost in a crash only makes the attempt sooner: no fsync.
+	// A lease lost in a crash of the machine only makes the attempt sooner,
+	// and an attempt whose record it loses is made again, as the
+	// specification allows (receivers tell repeats by webhook-id): the
+	// write need not wait for fsync.
 	err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
+		if err := tx.RecordWebhookResults(ctx, recorded); err != nil {
+			return err
+		}
 		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(webhookLease), limit)
 		return err
 	})
@@ -436,45 +480,8 @@ func (s *Service) TakeWebhooks(ctx context.Context, limit int) ([]*webhook.Job, 
 	return jobs, nil
 }
 
-// logWebhooks logs the first attempt at each delivery about a message for
-// the participants of its thread.
-func (s *Service) logWebhooks(ctx context.Context, due []*parley.DueWebhook) error {
-	var records []parley.AccessRecord
-	err := s.store.Read(ctx, func(tx parley.Tx) error {
-		records = nil
-		readers := map[string][]string{}
-		for _, d := range due {
-			if d.Attempts > 0 || d.MessageID == "" {
-				continue
-			}
-			c := &parley.Caller{App: &parley.AppAccess{
-				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
-			}}
-			loggedAs := eventScopes[d.Event][0]
-			ids, ok := readers[d.ThreadID]
-			if !ok {
-				var err error
-				if ids, err = tx.FindParticipantIDs(ctx, d.ThreadID); err != nil {
-					return err
-				}
-				readers[d.ThreadID] = ids
-			}
-			m := &parley.Message{ID: d.MessageID, Seq: d.Seq}
-			records = append(records, s.accessRecord(c, access{loggedAs, d.ThreadID, ids, []*parley.Message{m}}))
-		}
-		return nil
-	})
-	if err != nil || len(records) == 0 {
-		return err
-	}
-	return s.store.LogReads(ctx, records)
-}
-
-// RecordWebhooks records attempts' results and what follows each: a retry
-// on the schedule, giving up, or disabling the endpoint, which its owner
-// sees in the endpoint's disabled_reason and the server's log.
-func (s *Service) RecordWebhooks(ctx context.Context, results []webhook.Result) error {
-	now := s.Now()
+// webhookResults turns attempts' results into what the store records.
+func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, now time.Time) []parley.WebhookResult {
 	out := make([]parley.WebhookResult, len(results))
 	for i, r := range results {
 		next, disable := webhook.Plan(r, now)
@@ -484,12 +491,11 @@ func (s *Service) RecordWebhooks(ctx context.Context, results []webhook.Result) 
 		} else if !a.Succeeded {
 			a.Error = fmt.Sprintf("the endpoint answered %d", r.StatusCode)
 		}
-		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next, Disable: disable}
+		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next,
+			Disable: disable, WasFailing: r.Job.FailingSince != nil}
 		if disable != "" {
 			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
 		}
 	}
-	// An attempt whose record a crash of the machine loses is made again,
-	// as the specification allows: receivers tell repeats by webhook-id.
-	return s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, out) })
+	return out
 }

@@ -214,6 +214,10 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 }
 
 func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
+	// failing follows each endpoint's run of failures through the batch,
+	// from what it was when its deliveries were taken, so that only an
+	// attempt that changes it writes the endpoint.
+	failing := map[string]bool{}
 	for _, r := range results {
 		a := r.Attempt
 		state := parley.DeliveryPending
@@ -237,17 +241,22 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
 			return mapError("record webhook attempt", err)
 		}
-		if err := t.recordEndpointHealth(ctx, r); err != nil {
+		was, seen := failing[r.EndpointID]
+		if !seen {
+			was = r.WasFailing
+		}
+		failing[r.EndpointID] = !r.Attempt.Succeeded
+		if err := t.recordEndpointHealth(ctx, r, was); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// recordEndpointHealth notes an attempt's outcome on its endpoint: a
-// success clears its run of failures, a failure starts one, and a
-// disabling stops its deliveries.
-func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult) error {
+// recordEndpointHealth notes an attempt's outcome on its endpoint, which
+// was failing or not: a success ends a run of failures, a failure starts
+// one, and a disabling stops its deliveries.
+func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, wasFailing bool) error {
 	var err error
 	switch {
 	case r.Disable != "":
@@ -257,9 +266,9 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult) 
 			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL`,
 				r.EndpointID)
 		}
-	case r.Attempt.Succeeded:
-		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, r.EndpointID)
-	default:
+	case r.Attempt.Succeeded && wasFailing:
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1`, r.EndpointID)
+	case !r.Attempt.Succeeded && !wasFailing:
 		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`,
 			r.EndpointID, micros(r.Attempt.At))
 	}
