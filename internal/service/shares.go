@@ -85,7 +85,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		return nil, err
 	}
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	if change != nil {
 		s.publishThreadChange(ctx, *change, nil)

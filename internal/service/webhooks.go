@@ -64,7 +64,7 @@ func (s *Service) wakeWebhooks() {
 
 // WakeWebhooks has this node's worker look for due deliveries now rather
 // than at its next poll, as after the clock moved.
-func (s *Service) WakeWebhooks() { s.wakeWebhooks() }
+func (s *Service) WakeWebhooks() { s.WakeWebhooks() }
 
 // sealer returns the sealer of signing secrets, under the server's key.
 func (s *Service) sealer(ctx context.Context) (*webhook.Sealer, error) {
@@ -288,7 +288,7 @@ func (s *Service) RedeliverWebhook(ctx context.Context, clientID, endpointID, de
 		return err
 	})
 	if err == nil {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	return err
 }
@@ -347,13 +347,13 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 	return true, tx.EnqueueWebhooks(ctx, ds)
 }
 
-// EnqueueAppEvent enqueues, in tx, an event with data for every endpoint of
+// enqueueAppEvent enqueues, in tx, an event with data for every endpoint of
 // the app subscribed to it, and reports whether there was any. about names
 // the grant and thread the event concerns, if any; its other fields are
 // filled here. It is how events about the app itself, such as the
 // fortnightly report.shares, are sent: call it in the write that makes the
 // event's data, and call WakeWebhooks once the write succeeded.
-func (s *Service) EnqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
+func (s *Service) enqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
 	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event)
 	if err != nil || len(endpoints) == 0 {
 		return false, err
@@ -371,7 +371,7 @@ func (s *Service) EnqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, e
 
 // enqueueGrantEnded enqueues grant.revoked for a grant that ended at t.
 func (s *Service) enqueueGrantEnded(ctx context.Context, tx parley.Tx, g *parley.Grant, reason string, t time.Time) (bool, error) {
-	return s.EnqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookGrantRevoked,
+	return s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookGrantRevoked,
 		parley.WebhookGrant{GrantID: g.ID, UserID: g.UserID, Reason: reason, At: t}, parley.NewWebhookDelivery{GrantID: g.ID})
 }
 
@@ -382,7 +382,7 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 	now := s.Now()
 	for _, g := range grants {
 		data := parley.WebhookThread{ThreadID: threadID, UserID: g.Member.ID, GrantID: g.GrantID, Reason: reason, At: now}
-		ok, err := s.EnqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookThreadClosed, data,
+		ok, err := s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookThreadClosed, data,
 			parley.NewWebhookDelivery{GrantID: g.GrantID, ThreadID: threadID})
 		if err != nil {
 			return false, err
