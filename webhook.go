@@ -110,7 +110,8 @@ type WebhookEndpoint struct {
 }
 
 // Validate checks an endpoint's events and the form of its URL (the
-// destination is checked by the webhook package).
+// destination is checked by the webhook package), and sorts the events,
+// dropping repeats.
 func (e *WebhookEndpoint) Validate() error {
 	u, ok := parseWebURL(e.URL)
 	if !ok || len(e.URL) > MaxWebhookURLLen || u.User != nil || u.Fragment != "" {

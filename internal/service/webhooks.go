@@ -54,17 +54,15 @@ func (s *Service) Guard() webhook.Guard { return s.hooks.guard }
 // WebhooksWaiting is ready when this node enqueued deliveries.
 func (s *Service) WebhooksWaiting() <-chan struct{} { return s.hooks.waiting }
 
-// wakeWebhooks tells this node's worker that deliveries wait.
-func (s *Service) wakeWebhooks() {
+// WakeWebhooks has this node's worker look for due deliveries now rather
+// than at its next poll: the service calls it after a write that enqueued,
+// and tests after they moved the clock.
+func (s *Service) WakeWebhooks() {
 	select {
 	case s.hooks.waiting <- struct{}{}:
 	default:
 	}
 }
-
-// WakeWebhooks has this node's worker look for due deliveries now rather
-// than at its next poll, as after the clock moved.
-func (s *Service) WakeWebhooks() { s.WakeWebhooks() }
 
 // sealer returns the sealer of signing secrets, under the server's key.
 func (s *Service) sealer(ctx context.Context) (*webhook.Sealer, error) {
@@ -350,9 +348,10 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 // enqueueAppEvent enqueues, in tx, an event with data for every endpoint of
 // the app subscribed to it, and reports whether there was any. about names
 // the grant and thread the event concerns, if any; its other fields are
-// filled here. It is how events about the app itself, such as the
-// fortnightly report.shares, are sent: call it in the write that makes the
-// event's data, and call WakeWebhooks once the write succeeded.
+// filled here. It is how events about the app itself are sent, such as the
+// fortnightly report.shares (parley.WebhookReportShares, whose data is the
+// report): call it in the write that makes the event's data, and
+// WakeWebhooks once the write succeeded.
 func (s *Service) enqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
 	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event)
 	if err != nil || len(endpoints) == 0 {
