@@ -33,6 +33,13 @@ const webhookKeyName = "webhook-secrets"
 // timeout.
 const webhookLease = time.Minute
 
+// webhookEventsFresh is how long this node trusts what it last read of
+// which events endpoints subscribe to. The server reads it every second;
+// parley.WebhookActivation, the time from an endpoint's making to its first
+// event, exceeds this by the margin left for the making's commit and for
+// the clocks of different servers.
+const webhookEventsFresh = 2 * time.Second
+
 // webhooks is the service's webhook state.
 type webhooks struct {
 	guard webhook.Guard
@@ -41,6 +48,51 @@ type webhooks struct {
 
 	mu     sync.Mutex
 	sealer *webhook.Sealer
+
+	// events are the events endpoints subscribed to when read at readAt,
+	// by this node's clock; nil before the first read.
+	eventsMu sync.RWMutex
+	events   map[string]bool
+	readAt   time.Time
+}
+
+// mayHave reports whether an event may have endpoints to tell at now:
+// false only when this node read, recently enough, that no endpoint
+// subscribes to it. An endpoint made since that read counts only from
+// parley.WebhookActivation after it was made, by when this node reads
+// again, or no longer trusts this read.
+func (h *webhooks) mayHave(event string, now time.Time) bool {
+	h.eventsMu.RLock()
+	defer h.eventsMu.RUnlock()
+	if h.events == nil || now.Before(h.readAt) || now.Sub(h.readAt) >= webhookEventsFresh {
+		return true
+	}
+	return h.events[event]
+}
+
+// RefreshWebhookEvents reads which events endpoints subscribe to. The
+// server calls it every second, so that a change spares even the one
+// index lookup that finds who to tell when no endpoint subscribes to its
+// event: for most installs, every send.
+func (s *Service) RefreshWebhookEvents(ctx context.Context) error {
+	at := s.Now()
+	var events []string
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		events, err = tx.FindWebhookEvents(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	set := make(map[string]bool, len(events))
+	for _, ev := range events {
+		set[ev] = true
+	}
+	h := s.hooks
+	h.eventsMu.Lock()
+	defer h.eventsMu.Unlock()
+	h.events, h.readAt = set, at
+	return nil
 }
 
 func newWebhooks(allowLoopback bool) *webhooks {
@@ -112,13 +164,16 @@ func ownEndpoint(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID, 
 }
 
 // CreateWebhookEndpoint registers an endpoint for an app the signed-in
-// member owns, and returns it with its signing secret.
+// member owns, and returns it with its signing secret. It receives events
+// from parley.WebhookActivation on, when every server knows of it.
 func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url string, events []string) (*CreatedWebhookEndpoint, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
-	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events, Created: s.Now()}
+	now := s.Now()
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events, Created: now,
+		ActiveFrom: now.Add(parley.WebhookActivation)}
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -317,6 +372,9 @@ func grantCaller(g parley.ThreadGrant) *parley.Caller {
 // subscribed to the event it costs one index lookup.
 func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, event string, m *parley.Message) (bool, error) {
 	now := s.Now()
+	if !s.hooks.mayHave(event, now) {
+		return false, nil
+	}
 	targets, err := tx.FindWebhookTargets(ctx, event, m.ThreadID, now)
 	if err != nil || len(targets) == 0 {
 		return false, err
@@ -353,11 +411,11 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 // report): call it in the write that makes the event's data, and
 // WakeWebhooks once the write succeeded.
 func (s *Service) enqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
-	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event)
+	now := s.Now()
+	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event, now)
 	if err != nil || len(endpoints) == 0 {
 		return false, err
 	}
-	now := s.Now()
 	body := payload(event, now, data)
 	ds := make([]parley.NewWebhookDelivery, len(endpoints))
 	for i, id := range endpoints {
