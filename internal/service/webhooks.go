@@ -368,8 +368,9 @@ func grantCaller(g parley.ThreadGrant) *parley.Caller {
 // enqueueMessageWebhooks enqueues, in tx, a message.created or
 // message.deleted event about m for every subscribed endpoint whose app's
 // grant reaches m, exactly as a realtime stream through that grant would
-// receive it. It reports whether it enqueued any. With no endpoint
-// subscribed to the event it costs one index lookup.
+// receive it. It reports whether it enqueued any. While no endpoint
+// subscribes to the event it costs nothing (mayHave); otherwise one query
+// finds the endpoints and grants to consider.
 func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, event string, m *parley.Message) (bool, error) {
 	now := s.Now()
 	if !s.hooks.mayHave(event, now) {
