@@ -83,10 +83,13 @@ type WebhookThread struct {
 
 // Limits on webhook endpoints.
 const (
-	MaxWebhookURLLen       = 512
-	MaxWebhookEndpoints    = 10
-	WebhookSecretRotation  = 24 * time.Hour
-	WebhookDisableAfter    = 5 * 24 * time.Hour
+	MaxWebhookURLLen      = 512
+	MaxWebhookEndpoints   = 10
+	WebhookSecretRotation = 24 * time.Hour
+	WebhookDisableAfter   = 5 * 24 * time.Hour
+	// WebhookActivation is how long after it is made an endpoint starts
+	// receiving events: time for every server to learn of it.
+	WebhookActivation      = 5 * time.Second
 	MaxWebhookDeliveryList = 100
 )
 
@@ -98,6 +101,9 @@ type WebhookEndpoint struct {
 	URL      string    `json:"url"`
 	Events   []string  `json:"events"`
 	Created  time.Time `json:"created_at"`
+	// ActiveFrom is when the endpoint starts receiving events, a moment
+	// after it was made (WebhookActivation).
+	ActiveFrom time.Time `json:"active_from"`
 	// OldSecretUntil is when the secret a rotation replaced stops signing.
 	OldSecretUntil *time.Time `json:"old_secret_until,omitempty"`
 	// FailingSince is the first failed attempt since the last success.
@@ -110,7 +116,8 @@ type WebhookEndpoint struct {
 }
 
 // Validate checks an endpoint's events and the form of its URL (the
-// destination is checked by the webhook package).
+// destination is checked by the webhook package), and sorts the events,
+// dropping repeats.
 func (e *WebhookEndpoint) Validate() error {
 	u, ok := parseWebURL(e.URL)
 	if !ok || len(e.URL) > MaxWebhookURLLen || u.User != nil || u.Fragment != "" {
@@ -199,6 +206,9 @@ type WebhookResult struct {
 	NextAttemptAt *time.Time
 	// Disable, when set, disables the endpoint with this reason.
 	Disable string
+	// WasFailing is whether the endpoint was failing when the delivery was
+	// taken: only an attempt that changes that writes the endpoint.
+	WasFailing bool
 }
 
 // WebhookTarget is an endpoint subscribed to an event whose app holds a
@@ -222,15 +232,17 @@ type WebhookStore interface {
 	RotateWebhookSecret(ctx context.Context, id string, secret []byte, oldUntil time.Time) error
 	// DeleteWebhookEndpoint removes an endpoint with its deliveries.
 	DeleteWebhookEndpoint(ctx context.Context, id string) error
-	// FindWebhookTargets returns the enabled endpoints subscribed to event
-	// whose app is active and holds a grant in force at t of one of the
-	// thread's current participants, with that grant: whether the grant
-	// reaches the thread is for the caller to decide. It is cheap when no
-	// endpoint subscribes to event.
+	// FindWebhookEvents returns the events that enabled endpoints
+	// subscribe to, active yet or not.
+	FindWebhookEvents(ctx context.Context) ([]string, error)
+	// FindWebhookTargets returns the enabled endpoints subscribed to event,
+	// active at t, whose app is active and holds a grant in force at t of
+	// one of the thread's current participants, with that grant: whether
+	// the grant reaches the thread is for the caller to decide.
 	FindWebhookTargets(ctx context.Context, event, threadID string, t time.Time) ([]WebhookTarget, error)
 	// FindWebhookSubscribers returns the IDs of the app's enabled
-	// endpoints subscribed to event.
-	FindWebhookSubscribers(ctx context.Context, clientID, event string) ([]string, error)
+	// endpoints subscribed to event, active at t.
+	FindWebhookSubscribers(ctx context.Context, clientID, event string, t time.Time) ([]string, error)
 	// EnqueueWebhooks stores deliveries, due at once.
 	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
 	// TakeDueWebhooks takes up to limit deliveries of enabled endpoints due

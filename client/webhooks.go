@@ -19,11 +19,14 @@ import (
 
 // WebhookEndpoint is where an app receives events.
 type WebhookEndpoint struct {
-	ID             string     `json:"id"`
-	ClientID       string     `json:"client_id"`
-	URL            string     `json:"url"`
-	Events         []string   `json:"events"`
-	CreatedAt      time.Time  `json:"created_at"`
+	ID        string    `json:"id"`
+	ClientID  string    `json:"client_id"`
+	URL       string    `json:"url"`
+	Events    []string  `json:"events"`
+	CreatedAt time.Time `json:"created_at"`
+	// ActiveFrom is when the endpoint starts receiving events, a few
+	// seconds after it was made.
+	ActiveFrom     time.Time  `json:"active_from"`
 	OldSecretUntil *time.Time `json:"old_secret_until,omitempty"`
 	FailingSince   *time.Time `json:"failing_since,omitempty"`
 	DisabledAt     *time.Time `json:"disabled_at,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // webhook, with --webhook, has u000 register an app and one webhook
@@ -38,10 +39,19 @@ func (b *bench) webhook(ctx context.Context) error {
 	}, &app); err != nil {
 		return fmt.Errorf("register the app: %w", err)
 	}
+	var endpoint struct {
+		ActiveFrom time.Time `json:"active_from"`
+	}
 	if _, err := b.users[0].Do(ctx, "POST", "/api/v1/apps/"+app.ClientID+"/webhooks", map[string]any{
 		"url": "http://" + ln.Addr().String() + "/hooks", "events": []string{"message.created"},
-	}, nil); err != nil {
+	}, &endpoint); err != nil {
 		return fmt.Errorf("register the webhook endpoint: %w", err)
+	}
+	// The sends start once the endpoint receives events.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(endpoint.ActiveFrom)):
 	}
 	return nil
 }

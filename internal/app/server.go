@@ -54,6 +54,10 @@ const expiryInterval = time.Minute
 // runs them: each delivery is taken by one worker of all nodes'.
 const webhookWorkers = 2
 
+// webhookEventsInterval is how often the server reads which events webhook
+// endpoints subscribe to.
+const webhookEventsInterval = time.Second
+
 // accessCheckInterval is how often the server looks whether access ended
 // through another process, to end the realtime streams it concerns.
 const accessCheckInterval = time.Second
@@ -178,6 +182,7 @@ func (s *Server) Listen() error {
 	s.stopChores = stop
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })
 	s.chores.Go(func() { s.checkAccess(ctx) })
+	s.chores.Go(func() { s.refreshWebhookEvents(ctx) })
 	// Two workers, so that one sends while the other takes and records.
 	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
 	for range webhookWorkers {
@@ -239,6 +244,27 @@ func (s *Server) checkAccess(ctx context.Context) {
 	for {
 		if err := s.Service.CheckAccess(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("check access", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// refreshWebhookEvents has the service read every webhookEventsInterval
+// which events webhook endpoints subscribe to, until ctx ends.
+//
+// Every node runs it, and must: it only reads, and keeps what it read in
+// this node, whose sends skip looking for endpoints to tell while no
+// endpoint subscribes to their event.
+func (s *Server) refreshWebhookEvents(ctx context.Context) {
+	tick := time.NewTicker(webhookEventsInterval)
+	defer tick.Stop()
+	for {
+		if err := s.Service.RefreshWebhookEvents(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("read webhook events", "err", err)
 		}
 		select {
 		case <-ctx.Done():

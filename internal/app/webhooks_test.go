@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -35,7 +37,15 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 	defer rc.Close()
 
 	a := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
-	b := startBeside(t, a.Server.Config)
+	// B tells the time by A's clock, which the test moves.
+	cfg := a.Server.Config
+	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
+	srv, err := app.OpenServerBesideOn(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Serve(t, srv)
+	b := client.New(srv.URL())
 	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
@@ -46,6 +56,7 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 		map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep); err != nil {
 		t.Fatal(err)
 	}
+	a.Clock.Advance(parley.WebhookActivation)
 
 	const sends = 120
 	bobOnB := b.WithToken(bob.Token())

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
@@ -93,6 +94,7 @@ func hookedThreads(b *testing.B, n, endpoints int, rc *benchReceiver) ([]*client
 			b.Fatal(err)
 		}
 	}
+	env.Clock.Advance(parley.WebhookActivation)
 	return members, ids
 }
 

@@ -145,6 +145,7 @@ func (w *hookWorld) endpoint(t *testing.T, url string, events ...string) service
 		map[string]any{"url": url, "events": events}, &e); err != nil {
 		t.Fatal(err)
 	}
+	w.env.Clock.Advance(parley.WebhookActivation)
 	return e
 }
 
@@ -327,6 +328,7 @@ func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 		map[string]any{"url": rc.URL, "events": []string{"message.created", "thread.closed_to_apps"}}, &ep); err != nil {
 		t.Fatal(err)
 	}
+	env.Clock.Advance(parley.WebhookActivation)
 	m := apptest.MustSend(t, bob, group.ID, "hello group")
 	if d := rc.next(t); d.event.Type != "message.created" || d.event.Data["message_id"] != m.ID {
 		t.Fatalf("event %s", d.body)

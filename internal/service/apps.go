@@ -141,7 +141,7 @@ func (s *Service) reviewApp(ctx context.Context, clientID string, change func(*p
 		return err
 	})
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	return app, err
 }

@@ -100,7 +100,7 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 		return logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
 	})
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	if err == nil && revoked {
 		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID}, "the member revoked the app's access")
@@ -139,7 +139,7 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 			return ended, err
 		}
 		if len(grants) > 0 {
-			s.wakeWebhooks()
+			s.WakeWebhooks()
 		}
 		var users, ids []string
 		for _, g := range grants {

@@ -49,7 +49,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		return nil, false, err
 	}
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	if !replayed {
 		s.publishMessage(ctx, recipients, msg)
@@ -317,7 +317,7 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		return err
 	}
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	if deleted != nil {
 		ev := parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,

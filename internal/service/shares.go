@@ -129,7 +129,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		return nil, false, err
 	}
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	if !replayed {
 		if change != nil {

@@ -78,7 +78,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		return err
 	})
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	if err == nil && closed {
 		// The apps that reached the thread end their streams, which may

@@ -432,7 +432,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 		return err
 	}
 	if hooked {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	s.publishThreadChange(ctx, change, []string{c.User.ID})
 	return nil

@@ -18,9 +18,9 @@ import (
 // endpoint and grant, whose payload names the grant's member, so that the
 // app knows whose token reads on. Whether an event about a thread reaches a
 // grant is decided as for realtime streams (eventScope, reaches). The
-// delivery worker (webhook.Worker) takes deliveries through TakeWebhooks,
-// which logs each delivery about a message for everyone in its thread
-// before it is sent, and records attempts through RecordWebhooks.
+// delivery worker (webhook.Worker) records attempts and takes deliveries
+// through ExchangeWebhooks, which logs each delivery about a message for
+// everyone in its thread before it is first sent.
 
 // webhookPrefix begins a delivery's ID, its webhook-id header.
 const webhookPrefix = "msg_"
@@ -33,6 +33,13 @@ const webhookKeyName = "webhook-secrets"
 // timeout.
 const webhookLease = time.Minute
 
+// webhookEventsFresh is how long this node trusts what it last read of
+// which events endpoints subscribe to. The server reads it every second;
+// parley.WebhookActivation, the time from an endpoint's making to its first
+// event, exceeds this by the margin left for the making's commit and for
+// the clocks of different servers.
+const webhookEventsFresh = 2 * time.Second
+
 // webhooks is the service's webhook state.
 type webhooks struct {
 	guard webhook.Guard
@@ -41,6 +48,51 @@ type webhooks struct {
 
 	mu     sync.Mutex
 	sealer *webhook.Sealer
+
+	// events are the events endpoints subscribed to when read at readAt,
+	// by this node's clock; nil before the first read.
+	eventsMu sync.RWMutex
+	events   map[string]bool
+	readAt   time.Time
+}
+
+// mayHave reports whether an event may have endpoints to tell at now:
+// false only when this node read, recently enough, that no endpoint
+// subscribes to it. An endpoint made since that read counts only from
+// parley.WebhookActivation after it was made, by when this node reads
+// again, or no longer trusts this read.
+func (h *webhooks) mayHave(event string, now time.Time) bool {
+	h.eventsMu.RLock()
+	defer h.eventsMu.RUnlock()
+	if h.events == nil || now.Before(h.readAt) || now.Sub(h.readAt) >= webhookEventsFresh {
+		return true
+	}
+	return h.events[event]
+}
+
+// RefreshWebhookEvents reads which events endpoints subscribe to. The
+// server calls it every second, so that a change spares even the one
+// index lookup that finds who to tell when no endpoint subscribes to its
+// event: for most installs, every send.
+func (s *Service) RefreshWebhookEvents(ctx context.Context) error {
+	at := s.Now()
+	var events []string
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		events, err = tx.FindWebhookEvents(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	set := make(map[string]bool, len(events))
+	for _, ev := range events {
+		set[ev] = true
+	}
+	h := s.hooks
+	h.eventsMu.Lock()
+	defer h.eventsMu.Unlock()
+	h.events, h.readAt = set, at
+	return nil
 }
 
 func newWebhooks(allowLoopback bool) *webhooks {
@@ -54,17 +106,15 @@ func (s *Service) Guard() webhook.Guard { return s.hooks.guard }
 // WebhooksWaiting is ready when this node enqueued deliveries.
 func (s *Service) WebhooksWaiting() <-chan struct{} { return s.hooks.waiting }
 
-// wakeWebhooks tells this node's worker that deliveries wait.
-func (s *Service) wakeWebhooks() {
+// WakeWebhooks has this node's worker look for due deliveries now rather
+// than at its next poll: the service calls it after a write that enqueued,
+// and tests after they moved the clock.
+func (s *Service) WakeWebhooks() {
 	select {
 	case s.hooks.waiting <- struct{}{}:
 	default:
 	}
 }
-
-// WakeWebhooks has this node's worker look for due deliveries now rather
-// than at its next poll, as after the clock moved.
-func (s *Service) WakeWebhooks() { s.wakeWebhooks() }
 
 // sealer returns the sealer of signing secrets, under the server's key.
 func (s *Service) sealer(ctx context.Context) (*webhook.Sealer, error) {
@@ -114,13 +164,16 @@ func ownEndpoint(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID, 
 }
 
 // CreateWebhookEndpoint registers an endpoint for an app the signed-in
-// member owns, and returns it with its signing secret.
+// member owns, and returns it with its signing secret. It receives events
+// from parley.WebhookActivation on, when every server knows of it.
 func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url string, events []string) (*CreatedWebhookEndpoint, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
-	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events, Created: s.Now()}
+	now := s.Now()
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events, Created: now,
+		ActiveFrom: now.Add(parley.WebhookActivation)}
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -288,7 +341,7 @@ func (s *Service) RedeliverWebhook(ctx context.Context, clientID, endpointID, de
 		return err
 	})
 	if err == nil {
-		s.wakeWebhooks()
+		s.WakeWebhooks()
 	}
 	return err
 }
@@ -315,10 +368,14 @@ func grantCaller(g parley.ThreadGrant) *parley.Caller {
 // enqueueMessageWebhooks enqueues, in tx, a message.created or
 // message.deleted event about m for every subscribed endpoint whose app's
 // grant reaches m, exactly as a realtime stream through that grant would
-// receive it. It reports whether it enqueued any. With no endpoint
-// subscribed to the event it costs one index lookup.
+// receive it. It reports whether it enqueued any. While no endpoint
+// subscribes to the event it costs nothing (mayHave); otherwise one query
+// finds the endpoints and grants to consider.
 func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, event string, m *parley.Message) (bool, error) {
 	now := s.Now()
+	if !s.hooks.mayHave(event, now) {
+		return false, nil
+	}
 	targets, err := tx.FindWebhookTargets(ctx, event, m.ThreadID, now)
 	if err != nil || len(targets) == 0 {
 		return false, err
@@ -347,18 +404,19 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 	return true, tx.EnqueueWebhooks(ctx, ds)
 }
 
-// EnqueueAppEvent enqueues, in tx, an event with data for every endpoint of
+// enqueueAppEvent enqueues, in tx, an event with data for every endpoint of
 // the app subscribed to it, and reports whether there was any. about names
 // the grant and thread the event concerns, if any; its other fields are
-// filled here. It is how events about the app itself, such as the
-// fortnightly report.shares, are sent: call it in the write that makes the
-// event's data, and call WakeWebhooks once the write succeeded.
-func (s *Service) EnqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
-	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event)
+// filled here. It is how events about the app itself are sent, such as the
+// fortnightly report.shares (parley.WebhookReportShares, whose data is the
+// report): call it in the write that makes the event's data, and
+// WakeWebhooks once the write succeeded.
+func (s *Service) enqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
+	now := s.Now()
+	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event, now)
 	if err != nil || len(endpoints) == 0 {
 		return false, err
 	}
-	now := s.Now()
 	body := payload(event, now, data)
 	ds := make([]parley.NewWebhookDelivery, len(endpoints))
 	for i, id := range endpoints {
@@ -371,7 +429,7 @@ func (s *Service) EnqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, e
 
 // enqueueGrantEnded enqueues grant.revoked for a grant that ended at t.
 func (s *Service) enqueueGrantEnded(ctx context.Context, tx parley.Tx, g *parley.Grant, reason string, t time.Time) (bool, error) {
-	return s.EnqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookGrantRevoked,
+	return s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookGrantRevoked,
 		parley.WebhookGrant{GrantID: g.ID, UserID: g.UserID, Reason: reason, At: t}, parley.NewWebhookDelivery{GrantID: g.ID})
 }
 
@@ -382,7 +440,7 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 	now := s.Now()
 	for _, g := range grants {
 		data := parley.WebhookThread{ThreadID: threadID, UserID: g.Member.ID, GrantID: g.GrantID, Reason: reason, At: now}
-		ok, err := s.EnqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookThreadClosed, data,
+		ok, err := s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookThreadClosed, data,
 			parley.NewWebhookDelivery{GrantID: g.GrantID, ThreadID: threadID})
 		if err != nil {
 			return false, err
@@ -390,50 +448,6 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 		enqueued = enqueued || ok
 	}
 	return enqueued, nil
-}
-
-// TakeWebhooks takes up to limit due deliveries for this node's worker.
-// Before any delivery about a message goes out for the first time, it is
-// logged for everyone in the message's thread, as a realtime event is:
-// the app learns something of each of them.
-func (s *Service) TakeWebhooks(ctx context.Context, limit int) ([]*webhook.Job, error) {
-	now := s.Now()
-	var due []*parley.DueWebhook
-	// A lease lost in a crash only makes the attempt sooner: no fsync.
-	err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
-		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(webhookLease), limit)
-		return err
-	})
-	if err != nil || len(due) == 0 {
-		return nil, err
-	}
-	if err := s.logWebhooks(ctx, due); err != nil {
-		return nil, err
-	}
-	sealer, err := s.sealer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	jobs := make([]*webhook.Job, 0, len(due))
-	for _, d := range due {
-		key, err := sealer.Open(d.EndpointID, d.Secret)
-		if err != nil {
-			return nil, err
-		}
-		keys := [][]byte{key}
-		if d.OldSecret != nil && d.OldSecretUntil != nil && now.Before(*d.OldSecretUntil) {
-			old, err := sealer.Open(d.EndpointID, d.OldSecret)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, old)
-		}
-		jobs = append(jobs, &webhook.Job{
-			ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, Keys: keys, Body: d.Payload, At: now,
-			Attempts: d.Attempts, FailingSince: d.FailingSince,
-		})
-	}
-	return jobs, nil
 }
 
 // logWebhooks logs the first attempt at each delivery about a message for
@@ -470,11 +484,62 @@ func (s *Service) logWebhooks(ctx context.Context, due []*parley.DueWebhook) err
 	return s.store.LogReads(ctx, records)
 }
 
-// RecordWebhooks records attempts' results and what follows each: a retry
-// on the schedule, giving up, or disabling the endpoint, which its owner
-// sees in the endpoint's disabled_reason and the server's log.
-func (s *Service) RecordWebhooks(ctx context.Context, results []webhook.Result) error {
+// ExchangeWebhooks records the results of this node's worker's attempts,
+// planning what follows each (a retry on the schedule, giving up, or
+// disabling the endpoint, which its owner sees in the endpoint's
+// disabled_reason and the server's log), and takes up to limit due
+// deliveries for it, in one write. Before any delivery about a message goes
+// out for the first time, it is logged for everyone in the message's
+// thread, as a realtime event is: the app learns something of each of them.
+func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, limit int) ([]*webhook.Job, error) {
 	now := s.Now()
+	recorded := s.webhookResults(ctx, results, now)
+	var due []*parley.DueWebhook
+	// A lease lost in a crash of the machine only makes the attempt sooner,
+	// and an attempt whose record it loses is made again, as the
+	// specification allows (receivers tell repeats by webhook-id): the
+	// write need not wait for fsync.
+	err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
+		if err := tx.RecordWebhookResults(ctx, recorded); err != nil {
+			return err
+		}
+		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(webhookLease), limit)
+		return err
+	})
+	if err != nil || len(due) == 0 {
+		return nil, err
+	}
+	if err := s.logWebhooks(ctx, due); err != nil {
+		return nil, err
+	}
+	sealer, err := s.sealer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]*webhook.Job, 0, len(due))
+	for _, d := range due {
+		key, err := sealer.Open(d.EndpointID, d.Secret)
+		if err != nil {
+			return nil, err
+		}
+		keys := [][]byte{key}
+		if d.OldSecret != nil && d.OldSecretUntil != nil && now.Before(*d.OldSecretUntil) {
+			old, err := sealer.Open(d.EndpointID, d.OldSecret)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, old)
+		}
+		jobs = append(jobs, &webhook.Job{
+			ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, Keys: keys, Body: d.Payload, At: now,
+			Attempts: d.Attempts, FailingSince: d.FailingSince,
+		})
+	}
+	return jobs, nil
+}
+
+// webhookResults turns attempts' results into what the store records.
+func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, now time.Time) []parley.WebhookResult {
 	out := make([]parley.WebhookResult, len(results))
 	for i, r := range results {
 		next, disable := webhook.Plan(r, now)
@@ -484,12 +549,11 @@ func (s *Service) RecordWebhooks(ctx context.Context, results []webhook.Result) 
 		} else if !a.Succeeded {
 			a.Error = fmt.Sprintf("the endpoint answered %d", r.StatusCode)
 		}
-		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next, Disable: disable}
+		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next,
+			Disable: disable, WasFailing: r.Job.FailingSince != nil}
 		if disable != "" {
 			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
 		}
 	}
-	// An attempt whose record a crash of the machine loses is made again,
-	// as the specification allows: receivers tell repeats by webhook-id.
-	return s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, out) })
+	return out
 }

@@ -9,19 +9,19 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const webhookEndpointColumns = `id, client_id, url, events, created_at, old_secret_until, failing_since, disabled_at, disabled_reason`
+const webhookEndpointColumns = `id, client_id, url, events, created_at, active_from, old_secret_until, failing_since, disabled_at, disabled_reason`
 
 func (t *txn) CreateWebhookEndpoint(ctx context.Context, e *parley.WebhookEndpoint, secret []byte) error {
 	_, err := t.exec(ctx, `
-		INSERT INTO webhook_endpoints (id, client_id, url, events, secret, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		e.ID, e.ClientID, e.URL, strings.Join(e.Events, " "), secret, micros(e.Created))
+		INSERT INTO webhook_endpoints (id, client_id, url, events, secret, created_at, active_from)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		e.ID, e.ClientID, e.URL, strings.Join(e.Events, " "), secret, micros(e.Created), micros(e.ActiveFrom))
 	if err != nil {
 		return mapError("create webhook endpoint", err)
 	}
 	for _, ev := range e.Events {
-		if _, err := t.exec(ctx, `INSERT INTO webhook_subscriptions (event, client_id, endpoint_id) VALUES ($1, $2, $3)`,
-			ev, e.ClientID, e.ID); err != nil {
+		if _, err := t.exec(ctx, `INSERT INTO webhook_subscriptions (event, client_id, endpoint_id, active_from) VALUES ($1, $2, $3, $4)`,
+			ev, e.ClientID, e.ID, micros(e.ActiveFrom)); err != nil {
 			return mapError("create webhook subscription", err)
 		}
 	}
@@ -38,12 +38,12 @@ func (t *txn) findWebhookEndpoints(ctx context.Context, where string, args ...an
 	for rows.Next() {
 		var e parley.WebhookEndpoint
 		var events string
-		var created int64
+		var created, active int64
 		var oldUntil, failing, disabled sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.ClientID, &e.URL, &events, &created, &oldUntil, &failing, &disabled, &e.DisabledReason); err != nil {
+		if err := rows.Scan(&e.ID, &e.ClientID, &e.URL, &events, &created, &active, &oldUntil, &failing, &disabled, &e.DisabledReason); err != nil {
 			return nil, mapError("find webhook endpoints", err)
 		}
-		e.Events, e.Created = strings.Fields(events), fromMicros(created)
+		e.Events, e.Created, e.ActiveFrom = strings.Fields(events), fromMicros(created), fromMicros(active)
 		e.OldSecretUntil, e.FailingSince, e.DisabledAt = fromNullMicros(oldUntil), fromNullMicros(failing), fromNullMicros(disabled)
 		list = append(list, &e)
 	}
@@ -92,6 +92,25 @@ func (t *txn) DeleteWebhookEndpoint(ctx context.Context, id string) error {
 	return mustAffect(res, "webhook endpoint")
 }
 
+func (t *txn) FindWebhookEvents(ctx context.Context) ([]string, error) {
+	rows, err := t.query(ctx, `
+		SELECT DISTINCT s.event FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
+		WHERE e.disabled_at IS NULL ORDER BY s.event`)
+	if err != nil {
+		return nil, mapError("find webhook events", err)
+	}
+	defer rows.Close()
+	events := []string{}
+	for rows.Next() {
+		var ev string
+		if err := rows.Scan(&ev); err != nil {
+			return nil, mapError("find webhook events", err)
+		}
+		events = append(events, ev)
+	}
+	return events, mapError("find webhook events", rows.Err())
+}
+
 func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at time.Time) ([]parley.WebhookTarget, error) {
 	// The subscriptions come first: with none for the event, the query
 	// ends at one index lookup.
@@ -102,7 +121,7 @@ func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at
 		JOIN grants g ON g.client_id = s.client_id
 		JOIN participants p ON p.thread_id = $2 AND p.user_id = g.user_id
 		JOIN apps a ON a.client_id = g.client_id
-		WHERE s.event = $1 AND e.disabled_at IS NULL AND p.left_at IS NULL
+		WHERE s.event = $1 AND s.active_from <= $3 AND e.disabled_at IS NULL AND p.left_at IS NULL
 		  AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3) AND a.state = $4
 		ORDER BY s.endpoint_id, g.id`, event, threadID, micros(at), parley.AppActive)
 	if err != nil {
@@ -123,11 +142,11 @@ func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at
 	return list, mapError("find webhook targets", rows.Err())
 }
 
-func (t *txn) FindWebhookSubscribers(ctx context.Context, clientID, event string) ([]string, error) {
+func (t *txn) FindWebhookSubscribers(ctx context.Context, clientID, event string, at time.Time) ([]string, error) {
 	rows, err := t.query(ctx, `
 		SELECT s.endpoint_id FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
-		WHERE s.event = $1 AND s.client_id = $2 AND e.disabled_at IS NULL
-		ORDER BY s.endpoint_id`, event, clientID)
+		WHERE s.event = $1 AND s.client_id = $2 AND s.active_from <= $3 AND e.disabled_at IS NULL
+		ORDER BY s.endpoint_id`, event, clientID, micros(at))
 	if err != nil {
 		return nil, mapError("find webhook subscribers", err)
 	}
@@ -214,6 +233,10 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 }
 
 func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
+	// failing follows each endpoint's run of failures through the batch,
+	// from what it was when its deliveries were taken, so that only an
+	// attempt that changes it writes the endpoint.
+	failing := map[string]bool{}
 	for _, r := range results {
 		a := r.Attempt
 		state := parley.DeliveryPending
@@ -237,17 +260,22 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
 			return mapError("record webhook attempt", err)
 		}
-		if err := t.recordEndpointHealth(ctx, r); err != nil {
+		was, seen := failing[r.EndpointID]
+		if !seen {
+			was = r.WasFailing
+		}
+		failing[r.EndpointID] = !r.Attempt.Succeeded
+		if err := t.recordEndpointHealth(ctx, r, was); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// recordEndpointHealth notes an attempt's outcome on its endpoint: a
-// success clears its run of failures, a failure starts one, and a
-// disabling stops its deliveries.
-func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult) error {
+// recordEndpointHealth notes an attempt's outcome on its endpoint, which
+// was failing or not: a success ends a run of failures, a failure starts
+// one, and a disabling stops its deliveries.
+func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, wasFailing bool) error {
 	var err error
 	switch {
 	case r.Disable != "":
@@ -257,9 +285,9 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult) 
 			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL`,
 				r.EndpointID)
 		}
-	case r.Attempt.Succeeded:
-		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, r.EndpointID)
-	default:
+	case r.Attempt.Succeeded && wasFailing:
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1`, r.EndpointID)
+	case !r.Attempt.Succeeded && !wasFailing:
 		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`,
 			r.EndpointID, micros(r.Attempt.At))
 	}

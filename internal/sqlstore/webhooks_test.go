@@ -21,7 +21,7 @@ func newWebhookEndpoint(t *testing.T, db *sqlstore.DB) *parley.WebhookEndpoint {
 	app := &parley.App{ClientID: "pc_" + parley.NewID(), Name: "Movie Club", RedirectURIs: []string{"https://m.example/cb"},
 		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
 	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://m.example/hooks",
-		Events: []string{parley.WebhookMessageCreated}, Created: now}
+		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now.Add(parley.WebhookActivation)}
 	mustWrite(t, db, func(tx parley.Tx) error {
 		if err := tx.CreateApp(ctx, app, nil); err != nil {
 			return err
@@ -174,11 +174,57 @@ func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
 	if list[0].State != parley.DeliveryFailed || list[0].NextAttemptAt != nil {
 		t.Fatalf("delivery to a gone endpoint %+v", list[0])
 	}
-	if got.DisabledAt == nil || got.DisabledReason != "the endpoint answered 410 Gone" {
+	// The failure and then the success in one batch end with the run of
+	// failures over.
+	if got.DisabledAt == nil || got.DisabledReason != "the endpoint answered 410 Gone" || got.FailingSince != nil {
 		t.Fatalf("endpoint %+v", got)
 	}
 	err := db.Write(ctx, func(tx parley.Tx) error { return tx.RedeliverWebhook(ctx, e.ID, "msg_none", now) })
 	if parley.ErrorCode(err) != parley.ENOTFOUND {
 		t.Fatalf("redeliver an unknown delivery: %v", err)
+	}
+}
+
+// TestWebhooks_Subscriptions: which events endpoints subscribe to is known
+// at once; an endpoint is told of events from its active_from on, and a
+// disabled one no longer.
+func TestWebhooks_Subscriptions(t *testing.T) { sqlstoretest.Each(t, testWebhooks_Subscriptions) }
+
+func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	var events []string
+	find := func(at time.Time, e *parley.WebhookEndpoint) []string {
+		var ids []string
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			if events, err = tx.FindWebhookEvents(ctx); err != nil {
+				return err
+			}
+			if e != nil {
+				ids, err = tx.FindWebhookSubscribers(ctx, e.ClientID, parley.WebhookMessageCreated, at)
+			}
+			return err
+		})
+		return ids
+	}
+	if find(parley.Now(), nil); len(events) != 0 {
+		t.Fatalf("events %v with no endpoint", events)
+	}
+	e := newWebhookEndpoint(t, db)
+	if ids := find(e.ActiveFrom.Add(-time.Microsecond), e); len(events) != 1 || events[0] != parley.WebhookMessageCreated || len(ids) != 0 {
+		t.Fatalf("before active_from: events %v, subscribers %v", events, ids)
+	}
+	if ids := find(e.ActiveFrom, e); len(ids) != 1 || ids[0] != e.ID {
+		t.Fatalf("at active_from: subscribers %v", ids)
+	}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_x", EndpointID: e.ID, Event: parley.WebhookMessageCreated,
+			Payload: []byte(`{}`), CreatedAt: e.Created}}); err != nil {
+			return err
+		}
+		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: "msg_x", EndpointID: e.ID,
+			Attempt: parley.WebhookAttempt{At: e.Created, StatusCode: 410}, Disable: "the endpoint answered 410 Gone"}})
+	})
+	if ids := find(e.ActiveFrom, e); len(events) != 0 || len(ids) != 0 {
+		t.Fatalf("disabled: events %v, subscribers %v", events, ids)
 	}
 }

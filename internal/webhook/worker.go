@@ -10,11 +10,10 @@ import (
 // Queue is where a worker takes deliveries from and records attempts to:
 // the service, over the store's outbox.
 type Queue interface {
-	// TakeWebhooks takes up to limit due deliveries, each for one worker
-	// of all nodes'.
-	TakeWebhooks(ctx context.Context, limit int) ([]*Job, error)
-	// RecordWebhooks records attempts' results and plans what follows.
-	RecordWebhooks(ctx context.Context, results []Result) error
+	// ExchangeWebhooks records the results of attempts, planning what
+	// follows each, and takes up to limit due deliveries, each for one
+	// worker of all nodes', in one write.
+	ExchangeWebhooks(ctx context.Context, results []Result, limit int) ([]*Job, error)
 	// WebhooksWaiting is ready when this node enqueued deliveries.
 	WebhooksWaiting() <-chan struct{}
 }
@@ -36,17 +35,20 @@ type Worker struct {
 	Log    *slog.Logger
 }
 
-// Run takes, sends and records deliveries until ctx ends. Deliveries
-// taken when it ends are left to their lease: another attempt, here or on
-// another node, makes them.
+// Run takes, sends and records deliveries until ctx ends, recording each
+// batch's results in the write that takes the next. Deliveries whose
+// results are not recorded, as when it ends, are left to their lease:
+// another attempt, here or on another node, makes them.
 func (w *Worker) Run(ctx context.Context) {
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
+	var results []Result
 	for ctx.Err() == nil {
-		jobs, err := w.Queue.TakeWebhooks(ctx, batch)
+		jobs, err := w.Queue.ExchangeWebhooks(ctx, results, batch)
 		if err != nil && ctx.Err() == nil {
-			w.Log.Error("take webhooks", "err", err)
+			w.Log.Error("deliver webhooks", "err", err)
 		}
+		results = nil
 		if len(jobs) == 0 {
 			select {
 			case <-ctx.Done():
@@ -55,13 +57,7 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			continue
 		}
-		results := w.send(ctx, jobs)
-		if ctx.Err() != nil {
-			return
-		}
-		if err := w.Queue.RecordWebhooks(ctx, results); err != nil && ctx.Err() == nil {
-			w.Log.Error("record webhooks", "err", err)
-		}
+		results = w.send(ctx, jobs)
 	}
 }
 

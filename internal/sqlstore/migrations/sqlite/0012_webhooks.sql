@@ -4,8 +4,11 @@
 -- server must sign with it, so it cannot be a hash); during a rotation the
 -- secret replaced keeps signing until old_secret_until. webhook_subscriptions
 -- holds one row per endpoint and event it subscribes to, so that a write
--- learns in one index lookup, near free when nothing subscribes, whether a
--- change has anyone to tell.
+-- learns in one index lookup whether a change has anyone to tell. A
+-- subscription counts from active_from, a few seconds after it is made: by
+-- then every server has learned, by its once-a-second look at which events
+-- have subscriptions, that the event has one, and the servers skip even
+-- that lookup for events that have none.
 --
 -- webhook_deliveries is the outbox: a delivery is inserted in the
 -- transaction of the change that causes it, and is due while
@@ -24,6 +27,7 @@ CREATE TABLE webhook_endpoints (
     old_secret       BLOB, -- sealed, signing beside secret until old_secret_until
     old_secret_until BIGINT,
     created_at       BIGINT NOT NULL,
+    active_from      BIGINT NOT NULL,
     failing_since    BIGINT,
     disabled_at      BIGINT,
     disabled_reason  TEXT NOT NULL DEFAULT ''
@@ -34,6 +38,7 @@ CREATE TABLE webhook_subscriptions (
     event       TEXT NOT NULL,
     client_id   TEXT NOT NULL,
     endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id),
+    active_from BIGINT NOT NULL,
     PRIMARY KEY (event, client_id, endpoint_id)
 );
 CREATE INDEX webhook_subscriptions_endpoint ON webhook_subscriptions (endpoint_id);
