@@ -65,6 +65,9 @@ func startClub(t *testing.T) *club {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The endpoint receives events from its active_from, when every node
+	// knows of it: move Parley's clock on to then.
+	env.Clock.Advance(hook.ActiveFrom.Sub(env.Clock.Now()))
 
 	c.clientID = app.ClientID
 	mc := New(Config{
