@@ -87,7 +87,7 @@ func startProcess(t *testing.T, flags ...string) *process {
 func TestDurability_KillDashNine(t *testing.T) {
 	ctx := context.Background()
 	dataDir := t.TempDir()
-	// Two members send as fast as they can: no rate limit may stop them.
+	// The load sends far faster than a member may: the limit is lifted.
 	p := startProcess(t, "--data", dataDir, "--rate-limit-member", "0")
 	anon := client.New(p.url)
 	sign := func(name string) *client.Client {

@@ -24,7 +24,7 @@ import (
 func TestDurability_KillDashNineOneOfTwoNodes(t *testing.T) {
 	ctx := context.Background()
 	database := sqlstoretest.PostgresURL(t)
-	// Two members send as fast as they can: no rate limit may stop them.
+	// The load sends far faster than a member may: the limit is lifted.
 	node := func() *process {
 		return startProcess(t, "--data", t.TempDir(), "--database", database, "--rate-limit-member", "0")
 	}

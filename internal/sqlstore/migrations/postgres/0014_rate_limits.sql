@@ -3,7 +3,9 @@
 -- keeps its own buckets and adds what it let through here a few times a
 -- second, in one statement, reading back what all servers used: so N
 -- servers do not give N times the limit. A key whose time is past has its
--- whole allowance and may be forgotten.
+-- whole allowance and may be forgotten. The throttles table (0008) is not
+-- reused: it counts failures towards an exponential wait, one write per
+-- attempt, where this keeps a rate shared without a write per request.
 
 -- +goose Up
 CREATE TABLE rate_limits (
