@@ -120,3 +120,71 @@ func deliveries(t *testing.T, owner *client.Client, clientID, endpointID string)
 		cursor = page.NextCursor
 	}
 }
+
+// TestWebhooks_OutboxOutlivesTheServer: a delivery enqueued with a send
+// that the endpoint has not taken yet survives the server's stopping, and
+// the next server on the same data sends it.
+func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	got := []string{}
+	status := http.StatusServiceUnavailable
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if status == http.StatusNoContent {
+			got = append(got, r.Header.Get("webhook-id"))
+		}
+		w.WriteHeader(status)
+	}))
+	defer rc.Close()
+
+	a := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	partner := a.MustPartnerOf(t, "Movie Club", "alice")
+	a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th.ID}})
+	var ep struct{ ID string }
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(parley.WebhookActivation)
+	apptest.MustSend(t, bob, th.ID, "while the endpoint is down")
+	var pending []parley.WebhookDelivery
+	for range 400 {
+		if pending = deliveries(t, alice, partner.App.ClientID, ep.ID); len(pending) == 1 && len(pending[0].Attempts) == 1 {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if len(pending) != 1 || pending[0].State != parley.DeliveryPending {
+		t.Fatalf("before the stop: %+v", pending)
+	}
+	a.Stop()
+
+	mu.Lock()
+	status = http.StatusNoContent
+	mu.Unlock()
+	clock := &apptest.Clock{}
+	clock.Advance(time.Minute) // past the retry's time
+	cfg := a.Server.Config
+	srv, err := app.OpenServer(ctx, cfg, slog.New(slog.DiscardHandler), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Serve(t, srv)
+	again := client.New(srv.URL()).WithToken(alice.Token())
+	for range 400 {
+		if list := deliveries(t, again, partner.App.ClientID, ep.ID); list[0].State == parley.DeliverySucceeded {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != pending[0].ID {
+		t.Fatalf("the next server delivered %v, want %s", got, pending[0].ID)
+	}
+}

@@ -112,17 +112,21 @@ func (t *txn) FindWebhookEvents(ctx context.Context) ([]string, error) {
 }
 
 func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at time.Time) ([]parley.WebhookTarget, error) {
-	// The subscriptions come first: with none for the event, the query
-	// ends at one index lookup.
+	// From the thread's participants to their grants to the grants' apps'
+	// subscriptions, each step an index lookup: the work grows with the
+	// people in the thread and their grants, not with the apps that
+	// subscribe to the event. SQLite joins CROSS JOINs in the order written.
 	rows, err := t.query(ctx, `
 		SELECT s.endpoint_id, g.id, g.client_id, a.name, g.user_id, g.scopes, g.thread_scope
-		FROM webhook_subscriptions s
+		FROM participants p
+		CROSS JOIN grants g
+		CROSS JOIN webhook_subscriptions s
 		JOIN webhook_endpoints e ON e.id = s.endpoint_id
-		JOIN grants g ON g.client_id = s.client_id
-		JOIN participants p ON p.thread_id = $2 AND p.user_id = g.user_id
 		JOIN apps a ON a.client_id = g.client_id
-		WHERE s.event = $1 AND s.active_from <= $3 AND e.disabled_at IS NULL AND p.left_at IS NULL
-		  AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3) AND a.state = $4
+		WHERE p.thread_id = $2 AND p.left_at IS NULL
+		  AND g.user_id = p.user_id AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3)
+		  AND s.event = $1 AND s.client_id = g.client_id AND s.active_from <= $3
+		  AND e.disabled_at IS NULL AND a.state = $4
 		ORDER BY s.endpoint_id, g.id`, event, threadID, micros(at), parley.AppActive)
 	if err != nil {
 		return nil, mapError("find webhook targets", err)

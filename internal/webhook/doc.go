@@ -24,10 +24,11 @@
 //
 // # Delivery
 //
-// Each node runs a Worker. It takes due deliveries in batches (which
+// Each node runs Workers. A worker takes due deliveries in batches (which
 // moves each one's due time to the end of a lease, so that a node that
 // dies mid-attempt leaves it to another after the lease), posts them in
-// parallel, and records every attempt. A node wakes its worker when it
+// parallel, and records every attempt in the write that takes its next
+// batch. A node wakes its worker when it
 // enqueues; deliveries another node enqueued are found within
 // PollInterval. A delivery is retried on the specification's schedule
 // (Schedule), with jitter, honouring Retry-After on 429 and 503; 410 Gone

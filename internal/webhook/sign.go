@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -24,15 +23,6 @@ func NewSecret() (text string, key []byte) {
 	key = make([]byte, secretBytes)
 	rand.Read(key)
 	return SecretPrefix + base64.StdEncoding.EncodeToString(key), key
-}
-
-// ParseSecret returns the bytes of a secret NewSecret made.
-func ParseSecret(text string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(text, SecretPrefix))
-	if err != nil || !strings.HasPrefix(text, SecretPrefix) || len(key) < 24 {
-		return nil, errors.New("webhook: not a whsec_ signing secret")
-	}
-	return key, nil
 }
 
 // Signature returns the webhook-signature header of a delivery: for each
