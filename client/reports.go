@@ -88,8 +88,8 @@ func reportPath(clientID string) string {
 
 // ShareReport returns an app's share report. Its owner reads it with their
 // session; the app itself with its own token from the client-credentials
-// grant, holding reports.read (give WithHTTPClient the client of
-// golang.org/x/oauth2/clientcredentials).
+// grant, holding reports.read: give WithTokenSource the TokenSource of a
+// golang.org/x/oauth2/clientcredentials Config with ScopeReportsRead.
 func (c *Client) ShareReport(ctx context.Context, clientID string, q ReportQuery) (*ShareReport, error) {
 	var r ShareReport
 	_, err := c.Do(ctx, "GET", reportPath(clientID)+"?"+q.values().Encode(), nil, &r)
