@@ -6,7 +6,8 @@ import (
 )
 
 // Caller is who makes a request: a member acting through one of their own
-// sessions, or an app acting for a member through the member's grant.
+// sessions, an app acting for a member through the member's grant, or an
+// app acting for itself (Client).
 type Caller struct {
 	User UserRef
 	// SessionTokenHash identifies the session the call came through; nil
@@ -17,6 +18,16 @@ type Caller struct {
 	SignedInAt time.Time
 	// App is set when an app makes the call: what its token allows.
 	App *AppAccess
+	// Client is set when an app calls for itself, with a token of the
+	// client-credentials grant: then User is empty and App nil, and the
+	// call may only read the app's own reports.
+	Client *ClientAccess
+}
+
+// ClientAccess is what an app's own token allows it.
+type ClientAccess struct {
+	App    *App
+	Scopes Scopes
 }
 
 type callerKey struct{}

@@ -49,6 +49,10 @@ type Via struct {
 type Share struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
+	// Link is the tracked link to URL of the member reading the card,
+	// their own: each member of the thread has a different one (see
+	// ShareLink). It is empty once the card is deleted.
+	Link string `json:"link,omitempty"`
 }
 
 // Validate checks a share card: an absolute http or https URL and a title.

@@ -58,6 +58,8 @@ type Tx interface {
 	RealtimeStore
 	ThrottleStore
 	KeyStore
+	ShareStore
+	ClientTokenStore
 }
 
 // UserStore keeps members' accounts.
@@ -309,4 +311,35 @@ type KeyStore interface {
 	// CreateServerKey stores a key under name; ECONFLICT if one exists:
 	// of servers creating one at once, only the first succeeds.
 	CreateServerKey(ctx context.Context, name string, key []byte) error
+}
+
+// ShareStore keeps share cards' tracked links, one for each member of the
+// thread a card went into, and each link's first click.
+type ShareStore interface {
+	// CreateShareLinks stores links; ECONFLICT when a token hash is taken
+	// or a member has a link to the message already.
+	CreateShareLinks(ctx context.Context, links []ShareLink) error
+	// FindShareTarget returns the link with the token hash, with its
+	// card's thread and URL, the URL empty once the card was deleted.
+	FindShareTarget(ctx context.Context, tokenHash []byte) (*ShareTarget, error)
+	// ClickShareLink records the link's first click, at t; it reports false
+	// when the link was clicked before, so that of two first clicks at once
+	// exactly one counts.
+	ClickShareLink(ctx context.Context, tokenHash []byte, t time.Time) (bool, error)
+	// FindShareLinks returns the links of the app's cards sent from from
+	// until before to, those of their senders left out, by time sent.
+	FindShareLinks(ctx context.Context, clientID string, from, to time.Time) ([]ShareLink, error)
+}
+
+// ClientTokenStore keeps the access tokens apps hold for themselves, each
+// by its hash.
+type ClientTokenStore interface {
+	// CreateClientToken stores a token and forgets those that expired
+	// before it was made.
+	CreateClientToken(ctx context.Context, t *ClientToken) error
+	// FindClientToken returns the token with the hash, expired or not,
+	// and its app.
+	FindClientToken(ctx context.Context, hash []byte) (*ClientToken, *App, error)
+	// DeleteClientToken forgets a token; an unknown hash is no error.
+	DeleteClientToken(ctx context.Context, hash []byte) error
 }

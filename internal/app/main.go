@@ -74,6 +74,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	f.IntVar(&cfg.ReportMinPeople, "report-min-people", cfg.ReportMinPeople, "the k of share reports: no number in one is counted from fewer people, at least 3 (PARLEY_REPORT_MIN_PEOPLE)")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd
 }

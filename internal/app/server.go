@@ -85,6 +85,8 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		SignUpsPerAddress: cfg.SignUpsPerAddress,
 		AccessTokens:      keys.Sealer,
 		Clock:             clock,
+		PublicURL:         cfg.PublicURL,
+		ReportMinPeople:   cfg.ReportMinPeople,
 	})
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
 	hs := &http.Server{
@@ -139,6 +141,7 @@ func (s *Server) Listen() error {
 	if publicURL == "" {
 		publicURL = s.URL()
 	}
+	s.Service.SetPublicURL(publicURL)
 	provider, err := oauth.New(publicURL, s.Service, s.keys, s.log)
 	if err != nil {
 		ln.Close()

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley"
 )
 
 // Registration modes.
@@ -56,6 +58,10 @@ type Config struct {
 	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB; 0 sets
 	// none (PARLEY_MEMORY_LIMIT_MIB). GOMEMLIMIT, when set, wins.
 	MemoryLimitMiB int
+	// ReportMinPeople is the k of share reports: no number in one is
+	// counted from fewer people (PARLEY_REPORT_MIN_PEOPLE); at least
+	// parley.MinReportMinPeople.
+	ReportMinPeople int
 }
 
 // Default returns the settings of a server started with no flags.
@@ -69,6 +75,7 @@ func Default() Config {
 		LogLevel:          "info",
 		ShutdownTimeout:   15 * time.Second,
 		MemoryLimitMiB:    64,
+		ReportMinPeople:   parley.DefaultReportMinPeople,
 	}
 }
 
@@ -91,6 +98,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	for name, dst := range map[string]*int{
 		"PARLEY_MEMORY_LIMIT_MIB":    &c.MemoryLimitMiB,
 		"PARLEY_SIGNUPS_PER_ADDRESS": &c.SignUpsPerAddress,
+		"PARLEY_REPORT_MIN_PEOPLE":   &c.ReportMinPeople,
 	} {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -147,6 +155,9 @@ func (c Config) Validate() error {
 	}
 	if c.SignUpsPerAddress < 1 {
 		return fmt.Errorf("config: sign-ups per address %d is under 1", c.SignUpsPerAddress)
+	}
+	if c.ReportMinPeople < parley.MinReportMinPeople {
+		return fmt.Errorf("config: report minimum of people %d is under %d: smaller groups could be told apart", c.ReportMinPeople, parley.MinReportMinPeople)
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("config: session TTL %s is under a minute", c.SessionTTL)

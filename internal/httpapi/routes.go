@@ -10,6 +10,9 @@ type route struct {
 	handler http.HandlerFunc
 	// public routes need no bearer token.
 	public bool
+	// reports routes also take an app's own token, from the
+	// client-credentials grant, which no other route takes.
+	reports bool
 	// websocket routes answer only a WebSocket handshake, checked before
 	// anything else, and take a single-use ticket as ?ticket= in place of
 	// the bearer token, for browsers, which cannot set headers on one.
@@ -56,5 +59,6 @@ func (s *Server) routes() []route {
 
 		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},
 		{method: "GET", pattern: "/api/v1/apps", handler: s.handleAppList},
+		{method: "GET", pattern: "/api/v1/apps/{client_id}/reports/shares", handler: s.handleShareReport, reports: true},
 	}
 }

@@ -7,6 +7,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -38,8 +39,11 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics) *Server
 	s := &Server{svc: svc, log: log, metrics: metrics, mux: http.NewServeMux(), closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
-		if !rt.public {
-			h = s.authenticated(h, rt.websocket)
+		switch {
+		case rt.reports:
+			h = s.authenticated(h, s.svc.AuthenticateReportReader, false)
+		case !rt.public:
+			h = s.authenticated(h, s.svc.Authenticate, rt.websocket)
 		}
 		if rt.websocket {
 			h = s.websocketHandshake(h)
@@ -142,17 +146,18 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
 }
 
-// authenticated resolves the bearer token (RFC 6750) to a caller. Where
-// ticket is set, for WebSocket clients that cannot set headers, a ticket
-// from POST /api/v1/events/tickets is taken as ?ticket= too. A token is
-// never taken from a URL, where proxies and histories would keep it.
-func (s *Server) authenticated(next http.HandlerFunc, ticket bool) http.HandlerFunc {
+// authenticated resolves the bearer token (RFC 6750) to a caller with
+// authenticate. Where ticket is set, for WebSocket clients that cannot set
+// headers, a ticket from POST /api/v1/events/tickets is taken as ?ticket=
+// too. A token is never taken from a URL, where proxies and histories would
+// keep it.
+func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.Context, string) (*parley.Caller, error), ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c *parley.Caller
 		var err error
 		switch token := bearerToken(r.Header.Get("Authorization")); {
 		case token != "":
-			c, err = s.svc.Authenticate(r.Context(), token)
+			c, err = authenticate(r.Context(), token)
 		case ticket && r.URL.Query().Has("ticket"):
 			c, err = s.svc.AuthenticateTicket(r.Context(), r.URL.Query().Get("ticket"))
 		default:

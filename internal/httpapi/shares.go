@@ -17,10 +17,15 @@ func (s *Server) handleShareCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	msg, err := s.svc.Share(r.Context(), service.NewShare{To: in.To, URL: in.URL, Title: in.Title, Note: in.Note})
+	msg, replayed, err := s.svc.Share(r.Context(), service.NewShare{
+		To: in.To, URL: in.URL, Title: in.Title, Note: in.Note, IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, http.StatusCreated, msg)
 }

@@ -47,11 +47,12 @@ func (c *client) ResponseTypes() []oidc.ResponseType {
 }
 func (c *client) GrantTypes() []oidc.GrantType { return grantTypes }
 
-// grantTypes are the only grants the token endpoint takes, from every
-// client: an app acts only for a member who consented, so there is no
-// client credentials grant, and RFC 9700 section 2.4 rules out the password
-// grant.
-var grantTypes = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+// grantTypes are the only grants the token endpoint takes: an app acts for
+// a member only once they consented, and for itself, with the client
+// credentials grant, only as a confidential client and only to read its own
+// reports (tokenServer.ClientCredentialsExchange). RFC 9700 section 2.4
+// rules out the password grant.
+var grantTypes = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
 
 func (c *client) LoginURL(id string) string           { return c.loginURL + "?id=" + url.QueryEscape(id) }
 func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }

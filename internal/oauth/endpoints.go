@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/parleyhq/parley"
@@ -103,7 +104,7 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 func supportedGrants(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g := oidc.GrantType(r.Form.Get("grant_type")); g != "" && !slices.Contains(grantTypes, g) {
-			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("grant_type must be authorization_code or refresh_token"))
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("grant_type must be authorization_code, refresh_token or client_credentials"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -229,6 +230,32 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc
 		return nil, oidc.ErrInvalidScope().WithDescription("a refresh may only narrow the scopes the member granted")
 	}
 	return s.tokens(ctx, req, r.Client, "", r.Data.RefreshToken)
+}
+
+// ClientCredentialsExchange issues a confidential app a token for itself
+// (RFC 6749 section 4.4): no refresh token, no ID token, and only the
+// reports.read scope, which reaches the app's own reports and nothing else.
+// A public client is unauthorized_client; another scope, invalid_scope.
+func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
+	app := r.Client.(*client).app
+	issued, scopes, err := s.st.svc.IssueClientToken(ctx, app, r.Data.Scope)
+	switch parley.ErrorCode(err) {
+	case "":
+	case parley.EFORBIDDEN:
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("%s", parley.ErrorMessage(err))
+	case parley.EINVALID:
+		return nil, oidc.ErrInvalidScope().WithDescription("%s", parley.ErrorMessage(err))
+	default:
+		return nil, err
+	}
+	access, err := op.CreateBearerToken(issued.AccessID, service.ClientSubject(app.ClientID), s.Provider().Crypto())
+	if err != nil {
+		return nil, err
+	}
+	return op.NewResponse(&oidc.AccessTokenResponse{
+		AccessToken: access, TokenType: oidc.BearerToken, Scope: scopes.Strings(),
+		ExpiresIn: uint64(issued.ExpiresAt.Sub(s.st.svc.Now()).Round(time.Second).Seconds()),
+	}), nil
 }
 
 // tokenRequest is a code's request or a refresh token's, as the library

@@ -417,12 +417,12 @@ func TestToken_UnsupportedGrantType(t *testing.T) {
 	public := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
 	var d map[string]any
 	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
-	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token"}) {
+	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token", "client_credentials"}) {
 		t.Fatalf("grant_types_supported = %v", got)
 	}
 	// Whatever grant_types_supported leaves out is unsupported_grant_type
 	// (RFC 6749 section 5.2), for every client.
-	for _, grant := range []string{"client_credentials", "password", "implicit", "nonsense",
+	for _, grant := range []string{"password", "implicit", "nonsense",
 		"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code",
 		"urn:ietf:params:oauth:grant-type:jwt-bearer"} {
 		t.Run(grant, func(t *testing.T) {

@@ -41,7 +41,7 @@ func TestDiscovery(t *testing.T) {
 	if got := d["response_modes_supported"]; !equalJSON(got, []string{"query", "fragment"}) {
 		t.Errorf("response_modes_supported = %v", got)
 	}
-	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token"}) {
+	if got := d["grant_types_supported"]; !equalJSON(got, []string{"authorization_code", "refresh_token", "client_credentials"}) {
 		t.Errorf("grant_types_supported = %v", got)
 	}
 	scopes, _ := d["scopes_supported"].([]any)

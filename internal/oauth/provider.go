@@ -72,7 +72,7 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	cfg := &op.Config{
 		CodeMethodS256:        true,
 		GrantTypeRefreshToken: true,
-		SupportedScopes:       parley.AllScopes().Strings(),
+		SupportedScopes:       append(parley.AllScopes().Strings(), string(parley.ScopeReportsRead)),
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "azp", "at_hash",
 			"c_hash", "amr", "name", "preferred_username"},
 	}

@@ -28,6 +28,8 @@ func caller(ctx context.Context, scope parley.Scope) (*parley.Caller, error) {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "sign in first")
 	}
 	switch {
+	case c.Client != nil:
+		return nil, parley.Errorf(parley.ESCOPE, "an app's own token reaches only the app's reports: act for a member with a token of theirs")
 	case c.App == nil:
 		return c, nil
 	case scope == memberOnly:

@@ -54,6 +54,10 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if ev.Type == parley.EventGrantsEnded {
 		return ev, false, e.ended(ev)
 	}
+	ev, err := e.svc.linkShareEvent(ctx, c.User.ID, ev)
+	if err != nil {
+		return ev, false, err
+	}
 	if c.App == nil {
 		return ev, true, nil
 	}
@@ -64,7 +68,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	visible := false
 	var from int64
 	var readers []string
-	err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
+	err = e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if _, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
 			return err
 		}

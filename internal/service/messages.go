@@ -171,6 +171,9 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.linkShares(ctx, c.User.ID, page.Messages...); err != nil {
+		return nil, err
+	}
 	return page, s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, page.Messages})
 }
 

@@ -383,7 +383,13 @@ func (s *Service) clientToken(ctx context.Context, clientID, token string) (*par
 // it is in force (RFC 7662 section 2.2). An unknown, ended or another
 // client's token is ENOTFOUND: the client learns nothing of it.
 func (s *Service) IntrospectToken(ctx context.Context, clientID, token string) (*parley.TokenGrant, error) {
-	tg, err := s.clientToken(ctx, clientID, token)
+	var tg *parley.TokenGrant
+	var err error
+	if hash, own := s.ownToken(token); own {
+		tg, err = s.ownTokenGrant(ctx, clientID, hash)
+	} else {
+		tg, err = s.clientToken(ctx, clientID, token)
+	}
 	if parley.ErrorCode(err) == parley.EFORBIDDEN || err == nil && tg.Refusal(s.Now()) != "" {
 		return nil, parley.Errorf(parley.ENOTFOUND, "unknown token")
 	}
@@ -394,6 +400,9 @@ func (s *Service) IntrospectToken(ctx context.Context, clientID, token string) (
 // access token alone, a refresh token with every token of its family. An
 // unknown token is not an error; another client's is EFORBIDDEN.
 func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error {
+	if hash, own := s.ownToken(token); own {
+		return s.revokeClientToken(ctx, clientID, hash)
+	}
 	tg, err := s.clientToken(ctx, clientID, token)
 	if isNotFound(err) {
 		return nil

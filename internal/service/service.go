@@ -9,6 +9,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -29,6 +30,12 @@ type Options struct {
 	AccessTokens TokenOpener
 	// Clock tells the time; nil means parley.WallClock.
 	Clock parley.Clock
+	// PublicURL is the server's public URL, which share links are on; it
+	// may be set later, with SetPublicURL, before the server serves.
+	PublicURL string
+	// ReportMinPeople is the k of share reports: the fewest people a cell
+	// is counted from; 0 means parley.DefaultReportMinPeople.
+	ReportMinPeople int
 }
 
 // TokenOpener opens a sealed access token into "tokenID:subject", the form
@@ -44,6 +51,7 @@ type Service struct {
 	log   *slog.Logger
 	opts  Options
 	watch *accessWatch
+	links *linkKey
 }
 
 // New returns a service.
@@ -57,8 +65,15 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.Clock == nil {
 		opts.Clock = parley.WallClock{}
 	}
-	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch()}
+	if opts.ReportMinPeople == 0 {
+		opts.ReportMinPeople = parley.DefaultReportMinPeople
+	}
+	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), links: &linkKey{}}
 }
+
+// SetPublicURL sets the server's public URL, which share links are on,
+// once it is known; call it before the server serves.
+func (s *Service) SetPublicURL(u string) { s.opts.PublicURL = strings.TrimSuffix(u, "/") }
 
 // Now returns the time by the service's clock, which decides what has
 // expired.

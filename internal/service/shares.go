@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -15,42 +16,69 @@ type NewShare struct {
 	Title string
 	// Note is an optional message sent with the card.
 	Note string
+	// IdempotencyKey, when set, makes a retry return the card the first
+	// call sent instead of sending another.
+	IdempotencyKey string
 }
 
 // Share posts a share card into the direct thread between the caller's
 // member and a friend, starting the thread if there is none. The thread
 // comes into the app's grant from the card on, so an app that may read
-// messages sees the friend's replies, and nothing from before.
-func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, error) {
+// messages sees the friend's replies, and nothing from before. Each of the
+// two gets a tracked link to the card's URL; the card returned carries the
+// sender's. With an idempotency key, a retry returns the card the first
+// call sent, with replayed true; the same key for anything else is
+// ECONFLICT.
+func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, replayed bool, err error) {
 	c, err := caller(ctx, parley.ScopeSharesWrite)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	card := &parley.Share{URL: strings.TrimSpace(in.URL), Title: strings.TrimSpace(in.Title)}
 	if err := card.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if in.Note != "" {
 		if err := parley.ValidateText(in.Note); err != nil {
-			return nil, parley.Errorf(parley.EINVALID, "note: %s", parley.ErrorMessage(err))
+			return nil, false, parley.Errorf(parley.EINVALID, "note: %s", parley.ErrorMessage(err))
+		}
+	}
+	if in.IdempotencyKey != "" {
+		if err := parley.ValidateIdempotencyKey(in.IdempotencyKey); err != nil {
+			return nil, false, err
 		}
 	}
 	to := parley.NormalizeUsername(in.To)
 	if to == c.User.Username {
-		return nil, parley.Errorf(parley.EINVALID, "share with a friend, not yourself")
+		return nil, false, parley.Errorf(parley.EINVALID, "share with a friend, not yourself")
 	}
-	var msg *parley.Message
+	// The key is loaded, or made on first use, before the write that needs it.
+	key, _, err := s.shareLinkKey(ctx)
+	if err != nil {
+		return nil, false, err
+	}
 	var change *parley.ThreadChange
 	var recipients []string
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		change = nil
+	share := func(tx parley.Tx) error {
+		change, msg, replayed = nil, nil, false
+		var prior *parley.Message
+		if in.IdempotencyKey != "" {
+			var err error
+			if prior, err = tx.FindMessageByIdempotencyKey(ctx, c.User.ID, in.IdempotencyKey); isNotFound(err) {
+				prior = nil
+			} else if err != nil {
+				return err
+			}
+		}
 		friend, err := friendByName(ctx, tx, c.User.ID, to, "share")
 		if err != nil {
 			return err
 		}
 		members := []parley.UserRef{c.User, friend}
 		th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, friend.ID))
-		if isNotFound(err) {
+		if isNotFound(err) && prior != nil {
+			return parley.ErrIdempotencyKeyReused
+		} else if isNotFound(err) {
 			th = s.newThread(c, parley.ThreadDirect, "")
 			th.DirectKey = parley.DirectKey(c.User.ID, friend.ID)
 			if err := startThread(ctx, tx, c, th, members); err != nil {
@@ -64,25 +92,59 @@ func (s *Service) Share(ctx context.Context, in NewShare) (*parley.Message, erro
 		} else if closed {
 			return parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
 		}
+		if prior != nil {
+			if !sameShare(prior, th.ID, via(c), card, in.Note) {
+				return parley.ErrIdempotencyKeyReused
+			}
+			msg, replayed = prior, true
+			return nil
+		}
 		msg = &parley.Message{
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
-			Text: in.Note, CreatedAt: s.Now(), Via: via(c), Share: card,
+			Text: in.Note, CreatedAt: s.Now(), Via: via(c), Share: card, IdempotencyKey: in.IdempotencyKey,
 		}
 		if err := tx.PostMessage(ctx, msg); err != nil {
 			return err
 		}
 		recipients = []string{c.User.ID, friend.ID}
+		if err := tx.CreateShareLinks(ctx, newShareLinks(key, msg, recipients)); err != nil {
+			return err
+		}
 		if err := bringIntoGrant(ctx, tx, c, th.ID, msg.Seq); err != nil {
 			return err
 		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
-	})
+	}
+	err = s.store.Write(ctx, share)
+	if in.IdempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT && !errors.Is(err, parley.ErrIdempotencyKeyReused) {
+		// Two shares with one key at once: the one that lost the race
+		// finds the other's card now.
+		err = s.store.Write(ctx, share)
+	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if change != nil {
-		s.publishThreadChange(ctx, *change, nil)
+	if !replayed {
+		if change != nil {
+			s.publishThreadChange(ctx, *change, nil)
+		}
+		s.publishMessage(ctx, recipients, msg)
 	}
-	s.publishMessage(ctx, recipients, msg)
-	return msg, nil
+	// The event carries the card without a link; each member's is added
+	// as it reaches them. The caller gets a copy with the sender's.
+	out := *msg
+	return &out, replayed, s.linkShares(ctx, c.User.ID, &out)
+}
+
+// sameShare reports whether a card sent before with the same idempotency
+// key is the one asked for now: a share, into the same thread through the
+// same app, of the same card and note. A deleted card has lost its content;
+// its key still replays it.
+func sameShare(prior *parley.Message, threadID string, v *parley.Via, card *parley.Share, note string) bool {
+	sameVia := (prior.Via == nil) == (v == nil) && (v == nil || prior.Via.ClientID == v.ClientID)
+	if prior.Kind != parley.MessageKindShare || prior.ThreadID != threadID || !sameVia {
+		return false
+	}
+	return prior.DeletedAt != nil || prior.Text == note && prior.Share != nil &&
+		prior.Share.URL == card.URL && prior.Share.Title == card.Title
 }

@@ -107,7 +107,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	if created {
 		s.publishThreadChange(ctx, change, nil)
 	}
-	return summary, created, nil
+	return summary, created, s.linkSummary(ctx, c, summary)
 }
 
 // friendByName finds a friend of the member by username; doing names what
@@ -233,6 +233,11 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range page.Threads {
+		if err := s.linkSummary(ctx, c, t); err != nil {
+			return nil, err
+		}
+	}
 	return page, s.logRead(ctx, c, reads...)
 }
 
@@ -253,6 +258,9 @@ func (s *Service) Thread(ctx context.Context, threadID string) (summary *parley.
 	if err != nil {
 		return nil, err
 	}
+	if err := s.linkSummary(ctx, c, summary); err != nil {
+		return nil, err
+	}
 	reads := append([]access{{parley.ScopeThreadsRead, threadID, readers, nil}}, summaryRead(summary, readers)...)
 	return summary, s.logRead(ctx, c, reads...)
 }
@@ -267,6 +275,11 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq}
 	countFrom(sum, from)
 	return sum, addMessages(ctx, tx, c, sum, from, withMessages)
+}
+
+// linkSummary gives the share cards of a summary the caller's links.
+func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, t *parley.ThreadSummary) error {
+	return s.linkShares(ctx, c.User.ID, append([]*parley.Message{t.LastMessage}, t.Messages...)...)
 }
 
 // countFrom sets a summary's counters as seen by a caller who may see the

@@ -17,7 +17,7 @@ import (
 var tables = []string{
 	"users", "sessions", "event_tickets", "friendships", "throttles", "server_keys",
 	"apps", "threads", "participants", "messages", "thread_app_closures",
-	"grants", "grant_threads", "auth_requests", "oauth_tokens",
+	"grants", "grant_threads", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",
 	"access_version",
 }

@@ -69,6 +69,12 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.CreateAuthRequest(ctx, auth),
 			tx.CreateToken(ctx, &parley.OAuthToken{Hash: hashOf("token"), Kind: parley.TokenAccess, FamilyID: auth.ID, GrantID: grant.ID,
 				ClientID: app.ClientID, UserID: alice, Scopes: grant.Scopes, CreatedAt: now, ExpiresAt: later}),
+			tx.CreateShareLinks(ctx, []parley.ShareLink{
+				{TokenHash: hashOf("link-alice"), MessageID: msgIDs[0], ClientID: app.ClientID, SenderID: alice, UserID: alice, SentAt: now},
+				{TokenHash: hashOf("link-bob"), MessageID: msgIDs[0], ClientID: app.ClientID, SenderID: alice, UserID: bob, SentAt: now, ClickedAt: &later},
+			}),
+			tx.CreateClientToken(ctx, &parley.ClientToken{Hash: hashOf("own token"), ClientID: app.ClientID,
+				Scopes: parley.Scopes{parley.ScopeReportsRead}, CreatedAt: now, ExpiresAt: later}),
 		)
 		for i := range 40 {
 			steps = append(steps, tx.AppendAccess(ctx, []parley.AccessRecord{readRecord(alice, bob, msgIDs[i:i+2]...)}))

@@ -97,13 +97,16 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	mux.HandleFunc("GET "+accountAppsPath, p.handleAccountApps)
 	mux.HandleFunc("POST "+accountRevokePath, p.handleAccountRevoke)
 	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
+	mux.HandleFunc(shareLinkPattern, p.handleShareLink)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p, nil
 }
 
 // Paths returns the paths the pages serve, for the server's top-level mux.
-func Paths() []string { return []string{oauth.LoginPath, consentPath, "/account/", "/static/"} }
+func Paths() []string {
+	return []string{oauth.LoginPath, consentPath, "/account/", "/static/", service.ShareLinkPath}
+}
 
 // ServeHTTP serves the pages with their security headers.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,507 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+const day = 24 * time.Hour
+
+// reportWorld is a server with k = 3, an app owned by owner, and shares
+// made through it on two days of one ISO week:
+//
+//	Monday (d1): snd1, snd2 and snd3 each share with two friends, rcp1 to
+//	rcp6; rcp1, rcp2 and rcp3 click that day, rcp4 the day after.
+//	Tuesday (d2): snd1 shares with rcp1 and rcp2 again; rcp1 clicks.
+//
+// Then the clock moves on four weeks, so that every period has ended.
+type reportWorld struct {
+	env     *apptest.Env
+	owner   *client.Client
+	partner *apptest.Partner
+	d1      time.Time
+}
+
+func newReportWorld(t *testing.T) *reportWorld {
+	env := apptest.Start(t, func(c *config.Config) {
+		c.SessionTTL = 365 * 24 * time.Hour
+		c.ReportMinPeople = 3
+	})
+	ctx := context.Background()
+	owner := env.MustMember(t, "owner")
+	members := map[string]*client.Client{}
+	for _, name := range []string{"snd1", "snd2", "snd3", "rcp1", "rcp2", "rcp3", "rcp4", "rcp5", "rcp6"} {
+		members[name] = env.MustMember(t, name)
+	}
+	pairs := map[string][]string{"snd1": {"rcp1", "rcp2"}, "snd2": {"rcp3", "rcp4"}, "snd3": {"rcp5", "rcp6"}}
+	for s, rs := range pairs {
+		for _, r := range rs {
+			apptest.MustFriends(t, members[s], members[r])
+		}
+	}
+	partner := mustOwnedPartner(t, env, "Films", "owner")
+
+	now := env.Server.Service.Now()
+	untilMonday := (8 - int(now.Weekday())) % 7
+	if untilMonday == 0 {
+		untilMonday = 7
+	}
+	d1 := now.Truncate(day).Add(time.Duration(untilMonday) * day)
+	env.Clock.Advance(d1.Add(10 * time.Hour).Sub(now))
+
+	share := func(s, r string) string {
+		tok := env.MustToken(t, partner, s, []string{"shares.write"}, apptest.Answer{})
+		card, err := env.Client.WithToken(tok.AccessToken).Share(ctx, client.NewShare{To: r, URL: "https://films.example/" + s + r, Title: "A film"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cardOf(t, members[r], card.ThreadID).Share.Link
+	}
+	click := func(link string) {
+		if resp := follow(t, "GET", link, firefox); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("click: %d", resp.StatusCode)
+		}
+	}
+	links := map[string]string{}
+	for _, s := range []string{"snd1", "snd2", "snd3"} {
+		for _, r := range pairs[s] {
+			links[r] = share(s, r)
+		}
+	}
+	for _, r := range []string{"rcp1", "rcp2", "rcp3"} {
+		click(links[r])
+	}
+	env.Clock.Advance(day)
+	click(links["rcp4"])
+	share("snd1", "rcp2")
+	click(share("snd1", "rcp1"))
+	env.Clock.Advance(28 * day)
+	return &reportWorld{env: env, owner: owner, partner: partner, d1: d1}
+}
+
+// mustOwnedPartner registers a confidential app owned by a member.
+func mustOwnedPartner(t testing.TB, env *apptest.Env, name, owner string) *apptest.Partner {
+	t.Helper()
+	app, err := env.Server.Service.RegisterAppFor(context.Background(),
+		service.NewApp{Name: name, RedirectURIs: []string{apptest.RedirectURI}, Purpose: "Recommend films"}, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &apptest.Partner{App: app, Config: &oauth2.Config{
+		ClientID: app.ClientID, ClientSecret: app.ClientSecret, RedirectURL: apptest.RedirectURI,
+		Endpoint: oauth2.Endpoint{AuthURL: env.URL + "/oauth2/authorize", TokenURL: env.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader},
+	}}
+}
+
+// date formats a day as the report's dates are.
+func date(t time.Time) string { return t.Format(time.DateOnly) }
+
+func (w *reportWorld) report(t *testing.T, from, to time.Time, period string) *client.ShareReport {
+	t.Helper()
+	r, err := w.owner.ShareReport(context.Background(), w.partner.App.ClientID, client.ReportQuery{From: date(from), To: date(to), Period: period})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// row returns a report's period starting on start.
+func row(t *testing.T, r *client.ShareReport, start time.Time) client.SharePeriod {
+	t.Helper()
+	for _, p := range r.Periods {
+		if p.Start == date(start) {
+			return p
+		}
+	}
+	t.Fatalf("no period starts on %s in %+v", date(start), r.Periods)
+	return client.SharePeriod{}
+}
+
+// cells returns a period's cells by name, as strings.
+func cells(p client.SharePeriod) map[string]string {
+	return map[string]string{"shares_sent": p.SharesSent.String(), "senders": p.Senders.String(), "recipients": p.Recipients.String(),
+		"recipients_clicked": p.Clicked.String(), "click_through_rate": p.ClickThroughRate.String()}
+}
+
+func wantCells(t *testing.T, what string, p client.SharePeriod, want map[string]string) {
+	t.Helper()
+	got := cells(p)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s = %s, want %s (all: %v)", what, k, got[k], v, got)
+		}
+	}
+}
+
+// Cells counted from at least k people show; the others read "<k", and
+// no count shown is under k. A week is suppressed when its shown days
+// would give away a suppressed one by subtraction, and a fortnight when
+// its weeks would: no total recovers a small cell.
+func TestReports_KAnonymity(t *testing.T) {
+	w := newReportWorld(t)
+	d1, d2 := w.d1, w.d1.Add(day)
+	days := w.report(t, d1, d2, parley.PeriodDay)
+	if days.MinPeople != 3 || days.Period != "day" || len(days.Periods) != 2 {
+		t.Fatalf("report %+v", days)
+	}
+	// rcp4's click came the day after: it is not Monday's.
+	wantCells(t, "Monday", row(t, days, d1), map[string]string{
+		"shares_sent": "6", "senders": "3", "recipients": "6", "recipients_clicked": "3", "click_through_rate": "0.5"})
+	// One sender, two recipients, one click: nothing shows.
+	wantCells(t, "Tuesday", row(t, days, d2), map[string]string{
+		"shares_sent": "<3", "senders": "<3", "recipients": "<3", "recipients_clicked": "<3", "click_through_rate": "<3"})
+
+	// The week would show 8 shares and 3 senders, and 8 - 6 is Tuesday's
+	// 2; by its end 4 of its 6 recipients clicked, leaving 2 who did not.
+	week := w.report(t, d1, d1, parley.PeriodWeek)
+	if len(week.Periods) != 1 || week.Periods[0].Start != date(d1) || week.Periods[0].End != date(d1.Add(6*day)) {
+		t.Fatalf("week report %+v, want the ISO week from %s", week.Periods, date(d1))
+	}
+	wantCells(t, "the week", week.Periods[0], map[string]string{
+		"shares_sent": "<3", "senders": "<3", "recipients": "<3", "recipients_clicked": "<3", "click_through_rate": "<3"})
+	fortnight := w.report(t, d1, d1, parley.PeriodFortnight)
+	if len(fortnight.Periods) != 1 {
+		t.Fatalf("fortnight report %+v", fortnight.Periods)
+	}
+	wantCells(t, "the fortnight", fortnight.Periods[0], map[string]string{
+		"shares_sent": "<3", "senders": "<3", "recipients": "<3", "recipients_clicked": "<3"})
+
+	for _, r := range []*client.ShareReport{days, week, fortnight, w.report(t, d1.Add(-20*day), d1.Add(20*day), parley.PeriodDay)} {
+		for _, p := range r.Periods {
+			for name, c := range map[string]client.Cell{"shares_sent": p.SharesSent, "senders": p.Senders,
+				"recipients": p.Recipients, "recipients_clicked": p.Clicked} {
+				if c.Suppressed == "" && c.Value < 3 {
+					t.Errorf("%s %s: %s = %v, a count under k shown", r.Period, p.Start, name, c.Value)
+				}
+				if c.Suppressed != "" && c.Suppressed != "<3" {
+					t.Errorf("%s %s: %s = %q, want <3", r.Period, p.Start, name, c.Suppressed)
+				}
+			}
+		}
+	}
+}
+
+// Periods are fixed in UTC whatever range is asked: two requests that
+// overlap give the same cells for the periods they share, a range is
+// widened to whole periods, and only periods that have ended are reported.
+func TestReports_FixedPeriods(t *testing.T) {
+	w := newReportWorld(t)
+	d1 := w.d1
+	a := w.report(t, d1.Add(-3*day), d1.Add(day), parley.PeriodDay)
+	b := w.report(t, d1, d1.Add(5*day), parley.PeriodDay)
+	for _, start := range []time.Time{d1, d1.Add(day)} {
+		if ra, rb := row(t, a, start), row(t, b, start); !slices.Equal(sortedCells(ra), sortedCells(rb)) {
+			t.Errorf("%s: %v in one request, %v in another", date(start), cells(ra), cells(rb))
+		}
+	}
+	// Asked from a Wednesday to a Thursday, a week report gives the whole
+	// ISO weeks they fall in.
+	weeks := w.report(t, d1.Add(2*day), d1.Add(10*day), parley.PeriodWeek)
+	if weeks.From != date(d1) || weeks.To != date(d1.Add(13*day)) || len(weeks.Periods) != 2 {
+		t.Fatalf("weeks from %s to %s: %+v", weeks.From, weeks.To, weeks.Periods)
+	}
+	// Today has not ended: a report up to a day after it stops at yesterday.
+	today := w.env.Server.Service.Now().Truncate(day)
+	upToNow := w.report(t, today.Add(-2*day), today.Add(day), parley.PeriodDay)
+	if upToNow.To != date(today.Add(-day)) || len(upToNow.Periods) != 2 {
+		t.Fatalf("a report to tomorrow: to %s, %d periods; want to yesterday, 2", upToNow.To, len(upToNow.Periods))
+	}
+	// Without a query: the last 14 days that have ended, by day.
+	def, err := w.owner.ShareReport(context.Background(), w.partner.App.ClientID, client.ReportQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Period != "day" || len(def.Periods) != 14 || def.To != date(today.Add(-day)) || def.From != date(today.Add(-14*day)) {
+		t.Fatalf("the default report: %s from %s to %s, %d periods", def.Period, def.From, def.To, len(def.Periods))
+	}
+}
+
+func sortedCells(p client.SharePeriod) []string {
+	var out []string
+	for k, v := range cells(p) {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The report comes as CSV and as an SVG chart a person can read, with
+// suppressed cells marked.
+func TestReports_CSVAndSVG(t *testing.T) {
+	w := newReportWorld(t)
+	ctx := context.Background()
+	q := client.ReportQuery{From: date(w.d1), To: date(w.d1.Add(day))}
+	body, ctype, err := w.owner.ShareReportAs(ctx, w.partner.App.ClientID, q, "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "period_start,period_end,shares_sent,senders,recipients,recipients_clicked,click_through_rate\r\n" +
+		date(w.d1) + "," + date(w.d1) + ",6,3,6,3,0.5\r\n" +
+		date(w.d1.Add(day)) + "," + date(w.d1.Add(day)) + ",<3,<3,<3,<3,<3\r\n"
+	if !strings.HasPrefix(ctype, "text/csv") || string(body) != want {
+		t.Fatalf("CSV (%s):\n%s\nwant:\n%s", ctype, body, want)
+	}
+
+	svg, ctype, err := w.owner.ShareReportAs(ctx, w.partner.App.ClientID, q, "svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "image/svg+xml" {
+		t.Fatalf("content type %q", ctype)
+	}
+	var texts []string
+	dec := xml.NewDecoder(strings.NewReader(string(svg)))
+	var inText bool
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("the chart is not well-formed XML: %v\n%s", err, svg)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			inText = tok.Name.Local == "text" || tok.Name.Local == "title"
+		case xml.CharData:
+			if inText {
+				texts = append(texts, string(tok))
+			}
+		}
+	}
+	all := strings.Join(texts, "|")
+	for _, s := range []string{"Shares of app " + w.partner.App.ClientID, "Count", "Period starting (UTC)", "Shares sent",
+		"Recipients who clicked", "<3", date(w.d1), "Shares sent, " + date(w.d1) + ": 6", "Shares sent, " + date(w.d1.Add(day)) + ": <3"} {
+		if !strings.Contains(all, s) {
+			t.Errorf("the chart does not say %q; it says %s", s, all)
+		}
+	}
+	if !strings.Contains(string(svg), `fill="url(#hidden)"`) {
+		t.Error("suppressed cells are not drawn apart")
+	}
+}
+
+// Bad input is a 400 problem.
+func TestReports_BadInput(t *testing.T) {
+	env := apptest.Start(t)
+	owner := env.MustMember(t, "owner")
+	partner := mustOwnedPartner(t, env, "Films", "owner")
+	for _, q := range []string{"from=2026-13-01", "to=yesterday", "from=2026-01-02&to=2026-01-01", "from=2024-01-01&to=2026-01-01",
+		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02"} {
+		_, err := owner.Do(context.Background(), "GET", "/api/v1/apps/"+partner.App.ClientID+"/reports/shares?"+q, nil, nil)
+		var e *client.Error
+		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Type != "urn:parley:problem:invalid" {
+			t.Errorf("?%s: %v, want a 400 problem", q, err)
+		}
+	}
+}
+
+// The owner reads the report with their session, and the app with its own
+// token from the client-credentials grant holding reports.read, which
+// opens nothing else. No one else reads it; a token a member granted never
+// can; a public app gets no token of its own.
+func TestReports_WhoMayRead(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	owner, other := env.MustMember(t, "owner"), env.MustMember(t, "other")
+	apptest.MustFriends(t, owner, other)
+	films := mustOwnedPartner(t, env, "Films", "owner")
+	tunes := mustOwnedPartner(t, env, "Tunes", "other")
+	reportOf := func(c *client.Client, clientID string) error {
+		_, err := c.ShareReport(ctx, clientID, client.ReportQuery{})
+		return err
+	}
+	if err := reportOf(owner, films.App.ClientID); err != nil {
+		t.Fatalf("the owner: %v", err)
+	}
+	for name, err := range map[string]error{
+		"another member": reportOf(other, films.App.ClientID),
+		"an unknown app": reportOf(owner, "nope"),
+	} {
+		if client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("%s: %v, want 404", name, err)
+		}
+	}
+	if err := reportOf(env.Client, films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("no token: %v, want 401", err)
+	}
+
+	// A member's grant cannot hold reports.read, even if the app asks.
+	granted := env.MustToken(t, films, "owner", []string{"shares.write", "reports.read"}, apptest.Answer{})
+	if s, _ := granted.Extra("scope").(string); strings.Contains(s, "reports.read") {
+		t.Fatalf("a member granted reports.read: %q", s)
+	}
+	err := reportOf(env.Client.WithToken(granted.AccessToken), films.App.ClientID)
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != http.StatusForbidden || !strings.Contains(e.WWWAuthenticate, "insufficient_scope") {
+		t.Errorf("a member's token: %v, want 403 insufficient_scope", err)
+	}
+
+	// The app's own token.
+	cc := clientcredentials.Config{ClientID: films.App.ClientID, ClientSecret: films.App.ClientSecret,
+		TokenURL: env.URL + "/oauth2/token", Scopes: []string{"reports.read"}, AuthStyle: oauth2.AuthStyleInHeader}
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.RefreshToken != "" || tok.Extra("id_token") != nil || tok.Extra("scope") != "reports.read" {
+		t.Fatalf("token response: refresh %q, id_token %v, scope %v", tok.RefreshToken, tok.Extra("id_token"), tok.Extra("scope"))
+	}
+	own := client.New(env.URL).WithHTTPClient(&http.Client{Transport: &oauth2.Transport{
+		Source: cc.TokenSource(ctx), Base: env.HTTP.Transport}})
+	report, err := own.ShareReport(ctx, films.App.ClientID, client.ReportQuery{Period: "week"})
+	if err != nil || report.ClientID != films.App.ClientID || report.Period != "week" {
+		t.Fatalf("the app's own report: %+v, %v", report, err)
+	}
+	if err := reportOf(own, tunes.App.ClientID); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("another app's report: %v, want 404", err)
+	}
+	for _, path := range []string{"/api/v1/me", "/api/v1/threads", "/api/v1/friends", "/api/v1/apps", "/api/v1/me/access-log"} {
+		if _, err := own.Do(ctx, "GET", path, nil, nil); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("GET %s with the app's own token: %v, want 401", path, err)
+		}
+	}
+	if _, err := own.Share(ctx, client.NewShare{To: "other", URL: "https://films.example/1", Title: "A film"}); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a share with the app's own token: %v, want 401", err)
+	}
+
+	// Nothing but reports.read, and only for confidential apps.
+	for _, scopes := range [][]string{{"messages.read"}, {"reports.read", "openid"}, {"shares.write"}} {
+		bad := cc
+		bad.Scopes = scopes
+		if _, err := bad.Token(ctx); !oauthError(err, "invalid_scope") {
+			t.Errorf("client credentials for %v: %v, want invalid_scope", scopes, err)
+		}
+	}
+	public := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	resp, err := http.PostForm(env.URL+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {public.App.ClientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var oe struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&oe)
+	if resp.StatusCode == http.StatusOK || (oe.Error != "invalid_client" && oe.Error != "unauthorized_client") {
+		t.Errorf("a public app's client credentials: %d %q, want refused", resp.StatusCode, oe.Error)
+	}
+
+	// Discovery says so.
+	var d struct {
+		Grants []string `json:"grant_types_supported"`
+		Scopes []string `json:"scopes_supported"`
+	}
+	dr, err := http.Get(env.URL + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dr.Body.Close()
+	json.NewDecoder(dr.Body).Decode(&d)
+	if !slices.Contains(d.Grants, "client_credentials") || !slices.Contains(d.Scopes, "reports.read") {
+		t.Errorf("discovery: grants %v, scopes %v", d.Grants, d.Scopes)
+	}
+
+	// Introspection (RFC 7662) shows it to its app alone.
+	introspect := func(p *apptest.Partner, token string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", env.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(p.App.ClientID, p.App.ClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	if got := introspect(films, tok.AccessToken); got["active"] != true || got["scope"] != "reports.read" || got["client_id"] != films.App.ClientID {
+		t.Errorf("introspection by the app: %v", got)
+	}
+	if got := introspect(tunes, tok.AccessToken); got["active"] != false {
+		t.Errorf("introspection by another app: %v, want inactive", got)
+	}
+
+	// Revoked (RFC 7009), it stops at once.
+	revoked, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", env.URL+"/oauth2/revoke", strings.NewReader(url.Values{"token": {revoked.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(films.App.ClientID, films.App.ClientSecret)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %v %v", resp, err)
+	}
+	if err := reportOf(env.Client.WithToken(revoked.AccessToken), films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a revoked own token: %v, want 401", err)
+	}
+
+	// A suspended app's own token stops at once.
+	if _, err := env.Server.Service.SuspendApp(ctx, films.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if err := reportOf(own, films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a suspended app's own token: %v, want 401", err)
+	}
+}
+
+// oauthError reports whether err is an OAuth error response with code.
+func oauthError(err error, code string) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == code
+}
+
+// FuzzReports_Query sends the owner's report route any query, and a share
+// link any token: no query gets a 5xx, a report is 200 or a 400 problem,
+// and a link that is no one's is a 404 page, never a redirect away. `go test -fuzz
+// FuzzReports_Query ./internal/httpapi` looks beyond the seeds.
+func FuzzReports_Query(f *testing.F) {
+	env := apptest.Start(f)
+	owner := env.MustMember(f, "owner")
+	partner := mustOwnedPartner(f, env, "Films", "owner")
+	for _, seed := range []string{"", "period=week", "from=2026-01-01&to=2026-01-31&period=fortnight&format=svg",
+		"from=0001-01-01&to=0001-01-02", "from=9999-12-30&to=9999-12-31", "to=1970-01-01", "format=csv&format=svg",
+		"from=2026-02-30", "period=%00", "from=%ff"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		req, err := http.NewRequest("GET", env.URL+"/api/v1/apps/"+partner.App.ClientID+"/reports/shares?"+query, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+owner.Token())
+		// A plain client: a query net/http itself refuses gets its own 400.
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("?%s: %d", query, resp.StatusCode)
+		}
+		// Dot segments are first cleaned by a redirect to the same server.
+		link := follow(t, "GET", env.URL+"/s/"+url.PathEscape(query), firefox)
+		if cleaned := strings.HasPrefix(link.Header.Get("Location"), "/"); link.StatusCode != http.StatusNotFound && !cleaned {
+			t.Fatalf("/s/%s: %d to %q", query, link.StatusCode, link.Header.Get("Location"))
+		}
+	})
+}

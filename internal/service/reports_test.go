@@ -1,0 +1,87 @@
+package service
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// sent returns links of cards sent on day d (counted from reportEpoch),
+// one from each sender to a recipient of their own.
+func sent(d int, senders ...string) []parley.ShareLink {
+	var out []parley.ShareLink
+	for i, s := range senders {
+		out = append(out, parley.ShareLink{MessageID: fmt.Sprintf("%d-%s", d, s), SenderID: s,
+			UserID: "to-" + s, SentAt: dayStart(d).Add(time.Duration(i) * time.Minute)})
+	}
+	return out
+}
+
+// A week shows when what its suppressed days leave, taken together, is
+// counted from k people or more, and hides when it is counted from fewer;
+// a fortnight likewise for its suppressed weeks.
+func TestReports_ComplementOfSuppressedDays(t *testing.T) {
+	const k = 3
+	f := 14 * 100 // a fortnight's first day, a Monday
+	for _, c := range []struct {
+		name      string
+		links     []parley.ShareLink
+		weekShown [2]bool
+		fortnight bool
+	}{
+		{"small days that together are k", concat(sent(f, "a", "b", "c"), sent(f+1, "d"), sent(f+2, "e", "f"), sent(f+7, "a", "b", "c")),
+			[2]bool{true, true}, true},
+		{"one small day", concat(sent(f, "a", "b", "c"), sent(f+1, "d")), [2]bool{false, false}, false},
+		{"one small day, already counted in a big one", concat(sent(f, "a", "b", "c"), sent(f+1, "a")), [2]bool{false, false}, false},
+		{"two small weeks that together are k", concat(sent(f, "a", "b"), sent(f+7, "c")), [2]bool{false, false}, true},
+		{"a small week beside a big one", concat(sent(f, "a", "b", "c"), sent(f+7, "d")), [2]bool{true, false}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSuppression(c.links, f, f+14, k)
+			days, weeks, fortnight := s.fortnight(f, bySenders)
+			if weeks != c.weekShown || fortnight != c.fortnight {
+				t.Errorf("weeks shown %v, fortnight %v; want %v, %v (days %v)", weeks, fortnight, c.weekShown, c.fortnight, days)
+			}
+		})
+	}
+}
+
+func concat(lists ...[]parley.ShareLink) []parley.ShareLink {
+	var out []parley.ShareLink
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// Clicks show only when k recipients clicked and k did not, counting the
+// clicks made before the period's end.
+func TestReports_ClicksNeedBothSides(t *testing.T) {
+	end := dayStart(1)
+	before, after := end.Add(-time.Hour), end.Add(time.Hour)
+	links := func(clicks ...*time.Time) []parley.ShareLink {
+		var out []parley.ShareLink
+		for i, at := range clicks {
+			out = append(out, parley.ShareLink{MessageID: fmt.Sprint(i), SenderID: "s", UserID: fmt.Sprint("r", i), SentAt: dayStart(0), ClickedAt: at})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name  string
+		links []parley.ShareLink
+		shown bool
+	}{
+		{"3 clicked, 3 did not", links(&before, &before, &before, nil, nil, nil), true},
+		{"all 6 clicked", links(&before, &before, &before, &before, &before, &before), false},
+		{"none clicked", links(nil, nil, nil, nil, nil, nil), false},
+		{"3 clicked, 2 did not", links(&before, &before, &before, nil, nil), false},
+		{"3 clicked, 3 only after the end", links(&before, &before, &before, &after, &after, &after), true},
+		{"2 clicked before the end, 1 after", links(&before, &before, &after, nil, nil, nil), false},
+	} {
+		if got := countCell(c.links, end).safe(byClicks, 3); got != c.shown {
+			t.Errorf("%s: shown %v, want %v", c.name, got, c.shown)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// A share link is found by its token's hash with its card's thread and URL,
+// which is gone once the card is deleted; its first click is recorded
+// once; a report finds the app's links of a time range, the sender's own
+// left out; a second link of one member to one card is ECONFLICT.
+func TestShares_LinksClicksAndReportRows(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		alice, bob := newUser("alice"), newUser("bob")
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice.ID, RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
+		card := func(at time.Time) *parley.Message {
+			return &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: alice.Ref(), Kind: parley.MessageKindShare, CreatedAt: at,
+				Via: &parley.Via{ClientID: app.ClientID, Name: app.Name}, Share: &parley.Share{URL: "https://films.example/1", Title: "A film"}}
+		}
+		early, late := card(now.Add(-48*time.Hour)), card(now)
+		links := func(m *parley.Message) []parley.ShareLink {
+			var out []parley.ShareLink
+			for _, u := range []*parley.User{alice, bob} {
+				out = append(out, parley.ShareLink{TokenHash: parley.HashToken(m.ID + u.ID), MessageID: m.ID, ClientID: app.ClientID,
+					SenderID: alice.ID, UserID: u.ID, SentAt: m.CreatedAt})
+			}
+			return out
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, err := range []error{tx.CreateUser(ctx, alice, "h"), tx.CreateUser(ctx, bob, "h"), tx.CreateApp(ctx, app, []byte("s")), tx.CreateThread(ctx, th)} {
+				if err != nil {
+					return err
+				}
+			}
+			for _, m := range []*parley.Message{early, late} {
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+				if err := tx.CreateShareLinks(ctx, links(m)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		bobsLate := parley.HashToken(late.ID + bob.ID)
+		if err := db.Write(ctx, func(tx parley.Tx) error {
+			return tx.CreateShareLinks(ctx, []parley.ShareLink{{TokenHash: parley.HashToken("other"), MessageID: late.ID,
+				ClientID: app.ClientID, SenderID: alice.ID, UserID: bob.ID, SentAt: now}})
+		}); parley.ErrorCode(err) != parley.ECONFLICT {
+			t.Fatalf("a second link of bob's to a card: %v, want ECONFLICT", err)
+		}
+
+		click := func(at time.Time) bool {
+			var first bool
+			mustWrite(t, db, func(tx parley.Tx) (err error) {
+				first, err = tx.ClickShareLink(ctx, bobsLate, at)
+				return err
+			})
+			return first
+		}
+		clickedAt := now.Add(time.Minute)
+		if !click(clickedAt) || click(clickedAt.Add(time.Minute)) {
+			t.Fatal("the first click must count, and only it")
+		}
+		var target *parley.ShareTarget
+		var window []parley.ShareLink
+		err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			if target, err = tx.FindShareTarget(ctx, bobsLate); err != nil {
+				return err
+			}
+			if _, err := tx.FindShareTarget(ctx, parley.HashToken("nobody's")); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("an unknown token: %v, want ENOTFOUND", err)
+			}
+			window, err = tx.FindShareLinks(ctx, app.ClientID, now.Add(-time.Hour), now.Add(time.Hour))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := target.Link
+		if target.URL != "https://films.example/1" || target.ThreadID != th.ID || l.MessageID != late.ID || l.UserID != bob.ID ||
+			l.SenderID != alice.ID || l.ClientID != app.ClientID || !l.SentAt.Equal(now) || l.ClickedAt == nil || !l.ClickedAt.Equal(clickedAt) {
+			t.Fatalf("target %+v, link %+v", target, l)
+		}
+		if len(window) != 1 || window[0].UserID != bob.ID || window[0].MessageID != late.ID || window[0].ClickedAt == nil {
+			t.Fatalf("links of the last hour: %+v, want bob's link to the late card alone", window)
+		}
+
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, late.ID, now) })
+		err = db.Read(ctx, func(tx parley.Tx) (err error) {
+			target, err = tx.FindShareTarget(ctx, bobsLate)
+			return err
+		})
+		if err != nil || target.URL != "" {
+			t.Fatalf("a deleted card's link: %+v, %v; want it found without a URL", target, err)
+		}
+	})
+}
+
+// An app's own token is found by its hash with its app; making one forgets
+// those that expired; a deleted one is gone.
+func TestShares_ClientTokens(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		old := &parley.ClientToken{Hash: parley.HashToken("old"), ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeReportsRead},
+			CreatedAt: now.Add(-3 * time.Hour), ExpiresAt: now.Add(-2 * time.Hour)}
+		fresh := &parley.ClientToken{Hash: parley.HashToken("fresh"), ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeReportsRead},
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateApp(ctx, app, []byte("s")) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateClientToken(ctx, old) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateClientToken(ctx, fresh) })
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			got, gotApp, err := tx.FindClientToken(ctx, fresh.Hash)
+			if err != nil {
+				return err
+			}
+			if got.ClientID != app.ClientID || !got.Scopes.Has(parley.ScopeReportsRead) || len(got.Scopes) != 1 ||
+				!got.ExpiresAt.Equal(fresh.ExpiresAt) || gotApp.ClientID != app.ClientID {
+				t.Errorf("token %+v of app %+v", got, gotApp)
+			}
+			if _, _, err := tx.FindClientToken(ctx, old.Hash); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("an expired token after a new one was made: %v, want ENOTFOUND", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteClientToken(ctx, fresh.Hash) })
+		err = db.Read(ctx, func(tx parley.Tx) error {
+			_, _, err := tx.FindClientToken(ctx, fresh.Hash)
+			return err
+		})
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("a deleted token: %v, want ENOTFOUND", err)
+		}
+	})
+}
