@@ -182,10 +182,14 @@ type Via struct {
 	Name     string `json:"name"`
 }
 
-// Share is the card of a share message: a link and its title.
+// Share is the card of a share message: the shared URL, its title, and
+// the viewer's own tracked link to it.
 type Share struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
+	// Link is the viewer's own /s/{token} link, which redirects to URL and
+	// counts their first click; empty on cards sent before links existed.
+	Link string `json:"link,omitempty"`
 }
 
 // MessagePage is a page of a thread's messages, oldest first.

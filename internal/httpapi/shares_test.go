@@ -60,7 +60,7 @@ func clickedAt(t *testing.T, env *apptest.Env, link string) *time.Time {
 }
 
 // cardOf returns the share card among a member's view of a thread.
-func cardOf(t *testing.T, c *client.Client, threadID string) *parley.Message {
+func cardOf(t *testing.T, c *client.Client, threadID string) *client.Message {
 	t.Helper()
 	page, err := c.Messages(context.Background(), threadID, client.MessagesQuery{})
 	if err != nil {
@@ -123,7 +123,7 @@ func TestShares_EachMemberHasTheirOwnLink(t *testing.T) {
 		if ev.Type != parley.EventMessageCreated {
 			continue
 		}
-		var m parley.Message
+		var m client.Message
 		if err := json.Unmarshal(ev.Data, &m); err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestShares_EachMemberHasTheirOwnLink(t *testing.T) {
 
 // mustSummaryCard returns the last message of a thread in the member's
 // thread list.
-func mustSummaryCard(t *testing.T, c *client.Client, threadID string) *parley.Message {
+func mustSummaryCard(t *testing.T, c *client.Client, threadID string) *client.Message {
 	t.Helper()
 	page, err := c.Threads(context.Background(), client.ThreadsQuery{})
 	if err != nil {
