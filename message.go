@@ -130,3 +130,40 @@ type MessagePage struct {
 	// direction it was read.
 	HasMore bool `json:"has_more"`
 }
+
+// ChangeFilter selects a page of a thread's changes: those after a change
+// number, oldest first.
+type ChangeFilter struct {
+	ThreadID string
+	// After is the number of the last change already seen; 0 reads from
+	// the start.
+	After int64
+	Limit int
+	// MemberID and FromSeq hold the page to what a caller may see, as in
+	// MessageFilter: nothing while the member is not in the thread, and no
+	// change to a message before FromSeq.
+	MemberID string
+	FromSeq  int64
+}
+
+// MessageChange is one change of a thread's messages, in the order the
+// changes were committed: a message posted (Type EventMessageCreated) or
+// deleted (EventMessageDeleted, Message a tombstone). A message posted and
+// deleted since a reader last looked is one change, its deletion.
+type MessageChange struct {
+	Type    string   `json:"type"`
+	Message *Message `json:"message"`
+	// Number places the change in its thread's dense, growing numbering
+	// of changes; a message holds the number of its latest change.
+	Number int64 `json:"-"`
+}
+
+// ChangePage is a page of a thread's changes, oldest first.
+type ChangePage struct {
+	Changes []MessageChange `json:"changes"`
+	// NextCursor continues after this page; given again when the page is
+	// empty, so that a reader always has a place to resume from.
+	NextCursor string `json:"next_cursor"`
+	// HasMore reports whether more changes follow the page already.
+	HasMore bool `json:"has_more"`
+}

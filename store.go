@@ -57,6 +57,7 @@ type Tx interface {
 	AccessLogStore
 	RealtimeStore
 	ThrottleStore
+	RateLimitStore
 	KeyStore
 	ShareStore
 	ClientTokenStore
@@ -159,15 +160,17 @@ type ParticipantStore interface {
 
 // MessageStore keeps messages, and deleted messages as tombstones.
 type MessageStore interface {
-	// CreateMessage stores a message; ECONFLICT when its seq is taken in
-	// its thread, or its sender used its (non-empty) idempotency key
-	// before.
+	// CreateMessage stores a message as its thread's next change;
+	// ECONFLICT when its seq is taken in its thread, or its sender used its
+	// (non-empty) idempotency key before. Change numbers are dense per
+	// thread: each transaction that commits took the one after the last
+	// committed, however many write the thread at once.
 	CreateMessage(ctx context.Context, m *Message) error
 	// PostMessage stores m as its thread's next message: it takes the
 	// thread's next number into m.Seq and records activity at m.CreatedAt
-	// (as NextSeq), stores m (as CreateMessage, with its ECONFLICT), and
-	// moves the sender's read marker up to m.Seq (as SetReadSeq); ENOTFOUND
-	// when the thread does not exist.
+	// (as NextSeq), stores m as the thread's next change (as CreateMessage,
+	// with its ECONFLICT), and moves the sender's read marker up to m.Seq
+	// (as SetReadSeq); ENOTFOUND when the thread does not exist.
 	PostMessage(ctx context.Context, m *Message) error
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
@@ -176,7 +179,13 @@ type MessageStore interface {
 	// FindMessages returns a page of the filter's thread: newest first for
 	// Before (or no position), oldest first for After.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
-	// DeleteMessage turns the message into a tombstone deleted at t.
+	// FindMessageChanges returns a page of the filter's thread's changes,
+	// the oldest first: each message whose latest change is numbered after
+	// f.After, as it is now, with that change's number.
+	FindMessageChanges(ctx context.Context, f ChangeFilter) ([]MessageChange, error)
+	// DeleteMessage turns the message into a tombstone deleted at t, as
+	// its thread's next change (numbered as PostMessage's changes are);
+	// ENOTFOUND when the message is absent or already deleted.
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
 }
 
@@ -302,6 +311,19 @@ type ThrottleStore interface {
 	DeleteThrottle(ctx context.Context, key string) error
 	// DeleteThrottlesBefore forgets every key whose last failure was before t.
 	DeleteThrottlesBefore(ctx context.Context, t time.Time) error
+}
+
+// RateLimitStore keeps what every server of a store used of each rate
+// limit's keys, as each key's theoretical arrival time (RateUse).
+type RateLimitStore interface {
+	// AddRateUses adds each use's cost to its key's theoretical arrival
+	// time, taken as now where it is earlier or the key is new, and returns
+	// the keys' times after the additions, in the order of uses: what
+	// every server added so far. Keys are distinct.
+	AddRateUses(ctx context.Context, uses []RateUse, now time.Time) ([]time.Time, error)
+	// DeleteRateUsesBefore forgets every key whose theoretical arrival
+	// time is before t: its allowance is whole.
+	DeleteRateUsesBefore(ctx context.Context, t time.Time) error
 }
 
 // KeyStore keeps the server's own keys, such as its token encryption key.

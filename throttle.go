@@ -87,3 +87,15 @@ func ClientAddrFromContext(ctx context.Context) string {
 	addr, _ := ctx.Value(clientAddrKey{}).(string)
 	return addr
 }
+
+// RateUse is the use of one key of a rate limit, such as an app's or a
+// member's, in the terms of the generic cell rate algorithm (GCRA): each
+// request takes the limit's interval between requests from the key's
+// allowance, and the allowance is whole again once the key's theoretical
+// arrival time (TAT) is past.
+type RateUse struct {
+	Key string
+	// Cost is the allowance the requests took: their count times the
+	// limit's interval between requests.
+	Cost time.Duration
+}

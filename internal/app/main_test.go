@@ -87,7 +87,8 @@ func startProcess(t *testing.T, flags ...string) *process {
 func TestDurability_KillDashNine(t *testing.T) {
 	ctx := context.Background()
 	dataDir := t.TempDir()
-	p := startProcess(t, "--data", dataDir)
+	// The load sends far faster than a member may: the limit is lifted.
+	p := startProcess(t, "--data", dataDir, "--rate-limit-member", "0")
 	anon := client.New(p.url)
 	sign := func(name string) *client.Client {
 		if _, err := anon.CreateAccount(ctx, name, apptest.Password(name), ""); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/oauth"
+	"github.com/parleyhq/parley/internal/ratelimit"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/web"
@@ -29,6 +30,8 @@ type Server struct {
 	Config  config.Config
 	Store   *sqlstore.DB
 	Service *service.Service
+	// Limits is the server's share of the rate limits on /api/v1.
+	Limits *ratelimit.Limiter
 
 	log  *slog.Logger
 	bus  eventBus
@@ -88,7 +91,12 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		PublicURL:         cfg.PublicURL,
 		ReportMinPeople:   cfg.ReportMinPeople,
 	})
-	api := httpapi.NewServer(svc, log, httpapi.NewMetrics())
+	limiter := ratelimit.New(store, clock, log)
+	api := httpapi.NewServer(svc, log, httpapi.NewMetrics(), httpapi.Limits{
+		Limiter: limiter,
+		App:     ratelimit.Policy{Name: "app", Rate: cfg.RateLimitApp, Burst: cfg.RateLimitAppBurst},
+		Member:  ratelimit.Policy{Name: "member", Rate: cfg.RateLimitMember, Burst: cfg.RateLimitMemberBurst},
+	})
 	hs := &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -98,7 +106,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	// Shutdown waits for requests but not for hijacked connections: the
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
-	return &Server{Config: cfg, Store: store, Service: svc, log: log, bus: events, keys: keys, api: api, http: hs}, nil
+	return &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, log: log, bus: events, keys: keys, api: api, http: hs}, nil
 }
 
 // eventBus is a bus the server closes when it stops.
@@ -164,6 +172,7 @@ func (s *Server) Listen() error {
 	s.stopChores = stop
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })
 	s.chores.Go(func() { s.checkAccess(ctx) })
+	s.chores.Go(func() { s.Limits.Run(ctx) })
 	return nil
 }
 

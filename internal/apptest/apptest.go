@@ -92,6 +92,10 @@ func Serve(tb testing.TB, srv *app.Server) (stop func()) {
 	return stop
 }
 
+// Unlimited lifts the rate limits on /api/v1, for tests that call faster
+// than anyone may.
+func Unlimited(c *config.Config) { c.RateLimitApp, c.RateLimitMember = 0, 0 }
+
 // Install returns the configuration of a new, empty install for the test:
 // a data directory of its own and, on PostgreSQL (Engine), a fresh schema.
 // Commands and servers given it share its data.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
 // Registration modes.
@@ -51,6 +52,18 @@ type Config struct {
 	// through the API before each further one waits
 	// (PARLEY_SIGNUPS_PER_ADDRESS).
 	SignUpsPerAddress int
+	// RateLimitApp is how many requests a second an app may make to
+	// /api/v1 through all its tokens together (PARLEY_RATE_LIMIT_APP), and
+	// RateLimitAppBurst how many at once (PARLEY_RATE_LIMIT_APP_BURST);
+	// a rate of 0 sets no limit.
+	RateLimitApp      float64
+	RateLimitAppBurst int
+	// RateLimitMember is how many requests a second a member may make to
+	// /api/v1 with their own sessions (PARLEY_RATE_LIMIT_MEMBER), and
+	// RateLimitMemberBurst how many at once
+	// (PARLEY_RATE_LIMIT_MEMBER_BURST); a rate of 0 sets no limit.
+	RateLimitMember      float64
+	RateLimitMemberBurst int
 	// LogLevel is debug, info, warn or error (PARLEY_LOG_LEVEL).
 	LogLevel string
 	// ShutdownTimeout bounds a graceful shutdown.
@@ -72,10 +85,16 @@ func Default() Config {
 		Registration:      RegistrationOpen,
 		SessionTTL:        30 * 24 * time.Hour,
 		SignUpsPerAddress: 20,
-		LogLevel:          "info",
-		ShutdownTimeout:   15 * time.Second,
-		MemoryLimitMiB:    64,
-		ReportMinPeople:   parley.DefaultReportMinPeople,
+		// Far above a person's client or a partner polling its members'
+		// threads, far below a script reading in a loop.
+		RateLimitApp:         50,
+		RateLimitAppBurst:    100,
+		RateLimitMember:      20,
+		RateLimitMemberBurst: 100,
+		LogLevel:             "info",
+		ShutdownTimeout:      15 * time.Second,
+		MemoryLimitMiB:       64,
+		ReportMinPeople:      parley.DefaultReportMinPeople,
 	}
 }
 
@@ -96,9 +115,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	for name, dst := range map[string]*int{
-		"PARLEY_MEMORY_LIMIT_MIB":    &c.MemoryLimitMiB,
-		"PARLEY_SIGNUPS_PER_ADDRESS": &c.SignUpsPerAddress,
-		"PARLEY_REPORT_MIN_PEOPLE":   &c.ReportMinPeople,
+		"PARLEY_MEMORY_LIMIT_MIB":        &c.MemoryLimitMiB,
+		"PARLEY_SIGNUPS_PER_ADDRESS":     &c.SignUpsPerAddress,
+		"PARLEY_RATE_LIMIT_APP_BURST":    &c.RateLimitAppBurst,
+		"PARLEY_RATE_LIMIT_MEMBER_BURST": &c.RateLimitMemberBurst,
+		"PARLEY_REPORT_MIN_PEOPLE":       &c.ReportMinPeople,
 	} {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -106,6 +127,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				return c, fmt.Errorf("config: %s: %w", name, err)
 			}
 			*dst = n
+		}
+	}
+	for name, dst := range map[string]*float64{
+		"PARLEY_RATE_LIMIT_APP":    &c.RateLimitApp,
+		"PARLEY_RATE_LIMIT_MEMBER": &c.RateLimitMember,
+	} {
+		if v := getenv(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return c, fmt.Errorf("config: %s: %w", name, err)
+			}
+			*dst = f
 		}
 	}
 	if v := getenv("PARLEY_SESSION_TTL"); v != "" {
@@ -158,6 +191,18 @@ func (c Config) Validate() error {
 	}
 	if c.ReportMinPeople < parley.MinReportMinPeople {
 		return fmt.Errorf("config: report minimum of people %d is under %d: smaller groups could be told apart", c.ReportMinPeople, parley.MinReportMinPeople)
+	}
+	for _, l := range []struct {
+		name  string
+		rate  float64
+		burst int
+	}{{"app", c.RateLimitApp, c.RateLimitAppBurst}, {"member", c.RateLimitMember, c.RateLimitMemberBurst}} {
+		if !(l.rate >= 0 && l.rate <= ratelimit.MaxRate) {
+			return fmt.Errorf("config: the %s rate limit %g must be 0 (none) to %g requests a second", l.name, l.rate, ratelimit.MaxRate)
+		}
+		if l.rate > 0 && l.burst < 1 {
+			return fmt.Errorf("config: the %s rate limit's burst %d is under 1", l.name, l.burst)
+		}
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("config: session TTL %s is under a minute", c.SessionTTL)

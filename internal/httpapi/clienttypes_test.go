@@ -39,6 +39,8 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"Via":             client.Via{},
 		"Share":           client.Share{},
 		"MessagePage":     client.MessagePage{},
+		"MessageChange":   client.MessageChange{},
+		"ChangePage":      client.ChangePage{},
 		"Event":           client.Event{},
 		"MessageDeleted":  client.MessageDeleted{},
 		"ReadUpdated":     client.ReadUpdated{},

@@ -255,7 +255,7 @@ func mustEnd(t *testing.T, s *client.EventStream, d time.Duration) {
 // TestEvents_SlowClientDisconnected has a client that never reads; the
 // server must cut it off rather than hold its events.
 func TestEvents_SlowClientDisconnected(t *testing.T) {
-	env := apptest.Start(t)
+	env := apptest.Start(t, apptest.Unlimited)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")

@@ -16,7 +16,7 @@ import (
 // of any table. `go test` runs the seeds; `go test -fuzz
 // FuzzBodies_RefusedChangesNothing ./internal/httpapi` looks for more.
 func FuzzBodies_RefusedChangesNothing(f *testing.F) {
-	env := apptest.Start(f)
+	env := apptest.Start(f, apptest.Unlimited)
 	alice, bob := env.MustMember(f, "alice"), env.MustMember(f, "bob")
 	apptest.MustFriends(f, alice, bob)
 	th := apptest.MustThread(f, alice, "bob")

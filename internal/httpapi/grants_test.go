@@ -86,6 +86,10 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			_, err := c.Messages(ctx, th, client.MessagesQuery{})
 			return err
 		}},
+		{"GET /threads/{id}/changes", parley.ScopeMessagesRead, true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.Changes(ctx, th, client.ChangesQuery{})
+			return err
+		}},
 		{"POST /threads/{id}/messages", parley.ScopeMessagesWrite, true, func(ctx context.Context, c *client.Client, th string) error {
 			_, err := c.SendMessage(ctx, th, "from the app", "")
 			return err

@@ -192,7 +192,7 @@ func TestMessages_SeqDenseUnderConcurrency(t *testing.T) {
 }
 
 func TestMessages_History(t *testing.T) {
-	env := apptest.Start(t)
+	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

@@ -13,6 +13,7 @@ type Metrics struct {
 	websockets    prometheus.Gauge
 	messagesSent  prometheus.Counter
 	eventsDropped prometheus.Counter
+	rateLimited   *prometheus.CounterVec
 }
 
 // NewMetrics returns the collectors registered on a new registry, with the
@@ -36,8 +37,11 @@ func NewMetrics() *Metrics {
 		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_realtime_slow_disconnects_total", Help: "Realtime connections cut off for not keeping up.",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_rate_limited_total", Help: "Requests refused by a rate limit, by policy (app or member).",
+		}, []string{"policy"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.websockets, m.messagesSent, m.eventsDropped,
+	m.Registry.MustRegister(m.requests, m.duration, m.websockets, m.messagesSent, m.eventsDropped, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

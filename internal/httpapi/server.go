@@ -27,6 +27,7 @@ type Server struct {
 	svc     *service.Service
 	log     *slog.Logger
 	metrics *Metrics
+	limits  Limits
 	mux     *http.ServeMux
 
 	// closing is closed when the server shuts down, ending realtime connections.
@@ -34,9 +35,10 @@ type Server struct {
 	closingOnce sync.Once
 }
 
-// NewServer returns the API's handler.
-func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics) *Server {
-	s := &Server{svc: svc, log: log, metrics: metrics, mux: http.NewServeMux(), closing: make(chan struct{})}
+// NewServer returns the API's handler, which holds authenticated calls to
+// limits.
+func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits) *Server {
+	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, mux: http.NewServeMux(), closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		switch {
@@ -147,10 +149,10 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticated resolves the bearer token (RFC 6750) to a caller with
-// authenticate. Where ticket is set, for WebSocket clients that cannot set
-// headers, a ticket from POST /api/v1/events/tickets is taken as ?ticket=
-// too. A token is never taken from a URL, where proxies and histories would
-// keep it.
+// authenticate and holds it to its rate limit (admit). Where ticket is set,
+// for WebSocket clients that cannot set headers, a ticket from POST
+// /api/v1/events/tickets is taken as ?ticket= too. A token is never taken
+// from a URL, where proxies and histories would keep it.
 func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.Context, string) (*parley.Caller, error), ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c *parley.Caller
@@ -165,6 +167,9 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 		}
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if !s.admit(w, r, c) {
 			return
 		}
 		next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), c)))

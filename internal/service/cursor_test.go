@@ -32,3 +32,37 @@ func FuzzThreadCursor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChangeCursor feeds clients' cursors of a thread's changes to the
+// decoder: it must never panic, must refuse with EINVALID what it cannot
+// read or what another thread gave out, and must read back every cursor it
+// gave out.
+func FuzzChangeCursor(f *testing.F) {
+	const thread = "06h0mpb9vpv8p7ugs8f4n1oat0"
+	f.Add(encodeChangeCursor(42, thread))
+	f.Add(encodeChangeCursor(42, "06h0mpb9vpv8p7ugs8f4n1oat1"))
+	f.Add("")
+	f.Add("not-a-cursor")
+	f.Add("LTEuYQ") // "-1.a"
+	f.Fuzz(func(t *testing.T, cursor string) {
+		n, err := decodeChangeCursor(cursor, thread)
+		if err != nil {
+			if parley.ErrorCode(err) != parley.EINVALID {
+				t.Fatalf("decode(%q): %v, want EINVALID", cursor, err)
+			}
+			return
+		}
+		if cursor == "" {
+			if n != 0 {
+				t.Fatalf("no cursor reads from %d, want 0", n)
+			}
+			return
+		}
+		if again, err := decodeChangeCursor(encodeChangeCursor(n, thread), thread); err != nil || again != n {
+			t.Fatalf("cursor %q does not survive a round trip: %d, %v", cursor, again, err)
+		}
+		if _, err := decodeChangeCursor(cursor, "another"); err == nil {
+			t.Fatalf("cursor %q of one thread is taken for another", cursor)
+		}
+	})
+}

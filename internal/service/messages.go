@@ -124,10 +124,6 @@ type MessageQuery struct {
 
 // Messages returns a page of a thread the caller is in, oldest first.
 func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery) (*parley.MessagePage, error) {
-	c, err := caller(ctx, parley.ScopeMessagesRead)
-	if err != nil {
-		return nil, err
-	}
 	if q.Limit == 0 {
 		q.Limit = parley.DefaultMessageLimit
 	}
@@ -140,41 +136,135 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
 	}
 	page := &parley.MessagePage{}
+	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, from int64) ([]*parley.Message, error) {
+		list, err := tx.FindMessages(ctx, parley.MessageFilter{
+			ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: memberID, FromSeq: from,
+		})
+		if err != nil {
+			return nil, err
+		}
+		page.HasMore = len(list) > q.Limit
+		if page.HasMore {
+			list = list[:q.Limit]
+		}
+		if q.After == nil {
+			slices.Reverse(list)
+		}
+		page.Messages = list
+		return list, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// ChangeQuery selects a page of a thread's changes: those after Cursor, a
+// NextCursor of an earlier page (empty: from the start). Limit 0 means the
+// default.
+type ChangeQuery struct {
+	Cursor string
+	Limit  int
+}
+
+// Changes returns a page of the changes to a thread's messages the caller
+// may see, in the order they were committed: messages posted and messages
+// deleted, so that a reader that was away learns of deletions too. It is
+// held to exactly what Messages is held to, and logged as Messages is.
+func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (*parley.ChangePage, error) {
+	if q.Limit == 0 {
+		q.Limit = parley.DefaultMessageLimit
+	}
+	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
+		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
+	}
+	after, err := decodeChangeCursor(q.Cursor, threadID)
+	if err != nil {
+		return nil, err
+	}
+	page := &parley.ChangePage{NextCursor: encodeChangeCursor(after, threadID)}
+	err = s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, from int64) ([]*parley.Message, error) {
+		list, err := tx.FindMessageChanges(ctx, parley.ChangeFilter{
+			ThreadID: threadID, After: after, Limit: q.Limit + 1, MemberID: memberID, FromSeq: from,
+		})
+		if err != nil {
+			return nil, err
+		}
+		page.HasMore = len(list) > q.Limit
+		if page.HasMore {
+			list = list[:q.Limit]
+		}
+		page.Changes = list
+		if len(list) > 0 {
+			page.NextCursor = encodeChangeCursor(list[len(list)-1].Number, threadID)
+		}
+		msgs := make([]*parley.Message, len(list))
+		for i, c := range list {
+			msgs[i] = c.Message
+		}
+		return msgs, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// readMessages is the one way a thread's messages are read, whatever the
+// order: it holds the caller to messages.read and the thread to the
+// caller's reach of it, has find read the messages of the member's thread
+// (memberID: none while they are not in it) from the first one the caller
+// may see, tells an empty answer of a thread the caller is not in apart
+// from an empty thread, and logs the read of the messages find returns
+// before they are handed out.
+func (s *Service) readMessages(ctx context.Context, threadID string, find func(tx parley.Tx, memberID string, from int64) ([]*parley.Message, error)) error {
+	c, err := caller(ctx, parley.ScopeMessagesRead)
+	if err != nil {
+		return err
+	}
+	var read []*parley.Message
 	var readers []string
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		from, err := visibleFrom(ctx, tx, c, threadID)
 		if err != nil {
 			return err
 		}
-		list, err := tx.FindMessages(ctx, parley.MessageFilter{
-			ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: c.User.ID, FromSeq: from,
-		})
-		if err != nil {
+		if read, err = find(tx, c.User.ID, from); err != nil {
 			return err
 		}
-		if len(list) == 0 {
+		if len(read) == 0 {
 			// An empty page: the thread may be empty, or not the caller's.
 			if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 				return err
 			}
 		}
-		if len(list) > q.Limit {
-			list, page.HasMore = list[:q.Limit], true
-		}
-		if q.After == nil {
-			slices.Reverse(list)
-		}
-		page.Messages = list
 		readers, err = threadReaders(ctx, tx, c, threadID)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.linkShares(ctx, c.User.ID, page.Messages...); err != nil {
-		return nil, err
+	if err := s.linkShares(ctx, c.User.ID, read...); err != nil {
+		return err
 	}
-	return page, s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, page.Messages})
+	return s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, read})
+}
+
+// Change cursors are the number of the last change read and the thread's
+// ID: a cursor is good for its own thread only.
+func encodeChangeCursor(change int64, threadID string) string {
+	return encodeCursor(change, threadID)
+}
+
+func decodeChangeCursor(cursor, threadID string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	change, id, ok := decodeCursor(cursor)
+	if !ok || id != threadID {
+		return 0, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out for this thread")
+	}
+	return change, nil
 }
 
 // DeleteMessage deletes one of the caller's own messages for everyone,

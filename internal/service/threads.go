@@ -2,9 +2,7 @@ package service
 
 import (
 	"context"
-	"encoding/base64"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -439,25 +437,18 @@ func (s *Service) publishThreadChange(ctx context.Context, change parley.ThreadC
 	s.publish(ctx, to, parley.NewEvent(parley.EventThreadUpdated, change.Thread.ID, change))
 }
 
-// Thread cursors are "<activity micros>.<thread id>" in base64url: opaque to
-// clients, checked on the way in.
+// Thread cursors are the activity time in microseconds and the thread's ID.
 func encodeThreadCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
+	return encodeCursor(at.UnixMicro(), id)
 }
 
 func decodeThreadCursor(cursor string) (*parley.ThreadCursor, error) {
 	if cursor == "" {
 		return nil, nil
 	}
-	bad := parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, bad
-	}
-	at, id, ok := strings.Cut(string(raw), ".")
-	us, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || us < 0 || id == "" {
-		return nil, bad
+	us, id, ok := decodeCursor(cursor)
+	if !ok {
+		return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
 	}
 	return &parley.ThreadCursor{LastActivityAt: time.UnixMicro(us).UTC(), ID: id}, nil
 }

@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"io/fs"
 
 	"github.com/parleyhq/parley"
+	"github.com/pressly/goose/v3"
 )
 
 // Pragmas reads the writer connection's journal mode and synchronous level.
@@ -42,3 +45,22 @@ func SealSegmentsAt(db *DB, size int64) {
 
 // Tables are the tables Digest reads and Copy copies, in its order.
 var Tables = tables
+
+// MigrateTo applies the engine's ("sqlite" or "postgres") migrations to db
+// up to version, as an older binary left the schema.
+func MigrateTo(ctx context.Context, db *sql.DB, engine string, version int64) error {
+	fsys, dir, dialect := fs.FS(sqliteMigrations), "migrations/sqlite", goose.DialectSQLite3
+	if engine == "postgres" {
+		fsys, dir, dialect = postgresMigrations, "migrations/postgres", goose.DialectPostgres
+	}
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, db, sub)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}

@@ -31,11 +31,14 @@ type messageScanner struct {
 	// threadID, when set, is the thread of every row, which pageSelect
 	// leaves out; otherwise rows are of messageSelect.
 	threadID string
+	// extra are the destinations of columns the query selects before the
+	// message's.
+	extra []any
 }
 
 func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	m := &parley.Message{ThreadID: s.threadID}
-	s.dest = s.dest[:0]
+	s.dest = append(s.dest[:0], s.extra...)
 	if s.threadID == "" {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
@@ -68,27 +71,48 @@ func messageArgs(m *parley.Message) []any {
 		viaID, viaName, shareURL, shareTitle}
 }
 
-func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
-	_, err := t.exec(ctx, `
+// insertMessage stores a message as its thread's change numbered change.
+const insertMessage = `
 		INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
-			via_client_id, via_name, share_url, share_title)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, messageArgs(m)...)
+			via_client_id, via_name, share_url, share_title, change_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+
+func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
+	change, err := t.nextChange(ctx, m.ThreadID)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, insertMessage, append(messageArgs(m), change)...)
 	return mapError("create message", err)
+}
+
+// nextChange takes the thread's next change number. The update holds the
+// thread's row until the transaction ends, so numbers are taken in the
+// order their transactions commit.
+func (t *txn) nextChange(ctx context.Context, threadID string) (int64, error) {
+	var change int64
+	err := t.queryRow(ctx, "thread", `UPDATE threads SET last_change = last_change + 1 WHERE id = $1 RETURNING last_change`,
+		[]any{threadID}, &change)
+	return change, mapError("next change", err)
 }
 
 func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 	if t.pg != nil {
 		return t.postMessagePG(ctx, m)
 	}
-	seq, err := t.NextSeq(ctx, m.ThreadID, m.CreatedAt)
+	// The message's number and its change's, in one statement, as NextSeq
+	// and nextChange would take them.
+	var change int64
+	err := t.queryRow(ctx, "thread", `
+		UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $2
+		WHERE id = $1 RETURNING last_seq, last_change`, []any{m.ThreadID, micros(m.CreatedAt)}, &m.Seq, &change)
 	if err != nil {
-		return err
+		return mapError("post message", err)
 	}
-	m.Seq = seq
-	if err := t.CreateMessage(ctx, m); err != nil {
-		return err
+	if _, err := t.exec(ctx, insertMessage, append(messageArgs(m), change)...); err != nil {
+		return mapError("post message", err)
 	}
-	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, seq)
+	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, m.Seq)
 	return err
 }
 
@@ -158,9 +182,50 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
 }
 
+// FindMessageChanges reads the thread's messages by the number of their
+// latest change, through the index on (thread_id, change_seq).
+func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
+	const op = "find message changes"
+	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
+	rows, err := t.query(ctx, `SELECT m.change_seq, `+messageColumns+`
+		WHERE m.thread_id = $1 AND m.change_seq > $2 AND m.seq >= $5
+		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
+			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))
+		ORDER BY m.change_seq ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	defer rows.Close()
+	list := make([]parley.MessageChange, 0, size)
+	var change int64
+	s := messageScanner{threadID: f.ThreadID, extra: []any{&change}}
+	for rows.Next() {
+		m, err := s.scan(rows)
+		if err != nil {
+			return nil, mapError(op, err)
+		}
+		c := parley.MessageChange{Type: parley.EventMessageCreated, Message: m, Number: change}
+		if m.DeletedAt != nil {
+			c.Type = parley.EventMessageDeleted
+		}
+		list = append(list, c)
+	}
+	return list, mapError(op, rows.Err())
+}
+
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`,
-		id, micros(at))
+	// The thread's row first, as a post takes it, then the message's.
+	var change int64
+	err := t.queryRow(ctx, "message", `
+		UPDATE threads SET last_change = last_change + 1
+		WHERE id = (SELECT thread_id FROM messages WHERE id = $1 AND deleted_at IS NULL)
+		RETURNING last_change`, []any{id}, &change)
+	if err != nil {
+		return mapError("delete message", err)
+	}
+	res, err := t.exec(ctx, `
+		UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2, change_seq = $3
+		WHERE id = $1 AND deleted_at IS NULL`, id, micros(at), change)
 	if err != nil {
 		return mapError("delete message", err)
 	}

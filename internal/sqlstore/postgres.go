@@ -391,17 +391,19 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 
 // postMessagePG is PostMessage in one statement: each statement costs a
 // round trip to the server, and the three steps' round trips were most of
-// a send's cost. The row lock on the thread is taken and held as NextSeq's.
+// a send's cost. The row lock on the thread is taken and held as NextSeq's,
+// and numbers the message's change too.
 func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 	args := messageArgs(m)
 	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
 	err := t.queryRow(ctx, "thread", `
 		WITH next AS (
-			UPDATE threads SET last_seq = last_seq + 1, last_activity_at = $7 WHERE id = $1 RETURNING last_seq
+			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
+			WHERE id = $1 RETURNING last_seq, last_change
 		), posted AS (
 			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
-				via_client_id, via_name, share_url, share_title)
-			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM next
+				via_client_id, via_name, share_url, share_title, change_seq)
+			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
 			RETURNING seq
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted

@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
+)
+
+// Limits are the rate limits on authenticated /api/v1 calls: an app's
+// tokens count together under its client ID, whichever member they act
+// for; a member's own sessions count together under the member. A policy
+// that is not On limits nothing.
+type Limits struct {
+	Limiter     *ratelimit.Limiter
+	App, Member ratelimit.Policy
+}
+
+// admit applies the caller's rate limit to a request. Every response to an
+// authenticated call carries the RateLimit-Policy and RateLimit fields of
+// draft-ietf-httpapi-ratelimit-headers-10; a refused request is answered
+// 429 with Retry-After too, and admit reports false.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller) bool {
+	key, policy, whose := "member:"+c.User.ID, s.limits.Member, "requests from your account"
+	if c.App != nil {
+		key, policy, whose = "app:"+c.App.App.ClientID, s.limits.App, "requests from this app"
+	}
+	if !policy.On() {
+		return true
+	}
+	d := s.limits.Limiter.Allow(key, policy)
+	h := w.Header()
+	h.Set("RateLimit-Policy", `"`+policy.Name+`";q=`+strconv.Itoa(policy.Burst)+";w="+strconv.FormatInt(policy.Window(), 10))
+	h.Set("RateLimit", `"`+policy.Name+`";r=`+strconv.Itoa(d.Remaining)+";t="+RetryAfter(d.Reset))
+	if d.Allowed {
+		return true
+	}
+	s.metrics.rateLimited.WithLabelValues(policy.Name).Inc()
+	s.writeError(w, r, parley.ThrottledError(whose, d.RetryAfter))
+	return false
+}

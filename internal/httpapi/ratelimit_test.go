@@ -1,0 +1,184 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// slow is a limit the wall clock cannot refill during a test: a request
+// every 1000 seconds, so that only the injected clock moves it.
+const slow = 0.001
+
+// limited is the answer to one call, as the rate limit shows it.
+type limited struct {
+	status                   int
+	policy, rateLimit, retry string
+	problem                  httpapi.Problem
+	contentType              string
+}
+
+// call makes an authenticated GET with token over HTTP and reads its
+// rate-limit headers and, when refused, its problem.
+func call(t *testing.T, env *apptest.Env, token, path string) limited {
+	t.Helper()
+	req, err := http.NewRequest("GET", env.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	l := limited{status: resp.StatusCode, policy: resp.Header.Get("RateLimit-Policy"), rateLimit: resp.Header.Get("RateLimit"),
+		retry: resp.Header.Get("Retry-After"), contentType: resp.Header.Get("Content-Type")}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if err := json.NewDecoder(resp.Body).Decode(&l.problem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l
+}
+
+// wantRefused checks a 429 of the policy: problem+json, Retry-After and
+// the RateLimit fields with nothing left.
+func wantRefused(t *testing.T, l limited, policy string) {
+	t.Helper()
+	secs, err := strconv.Atoi(l.retry)
+	if l.status != http.StatusTooManyRequests || l.contentType != "application/problem+json" ||
+		l.problem.Type != "urn:parley:problem:throttled" || l.problem.Status != 429 || l.problem.Detail == "" ||
+		err != nil || secs < 1 || l.policy == "" || l.rateLimit == "" || l.rateLimit[:len(policy)+6] != `"`+policy+`";r=0` {
+		t.Fatalf("over the %s limit: %+v; want 429 problem+json with Retry-After and RateLimit r=0", policy, l)
+	}
+}
+
+// A member's own sessions share one limit: past the burst, calls are
+// refused with 429, Retry-After and the RateLimit fields, until the
+// allowance grows back; another member is unaffected.
+func TestRateLimits_PerMember(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 3 })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	other, err := env.Client.SignIn(context.Background(), "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, token := range []string{alice.Token(), other.Token, alice.Token()} {
+		l := call(t, env, token, "/api/v1/me")
+		if want := fmt.Sprintf(`"member";r=%d;t=%d`, 2-i, 1000*(i+1)); l.status != http.StatusOK ||
+			l.policy != `"member";q=3;w=3000` || l.rateLimit != want {
+			t.Fatalf("call %d: %d, RateLimit-Policy %q, RateLimit %q; want 200 with %q", i+1, l.status, l.policy, l.rateLimit, want)
+		}
+	}
+	over := call(t, env, other.Token, "/api/v1/me")
+	wantRefused(t, over, "member")
+	if secs, _ := strconv.Atoi(over.retry); secs < 999 || secs > 1000 {
+		t.Errorf("Retry-After %s, want the 1000 seconds until the next call passes", over.retry)
+	}
+	if l := call(t, env, bob.Token(), "/api/v1/me"); l.status != http.StatusOK {
+		t.Errorf("bob, another member: %d", l.status)
+	}
+	env.Clock.Advance(1000 * time.Second)
+	if l := call(t, env, alice.Token(), "/api/v1/me"); l.status != http.StatusOK || l.rateLimit != `"member";r=0;t=3000` {
+		t.Errorf("after 1000 seconds: %d, RateLimit %q; want one call back", l.status, l.rateLimit)
+	}
+}
+
+// An app's tokens share one limit, whichever member each acts for; the
+// members' own sessions and other apps count apart.
+func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitApp, c.RateLimitAppBurst = slow, 4 })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	films, tunes := env.MustPartner(t, "Films"), env.MustPartner(t, "Tunes")
+	scopes := []string{"openid", "profile"}
+	forAlice := env.MustToken(t, films, "alice", scopes, apptest.Answer{}).AccessToken
+	forBob := env.MustToken(t, films, "bob", scopes, apptest.Answer{}).AccessToken
+	for i, token := range []string{forAlice, forBob, forAlice, forBob} {
+		if l := call(t, env, token, "/api/v1/me"); l.status != http.StatusOK || l.policy != `"app";q=4;w=4000` {
+			t.Fatalf("the app's call %d: %d, RateLimit-Policy %q", i+1, l.status, l.policy)
+		}
+	}
+	wantRefused(t, call(t, env, forAlice, "/api/v1/me"), "app")
+	wantRefused(t, call(t, env, forBob, "/api/v1/me"), "app")
+	for name, token := range map[string]string{
+		"alice's session": alice.Token(), "bob's session": bob.Token(),
+		"another app": env.MustToken(t, tunes, "alice", scopes, apptest.Answer{}).AccessToken,
+	} {
+		if l := call(t, env, token, "/api/v1/me"); l.status != http.StatusOK {
+			t.Errorf("%s: %d", name, l.status)
+		}
+	}
+}
+
+// At the defaults, a script that reads in a loop is slowed down: however
+// fast the machine, no more pass than the burst and the rate allow over the
+// time the reads took. Making accounts in bulk from one address is
+// throttled apart (TestAccounts_CreationThrottledPerAddress).
+func TestRateLimits_DefaultsStopAReadLoop(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	defaults := config.Default()
+	start := time.Now()
+	passed := 0
+	for range 300 {
+		switch l := call(t, env, alice.Token(), "/api/v1/friends"); l.status {
+		case http.StatusOK:
+			passed++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("read: %d", l.status)
+		}
+	}
+	took := time.Since(start)
+	if most := float64(defaults.RateLimitMemberBurst) + defaults.RateLimitMember*took.Seconds() + 1; float64(passed) > most {
+		t.Fatalf("%d of 300 reads in %s passed; the default limit lets at most %.0f through", passed, took, most)
+	}
+	for i := range 200 {
+		if _, err := env.Client.CreateAccount(context.Background(), fmt.Sprintf("bulk%03d", i), "password-1", ""); client.StatusOf(err) == http.StatusTooManyRequests {
+			// Alice's account was the address's first.
+			if i+1 != defaults.SignUpsPerAddress {
+				t.Fatalf("account %d refused, want %d to pass besides alice's", i+1, defaults.SignUpsPerAddress-1)
+			}
+			return
+		}
+	}
+	t.Fatal("200 accounts made from one address")
+}
+
+// Two servers on one PostgreSQL database share a limit: what one lets
+// through, the other counts once they have synced, so the two together let
+// through no more than one would.
+func TestNodes_RateLimitShared(t *testing.T) {
+	url := sqlstoretest.PostgresURL(t)
+	onOne := func(c *config.Config) { c.Database, c.RateLimitMember, c.RateLimitMemberBurst = url, slow, 4 }
+	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
+	ctx := context.Background()
+	token := a.MustMember(t, "alice").Token()
+	if l := call(t, b, token, "/api/v1/me"); l.status != http.StatusOK {
+		t.Fatalf("the first call on b: %d", l.status)
+	}
+	for i := range 3 {
+		if l := call(t, a, token, "/api/v1/me"); l.status != http.StatusOK {
+			t.Fatalf("call %d on a: %d", i+1, l.status)
+		}
+	}
+	for _, n := range []*apptest.Env{a, b, a} {
+		if err := n.Server.Limits.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four calls in all, the burst: neither server lets a fifth through.
+	wantRefused(t, call(t, b, token, "/api/v1/me"), "member")
+	wantRefused(t, call(t, a, token, "/api/v1/me"), "member")
+}

@@ -1,0 +1,81 @@
+package ratelimit_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/ratelimit"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// clock is a clock that moves only when told.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+// A flood through several servers of one store, each offered far more than
+// the limit and syncing every SyncInterval, gets the limit's rate over the
+// long run and never more than the stated bound in any period: r·L + b
+// plus (N−1)·(b + r·F).
+func TestLimiter_SharedBound(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		const servers = 3
+		p := ratelimit.Policy{Name: "app", Rate: 50, Burst: 100}
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		var limiters []*ratelimit.Limiter
+		for range servers {
+			limiters = append(limiters, ratelimit.New(db, c, slog.New(slog.NewTextHandler(io.Discard, nil))))
+		}
+		const step, period = 10 * time.Millisecond, 20 * time.Second
+		passed := 0
+		for elapsed := time.Duration(0); elapsed < period; elapsed += step {
+			for _, l := range limiters {
+				for range 20 { // 2,000 requests a second offered to each server
+					if l.Allow("app:films", p).Allowed {
+						passed++
+					}
+				}
+			}
+			c.now = c.now.Add(step)
+			if (elapsed+step)%ratelimit.SyncInterval == 0 {
+				for _, l := range limiters {
+					if err := l.Sync(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		t.Logf("%d passed", passed)
+		rL := p.Rate * period.Seconds()
+		bound := rL + float64(p.Burst) + (servers-1)*(float64(p.Burst)+p.Rate*ratelimit.SyncInterval.Seconds())
+		if float64(passed) > bound || float64(passed) < rL {
+			t.Fatalf("%d requests passed through %d servers in %s; want at least %.0f (the rate) and at most %.0f (the bound)", passed, servers, period, rL, bound)
+		}
+	})
+}
+
+// BenchmarkLimiter_Allow is the cost the limit adds to every request:
+// a decision from memory, 8 goroutines over 100 members' keys, as W1's
+// senders make them.
+func BenchmarkLimiter_Allow(b *testing.B) {
+	l := ratelimit.New(nil, &clock{now: time.Unix(1_800_000_000, 0)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := ratelimit.Policy{Name: "member", Rate: ratelimit.MaxRate, Burst: 1_000_000}
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = "member:" + strconv.Itoa(i)
+	}
+	b.SetParallelism(4) // 8 goroutines on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			l.Allow(keys[i%len(keys)], p)
+			i++
+		}
+	})
+}

@@ -1,0 +1,81 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// Migration 0013 numbers the changes of messages stored before it: each
+// message's change is its seq, a deleted one's too, and each thread's last
+// change its last seq, so that the next post takes the number after them.
+func TestMigration0013_BackfillsChanges(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			var db *sql.DB
+			var err error
+			var open func() (*sqlstore.DB, error)
+			switch engine {
+			case "sqlite":
+				path := filepath.Join(t.TempDir(), "parley.db")
+				db, err = sql.Open("sqlite", path)
+				open = func() (*sqlstore.DB, error) { return sqlstore.OpenSQLite(ctx, path) }
+			case "postgres":
+				url := sqlstoretest.PostgresURL(t)
+				db, err = sql.Open("pgx", url)
+				open = func() (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, url) }
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := sqlstore.MigrateTo(ctx, db, engine, 12); err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range []string{
+				`INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u', 'alice', 'Alice', 'h', 1)`,
+				`INSERT INTO threads (id, kind, title, created_by, last_seq, last_activity_at, created_at) VALUES ('t', 'group', 't', 'u', 3, 1, 1)`,
+				`INSERT INTO participants (thread_id, user_id, joined_at) VALUES ('t', 'u', 1)`,
+				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, created_at) VALUES ('t', 1, 'm1', 'u', 'text', 'one', 1)`,
+				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, created_at, deleted_at) VALUES ('t', 2, 'm2', 'u', 'text', NULL, 1, 2)`,
+				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, created_at) VALUES ('t', 3, 'm3', 'u', 'text', 'three', 1)`,
+			} {
+				if _, err := db.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			store, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			m := &parley.Message{ID: "m4", ThreadID: "t", Sender: parley.UserRef{ID: "u"}, Kind: parley.MessageKindText, Text: "four", CreatedAt: parley.Now()}
+			if err := store.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
+				t.Fatal(err)
+			}
+			var changes []parley.MessageChange
+			err = store.Read(ctx, func(tx parley.Tx) (err error) {
+				changes, err = tx.FindMessageChanges(ctx, parley.ChangeFilter{ThreadID: "t", Limit: 10})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range changes {
+				got = append(got, c.Type+":"+c.Message.ID+"@"+strconv.FormatInt(c.Number, 10))
+			}
+			if want := []string{"message.created:m1@1", "message.deleted:m2@2", "message.created:m3@3", "message.created:m4@4"}; !slices.Equal(got, want) {
+				t.Fatalf("changes after the migration: %v, want %v", got, want)
+			}
+		})
+	}
+}

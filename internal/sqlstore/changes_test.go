@@ -1,0 +1,185 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// changesThread stores a member and a group thread they are in.
+func changesThread(t *testing.T, db *sqlstore.DB) (*parley.User, *parley.Thread) {
+	t.Helper()
+	ctx := context.Background()
+	u := newUser("alice")
+	now := parley.Now()
+	th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: now, CreatedAt: now}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+			return err
+		}
+		if err := tx.CreateThread(ctx, th); err != nil {
+			return err
+		}
+		return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now})
+	})
+	return u, th
+}
+
+// findChanges reads the thread's changes after a number.
+func findChanges(t *testing.T, db *sqlstore.DB, f parley.ChangeFilter) []parley.MessageChange {
+	t.Helper()
+	var list []parley.MessageChange
+	err := db.Read(context.Background(), func(tx parley.Tx) (err error) {
+		list, err = tx.FindMessageChanges(context.Background(), f)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// describe renders changes as "type:text@number" for comparing.
+func describe(list []parley.MessageChange) []string {
+	var out []string
+	for _, c := range list {
+		out = append(out, fmt.Sprintf("%s:%s@%d", c.Type, c.Message.Text, c.Number))
+	}
+	return out
+}
+
+// Posting and deleting each take the thread's next change number; a
+// deleted message moves to its deletion's number as a tombstone; the
+// feed reads the changes after a number, oldest first, and holds to the
+// member and the first visible message as history does.
+func TestMessages_ChangesInCommitOrder(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		var ids []string
+		for _, text := range []string{"one", "two", "three"} {
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: text, CreatedAt: parley.Now()}
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+			ids = append(ids, m.ID)
+		}
+		all := parley.ChangeFilter{ThreadID: th.ID, Limit: 10}
+		if got, want := describe(findChanges(t, db, all)), []string{
+			"message.created:one@1", "message.created:two@2", "message.created:three@3",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes %v, want %v", got, want)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, ids[1], parley.Now()) })
+		err := db.Write(ctx, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, ids[1], parley.Now()) })
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("deleting a deleted message: %v, want ENOTFOUND", err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.CreateMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Seq: 4, Sender: u.Ref(),
+				Kind: parley.MessageKindText, Text: "four", CreatedAt: parley.Now()})
+		})
+		after := all
+		after.After = 3
+		if got, want := describe(findChanges(t, db, after)), []string{
+			"message.deleted:@4", "message.created:four@5",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes after 3: %v, want %v", got, want)
+		}
+		if got, want := describe(findChanges(t, db, all)), []string{
+			"message.created:one@1", "message.created:three@3", "message.deleted:@4", "message.created:four@5",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes from the start: %v, want %v", got, want)
+		}
+		page := all
+		page.Limit = 2
+		if got := describe(findChanges(t, db, page)); len(got) != 2 || got[1] != "message.created:three@3" {
+			t.Fatalf("a page of 2: %v", got)
+		}
+		visible := all
+		visible.FromSeq = 3
+		if got, want := describe(findChanges(t, db, visible)), []string{"message.created:three@3", "message.created:four@5"}; !slices.Equal(got, want) {
+			t.Fatalf("changes from message 3 on: %v, want %v: the deletion of message 2 is before it", got, want)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.LeaveThread(ctx, th.ID, u.ID, parley.Now()) })
+		left := all
+		left.MemberID = u.ID
+		if got := findChanges(t, db, left); len(got) != 0 {
+			t.Fatalf("a member who left reads %v", describe(got))
+		}
+	})
+}
+
+// Two nodes posting into one thread at once, then deleting from it at
+// once: every post and every deletion takes its own change number, and the
+// numbers run on without a gap, in the order of the messages' seq.
+func TestNodes_ChangesDenseUnderConcurrentWriters(t *testing.T) {
+	nodes := twoNodes(t)
+	ctx := context.Background()
+	u, th := changesThread(t, nodes[0])
+	const workers, each = 8, 10
+	run := func(op func(node *sqlstore.DB, w, i int) error) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*workers*each)
+		for w := range 2 * workers {
+			wg.Go(func() {
+				for i := range each {
+					errs <- op(nodes[w%2], w, i)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(func(node *sqlstore.DB, w, _ int) error {
+		return node.Write(ctx, func(tx parley.Tx) error {
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hi", CreatedAt: parley.Now()}
+			if w%4 < 2 {
+				return tx.PostMessage(ctx, m)
+			}
+			seq, err := tx.NextSeq(ctx, th.ID, m.CreatedAt)
+			m.Seq = seq
+			if err != nil {
+				return err
+			}
+			return tx.CreateMessage(ctx, m)
+		})
+	})
+	const posts = 2 * workers * each
+	created := findChanges(t, nodes[1], parley.ChangeFilter{ThreadID: th.ID, Limit: 1000})
+	if len(created) != posts {
+		t.Fatalf("%d changes, want %d", len(created), posts)
+	}
+	for i, c := range created {
+		if c.Number != int64(i+1) || c.Message.Seq != int64(i+1) || c.Type != parley.EventMessageCreated {
+			t.Fatalf("change %d is %s of message %d numbered %d: numbers must run without a gap, in seq order", i+1, c.Type, c.Message.Seq, c.Number)
+		}
+	}
+	// Every other message is deleted, half through each node.
+	run(func(node *sqlstore.DB, w, i int) error {
+		k := w*each + i
+		if k%2 == 1 {
+			return nil
+		}
+		return node.Write(ctx, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, created[k].Message.ID, parley.Now()) })
+	})
+	deleted := findChanges(t, nodes[0], parley.ChangeFilter{ThreadID: th.ID, After: posts, Limit: 1000})
+	if len(deleted) != posts/2 {
+		t.Fatalf("%d deletions, want %d", len(deleted), posts/2)
+	}
+	for i, c := range deleted {
+		if c.Number != int64(posts+i+1) || c.Type != parley.EventMessageDeleted {
+			t.Fatalf("deletion %d is %s numbered %d, want a deletion numbered %d", i+1, c.Type, c.Number, posts+i+1)
+		}
+	}
+}
