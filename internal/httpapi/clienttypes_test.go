@@ -41,6 +41,8 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"MessagePage":     client.MessagePage{},
 		"MessageChange":   client.MessageChange{},
 		"ChangePage":      client.ChangePage{},
+		"ShareReport":     client.ShareReport{},
+		"SharePeriod":     client.SharePeriod{},
 		"Event":           client.Event{},
 		"MessageDeleted":  client.MessageDeleted{},
 		"ReadUpdated":     client.ReadUpdated{},
