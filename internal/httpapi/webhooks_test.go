@@ -164,7 +164,7 @@ func (w *hookWorld) deliveries(t *testing.T, endpointID string) []parley.Webhook
 // attempt of the endpoint's deliveries, and returns them.
 func (w *hookWorld) settle(t *testing.T, rc *receiver, endpointID string) []parley.WebhookDelivery {
 	t.Helper()
-	for range 400 {
+	for range 1200 { // 30 s, for a loaded machine
 		list := w.deliveries(t, endpointID)
 		attempts := 0
 		for _, d := range list {
