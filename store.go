@@ -25,6 +25,12 @@ type Store interface {
 	// assign, not accumulate, what it hands out of the transaction. Once
 	// fn has started, cancelling ctx does not interrupt it.
 	Write(ctx context.Context, fn func(Tx) error) error
+	// WriteLazily runs fn as Write does, except that it may return before
+	// fn's changes are durable: they survive a crash of the server, though
+	// not necessarily of the machine until the next Write returns. It is
+	// for changes whose loss costs only work done again, such as a queue's
+	// leases and the records of attempts.
+	WriteLazily(ctx context.Context, fn func(Tx) error) error
 	// LogReads appends the records of an app's reads to the access log,
 	// chained in the order given after every entry already appended for
 	// the same members. When it returns, the records survive a crash of
@@ -61,6 +67,7 @@ type Tx interface {
 	KeyStore
 	ShareStore
 	ClientTokenStore
+	WebhookStore
 }
 
 // UserStore keeps members' accounts.
@@ -218,6 +225,8 @@ type GrantStore interface {
 	UpdateGrant(ctx context.Context, g *Grant) error
 	// FindActiveGrants returns the member's grants in force at t, oldest first.
 	FindActiveGrants(ctx context.Context, userID string, t time.Time) ([]*Grant, error)
+	// FindAppGrants returns the app's grants in force at t, oldest first.
+	FindAppGrants(ctx context.Context, clientID string, t time.Time) ([]*Grant, error)
 	// FindExpiredGrants returns up to limit grants that expired by t but
 	// are not yet marked ended, the earliest expiry first.
 	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)

@@ -61,6 +61,9 @@ type options struct {
 	// database is the PostgreSQL URL the server w1 starts keeps its data
 	// in; empty: the embedded database.
 	database string
+	// webhook registers one webhook endpoint subscribed to
+	// message.created before the send phase.
+	webhook bool
 }
 
 func main() {
@@ -73,6 +76,7 @@ func main() {
 	flag.BoolVar(&o.json, "json", false, "also print the figures as one JSON object")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory of the server w1 started")
 	flag.StringVar(&o.database, "database", "", "PostgreSQL URL (postgres://…) of an empty database or schema for the server w1 starts; empty: the embedded database")
+	flag.BoolVar(&o.webhook, "webhook", false, "before the sends, register one webhook endpoint subscribed to message.created, of an app u000 owns, at a receiver w1 runs on loopback (a --url server needs --webhooks-allow-private)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "w1: unexpected arguments %q\n", flag.Args())
@@ -123,12 +127,12 @@ func (o *options) check() error {
 func run(ctx context.Context, o options) (err error) {
 	res := &Results{
 		Machine: machineInfo(),
-		Run:     RunInfo{Sends: o.sends, Workers: o.workers},
+		Run:     RunInfo{Sends: o.sends, Workers: o.workers, Webhook: o.webhook},
 	}
 	baseURL, pid, dataDir := o.url, o.pid, o.data
 	var srv *server
 	if baseURL == "" {
-		srv, err = startServer(ctx, o.database)
+		srv, err = startServer(ctx, o.database, o.webhook)
 		if err != nil {
 			return err
 		}

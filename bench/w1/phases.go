@@ -26,6 +26,8 @@ type bench struct {
 	users   [numUsers]*client.Client // signed in as u000 … u099
 	threads [numThreads]thread       // 50 direct, then 5 group threads
 	lastSeq [numThreads]int64        // after the send phase
+	// webhookDeliveries counts what the --webhook receiver got.
+	webhookDeliveries func() int64
 }
 
 type thread struct {
@@ -73,11 +75,18 @@ func (b *bench) runAll(ctx context.Context) error {
 	}{
 		{"1 accounts", b.accounts},
 		{"2 threads setup", b.setup},
+		{"2b webhook", b.webhook},
 		{"3 send", b.send},
 		{"4 history", b.history},
 		{"5 inbox", b.inbox},
 		{"6 delivery", b.delivery},
 		{"7 resources", b.resources},
+		{"8 webhook deliveries", func(context.Context) error {
+			if b.webhookDeliveries != nil {
+				b.res.Run.WebhookDeliveries = b.webhookDeliveries()
+			}
+			return nil
+		}},
 	}
 	for _, s := range steps {
 		logf("phase %s", s.name)

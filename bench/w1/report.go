@@ -43,6 +43,11 @@ type RunInfo struct {
 	KeptDataDir   string `json:"kept_data_dir,omitempty"`
 	Sends         int    `json:"sends"`
 	Workers       int    `json:"workers"`
+	// Webhook is set when one webhook endpoint was subscribed to
+	// message.created during the run; WebhookDeliveries is how many
+	// deliveries its receiver got.
+	Webhook           bool  `json:"webhook"`
+	WebhookDeliveries int64 `json:"webhook_deliveries"`
 }
 
 type Setup struct {
@@ -155,7 +160,11 @@ func printTable(w io.Writer, r *Results) {
 		pid = "pid " + strconv.Itoa(r.Run.PID)
 	}
 	fmt.Fprintf(w, "server:   %s (%s, %s)\n", r.Run.URL, who, pid)
-	fmt.Fprintf(w, "workload: %s sends, %d workers, %d threads, %d members\n\n", num(float64(r.Run.Sends), 0), r.Run.Workers, numThreads, numUsers)
+	fmt.Fprintf(w, "workload: %s sends, %d workers, %d threads, %d members\n", num(float64(r.Run.Sends), 0), r.Run.Workers, numThreads, numUsers)
+	if r.Run.Webhook {
+		fmt.Fprintf(w, "webhook:  one endpoint subscribed to message.created, %d deliveries received\n", r.Run.WebhookDeliveries)
+	}
+	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(phase, figure, value string, t ...Target) {

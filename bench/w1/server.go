@@ -59,7 +59,7 @@ func freePort() (int, error) {
 // startServer builds ./cmd/parley into a temporary directory and starts it
 // on 127.0.0.1 with a free port, a fresh data directory and open registration,
 // keeping its data in the PostgreSQL database at database if that is set.
-func startServer(ctx context.Context, database string) (*server, error) {
+func startServer(ctx context.Context, database string, webhooks bool) (*server, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return nil, err
@@ -99,7 +99,11 @@ func startServer(ctx context.Context, database string) (*server, error) {
 	}
 	defer logFile.Close() // the child holds its own descriptor
 
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.dataDir, "--registration", "open")
+	args := []string{"serve", "--addr", addr, "--data", s.dataDir, "--registration", "open"}
+	if webhooks {
+		args = append(args, "--webhooks-allow-private") // w1's receiver is on loopback
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.dataDir, "PARLEY_REGISTRATION=open",
 		"PARLEY_SIGNUPS_PER_ADDRESS=1000", // W1 makes its 100 members from one address
 		// u000 sends thousands of messages a second, far past what a person

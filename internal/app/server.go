@@ -23,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/web"
+	"github.com/parleyhq/parley/internal/webhook"
 )
 
 // Server is a Parley server: store, bus, service and HTTP, wired together.
@@ -48,6 +49,14 @@ type Server struct {
 // expiryInterval is how often the server ends grants that ran out and logs
 // their expiry.
 const expiryInterval = time.Minute
+
+// webhookWorkers is how many webhook workers each node runs. Every node
+// runs them: each delivery is taken by one worker of all nodes'.
+const webhookWorkers = 2
+
+// webhookEventsInterval is how often the server reads which events webhook
+// endpoints subscribe to.
+const webhookEventsInterval = time.Second
 
 // accessCheckInterval is how often the server looks whether access ended
 // through another process, to end the realtime streams it concerns.
@@ -83,13 +92,14 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		return nil, err
 	}
 	svc := service.New(store, events, log, service.Options{
-		OpenRegistration:  cfg.Registration == config.RegistrationOpen,
-		SessionTTL:        cfg.SessionTTL,
-		SignUpsPerAddress: cfg.SignUpsPerAddress,
-		AccessTokens:      keys.Sealer,
-		Clock:             clock,
-		PublicURL:         cfg.PublicURL,
-		ReportMinPeople:   cfg.ReportMinPeople,
+		OpenRegistration:     cfg.Registration == config.RegistrationOpen,
+		SessionTTL:           cfg.SessionTTL,
+		SignUpsPerAddress:    cfg.SignUpsPerAddress,
+		AccessTokens:         keys.Sealer,
+		Clock:                clock,
+		PublicURL:            cfg.PublicURL,
+		ReportMinPeople:      cfg.ReportMinPeople,
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 	})
 	limiter := ratelimit.New(store, clock, log)
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics(), httpapi.Limits{
@@ -173,6 +183,12 @@ func (s *Server) Listen() error {
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })
 	s.chores.Go(func() { s.checkAccess(ctx) })
 	s.chores.Go(func() { s.Limits.Run(ctx) })
+	s.chores.Go(func() { s.refreshWebhookEvents(ctx) })
+	// Two workers, so that one sends while the other takes and records.
+	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
+	for range webhookWorkers {
+		s.chores.Go(func() { hooks.Run(ctx) })
+	}
 	return nil
 }
 
@@ -228,6 +244,27 @@ func (s *Server) checkAccess(ctx context.Context) {
 	for {
 		if err := s.Service.CheckAccess(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("check access", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// refreshWebhookEvents has the service read every webhookEventsInterval
+// which events webhook endpoints subscribe to, until ctx ends.
+//
+// Every node runs it, and must: it only reads, and keeps what it read in
+// this node, whose sends skip looking for endpoints to tell while no
+// endpoint subscribes to their event.
+func (s *Server) refreshWebhookEvents(ctx context.Context) {
+	tick := time.NewTicker(webhookEventsInterval)
+	defer tick.Stop()
+	for {
+		if err := s.Service.RefreshWebhookEvents(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("read webhook events", "err", err)
 		}
 		select {
 		case <-ctx.Done():

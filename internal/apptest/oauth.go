@@ -30,11 +30,18 @@ type Partner struct {
 // adjust the registration.
 func (e *Env) MustPartner(tb testing.TB, name string, options ...func(*service.NewApp)) *Partner {
 	tb.Helper()
+	return e.MustPartnerOf(tb, name, "", options...)
+}
+
+// MustPartnerOf registers a confidential app owned by the member named
+// owner, as MustPartner does.
+func (e *Env) MustPartnerOf(tb testing.TB, name, owner string, options ...func(*service.NewApp)) *Partner {
+	tb.Helper()
 	in := service.NewApp{Name: name, RedirectURIs: []string{RedirectURI}, Purpose: "Recommend things to friends"}
 	for _, o := range options {
 		o(&in)
 	}
-	app, err := e.Server.Service.RegisterAppFor(context.Background(), in, "")
+	app, err := e.Server.Service.RegisterAppFor(context.Background(), in, owner)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -75,6 +75,10 @@ type Config struct {
 	// counted from fewer people (PARLEY_REPORT_MIN_PEOPLE); at least
 	// parley.MinReportMinPeople.
 	ReportMinPeople int
+	// WebhooksAllowPrivate lets webhook endpoints be on loopback, over
+	// plain http too, for tests and development; other private addresses
+	// stay refused.
+	WebhooksAllowPrivate bool
 }
 
 // Default returns the settings of a server started with no flags.

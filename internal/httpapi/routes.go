@@ -61,5 +61,12 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},
 		{method: "GET", pattern: "/api/v1/apps", handler: s.handleAppList},
 		{method: "GET", pattern: "/api/v1/apps/{client_id}/reports/shares", handler: s.handleShareReport, reports: true},
+		{method: "POST", pattern: "/api/v1/apps/{client_id}/webhooks", handler: s.handleWebhookCreate},
+		{method: "GET", pattern: "/api/v1/apps/{client_id}/webhooks", handler: s.handleWebhookList},
+		{method: "GET", pattern: "/api/v1/apps/{client_id}/webhooks/{id}", handler: s.handleWebhookGet},
+		{method: "DELETE", pattern: "/api/v1/apps/{client_id}/webhooks/{id}", handler: s.handleWebhookDelete},
+		{method: "POST", pattern: "/api/v1/apps/{client_id}/webhooks/{id}/rotate-secret", handler: s.handleWebhookRotate},
+		{method: "GET", pattern: "/api/v1/apps/{client_id}/webhooks/{id}/deliveries", handler: s.handleWebhookDeliveries},
+		{method: "POST", pattern: "/api/v1/apps/{client_id}/webhooks/{id}/deliveries/{delivery_id}/redeliver", handler: s.handleWebhookRedeliver},
 	}
 }

@@ -116,19 +116,50 @@ func (s *Service) ApproveAllThreads(ctx context.Context, clientID string) (*parl
 	return s.reviewApp(ctx, clientID, func(a *parley.App) { a.AllThreadsApproved = true })
 }
 
-// SuspendApp stops an app; it is for operators.
+// SuspendApp stops an app; it is for operators. Each grant in force of an
+// active app reaches the app's endpoints as a grant.revoked event.
 func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App, error) {
 	return s.reviewApp(ctx, clientID, func(a *parley.App) { a.State = parley.AppSuspended })
 }
 
 func (s *Service) reviewApp(ctx context.Context, clientID string, change func(*parley.App)) (app *parley.App, err error) {
+	hooked := false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		hooked = false
 		app, err = tx.FindAppByClientID(ctx, clientID)
 		if err != nil {
 			return err
 		}
+		was := app.State
 		change(app)
-		return tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved)
+		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {
+			return err
+		}
+		if was == parley.AppActive && app.State == parley.AppSuspended {
+			hooked, err = s.enqueueAppSuspended(ctx, tx, app)
+		}
+		return err
 	})
+	if hooked {
+		s.WakeWebhooks()
+	}
 	return app, err
+}
+
+// enqueueAppSuspended enqueues grant.revoked for each grant of the app in force.
+func (s *Service) enqueueAppSuspended(ctx context.Context, tx parley.Tx, app *parley.App) (bool, error) {
+	now := s.Now()
+	grants, err := tx.FindAppGrants(ctx, app.ClientID, now)
+	if err != nil {
+		return false, err
+	}
+	hooked := false
+	for _, g := range grants {
+		ok, err := s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndSuspended, now)
+		if err != nil {
+			return false, err
+		}
+		hooked = hooked || ok
+	}
+	return hooked, nil
 }

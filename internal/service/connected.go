@@ -72,9 +72,9 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 	if err != nil {
 		return err
 	}
-	revoked := false
+	revoked, hooked := false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		revoked = false
+		revoked, hooked = false, false
 		g, err := tx.FindGrantByID(ctx, grantID)
 		if isNotFound(err) || err == nil && g.UserID != c.User.ID {
 			return parley.Errorf(parley.ENOTFOUND, "no app is connected with this grant")
@@ -94,8 +94,14 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 			return err
 		}
 		revoked = true
+		if hooked, err = s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndRevoked, now); err != nil {
+			return err
+		}
 		return logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
 	})
+	if hooked {
+		s.WakeWebhooks()
+	}
 	if err == nil && revoked {
 		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID}, "the member revoked the app's access")
 	}
@@ -123,7 +129,7 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				if err := endExpiredGrant(ctx, tx, g, app.Name); err != nil {
+				if err := s.endExpiredGrant(ctx, tx, g, app.Name); err != nil {
 					return err
 				}
 			}
@@ -131,6 +137,9 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 		})
 		if err != nil {
 			return ended, err
+		}
+		if len(grants) > 0 {
+			s.WakeWebhooks()
 		}
 		var users, ids []string
 		for _, g := range grants {
@@ -145,10 +154,14 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 	}
 }
 
-// endExpiredGrant marks an expired grant ended when it expired and logs it.
-func endExpiredGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName string) error {
+// endExpiredGrant marks an expired grant ended when it expired, logs it
+// and tells the app's endpoints.
+func (s *Service) endExpiredGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName string) error {
 	g.RevokedAt = g.ExpiresAt
 	if err := tx.UpdateGrant(ctx, g); err != nil {
+		return err
+	}
+	if _, err := s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndExpired, *g.ExpiresAt); err != nil {
 		return err
 	}
 	return logGrant(ctx, tx, g, appName, parley.ActionGrantExpired, *g.ExpiresAt)

@@ -61,8 +61,8 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if c.App == nil {
 		return ev, true, nil
 	}
-	scopes := eventScopes[ev.Type]
-	if len(scopes) == 0 || len(c.App.Scopes.Missing(scopes)) > 0 {
+	loggedAs, ok := eventScope(c, ev.Type)
+	if !ok {
 		return ev, false, nil
 	}
 	visible := false
@@ -72,13 +72,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 		if _, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
 			return err
 		}
-		from, err = visibleFrom(ctx, tx, c, ev.ThreadID)
-		if isNotFound(err) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if visible = ev.Seq == 0 || ev.Seq >= from; visible {
+		if from, visible, err = reaches(ctx, tx, c, ev); err == nil && visible {
 			readers, err = tx.FindParticipantIDs(ctx, ev.ThreadID)
 		}
 		return err
@@ -86,7 +80,6 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err != nil || !visible {
 		return ev, false, err
 	}
-	loggedAs := scopes[0]
 	if ev.Type == parley.EventThreadUpdated {
 		if ev, loggedAs, err = threadChangeFor(c, ev, from); err != nil {
 			return ev, false, err
@@ -97,6 +90,31 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 		msgs = []*parley.Message{{ID: ev.MessageID}}
 	}
 	return ev, true, e.svc.logRead(ctx, c, access{loggedAs, ev.ThreadID, readers, msgs})
+}
+
+// eventScope returns the access an app's receiving an event is logged as,
+// and false when the app lacks a scope the event needs. Realtime streams
+// and webhooks both decide by it.
+func eventScope(c *parley.Caller, eventType string) (parley.Scope, bool) {
+	scopes := eventScopes[eventType]
+	if len(scopes) == 0 || len(c.App.Scopes.Missing(scopes)) > 0 {
+		return "", false
+	}
+	return scopes[0], true
+}
+
+// reaches reports whether an event about a thread reaches an app's grant:
+// the thread is within the grant and open to apps, and the event's message,
+// if any, is from the grant's first message on, which it returns. Realtime
+// streams and webhooks both decide by it.
+func reaches(ctx context.Context, tx parley.Tx, c *parley.Caller, ev parley.Event) (from int64, ok bool, err error) {
+	from, err = visibleFrom(ctx, tx, c, ev.ThreadID)
+	if isNotFound(err) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, err
+	}
+	return from, ev.Seq == 0 || ev.Seq >= from, nil
 }
 
 // threadChangeFor returns a thread.updated event as an app sees it, and the

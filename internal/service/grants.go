@@ -161,7 +161,7 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 			next.Step = StepConsent
 		default:
 			next.Step = StepDone
-			next.Request, err = approve(ctx, tx, c, con, Decision{}, now)
+			next.Request, err = s.approve(ctx, tx, c, con, Decision{}, now)
 		}
 		return err
 	})
@@ -319,7 +319,7 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 		if err != nil {
 			return err
 		}
-		req, err = approve(ctx, tx, c, con, d, s.Now())
+		req, err = s.approve(ctx, tx, c, con, d, s.Now())
 		return err
 	})
 	if err != nil {
@@ -330,11 +330,11 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 
 // approve makes or widens the grant for a consent and marks its request
 // approved, with the time the member entered their password as auth_time.
-func approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, error) {
+func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, error) {
 	g := con.Current
 	if g == nil {
 		var err error
-		if g, err = newGrant(ctx, tx, c, con, d, now); err != nil {
+		if g, err = s.newGrant(ctx, tx, c, con, d, now); err != nil {
 			return nil, err
 		}
 		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now); err != nil {
@@ -357,7 +357,7 @@ func approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, 
 
 // newGrant checks a first consent's choices and stores its grant, ending an
 // expired one in its place.
-func newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.Grant, error) {
+func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.Grant, error) {
 	switch d.ThreadScope {
 	case parley.ThreadScopeApp:
 	case parley.ThreadScopeSelected:
@@ -375,7 +375,7 @@ func newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent,
 		return nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
 	}
 	if con.expired != nil {
-		if err := endExpiredGrant(ctx, tx, con.expired, con.App.Name); err != nil {
+		if err := s.endExpiredGrant(ctx, tx, con.expired, con.App.Name); err != nil {
 			return nil, err
 		}
 	}

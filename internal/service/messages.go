@@ -30,18 +30,26 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	// its batch back to be run again with savepoints, and is answered by a
 	// second write that looks the key up first. Retries are rare.
 	var recipients []string
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, false)
-		return err
-	})
-	if idempotencyKey != "" && errors.Is(err, errKeyTaken) {
-		err = s.store.Write(ctx, func(tx parley.Tx) error {
-			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, true)
+	var hooked bool
+	send := func(lookUp bool) func(tx parley.Tx) error {
+		return func(tx parley.Tx) error {
+			hooked = false
+			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, lookUp)
+			if err == nil && !replayed {
+				hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg)
+			}
 			return err
-		})
+		}
+	}
+	err = s.store.Write(ctx, send(false))
+	if idempotencyKey != "" && errors.Is(err, errKeyTaken) {
+		err = s.store.Write(ctx, send(true))
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if hooked {
+		s.WakeWebhooks()
 	}
 	if !replayed {
 		s.publishMessage(ctx, recipients, msg)
@@ -276,8 +284,9 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	}
 	var deleted *parley.Message
 	var recipients []string
+	var hooked bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		deleted = nil
+		deleted, hooked = nil, false
 		m, err := tx.FindMessageByID(ctx, messageID)
 		if err != nil {
 			return err
@@ -298,10 +307,17 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
 			return err
 		}
+		// Every app whose grant reached the message is told, whoever deleted it.
+		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageDeleted, m); err != nil {
+			return err
+		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m}})
 	})
 	if err != nil {
 		return err
+	}
+	if hooked {
+		s.WakeWebhooks()
 	}
 	if deleted != nil {
 		ev := parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,

@@ -36,6 +36,9 @@ type Options struct {
 	// ReportMinPeople is the k of share reports: the fewest people a cell
 	// is counted from; 0 means parley.DefaultReportMinPeople.
 	ReportMinPeople int
+	// WebhooksAllowPrivate lets webhook endpoints be on loopback, and
+	// there only, over plain http too: for tests and development.
+	WebhooksAllowPrivate bool
 }
 
 // TokenOpener opens a sealed access token into "tokenID:subject", the form
@@ -52,6 +55,7 @@ type Service struct {
 	opts  Options
 	watch *accessWatch
 	links *linkKey
+	hooks *webhooks
 }
 
 // New returns a service.
@@ -68,7 +72,7 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.ReportMinPeople == 0 {
 		opts.ReportMinPeople = parley.DefaultReportMinPeople
 	}
-	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), links: &linkKey{}}
+	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), links: &linkKey{}, hooks: newWebhooks(opts.WebhooksAllowPrivate)}
 }
 
 // SetPublicURL sets the server's public URL, which share links are on,

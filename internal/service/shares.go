@@ -59,8 +59,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	}
 	var change *parley.ThreadChange
 	var recipients []string
+	var hooked bool
 	share := func(tx parley.Tx) error {
-		change, msg, replayed = nil, nil, false
+		change, msg, replayed, hooked = nil, nil, false, false
 		var prior *parley.Message
 		if in.IdempotencyKey != "" {
 			var err error
@@ -113,6 +114,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		if err := bringIntoGrant(ctx, tx, c, th.ID, msg.Seq); err != nil {
 			return err
 		}
+		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg); err != nil {
+			return err
+		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeSharesWrite, th.ID, recipients, []*parley.Message{msg}})
 	}
 	err = s.store.Write(ctx, share)
@@ -123,6 +127,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if hooked {
+		s.WakeWebhooks()
 	}
 	if !replayed {
 		if change != nil {

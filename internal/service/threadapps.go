@@ -41,8 +41,9 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		return nil, err
 	}
 	var a *parley.ThreadAppAccess
-	var closed bool
+	var closed, hooked bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		hooked = false
 		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
@@ -70,8 +71,15 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 			return parley.Errorf(parley.EFORBIDDEN, "%s closed this thread to apps; only they can reopen it", names(a.ClosedBy))
 		}
 		closed = !allowed && changed
-		return nil
+		if closed && len(a.ClosedBy) == 1 {
+			// The first to close it takes it from every grant that reached it.
+			hooked, err = s.enqueueThreadEnded(ctx, tx, threadID, a.Apps, parley.ThreadEndClosed)
+		}
+		return err
 	})
+	if hooked {
+		s.WakeWebhooks()
+	}
 	if err == nil && closed {
 		// The apps that reached the thread end their streams, which may
 		// hold its events, at once.

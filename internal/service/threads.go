@@ -400,7 +400,9 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 		return err
 	}
 	var change parley.ThreadChange
+	var hooked bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		hooked = false
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
@@ -409,6 +411,9 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left")
 		}
 		now := s.Now()
+		if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
 		if reopened, err := tx.ReopenThreadToApps(ctx, threadID, c.User.ID); err != nil {
 			return err
 		} else if reopened {
@@ -426,8 +431,27 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	if err != nil {
 		return err
 	}
+	if hooked {
+		s.WakeWebhooks()
+	}
 	s.publishThreadChange(ctx, change, []string{c.User.ID})
 	return nil
+}
+
+// enqueueLeftThread enqueues thread.closed_to_apps for the grants of a
+// member leaving a thread that reached it, unless it is closed to apps,
+// when they reach it no more already.
+func (s *Service) enqueueLeftThread(ctx context.Context, tx parley.Tx, threadID, userID string) (bool, error) {
+	closers, err := tx.FindThreadClosers(ctx, threadID)
+	if err != nil || len(closers) > 0 {
+		return false, err
+	}
+	grants, err := tx.FindThreadGrants(ctx, threadID, s.Now())
+	if err != nil {
+		return false, err
+	}
+	mine := slices.DeleteFunc(grants, func(g parley.ThreadGrant) bool { return g.Member.ID != userID })
+	return s.enqueueThreadEnded(ctx, tx, threadID, mine, parley.ThreadEndLeft)
 }
 
 // publishThreadChange tells the thread's participants, and also, those who

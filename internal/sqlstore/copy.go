@@ -21,6 +21,7 @@ var tables = []string{
 	"apps", "threads", "participants", "messages", "thread_app_closures",
 	"grants", "grant_threads", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",
+	"webhook_endpoints", "webhook_subscriptions", "webhook_deliveries", "webhook_attempts",
 	"access_version",
 }
 

@@ -21,8 +21,8 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 // for a copy to take several statements: members, a session, a ticket,
 // friends, a throttle, a server key, an approved app, a thread of many
 // messages, one of them deleted, closed to apps by one participant, a
-// grant that reaches it, an authorization request, a token, and reads
-// logged for two members.
+// grant that reaches it, an authorization request, a token, reads
+// logged for two members, and a webhook endpoint with a delivery attempted.
 func populate(t *testing.T, db *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -78,6 +78,18 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		)
 		for i := range 40 {
 			steps = append(steps, tx.AppendAccess(ctx, []parley.AccessRecord{readRecord(alice, bob, msgIDs[i:i+2]...)}))
+		}
+		hook := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
+			Events: []string{parley.WebhookMessageCreated}, Created: now}
+		steps = append(steps, tx.CreateWebhookEndpoint(ctx, hook, []byte{0, 1, 0xfe}),
+			tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_" + parley.NewID(), EndpointID: hook.ID,
+				Event: parley.WebhookMessageCreated, Payload: []byte(`{"type":"message.created"}`), GrantID: grant.ID,
+				ThreadID: thread.ID, MessageID: msgIDs[3], Seq: 4, CreatedAt: now}}))
+		due, err := tx.TakeDueWebhooks(ctx, now, later, 1)
+		steps = append(steps, err)
+		if err == nil {
+			steps = append(steps, tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: due[0].ID, EndpointID: hook.ID,
+				Attempt: parley.WebhookAttempt{At: now, StatusCode: 204, LatencyMS: 3, Succeeded: true}}}))
 		}
 		for _, err := range steps {
 			if err != nil {

@@ -94,6 +94,16 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
 }
 
+// WriteLazily queues fn for the writer and waits until its batch commits,
+// not for fsync unless a batch-mate waits for it; on PostgreSQL its
+// transaction commits with synchronous_commit off.
+func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
+	if db.pg != nil {
+		return db.pg.write(ctx, fn, true)
+	}
+	return db.queueWrite(ctx, noSyncWrite(ctx, fn))
+}
+
 // runWrite calls a write's function, turning a panic into its error.
 func runWrite(fn func(parley.Tx) error, t *txn) (err error) {
 	defer func() {

@@ -112,17 +112,17 @@ func TestOpen_DurableSettings(t *testing.T) {
 
 	// A batch of no-sync writes alone commits without fsync; the next
 	// write fsyncs again, and makes the earlier ones durable with it.
-	err = db.WriteNoSync(ctx, func(tx parley.Tx) error {
+	err = db.WriteLazily(ctx, func(tx parley.Tx) error {
 		return sqlstore.Pragmas(ctx, tx, &journal, &synchronous)
 	})
 	if err != nil || synchronous != 1 {
-		t.Fatalf("WriteNoSync: synchronous=%d (%v); want 1 (NORMAL)", synchronous, err)
+		t.Fatalf("WriteLazily: synchronous=%d (%v); want 1 (NORMAL)", synchronous, err)
 	}
 	err = db.Write(ctx, func(tx parley.Tx) error {
 		return sqlstore.Pragmas(ctx, tx, &journal, &synchronous)
 	})
 	if err != nil || synchronous != 2 {
-		t.Fatalf("Write after WriteNoSync: synchronous=%d (%v); want 2 (FULL)", synchronous, err)
+		t.Fatalf("Write after WriteLazily: synchronous=%d (%v); want 2 (FULL)", synchronous, err)
 	}
 }
 

@@ -19,12 +19,6 @@ func Pragmas(ctx context.Context, tx parley.Tx, journal *string, synchronous *in
 	return t.queryRow(ctx, "pragma", `PRAGMA synchronous`, nil, synchronous)
 }
 
-// WriteNoSync runs fn in a batch of its own kind: one that, as a fold of the
-// journal of reads does, commits without waiting for fsync.
-func (db *DB) WriteNoSync(ctx context.Context, fn func(parley.Tx) error) error {
-	return db.queueWrite(ctx, noSyncWrite(ctx, fn))
-}
-
 // JournalReads appends records to the journal of reads of the database at
 // path, closed, as a server that crashed before folding them leaves them.
 func JournalReads(path string, records []parley.AccessRecord) error {

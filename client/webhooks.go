@@ -1,0 +1,173 @@
+package client
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file covers an app owner's webhook endpoints and a receiver's check
+// of a delivery's signature. Its types are its own, so that it needs
+// nothing of the server's.
+
+// WebhookEndpoint is where an app receives events.
+type WebhookEndpoint struct {
+	ID        string    `json:"id"`
+	ClientID  string    `json:"client_id"`
+	URL       string    `json:"url"`
+	Events    []string  `json:"events"`
+	CreatedAt time.Time `json:"created_at"`
+	// ActiveFrom is when the endpoint starts receiving events, a few
+	// seconds after it was made.
+	ActiveFrom     time.Time  `json:"active_from"`
+	OldSecretUntil *time.Time `json:"old_secret_until,omitempty"`
+	FailingSince   *time.Time `json:"failing_since,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	// Secret, whsec_…, is set only in the answer that made the endpoint
+	// or rotated its secret.
+	Secret string `json:"secret,omitempty"`
+}
+
+// WebhookAttempt is one try at sending a delivery.
+type WebhookAttempt struct {
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code"`
+	LatencyMS  int64     `json:"latency_ms"`
+	Error      string    `json:"error,omitempty"`
+	Succeeded  bool      `json:"succeeded"`
+}
+
+// WebhookDelivery is one event sent, or being sent, to an endpoint.
+type WebhookDelivery struct {
+	ID            string           `json:"id"`
+	EndpointID    string           `json:"endpoint_id"`
+	Event         string           `json:"event"`
+	CreatedAt     time.Time        `json:"created_at"`
+	State         string           `json:"state"`
+	NextAttemptAt *time.Time       `json:"next_attempt_at,omitempty"`
+	Attempts      []WebhookAttempt `json:"attempts"`
+}
+
+// WebhookDeliveryPage is a page of deliveries, newest first.
+type WebhookDeliveryPage struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+func webhooksPath(clientID string, rest ...string) string {
+	p := "/api/v1/apps/" + url.PathEscape(clientID) + "/webhooks"
+	for _, r := range rest {
+		p += "/" + url.PathEscape(r)
+	}
+	return p
+}
+
+// CreateWebhook registers an endpoint for one of the member's apps; the
+// answer holds its signing secret, shown this once.
+func (c *Client) CreateWebhook(ctx context.Context, clientID, endpointURL string, events []string) (*WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	_, err := c.Do(ctx, "POST", webhooksPath(clientID), map[string]any{"url": endpointURL, "events": events}, &e)
+	return &e, err
+}
+
+// Webhooks lists an app's endpoints, oldest first.
+func (c *Client) Webhooks(ctx context.Context, clientID string) ([]WebhookEndpoint, error) {
+	var out struct {
+		Endpoints []WebhookEndpoint `json:"endpoints"`
+	}
+	_, err := c.Do(ctx, "GET", webhooksPath(clientID), nil, &out)
+	return out.Endpoints, err
+}
+
+// Webhook returns one of an app's endpoints.
+func (c *Client) Webhook(ctx context.Context, clientID, id string) (*WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	_, err := c.Do(ctx, "GET", webhooksPath(clientID, id), nil, &e)
+	return &e, err
+}
+
+// DeleteWebhook removes an endpoint and its deliveries.
+func (c *Client) DeleteWebhook(ctx context.Context, clientID, id string) error {
+	_, err := c.Do(ctx, "DELETE", webhooksPath(clientID, id), nil, nil)
+	return err
+}
+
+// RotateWebhookSecret gives an endpoint a new secret, returned this once;
+// the old one signs beside it for 24 hours.
+func (c *Client) RotateWebhookSecret(ctx context.Context, clientID, id string) (*WebhookEndpoint, error) {
+	var e WebhookEndpoint
+	_, err := c.Do(ctx, "POST", webhooksPath(clientID, id, "rotate-secret"), nil, &e)
+	return &e, err
+}
+
+// WebhookDeliveries returns a page of an endpoint's deliveries with every
+// attempt; cursor is the previous page's NextCursor, limit 0 the default.
+func (c *Client) WebhookDeliveries(ctx context.Context, clientID, id, cursor string, limit int) (*WebhookDeliveryPage, error) {
+	v := url.Values{}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	var p WebhookDeliveryPage
+	_, err := c.Do(ctx, "GET", webhooksPath(clientID, id, "deliveries")+"?"+v.Encode(), nil, &p)
+	return &p, err
+}
+
+// RedeliverWebhook sends one of an endpoint's deliveries again now.
+func (c *Client) RedeliverWebhook(ctx context.Context, clientID, id, deliveryID string) error {
+	_, err := c.Do(ctx, "POST", webhooksPath(clientID, id, "deliveries", deliveryID, "redeliver"), nil, nil)
+	return err
+}
+
+// WebhookTolerance is how far a delivery's webhook-timestamp may be from
+// the receiver's clock: older deliveries are refused as possible replays.
+const WebhookTolerance = 5 * time.Minute
+
+// ErrWebhookSignature is VerifyWebhook's answer to a delivery that is not
+// Parley's, was changed on the way, or is too old or too new.
+var ErrWebhookSignature = errors.New("parley: the webhook's signature does not verify")
+
+// VerifyWebhook checks a delivery per Standard Webhooks: that one of the
+// webhook-signature header's v1 signatures is the HMAC-SHA256, under the
+// endpoint's secret (whsec_…), of webhook-id.webhook-timestamp.body, and
+// that the timestamp is within WebhookTolerance of now. During a secret's
+// rotation a delivery carries a signature by each secret, so a receiver
+// holding either verifies it. Pass the body exactly as received.
+func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time) error {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil || len(key) == 0 {
+		return errors.New("parley: the webhook secret is not a whsec_ secret")
+	}
+	id, ts := header.Get("webhook-id"), header.Get("webhook-timestamp")
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if id == "" || err != nil {
+		return ErrWebhookSignature
+	}
+	if at := time.Unix(secs, 0); now.Sub(at) > WebhookTolerance || at.Sub(now) > WebhookTolerance {
+		return ErrWebhookSignature
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for sig := range strings.FieldsSeq(header.Get("webhook-signature")) {
+		version, b64, ok := strings.Cut(sig, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		if got, err := base64.StdEncoding.DecodeString(b64); err == nil && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return ErrWebhookSignature
+}

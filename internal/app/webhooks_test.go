@@ -1,0 +1,190 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// TestNodes_EachWebhookDeliveredOnce runs two nodes on one PostgreSQL
+// database, both with their delivery workers, sends through both, and
+// checks that the receiver gets every event exactly once and that each
+// delivery records exactly one attempt.
+func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("several nodes share a PostgreSQL database: run with PARLEY_TEST_DATABASE=postgres")
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	got := map[string]int{}
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rc.Close()
+
+	a := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	// B tells the time by A's clock, which the test moves.
+	cfg := a.Server.Config
+	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
+	srv, err := app.OpenServerBesideOn(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Serve(t, srv)
+	b := client.New(srv.URL())
+	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	partner := a.MustPartnerOf(t, "Movie Club", "alice")
+	a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th.ID}})
+	var ep struct{ ID string }
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(parley.WebhookActivation)
+
+	const sends = 120
+	bobOnB := b.WithToken(bob.Token())
+	var wg sync.WaitGroup
+	for w := range 4 {
+		c := bob
+		if w%2 == 1 {
+			c = bobOnB
+		}
+		wg.Go(func() {
+			for i := w; i < sends; i += 4 {
+				if _, err := c.SendMessage(ctx, th.ID, fmt.Sprintf("message %d", i), ""); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	var list []parley.WebhookDelivery
+	for range 400 {
+		list = deliveries(t, alice, partner.App.ClientID, ep.ID)
+		done := len(list) == sends
+		for _, d := range list {
+			done = done && d.State == parley.DeliverySucceeded
+		}
+		if done {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(list) != sends || len(got) != sends {
+		t.Fatalf("%d deliveries, %d received; want %d", len(list), len(got), sends)
+	}
+	for _, d := range list {
+		if d.State != parley.DeliverySucceeded || len(d.Attempts) != 1 || got[d.ID] != 1 {
+			t.Fatalf("delivery %s: %s, %d attempts, received %d times", d.ID, d.State, len(d.Attempts), got[d.ID])
+		}
+	}
+}
+
+// deliveries lists every delivery of an endpoint.
+func deliveries(t *testing.T, owner *client.Client, clientID, endpointID string) []parley.WebhookDelivery {
+	t.Helper()
+	var all []parley.WebhookDelivery
+	cursor := ""
+	for {
+		var page struct {
+			Deliveries []parley.WebhookDelivery
+			NextCursor string `json:"next_cursor"`
+		}
+		if _, err := owner.Do(context.Background(), "GET", "/api/v1/apps/"+clientID+"/webhooks/"+endpointID+"/deliveries?limit=100&cursor="+cursor, nil, &page); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page.Deliveries...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// TestWebhooks_OutboxOutlivesTheServer: a delivery enqueued with a send
+// that the endpoint has not taken yet survives the server's stopping, and
+// the next server on the same data sends it.
+func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	got := []string{}
+	status := http.StatusServiceUnavailable
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if status == http.StatusNoContent {
+			got = append(got, r.Header.Get("webhook-id"))
+		}
+		w.WriteHeader(status)
+	}))
+	defer rc.Close()
+
+	a := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	partner := a.MustPartnerOf(t, "Movie Club", "alice")
+	a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th.ID}})
+	var ep struct{ ID string }
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(parley.WebhookActivation)
+	apptest.MustSend(t, bob, th.ID, "while the endpoint is down")
+	var pending []parley.WebhookDelivery
+	for range 400 {
+		if pending = deliveries(t, alice, partner.App.ClientID, ep.ID); len(pending) == 1 && len(pending[0].Attempts) == 1 {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if len(pending) != 1 || pending[0].State != parley.DeliveryPending {
+		t.Fatalf("before the stop: %+v", pending)
+	}
+	a.Stop()
+
+	mu.Lock()
+	status = http.StatusNoContent
+	mu.Unlock()
+	clock := &apptest.Clock{}
+	clock.Advance(time.Minute) // past the retry's time
+	cfg := a.Server.Config
+	srv, err := app.OpenServer(ctx, cfg, slog.New(slog.DiscardHandler), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Serve(t, srv)
+	again := client.New(srv.URL()).WithToken(alice.Token())
+	for range 400 {
+		if list := deliveries(t, again, partner.App.ClientID, ep.ID); list[0].State == parley.DeliverySucceeded {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != pending[0].ID {
+		t.Fatalf("the next server delivered %v, want %s", got, pending[0].ID)
+	}
+}

@@ -1,0 +1,608 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/webhook"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// allowLoopback lets test servers deliver to receivers on loopback.
+func allowLoopback(c *config.Config) { c.WebhooksAllowPrivate = true }
+
+// received is one delivery as the receiver got it.
+type received struct {
+	header http.Header
+	body   []byte
+	event  struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+}
+
+// receiver is a partner's webhook endpoint on loopback. Answer decides each
+// response; by default 204.
+type receiver struct {
+	*httptest.Server
+	got   chan received
+	count atomic.Int64
+
+	mu     sync.Mutex
+	answer func(w http.ResponseWriter)
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{got: make(chan received, 1000)}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		d := received{header: r.Header.Clone(), body: body}
+		if err := json.Unmarshal(body, &d.event); err != nil {
+			t.Errorf("delivery body %q: %v", body, err)
+		}
+		rc.count.Add(1)
+		rc.mu.Lock()
+		answer := rc.answer
+		rc.mu.Unlock()
+		if answer != nil {
+			answer(w)
+		} else {
+			w.WriteHeader(http.StatusNoContent)
+		}
+		rc.got <- d
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// answerWith makes the receiver answer every later delivery with status and
+// headers.
+func (rc *receiver) answerWith(status int, headers ...string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.answer = func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.WriteHeader(status)
+	}
+}
+
+// next waits for the next delivery.
+func (rc *receiver) next(t *testing.T) received {
+	t.Helper()
+	select {
+	case d := <-rc.got:
+		return d
+	case <-time.After(20 * time.Second):
+		t.Fatal("no delivery came")
+		return received{}
+	}
+}
+
+// verify checks a delivery's signature with the official Standard
+// Webhooks library, as a partner's receiver would, and returns the error.
+func verify(t *testing.T, secret string, d received, ignoreTime bool) error {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ignoreTime {
+		return wh.VerifyIgnoringTimestamp(d.body, d.header)
+	}
+	return wh.Verify(d.body, d.header)
+}
+
+// hookWorld is a member, alice, with a friend, bob, an app alice owns and
+// connected with thread scope "app", and a token of hers for it.
+type hookWorld struct {
+	env        *apptest.Env
+	alice, bob *client.Client
+	aliceID    string
+	bobID      string
+	partner    *apptest.Partner
+	app        *client.Client
+	grantID    string
+}
+
+func newHookWorld(t *testing.T) *hookWorld {
+	env := apptest.Start(t, allowLoopback)
+	w := &hookWorld{env: env, alice: env.MustMember(t, "alice"), bob: env.MustMember(t, "bob")}
+	apptest.MustFriends(t, w.alice, w.bob)
+	w.aliceID, w.bobID = apptest.MustMe(t, w.alice).ID, apptest.MustMe(t, w.bob).ID
+	w.partner = env.MustPartnerOf(t, "Movie Club", "alice")
+	tok := env.MustToken(t, w.partner, "alice", []string{"openid", "shares.write", "messages.read", "messages.delete"}, apptest.Answer{})
+	w.app = env.Client.WithToken(tok.AccessToken)
+	var grants struct {
+		Grants []struct{ ID string } `json:"grants"`
+	}
+	if _, err := w.alice.Do(context.Background(), "GET", "/api/v1/me/grants", nil, &grants); err != nil || len(grants.Grants) != 1 {
+		t.Fatalf("grants %+v, %v", grants, err)
+	}
+	w.grantID = grants.Grants[0].ID
+	return w
+}
+
+// endpoint registers an endpoint of the app, as alice.
+func (w *hookWorld) endpoint(t *testing.T, url string, events ...string) service.CreatedWebhookEndpoint {
+	t.Helper()
+	var e service.CreatedWebhookEndpoint
+	if _, err := w.alice.Do(context.Background(), "POST", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks",
+		map[string]any{"url": url, "events": events}, &e); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Clock.Advance(parley.WebhookActivation)
+	return e
+}
+
+// deliveries lists an endpoint's deliveries, newest first.
+func (w *hookWorld) deliveries(t *testing.T, endpointID string) []parley.WebhookDelivery {
+	t.Helper()
+	var page struct{ Deliveries []parley.WebhookDelivery }
+	if _, err := w.alice.Do(context.Background(), "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+endpointID+"/deliveries", nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	return page.Deliveries
+}
+
+// settle waits until every request the receiver got is recorded as an
+// attempt of the endpoint's deliveries, and returns them.
+func (w *hookWorld) settle(t *testing.T, rc *receiver, endpointID string) []parley.WebhookDelivery {
+	t.Helper()
+	for range 1200 { // 30 s, for a loaded machine
+		list := w.deliveries(t, endpointID)
+		attempts := 0
+		for _, d := range list {
+			attempts += len(d.Attempts)
+		}
+		if int64(attempts) == rc.count.Load() {
+			return list
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("attempts made are not recorded")
+	return nil
+}
+
+func TestWebhooks_Events(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL+"/hooks", "message.created", "message.deleted", "grant.revoked", "thread.closed_to_apps")
+	if !strings.HasPrefix(ep.Secret, "whsec_") {
+		t.Fatalf("secret %q", ep.Secret)
+	}
+	if key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(ep.Secret, "whsec_")); err != nil || len(key) < 24 {
+		t.Fatalf("secret of %d bytes, %v", len(key), err)
+	}
+
+	// bob writes to alice before the app's share: outside its grant.
+	th := apptest.MustThread(t, w.bob, "alice")
+	before := apptest.MustSend(t, w.bob, th.ID, "before the app came")
+	share, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/1", Title: "A film"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rc.next(t)
+	if err := verify(t, ep.Secret, d, false); err != nil {
+		t.Fatalf("the Standard Webhooks library refuses the delivery: %v", err)
+	}
+	if err := client.VerifyWebhook(ep.Secret, d.header, d.body, time.Now()); err != nil {
+		t.Fatalf("client.VerifyWebhook refuses the delivery: %v", err)
+	}
+	if d.event.Type != "message.created" || d.event.Data["message_id"] != share.ID || d.event.Data["thread_id"] != th.ID ||
+		d.event.Data["user_id"] != w.aliceID || d.event.Data["grant_id"] != w.grantID || d.event.Data["seq"] != float64(share.Seq) {
+		t.Fatalf("event %s %v", d.event.Type, d.event.Data)
+	}
+	reply := apptest.MustSend(t, w.bob, th.ID, "a secret reply")
+	d = rc.next(t)
+	if d.event.Data["message_id"] != reply.ID || strings.Contains(string(d.body), "secret reply") {
+		t.Fatalf("reply event %s", d.body)
+	}
+
+	t.Run("LoggedForEveryParticipant", func(t *testing.T) {
+		for _, c := range []*client.Client{w.alice, w.bob} {
+			var log struct{ Entries []parley.AccessEntry }
+			if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log", nil, &log); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, e := range log.Entries {
+				found = found || e.Action == "messages.read" && e.GrantID == w.grantID && len(e.MessageIDs) == 1 && e.MessageIDs[0] == reply.ID
+			}
+			if !found {
+				t.Fatalf("no entry for the delivery of the reply in %+v", log.Entries)
+			}
+		}
+	})
+	t.Run("DeletedInParley", func(t *testing.T) {
+		if err := w.bob.DeleteMessage(ctx, reply.ID); err != nil {
+			t.Fatal(err)
+		}
+		d := rc.next(t)
+		if d.event.Type != "message.deleted" || d.event.Data["message_id"] != reply.ID {
+			t.Fatalf("event %s", d.body)
+		}
+		// A message before the grant's first one is no event.
+		if err := w.bob.DeleteMessage(ctx, before.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ClosedThreadSendsNothing", func(t *testing.T) {
+		if _, err := w.bob.Do(ctx, "PUT", "/api/v1/threads/"+th.ID+"/app-access", map[string]any{"allowed": false}, nil); err != nil {
+			t.Fatal(err)
+		}
+		d := rc.next(t)
+		if d.event.Type != "thread.closed_to_apps" || d.event.Data["thread_id"] != th.ID || d.event.Data["reason"] != "closed" {
+			t.Fatalf("event %s", d.body)
+		}
+		apptest.MustSend(t, w.bob, th.ID, "while closed")
+		if _, err := w.bob.Do(ctx, "PUT", "/api/v1/threads/"+th.ID+"/app-access", map[string]any{"allowed": true}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("GrantRevoked", func(t *testing.T) {
+		if _, err := w.alice.Do(ctx, "DELETE", "/api/v1/me/grants/"+w.grantID, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		d := rc.next(t)
+		if d.event.Type != "grant.revoked" || d.event.Data["grant_id"] != w.grantID || d.event.Data["reason"] != "revoked" {
+			t.Fatalf("event %s", d.body)
+		}
+		apptest.MustSend(t, w.bob, th.ID, "after the grant")
+	})
+	t.Run("EveryDeliveryListed", func(t *testing.T) {
+		var events []string
+		for _, d := range w.settle(t, rc, ep.ID) {
+			if d.State != parley.DeliverySucceeded || len(d.Attempts) != 1 || d.Attempts[0].StatusCode != 204 {
+				t.Fatalf("delivery %+v", d)
+			}
+			events = append(events, d.Event)
+		}
+		want := []string{"grant.revoked", "thread.closed_to_apps", "message.deleted", "message.created", "message.created"}
+		if strings.Join(events, " ") != strings.Join(want, " ") {
+			t.Fatalf("deliveries %v, want %v", events, want)
+		}
+	})
+}
+
+func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	carol := w.env.MustMember(t, "carol")
+	apptest.MustFriends(t, w.alice, carol)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "grant.revoked", "thread.closed_to_apps")
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Films"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/2", Title: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	// The group is not in the app's grant: alice leaving it is no event.
+	if _, err := w.alice.Do(ctx, "DELETE", "/api/v1/threads/"+group.ID+"/participants/me", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.env.Server.Service.SuspendApp(ctx, w.partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	d := rc.next(t)
+	if d.event.Type != "grant.revoked" || d.event.Data["reason"] != "app_suspended" || d.event.Data["grant_id"] != w.grantID {
+		t.Fatalf("event %s", d.body)
+	}
+	if list := w.settle(t, rc, ep.ID); len(list) != 1 {
+		t.Fatalf("deliveries %+v", list)
+	}
+}
+
+func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Films"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := env.MustPartnerOf(t, "Movie Club", "alice")
+	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
+	rc := newReceiver(t)
+	var ep service.CreatedWebhookEndpoint
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created", "thread.closed_to_apps"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	m := apptest.MustSend(t, bob, group.ID, "hello group")
+	if d := rc.next(t); d.event.Type != "message.created" || d.event.Data["message_id"] != m.ID {
+		t.Fatalf("event %s", d.body)
+	}
+	if _, err := alice.Do(ctx, "DELETE", "/api/v1/threads/"+group.ID+"/participants/me", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "thread.closed_to_apps" || d.event.Data["reason"] != "left" || d.event.Data["thread_id"] != group.ID {
+		t.Fatalf("event %s", d.body)
+	}
+}
+
+func TestWebhooks_Retries(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created")
+	rc.answerWith(http.StatusInternalServerError)
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/3", Title: "C"}); err != nil {
+		t.Fatal(err)
+	}
+	first := rc.next(t)
+	// Each retry comes on the schedule, with the same webhook-id, and is
+	// not made before it.
+	for i, wait := range webhook.Schedule[1:4] {
+		w.settle(t, rc, ep.ID)
+		list := w.deliveries(t, ep.ID)
+		if len(list) != 1 || len(list[0].Attempts) != i+1 || list[0].NextAttemptAt == nil {
+			t.Fatalf("after attempt %d: %+v", i+1, list)
+		}
+		if due := list[0].NextAttemptAt.Sub(list[0].Attempts[i].At); due < wait || due > wait+wait/10+time.Second {
+			t.Fatalf("attempt %d due after %v, want %v and up to a tenth more", i+2, due, wait)
+		}
+		if i == 2 {
+			rc.answerWith(http.StatusOK)
+		}
+		w.env.Clock.Advance(wait + wait/10 + time.Second)
+		w.env.Server.Service.WakeWebhooks()
+		if d := rc.next(t); d.header.Get("webhook-id") != first.header.Get("webhook-id") {
+			t.Fatalf("retry with webhook-id %q, first %q", d.header.Get("webhook-id"), first.header.Get("webhook-id"))
+		}
+	}
+	list := w.settle(t, rc, ep.ID)
+	codes := []int{}
+	for _, a := range list[0].Attempts {
+		codes = append(codes, a.StatusCode)
+	}
+	if list[0].State != parley.DeliverySucceeded || len(codes) != 4 || codes[0] != 500 || codes[3] != 200 {
+		t.Fatalf("delivery %+v, codes %v", list[0], codes)
+	}
+
+	t.Run("RetryAfterHonoured", func(t *testing.T) {
+		rc.answerWith(http.StatusTooManyRequests, "Retry-After", "3600")
+		apptest.MustSend(t, w.bob, threadOf(t, w), "more")
+		rc.next(t)
+		d := w.settle(t, rc, ep.ID)[0]
+		if d.NextAttemptAt == nil || d.NextAttemptAt.Sub(d.Attempts[0].At) < time.Hour {
+			t.Fatalf("after a 429 asking for an hour: %+v", d)
+		}
+	})
+	t.Run("Redeliver", func(t *testing.T) {
+		rc.answerWith(http.StatusOK)
+		d := w.deliveries(t, ep.ID)[0]
+		if _, err := w.alice.Do(ctx, "POST", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID+"/deliveries/"+d.ID+"/redeliver", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := rc.next(t); got.header.Get("webhook-id") != d.ID {
+			t.Fatalf("redelivered %q, want %q", got.header.Get("webhook-id"), d.ID)
+		}
+		if d := w.settle(t, rc, ep.ID)[0]; d.State != parley.DeliverySucceeded || len(d.Attempts) != 2 {
+			t.Fatalf("after redelivery: %+v", d)
+		}
+	})
+	t.Run("GoneDisables", func(t *testing.T) {
+		rc.answerWith(http.StatusGone)
+		apptest.MustSend(t, w.bob, threadOf(t, w), "gone")
+		rc.next(t)
+		w.settle(t, rc, ep.ID)
+		var e parley.WebhookEndpoint
+		if _, err := w.alice.Do(ctx, "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID, nil, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.DisabledAt == nil || !strings.Contains(e.DisabledReason, "410") {
+			t.Fatalf("endpoint %+v", e)
+		}
+		if !strings.Contains(w.env.Logs.String(), "webhook endpoint disabled") {
+			t.Fatal("the disabling is not logged")
+		}
+	})
+}
+
+// threadOf returns the thread the app shared into for bob.
+func threadOf(t *testing.T, w *hookWorld) string {
+	t.Helper()
+	page, err := w.bob.Threads(context.Background(), client.ThreadsQuery{Limit: 1})
+	if err != nil || len(page.Threads) == 0 {
+		t.Fatalf("threads %+v, %v", page, err)
+	}
+	return page.Threads[0].ID
+}
+
+func TestWebhooks_DisabledAfterDaysOfFailure(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created")
+	rc.answerWith(http.StatusInternalServerError)
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/4", Title: "D"}); err != nil {
+		t.Fatal(err)
+	}
+	rc.next(t)
+	for _, wait := range webhook.Schedule[1:] {
+		w.settle(t, rc, ep.ID)
+		w.env.Clock.Advance(wait + wait/10 + time.Second)
+		w.env.Server.Service.WakeWebhooks()
+		rc.next(t)
+	}
+	if d := w.settle(t, rc, ep.ID)[0]; d.State != parley.DeliveryFailed || len(d.Attempts) != len(webhook.Schedule) || d.NextAttemptAt != nil {
+		t.Fatalf("after the whole schedule: %+v", d)
+	}
+	w.env.Clock.Advance(parley.WebhookDisableAfter)
+	apptest.MustSend(t, w.bob, threadOf(t, w), "days later")
+	rc.next(t)
+	w.settle(t, rc, ep.ID)
+	var e parley.WebhookEndpoint
+	if _, err := w.alice.Do(ctx, "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID, nil, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.DisabledAt == nil || !strings.Contains(e.DisabledReason, "failed since") {
+		t.Fatalf("endpoint %+v", e)
+	}
+}
+
+func TestWebhooks_SecretRotation(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created")
+	var rotated service.CreatedWebhookEndpoint
+	if _, err := w.alice.Do(ctx, "POST", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID+"/rotate-secret", nil, &rotated); err != nil {
+		t.Fatal(err)
+	}
+	if rotated.Secret == ep.Secret || rotated.OldSecretUntil == nil {
+		t.Fatalf("rotated %+v", rotated)
+	}
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/5", Title: "E"}); err != nil {
+		t.Fatal(err)
+	}
+	d := rc.next(t)
+	if n := len(strings.Fields(d.header.Get("webhook-signature"))); n != 2 {
+		t.Fatalf("%d signatures during the rotation", n)
+	}
+	for _, secret := range []string{ep.Secret, rotated.Secret} {
+		if err := verify(t, secret, d, false); err != nil {
+			t.Fatalf("during the rotation a receiver with either secret verifies: %v", err)
+		}
+	}
+	w.env.Clock.Advance(parley.WebhookSecretRotation + time.Second)
+	apptest.MustSend(t, w.bob, threadOf(t, w), "a day later")
+	d = rc.next(t)
+	if err := verify(t, rotated.Secret, d, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(t, ep.Secret, d, true); err == nil {
+		t.Fatal("the old secret still signs after 24 hours")
+	}
+}
+
+func TestWebhooks_Endpoints(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	base := "/api/v1/apps/" + w.partner.App.ClientID + "/webhooks"
+	ep := w.endpoint(t, "https://hooks.example/parley", "message.created")
+	t.Run("SecretShownOnce", func(t *testing.T) {
+		var list struct{ Endpoints []map[string]any }
+		if _, err := w.alice.Do(ctx, "GET", base, nil, &list); err != nil || len(list.Endpoints) != 1 {
+			t.Fatalf("list %+v, %v", list, err)
+		}
+		if _, ok := list.Endpoints[0]["secret"]; ok {
+			t.Fatal("the list shows the secret")
+		}
+		if strings.Contains(w.env.Logs.String(), ep.Secret) {
+			t.Fatal("the secret is in the logs")
+		}
+	})
+	t.Run("ErrNotTheOwner", func(t *testing.T) {
+		_, err := w.bob.Do(ctx, "POST", base, map[string]any{"url": "https://x.example/", "events": []string{"message.created"}}, nil)
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+		_, err = w.bob.Do(ctx, "GET", base+"/"+ep.ID, nil, nil)
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+		_, err = w.app.Do(ctx, "GET", base, nil, nil)
+		wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+	})
+	for name, body := range map[string]map[string]any{
+		"ErrPlainHTTP":     {"url": "http://hooks.example/", "events": []string{"message.created"}},
+		"ErrPrivate":       {"url": "https://10.1.2.3/", "events": []string{"message.created"}},
+		"ErrLinkLocal":     {"url": "https://169.254.169.254/latest", "events": []string{"message.created"}},
+		"ErrMulticast":     {"url": "https://224.0.0.1/", "events": []string{"message.created"}},
+		"ErrUnspecified":   {"url": "https://0.0.0.0/", "events": []string{"message.created"}},
+		"ErrPrivateV6":     {"url": "https://[fd00::1]/", "events": []string{"message.created"}},
+		"ErrUnknownEvent":  {"url": "https://hooks.example/", "events": []string{"message.read"}},
+		"ErrNoEvents":      {"url": "https://hooks.example/", "events": []string{}},
+		"ErrCredentials":   {"url": "https://u:p@hooks.example/", "events": []string{"message.created"}},
+		"ErrNotAURL":       {"url": "hooks", "events": []string{"message.created"}},
+		"ErrUnknownField":  {"url": "https://hooks.example/", "events": []string{"message.created"}, "secret": "mine"},
+		"ErrMappedPrivate": {"url": "https://[::ffff:10.0.0.1]/", "events": []string{"message.created"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := w.alice.Do(ctx, "POST", base, body, nil)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	t.Run("ThroughTheClient", func(t *testing.T) {
+		clientID := w.partner.App.ClientID
+		made, err := w.alice.CreateWebhook(ctx, clientID, "https://hooks.example/other", []string{"grant.revoked"})
+		if err != nil || !strings.HasPrefix(made.Secret, "whsec_") {
+			t.Fatalf("made %+v, %v", made, err)
+		}
+		rotated, err := w.alice.RotateWebhookSecret(ctx, clientID, made.ID)
+		if err != nil || rotated.Secret == made.Secret || rotated.OldSecretUntil == nil {
+			t.Fatalf("rotated %+v, %v", rotated, err)
+		}
+		list, err := w.alice.Webhooks(ctx, clientID)
+		if err != nil || len(list) != 2 || list[1].ID != made.ID || list[1].Secret != "" {
+			t.Fatalf("list %+v, %v", list, err)
+		}
+		page, err := w.alice.WebhookDeliveries(ctx, clientID, made.ID, "", 10)
+		if err != nil || len(page.Deliveries) != 0 {
+			t.Fatalf("deliveries %+v, %v", page, err)
+		}
+		if err := w.alice.DeleteWebhook(ctx, clientID, made.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.alice.Webhook(ctx, clientID, made.ID); client.StatusOf(err) != http.StatusNotFound {
+			t.Fatalf("a deleted endpoint: %v", err)
+		}
+		err = w.alice.RedeliverWebhook(ctx, clientID, ep.ID, "msg_unknown")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	t.Run("Delete", func(t *testing.T) {
+		if _, err := w.alice.Do(ctx, "DELETE", base+"/"+ep.ID, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.alice.Do(ctx, "GET", base+"/"+ep.ID, nil, nil)
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+}
+
+func TestWebhooks_LoopbackOnlyWithTheFlag(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	p := env.MustPartnerOf(t, "Movie Club", "alice")
+	for _, u := range []string{"http://127.0.0.1:9/hooks", "https://127.0.0.1/", "https://localhost/", "https://[::1]/"} {
+		_, err := alice.Do(context.Background(), "POST", "/api/v1/apps/"+p.App.ClientID+"/webhooks",
+			map[string]any{"url": u, "events": []string{"message.created"}}, nil)
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+	}
+}
+
+func TestWebhooks_GrantExpired(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t) // alice's grant lasts 30 days
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "grant.revoked")
+	w.env.Clock.Advance(31 * 24 * time.Hour)
+	if n, err := w.env.Server.Service.EndExpiredGrants(ctx); err != nil || n != 1 {
+		t.Fatalf("ended %d, %v", n, err)
+	}
+	d := rc.next(t)
+	if d.event.Type != "grant.revoked" || d.event.Data["reason"] != "expired" || d.event.Data["grant_id"] != w.grantID {
+		t.Fatalf("event %s", d.body)
+	}
+	if err := verify(t, ep.Secret, d, true); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,559 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/webhook"
+)
+
+// Webhooks: an app's owner registers endpoints, and events about what the
+// app's grants reach go to them through an outbox. Each event is enqueued
+// in the write of the change that causes it, for every endpoint subscribed
+// to it whose app holds a grant the event concerns: one delivery per
+// endpoint and grant, whose payload names the grant's member, so that the
+// app knows whose token reads on. Whether an event about a thread reaches a
+// grant is decided as for realtime streams (eventScope, reaches). The
+// delivery worker (webhook.Worker) records attempts and takes deliveries
+// through ExchangeWebhooks, which logs each delivery about a message for
+// everyone in its thread before it is first sent.
+
+// webhookPrefix begins a delivery's ID, its webhook-id header.
+const webhookPrefix = "msg_"
+
+// webhookKeyName names the server key that seals signing secrets.
+const webhookKeyName = "webhook-secrets"
+
+// webhookLease is how long a taken delivery is the taker's: after it, an
+// attempt that recorded nothing is made again. It is well above a send's
+// timeout.
+const webhookLease = time.Minute
+
+// webhookEventsFresh is how long this node trusts what it last read of
+// which events endpoints subscribe to. The server reads it every second;
+// parley.WebhookActivation, the time from an endpoint's making to its first
+// event, exceeds this by the margin left for the making's commit and for
+// the clocks of different servers.
+const webhookEventsFresh = 2 * time.Second
+
+// webhooks is the service's webhook state.
+type webhooks struct {
+	guard webhook.Guard
+	// waiting is ready when this node enqueued deliveries.
+	waiting chan struct{}
+
+	mu     sync.Mutex
+	sealer *webhook.Sealer
+
+	// events are the events endpoints subscribed to when read at readAt,
+	// by this node's clock; nil before the first read.
+	eventsMu sync.RWMutex
+	events   map[string]bool
+	readAt   time.Time
+}
+
+// mayHave reports whether an event may have endpoints to tell at now:
+// false only when this node read, recently enough, that no endpoint
+// subscribes to it. An endpoint made since that read counts only from
+// parley.WebhookActivation after it was made, by when this node reads
+// again, or no longer trusts this read.
+func (h *webhooks) mayHave(event string, now time.Time) bool {
+	h.eventsMu.RLock()
+	defer h.eventsMu.RUnlock()
+	if h.events == nil || now.Before(h.readAt) || now.Sub(h.readAt) >= webhookEventsFresh {
+		return true
+	}
+	return h.events[event]
+}
+
+// RefreshWebhookEvents reads which events endpoints subscribe to. The
+// server calls it every second, so that a change spares even the one
+// index lookup that finds who to tell when no endpoint subscribes to its
+// event: for most installs, every send.
+func (s *Service) RefreshWebhookEvents(ctx context.Context) error {
+	at := s.Now()
+	var events []string
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		events, err = tx.FindWebhookEvents(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	set := make(map[string]bool, len(events))
+	for _, ev := range events {
+		set[ev] = true
+	}
+	h := s.hooks
+	h.eventsMu.Lock()
+	defer h.eventsMu.Unlock()
+	h.events, h.readAt = set, at
+	return nil
+}
+
+func newWebhooks(allowLoopback bool) *webhooks {
+	return &webhooks{guard: webhook.Guard{AllowLoopback: allowLoopback}, waiting: make(chan struct{}, 1)}
+}
+
+// Guard is the service's rule on webhook destinations, which the delivery
+// worker's sender must follow too.
+func (s *Service) Guard() webhook.Guard { return s.hooks.guard }
+
+// WebhooksWaiting is ready when this node enqueued deliveries.
+func (s *Service) WebhooksWaiting() <-chan struct{} { return s.hooks.waiting }
+
+// WakeWebhooks has this node's worker look for due deliveries now rather
+// than at its next poll: the service calls it after a write that enqueued,
+// and tests after they moved the clock.
+func (s *Service) WakeWebhooks() {
+	select {
+	case s.hooks.waiting <- struct{}{}:
+	default:
+	}
+}
+
+// sealer returns the sealer of signing secrets, under the server's key.
+func (s *Service) sealer(ctx context.Context) (*webhook.Sealer, error) {
+	h := s.hooks
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sealer != nil {
+		return h.sealer, nil
+	}
+	key, err := s.ServerKey(ctx, webhookKeyName)
+	if err != nil {
+		return nil, err
+	}
+	if h.sealer, err = webhook.NewSealer(key); err != nil {
+		return nil, err
+	}
+	return h.sealer, nil
+}
+
+// CreatedWebhookEndpoint is an endpoint with its signing secret, shown
+// only when it is made and when it is rotated.
+type CreatedWebhookEndpoint struct {
+	*parley.WebhookEndpoint
+	Secret string `json:"secret"`
+}
+
+// ownApp returns an app the signed-in member owns; an app of another is
+// not found.
+func ownApp(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID string) (*parley.App, error) {
+	app, err := tx.FindAppByClientID(ctx, clientID)
+	if isNotFound(err) || err == nil && app.OwnerID != c.User.ID {
+		return nil, parley.Errorf(parley.ENOTFOUND, "app not found")
+	}
+	return app, err
+}
+
+// ownEndpoint returns an endpoint of an app the signed-in member owns.
+func ownEndpoint(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID, id string) (*parley.WebhookEndpoint, error) {
+	if _, err := ownApp(ctx, tx, c, clientID); err != nil {
+		return nil, err
+	}
+	e, err := tx.FindWebhookEndpoint(ctx, id)
+	if isNotFound(err) || err == nil && e.ClientID != clientID {
+		return nil, parley.Errorf(parley.ENOTFOUND, "webhook endpoint not found")
+	}
+	return e, err
+}
+
+// CreateWebhookEndpoint registers an endpoint for an app the signed-in
+// member owns, and returns it with its signing secret. It receives events
+// from parley.WebhookActivation on, when every server knows of it.
+func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url string, events []string) (*CreatedWebhookEndpoint, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events, Created: now,
+		ActiveFrom: now.Add(parley.WebhookActivation)}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.hooks.guard.CheckURL(url); err != nil {
+		return nil, err
+	}
+	sealer, err := s.sealer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	text, key := webhook.NewSecret()
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if _, err := ownApp(ctx, tx, c, clientID); err != nil {
+			return err
+		}
+		existing, err := tx.FindWebhookEndpoints(ctx, clientID)
+		if err != nil {
+			return err
+		}
+		if len(existing) >= parley.MaxWebhookEndpoints {
+			return parley.Errorf(parley.ECONFLICT, "an app may have at most %d webhook endpoints", parley.MaxWebhookEndpoints)
+		}
+		return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, key))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreatedWebhookEndpoint{WebhookEndpoint: e, Secret: text}, nil
+}
+
+// WebhookEndpoints lists the endpoints of an app the signed-in member owns.
+func (s *Service) WebhookEndpoints(ctx context.Context, clientID string) (list []*parley.WebhookEndpoint, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		if _, err := ownApp(ctx, tx, c, clientID); err != nil {
+			return err
+		}
+		list, err = tx.FindWebhookEndpoints(ctx, clientID)
+		return err
+	})
+	return list, err
+}
+
+// WebhookEndpoint returns one endpoint of an app the signed-in member owns.
+func (s *Service) WebhookEndpoint(ctx context.Context, clientID, id string) (e *parley.WebhookEndpoint, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		e, err = ownEndpoint(ctx, tx, c, clientID, id)
+		return err
+	})
+	return e, err
+}
+
+// DeleteWebhookEndpoint removes an endpoint, with the deliveries it still
+// had, of an app the signed-in member owns.
+func (s *Service) DeleteWebhookEndpoint(ctx context.Context, clientID, id string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
+			return err
+		}
+		return tx.DeleteWebhookEndpoint(ctx, id)
+	})
+}
+
+// RotateWebhookSecret gives an endpoint a new signing secret, which it
+// returns. For parley.WebhookSecretRotation the secret it replaces signs
+// beside it, so that the receiver can change over in its own time; a
+// rotation during that time ends the older secret's.
+func (s *Service) RotateWebhookSecret(ctx context.Context, clientID, id string) (*CreatedWebhookEndpoint, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := s.sealer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	text, key := webhook.NewSecret()
+	var e *parley.WebhookEndpoint
+	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
+			return err
+		}
+		if err := tx.RotateWebhookSecret(ctx, id, sealer.Seal(id, key), s.Now().Add(parley.WebhookSecretRotation)); err != nil {
+			return err
+		}
+		e, err = tx.FindWebhookEndpoint(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreatedWebhookEndpoint{WebhookEndpoint: e, Secret: text}, nil
+}
+
+// WebhookDeliveryPage is a page of an endpoint's deliveries, newest first.
+type WebhookDeliveryPage struct {
+	Deliveries []*parley.WebhookDelivery `json:"deliveries"`
+	// NextCursor continues below this page; empty on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// WebhookDeliveries returns a page of an endpoint's deliveries with every
+// attempt, for the owner of its app. The cursor is the last delivery's ID.
+func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor string, limit int) (*WebhookDeliveryPage, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = parley.DefaultMessageLimit
+	}
+	if limit < 1 || limit > parley.MaxWebhookDeliveryList {
+		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxWebhookDeliveryList)
+	}
+	page := &WebhookDeliveryPage{}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
+			return err
+		}
+		list, err := tx.FindWebhookDeliveries(ctx, id, cursor, limit+1)
+		if err != nil {
+			return err
+		}
+		if len(list) > limit {
+			list = list[:limit]
+			page.NextCursor = list[limit-1].ID
+		}
+		page.Deliveries = list
+		return nil
+	})
+	return page, err
+}
+
+// RedeliverWebhook sends one of an endpoint's deliveries again now, with a
+// fresh schedule of retries, for the owner of its app. A disabled endpoint
+// is sent nothing: ECONFLICT.
+func (s *Service) RedeliverWebhook(ctx context.Context, clientID, endpointID, deliveryID string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		e, err := ownEndpoint(ctx, tx, c, clientID, endpointID)
+		if err != nil {
+			return err
+		}
+		if e.DisabledAt != nil {
+			return parley.Errorf(parley.ECONFLICT, "the endpoint is disabled: %s", e.DisabledReason)
+		}
+		err = tx.RedeliverWebhook(ctx, endpointID, deliveryID, s.Now())
+		if isNotFound(err) {
+			return parley.Errorf(parley.ENOTFOUND, "webhook delivery not found")
+		}
+		return err
+	})
+	if err == nil {
+		s.WakeWebhooks()
+	}
+	return err
+}
+
+// payload encodes a delivery's body.
+func payload(event string, at time.Time, data any) []byte {
+	b, err := json.Marshal(parley.WebhookPayload{Type: event, Timestamp: at, Data: data})
+	if err != nil {
+		panic("service: webhook payload does not encode: " + err.Error()) // our own types always encode
+	}
+	return b
+}
+
+// grantCaller is the caller an app acts as through a grant, for deciding
+// what the grant reaches.
+func grantCaller(g parley.ThreadGrant) *parley.Caller {
+	return &parley.Caller{User: parley.UserRef{ID: g.Member.ID}, App: &parley.AppAccess{
+		Grant:  &parley.Grant{ID: g.GrantID, UserID: g.Member.ID, ClientID: g.ClientID, ThreadScope: g.ThreadScope, Scopes: g.Scopes},
+		App:    &parley.App{ClientID: g.ClientID, Name: g.AppName},
+		Scopes: g.Scopes,
+	}}
+}
+
+// enqueueMessageWebhooks enqueues, in tx, a message.created or
+// message.deleted event about m for every subscribed endpoint whose app's
+// grant reaches m, exactly as a realtime stream through that grant would
+// receive it. It reports whether it enqueued any. While no endpoint
+// subscribes to the event it costs nothing (mayHave); otherwise one query
+// finds the endpoints and grants to consider.
+func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, event string, m *parley.Message) (bool, error) {
+	now := s.Now()
+	if !s.hooks.mayHave(event, now) {
+		return false, nil
+	}
+	targets, err := tx.FindWebhookTargets(ctx, event, m.ThreadID, now)
+	if err != nil || len(targets) == 0 {
+		return false, err
+	}
+	ev := parley.Event{Type: event, ThreadID: m.ThreadID, Seq: m.Seq, MessageID: m.ID}
+	var ds []parley.NewWebhookDelivery
+	for _, t := range targets {
+		c := grantCaller(t.Grant)
+		if _, ok := eventScope(c, event); !ok {
+			continue
+		}
+		if _, ok, err := reaches(ctx, tx, c, ev); err != nil {
+			return false, err
+		} else if !ok {
+			continue
+		}
+		data := parley.WebhookMessage{ThreadID: m.ThreadID, MessageID: m.ID, Seq: m.Seq, UserID: t.Grant.Member.ID, GrantID: t.Grant.GrantID, At: now}
+		ds = append(ds, parley.NewWebhookDelivery{
+			ID: webhookPrefix + parley.NewID(), EndpointID: t.EndpointID, Event: event, Payload: payload(event, now, data),
+			GrantID: t.Grant.GrantID, ThreadID: m.ThreadID, MessageID: m.ID, Seq: m.Seq, CreatedAt: now,
+		})
+	}
+	if len(ds) == 0 {
+		return false, nil
+	}
+	return true, tx.EnqueueWebhooks(ctx, ds)
+}
+
+// enqueueAppEvent enqueues, in tx, an event with data for every endpoint of
+// the app subscribed to it, and reports whether there was any. about names
+// the grant and thread the event concerns, if any; its other fields are
+// filled here. It is how events about the app itself are sent, such as the
+// fortnightly report.shares (parley.WebhookReportShares, whose data is the
+// report): call it in the write that makes the event's data, and
+// WakeWebhooks once the write succeeded.
+func (s *Service) enqueueAppEvent(ctx context.Context, tx parley.Tx, clientID, event string, data any, about parley.NewWebhookDelivery) (bool, error) {
+	now := s.Now()
+	endpoints, err := tx.FindWebhookSubscribers(ctx, clientID, event, now)
+	if err != nil || len(endpoints) == 0 {
+		return false, err
+	}
+	body := payload(event, now, data)
+	ds := make([]parley.NewWebhookDelivery, len(endpoints))
+	for i, id := range endpoints {
+		d := about
+		d.ID, d.EndpointID, d.Event, d.Payload, d.CreatedAt = webhookPrefix+parley.NewID(), id, event, body, now
+		ds[i] = d
+	}
+	return true, tx.EnqueueWebhooks(ctx, ds)
+}
+
+// enqueueGrantEnded enqueues grant.revoked for a grant that ended at t.
+func (s *Service) enqueueGrantEnded(ctx context.Context, tx parley.Tx, g *parley.Grant, reason string, t time.Time) (bool, error) {
+	return s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookGrantRevoked,
+		parley.WebhookGrant{GrantID: g.ID, UserID: g.UserID, Reason: reason, At: t}, parley.NewWebhookDelivery{GrantID: g.ID})
+}
+
+// enqueueThreadEnded enqueues thread.closed_to_apps for each grant that
+// reached a thread and no longer does.
+func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID string, grants []parley.ThreadGrant, reason string) (bool, error) {
+	enqueued := false
+	now := s.Now()
+	for _, g := range grants {
+		data := parley.WebhookThread{ThreadID: threadID, UserID: g.Member.ID, GrantID: g.GrantID, Reason: reason, At: now}
+		ok, err := s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookThreadClosed, data,
+			parley.NewWebhookDelivery{GrantID: g.GrantID, ThreadID: threadID})
+		if err != nil {
+			return false, err
+		}
+		enqueued = enqueued || ok
+	}
+	return enqueued, nil
+}
+
+// logWebhooks logs the first attempt at each delivery about a message for
+// the participants of its thread.
+func (s *Service) logWebhooks(ctx context.Context, due []*parley.DueWebhook) error {
+	var records []parley.AccessRecord
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
+		records = nil
+		readers := map[string][]string{}
+		for _, d := range due {
+			if d.Attempts > 0 || d.MessageID == "" {
+				continue
+			}
+			c := &parley.Caller{App: &parley.AppAccess{
+				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
+			}}
+			loggedAs := eventScopes[d.Event][0]
+			ids, ok := readers[d.ThreadID]
+			if !ok {
+				var err error
+				if ids, err = tx.FindParticipantIDs(ctx, d.ThreadID); err != nil {
+					return err
+				}
+				readers[d.ThreadID] = ids
+			}
+			m := &parley.Message{ID: d.MessageID, Seq: d.Seq}
+			records = append(records, s.accessRecord(c, access{loggedAs, d.ThreadID, ids, []*parley.Message{m}}))
+		}
+		return nil
+	})
+	if err != nil || len(records) == 0 {
+		return err
+	}
+	return s.store.LogReads(ctx, records)
+}
+
+// ExchangeWebhooks records the results of this node's worker's attempts,
+// planning what follows each (a retry on the schedule, giving up, or
+// disabling the endpoint, which its owner sees in the endpoint's
+// disabled_reason and the server's log), and takes up to limit due
+// deliveries for it, in one write. Before any delivery about a message goes
+// out for the first time, it is logged for everyone in the message's
+// thread, as a realtime event is: the app learns something of each of them.
+func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, limit int) ([]*webhook.Job, error) {
+	now := s.Now()
+	recorded := s.webhookResults(ctx, results, now)
+	var due []*parley.DueWebhook
+	// A lease lost in a crash of the machine only makes the attempt sooner,
+	// and an attempt whose record it loses is made again, as the
+	// specification allows (receivers tell repeats by webhook-id): the
+	// write need not wait for fsync.
+	err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
+		if err := tx.RecordWebhookResults(ctx, recorded); err != nil {
+			return err
+		}
+		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(webhookLease), limit)
+		return err
+	})
+	if err != nil || len(due) == 0 {
+		return nil, err
+	}
+	if err := s.logWebhooks(ctx, due); err != nil {
+		return nil, err
+	}
+	sealer, err := s.sealer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]*webhook.Job, 0, len(due))
+	for _, d := range due {
+		key, err := sealer.Open(d.EndpointID, d.Secret)
+		if err != nil {
+			return nil, err
+		}
+		keys := [][]byte{key}
+		if d.OldSecret != nil && d.OldSecretUntil != nil && now.Before(*d.OldSecretUntil) {
+			old, err := sealer.Open(d.EndpointID, d.OldSecret)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, old)
+		}
+		jobs = append(jobs, &webhook.Job{
+			ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, Keys: keys, Body: d.Payload, At: now,
+			Attempts: d.Attempts, FailingSince: d.FailingSince,
+		})
+	}
+	return jobs, nil
+}
+
+// webhookResults turns attempts' results into what the store records.
+func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, now time.Time) []parley.WebhookResult {
+	out := make([]parley.WebhookResult, len(results))
+	for i, r := range results {
+		next, disable := webhook.Plan(r, now)
+		a := parley.WebhookAttempt{At: r.Job.At, StatusCode: r.StatusCode, LatencyMS: r.Latency.Milliseconds(), Succeeded: r.OK()}
+		if r.Err != nil {
+			a.Error = r.Err.Error()
+		} else if !a.Succeeded {
+			a.Error = fmt.Sprintf("the endpoint answered %d", r.StatusCode)
+		}
+		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next,
+			Disable: disable, WasFailing: r.Job.FailingSince != nil}
+		if disable != "" {
+			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
+		}
+	}
+	return out
+}

@@ -1,0 +1,367 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+const webhookEndpointColumns = `id, client_id, url, events, created_at, active_from, old_secret_until, failing_since, disabled_at, disabled_reason`
+
+func (t *txn) CreateWebhookEndpoint(ctx context.Context, e *parley.WebhookEndpoint, secret []byte) error {
+	_, err := t.exec(ctx, `
+		INSERT INTO webhook_endpoints (id, client_id, url, events, secret, created_at, active_from)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		e.ID, e.ClientID, e.URL, strings.Join(e.Events, " "), secret, micros(e.Created), micros(e.ActiveFrom))
+	if err != nil {
+		return mapError("create webhook endpoint", err)
+	}
+	for _, ev := range e.Events {
+		if _, err := t.exec(ctx, `INSERT INTO webhook_subscriptions (event, client_id, endpoint_id, active_from) VALUES ($1, $2, $3, $4)`,
+			ev, e.ClientID, e.ID, micros(e.ActiveFrom)); err != nil {
+			return mapError("create webhook subscription", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) findWebhookEndpoints(ctx context.Context, where string, args ...any) ([]*parley.WebhookEndpoint, error) {
+	rows, err := t.query(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE `+where, args...)
+	if err != nil {
+		return nil, mapError("find webhook endpoints", err)
+	}
+	defer rows.Close()
+	list := []*parley.WebhookEndpoint{}
+	for rows.Next() {
+		var e parley.WebhookEndpoint
+		var events string
+		var created, active int64
+		var oldUntil, failing, disabled sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.ClientID, &e.URL, &events, &created, &active, &oldUntil, &failing, &disabled, &e.DisabledReason); err != nil {
+			return nil, mapError("find webhook endpoints", err)
+		}
+		e.Events, e.Created, e.ActiveFrom = strings.Fields(events), fromMicros(created), fromMicros(active)
+		e.OldSecretUntil, e.FailingSince, e.DisabledAt = fromNullMicros(oldUntil), fromNullMicros(failing), fromNullMicros(disabled)
+		list = append(list, &e)
+	}
+	return list, mapError("find webhook endpoints", rows.Err())
+}
+
+func (t *txn) FindWebhookEndpoints(ctx context.Context, clientID string) ([]*parley.WebhookEndpoint, error) {
+	return t.findWebhookEndpoints(ctx, `client_id = $1 ORDER BY created_at, id`, clientID)
+}
+
+func (t *txn) FindWebhookEndpoint(ctx context.Context, id string) (*parley.WebhookEndpoint, error) {
+	list, err := t.findWebhookEndpoints(ctx, `id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, parley.Errorf(parley.ENOTFOUND, "webhook endpoint not found")
+	}
+	return list[0], nil
+}
+
+func (t *txn) RotateWebhookSecret(ctx context.Context, id string, secret []byte, oldUntil time.Time) error {
+	res, err := t.exec(ctx, `
+		UPDATE webhook_endpoints SET old_secret = secret, secret = $2, old_secret_until = $3 WHERE id = $1`,
+		id, secret, micros(oldUntil))
+	if err != nil {
+		return mapError("rotate webhook secret", err)
+	}
+	return mustAffect(res, "webhook endpoint")
+}
+
+func (t *txn) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	for _, q := range []string{
+		`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)`,
+		`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`,
+		`DELETE FROM webhook_subscriptions WHERE endpoint_id = $1`,
+	} {
+		if _, err := t.exec(ctx, q, id); err != nil {
+			return mapError("delete webhook endpoint", err)
+		}
+	}
+	res, err := t.exec(ctx, `DELETE FROM webhook_endpoints WHERE id = $1`, id)
+	if err != nil {
+		return mapError("delete webhook endpoint", err)
+	}
+	return mustAffect(res, "webhook endpoint")
+}
+
+func (t *txn) FindWebhookEvents(ctx context.Context) ([]string, error) {
+	rows, err := t.query(ctx, `
+		SELECT DISTINCT s.event FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
+		WHERE e.disabled_at IS NULL ORDER BY s.event`)
+	if err != nil {
+		return nil, mapError("find webhook events", err)
+	}
+	defer rows.Close()
+	events := []string{}
+	for rows.Next() {
+		var ev string
+		if err := rows.Scan(&ev); err != nil {
+			return nil, mapError("find webhook events", err)
+		}
+		events = append(events, ev)
+	}
+	return events, mapError("find webhook events", rows.Err())
+}
+
+func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at time.Time) ([]parley.WebhookTarget, error) {
+	// From the thread's participants to their grants to the grants' apps'
+	// subscriptions, each step an index lookup: the work grows with the
+	// people in the thread and their grants, not with the apps that
+	// subscribe to the event. SQLite joins CROSS JOINs in the order written.
+	rows, err := t.query(ctx, `
+		SELECT s.endpoint_id, g.id, g.client_id, a.name, g.user_id, g.scopes, g.thread_scope
+		FROM participants p
+		CROSS JOIN grants g
+		CROSS JOIN webhook_subscriptions s
+		JOIN webhook_endpoints e ON e.id = s.endpoint_id
+		JOIN apps a ON a.client_id = g.client_id
+		WHERE p.thread_id = $2 AND p.left_at IS NULL
+		  AND g.user_id = p.user_id AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3)
+		  AND s.event = $1 AND s.client_id = g.client_id AND s.active_from <= $3
+		  AND e.disabled_at IS NULL AND a.state = $4
+		ORDER BY s.endpoint_id, g.id`, event, threadID, micros(at), parley.AppActive)
+	if err != nil {
+		return nil, mapError("find webhook targets", err)
+	}
+	defer rows.Close()
+	var list []parley.WebhookTarget
+	for rows.Next() {
+		var w parley.WebhookTarget
+		var scopes string
+		if err := rows.Scan(&w.EndpointID, &w.Grant.GrantID, &w.Grant.ClientID, &w.Grant.AppName, &w.Grant.Member.ID,
+			&scopes, &w.Grant.ThreadScope); err != nil {
+			return nil, mapError("find webhook targets", err)
+		}
+		w.Grant.Scopes = parley.ParseScopes(scopes)
+		list = append(list, w)
+	}
+	return list, mapError("find webhook targets", rows.Err())
+}
+
+func (t *txn) FindWebhookSubscribers(ctx context.Context, clientID, event string, at time.Time) ([]string, error) {
+	rows, err := t.query(ctx, `
+		SELECT s.endpoint_id FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
+		WHERE s.event = $1 AND s.client_id = $2 AND s.active_from <= $3 AND e.disabled_at IS NULL
+		ORDER BY s.endpoint_id`, event, clientID, micros(at))
+	if err != nil {
+		return nil, mapError("find webhook subscribers", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapError("find webhook subscribers", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, mapError("find webhook subscribers", rows.Err())
+}
+
+func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDelivery) error {
+	for _, d := range ds {
+		_, err := t.exec(ctx, `
+			INSERT INTO webhook_deliveries (id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq,
+				created_at, state, next_attempt_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)`,
+			d.ID, d.EndpointID, d.Event, d.Payload, d.GrantID, d.ThreadID, d.MessageID, d.Seq, micros(d.CreatedAt),
+			parley.DeliveryPending)
+		if err != nil {
+			return mapError("enqueue webhook", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*parley.DueWebhook, error) {
+	// On PostgreSQL, deliveries another server is taking are skipped,
+	// not waited for.
+	skip := ""
+	if t.pg != nil {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := t.query(ctx, `
+		UPDATE webhook_deliveries SET next_attempt_at = $2
+		WHERE id IN (
+			SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
+			ORDER BY next_attempt_at LIMIT $3`+skip+`)
+		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts`,
+		micros(now), micros(leaseUntil), limit)
+	if err != nil {
+		return nil, mapError("take due webhooks", err)
+	}
+	var list []*parley.DueWebhook
+	for rows.Next() {
+		var d parley.DueWebhook
+		var created int64
+		if err := rows.Scan(&d.ID, &d.EndpointID, &d.Event, &d.Payload, &d.GrantID, &d.ThreadID, &d.MessageID, &d.Seq,
+			&created, &d.Attempts); err != nil {
+			rows.Close()
+			return nil, mapError("take due webhooks", err)
+		}
+		d.CreatedAt = fromMicros(created)
+		list = append(list, &d)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, mapError("take due webhooks", err)
+	}
+	rows.Close()
+	endpoints := map[string]*parley.DueWebhook{}
+	for _, d := range list {
+		if e := endpoints[d.EndpointID]; e != nil {
+			d.ClientID, d.AppName, d.URL, d.Secret, d.OldSecret = e.ClientID, e.AppName, e.URL, e.Secret, e.OldSecret
+			d.OldSecretUntil, d.FailingSince = e.OldSecretUntil, e.FailingSince
+			continue
+		}
+		var oldUntil, failing sql.NullInt64
+		err := t.queryRow(ctx, "webhook endpoint", `
+			SELECT e.client_id, a.name, e.url, e.secret, e.old_secret, e.old_secret_until, e.failing_since
+			FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id WHERE e.id = $1`,
+			[]any{d.EndpointID}, &d.ClientID, &d.AppName, &d.URL, &d.Secret, &d.OldSecret, &oldUntil, &failing)
+		if err != nil {
+			return nil, mapError("take due webhooks", err)
+		}
+		d.OldSecretUntil, d.FailingSince = fromNullMicros(oldUntil), fromNullMicros(failing)
+		endpoints[d.EndpointID] = d
+	}
+	return list, nil
+}
+
+func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
+	// failing follows each endpoint's run of failures through the batch,
+	// from what it was when its deliveries were taken, so that only an
+	// attempt that changes it writes the endpoint.
+	failing := map[string]bool{}
+	for _, r := range results {
+		a := r.Attempt
+		state := parley.DeliveryPending
+		switch {
+		case a.Succeeded:
+			state = parley.DeliverySucceeded
+		case r.NextAttemptAt == nil:
+			state = parley.DeliveryFailed
+		}
+		// A delivery of an endpoint disabled meanwhile is not due again.
+		if _, err := t.exec(ctx, `
+			UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1,
+				next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM webhook_endpoints
+					WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL) THEN NULL ELSE CAST($3 AS BIGINT) END
+			WHERE id = $1`, r.DeliveryID, state, nullMicros(r.NextAttemptAt)); err != nil {
+			return mapError("record webhook result", err)
+		}
+		if _, err := t.exec(ctx, `
+			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
+			VALUES ($1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6)`,
+			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
+			return mapError("record webhook attempt", err)
+		}
+		was, seen := failing[r.EndpointID]
+		if !seen {
+			was = r.WasFailing
+		}
+		failing[r.EndpointID] = !r.Attempt.Succeeded
+		if err := t.recordEndpointHealth(ctx, r, was); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordEndpointHealth notes an attempt's outcome on its endpoint, which
+// was failing or not: a success ends a run of failures, a failure starts
+// one, and a disabling stops its deliveries.
+func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, wasFailing bool) error {
+	var err error
+	switch {
+	case r.Disable != "":
+		if _, err = t.exec(ctx, `
+			UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL`,
+			r.EndpointID, micros(r.Attempt.At), r.Disable); err == nil {
+			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL`,
+				r.EndpointID)
+		}
+	case r.Attempt.Succeeded && wasFailing:
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1`, r.EndpointID)
+	case !r.Attempt.Succeeded && !wasFailing:
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`,
+			r.EndpointID, micros(r.Attempt.At))
+	}
+	return mapError("record webhook endpoint health", err)
+}
+
+func (t *txn) FindWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*parley.WebhookDelivery, error) {
+	rows, err := t.query(ctx, `
+		SELECT id, event, created_at, state, next_attempt_at FROM webhook_deliveries
+		WHERE endpoint_id = $1 AND ($2 = '' OR id < $2)
+		ORDER BY id DESC LIMIT $3`, endpointID, before, limit)
+	if err != nil {
+		return nil, mapError("find webhook deliveries", err)
+	}
+	list := []*parley.WebhookDelivery{}
+	for rows.Next() {
+		d := parley.WebhookDelivery{EndpointID: endpointID, Attempts: []parley.WebhookAttempt{}}
+		var created int64
+		var next sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.Event, &created, &d.State, &next); err != nil {
+			rows.Close()
+			return nil, mapError("find webhook deliveries", err)
+		}
+		d.CreatedAt, d.NextAttemptAt = fromMicros(created), fromNullMicros(next)
+		list = append(list, &d)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, mapError("find webhook deliveries", err)
+	}
+	rows.Close()
+	for _, d := range list {
+		if err := t.findWebhookAttempts(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+func (t *txn) findWebhookAttempts(ctx context.Context, d *parley.WebhookDelivery) error {
+	rows, err := t.query(ctx, `
+		SELECT at, status_code, latency_us, error, succeeded FROM webhook_attempts WHERE delivery_id = $1 ORDER BY n`, d.ID)
+	if err != nil {
+		return mapError("find webhook attempts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a parley.WebhookAttempt
+		var at int64
+		if err := rows.Scan(&at, &a.StatusCode, &a.LatencyMS, &a.Error, &a.Succeeded); err != nil {
+			return mapError("find webhook attempts", err)
+		}
+		a.At, a.LatencyMS = fromMicros(at), a.LatencyMS/1000
+		d.Attempts = append(d.Attempts, a)
+	}
+	return mapError("find webhook attempts", rows.Err())
+}
+
+func (t *txn) RedeliverWebhook(ctx context.Context, endpointID, deliveryID string, at time.Time) error {
+	res, err := t.exec(ctx, `
+		UPDATE webhook_deliveries SET state = $3, attempts = 0, next_attempt_at = $4 WHERE id = $1 AND endpoint_id = $2`,
+		deliveryID, endpointID, parley.DeliveryPending, micros(at))
+	if err != nil {
+		return mapError("redeliver webhook", err)
+	}
+	return mustAffect(res, "webhook delivery")
+}
+
+func (t *txn) FindAppGrants(ctx context.Context, clientID string, at time.Time) ([]*parley.Grant, error) {
+	return t.findGrants(ctx, "find app grants", `
+		WHERE g.client_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
+		ORDER BY g.created_at, g.id`, clientID, micros(at))
+}

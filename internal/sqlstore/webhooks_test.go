@@ -1,0 +1,230 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// newWebhookEndpoint stores an app and an endpoint of it subscribed to
+// message.created.
+func newWebhookEndpoint(t *testing.T, db *sqlstore.DB) *parley.WebhookEndpoint {
+	ctx := context.Background()
+	now := parley.Now()
+	app := &parley.App{ClientID: "pc_" + parley.NewID(), Name: "Movie Club", RedirectURIs: []string{"https://m.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://m.example/hooks",
+		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now.Add(parley.WebhookActivation)}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.CreateApp(ctx, app, nil); err != nil {
+			return err
+		}
+		return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
+	})
+	return e
+}
+
+// TestWebhooks_OutboxFollowsItsWrite: a delivery enqueued in a write that
+// fails is never sent; one enqueued in a write that commits is.
+func TestWebhooks_OutboxFollowsItsWrite(t *testing.T) {
+	sqlstoretest.Each(t, testWebhooks_OutboxFollowsItsWrite)
+}
+
+func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	delivery := func(id string) parley.NewWebhookDelivery {
+		return parley.NewWebhookDelivery{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now}
+	}
+	failed := errors.New("the change failed")
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{delivery("msg_rolled_back")}); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatal(err)
+	}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{delivery("msg_committed")})
+	})
+	var due []*parley.DueWebhook
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), 10)
+		return err
+	})
+	if len(due) != 1 || due[0].ID != "msg_committed" || due[0].URL != e.URL || string(due[0].Secret) != "sealed" || due[0].AppName != "Movie Club" {
+		t.Fatalf("due %+v", due)
+	}
+	// Taken, it is not due again until its lease ends.
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		due, err = tx.TakeDueWebhooks(ctx, now.Add(59*time.Second), now.Add(2*time.Minute), 10)
+		return err
+	})
+	if len(due) != 0 {
+		t.Fatalf("taken again within its lease: %+v", due)
+	}
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		due, err = tx.TakeDueWebhooks(ctx, now.Add(time.Minute), now.Add(2*time.Minute), 10)
+		return err
+	})
+	if len(due) != 1 {
+		t.Fatalf("an attempt that recorded nothing is not made again after its lease: %+v", due)
+	}
+}
+
+// TestWebhooks_EachDeliveryTakenOnce: of many writes taking due deliveries
+// at once, each delivery goes to exactly one.
+func TestWebhooks_EachDeliveryTakenOnce(t *testing.T) {
+	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnce)
+}
+
+func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	const n = 300
+	ds := make([]parley.NewWebhookDelivery, n)
+	for i := range ds {
+		ds[i] = parley.NewWebhookDelivery{ID: fmt.Sprintf("msg_%04d", i), EndpointID: e.ID, Event: parley.WebhookMessageCreated,
+			Payload: []byte(`{}`), CreatedAt: now}
+	}
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.EnqueueWebhooks(ctx, ds) })
+	var mu sync.Mutex
+	taken := map[string]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				var due []*parley.DueWebhook
+				err := db.Write(ctx, func(tx parley.Tx) (err error) {
+					due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Hour), 7)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(due) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range due {
+					taken[d.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(taken) != n {
+		t.Fatalf("%d of %d deliveries taken", len(taken), n)
+	}
+	for id, k := range taken {
+		if k != 1 {
+			t.Fatalf("%s taken %d times", id, k)
+		}
+	}
+}
+
+// TestWebhooks_AttemptsRecorded: every attempt is kept in order; a
+// disabled endpoint's deliveries are no longer due.
+func TestWebhooks_AttemptsRecorded(t *testing.T) { sqlstoretest.Each(t, testWebhooks_AttemptsRecorded) }
+
+func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	mustWrite(t, db, func(tx parley.Tx) error {
+		return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+			{ID: "msg_a", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+			{ID: "msg_b", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+		})
+	})
+	retry := now.Add(5 * time.Second)
+	mustWrite(t, db, func(tx parley.Tx) error {
+		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{
+			{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: now, StatusCode: 500, LatencyMS: 3, Error: "the endpoint answered 500"}, NextAttemptAt: &retry},
+			{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: retry, StatusCode: 200, LatencyMS: 2, Succeeded: true}},
+			{DeliveryID: "msg_b", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: retry, StatusCode: 410}, Disable: "the endpoint answered 410 Gone"},
+		})
+	})
+	var list []*parley.WebhookDelivery
+	var got *parley.WebhookEndpoint
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		if list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); err != nil {
+			return err
+		}
+		got, err = tx.FindWebhookEndpoint(ctx, e.ID)
+		return err
+	})
+	if len(list) != 2 || list[1].ID != "msg_a" || list[1].State != parley.DeliverySucceeded || len(list[1].Attempts) != 2 ||
+		list[1].Attempts[0].StatusCode != 500 || list[1].Attempts[0].LatencyMS != 3 || !list[1].Attempts[1].Succeeded {
+		t.Fatalf("deliveries %+v", list)
+	}
+	if list[0].State != parley.DeliveryFailed || list[0].NextAttemptAt != nil {
+		t.Fatalf("delivery to a gone endpoint %+v", list[0])
+	}
+	// The failure and then the success in one batch end with the run of
+	// failures over.
+	if got.DisabledAt == nil || got.DisabledReason != "the endpoint answered 410 Gone" || got.FailingSince != nil {
+		t.Fatalf("endpoint %+v", got)
+	}
+	err := db.Write(ctx, func(tx parley.Tx) error { return tx.RedeliverWebhook(ctx, e.ID, "msg_none", now) })
+	if parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Fatalf("redeliver an unknown delivery: %v", err)
+	}
+}
+
+// TestWebhooks_Subscriptions: which events endpoints subscribe to is known
+// at once; an endpoint is told of events from its active_from on, and a
+// disabled one no longer.
+func TestWebhooks_Subscriptions(t *testing.T) { sqlstoretest.Each(t, testWebhooks_Subscriptions) }
+
+func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	var events []string
+	find := func(at time.Time, e *parley.WebhookEndpoint) []string {
+		var ids []string
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			if events, err = tx.FindWebhookEvents(ctx); err != nil {
+				return err
+			}
+			if e != nil {
+				ids, err = tx.FindWebhookSubscribers(ctx, e.ClientID, parley.WebhookMessageCreated, at)
+			}
+			return err
+		})
+		return ids
+	}
+	if find(parley.Now(), nil); len(events) != 0 {
+		t.Fatalf("events %v with no endpoint", events)
+	}
+	e := newWebhookEndpoint(t, db)
+	if ids := find(e.ActiveFrom.Add(-time.Microsecond), e); len(events) != 1 || events[0] != parley.WebhookMessageCreated || len(ids) != 0 {
+		t.Fatalf("before active_from: events %v, subscribers %v", events, ids)
+	}
+	if ids := find(e.ActiveFrom, e); len(ids) != 1 || ids[0] != e.ID {
+		t.Fatalf("at active_from: subscribers %v", ids)
+	}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_x", EndpointID: e.ID, Event: parley.WebhookMessageCreated,
+			Payload: []byte(`{}`), CreatedAt: e.Created}}); err != nil {
+			return err
+		}
+		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: "msg_x", EndpointID: e.ID,
+			Attempt: parley.WebhookAttempt{At: e.Created, StatusCode: 410}, Disable: "the endpoint answered 410 Gone"}})
+	})
+	if ids := find(e.ActiveFrom, e); len(events) != 0 || len(ids) != 0 {
+		t.Fatalf("disabled: events %v, subscribers %v", events, ids)
+	}
+}

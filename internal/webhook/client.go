@@ -1,0 +1,213 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Limits of a delivery: an endpoint gets little time and is read little.
+const (
+	dialTimeout = 5 * time.Second
+	// sendTimeout bounds a whole attempt, from dialling to the end of
+	// the response.
+	sendTimeout = 15 * time.Second
+	// maxResponse is how much of a response body is read; the rest is
+	// left unread.
+	maxResponse = 64 << 10
+)
+
+// Guard decides which destinations webhooks may reach: public addresses
+// only, over https. Loopback is let in only when AllowLoopback is set,
+// which tests and development use (`parley serve --webhooks-allow-private`);
+// then, and only to loopback, plain http is allowed too.
+type Guard struct {
+	AllowLoopback bool
+}
+
+// reserved are address ranges that are no public destination beyond those
+// netip.Addr's own predicates name: "this network", carrier-grade NAT,
+// IETF protocol assignments, benchmarking, reserved and broadcast.
+var reserved = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("2001:db8::/32"),
+}
+
+// Allowed reports whether a webhook may be sent to ip.
+func (g Guard) Allowed(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	switch {
+	case !ip.IsValid(), ip.IsUnspecified(), ip.IsMulticast(), ip.IsInterfaceLocalMulticast(),
+		ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsPrivate():
+		return false
+	case ip.IsLoopback():
+		return g.AllowLoopback
+	}
+	for _, p := range reserved {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckURL checks an endpoint's URL when it is registered: https, or http
+// to loopback where loopback is allowed; a literal address must be one
+// Allowed. A host name is checked again, after DNS resolution, at every
+// delivery.
+func (g Guard) CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return parley.Errorf(parley.EINVALID, "url is not a URL")
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	ip, literal := netip.ParseAddr(host)
+	loopback := host == "localhost" || strings.HasSuffix(host, ".localhost") || literal == nil && ip.IsLoopback()
+	switch {
+	case loopback && !g.AllowLoopback:
+		return parley.Errorf(parley.EINVALID, "url must not point at this server's own machine (loopback)")
+	case literal == nil && !g.Allowed(ip):
+		return parley.Errorf(parley.EINVALID, "url must not point at a private, loopback, link-local, multicast or reserved address")
+	case u.Scheme == "http" && !loopback:
+		return parley.Errorf(parley.EINVALID, "url must be https")
+	case u.Scheme != "https" && u.Scheme != "http":
+		return parley.Errorf(parley.EINVALID, "url must be https")
+	}
+	return nil
+}
+
+// errRefused is a dial to a destination the guard refuses.
+var errRefused = errors.New("webhook: destination refused: not a public address")
+
+// Sender posts deliveries over HTTP, to destinations its guard allows
+// after DNS resolution, without following redirects, with short timeouts
+// and reading at most 64 KiB of each response.
+type Sender struct {
+	http *http.Client
+}
+
+// NewSender returns a sender held to g.
+func NewSender(g Guard) *Sender {
+	dialer := &net.Dialer{
+		Timeout: dialTimeout,
+		// Control runs on the address DNS resolved to, just before each
+		// connection: no name can lead around the guard.
+		Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return errRefused
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil || !g.Allowed(ip) {
+				return errRefused
+			}
+			return nil
+		},
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would dial for us, around the guard
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   dialTimeout,
+		ResponseHeaderTimeout: sendTimeout,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &Sender{http: &http.Client{
+		Transport:     tr,
+		Timeout:       sendTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Job is a delivery to attempt.
+type Job struct {
+	ID         string
+	EndpointID string
+	URL        string
+	// Keys sign the delivery: the endpoint's secret, and the one a
+	// rotation replaced while it still signs.
+	Keys [][]byte
+	Body []byte
+	// At is the attempt's time, its webhook-timestamp.
+	At time.Time
+	// Attempts were made before this one.
+	Attempts     int
+	FailingSince *time.Time
+}
+
+// Result is what became of an attempt.
+type Result struct {
+	Job        *Job
+	StatusCode int
+	// RetryAfter is what a 429 or 503 asked to wait; 0 for none.
+	RetryAfter time.Duration
+	Latency    time.Duration
+	Err        error
+}
+
+// OK reports whether the endpoint took the delivery: any 2xx.
+func (r Result) OK() bool { return r.Err == nil && r.StatusCode >= 200 && r.StatusCode < 300 }
+
+// Send posts a job, signed, and returns what happened.
+func (s *Sender) Send(ctx context.Context, j *Job) Result {
+	r := Result{Job: j}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.URL, bytes.NewReader(j.Body))
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Parley-Webhooks/1")
+	req.Header.Set("webhook-id", j.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(j.At.Unix(), 10))
+	req.Header.Set("webhook-signature", Signature(j.Keys, j.ID, j.At, j.Body))
+	start := time.Now()
+	resp, err := s.http.Do(req)
+	if err != nil {
+		r.Latency, r.Err = time.Since(start), err
+		return r
+	}
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
+	resp.Body.Close()
+	r.Latency, r.StatusCode = time.Since(start), resp.StatusCode
+	if err != nil && r.OK() {
+		r.Err = fmt.Errorf("webhook: reading the response: %w", err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		r.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), j.At)
+	}
+	return r
+}
+
+// retryAfter reads a Retry-After header, in seconds or as an HTTP date
+// (RFC 9110 section 10.2.3); 0 when it says nothing usable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,46 @@
+package webhook
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Schedule is when each attempt is made, after the one before: the
+// Standard Webhooks schedule, about 27 hours in all. Each wait but the
+// first gets up to a tenth more, at random, so that deliveries that failed
+// together do not all come back together.
+var Schedule = []time.Duration{
+	0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// maxRetryAfter caps how long a Retry-After may delay an attempt.
+const maxRetryAfter = 24 * time.Hour
+
+// Plan decides what follows an attempt made at now: when to try again
+// (nil: never, as it succeeded or the schedule is spent) and, when the
+// endpoint should be disabled, why.
+func Plan(r Result, now time.Time) (next *time.Time, disable string) {
+	j := r.Job
+	switch {
+	case r.OK():
+		return nil, ""
+	case r.StatusCode == http.StatusGone:
+		return nil, "the endpoint answered 410 Gone"
+	case j.FailingSince != nil && now.Sub(*j.FailingSince) >= parley.WebhookDisableAfter:
+		return nil, fmt.Sprintf("every delivery failed since %s", j.FailingSince.Format(time.RFC3339))
+	}
+	n := j.Attempts + 1
+	if n >= len(Schedule) {
+		return nil, ""
+	}
+	wait := Schedule[n] + rand.N(Schedule[n]/10+1)
+	if r.RetryAfter > wait {
+		wait = min(r.RetryAfter, maxRetryAfter)
+	}
+	t := now.Add(wait)
+	return &t, ""
+}

@@ -1,0 +1,140 @@
+package webhook_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/webhook"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// TestSignature_MatchesTheStandardLibrary: our signature is the one the
+// official library makes and accepts.
+func TestSignature_MatchesTheStandardLibrary(t *testing.T) {
+	text, key := webhook.NewSecret()
+	wh, err := standardwebhooks.NewWebhook(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, body := time.Now(), []byte(`{"type":"message.created"}`)
+	want, err := wh.Sign("msg_1", at, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := webhook.Signature([][]byte{key}, "msg_1", at, body); got != want {
+		t.Fatalf("signature %q, the library's %q", got, want)
+	}
+}
+
+func TestGuard_Allowed(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"93.184.215.14": true, "2606:4700::1111": true,
+		"127.0.0.1": false, "::1": false, "10.0.0.1": false, "172.16.5.4": false, "192.168.1.1": false,
+		"169.254.169.254": false, "fe80::1": false, "224.0.0.1": false, "ff02::1": false, "0.0.0.0": false, "::": false,
+		"100.64.0.1": false, "fd00::1": false, "::ffff:10.0.0.1": false, "::ffff:127.0.0.1": false, "255.255.255.255": false,
+	} {
+		if got := (webhook.Guard{}).Allowed(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Allowed(%s) = %v, want %v", addr, got, want)
+		}
+	}
+	if !(webhook.Guard{AllowLoopback: true}).Allowed(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("loopback refused where allowed")
+	}
+	if (webhook.Guard{AllowLoopback: true}).Allowed(netip.MustParseAddr("10.0.0.1")) {
+		t.Error("allowing loopback lets private addresses in")
+	}
+}
+
+func job(url string) *webhook.Job {
+	return &webhook.Job{ID: "msg_1", URL: url, Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Body: []byte(`{}`), At: time.Now()}
+}
+
+// TestSender_RefusesAfterResolution: the guard holds at the dial, on the
+// address a name resolved to, whatever the URL said.
+func TestSender_RefusesAfterResolution(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a refused destination was reached")
+	}))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	r := webhook.NewSender(webhook.Guard{}).Send(context.Background(), job("http://localhost"+port+"/hooks"))
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "destination refused") || r.OK() {
+		t.Fatalf("result %+v", r)
+	}
+}
+
+// TestSender_NoRedirects: a redirect is the endpoint's answer, not followed.
+func TestSender_NoRedirects(t *testing.T) {
+	followed := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed = true
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	r := webhook.NewSender(webhook.Guard{AllowLoopback: true}).Send(context.Background(), job(srv.URL))
+	if followed || r.StatusCode != http.StatusTemporaryRedirect || r.OK() {
+		t.Fatalf("result %+v, followed %v", r, followed)
+	}
+}
+
+// TestSender_RetryAfter: a 429 or 503's Retry-After is read, in seconds or
+// as a date.
+func TestSender_RetryAfter(t *testing.T) {
+	for header, want := range map[string]time.Duration{"120": 2 * time.Minute, "": 0, "soon": 0} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", header)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		r := webhook.NewSender(webhook.Guard{AllowLoopback: true}).Send(context.Background(), job(srv.URL))
+		srv.Close()
+		if r.RetryAfter != want || r.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("Retry-After %q: %+v, want %v", header, r, want)
+		}
+	}
+}
+
+// TestPlan_Schedule: failures are retried on the schedule with up to a
+// tenth more, until it is spent; Retry-After can only delay; 410 and days
+// of failure disable.
+func TestPlan_Schedule(t *testing.T) {
+	now := time.Now()
+	fail := func(attempts, status int, retryAfter time.Duration, failingSince *time.Time) (*time.Time, string) {
+		return webhook.Plan(webhook.Result{Job: &webhook.Job{Attempts: attempts, FailingSince: failingSince}, StatusCode: status,
+			RetryAfter: retryAfter}, now)
+	}
+	for i := range len(webhook.Schedule) - 1 {
+		next, disable := fail(i, 500, 0, nil)
+		wait := webhook.Schedule[i+1]
+		if next == nil || disable != "" || next.Sub(now) < wait || next.Sub(now) > wait+wait/10 {
+			t.Fatalf("after attempt %d: %v, %q", i+1, next, disable)
+		}
+	}
+	if next, disable := fail(len(webhook.Schedule)-1, 500, 0, nil); next != nil || disable != "" {
+		t.Fatalf("after the last attempt: %v, %q", next, disable)
+	}
+	if next, _ := fail(0, 429, time.Hour, nil); next == nil || next.Sub(now) != time.Hour {
+		t.Fatalf("Retry-After of an hour: %v", next)
+	}
+	if next, _ := fail(5, 503, time.Second, nil); next == nil || next.Sub(now) < webhook.Schedule[6] {
+		t.Fatalf("a Retry-After shorter than the schedule hastened the retry: %v", next)
+	}
+	if next, disable := fail(0, 410, 0, nil); next != nil || !strings.Contains(disable, "410") {
+		t.Fatalf("410: %v, %q", next, disable)
+	}
+	since := now.Add(-parley.WebhookDisableAfter)
+	if next, disable := fail(0, 500, 0, &since); next != nil || disable == "" {
+		t.Fatalf("failing for days: %v, %q", next, disable)
+	}
+	ok := webhook.Result{Job: &webhook.Job{}, StatusCode: 204}
+	if next, disable := webhook.Plan(ok, now); next != nil || disable != "" {
+		t.Fatalf("success: %v, %q", next, disable)
+	}
+}

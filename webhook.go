@@ -1,0 +1,263 @@
+package parley
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Webhook event types, sent to an app's endpoints per the Standard Webhooks
+// specification. Payloads are thin: IDs, thread, seq and time, never a
+// message's text, so that the app reads content through the API, under its
+// grant and into the access log.
+const (
+	// WebhookMessageCreated: a message was posted where a member's grant
+	// reaches (WebhookMessage).
+	WebhookMessageCreated = "message.created"
+	// WebhookMessageDeleted: a message a member's grant reached was deleted
+	// (WebhookMessage).
+	WebhookMessageDeleted = "message.deleted"
+	// WebhookGrantRevoked: a member's grant ended: revoked, expired, or its
+	// app suspended (WebhookGrant).
+	WebhookGrantRevoked = "grant.revoked"
+	// WebhookThreadClosed: a thread left a member's grant: a participant
+	// closed it to apps, or the member left it (WebhookThread).
+	WebhookThreadClosed = "thread.closed_to_apps"
+	// WebhookReportShares: the app's share report for a period; the data
+	// is the report, which identifies no one.
+	WebhookReportShares = "report.shares"
+)
+
+// WebhookEvents are the event types an endpoint may subscribe to.
+var WebhookEvents = []string{
+	WebhookMessageCreated, WebhookMessageDeleted, WebhookGrantRevoked, WebhookThreadClosed, WebhookReportShares,
+}
+
+// Why a grant.revoked event was sent (WebhookGrant.Reason).
+const (
+	GrantEndRevoked   = "revoked"
+	GrantEndExpired   = "expired"
+	GrantEndSuspended = "app_suspended"
+)
+
+// Why a thread.closed_to_apps event was sent (WebhookThread.Reason).
+const (
+	ThreadEndClosed = "closed"
+	ThreadEndLeft   = "left"
+)
+
+// WebhookPayload is the body of every delivery, per Standard Webhooks.
+type WebhookPayload struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      any       `json:"data"`
+}
+
+// WebhookMessage is the data of message.created and message.deleted: which
+// message, and through which member's grant the app may read it.
+type WebhookMessage struct {
+	ThreadID  string    `json:"thread_id"`
+	MessageID string    `json:"message_id"`
+	Seq       int64     `json:"seq"`
+	UserID    string    `json:"user_id"`
+	GrantID   string    `json:"grant_id"`
+	At        time.Time `json:"at"`
+}
+
+// WebhookGrant is the data of grant.revoked.
+type WebhookGrant struct {
+	GrantID string    `json:"grant_id"`
+	UserID  string    `json:"user_id"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+// WebhookThread is the data of thread.closed_to_apps.
+type WebhookThread struct {
+	ThreadID string    `json:"thread_id"`
+	UserID   string    `json:"user_id"`
+	GrantID  string    `json:"grant_id"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
+
+// Limits on webhook endpoints.
+const (
+	MaxWebhookURLLen      = 512
+	MaxWebhookEndpoints   = 10
+	WebhookSecretRotation = 24 * time.Hour
+	WebhookDisableAfter   = 5 * 24 * time.Hour
+	// WebhookActivation is how long after it is made an endpoint starts
+	// receiving events: time for every server to learn of it.
+	WebhookActivation      = 5 * time.Second
+	MaxWebhookDeliveryList = 100
+)
+
+// WebhookEndpoint is where an app's owner asked for events. Its signing
+// secrets are never part of this type.
+type WebhookEndpoint struct {
+	ID       string    `json:"id"`
+	ClientID string    `json:"client_id"`
+	URL      string    `json:"url"`
+	Events   []string  `json:"events"`
+	Created  time.Time `json:"created_at"`
+	// ActiveFrom is when the endpoint starts receiving events, a moment
+	// after it was made (WebhookActivation).
+	ActiveFrom time.Time `json:"active_from"`
+	// OldSecretUntil is when the secret a rotation replaced stops signing.
+	OldSecretUntil *time.Time `json:"old_secret_until,omitempty"`
+	// FailingSince is the first failed attempt since the last success.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// DisabledAt and DisabledReason say that, and why, deliveries stopped:
+	// the endpoint answered 410 Gone, or failed everything for
+	// WebhookDisableAfter.
+	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+}
+
+// Validate checks an endpoint's events and the form of its URL (the
+// destination is checked by the webhook package), and sorts the events,
+// dropping repeats.
+func (e *WebhookEndpoint) Validate() error {
+	u, ok := parseWebURL(e.URL)
+	if !ok || len(e.URL) > MaxWebhookURLLen || u.User != nil || u.Fragment != "" {
+		return Errorf(EINVALID, "url must be an absolute https URL of at most %d characters, without credentials or fragment", MaxWebhookURLLen)
+	}
+	if len(e.Events) == 0 {
+		return Errorf(EINVALID, "events must name at least one event")
+	}
+	for _, ev := range e.Events {
+		if !slices.Contains(WebhookEvents, ev) {
+			return Errorf(EINVALID, "unknown event %q", ev)
+		}
+	}
+	slices.Sort(e.Events)
+	e.Events = slices.Compact(e.Events)
+	return nil
+}
+
+// Webhook delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed"
+)
+
+// WebhookDelivery is one event on its way to one endpoint, with every
+// attempt made.
+type WebhookDelivery struct {
+	// ID is the webhook-id header: the same on every attempt.
+	ID            string           `json:"id"`
+	EndpointID    string           `json:"endpoint_id"`
+	Event         string           `json:"event"`
+	CreatedAt     time.Time        `json:"created_at"`
+	State         string           `json:"state"`
+	NextAttemptAt *time.Time       `json:"next_attempt_at,omitempty"`
+	Attempts      []WebhookAttempt `json:"attempts"`
+}
+
+// WebhookAttempt is one try at sending a delivery.
+type WebhookAttempt struct {
+	At time.Time `json:"at"`
+	// StatusCode is the endpoint's answer; 0 when none came.
+	StatusCode int   `json:"status_code"`
+	LatencyMS  int64 `json:"latency_ms"`
+	// Error says what went wrong, when the attempt failed.
+	Error     string `json:"error,omitempty"`
+	Succeeded bool   `json:"succeeded"`
+}
+
+// NewWebhookDelivery is an event to enqueue for one endpoint. Thread events
+// name the grant and message they concern, for the access log.
+type NewWebhookDelivery struct {
+	ID         string
+	EndpointID string
+	Event      string
+	Payload    []byte
+	GrantID    string
+	ThreadID   string
+	MessageID  string
+	Seq        int64
+	CreatedAt  time.Time
+}
+
+// DueWebhook is a delivery taken for an attempt, with what sending it needs.
+type DueWebhook struct {
+	NewWebhookDelivery
+	// Attempts made before this one.
+	Attempts int
+	ClientID string
+	AppName  string
+	URL      string
+	// Secret and OldSecret are sealed; OldSecret signs beside Secret until
+	// OldSecretUntil.
+	Secret, OldSecret []byte
+	OldSecretUntil    *time.Time
+	FailingSince      *time.Time
+}
+
+// WebhookResult is the outcome of an attempt at a taken delivery.
+type WebhookResult struct {
+	DeliveryID string
+	EndpointID string
+	Attempt    WebhookAttempt
+	// NextAttemptAt is when to try again; nil when the delivery is done,
+	// by success or by giving up.
+	NextAttemptAt *time.Time
+	// Disable, when set, disables the endpoint with this reason.
+	Disable string
+	// WasFailing is whether the endpoint was failing when the delivery was
+	// taken: only an attempt that changes that writes the endpoint.
+	WasFailing bool
+}
+
+// WebhookTarget is an endpoint subscribed to an event whose app holds a
+// grant, in force, of one of a thread's current participants.
+type WebhookTarget struct {
+	EndpointID string
+	Grant      ThreadGrant
+}
+
+// WebhookStore keeps apps' webhook endpoints and the outbox of their
+// deliveries. A delivery enqueued in a write is sent only if the write
+// commits, and is kept until it succeeds or is given up.
+type WebhookStore interface {
+	// CreateWebhookEndpoint stores an endpoint with its sealed secret.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, secret []byte) error
+	// FindWebhookEndpoints returns the app's endpoints, oldest first.
+	FindWebhookEndpoints(ctx context.Context, clientID string) ([]*WebhookEndpoint, error)
+	FindWebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoint, error)
+	// RotateWebhookSecret makes secret the endpoint's secret and keeps the
+	// one it replaces signing until oldUntil.
+	RotateWebhookSecret(ctx context.Context, id string, secret []byte, oldUntil time.Time) error
+	// DeleteWebhookEndpoint removes an endpoint with its deliveries.
+	DeleteWebhookEndpoint(ctx context.Context, id string) error
+	// FindWebhookEvents returns the events that enabled endpoints
+	// subscribe to, active yet or not.
+	FindWebhookEvents(ctx context.Context) ([]string, error)
+	// FindWebhookTargets returns the enabled endpoints subscribed to event,
+	// active at t, whose app is active and holds a grant in force at t of
+	// one of the thread's current participants, with that grant: whether
+	// the grant reaches the thread is for the caller to decide.
+	FindWebhookTargets(ctx context.Context, event, threadID string, t time.Time) ([]WebhookTarget, error)
+	// FindWebhookSubscribers returns the IDs of the app's enabled
+	// endpoints subscribed to event, active at t.
+	FindWebhookSubscribers(ctx context.Context, clientID, event string, t time.Time) ([]string, error)
+	// EnqueueWebhooks stores deliveries, due at once.
+	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
+	// TakeDueWebhooks takes up to limit deliveries of enabled endpoints due
+	// at now, oldest due first, and makes them due again only at leaseUntil,
+	// so that an attempt that never records its result is made again.
+	// Of writes taking at once, on one server or several, each delivery
+	// is taken by one.
+	TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*DueWebhook, error)
+	// RecordWebhookResults stores attempts' outcomes.
+	RecordWebhookResults(ctx context.Context, results []WebhookResult) error
+	// FindWebhookDeliveries returns a page of the endpoint's deliveries,
+	// newest first, below the delivery ID before (all for ""), with their
+	// attempts.
+	FindWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*WebhookDelivery, error)
+	// RedeliverWebhook makes a delivery of the endpoint due at t, with a
+	// fresh schedule of retries.
+	RedeliverWebhook(ctx context.Context, endpointID, deliveryID string, t time.Time) error
+}
