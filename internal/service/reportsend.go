@@ -22,7 +22,9 @@ import (
 // than a fortnight, the fortnights missed before it are not, and the app
 // reads them from the report endpoint. An app is sent a fortnight's report
 // when an endpoint of it subscribed by the fortnight's end, so a new
-// subscription receives its first report when the next fortnight ends.
+// subscription receives its first report when the next fortnight ends; a
+// suspended app, or one whose endpoints are all disabled, is sent nothing
+// while it is (FindShareReportsDue).
 
 // errNothingSent rolls back a report marked sent whose app turned out to
 // have no endpoint to send it to.
