@@ -54,6 +54,9 @@ func newReceiver(t *testing.T) *receiver {
 		if err := json.Unmarshal(body, &d.event); err != nil {
 			t.Errorf("delivery body %q: %v", body, err)
 		}
+		if err := apptest.CheckWebhook(body); err != nil {
+			t.Errorf("a delivery openapi.json does not describe: %v", err)
+		}
 		rc.count.Add(1)
 		rc.mu.Lock()
 		answer := rc.answer
