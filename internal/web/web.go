@@ -43,7 +43,7 @@ var staticFiles embed.FS
 
 // Cookie names.
 const (
-	sessionCookie = "parley_session"
+	sessionCookie = httpapi.SessionCookie
 	csrfCookie    = "parley_csrf"
 	consentPath   = "/oauth2/consent"
 )
