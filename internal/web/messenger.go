@@ -64,6 +64,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/read", p.handleRead)
 	mux.HandleFunc("POST /t/{id}/participants", p.handleAddPeople)
 	mux.HandleFunc("POST /t/{id}/leave", p.handleLeave)
+	mux.HandleFunc("POST /t/{id}/title", p.handleRename)
 	mux.HandleFunc("GET /parts/inbox", p.handleInboxPart)
 }
 
@@ -556,6 +557,18 @@ func (p *Pages) handleAddPeople(w http.ResponseWriter, r *http.Request) {
 	done(w, r, threadURL(r.PathValue("id")))
 }
 
+func (p *Pages) handleRename(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	if err := p.svc.RenameThread(ctx, r.PathValue("id"), r.PostFormValue("title")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(r.PathValue("id")))
+}
+
 func (p *Pages) handleLeave(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.postedMember(w, r)
 	if !ok {
@@ -616,4 +629,14 @@ type messageView struct {
 // msgView returns a message of a list as the page shows it.
 func msgView(l messageList, m *parley.Message) messageView {
 	return messageView{M: m, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
+}
+
+// when returns how the inbox dates a thread's last activity, by the
+// service's clock: the time today, the day before.
+func (p *Pages) when(t time.Time) string {
+	t = t.UTC()
+	if t.Format(time.DateOnly) != p.svc.Now().UTC().Format(time.DateOnly) {
+		return t.Format("2 Jan")
+	}
+	return t.Format("15:04")
 }
