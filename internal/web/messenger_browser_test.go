@@ -196,6 +196,94 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		apptest.Screenshot(t, bob, "group")
 	})
+
+	t.Run("FriendsAndGroups", func(t *testing.T) {
+		ctx := context.Background()
+		carol := env.MustMember(t, "carol")
+		if _, err := carol.AddFriend(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		// Alice declines Carol, who asks again and is accepted.
+		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
+		apptest.Screenshot(t, alice, "friends")
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#incoming button.quiet`)), chromedp.WaitVisible(chromedp.CSS(`.notice`))))
+		if got := text(t, alice, `main`); strings.Contains(got, "@carol") {
+			t.Errorf("carol still shows after declining:\n%s", got)
+		}
+		if _, err := carol.AddFriend(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.Click(chromedp.CSS(`#incoming button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		))
+		if got := text(t, alice, `#friends`); !strings.Contains(got, "@carol") {
+			t.Errorf("alice's friends after accepting carol:\n%s", got)
+		}
+
+		// In the group, what Alice changes shows in Bob's open page.
+		group := strings.TrimPrefix(location(t, bob).Path, "/t/")
+		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/t/"+group), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
+		must(t, chromedp.Do(alice,
+			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.SetValue(chromedp.CSS(`#add-who`), "carol"),
+			chromedp.Click(chromedp.CSS(`form.add button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#send textarea`)),
+		))
+		waitFor(t, bob, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
+		must(t, chromedp.Do(alice,
+			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
+			chromedp.Click(chromedp.CSS(`form.rename button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#send textarea`)),
+		))
+		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club"`)
+		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
+		must(t, chromedp.Do(bob,
+			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.Click(chromedp.CSS(`form.leave button`)),
+			chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		))
+		if got := text(t, bob, `#inbox`); strings.Contains(got, "Film club") {
+			t.Errorf("bob's inbox after leaving:\n%s", got)
+		}
+		waitFor(t, alice, `document.querySelector("#thread-head .people").textContent.startsWith("2 people")`)
+
+		// Alice removes Carol from her friends.
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.Click(chromedp.CSS(`#friends li:last-child button.quiet`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		))
+		if got := text(t, alice, `#friends`); strings.Contains(got, "@carol") || !strings.Contains(got, "@bob") {
+			t.Errorf("alice's friends after removing carol:\n%s", got)
+		}
+	})
+
+	t.Run("ScrollLoadsOlder", func(t *testing.T) {
+		ctx := context.Background()
+		s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+		must(t, err)
+		api := env.Client.WithToken(s.Token)
+		for i := range 70 {
+			apptest.MustSend(t, api, threadID, fmt.Sprintf("number %d", i+1))
+		}
+		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#older`))))
+		if seqs := seqsShown(t, bob); len(seqs) != 50 || seqs[0] != 26 {
+			t.Fatalf("the thread opens on seqs %v, want the newest 50", seqs)
+		}
+		_, err = chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector(".conversation").scrollTop = 0; true`))
+		must(t, err)
+		waitFor(t, bob, `document.querySelectorAll("#messages > li").length === 75 && !document.getElementById("older")`)
+		seqs := seqsShown(t, bob)
+		for i, seq := range seqs {
+			if seq != i+1 {
+				t.Fatalf("after scrolling up the page shows seqs %v, want 1 to 75", seqs)
+			}
+		}
+	})
 }
 
 // pressEnter presses Enter in the field as a keyboard does: a key down

@@ -39,12 +39,18 @@ async function post(form, extra = {}) {
   return msg ? msg.textContent : `Something went wrong (${r.status}).`;
 }
 
-// swap replaces the element with the given id by the one in doc, keeping
-// focus on the same link or control where there is one.
+// swap replaces the element with the given id by the one in doc, unless
+// they are the same, keeping focus on the same link or control where there
+// is one, and open menus open.
 function swap(id, doc) {
   const fresh = doc.getElementById(id);
   const old = document.getElementById(id);
-  if (!fresh || !old) return;
+  if (!fresh || !old || fresh.isEqualNode(old)) return;
+  // A menu the member opened stays open.
+  for (const details of old.querySelectorAll("details[open]")) {
+    const same = fresh.querySelector(`details.${CSS.escape(details.className)}`);
+    if (same) same.open = true;
+  }
   const focused = document.activeElement;
   const key = focused && old.contains(focused) ? focused.dataset.thread || focused.id : "";
   old.replaceWith(document.adoptNode(fresh));
