@@ -230,15 +230,17 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
 			chromedp.SetValue(chromedp.CSS(`#add-who`), "carol"),
 			chromedp.Click(chromedp.CSS(`form.add button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#send textarea`)),
 		))
+		// The form's answer is the thread's page again: wait for it, not
+		// for the page it replaces.
+		waitFor(t, alice, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
 		waitFor(t, bob, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
 		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
 			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
 			chromedp.Click(chromedp.CSS(`form.rename button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#send textarea`)),
 		))
+		waitFor(t, alice, `document.querySelector("#thread-head h1").textContent === "Film club" && !document.querySelector("#thread-head details").open`)
 		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club"`)
 		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
 		must(t, chromedp.Do(bob,
@@ -274,6 +276,9 @@ func TestMessenger_Browser(t *testing.T) {
 		if seqs := seqsShown(t, bob); len(seqs) != 50 || seqs[0] != 26 {
 			t.Fatalf("the thread opens on seqs %v, want the newest 50", seqs)
 		}
+		// Once the page's script has run (it scrolls to the newest), the
+		// member scrolls up.
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
 		_, err = chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector(".conversation").scrollTop = 0; true`))
 		must(t, err)
 		waitFor(t, bob, `document.querySelectorAll("#messages > li").length === 75 && !document.getElementById("older")`)
