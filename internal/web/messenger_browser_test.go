@@ -229,18 +229,14 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
 			chromedp.SetValue(chromedp.CSS(`#add-who`), "carol"),
-			chromedp.Click(chromedp.CSS(`form.add button`)),
 		))
-		// The form's answer is the thread's page again: wait for it, not
-		// for the page it replaces.
-		waitFor(t, alice, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
+		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
 		waitFor(t, bob, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
 		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
 			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
-			chromedp.Click(chromedp.CSS(`form.rename button`)),
 		))
-		waitFor(t, alice, `document.querySelector("#thread-head h1").textContent === "Film club" && !document.querySelector("#thread-head details").open`)
+		submit(t, alice, `form.rename button`, `document.querySelector("#thread-head h1").textContent === "Film club"`)
 		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club"`)
 		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
 		must(t, chromedp.Do(bob,
@@ -343,6 +339,16 @@ func seqsShown(t *testing.T, ctx context.Context) []int {
 	seqs, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#messages > li")].map((li) => Number(li.dataset.seq))`))
 	must(t, err)
 	return seqs
+}
+
+// submit clicks a form's button and waits for the page that answers it,
+// not the page it replaces, to make the script true.
+func submit(t *testing.T, ctx context.Context, button, script string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.replaced = true`))
+	must(t, err)
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))))
+	waitFor(t, ctx, `!window.replaced && document.readyState === "complete" && (`+script+`)`)
 }
 
 // waitFor waits until the script is true in the page, trying again while
