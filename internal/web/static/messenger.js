@@ -40,18 +40,23 @@ async function post(form, extra = {}) {
 }
 
 // swap replaces the element with the given id by the one in doc, unless
-// they are the same, keeping focus on the same link or control where there
-// is one, and open menus open.
-function swap(id, doc) {
+// they are the same, keeping open menus open and focus on the same link.
+// While the member is typing in a field of the element, it waits: then,
+// once they leave the element, it calls later to fetch the part again.
+function swap(id, doc, later) {
   const fresh = doc.getElementById(id);
   const old = document.getElementById(id);
-  if (!fresh || !old || fresh.isEqualNode(old)) return;
-  // A menu the member opened stays open.
+  if (!fresh || !old) return;
   for (const details of old.querySelectorAll("details[open]")) {
     const same = fresh.querySelector(`details.${CSS.escape(details.className)}`);
     if (same) same.open = true;
   }
+  if (fresh.isEqualNode(old)) return;
   const focused = document.activeElement;
+  if (later && focused && old.contains(focused) && focused.matches("input, select, textarea")) {
+    old.addEventListener("focusout", () => setTimeout(later), { once: true });
+    return;
+  }
   const key = focused && old.contains(focused) ? focused.dataset.thread || focused.id : "";
   old.replaceWith(document.adoptNode(fresh));
   if (key) {
@@ -165,7 +170,7 @@ const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)))
 
 const refreshHead = serial(async () => {
   try {
-    swap("thread-head", await part(`${base}/head`));
+    swap("thread-head", await part(`${base}/head`), () => refreshHead());
   } catch (err) {
     if (err.status === 404) location.assign("/"); // no longer in it
     else throw err;
@@ -288,12 +293,14 @@ function handle(ev) {
 let attempts = 0;
 function connect() {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/events`);
-  ws.addEventListener("open", () => {
+  ws.addEventListener("open", async () => {
     attempts = 0;
+    // Whatever happened while the page loaded or the connection was down;
+    // the page is live once it has caught up.
+    await catchUp();
+    if (ws.readyState !== WebSocket.OPEN) return;
     body.dataset.live = "open";
     say("");
-    // Whatever happened while the page loaded or the connection was down.
-    catchUp();
   });
   ws.addEventListener("message", (e) => {
     try {
