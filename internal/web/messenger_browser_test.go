@@ -230,8 +230,8 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
 			chromedp.SetValue(chromedp.CSS(`#add-who`), "carol"),
 		))
-		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
-		waitFor(t, bob, `document.querySelector("#thread-head .people").textContent.startsWith("3 people")`)
+		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
+		waitFor(t, bob, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
 		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
 			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
@@ -247,7 +247,7 @@ func TestMessenger_Browser(t *testing.T) {
 		if got := text(t, bob, `#inbox`); strings.Contains(got, "Film club") {
 			t.Errorf("bob's inbox after leaving:\n%s", got)
 		}
-		waitFor(t, alice, `document.querySelector("#thread-head .people").textContent.startsWith("2 people")`)
+		waitFor(t, alice, `document.querySelector("#thread-head .members").textContent.startsWith("2 people")`)
 
 		// Alice removes Carol from her friends.
 		must(t, chromedp.Do(alice,

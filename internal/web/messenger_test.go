@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -299,4 +300,63 @@ func mustSignInClient(t *testing.T, env *apptest.Env, username string) *client.C
 		t.Fatal(err)
 	}
 	return env.Client.WithToken(s.Token)
+}
+
+// A share card shows its title, note and the member's own tracked link,
+// and a message an app wrote names the app, all as text.
+func TestMessenger_SharesAndApps(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bobAPI := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bobAPI)
+	partner := env.MustPartner(t, xssScript)
+	tok := env.MustToken(t, partner, "alice", []string{"shares.write", "messages.write"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/w/1", Title: xssImg, Note: "watch " + xssScript})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.SendMessage(ctx, card.ThreadID, "written by the app", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newScriptless(t, env.URL)
+	b.signIn("bob")
+	thread := b.get("/t/" + card.ThreadID)
+	for _, want := range []string{
+		`<span class="ctitle">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>`,
+		`<p class="note">watch &lt;script&gt;alert(1)&lt;/script&gt;</p>`,
+		`<span class="chost">films.example</span>`,
+		`<span class="via">via &lt;script&gt;alert(1)&lt;/script&gt;</span>`,
+	} {
+		if !strings.Contains(thread.body, want) {
+			t.Errorf("the thread lacks %s:\n%s", want, thread.body)
+		}
+	}
+	// The card leads through Bob's own tracked link, which goes on to the page.
+	link := regexpFind(t, thread.body, `<a class="card" href="([^"]+)"`)
+	if !strings.HasPrefix(link, env.URL+"/s/") {
+		t.Fatalf("the card links to %q, want bob's tracked link", link)
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Location"); got != "https://films.example/w/1" {
+		t.Errorf("bob's link goes to %q", got)
+	}
+	if strings.Contains(thread.body, "<script>alert") || strings.Contains(thread.body, "<img src=x") {
+		t.Errorf("markup from the app reached the page unescaped")
+	}
+}
+
+// regexpFind returns the first group of the pattern's first match in s.
+func regexpFind(t *testing.T, s, pattern string) string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%s", pattern, s)
+	}
+	return m[1]
 }
