@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -126,6 +127,9 @@ func TestMessenger_Browser(t *testing.T) {
 			t.Errorf("bob's page shows the deleted message as %q", got)
 		}
 		apptest.Screenshot(t, bob, "thread")
+		must(t, chromedp.Do(bob, colorScheme("dark")))
+		apptest.Screenshot(t, bob, "thread-dark")
+		must(t, chromedp.Do(bob, colorScheme("")))
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
 		apptest.Screenshot(t, bob, "inbox")
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
@@ -339,6 +343,16 @@ func seqsShown(t *testing.T, ctx context.Context) []int {
 	seqs, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#messages > li")].map((li) => Number(li.dataset.seq))`))
 	must(t, err)
 	return seqs
+}
+
+// colorScheme makes the page's prefers-color-scheme the scheme, or the
+// browser's own with "".
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		params := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, params)
+		return err
+	})
 }
 
 // submit clicks a form's button and waits for the page that answers it,
