@@ -393,10 +393,11 @@ func containsUser(users []parley.UserRef, id string) bool {
 	return false
 }
 
-// seen says who of the others has read the thread to its last message.
+// seen says who, other than the member and the last message's sender, has
+// read the thread to its last message.
 func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (string, error) {
 	th, err := p.svc.Thread(ctx, id)
-	if err != nil || th.LastSeq == 0 {
+	if err != nil || th.LastMessage == nil {
 		return "", err
 	}
 	markers, err := p.svc.ReadMarkers(ctx, id)
@@ -405,7 +406,7 @@ func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (string,
 	}
 	var names []string
 	for _, m := range markers {
-		if m.User.ID != me.ID && m.Seq >= th.LastSeq {
+		if m.User.ID != me.ID && m.User.ID != th.LastMessage.Sender.ID && m.Seq >= th.LastSeq {
 			names = append(names, displayName(m.User))
 		}
 	}

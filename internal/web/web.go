@@ -57,7 +57,7 @@ const maxFormBytes = 64 << 10
 // connections back to this server (the messenger's fetches and its
 // WebSocket) and forms posted to it. form-action is left out: the consent
 // form's answer redirects on to the app, which form-action would block.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // Pages serves the HTML pages.
 type Pages struct {
