@@ -585,7 +585,6 @@ func (p *Pages) handleLeave(w http.ResponseWriter, r *http.Request) {
 // messengerFuncs are the template functions of the messenger's pages.
 var messengerFuncs = template.FuncMap{
 	"name":     displayName,
-	"clock":    func(t time.Time) string { return t.UTC().Format("15:04") },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"shareURL": shareURL,
 	"host":     hostOf,
@@ -635,9 +634,22 @@ func msgView(l messageList, m *parley.Message) messageView {
 // when returns how the inbox dates a thread's last activity, by the
 // service's clock: the time today, the day before.
 func (p *Pages) when(t time.Time) string {
-	t = t.UTC()
-	if t.Format(time.DateOnly) != p.svc.Now().UTC().Format(time.DateOnly) {
-		return t.Format("2 Jan")
+	if !p.today(t) {
+		return t.UTC().Format("2 Jan")
 	}
-	return t.Format("15:04")
+	return t.UTC().Format("15:04")
+}
+
+// stamp returns how a message is dated: the time today, with the day
+// before.
+func (p *Pages) stamp(t time.Time) string {
+	if !p.today(t) {
+		return t.UTC().Format("2 Jan 15:04")
+	}
+	return t.UTC().Format("15:04")
+}
+
+// today reports whether t is today, in UTC, by the service's clock.
+func (p *Pages) today(t time.Time) bool {
+	return t.UTC().Format(time.DateOnly) == p.svc.Now().UTC().Format(time.DateOnly)
 }

@@ -89,7 +89,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range messengerPages {
-		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when}).ParseFS(templateFiles,
+		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
 			"templates/layout.html", "templates/messenger.html", "templates/"+name+".html"))
 	}
 	provider.ShowErrorsWith(p.showAuthorizeError)
