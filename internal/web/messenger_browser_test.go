@@ -36,7 +36,7 @@ const (
 func TestMessenger_Browser(t *testing.T) {
 	proxy := newCutProxy(t)
 	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.target = strings.TrimPrefix(env.URL, "http://")
+	proxy.forwardTo(strings.TrimPrefix(env.URL, "http://"))
 	alice, bob := apptest.Chromium(t), apptest.Chromium(t)
 
 	signUp := func(ctx context.Context, username, displayName string) {
@@ -385,13 +385,20 @@ func waitFor(t *testing.T, ctx context.Context, script string) {
 // cutProxy forwards TCP connections to the server until the test cuts
 // them, as a dropped network would, and refuses new ones while down.
 type cutProxy struct {
-	URL    string
-	target string
-	ln     net.Listener
+	URL string
+	ln  net.Listener
 
 	mu     sync.Mutex
+	target string
 	isDown bool
 	conns  map[net.Conn]struct{}
+}
+
+// forwardTo sets the address connections go on to.
+func (p *cutProxy) forwardTo(addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = addr
 }
 
 func newCutProxy(t *testing.T) *cutProxy {
@@ -418,13 +425,13 @@ func (p *cutProxy) serve() {
 
 func (p *cutProxy) forward(c net.Conn) {
 	p.mu.Lock()
-	if p.isDown {
-		p.mu.Unlock()
+	down, target := p.isDown, p.target
+	p.mu.Unlock()
+	if down {
 		c.Close()
 		return
 	}
-	p.mu.Unlock()
-	s, err := net.Dial("tcp", p.target)
+	s, err := net.Dial("tcp", target)
 	if err != nil {
 		c.Close()
 		return
