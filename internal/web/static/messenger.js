@@ -130,7 +130,7 @@ function merge(doc) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      old.replaceWith(node);
+      if (!old.isEqualNode(node)) old.replaceWith(node);
       continue;
     }
     const after = [...list.children].find((el) => seqOf(el) > seqOf(node));
@@ -179,13 +179,15 @@ const refreshHead = serial(async () => {
 
 // catchUp brings the whole page up to date after the socket (re)opens:
 // every message from the first shown on, for deletions missed, then the
-// rest.
+// rest (not on a page of older messages, which stays where it is).
 const catchUp = serial(async () => {
   await refreshInbox();
   if (!list) return;
-  const stick = nearBottom();
-  await pull(Math.max(firstSeq() - 1, 0));
-  if (stick) toBottom();
+  if (atNewest) {
+    const stick = nearBottom();
+    await pull(Math.max(firstSeq() - 1, 0));
+    if (stick) toBottom();
+  }
   await Promise.all([refreshHead(), refreshSeen()]);
   markRead();
 });
@@ -252,10 +254,17 @@ if (sendForm && list) {
       return;
     }
     key.value = newKey();
+    fit();
     say("");
     await pullNew();
     toBottom();
   });
+  // The field grows with what is typed, up to the stylesheet's max-height.
+  const fit = () => {
+    text.style.height = "auto";
+    text.style.height = `${text.scrollHeight + 2}px`;
+  };
+  text.addEventListener("input", fit);
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
