@@ -49,9 +49,9 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
 			chromedp.SendKeys(chromedp.CSS(`input[name=display_name]`), displayName),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password(username)),
-			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-			chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
 		))
+		apptest.Screenshot(t, ctx, "signup-"+username)
+		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
 	}
 	var threadID string
 
