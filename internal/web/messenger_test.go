@@ -134,6 +134,19 @@ func TestMessenger_WorksWithoutScript(t *testing.T) {
 		}
 	})
 
+	t.Run("ReadMarkers", func(t *testing.T) {
+		// Bob opened the thread above, which read it: Alice's page says so
+		// under her last message, and Bob's own page does not.
+		a := newScriptless(t, env.URL)
+		a.signIn("alice")
+		if seen := a.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen">Seen by Bob</p>`) {
+			t.Errorf("alice's read marker part:\n%s", seen.body)
+		}
+		if seen := b.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen"></p>`) {
+			t.Errorf("bob's read marker part, under alice's message:\n%s", seen.body)
+		}
+	})
+
 	t.Run("SendAndDelete", func(t *testing.T) {
 		thread := b.get("/t/" + th.ID)
 		after := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {"sent from a form"}, "key": {"k1"}})
