@@ -134,6 +134,8 @@ type ThreadStore interface {
 	NextSeq(ctx context.Context, threadID string, t time.Time) (int64, error)
 	// TouchThread records activity at t without taking a number.
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
+	// RenameThread sets the thread's title and records activity at t.
+	RenameThread(ctx context.Context, threadID, title string, t time.Time) error
 	// CloseThreadToApps records that the member closes the thread to apps;
 	// it reports false when they already had.
 	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
