@@ -89,7 +89,7 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 // PostgreSQL it runs fn in a transaction of its own (postgres.go).
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn, false)
+		return db.pg.write(ctx, fn)
 	}
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
 }

@@ -46,6 +46,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,6 +76,14 @@ const pgAttempts = 10
 // CPU per statement than pgx's own.
 type postgres struct {
 	pool *pgxpool.Pool
+
+	// queue holds the writes waiting for the committer (pgcommit.go).
+	queue chan *pgWrite
+	// closeMu makes queueing and closing exclusive, so that no write is
+	// queued after the queue is closed.
+	closeMu sync.RWMutex
+	closed  bool
+	stopped chan struct{}
 }
 
 // pgQuerier runs statements: a pgx.Tx or the pool.
@@ -201,7 +210,9 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pg: &postgres{pool: pool}}, nil
+	p := &postgres{pool: pool, queue: make(chan *pgWrite, pgMaxBatch), stopped: make(chan struct{})}
+	go p.commitLoop()
+	return &DB{pg: p}, nil
 }
 
 // migratePostgres migrates under an advisory lock named after the schema,
@@ -224,6 +235,7 @@ func migratePostgres(ctx context.Context, pool *sql.DB) error {
 }
 
 func (p *postgres) close() error {
+	p.closeCommitter()
 	p.pool.Close()
 	return nil
 }
@@ -233,11 +245,12 @@ func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	return fn(&txn{pg: p.pool})
 }
 
-// write runs fn in a transaction, again while it meets deadlocks or
-// serialization failures. Once it starts, the caller's cancellation no
-// longer interrupts it: a commit cut short could not be told from one that
-// failed. With lazy, the commit need not wait for the WAL to reach disk.
-func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy bool) error {
+// writeAlone runs fn in a transaction of its own on the pool, again while
+// it meets deadlocks or serialization failures. Once it starts, the
+// caller's cancellation no longer interrupts it: a commit cut short could
+// not be told from one that failed. With lazy, the commit need not wait
+// for the WAL to reach disk.
+func (p *postgres) writeAlone(ctx context.Context, fn func(parley.Tx) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -257,7 +270,7 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 
 // try runs fn in one transaction; the txn tells what its statements met.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (*txn, error) {
-	t := &txn{locked: " FOR UPDATE"}
+	t := &txn{locked: " FOR UPDATE", detached: true}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return t, fmt.Errorf("sqlstore: begin: %w", err)
@@ -265,7 +278,10 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool)
 	// The pool closes a connection that a failure left in a transaction,
 	// rather than take it back.
 	defer conn.Release()
-	tx := &pgTx{conn: conn, lazy: lazy}
+	tx := &pgTx{conn: conn, pending: []string{"BEGIN"}}
+	if lazy {
+		tx.pending = append(tx.pending, "SET LOCAL synchronous_commit = off")
+	}
 	t.pg = tx
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
@@ -277,25 +293,29 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool)
 	return t, nil
 }
 
-// pgTx is a write's transaction. It begins with its first statement, in
-// the same round trip: round trips cost a write more of the server's CPU
-// than anything else it does.
+// pgTx is a write's transaction on one connection. Statements that need no
+// answer of their own (BEGIN, a setting, a savepoint) wait in pending and
+// go in the same round trip as the next statement that does: round trips
+// cost a write more of the server's CPU than anything else it does.
 type pgTx struct {
 	conn *pgxpool.Conn
-	// lazy transactions commit without waiting for the WAL to reach disk.
-	lazy  bool
+	// pending are sent, in order, before the next statement.
+	pending []string
+	// sent counts the round trips made; begun is whether any was.
+	sent  int
 	begun bool
 }
 
-// begin sends BEGIN and the transaction's settings with its first
-// statement, and returns the results, at the statement's.
-func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+// send sends the pending statements and query in one round trip, and
+// returns the results, at query's.
+func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
+	x.sent++
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	if x.lazy {
-		b.Queue("SET LOCAL synchronous_commit = off")
+	for _, s := range x.pending {
+		b.Queue(s)
 	}
+	x.pending = x.pending[:0]
 	b.Queue(query, args...)
 	br := x.conn.SendBatch(ctx, b)
 	for range b.Len() - 1 {
@@ -308,10 +328,11 @@ func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchRe
 }
 
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if x.begun {
+	if len(x.pending) == 0 {
+		x.sent++
 		return x.conn.Exec(ctx, query, args...)
 	}
-	br, err := x.begin(ctx, query, args)
+	br, err := x.send(ctx, query, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -323,10 +344,11 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	if x.begun {
+	if len(x.pending) == 0 {
+		x.sent++
 		return x.conn.Query(ctx, query, args...)
 	}
-	br, err := x.begin(ctx, query, args)
+	br, err := x.send(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -338,12 +360,20 @@ func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, 
 	return &batchRows{Rows: rows, br: br}, nil
 }
 
-// commit commits what the transaction's statements did, if it has begun.
+// failed reports whether a statement failed since the last round trip
+// before sent: the transaction then refuses every statement until it is
+// rolled back (to a savepoint).
+func (x *pgTx) failed(since int) bool {
+	return x.sent > since && x.conn.Conn().PgConn().TxStatus() == 'E'
+}
+
+// commit commits what the transaction's statements did, if it has begun,
+// with the statements still pending.
 func (x *pgTx) commit(ctx context.Context) error {
 	if !x.begun {
 		return nil
 	}
-	tag, err := x.conn.Exec(ctx, "COMMIT")
+	tag, err := x.Exec(ctx, "COMMIT")
 	if err == nil && tag.String() == "ROLLBACK" {
 		// A statement failed, and fn went on as if it had not.
 		return pgx.ErrTxCommitRollback
@@ -386,7 +416,7 @@ func (r *batchRows) Err() error {
 // logReads appends the records to the access log in a transaction that
 // commits without waiting for the disk.
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
-	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
+	return p.writeAlone(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
 }
 
 // postMessagePG is PostMessage in one statement: each statement costs a
