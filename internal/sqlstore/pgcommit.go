@@ -80,7 +80,7 @@ func (p *postgres) commitLoop() {
 }
 
 // commitBatch runs the writes one after the other in one transaction, each
-// under the savepoint "w", and commits them together. A write that fails
+// under a savepoint "w" of its own, and commits them together. A write that fails
 // is rolled back to its savepoint and answered at once; its batch-mates go
 // on. One that met a deadlock, a serialization failure or a unique
 // violation, or whose batch could not commit, runs again alone once the
@@ -96,12 +96,14 @@ func (p *postgres) commitBatch(batch []*pgWrite) {
 	}
 	x := &pgTx{conn: conn, pending: []string{"BEGIN", "SAVEPOINT w"}}
 	var ran, again []*pgWrite
-	// kept is whether the last write's changes are after the savepoint,
-	// which must then move past them.
+	// kept is whether the last write's changes are after the latest
+	// savepoint, so that the next write needs one of its own. Savepoints
+	// nest rather than being released: a rollback goes to the latest "w",
+	// and one statement per write is spared.
 	kept := false
 	for _, w := range batch {
 		if kept {
-			x.pending = append(x.pending, "RELEASE SAVEPOINT w", "SAVEPOINT w")
+			x.pending = append(x.pending, "SAVEPOINT w")
 			kept = false
 		}
 		before := x.sent
