@@ -80,11 +80,14 @@ func (p *postgres) commitLoop() {
 }
 
 // commitBatch runs the writes one after the other in one transaction, each
-// under a savepoint "w" of its own, and commits them together. A write that fails
-// is rolled back to its savepoint and answered at once; its batch-mates go
-// on. One that met a deadlock, a serialization failure or a unique
-// violation, or whose batch could not commit, runs again alone once the
-// batch has ended, as a write of its own would have.
+// under a savepoint "w" of its own, and leaves their commit to endBatch,
+// so that the next batch runs while this one's commit waits for the disk.
+// That next batch cannot wait for this one in a deadlock: a commit waits
+// for no lock. A write that fails is rolled back to its savepoint and
+// answered at once; its batch-mates go on. One that met a deadlock, a
+// serialization failure or a unique violation, or whose batch could not
+// commit, runs again alone once the batch has ended, as a write of its own
+// would have.
 func (p *postgres) commitBatch(batch []*pgWrite) {
 	ctx := context.Background()
 	conn, err := p.pool.Acquire(ctx)
@@ -132,12 +135,20 @@ func (p *postgres) commitBatch(batch []*pgWrite) {
 			w.answer(err)
 		}
 	}
+	p.ending.Go(func() { p.endBatch(x, ran, again) })
+}
+
+// endBatch commits the writes that ran in the batch's transaction x,
+// answers them, and runs again, alone, those that must.
+func (p *postgres) endBatch(x *pgTx, ran, again []*pgWrite) {
+	ctx := context.Background()
+	var err error
 	if len(ran) > 0 {
 		err = x.commit(ctx)
 	} else {
 		x.rollback(ctx)
 	}
-	conn.Release()
+	x.conn.Release()
 	if _, refused := errors.AsType[*pgconn.PgError](err); refused || errors.Is(err, pgx.ErrTxCommitRollback) {
 		// The server refused the commit, so nothing of the batch is
 		// kept: each write runs again on its own.
@@ -182,4 +193,5 @@ func (p *postgres) closeCommitter() {
 	}
 	p.closeMu.Unlock()
 	<-p.stopped
+	p.ending.Wait()
 }

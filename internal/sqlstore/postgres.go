@@ -49,13 +49,17 @@ package sqlstore
 //     database refuses the commit, every write of the batch runs again
 //     alone; if the connection breaks during it, they fail, since the
 //     commit may have happened.
-//   - One committer per server, so the batches of one server never wait
-//     for one another. A batch's row locks are held until it commits, so a
-//     write of another server waits a batch, not a write; when two servers
-//     lock rows in opposite orders, PostgreSQL finds the deadlock (after
+//   - One committer per server runs the writes' statements, so that the
+//     batches of one server never wait for one another in a deadlock. Its
+//     commit goes on apart (endBatch): the next batch runs while the last
+//     one's COMMIT waits for the disk, and may wait for rows that one
+//     holds, never the other way round, since a commit waits for no lock.
+//   - A batch's row locks are held until it commits, so a write of
+//     another server waits a batch, not a write; when two servers lock
+//     rows in opposite orders, PostgreSQL finds the deadlock (after
 //     deadlock_timeout, 1 s by default) and fails one side, which runs
 //     again. A write waiting for a lock holds up its batch-mates, as a
-//     statement of a floor's batch would.
+//     statement of the floor's one-statement batch would.
 //   - A batch holds at most pgMaxBatch writes: PostgreSQL tracks only 64
 //     subtransactions of a transaction in shared memory.
 //
@@ -112,6 +116,8 @@ type postgres struct {
 	closeMu sync.RWMutex
 	closed  bool
 	stopped chan struct{}
+	// ending are the batches being committed.
+	ending sync.WaitGroup
 }
 
 // pgQuerier runs statements: a pgx.Tx or the pool.
