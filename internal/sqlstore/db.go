@@ -9,9 +9,7 @@
 //
 // SQLite commits every write through one goroutine, in groups (writer.go),
 // and keeps apps' reads in a journal until they are folded into the access
-// log (journal.go). PostgreSQL commits each server's writes in groups of
-// its own, beside other servers' (pgcommit.go), and needs no journal
-// (postgres.go).
+// log (journal.go); PostgreSQL needs neither (postgres.go).
 package sqlstore
 
 import (
@@ -87,11 +85,11 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog})
 }
 
-// Write queues fn for the writer, SQLite's or PostgreSQL's, and waits until
-// its batch is durable.
+// Write queues fn for the writer and waits until its batch is durable; on
+// PostgreSQL it runs fn in a transaction of its own (postgres.go).
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn)
+		return db.pg.write(ctx, fn, false)
 	}
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
 }

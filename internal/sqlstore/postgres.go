@@ -1,16 +1,17 @@
 package sqlstore
 
-// PostgreSQL's design. Several servers may share one database, so what
-// must not interleave takes row locks, in transactions at READ COMMITTED;
-// within one server, writes are committed in groups (pgcommit.go).
+// PostgreSQL's design. Several servers may share one database, so nothing
+// is serialised in a process: each write is a transaction of its own on a
+// pool of connections, at READ COMMITTED, and what must not interleave
+// takes row locks.
 //
 //   - A thread's next message number is taken by UPDATE … RETURNING on the
 //     thread's row, which holds the row until the message's transaction
 //     ends: numbers stay dense per thread whichever server writes.
-//   - A write's reads of rows it may then change (a thread, an
-//     authorization request, a grant, expired grants, a throttle) lock
-//     them (txn.locked), so that a read-modify-write on one server waits
-//     for another's, and then reads what that one wrote.
+//   - A write's reads of rows it may then change (an authorization
+//     request, a grant, expired grants, a throttle) lock them
+//     (txn.locked), so that a read-modify-write on one server waits for
+//     another's, and then reads what that one wrote.
 //   - Appending to the access log locks the members' heads in the order
 //     of their IDs, creating missing heads first, so that two transactions
 //     appending for one member chain one after the other.
@@ -23,48 +24,34 @@ package sqlstore
 //
 // A write that meets a deadlock or a serialization failure runs again, fn
 // and all. The records of reads are appended to the access log in a
-// transaction of their own that commits with synchronous_commit off: it is
-// in the server's WAL at once, and on disk within a few hundred
-// milliseconds.
+// transaction that commits with synchronous_commit off: it is in the
+// server's WAL at once, and on disk within a few hundred milliseconds.
 //
-// Group commit. Each statement is a round trip to the database server, and
-// round trips, with commits, are most of what a write costs: the CPU of
-// both processes on each side of the socket, and for a commit a WAL flush.
-// So, as SQLite's writer does, one goroutine per server (the committer)
-// takes every write queued while the last batch ran and runs them one after
-// the other in one transaction, on one connection, each under a savepoint,
-// and commits them together; their callers return once that commit has.
+// Each statement is a round trip to the database server, and round trips
+// are most of what a write costs this server's CPU: a write's BEGIN goes
+// in the same round trip as its first statement (pgTx), and a message is
+// posted by one statement (postMessagePG). A send is then three round
+// trips, its caller's session lookup aside: BEGIN with the thread's
+// participants, the post, COMMIT.
 //
-//   - Statements that need no answer of their own (BEGIN, SAVEPOINT)
-//     go in the same round trip as the next statement that does
-//     (pgTx), and a message is posted by one statement (postMessagePG). A
-//     send in a batch is then two round trips, the thread's participants
-//     and the post, beside its caller's session lookup on the pool; the
-//     COMMIT is shared. Alone, it was four.
-//   - A write that fails is rolled back to its savepoint and answered at
-//     once; its batch-mates go on. One that met a deadlock, a serialization
-//     failure or a unique violation runs again alone once the batch has
-//     committed: a deadlock's other side may wait for a row an earlier
-//     write of the batch holds, which only the commit lets go. If the
-//     database refuses the commit, every write of the batch runs again
-//     alone; if the connection breaks during it, they fail, since the
-//     commit may have happened.
-//   - One committer per server runs the writes' statements, so that the
-//     batches of one server never wait for one another in a deadlock. Its
-//     commit goes on apart (endBatch): the next batch runs while the last
-//     one's COMMIT waits for the disk, and may wait for rows that one
-//     holds, never the other way round, since a commit waits for no lock.
-//   - A batch's row locks are held until it commits, so a write of
-//     another server waits a batch, not a write; when two servers lock
-//     rows in opposite orders, PostgreSQL finds the deadlock (after
-//     deadlock_timeout, 1 s by default) and fails one side, which runs
-//     again. A write waiting for a lock holds up its batch-mates, as a
-//     statement of the floor's one-statement batch would.
-//   - A batch holds at most pgMaxBatch writes: PostgreSQL tracks only 64
-//     subtransactions of a transaction in shared memory.
-//
-// Measured with W1 on this 2-core machine, side by side with the floor's
-// pg-group (one statement per group): see bench/README.md.
+// Why no group commit of our own, as SQLite's writer does. PostgreSQL
+// already shares one WAL flush among the transactions that commit at
+// once, which is most of what group commit buys; what a batch of our own
+// would save beyond that is a COMMIT round trip per write. The floor's
+// pg-group gets its rate from one statement per batch, which only a
+// server that knows every write's shape can build; a Parley write is a
+// function of several statements, each needing the last one's answer. So
+// a batch of them runs their statements one after the other on one
+// connection, two round trips per send, while writes on a pool run side by
+// side. Tried (one committer per server, a savepoint per write, the next
+// batch running while the last one's COMMIT waited for the disk), it
+// spent less of PostgreSQL's CPU per send, but in W1 on this 2-core
+// machine, side by side with writes on the pool, it sent 0.4 to 1.0 times
+// as many messages (median 0.75 over six pairs of runs), its p99 now
+// better, now worse: the one connection's chain of round trips waits for
+// the scheduler at every step, and on a network each step would add the
+// network's latency, which writes on a pool wait for in parallel
+// (bench/README.md).
 
 import (
 	"context"
@@ -78,7 +65,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,16 +94,6 @@ const pgAttempts = 10
 // CPU per statement than pgx's own.
 type postgres struct {
 	pool *pgxpool.Pool
-
-	// queue holds the writes waiting for the committer (pgcommit.go).
-	queue chan *pgWrite
-	// closeMu makes queueing and closing exclusive, so that no write is
-	// queued after the queue is closed.
-	closeMu sync.RWMutex
-	closed  bool
-	stopped chan struct{}
-	// ending are the batches being committed.
-	ending sync.WaitGroup
 }
 
 // pgQuerier runs statements: a pgx.Tx or the pool.
@@ -244,9 +220,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	p := &postgres{pool: pool, queue: make(chan *pgWrite, pgMaxBatch), stopped: make(chan struct{})}
-	go p.commitLoop()
-	return &DB{pg: p}, nil
+	return &DB{pg: &postgres{pool: pool}}, nil
 }
 
 // migratePostgres migrates under an advisory lock named after the schema,
@@ -269,7 +243,6 @@ func migratePostgres(ctx context.Context, pool *sql.DB) error {
 }
 
 func (p *postgres) close() error {
-	p.closeCommitter()
 	p.pool.Close()
 	return nil
 }
@@ -279,12 +252,11 @@ func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	return fn(&txn{pg: p.pool})
 }
 
-// writeAlone runs fn in a transaction of its own on the pool, again while
-// it meets deadlocks or serialization failures. Once it starts, the
-// caller's cancellation no longer interrupts it: a commit cut short could
-// not be told from one that failed. With lazy, the commit need not wait
-// for the WAL to reach disk.
-func (p *postgres) writeAlone(ctx context.Context, fn func(parley.Tx) error, lazy bool) error {
+// write runs fn in a transaction, again while it meets deadlocks or
+// serialization failures. Once it starts, the caller's cancellation no
+// longer interrupts it: a commit cut short could not be told from one that
+// failed. With lazy, the commit need not wait for the WAL to reach disk.
+func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -312,10 +284,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool)
 	// The pool closes a connection that a failure left in a transaction,
 	// rather than take it back.
 	defer conn.Release()
-	tx := &pgTx{conn: conn, pending: []string{"BEGIN"}}
-	if lazy {
-		tx.pending = append(tx.pending, "SET LOCAL synchronous_commit = off")
-	}
+	tx := &pgTx{conn: conn, lazy: lazy}
 	t.pg = tx
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
@@ -327,29 +296,25 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool)
 	return t, nil
 }
 
-// pgTx is a write's transaction on one connection. Statements that need no
-// answer of their own (BEGIN, a setting, a savepoint) wait in pending and
-// go in the same round trip as the next statement that does: round trips
-// cost a write more of the server's CPU than anything else it does.
+// pgTx is a write's transaction. It begins with its first statement, in
+// the same round trip: round trips cost a write more of the server's CPU
+// than anything else it does.
 type pgTx struct {
 	conn *pgxpool.Conn
-	// pending are sent, in order, before the next statement.
-	pending []string
-	// sent counts the round trips made; begun is whether any was.
-	sent  int
+	// lazy transactions commit without waiting for the WAL to reach disk.
+	lazy  bool
 	begun bool
 }
 
-// send sends the pending statements and query in one round trip, and
-// returns the results, at query's.
-func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+// begin sends BEGIN and the transaction's settings with its first
+// statement, and returns the results, at the statement's.
+func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
-	x.sent++
 	b := &pgx.Batch{}
-	for _, s := range x.pending {
-		b.Queue(s)
+	b.Queue("BEGIN")
+	if x.lazy {
+		b.Queue("SET LOCAL synchronous_commit = off")
 	}
-	x.pending = x.pending[:0]
 	b.Queue(query, args...)
 	br := x.conn.SendBatch(ctx, b)
 	for range b.Len() - 1 {
@@ -362,11 +327,10 @@ func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchRes
 }
 
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if len(x.pending) == 0 {
-		x.sent++
+	if x.begun {
 		return x.conn.Exec(ctx, query, args...)
 	}
-	br, err := x.send(ctx, query, args)
+	br, err := x.begin(ctx, query, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -378,11 +342,10 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	if len(x.pending) == 0 {
-		x.sent++
+	if x.begun {
 		return x.conn.Query(ctx, query, args...)
 	}
-	br, err := x.send(ctx, query, args)
+	br, err := x.begin(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -394,20 +357,12 @@ func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, 
 	return &batchRows{Rows: rows, br: br}, nil
 }
 
-// failed reports whether a statement failed since the last round trip
-// before sent: the transaction then refuses every statement until it is
-// rolled back (to a savepoint).
-func (x *pgTx) failed(since int) bool {
-	return x.sent > since && x.conn.Conn().PgConn().TxStatus() == 'E'
-}
-
-// commit commits what the transaction's statements did, if it has begun,
-// with the statements still pending.
+// commit commits what the transaction's statements did, if it has begun.
 func (x *pgTx) commit(ctx context.Context) error {
 	if !x.begun {
 		return nil
 	}
-	tag, err := x.Exec(ctx, "COMMIT")
+	tag, err := x.conn.Exec(ctx, "COMMIT")
 	if err == nil && tag.String() == "ROLLBACK" {
 		// A statement failed, and fn went on as if it had not.
 		return pgx.ErrTxCommitRollback
@@ -450,7 +405,7 @@ func (r *batchRows) Err() error {
 // logReads appends the records to the access log in a transaction that
 // commits without waiting for the disk.
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
-	return p.writeAlone(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
+	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
 }
 
 // postMessagePG is PostMessage in one statement: each statement costs a

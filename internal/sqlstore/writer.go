@@ -17,8 +17,8 @@ package sqlstore
 // a crash of the server as the journal was, and the next synchronous=FULL
 // commit fsyncs it with its own.
 //
-// PostgreSQL has a committer of its own, built for several servers on one
-// database (pgcommit.go).
+// PostgreSQL has no writer: its writes are transactions of their own on a
+// pool (postgres.go).
 
 import (
 	"context"
