@@ -134,6 +134,8 @@ type ThreadStore interface {
 	NextSeq(ctx context.Context, threadID string, t time.Time) (int64, error)
 	// TouchThread records activity at t without taking a number.
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
+	// RenameThread sets the thread's title and records activity at t.
+	RenameThread(ctx context.Context, threadID, title string, t time.Time) error
 	// CloseThreadToApps records that the member closes the thread to apps;
 	// it reports false when they already had.
 	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
@@ -360,6 +362,16 @@ type ShareStore interface {
 	// FindShareLinks returns the links of the app's cards sent from from
 	// until before to, those of their senders left out, by time sent.
 	FindShareLinks(ctx context.Context, clientID string, from, to time.Time) ([]ShareLink, error)
+	// FindShareReportsDue returns the client IDs of the active apps whose
+	// report for the period from start until end is due by webhook: an
+	// enabled endpoint of theirs subscribes to report.shares, active by
+	// end, and the report was not sent yet (MarkShareReportSent).
+	FindShareReportsDue(ctx context.Context, start, end time.Time) ([]string, error)
+	// MarkShareReportSent records that the app's report for the period
+	// from start was sent, at t; it reports false when it was sent
+	// already, so that of writes marking one at once, on one server or
+	// several, exactly one succeeds.
+	MarkShareReportSent(ctx context.Context, clientID string, start, t time.Time) (bool, error)
 }
 
 // ClientTokenStore keeps the access tokens apps hold for themselves, each

@@ -23,8 +23,8 @@ const (
 	// WebhookThreadClosed: a thread left a member's grant: a participant
 	// closed it to apps, or the member left it (WebhookThread).
 	WebhookThreadClosed = "thread.closed_to_apps"
-	// WebhookReportShares: the app's share report for a period; the data
-	// is the report, which identifies no one.
+	// WebhookReportShares: a fortnight ended; the data is the app's share
+	// report for it (ShareReport), which identifies no one.
 	WebhookReportShares = "report.shares"
 )
 

@@ -6,21 +6,19 @@ import (
 	"strconv"
 )
 
-// MessageChange is one change of a thread's messages: a message posted
-// (Type EventMessageCreated) or deleted (EventMessageDeleted; Message is
-// then its tombstone). A message posted and deleted since the reader last
-// looked is one change, its deletion.
+// MessageChange is one change to a thread's messages: Type is
+// EventMessageCreated for a message posted, EventMessageDeleted for one
+// deleted, whose Message is then a tombstone without its content.
 type MessageChange struct {
 	Type    string   `json:"type"`
 	Message *Message `json:"message"`
 }
 
-// ChangePage is a page of a thread's changes, in the order they were
-// committed.
+// ChangePage is a page of a thread's changes, oldest first.
 type ChangePage struct {
 	Changes []MessageChange `json:"changes"`
-	// NextCursor continues after this page, or where the call began when
-	// the page is empty: keep it to resume from.
+	// NextCursor continues after this page; given again when the page is
+	// empty, so that a reader always has a place to resume from.
 	NextCursor string `json:"next_cursor"`
 	// HasMore reports whether more changes follow the page already.
 	HasMore bool `json:"has_more"`

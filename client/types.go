@@ -187,14 +187,13 @@ type Via struct {
 	Name     string `json:"name"`
 }
 
-// Share is the card of a share message: a link and its title.
+// Share is the card of a share message: the shared URL, its title, and
+// the viewer's own tracked link to it.
 type Share struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
-	// Link is the reader's own tracked link to URL, /s/{token} on the
-	// server's public URL: opening it counts the reader's first click in
-	// the app's share report. Each member of the thread has a different
-	// one; it is empty once the card is deleted.
+	// Link is the viewer's own /s/{token} link, which redirects to URL and
+	// counts their first click; empty on cards sent before links existed.
 	Link string `json:"link,omitempty"`
 }
 

@@ -50,6 +50,10 @@ type Server struct {
 // their expiry.
 const expiryInterval = time.Minute
 
+// reportInterval is how often the server looks whether a fortnight ended
+// whose share reports are due by webhook.
+const reportInterval = time.Hour
+
 // webhookWorkers is how many webhook workers each node runs. Every node
 // runs them: each delivery is taken by one worker of all nodes'.
 const webhookWorkers = 2
@@ -182,13 +186,14 @@ func (s *Server) Listen() error {
 	s.stopChores = stop
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })
 	s.chores.Go(func() { s.checkAccess(ctx) })
+	s.chores.Go(func() { s.Limits.Run(ctx) })
 	s.chores.Go(func() { s.refreshWebhookEvents(ctx) })
+	s.chores.Go(func() { s.sendFortnightReports(ctx) })
 	// Two workers, so that one sends while the other takes and records.
 	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
 	for range webhookWorkers {
 		s.chores.Go(func() { hooks.Run(ctx) })
 	}
-	s.chores.Go(func() { s.Limits.Run(ctx) })
 	return nil
 }
 
@@ -265,6 +270,32 @@ func (s *Server) refreshWebhookEvents(ctx context.Context) {
 	for {
 		if err := s.Service.RefreshWebhookEvents(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("read webhook events", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sendFortnightReports sends each app due it the share report of the last
+// fortnight that ended, at start and then every reportInterval, until ctx
+// ends.
+//
+// Every node runs it; the runs need no coordination. Each app's report is
+// marked sent, in the store, in the write that enqueues it, and the mark
+// of one app and fortnight is inserted once, whichever node tries first:
+// the others find it marked and send nothing. A fortnight that ended while
+// no node ran is sent at the next start.
+func (s *Server) sendFortnightReports(ctx context.Context) {
+	tick := time.NewTicker(reportInterval)
+	defer tick.Stop()
+	for {
+		if n, err := s.Service.SendFortnightReports(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("send fortnight reports", "err", err)
+		} else if n > 0 {
+			s.log.Info("sent fortnight share reports", "apps", n)
 		}
 		select {
 		case <-ctx.Done():

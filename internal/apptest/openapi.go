@@ -2,6 +2,7 @@ package apptest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -248,4 +249,26 @@ func (t *ConformingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		t.Fail("the API disagrees with openapi.json: %v", err)
 	}
 	return resp, nil
+}
+
+// CheckWebhook checks a webhook delivery's body against the OpenAPI
+// document's webhooks: its type must be one the document lists, and the
+// body must validate against that event's schema.
+func CheckWebhook(body []byte) error {
+	cf, err := apiConformance()
+	if err != nil {
+		return err
+	}
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return fmt.Errorf("webhook body is not JSON: %w: %.200s", err, body)
+	}
+	hooks, _ := cf.doc["webhooks"].(map[string]any)
+	if _, ok := hooks[head.Type]; !ok {
+		return fmt.Errorf("webhook of type %q, which openapi.json does not list", head.Type)
+	}
+	pointer := "/webhooks/" + pointerEscape(head.Type) + "/post/requestBody/content/application~1json/schema"
+	return cf.checkBody("webhook "+head.Type, 0, pointer, "application/json", "application/json", body)
 }

@@ -89,7 +89,6 @@ func Default() Config {
 		Registration:      RegistrationOpen,
 		SessionTTL:        30 * 24 * time.Hour,
 		SignUpsPerAddress: 20,
-		ReportMinPeople:   parley.DefaultReportMinPeople,
 		// Far above a person's client or a partner polling its members'
 		// threads, far below a script reading in a loop.
 		RateLimitApp:         50,
@@ -99,6 +98,7 @@ func Default() Config {
 		LogLevel:             "info",
 		ShutdownTimeout:      15 * time.Second,
 		MemoryLimitMiB:       64,
+		ReportMinPeople:      parley.DefaultReportMinPeople,
 	}
 }
 

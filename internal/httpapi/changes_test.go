@@ -17,7 +17,7 @@ func changeList(changes []client.MessageChange) []string {
 	var out []string
 	for _, c := range changes {
 		what := c.Message.Text
-		if c.Type == parley.EventMessageDeleted {
+		if c.Type == client.EventMessageDeleted {
 			what = c.Message.ID
 			if c.Message.DeletedAt == nil || c.Message.Text != "" {
 				what += " (not a tombstone)"
@@ -84,7 +84,7 @@ func TestChanges_CatchUp(t *testing.T) {
 		t.Fatalf("after=%d: %+v, %v", two.Seq, forward, err)
 	}
 
-	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Kind: parley.ThreadGroup, Title: "group"})
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Kind: client.ThreadGroup, Title: "group"})
 	if err != nil {
 		t.Fatal(err)
 	}

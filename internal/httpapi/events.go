@@ -90,8 +90,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer sub.Close()
 
-	// Bearer tokens, not cookies, authenticate the connection, so a page of
-	// another origin gains nothing it could not do with the token itself.
+	// Bearer tokens and tickets authenticate the connection, so a page of
+	// another origin gains nothing it could not do with them itself; the
+	// session cookie does only from the server's own pages (cookieCaller).
 	// Counted from before the handshake is answered: a client that sees
 	// its connection open finds it counted.
 	s.metrics.websockets.Inc()

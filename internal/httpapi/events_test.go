@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/httpapi"
 )
 
 func TestEvents_DeliveredToEveryParticipant(t *testing.T) {
@@ -129,6 +130,34 @@ func TestEvents_Auth(t *testing.T) {
 		_, err := alice.Do(ctx, "GET", "/api/v1/events", nil, nil,
 			"Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "short")
 		wantProblem(t, err, http.StatusBadRequest, "invalid")
+	})
+	t.Run("SessionCookieFromOwnPages", func(t *testing.T) {
+		// The messenger's pages open the stream with the session cookie,
+		// which the browser sends whatever page connects: it is taken only
+		// with the Origin of the server's own pages.
+		dial := func(origin string) (*http.Response, error) {
+			h := http.Header{"Cookie": {httpapi.SessionCookie + "=" + alice.Token()}}
+			if origin != "" {
+				h.Set("Origin", origin)
+			}
+			conn, resp, err := websocket.Dial(ctx, eventsURL, &websocket.DialOptions{HTTPClient: env.HTTP, HTTPHeader: h})
+			if err == nil {
+				conn.CloseNow()
+			}
+			return resp, err
+		}
+		if _, err := dial(env.URL); err != nil {
+			t.Fatalf("the cookie from the server's own origin: %v", err)
+		}
+		for _, origin := range []string{"", "https://evil.example", "http://localhost.evil.example", env.URL + ".evil.example", strings.Replace(env.URL, "http:", "https:", 1)} {
+			if resp, err := dial(origin); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Errorf("the cookie with Origin %q: %v, %v; want 403", origin, resp, err)
+			}
+		}
+		h := http.Header{"Cookie": {httpapi.SessionCookie + "=not-a-session"}, "Origin": {env.URL}}
+		if _, resp, err := websocket.Dial(ctx, eventsURL, &websocket.DialOptions{HTTPClient: env.HTTP, HTTPHeader: h}); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a made-up session cookie: %v, %v; want 401", resp, err)
+		}
 	})
 	t.Run("ErrNoToken", func(t *testing.T) {
 		_, err := env.Client.Events(ctx)

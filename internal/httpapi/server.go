@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,9 +151,10 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 
 // authenticated resolves the bearer token (RFC 6750) to a caller with
 // authenticate and holds it to its rate limit (admit). Where ticket is set,
-// for WebSocket clients that cannot set headers, a ticket from
-// POST /api/v1/events/tickets is taken as ?ticket= too. A token is never
-// taken from a URL, where proxies and histories would keep it.
+// for WebSocket clients that cannot set headers, a ticket from POST
+// /api/v1/events/tickets is taken as ?ticket= too, and the session cookie
+// of the server's own pages, from those pages only (cookieCaller). A token
+// is never taken from a URL, where proxies and histories would keep it.
 func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.Context, string) (*parley.Caller, error), ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c *parley.Caller
@@ -162,6 +164,8 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 			c, err = authenticate(r.Context(), token)
 		case ticket && r.URL.Query().Has("ticket"):
 			c, err = s.svc.AuthenticateTicket(r.Context(), r.URL.Query().Get("ticket"))
+		case ticket && hasCookie(r, SessionCookie):
+			c, err = s.cookieCaller(r)
 		default:
 			err = parley.Errorf(parley.EUNAUTHORIZED, "send a bearer token in the Authorization header")
 		}
@@ -174,6 +178,43 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 		}
 		next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), c)))
 	}
+}
+
+// SessionCookie names the cookie that holds a member's session in the
+// browser, set by the pages when they sign the member in.
+const SessionCookie = "parley_session"
+
+// hasCookie reports whether the request carries the named cookie.
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
+}
+
+// cookieCaller authenticates the messenger's own WebSocket with the
+// member's session cookie. The browser sends that cookie whatever page
+// opens the connection, so the handshake must come from a page of this
+// server: its Origin must be the public URL's, or the connection is
+// refused (no cross-site WebSocket hijacking).
+func (s *Server) cookieCaller(r *http.Request) (*parley.Caller, error) {
+	if origin := r.Header.Get("Origin"); origin == "" || !sameOrigin(origin, s.svc.PublicURL()) {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "a session cookie opens the realtime stream only from this server's own pages")
+	}
+	c, _ := r.Cookie(SessionCookie)
+	return s.svc.Authenticate(r.Context(), c.Value)
+}
+
+// sameOrigin reports whether origin, as a browser sends it, is the origin
+// of publicURL: the same scheme, host and port.
+func sameOrigin(origin, publicURL string) bool {
+	o, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	p, err := url.Parse(publicURL)
+	if err != nil {
+		return false
+	}
+	return o.Path == "" && strings.EqualFold(o.Scheme, p.Scheme) && strings.EqualFold(o.Host, p.Host)
 }
 
 // bearerToken returns the token of an Authorization header of the Bearer

@@ -54,6 +54,9 @@ func newReceiver(t *testing.T) *receiver {
 		if err := json.Unmarshal(body, &d.event); err != nil {
 			t.Errorf("delivery body %q: %v", body, err)
 		}
+		if err := apptest.CheckWebhook(body); err != nil {
+			t.Errorf("a delivery openapi.json does not describe: %v", err)
+		}
 		rc.count.Add(1)
 		rc.mu.Lock()
 		answer := rc.answer
@@ -164,7 +167,7 @@ func (w *hookWorld) deliveries(t *testing.T, endpointID string) []parley.Webhook
 // attempt of the endpoint's deliveries, and returns them.
 func (w *hookWorld) settle(t *testing.T, rc *receiver, endpointID string) []parley.WebhookDelivery {
 	t.Helper()
-	for range 400 {
+	for range 1200 { // 30 s, for a loaded machine
 		list := w.deliveries(t, endpointID)
 		attempts := 0
 		for _, d := range list {

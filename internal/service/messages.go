@@ -360,3 +360,38 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 	}
 	return nil
 }
+
+// ReadMarker is how far one participant of a thread has read.
+type ReadMarker struct {
+	User parley.UserRef
+	Seq  int64
+}
+
+// ReadMarkers returns how far each current participant of one of the
+// caller's threads has read, in the order they joined. It is for the
+// member's own pages: apps cannot ask.
+func (s *Service) ReadMarkers(ctx context.Context, threadID string) (markers []ReadMarker, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		markers = nil
+		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
+		users, err := tx.FindParticipants(ctx, threadID)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			p, err := tx.FindParticipant(ctx, threadID, u.ID)
+			if err != nil {
+				return err
+			}
+			markers = append(markers, ReadMarker{User: u, Seq: p.LastReadSeq})
+		}
+		return nil
+	})
+	return markers, err
+}

@@ -79,6 +79,9 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 // once it is known; call it before the server serves.
 func (s *Service) SetPublicURL(u string) { s.opts.PublicURL = strings.TrimSuffix(u, "/") }
 
+// PublicURL returns the server's public URL, without a trailing slash.
+func (s *Service) PublicURL() string { return s.opts.PublicURL }
+
 // Now returns the time by the service's clock, which decides what has
 // expired.
 func (s *Service) Now() time.Time { return s.opts.Clock.Now() }

@@ -454,6 +454,43 @@ func (s *Service) enqueueLeftThread(ctx context.Context, tx parley.Tx, threadID,
 	return s.enqueueThreadEnded(ctx, tx, threadID, mine, parley.ThreadEndLeft)
 }
 
+// RenameThread sets the title of a group thread the caller is in; an
+// empty title leaves the group to be named by its members. Direct threads
+// have no title. Every participant hears of it as a thread change.
+func (s *Service) RenameThread(ctx context.Context, threadID, title string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	title = strings.TrimSpace(title)
+	if err := parley.ValidateTitle(title); err != nil {
+		return err
+	}
+	var change parley.ThreadChange
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
+			return err
+		}
+		if th.Kind != parley.ThreadGroup {
+			return parley.Errorf(parley.ECONFLICT, "a direct thread has no title")
+		}
+		now := s.Now()
+		if err := tx.RenameThread(ctx, threadID, title, now); err != nil {
+			return err
+		}
+		th.Title, th.LastActivityAt = title, now
+		change.Thread = th
+		change.Participants, err = tx.FindParticipants(ctx, threadID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.publishThreadChange(ctx, change, nil)
+	return nil
+}
+
 // publishThreadChange tells the thread's participants, and also, those who
 // just left, that the thread changed.
 func (s *Service) publishThreadChange(ctx context.Context, change parley.ThreadChange, alsoTo []string) {

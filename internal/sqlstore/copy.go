@@ -16,9 +16,11 @@ import (
 // TestTables_Complete holds the list to the schema. rate_limits is left
 // out: it holds what each app and member used of their rate limits in the
 // last moments, not data, and a copy starts every allowance whole.
+// report_sends is copied: without it, the server on the copy would send
+// every app the last fortnight's share report again.
 var tables = []string{
 	"users", "sessions", "event_tickets", "friendships", "throttles", "server_keys",
-	"apps", "threads", "participants", "messages", "thread_app_closures",
+	"apps", "report_sends", "threads", "participants", "messages", "thread_app_closures",
 	"grants", "grant_threads", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",
 	"webhook_endpoints", "webhook_subscriptions", "webhook_deliveries", "webhook_attempts",

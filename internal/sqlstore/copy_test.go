@@ -22,7 +22,8 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 // friends, a throttle, a server key, an approved app, a thread of many
 // messages, one of them deleted, closed to apps by one participant, a
 // grant that reaches it, an authorization request, a token, reads
-// logged for two members, and a webhook endpoint with a delivery attempted.
+// logged for two members, a webhook endpoint with a delivery attempted, and
+// a share report marked sent.
 func populate(t *testing.T, db *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -85,6 +86,8 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_" + parley.NewID(), EndpointID: hook.ID,
 				Event: parley.WebhookMessageCreated, Payload: []byte(`{"type":"message.created"}`), GrantID: grant.ID,
 				ThreadID: thread.ID, MessageID: msgIDs[3], Seq: 4, CreatedAt: now}}))
+		_, err = tx.MarkShareReportSent(ctx, app.ClientID, now.Truncate(24*time.Hour), now)
+		steps = append(steps, err)
 		due, err := tx.TakeDueWebhooks(ctx, now, later, 1)
 		steps = append(steps, err)
 		if err == nil {

@@ -118,3 +118,37 @@ func (t *txn) DeleteClientToken(ctx context.Context, hash []byte) error {
 	_, err := t.exec(ctx, `DELETE FROM client_tokens WHERE token_hash = $1`, hash)
 	return mapError("delete client token", err)
 }
+
+func (t *txn) FindShareReportsDue(ctx context.Context, start, end time.Time) ([]string, error) {
+	rows, err := t.query(ctx, `
+		SELECT DISTINCT s.client_id FROM webhook_subscriptions s
+		JOIN webhook_endpoints e ON e.id = s.endpoint_id
+		JOIN apps a ON a.client_id = s.client_id
+		WHERE s.event = $1 AND s.active_from <= $3 AND e.disabled_at IS NULL AND a.state = $4
+		  AND NOT EXISTS (SELECT 1 FROM report_sends r WHERE r.client_id = s.client_id AND r.period_start = $2)
+		ORDER BY s.client_id`, parley.WebhookReportShares, micros(start), micros(end), parley.AppActive)
+	if err != nil {
+		return nil, mapError("find share reports due", err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapError("find share reports due", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, mapError("find share reports due", rows.Err())
+}
+
+func (t *txn) MarkShareReportSent(ctx context.Context, clientID string, start, at time.Time) (bool, error) {
+	res, err := t.exec(ctx, `
+		INSERT INTO report_sends (client_id, period_start, sent_at) VALUES ($1, $2, $3)
+		ON CONFLICT (client_id, period_start) DO NOTHING`, clientID, micros(start), micros(at))
+	if err != nil {
+		return false, mapError("mark share report sent", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, mapError("mark share report sent", err)
+}

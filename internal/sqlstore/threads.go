@@ -99,6 +99,14 @@ func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) er
 	return mustAffect(res, "thread")
 }
 
+func (t *txn) RenameThread(ctx context.Context, threadID, title string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE threads SET title = $2, last_activity_at = $3 WHERE id = $1`, threadID, title, micros(at))
+	if err != nil {
+		return mapError("rename thread", err)
+	}
+	return mustAffect(res, "thread")
+}
+
 func (t *txn) FindParticipant(ctx context.Context, threadID, userID string) (*parley.Participant, error) {
 	p := parley.Participant{ThreadID: threadID, UserID: userID}
 	var joined int64

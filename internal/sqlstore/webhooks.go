@@ -298,56 +298,50 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, 
 	return mapError("record webhook endpoint health", err)
 }
 
+// FindWebhookDeliveries reads a page of deliveries with their attempts in
+// one statement, so that each delivery's state and its attempts are one
+// snapshot: two statements could show an attempt recorded after its
+// delivery's state was read.
 func (t *txn) FindWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*parley.WebhookDelivery, error) {
 	rows, err := t.query(ctx, `
-		SELECT id, event, created_at, state, next_attempt_at FROM webhook_deliveries
-		WHERE endpoint_id = $1 AND ($2 = '' OR id < $2)
-		ORDER BY id DESC LIMIT $3`, endpointID, before, limit)
+		SELECT d.id, d.event, d.created_at, d.state, d.next_attempt_at,
+			a.at, a.status_code, a.latency_us, a.error, a.succeeded
+		FROM (
+			SELECT id, event, created_at, state, next_attempt_at FROM webhook_deliveries
+			WHERE endpoint_id = $1 AND ($2 = '' OR id < $2)
+			ORDER BY id DESC LIMIT $3
+		) d LEFT JOIN webhook_attempts a ON a.delivery_id = d.id
+		ORDER BY d.id DESC, a.n`, endpointID, before, limit)
 	if err != nil {
 		return nil, mapError("find webhook deliveries", err)
-	}
-	list := []*parley.WebhookDelivery{}
-	for rows.Next() {
-		d := parley.WebhookDelivery{EndpointID: endpointID, Attempts: []parley.WebhookAttempt{}}
-		var created int64
-		var next sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.Event, &created, &d.State, &next); err != nil {
-			rows.Close()
-			return nil, mapError("find webhook deliveries", err)
-		}
-		d.CreatedAt, d.NextAttemptAt = fromMicros(created), fromNullMicros(next)
-		list = append(list, &d)
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, mapError("find webhook deliveries", err)
-	}
-	rows.Close()
-	for _, d := range list {
-		if err := t.findWebhookAttempts(ctx, d); err != nil {
-			return nil, err
-		}
-	}
-	return list, nil
-}
-
-func (t *txn) findWebhookAttempts(ctx context.Context, d *parley.WebhookDelivery) error {
-	rows, err := t.query(ctx, `
-		SELECT at, status_code, latency_us, error, succeeded FROM webhook_attempts WHERE delivery_id = $1 ORDER BY n`, d.ID)
-	if err != nil {
-		return mapError("find webhook attempts", err)
 	}
 	defer rows.Close()
+	list := []*parley.WebhookDelivery{}
 	for rows.Next() {
-		var a parley.WebhookAttempt
-		var at int64
-		if err := rows.Scan(&at, &a.StatusCode, &a.LatencyMS, &a.Error, &a.Succeeded); err != nil {
-			return mapError("find webhook attempts", err)
+		var id, event, state string
+		var created int64
+		var next, at, status, latency sql.NullInt64
+		var errText sql.NullString
+		var succeeded sql.NullBool
+		if err := rows.Scan(&id, &event, &created, &state, &next, &at, &status, &latency, &errText, &succeeded); err != nil {
+			return nil, mapError("find webhook deliveries", err)
 		}
-		a.At, a.LatencyMS = fromMicros(at), a.LatencyMS/1000
-		d.Attempts = append(d.Attempts, a)
+		if len(list) == 0 || list[len(list)-1].ID != id {
+			list = append(list, &parley.WebhookDelivery{
+				ID: id, EndpointID: endpointID, Event: event, State: state,
+				CreatedAt: fromMicros(created), NextAttemptAt: fromNullMicros(next),
+				Attempts: []parley.WebhookAttempt{},
+			})
+		}
+		if at.Valid {
+			d := list[len(list)-1]
+			d.Attempts = append(d.Attempts, parley.WebhookAttempt{
+				At: fromMicros(at.Int64), StatusCode: int(status.Int64), LatencyMS: latency.Int64 / 1000,
+				Error: errText.String, Succeeded: succeeded.Bool,
+			})
+		}
 	}
-	return mapError("find webhook attempts", rows.Err())
+	return list, mapError("find webhook deliveries", rows.Err())
 }
 
 func (t *txn) RedeliverWebhook(ctx context.Context, endpointID, deliveryID string, at time.Time) error {

@@ -1,7 +1,8 @@
-// Package web serves Parley's HTML pages: the sign-in and consent pages of
-// "Sign in with Parley", and the member's connected apps and access log.
-// Pages are plain server-rendered HTML under
-// a strict Content-Security-Policy, with no script at all.
+// Package web serves Parley's HTML pages: the messenger at / (messenger.go),
+// the sign-in and consent pages of "Sign in with Parley", and the member's
+// connected apps and access log. Pages are server-rendered HTML under a
+// strict Content-Security-Policy; they work without script, and the
+// messenger's one script, static/messenger.js, only adds live updates.
 //
 // CSRF: every form carries a token that the server signs (an HMAC under a
 // key kept in the store) over the browser's random CSRF cookie and its
@@ -43,7 +44,7 @@ var staticFiles embed.FS
 
 // Cookie names.
 const (
-	sessionCookie = "parley_session"
+	sessionCookie = httpapi.SessionCookie
 	csrfCookie    = "parley_csrf"
 	consentPath   = "/oauth2/consent"
 )
@@ -51,10 +52,12 @@ const (
 // maxFormBytes bounds a form post.
 const maxFormBytes = 64 << 10
 
-// contentSecurityPolicy allows the pages nothing but their own stylesheet
-// and forms posted to this server. form-action is left out: the consent
+// contentSecurityPolicy allows the pages nothing but their own stylesheets
+// and scripts, files served from /static/ (no inline script or style),
+// connections back to this server (the messenger's fetches and its
+// WebSocket) and forms posted to it. form-action is left out: the consent
 // form's answer redirects on to the app, which form-action would block.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // Pages serves the HTML pages.
 type Pages struct {
@@ -85,6 +88,10 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
+	for _, name := range messengerPages {
+		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
+			"templates/layout.html", "templates/messenger.html", "templates/"+name+".html"))
+	}
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
@@ -98,6 +105,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	mux.HandleFunc("POST "+accountRevokePath, p.handleAccountRevoke)
 	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
 	mux.HandleFunc(shareLinkPattern, p.handleShareLink)
+	p.routeMessenger(mux)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p, nil
@@ -105,7 +113,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 
 // Paths returns the paths the pages serve, for the server's top-level mux.
 func Paths() []string {
-	return []string{oauth.LoginPath, consentPath, "/account/", "/static/", service.ShareLinkPath}
+	return append([]string{oauth.LoginPath, consentPath, "/account/", "/static/", service.ShareLinkPath}, messengerPaths...)
 }
 
 // ServeHTTP serves the pages with their security headers.
@@ -167,6 +175,8 @@ type loginPage struct {
 	// Again is set when the member is signed in but the app wants a fresh
 	// sign-in.
 	Again bool
+	// SignUp offers to create an account, on the messenger's sign-in page.
+	SignUp bool
 }
 
 // unbound refuses a sign-in request the browser did not start.

@@ -10,11 +10,10 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
-// TestVerifyWebhook: what the official library signs verifies with the
-// client's VerifyWebhook; anything changed, or too old, does not. (The test
-// lives in the main module, so that the client's module needs nothing more
-// than it uses.)
-func TestVerifyWebhook(t *testing.T) {
+// The Go client's verify helper agrees with the official Standard Webhooks
+// library: what the library signs verifies; anything changed, too old or
+// signed with another secret does not.
+func TestClient_VerifyWebhook(t *testing.T) {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {

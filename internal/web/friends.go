@@ -1,0 +1,137 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+// The messenger's friends page, where a member finds others by username,
+// asks them, accepts or declines their requests and removes friends, and
+// the page to start a conversation.
+
+// friendsPage is what the friends page shows.
+type friendsPage struct {
+	shell
+	Friends  []parley.Friend
+	Requests *parley.FriendRequests
+	// Notice says what the last action did; Error what went wrong.
+	Notice, Error, Username string
+}
+
+func (p *Pages) handleFriends(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	p.renderFriends(w, r, ctx, http.StatusOK, friendsPage{Notice: noticeWords[r.URL.Query().Get("done")]})
+}
+
+// noticeWords are the friends page's notices after an action, by ?done=.
+var noticeWords = map[string]string{
+	"asked":    "Request sent. You can talk once they accept.",
+	"accepted": "You are friends now.",
+	"removed":  "Done.",
+}
+
+func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page friendsPage) {
+	sh, err := p.newShell(ctx, w, r, "Friends", "")
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	page.shell = sh
+	if page.Friends, err = p.svc.Friends(ctx); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if page.Requests, err = p.svc.FriendRequests(ctx); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, status, "friends", page)
+}
+
+// handleFriendAdd asks a member to be friends, or accepts their request.
+func (p *Pages) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	name := strings.TrimPrefix(strings.TrimSpace(r.PostFormValue("username")), "@")
+	status, err := p.svc.AddFriend(ctx, name)
+	if err != nil {
+		p.renderFriends(w, r, ctx, httpapi.StatusOf(err), friendsPage{Error: parley.ErrorMessage(err), Username: name})
+		return
+	}
+	how := "asked"
+	if status.State == parley.FriendAccepted {
+		how = "accepted"
+	}
+	done(w, r, friendsPath+"?done="+how)
+}
+
+// handleFriendRemove removes a friend, or withdraws or declines a request.
+func (p *Pages) handleFriendRemove(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	if err := p.svc.RemoveFriend(ctx, r.PathValue("id")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, friendsPath+"?done=removed")
+}
+
+// newThreadPage is what the page to start a conversation shows.
+type newThreadPage struct {
+	shell
+	Friends []parley.Friend
+	Error   string
+}
+
+func (p *Pages) handleNewThread(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	p.renderNewThread(w, r, ctx, http.StatusOK, "")
+}
+
+func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, msg string) {
+	sh, err := p.newShell(ctx, w, r, "New conversation", "")
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	friends, err := p.svc.Friends(ctx)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, status, "new", newThreadPage{shell: sh, Friends: friends, Error: msg})
+}
+
+// handleNewThreadPost starts a conversation with the friends ticked: a
+// direct one with one friend (or the one already there), a group with more.
+func (p *Pages) handleNewThreadPost(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	in := service.NewThread{Participants: r.PostForm["username"], Title: r.PostFormValue("title")}
+	if in.Title != "" || len(in.Participants) > 1 {
+		in.Kind = parley.ThreadGroup
+	}
+	sum, _, err := p.svc.CreateThread(ctx, in)
+	if err != nil {
+		p.renderNewThread(w, r, ctx, httpapi.StatusOf(err), parley.ErrorMessage(err))
+		return
+	}
+	http.Redirect(w, r, threadURL(sum.ID), http.StatusSeeOther)
+}

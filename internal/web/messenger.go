@@ -1,0 +1,655 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+// The messenger: the pages members talk on, at /. They are rendered on the
+// server and work without script; static/messenger.js adds live updates
+// over the realtime WebSocket, which it opens with the session cookie, and
+// sends and deletes without reloading. Live updates fetch the same
+// server-rendered parts the pages are made of (/parts/inbox,
+// /t/{id}/messages?after=, /t/{id}/head, /t/{id}/seen), so that every
+// message is rendered, and escaped, in one place. Every part goes through
+// the service, like the API.
+
+const (
+	signUpPath  = "/sign-up"
+	signInPath  = "/sign-in"
+	signOutPath = "/sign-out"
+	friendsPath = "/friends"
+	newPath     = "/new"
+)
+
+// asyncHeader marks a form the messenger's script posts itself: it is
+// answered 204 instead of a redirect to a page.
+const asyncHeader = "X-Parley-Async"
+
+// messengerPaths are the paths the messenger serves on the server's mux.
+var messengerPaths = []string{"/{$}", signUpPath, signInPath, signOutPath, friendsPath, friendsPath + "/", newPath, "/t/", "/parts/"}
+
+// messengerPages are the messenger's templates, each parsed with the
+// layout and messenger.html, which holds the parts.
+var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "part-inbox", "part-messages", "part-head", "part-seen"}
+
+func (p *Pages) routeMessenger(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", p.handleInbox)
+	mux.HandleFunc("GET "+signUpPath, p.handleSignUp)
+	mux.HandleFunc("POST "+signUpPath, p.handleSignUpPost)
+	mux.HandleFunc("GET "+signInPath, p.handleSignIn)
+	mux.HandleFunc("POST "+signInPath, p.handleSignInPost)
+	mux.HandleFunc("POST "+signOutPath, p.handleSignOut)
+	mux.HandleFunc("GET "+friendsPath, p.handleFriends)
+	mux.HandleFunc("POST "+friendsPath, p.handleFriendAdd)
+	mux.HandleFunc("POST "+friendsPath+"/{id}/remove", p.handleFriendRemove)
+	mux.HandleFunc("GET "+newPath, p.handleNewThread)
+	mux.HandleFunc("POST "+newPath, p.handleNewThreadPost)
+	mux.HandleFunc("GET /t/{id}", p.handleThread)
+	mux.HandleFunc("GET /t/{id}/messages", p.handleMessagesPart)
+	mux.HandleFunc("GET /t/{id}/head", p.handleHeadPart)
+	mux.HandleFunc("GET /t/{id}/seen", p.handleSeenPart)
+	mux.HandleFunc("POST /t/{id}/messages", p.handleSend)
+	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.handleDelete)
+	mux.HandleFunc("POST /t/{id}/read", p.handleRead)
+	mux.HandleFunc("POST /t/{id}/participants", p.handleAddPeople)
+	mux.HandleFunc("POST /t/{id}/leave", p.handleLeave)
+	mux.HandleFunc("POST /t/{id}/title", p.handleRename)
+	mux.HandleFunc("GET /parts/inbox", p.handleInboxPart)
+}
+
+// shell is what every signed-in messenger page carries: the member, the
+// CSRF token of its forms and the inbox beside the page.
+type shell struct {
+	Title, CSRF string
+	Me          parley.UserRef
+	Inbox       []threadItem
+	// Current is the thread the page shows, if any.
+	Current string
+}
+
+// threadItem is one thread as the inbox lists it.
+type threadItem struct {
+	*parley.ThreadSummary
+	Name    string
+	Preview string
+	Current bool
+}
+
+// signUpPage is what the sign-up page shows.
+type signUpPage struct {
+	Title, CSRF, Error, Username, DisplayName string
+}
+
+func (p *Pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "signup", signUpPage{Title: "Create your account", CSRF: p.csrfToken(w, r)})
+}
+
+func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	in := service.NewAccount{
+		Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), DisplayName: r.PostFormValue("display_name"),
+	}
+	if _, err := p.svc.Register(r.Context(), in); err != nil {
+		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
+		}
+		p.render(w, httpapi.StatusOf(err), "signup", signUpPage{
+			Title: "Create your account", CSRF: p.csrfToken(w, r), Error: parley.ErrorMessage(err),
+			Username: in.Username, DisplayName: in.DisplayName,
+		})
+		return
+	}
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: true}) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+}
+
+func (p *Pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	if _, err := p.member(r); err == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: signInPath, SignUp: true, CSRF: p.csrfToken(w, r)})
+}
+
+func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: true}) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+}
+
+func (p *Pages) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	if ctx, err := p.member(r); err == nil {
+		if err := p.svc.SignOut(ctx); err != nil {
+			p.renderError(w, err)
+			return
+		}
+	}
+	http.SetCookie(w, p.cookie(sessionCookie, "", -time.Second))
+	http.Redirect(w, r, signInPath, http.StatusSeeOther)
+}
+
+// messengerMember returns the request's context with its signed-in member,
+// or sends the browser to sign in. A part fetched by the script answers
+// 401 instead, for the script to send the page to sign in.
+func (p *Pages) messengerMember(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	ctx, err := p.member(r)
+	if err == nil {
+		return ctx, true
+	}
+	if r.Header.Get(asyncHeader) != "" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return nil, false
+	}
+	http.Redirect(w, r, signInPath, http.StatusSeeOther)
+	return nil, false
+}
+
+// newShell returns the shell of a page, with the inbox, with current
+// marked as the thread shown.
+func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title, current string) (shell, error) {
+	sh := shell{Title: title, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Current: current}
+	inbox, err := p.inbox(ctx, current)
+	sh.Inbox = inbox
+	return sh, err
+}
+
+// inbox returns the member's threads by latest activity, each with its
+// name and last message.
+func (p *Pages) inbox(ctx context.Context, current string) ([]threadItem, error) {
+	page, err := p.svc.Threads(ctx, "", parley.MaxThreadLimit, 0)
+	if err != nil {
+		return nil, err
+	}
+	me := parley.CallerFromContext(ctx).User
+	items := make([]threadItem, 0, len(page.Threads))
+	for _, t := range page.Threads {
+		name, err := p.threadName(ctx, &t.Thread, me)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, threadItem{ThreadSummary: t, Name: name, Preview: preview(t.LastMessage, me), Current: t.ID == current})
+	}
+	return items, nil
+}
+
+// threadName is what a thread is called: its title, or the names of the
+// others in it.
+func (p *Pages) threadName(ctx context.Context, th *parley.Thread, me parley.UserRef) (string, error) {
+	if th.Title != "" {
+		return th.Title, nil
+	}
+	people, err := p.svc.Participants(ctx, th.ID)
+	if err != nil {
+		return "", err
+	}
+	return othersNamed(people, me), nil
+}
+
+// othersNamed names the people other than me, or says there is no one.
+func othersNamed(people []parley.UserRef, me parley.UserRef) string {
+	var names []string
+	for _, u := range people {
+		if u.ID != me.ID {
+			names = append(names, displayName(u))
+		}
+	}
+	if len(names) == 0 {
+		return "Only you"
+	}
+	return strings.Join(names, ", ")
+}
+
+// displayName is a member's display name, or their username without one.
+func displayName(u parley.UserRef) string {
+	if strings.TrimSpace(u.DisplayName) != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
+// preview is the inbox's line for a thread's last message.
+func preview(m *parley.Message, me parley.UserRef) string {
+	if m == nil {
+		return "No messages yet"
+	}
+	who := displayName(m.Sender) + ": "
+	if m.Sender.ID == me.ID {
+		who = "You: "
+	}
+	switch {
+	case m.DeletedAt != nil:
+		return who + "message deleted"
+	case m.Share != nil:
+		return who + "shared " + m.Share.Title
+	}
+	const max = 80
+	text := strings.Join(strings.Fields(m.Text), " ")
+	if r := []rune(text); len(r) > max {
+		text = string(r[:max-1]) + "…"
+	}
+	return who + text
+}
+
+// inboxPage is what the inbox page shows.
+type inboxPage struct{ shell }
+
+func (p *Pages) handleInbox(w http.ResponseWriter, r *http.Request) {
+	ctx, err := p.member(r)
+	if err != nil {
+		http.Redirect(w, r, signInPath, http.StatusSeeOther)
+		return
+	}
+	sh, err := p.newShell(ctx, w, r, "Conversations", "")
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, http.StatusOK, "inbox", inboxPage{sh})
+}
+
+func (p *Pages) handleInboxPart(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	inbox, err := p.inbox(ctx, r.URL.Query().Get("current"))
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, http.StatusOK, "part-inbox", shell{Inbox: inbox})
+}
+
+// threadPage is what a thread's page shows.
+type threadPage struct {
+	shell
+	Head     threadHead
+	Messages messageList
+	Seen     string
+	// Newer is set when the page shows older messages, not the newest.
+	Newer bool
+}
+
+// threadHead is the top of a thread's page: its name, who is in it, and
+// the forms that change it.
+type threadHead struct {
+	Thread  *parley.ThreadSummary
+	Name    string
+	People  []parley.UserRef
+	Friends []parley.UserRef // friends not in the thread, who can be added
+	CSRF    string
+}
+
+// messageList is a run of a thread's messages as the page shows them.
+type messageList struct {
+	ThreadID, CSRF string
+	Me             parley.UserRef
+	Messages       []*parley.Message
+	// Older is set when there are messages before the first shown.
+	Older bool
+	// More is set when there are messages after the last shown.
+	More bool
+}
+
+func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	q := service.MessageQuery{}
+	if before, ok := seqParam(r, "before"); ok {
+		q.Before = &before
+	}
+	page, err := p.svc.Messages(ctx, id, q)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	head, err := p.threadHead(ctx, w, r, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	// Opening a thread reads it.
+	if q.Before == nil && head.Thread.LastSeq > head.Thread.LastReadSeq {
+		if err := p.svc.MarkRead(ctx, id, head.Thread.LastSeq); err != nil {
+			p.renderError(w, err)
+			return
+		}
+	}
+	sh, err := p.newShell(ctx, w, r, head.Name, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	seen, err := p.seen(ctx, id, sh.Me)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	head.CSRF = sh.CSRF
+	p.render(w, http.StatusOK, "thread", threadPage{
+		shell: sh, Head: head, Seen: seen, Newer: q.Before != nil,
+		Messages: messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: q.Before != nil},
+	})
+}
+
+// threadHead returns the top of a thread's page.
+func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (threadHead, error) {
+	th, err := p.svc.Thread(ctx, id)
+	if err != nil {
+		return threadHead{}, err
+	}
+	people, err := p.svc.Participants(ctx, id)
+	if err != nil {
+		return threadHead{}, err
+	}
+	me := parley.CallerFromContext(ctx).User
+	head := threadHead{Thread: th, People: people, Name: th.Title, CSRF: p.csrfToken(w, r)}
+	if head.Name == "" {
+		head.Name = othersNamed(people, me)
+	}
+	if th.Kind == parley.ThreadGroup {
+		friends, err := p.svc.Friends(ctx)
+		if err != nil {
+			return threadHead{}, err
+		}
+		for _, f := range friends {
+			if !containsUser(people, f.User.ID) {
+				head.Friends = append(head.Friends, f.User)
+			}
+		}
+	}
+	return head, nil
+}
+
+func containsUser(users []parley.UserRef, id string) bool {
+	for _, u := range users {
+		if u.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// seen says who, other than the member and the last message's sender, has
+// read the thread to its last message.
+func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (string, error) {
+	th, err := p.svc.Thread(ctx, id)
+	if err != nil || th.LastMessage == nil {
+		return "", err
+	}
+	markers, err := p.svc.ReadMarkers(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, m := range markers {
+		if m.User.ID != me.ID && m.User.ID != th.LastMessage.Sender.ID && m.Seq >= th.LastSeq {
+			names = append(names, displayName(m.User))
+		}
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return "Seen by " + strings.Join(names, ", "), nil
+}
+
+// seqParam reads a positive message seq from the query.
+func seqParam(r *http.Request, name string) (int64, bool) {
+	n, err := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// handleMessagesPart answers the messages after ?after= (oldest first, as
+// many as a page holds) or before ?before= for the script, rendered as on
+// the page: it appends new ones, replaces changed ones (deleted), and
+// prepends older ones.
+func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	var q service.MessageQuery
+	if after, ok := seqParam(r, "after"); ok {
+		q.After = &after
+	} else if before, ok := seqParam(r, "before"); ok {
+		q.Before = &before
+	} else {
+		p.render(w, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Error: "Ask for the messages after or before a seq."})
+		return
+	}
+	if limit, ok := seqParam(r, "limit"); ok {
+		q.Limit = int(min(limit, parley.MaxMessageLimit))
+	}
+	page, err := p.svc.Messages(ctx, id, q)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages}
+	if q.After != nil {
+		list.More = page.HasMore
+	} else {
+		list.Older = page.HasMore
+	}
+	p.render(w, http.StatusOK, "part-messages", list)
+}
+
+func (p *Pages) handleHeadPart(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	head, err := p.threadHead(ctx, w, r, r.PathValue("id"))
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, http.StatusOK, "part-head", head)
+}
+
+func (p *Pages) handleSeenPart(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	seen, err := p.seen(ctx, r.PathValue("id"), parley.CallerFromContext(ctx).User)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, http.StatusOK, "part-seen", seen)
+}
+
+// done answers a form that worked: 204 to the script, a redirect to the
+// page otherwise.
+func done(w http.ResponseWriter, r *http.Request, page string) {
+	if r.Header.Get(asyncHeader) != "" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, page, http.StatusSeeOther)
+}
+
+// postedMember checks a form's CSRF token and returns its member.
+func (p *Pages) postedMember(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	if !p.checkCSRF(w, r) {
+		return nil, false
+	}
+	return p.messengerMember(w, r)
+}
+
+func threadURL(id string) string { return "/t/" + url.PathEscape(id) }
+
+func (p *Pages) handleSend(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	// The form's key makes a send posted twice (a retry) one message.
+	if _, _, err := p.svc.SendMessage(ctx, id, r.PostFormValue("text"), r.PostFormValue("key")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(id)+"#send")
+}
+
+func (p *Pages) handleDelete(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	if err := p.svc.DeleteMessage(ctx, r.PathValue("mid")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(r.PathValue("id")))
+}
+
+func (p *Pages) handleRead(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	seq, err := strconv.ParseInt(r.PostFormValue("seq"), 10, 64)
+	if err != nil {
+		seq = -1 // refused by the service
+	}
+	if err := p.svc.MarkRead(ctx, r.PathValue("id"), seq); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(r.PathValue("id")))
+}
+
+func (p *Pages) handleAddPeople(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	if _, err := p.svc.AddParticipant(ctx, r.PathValue("id"), r.PostFormValue("username")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(r.PathValue("id")))
+}
+
+func (p *Pages) handleRename(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	if err := p.svc.RenameThread(ctx, r.PathValue("id"), r.PostFormValue("title")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(r.PathValue("id")))
+}
+
+func (p *Pages) handleLeave(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	if err := p.svc.LeaveThread(ctx, r.PathValue("id")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, "/")
+}
+
+// messengerFuncs are the template functions of the messenger's pages.
+var messengerFuncs = template.FuncMap{
+	"name":     displayName,
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"shareURL": shareURL,
+	"host":     hostOf,
+	"initial":  initial,
+	"newKey":   parley.RandomToken,
+	"msgView":  msgView,
+}
+
+// shareURL is where a share card leads: the member's own tracked link,
+// which counts the visit and goes on to the page, or the page itself.
+func shareURL(sh *parley.Share) string {
+	if sh.Link != "" {
+		return sh.Link
+	}
+	return sh.URL
+}
+
+// hostOf is the host a share card's page is on, shown under its title.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Hostname(), "www.")
+}
+
+// initial is the letter of a name's avatar.
+func initial(name string) string {
+	for _, r := range strings.TrimSpace(name) {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
+}
+
+// messageView is one message as the page shows it.
+type messageView struct {
+	M              *parley.Message
+	Mine           bool
+	ThreadID, CSRF string
+}
+
+// msgView returns a message of a list as the page shows it.
+func msgView(l messageList, m *parley.Message) messageView {
+	return messageView{M: m, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
+}
+
+// when returns how the inbox dates a thread's last activity, by the
+// service's clock: the time today, the day before.
+func (p *Pages) when(t time.Time) string {
+	if !p.today(t) {
+		return t.UTC().Format("2 Jan")
+	}
+	return t.UTC().Format("15:04")
+}
+
+// stamp returns how a message is dated: the time today, with the day
+// before.
+func (p *Pages) stamp(t time.Time) string {
+	if !p.today(t) {
+		return t.UTC().Format("2 Jan 15:04")
+	}
+	return t.UTC().Format("15:04")
+}
+
+// today reports whether t is today, in UTC, by the service's clock.
+func (p *Pages) today(t time.Time) bool {
+	return t.UTC().Format(time.DateOnly) == p.svc.Now().UTC().Format(time.DateOnly)
+}

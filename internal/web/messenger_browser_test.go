@@ -1,0 +1,473 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// The XSS strings every name, title and message must show as text.
+const (
+	xssScript = `<script>alert(1)</script>`
+	xssImg    = `"><img src=x onerror=alert(1)>`
+)
+
+// In two real browsers, two people sign up, become friends and talk: each
+// sees the other's messages, deletions and read markers live, without a
+// reload; when the network drops, the pages reconnect and catch up on what
+// was said meanwhile, each message once; names, titles and messages made of
+// markup show as text. Both browsers reach the server through a proxy the
+// test can cut, as a network would. With PARLEY_SCREENSHOTS set, the
+// inbox and thread pages are saved at 1280 and 375 px. It prints how long
+// a message took from Enter in one page to showing in the other.
+func TestMessenger_Browser(t *testing.T) {
+	proxy := newCutProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(strings.TrimPrefix(env.URL, "http://"))
+	alice, bob := apptest.Chromium(t), apptest.Chromium(t)
+
+	signUp := func(ctx context.Context, username, displayName string) {
+		t.Helper()
+		must(t, chromedp.Do(ctx,
+			chromedp.Navigate(proxy.URL+"/"),
+			chromedp.WaitVisible(chromedp.CSS(`a[href="/sign-up"]`)),
+			chromedp.Click(chromedp.CSS(`a[href="/sign-up"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=display_name]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
+			chromedp.SendKeys(chromedp.CSS(`input[name=display_name]`), displayName),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password(username)),
+		))
+		apptest.Screenshot(t, ctx, "signup-"+username)
+		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	}
+	var threadID string
+
+	t.Run("SignUpAndBecomeFriends", func(t *testing.T) {
+		signUp(alice, "alice", xssImg)
+		signUp(bob, "bob", "Bob")
+		if got := text(t, alice, `.welcome h1`); got != "Welcome, "+xssImg {
+			t.Errorf("alice's welcome reads %q", got)
+		}
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.SendKeys(chromedp.CSS(`#find-username`), "bob"),
+			chromedp.Click(chromedp.CSS(`.find button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#outgoing`)),
+		))
+		must(t, chromedp.Do(bob,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.WaitVisible(chromedp.CSS(`#incoming`)),
+		))
+		if got := text(t, bob, `#incoming`); !strings.Contains(got, xssImg+" @alice") {
+			t.Errorf("bob's incoming requests read %q", got)
+		}
+		must(t, chromedp.Do(bob,
+			chromedp.Click(chromedp.CSS(`#incoming button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+			chromedp.Navigate(proxy.URL+"/"),
+			chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		))
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
+		// Alice starts the chat from her friends; it shows up in Bob's
+		// inbox as it happens.
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.Click(chromedp.CSS(`#friends button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#send textarea`)),
+		))
+		threadID = strings.TrimPrefix(location(t, alice).Path, "/t/")
+		waitFor(t, bob, fmt.Sprintf(`!!document.querySelector('#inbox a[data-thread=%q]')`, threadID))
+		if got := text(t, bob, `#inbox`); !strings.Contains(got, xssImg) {
+			t.Errorf("bob's inbox does not name alice:\n%s", got)
+		}
+		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#inbox a[data-thread]`)), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, alice, `document.body.dataset.live === "open"`)
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
+	})
+
+	t.Run("TalkLive", func(t *testing.T) {
+		// The time is taken in the pages, on the machine's one clock: from
+		// just before Enter in Alice's page to the message in Bob's.
+		_, err := chromedp.Run(bob, chromedp.Evaluate[bool](arrivalWatch("hello bob")))
+		must(t, err)
+		must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), "hello bob")))
+		sent, err := chromedp.Run(alice, chromedp.Evaluate[float64](`Date.now()`))
+		must(t, err)
+		must(t, chromedp.Do(alice, pressEnter(`#text`)))
+		arrived, err := chromedp.Run(bob, chromedp.Evaluate[float64](`window.arrival`, chromedp.EvalAwaitPromise))
+		must(t, err)
+		fmt.Printf("messenger: a message took %.0f ms from Enter in one page to showing in the other\n", arrived-sent)
+
+		if got := text(t, alice, `#text`); got != "" {
+			t.Errorf("the composer keeps %q after sending", got)
+		}
+		// Bob's page read it, and Alice's page says so.
+		waitFor(t, alice, `document.getElementById("seen").textContent === "Seen by Bob"`)
+
+		must(t, chromedp.Do(bob, chromedp.SendKeys(chromedp.CSS(`#text`), "hi alice"), pressEnter(`#text`)))
+		waitFor(t, alice, bubbleCount("hi alice", 1))
+
+		// Alice deletes her message; it goes from Bob's page too.
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#messages li.mine .delete button`))))
+		waitFor(t, bob, `document.querySelector("#messages li").classList.contains("deleted")`)
+		if got := text(t, bob, `#messages li`); !strings.Contains(got, "Message deleted") || strings.Contains(got, "hello bob") {
+			t.Errorf("bob's page shows the deleted message as %q", got)
+		}
+		apptest.Screenshot(t, bob, "thread")
+		must(t, chromedp.Do(bob, colorScheme("dark")))
+		apptest.Screenshot(t, bob, "thread-dark")
+		must(t, chromedp.Do(bob, colorScheme("")))
+		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+		apptest.Screenshot(t, bob, "inbox")
+		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
+	})
+
+	t.Run("ReconnectCatchesUp", func(t *testing.T) {
+		proxy.down()
+		waitFor(t, alice, `document.body.dataset.live === "closed"`)
+		waitFor(t, bob, `document.body.dataset.live === "closed"`)
+		// While the pages are cut off, Bob says more from another device.
+		ctx := context.Background()
+		s, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob"))
+		must(t, err)
+		phone := env.Client.WithToken(s.Token)
+		apptest.MustSend(t, phone, threadID, "sent while you were away")
+		gone := apptest.MustSend(t, phone, threadID, "said and taken back")
+		must(t, phone.DeleteMessage(ctx, gone.ID))
+		apptest.MustSend(t, phone, threadID, "and one more")
+		proxy.up()
+
+		for _, page := range []context.Context{alice, bob} {
+			waitFor(t, page, bubbleCount("and one more", 1))
+			for _, msg := range []string{"hi alice", "sent while you were away"} {
+				if n := count(t, page, msg); n != 1 {
+					t.Errorf("%q shows %d times after the reconnect, want once", msg, n)
+				}
+			}
+			if n := count(t, page, "said and taken back"); n != 0 {
+				t.Errorf("a message deleted while cut off still shows %d times", n)
+			}
+			if seqs := seqsShown(t, page); fmt.Sprint(seqs) != "[1 2 3 4 5]" {
+				t.Errorf("the page shows seqs %v, want 1 to 5 once each, in order", seqs)
+			}
+		}
+	})
+
+	t.Run("MarkupShowsAsText", func(t *testing.T) {
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/new"),
+			chromedp.Click(chromedp.CSS(`input[value=bob]`)),
+			chromedp.SendKeys(chromedp.CSS(`#title`), xssScript),
+			chromedp.Click(chromedp.CSS(`.new button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#send textarea`)),
+		))
+		waitFor(t, alice, `document.body.dataset.live === "open"`)
+		for _, msg := range []string{xssScript, xssImg} {
+			must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), msg), pressEnter(`#text`)))
+			waitFor(t, alice, bubbleCount(msg, 1))
+		}
+		group := strings.TrimPrefix(location(t, alice).Path, "/t/")
+		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+group), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		for _, page := range []context.Context{alice, bob} {
+			if got := text(t, page, `#thread-head h1`); got != xssScript {
+				t.Errorf("the group's title shows as %q", got)
+			}
+			for _, msg := range []string{xssScript, xssImg} {
+				if n := count(t, page, msg); n != 1 {
+					t.Errorf("%q shows as text %d times", msg, n)
+				}
+			}
+			if n, err := chromedp.Run(page, chromedp.Evaluate[int](`document.querySelectorAll("img, main script, #inbox script").length`)); err != nil || n != 0 {
+				t.Errorf("the page holds %d elements made from markup sent as text (%v)", n, err)
+			}
+		}
+		if got := text(t, bob, `#inbox`); !strings.Contains(got, xssScript) || !strings.Contains(got, "You: ") && !strings.Contains(got, xssImg+": ") {
+			t.Errorf("bob's inbox:\n%s", got)
+		}
+		apptest.Screenshot(t, bob, "group")
+	})
+
+	t.Run("FriendsAndGroups", func(t *testing.T) {
+		ctx := context.Background()
+		carol := env.MustMember(t, "carol")
+		if _, err := carol.AddFriend(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		// Alice declines Carol, who asks again and is accepted.
+		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
+		apptest.Screenshot(t, alice, "friends")
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#incoming button.quiet`)), chromedp.WaitVisible(chromedp.CSS(`.notice`))))
+		if got := text(t, alice, `main`); strings.Contains(got, "@carol") {
+			t.Errorf("carol still shows after declining:\n%s", got)
+		}
+		if _, err := carol.AddFriend(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.Click(chromedp.CSS(`#incoming button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		))
+		if got := text(t, alice, `#friends`); !strings.Contains(got, "@carol") {
+			t.Errorf("alice's friends after accepting carol:\n%s", got)
+		}
+
+		// In the group, what Alice changes shows in Bob's open page.
+		group := strings.TrimPrefix(location(t, bob).Path, "/t/")
+		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/t/"+group), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
+		must(t, chromedp.Do(alice,
+			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.SetValue(chromedp.CSS(`#add-who`), "carol"),
+		))
+		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
+		waitFor(t, bob, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
+		must(t, chromedp.Do(alice,
+			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
+		))
+		submit(t, alice, `form.rename button`, `document.querySelector("#thread-head h1").textContent === "Film club"`)
+		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club"`)
+		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
+		must(t, chromedp.Do(bob,
+			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.Click(chromedp.CSS(`form.leave button`)),
+			chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		))
+		if got := text(t, bob, `#inbox`); strings.Contains(got, "Film club") {
+			t.Errorf("bob's inbox after leaving:\n%s", got)
+		}
+		waitFor(t, alice, `document.querySelector("#thread-head .members").textContent.startsWith("2 people")`)
+
+		// Alice removes Carol from her friends.
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.Click(chromedp.CSS(`#friends li:last-child button.quiet`)),
+			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+		))
+		if got := text(t, alice, `#friends`); strings.Contains(got, "@carol") || !strings.Contains(got, "@bob") {
+			t.Errorf("alice's friends after removing carol:\n%s", got)
+		}
+	})
+
+	t.Run("ScrollLoadsOlder", func(t *testing.T) {
+		ctx := context.Background()
+		s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+		must(t, err)
+		api := env.Client.WithToken(s.Token)
+		for i := range 70 {
+			apptest.MustSend(t, api, threadID, fmt.Sprintf("number %d", i+1))
+		}
+		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#older`))))
+		if seqs := seqsShown(t, bob); len(seqs) != 50 || seqs[0] != 26 {
+			t.Fatalf("the thread opens on seqs %v, want the newest 50", seqs)
+		}
+		// Once the page's script has run (it scrolls to the newest), the
+		// member scrolls up.
+		waitFor(t, bob, `document.body.dataset.live === "open"`)
+		_, err = chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector(".conversation").scrollTop = 0; true`))
+		must(t, err)
+		waitFor(t, bob, `document.querySelectorAll("#messages > li").length === 75 && !document.getElementById("older")`)
+		seqs := seqsShown(t, bob)
+		for i, seq := range seqs {
+			if seq != i+1 {
+				t.Fatalf("after scrolling up the page shows seqs %v, want 1 to 75", seqs)
+			}
+		}
+	})
+}
+
+// pressEnter presses Enter in the field as a keyboard does: a key down
+// that would type a new line unless the page prevents it, then a key up.
+// (chromedp's SendKeys types the new line in a separate event that no
+// page can prevent.)
+func pressEnter(css string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Focus(chromedp.CSS(css)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13, Text: "\r"}
+			up := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
+			for _, k := range []input.DispatchKeyEventParams{down, up} {
+				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+	)
+}
+
+// arrivalWatch sets window.arrival to a promise of the time a message with
+// the text shows in the page.
+func arrivalWatch(text string) string {
+	q, _ := json.Marshal(text)
+	return fmt.Sprintf(`window.arrival = new Promise((resolve) => {
+		const seen = () => [...document.querySelectorAll("#messages .bubble")].some((b) => b.textContent === %s);
+		new MutationObserver((_, o) => { if (seen()) { o.disconnect(); resolve(Date.now()); } })
+			.observe(document.body, { childList: true, subtree: true });
+	}); true`, q)
+}
+
+// bubbleCount is a script that checks that the text shows n times.
+func bubbleCount(text string, n int) string {
+	q, _ := json.Marshal(text)
+	return fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length === %d`, q, n)
+}
+
+// count returns how many messages of the page read text.
+func count(t *testing.T, ctx context.Context, text string) int {
+	t.Helper()
+	q, _ := json.Marshal(text)
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length`, q)))
+	must(t, err)
+	return n
+}
+
+// seqsShown returns the seqs of the messages the page shows, in order.
+func seqsShown(t *testing.T, ctx context.Context) []int {
+	t.Helper()
+	seqs, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#messages > li")].map((li) => Number(li.dataset.seq))`))
+	must(t, err)
+	return seqs
+}
+
+// colorScheme makes the page's prefers-color-scheme the scheme, or the
+// browser's own with "".
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		params := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, params)
+		return err
+	})
+}
+
+// submit clicks a form's button and waits for the page that answers it,
+// not the page it replaces, to make the script true.
+func submit(t *testing.T, ctx context.Context, button, script string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.replaced = true`))
+	must(t, err)
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))))
+	waitFor(t, ctx, `!window.replaced && document.readyState === "complete" && (`+script+`)`)
+}
+
+// waitFor waits until the script is true in the page, trying again while
+// the page navigates.
+func waitFor(t *testing.T, ctx context.Context, script string) {
+	t.Helper()
+	for {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](script)); err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("waiting for %s: %v; the page reads:\n%s", script, ctx.Err(), page)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// cutProxy forwards TCP connections to the server until the test cuts
+// them, as a dropped network would, and refuses new ones while down.
+type cutProxy struct {
+	URL string
+	ln  net.Listener
+
+	mu     sync.Mutex
+	target string
+	isDown bool
+	conns  map[net.Conn]struct{}
+}
+
+// forwardTo sets the address connections go on to.
+func (p *cutProxy) forwardTo(addr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = addr
+}
+
+func newCutProxy(t *testing.T) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	p := &cutProxy{URL: "http://" + ln.Addr().String(), ln: ln, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(func() {
+		ln.Close()
+		p.down()
+	})
+	go p.serve()
+	return p
+}
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.forward(c)
+	}
+}
+
+func (p *cutProxy) forward(c net.Conn) {
+	p.mu.Lock()
+	down, target := p.isDown, p.target
+	p.mu.Unlock()
+	if down {
+		c.Close()
+		return
+	}
+	s, err := net.Dial("tcp", target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.isDown {
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	go func() {
+		io.Copy(s, c)
+		s.Close()
+		c.Close()
+	}()
+	io.Copy(c, s)
+	c.Close()
+	s.Close()
+}
+
+// down cuts every connection and refuses new ones until up.
+func (p *cutProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.isDown = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *cutProxy) up() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.isDown = false
+}

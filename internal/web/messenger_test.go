@@ -1,0 +1,375 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// page is a messenger page as a browser without script gets it.
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+	header http.Header
+}
+
+// scriptless is a browser without script: it keeps cookies and follows
+// redirects.
+type scriptless struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newScriptless(t *testing.T, base string) *scriptless {
+	jar, _ := cookiejar.New(nil)
+	return &scriptless{t: t, base: base, http: &http.Client{Jar: jar}}
+}
+
+func (b *scriptless) answer(resp *http.Response, err error) *page {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return &page{status: resp.StatusCode, url: resp.Request.URL, body: string(body), header: resp.Header}
+}
+
+func (b *scriptless) get(path string) *page {
+	b.t.Helper()
+	return b.answer(b.http.Get(b.base + path))
+}
+
+// post posts a form with the CSRF token of the page it is on.
+func (b *scriptless) post(on *page, path string, form url.Values) *page {
+	b.t.Helper()
+	if on != nil {
+		form.Set("csrf", csrfOf(b.t, on.body))
+	}
+	return b.answer(b.http.PostForm(b.base+path, form))
+}
+
+// signIn signs the browser in through the messenger's sign-in page.
+func (b *scriptless) signIn(username string) *page {
+	b.t.Helper()
+	p := b.post(b.get("/sign-in"), "/sign-in", url.Values{"username": {username}, "password": {apptest.Password(username)}})
+	if p.url.Path != "/" || !strings.Contains(p.body, `class="welcome"`) {
+		b.t.Fatalf("signing in as %s ends at %s:\n%s", username, p.url, p.body)
+	}
+	return p
+}
+
+// The messenger works without script: sign up, sign in, the inbox with
+// unread counts and last messages, a thread's newest messages with a link
+// to older ones, sending, deleting and signing out are all plain pages and
+// forms.
+func TestMessenger_WorksWithoutScript(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+
+	t.Run("SignUp", func(t *testing.T) {
+		first := b.get("/")
+		if first.url.Path != "/sign-in" || !strings.Contains(first.body, `href="/sign-up"`) {
+			t.Fatalf("a browser without a session at / ends at %s:\n%s", first.url, first.body)
+		}
+		welcome := b.post(b.get("/sign-up"), "/sign-up", url.Values{"username": {"bob"}, "display_name": {"Bob"}, "password": {apptest.Password("bob")}})
+		if welcome.url.Path != "/" || !strings.Contains(welcome.body, "Welcome, Bob") {
+			t.Fatalf("signing up ends at %s:\n%s", welcome.url, welcome.body)
+		}
+		taken := b.post(b.get("/sign-up"), "/sign-up", url.Values{"username": {"alice"}, "password": {"long enough"}})
+		if taken.status != http.StatusConflict || !strings.Contains(taken.body, `class="error"`) {
+			t.Errorf("signing up as a taken name: %d\n%s", taken.status, taken.body)
+		}
+	})
+
+	bob := mustSignInClient(t, env, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for i := 1; i <= 60; i++ {
+		apptest.MustSend(t, alice, th.ID, fmt.Sprintf("message %d", i))
+	}
+
+	t.Run("Inbox", func(t *testing.T) {
+		inbox := b.get("/")
+		for _, want := range []string{`href="/t/` + th.ID + `"`, "Member alice", `aria-label="60 unread"`, "Member alice: message 60"} {
+			if !strings.Contains(inbox.body, want) {
+				t.Errorf("the inbox lacks %q:\n%s", want, inbox.body)
+			}
+		}
+	})
+
+	t.Run("ThreadAndOlderMessages", func(t *testing.T) {
+		thread := b.get("/t/" + th.ID)
+		if n := strings.Count(thread.body, `<li id="m`); n != 50 {
+			t.Errorf("the thread shows %d messages, want the newest 50", n)
+		}
+		if !strings.Contains(thread.body, ">message 60<") || strings.Contains(thread.body, ">message 10<") {
+			t.Errorf("the thread does not show messages 11 to 60")
+		}
+		older := b.get("/t/" + th.ID + "?before=11")
+		if !strings.Contains(thread.body, `href="/t/`+th.ID+`?before=11"`) || strings.Count(older.body, `<li id="m`) != 10 ||
+			!strings.Contains(older.body, ">message 1<") || !strings.Contains(older.body, "Show the newest messages") {
+			t.Errorf("the older messages' page:\n%s", older.body)
+		}
+		// Opening the thread read it.
+		if inbox := b.get("/"); strings.Contains(inbox.body, "unread") {
+			t.Errorf("the inbox still counts unread messages after the thread was opened")
+		}
+	})
+
+	t.Run("ReadMarkers", func(t *testing.T) {
+		// Bob opened the thread above, which read it: Alice's page says so
+		// under her last message, and Bob's own page does not.
+		a := newScriptless(t, env.URL)
+		a.signIn("alice")
+		if seen := a.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen">Seen by Bob</p>`) {
+			t.Errorf("alice's read marker part:\n%s", seen.body)
+		}
+		if seen := b.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen"></p>`) {
+			t.Errorf("bob's read marker part, under alice's message:\n%s", seen.body)
+		}
+	})
+
+	t.Run("SendAndDelete", func(t *testing.T) {
+		thread := b.get("/t/" + th.ID)
+		after := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {"sent from a form"}, "key": {"k1"}})
+		if after.url.Path != "/t/"+th.ID || !strings.Contains(after.body, ">sent from a form<") {
+			t.Fatalf("sending ends at %s", after.url)
+		}
+		// Posted again (a retry), the same key is the same message.
+		b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {"sent from a form"}, "key": {"k1"}})
+		page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := page.Messages[len(page.Messages)-1]
+		if mine.Text != "sent from a form" || mine.Seq != 61 {
+			t.Fatalf("alice's last message is %d %q, want 61 \"sent from a form\" once", mine.Seq, mine.Text)
+		}
+		gone := b.post(after, "/t/"+th.ID+"/messages/"+mine.ID+"/delete", url.Values{})
+		if !strings.Contains(gone.body, "Message deleted") || strings.Contains(gone.body, ">sent from a form<") {
+			t.Errorf("after deleting, the thread shows:\n%s", gone.body)
+		}
+		// Alice's messages have no delete button for Bob, and his post
+		// deleting one is refused by the service.
+		theirs := page.Messages[0]
+		if refused := b.post(after, "/t/"+th.ID+"/messages/"+theirs.ID+"/delete", url.Values{}); refused.status != http.StatusForbidden {
+			t.Errorf("deleting another's message: %d, want 403", refused.status)
+		}
+	})
+
+	t.Run("ErrNotInThread", func(t *testing.T) {
+		carol := env.MustMember(t, "carol")
+		apptest.MustFriends(t, alice, carol)
+		theirs := apptest.MustThread(t, alice, "carol")
+		for _, path := range []string{"/t/" + theirs.ID, "/t/" + theirs.ID + "/messages?after=0", "/t/" + theirs.ID + "/head", "/t/" + theirs.ID + "/seen"} {
+			if p := b.get(path); p.status != http.StatusNotFound {
+				t.Errorf("GET %s of another's thread: %d, want 404", path, p.status)
+			}
+		}
+		if p := b.post(b.get("/"), "/t/"+theirs.ID+"/messages", url.Values{"text": {"let me in"}}); p.status != http.StatusNotFound {
+			t.Errorf("sending into another's thread: %d, want 404", p.status)
+		}
+	})
+
+	t.Run("SignOut", func(t *testing.T) {
+		out := b.post(b.get("/"), "/sign-out", url.Values{})
+		if out.url.Path != "/sign-in" {
+			t.Fatalf("signing out ends at %s", out.url)
+		}
+		if again := b.get("/"); again.url.Path != "/sign-in" {
+			t.Errorf("after signing out, / is %s", again.url)
+		}
+	})
+}
+
+// Every form of the messenger refuses a post without the page's CSRF token,
+// and changes nothing.
+func TestMessenger_FormsNeedCSRF(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	bobClient := env.MustMember(t, "bob")
+	env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bobClient)
+	th := apptest.MustThread(t, alice, "bob")
+	m := apptest.MustSend(t, alice, th.ID, "hi")
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "g", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	forms := map[string]url.Values{
+		"/sign-out": {},
+		"/friends":  {"username": {"carol"}},
+		"/friends/" + apptest.MustMe(t, bobClient).ID + "/remove": {},
+		"/new":                      {"username": {"bob"}, "title": {"new"}},
+		"/t/" + th.ID + "/messages": {"text": {"forged"}},
+		"/t/" + th.ID + "/messages/" + m.ID + "/delete": {},
+		"/t/" + th.ID + "/read":                         {"seq": {"1"}},
+		"/t/" + group.ID + "/title":                     {"title": {"forged"}},
+		"/t/" + group.ID + "/leave":                     {},
+	}
+	for path, form := range forms {
+		for name, token := range map[string]string{"NoToken": "", "MadeUp": "AAAA"} {
+			sent := url.Values{}
+			for k, v := range form {
+				sent[k] = v
+			}
+			if token != "" {
+				sent.Set("csrf", token)
+			}
+			if p := b.post(nil, path, sent); p.status != http.StatusForbidden {
+				t.Errorf("%s: POST %s: %d, want 403", name, path, p.status)
+			}
+		}
+	}
+	// Nothing changed: alice is still signed in, the message is there, the
+	// group keeps its name and its people, no request went out.
+	if p := b.get("/"); p.url.Path != "/" {
+		t.Fatalf("alice was signed out by a forged form")
+	}
+	page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].DeletedAt != nil {
+		t.Errorf("the thread after forged forms: %+v, %v", page, err)
+	}
+	g, err := alice.Thread(ctx, group.ID)
+	if err != nil || g.Title != "g" {
+		t.Errorf("the group after forged forms: %+v, %v", g, err)
+	}
+	reqs, err := alice.FriendRequests(ctx)
+	if err != nil || len(reqs.Outgoing) != 0 {
+		t.Errorf("friend requests after forged forms: %+v, %v", reqs, err)
+	}
+}
+
+// The messenger's pages allow no inline script or style and no framing,
+// and its session cookie is HttpOnly and SameSite=Lax, Secure when the
+// public URL is https.
+func TestMessenger_SecurityHeaders(t *testing.T) {
+	for _, public := range []string{"", "https://parley.example"} {
+		env := apptest.Start(t, func(c *config.Config) { c.PublicURL = public })
+		env.MustMember(t, "alice")
+		b := newScriptless(t, env.URL)
+		signIn := b.get("/sign-in")
+		csp := signIn.header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q", csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("CSP %q allows unsafe sources", csp)
+		}
+		form := url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}, "csrf": {csrfOf(t, signIn.body)}}
+		req, _ := http.NewRequest("POST", env.URL+"/sign-in", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range b.http.Jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var session *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == "parley_session" {
+				session = c
+			}
+		}
+		if session == nil {
+			t.Fatalf("signing in set no session cookie (status %d)", resp.StatusCode)
+		}
+		if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure != (public != "") {
+			t.Errorf("with public URL %q the session cookie is %s", public, session)
+		}
+	}
+}
+
+// mustSignInClient returns an API client signed in as the member.
+func mustSignInClient(t *testing.T, env *apptest.Env, username string) *client.Client {
+	t.Helper()
+	s, err := env.Client.SignIn(context.Background(), username, apptest.Password(username))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Client.WithToken(s.Token)
+}
+
+// A share card shows its title, note and the member's own tracked link,
+// and a message an app wrote names the app, all as text.
+func TestMessenger_SharesAndApps(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bobAPI := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bobAPI)
+	partner := env.MustPartner(t, xssScript)
+	tok := env.MustToken(t, partner, "alice", []string{"shares.write", "messages.write"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/w/1", Title: xssImg, Note: "watch " + xssScript})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.SendMessage(ctx, card.ThreadID, "written by the app", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newScriptless(t, env.URL)
+	b.signIn("bob")
+	thread := b.get("/t/" + card.ThreadID)
+	for _, want := range []string{
+		`<span class="ctitle">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>`,
+		`<p class="note">watch &lt;script&gt;alert(1)&lt;/script&gt;</p>`,
+		`<span class="chost">films.example</span>`,
+		`<span class="via">via &lt;script&gt;alert(1)&lt;/script&gt;</span>`,
+	} {
+		if !strings.Contains(thread.body, want) {
+			t.Errorf("the thread lacks %s:\n%s", want, thread.body)
+		}
+	}
+	// The card leads through Bob's own tracked link, which goes on to the page.
+	link := regexpFind(t, thread.body, `<a class="card" href="([^"]+)"`)
+	if !strings.HasPrefix(link, env.URL+"/s/") {
+		t.Fatalf("the card links to %q, want bob's tracked link", link)
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Location"); got != "https://films.example/w/1" {
+		t.Errorf("bob's link goes to %q", got)
+	}
+	if strings.Contains(thread.body, "<script>alert") || strings.Contains(thread.body, "<img src=x") {
+		t.Errorf("markup from the app reached the page unescaped")
+	}
+}
+
+// regexpFind returns the first group of the pattern's first match in s.
+func regexpFind(t *testing.T, s, pattern string) string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no %s in:\n%s", pattern, s)
+	}
+	return m[1]
+}

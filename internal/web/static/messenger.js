@@ -1,0 +1,328 @@
+// Parley's messenger, live. The pages work without this script; it adds
+// what a page cannot do alone: it listens on the realtime WebSocket
+// (/api/v1/events, opened with the session cookie) and, on each event,
+// fetches the part of the page that changed, rendered by the server like
+// the page itself, so nothing here builds HTML from data. It sends and
+// deletes without reloading, sends with Enter, loads older messages on
+// scroll, and after a dropped connection reconnects and catches up: it
+// fetches every message after the first one shown (after=seq), replacing
+// those it has by their seq, so none is lost or shown twice.
+
+const asyncHeader = { "X-Parley-Async": "1" };
+const body = document.body;
+const current = body.dataset.current || "";
+const status = document.getElementById("live");
+const parser = new DOMParser();
+
+// part fetches a part of a page and parses it.
+async function part(url) {
+  const r = await fetch(url, { headers: asyncHeader, credentials: "same-origin" });
+  if (r.status === 401) {
+    location.assign("/sign-in");
+  }
+  if (!r.ok) {
+    const err = new Error(`${url}: ${r.status}`);
+    err.status = r.status;
+    throw err;
+  }
+  return parser.parseFromString(await r.text(), "text/html");
+}
+
+// post sends a form's fields as the form would, answered 204.
+async function post(form, extra = {}) {
+  const data = new URLSearchParams(new FormData(form));
+  for (const [k, v] of Object.entries(extra)) data.set(k, v);
+  const r = await fetch(form.action, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" });
+  if (r.status === 204) return null;
+  const doc = parser.parseFromString(await r.text(), "text/html");
+  const msg = doc.querySelector(".error");
+  return msg ? msg.textContent : `Something went wrong (${r.status}).`;
+}
+
+// swap replaces the element with the given id by the one in doc, unless
+// they are the same, keeping open menus open and focus on the same link.
+// While the member is typing in a field of the element, it waits: then,
+// once they leave the element, it calls later to fetch the part again.
+function swap(id, doc, later) {
+  const fresh = doc.getElementById(id);
+  const old = document.getElementById(id);
+  if (!fresh || !old) return;
+  for (const details of old.querySelectorAll("details[open]")) {
+    const same = fresh.querySelector(`details.${CSS.escape(details.className)}`);
+    if (same) same.open = true;
+  }
+  if (fresh.isEqualNode(old)) return;
+  const focused = document.activeElement;
+  if (later && focused && old.contains(focused) && focused.matches("input, select, textarea")) {
+    old.addEventListener("focusout", () => setTimeout(later), { once: true });
+    return;
+  }
+  const key = focused && old.contains(focused) ? focused.dataset.thread || focused.id : "";
+  old.replaceWith(document.adoptNode(fresh));
+  if (key) {
+    const again = fresh.querySelector(`[data-thread="${CSS.escape(key)}"]`) || document.getElementById(key);
+    if (again) again.focus();
+  }
+}
+
+// newKey is a fresh idempotency key for the next message.
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function say(text) {
+  if (status) status.textContent = text;
+}
+
+// Coalesces refreshes: one running, at most one more queued.
+function serial(fn) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await fn();
+        } while (again);
+      } catch (err) {
+        console.warn(err);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  return run;
+}
+
+const refreshInbox = serial(async () => {
+  swap("inbox", await part(`/parts/inbox?current=${encodeURIComponent(current)}`));
+});
+
+// ---- the thread page ----
+
+const list = document.getElementById("messages");
+const pane = document.querySelector(".conversation");
+const base = current ? `/t/${encodeURIComponent(current)}` : "";
+// A page showing older messages (?before=) does not take new ones.
+const atNewest = list && list.dataset.more !== "true";
+
+const seqOf = (li) => Number(li.dataset.seq);
+const firstSeq = () => (list.firstElementChild ? seqOf(list.firstElementChild) : 0);
+const lastSeq = () => (list.lastElementChild ? seqOf(list.lastElementChild) : 0);
+const nearBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
+const toBottom = () => {
+  pane.scrollTop = pane.scrollHeight;
+};
+
+// merge puts the messages of a fetched list in place, in seq order: a
+// message shown already is replaced (it may have been deleted), a new one
+// inserted. It returns the fetched list's data attributes.
+function merge(doc) {
+  const fresh = doc.getElementById("messages");
+  for (const li of [...fresh.children]) {
+    const node = document.adoptNode(li);
+    const old = document.getElementById(node.id);
+    if (old) {
+      if (!old.isEqualNode(node)) old.replaceWith(node);
+      continue;
+    }
+    const after = [...list.children].find((el) => seqOf(el) > seqOf(node));
+    list.insertBefore(node, after || null);
+  }
+  return fresh.dataset;
+}
+
+// pull fetches the messages after seq, page by page, and merges them.
+async function pull(seq) {
+  for (let more = true; more; ) {
+    more = merge(await part(`${base}/messages?after=${seq}`)).more === "true";
+    seq = lastSeq();
+  }
+}
+
+let markedRead = 0;
+const sendForm = document.getElementById("send");
+
+// markRead moves the member's read marker to the last message shown, while
+// the page is in view.
+async function markRead() {
+  const seq = lastSeq();
+  if (!sendForm || document.visibilityState !== "visible" || seq <= markedRead) return;
+  markedRead = seq;
+  const data = new URLSearchParams({ csrf: sendForm.elements.csrf.value, seq: String(seq) });
+  await fetch(`${base}/read`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" }).catch(console.warn);
+}
+
+const pullNew = serial(async () => {
+  const stick = nearBottom();
+  await pull(lastSeq());
+  if (stick) toBottom();
+});
+
+const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)));
+
+const refreshHead = serial(async () => {
+  try {
+    swap("thread-head", await part(`${base}/head`), () => refreshHead());
+  } catch (err) {
+    if (err.status === 404) location.assign("/"); // no longer in it
+    else throw err;
+  }
+});
+
+// catchUp brings the whole page up to date after the socket (re)opens:
+// every message from the first shown on, for deletions missed, then the
+// rest (not on a page of older messages, which stays where it is).
+const catchUp = serial(async () => {
+  await refreshInbox();
+  if (!list) return;
+  if (atNewest) {
+    const stick = nearBottom();
+    await pull(Math.max(firstSeq() - 1, 0));
+    if (stick) toBottom();
+  }
+  await Promise.all([refreshHead(), refreshSeen()]);
+  markRead();
+});
+
+async function loadOlder(link) {
+  if (!link || link.dataset.loading) return;
+  link.dataset.loading = "1";
+  try {
+    const doc = await part(`${base}/messages?before=${firstSeq()}`);
+    const height = pane.scrollHeight;
+    const older = merge(doc).older === "true";
+    pane.scrollTop += pane.scrollHeight - height;
+    if (older) {
+      link.href = `${base}?before=${firstSeq()}`;
+    } else {
+      link.parentElement.remove();
+    }
+  } finally {
+    delete link.dataset.loading;
+  }
+}
+
+if (list) {
+  if (atNewest) toBottom();
+  markedRead = lastSeq();
+
+  const older = document.getElementById("older");
+  if (older) {
+    older.addEventListener("click", (e) => {
+      e.preventDefault();
+      loadOlder(older);
+    });
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) loadOlder(older);
+    }, { root: pane }).observe(older);
+  }
+
+  // Deleting one's own message.
+  list.addEventListener("submit", async (e) => {
+    const form = e.target.closest("form.delete");
+    if (!form) return;
+    e.preventDefault();
+    const err = await post(form);
+    if (err) return say(err);
+    const seq = seqOf(form.closest("li"));
+    merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
+  });
+
+  document.addEventListener("visibilitychange", markRead);
+}
+
+if (sendForm && list) {
+  const text = sendForm.elements.text;
+  const key = sendForm.elements.key;
+  sendForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const value = text.value;
+    if (!value.trim()) return;
+    text.value = "";
+    const err = await post(sendForm, { text: value }).catch(() => "You are offline: the message was not sent.");
+    if (err) {
+      text.value = value;
+      say(err);
+      return;
+    }
+    key.value = newKey();
+    fit();
+    say("");
+    await pullNew();
+    toBottom();
+  });
+  // The field grows with what is typed, up to the stylesheet's max-height.
+  const fit = () => {
+    text.style.height = "auto";
+    text.style.height = `${text.scrollHeight + 2}px`;
+  };
+  text.addEventListener("input", fit);
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      sendForm.requestSubmit();
+    }
+  });
+}
+
+// ---- the realtime connection ----
+
+function handle(ev) {
+  const here = ev.thread_id === current && list;
+  switch (ev.type) {
+    case "message.created":
+      refreshInbox();
+      if (here && atNewest) pullNew().then(() => Promise.all([markRead(), refreshSeen()]));
+      break;
+    case "message.deleted":
+      refreshInbox();
+      if (here && ev.data && document.getElementById(`m${ev.data.seq}`)) {
+        part(`${base}/messages?after=${ev.data.seq - 1}&limit=1`).then(merge, console.warn);
+      }
+      break;
+    case "read.updated":
+      refreshInbox();
+      if (here) refreshSeen();
+      break;
+    case "thread.updated":
+      refreshInbox();
+      if (here) refreshHead();
+      break;
+  }
+}
+
+let attempts = 0;
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/events`);
+  ws.addEventListener("open", async () => {
+    attempts = 0;
+    // Whatever happened while the page loaded or the connection was down;
+    // the page is live once it has caught up.
+    await catchUp();
+    if (ws.readyState !== WebSocket.OPEN) return;
+    body.dataset.live = "open";
+    say("");
+  });
+  ws.addEventListener("message", (e) => {
+    try {
+      handle(JSON.parse(e.data));
+    } catch (err) {
+      console.warn(err);
+    }
+  });
+  ws.addEventListener("close", () => {
+    body.dataset.live = "closed";
+    say("Connection lost. Reconnecting…");
+    setTimeout(connect, Math.min(5000, 250 * 2 ** attempts++));
+  });
+}
+
+if (document.getElementById("inbox")) connect();
