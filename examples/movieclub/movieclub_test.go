@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -75,9 +76,23 @@ func startClub(t *testing.T) *club {
 		PublicURL: c.url, WebhookSecret: hook.Secret,
 	})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/webhooks" && c.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
+		if r.URL.Path == "/webhooks" {
+			if c.down.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			// Every delivery Parley signs is what the OpenAPI document
+			// says (the test forges an unsigned one).
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Error(err)
+			}
+			if r.Header.Get("webhook-signature") != "" {
+				if err := apptest.CheckWebhook(body); err != nil {
+					t.Error(err)
+				}
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		mc.ServeHTTP(w, r)
 		if r.URL.Path == "/webhooks" {
