@@ -88,8 +88,8 @@ func reportPath(clientID string) string {
 
 // ShareReport returns an app's share report. Its owner reads it with their
 // session; the app itself with its own token from the client-credentials
-// grant, holding reports.read (give WithHTTPClient the client of
-// golang.org/x/oauth2/clientcredentials).
+// grant, holding reports.read: give WithTokenSource the TokenSource of a
+// golang.org/x/oauth2/clientcredentials Config with ScopeReportsRead.
 func (c *Client) ShareReport(ctx context.Context, clientID string, q ReportQuery) (*ShareReport, error) {
 	var r ShareReport
 	_, err := c.Do(ctx, "GET", reportPath(clientID)+"?"+q.values().Encode(), nil, &r)
@@ -105,8 +105,12 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	if err != nil {
 		return nil, "", err
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	auth, err := c.authorization()
+	if err != nil {
+		return nil, "", err
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

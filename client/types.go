@@ -55,6 +55,11 @@ const (
 	ScopeSharesWrite      = "shares.write"
 	// ScopeOfflineAccess asks for a refresh token.
 	ScopeOfflineAccess = "offline_access"
+	// ScopeReportsRead lets an app read its own share reports, with a
+	// token of the client-credentials grant
+	// (golang.org/x/oauth2/clientcredentials); it reaches nothing else,
+	// and no member's grant holds it.
+	ScopeReportsRead = "reports.read"
 )
 
 // Thread scopes: which of a member's threads a grant reaches.

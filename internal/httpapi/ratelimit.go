@@ -23,8 +23,11 @@ type Limits struct {
 // 429 with Retry-After too, and admit reports false.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller) bool {
 	key, policy, whose := "member:"+c.User.ID, s.limits.Member, "requests from your account"
-	if c.App != nil {
+	switch {
+	case c.App != nil:
 		key, policy, whose = "app:"+c.App.App.ClientID, s.limits.App, "requests from this app"
+	case c.Client != nil: // the app's own token, for its reports
+		key, policy, whose = "app:"+c.Client.App.ClientID, s.limits.App, "requests from this app"
 	}
 	if !policy.On() {
 		return true

@@ -14,6 +14,8 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // slow is a limit the wall clock cannot refill during a test: a request
@@ -118,6 +120,38 @@ func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
 		if l := call(t, env, token, "/api/v1/me"); l.status != http.StatusOK {
 			t.Errorf("%s: %d", name, l.status)
 		}
+	}
+}
+
+// An app's own token, of the client-credentials grant, counts against its
+// app's limit with the app's tokens for members, and not against another
+// app's: apps reading their reports do not share one allowance.
+func TestRateLimits_AppOwnTokenCountsAsTheApp(t *testing.T) {
+	ctx := context.Background()
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitApp, c.RateLimitAppBurst = slow, 2 })
+	env.MustMember(t, "alice")
+	films, tunes := env.MustPartner(t, "Films"), env.MustPartner(t, "Tunes")
+	own := func(p *apptest.Partner) string {
+		cc := clientcredentials.Config{ClientID: p.App.ClientID, ClientSecret: p.App.ClientSecret,
+			TokenURL: env.URL + "/oauth2/token", Scopes: []string{client.ScopeReportsRead}, AuthStyle: oauth2.AuthStyleInHeader}
+		tok, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.AccessToken
+	}
+	report := func(p *apptest.Partner) string { return "/api/v1/apps/" + p.App.ClientID + "/reports/shares" }
+	filmsOwn := own(films)
+	if l := call(t, env, filmsOwn, report(films)); l.status != http.StatusOK || l.policy != `"app";q=2;w=2000` {
+		t.Fatalf("the app's own report: %d, RateLimit-Policy %q", l.status, l.policy)
+	}
+	forAlice := env.MustToken(t, films, "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken
+	if l := call(t, env, forAlice, "/api/v1/me"); l.status != http.StatusOK {
+		t.Fatalf("the app's call for alice: %d", l.status)
+	}
+	wantRefused(t, call(t, env, filmsOwn, report(films)), "app")
+	if l := call(t, env, own(tunes), report(tunes)); l.status != http.StatusOK {
+		t.Errorf("another app's own report: %d", l.status)
 	}
 }
 

@@ -1,0 +1,69 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Webhook event types, as WebhookEvent.Type names them. Ignore types you
+// do not know.
+const (
+	// WebhookMessageCreated: a message was posted where a member's grant
+	// to the app reaches; the data is a WebhookMessage.
+	WebhookMessageCreated = "message.created"
+	// WebhookMessageDeleted: a message the grant reached was deleted; the
+	// data is a WebhookMessage. Delete your copy.
+	WebhookMessageDeleted = "message.deleted"
+	// WebhookGrantRevoked: the member's grant ended (revoked, expired, or
+	// the app suspended); the data is a WebhookGrant.
+	WebhookGrantRevoked = "grant.revoked"
+	// WebhookThreadClosed: a thread left the member's grant (a participant
+	// closed it to apps, or the member left it); the data is a
+	// WebhookThread.
+	WebhookThreadClosed = "thread.closed_to_apps"
+	// WebhookReportShares: the app's share report for the fortnight just
+	// ended; the data is a ShareReport.
+	WebhookReportShares = "report.shares"
+)
+
+// WebhookEvent is the body of a webhook delivery. Check its signature with
+// VerifyWebhook before reading it; then unmarshal Data into the type its
+// Type names.
+type WebhookEvent struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// WebhookMessage is the data of message.created and message.deleted. It is
+// thin, with no text: read the message through the API with the member's
+// grant (Changes, Messages), which the member's access log records.
+type WebhookMessage struct {
+	ThreadID  string `json:"thread_id"`
+	MessageID string `json:"message_id"`
+	Seq       int64  `json:"seq"`
+	// UserID is the member through whose grant the app reaches the thread,
+	// and GrantID that grant.
+	UserID  string    `json:"user_id"`
+	GrantID string    `json:"grant_id"`
+	At      time.Time `json:"at"`
+}
+
+// WebhookGrant is the data of grant.revoked. Reason is "revoked",
+// "expired" or "app_suspended".
+type WebhookGrant struct {
+	GrantID string    `json:"grant_id"`
+	UserID  string    `json:"user_id"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+// WebhookThread is the data of thread.closed_to_apps. Reason is "closed"
+// or "left".
+type WebhookThread struct {
+	ThreadID string    `json:"thread_id"`
+	UserID   string    `json:"user_id"`
+	GrantID  string    `json:"grant_id"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+var (
+	//go:embed templates
+	templateFS embed.FS
+	//go:embed static
+	staticFS embed.FS
+)
+
+// pages are movieclub's HTML templates.
+var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// App is movieclub's web app.
+type App struct {
+	cfg Config
+	// oauth signs members in: the authorization code flow with PKCE.
+	oauth *oauth2.Config
+	// reports reads the app's own share report, as the app itself (the
+	// client-credentials grant), with reports.read and nothing else.
+	reports *client.Client
+	mem     *memory
+	mux     *http.ServeMux
+}
+
+// New returns movieclub for the configuration.
+func New(cfg Config) *App {
+	endpoint := oauth2.Endpoint{
+		AuthURL:   cfg.ParleyURL + "/oauth2/authorize",
+		TokenURL:  cfg.ParleyURL + "/oauth2/token",
+		AuthStyle: oauth2.AuthStyleInHeader,
+	}
+	itself := &clientcredentials.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		TokenURL:     endpoint.TokenURL,
+		Scopes:       []string{client.ScopeReportsRead},
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}
+	a := &App{
+		cfg: cfg,
+		oauth: &oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			RedirectURL:  cfg.PublicURL + "/callback",
+			// The narrowest scopes that do the job: who signed in, sending
+			// the share card, and reading the thread it went into. The
+			// member leaves the thread scope at "app" on the consent page:
+			// the app then reads only the threads it shared into, from its
+			// card on.
+			Scopes:   []string{client.ScopeOpenID, client.ScopeSharesWrite, client.ScopeMessagesRead},
+			Endpoint: endpoint,
+		},
+		reports: client.New(cfg.ParleyURL).WithTokenSource(itself.TokenSource(context.Background())),
+		mem:     newMemory(),
+		mux:     http.NewServeMux(),
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	a.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	a.mux.HandleFunc("GET /{$}", a.handleHome)
+	a.mux.HandleFunc("GET /films/{slug}", a.handleFilm)
+	a.mux.HandleFunc("GET /login", a.handleLogin)
+	a.mux.HandleFunc("GET /callback", a.handleCallback)
+	a.mux.HandleFunc("POST /logout", a.handleLogout)
+	a.mux.HandleFunc("POST /recommend", a.handleRecommend)
+	a.mux.HandleFunc("POST /webhooks", a.handleWebhook)
+	a.mux.HandleFunc("GET /report", a.handleReport)
+	a.mux.HandleFunc("GET /report.svg", a.handleReportChart)
+	return a
+}
+
+// ServeHTTP answers a request, with the headers every answer carries.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	a.mux.ServeHTTP(w, r)
+}
+
+// homePage is what the home page shows.
+type homePage struct {
+	Signed  bool
+	CSRF    string
+	Key     string // the Idempotency-Key of the next recommendation
+	Films   []Film
+	Threads []threadView
+	Error   string
+}
+
+// threadView is a thread a member recommended into, as the page shows it.
+type threadView struct {
+	Friend   string
+	Messages []messageView
+}
+
+// messageView is a message as the page shows it: Mine tells the member's
+// own messages from their friend's.
+type messageView struct {
+	Mine bool
+	From string
+	Text string
+	Film string // the title on a share card
+	At   time.Time
+}
+
+func (a *App) handleHome(w http.ResponseWriter, r *http.Request) {
+	s := a.session(r)
+	if s == nil {
+		a.render(w, http.StatusOK, "home.html", homePage{Films: films})
+		return
+	}
+	a.renderHome(w, http.StatusOK, s, "", rand.Text())
+}
+
+// renderHome shows a signed-in member their recommendations and replies,
+// with a form to recommend another film under the idempotency key.
+func (a *App) renderHome(w http.ResponseWriter, status int, s *session, problem, key string) {
+	p := homePage{Signed: true, CSRF: s.csrf, Key: key, Films: films, Error: problem}
+	a.mem.mu.Lock()
+	if m := a.mem.members[s.memberID]; m != nil {
+		for _, t := range m.threads {
+			v := threadView{Friend: t.friend}
+			for _, msg := range t.messages {
+				mv := messageView{Mine: msg.Sender.ID == m.id, From: msg.Sender.DisplayName, Text: msg.Text, At: msg.CreatedAt}
+				if mv.Mine {
+					mv.From = "You"
+				}
+				if msg.Share != nil {
+					mv.Film = msg.Share.Title
+				}
+				v.Messages = append(v.Messages, mv)
+			}
+			p.Threads = append(p.Threads, v)
+		}
+	}
+	a.mem.mu.Unlock()
+	a.render(w, status, "home.html", p)
+}
+
+func (a *App) handleFilm(w http.ResponseWriter, r *http.Request) {
+	f, ok := filmBySlug(r.PathValue("slug"))
+	if !ok {
+		a.fail(w, http.StatusNotFound, "There is no such film here.")
+		return
+	}
+	a.render(w, http.StatusOK, "film.html", f)
+}
+
+// handleRecommend sends the film to a friend as a share card. The form
+// carries an Idempotency-Key, so that sending it twice (a double click, a
+// retry after a lost answer) posts one card.
+func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
+	s, m := a.signedIn(w, r)
+	if m == nil {
+		return
+	}
+	film, ok := filmBySlug(r.PostFormValue("film"))
+	friend := strings.TrimSpace(r.PostFormValue("friend"))
+	key := r.PostFormValue("key")
+	if !ok || friend == "" || key == "" {
+		a.renderHome(w, http.StatusUnprocessableEntity, s, "Pick a film and name a friend.", rand.Text())
+		return
+	}
+	card, _, err := m.api.ShareOnce(r.Context(), client.NewShare{
+		To:    friend,
+		URL:   a.cfg.PublicURL + "/films/" + film.Slug,
+		Title: fmt.Sprintf("%s (%d)", film.Title, film.Year),
+		Note:  strings.TrimSpace(r.PostFormValue("note")),
+	}, key)
+	if err != nil {
+		// The form keeps its key: if the card went out after all, sending
+		// the form again posts nothing more.
+		a.renderHome(w, http.StatusUnprocessableEntity, s, "Parley did not send it: "+problemText(err), key)
+		return
+	}
+	a.mem.mu.Lock()
+	t := m.thread(card.ThreadID)
+	if t == nil {
+		t = &thread{id: card.ThreadID, friend: friend}
+		m.threads = append([]*thread{t}, m.threads...)
+	}
+	a.mem.mu.Unlock()
+	if err := a.catchUp(r.Context(), m, card.ThreadID); err != nil {
+		log.Printf("catch up thread %s: %v", card.ThreadID, err)
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// catchUp reads the thread's changes feed from where the member's copy
+// left off and applies them: the messages posted and deleted since, in the
+// order they happened.
+func (a *App) catchUp(ctx context.Context, m *member, threadID string) error {
+	m.sync.Lock()
+	defer m.sync.Unlock()
+	a.mem.mu.Lock()
+	t := m.thread(threadID)
+	a.mem.mu.Unlock()
+	if t == nil {
+		return nil // not a thread movieclub recommended into
+	}
+	changes, cursor, err := m.api.CatchUp(ctx, threadID, t.cursor, 0)
+	a.mem.mu.Lock()
+	defer a.mem.mu.Unlock()
+	for _, c := range changes {
+		t.apply(c)
+	}
+	t.cursor = cursor
+	return err
+}
+
+func (a *App) handleReport(w http.ResponseWriter, r *http.Request) {
+	a.render(w, http.StatusOK, "report.html", nil)
+}
+
+// handleReportChart serves the app's share report chart, as Parley draws
+// it, fetched with the app's own token.
+func (a *App) handleReportChart(w http.ResponseWriter, r *http.Request) {
+	svg, _, err := a.reports.ShareReportAs(r.Context(), a.cfg.ClientID, client.ReportQuery{}, "svg")
+	if err != nil {
+		log.Printf("share report: %v", err)
+		http.Error(w, "the report is not available", http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	w.Write(svg)
+}
+
+// render writes a page.
+func (a *App) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+		log.Printf("render %s: %v", name, err)
+	}
+}
+
+// fail shows a page that says what went wrong.
+func (a *App) fail(w http.ResponseWriter, status int, msg string) {
+	a.render(w, status, "error.html", msg)
+}
+
+// problemText is what Parley's problem says, for the member.
+func problemText(err error) string {
+	if e, ok := errors.AsType[*client.Error](err); ok && e.Detail != "" {
+		return e.Detail
+	}
+	return "it could not be reached."
+}
+
+// sameSecret compares secrets in constant time.
+func sameSecret(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// club is movieclub running on loopback against a real Parley, with what
+// the test needs to drive both.
+type club struct {
+	parley   *apptest.Env
+	url      string
+	clientID string
+	// hooks receives a value each time movieclub has handled a webhook.
+	hooks chan struct{}
+	// down, while set, answers webhooks with 503 before movieclub sees
+	// them, as if it were down.
+	down atomic.Bool
+}
+
+// startClub starts Parley, registers movieclub as its owner would, through
+// the API, with a webhook endpoint, and serves movieclub on loopback.
+func startClub(t *testing.T) *club {
+	t.Helper()
+	ctx := context.Background()
+	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &club{parley: env, url: "http://" + ln.Addr().String(), hooks: make(chan struct{}, 64)}
+
+	// The app's owner registers it: the full request body of the guide.
+	owner := env.MustMember(t, "studio")
+	var app struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if _, err := owner.Do(ctx, "POST", "/api/v1/apps", map[string]any{
+		"name":          "Movie Club",
+		"redirect_uris": []string{c.url + "/callback"},
+		"public":        false,
+		"purpose":       "Recommend films to your friends and see their replies.",
+		"homepage":      c.url,
+	}, &app); err != nil {
+		t.Fatal(err)
+	}
+	hook, err := owner.CreateWebhook(ctx, app.ClientID, c.url+"/webhooks", []string{
+		client.WebhookMessageCreated, client.WebhookMessageDeleted, client.WebhookGrantRevoked, client.WebhookThreadClosed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The endpoint receives events from its active_from, when every node
+	// knows of it: move Parley's clock on to then.
+	env.Clock.Advance(hook.ActiveFrom.Sub(env.Clock.Now()))
+
+	c.clientID = app.ClientID
+	mc := New(Config{
+		ParleyURL: env.URL, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
+		PublicURL: c.url, WebhookSecret: hook.Secret,
+	})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/webhooks" {
+			if c.down.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			// Every delivery Parley signs is what the OpenAPI document
+			// says (the test forges an unsigned one).
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Error(err)
+			}
+			if r.Header.Get("webhook-signature") != "" {
+				if err := apptest.CheckWebhook(body); err != nil {
+					t.Error(err)
+				}
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		mc.ServeHTTP(w, r)
+		if r.URL.Path == "/webhooks" {
+			select {
+			case c.hooks <- struct{}{}:
+			default:
+			}
+		}
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return c
+}
+
+// signIn signs a member in to movieclub with Parley, in a browser that
+// follows every redirect: movieclub's /login, Parley's sign-in and consent
+// pages as far as Parley shows them (thread scope left at "app"),
+// movieclub's callback, and back to movieclub's home page, which it
+// returns.
+func (c *club) signIn(t *testing.T, b *apptest.Browser, username string) *apptest.Page {
+	t.Helper()
+	p := b.Get(t, c.url+"/login")
+	if strings.Contains(p.Body, `name="password"`) {
+		p = b.Submit(t, p, url.Values{"username": {username}, "password": {apptest.Password(username)}})
+	}
+	if strings.Contains(p.Body, `value="approve"`) {
+		for _, scope := range []string{client.ScopeSharesWrite, client.ScopeMessagesRead} {
+			if !strings.Contains(p.Body, scope) {
+				t.Errorf("the consent page does not ask for %s:\n%s", scope, p.Body)
+			}
+		}
+		p = b.Submit(t, p, url.Values{"action": {"approve"}})
+	}
+	if p.Status != http.StatusOK || p.URL.String() != c.url+"/" || !strings.Contains(p.Body, `action="/recommend"`) {
+		t.Fatalf("sign-in ended at %d %s:\n%s", p.Status, p.URL, p.Body)
+	}
+	return p
+}
+
+// home opens movieclub's home page.
+func (c *club) home(t *testing.T, b *apptest.Browser) string {
+	t.Helper()
+	p := b.Get(t, c.url+"/")
+	if p.Status != http.StatusOK {
+		t.Fatalf("home: %d\n%s", p.Status, p.Body)
+	}
+	return p.Body
+}
+
+// waitForWebhooks waits until cond holds, checking again after each
+// webhook movieclub handles.
+func (c *club) waitForWebhooks(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-c.hooks:
+		case <-time.After(time.Minute):
+			t.Fatalf("no webhook brought about: %s", what)
+		}
+	}
+}
+
+// accessEntry is what the test reads of an access log entry.
+type accessEntry struct {
+	Action     string   `json:"action"`
+	ThreadID   string   `json:"thread_id"`
+	MessageIDs []string `json:"message_ids"`
+}
+
+// messageOf finds the message holding text on a page and returns its
+// class: "msg mine" or "msg theirs", and who it says wrote it.
+func messageOf(page, text string) (class, from string) {
+	re := regexp.MustCompile(`<li class="(msg [a-z]+)">\s*<span class="from">([^<]*)</span>[^<]*(?:<span class="card">[^<]*</span>)?\s*(?:<span class="text">([^<]*)</span>)?`)
+	for _, m := range re.FindAllStringSubmatch(page, -1) {
+		if strings.Contains(m[0], text) {
+			return m[1], m[2]
+		}
+	}
+	return "", ""
+}
+
+// The partner loop, end to end over loopback: a member signs in to
+// movieclub with Parley, recommends a film to a friend, the friend replies
+// in Parley and movieclub shows the reply, told apart from the member's
+// own card; the friend deletes it in Parley and movieclub drops its copy
+// once the webhook comes; and movieclub serves its share report chart.
+func TestMovieClub_EndToEnd(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+
+	b := apptest.NewBrowser()
+	home := c.signIn(t, b, "alice")
+
+	// Recommend a film; the browser posts the form once more, as a double
+	// click or a retry would, with the same Idempotency-Key.
+	form := url.Values{"film": {"the-general"}, "friend": {"bob"}, "note": {"Keaton at his best"}}
+	p := b.Submit(t, home, form)
+	if again := b.Submit(t, home, form); again.Status != http.StatusOK || p.Status != http.StatusOK {
+		t.Fatalf("recommend: %d, again %d\n%s", p.Status, again.Status, again.Body)
+	}
+	threads, err := bob.Threads(ctx, client.ThreadsQuery{Messages: 10})
+	if err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("bob's threads: %+v, %v", threads, err)
+	}
+	th := threads.Threads[0]
+	if len(th.Messages) != 1 || th.Messages[0].Share == nil || th.Messages[0].Share.Title != "The General (1926)" ||
+		th.Messages[0].Share.URL != c.url+"/films/the-general" || th.Messages[0].Via == nil {
+		t.Fatalf("bob got, from two posts of one form, %+v", th.Messages)
+	}
+	if class, from := messageOf(c.home(t, b), "Keaton at his best"); class != "msg mine" || from != "You" {
+		t.Errorf("alice's card shows as %q from %q", class, from)
+	}
+
+	// The link on bob's card leads, through Parley, to the film's page on
+	// movieclub.
+	film := b.Get(t, th.Messages[0].Share.Link)
+	if film.URL.String() != c.url+"/films/the-general" || !strings.Contains(film.Body, "stolen locomotive") {
+		t.Errorf("bob's link led to %s:\n%s", film.URL, film.Body)
+	}
+
+	// Bob replies in Parley; the webhook has movieclub read the thread.
+	reply := apptest.MustSend(t, bob, th.ID, "Seen it twice, the train chase!")
+	c.waitForWebhooks(t, "bob's reply on movieclub", func() bool {
+		return strings.Contains(c.home(t, b), "Seen it twice, the train chase!")
+	})
+	if class, from := messageOf(c.home(t, b), "Seen it twice"); class != "msg theirs" || from != "Member bob" {
+		t.Errorf("bob's reply shows as %q from %q", class, from)
+	}
+
+	// Bob learns from his access log that movieclub read his reply.
+	var log struct {
+		Entries []accessEntry `json:"entries"`
+	}
+	if _, err := bob.Do(ctx, "GET", "/api/v1/me/access-log?app="+url.QueryEscape(c.clientID), nil, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(log.Entries, func(e accessEntry) bool {
+		return e.Action == client.ScopeMessagesRead && e.ThreadID == th.ID && slices.Contains(e.MessageIDs, reply.ID)
+	}) {
+		t.Errorf("bob's access log does not show movieclub reading his reply: %+v", log.Entries)
+	}
+
+	// A delivery not signed with the endpoint's secret changes nothing.
+	forged, err := http.Post(c.url+"/webhooks", "application/json", strings.NewReader(
+		`{"type":"message.deleted","data":{"thread_id":"`+th.ID+`","message_id":"`+reply.ID+`"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged.Body.Close()
+	if forged.StatusCode != http.StatusUnauthorized || !strings.Contains(c.home(t, b), "Seen it twice") {
+		t.Errorf("an unsigned delivery: %d, and the reply is gone", forged.StatusCode)
+	}
+
+	// Bob deletes his reply in Parley: movieclub drops its copy.
+	if err := bob.DeleteMessage(ctx, reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.waitForWebhooks(t, "bob's deleted reply gone from movieclub", func() bool {
+		return !strings.Contains(c.home(t, b), "Seen it twice")
+	})
+	if !strings.Contains(c.home(t, b), "Keaton at his best") {
+		t.Error("alice's card went with bob's reply")
+	}
+
+	// The share report chart, fetched with the app's own token.
+	resp, err := http.Get(c.url + "/report.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(chart), "<svg") {
+		t.Errorf("report chart: %d %s\n%.300s", resp.StatusCode, resp.Header.Get("Content-Type"), chart)
+	}
+	if page := b.Get(t, c.url+"/report"); !strings.Contains(page.Body, `<img src="/report.svg"`) {
+		t.Errorf("the report page shows no chart:\n%s", page.Body)
+	}
+}
+
+// A member who comes back finds what was said while movieclub missed the
+// webhooks: signing in again catches up through each thread's changes
+// feed. Disconnecting movieclub in Parley has it forget the member.
+func TestMovieClub_CatchesUpAndForgets(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Metropolis (1927)") {
+		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
+	}
+	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
+	if err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("bob's threads: %+v, %v", threads, err)
+	}
+
+	c.down.Store(true)
+	apptest.MustSend(t, bob, threads.Threads[0].ID, "The robot scene gave me nightmares")
+	if strings.Contains(c.home(t, b), "nightmares") {
+		t.Fatal("movieclub shows a reply it was not told of")
+	}
+	if home := c.signIn(t, b, "alice"); !strings.Contains(home.Body, "The robot scene gave me nightmares") {
+		t.Errorf("after signing in again, no reply:\n%s", home.Body)
+	}
+	c.down.Store(false)
+
+	grants, err := alice.ConnectedApps(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("alice's grants: %+v, %v", grants, err)
+	}
+	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	c.waitForWebhooks(t, "alice forgotten after she disconnected movieclub", func() bool {
+		return strings.Contains(c.home(t, b), "Sign in with Parley")
+	})
+}
