@@ -136,7 +136,9 @@ func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley
 			return err
 		}
 	}
-	return bringIntoGrant(ctx, tx, c, th.ID, 1)
+	// A new thread's members learn of it, and load its notice, whole.
+	_, err := bringIntoGrant(ctx, tx, c, th.ID, 1, th.CreatedAt)
+	return err
 }
 
 // newThread returns a thread the caller starts now, not yet stored.
