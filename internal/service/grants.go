@@ -58,6 +58,8 @@ func (s *Service) liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte
 type Consent struct {
 	Request *parley.AuthRequest
 	App     *parley.App
+	// Owner is the member who registered the app, if one did.
+	Owner *parley.UserRef
 	// Current is the grant in force for this member and app, if any.
 	Current *parley.Grant
 	// Asked are the scopes to ask for: all those requested for a first
@@ -76,7 +78,8 @@ type Consent struct {
 type ThreadChoice struct {
 	ID string
 	// Label is the thread's title, or the names of the others in it.
-	Label string
+	Label          string
+	LastActivityAt time.Time
 }
 
 // Needed reports whether the member must be asked: a grant never widens
@@ -190,6 +193,14 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 		if err != nil {
 			return err
 		}
+		if con.App.OwnerID != "" {
+			owner, err := tx.FindUserByID(ctx, con.App.OwnerID)
+			if err != nil {
+				return err
+			}
+			ref := owner.Ref()
+			con.Owner = &ref
+		}
 		con.Threads, err = threadChoices(ctx, tx, c.User.ID)
 		return err
 	})
@@ -208,7 +219,7 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadCh
 		if err != nil {
 			return nil, err
 		}
-		choices = append(choices, ThreadChoice{ID: t.ID, Label: label})
+		choices = append(choices, ThreadChoice{ID: t.ID, Label: label, LastActivityAt: t.LastActivityAt})
 	}
 	return choices, nil
 }
