@@ -14,7 +14,7 @@ const (
 )
 
 // ThreadNoticeLimit is how many of a thread's latest notices its page shows.
-const ThreadNoticeLimit = 20
+const ThreadNoticeLimit = 3
 
 // ThreadNotice tells a thread's participants of a change in what apps may
 // do in it, kept in the thread's timeline.

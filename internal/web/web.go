@@ -90,7 +90,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	}
 	for _, name := range messengerPages {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
-			"templates/layout.html", "templates/messenger.html", "templates/"+name+".html"))
+			"templates/layout.html", "templates/messenger.html", "templates/apps-panel.html", "templates/"+name+".html"))
 	}
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
