@@ -57,7 +57,7 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 		}
 	}
 	alices := a.get("/t/" + th)
-	for _, want := range []string{"Member bob closed this conversation to apps.", "Closed to apps by Member bob", "Only they can reopen it."} {
+	for _, want := range []string{"Member bob closed this conversation to apps.", "Closed to apps by Member bob", "Only Member bob can reopen it."} {
 		if !strings.Contains(alices.body, want) {
 			t.Errorf("after bob closed it, alice's page lacks %q:\n%s", want, section(alices.body))
 		}
