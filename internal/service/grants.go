@@ -95,7 +95,7 @@ type Decision struct {
 	// Scopes are the scopes asked that the member left ticked; openid,
 	// which cannot be unticked, is granted whenever it is asked, and
 	// scopes not asked are ignored.
-	Scopes parley.Scopes
+	Scopes      parley.Scopes
 	ThreadScope string
 	// ThreadIDs are the threads ticked for thread scope "selected".
 	ThreadIDs []string
