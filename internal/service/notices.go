@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -45,6 +46,29 @@ func noticeAppAdded(ctx context.Context, tx parley.Tx, g *parley.Grant, threadID
 		By: parley.UserRef{ID: g.UserID}, ClientID: g.ClientID, GrantID: g.ID,
 	}
 	return true, tx.AddThreadNotice(ctx, n)
+}
+
+// noticeReachAll records, for members who just came into a thread (who
+// started it, or were added), that each of their grants reaching all
+// conversations now reaches it too. It reports whether it recorded any.
+func noticeReachAll(ctx context.Context, tx parley.Tx, threadID string, newcomers []string, at time.Time) (bool, error) {
+	grants, err := tx.FindThreadGrants(ctx, threadID, at)
+	if err != nil {
+		return false, err
+	}
+	noticed := false
+	for _, tg := range grants {
+		if tg.ThreadScope != parley.ThreadScopeAll || !slices.Contains(newcomers, tg.Member.ID) {
+			continue
+		}
+		g := &parley.Grant{ID: tg.GrantID, UserID: tg.Member.ID, ClientID: tg.ClientID}
+		ok, err := noticeAppAdded(ctx, tx, g, threadID, at)
+		if err != nil {
+			return false, err
+		}
+		noticed = noticed || ok
+	}
+	return noticed, nil
 }
 
 // noticeAllThreads records that a grant reaching all conversations came to

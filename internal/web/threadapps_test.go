@@ -97,9 +97,9 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 }
 
 // A grant that reaches all conversations is a notice in each of the
-// member's threads; one without messages.read says the app sees the
-// conversation but not its messages. A share into a thread is a notice
-// too.
+// member's threads, and in each thread they come into later; one without
+// messages.read says the app sees the conversation but not its messages.
+// A share into a thread is a notice too.
 func TestThreadApps_EveryWayIn(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -129,6 +129,27 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("carol's thread with alice lacks %q:\n%s", want, section(p.body))
 		}
+	}
+
+	// Threads alice comes into later are reached too, and say so: one
+	// she starts, and a group she is added to.
+	started := apptest.MustThread(t, alice, "bob", "carol").ID
+	if p := b.get("/t/" + started); !strings.Contains(p.body, "Everything can now see this conversation") {
+		t.Errorf("a group alice started:\n%s", section(p.body))
+	}
+	apptest.MustFriends(t, bobAPI, carolAPI)
+	group, err := bobAPI.CreateThread(ctx, client.NewThread{Participants: []string{"carol"}, Kind: "group", Title: "Films"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/t/" + group.ID); strings.Contains(p.body, "can now") {
+		t.Errorf("a notice before alice is in the group:\n%s", section(p.body))
+	}
+	if _, err := bobAPI.AddParticipant(ctx, group.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/t/" + group.ID); !strings.Contains(p.body, "Everything can now see this conversation, but not its messages, through Member alice&#39;s connection.") {
+		t.Errorf("the group after bob added alice:\n%s", section(p.body))
 	}
 }
 
