@@ -71,6 +71,19 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	if p := b.post(closed, "/t/"+th+"/apps", url.Values{"allowed": {"maybe"}}); p.status != http.StatusBadRequest {
 		t.Errorf("allowed=maybe: %d", p.status)
 	}
+	// Someone outside the thread neither sees nor changes it.
+	env.MustMember(t, "carol")
+	c := newScriptless(t, env.URL)
+	home := c.signIn("carol")
+	if p := c.get("/t/" + th + "/apps"); p.status != http.StatusNotFound || strings.Contains(p.body, "alert(1)") {
+		t.Errorf("carol reading the apps of a thread she is not in: %d", p.status)
+	}
+	if p := c.post(home, "/t/"+th+"/apps", url.Values{"allowed": {"true"}}); p.status != http.StatusNotFound {
+		t.Errorf("carol reopening a thread she is not in: %d", p.status)
+	}
+	if p := b.get("/t/" + th); strings.Contains(p.body, "reopened") {
+		t.Errorf("a refused reopening left a notice:\n%s", section(p.body))
+	}
 
 	// An app let in while the thread is closed reaches nothing of it yet:
 	// no notice says it can read it.
