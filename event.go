@@ -12,6 +12,10 @@ const (
 	EventMessageDeleted = "message.deleted"
 	EventThreadUpdated  = "thread.updated"
 	EventReadUpdated    = "read.updated"
+	// EventThreadAppsChanged tells a thread's participants that what apps
+	// may do in it changed: a notice joined its timeline. Apps never
+	// receive it.
+	EventThreadAppsChanged = "thread.apps_changed"
 
 	// EventGrantsEnded is a control event, never sent to a client: the
 	// grants its data names (GrantsEnded) stopped reaching something they
@@ -67,6 +71,11 @@ type MessageDeleted struct {
 	ID       string `json:"id"`
 	ThreadID string `json:"thread_id"`
 	Seq      int64  `json:"seq"`
+}
+
+// ThreadAppsChanged is the data of a thread.apps_changed event.
+type ThreadAppsChanged struct {
+	ThreadID string `json:"thread_id"`
 }
 
 // ReadUpdated is the data of a read.updated event.

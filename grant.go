@@ -103,6 +103,17 @@ func (ss Scopes) Missing(want Scopes) Scopes {
 	return out
 }
 
+// Within returns the scopes of ss that other holds too.
+func (ss Scopes) Within(other Scopes) Scopes {
+	var out Scopes
+	for _, s := range ss {
+		if other.Has(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Strings returns the scopes as strings.
 func (ss Scopes) Strings() []string {
 	out := make([]string, len(ss))

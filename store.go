@@ -145,6 +145,11 @@ type ThreadStore interface {
 	// FindThreadClosers returns who keeps the thread closed to apps, in the
 	// order they closed it.
 	FindThreadClosers(ctx context.Context, threadID string) ([]UserRef, error)
+	// AddThreadNotice stores a notice in a thread's timeline.
+	AddThreadNotice(ctx context.Context, n *ThreadNotice) error
+	// FindThreadNotices returns a thread's latest limit notices, oldest
+	// first, with the names of their members and apps as they are now.
+	FindThreadNotices(ctx context.Context, threadID string, limit int) ([]ThreadNotice, error)
 }
 
 // ParticipantStore keeps who takes part in which thread, and how far each
@@ -233,8 +238,8 @@ type GrantStore interface {
 	// are not yet marked ended, the earliest expiry first.
 	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)
 	// AddGrantThread brings a thread into a grant; a thread already in it
-	// keeps its earlier first message.
-	AddGrantThread(ctx context.Context, gt GrantThread) error
+	// keeps its earlier first message, and it reports false.
+	AddGrantThread(ctx context.Context, gt GrantThread) (bool, error)
 	// FindGrantThreads returns the threads a grant lists, oldest first.
 	FindGrantThreads(ctx context.Context, grantID string) ([]GrantThread, error)
 	// FindThreadReach returns what a grant may see of a thread, in one read.
@@ -255,7 +260,7 @@ type OAuthStore interface {
 	// FindAuthRequestByCode returns the request whose code has the hash.
 	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
 	// UpdateAuthRequest stores the member, grant, sign-in and approval times,
-	// code and its use.
+	// code and its use, and the scopes, which approval may narrow.
 	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
 	// DeleteAuthRequestsBefore removes requests created before t, with
 	// nothing left to protect: their codes have long expired.

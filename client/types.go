@@ -39,7 +39,18 @@ const (
 	EventThreadUpdated = "thread.updated"
 	// EventReadUpdated carries a ReadUpdated.
 	EventReadUpdated = "read.updated"
+	// EventThreadAppsChanged carries a ThreadAppsChanged: what apps may do
+	// in the thread changed (an app came to reach it, or a participant
+	// closed it to apps or reopened it). Members only; apps never get it.
+	EventThreadAppsChanged = "thread.apps_changed"
 )
+
+// ThreadAppsChanged is the data of a thread.apps_changed event; the
+// thread's apps and notices are read again with GET
+// /api/v1/threads/{id}/apps.
+type ThreadAppsChanged struct {
+	ThreadID string `json:"thread_id"`
+}
 
 // OAuth 2.0 scopes an app may ask a member for, as oauth2.Config.Scopes
 // lists them and grants report them.

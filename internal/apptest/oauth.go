@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,8 @@ type Answer struct {
 	Threads     []string // ticked for selected
 	Expiry      string   // 30d (the default), 90d or never
 	Deny        bool
+	// Untick are scopes the member unticks on the consent page.
+	Untick []string
 }
 
 // Browser is a member's browser: it keeps cookies and stops at the app's
@@ -103,6 +106,7 @@ func (b *Browser) Get(tb testing.TB, u string) *Page {
 var (
 	hiddenField  = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 	checkedRadio = regexp.MustCompile(`<input type="radio" name="([^"]+)" value="([^"]*)" checked>`)
+	checkedBox   = regexp.MustCompile(`<input type="checkbox" name="([^"]+)" value="([^"]*)" checked>`)
 )
 
 // Submit posts the page's form with the given fields added to its hidden ones.
@@ -113,11 +117,15 @@ func (b *Browser) Submit(tb testing.TB, p *Page, fields url.Values) *Page {
 		tb.Fatalf("no form on %s (status %d):\n%s", p.URL, p.Status, p.Body)
 	}
 	form := url.Values{}
-	// What a browser sends unasked: hidden fields and checked radio buttons.
+	// What a browser sends unasked: hidden fields, checked radio buttons
+	// and checked boxes, each box's value added to the others of its name.
 	for _, re := range []*regexp.Regexp{hiddenField, checkedRadio} {
 		for _, m := range re.FindAllStringSubmatch(p.Body, -1) {
 			form.Set(m[1], html.UnescapeString(m[2]))
 		}
+	}
+	for _, m := range checkedBox.FindAllStringSubmatch(p.Body, -1) {
+		form.Add(m[1], html.UnescapeString(m[2]))
 	}
 	for k, v := range fields {
 		form[k] = v
@@ -167,6 +175,15 @@ func (b *Browser) Authorize(tb testing.TB, authURL, username string, a Answer) *
 			fields.Set("expiry", a.Expiry)
 		}
 		fields["threads"] = a.Threads
+		if len(a.Untick) > 0 {
+			var scopes []string
+			for _, m := range append(hiddenField.FindAllStringSubmatch(p.Body, -1), checkedBox.FindAllStringSubmatch(p.Body, -1)...) {
+				if m[1] == "scope" && !slices.Contains(a.Untick, m[2]) {
+					scopes = append(scopes, m[2])
+				}
+			}
+			fields["scope"] = scopes
+		}
 		p = b.Submit(tb, p, fields)
 	}
 	if p.Location == "" {

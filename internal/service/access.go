@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -93,13 +94,18 @@ func visibleThread(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 }
 
 // bringIntoGrant makes a thread an app started or shared into part of its
-// grant, from message fromSeq on. A thread already in it keeps its earlier
-// start; under thread scope "all" there is nothing to add.
-func bringIntoGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, fromSeq int64) error {
+// grant, from message fromSeq on, with a notice in the thread. A thread
+// already in it keeps its earlier start; under thread scope "all" there is
+// nothing to add. It reports whether it added a notice.
+func bringIntoGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, fromSeq int64, now time.Time) (bool, error) {
 	if reachesAll(c) {
-		return nil
+		return false, nil
 	}
-	return tx.AddGrantThread(ctx, parley.GrantThread{GrantID: c.App.Grant.ID, ThreadID: threadID, VisibleFromSeq: fromSeq})
+	added, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: c.App.Grant.ID, ThreadID: threadID, VisibleFromSeq: fromSeq})
+	if err != nil || !added {
+		return false, err
+	}
+	return noticeAppAdded(ctx, tx, c.App.Grant, threadID, now)
 }
 
 // via names the app a caller writes through, or nil for a member.

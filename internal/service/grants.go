@@ -58,6 +58,8 @@ func (s *Service) liveAccessToken(ctx context.Context, tx parley.Tx, hash []byte
 type Consent struct {
 	Request *parley.AuthRequest
 	App     *parley.App
+	// Owner is the member who registered the app, if one did.
+	Owner *parley.UserRef
 	// Current is the grant in force for this member and app, if any.
 	Current *parley.Grant
 	// Asked are the scopes to ask for: all those requested for a first
@@ -76,7 +78,8 @@ type Consent struct {
 type ThreadChoice struct {
 	ID string
 	// Label is the thread's title, or the names of the others in it.
-	Label string
+	Label          string
+	LastActivityAt time.Time
 }
 
 // Needed reports whether the member must be asked: a grant never widens
@@ -89,6 +92,10 @@ func (c *Consent) Needed() bool {
 // Decision is what a member chose on the consent screen. When an existing
 // grant is widened, only the scopes change; its thread scope and expiry stay.
 type Decision struct {
+	// Scopes are the scopes asked that the member left ticked; openid,
+	// which cannot be unticked, is granted whenever it is asked, and
+	// scopes not asked are ignored.
+	Scopes      parley.Scopes
 	ThreadScope string
 	// ThreadIDs are the threads ticked for thread scope "selected".
 	ThreadIDs []string
@@ -161,7 +168,8 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 			next.Step = StepConsent
 		default:
 			next.Step = StepDone
-			next.Request, err = s.approve(ctx, tx, c, con, Decision{}, now)
+			// Within the current grant: no new grant, so no notices.
+			next.Request, _, err = s.approve(ctx, tx, c, con, Decision{}, now)
 		}
 		return err
 	})
@@ -185,6 +193,14 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 		if err != nil {
 			return err
 		}
+		if con.App.OwnerID != "" {
+			owner, err := tx.FindUserByID(ctx, con.App.OwnerID)
+			if err != nil {
+				return err
+			}
+			ref := owner.Ref()
+			con.Owner = &ref
+		}
 		con.Threads, err = threadChoices(ctx, tx, c.User.ID)
 		return err
 	})
@@ -203,7 +219,7 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadCh
 		if err != nil {
 			return nil, err
 		}
-		choices = append(choices, ThreadChoice{ID: t.ID, Label: label})
+		choices = append(choices, ThreadChoice{ID: t.ID, Label: label, LastActivityAt: t.LastActivityAt})
 	}
 	return choices, nil
 }
@@ -314,73 +330,88 @@ func (s *Service) Approve(ctx context.Context, requestID string, d Decision) (*p
 		return nil, err
 	}
 	var req *parley.AuthRequest
+	var noticed []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		con, err := s.freshConsent(ctx, tx, c, requestID)
 		if err != nil {
 			return err
 		}
-		req, err = s.approve(ctx, tx, c, con, d, s.Now())
+		req, noticed, err = s.approve(ctx, tx, c, con, d, s.Now())
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.publishAppsChanged(ctx, noticed)
 	return req, nil
 }
 
-// approve makes or widens the grant for a consent and marks its request
-// approved, with the time the member entered their password as auth_time.
-func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, error) {
+// ticked returns the scopes of asked that a decision keeps: those left
+// ticked, and openid whenever it is asked.
+func ticked(asked parley.Scopes, d Decision) parley.Scopes {
+	return asked.Within(append(d.Scopes, parley.ScopeOpenID))
+}
+
+// approve makes or widens the grant for a consent, by the scopes the member
+// left ticked, and marks its request approved, with the time the member
+// entered their password as auth_time. The request keeps only the scopes
+// the grant holds, so its tokens, and the token response's scope, carry no
+// scope the member unticked. It returns the threads a new grant came to
+// reach, each with a notice.
+func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, []string, error) {
 	g := con.Current
+	var noticed []string
 	if g == nil {
 		var err error
-		if g, err = s.newGrant(ctx, tx, c, con, d, now); err != nil {
-			return nil, err
+		if g, noticed, err = s.newGrant(ctx, tx, c, con, d, now); err != nil {
+			return nil, nil, err
 		}
 		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-	} else if len(con.Asked) > 0 {
-		g.Scopes, g.UpdatedAt = g.Scopes.Union(con.Asked), now
+	} else if more := ticked(con.Asked, d); len(more) > 0 {
+		g.Scopes, g.UpdatedAt = g.Scopes.Union(more), now
 		if err := tx.UpdateGrant(ctx, g); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	req := con.Request
 	signedIn := c.SignedInAt
 	req.UserID, req.GrantID, req.AuthTime, req.ApprovedAt = c.User.ID, g.ID, &signedIn, &now
-	return req, tx.UpdateAuthRequest(ctx, req)
+	req.Scopes = req.Scopes.Within(g.Scopes)
+	return req, noticed, tx.UpdateAuthRequest(ctx, req)
 }
 
 // newGrant checks a first consent's choices and stores its grant, ending an
-// expired one in its place.
-func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.Grant, error) {
+// expired one in its place. It returns the threads the grant reaches, each
+// with a notice that the app can now read it.
+func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.Grant, []string, error) {
 	switch d.ThreadScope {
 	case parley.ThreadScopeApp:
 	case parley.ThreadScopeSelected:
 		if len(d.ThreadIDs) == 0 {
-			return nil, parley.Errorf(parley.EINVALID, "tick at least one conversation, or choose another thread scope")
+			return nil, nil, parley.Errorf(parley.EINVALID, "tick at least one conversation, or choose another thread scope")
 		}
 	case parley.ThreadScopeAll:
 		if !con.App.AllThreadsApproved {
-			return nil, parley.Errorf(parley.EFORBIDDEN, "%s is not approved to reach all conversations", con.App.Name)
+			return nil, nil, parley.Errorf(parley.EFORBIDDEN, "%s is not approved to reach all conversations", con.App.Name)
 		}
 	default:
-		return nil, parley.Errorf(parley.EINVALID, "thread scope must be app, selected or all")
+		return nil, nil, parley.Errorf(parley.EINVALID, "thread scope must be app, selected or all")
 	}
 	if !slices.Contains(parley.GrantExpiries, d.Expiry) {
-		return nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
+		return nil, nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
 	}
 	if con.expired != nil {
 		if err := s.endExpiredGrant(ctx, tx, con.expired, con.App.Name); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	g := &parley.Grant{
-		ID: parley.NewID(), UserID: c.User.ID, ClientID: con.App.ClientID, Scopes: con.Request.Scopes,
+		ID: parley.NewID(), UserID: c.User.ID, ClientID: con.App.ClientID, Scopes: ticked(con.Asked, d),
 		ThreadScope: d.ThreadScope, CreatedAt: now, UpdatedAt: now,
 	}
 	if d.Expiry > 0 {
@@ -388,17 +419,33 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 		g.ExpiresAt = &exp
 	}
 	if err := tx.CreateGrant(ctx, g); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if d.ThreadScope == parley.ThreadScopeSelected {
+	var noticed []string
+	switch d.ThreadScope {
+	case parley.ThreadScopeSelected:
 		for _, id := range d.ThreadIDs {
 			if _, _, err := memberThread(ctx, tx, id, c.User.ID); err != nil {
-				return nil, parley.Errorf(parley.EINVALID, "you can only tick your own conversations")
+				return nil, nil, parley.Errorf(parley.EINVALID, "you can only tick your own conversations")
 			}
-			if err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: id}); err != nil {
-				return nil, err
+			added, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: id})
+			if err != nil {
+				return nil, nil, err
+			}
+			if !added {
+				continue // ticked twice
+			}
+			if ok, err := noticeAppAdded(ctx, tx, g, id, now); err != nil {
+				return nil, nil, err
+			} else if ok {
+				noticed = append(noticed, id)
 			}
 		}
+	case parley.ThreadScopeAll:
+		var err error
+		if noticed, err = noticeAllThreads(ctx, tx, g, now); err != nil {
+			return nil, nil, err
+		}
 	}
-	return g, nil
+	return g, noticed, nil
 }

@@ -59,9 +59,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	}
 	var change *parley.ThreadChange
 	var recipients []string
-	var hooked bool
+	var hooked, noticed bool
 	share := func(tx parley.Tx) error {
-		change, msg, replayed, hooked = nil, nil, false, false
+		change, msg, replayed, hooked, noticed = nil, nil, false, false, false
 		var prior *parley.Message
 		if in.IdempotencyKey != "" {
 			var err error
@@ -111,7 +111,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		if err := tx.CreateShareLinks(ctx, newShareLinks(key, msg, recipients)); err != nil {
 			return err
 		}
-		if err := bringIntoGrant(ctx, tx, c, th.ID, msg.Seq); err != nil {
+		if noticed, err = bringIntoGrant(ctx, tx, c, th.ID, msg.Seq, msg.CreatedAt); err != nil {
 			return err
 		}
 		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg); err != nil {
@@ -136,6 +136,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			s.publishThreadChange(ctx, *change, nil)
 		}
 		s.publishMessage(ctx, recipients, msg)
+		if noticed {
+			s.publishAppsChanged(ctx, []string{msg.ThreadID})
+		}
 	}
 	// The event carries the card without a link; each member's is added
 	// as it reaches them. The caller gets a copy with the sender's.

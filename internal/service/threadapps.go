@@ -34,21 +34,20 @@ func (s *Service) ThreadApps(ctx context.Context, threadID string) (*parley.Thre
 // SetThreadAppAccess closes one of the signed-in member's threads to every
 // app (allowed false) or withdraws the member's closing (allowed true). A
 // thread stays closed while anyone keeps it closed, so only those who
-// closed it can reopen it.
+// closed it can reopen it. Either change is a notice in the thread.
 func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allowed bool) (*parley.ThreadAppAccess, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
 	var a *parley.ThreadAppAccess
-	var closed, hooked bool
+	var closed, hooked, changed bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		hooked = false
+		hooked, changed = false, false
 		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
 		now := s.Now()
-		var changed bool
 		action := parley.ActionThreadClosed
 		if allowed {
 			action = parley.ActionThreadReopened
@@ -61,6 +60,14 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		}
 		if changed {
 			if err := logAppAccessChange(ctx, tx, threadID, c.User.ID, action, now); err != nil {
+				return err
+			}
+			kind := parley.NoticeAppsClosed
+			if allowed {
+				kind = parley.NoticeAppsReopened
+			}
+			n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: kind, At: now, By: c.User}
+			if err := tx.AddThreadNotice(ctx, n); err != nil {
 				return err
 			}
 		}
@@ -79,6 +86,9 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 	})
 	if hooked {
 		s.WakeWebhooks()
+	}
+	if err == nil && changed {
+		s.publishAppsChanged(ctx, []string{threadID})
 	}
 	if err == nil && closed {
 		// The apps that reached the thread end their streams, which may

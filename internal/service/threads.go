@@ -136,7 +136,13 @@ func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley
 			return err
 		}
 	}
-	return bringIntoGrant(ctx, tx, c, th.ID, 1)
+	// A new thread's members learn of it, and load its notices, whole:
+	// no thread.apps_changed is needed.
+	if _, err := bringIntoGrant(ctx, tx, c, th.ID, 1, th.CreatedAt); err != nil {
+		return err
+	}
+	_, err := noticeReachAll(ctx, tx, th.ID, userIDs(members), th.CreatedAt)
+	return err
 }
 
 // newThread returns a thread the caller starts now, not yet stored.
@@ -341,9 +347,9 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		return nil, err
 	}
 	var change parley.ThreadChange
-	changed := false
+	changed, noticed := false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		changed = false
+		changed, noticed = false, false
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
@@ -380,6 +386,10 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		th.LastActivityAt = now
 		changed = true
 		change.Participants = append(change.Participants, u.Ref())
+		// The newcomer's grants reaching all conversations reach this one now.
+		if noticed, err = noticeReachAll(ctx, tx, threadID, []string{u.ID}, now); err != nil {
+			return err
+		}
 		return tx.TouchThread(ctx, threadID, now)
 	})
 	if err != nil {
@@ -387,6 +397,9 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 	}
 	if changed {
 		s.publishThreadChange(ctx, change, nil)
+	}
+	if noticed {
+		s.publishAppsChanged(ctx, []string{threadID})
 	}
 	return change.Participants, nil
 }

@@ -65,8 +65,11 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		_, err := tx.CloseThreadToApps(ctx, thread.ID, bob, now)
 		steps = append(steps, err,
 			tx.DeleteMessage(ctx, msgIDs[7], now),
-			tx.CreateGrant(ctx, grant),
-			tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1}),
+			tx.CreateGrant(ctx, grant))
+		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1})
+		steps = append(steps, err,
+			tx.AddThreadNotice(ctx, &parley.ThreadNotice{ID: parley.NewID(), ThreadID: thread.ID, Kind: parley.NoticeAppAdded, At: now,
+				By: parley.UserRef{ID: alice}, ClientID: app.ClientID, GrantID: grant.ID}),
 			tx.CreateAuthRequest(ctx, auth),
 			tx.CreateToken(ctx, &parley.OAuthToken{Hash: hashOf("token"), Kind: parley.TokenAccess, FamilyID: auth.ID, GrantID: grant.ID,
 				ClientID: app.ClientID, UserID: alice, Scopes: grant.Scopes, CreatedAt: now, ExpiresAt: later}),

@@ -72,12 +72,16 @@ func (t *txn) UpdateGrant(ctx context.Context, g *parley.Grant) error {
 	return mustAffect(res, "grant")
 }
 
-func (t *txn) AddGrantThread(ctx context.Context, gt parley.GrantThread) error {
-	_, err := t.exec(ctx, `
+func (t *txn) AddGrantThread(ctx context.Context, gt parley.GrantThread) (bool, error) {
+	res, err := t.exec(ctx, `
 		INSERT INTO grant_threads (grant_id, thread_id, visible_from_seq) VALUES ($1, $2, $3)
 		ON CONFLICT (grant_id, thread_id) DO NOTHING`,
 		gt.GrantID, gt.ThreadID, gt.VisibleFromSeq)
-	return mapError("add grant thread", err)
+	if err != nil {
+		return false, mapError("add grant thread", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, mapError("add grant thread", err)
 }
 
 func (t *txn) FindGrantThreads(ctx context.Context, grantID string) ([]parley.GrantThread, error) {

@@ -62,10 +62,10 @@ func (t *txn) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*parl
 func (t *txn) UpdateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
 	res, err := t.exec(ctx, `
 		UPDATE auth_requests
-		SET user_id = $2, grant_id = $3, auth_time = $4, approved_at = $5, code_hash = $6, code_used_at = $7
+		SET user_id = $2, grant_id = $3, auth_time = $4, approved_at = $5, code_hash = $6, code_used_at = $7, scopes = $8
 		WHERE id = $1`,
 		r.ID, nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash,
-		nullMicros(r.CodeUsedAt))
+		nullMicros(r.CodeUsedAt), r.Scopes.String())
 	if err != nil {
 		return mapError("update auth request", err)
 	}

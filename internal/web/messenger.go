@@ -41,7 +41,7 @@ var messengerPaths = []string{"/{$}", signUpPath, signInPath, signOutPath, frien
 
 // messengerPages are the messenger's templates, each parsed with the
 // layout and messenger.html, which holds the parts.
-var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "part-inbox", "part-messages", "part-head", "part-seen"}
+var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "part-inbox", "part-messages", "part-head", "part-seen", "part-apps"}
 
 func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", p.handleInbox)
@@ -65,6 +65,8 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/participants", p.handleAddPeople)
 	mux.HandleFunc("POST /t/{id}/leave", p.handleLeave)
 	mux.HandleFunc("POST /t/{id}/title", p.handleRename)
+	mux.HandleFunc("GET /t/{id}/apps", p.handleAppsPart)
+	mux.HandleFunc("POST /t/{id}/apps", p.handleAppAccess)
 	mux.HandleFunc("GET /parts/inbox", p.handleInboxPart)
 }
 
@@ -286,6 +288,7 @@ type threadPage struct {
 	Head     threadHead
 	Messages messageList
 	Seen     string
+	Apps     appsPanel
 	// Newer is set when the page shows older messages, not the newest.
 	Newer bool
 }
@@ -348,9 +351,14 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	apps, err := p.appsPanel(ctx, w, r, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
 	head.CSRF = sh.CSRF
 	p.render(w, http.StatusOK, "thread", threadPage{
-		shell: sh, Head: head, Seen: seen, Newer: q.Before != nil,
+		shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil,
 		Messages: messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: q.Before != nil},
 	})
 }
@@ -591,6 +599,10 @@ var messengerFuncs = template.FuncMap{
 	"initial":  initial,
 	"newKey":   parley.RandomToken,
 	"msgView":  msgView,
+	// threadapps.go
+	"noticeText": noticeText,
+	"reachText":  reachText,
+	"closers":    closersText,
 }
 
 // shareURL is where a share card leads: the member's own tracked link,

@@ -90,7 +90,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	}
 	for _, name := range messengerPages {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
-			"templates/layout.html", "templates/messenger.html", "templates/"+name+".html"))
+			"templates/layout.html", "templates/messenger.html", "templates/apps-panel.html", "templates/"+name+".html"))
 	}
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
@@ -340,7 +340,9 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	if !ok && r.PostFormValue("expiry") != "" {
 		expiry = -1 // refused by the service as not one of the choices
 	}
-	d := service.Decision{ThreadScope: r.PostFormValue("thread_scope"), ThreadIDs: r.PostForm["threads"], Expiry: expiry}
+	d := service.Decision{
+		Scopes: parley.NewScopes(r.PostForm["scope"]), ThreadScope: r.PostFormValue("thread_scope"), ThreadIDs: r.PostForm["threads"], Expiry: expiry,
+	}
 	if _, err := p.svc.Approve(ctx, id, d); err != nil {
 		if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
 			// The sign-in grew older than the app allows (max_age).

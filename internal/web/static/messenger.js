@@ -168,6 +168,10 @@ const pullNew = serial(async () => {
 
 const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)));
 
+// The apps that can read the thread, its notices about them and the switch
+// that closes it to apps.
+const refreshApps = serial(async () => swap("thread-apps", await part(`${base}/apps`)));
+
 const refreshHead = serial(async () => {
   try {
     swap("thread-head", await part(`${base}/head`), () => refreshHead());
@@ -188,7 +192,7 @@ const catchUp = serial(async () => {
     await pull(Math.max(firstSeq() - 1, 0));
     if (stick) toBottom();
   }
-  await Promise.all([refreshHead(), refreshSeen()]);
+  await Promise.all([refreshHead(), refreshSeen(), refreshApps()]);
   markRead();
 });
 
@@ -237,6 +241,16 @@ if (list) {
   });
 
   document.addEventListener("visibilitychange", markRead);
+
+  // Closing the thread to apps, or reopening it.
+  document.addEventListener("submit", async (e) => {
+    const form = e.target.closest("form.apps-switch");
+    if (!form) return;
+    e.preventDefault();
+    const err = await post(form);
+    if (err) return say(err);
+    await refreshApps();
+  });
 }
 
 if (sendForm && list) {
@@ -294,7 +308,10 @@ function handle(ev) {
       break;
     case "thread.updated":
       refreshInbox();
-      if (here) refreshHead();
+      if (here) Promise.all([refreshHead(), refreshApps()]);
+      break;
+    case "thread.apps_changed":
+      if (here) refreshApps();
       break;
   }
 }

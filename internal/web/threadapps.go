@@ -1,0 +1,117 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// A thread's page shows which apps can read it and through whose grant,
+// with the switch that closes it to apps, and the thread's latest notices
+// about apps: one came to reach it, a participant closed it or reopened
+// it. The part is rendered by the page and, on each thread.apps_changed
+// event, fetched again by the script.
+
+// appsPanel is what the thread page shows of apps.
+type appsPanel struct {
+	ThreadID, CSRF string
+	Me             parley.UserRef
+	Access         *parley.ThreadAppAccess
+	Notices        []parley.ThreadNotice
+}
+
+// ClosedByMe reports whether the member is among those keeping the thread
+// closed to apps, and so may reopen it.
+func (a appsPanel) ClosedByMe() bool { return containsUser(a.Access.ClosedBy, a.Me.ID) }
+
+// appsPanel reads what the thread page shows of apps.
+func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (appsPanel, error) {
+	access, err := p.svc.ThreadApps(ctx, id)
+	if err != nil {
+		return appsPanel{}, err
+	}
+	notices, err := p.svc.ThreadNotices(ctx, id)
+	if err != nil {
+		return appsPanel{}, err
+	}
+	return appsPanel{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Access: access, Notices: notices}, nil
+}
+
+func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.messengerMember(w, r)
+	if !ok {
+		return
+	}
+	panel, err := p.appsPanel(ctx, w, r, r.PathValue("id"))
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, http.StatusOK, "part-apps", panel)
+}
+
+// handleAppAccess closes the thread to apps (allowed=false) or withdraws
+// the member's closing (allowed=true).
+func (p *Pages) handleAppAccess(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedMember(w, r)
+	if !ok {
+		return
+	}
+	allowed := r.PostFormValue("allowed")
+	if allowed != "true" && allowed != "false" {
+		p.renderError(w, parley.Errorf(parley.EINVALID, "allowed must be true or false"))
+		return
+	}
+	if _, err := p.svc.SetThreadAppAccess(ctx, r.PathValue("id"), allowed == "true"); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	done(w, r, threadURL(r.PathValue("id"))+"#thread-apps")
+}
+
+// noticeText says a notice as a sentence for the member who reads it.
+func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
+	who := displayName(n.By)
+	if n.By.ID == me.ID {
+		who = "You"
+	}
+	switch n.Kind {
+	case parley.NoticeAppAdded:
+		whose := who + "'s"
+		if n.By.ID == me.ID {
+			whose = "your"
+		}
+		if n.Scopes.Has(parley.ScopeMessagesRead) {
+			return n.AppName + " can now read this conversation through " + whose + " connection."
+		}
+		return n.AppName + " can now see this conversation, but not its messages, through " + whose + " connection."
+	case parley.NoticeAppsClosed:
+		return who + " closed this conversation to apps."
+	case parley.NoticeAppsReopened:
+		return who + " reopened this conversation to apps."
+	}
+	return ""
+}
+
+// reachText names an app that reaches the thread and the member whose
+// grant lets it, for the member who reads it.
+func reachText(me parley.UserRef, g parley.ThreadGrant) string {
+	if g.Member.ID == me.ID {
+		return g.AppName + ", through your connection"
+	}
+	return g.AppName + ", through " + displayName(g.Member) + "'s connection"
+}
+
+// closersText names who keeps a thread closed to apps, the reader as "you".
+func closersText(me parley.UserRef, closers []parley.UserRef) string {
+	names := make([]string, len(closers))
+	for i, u := range closers {
+		names[i] = displayName(u)
+		if u.ID == me.ID {
+			names[i] = "you"
+		}
+	}
+	return strings.Join(names, ", ")
+}
