@@ -36,7 +36,7 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 	}))
 	defer rc.Close()
 
-	a := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
 	// B tells the time by A's clock, which the test moves.
 	cfg := a.Server.Config
 	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
@@ -139,7 +139,7 @@ func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
 	}))
 	defer rc.Close()
 
-	a := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
 	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
