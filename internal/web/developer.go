@@ -36,7 +36,9 @@ func (p *Pages) routeDeveloper(mux *http.ServeMux) {
 
 func appPath(clientID string) string { return developerPath + "/apps/" + url.PathEscape(clientID) }
 
-func hookPath(clientID, id string) string { return appPath(clientID) + "/webhooks/" + url.PathEscape(id) }
+func hookPath(clientID, id string) string {
+	return appPath(clientID) + "/webhooks/" + url.PathEscape(id)
+}
 
 // developerPage is what the console's first page shows: the member's apps
 // and the form to register one, filled in again after a mistake.

@@ -251,10 +251,10 @@ func appQuery(app, cursor string) string {
 
 // logExport is the access log as the download holds it.
 type logExport struct {
-	Member       parley.UserRef         `json:"member"`
-	ExportedAt   time.Time              `json:"exported_at"`
-	ClientID     string                 `json:"client_id,omitempty"`
-	Verification *service.Verification  `json:"verification"`
+	Member       parley.UserRef        `json:"member"`
+	ExportedAt   time.Time             `json:"exported_at"`
+	ClientID     string                `json:"client_id,omitempty"`
+	Verification *service.Verification `json:"verification"`
 	Entries      []*parley.AccessEntry `json:"entries"`
 }
 
@@ -400,12 +400,17 @@ func (p *Pages) moment(t time.Time) string {
 }
 
 // between writes the span of a run: "between 10:32 and 10:40 on 22 Nov",
-// or with both days when it spans two.
+// "at 10:32 on 22 Nov" within a minute, or with both days when it spans
+// two.
 func (p *Pages) between(from, to time.Time) string {
 	from, to = from.UTC(), to.UTC()
 	if from.Format(time.DateOnly) == to.Format(time.DateOnly) {
 		day := p.moment(from)
-		return "between " + from.Format("15:04") + " and " + to.Format("15:04") + " on " + day[:strings.LastIndexByte(day, ' ')]
+		day = day[:strings.LastIndexByte(day, ' ')]
+		if from.Format("15:04") == to.Format("15:04") {
+			return "at " + from.Format("15:04") + " on " + day
+		}
+		return "between " + from.Format("15:04") + " and " + to.Format("15:04") + " on " + day
 	}
 	return "between " + p.moment(from) + " and " + p.moment(to)
 }
