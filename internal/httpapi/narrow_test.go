@@ -1,0 +1,86 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// PATCH /api/v1/me/grants/{id}: a member takes a scope and a thread out of
+// a grant. The app's access token loses them at its very next call, a
+// refreshed token carries only what is left (and says so), the call only
+// narrows, only the member may make it, and it is in the access log.
+func TestConnectedApps_Narrow(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, films, "alice", []string{"openid", "offline_access", "threads.read", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	grant := "/api/v1/me/grants/" + apps[0].ID
+
+	for name, body := range map[string]map[string]any{
+		"ScopeNotHeld":  {"scopes": []string{"messages.read", "friends.read"}},
+		"ThreadNotHeld": {"thread_ids": []string{w.bobCarol}},
+		"UnknownField":  {"scope": "messages.read"},
+	} {
+		if _, err := w.alice.Do(ctx, "PATCH", grant, body, nil); client.StatusOf(err) != http.StatusBadRequest {
+			t.Errorf("%s: %v, want 400", name, err)
+		}
+	}
+	if _, err := w.bob.Do(ctx, "PATCH", grant, map[string]any{}, nil); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("bob narrowing alice's grant: %v, want 404", err)
+	}
+	if _, err := app.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{}}, nil); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("the app narrowing its own grant: %v, want 403", err)
+	}
+
+	var got client.ConnectedApp
+	if _, err := w.alice.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{"messages.read"}, "thread_ids": []string{w.aliceBob}}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Scopes, []string{"openid", "messages.read", "offline_access"}) || len(got.Threads) != 1 || got.Threads[0].ThreadID != w.aliceBob {
+		t.Errorf("the narrowed grant: %+v", got)
+	}
+	if _, err := app.Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("threads.read after it was taken out: %v, want 403", err)
+	}
+	if _, err := app.Messages(ctx, w.aliceCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("the thread taken out: %v, want 404", err)
+	}
+	if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+		t.Errorf("the thread kept: %v", err)
+	}
+
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	fresh, err := films.Config.TokenSource(ctx, &expired).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Extra("scope") != "openid messages.read offline_access" {
+		t.Errorf("the refreshed token's scope: %v", fresh.Extra("scope"))
+	}
+	if _, err := w.env.Client.WithToken(fresh.AccessToken).Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("the refreshed token lists threads: %v, want 403", err)
+	}
+
+	// Narrowing to what is left changes nothing and logs nothing.
+	if _, err := w.alice.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{"messages.read"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	log := accessLog(t, w.alice, "?app="+films.App.ClientID)
+	if got, want := actions(log), []string{parley.ActionGrantCreated, parley.ActionGrantNarrowed, "messages.read"}; !slices.Equal(got, want) {
+		t.Errorf("alice's log of Films: %v, want %v", got, want)
+	}
+}
