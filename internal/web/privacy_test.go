@@ -177,7 +177,7 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	download := b.get("/account/access-log.json")
 	var export struct {
 		Verification struct{ Intact bool } `json:"verification"`
-		Entries      []parley.AccessEntry `json:"entries"`
+		Entries      []parley.AccessEntry  `json:"entries"`
 	}
 	if err := json.Unmarshal([]byte(download.body), &export); err != nil {
 		t.Fatalf("download: %v\n%s", err, download.body)
