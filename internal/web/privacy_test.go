@@ -154,7 +154,7 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 		t.Fatalf("%d lines on the first page, want 50", len(lines))
 	}
 	run := lines[49][1]
-	if !regexp.MustCompile(`^MovieClub checked your conversation with Member bob 30 times between \d\d:\d\d and \d\d:\d\d on \d+ \w+ and read 3 new messages$`).MatchString(run) {
+	if !regexp.MustCompile(`^MovieClub checked your conversation with Member bob 30 times between .+ and .+ and read 3 new messages$`).MatchString(run) {
 		t.Errorf("the first page's last line: %q", run)
 	}
 	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d\d:\d\d$`).MatchString(lines[0][1]) {
