@@ -84,3 +84,41 @@ func TestConnectedApps_Narrow(t *testing.T) {
 		t.Errorf("alice's log of Films: %v, want %v", got, want)
 	}
 }
+
+// A thread the member takes out of a grant reaches the app's endpoints as
+// thread.closed_to_apps, reason unticked; a message posted there after it
+// reaches them no more.
+func TestWebhooks_ThreadUnticked(t *testing.T) {
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	partner := env.MustPartnerOf(t, "Movie Club", "alice")
+	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th}})
+	rc := newReceiver(t)
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created", "thread.closed_to_apps", "grant.revoked"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"thread_ids": []string{}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "thread.closed_to_apps" || d.event.Data["reason"] != "unticked" || d.event.Data["thread_id"] != th ||
+		d.event.Data["grant_id"] != apps[0].ID {
+		t.Fatalf("event %s", d.body)
+	}
+	apptest.MustSend(t, bob, th, "not for the app")
+	// The next event is a later one, not the message.
+	if _, err := alice.Do(ctx, "DELETE", "/api/v1/me/grants/"+apps[0].ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "grant.revoked" {
+		t.Fatalf("after unticking, the app got %s", d.body)
+	}
+}

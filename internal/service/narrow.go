@@ -22,7 +22,8 @@ type GrantNarrowing struct {
 // grants in force, as the member unticks them on the connected apps page.
 // A grant only narrows here: keeping a scope or thread the grant does not
 // hold is EINVALID, since an app gains access only through the consent
-// page. Tokens issued under the grant lose what it lost at their next use
+// page. Each thread taken out reaches the app's endpoints as
+// thread.closed_to_apps, reason unticked. Tokens issued under the grant lose what it lost at their next use
 // (parley.TokenGrant.Scopes); the app's realtime streams end, to be opened
 // again under the narrowed grant. An app that starts or shares into a
 // thread taken out brings it back into a grant of thread scope app from
@@ -34,9 +35,9 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		return nil, err
 	}
 	var out *parley.ConnectedApp
-	narrowed := false
+	narrowed, hooked := false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		narrowed = false
+		narrowed, hooked = false, false
 		now := s.Now()
 		g, err := tx.FindGrantByID(ctx, grantID)
 		if isNotFound(err) || err == nil && (g.UserID != c.User.ID || !g.ActiveAt(now)) {
@@ -52,10 +53,16 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		if err != nil {
 			return err
 		}
+		reached := []parley.ThreadGrant{{GrantID: g.ID, ClientID: g.ClientID, Member: parley.UserRef{ID: g.UserID}}}
 		for _, id := range gone {
 			if err := tx.RemoveGrantThread(ctx, g.ID, id); err != nil {
 				return err
 			}
+			ok, err := s.enqueueThreadEnded(ctx, tx, id, reached, parley.ThreadEndUnticked)
+			if err != nil {
+				return err
+			}
+			hooked = hooked || ok
 		}
 		if len(keep) < len(g.Scopes) {
 			g.Scopes, g.UpdatedAt = keep, now
@@ -76,6 +83,9 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		out, err = connectedApp(ctx, tx, g)
 		return err
 	})
+	if hooked {
+		s.WakeWebhooks()
+	}
 	if err != nil {
 		return nil, err
 	}
