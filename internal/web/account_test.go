@@ -67,6 +67,9 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		}
 	}
 	apptest.Screenshot(t, b, "connected-apps")
+	must(t, chromedp.Do(b, colorScheme("dark")))
+	apptest.Screenshot(t, b, "connected-apps-dark")
+	must(t, chromedp.Do(b, colorScheme("")))
 
 	must(t, chromedp.Do(b,
 		chromedp.Click(chromedp.CSS(`section.app a[href*="access-log"]`)),
