@@ -122,3 +122,21 @@ func TestWebhooks_ThreadUnticked(t *testing.T) {
 		t.Fatalf("after unticking, the app got %s", d.body)
 	}
 }
+
+// TestEvents_AppStreamEndsWhenGrantNarrowed: an app's realtime stream,
+// opened under what the grant allowed, ends when the member narrows the
+// grant, for the app to open it again under what is left.
+func TestEvents_AppStreamEndsWhenGrantNarrowed(t *testing.T) {
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile", "messages.read"}, apptest.Answer{})
+	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+	apps, err := w.alice.ConnectedApps(context.Background())
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := w.alice.Do(context.Background(), "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"scopes": []string{"messages.read"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustEnd(t, stream, 10*time.Second)
+}

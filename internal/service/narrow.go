@@ -23,9 +23,9 @@ type GrantNarrowing struct {
 // A grant only narrows here: keeping a scope or thread the grant does not
 // hold is EINVALID, since an app gains access only through the consent
 // page. Each thread taken out reaches the app's endpoints as
-// thread.closed_to_apps, reason unticked. Tokens issued under the grant lose what it lost at their next use
-// (parley.TokenGrant.Scopes); the app's realtime streams end, to be opened
-// again under the narrowed grant. An app that starts or shares into a
+// thread.closed_to_apps, reason unticked. Tokens issued under the grant
+// lose what it lost at their next use (parley.TokenGrant.Scopes); the
+// app's realtime streams end, to be opened again under the narrowed grant. An app that starts or shares into a
 // thread taken out brings it back into a grant of thread scope app from
 // that message on, as it would a new thread. Narrowing is written to the
 // member's access log; narrowing nothing changes nothing.

@@ -350,7 +350,7 @@ func (p *Pages) logLine(g *service.AccessGroup) string {
 			what = who + " reopened " + where + " to apps"
 		}
 	default:
-		what = strings.TrimSpace(app + ": " + describeAction(e.Action))
+		what = strings.TrimSpace(app + " " + e.Action)
 	}
 	if g.Count > 1 {
 		return what + " " + times(g.Count) + " " + p.between(g.From, g.To)
@@ -414,3 +414,6 @@ func (p *Pages) between(from, to time.Time) string {
 	}
 	return "between " + p.moment(from) + " and " + p.moment(to)
 }
+
+// formatDate writes a time for the pages, in UTC.
+func formatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }

@@ -85,7 +85,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 		return nil, fmt.Errorf("web: CSRF key: %w", err)
 	}
 	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, csrfKey: csrfKey, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"date": formatDate, "action": describeAction, "sentence": sentence}
+	funcs := template.FuncMap{"date": formatDate, "sentence": sentence}
 	for _, name := range []string{"login", "consent", "error"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
