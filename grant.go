@@ -246,8 +246,12 @@ func (tg *TokenGrant) Until() time.Time {
 
 // Scopes returns what the token may do now: the scopes it was issued with
 // that its grant still holds. A member who narrows a grant narrows its
-// tokens at once.
+// tokens at once. An app's own token, which stands for no grant, keeps
+// its scopes.
 func (tg *TokenGrant) Scopes() Scopes {
+	if tg.Token.GrantID == "" {
+		return tg.Token.Scopes
+	}
 	var out Scopes
 	for _, s := range tg.Token.Scopes {
 		if tg.Grant.Scopes.Has(s) {
