@@ -201,3 +201,32 @@ func between(t *testing.T, s, start, end string) string {
 	}
 	return s[i : i+j+len(end)]
 }
+
+// The privacy and developer pages carry the pages' strict policy, with
+// images from the server only, and hold no inline script or style.
+func TestPrivacyPages_StrictPolicy(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tunes := env.MustPartnerOf(t, "Tunes", "alice")
+	env.MustToken(t, tunes, "alice", []string{"openid"}, apptest.Answer{})
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	scripts := regexp.MustCompile(`(?i)<script[^>]*>[^<]*`)
+	inline := regexp.MustCompile(`(?i)\sstyle=|<style|\son[a-z]+=`)
+	for _, path := range []string{"/account/apps", "/account/access-log", "/account/developer", "/account/developer/apps/" + tunes.App.ClientID} {
+		p := b.get(path)
+		csp := p.header.Get("Content-Security-Policy")
+		if p.status != http.StatusOK || !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "img-src 'self'") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: %d, policy %q", path, p.status, csp)
+		}
+		if m := inline.FindString(p.body); m != "" {
+			t.Errorf("%s holds inline style or a handler: %q", path, m)
+		}
+		for _, sc := range scripts.FindAllString(p.body, -1) {
+			if !strings.Contains(sc, ` src="/static/`) || !strings.HasSuffix(sc, ">") {
+				t.Errorf("%s holds an inline script: %q", path, sc)
+			}
+		}
+	}
+}
