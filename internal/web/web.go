@@ -1,6 +1,7 @@
 // Package web serves Parley's HTML pages: the messenger at / (messenger.go),
 // the sign-in and consent pages of "Sign in with Parley", and the member's
-// connected apps and access log. Pages are server-rendered HTML under a
+// connected apps, access log and developer console (privacy.go,
+// developer.go). Pages are server-rendered HTML under a
 // strict Content-Security-Policy; they work without script, and the
 // messenger's one script, static/messenger.js, only adds live updates.
 //
