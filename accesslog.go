@@ -14,6 +14,8 @@ const (
 	ActionGrantWidened = "grant.widened"
 	ActionGrantExpired = "grant.expired"
 	ActionGrantRevoked = "grant.revoked"
+	// ActionGrantNarrowed: the member took scopes or threads out of a grant.
+	ActionGrantNarrowed = "grant.narrowed"
 
 	ActionThreadClosed   = "thread.closed_to_apps"
 	ActionThreadReopened = "thread.reopened_to_apps"

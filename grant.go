@@ -254,3 +254,25 @@ func (tg *TokenGrant) Until() time.Time {
 	}
 	return tg.Token.ExpiresAt
 }
+
+// Scopes returns what the token may do now: the scopes it was issued with
+// that its grant still holds. A member who narrows a grant narrows its
+// tokens at once. An app's own token, which stands for no grant, keeps
+// its scopes.
+func (tg *TokenGrant) Scopes() Scopes {
+	if tg.Token.GrantID == "" {
+		return tg.Token.Scopes
+	}
+	var out Scopes
+	for _, s := range tg.Token.Scopes {
+		if tg.Grant.Scopes.Has(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// FixedScopes are the scopes a member cannot take out of a grant while
+// keeping it: openid is what signing in with Parley is, and
+// offline_access grants no access to data. Revoking the grant ends them.
+var FixedScopes = Scopes{ScopeOpenID, ScopeOfflineAccess}

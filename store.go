@@ -217,6 +217,10 @@ type AppStore interface {
 	// FindAppSecretHash returns a confidential client's secret hash, nil
 	// for a public client.
 	FindAppSecretHash(ctx context.Context, clientID string) ([]byte, error)
+	// UpdateAppRedirectURIs replaces an app's redirect URIs.
+	UpdateAppRedirectURIs(ctx context.Context, clientID string, uris []string) error
+	// UpdateAppSecretHash replaces a confidential client's secret hash.
+	UpdateAppSecretHash(ctx context.Context, clientID string, secretHash []byte) error
 }
 
 // GrantStore keeps members' grants to apps and the threads they reach. A
@@ -242,6 +246,9 @@ type GrantStore interface {
 	AddGrantThread(ctx context.Context, gt GrantThread) (bool, error)
 	// FindGrantThreads returns the threads a grant lists, oldest first.
 	FindGrantThreads(ctx context.Context, grantID string) ([]GrantThread, error)
+	// RemoveGrantThread takes a thread out of a grant; ENOTFOUND when the
+	// grant does not list it.
+	RemoveGrantThread(ctx context.Context, grantID, threadID string) error
 	// FindThreadReach returns what a grant may see of a thread, in one read.
 	FindThreadReach(ctx context.Context, grantID, threadID string) (*ThreadReach, error)
 	// FindThreadGrants returns the grants in force at t, of the thread's

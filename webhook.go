@@ -44,6 +44,8 @@ const (
 const (
 	ThreadEndClosed = "closed"
 	ThreadEndLeft   = "left"
+	// ThreadEndUnticked: the member took the thread out of the grant.
+	ThreadEndUnticked = "unticked"
 )
 
 // WebhookPayload is the body of every delivery, per Standard Webhooks.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/reportchart"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -46,7 +47,7 @@ func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		// A chart opened on its own runs nothing.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'")
-		w.Write(reportChart(report))
+		w.Write(reportchart.SVG(report))
 	default:
 		writeJSON(w, http.StatusOK, report)
 	}

@@ -31,6 +31,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/me/access-log", handler: s.handleAccessLog},
 		{method: "GET", pattern: "/api/v1/me/access-log/verify", handler: s.handleAccessLogVerify},
 		{method: "GET", pattern: "/api/v1/me/grants", handler: s.handleGrantList},
+		{method: "PATCH", pattern: "/api/v1/me/grants/{id}", handler: s.handleGrantNarrow},
 		{method: "DELETE", pattern: "/api/v1/me/grants/{id}", handler: s.handleGrantRevoke},
 
 		{method: "POST", pattern: "/api/v1/friends", handler: s.handleFriendAdd},

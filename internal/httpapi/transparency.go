@@ -42,6 +42,23 @@ func (s *Server) handleGrantList(w http.ResponseWriter, r *http.Request) {
 	}{list})
 }
 
+func (s *Server) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Scopes    []string `json:"scopes"`
+		ThreadIDs []string `json:"thread_ids"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.svc.NarrowGrant(r.Context(), r.PathValue("id"), service.GrantNarrowing{Scopes: in.Scopes, ThreadIDs: in.ThreadIDs})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
 func (s *Server) handleGrantRevoke(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.RevokeGrant(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)

@@ -345,7 +345,7 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	tg, err := e.svc.IntrospectToken(r.Context(), app.ClientID, token)
 	switch parley.ErrorCode(err) {
 	case "":
-		resp.Active, resp.Scope, resp.ClientID, resp.Subject = true, tg.Token.Scopes.Strings(), tg.Token.ClientID, tg.User.ID
+		resp.Active, resp.Scope, resp.ClientID, resp.Subject = true, tg.Scopes().Strings(), tg.Token.ClientID, tg.User.ID
 		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Token.ExpiresAt), oidc.FromTime(tg.Token.CreatedAt)
 		resp.Audience, resp.Issuer = []string{tg.Token.ClientID}, op.IssuerFromContext(r.Context())
 		resp.TokenType = oidc.BearerToken

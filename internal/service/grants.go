@@ -34,7 +34,7 @@ func (s *Service) authenticateApp(ctx context.Context, token string) (*parley.Ca
 // appCaller is the caller an app's live access token, of hash, stands for.
 func appCaller(tg *parley.TokenGrant, hash []byte) *parley.Caller {
 	return &parley.Caller{User: tg.User, App: &parley.AppAccess{
-		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Token.Scopes, TokenHash: hash, Until: tg.Until(),
+		Grant: &tg.Grant, App: &tg.App, Scopes: tg.Scopes(), TokenHash: hash, Until: tg.Until(),
 	}}
 }
 

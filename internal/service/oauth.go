@@ -329,6 +329,8 @@ func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error
 	if why := tg.Refusal(s.Now()); why != "" {
 		return nil, parley.Errorf(parley.EINVALID, "%s", why)
 	}
+	// A refresh issues tokens for what the grant still allows.
+	tg.Token.Scopes = tg.Scopes()
 	ref := &Refresh{Token: tg.Token, AuthTime: tg.Token.CreatedAt}
 	if r.AuthTime != nil {
 		ref.AuthTime = *r.AuthTime

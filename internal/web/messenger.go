@@ -78,6 +78,8 @@ type shell struct {
 	Inbox       []threadItem
 	// Current is the thread the page shows, if any.
 	Current string
+	// Section names the tab of the bar a page is under, when not its title.
+	Section string
 }
 
 // threadItem is one thread as the inbox lists it.

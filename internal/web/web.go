@@ -1,6 +1,7 @@
 // Package web serves Parley's HTML pages: the messenger at / (messenger.go),
 // the sign-in and consent pages of "Sign in with Parley", and the member's
-// connected apps and access log. Pages are server-rendered HTML under a
+// connected apps, access log and developer console (privacy.go,
+// developer.go). Pages are server-rendered HTML under a
 // strict Content-Security-Policy; they work without script, and the
 // messenger's one script, static/messenger.js, only adds live updates.
 //
@@ -55,9 +56,10 @@ const maxFormBytes = 64 << 10
 // contentSecurityPolicy allows the pages nothing but their own stylesheets
 // and scripts, files served from /static/ (no inline script or style),
 // connections back to this server (the messenger's fetches and its
-// WebSocket) and forms posted to it. form-action is left out: the consent
+// WebSocket), images from it (the developer console's chart, an SVG that
+// runs nothing as an image) and forms posted to it. form-action is left out: the consent
 // form's answer redirects on to the app, which form-action would block.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // Pages serves the HTML pages.
 type Pages struct {
@@ -84,14 +86,15 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 		return nil, fmt.Errorf("web: CSRF key: %w", err)
 	}
 	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, csrfKey: csrfKey, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"date": formatDate, "action": describeAction, "sentence": sentence}
-	for _, name := range []string{"login", "consent", "error", "apps", "accesslog"} {
+	funcs := template.FuncMap{"date": formatDate, "sentence": sentence}
+	for _, name := range []string{"login", "consent", "error"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range messengerPages {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
 			"templates/layout.html", "templates/messenger.html", "templates/apps-panel.html", "templates/"+name+".html"))
 	}
+	p.parsePrivacyPages(funcs)
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
@@ -99,11 +102,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	mux.HandleFunc("POST "+oauth.LoginPath, p.handleLoginPost)
 	mux.HandleFunc("GET "+consentPath, p.handleConsent)
 	mux.HandleFunc("POST "+consentPath, p.handleConsentPost)
-	mux.HandleFunc("GET "+accountSignInPath, p.handleAccountSignIn)
-	mux.HandleFunc("POST "+accountSignInPath, p.handleAccountSignInPost)
-	mux.HandleFunc("GET "+accountAppsPath, p.handleAccountApps)
-	mux.HandleFunc("POST "+accountRevokePath, p.handleAccountRevoke)
-	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
+	p.routePrivacy(mux)
 	mux.HandleFunc(shareLinkPattern, p.handleShareLink)
 	p.routeMessenger(mux)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))

@@ -170,7 +170,11 @@ func TestForms_CSRFTokenRefused(t *testing.T) {
 		b := apptest.NewBrowser()
 		login := b.Get(t, env.URL+"/account/sign-in")
 		p := b.Submit(t, login, creds)
-		forms["Revoke"] = &form{b: b, page: p, before: csrfOf(t, login.Body)}
+		forms["Revoke"] = &form{b: b, page: onlyForm(t, p, "/revoke"), before: csrfOf(t, login.Body)}
+		forms["Narrow"] = &form{b: b, page: onlyForm(t, p, "/narrow"), before: csrfOf(t, login.Body)}
+		console := b.Get(t, env.URL+"/account/developer")
+		forms["RegisterApp"] = &form{b: b, page: onlyForm(t, console, "/account/developer/apps"), before: csrfOf(t, login.Body),
+			extra: url.Values{"name": {"Sneaky"}, "redirect_uris": {"https://sneaky.example/cb"}}}
 	}
 	foreign := csrfOf(t, apptest.NewBrowser().Get(t, env.URL+"/account/sign-in").Body)
 
@@ -226,7 +230,11 @@ func TestForms_CSRFTokenRefused(t *testing.T) {
 		}
 	}
 
-	// Nothing changed: the grant is as it was, and the right token works.
+	// Nothing changed: no app registered, the grant is as it was, and the
+	// right token works.
+	if mine, err := env.Server.Service.AllApps(context.Background()); err != nil || len(mine) != 1 {
+		t.Fatalf("apps after refused forms: %d, %v", len(mine), err)
+	}
 	apps, err := alice.ConnectedApps(context.Background())
 	if err != nil || len(apps) != 1 || len(apps[0].Scopes) != 1 {
 		t.Fatalf("connected apps after refused forms: %+v, %v", apps, err)
@@ -238,6 +246,21 @@ func TestForms_CSRFTokenRefused(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// onlyForm returns the page cut down to its form whose action ends in
+// suffix, for Submit, which posts a page's first form.
+func onlyForm(t *testing.T, p *apptest.Page, suffix string) *apptest.Page {
+	t.Helper()
+	for _, f := range regexp.MustCompile(`(?s)<form method="post" action="[^"]*".*?</form>`).FindAllString(p.Body, -1) {
+		if strings.Contains(f, suffix+`"`) {
+			cut := *p
+			cut.Body = f
+			return &cut
+		}
+	}
+	t.Fatalf("no form posting to …%s on %s:\n%s", suffix, p.URL, p.Body)
+	return nil
+}
 
 var (
 	hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)

@@ -1,4 +1,6 @@
-package httpapi
+// Package reportchart draws an app's share report as an SVG bar chart, for
+// the API's ?format=svg and the developer console alike.
+package reportchart
 
 import (
 	"bytes"
@@ -31,10 +33,10 @@ var chartSeries = []struct {
 	{"Recipients who clicked", func(p *parley.SharePeriod) parley.Cell { return p.Clicked }, "#c05621"},
 }
 
-// reportChart draws a report as an SVG bar chart: shares sent and
+// SVG draws a report as an SVG bar chart: shares sent and
 // recipients who clicked, per period, with a title, axes and a legend. A
 // suppressed cell is a short hatched bar marked "<k", never a height.
-func reportChart(report *parley.ShareReport) []byte {
+func SVG(report *parley.ShareReport) []byte {
 	plotW := float64(chartWidth - chartLeft - chartRight)
 	plotH := float64(chartHeight - chartTop - chartBottom)
 	top := 0.0

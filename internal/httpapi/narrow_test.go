@@ -1,0 +1,142 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// PATCH /api/v1/me/grants/{id}: a member takes a scope and a thread out of
+// a grant. The app's access token loses them at its very next call, a
+// refreshed token carries only what is left (and says so), the call only
+// narrows, only the member may make it, and it is in the access log.
+func TestConnectedApps_Narrow(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, films, "alice", []string{"openid", "offline_access", "threads.read", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	grant := "/api/v1/me/grants/" + apps[0].ID
+
+	for name, body := range map[string]map[string]any{
+		"ScopeNotHeld":  {"scopes": []string{"messages.read", "friends.read"}},
+		"ThreadNotHeld": {"thread_ids": []string{w.bobCarol}},
+		"UnknownField":  {"scope": "messages.read"},
+	} {
+		if _, err := w.alice.Do(ctx, "PATCH", grant, body, nil); client.StatusOf(err) != http.StatusBadRequest {
+			t.Errorf("%s: %v, want 400", name, err)
+		}
+	}
+	if _, err := w.bob.Do(ctx, "PATCH", grant, map[string]any{}, nil); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("bob narrowing alice's grant: %v, want 404", err)
+	}
+	if _, err := app.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{}}, nil); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("the app narrowing its own grant: %v, want 403", err)
+	}
+
+	var got client.ConnectedApp
+	if _, err := w.alice.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{"messages.read"}, "thread_ids": []string{w.aliceBob}}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Scopes, []string{"openid", "messages.read", "offline_access"}) || len(got.Threads) != 1 || got.Threads[0].ThreadID != w.aliceBob {
+		t.Errorf("the narrowed grant: %+v", got)
+	}
+	if _, err := app.Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("threads.read after it was taken out: %v, want 403", err)
+	}
+	if _, err := app.Messages(ctx, w.aliceCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("the thread taken out: %v, want 404", err)
+	}
+	if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+		t.Errorf("the thread kept: %v", err)
+	}
+
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	fresh, err := films.Config.TokenSource(ctx, &expired).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Extra("scope") != "openid messages.read offline_access" {
+		t.Errorf("the refreshed token's scope: %v", fresh.Extra("scope"))
+	}
+	if _, err := w.env.Client.WithToken(fresh.AccessToken).Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("the refreshed token lists threads: %v, want 403", err)
+	}
+
+	// Narrowing to what is left changes nothing and logs nothing.
+	if _, err := w.alice.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{"messages.read"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	log := accessLog(t, w.alice, "?app="+films.App.ClientID)
+	if got, want := actions(log), []string{parley.ActionGrantCreated, parley.ActionGrantNarrowed, "messages.read"}; !slices.Equal(got, want) {
+		t.Errorf("alice's log of Films: %v, want %v", got, want)
+	}
+}
+
+// A thread the member takes out of a grant reaches the app's endpoints as
+// thread.closed_to_apps, reason unticked; a message posted there after it
+// reaches them no more.
+func TestWebhooks_ThreadUnticked(t *testing.T) {
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	partner := env.MustPartnerOf(t, "Movie Club", "alice")
+	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th}})
+	rc := newReceiver(t)
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created", "thread.closed_to_apps", "grant.revoked"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"thread_ids": []string{}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "thread.closed_to_apps" || d.event.Data["reason"] != "unticked" || d.event.Data["thread_id"] != th ||
+		d.event.Data["grant_id"] != apps[0].ID {
+		t.Fatalf("event %s", d.body)
+	}
+	apptest.MustSend(t, bob, th, "not for the app")
+	// The next event is a later one, not the message.
+	if _, err := alice.Do(ctx, "DELETE", "/api/v1/me/grants/"+apps[0].ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "grant.revoked" {
+		t.Fatalf("after unticking, the app got %s", d.body)
+	}
+}
+
+// TestEvents_AppStreamEndsWhenGrantNarrowed: an app's realtime stream,
+// opened under what the grant allowed, ends when the member narrows the
+// grant, for the app to open it again under what is left.
+func TestEvents_AppStreamEndsWhenGrantNarrowed(t *testing.T) {
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile", "messages.read"}, apptest.Answer{})
+	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+	apps, err := w.alice.ConnectedApps(context.Background())
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := w.alice.Do(context.Background(), "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"scopes": []string{"messages.read"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustEnd(t, stream, 10*time.Second)
+}

@@ -1,0 +1,70 @@
+package service
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+// An app's owner keeps its registration up to date: the redirect URIs it
+// may send members back to, and its client secret.
+
+// MyApp returns an app the signed-in member registered; another's app is
+// not found.
+func (s *Service) MyApp(ctx context.Context, clientID string) (app *parley.App, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		app, err = ownApp(ctx, tx, c, clientID)
+		return err
+	})
+	return app, err
+}
+
+// SetRedirectURIs replaces the redirect URIs of an app the signed-in
+// member owns, checked as at registration. Sign-ins already under way
+// keep the URI they started with.
+func (s *Service) SetRedirectURIs(ctx context.Context, clientID string, uris []string) (app *parley.App, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if app, err = ownApp(ctx, tx, c, clientID); err != nil {
+			return err
+		}
+		app.RedirectURIs = uris
+		if err := app.Validate(); err != nil {
+			return err
+		}
+		return tx.UpdateAppRedirectURIs(ctx, clientID, uris)
+	})
+	return app, err
+}
+
+// RotateAppSecret gives a confidential app the signed-in member owns a new
+// client secret, returned this once; the old one stops working at once. A
+// public client has no secret to rotate: EINVALID.
+func (s *Service) RotateAppSecret(ctx context.Context, clientID string) (*RegisteredApp, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	secret, hash := newToken(clientSecretPrefix)
+	var app *parley.App
+	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		if app, err = ownApp(ctx, tx, c, clientID); err != nil {
+			return err
+		}
+		if app.ClientType != parley.ClientConfidential {
+			return parley.Errorf(parley.EINVALID, "a public client has no secret to rotate")
+		}
+		return tx.UpdateAppSecretHash(ctx, clientID, hash)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RegisteredApp{App: app, ClientSecret: secret}, nil
+}

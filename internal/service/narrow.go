@@ -1,0 +1,140 @@
+package service
+
+import (
+	"context"
+	"slices"
+
+	"github.com/parleyhq/parley"
+)
+
+// GrantNarrowing is what a member keeps of one of their grants: the
+// scopes and threads to keep, each a subset of what the grant holds.
+type GrantNarrowing struct {
+	// Scopes are the scopes to keep; nil keeps them all. The grant's
+	// parley.FixedScopes stay whether listed or not.
+	Scopes []string
+	// ThreadIDs are the threads the grant lists to keep; nil keeps them
+	// all. A grant with thread scope all lists none.
+	ThreadIDs []string
+}
+
+// NarrowGrant takes scopes or threads out of one of the signed-in member's
+// grants in force, as the member unticks them on the connected apps page.
+// A grant only narrows here: keeping a scope or thread the grant does not
+// hold is EINVALID, since an app gains access only through the consent
+// page. Each thread taken out reaches the app's endpoints as
+// thread.closed_to_apps, reason unticked. Tokens issued under the grant
+// lose what it lost at their next use (parley.TokenGrant.Scopes); the
+// app's realtime streams end, to be opened again under the narrowed grant. An app that starts or shares into a
+// thread taken out brings it back into a grant of thread scope app from
+// that message on, as it would a new thread. Narrowing is written to the
+// member's access log; narrowing nothing changes nothing.
+func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrowing) (*parley.ConnectedApp, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var out *parley.ConnectedApp
+	narrowed, hooked := false, false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		narrowed, hooked = false, false
+		now := s.Now()
+		g, err := tx.FindGrantByID(ctx, grantID)
+		if isNotFound(err) || err == nil && (g.UserID != c.User.ID || !g.ActiveAt(now)) {
+			return parley.Errorf(parley.ENOTFOUND, "no app is connected with this grant")
+		} else if err != nil {
+			return err
+		}
+		keep, err := keptScopes(g.Scopes, n.Scopes)
+		if err != nil {
+			return err
+		}
+		gone, err := droppedThreads(ctx, tx, g.ID, n.ThreadIDs)
+		if err != nil {
+			return err
+		}
+		reached := []parley.ThreadGrant{{GrantID: g.ID, ClientID: g.ClientID, Member: parley.UserRef{ID: g.UserID}}}
+		for _, id := range gone {
+			if err := tx.RemoveGrantThread(ctx, g.ID, id); err != nil {
+				return err
+			}
+			ok, err := s.enqueueThreadEnded(ctx, tx, id, reached, parley.ThreadEndUnticked)
+			if err != nil {
+				return err
+			}
+			hooked = hooked || ok
+		}
+		if len(keep) < len(g.Scopes) {
+			g.Scopes, g.UpdatedAt = keep, now
+			if err := tx.UpdateGrant(ctx, g); err != nil {
+				return err
+			}
+			narrowed = true
+		}
+		if narrowed = narrowed || len(gone) > 0; narrowed {
+			app, err := tx.FindAppByClientID(ctx, g.ClientID)
+			if err != nil {
+				return err
+			}
+			if err := logGrant(ctx, tx, g, app.Name, parley.ActionGrantNarrowed, now); err != nil {
+				return err
+			}
+		}
+		out, err = connectedApp(ctx, tx, g)
+		return err
+	})
+	if hooked {
+		s.WakeWebhooks()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if narrowed {
+		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID}, "the member narrowed the app's access: open the stream again")
+	}
+	return out, nil
+}
+
+// keptScopes returns the scopes of have that keep lists, with the fixed
+// ones; a nil keep keeps all. A scope have lacks is EINVALID.
+func keptScopes(have parley.Scopes, keep []string) (parley.Scopes, error) {
+	if keep == nil {
+		return have, nil
+	}
+	for _, name := range keep {
+		if !have.Has(parley.Scope(name)) {
+			return nil, parley.Errorf(parley.EINVALID, "the grant does not hold the scope %q: an app asks for more on the consent page", name)
+		}
+	}
+	var out parley.Scopes
+	for _, s := range have {
+		if slices.Contains(keep, string(s)) || parley.FixedScopes.Has(s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// droppedThreads returns the threads the grant lists that keep does not; a
+// nil keep drops none. A thread the grant does not list is EINVALID.
+func droppedThreads(ctx context.Context, tx parley.Tx, grantID string, keep []string) ([]string, error) {
+	if keep == nil {
+		return nil, nil
+	}
+	listed, err := tx.FindGrantThreads(ctx, grantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range keep {
+		if !slices.ContainsFunc(listed, func(gt parley.GrantThread) bool { return gt.ThreadID == id }) {
+			return nil, parley.Errorf(parley.EINVALID, "the grant does not reach conversation %q: an app reaches more only through the consent page", id)
+		}
+	}
+	var gone []string
+	for _, gt := range listed {
+		if !slices.Contains(keep, gt.ThreadID) {
+			gone = append(gone, gt.ThreadID)
+		}
+	}
+	return gone, nil
+}

@@ -1,0 +1,94 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// An owner's edits of an app and a member's narrowing of a grant: redirect
+// URIs are replaced; a confidential client's secret hash is replaced and a
+// public client, which has none, is ENOTFOUND; a thread taken out of a
+// grant is no longer listed nor reached, and taking out one the grant does
+// not list is ENOTFOUND. An unknown app is ENOTFOUND.
+func TestAppEditsAndGrantThreads(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		alice := newUser("alice")
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice.ID, RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		public := &parley.App{ClientID: parley.NewID(), Name: "Pocket", OwnerID: alice.ID, RedirectURIs: []string{"https://pocket.example/cb"},
+			ClientType: parley.ClientPublic, State: parley.AppActive, CreatedAt: now}
+		th1 := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
+		th2 := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now.Add(1)}
+		g := &parley.Grant{ID: parley.NewID(), UserID: alice.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+			ThreadScope: parley.ThreadScopeSelected, CreatedAt: now, UpdatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			addGrantThread := func(gt parley.GrantThread) error {
+				_, err := tx.AddGrantThread(ctx, gt)
+				return err
+			}
+			for _, err := range []error{tx.CreateUser(ctx, alice, "h"), tx.CreateApp(ctx, app, []byte("old")), tx.CreateApp(ctx, public, nil),
+				tx.CreateThread(ctx, th1), tx.CreateThread(ctx, th2), tx.CreateGrant(ctx, g),
+				addGrantThread(parley.GrantThread{GrantID: g.ID, ThreadID: th1.ID}),
+				addGrantThread(parley.GrantThread{GrantID: g.ID, ThreadID: th2.ID, VisibleFromSeq: 4})} {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.UpdateAppRedirectURIs(ctx, app.ClientID, []string{"https://films.example/a", "https://films.example/b"}); err != nil {
+				return err
+			}
+			return tx.UpdateAppSecretHash(ctx, app.ClientID, []byte("new"))
+		})
+		mustWrite(t, db, func(tx parley.Tx) error {
+			got, err := tx.FindAppByClientID(ctx, app.ClientID)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(got.RedirectURIs, []string{"https://films.example/a", "https://films.example/b"}) {
+				t.Errorf("redirect URIs: %q", got.RedirectURIs)
+			}
+			hash, err := tx.FindAppSecretHash(ctx, app.ClientID)
+			if err != nil || !bytes.Equal(hash, []byte("new")) {
+				t.Errorf("secret hash: %q, %v", hash, err)
+			}
+			for name, err := range map[string]error{
+				"PublicSecret":    tx.UpdateAppSecretHash(ctx, public.ClientID, []byte("x")),
+				"UnknownApp":      tx.UpdateAppRedirectURIs(ctx, "nope", []string{"https://x.example/cb"}),
+				"UnknownAppHash":  tx.UpdateAppSecretHash(ctx, "nope", []byte("x")),
+				"ThreadNotListed": tx.RemoveGrantThread(ctx, g.ID, parley.NewID()),
+			} {
+				if parley.ErrorCode(err) != parley.ENOTFOUND {
+					t.Errorf("%s: %v, want ENOTFOUND", name, err)
+				}
+			}
+			return tx.RemoveGrantThread(ctx, g.ID, th2.ID)
+		})
+		mustWrite(t, db, func(tx parley.Tx) error {
+			list, err := tx.FindGrantThreads(ctx, g.ID)
+			if err != nil || len(list) != 1 || list[0].ThreadID != th1.ID {
+				t.Errorf("grant threads after removing one: %+v, %v", list, err)
+			}
+			reach, err := tx.FindThreadReach(ctx, g.ID, th2.ID)
+			if err != nil || reach.InGrant {
+				t.Errorf("the removed thread's reach: %+v, %v", reach, err)
+			}
+			hash, err := tx.FindAppSecretHash(ctx, public.ClientID)
+			if err != nil || hash != nil {
+				t.Errorf("the public client's secret hash: %q, %v", hash, err)
+			}
+			return nil
+		})
+	})
+}

@@ -1,0 +1,296 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/reportchart"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+// The developer console, for members who register apps: their apps, a
+// form to register one, and for each app its redirect URIs, its client
+// secret (rotated and shown once), its webhook endpoints with their
+// deliveries and redelivery, and its share report as a chart. Everything
+// goes through the service, which lets a member see and change only the
+// apps they own.
+
+const developerPath = "/account/developer"
+
+func (p *Pages) routeDeveloper(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+developerPath, p.handleDeveloper)
+	mux.HandleFunc("POST "+developerPath+"/apps", p.handleAppRegister)
+	mux.HandleFunc("GET "+developerPath+"/apps/{app}", p.handleDevApp)
+	mux.HandleFunc("GET "+developerPath+"/apps/{app}/report.svg", p.handleDevReportChart)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/redirect-uris", p.handleRedirectURIs)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/secret", p.handleSecretRotate)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks", p.handleHookCreate)
+	mux.HandleFunc("GET "+developerPath+"/apps/{app}/webhooks/{hook}", p.handleDevHook)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks/{hook}/delete", p.handleHookDelete)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks/{hook}/deliveries/{delivery}/redeliver", p.handleRedeliver)
+}
+
+func appPath(clientID string) string { return developerPath + "/apps/" + url.PathEscape(clientID) }
+
+func hookPath(clientID, id string) string {
+	return appPath(clientID) + "/webhooks/" + url.PathEscape(id)
+}
+
+// developerPage is what the console's first page shows: the member's apps
+// and the form to register one, filled in again after a mistake.
+type developerPage struct {
+	shell
+	Apps  []*parley.App
+	Error string
+	Form  service.NewApp
+	URIs  string
+}
+
+func (p *Pages) handleDeveloper(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	p.showDeveloper(w, r, ctx, http.StatusOK, developerPage{})
+}
+
+// showDeveloper renders the console's first page, with page's form and error.
+func (p *Pages) showDeveloper(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page developerPage) {
+	apps, err := p.svc.MyApps(ctx)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if page.shell, err = p.appsShell(ctx, w, r, "Developer console"); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	page.Apps = apps
+	p.render(w, status, "developer", page)
+}
+
+// lines splits a text area into its non-empty lines.
+func lines(s string) []string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	in := service.NewApp{
+		Name: r.PostFormValue("name"), Purpose: r.PostFormValue("purpose"), Homepage: strings.TrimSpace(r.PostFormValue("homepage")),
+		RedirectURIs: lines(r.PostFormValue("redirect_uris")), Public: r.PostFormValue("client_type") == parley.ClientPublic,
+	}
+	reg, err := p.svc.RegisterApp(ctx, in)
+	if err != nil {
+		if parley.ErrorCode(err) != parley.EINVALID {
+			p.renderError(w, err)
+			return
+		}
+		p.showDeveloper(w, r, ctx, httpapi.StatusOf(err), developerPage{Error: parley.ErrorMessage(err), Form: in, URIs: r.PostFormValue("redirect_uris")})
+		return
+	}
+	p.showApp(w, r, ctx, http.StatusCreated, reg.App.ClientID, appPage{Secret: reg.ClientSecret, Notice: "Registered. Copy the client secret now: it is shown only this once."})
+}
+
+// appPage is what an app's page in the console shows.
+type appPage struct {
+	shell
+	App      *parley.App
+	Hooks    []*parley.WebhookEndpoint
+	Events   []string
+	Notice   string
+	Error    string
+	Secret   string // a client secret just made, shown once
+	Hook     *service.CreatedWebhookEndpoint
+	URIs     string // the redirect URIs as the form holds them
+	ChartURL string
+}
+
+func (p *Pages) handleDevApp(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	p.showApp(w, r, ctx, http.StatusOK, r.PathValue("app"), appPage{Notice: consoleNotices[r.URL.Query().Get("done")]})
+}
+
+// consoleNotices are the notices the console shows after a change, by ?done=.
+var consoleNotices = map[string]string{
+	"uris":        "Saved the redirect URIs.",
+	"hook-gone":   "Deleted the webhook endpoint.",
+	"redelivered": "The delivery is being sent again.",
+}
+
+// showApp renders an app's page, with page's notice, error and secrets.
+func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, clientID string, page appPage) {
+	app, err := p.svc.MyApp(ctx, clientID)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if page.Hooks, err = p.svc.WebhookEndpoints(ctx, clientID); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if page.shell, err = p.appsShell(ctx, w, r, app.Name); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	page.App, page.Events, page.ChartURL = app, parley.WebhookEvents, appPath(clientID)+"/report.svg"
+	if page.URIs == "" {
+		page.URIs = strings.Join(app.RedirectURIs, "\n")
+	}
+	p.render(w, status, "devapp", page)
+}
+
+// handleDevReportChart serves the app's share report of the last 14 days
+// as the chart the API draws, an image the page shows with <img>: an SVG
+// opened as an image runs no script, and its own policy allows none.
+func (p *Pages) handleDevReportChart(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	report, err := p.svc.AppShareReport(ctx, r.PathValue("app"), service.ReportQuery{})
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.Write(reportchart.SVG(report))
+}
+
+func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("app")
+	if _, err := p.svc.SetRedirectURIs(ctx, id, lines(r.PostFormValue("redirect_uris"))); err != nil {
+		if parley.ErrorCode(err) != parley.EINVALID {
+			p.renderError(w, err)
+			return
+		}
+		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err), URIs: r.PostFormValue("redirect_uris")})
+		return
+	}
+	http.Redirect(w, r, appPath(id)+"?done=uris", http.StatusSeeOther)
+}
+
+func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("app")
+	reg, err := p.svc.RotateAppSecret(ctx, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.showApp(w, r, ctx, http.StatusOK, id, appPage{Secret: reg.ClientSecret,
+		Notice: "A new client secret: copy it now, it is shown only this once. The old one no longer works."})
+}
+
+func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("app")
+	hook, err := p.svc.CreateWebhookEndpoint(ctx, id, strings.TrimSpace(r.PostFormValue("url")), r.PostForm["events"])
+	if err != nil {
+		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT {
+			p.renderError(w, err)
+			return
+		}
+		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err)})
+		return
+	}
+	p.showApp(w, r, ctx, http.StatusCreated, id, appPage{Hook: hook,
+		Notice: "Added the endpoint. Copy its signing secret now: it is shown only this once."})
+}
+
+func (p *Pages) handleHookDelete(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("app")
+	if err := p.svc.DeleteWebhookEndpoint(ctx, id, r.PathValue("hook")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, appPath(id)+"?done=hook-gone", http.StatusSeeOther)
+}
+
+// hookPage is what an endpoint's page shows: its deliveries, newest first,
+// with every attempt.
+type hookPage struct {
+	shell
+	App    *parley.App
+	Hook   *parley.WebhookEndpoint
+	Page   *service.WebhookDeliveryPage
+	Next   string
+	Notice string
+}
+
+func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	id, hookID := r.PathValue("app"), r.PathValue("hook")
+	app, err := p.svc.MyApp(ctx, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	hook, err := p.svc.WebhookEndpoint(ctx, id, hookID)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	page, err := p.svc.WebhookDeliveries(ctx, id, hookID, r.URL.Query().Get("cursor"), 0)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	sh, err := p.appsShell(ctx, w, r, "Deliveries to "+hook.URL)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	hp := hookPage{shell: sh, App: app, Hook: hook, Page: page, Notice: consoleNotices[r.URL.Query().Get("done")]}
+	if page.NextCursor != "" {
+		hp.Next = hookPath(id, hookID) + "?cursor=" + url.QueryEscape(page.NextCursor)
+	}
+	p.render(w, http.StatusOK, "devhook", hp)
+}
+
+func (p *Pages) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id, hookID := r.PathValue("app"), r.PathValue("hook")
+	if err := p.svc.RedeliverWebhook(ctx, id, hookID, r.PathValue("delivery")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, hookPath(id, hookID)+"?done=redelivered", http.StatusSeeOther)
+}

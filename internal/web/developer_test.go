@@ -1,0 +1,167 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// xss are strings that must show as text wherever a page writes them.
+var xss = []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`}
+
+// In the developer console a member registers an app, sees its client
+// secret once, edits its redirect URIs, rotates the secret (the old one
+// stops working, the new one works), adds a webhook endpoint and sees its
+// signing secret once, reads its deliveries and sends one again, and sees
+// the share report as a chart. Another member finds none of it. Every name,
+// purpose and URI shows as text.
+func TestDeveloperConsole(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	ctx := context.Background()
+	env.MustMember(t, "alice")
+	env.MustMember(t, "mallory")
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer receiver.Close()
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+
+	console := b.get("/account/developer")
+	if console.status != http.StatusOK || !strings.Contains(console.body, `<h1>Developer console</h1>`) || strings.Contains(console.body, `id="my-app-list"`) {
+		t.Fatalf("console of a member without apps: %d\n%s", console.status, console.body)
+	}
+	bad := b.post(console, "/account/developer/apps", url.Values{"name": {"Films"}, "redirect_uris": {"http://films.example/cb"}})
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "plain http is allowed only on loopback") || !strings.Contains(bad.body, `value="Films"`) {
+		t.Errorf("a bad registration: %d\n%s", bad.status, bad.body)
+	}
+	created := b.post(console, "/account/developer/apps", url.Values{
+		"name": {xss[0]}, "purpose": {xss[1]}, "homepage": {"https://films.example/"},
+		"redirect_uris": {"https://films.example/cb\n\nhttp://127.0.0.1:9/cb"}, "client_type": {"confidential"},
+	})
+	secret := regexp.MustCompile(`id="client-secret" type="text" readonly value="(pcs_[^"]+)"`).FindStringSubmatch(created.body)
+	clientID := regexp.MustCompile(`<code id="client-id">([^<]+)</code>`).FindStringSubmatch(created.body)
+	if created.status != http.StatusCreated || secret == nil || clientID == nil {
+		t.Fatalf("registering: %d\n%s", created.status, created.body)
+	}
+	appURL := "/account/developer/apps/" + clientID[1]
+	svc := env.Server.Service
+	if _, err := svc.AuthenticateClient(ctx, clientID[1], secret[1]); err != nil {
+		t.Errorf("the secret shown does not authenticate: %v", err)
+	}
+	page := b.get(appURL)
+	if strings.Contains(page.body, secret[1]) || strings.Contains(page.body, "client-secret") {
+		t.Error("the secret is shown again")
+	}
+	for _, s := range xss {
+		if strings.Contains(page.body, s) || !strings.Contains(page.body, html.EscapeString(s)) {
+			t.Errorf("%q is not escaped on the app's page", s)
+		}
+	}
+	if !strings.Contains(b.get("/account/developer").body, `&lt;script&gt;alert(1)&lt;/script&gt;</a>`) {
+		t.Error("the app's name is not escaped in the list of apps")
+	}
+
+	t.Run("RedirectURIs", func(t *testing.T) {
+		p := b.post(page, appURL+"/redirect-uris", url.Values{"redirect_uris": {"https://films.example/new\n" + xss[1]}})
+		if p.status != http.StatusBadRequest || strings.Contains(p.body, xss[1]) || !strings.Contains(p.body, `class="error"`) {
+			t.Errorf("bad URIs: %d\n%s", p.status, p.body)
+		}
+		p = b.post(page, appURL+"/redirect-uris", url.Values{"redirect_uris": {"https://films.example/new\nhttp://localhost:8080/cb"}})
+		if !strings.Contains(p.body, "Saved the redirect URIs") {
+			t.Fatalf("saving URIs:\n%s", p.body)
+		}
+		app, err := svc.OAuthApp(ctx, clientID[1])
+		if err != nil || strings.Join(app.RedirectURIs, " ") != "https://films.example/new http://localhost:8080/cb" {
+			t.Errorf("redirect URIs stored: %v, %v", app, err)
+		}
+	})
+
+	t.Run("RotateSecret", func(t *testing.T) {
+		p := b.post(page, appURL+"/secret", url.Values{})
+		fresh := regexp.MustCompile(`id="client-secret" type="text" readonly value="(pcs_[^"]+)"`).FindStringSubmatch(p.body)
+		if fresh == nil || fresh[1] == secret[1] {
+			t.Fatalf("rotating:\n%s", p.body)
+		}
+		if _, err := svc.AuthenticateClient(ctx, clientID[1], secret[1]); err == nil {
+			t.Error("the old secret still works")
+		}
+		if _, err := svc.AuthenticateClient(ctx, clientID[1], fresh[1]); err != nil {
+			t.Errorf("the new secret: %v", err)
+		}
+	})
+
+	t.Run("Webhooks", func(t *testing.T) {
+		tunes := env.MustPartnerOf(t, "Tunes", "alice")
+		tunesURL := "/account/developer/apps/" + tunes.App.ClientID
+		p := b.post(page, tunesURL+"/webhooks", url.Values{"url": {receiver.URL + "/hook"}, "events": {"grant.revoked"}})
+		hookSecret := regexp.MustCompile(`id="hook-secret" type="text" readonly value="(whsec_[^"]+)"`).FindStringSubmatch(p.body)
+		hookLink := regexp.MustCompile(`href="(` + regexp.QuoteMeta(tunesURL) + `/webhooks/[^"]+)"`).FindStringSubmatch(p.body)
+		if p.status != http.StatusCreated || hookSecret == nil || hookLink == nil {
+			t.Fatalf("adding an endpoint: %d\n%s", p.status, p.body)
+		}
+		if again := b.get(tunesURL); strings.Contains(again.body, hookSecret[1]) {
+			t.Error("the signing secret is shown again")
+		}
+		hook := b.get(hookLink[1])
+		if !strings.Contains(hook.body, `id="no-deliveries"`) {
+			t.Errorf("a new endpoint's deliveries:\n%s", hook.body)
+		}
+		// A delivery: bob connects Tunes and revokes it.
+		env.Clock.Advance(parley.WebhookActivation)
+		bob := env.MustMember(t, "bob")
+		env.MustToken(t, tunes, "bob", []string{"openid"}, apptest.Answer{})
+		apps, err := bob.ConnectedApps(ctx)
+		if err != nil || len(apps) != 1 {
+			t.Fatalf("bob's apps: %v, %v", apps, err)
+		}
+		if err := bob.RevokeGrant(ctx, apps[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		hook = b.get(hookLink[1])
+		redeliver := regexp.MustCompile(`action="([^"]+/redeliver)"`).FindStringSubmatch(hook.body)
+		if redeliver == nil || !strings.Contains(hook.body, "<td>grant.revoked</td>") {
+			t.Fatalf("no delivery to redeliver:\n%s", hook.body)
+		}
+		if p := b.post(hook, redeliver[1], url.Values{}); !strings.Contains(p.body, "The delivery is being sent again") {
+			t.Errorf("redelivering:\n%s", p.body)
+		}
+		if p := b.post(hook, hookLink[1]+"/delete", url.Values{}); !strings.Contains(p.body, "Deleted the webhook endpoint") {
+			t.Errorf("deleting:\n%s", p.body)
+		}
+	})
+
+	t.Run("ReportChart", func(t *testing.T) {
+		if !strings.Contains(page.body, `<img class="chart" src="`+appURL+`/report.svg"`) {
+			t.Errorf("no chart on the app's page")
+		}
+		chart := b.get(appURL + "/report.svg")
+		if chart.status != http.StatusOK || chart.header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(chart.body, "<svg") ||
+			chart.header.Get("Content-Security-Policy") != "default-src 'none'" {
+			t.Errorf("chart: %d %s\n%.200s", chart.status, chart.header, chart.body)
+		}
+	})
+
+	t.Run("NotAnothers", func(t *testing.T) {
+		m := newScriptless(t, env.URL)
+		m.signIn("mallory")
+		for _, path := range []string{appURL, appURL + "/report.svg"} {
+			if p := m.get(path); p.status != http.StatusNotFound {
+				t.Errorf("mallory GET %s: %d", path, p.status)
+			}
+		}
+		own := m.get("/account/developer")
+		for _, path := range []string{appURL + "/secret", appURL + "/redirect-uris", appURL + "/webhooks"} {
+			if p := m.post(own, path, url.Values{"redirect_uris": {"https://evil.example/cb"}, "url": {receiver.URL}}); p.status != http.StatusNotFound {
+				t.Errorf("mallory POST %s: %d", path, p.status)
+			}
+		}
+	})
+}

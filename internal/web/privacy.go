@@ -1,0 +1,419 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+// The member's privacy pages, inside the messenger: the apps connected to
+// their account, each with what it may do, where, and how it used that,
+// with the member's hand on it (untick a scope or a conversation, or
+// revoke it); and the access log in sentences, repeated reads grouped
+// into one line (service.AccessLogGroups), with whether its chain
+// verifies and a download of it as JSON. The developer console
+// (developer.go) sits beside them.
+
+const (
+	accountSignInPath = "/account/sign-in"
+	accountAppsPath   = "/account/apps"
+	accountLogPath    = "/account/access-log"
+	accountLogJSON    = "/account/access-log.json"
+)
+
+// sectionApps marks the pages under the messenger's Apps tab.
+const sectionApps = "apps"
+
+// privacyPages are the privacy and developer pages' templates, parsed as
+// the messenger's are.
+var privacyPages = []string{"apps", "accesslog", "developer", "devapp", "devhook"}
+
+// parsePrivacyPages parses the privacy and developer pages: the
+// messenger's layout, with their shared parts.
+func (p *Pages) parsePrivacyPages(funcs template.FuncMap) {
+	for _, name := range privacyPages {
+		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
+			"templates/layout.html", "templates/messenger.html", "templates/privacy-parts.html", "templates/"+name+".html"))
+	}
+}
+
+func (p *Pages) routePrivacy(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+accountSignInPath, p.handleAccountSignIn)
+	mux.HandleFunc("POST "+accountSignInPath, p.handleAccountSignInPost)
+	mux.HandleFunc("GET "+accountAppsPath, p.handleAccountApps)
+	mux.HandleFunc("POST "+accountAppsPath+"/{grant}/narrow", p.handleGrantNarrow)
+	mux.HandleFunc("POST "+accountAppsPath+"/{grant}/revoke", p.handleGrantRevoke)
+	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
+	mux.HandleFunc("GET "+accountLogJSON, p.handleAccountLogJSON)
+	p.routeDeveloper(mux)
+}
+
+func (p *Pages) handleAccountSignIn(w http.ResponseWriter, r *http.Request) {
+	if _, err := p.member(r); err == nil {
+		http.Redirect(w, r, accountAppsPath, http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: accountSignInPath, CSRF: p.csrfToken(w, r)})
+}
+
+func (p *Pages) handleAccountSignInPost(w http.ResponseWriter, r *http.Request) {
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: accountSignInPath}) {
+		http.Redirect(w, r, accountAppsPath, http.StatusSeeOther)
+	}
+}
+
+// accountMember returns the request's context with its signed-in member,
+// or sends the browser to sign in first.
+func (p *Pages) accountMember(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	ctx, err := p.member(r)
+	if err != nil {
+		http.Redirect(w, r, accountSignInPath, http.StatusSeeOther)
+		return nil, false
+	}
+	return ctx, true
+}
+
+// postedAccount checks a form's CSRF token and returns its member.
+func (p *Pages) postedAccount(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	if !p.checkCSRF(w, r) {
+		return nil, false
+	}
+	return p.accountMember(w, r)
+}
+
+// appsShell returns the shell of a page under the Apps tab.
+func (p *Pages) appsShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title string) (shell, error) {
+	sh, err := p.newShell(ctx, w, r, title, "")
+	sh.Section = sectionApps
+	return sh, err
+}
+
+// appsPage is what the connected apps page shows.
+type appsPage struct {
+	shell
+	Apps   []appView
+	Notice string
+}
+
+// appView is a connected app as its page shows it: each scope and
+// thread of its grant with a box to untick.
+type appView struct {
+	*parley.ConnectedApp
+	Scopes []scopeBox
+}
+
+// scopeBox is a scope of a grant as the page lists it.
+type scopeBox struct {
+	Scope parley.Scope
+	Words string
+	// Fixed scopes cannot be unticked (parley.FixedScopes).
+	Fixed bool
+}
+
+func (p *Pages) handleAccountApps(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	apps, err := p.svc.ConnectedApps(ctx)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	sh, err := p.appsShell(ctx, w, r, "Connected apps")
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	page := appsPage{shell: sh, Notice: appsNotices[r.URL.Query().Get("done")]}
+	for _, a := range apps {
+		v := appView{ConnectedApp: a}
+		for _, s := range a.Grant.Scopes {
+			v.Scopes = append(v.Scopes, scopeBox{Scope: s, Words: s.Describe(), Fixed: parley.FixedScopes.Has(s)})
+		}
+		page.Apps = append(page.Apps, v)
+	}
+	p.render(w, http.StatusOK, "apps", page)
+}
+
+// appsNotices are the notices the connected apps page shows after a change, by ?done=.
+var appsNotices = map[string]string{
+	"narrowed": "Saved: the app can do less from its very next request.",
+	"revoked":  "Revoked: the app can no longer reach your account.",
+}
+
+func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	n := service.GrantNarrowing{Scopes: r.PostForm["scopes"], ThreadIDs: r.PostForm["threads"]}
+	if n.Scopes == nil {
+		n.Scopes = []string{}
+	}
+	// A grant of thread scope all lists no thread to keep.
+	if n.ThreadIDs == nil && r.PostFormValue("listed") != "" {
+		n.ThreadIDs = []string{}
+	}
+	if _, err := p.svc.NarrowGrant(ctx, r.PathValue("grant"), n); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, accountAppsPath+"?done=narrowed", http.StatusSeeOther)
+}
+
+func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	if err := p.svc.RevokeGrant(ctx, r.PathValue("grant")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, accountAppsPath+"?done=revoked", http.StatusSeeOther)
+}
+
+// logPage is what the access log page shows.
+type logPage struct {
+	shell
+	// App is the client ID the page keeps to, if any, and AppName its name.
+	App, AppName string
+	Lines        []string
+	Next         string // the link to the older lines, if any
+	Download     string
+	Verification *service.Verification
+}
+
+func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	app := q.Get("app")
+	page, err := p.svc.AccessLogGroups(ctx, service.AccessLogQuery{ClientID: app, Cursor: q.Get("cursor")})
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	v, err := p.svc.VerifyAccessLog(ctx)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	sh, err := p.appsShell(ctx, w, r, "Access log")
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	lp := logPage{shell: sh, App: app, Verification: v, Download: accountLogJSON + appQuery(app, "")}
+	for _, g := range page.Groups {
+		lp.Lines = append(lp.Lines, p.logLine(g))
+		if app != "" && g.Latest.ClientID == app {
+			lp.AppName = g.Latest.AppName
+		}
+	}
+	if lp.AppName != "" {
+		lp.Title = "What " + lp.AppName + " did"
+	}
+	if page.NextCursor != "" {
+		lp.Next = accountLogPath + appQuery(app, page.NextCursor)
+	}
+	p.render(w, http.StatusOK, "accesslog", lp)
+}
+
+// appQuery is the query string of a log page: one app's, from a cursor.
+func appQuery(app, cursor string) string {
+	v := url.Values{}
+	if app != "" {
+		v.Set("app", app)
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// logExport is the access log as the download holds it.
+type logExport struct {
+	Member       parley.UserRef        `json:"member"`
+	ExportedAt   time.Time             `json:"exported_at"`
+	ClientID     string                `json:"client_id,omitempty"`
+	Verification *service.Verification `json:"verification"`
+	Entries      []*parley.AccessEntry `json:"entries"`
+}
+
+// handleAccountLogJSON downloads the member's whole log, or one app's
+// entries, newest first, with its verification: each entry with its
+// hashes, for the member to check the chain themselves.
+func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.accountMember(w, r)
+	if !ok {
+		return
+	}
+	app := r.URL.Query().Get("app")
+	out := logExport{Member: parley.CallerFromContext(ctx).User, ExportedAt: p.svc.Now().UTC(), ClientID: app, Entries: []*parley.AccessEntry{}}
+	var err error
+	if out.Verification, err = p.svc.VerifyAccessLog(ctx); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	for cursor := ""; ; {
+		page, err := p.svc.AccessLog(ctx, service.AccessLogQuery{ClientID: app, Cursor: cursor, Limit: parley.MaxMessageLimit})
+		if err != nil {
+			p.renderError(w, err)
+			return
+		}
+		out.Entries = append(out.Entries, page.Entries...)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="parley-access-log.json"`)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		p.log.Error("write access log export", "err", err)
+	}
+}
+
+// logLine is one line of the access log as a sentence: "MovieClub read 12
+// messages in your conversation with Bob, 22 Nov 14:03", or for a run,
+// "MovieClub checked your conversation with Bob 484 times between 10:32
+// and 10:40 on 22 Nov and read 3 new messages".
+func (p *Pages) logLine(g *service.AccessGroup) string {
+	e := g.Latest
+	app := e.AppName
+	where := threadWords(g.Thread)
+	var what string
+	switch e.Action {
+	case string(parley.ScopeMessagesRead):
+		if g.Count > 1 {
+			what = app + " checked " + where + " " + times(g.Count) + " " + p.between(g.From, g.To) + " and " + newMessages(g.Messages)
+			return what
+		}
+		if g.Messages == 0 {
+			what = app + " checked " + where + " and found nothing new"
+		} else {
+			what = app + " read " + count(g.Messages, "message") + " in " + where
+		}
+	case string(parley.ScopeThreadsRead):
+		what = app + " read the list of your conversations"
+		if e.ThreadID != "" {
+			what = app + " read the title and activity of " + where
+		}
+	case string(parley.ScopeParticipantsRead):
+		what = app + " saw who is in " + where
+	case string(parley.ScopeProfile):
+		what = app + " read your username and display name"
+	case string(parley.ScopeFriendsRead):
+		what = app + " read your list of friends"
+	case string(parley.ScopeMessagesWrite):
+		what = app + " sent a message as you in " + where
+	case string(parley.ScopeMessagesDelete):
+		what = app + " deleted a message of yours in " + where
+	case string(parley.ScopeSharesWrite):
+		what = app + " shared a link as you in " + where
+	case parley.ActionGrantCreated:
+		what = "You connected " + app
+	case parley.ActionGrantWidened:
+		what = "You gave " + app + " more access"
+	case parley.ActionGrantNarrowed:
+		what = "You narrowed what " + app + " may do"
+	case parley.ActionGrantExpired:
+		what = app + "'s access expired"
+	case parley.ActionGrantRevoked:
+		what = "You revoked " + app + "'s access"
+	case parley.ActionThreadClosed, parley.ActionThreadReopened:
+		who := "Someone"
+		if g.By != nil {
+			who = displayName(*g.By)
+		}
+		what = who + " closed " + where + " to all apps"
+		if e.Action == parley.ActionThreadReopened {
+			what = who + " reopened " + where + " to apps"
+		}
+	default:
+		what = strings.TrimSpace(app + " " + e.Action)
+	}
+	if g.Count > 1 {
+		return what + " " + times(g.Count) + " " + p.between(g.From, g.To)
+	}
+	return what + ", " + p.moment(e.At)
+}
+
+// threadWords names a thread in a sentence of the log.
+func threadWords(t service.ThreadName) string {
+	switch {
+	case t.Label == "":
+		return "a conversation"
+	case t.Titled:
+		return "your conversation “" + t.Label + "”"
+	}
+	return "your conversation with " + t.Label
+}
+
+func times(n int) string {
+	if n == 2 {
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func newMessages(n int) string {
+	if n == 0 {
+		return "found nothing new"
+	}
+	return "read " + count(n, "new message")
+}
+
+// moment writes a time of the log: its day and time, in UTC, with the
+// year when it is not this one.
+func (p *Pages) moment(t time.Time) string {
+	if t.UTC().Year() != p.svc.Now().UTC().Year() {
+		return t.UTC().Format("2 Jan 2006 15:04")
+	}
+	return t.UTC().Format("2 Jan 15:04")
+}
+
+// between writes the span of a run: "between 10:32 and 10:40 on 22 Nov",
+// "at 10:32 on 22 Nov" within a minute, or with both days when it spans
+// two.
+func (p *Pages) between(from, to time.Time) string {
+	from, to = from.UTC(), to.UTC()
+	if from.Format(time.DateOnly) == to.Format(time.DateOnly) {
+		day := p.moment(from)
+		day = day[:strings.LastIndexByte(day, ' ')]
+		if from.Format("15:04") == to.Format("15:04") {
+			return "at " + from.Format("15:04") + " on " + day
+		}
+		return "between " + from.Format("15:04") + " and " + to.Format("15:04") + " on " + day
+	}
+	return "between " + p.moment(from) + " and " + p.moment(to)
+}
+
+// formatDate writes a time for the pages, in UTC.
+func formatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }

@@ -1,0 +1,138 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
+)
+
+// In a real browser, a member signed in to the messenger opens Apps from
+// its bar, sees the apps connected to the account (one named in markup,
+// shown as text), follows one to what it did, its polling one line,
+// with the log verified; revokes it from the connected apps page, after
+// which its token is dead and its reads stay in the log beside the
+// revocation; registers an app in the developer console, its name and
+// purpose markup shown as text and its secret shown once; and sees the
+// log reported broken once an entry is changed behind Parley's back.
+// With PARLEY_SCREENSHOTS set, the connected apps, access log and
+// developer console pages are saved at 1280 and 375 px.
+func TestPrivacyPages_Browser(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, thread, "hello")
+	club := env.MustPartner(t, "MovieClub")
+	tok := env.MustToken(t, club, "alice", []string{"openid", "profile", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
+	app := env.Client.WithToken(tok.AccessToken)
+	for i := range 5 {
+		if i == 3 {
+			apptest.MustSend(t, bob, thread, "a film tonight?")
+		}
+		if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(time.Second)
+	}
+	marked := env.MustPartner(t, xssScript, func(a *service.NewApp) { a.Purpose = xssImg })
+	env.MustToken(t, marked, "alice", []string{"openid"}, apptest.Answer{})
+
+	b := apptest.Chromium(t)
+	must(t, chromedp.Do(b,
+		chromedp.Navigate(env.URL+"/sign-in"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("alice")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		chromedp.Click(chromedp.CSS(`.bar nav a[href="/account/apps"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`section.app`)),
+	))
+	apps := text(t, b, `.privacy`)
+	for _, want := range []string{"MovieClub", "Read messages in your conversations", "Member bob", "5 calls", xssScript} {
+		if !strings.Contains(apps, want) {
+			t.Errorf("connected apps page lacks %q:\n%s", want, apps)
+		}
+	}
+	apptest.Screenshot(t, b, "connected-apps")
+	must(t, chromedp.Do(b, colorScheme("dark")))
+	apptest.Screenshot(t, b, "connected-apps-dark")
+	must(t, chromedp.Do(b, colorScheme("")))
+
+	must(t, chromedp.Do(b,
+		chromedp.Click(chromedp.CSS(`section.app a[href*="access-log"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#verification`)),
+	))
+	if v := text(t, b, `#verification`); !strings.Contains(v, "Verified: all 7 entries") {
+		t.Errorf("verification: %q", v)
+	}
+	log := text(t, b, `#log`)
+	if !regexp.MustCompile(`MovieClub checked your conversation with Member bob 5 times (at|between) .+ and read 2 new messages`).MatchString(log) ||
+		!strings.Contains(log, "You connected MovieClub") {
+		t.Errorf("MovieClub's log:\n%s", log)
+	}
+	apptest.Screenshot(t, b, "access-log")
+
+	// Revoke MovieClub from the connected apps page.
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/apps"), chromedp.WaitVisible(chromedp.CSS(`section.app`))))
+	submit(t, b, `section.app[data-client-id="`+club.App.ClientID+`"] form.revoke button`, `!!document.querySelector(".notice")`)
+	if apps := text(t, b, `.privacy`); strings.Contains(apps, "MovieClub") || !strings.Contains(apps, "Revoked") {
+		t.Errorf("after revoking:\n%s", apps)
+	}
+	if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("MovieClub after revoking it in the browser: %v, want 401", err)
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/access-log"), chromedp.WaitVisible(chromedp.CSS(`#log`))))
+	if log := text(t, b, `#log`); !strings.Contains(log, "You revoked MovieClub's access") || !strings.Contains(log, "MovieClub checked your conversation with Member bob 5 times") {
+		t.Errorf("the log after revoking:\n%s", log)
+	}
+
+	// Register an app in the developer console.
+	must(t, chromedp.Do(b,
+		chromedp.Navigate(env.URL+"/account/developer"),
+		chromedp.WaitVisible(chromedp.CSS(`#app-name`)),
+		chromedp.SendKeys(chromedp.CSS(`#app-name`), xssImg),
+		chromedp.SendKeys(chromedp.CSS(`#app-purpose`), xssScript),
+		chromedp.SendKeys(chromedp.CSS(`#app-homepage`), "https://films.example/"),
+		chromedp.SendKeys(chromedp.CSS(`#app-uris`), "https://films.example/cb"),
+	))
+	apptest.Screenshot(t, b, "developer-console")
+	submit(t, b, `form[action="/account/developer/apps"] button[type=submit]`, `!!document.querySelector("#client-secret")`)
+	if h1, purpose := text(t, b, `.privacy h1`), text(t, b, `.purpose`); h1 != xssImg || purpose != xssScript {
+		t.Errorf("the app's page reads %q, %q", h1, purpose)
+	}
+	apptest.Screenshot(t, b, "developer-app")
+	// The chart loads under the pages' policy.
+	waitFor(t, b, `document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth === 860`)
+
+	aliceID := apptest.MustMe(t, alice).ID
+	if err := sqlstore.TamperAccessEntry(ctx, env.Server.Store, aliceID, 2, func(e *parley.AccessEntry) { e.MessageCount = 0 }); err != nil {
+		t.Fatal(err)
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/access-log"), chromedp.WaitVisible(chromedp.CSS(`#verification`))))
+	if verified := text(t, b, `#verification`); !strings.Contains(verified, "tampered with: entry 2 fails") {
+		t.Errorf("verification status after tampering: %q", verified)
+	}
+}
+
+// text returns the visible text of the first element the CSS selector matches.
+func text(t *testing.T, ctx context.Context, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", css, err)
+	}
+	return s
+}

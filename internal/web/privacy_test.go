@@ -1,0 +1,232 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// On the connected apps page a member sees each app's scopes, the threads
+// it reaches, its calls and last access; unticking a scope and a thread
+// narrows the grant so that the app's very next call, with the token it
+// already has, can no longer do or see them; revoking ends it. Each
+// change is in the access log.
+func TestConnectedApps_NarrowAndRevoke(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	withBob, withCarol := apptest.MustThread(t, alice, "bob").ID, apptest.MustThread(t, alice, "carol").ID
+	apptest.MustSend(t, bob, withBob, "hello")
+	films := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, films, "alice", []string{"openid", "threads.read", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{withBob, withCarol}})
+	app := env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Messages(ctx, withBob, client.MessagesQuery{}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	apps := b.get("/account/apps")
+	section := between(t, apps.body, `<section class="app`, `</section>`)
+	for _, want := range []string{"Films", "See your conversations&#39; titles", "Read messages in your conversations",
+		`value="` + withBob + `" checked> Member bob`, `value="` + withCarol + `" checked> Member carol`, "1 call</strong>", `aria-current="page">Apps`} {
+		if !strings.Contains(apps.body, want) {
+			t.Errorf("connected apps page lacks %q:\n%s", want, section)
+		}
+	}
+	if !strings.Contains(section, `value="openid" checked disabled`) {
+		t.Errorf("openid can be unticked:\n%s", section)
+	}
+
+	narrow := regexp.MustCompile(`action="(/account/apps/[^"]+/narrow)"`).FindStringSubmatch(apps.body)[1]
+	saved := b.post(apps, narrow, url.Values{"scopes": {"messages.read"}, "threads": {withBob}, "listed": {"1"}})
+	if saved.url.Path != "/account/apps" || !strings.Contains(saved.body, "Saved: the app can do less") ||
+		strings.Contains(saved.body, `data-scope="threads.read"`) || strings.Contains(saved.body, `value="`+withCarol+`"`) {
+		t.Fatalf("after narrowing, %s:\n%s", saved.url, saved.body)
+	}
+	if _, err := app.Threads(ctx, client.ThreadsQuery{}); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("listing threads after threads.read was unticked: %v, want 403", err)
+	}
+	if _, err := app.Messages(ctx, withCarol, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("reading the unticked thread: %v, want 404", err)
+	}
+	if _, err := app.Messages(ctx, withBob, client.MessagesQuery{}); err != nil {
+		t.Errorf("reading the thread kept: %v", err)
+	}
+	connected, err := alice.ConnectedApps(ctx)
+	if err != nil || len(connected) != 1 || !slices.Equal(connected[0].Scopes, []string{"openid", "messages.read"}) || len(connected[0].Threads) != 1 {
+		t.Fatalf("connected apps after narrowing: %+v, %v", connected, err)
+	}
+
+	t.Run("OnlyNarrows", func(t *testing.T) {
+		for name, form := range map[string]url.Values{
+			"ScopeNotHeld":  {"scopes": {"messages.read", "friends.read"}},
+			"ThreadNotHeld": {"scopes": {"messages.read"}, "threads": {withBob, withCarol}, "listed": {"1"}},
+		} {
+			if p := b.post(b.get("/account/apps"), narrow, form); p.status != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400:\n%s", name, p.status, p.body)
+			}
+		}
+		if p := b.post(b.get("/account/apps"), "/account/apps/"+"no-such-grant/narrow", url.Values{}); p.status != http.StatusNotFound {
+			t.Errorf("another's or no grant: %d, want 404", p.status)
+		}
+		bobs := newScriptless(t, env.URL)
+		bobs.signIn("bob")
+		if p := bobs.post(bobs.get("/account/apps"), narrow, url.Values{}); p.status != http.StatusNotFound {
+			t.Errorf("bob narrowing alice's grant: %d, want 404", p.status)
+		}
+	})
+
+	revoke := regexp.MustCompile(`action="(/account/apps/[^"]+/revoke)"`).FindStringSubmatch(saved.body)[1]
+	if p := b.post(saved, revoke, url.Values{}); !strings.Contains(p.body, `id="no-apps"`) || !strings.Contains(p.body, "Revoked") {
+		t.Fatalf("after revoking:\n%s", p.body)
+	}
+	if _, err := app.Messages(ctx, withBob, client.MessagesQuery{}); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("Films after revoking: %v, want 401", err)
+	}
+	log := b.get("/account/access-log").body
+	for _, want := range []string{"You connected Films", "You narrowed what Films may do", "You revoked Films&#39;s access",
+		"Films read 1 message in your conversation with Member bob"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("access log lacks %q:\n%s", want, between(t, log, `<ol id="log"`, `</ol>`))
+		}
+	}
+}
+
+// The access log reads as sentences, an app polling a conversation as one
+// line, and pages never cut such a run: with 50 lines to a page, a run
+// that would straddle the first page's end is whole on it, and the second
+// page starts with the line after it. The verification and the JSON
+// download come with it.
+func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	withBob, withCarol := apptest.MustThread(t, alice, "bob").ID, apptest.MustThread(t, alice, "carol").ID
+	films := env.MustPartner(t, "MovieClub")
+	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{withBob, withCarol}})
+	app := env.Client.WithToken(tok.AccessToken)
+	read := func(thread string) {
+		t.Helper()
+		if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(10 * time.Second)
+	}
+	alternate := func(n int, first, second string) {
+		for i := range n {
+			read([]string{first, second}[i%2])
+		}
+	}
+	// Oldest first: 21 lines ending with carol's conversation, a run of
+	// 30 polls of bob's in which bob writes 3 messages, then 49 lines
+	// starting with carol's.
+	alternate(21, withCarol, withBob)
+	for i := range 30 {
+		if i == 10 || i == 20 || i == 25 {
+			apptest.MustSend(t, bob, withBob, "new")
+		}
+		read(withBob)
+	}
+	alternate(49, withCarol, withBob)
+
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	first := b.get("/account/access-log?app=" + url.QueryEscape(films.Config.ClientID))
+	lines := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, first.body, `<ol id="log"`, `</ol>`), -1)
+	if len(lines) != 50 {
+		t.Fatalf("%d lines on the first page, want 50", len(lines))
+	}
+	run := lines[49][1]
+	if !regexp.MustCompile(`^MovieClub checked your conversation with Member bob 30 times between .+ and .+ and read 3 new messages$`).MatchString(run) {
+		t.Errorf("the first page's last line: %q", run)
+	}
+	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d\d:\d\d$`).MatchString(lines[0][1]) {
+		t.Errorf("the newest line: %q", lines[0][1])
+	}
+	if !strings.Contains(first.body, "Verified: all 101 entries") || !strings.Contains(first.body, "<h1>What MovieClub did</h1>") {
+		t.Errorf("title or verification:\n%s", first.body)
+	}
+	next := regexp.MustCompile(`href="(/account/access-log\?[^"]+)">Older entries`).FindStringSubmatch(first.body)
+	if next == nil {
+		t.Fatal("no link to older entries")
+	}
+	second := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	older := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, second.body, `<ol id="log"`, `</ol>`), -1)
+	if len(older) != 22 || !strings.Contains(older[0][1], "your conversation with Member carol and found nothing new") ||
+		!strings.HasPrefix(older[21][1], "You connected MovieClub") || strings.Contains(second.body, "Older entries") {
+		t.Errorf("second page: %d lines, from %q", len(older), older)
+	}
+
+	download := b.get("/account/access-log.json")
+	var export struct {
+		Verification struct{ Intact bool } `json:"verification"`
+		Entries      []parley.AccessEntry  `json:"entries"`
+	}
+	if err := json.Unmarshal([]byte(download.body), &export); err != nil {
+		t.Fatalf("download: %v\n%s", err, download.body)
+	}
+	if download.header.Get("Content-Disposition") == "" || !export.Verification.Intact || len(export.Entries) != 101 ||
+		export.Entries[0].Seq != 101 || len(export.Entries[0].Hash) == 0 {
+		t.Errorf("download: %s, intact %v, %d entries", download.header.Get("Content-Disposition"), export.Verification.Intact, len(export.Entries))
+	}
+}
+
+// between returns the part of s from the first start to the end after it.
+func between(t *testing.T, s, start, end string) string {
+	t.Helper()
+	i := strings.Index(s, start)
+	if i < 0 {
+		t.Fatalf("no %q in:\n%s", start, s)
+	}
+	j := strings.Index(s[i:], end)
+	if j < 0 {
+		return s[i:]
+	}
+	return s[i : i+j+len(end)]
+}
+
+// The privacy and developer pages carry the pages' strict policy, with
+// images from the server only, and hold no inline script or style.
+func TestPrivacyPages_StrictPolicy(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tunes := env.MustPartnerOf(t, "Tunes", "alice")
+	env.MustToken(t, tunes, "alice", []string{"openid"}, apptest.Answer{})
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	scripts := regexp.MustCompile(`(?i)<script[^>]*>[^<]*`)
+	inline := regexp.MustCompile(`(?i)\sstyle=|<style|\son[a-z]+=`)
+	for _, path := range []string{"/account/apps", "/account/access-log", "/account/developer", "/account/developer/apps/" + tunes.App.ClientID} {
+		p := b.get(path)
+		csp := p.header.Get("Content-Security-Policy")
+		if p.status != http.StatusOK || !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "img-src 'self'") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: %d, policy %q", path, p.status, csp)
+		}
+		if m := inline.FindString(p.body); m != "" {
+			t.Errorf("%s holds inline style or a handler: %q", path, m)
+		}
+		for _, sc := range scripts.FindAllString(p.body, -1) {
+			if !strings.Contains(sc, ` src="/static/`) || !strings.HasSuffix(sc, ">") {
+				t.Errorf("%s holds an inline script: %q", path, sc)
+			}
+		}
+	}
+}
