@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -127,10 +129,15 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	}
 }
 
-// text returns the visible text of the first element the CSS selector matches.
+// text returns the visible text of the first element the CSS selector
+// matches, waiting for it to be there. It reads it in the page, in one
+// step: the messenger replaces parts of the page live, so a node found in
+// one step may be gone by the next.
 func text(t *testing.T, ctx context.Context, css string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	sel, _ := json.Marshal(css)
+	waitFor(t, ctx, fmt.Sprintf(`!!document.querySelector(%s)`, sel))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {innerText: ""}).innerText`, sel)))
 	if err != nil {
 		t.Fatalf("text of %s: %v", css, err)
 	}
