@@ -33,9 +33,10 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.vio
 	nodes: v.nodes.map(n => ({target: n.target, failureSummary: n.failureSummary})),
 })))`
 
-// checkAccessibility runs axe-core on the page the browser shows, in its
-// light and its dark colour scheme, and fails the test, listing them, on
-// any serious or critical violation; name says which page it is. Call it
+// checkAccessibility runs axe-core on the page the browser shows, 1280 px
+// wide in its light and its dark colour scheme and 375 px wide, and fails
+// the test, listing them, on any serious or critical violation; name says
+// which page it is. Call it
 // on each page a browser test reaches, once the page is as the member sees
 // it:
 //
@@ -50,9 +51,13 @@ func checkAccessibility(t *testing.T, ctx context.Context, name string) {
 		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";true"))
 		must(t, err)
 	}
+	// It leaves the page 1280 px wide in the browser's colour scheme.
 	defer func() { must(t, chromedp.Do(ctx, colorScheme(""))) }()
-	for _, scheme := range []string{"light", "dark"} {
-		must(t, chromedp.Do(ctx, colorScheme(scheme)))
+	for _, view := range []struct {
+		width  int64
+		scheme string
+	}{{375, "light"}, {1280, "dark"}, {1280, "light"}} {
+		must(t, chromedp.Do(ctx, chromedp.EmulateViewport(view.width, 800), colorScheme(view.scheme)))
 		found, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
 		must(t, err)
 		var report strings.Builder
@@ -66,7 +71,7 @@ func checkAccessibility(t *testing.T, ctx context.Context, name string) {
 			}
 		}
 		if report.Len() > 0 {
-			t.Errorf("axe-core finds serious or critical violations on the %s page (%s colour scheme):%s", name, scheme, report.String())
+			t.Errorf("axe-core finds serious or critical violations on the %s page (%d px, %s):%s", name, view.width, view.scheme, report.String())
 		}
 	}
 }
