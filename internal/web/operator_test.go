@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
@@ -128,4 +129,46 @@ func TestOperatorPages(t *testing.T) {
 			t.Errorf("suspending an unknown app: %d", p.status)
 		}
 	})
+}
+
+// In a real browser an operator approves an app waiting for review with
+// the keyboard and sees the decision listed; the page passes the axe-core
+// check. With PARLEY_SCREENSHOTS set, it is saved at 1280 and 375 px.
+func TestOperatorPages_Browser(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "olga")
+	env.MustMember(t, "mallory")
+	mustOperator(t, env, "olga")
+	films := env.MustPartnerOf(t, "Films", "mallory", func(in *service.NewApp) {
+		in.Purpose, in.Homepage = "Films your friends recommend, from the links you share", "https://films.example/"
+	})
+	env.MustPartner(t, xssScript, func(in *service.NewApp) { in.Purpose = xssImg })
+	suspended := env.MustPartner(t, "Old radio")
+	if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(context.Background()), suspended.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	ctx := apptest.Chromium(t)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/sign-in"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "olga"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("olga")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		chromedp.Navigate(env.URL+"/operator"),
+		chromedp.WaitVisible(chromedp.CSS(`#decision-log`)),
+	))
+	apptest.Screenshot(t, ctx, "operator")
+	checkAccessibility(t, ctx, "operator")
+
+	approve := `article[data-client-id="` + films.App.ClientID + `"] form[action$="/approve"] button`
+	must(t, chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(approve)), pressEnter(approve)))
+	waitFor(t, ctx, `document.querySelector("#decision-log tbody tr").dataset.action === "app.approve_all"`)
+	if got := text(t, ctx, `#decision-log tbody tr`); !strings.Contains(got, "olga") || !strings.Contains(got, "approved reach “all” for Films") {
+		t.Errorf("the latest decision reads %q", got)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main img, main script").length`)); err != nil || n != 0 {
+		t.Errorf("the page holds %d elements made from an app's name or purpose (%v)", n, err)
+	}
+	apptest.Screenshot(t, ctx, "operator-decided")
+	checkAccessibility(t, ctx, "operator, after a decision")
 }
