@@ -166,6 +166,10 @@ type ParticipantStore interface {
 	FindParticipant(ctx context.Context, threadID, userID string) (*Participant, error)
 	// FindParticipants returns the thread's current participants by join time.
 	FindParticipants(ctx context.Context, threadID string) ([]UserRef, error)
+	// FindParticipantsOf returns the current participants, by join time,
+	// of each of the threads the member named by userID is currently in,
+	// in one query; threads the member is not in are left out.
+	FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]UserRef, error)
 	// FindParticipantIDs returns the IDs of the thread's current participants.
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
 	// JoinThread adds the member to the thread, or brings back one who left.
