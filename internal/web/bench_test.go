@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -78,5 +79,41 @@ func BenchmarkInboxPage(b *testing.B) {
 	}
 	for b.Loop() {
 		getInbox(b, env.URL, session)
+	}
+}
+
+// firstLoadBudget is the most a first load of the messenger may transfer
+// (issue 16).
+const firstLoadBudget = 150 << 10
+
+// assetRefs finds the stylesheets and scripts a page loads.
+var assetRefs = regexp.MustCompile(`<(?:link rel="stylesheet" href|script[^>]* src)="([^"]+)"`)
+
+// The first load of the messenger, the inbox of a member with 51 threads
+// with every stylesheet and script it loads, transfers at most 150 KB.
+func TestMessenger_FirstLoadSize(t *testing.T) {
+	env, session := memberWithThreads(t)
+	page := getInbox(t, env.URL, session)
+	total := len(page)
+	refs := assetRefs.FindAllStringSubmatch(page, -1)
+	if len(refs) < 2 {
+		t.Fatalf("the inbox loads %d stylesheets and scripts; want the messenger's css and js", len(refs))
+	}
+	for _, ref := range refs {
+		resp, err := http.Get(env.URL + ref[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d, %v", ref[1], resp.StatusCode, err)
+		}
+		total += len(body)
+		t.Logf("%s: %d bytes", ref[1], len(body))
+	}
+	t.Logf("first load: %d bytes (HTML %d), budget %d", total, len(page), firstLoadBudget)
+	if total > firstLoadBudget {
+		t.Errorf("the first load transfers %d bytes, over the budget of %d", total, firstLoadBudget)
 	}
 }
