@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -220,18 +221,14 @@ func TestCLI_Operators(t *testing.T) {
 	if _, err := run(t, dir, "", "user", "grant-operator", "nobody"); err == nil || !strings.Contains(err.Error(), "nobody") {
 		t.Fatalf("grant-operator of no one: %v", err)
 	}
-	srv, err := app.OpenServer(context.Background(), dir, slog.New(slog.DiscardHandler), parley.WallClock{})
+	out, err = run(t, dir, "", "user", "list")
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := srv.Service.Users(context.Background())
-	srv.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range users {
-		if want := u.Username == "bob"; u.Operator != want {
-			t.Errorf("%s: operator %v, want %v", u.Username, u.Operator, want)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		fields := strings.Fields(line)
+		if want := fmt.Sprint(fields[0] == "bob"); fields[len(fields)-1] != want {
+			t.Errorf("user list: %q, want operator %s", line, want)
 		}
 	}
 	actions := decisions(t, dir)

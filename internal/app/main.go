@@ -159,9 +159,9 @@ func userCommand(cfg *config.Config) *cobra.Command {
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	add.Flags().BoolVar(&operator, "operator", false, "make the account an operator's: it may review apps at /operator")
 
-	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED",
+	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR",
 		(*service.Service).Users, func(u *parley.User) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator)
 		})
 	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false))
 	return cmd
