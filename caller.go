@@ -16,6 +16,8 @@ type Caller struct {
 	// SignedInAt is when the member entered their password for the
 	// session; zero for an app.
 	SignedInAt time.Time
+	// Operator is set when the member signed in holds an operator account.
+	Operator bool
 	// App is set when an app makes the call: what its token allows.
 	App *AppAccess
 	// Client is set when an app calls for itself, with a token of the

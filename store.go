@@ -68,6 +68,7 @@ type Tx interface {
 	ShareStore
 	ClientTokenStore
 	WebhookStore
+	OperatorStore
 }
 
 // UserStore keeps members' accounts.
@@ -82,6 +83,16 @@ type UserStore interface {
 	FindPasswordHash(ctx context.Context, userID string) (string, error)
 	// FindUsers returns every member ordered by username.
 	FindUsers(ctx context.Context) ([]*User, error)
+	// SetOperator makes the member an operator or an ordinary member.
+	SetOperator(ctx context.Context, userID string, operator bool) error
+}
+
+// OperatorStore keeps the record of operators' decisions.
+type OperatorStore interface {
+	// CreateOperatorAction records a decision.
+	CreateOperatorAction(ctx context.Context, a *OperatorAction) error
+	// FindOperatorActions returns up to limit decisions, the latest first.
+	FindOperatorActions(ctx context.Context, limit int) ([]*OperatorAction, error)
 }
 
 // SessionStore keeps members' sign-ins, by their token's hash.
@@ -160,6 +171,10 @@ type ParticipantStore interface {
 	FindParticipant(ctx context.Context, threadID, userID string) (*Participant, error)
 	// FindParticipants returns the thread's current participants by join time.
 	FindParticipants(ctx context.Context, threadID string) ([]UserRef, error)
+	// FindParticipantsOf returns the current participants, by join time,
+	// of each of the threads the member named by userID is currently in,
+	// in one query; threads the member is not in are left out.
+	FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]UserRef, error)
 	// FindParticipantIDs returns the IDs of the thread's current participants.
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
 	// JoinThread adds the member to the thread, or brings back one who left.

@@ -21,6 +21,9 @@ type User struct {
 	Username    string    `json:"username"`
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Operator marks an operator account: it may review apps on the
+	// operator pages. The API does not show it.
+	Operator bool `json:"-"`
 }
 
 // UserRef is how a member appears inside other objects.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,7 +14,7 @@ import (
 )
 
 func appCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)"}
+	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)", PersistentPreRun: atConsole}
 
 	var in service.NewApp
 	var owner string
@@ -71,20 +72,28 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	}
 	approve.Flags().StringVar(&reach, "reach", "", "all")
 
-	suspend := &cobra.Command{
-		Use:   "suspend CLIENT_ID",
-		Short: "Stop an app",
+	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", "is suspended", (*service.Service).SuspendApp)
+	reinstate := stateCommand(cfg, "reinstate CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
+	cmd.AddCommand(add, list, approve, suspend, reinstate)
+	return cmd
+}
+
+// stateCommand is a command that makes an operator's decision about the
+// app it names, and says what the app is now.
+func stateCommand(cfg *config.Config, use, short, done string,
+	decide func(*service.Service, context.Context, string) (*parley.App, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
-				a, err := svc.SuspendApp(cmd.Context(), args[0])
+				a, err := decide(svc, cmd.Context(), args[0])
 				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) is suspended\n", a.ClientID, a.Name)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
 				}
 				return err
 			})
 		},
 	}
-	cmd.AddCommand(add, list, approve, suspend)
-	return cmd
 }

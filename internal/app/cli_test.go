@@ -3,6 +3,9 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
@@ -161,6 +165,22 @@ func TestCLI_App(t *testing.T) {
 		if _, err := run(t, dir, "", "app", "suspend", "pc_nonexistent"); err == nil {
 			t.Fatal("suspending an unknown app succeeded")
 		}
+		if out, err := run(t, dir, "", "app", "reinstate", clientID); err != nil || !strings.Contains(out, "is active again") {
+			t.Fatalf("reinstate: %v\n%s", err, out)
+		}
+		if out, err := run(t, dir, "", "app", "suspend", clientID); err != nil {
+			t.Fatalf("suspend again: %v\n%s", err, out)
+		}
+		want := []string{parley.ActionAppSuspend, parley.ActionAppReinstate, parley.ActionAppSuspend, parley.ActionAppApproveAll}
+		var got []string
+		for _, a := range decisions(t, dir) {
+			if a.Subject == clientID {
+				got = append(got, a.Action)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("decisions recorded about the app, latest first: %v, want %v", got, want)
+		}
 		out, err := run(t, dir, "", "app", "list")
 		if err != nil {
 			t.Fatal(err)
@@ -178,6 +198,66 @@ func TestCLI_App(t *testing.T) {
 			t.Fatal("app list shows the secret")
 		}
 	})
+}
+
+// Operator accounts are made with user add --operator or grant-operator,
+// and undone with revoke-operator; each is recorded as the console's
+// decision.
+func TestCLI_Operators(t *testing.T) {
+	dir := apptest.Install(t)
+	out, err := run(t, dir, "op-password-long\n", "user", "add", "Olga", "--operator", "--password-stdin")
+	if err != nil || !strings.Contains(out, "created operator olga") {
+		t.Fatalf("user add --operator: %q, %v", out, err)
+	}
+	if _, err := run(t, dir, "bob-password-long\n", "user", "add", "bob", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, dir, "", "user", "grant-operator", "BOB"); err != nil || !strings.Contains(out, "bob is an operator") {
+		t.Fatalf("grant-operator: %q, %v", out, err)
+	}
+	if out, err := run(t, dir, "", "user", "revoke-operator", "olga"); err != nil || !strings.Contains(out, "olga is no longer an operator") {
+		t.Fatalf("revoke-operator: %q, %v", out, err)
+	}
+	if _, err := run(t, dir, "", "user", "grant-operator", "nobody"); err == nil || !strings.Contains(err.Error(), "nobody") {
+		t.Fatalf("grant-operator of no one: %v", err)
+	}
+	out, err = run(t, dir, "", "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		fields := strings.Fields(line)
+		if want := fmt.Sprint(fields[0] == "bob"); fields[len(fields)-1] != want {
+			t.Errorf("user list: %q, want operator %s", line, want)
+		}
+	}
+	actions := decisions(t, dir)
+	var got []string
+	for _, a := range actions {
+		if a.Actor != parley.OperatorConsole || a.ActorID != "" {
+			t.Errorf("decision %+v not the console's", a)
+		}
+		got = append(got, a.Action+" "+a.SubjectName)
+	}
+	want := []string{"user.revoke_operator olga", "user.grant_operator bob", "user.add bob", "user.grant_operator olga", "user.add olga"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("decisions, latest first:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// decisions returns the operators' decisions, latest first.
+func decisions(t *testing.T, install config.Config) []*parley.OperatorAction {
+	t.Helper()
+	srv, err := app.OpenServer(context.Background(), install, slog.New(slog.DiscardHandler), parley.WallClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	actions, err := srv.Service.OperatorActions(service.ConsoleContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return actions
 }
 
 func TestCLI_AccessLogVerify(t *testing.T) {

@@ -125,9 +125,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func userCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Manage members"}
+	cmd := &cobra.Command{Use: "user", Short: "Manage members", PersistentPreRun: atConsole}
 	var displayName string
-	var passwordStdin bool
+	var passwordStdin, operator bool
 	add := &cobra.Command{
 		Use:   "add USERNAME --password-stdin [--display-name NAME]",
 		Short: "Create a member, reading the password from standard input",
@@ -142,24 +142,59 @@ func userCommand(cfg *config.Config) *cobra.Command {
 			}
 			pw = strings.TrimRight(pw, "\r\n")
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
-				u, err := svc.CreateUser(cmd.Context(), service.NewAccount{Username: args[0], Password: pw, DisplayName: displayName})
+				u, err := svc.CreateUser(cmd.Context(), service.NewAccount{Username: args[0], Password: pw, DisplayName: displayName, Operator: operator})
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "created %s (%s)\n", u.Username, u.ID)
+				if u.Operator {
+					fmt.Fprintf(cmd.OutOrStdout(), "created operator %s (%s)\n", u.Username, u.ID)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "created %s (%s)\n", u.Username, u.ID)
+				}
 				return nil
 			})
 		},
 	}
 	add.Flags().StringVar(&displayName, "display-name", "", "the name others see")
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	add.Flags().BoolVar(&operator, "operator", false, "make the account an operator's: it may review apps at /operator")
 
-	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED",
+	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR",
 		(*service.Service).Users, func(u *parley.User) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator)
 		})
-	cmd.AddCommand(add, list)
+	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false))
 	return cmd
+}
+
+// operatorCommand is `user grant-operator`, or `user revoke-operator` when
+// grant is false.
+func operatorCommand(cfg *config.Config, grant bool) *cobra.Command {
+	use, short, done := "grant-operator USERNAME", "Make a member an operator, who may review apps at /operator", "is an operator"
+	if !grant {
+		use, short, done = "revoke-operator USERNAME", "Make an operator an ordinary member again", "is no longer an operator"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				u, err := svc.SetOperator(cmd.Context(), args[0], grant)
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", u.Username, done)
+				}
+				return err
+			})
+		},
+	}
+}
+
+// atConsole runs a command as the server's console, which acts as an
+// operator (service.ConsoleContext); it is the PersistentPreRun of the
+// commands that manage members and apps.
+func atConsole(cmd *cobra.Command, _ []string) {
+	cmd.SetContext(service.ConsoleContext(cmd.Context()))
 }
 
 // listCommand is a `list` subcommand that prints a table: the header, then

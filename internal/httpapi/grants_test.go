@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -189,7 +190,7 @@ func TestGrants_AuthorizationMatrix(t *testing.T) {
 			t.Run(threadScope+"/"+string(held), func(t *testing.T) {
 				partner := w.env.MustPartner(t, "App "+threadScope+" "+string(held))
 				if threadScope == parley.ThreadScopeAll {
-					if _, err := w.env.Server.Service.ApproveAllThreads(ctx, partner.App.ClientID); err != nil {
+					if _, err := w.env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -405,7 +406,7 @@ func TestGrants_OtherMembersThread(t *testing.T) {
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Everything")
-	if _, err := w.env.Server.Service.ApproveAllThreads(ctx, partner.App.ClientID); err != nil {
+	if _, err := w.env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read", "messages.write",
@@ -452,7 +453,7 @@ func TestGrants_Events(t *testing.T) {
 			t.Errorf("%s's newest entry: %+v, want the message the app received", name, e)
 		}
 	}
-	if _, err := w.env.Server.Service.SuspendApp(ctx, partner.App.ClientID); err != nil {
+	if _, err := w.env.Server.Service.SuspendApp(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	apptest.MustSend(t, w.bob, w.aliceBob, "after the suspension")

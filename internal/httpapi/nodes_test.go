@@ -10,6 +10,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -73,7 +74,7 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 	if _, err := tunesB.Messages(ctx, card.ThreadID, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
 		t.Fatalf("the thread closed to apps on the other server: %v, want 404", err)
 	}
-	if _, err := a.Server.Service.SuspendApp(ctx, tunes.App.ClientID); err != nil {
+	if _, err := a.Server.Service.SuspendApp(service.ConsoleContext(ctx), tunes.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tunesB.Share(ctx, client.NewShare{To: "bob", URL: "https://tunes.example/2", Title: "Another"}); client.StatusOf(err) != http.StatusUnauthorized {

@@ -456,7 +456,7 @@ func TestReports_WhoMayRead(t *testing.T) {
 	}
 
 	// A suspended app's own token stops at once.
-	if _, err := env.Server.Service.SuspendApp(ctx, films.App.ClientID); err != nil {
+	if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(ctx), films.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	if err := reportOf(own, films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {

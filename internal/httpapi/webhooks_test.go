@@ -302,7 +302,7 @@ func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
 	if _, err := w.alice.Do(ctx, "DELETE", "/api/v1/threads/"+group.ID+"/participants/me", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.env.Server.Service.SuspendApp(ctx, w.partner.App.ClientID); err != nil {
+	if _, err := w.env.Server.Service.SuspendApp(service.ConsoleContext(ctx), w.partner.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	d := rc.next(t)

@@ -179,7 +179,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 	t.Run("SuspendedApp", func(t *testing.T) {
 		partner := env.MustPartner(t, "Suspended")
 		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
-		if _, err := env.Server.Service.SuspendApp(ctx, partner.App.ClientID); err != nil {
+		if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
 			t.Fatal(err)
 		}
 		assertRefused(t, env, tok.AccessToken)

@@ -18,6 +18,8 @@ type NewAccount struct {
 	Username    string
 	Password    string
 	DisplayName string
+	// Operator makes the account an operator's; only CreateUser honours it.
+	Operator bool
 }
 
 // Register creates an account through the API; EFORBIDDEN when
@@ -31,23 +33,30 @@ func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, er
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
 		throttle = append(throttle, throttleKey{"sign-up:address:" + addr, signUpAddressRule(s.opts.SignUpsPerAddress)})
 	}
-	return s.createUser(ctx, in, throttle)
+	in.Operator = false
+	return s.createUser(ctx, in, throttle, nil)
 }
 
-// CreateUser creates an account regardless of the registration setting; it
-// is for operators.
+// CreateUser creates an account regardless of the registration setting,
+// an operator's when in.Operator is set; it is for operators.
 func (s *Service) CreateUser(ctx context.Context, in NewAccount) (*parley.User, error) {
-	return s.createUser(ctx, in, nil)
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.createUser(ctx, in, nil, &actor)
 }
 
 // createUser creates an account once it passes the throttle; an attempt
-// with a taken username counts as much as one that succeeds.
-func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []throttleKey) (*parley.User, error) {
+// with a taken username counts as much as one that succeeds. An operator's
+// creating it is recorded as their decision.
+func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []throttleKey, actor *parley.OperatorAction) (*parley.User, error) {
 	u := &parley.User{
 		ID:          parley.NewID(),
 		Username:    parley.NormalizeUsername(in.Username),
 		DisplayName: strings.TrimSpace(in.DisplayName),
 		CreatedAt:   s.Now(),
+		Operator:    in.Operator,
 	}
 	if err := parley.ValidateUsername(u.Username); err != nil {
 		return nil, err
@@ -68,7 +77,15 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, u, hash) })
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, u, hash); err != nil || actor == nil {
+			return err
+		}
+		if err := s.record(ctx, tx, *actor, parley.ActionUserAdd, u.ID, u.Username); err != nil || !u.Operator {
+			return err
+		}
+		return s.record(ctx, tx, *actor, parley.ActionGrantOperator, u.ID, u.Username)
+	})
 	if parley.ErrorCode(err) == parley.ECONFLICT {
 		return nil, parley.Errorf(parley.ECONFLICT, "username %q is taken", u.Username)
 	}
@@ -191,7 +208,7 @@ func (s *Service) sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []b
 	if !s.Now().Before(sess.ExpiresAt) {
 		return nil, invalidToken()
 	}
-	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt}, nil
+	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt, Operator: u.Operator}, nil
 }
 
 // Me returns the signed-in member.

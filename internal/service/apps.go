@@ -100,7 +100,12 @@ func (s *Service) MyApps(ctx context.Context) ([]*parley.App, error) {
 }
 
 // AllApps lists every app; it is for operators.
-func (s *Service) AllApps(ctx context.Context) ([]*parley.App, error) { return s.findApps(ctx, "") }
+func (s *Service) AllApps(ctx context.Context) ([]*parley.App, error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
+	return s.findApps(ctx, "")
+}
 
 func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.App, err error) {
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
@@ -111,18 +116,29 @@ func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.
 }
 
 // ApproveAllThreads records an operator's review that lets members grant
-// the app every thread; it is for operators.
+// the app every thread (reach "all"); it is for operators.
 func (s *Service) ApproveAllThreads(ctx context.Context, clientID string) (*parley.App, error) {
-	return s.reviewApp(ctx, clientID, func(a *parley.App) { a.AllThreadsApproved = true })
+	return s.reviewApp(ctx, clientID, parley.ActionAppApproveAll, func(a *parley.App) { a.AllThreadsApproved = true })
 }
 
 // SuspendApp stops an app; it is for operators. Each grant in force of an
 // active app reaches the app's endpoints as a grant.revoked event.
 func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App, error) {
-	return s.reviewApp(ctx, clientID, func(a *parley.App) { a.State = parley.AppSuspended })
+	return s.reviewApp(ctx, clientID, parley.ActionAppSuspend, func(a *parley.App) { a.State = parley.AppSuspended })
 }
 
-func (s *Service) reviewApp(ctx context.Context, clientID string, change func(*parley.App)) (app *parley.App, err error) {
+// ReinstateApp lets a suspended app work again; it is for operators. The
+// app's grants that have not ended since work again with it, as they were.
+func (s *Service) ReinstateApp(ctx context.Context, clientID string) (*parley.App, error) {
+	return s.reviewApp(ctx, clientID, parley.ActionAppReinstate, func(a *parley.App) { a.State = parley.AppActive })
+}
+
+// reviewApp makes an operator's decision about an app and records it.
+func (s *Service) reviewApp(ctx context.Context, clientID, action string, change func(*parley.App)) (app *parley.App, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
 	hooked := false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		hooked = false
@@ -133,6 +149,9 @@ func (s *Service) reviewApp(ctx context.Context, clientID string, change func(*p
 		was := app.State
 		change(app)
 		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, actor, action, app.ClientID, app.Name); err != nil {
 			return err
 		}
 		if was == parley.AppActive && app.State == parley.AppSuspended {

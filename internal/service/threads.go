@@ -339,6 +339,25 @@ func (s *Service) Participants(ctx context.Context, threadID string) (users []pa
 	return users, s.logRead(ctx, c, access{parley.ScopeParticipantsRead, threadID, userIDs(users), nil})
 }
 
+// ParticipantsOf lists who is in each of the threads given that the
+// signed-in member is in, in one read, for the member's own pages; threads
+// they are not in are left out, as if they did not exist. It reads no more
+// than Participants of each would, and no app may call it.
+func (s *Service) ParticipantsOf(ctx context.Context, threadIDs []string) (people map[string][]parley.UserRef, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	if len(threadIDs) > parley.MaxThreadLimit {
+		return nil, parley.Errorf(parley.EINVALID, "at most %d threads at once", parley.MaxThreadLimit)
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		people, err = tx.FindParticipantsOf(ctx, c.User.ID, threadIDs)
+		return err
+	})
+	return people, err
+}
+
 // AddParticipant adds a friend of the caller to a group thread the caller is
 // in. Adding someone already there changes nothing.
 func (s *Service) AddParticipant(ctx context.Context, threadID, username string) ([]parley.UserRef, error) {

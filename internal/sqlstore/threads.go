@@ -129,6 +129,38 @@ func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.U
 		ORDER BY p.joined_at, u.username`, threadID)
 }
 
+func (t *txn) FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]parley.UserRef, error) {
+	people := make(map[string][]parley.UserRef, len(threadIDs))
+	if len(threadIDs) == 0 {
+		return people, nil
+	}
+	args := make([]any, 0, len(threadIDs)+1)
+	args = append(args, userID)
+	for _, id := range threadIDs {
+		args = append(args, id)
+	}
+	rows, err := t.query(ctx, `
+		SELECT p.thread_id, u.id, u.username, u.display_name
+		FROM participants p JOIN users u ON u.id = p.user_id
+		WHERE p.left_at IS NULL AND p.thread_id IN (
+			SELECT thread_id FROM participants
+			WHERE user_id = $1 AND left_at IS NULL AND thread_id IN (`+placeholders(2, len(threadIDs))+`))
+		ORDER BY p.thread_id, p.joined_at, u.username`, args...)
+	if err != nil {
+		return nil, mapError("find participants of threads", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var threadID string
+		var u parley.UserRef
+		if err := rows.Scan(&threadID, &u.ID, &u.Username, &u.DisplayName); err != nil {
+			return nil, mapError("find participants of threads", err)
+		}
+		people[threadID] = append(people[threadID], u)
+	}
+	return people, mapError("find participants of threads", rows.Err())
+}
+
 // queryUserRefs runs a query that selects members' id, username and
 // display name.
 func (t *txn) queryUserRefs(ctx context.Context, what, query string, args ...any) ([]parley.UserRef, error) {

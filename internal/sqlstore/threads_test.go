@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,6 +43,69 @@ func TestThreads_RenameThread(t *testing.T) {
 		err = db.Write(ctx, func(tx parley.Tx) error { return tx.RenameThread(ctx, parley.NewID(), "x", later) })
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
 			t.Fatalf("renaming an unknown thread: %v, want ENOTFOUND", err)
+		}
+	})
+}
+
+// FindParticipantsOf returns, in one query, who is in each of the threads
+// the member is in, by join time, without those who left; threads the
+// member is not in, or left, are left out.
+func TestThreads_FindParticipantsOf(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, bob, carol := newUser("alice"), newUser("bob"), newUser("carol")
+		start := parley.Now()
+		thread := func(members ...*parley.User) string {
+			th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: members[0].ID, LastActivityAt: start, CreatedAt: start}
+			mustWrite(t, db, func(tx parley.Tx) error {
+				if err := tx.CreateThread(ctx, th); err != nil {
+					return err
+				}
+				for i, u := range members {
+					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start.Add(time.Duration(i) * time.Second)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			return th.ID
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{alice, bob, carol} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		withBob, withBoth, without, left := thread(alice, bob), thread(carol, alice, bob), thread(bob, carol), thread(alice, carol)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.LeaveThread(ctx, withBoth, bob.ID, start.Add(time.Minute)); err != nil {
+				return err
+			}
+			return tx.LeaveThread(ctx, left, alice.ID, start.Add(time.Minute))
+		})
+		var got map[string][]parley.UserRef
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindParticipantsOf(ctx, alice.ID, []string{withBob, withBoth, without, left, "nothing"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		names := func(refs []parley.UserRef) (s []string) {
+			for _, u := range refs {
+				s = append(s, u.Username)
+			}
+			return s
+		}
+		want := map[string][]string{withBob: {"alice", "bob"}, withBoth: {"carol", "alice"}}
+		if len(got) != len(want) {
+			t.Fatalf("participants of %d threads, want %d: %v", len(got), len(want), got)
+		}
+		for id, w := range want {
+			if g := names(got[id]); !slices.Equal(g, w) {
+				t.Errorf("thread %s: %v, want %v", id, g, w)
+			}
 		}
 	})
 }

@@ -6,12 +6,12 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const userColumns = `id, username, display_name, created_at`
+const userColumns = `id, username, display_name, created_at, operator`
 
 func scanUser(scan func(...any) error) (*parley.User, error) {
 	var u parley.User
 	var created int64
-	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created); err != nil {
+	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = fromMicros(created)
@@ -19,8 +19,8 @@ func scanUser(scan func(...any) error) (*parley.User, error) {
 }
 
 func (t *txn) CreateUser(ctx context.Context, u *parley.User, passwordHash string) error {
-	_, err := t.exec(ctx, `INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		u.ID, u.Username, u.DisplayName, passwordHash, micros(u.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO users (id, username, display_name, password_hash, created_at, operator) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, u.Username, u.DisplayName, passwordHash, micros(u.CreatedAt), u.Operator)
 	return mapError("create user", err)
 }
 
@@ -28,7 +28,7 @@ func (t *txn) findUser(ctx context.Context, where string, arg any) (*parley.User
 	var u parley.User
 	var created int64
 	err := t.queryRow(ctx, "user", `SELECT `+userColumns+` FROM users WHERE `+where, []any{arg},
-		&u.ID, &u.Username, &u.DisplayName, &created)
+		&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator)
 	if err != nil {
 		return nil, mapError("find user", err)
 	}
@@ -67,6 +67,14 @@ func (t *txn) FindUsers(ctx context.Context) ([]*parley.User, error) {
 	return users, mapError("find users", rows.Err())
 }
 
+func (t *txn) SetOperator(ctx context.Context, userID string, operator bool) error {
+	res, err := t.exec(ctx, `UPDATE users SET operator = $2 WHERE id = $1`, userID, operator)
+	if err != nil {
+		return mapError("set operator", err)
+	}
+	return mustAffect(res, "user")
+}
+
 func (t *txn) CreateSession(ctx context.Context, s *parley.Session) error {
 	_, err := t.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		s.TokenHash, s.UserID, micros(s.CreatedAt), micros(s.ExpiresAt))
@@ -78,10 +86,10 @@ func (t *txn) FindSession(ctx context.Context, tokenHash []byte) (*parley.Sessio
 	var u parley.User
 	var created, expires, userCreated int64
 	err := t.queryRow(ctx, "session", `
-		SELECT s.token_hash, s.created_at, s.expires_at, u.id, u.username, u.display_name, u.created_at
+		SELECT s.token_hash, s.created_at, s.expires_at, u.id, u.username, u.display_name, u.created_at, u.operator
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1`, []any{tokenHash},
-		&s.TokenHash, &created, &expires, &u.ID, &u.Username, &u.DisplayName, &userCreated)
+		&s.TokenHash, &created, &expires, &u.ID, &u.Username, &u.DisplayName, &userCreated, &u.Operator)
 	if err != nil {
 		return nil, nil, mapError("find session", err)
 	}

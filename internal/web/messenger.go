@@ -185,28 +185,26 @@ func (p *Pages) inbox(ctx context.Context, current string) ([]threadItem, error)
 		return nil, err
 	}
 	me := parley.CallerFromContext(ctx).User
+	// Threads without a title are named by their people, read in one go.
+	var untitled []string
+	for _, t := range page.Threads {
+		if t.Title == "" {
+			untitled = append(untitled, t.ID)
+		}
+	}
+	people, err := p.svc.ParticipantsOf(ctx, untitled)
+	if err != nil {
+		return nil, err
+	}
 	items := make([]threadItem, 0, len(page.Threads))
 	for _, t := range page.Threads {
-		name, err := p.threadName(ctx, &t.Thread, me)
-		if err != nil {
-			return nil, err
+		name := t.Title
+		if name == "" {
+			name = othersNamed(people[t.ID], me)
 		}
 		items = append(items, threadItem{ThreadSummary: t, Name: name, Preview: preview(t.LastMessage, me), Current: t.ID == current})
 	}
 	return items, nil
-}
-
-// threadName is what a thread is called: its title, or the names of the
-// others in it.
-func (p *Pages) threadName(ctx context.Context, th *parley.Thread, me parley.UserRef) (string, error) {
-	if th.Title != "" {
-		return th.Title, nil
-	}
-	people, err := p.svc.Participants(ctx, th.ID)
-	if err != nil {
-		return "", err
-	}
-	return othersNamed(people, me), nil
 }
 
 // othersNamed names the people other than me, or says there is no one.

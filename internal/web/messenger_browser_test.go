@@ -44,6 +44,9 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(ctx,
 			chromedp.Navigate(proxy.URL+"/"),
 			chromedp.WaitVisible(chromedp.CSS(`a[href="/sign-up"]`)),
+		))
+		checkAccessibility(t, ctx, "sign-in")
+		must(t, chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(`a[href="/sign-up"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`input[name=display_name]`)),
 			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), username),
@@ -51,7 +54,9 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password(username)),
 		))
 		apptest.Screenshot(t, ctx, "signup-"+username)
+		checkAccessibility(t, ctx, "sign-up")
 		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+		checkAccessibility(t, ctx, "empty inbox")
 	}
 	var threadID string
 
@@ -67,6 +72,7 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`.find button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#outgoing`)),
 		))
+		checkAccessibility(t, alice, "friends, a request sent")
 		must(t, chromedp.Do(bob,
 			chromedp.Navigate(proxy.URL+"/friends"),
 			chromedp.WaitVisible(chromedp.CSS(`#incoming`)),
@@ -127,11 +133,13 @@ func TestMessenger_Browser(t *testing.T) {
 			t.Errorf("bob's page shows the deleted message as %q", got)
 		}
 		apptest.Screenshot(t, bob, "thread")
+		checkAccessibility(t, bob, "thread")
 		must(t, chromedp.Do(bob, colorScheme("dark")))
 		apptest.Screenshot(t, bob, "thread-dark")
 		must(t, chromedp.Do(bob, colorScheme("")))
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
 		apptest.Screenshot(t, bob, "inbox")
+		checkAccessibility(t, bob, "inbox")
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 		waitFor(t, bob, `document.body.dataset.live === "open"`)
 	})
@@ -170,6 +178,10 @@ func TestMessenger_Browser(t *testing.T) {
 	t.Run("MarkupShowsAsText", func(t *testing.T) {
 		must(t, chromedp.Do(alice,
 			chromedp.Navigate(proxy.URL+"/new"),
+			chromedp.WaitVisible(chromedp.CSS(`input[value=bob]`)),
+		))
+		checkAccessibility(t, alice, "new chat")
+		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`input[value=bob]`)),
 			chromedp.SendKeys(chromedp.CSS(`#title`), xssScript),
 			chromedp.Click(chromedp.CSS(`.new button[type=submit]`)),
@@ -199,6 +211,7 @@ func TestMessenger_Browser(t *testing.T) {
 			t.Errorf("bob's inbox:\n%s", got)
 		}
 		apptest.Screenshot(t, bob, "group")
+		checkAccessibility(t, bob, "group thread")
 	})
 
 	t.Run("FriendsAndGroups", func(t *testing.T) {
@@ -210,6 +223,7 @@ func TestMessenger_Browser(t *testing.T) {
 		// Alice declines Carol, who asks again and is accepted.
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
 		apptest.Screenshot(t, alice, "friends")
+		checkAccessibility(t, alice, "friends, a request received")
 		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#incoming button.quiet`)), chromedp.WaitVisible(chromedp.CSS(`.notice`))))
 		if got := text(t, alice, `main`); strings.Contains(got, "@carol") {
 			t.Errorf("carol still shows after declining:\n%s", got)

@@ -69,6 +69,7 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		}
 	}
 	apptest.Screenshot(t, b, "connected-apps")
+	checkAccessibility(t, b, "connected apps (privacy)")
 	must(t, chromedp.Do(b, colorScheme("dark")))
 	apptest.Screenshot(t, b, "connected-apps-dark")
 	must(t, chromedp.Do(b, colorScheme("")))
@@ -86,6 +87,7 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		t.Errorf("MovieClub's log:\n%s", log)
 	}
 	apptest.Screenshot(t, b, "access-log")
+	checkAccessibility(t, b, "access log (privacy)")
 
 	// Revoke MovieClub from the connected apps page.
 	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/apps"), chromedp.WaitVisible(chromedp.CSS(`section.app`))))
@@ -111,11 +113,13 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#app-uris`), "https://films.example/cb"),
 	))
 	apptest.Screenshot(t, b, "developer-console")
+	checkAccessibility(t, b, "developer console")
 	submit(t, b, `form[action="/account/developer/apps"] button[type=submit]`, `!!document.querySelector("#client-secret")`)
 	if h1, purpose := text(t, b, `.privacy h1`), text(t, b, `.purpose`); h1 != xssImg || purpose != xssScript {
 		t.Errorf("the app's page reads %q, %q", h1, purpose)
 	}
 	apptest.Screenshot(t, b, "developer-app")
+	checkAccessibility(t, b, "developer console, an app's page")
 	// The chart loads under the pages' policy.
 	waitFor(t, b, `document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth === 860`)
 

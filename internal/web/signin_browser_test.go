@@ -67,11 +67,13 @@ func TestSignInWithParley_Browser(t *testing.T) {
 			t.Errorf("the sign-in page does not name the app:\n%s", page)
 		}
 		apptest.Screenshot(t, ctx, "signin")
+		checkAccessibility(t, ctx, "sign-in")
 		must(t, chromedp.Do(ctx, signIn("not the password"), chromedp.WaitVisible(chromedp.CSS(`.error`))))
 		if msg := text(t, ctx, `.error`); !strings.Contains(msg, "Wrong username or password.") {
 			t.Errorf("a wrong password says %q", msg)
 		}
 		apptest.Screenshot(t, ctx, "wrong-password")
+		checkAccessibility(t, ctx, "wrong password")
 	})
 
 	t.Run("Consent", func(t *testing.T) {
@@ -81,11 +83,19 @@ func TestSignInWithParley_Browser(t *testing.T) {
 			t.Errorf("the consent page's scopes:\n%s", scopes)
 		}
 		apptest.Screenshot(t, ctx, "consent")
+		checkAccessibility(t, ctx, "consent")
 		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(`#back`))))
 		got := location(t, ctx)
 		if got.Query().Get("code") == "" || got.Query().Get("iss") != env.URL || got.Query().Get("state") != "s1" {
 			t.Errorf("back at the app with %s, want a code, state s1 and iss %s", got, env.URL)
 		}
+	})
+
+	t.Run("AccountPages", func(t *testing.T) {
+		must(t, chromedp.Do(ctx, chromedp.Navigate(env.URL+"/account/apps"), chromedp.WaitVisible(chromedp.CSS(`section.app`))))
+		checkAccessibility(t, ctx, "connected apps")
+		must(t, chromedp.Do(ctx, chromedp.Navigate(env.URL+"/account/access-log"), chromedp.WaitVisible(chromedp.CSS(`h1`))))
+		checkAccessibility(t, ctx, "access log")
 	})
 
 	t.Run("PromptConsent", func(t *testing.T) {
@@ -95,6 +105,7 @@ func TestSignInWithParley_Browser(t *testing.T) {
 			t.Errorf("prompt=consent for a covered request:\n%s", page)
 		}
 		apptest.Screenshot(t, ctx, "consent-again")
+		checkAccessibility(t, ctx, "consent again")
 	})
 
 	t.Run("RequestInDoubt", func(t *testing.T) {
@@ -104,6 +115,7 @@ func TestSignInWithParley_Browser(t *testing.T) {
 			t.Errorf("a repeated client_id says %q", msg)
 		}
 		apptest.Screenshot(t, ctx, "request-in-doubt")
+		checkAccessibility(t, ctx, "error")
 	})
 
 	t.Run("Throttled", func(t *testing.T) {

@@ -69,6 +69,7 @@ func TestThreadApps_Browser(t *testing.T) {
 			t.Errorf("the conversations to tick read:\n%s", got)
 		}
 		apptest.Screenshot(t, alice, "consent")
+		checkAccessibility(t, alice, "consent with unticking")
 		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`input[name=scope][value="messages.write"]`)),
 			chromedp.Click(chromedp.CSS(`input[name=thread_scope][value=selected]`)),
@@ -97,6 +98,7 @@ func TestThreadApps_Browser(t *testing.T) {
 			t.Errorf("bob's list of apps reads %q", got)
 		}
 		apptest.Screenshot(t, bob, "thread-notice")
+		checkAccessibility(t, bob, "thread with an app notice")
 	})
 
 	t.Run("CloseAndReopenLive", func(t *testing.T) {
@@ -114,6 +116,7 @@ func TestThreadApps_Browser(t *testing.T) {
 			t.Error("the app still reads the conversation bob closed")
 		}
 		apptest.Screenshot(t, alice, "thread-closed")
+		checkAccessibility(t, alice, "thread closed to apps")
 		// Bob's switch kept the focus, now to reopen.
 		if got := text(t, bob, `#apps-switch`); got != "Reopen to apps" {
 			t.Errorf("bob's switch reads %q", got)

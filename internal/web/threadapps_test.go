@@ -121,7 +121,7 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	apptest.MustFriends(t, alice, carolAPI)
 	withBob, withCarol := apptest.MustThread(t, alice, "bob").ID, apptest.MustThread(t, alice, "carol").ID
 	everything := env.MustPartner(t, "Everything")
-	if _, err := env.Server.Service.ApproveAllThreads(ctx, everything.App.ClientID); err != nil {
+	if _, err := env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), everything.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	env.MustToken(t, everything, "alice", []string{"openid", "threads.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
@@ -213,7 +213,7 @@ func TestConsentPage_SaysWhatItGrants(t *testing.T) {
 	}
 
 	reviewed := env.MustPartner(t, "Reviewed")
-	if _, err := env.Server.Service.ApproveAllThreads(context.Background(), reviewed.App.ClientID); err != nil {
+	if _, err := env.Server.Service.ApproveAllThreads(service.ConsoleContext(context.Background()), reviewed.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
 	body = consent(t, reviewed)

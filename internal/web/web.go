@@ -95,6 +95,8 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 			"templates/layout.html", "templates/messenger.html", "templates/apps-panel.html", "templates/"+name+".html"))
 	}
 	p.parsePrivacyPages(funcs)
+	p.pages["operator"] = template.Must(template.New("operator").Funcs(funcs).Funcs(operatorFuncs).ParseFS(templateFiles,
+		"templates/layout.html", "templates/operator.html"))
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
@@ -105,6 +107,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	p.routePrivacy(mux)
 	mux.HandleFunc(shareLinkPattern, p.handleShareLink)
 	p.routeMessenger(mux)
+	p.routeOperator(mux)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p, nil
@@ -112,7 +115,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 
 // Paths returns the paths the pages serve, for the server's top-level mux.
 func Paths() []string {
-	return append([]string{oauth.LoginPath, consentPath, "/account/", "/static/", service.ShareLinkPath}, messengerPaths...)
+	return append([]string{oauth.LoginPath, consentPath, "/account/", "/static/", service.ShareLinkPath, operatorPath, operatorPath + "/"}, messengerPaths...)
 }
 
 // ServeHTTP serves the pages with their security headers.

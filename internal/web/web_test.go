@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -232,7 +233,7 @@ func TestForms_CSRFTokenRefused(t *testing.T) {
 
 	// Nothing changed: no app registered, the grant is as it was, and the
 	// right token works.
-	if mine, err := env.Server.Service.AllApps(context.Background()); err != nil || len(mine) != 1 {
+	if mine, err := env.Server.Service.AllApps(service.ConsoleContext(context.Background())); err != nil || len(mine) != 1 {
 		t.Fatalf("apps after refused forms: %d, %v", len(mine), err)
 	}
 	apps, err := alice.ConnectedApps(context.Background())

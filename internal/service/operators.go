@@ -1,0 +1,141 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// Operators review apps: they let members grant an app every thread, and
+// suspend and reinstate apps. An operator is a member whose account holds
+// the operator flag, signed in with a session of their own (an app acting
+// for them is not an operator), or whoever runs the parley command at the
+// server's console. Every decision is recorded, in the transaction that
+// makes it, with who made it and when.
+
+type consoleKey struct{}
+
+// ConsoleContext returns a copy of ctx for the server's console: the
+// parley command, run by whoever administers the server, acts as an
+// operator.
+func ConsoleContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, consoleKey{}, true)
+}
+
+// MaxOperatorActions is how many of the latest decisions OperatorActions lists.
+const MaxOperatorActions = 100
+
+// operator returns the decision record's actor for a call only operators
+// may make, or ENOTFOUND, as for a page that does not exist, for anyone
+// else.
+func operator(ctx context.Context) (parley.OperatorAction, error) {
+	if console, _ := ctx.Value(consoleKey{}).(bool); console {
+		return parley.OperatorAction{Actor: parley.OperatorConsole}, nil
+	}
+	c := parley.CallerFromContext(ctx)
+	if c == nil || c.App != nil || c.Client != nil || !c.Operator {
+		return parley.OperatorAction{}, parley.Errorf(parley.ENOTFOUND, "not found")
+	}
+	return parley.OperatorAction{ActorID: c.User.ID, Actor: c.User.Username}, nil
+}
+
+// record stores an operator's decision about subject.
+func (s *Service) record(ctx context.Context, tx parley.Tx, actor parley.OperatorAction, action, subject, subjectName string) error {
+	actor.ID, actor.At, actor.Action, actor.Subject, actor.SubjectName = parley.NewID(), s.Now(), action, subject, subjectName
+	return tx.CreateOperatorAction(ctx, &actor)
+}
+
+// AppReview is an app as operators review it: the registration and the
+// member who owns it.
+type AppReview struct {
+	*parley.App
+	// Owner is the owner's username; empty for an app operators registered.
+	Owner string
+}
+
+// Review is what the operator pages show: apps waiting for review (active,
+// and not yet let reach every thread), the other apps, and the latest
+// decisions.
+type Review struct {
+	Waiting, Reviewed, Suspended []AppReview
+	Decisions                    []*parley.OperatorAction
+}
+
+// ReviewApps returns the apps by where they are in review, with the latest
+// decisions; it is for operators.
+func (s *Service) ReviewApps(ctx context.Context) (*Review, error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
+	r := &Review{}
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
+		*r = Review{}
+		apps, err := tx.FindApps(ctx, "")
+		if err != nil {
+			return err
+		}
+		owners := map[string]string{}
+		for _, a := range apps {
+			if _, ok := owners[a.OwnerID]; a.OwnerID != "" && !ok {
+				u, err := tx.FindUserByID(ctx, a.OwnerID)
+				if err != nil {
+					return err
+				}
+				owners[a.OwnerID] = u.Username
+			}
+			ar := AppReview{App: a, Owner: owners[a.OwnerID]}
+			switch {
+			case a.State == parley.AppSuspended:
+				r.Suspended = append(r.Suspended, ar)
+			case a.AllThreadsApproved:
+				r.Reviewed = append(r.Reviewed, ar)
+			default:
+				r.Waiting = append(r.Waiting, ar)
+			}
+		}
+		r.Decisions, err = tx.FindOperatorActions(ctx, MaxOperatorActions)
+		return err
+	})
+	return r, err
+}
+
+// OperatorActions returns the latest decisions operators made, the latest
+// first; it is for operators.
+func (s *Service) OperatorActions(ctx context.Context) (actions []*parley.OperatorAction, err error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		actions, err = tx.FindOperatorActions(ctx, MaxOperatorActions)
+		return err
+	})
+	return actions, err
+}
+
+// SetOperator makes the member named username an operator, or an ordinary
+// member again; it is for operators.
+func (s *Service) SetOperator(ctx context.Context, username string, op bool) (u *parley.User, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	action := parley.ActionGrantOperator
+	if !op {
+		action = parley.ActionRevokeOperator
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		u, err = tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+		if isNotFound(err) {
+			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", strings.TrimSpace(username))
+		} else if err != nil {
+			return err
+		}
+		if err := tx.SetOperator(ctx, u.ID, op); err != nil {
+			return err
+		}
+		u.Operator = op
+		return s.record(ctx, tx, actor, action, u.ID, u.Username)
+	})
+	return u, err
+}

@@ -1,0 +1,82 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// A member becomes an operator and back, as every way of finding them
+// says; operators' decisions are listed latest first, the console's
+// without an actor ID.
+func TestOperators_FlagAndDecisions(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann := newUser("ann")
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, "hash") })
+		isOperator := func() bool {
+			t.Helper()
+			var byID, byName *parley.User
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				if byID, err = tx.FindUserByID(ctx, ann.ID); err != nil {
+					return err
+				}
+				byName, err = tx.FindUserByUsername(ctx, ann.Username)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if byID.Operator != byName.Operator {
+				t.Fatalf("by ID operator=%v, by username %v", byID.Operator, byName.Operator)
+			}
+			return byID.Operator
+		}
+		if isOperator() {
+			t.Fatal("a new member is an operator")
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetOperator(ctx, ann.ID, true) })
+		if !isOperator() {
+			t.Fatal("SetOperator(true) did not make an operator")
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetOperator(ctx, ann.ID, false) })
+		if isOperator() {
+			t.Fatal("SetOperator(false) left an operator")
+		}
+		err := db.Write(ctx, func(tx parley.Tx) error { return tx.SetOperator(ctx, "nobody", true) })
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("SetOperator of no one: %v, want ENOTFOUND", err)
+		}
+
+		at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+		first := &parley.OperatorAction{ID: parley.NewID(), At: at, Actor: parley.OperatorConsole,
+			Action: parley.ActionGrantOperator, Subject: ann.ID, SubjectName: "ann"}
+		second := &parley.OperatorAction{ID: parley.NewID(), At: at.Add(time.Minute), ActorID: ann.ID, Actor: "ann",
+			Action: parley.ActionAppSuspend, Subject: "pc_x", SubjectName: "MovieClub"}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateOperatorAction(ctx, first); err != nil {
+				return err
+			}
+			return tx.CreateOperatorAction(ctx, second)
+		})
+		var got []*parley.OperatorAction
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindOperatorActions(ctx, 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || *got[0] != *second || *got[1] != *first {
+			t.Fatalf("decisions %+v %+v, want %+v then %+v", got[0], got[len(got)-1], second, first)
+		}
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindOperatorActions(ctx, 1)
+			return err
+		}); err != nil || len(got) != 1 {
+			t.Fatalf("limit 1: %d decisions, %v", len(got), err)
+		}
+	})
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+// The operator pages: apps waiting for review with what they ask for, the
+// other apps, and the buttons that approve reach "all", suspend and
+// reinstate, above the record of operators' decisions. The service decides
+// who is an operator; to everyone else, signed in or not, the pages do
+// not exist.
+
+const operatorPath = "/operator"
+
+// operatorDecisions maps the path's decision to the service's.
+var operatorDecisions = map[string]func(*service.Service, context.Context, string) (*parley.App, error){
+	"approve":   (*service.Service).ApproveAllThreads,
+	"suspend":   (*service.Service).SuspendApp,
+	"reinstate": (*service.Service).ReinstateApp,
+}
+
+func (p *Pages) routeOperator(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+operatorPath, p.handleOperator)
+	mux.HandleFunc("POST "+operatorPath+"/apps/{client}/{decision}", p.handleOperatorDecision)
+}
+
+// operatorPage is what the operator page shows.
+type operatorPage struct {
+	Title, CSRF string
+	Me          parley.UserRef
+	Review      *service.Review
+}
+
+func (p *Pages) handleOperator(w http.ResponseWriter, r *http.Request) {
+	ctx, err := p.member(r)
+	if err != nil {
+		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
+		return
+	}
+	review, err := p.svc.ReviewApps(ctx)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	p.render(w, http.StatusOK, "operator", operatorPage{
+		Title: "App review", CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Review: review,
+	})
+}
+
+func (p *Pages) handleOperatorDecision(w http.ResponseWriter, r *http.Request) {
+	ctx, err := p.member(r)
+	decide, ok := operatorDecisions[r.PathValue("decision")]
+	if err != nil || !ok {
+		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
+		return
+	}
+	if !p.checkCSRF(w, r) {
+		return
+	}
+	if _, err := decide(p.svc, ctx, r.PathValue("client")); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, operatorPath, http.StatusSeeOther)
+}
+
+// operatorFuncs are the operator page's template functions.
+var operatorFuncs = template.FuncMap{"decision": describeDecision, "reviewItem": newReviewItem}
+
+// reviewItem is one app on the operator page with the decisions its
+// buttons make.
+type reviewItem struct {
+	service.AppReview
+	CSRF      string
+	Decisions []string
+}
+
+func newReviewItem(page operatorPage, app service.AppReview, decisions ...string) reviewItem {
+	return reviewItem{AppReview: app, CSRF: page.CSRF, Decisions: decisions}
+}
+
+// decisionWords says what each recorded decision was, after who made it.
+var decisionWords = map[string]string{
+	parley.ActionUserAdd:        "created the account of",
+	parley.ActionGrantOperator:  "made an operator:",
+	parley.ActionRevokeOperator: "ended operator rights of",
+	parley.ActionAppApproveAll:  "approved reach “all” for",
+	parley.ActionAppSuspend:     "suspended",
+	parley.ActionAppReinstate:   "reinstated",
+}
+
+// describeDecision says in words what a recorded decision was.
+func describeDecision(action string) string {
+	if words, ok := decisionWords[action]; ok {
+		return words
+	}
+	return action
+}

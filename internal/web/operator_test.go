@@ -1,0 +1,174 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+)
+
+// mustOperator makes the member an operator, as `parley user
+// grant-operator` does.
+func mustOperator(t *testing.T, env *apptest.Env, username string) {
+	t.Helper()
+	if _, err := env.Server.Service.SetOperator(service.ConsoleContext(context.Background()), username, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appState returns the app as the store holds it.
+func appState(t *testing.T, env *apptest.Env, clientID string) *parley.App {
+	t.Helper()
+	apps, err := env.Server.Service.AllApps(service.ConsoleContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a.ClientID == clientID {
+			return a
+		}
+	}
+	t.Fatalf("no app %s", clientID)
+	return nil
+}
+
+// Operators see the apps waiting for review with what they ask for, approve
+// reach "all", suspend and reinstate, and find each decision listed with
+// who made it. To anyone else the pages do not exist, and a decision
+// posted without the page's CSRF token changes nothing.
+func TestOperatorPages(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "olga")
+	env.MustMember(t, "mallory")
+	mustOperator(t, env, "olga")
+	films := env.MustPartnerOf(t, "Films", "mallory", func(in *service.NewApp) {
+		in.Purpose, in.Homepage = "Films your friends recommend", "https://films.example/"
+	})
+	xss := env.MustPartner(t, "<script>alert(1)</script>", func(in *service.NewApp) {
+		in.Purpose = `"><img src=x onerror=alert(1)>`
+	})
+	id := films.App.ClientID
+
+	t.Run("HiddenFromOthers", func(t *testing.T) {
+		anonymous := newScriptless(t, env.URL)
+		member := newScriptless(t, env.URL)
+		member.signIn("mallory")
+		for who, b := range map[string]*scriptless{"no one signed in": anonymous, "a member": member} {
+			if p := b.get("/operator"); p.status != http.StatusNotFound || strings.Contains(p.body, "Films") {
+				t.Errorf("%s at /operator: %d\n%s", who, p.status, p.body)
+			}
+		}
+		inbox := member.get("/")
+		if p := member.post(inbox, "/operator/apps/"+id+"/approve", url.Values{}); p.status != http.StatusNotFound {
+			t.Errorf("a member approving: %d\n%s", p.status, p.body)
+		}
+		if appState(t, env, id).AllThreadsApproved {
+			t.Fatal("a member's post approved the app")
+		}
+	})
+
+	olga := newScriptless(t, env.URL)
+	olga.signIn("olga")
+	review := olga.get("/operator")
+	t.Run("WaitingWithWhatTheyAskFor", func(t *testing.T) {
+		waiting, _, _ := strings.Cut(review.body, `id="reviewed"`)
+		for _, want := range []string{"Waiting for review (2)", `data-client-id="` + id + `"`, "Films your friends recommend",
+			`href="https://films.example/"`, "@mallory", apptest.RedirectURI, "Approve reach “all” for Films"} {
+			if !strings.Contains(waiting, want) {
+				t.Errorf("the waiting apps lack %q:\n%s", want, waiting)
+			}
+		}
+		if strings.Contains(review.body, "<script>alert") || strings.Contains(review.body, "<img src=x") ||
+			!strings.Contains(review.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("the app named %q is not shown as text:\n%s", xss.App.Name, review.body)
+		}
+	})
+
+	t.Run("ForgedDecisionRefused", func(t *testing.T) {
+		p := olga.answer(olga.http.PostForm(env.URL+"/operator/apps/"+id+"/suspend", url.Values{"csrf": {"forged"}}))
+		if p.status != http.StatusForbidden || appState(t, env, id).State != parley.AppActive {
+			t.Fatalf("a forged suspend: %d, app %s", p.status, appState(t, env, id).State)
+		}
+	})
+
+	t.Run("Decisions", func(t *testing.T) {
+		p := olga.post(review, "/operator/apps/"+id+"/approve", url.Values{})
+		if p.url.Path != "/operator" || !appState(t, env, id).AllThreadsApproved {
+			t.Fatalf("approve ends at %s, app %+v", p.url, appState(t, env, id))
+		}
+		if !strings.Contains(p.body, "Approved for reach “all” (1)") {
+			t.Errorf("the approved app is not listed as approved:\n%s", p.body)
+		}
+		p = olga.post(p, "/operator/apps/"+id+"/suspend", url.Values{})
+		if appState(t, env, id).State != parley.AppSuspended || !strings.Contains(p.body, "Reinstate Films") {
+			t.Fatalf("suspend: app %s\n%s", appState(t, env, id).State, p.body)
+		}
+		p = olga.post(p, "/operator/apps/"+id+"/reinstate", url.Values{})
+		if appState(t, env, id).State != parley.AppActive {
+			t.Fatalf("reinstate: app %s", appState(t, env, id).State)
+		}
+		_, log, _ := strings.Cut(p.body, `id="decision-log"`)
+		rows := strings.Split(log, "<tr data-action=")[1:]
+		want := []string{"olga</td><td>reinstated Films", "olga</td><td>suspended Films", "olga</td><td>approved reach “all” for Films",
+			"the console</td><td>made an operator: olga"}
+		if len(rows) != len(want) {
+			t.Fatalf("%d decisions listed, want %d:\n%s", len(rows), len(want), log)
+		}
+		for i, w := range want {
+			if !strings.Contains(rows[i], w) {
+				t.Errorf("decision %d is %q, want it to read %q", i, rows[i], w)
+			}
+		}
+		if p := olga.post(p, "/operator/apps/pc_nonexistent/suspend", url.Values{}); p.status != http.StatusNotFound {
+			t.Errorf("suspending an unknown app: %d", p.status)
+		}
+	})
+}
+
+// In a real browser an operator approves an app waiting for review with
+// the keyboard and sees the decision listed; the page passes the axe-core
+// check. With PARLEY_SCREENSHOTS set, it is saved at 1280 and 375 px.
+func TestOperatorPages_Browser(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "olga")
+	env.MustMember(t, "mallory")
+	mustOperator(t, env, "olga")
+	films := env.MustPartnerOf(t, "Films", "mallory", func(in *service.NewApp) {
+		in.Purpose, in.Homepage = "Films your friends recommend, from the links you share", "https://films.example/"
+	})
+	env.MustPartner(t, xssScript, func(in *service.NewApp) { in.Purpose = xssImg })
+	suspended := env.MustPartner(t, "Old radio")
+	if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(context.Background()), suspended.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	ctx := apptest.Chromium(t)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/sign-in"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "olga"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("olga")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		chromedp.Navigate(env.URL+"/operator"),
+		chromedp.WaitVisible(chromedp.CSS(`#decision-log`)),
+	))
+	apptest.Screenshot(t, ctx, "operator")
+	checkAccessibility(t, ctx, "operator")
+
+	approve := `article[data-client-id="` + films.App.ClientID + `"] form[action$="/approve"] button`
+	must(t, chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(approve)), pressEnter(approve)))
+	waitFor(t, ctx, `document.querySelector("#decision-log tbody tr").dataset.action === "app.approve_all"`)
+	if got := text(t, ctx, `#decision-log tbody tr`); !strings.Contains(got, "olga") || !strings.Contains(got, "approved reach “all” for Films") {
+		t.Errorf("the latest decision reads %q", got)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main img, main script").length`)); err != nil || n != 0 {
+		t.Errorf("the page holds %d elements made from an app's name or purpose (%v)", n, err)
+	}
+	apptest.Screenshot(t, ctx, "operator-decided")
+	checkAccessibility(t, ctx, "operator, after a decision")
+}

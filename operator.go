@@ -1,0 +1,34 @@
+package parley
+
+import "time"
+
+// What operators decide, as OperatorAction.Action records it.
+const (
+	ActionUserAdd        = "user.add"
+	ActionGrantOperator  = "user.grant_operator"
+	ActionRevokeOperator = "user.revoke_operator"
+	ActionAppApproveAll  = "app.approve_all"
+	ActionAppSuspend     = "app.suspend"
+	ActionAppReinstate   = "app.reinstate"
+)
+
+// OperatorConsole is the actor of decisions made at the server's console.
+const OperatorConsole = "console"
+
+// OperatorAction is one decision an operator made: who, what, about what,
+// and when. Decisions made at the server's console (the parley command)
+// have no ActorID and the Actor OperatorConsole.
+type OperatorAction struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// ActorID is the operator's member ID; empty for the console.
+	ActorID string `json:"actor_id,omitempty"`
+	// Actor is the operator's username as it was, or OperatorConsole.
+	Actor string `json:"actor"`
+	// Action is one of the Action constants.
+	Action string `json:"action"`
+	// Subject is what the decision is about: an app's client ID or a
+	// member's ID; SubjectName its name as it was.
+	Subject     string `json:"subject"`
+	SubjectName string `json:"subject_name"`
+}
