@@ -154,13 +154,7 @@ func (s *Service) AccessLogGroups(ctx context.Context, q AccessLogQuery) (*Acces
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit == 0 {
-		q.Limit = parley.DefaultMessageLimit
-	}
-	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
-	}
-	below, err := decodeLogCursor(q.Cursor)
+	below, err := q.start()
 	if err != nil {
 		return nil, err
 	}

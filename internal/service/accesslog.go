@@ -118,6 +118,18 @@ type AccessLogQuery struct {
 	Limit  int
 }
 
+// start gives the query its default limit, checks it, and returns the
+// position its page starts below: the cursor's, or the top of the log.
+func (q *AccessLogQuery) start() (int64, error) {
+	if q.Limit == 0 {
+		q.Limit = parley.DefaultMessageLimit
+	}
+	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
+		return 0, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
+	}
+	return decodeLogCursor(q.Cursor)
+}
+
 // AccessLogPage is a page of a member's access log.
 type AccessLogPage struct {
 	Entries []*parley.AccessEntry `json:"entries"`
@@ -131,13 +143,7 @@ func (s *Service) AccessLog(ctx context.Context, q AccessLogQuery) (*AccessLogPa
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit == 0 {
-		q.Limit = parley.DefaultMessageLimit
-	}
-	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
-	}
-	below, err := decodeLogCursor(q.Cursor)
+	below, err := q.start()
 	if err != nil {
 		return nil, err
 	}
