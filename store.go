@@ -181,6 +181,11 @@ type MessageStore interface {
 	// with its ECONFLICT), and moves the sender's read marker up to m.Seq
 	// (as SetReadSeq); ENOTFOUND when the thread does not exist.
 	PostMessage(ctx context.Context, m *Message) error
+	// PostParticipantMessage returns the IDs of the thread's current
+	// participants, as FindParticipantIDs, and posts m, as PostMessage,
+	// when its sender is one of them (posted); otherwise it stores
+	// nothing. A send is then one statement where it was two.
+	PostParticipantMessage(ctx context.Context, m *Message) (participants []string, posted bool, err error)
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
 	// the key.

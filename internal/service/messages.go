@@ -70,29 +70,31 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 	if err != nil {
 		return nil, false, nil, err
 	}
-	ids, err := tx.FindParticipantIDs(ctx, threadID)
-	if err != nil {
-		return nil, false, nil, err
-	}
-	member := slices.Contains(ids, c.User.ID)
-	if idempotencyKey != "" && (lookUp || !member) {
+	if idempotencyKey != "" && lookUp {
 		if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
 			return prior, err == nil, nil, err
 		}
-	}
-	if !member {
-		return nil, false, nil, threadNotFound()
 	}
 	msg := &parley.Message{
 		ID: parley.NewID(), ThreadID: threadID, Sender: c.User, Kind: parley.MessageKindText,
 		Text: text, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
 	}
-	// Sending reads the thread up to one's own message.
-	if err := tx.PostMessage(ctx, msg); err != nil {
+	// Posting reads the participants, and posts only as one of them;
+	// sending reads the thread up to one's own message.
+	ids, posted, err := tx.PostParticipantMessage(ctx, msg)
+	if err != nil {
 		if !lookUp && idempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT {
 			return nil, false, nil, errKeyTaken
 		}
 		return nil, false, nil, err
+	}
+	if !posted {
+		if idempotencyKey != "" && !lookUp {
+			if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
+				return prior, err == nil, nil, err
+			}
+		}
+		return nil, false, nil, threadNotFound()
 	}
 	if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
 		return nil, false, nil, err

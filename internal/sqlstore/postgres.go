@@ -432,6 +432,42 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 	return mapError("post message", err)
 }
 
+// postParticipantMessagePG is PostParticipantMessage in one statement, the
+// participants read in it: a send's write is then BEGIN with that
+// statement, and COMMIT. Read before the thread's row lock is taken, the
+// participants are those of the statement's start, as they were of the
+// transaction's when a statement of their own read them first.
+func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
+	args := messageArgs(m)
+	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
+	var ids []string
+	var seq int64
+	err := t.queryRow(ctx, "thread", `
+		WITH members AS (
+			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
+		), next AS (
+			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
+			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING last_seq, last_change
+		), posted AS (
+			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+				via_client_id, via_name, share_url, share_title, change_seq)
+			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
+			RETURNING seq
+		), marker AS (
+			UPDATE participants SET last_read_seq = posted.seq FROM posted
+			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
+		)
+		SELECT members.ids, coalesce((SELECT seq FROM posted), 0) FROM members`, args, &ids, &seq)
+	if err != nil {
+		return nil, false, mapError("post message", err)
+	}
+	if seq == 0 {
+		return ids, false, nil
+	}
+	m.Seq = seq
+	return ids, true, nil
+}
+
 // noteRetry marks the transaction for another run when err is a deadlock or
 // a serialization failure, and notes a unique violation.
 func (t *txn) noteRetry(err error) {
