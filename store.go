@@ -25,6 +25,11 @@ type Store interface {
 	// assign, not accumulate, what it hands out of the transaction. Once
 	// fn has started, cancelling ctx does not interrupt it.
 	Write(ctx context.Context, fn func(Tx) error) error
+	// WriteOne runs fn as Write does, where fn calls PostParticipantMessage
+	// and no other method of Tx: a store may then let that one statement
+	// commit on its own, without a transaction around it (on PostgreSQL,
+	// a BEGIN and a COMMIT fewer).
+	WriteOne(ctx context.Context, fn func(Tx) error) error
 	// WriteLazily runs fn as Write does, except that it may return before
 	// fn's changes are durable: they survive a crash of the server, though
 	// not necessarily of the machine until the next Write returns. It is
