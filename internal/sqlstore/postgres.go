@@ -30,9 +30,11 @@ package sqlstore
 // Each statement is a round trip to the database server, and round trips
 // are most of what a write costs this server's CPU: a write's BEGIN goes
 // in the same round trip as its first statement (pgTx), and a message is
-// posted by one statement (postMessagePG). A send is then three round
-// trips, its caller's session lookup aside: BEGIN with the thread's
-// participants, the post, COMMIT.
+// posted, its thread's participants read, by one statement
+// (postParticipantMessagePG). A write of that one statement (WriteOne, a
+// member's send) is sent without BEGIN and commits on its own: one round
+// trip, its caller's session lookup aside; other sends are BEGIN with the
+// post, then whatever else they write, and COMMIT.
 //
 // Why no group commit of our own, as SQLite's writer does. PostgreSQL
 // already shares one WAL flush among the transactions that commit at
