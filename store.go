@@ -25,6 +25,11 @@ type Store interface {
 	// assign, not accumulate, what it hands out of the transaction. Once
 	// fn has started, cancelling ctx does not interrupt it.
 	Write(ctx context.Context, fn func(Tx) error) error
+	// WriteOne runs fn as Write does, where fn calls PostParticipantMessage
+	// and no other method of Tx: a store may then let that one statement
+	// commit on its own, without a transaction around it (on PostgreSQL,
+	// a BEGIN and a COMMIT fewer).
+	WriteOne(ctx context.Context, fn func(Tx) error) error
 	// WriteLazily runs fn as Write does, except that it may return before
 	// fn's changes are durable: they survive a crash of the server, though
 	// not necessarily of the machine until the next Write returns. It is
@@ -201,6 +206,11 @@ type MessageStore interface {
 	// with its ECONFLICT), and moves the sender's read marker up to m.Seq
 	// (as SetReadSeq); ENOTFOUND when the thread does not exist.
 	PostMessage(ctx context.Context, m *Message) error
+	// PostParticipantMessage returns the IDs of the thread's current
+	// participants, as FindParticipantIDs, and posts m, as PostMessage,
+	// when its sender is one of them (posted); otherwise it stores
+	// nothing. A send is then one statement where it was two.
+	PostParticipantMessage(ctx context.Context, m *Message) (participants []string, posted bool, err error)
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
 	// the key.

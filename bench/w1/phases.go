@@ -357,9 +357,23 @@ func (b *bench) history(ctx context.Context) error {
 		bar.Finish()
 		return summarize(lat, wall), err
 	}
+	var cpu0 int64
+	if b.pid != 0 {
+		var err error
+		if cpu0, err = cpuTicks(b.pid); err != nil {
+			return fmt.Errorf("server CPU time: %w", err)
+		}
+	}
 	var err error
 	if b.res.History.Concurrent, err = timed("history", b.o.workers, historyReads, 0); err != nil {
 		return err
+	}
+	if b.pid != 0 {
+		cpu1, err := cpuTicks(b.pid)
+		if err != nil {
+			return fmt.Errorf("server CPU time: %w", err)
+		}
+		b.res.Resources.HistoryCPUSeconds = ptr(float64(cpu1-cpu0) / clockTicks)
 	}
 	// The one-at-a-time reads continue the index: i = 2000 … 2499.
 	b.res.History.Serial, err = timed("history, one at a time", 1, historySerial, historyReads)

@@ -90,6 +90,7 @@ type Resources struct {
 	RSSBytes               *int64           `json:"rss_end_bytes,omitempty"`
 	CPUSeconds             *float64         `json:"cpu_seconds"`
 	SendCPUSeconds         *float64         `json:"send_phase_cpu_seconds"`
+	HistoryCPUSeconds      *float64         `json:"history_phase_cpu_seconds"`
 	DiskBytes              *int64           `json:"disk_bytes"`
 	DiskFiles              map[string]int64 `json:"disk_files,omitempty"`
 	MessagesStored         int64            `json:"messages_stored"`
@@ -215,7 +216,15 @@ func printTable(w io.Writer, r *Results) {
 	if res.CPUSeconds != nil {
 		cpu = num(*res.CPUSeconds, 2) + " s"
 		if res.SendCPUSeconds != nil {
-			cpu += fmt.Sprintf(" (send phase %s s)", num(*res.SendCPUSeconds, 2))
+			cpu += fmt.Sprintf(" (send phase %s s, %s µs a send", num(*res.SendCPUSeconds, 2),
+				num(*res.SendCPUSeconds*1e6/float64(max(1, r.Run.Sends)), 0))
+		}
+		if res.HistoryCPUSeconds != nil {
+			cpu += fmt.Sprintf("; history at %d workers %s s, %s µs a read", r.Run.Workers, num(*res.HistoryCPUSeconds, 2),
+				num(*res.HistoryCPUSeconds*1e6/historyReads, 0))
+		}
+		if res.SendCPUSeconds != nil {
+			cpu += ")"
 		}
 	}
 	row("resources", "CPU seconds, whole run", orNA(cpu))

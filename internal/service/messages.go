@@ -29,21 +29,30 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	// the writer that all sends wait on. A retry fails that insert, rolling
 	// its batch back to be run again with savepoints, and is answered by a
 	// second write that looks the key up first. Retries are rare.
+	//
+	// A member's send that no webhook endpoint may hear of is then the one
+	// statement of PostParticipantMessage, which the store may commit on
+	// its own (WriteOne); a sender found not in the thread with a key
+	// (errNotAlone) is answered by the second write too, for its key.
 	var recipients []string
 	var hooked bool
-	send := func(lookUp bool) func(tx parley.Tx) error {
+	send := func(lookUp, alone bool) func(tx parley.Tx) error {
 		return func(tx parley.Tx) error {
 			hooked = false
-			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, lookUp)
-			if err == nil && !replayed {
+			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, lookUp, alone)
+			if err == nil && !replayed && !alone {
 				hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg)
 			}
 			return err
 		}
 	}
-	err = s.store.Write(ctx, send(false))
-	if idempotencyKey != "" && errors.Is(err, errKeyTaken) {
-		err = s.store.Write(ctx, send(true))
+	if c.App == nil && !s.hooks.mayHave(parley.WebhookMessageCreated, s.Now()) {
+		err = s.store.WriteOne(ctx, send(false, true))
+	} else {
+		err = s.store.Write(ctx, send(false, false))
+	}
+	if idempotencyKey != "" && (errors.Is(err, errKeyTaken) || errors.Is(err, errNotAlone)) {
+		err = s.store.Write(ctx, send(true, false))
 	}
 	if err != nil {
 		return nil, false, err
@@ -60,39 +69,50 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 // errKeyTaken reports that a send's insert found its idempotency key taken.
 var errKeyTaken = errors.New("service: idempotency key taken")
 
+// errNotAlone reports that a send of one statement found its sender not in
+// the thread: its key is to be looked up, in a statement of its own.
+var errNotAlone = errors.New("service: the send needs its key looked up")
+
 // sendMessage is SendMessage's write. With lookUp it looks the idempotency
 // key up before it writes; without, it leaves that to the insert, which
 // fails with errKeyTaken when the key is taken. A caller no longer in the
 // thread has the key looked up either way: a retry is answered whether or
-// not the sender is still a member.
-func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp bool) (*parley.Message, bool, []string, error) {
+// not the sender is still a member. Alone, it runs PostParticipantMessage
+// only, and leaves the look-up of a non-member's key to another write
+// (errNotAlone).
+func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp, alone bool) (*parley.Message, bool, []string, error) {
 	from, err := visibleFrom(ctx, tx, c, threadID)
 	if err != nil {
 		return nil, false, nil, err
 	}
-	ids, err := tx.FindParticipantIDs(ctx, threadID)
-	if err != nil {
-		return nil, false, nil, err
-	}
-	member := slices.Contains(ids, c.User.ID)
-	if idempotencyKey != "" && (lookUp || !member) {
+	if idempotencyKey != "" && lookUp {
 		if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
 			return prior, err == nil, nil, err
 		}
-	}
-	if !member {
-		return nil, false, nil, threadNotFound()
 	}
 	msg := &parley.Message{
 		ID: parley.NewID(), ThreadID: threadID, Sender: c.User, Kind: parley.MessageKindText,
 		Text: text, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
 	}
-	// Sending reads the thread up to one's own message.
-	if err := tx.PostMessage(ctx, msg); err != nil {
+	// Posting reads the participants, and posts only as one of them;
+	// sending reads the thread up to one's own message.
+	ids, posted, err := tx.PostParticipantMessage(ctx, msg)
+	if err != nil {
 		if !lookUp && idempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT {
 			return nil, false, nil, errKeyTaken
 		}
 		return nil, false, nil, err
+	}
+	if !posted {
+		if idempotencyKey != "" && alone {
+			return nil, false, nil, errNotAlone
+		}
+		if idempotencyKey != "" && !lookUp {
+			if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
+				return prior, err == nil, nil, err
+			}
+		}
+		return nil, false, nil, threadNotFound()
 	}
 	if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
 		return nil, false, nil, err

@@ -89,9 +89,19 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 // PostgreSQL it runs fn in a transaction of its own (postgres.go).
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn, false)
+		return db.pg.write(ctx, fn, pgDurable)
 	}
 	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
+}
+
+// WriteOne is Write on SQLite, where the writer's transaction holds a
+// whole batch of writes anyway; on PostgreSQL fn's one statement commits
+// on its own.
+func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
+	if db.pg != nil {
+		return db.pg.write(ctx, fn, pgAlone)
+	}
+	return db.Write(ctx, fn)
 }
 
 // WriteLazily queues fn for the writer and waits until its batch commits,
@@ -99,7 +109,7 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 // transaction commits with synchronous_commit off.
 func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn, true)
+		return db.pg.write(ctx, fn, pgLazy)
 	}
 	return db.queueWrite(ctx, noSyncWrite(ctx, fn))
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -114,6 +115,17 @@ func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 	}
 	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, m.Seq)
 	return err
+}
+
+func (t *txn) PostParticipantMessage(ctx context.Context, m *parley.Message) ([]string, bool, error) {
+	if t.pg != nil {
+		return t.postParticipantMessagePG(ctx, m)
+	}
+	ids, err := t.FindParticipantIDs(ctx, m.ThreadID)
+	if err != nil || !slices.Contains(ids, m.Sender.ID) {
+		return ids, false, err
+	}
+	return ids, true, t.PostMessage(ctx, m)
 }
 
 // findMessages runs a message query; sizeHint is the number of rows it

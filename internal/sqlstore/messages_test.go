@@ -86,3 +86,91 @@ func TestMessages_PostMessageTakesTheNextSeq(t *testing.T) {
 		}
 	})
 }
+
+// PostParticipantMessage posts as PostMessage when the sender is a current
+// participant, and returns the participants; a sender who left, or was
+// never in the thread, gets the participants and nothing stored. Through
+// WriteOne, a post that fails keeps nothing.
+func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, bob, carol := newUser("alice"), newUser("bob"), newUser("carol")
+		start := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: alice.ID, LastActivityAt: start, CreatedAt: start}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{alice, bob, carol} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			for _, u := range []*parley.User{alice, bob} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
+					return err
+				}
+			}
+			return tx.LeaveThread(ctx, th.ID, bob.ID, start)
+		})
+		post := func(sender *parley.User) (*parley.Message, []string, bool) {
+			t.Helper()
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: parley.UserRef{ID: sender.ID},
+				Kind: parley.MessageKindText, Text: "from " + sender.Username, CreatedAt: start.Add(time.Minute)}
+			var ids []string
+			var posted bool
+			err := db.WriteOne(ctx, func(tx parley.Tx) (err error) {
+				ids, posted, err = tx.PostParticipantMessage(ctx, m)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m, ids, posted
+		}
+		for _, u := range []*parley.User{bob, carol} {
+			if _, ids, posted := post(u); posted || len(ids) != 1 || ids[0] != alice.ID {
+				t.Fatalf("%s's post: posted %v, participants %v; want nothing posted, participants [alice]", u.Username, posted, ids)
+			}
+		}
+		m, ids, posted := post(alice)
+		if !posted || m.Seq != 1 || len(ids) != 1 || ids[0] != alice.ID {
+			t.Fatalf("alice's post: posted %v at seq %d, participants %v; want seq 1, participants [alice]", posted, m.Seq, ids)
+		}
+		// A taken key fails the statement, which keeps nothing: no number
+		// taken, no second message.
+		again := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: parley.UserRef{ID: alice.ID},
+			Kind: parley.MessageKindText, Text: "again", CreatedAt: start.Add(time.Minute), IdempotencyKey: "k"}
+		for i, want := range []string{"", parley.ECONFLICT} {
+			again.ID = parley.NewID()
+			err := db.WriteOne(ctx, func(tx parley.Tx) error {
+				_, _, err := tx.PostParticipantMessage(ctx, again)
+				return err
+			})
+			if parley.ErrorCode(err) != want {
+				t.Fatalf("post %d with key k: %v, want code %q", i, err, want)
+			}
+		}
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			after := int64(0)
+			msgs, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, After: &after, Limit: 10})
+			if err != nil {
+				return err
+			}
+			if len(msgs) != 2 || msgs[0].ID != m.ID || msgs[1].Text != "again" {
+				return fmt.Errorf("the thread holds %d messages, want alice's two", len(msgs))
+			}
+			p, err := tx.FindParticipant(ctx, th.ID, alice.ID)
+			if err != nil {
+				return err
+			}
+			if p.LastReadSeq != 2 {
+				return fmt.Errorf("alice's marker is at %d, want 2", p.LastReadSeq)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -30,9 +30,11 @@ package sqlstore
 // Each statement is a round trip to the database server, and round trips
 // are most of what a write costs this server's CPU: a write's BEGIN goes
 // in the same round trip as its first statement (pgTx), and a message is
-// posted by one statement (postMessagePG). A send is then three round
-// trips, its caller's session lookup aside: BEGIN with the thread's
-// participants, the post, COMMIT.
+// posted, its thread's participants read, by one statement
+// (postParticipantMessagePG). A write of that one statement (WriteOne, a
+// member's send) is sent without BEGIN and commits on its own: one round
+// trip, its caller's session lookup aside; other sends are BEGIN with the
+// post, then whatever else they write, and COMMIT.
 //
 // Why no group commit of our own, as SQLite's writer does. PostgreSQL
 // already shares one WAL flush among the transactions that commit at
@@ -252,11 +254,25 @@ func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	return fn(&txn{pg: p.pool})
 }
 
+// pgWriteMode is how a write commits.
+type pgWriteMode int
+
+const (
+	// pgDurable writes commit once the WAL is on disk.
+	pgDurable pgWriteMode = iota
+	// pgLazy writes commit without waiting for the WAL to reach disk.
+	pgLazy
+	// pgAlone writes are one statement, which commits on its own, as
+	// durably as pgDurable's: it is sent without BEGIN, and needs no
+	// COMMIT.
+	pgAlone
+)
+
 // write runs fn in a transaction, again while it meets deadlocks or
 // serialization failures. Once it starts, the caller's cancellation no
 // longer interrupts it: a commit cut short could not be told from one that
-// failed. With lazy, the commit need not wait for the WAL to reach disk.
-func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy bool) error {
+// failed.
+func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -264,7 +280,7 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 	var err error
 	for attempt := 1; ; attempt++ {
 		var t *txn
-		if t, err = p.try(ctx, fn, lazy); err == nil || attempt == pgAttempts ||
+		if t, err = p.try(ctx, fn, mode); err == nil || attempt == pgAttempts ||
 			!(t.retry || pgRetryable(err) || t.conflicted && attempt == 1) {
 			return err
 		}
@@ -275,7 +291,7 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, lazy boo
 }
 
 // try runs fn in one transaction; the txn tells what its statements met.
-func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool) (*txn, error) {
+func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) (*txn, error) {
 	t := &txn{locked: " FOR UPDATE", detached: true}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
@@ -284,7 +300,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool)
 	// The pool closes a connection that a failure left in a transaction,
 	// rather than take it back.
 	defer conn.Release()
-	tx := &pgTx{conn: conn, lazy: lazy}
+	tx := &pgTx{conn: conn, mode: mode}
 	t.pg = tx
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
@@ -300,11 +316,14 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, lazy bool)
 // the same round trip: round trips cost a write more of the server's CPU
 // than anything else it does.
 type pgTx struct {
-	conn *pgxpool.Conn
-	// lazy transactions commit without waiting for the WAL to reach disk.
-	lazy  bool
+	conn  *pgxpool.Conn
+	mode  pgWriteMode
 	begun bool
 }
+
+// errSecondStatement is a pgAlone write's second statement, which it
+// refuses: its first has committed.
+var errSecondStatement = errors.New("sqlstore: a write of one statement ran a second")
 
 // begin sends BEGIN and the transaction's settings with its first
 // statement, and returns the results, at the statement's.
@@ -312,7 +331,7 @@ func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchRe
 	x.begun = true
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	if x.lazy {
+	if x.mode == pgLazy {
 		b.Queue("SET LOCAL synchronous_commit = off")
 	}
 	b.Queue(query, args...)
@@ -327,6 +346,13 @@ func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchRe
 }
 
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if x.mode == pgAlone {
+		if x.begun {
+			return pgconn.CommandTag{}, errSecondStatement
+		}
+		x.begun = true
+		return x.conn.Exec(ctx, query, args...)
+	}
 	if x.begun {
 		return x.conn.Exec(ctx, query, args...)
 	}
@@ -342,6 +368,15 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if x.mode == pgAlone {
+		if x.begun {
+			return nil, errSecondStatement
+		}
+		x.begun = true
+		// Sent with its own Sync, the statement is a transaction of its
+		// own, which commits before its rows' end is read.
+		return x.conn.Query(ctx, query, args...)
+	}
 	if x.begun {
 		return x.conn.Query(ctx, query, args...)
 	}
@@ -359,7 +394,7 @@ func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, 
 
 // commit commits what the transaction's statements did, if it has begun.
 func (x *pgTx) commit(ctx context.Context) error {
-	if !x.begun {
+	if !x.begun || x.mode == pgAlone {
 		return nil
 	}
 	tag, err := x.conn.Exec(ctx, "COMMIT")
@@ -373,7 +408,7 @@ func (x *pgTx) commit(ctx context.Context) error {
 // rollback ends a failed transaction. If even that fails, the connection
 // is left in the transaction, and the pool closes it.
 func (x *pgTx) rollback(ctx context.Context) {
-	if x.begun {
+	if x.begun && x.mode != pgAlone {
 		x.conn.Exec(ctx, "ROLLBACK")
 	}
 }
@@ -405,7 +440,7 @@ func (r *batchRows) Err() error {
 // logReads appends the records to the access log in a transaction that
 // commits without waiting for the disk.
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
-	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, true)
+	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, pgLazy)
 }
 
 // postMessagePG is PostMessage in one statement: each statement costs a
@@ -430,6 +465,42 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 		)
 		SELECT seq FROM posted`, args, &m.Seq)
 	return mapError("post message", err)
+}
+
+// postParticipantMessagePG is PostParticipantMessage in one statement, the
+// participants read in it: a send's write is then BEGIN with that
+// statement, and COMMIT. Read before the thread's row lock is taken, the
+// participants are those of the statement's start, as they were of the
+// transaction's when a statement of their own read them first.
+func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
+	args := messageArgs(m)
+	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
+	var ids []string
+	var seq int64
+	err := t.queryRow(ctx, "thread", `
+		WITH members AS (
+			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
+		), next AS (
+			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
+			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING last_seq, last_change
+		), posted AS (
+			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+				via_client_id, via_name, share_url, share_title, change_seq)
+			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
+			RETURNING seq
+		), marker AS (
+			UPDATE participants SET last_read_seq = posted.seq FROM posted
+			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
+		)
+		SELECT members.ids, coalesce((SELECT seq FROM posted), 0) FROM members`, args, &ids, &seq)
+	if err != nil {
+		return nil, false, mapError("post message", err)
+	}
+	if seq == 0 {
+		return ids, false, nil
+	}
+	m.Seq = seq
+	return ids, true, nil
 }
 
 // noteRetry marks the transaction for another run when err is a deadlock or
