@@ -14,7 +14,7 @@ import (
 )
 
 func appCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)", PersistentPreRun: atConsole}
+	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)", PersistentPreRun: atConsole, Args: cobra.NoArgs, RunE: unknownSubcommand}
 
 	var in service.NewApp
 	var owner string

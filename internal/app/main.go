@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
 )
 
@@ -37,7 +38,9 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 		Short:         "Parley: messaging with consent-first partner access",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
@@ -45,7 +48,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand())
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 
@@ -125,7 +128,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func userCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Manage members", PersistentPreRun: atConsole}
+	cmd := &cobra.Command{Use: "user", Short: "Manage members", PersistentPreRun: atConsole, Args: cobra.NoArgs, RunE: unknownSubcommand}
 	var displayName string
 	var passwordStdin, operator bool
 	add := &cobra.Command{
@@ -188,6 +191,30 @@ func operatorCommand(cfg *config.Config, grant bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+// unknownSubcommand is the RunE of a group of commands, such as `user`: it
+// runs only when no subcommand of the group matched, and fails, so that a
+// mistyped or missing subcommand exits non-zero. (Given arguments, the
+// group's cobra.NoArgs fails first, naming the unknown command.)
+func unknownSubcommand(cmd *cobra.Command, _ []string) error {
+	return fmt.Errorf("%s needs a subcommand: see %s --help", cmd.CommandPath(), cmd.CommandPath())
+}
+
+// version is what `parley --version` prints: the module's version, the
+// commit it was built from ("unknown" when the build recorded none) and
+// the database schema version it expects.
+func version() string {
+	v, commit := "unknown", "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		v = info.Main.Version
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("parley %s\ncommit %s\nschema %d", v, commit, sqlstore.SchemaVersion())
 }
 
 // atConsole runs a command as the server's console, which acts as an

@@ -194,7 +194,7 @@ func TestMigrate_RefusesBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		"ErrNoInstall":    {[]string{"--from", t.TempDir(), "--to", t.TempDir()}, "no Parley install"},
+		"ErrNoInstall":    {[]string{"--from", t.TempDir(), "--to", t.TempDir()}, "no parley database"},
 		"ErrIntoItself":   {[]string{"--from", install, "--to", install}, "not the install's own"},
 		"ErrNoTarget":     {[]string{"--from", install}, `"to" not set`},
 		"ErrBadTargetURL": {[]string{"--from", install, "--to", "postgres://u:s3cret@%zz/db"}, "not a URL"},
