@@ -187,6 +187,9 @@ func embedded(dir string) func(*config.Config) {
 // target other than the install itself, and names what is wrong.
 func TestMigrate_RefusesBadArguments(t *testing.T) {
 	install := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: install}, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := run(t, config.Config{DataDir: install}, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
