@@ -10,6 +10,10 @@ const (
 	ActionAppApproveAll  = "app.approve_all"
 	ActionAppSuspend     = "app.suspend"
 	ActionAppReinstate   = "app.reinstate"
+	ActionUserPassword   = "user.password"
+	ActionUserDisable    = "user.disable"
+	ActionUserEnable     = "user.enable"
+	ActionUserSignOut    = "user.sign_out"
 )
 
 // OperatorConsole is the actor of decisions made at the server's console.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -46,11 +47,34 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	f.StringVar(&in.Homepage, "homepage", "", "the app's homepage")
 	f.StringVar(&owner, "owner", "", "username of the member who owns the app")
 
-	list := listCommand(cfg, "List apps", "CLIENT ID\tNAME\tTYPE\tSTATE\tALL THREADS\tREDIRECT URIS\tCREATED",
-		(*service.Service).AllApps, func(a *parley.App) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%s\t%s", a.ClientID, a.Name, a.ClientType, a.State,
-				a.AllThreadsApproved, strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
-		})
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List apps with their owners and where they are in review",
+		Long: `List every app: its client ID, name, type, owner (empty for one operators
+registered), review state (waiting: active, not yet approved for reach all;
+approved; suspended), redirect URIs and when it was registered.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				r, err := svc.ReviewApps(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tOWNER\tREVIEW\tREDIRECT URIS\tCREATED")
+				for _, group := range []struct {
+					state string
+					apps  []service.AppReview
+				}{{"waiting", r.Waiting}, {"approved", r.Reviewed}, {"suspended", r.Suspended}} {
+					for _, a := range group.apps {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.Name, a.ClientType, a.Owner, group.state,
+							strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
+					}
+				}
+				return tw.Flush()
+			})
+		},
+	}
 
 	var reach string
 	approve := &cobra.Command{
@@ -73,8 +97,9 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	approve.Flags().StringVar(&reach, "reach", "", "all")
 
 	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", "is suspended", (*service.Service).SuspendApp)
-	reinstate := stateCommand(cfg, "reinstate CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
-	cmd.AddCommand(add, list, approve, suspend, reinstate)
+	unsuspend := stateCommand(cfg, "unsuspend CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
+	unsuspend.Aliases = []string{"reinstate"}
+	cmd.AddCommand(add, list, approve, suspend, unsuspend)
 	return cmd
 }
 

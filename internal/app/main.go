@@ -48,7 +48,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg))
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 
@@ -139,11 +139,10 @@ func userCommand(cfg *config.Config) *cobra.Command {
 			if !passwordStdin {
 				return errors.New("give the password on standard input with --password-stdin")
 			}
-			pw, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("read password: %w", err)
+			pw, err := readPassword(cmd)
+			if err != nil {
+				return err
 			}
-			pw = strings.TrimRight(pw, "\r\n")
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
 				u, err := svc.CreateUser(cmd.Context(), service.NewAccount{Username: args[0], Password: pw, DisplayName: displayName, Operator: operator})
 				if err != nil {
@@ -162,12 +161,23 @@ func userCommand(cfg *config.Config) *cobra.Command {
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	add.Flags().BoolVar(&operator, "operator", false, "make the account an operator's: it may review apps at /operator")
 
-	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR",
+	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR\tDISABLED",
 		(*service.Service).Users, func(u *parley.User) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator)
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator, u.Disabled)
 		})
-	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false))
+	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false),
+		passwdCommand(cfg), disableCommand(cfg, true), disableCommand(cfg, false),
+		sessionsCommand(cfg), signOutCommand(cfg))
 	return cmd
+}
+
+// readPassword reads a password, the first line of standard input.
+func readPassword(cmd *cobra.Command) (string, error) {
+	pw, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(pw, "\r\n"), nil
 }
 
 // operatorCommand is `user grant-operator`, or `user revoke-operator` when
