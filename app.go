@@ -16,6 +16,10 @@ const (
 const (
 	AppActive    = "active"
 	AppSuspended = "suspended"
+	// AppPending is an app a member registered while the server requires
+	// review (--apps-require-review): no one may connect it until an
+	// operator approves it.
+	AppPending = "pending"
 )
 
 // Limits on app registrations.

@@ -10,6 +10,8 @@ const (
 	ActionAppApproveAll  = "app.approve_all"
 	ActionAppSuspend     = "app.suspend"
 	ActionAppReinstate   = "app.reinstate"
+	ActionAppApprove     = "app.approve"
+	ActionAppUnapprove   = "app.unapprove_all"
 	ActionUserPassword   = "user.password"
 	ActionUserDisable    = "user.disable"
 	ActionUserEnable     = "user.enable"

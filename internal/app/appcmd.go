@@ -51,8 +51,9 @@ func appCommand(cfg *config.Config) *cobra.Command {
 		Use:   "list",
 		Short: "List apps with their owners and where they are in review",
 		Long: `List every app: its client ID, name, type, owner (empty for one operators
-registered), review state (waiting: active, not yet approved for reach all;
-approved; suspended), redirect URIs and when it was registered.`,
+registered), review state (pending: waiting for its approval, with
+--apps-require-review; waiting: active, not yet approved for reach all;
+approved: for reach all; suspended), redirect URIs and when it was registered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
@@ -67,7 +68,11 @@ approved; suspended), redirect URIs and when it was registered.`,
 					apps  []service.AppReview
 				}{{"waiting", r.Waiting}, {"approved", r.Reviewed}, {"suspended", r.Suspended}} {
 					for _, a := range group.apps {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.Name, a.ClientType, a.Owner, group.state,
+						state := group.state
+						if a.State == parley.AppPending {
+							state = parley.AppPending
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.Name, a.ClientType, a.Owner, state,
 							strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
 					}
 				}
@@ -78,17 +83,25 @@ approved; suspended), redirect URIs and when it was registered.`,
 
 	var reach string
 	approve := &cobra.Command{
-		Use:   "approve CLIENT_ID --reach all",
-		Short: "Let members grant the app every thread, after review",
-		Args:  cobra.ExactArgs(1),
+		Use:   "approve CLIENT_ID [--reach all]",
+		Short: "Let members connect an app waiting for review; with --reach all, let them grant it every thread",
+		Long: `Without --reach, approve an app a member registered while the server runs with
+--apps-require-review: members may connect it from now on. With --reach all,
+let members grant the app every thread, after review.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if reach != "all" {
+			decide, done := (*service.Service).ApproveApp, "may be connected"
+			switch reach {
+			case "":
+			case "all":
+				decide, done = (*service.Service).ApproveAllThreads, "may now be granted all threads"
+			default:
 				return errors.New(`--reach all is the one reach that needs approval`)
 			}
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
-				a, err := svc.ApproveAllThreads(cmd.Context(), args[0])
+				a, err := decide(svc, cmd.Context(), args[0])
 				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) may now be granted all threads\n", a.ClientID, a.Name)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
 				}
 				return err
 			})
@@ -96,10 +109,12 @@ approved; suspended), redirect URIs and when it was registered.`,
 	}
 	approve.Flags().StringVar(&reach, "reach", "", "all")
 
+	unapprove := stateCommand(cfg, "unapprove CLIENT_ID", "Withdraw an app's approval to reach all threads, ending the grants that reach them",
+		"may no longer be granted all threads; the grants that reached them ended", (*service.Service).UnapproveAllThreads)
 	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", "is suspended", (*service.Service).SuspendApp)
 	unsuspend := stateCommand(cfg, "unsuspend CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
 	unsuspend.Aliases = []string{"reinstate"}
-	cmd.AddCommand(add, list, approve, suspend, unsuspend)
+	cmd.AddCommand(add, list, approve, unapprove, suspend, unsuspend)
 	return cmd
 }
 

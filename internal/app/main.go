@@ -83,6 +83,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	f.IntVar(&cfg.ReportMinPeople, "report-min-people", cfg.ReportMinPeople, "the k of share reports: no number in one is counted from fewer people, at least 3 (PARLEY_REPORT_MIN_PEOPLE)")
 	f.BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", cfg.WebhooksAllowPrivate, "let webhook endpoints be on loopback (127.0.0.1, ::1, localhost), over http too: for development and tests only")
+	f.BoolVar(&cfg.AppsRequireReview, "apps-require-review", cfg.AppsRequireReview, "make the apps members register wait for an operator's approval (parley app approve, or /operator) before anyone may connect them (PARLEY_APPS_REQUIRE_REVIEW)")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd
 }

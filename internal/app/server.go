@@ -105,6 +105,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		PublicURL:            cfg.PublicURL,
 		ReportMinPeople:      cfg.ReportMinPeople,
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
+		AppsRequireReview:    cfg.AppsRequireReview,
 	})
 	limiter := ratelimit.New(store, clock, log)
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics(), httpapi.Limits{

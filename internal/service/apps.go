@@ -36,7 +36,11 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 	if err != nil {
 		return nil, err
 	}
-	return s.registerApp(ctx, in, c.User.ID)
+	state := parley.AppActive
+	if s.opts.AppsRequireReview {
+		state = parley.AppPending
+	}
+	return s.registerApp(ctx, in, c.User.ID, state)
 }
 
 // RegisterAppFor registers an app for operators, owned by the member named
@@ -58,10 +62,11 @@ func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername s
 			return nil, err
 		}
 	}
-	return s.registerApp(ctx, in, ownerID)
+	return s.registerApp(ctx, in, ownerID, parley.AppActive)
 }
 
-func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*RegisteredApp, error) {
+// registerApp stores a new app, in state.
+func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID, state string) (*RegisteredApp, error) {
 	app := &parley.App{
 		ClientID:     clientIDPrefix + parley.NewID(),
 		Name:         strings.TrimSpace(in.Name),
@@ -70,7 +75,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*
 		Homepage:     in.Homepage,
 		Purpose:      strings.TrimSpace(in.Purpose),
 		ClientType:   parley.ClientConfidential,
-		State:        parley.AppActive,
+		State:        state,
 		CreatedAt:    s.Now(),
 	}
 	if in.Public {
@@ -119,6 +124,66 @@ func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.
 // the app every thread (reach "all"); it is for operators.
 func (s *Service) ApproveAllThreads(ctx context.Context, clientID string) (*parley.App, error) {
 	return s.reviewApp(ctx, clientID, parley.ActionAppApproveAll, func(a *parley.App) { a.AllThreadsApproved = true })
+}
+
+// ApproveApp lets members connect an app that waits for review
+// (Options.AppsRequireReview); it is for operators. An app not waiting
+// stays as it is; the decision is recorded either way.
+func (s *Service) ApproveApp(ctx context.Context, clientID string) (*parley.App, error) {
+	return s.reviewApp(ctx, clientID, parley.ActionAppApprove, func(a *parley.App) {
+		if a.State == parley.AppPending {
+			a.State = parley.AppActive
+		}
+	})
+}
+
+// UnapproveAllThreads withdraws an operator's approval for the app to
+// reach all threads; it is for operators. Members may no longer grant it
+// thread scope "all", and the grants in force that reach all threads end
+// at once, as if their members had revoked them (grant.revoked to the
+// app's endpoints, its streams end): the members connect it again with a
+// narrower reach.
+func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app *parley.App, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users, ended []string
+	hooked := false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		users, ended, hooked = nil, nil, false
+		if app, err = tx.FindAppByClientID(ctx, clientID); err != nil {
+			return err
+		}
+		app.AllThreadsApproved = false
+		if err := tx.UpdateAppReview(ctx, clientID, app.State, false); err != nil {
+			return err
+		}
+		now := s.Now()
+		grants, err := tx.FindAppGrants(ctx, clientID, now)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if g.ThreadScope != parley.ThreadScopeAll {
+				continue
+			}
+			h, err := s.revokeGrant(ctx, tx, g, now)
+			if err != nil {
+				return err
+			}
+			hooked = hooked || h
+			users, ended = append(users, g.UserID), append(ended, g.ID)
+		}
+		return s.record(ctx, tx, actor, parley.ActionAppUnapprove, app.ClientID, app.Name)
+	})
+	if hooked {
+		s.WakeWebhooks()
+	}
+	if err == nil {
+		s.publishGrantsEnded(ctx, users, ended, "an operator withdrew the app's approval to reach all conversations")
+	}
+	return app, err
 }
 
 // SuspendApp stops an app; it is for operators. Each grant in force of an

@@ -1,0 +1,100 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
+)
+
+// With --apps-require-review, an app a member registers is pending: the
+// authorization page refuses it, saying why, until `parley app approve`;
+// then members connect it as usual. Apps operators register need no review.
+func TestCLI_AppsRequireReview(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
+	owner := env.MustMember(t, "owner")
+	env.MustMember(t, "alice")
+	ctx := context.Background()
+	var reg struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		State        string `json:"state"`
+	}
+	if _, err := owner.Do(ctx, "POST", "/api/v1/apps", map[string]any{
+		"name": "Films", "redirect_uris": []string{apptest.RedirectURI}, "purpose": "Films your friends like",
+	}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	if reg.State != parley.AppPending {
+		t.Fatalf("a member's new app is %q, want pending", reg.State)
+	}
+	partner := &apptest.Partner{
+		App: &service.RegisteredApp{App: &parley.App{ClientID: reg.ClientID}, ClientSecret: reg.ClientSecret},
+		Config: &oauth2.Config{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, RedirectURL: apptest.RedirectURI,
+			Endpoint: oauth2.Endpoint{AuthURL: env.URL + "/oauth2/authorize", TokenURL: env.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}},
+	}
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	page := apptest.NewBrowser().Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if page.Status != http.StatusBadRequest || !strings.Contains(page.Body, "waiting for an operator") {
+		t.Fatalf("authorizing a pending app: %d\n%s", page.Status, page.Body)
+	}
+
+	dir := env.Server.Config
+	out, err := run(t, dir, "", "app", "list")
+	if err != nil || !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+		f := strings.Fields(l)
+		return len(f) > 4 && f[0] == reg.ClientID && f[3] == "owner" && f[4] == parley.AppPending
+	}) {
+		t.Fatalf("app list does not show the app pending, owned by owner: %v\n%s", err, out)
+	}
+	if out, err := run(t, dir, "", "app", "approve", reg.ClientID); err != nil || !strings.Contains(out, "may be connected") {
+		t.Fatalf("approve: %q, %v", out, err)
+	}
+	if tok := env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{}); tok.AccessToken == "" {
+		t.Fatal("no token after approval")
+	}
+	env.MustToken(t, env.MustPartner(t, "Operators' own"), "alice", []string{"openid"}, apptest.Answer{})
+	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppApprove}) {
+		t.Errorf("decisions about the app: %v", got)
+	}
+}
+
+// `parley app unapprove` ends the grants that reach all threads, as
+// revocations, and members may no longer grant that reach; grants of a
+// narrower reach stay.
+func TestCLI_AppUnapprove(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	partner := env.MustPartner(t, "Films")
+	dir := env.Server.Config
+	if out, err := run(t, dir, "", "app", "approve", partner.App.ClientID, "--reach", "all"); err != nil {
+		t.Fatalf("approve --reach all: %q, %v", out, err)
+	}
+	all := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+	narrow := env.MustToken(t, partner, "bob", []string{"openid", "profile"}, apptest.Answer{})
+	if out, err := run(t, dir, "", "app", "unapprove", partner.App.ClientID); err != nil || !strings.Contains(out, "may no longer be granted all threads") {
+		t.Fatalf("unapprove: %q, %v", out, err)
+	}
+	ctx := context.Background()
+	if _, err := env.Client.WithToken(all.AccessToken).Me(ctx); err == nil {
+		t.Error("a grant of all threads works after unapprove")
+	}
+	if _, err := env.Client.WithToken(narrow.AccessToken).Me(ctx); err != nil {
+		t.Errorf("a grant of the app's own threads ended: %v", err)
+	}
+	if _, err := run(t, dir, "", "app", "unapprove", "pc_nonexistent"); err == nil {
+		t.Error("unapproving an unknown app succeeded")
+	}
+	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppUnapprove, parley.ActionAppApproveAll}) {
+		t.Errorf("decisions about the app: %v", got)
+	}
+}
