@@ -12,6 +12,7 @@ const (
 	ActionAppReinstate   = "app.reinstate"
 	ActionAppApprove     = "app.approve"
 	ActionAppUnapprove   = "app.unapprove_all"
+	ActionAppDelete      = "app.delete"
 	ActionUserPassword   = "user.password"
 	ActionUserDisable    = "user.disable"
 	ActionUserEnable     = "user.enable"

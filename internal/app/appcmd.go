@@ -114,7 +114,15 @@ let members grant the app every thread, after review.`,
 	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", "is suspended", (*service.Service).SuspendApp)
 	unsuspend := stateCommand(cfg, "unsuspend CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
 	unsuspend.Aliases = []string{"reinstate"}
-	cmd.AddCommand(add, list, approve, unapprove, suspend, unsuspend)
+	remove := stateCommand(cfg, "delete CLIENT_ID", "Delete an app: its grants end at once, and it works nowhere again",
+		"is deleted; its grants ended", (*service.Service).DeleteApp)
+	remove.Long = `Delete an app. Every grant in force of the app ends at once, as if its member
+had revoked it: its webhook endpoints get grant.revoked and its streams end.
+The app works nowhere again (its sign-ins, tokens and secret are refused as
+an unknown client's) and is listed nowhere, not even to its owner. Its
+record stays, so that members' histories and access logs that name it stay
+intact. There is no undo.`
+	cmd.AddCommand(add, list, approve, unapprove, suspend, unsuspend, remove)
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -81,6 +82,9 @@ func TestCLI_AppUnapprove(t *testing.T) {
 	}
 	all := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
 	narrow := env.MustToken(t, partner, "bob", []string{"openid", "profile"}, apptest.Answer{})
+	if _, err := env.Client.WithToken(all.AccessToken).Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := run(t, dir, "", "app", "unapprove", partner.App.ClientID); err != nil || !strings.Contains(out, "may no longer be granted all threads") {
 		t.Fatalf("unapprove: %q, %v", out, err)
 	}
@@ -95,6 +99,56 @@ func TestCLI_AppUnapprove(t *testing.T) {
 		t.Error("unapproving an unknown app succeeded")
 	}
 	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppUnapprove, parley.ActionAppApproveAll}) {
+		t.Errorf("decisions about the app: %v", got)
+	}
+}
+
+// `parley app delete` ends the app's grants at once, as revocations, and
+// the app works nowhere again: not its tokens, not its sign-in page, not
+// an operator's unsuspend; no list shows it.
+func TestCLI_AppDelete(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile", "messages.read"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := app.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	dir := env.Server.Config
+	id := partner.App.ClientID
+	if out, err := run(t, dir, "", "app", "delete", id); err != nil || !strings.Contains(out, "is deleted") {
+		t.Fatalf("delete: %q, %v", out, err)
+	}
+	ctx := context.Background()
+	if _, err := app.Me(ctx); err == nil {
+		t.Error("the deleted app's token works")
+	}
+	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := stream.Next(wait); err == nil || wait.Err() != nil {
+		t.Error("the deleted app's stream is still open after 2s")
+	}
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	page := apptest.NewBrowser().Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if page.Status != http.StatusBadRequest || !strings.Contains(page.Body, "unknown client") {
+		t.Errorf("authorizing a deleted app: %d\n%s", page.Status, page.Body)
+	}
+	if out, err := run(t, dir, "", "app", "list"); err != nil || strings.Contains(out, id) {
+		t.Errorf("app list shows the deleted app: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"app", "unsuspend", id}, {"app", "delete", id}, {"app", "approve", id}} {
+		if _, err := run(t, dir, "", args...); err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Errorf("%v of a deleted app: %v; want not found", args, err)
+		}
+	}
+	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppDelete}) {
 		t.Errorf("decisions about the app: %v", got)
 	}
 }

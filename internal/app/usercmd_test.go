@@ -22,8 +22,11 @@ func TestCLI_UserDisable(t *testing.T) {
 	alice := env.MustMember(t, "alice")
 	env.MustMember(t, "bob")
 	partner := env.MustPartner(t, "Listener")
-	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile", "messages.read"}, apptest.Answer{})
 	app := env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	stream, err := app.Events(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,8 @@ func appRefusal(app *parley.App) error {
 		return nil
 	case parley.AppPending:
 		return parley.Errorf(parley.EFORBIDDEN, "%s is waiting for an operator's review: no one may connect it yet", app.Name)
+	case parley.AppDeleted:
+		return parley.Errorf(parley.ENOTFOUND, "unknown client")
 	}
 	return parley.Errorf(parley.EFORBIDDEN, "%s is suspended", app.Name)
 }

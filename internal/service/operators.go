@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 
 	"github.com/parleyhq/parley"
 )
@@ -75,7 +76,7 @@ func (s *Service) ReviewApps(ctx context.Context) (*Review, error) {
 			return err
 		}
 		owners := map[string]string{}
-		for _, a := range apps {
+		for _, a := range slices.DeleteFunc(apps, deleted) {
 			if _, ok := owners[a.OwnerID]; a.OwnerID != "" && !ok {
 				u, err := tx.FindUserByID(ctx, a.OwnerID)
 				if err != nil {

@@ -95,6 +95,7 @@ var decisionWords = map[string]string{
 	parley.ActionAppReinstate:   "reinstated",
 	parley.ActionAppApprove:     "approved",
 	parley.ActionAppUnapprove:   "withdrew reach “all” from",
+	parley.ActionAppDelete:      "deleted",
 	parley.ActionUserPassword:   "set a new password for",
 	parley.ActionUserDisable:    "disabled",
 	parley.ActionUserEnable:     "enabled",
