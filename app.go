@@ -16,6 +16,14 @@ const (
 const (
 	AppActive    = "active"
 	AppSuspended = "suspended"
+	// AppPending is an app a member registered while the server requires
+	// review (--apps-require-review): no one may connect it until an
+	// operator approves it.
+	AppPending = "pending"
+	// AppDeleted is an app an operator deleted: it works nowhere again,
+	// and is listed nowhere, but its row stays for the members' history
+	// and access logs that name it.
+	AppDeleted = "deleted"
 )
 
 // Limits on app registrations.

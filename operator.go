@@ -10,6 +10,13 @@ const (
 	ActionAppApproveAll  = "app.approve_all"
 	ActionAppSuspend     = "app.suspend"
 	ActionAppReinstate   = "app.reinstate"
+	ActionAppApprove     = "app.approve"
+	ActionAppUnapprove   = "app.unapprove_all"
+	ActionAppDelete      = "app.delete"
+	ActionUserPassword   = "user.password"
+	ActionUserDisable    = "user.disable"
+	ActionUserEnable     = "user.enable"
+	ActionUserSignOut    = "user.sign_out"
 )
 
 // OperatorConsole is the actor of decisions made at the server's console.

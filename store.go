@@ -90,6 +90,10 @@ type UserStore interface {
 	FindUsers(ctx context.Context) ([]*User, error)
 	// SetOperator makes the member an operator or an ordinary member.
 	SetOperator(ctx context.Context, userID string, operator bool) error
+	// SetDisabled disables the member's account, or enables it again.
+	SetDisabled(ctx context.Context, userID string, disabled bool) error
+	// SetPasswordHash replaces the hash of the member's password.
+	SetPasswordHash(ctx context.Context, userID, passwordHash string) error
 }
 
 // OperatorStore keeps the record of operators' decisions.
@@ -107,6 +111,12 @@ type SessionStore interface {
 	// and its member.
 	FindSession(ctx context.Context, tokenHash []byte) (*Session, *User, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// FindUserSessions returns the member's sessions, expired or not, the
+	// newest first.
+	FindUserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteUserSessions ends every session of the member and returns how
+	// many there were.
+	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 }
 
 // FriendStore keeps friendships, pending and accepted, each from the

@@ -24,6 +24,9 @@ type User struct {
 	// Operator marks an operator account: it may review apps on the
 	// operator pages. The API does not show it.
 	Operator bool `json:"-"`
+	// Disabled marks an account an operator disabled: it cannot sign in.
+	// The API does not show it.
+	Disabled bool `json:"-"`
 }
 
 // UserRef is how a member appears inside other objects.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -14,7 +15,7 @@ import (
 )
 
 func appCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)", PersistentPreRun: atConsole}
+	cmd := &cobra.Command{Use: "app", Short: "Manage partner apps (OAuth clients)", PersistentPreRun: atConsole, Args: cobra.NoArgs, RunE: unknownSubcommand}
 
 	var in service.NewApp
 	var owner string
@@ -46,25 +47,61 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	f.StringVar(&in.Homepage, "homepage", "", "the app's homepage")
 	f.StringVar(&owner, "owner", "", "username of the member who owns the app")
 
-	list := listCommand(cfg, "List apps", "CLIENT ID\tNAME\tTYPE\tSTATE\tALL THREADS\tREDIRECT URIS\tCREATED",
-		(*service.Service).AllApps, func(a *parley.App) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%s\t%s", a.ClientID, a.Name, a.ClientType, a.State,
-				a.AllThreadsApproved, strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
-		})
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List apps with their owners and where they are in review",
+		Long: `List every app: its client ID, name, type, owner (empty for one operators
+registered), review state (pending: waiting for its approval, with
+--apps-require-review; waiting: active, not yet approved for reach all;
+approved: for reach all; suspended), redirect URIs and when it was registered.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				r, err := svc.ReviewApps(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tOWNER\tREVIEW\tREDIRECT URIS\tCREATED")
+				for _, group := range []struct {
+					state string
+					apps  []service.AppReview
+				}{{"waiting", r.Waiting}, {"approved", r.Reviewed}, {"suspended", r.Suspended}} {
+					for _, a := range group.apps {
+						state := group.state
+						if a.State == parley.AppPending {
+							state = parley.AppPending
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.Name, a.ClientType, a.Owner, state,
+							strings.Join(a.RedirectURIs, " "), a.CreatedAt.Format(time.RFC3339))
+					}
+				}
+				return tw.Flush()
+			})
+		},
+	}
 
 	var reach string
 	approve := &cobra.Command{
-		Use:   "approve CLIENT_ID --reach all",
-		Short: "Let members grant the app every thread, after review",
-		Args:  cobra.ExactArgs(1),
+		Use:   "approve CLIENT_ID [--reach all]",
+		Short: "Let members connect an app waiting for review; with --reach all, let them grant it every thread",
+		Long: `Without --reach, approve an app a member registered while the server runs with
+--apps-require-review: members may connect it from now on. With --reach all,
+let members grant the app every thread, after review.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if reach != "all" {
+			decide, done := (*service.Service).ApproveApp, "may be connected"
+			switch reach {
+			case "":
+			case "all":
+				decide, done = (*service.Service).ApproveAllThreads, "may now be granted all threads"
+			default:
 				return errors.New(`--reach all is the one reach that needs approval`)
 			}
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
-				a, err := svc.ApproveAllThreads(cmd.Context(), args[0])
+				a, err := decide(svc, cmd.Context(), args[0])
 				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) may now be granted all threads\n", a.ClientID, a.Name)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
 				}
 				return err
 			})
@@ -72,9 +109,20 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	}
 	approve.Flags().StringVar(&reach, "reach", "", "all")
 
+	unapprove := stateCommand(cfg, "unapprove CLIENT_ID", "Withdraw an app's approval to reach all threads, ending the grants that reach them",
+		"may no longer be granted all threads; the grants that reached them ended", (*service.Service).UnapproveAllThreads)
 	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", "is suspended", (*service.Service).SuspendApp)
-	reinstate := stateCommand(cfg, "reinstate CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
-	cmd.AddCommand(add, list, approve, suspend, reinstate)
+	unsuspend := stateCommand(cfg, "unsuspend CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
+	unsuspend.Aliases = []string{"reinstate"}
+	remove := stateCommand(cfg, "delete CLIENT_ID", "Delete an app: its grants end at once, and it works nowhere again",
+		"is deleted; its grants ended", (*service.Service).DeleteApp)
+	remove.Long = `Delete an app. Every grant in force of the app ends at once, as if its member
+had revoked it: its webhook endpoints get grant.revoked and its streams end.
+The app works nowhere again (its sign-ins, tokens and secret are refused as
+an unknown client's) and is listed nowhere, not even to its owner. Its
+record stays, so that members' histories and access logs that name it stay
+intact. There is no undo.`
+	cmd.AddCommand(add, list, approve, unapprove, suspend, unsuspend, remove)
 	return cmd
 }
 

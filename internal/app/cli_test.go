@@ -3,8 +3,8 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +15,6 @@ import (
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
-	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
@@ -165,8 +164,8 @@ func TestCLI_App(t *testing.T) {
 		if _, err := run(t, dir, "", "app", "suspend", "pc_nonexistent"); err == nil {
 			t.Fatal("suspending an unknown app succeeded")
 		}
-		if out, err := run(t, dir, "", "app", "reinstate", clientID); err != nil || !strings.Contains(out, "is active again") {
-			t.Fatalf("reinstate: %v\n%s", err, out)
+		if out, err := run(t, dir, "", "app", "unsuspend", clientID); err != nil || !strings.Contains(out, "is active again") {
+			t.Fatalf("unsuspend: %v\n%s", err, out)
 		}
 		if out, err := run(t, dir, "", "app", "suspend", clientID); err != nil {
 			t.Fatalf("suspend again: %v\n%s", err, out)
@@ -191,8 +190,8 @@ func TestCLI_App(t *testing.T) {
 				row = line
 			}
 		}
-		if fields := strings.Fields(row); len(fields) < 5 || fields[3] != "suspended" || fields[4] != "true" {
-			t.Fatalf("app list row %q; want suspended and approved for all threads", row)
+		if fields := strings.Fields(row); len(fields) < 5 || fields[3] != "owner" || fields[4] != "suspended" {
+			t.Fatalf("app list row %q; want its owner and suspended", row)
 		}
 		if strings.Contains(out, secret) {
 			t.Fatal("app list shows the secret")
@@ -227,7 +226,7 @@ func TestCLI_Operators(t *testing.T) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
 		fields := strings.Fields(line)
-		if want := fmt.Sprint(fields[0] == "bob"); fields[len(fields)-1] != want {
+		if want := fmt.Sprint(fields[0] == "bob"); fields[len(fields)-2] != want {
 			t.Errorf("user list: %q, want operator %s", line, want)
 		}
 	}
@@ -245,17 +244,21 @@ func TestCLI_Operators(t *testing.T) {
 	}
 }
 
-// decisions returns the operators' decisions, latest first.
+// decisions returns the operators' decisions, latest first, as `parley
+// audit --json` lists them.
 func decisions(t *testing.T, install config.Config) []*parley.OperatorAction {
 	t.Helper()
-	srv, err := app.OpenServer(context.Background(), install, slog.New(slog.DiscardHandler), parley.WallClock{})
+	out, err := run(t, install, "", "audit", "--json", "--limit", "1000")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("audit: %v\n%s", err, out)
 	}
-	defer srv.Close()
-	actions, err := srv.Service.OperatorActions(service.ConsoleContext(context.Background()))
-	if err != nil {
-		t.Fatal(err)
+	var actions []*parley.OperatorAction
+	for line := range strings.Lines(out) {
+		var a parley.OperatorAction
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("audit --json line %q: %v", line, err)
+		}
+		actions = append(actions, &a)
 	}
 	return actions
 }

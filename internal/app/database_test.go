@@ -11,12 +11,16 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
-// An admin command given --database works on the PostgreSQL database, and
+// An admin command given --database works on the PostgreSQL database `db
+// init` made there, and
 // a server on the same database, started from PARLEY_DATABASE, sees what
 // it made; the data directory is left empty.
 func TestCLI_DatabaseFlagReachesPostgres(t *testing.T) {
 	url := sqlstoretest.PostgresURL(t)
 	dir := t.TempDir()
+	if out, err := run(t, config.Config{DataDir: dir}, "", "db", "init", "--database", url); err != nil || !strings.Contains(out, "created the database") {
+		t.Fatalf("db init: %q, %v", out, err)
+	}
 	out, err := run(t, config.Config{DataDir: dir}, "s3cret-password\n", "user", "add", "alice", "--password-stdin", "--database", url)
 	if err != nil || !strings.Contains(out, "created alice") {
 		t.Fatalf("user add: %q, %v", out, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
 )
 
@@ -37,7 +38,9 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 		Short:         "Parley: messaging with consent-first partner access",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
@@ -45,7 +48,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand())
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 
@@ -80,6 +83,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	f.IntVar(&cfg.ReportMinPeople, "report-min-people", cfg.ReportMinPeople, "the k of share reports: no number in one is counted from fewer people, at least 3 (PARLEY_REPORT_MIN_PEOPLE)")
 	f.BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", cfg.WebhooksAllowPrivate, "let webhook endpoints be on loopback (127.0.0.1, ::1, localhost), over http too: for development and tests only")
+	f.BoolVar(&cfg.AppsRequireReview, "apps-require-review", cfg.AppsRequireReview, "make the apps members register wait for an operator's approval (parley app approve, or /operator) before anyone may connect them (PARLEY_APPS_REQUIRE_REVIEW)")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")
 	return cmd
 }
@@ -125,7 +129,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func userCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Manage members", PersistentPreRun: atConsole}
+	cmd := &cobra.Command{Use: "user", Short: "Manage members", PersistentPreRun: atConsole, Args: cobra.NoArgs, RunE: unknownSubcommand}
 	var displayName string
 	var passwordStdin, operator bool
 	add := &cobra.Command{
@@ -136,11 +140,10 @@ func userCommand(cfg *config.Config) *cobra.Command {
 			if !passwordStdin {
 				return errors.New("give the password on standard input with --password-stdin")
 			}
-			pw, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("read password: %w", err)
+			pw, err := readPassword(cmd)
+			if err != nil {
+				return err
 			}
-			pw = strings.TrimRight(pw, "\r\n")
 			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
 				u, err := svc.CreateUser(cmd.Context(), service.NewAccount{Username: args[0], Password: pw, DisplayName: displayName, Operator: operator})
 				if err != nil {
@@ -159,12 +162,23 @@ func userCommand(cfg *config.Config) *cobra.Command {
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	add.Flags().BoolVar(&operator, "operator", false, "make the account an operator's: it may review apps at /operator")
 
-	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR",
+	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR\tDISABLED",
 		(*service.Service).Users, func(u *parley.User) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator)
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator, u.Disabled)
 		})
-	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false))
+	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false),
+		passwdCommand(cfg), disableCommand(cfg, true), disableCommand(cfg, false),
+		sessionsCommand(cfg), signOutCommand(cfg))
 	return cmd
+}
+
+// readPassword reads a password, the first line of standard input.
+func readPassword(cmd *cobra.Command) (string, error) {
+	pw, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(pw, "\r\n"), nil
 }
 
 // operatorCommand is `user grant-operator`, or `user revoke-operator` when
@@ -188,6 +202,30 @@ func operatorCommand(cfg *config.Config, grant bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+// unknownSubcommand is the RunE of a group of commands, such as `user`: it
+// runs only when no subcommand of the group matched, and fails, so that a
+// mistyped or missing subcommand exits non-zero. (Given arguments, the
+// group's cobra.NoArgs fails first, naming the unknown command.)
+func unknownSubcommand(cmd *cobra.Command, _ []string) error {
+	return fmt.Errorf("%s needs a subcommand: see %s --help", cmd.CommandPath(), cmd.CommandPath())
+}
+
+// version is what `parley --version` prints: the module's version, the
+// commit it was built from ("unknown" when the build recorded none) and
+// the database schema version it expects.
+func version() string {
+	v, commit := "unknown", "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		v = info.Main.Version
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("parley %s\ncommit %s\nschema %d", v, commit, sqlstore.SchemaVersion())
 }
 
 // atConsole runs a command as the server's console, which acts as an

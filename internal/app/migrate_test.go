@@ -187,6 +187,9 @@ func embedded(dir string) func(*config.Config) {
 // target other than the install itself, and names what is wrong.
 func TestMigrate_RefusesBadArguments(t *testing.T) {
 	install := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: install}, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := run(t, config.Config{DataDir: install}, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +197,7 @@ func TestMigrate_RefusesBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		"ErrNoInstall":    {[]string{"--from", t.TempDir(), "--to", t.TempDir()}, "no Parley install"},
+		"ErrNoInstall":    {[]string{"--from", t.TempDir(), "--to", t.TempDir()}, "no parley database"},
 		"ErrIntoItself":   {[]string{"--from", install, "--to", install}, "not the install's own"},
 		"ErrNoTarget":     {[]string{"--from", install}, `"to" not set`},
 		"ErrBadTargetURL": {[]string{"--from", install, "--to", "postgres://u:s3cret@%zz/db"}, "not a URL"},

@@ -40,8 +40,9 @@ when anything fails.
 Stop the server first. migrate opens the install as the server does, folding
 the reads its journal still holds into the access log, and refuses while a
 server runs on it; run no other parley command on it during the copy. The
-install is left as the server would leave it: its schema brought to this
-parley's, its journal folded, nothing else changed. The target must be empty: migrate refuses a database that holds any
+install must be at this parley's schema (run ` + "`parley db upgrade`" + ` first
+if it is older), and is left as the server would leave it: its journal
+folded, nothing else changed. The target must be empty: migrate refuses a database that holds any
 Parley data, and a copy that fails leaves it empty.
 
 --to may also name a new data directory: the copy is then an embedded
@@ -64,12 +65,6 @@ database, verified the same way.`,
 // to names, with a progress bar on progress, verifies the copy and reports
 // on out.
 func migrate(ctx context.Context, from, to string, out, progress io.Writer) error {
-	srcPath := config.Config{DataDir: from}.DatabasePath()
-	if _, err := os.Stat(srcPath); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no Parley install in %s: %s does not exist", from, srcPath)
-	} else if err != nil {
-		return err
-	}
 	target := to // what the summary names: a URL without its password
 	if isPostgresURL(to) {
 		u, err := url.Parse(to)
@@ -82,7 +77,7 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 	} else if same {
 		return errors.New("--to must be a PostgreSQL URL or a new data directory, not the install's own")
 	}
-	src, err := sqlstore.OpenSQLite(ctx, srcPath)
+	src, err := openStoreWith(ctx, config.Config{DataDir: from}, sqlstore.Current, false)
 	if err != nil {
 		return fmt.Errorf("open the install (stop its server first): %w", err)
 	}

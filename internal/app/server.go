@@ -76,7 +76,8 @@ func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 
 // openServer assembles a server on the configured store; beside, for a
 // command run beside a server, opens the embedded database without taking
-// it from the server.
+// it from the server, and only a database whose schema is this binary's,
+// creating and upgrading nothing.
 func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock, beside bool) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -104,6 +105,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		PublicURL:            cfg.PublicURL,
 		ReportMinPeople:      cfg.ReportMinPeople,
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
+		AppsRequireReview:    cfg.AppsRequireReview,
 	})
 	limiter := ratelimit.New(store, clock, log)
 	api := httpapi.NewServer(svc, log, httpapi.NewMetrics(), httpapi.Limits{
@@ -139,15 +141,40 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus
 }
 
 // openStore opens the PostgreSQL database the configuration names, or else
-// the embedded one.
+// the embedded one: as a server, creating and upgrading it, or beside one,
+// as it is.
 func openStore(ctx context.Context, cfg config.Config, beside bool) (*sqlstore.DB, error) {
-	switch {
-	case cfg.Database != "":
-		return sqlstore.OpenPostgres(ctx, cfg.Database)
-	case beside:
-		return sqlstore.OpenSQLiteBeside(ctx, cfg.DatabasePath())
+	if beside {
+		return openStoreWith(ctx, cfg, sqlstore.Current, true)
 	}
-	return sqlstore.OpenSQLite(ctx, cfg.DatabasePath())
+	return openStoreWith(ctx, cfg, sqlstore.CreateOrUpgrade, false)
+}
+
+// openStoreWith opens the configured store doing what schema says, and
+// turns a refusal into what the operator should do.
+func openStoreWith(ctx context.Context, cfg config.Config, schema sqlstore.Schema, beside bool) (*sqlstore.DB, error) {
+	var db *sqlstore.DB
+	var err error
+	where := "in " + cfg.DataDir + " (check --data)"
+	if cfg.Database != "" {
+		where = "at --database"
+		db, err = sqlstore.OpenPostgresWith(ctx, cfg.Database, schema)
+	} else {
+		db, err = sqlstore.OpenSQLiteWith(ctx, cfg.DatabasePath(), sqlstore.SQLiteOptions{Schema: schema, Beside: beside})
+	}
+	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
+		if se.Database > se.Binary {
+			return nil, fmt.Errorf("the database is at schema %d, made by a newer parley; this parley expects %d: run the newer parley, or restore the backup made before it upgraded", se.Database, se.Binary)
+		}
+		return nil, fmt.Errorf("the database is at schema %d, this parley expects %d: run `parley db upgrade` (back up first)", se.Database, se.Binary)
+	}
+	switch {
+	case errors.Is(err, sqlstore.ErrNoDatabase):
+		return nil, fmt.Errorf("there is no parley database %s: create one with `parley db init`, or start `parley serve`, which creates it", where)
+	case errors.Is(err, sqlstore.ErrDatabaseExists):
+		return nil, fmt.Errorf("there is a parley database %s already", where)
+	}
+	return db, err
 }
 
 // Listen binds the configured address (with port 0 the system picks one),

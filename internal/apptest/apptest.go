@@ -97,14 +97,22 @@ func Serve(tb testing.TB, srv *app.Server) (stop func()) {
 func Unlimited(c *config.Config) { c.RateLimitApp, c.RateLimitMember = 0, 0 }
 
 // Install returns the configuration of a new, empty install for the test:
-// a data directory of its own and, on PostgreSQL (Engine), a fresh schema.
-// Commands and servers given it share its data.
+// a data directory of its own and, on PostgreSQL (Engine), a fresh schema,
+// its database made by `parley db init`. Commands and servers given it
+// share its data.
 func Install(tb testing.TB) config.Config {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.DataDir = tb.TempDir()
+	args := []string{"db", "init", "--data", cfg.DataDir}
 	if Engine() == "postgres" {
 		cfg.Database = sqlstoretest.PostgresURL(tb)
+		args = append(args, "--database", cfg.Database)
+	}
+	var out bytes.Buffer
+	err := app.Main(context.Background(), args, app.IO{Out: &out, Err: &out, Getenv: func(string) string { return "" }})
+	if err != nil {
+		tb.Fatalf("parley db init: %v\n%s", err, out.String())
 	}
 	return cfg
 }

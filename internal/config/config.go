@@ -79,6 +79,10 @@ type Config struct {
 	// plain http too, for tests and development; other private addresses
 	// stay refused.
 	WebhooksAllowPrivate bool
+	// AppsRequireReview makes the apps members register wait for an
+	// operator's approval before anyone may connect them
+	// (PARLEY_APPS_REQUIRE_REVIEW).
+	AppsRequireReview bool
 }
 
 // Default returns the settings of a server started with no flags.
@@ -144,6 +148,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 			*dst = f
 		}
+	}
+	if v := getenv("PARLEY_APPS_REQUIRE_REVIEW"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("config: PARLEY_APPS_REQUIRE_REVIEW: %w", err)
+		}
+		c.AppsRequireReview = b
 	}
 	if v := getenv("PARLEY_SESSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -25,6 +25,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -204,7 +205,11 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		}
 		c, err := p.storage.GetClientByClientID(r.Context(), r.Form.Get("client_id"))
 		if err != nil {
-			p.errorPage(w, "the app is unknown or suspended")
+			why := "the app is unknown or suspended"
+			if e, ok := errors.AsType[*oidc.Error](err); ok && e.Description != "" {
+				why = e.Description // the service's reason: unknown, suspended or waiting for review
+			}
+			p.errorPage(w, why)
 			return
 		}
 		redirectURI := r.Form.Get("redirect_uri")

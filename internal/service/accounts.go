@@ -148,6 +148,9 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 	} else if !ok {
 		return "", nil, denied
 	}
+	if u.Disabled {
+		return "", nil, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
+	}
 
 	token, tokenHash := newToken(sessionTokenPrefix)
 	now := s.Now()

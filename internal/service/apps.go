@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -36,7 +37,11 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 	if err != nil {
 		return nil, err
 	}
-	return s.registerApp(ctx, in, c.User.ID)
+	state := parley.AppActive
+	if s.opts.AppsRequireReview {
+		state = parley.AppPending
+	}
+	return s.registerApp(ctx, in, c.User.ID, state)
 }
 
 // RegisterAppFor registers an app for operators, owned by the member named
@@ -58,10 +63,11 @@ func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername s
 			return nil, err
 		}
 	}
-	return s.registerApp(ctx, in, ownerID)
+	return s.registerApp(ctx, in, ownerID, parley.AppActive)
 }
 
-func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*RegisteredApp, error) {
+// registerApp stores a new app, in state.
+func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID, state string) (*RegisteredApp, error) {
 	app := &parley.App{
 		ClientID:     clientIDPrefix + parley.NewID(),
 		Name:         strings.TrimSpace(in.Name),
@@ -70,7 +76,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID string) (*
 		Homepage:     in.Homepage,
 		Purpose:      strings.TrimSpace(in.Purpose),
 		ClientType:   parley.ClientConfidential,
-		State:        parley.AppActive,
+		State:        state,
 		CreatedAt:    s.Now(),
 	}
 	if in.Public {
@@ -112,13 +118,133 @@ func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.
 		apps, err = tx.FindApps(ctx, ownerID)
 		return err
 	})
-	return apps, err
+	return slices.DeleteFunc(apps, deleted), err
+}
+
+// deleted reports whether an operator deleted the app.
+func deleted(a *parley.App) bool { return a.State == parley.AppDeleted }
+
+// findLiveApp returns the app with the client ID, or ENOTFOUND when there
+// is none or an operator deleted it.
+func findLiveApp(ctx context.Context, tx parley.Tx, clientID string) (*parley.App, error) {
+	app, err := tx.FindAppByClientID(ctx, clientID)
+	if err == nil && deleted(app) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "app not found")
+	}
+	return app, err
 }
 
 // ApproveAllThreads records an operator's review that lets members grant
 // the app every thread (reach "all"); it is for operators.
 func (s *Service) ApproveAllThreads(ctx context.Context, clientID string) (*parley.App, error) {
 	return s.reviewApp(ctx, clientID, parley.ActionAppApproveAll, func(a *parley.App) { a.AllThreadsApproved = true })
+}
+
+// ApproveApp lets members connect an app that waits for review
+// (Options.AppsRequireReview); it is for operators. An app not waiting
+// stays as it is; the decision is recorded either way.
+func (s *Service) ApproveApp(ctx context.Context, clientID string) (*parley.App, error) {
+	return s.reviewApp(ctx, clientID, parley.ActionAppApprove, func(a *parley.App) {
+		if a.State == parley.AppPending {
+			a.State = parley.AppActive
+		}
+	})
+}
+
+// UnapproveAllThreads withdraws an operator's approval for the app to
+// reach all threads; it is for operators. Members may no longer grant it
+// thread scope "all", and the grants in force that reach all threads end
+// at once, as if their members had revoked them (grant.revoked to the
+// app's endpoints, its streams end): the members connect it again with a
+// narrower reach.
+func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app *parley.App, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users, ended []string
+	hooked := false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		users, ended, hooked = nil, nil, false
+		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
+			return err
+		}
+		app.AllThreadsApproved = false
+		if err := tx.UpdateAppReview(ctx, clientID, app.State, false); err != nil {
+			return err
+		}
+		users, ended, hooked, err = s.revokeAppGrants(ctx, tx, clientID, func(g *parley.Grant) bool { return g.ThreadScope == parley.ThreadScopeAll })
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, actor, parley.ActionAppUnapprove, app.ClientID, app.Name)
+	})
+	if hooked {
+		s.WakeWebhooks()
+	}
+	if err == nil {
+		s.publishGrantsEnded(ctx, users, ended, "an operator withdrew the app's approval to reach all conversations")
+	}
+	return app, err
+}
+
+// DeleteApp deletes an app; it is for operators. Every grant in force of
+// the app ends at once, as if its member had revoked it (grant.revoked to
+// the app's endpoints, its streams end), and the app works nowhere again:
+// its sign-ins, tokens and secret are refused as an unknown client's, and
+// it is listed nowhere, not even to its owner. Its record stays, so that
+// members' histories and access logs that name it stay intact.
+func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.App, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users, ended []string
+	hooked := false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
+			return err
+		}
+		users, ended, hooked, err = s.revokeAppGrants(ctx, tx, clientID, func(*parley.Grant) bool { return true })
+		if err != nil {
+			return err
+		}
+		app.State = parley.AppDeleted
+		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, actor, parley.ActionAppDelete, app.ClientID, app.Name)
+	})
+	if hooked {
+		s.WakeWebhooks()
+	}
+	if err == nil {
+		s.publishGrantsEnded(ctx, users, ended, "an operator deleted the app")
+	}
+	return app, err
+}
+
+// revokeAppGrants ends the app's grants in force that match, each as its
+// member's revocation, and returns their members and IDs, and whether a
+// webhook delivery was queued.
+func (s *Service) revokeAppGrants(ctx context.Context, tx parley.Tx, clientID string, match func(*parley.Grant) bool) (users, ended []string, hooked bool, err error) {
+	now := s.Now()
+	grants, err := tx.FindAppGrants(ctx, clientID, now)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, g := range grants {
+		if !match(g) {
+			continue
+		}
+		h, err := s.revokeGrant(ctx, tx, g, now)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		hooked = hooked || h
+		users, ended = append(users, g.UserID), append(ended, g.ID)
+	}
+	return users, ended, hooked, nil
 }
 
 // SuspendApp stops an app; it is for operators. Each grant in force of an
@@ -142,7 +268,7 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 	hooked := false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		hooked = false
-		app, err = tx.FindAppByClientID(ctx, clientID)
+		app, err = findLiveApp(ctx, tx, clientID)
 		if err != nil {
 			return err
 		}

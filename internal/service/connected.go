@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -85,19 +86,9 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 		if !g.ActiveAt(now) {
 			return nil
 		}
-		app, err := tx.FindAppByClientID(ctx, g.ClientID)
-		if err != nil {
-			return err
-		}
-		g.RevokedAt, g.UpdatedAt = &now, now
-		if err := tx.UpdateGrant(ctx, g); err != nil {
-			return err
-		}
 		revoked = true
-		if hooked, err = s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndRevoked, now); err != nil {
-			return err
-		}
-		return logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
+		hooked, err = s.revokeGrant(ctx, tx, g, now)
+		return err
 	})
 	if hooked {
 		s.WakeWebhooks()
@@ -106,6 +97,25 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID}, "the member revoked the app's access")
 	}
 	return err
+}
+
+// revokeGrant ends a grant in force at now, as revoked by its member: it
+// marks it, tells the app's webhook endpoints (hooked says whether a
+// delivery was queued) and writes it to the member's access log. The
+// caller publishes the end to the app's streams once the write commits.
+func (s *Service) revokeGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, now time.Time) (hooked bool, err error) {
+	app, err := tx.FindAppByClientID(ctx, g.ClientID)
+	if err != nil {
+		return false, err
+	}
+	g.RevokedAt, g.UpdatedAt = &now, now
+	if err := tx.UpdateGrant(ctx, g); err != nil {
+		return false, err
+	}
+	if hooked, err = s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndRevoked, now); err != nil {
+		return false, err
+	}
+	return hooked, logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
 }
 
 // expiryBatch is how many expired grants EndExpiredGrants ends per write.

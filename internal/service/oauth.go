@@ -35,12 +35,18 @@ const (
 )
 
 // appRefusal says why an app may not take part in sign-ins and token
-// exchanges, or returns nil: the one rule for apps an operator suspended.
+// exchanges, or returns nil: the one rule for apps an operator suspended,
+// or has yet to approve.
 func appRefusal(app *parley.App) error {
-	if app.State != parley.AppActive {
-		return parley.Errorf(parley.EFORBIDDEN, "%s is suspended", app.Name)
+	switch app.State {
+	case parley.AppActive:
+		return nil
+	case parley.AppPending:
+		return parley.Errorf(parley.EFORBIDDEN, "%s is waiting for an operator's review: no one may connect it yet", app.Name)
+	case parley.AppDeleted:
+		return parley.Errorf(parley.ENOTFOUND, "unknown client")
 	}
-	return nil
+	return parley.Errorf(parley.EFORBIDDEN, "%s is suspended", app.Name)
 }
 
 // OAuthApp returns an app that may start a sign-in: ENOTFOUND for an

@@ -2,7 +2,7 @@ package service
 
 import (
 	"context"
-	"strings"
+	"slices"
 
 	"github.com/parleyhq/parley"
 )
@@ -76,7 +76,7 @@ func (s *Service) ReviewApps(ctx context.Context) (*Review, error) {
 			return err
 		}
 		owners := map[string]string{}
-		for _, a := range apps {
+		for _, a := range slices.DeleteFunc(apps, deleted) {
 			if _, ok := owners[a.OwnerID]; a.OwnerID != "" && !ok {
 				u, err := tx.FindUserByID(ctx, a.OwnerID)
 				if err != nil {
@@ -100,14 +100,17 @@ func (s *Service) ReviewApps(ctx context.Context) (*Review, error) {
 	return r, err
 }
 
-// OperatorActions returns the latest decisions operators made, the latest
-// first; it is for operators.
-func (s *Service) OperatorActions(ctx context.Context) (actions []*parley.OperatorAction, err error) {
+// OperatorActions returns up to limit of the latest decisions operators
+// made, the latest first; it is for operators. EINVALID for a limit below 1.
+func (s *Service) OperatorActions(ctx context.Context, limit int) (actions []*parley.OperatorAction, err error) {
 	if _, err := operator(ctx); err != nil {
 		return nil, err
 	}
+	if limit < 1 {
+		return nil, parley.Errorf(parley.EINVALID, "the limit must be at least 1")
+	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		actions, err = tx.FindOperatorActions(ctx, MaxOperatorActions)
+		actions, err = tx.FindOperatorActions(ctx, limit)
 		return err
 	})
 	return actions, err
@@ -125,10 +128,7 @@ func (s *Service) SetOperator(ctx context.Context, username string, op bool) (u 
 		action = parley.ActionRevokeOperator
 	}
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		u, err = tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
-		if isNotFound(err) {
-			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", strings.TrimSpace(username))
-		} else if err != nil {
+		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
 		if err := tx.SetOperator(ctx, u.ID, op); err != nil {

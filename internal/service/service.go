@@ -39,6 +39,10 @@ type Options struct {
 	// WebhooksAllowPrivate lets webhook endpoints be on loopback, and
 	// there only, over plain http too: for tests and development.
 	WebhooksAllowPrivate bool
+	// AppsRequireReview makes the apps members register wait, pending,
+	// until an operator approves them (ApproveApp); no one may connect
+	// them before.
+	AppsRequireReview bool
 }
 
 // TokenOpener opens a sealed access token into "tokenID:subject", the form

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sync"
 	"time"
 
@@ -291,11 +292,75 @@ func fromNullMicros(us sql.NullInt64) *time.Time {
 	return &t
 }
 
-// migrate applies the pending migrations of dir in fsys, each in a
-// transaction of its own, and refuses a database whose schema is newer than
-// this binary. opts are the engine's own, such as a lock that keeps two
-// servers from migrating at once.
-func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) error {
+// Schema says what opening a database may do to it.
+type Schema int
+
+const (
+	// CreateOrUpgrade creates the database when there is none and applies
+	// pending migrations: what a server does when it starts.
+	CreateOrUpgrade Schema = iota
+	// Upgrade applies pending migrations to a database that exists
+	// (`parley db upgrade`).
+	Upgrade
+	// Create makes a new database, refusing one that exists
+	// (`parley db init`).
+	Create
+	// Current opens a database that exists and whose schema is exactly
+	// this binary's, changing nothing: what every other command does.
+	Current
+)
+
+// ErrNoDatabase is returned by an open that may not create a database
+// and finds none.
+var ErrNoDatabase = errors.New("sqlstore: there is no parley database there")
+
+// ErrDatabaseExists is returned by an open in Create mode that finds a
+// database.
+var ErrDatabaseExists = errors.New("sqlstore: a parley database is there already")
+
+// SchemaError is a database whose schema version is not this binary's:
+// older, in Current mode, or newer, in any mode.
+type SchemaError struct {
+	// Database is the database's schema version; Binary, this binary's.
+	Database, Binary int64
+}
+
+func (e *SchemaError) Error() string {
+	if e.Database > e.Binary {
+		return fmt.Sprintf("sqlstore: the database is at schema %d, made by a newer parley; this one expects %d", e.Database, e.Binary)
+	}
+	return fmt.Sprintf("sqlstore: the database is at schema %d, this parley expects %d", e.Database, e.Binary)
+}
+
+// SchemaVersion is this binary's schema version: its newest migration's
+// number, the same on both engines.
+func SchemaVersion() int64 {
+	names, err := fs.Glob(sqliteMigrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		panic(err) // the pattern is constant and valid
+	}
+	var v int64
+	for _, n := range names {
+		var n64 int64
+		if _, err := fmt.Sscanf(path.Base(n), "%d_", &n64); err == nil && n64 > v {
+			v = n64
+		}
+	}
+	return v
+}
+
+// prepareSchema does what schema asks of the migrations of dir in fsys,
+// each applied in a transaction of its own; exists is whether the engine
+// found a parley database there. It refuses a database whose schema is
+// newer than this binary in every mode. opts are the engine's own, such
+// as a lock that keeps two servers from migrating at once.
+func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) error {
+	switch {
+	case !exists && (schema == Upgrade || schema == Current):
+		return ErrNoDatabase
+	case exists && schema == Create:
+		return ErrDatabaseExists
+	}
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
@@ -304,12 +369,17 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS,
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	current, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlstore: schema version: %w", err)
-	}
-	if current > target {
-		return fmt.Errorf("sqlstore: the database schema (version %d) is newer than this binary knows (version %d): run a newer parley", current, target)
+	if exists {
+		current, target, err := p.GetVersions(ctx)
+		if err != nil {
+			return fmt.Errorf("sqlstore: schema version: %w", err)
+		}
+		if current > target || (schema == Current && current != target) {
+			return &SchemaError{Database: current, Binary: target}
+		}
+		if schema == Current {
+			return nil
+		}
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)

@@ -114,7 +114,7 @@ type journal struct {
 	prefix string // a segment's path is prefix followed by its first line's number
 	// lock is held (flock) while the journal is open: it belongs to the
 	// one server of the database. A parley command run beside it opens the
-	// database without the journal (OpenSQLiteBeside), and can neither log
+	// database without the journal (SQLiteOptions.Beside), and can neither log
 	// reads nor fold the server's; lock is nil there.
 	lock *os.File
 

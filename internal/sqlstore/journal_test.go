@@ -201,7 +201,7 @@ func TestLogReads_JournalBelongsToTheServer(t *testing.T) {
 	if _, err := sqlstore.OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "in use by a running server") {
 		t.Fatalf("a second server's open = %v; want a refusal", err)
 	}
-	other, err := sqlstore.OpenSQLiteBeside(ctx, path)
+	other, err := sqlstore.OpenSQLiteWith(ctx, path, sqlstore.SQLiteOptions{Schema: sqlstore.Current, Beside: true})
 	if err != nil {
 		t.Fatal(err)
 	}

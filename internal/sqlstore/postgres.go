@@ -199,12 +199,20 @@ func (t *txn) pgExec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // OpenPostgres opens the PostgreSQL database at url (postgres://…; a
-// search_path parameter selects the schema), applies pending migrations,
-// under an advisory lock so that servers starting together migrate once,
-// and refuses a database whose schema is newer than this binary.
+// search_path parameter selects the schema) and applies pending migrations:
+// OpenPostgresWith in CreateOrUpgrade mode, as a server.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	return OpenPostgresWith(ctx, url, CreateOrUpgrade)
+}
+
+// OpenPostgresWith opens the PostgreSQL database at url doing what schema
+// says; migrations run under an advisory lock, so that servers starting
+// together migrate once. A database "exists" when its schema holds goose's
+// table of versions. It refuses a database whose schema is newer than this
+// binary.
 //
 // Any number of servers may open the same database.
-func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: database URL: %w", err)
@@ -217,7 +225,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	}
 	// The migrations' library works on database/sql.
 	db := stdlib.OpenDBFromPool(pool)
-	err = migratePostgres(ctx, db)
+	err = migratePostgres(ctx, db, schema)
 	if err := errors.Join(err, db.Close()); err != nil {
 		pool.Close()
 		return nil, err
@@ -225,11 +233,13 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	return &DB{pg: &postgres{pool: pool}}, nil
 }
 
-// migratePostgres migrates under an advisory lock named after the schema,
-// so that schemas of one database migrate independently.
-func migratePostgres(ctx context.Context, pool *sql.DB) error {
+// migratePostgres prepares the schema under an advisory lock named after
+// the PostgreSQL schema, so that schemas of one database migrate
+// independently.
+func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 	var schema sql.NullString
-	if err := pool.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	var exists bool
+	if err := pool.QueryRowContext(ctx, `SELECT current_schema(), to_regclass('goose_db_version') IS NOT NULL`).Scan(&schema, &exists); err != nil {
 		return fmt.Errorf("sqlstore: connect: %w", err)
 	}
 	if !schema.Valid {
@@ -241,7 +251,7 @@ func migratePostgres(ctx context.Context, pool *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	return migrate(ctx, pool, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
+	return prepareSchema(ctx, pool, mode, exists, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
 }
 
 func (p *postgres) close() error {

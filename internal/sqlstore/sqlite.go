@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,26 +23,40 @@ var sqliteMigrations embed.FS
 const readConns = 4
 
 // OpenSQLite opens (creating if needed) the SQLite database at path, applies
-// pending migrations and starts the writer. It refuses a database whose
-// schema is newer than this binary.
+// pending migrations and starts the writer: OpenSQLiteWith in
+// CreateOrUpgrade mode, as a server.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return OpenSQLiteWith(ctx, path, SQLiteOptions{})
+}
+
+// SQLiteOptions say how to open an SQLite database.
+type SQLiteOptions struct {
+	// Schema is what the open may do to the database.
+	Schema Schema
+	// Beside opens the database for a command run beside its server, if
+	// one runs: it leaves the server's journal of reads alone, so the
+	// reads the server logged in the last moments may not be in the access
+	// log yet, and it cannot log reads itself.
+	Beside bool
+}
+
+// OpenSQLiteWith opens the SQLite database at path as opts say and starts
+// the writer. It refuses a database whose schema is newer than this binary.
 //
 // The database runs in WAL mode with synchronous=FULL: a commit returns only
 // after fsync, so an acknowledged write survives a crash. The journal of
-// reads (journal.go) lives next to the database file; OpenSQLite fails while
-// another server has the database open.
-func OpenSQLite(ctx context.Context, path string) (*DB, error) {
-	return openSQLite(ctx, path, true)
-}
-
-// OpenSQLiteBeside opens the database for a command run beside its server,
-// if one runs: it leaves the server's journal of reads alone, so the reads
-// the server logged in the last moments may not be in the access log yet,
-// and it cannot log reads itself.
-func OpenSQLiteBeside(ctx context.Context, path string) (*DB, error) {
-	return openSQLite(ctx, path, false)
-}
-
-func openSQLite(ctx context.Context, path string, serve bool) (*DB, error) {
+// reads (journal.go) lives next to the database file; unless opts.Beside,
+// the open fails while another server has the database open.
+func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, error) {
+	_, err := os.Stat(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	if !exists && (opts.Schema == Upgrade || opts.Schema == Current) {
+		// Checked before the open, which would create the file.
+		return nil, fmt.Errorf("%w: no %s", ErrNoDatabase, path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlstore: create data directory: %w", err)
 	}
@@ -62,7 +77,7 @@ func openSQLite(ctx context.Context, path string, serve bool) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, write, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
+	if err := prepareSchema(ctx, write, opts.Schema, exists, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -84,7 +99,7 @@ func openSQLite(ctx context.Context, path string, serve bool) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
 	}
 	j := &journal{}
-	if serve {
+	if !opts.Beside {
 		j, err = openJournal(path, folded)
 	}
 	if err != nil {

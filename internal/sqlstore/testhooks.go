@@ -3,11 +3,14 @@ package sqlstore
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/pressly/goose/v3"
 )
 
 // Test hooks: what tests of other packages need to do to the store behind
@@ -122,4 +125,38 @@ func Digest(ctx context.Context, db *DB) ([32]byte, error) {
 		return nil
 	})
 	return [32]byte(h.Sum(nil)), err
+}
+
+// CreateAtSchema makes a new database as an older parley would have: its
+// schema migrated only up to version. where is a postgres:// URL, or else
+// the path of an SQLite file.
+func CreateAtSchema(ctx context.Context, where string, version int64) error {
+	driver, dialect, fsys, dir := "sqlite", goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"
+	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+		driver, dialect, fsys, dir = "pgx", goose.DialectPostgres, postgresMigrations, "migrations/postgres"
+	}
+	db, err := sql.Open(driver, where)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, db, sub)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+// RecordSchema records in the database that its schema is at version, as a
+// newer parley would after migrating it.
+func RecordSchema(ctx context.Context, db *DB, version int64) error {
+	return db.Write(ctx, func(tx parley.Tx) error {
+		_, err := tx.(*txn).exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, version)
+		return err
+	})
 }

@@ -6,12 +6,12 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const userColumns = `id, username, display_name, created_at, operator`
+const userColumns = `id, username, display_name, created_at, operator, disabled`
 
 func scanUser(scan func(...any) error) (*parley.User, error) {
 	var u parley.User
 	var created int64
-	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator); err != nil {
+	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator, &u.Disabled); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = fromMicros(created)
@@ -28,7 +28,7 @@ func (t *txn) findUser(ctx context.Context, where string, arg any) (*parley.User
 	var u parley.User
 	var created int64
 	err := t.queryRow(ctx, "user", `SELECT `+userColumns+` FROM users WHERE `+where, []any{arg},
-		&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator)
+		&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator, &u.Disabled)
 	if err != nil {
 		return nil, mapError("find user", err)
 	}
@@ -104,4 +104,48 @@ func (t *txn) DeleteSession(ctx context.Context, tokenHash []byte) error {
 		return mapError("delete session", err)
 	}
 	return mustAffect(res, "session")
+}
+
+func (t *txn) SetDisabled(ctx context.Context, userID string, disabled bool) error {
+	res, err := t.exec(ctx, `UPDATE users SET disabled = $2 WHERE id = $1`, userID, disabled)
+	if err != nil {
+		return mapError("set disabled", err)
+	}
+	return mustAffect(res, "user")
+}
+
+func (t *txn) SetPasswordHash(ctx context.Context, userID, passwordHash string) error {
+	res, err := t.exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, passwordHash)
+	if err != nil {
+		return mapError("set password hash", err)
+	}
+	return mustAffect(res, "user")
+}
+
+func (t *txn) FindUserSessions(ctx context.Context, userID string) ([]*parley.Session, error) {
+	rows, err := t.query(ctx, `SELECT token_hash, created_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, mapError("find user sessions", err)
+	}
+	defer rows.Close()
+	var sessions []*parley.Session
+	for rows.Next() {
+		s := &parley.Session{UserID: userID}
+		var created, expires int64
+		if err := rows.Scan(&s.TokenHash, &created, &expires); err != nil {
+			return nil, mapError("find user sessions", err)
+		}
+		s.CreatedAt, s.ExpiresAt = fromMicros(created), fromMicros(expires)
+		sessions = append(sessions, s)
+	}
+	return sessions, mapError("find user sessions", rows.Err())
+}
+
+func (t *txn) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
+	res, err := t.exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, mapError("delete user sessions", err)
+	}
+	n, err := res.RowsAffected()
+	return n, mapError("delete user sessions", err)
 }

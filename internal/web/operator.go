@@ -19,6 +19,7 @@ const operatorPath = "/operator"
 
 // operatorDecisions maps the path's decision to the service's.
 var operatorDecisions = map[string]func(*service.Service, context.Context, string) (*parley.App, error){
+	"admit":     (*service.Service).ApproveApp,
 	"approve":   (*service.Service).ApproveAllThreads,
 	"suspend":   (*service.Service).SuspendApp,
 	"reinstate": (*service.Service).ReinstateApp,
@@ -92,6 +93,13 @@ var decisionWords = map[string]string{
 	parley.ActionAppApproveAll:  "approved reach “all” for",
 	parley.ActionAppSuspend:     "suspended",
 	parley.ActionAppReinstate:   "reinstated",
+	parley.ActionAppApprove:     "approved",
+	parley.ActionAppUnapprove:   "withdrew reach “all” from",
+	parley.ActionAppDelete:      "deleted",
+	parley.ActionUserPassword:   "set a new password for",
+	parley.ActionUserDisable:    "disabled",
+	parley.ActionUserEnable:     "enabled",
+	parley.ActionUserSignOut:    "signed out",
 }
 
 // describeDecision says in words what a recorded decision was.

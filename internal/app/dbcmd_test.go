@@ -1,0 +1,207 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// adminCommands are commands that work on an install's data without being
+// allowed to create or upgrade its database.
+var adminCommands = map[string][]string{
+	"UserList":        {"user", "list"},
+	"UserAdd":         {"user", "add", "alice", "--password-stdin"},
+	"AppList":         {"app", "list"},
+	"AppSuspend":      {"app", "suspend", "some-client"},
+	"AccessLogVerify": {"access-log", "verify", "alice"},
+}
+
+// blankInstall is an install with no database: a data directory with
+// nothing in it and, on PostgreSQL, an empty schema.
+func blankInstall(t *testing.T) config.Config {
+	cfg := config.Config{DataDir: t.TempDir()}
+	if apptest.Engine() == "postgres" {
+		cfg.Database = sqlstoretest.PostgresURL(t)
+	}
+	return cfg
+}
+
+// olderInstall is an install whose database an older parley made: its
+// schema is one migration behind this binary's.
+func olderInstall(t *testing.T) config.Config {
+	cfg := blankInstall(t)
+	where := cfg.Database
+	if where == "" {
+		where = cfg.DatabasePath()
+	}
+	if err := sqlstore.CreateAtSchema(context.Background(), where, sqlstore.SchemaVersion()-1); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// A mistyped --data is an error for every admin command, not a new empty
+// install: nothing is created.
+func TestCLI_RefusesMissingDatabase(t *testing.T) {
+	for name, args := range adminCommands {
+		t.Run(name, func(t *testing.T) {
+			cfg := blankInstall(t)
+			cfg.DataDir = filepath.Join(cfg.DataDir, "mistyped")
+			_, err := run(t, cfg, "long-enough-password\n", args...)
+			if err == nil || !strings.Contains(err.Error(), "no parley database") || !strings.Contains(err.Error(), "parley db init") {
+				t.Fatalf("err = %v; want a refusal naming `parley db init`", err)
+			}
+			if _, err := os.Stat(cfg.DataDir); !os.IsNotExist(err) {
+				t.Fatalf("the mistyped data directory was created (%v)", err)
+			}
+			if cfg.Database != "" {
+				if _, err := run(t, cfg, "", "db", "upgrade"); err == nil || !strings.Contains(err.Error(), "no parley database") {
+					t.Fatalf("the empty schema was given a database: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// Every admin command refuses a database an older parley made, naming
+// `parley db upgrade`, and changes nothing: the refusal holds after it.
+func TestCLI_RefusesOlderSchema(t *testing.T) {
+	cfg := olderInstall(t)
+	for name, args := range adminCommands {
+		t.Run(name, func(t *testing.T) {
+			for range 2 {
+				_, err := run(t, cfg, "long-enough-password\n", args...)
+				if err == nil || !strings.Contains(err.Error(), "the database is at schema") || !strings.Contains(err.Error(), "run `parley db upgrade` (back up first)") {
+					t.Fatalf("err = %v; want a refusal naming `parley db upgrade`", err)
+				}
+			}
+		})
+	}
+	t.Run("MigrateSource", func(t *testing.T) {
+		if cfg.Database != "" {
+			t.Skip("migrate copies from an embedded install")
+		}
+		_, err := run(t, cfg, "", "migrate", "--from", cfg.DataDir, "--to", t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "run `parley db upgrade`") {
+			t.Fatalf("err = %v; want a refusal naming `parley db upgrade`", err)
+		}
+	})
+}
+
+// `parley db upgrade` brings an older database to this parley's schema,
+// after which the admin commands work on it.
+func TestCLI_DBUpgrade(t *testing.T) {
+	cfg := olderInstall(t)
+	out, err := run(t, cfg, "", "db", "upgrade")
+	if err != nil || !strings.Contains(out, "at schema") {
+		t.Fatalf("db upgrade: %q, %v", out, err)
+	}
+	if out, err := run(t, cfg, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+		t.Fatalf("user add after the upgrade: %q, %v", out, err)
+	}
+	if out, err := run(t, cfg, "", "db", "upgrade"); err != nil {
+		t.Fatalf("db upgrade of a current database: %q, %v", out, err)
+	}
+	if _, err := run(t, cfg, "", "db", "init"); err == nil || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("db init on a database: %v; want a refusal", err)
+	}
+}
+
+// `parley db init` makes a database where there was none; `serve` makes
+// one too, as on a fresh machine.
+func TestCLI_DBInit(t *testing.T) {
+	cfg := blankInstall(t)
+	cfg.DataDir = filepath.Join(cfg.DataDir, "new")
+	if out, err := run(t, cfg, "", "db", "init"); err != nil || !strings.Contains(out, "created the database") {
+		t.Fatalf("db init: %q, %v", out, err)
+	}
+	if out, err := run(t, cfg, "", "user", "list"); err != nil {
+		t.Fatalf("user list: %q, %v", out, err)
+	}
+	fresh := blankInstall(t)
+	env := apptest.Start(t, func(c *config.Config) { c.DataDir, c.Database = fresh.DataDir, fresh.Database })
+	env.MustMember(t, "alice")
+	if out, err := run(t, fresh, "", "user", "list"); err != nil || !strings.Contains(out, "alice") {
+		t.Fatalf("user list beside the server that made the database: %q, %v", out, err)
+	}
+}
+
+// Every command, serve and db upgrade too, refuses a database a newer
+// parley migrated.
+func TestCLI_RefusesNewerSchema(t *testing.T) {
+	cfg := apptest.Install(t)
+	db, err := openStore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.RecordSchema(context.Background(), db, sqlstore.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for name, args := range map[string][]string{"UserList": {"user", "list"}, "DBUpgrade": {"db", "upgrade"}} {
+		t.Run(name, func(t *testing.T) {
+			_, err := run(t, cfg, "", args...)
+			if err == nil || !strings.Contains(err.Error(), "made by a newer parley") {
+				t.Fatalf("err = %v; want a refusal naming a newer parley", err)
+			}
+		})
+	}
+	t.Run("Serve", func(t *testing.T) {
+		_, err := app.OpenServer(context.Background(), cfg, slog.New(slog.DiscardHandler), parley.WallClock{})
+		if err == nil || !strings.Contains(err.Error(), "made by a newer parley") {
+			t.Fatalf("err = %v; want a refusal naming a newer parley", err)
+		}
+	})
+}
+
+// openStore opens an install's database as a server would.
+func openStore(t *testing.T, cfg config.Config) (*sqlstore.DB, error) {
+	if cfg.Database != "" {
+		return sqlstore.OpenPostgres(context.Background(), cfg.Database)
+	}
+	return sqlstore.OpenSQLite(context.Background(), cfg.DatabasePath())
+}
+
+// `parley --version` names the version, the commit and the schema.
+func TestCLI_Version(t *testing.T) {
+	var buf bytes.Buffer
+	err := app.Main(context.Background(), []string{"--version"}, app.IO{Out: &buf, Err: &buf, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"parley ", "commit ", fmt.Sprintf("schema %d", sqlstore.SchemaVersion())} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("--version printed %q; want %q in it", out, want)
+		}
+	}
+}
+
+// A mistyped or missing subcommand of every group exits non-zero.
+func TestCLI_UnknownSubcommand(t *testing.T) {
+	for _, group := range []string{"user", "app", "access-log", "db"} {
+		t.Run(group, func(t *testing.T) {
+			if _, err := run(t, config.Config{DataDir: t.TempDir()}, "", group, "frobnicate", "bob"); err == nil || !strings.Contains(err.Error(), "unknown command") {
+				t.Fatalf("%s frobnicate: %v; want an error", group, err)
+			}
+			if _, err := run(t, config.Config{DataDir: t.TempDir()}, "", group); err == nil || !strings.Contains(err.Error(), "needs a subcommand") {
+				t.Fatalf("%s alone: %v; want an error", group, err)
+			}
+		})
+	}
+	if _, err := run(t, config.Config{DataDir: t.TempDir()}, "", "frobnicate"); err == nil {
+		t.Fatal("an unknown command exited zero")
+	}
+}

@@ -1,0 +1,209 @@
+package app_test
+
+import (
+	"context"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// `parley user disable`, run beside the server, stops the member signing
+// in and ends at once their sessions and the grants they gave: the app's
+// token stops working and its stream ends, as after a revocation.
+// `user enable` lets them sign in again and gives no grant back.
+func TestCLI_UserDisable(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	partner := env.MustPartner(t, "Listener")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile", "messages.read"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := app.Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	dir := env.Server.Config
+	ctx := context.Background()
+
+	if out, err := run(t, dir, "", "user", "disable", "ALICE"); err != nil || !strings.Contains(out, "alice is disabled") {
+		t.Fatalf("disable: %q, %v", out, err)
+	}
+	if _, err := alice.Me(ctx); err == nil {
+		t.Error("alice's session works after she was disabled")
+	}
+	if _, err := app.Me(ctx); err == nil {
+		t.Error("the app's token works after alice was disabled")
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice")); err == nil || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("a disabled member's sign-in: %v; want a refusal saying so", err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := stream.Next(wait); err == nil || wait.Err() != nil {
+		t.Error("the app's stream is still open after 2s")
+	}
+	if _, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob")); err != nil {
+		t.Errorf("bob, not disabled, cannot sign in: %v", err)
+	}
+	out, err := run(t, dir, "", "user", "list")
+	if err != nil || !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+		f := strings.Fields(l)
+		return len(f) > 0 && f[0] == "alice" && f[len(f)-1] == "true"
+	}) {
+		t.Errorf("user list does not show alice disabled: %v\n%s", err, out)
+	}
+
+	if out, err := run(t, dir, "", "user", "enable", "alice"); err != nil || !strings.Contains(out, "alice may sign in again") {
+		t.Fatalf("enable: %q, %v", out, err)
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice")); err != nil {
+		t.Errorf("alice cannot sign in once enabled: %v", err)
+	}
+	if _, err := app.Me(ctx); err == nil {
+		t.Error("enabling alice gave the app its grant back")
+	}
+	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserEnable, parley.ActionUserDisable}) {
+		t.Errorf("decisions about alice, latest first: %v", got)
+	}
+}
+
+// `user sessions` lists a member's sessions without their tokens; `user
+// sign-out` ends them all; `user passwd` replaces the password and ends
+// them too.
+func TestCLI_UserSessionsAndPassword(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	ctx := context.Background()
+	second, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := env.Server.Config
+
+	out, err := run(t, dir, "", "user", "sessions", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "CREATED") {
+		t.Fatalf("user sessions: want a header and 2 sessions:\n%s", out)
+	}
+	if strings.Contains(out, "pss_") || strings.Contains(out, second.Token) || strings.Contains(out, hex.EncodeToString(parley.HashToken(second.Token))) {
+		t.Fatalf("user sessions shows a token:\n%s", out)
+	}
+
+	if out, err := run(t, dir, "", "user", "sign-out", "alice"); err != nil || !strings.Contains(out, "ended 2 sessions") {
+		t.Fatalf("sign-out: %q, %v", out, err)
+	}
+	if _, err := alice.Me(ctx); err == nil {
+		t.Error("a session works after sign-out")
+	}
+
+	s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, dir, "a new long password\n", "user", "passwd", "alice"); err != nil || !strings.Contains(out, "new password") {
+		t.Fatalf("passwd: %q, %v", out, err)
+	}
+	if _, err := env.Client.WithToken(s.Token).Me(ctx); err == nil {
+		t.Error("a session works after passwd")
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice")); err == nil {
+		t.Error("the old password still works")
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", "a new long password"); err != nil {
+		t.Errorf("the new password does not work: %v", err)
+	}
+	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserPassword, parley.ActionUserSignOut}) {
+		t.Errorf("decisions about alice, latest first: %v", got)
+	}
+}
+
+// Every member command answers bad input with an error naming what is
+// wrong, and changes nothing.
+func TestCLI_UserBadInput(t *testing.T) {
+	dir := apptest.Install(t)
+	if _, err := run(t, dir, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		"PasswdShort":     {"short\n", []string{"user", "passwd", "alice"}, "password must be"},
+		"PasswdNobody":    {"long-enough-password\n", []string{"user", "passwd", "nobody"}, "nobody"},
+		"PasswdNoName":    {"long-enough-password\n", []string{"user", "passwd"}, "accepts 1 arg"},
+		"DisableNobody":   {"", []string{"user", "disable", "nobody"}, "nobody"},
+		"EnableTwoNames":  {"", []string{"user", "enable", "alice", "bob"}, "accepts 1 arg"},
+		"SessionsNobody":  {"", []string{"user", "sessions", "nobody"}, "nobody"},
+		"SignOutNobody":   {"", []string{"user", "sign-out", "nobody"}, "nobody"},
+		"AuditLimitZero":  {"", []string{"audit", "--limit", "0"}, "at least 1"},
+		"AuditStrayArg":   {"", []string{"audit", "everything"}, "unknown command"},
+		"UnsuspendNobody": {"", []string{"app", "unsuspend", "pc_nonexistent"}, "not found"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := run(t, dir, tc.stdin, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserAdd}) {
+		t.Errorf("decisions about alice after bad input: %v", got)
+	}
+	if _, err := env(t, dir).Client.SignIn(context.Background(), "alice", "long-enough-password"); err != nil {
+		t.Errorf("alice's password changed: %v", err)
+	}
+}
+
+// `parley audit` lists the newest decisions first, as many as --limit says.
+func TestCLI_Audit(t *testing.T) {
+	dir := apptest.Install(t)
+	for _, name := range []string{"alice", "bob", "carol"} {
+		if _, err := run(t, dir, "long-enough-password\n", "user", "add", name, "--password-stdin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := run(t, dir, "", "audit", "--limit", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "AT") || !strings.Contains(lines[1], "carol") || !strings.Contains(lines[2], "bob") {
+		t.Fatalf("audit --limit 2:\n%s", out)
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, parley.OperatorConsole) || !strings.Contains(l, parley.ActionUserAdd) {
+			t.Errorf("audit row %q: want the console and %s", l, parley.ActionUserAdd)
+		}
+	}
+}
+
+// actionsAbout returns the actions of the decisions about the member named
+// username, latest first.
+func actionsAbout(t *testing.T, dir config.Config, username string) []string {
+	t.Helper()
+	var got []string
+	for _, a := range decisions(t, dir) {
+		if a.SubjectName == username {
+			got = append(got, a.Action)
+		}
+	}
+	return got
+}
+
+// env starts a server on the install.
+func env(t *testing.T, dir config.Config) *apptest.Env {
+	return apptest.Start(t, func(c *config.Config) { c.DataDir, c.Database = dir.DataDir, dir.Database })
+}

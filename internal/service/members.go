@@ -1,0 +1,149 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/password"
+)
+
+// Operators' hand on members' accounts: a new password, disabling and
+// enabling an account, and the member's sessions. Each is for operators,
+// and recorded as their decision in the transaction that makes it.
+
+// findMember returns the member named username, or ENOTFOUND naming it.
+func findMember(ctx context.Context, tx parley.Tx, username string) (*parley.User, error) {
+	u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+	if isNotFound(err) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "no member is called %q", strings.TrimSpace(username))
+	}
+	return u, err
+}
+
+// SetPassword gives the member named username a new password and ends
+// every session they have, since the usual reason is an account someone
+// else may hold; the grants they gave apps stay. EINVALID for a password
+// too short or too long.
+func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parley.User, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := parley.ValidatePassword(pw); err != nil {
+		return nil, err
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if u, err = findMember(ctx, tx, username); err != nil {
+			return err
+		}
+		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, actor, parley.ActionUserPassword, u.ID, u.Username)
+	})
+	return u, err
+}
+
+// SetDisabled disables the account of the member named username, or
+// enables it again. A disabled member cannot sign in (SignIn answers
+// EUNAUTHORIZED), and disabling ends at once every session they have and
+// every grant they gave apps, each grant as if they had revoked it: the
+// apps' tokens stop working, their webhook endpoints get grant.revoked and
+// their streams end. Enabling gives nothing back: the member signs in
+// again, and connects apps again. Either is a no-op, though still
+// recorded, when the account is already so.
+func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool) (u *parley.User, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	action := parley.ActionUserEnable
+	if disabled {
+		action = parley.ActionUserDisable
+	}
+	var ended []string
+	hooked := false
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		ended, hooked = nil, false
+		if u, err = findMember(ctx, tx, username); err != nil {
+			return err
+		}
+		if err := tx.SetDisabled(ctx, u.ID, disabled); err != nil {
+			return err
+		}
+		u.Disabled = disabled
+		if disabled {
+			if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+				return err
+			}
+			now := s.Now()
+			grants, err := tx.FindActiveGrants(ctx, u.ID, now)
+			if err != nil {
+				return err
+			}
+			for _, g := range grants {
+				h, err := s.revokeGrant(ctx, tx, g, now)
+				if err != nil {
+					return err
+				}
+				hooked = hooked || h
+				ended = append(ended, g.ID)
+			}
+		}
+		return s.record(ctx, tx, actor, action, u.ID, u.Username)
+	})
+	if hooked {
+		s.WakeWebhooks()
+	}
+	if err == nil {
+		s.publishGrantsEnded(ctx, []string{u.ID}, ended, "an operator disabled the member's account")
+	}
+	return u, err
+}
+
+// UserSessions returns the sessions of the member named username, expired
+// or not, the newest first; it is for operators. Parley keeps when each
+// began and ends, not when it was last used nor from where; the token's
+// hash is in the result, and is for no one to show.
+func (s *Service) UserSessions(ctx context.Context, username string) (sessions []*parley.Session, err error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		u, err := findMember(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		sessions, err = tx.FindUserSessions(ctx, u.ID)
+		return err
+	})
+	return sessions, err
+}
+
+// SignOutUser ends every session of the member named username and returns
+// how many it ended; it is for operators. The grants they gave apps stay.
+func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return 0, err
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		u, err := findMember(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		if n, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, actor, parley.ActionUserSignOut, u.ID, u.Username)
+	})
+	return n, err
+}

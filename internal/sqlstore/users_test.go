@@ -1,0 +1,101 @@
+package sqlstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// A member is disabled and enabled again, as every way of finding them
+// says, and gets a new password hash; unknown members are ENOTFOUND.
+func TestUsers_DisabledAndPassword(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann := newUser("ann")
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, "old-hash") })
+		disabled := func() bool {
+			t.Helper()
+			var byID, byName *parley.User
+			var all []*parley.User
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				if byID, err = tx.FindUserByID(ctx, ann.ID); err != nil {
+					return err
+				}
+				if byName, err = tx.FindUserByUsername(ctx, ann.Username); err != nil {
+					return err
+				}
+				all, err = tx.FindUsers(ctx)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if byID.Disabled != byName.Disabled || len(all) != 1 || all[0].Disabled != byID.Disabled {
+				t.Fatalf("by ID disabled=%v, by username %v, in the list %v", byID.Disabled, byName.Disabled, all[0].Disabled)
+			}
+			return byID.Disabled
+		}
+		if disabled() {
+			t.Fatal("a new member is disabled")
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetDisabled(ctx, ann.ID, true) })
+		if !disabled() {
+			t.Fatal("SetDisabled(true) did not disable")
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetDisabled(ctx, ann.ID, false) })
+		if disabled() {
+			t.Fatal("SetDisabled(false) left the member disabled")
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetPasswordHash(ctx, ann.ID, "new-hash") })
+		var hash string
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { hash, err = tx.FindPasswordHash(ctx, ann.ID); return err }); err != nil || hash != "new-hash" {
+			t.Fatalf("hash after SetPasswordHash: %q, %v", hash, err)
+		}
+		for name, fn := range map[string]func(parley.Tx) error{
+			"SetDisabled":     func(tx parley.Tx) error { return tx.SetDisabled(ctx, "nobody", true) },
+			"SetPasswordHash": func(tx parley.Tx) error { return tx.SetPasswordHash(ctx, "nobody", "h") },
+		} {
+			if err := db.Write(ctx, fn); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("%s of no one: %v; want ENOTFOUND", name, err)
+			}
+		}
+	})
+}
+
+// A member's sessions are listed newest first, and all of them, and only
+// theirs, end together.
+func TestUsers_Sessions(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, "h") })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, bob, "h") })
+		start := time.UnixMicro(time.Now().UnixMicro()).UTC()
+		for i, u := range []*parley.User{ann, ann, bob} {
+			s := &parley.Session{TokenHash: parley.HashToken(parley.NewID()), UserID: u.ID,
+				CreatedAt: start.Add(time.Duration(i) * time.Minute), ExpiresAt: start.Add(time.Hour)}
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateSession(ctx, s) })
+		}
+		var sessions []*parley.Session
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, ann.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if len(sessions) != 2 || !sessions[0].CreatedAt.Equal(start.Add(time.Minute)) || !sessions[1].CreatedAt.Equal(start) ||
+			sessions[0].UserID != ann.ID || !sessions[0].ExpiresAt.Equal(start.Add(time.Hour)) {
+			t.Fatalf("ann's sessions: %+v", sessions)
+		}
+		var n int64
+		mustWrite(t, db, func(tx parley.Tx) (err error) { n, err = tx.DeleteUserSessions(ctx, ann.ID); return err })
+		if n != 2 {
+			t.Fatalf("DeleteUserSessions ended %d sessions, want 2", n)
+		}
+		for u, want := range map[*parley.User]int{ann: 0, bob: 1} {
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, u.ID); return err }); err != nil || len(sessions) != want {
+				t.Fatalf("%s has %d sessions (%v), want %d", u.Username, len(sessions), err, want)
+			}
+		}
+	})
+}
