@@ -76,6 +76,15 @@ func (t *txn) RotateWebhookSecret(ctx context.Context, id string, secret []byte,
 }
 
 func (t *txn) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	if t.locked != "" {
+		// Hold the endpoint's deliveries first: a worker recording an
+		// attempt at the same moment waits for this write, instead of
+		// adding an attempt between the two deletes below, which would
+		// then break its foreign key.
+		if _, err := t.exec(ctx, `SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id`+t.locked, id); err != nil {
+			return mapError("delete webhook endpoint", err)
+		}
+	}
 	for _, q := range []string{
 		`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)`,
 		`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`,
