@@ -42,6 +42,13 @@ func raisedLimits(c *config.Config) {
 // clients, each with an idempotency key, as in W1.
 func BenchmarkMessageSend(b *testing.B) {
 	_, members, threads := benchThreads(b, 8)
+	runSends(b, members, threads)
+}
+
+// runSends times b.N sends from 8 concurrent senders, thread t's from
+// members[t+1], each with its own idempotency key, and reports the CPU
+// time the process spent per send.
+func runSends(b *testing.B, members []*client.Client, threads []string) {
 	text := "bench message " + strings.Repeat("x", 86)
 	var n atomic.Int64
 	b.SetParallelism(4) // 8 senders on 2 cores

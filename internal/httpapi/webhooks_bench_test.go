@@ -157,23 +157,7 @@ func BenchmarkMessageSend_WebhookSubscribed(b *testing.B) {
 			rc := newBenchReceiver(b)
 			members, threads := hookedThreads(b, 8, 1, rc, reach)
 			rc.expect(-1)
-			text := "bench message " + strings.Repeat("x", 86)
-			var n atomic.Int64
-			b.SetParallelism(4)
-			cpu := cpuTime()
-			b.ResetTimer()
-			defer func() { b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op") }()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					i := n.Add(1)
-					t := int(i) % len(threads)
-					if _, err := members[t+1].SendMessage(ctx, threads[t], text, fmt.Sprintf("k%d", i)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			runSends(b, members, threads)
 		})
 	}
 }
