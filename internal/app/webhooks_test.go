@@ -46,17 +46,7 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 	}
 	apptest.Serve(t, srv)
 	b := client.New(srv.URL())
-	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	th := apptest.MustThread(t, alice, "bob")
-	partner := a.MustPartnerOf(t, "Movie Club", "alice")
-	a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th.ID}})
-	var ep struct{ ID string }
-	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
-		map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep); err != nil {
-		t.Fatal(err)
-	}
-	a.Clock.Advance(parley.WebhookActivation)
+	alice, bob, h := hookedThread(t, a, rc.URL)
 
 	const sends = 120
 	bobOnB := b.WithToken(bob.Token())
@@ -68,7 +58,7 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 		}
 		wg.Go(func() {
 			for i := w; i < sends; i += 4 {
-				if _, err := c.SendMessage(ctx, th.ID, fmt.Sprintf("message %d", i), ""); err != nil {
+				if _, err := c.SendMessage(ctx, h.threadID, fmt.Sprintf("message %d", i), ""); err != nil {
 					t.Error(err)
 				}
 			}
@@ -78,7 +68,7 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 
 	var list []parley.WebhookDelivery
 	for range 400 {
-		list = deliveries(t, alice, partner.App.ClientID, ep.ID)
+		list = deliveries(t, alice, h.clientID, h.endpointID)
 		done := len(list) == sends
 		for _, d := range list {
 			done = done && d.State == parley.DeliverySucceeded
@@ -98,6 +88,30 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 			t.Fatalf("delivery %s: %s, %d attempts, received %d times", d.ID, d.State, len(d.Attempts), got[d.ID])
 		}
 	}
+}
+
+// hooked is a thread alice's grant to her app reaches, and the app's
+// endpoint subscribed to message.created.
+type hooked struct{ threadID, clientID, endpointID string }
+
+// hookedThread makes friends alice and bob and their thread, which alice
+// grants her app Movie Club, and registers its endpoint at url, waiting
+// out the endpoint's activation on the server's clock.
+func hookedThread(t *testing.T, a *apptest.Env, url string) (alice, bob *client.Client, h hooked) {
+	t.Helper()
+	alice, bob = a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	h.threadID = apptest.MustThread(t, alice, "bob").ID
+	partner := a.MustPartnerOf(t, "Movie Club", "alice")
+	a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{h.threadID}})
+	var ep struct{ ID string }
+	if _, err := alice.Do(context.Background(), "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": url, "events": []string{"message.created"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(parley.WebhookActivation)
+	h.clientID, h.endpointID = partner.App.ClientID, ep.ID
+	return alice, bob, h
 }
 
 // deliveries lists every delivery of an endpoint.
@@ -140,21 +154,11 @@ func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
 	defer rc.Close()
 
 	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
-	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	th := apptest.MustThread(t, alice, "bob")
-	partner := a.MustPartnerOf(t, "Movie Club", "alice")
-	a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th.ID}})
-	var ep struct{ ID string }
-	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
-		map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep); err != nil {
-		t.Fatal(err)
-	}
-	a.Clock.Advance(parley.WebhookActivation)
-	apptest.MustSend(t, bob, th.ID, "while the endpoint is down")
+	alice, bob, h := hookedThread(t, a, rc.URL)
+	apptest.MustSend(t, bob, h.threadID, "while the endpoint is down")
 	var pending []parley.WebhookDelivery
 	for range 400 {
-		if pending = deliveries(t, alice, partner.App.ClientID, ep.ID); len(pending) == 1 && len(pending[0].Attempts) == 1 {
+		if pending = deliveries(t, alice, h.clientID, h.endpointID); len(pending) == 1 && len(pending[0].Attempts) == 1 {
 			break
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -177,7 +181,7 @@ func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
 	apptest.Serve(t, srv)
 	again := client.New(srv.URL()).WithToken(alice.Token())
 	for range 400 {
-		if list := deliveries(t, again, partner.App.ClientID, ep.ID); list[0].State == parley.DeliverySucceeded {
+		if list := deliveries(t, again, h.clientID, h.endpointID); list[0].State == parley.DeliverySucceeded {
 			break
 		}
 		time.Sleep(25 * time.Millisecond)
