@@ -123,6 +123,14 @@ type MessageFilter struct {
 	FromSeq int64
 }
 
+// ThreadFrom names a thread and the first message of it a reader may see.
+type ThreadFrom struct {
+	ThreadID string
+	// FromSeq, when above 0, leaves out the messages before it, as in
+	// MessageFilter.
+	FromSeq int64
+}
+
 // MessagePage is a page of a thread's messages, oldest first.
 type MessagePage struct {
 	Messages []*Message `json:"messages"`

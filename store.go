@@ -228,6 +228,12 @@ type MessageStore interface {
 	// FindMessages returns a page of the filter's thread: newest first for
 	// Before (or no position), oldest first for After.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
+	// FindNewestMessages returns the newest limit messages of each of the
+	// threads, newest first and keyed by thread ID, leaving out those
+	// before each thread's FromSeq: the messages of an inbox page, in one
+	// query however many threads it holds. A thread without such messages
+	// has no key.
+	FindNewestMessages(ctx context.Context, threads []ThreadFrom, limit int) (map[string][]*Message, error)
 	// FindMessageChanges returns a page of the filter's thread's changes,
 	// the oldest first: each message whose latest change is numbered after
 	// f.After, as it is now, with that change's number.

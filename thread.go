@@ -80,6 +80,10 @@ type ThreadSummary struct {
 	LastReadSeq int64      `json:"last_read_seq"`
 	LastMessage *Message   `json:"last_message"`
 	Messages    []*Message `json:"messages,omitempty"`
+	// VisibleFromSeq is, for a summary found with a ThreadFilter's
+	// GrantID, the first message of the thread the grant reaches (as
+	// ThreadReach's); 0 otherwise. It is not shown.
+	VisibleFromSeq int64 `json:"-"`
 }
 
 // ThreadCursor marks a position in a member's threads, newest activity first.

@@ -166,6 +166,53 @@ func TestThreads_Participants(t *testing.T) {
 	})
 }
 
+// A page of threads costs the database the same number of statements
+// whatever the number of threads on it, for the member and for an app:
+// each thread's messages, and for an app each thread's reach and readers,
+// are read for the whole page at once.
+func TestThreads_ListCostsTheSameQueriesForAnyNumberOfThreads(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	var ids []string
+	for i := range 12 {
+		th, err := alice.CreateThread(ctx, client.NewThread{Kind: "group", Title: fmt.Sprintf("t%d", i), Participants: []string{"bob"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		apptest.MustSend(t, bob, th.ID, "hello")
+		ids = append(ids, th.ID)
+	}
+	partner := env.MustPartner(t, "Inbox")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: ids})
+	app := env.Client.WithToken(tok.AccessToken)
+
+	// statements returns the fewest statements a page of limit threads
+	// cost in three tries: the server's chores run their own now and then.
+	statements := func(reader *client.Client, limit int) uint64 {
+		fewest := uint64(1 << 62)
+		for range 3 {
+			before := env.Server.Store.Statements()
+			page, err := reader.Threads(ctx, client.ThreadsQuery{Limit: limit, Messages: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Threads) != limit || page.Threads[0].LastMessage == nil {
+				t.Fatalf("a page of %d threads, the first with last message %v; want %d with one", len(page.Threads), page.Threads[0].LastMessage, limit)
+			}
+			fewest = min(fewest, env.Server.Store.Statements()-before)
+		}
+		return fewest
+	}
+	for name, reader := range map[string]*client.Client{"member": alice, "app": app} {
+		if few, many := statements(reader, 2), statements(reader, 12); few != many {
+			t.Errorf("%s: a page of 2 threads cost %d statements, of 12 %d; want the same", name, few, many)
+		}
+	}
+}
+
 func TestThreads_List(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()

@@ -96,6 +96,31 @@ func threadReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	return tx.FindParticipantIDs(ctx, threadID)
 }
 
+// inboxReaders returns, for an app, the readers of each of the summaries
+// that carry messages, in one query; nil for a member, who reads alone.
+func inboxReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*parley.ThreadSummary) (map[string][]string, error) {
+	if c.App == nil {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(list))
+	for _, t := range list {
+		if t.LastMessage != nil {
+			ids = append(ids, t.ID)
+		}
+	}
+	people, err := tx.FindParticipantsOf(ctx, c.User.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	readers := make(map[string][]string, len(people))
+	for id, refs := range people {
+		for _, u := range refs {
+			readers[id] = append(readers[id], u.ID)
+		}
+	}
+	return readers, nil
+}
+
 // summaryRead is the read of the messages a thread summary carries, if it
 // carries any, by the thread's readers.
 func summaryRead(t *parley.ThreadSummary, readers []string) []access {

@@ -214,22 +214,20 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			page.NextCursor = encodeThreadCursor(last.LastActivityAt, last.ID)
 		}
 		for _, t := range list {
-			from, err := visibleFrom(ctx, tx, c, t.ID)
-			if err != nil {
-				return err
-			}
-			countFrom(t, from)
-			if err := addMessages(ctx, tx, c, t, from, withMessages); err != nil {
-				return err
-			}
-			if t.LastMessage == nil {
-				continue
-			}
-			readers, err := threadReaders(ctx, tx, c, t.ID)
-			if err != nil {
-				return err
-			}
-			reads = append(reads, summaryRead(t, readers)...)
+			// The filter kept only threads open to the app and, unless its
+			// grant reaches all, listed by the grant: what is left is
+			// visible from the seq the grant lists (0 for a member).
+			countFrom(t, t.VisibleFromSeq)
+		}
+		if err := addMessages(ctx, tx, c, list, withMessages); err != nil {
+			return err
+		}
+		readers, err := inboxReaders(ctx, tx, c, list)
+		if err != nil {
+			return err
+		}
+		for _, t := range list {
+			reads = append(reads, summaryRead(t, readers[t.ID])...)
 		}
 		page.Threads = list
 		return nil
@@ -276,9 +274,9 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	if err != nil {
 		return nil, err
 	}
-	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq}
+	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, VisibleFromSeq: from}
 	countFrom(sum, from)
-	return sum, addMessages(ctx, tx, c, sum, from, withMessages)
+	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }
 
 // linkSummary gives the share cards of a summary the caller's links.
@@ -299,23 +297,32 @@ func countFrom(t *parley.ThreadSummary, from int64) {
 	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
 }
 
-// addMessages fills in a summary's last message and newest messages, those
-// the caller may read: none for an app without messages.read, and none
-// before the first message its grant reaches.
-func addMessages(ctx context.Context, tx parley.Tx, c *parley.Caller, t *parley.ThreadSummary, from int64, withMessages int) error {
-	if t.LastSeq == 0 || c.App != nil && !c.App.Scopes.Has(parley.ScopeMessagesRead) {
+// addMessages fills in the summaries' last messages and newest messages,
+// those the caller may read, in one query: none for an app without
+// messages.read, and none before the first message its grant reaches.
+func addMessages(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*parley.ThreadSummary, withMessages int) error {
+	if c.App != nil && !c.App.Scopes.Has(parley.ScopeMessagesRead) {
 		return nil
 	}
-	newest, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: t.ID, Limit: max(withMessages, 1), FromSeq: from})
+	threads := make([]parley.ThreadFrom, 0, len(list))
+	for _, t := range list {
+		if t.LastSeq > 0 {
+			threads = append(threads, parley.ThreadFrom{ThreadID: t.ID, FromSeq: t.VisibleFromSeq})
+		}
+	}
+	newest, err := tx.FindNewestMessages(ctx, threads, max(withMessages, 1))
 	if err != nil {
 		return err
 	}
-	if len(newest) > 0 {
-		t.LastMessage = newest[0]
-	}
-	if withMessages > 0 {
-		slices.Reverse(newest)
-		t.Messages = newest
+	for _, t := range list {
+		msgs := newest[t.ID]
+		if len(msgs) > 0 {
+			t.LastMessage = msgs[0]
+		}
+		if withMessages > 0 {
+			slices.Reverse(msgs)
+			t.Messages = msgs
+		}
 	}
 	return nil
 }

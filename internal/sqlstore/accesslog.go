@@ -117,7 +117,11 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 	if err := t.findAccessHeads(ctx, members, heads); err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(parley.Chain(heads, records), accessChunk) {
+	entries := parley.Chain(heads, records)
+	if t.pg != nil {
+		return t.pgInsertAccess(ctx, entries, members, heads)
+	}
+	for chunk := range slices.Chunk(entries, accessChunk) {
 		rows := make([]string, len(chunk))
 		args := make([]any, 0, len(chunk)*accessEntryColumns)
 		for i, e := range chunk {
@@ -148,6 +152,45 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 		}
 	}
 	return nil
+}
+
+// pgInsertAccess inserts the chained entries and moves the members' heads
+// on PostgreSQL: each in one statement of the same text however many rows,
+// the rows passed as one array per column. (SQLite has no arrays, and binds
+// many parameters slowly: it writes in chunks of accessChunk rows.)
+func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry, members []string, heads map[string]parley.AccessHead) error {
+	var c struct {
+		users, clients, apps, grants, actions, threads, by, ids []string
+		seqs, ats, counts, firsts, lasts                        []int64
+		prevs, hashes                                           [][]byte
+	}
+	for _, e := range entries {
+		c.users, c.seqs, c.ats = append(c.users, e.UserID), append(c.seqs, e.Seq), append(c.ats, micros(e.At))
+		c.clients, c.apps, c.grants = append(c.clients, e.ClientID), append(c.apps, e.AppName), append(c.grants, e.GrantID)
+		c.actions, c.threads, c.by = append(c.actions, e.Action), append(c.threads, e.ThreadID), append(c.by, e.ByUserID)
+		c.ids, c.counts = append(c.ids, strings.Join(e.MessageIDs, " ")), append(c.counts, int64(e.MessageCount))
+		c.firsts, c.lasts = append(c.firsts, e.FirstSeq), append(c.lasts, e.LastSeq)
+		c.prevs, c.hashes = append(c.prevs, e.PrevHash), append(c.hashes, e.Hash)
+	}
+	_, err := t.exec(ctx, `
+		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+			message_ids, message_count, first_seq, last_seq, prev_hash, hash)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[])`,
+		c.users, c.seqs, c.ats, c.clients, c.apps, c.grants, c.actions, c.threads, c.by, c.ids, c.counts,
+		c.firsts, c.lasts, c.prevs, c.hashes)
+	if err != nil {
+		return mapError("append access entries", err)
+	}
+	seqs, hashes := make([]int64, len(members)), make([][]byte, len(members))
+	for i, id := range members {
+		seqs[i], hashes[i] = heads[id].Seq, heads[id].Hash
+	}
+	_, err = t.exec(ctx, `
+		INSERT INTO access_log_heads (user_id, seq, hash)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
+		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, members, seqs, hashes)
+	return mapError("move access heads", err)
 }
 
 // placeholders returns n numbered placeholders from $first on, comma-separated.

@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -55,7 +56,16 @@ type DB struct {
 	// synced is whether the writer's connection fsyncs at commit
 	// (synchronous=FULL) rather than leaving it to the next one that does.
 	synced bool
+
+	// statements counts the statements run through a Tx, on either engine.
+	statements atomic.Uint64
 }
+
+// Statements returns how many statements reads and writes have run since
+// the store opened, on every engine: what a request costs the database,
+// counted by the metrics and by tests that hold a read to a constant
+// number of queries.
+func (db *DB) Statements() uint64 { return db.statements.Load() }
 
 var _ parley.Store = (*DB)(nil)
 
@@ -83,7 +93,7 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.pg.read(ctx, fn)
 	}
-	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog})
+	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, statements: &db.statements})
 }
 
 // Write queues fn for the writer and waits until its batch is durable; on
@@ -194,6 +204,8 @@ type txn struct {
 	// settleLog, for reads, folds the journal of reads before the access
 	// log is read. Writes need not: their batch folded it first.
 	settleLog func(context.Context) error
+	// statements counts the statements run, as DB.Statements tells.
+	statements *atomic.Uint64
 }
 
 // settle folds the journal of reads into the access log before a read of it.
@@ -216,6 +228,7 @@ func (t *txn) context(ctx context.Context) context.Context {
 }
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.statements.Add(1)
 	ctx = t.context(ctx)
 	if t.pg != nil {
 		return t.pgExec(ctx, query, args...)
@@ -237,6 +250,7 @@ type rows interface {
 }
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	t.statements.Add(1)
 	ctx = t.context(ctx)
 	if t.pg != nil {
 		return t.pgQuery(ctx, query, args...)

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -192,6 +194,42 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	return t.findMessages(ctx, "find messages", f.ThreadID, size,
 		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
 		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
+}
+
+// FindNewestMessages reads each thread's newest messages with a subquery
+// of its own, each an index range of (thread_id, seq) however long the
+// thread, joined into one statement by UNION ALL.
+func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFrom, limit int) (map[string][]*parley.Message, error) {
+	const op = "find newest messages"
+	found := make(map[string][]*parley.Message, len(threads))
+	if len(threads) == 0 || limit < 1 {
+		return found, nil
+	}
+	var query strings.Builder
+	args := make([]any, 0, 2*len(threads)+1)
+	args = append(args, min(limit, parley.MaxMessageLimit+1))
+	for i, th := range threads {
+		if i > 0 {
+			query.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&query, `SELECT * FROM (%s WHERE m.thread_id = $%d AND m.seq >= $%d ORDER BY m.seq DESC LIMIT $1) AS n%d`,
+			messageSelect, len(args)+1, len(args)+2, i)
+		args = append(args, th.ThreadID, th.FromSeq)
+	}
+	rows, err := t.query(ctx, query.String(), args...)
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	defer rows.Close()
+	var s messageScanner
+	for rows.Next() {
+		m, err := s.scan(rows)
+		if err != nil {
+			return nil, mapError(op, err)
+		}
+		found[m.ThreadID] = append(found[m.ThreadID], m)
+	}
+	return found, mapError(op, rows.Err())
 }
 
 // FindMessageChanges reads the thread's messages by the number of their

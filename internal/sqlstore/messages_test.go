@@ -174,3 +174,68 @@ func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
 		}
 	})
 }
+
+// FindNewestMessages returns each thread's newest messages, newest first,
+// at most limit of them and none before the thread's FromSeq; threads
+// without such messages have no key.
+func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u := newUser("alice")
+		start := parley.Now()
+		threads := make([]*parley.Thread, 4)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			for i := range threads {
+				threads[i] = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
+				if err := tx.CreateThread(ctx, threads[i]); err != nil {
+					return err
+				}
+				// Thread i holds i messages, "i.1" to "i.i".
+				for n := 1; n <= i; n++ {
+					m := &parley.Message{ID: parley.NewID(), ThreadID: threads[i].ID, Sender: parley.UserRef{ID: u.ID},
+						Kind: parley.MessageKindText, Text: fmt.Sprintf("%d.%d", i, n), CreatedAt: start}
+					if err := tx.PostMessage(ctx, m); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		var found map[string][]*parley.Message
+		err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			found, err = tx.FindNewestMessages(ctx, []parley.ThreadFrom{
+				{ThreadID: threads[0].ID},
+				{ThreadID: threads[1].ID},
+				{ThreadID: threads[2].ID, FromSeq: 2},
+				{ThreadID: threads[3].ID},
+			}, 2)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]string{
+			threads[1].ID: {"1.1"},
+			threads[2].ID: {"2.2"},
+			threads[3].ID: {"3.3", "3.2"},
+		}
+		if len(found) != len(want) {
+			t.Errorf("messages of %d threads, want %d", len(found), len(want))
+		}
+		for id, texts := range want {
+			var got []string
+			for _, m := range found[id] {
+				if m.ThreadID != id || m.Sender.Username != "alice" {
+					t.Errorf("message %q: thread %s, sender %q; want %s, alice", m.Text, m.ThreadID, m.Sender.Username, id)
+				}
+				got = append(got, m.Text)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(texts) {
+				t.Errorf("thread %s: %v, want %v", id, got, texts)
+			}
+		}
+	})
+}

@@ -56,11 +56,12 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		afterAt, afterID = micros(f.After.LastActivityAt), f.After.ID
 	}
 	rows, err := t.query(ctx, `
-		SELECT `+threadColumns+`, p.last_read_seq
+		SELECT `+threadColumns+`, p.last_read_seq, COALESCE(g.visible_from_seq, 0)
 		FROM participants p JOIN threads t ON t.id = p.thread_id
+			LEFT JOIN grant_threads g ON g.grant_id = $5 AND g.thread_id = t.id
 		WHERE p.user_id = $1 AND p.left_at IS NULL
 		  AND (t.last_activity_at < $2 OR (t.last_activity_at = $2 AND t.id < $3))
-		  AND ($5 = '' OR EXISTS (SELECT 1 FROM grant_threads g WHERE g.grant_id = $5 AND g.thread_id = t.id))
+		  AND ($5 = '' OR g.thread_id IS NOT NULL)
 		  AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM thread_app_closures c WHERE c.thread_id = t.id))
 		ORDER BY t.last_activity_at DESC, t.id DESC
 		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit, f.GrantID, f.OpenToApps)
@@ -73,7 +74,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		var s parley.ThreadSummary
 		var via sql.NullString
 		var activity, created int64
-		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq)...); err != nil {
+		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.VisibleFromSeq)...); err != nil {
 			return nil, mapError("find threads", err)
 		}
 		finishThread(&s.Thread, via, activity, created)
