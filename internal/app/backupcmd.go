@@ -59,7 +59,7 @@ func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer) 
 	started := time.Now()
 	var sum contents
 	if err := sqlstore.Backup(ctx, db, dest, verifyContents(ctx, out, &sum)); err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
 	info, err := os.Stat(dest)
 	if err != nil {
@@ -119,10 +119,8 @@ func restore(ctx context.Context, cfg config.Config, src string, out io.Writer) 
 	version, err := sqlstore.Restore(ctx, src, cfg.DatabasePath(), verifyContents(ctx, out, &sum))
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
 		return fmt.Errorf("%s is at schema %d, made by a newer parley; this parley expects %d: restore it with that parley", src, se.Database, se.Binary)
-	} else if errors.Is(err, sqlstore.ErrNotABackup) {
-		return fmt.Errorf("%s is not a parley backup: %w", src, err)
 	} else if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return err
 	}
 	if binary := sqlstore.SchemaVersion(); version < binary {
 		fmt.Fprintf(out, "restored %s into %s at schema %d, older than this parley's %d, unverified: run `parley db upgrade`\n", src, cfg.DataDir, version, binary)

@@ -173,7 +173,13 @@ func tempFile(dir, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sqlstore: %w", err)
 	}
-	return f.Name(), f.Close()
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("sqlstore: %w", err)
+	}
+	// Absolute, as the journal of reads wants the paths it finds by
+	// globbing to be the ones it made: CreateTemp's begin with "./" in
+	// the working directory.
+	return filepath.Abs(f.Name())
 }
 
 // vacuumInto copies the SQLite database at src into the empty file dest,
@@ -206,7 +212,7 @@ func isParley(ctx context.Context, path string) (bool, error) {
 
 // foldAndVerify opens the copy at path as its server would, which folds
 // the journal of reads beside it into its access log, gives it to verify
-// and closes it. The journal's files are gone then.
+// and closes it, removing the journal's files.
 func foldAndVerify(ctx context.Context, path string, verify func(*DB) error) error {
 	db, err := OpenSQLiteWith(ctx, path, SQLiteOptions{Schema: Current})
 	if err != nil {
@@ -223,15 +229,17 @@ func foldAndVerify(ctx context.Context, path string, verify func(*DB) error) err
 	if err := db.Close(); err != nil {
 		return err
 	}
-	if err := os.Remove(journalPrefix(path) + "lock"); err != nil {
-		return fmt.Errorf("sqlstore: %w", err)
-	}
+	// What is left of the journal holds only lines folded now, or before
+	// the copy was made: its lock, and segments whose lines were all
+	// folded already, which no fold had reason to remove.
 	left, err := filepath.Glob(journalPrefix(path) + "*")
-	if err == nil && len(left) > 0 {
-		err = fmt.Errorf("the journal of reads was not folded: %s", left[0])
-	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
+	}
+	for _, p := range left {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 	}
 	return nil
 }

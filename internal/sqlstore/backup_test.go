@@ -44,6 +44,18 @@ func TestBackup_HoldsJournaledReads(t *testing.T) {
 	if err := os.WriteFile(segments[0], folded, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// DEST relative to the working directory, as an operator gives it.
+	t.Chdir(t.TempDir())
+	if err := sqlstore.Backup(ctx, besideOf(t, path), "folded.db", verifyNothing); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob("*"); len(left) != 1 {
+		t.Errorf("files beside the backup: %v; want the backup alone", left)
+	}
+	if log := logOf(t, reopen(t, "folded.db"), ids[1]); len(log) != 1 {
+		t.Errorf("bob's log in a backup of a journal of folded reads has %d entries; want 1", len(log))
+	}
+
 	// A read journaled and not yet folded, as the running server's.
 	if err := os.WriteFile(path+"-access-journal.2", []byte(strings.Replace(string(folded), "1 ", "2 ", 1)), 0o600); err != nil {
 		t.Fatal(err)
