@@ -130,7 +130,8 @@ func TestBackup_WhileServing(t *testing.T) {
 
 // backup and restore refuse what they must not do, exit non-zero and
 // change nothing: a DEST that exists, a data directory that is not empty,
-// a file that is no backup, PostgreSQL (pointing to pg_dump and
+// a file that is no backup, a database an older parley serves (which
+// backs it up itself), PostgreSQL (pointing to pg_dump and
 // pg_restore), a missing argument.
 func TestBackup_Refusals(t *testing.T) {
 	install := config.Config{DataDir: t.TempDir()}
@@ -143,6 +144,10 @@ func TestBackup_Refusals(t *testing.T) {
 		if err := os.WriteFile(f, []byte("not a database, not to be overwritten"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	older := config.Config{DataDir: t.TempDir()}
+	if err := sqlstore.CreateAtSchema(context.Background(), older.DatabasePath(), sqlstore.SchemaVersion()-1); err != nil {
+		t.Fatal(err)
 	}
 	pg := config.Config{DataDir: t.TempDir(), Database: "postgres://parley@127.0.0.1:5432/parley"}
 	backup := filepath.Join(t.TempDir(), "good.db")
@@ -157,6 +162,7 @@ func TestBackup_Refusals(t *testing.T) {
 		"ExistingDest":    {install, []string{"backup", taken}, "exists"},
 		"NoDest":          {install, []string{"backup"}, "accepts 1 arg"},
 		"NoDatabase":      {config.Config{DataDir: t.TempDir()}, []string{"backup", filepath.Join(t.TempDir(), "b.db")}, "no parley database"},
+		"OlderSchema":     {older, []string{"backup", filepath.Join(t.TempDir(), "b.db")}, "back it up with the parley that serves it"},
 		"BackupPostgres":  {pg, []string{"backup", filepath.Join(t.TempDir(), "b.db")}, "pg_dump"},
 		"NonEmptyData":    {install, []string{"restore", backup}, "not empty"},
 		"GarbageSource":   {config.Config{DataDir: t.TempDir()}, []string{"restore", garbage}, "not a parley backup"},
