@@ -31,17 +31,10 @@ func verifyNothing(*sqlstore.DB) error { return nil }
 // as they were. The backup is one file, its owner's only.
 func TestBackup_HoldsJournaledReads(t *testing.T) {
 	ctx := context.Background()
-	db, path := mustOpen(t)
-	ids := mustUsers(t, db, "alice", "bob")
-	db.Close()
 	// A read folded by a server that crashed before removing its segment.
-	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
-		t.Fatal(err)
-	}
-	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
-	folded, _ := os.ReadFile(segments[0])
+	path, ids, segment, folded := crashedWithARead(t)
 	reopen(t, path).Close()
-	if err := os.WriteFile(segments[0], folded, 0o600); err != nil {
+	if err := os.WriteFile(segment, folded, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// DEST relative to the working directory, as an operator gives it.
