@@ -45,9 +45,9 @@ var ErrNotABackup = errors.New("sqlstore: not a parley backup")
 // the access log, before Backup began (see the comment at the top of
 // this file).
 //
-// The copy is made in a temporary file beside dest, created 0600,
-// checked (PRAGMA integrity_check, its schema), then opened and given to
-// verify, and only then linked to dest; Backup refuses a dest that
+// The copy is made in a temporary file beside dest, created 0600, opened
+// at this binary's schema and given to verify, checked (PRAGMA
+// integrity_check), and only then linked to dest; Backup refuses a dest that
 // exists, also one created meanwhile, and leaves nothing behind when it
 // fails. The copy uses SQLite's rollback journal, not WAL, so that it is
 // one file.
@@ -166,9 +166,6 @@ func journalPrefix(path string) string { return path + "-access-journal." }
 // tempFile creates an empty file, 0600, for a copy of a database in dir,
 // named after the file it will become.
 func tempFile(dir, name string) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("sqlstore: %w", err)
-	}
 	f, err := os.CreateTemp(dir, "."+name+".*.partial")
 	if err != nil {
 		return "", fmt.Errorf("sqlstore: %w", err)
