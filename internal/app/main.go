@@ -48,7 +48,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg))
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 

@@ -197,7 +197,7 @@ func mustHoldAcknowledged(t *testing.T, acked map[string]ack, stored []storedMes
 		}
 	}
 	if lost > 0 {
-		t.Fatalf("%d of %d acknowledged messages lost or changed after kill -9", lost, len(acked))
+		t.Fatalf("%d of %d acknowledged messages lost or changed", lost, len(acked))
 	}
 }
 

@@ -121,26 +121,11 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 // it, and every thread holds as many messages as in the source. It reports
 // each failure and the summary on out.
 func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error {
-	events := bus.NewMemory(bus.DefaultBuffer)
-	defer events.Close()
-	svc := service.New(dst, events, slog.New(slog.DiscardHandler), service.Options{})
-	users, err := svc.Users(ctx)
+	logs, err := verifyAccessLogs(ctx, dst, out)
 	if err != nil {
 		return err
 	}
-	failed := false
-	var entries int64
-	for _, u := range users {
-		v, err := svc.VerifyAccessLogOf(ctx, u.Username)
-		if err != nil {
-			return fmt.Errorf("verify the access log of %s: %w", u.Username, err)
-		}
-		entries += v.Entries
-		if !v.Intact {
-			failed = true
-			fmt.Fprintf(out, "access log of %s: broken at entry %d: %s\n", u.Username, v.Break.Seq, v.Break.Reason)
-		}
-	}
+	failed := !logs.intact
 	want, err := sqlstore.MessageCounts(ctx, src)
 	if err != nil {
 		return err
@@ -167,8 +152,40 @@ func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error
 		return errUnverified
 	}
 	fmt.Fprintf(out, "verified: %d members' access logs (%d entries) are intact; %d threads hold their %d messages\n",
-		len(users), entries, len(want), messages)
+		logs.members, logs.entries, len(want), messages)
 	return nil
+}
+
+// accessLogs is what verifyAccessLogs found.
+type accessLogs struct {
+	members int   // members, each with an access log
+	entries int64 // entries of all their logs
+	intact  bool  // whether every chain verifies
+}
+
+// verifyAccessLogs verifies every member's access-log chain in db, as
+// `parley access-log verify` does, and reports each broken one on out.
+func verifyAccessLogs(ctx context.Context, db *sqlstore.DB, out io.Writer) (accessLogs, error) {
+	events := bus.NewMemory(bus.DefaultBuffer)
+	defer events.Close()
+	svc := service.New(db, events, slog.New(slog.DiscardHandler), service.Options{})
+	users, err := svc.Users(ctx)
+	if err != nil {
+		return accessLogs{}, err
+	}
+	logs := accessLogs{members: len(users), intact: true}
+	for _, u := range users {
+		v, err := svc.VerifyAccessLogOf(ctx, u.Username)
+		if err != nil {
+			return accessLogs{}, fmt.Errorf("verify the access log of %s: %w", u.Username, err)
+		}
+		logs.entries += v.Entries
+		if !v.Intact {
+			logs.intact = false
+			fmt.Fprintf(out, "access log of %s: broken at entry %d: %s\n", u.Username, v.Break.Seq, v.Break.Reason)
+		}
+	}
+	return logs, nil
 }
 
 // isPostgresURL reports whether s names a PostgreSQL database.

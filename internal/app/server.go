@@ -164,9 +164,9 @@ func openStoreWith(ctx context.Context, cfg config.Config, schema sqlstore.Schem
 	}
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
 		if se.Database > se.Binary {
-			return nil, fmt.Errorf("the database is at schema %d, made by a newer parley; this parley expects %d: run the newer parley, or restore the backup made before it upgraded", se.Database, se.Binary)
+			return nil, &schemaRefusal{se, fmt.Sprintf("the database is at schema %d, made by a newer parley; this parley expects %d: run the newer parley, or restore the backup made before it upgraded", se.Database, se.Binary)}
 		}
-		return nil, fmt.Errorf("the database is at schema %d, this parley expects %d: run `parley db upgrade` (back up first)", se.Database, se.Binary)
+		return nil, &schemaRefusal{se, fmt.Sprintf("the database is at schema %d, this parley expects %d: run `parley db upgrade` (back up first)", se.Database, se.Binary)}
 	}
 	switch {
 	case errors.Is(err, sqlstore.ErrNoDatabase):
@@ -176,6 +176,17 @@ func openStoreWith(ctx context.Context, cfg config.Config, schema sqlstore.Schem
 	}
 	return db, err
 }
+
+// schemaRefusal is openStoreWith's refusal of a database whose schema is
+// not the binary's: what the operator should do, and the schemas.
+type schemaRefusal struct {
+	*sqlstore.SchemaError
+	advice string
+}
+
+func (e *schemaRefusal) Error() string { return e.advice }
+
+func (e *schemaRefusal) Unwrap() error { return e.SchemaError }
 
 // Listen binds the configured address (with port 0 the system picks one),
 // assembles the handlers, which need the public URL (by default, the

@@ -143,16 +143,9 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 // A line cut short at the end of the journal was never acknowledged, and
 // is dropped; a damaged line before others is an error.
 func TestLogReads_DamagedJournal(t *testing.T) {
-	db, path := mustOpen(t)
-	ids := mustUsers(t, db, "alice", "bob")
-	db.Close()
-	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
-		t.Fatal(err)
-	}
-	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
-	whole, _ := os.ReadFile(segments[0])
-	appendTo(t, segments[0], `2 [{"at":17`)
-	db = reopen(t, path)
+	path, ids, segment, whole := crashedWithARead(t)
+	appendTo(t, segment, `2 [{"at":17`)
+	db := reopen(t, path)
 	if log := logOf(t, db, ids[0]); len(log) != 1 {
 		t.Fatalf("alice's log after a line cut short: %d entries; want 1", len(log))
 	}
@@ -165,6 +158,28 @@ func TestLogReads_DamagedJournal(t *testing.T) {
 	if _, err := sqlstore.OpenSQLite(context.Background(), path); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("open with a damaged line = %v; want an error naming %s", err, bad)
 	}
+}
+
+// crashedWithARead returns a closed database whose server crashed with a
+// read of alice's and bob's (of m1) journaled, not folded; their IDs; and
+// the journal's one segment and what it holds.
+func crashedWithARead(t *testing.T) (path string, ids []string, segment string, data []byte) {
+	t.Helper()
+	db, path := mustOpen(t)
+	ids = mustUsers(t, db, "alice", "bob")
+	db.Close()
+	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
+	if len(segments) != 1 {
+		t.Fatalf("segments %v", segments)
+	}
+	data, err := os.ReadFile(segments[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, ids, segments[0], data
 }
 
 func reopen(t *testing.T, path string) *sqlstore.DB {

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/spf13/cobra"
+)
+
+// errBackupUnverified makes backup and restore exit non-zero when the copy
+// does not verify.
+var errBackupUnverified = errors.New("the copy does not verify: an access-log chain is broken")
+
+func backupCommand(cfg *config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup DEST",
+		Short: "Write a verified copy of the embedded database to the new file DEST, also while the server runs",
+		Long: `Write a consistent copy of the embedded database under --data to DEST, a
+new file, while the server goes on serving: every message, change and read
+logged to the access log that was acknowledged before the backup began is
+in it, the reads the server's journal still held included. The copy is made
+beside DEST, readable by its owner only, and checked before it takes DEST's
+name: SQLite's integrity check, the schema, and every member's access-log
+chain. backup refuses a DEST that exists, and prints a summary.
+
+The database must be at this parley's schema: back up with the parley that
+serves it, before upgrading. Restore with ` + "`parley restore`" + `.
+
+On PostgreSQL (--database) use pg_dump instead: see the README.`,
+		Example: `  parley backup --data ./data /backups/parley-$(date +%F).db`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.Database != "" {
+				return errors.New("backup copies the embedded database; on PostgreSQL use pg_dump -Fc (see the README)")
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return backup(cmd.Context(), *cfg, args[0], cmd.OutOrStdout())
+		},
+	}
+}
+
+// backup copies the install's database to dest and reports on out.
+func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer) error {
+	db, err := openStoreWith(ctx, cfg, sqlstore.Current, true)
+	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok && se.Database < se.Binary {
+		return fmt.Errorf("the database is at schema %d, older than this parley's %d: back it up with the parley that serves it, then upgrade", se.Database, se.Binary)
+	} else if err != nil {
+		return err
+	}
+	defer db.Close()
+	started := time.Now()
+	var sum contents
+	if err := sqlstore.Backup(ctx, db, dest, verifyContents(ctx, out, &sum)); err != nil {
+		return err
+	}
+	info, err := os.Stat(dest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "backed up to %s in %s: %s, %s\n", dest, time.Since(started).Round(time.Millisecond), humanize.IBytes(uint64(info.Size())), sum)
+	return nil
+}
+
+func restoreCommand(cfg *config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "restore SRC",
+		Short: "Make a new data directory (--data) from the backup SRC, and verify it",
+		Long: `Copy the backup SRC, made by ` + "`parley backup`" + `, into --data, which must be
+empty or not exist, then verify it: SQLite's integrity check, the schema,
+and every member's access-log chain. restore refuses a file that is not a
+Parley database, and one made by a newer parley. A backup made by an
+older parley is restored as it is, unverified: ` + "`parley db upgrade`" + ` or
+` + "`parley serve`" + ` migrates it.
+
+Then start the server on it: ` + "`parley serve --data DIR`" + `.
+
+On PostgreSQL (--database) use pg_restore instead: see the README.`,
+		Example: `  parley restore --data ./data /backups/parley-2026-11-29.db`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.Database != "" {
+				return errors.New("restore makes an embedded database; on PostgreSQL use pg_restore into an empty database (see the README)")
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			return restore(cmd.Context(), *cfg, args[0], cmd.OutOrStdout())
+		},
+	}
+}
+
+// restore copies the backup src into the install's data directory, which
+// must be empty or missing, and reports on out. A data directory it
+// created is removed again when it fails.
+func restore(ctx context.Context, cfg config.Config, src string, out io.Writer) (err error) {
+	entries, err := os.ReadDir(cfg.DataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		defer func() {
+			if err != nil {
+				os.Remove(cfg.DataDir)
+			}
+		}()
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		return fmt.Errorf("the data directory %s is not empty: restore only into a new or empty one (check --data)", cfg.DataDir)
+	}
+	started := time.Now()
+	var sum contents
+	version, err := sqlstore.Restore(ctx, src, cfg.DatabasePath(), verifyContents(ctx, out, &sum))
+	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
+		return fmt.Errorf("%s is at schema %d, made by a newer parley; this parley expects %d: restore it with that parley", src, se.Database, se.Binary)
+	} else if err != nil {
+		return err
+	}
+	if binary := sqlstore.SchemaVersion(); version < binary {
+		fmt.Fprintf(out, "restored %s into %s at schema %d, older than this parley's %d, unverified: run `parley db upgrade`\n", src, cfg.DataDir, version, binary)
+		return nil
+	}
+	fmt.Fprintf(out, "restored %s into %s in %s: %s\n", src, cfg.DataDir, time.Since(started).Round(time.Millisecond), sum)
+	return nil
+}
+
+// contents is what a verified copy holds.
+type contents struct {
+	logs     accessLogs
+	messages int64
+}
+
+func (c contents) String() string {
+	return fmt.Sprintf("%d members, %d messages, %d access-log entries, every chain intact", c.logs.members, c.messages, c.logs.entries)
+}
+
+// verifyContents returns the verify function of a backup or a restore: it
+// verifies every member's access-log chain, reporting each broken one on
+// out, and counts into sum what the copy holds.
+func verifyContents(ctx context.Context, out io.Writer, sum *contents) func(*sqlstore.DB) error {
+	return func(db *sqlstore.DB) error {
+		logs, err := verifyAccessLogs(ctx, db, out)
+		if err != nil {
+			return err
+		}
+		if !logs.intact {
+			return errBackupUnverified
+		}
+		counts, err := sqlstore.MessageCounts(ctx, db)
+		if err != nil {
+			return err
+		}
+		sum.logs = logs
+		for _, n := range counts {
+			sum.messages += n
+		}
+		return nil
+	}
+}

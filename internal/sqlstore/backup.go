@@ -1,0 +1,309 @@
+package sqlstore
+
+// Backups of the embedded database, taken while its server runs, and their
+// restore.
+//
+// A backup is one SQLite file, made with VACUUM INTO: a read transaction
+// of its own, so the copy is the database as one commit left it, whatever
+// the server writes meanwhile (WAL mode lets the reader and the writer go
+// on together). What the copy may lack is the reads of the journal of
+// reads (journal.go) that the server had not yet folded into the access
+// log when the copy's transaction began: they are in the journal's
+// segment files, not in the database.
+//
+// So Backup reads the journal's segments first, then copies the database,
+// then folds into the copy the lines it read that the copy has not
+// folded (those numbered above the copy's access_journal.folded), as the
+// server would have at its next commit. Every read acknowledged before
+// the backup began is then in the copy's access log: its line was written
+// before the segments were read, and a segment is removed only after a
+// fold that committed its lines, so the line was either read from its
+// segment, or folded before the copy's transaction began, and is in the
+// copy. Lines written after the segments were read, or cut short by a
+// write under way, may be missing; no read they record was acknowledged
+// before the backup began.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNotABackup is returned by Restore for a file that is not a Parley
+// database.
+var ErrNotABackup = errors.New("sqlstore: not a parley backup")
+
+// Backup writes a consistent copy of the SQLite database db to dest, a
+// new file, while db's server, if any, goes on serving. db may be opened
+// beside the server (SQLiteOptions.Beside), and must be at this binary's
+// schema. The copy holds every write committed, and every read logged to
+// the access log, before Backup began (see the comment at the top of
+// this file).
+//
+// The copy is made in a temporary file beside dest, created 0600, opened
+// at this binary's schema and given to verify, checked (PRAGMA
+// integrity_check), and only then linked to dest; Backup refuses a dest that
+// exists, also one created meanwhile, and leaves nothing behind when it
+// fails. The copy uses SQLite's rollback journal, not WAL, so that it is
+// one file.
+func Backup(ctx context.Context, db *DB, dest string, verify func(*DB) error) error {
+	if db.pg != nil {
+		return errors.New("sqlstore: backups are of the embedded database; use PostgreSQL's pg_dump")
+	}
+	if _, err := os.Lstat(dest); err == nil {
+		return fmt.Errorf("sqlstore: backup: %s exists already", dest)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sqlstore: backup: %w", err)
+	}
+	var src string
+	if err := db.read.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&src); err != nil {
+		return fmt.Errorf("sqlstore: backup: %w", err)
+	}
+	segments, err := readSegments(src)
+	if err != nil {
+		return err
+	}
+	tmp, err := tempFile(filepath.Dir(dest), filepath.Base(dest))
+	if err != nil {
+		return err
+	}
+	defer removeDatabase(tmp)
+	if err := vacuumInto(ctx, src, tmp); err != nil {
+		return fmt.Errorf("sqlstore: backup: %w", err)
+	}
+	for suffix, data := range segments {
+		if err := os.WriteFile(journalPrefix(tmp)+suffix, data, 0o600); err != nil {
+			return fmt.Errorf("sqlstore: backup: %w", err)
+		}
+	}
+	if err := foldAndVerify(ctx, tmp, verify); err != nil {
+		return err
+	}
+	if err := finish(ctx, tmp, "DELETE"); err != nil {
+		return err
+	}
+	return publish(tmp, dest)
+}
+
+// Restore makes the database at path, which must not exist, a copy of the
+// backup src, checked (PRAGMA integrity_check) and, when its schema is
+// this binary's, opened and given to verify. It returns the backup's
+// schema version. It refuses, with ErrNotABackup, a file that is not a
+// Parley database, and, with a *SchemaError, a backup whose schema is
+// newer than this binary; one whose schema is older is restored as it is,
+// for a server or `parley db upgrade` to migrate, without verify.
+func Restore(ctx context.Context, src, path string, verify func(*DB) error) (int64, error) {
+	if _, err := os.Stat(src); err != nil {
+		return 0, fmt.Errorf("sqlstore: restore: %w", err)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return 0, fmt.Errorf("sqlstore: restore: %s exists already", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return 0, fmt.Errorf("sqlstore: restore: %w", err)
+	}
+	tmp, err := tempFile(filepath.Dir(path), filepath.Base(path))
+	if err != nil {
+		return 0, err
+	}
+	defer removeDatabase(tmp)
+	if err := vacuumInto(ctx, src, tmp); err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrNotABackup, src, err)
+	}
+	if ok, err := isParley(ctx, tmp); err != nil {
+		return 0, err
+	} else if !ok {
+		return 0, fmt.Errorf("%w: %s holds no parley database", ErrNotABackup, src)
+	}
+	version := SchemaVersion()
+	err = foldAndVerify(ctx, tmp, verify)
+	if se, ok := errors.AsType[*SchemaError](err); ok && se.Database < se.Binary {
+		version, err = se.Database, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := finish(ctx, tmp, "WAL"); err != nil {
+		return 0, err
+	}
+	return version, publish(tmp, path)
+}
+
+// readSegments reads the segment files of the journal of reads of the
+// database at path, by their names' suffixes. A segment removed between
+// the listing and its reading had been folded, and is skipped.
+func readSegments(path string) (map[string][]byte, error) {
+	prefix := journalPrefix(path)
+	paths, err := filepath.Glob(prefix + "*")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: backup: journal of reads: %w", err)
+	}
+	segments := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		if p == prefix+"lock" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlstore: backup: journal of reads: %w", err)
+		}
+		segments[strings.TrimPrefix(p, prefix)] = data
+	}
+	return segments, nil
+}
+
+// journalPrefix is what the names of the journal's files of the database
+// at path begin with.
+func journalPrefix(path string) string { return path + "-access-journal." }
+
+// tempFile creates an empty file, 0600, for a copy of a database in dir,
+// named after the file it will become.
+func tempFile(dir, name string) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".*.partial")
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("sqlstore: %w", err)
+	}
+	// Absolute, as the journal of reads wants the paths it finds by
+	// globbing to be the ones it made: CreateTemp's begin with "./" in
+	// the working directory.
+	return filepath.Abs(f.Name())
+}
+
+// vacuumInto copies the SQLite database at src into the empty file dest,
+// as one read transaction sees it, without writing to src.
+func vacuumInto(ctx context.Context, src, dest string) error {
+	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dest)
+	return err
+}
+
+// isParley reports whether the SQLite database at path holds Parley's
+// table of migrations.
+func isParley(ctx context.Context, path string) (bool, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %w", err)
+	}
+	return n == 1, nil
+}
+
+// foldAndVerify opens the copy at path as its server would, which folds
+// the journal of reads beside it into its access log, gives it to verify
+// and closes it, removing the journal's files.
+func foldAndVerify(ctx context.Context, path string, verify func(*DB) error) error {
+	db, err := OpenSQLiteWith(ctx, path, SQLiteOptions{Schema: Current})
+	if err != nil {
+		return err
+	}
+	if err := db.foldJournal(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	if err := verify(db); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	// What is left of the journal holds only lines folded now, or before
+	// the copy was made: its lock, and segments whose lines were all
+	// folded already, which no fold had reason to remove.
+	left, err := filepath.Glob(journalPrefix(path) + "*")
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	for _, p := range left {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
+	}
+	return nil
+}
+
+// finish sets the journal mode of the copy at path, checks its
+// integrity and syncs it to disk.
+func finish(ctx context.Context, path, journalMode string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode("+journalMode+")&_pragma=synchronous(FULL)")
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	defer db.Close()
+	var problems []string
+	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return fmt.Errorf("sqlstore: integrity check: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return fmt.Errorf("sqlstore: integrity check: %w", err)
+		}
+		problems = append(problems, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: integrity check: %w", err)
+	}
+	if len(problems) != 1 || problems[0] != "ok" {
+		return fmt.Errorf("sqlstore: integrity check: %s", strings.Join(problems, "; "))
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	return syncFile(path)
+}
+
+// publish gives the finished copy at tmp its name, refusing one that
+// exists, and makes the name durable.
+func publish(tmp, name string) error {
+	if err := os.Link(tmp, name); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	if err := os.Remove(tmp); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	return syncFile(filepath.Dir(name))
+}
+
+// syncFile flushes a file or a directory to disk.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sqlstore: sync %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// removeDatabase removes what may be left of a database file at path: the
+// file, SQLite's files beside it and the journal of reads.
+func removeDatabase(path string) {
+	leftovers, _ := filepath.Glob(journalPrefix(path) + "*")
+	for _, p := range append(leftovers, path, path+"-wal", path+"-shm", path+"-journal") {
+		os.Remove(p)
+	}
+}
