@@ -78,7 +78,7 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 			"c_hash", "amr", "name", "preferred_username"},
 	}
 	opts := []op.Option{
-		op.WithCrypto(keys.Sealer),
+		op.WithCrypto(keys),
 		op.WithLogger(log),
 		op.WithCustomEndpoints(op.NewEndpoint(AuthorizePath), op.NewEndpoint(TokenPath), op.NewEndpoint(UserinfoPath),
 			op.NewEndpoint(RevocationPath), op.NewEndpoint(endSessionPath), op.NewEndpoint(KeysPath)),
