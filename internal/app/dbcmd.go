@@ -1,11 +1,10 @@
 package app
 
 import (
+	"fmt"
 	"log/slog"
 
-	"fmt"
 	"github.com/parleyhq/parley"
-
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
