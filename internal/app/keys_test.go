@@ -111,6 +111,9 @@ func TestKeys_FileMadePrivateAndRefusedWhenOpen(t *testing.T) {
 	if info, err := os.Stat(cfg.KeysFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("keys file %v, %v; want 0600", info.Mode(), err)
 	}
+	forgotten := cfg
+	forgotten.KeysFile = ""
+	assertRefusedToStart(t, forgotten, "the provider's keys are in a keys file")
 	env := apptest.StartInstall(t, cfg)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -154,13 +157,10 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	mustVerifyIDToken(t, moved, tok)
 	moved.Stop()
 
-	// The database holds the keys no more: without the file, a server
-	// would make new ones, and the old tokens would fail.
+	// The database holds the keys no more, and a server that forgot the
+	// file refuses to start rather than make others.
 	cfg.KeysFile = ""
-	fresh := apptest.StartInstall(t, cfg)
-	if _, err := fresh.Client.WithToken(tok.AccessToken).Me(context.Background()); err == nil {
-		t.Error("a token sealed by the keys moved to the file opens with keys from the database")
-	}
+	assertRefusedToStart(t, cfg, "the provider's keys are in a keys file: start every server and command with --keys-file")
 }
 
 // Keys wrapped by PARLEY_KEYS_WRAP_KEY are useless without it: a server

@@ -90,9 +90,9 @@ To change the wrap key, move the keys to a file, then back with the new key.`,
 				from, to := oauth.DatabaseKeys(store, wrap), oauth.DatabaseKeys(store, wrap)
 				switch {
 				case toFile != "":
-					to = oauth.FileKeys(toFile)
+					to = oauth.FileKeys(toFile, store)
 				case cfg.KeysFile != "":
-					from = oauth.FileKeys(cfg.KeysFile)
+					from = oauth.FileKeys(cfg.KeysFile, store)
 				case wrap == nil:
 					return errors.New("the keys are in the database already: set PARLEY_KEYS_WRAP_KEY to wrap them, or give --keys-file to move them from a file")
 				default:

@@ -165,23 +165,17 @@ func keyPlace(cfg config.Config, store parley.Store) (oauth.KeyPlace, error) {
 	case cfg.KeysFile != "" && wrap != nil:
 		return nil, errors.New("set either --keys-file or PARLEY_KEYS_WRAP_KEY, not both: the wrap key wraps keys kept in the database")
 	case cfg.KeysFile != "":
-		return oauth.FileKeys(cfg.KeysFile), nil
+		return oauth.FileKeys(cfg.KeysFile, store), nil
 	}
 	return oauth.DatabaseKeys(store, wrap), nil
 }
 
 // loadKeys loads the provider's keys from where the configuration keeps
-// them, making them on first start. With a keys file, it refuses a
-// database that holds keys: they would be forgotten.
+// them, making them on first start.
 func loadKeys(ctx context.Context, cfg config.Config, store parley.Store, clock parley.Clock) (*oauth.Keys, error) {
 	place, err := keyPlace(cfg, store)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.KeysFile != "" {
-		if err := oauth.NoKeysIn(ctx, store); err != nil {
-			return nil, fmt.Errorf("%w: move them into the keys file with `parley keys move --to-file %s` (stop the servers first)", err, cfg.KeysFile)
-		}
 	}
 	return oauth.LoadKeys(ctx, place, clock, true)
 }

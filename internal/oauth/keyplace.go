@@ -45,6 +45,9 @@ var (
 // Names of the keys the provider keeps in the database.
 const (
 	ringKeyName = "oauth.keys"
+	// inFileKeyName marks a database whose keys are in a keys file, so
+	// that a server started without it refuses rather than make others.
+	inFileKeyName = "oauth.keys-in-file"
 	// The names of the single sealing and signing key of parleys before
 	// rotation; the first load turns them into the first generation.
 	legacySealingKeyName = "oauth.token-sealing"
@@ -85,13 +88,29 @@ func (p *dbPlace) load(ctx context.Context) (*storedRing, error) {
 	})
 	switch {
 	case parley.ErrorCode(err) == parley.ENOTFOUND:
-		return nil, errNoKeys
+		return nil, p.noKeys(ctx)
 	case err != nil:
 		return nil, err
 	case value == nil:
 		return p.adoptLegacy(ctx, &storedRing{Generations: []storedGeneration{{Signing: signing, Sealing: sealing}}})
 	}
 	return p.unwrap(value)
+}
+
+// noKeys returns errNoKeys, or, when the database's keys were moved to a
+// keys file, says to use it.
+func (p *dbPlace) noKeys(ctx context.Context) error {
+	err := p.store.Read(ctx, func(tx parley.Tx) error {
+		_, err := tx.FindServerKey(ctx, inFileKeyName)
+		return err
+	})
+	switch {
+	case parley.ErrorCode(err) == parley.ENOTFOUND:
+		return errNoKeys
+	case err == nil:
+		return errors.New("the provider's keys are in a keys file: start every server and command with --keys-file (PARLEY_KEYS_FILE)")
+	}
+	return err
 }
 
 // adoptLegacy keeps the single keys of an older parley as the first
@@ -118,7 +137,12 @@ func (p *dbPlace) create(ctx context.Context, keys *storedRing) error {
 	if err != nil {
 		return err
 	}
-	err = p.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, ringKeyName, value) })
+	err = p.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.DeleteServerKey(ctx, inFileKeyName); err != nil {
+			return err
+		}
+		return tx.CreateServerKey(ctx, ringKeyName, value)
+	})
 	if parley.ErrorCode(err) == parley.ECONFLICT {
 		return errKeysExist
 	}
@@ -165,8 +189,23 @@ func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
 	})
 }
 
+// remove forgets the keys, which moved to a keys file, and marks the
+// database as having its keys there.
 func (p *dbPlace) remove(ctx context.Context) error {
-	return p.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteServerKey(ctx, ringKeyName) })
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
+}
+
+// markInFile forgets the database's keys, if it holds any, and marks it as
+// having its keys in a keys file.
+func markInFile(ctx context.Context, tx parley.Tx) error {
+	if err := tx.DeleteServerKey(ctx, ringKeyName); err != nil {
+		return err
+	}
+	err := tx.CreateServerKey(ctx, inFileKeyName, []byte("1"))
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return nil
+	}
+	return err
 }
 
 // seal encodes keys, wrapped if the place has a wrap key.
@@ -225,34 +264,23 @@ func sameRing(a, b *storedRing) bool {
 	return errX == nil && errY == nil && bytes.Equal(x, y)
 }
 
-// NoKeysIn returns an error when store holds the provider's keys, for a
-// server that keeps them in a keys file.
-func NoKeysIn(ctx context.Context, store parley.Store) error {
-	err := store.Read(ctx, func(tx parley.Tx) error {
-		for _, name := range []string{ringKeyName, legacySigningKeyName} {
-			if _, err := tx.FindServerKey(ctx, name); parley.ErrorCode(err) != parley.ENOTFOUND {
-				return cmp.Or(err, errKeysExist)
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errKeysExist) {
-		return errors.New("the database holds the provider's keys, and a keys file is set")
-	}
-	return err
-}
-
 // FileKeys is the provider's keys kept in the file at path, as JSON, and
-// never in the database. The file must be the server user's alone, 0600;
-// one others could read is refused. Every server of a cluster needs the
-// same file.
-func FileKeys(path string) KeyPlace { return &filePlace{path: path} }
+// never in store, which is marked as having its keys in a file. The file
+// must be the server user's alone, 0600; one others could read is refused.
+// Every server of a cluster needs the same file.
+func FileKeys(path string, store parley.Store) KeyPlace { return &filePlace{path: path, store: store} }
 
-type filePlace struct{ path string }
+type filePlace struct {
+	path  string
+	store parley.Store
+}
 
 func (p *filePlace) String() string { return "the keys file " + p.path }
 
-func (p *filePlace) load(context.Context) (*storedRing, error) {
+func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
+	if err := p.databaseHoldsNone(ctx); err != nil {
+		return nil, err
+	}
 	info, err := os.Stat(p.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errNoKeys
@@ -276,14 +304,35 @@ func (p *filePlace) load(context.Context) (*storedRing, error) {
 	return keys, nil
 }
 
-func (p *filePlace) create(_ context.Context, keys *storedRing) error {
-	return p.write(keys, func(tmp string) error {
+// databaseHoldsNone refuses a database that holds keys: a server reading
+// the file would leave them, and the tokens they sealed, behind.
+func (p *filePlace) databaseHoldsNone(ctx context.Context) error {
+	err := p.store.Read(ctx, func(tx parley.Tx) error {
+		for _, name := range []string{ringKeyName, legacySigningKeyName} {
+			if _, err := tx.FindServerKey(ctx, name); parley.ErrorCode(err) != parley.ENOTFOUND {
+				return cmp.Or(err, errKeysExist)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errKeysExist) {
+		return fmt.Errorf("the database holds the provider's keys, and a keys file is set: move them into it with `parley keys move --to-file %s` (stop the servers first)", p.path)
+	}
+	return err
+}
+
+func (p *filePlace) create(ctx context.Context, keys *storedRing) error {
+	err := p.write(keys, func(tmp string) error {
 		err := os.Link(tmp, p.path)
 		if errors.Is(err, fs.ErrExist) {
 			return errKeysExist
 		}
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
 }
 
 func (p *filePlace) replace(ctx context.Context, old, keys *storedRing) error {

@@ -56,7 +56,7 @@ func TestKeys_AdoptKeysOfAnOlderParley(t *testing.T) {
 // they are kept those whose time ended.
 func TestRotateKeys_RemovesExpiredGenerations(t *testing.T) {
 	ctx := context.Background()
-	place := FileKeys(filepath.Join(t.TempDir(), "keys.json"))
+	place := FileKeys(filepath.Join(t.TempDir(), "keys.json"), sqlstoretest.Open(t, "sqlite"))
 	start := parley.Now()
 	keys, err := LoadKeys(ctx, place, parley.WallClock{}, true)
 	if err != nil {
