@@ -198,14 +198,12 @@ func (p *dbPlace) remove(ctx context.Context) error {
 // markInFile forgets the database's keys, if it holds any, and marks it as
 // having its keys in a keys file.
 func markInFile(ctx context.Context, tx parley.Tx) error {
-	if err := tx.DeleteServerKey(ctx, ringKeyName); err != nil {
-		return err
+	for _, name := range []string{ringKeyName, inFileKeyName} {
+		if err := tx.DeleteServerKey(ctx, name); err != nil {
+			return err
+		}
 	}
-	err := tx.CreateServerKey(ctx, inFileKeyName, []byte("1"))
-	if parley.ErrorCode(err) == parley.ECONFLICT {
-		return nil
-	}
-	return err
+	return tx.CreateServerKey(ctx, inFileKeyName, []byte("1"))
 }
 
 // seal encodes keys, wrapped if the place has a wrap key.
