@@ -48,7 +48,7 @@ func schemaCommand(cfg *config.Config, use, short string, schema sqlstore.Schema
 			if schema == sqlstore.Create {
 				// The provider's keys are made with the database, or in
 				// the keys file.
-				if _, err := loadKeys(cmd.Context(), *cfg, db, parley.WallClock{}); err != nil {
+				if _, err := loadKeys(cmd.Context(), *cfg, db, parley.WallClock{}, true); err != nil {
 					db.Close()
 					return err
 				}

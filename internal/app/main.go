@@ -271,7 +271,7 @@ func withService(ctx context.Context, cfg config.Config, fn func(*service.Servic
 // besideServer opens the store beside a running server, as withService
 // does, for fn.
 func besideServer(ctx context.Context, cfg config.Config, fn func(*Server) error) error {
-	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, true)
+	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, asCommand)
 	if err != nil {
 		return err
 	}

@@ -71,27 +71,42 @@ const accessCheckInterval = time.Second
 // another server has the data directory open; any number of servers may
 // share a PostgreSQL database.
 func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
-	return openServer(ctx, cfg, log, clock, false)
+	return openServer(ctx, cfg, log, clock, asServer)
 }
 
-// openServer assembles a server on the configured store; beside, for a
-// command run beside a server, opens the embedded database without taking
+// openAs says what openServer opens a server for.
+type openAs int
+
+const (
+	// asServer: a server, which creates and upgrades the store and makes
+	// the provider's keys on first start.
+	asServer openAs = iota
+	// asNodeBeside: a second server on the embedded database of a running
+	// one, which opens the store as commands do and reads the keys.
+	asNodeBeside
+	// asCommand: a command beside a server, which opens the store as it
+	// is. It opens no access tokens and never reads the keys, so it needs
+	// neither the keys file nor the wrap key, and makes no keys where the
+	// server keeps none.
+	asCommand
+)
+
+// openServer assembles a server on the configured store; beside a server
+// (asNodeBeside, asCommand), it opens the embedded database without taking
 // it from the server, and only a database whose schema is this binary's,
 // creating and upgrading nothing.
-func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock, beside bool) (*Server, error) {
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock, as openAs) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, cfg, log, beside)
+	store, err := openStore(ctx, cfg, log, as != asServer)
 	if err != nil {
 		return nil, err
 	}
-	// A command beside a server opens no access tokens, and must not make
-	// keys where the server keeps none.
 	var keys *oauth.Keys
 	var opener service.TokenOpener
-	if !beside {
-		if keys, err = loadKeys(ctx, cfg, store, clock); err != nil {
+	if as != asCommand {
+		if keys, err = loadKeys(ctx, cfg, store, clock, as == asServer); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -171,13 +186,13 @@ func keyPlace(cfg config.Config, store parley.Store) (oauth.KeyPlace, error) {
 }
 
 // loadKeys loads the provider's keys from where the configuration keeps
-// them, making them on first start.
-func loadKeys(ctx context.Context, cfg config.Config, store parley.Store, clock parley.Clock) (*oauth.Keys, error) {
+// them, making them, with create, if there are none yet.
+func loadKeys(ctx context.Context, cfg config.Config, store parley.Store, clock parley.Clock, create bool) (*oauth.Keys, error) {
 	place, err := keyPlace(cfg, store)
 	if err != nil {
 		return nil, err
 	}
-	return oauth.LoadKeys(ctx, place, clock, true)
+	return oauth.LoadKeys(ctx, place, clock, create)
 }
 
 // openStoreWith opens the configured store doing what schema says, and

@@ -70,7 +70,9 @@ func LoadKeys(ctx context.Context, place KeyPlace, clock parley.Clock, create bo
 			stored = fresh
 		}
 	}
-	if err != nil {
+	if errors.Is(err, errNoKeys) {
+		return nil, fmt.Errorf("there are no keys in %s", place)
+	} else if err != nil {
 		return nil, err
 	}
 	r, err := stored.open()
