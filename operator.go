@@ -17,6 +17,7 @@ const (
 	ActionUserDisable    = "user.disable"
 	ActionUserEnable     = "user.enable"
 	ActionUserSignOut    = "user.sign_out"
+	ActionKeysRotate     = "keys.rotate"
 )
 
 // OperatorConsole is the actor of decisions made at the server's console.

@@ -397,6 +397,13 @@ type KeyStore interface {
 	// CreateServerKey stores a key under name; ECONFLICT if one exists:
 	// of servers creating one at once, only the first succeeds.
 	CreateServerKey(ctx context.Context, name string, key []byte) error
+	// ReplaceServerKey stores key under name in place of old; ECONFLICT
+	// when the key stored is no longer old (another server replaced it),
+	// ENOTFOUND when there is none: of servers replacing one at once, only
+	// the first succeeds.
+	ReplaceServerKey(ctx context.Context, name string, old, key []byte) error
+	// DeleteServerKey forgets the key stored under name, if there is one.
+	DeleteServerKey(ctx context.Context, name string) error
 }
 
 // ShareStore keeps share cards' tracked links, one for each member of the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"io/fs"
 	"os"
 	"time"
@@ -51,7 +52,7 @@ On PostgreSQL (--database) use pg_dump instead: see the README.`,
 
 // backup copies the install's database to dest and reports on out.
 func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer) error {
-	db, err := openStoreWith(ctx, cfg, sqlstore.Current, true)
+	db, err := openStoreWith(ctx, cfg, slog.New(slog.DiscardHandler), sqlstore.Current, true)
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok && se.Database < se.Binary {
 		return fmt.Errorf("the database is at schema %d, older than this parley's %d: back it up with the parley that serves it, then upgrade", se.Database, se.Binary)
 	} else if err != nil {

@@ -22,13 +22,19 @@ import (
 // it printed.
 func run(t *testing.T, install config.Config, stdin string, args ...string) (string, error) {
 	t.Helper()
+	return runEnv(t, install, nil, stdin, args...)
+}
+
+// runEnv runs the parley command as run does, with the environment env.
+func runEnv(t *testing.T, install config.Config, env map[string]string, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	args = append(args, "--data", install.DataDir)
 	if install.Database != "" {
 		args = append(args, "--database", install.Database)
 	}
 	err := app.Main(context.Background(), args, app.IO{
-		In: strings.NewReader(stdin), Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
+		In: strings.NewReader(stdin), Out: &out, Err: &errOut, Getenv: func(name string) string { return env[name] },
 	})
 	return out.String() + errOut.String(), err
 }

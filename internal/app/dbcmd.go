@@ -2,7 +2,9 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
@@ -39,9 +41,17 @@ func schemaCommand(cfg *config.Config, use, short string, schema sqlstore.Schema
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			db, err := openStoreWith(cmd.Context(), *cfg, schema, false)
+			db, err := openStoreWith(cmd.Context(), *cfg, slog.New(slog.DiscardHandler), schema, false)
 			if err != nil {
 				return err
+			}
+			if schema == sqlstore.Create {
+				// The provider's keys are made with the database, or in
+				// the keys file.
+				if _, err := loadKeys(cmd.Context(), *cfg, db, parley.WallClock{}, true); err != nil {
+					db.Close()
+					return err
+				}
 			}
 			if err := db.Close(); err != nil {
 				return err

@@ -18,5 +18,5 @@ func OpenServerBeside(ctx context.Context, cfg config.Config, log *slog.Logger) 
 // OpenServerBesideOn is OpenServerBeside with a server that tells the time
 // by clock, such as the first server's test clock.
 func OpenServerBesideOn(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
-	return openServer(ctx, cfg, log, clock, true)
+	return openServer(ctx, cfg, log, clock, asNodeBeside)
 }

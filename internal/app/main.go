@@ -47,8 +47,9 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.SetErr(stdio.Err)
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
+	root.PersistentFlags().StringVar(&cfg.KeysFile, "keys-file", cfg.KeysFile, "file, 0600, that holds the provider's signing and sealing keys instead of the database; made on first start; the same on every server (PARLEY_KEYS_FILE)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg))
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 
@@ -264,10 +265,16 @@ func listCommand[T any](cfg *config.Config, short, header string,
 // running server: SQLite serialises the two processes' writes, and the
 // server's journal of reads stays the server's; PostgreSQL serves both.
 func withService(ctx context.Context, cfg config.Config, fn func(*service.Service) error) error {
-	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, true)
+	return besideServer(ctx, cfg, func(srv *Server) error { return fn(srv.Service) })
+}
+
+// besideServer opens the store beside a running server, as withService
+// does, for fn.
+func besideServer(ctx context.Context, cfg config.Config, fn func(*Server) error) error {
+	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, asCommand)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	return fn(srv.Service)
+	return fn(srv)
 }

@@ -77,7 +77,7 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 	} else if same {
 		return errors.New("--to must be a PostgreSQL URL or a new data directory, not the install's own")
 	}
-	src, err := openStoreWith(ctx, config.Config{DataDir: from}, sqlstore.Current, false)
+	src, err := openStoreWith(ctx, config.Config{DataDir: from}, slog.New(slog.DiscardHandler), sqlstore.Current, false)
 	if err != nil {
 		return fmt.Errorf("open the install (stop its server first): %w", err)
 	}

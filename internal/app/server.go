@@ -71,25 +71,46 @@ const accessCheckInterval = time.Second
 // another server has the data directory open; any number of servers may
 // share a PostgreSQL database.
 func OpenServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
-	return openServer(ctx, cfg, log, clock, false)
+	return openServer(ctx, cfg, log, clock, asServer)
 }
 
-// openServer assembles a server on the configured store; beside, for a
-// command run beside a server, opens the embedded database without taking
+// openAs says what openServer opens a server for.
+type openAs int
+
+const (
+	// asServer: a server, which creates and upgrades the store and makes
+	// the provider's keys on first start.
+	asServer openAs = iota
+	// asNodeBeside: a second server on the embedded database of a running
+	// one, which opens the store as commands do and reads the keys.
+	asNodeBeside
+	// asCommand: a command beside a server, which opens the store as it
+	// is. It opens no access tokens and never reads the keys, so it needs
+	// neither the keys file nor the wrap key, and makes no keys where the
+	// server keeps none.
+	asCommand
+)
+
+// openServer assembles a server on the configured store; beside a server
+// (asNodeBeside, asCommand), it opens the embedded database without taking
 // it from the server, and only a database whose schema is this binary's,
 // creating and upgrading nothing.
-func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock, beside bool) (*Server, error) {
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock, as openAs) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, cfg, beside)
+	store, err := openStore(ctx, cfg, log, as != asServer)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := oauth.LoadKeys(ctx, store)
-	if err != nil {
-		store.Close()
-		return nil, err
+	var keys *oauth.Keys
+	var opener service.TokenOpener
+	if as != asCommand {
+		if keys, err = loadKeys(ctx, cfg, store, clock, as == asServer); err != nil {
+			store.Close()
+			return nil, err
+		}
+		opener = keys
 	}
 	events, err := openBus(ctx, cfg, log)
 	if err != nil {
@@ -100,7 +121,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		OpenRegistration:     cfg.Registration == config.RegistrationOpen,
 		SessionTTL:           cfg.SessionTTL,
 		SignUpsPerAddress:    cfg.SignUpsPerAddress,
-		AccessTokens:         keys.Sealer,
+		AccessTokens:         opener,
 		Clock:                clock,
 		PublicURL:            cfg.PublicURL,
 		ReportMinPeople:      cfg.ReportMinPeople,
@@ -143,16 +164,40 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus
 // openStore opens the PostgreSQL database the configuration names, or else
 // the embedded one: as a server, creating and upgrading it, or beside one,
 // as it is.
-func openStore(ctx context.Context, cfg config.Config, beside bool) (*sqlstore.DB, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, beside bool) (*sqlstore.DB, error) {
 	if beside {
-		return openStoreWith(ctx, cfg, sqlstore.Current, true)
+		return openStoreWith(ctx, cfg, log, sqlstore.Current, true)
 	}
-	return openStoreWith(ctx, cfg, sqlstore.CreateOrUpgrade, false)
+	return openStoreWith(ctx, cfg, log, sqlstore.CreateOrUpgrade, false)
+}
+
+// keyPlace is where the configuration keeps the provider's keys.
+func keyPlace(cfg config.Config, store parley.Store) (oauth.KeyPlace, error) {
+	wrap, err := cfg.WrapKey()
+	switch {
+	case err != nil:
+		return nil, err
+	case cfg.KeysFile != "" && wrap != nil:
+		return nil, errors.New("set either --keys-file or PARLEY_KEYS_WRAP_KEY, not both: the wrap key wraps keys kept in the database")
+	case cfg.KeysFile != "":
+		return oauth.FileKeys(cfg.KeysFile, store), nil
+	}
+	return oauth.DatabaseKeys(store, wrap), nil
+}
+
+// loadKeys loads the provider's keys from where the configuration keeps
+// them, making them, with create, if there are none yet.
+func loadKeys(ctx context.Context, cfg config.Config, store parley.Store, clock parley.Clock, create bool) (*oauth.Keys, error) {
+	place, err := keyPlace(cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	return oauth.LoadKeys(ctx, place, clock, create)
 }
 
 // openStoreWith opens the configured store doing what schema says, and
 // turns a refusal into what the operator should do.
-func openStoreWith(ctx context.Context, cfg config.Config, schema sqlstore.Schema, beside bool) (*sqlstore.DB, error) {
+func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, schema sqlstore.Schema, beside bool) (*sqlstore.DB, error) {
 	var db *sqlstore.DB
 	var err error
 	where := "in " + cfg.DataDir + " (check --data)"
@@ -160,7 +205,7 @@ func openStoreWith(ctx context.Context, cfg config.Config, schema sqlstore.Schem
 		where = "at --database"
 		db, err = sqlstore.OpenPostgresWith(ctx, cfg.Database, schema)
 	} else {
-		db, err = sqlstore.OpenSQLiteWith(ctx, cfg.DatabasePath(), sqlstore.SQLiteOptions{Schema: schema, Beside: beside})
+		db, err = sqlstore.OpenSQLiteWith(ctx, cfg.DatabasePath(), sqlstore.SQLiteOptions{Schema: schema, Beside: beside, Log: log})
 	}
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
 		if se.Database > se.Binary {
@@ -227,6 +272,7 @@ func (s *Server) Listen() error {
 	s.chores.Go(func() { s.Limits.Run(ctx) })
 	s.chores.Go(func() { s.refreshWebhookEvents(ctx) })
 	s.chores.Go(func() { s.sendFortnightReports(ctx) })
+	s.chores.Go(func() { s.reloadKeys(ctx) })
 	// Two workers, so that one sends while the other takes and records.
 	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
 	for range webhookWorkers {
@@ -342,6 +388,31 @@ func (s *Server) sendFortnightReports(ctx context.Context) {
 		}
 	}
 }
+
+// reloadKeys reads the provider's keys again every oauth.KeyReloadInterval,
+// until ctx ends, taking in rotations made by `parley keys rotate`.
+//
+// Every node runs it, and must: it only reads, into this node. A rotated
+// key is used only oauth.KeyPublishDelay after it was made, by when every
+// node has read it.
+func (s *Server) reloadKeys(ctx context.Context) {
+	tick := time.NewTicker(oauth.KeyReloadInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := s.ReloadKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("read keys", "err", err)
+		}
+	}
+}
+
+// ReloadKeys reads the provider's keys again, as the server does every
+// oauth.KeyReloadInterval.
+func (s *Server) ReloadKeys(ctx context.Context) error { return s.keys.Reload(ctx) }
 
 // Shutdown stops taking requests, lets those in flight finish, ends realtime
 // connections and background chores, and closes the store, so every

@@ -46,7 +46,13 @@ type Env struct {
 // to the same behaviour.
 func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 	tb.Helper()
-	cfg := Install(tb)
+	return StartInstall(tb, Install(tb), options...)
+}
+
+// StartInstall runs a server on the install cfg, made by the test, until
+// the test ends, as Start does.
+func StartInstall(tb testing.TB, cfg config.Config, options ...func(*config.Config)) *Env {
+	tb.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	if os.Getenv("PARLEY_TEST_BUS") == "nats" {
 		cfg.NATS = NATS(tb)

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +84,15 @@ type Config struct {
 	// operator's approval before anyone may connect them
 	// (PARLEY_APPS_REQUIRE_REVIEW).
 	AppsRequireReview bool
+	// KeysFile is the file that holds the OAuth provider's keys (its
+	// ID-token signing and token-sealing keys) instead of the database
+	// (PARLEY_KEYS_FILE); made on first start, it must be 0600 and the
+	// same on every server of a cluster.
+	KeysFile string
+	// KeysWrapKey is the base64 of 32 random bytes that seal the
+	// provider's keys in the database (PARLEY_KEYS_WRAP_KEY, from the
+	// environment only, so that it is in no command line).
+	KeysWrapKey string
 }
 
 // Default returns the settings of a server started with no flags.
@@ -110,13 +120,15 @@ func Default() Config {
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Default()
 	for name, dst := range map[string]*string{
-		"PARLEY_ADDR":         &c.Addr,
-		"PARLEY_PUBLIC_URL":   &c.PublicURL,
-		"PARLEY_DATA":         &c.DataDir,
-		"PARLEY_NATS":         &c.NATS,
-		"PARLEY_DATABASE":     &c.Database,
-		"PARLEY_REGISTRATION": &c.Registration,
-		"PARLEY_LOG_LEVEL":    &c.LogLevel,
+		"PARLEY_ADDR":          &c.Addr,
+		"PARLEY_PUBLIC_URL":    &c.PublicURL,
+		"PARLEY_DATA":          &c.DataDir,
+		"PARLEY_NATS":          &c.NATS,
+		"PARLEY_DATABASE":      &c.Database,
+		"PARLEY_REGISTRATION":  &c.Registration,
+		"PARLEY_LOG_LEVEL":     &c.LogLevel,
+		"PARLEY_KEYS_FILE":     &c.KeysFile,
+		"PARLEY_KEYS_WRAP_KEY": &c.KeysWrapKey,
 	} {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -226,8 +238,28 @@ func (c Config) Validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("config: log level %q: %w", c.LogLevel, err)
 	}
+	if _, err := c.WrapKey(); err != nil {
+		return err
+	}
 	return nil
 }
+
+// WrapKey returns the key that wraps the provider's keys in the database,
+// nil when there is none. The error does not repeat the setting.
+func (c Config) WrapKey() ([]byte, error) {
+	if c.KeysWrapKey == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(c.KeysWrapKey)
+	if err != nil || len(k) != wrapKeySize {
+		return nil, fmt.Errorf("config: PARLEY_KEYS_WRAP_KEY must be the base64 of %d random bytes, such as the output of `openssl rand -base64 %d`", wrapKeySize, wrapKeySize)
+	}
+	return k, nil
+}
+
+// wrapKeySize is the size of the key that wraps the provider's keys:
+// AES-256.
+const wrapKeySize = 32
 
 // redactURL returns a URL without its password, to quote in an error.
 func redactURL(s string) string {

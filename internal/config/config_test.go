@@ -39,3 +39,24 @@ func TestConfig_RateLimits(t *testing.T) {
 		})
 	}
 }
+
+// The key that wraps the provider's keys comes from the environment as
+// base64 of 32 bytes; anything else is refused without being repeated.
+func TestConfig_KeysWrapKey(t *testing.T) {
+	good := strings.Repeat("A", 43) + "="
+	env := map[string]string{"PARLEY_KEYS_WRAP_KEY": good, "PARLEY_KEYS_FILE": "/etc/parley/keys.json"}
+	c, err := FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := c.WrapKey(); err != nil || len(k) != 32 || c.KeysFile != "/etc/parley/keys.json" {
+		t.Fatalf("wrap key %d bytes, %v; keys file %q", len(k), err, c.KeysFile)
+	}
+	for _, bad := range []string{"c2VjcmV0LXRvby1zaG9ydA==", "not base64 at all!", good + good} {
+		c.KeysWrapKey = bad
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "PARLEY_KEYS_WRAP_KEY must be") || strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -16,7 +16,9 @@
 //     or the fragment, in issuerInResponses, and advertised by discovery;
 //   - opaque access tokens: the token is the token ID and subject sealed with
 //     AES-256-GCM; the store keeps the SHA-256 of the ID. internal/service
-//     opens tokens with the same key to authenticate API calls.
+//     opens tokens with the same keys to authenticate API calls;
+//   - keys that rotate, kept in the database, wrapped or not, or in a file
+//     (keys.go, keyplace.go).
 //
 // Members sign in and consent on internal/web's pages, which the provider
 // sends them to (LoginPath) and which send them back (CallbackURL).
@@ -78,7 +80,7 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 			"c_hash", "amr", "name", "preferred_username"},
 	}
 	opts := []op.Option{
-		op.WithCrypto(keys.Sealer),
+		op.WithCrypto(keys),
 		op.WithLogger(log),
 		op.WithCustomEndpoints(op.NewEndpoint(AuthorizePath), op.NewEndpoint(TokenPath), op.NewEndpoint(UserinfoPath),
 			op.NewEndpoint(RevocationPath), op.NewEndpoint(endSessionPath), op.NewEndpoint(KeysPath)),

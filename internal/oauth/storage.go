@@ -171,14 +171,18 @@ func (s *storage) RevokeToken(context.Context, string, string, string) *oidc.Err
 	return errNotRouted()
 }
 
-func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.keys.signing, nil }
+func (s *storage) SigningKey(context.Context) (op.SigningKey, error) { return s.keys.signing(), nil }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
 func (s *storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{publicKey{s.keys.signing}}, nil
+	var keys []op.Key
+	for _, k := range s.keys.verifying() {
+		keys = append(keys, publicKey{k})
+	}
+	return keys, nil
 }
 
 // GetClientByClientID returns an app that may take part: a suspended one

@@ -44,7 +44,7 @@ func (s *Service) IssueClientToken(ctx context.Context, app *parley.App, scopes 
 		}
 	}
 	now := s.Now()
-	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(accessTokenTTL)}
+	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(AccessTokenTTL)}
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
 		return tx.CreateClientToken(ctx, &parley.ClientToken{
 			Hash: parley.HashToken(out.AccessID), ClientID: app.ClientID, Scopes: granted, CreatedAt: now, ExpiresAt: out.ExpiresAt,

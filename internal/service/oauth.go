@@ -24,8 +24,9 @@ const (
 	// codeTTL bounds the time between consent and the code's exchange
 	// (RFC 6749 section 4.1.2 advises at most ten minutes).
 	codeTTL = time.Minute
-	// accessTokenTTL is how long an access token works.
-	accessTokenTTL = time.Hour
+	// AccessTokenTTL is how long an access token works: as long as the key
+	// that sealed it must open it.
+	AccessTokenTTL = time.Hour
 	// refreshTokenTTL is how long an unused refresh token works; each use
 	// replaces it with a new one. The grant's own expiry still applies.
 	refreshTokenTTL = 30 * 24 * time.Hour
@@ -235,7 +236,7 @@ type IssuedTokens struct {
 // ended or a refresh token used already is EINVALID, saying why.
 func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens, error) {
 	now := s.Now()
-	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(accessTokenTTL)}
+	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(AccessTokenTTL)}
 	if in.WithRefresh {
 		out.Refresh = parley.RandomToken()
 	}

@@ -139,3 +139,15 @@ func (s *Service) SetOperator(ctx context.Context, username string, op bool) (u 
 	})
 	return u, err
 }
+
+// RecordKeyRotation records that an operator rotated the provider's keys,
+// whose new ID-token signing key is kid; it is for operators.
+func (s *Service) RecordKeyRotation(ctx context.Context, kid string) error {
+	actor, err := operator(ctx)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		return s.record(ctx, tx, actor, parley.ActionKeysRotate, kid, "signing and sealing keys")
+	})
+}

@@ -177,3 +177,24 @@ func (t *txn) CreateServerKey(ctx context.Context, name string, key []byte) erro
 	_, err := t.exec(ctx, `INSERT INTO server_keys (name, value) VALUES ($1, $2)`, name, key)
 	return mapError("create server key", err)
 }
+
+func (t *txn) ReplaceServerKey(ctx context.Context, name string, old, key []byte) error {
+	res, err := t.exec(ctx, `UPDATE server_keys SET value = $3 WHERE name = $1 AND value = $2`, name, old, key)
+	if err != nil {
+		return mapError("replace server key", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return mapError("replace server key", err)
+	} else if n == 1 {
+		return nil
+	}
+	if _, err := t.FindServerKey(ctx, name); err != nil {
+		return err
+	}
+	return &parley.Error{Code: parley.ECONFLICT, Message: "the key was replaced meanwhile"}
+}
+
+func (t *txn) DeleteServerKey(ctx context.Context, name string) error {
+	_, err := t.exec(ctx, `DELETE FROM server_keys WHERE name = $1`, name)
+	return mapError("delete server key", err)
+}

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -38,6 +38,16 @@ type SQLiteOptions struct {
 	// reads the server logged in the last moments may not be in the access
 	// log yet, and it cannot log reads itself.
 	Beside bool
+	// Log receives warnings about the data directory's and files'
+	// permissions; nil discards them.
+	Log *slog.Logger
+}
+
+func (o SQLiteOptions) log() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
 }
 
 // OpenSQLiteWith opens the SQLite database at path as opts say and starts
@@ -46,7 +56,9 @@ type SQLiteOptions struct {
 // The database runs in WAL mode with synchronous=FULL: a commit returns only
 // after fsync, so an acknowledged write survives a crash. The journal of
 // reads (journal.go) lives next to the database file; unless opts.Beside,
-// the open fails while another server has the database open.
+// the open fails while another server has the database open. The data
+// directory and the database's files are private to the server's user
+// (secureFiles).
 func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, error) {
 	_, err := os.Stat(path)
 	exists := err == nil
@@ -57,8 +69,8 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		// Checked before the open, which would create the file.
 		return nil, fmt.Errorf("%w: no %s", ErrNoDatabase, path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("sqlstore: create data directory: %w", err)
+	if err := secureFiles(path, opts.log()); err != nil {
+		return nil, err
 	}
 	pragmas := url.Values{"_pragma": {
 		"busy_timeout(10000)",

@@ -1,0 +1,398 @@
+package oauth
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/parleyhq/parley"
+)
+
+// Where the provider's keys live: in the database, as they are or wrapped
+// by a key the operator keeps out of it (DatabaseKeys), or in a file of
+// their own (FileKeys).
+
+// KeyPlace is where the provider's keys are kept.
+type KeyPlace interface {
+	// load returns the keys kept, or errNoKeys.
+	load(ctx context.Context) (*storedRing, error)
+	// create keeps the first keys; errKeysExist if some are kept already.
+	create(ctx context.Context, keys *storedRing) error
+	// replace keeps keys in place of old; errKeysReplaced when the keys
+	// kept are no longer old.
+	replace(ctx context.Context, old, keys *storedRing) error
+	// remove forgets the keys kept, once they moved elsewhere.
+	remove(ctx context.Context) error
+	// String names the place for operators.
+	String() string
+}
+
+var (
+	errNoKeys       = errors.New("oauth: no keys")
+	errKeysExist    = errors.New("oauth: keys exist")
+	errKeysReplaced = errors.New("oauth: keys replaced meanwhile")
+)
+
+// Names of the keys the provider keeps in the database.
+const (
+	ringKeyName = "oauth.keys"
+	// inFileKeyName marks a database whose keys are in a keys file, so
+	// that a server started without it refuses rather than make others.
+	inFileKeyName = "oauth.keys-in-file"
+	// The names of the single sealing and signing key of parleys before
+	// rotation; the first load turns them into the first generation.
+	legacySealingKeyName = "oauth.token-sealing"
+	legacySigningKeyName = "oauth.id-token-signing"
+)
+
+// DatabaseKeys is the provider's keys kept in store, shared by every
+// server of it. With a wrap key (WrapKeySize bytes) they are kept sealed by
+// it, as a JWE (dir, A256GCM), and cannot be read without it.
+func DatabaseKeys(store parley.Store, wrap []byte) KeyPlace {
+	return &dbPlace{store: store, wrap: wrap}
+}
+
+type dbPlace struct {
+	store parley.Store
+	wrap  []byte
+}
+
+func (p *dbPlace) String() string {
+	if p.wrap != nil {
+		return "the database, wrapped by PARLEY_KEYS_WRAP_KEY"
+	}
+	return "the database"
+}
+
+func (p *dbPlace) load(ctx context.Context) (*storedRing, error) {
+	var value, signing, sealing []byte
+	err := p.store.Read(ctx, func(tx parley.Tx) (err error) {
+		value, err = tx.FindServerKey(ctx, ringKeyName)
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			return err
+		}
+		if signing, err = tx.FindServerKey(ctx, legacySigningKeyName); err != nil {
+			return err
+		}
+		sealing, err = tx.FindServerKey(ctx, legacySealingKeyName)
+		return err
+	})
+	switch {
+	case parley.ErrorCode(err) == parley.ENOTFOUND:
+		return nil, p.noKeys(ctx)
+	case err != nil:
+		return nil, err
+	case value == nil:
+		return p.adoptLegacy(ctx, &storedRing{Generations: []storedGeneration{{Signing: signing, Sealing: sealing}}})
+	}
+	return p.unwrap(value)
+}
+
+// noKeys returns errNoKeys, or, when the database's keys were moved to a
+// keys file, says to use it.
+func (p *dbPlace) noKeys(ctx context.Context) error {
+	err := p.store.Read(ctx, func(tx parley.Tx) error {
+		_, err := tx.FindServerKey(ctx, inFileKeyName)
+		return err
+	})
+	switch {
+	case parley.ErrorCode(err) == parley.ENOTFOUND:
+		return errNoKeys
+	case err == nil:
+		return errors.New("the provider's keys are in a keys file: start every server and command with --keys-file (PARLEY_KEYS_FILE)")
+	}
+	return err
+}
+
+// adoptLegacy keeps the single keys of an older parley as the first
+// generation, and forgets them under their old names.
+func (p *dbPlace) adoptLegacy(ctx context.Context, keys *storedRing) (*storedRing, error) {
+	value, err := p.seal(keys)
+	if err != nil {
+		return nil, err
+	}
+	err = p.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateServerKey(ctx, ringKeyName, value); err != nil {
+			return err
+		}
+		return errors.Join(tx.DeleteServerKey(ctx, legacySigningKeyName), tx.DeleteServerKey(ctx, legacySealingKeyName))
+	})
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return p.load(ctx)
+	}
+	return keys, err
+}
+
+func (p *dbPlace) create(ctx context.Context, keys *storedRing) error {
+	value, err := p.seal(keys)
+	if err != nil {
+		return err
+	}
+	err = p.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.DeleteServerKey(ctx, inFileKeyName); err != nil {
+			return err
+		}
+		return tx.CreateServerKey(ctx, ringKeyName, value)
+	})
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return errKeysExist
+	}
+	return err
+}
+
+func (p *dbPlace) replace(ctx context.Context, old, keys *storedRing) error {
+	var before []byte
+	err := p.store.Read(ctx, func(tx parley.Tx) (err error) {
+		before, err = tx.FindServerKey(ctx, ringKeyName)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if kept, err := p.unwrap(before); err != nil {
+		return err
+	} else if !sameRing(kept, old) {
+		return errKeysReplaced
+	}
+	value, err := p.seal(keys)
+	if err != nil {
+		return err
+	}
+	err = p.store.Write(ctx, func(tx parley.Tx) error { return tx.ReplaceServerKey(ctx, ringKeyName, before, value) })
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return errKeysReplaced
+	}
+	return err
+}
+
+// rewrite keeps keys in place of whatever the database holds, in one
+// transaction: to wrap keys kept as they were, or the other way round.
+func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
+	value, err := p.seal(keys)
+	if err != nil {
+		return err
+	}
+	return p.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.DeleteServerKey(ctx, ringKeyName); err != nil {
+			return err
+		}
+		return tx.CreateServerKey(ctx, ringKeyName, value)
+	})
+}
+
+// remove forgets the keys, which moved to a keys file, and marks the
+// database as having its keys there.
+func (p *dbPlace) remove(ctx context.Context) error {
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
+}
+
+// markInFile forgets the database's keys, if it holds any, and marks it as
+// having its keys in a keys file.
+func markInFile(ctx context.Context, tx parley.Tx) error {
+	for _, name := range []string{ringKeyName, inFileKeyName} {
+		if err := tx.DeleteServerKey(ctx, name); err != nil {
+			return err
+		}
+	}
+	return tx.CreateServerKey(ctx, inFileKeyName, []byte("1"))
+}
+
+// seal encodes keys, wrapped if the place has a wrap key.
+func (p *dbPlace) seal(keys *storedRing) ([]byte, error) {
+	plain, err := keys.encode()
+	if err != nil || p.wrap == nil {
+		return plain, err
+	}
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: p.wrap, KeyID: wrapKeyID(p.wrap)}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: wrap keys: %w", err)
+	}
+	obj, err := enc.Encrypt(plain)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: wrap keys: %w", err)
+	}
+	s, err := obj.CompactSerialize()
+	return []byte(s), err
+}
+
+// unwrap reads keys as seal kept them, and says what the operator should
+// do when they are wrapped and the place has no key, or the wrong one, or
+// the other way around.
+func (p *dbPlace) unwrap(value []byte) (*storedRing, error) {
+	wrapped := !bytes.HasPrefix(value, []byte("{"))
+	switch {
+	case wrapped && p.wrap == nil:
+		return nil, errors.New("the keys in the database are wrapped: set PARLEY_KEYS_WRAP_KEY to the key that wrapped them")
+	case !wrapped && p.wrap != nil:
+		return nil, errors.New("PARLEY_KEYS_WRAP_KEY is set but the keys in the database are not wrapped: wrap them with `parley keys move --to-database` (stop the servers first), or unset it")
+	case !wrapped:
+		return decodeRing(value)
+	}
+	obj, err := jose.ParseEncrypted(string(value), []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		return nil, errors.New("oauth: the wrapped keys in the database cannot be read")
+	}
+	plain, err := obj.Decrypt(p.wrap)
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_KEYS_WRAP_KEY (key %s) is not the key that wrapped the keys in the database (key %s)", wrapKeyID(p.wrap), obj.Header.KeyID)
+	}
+	return decodeRing(plain)
+}
+
+// wrapKeyID names a wrap key without revealing it: the start of its
+// SHA-256, so that an operator can tell two keys apart.
+func wrapKeyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:4])
+}
+
+// sameRing reports whether two rings hold the same keys.
+func sameRing(a, b *storedRing) bool {
+	x, errX := a.encode()
+	y, errY := b.encode()
+	return errX == nil && errY == nil && bytes.Equal(x, y)
+}
+
+// FileKeys is the provider's keys kept in the file at path, as JSON, and
+// never in store, which is marked as having its keys in a file. The file
+// must be the server user's alone, 0600; one others could read is refused.
+// Every server of a cluster needs the same file.
+func FileKeys(path string, store parley.Store) KeyPlace { return &filePlace{path: path, store: store} }
+
+type filePlace struct {
+	path  string
+	store parley.Store
+}
+
+func (p *filePlace) String() string { return "the keys file " + p.path }
+
+func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
+	if err := p.databaseHoldsNone(ctx); err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(p.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoKeys
+	} else if err != nil {
+		return nil, fmt.Errorf("keys file: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("the keys file %s is open to other users (mode %#o): make it the server user's alone with chmod 600 %s, and rotate the keys (parley keys rotate), which others may have read", p.path, perm, p.path)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return nil, fmt.Errorf("the keys file %s belongs to another user (uid %d): it must be the server user's (uid %d)", p.path, st.Uid, os.Getuid())
+	}
+	b, err := os.ReadFile(p.path)
+	if err != nil {
+		return nil, fmt.Errorf("keys file: %w", err)
+	}
+	keys, err := decodeRing(b)
+	if err != nil {
+		return nil, fmt.Errorf("the keys file %s cannot be read as parley's keys", p.path)
+	}
+	return keys, nil
+}
+
+// databaseHoldsNone refuses a database that holds keys: a server reading
+// the file would leave them, and the tokens they sealed, behind.
+func (p *filePlace) databaseHoldsNone(ctx context.Context) error {
+	err := p.store.Read(ctx, func(tx parley.Tx) error {
+		for _, name := range []string{ringKeyName, legacySigningKeyName} {
+			if _, err := tx.FindServerKey(ctx, name); parley.ErrorCode(err) != parley.ENOTFOUND {
+				return cmp.Or(err, errKeysExist)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errKeysExist) {
+		return fmt.Errorf("the database holds the provider's keys, and a keys file is set: move them into it with `parley keys move --to-file %s` (stop the servers first)", p.path)
+	}
+	return err
+}
+
+func (p *filePlace) create(ctx context.Context, keys *storedRing) error {
+	err := p.write(keys, func(tmp string) error {
+		err := os.Link(tmp, p.path)
+		if errors.Is(err, fs.ErrExist) {
+			return errKeysExist
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
+}
+
+func (p *filePlace) replace(ctx context.Context, old, keys *storedRing) error {
+	kept, err := p.load(ctx)
+	if err != nil {
+		return err
+	}
+	if !sameRing(kept, old) {
+		return errKeysReplaced
+	}
+	return p.write(keys, func(tmp string) error { return os.Rename(tmp, p.path) })
+}
+
+func (p *filePlace) remove(context.Context) error { return os.Remove(p.path) }
+
+// write writes keys to a new 0600 file beside the keys file, synced, and
+// has put make it the keys file.
+func (p *filePlace) write(keys *storedRing, put func(tmp string) error) error {
+	b, err := keys.encode()
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(p.path), ".parley-keys-*")
+	if err != nil {
+		return fmt.Errorf("keys file: %w", err)
+	}
+	defer os.Remove(f.Name())
+	err = errors.Join(f.Chmod(0o600), write(f, b), f.Sync(), f.Close())
+	if err == nil {
+		err = put(f.Name())
+	}
+	if err != nil && !errors.Is(err, errKeysExist) {
+		return fmt.Errorf("keys file: %w", err)
+	}
+	return err
+}
+
+func write(f *os.File, b []byte) error {
+	_, err := f.Write(b)
+	return err
+}
+
+// MoveKeys moves the provider's keys from one place to another, where
+// there must be none yet: into a keys file, out of one, or from the
+// database as it is into the database wrapped. Servers must be stopped
+// meanwhile, and started again with the new place.
+func MoveKeys(ctx context.Context, from, to KeyPlace) error {
+	keys, err := from.load(ctx)
+	if errors.Is(err, errNoKeys) {
+		return fmt.Errorf("there are no keys in %s to move", from)
+	} else if err != nil {
+		return err
+	}
+	if _, fromDB := from.(*dbPlace); fromDB {
+		if db, toDB := to.(*dbPlace); toDB {
+			return db.rewrite(ctx, keys)
+		}
+	}
+	if err := to.create(ctx, keys); errors.Is(err, errKeysExist) {
+		return fmt.Errorf("there are keys in %s already", to)
+	} else if err != nil {
+		return err
+	}
+	return from.remove(ctx)
+}
