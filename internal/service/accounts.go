@@ -31,7 +31,7 @@ func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, er
 	}
 	var throttle []throttleKey
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		throttle = append(throttle, throttleKey{"sign-up:address:" + addr, signUpAddressRule(s.opts.SignUpsPerAddress)})
+		throttle = append(throttle, throttleKey{"sign-up:address:" + addressKey(addr), signUpAddressRule(s.opts.SignUpsPerAddress)})
 	}
 	in.Operator = false
 	return s.createUser(ctx, in, throttle, nil)
@@ -77,14 +77,14 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if err := tx.CreateUser(ctx, u, hash); err != nil || actor == nil {
 			return err
 		}
-		if err := s.record(ctx, tx, *actor, parley.ActionUserAdd, u.ID, u.Username); err != nil || !u.Operator {
+		if err := record(*actor, parley.ActionUserAdd, u.ID, u.Username); err != nil || !u.Operator {
 			return err
 		}
-		return s.record(ctx, tx, *actor, parley.ActionGrantOperator, u.ID, u.Username)
+		return record(*actor, parley.ActionGrantOperator, u.ID, u.Username)
 	})
 	if parley.ErrorCode(err) == parley.ECONFLICT {
 		return nil, parley.Errorf(parley.ECONFLICT, "username %q is taken", u.Username)
@@ -111,19 +111,34 @@ var dummyHash = sync.OnceValue(func() string {
 // SignIn checks a member's password and opens a session. It returns the
 // session's bearer token, which is never stored: only its hash is.
 // Failures slow further sign-ins to the same username, and from the same
-// client address, down: ETHROTTLED says how long to wait.
+// client address, down: ETHROTTLED says how long to wait. Every attempt
+// is logged with the username and the client address, never the password.
 func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
-	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
 	name := parley.NormalizeUsername(username)
+	token, u, err := s.signIn(ctx, name, pw)
+	switch code := parley.ErrorCode(err); {
+	case err == nil:
+		s.log.InfoContext(ctx, "signed in", "user", u.Username, "user_id", u.ID, "client", clientAddr(ctx))
+	case code == parley.EUNAUTHORIZED:
+		s.log.WarnContext(ctx, "sign-in failed", "user", name, "client", clientAddr(ctx), "reason", parley.ErrorMessage(err))
+	case code != parley.ETHROTTLED: // begin logged the throttling
+		s.log.ErrorContext(ctx, "sign-in", "user", name, "client", clientAddr(ctx), "err", err)
+	}
+	return token, u, err
+}
+
+// signIn is SignIn of a normalized username, unlogged.
+func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.User, error) {
+	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
 	var throttle []throttleKey
-	var accountKey, addressKey string
+	var accountKey, addrKey string
 	if parley.ValidateUsername(name) == nil { // no account has another name
 		accountKey = "sign-in:account:" + name
 		throttle = append(throttle, throttleKey{accountKey, signInAccountRule})
 	}
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		addressKey = "sign-in:address:" + addr
-		throttle = append(throttle, throttleKey{addressKey, signInAddressRule})
+		addrKey = "sign-in:address:" + addressKey(addr)
+		throttle = append(throttle, throttleKey{addrKey, signInAddressRule})
 	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return "", nil, err
@@ -159,12 +174,21 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return succeeded(ctx, tx, accountKey, addressKey)
+		return succeeded(ctx, tx, accountKey, addrKey)
 	})
 	if err != nil {
 		return "", nil, err
 	}
 	return token, u, nil
+}
+
+// clientAddr is the client address to log of a call: the network client's,
+// or "console" for a command an operator runs.
+func clientAddr(ctx context.Context) string {
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+		return addr
+	}
+	return "console"
 }
 
 // SignOut ends the caller's current session.
