@@ -92,8 +92,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelError
 		}
 		if s.log.Enabled(r.Context(), level) {
+			// The path, never the query, which may hold a ticket.
 			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
-				"status", rec.status, "duration", elapsed)
+				"status", rec.status, "duration", elapsed, "client", parley.ClientAddrFromContext(r.Context()))
 		}
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
