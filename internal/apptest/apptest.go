@@ -55,7 +55,7 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 		o(&cfg)
 	}
 	logs := &SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(logWriter(logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := &Clock{}
 	srv, err := app.OpenServer(context.Background(), cfg, log, clock)
 	if err != nil {
@@ -127,7 +127,11 @@ func Engine() string {
 }
 
 // Password is the password MustMember gives a member.
-func Password(username string) string { return "password-of-" + username }
+func Password(username string) string {
+	pw := "password-of-" + username
+	Secret(pw)
+	return pw
+}
 
 // MustMember registers a member and returns a client signed in as them.
 func (e *Env) MustMember(tb testing.TB, username string) *client.Client {
@@ -140,6 +144,7 @@ func (e *Env) MustMember(tb testing.TB, username string) *client.Client {
 	if err != nil {
 		tb.Fatalf("sign in %s: %v", username, err)
 	}
+	Secret(s.Token)
 	return e.Client.WithToken(s.Token)
 }
 

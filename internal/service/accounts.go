@@ -114,20 +114,29 @@ var dummyHash = sync.OnceValue(func() string {
 // client address, down: ETHROTTLED says how long to wait. Every attempt
 // is logged with the username and the client address, never the password.
 func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
-	name := parley.NormalizeUsername(username)
-	token, u, err := s.signIn(ctx, name, pw)
+	token, u, err := s.signIn(ctx, parley.NormalizeUsername(username), pw)
+	// A name no account has is not logged: it may be a password typed
+	// into the wrong field.
+	var who []any
+	if u != nil {
+		who = []any{"user", u.Username, "user_id", u.ID}
+	}
 	switch code := parley.ErrorCode(err); {
 	case err == nil:
-		s.log.InfoContext(ctx, "signed in", "user", u.Username, "user_id", u.ID, "client", clientAddr(ctx))
+		s.log.InfoContext(ctx, "signed in", append(who, "client", clientAddr(ctx))...)
 	case code == parley.EUNAUTHORIZED:
-		s.log.WarnContext(ctx, "sign-in failed", "user", name, "client", clientAddr(ctx), "reason", parley.ErrorMessage(err))
+		s.log.WarnContext(ctx, "sign-in failed", append(who, "client", clientAddr(ctx), "reason", parley.ErrorMessage(err))...)
 	case code != parley.ETHROTTLED: // begin logged the throttling
-		s.log.ErrorContext(ctx, "sign-in", "user", name, "client", clientAddr(ctx), "err", err)
+		s.log.ErrorContext(ctx, "sign-in", append(who, "client", clientAddr(ctx), "err", err)...)
 	}
-	return token, u, err
+	if err != nil {
+		return "", nil, err
+	}
+	return token, u, nil
 }
 
-// signIn is SignIn of a normalized username, unlogged.
+// signIn is SignIn of a normalized username, unlogged; it returns the
+// account the username names, if any, with an error too.
 func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.User, error) {
 	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
 	var throttle []throttleKey
@@ -159,12 +168,12 @@ func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.
 		return "", nil, err
 	}
 	if ok, err := password.Check(pw, hash); err != nil {
-		return "", nil, err
+		return "", u, err
 	} else if !ok {
-		return "", nil, denied
+		return "", u, denied
 	}
 	if u.Disabled {
-		return "", nil, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
+		return "", u, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
 	}
 
 	token, tokenHash := newToken(sessionTokenPrefix)
@@ -176,10 +185,7 @@ func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.
 		}
 		return succeeded(ctx, tx, accountKey, addrKey)
 	})
-	if err != nil {
-		return "", nil, err
-	}
-	return token, u, nil
+	return token, u, err
 }
 
 // clientAddr is the client address to log of a call: the network client's,
