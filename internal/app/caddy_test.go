@@ -219,6 +219,18 @@ import %s
 	if !c.roots.AppendCertsFromPEM(root) {
 		t.Fatal("caddy's root certificate does not parse")
 	}
+	// Caddy logs the certificate a moment before it serves it.
+	for try := 0; ; try++ {
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{ServerName: "localhost", RootCAs: c.roots})
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if try == 500 {
+			t.Fatalf("caddy serves no certificate: %v\n%s", err, logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return c
 }
 
@@ -231,4 +243,49 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The deployment guide shows the configuration files the tests use, as
+// they are: what an operator copies from it is what was tested.
+func TestDeploy_GuideShowsTheTestedFiles(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Caddyfile", "nginx.conf", "parley.service"} {
+		file, err := os.ReadFile(filepath.Join("../../docs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(guide), "\n"+string(file)+"```\n") {
+			t.Errorf("docs/deploy.md does not show docs/%s as it is", name)
+		}
+	}
+}
+
+// The systemd unit of the guide is one systemd accepts, every line of it
+// understood (systemd-analyze verify warns of an unknown or malformed
+// setting and goes on). Without systemd-analyze the test is skipped.
+func TestDeploy_SystemdUnit(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	unit, err := os.ReadFile("../../docs/parley.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// verify wants ExecStart's program to exist: this test's binary does.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "parley.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/parley", self)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
 }
