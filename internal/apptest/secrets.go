@@ -135,7 +135,9 @@ type Leak struct {
 	Secret string
 }
 
-func (l Leak) String() string { return fmt.Sprintf("%s:%d holds the secret %q", l.File, l.Line, l.Secret) }
+func (l Leak) String() string {
+	return fmt.Sprintf("%s:%d holds the secret %q", l.File, l.Line, l.Secret)
+}
 
 // FindLeaks reads the secrets and log lines a run recorded in dir and
 // returns every log line holding a secret, as written or as JSON escapes
