@@ -55,7 +55,7 @@ func Start(tb testing.TB, options ...func(*config.Config)) *Env {
 		o(&cfg)
 	}
 	logs := &SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logWriter(logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(RecordLogs(logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := &Clock{}
 	srv, err := app.OpenServer(context.Background(), cfg, log, clock)
 	if err != nil {

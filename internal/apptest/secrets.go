@@ -60,9 +60,9 @@ func (r *testRecord) Write(p []byte) (int, error) {
 	return r.logs.Write(p)
 }
 
-// logWriter is where a test server's logger writes besides its own
-// buffer: the run's log file, when there is one.
-func logWriter(own io.Writer) io.Writer {
+// RecordLogs returns a writer of a test server's log lines to own and,
+// when PARLEY_TEST_LOGS is set, to the run's log file too.
+func RecordLogs(own io.Writer) io.Writer {
 	if r := record(); r != nil {
 		return io.MultiWriter(own, r)
 	}
