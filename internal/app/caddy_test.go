@@ -142,13 +142,7 @@ type runningCaddy struct {
 // test is skipped, or fails under CI=true.
 func startCaddy(t *testing.T, port int, upstream string) *runningCaddy {
 	t.Helper()
-	bin, err := exec.LookPath("caddy")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("caddy is not installed (CI installs it: apt-get install caddy)")
-		}
-		t.Skip("caddy is not installed")
-	}
+	bin := apptest.Program(t, "caddy")
 	doc, err := filepath.Abs(caddyfile)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
@@ -15,13 +14,8 @@ import (
 // signInVia posts a sign-in through an HTTP client and returns the status.
 func signInVia(t *testing.T, hc *http.Client, env *apptest.Env, username, password string) int {
 	t.Helper()
-	resp, err := hc.Post(env.URL+"/api/v1/sessions", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"username": %q, "password": %q}`, username, password)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	status, _, _ := postWith(t, hc, env.URL+"/api/v1/sessions", fmt.Sprintf(`{"username": %q, "password": %q}`, username, password))
+	return status
 }
 
 // forwarding is an HTTP client whose requests say, as a proxy on this
