@@ -11,6 +11,14 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 )
 
+// signUpVia posts a new account through an HTTP client and returns the
+// status.
+func signUpVia(t *testing.T, hc *http.Client, env *apptest.Env, username string) int {
+	t.Helper()
+	status, _, _ := postWith(t, hc, env.URL+"/api/v1/accounts", fmt.Sprintf(`{"username": %q, "password": %q}`, username, apptest.Password(username)))
+	return status
+}
+
 // signInVia posts a sign-in through an HTTP client and returns the status.
 func signInVia(t *testing.T, hc *http.Client, env *apptest.Env, username, password string) int {
 	t.Helper()
@@ -24,48 +32,59 @@ func forwarding(addr string) *http.Client {
 	return &http.Client{Transport: apptest.ForwardedFor{Addr: addr}}
 }
 
+// twoSignUpsPerAddress lets a client address create two accounts before
+// the next waits a minute.
+func twoSignUpsPerAddress(c *config.Config) { c.SignUpsPerAddress = 2 }
+
 // Behind a trusted proxy each client is throttled, and logged, under the
-// address the proxy forwards: one client's failed sign-ins hold up that
-// client only, not everyone the proxy serves.
+// address the proxy forwards: one client's sign-ups or failed sign-ins
+// hold up that client only, not everyone the proxy serves.
 func TestClientAddr_BehindATrustedProxy(t *testing.T) {
-	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
-	env.MustMember(t, "alice")
-	guesser, alice := forwarding("198.51.100.4"), forwarding("198.51.100.5")
-	for i := range 20 {
-		if status := signInVia(t, guesser, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
-			t.Fatalf("failure %d: %d", i+1, status)
+	env := apptest.Start(t, twoSignUpsPerAddress, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	bulk, other := forwarding("198.51.100.4"), forwarding("198.51.100.5")
+	for _, name := range []string{"bulk1", "bulk2"} {
+		if status := signUpVia(t, bulk, env, name); status != http.StatusCreated {
+			t.Fatalf("sign-up %s: %d", name, status)
 		}
 	}
-	if status := signInVia(t, guesser, env, "alice", apptest.Password("alice")); status != http.StatusTooManyRequests {
-		t.Errorf("the guesser after 20 failures: %d, want 429", status)
+	if status := signUpVia(t, bulk, env, "bulk3"); status != http.StatusTooManyRequests {
+		t.Errorf("a third sign-up from the same client: %d, want 429", status)
 	}
-	if status := signInVia(t, alice, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
-		t.Errorf("alice, from another address behind the same proxy: %d", status)
+	if status := signUpVia(t, other, env, "alice"); status != http.StatusCreated {
+		t.Errorf("a sign-up from another client behind the same proxy: %d", status)
+	}
+	if status := signInVia(t, bulk, env, "alice", "not-alices-password"); status != http.StatusUnauthorized {
+		t.Errorf("a wrong password: %d", status)
 	}
 	throttled := env.LogEntries(t, "throttled")
 	if len(throttled) != 1 || throttled[0]["client"] != "198.51.100.4" {
-		t.Errorf("throttling logged as %v, want once, for the guesser's address", throttled)
+		t.Errorf("throttling logged as %v, want once, for the bulk client's address", throttled)
 	}
-	if failed := env.LogEntries(t, "sign-in failed"); len(failed) != 20 || failed[0]["client"] != "198.51.100.4" || failed[0]["user"] != nil {
-		t.Errorf("failed sign-ins logged as %v, want 20 from the guesser's address, naming no account (none exists)", failed)
+	failed := env.LogEntries(t, "sign-in failed")
+	if len(failed) != 1 || failed[0]["client"] != "198.51.100.4" || failed[0]["user"] != "alice" {
+		t.Errorf("the failed sign-in logged as %v, want alice's, from the address that tried", failed)
 	}
 }
 
 // From a peer that is not a trusted proxy X-Forwarded-For is ignored: a
-// guesser cannot escape the throttle, or frame another address, by
-// writing one.
+// client cannot escape the throttle, or frame another address, by writing
+// one.
 func TestClientAddr_SpoofedHeaderIgnored(t *testing.T) {
-	env := apptest.Start(t)
-	env.MustMember(t, "alice")
-	for i := range 20 {
-		if status := signInVia(t, forwarding(fmt.Sprintf("203.0.113.%d", i)), env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
-			t.Fatalf("failure %d: %d", i+1, status)
+	env := apptest.Start(t, twoSignUpsPerAddress)
+	for i, name := range []string{"bulk1", "bulk2"} {
+		if status := signUpVia(t, forwarding(fmt.Sprintf("203.0.113.%d", i)), env, name); status != http.StatusCreated {
+			t.Fatalf("sign-up %s: %d", name, status)
 		}
 	}
-	if status := signInVia(t, forwarding("203.0.113.99"), env, "alice", apptest.Password("alice")); status != http.StatusTooManyRequests {
-		t.Errorf("after 20 failures under 20 forged addresses: %d, want 429", status)
+	if status := signUpVia(t, forwarding("203.0.113.99"), env, "bulk3"); status != http.StatusTooManyRequests {
+		t.Errorf("a third sign-up under a third forged address: %d, want 429", status)
 	}
-	for _, e := range append(env.LogEntries(t, "sign-in failed"), env.LogEntries(t, "throttled")...) {
+	signInVia(t, forwarding("203.0.113.98"), env, "bulk1", "not-the-password")
+	entries := append(env.LogEntries(t, "throttled"), env.LogEntries(t, "sign-in failed")...)
+	if len(entries) != 2 {
+		t.Errorf("%d lines of throttling and failed sign-ins, want 2: %v", len(entries), entries)
+	}
+	for _, e := range entries {
 		if e["client"] != "127.0.0.1" {
 			t.Errorf("logged under %v, want the peer's address 127.0.0.1: %v", e["client"], e)
 		}
