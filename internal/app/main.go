@@ -67,6 +67,9 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 			// whatever uses the standard log package writes through it
 			// too: both become JSON lines like the server's own.
 			slog.SetDefault(log)
+			for _, w := range cfg.Warnings() {
+				log.Warn(w)
+			}
 			tuneGC(*cfg, stdio.Getenv)
 			return serve(cmd.Context(), *cfg, log)
 		},
@@ -74,7 +77,8 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (PARLEY_ADDR)")
 	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "URL members and apps reach the server at, the OpenID Connect issuer (PARLEY_PUBLIC_URL; default http://ADDR)")
-	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account (PARLEY_REGISTRATION)")
+	f.StringVar(&cfg.Registration, "registration", cfg.Registration, "open or closed: whether anyone may create an account; open suits trials only (PARLEY_REGISTRATION)")
+	f.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies, "reverse proxies, IP addresses or CIDR prefixes separated by commas, whose X-Forwarded-For header names the client; empty trusts no header (PARLEY_TRUSTED_PROXIES)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
 	f.Float64Var(&cfg.RateLimitApp, "rate-limit-app", cfg.RateLimitApp, "requests a second an app may make to /api/v1 through all its tokens together, 0 for no limit (PARLEY_RATE_LIMIT_APP)")

@@ -60,7 +60,7 @@ func startProcess(t *testing.T, flags ...string) *process {
 	p := &process{cmd: cmd, logs: &apptest.SyncBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(io.TeeReader(stderr, p.logs))
+		sc := bufio.NewScanner(io.TeeReader(stderr, apptest.RecordLogs(p.logs)))
 		for sc.Scan() {
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "parley serving" {

@@ -264,7 +264,7 @@ func (s *Server) Listen() error {
 	for _, path := range web.Paths() {
 		mux.Handle(path, pages)
 	}
-	s.http.Handler = mux
+	s.http.Handler = httpapi.WithClientAddr(mux, s.Config.Proxies())
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopChores = stop
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })

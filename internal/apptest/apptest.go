@@ -61,7 +61,7 @@ func StartInstall(tb testing.TB, cfg config.Config, options ...func(*config.Conf
 		o(&cfg)
 	}
 	logs := &SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(RecordLogs(logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := &Clock{}
 	srv, err := app.OpenServer(context.Background(), cfg, log, clock)
 	if err != nil {
@@ -133,7 +133,11 @@ func Engine() string {
 }
 
 // Password is the password MustMember gives a member.
-func Password(username string) string { return "password-of-" + username }
+func Password(username string) string {
+	pw := "password-of-" + username
+	Secret(pw)
+	return pw
+}
 
 // MustMember registers a member and returns a client signed in as them.
 func (e *Env) MustMember(tb testing.TB, username string) *client.Client {
@@ -146,6 +150,7 @@ func (e *Env) MustMember(tb testing.TB, username string) *client.Client {
 	if err != nil {
 		tb.Fatalf("sign in %s: %v", username, err)
 	}
+	Secret(s.Token)
 	return e.Client.WithToken(s.Token)
 }
 

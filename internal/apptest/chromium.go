@@ -18,13 +18,7 @@ import (
 // skipped, except under CI=true, where it fails: CI must run it.
 func Chromium(tb testing.TB) context.Context {
 	tb.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("no chromium on PATH: install Debian's chromium package (.ci/run does)")
-		}
-		tb.Skip("no chromium on PATH; CI runs this test")
-	}
+	path := Program(tb, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -54,6 +48,21 @@ func Chromium(tb testing.TB) context.Context {
 		cancelAlloc()
 	})
 	return ctx
+}
+
+// Program returns the path of the program named, a package of Debian's
+// that .ci/run installs. Without it on PATH the test is skipped, except
+// under CI=true, where it fails: CI must run it.
+func Program(tb testing.TB, name string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("no %s on PATH: install Debian's %s package (.ci/run does)", name, name)
+		}
+		tb.Skipf("no %s on PATH; CI runs this test", name)
+	}
+	return path
 }
 
 // Screenshot widths: a small phone, then a desktop window, which the tab

@@ -46,6 +46,7 @@ func (e *Env) MustPartnerOf(tb testing.TB, name, owner string, options ...func(*
 	if err != nil {
 		tb.Fatal(err)
 	}
+	Secret(app.ClientSecret)
 	return &Partner{App: app, Config: &oauth2.Config{
 		ClientID:     app.ClientID,
 		ClientSecret: app.ClientSecret,
@@ -193,6 +194,7 @@ func (b *Browser) Authorize(tb testing.TB, authURL, username string, a Answer) *
 	if err != nil {
 		tb.Fatal(err)
 	}
+	Secret(u.Query().Get("code"))
 	return u
 }
 
@@ -212,5 +214,7 @@ func (e *Env) MustToken(tb testing.TB, p *Partner, username string, scopes []str
 	if err != nil {
 		tb.Fatal(err)
 	}
+	idToken, _ := tok.Extra("id_token").(string)
+	Secret(verifier, tok.AccessToken, tok.RefreshToken, idToken)
 	return tok
 }

@@ -225,8 +225,15 @@ type ConformingTransport struct {
 }
 
 // RoundTrip sends the request and checks the response. The body is read
-// whole and handed on unchanged.
+// whole and handed on unchanged. The secrets both carry are recorded
+// (Secret).
 func (t *ConformingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.GetBody != nil && strings.HasPrefix(req.URL.Path, "/api/v1/") {
+		if b, err := req.GetBody(); err == nil {
+			sent, _ := io.ReadAll(b)
+			secretsIn(sent)
+		}
+	}
 	resp, err := t.Base.RoundTrip(req)
 	if err != nil || !strings.HasPrefix(req.URL.Path, "/api/v1/") {
 		return resp, err
@@ -244,6 +251,7 @@ func (t *ConformingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 			return nil, err
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
+		secretsIn(body)
 	}
 	if err := cf.check(req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
 		t.Fail("the API disagrees with openapi.json: %v", err)

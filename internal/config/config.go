@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -93,6 +94,11 @@ type Config struct {
 	// provider's keys in the database (PARLEY_KEYS_WRAP_KEY, from the
 	// environment only, so that it is in no command line).
 	KeysWrapKey string
+	// TrustedProxies lists the reverse proxies, as addresses or CIDR
+	// prefixes separated by commas, whose X-Forwarded-For header the
+	// server believes about a request's client (PARLEY_TRUSTED_PROXIES).
+	// Empty trusts no header: the client is the connection's peer.
+	TrustedProxies string
 }
 
 // Default returns the settings of a server started with no flags.
@@ -120,15 +126,16 @@ func Default() Config {
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Default()
 	for name, dst := range map[string]*string{
-		"PARLEY_ADDR":          &c.Addr,
-		"PARLEY_PUBLIC_URL":    &c.PublicURL,
-		"PARLEY_DATA":          &c.DataDir,
-		"PARLEY_NATS":          &c.NATS,
-		"PARLEY_DATABASE":      &c.Database,
-		"PARLEY_REGISTRATION":  &c.Registration,
-		"PARLEY_LOG_LEVEL":     &c.LogLevel,
-		"PARLEY_KEYS_FILE":     &c.KeysFile,
-		"PARLEY_KEYS_WRAP_KEY": &c.KeysWrapKey,
+		"PARLEY_ADDR":            &c.Addr,
+		"PARLEY_PUBLIC_URL":      &c.PublicURL,
+		"PARLEY_DATA":            &c.DataDir,
+		"PARLEY_NATS":            &c.NATS,
+		"PARLEY_DATABASE":        &c.Database,
+		"PARLEY_REGISTRATION":    &c.Registration,
+		"PARLEY_LOG_LEVEL":       &c.LogLevel,
+		"PARLEY_KEYS_FILE":       &c.KeysFile,
+		"PARLEY_KEYS_WRAP_KEY":   &c.KeysWrapKey,
+		"PARLEY_TRUSTED_PROXIES": &c.TrustedProxies,
 	} {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -241,6 +248,9 @@ func (c Config) Validate() error {
 	if _, err := c.WrapKey(); err != nil {
 		return err
 	}
+	if _, err := parseProxies(c.TrustedProxies); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -260,6 +270,68 @@ func (c Config) WrapKey() ([]byte, error) {
 // wrapKeySize is the size of the key that wraps the provider's keys:
 // AES-256.
 const wrapKeySize = 32
+
+// Proxies returns the trusted proxies as prefixes, a lone address as a
+// prefix of its full length; Validate has checked them.
+func (c Config) Proxies() []netip.Prefix {
+	p, _ := parseProxies(c.TrustedProxies)
+	return p
+}
+
+// parseProxies parses a list of addresses and CIDR prefixes separated by
+// commas.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var proxies []netip.Prefix
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("config: trusted proxy %q must be an IP address or a CIDR prefix, such as 127.0.0.1 or 10.0.0.0/8", item)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		proxies = append(proxies, p.Masked())
+	}
+	return proxies, nil
+}
+
+// Warnings returns what a server started with this configuration should
+// warn its operator of: settings that work, but are unsafe where members
+// reach the server over a network.
+func (c Config) Warnings() []string {
+	var w []string
+	listenHost, _, _ := net.SplitHostPort(c.Addr)
+	publicHost := listenHost
+	if c.PublicURL == "" {
+		if !isLoopback(listenHost) {
+			w = append(w, "--public-url is unset while the server listens beyond loopback: set it to the https:// URL members reach the server at")
+		}
+	} else if u, err := url.Parse(c.PublicURL); err == nil {
+		publicHost = u.Hostname()
+		if u.Scheme == "http" && !isLoopback(publicHost) {
+			w = append(w, "--public-url is http:// on a host other than loopback: passwords and tokens would cross the network in the clear; serve https:// through a reverse proxy (docs/deploy.md)")
+		}
+	}
+	if c.Registration == RegistrationOpen && !isLoopback(publicHost) {
+		w = append(w, "--registration is open on a public URL: anyone may create accounts; use --registration closed and parley user add, except for a trial")
+	}
+	return w
+}
+
+// isLoopback reports whether host, a name or an address, is this machine's
+// loopback; an empty host (every interface) is not.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
 
 // redactURL returns a URL without its password, to quote in an error.
 func redactURL(s string) string {

@@ -60,3 +60,60 @@ func TestConfig_KeysWrapKey(t *testing.T) {
 		}
 	}
 }
+
+// Trusted proxies are addresses or CIDR prefixes separated by commas,
+// from the environment too; anything else is refused.
+func TestConfig_TrustedProxies(t *testing.T) {
+	c, err := FromEnv(func(k string) string {
+		return map[string]string{"PARLEY_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1"}[k]
+	})
+	if err != nil || c.Validate() != nil {
+		t.Fatalf("from the environment: %v, %v", err, c.Validate())
+	}
+	var got []string
+	for _, p := range c.Proxies() {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "127.0.0.1/32 10.0.0.0/8 ::1/128" {
+		t.Errorf("proxies %v", got)
+	}
+	for _, bad := range []string{"proxy.example.com", "10.0.0.0/33", "fe80::1%eth0"} {
+		c := Default()
+		c.TrustedProxies = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "trusted proxy") {
+			t.Errorf("Validate(%q): %v, want it refused", bad, err)
+		}
+	}
+}
+
+// A server that members reach over a network warns at start when its
+// public URL is unset or plain http, or when anyone may register on it;
+// one on loopback, for development, does not.
+func TestConfig_Warnings(t *testing.T) {
+	for name, c := range map[string]struct {
+		addr, publicURL, registration string
+		want                          []string
+	}{
+		"LoopbackDevelopment":     {"127.0.0.1:8080", "", "open", nil},
+		"LocalhostURL":            {"127.0.0.1:8080", "http://localhost:8080", "open", nil},
+		"BehindAProxy":            {"127.0.0.1:8080", "https://chat.example.com", "closed", nil},
+		"UnsetURLOnAllInterfaces": {"0.0.0.0:8080", "", "closed", []string{"--public-url is unset"}},
+		"HTTPOnAPublicHost":       {"127.0.0.1:8080", "http://chat.example.com", "closed", []string{"--public-url is http://"}},
+		"OpenOnAPublicURL":        {"127.0.0.1:8080", "https://chat.example.com", "open", []string{"--registration is open"}},
+		"EverythingAtOnce":        {":8080", "", "open", []string{"--public-url is unset", "--registration is open"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := Default()
+			cfg.Addr, cfg.PublicURL, cfg.Registration = c.addr, c.publicURL, c.registration
+			got := cfg.Warnings()
+			if len(got) != len(c.want) {
+				t.Fatalf("warnings %q, want ones starting %q", got, c.want)
+			}
+			for i, w := range c.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("warning %q, want one starting %q", got[i], w)
+				}
+			}
+		})
+	}
+}

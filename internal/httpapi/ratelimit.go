@@ -40,6 +40,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller)
 		return true
 	}
 	s.metrics.rateLimited.WithLabelValues(policy.Name).Inc()
+	s.log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", key, "user", c.User.Username, "user_id", c.User.ID,
+		"client", parley.ClientAddrFromContext(r.Context()), "route", r.Pattern)
 	s.writeError(w, r, parley.ThrottledError(whose, d.RetryAfter))
 	return false
 }

@@ -9,9 +9,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -94,40 +92,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelError
 		}
 		if s.log.Enabled(r.Context(), level) {
+			// The path, never the query, which may hold a ticket.
 			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
-				"status", rec.status, "duration", elapsed)
+				"status", rec.status, "duration", elapsed, "client", parley.ClientAddrFromContext(r.Context()))
 		}
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
-	r = r.WithContext(parley.NewContextWithClientAddr(r.Context(), ClientAddr(r)))
 	if r.Header.Get("Upgrade") == "" {
 		// A body dribbled in byte by byte must not hold a goroutine forever.
 		// (A realtime connection outlives any such deadline.)
 		http.NewResponseController(rec).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	}
 	s.mux.ServeHTTP(rec, r)
-}
-
-// ClientAddr is the address a request's client is counted under by the
-// throttles of sign-in and account creation: the host of the connection's
-// remote address, or its /64 for IPv6, where one host commonly holds a
-// whole /64. Behind a proxy it is the proxy's address: no header is
-// trusted to say otherwise, since any client can send one.
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		prefix, _ := ip.Prefix(64)
-		return prefix.String()
-	}
-	return ip.String()
 }
 
 // handleUnmatched answers requests no route takes: 405 with Allow when the

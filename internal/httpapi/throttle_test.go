@@ -22,7 +22,14 @@ func signIn(t *testing.T, env *apptest.Env, username, password string) (int, str
 
 func post(t *testing.T, url, body string) (int, string, string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	return postWith(t, http.DefaultClient, url, body)
+}
+
+// postWith posts JSON through hc and returns the status, the Retry-After
+// header and the problem type, if any.
+func postWith(t *testing.T, hc *http.Client, url, body string) (int, string, string) {
+	t.Helper()
+	resp, err := hc.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

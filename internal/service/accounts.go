@@ -31,7 +31,7 @@ func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, er
 	}
 	var throttle []throttleKey
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		throttle = append(throttle, throttleKey{"sign-up:address:" + addr, signUpAddressRule(s.opts.SignUpsPerAddress)})
+		throttle = append(throttle, throttleKey{"sign-up:address:" + addressKey(addr), signUpAddressRule(s.opts.SignUpsPerAddress)})
 	}
 	in.Operator = false
 	return s.createUser(ctx, in, throttle, nil)
@@ -77,14 +77,14 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if err := tx.CreateUser(ctx, u, hash); err != nil || actor == nil {
 			return err
 		}
-		if err := s.record(ctx, tx, *actor, parley.ActionUserAdd, u.ID, u.Username); err != nil || !u.Operator {
+		if err := record(*actor, parley.ActionUserAdd, u.ID, u.Username); err != nil || !u.Operator {
 			return err
 		}
-		return s.record(ctx, tx, *actor, parley.ActionGrantOperator, u.ID, u.Username)
+		return record(*actor, parley.ActionGrantOperator, u.ID, u.Username)
 	})
 	if parley.ErrorCode(err) == parley.ECONFLICT {
 		return nil, parley.Errorf(parley.ECONFLICT, "username %q is taken", u.Username)
@@ -111,19 +111,43 @@ var dummyHash = sync.OnceValue(func() string {
 // SignIn checks a member's password and opens a session. It returns the
 // session's bearer token, which is never stored: only its hash is.
 // Failures slow further sign-ins to the same username, and from the same
-// client address, down: ETHROTTLED says how long to wait.
+// client address, down: ETHROTTLED says how long to wait. Every attempt
+// is logged with the username and the client address, never the password.
 func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
+	token, u, err := s.signIn(ctx, parley.NormalizeUsername(username), pw)
+	// A name no account has is not logged: it may be a password typed
+	// into the wrong field.
+	var who []any
+	if u != nil {
+		who = []any{"user", u.Username, "user_id", u.ID}
+	}
+	switch code := parley.ErrorCode(err); {
+	case err == nil:
+		s.log.InfoContext(ctx, "signed in", append(who, "client", clientAddr(ctx))...)
+	case code == parley.EUNAUTHORIZED:
+		s.log.WarnContext(ctx, "sign-in failed", append(who, "client", clientAddr(ctx), "reason", parley.ErrorMessage(err))...)
+	case code != parley.ETHROTTLED: // begin logged the throttling
+		s.log.ErrorContext(ctx, "sign-in", append(who, "client", clientAddr(ctx), "err", err)...)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return token, u, nil
+}
+
+// signIn is SignIn of a normalized username, unlogged; it returns the
+// account the username names, if any, with an error too.
+func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.User, error) {
 	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
-	name := parley.NormalizeUsername(username)
 	var throttle []throttleKey
-	var accountKey, addressKey string
+	var accountKey, addrKey string
 	if parley.ValidateUsername(name) == nil { // no account has another name
 		accountKey = "sign-in:account:" + name
 		throttle = append(throttle, throttleKey{accountKey, signInAccountRule})
 	}
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		addressKey = "sign-in:address:" + addr
-		throttle = append(throttle, throttleKey{addressKey, signInAddressRule})
+		addrKey = "sign-in:address:" + addressKey(addr)
+		throttle = append(throttle, throttleKey{addrKey, signInAddressRule})
 	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return "", nil, err
@@ -144,12 +168,12 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		return "", nil, err
 	}
 	if ok, err := password.Check(pw, hash); err != nil {
-		return "", nil, err
+		return "", u, err
 	} else if !ok {
-		return "", nil, denied
+		return "", u, denied
 	}
 	if u.Disabled {
-		return "", nil, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
+		return "", u, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
 	}
 
 	token, tokenHash := newToken(sessionTokenPrefix)
@@ -159,12 +183,18 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return succeeded(ctx, tx, accountKey, addressKey)
+		return succeeded(ctx, tx, accountKey, addrKey)
 	})
-	if err != nil {
-		return "", nil, err
+	return token, u, err
+}
+
+// clientAddr is the client address to log of a call: the network client's,
+// or "console" for a command an operator runs.
+func clientAddr(ctx context.Context) string {
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+		return addr
 	}
-	return token, u, nil
+	return "console"
 }
 
 // SignOut ends the caller's current session.

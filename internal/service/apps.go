@@ -164,7 +164,7 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 	}
 	var users, ended []string
 	hooked := false
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		users, ended, hooked = nil, nil, false
 		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
 			return err
@@ -177,7 +177,7 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 		if err != nil {
 			return err
 		}
-		return s.record(ctx, tx, actor, parley.ActionAppUnapprove, app.ClientID, app.Name)
+		return record(actor, parley.ActionAppUnapprove, app.ClientID, app.Name)
 	})
 	if hooked {
 		s.WakeWebhooks()
@@ -201,7 +201,7 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.A
 	}
 	var users, ended []string
 	hooked := false
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.A
 		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, actor, parley.ActionAppDelete, app.ClientID, app.Name)
+		return record(actor, parley.ActionAppDelete, app.ClientID, app.Name)
 	})
 	if hooked {
 		s.WakeWebhooks()
@@ -266,7 +266,7 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 		return nil, err
 	}
 	hooked := false
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		hooked = false
 		app, err = findLiveApp(ctx, tx, clientID)
 		if err != nil {
@@ -277,7 +277,7 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {
 			return err
 		}
-		if err := s.record(ctx, tx, actor, action, app.ClientID, app.Name); err != nil {
+		if err := record(actor, action, app.ClientID, app.Name); err != nil {
 			return err
 		}
 		if was == parley.AppActive && app.State == parley.AppSuspended {

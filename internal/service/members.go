@@ -37,7 +37,7 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parl
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
@@ -47,7 +47,7 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parl
 		if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, actor, parley.ActionUserPassword, u.ID, u.Username)
+		return record(actor, parley.ActionUserPassword, u.ID, u.Username)
 	})
 	return u, err
 }
@@ -71,7 +71,7 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 	}
 	var ended []string
 	hooked := false
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		ended, hooked = nil, false
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
@@ -98,7 +98,7 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 				ended = append(ended, g.ID)
 			}
 		}
-		return s.record(ctx, tx, actor, action, u.ID, u.Username)
+		return record(actor, action, u.ID, u.Username)
 	})
 	if hooked {
 		s.WakeWebhooks()
@@ -135,7 +135,7 @@ func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, er
 	if err != nil {
 		return 0, err
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		u, err := findMember(ctx, tx, username)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, er
 		if n, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, actor, parley.ActionUserSignOut, u.ID, u.Username)
+		return record(actor, parley.ActionUserSignOut, u.ID, u.Username)
 	})
 	return n, err
 }

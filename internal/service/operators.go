@@ -40,10 +40,34 @@ func operator(ctx context.Context) (parley.OperatorAction, error) {
 	return parley.OperatorAction{ActorID: c.User.ID, Actor: c.User.Username}, nil
 }
 
-// record stores an operator's decision about subject.
-func (s *Service) record(ctx context.Context, tx parley.Tx, actor parley.OperatorAction, action, subject, subjectName string) error {
-	actor.ID, actor.At, actor.Action, actor.Subject, actor.SubjectName = parley.NewID(), s.Now(), action, subject, subjectName
-	return tx.CreateOperatorAction(ctx, &actor)
+// recorder stores an operator's decision about subject, in the write
+// decide runs.
+type recorder func(actor parley.OperatorAction, action, subject, subjectName string) error
+
+// decide runs fn in a write whose operators' decisions fn stores with
+// record. Once the write commits, each is logged with the operator, the
+// subject and the client address.
+func (s *Service) decide(ctx context.Context, fn func(tx parley.Tx, record recorder) error) error {
+	var made []parley.OperatorAction
+	err := s.store.Write(ctx, func(tx parley.Tx) error {
+		made = nil
+		return fn(tx, func(actor parley.OperatorAction, action, subject, subjectName string) error {
+			actor.ID, actor.At, actor.Action, actor.Subject, actor.SubjectName = parley.NewID(), s.Now(), action, subject, subjectName
+			if err := tx.CreateOperatorAction(ctx, &actor); err != nil {
+				return err
+			}
+			made = append(made, actor)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range made {
+		s.log.InfoContext(ctx, "operator action", "action", a.Action, "operator", a.Actor, "operator_id", a.ActorID,
+			"subject", a.SubjectName, "subject_id", a.Subject, "client", clientAddr(ctx))
+	}
+	return nil
 }
 
 // AppReview is an app as operators review it: the registration and the
@@ -127,7 +151,7 @@ func (s *Service) SetOperator(ctx context.Context, username string, op bool) (u 
 	if !op {
 		action = parley.ActionRevokeOperator
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
@@ -135,7 +159,7 @@ func (s *Service) SetOperator(ctx context.Context, username string, op bool) (u 
 			return err
 		}
 		u.Operator = op
-		return s.record(ctx, tx, actor, action, u.ID, u.Username)
+		return record(actor, action, u.ID, u.Username)
 	})
 	return u, err
 }
@@ -147,7 +171,7 @@ func (s *Service) RecordKeyRotation(ctx context.Context, kid string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx parley.Tx) error {
-		return s.record(ctx, tx, actor, parley.ActionKeysRotate, kid, "signing and sealing keys")
+	return s.decide(ctx, func(_ parley.Tx, record recorder) error {
+		return record(actor, parley.ActionKeysRotate, kid, "signing and sealing keys")
 	})
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -29,6 +30,18 @@ func signUpAddressRule(free int) parley.ThrottleRule {
 	return parley.ThrottleRule{Free: free, Base: time.Minute, Max: time.Hour}
 }
 
+// addressKey is the part of a throttle's key that names a client
+// address: the address, or its /64 for IPv6, where one host commonly
+// holds a whole /64.
+func addressKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return addr
+	}
+	prefix, _ := a.WithZone("").Prefix(64)
+	return prefix.String()
+}
+
 // throttleKey is a key a throttle counts attempts under, and its rule.
 type throttleKey struct {
 	key  string
@@ -36,8 +49,9 @@ type throttleKey struct {
 }
 
 // begin counts an attempt under each key as a failure, unless an earlier
-// failure under one of them says to wait: then it counts nothing and
-// returns ETHROTTLED with the longest wait, saying "too many " + what.
+// failure under one of them says to wait: then it counts nothing, logs the
+// keys and the client, and returns ETHROTTLED with the longest wait,
+// saying "too many " + what.
 func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) error {
 	if len(keys) == 0 {
 		return nil
@@ -72,6 +86,11 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 		return err
 	}
 	if wait > 0 {
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			names[i] = k.key
+		}
+		s.log.WarnContext(ctx, "throttled", "what", what, "keys", names, "client", clientAddr(ctx), "wait", wait)
 		return parley.ThrottledError(what, wait)
 	}
 	return nil

@@ -122,7 +122,6 @@ func Paths() []string {
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	r = r.WithContext(parley.NewContextWithClientAddr(r.Context(), httpapi.ClientAddr(r)))
 	if msg := checkForm(r); msg != "" {
 		p.render(w, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Error: msg})
 		return

@@ -1,0 +1,285 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// caddyfile is the Caddy configuration docs/deploy.md documents.
+const caddyfile = "../../docs/Caddyfile"
+
+// Parley behind Caddy configured as docs/deploy.md says: over TLS on
+// loopback, a member signs up and in, another sends a message, and the
+// first gets it as a live event on a WebSocket, every request through
+// the proxy. Parley, trusting the proxy, sees and logs the client's own
+// address (127.0.0.2; the proxy is 127.0.0.1), not one the client forged
+// (Caddy's access log shows the header the client sent, as sent);
+// /metrics is not served through the proxy; and neither Caddy's access log
+// nor Parley's holds the query string that carried the WebSocket's ticket.
+func TestDeploy_BehindCaddy(t *testing.T) {
+	port := freePort(t)
+	site := fmt.Sprintf("https://localhost:%d", port)
+	env := apptest.Start(t, func(c *config.Config) {
+		c.PublicURL = site
+		c.TrustedProxies = "127.0.0.1"
+	})
+	caddy := startCaddy(t, port, strings.TrimPrefix(env.URL, "http://"))
+
+	// A client on 127.0.0.2 that forges X-Forwarded-For.
+	hc := &http.Client{Transport: &apptest.ConformingTransport{Fail: t.Errorf, Base: apptest.ForwardedFor{Addr: "203.0.113.9", Base: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: caddy.roots},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+			return d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		},
+	}}}}
+	ctx := context.Background()
+	anon := client.New(site).WithHTTPClient(hc)
+	signIn := func(username string) *client.Client {
+		t.Helper()
+		if _, err := anon.CreateAccount(ctx, username, apptest.Password(username), ""); err != nil {
+			t.Fatalf("sign up %s through the proxy: %v", username, err)
+		}
+		s, err := anon.SignIn(ctx, username, apptest.Password(username))
+		if err != nil {
+			t.Fatalf("sign in %s through the proxy: %v", username, err)
+		}
+		return anon.WithToken(s.Token)
+	}
+	alice, bob := signIn("alice"), signIn("bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice")
+
+	ticket, err := alice.EventTicket(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := alice.EventsWithTicket(ctx, ticket.Ticket)
+	if err != nil {
+		t.Fatalf("the WebSocket through the proxy: %v", err)
+	}
+	defer stream.Close()
+	sent := apptest.MustSend(t, bob, th.ID, "through the proxy")
+	for {
+		ev, err := stream.Next(ctx)
+		if err != nil {
+			t.Fatalf("the live event through the proxy: %v", err)
+		}
+		var m client.Message
+		if ev.Type == client.EventMessageCreated && json.Unmarshal(ev.Data, &m) == nil && m.ID == sent.ID {
+			break
+		}
+	}
+
+	signedIn := env.LogEntries(t, "signed in")
+	if len(signedIn) != 2 || signedIn[0]["client"] != "127.0.0.2" || signedIn[1]["client"] != "127.0.0.2" {
+		t.Errorf("Parley logged the sign-ins as %v, want from the client's address 127.0.0.2", signedIn)
+	}
+	resp, err := hc.Get(site + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics through the proxy: %d, want 404", resp.StatusCode)
+	}
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no Strict-Transport-Security through the proxy")
+	}
+
+	stream.Close()
+	env.Stop()
+	caddy.stop()
+	access, err := os.ReadFile(caddy.accessLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(access), `"uri":"/api/v1/events?"`) {
+		t.Errorf("Caddy's access log lacks the WebSocket's request:\n%s", access)
+	}
+	for name, log := range map[string]string{"Caddy's access log": string(access), "Parley's log": env.Logs.String()} {
+		if strings.Contains(log, ticket.Ticket) {
+			t.Errorf("%s holds the ticket:\n%s", name, log)
+		}
+	}
+	if strings.Contains(env.Logs.String(), "203.0.113.9") {
+		t.Errorf("Parley's log holds the forged address:\n%s", env.Logs)
+	}
+}
+
+// runningCaddy is a Caddy serving the documented configuration.
+type runningCaddy struct {
+	// roots holds the root of Caddy's own certificate authority, which
+	// signed the site's certificate.
+	roots     *x509.CertPool
+	accessLog string
+	stop      func()
+}
+
+// startCaddy runs Caddy with docs/Caddyfile for https://localhost:port,
+// proxying to upstream, and waits until it holds the site's certificate.
+// Around the documented site block it sets only what keeps a test to
+// itself: no admin endpoint, certificates from Caddy's own authority in a
+// temporary directory and kept out of the system's trust store, and no
+// listener but the site's on 127.0.0.1. Without caddy on the PATH the
+// test is skipped, or fails under CI=true.
+func startCaddy(t *testing.T, port int, upstream string) *runningCaddy {
+	t.Helper()
+	bin := apptest.Program(t, "caddy")
+	doc, err := filepath.Abs(caddyfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "Caddyfile")
+	wrapper := fmt.Sprintf(`{
+	admin off
+	auto_https disable_redirects
+	skip_install_trust
+	local_certs
+	http_port %d
+	https_port %d
+	default_bind 127.0.0.1
+	storage file_system %s
+}
+import %s
+`, freePort(t), port, filepath.Join(dir, "data"), doc)
+	if err := os.WriteFile(config, []byte(wrapper), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &runningCaddy{accessLog: filepath.Join(dir, "access.log")}
+	cmd := exec.Command(bin, "run", "--adapter", "caddyfile", "--config", config)
+	cmd.Env = []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "xdg-data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg-config"),
+		"PARLEY_SITE=localhost", "PARLEY_UPSTREAM=" + upstream, "PARLEY_ACCESS_LOG=" + c.accessLog}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &apptest.SyncBuffer{}
+	ready, exited := make(chan struct{}), make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(io.TeeReader(stderr, logs))
+		signalled := false
+		for sc.Scan() {
+			if !signalled && strings.Contains(sc.Text(), `"certificate obtained successfully"`) {
+				close(ready)
+				signalled = true
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	stopped := false
+	c.stop = func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(os.Interrupt)
+			<-exited
+		}
+	}
+	t.Cleanup(c.stop)
+	select {
+	case <-ready:
+	case err := <-exited:
+		stopped = true
+		t.Fatalf("caddy exited: %v\n%s", err, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("caddy obtained no certificate:\n%s", logs)
+	}
+	root, err := os.ReadFile(filepath.Join(dir, "data", "pki", "authorities", "local", "root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.roots = x509.NewCertPool()
+	if !c.roots.AppendCertsFromPEM(root) {
+		t.Fatal("caddy's root certificate does not parse")
+	}
+	// Caddy logs the certificate a moment before it serves it.
+	for try := 0; ; try++ {
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{ServerName: "localhost", RootCAs: c.roots})
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if try == 500 {
+			t.Fatalf("caddy serves no certificate: %v\n%s", err, logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return c
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The deployment guide shows the configuration files the tests use, as
+// they are: what an operator copies from it is what was tested.
+func TestDeploy_GuideShowsTheTestedFiles(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Caddyfile", "nginx.conf", "parley.service"} {
+		file, err := os.ReadFile(filepath.Join("../../docs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(guide), "\n"+string(file)+"```\n") {
+			t.Errorf("docs/deploy.md does not show docs/%s as it is", name)
+		}
+	}
+}
+
+// The systemd unit of the guide is one systemd accepts, every line of it
+// understood (systemd-analyze verify warns of an unknown or malformed
+// setting and goes on). Without systemd-analyze the test is skipped.
+func TestDeploy_SystemdUnit(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	unit, err := os.ReadFile("../../docs/parley.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// verify wants ExecStart's program to exist: this test's binary does.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "parley.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/parley", self)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
