@@ -113,40 +113,9 @@ var dummyHash = sync.OnceValue(func() string {
 // Failures slow further sign-ins to the same username, and from the same
 // client address, down: ETHROTTLED says how long to wait.
 func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
-	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
-	name := parley.NormalizeUsername(username)
-	var throttle []throttleKey
-	var accountKey, addressKey string
-	if parley.ValidateUsername(name) == nil { // no account has another name
-		accountKey = "sign-in:account:" + name
-		throttle = append(throttle, throttleKey{accountKey, signInAccountRule})
-	}
-	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		addressKey = "sign-in:address:" + addr
-		throttle = append(throttle, throttleKey{addressKey, signInAddressRule})
-	}
-	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
+	u, keys, err := s.checkPassword(ctx, username, pw)
+	if err != nil {
 		return "", nil, err
-	}
-	var u *parley.User
-	var hash string
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
-			return err
-		}
-		hash, err = tx.FindPasswordHash(ctx, u.ID)
-		return err
-	})
-	if isNotFound(err) {
-		password.Check(pw, dummyHash())
-		return "", nil, denied
-	} else if err != nil {
-		return "", nil, err
-	}
-	if ok, err := password.Check(pw, hash); err != nil {
-		return "", nil, err
-	} else if !ok {
-		return "", nil, denied
 	}
 	if u.Disabled {
 		return "", nil, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
@@ -159,12 +128,66 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return succeeded(ctx, tx, accountKey, addressKey)
+		return keys.succeeded(ctx, tx)
 	})
 	if err != nil {
 		return "", nil, err
 	}
 	return token, u, nil
+}
+
+// passwordKeys are the throttle keys a password check counted its attempt
+// under: the account's and the client address's.
+type passwordKeys struct{ account, address string }
+
+// succeeded clears the account's failures and takes the attempt back from
+// the address, in the transaction of what the password allowed.
+func (k passwordKeys) succeeded(ctx context.Context, tx parley.Tx) error {
+	return succeeded(ctx, tx, k.account, k.address)
+}
+
+// checkPassword returns the member named username if pw is their
+// password, as a sign-in checks it: EUNAUTHORIZED otherwise, for a deleted
+// account too, and the same time spent whether or not the account exists.
+// Each check counts as a failed sign-in until what it allows succeeds
+// (passwordKeys.succeeded); failures slow further checks down.
+func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordKeys, error) {
+	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
+	name := parley.NormalizeUsername(username)
+	var throttle []throttleKey
+	var keys passwordKeys
+	if parley.ValidateUsername(name) == nil { // no account has another name
+		keys.account = "sign-in:account:" + name
+		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
+	}
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+		keys.address = "sign-in:address:" + addr
+		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
+	}
+	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
+		return nil, keys, err
+	}
+	var u *parley.User
+	var hash string
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
+			return err
+		}
+		hash, err = tx.FindPasswordHash(ctx, u.ID)
+		return err
+	})
+	if isNotFound(err) || err == nil && u.Deleted {
+		password.Check(pw, dummyHash())
+		return nil, keys, denied
+	} else if err != nil {
+		return nil, keys, err
+	}
+	if ok, err := password.Check(pw, hash); err != nil {
+		return nil, keys, err
+	} else if !ok {
+		return nil, keys, denied
+	}
+	return u, keys, nil
 }
 
 // SignOut ends the caller's current session.

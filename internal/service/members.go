@@ -81,21 +81,8 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 		}
 		u.Disabled = disabled
 		if disabled {
-			if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+			if ended, hooked, err = s.endAccess(ctx, tx, u.ID); err != nil {
 				return err
-			}
-			now := s.Now()
-			grants, err := tx.FindActiveGrants(ctx, u.ID, now)
-			if err != nil {
-				return err
-			}
-			for _, g := range grants {
-				h, err := s.revokeGrant(ctx, tx, g, now)
-				if err != nil {
-					return err
-				}
-				hooked = hooked || h
-				ended = append(ended, g.ID)
 			}
 		}
 		return s.record(ctx, tx, actor, action, u.ID, u.Username)
@@ -107,6 +94,30 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 		s.publishGrantsEnded(ctx, []string{u.ID}, ended, "an operator disabled the member's account")
 	}
 	return u, err
+}
+
+// endAccess ends every session of the member and every grant they gave
+// apps, each grant as if they had revoked it (revokeGrant). It returns the
+// grants it ended, for publishGrantsEnded once the write commits, and
+// whether a webhook delivery was queued.
+func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (ended []string, hooked bool, err error) {
+	if _, err := tx.DeleteUserSessions(ctx, userID); err != nil {
+		return nil, false, err
+	}
+	now := s.Now()
+	grants, err := tx.FindActiveGrants(ctx, userID, now)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, g := range grants {
+		h, err := s.revokeGrant(ctx, tx, g, now)
+		if err != nil {
+			return nil, false, err
+		}
+		hooked = hooked || h
+		ended = append(ended, g.ID)
+	}
+	return ended, hooked, nil
 }
 
 // UserSessions returns the sessions of the member named username, expired
