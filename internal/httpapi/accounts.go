@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/parleyhq/parley"
@@ -91,11 +92,17 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := WriteExport(r.Context(), w, e); err != nil {
+		s.log.ErrorContext(r.Context(), "export", "err", err)
+	}
+}
+
+// WriteExport answers with a member's export as a download named by its
+// Filename, as the API and the privacy pages give it.
+func WriteExport(ctx context.Context, w http.ResponseWriter, e *service.Export) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
 	h.Set("Cache-Control", "no-store")
-	if err := e.WriteTo(r.Context(), w); err != nil {
-		s.log.ErrorContext(r.Context(), "export", "err", err)
-	}
+	return e.WriteTo(ctx, w)
 }
