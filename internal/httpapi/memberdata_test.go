@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -281,5 +282,48 @@ func TestNodes_DeletedAccountIsSignedOutEverywhere(t *testing.T) {
 	}
 	if _, err := aliceB.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Fatalf("the session on the other server after the deletion: %v, want 401", err)
+	}
+}
+
+// A deleted account's grants end as revocations and its messages as
+// deletions: the app's endpoint gets grant.revoked for the member's own
+// grant, and message.deleted for their message, which another member's
+// grant reached.
+func TestWebhooks_AccountDeleted(t *testing.T) {
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob, studio := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "studio")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	partner := env.MustPartnerOf(t, "Movie Club", "studio")
+	env.MustToken(t, partner, "bob", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
+	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	rc := newReceiver(t)
+	var ep service.CreatedWebhookEndpoint
+	if _, err := studio.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.deleted", "grant.revoked"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	m := apptest.MustSend(t, alice, thread, "soon gone")
+	aliceID := apptest.MustMe(t, alice).ID
+	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 2 {
+		d := rc.next(t)
+		switch d.event.Type {
+		case "grant.revoked":
+			got = append(got, fmt.Sprintf("grant.revoked of %v (%v)", d.event.Data["user_id"] == aliceID, d.event.Data["reason"]))
+		case "message.deleted":
+			got = append(got, fmt.Sprintf("message.deleted %v", d.event.Data["message_id"] == m.ID))
+		default:
+			t.Errorf("event %s", d.body)
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"grant.revoked of true (revoked)", "message.deleted true"}; !slices.Equal(got, want) {
+		t.Errorf("deliveries %q, want %q", got, want)
 	}
 }
