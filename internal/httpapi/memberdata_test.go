@@ -327,3 +327,51 @@ func TestWebhooks_AccountDeleted(t *testing.T) {
 		t.Errorf("deliveries %q, want %q", got, want)
 	}
 }
+
+// An account with more messages than the export and the deletion read at
+// a time is exported whole, in the order sent, and deleted whole.
+func TestExport_ManyMessagesPageByPage(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	svc := env.Server.Service
+	caller, err := svc.Authenticate(ctx, alice.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAlice := parley.NewContextWithCaller(ctx, caller)
+	const n = 1001
+	for i := range n {
+		if _, _, err := svc.SendMessage(asAlice, thread, fmt.Sprint(i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := alice.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Messages) != n {
+		t.Fatalf("%d messages exported, want %d", len(e.Messages), n)
+	}
+	for i, m := range e.Messages {
+		if m.Text != fmt.Sprint(i) || m.Seq != int64(i+1) {
+			t.Fatalf("exported message %d: %q at seq %d", i, m.Text, m.Seq)
+		}
+	}
+	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []int64{0, 400, 800, n - 1} {
+		page, err := bob.Messages(ctx, thread, client.MessagesQuery{After: &after, Limit: 200})
+		if err != nil || len(page.Messages) == 0 {
+			t.Fatalf("bob's page after %d: %+v, %v", after, page, err)
+		}
+		for _, m := range page.Messages {
+			if m.DeletedAt == nil {
+				t.Fatalf("message %d of the deleted alice is not a tombstone", m.Seq)
+			}
+		}
+	}
+}

@@ -190,58 +190,68 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	bw.Write(bytes.TrimSuffix(head, []byte("}")))
-	enc := json.NewEncoder(bw)
-	write := func(first bool, v any) error {
-		if !first {
-			bw.WriteByte(',')
+	bw.WriteString(`,"access_log":`)
+	headSeq := e.head.AccessLogHead.Seq
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.AccessEntry) ([]*parley.AccessEntry, error) {
+		from := int64(0)
+		if last != nil {
+			from = last.Seq
 		}
-		return enc.Encode(v)
-	}
-	bw.WriteString(`,"access_log":[`)
-	for from, n := int64(0), 0; from < e.head.AccessLogHead.Seq; {
-		var page []*parley.AccessEntry
-		err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
-			page, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: e.userID, Ascending: true, From: from, Limit: exportPage})
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		for _, entry := range page {
-			if entry.Seq > e.head.AccessLogHead.Seq {
-				break
+		page, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: e.userID, Ascending: true, From: from, Limit: exportPage})
+		for i, entry := range page {
+			if entry.Seq > headSeq {
+				return page[:i], err
 			}
-			if err := write(n == 0, entry); err != nil {
-				return err
-			}
-			n++
 		}
-		if len(page) < exportPage {
-			break
-		}
-		from = page[len(page)-1].Seq
+		return page, err
+	})
+	if err != nil {
+		return err
 	}
-	bw.WriteString(`],"messages":[`)
-	for after, n := "", 0; ; {
-		var page []*parley.Message
-		err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
-			page, err = tx.FindSentMessages(ctx, e.userID, after, exportPage)
-			return err
-		})
-		if err != nil {
-			return err
+	bw.WriteString(`,"messages":`)
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.Message) ([]*parley.Message, error) {
+		after := ""
+		if last != nil {
+			after = last.ID
 		}
-		for _, m := range page {
-			if err := write(n == 0, m); err != nil {
-				return err
-			}
-			n++
-		}
-		if len(page) < exportPage {
-			break
-		}
-		after = page[len(page)-1].ID
+		return tx.FindSentMessages(ctx, e.userID, after, exportPage)
+	})
+	if err != nil {
+		return err
 	}
-	bw.WriteString("]}\n")
+	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// writePages writes a list to w as a JSON array, reading it a page at a
+// time, each in a read of its own: read returns the page after last (nil
+// for the first), and a page shorter than exportPage is the list's last.
+func writePages[T any](ctx context.Context, store parley.Store, w *bufio.Writer, read func(tx parley.Tx, last *T) ([]*T, error)) error {
+	enc := json.NewEncoder(w)
+	w.WriteByte('[')
+	var last *T
+	for n := 0; ; {
+		var page []*T
+		err := store.Read(ctx, func(tx parley.Tx) (err error) {
+			page, err = read(tx, last)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, v := range page {
+			if n > 0 {
+				w.WriteByte(',')
+			}
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+			n++
+		}
+		if len(page) < exportPage {
+			break
+		}
+		last = page[len(page)-1]
+	}
+	return w.WriteByte(']')
 }
