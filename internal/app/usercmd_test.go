@@ -177,7 +177,8 @@ func TestCLI_UserBadInput(t *testing.T) {
 // name again, deletes the account as the member can themselves: their
 // sessions and their app's token end, their messages become tombstones,
 // they cannot sign in, and the name stays taken. The deletion is in
-// `parley audit`; deleting again is refused, as is an unknown name.
+// `parley audit`; deleting again, or enabling the account, is refused, as
+// is an unknown name.
 func TestCLI_UserDelete(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -222,8 +223,11 @@ func TestCLI_UserDelete(t *testing.T) {
 	}) {
 		t.Errorf("audit does not list the deletion: %v\n%s", err, out)
 	}
-	if _, err := run(t, dir, "", "user", "delete", "alice", "--yes"); err == nil || !strings.Contains(err.Error(), "deleted already") {
+	if _, err := run(t, dir, "", "user", "delete", "alice", "--yes"); err == nil || !strings.Contains(err.Error(), "is deleted") {
 		t.Errorf("deleting alice again: %v; want a refusal saying she is deleted already", err)
+	}
+	if _, err := run(t, dir, "", "user", "enable", "alice"); err == nil || !strings.Contains(err.Error(), "is deleted") {
+		t.Errorf("enabling the deleted alice: %v; want a refusal saying she is deleted", err)
 	}
 	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserDelete}) {
 		t.Errorf("decisions about alice, latest first: %v", got)

@@ -53,7 +53,7 @@ func (s *Service) DeleteAccount(ctx context.Context, pw string) error {
 }
 
 // DeleteUser deletes the account of the member named username; it is for
-// operators. ECONFLICT when it is deleted already.
+// operators. ECONFLICT when it is deleted already (findMember).
 func (s *Service) DeleteUser(ctx context.Context, username string) error {
 	actor, err := operator(ctx)
 	if err != nil {
@@ -83,9 +83,6 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		u, err := findMember(ctx, tx, username)
 		if err != nil {
 			return err
-		}
-		if u.Deleted {
-			return parley.Errorf(parley.ECONFLICT, "the account of %q is deleted already", u.Username)
 		}
 		userID = u.ID
 		if d.ended, d.hooked, err = s.endAccess(ctx, tx, u.ID); err != nil {

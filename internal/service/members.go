@@ -12,11 +12,15 @@ import (
 // enabling an account, and the member's sessions. Each is for operators,
 // and recorded as their decision in the transaction that makes it.
 
-// findMember returns the member named username, or ENOTFOUND naming it.
+// findMember returns the member named username: ENOTFOUND naming it when
+// there is none, and ECONFLICT when their account is deleted, which
+// nothing may change any more.
 func findMember(ctx context.Context, tx parley.Tx, username string) (*parley.User, error) {
 	u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
 	if isNotFound(err) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "no member is called %q", strings.TrimSpace(username))
+	} else if err == nil && u.Deleted {
+		return nil, parley.Errorf(parley.ECONFLICT, "the account of %q is deleted", u.Username)
 	}
 	return u, err
 }
