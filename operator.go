@@ -18,20 +18,25 @@ const (
 	ActionUserEnable     = "user.enable"
 	ActionUserSignOut    = "user.sign_out"
 	ActionKeysRotate     = "keys.rotate"
+	// ActionUserDelete is an account's deletion, by an operator or by its
+	// member (then both actor and subject are the member).
+	ActionUserDelete = "user.delete"
 )
 
 // OperatorConsole is the actor of decisions made at the server's console.
 const OperatorConsole = "console"
 
 // OperatorAction is one decision an operator made: who, what, about what,
-// and when. Decisions made at the server's console (the parley command)
+// and when; and a member's deletion of their own account, which is
+// recorded the same way. Decisions made at the server's console (the parley command)
 // have no ActorID and the Actor OperatorConsole.
 type OperatorAction struct {
 	ID string    `json:"id"`
 	At time.Time `json:"at"`
 	// ActorID is the operator's member ID; empty for the console.
 	ActorID string `json:"actor_id,omitempty"`
-	// Actor is the operator's username as it was, or OperatorConsole.
+	// Actor is the operator's username as it was, or OperatorConsole; for
+	// a member deleting their own account, the member's.
 	Actor string `json:"actor"`
 	// Action is one of the Action constants.
 	Action string `json:"action"`

@@ -94,6 +94,14 @@ type UserStore interface {
 	SetDisabled(ctx context.Context, userID string, disabled bool) error
 	// SetPasswordHash replaces the hash of the member's password.
 	SetPasswordHash(ctx context.Context, userID, passwordHash string) error
+	// EraseUser deletes the member's account at t: it forgets their
+	// display name (DeletedDisplayName from then on), password hash and
+	// operator flag, and their friendships and friend requests either
+	// way. Their ID and username stay: no one else may take the name, and
+	// what names the member (messages, access logs) stays intact. From
+	// then on the member is Deleted and Disabled. ENOTFOUND when the
+	// member is absent or deleted already.
+	EraseUser(ctx context.Context, userID string, t time.Time) error
 }
 
 // OperatorStore keeps the record of operators' decisions.
@@ -222,6 +230,11 @@ type MessageStore interface {
 	// nothing. A send is then one statement where it was two.
 	PostParticipantMessage(ctx context.Context, m *Message) (participants []string, posted bool, err error)
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
+	// FindSentMessages returns up to limit of the messages the member
+	// sent, in every thread, tombstones too, in the order of their IDs
+	// (the order they were sent): those with an ID after afterID, from the
+	// first for an empty afterID.
+	FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
 	// the key.
 	FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*Message, error)
@@ -275,6 +288,9 @@ type GrantStore interface {
 	FindCurrentGrant(ctx context.Context, userID, clientID string) (*Grant, error)
 	// UpdateGrant stores a grant's scopes, thread scope, expiry and revocation.
 	UpdateGrant(ctx context.Context, g *Grant) error
+	// FindUserGrants returns every grant the member gave, in force,
+	// expired or revoked, oldest first.
+	FindUserGrants(ctx context.Context, userID string) ([]*Grant, error)
 	// FindActiveGrants returns the member's grants in force at t, oldest first.
 	FindActiveGrants(ctx context.Context, userID string, t time.Time) ([]*Grant, error)
 	// FindAppGrants returns the app's grants in force at t, oldest first.

@@ -27,7 +27,15 @@ type User struct {
 	// Disabled marks an account an operator disabled: it cannot sign in.
 	// The API does not show it.
 	Disabled bool `json:"-"`
+	// Deleted marks an account its member or an operator deleted: it
+	// keeps its ID and username (which no one else may take), and
+	// DeletedDisplayName for a display name. The API does not show it.
+	Deleted bool `json:"-"`
 }
+
+// DeletedDisplayName is the display name of a deleted account, as other
+// members see it beside the tombstones of its messages.
+const DeletedDisplayName = "Deleted account"
 
 // UserRef is how a member appears inside other objects.
 type UserRef struct {

@@ -239,6 +239,20 @@ func (c *Client) Me(ctx context.Context) (*User, error) {
 	return &u, err
 }
 
+// DeleteAccount deletes the signed-in member's account for good, with
+// their password entered again; the client's token stops working.
+func (c *Client) DeleteAccount(ctx context.Context, password string) error {
+	_, err := c.Do(ctx, "DELETE", "/api/v1/me", map[string]string{"password": password}, nil)
+	return err
+}
+
+// Export downloads everything the server keeps of the signed-in member's.
+func (c *Client) Export(ctx context.Context) (*Export, error) {
+	var e Export
+	_, err := c.Do(ctx, "GET", "/api/v1/me/export", nil, &e)
+	return &e, err
+}
+
 // AddFriend asks a member to be friends, or accepts their request.
 func (c *Client) AddFriend(ctx context.Context, username string) (*FriendStatus, error) {
 	var s FriendStatus

@@ -308,3 +308,81 @@ type ThreadAppAccess struct {
 	// Apps are the grants, of any participant, that reach the thread.
 	Apps []ThreadGrant `json:"apps"`
 }
+
+// Export is everything the server keeps of a member's, as Export
+// downloads it.
+type Export struct {
+	// Format names the layout and its version: "parley-export/1".
+	Format         string           `json:"format"`
+	ExportedAt     time.Time        `json:"exported_at"`
+	Profile        User             `json:"profile"`
+	Friends        []Friend         `json:"friends"`
+	FriendRequests FriendRequests   `json:"friend_requests"`
+	Threads        []ExportedThread `json:"threads"`
+	Grants         []ExportedGrant  `json:"grants"`
+	// AccessLogHead is what verifying AccessLog takes beyond its entries.
+	AccessLogHead AccessLogHead `json:"access_log_head"`
+	// AccessLog is the member's access log, oldest first.
+	AccessLog []AccessEntry `json:"access_log"`
+	// Messages are every message the member sent, in the order sent.
+	Messages []Message `json:"messages"`
+}
+
+// ExportedThread is a thread the member is in, with who is in it.
+type ExportedThread struct {
+	Thread
+	Participants []UserRef `json:"participants"`
+}
+
+// ExportedGrant is a grant the member gave an app, in force or ended.
+type ExportedGrant struct {
+	ID          string     `json:"id"`
+	UserID      string     `json:"user_id"`
+	ClientID    string     `json:"client_id"`
+	AppName     string     `json:"app_name"`
+	Scopes      []string   `json:"scopes"`
+	ThreadScope string     `json:"thread_scope"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	// Status is "active", "expired" or "revoked".
+	Status string `json:"status"`
+	// Threads are the threads the grant lists.
+	Threads []ExportedGrantThread `json:"threads"`
+}
+
+// ExportedGrantThread is a thread a grant lists, and the first message the
+// app may see in it.
+type ExportedGrantThread struct {
+	ThreadID       string `json:"thread_id"`
+	VisibleFromSeq int64  `json:"visible_from_seq"`
+}
+
+// AccessLogHead is the member's ID, which each access log entry's hash
+// covers, and the seq and hash of the last entry exported.
+type AccessLogHead struct {
+	UserID string `json:"user_id"`
+	Seq    int64  `json:"seq"`
+	Hash   []byte `json:"hash"`
+}
+
+// AccessEntry is one entry of a member's hash-chained access log.
+type AccessEntry struct {
+	Seq      int64     `json:"seq"`
+	At       time.Time `json:"at"`
+	ClientID string    `json:"client_id"`
+	AppName  string    `json:"app_name"`
+	GrantID  string    `json:"grant_id"`
+	// Action is the scope an access used, or what happened to a grant or
+	// a thread.
+	Action       string   `json:"action"`
+	ThreadID     string   `json:"thread_id,omitempty"`
+	ByUserID     string   `json:"by_user_id,omitempty"`
+	MessageIDs   []string `json:"message_ids,omitempty"`
+	MessageCount int      `json:"message_count"`
+	FirstSeq     int64    `json:"first_seq,omitempty"`
+	LastSeq      int64    `json:"last_seq,omitempty"`
+	PrevHash     []byte   `json:"prev_hash"`
+	Hash         []byte   `json:"hash"`
+}

@@ -173,7 +173,7 @@ func userCommand(cfg *config.Config) *cobra.Command {
 		})
 	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false),
 		passwdCommand(cfg), disableCommand(cfg, true), disableCommand(cfg, false),
-		sessionsCommand(cfg), signOutCommand(cfg))
+		sessionsCommand(cfg), signOutCommand(cfg), deleteCommand(cfg))
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -107,4 +108,49 @@ func signOutCommand(cfg *config.Config) *cobra.Command {
 			})
 		},
 	}
+}
+
+func deleteCommand(cfg *config.Config) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete USERNAME [--yes]",
+		Short: "Delete a member's account for good",
+		Long: `Delete a member's account for good, as the member can themselves from the
+privacy pages. Every session and every grant they gave apps ends at once, on
+every server, as on ` + "`parley user disable`" + `; every message they sent becomes a
+tombstone that keeps its place (seq) in its thread, and apps that could read it
+get message.deleted; they leave every thread, which stays, with the others'
+messages, for the others; their display name, password, friendships and friend
+requests are forgotten. The username stays reserved: no one can register it
+and pass for them. Their access log and every other member's stay intact.
+
+The command asks for the username again on standard input before it deletes
+anything; --yes skips that, for scripts. It is recorded, as every operator's
+decision is: see ` + "`parley audit`" + `.`,
+		Example: `  parley user delete alice          # then type alice
+  echo alice | parley user delete alice
+  parley user delete alice --yes`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !yes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Type %s to delete this account for good: ", args[0])
+				typed, err := readPassword(cmd)
+				if err != nil {
+					return err
+				}
+				if typed != args[0] {
+					return errors.New("nothing was deleted: the name typed does not match; pass --yes to skip the question")
+				}
+			}
+			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+				err := svc.DeleteUser(cmd.Context(), args[0])
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "deleted the account of %s; the username stays reserved\n", args[0])
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "delete without asking for the username again")
+	return cmd
 }

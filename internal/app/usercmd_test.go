@@ -3,12 +3,14 @@ package app_test
 import (
 	"context"
 	"encoding/hex"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -152,6 +154,10 @@ func TestCLI_UserBadInput(t *testing.T) {
 		"AuditLimitZero":  {"", []string{"audit", "--limit", "0"}, "at least 1"},
 		"AuditStrayArg":   {"", []string{"audit", "everything"}, "unknown command"},
 		"UnsuspendNobody": {"", []string{"app", "unsuspend", "pc_nonexistent"}, "not found"},
+		"DeleteNobody":    {"", []string{"user", "delete", "nobody", "--yes"}, "nobody"},
+		"DeleteNoName":    {"", []string{"user", "delete", "--yes"}, "accepts 1 arg"},
+		"DeleteMistyped":  {"alicia\n", []string{"user", "delete", "alice"}, "nothing was deleted"},
+		"DeleteNoAnswer":  {"", []string{"user", "delete", "alice"}, "nothing was deleted"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := run(t, dir, tc.stdin, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -164,6 +170,67 @@ func TestCLI_UserBadInput(t *testing.T) {
 	}
 	if _, err := env(t, dir).Client.SignIn(context.Background(), "alice", "long-enough-password"); err != nil {
 		t.Errorf("alice's password changed: %v", err)
+	}
+}
+
+// `parley user delete`, run beside the server once the operator typed the
+// name again, deletes the account as the member can themselves: their
+// sessions and their app's token end, their messages become tombstones,
+// they cannot sign in, and the name stays taken. The deletion is in
+// `parley audit`; deleting again, or enabling the account, is refused, as
+// is an unknown name.
+func TestCLI_UserDelete(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, alice, th.ID, "hello bob")
+	apptest.MustSend(t, bob, th.ID, "hello alice")
+	partner := env.MustPartner(t, "Listener")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	dir := env.Server.Config
+
+	if out, err := run(t, dir, "", "user", "delete", "--help"); err != nil || !strings.Contains(out, "--yes") || !strings.Contains(out, "reserved") {
+		t.Fatalf("user delete --help: %q, %v", out, err)
+	}
+	out, err := run(t, dir, "alice\n", "user", "delete", "alice")
+	if err != nil || !strings.Contains(out, "Type alice") || !strings.Contains(out, "deleted the account of alice") {
+		t.Fatalf("user delete: %q, %v", out, err)
+	}
+	for name, c := range map[string]interface {
+		Me(context.Context) (*client.User, error)
+	}{"alice's session": alice, "the app's token": app} {
+		if _, err := c.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("%s after the deletion: %v, want 401", name, err)
+		}
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice")); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("signing in as the deleted alice: %v, want 401", err)
+	}
+	if _, err := env.Client.CreateAccount(ctx, "alice", "another password", ""); client.StatusOf(err) != http.StatusConflict {
+		t.Errorf("registering the deleted alice's name: %v, want 409", err)
+	}
+	page, err := bob.Messages(ctx, th.ID, client.MessagesQuery{After: client.Seq(0)})
+	if err != nil || len(page.Messages) != 2 || page.Messages[0].DeletedAt == nil || page.Messages[0].Seq != 1 || page.Messages[1].Text != "hello alice" {
+		t.Fatalf("the thread as bob sees it: %+v, %v", page, err)
+	}
+
+	out, err = run(t, dir, "", "audit")
+	if err != nil || !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+		return strings.Contains(l, parley.OperatorConsole) && strings.Contains(l, parley.ActionUserDelete) && strings.Contains(l, "alice")
+	}) {
+		t.Errorf("audit does not list the deletion: %v\n%s", err, out)
+	}
+	if _, err := run(t, dir, "", "user", "delete", "alice", "--yes"); err == nil || !strings.Contains(err.Error(), "is deleted") {
+		t.Errorf("deleting alice again: %v; want a refusal saying she is deleted already", err)
+	}
+	if _, err := run(t, dir, "", "user", "enable", "alice"); err == nil || !strings.Contains(err.Error(), "is deleted") {
+		t.Errorf("enabling the deleted alice: %v; want a refusal saying she is deleted", err)
+	}
+	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserDelete}) {
+		t.Errorf("decisions about alice, latest first: %v", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/parleyhq/parley"
@@ -64,4 +65,44 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, u)
+}
+
+// handleAccountDelete deletes the signed-in member's account, once they
+// give their password again.
+func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.DeleteAccount(r.Context(), in.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleExport streams the signed-in member's export as a download. Once
+// it has begun, a failure can only cut the document short, and is logged.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	e, err := s.svc.Export(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := WriteExport(r.Context(), w, e); err != nil {
+		s.log.ErrorContext(r.Context(), "export", "err", err)
+	}
+}
+
+// WriteExport answers with a member's export as a download named by its
+// Filename, as the API and the privacy pages give it.
+func WriteExport(ctx context.Context, w http.ResponseWriter, e *service.Export) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
+	h.Set("Cache-Control", "no-store")
+	return e.WriteTo(ctx, w)
 }

@@ -55,6 +55,10 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"GrantedThread":          client.GrantedThread{},
 		"ThreadGrant":            client.ThreadGrant{},
 		"ThreadAppAccess":        client.ThreadAppAccess{},
+		"AccountExport":          client.Export{},
+		"ExportedThread":         client.ExportedThread{},
+		"ExportedGrant":          client.ExportedGrant{},
+		"AccessEntry":            client.AccessEntry{},
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {

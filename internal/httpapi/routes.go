@@ -28,6 +28,8 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/sessions", handler: s.handleSessionCreate, public: true},
 		{method: "DELETE", pattern: "/api/v1/sessions/current", handler: s.handleSessionDelete},
 		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
+		{method: "DELETE", pattern: "/api/v1/me", handler: s.handleAccountDelete},
+		{method: "GET", pattern: "/api/v1/me/export", handler: s.handleExport},
 		{method: "GET", pattern: "/api/v1/me/access-log", handler: s.handleAccessLog},
 		{method: "GET", pattern: "/api/v1/me/access-log/verify", handler: s.handleAccessLogVerify},
 		{method: "GET", pattern: "/api/v1/me/grants", handler: s.handleGrantList},

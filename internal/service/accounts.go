@@ -114,7 +114,7 @@ var dummyHash = sync.OnceValue(func() string {
 // client address, down: ETHROTTLED says how long to wait. Every attempt
 // is logged with the username and the client address, never the password.
 func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
-	token, u, err := s.signIn(ctx, parley.NormalizeUsername(username), pw)
+	token, u, err := s.signIn(ctx, username, pw)
 	// A name no account has is not logged: it may be a password typed
 	// into the wrong field.
 	var who []any
@@ -135,42 +135,12 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 	return token, u, nil
 }
 
-// signIn is SignIn of a normalized username, unlogged; it returns the
-// account the username names, if any, with an error too.
-func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.User, error) {
-	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
-	var throttle []throttleKey
-	var accountKey, addrKey string
-	if parley.ValidateUsername(name) == nil { // no account has another name
-		accountKey = "sign-in:account:" + name
-		throttle = append(throttle, throttleKey{accountKey, signInAccountRule})
-	}
-	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		addrKey = "sign-in:address:" + addressKey(addr)
-		throttle = append(throttle, throttleKey{addrKey, signInAddressRule})
-	}
-	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
-		return "", nil, err
-	}
-	var u *parley.User
-	var hash string
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
-			return err
-		}
-		hash, err = tx.FindPasswordHash(ctx, u.ID)
-		return err
-	})
-	if isNotFound(err) {
-		password.Check(pw, dummyHash())
-		return "", nil, denied
-	} else if err != nil {
-		return "", nil, err
-	}
-	if ok, err := password.Check(pw, hash); err != nil {
+// signIn is SignIn unlogged; it returns the account the username names,
+// if one does, with an error too.
+func (s *Service) signIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
+	u, keys, err := s.checkPassword(ctx, username, pw)
+	if err != nil {
 		return "", u, err
-	} else if !ok {
-		return "", u, denied
 	}
 	if u.Disabled {
 		return "", u, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
@@ -183,7 +153,7 @@ func (s *Service) signIn(ctx context.Context, name, pw string) (string, *parley.
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return succeeded(ctx, tx, accountKey, addrKey)
+		return keys.succeeded(ctx, tx)
 	})
 	return token, u, err
 }
@@ -195,6 +165,62 @@ func clientAddr(ctx context.Context) string {
 		return addr
 	}
 	return "console"
+}
+
+// passwordKeys are the throttle keys a password check counted its attempt
+// under: the account's and the client address's.
+type passwordKeys struct{ account, address string }
+
+// succeeded clears the account's failures and takes the attempt back from
+// the address, in the transaction of what the password allowed.
+func (k passwordKeys) succeeded(ctx context.Context, tx parley.Tx) error {
+	return succeeded(ctx, tx, k.account, k.address)
+}
+
+// checkPassword returns the member named username if pw is their
+// password, as a sign-in checks it: EUNAUTHORIZED otherwise, for a deleted
+// account too, and the same time spent whether or not the account exists.
+// A wrong password for an account that exists returns the account too, for
+// the log.
+// Each check counts as a failed sign-in until what it allows succeeds
+// (passwordKeys.succeeded); failures slow further checks down.
+func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordKeys, error) {
+	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
+	name := parley.NormalizeUsername(username)
+	var throttle []throttleKey
+	var keys passwordKeys
+	if parley.ValidateUsername(name) == nil { // no account has another name
+		keys.account = "sign-in:account:" + name
+		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
+	}
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+		keys.address = "sign-in:address:" + addressKey(addr)
+		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
+	}
+	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
+		return nil, keys, err
+	}
+	var u *parley.User
+	var hash string
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
+			return err
+		}
+		hash, err = tx.FindPasswordHash(ctx, u.ID)
+		return err
+	})
+	if isNotFound(err) || err == nil && u.Deleted {
+		password.Check(pw, dummyHash())
+		return nil, keys, denied
+	} else if err != nil {
+		return nil, keys, err
+	}
+	if ok, err := password.Check(pw, hash); err != nil {
+		return nil, keys, err
+	} else if !ok {
+		return u, keys, denied
+	}
+	return u, keys, nil
 }
 
 // SignOut ends the caller's current session.

@@ -16,7 +16,7 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 	var status parley.FriendStatus
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		other, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
-		if isNotFound(err) {
+		if isNotFound(err) || err == nil && other.Deleted {
 			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
 		} else if err != nil {
 			return err

@@ -12,11 +12,15 @@ import (
 // enabling an account, and the member's sessions. Each is for operators,
 // and recorded as their decision in the transaction that makes it.
 
-// findMember returns the member named username, or ENOTFOUND naming it.
+// findMember returns the member named username: ENOTFOUND naming it when
+// there is none, and ECONFLICT when their account is deleted, which
+// nothing may change any more.
 func findMember(ctx context.Context, tx parley.Tx, username string) (*parley.User, error) {
 	u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
 	if isNotFound(err) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "no member is called %q", strings.TrimSpace(username))
+	} else if err == nil && u.Deleted {
+		return nil, parley.Errorf(parley.ECONFLICT, "the account of %q is deleted", u.Username)
 	}
 	return u, err
 }
@@ -81,21 +85,8 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 		}
 		u.Disabled = disabled
 		if disabled {
-			if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+			if ended, hooked, err = s.endAccess(ctx, tx, u.ID); err != nil {
 				return err
-			}
-			now := s.Now()
-			grants, err := tx.FindActiveGrants(ctx, u.ID, now)
-			if err != nil {
-				return err
-			}
-			for _, g := range grants {
-				h, err := s.revokeGrant(ctx, tx, g, now)
-				if err != nil {
-					return err
-				}
-				hooked = hooked || h
-				ended = append(ended, g.ID)
 			}
 		}
 		return record(actor, action, u.ID, u.Username)
@@ -107,6 +98,30 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 		s.publishGrantsEnded(ctx, []string{u.ID}, ended, "an operator disabled the member's account")
 	}
 	return u, err
+}
+
+// endAccess ends every session of the member and every grant they gave
+// apps, each grant as if they had revoked it (revokeGrant). It returns the
+// grants it ended, for publishGrantsEnded once the write commits, and
+// whether a webhook delivery was queued.
+func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (ended []string, hooked bool, err error) {
+	if _, err := tx.DeleteUserSessions(ctx, userID); err != nil {
+		return nil, false, err
+	}
+	now := s.Now()
+	grants, err := tx.FindActiveGrants(ctx, userID, now)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, g := range grants {
+		h, err := s.revokeGrant(ctx, tx, g, now)
+		if err != nil {
+			return nil, false, err
+		}
+		hooked = hooked || h
+		ended = append(ended, g.ID)
+	}
+	return ended, hooked, nil
 }
 
 // UserSessions returns the sessions of the member named username, expired

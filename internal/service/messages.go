@@ -320,15 +320,11 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if m.DeletedAt != nil {
 			return nil
 		}
-		if err := tx.DeleteMessage(ctx, m.ID, s.Now()); err != nil {
+		if hooked, err = s.tombstone(ctx, tx, m); err != nil {
 			return err
 		}
 		deleted = m
 		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
-			return err
-		}
-		// Every app whose grant reached the message is told, whoever deleted it.
-		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageDeleted, m); err != nil {
 			return err
 		}
 		return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m}})
@@ -340,12 +336,27 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		s.WakeWebhooks()
 	}
 	if deleted != nil {
-		ev := parley.NewEvent(parley.EventMessageDeleted, deleted.ThreadID,
-			parley.MessageDeleted{ID: deleted.ID, ThreadID: deleted.ThreadID, Seq: deleted.Seq})
-		ev.Seq, ev.MessageID = deleted.Seq, deleted.ID
-		s.publish(ctx, recipients, ev)
+		s.publishDeleted(ctx, recipients, deleted)
 	}
 	return nil
+}
+
+// tombstone turns a message into a tombstone, its thread's next change,
+// and tells every app whose grant reached it, whoever deleted it; it
+// reports whether a webhook delivery was queued. Once the write commits,
+// publishDeleted tells the thread's participants.
+func (s *Service) tombstone(ctx context.Context, tx parley.Tx, m *parley.Message) (hooked bool, err error) {
+	if err := tx.DeleteMessage(ctx, m.ID, s.Now()); err != nil {
+		return false, err
+	}
+	return s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageDeleted, m)
+}
+
+// publishDeleted tells the recipients that the message was deleted.
+func (s *Service) publishDeleted(ctx context.Context, recipients []string, m *parley.Message) {
+	ev := parley.NewEvent(parley.EventMessageDeleted, m.ThreadID, parley.MessageDeleted{ID: m.ID, ThreadID: m.ThreadID, Seq: m.Seq})
+	ev.Seq, ev.MessageID = m.Seq, m.ID
+	s.publish(ctx, recipients, ev)
 }
 
 // MarkRead moves the caller's read marker in a thread forward to seq.

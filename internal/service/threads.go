@@ -449,18 +449,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 		if th.Kind != parley.ThreadGroup {
 			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left")
 		}
-		now := s.Now()
-		if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, c.User.ID); err != nil {
-			return err
-		}
-		if reopened, err := tx.ReopenThreadToApps(ctx, threadID, c.User.ID); err != nil {
-			return err
-		} else if reopened {
-			if err := logAppAccessChange(ctx, tx, threadID, c.User.ID, parley.ActionThreadReopened, now); err != nil {
-				return err
-			}
-		}
-		if err := tx.LeaveThread(ctx, threadID, c.User.ID, now); err != nil {
+		if hooked, err = s.leave(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
 		change.Thread = th
@@ -475,6 +464,23 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	}
 	s.publishThreadChange(ctx, change, []string{c.User.ID})
 	return nil
+}
+
+// leave takes the member out of the thread, as LeaveThread describes, and
+// reports whether a webhook delivery was queued.
+func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string) (hooked bool, err error) {
+	now := s.Now()
+	if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, userID); err != nil {
+		return false, err
+	}
+	if reopened, err := tx.ReopenThreadToApps(ctx, threadID, userID); err != nil {
+		return false, err
+	} else if reopened {
+		if err := logAppAccessChange(ctx, tx, threadID, userID, parley.ActionThreadReopened, now); err != nil {
+			return false, err
+		}
+	}
+	return hooked, tx.LeaveThread(ctx, threadID, userID, now)
 }
 
 // enqueueLeftThread enqueues thread.closed_to_apps for the grants of a

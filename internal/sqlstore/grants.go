@@ -137,6 +137,10 @@ func (t *txn) findGrants(ctx context.Context, what, query string, args ...any) (
 	return list, mapError(what, rows.Err())
 }
 
+func (t *txn) FindUserGrants(ctx context.Context, userID string) ([]*parley.Grant, error) {
+	return t.findGrants(ctx, "find user grants", `WHERE g.user_id = $1 ORDER BY g.created_at, g.id`, userID)
+}
+
 func (t *txn) FindActiveGrants(ctx context.Context, userID string, at time.Time) ([]*parley.Grant, error) {
 	return t.findGrants(ctx, "find active grants", `
 		WHERE g.user_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)

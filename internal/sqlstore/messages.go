@@ -170,6 +170,11 @@ func (t *txn) FindMessageByID(ctx context.Context, id string) (*parley.Message, 
 	return t.findMessage(ctx, `WHERE m.id = $1`, id)
 }
 
+func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*parley.Message, error) {
+	return t.findMessages(ctx, "find sent messages", "", max(0, min(limit, 1000)),
+		`WHERE m.sender_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, senderID, afterID, limit)
+}
+
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
 	return t.findMessage(ctx, `WHERE m.sender_id = $1 AND m.idempotency_key = $2`, senderID, key)
 }

@@ -2,16 +2,17 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
 
-const userColumns = `id, username, display_name, created_at, operator, disabled`
+const userColumns = `id, username, display_name, created_at, operator, disabled, deleted_at IS NOT NULL`
 
 func scanUser(scan func(...any) error) (*parley.User, error) {
 	var u parley.User
 	var created int64
-	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator, &u.Disabled); err != nil {
+	if err := scan(&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator, &u.Disabled, &u.Deleted); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = fromMicros(created)
@@ -28,7 +29,7 @@ func (t *txn) findUser(ctx context.Context, where string, arg any) (*parley.User
 	var u parley.User
 	var created int64
 	err := t.queryRow(ctx, "user", `SELECT `+userColumns+` FROM users WHERE `+where, []any{arg},
-		&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator, &u.Disabled)
+		&u.ID, &u.Username, &u.DisplayName, &created, &u.Operator, &u.Disabled, &u.Deleted)
 	if err != nil {
 		return nil, mapError("find user", err)
 	}
@@ -73,6 +74,20 @@ func (t *txn) SetOperator(ctx context.Context, userID string, operator bool) err
 		return mapError("set operator", err)
 	}
 	return mustAffect(res, "user")
+}
+
+func (t *txn) EraseUser(ctx context.Context, userID string, at time.Time) error {
+	res, err := t.exec(ctx, `
+		UPDATE users SET display_name = $2, password_hash = '', operator = FALSE, disabled = TRUE, deleted_at = $3
+		WHERE id = $1 AND deleted_at IS NULL`, userID, parley.DeletedDisplayName, micros(at))
+	if err != nil {
+		return mapError("erase user", err)
+	}
+	if err := mustAffect(res, "user"); err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `DELETE FROM friendships WHERE requester_id = $1 OR addressee_id = $1`, userID)
+	return mapError("erase user", err)
 }
 
 func (t *txn) CreateSession(ctx context.Context, s *parley.Session) error {

@@ -126,7 +126,13 @@ func (p *Pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: signInPath, SignUp: true, CSRF: p.csrfToken(w, r)})
+	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: signInPath, SignUp: true, CSRF: p.csrfToken(w, r),
+		Notice: signInNotices[r.URL.Query().Get("done")]})
+}
+
+// signInNotices are the notices the sign-in page shows, by ?done=.
+var signInNotices = map[string]string{
+	"deleted": "Your account is deleted, and you are signed out everywhere. Your username stays reserved, so nobody can pass for you.",
 }
 
 func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {

@@ -19,7 +19,8 @@ import (
 // with the member's hand on it (untick a scope or a conversation, or
 // revoke it); and the access log in sentences, repeated reads grouped
 // into one line (service.AccessLogGroups), with whether its chain
-// verifies and a download of it as JSON. The developer console
+// verifies and a download of it as JSON; and the member's data, to
+// download whole or delete with the account (memberdata.go). The developer console
 // (developer.go) sits beside them.
 
 const (
@@ -34,7 +35,7 @@ const sectionApps = "apps"
 
 // privacyPages are the privacy and developer pages' templates, parsed as
 // the messenger's are.
-var privacyPages = []string{"apps", "accesslog", "developer", "devapp", "devhook"}
+var privacyPages = []string{"apps", "accesslog", "data", "developer", "devapp", "devhook"}
 
 // parsePrivacyPages parses the privacy and developer pages: the
 // messenger's layout, with their shared parts.
@@ -53,6 +54,7 @@ func (p *Pages) routePrivacy(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+accountAppsPath+"/{grant}/revoke", p.handleGrantRevoke)
 	mux.HandleFunc("GET "+accountLogPath, p.handleAccountLog)
 	mux.HandleFunc("GET "+accountLogJSON, p.handleAccountLogJSON)
+	p.routeMemberData(mux)
 	p.routeDeveloper(mux)
 }
 

@@ -171,6 +171,8 @@ func isText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 
 // loginPage is what the sign-in page shows.
 type loginPage struct {
 	Title, AppName, RequestID, CSRF, Username, Error string
+	// Notice says what just happened, such as the account's deletion.
+	Notice string
 	// Action is where the form posts.
 	Action string
 	// Again is set when the member is signed in but the app wants a fresh

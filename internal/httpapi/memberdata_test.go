@@ -1,0 +1,377 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// A member downloads everything of theirs as one JSON document: profile,
+// friends and requests, the threads they are in with who is in them,
+// every message they sent, their grants, and their access log with what
+// verifying its chain takes. Nothing in it is another member's private
+// data, and an app's token cannot get it, whatever its scopes.
+func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, bob, carol)
+	if _, err := carol.AddFriend(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	direct := apptest.MustThread(t, alice, "bob")
+	sent := []string{apptest.MustSend(t, alice, direct.ID, "alice's first words").ID}
+	apptest.MustSend(t, bob, direct.ID, "bob's reply")
+	deleted := apptest.MustSend(t, alice, direct.ID, "alice's second thoughts")
+	if err := alice.DeleteMessage(ctx, deleted.ID); err != nil {
+		t.Fatal(err)
+	}
+	sent = append(sent, deleted.ID)
+	elsewhere := apptest.MustThread(t, bob, "carol")
+	apptest.MustSend(t, carol, elsewhere.ID, "carol's private words")
+
+	films := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, films, "alice", []string{"openid", "threads.read", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{direct.ID}})
+	app := env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Messages(ctx, direct.ID, client.MessagesQuery{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var e client.Export
+	resp, err := alice.Do(ctx, "GET", "/api/v1/me/export", nil, &e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `attachment; filename="parley-export-alice-` + env.Clock.Now().Format("2006-01-02") + `.json"`
+	if got := resp.Header.Get("Content-Disposition"); got != want {
+		t.Errorf("Content-Disposition %q, want %q", got, want)
+	}
+	if e.Format != "parley-export/1" || e.Profile.Username != "alice" {
+		t.Errorf("format %q, profile %+v", e.Format, e.Profile)
+	}
+	if len(e.Friends) != 1 || e.Friends[0].User.Username != "bob" {
+		t.Errorf("friends %+v, want bob", e.Friends)
+	}
+	if len(e.FriendRequests.Incoming) != 1 || e.FriendRequests.Incoming[0].User.Username != "carol" {
+		t.Errorf("friend requests %+v, want carol's", e.FriendRequests)
+	}
+	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 {
+		t.Errorf("threads %+v, want the direct thread with alice and bob", e.Threads)
+	}
+	var ids []string
+	for _, m := range e.Messages {
+		ids = append(ids, m.ID)
+		if m.Sender.Username != "alice" {
+			t.Errorf("a message of %s in alice's export", m.Sender.Username)
+		}
+	}
+	if !slices.Equal(ids, sent) || e.Messages[0].Text != "alice's first words" || e.Messages[1].DeletedAt == nil || e.Messages[1].Text != "" {
+		t.Errorf("messages %+v, want alice's two, the second a tombstone", e.Messages)
+	}
+	if len(e.Grants) != 1 || e.Grants[0].AppName != "Films" || e.Grants[0].Status != "active" ||
+		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {
+		t.Errorf("grants %+v, want Films's, active, listing the direct thread", e.Grants)
+	}
+	if len(e.AccessLog) < 2 || e.AccessLogHead.UserID != e.Profile.ID || e.AccessLogHead.Seq != e.AccessLog[len(e.AccessLog)-1].Seq {
+		t.Fatalf("access log %+v with head %+v", e.AccessLog, e.AccessLogHead)
+	}
+	if brk := parley.VerifyChain(chainOf(e), e.AccessLogHead.Seq, e.AccessLogHead.Hash); brk != nil {
+		t.Errorf("the exported access log does not verify on its own: %+v", brk)
+	}
+
+	raw := exportBody(t, alice)
+	for _, secret := range []string{"bob's reply", "carol's private words", elsewhere.ID, "password"} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("alice's export holds %q", secret)
+		}
+	}
+
+	t.Run("ErrAppToken", func(t *testing.T) {
+		for _, scopes := range [][]string{{"openid", "profile", "friends.read"}, {"openid", "messages.read"}} {
+			tok := env.MustToken(t, films, "alice", scopes, apptest.Answer{})
+			app := env.Client.WithToken(tok.AccessToken)
+			_, err := app.Export(ctx)
+			wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+			wantProblem(t, app.DeleteAccount(ctx, apptest.Password("alice")), http.StatusForbidden, "insufficient_scope")
+		}
+		if u := apptest.MustMe(t, alice); u.Username != "alice" {
+			t.Fatal("the app deleted the account")
+		}
+	})
+	t.Run("ErrNoToken", func(t *testing.T) {
+		_, err := env.Client.Export(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+}
+
+// chainOf returns the export's access log as the entries its hashes cover.
+func chainOf(e client.Export) []*parley.AccessEntry {
+	var entries []*parley.AccessEntry
+	for _, x := range e.AccessLog {
+		entries = append(entries, &parley.AccessEntry{
+			UserID: e.AccessLogHead.UserID, Seq: x.Seq, At: x.At, ClientID: x.ClientID, AppName: x.AppName, GrantID: x.GrantID,
+			Action: x.Action, ThreadID: x.ThreadID, ByUserID: x.ByUserID, MessageIDs: x.MessageIDs, MessageCount: x.MessageCount,
+			FirstSeq: x.FirstSeq, LastSeq: x.LastSeq, PrevHash: x.PrevHash, Hash: x.Hash,
+		})
+	}
+	return entries
+}
+
+// exportBody returns the member's export as the server sent it.
+func exportBody(t *testing.T, c *client.Client) string {
+	t.Helper()
+	var body jsonText
+	if _, err := c.Do(context.Background(), "GET", "/api/v1/me/export", nil, &body); err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// jsonText keeps a JSON value's text as it came.
+type jsonText []byte
+
+// UnmarshalJSON keeps b.
+func (j *jsonText) UnmarshalJSON(b []byte) error { *j = append((*j)[:0], b...); return nil }
+
+// Deleting an account, once the member gives their password again, ends
+// their sessions and their apps' tokens, turns their messages into
+// tombstones that keep seq, takes them out of every thread and friendship,
+// and keeps the username from anyone else; the others keep their threads
+// with their own messages whole and numbered without a gap, and their
+// access logs, which name the deleted member's messages, still verify.
+// The deletion is recorded.
+func TestDeleteAccount_LeavesOthersWhole(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol")
+	direct := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, bob, group.ID, "bob 1")
+	apptest.MustSend(t, alice, group.ID, "alice 2")
+	apptest.MustSend(t, carol, group.ID, "carol 3")
+	apptest.MustSend(t, alice, group.ID, "alice 4")
+	apptest.MustSend(t, alice, direct.ID, "alice to bob")
+
+	films := env.MustPartner(t, "Films")
+	bobsTok := env.MustToken(t, films, "bob", []string{"openid", "threads.read", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
+	bobsApp := env.Client.WithToken(bobsTok.AccessToken)
+	if _, err := bobsApp.Messages(ctx, group.ID, client.MessagesQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	alicesTok := env.MustToken(t, films, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	alicesApp := env.Client.WithToken(alicesTok.AccessToken)
+	otherSession, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("ErrWrongPassword", func(t *testing.T) {
+		wantProblem(t, alice.DeleteAccount(ctx, "not the password"), http.StatusForbidden, "forbidden")
+		apptest.MustMe(t, alice)
+	})
+	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("SignedOutEverywhere", func(t *testing.T) {
+		for name, c := range map[string]*client.Client{"this session": alice, "another session": env.Client.WithToken(otherSession.Token), "an app's token": alicesApp} {
+			if _, err := c.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+				t.Errorf("%s after the deletion: %v, want 401", name, err)
+			}
+		}
+		_, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+	t.Run("UsernameReserved", func(t *testing.T) {
+		_, err := env.Client.CreateAccount(ctx, "Alice", "a new password", "")
+		wantProblem(t, err, http.StatusConflict, "conflict")
+	})
+	t.Run("TombstonesKeepSeq", func(t *testing.T) {
+		after := int64(0)
+		page, err := bob.Messages(ctx, group.ID, client.MessagesQuery{After: &after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, m := range page.Messages {
+			if m.Seq != int64(i+1) {
+				t.Errorf("message %d has seq %d", i, m.Seq)
+			}
+			if m.DeletedAt != nil {
+				got = append(got, "deleted by "+m.Sender.DisplayName)
+			} else {
+				got = append(got, m.Text)
+			}
+		}
+		want := []string{"bob 1", "deleted by " + parley.DeletedDisplayName, "carol 3", "deleted by " + parley.DeletedDisplayName}
+		if !slices.Equal(got, want) {
+			t.Errorf("the group thread as bob sees it: %q, want %q", got, want)
+		}
+		for _, m := range page.Messages {
+			if m.DeletedAt != nil && (m.Text != "" || m.Share != nil) {
+				t.Errorf("a tombstone keeps content: %+v", m)
+			}
+		}
+	})
+	t.Run("OutOfThreadsAndFriendships", func(t *testing.T) {
+		for _, th := range []string{group.ID, direct.ID} {
+			people, err := bob.Participants(ctx, th)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range people {
+				if p.Username == "alice" {
+					t.Errorf("alice is still in thread %s", th)
+				}
+			}
+		}
+		friends, err := bob.Friends(ctx)
+		if err != nil || len(friends) != 0 {
+			t.Errorf("bob's friends after alice's deletion: %+v, %v", friends, err)
+		}
+		_, err = bob.AddFriend(ctx, "alice")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	t.Run("OthersAccessLogsVerify", func(t *testing.T) {
+		for name, c := range map[string]*client.Client{"bob": bob, "carol": carol} {
+			var v service.Verification
+			if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log/verify", nil, &v); err != nil || !v.Intact {
+				t.Errorf("%s's access log after the deletion: %+v, %v", name, v, err)
+			}
+		}
+		if _, err := bobsApp.Messages(ctx, group.ID, client.MessagesQuery{}); err != nil {
+			t.Errorf("bob's app after alice's deletion: %v", err)
+		}
+	})
+	t.Run("Recorded", func(t *testing.T) {
+		actions, err := env.Server.Service.OperatorActions(service.ConsoleContext(ctx), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(actions) == 0 || actions[0].Action != parley.ActionUserDelete || actions[0].Actor != "alice" || actions[0].SubjectName != "alice" {
+			t.Fatalf("latest decision %+v, want alice's deletion of her own account", actions[0])
+		}
+	})
+}
+
+// A deletion through one server ends the member's sessions on another at
+// its very next request.
+func TestNodes_DeletedAccountIsSignedOutEverywhere(t *testing.T) {
+	url := sqlstoretest.PostgresURL(t)
+	onOne := func(c *config.Config) { c.Database = url }
+	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
+	ctx := context.Background()
+	aliceA := a.MustMember(t, "alice")
+	aliceB := b.Client.WithToken(aliceA.Token())
+	apptest.MustMe(t, aliceB)
+	if err := aliceA.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceB.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the session on the other server after the deletion: %v, want 401", err)
+	}
+}
+
+// A deleted account's grants end as revocations and its messages as
+// deletions: the app's endpoint gets grant.revoked for the member's own
+// grant, and message.deleted for their message, which another member's
+// grant reached.
+func TestWebhooks_AccountDeleted(t *testing.T) {
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob, studio := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "studio")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	partner := env.MustPartnerOf(t, "Movie Club", "studio")
+	env.MustToken(t, partner, "bob", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
+	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	rc := newReceiver(t)
+	var ep service.CreatedWebhookEndpoint
+	if _, err := studio.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.deleted", "grant.revoked"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	m := apptest.MustSend(t, alice, thread, "soon gone")
+	aliceID := apptest.MustMe(t, alice).ID
+	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 2 {
+		d := rc.next(t)
+		switch d.event.Type {
+		case "grant.revoked":
+			got = append(got, fmt.Sprintf("grant.revoked of %v (%v)", d.event.Data["user_id"] == aliceID, d.event.Data["reason"]))
+		case "message.deleted":
+			got = append(got, fmt.Sprintf("message.deleted %v", d.event.Data["message_id"] == m.ID))
+		default:
+			t.Errorf("event %s", d.body)
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"grant.revoked of true (revoked)", "message.deleted true"}; !slices.Equal(got, want) {
+		t.Errorf("deliveries %q, want %q", got, want)
+	}
+}
+
+// An account with more messages than the export and the deletion read at
+// a time is exported whole, in the order sent, and deleted whole.
+func TestExport_ManyMessagesPageByPage(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	svc := env.Server.Service
+	caller, err := svc.Authenticate(ctx, alice.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAlice := parley.NewContextWithCaller(ctx, caller)
+	const n = 1001
+	for i := range n {
+		if _, _, err := svc.SendMessage(asAlice, thread, fmt.Sprint(i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := alice.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Messages) != n {
+		t.Fatalf("%d messages exported, want %d", len(e.Messages), n)
+	}
+	for i, m := range e.Messages {
+		if m.Text != fmt.Sprint(i) || m.Seq != int64(i+1) {
+			t.Fatalf("exported message %d: %q at seq %d", i, m.Text, m.Seq)
+		}
+	}
+	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []int64{0, 400, 800, n - 1} {
+		page, err := bob.Messages(ctx, thread, client.MessagesQuery{After: &after, Limit: 200})
+		if err != nil || len(page.Messages) == 0 {
+			t.Fatalf("bob's page after %d: %+v, %v", after, page, err)
+		}
+		for _, m := range page.Messages {
+			if m.DeletedAt == nil {
+				t.Fatalf("message %d of the deleted alice is not a tombstone", m.Seq)
+			}
+		}
+	}
+}

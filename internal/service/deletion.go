@@ -1,0 +1,191 @@
+package service
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+// Deleting an account, by its member (DeleteAccount) or by an operator
+// (DeleteUser). Both do the same, in one write:
+//
+//   - every session of the member ends, and every grant they gave apps, as
+//     if they had revoked it (endAccess, as disabling an account does): the
+//     apps' tokens stop working at their next request on any node, their
+//     webhook endpoints get grant.revoked and their streams end;
+//   - every message they sent becomes a tombstone that keeps its seq, as
+//     if they had deleted it (tombstone): threads stay numbered without a
+//     gap, and apps whose grants reached a message get message.deleted;
+//   - they leave every thread they were in, direct ones too (leave): the
+//     threads stay, with the others' messages, for the others;
+//   - their profile goes (EraseUser): display name, password hash, operator
+//     flag, friendships and friend requests. The account's ID and username
+//     stay, the username reserved so that no one can take it and pass for
+//     them; others see DeletedDisplayName beside the tombstones;
+//   - the deletion is recorded among operators' decisions, with the
+//     member as both actor and subject when they deleted it themselves.
+//
+// Their own access log stays, chained as it was: it records what apps did
+// with the member's data, holds no message content, and no one can read
+// it through the API any more; operators can still verify it. Other
+// members' logs are not touched, so their chains verify as before.
+
+// tombstonePage is how many of a member's messages a deletion reads at a time.
+const tombstonePage = 500
+
+// DeleteAccount deletes the signed-in member's own account, once they
+// enter their password again; the session that asked ends with the others.
+// Apps cannot make this call. EFORBIDDEN for a wrong password, which counts
+// as a failed sign-in (ETHROTTLED after many).
+func (s *Service) DeleteAccount(ctx context.Context, pw string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	u, keys, err := s.checkPassword(ctx, c.User.Username, pw)
+	if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+		return parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+	} else if err != nil {
+		return err
+	}
+	actor := parley.OperatorAction{ActorID: u.ID, Actor: u.Username}
+	return s.deleteAccount(ctx, u.Username, actor, keys.succeeded)
+}
+
+// DeleteUser deletes the account of the member named username; it is for
+// operators. ECONFLICT when it is deleted already (findMember).
+func (s *Service) DeleteUser(ctx context.Context, username string) error {
+	actor, err := operator(ctx)
+	if err != nil {
+		return err
+	}
+	return s.deleteAccount(ctx, username, actor, nil)
+}
+
+// deletion is what a deletion's write did, to tell once it commits.
+type deletion struct {
+	hooked bool
+	ended  []string
+	// deleted are the messages turned into tombstones; left the threads
+	// the member left, with who is in each now.
+	deleted []*parley.Message
+	left    []parley.ThreadChange
+}
+
+// deleteAccount deletes the account of the member named username, as the
+// top of this file says, recorded as actor's decision; also, when set,
+// runs in the same write what the deletion was waiting for.
+func (s *Service) deleteAccount(ctx context.Context, username string, actor parley.OperatorAction, also func(context.Context, parley.Tx) error) error {
+	var d deletion
+	var userID string
+	err := s.decide(ctx, func(tx parley.Tx, record recorder) (err error) {
+		d = deletion{}
+		u, err := findMember(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		userID = u.ID
+		if d.ended, d.hooked, err = s.endAccess(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if err := s.tombstoneAll(ctx, tx, u.ID, &d); err != nil {
+			return err
+		}
+		if err := s.leaveAll(ctx, tx, u.ID, &d); err != nil {
+			return err
+		}
+		if err := tx.EraseUser(ctx, u.ID, s.Now()); err != nil {
+			return err
+		}
+		if also != nil {
+			if err := also(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return record(actor, parley.ActionUserDelete, u.ID, u.Username)
+	})
+	if err != nil {
+		return err
+	}
+	if d.hooked {
+		s.WakeWebhooks()
+	}
+	s.publishGrantsEnded(ctx, []string{userID}, d.ended, "the member's account was deleted")
+	participants := map[string][]string{}
+	for _, change := range d.left {
+		participants[change.Thread.ID] = userIDs(change.Participants)
+		s.publishThreadChange(ctx, change, []string{userID})
+	}
+	for _, m := range d.deleted {
+		s.publishDeleted(ctx, participants[m.ThreadID], m)
+	}
+	return nil
+}
+
+// tombstoneAll turns every message the member sent that is not deleted yet
+// into a tombstone, into d.
+func (s *Service) tombstoneAll(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
+	for after := ""; ; {
+		page, err := tx.FindSentMessages(ctx, userID, after, tombstonePage)
+		if err != nil {
+			return err
+		}
+		for _, m := range page {
+			if m.DeletedAt != nil {
+				continue
+			}
+			hooked, err := s.tombstone(ctx, tx, m)
+			if err != nil {
+				return err
+			}
+			d.hooked = d.hooked || hooked
+			d.deleted = append(d.deleted, m)
+		}
+		if len(page) < tombstonePage {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// leaveAll takes the member out of every thread they are in, into d.
+func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
+	threads, err := memberThreads(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	for _, th := range threads {
+		hooked, err := s.leave(ctx, tx, th.ID, userID)
+		if err != nil {
+			return err
+		}
+		people, err := tx.FindParticipants(ctx, th.ID)
+		if err != nil {
+			return err
+		}
+		d.hooked = d.hooked || hooked
+		d.left = append(d.left, parley.ThreadChange{Thread: th, Participants: people})
+	}
+	return nil
+}
+
+// memberThreads returns every thread the member is in, the latest activity
+// first, a page at a time.
+func memberThreads(ctx context.Context, tx parley.Tx, userID string) ([]*parley.Thread, error) {
+	var threads []*parley.Thread
+	f := parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit}
+	for {
+		page, err := tx.FindThreads(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page {
+			threads = append(threads, &t.Thread)
+		}
+		if len(page) < f.Limit {
+			return threads, nil
+		}
+		last := page[len(page)-1]
+		f.After = &parley.ThreadCursor{LastActivityAt: last.LastActivityAt, ID: last.ID}
+	}
+}

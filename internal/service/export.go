@@ -1,0 +1,257 @@
+package service
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// A member's data is theirs: Export gives them everything Parley keeps of
+// theirs as one JSON document. It is for the member's own session; an app
+// can never ask for it, whatever its scopes.
+//
+// The export is not written to the member's access log: the log records
+// what apps did with the member's data, and the member's own calls with a
+// session are not logged otherwise either; the export also carries the
+// log itself, which an entry for the export would leave one short.
+
+// ExportFormat names the export document's layout and its version.
+const ExportFormat = "parley-export/1"
+
+// exportPage is how many messages or access log entries an export reads,
+// and writes out, at a time: a large account's export is streamed, never
+// held whole in memory.
+const exportPage = 500
+
+// Export is a member's export, everything read but their messages and
+// their access log's entries, which WriteTo streams after the rest.
+type Export struct {
+	svc    *Service
+	userID string
+	head   exportHead
+}
+
+// exportHead is the document's part held in memory.
+type exportHead struct {
+	Format         string                 `json:"format"`
+	ExportedAt     time.Time              `json:"exported_at"`
+	Profile        *parley.User           `json:"profile"`
+	Friends        []parley.Friend        `json:"friends"`
+	FriendRequests *parley.FriendRequests `json:"friend_requests"`
+	Threads        []ExportedThread       `json:"threads"`
+	Grants         []ExportedGrant        `json:"grants"`
+	AccessLogHead  ExportedLogHead        `json:"access_log_head"`
+}
+
+// ExportedThread is a thread the member is in, with who is in it.
+type ExportedThread struct {
+	parley.Thread
+	Participants []parley.UserRef `json:"participants"`
+}
+
+// ExportedGrant is a grant the member gave an app, in force or ended.
+type ExportedGrant struct {
+	parley.Grant
+	AppName string `json:"app_name"`
+	// Status is "active", "expired" or "revoked".
+	Status string `json:"status"`
+	// Threads are the threads the grant lists.
+	Threads []parley.GrantThread `json:"threads"`
+}
+
+// ExportedLogHead is what verifying the exported access log takes beyond
+// its entries: the member's ID, which each entry's hash covers, and the
+// seq and hash of the last entry exported.
+type ExportedLogHead struct {
+	UserID string `json:"user_id"`
+	Seq    int64  `json:"seq"`
+	Hash   []byte `json:"hash"`
+}
+
+// Filename is the name the export is saved under:
+// parley-export-USERNAME-DATE.json, which needs no quoting in a header:
+// usernames hold only a-z, 0-9, '_' and '.'.
+func (e *Export) Filename() string {
+	return "parley-export-" + e.head.Profile.Username + "-" + e.head.ExportedAt.Format(time.DateOnly) + ".json"
+}
+
+// Export reads the signed-in member's data for an export.
+func (s *Service) Export(ctx context.Context) (*Export, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	e := &Export{svc: s, userID: c.User.ID}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		h := exportHead{Format: ExportFormat, ExportedAt: s.Now()}
+		var err error
+		if h.Profile, err = tx.FindUserByID(ctx, c.User.ID); err != nil {
+			return err
+		}
+		if h.Friends, err = tx.FindFriends(ctx, c.User.ID); err != nil {
+			return err
+		}
+		if h.FriendRequests, err = tx.FindFriendRequests(ctx, c.User.ID); err != nil {
+			return err
+		}
+		if h.Threads, err = exportThreads(ctx, tx, c.User.ID); err != nil {
+			return err
+		}
+		if h.Grants, err = exportGrants(ctx, tx, c.User.ID, h.ExportedAt); err != nil {
+			return err
+		}
+		head, err := findAccessHead(ctx, tx, c.User.ID)
+		h.AccessLogHead = ExportedLogHead{UserID: c.User.ID, Seq: head.Seq, Hash: head.Hash}
+		e.head = h
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// exportThreads returns the member's threads with their participants.
+func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]ExportedThread, error) {
+	threads, err := memberThreads(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]ExportedThread, 0, len(threads))
+	for start := 0; start < len(threads); start += parley.MaxThreadLimit {
+		batch := threads[start:min(start+parley.MaxThreadLimit, len(threads))]
+		ids := make([]string, len(batch))
+		for i, th := range batch {
+			ids[i] = th.ID
+		}
+		people, err := tx.FindParticipantsOf(ctx, userID, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, th := range batch {
+			list = append(list, ExportedThread{Thread: *th, Participants: people[th.ID]})
+		}
+	}
+	return list, nil
+}
+
+// exportGrants returns every grant the member gave, with its app's name
+// and the threads it lists.
+func exportGrants(ctx context.Context, tx parley.Tx, userID string, now time.Time) ([]ExportedGrant, error) {
+	grants, err := tx.FindUserGrants(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]ExportedGrant, 0, len(grants))
+	names := map[string]string{}
+	for _, g := range grants {
+		if _, ok := names[g.ClientID]; !ok {
+			app, err := tx.FindAppByClientID(ctx, g.ClientID)
+			if err != nil {
+				return nil, err
+			}
+			names[g.ClientID] = app.Name
+		}
+		threads, err := tx.FindGrantThreads(ctx, g.ID)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, ExportedGrant{Grant: *g, AppName: names[g.ClientID], Status: grantStatus(g, now), Threads: threads})
+	}
+	return list, nil
+}
+
+// grantStatus says whether a grant is in force at now, or how it ended.
+func grantStatus(g *parley.Grant, now time.Time) string {
+	switch {
+	case g.ActiveAt(now):
+		return "active"
+	case g.ExpiresAt != nil && !now.Before(*g.ExpiresAt) && (g.RevokedAt == nil || !g.RevokedAt.Before(*g.ExpiresAt)):
+		return "expired"
+	default:
+		return "revoked"
+	}
+}
+
+// WriteTo writes the export to w as one JSON document: the parts Export
+// read, then the access log's entries up to the head it read, oldest
+// first, and every message the member sent, tombstones too, in the order
+// sent, each read a page at a time. An error part way leaves the document
+// unfinished.
+func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	head, err := json.Marshal(e.head)
+	if err != nil {
+		return err
+	}
+	bw.Write(bytes.TrimSuffix(head, []byte("}")))
+	bw.WriteString(`,"access_log":`)
+	headSeq := e.head.AccessLogHead.Seq
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.AccessEntry) ([]*parley.AccessEntry, error) {
+		from := int64(0)
+		if last != nil {
+			from = last.Seq
+		}
+		page, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: e.userID, Ascending: true, From: from, Limit: exportPage})
+		for i, entry := range page {
+			if entry.Seq > headSeq {
+				return page[:i], err
+			}
+		}
+		return page, err
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`,"messages":`)
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.Message) ([]*parley.Message, error) {
+		after := ""
+		if last != nil {
+			after = last.ID
+		}
+		return tx.FindSentMessages(ctx, e.userID, after, exportPage)
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// writePages writes a list to w as a JSON array, reading it a page at a
+// time, each in a read of its own: read returns the page after last (nil
+// for the first), and a page shorter than exportPage is the list's last.
+func writePages[T any](ctx context.Context, store parley.Store, w *bufio.Writer, read func(tx parley.Tx, last *T) ([]*T, error)) error {
+	enc := json.NewEncoder(w)
+	w.WriteByte('[')
+	var last *T
+	for n := 0; ; {
+		var page []*T
+		err := store.Read(ctx, func(tx parley.Tx) (err error) {
+			page, err = read(tx, last)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, v := range page {
+			if n > 0 {
+				w.WriteByte(',')
+			}
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+			n++
+		}
+		if len(page) < exportPage {
+			break
+		}
+		last = page[len(page)-1]
+	}
+	return w.WriteByte(']')
+}

@@ -1,0 +1,195 @@
+package sqlstore_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// EraseUser keeps a deleted member's ID and username, which no one else
+// may take, and forgets the rest: the display name becomes
+// DeletedDisplayName, the password hash and operator flag go, and so do
+// their friendships and friend requests either way, while other members'
+// stay. Erasing twice, or no one, is ENOTFOUND.
+func TestUsers_EraseUser(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob, cat := newUser("ann"), newUser("bob"), newUser("cat")
+		ann.Operator = true
+		now := parley.Now()
+		friendship := func(a, b *parley.User, state string) *parley.Friendship {
+			return &parley.Friendship{RequesterID: a.ID, AddresseeID: b.ID, State: state, CreatedAt: now}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob, cat} {
+				if err := tx.CreateUser(ctx, u, "hash-"+u.Username); err != nil {
+					return err
+				}
+			}
+			for _, f := range []*parley.Friendship{friendship(ann, bob, parley.FriendAccepted), friendship(cat, ann, parley.FriendPending), friendship(bob, cat, parley.FriendAccepted)} {
+				if err := tx.CreateFriendship(ctx, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EraseUser(ctx, ann.ID, now) })
+
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			for _, find := range []func() (*parley.User, error){
+				func() (*parley.User, error) { return tx.FindUserByID(ctx, ann.ID) },
+				func() (*parley.User, error) { return tx.FindUserByUsername(ctx, "ann") },
+			} {
+				u, err := find()
+				if err != nil {
+					return err
+				}
+				if !u.Deleted || !u.Disabled || u.Operator || u.Username != "ann" || u.DisplayName != parley.DeletedDisplayName || !u.CreatedAt.Equal(ann.CreatedAt) {
+					t.Errorf("erased member: %+v", u)
+				}
+			}
+			if hash, err := tx.FindPasswordHash(ctx, ann.ID); err != nil || hash != "" {
+				t.Errorf("erased member's password hash %q, %v; want none", hash, err)
+			}
+			all, err := tx.FindUsers(ctx)
+			if err != nil {
+				return err
+			}
+			if i := slices.IndexFunc(all, func(u *parley.User) bool { return u.ID == ann.ID }); i < 0 || !all[i].Deleted {
+				t.Errorf("the list of members leaves the erased one out or shows them undeleted")
+			}
+			if u, err := tx.FindUserByID(ctx, bob.ID); err != nil || u.Deleted || u.DisplayName != "bob" {
+				t.Errorf("another member after the erasure: %+v, %v", u, err)
+			}
+			for _, pair := range [][2]string{{ann.ID, bob.ID}, {ann.ID, cat.ID}} {
+				if _, err := tx.FindFriendship(ctx, pair[0], pair[1]); parley.ErrorCode(err) != parley.ENOTFOUND {
+					t.Errorf("a friendship of the erased member: %v; want ENOTFOUND", err)
+				}
+			}
+			_, err = tx.FindFriendship(ctx, bob.ID, cat.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser("ann"), "h") }); parley.ErrorCode(err) != parley.ECONFLICT {
+			t.Errorf("a new member with the erased member's username: %v; want ECONFLICT", err)
+		}
+		for _, id := range []string{ann.ID, "nobody"} {
+			if err := db.Write(ctx, func(tx parley.Tx) error { return tx.EraseUser(ctx, id, now) }); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("EraseUser(%s) again or of no one: %v; want ENOTFOUND", id, err)
+			}
+		}
+	})
+}
+
+// FindSentMessages pages through the messages a member sent, in every
+// thread and tombstones included, in the order they were sent, and
+// nothing of anyone else's.
+func TestMessages_FindSentMessages(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		start := parley.Now()
+		var threads []*parley.Thread
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "h"); err != nil {
+					return err
+				}
+			}
+			for range 2 {
+				th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: ann.ID, LastActivityAt: start, CreatedAt: start}
+				threads = append(threads, th)
+				if err := tx.CreateThread(ctx, th); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var sent []string
+		for i := range 7 {
+			sender := ann
+			if i%3 == 2 {
+				sender = bob
+			}
+			m := &parley.Message{ID: parley.NewID(), ThreadID: threads[i%2].ID, Sender: sender.Ref(), Kind: parley.MessageKindText,
+				Text: "hi", CreatedAt: start.Add(time.Duration(i) * time.Second)}
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+			if sender == ann {
+				sent = append(sent, m.ID)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, sent[1], start) })
+
+		var got []string
+		after := ""
+		for {
+			var page []*parley.Message
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				page, err = tx.FindSentMessages(ctx, ann.ID, after, 2)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page {
+				got = append(got, m.ID)
+				if m.Sender.ID != ann.ID || (m.ID == sent[1]) != (m.DeletedAt != nil) {
+					t.Errorf("message %s: sender %s, deleted at %v", m.ID, m.Sender.ID, m.DeletedAt)
+				}
+			}
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if !slices.Equal(got, sent) {
+			t.Fatalf("sent messages %v, want %v", got, sent)
+		}
+	})
+}
+
+// FindUserGrants lists every grant of the member, ended or not, oldest
+// first, and no one else's.
+func TestGrants_FindUserGrants(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		app := &parley.App{ClientID: "pc_x", Name: "X", RedirectURIs: []string{"https://x.example/cb"}, ClientType: parley.ClientPublic, State: parley.AppActive, CreatedAt: now}
+		grant := func(u *parley.User, at time.Time, revoked bool) *parley.Grant {
+			g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeProfile},
+				ThreadScope: parley.ThreadScopeApp, CreatedAt: at, UpdatedAt: at}
+			if revoked {
+				g.RevokedAt = &at
+			}
+			return g
+		}
+		grants := []*parley.Grant{grant(ann, now, true), grant(bob, now, false), grant(ann, now.Add(time.Second), false)}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, err := range []error{tx.CreateUser(ctx, ann, "h"), tx.CreateUser(ctx, bob, "h"), tx.CreateApp(ctx, app, nil)} {
+				if err != nil {
+					return err
+				}
+			}
+			for _, g := range grants {
+				if err := tx.CreateGrant(ctx, g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var got []*parley.Grant
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindUserGrants(ctx, ann.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].ID != grants[0].ID || got[0].RevokedAt == nil || got[1].ID != grants[2].ID {
+			t.Fatalf("ann's grants: %+v", got)
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// In a real browser, a member opens Your data from the Apps tab, downloads
+// everything of theirs (the link's file, fetched as the browser would,
+// holds their messages and not another's), and deletes their account: a
+// wrong password deletes nothing and says so; the right one, with the box
+// ticked, signs them out everywhere and the sign-in page says the account
+// is deleted. Bob's conversation keeps his message, and alice's as a
+// tombstone. With PARLEY_SCREENSHOTS set, the data page, its refusal and
+// the sign-in page after the deletion are saved at 1280 and 375 px.
+func TestDataPage_Browser(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, alice, thread, "alice was here")
+	apptest.MustSend(t, bob, thread, "bob's own words")
+
+	b := apptest.Chromium(t)
+	must(t, chromedp.Do(b,
+		chromedp.Navigate(env.URL+"/sign-in"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("alice")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+		chromedp.Click(chromedp.CSS(`.bar nav a[href="/account/apps"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.subnav`)),
+		chromedp.Click(chromedp.CSS(`.subnav a[href="/account/data"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#delete-form`)),
+	))
+	page := text(t, b, `.privacy`)
+	for _, want := range []string{"Download your data", "every message you sent", "cannot be undone", "username stays reserved"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the data page lacks %q:\n%s", want, page)
+		}
+	}
+	apptest.Screenshot(t, b, "your-data")
+	checkAccessibility(t, b, "your data (privacy)")
+
+	// The download link's file, fetched with the page's cookie.
+	_, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => {
+		const a = document.querySelector("#download");
+		window.exported = undefined;
+		fetch(a.href).then(r => r.text().then(body => { window.exported = JSON.stringify({
+			disposition: r.headers.get("Content-Disposition"), download: a.hasAttribute("download"), body: body }); }));
+		return true; })()`))
+	must(t, err)
+	waitFor(t, b, `window.exported !== undefined`)
+	exported, err := chromedp.Run(b, chromedp.Evaluate[string](`window.exported`))
+	must(t, err)
+	if !strings.Contains(exported, `attachment; filename=\"parley-export-alice-`) || !strings.Contains(exported, `"download":true`) ||
+		!strings.Contains(exported, "alice was here") || strings.Contains(exported, "bob's own words") {
+		t.Errorf("the download: %s", exported)
+	}
+
+	must(t, chromedp.Do(b,
+		chromedp.SendKeys(chromedp.CSS(`#delete-password`), "not my password"),
+		chromedp.Click(chromedp.CSS(`#delete-form input[name=confirm]`)),
+	))
+	submit(t, b, `#delete-form button[type=submit]`, `!!document.querySelector("#delete-error")`)
+	if msg := text(t, b, `#delete-error`); !strings.Contains(msg, "password is wrong") {
+		t.Errorf("a wrong password: %q", msg)
+	}
+	apptest.MustMe(t, alice)
+	must(t, chromedp.Do(b, chromedp.ScrollIntoView(chromedp.CSS(`#delete-title`))))
+	apptest.Screenshot(t, b, "your-data-refused")
+	checkAccessibility(t, b, "your data, deletion refused")
+
+	must(t, chromedp.Do(b,
+		chromedp.SendKeys(chromedp.CSS(`#delete-password`), apptest.Password("alice")),
+		chromedp.Click(chromedp.CSS(`#delete-form input[name=confirm]`)),
+	))
+	submit(t, b, `#delete-form button[type=submit]`, `!!document.querySelector(".notice")`)
+	if notice := text(t, b, `.notice`); !strings.Contains(notice, "Your account is deleted") {
+		t.Errorf("the sign-in page after the deletion: %q", notice)
+	}
+	apptest.Screenshot(t, b, "account-deleted")
+	checkAccessibility(t, b, "sign-in after the deletion")
+	if _, err := alice.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("alice's other session after the deletion: %v, want 401", err)
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`input[name=username]`))))
+
+	msgs, err := bob.Messages(ctx, thread, client.MessagesQuery{After: client.Seq(0)})
+	if err != nil || len(msgs.Messages) != 2 || msgs.Messages[0].DeletedAt == nil || msgs.Messages[1].Text != "bob's own words" {
+		t.Errorf("bob's conversation after alice's deletion: %+v, %v", msgs, err)
+	}
+}
