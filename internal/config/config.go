@@ -83,6 +83,14 @@ type Config struct {
 	// operator's approval before anyone may connect them
 	// (PARLEY_APPS_REQUIRE_REVIEW).
 	AppsRequireReview bool
+	// MetricsAddr is the host:port of a listener of its own for /metrics,
+	// which then is served there only, not at Addr (PARLEY_METRICS_ADDR).
+	// Empty serves /metrics at Addr.
+	MetricsAddr string
+	// MinFreeDiskMiB is the free space, in MiB, of the data directory's
+	// disk below which /readyz says the server is not ready
+	// (PARLEY_MIN_FREE_DISK_MIB). PostgreSQL's disk is not watched.
+	MinFreeDiskMiB int
 }
 
 // Default returns the settings of a server started with no flags.
@@ -103,6 +111,7 @@ func Default() Config {
 		ShutdownTimeout:      15 * time.Second,
 		MemoryLimitMiB:       64,
 		ReportMinPeople:      parley.DefaultReportMinPeople,
+		MinFreeDiskMiB:       256,
 	}
 }
 
@@ -117,6 +126,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_DATABASE":     &c.Database,
 		"PARLEY_REGISTRATION": &c.Registration,
 		"PARLEY_LOG_LEVEL":    &c.LogLevel,
+		"PARLEY_METRICS_ADDR": &c.MetricsAddr,
 	} {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -128,6 +138,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_RATE_LIMIT_APP_BURST":    &c.RateLimitAppBurst,
 		"PARLEY_RATE_LIMIT_MEMBER_BURST": &c.RateLimitMemberBurst,
 		"PARLEY_REPORT_MIN_PEOPLE":       &c.ReportMinPeople,
+		"PARLEY_MIN_FREE_DISK_MIB":       &c.MinFreeDiskMiB,
 	} {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -170,6 +181,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("config: addr %q: %w", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("config: metrics addr %q: %w", c.MetricsAddr, err)
+		}
+	}
+	if c.MinFreeDiskMiB < 0 {
+		return fmt.Errorf("config: minimum free disk %d MiB is negative", c.MinFreeDiskMiB)
 	}
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")

@@ -126,6 +126,9 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		throttle = append(throttle, throttleKey{addressKey, signInAddressRule})
 	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
+		if parley.ErrorCode(err) == parley.ETHROTTLED {
+			s.signInFailed("throttled")
+		}
 		return "", nil, err
 	}
 	var u *parley.User
@@ -139,6 +142,7 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 	})
 	if isNotFound(err) {
 		password.Check(pw, dummyHash())
+		s.signInFailed("credentials")
 		return "", nil, denied
 	} else if err != nil {
 		return "", nil, err
@@ -146,9 +150,11 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 	if ok, err := password.Check(pw, hash); err != nil {
 		return "", nil, err
 	} else if !ok {
+		s.signInFailed("credentials")
 		return "", nil, denied
 	}
 	if u.Disabled {
+		s.signInFailed("disabled")
 		return "", nil, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
 	}
 
@@ -165,6 +171,13 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		return "", nil, err
 	}
 	return token, u, nil
+}
+
+// signInFailed tells Options.SignInFailed of a sign-in refused for reason.
+func (s *Service) signInFailed(reason string) {
+	if s.opts.SignInFailed != nil {
+		s.opts.SignInFailed(reason)
+	}
 }
 
 // SignOut ends the caller's current session.
