@@ -1,11 +1,8 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/apptest"
@@ -40,29 +37,8 @@ func TestMetrics(t *testing.T) {
 		`parley_http_requests_total{code="404",route="GET /api/v1/threads/{id}"}`:                1,
 		`parley_http_request_duration_seconds_count{route="POST /api/v1/threads/{id}/messages"}`: 2,
 	} {
-		if got := metricValue(t, env, series); got != want {
+		if got := env.Metric(t, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
 		}
 	}
-}
-
-// metricValue reads one series from /metrics; absent reads as 0.
-func metricValue(t *testing.T, env *apptest.Env, series string) float64 {
-	t.Helper()
-	resp, err := http.Get(env.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	return 0
 }
