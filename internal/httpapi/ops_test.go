@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 )
 
 func TestHealthz(t *testing.T) {
@@ -39,6 +41,56 @@ func TestMetrics(t *testing.T) {
 	} {
 		if got := env.Metric(t, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+}
+
+// TestMetrics_WholeServer: the OAuth provider's routes and the pages are
+// counted as the API's are, each request once; sign-in failures and
+// rate-limited requests are counted; the store's figures are read at each
+// scrape.
+func TestMetrics_WholeServer(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 1 })
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	alice.Me(ctx) // the burst of one
+	if _, err := alice.Me(ctx); client.StatusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("the second call: %v, want 429", err)
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", "not her password"); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	for _, path := range []string{"/.well-known/openid-configuration", "/oauth2/keys", "/sign-in", "/oauth2/nothing-here"} {
+		resp, err := http.Get(env.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	for series, want := range map[string]float64{
+		`parley_rate_limited_total{policy="member"}`:                                                1,
+		`parley_signin_failures_total{reason="credentials"}`:                                        1,
+		`parley_http_requests_total{code="401",route="POST /api/v1/sessions"}`:                      1,
+		`parley_http_requests_total{code="200",route="GET /.well-known/openid-configuration"}`:      1,
+		`parley_http_requests_total{code="200",route="/oauth2/"}`:                                   1, // the keys, served by the provider's library
+		`parley_http_requests_total{code="200",route="/sign-in"}`:                                   1,
+		`parley_http_request_duration_seconds_count{route="GET /.well-known/openid-configuration"}`: 1,
+		`parley_webhook_queue_depth`:                                                                0,
+		`parley_webhook_oldest_due_seconds`:                                                         0,
+		`parley_storage_full`:                                                                       0,
+		`parley_storage_full_refusals_total`:                                                        0,
+	} {
+		if got := env.Metric(t, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	if got := env.Metric(t, "parley_database_bytes"); got <= 0 {
+		t.Errorf("parley_database_bytes = %v", got)
+	}
+	if apptest.Engine() == "sqlite" {
+		if env.Metric(t, "parley_database_wal_bytes") <= 0 || env.Metric(t, "parley_disk_free_bytes") <= 0 {
+			t.Error("the embedded database's write-ahead log or its disk's free space is not measured")
 		}
 	}
 }
