@@ -114,6 +114,9 @@ func TestDiskFull_RefusedThenRecovers(t *testing.T) {
 	if n := strings.Count(logs, "the disk is full"); n != 1 {
 		t.Errorf("logged the disk full %d times, want once:\n%s", n, logs)
 	}
+	if n := strings.Count(logs, `"level":"ERROR"`); n != 1 {
+		t.Errorf("logged %d errors, want the one of the disk filling: not the requests refused, nor background chores:\n%s", n, logs)
+	}
 	if n := strings.Count(logs, "the disk has room again"); n != 1 {
 		t.Errorf("logged the disk clearing %d times, want once", n)
 	}

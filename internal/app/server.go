@@ -335,8 +335,8 @@ func (s *Server) endExpiredGrants(ctx context.Context) {
 	tick := time.NewTicker(expiryInterval)
 	defer tick.Stop()
 	for {
-		if n, err := s.Service.EndExpiredGrants(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("end expired grants", "err", err)
+		if n, err := s.Service.EndExpiredGrants(ctx); err != nil {
+			s.choreFailed(ctx, "end expired grants", err)
 		} else if n > 0 {
 			s.log.Info("ended expired grants", "count", n)
 		}
@@ -358,8 +358,8 @@ func (s *Server) checkAccess(ctx context.Context) {
 	tick := time.NewTicker(accessCheckInterval)
 	defer tick.Stop()
 	for {
-		if err := s.Service.CheckAccess(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("check access", "err", err)
+		if err := s.Service.CheckAccess(ctx); err != nil {
+			s.choreFailed(ctx, "check access", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -379,8 +379,8 @@ func (s *Server) refreshWebhookEvents(ctx context.Context) {
 	tick := time.NewTicker(webhookEventsInterval)
 	defer tick.Stop()
 	for {
-		if err := s.Service.RefreshWebhookEvents(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("read webhook events", "err", err)
+		if err := s.Service.RefreshWebhookEvents(ctx); err != nil {
+			s.choreFailed(ctx, "read webhook events", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -403,8 +403,8 @@ func (s *Server) sendFortnightReports(ctx context.Context) {
 	tick := time.NewTicker(reportInterval)
 	defer tick.Stop()
 	for {
-		if n, err := s.Service.SendFortnightReports(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("send fortnight reports", "err", err)
+		if n, err := s.Service.SendFortnightReports(ctx); err != nil {
+			s.choreFailed(ctx, "send fortnight reports", err)
 		} else if n > 0 {
 			s.log.Info("sent fortnight share reports", "apps", n)
 		}
@@ -413,6 +413,15 @@ func (s *Server) sendFortnightReports(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// choreFailed logs a background chore's failure, unless its context
+// ended, which is no failure, or the disk is full, which the server logs
+// once when it fills (health.Monitor), not at every round of every chore.
+func (s *Server) choreFailed(ctx context.Context, chore string, err error) {
+	if ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+		s.log.Error(chore, "err", err)
 	}
 }
 

@@ -58,7 +58,7 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.HandleFunc(readyRoute, s.handleReady)
 	s.mux.HandleFunc("/", s.handleUnmatched)
 	return s
 }
@@ -89,8 +89,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.observe(route, rec.status, elapsed)
 		level := slog.LevelDebug
 		// A full disk is logged when it fills and when it clears, by
-		// the server, not at every request it refuses.
-		if rec.status >= 500 && rec.status != http.StatusInsufficientStorage {
+		// the server, not at every request it refuses; /readyz answering
+		// 503 is what it is for.
+		if rec.status >= 500 && rec.status != http.StatusInsufficientStorage && route != readyRoute {
 			level = slog.LevelError
 		}
 		if s.log.Enabled(r.Context(), level) {
@@ -107,6 +108,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(rec, r)
 }
+
+// readyRoute is the pattern of the readiness check.
+const readyRoute = "GET /readyz"
 
 // handleReady answers /readyz: 200 while the server may take traffic, 503
 // with a problem saying why not otherwise. Unlike /healthz, which says only
