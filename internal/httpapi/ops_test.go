@@ -8,6 +8,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 func TestHealthz(t *testing.T) {
@@ -57,8 +58,21 @@ func TestMetrics_WholeServer(t *testing.T) {
 	if _, err := alice.Me(ctx); client.StatusOf(err) != http.StatusTooManyRequests {
 		t.Fatalf("the second call: %v, want 429", err)
 	}
-	if _, err := env.Client.SignIn(ctx, "alice", "not her password"); client.StatusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("a wrong password: %v", err)
+	// Five wrong passwords are free; the sixth attempt waits.
+	for i := range 5 {
+		if _, err := env.Client.SignIn(ctx, "alice", "not her password"); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %v", i+1, err)
+		}
+	}
+	if _, err := env.Client.SignIn(ctx, "alice", "not her password"); client.StatusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("a sixth wrong password: %v", err)
+	}
+	env.MustMember(t, "bob")
+	if _, err := env.Server.Service.SetDisabled(service.ConsoleContext(ctx), "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob")); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("a disabled account: %v", err)
 	}
 	for _, path := range []string{"/.well-known/openid-configuration", "/oauth2/keys", "/sign-in", "/oauth2/nothing-here"} {
 		resp, err := http.Get(env.URL + path)
@@ -70,8 +84,10 @@ func TestMetrics_WholeServer(t *testing.T) {
 
 	for series, want := range map[string]float64{
 		`parley_rate_limited_total{policy="member"}`:                                                1,
-		`parley_signin_failures_total{reason="credentials"}`:                                        1,
-		`parley_http_requests_total{code="401",route="POST /api/v1/sessions"}`:                      1,
+		`parley_signin_failures_total{reason="credentials"}`:                                        5,
+		`parley_signin_failures_total{reason="throttled"}`:                                          1,
+		`parley_signin_failures_total{reason="disabled"}`:                                           1,
+		`parley_http_requests_total{code="401",route="POST /api/v1/sessions"}`:                      6,
 		`parley_http_requests_total{code="200",route="GET /.well-known/openid-configuration"}`:      1,
 		`parley_http_requests_total{code="200",route="/oauth2/"}`:                                   1, // the keys, served by the provider's library
 		`parley_http_requests_total{code="200",route="/sign-in"}`:                                   1,
