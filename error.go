@@ -17,6 +17,7 @@ const (
 	ECONFLICT     = "conflict"           // clashes with the current state
 	ETOOLARGE     = "too_large"          // the request body is over the limit
 	ETHROTTLED    = "throttled"          // too many attempts: wait RetryAfter, then try again
+	EFULL         = "storage_full"       // the server's disk is full: nothing was saved; try again later
 	EINTERNAL     = "internal"           // a bug or an outage; details only in logs
 )
 
@@ -34,6 +35,10 @@ type Error struct {
 func (e *Error) Error() string {
 	return fmt.Sprintf("parley error: code=%s message=%s", e.Code, e.Message)
 }
+
+// ErrStorageFull is a change refused because the server's disk is full.
+// Nothing of it was kept; it succeeds once an operator frees space.
+var ErrStorageFull = Errorf(EFULL, "the server is out of storage space, so nothing was saved: try again later")
 
 // Errorf returns an *Error with the code and a formatted, client-safe message.
 func Errorf(code, format string, args ...any) *Error {

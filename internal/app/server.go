@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/health"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/oauth"
 	"github.com/parleyhq/parley/internal/ratelimit"
@@ -34,12 +35,17 @@ type Server struct {
 	// Limits is the server's share of the rate limits on /api/v1.
 	Limits *ratelimit.Limiter
 
-	log  *slog.Logger
-	bus  eventBus
-	keys *oauth.Keys
-	api  *httpapi.Server
-	http *http.Server
-	ln   net.Listener
+	log     *slog.Logger
+	bus     eventBus
+	keys    *oauth.Keys
+	api     *httpapi.Server
+	metrics *httpapi.Metrics
+	http    *http.Server
+	ln      net.Listener
+	// metricsHTTP serves /metrics on metricsLn when the config gives it
+	// an address of its own; both are nil otherwise.
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
 	// stopChores ends the background chores Listen starts; chores waits
 	// for them.
 	stopChores context.CancelFunc
@@ -117,6 +123,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		store.Close()
 		return nil, err
 	}
+	metrics := httpapi.NewMetrics()
 	svc := service.New(store, events, log, service.Options{
 		OpenRegistration:     cfg.Registration == config.RegistrationOpen,
 		SessionTTL:           cfg.SessionTTL,
@@ -127,23 +134,40 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		ReportMinPeople:      cfg.ReportMinPeople,
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		AppsRequireReview:    cfg.AppsRequireReview,
+		SignInFailed:         metrics.SignInFailed,
 	})
 	limiter := ratelimit.New(store, clock, log)
-	api := httpapi.NewServer(svc, log, httpapi.NewMetrics(), httpapi.Limits{
+	dataDir := cfg.DataDir
+	if cfg.Database != "" {
+		dataDir = "" // PostgreSQL's disk is its server's
+	}
+	monitor := health.New(store, dataDir, uint64(cfg.MinFreeDiskMiB)<<20, clock, log)
+	metrics.Registry.MustRegister(monitor)
+	api := httpapi.NewServer(svc, log, metrics, httpapi.Limits{
 		Limiter: limiter,
 		App:     ratelimit.Policy{Name: "app", Rate: cfg.RateLimitApp, Burst: cfg.RateLimitAppBurst},
 		Member:  ratelimit.Policy{Name: "member", Rate: cfg.RateLimitMember, Burst: cfg.RateLimitMemberBurst},
-	})
-	hs := &http.Server{
+	}, monitor.Ready)
+	hs := newHTTPServer(log)
+	// Shutdown waits for requests but not for hijacked connections: the
+	// realtime ones are told to close when it begins.
+	hs.RegisterOnShutdown(api.CloseRealtime)
+	srv := &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, log: log, bus: events, keys: keys, api: api, metrics: metrics, http: hs}
+	if cfg.MetricsAddr != "" {
+		srv.metricsHTTP = newHTTPServer(log)
+	}
+	return srv, nil
+}
+
+// newHTTPServer returns an HTTP server with the timeouts and limits every
+// listener of Parley's has.
+func newHTTPServer(log *slog.Logger) *http.Server {
+	return &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// Shutdown waits for requests but not for hijacked connections: the
-	// realtime ones are told to close when it begins.
-	hs.RegisterOnShutdown(api.CloseRealtime)
-	return &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, log: log, bus: events, keys: keys, api: api, http: hs}, nil
 }
 
 // eventBus is a bus the server closes when it stops.
@@ -234,12 +258,21 @@ func (e *schemaRefusal) Error() string { return e.advice }
 func (e *schemaRefusal) Unwrap() error { return e.SchemaError }
 
 // Listen binds the configured address (with port 0 the system picks one),
-// assembles the handlers, which need the public URL (by default, the
-// address just bound), and starts the background chores.
+// and the metrics address if one is set, assembles the handlers, which
+// need the public URL (by default, the address just bound), and starts the
+// background chores.
 func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if s.metricsHTTP != nil {
+		mln, err := net.Listen("tcp", s.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		s.metricsLn = mln
 	}
 	s.ln = ln
 	publicURL := s.Config.PublicURL
@@ -249,20 +282,32 @@ func (s *Server) Listen() error {
 	s.Service.SetPublicURL(publicURL)
 	provider, err := oauth.New(publicURL, s.Service, s.keys, s.log)
 	if err != nil {
-		ln.Close()
+		s.closeListeners()
 		return err
 	}
 	pages, err := web.New(context.Background(), s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
 	if err != nil {
-		ln.Close()
+		s.closeListeners()
 		return err
 	}
+	// The API counts its own requests; the provider's and the pages' are
+	// counted here, as its are.
 	mux := http.NewServeMux()
 	mux.Handle("/", s.api)
-	mux.Handle(oauth.DiscoveryPath, provider)
-	mux.Handle(oauth.PathPrefix, provider)
+	mux.Handle(oauth.DiscoveryPath, s.metrics.Instrument(provider))
+	mux.Handle(oauth.PathPrefix, s.metrics.Instrument(provider))
 	for _, path := range web.Paths() {
-		mux.Handle(path, pages)
+		mux.Handle(path, s.metrics.Instrument(pages))
+	}
+	metrics := s.metrics.Instrument(s.metrics.Handler())
+	if s.metricsHTTP != nil {
+		// Only there: the main listener answers /metrics 404, like any
+		// path it does not serve.
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", metrics)
+		s.metricsHTTP.Handler = mm
+	} else {
+		mux.Handle("GET /metrics", metrics)
 	}
 	s.http.Handler = httpapi.WithClientAddr(mux, s.Config.Proxies())
 	ctx, stop := context.WithCancel(context.Background())
@@ -281,16 +326,55 @@ func (s *Server) Listen() error {
 	return nil
 }
 
+// closeListeners closes what Listen bound, when it fails after binding.
+func (s *Server) closeListeners() {
+	s.ln.Close()
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
+	}
+}
+
 // URL is the server's base URL once it listens.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
+// MetricsURL is the base URL of the listener of /metrics once the server
+// listens: the metrics address's when one is set, else URL's.
+func (s *Server) MetricsURL() string {
+	if s.metricsLn != nil {
+		return "http://" + s.metricsLn.Addr().String()
+	}
+	return s.URL()
+}
+
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
-	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "database", s.Config.Engine(), "data", s.Config.DataDir, "registration", s.Config.Registration)
-	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "metrics", s.MetricsURL(), "database", s.Config.Engine(), "data", s.Config.DataDir, "registration", s.Config.Registration)
+	metricsDone := make(chan error, 1)
+	if s.metricsHTTP != nil {
+		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()
+	} else {
+		metricsDone <- http.ErrServerClosed
 	}
-	return nil
+	err := s.http.Serve(s.ln)
+	if !errors.Is(err, http.ErrServerClosed) {
+		// The main listener failed: the metrics one goes with it.
+		s.closeMetrics()
+	}
+	if merr := <-metricsDone; !errors.Is(merr, http.ErrServerClosed) {
+		err = errors.Join(err, fmt.Errorf("metrics: %w", merr))
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// closeMetrics closes the metrics listener's server, if there is one.
+func (s *Server) closeMetrics() error {
+	if s.metricsHTTP == nil {
+		return nil
+	}
+	return s.metricsHTTP.Close()
 }
 
 // endExpiredGrants ends grants that ran out, at start and then every
@@ -308,8 +392,8 @@ func (s *Server) endExpiredGrants(ctx context.Context) {
 	tick := time.NewTicker(expiryInterval)
 	defer tick.Stop()
 	for {
-		if n, err := s.Service.EndExpiredGrants(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("end expired grants", "err", err)
+		if n, err := s.Service.EndExpiredGrants(ctx); err != nil {
+			s.choreFailed(ctx, "end expired grants", err)
 		} else if n > 0 {
 			s.log.Info("ended expired grants", "count", n)
 		}
@@ -331,8 +415,8 @@ func (s *Server) checkAccess(ctx context.Context) {
 	tick := time.NewTicker(accessCheckInterval)
 	defer tick.Stop()
 	for {
-		if err := s.Service.CheckAccess(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("check access", "err", err)
+		if err := s.Service.CheckAccess(ctx); err != nil {
+			s.choreFailed(ctx, "check access", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -352,8 +436,8 @@ func (s *Server) refreshWebhookEvents(ctx context.Context) {
 	tick := time.NewTicker(webhookEventsInterval)
 	defer tick.Stop()
 	for {
-		if err := s.Service.RefreshWebhookEvents(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("read webhook events", "err", err)
+		if err := s.Service.RefreshWebhookEvents(ctx); err != nil {
+			s.choreFailed(ctx, "read webhook events", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -376,8 +460,8 @@ func (s *Server) sendFortnightReports(ctx context.Context) {
 	tick := time.NewTicker(reportInterval)
 	defer tick.Stop()
 	for {
-		if n, err := s.Service.SendFortnightReports(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("send fortnight reports", "err", err)
+		if n, err := s.Service.SendFortnightReports(ctx); err != nil {
+			s.choreFailed(ctx, "send fortnight reports", err)
 		} else if n > 0 {
 			s.log.Info("sent fortnight share reports", "apps", n)
 		}
@@ -404,8 +488,8 @@ func (s *Server) reloadKeys(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if err := s.ReloadKeys(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("read keys", "err", err)
+		if err := s.ReloadKeys(ctx); err != nil {
+			s.choreFailed(ctx, "read keys", err)
 		}
 	}
 }
@@ -414,18 +498,30 @@ func (s *Server) reloadKeys(ctx context.Context) {
 // oauth.KeyReloadInterval.
 func (s *Server) ReloadKeys(ctx context.Context) error { return s.keys.Reload(ctx) }
 
+// choreFailed logs a background chore's failure, unless its context
+// ended, which is no failure, or the disk is full, which the server logs
+// once when it fills (health.Monitor), not at every round of every chore.
+func (s *Server) choreFailed(ctx context.Context, chore string, err error) {
+	if ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+		s.log.Error(chore, "err", err)
+	}
+}
+
 // Shutdown stops taking requests, lets those in flight finish, ends realtime
 // connections and background chores, and closes the store, so every
 // acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	if s.metricsHTTP != nil {
+		err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
+	}
 	s.waitChores()
 	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 
 // Close releases the server's resources without waiting for requests.
 func (s *Server) Close() error {
-	err := s.http.Close()
+	err := errors.Join(s.http.Close(), s.closeMetrics())
 	s.waitChores()
 	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }

@@ -7,11 +7,14 @@
 package apptest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -130,6 +133,31 @@ func Engine() string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// Metric reads one series, such as `parley_http_requests_total{code="200",route="GET /healthz"}`,
+// from the server's /metrics; a series absent reads as 0.
+func (e *Env) Metric(tb testing.TB, series string) float64 {
+	tb.Helper()
+	resp, err := http.Get(e.Server.MetricsURL() + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return f
+		}
+	}
+	return 0
 }
 
 // Password is the password MustMember gives a member.

@@ -99,6 +99,14 @@ type Config struct {
 	// server believes about a request's client (PARLEY_TRUSTED_PROXIES).
 	// Empty trusts no header: the client is the connection's peer.
 	TrustedProxies string
+	// MetricsAddr is the host:port of a listener of its own for /metrics,
+	// which then is served there only, not at Addr (PARLEY_METRICS_ADDR).
+	// Empty serves /metrics at Addr.
+	MetricsAddr string
+	// MinFreeDiskMiB is the free space, in MiB, of the data directory's
+	// disk below which /readyz says the server is not ready
+	// (PARLEY_MIN_FREE_DISK_MIB). PostgreSQL's disk is not watched.
+	MinFreeDiskMiB int
 }
 
 // Default returns the settings of a server started with no flags.
@@ -119,6 +127,7 @@ func Default() Config {
 		ShutdownTimeout:      15 * time.Second,
 		MemoryLimitMiB:       64,
 		ReportMinPeople:      parley.DefaultReportMinPeople,
+		MinFreeDiskMiB:       256,
 	}
 }
 
@@ -136,6 +145,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_KEYS_FILE":       &c.KeysFile,
 		"PARLEY_KEYS_WRAP_KEY":   &c.KeysWrapKey,
 		"PARLEY_TRUSTED_PROXIES": &c.TrustedProxies,
+		"PARLEY_METRICS_ADDR":    &c.MetricsAddr,
 	} {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -147,6 +157,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		"PARLEY_RATE_LIMIT_APP_BURST":    &c.RateLimitAppBurst,
 		"PARLEY_RATE_LIMIT_MEMBER_BURST": &c.RateLimitMemberBurst,
 		"PARLEY_REPORT_MIN_PEOPLE":       &c.ReportMinPeople,
+		"PARLEY_MIN_FREE_DISK_MIB":       &c.MinFreeDiskMiB,
 	} {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -189,6 +200,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("config: addr %q: %w", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("config: metrics addr %q: %w", c.MetricsAddr, err)
+		}
+	}
+	if c.MinFreeDiskMiB < 0 {
+		return fmt.Errorf("config: minimum free disk %d MiB is negative", c.MinFreeDiskMiB)
 	}
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")

@@ -117,3 +117,32 @@ func TestConfig_Warnings(t *testing.T) {
 		})
 	}
 }
+
+// The metrics listener and the free disk /readyz wants come from the
+// environment; a metrics address that is no host:port, or a negative
+// minimum, is refused by Validate.
+func TestConfig_Health(t *testing.T) {
+	env := map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090", "PARLEY_MIN_FREE_DISK_MIB": "512"}
+	c, err := FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "127.0.0.1:9090" || c.MinFreeDiskMiB != 512 || c.Validate() != nil {
+		t.Fatalf("from the environment: %+v (%v)", c, c.Validate())
+	}
+	if d := Default(); d.MetricsAddr != "" || d.MinFreeDiskMiB != 256 {
+		t.Errorf("defaults: metrics at %q, %d MiB free; want at the main address, 256", d.MetricsAddr, d.MinFreeDiskMiB)
+	}
+	for name, change := range map[string]func(*Config){
+		"MetricsAddrNoPort": func(c *Config) { c.MetricsAddr = "localhost" },
+		"NegativeMinFree":   func(c *Config) { c.MinFreeDiskMiB = -1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			change(&c)
+			if err := c.Validate(); err == nil {
+				t.Error("Validate took it")
+			}
+		})
+	}
+}

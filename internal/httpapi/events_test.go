@@ -301,7 +301,7 @@ func TestEvents_SlowClientDisconnected(t *testing.T) {
 		}
 		rand.Read(noise)
 		apptest.MustSend(t, alice, th.ID, base64.StdEncoding.EncodeToString(noise))
-		if i%50 == 49 && metricValue(t, env, "parley_realtime_slow_disconnects_total") >= 1 {
+		if i%50 == 49 && env.Metric(t, "parley_realtime_slow_disconnects_total") >= 1 {
 			break
 		}
 	}

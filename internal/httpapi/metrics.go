@@ -1,19 +1,24 @@
 package httpapi
 
 import (
+	"net/http"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics are the server's Prometheus collectors, on a registry of their own.
 type Metrics struct {
-	Registry      *prometheus.Registry
-	requests      *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
-	websockets    prometheus.Gauge
-	messagesSent  prometheus.Counter
-	eventsDropped prometheus.Counter
-	rateLimited   *prometheus.CounterVec
+	Registry       *prometheus.Registry
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	websockets     prometheus.Gauge
+	messagesSent   prometheus.Counter
+	eventsDropped  prometheus.Counter
+	rateLimited    *prometheus.CounterVec
+	signInFailures *prometheus.CounterVec
 }
 
 // NewMetrics returns the collectors registered on a new registry, with the
@@ -22,7 +27,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_http_requests_total", Help: "HTTP requests by route and status code.",
+			Name: "parley_http_requests_total", Help: "HTTP requests by route and status code: the API's, the OAuth provider's and the pages'.",
 		}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "parley_http_request_duration_seconds", Help: "HTTP request latency by route.",
@@ -40,8 +45,47 @@ func NewMetrics() *Metrics {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_rate_limited_total", Help: "Requests refused by a rate limit, by policy (app or member).",
 		}, []string{"policy"}),
+		signInFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_signin_failures_total", Help: "Sign-ins refused, by the API and the pages, by reason: credentials (wrong username or password), disabled (the account is) or throttled (too many failures).",
+		}, []string{"reason"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.websockets, m.messagesSent, m.eventsDropped, m.rateLimited,
+	m.Registry.MustRegister(m.requests, m.duration, m.websockets, m.messagesSent, m.eventsDropped, m.rateLimited, m.signInFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// SignInFailed counts a sign-in refused for reason.
+func (m *Metrics) SignInFailed(reason string) { m.signInFailures.WithLabelValues(reason).Inc() }
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// Instrument counts the requests next serves as the API counts its own:
+// by the pattern that routed them (the most specific one, when next routes
+// with a ServeMux of its own) and the status answered.
+func (m *Metrics) Instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() { m.observe(routeLabel(r.Pattern), rec.status, time.Since(start)) }()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// observe counts a request to route answered with status.
+func (m *Metrics) observe(route string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(route, statusLabel(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+}
+
+// routeLabel is the route a request is counted under: its pattern, or
+// "unmatched" for those only the catch-all took, so that the label's
+// values stay few whatever paths clients send.
+func routeLabel(pattern string) string {
+	if pattern == "" || pattern == "/" {
+		return "unmatched"
+	}
+	return pattern
 }

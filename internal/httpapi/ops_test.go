@@ -1,14 +1,14 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 func TestHealthz(t *testing.T) {
@@ -40,29 +40,73 @@ func TestMetrics(t *testing.T) {
 		`parley_http_requests_total{code="404",route="GET /api/v1/threads/{id}"}`:                1,
 		`parley_http_request_duration_seconds_count{route="POST /api/v1/threads/{id}/messages"}`: 2,
 	} {
-		if got := metricValue(t, env, series); got != want {
+		if got := env.Metric(t, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
 		}
 	}
 }
 
-// metricValue reads one series from /metrics; absent reads as 0.
-func metricValue(t *testing.T, env *apptest.Env, series string) float64 {
-	t.Helper()
-	resp, err := http.Get(env.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+// TestMetrics_WholeServer: the OAuth provider's routes and the pages are
+// counted as the API's are, each request once; sign-in failures and
+// rate-limited requests are counted; the store's figures are read at each
+// scrape.
+func TestMetrics_WholeServer(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 1 })
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	alice.Me(ctx) // the burst of one
+	if _, err := alice.Me(ctx); client.StatusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("the second call: %v, want 429", err)
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
+	// Five wrong passwords are free; the sixth attempt waits.
+	for i := range 5 {
+		if _, err := env.Client.SignIn(ctx, "alice", "not her password"); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %v", i+1, err)
 		}
 	}
-	return 0
+	if _, err := env.Client.SignIn(ctx, "alice", "not her password"); client.StatusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("a sixth wrong password: %v", err)
+	}
+	env.MustMember(t, "bob")
+	if _, err := env.Server.Service.SetDisabled(service.ConsoleContext(ctx), "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob")); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("a disabled account: %v", err)
+	}
+	for _, path := range []string{"/.well-known/openid-configuration", "/oauth2/keys", "/sign-in", "/oauth2/nothing-here"} {
+		resp, err := http.Get(env.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	for series, want := range map[string]float64{
+		`parley_rate_limited_total{policy="member"}`:                                                1,
+		`parley_signin_failures_total{reason="credentials"}`:                                        5,
+		`parley_signin_failures_total{reason="throttled"}`:                                          1,
+		`parley_signin_failures_total{reason="disabled"}`:                                           1,
+		`parley_http_requests_total{code="401",route="POST /api/v1/sessions"}`:                      6,
+		`parley_http_requests_total{code="200",route="GET /.well-known/openid-configuration"}`:      1,
+		`parley_http_requests_total{code="200",route="/oauth2/"}`:                                   1, // the keys, served by the provider's library
+		`parley_http_requests_total{code="200",route="/sign-in"}`:                                   1,
+		`parley_http_request_duration_seconds_count{route="GET /.well-known/openid-configuration"}`: 1,
+		`parley_webhook_queue_depth`:                                                                0,
+		`parley_webhook_oldest_due_seconds`:                                                         0,
+		`parley_storage_full`:                                                                       0,
+		`parley_storage_full_refusals_total`:                                                        0,
+	} {
+		if got := env.Metric(t, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	if got := env.Metric(t, "parley_database_bytes"); got <= 0 {
+		t.Errorf("parley_database_bytes = %v", got)
+	}
+	if apptest.Engine() == "sqlite" {
+		if env.Metric(t, "parley_database_wal_bytes") <= 0 || env.Metric(t, "parley_disk_free_bytes") <= 0 {
+			t.Error("the embedded database's write-ahead log or its disk's free space is not measured")
+		}
+	}
 }

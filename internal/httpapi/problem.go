@@ -36,11 +36,13 @@ var errorStatus = map[string]int{
 	parley.ECONFLICT:     http.StatusConflict,
 	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	parley.ETHROTTLED:    http.StatusTooManyRequests,
+	parley.EFULL:         http.StatusInsufficientStorage,
 	parley.EINTERNAL:     http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
 	codeUpgradeRequired:  http.StatusUpgradeRequired,
 	codeUnavailable:      http.StatusServiceUnavailable,
+	codeNotReady:         http.StatusServiceUnavailable,
 }
 
 // apiDetails are the details the API gives, in its own terms of headers,
@@ -78,6 +80,7 @@ const (
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUpgradeRequired  = "upgrade_required"
 	codeUnavailable      = "unavailable"
+	codeNotReady         = "not_ready"
 )
 
 // writeError answers with the problem for err. Internal errors are logged in

@@ -1,5 +1,6 @@
 // Package httpapi serves Parley's JSON API under /api/v1, its realtime
-// events over WebSocket, and the operational endpoints /healthz and /metrics.
+// events over WebSocket, the operational endpoints /healthz and /readyz,
+// and the metrics the server mounts at /metrics.
 //
 // Handlers are thin: they decode, call the service with the caller in the
 // context, and encode. Every error leaves as application/problem+json
@@ -18,7 +19,6 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/service"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Server is the HTTP handler of the API.
@@ -27,6 +27,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	limits  Limits
+	ready   func(context.Context) error
 	mux     *http.ServeMux
 
 	// closing is closed when the server shuts down, ending realtime connections.
@@ -35,9 +36,10 @@ type Server struct {
 }
 
 // NewServer returns the API's handler, which holds authenticated calls to
-// limits.
-func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits) *Server {
-	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, mux: http.NewServeMux(), closing: make(chan struct{})}
+// limits and answers /readyz with ready: nil when the server may take
+// traffic, or else what keeps it from it, in words an operator may see.
+func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits, ready func(context.Context) error) *Server {
+	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, ready: ready, mux: http.NewServeMux(), closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		switch {
@@ -54,7 +56,7 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc(readyRoute, s.handleReady)
 	s.mux.HandleFunc("/", s.handleUnmatched)
 	return s
 }
@@ -80,15 +82,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeProblem(rec, http.StatusInternalServerError, parley.EINTERNAL, "Internal error.")
 			}
 		}
-		route := r.Pattern
-		if route == "" || route == "/" {
-			route = "unmatched"
-		}
+		route := routeLabel(r.Pattern)
 		elapsed := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, statusLabel(rec.status)).Inc()
-		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		s.metrics.observe(route, rec.status, elapsed)
 		level := slog.LevelDebug
-		if rec.status >= 500 {
+		// A full disk is logged when it fills and when it clears, by
+		// the server, not at every request it refuses; /readyz answering
+		// 503 is what it is for.
+		if rec.status >= 500 && rec.status != http.StatusInsufficientStorage && route != readyRoute {
 			level = slog.LevelError
 		}
 		if s.log.Enabled(r.Context(), level) {
@@ -104,6 +105,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NewResponseController(rec).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// readyRoute is the pattern of the readiness check.
+const readyRoute = "GET /readyz"
+
+// handleReady answers /readyz: 200 while the server may take traffic, 503
+// with a problem saying why not otherwise. Unlike /healthz, which says only
+// that the process answers, it asks the database.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.ready(r.Context()); err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, codeNotReady, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // handleUnmatched answers requests no route takes: 405 with Allow when the

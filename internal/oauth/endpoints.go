@@ -323,8 +323,14 @@ func (e *endpoints) clientAndToken(w http.ResponseWriter, r *http.Request) (*par
 }
 
 // writeError answers with err as an OAuth error; one that is not an
-// OAuth error is logged and answered as server_error.
+// OAuth error is logged and answered as server_error. A full disk is
+// server_error with 507, as the API answers it, and is logged by the
+// server when it fills, not here.
 func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if parley.ErrorCode(err) == parley.EFULL {
+		writeOAuthError(w, http.StatusInsufficientStorage, storageFull(err))
+		return
+	}
 	oe, ok := err.(*oidc.Error)
 	if !ok {
 		e.log.ErrorContext(r.Context(), "oauth endpoint", "path", r.URL.Path, "err", err)

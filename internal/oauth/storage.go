@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -234,6 +235,12 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 
 func (s *storage) Health(context.Context) error { return nil }
 
+// storageFull is the server_error, answered with 507, of a write the full
+// disk refused: it says so, without the store's own words.
+func storageFull(err error) *oidc.Error {
+	return oidc.ErrServerError().WithDescription("%s", parley.ErrorMessage(err))
+}
+
 // clientError translates the service's refusal of a client into
 // invalid_client; other errors pass unchanged.
 func clientError(err error) error {
@@ -246,11 +253,14 @@ func clientError(err error) error {
 
 // grantError translates the service's refusal of a code or refresh token
 // into invalid_grant, saying why (RFC 6749 section 5.2); other errors pass
-// unchanged.
+// unchanged. A full disk refuses nothing: the code or token stays good,
+// and the client is told to try again later, with 507 as the API tells it.
 func grantError(err error) error {
 	switch parley.ErrorCode(err) {
 	case "", parley.EINTERNAL:
 		return err
+	case parley.EFULL:
+		return op.NewStatusError(storageFull(err), http.StatusInsufficientStorage)
 	}
 	return oidc.ErrInvalidGrant().WithDescription("%s", parley.ErrorMessage(err))
 }

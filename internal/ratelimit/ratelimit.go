@@ -42,6 +42,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"sync"
@@ -226,7 +227,8 @@ func (l *Limiter) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if err := l.Sync(ctx); err != nil && ctx.Err() == nil {
+		// A full disk is logged once, by the server, not at every sync.
+		if err := l.Sync(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
 			l.log.Error("sync rate limits", "err", err)
 		}
 	}

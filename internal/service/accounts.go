@@ -126,7 +126,14 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		s.log.InfoContext(ctx, "signed in", append(who, "client", clientAddr(ctx))...)
 	case code == parley.EUNAUTHORIZED:
 		s.log.WarnContext(ctx, "sign-in failed", append(who, "client", clientAddr(ctx), "reason", parley.ErrorMessage(err))...)
-	case code != parley.ETHROTTLED: // begin logged the throttling
+		if u != nil && u.Disabled {
+			s.signInFailed("disabled")
+		} else {
+			s.signInFailed("credentials")
+		}
+	case code == parley.ETHROTTLED: // begin logged the throttling
+		s.signInFailed("throttled")
+	default:
 		s.log.ErrorContext(ctx, "sign-in", append(who, "client", clientAddr(ctx), "err", err)...)
 	}
 	if err != nil {
@@ -221,6 +228,13 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 		return u, keys, denied
 	}
 	return u, keys, nil
+}
+
+// signInFailed tells Options.SignInFailed of a sign-in refused for reason.
+func (s *Service) signInFailed(reason string) {
+	if s.opts.SignInFailed != nil {
+		s.opts.SignInFailed(reason)
+	}
 }
 
 // SignOut ends the caller's current session.

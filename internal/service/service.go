@@ -43,6 +43,10 @@ type Options struct {
 	// until an operator approves them (ApproveApp); no one may connect
 	// them before.
 	AppsRequireReview bool
+	// SignInFailed, if set, is told of each sign-in refused, by reason:
+	// "credentials" (wrong username or password), "disabled" (the account
+	// is) or "throttled" (too many failures before).
+	SignInFailed func(reason string)
 }
 
 // TokenOpener opens a sealed access token into "tokenID:subject", the form

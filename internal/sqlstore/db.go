@@ -56,7 +56,12 @@ type DB struct {
 	// synced is whether the writer's connection fsyncs at commit
 	// (synchronous=FULL) rather than leaving it to the next one that does.
 	synced bool
+	// path is the SQLite database's file.
+	path string
 
+	// fullness is whether the disk was full at the last write, on either
+	// engine (health.go).
+	fullness fullness
 	// statements counts the statements run through a Tx, on either engine.
 	statements atomic.Uint64
 }
@@ -91,18 +96,19 @@ func (db *DB) Close() error {
 // spares every read a BEGIN and a COMMIT.
 func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.read(ctx, fn)
+		return db.noteRead(db.pg.read(ctx, fn))
 	}
-	return fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, statements: &db.statements})
+	return db.noteRead(fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, statements: &db.statements}))
 }
 
 // Write queues fn for the writer and waits until its batch is durable; on
-// PostgreSQL it runs fn in a transaction of its own (postgres.go).
+// PostgreSQL it runs fn in a transaction of its own (postgres.go). On a
+// full disk it fails with parley.ErrStorageFull, keeping nothing of fn.
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn, pgDurable)
+		return db.noteWrite(db.pg.write(ctx, fn, pgDurable))
 	}
-	return db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
+	return db.noteWrite(db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}))
 }
 
 // WriteOne is Write on SQLite, where the writer's transaction holds a
@@ -110,7 +116,7 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 // on its own.
 func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn, pgAlone)
+		return db.noteWrite(db.pg.write(ctx, fn, pgAlone))
 	}
 	return db.Write(ctx, fn)
 }
@@ -120,9 +126,9 @@ func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 // transaction commits with synchronous_commit off.
 func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.pg.write(ctx, fn, pgLazy)
+		return db.noteWrite(db.pg.write(ctx, fn, pgLazy))
 	}
-	return db.queueWrite(ctx, noSyncWrite(ctx, fn))
+	return db.noteWrite(db.queueWrite(ctx, noSyncWrite(ctx, fn)))
 }
 
 // runWrite calls a write's function, turning a panic into its error.

@@ -58,3 +58,10 @@ func MigrateTo(ctx context.Context, db *sql.DB, engine string, version int64) er
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// RaiseDiskFull fails tx's transaction with PostgreSQL's disk_full, as
+// its server does when its disk has no room for a page.
+func RaiseDiskFull(ctx context.Context, tx parley.Tx) error {
+	_, err := tx.(*txn).exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`)
+	return err
+}

@@ -49,7 +49,7 @@ import (
 // access log directly (postgres.go).
 func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
 	if db.pg != nil {
-		return db.pg.logReads(ctx, records)
+		return db.noteWrite(db.pg.logReads(ctx, records))
 	}
 	db.closeMu.RLock()
 	defer db.closeMu.RUnlock()
@@ -60,7 +60,7 @@ func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error
 	if schedule {
 		time.AfterFunc(foldDelay, func() { db.foldJournal(context.Background()) })
 	}
-	return err
+	return db.noteWrite(err)
 }
 
 // foldJournal folds the reads journaled so far into the access log, unless

@@ -537,6 +537,13 @@ func pgRetryable(err error) bool {
 	return ok && (e.Code == "40001" || e.Code == "40P01")
 }
 
+// pgDiskFull reports whether err is PostgreSQL's disk_full (53100): the
+// database server's disk had no room.
+func pgDiskFull(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && e.Code == "53100"
+}
+
 // pgUniqueViolation reports whether err is PostgreSQL's unique violation
 // (23505), of a primary key or any unique index.
 func pgUniqueViolation(err error) bool {

@@ -125,7 +125,15 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		read.Close()
 		return nil, err
 	}
+	db.path = path
 	return db, nil
+}
+
+// sqliteFull reports whether err is SQLite's SQLITE_FULL: the disk, or
+// the file system's quota, had no room for a page.
+func sqliteFull(err error) bool {
+	e, ok := errors.AsType[*sqlite.Error](err)
+	return ok && e.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
 // sqliteUniqueViolation reports whether err is SQLite's violation of a

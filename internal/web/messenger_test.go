@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // page is a messenger page as a browser without script gets it.
@@ -372,4 +373,46 @@ func regexpFind(t *testing.T, s, pattern string) string {
 		t.Fatalf("no %s in:\n%s", pattern, s)
 	}
 	return m[1]
+}
+
+// TestMessenger_DiskFull: a send the full disk refuses shows a page that
+// says so, with 507, not an internal error, and is not logged at every
+// page; once space is freed, the same form sends.
+func TestMessenger_DiskFull(t *testing.T) {
+	disk := sqlstoretest.SmallDisk(t, 8<<20)
+	env := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.Database, c.DataDir = "", disk })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	thread := b.get("/t/" + th.ID)
+
+	free := sqlstoretest.Fill(t, disk)
+	var refused *page
+	for i := 0; refused == nil; i++ {
+		if i == 200 {
+			t.Fatal("200 sends on a full disk, none refused")
+		}
+		switch p := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {strings.Repeat("x", 4000)}}); p.status {
+		case http.StatusOK:
+		case http.StatusInsufficientStorage:
+			refused = p
+		default:
+			t.Fatalf("a send on a full disk: %d\n%s", p.status, p.body)
+		}
+	}
+	for _, want := range []string{"<h1>Insufficient Storage</h1>", `class="error"`, "The server is out of storage space, so nothing was saved"} {
+		if !strings.Contains(refused.body, want) {
+			t.Errorf("the page of a refused send lacks %q:\n%s", want, refused.body)
+		}
+	}
+	if strings.Contains(env.Logs.String(), "page error") {
+		t.Error("a refused page was logged as an error of its own")
+	}
+
+	free()
+	if p := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {"after"}}); p.status != http.StatusOK || !strings.Contains(p.body, "after") {
+		t.Fatalf("a send once space is freed: %d", p.status)
+	}
 }

@@ -438,7 +438,9 @@ type errorPage struct{ Title, Error string }
 
 func (p *Pages) renderError(w http.ResponseWriter, err error) {
 	status := httpapi.StatusOf(err)
-	if status >= 500 {
+	// A full disk is logged when it fills and when it clears, not at
+	// every page it refuses.
+	if status >= 500 && status != http.StatusInsufficientStorage {
 		p.log.Error("page error", "err", err)
 	}
 	p.render(w, status, "error", errorPage{Title: http.StatusText(status), Error: parley.ErrorMessage(err)})

@@ -2,9 +2,12 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley"
 )
 
 // Queue is where a worker takes deliveries from and records attempts to:
@@ -45,7 +48,8 @@ func (w *Worker) Run(ctx context.Context) {
 	var results []Result
 	for ctx.Err() == nil {
 		jobs, err := w.Queue.ExchangeWebhooks(ctx, results, batch)
-		if err != nil && ctx.Err() == nil {
+		// A full disk is logged once, by the server, not at every poll.
+		if err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
 			w.Log.Error("deliver webhooks", "err", err)
 		}
 		results = nil

@@ -10,11 +10,15 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,4 +106,55 @@ func PostgresURL(tb testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return fmt.Sprint(u)
+}
+
+// SmallDisk mounts a file system of size bytes (a tmpfs) for the test and
+// returns its directory, unmounted when the test ends: a disk a test can
+// fill. Mounting needs root; without it the test is skipped, except under
+// CI=true, where it fails.
+func SmallDisk(tb testing.TB, size int64) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.FormatInt(size, 10)+",mode=0755", "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("mounting a small file system is required under CI: %v: %s", err, out)
+		}
+		tb.Skipf("cannot mount a small file system (needs root): %v: %s", err, out)
+	}
+	tb.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			tb.Errorf("unmount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// Fill fills the file system of dir with a file, until no byte more fits,
+// and returns a function that deletes the file again.
+func Fill(tb testing.TB, dir string) (free func()) {
+	tb.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	for len(buf) > 0 {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				tb.Fatal(err)
+			}
+			buf = buf[:len(buf)/2] // the last blocks, a smaller write at a time
+		}
+	}
+	if err := f.Close(); err != nil && !errors.Is(err, syscall.ENOSPC) {
+		tb.Fatal(err)
+	}
+	return func() {
+		tb.Helper()
+		if err := os.Remove(path); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

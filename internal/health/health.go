@@ -1,0 +1,151 @@
+// Package health tells an operator how the server's store is doing: whether
+// the server is ready for traffic (the check behind /readyz), the gauges of
+// its store and disk on /metrics, and a log line when the disk fills and
+// when it has room again.
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Monitor watches a store and, on the embedded database, the disk under
+// its data directory.
+type Monitor struct {
+	store *sqlstore.DB
+	// dataDir is the embedded database's directory, whose file system's
+	// free space counts; "" on PostgreSQL, whose disk is the database
+	// server's, out of this server's sight.
+	dataDir string
+	// minFree is the free space under dataDir below which the server is
+	// not ready.
+	minFree uint64
+	clock   parley.Clock
+	log     *slog.Logger
+
+	dbBytes, walBytes, diskFree, queued, oldestDue, full, refused *prometheus.Desc
+}
+
+// New returns a monitor of store, whose data directory, on the embedded
+// database, is dataDir ("" on PostgreSQL), and logs, once each, when a
+// write is first refused for a full disk and when writes succeed again.
+func New(store *sqlstore.DB, dataDir string, minFree uint64, clock parley.Clock, log *slog.Logger) *Monitor {
+	m := &Monitor{
+		store: store, dataDir: dataDir, minFree: minFree, clock: clock, log: log,
+		dbBytes:   prometheus.NewDesc("parley_database_bytes", "Size of the database: the embedded database's file without its write-ahead log, or the whole PostgreSQL database.", nil, nil),
+		walBytes:  prometheus.NewDesc("parley_database_wal_bytes", "Size of the embedded database's write-ahead log (not on PostgreSQL).", nil, nil),
+		diskFree:  prometheus.NewDesc("parley_disk_free_bytes", "Space free to the server on the file system of its data directory (not on PostgreSQL).", nil, nil),
+		queued:    prometheus.NewDesc("parley_webhook_queue_depth", "Webhook deliveries waiting to be sent, being sent or waiting to be tried again.", nil, nil),
+		oldestDue: prometheus.NewDesc("parley_webhook_oldest_due_seconds", "How long the webhook delivery due longest has waited since it fell due; 0 when none is due.", nil, nil),
+		full:      prometheus.NewDesc("parley_storage_full", "1 while writes are refused because the disk is full, else 0.", nil, nil),
+		refused:   prometheus.NewDesc("parley_storage_full_refusals_total", "Writes refused because the disk was full.", nil, nil),
+	}
+	store.OnStorageFull(func(full bool) {
+		if full {
+			log.Error("the disk is full: writes are refused until space is freed", "data", dataDir)
+		} else {
+			log.Info("the disk has room again: writes succeed")
+		}
+	})
+	return m
+}
+
+// probeTimeout bounds each check of Ready and the reads of a scrape.
+const probeTimeout = 5 * time.Second
+
+// Ready reports whether the server may take traffic: the database takes a
+// write, its schema is this binary's (not migrated by a newer parley since
+// this one started), and, on the embedded database, its disk has minFree
+// bytes free. Its error says what is wrong, for the operator; the
+// database's own errors are logged.
+func (m *Monitor) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var errs []error
+	if err := m.store.CheckWritable(ctx); errors.Is(err, parley.ErrStorageFull) {
+		errs = append(errs, errors.New("the database cannot be written: the disk is full"))
+	} else if err != nil {
+		m.log.Warn("readiness: the database cannot be written", "err", err)
+		errs = append(errs, errors.New("the database cannot be written"))
+	}
+	if v, err := m.store.DatabaseSchema(ctx); err != nil {
+		m.log.Warn("readiness: the schema version cannot be read", "err", err)
+		errs = append(errs, errors.New("the database's schema version cannot be read"))
+	} else if want := sqlstore.SchemaVersion(); v != want {
+		errs = append(errs, fmt.Errorf("the database is at schema %d and this parley expects %d: a migration is pending", v, want))
+	}
+	if m.dataDir != "" {
+		if free, err := diskFree(m.dataDir); err != nil {
+			m.log.Warn("readiness: free disk space cannot be read", "err", err)
+			errs = append(errs, errors.New("the free space of the data directory's disk cannot be read"))
+		} else if free < m.minFree {
+			errs = append(errs, fmt.Errorf("the data directory's disk is nearly full: %d MiB free, under the %d MiB minimum", free>>20, m.minFree>>20))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// diskFree returns the bytes free to an unprivileged user on the file
+// system that holds dir.
+func diskFree(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("health: free space of %s: %w", dir, err)
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+// Describe implements prometheus.Collector.
+func (m *Monitor) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.dbBytes, m.walBytes, m.diskFree, m.queued, m.oldestDue, m.full, m.refused} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: it reads the figures at each
+// scrape. Those that cannot be read are left out, and the failure logged.
+func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
+	full, refused := m.store.StorageFull()
+	ch <- prometheus.MustNewConstMetric(m.full, prometheus.GaugeValue, boolValue(full))
+	ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(refused))
+	if m.dataDir != "" {
+		if free, err := diskFree(m.dataDir); err != nil {
+			m.log.Warn("metrics: free disk space", "err", err)
+		} else {
+			ch <- prometheus.MustNewConstMetric(m.diskFree, prometheus.GaugeValue, float64(free))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	now := m.clock.Now()
+	s, err := m.store.Stats(ctx, now)
+	if err != nil {
+		m.log.Warn("metrics: store figures", "err", err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(m.dbBytes, prometheus.GaugeValue, float64(s.DatabaseBytes))
+	if m.dataDir != "" {
+		ch <- prometheus.MustNewConstMetric(m.walBytes, prometheus.GaugeValue, float64(s.WALBytes))
+	}
+	ch <- prometheus.MustNewConstMetric(m.queued, prometheus.GaugeValue, float64(s.WebhooksQueued))
+	var age time.Duration
+	if !s.OldestDueWebhook.IsZero() {
+		age = max(now.Sub(s.OldestDueWebhook), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(m.oldestDue, prometheus.GaugeValue, age.Seconds())
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

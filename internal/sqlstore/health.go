@@ -1,0 +1,176 @@
+package sqlstore
+
+// What the store tells an operator about itself: whether its disk is full,
+// whether it takes writes and has this binary's schema (for /readyz), and
+// its sizes and queue (for /metrics).
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// storageFull reports whether err says the disk had no room: SQLite's
+// SQLITE_FULL, PostgreSQL's disk_full, or a write to a file of the store's
+// (the journal of reads) refused with ENOSPC or EDQUOT.
+func storageFull(err error) bool {
+	return err != nil && (sqliteFull(err) || pgDiskFull(err) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT))
+}
+
+// fullness is whether the store's disk was full at its last write, and how
+// many calls it refused for it.
+type fullness struct {
+	// isFull mirrors full, so that a write that succeeds while the disk
+	// is not full takes no lock.
+	isFull   atomic.Bool
+	mu       sync.Mutex
+	full     bool
+	refused  int64
+	onChange func(full bool)
+}
+
+// noteWrite sees the outcome of a write: a write refused for a full disk
+// marks the store full and returns parley.ErrStorageFull wrapping err; a
+// write that succeeds marks it not full. Any other error says nothing of
+// the disk and is returned as it is.
+func (db *DB) noteWrite(err error) error {
+	full := storageFull(err)
+	if err != nil && !full {
+		return err
+	}
+	db.fullness.set(full)
+	if full {
+		return fmt.Errorf("%w: %w", parley.ErrStorageFull, err)
+	}
+	return nil
+}
+
+// noteRead sees the outcome of a read, which fails for a full disk only
+// when the reads journaled before it could not be folded into the access
+// log; a read that succeeds says nothing of the disk.
+func (db *DB) noteRead(err error) error {
+	if storageFull(err) {
+		return db.noteWrite(err)
+	}
+	return err
+}
+
+func (f *fullness) set(full bool) {
+	if !full && !f.isFull.Load() {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if full {
+		f.refused++
+	}
+	if full == f.full {
+		return
+	}
+	f.full = full
+	f.isFull.Store(full)
+	if f.onChange != nil {
+		f.onChange(full)
+	}
+}
+
+// OnStorageFull has fn called, once, when a write is first refused because
+// the disk is full, and again, with false, when a write next succeeds: the
+// store needs no restart once space is freed. Set it before the store is
+// used.
+func (db *DB) OnStorageFull(fn func(full bool)) {
+	db.fullness.mu.Lock()
+	defer db.fullness.mu.Unlock()
+	db.fullness.onChange = fn
+}
+
+// StorageFull reports whether the last write was refused because the disk
+// was full, and how many calls have been refused for it since the store
+// opened.
+func (db *DB) StorageFull() (full bool, refused int64) {
+	db.fullness.mu.Lock()
+	defer db.fullness.mu.Unlock()
+	return db.fullness.full, db.fullness.refused
+}
+
+// CheckWritable writes to the database and reports why it cannot: the
+// write is a row rewritten with its own values, cheap on both engines, and
+// fails as any write would, on a full disk, a read-only file or a
+// PostgreSQL server in recovery or read-only mode. It does not wait for
+// the disk to sync.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	return db.WriteLazily(ctx, func(tx parley.Tx) error {
+		_, err := tx.(*txn).exec(ctx, `UPDATE access_version SET version = version WHERE id = 1`)
+		return mapError("write probe", err)
+	})
+}
+
+// DatabaseSchema returns the schema version recorded in the database,
+// which differs from SchemaVersion once another parley has migrated it.
+func (db *DB) DatabaseSchema(ctx context.Context) (version int64, err error) {
+	err = db.Read(ctx, func(tx parley.Tx) error {
+		return tx.(*txn).queryRow(ctx, "schema version", `SELECT MAX(version_id) FROM goose_db_version`, nil, &version)
+	})
+	return version, err
+}
+
+// Stats are figures about the store for an operator.
+type Stats struct {
+	// DatabaseBytes is the size of the database: SQLite's file, without
+	// its write-ahead log; PostgreSQL's whole database.
+	DatabaseBytes int64
+	// WALBytes is the size of SQLite's write-ahead log; 0 on PostgreSQL,
+	// whose log is the database server's own.
+	WALBytes int64
+	// WebhooksQueued is how many webhook deliveries wait to be sent, due,
+	// being sent or waiting to be tried again.
+	WebhooksQueued int64
+	// OldestDueWebhook is when the delivery that has waited longest of
+	// those due at the time given to Stats fell due; zero if none is due.
+	OldestDueWebhook time.Time
+}
+
+// Stats reads the store's figures, with webhook deliveries due at now.
+func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
+	var s Stats
+	if db.pg == nil {
+		for path, size := range map[string]*int64{db.path: &s.DatabaseBytes, db.path + "-wal": &s.WALBytes} {
+			fi, err := os.Stat(path)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return s, fmt.Errorf("sqlstore: stats: %w", err)
+			} else if err == nil {
+				*size = fi.Size()
+			}
+		}
+	}
+	err := db.Read(ctx, func(tx parley.Tx) error {
+		t := tx.(*txn)
+		if db.pg != nil {
+			if err := t.queryRow(ctx, "database size", `SELECT pg_database_size(current_database())`, nil, &s.DatabaseBytes); err != nil {
+				return err
+			}
+		}
+		var oldest sql.NullInt64
+		if err := t.queryRow(ctx, "webhook queue", `SELECT COUNT(*), MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END)
+			FROM webhook_deliveries WHERE next_attempt_at IS NOT NULL`, []any{micros(now)}, &s.WebhooksQueued, &oldest); err != nil {
+			return err
+		}
+		if oldest.Valid {
+			s.OldestDueWebhook = fromMicros(oldest.Int64)
+		}
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("sqlstore: stats: %w", err)
+	}
+	return s, nil
+}
