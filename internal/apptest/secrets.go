@@ -33,6 +33,9 @@ var record = sync.OnceValue(func() *testRecord {
 	if dir == "" {
 		return nil
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		panic(fmt.Sprintf("apptest: %s: %v", TestLogsEnv, err))
+	}
 	open := func(name string) *os.File {
 		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%s-%d.jsonl", name, os.Getpid())), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
