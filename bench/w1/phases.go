@@ -1,18 +1,18 @@
 package main
 
 import (
+	"github.com/parleyhq/parley/bench/internal/benchkit"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/client"
-	"github.com/schollz/progressbar/v3"
 )
 
 // bench holds one W1 run's state.
@@ -45,19 +45,6 @@ func body(prefix string) string {
 	return prefix + strings.Repeat("x", bodyLen-len(prefix))
 }
 
-func newBar(n int, desc, unit string) *progressbar.ProgressBar {
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
-	)
-}
-
 // call runs one request with the per-request timeout and returns its latency:
 // from request start until the client has read the whole body.
 func call(ctx context.Context, fn func(ctx context.Context) error) (time.Duration, error) {
@@ -79,6 +66,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		{"3 send", b.send},
 		{"4 history", b.history},
 		{"5 inbox", b.inbox},
+		{"5b access log", b.accessLog},
 		{"6 delivery", b.delivery},
 		{"7 resources", b.resources},
 		{"8 webhook deliveries", func(context.Context) error {
@@ -89,7 +77,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		}},
 	}
 	for _, s := range steps {
-		logf("phase %s", s.name)
+		benchkit.Logf("phase %s", s.name)
 		if err := s.fn(ctx); err != nil {
 			return fmt.Errorf("phase %s: %w", s.name, err)
 		}
@@ -131,7 +119,7 @@ func (b *bench) accounts(ctx context.Context) error {
 	}
 	b.res.Accounts = summarize(lat, wall)
 	if b.pid != 0 {
-		hwm, err := peakRSS(b.pid)
+		hwm, err := benchkit.PeakRSS(b.pid)
 		if err != nil {
 			return fmt.Errorf("peak memory: %w", err)
 		}
@@ -232,11 +220,11 @@ func (b *bench) send(ctx context.Context) error {
 	var cpu0 int64
 	if b.pid != 0 {
 		var err error
-		if cpu0, err = cpuTicks(b.pid); err != nil {
+		if cpu0, err = benchkit.CPUTicks(b.pid); err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
 	}
-	bar := newBar(n, "send", "msg")
+	bar := benchkit.NewBar(n, "send", "msg")
 	wall, err := runWorkers(ctx, b.o.workers, n, func(ctx context.Context, i int) error {
 		t := &b.threads[i%numThreads]
 		sender := t.members[(i/numThreads)%len(t.members)]
@@ -265,12 +253,12 @@ func (b *bench) send(ctx context.Context) error {
 	b.res.Send = summarize(lat, wall)
 
 	if b.pid != 0 {
-		cpu1, err := cpuTicks(b.pid)
+		cpu1, err := benchkit.CPUTicks(b.pid)
 		if err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
-		b.res.Resources.SendCPUSeconds = ptr(float64(cpu1-cpu0) / clockTicks)
-		logf("waiting for the server to go idle (CPU time steady for %d polls of %s)", idleQuiet, idlePoll)
+		b.res.Resources.SendCPUSeconds = ptr(float64(cpu1-cpu0) / benchkit.ClockTicks)
+		benchkit.Logf("waiting for the server to go idle (CPU time steady for %d polls of %s)", idleQuiet, idlePoll)
 		idle, reached, err := waitIdle(b.pid, end, idleLimit)
 		if err != nil {
 			return fmt.Errorf("idle: %w", err)
@@ -313,7 +301,7 @@ func (b *bench) verify(ctx context.Context) error {
 		return fmt.Errorf("verify: the threads' last_seq add up to %d after %d acknowledged sends (messages lost or duplicated): %s",
 			total, b.o.sends, strings.Join(problems, "; "))
 	}
-	logf("verified: last_seq of the %d threads add up to %d", numThreads, total)
+	benchkit.Logf("verified: last_seq of the %d threads add up to %d", numThreads, total)
 	return nil
 }
 
@@ -347,7 +335,7 @@ func (b *bench) history(ctx context.Context) error {
 	// timed runs n reads from the index offset on, with workers at once.
 	timed := func(label string, workers, n, offset int) (Dist, error) {
 		lat := make([]time.Duration, n)
-		bar := newBar(n, label, "req")
+		bar := benchkit.NewBar(n, label, "req")
 		wall, err := runWorkers(ctx, workers, n, func(ctx context.Context, i int) error {
 			d, err := read(ctx, offset+i)
 			lat[i] = d
@@ -360,7 +348,7 @@ func (b *bench) history(ctx context.Context) error {
 	var cpu0 int64
 	if b.pid != 0 {
 		var err error
-		if cpu0, err = cpuTicks(b.pid); err != nil {
+		if cpu0, err = benchkit.CPUTicks(b.pid); err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
 	}
@@ -369,11 +357,11 @@ func (b *bench) history(ctx context.Context) error {
 		return err
 	}
 	if b.pid != 0 {
-		cpu1, err := cpuTicks(b.pid)
+		cpu1, err := benchkit.CPUTicks(b.pid)
 		if err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
-		b.res.Resources.HistoryCPUSeconds = ptr(float64(cpu1-cpu0) / clockTicks)
+		b.res.Resources.HistoryCPUSeconds = ptr(float64(cpu1-cpu0) / benchkit.ClockTicks)
 	}
 	// The one-at-a-time reads continue the index: i = 2000 … 2499.
 	b.res.History.Serial, err = timed("history, one at a time", 1, historySerial, historyReads)
@@ -489,7 +477,7 @@ func (b *bench) delivery(ctx context.Context) error {
 	select {
 	case <-all:
 	case err := <-readErr:
-		logf("delivery: u001's realtime connection ended: %v", err)
+		benchkit.Logf("delivery: u001's realtime connection ended: %v", err)
 	case <-time.After(deliveryTimeout):
 	case <-ctx.Done():
 		return ctx.Err()
@@ -515,7 +503,7 @@ func (b *bench) delivery(ctx context.Context) error {
 		Ack:     summarize(ack, wall),
 	}
 	if b.res.Delivery.Missing > 0 {
-		logf("delivery: %d of %d message.created events did not arrive within %s", b.res.Delivery.Missing, deliverySends, deliveryTimeout)
+		benchkit.Logf("delivery: %d of %d message.created events did not arrive within %s", b.res.Delivery.Missing, deliverySends, deliveryTimeout)
 	}
 	return nil
 }
@@ -525,21 +513,21 @@ func (b *bench) resources(ctx context.Context) error {
 	r := &b.res.Resources
 	r.MessagesStored = int64(b.o.sends + deliverySends)
 	if b.pid != 0 {
-		hwm, err := peakRSS(b.pid)
+		hwm, err := benchkit.PeakRSS(b.pid)
 		if err != nil {
 			return fmt.Errorf("peak memory: %w", err)
 		}
-		cpu, err := cpuSeconds(b.pid)
+		cpu, err := benchkit.CPUSeconds(b.pid)
 		if err != nil {
 			return fmt.Errorf("CPU time: %w", err)
 		}
-		cur, err := rss(b.pid)
+		cur, err := benchkit.RSS(b.pid)
 		if err != nil {
 			return fmt.Errorf("resident memory: %w", err)
 		}
 		r.PeakMemoryBytes, r.CPUSeconds, r.RSSBytes = &hwm, &cpu, &cur
 	} else {
-		logf("no --pid: memory, CPU and idle figures are n/a")
+		benchkit.Logf("no --pid: memory, CPU and idle figures are n/a")
 	}
 	if b.dataDir != "" {
 		n, files, err := dirSize(b.dataDir)
@@ -552,7 +540,7 @@ func (b *bench) resources(ctx context.Context) error {
 		r.DiskBytes, r.DiskFiles = &n, files
 		r.DiskBytesPerMessage = ptr(float64(n) / float64(r.MessagesStored))
 	} else {
-		logf("no --data: disk figures are n/a")
+		benchkit.Logf("no --data: disk figures are n/a")
 	}
 	return ctx.Err()
 }

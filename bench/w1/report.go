@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/parleyhq/parley/bench/internal/seed"
+
 	"fmt"
 	"io"
 	"maps"
@@ -21,6 +23,9 @@ type Results struct {
 	History  History  `json:"history"`
 	Inbox    Inbox    `json:"inbox"`
 	Delivery Delivery `json:"delivery"`
+	// AccessLog is the paging and verification of the seeded access
+	// logs, longest first (--seed-messages with --seed-access).
+	AccessLog []AccessLogRun `json:"access_log,omitempty"`
 	// Resources are null where w1 could not measure them (--url without
 	// --pid or --data).
 	Resources Resources `json:"resources"`
@@ -48,6 +53,9 @@ type RunInfo struct {
 	// deliveries its receiver got.
 	Webhook           bool  `json:"webhook"`
 	WebhookDeliveries int64 `json:"webhook_deliveries"`
+	// Seed is the bulk data written into the store before the server
+	// started (--seed-messages).
+	Seed seed.Shape `json:"seed"`
 }
 
 type Setup struct {

@@ -1,4 +1,7 @@
-package main
+// Package benchkit holds what Parley's benchmark programs under bench/
+// share: building and starting a server on loopback, reading its resource
+// use from /proc, progress bars and log lines.
+package benchkit
 
 import (
 	"context"
@@ -15,12 +18,12 @@ import (
 	"time"
 )
 
-// server is a Parley server w1 built and started itself.
-type server struct {
-	cmd     *exec.Cmd
-	url     string
+// Server is a Parley server a benchmark built and started itself.
+type Server struct {
+	Cmd     *exec.Cmd
+	URL     string
 	tmpDir  string // holds the binary and the server's log
-	dataDir string
+	DataDir string
 	logPath string
 	exited  chan struct{}
 	waitErr error
@@ -28,8 +31,8 @@ type server struct {
 	cleaned bool
 }
 
-// moduleRoot walks up from the working directory to the directory holding go.mod.
-func moduleRoot() (string, error) {
+// ModuleRoot walks up from the working directory to the directory holding go.mod.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -40,7 +43,7 @@ func moduleRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod in the working directory or above it: run w1 inside the parley module, or give --url")
+			return "", errors.New("no go.mod in the working directory or above it: run the benchmark inside the parley module, or give --url")
 		}
 		dir = parent
 	}
@@ -56,11 +59,22 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServer builds ./cmd/parley into a temporary directory and starts it
-// on 127.0.0.1 with a free port, a fresh data directory and open registration,
-// keeping its data in the PostgreSQL database at database if that is set.
-func startServer(ctx context.Context, database string, webhooks bool) (*server, error) {
-	root, err := moduleRoot()
+// Options say how to start a server.
+type Options struct {
+	// Database is the PostgreSQL URL the server keeps its data in; empty:
+	// the embedded database in the data directory.
+	Database string
+	// DataDir is the data directory to start on, which the server then
+	// owns (Cleanup removes it); empty: a fresh temporary one.
+	DataDir string
+	// Webhooks lets webhook endpoints be on loopback.
+	Webhooks bool
+}
+
+// Start builds ./cmd/parley into a temporary directory and starts it on
+// 127.0.0.1 with a free port and open registration, as o says.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -68,14 +82,14 @@ func startServer(ctx context.Context, database string, webhooks bool) (*server, 
 	if err != nil {
 		return nil, err
 	}
-	s := &server{tmpDir: tmp, logPath: filepath.Join(tmp, "server.log"), exited: make(chan struct{})}
-	fail := func(err error) (*server, error) {
-		s.cleanup(false)
+	s := &Server{tmpDir: tmp, logPath: filepath.Join(tmp, "server.log"), exited: make(chan struct{})}
+	fail := func(err error) (*Server, error) {
+		s.Cleanup(false)
 		return nil, err
 	}
 
 	bin := filepath.Join(tmp, "parley")
-	logf("building ./cmd/parley in %s", root)
+	Logf("building ./cmd/parley in %s", root)
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/parley")
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -83,44 +97,45 @@ func startServer(ctx context.Context, database string, webhooks bool) (*server, 
 		return fail(fmt.Errorf("go build ./cmd/parley: %w", err))
 	}
 
-	s.dataDir, err = os.MkdirTemp("", "parley-w1-data-")
-	if err != nil {
-		return fail(err)
+	if s.DataDir = o.DataDir; s.DataDir == "" {
+		if s.DataDir, err = os.MkdirTemp("", "parley-w1-data-"); err != nil {
+			return fail(err)
+		}
 	}
 	port, err := freePort()
 	if err != nil {
 		return fail(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s.url = "http://" + addr
+	s.URL = "http://" + addr
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		return fail(err)
 	}
 	defer logFile.Close() // the child holds its own descriptor
 
-	args := []string{"serve", "--addr", addr, "--data", s.dataDir, "--registration", "open"}
-	if webhooks {
+	args := []string{"serve", "--addr", addr, "--data", s.DataDir, "--registration", "open"}
+	if o.Webhooks {
 		args = append(args, "--webhooks-allow-private") // w1's receiver is on loopback
 	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.dataDir, "PARLEY_REGISTRATION=open",
+	s.Cmd = exec.Command(bin, args...)
+	s.Cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.DataDir, "PARLEY_REGISTRATION=open",
 		"PARLEY_SIGNUPS_PER_ADDRESS=1000", // W1 makes its 100 members from one address
 		// u000 sends thousands of messages a second, far past what a person
 		// may: the limit is raised out of reach, not lifted, so that W1
 		// still pays for applying it to every request.
 		"PARLEY_RATE_LIMIT_MEMBER=1000000", "PARLEY_RATE_LIMIT_MEMBER_BURST=1000000",
-		"PARLEY_DATABASE="+database)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = sysProcAttr()
-	if err := s.cmd.Start(); err != nil {
+		"PARLEY_DATABASE="+o.Database)
+	s.Cmd.Stdout, s.Cmd.Stderr = logFile, logFile
+	s.Cmd.SysProcAttr = sysProcAttr()
+	if err := s.Cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start parley: %w", err))
 	}
 	go func() {
-		s.waitErr = s.cmd.Wait()
+		s.waitErr = s.Cmd.Wait()
 		close(s.exited)
 	}()
-	logf("started parley pid %d on %s, data %s", s.cmd.Process.Pid, addr, s.dataDir)
+	Logf("started parley pid %d on %s, data %s", s.Cmd.Process.Pid, addr, s.DataDir)
 
 	if err := s.waitReady(ctx, 15*time.Second); err != nil {
 		return fail(err)
@@ -129,7 +144,7 @@ func startServer(ctx context.Context, database string, webhooks bool) (*server, 
 }
 
 // waitReady polls the public OpenAPI document until the server answers.
-func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer hc.CloseIdleConnections()
 	deadline := time.Now().Add(limit)
@@ -141,7 +156,7 @@ func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
 			return ctx.Err()
 		default:
 		}
-		resp, err := hc.Get(s.url + "/api/v1/openapi.json")
+		resp, err := hc.Get(s.URL + "/api/v1/openapi.json")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -149,50 +164,50 @@ func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("parley did not answer on %s within %s; its log:\n%s", s.url, limit, s.logTail())
+			return fmt.Errorf("parley did not answer on %s within %s; its log:\n%s", s.URL, limit, s.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// stop sends SIGTERM and waits for a graceful shutdown, killing the server
+// Stop sends SIGTERM and waits for a graceful shutdown, killing the server
 // if it takes more than 20 s.
-func (s *server) stop() error {
-	if s.stopped || s.cmd == nil || s.cmd.Process == nil {
+func (s *Server) Stop() error {
+	if s.stopped || s.Cmd == nil || s.Cmd.Process == nil {
 		return nil
 	}
 	s.stopped = true
 	start := time.Now()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := s.Cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("stop parley: %w", err)
 	}
 	select {
 	case <-s.exited:
 	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
+		s.Cmd.Process.Kill()
 		<-s.exited
 		return fmt.Errorf("parley did not stop within 20 s of SIGTERM and was killed; its log:\n%s", s.logTail())
 	}
-	logf("parley stopped in %.2f s", time.Since(start).Seconds())
+	Logf("parley stopped in %.2f s", time.Since(start).Seconds())
 	if s.waitErr != nil {
 		return fmt.Errorf("parley exited with %v after SIGTERM; its log:\n%s", s.waitErr, s.logTail())
 	}
 	return nil
 }
 
-// cleanup stops the server if it still runs and removes the temporary
+// Cleanup stops the server if it still runs and removes the temporary
 // directories, keeping the data directory when keep is set.
-func (s *server) cleanup(keep bool) error {
+func (s *Server) Cleanup(keep bool) error {
 	if s.cleaned {
 		return nil
 	}
 	s.cleaned = true
-	err := s.stop()
-	if s.dataDir != "" {
+	err := s.Stop()
+	if s.DataDir != "" {
 		if keep {
-			logf("kept the data directory %s", s.dataDir)
+			Logf("kept the data directory %s", s.DataDir)
 		} else {
-			os.RemoveAll(s.dataDir)
+			os.RemoveAll(s.DataDir)
 		}
 	}
 	os.RemoveAll(s.tmpDir)
@@ -200,7 +215,7 @@ func (s *server) cleanup(keep bool) error {
 }
 
 // logTail returns the end of the server's log.
-func (s *server) logTail() string {
+func (s *Server) logTail() string {
 	b, err := os.ReadFile(s.logPath)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
@@ -212,6 +227,7 @@ func (s *server) logTail() string {
 	return "  " + strings.Join(lines, "\n  ")
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "w1: "+format+"\n", args...)
+// Logf writes a line to stderr, after the program's name.
+func Logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, filepath.Base(os.Args[0])+": "+format+"\n", args...)
 }
