@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/parleyhq/parley/bench/internal/benchkit"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/bench/internal/benchkit"
 	"github.com/parleyhq/parley/client"
 )
 
@@ -88,7 +87,7 @@ func (b *bench) runAll(ctx context.Context) error {
 // accounts creates and signs in u000 … u099, 4 at a time.
 func (b *bench) accounts(ctx context.Context) error {
 	lat := make([]time.Duration, numUsers)
-	wall, err := runWorkers(ctx, accountWorkers, numUsers, func(ctx context.Context, i int) error {
+	wall, err := benchkit.RunWorkers(ctx, accountWorkers, numUsers, func(ctx context.Context, i int) error {
 		name, pw := username(i), fmt.Sprintf("bench-password-%03d", i)
 		var s *client.Session
 		d, err := call(ctx, func(ctx context.Context) error {
@@ -117,7 +116,7 @@ func (b *bench) accounts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.Accounts = summarize(lat, wall)
+	b.res.Accounts = benchkit.Summarize(lat, wall)
 	if b.pid != 0 {
 		hwm, err := benchkit.PeakRSS(b.pid)
 		if err != nil {
@@ -150,7 +149,7 @@ func (b *bench) setup(ctx context.Context) error {
 			add(groupSize*g, groupSize*g+j)
 		}
 	}
-	_, err := runWorkers(ctx, accountWorkers, len(pairs), func(ctx context.Context, i int) error {
+	_, err := benchkit.RunWorkers(ctx, accountWorkers, len(pairs), func(ctx context.Context, i int) error {
 		p := pairs[i]
 		_, err := call(ctx, func(ctx context.Context) error {
 			if _, err := b.users[p.a].AddFriend(ctx, username(p.c)); err != nil {
@@ -225,7 +224,7 @@ func (b *bench) send(ctx context.Context) error {
 		}
 	}
 	bar := benchkit.NewBar(n, "send", "msg")
-	wall, err := runWorkers(ctx, b.o.workers, n, func(ctx context.Context, i int) error {
+	wall, err := benchkit.RunWorkers(ctx, b.o.workers, n, func(ctx context.Context, i int) error {
 		t := &b.threads[i%numThreads]
 		sender := t.members[(i/numThreads)%len(t.members)]
 		text := body(fmt.Sprintf("bench message %06d ", i))
@@ -250,7 +249,7 @@ func (b *bench) send(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.Send = summarize(lat, wall)
+	b.res.Send = benchkit.Summarize(lat, wall)
 
 	if b.pid != 0 {
 		cpu1, err := benchkit.CPUTicks(b.pid)
@@ -333,17 +332,17 @@ func (b *bench) history(ctx context.Context) error {
 	}
 
 	// timed runs n reads from the index offset on, with workers at once.
-	timed := func(label string, workers, n, offset int) (Dist, error) {
+	timed := func(label string, workers, n, offset int) (benchkit.Dist, error) {
 		lat := make([]time.Duration, n)
 		bar := benchkit.NewBar(n, label, "req")
-		wall, err := runWorkers(ctx, workers, n, func(ctx context.Context, i int) error {
+		wall, err := benchkit.RunWorkers(ctx, workers, n, func(ctx context.Context, i int) error {
 			d, err := read(ctx, offset+i)
 			lat[i] = d
 			bar.Add(1)
 			return err
 		})
 		bar.Finish()
-		return summarize(lat, wall), err
+		return benchkit.Summarize(lat, wall), err
 	}
 	var cpu0 int64
 	if b.pid != 0 {
@@ -397,9 +396,9 @@ func (b *bench) inbox(ctx context.Context) error {
 			}
 		}
 		lat = append(lat, d)
-		b.res.Inbox.Ms = append(b.res.Inbox.Ms, ms(d))
+		b.res.Inbox.Ms = append(b.res.Inbox.Ms, benchkit.MS(d))
 	}
-	b.res.Inbox.MedianMs = summarize(lat, 0).P50
+	b.res.Inbox.MedianMs = benchkit.Summarize(lat, 0).P50
 	b.res.Inbox.Threads = u000Threads
 	return nil
 }
@@ -497,10 +496,10 @@ func (b *bench) delivery(ctx context.Context) error {
 		lat = append(lat, a.at.Sub(s.start))
 	}
 	b.res.Delivery = Delivery{
-		Latency: summarize(lat, wall),
+		Latency: benchkit.Summarize(lat, wall),
 		Sent:    deliverySends,
 		Missing: deliverySends - len(lat),
-		Ack:     summarize(ack, wall),
+		Ack:     benchkit.Summarize(ack, wall),
 	}
 	if b.res.Delivery.Missing > 0 {
 		benchkit.Logf("delivery: %d of %d message.created events did not arrive within %s", b.res.Delivery.Missing, deliverySends, deliveryTimeout)

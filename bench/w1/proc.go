@@ -1,14 +1,14 @@
 package main
 
 import (
-	"github.com/parleyhq/parley/bench/internal/benchkit"
-
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/bench/internal/benchkit"
 )
 
 // waitIdle polls the process's CPU time every idlePoll from start until it

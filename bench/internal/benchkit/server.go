@@ -25,10 +25,12 @@ type Server struct {
 	tmpDir  string // holds the binary and the server's log
 	DataDir string
 	logPath string
-	exited  chan struct{}
-	waitErr error
-	stopped bool
-	cleaned bool
+	// args and env start the binary again (Restart).
+	args, env []string
+	exited    chan struct{}
+	waitErr   error
+	stopped   bool
+	cleaned   bool
 }
 
 // ModuleRoot walks up from the working directory to the directory holding go.mod.
@@ -82,7 +84,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{tmpDir: tmp, logPath: filepath.Join(tmp, "server.log"), exited: make(chan struct{})}
+	s := &Server{tmpDir: tmp, logPath: filepath.Join(tmp, "server.log")}
 	fail := func(err error) (*Server, error) {
 		s.Cleanup(false)
 		return nil, err
@@ -108,39 +110,56 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	s.URL = "http://" + addr
-	logFile, err := os.Create(s.logPath)
-	if err != nil {
-		return fail(err)
-	}
-	defer logFile.Close() // the child holds its own descriptor
-
-	args := []string{"serve", "--addr", addr, "--data", s.DataDir, "--registration", "open"}
+	s.args = []string{filepath.Join(tmp, "parley"), "serve", "--addr", addr, "--data", s.DataDir, "--registration", "open"}
 	if o.Webhooks {
-		args = append(args, "--webhooks-allow-private") // w1's receiver is on loopback
+		s.args = append(s.args, "--webhooks-allow-private") // w1's receiver is on loopback
 	}
-	s.Cmd = exec.Command(bin, args...)
-	s.Cmd.Env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.DataDir, "PARLEY_REGISTRATION=open",
+	s.env = append(os.Environ(), "PARLEY_ADDR="+addr, "PARLEY_DATA="+s.DataDir, "PARLEY_REGISTRATION=open",
 		"PARLEY_SIGNUPS_PER_ADDRESS=1000", // W1 makes its 100 members from one address
 		// u000 sends thousands of messages a second, far past what a person
 		// may: the limit is raised out of reach, not lifted, so that W1
 		// still pays for applying it to every request.
 		"PARLEY_RATE_LIMIT_MEMBER=1000000", "PARLEY_RATE_LIMIT_MEMBER_BURST=1000000",
 		"PARLEY_DATABASE="+o.Database)
+	if err := s.launch(ctx); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// Restart stops the server and starts it again on the same address and
+// data, as a fresh process: what the last one held in memory is gone.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	s.stopped = false
+	return s.launch(ctx)
+}
+
+// launch starts the built binary and waits until it answers, appending
+// its output to the log.
+func (s *Server) launch(ctx context.Context) error {
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close() // the child holds its own descriptor
+
+	s.exited = make(chan struct{})
+	s.Cmd = exec.Command(s.args[0], s.args[1:]...)
+	s.Cmd.Env = s.env
 	s.Cmd.Stdout, s.Cmd.Stderr = logFile, logFile
 	s.Cmd.SysProcAttr = sysProcAttr()
 	if err := s.Cmd.Start(); err != nil {
-		return fail(fmt.Errorf("start parley: %w", err))
+		return fmt.Errorf("start parley: %w", err)
 	}
 	go func() {
 		s.waitErr = s.Cmd.Wait()
 		close(s.exited)
 	}()
-	Logf("started parley pid %d on %s, data %s", s.Cmd.Process.Pid, addr, s.DataDir)
-
-	if err := s.waitReady(ctx, 15*time.Second); err != nil {
-		return fail(err)
-	}
-	return s, nil
+	Logf("started parley pid %d on %s, data %s", s.Cmd.Process.Pid, s.URL, s.DataDir)
+	return s.waitReady(ctx, 15*time.Second)
 }
 
 // waitReady polls the public OpenAPI document until the server answers.
