@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for ANALYZE
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/bench/internal/benchkit"
 	"github.com/parleyhq/parley/bench/internal/seed"
@@ -46,6 +48,9 @@ func seedStore(ctx context.Context, o options) (dataDir string, err error) {
 			err = cerr
 		}
 	}
+	if err == nil && o.database != "" {
+		err = analyze(ctx, o.database)
+	}
 	if err != nil {
 		if dataDir != "" {
 			os.RemoveAll(dataDir)
@@ -54,6 +59,21 @@ func seedStore(ctx context.Context, o options) (dataDir string, err error) {
 	}
 	benchkit.Logf("seeded %d messages in %d threads of %d members in %.1f s", o.seed.Messages, o.seed.Threads, o.seed.Members, time.Since(start).Seconds())
 	return dataDir, nil
+}
+
+// analyze has PostgreSQL gather the statistics of the seeded tables, as
+// autovacuum would some time after a load like this: without them the
+// planner takes a table that grew from nothing to a million rows within
+// minutes for a small one, and reads the whole of a member's access log
+// below the cursor for each page of it.
+func analyze(ctx context.Context, database string) error {
+	db, err := sql.Open("pgx", database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "ANALYZE")
+	return err
 }
 
 // AccessLogRun is one seeded member's access log read whole through the
