@@ -102,9 +102,10 @@ func Fill(ctx context.Context, st parley.Store, s Shape) error {
 		return err
 	}
 
-	// Thread t has members t, t+1+k and t+2+2k (mod Members), k = t div
-	// Members: each member is in about 3·Threads/Members threads, with
-	// different company in each.
+	// Thread t has members a = t mod Members, a+1+k and a−1 (mod
+	// Members), k = t div Members (mod Members−2, so the three differ):
+	// each member is in about 3·Threads/Members threads, with different
+	// company in most.
 	threads := make([]parley.Thread, s.Threads)
 	members := make([][threadSize]int, s.Threads)
 	for t := range threads {
