@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parleyhq/parley/bench/internal/benchkit"
+	"github.com/parleyhq/parley/bench/internal/seed"
 	"github.com/parleyhq/parley/client"
 )
 
@@ -64,6 +66,13 @@ type options struct {
 	// webhook registers one webhook endpoint subscribed to
 	// message.created before the send phase.
 	webhook bool
+	// seed is the bulk data written into the store, straight through
+	// it, before the server starts (scale.go); none when its Messages is 0.
+	seed seed.Shape
+	// save is a file to write the figures to as JSON; baseline is such a
+	// file, from a run on the empty store, to print the send and history
+	// figures beside.
+	save, baseline string
 }
 
 func main() {
@@ -77,6 +86,12 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory of the server w1 started")
 	flag.StringVar(&o.database, "database", "", "PostgreSQL URL (postgres://…) of an empty database or schema for the server w1 starts; empty: the embedded database")
 	flag.BoolVar(&o.webhook, "webhook", false, "before the sends, register one webhook endpoint subscribed to message.created, of an app u000 owns, at a receiver w1 runs on loopback (a --url server needs --webhooks-allow-private)")
+	flag.IntVar(&o.seed.Messages, "seed-messages", 0, "before the server starts, write this many messages straight through the store (0: an empty store)")
+	flag.IntVar(&o.seed.Threads, "seed-threads", 10000, "with --seed-messages: group threads of 3 to spread them over")
+	flag.IntVar(&o.seed.Members, "seed-members", 1000, "with --seed-messages: members s0000 … to write them")
+	flag.IntVar(&o.seed.AccessEntries, "seed-access", 100000, "with --seed-messages: entries of the access log of s0000 (s0001 gets half, s0002 a tenth), paged and verified after the history phase")
+	flag.StringVar(&o.save, "save", "", "write the figures as JSON to this file")
+	flag.StringVar(&o.baseline, "baseline", "", "a --save file of a run on an empty store: print the send and history figures beside its, with their ratios")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "w1: unexpected arguments %q\n", flag.Args())
@@ -101,6 +116,14 @@ func (o *options) check() error {
 	}
 	if o.workers < 1 {
 		return errors.New("--workers must be at least 1")
+	}
+	if o.seed.Messages > 0 {
+		if o.url != "" {
+			return errors.New("--seed-messages applies only to a server w1 starts itself")
+		}
+		if err := o.seed.Check(); err != nil {
+			return err
+		}
 	}
 	if o.url == "" {
 		if o.pid != 0 || o.data != "" {
@@ -129,19 +152,33 @@ func run(ctx context.Context, o options) (err error) {
 		Machine: machineInfo(),
 		Run:     RunInfo{Sends: o.sends, Workers: o.workers, Webhook: o.webhook},
 	}
+	var baseline *Results
+	if o.baseline != "" {
+		if baseline, err = readResults(o.baseline); err != nil {
+			return err
+		}
+	}
 	baseURL, pid, dataDir := o.url, o.pid, o.data
-	var srv *server
+	var srv *benchkit.Server
 	if baseURL == "" {
-		srv, err = startServer(ctx, o.database, o.webhook)
+		seeded, err := seedStore(ctx, o)
 		if err != nil {
 			return err
 		}
+		res.Run.Seed = o.seed
+		srv, err = benchkit.Start(ctx, benchkit.Options{Database: o.database, DataDir: seeded, Webhooks: o.webhook})
+		if err != nil {
+			if seeded != "" && !o.keep {
+				os.RemoveAll(seeded)
+			}
+			return err
+		}
 		defer func() {
-			if cerr := srv.cleanup(o.keep); cerr != nil && err == nil {
+			if cerr := srv.Cleanup(o.keep); cerr != nil && err == nil {
 				err = cerr
 			}
 		}()
-		baseURL, pid, dataDir = srv.url, srv.cmd.Process.Pid, srv.dataDir
+		baseURL, pid, dataDir = srv.URL, srv.Cmd.Process.Pid, srv.DataDir
 		if o.database != "" {
 			dataDir = "" // the data is PostgreSQL's: disk figures are n/a
 		}
@@ -172,20 +209,29 @@ func run(ctx context.Context, o options) (err error) {
 
 	if srv != nil {
 		// Stop now so the disk after a clean shutdown can be reported too.
-		if err := srv.stop(); err != nil {
+		if err := srv.Stop(); err != nil {
 			return err
 		}
-		if n, files, err := dirSize(srv.dataDir); err == nil && n > 0 {
+		if n, files, err := dirSize(srv.DataDir); err == nil && n > 0 {
 			res.Resources.DiskAfterShutdownBytes = &n
 			res.Resources.DiskAfterShutdownFiles = files
 		}
 		if o.keep {
-			res.Run.KeptDataDir = srv.dataDir
+			res.Run.KeptDataDir = srv.DataDir
 		}
 	}
 
 	res.evaluate()
 	printTable(os.Stdout, res)
+	printAccessLog(os.Stdout, res)
+	if baseline != nil {
+		printBeside(os.Stdout, baseline, res)
+	}
+	if o.save != "" {
+		if err := saveResults(o.save, res); err != nil {
+			return err
+		}
+	}
 	if o.json {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")

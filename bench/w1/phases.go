@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/bench/internal/benchkit"
 	"github.com/parleyhq/parley/client"
-	"github.com/schollz/progressbar/v3"
 )
 
 // bench holds one W1 run's state.
@@ -45,19 +44,6 @@ func body(prefix string) string {
 	return prefix + strings.Repeat("x", bodyLen-len(prefix))
 }
 
-func newBar(n int, desc, unit string) *progressbar.ProgressBar {
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
-	)
-}
-
 // call runs one request with the per-request timeout and returns its latency:
 // from request start until the client has read the whole body.
 func call(ctx context.Context, fn func(ctx context.Context) error) (time.Duration, error) {
@@ -79,6 +65,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		{"3 send", b.send},
 		{"4 history", b.history},
 		{"5 inbox", b.inbox},
+		{"5b access log", b.accessLog},
 		{"6 delivery", b.delivery},
 		{"7 resources", b.resources},
 		{"8 webhook deliveries", func(context.Context) error {
@@ -89,7 +76,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		}},
 	}
 	for _, s := range steps {
-		logf("phase %s", s.name)
+		benchkit.Logf("phase %s", s.name)
 		if err := s.fn(ctx); err != nil {
 			return fmt.Errorf("phase %s: %w", s.name, err)
 		}
@@ -100,7 +87,7 @@ func (b *bench) runAll(ctx context.Context) error {
 // accounts creates and signs in u000 … u099, 4 at a time.
 func (b *bench) accounts(ctx context.Context) error {
 	lat := make([]time.Duration, numUsers)
-	wall, err := runWorkers(ctx, accountWorkers, numUsers, func(ctx context.Context, i int) error {
+	wall, err := benchkit.RunWorkers(ctx, accountWorkers, numUsers, func(ctx context.Context, i int) error {
 		name, pw := username(i), fmt.Sprintf("bench-password-%03d", i)
 		var s *client.Session
 		d, err := call(ctx, func(ctx context.Context) error {
@@ -129,9 +116,9 @@ func (b *bench) accounts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.Accounts = summarize(lat, wall)
+	b.res.Accounts = benchkit.Summarize(lat, wall)
 	if b.pid != 0 {
-		hwm, err := peakRSS(b.pid)
+		hwm, err := benchkit.PeakRSS(b.pid)
 		if err != nil {
 			return fmt.Errorf("peak memory: %w", err)
 		}
@@ -162,7 +149,7 @@ func (b *bench) setup(ctx context.Context) error {
 			add(groupSize*g, groupSize*g+j)
 		}
 	}
-	_, err := runWorkers(ctx, accountWorkers, len(pairs), func(ctx context.Context, i int) error {
+	_, err := benchkit.RunWorkers(ctx, accountWorkers, len(pairs), func(ctx context.Context, i int) error {
 		p := pairs[i]
 		_, err := call(ctx, func(ctx context.Context) error {
 			if _, err := b.users[p.a].AddFriend(ctx, username(p.c)); err != nil {
@@ -232,12 +219,12 @@ func (b *bench) send(ctx context.Context) error {
 	var cpu0 int64
 	if b.pid != 0 {
 		var err error
-		if cpu0, err = cpuTicks(b.pid); err != nil {
+		if cpu0, err = benchkit.CPUTicks(b.pid); err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
 	}
-	bar := newBar(n, "send", "msg")
-	wall, err := runWorkers(ctx, b.o.workers, n, func(ctx context.Context, i int) error {
+	bar := benchkit.NewBar(n, "send", "msg")
+	wall, err := benchkit.RunWorkers(ctx, b.o.workers, n, func(ctx context.Context, i int) error {
 		t := &b.threads[i%numThreads]
 		sender := t.members[(i/numThreads)%len(t.members)]
 		text := body(fmt.Sprintf("bench message %06d ", i))
@@ -262,15 +249,15 @@ func (b *bench) send(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.Send = summarize(lat, wall)
+	b.res.Send = benchkit.Summarize(lat, wall)
 
 	if b.pid != 0 {
-		cpu1, err := cpuTicks(b.pid)
+		cpu1, err := benchkit.CPUTicks(b.pid)
 		if err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
-		b.res.Resources.SendCPUSeconds = ptr(float64(cpu1-cpu0) / clockTicks)
-		logf("waiting for the server to go idle (CPU time steady for %d polls of %s)", idleQuiet, idlePoll)
+		b.res.Resources.SendCPUSeconds = ptr(float64(cpu1-cpu0) / benchkit.ClockTicks)
+		benchkit.Logf("waiting for the server to go idle (CPU time steady for %d polls of %s)", idleQuiet, idlePoll)
 		idle, reached, err := waitIdle(b.pid, end, idleLimit)
 		if err != nil {
 			return fmt.Errorf("idle: %w", err)
@@ -313,7 +300,7 @@ func (b *bench) verify(ctx context.Context) error {
 		return fmt.Errorf("verify: the threads' last_seq add up to %d after %d acknowledged sends (messages lost or duplicated): %s",
 			total, b.o.sends, strings.Join(problems, "; "))
 	}
-	logf("verified: last_seq of the %d threads add up to %d", numThreads, total)
+	benchkit.Logf("verified: last_seq of the %d threads add up to %d", numThreads, total)
 	return nil
 }
 
@@ -345,22 +332,22 @@ func (b *bench) history(ctx context.Context) error {
 	}
 
 	// timed runs n reads from the index offset on, with workers at once.
-	timed := func(label string, workers, n, offset int) (Dist, error) {
+	timed := func(label string, workers, n, offset int) (benchkit.Dist, error) {
 		lat := make([]time.Duration, n)
-		bar := newBar(n, label, "req")
-		wall, err := runWorkers(ctx, workers, n, func(ctx context.Context, i int) error {
+		bar := benchkit.NewBar(n, label, "req")
+		wall, err := benchkit.RunWorkers(ctx, workers, n, func(ctx context.Context, i int) error {
 			d, err := read(ctx, offset+i)
 			lat[i] = d
 			bar.Add(1)
 			return err
 		})
 		bar.Finish()
-		return summarize(lat, wall), err
+		return benchkit.Summarize(lat, wall), err
 	}
 	var cpu0 int64
 	if b.pid != 0 {
 		var err error
-		if cpu0, err = cpuTicks(b.pid); err != nil {
+		if cpu0, err = benchkit.CPUTicks(b.pid); err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
 	}
@@ -369,11 +356,11 @@ func (b *bench) history(ctx context.Context) error {
 		return err
 	}
 	if b.pid != 0 {
-		cpu1, err := cpuTicks(b.pid)
+		cpu1, err := benchkit.CPUTicks(b.pid)
 		if err != nil {
 			return fmt.Errorf("server CPU time: %w", err)
 		}
-		b.res.Resources.HistoryCPUSeconds = ptr(float64(cpu1-cpu0) / clockTicks)
+		b.res.Resources.HistoryCPUSeconds = ptr(float64(cpu1-cpu0) / benchkit.ClockTicks)
 	}
 	// The one-at-a-time reads continue the index: i = 2000 … 2499.
 	b.res.History.Serial, err = timed("history, one at a time", 1, historySerial, historyReads)
@@ -409,9 +396,9 @@ func (b *bench) inbox(ctx context.Context) error {
 			}
 		}
 		lat = append(lat, d)
-		b.res.Inbox.Ms = append(b.res.Inbox.Ms, ms(d))
+		b.res.Inbox.Ms = append(b.res.Inbox.Ms, benchkit.MS(d))
 	}
-	b.res.Inbox.MedianMs = summarize(lat, 0).P50
+	b.res.Inbox.MedianMs = benchkit.Summarize(lat, 0).P50
 	b.res.Inbox.Threads = u000Threads
 	return nil
 }
@@ -489,7 +476,7 @@ func (b *bench) delivery(ctx context.Context) error {
 	select {
 	case <-all:
 	case err := <-readErr:
-		logf("delivery: u001's realtime connection ended: %v", err)
+		benchkit.Logf("delivery: u001's realtime connection ended: %v", err)
 	case <-time.After(deliveryTimeout):
 	case <-ctx.Done():
 		return ctx.Err()
@@ -509,13 +496,13 @@ func (b *bench) delivery(ctx context.Context) error {
 		lat = append(lat, a.at.Sub(s.start))
 	}
 	b.res.Delivery = Delivery{
-		Latency: summarize(lat, wall),
+		Latency: benchkit.Summarize(lat, wall),
 		Sent:    deliverySends,
 		Missing: deliverySends - len(lat),
-		Ack:     summarize(ack, wall),
+		Ack:     benchkit.Summarize(ack, wall),
 	}
 	if b.res.Delivery.Missing > 0 {
-		logf("delivery: %d of %d message.created events did not arrive within %s", b.res.Delivery.Missing, deliverySends, deliveryTimeout)
+		benchkit.Logf("delivery: %d of %d message.created events did not arrive within %s", b.res.Delivery.Missing, deliverySends, deliveryTimeout)
 	}
 	return nil
 }
@@ -525,21 +512,21 @@ func (b *bench) resources(ctx context.Context) error {
 	r := &b.res.Resources
 	r.MessagesStored = int64(b.o.sends + deliverySends)
 	if b.pid != 0 {
-		hwm, err := peakRSS(b.pid)
+		hwm, err := benchkit.PeakRSS(b.pid)
 		if err != nil {
 			return fmt.Errorf("peak memory: %w", err)
 		}
-		cpu, err := cpuSeconds(b.pid)
+		cpu, err := benchkit.CPUSeconds(b.pid)
 		if err != nil {
 			return fmt.Errorf("CPU time: %w", err)
 		}
-		cur, err := rss(b.pid)
+		cur, err := benchkit.RSS(b.pid)
 		if err != nil {
 			return fmt.Errorf("resident memory: %w", err)
 		}
 		r.PeakMemoryBytes, r.CPUSeconds, r.RSSBytes = &hwm, &cpu, &cur
 	} else {
-		logf("no --pid: memory, CPU and idle figures are n/a")
+		benchkit.Logf("no --pid: memory, CPU and idle figures are n/a")
 	}
 	if b.dataDir != "" {
 		n, files, err := dirSize(b.dataDir)
@@ -552,7 +539,7 @@ func (b *bench) resources(ctx context.Context) error {
 		r.DiskBytes, r.DiskFiles = &n, files
 		r.DiskBytesPerMessage = ptr(float64(n) / float64(r.MessagesStored))
 	} else {
-		logf("no --data: disk figures are n/a")
+		benchkit.Logf("no --data: disk figures are n/a")
 	}
 	return ctx.Err()
 }

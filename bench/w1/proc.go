@@ -1,87 +1,28 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/bench/internal/benchkit"
 )
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat.
-const clockTicks = 100
-
-// cpuTicks returns utime+stime of a process in clock ticks.
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, field 2, is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
-	}
-	return ut + st, nil
-}
-
-// cpuSeconds returns utime+stime of a process in seconds.
-func cpuSeconds(pid int) (float64, error) {
-	t, err := cpuTicks(pid)
-	return float64(t) / clockTicks, err
-}
-
-// peakRSS returns VmHWM of a process in bytes.
-func peakRSS(pid int) (int64, error) { return statusKB(pid, "VmHWM") }
-
-// rss returns VmRSS of a process in bytes.
-func rss(pid int) (int64, error) { return statusKB(pid, "VmRSS") }
-
-// statusKB returns a field of /proc/PID/status given in kB, in bytes.
-func statusKB(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("/proc/%d/status: odd %s line %q", pid, field, line)
-			}
-			kb, err := strconv.ParseInt(f[0], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
-}
 
 // waitIdle polls the process's CPU time every idlePoll from start until it
 // has not grown for idleQuiet polls, and returns the time from start to the
 // last growth (0 when it never grew). It gives up after limit.
 func waitIdle(pid int, start time.Time, limit time.Duration) (idle time.Duration, reached bool, err error) {
-	prev, err := cpuTicks(pid)
+	prev, err := benchkit.CPUTicks(pid)
 	if err != nil {
 		return 0, false, err
 	}
 	quiet := 0
 	for next := start.Add(idlePoll); ; next = next.Add(idlePoll) {
 		time.Sleep(time.Until(next))
-		cur, err := cpuTicks(pid)
+		cur, err := benchkit.CPUTicks(pid)
 		if err != nil {
 			return 0, false, err
 		}

@@ -8,19 +8,25 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/parleyhq/parley/bench/internal/benchkit"
+	"github.com/parleyhq/parley/bench/internal/seed"
 )
 
 // Results are every figure of one W1 run; they are also printed as JSON.
 type Results struct {
-	Machine  Machine  `json:"machine"`
-	Run      RunInfo  `json:"run"`
-	Accounts Dist     `json:"accounts"`
-	Setup    Setup    `json:"setup"`
-	Send     Dist     `json:"send"`
-	Verify   Verify   `json:"verify"`
-	History  History  `json:"history"`
-	Inbox    Inbox    `json:"inbox"`
-	Delivery Delivery `json:"delivery"`
+	Machine  Machine       `json:"machine"`
+	Run      RunInfo       `json:"run"`
+	Accounts benchkit.Dist `json:"accounts"`
+	Setup    Setup         `json:"setup"`
+	Send     benchkit.Dist `json:"send"`
+	Verify   Verify        `json:"verify"`
+	History  History       `json:"history"`
+	Inbox    Inbox         `json:"inbox"`
+	Delivery Delivery      `json:"delivery"`
+	// AccessLog is the paging and verification of the seeded access
+	// logs, longest first (--seed-messages with --seed-access).
+	AccessLog []AccessLogRun `json:"access_log,omitempty"`
 	// Resources are null where w1 could not measure them (--url without
 	// --pid or --data).
 	Resources Resources `json:"resources"`
@@ -48,6 +54,9 @@ type RunInfo struct {
 	// deliveries its receiver got.
 	Webhook           bool  `json:"webhook"`
 	WebhookDeliveries int64 `json:"webhook_deliveries"`
+	// Seed is the bulk data written into the store before the server
+	// started (--seed-messages).
+	Seed seed.Shape `json:"seed"`
 }
 
 type Setup struct {
@@ -64,8 +73,8 @@ type Verify struct {
 }
 
 type History struct {
-	Concurrent Dist `json:"concurrent"`
-	Serial     Dist `json:"one_at_a_time"`
+	Concurrent benchkit.Dist `json:"concurrent"`
+	Serial     benchkit.Dist `json:"one_at_a_time"`
 }
 
 type Inbox struct {
@@ -77,11 +86,11 @@ type Inbox struct {
 type Delivery struct {
 	// Latency is from send start to the message.created event's arrival;
 	// Latency.Count is the events received.
-	Latency Dist `json:"latency"`
-	Sent    int  `json:"sent"`
-	Missing int  `json:"missing"`
+	Latency benchkit.Dist `json:"latency"`
+	Sent    int           `json:"sent"`
+	Missing int           `json:"missing"`
 	// Ack is the send requests' own latency, one at a time 50 ms apart.
-	Ack Dist `json:"ack"`
+	Ack benchkit.Dist `json:"ack"`
 }
 
 type Resources struct {

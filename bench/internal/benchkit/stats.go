@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -21,7 +21,8 @@ type Dist struct {
 	Max     float64 `json:"max_ms"`
 }
 
-func summarize(lat []time.Duration, wall time.Duration) Dist {
+// Summarize returns the Dist of the latencies of a phase that took wall.
+func Summarize(lat []time.Duration, wall time.Duration) Dist {
 	d := Dist{Count: len(lat), Seconds: wall.Seconds()}
 	if wall > 0 {
 		d.PerSec = float64(len(lat)) / wall.Seconds()
@@ -31,10 +32,10 @@ func summarize(lat []time.Duration, wall time.Duration) Dist {
 	}
 	s := slices.Clone(lat)
 	slices.Sort(s)
-	d.P50 = ms(percentile(s, 50))
-	d.P95 = ms(percentile(s, 95))
-	d.P99 = ms(percentile(s, 99))
-	d.Max = ms(s[len(s)-1])
+	d.P50 = MS(percentile(s, 50))
+	d.P95 = MS(percentile(s, 95))
+	d.P99 = MS(percentile(s, 99))
+	d.Max = MS(s[len(s)-1])
 	return d
 }
 
@@ -46,12 +47,13 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// MS returns d in milliseconds.
+func MS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// runWorkers calls fn(i) for i = 0 … n-1 from workers goroutines that pull
+// RunWorkers calls fn(i) for i = 0 … n-1 from workers goroutines that pull
 // the next i from a shared counter, closed-loop. The first error stops all
 // of them and is returned. It returns the phase's wall time.
-func runWorkers(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) (time.Duration, error) {
+func RunWorkers(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) (time.Duration, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64

@@ -1,8 +1,8 @@
-package main
+package benchkit
 
 import "syscall"
 
-// sysProcAttr makes the kernel send the server SIGTERM if w1 dies first.
+// sysProcAttr makes the kernel send the server SIGTERM if the benchmark dies first.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }
