@@ -90,7 +90,7 @@ func TestMetrics_WholeServer(t *testing.T) {
 		`parley_http_requests_total{code="401",route="POST /api/v1/sessions"}`:                      6,
 		`parley_http_requests_total{code="200",route="GET /.well-known/openid-configuration"}`:      1,
 		`parley_http_requests_total{code="200",route="/oauth2/"}`:                                   1, // the keys, served by the provider's library
-		`parley_http_requests_total{code="200",route="/sign-in"}`:                                   1,
+		`parley_http_requests_total{code="200",route="GET /sign-in"}`:                               1,
 		`parley_http_request_duration_seconds_count{route="GET /.well-known/openid-configuration"}`: 1,
 		`parley_webhook_queue_depth`:                                                                0,
 		`parley_webhook_oldest_due_seconds`:                                                         0,
@@ -101,8 +101,10 @@ func TestMetrics_WholeServer(t *testing.T) {
 			t.Errorf("%s = %v, want %v", series, got, want)
 		}
 	}
-	if got := env.Metric(t, "parley_database_bytes"); got <= 0 {
-		t.Errorf("parley_database_bytes = %v", got)
+	for _, gauge := range []string{"parley_database_bytes", "parley_database_statements_total"} {
+		if got := env.Metric(t, gauge); got <= 0 {
+			t.Errorf("%s = %v", gauge, got)
+		}
 	}
 	if apptest.Engine() == "sqlite" {
 		if env.Metric(t, "parley_database_wal_bytes") <= 0 || env.Metric(t, "parley_disk_free_bytes") <= 0 {
