@@ -14,10 +14,16 @@ const current = body.dataset.current || "";
 const status = document.getElementById("live");
 const parser = new DOMParser();
 
+// leaving is set once the page is being left, by a form posted the usual
+// way (deleting the account) or a link: what the live connection fetches
+// meanwhile must not send the browser elsewhere.
+let leaving = false;
+addEventListener("beforeunload", () => { leaving = true; });
+
 // part fetches a part of a page and parses it.
 async function part(url) {
   const r = await fetch(url, { headers: asyncHeader, credentials: "same-origin" });
-  if (r.status === 401) {
+  if (r.status === 401 && !leaving) {
     location.assign("/sign-in");
   }
   if (!r.ok) {
@@ -176,7 +182,7 @@ const refreshHead = serial(async () => {
   try {
     swap("thread-head", await part(`${base}/head`), () => refreshHead());
   } catch (err) {
-    if (err.status === 404) location.assign("/"); // no longer in it
+    if (err.status === 404 && !leaving) location.assign("/"); // no longer in it
     else throw err;
   }
 });
