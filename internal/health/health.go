@@ -31,7 +31,7 @@ type Monitor struct {
 	clock   parley.Clock
 	log     *slog.Logger
 
-	dbBytes, walBytes, diskFree, queued, oldestDue, full, refused, statements *prometheus.Desc
+	dbBytes, walBytes, diskFree, queued, oldestDue, full, refused, queries *prometheus.Desc
 }
 
 // New returns a monitor of store, whose data directory, on the embedded
@@ -40,14 +40,14 @@ type Monitor struct {
 func New(store *sqlstore.DB, dataDir string, minFree uint64, clock parley.Clock, log *slog.Logger) *Monitor {
 	m := &Monitor{
 		store: store, dataDir: dataDir, minFree: minFree, clock: clock, log: log,
-		dbBytes:    prometheus.NewDesc("parley_database_bytes", "Size of the database: the embedded database's file without its write-ahead log, or the whole PostgreSQL database.", nil, nil),
-		walBytes:   prometheus.NewDesc("parley_database_wal_bytes", "Size of the embedded database's write-ahead log (not on PostgreSQL).", nil, nil),
-		diskFree:   prometheus.NewDesc("parley_disk_free_bytes", "Space free to the server on the file system of its data directory (not on PostgreSQL).", nil, nil),
-		queued:     prometheus.NewDesc("parley_webhook_queue_depth", "Webhook deliveries waiting to be sent, being sent or waiting to be tried again.", nil, nil),
-		oldestDue:  prometheus.NewDesc("parley_webhook_oldest_due_seconds", "How long the webhook delivery due longest has waited since it fell due; 0 when none is due.", nil, nil),
-		full:       prometheus.NewDesc("parley_storage_full", "1 while writes are refused because the disk is full, else 0.", nil, nil),
-		refused:    prometheus.NewDesc("parley_storage_full_refusals_total", "Writes refused because the disk was full.", nil, nil),
-		statements: prometheus.NewDesc("parley_database_statements_total", "Statements the server's reads and writes ran on the database.", nil, nil),
+		dbBytes:   prometheus.NewDesc("parley_database_bytes", "Size of the database: the embedded database's file without its write-ahead log, or the whole PostgreSQL database.", nil, nil),
+		walBytes:  prometheus.NewDesc("parley_database_wal_bytes", "Size of the embedded database's write-ahead log (not on PostgreSQL).", nil, nil),
+		diskFree:  prometheus.NewDesc("parley_disk_free_bytes", "Space free to the server on the file system of its data directory (not on PostgreSQL).", nil, nil),
+		queued:    prometheus.NewDesc("parley_webhook_queue_depth", "Webhook deliveries waiting to be sent, being sent or waiting to be tried again.", nil, nil),
+		oldestDue: prometheus.NewDesc("parley_webhook_oldest_due_seconds", "How long the webhook delivery due longest has waited since it fell due; 0 when none is due.", nil, nil),
+		full:      prometheus.NewDesc("parley_storage_full", "1 while writes are refused because the disk is full, else 0.", nil, nil),
+		refused:   prometheus.NewDesc("parley_storage_full_refusals_total", "Writes refused because the disk was full.", nil, nil),
+		queries:   prometheus.NewDesc("parley_database_queries_total", "Statements the server's reads ran on the database.", nil, nil),
 	}
 	store.OnStorageFull(func(full bool) {
 		if full {
@@ -106,7 +106,7 @@ func diskFree(dir string) (uint64, error) {
 
 // Describe implements prometheus.Collector.
 func (m *Monitor) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.dbBytes, m.walBytes, m.diskFree, m.queued, m.oldestDue, m.full, m.refused, m.statements} {
+	for _, d := range []*prometheus.Desc{m.dbBytes, m.walBytes, m.diskFree, m.queued, m.oldestDue, m.full, m.refused, m.queries} {
 		ch <- d
 	}
 }
@@ -117,7 +117,7 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 	full, refused := m.store.StorageFull()
 	ch <- prometheus.MustNewConstMetric(m.full, prometheus.GaugeValue, boolValue(full))
 	ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(refused))
-	ch <- prometheus.MustNewConstMetric(m.statements, prometheus.CounterValue, float64(m.store.Statements()))
+	ch <- prometheus.MustNewConstMetric(m.queries, prometheus.CounterValue, float64(m.store.Queries()))
 	if m.dataDir != "" {
 		if free, err := diskFree(m.dataDir); err != nil {
 			m.log.Warn("metrics: free disk space", "err", err)

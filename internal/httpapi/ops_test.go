@@ -101,7 +101,7 @@ func TestMetrics_WholeServer(t *testing.T) {
 			t.Errorf("%s = %v, want %v", series, got, want)
 		}
 	}
-	for _, gauge := range []string{"parley_database_bytes", "parley_database_statements_total"} {
+	for _, gauge := range []string{"parley_database_bytes", "parley_database_queries_total"} {
 		if got := env.Metric(t, gauge); got <= 0 {
 			t.Errorf("%s = %v", gauge, got)
 		}

@@ -62,15 +62,16 @@ type DB struct {
 	// fullness is whether the disk was full at the last write, on either
 	// engine (health.go).
 	fullness fullness
-	// statements counts the statements run through a Tx, on either engine.
-	statements atomic.Uint64
+	// queries counts the statements reads run, on either engine.
+	queries atomic.Uint64
 }
 
-// Statements returns how many statements reads and writes have run since
-// the store opened, on every engine: what a request costs the database,
-// counted by the metrics and by tests that hold a read to a constant
-// number of queries.
-func (db *DB) Statements() uint64 { return db.statements.Load() }
+// Queries returns how many statements reads (Read) have run since the store
+// opened, on either engine: what answering costs the database, counted by
+// the metrics and by tests that hold a read to a constant number of
+// queries. Writes are not counted, nor the folds of the journal of reads,
+// which come a moment after the reads they log.
+func (db *DB) Queries() uint64 { return db.queries.Load() }
 
 var _ parley.Store = (*DB)(nil)
 
@@ -98,7 +99,7 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteRead(db.pg.read(ctx, fn))
 	}
-	return db.noteRead(fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, statements: &db.statements}))
+	return db.noteRead(fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, queries: &db.queries}))
 }
 
 // Write queues fn for the writer and waits until its batch is durable; on
@@ -210,8 +211,16 @@ type txn struct {
 	// settleLog, for reads, folds the journal of reads before the access
 	// log is read. Writes need not: their batch folded it first.
 	settleLog func(context.Context) error
-	// statements counts the statements run, as DB.Statements tells.
-	statements *atomic.Uint64
+	// queries, for a read, counts its statements, as DB.Queries tells;
+	// nil for a write.
+	queries *atomic.Uint64
+}
+
+// count counts a statement of a read.
+func (t *txn) count() {
+	if t.queries != nil {
+		t.queries.Add(1)
+	}
 }
 
 // settle folds the journal of reads into the access log before a read of it.
@@ -234,7 +243,7 @@ func (t *txn) context(ctx context.Context) context.Context {
 }
 
 func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	t.statements.Add(1)
+	t.count()
 	ctx = t.context(ctx)
 	if t.pg != nil {
 		return t.pgExec(ctx, query, args...)
@@ -256,7 +265,7 @@ type rows interface {
 }
 
 func (t *txn) query(ctx context.Context, query string, args ...any) (rows, error) {
-	t.statements.Add(1)
+	t.count()
 	ctx = t.context(ctx)
 	if t.pg != nil {
 		return t.pgQuery(ctx, query, args...)

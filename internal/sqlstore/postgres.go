@@ -97,8 +97,8 @@ const pgAttempts = 10
 // CPU per statement than pgx's own.
 type postgres struct {
 	pool *pgxpool.Pool
-	// statements counts the statements run, as DB.Statements tells.
-	statements *atomic.Uint64
+	// queries counts the statements reads run, as DB.Queries tells.
+	queries *atomic.Uint64
 }
 
 // pgQuerier runs statements: a pgx.Tx or the pool.
@@ -234,7 +234,7 @@ func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, erro
 		return nil, err
 	}
 	store := &DB{pg: &postgres{pool: pool}}
-	store.pg.statements = &store.statements
+	store.pg.queries = &store.queries
 	return store, nil
 }
 
@@ -266,7 +266,7 @@ func (p *postgres) close() error {
 
 // read runs fn's queries on the pool, each on whichever connection is free.
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
-	return fn(&txn{pg: p.pool, statements: p.statements})
+	return fn(&txn{pg: p.pool, queries: p.queries})
 }
 
 // pgWriteMode is how a write commits.
@@ -307,7 +307,7 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgW
 
 // try runs fn in one transaction; the txn tells what its statements met.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) (*txn, error) {
-	t := &txn{locked: " FOR UPDATE", detached: true, statements: p.statements}
+	t := &txn{locked: " FOR UPDATE", detached: true}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return t, fmt.Errorf("sqlstore: begin: %w", err)

@@ -174,7 +174,7 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 	// A cancelled request must not interrupt a statement: SQLite would roll
 	// back the whole batch's transaction. Cancellation is honoured before a
 	// write starts, above.
-	t := &txn{stmts: &db.writeStmts, detached: true, statements: &db.statements}
+	t := &txn{stmts: &db.writeStmts, detached: true}
 	ran := 0
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
