@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,13 +215,22 @@ func report(w io.Writer, engine, variant string, results []round) {
 	fmt.Fprintf(w, "W1 side by side with the floor's %s, %s, %d rounds (median of the rounds; each round's in brackets)\n\n", variant, engine, len(results))
 	fmt.Fprintf(w, "| figure | target | median | rounds |\n|---|---|---|---|\n")
 	for _, f := range figures {
-		values := make([]float64, len(results))
+		var values []float64
 		shown := make([]string, len(results))
 		for i, r := range results {
-			values[i] = f.value(r)
-			shown[i] = fmt.Sprintf("%.2f", values[i])
+			v := f.value(r)
+			if math.IsNaN(v) {
+				shown[i] = "n/a"
+				continue
+			}
+			values = append(values, v)
+			shown[i] = fmt.Sprintf("%.2f", v)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.2f %s | %s |\n", f.name, f.target, median(values), f.unit, strings.Join(shown, ", "))
+		m := "n/a"
+		if len(values) > 0 {
+			m = fmt.Sprintf("%.2f %s", median(values), f.unit)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", f.name, f.target, m, strings.Join(shown, ", "))
 	}
 	fmt.Fprintf(w, "\n| raw | floor median | parley median |\n|---|---|---|\n")
 	raw := func(name string, floor, parley func(round) float64) {
@@ -237,27 +247,28 @@ func report(w io.Writer, engine, variant string, results []round) {
 	raw("peak memory MiB", func(r round) float64 { return float64(r.floor.PeakRSSKiB) / 1024 }, func(r round) float64 { return mib(r.w1.Resources.PeakMemoryBytes) })
 }
 
+// median is the median of v, which holds at least one value.
 func median(v []float64) float64 {
 	s := slices.Sorted(slices.Values(v))
-	if len(s) == 0 {
-		return 0
-	}
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// mib is b in MiB; NaN when w1 could not measure it.
 func mib(b *int64) float64 {
 	if b == nil {
-		return 0
+		return math.NaN()
 	}
 	return float64(*b) / (1 << 20)
 }
 
+// deref is *f; NaN when w1 could not measure it (disk figures on
+// PostgreSQL).
 func deref(f *float64) float64 {
 	if f == nil {
-		return 0
+		return math.NaN()
 	}
 	return *f
 }
