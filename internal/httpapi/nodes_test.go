@@ -81,11 +81,36 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 		t.Fatalf("the suspended app on the other server: %v, want 401", err)
 	}
 
+	// Server B has alice's session in its cache by now: every kind of
+	// request it takes after the session ends on A is refused all the
+	// same, and changes nothing.
+	before, err := aliceB.Messages(ctx, th.ID, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := aliceA.SignOut(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := aliceB.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
-		t.Fatalf("the ended session on the other server: %v, want 401", err)
+	for name, request := range map[string]func() error{
+		"me":      func() error { _, err := aliceB.Me(ctx); return err },
+		"send":    func() error { _, err := aliceB.SendMessage(ctx, th.ID, "after sign-out", ""); return err },
+		"history": func() error { _, err := aliceB.Messages(ctx, th.ID, client.MessagesQuery{}); return err },
+		"inbox":   func() error { _, err := aliceB.Threads(ctx, client.ThreadsQuery{}); return err },
+		"events": func() error {
+			stream, err := aliceB.Events(ctx)
+			if err == nil {
+				stream.Close()
+			}
+			return err
+		},
+	} {
+		if err := request(); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("%s with the ended session on the other server: %v, want 401", name, err)
+		}
+	}
+	bobB := b.Client.WithToken(bobA.Token())
+	if page, err := bobB.Messages(ctx, th.ID, client.MessagesQuery{}); err != nil || len(page.Messages) != len(before.Messages) {
+		t.Fatalf("the thread after the ended session's send: %+v, %v; want the %d messages before", page, err, len(before.Messages))
 	}
 }
 

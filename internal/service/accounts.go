@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/password"
@@ -257,31 +258,54 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 	return s.authenticateApp(ctx, token)
 }
 
-func invalidToken() error {
-	return parley.Errorf(parley.EUNAUTHORIZED, "the token is unknown or malformed")
-}
+func invalidToken() error { return parley.ErrInvalidToken }
 
+// authenticateSession resolves a member's session token: from the node's
+// cache, with a check the store makes at the request's first statement, or
+// else by looking the session up, which the cache then keeps.
 func (s *Service) authenticateSession(ctx context.Context, token string) (c *parley.Caller, err error) {
+	tokenHash := parley.HashToken(token)
+	now := s.Now()
+	if c, ok := s.sessions.get(tokenHash, now); ok {
+		return c, nil
+	}
+	var expiresAt time.Time
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		c, err = s.sessionCaller(ctx, tx, parley.HashToken(token))
+		c, expiresAt, err = s.sessionCaller(ctx, tx, tokenHash)
 		return err
 	})
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	s.sessions.put(c, expiresAt, now)
+	return c, nil
+}
+
+// ConfirmSession confirms with the store, if the caller's session was taken
+// from the node's cache, that it still lasts (parley.SessionCheck), and
+// returns EUNAUTHORIZED if it does not. A request that may act before it
+// reads or writes anything, such as opening a realtime stream or rendering
+// a page for the member, confirms it first.
+func (s *Service) ConfirmSession(ctx context.Context) error {
+	if parley.PendingSession(ctx) == nil {
+		return nil
+	}
+	return s.store.Read(ctx, func(parley.Tx) error { return nil })
 }
 
 // sessionCaller returns the member whose session has the token hash while
-// it lasts, and EUNAUTHORIZED otherwise.
-func (s *Service) sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, error) {
+// it lasts, and when it ends; EUNAUTHORIZED once it has.
+func (s *Service) sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, time.Time, error) {
 	sess, u, err := tx.FindSession(ctx, tokenHash)
 	if isNotFound(err) {
-		return nil, invalidToken()
+		return nil, time.Time{}, invalidToken()
 	} else if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	if !s.Now().Before(sess.ExpiresAt) {
-		return nil, invalidToken()
+		return nil, time.Time{}, invalidToken()
 	}
-	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt, Operator: u.Operator}, nil
+	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt, Operator: u.Operator}, sess.ExpiresAt, nil
 }
 
 // Me returns the signed-in member.

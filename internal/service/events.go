@@ -26,6 +26,9 @@ func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.ConfirmSession(ctx); err != nil {
+		return nil, err
+	}
 	sub, err := s.bus.Subscribe(ctx, c.User.ID)
 	if err != nil {
 		return nil, err
@@ -298,7 +301,7 @@ func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (*parle
 	var c *parley.Caller
 	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if et.TokenHash == nil {
-			c, err = s.sessionCaller(ctx, tx, et.SessionHash)
+			c, _, err = s.sessionCaller(ctx, tx, et.SessionHash)
 			return err
 		}
 		tg, err := s.liveAccessToken(ctx, tx, et.TokenHash)

@@ -64,6 +64,8 @@ type Service struct {
 	watch *accessWatch
 	links *linkKey
 	hooks *webhooks
+	// sessions caches members' sessions (sessioncache.go).
+	sessions sessionCache
 }
 
 // New returns a service.

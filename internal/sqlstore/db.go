@@ -99,6 +99,9 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteRead(db.pg.read(ctx, fn))
 	}
+	if err := db.confirmSession(ctx); err != nil {
+		return db.noteRead(err)
+	}
 	return db.noteRead(fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, queries: &db.queries}))
 }
 
@@ -108,6 +111,9 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgDurable))
+	}
+	if err := db.confirmSession(ctx); err != nil {
+		return db.noteRead(err)
 	}
 	return db.noteWrite(db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}))
 }
@@ -128,6 +134,9 @@ func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgLazy))
+	}
+	if err := db.confirmSession(ctx); err != nil {
+		return db.noteRead(err)
 	}
 	return db.noteWrite(db.queueWrite(ctx, noSyncWrite(ctx, fn)))
 }

@@ -178,7 +178,7 @@ func (t *txn) pgQuery(ctx context.Context, query string, args ...any) (rows, err
 		return nil, err
 	}
 	pr := &pgRows{Rows: r, t: t, peeked: true}
-	if _, pooled := t.pg.(*pgxpool.Pool); pooled {
+	if _, inTx := t.pg.(*pgTx); !inTx {
 		// The connection's buffer holds the columns until the end of the
 		// rows gives the connection back to the pool.
 		pr.fields = slices.Clone(r.FieldDescriptions())
@@ -264,9 +264,32 @@ func (p *postgres) close() error {
 	return nil
 }
 
-// read runs fn's queries on the pool, each on whichever connection is free.
+// read runs fn's queries on the pool, each on whichever connection is free,
+// the first with the confirmation of the caller's session if it is pending
+// (sessioncheck.go).
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
-	return fn(&txn{pg: p.pool, queries: p.queries})
+	t := &txn{pg: p.pool, queries: p.queries}
+	check := parley.PendingSession(ctx)
+	if check != nil {
+		t.pg = &pgCheckedReads{pool: p.pool, check: check}
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return p.confirmAlone(ctx, check)
+}
+
+// confirmAlone confirms check's session if it is still pending: when fn ran
+// no statement to send the confirmation with.
+func (p *postgres) confirmAlone(ctx context.Context, check *parley.SessionCheck) error {
+	if check == nil || check.Confirmed() {
+		return nil
+	}
+	if _, err := p.pool.Exec(ctx, confirmSessionPG, check.TokenHash, micros(check.At)); err != nil {
+		return sessionError(err)
+	}
+	check.Confirm()
+	return nil
 }
 
 // pgWriteMode is how a write commits.
@@ -315,7 +338,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	// The pool closes a connection that a failure left in a transaction,
 	// rather than take it back.
 	defer conn.Release()
-	tx := &pgTx{conn: conn, mode: mode}
+	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingSession(ctx)}
 	t.pg = tx
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
@@ -324,15 +347,17 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	if err := tx.commit(ctx); err != nil {
 		return t, fmt.Errorf("sqlstore: commit: %w", err)
 	}
-	return t, nil
+	return t, p.confirmAlone(ctx, tx.check)
 }
 
 // pgTx is a write's transaction. It begins with its first statement, in
 // the same round trip: round trips cost a write more of the server's CPU
-// than anything else it does.
+// than anything else it does. So does the confirmation of the caller's
+// session, when it is pending.
 type pgTx struct {
 	conn  *pgxpool.Conn
 	mode  pgWriteMode
+	check *parley.SessionCheck
 	begun bool
 }
 
@@ -340,31 +365,45 @@ type pgTx struct {
 // refuses: its first has committed.
 var errSecondStatement = errors.New("sqlstore: a write of one statement ran a second")
 
-// begin sends BEGIN and the transaction's settings with its first
-// statement, and returns the results, at the statement's.
+// begin sends BEGIN and the transaction's settings (none for a pgAlone
+// write, whose statement is its own transaction) and the confirmation of
+// the caller's session if pending, with the transaction's first statement,
+// and returns the results, at the statement's.
 func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	if x.mode != pgAlone {
+		b.Queue("BEGIN")
+	}
 	if x.mode == pgLazy {
 		b.Queue("SET LOCAL synchronous_commit = off")
 	}
+	queueConfirmation(b, x.check)
 	b.Queue(query, args...)
 	br := x.conn.SendBatch(ctx, b)
 	for range b.Len() - 1 {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return nil, err
+			return nil, sessionError(err)
 		}
+	}
+	if x.check != nil {
+		x.check.Confirm()
 	}
 	return br, nil
 }
 
+// alone reports whether the statement about to run is a pgAlone write's
+// one statement with nothing to send before it, which goes as it is.
+func (x *pgTx) alone() bool {
+	return x.mode == pgAlone && (x.check == nil || x.check.Confirmed())
+}
+
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if x.mode == pgAlone {
-		if x.begun {
-			return pgconn.CommandTag{}, errSecondStatement
-		}
+	if x.mode == pgAlone && x.begun {
+		return pgconn.CommandTag{}, errSecondStatement
+	}
+	if x.alone() {
 		x.begun = true
 		return x.conn.Exec(ctx, query, args...)
 	}
@@ -383,13 +422,15 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	if x.mode == pgAlone {
-		if x.begun {
-			return nil, errSecondStatement
-		}
+	if x.mode == pgAlone && x.begun {
+		return nil, errSecondStatement
+	}
+	if x.alone() {
 		x.begun = true
 		// Sent with its own Sync, the statement is a transaction of its
-		// own, which commits before its rows' end is read.
+		// own, which commits before its rows' end is read. (Sent after a
+		// confirmation, in begin's batch, the two share one Sync and one
+		// implicit transaction, which commits at the batch's end.)
 		return x.conn.Query(ctx, query, args...)
 	}
 	if x.begun {
@@ -429,10 +470,12 @@ func (x *pgTx) rollback(ctx context.Context) {
 }
 
 // batchRows are the rows of the last statement of a batch; closing them
-// ends the batch.
+// ends the batch, and gives back its connection if it was the rows' own.
 type batchRows struct {
 	pgx.Rows
 	br pgx.BatchResults
+	// release, if set, gives the connection back to the pool.
+	release func()
 	// err is the end of the batch's.
 	err error
 }
@@ -442,6 +485,9 @@ func (r *batchRows) Close() {
 	if r.br != nil {
 		r.err = r.br.Close()
 		r.br = nil
+		if r.release != nil {
+			r.release()
+		}
 	}
 }
 

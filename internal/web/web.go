@@ -376,7 +376,11 @@ func (p *Pages) member(r *http.Request) (context.Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parley.NewContextWithCaller(r.Context(), caller), nil
+	ctx := parley.NewContextWithCaller(r.Context(), caller)
+	if err := p.svc.ConfirmSession(ctx); err != nil {
+		return nil, err
+	}
+	return ctx, nil
 }
 
 // csrfToken returns the token the page's forms carry, setting the

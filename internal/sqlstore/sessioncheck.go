@@ -1,0 +1,131 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/parleyhq/parley"
+)
+
+// A request whose caller's session a node took from its cache carries a
+// parley.SessionCheck: before the request's first statement takes effect,
+// the store confirms that the session still lasts, and fails with
+// parley.ErrInvalidToken if it does not (Store's contract).
+//
+// On SQLite that is a query of its own before the read or write: it costs
+// no round trip. On PostgreSQL, where a round trip costs the server more CPU
+// than a short statement does, the confirmation is queued before the first
+// statement and sent with it; it raises an error when the session has ended
+// (migration 0020), and PostgreSQL then runs nothing more of what was sent
+// with it.
+
+// confirmSessionSQLite finds a session that lasts past the request's time.
+const confirmSessionSQLite = `SELECT 1 FROM sessions WHERE token_hash = $1 AND expires_at > $2`
+
+// confirmSessionPG raises an error (sessionEndedCode) unless the session
+// lasts past the request's time.
+const confirmSessionPG = `SELECT parley_confirm_session($1, $2)`
+
+// sessionEndedCode is the SQLSTATE that parley_confirm_session raises.
+const sessionEndedCode = "PY401"
+
+// confirmSession confirms on SQLite the session of ctx's caller if it is
+// pending.
+func (db *DB) confirmSession(ctx context.Context) error {
+	check := parley.PendingSession(ctx)
+	if check == nil {
+		return nil
+	}
+	t := &txn{stmts: &db.readStmts, detached: true}
+	var one int
+	err := t.queryRow(ctx, "session", confirmSessionSQLite, []any{check.TokenHash, micros(check.At)}, &one)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return parley.ErrInvalidToken
+	} else if err != nil {
+		return mapError("confirm session", err)
+	}
+	check.Confirm()
+	return nil
+}
+
+// queueConfirmation queues, on PostgreSQL, the confirmation of check's
+// session in b, if check is pending.
+func queueConfirmation(b *pgx.Batch, check *parley.SessionCheck) {
+	if check != nil && !check.Confirmed() {
+		b.Queue(confirmSessionPG, check.TokenHash, micros(check.At))
+	}
+}
+
+// sessionError turns the error parley_confirm_session raises into
+// parley.ErrInvalidToken; it leaves any other as it is.
+func sessionError(err error) error {
+	if e, ok := errors.AsType[*pgconn.PgError](err); ok && e.Code == sessionEndedCode {
+		return parley.ErrInvalidToken
+	}
+	return err
+}
+
+// pgCheckedReads runs a read's statements on the pool, the first of them
+// sent with the confirmation of the caller's session.
+type pgCheckedReads struct {
+	pool  *pgxpool.Pool
+	check *parley.SessionCheck
+}
+
+func (r *pgCheckedReads) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if r.check.Confirmed() {
+		return r.pool.Exec(ctx, query, args...)
+	}
+	conn, br, err := r.send(ctx, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	tag, err := br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return tag, err
+}
+
+func (r *pgCheckedReads) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if r.check.Confirmed() {
+		return r.pool.Query(ctx, query, args...)
+	}
+	conn, br, err := r.send(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		conn.Release()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br, release: conn.Release}, nil
+}
+
+// send sends the confirmation and the statement on a connection of the
+// pool, and reads the confirmation's result.
+func (r *pgCheckedReads) send(ctx context.Context, query string, args []any) (*pgxpool.Conn, pgx.BatchResults, error) {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &pgx.Batch{}
+	queueConfirmation(b, r.check)
+	b.Queue(query, args...)
+	br := conn.SendBatch(ctx, b)
+	if b.Len() > 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			conn.Release()
+			return nil, nil, sessionError(err)
+		}
+		r.check.Confirm()
+	}
+	return conn, br, nil
+}

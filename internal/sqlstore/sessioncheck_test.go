@@ -1,0 +1,109 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// A request whose member's session a node took from its cache has the
+// session confirmed by its first read or write: while the session lasts
+// every kind of read and write runs, and the check is confirmed once; once
+// it is revoked or expired, each fails with ErrInvalidToken and keeps
+// nothing, whichever of them comes first in the request.
+func TestSessionCheck_ConfirmedByTheFirstStatement(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		token := parley.HashToken("session-token")
+		now := parley.Now()
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.CreateSession(ctx, &parley.Session{TokenHash: token, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		})
+		// request returns a context of a request by the cached session at.
+		request := func(at time.Time) (context.Context, *parley.SessionCheck) {
+			check := &parley.SessionCheck{TokenHash: token, At: at}
+			return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: token, SessionCheck: check}), check
+		}
+		post := func(ctx context.Context, text string) error {
+			return db.WriteOne(ctx, func(tx parley.Tx) error {
+				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: text, CreatedAt: parley.Now()}
+				_, _, err := tx.PostParticipantMessage(ctx, m)
+				return err
+			})
+		}
+		rename := func(ctx context.Context, title string) error {
+			return db.Write(ctx, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, title, parley.Now()) })
+		}
+		renameLazily := func(ctx context.Context, title string) error {
+			return db.WriteLazily(ctx, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, title, parley.Now()) })
+		}
+		read := func(ctx context.Context) error {
+			return db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err })
+		}
+		steps := map[string]func(ctx context.Context) error{
+			"Read":        read,
+			"Write":       func(ctx context.Context) error { return rename(ctx, "renamed") },
+			"WriteLazily": func(ctx context.Context) error { return renameLazily(ctx, "renamed lazily") },
+			"WriteOne":    func(ctx context.Context) error { return post(ctx, "posted") },
+			// A request may read or write nothing before it acts, as
+			// the opening of a realtime stream does: it is confirmed all
+			// the same.
+			"Read of nothing":  func(ctx context.Context) error { return db.Read(ctx, func(parley.Tx) error { return nil }) },
+			"Write of nothing": func(ctx context.Context) error { return db.Write(ctx, func(parley.Tx) error { return nil }) },
+		}
+		for name, step := range steps {
+			ctx, check := request(now)
+			if err := step(ctx); err != nil {
+				t.Fatalf("%s with a lasting session: %v", name, err)
+			}
+			if !check.Confirmed() {
+				t.Fatalf("%s did not confirm the session", name)
+			}
+		}
+		before := snapshot(t, db, th.ID)
+
+		for name, step := range steps {
+			ctx, _ := request(now.Add(2 * time.Hour))
+			if err := step(ctx); !errors.Is(err, parley.ErrInvalidToken) {
+				t.Errorf("%s after the session expired: %v, want ErrInvalidToken", name, err)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteSession(ctx, token) })
+		for name, step := range steps {
+			ctx, check := request(now)
+			if err := step(ctx); !errors.Is(err, parley.ErrInvalidToken) {
+				t.Errorf("%s after the session was revoked: %v, want ErrInvalidToken", name, err)
+			}
+			if check.Confirmed() {
+				t.Errorf("%s confirmed a revoked session", name)
+			}
+		}
+		if after := snapshot(t, db, th.ID); after != before {
+			t.Errorf("the thread changed by requests of an ended session: %+v, then %+v", before, after)
+		}
+	})
+}
+
+// threadState is what the session check's writes could change.
+type threadState struct {
+	Title   string
+	LastSeq int64
+}
+
+func snapshot(t *testing.T, db *sqlstore.DB, threadID string) threadState {
+	t.Helper()
+	var th *parley.Thread
+	if err := db.Read(context.Background(), func(tx parley.Tx) (err error) {
+		th, err = tx.FindThreadByID(context.Background(), threadID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return threadState{th.Title, th.LastSeq}
+}
