@@ -1,0 +1,139 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// mustLoggedMember creates a member whose access log holds n entries,
+// appended through the store's own AppendAccess, which chains them, and
+// returns a context signed in as them.
+func mustLoggedMember(tb testing.TB, db *sqlstore.DB, username string, n int) (context.Context, *parley.User) {
+	tb.Helper()
+	ctx := context.Background()
+	u := &parley.User{ID: parley.NewID(), Username: username, DisplayName: username, CreatedAt: parley.Now()}
+	if err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, u, "hash") }); err != nil {
+		tb.Fatal(err)
+	}
+	entry := parley.AccessEntry{At: parley.Now(), ClientID: "pc_films", AppName: "Films", GrantID: "g1",
+		Action: string(parley.ScopeMessagesRead), MessageCount: 1}
+	const batch = 2000
+	for from := 0; from < n; from += batch {
+		records := make([]parley.AccessRecord, min(batch, n-from))
+		for i := range records {
+			records[i] = parley.AccessRecord{Entry: entry, UserIDs: []string{u.ID}}
+		}
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return parley.NewContextWithCaller(ctx, &parley.Caller{User: parley.UserRef{ID: u.ID, Username: u.Username}}), u
+}
+
+// BenchmarkAccessLog pages through (200 entries a page, newest first, as
+// the API gives it) and verifies members' access logs of 10,000, 50,000
+// and 100,000 entries on each engine. Beside the time it reports entries
+// a second, and peak-live-MiB: the most the heap held live, as the
+// garbage collector found it, above what it held when the run began. The
+// Go runtime runs under the server's default soft memory limit.
+func BenchmarkAccessLog(b *testing.B) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(config.Default().MemoryLimitMiB) << 20))
+	for _, engine := range sqlstoretest.Engines {
+		b.Run(engine, func(b *testing.B) { benchmarkAccessLog(b, sqlstoretest.Open(b, engine)) })
+	}
+}
+
+func benchmarkAccessLog(b *testing.B, db *sqlstore.DB) {
+	s := New(db, nil, slog.New(slog.DiscardHandler), Options{})
+	for _, n := range []int{10_000, 50_000, 100_000} {
+		ctx, u := mustLoggedMember(b, db, fmt.Sprint("m", n), n)
+		b.Run(fmt.Sprintf("entries=%d/page", n), func(b *testing.B) {
+			measureLog(b, n, func() error {
+				read := 0
+				for q := (AccessLogQuery{Limit: parley.MaxMessageLimit}); ; {
+					page, err := s.AccessLog(ctx, q)
+					if err != nil {
+						return err
+					}
+					read += len(page.Entries)
+					if q.Cursor = page.NextCursor; q.Cursor == "" {
+						break
+					}
+				}
+				if read != n {
+					return fmt.Errorf("paged %d entries, want %d", read, n)
+				}
+				return nil
+			})
+		})
+		b.Run(fmt.Sprintf("entries=%d/verify", n), func(b *testing.B) {
+			measureLog(b, n, func() error {
+				v, err := s.VerifyAccessLogOf(ctx, u.Username)
+				if err == nil && (!v.Intact || v.Entries != int64(n)) {
+					err = fmt.Errorf("verified %+v, want %d entries intact", v, n)
+				}
+				return err
+			})
+		})
+	}
+}
+
+// measureLog runs fn, which reads a log of n entries, b.N times, and
+// reports entries a second and the peak of the live heap above its level
+// at the start.
+func measureLog(b *testing.B, n int, fn func() error) {
+	runtime.GC()
+	base := liveHeap()
+	peak, stop := watchLiveHeap()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	stop()
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(float64(max(*peak-base, 0))/(1<<20), "peak-live-MiB")
+}
+
+// liveHeap returns the bytes the heap held live at the end of the last
+// garbage collection.
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// watchLiveHeap samples liveHeap every millisecond until stop is called,
+// keeping the largest reading in *peak.
+func watchLiveHeap() (peak *int64, stop func()) {
+	peak = new(int64)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			*peak = max(*peak, liveHeap())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return peak, func() { close(done); wg.Wait() }
+}
