@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,141 @@ func mustLoggedMember(tb testing.TB, db *sqlstore.DB, username string, n int) (c
 		}
 	}
 	return parley.NewContextWithCaller(ctx, &parley.Caller{User: parley.UserRef{ID: u.ID, Username: u.Username}}), u
+}
+
+// Verification reads the log a chunk at a time, and holds it to every
+// link all the same: a change behind Parley's back is caught at the entry
+// it touched, at a chunk's first or last entry as anywhere else, and the
+// link from one chunk to the next is checked like any other.
+func TestVerifyAccessLog_ChunkBoundaries(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		const n = 2*verifyChunk + 1 // two full chunks and one entry
+		ctx, u := mustLoggedMember(t, db, "alice", n)
+		s := New(db, nil, slog.New(slog.DiscardHandler), Options{})
+		verify := func() *Verification {
+			t.Helper()
+			v, err := s.VerifyAccessLog(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if v := verify(); !v.Intact || v.Break != nil || v.Entries != n {
+			t.Fatalf("verify the log as written: %+v, want %d entries intact", v, n)
+		}
+		edit := func(seq int64, change func(*parley.AccessEntry)) func() error {
+			return func() error { return sqlstore.TamperAccessEntry(ctx, db, u.ID, seq, change) }
+		}
+		rehash := func(e *parley.AccessEntry) { e.Action = "threads.read"; e.Hash = e.ChainHash(e.PrevHash) }
+		// Each change is undone before the next, but for the cuts.
+		for _, tc := range []struct {
+			name         string
+			change, undo func() error
+			seq          int64
+			reason       string
+			entries      int64
+		}{
+			{
+				"EditedLastOfAChunk",
+				edit(verifyChunk, func(e *parley.AccessEntry) { e.Action = "threads.read" }),
+				edit(verifyChunk, func(e *parley.AccessEntry) { e.Action = string(parley.ScopeMessagesRead) }),
+				verifyChunk, "altered", n,
+			},
+			{
+				"EditedFirstOfAChunk",
+				edit(verifyChunk+1, func(e *parley.AccessEntry) { e.MessageCount = 7 }),
+				edit(verifyChunk+1, func(e *parley.AccessEntry) { e.MessageCount = 1 }),
+				verifyChunk + 1, "altered", n,
+			},
+			{
+				// The entry is consistent in itself: only the next
+				// entry, read in the next chunk, shows it was replaced.
+				"ReplacedAcrossAChunk",
+				edit(verifyChunk, rehash),
+				edit(verifyChunk, func(e *parley.AccessEntry) {
+					e.Action = string(parley.ScopeMessagesRead)
+					e.Hash = e.ChainHash(e.PrevHash)
+				}),
+				verifyChunk + 1, "previous hash", n,
+			},
+			{
+				"TruncatedToFullChunks",
+				func() error { return sqlstore.DeleteAccessEntry(ctx, db, u.ID, n) }, nil,
+				n, "missing at the end", n - 1,
+			},
+			{
+				"ForgedBeyondTheEndInAChunkOfItsOwn",
+				func() error {
+					return sqlstore.ForgeAccessEntry(ctx, db, &parley.AccessEntry{UserID: u.ID, Seq: 3*verifyChunk + 1,
+						Action: "profile", PrevHash: []byte{0}, Hash: []byte{0}})
+				},
+				func() error { return sqlstore.DeleteAccessEntry(ctx, db, u.ID, 3*verifyChunk+1) },
+				3*verifyChunk + 1, "beyond the end", n,
+			},
+			{
+				"DeletedFirstOfAChunk",
+				func() error { return sqlstore.DeleteAccessEntry(ctx, db, u.ID, verifyChunk+1) }, nil,
+				verifyChunk + 1, "missing", n - 2,
+			},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := verify()
+				if err := tc.change(); err != nil {
+					t.Fatal(err)
+				}
+				v := verify()
+				if v.Intact || v.Break == nil || v.Break.Seq != tc.seq || !strings.Contains(v.Break.Reason, tc.reason) || v.Entries != tc.entries {
+					t.Errorf("verify after the change: %+v %+v, want a break at %d (%s) in %d entries", v, v.Break, tc.seq, tc.reason, tc.entries)
+				}
+				if tc.undo != nil {
+					if err := tc.undo(); err != nil {
+						t.Fatal(err)
+					}
+					if v := verify(); v.Intact != before.Intact || v.Entries != before.Entries || (v.Break == nil) != (before.Break == nil) {
+						t.Fatalf("verify after undoing the change: %+v, want %+v as before it", v, before)
+					}
+				}
+			})
+		}
+	})
+}
+
+// The log grows while it is verified: entries appended after verification
+// read the head are past it, and are not taken for forgeries.
+func TestVerifyAccessLog_WhileTheLogGrows(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx, u := mustLoggedMember(t, db, "alice", verifyChunk/2)
+		s := New(db, nil, slog.New(slog.DiscardHandler), Options{})
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer close(done)
+			entry := parley.AccessEntry{At: parley.Now(), ClientID: "pc_films", AppName: "Films", GrantID: "g1", Action: "profile"}
+			for range 200 {
+				err := db.Write(ctx, func(tx parley.Tx) error {
+					return tx.AppendAccess(ctx, []parley.AccessRecord{{Entry: entry, UserIDs: []string{u.ID}}})
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		for verified := 0; ; verified++ {
+			select {
+			case <-done:
+				wg.Wait()
+				t.Logf("verified %d times while the log grew", verified)
+				return
+			default:
+			}
+			if v, err := s.VerifyAccessLog(ctx); err != nil || !v.Intact {
+				t.Errorf("verify while the log grows: %+v, %v", v, err)
+				<-done
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkAccessLog pages through (200 entries a page, newest first, as
