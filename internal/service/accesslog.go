@@ -269,11 +269,14 @@ func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verifica
 			v.Entries += int64(len(chunk))
 		}
 		beyond, past, err := pastTheHead(ctx, tx, userID, head.Seq)
+		if err != nil {
+			return err
+		}
 		v.Break = check.End()
 		if beyond != nil {
 			v.Entries, v.Break = v.Entries+past, beyond
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
