@@ -143,7 +143,11 @@ type AccessFilter struct {
 	// newest first below From.
 	Ascending bool
 	From      int64
-	Limit     int
+	// Through, when above 0, ends an ascending read at seq Through
+	// (inclusive): a range of the log that costs what it holds, however
+	// the database guesses the size of the rest.
+	Through int64
+	Limit   int
 }
 
 // ChainBreak names the first entry where a member's chain fails to verify.
@@ -152,24 +156,121 @@ type ChainBreak struct {
 	Reason string `json:"reason"`
 }
 
-// VerifyChain checks a member's whole log, in ascending seq order, against
-// the chain's head (headSeq, headHash): every link, and that nothing is
-// missing at either end. It returns nil when all of it holds.
-func VerifyChain(entries []*AccessEntry, headSeq int64, headHash []byte) *ChainBreak {
-	prev, want := GenesisHash, int64(1)
-	for _, e := range entries {
-		switch {
-		case e.Seq != want:
-			return &ChainBreak{Seq: want, Reason: "entry missing"}
-		case !bytes.Equal(e.PrevHash, prev):
-			return &ChainBreak{Seq: e.Seq, Reason: "previous hash does not match the entry before"}
-		case !bytes.Equal(e.Hash, e.ChainHash(prev)):
-			return &ChainBreak{Seq: e.Seq, Reason: "entry altered: its hash does not match its contents"}
-		}
-		prev, want = e.Hash, want+1
+// Why a chain fails to verify.
+const (
+	breakMissing    = "entry missing"
+	breakMissingEnd = "entries missing at the end of the log"
+	breakBeyondEnd  = "entry beyond the end of the log"
+	breakLink       = "previous hash does not match the entry before"
+	breakAltered    = "entry altered: its hash does not match its contents"
+)
+
+// BeyondTheEnd is the break of an entry found past the end of its log,
+// which no append put there.
+func BeyondTheEnd(seq int64) *ChainBreak { return &ChainBreak{Seq: seq, Reason: breakBeyondEnd} }
+
+// ChainCheck checks a member's log against its head as the log is read,
+// an entry at a time, keeping only where the next entry must join the
+// chain: its time is linear in the log's length and its memory constant,
+// however long the log. Oldest first (NewChainCheck), it names the
+// break nearest the start of the log; newest first, as the log is paged
+// (NewChainCheckNewestFirst), the break nearest its end. Either way it
+// holds the log to the same links, so an intact log passes both.
+type ChainCheck struct {
+	head        AccessHead
+	newestFirst bool
+	// seq is the seq the next entry must have.
+	seq int64
+	// link is, oldest first, the hash the next entry must chain from;
+	// newest first, the hash it must have.
+	link []byte
+	brk  *ChainBreak
+}
+
+// NewChainCheck checks a log oldest first, from the genesis hash up to
+// head.
+func NewChainCheck(head AccessHead) *ChainCheck {
+	return &ChainCheck{head: head, seq: 1, link: GenesisHash}
+}
+
+// NewChainCheckNewestFirst checks a log newest first, from head down to
+// the genesis hash.
+func NewChainCheckNewestFirst(head AccessHead) *ChainCheck {
+	return &ChainCheck{head: head, newestFirst: true, seq: head.Seq, link: head.Hash}
+}
+
+// Add checks e, the entry after those added so far in the check's order.
+// After the first break it checks nothing more.
+func (c *ChainCheck) Add(e *AccessEntry) {
+	switch {
+	case c.brk != nil:
+	case c.newestFirst:
+		c.brk = c.addNewestFirst(e)
+	default:
+		c.brk = c.addOldestFirst(e)
 	}
-	if want-1 != headSeq || !bytes.Equal(prev, headHash) {
-		return &ChainBreak{Seq: want, Reason: "entries missing at the end of the log"}
+}
+
+func (c *ChainCheck) addOldestFirst(e *AccessEntry) *ChainBreak {
+	switch {
+	case c.seq > c.head.Seq:
+		return BeyondTheEnd(e.Seq)
+	case e.Seq != c.seq:
+		return &ChainBreak{Seq: c.seq, Reason: breakMissing}
+	case !bytes.Equal(e.PrevHash, c.link):
+		return &ChainBreak{Seq: e.Seq, Reason: breakLink}
+	case !bytes.Equal(e.Hash, e.ChainHash(c.link)):
+		return &ChainBreak{Seq: e.Seq, Reason: breakAltered}
+	}
+	c.seq, c.link = c.seq+1, e.Hash
+	return nil
+}
+
+func (c *ChainCheck) addNewestFirst(e *AccessEntry) *ChainBreak {
+	atHead := c.seq == c.head.Seq
+	switch {
+	case atHead && e.Seq > c.seq:
+		return BeyondTheEnd(e.Seq)
+	case atHead && e.Seq < c.seq:
+		return &ChainBreak{Seq: e.Seq + 1, Reason: breakMissingEnd}
+	case e.Seq != c.seq:
+		return &ChainBreak{Seq: c.seq, Reason: breakMissing}
+	case !bytes.Equal(e.Hash, e.ChainHash(e.PrevHash)):
+		return &ChainBreak{Seq: e.Seq, Reason: breakAltered}
+	case atHead && !bytes.Equal(e.Hash, c.link):
+		return &ChainBreak{Seq: e.Seq + 1, Reason: breakMissingEnd}
+	case !bytes.Equal(e.Hash, c.link):
+		return &ChainBreak{Seq: e.Seq + 1, Reason: breakLink}
+	}
+	c.seq, c.link = c.seq-1, e.PrevHash
+	return nil
+}
+
+// End returns the first break, in the check's order, of the entries added
+// and the head; nil when all of it holds, nothing missing at either end.
+func (c *ChainCheck) End() *ChainBreak {
+	switch {
+	case c.brk != nil:
+		return c.brk
+	case c.newestFirst && c.seq == c.head.Seq && c.seq > 0:
+		return &ChainBreak{Seq: 1, Reason: breakMissingEnd}
+	case c.newestFirst && c.seq > 0:
+		return &ChainBreak{Seq: c.seq, Reason: breakMissing}
+	case c.newestFirst && !bytes.Equal(c.link, GenesisHash):
+		return &ChainBreak{Seq: 1, Reason: breakLink}
+	case !c.newestFirst && (c.seq-1 != c.head.Seq || !bytes.Equal(c.link, c.head.Hash)):
+		return &ChainBreak{Seq: c.seq, Reason: breakMissingEnd}
 	}
 	return nil
+}
+
+// VerifyChain checks a member's whole log, in ascending seq order, against
+// the chain's head (headSeq, headHash), as NewChainCheck does. It returns
+// nil when all of it holds.
+func VerifyChain(entries []*AccessEntry, headSeq int64, headHash []byte) *ChainBreak {
+	c := NewChainCheck(AccessHead{Seq: headSeq, Hash: headHash})
+	for _, e := range entries {
+		c.Add(e)
+	}
+	return c.End()
 }

@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"slices"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -80,23 +80,31 @@ func analyze(ctx context.Context, database string) error {
 // API, a page of accessPage at a time, and verified by the server.
 type AccessLogRun struct {
 	Entries int `json:"entries"`
-	// PageSeconds is the time to read every page; PagedPerSec entries a
-	// second.
+	// PageSeconds is the time to read every page, w1's check of them
+	// left out; PagedPerSec entries a second.
 	PageSeconds float64 `json:"page_seconds"`
 	PagedPerSec float64 `json:"paged_per_sec"`
 	// CheckSeconds is the time w1 took to check the paged entries' chain
-	// itself (parley.VerifyChain); CheckedPerSec entries a second.
+	// itself, page by page as they came (parley.ChainCheck, newest first);
+	// CheckedPerSec entries a second.
 	CheckSeconds  float64 `json:"check_seconds"`
 	CheckedPerSec float64 `json:"checked_per_sec"`
 	// VerifySeconds is the time of the verification request;
 	// VerifiedPerSec entries a second.
 	VerifySeconds  float64 `json:"verify_seconds"`
 	VerifiedPerSec float64 `json:"verified_per_sec"`
+	// VerifyRSSBytes is the server's resident memory (VmRSS) just before
+	// the verification request, and VerifyPeakRSSBytes the most it read
+	// while the request ran, sampled every few milliseconds; absent
+	// without --pid.
+	VerifyRSSBytes     *int64 `json:"verify_rss_bytes,omitempty"`
+	VerifyPeakRSSBytes *int64 `json:"verify_peak_rss_bytes,omitempty"`
 }
 
 // accessLog signs in as each seeded member with an access log, reads the
-// log whole, a page at a time, checks its chain, then has the server
-// verify the chain (GET /api/v1/me/access-log/verify).
+// log whole, a page at a time, checking its chain as each page comes, then
+// has the server verify the chain (GET /api/v1/me/access-log/verify),
+// watching the server's memory meanwhile.
 func (b *bench) accessLog(ctx context.Context) error {
 	for i, n := range b.o.seed.AccessLogs() {
 		if b.o.seed.Messages == 0 {
@@ -110,9 +118,13 @@ func (b *bench) accessLog(ctx context.Context) error {
 		c := b.base.WithToken(s.Token)
 		run := AccessLogRun{Entries: n}
 
+		// The pages come newest first: the newest entry, which must be
+		// the n-th, is the head the rest are checked down from.
 		bar := benchkit.NewBar(n, "access log of "+name, "entries")
+		var check *parley.ChainCheck
+		var checking time.Duration
+		read := 0
 		start := time.Now()
-		var entries []*parley.AccessEntry
 		for cursor := ""; ; {
 			var page struct {
 				Entries    []*parley.AccessEntry `json:"entries"`
@@ -123,41 +135,51 @@ func (b *bench) accessLog(ctx context.Context) error {
 				q.Set("cursor", cursor)
 			}
 			if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log?"+q.Encode(), nil, &page); err != nil {
-				return fmt.Errorf("%s's access log after %d entries: %w", name, len(entries), err)
+				return fmt.Errorf("%s's access log after %d entries: %w", name, read, err)
 			}
-			entries = append(entries, page.Entries...)
+			t := time.Now()
+			for _, e := range page.Entries {
+				e.UserID = s.User.ID // the API leaves out whose log it is
+				if check == nil {
+					check = parley.NewChainCheckNewestFirst(parley.AccessHead{Seq: int64(n), Hash: e.Hash})
+				}
+				check.Add(e)
+			}
+			checking += time.Since(t)
+			read += len(page.Entries)
 			bar.Add(len(page.Entries))
 			if cursor = page.NextCursor; cursor == "" {
 				break
 			}
 		}
-		run.PageSeconds = time.Since(start).Seconds()
+		run.PageSeconds = time.Since(start).Seconds() - checking.Seconds()
+		run.CheckSeconds = checking.Seconds()
 		bar.Finish()
-
-		// The pages come newest first; the chain is checked oldest first,
-		// up to the newest entry the pages held, which must be the n-th.
-		start = time.Now()
-		slices.Reverse(entries)
-		for _, e := range entries {
-			e.UserID = s.User.ID // the API leaves out whose log it is
+		if read != n || check == nil {
+			return fmt.Errorf("%s's access log: %d entries, want %d", name, read, n)
 		}
-		if len(entries) != n {
-			return fmt.Errorf("%s's access log: %d entries, want %d", name, len(entries), n)
-		}
-		if br := parley.VerifyChain(entries, int64(n), entries[n-1].Hash); br != nil {
+		if br := check.End(); br != nil {
 			return fmt.Errorf("%s's access log as paged breaks at %d: %s", name, br.Seq, br.Reason)
 		}
-		run.CheckSeconds = time.Since(start).Seconds()
 
 		var v struct {
 			Entries int  `json:"entries"`
 			Intact  bool `json:"intact"`
 		}
+		var stop func() (before, peak int64)
+		if b.pid != 0 {
+			stop = watchRSS(b.pid)
+		}
 		start = time.Now()
-		if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log/verify", nil, &v); err != nil {
+		_, err = c.Do(ctx, "GET", "/api/v1/me/access-log/verify", nil, &v)
+		run.VerifySeconds = time.Since(start).Seconds()
+		if stop != nil {
+			before, peak := stop()
+			run.VerifyRSSBytes, run.VerifyPeakRSSBytes = &before, &peak
+		}
+		if err != nil {
 			return fmt.Errorf("verify %s's access log: %w", name, err)
 		}
-		run.VerifySeconds = time.Since(start).Seconds()
 		if v.Entries != n || !v.Intact {
 			return fmt.Errorf("verify %s's access log: %d entries, intact %v; want %d intact", name, v.Entries, v.Intact, n)
 		}
@@ -166,6 +188,38 @@ func (b *bench) accessLog(ctx context.Context) error {
 		b.res.AccessLog = append(b.res.AccessLog, run)
 	}
 	return nil
+}
+
+// watchRSS reads the resident memory of process pid now and then every
+// 2 ms until stop is called, which returns the first reading and the
+// largest. A reading that fails counts as none.
+func watchRSS(pid int) (stop func() (before, peak int64)) {
+	before, _ := benchkit.RSS(pid)
+	peak := before
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if rss, err := benchkit.RSS(pid); err == nil {
+				peak = max(peak, rss)
+			}
+		}
+	})
+	return func() (int64, int64) {
+		close(done)
+		wg.Wait()
+		if rss, err := benchkit.RSS(pid); err == nil {
+			peak = max(peak, rss)
+		}
+		return before, peak
+	}
 }
 
 // saveResults writes r to path as JSON.
@@ -221,9 +275,13 @@ func printAccessLog(w io.Writer, r *Results) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "ACCESS LOG ENTRIES\tPAGED (%d a page)\tPAGED /s\tCHECKED BY W1 /s\tVERIFIED BY THE SERVER\tVERIFIED /s\n", accessPage)
+	fmt.Fprintf(tw, "ACCESS LOG ENTRIES\tPAGED (%d a page)\tPAGED /s\tCHECKED BY W1 /s\tVERIFIED BY THE SERVER\tVERIFIED /s\tSERVER RSS BEFORE / PEAK\n", accessPage)
 	for _, a := range r.AccessLog {
-		fmt.Fprintf(tw, "%s\t%s s\t%s\t%s\t%s s\t%s\n", num(float64(a.Entries), 0), num(a.PageSeconds, 2), num(a.PagedPerSec, 0), num(a.CheckedPerSec, 0), num(a.VerifySeconds, 2), num(a.VerifiedPerSec, 0))
+		rss := "n/a"
+		if a.VerifyRSSBytes != nil && a.VerifyPeakRSSBytes != nil {
+			rss = num(float64(*a.VerifyRSSBytes)/(1<<20), 1) + " / " + num(float64(*a.VerifyPeakRSSBytes)/(1<<20), 1) + " MiB"
+		}
+		fmt.Fprintf(tw, "%s\t%s s\t%s\t%s\t%s s\t%s\t%s\n", num(float64(a.Entries), 0), num(a.PageSeconds, 2), num(a.PagedPerSec, 0), num(a.CheckedPerSec, 0), num(a.VerifySeconds, 2), num(a.VerifiedPerSec, 0), rss)
 	}
 	tw.Flush()
 }

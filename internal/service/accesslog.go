@@ -240,52 +240,75 @@ func (s *Service) VerifyAccessLogOf(ctx context.Context, username string) (*Veri
 	return s.verifyAccessLog(ctx, u.ID)
 }
 
-// verifyPage is how many entries verification reads at a time.
-const verifyPage = 1000
+// verifyChunk is how many entries verification reads at a time, and at
+// most holds.
+const verifyChunk = 1000
 
-// verifyAccessLog checks a member's chain. The log grows while it is read,
-// so the head is read before the entries and again after: the chain is
-// checked up to the first head, entries up to the second are new, and
-// entries beyond it were put there behind the log's back.
+// verifyAccessLog checks a member's chain, oldest first, a chunk at a
+// time: the time it takes grows with the log's length, the memory it
+// holds does not. The log grows while it is read, so the chain is checked
+// up to the head read first, a range of seqs at a time, and the entries
+// past that head are checked apart (pastTheHead).
 func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verification, error) {
-	var entries []*parley.AccessEntry
-	var headSeq, laterSeq int64
-	var headHash []byte
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+	v := &Verification{}
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
 		head, err := findAccessHead(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		headSeq, headHash = head.Seq, head.Hash
-		for from := int64(0); ; {
-			page, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, Ascending: true, From: from, Limit: verifyPage})
+		check := parley.NewChainCheck(head)
+		for from := int64(0); from < head.Seq; from += verifyChunk {
+			chunk, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, Ascending: true,
+				From: from, Through: min(from+verifyChunk, head.Seq), Limit: verifyChunk})
 			if err != nil {
 				return err
 			}
-			entries = append(entries, page...)
-			if len(page) < verifyPage {
-				break
+			for _, e := range chunk {
+				check.Add(e)
 			}
-			from = page[len(page)-1].Seq
+			v.Entries += int64(len(chunk))
 		}
-		later, err := findAccessHead(ctx, tx, userID)
-		laterSeq = later.Seq
-		return err
+		beyond, past, err := pastTheHead(ctx, tx, userID, head.Seq)
+		if err != nil {
+			return err
+		}
+		v.Break = check.End()
+		if beyond != nil {
+			v.Entries, v.Break = v.Entries+past, beyond
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		if e.Seq > laterSeq {
-			return &Verification{Entries: int64(len(entries)), Break: &parley.ChainBreak{
-				Seq: e.Seq, Reason: "entry beyond the end of the log",
-			}}, nil
-		}
-	}
-	for len(entries) > 0 && entries[len(entries)-1].Seq > headSeq {
-		entries = entries[:len(entries)-1]
-	}
-	v := &Verification{Entries: int64(len(entries)), Break: parley.VerifyChain(entries, headSeq, headHash)}
 	v.Intact = v.Break == nil
 	return v, nil
+}
+
+// pastTheHead reads the member's entries past seq headSeq a chunk at a
+// time, and returns how many there are and, if one of them lies beyond
+// the head as read after its chunk, its break. An entry appended since
+// headSeq was read lies within that later head; any other was put there
+// behind the log's back.
+func pastTheHead(ctx context.Context, tx parley.Tx, userID string, headSeq int64) (beyond *parley.ChainBreak, n int64, err error) {
+	for from := headSeq; ; {
+		chunk, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, Ascending: true, From: from, Limit: verifyChunk})
+		if err != nil {
+			return nil, 0, err
+		}
+		n += int64(len(chunk))
+		if beyond == nil && len(chunk) > 0 {
+			later, err := findAccessHead(ctx, tx, userID)
+			if err != nil {
+				return nil, 0, err
+			}
+			if i := slices.IndexFunc(chunk, func(e *parley.AccessEntry) bool { return e.Seq > later.Seq }); i >= 0 {
+				beyond = parley.BeyondTheEnd(chunk[i].Seq)
+			}
+		}
+		if len(chunk) < verifyChunk {
+			return beyond, n, nil
+		}
+		from = chunk[len(chunk)-1].Seq
+	}
 }

@@ -209,16 +209,21 @@ func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*
 	if err := t.settle(ctx); err != nil {
 		return nil, err
 	}
-	order, cmp := "DESC", "<"
+	order, cmp, through := "DESC", "<", ""
+	args := []any{f.UserID, f.ClientID, f.From, f.Limit}
 	if f.Ascending {
 		order, cmp = "ASC", ">"
+		if f.Through > 0 {
+			through = ` AND seq <= $5`
+			args = append(args, f.Through)
+		}
 	}
 	rows, err := t.query(ctx, `
 		SELECT user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id, message_ids,
 			message_count, first_seq, last_seq, prev_hash, hash
 		FROM access_log
-		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND seq `+cmp+` $3
-		ORDER BY seq `+order+` LIMIT $4`, f.UserID, f.ClientID, f.From, f.Limit)
+		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND seq `+cmp+` $3`+through+`
+		ORDER BY seq `+order+` LIMIT $4`, args...)
 	if err != nil {
 		return nil, mapError("find access entries", err)
 	}
