@@ -35,9 +35,10 @@ type Store interface {
 	// fn has started, cancelling ctx does not interrupt it.
 	Write(ctx context.Context, fn func(Tx) error) error
 	// WriteOne runs fn as Write does, where fn calls PostParticipantMessage
-	// and no other method of Tx: a store may then let that one statement
-	// commit on its own, without a transaction around it (on PostgreSQL,
-	// a BEGIN and a COMMIT fewer).
+	// and no other method of Tx: a store may then commit that one
+	// statement together with those of concurrent WriteOne writes, each
+	// kept or failed on its own (on PostgreSQL, one transaction and one
+	// round trip for many sends).
 	WriteOne(ctx context.Context, fn func(Tx) error) error
 	// WriteLazily runs fn as Write does, except that it may return before
 	// fn's changes are durable: they survive a crash of the server, though

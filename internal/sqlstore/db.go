@@ -120,7 +120,7 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 
 // WriteOne is Write on SQLite, where the writer's transaction holds a
 // whole batch of writes anyway; on PostgreSQL fn's one statement commits
-// on its own.
+// with those of the WriteOne writes that arrive with it (pggroup.go).
 func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgAlone))
@@ -289,6 +289,11 @@ func (t *txn) query(ctx context.Context, query string, args ...any) (rows, error
 // queryRow runs a query expected to return one row and scans it into dest.
 // It reads the result to its end, so no statement stays open.
 func (t *txn) queryRow(ctx context.Context, what, query string, args []any, dest ...any) error {
+	if g, ok := t.pg.(*pgGrouped); ok {
+		err := g.queryRow(ctx, what, query, args, dest)
+		t.noteRetry(err)
+		return err
+	}
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return err

@@ -97,6 +97,8 @@ const pgAttempts = 10
 // CPU per statement than pgx's own.
 type postgres struct {
 	pool *pgxpool.Pool
+	// group sends WriteOne writes' statements in groups (pggroup.go).
+	group *pgGroup
 	// queries counts the statements reads run, as DB.Queries tells.
 	queries *atomic.Uint64
 }
@@ -233,7 +235,7 @@ func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, erro
 		pool.Close()
 		return nil, err
 	}
-	store := &DB{pg: &postgres{pool: pool}}
+	store := &DB{pg: &postgres{pool: pool, group: newPGGroup(pool)}}
 	store.pg.queries = &store.queries
 	return store, nil
 }
@@ -260,6 +262,7 @@ func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 }
 
 func (p *postgres) close() error {
+	p.group.close()
 	p.pool.Close()
 	return nil
 }
@@ -300,9 +303,9 @@ const (
 	pgDurable pgWriteMode = iota
 	// pgLazy writes commit without waiting for the WAL to reach disk.
 	pgLazy
-	// pgAlone writes are one statement, which commits on its own, as
-	// durably as pgDurable's: it is sent without BEGIN, and needs no
-	// COMMIT.
+	// pgAlone writes are one statement of one row, which commits as
+	// durably as pgDurable's, with those of other pgAlone writes that
+	// arrive at the same time (pggroup.go).
 	pgAlone
 )
 
@@ -329,8 +332,16 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgW
 }
 
 // try runs fn in one transaction; the txn tells what its statements met.
+// A pgAlone write's statement goes to the node's group.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) (*txn, error) {
 	t := &txn{locked: " FOR UPDATE", detached: true}
+	if mode == pgAlone {
+		t.pg = &pgGrouped{group: p.group}
+		if err := runWrite(fn, t); err != nil {
+			return t, err
+		}
+		return t, p.confirmAlone(ctx, parley.PendingSession(ctx))
+	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return t, fmt.Errorf("sqlstore: begin: %w", err)
@@ -362,19 +373,16 @@ type pgTx struct {
 }
 
 // errSecondStatement is a pgAlone write's second statement, which it
-// refuses: its first has committed.
+// refuses: a WriteOne write is one statement.
 var errSecondStatement = errors.New("sqlstore: a write of one statement ran a second")
 
-// begin sends BEGIN and the transaction's settings (none for a pgAlone
-// write, whose statement is its own transaction) and the confirmation of
+// begin sends BEGIN and the transaction's settings and the confirmation of
 // the caller's session if pending, with the transaction's first statement,
 // and returns the results, at the statement's.
 func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
 	b := &pgx.Batch{}
-	if x.mode != pgAlone {
-		b.Queue("BEGIN")
-	}
+	b.Queue("BEGIN")
 	if x.mode == pgLazy {
 		b.Queue("SET LOCAL synchronous_commit = off")
 	}
@@ -393,20 +401,7 @@ func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchRe
 	return br, nil
 }
 
-// alone reports whether the statement about to run is a pgAlone write's
-// one statement with nothing to send before it, which goes as it is.
-func (x *pgTx) alone() bool {
-	return x.mode == pgAlone && (x.check == nil || x.check.Confirmed())
-}
-
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if x.mode == pgAlone && x.begun {
-		return pgconn.CommandTag{}, errSecondStatement
-	}
-	if x.alone() {
-		x.begun = true
-		return x.conn.Exec(ctx, query, args...)
-	}
 	if x.begun {
 		return x.conn.Exec(ctx, query, args...)
 	}
@@ -422,17 +417,6 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	if x.mode == pgAlone && x.begun {
-		return nil, errSecondStatement
-	}
-	if x.alone() {
-		x.begun = true
-		// Sent with its own Sync, the statement is a transaction of its
-		// own, which commits before its rows' end is read. (Sent after a
-		// confirmation, in begin's batch, the two share one Sync and one
-		// implicit transaction, which commits at the batch's end.)
-		return x.conn.Query(ctx, query, args...)
-	}
 	if x.begun {
 		return x.conn.Query(ctx, query, args...)
 	}
@@ -450,7 +434,7 @@ func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, 
 
 // commit commits what the transaction's statements did, if it has begun.
 func (x *pgTx) commit(ctx context.Context) error {
-	if !x.begun || x.mode == pgAlone {
+	if !x.begun {
 		return nil
 	}
 	tag, err := x.conn.Exec(ctx, "COMMIT")
@@ -464,7 +448,7 @@ func (x *pgTx) commit(ctx context.Context) error {
 // rollback ends a failed transaction. If even that fails, the connection
 // is left in the transaction, and the pool closes it.
 func (x *pgTx) rollback(ctx context.Context) {
-	if x.begun && x.mode != pgAlone {
+	if x.begun {
 		x.conn.Exec(ctx, "ROLLBACK")
 	}
 }

@@ -1,0 +1,253 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/parleyhq/parley"
+)
+
+// A WriteOne write is one statement (a send's), which may commit on its own.
+// Sent one by one, concurrent sends each cost PostgreSQL a transaction and a
+// commit, and the server and PostgreSQL a round trip each: on a small
+// machine, most of a send's cost. So, as SQLite's writer does, a node sends
+// the statements of the WriteOne writes that arrive while another group is
+// in flight as one group: BEGIN, each statement (after the confirmation of
+// its caller's session, if pending), COMMIT, in one round trip on one
+// connection, and each caller learns its row once the group has committed.
+//
+// If any statement of a group fails, PostgreSQL runs nothing more of it and
+// rolls it back; each of its statements then runs again on its own, as it
+// would have without the group, so that one failure is its caller's alone.
+// A statement alone in the queue is sent alone, as before: grouping adds no
+// wait to a lone send. Groups from several nodes may lock the same threads
+// in different orders; PostgreSQL then breaks the deadlock by failing one
+// group, whose statements run again on their own.
+
+// maxGroup bounds the statements of one group.
+const maxGroup = 128
+
+// pgGroup sends the statements of WriteOne writes in groups, one group at a
+// time.
+type pgGroup struct {
+	pool  *pgxpool.Pool
+	queue chan *groupedRow
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// groupedRow is a statement of a WriteOne write that returns one row, and
+// where its caller wants the row.
+type groupedRow struct {
+	what  string
+	query string
+	args  []any
+	dest  []any
+	check *parley.SessionCheck
+	// result receives the statement's outcome once its group is durable.
+	result chan error
+}
+
+func newPGGroup(pool *pgxpool.Pool) *pgGroup {
+	g := &pgGroup{pool: pool, queue: make(chan *groupedRow, maxGroup), stop: make(chan struct{}), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// close stops the group's goroutine once its group in flight is done;
+// statements queued after fail with ErrClosed.
+func (g *pgGroup) close() {
+	close(g.stop)
+	<-g.done
+}
+
+// queryRow runs the statement in the next group and scans its one row into
+// dest, ENOTFOUND (of what) when it returns none.
+func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest []any) error {
+	r := &groupedRow{what: what, query: query, args: args, dest: dest, check: parley.PendingSession(ctx), result: make(chan error, 1)}
+	select {
+	case g.queue <- r:
+	case <-g.stop:
+		return ErrClosed
+	}
+	return <-r.result
+}
+
+func (g *pgGroup) run() {
+	defer close(g.done)
+	for {
+		var first *groupedRow
+		select {
+		case first = <-g.queue:
+		case <-g.stop:
+			g.drain()
+			return
+		}
+		group := []*groupedRow{first}
+	collect:
+		for len(group) < maxGroup {
+			select {
+			case r := <-g.queue:
+				group = append(group, r)
+			default:
+				break collect
+			}
+		}
+		g.send(group)
+	}
+}
+
+// drain fails what is queued when the group stops.
+func (g *pgGroup) drain() {
+	for {
+		select {
+		case r := <-g.queue:
+			r.result <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// send runs a group: together if it has several statements and they all
+// succeed, each on its own otherwise.
+func (g *pgGroup) send(group []*groupedRow) {
+	// A write, once queued, is no longer cancelled by its caller.
+	ctx := context.Background()
+	conn, err := g.pool.Acquire(ctx)
+	if err != nil {
+		for _, r := range group {
+			r.result <- err
+		}
+		return
+	}
+	defer conn.Release()
+	if len(group) > 1 && g.together(ctx, conn, group) {
+		return
+	}
+	for _, r := range group {
+		r.result <- g.alone(ctx, conn, r)
+	}
+}
+
+// together sends the group in one transaction and, if it commits, hands
+// each statement its row; it reports false, having handed out nothing, if
+// any statement or the commit failed.
+func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*groupedRow) bool {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, r := range group {
+		queueConfirmation(b, r.check)
+		b.Queue(r.query, r.args...)
+	}
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	ok := readGroup(br, group)
+	if err := br.Close(); err != nil || !ok {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			// The connection is left in a failed transaction: end it.
+			conn.Exec(ctx, "ROLLBACK")
+		}
+		return false
+	}
+	for _, r := range group {
+		if r.check != nil {
+			r.check.Confirm()
+		}
+		r.result <- nil
+	}
+	return true
+}
+
+// readGroup reads a group's results into its statements' destinations, and
+// reports whether every statement and the commit succeeded.
+func readGroup(br pgx.BatchResults, group []*groupedRow) bool {
+	if _, err := br.Exec(); err != nil { // BEGIN
+		return false
+	}
+	for _, r := range group {
+		if r.check != nil && !r.check.Confirmed() {
+			if _, err := br.Exec(); err != nil {
+				return false
+			}
+		}
+		if scanOne(br, r) != nil {
+			return false
+		}
+	}
+	tag, err := br.Exec()
+	return err == nil && tag.String() == "COMMIT"
+}
+
+// scanOne reads a statement's one row into its destination.
+func scanOne(br pgx.BatchResults, r *groupedRow) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return parley.Errorf(parley.ENOTFOUND, "%s not found", r.what)
+	}
+	if err := rows.Scan(r.dest...); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// alone runs a statement as its own transaction, after the confirmation of
+// its caller's session if pending.
+func (g *pgGroup) alone(ctx context.Context, conn *pgxpool.Conn, r *groupedRow) error {
+	b := &pgx.Batch{}
+	queueConfirmation(b, r.check)
+	b.Queue(r.query, r.args...)
+	br := conn.SendBatch(ctx, b)
+	err := func() error {
+		if b.Len() > 1 {
+			if _, err := br.Exec(); err != nil {
+				return sessionError(err)
+			}
+			r.check.Confirm()
+		}
+		return scanOne(br, r)
+	}()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// pgGrouped is the pgQuerier of a WriteOne write, whose one statement goes
+// through queryRow to the node's group. Exec and Query are refused: a
+// WriteOne write runs one statement of one row.
+type pgGrouped struct {
+	group *pgGroup
+	ran   bool
+}
+
+// queryRow runs the write's statement in the node's next group.
+func (x *pgGrouped) queryRow(ctx context.Context, what, query string, args, dest []any) error {
+	if x.ran {
+		return errSecondStatement
+	}
+	x.ran = true
+	return x.group.queryRow(ctx, what, query, args, dest)
+}
+
+// errNotGrouped is a WriteOne write's statement that is not of one row.
+var errNotGrouped = errors.New("sqlstore: a write of one statement ran one that does not return one row")
+
+func (*pgGrouped) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errNotGrouped
+}
+
+func (*pgGrouped) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errNotGrouped
+}
