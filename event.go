@@ -109,6 +109,11 @@ type Subscription interface {
 	// Done is closed when the subscription ends, so a consumer blocked
 	// elsewhere (say, writing to a stalled client) can give up at once.
 	Done() <-chan struct{}
+	// AfterEnd arranges to call f in its own goroutine once the
+	// subscription ends, as context.AfterFunc does once a context ends, so
+	// that a consumer need not hold a goroutine waiting on Done; stop
+	// undoes it, as AfterFunc's does.
+	AfterEnd(f func()) (stop func() bool)
 	// Dropped reports whether the bus ended the subscription because the
 	// consumer did not keep up.
 	Dropped() bool

@@ -128,6 +128,105 @@ func testBus(t *testing.T, nodes newNodes) {
 		mustPublish(t, a, []string{"alice", "bob"}, ev)
 		mustReceive(t, keeping)
 	})
+	t.Run("SubscriberBehindWithinItsBufferGetsEveryEvent", func(t *testing.T) {
+		// A subscription's buffer is taken only as its subscriber falls
+		// behind; however much of it is taken, nothing is lost.
+		const buffer = 100
+		a, b := nodes(t, buffer)
+		behind := mustSubscribe(t, b, "alice")
+		for i := range buffer {
+			ev := parley.NewEvent(parley.EventMessageCreated, "t1", map[string]int{"i": i})
+			ev.Seq = int64(i)
+			mustPublish(t, a, []string{"alice"}, ev)
+		}
+		for i := range buffer {
+			if got := mustReceive(t, behind); got.Seq != int64(i) {
+				t.Fatalf("event %d has seq %d", i, got.Seq)
+			}
+		}
+		// Caught up, it goes on receiving.
+		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+		if got := mustReceive(t, behind); got.ThreadID != "after" || behind.Dropped() {
+			t.Fatalf("after catching up: got %s, dropped=%v", got.ThreadID, behind.Dropped())
+		}
+	})
+	t.Run("SubscriberBeyondItsBufferDropped", func(t *testing.T) {
+		// However far behind, a subscriber gets its events in order from
+		// the first, and at the first it missed, its subscription ends as
+		// dropped: a gap is never silent.
+		const buffer = 100
+		a, b := nodes(t, buffer)
+		slow := mustSubscribe(t, b, "alice")
+		for i := range buffer + 1 {
+			ev := parley.NewEvent(parley.EventMessageCreated, "t1", map[string]int{"i": i})
+			ev.Seq = int64(i)
+			mustPublish(t, a, []string{"alice"}, ev)
+		}
+		select {
+		case <-slow.Done():
+		case <-time.After(waitFor):
+			t.Fatalf("a subscriber %d events behind with room for %d was not dropped", buffer+1, buffer)
+		}
+		n := 0
+		for ev := range slow.C() {
+			if ev.Seq != int64(n) {
+				t.Fatalf("event %d has seq %d", n, ev.Seq)
+			}
+			n++
+		}
+		if n > buffer || !slow.Dropped() {
+			t.Fatalf("got %d events, dropped=%v; want at most %d, then dropped", n, slow.Dropped(), buffer)
+		}
+	})
+	t.Run("CloseWhileBehind", func(t *testing.T) {
+		// Closing a subscription that holds undelivered events lets them go.
+		a, b := nodes(t, 100)
+		behind := mustSubscribe(t, b, "alice")
+		for range 50 {
+			mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{}))
+		}
+		mustReceive(t, behind)
+		behind.Close()
+		for range behind.C() {
+		}
+		if behind.Dropped() {
+			t.Fatal("a subscription its subscriber closed counts as dropped")
+		}
+		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{}))
+	})
+	t.Run("AfterEndRunsOnceTheSubscriptionEnds", func(t *testing.T) {
+		a, b := nodes(t, 2)
+		slow, closed, kept := mustSubscribe(t, b, "alice"), mustSubscribe(t, b, "bob"), mustSubscribe(t, b, "bob")
+		ran := make(chan string, 3)
+		slow.AfterEnd(func() { ran <- "dropped" })
+		closed.AfterEnd(func() { ran <- "closed" })
+		stop := kept.AfterEnd(func() { ran <- "stopped" })
+		for range 3 {
+			mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{}))
+		}
+		closed.Close()
+		got := map[string]bool{}
+		for range 2 {
+			select {
+			case name := <-ran:
+				got[name] = true
+			case <-time.After(waitFor):
+				t.Fatalf("ran only %v", got)
+			}
+		}
+		if !got["dropped"] || !got["closed"] {
+			t.Fatalf("ran %v, want dropped and closed", got)
+		}
+		if !stop() {
+			t.Fatal("stop did not stop f of a subscription still going")
+		}
+		kept.Close()
+		select {
+		case name := <-ran:
+			t.Fatalf("%s ran after stop", name)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
 	t.Run("CloseEndsTheSubscriptionOnly", func(t *testing.T) {
 		a, b := nodes(t, 8)
 		closed, open := mustSubscribe(t, b, "alice"), mustSubscribe(t, b, "alice")

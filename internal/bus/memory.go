@@ -15,9 +15,19 @@ import (
 // before it is dropped as too slow.
 const DefaultBuffer = 256
 
+// ready is how many undelivered events a subscription holds in its
+// channel, allocated with it. A consumer that keeps up never has more: the
+// rest of its buffer is taken only while it is behind, so that an idle
+// subscription costs a few hundred bytes, not its whole buffer.
+const ready = 8
+
 // Memory is an in-process parley.Bus. Each subscription has a bounded
 // buffer; a subscriber whose buffer is full is dropped rather than allowed to
-// grow memory or slow publishers.
+// grow memory or slow publishers. The buffer is a small channel and, once
+// that is full, a queue that grows as the subscriber falls behind and is
+// let go when it catches up; while the queue holds events, a goroutine of
+// the subscription's own moves them to the channel as the subscriber takes
+// them.
 type Memory struct {
 	buffer int
 
@@ -46,7 +56,8 @@ func (b *Memory) Publish(_ context.Context, userIDs []string, ev parley.Event) e
 
 // Subscribe opens a subscription to the member's events.
 func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscription, error) {
-	s := &subscription{bus: b, userID: userID, ch: make(chan parley.Event, b.buffer), done: make(chan struct{})}
+	s := &subscription{bus: b, userID: userID, buffer: b.buffer, ch: make(chan parley.Event, min(b.buffer, ready))}
+	s.ended, s.end = context.WithCancel(context.Background())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.subs[userID] == nil {
@@ -72,7 +83,7 @@ func (b *Memory) endAll(dropped bool) {
 			s.mu.Lock()
 			if !s.closed {
 				s.dropped = dropped
-				s.end()
+				s.endLocked()
 			}
 			s.mu.Unlock()
 		}
@@ -92,12 +103,21 @@ func (b *Memory) remove(s *subscription) {
 type subscription struct {
 	bus    *Memory
 	userID string
+	buffer int
 	ch     chan parley.Event
-	done   chan struct{}
+	// ended ends with the subscription, which endLocked does.
+	ended context.Context
+	end   context.CancelFunc
 
 	mu      sync.Mutex
 	closed  bool
 	dropped bool
+	// behind holds, in order, the events after those in ch while ch is
+	// full; its first is the one pump is handing over.
+	behind []parley.Event
+	// pumping is set while pump runs; ch is then closed by pump, not
+	// endLocked.
+	pumping bool
 }
 
 func (s *subscription) C() <-chan parley.Event { return s.ch }
@@ -108,22 +128,69 @@ func (s *subscription) send(ev parley.Event) {
 	if s.closed {
 		return
 	}
-	select {
-	case s.ch <- ev:
-	default:
+	if len(s.behind) == 0 {
+		select {
+		case s.ch <- ev:
+			return
+		default:
+		}
+	}
+	if len(s.ch)+len(s.behind) >= s.buffer {
 		s.dropped = true
-		s.end()
+		s.endLocked()
+		return
+	}
+	s.behind = append(s.behind, ev)
+	if !s.pumping {
+		s.pumping = true
+		go s.pump()
 	}
 }
 
-// end closes the subscription's channels; s.mu must be held.
-func (s *subscription) end() {
-	s.closed = true
-	close(s.ch)
-	close(s.done)
+// pump moves the events behind to ch, in order, as the subscriber takes
+// them, and returns once none are left or the subscription ended.
+func (s *subscription) pump() {
+	for {
+		s.mu.Lock()
+		if s.closed || len(s.behind) == 0 {
+			s.pumping = false
+			s.behind = nil
+			if s.closed {
+				close(s.ch)
+			}
+			s.mu.Unlock()
+			return
+		}
+		ev := s.behind[0]
+		s.mu.Unlock()
+		select {
+		case s.ch <- ev:
+			s.mu.Lock()
+			if !s.closed {
+				s.behind[0] = parley.Event{}
+				s.behind = s.behind[1:]
+			}
+			s.mu.Unlock()
+		case <-s.ended.Done():
+		}
+	}
 }
 
-func (s *subscription) Done() <-chan struct{} { return s.done }
+// endLocked ends the subscription, letting go of the events behind; s.mu
+// must be held. The events already in ch stay there for the subscriber to
+// take before it finds ch closed.
+func (s *subscription) endLocked() {
+	s.closed = true
+	s.behind = nil
+	if !s.pumping {
+		close(s.ch)
+	}
+	s.end()
+}
+
+func (s *subscription) Done() <-chan struct{} { return s.ended.Done() }
+
+func (s *subscription) AfterEnd(f func()) (stop func() bool) { return context.AfterFunc(s.ended, f) }
 
 func (s *subscription) Dropped() bool {
 	s.mu.Lock()
@@ -134,7 +201,7 @@ func (s *subscription) Dropped() bool {
 func (s *subscription) Close() {
 	s.mu.Lock()
 	if !s.closed {
-		s.end()
+		s.endLocked()
 	}
 	s.mu.Unlock()
 	s.bus.remove(s)

@@ -1,16 +1,21 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // Realtime connection timing: a write that takes longer than writeTimeout
@@ -82,13 +87,18 @@ func (s *Server) handleEventTicketCreate(w http.ResponseWriter, r *http.Request)
 // to apps: when the token or its grant runs out, at once for changes this
 // process made or heard of on the bus, and within about a second for
 // changes made elsewhere (CheckAccess).
+//
+// The handler returns once the connection is upgraded, and the stream goes
+// on in a goroutine of its own (stream): net/http then lets go of what it
+// held for the request, its goroutine's stack and its 8 KiB of buffers
+// among it, which a node holding thousands of idle streams would otherwise
+// keep for each.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	sub, err := s.svc.Subscribe(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	defer sub.Close()
 
 	// Bearer tokens and tickets authenticate the connection, so a page of
 	// another origin gains nothing it could not do with them itself; the
@@ -96,22 +106,38 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// Counted from before the handshake is answered: a client that sees
 	// its connection open finds it counted.
 	s.metrics.websockets.Inc()
-	defer s.metrics.websockets.Dec()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
 	if err != nil {
-		return // Accept has answered the client
+		// Accept has answered the client.
+		s.metrics.websockets.Dec()
+		sub.Close()
+		return
 	}
-	defer conn.CloseNow()
+	// The request's context ends when the handler returns; the stream's
+	// keeps its values (the caller, the client's address).
+	go s.stream(context.WithoutCancel(r.Context()), conn, sub)
+}
 
-	// The context ends when the client closes, the server shuts down, or the
-	// bus drops the subscription: a write blocked on a stalled client is then
-	// abandoned at once.
-	ctx, cancel := context.WithCancel(conn.CloseRead(r.Context()))
-	defer cancel()
-	go func() {
-		<-sub.Done()
-		cancel()
+// stream sends the subscription's events to the connection until either
+// ends, then closes both.
+func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.Events) {
+	defer s.metrics.websockets.Dec()
+	defer sub.Close()
+	defer conn.CloseNow()
+	defer func() {
+		// As ServeHTTP does for handlers: a panic ends the stream, not the
+		// server.
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "panic in realtime stream", "panic", p)
+		}
 	}()
+
+	// The context ends when the client closes, or the bus drops the
+	// subscription: a write blocked on a stalled client is then abandoned
+	// at once.
+	ctx, cancel := context.WithCancel(conn.CloseRead(ctx))
+	defer cancel()
+	defer sub.AfterEnd(cancel)()
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	accessChanged := sub.AccessChanged()
@@ -173,6 +199,37 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// Buffer sizes of a realtime connection. The client sends only control
+// frames (pongs, a close), at most 131 bytes each; the server's events are
+// mostly under a kilobyte, and a larger one is written past the buffer.
+const (
+	wsReadBuffer  = 256
+	wsWriteBuffer = 1 << 10
+)
+
+// smallBuffers hands the WebSocket library, which has no option for it,
+// the hijacked connection with buffers of wsReadBuffer and wsWriteBuffer
+// bytes instead of net/http's 4 KiB each: idle streams keep them for as
+// long as they are open.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// What net/http read already, past the handshake, is read first.
+	held, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	r := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(held)), conn), max(wsReadBuffer, len(held)))
+	if _, err := r.Peek(len(held)); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
 // cutOffSlowClient ends the connection of a client that fell too far behind.

@@ -1,12 +1,14 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -319,6 +321,46 @@ func TestEvents_SlowClientDisconnected(t *testing.T) {
 	apptest.MustSend(t, alice, th.ID, "still here")
 	if ev, err := fresh.Next(ctx); err != nil || ev.Type != client.EventMessageCreated {
 		t.Fatalf("fresh connection got %+v, %v", ev, err)
+	}
+}
+
+// TestEvents_FramesSentWithTheHandshakeAreRead: what a client sends right
+// behind its handshake, before the answer, may arrive with it; the stream
+// reads it all the same. Here it is a close frame, which the server
+// answers with its own.
+func TestEvents_FramesSentWithTheHandshakeAreRead(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	handshake := "GET /api/v1/events HTTP/1.1\r\nHost: " + strings.TrimPrefix(env.URL, "http://") +
+		"\r\nAuthorization: Bearer " + alice.Token() +
+		"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	// A masked close frame, status 1000, in the same write.
+	mask := [4]byte{1, 2, 3, 4}
+	payload := []byte{0x03, 0xe8}
+	frame := []byte{0x88, 0x80 | byte(len(payload)), mask[0], mask[1], mask[2], mask[3]}
+	for i, b := range payload {
+		frame = append(frame, b^mask[i%4])
+	}
+	if _, err := conn.Write(append([]byte(handshake), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake answered %v, %v; want 101", resp, err)
+	}
+	header, err := r.ReadByte()
+	if err != nil {
+		t.Fatalf("no frame from the server after the client's close: %v", err)
+	}
+	if opcode := header & 0x0f; opcode != 0x8 {
+		t.Fatalf("the server's first frame has opcode %#x, want a close (0x8)", opcode)
 	}
 }
 
