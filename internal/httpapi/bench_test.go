@@ -32,8 +32,10 @@ func benchThreads(b *testing.B, n int) (*apptest.Env, []*client.Client, []string
 
 // raisedLimits raises the rate limits out of the benchmarks' reach, as W1
 // does, rather than lifting them, so that every request still pays for
-// their check.
+// their check; and lets a benchmark sign up more members than one address
+// may by default.
 func raisedLimits(c *config.Config) {
+	c.SignUpsPerAddress = 1000
 	c.RateLimitMember, c.RateLimitMemberBurst = 1e6, 1e6
 	c.RateLimitApp, c.RateLimitAppBurst = 1e6, 1e6
 }
@@ -152,6 +154,38 @@ func BenchmarkHistoryAppVsMemberOneAtATime(b *testing.B) {
 		b.ReportMetric(float64(spent[0].Microseconds())/float64(b.N/2), "member-µs/read")
 		b.ReportMetric(float64(spent[1].Microseconds())/float64(b.N/2), "app-µs/read")
 		b.ReportMetric(float64(spent[1])/float64(spent[0]), "app/member")
+	}
+}
+
+// BenchmarkInbox measures W1's inbox one load at a time: the owner's 51
+// threads, each with its newest 10 of 12 messages, in one page of at most
+// 55, 510 messages in all. The owner reads as W1 does, through a client
+// whose answers are not checked against the OpenAPI document: the check
+// would cost the benchmark more than the server's answer does.
+func BenchmarkInbox(b *testing.B) {
+	env, members, threads := benchThreads(b, 51)
+	for t, id := range threads {
+		for i := range 12 {
+			apptest.MustSend(b, members[t+1], id, fmt.Sprintf("bench message %06d %s", i, strings.Repeat("x", 80)))
+		}
+	}
+	ctx := context.Background()
+	s, err := client.New(env.URL).SignIn(ctx, "owner", apptest.Password("owner"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	owner := client.New(env.URL).WithToken(s.Token)
+	cpu := cpuTime()
+	b.ResetTimer()
+	defer func() { b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op") }()
+	for range b.N {
+		p, err := owner.Threads(ctx, client.ThreadsQuery{Limit: 55, Messages: 10})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(p.Threads) != len(threads) || len(p.Threads[0].Messages) != 10 {
+			b.Fatalf("%d threads, the first with %d messages; want %d with 10", len(p.Threads), len(p.Threads[0].Messages), len(threads))
+		}
 	}
 }
 
