@@ -149,7 +149,7 @@ var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledBody is the largest buffer kept for reuse, so that one very large
 // answer does not stay in memory for good. An inbox of 51 threads with 10
-// messages each is about 180 KiB: a buffer grown for it anew, doubling from
+// messages each is about 190 KiB: a buffer grown for it anew, doubling from
 // nothing, costs the answer about a fifth of its encoding. The pool holds a
 // buffer or two for each processor in use, and lets go of those unused for
 // two garbage collections.
