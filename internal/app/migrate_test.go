@@ -3,10 +3,12 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the planner's statistics
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -133,6 +135,15 @@ func TestMigrate_CopiesAnInstall(t *testing.T) {
 				!strings.Contains(progress, "100%") {
 				t.Errorf("migrate printed:\n%s\nand on stderr:\n%s", out, progress)
 			}
+			if engine == "postgres" {
+				// The copy leaves the planner statistics, as it would not
+				// have until autovacuum came round.
+				for _, table := range []string{"messages", "access_log"} {
+					if rows := estimatedRows(t, to, table); rows <= 0 {
+						t.Errorf("the planner estimates %s to hold %v rows after migrate, want its count: no statistics", table, rows)
+					}
+				}
+			}
 
 			dst := apptest.Start(t, onCopy)
 			for name, c := range members {
@@ -172,6 +183,23 @@ func migrateTarget(t *testing.T, engine string) (to string, serve func(*config.C
 	}
 	to = t.TempDir()
 	return to, embedded(to)
+}
+
+// estimatedRows is the planner's estimate of the rows of a table of the
+// PostgreSQL database at url, from its statistics: -1 before the table was
+// first analysed (or vacuumed).
+func estimatedRows(t *testing.T, url, table string) float64 {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows float64
+	if err := db.QueryRow(`SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 // embedded is the option that starts a test server on the embedded

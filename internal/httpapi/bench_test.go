@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -32,8 +34,10 @@ func benchThreads(b *testing.B, n int) (*apptest.Env, []*client.Client, []string
 
 // raisedLimits raises the rate limits out of the benchmarks' reach, as W1
 // does, rather than lifting them, so that every request still pays for
-// their check.
+// their check; and lets a benchmark sign up more members than one address
+// may by default.
 func raisedLimits(c *config.Config) {
+	c.SignUpsPerAddress = 1000
 	c.RateLimitMember, c.RateLimitMemberBurst = 1e6, 1e6
 	c.RateLimitApp, c.RateLimitAppBurst = 1e6, 1e6
 }
@@ -152,6 +156,68 @@ func BenchmarkHistoryAppVsMemberOneAtATime(b *testing.B) {
 		b.ReportMetric(float64(spent[0].Microseconds())/float64(b.N/2), "member-µs/read")
 		b.ReportMetric(float64(spent[1].Microseconds())/float64(b.N/2), "app-µs/read")
 		b.ReportMetric(float64(spent[1])/float64(spent[0]), "app/member")
+	}
+}
+
+// BenchmarkInbox measures W1's inbox one load at a time: the owner's 51
+// threads, each with its newest 10 of 12 messages, in one page of at most
+// 55, 510 messages in all. "decoded" reads it as W1 does, through the
+// client, which decodes it; "bytes" reads the answer's bytes only, for the
+// server's part. Neither checks the answer against the OpenAPI document:
+// the check would cost more than the server's answer does.
+func BenchmarkInbox(b *testing.B) {
+	env, members, threads := benchThreads(b, 51)
+	for t, id := range threads {
+		for i := range 12 {
+			apptest.MustSend(b, members[t+1], id, fmt.Sprintf("bench message %06d %s", i, strings.Repeat("x", 80)))
+		}
+	}
+	ctx := context.Background()
+	s, err := client.New(env.URL).SignIn(ctx, "owner", apptest.Password("owner"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	owner := client.New(env.URL).WithToken(s.Token)
+	b.Run("decoded", func(b *testing.B) {
+		inboxLoads(b, func() error {
+			p, err := owner.Threads(ctx, client.ThreadsQuery{Limit: 55, Messages: 10})
+			if err == nil && (len(p.Threads) != len(threads) || len(p.Threads[0].Messages) != 10) {
+				err = fmt.Errorf("%d threads, the first with %d messages; want %d with 10", len(p.Threads), len(p.Threads[0].Messages), len(threads))
+			}
+			return err
+		})
+	})
+	b.Run("bytes", func(b *testing.B) {
+		inboxLoads(b, func() error {
+			req, err := http.NewRequestWithContext(ctx, "GET", env.URL+"/api/v1/threads?limit=55&include=messages:10", nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+s.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			n, err := io.Copy(io.Discard, resp.Body)
+			if err == nil && (resp.StatusCode != http.StatusOK || n < 100<<10) {
+				err = fmt.Errorf("status %d, %d bytes", resp.StatusCode, n)
+			}
+			return err
+		})
+	})
+}
+
+// inboxLoads times b.N loads one at a time, and reports the CPU time the
+// process spent per load.
+func inboxLoads(b *testing.B, load func() error) {
+	cpu := cpuTime()
+	b.ResetTimer()
+	defer func() { b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op") }()
+	for range b.N {
+		if err := load(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -115,6 +115,18 @@ func TestShares_EachMemberHasTheirOwnLink(t *testing.T) {
 	if got := mustSummaryCard(t, w.bob, w.aliceBob).Share.Link; got != bobs {
 		t.Errorf("bob's thread list: link %q, want bob's %q", got, bobs)
 	}
+	inbox, err := w.bob.Threads(ctx, client.ThreadsQuery{Messages: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, th := range inbox.Threads {
+		if th.ID != w.aliceBob {
+			continue
+		}
+		if last := th.Messages[len(th.Messages)-1]; last.Share == nil || last.Share.Link != bobs || th.LastMessage.Share.Link != bobs {
+			t.Errorf("bob's inbox: the card among the messages %+v, as the last message %+v; want his link %q", last.Share, th.LastMessage.Share, bobs)
+		}
+	}
 	for {
 		ev, err := bobEvents.Next(ctx)
 		if err != nil {

@@ -235,10 +235,8 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range page.Threads {
-		if err := s.linkSummary(ctx, c, t); err != nil {
-			return nil, err
-		}
+	if err := s.linkSummary(ctx, c, page.Threads...); err != nil {
+		return nil, err
 	}
 	return page, s.logRead(ctx, c, reads...)
 }
@@ -279,9 +277,18 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }
 
-// linkSummary gives the share cards of a summary the caller's links.
-func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, t *parley.ThreadSummary) error {
-	return s.linkShares(ctx, c.User.ID, append([]*parley.Message{t.LastMessage}, t.Messages...)...)
+// linkSummary gives the share cards of the summaries the caller's links,
+// each card once: a summary's last message is the last of its messages
+// when it carries any.
+func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*parley.ThreadSummary) error {
+	var msgs []*parley.Message
+	for _, t := range list {
+		msgs = append(msgs, t.Messages...)
+		if len(t.Messages) == 0 && t.LastMessage != nil {
+			msgs = append(msgs, t.LastMessage)
+		}
+	}
+	return s.linkShares(ctx, c.User.ID, msgs...)
 }
 
 // countFrom sets a summary's counters as seen by a caller who may see the
