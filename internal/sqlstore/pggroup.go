@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,11 +33,22 @@ import (
 // maxGroup bounds the statements of one group.
 const maxGroup = 128
 
-// pgGroup sends the statements of WriteOne writes in groups, one group at a
-// time.
+// groupsInFlight is how many groups a node sends at once, each on its own
+// connection: while one waits for its commit to reach the disk, the next
+// is already on its way, rather than waiting for it.
+const groupsInFlight = 2
+
+// pgGroup sends the statements of WriteOne writes in groups.
+//
+// A group's statements run in the order of their first argument, the row
+// each one locks (a send's thread): groups in flight at once, on this node
+// or another, then take the locks they share in the same order, and do not
+// deadlock on them.
 type pgGroup struct {
 	pool  *pgxpool.Pool
 	queue chan *groupedRow
+	slots chan struct{}
+	sends sync.WaitGroup
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -52,12 +66,13 @@ type groupedRow struct {
 }
 
 func newPGGroup(pool *pgxpool.Pool) *pgGroup {
-	g := &pgGroup{pool: pool, queue: make(chan *groupedRow, maxGroup), stop: make(chan struct{}), done: make(chan struct{})}
+	g := &pgGroup{pool: pool, queue: make(chan *groupedRow, maxGroup), slots: make(chan struct{}, groupsInFlight),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
 
-// close stops the group's goroutine once its group in flight is done;
+// close stops the group's goroutine once its groups in flight are done;
 // statements queued after fail with ErrClosed.
 func (g *pgGroup) close() {
 	close(g.stop)
@@ -78,6 +93,7 @@ func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest [
 
 func (g *pgGroup) run() {
 	defer close(g.done)
+	defer g.sends.Wait()
 	for {
 		var first *groupedRow
 		select {
@@ -86,6 +102,8 @@ func (g *pgGroup) run() {
 			g.drain()
 			return
 		}
+		// A group forms while the groups in flight fill the slots.
+		g.slots <- struct{}{}
 		group := []*groupedRow{first}
 	collect:
 		for len(group) < maxGroup {
@@ -96,7 +114,10 @@ func (g *pgGroup) run() {
 				break collect
 			}
 		}
-		g.send(group)
+		g.sends.Go(func() {
+			defer func() { <-g.slots }()
+			g.send(group)
+		})
 	}
 }
 
@@ -115,6 +136,7 @@ func (g *pgGroup) drain() {
 // send runs a group: together if it has several statements and they all
 // succeed, each on its own otherwise.
 func (g *pgGroup) send(group []*groupedRow) {
+	slices.SortStableFunc(group, func(a, b *groupedRow) int { return compareFirst(a.args, b.args) })
 	// A write, once queued, is no longer cancelled by its caller.
 	ctx := context.Background()
 	conn, err := g.pool.Acquire(ctx)
@@ -131,6 +153,20 @@ func (g *pgGroup) send(group []*groupedRow) {
 	for _, r := range group {
 		r.result <- g.alone(ctx, conn, r)
 	}
+}
+
+// compareFirst orders statements by their first arguments, when both are
+// strings.
+func compareFirst(a, b []any) int {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	x, okX := a[0].(string)
+	y, okY := b[0].(string)
+	if !okX || !okY {
+		return 0
+	}
+	return strings.Compare(x, y)
 }
 
 // together sends the group in one transaction and, if it commits, hands
