@@ -84,12 +84,12 @@ func Check(pw, hash string) (bool, error) {
 
 // derive runs argon2id within the budget, between two collections.
 // argon2 allocates its m KiB afresh on every call and drops them on
-// return, and the server collects garbage rarely (GOGC=400 under a memory
+// return, and the server collects garbage rarely (GOGC=200 under a memory
 // limit). The collection before frees what was dropped since the last one
 // (the previous hash's memory, start-up's buffers), for this hash to reuse
 // instead of growing the heap; the one after frees this hash's memory at
 // once and sets the next collection's target from a heap without it, not
-// from one that held it (five times m and more).
+// from one that held it (three times that heap at GOGC=200).
 func derive(pw string, salt []byte, m, t uint32, p uint8, n uint32) []byte {
 	cost := min(int64(m), budgetKiB)
 	_ = budget.Acquire(context.Background(), cost) // fails only when its context ends
