@@ -139,6 +139,14 @@ func Engine() string {
 // from the server's /metrics; a series absent reads as 0.
 func (e *Env) Metric(tb testing.TB, series string) float64 {
 	tb.Helper()
+	v, _ := e.LookupMetric(tb, series)
+	return v
+}
+
+// LookupMetric reads one series from the server's /metrics and reports
+// whether it is there.
+func (e *Env) LookupMetric(tb testing.TB, series string) (float64, bool) {
+	tb.Helper()
 	resp, err := http.Get(e.Server.MetricsURL() + "/metrics")
 	if err != nil {
 		tb.Fatal(err)
@@ -154,10 +162,10 @@ func (e *Env) Metric(tb testing.TB, series string) float64 {
 			if err != nil {
 				tb.Fatal(err)
 			}
-			return f
+			return f, true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // Password is the password MustMember gives a member.

@@ -12,7 +12,7 @@ func TestHashAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(hash, "$argon2id$v=19$m=12288,t=3,p=1$") {
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=7168,t=5,p=1$") {
 		t.Fatalf("hash = %q, want an argon2id PHC string", hash)
 	}
 	if strings.Contains(hash, "correct horse") {
@@ -25,6 +25,16 @@ func TestHashAndCheck(t *testing.T) {
 	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		if ok, err := password.Check("correct horsE", hash); err != nil || ok {
+			t.Fatalf("Check = %v, %v; want false", ok, err)
+		}
+	})
+	t.Run("EarlierParameters", func(t *testing.T) {
+		// Made by an earlier version, with 12 MiB and three passes.
+		const earlier = "$argon2id$v=19$m=12288,t=3,p=1$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU"
+		if ok, err := password.Check("correct horse", earlier); err != nil || !ok {
+			t.Fatalf("Check = %v, %v; want true", ok, err)
+		}
+		if ok, err := password.Check("correct horsE", earlier); err != nil || ok {
 			t.Fatalf("Check = %v, %v; want false", ok, err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -18,6 +19,10 @@ import (
 
 //go:embed migrations/sqlite/*.sql
 var sqliteMigrations embed.FS
+
+// busyTimeout is how long a statement waits for a lock another connection
+// holds before it fails with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
 
 // readConns is the size of the read pool: on two cores more readers buy nothing.
 const readConns = 4
@@ -73,7 +78,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		return nil, err
 	}
 	pragmas := url.Values{"_pragma": {
-		"busy_timeout(10000)",
+		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(ON)",
@@ -94,7 +99,11 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		return nil, err
 	}
 
-	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(ON)")
+	// Each connection keeps a page cache of its own, 2 MiB by default; the
+	// writer keeps that, each reader 512 KiB: what a history page reads is
+	// the newest pages of a thread, and a page not cached is a copy from
+	// the operating system's file cache.
+	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(ON)", "cache_size(-512)")
 	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
 	if err != nil {
 		write.Close()

@@ -1,0 +1,72 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+)
+
+// Once writes pause, the writer empties the WAL into the database file: a
+// server at rest keeps no WAL on disk. A reader still reading from an
+// older snapshot holds the WAL back only until it is done.
+func TestSQLite_WALEmptiedAtRest(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenTB(t)
+	createUser := func(name string) {
+		t.Helper()
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, newUser(name), "hash") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	createUser("alice")
+	waitWAL(t, path, func(size int64) bool { return size == 0 })
+
+	// Another process's reader, as a backup or the sqlite3 shell would be.
+	other, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	reader, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users int
+	if err := reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	createUser("bob")
+	for range 5 { // pauses enough for several attempts
+		time.Sleep(300 * time.Millisecond)
+		if size := walSize(t, path); size == 0 {
+			t.Fatal("the WAL was emptied under a reader of an older snapshot")
+		}
+	}
+	reader.Rollback()
+	waitWAL(t, path, func(size int64) bool { return size == 0 })
+}
+
+func walSize(t *testing.T, path string) int64 {
+	t.Helper()
+	info, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Size()
+}
+
+// waitWAL waits, up to a generous deadline, until ok holds of the size of
+// the WAL of the database at path.
+func waitWAL(t *testing.T, path string, ok func(int64) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ok(walSize(t, path)) {
+			return
+		}
+	}
+	t.Fatalf("WAL of %d bytes", walSize(t, path))
+}
