@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,22 +32,16 @@ import (
 // maxGroup bounds the statements of one group.
 const maxGroup = 128
 
-// groupsInFlight is how many groups a node sends at once, each on its own
-// connection: while one waits for its commit to reach the disk, the next
-// is already on its way, rather than waiting for it.
-const groupsInFlight = 2
-
-// pgGroup sends the statements of WriteOne writes in groups.
+// pgGroup sends the statements of WriteOne writes in groups, one group at a
+// time. (Two at a time, each on a connection of its own, sent fewer sends
+// a second in W1, at more CPU a send: the groups only got smaller.)
 //
 // A group's statements run in the order of their first argument, the row
-// each one locks (a send's thread): groups in flight at once, on this node
-// or another, then take the locks they share in the same order, and do not
-// deadlock on them.
+// each one locks (a send's thread): groups of several nodes then take the
+// locks they share in the same order, and do not deadlock on them.
 type pgGroup struct {
 	pool  *pgxpool.Pool
 	queue chan *groupedRow
-	slots chan struct{}
-	sends sync.WaitGroup
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -66,13 +59,12 @@ type groupedRow struct {
 }
 
 func newPGGroup(pool *pgxpool.Pool) *pgGroup {
-	g := &pgGroup{pool: pool, queue: make(chan *groupedRow, maxGroup), slots: make(chan struct{}, groupsInFlight),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	g := &pgGroup{pool: pool, queue: make(chan *groupedRow, maxGroup), stop: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
 
-// close stops the group's goroutine once its groups in flight are done;
+// close stops the group's goroutine once its group in flight is done;
 // statements queued after fail with ErrClosed.
 func (g *pgGroup) close() {
 	close(g.stop)
@@ -93,7 +85,6 @@ func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest [
 
 func (g *pgGroup) run() {
 	defer close(g.done)
-	defer g.sends.Wait()
 	for {
 		var first *groupedRow
 		select {
@@ -102,8 +93,6 @@ func (g *pgGroup) run() {
 			g.drain()
 			return
 		}
-		// A group forms while the groups in flight fill the slots.
-		g.slots <- struct{}{}
 		group := []*groupedRow{first}
 	collect:
 		for len(group) < maxGroup {
@@ -114,10 +103,7 @@ func (g *pgGroup) run() {
 				break collect
 			}
 		}
-		g.sends.Go(func() {
-			defer func() { <-g.slots }()
-			g.send(group)
-		})
+		g.send(group)
 	}
 }
 
