@@ -117,7 +117,66 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if ev.MessageID != "" {
 		msgs = []*parley.Message{{ID: ev.MessageID}}
 	}
-	return ev, true, e.svc.logRead(ctx, c, access{loggedAs, ev.ThreadID, t.readers, msgs})
+	return ev, true, e.svc.logDelivery(ctx, c, access{loggedAs, ev.ThreadID, t.readers, msgs})
+}
+
+// logDelivery logs an event an app's stream is about to deliver, as
+// logRead logs any read, but with the deliveries of the moment: an event
+// reaches all the streams of its thread's apps at once, and their records
+// go to the store together, in one LogReads, rather than one each.
+func (s *Service) logDelivery(ctx context.Context, c *parley.Caller, a access) error {
+	return s.deliveries.log(s.accessRecord(c, a), func(records []parley.AccessRecord) error {
+		return s.store.LogReads(context.WithoutCancel(ctx), records)
+	})
+}
+
+// deliveryLog writes the records of deliveries in batches, one batch at a
+// time: the records that come while a batch is written make the next.
+type deliveryLog struct {
+	mu      sync.Mutex
+	next    *deliveryBatch // gathering records, not yet being written
+	writing bool
+	ends    *sync.Cond // signalled when a batch is written
+}
+
+// deliveryBatch is records written together, and how that went.
+type deliveryBatch struct {
+	records []parley.AccessRecord
+	written bool
+	err     error
+}
+
+func newDeliveryLog() *deliveryLog {
+	l := &deliveryLog{}
+	l.ends = sync.NewCond(&l.mu)
+	return l
+}
+
+// log adds r to the next batch and returns once the batch is written:
+// it writes the batch itself, with write, unless a batch is being written
+// already, and then waits for that one to end first.
+func (l *deliveryLog) log(r parley.AccessRecord, write func([]parley.AccessRecord) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next == nil {
+		l.next = &deliveryBatch{}
+	}
+	b := l.next
+	b.records = append(b.records, r)
+	for !b.written {
+		if l.writing {
+			l.ends.Wait()
+			continue
+		}
+		// Not written, and nothing being written: b is still the next.
+		l.next, l.writing = nil, true
+		l.mu.Unlock()
+		err := write(b.records)
+		l.mu.Lock()
+		b.written, b.err, l.writing = true, err, false
+		l.ends.Broadcast()
+	}
+	return b.err
 }
 
 // live returns EUNAUTHORIZED when the app's token ran out or, as far as the
