@@ -125,8 +125,10 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 // reaches all the streams of its thread's apps at once, and their records
 // go to the store together, in one LogReads, rather than one each.
 func (s *Service) logDelivery(ctx context.Context, c *parley.Caller, a access) error {
+	// The write is shared: a stream that ends does not end it for the others.
+	ctx = context.WithoutCancel(ctx)
 	return s.deliveries.log(s.accessRecord(c, a), func(records []parley.AccessRecord) error {
-		return s.store.LogReads(context.WithoutCancel(ctx), records)
+		return s.store.LogReads(ctx, records)
 	})
 }
 
@@ -348,8 +350,10 @@ func (s *Service) CheckAccess(ctx context.Context) error {
 // moment share one read: those who come while a read is under way, which
 // may have begun before them, share the next one.
 func (s *Service) freshAccessVersion(ctx context.Context) (int64, error) {
+	// The read is shared: a stream that ends does not end it for the others.
+	ctx = context.WithoutCancel(ctx)
 	return s.watch.fresh(func() (v int64, err error) {
-		err = s.store.Read(context.WithoutCancel(ctx), func(tx parley.Tx) (err error) {
+		err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
 			v, err = tx.FindAccessVersion(ctx)
 			return err
 		})
