@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -171,7 +172,13 @@ func (l *deliveryLog) log(r parley.AccessRecord, write func([]parley.AccessRecor
 			continue
 		}
 		// Not written, and nothing being written: b is still the next.
-		l.next, l.writing = nil, true
+		// It takes the records of the streams the same event woke, which
+		// come while this goroutine yields, and is then written.
+		l.writing = true
+		l.mu.Unlock()
+		runtime.Gosched()
+		l.mu.Lock()
+		l.next = nil
 		l.mu.Unlock()
 		err := write(b.records)
 		l.mu.Lock()
@@ -402,7 +409,13 @@ func (w *accessWatch) fresh(read func() (int64, error)) (int64, error) {
 			w.ends.Wait()
 			continue
 		}
+		// The read is numbered as it begins, not before: the streams an
+		// event woke with this one, which come while this goroutine
+		// yields, are answered by it too.
 		w.reading = true
+		w.mu.Unlock()
+		runtime.Gosched()
+		w.mu.Lock()
 		w.started++
 		n := w.started
 		w.mu.Unlock()

@@ -90,7 +90,9 @@ func TestDeliveryLog_BatchesWhatComesMeanwhile(t *testing.T) {
 		}
 		return nil
 	}
-	record := func(id string) parley.AccessRecord { return parley.AccessRecord{Entry: parley.AccessEntry{ThreadID: id}} }
+	record := func(id string) parley.AccessRecord {
+		return parley.AccessRecord{Entry: parley.AccessEntry{ThreadID: id}}
+	}
 	done := make(chan string, 4)
 	go func() {
 		l.log(record("a"), write)
