@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -13,10 +14,37 @@ import (
 // Events is a caller's stream of realtime events. A member's own session
 // sees every event; an app sees only what its grant reaches, and only while
 // its token works.
+//
+// An app's stream holds what it found out, so that an event costs it no
+// read of its own: the access version at which its token was last found
+// live, and, for each thread its grant reaches that its events were about,
+// the first message the app may see there and who takes part. Before each
+// event it compares its version with the store's, read after the event
+// arrived by one read that the process's streams of the moment share: the
+// version moves whenever access may have ended, whichever process or node
+// made the change (a grant ended, an app's state changed, a token was
+// revoked, a thread closed to apps), and the stream then checks its token
+// again and forgets what it held. It forgets a thread too when the thread
+// changes (thread.updated: someone joined or left) or what apps may do in
+// it does (thread.apps_changed); a grant narrowed ends the stream
+// (grants.ended).
 type Events struct {
 	parley.Subscription
 	svc    *Service
 	caller *parley.Caller
+
+	// version is the access version at which an app's token was last
+	// found live; threads, what the app may see of each thread since.
+	version int64
+	threads map[string]*streamThread
+}
+
+// streamThread is what an app's stream holds of a thread its grant
+// reaches: the first message the app may see, and who takes part in the
+// thread, whose logs each event delivered is written to.
+type streamThread struct {
+	from    int64
+	readers []string
 }
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
@@ -29,11 +57,16 @@ func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	if err := s.ConfirmSession(ctx); err != nil {
 		return nil, err
 	}
+	e := &Events{svc: s, caller: c}
+	if err := e.Check(ctx); err != nil {
+		return nil, err
+	}
 	sub, err := s.bus.Subscribe(ctx, c.User.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &Events{Subscription: sub, svc: s, caller: c}, nil
+	e.Subscription = sub
+	return e, nil
 }
 
 // eventScopes are the scopes an app must hold to receive each event; the
@@ -46,11 +79,12 @@ var eventScopes = map[string]parley.Scopes{
 }
 
 // Admit returns ev as the caller may receive it, and false when the caller
-// may not receive it at all. For an app it checks again that the token
-// still works, so a revoked grant or a suspended app stops its stream: then
-// it returns EUNAUTHORIZED and the stream should end, as it should on any
-// error, such as for a grants.ended event about the app's grant. An event an
-// app may receive is logged, for everyone in its thread, before it is sent.
+// may not receive it at all. For an app it makes sure that the token still
+// works, so a revoked grant or a suspended app stops its stream at the next
+// event, whichever process or node made the change: then it returns
+// EUNAUTHORIZED and the stream should end, as it should on any error, such
+// as for a grants.ended event about the app's grant. An event an app may
+// receive is logged, for everyone in its thread, before it is sent.
 // Control events are never sent.
 func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool, error) {
 	c := e.caller
@@ -64,27 +98,22 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if c.App == nil {
 		return ev, true, nil
 	}
+	if ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventThreadAppsChanged {
+		delete(e.threads, ev.ThreadID)
+	}
 	loggedAs, ok := eventScope(c, ev.Type)
 	if !ok {
 		return ev, false, nil
 	}
-	visible := false
-	var from int64
-	var readers []string
-	err = e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if _, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash); err != nil {
-			return err
-		}
-		if from, visible, err = reaches(ctx, tx, c, ev); err == nil && visible {
-			readers, err = tx.FindParticipantIDs(ctx, ev.ThreadID)
-		}
-		return err
-	})
-	if err != nil || !visible {
+	if err := e.live(ctx); err != nil {
+		return ev, false, err
+	}
+	t, err := e.thread(ctx, ev.ThreadID)
+	if err != nil || t == nil || !seenFrom(ev, t.from) {
 		return ev, false, err
 	}
 	if ev.Type == parley.EventThreadUpdated {
-		if ev, loggedAs, err = threadChangeFor(c, ev, from); err != nil {
+		if ev, loggedAs, err = threadChangeFor(c, ev, t.from); err != nil {
 			return ev, false, err
 		}
 	}
@@ -92,7 +121,117 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if ev.MessageID != "" {
 		msgs = []*parley.Message{{ID: ev.MessageID}}
 	}
-	return ev, true, e.svc.logRead(ctx, c, access{loggedAs, ev.ThreadID, readers, msgs})
+	return ev, true, e.svc.logDelivery(ctx, c, access{loggedAs, ev.ThreadID, t.readers, msgs})
+}
+
+// logDelivery logs an event an app's stream is about to deliver, as
+// logRead logs any read, but with the deliveries of the moment: an event
+// reaches all the streams of its thread's apps at once, and their records
+// go to the store together, in one LogReads, rather than one each.
+func (s *Service) logDelivery(ctx context.Context, c *parley.Caller, a access) error {
+	// The write is shared: a stream that ends does not end it for the others.
+	ctx = context.WithoutCancel(ctx)
+	return s.deliveries.log(s.accessRecord(c, a), func(records []parley.AccessRecord) error {
+		return s.store.LogReads(ctx, records)
+	})
+}
+
+// deliveryLog writes the records of deliveries in batches, one batch at a
+// time: the records that come while a batch is written make the next.
+type deliveryLog struct {
+	mu      sync.Mutex
+	next    *deliveryBatch // gathering records, not yet being written
+	writing bool
+	ends    *sync.Cond // signalled when a batch is written
+}
+
+// deliveryBatch is records written together, and how that went.
+type deliveryBatch struct {
+	records []parley.AccessRecord
+	written bool
+	err     error
+}
+
+func newDeliveryLog() *deliveryLog {
+	l := &deliveryLog{}
+	l.ends = sync.NewCond(&l.mu)
+	return l
+}
+
+// log adds r to the next batch and returns once the batch is written:
+// it writes the batch itself, with write, unless a batch is being written
+// already, and then waits for that one to end first.
+func (l *deliveryLog) log(r parley.AccessRecord, write func([]parley.AccessRecord) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next == nil {
+		l.next = &deliveryBatch{}
+	}
+	b := l.next
+	b.records = append(b.records, r)
+	for !b.written {
+		if l.writing {
+			l.ends.Wait()
+			continue
+		}
+		// Not written, and nothing being written: b is still the next.
+		// It takes the records of the streams the same event woke, which
+		// come while this goroutine yields, and is then written.
+		l.writing = true
+		l.mu.Unlock()
+		runtime.Gosched()
+		l.mu.Lock()
+		l.next = nil
+		l.mu.Unlock()
+		err := write(b.records)
+		l.mu.Lock()
+		b.written, b.err, l.writing = true, err, false
+		l.ends.Broadcast()
+	}
+	return b.err
+}
+
+// live returns EUNAUTHORIZED when the app's token ran out or, as far as the
+// access version moved since the token was last found live, no longer works.
+func (e *Events) live(ctx context.Context) error {
+	if !e.svc.Now().Before(e.caller.App.Until) {
+		return e.Check(ctx)
+	}
+	v, err := e.svc.freshAccessVersion(ctx)
+	if err != nil || v == e.version {
+		return err
+	}
+	return e.Check(ctx)
+}
+
+// thread returns what the app may see of a thread, nil when its grant does
+// not reach the thread. A thread it reaches is read once and held; one it
+// does not is read again at each event, so that a thread brought into the
+// grant is seen at once.
+func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, error) {
+	if t, ok := e.threads[threadID]; ok {
+		return t, nil
+	}
+	var t *streamThread
+	err := e.svc.store.Read(ctx, func(tx parley.Tx) error {
+		from, err := visibleFrom(ctx, tx, e.caller, threadID)
+		if isNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		readers, err := tx.FindParticipantIDs(ctx, threadID)
+		t = &streamThread{from: from, readers: readers}
+		return err
+	})
+	if err != nil || t == nil {
+		return nil, err
+	}
+	if e.threads == nil {
+		e.threads = map[string]*streamThread{}
+	}
+	e.threads[threadID] = t
+	return t, nil
 }
 
 // eventScope returns the access an app's receiving an event is logged as,
@@ -108,8 +247,8 @@ func eventScope(c *parley.Caller, eventType string) (parley.Scope, bool) {
 
 // reaches reports whether an event about a thread reaches an app's grant:
 // the thread is within the grant and open to apps, and the event's message,
-// if any, is from the grant's first message on, which it returns. Realtime
-// streams and webhooks both decide by it.
+// if any, is from the grant's first message on, which it returns. Webhooks
+// decide by it; realtime streams decide the same, by what they hold.
 func reaches(ctx context.Context, tx parley.Tx, c *parley.Caller, ev parley.Event) (from int64, ok bool, err error) {
 	from, err = visibleFrom(ctx, tx, c, ev.ThreadID)
 	if isNotFound(err) {
@@ -117,7 +256,13 @@ func reaches(ctx context.Context, tx parley.Tx, c *parley.Caller, ev parley.Even
 	} else if err != nil {
 		return 0, false, err
 	}
-	return from, ev.Seq == 0 || ev.Seq >= from, nil
+	return from, seenFrom(ev, from), nil
+}
+
+// seenFrom reports whether an event's message, if any, is from message
+// from on.
+func seenFrom(ev parley.Event, from int64) bool {
+	return ev.Seq == 0 || ev.Seq >= from
 }
 
 // threadChangeFor returns a thread.updated event as an app sees it, and the
@@ -180,46 +325,73 @@ func (e *Events) ExpiresIn() (time.Duration, bool) {
 }
 
 // Check returns EUNAUTHORIZED when an app's token no longer works: it
-// expired, its grant ended or its app was suspended.
+// expired, its grant ended or its app was suspended. An app's stream then
+// forgets what it held of its threads, to read it again as it is now.
 func (e *Events) Check(ctx context.Context) error {
 	c := e.caller
 	if c.App == nil {
 		return nil
 	}
-	return e.svc.store.Read(ctx, func(tx parley.Tx) error {
-		_, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash)
+	// The version is read first: a change after it moves it again.
+	err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if e.version, err = tx.FindAccessVersion(ctx); err != nil {
+			return err
+		}
+		_, err = e.svc.liveAccessToken(ctx, tx, c.App.TokenHash)
 		return err
 	})
+	clear(e.threads)
+	return err
 }
 
 // CheckAccess reads the store's access version and, when it moved since the
 // last check, wakes this process's app streams to check their tokens. The
 // server calls it every second: a change made by another process, such as
 // `parley app suspend`, or by another node, then ends the streams it
-// concerns within about a second, for one small read per second and node
-// instead of one per stream.
+// concerns within about a second even when no event comes, for one small
+// read per second and node instead of one per stream.
 func (s *Service) CheckAccess(ctx context.Context) error {
-	var v int64
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		v, err = tx.FindAccessVersion(ctx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	s.watch.saw(v)
-	return nil
+	_, err := s.freshAccessVersion(ctx)
+	return err
 }
 
-// accessWatch wakes app streams when the access version moves.
+// freshAccessVersion returns the store's access version as read after the
+// call began, and wakes the app streams if it moved. The callers of a
+// moment share one read: those who come while a read is under way, which
+// may have begun before them, share the next one.
+func (s *Service) freshAccessVersion(ctx context.Context) (int64, error) {
+	// The read is shared: a stream that ends does not end it for the others.
+	ctx = context.WithoutCancel(ctx)
+	return s.watch.fresh(func() (v int64, err error) {
+		err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+			v, err = tx.FindAccessVersion(ctx)
+			return err
+		})
+		return v, err
+	})
+}
+
+// accessWatch reads the access version for the process's app streams, and
+// wakes them when it moves.
 type accessWatch struct {
 	mu      sync.Mutex
-	version int64
+	version int64 // as last read
+	err     error // of the last read
 	seen    bool
 	changed chan struct{}
+
+	// Reads run one at a time, numbered: started is the number of the
+	// last one begun, ended of the last one ended; ends signals an end.
+	started, ended int64
+	reading        bool
+	ends           *sync.Cond
 }
 
-func newAccessWatch() *accessWatch { return &accessWatch{changed: make(chan struct{})} }
+func newAccessWatch() *accessWatch {
+	w := &accessWatch{changed: make(chan struct{})}
+	w.ends = sync.NewCond(&w.mu)
+	return w
+}
 
 // wait returns a channel closed at the next change.
 func (w *accessWatch) wait() <-chan struct{} {
@@ -228,10 +400,42 @@ func (w *accessWatch) wait() <-chan struct{} {
 	return w.changed
 }
 
-// saw records the version read, waking the waiters when it moved.
-func (w *accessWatch) saw(v int64) {
+// fresh returns the version as read by a read begun after the call: the
+// one under way, if it began after the call, or the next, which this call
+// runs unless another waiting call does first.
+func (w *accessWatch) fresh(read func() (int64, error)) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	after := w.started
+	for w.ended <= after {
+		if w.reading {
+			w.ends.Wait()
+			continue
+		}
+		// The read is numbered as it begins, not before: the streams an
+		// event woke with this one, which come while this goroutine
+		// yields, are answered by it too.
+		w.reading = true
+		w.mu.Unlock()
+		runtime.Gosched()
+		w.mu.Lock()
+		w.started++
+		n := w.started
+		w.mu.Unlock()
+		v, err := read()
+		w.mu.Lock()
+		w.reading, w.ended, w.err = false, n, err
+		if err == nil {
+			w.saw(v)
+		}
+		w.ends.Broadcast()
+	}
+	return w.version, w.err
+}
+
+// saw records the version read, waking the waiters when it moved. w.mu is
+// held.
+func (w *accessWatch) saw(v int64) {
 	if w.seen && v != w.version {
 		close(w.changed)
 		w.changed = make(chan struct{})

@@ -62,8 +62,10 @@ type Service struct {
 	log   *slog.Logger
 	opts  Options
 	watch *accessWatch
-	links *linkKey
-	hooks *webhooks
+	// deliveries logs the events apps' streams deliver.
+	deliveries *deliveryLog
+	links      *linkKey
+	hooks      *webhooks
 	// sessions caches members' sessions (sessioncache.go).
 	sessions sessionCache
 }
@@ -82,7 +84,7 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.ReportMinPeople == 0 {
 		opts.ReportMinPeople = parley.DefaultReportMinPeople
 	}
-	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), links: &linkKey{}, hooks: newWebhooks(opts.WebhooksAllowPrivate)}
+	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), deliveries: newDeliveryLog(), links: &linkKey{}, hooks: newWebhooks(opts.WebhooksAllowPrivate)}
 }
 
 // SetPublicURL sets the server's public URL, which share links are on,
