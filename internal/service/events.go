@@ -101,12 +101,18 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventThreadAppsChanged {
 		delete(e.threads, ev.ThreadID)
 	}
-	loggedAs, ok := eventScope(c, ev.Type)
-	if !ok {
+	if _, ok := eventScope(c, ev.Type); !ok {
 		return ev, false, nil
 	}
 	if err := e.live(ctx); err != nil {
 		return ev, false, err
+	}
+	// The grant as live found it: narrowed since, it may no longer hold
+	// the event's scope.
+	c = e.caller
+	loggedAs, ok := eventScope(c, ev.Type)
+	if !ok {
+		return ev, false, nil
 	}
 	t, err := e.thread(ctx, ev.ThreadID)
 	if err != nil || t == nil || !seenFrom(ev, t.from) {
@@ -337,7 +343,11 @@ func (e *Events) Check(ctx context.Context) error {
 		if e.version, err = tx.FindAccessVersion(ctx); err != nil {
 			return err
 		}
-		_, err = e.svc.liveAccessToken(ctx, tx, c.App.TokenHash)
+		tg, err := e.svc.liveAccessToken(ctx, tx, c.App.TokenHash)
+		if err == nil {
+			// As the grant is now: a narrowed one reaches less.
+			e.caller = appCaller(tg, c.App.TokenHash)
+		}
 		return err
 	})
 	clear(e.threads)

@@ -84,11 +84,24 @@ func testAccessVersion_MovesWhenAccessMayEnd(t *testing.T, db *sqlstore.DB) {
 		moves bool
 		write func(tx parley.Tx) error
 	}{
-		{"GrantWidened", false, func(tx parley.Tx) error {
-			g.Scopes = append(g.Scopes, parley.ScopeThreadsRead)
+		{"GrantTouched", false, func(tx parley.Tx) error {
+			g.UpdatedAt = now.Add(time.Second)
 			return tx.UpdateGrant(ctx, g)
 		}},
+		{"ThreadAdded", false, func(tx parley.Tx) error {
+			_, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: th.ID, VisibleFromSeq: 1})
+			return err
+		}},
 		{"AppApproved", false, func(tx parley.Tx) error { return tx.UpdateAppReview(ctx, app.ClientID, parley.AppActive, true) }},
+		{"GrantScopesChanged", true, func(tx parley.Tx) error {
+			g.Scopes = parley.Scopes{parley.ScopeMessagesRead, parley.ScopeThreadsRead}
+			return tx.UpdateGrant(ctx, g)
+		}},
+		{"GrantThreadsChanged", true, func(tx parley.Tx) error {
+			g.ThreadScope = parley.ThreadScopeSelected
+			return tx.UpdateGrant(ctx, g)
+		}},
+		{"ThreadRemoved", true, func(tx parley.Tx) error { return tx.RemoveGrantThread(ctx, g.ID, th.ID) }},
 		{"ThreadClosed", true, func(tx parley.Tx) error { _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, now); return err }},
 		{"TokenRevoked", true, func(tx parley.Tx) error { return tx.RevokeToken(ctx, tok.Hash, now) }},
 		{"AppSuspended", true, func(tx parley.Tx) error { return tx.UpdateAppReview(ctx, app.ClientID, parley.AppSuspended, true) }},
