@@ -299,16 +299,26 @@ func (t *txn) queryRow(ctx context.Context, what, query string, args []any, dest
 		return err
 	}
 	defer rows.Close()
+	if err := scanFirst(rows, what, dest); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// scanFirst scans the first of rows into dest: ENOTFOUND (of what) when
+// there is none.
+func scanFirst(rows interface {
+	Next() bool
+	Err() error
+	Scan(dest ...any) error
+}, what string, dest []any) error {
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		return parley.Errorf(parley.ENOTFOUND, "%s not found", what)
 	}
-	if err := rows.Scan(dest...); err != nil {
-		return err
-	}
-	return rows.Close()
+	return rows.Scan(dest...)
 }
 
 // mustAffect turns an update that matched no row into ENOTFOUND.

@@ -211,13 +211,7 @@ func scanOne(br pgx.BatchResults, r *groupedRow) error {
 		return err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return parley.Errorf(parley.ENOTFOUND, "%s not found", r.what)
-	}
-	if err := rows.Scan(r.dest...); err != nil {
+	if err := scanFirst(rows, r.what, r.dest); err != nil {
 		return err
 	}
 	rows.Close()
