@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,8 +43,12 @@ const maxGroup = 128
 type pgGroup struct {
 	pool  *pgxpool.Pool
 	queue chan *groupedRow
-	stop  chan struct{}
-	done  chan struct{}
+	// closeMu is held, shared, while a statement is queued, and alone
+	// while the group closes: nothing is queued once closed is set.
+	closeMu sync.RWMutex
+	closed  bool
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // groupedRow is a statement of a WriteOne write that returns one row, and
@@ -67,7 +72,13 @@ func newPGGroup(pool *pgxpool.Pool) *pgGroup {
 // close stops the group's goroutine once its group in flight is done;
 // statements queued after fail with ErrClosed.
 func (g *pgGroup) close() {
-	close(g.stop)
+	g.closeMu.Lock()
+	already := g.closed
+	g.closed = true
+	g.closeMu.Unlock()
+	if !already {
+		close(g.stop)
+	}
 	<-g.done
 }
 
@@ -75,11 +86,13 @@ func (g *pgGroup) close() {
 // dest, ENOTFOUND (of what) when it returns none.
 func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest []any) error {
 	r := &groupedRow{what: what, query: query, args: args, dest: dest, check: parley.PendingSession(ctx), result: make(chan error, 1)}
-	select {
-	case g.queue <- r:
-	case <-g.stop:
+	g.closeMu.RLock()
+	if g.closed {
+		g.closeMu.RUnlock()
 		return ErrClosed
 	}
+	g.queue <- r
+	g.closeMu.RUnlock()
 	return <-r.result
 }
 
@@ -107,7 +120,8 @@ func (g *pgGroup) run() {
 	}
 }
 
-// drain fails what is queued when the group stops.
+// drain fails what is queued when the group stops: all that ever will be,
+// since close let no statement be queued after it.
 func (g *pgGroup) drain() {
 	for {
 		select {

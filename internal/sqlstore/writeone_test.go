@@ -99,3 +99,41 @@ func TestWriteOne_ConcurrentSendsFailAlone(t *testing.T) {
 
 // errNotPosted is a send that PostParticipantMessage did not post.
 var errNotPosted = errors.New("not posted")
+
+// Sends racing the store's Close each end, kept or refused with ErrClosed:
+// none waits forever for a commit that will not come.
+func TestWriteOne_SendsRacingClose(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Go(func() {
+				for {
+					err := db.WriteOne(ctx, func(tx parley.Tx) error {
+						m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: parley.Now()}
+						_, _, err := tx.PostParticipantMessage(ctx, m)
+						return err
+					})
+					if errors.Is(err, sqlstore.ErrClosed) {
+						return
+					} else if err != nil {
+						t.Errorf("a send before the store closed: %v", err)
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan struct{})
+		go func() { wg.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second):
+			t.Fatal("sends still waiting 10 s after the store closed")
+		}
+	})
+}
