@@ -70,7 +70,7 @@ func newPGGroup(pool *pgxpool.Pool) *pgGroup {
 }
 
 // close stops the group's goroutine once its group in flight is done;
-// statements queued after fail with ErrClosed.
+// statements still queued, and any queued after, fail with ErrClosed.
 func (g *pgGroup) close() {
 	g.closeMu.Lock()
 	already := g.closed
