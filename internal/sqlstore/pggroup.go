@@ -235,19 +235,11 @@ func scanOne(br pgx.BatchResults, r *groupedRow) error {
 // alone runs a statement as its own transaction, after the confirmation of
 // its caller's session if pending.
 func (g *pgGroup) alone(ctx context.Context, conn *pgxpool.Conn, r *groupedRow) error {
-	b := &pgx.Batch{}
-	queueConfirmation(b, r.check)
-	b.Queue(r.query, r.args...)
-	br := conn.SendBatch(ctx, b)
-	err := func() error {
-		if b.Len() > 1 {
-			if _, err := br.Exec(); err != nil {
-				return sessionError(err)
-			}
-			r.check.Confirm()
-		}
-		return scanOne(br, r)
-	}()
+	br, err := sendFirst(ctx, conn, r.check, nil, r.query, r.args)
+	if err != nil {
+		return err
+	}
+	err = scanOne(br, r)
 	if closeErr := br.Close(); err == nil {
 		err = closeErr
 	}

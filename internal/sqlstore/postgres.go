@@ -381,24 +381,11 @@ var errSecondStatement = errors.New("sqlstore: a write of one statement ran a se
 // and returns the results, at the statement's.
 func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	prefix := []string{"BEGIN"}
 	if x.mode == pgLazy {
-		b.Queue("SET LOCAL synchronous_commit = off")
+		prefix = append(prefix, "SET LOCAL synchronous_commit = off")
 	}
-	queueConfirmation(b, x.check)
-	b.Queue(query, args...)
-	br := x.conn.SendBatch(ctx, b)
-	for range b.Len() - 1 {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, sessionError(err)
-		}
-	}
-	if x.check != nil {
-		x.check.Confirm()
-	}
-	return br, nil
+	return sendFirst(ctx, x.conn, x.check, prefix, query, args)
 }
 
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {

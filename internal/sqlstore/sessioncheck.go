@@ -59,6 +59,31 @@ func queueConfirmation(b *pgx.Batch, check *parley.SessionCheck) {
 	}
 }
 
+// sendFirst sends, in one batch on conn, the prefix statements, the
+// confirmation of check's session if pending, and a statement; it reads
+// the results before the statement's and returns the batch at the
+// statement's. A session that has ended is parley.ErrInvalidToken, and
+// PostgreSQL has run nothing sent after its confirmation.
+func sendFirst(ctx context.Context, conn *pgxpool.Conn, check *parley.SessionCheck, prefix []string, query string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	for _, p := range prefix {
+		b.Queue(p)
+	}
+	queueConfirmation(b, check)
+	b.Queue(query, args...)
+	br := conn.SendBatch(ctx, b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, sessionError(err)
+		}
+	}
+	if check != nil {
+		check.Confirm()
+	}
+	return br, nil
+}
+
 // sessionError turns the error parley_confirm_session raises into
 // parley.ErrInvalidToken; it leaves any other as it is.
 func sessionError(err error) error {
@@ -79,11 +104,15 @@ func (r *pgCheckedReads) Exec(ctx context.Context, query string, args ...any) (p
 	if r.check.Confirmed() {
 		return r.pool.Exec(ctx, query, args...)
 	}
-	conn, br, err := r.send(ctx, query, args)
+	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	defer conn.Release()
+	br, err := sendFirst(ctx, conn, r.check, nil, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
 	tag, err := br.Exec()
 	if closeErr := br.Close(); err == nil {
 		err = closeErr
@@ -95,8 +124,13 @@ func (r *pgCheckedReads) Query(ctx context.Context, query string, args ...any) (
 	if r.check.Confirmed() {
 		return r.pool.Query(ctx, query, args...)
 	}
-	conn, br, err := r.send(ctx, query, args)
+	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
+		return nil, err
+	}
+	br, err := sendFirst(ctx, conn, r.check, nil, query, args)
+	if err != nil {
+		conn.Release()
 		return nil, err
 	}
 	rows, err := br.Query()
@@ -106,26 +140,4 @@ func (r *pgCheckedReads) Query(ctx context.Context, query string, args ...any) (
 		return nil, err
 	}
 	return &batchRows{Rows: rows, br: br, release: conn.Release}, nil
-}
-
-// send sends the confirmation and the statement on a connection of the
-// pool, and reads the confirmation's result.
-func (r *pgCheckedReads) send(ctx context.Context, query string, args []any) (*pgxpool.Conn, pgx.BatchResults, error) {
-	conn, err := r.pool.Acquire(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	b := &pgx.Batch{}
-	queueConfirmation(b, r.check)
-	b.Queue(query, args...)
-	br := conn.SendBatch(ctx, b)
-	if b.Len() > 1 {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			conn.Release()
-			return nil, nil, sessionError(err)
-		}
-		r.check.Confirm()
-	}
-	return conn, br, nil
 }
