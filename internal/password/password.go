@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -82,20 +83,42 @@ func Check(pw, hash string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// derive runs argon2id within the budget, between two collections.
-// argon2 allocates its m KiB afresh on every call and drops them on
-// return, and the server collects garbage rarely (GOGC=200 under a memory
-// limit). The collection before frees what was dropped since the last one
-// (the previous hash's memory, start-up's buffers), for this hash to reuse
+// derive runs argon2id within the budget, between two collections when
+// the heap is small. argon2 allocates its m KiB afresh on every call and
+// drops them on return, and the server collects garbage rarely (GOGC=200
+// under a memory limit). On a small heap, a hash's memory is most of it:
+// the collection before frees what was dropped since the last one (the
+// previous hash's memory, start-up's buffers), for this hash to reuse
 // instead of growing the heap; the one after frees this hash's memory at
 // once and sets the next collection's target from a heap without it, not
-// from one that held it (three times that heap at GOGC=200).
+// from one that held it (three times that heap at GOGC=200). On a large
+// heap (a node holding thousands of connections) the hash is a small part
+// of it, the collector's own pacing absorbs it, and two forced collections
+// of the whole heap on every sign-in would cost far more than they save.
 func derive(pw string, salt []byte, m, t uint32, p uint8, n uint32) []byte {
 	cost := min(int64(m), budgetKiB)
 	_ = budget.Acquire(context.Background(), cost) // fails only when its context ends
 	defer budget.Release(cost)
-	runtime.GC()
+	collect := heapIsSmall(m)
+	if collect {
+		runtime.GC()
+	}
 	key := argon2.IDKey([]byte(pw), salt, t, m, p, n)
-	runtime.GC()
+	if collect {
+		runtime.GC()
+	}
 	return key
+}
+
+// smallHeapHashes is how many hashes' memory a heap may hold, live, and
+// still count as small: above it, a hash adds a quarter of the heap or
+// less.
+const smallHeapHashes = 4
+
+// heapIsSmall reports whether the live heap, as of the last collection,
+// is at most smallHeapHashes times a hash of m KiB.
+func heapIsSmall(m uint32) bool {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Kind() != metrics.KindUint64 || sample[0].Value.Uint64() <= smallHeapHashes*uint64(m)<<10
 }

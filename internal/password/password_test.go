@@ -1,6 +1,9 @@
 package password_test
 
 import (
+	"math"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -50,5 +53,41 @@ func TestHashAndCheck(t *testing.T) {
 				t.Errorf("Check(%q) = %v, %v; want an error", bad, ok, err)
 			}
 		}
+	})
+}
+
+// TestHash_CollectsAroundTheHashOnlyOnASmallHeap: on a small heap a hash's
+// memory is most of it, and it is collected before and after the hash; on
+// a heap many times a hash, the hash forces no collection of it.
+func TestHash_CollectsAroundTheHashOnlyOnASmallHeap(t *testing.T) {
+	// Only forced collections run while the test counts them.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	collections := func() uint32 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.NumGC
+	}
+	t.Run("SmallHeap", func(t *testing.T) {
+		runtime.GC()
+		before := collections()
+		if _, err := password.Hash("correct horse"); err != nil {
+			t.Fatal(err)
+		}
+		if n := collections() - before; n < 2 {
+			t.Errorf("%d collections around a hash on a small heap, want 2", n)
+		}
+	})
+	t.Run("LargeHeap", func(t *testing.T) {
+		live := make([]byte, 64<<20) // nine hashes' memory, held through the hash
+		runtime.GC()
+		before := collections()
+		if _, err := password.Hash("correct horse"); err != nil {
+			t.Fatal(err)
+		}
+		if n := collections() - before; n != 0 {
+			t.Errorf("%d collections around a hash on a heap of %d MiB, want none", n, len(live)>>20)
+		}
+		runtime.KeepAlive(live)
 	})
 }
