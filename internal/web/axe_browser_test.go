@@ -33,10 +33,33 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.vio
 	nodes: v.nodes.map(n => ({target: n.target, failureSummary: n.failureSummary})),
 })))`
 
+// overflowing lists what runs past the right edge of the page or of a box
+// that scrolls: the page wider than the window, or a scrolling box (a
+// panel, the page's main pane) wider inside than it is. Boxes that clip on
+// purpose are left out: form fields, boxes that end their text with an
+// ellipsis, a .table-wrap, which scrolls a wide table on purpose, and
+// text hidden from sight for screen readers (a box 1 px wide).
+const overflowing = `(() => {
+	const found = [], root = document.documentElement;
+	if (root.scrollWidth > innerWidth) found.push("the page is " + root.scrollWidth + " px wide");
+	for (const el of document.body.querySelectorAll("*")) {
+		const style = getComputedStyle(el);
+		if (style.overflowX === "visible" || style.textOverflow === "ellipsis" || el.matches("input, textarea, select, .table-wrap") ||
+			el.clientWidth <= 1 || el.scrollWidth <= el.clientWidth) continue;
+		const wide = [...el.querySelectorAll("*")].filter(c => c.getBoundingClientRect().right > el.getBoundingClientRect().right)
+			.map(c => c.tagName.toLowerCase() + (c.id ? "#" + c.id : "") + (c.className ? "." + String(c.className).trim().replace(/ +/g, ".") : ""));
+		found.push(el.tagName.toLowerCase() + (el.className ? "." + String(el.className).trim().replace(/ +/g, ".") : "") +
+			" is " + el.scrollWidth + " px wide inside, " + el.clientWidth + " px outside: " + wide.slice(0, 5).join(", "));
+	}
+	return found;
+})()`
+
 // checkAccessibility runs axe-core on the page the browser shows, 1280 px
 // wide in its light and its dark colour scheme and 375 px wide, and fails
 // the test, listing them, on any serious or critical violation; name says
-// which page it is. Call it
+// which page it is. At 375 px it also fails when anything runs past the
+// screen's edge, so that a phone's reader must scroll sideways (WCAG
+// 1.4.10, reflow; see overflowing). Call it
 // on each page a browser test reaches, once the page is as the member sees
 // it:
 //
@@ -58,6 +81,13 @@ func checkAccessibility(t *testing.T, ctx context.Context, name string) {
 		scheme string
 	}{{375, "light"}, {1280, "dark"}, {1280, "light"}} {
 		must(t, chromedp.Do(ctx, chromedp.EmulateViewport(view.width, 800), colorScheme(view.scheme)))
+		if view.width == 375 {
+			wide, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overflowing))
+			must(t, err)
+			if len(wide) > 0 {
+				t.Errorf("on the %s page at 375 px, content runs past the right edge:\n  %s", name, strings.Join(wide, "\n  "))
+			}
+		}
 		found, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
 		must(t, err)
 		var report strings.Builder

@@ -80,6 +80,10 @@ type shell struct {
 	Current string
 	// Section names the tab of the bar a page is under, when not its title.
 	Section string
+	// Operator shows the bar's link to the operator pages: the member's
+	// account, as the server holds it, decides, as it decides who may
+	// open them.
+	Operator bool
 }
 
 // threadItem is one thread as the inbox lists it.
@@ -177,7 +181,8 @@ func (p *Pages) messengerMember(w http.ResponseWriter, r *http.Request) (context
 // newShell returns the shell of a page, with the inbox, with current
 // marked as the thread shown.
 func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title, current string) (shell, error) {
-	sh := shell{Title: title, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Current: current}
+	caller := parley.CallerFromContext(ctx)
+	sh := shell{Title: title, CSRF: p.csrfToken(w, r), Me: caller.User, Current: current, Operator: caller.Operator}
 	inbox, err := p.inbox(ctx, current)
 	sh.Inbox = inbox
 	return sh, err

@@ -224,6 +224,15 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
 		apptest.Screenshot(t, alice, "friends")
 		checkAccessibility(t, alice, "friends, a request received")
+		// On a phone, each person's buttons stay together on one row.
+		must(t, chromedp.Do(alice, chromedp.EmulateViewport(375, 800)))
+		split, err := chromedp.Run(alice, chromedp.Evaluate[[]string](`[...document.querySelectorAll("ul.people li")].filter(li =>
+			new Set([...li.querySelectorAll("button")].map(b => Math.round(b.getBoundingClientRect().top))).size > 1).map(li => li.innerText)`))
+		must(t, err)
+		if len(split) > 0 {
+			t.Errorf("at 375 px, these people's buttons are split over two rows: %q", split)
+		}
+		must(t, chromedp.Do(alice, chromedp.EmulateViewport(1280, 800)))
 		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#incoming button.quiet`)), chromedp.WaitVisible(chromedp.CSS(`.notice`))))
 		if got := text(t, alice, `main`); strings.Contains(got, "@carol") {
 			t.Errorf("carol still shows after declining:\n%s", got)

@@ -131,7 +131,36 @@ func TestOperatorPages(t *testing.T) {
 	})
 }
 
-// In a real browser an operator approves an app waiting for review with
+// The messenger's bar links to the operator pages for an operator, on every
+// page that carries it, and for no one else: the server decides from the
+// account as it stands at each request, so the link goes with the
+// operator's rights.
+func TestOperatorPages_LinkedForOperatorsOnly(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "olga")
+	env.MustMember(t, "mallory")
+	mustOperator(t, env, "olga")
+	olga, mallory := newScriptless(t, env.URL), newScriptless(t, env.URL)
+	olga.signIn("olga")
+	mallory.signIn("mallory")
+	for _, path := range []string{"/", "/friends", "/new", "/account/apps", "/account/access-log", "/account/data", "/account/developer"} {
+		if p := olga.get(path); p.status != http.StatusOK || !strings.Contains(p.body, `href="/operator"`) {
+			t.Errorf("an operator's %s (%d) has no link to the operator pages", path, p.status)
+		}
+		if p := mallory.get(path); p.status != http.StatusOK || strings.Contains(p.body, `href="/operator"`) {
+			t.Errorf("a member's %s (%d) links to the operator pages", path, p.status)
+		}
+	}
+	if _, err := env.Server.Service.SetOperator(service.ConsoleContext(context.Background()), "olga", false); err != nil {
+		t.Fatal(err)
+	}
+	if p := olga.get("/"); strings.Contains(p.body, `href="/operator"`) {
+		t.Error("the link stays after the member's operator rights end")
+	}
+}
+
+// In a real browser an operator follows the bar's link to the app review
+// (the bar fitting a phone's screen with it), approves an app waiting for review with
 // the keyboard and sees the decision listed; the page passes the axe-core
 // check. With PARLEY_SCREENSHOTS set, it is saved at 1280 and 375 px.
 func TestOperatorPages_Browser(t *testing.T) {
@@ -154,7 +183,11 @@ func TestOperatorPages_Browser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("olga")),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
-		chromedp.Navigate(env.URL+"/operator"),
+	))
+	apptest.Screenshot(t, ctx, "operator-inbox")
+	checkAccessibility(t, ctx, "empty inbox, an operator's")
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.bar nav a[href="/operator"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#decision-log`)),
 	))
 	apptest.Screenshot(t, ctx, "operator")
