@@ -178,11 +178,18 @@ func (p *Pages) messengerMember(w http.ResponseWriter, r *http.Request) (context
 	return nil, false
 }
 
+// sectionChats marks the pages under the bar's Chats tab besides the
+// inbox itself: a thread, and the page that starts one.
+const sectionChats = "chats"
+
 // newShell returns the shell of a page, with the inbox, with current
-// marked as the thread shown.
+// marked as the thread shown; a page showing a thread is under Chats.
 func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title, current string) (shell, error) {
 	caller := parley.CallerFromContext(ctx)
 	sh := shell{Title: title, CSRF: p.csrfToken(w, r), Me: caller.User, Current: current, Operator: caller.Operator}
+	if current != "" {
+		sh.Section = sectionChats
+	}
 	inbox, err := p.inbox(ctx, current)
 	sh.Inbox = inbox
 	return sh, err
