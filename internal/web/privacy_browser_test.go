@@ -26,8 +26,8 @@ import (
 // revocation; registers an app in the developer console, its name and
 // purpose markup shown as text and its secret shown once; and sees the
 // log reported broken once an entry is changed behind Parley's back.
-// With PARLEY_SCREENSHOTS set, the connected apps, access log and
-// developer console pages are saved at 1280 and 375 px.
+// With PARLEY_SCREENSHOTS set, the connected apps, access log (one app's
+// and every app's) and developer console pages are saved at 1280 and 375 px.
 func TestPrivacyPages_Browser(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -102,6 +102,8 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	if log := text(t, b, `#log`); !strings.Contains(log, "You revoked MovieClub's access") || !strings.Contains(log, "MovieClub checked your conversation with Member bob 5 times") {
 		t.Errorf("the log after revoking:\n%s", log)
 	}
+	apptest.Screenshot(t, b, "access-log-every-app")
+	checkAccessibility(t, b, "access log of every app (privacy)")
 
 	// Register an app in the developer console.
 	must(t, chromedp.Do(b,
