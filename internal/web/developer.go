@@ -158,10 +158,20 @@ func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Cont
 
 // handleDevReportChart serves the app's share report of the last 14 days
 // as the chart the API draws, an image the page shows with <img>: an SVG
-// opened as an image runs no script, and its own policy allows none.
+// opened as an image runs no script, and its own policy allows none. With
+// ?layout=narrow it is drawn for a phone's screen.
 func (p *Pages) handleDevReportChart(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.accountMember(w, r)
 	if !ok {
+		return
+	}
+	layout := reportchart.Wide
+	switch r.URL.Query().Get("layout") {
+	case "":
+	case "narrow":
+		layout = reportchart.Narrow
+	default:
+		p.renderError(w, parley.Errorf(parley.EINVALID, "layout must be narrow, or left out"))
 		return
 	}
 	report, err := p.svc.AppShareReport(ctx, r.PathValue("app"), service.ReportQuery{})
@@ -171,7 +181,7 @@ func (p *Pages) handleDevReportChart(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
-	w.Write(reportchart.SVG(report))
+	w.Write(layout.SVG(report))
 }
 
 func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
