@@ -65,7 +65,7 @@ func (p *Pages) showDeveloper(w http.ResponseWriter, r *http.Request, ctx contex
 		p.renderError(w, err)
 		return
 	}
-	if page.shell, err = p.appsShell(ctx, w, r, "Developer console"); err != nil {
+	if page.shell, err = p.appsShell(ctx, w, r, tabDeveloper); err != nil {
 		p.renderError(w, err)
 		return
 	}
@@ -149,6 +149,7 @@ func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Cont
 		p.renderError(w, err)
 		return
 	}
+	page.Tab = tabDeveloper
 	page.App, page.Events, page.ChartURL = app, parley.WebhookEvents, appPath(clientID)+"/report.svg"
 	if page.URIs == "" {
 		page.URIs = strings.Join(app.RedirectURIs, "\n")
@@ -285,6 +286,7 @@ func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	sh.Tab = tabDeveloper
 	hp := hookPage{shell: sh, App: app, Hook: hook, Page: page, Notice: consoleNotices[r.URL.Query().Get("done")]}
 	if page.NextCursor != "" {
 		hp.Next = hookPath(id, hookID) + "?cursor=" + url.QueryEscape(page.NextCursor)

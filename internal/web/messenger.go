@@ -80,6 +80,10 @@ type shell struct {
 	Current string
 	// Section names the tab of the bar a page is under, when not its title.
 	Section string
+	// Tab names the tab of the Apps pages' own row (apps-nav) a page is
+	// under: the page itself when it is also its title, else a page
+	// reached from it, such as an app's page in the developer console.
+	Tab string
 	// Operator shows the bar's link to the operator pages: the member's
 	// account, as the server holds it, decides, as it decides who may
 	// open them.

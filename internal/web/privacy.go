@@ -94,12 +94,17 @@ func (p *Pages) postedAccount(w http.ResponseWriter, r *http.Request) (context.C
 	return p.accountMember(w, r)
 }
 
-// appsShell returns the shell of a page under the Apps tab.
+// appsShell returns the shell of a page under the Apps tab, its title
+// naming its tab of the Apps pages until the caller says otherwise.
 func (p *Pages) appsShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title string) (shell, error) {
 	sh, err := p.newShell(ctx, w, r, title, "")
-	sh.Section = sectionApps
+	sh.Section, sh.Tab = sectionApps, title
 	return sh, err
 }
+
+// tabDeveloper is the Apps pages' tab of the developer console, which an
+// app's pages are under.
+const tabDeveloper = "Developer console"
 
 // appsPage is what the connected apps page shows.
 type appsPage struct {

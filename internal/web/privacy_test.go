@@ -304,3 +304,30 @@ func TestPrivacyPages_StrictPolicy(t *testing.T) {
 		}
 	}
 }
+
+// The Apps pages' own row of tabs marks the one a page is under: the tab's
+// own page as the page, and the pages reached from it (one app's log, an
+// app's page in the developer console) as within it.
+func TestAppsPages_TabsMarkWhereYouAre(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	films := env.MustPartnerOf(t, "Films", "alice")
+	env.MustToken(t, films, "alice", []string{"openid"}, apptest.Answer{})
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	appURL := "/account/developer/apps/" + films.App.ClientID
+	for path, want := range map[string]string{
+		"/account/apps":       `<a href="/account/apps" aria-current="page">Connected apps</a>`,
+		"/account/access-log": `<a href="/account/access-log" aria-current="page">Access log</a>`,
+		"/account/access-log?app=" + url.QueryEscape(films.App.ClientID): `<a href="/account/access-log" aria-current="true">Access log</a>`,
+		"/account/data":      `<a href="/account/data" aria-current="page">Your data</a>`,
+		"/account/developer": `<a href="/account/developer" aria-current="page">Developer console</a>`,
+		appURL:               `<a href="/account/developer" aria-current="true">Developer console</a>`,
+	} {
+		p := b.get(path)
+		nav := between(t, p.body, `<nav class="subnav"`, `</nav>`)
+		if p.status != http.StatusOK || !strings.Contains(nav, want) || strings.Count(nav, "aria-current") != 1 {
+			t.Errorf("%s: %d, want only %s in:\n%s", path, p.status, want, nav)
+		}
+	}
+}
