@@ -47,7 +47,7 @@ func TestDeveloperConsole(t *testing.T) {
 		"name": {xss[0]}, "purpose": {xss[1]}, "homepage": {"https://films.example/"},
 		"redirect_uris": {"https://films.example/cb\n\nhttp://127.0.0.1:9/cb"}, "client_type": {"confidential"},
 	})
-	secret := regexp.MustCompile(`id="client-secret" type="text" readonly value="(pcs_[^"]+)"`).FindStringSubmatch(created.body)
+	secret := regexp.MustCompile(`id="client-secret" readonly[^>]*>(pcs_[^<]+)</textarea>`).FindStringSubmatch(created.body)
 	clientID := regexp.MustCompile(`<code id="client-id">([^<]+)</code>`).FindStringSubmatch(created.body)
 	if created.status != http.StatusCreated || secret == nil || clientID == nil {
 		t.Fatalf("registering: %d\n%s", created.status, created.body)
@@ -87,7 +87,7 @@ func TestDeveloperConsole(t *testing.T) {
 
 	t.Run("RotateSecret", func(t *testing.T) {
 		p := b.post(page, appURL+"/secret", url.Values{})
-		fresh := regexp.MustCompile(`id="client-secret" type="text" readonly value="(pcs_[^"]+)"`).FindStringSubmatch(p.body)
+		fresh := regexp.MustCompile(`id="client-secret" readonly[^>]*>(pcs_[^<]+)</textarea>`).FindStringSubmatch(p.body)
 		if fresh == nil || fresh[1] == secret[1] {
 			t.Fatalf("rotating:\n%s", p.body)
 		}
@@ -103,7 +103,7 @@ func TestDeveloperConsole(t *testing.T) {
 		tunes := env.MustPartnerOf(t, "Tunes", "alice")
 		tunesURL := "/account/developer/apps/" + tunes.App.ClientID
 		p := b.post(page, tunesURL+"/webhooks", url.Values{"url": {receiver.URL + "/hook"}, "events": {"grant.revoked"}})
-		hookSecret := regexp.MustCompile(`id="hook-secret" type="text" readonly value="(whsec_[^"]+)"`).FindStringSubmatch(p.body)
+		hookSecret := regexp.MustCompile(`id="hook-secret" readonly[^>]*>(whsec_[^<]+)</textarea>`).FindStringSubmatch(p.body)
 		hookLink := regexp.MustCompile(`href="(` + regexp.QuoteMeta(tunesURL) + `/webhooks/[^"]+)"`).FindStringSubmatch(p.body)
 		if p.status != http.StatusCreated || hookSecret == nil || hookLink == nil {
 			t.Fatalf("adding an endpoint: %d\n%s", p.status, p.body)

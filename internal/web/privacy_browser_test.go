@@ -121,6 +121,15 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	if h1, purpose := text(t, b, `.privacy h1`), text(t, b, `.purpose`); h1 != xssImg || purpose != xssScript {
 		t.Errorf("the app's page reads %q, %q", h1, purpose)
 	}
+	// Shown only this once, the secret shows whole, on a phone too.
+	for _, width := range []int64{375, 1280} {
+		must(t, chromedp.Do(b, chromedp.EmulateViewport(width, 800)))
+		whole, err := chromedp.Run(b, chromedp.Evaluate[bool](`(s => s.scrollWidth <= s.clientWidth && s.scrollHeight <= s.clientHeight)(document.getElementById("client-secret"))`))
+		must(t, err)
+		if !whole {
+			t.Errorf("at %d px, the client secret does not show whole", width)
+		}
+	}
 	apptest.Screenshot(t, b, "developer-app")
 	checkAccessibility(t, b, "developer console, an app's page")
 	// The chart loads under the pages' policy.
