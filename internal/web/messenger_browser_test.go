@@ -138,6 +138,12 @@ func TestMessenger_Browser(t *testing.T) {
 		apptest.Screenshot(t, bob, "thread-dark")
 		must(t, chromedp.Do(bob, colorScheme("")))
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+		// The welcome's two buttons stand apart.
+		gap, err := chromedp.Run(bob, chromedp.Evaluate[float64](`(([a, b]) => b.getBoundingClientRect().left - a.getBoundingClientRect().right)(document.querySelectorAll(".welcome .button"))`))
+		must(t, err)
+		if gap < 8 {
+			t.Errorf("the welcome's buttons are %.0f px apart", gap)
+		}
 		apptest.Screenshot(t, bob, "inbox")
 		checkAccessibility(t, bob, "inbox")
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
