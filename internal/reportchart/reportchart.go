@@ -11,14 +11,63 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// The chart's geometry, in SVG user units.
+// Layout is the shape of a chart: Wide for a window as wide as a desktop's,
+// Narrow for a phone's, where the wide chart, shrunk to fit, would have
+// text too small to read.
+type Layout struct {
+	// The chart's size and the plot's margins inside it, in SVG user units.
+	width, height, left, right, top, bottom int
+	// font is the size of the chart's text, small that of the periods'
+	// dates and of the "<k" marks, titleFont that of its title's first
+	// line.
+	font, small, titleFont float64
+	// title writes the chart's visible title, one line a string.
+	title func(r *parley.ShareReport) []string
+	// legendAcross is how far apart the legend's items are across; 0 puts
+	// them one under the other.
+	legendAcross float64
+	// upright turns the periods' dates to read from the bottom up, so
+	// that they fit a narrow slot, else they lie at 45 degrees; and it
+	// leaves out the "<k" marks over hidden cells, which narrow bars have
+	// no room for: their hatching, which the legend explains, says it.
+	upright bool
+	// date writes a period's first day (YYYY-MM-DD) under its bars.
+	date func(string) string
+}
+
+// Wide is the layout of the API's chart and of the console on a desktop:
+// 860 by 440, its title on one line, its legend on one row; its text is
+// large enough to read at 10 px or more where a page shows it about 660 px
+// wide, as the console does.
+var Wide = Layout{
+	width: 860, height: 440, left: 70, right: 20, top: 70, bottom: 104,
+	font: 14, small: 13, titleFont: 16,
+	title:        func(r *parley.ShareReport) []string { return []string{longTitle(r)} },
+	legendAcross: 220,
+	date:         func(d string) string { return d },
+}
+
+// Narrow is the layout of the console on a phone: 320 by 480, shown at
+// about its own size on a 375 px screen, so that its text reads at 11 px or
+// more; its title and legend take a line each part, its dates are
+// upright and without the year, which the title gives.
+var Narrow = Layout{
+	width: 320, height: 480, left: 38, right: 8, top: 162, bottom: 74,
+	font: 13, small: 12, titleFont: 17,
+	title: func(r *parley.ShareReport) []string {
+		return []string{"Shares by " + r.Period, "app " + r.ClientID, r.From + " to " + r.To}
+	},
+	upright: true,
+	date: func(d string) string {
+		if len(d) == len("2006-01-02") {
+			return d[len("2006-"):]
+		}
+		return d
+	},
+}
+
+// The chart's parts that do not change with its layout.
 const (
-	chartWidth   = 860
-	chartHeight  = 420
-	chartLeft    = 70
-	chartRight   = 20
-	chartTop     = 70
-	chartBottom  = 90
 	chartTicks   = 5
 	hiddenHeight = 0.06 // of the plot's height: the bar of a suppressed cell
 )
@@ -33,12 +82,22 @@ var chartSeries = []struct {
 	{"Recipients who clicked", func(p *parley.SharePeriod) parley.Cell { return p.Clicked }, "#c05621"},
 }
 
-// SVG draws a report as an SVG bar chart: shares sent and
+// longTitle is the chart's title in full, one line.
+func longTitle(r *parley.ShareReport) string {
+	return fmt.Sprintf("Shares of app %s, %s to %s, by %s", r.ClientID, r.From, r.To, r.Period)
+}
+
+// SVG draws a report as an SVG bar chart in the Wide layout.
+func SVG(report *parley.ShareReport) []byte { return Wide.SVG(report) }
+
+// SVG draws a report as an SVG bar chart in the layout: shares sent and
 // recipients who clicked, per period, with a title, axes and a legend. A
 // suppressed cell is a short hatched bar marked "<k", never a height.
-func SVG(report *parley.ShareReport) []byte {
-	plotW := float64(chartWidth - chartLeft - chartRight)
-	plotH := float64(chartHeight - chartTop - chartBottom)
+// When the periods' dates would crowd each other, only every second (or
+// third...) is written.
+func (l Layout) SVG(report *parley.ShareReport) []byte {
+	plotW := float64(l.width - l.left - l.right)
+	plotH := float64(l.height - l.top - l.bottom)
 	top := 0.0
 	for i := range report.Periods {
 		for _, s := range chartSeries {
@@ -49,50 +108,85 @@ func SVG(report *parley.ShareReport) []byte {
 	}
 	step := niceStep(top / chartTicks)
 	top = step * chartTicks
-	y := func(v float64) float64 { return float64(chartTop) + plotH*(1-v/top) }
+	y := func(v float64) float64 { return float64(l.top) + plotH*(1-v/top) }
 
 	var b bytes.Buffer
-	title := fmt.Sprintf("Shares of app %s, %s to %s, by %s", report.ClientID, report.From, report.To, report.Period)
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="sans-serif" font-size="12">`,
-		chartWidth, chartHeight, chartWidth, chartHeight)
-	fmt.Fprintf(&b, `<title id="title">%s</title>`, html.EscapeString(title))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="sans-serif" font-size="%g">`,
+		l.width, l.height, l.width, l.height, l.font)
+	fmt.Fprintf(&b, `<title id="title">%s</title>`, html.EscapeString(longTitle(report)))
 	fmt.Fprintf(&b, `<desc id="desc">Bars per period: shares sent and recipients who clicked. A hatched bar marked &lt;%d is a number counted from fewer than %d people, which is not shown.</desc>`,
 		report.MinPeople, report.MinPeople)
 	b.WriteString(`<defs><pattern id="hidden" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
 		`<rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#718096" stroke-width="3"/></pattern></defs>`)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`, chartWidth, chartHeight)
-	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="16" font-weight="bold">%s</text>`, chartLeft, html.EscapeString(title))
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`, l.width, l.height)
 
-	// Legend.
-	lx := float64(chartLeft)
-	for _, s := range chartSeries {
-		fmt.Fprintf(&b, `<rect x="%.1f" y="40" width="12" height="12" fill="%s"/><text x="%.1f" y="50">%s</text>`, lx, s.color, lx+16, s.name)
-		lx += 190
+	// Title, then the legend below it.
+	left := float64(l.left)
+	if l.legendAcross == 0 {
+		left = 8 // a narrow chart's title and legend use its whole width
 	}
-	fmt.Fprintf(&b, `<rect x="%.1f" y="40" width="12" height="12" fill="url(#hidden)" stroke="#718096"/><text x="%.1f" y="50">&lt;%d: fewer than %d people, not shown</text>`,
-		lx, lx+16, report.MinPeople, report.MinPeople)
+	line := 28.0
+	for i, s := range l.title(report) {
+		if i == 0 {
+			fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="%g" font-weight="bold">%s</text>`, left, line, l.titleFont, html.EscapeString(s))
+		} else {
+			fmt.Fprintf(&b, `<text x="%g" y="%g">%s</text>`, left, line, html.EscapeString(s))
+		}
+		line += l.font + 6
+	}
+	type legendItem struct{ fill, text string }
+	var legend []legendItem
+	for _, s := range chartSeries {
+		legend = append(legend, legendItem{fmt.Sprintf(`fill="%s"`, s.color), s.name})
+	}
+	legend = append(legend, legendItem{`fill="url(#hidden)" stroke="#718096"`, fmt.Sprintf("<%d: fewer than %d people, not shown", report.MinPeople, report.MinPeople)})
+	lx, ly := left, line
+	if l.legendAcross > 0 {
+		ly = 40 // below the title's one line
+	}
+	for _, item := range legend {
+		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="12" height="12" %s/><text x="%g" y="%g">%s</text>`,
+			lx, ly, item.fill, lx+16, ly+10, html.EscapeString(item.text))
+		if l.legendAcross > 0 {
+			lx += l.legendAcross
+		} else {
+			ly += l.font + 6
+		}
+	}
 
 	// Y axis, its ticks and grid lines.
 	for i := 0; i <= chartTicks; i++ {
 		v := step * float64(i)
-		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e2e8f0"/>`, chartLeft, y(v), chartWidth-chartRight, y(v))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, chartLeft-8, y(v), formatTick(v))
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e2e8f0"/>`, l.left, y(v), l.width-l.right, y(v))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, l.left-6, y(v), formatTick(v))
 	}
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%.1f" stroke="#2d3748"/>`, chartLeft, chartTop, chartLeft, y(0))
-	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#2d3748"/>`, chartLeft, y(0), chartWidth-chartRight, y(0))
-	fmt.Fprintf(&b, `<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">Count</text>`, float64(chartTop)+plotH/2)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">Period starting (UTC)</text>`, float64(chartLeft)+plotW/2, chartHeight-12)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%.1f" stroke="#2d3748"/>`, l.left, l.top, l.left, y(0))
+	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#2d3748"/>`, l.left, y(0), l.width-l.right, y(0))
+	if l.legendAcross > 0 {
+		fmt.Fprintf(&b, `<text transform="translate(20 %.1f) rotate(-90)" text-anchor="middle">Count</text>`, float64(l.top)+plotH/2)
+	} else {
+		// No room beside a narrow plot: the axis's name sits above it.
+		fmt.Fprintf(&b, `<text x="%g" y="%d">Count</text>`, left, l.top-12)
+	}
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">Period starting (UTC)</text>`, float64(l.left)+plotW/2, l.height-12)
 
 	// Bars.
 	n := len(report.Periods)
 	if n == 0 {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">No period in this range has ended yet.</text>`, float64(chartLeft)+plotW/2, float64(chartTop)+plotH/2)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">No period in this range has ended yet.</text>`, float64(l.left)+plotW/2, float64(l.top)+plotH/2)
 	}
 	slot := plotW / float64(max(n, 1))
 	barW := slot * 0.8 / float64(len(chartSeries))
+	// Dates at an angle need about a line and a half of room across each,
+	// upright ones a line.
+	room := l.small * 1.5
+	if l.upright {
+		room = l.small * 1.2
+	}
+	every := max(1, int(math.Ceil(room/slot)))
 	for i := range report.Periods {
 		p := &report.Periods[i]
-		x0 := float64(chartLeft) + slot*float64(i) + slot*0.1
+		x0 := float64(l.left) + slot*float64(i) + slot*0.1
 		for j, s := range chartSeries {
 			x := x0 + barW*float64(j)
 			c := s.cell(p)
@@ -101,14 +195,25 @@ func SVG(report *parley.ShareReport) []byte {
 				h := plotH * hiddenHeight
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="url(#hidden)" stroke="#718096"><title>%s</title></rect>`,
 					x, y(0)-h, barW, h, html.EscapeString(label))
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%s</text>`, x+barW/2, y(0)-h-3, html.EscapeString(c.String()))
+				if !l.upright {
+					fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%g">%s</text>`, x+barW/2, y(0)-h-3, l.small, html.EscapeString(c.String()))
+				}
 				continue
 			}
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`,
 				x, y(c.Value), barW, y(0)-y(c.Value), s.color, html.EscapeString(label))
 		}
-		fmt.Fprintf(&b, `<text transform="translate(%.1f %.1f) rotate(-45)" text-anchor="end" font-size="10">%s</text>`,
-			x0+slot*0.4, y(0)+14, p.Start)
+		if i%every != 0 {
+			continue
+		}
+		date := html.EscapeString(l.date(p.Start))
+		if l.upright {
+			fmt.Fprintf(&b, `<text transform="translate(%.1f %.1f) rotate(-90)" text-anchor="end" dominant-baseline="middle" font-size="%g">%s</text>`,
+				x0+slot*0.4, y(0)+6, l.small, date)
+		} else {
+			fmt.Fprintf(&b, `<text transform="translate(%.1f %.1f) rotate(-45)" text-anchor="end" font-size="%g">%s</text>`,
+				x0+slot*0.4, y(0)+14, l.small, date)
+		}
 	}
 	b.WriteString(`</svg>`)
 	return b.Bytes()

@@ -65,7 +65,7 @@ func (p *Pages) showDeveloper(w http.ResponseWriter, r *http.Request, ctx contex
 		p.renderError(w, err)
 		return
 	}
-	if page.shell, err = p.appsShell(ctx, w, r, "Developer console"); err != nil {
+	if page.shell, err = p.appsShell(ctx, w, r, tabDeveloper); err != nil {
 		p.renderError(w, err)
 		return
 	}
@@ -149,6 +149,7 @@ func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Cont
 		p.renderError(w, err)
 		return
 	}
+	page.Tab = tabDeveloper
 	page.App, page.Events, page.ChartURL = app, parley.WebhookEvents, appPath(clientID)+"/report.svg"
 	if page.URIs == "" {
 		page.URIs = strings.Join(app.RedirectURIs, "\n")
@@ -158,10 +159,20 @@ func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Cont
 
 // handleDevReportChart serves the app's share report of the last 14 days
 // as the chart the API draws, an image the page shows with <img>: an SVG
-// opened as an image runs no script, and its own policy allows none.
+// opened as an image runs no script, and its own policy allows none. With
+// ?layout=narrow it is drawn for a phone's screen.
 func (p *Pages) handleDevReportChart(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.accountMember(w, r)
 	if !ok {
+		return
+	}
+	layout := reportchart.Wide
+	switch r.URL.Query().Get("layout") {
+	case "":
+	case "narrow":
+		layout = reportchart.Narrow
+	default:
+		p.renderError(w, parley.Errorf(parley.EINVALID, "layout must be narrow, or left out"))
 		return
 	}
 	report, err := p.svc.AppShareReport(ctx, r.PathValue("app"), service.ReportQuery{})
@@ -171,7 +182,7 @@ func (p *Pages) handleDevReportChart(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
-	w.Write(reportchart.SVG(report))
+	w.Write(layout.SVG(report))
 }
 
 func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +286,7 @@ func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	sh.Tab = tabDeveloper
 	hp := hookPage{shell: sh, App: app, Hook: hook, Page: page, Notice: consoleNotices[r.URL.Query().Get("done")]}
 	if page.NextCursor != "" {
 		hp.Next = hookPath(id, hookID) + "?cursor=" + url.QueryEscape(page.NextCursor)

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,7 +47,7 @@ func TestDeveloperConsole(t *testing.T) {
 		"name": {xss[0]}, "purpose": {xss[1]}, "homepage": {"https://films.example/"},
 		"redirect_uris": {"https://films.example/cb\n\nhttp://127.0.0.1:9/cb"}, "client_type": {"confidential"},
 	})
-	secret := regexp.MustCompile(`id="client-secret" type="text" readonly value="(pcs_[^"]+)"`).FindStringSubmatch(created.body)
+	secret := regexp.MustCompile(`id="client-secret" readonly[^>]*>(pcs_[^<]+)</textarea>`).FindStringSubmatch(created.body)
 	clientID := regexp.MustCompile(`<code id="client-id">([^<]+)</code>`).FindStringSubmatch(created.body)
 	if created.status != http.StatusCreated || secret == nil || clientID == nil {
 		t.Fatalf("registering: %d\n%s", created.status, created.body)
@@ -86,7 +87,7 @@ func TestDeveloperConsole(t *testing.T) {
 
 	t.Run("RotateSecret", func(t *testing.T) {
 		p := b.post(page, appURL+"/secret", url.Values{})
-		fresh := regexp.MustCompile(`id="client-secret" type="text" readonly value="(pcs_[^"]+)"`).FindStringSubmatch(p.body)
+		fresh := regexp.MustCompile(`id="client-secret" readonly[^>]*>(pcs_[^<]+)</textarea>`).FindStringSubmatch(p.body)
 		if fresh == nil || fresh[1] == secret[1] {
 			t.Fatalf("rotating:\n%s", p.body)
 		}
@@ -102,7 +103,7 @@ func TestDeveloperConsole(t *testing.T) {
 		tunes := env.MustPartnerOf(t, "Tunes", "alice")
 		tunesURL := "/account/developer/apps/" + tunes.App.ClientID
 		p := b.post(page, tunesURL+"/webhooks", url.Values{"url": {receiver.URL + "/hook"}, "events": {"grant.revoked"}})
-		hookSecret := regexp.MustCompile(`id="hook-secret" type="text" readonly value="(whsec_[^"]+)"`).FindStringSubmatch(p.body)
+		hookSecret := regexp.MustCompile(`id="hook-secret" readonly[^>]*>(whsec_[^<]+)</textarea>`).FindStringSubmatch(p.body)
 		hookLink := regexp.MustCompile(`href="(` + regexp.QuoteMeta(tunesURL) + `/webhooks/[^"]+)"`).FindStringSubmatch(p.body)
 		if p.status != http.StatusCreated || hookSecret == nil || hookLink == nil {
 			t.Fatalf("adding an endpoint: %d\n%s", p.status, p.body)
@@ -147,12 +148,31 @@ func TestDeveloperConsole(t *testing.T) {
 			chart.header.Get("Content-Security-Policy") != "default-src 'none'" {
 			t.Errorf("chart: %d %s\n%.200s", chart.status, chart.header, chart.body)
 		}
+		// On a phone's screen the page shows a chart drawn for it, about
+		// as wide as the screen, all of whose text is 12 units or more: at
+		// least 11 px as a 375 px screen shows it.
+		if !strings.Contains(page.body, `<source media="(max-width: 60rem)" srcset="`+appURL+`/report.svg?layout=narrow" width="320" height="480">`) {
+			t.Errorf("no narrow chart on the app's page:\n%s", between(t, page.body, `<picture>`, `</picture>`))
+		}
+		narrow := b.get(appURL + "/report.svg?layout=narrow")
+		if narrow.status != http.StatusOK || narrow.header.Get("Content-Type") != "image/svg+xml" ||
+			!strings.HasPrefix(narrow.body, `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="480"`) {
+			t.Errorf("narrow chart: %d %s\n%.200s", narrow.status, narrow.header, narrow.body)
+		}
+		for _, size := range regexp.MustCompile(`font-size="([0-9.]+)"`).FindAllStringSubmatch(narrow.body, -1) {
+			if n, _ := strconv.ParseFloat(size[1], 64); n < 12 {
+				t.Errorf("the narrow chart has text of %s units", size[1])
+			}
+		}
+		if p := b.get(appURL + "/report.svg?layout=tiny"); p.status != http.StatusBadRequest {
+			t.Errorf("a chart of layout tiny: %d", p.status)
+		}
 	})
 
 	t.Run("NotAnothers", func(t *testing.T) {
 		m := newScriptless(t, env.URL)
 		m.signIn("mallory")
-		for _, path := range []string{appURL, appURL + "/report.svg"} {
+		for _, path := range []string{appURL, appURL + "/report.svg", appURL + "/report.svg?layout=narrow"} {
 			if p := m.get(path); p.status != http.StatusNotFound {
 				t.Errorf("mallory GET %s: %d", path, p.status)
 			}

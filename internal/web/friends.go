@@ -109,6 +109,7 @@ func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx cont
 		p.renderError(w, err)
 		return
 	}
+	sh.Section = sectionChats
 	friends, err := p.svc.Friends(ctx)
 	if err != nil {
 		p.renderError(w, err)

@@ -80,6 +80,10 @@ type shell struct {
 	Current string
 	// Section names the tab of the bar a page is under, when not its title.
 	Section string
+	// Tab names the tab of the Apps pages' own row (apps-nav) a page is
+	// under: the page itself when it is also its title, else a page
+	// reached from it, such as an app's page in the developer console.
+	Tab string
 	// Operator shows the bar's link to the operator pages: the member's
 	// account, as the server holds it, decides, as it decides who may
 	// open them.
@@ -178,11 +182,18 @@ func (p *Pages) messengerMember(w http.ResponseWriter, r *http.Request) (context
 	return nil, false
 }
 
+// sectionChats marks the pages under the bar's Chats tab besides the
+// inbox itself: a thread, and the page that starts one.
+const sectionChats = "chats"
+
 // newShell returns the shell of a page, with the inbox, with current
-// marked as the thread shown.
+// marked as the thread shown; a page showing a thread is under Chats.
 func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title, current string) (shell, error) {
 	caller := parley.CallerFromContext(ctx)
 	sh := shell{Title: title, CSRF: p.csrfToken(w, r), Me: caller.User, Current: current, Operator: caller.Operator}
+	if current != "" {
+		sh.Section = sectionChats
+	}
 	inbox, err := p.inbox(ctx, current)
 	sh.Inbox = inbox
 	return sh, err

@@ -138,6 +138,12 @@ func TestMessenger_Browser(t *testing.T) {
 		apptest.Screenshot(t, bob, "thread-dark")
 		must(t, chromedp.Do(bob, colorScheme("")))
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+		// The welcome's two buttons stand apart.
+		gap, err := chromedp.Run(bob, chromedp.Evaluate[float64](`(([a, b]) => b.getBoundingClientRect().left - a.getBoundingClientRect().right)(document.querySelectorAll(".welcome .button"))`))
+		must(t, err)
+		if gap < 8 {
+			t.Errorf("the welcome's buttons are %.0f px apart", gap)
+		}
 		apptest.Screenshot(t, bob, "inbox")
 		checkAccessibility(t, bob, "inbox")
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
@@ -191,6 +197,23 @@ func TestMessenger_Browser(t *testing.T) {
 		for _, msg := range []string{xssScript, xssImg} {
 			must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), msg), pressEnter(`#text`)))
 			waitFor(t, alice, bubbleCount(msg, 1))
+		}
+		// A long message of one's own keeps its Delete button beside it on
+		// a phone, level with the bubble, not pushed below it.
+		long := "A long message, to see how it wraps on a phone: " + strings.Repeat("the film starts at eight, ", 8)
+		must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), long), pressEnter(`#text`)))
+		waitFor(t, alice, bubbleCount(long, 1))
+		apptest.Screenshot(t, alice, "group-mine")
+		for _, width := range []int64{375, 1280} {
+			must(t, chromedp.Do(alice, chromedp.EmulateViewport(width, 800)))
+			apart, err := chromedp.Run(alice, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages li.mine")].filter(li => {
+				const b = li.querySelector(".bubble").getBoundingClientRect(), d = li.querySelector(".delete button").getBoundingClientRect();
+				return !(d.right <= b.left && d.top >= b.top && d.bottom <= b.bottom);
+			}).map(li => li.querySelector(".bubble").textContent)`))
+			must(t, err)
+			if len(apart) > 0 {
+				t.Errorf("at %d px, the Delete buttons of these messages are not beside their bubbles: %q", width, apart)
+			}
 		}
 		group := strings.TrimPrefix(location(t, alice).Path, "/t/")
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+group), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))

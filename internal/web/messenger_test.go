@@ -416,3 +416,27 @@ func TestMessenger_DiskFull(t *testing.T) {
 		t.Fatalf("a send once space is freed: %d", p.status)
 	}
 }
+
+// The bar's Chats tab is lit on every page under it: the inbox (the page
+// itself), an open chat and the page that starts one (the section the
+// page is in); on the friends page and the apps pages it is not.
+func TestMessenger_BarMarksChats(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	thread := apptest.MustThread(t, alice, "bob").ID
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	for path, want := range map[string]string{
+		"/":                   `<a href="/" aria-current="page">Chats</a>`,
+		"/t/" + thread:        `<a href="/" aria-current="true">Chats</a>`,
+		"/new":                `<a href="/" aria-current="true">Chats</a>`,
+		"/friends":            `<a href="/">Chats</a>`,
+		"/account/apps":       `<a href="/">Chats</a>`,
+		"/account/access-log": `<a href="/">Chats</a>`,
+	} {
+		if p := b.get(path); p.status != http.StatusOK || !strings.Contains(p.body, want) {
+			t.Errorf("%s: %d, want %s in:\n%s", path, p.status, want, between(t, p.body, `<nav aria-label="Main">`, `</nav>`))
+		}
+	}
+}

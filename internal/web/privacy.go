@@ -94,12 +94,17 @@ func (p *Pages) postedAccount(w http.ResponseWriter, r *http.Request) (context.C
 	return p.accountMember(w, r)
 }
 
-// appsShell returns the shell of a page under the Apps tab.
+// appsShell returns the shell of a page under the Apps tab, its title
+// naming its tab of the Apps pages until the caller says otherwise.
 func (p *Pages) appsShell(ctx context.Context, w http.ResponseWriter, r *http.Request, title string) (shell, error) {
 	sh, err := p.newShell(ctx, w, r, title, "")
-	sh.Section = sectionApps
+	sh.Section, sh.Tab = sectionApps, title
 	return sh, err
 }
+
+// tabDeveloper is the Apps pages' tab of the developer console, which an
+// app's pages are under.
+const tabDeveloper = "Developer console"
 
 // appsPage is what the connected apps page shows.
 type appsPage struct {
@@ -192,7 +197,11 @@ type logPage struct {
 	shell
 	// App is the client ID the page keeps to, if any, and AppName its name.
 	App, AppName string
-	Lines        []string
+	// Runs are the page's lines, newest first, cut where the app
+	// changes: the log of every app shows each run under its app's name,
+	// so that an app's lines read together and two apps' interleaved
+	// lines stay apart; one app's log is one run.
+	Runs         []logRun
 	Next         string // the link to the older lines, if any
 	Download     string
 	Verification *service.Verification
@@ -222,7 +231,11 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 	}
 	lp := logPage{shell: sh, App: app, Verification: v, Download: accountLogJSON + appQuery(app, "")}
 	for _, g := range page.Groups {
-		lp.Lines = append(lp.Lines, p.logLine(g))
+		if n := len(lp.Runs); n == 0 || lp.Runs[n-1].ClientID != g.Latest.ClientID {
+			lp.Runs = append(lp.Runs, logRun{ClientID: g.Latest.ClientID, AppName: g.Latest.AppName})
+		}
+		run := &lp.Runs[len(lp.Runs)-1]
+		run.Lines = append(run.Lines, p.logLine(g))
 		if app != "" && g.Latest.ClientID == app {
 			lp.AppName = g.Latest.AppName
 		}
@@ -234,6 +247,13 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 		lp.Next = accountLogPath + appQuery(app, page.NextCursor)
 	}
 	p.render(w, http.StatusOK, "accesslog", lp)
+}
+
+// logRun is a run of consecutive lines of the log about one app, or, with
+// no ClientID, about conversations closed to apps or reopened.
+type logRun struct {
+	ClientID, AppName string
+	Lines             []string
 }
 
 // appQuery is the query string of a log page: one app's, from a cursor.

@@ -26,8 +26,9 @@ import (
 // revocation; registers an app in the developer console, its name and
 // purpose markup shown as text and its secret shown once; and sees the
 // log reported broken once an entry is changed behind Parley's back.
-// With PARLEY_SCREENSHOTS set, the connected apps, access log and
-// developer console pages are saved at 1280 and 375 px.
+// With PARLEY_SCREENSHOTS set, the connected apps, access log (one app's
+// and every app's) and developer console pages, and an app's page with its
+// chart, are saved at 1280 and 375 px.
 func TestPrivacyPages_Browser(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -102,6 +103,8 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	if log := text(t, b, `#log`); !strings.Contains(log, "You revoked MovieClub's access") || !strings.Contains(log, "MovieClub checked your conversation with Member bob 5 times") {
 		t.Errorf("the log after revoking:\n%s", log)
 	}
+	apptest.Screenshot(t, b, "access-log-every-app")
+	checkAccessibility(t, b, "access log of every app (privacy)")
 
 	// Register an app in the developer console.
 	must(t, chromedp.Do(b,
@@ -118,10 +121,30 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	if h1, purpose := text(t, b, `.privacy h1`), text(t, b, `.purpose`); h1 != xssImg || purpose != xssScript {
 		t.Errorf("the app's page reads %q, %q", h1, purpose)
 	}
+	// Shown only this once, the secret shows whole, on a phone too.
+	for _, width := range []int64{375, 1280} {
+		must(t, chromedp.Do(b, chromedp.EmulateViewport(width, 800)))
+		whole, err := chromedp.Run(b, chromedp.Evaluate[bool](`(s => s.scrollWidth <= s.clientWidth && s.scrollHeight <= s.clientHeight)(document.getElementById("client-secret"))`))
+		must(t, err)
+		if !whole {
+			t.Errorf("at %d px, the client secret does not show whole", width)
+		}
+	}
 	apptest.Screenshot(t, b, "developer-app")
 	checkAccessibility(t, b, "developer console, an app's page")
 	// The chart loads under the pages' policy.
 	waitFor(t, b, `document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth === 860`)
+	// On a phone, the chart drawn for a narrow screen, at about its own
+	// size: its 12-unit text shows at 11 px or more, and nothing scrolls
+	// sideways (checkAccessibility checked that at 375 px).
+	must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 800)))
+	waitFor(t, b, `(img => img.complete && img.currentSrc.endsWith("/report.svg?layout=narrow") && img.naturalWidth === 320)(document.images[0])`)
+	shown, err := chromedp.Run(b, chromedp.Evaluate[float64](`(img => (img.scrollIntoView(), img.getBoundingClientRect().width))(document.images[0])`))
+	must(t, err)
+	if shown*12/320 < 11 {
+		t.Errorf("at 375 px the chart is %.0f px wide: its 12-unit text shows at %.1f px", shown, shown*12/320)
+	}
+	apptest.Screenshot(t, b, "developer-app-chart")
 
 	aliceID := apptest.MustMe(t, alice).ID
 	if err := sqlstore.TamperAccessEntry(ctx, env.Server.Store, aliceID, 2, func(e *parley.AccessEntry) { e.MessageCount = 0 }); err != nil {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -188,6 +189,79 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	}
 }
 
+// When two apps' reads interleave, the log of every app shows each run of
+// one app's lines under that app's name, a link to its entries alone, and
+// every line still there: none is merged or hidden. A thread closed to
+// apps, which names no app, is a run of its own. The log of one app is a
+// plain list of its lines.
+func TestAccessLogPage_EachAppItsOwnRun(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	thread := apptest.MustThread(t, alice, "bob").ID
+	read := map[string]func(){}
+	partners := map[string]*apptest.Partner{}
+	for _, name := range []string{"MovieClub", "Tunes"} {
+		partners[name] = env.MustPartner(t, name)
+		tok := env.MustToken(t, partners[name], "alice", []string{"openid", "messages.read"},
+			apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
+		app := env.Client.WithToken(tok.AccessToken)
+		read[name] = func() {
+			t.Helper()
+			if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); err != nil {
+				t.Fatal(err)
+			}
+			env.Clock.Advance(10 * time.Second)
+		}
+	}
+	// Oldest first: Tunes reads twice, MovieClub once, Tunes once,
+	// MovieClub twice; then Alice closes the chat to apps.
+	for _, name := range []string{"Tunes", "Tunes", "MovieClub", "Tunes", "MovieClub", "MovieClub"} {
+		read[name]()
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	b.post(b.get("/t/"+thread), "/t/"+thread+"/apps", url.Values{"allowed": {"false"}})
+
+	all := b.get("/account/access-log")
+	type run struct {
+		app   string
+		lines []string
+	}
+	var runs []run
+	for _, m := range regexp.MustCompile(`(?s)<h2 class="run-app">(.*?)</h2>\s*<ol class="lines">(.*?)</ol>`).FindAllStringSubmatch(all.body, -1) {
+		r := run{app: regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], "")}
+		for _, l := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(m[2], -1) {
+			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d\d:\d\d$| (at|between) .*$`).ReplaceAllString(l[1], "")))
+		}
+		runs = append(runs, r)
+	}
+	want := []run{
+		{"Conversations closed or reopened to apps", []string{"Member alice closed your conversation with Member bob to all apps"}},
+		{"MovieClub: its entries alone", []string{"MovieClub checked your conversation with Member bob twice"}},
+		{"Tunes: its entries alone", []string{"Tunes checked your conversation with Member bob and found nothing new"}},
+		{"MovieClub: its entries alone", []string{"MovieClub checked your conversation with Member bob and found nothing new"}},
+		{"Tunes: its entries alone", []string{"Tunes checked your conversation with Member bob twice", "You connected Tunes"}},
+		{"MovieClub: its entries alone", []string{"You connected MovieClub"}},
+	}
+	if fmt.Sprint(runs) != fmt.Sprint(want) {
+		t.Errorf("the log of every app reads, by run:\n%q\nwant\n%q\n%s", runs, want, between(t, all.body, `<ol id="log"`, `</ol></li>
+</ol>`))
+	}
+	if link := `<a href="/account/access-log?app=` + url.QueryEscape(partners["Tunes"].App.ClientID) + `">Tunes`; !strings.Contains(all.body, link) {
+		t.Errorf("no link %s to Tunes's entries alone", link)
+	}
+
+	// MovieClub's own log groups its reads, which Tunes's split above.
+	movies := b.get("/account/access-log?app=" + url.QueryEscape(partners["MovieClub"].App.ClientID))
+	lines := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, movies.body, `<ol id="log"`, `</ol>`), -1)
+	if len(lines) != 2 || !strings.HasPrefix(lines[0][1], "MovieClub checked your conversation with Member bob 3 times") ||
+		strings.Contains(movies.body, `class="run-app"`) {
+		t.Errorf("MovieClub's own log: %q", lines)
+	}
+}
+
 // between returns the part of s from the first start to the end after it.
 func between(t *testing.T, s, start, end string) string {
 	t.Helper()
@@ -227,6 +301,33 @@ func TestPrivacyPages_StrictPolicy(t *testing.T) {
 			if !strings.Contains(sc, ` src="/static/`) || !strings.HasSuffix(sc, ">") {
 				t.Errorf("%s holds an inline script: %q", path, sc)
 			}
+		}
+	}
+}
+
+// The Apps pages' own row of tabs marks the one a page is under: the tab's
+// own page as the page, and the pages reached from it (one app's log, an
+// app's page in the developer console) as within it.
+func TestAppsPages_TabsMarkWhereYouAre(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	films := env.MustPartnerOf(t, "Films", "alice")
+	env.MustToken(t, films, "alice", []string{"openid"}, apptest.Answer{})
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	appURL := "/account/developer/apps/" + films.App.ClientID
+	for path, want := range map[string]string{
+		"/account/apps":       `<a href="/account/apps" aria-current="page">Connected apps</a>`,
+		"/account/access-log": `<a href="/account/access-log" aria-current="page">Access log</a>`,
+		"/account/access-log?app=" + url.QueryEscape(films.App.ClientID): `<a href="/account/access-log" aria-current="true">Access log</a>`,
+		"/account/data":      `<a href="/account/data" aria-current="page">Your data</a>`,
+		"/account/developer": `<a href="/account/developer" aria-current="page">Developer console</a>`,
+		appURL:               `<a href="/account/developer" aria-current="true">Developer console</a>`,
+	} {
+		p := b.get(path)
+		nav := between(t, p.body, `<nav class="subnav"`, `</nav>`)
+		if p.status != http.StatusOK || !strings.Contains(nav, want) || strings.Count(nav, "aria-current") != 1 {
+			t.Errorf("%s: %d, want only %s in:\n%s", path, p.status, want, nav)
 		}
 	}
 }
