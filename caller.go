@@ -17,6 +17,9 @@ type Caller struct {
 	// SignedInAt is when the member entered their password for the
 	// session; zero for an app.
 	SignedInAt time.Time
+	// SessionExpiresAt is when the session ends unless it is ended
+	// sooner; zero for an app.
+	SessionExpiresAt time.Time
 	// Operator is set when the member signed in holds an operator account.
 	Operator bool
 	// SessionCheck is set when the member's session was taken from a

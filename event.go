@@ -21,7 +21,18 @@ const (
 	// grants its data names (GrantsEnded) stopped reaching something they
 	// reached, and the app streams held through them end.
 	EventGrantsEnded = "grants.ended"
+	// EventSessionsEnded is a control event, never sent to a client: the
+	// member's sessions its data names (SessionsEnded) ended, and the
+	// member's streams opened with them end.
+	EventSessionsEnded = "sessions.ended"
 )
+
+// SessionsEnded is the data of a sessions.ended event. It names the
+// sessions by their tokens' hashes, as the store does: a hash opens
+// nothing.
+type SessionsEnded struct {
+	TokenHashes [][]byte `json:"token_hashes"`
+}
 
 // GrantsEnded is the data of a grants.ended event.
 type GrantsEnded struct {

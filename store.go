@@ -132,9 +132,14 @@ type SessionStore interface {
 	// FindUserSessions returns the member's sessions, expired or not, the
 	// newest first.
 	FindUserSessions(ctx context.Context, userID string) ([]*Session, error)
-	// DeleteUserSessions ends every session of the member and returns how
-	// many there were.
-	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
+	// DeleteUserSessions ends every session of the member, expired or not,
+	// and returns the token hashes of those it ended.
+	DeleteUserSessions(ctx context.Context, userID string) ([][]byte, error)
+	// FindLastingSessions returns which of the sessions with the token
+	// hashes last past t: those that exist and expire after it, in no
+	// particular order. It takes any number of hashes at once, and those
+	// of sessions that never existed are simply not returned.
+	FindLastingSessions(ctx context.Context, tokenHashes [][]byte, t time.Time) ([][]byte, error)
 }
 
 // FriendStore keeps friendships, pending and accepted, each from the

@@ -91,6 +91,45 @@ func TestNodes_RealtimeCrossesNodes(t *testing.T) {
 	}
 }
 
+// TestNodes_SignOutEndsStreamsAcrossNATS: a member who signs out through
+// node A has the stream they opened on node B closed at once, by the
+// sessions.ended event NATS carries, before a message sent after the
+// sign-out could reach it (B's own sweep would come later).
+func TestNodes_SignOutEndsStreamsAcrossNATS(t *testing.T) {
+	url := apptest.NATS(t)
+	a := apptest.Start(t, func(c *config.Config) { c.NATS = url })
+	b := startBeside(t, a.Server.Config)
+	ctx := context.Background()
+	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice")
+	stream, err := b.WithToken(alice.Token()).Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if err := alice.SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := apptest.MustSend(t, bob, th.ID, "after alice signed out")
+	end, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		ev, err := stream.Next(end)
+		if err == nil {
+			if strings.Contains(string(ev.Data), after.ID) {
+				t.Fatal("alice's stream on B received a message sent after she signed out")
+			}
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended: sign in again" {
+			t.Fatalf("alice's stream on B ended with %v; want 1008, session ended", err)
+		}
+		return
+	}
+}
+
 // startBeside starts a second node on the data directory of a running
 // server, with the same settings, and returns an anonymous client of it.
 func startBeside(tb testing.TB, cfg config.Config) *client.Client {

@@ -72,6 +72,11 @@ const webhookEventsInterval = time.Second
 // through another process, to end the realtime streams it concerns.
 const accessCheckInterval = time.Second
 
+// sessionCheckInterval is how often the server asks the store whether the
+// sessions of its members' realtime streams still last, to end the streams
+// of those that ended through another process.
+const sessionCheckInterval = 2 * time.Second
+
 // OpenServer opens the store and assembles the server, which tells the time
 // by clock, without listening yet. On the embedded database it fails while
 // another server has the data directory open; any number of servers may
@@ -314,6 +319,7 @@ func (s *Server) Listen() error {
 	s.stopChores = stop
 	s.chores.Go(func() { s.endExpiredGrants(ctx) })
 	s.chores.Go(func() { s.checkAccess(ctx) })
+	s.chores.Go(func() { s.checkSessions(ctx) })
 	s.chores.Go(func() { s.Limits.Run(ctx) })
 	s.chores.Go(func() { s.refreshWebhookEvents(ctx) })
 	s.chores.Go(func() { s.sendFortnightReports(ctx) })
@@ -422,6 +428,29 @@ func (s *Server) checkAccess(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// checkSessions has the service look every sessionCheckInterval whether
+// the sessions of this node's member streams still last, until ctx ends.
+//
+// Every node runs it, and must: it only reads, and ends the streams this
+// node holds, so it is idempotent and no node can do it for another.
+// Sessions ended through this node, or through any node over NATS, end
+// their streams at once by an event; this is for the others: a command
+// run beside a server on SQLite, a node without NATS, an event lost.
+func (s *Server) checkSessions(ctx context.Context) {
+	tick := time.NewTicker(sessionCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := s.Service.CheckSessions(ctx); err != nil {
+			s.choreFailed(ctx, "check sessions", err)
 		}
 	}
 }

@@ -3,12 +3,14 @@ package app_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -129,6 +131,34 @@ func TestCLI_UserSessionsAndPassword(t *testing.T) {
 	}
 	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserPassword, parley.ActionUserSignOut}) {
 		t.Errorf("decisions about alice, latest first: %v", got)
+	}
+}
+
+// TestCLI_UserSignOutEndsStreams: `parley user sign-out`, run beside the
+// server, ends the member's realtime streams on the server at the server's
+// next sweep of its streams' sessions, though the command's process has no
+// way to tell the server's.
+func TestCLI_UserSignOutEndsStreams(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	ctx := context.Background()
+	stream, err := alice.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if out, err := run(t, env.Server.Config, "", "user", "sign-out", "alice"); err != nil {
+		t.Fatalf("sign-out: %v\n%s", err, out)
+	}
+	if err := env.Server.Service.CheckSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = stream.Next(wait)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended: sign in again" {
+		t.Fatalf("alice's stream after the sign-out: %v; want it closed with 1008, session ended", err)
 	}
 }
 

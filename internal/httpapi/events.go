@@ -86,7 +86,11 @@ func (s *Server) handleEventTicketCreate(w http.ResponseWriter, r *http.Request)
 // soon as its token stops working or a thread its grant reached is closed
 // to apps: when the token or its grant runs out, at once for changes this
 // process made or heard of on the bus, and within about a second for
-// changes made elsewhere (CheckAccess).
+// changes made elsewhere (CheckAccess). A member's stream ends, with 1008
+// too, when the session it was opened with ends: when it expires, at once
+// when this process or the bus tells of its end, and within a couple of
+// seconds when another process ended it (CheckSessions). A failure of the
+// server's own ends a stream with 1011 (internal error).
 //
 // The handler returns once the connection is upgraded, and the stream goes
 // on in a goroutine of its own (stream): net/http then lets go of what it
@@ -157,8 +161,8 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 			ev, visible, err := sub.Admit(ctx, ev)
 			if err != nil {
 				// The app's token no longer works, or its grant no longer
-				// reaches what it did.
-				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
+				// reaches what it did; or the member's session ended.
+				s.endStream(ctx, conn, err)
 				return
 			} else if !visible {
 				continue
@@ -174,7 +178,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 		case <-accessChanged:
 			accessChanged = sub.AccessChanged()
 			if err := sub.Check(ctx); err != nil {
-				conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
+				s.endStream(ctx, conn, err)
 				return
 			}
 		case <-expired:
@@ -230,6 +234,24 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
+}
+
+// endStream closes a connection whose stream err ended: with 1008 (policy
+// violation) and err's message when the caller's access ended, an app's
+// token or grant or a member's session, so that the client knows not to
+// come back with the same credential; with 1011 (internal error) for any
+// other failure, after which the client may reconnect.
+func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error) {
+	switch code := parley.ErrorCode(err); {
+	case ctx.Err() != nil:
+		// The client left, or the subscription ended, while the stream
+		// looked into an event.
+	case code == parley.EUNAUTHORIZED || code == parley.EFORBIDDEN:
+		conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
+	default:
+		s.log.ErrorContext(ctx, "realtime stream", "err", err)
+		conn.Close(websocket.StatusInternalError, parley.ErrorMessage(err))
+	}
 }
 
 // cutOffSlowClient ends the connection of a client that fell too far behind.

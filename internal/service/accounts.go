@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/password"
@@ -238,13 +237,18 @@ func (s *Service) signInFailed(reason string) {
 	}
 }
 
-// SignOut ends the caller's current session.
+// SignOut ends the caller's current session, and with it the realtime
+// streams opened with it.
 func (s *Service) SignOut(ctx context.Context) error {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteSession(ctx, c.SessionTokenHash) })
+	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteSession(ctx, c.SessionTokenHash) }); err != nil {
+		return err
+	}
+	s.publishSessionsEnded(ctx, c.User.ID, [][]byte{c.SessionTokenHash})
+	return nil
 }
 
 // Authenticate resolves a bearer token to its caller: a member's session
@@ -269,15 +273,14 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (c *par
 	if c, ok := s.sessions.get(tokenHash, now); ok {
 		return c, nil
 	}
-	var expiresAt time.Time
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		c, expiresAt, err = s.sessionCaller(ctx, tx, tokenHash)
+		c, err = s.sessionCaller(ctx, tx, tokenHash)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.sessions.put(c, expiresAt, now)
+	s.sessions.put(c, c.SessionExpiresAt, now)
 	return c, nil
 }
 
@@ -294,18 +297,18 @@ func (s *Service) ConfirmSession(ctx context.Context) error {
 }
 
 // sessionCaller returns the member whose session has the token hash while
-// it lasts, and when it ends; EUNAUTHORIZED once it has.
-func (s *Service) sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, time.Time, error) {
+// it lasts; EUNAUTHORIZED once it has ended.
+func (s *Service) sessionCaller(ctx context.Context, tx parley.Tx, tokenHash []byte) (*parley.Caller, error) {
 	sess, u, err := tx.FindSession(ctx, tokenHash)
 	if isNotFound(err) {
-		return nil, time.Time{}, invalidToken()
+		return nil, invalidToken()
 	} else if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
 	if !s.Now().Before(sess.ExpiresAt) {
-		return nil, time.Time{}, invalidToken()
+		return nil, invalidToken()
 	}
-	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt, Operator: u.Operator}, sess.ExpiresAt, nil
+	return &parley.Caller{User: u.Ref(), SessionTokenHash: tokenHash, SignedInAt: sess.CreatedAt, SessionExpiresAt: sess.ExpiresAt, Operator: u.Operator}, nil
 }
 
 // Me returns the signed-in member.

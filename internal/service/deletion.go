@@ -64,8 +64,10 @@ func (s *Service) DeleteUser(ctx context.Context, username string) error {
 
 // deletion is what a deletion's write did, to tell once it commits.
 type deletion struct {
+	// access is what endAccess ended; hooked is set when tombstones or
+	// leaving queued a webhook delivery.
+	access accessEnded
 	hooked bool
-	ended  []string
 	// deleted are the messages turned into tombstones; left the threads
 	// the member left, with who is in each now.
 	deleted []*parley.Message
@@ -85,7 +87,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 			return err
 		}
 		userID = u.ID
-		if d.ended, d.hooked, err = s.endAccess(ctx, tx, u.ID); err != nil {
+		if d.access, err = s.endAccess(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if err := s.tombstoneAll(ctx, tx, u.ID, &d); err != nil {
@@ -107,10 +109,11 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	if err != nil {
 		return err
 	}
-	if d.hooked {
+	if d.hooked || d.access.hooked {
 		s.WakeWebhooks()
 	}
-	s.publishGrantsEnded(ctx, []string{userID}, d.ended, "the member's account was deleted")
+	s.publishSessionsEnded(ctx, userID, d.access.sessions)
+	s.publishGrantsEnded(ctx, []string{userID}, d.access.grants, "the member's account was deleted")
 	participants := map[string][]string{}
 	for _, change := range d.left {
 		participants[change.Thread.ID] = userIDs(change.Participants)

@@ -28,10 +28,17 @@ import (
 // changes (thread.updated: someone joined or left) or what apps may do in
 // it does (thread.apps_changed); a grant narrowed ends the stream
 // (grants.ended).
+//
+// A member's stream ends with the session it was opened with: when the
+// session expires, is ended (sessions.ended) or is found ended by the
+// process's sweep (streamsessions.go).
 type Events struct {
 	parley.Subscription
 	svc    *Service
 	caller *parley.Caller
+	// session is the entry of a member's session among the process's
+	// stream sessions; nil for an app.
+	session *streamSession
 
 	// version is the access version at which an app's token was last
 	// found live; threads, what the app may see of each thread since.
@@ -49,24 +56,60 @@ type streamThread struct {
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
 // see read-marker and thread changes only with threads.read too.
+//
+// A member's stream is watched with its session, and subscribed to the
+// bus, before the session is confirmed: a session that ends after the
+// confirmation is then told to the stream by its sessions.ended event, or
+// found by the sweep.
 func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	c, err := caller(ctx, parley.ScopeMessagesRead)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ConfirmSession(ctx); err != nil {
-		return nil, err
-	}
 	e := &Events{svc: s, caller: c}
+	if c.App == nil && c.SessionTokenHash != nil {
+		e.session = s.streamSessions.join(c, s.Now())
+	}
+	if e.Subscription, err = s.bus.Subscribe(ctx, c.User.ID); err != nil {
+		e.leave()
+		return nil, err
+	}
+	if err := s.ConfirmSession(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
 	if err := e.Check(ctx); err != nil {
+		e.Close()
 		return nil, err
 	}
-	sub, err := s.bus.Subscribe(ctx, c.User.ID)
-	if err != nil {
-		return nil, err
-	}
-	e.Subscription = sub
 	return e, nil
+}
+
+// Close ends the stream's subscription; call it once, when the stream ends.
+func (e *Events) Close() {
+	e.leave()
+	e.Subscription.Close()
+}
+
+// leave stops watching a member's session for the stream.
+func (e *Events) leave() {
+	if e.session != nil {
+		e.svc.streamSessions.leave(e.session)
+	}
+}
+
+// sessionErr returns errSessionEnded once the session of a member's stream
+// has ended, and nil before, and for an app's stream.
+func (e *Events) sessionErr() error {
+	if e.session == nil {
+		return nil
+	}
+	select {
+	case <-e.session.ended:
+		return errSessionEnded
+	default:
+		return nil
+	}
 }
 
 // eventScopes are the scopes an app must hold to receive each event; the
@@ -83,13 +126,22 @@ var eventScopes = map[string]parley.Scopes{
 // works, so a revoked grant or a suspended app stops its stream at the next
 // event, whichever process or node made the change: then it returns
 // EUNAUTHORIZED and the stream should end, as it should on any error, such
-// as for a grants.ended event about the app's grant. An event an app may
-// receive is logged, for everyone in its thread, before it is sent.
-// Control events are never sent.
+// as for a grants.ended event about the app's grant, or a sessions.ended
+// event about a member's session. An event an app may receive is logged,
+// for everyone in its thread, before it is sent. Control events are never
+// sent.
 func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool, error) {
 	c := e.caller
-	if ev.Type == parley.EventGrantsEnded {
-		return ev, false, e.ended(ev)
+	switch ev.Type {
+	case parley.EventGrantsEnded:
+		return ev, false, e.grantsEnded(ev)
+	case parley.EventSessionsEnded:
+		return ev, false, e.sessionsEnded(ev)
+	}
+	// Found ended by the sweep while the event waited: nothing more
+	// reaches the stream.
+	if err := e.sessionErr(); err != nil {
+		return ev, false, err
 	}
 	ev, err := e.svc.linkShareEvent(ctx, c.User.ID, ev)
 	if err != nil {
@@ -294,8 +346,9 @@ func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Even
 	return out, loggedAs, nil
 }
 
-// ended returns an error when a grants.ended event names the app's grant.
-func (e *Events) ended(ev parley.Event) error {
+// grantsEnded returns an error when a grants.ended event names the app's
+// grant.
+func (e *Events) grantsEnded(ev parley.Event) error {
 	if e.caller.App == nil {
 		return nil
 	}
@@ -309,15 +362,19 @@ func (e *Events) ended(ev parley.Event) error {
 	return nil
 }
 
-// AccessChanged is closed when access may have ended for an app's stream,
-// as found by CheckAccess, whatever process made the change: the stream
-// should then call Check. It is nil, never ready, for a member's own
-// stream. Take it again after each wake-up, before calling Check.
+// AccessChanged is closed when access may have ended for the stream: for
+// an app's, as found by CheckAccess, whatever process made the change; for
+// a member's, when the session it was opened with ended, however it ended.
+// The stream should then call Check, which says whether it should end.
+// Take it again after each wake-up, before calling Check.
 func (e *Events) AccessChanged() <-chan struct{} {
-	if e.caller.App == nil {
-		return nil
+	switch {
+	case e.caller.App != nil:
+		return e.svc.watch.wait()
+	case e.session != nil:
+		return e.session.ended
 	}
-	return e.svc.watch.wait()
+	return nil
 }
 
 // ExpiresIn returns how long until an app's token runs out, by its own
@@ -333,10 +390,12 @@ func (e *Events) ExpiresIn() (time.Duration, bool) {
 // Check returns EUNAUTHORIZED when an app's token no longer works: it
 // expired, its grant ended or its app was suspended. An app's stream then
 // forgets what it held of its threads, to read it again as it is now.
+// For a member's stream it reads nothing, and returns EUNAUTHORIZED once
+// the session it was opened with has ended.
 func (e *Events) Check(ctx context.Context) error {
 	c := e.caller
 	if c.App == nil {
-		return nil
+		return e.sessionErr()
 	}
 	// The version is read first: a change after it moves it again.
 	err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
@@ -515,7 +574,7 @@ func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (*parle
 	var c *parley.Caller
 	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if et.TokenHash == nil {
-			c, _, err = s.sessionCaller(ctx, tx, et.SessionHash)
+			c, err = s.sessionCaller(ctx, tx, et.SessionHash)
 			return err
 		}
 		tg, err := s.liveAccessToken(ctx, tx, et.TokenHash)

@@ -41,6 +41,7 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parl
 	if err != nil {
 		return nil, err
 	}
+	var sessions [][]byte
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
@@ -48,11 +49,14 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parl
 		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+		if sessions, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserPassword, u.ID, u.Username)
 	})
+	if err == nil {
+		s.publishSessionsEnded(ctx, u.ID, sessions)
+	}
 	return u, err
 }
 
@@ -73,10 +77,9 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 	if disabled {
 		action = parley.ActionUserDisable
 	}
-	var ended []string
-	hooked := false
+	var ended accessEnded
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		ended, hooked = nil, false
+		ended = accessEnded{}
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
@@ -85,43 +88,56 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 		}
 		u.Disabled = disabled
 		if disabled {
-			if ended, hooked, err = s.endAccess(ctx, tx, u.ID); err != nil {
+			if ended, err = s.endAccess(ctx, tx, u.ID); err != nil {
 				return err
 			}
 		}
 		return record(actor, action, u.ID, u.Username)
 	})
-	if hooked {
+	if err != nil {
+		return u, err
+	}
+	if ended.hooked {
 		s.WakeWebhooks()
 	}
-	if err == nil {
-		s.publishGrantsEnded(ctx, []string{u.ID}, ended, "an operator disabled the member's account")
-	}
-	return u, err
+	s.publishSessionsEnded(ctx, u.ID, ended.sessions)
+	s.publishGrantsEnded(ctx, []string{u.ID}, ended.grants, "an operator disabled the member's account")
+	return u, nil
+}
+
+// accessEnded is what endAccess ended, to tell once its write commits.
+type accessEnded struct {
+	// sessions are the token hashes of the member's sessions, for
+	// publishSessionsEnded; grants the IDs of their grants, for
+	// publishGrantsEnded.
+	sessions [][]byte
+	grants   []string
+	// hooked is set when a webhook delivery was queued.
+	hooked bool
 }
 
 // endAccess ends every session of the member and every grant they gave
-// apps, each grant as if they had revoked it (revokeGrant). It returns the
-// grants it ended, for publishGrantsEnded once the write commits, and
-// whether a webhook delivery was queued.
-func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (ended []string, hooked bool, err error) {
-	if _, err := tx.DeleteUserSessions(ctx, userID); err != nil {
-		return nil, false, err
+// apps, each grant as if they had revoked it (revokeGrant).
+func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (accessEnded, error) {
+	var ended accessEnded
+	var err error
+	if ended.sessions, err = tx.DeleteUserSessions(ctx, userID); err != nil {
+		return accessEnded{}, err
 	}
 	now := s.Now()
 	grants, err := tx.FindActiveGrants(ctx, userID, now)
 	if err != nil {
-		return nil, false, err
+		return accessEnded{}, err
 	}
 	for _, g := range grants {
 		h, err := s.revokeGrant(ctx, tx, g, now)
 		if err != nil {
-			return nil, false, err
+			return accessEnded{}, err
 		}
-		hooked = hooked || h
-		ended = append(ended, g.ID)
+		ended.hooked = ended.hooked || h
+		ended.grants = append(ended.grants, g.ID)
 	}
-	return ended, hooked, nil
+	return ended, nil
 }
 
 // UserSessions returns the sessions of the member named username, expired
@@ -150,15 +166,20 @@ func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, er
 	if err != nil {
 		return 0, err
 	}
+	var u *parley.User
+	var ended [][]byte
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		u, err := findMember(ctx, tx, username)
-		if err != nil {
+		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
-		if n, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
+		if ended, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserSignOut, u.ID, u.Username)
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	s.publishSessionsEnded(ctx, u.ID, ended)
+	return int64(len(ended)), nil
 }

@@ -68,6 +68,9 @@ type Service struct {
 	hooks      *webhooks
 	// sessions caches members' sessions (sessioncache.go).
 	sessions sessionCache
+	// streamSessions are the sessions of the process's member streams
+	// (streamsessions.go).
+	streamSessions streamSessions
 }
 
 // New returns a service.

@@ -156,11 +156,11 @@ func (t *txn) FindUserSessions(ctx context.Context, userID string) ([]*parley.Se
 	return sessions, mapError("find user sessions", rows.Err())
 }
 
-func (t *txn) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
-	res, err := t.exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+func (t *txn) DeleteUserSessions(ctx context.Context, userID string) ([][]byte, error) {
+	rows, err := t.query(ctx, `DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash`, userID)
 	if err != nil {
-		return 0, mapError("delete user sessions", err)
+		return nil, mapError("delete user sessions", err)
 	}
-	n, err := res.RowsAffected()
-	return n, mapError("delete user sessions", err)
+	ended, err := scanHashes(rows)
+	return ended, mapError("delete user sessions", err)
 }

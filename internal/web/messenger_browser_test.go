@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // The XSS strings every name, title and message must show as text.
@@ -334,6 +335,18 @@ func TestMessenger_Browser(t *testing.T) {
 				t.Fatalf("after scrolling up the page shows seqs %v, want 1 to 75", seqs)
 			}
 		}
+	})
+
+	t.Run("SessionEndedElsewhere", func(t *testing.T) {
+		// An operator ends Alice's sessions while her page is live: the
+		// server closes its stream as the session ended, and the page goes
+		// to sign in rather than reconnect.
+		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
+		waitFor(t, alice, `document.body.dataset.live === "open"`)
+		if _, err := env.Server.Service.SignOutUser(service.ConsoleContext(context.Background()), "alice"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, alice, `location.pathname === "/sign-in" && document.readyState === "complete"`)
 	})
 }
 

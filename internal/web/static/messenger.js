@@ -6,7 +6,9 @@
 // deletes without reloading, sends with Enter, loads older messages on
 // scroll, and after a dropped connection reconnects and catches up: it
 // fetches every message after the first one shown (after=seq), replacing
-// those it has by their seq, so none is lost or shown twice.
+// those it has by their seq, so none is lost or shown twice. When the
+// server ends the connection because the session ended (close code 1008),
+// it goes to sign in instead.
 
 const asyncHeader = { "X-Parley-Async": "1" };
 const body = document.body;
@@ -341,8 +343,14 @@ function connect() {
       console.warn(err);
     }
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (e) => {
     body.dataset.live = "closed";
+    if (e.code === 1008) {
+      // The session the page signed in with ended (signed out, here or
+      // elsewhere, or expired): reconnecting could only be refused.
+      if (!leaving) location.assign("/sign-in");
+      return;
+    }
     say("Connection lost. Reconnecting…");
     setTimeout(connect, Math.min(5000, 250 * 2 ** attempts++));
   });
