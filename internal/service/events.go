@@ -58,9 +58,12 @@ type streamThread struct {
 // see read-marker and thread changes only with threads.read too.
 //
 // A member's stream is watched with its session, and subscribed to the
-// bus, before the session is confirmed: a session that ends after the
-// confirmation is then told to the stream by its sessions.ended event, or
-// found by the sweep.
+// bus, before the store confirms that the session lasts: a session that
+// ends after the confirmation is then told to the stream by its
+// sessions.ended event, or found by the sweep. The store is asked
+// whether or not the session came from the node's cache, as one looked
+// up afresh was read before the stream subscribed, and its sign-out's
+// event may have been published in between.
 func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	c, err := caller(ctx, parley.ScopeMessagesRead)
 	if err != nil {
@@ -74,7 +77,7 @@ func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 		e.leave()
 		return nil, err
 	}
-	if err := s.ConfirmSession(ctx); err != nil {
+	if err := e.confirmSession(ctx); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -96,6 +99,29 @@ func (e *Events) leave() {
 	if e.session != nil {
 		e.svc.streamSessions.leave(e.session)
 	}
+}
+
+// confirmSession asks the store whether the session of a member's stream
+// still lasts, and ends it, returning errSessionEnded, if not. An app's
+// stream is confirmed by Check.
+func (e *Events) confirmSession(ctx context.Context) error {
+	if e.session == nil {
+		return nil
+	}
+	now := e.svc.Now()
+	var lasting [][]byte
+	err := e.svc.store.Read(ctx, func(tx parley.Tx) (err error) {
+		lasting, err = tx.FindLastingSessions(ctx, [][]byte{e.session.hash}, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(lasting) == 0 {
+		e.svc.streamSessions.end(e.session)
+		return errSessionEnded
+	}
+	return nil
 }
 
 // sessionErr returns errSessionEnded once the session of a member's stream

@@ -1,10 +1,14 @@
 package service
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // The streams of one session share one entry, which goes with the last of
@@ -67,5 +71,51 @@ func ended(ss *streamSession) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// TestSubscribe_SessionEndedBeforeTheStream: a session looked up afresh,
+// not from the node's cache, and signed out before the stream subscribed
+// to the bus (so that the stream never hears its sessions.ended event),
+// opens no stream: the store is asked after the subscription, on both
+// engines.
+func TestSubscribe_SessionEndedBeforeTheStream(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			now := parley.Now()
+			u := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
+			token := sessionTokenPrefix + "stream-test-token"
+			err := db.Write(ctx, func(tx parley.Tx) error {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+				return tx.CreateSession(ctx, &parley.Session{TokenHash: parley.HashToken(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Authenticate(ctx, token) // looked up, as the cache is empty
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx = parley.NewContextWithCaller(ctx, c)
+			if err := s.SignOut(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e, err := s.Subscribe(ctx)
+			if err == nil {
+				e.Close()
+				t.Fatal("a stream opened with a session signed out before it subscribed")
+			}
+			if parley.ErrorCode(err) != parley.EUNAUTHORIZED {
+				t.Fatalf("Subscribe = %v, want EUNAUTHORIZED", err)
+			}
+			if len(s.streamSessions.open) != 0 {
+				t.Errorf("%d sessions watched after the stream was refused", len(s.streamSessions.open))
+			}
+		})
 	}
 }

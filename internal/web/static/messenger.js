@@ -327,7 +327,9 @@ function handle(ev) {
 let attempts = 0;
 function connect() {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/events`);
+  let opened = false;
   ws.addEventListener("open", async () => {
+    opened = true;
     attempts = 0;
     // Whatever happened while the page loaded or the connection was down;
     // the page is live once it has caught up.
@@ -350,6 +352,12 @@ function connect() {
       // elsewhere, or expired): reconnecting could only be refused.
       if (!leaving) location.assign("/sign-in");
       return;
+    }
+    if (!opened) {
+      // A refused handshake shows only as a close (1006): if it was
+      // refused because the session ended while the connection was down,
+      // the inbox's request is answered 401, and part goes to sign-in.
+      refreshInbox().catch(() => {});
     }
     say("Connection lost. Reconnecting…");
     setTimeout(connect, Math.min(5000, 250 * 2 ** attempts++));
