@@ -117,9 +117,9 @@ func (w *streamSessions) forget(ss *streamSession) {
 	}
 }
 
-// lasting ends the sessions watched that expired by now, as the service's
+// endExpired ends the sessions watched that expired by now, as the service's
 // clock tells it (the timers go by the system's), and returns the others.
-func (w *streamSessions) lasting(now time.Time) []*streamSession {
+func (w *streamSessions) endExpired(now time.Time) []*streamSession {
 	w.mu.Lock()
 	var expired, others []*streamSession
 	for _, ss := range w.open {
@@ -144,7 +144,7 @@ func (w *streamSessions) lasting(now time.Time) []*streamSession {
 // member stream is open.
 func (s *Service) CheckSessions(ctx context.Context) error {
 	now := s.Now()
-	watched := s.streamSessions.lasting(now)
+	watched := s.streamSessions.endExpired(now)
 	if len(watched) == 0 {
 		return nil
 	}

@@ -58,7 +58,7 @@ func TestStreamSessions(t *testing.T) {
 		t.Fatal("a session's streams did not end at its expiry")
 	}
 	past := w.join(session("cat", now.Add(time.Hour)), now)
-	lasting := w.lasting(now.Add(time.Hour))
+	lasting := w.endExpired(now.Add(time.Hour))
 	if !ended(past) || len(lasting) != 0 {
 		t.Fatalf("the sweep past the expiry: ended %v, %d left to ask about", ended(past), len(lasting))
 	}
