@@ -129,6 +129,9 @@ type SessionStore interface {
 	// and its member.
 	FindSession(ctx context.Context, tokenHash []byte) (*Session, *User, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// DeleteSessionsExpiredBefore deletes every session, of any member,
+	// that expired before t.
+	DeleteSessionsExpiredBefore(ctx context.Context, t time.Time) error
 	// FindUserSessions returns the member's sessions, expired or not, the
 	// newest first.
 	FindUserSessions(ctx context.Context, userID string) ([]*Session, error)

@@ -93,6 +93,10 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // it ends strings in C, and so in many of the programs a text reaches.
 func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
+// ExpiredSessionKept is how long Parley keeps a session after it expired,
+// for operators to see among a member's sessions; then it is deleted.
+const ExpiredSessionKept = 30 * 24 * time.Hour
+
 // Session is a member's sign-in on a first-party client. Only the hash of its
 // token is stored.
 type Session struct {

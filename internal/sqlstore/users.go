@@ -96,6 +96,11 @@ func (t *txn) CreateSession(ctx context.Context, s *parley.Session) error {
 	return mapError("create session", err)
 }
 
+func (t *txn) DeleteSessionsExpiredBefore(ctx context.Context, before time.Time) error {
+	_, err := t.exec(ctx, `DELETE FROM sessions WHERE expires_at < $1`, micros(before))
+	return mapError("delete expired sessions", err)
+}
+
 func (t *txn) FindSession(ctx context.Context, tokenHash []byte) (*parley.Session, *parley.User, error) {
 	var s parley.Session
 	var u parley.User

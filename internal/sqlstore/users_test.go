@@ -69,6 +69,36 @@ func TestUsers_DisabledAndPassword(t *testing.T) {
 
 // A member's sessions are listed newest first, and all of them, and only
 // theirs, end together.
+// TestSessions_DeleteExpiredBefore: sessions that expired before the
+// time are deleted, whoever's they are; those that expired after it, and
+// those that last, are kept.
+func TestSessions_DeleteExpiredBefore(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, "h") })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, bob, "h") })
+		now := time.UnixMicro(time.Now().UnixMicro()).UTC()
+		expiries := map[string]time.Time{"long expired": now.Add(-31 * 24 * time.Hour), "just expired": now.Add(-time.Hour), "lasting": now.Add(time.Hour)}
+		for _, u := range []*parley.User{ann, bob} {
+			for _, expires := range expiries {
+				s := &parley.Session{TokenHash: parley.HashToken(parley.NewID()), UserID: u.ID, CreatedAt: expires.Add(-time.Hour), ExpiresAt: expires}
+				mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateSession(ctx, s) })
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteSessionsExpiredBefore(ctx, now.Add(-30*24*time.Hour)) })
+		for _, u := range []*parley.User{ann, bob} {
+			var sessions []*parley.Session
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, u.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if len(sessions) != 2 || sessions[0].ExpiresAt.Before(now.Add(-2*time.Hour)) || sessions[1].ExpiresAt.Before(now.Add(-2*time.Hour)) {
+				t.Errorf("%s's sessions after the deletion: %+v, want the one just expired and the lasting one", u.Username, sessions)
+			}
+		}
+	})
+}
+
 func TestUsers_Sessions(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
