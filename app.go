@@ -32,6 +32,10 @@ const (
 	MaxAppPurposeLen  = 500
 	MaxRedirectURIs   = 10
 	MaxRedirectURILen = 512
+	// AppSecretRotation is how long the client secret a rotation replaced
+	// keeps authenticating the app beside the new one, as
+	// WebhookSecretRotation is for a webhook's signing secret.
+	AppSecretRotation = 24 * time.Hour
 )
 
 // App is a partner application: an OAuth 2.0 client. Its secret's hash is
@@ -49,6 +53,16 @@ type App struct {
 	// members grant the app thread scope "all".
 	AllThreadsApproved bool      `json:"all_threads_approved"`
 	CreatedAt          time.Time `json:"created_at"`
+	// OldSecretUntil is when the client secret a rotation replaced stops
+	// authenticating the app; nil when no rotation left one, or the owner
+	// ended it.
+	OldSecretUntil *time.Time `json:"old_secret_until,omitempty"`
+}
+
+// OldSecretWorks reports whether the client secret a rotation replaced
+// still authenticates the app at t.
+func (a *App) OldSecretWorks(t time.Time) bool {
+	return a.OldSecretUntil != nil && t.Before(*a.OldSecretUntil)
 }
 
 // Validate checks a registration.

@@ -286,13 +286,22 @@ type AppStore interface {
 	FindApps(ctx context.Context, ownerID string) ([]*App, error)
 	// UpdateAppReview sets an app's state and whether it may reach all threads.
 	UpdateAppReview(ctx context.Context, clientID, state string, allThreads bool) error
-	// FindAppSecretHash returns a confidential client's secret hash, nil
-	// for a public client.
-	FindAppSecretHash(ctx context.Context, clientID string) ([]byte, error)
+	// FindAppSecretHashes returns a confidential client's secret hash and
+	// that of the secret a rotation replaced (nil when none did, or its
+	// owner ended it); both nil for a public client. Whether the replaced
+	// one still works is App.OldSecretUntil's to say.
+	FindAppSecretHashes(ctx context.Context, clientID string) (hash, oldHash []byte, err error)
 	// UpdateAppRedirectURIs replaces an app's redirect URIs.
 	UpdateAppRedirectURIs(ctx context.Context, clientID string, uris []string) error
-	// UpdateAppSecretHash replaces a confidential client's secret hash.
-	UpdateAppSecretHash(ctx context.Context, clientID string, secretHash []byte) error
+	// RotateAppSecret makes secretHash a confidential client's secret hash
+	// and keeps the one it replaces authenticating until oldUntil, in place
+	// of any that an earlier rotation replaced. ENOTFOUND for an unknown
+	// app or a public client.
+	RotateAppSecret(ctx context.Context, clientID string, secretHash []byte, oldUntil time.Time) error
+	// EndOldAppSecret stops the secret a rotation replaced from
+	// authenticating a confidential client, if one still did. ENOTFOUND
+	// for an unknown app or a public client.
+	EndOldAppSecret(ctx context.Context, clientID string) error
 }
 
 // GrantStore keeps members' grants to apps and the threads they reach. A

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -93,4 +95,49 @@ func TestApps_Register(t *testing.T) {
 		_, err := env.Client.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "X", "redirect_uris": []string{"https://x.example/cb"}}, nil)
 		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
 	})
+}
+
+// After its owner rotates an app's secret, the list of apps says until
+// when the secret replaced works beside the new one; once the owner stops
+// it, the list says nothing of it.
+func TestApps_ListSaysUntilWhenTheOldSecretWorks(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	svc := env.Server.Service
+	caller, err := svc.Authenticate(ctx, alice.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAlice := parley.NewContextWithCaller(ctx, caller)
+	tunes := env.MustPartnerOf(t, "Tunes", "alice")
+	oldSecretUntil := func() *time.Time {
+		t.Helper()
+		var list struct {
+			Apps []struct {
+				OldSecretUntil *time.Time `json:"old_secret_until"`
+			}
+		}
+		if _, err := alice.Do(ctx, "GET", "/api/v1/apps", nil, &list); err != nil || len(list.Apps) != 1 {
+			t.Fatalf("list = %+v, %v", list, err)
+		}
+		return list.Apps[0].OldSecretUntil
+	}
+	if u := oldSecretUntil(); u != nil {
+		t.Errorf("never rotated, old_secret_until is %v", u)
+	}
+	reg, err := svc.RotateAppSecret(asAlice, tunes.App.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Secret(reg.ClientSecret)
+	if u := oldSecretUntil(); u == nil || !u.Equal(*reg.App.OldSecretUntil) {
+		t.Errorf("after a rotation old_secret_until is %v, want %v", u, reg.App.OldSecretUntil)
+	}
+	if _, err := svc.EndOldAppSecret(asAlice, tunes.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if u := oldSecretUntil(); u != nil {
+		t.Errorf("the old secret stopped, old_secret_until is %v", u)
+	}
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // An app's owner keeps its registration up to date: the redirect URIs it
-// may send members back to, and its client secret.
+// may send members back to, and its client secret, whose rotation lets
+// the secret it replaced work on for a while.
 
 // MyApp returns an app the signed-in member registered; another's app is
 // not found.
@@ -45,8 +46,11 @@ func (s *Service) SetRedirectURIs(ctx context.Context, clientID string, uris []s
 }
 
 // RotateAppSecret gives a confidential app the signed-in member owns a new
-// client secret, returned this once; the old one stops working at once. A
-// public client has no secret to rotate: EINVALID.
+// client secret, returned this once. For parley.AppSecretRotation the
+// secret it replaces authenticates the app beside it, so that a running
+// deployment can change over in its own time; a rotation during that time
+// ends the older secret's. A public client has no secret to rotate:
+// EINVALID.
 func (s *Service) RotateAppSecret(ctx context.Context, clientID string) (*RegisteredApp, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -55,16 +59,51 @@ func (s *Service) RotateAppSecret(ctx context.Context, clientID string) (*Regist
 	secret, hash := newToken(clientSecretPrefix)
 	var app *parley.App
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
-		if app, err = ownApp(ctx, tx, c, clientID); err != nil {
+		if err := confidentialOwned(ctx, tx, c, clientID); err != nil {
 			return err
 		}
-		if app.ClientType != parley.ClientConfidential {
-			return parley.Errorf(parley.EINVALID, "a public client has no secret to rotate")
+		if err := tx.RotateAppSecret(ctx, clientID, hash, s.Now().Add(parley.AppSecretRotation)); err != nil {
+			return err
 		}
-		return tx.UpdateAppSecretHash(ctx, clientID, hash)
+		app, err = tx.FindAppByClientID(ctx, clientID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &RegisteredApp{App: app, ClientSecret: secret}, nil
+}
+
+// EndOldAppSecret stops the client secret a rotation replaced from
+// authenticating a confidential app the signed-in member owns, at once,
+// and returns the app. A public client has no secret: EINVALID.
+func (s *Service) EndOldAppSecret(ctx context.Context, clientID string) (app *parley.App, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := confidentialOwned(ctx, tx, c, clientID); err != nil {
+			return err
+		}
+		if err := tx.EndOldAppSecret(ctx, clientID); err != nil {
+			return err
+		}
+		app, err = tx.FindAppByClientID(ctx, clientID)
+		return err
+	})
+	return app, err
+}
+
+// confidentialOwned checks that c owns the app, as ownApp does, and that
+// it is a confidential client: a public client has no secret, EINVALID.
+func confidentialOwned(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID string) error {
+	app, err := ownApp(ctx, tx, c, clientID)
+	if err != nil {
+		return err
+	}
+	if app.ClientType != parley.ClientConfidential {
+		return parley.Errorf(parley.EINVALID, "a public client has no secret")
+	}
+	return nil
 }

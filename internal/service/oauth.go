@@ -70,12 +70,13 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 
 // AuthenticateClient authenticates an app as an OAuth client (RFC 6749
 // section 2.3): a confidential client by its secret, compared in constant
-// time, a public client by its client ID alone. An unknown client, a
-// suspended app, a wrong or missing secret, or a secret sent by a public
-// client is EUNAUTHORIZED.
+// time, or by the secret a rotation replaced while it still works
+// (parley.AppSecretRotation), a public client by its client ID alone. An
+// unknown client, a suspended app, a wrong or missing secret, or a secret
+// sent by a public client is EUNAUTHORIZED.
 func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (*parley.App, error) {
 	var app *parley.App
-	var hash []byte
+	var hash, oldHash []byte
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		if app, err = tx.FindAppByClientID(ctx, clientID); err != nil {
 			return err
@@ -83,7 +84,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 		if app.ClientType == parley.ClientPublic {
 			return nil
 		}
-		hash, err = tx.FindAppSecretHash(ctx, clientID)
+		hash, oldHash, err = tx.FindAppSecretHashes(ctx, clientID)
 		return err
 	})
 	failed := parley.Errorf(parley.EUNAUTHORIZED, "client authentication failed")
@@ -94,14 +95,23 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 		return nil, err
 	case app.ClientType == parley.ClientPublic && secret != "":
 		return nil, failed
-	case app.ClientType != parley.ClientPublic &&
-		(len(hash) == 0 || subtle.ConstantTimeCompare(parley.HashToken(secret), hash) != 1):
+	case app.ClientType != parley.ClientPublic && !secretMatches(secret, hash, oldHash, app.OldSecretWorks(s.Now())):
 		return nil, failed
 	}
 	if err := appRefusal(app); err != nil {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s", parley.ErrorMessage(err))
 	}
 	return app, nil
+}
+
+// secretMatches reports whether secret is the one hash is of, or, when
+// oldWorks, the one oldHash is of. Both comparisons take constant time and
+// both are made, so the time taken tells nothing of which matched.
+func secretMatches(secret string, hash, oldHash []byte, oldWorks bool) bool {
+	sum := parley.HashToken(secret)
+	current := len(hash) > 0 && subtle.ConstantTimeCompare(sum, hash) == 1
+	old := len(oldHash) > 0 && subtle.ConstantTimeCompare(sum, oldHash) == 1
+	return current || old && oldWorks
 }
 
 // CreateAuthRequest stores an authorization request the provider checked,

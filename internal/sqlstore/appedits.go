@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 func (t *txn) UpdateAppRedirectURIs(ctx context.Context, clientID string, uris []string) error {
@@ -13,10 +14,23 @@ func (t *txn) UpdateAppRedirectURIs(ctx context.Context, clientID string, uris [
 	return mustAffect(res, "app")
 }
 
-func (t *txn) UpdateAppSecretHash(ctx context.Context, clientID string, secretHash []byte) error {
-	res, err := t.exec(ctx, `UPDATE apps SET secret_hash = $2 WHERE client_id = $1 AND secret_hash IS NOT NULL`, clientID, secretHash)
+func (t *txn) RotateAppSecret(ctx context.Context, clientID string, secretHash []byte, oldUntil time.Time) error {
+	res, err := t.exec(ctx, `
+		UPDATE apps SET old_secret_hash = secret_hash, secret_hash = $2, old_secret_until = $3
+		WHERE client_id = $1 AND secret_hash IS NOT NULL`,
+		clientID, secretHash, micros(oldUntil))
 	if err != nil {
-		return mapError("update app secret", err)
+		return mapError("rotate app secret", err)
+	}
+	return mustAffect(res, "confidential app")
+}
+
+func (t *txn) EndOldAppSecret(ctx context.Context, clientID string) error {
+	res, err := t.exec(ctx, `
+		UPDATE apps SET old_secret_hash = NULL, old_secret_until = NULL
+		WHERE client_id = $1 AND secret_hash IS NOT NULL`, clientID)
+	if err != nil {
+		return mapError("end old app secret", err)
 	}
 	return mustAffect(res, "confidential app")
 }

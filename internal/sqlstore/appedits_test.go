@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -12,8 +13,8 @@ import (
 )
 
 // An owner's edits of an app and a member's narrowing of a grant: redirect
-// URIs are replaced; a confidential client's secret hash is replaced and a
-// public client, which has none, is ENOTFOUND; a thread taken out of a
+// URIs are replaced; a confidential client's secret hash is rotated (see
+// TestAppSecretRotation) and a public client, which has none, is ENOTFOUND; a thread taken out of a
 // grant is no longer listed nor reached, and taking out one the grant does
 // not list is ENOTFOUND. An unknown app is ENOTFOUND.
 func TestAppEditsAndGrantThreads(t *testing.T) {
@@ -49,7 +50,7 @@ func TestAppEditsAndGrantThreads(t *testing.T) {
 			if err := tx.UpdateAppRedirectURIs(ctx, app.ClientID, []string{"https://films.example/a", "https://films.example/b"}); err != nil {
 				return err
 			}
-			return tx.UpdateAppSecretHash(ctx, app.ClientID, []byte("new"))
+			return tx.RotateAppSecret(ctx, app.ClientID, []byte("new"), now.Add(parley.AppSecretRotation))
 		})
 		mustWrite(t, db, func(tx parley.Tx) error {
 			got, err := tx.FindAppByClientID(ctx, app.ClientID)
@@ -59,14 +60,16 @@ func TestAppEditsAndGrantThreads(t *testing.T) {
 			if !slices.Equal(got.RedirectURIs, []string{"https://films.example/a", "https://films.example/b"}) {
 				t.Errorf("redirect URIs: %q", got.RedirectURIs)
 			}
-			hash, err := tx.FindAppSecretHash(ctx, app.ClientID)
+			hash, _, err := tx.FindAppSecretHashes(ctx, app.ClientID)
 			if err != nil || !bytes.Equal(hash, []byte("new")) {
 				t.Errorf("secret hash: %q, %v", hash, err)
 			}
 			for name, err := range map[string]error{
-				"PublicSecret":    tx.UpdateAppSecretHash(ctx, public.ClientID, []byte("x")),
+				"PublicSecret":    tx.RotateAppSecret(ctx, public.ClientID, []byte("x"), now),
+				"PublicOldSecret": tx.EndOldAppSecret(ctx, public.ClientID),
 				"UnknownApp":      tx.UpdateAppRedirectURIs(ctx, "nope", []string{"https://x.example/cb"}),
-				"UnknownAppHash":  tx.UpdateAppSecretHash(ctx, "nope", []byte("x")),
+				"UnknownAppHash":  tx.RotateAppSecret(ctx, "nope", []byte("x"), now),
+				"UnknownAppEnd":   tx.EndOldAppSecret(ctx, "nope"),
 				"ThreadNotListed": tx.RemoveGrantThread(ctx, g.ID, parley.NewID()),
 			} {
 				if parley.ErrorCode(err) != parley.ENOTFOUND {
@@ -84,11 +87,62 @@ func TestAppEditsAndGrantThreads(t *testing.T) {
 			if err != nil || reach.InGrant {
 				t.Errorf("the removed thread's reach: %+v, %v", reach, err)
 			}
-			hash, err := tx.FindAppSecretHash(ctx, public.ClientID)
-			if err != nil || hash != nil {
-				t.Errorf("the public client's secret hash: %q, %v", hash, err)
+			hash, old, err := tx.FindAppSecretHashes(ctx, public.ClientID)
+			if err != nil || hash != nil || old != nil {
+				t.Errorf("the public client's secret hashes: %q, %q, %v", hash, old, err)
 			}
 			return nil
 		})
+	})
+}
+
+// A rotation keeps the replaced secret's hash, and until when it lasts,
+// beside the new one; a second rotation replaces it with the one it
+// replaces, so only the latest replaced secret lasts; ending it forgets the
+// hash and the time. The app's OldSecretUntil says the same.
+func TestAppSecretRotation(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now().Truncate(time.Microsecond)
+		alice := newUser("alice")
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice.ID, RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateUser(ctx, alice, "h"); err != nil {
+				return err
+			}
+			return tx.CreateApp(ctx, app, []byte("first"))
+		})
+		want := func(name, hash, old string, until *time.Time) {
+			t.Helper()
+			mustWrite(t, db, func(tx parley.Tx) error {
+				h, o, err := tx.FindAppSecretHashes(ctx, app.ClientID)
+				if err != nil || string(h) != hash || string(o) != old || (o == nil) != (old == "") {
+					t.Errorf("%s: hashes %q, %q, %v; want %q, %q", name, h, o, err, hash, old)
+				}
+				got, err := tx.FindAppByClientID(ctx, app.ClientID)
+				if err != nil {
+					return err
+				}
+				if (got.OldSecretUntil == nil) != (until == nil) || until != nil && !got.OldSecretUntil.Equal(*until) {
+					t.Errorf("%s: OldSecretUntil %v, want %v", name, got.OldSecretUntil, until)
+				}
+				return nil
+			})
+		}
+		want("New", "first", "", nil)
+
+		until := now.Add(parley.AppSecretRotation)
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.RotateAppSecret(ctx, app.ClientID, []byte("second"), until) })
+		want("Rotated", "second", "first", &until)
+
+		later := until.Add(time.Hour)
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.RotateAppSecret(ctx, app.ClientID, []byte("third"), later) })
+		want("RotatedAgain", "third", "second", &later)
+
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EndOldAppSecret(ctx, app.ClientID) })
+		want("Ended", "third", "", nil)
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EndOldAppSecret(ctx, app.ClientID) })
+		want("EndedAgain", "third", "", nil)
 	})
 }

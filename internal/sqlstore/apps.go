@@ -9,7 +9,7 @@ import (
 )
 
 const appSelect = `SELECT client_id, name, owner_id, redirect_uris, homepage, purpose, client_type, state,
-	all_threads_approved, created_at FROM apps `
+	all_threads_approved, created_at, old_secret_until FROM apps `
 
 func (t *txn) CreateApp(ctx context.Context, a *parley.App, secretHash []byte) error {
 	_, err := t.exec(ctx, `
@@ -33,11 +33,13 @@ func (t *txn) findApps(ctx context.Context, where string, args ...any) ([]*parle
 		var owner sql.NullString
 		var uris string
 		var created int64
+		var oldUntil sql.NullInt64
 		if err := rows.Scan(&a.ClientID, &a.Name, &owner, &uris, &a.Homepage, &a.Purpose, &a.ClientType, &a.State,
-			&a.AllThreadsApproved, &created); err != nil {
+			&a.AllThreadsApproved, &created, &oldUntil); err != nil {
 			return nil, mapError("find apps", err)
 		}
 		a.OwnerID, a.RedirectURIs, a.CreatedAt = owner.String, strings.Split(uris, "\n"), fromMicros(created)
+		a.OldSecretUntil = fromNullMicros(oldUntil)
 		apps = append(apps, &a)
 	}
 	return apps, mapError("find apps", rows.Err())
@@ -67,10 +69,10 @@ func (t *txn) UpdateAppReview(ctx context.Context, clientID, state string, allTh
 	return mustAffect(res, "app")
 }
 
-func (t *txn) FindAppSecretHash(ctx context.Context, clientID string) ([]byte, error) {
-	var hash []byte
-	if err := t.queryRow(ctx, "app", `SELECT secret_hash FROM apps WHERE client_id = $1`, []any{clientID}, &hash); err != nil {
-		return nil, mapError("find app secret", err)
+func (t *txn) FindAppSecretHashes(ctx context.Context, clientID string) (hash, oldHash []byte, err error) {
+	if err := t.queryRow(ctx, "app", `SELECT secret_hash, old_secret_hash FROM apps WHERE client_id = $1`,
+		[]any{clientID}, &hash, &oldHash); err != nil {
+		return nil, nil, mapError("find app secret", err)
 	}
-	return hash, nil
+	return hash, oldHash, nil
 }

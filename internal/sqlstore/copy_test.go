@@ -22,8 +22,8 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 // friends, a throttle, a server key, an approved app, a thread of many
 // messages, one of them deleted, closed to apps by one participant, a
 // grant that reaches it, an authorization request, a token, reads
-// logged for two members, a webhook endpoint with a delivery attempted, and
-// a share report marked sent.
+// logged for two members, a webhook endpoint with a delivery attempted, a
+// share report marked sent, and the app's secret rotated.
 func populate(t *testing.T, db *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -51,6 +51,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.PutThrottle(ctx, &parley.Throttle{Key: "sign-in:account:bob", Failures: 3, LastFailure: now}),
 			tx.CreateServerKey(ctx, "signing", []byte{0, 1, 2, 0xff}),
 			tx.CreateApp(ctx, app, hashOf("secret")),
+			tx.RotateAppSecret(ctx, app.ClientID, hashOf("rotated secret"), later),
 			tx.SetOperator(ctx, alice, true),
 			tx.CreateOperatorAction(ctx, &parley.OperatorAction{ID: parley.NewID(), At: now, ActorID: alice, Actor: "alice",
 				Action: parley.ActionAppApproveAll, Subject: app.ClientID, SubjectName: app.Name}),

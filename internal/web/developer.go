@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -14,8 +15,10 @@ import (
 
 // The developer console, for members who register apps: their apps, a
 // form to register one, and for each app its redirect URIs, its client
-// secret (rotated and shown once), its webhook endpoints with their
-// deliveries and redelivery, and its share report as a chart. Everything
+// secret (rotated and shown once; the one it replaced works on until the
+// owner stops it or parley.AppSecretRotation passes), its webhook
+// endpoints with their deliveries and redelivery, and its share report as
+// a chart. Everything
 // goes through the service, which lets a member see and change only the
 // apps they own.
 
@@ -28,6 +31,7 @@ func (p *Pages) routeDeveloper(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+developerPath+"/apps/{app}/report.svg", p.handleDevReportChart)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/redirect-uris", p.handleRedirectURIs)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/secret", p.handleSecretRotate)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/secret/end-old", p.handleOldSecretEnd)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks", p.handleHookCreate)
 	mux.HandleFunc("GET "+developerPath+"/apps/{app}/webhooks/{hook}", p.handleDevHook)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks/{hook}/delete", p.handleHookDelete)
@@ -117,6 +121,9 @@ type appPage struct {
 	Hook     *service.CreatedWebhookEndpoint
 	URIs     string // the redirect URIs as the form holds them
 	ChartURL string
+	// OldSecretUntil is when the client secret a rotation replaced stops
+	// working; nil when it works no more.
+	OldSecretUntil *time.Time
 }
 
 func (p *Pages) handleDevApp(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +139,7 @@ var consoleNotices = map[string]string{
 	"uris":        "Saved the redirect URIs.",
 	"hook-gone":   "Deleted the webhook endpoint.",
 	"redelivered": "The delivery is being sent again.",
+	"old-secret":  "The old client secret no longer works.",
 }
 
 // showApp renders an app's page, with page's notice, error and secrets.
@@ -151,6 +159,9 @@ func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Cont
 	}
 	page.Tab = tabDeveloper
 	page.App, page.Events, page.ChartURL = app, parley.WebhookEvents, appPath(clientID)+"/report.svg"
+	if app.OldSecretWorks(p.svc.Now()) {
+		page.OldSecretUntil = app.OldSecretUntil
+	}
 	if page.URIs == "" {
 		page.URIs = strings.Join(app.RedirectURIs, "\n")
 	}
@@ -214,7 +225,20 @@ func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.showApp(w, r, ctx, http.StatusOK, id, appPage{Secret: reg.ClientSecret,
-		Notice: "A new client secret: copy it now, it is shown only this once. The old one no longer works."})
+		Notice: "A new client secret: copy it now, it is shown only this once. The old one works beside it until the time below."})
+}
+
+func (p *Pages) handleOldSecretEnd(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("app")
+	if _, err := p.svc.EndOldAppSecret(ctx, id); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, appPath(id)+"?done=old-secret", http.StatusSeeOther)
 }
 
 func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {

@@ -20,8 +20,9 @@ import (
 var xss = []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`}
 
 // In the developer console a member registers an app, sees its client
-// secret once, edits its redirect URIs, rotates the secret (the old one
-// stops working, the new one works), adds a webhook endpoint and sees its
+// secret once, edits its redirect URIs, rotates the secret (the page says
+// until when the old one works beside the new, and a button stops it at
+// once), adds a webhook endpoint and sees its
 // signing secret once, reads its deliveries and sends one again, and sees
 // the share report as a chart. Another member finds none of it. Every name,
 // purpose and URI shows as text.
@@ -86,16 +87,37 @@ func TestDeveloperConsole(t *testing.T) {
 	})
 
 	t.Run("RotateSecret", func(t *testing.T) {
+		if strings.Contains(page.body, `id="old-secret"`) {
+			t.Error("an app never rotated shows an old secret")
+		}
+		until := func() string {
+			return env.Clock.Now().Add(parley.AppSecretRotation).UTC().Format("2 Jan 2006 15:04 UTC")
+		}
+		from := until()
 		p := b.post(page, appURL+"/secret", url.Values{})
 		fresh := regexp.MustCompile(`id="client-secret" readonly[^>]*>(pcs_[^<]+)</textarea>`).FindStringSubmatch(p.body)
 		if fresh == nil || fresh[1] == secret[1] {
 			t.Fatalf("rotating:\n%s", p.body)
 		}
+		said := regexp.MustCompile(`id="old-secret">The old secret still works until <time[^>]*>([^<]+)</time>`).FindStringSubmatch(p.body)
+		if said == nil || said[1] != from && said[1] != until() || !strings.Contains(p.body, "Stop accepting the old secret now") {
+			t.Errorf("after rotating, the page does not say the old secret works until %s:\n%s", from, p.body)
+		}
+		for name, s := range map[string]string{"Old": secret[1], "New": fresh[1]} {
+			if _, err := svc.AuthenticateClient(ctx, clientID[1], s); err != nil {
+				t.Errorf("%s secret after rotating: %v", name, err)
+			}
+		}
+		ended := b.post(b.get(appURL), appURL+"/secret/end-old", url.Values{})
+		if ended.status != http.StatusOK || !strings.Contains(ended.body, "The old client secret no longer works.") ||
+			strings.Contains(ended.body, `id="old-secret"`) {
+			t.Errorf("stopping the old secret: %d\n%s", ended.status, ended.body)
+		}
 		if _, err := svc.AuthenticateClient(ctx, clientID[1], secret[1]); err == nil {
-			t.Error("the old secret still works")
+			t.Error("the old secret still works after it was stopped")
 		}
 		if _, err := svc.AuthenticateClient(ctx, clientID[1], fresh[1]); err != nil {
-			t.Errorf("the new secret: %v", err)
+			t.Errorf("the new secret after stopping the old: %v", err)
 		}
 	})
 
@@ -178,7 +200,7 @@ func TestDeveloperConsole(t *testing.T) {
 			}
 		}
 		own := m.get("/account/developer")
-		for _, path := range []string{appURL + "/secret", appURL + "/redirect-uris", appURL + "/webhooks"} {
+		for _, path := range []string{appURL + "/secret", appURL + "/secret/end-old", appURL + "/redirect-uris", appURL + "/webhooks"} {
 			if p := m.post(own, path, url.Values{"redirect_uris": {"https://evil.example/cb"}, "url": {receiver.URL}}); p.status != http.StatusNotFound {
 				t.Errorf("mallory POST %s: %d", path, p.status)
 			}
