@@ -6,23 +6,34 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
 )
 
-// messageColumns are a message's columns but its thread's ID. A page of a
-// thread leaves that out, as the caller knows it: every column of every row
+// messageColumns are a message's columns but its thread's ID, and the
+// table of messages joined to their senders'. A page of a thread leaves
+// the thread's ID out, as the caller knows it: every column of every row
 // costs the driver several calls into SQLite, each taking its mutex.
+//
+// A message's row names its thread and its sender by their numbers
+// (threads.no, users.no), not their IDs: a number takes a byte or a few in
+// the row and each of its indexes, an ID 27.
 const messageColumns = `m.id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
 		m.via_client_id, m.via_name, m.share_url, m.share_title
-	FROM messages m JOIN users u ON u.id = m.sender_id `
+	FROM messages m JOIN users u ON u.no = m.sender_no `
 
 const (
-	messageSelect = `SELECT m.thread_id, ` + messageColumns
+	messageSelect = `SELECT t.id, ` + messageColumns + `JOIN threads t ON t.no = m.thread_no `
 	pageSelect    = `SELECT ` + messageColumns
 )
+
+// threadNo and senderNo are the numbers of the thread and the member whose
+// ID is the parameter $n.
+func threadNo(n int) string { return `(SELECT no FROM threads WHERE id = $` + strconv.Itoa(n) + `)` }
+func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strconv.Itoa(n) + `)` }
 
 // messageScanner scans message rows. It is made once per query and its
 // column buffers and destination list reused for every row: a page of 51
@@ -77,9 +88,10 @@ func messageArgs(m *parley.Message) []any {
 
 // insertMessage stores a message as its thread's change numbered change.
 const insertMessage = `
-		INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, idempotency_key, created_at,
 			via_client_id, via_name, share_url, share_title, change_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+		VALUES ((SELECT no FROM threads WHERE id = $1), $2, $3, (SELECT no FROM users WHERE id = $4),
+			$5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 	change, err := t.nextChange(ctx, m.ThreadID)
@@ -172,12 +184,18 @@ func (t *txn) FindMessageByID(ctx context.Context, id string) (*parley.Message, 
 }
 
 func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*parley.Message, error) {
-	return t.findMessages(ctx, "find sent messages", "", max(0, min(limit, 1000)),
-		`WHERE m.sender_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, senderID, afterID, limit)
+	// The page starts after the message afterID, in the order of the index
+	// on (sender_no, thread_no, seq); for an empty afterID, which no message
+	// has, after (0, 0), before every message.
+	return t.findMessages(ctx, "find sent messages", "", max(0, min(limit, 1000)), `
+		WHERE m.sender_no = `+senderNo(1)+`
+		  AND (m.thread_no, m.seq) > (COALESCE((SELECT thread_no FROM messages WHERE id = $2), 0),
+			COALESCE((SELECT seq FROM messages WHERE id = $2), 0))
+		ORDER BY m.thread_no, m.seq LIMIT $3`, senderID, afterID, limit)
 }
 
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
-	return t.findMessage(ctx, `WHERE m.sender_id = $1 AND m.idempotency_key = $2`, senderID, key)
+	return t.findMessage(ctx, `WHERE m.sender_no = `+senderNo(1)+` AND m.idempotency_key = $2`, senderID, key)
 }
 
 // FindMessages returns a page in the direction of the filter: newest first
@@ -190,7 +208,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
 	if f.After != nil {
 		return t.findMessages(ctx, "find messages", f.ThreadID, size,
-			`WHERE m.thread_id = $1 AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
+			`WHERE m.thread_no = `+threadNo(1)+` AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
 			f.ThreadID, *f.After, f.Limit, f.MemberID, f.FromSeq)
 	}
 	before := int64(1 << 62)
@@ -198,7 +216,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 		before = *f.Before
 	}
 	return t.findMessages(ctx, "find messages", f.ThreadID, size,
-		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
+		`WHERE m.thread_no = `+threadNo(1)+` AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
 		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
 }
 
@@ -210,7 +228,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 // subqueries took over 10 ms to plan, more than to run).
 //
 // As seqs are dense, a thread's newest limit messages are its last limit
-// seqs: each thread's rows are a range of the index on (thread_id, seq)
+// seqs: each thread's rows are a range of the index on (thread_no, seq)
 // bounded by its last_seq, and no plan, however stale the statistics it is
 // made with, reads more rows than it returns. SQLite's CROSS JOIN keeps the
 // threads the outer loop; PostgreSQL's LATERAL subquery does.
@@ -229,13 +247,13 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		for i, th := range threads {
 			ids[i], from[i] = th.ThreadID, th.FromSeq
 		}
-		rows, err = t.query(ctx, `SELECT m.thread_id, `+columns+`
+		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
 			FROM unnest($1::text[], $2::bigint[]) AS f(thread_id, from_seq)
 				JOIN threads t ON t.id = f.thread_id
 				CROSS JOIN LATERAL (SELECT * FROM messages m
-					WHERE m.thread_id = f.thread_id AND m.seq >= f.from_seq AND m.seq > t.last_seq - $3
+					WHERE m.thread_no = t.no AND m.seq >= f.from_seq AND m.seq > t.last_seq - $3
 					ORDER BY m.seq DESC LIMIT $3) m
-				JOIN users u ON u.id = m.sender_id`, ids, from, limit)
+				JOIN users u ON u.no = m.sender_no`, ids, from, limit)
 	} else {
 		pairs := make([][2]any, len(threads))
 		for i, th := range threads {
@@ -247,9 +265,9 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		}
 		// One bound of the range, max(…), so that SQLite bounds the
 		// index range by it rather than by the lower of two.
-		rows, err = t.query(ctx, `SELECT m.thread_id, `+columns+`
-			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m JOIN users u ON u.id = m.sender_id
-			WHERE t.id = f.value ->> 0 AND m.thread_id = t.id AND m.seq > max(t.last_seq - $2, (f.value ->> 1) - 1)`,
+		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
+			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m JOIN users u ON u.no = m.sender_no
+			WHERE t.id = f.value ->> 0 AND m.thread_no = t.no AND m.seq > max(t.last_seq - $2, (f.value ->> 1) - 1)`,
 			string(list), limit)
 	}
 	if err != nil {
@@ -275,12 +293,12 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 }
 
 // FindMessageChanges reads the thread's messages by the number of their
-// latest change, through the index on (thread_id, change_seq).
+// latest change, through the index on (thread_no, change_seq).
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
 	rows, err := t.query(ctx, `SELECT m.change_seq, `+messageColumns+`
-		WHERE m.thread_id = $1 AND m.change_seq > $2 AND m.seq >= $5
+		WHERE m.thread_no = `+threadNo(1)+` AND m.change_seq > $2 AND m.seq >= $5
 		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))
 		ORDER BY m.change_seq ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
@@ -310,7 +328,7 @@ func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error 
 	var change int64
 	err := t.queryRow(ctx, "message", `
 		UPDATE threads SET last_change = last_change + 1
-		WHERE id = (SELECT thread_id FROM messages WHERE id = $1 AND deleted_at IS NULL)
+		WHERE no = (SELECT thread_no FROM messages WHERE id = $1 AND deleted_at IS NULL)
 		RETURNING last_change`, []any{id}, &change)
 	if err != nil {
 		return mapError("delete message", err)

@@ -485,11 +485,11 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 	err := t.queryRow(ctx, "thread", `
 		WITH next AS (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
-			WHERE id = $1 RETURNING last_seq, last_change
+			WHERE id = $1 RETURNING no, last_seq, last_change
 		), posted AS (
-			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, idempotency_key, created_at,
 				via_client_id, via_name, share_url, share_title, change_seq)
-			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
+			SELECT no, last_seq, $2, `+senderNo(3)+`, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
 			RETURNING seq
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted
@@ -514,11 +514,11 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
 		), next AS (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
-			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING last_seq, last_change
+			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING no, last_seq, last_change
 		), posted AS (
-			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
+			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, idempotency_key, created_at,
 				via_client_id, via_name, share_url, share_title, change_seq)
-			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
+			SELECT no, last_seq, $2, `+senderNo(3)+`, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
 			RETURNING seq
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted

@@ -1,0 +1,124 @@
+-- Messages name their thread and sender by number, not by ID.
+--
+-- Each member and each thread gets a number of its own, unique, given in
+-- the order they were made (the next after the highest, under SQLite's
+-- one writer). A message's row holds its thread's and sender's numbers, a
+-- byte or a few each, where their 26-character IDs took 27 bytes each, in
+-- the row and in every index of the messages. The index of a sender's
+-- messages holds only the sender's number, and the primary key its rows
+-- carry in any case (thread, seq): the export and the deletion of a
+-- member's messages read them in that order.
+--
+-- SQLite cannot change a table's columns in place: the table is made
+-- anew, its rows copied, the old one dropped and the new one renamed.
+-- share_links refers to messages (id), and a table that rows of another
+-- refer to cannot be dropped while foreign keys are enforced, as they are
+-- in this transaction: share_links' rows are held in a temporary table
+-- meanwhile, and share_links made anew as migration 0011 made it.
+
+-- +goose Up
+ALTER TABLE users ADD COLUMN no INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET no = rowid;
+CREATE UNIQUE INDEX users_no ON users (no);
+ALTER TABLE threads ADD COLUMN no INTEGER NOT NULL DEFAULT 0;
+UPDATE threads SET no = rowid;
+CREATE UNIQUE INDEX threads_no ON threads (no);
+
+CREATE TABLE messages_new (
+    thread_no       INTEGER NOT NULL REFERENCES threads (no),
+    seq             BIGINT NOT NULL,
+    id              TEXT NOT NULL UNIQUE,
+    sender_no       INTEGER NOT NULL REFERENCES users (no),
+    kind            TEXT NOT NULL,
+    body            TEXT, -- NULL once deleted
+    idempotency_key TEXT,
+    created_at      BIGINT NOT NULL,
+    deleted_at      BIGINT,
+    via_client_id   TEXT,
+    via_name        TEXT,
+    share_url       TEXT,
+    share_title     TEXT,
+    change_seq      BIGINT NOT NULL,
+    PRIMARY KEY (thread_no, seq)
+) WITHOUT ROWID;
+INSERT INTO messages_new (thread_no, seq, id, sender_no, kind, body, idempotency_key, created_at, deleted_at,
+    via_client_id, via_name, share_url, share_title, change_seq)
+SELECT t.no, m.seq, m.id, u.no, m.kind, m.body, m.idempotency_key, m.created_at, m.deleted_at,
+    m.via_client_id, m.via_name, m.share_url, m.share_title, m.change_seq
+FROM messages m JOIN threads t ON t.id = m.thread_id JOIN users u ON u.id = m.sender_id
+ORDER BY t.no, m.seq;
+
+CREATE TEMP TABLE share_links_held AS SELECT * FROM share_links;
+DROP TABLE share_links;
+DROP TABLE messages;
+ALTER TABLE messages_new RENAME TO messages;
+CREATE UNIQUE INDEX messages_idempotency ON messages (sender_no, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX messages_change ON messages (thread_no, change_seq);
+CREATE INDEX messages_sender ON messages (sender_no, thread_no, seq);
+
+CREATE TABLE share_links (
+    token_hash   BLOB PRIMARY KEY,
+    message_id   TEXT NOT NULL REFERENCES messages (id),
+    client_id    TEXT REFERENCES apps (client_id), -- NULL for a card a member sent themself
+    sender_id    TEXT NOT NULL REFERENCES users (id),
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    sent_at      BIGINT NOT NULL,
+    clicked_at   BIGINT,
+    UNIQUE (message_id, user_id)
+);
+INSERT INTO share_links SELECT * FROM share_links_held;
+DROP TABLE share_links_held;
+CREATE INDEX share_links_report ON share_links (client_id, sent_at);
+
+-- +goose Down
+CREATE TABLE messages_old (
+    thread_id       TEXT NOT NULL REFERENCES threads (id),
+    seq             BIGINT NOT NULL,
+    id              TEXT NOT NULL UNIQUE,
+    sender_id       TEXT NOT NULL REFERENCES users (id),
+    kind            TEXT NOT NULL,
+    body            TEXT, -- NULL once deleted
+    idempotency_key TEXT,
+    created_at      BIGINT NOT NULL,
+    deleted_at      BIGINT,
+    via_client_id   TEXT,
+    via_name        TEXT,
+    share_url       TEXT,
+    share_title     TEXT,
+    change_seq      BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (thread_id, seq)
+) WITHOUT ROWID;
+INSERT INTO messages_old (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at, deleted_at,
+    via_client_id, via_name, share_url, share_title, change_seq)
+SELECT t.id, m.seq, m.id, u.id, m.kind, m.body, m.idempotency_key, m.created_at, m.deleted_at,
+    m.via_client_id, m.via_name, m.share_url, m.share_title, m.change_seq
+FROM messages m JOIN threads t ON t.no = m.thread_no JOIN users u ON u.no = m.sender_no;
+
+CREATE TEMP TABLE share_links_held AS SELECT * FROM share_links;
+DROP TABLE share_links;
+DROP TABLE messages;
+ALTER TABLE messages_old RENAME TO messages;
+CREATE UNIQUE INDEX messages_idempotency ON messages (sender_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX messages_change ON messages (thread_id, change_seq);
+CREATE INDEX messages_sender ON messages (sender_id, id);
+
+CREATE TABLE share_links (
+    token_hash   BLOB PRIMARY KEY,
+    message_id   TEXT NOT NULL REFERENCES messages (id),
+    client_id    TEXT REFERENCES apps (client_id), -- NULL for a card a member sent themself
+    sender_id    TEXT NOT NULL REFERENCES users (id),
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    sent_at      BIGINT NOT NULL,
+    clicked_at   BIGINT,
+    UNIQUE (message_id, user_id)
+);
+INSERT INTO share_links SELECT * FROM share_links_held;
+DROP TABLE share_links_held;
+CREATE INDEX share_links_report ON share_links (client_id, sent_at);
+
+DROP INDEX threads_no;
+ALTER TABLE threads DROP COLUMN no;
+DROP INDEX users_no;
+ALTER TABLE users DROP COLUMN no;
