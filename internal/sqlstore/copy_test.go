@@ -20,7 +20,7 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 // populate writes at least one row to every table, and enough rows to some
 // for a copy to take several statements: members, a session, a ticket,
 // friends, a throttle, a server key, an approved app, a thread of many
-// messages, one of them deleted, closed to apps by one participant, a
+// messages, half of them with idempotency keys, one of them deleted, closed to apps by one participant, a
 // grant that reaches it, an authorization request, a token, reads
 // logged for two members, a webhook endpoint with a delivery attempted, and
 // a share report marked sent.
@@ -62,6 +62,9 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			seq, err := tx.NextSeq(ctx, thread.ID, now)
 			m := &parley.Message{ID: parley.NewID(), ThreadID: thread.ID, Seq: seq, Sender: parley.UserRef{ID: ids[i%2]},
 				Kind: parley.MessageKindText, Text: fmt.Sprintf("message %d", i), CreatedAt: now}
+			if i%2 == 0 {
+				m.IdempotencyKey = fmt.Sprintf("key %d", i)
+			}
 			msgIDs = append(msgIDs, m.ID)
 			steps = append(steps, err, tx.CreateMessage(ctx, m))
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strc
 // rows otherwise allocates them 51 times over.
 type messageScanner struct {
 	body, viaID, viaName, shareURL, shareTitle sql.NullString
-	created                                    int64
+	kind, created                              int64
 	deleted                                    sql.NullInt64
 	dest                                       []any
 	// threadID, when set, is the thread of every row, which pageSelect
@@ -58,10 +59,14 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
 	s.dest = append(s.dest, &m.ID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
-		&m.Kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
+		&s.kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
+	if s.kind < 0 || s.kind >= int64(len(messageKinds)) {
+		return nil, fmt.Errorf("message %s of kind %d", m.ID, s.kind)
+	}
+	m.Kind = messageKinds[s.kind]
 	m.Text, m.CreatedAt, m.DeletedAt = s.body.String, fromMicros(s.created), fromNullMicros(s.deleted)
 	if s.viaID.Valid {
 		m.Via = &parley.Via{ClientID: s.viaID.String, Name: s.viaName.String}
@@ -72,9 +77,17 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	return m, nil
 }
 
+// messageKinds are the kinds of message by the number messages.kind
+// holds for each, which takes no byte of the row where "share" took 6.
+var messageKinds = []string{parley.MessageKindText, parley.MessageKindShare}
+
 // messageArgs are the values of a new message's row, in the order of
-// createMessage's columns, from the thread's ID on.
-func messageArgs(m *parley.Message) []any {
+// insertMessage's columns, from the thread's ID on.
+func messageArgs(m *parley.Message) ([]any, error) {
+	kind := slices.Index(messageKinds, m.Kind)
+	if kind < 0 {
+		return nil, parley.Errorf(parley.EINVALID, "no message kind %q", m.Kind)
+	}
 	var viaID, viaName, shareURL, shareTitle sql.NullString
 	if m.Via != nil {
 		viaID, viaName = sql.NullString{String: m.Via.ClientID, Valid: true}, sql.NullString{String: m.Via.Name, Valid: true}
@@ -82,24 +95,45 @@ func messageArgs(m *parley.Message) []any {
 	if m.Share != nil {
 		shareURL, shareTitle = sql.NullString{String: m.Share.URL, Valid: true}, sql.NullString{String: m.Share.Title, Valid: true}
 	}
-	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, m.Kind, m.Text, nullString(m.IdempotencyKey), micros(m.CreatedAt),
-		viaID, viaName, shareURL, shareTitle}
+	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, kind, m.Text, micros(m.CreatedAt),
+		viaID, viaName, shareURL, shareTitle}, nil
 }
 
 // insertMessage stores a message as its thread's change numbered change.
 const insertMessage = `
-		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, idempotency_key, created_at,
+		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
 			via_client_id, via_name, share_url, share_title, change_seq)
 		VALUES ((SELECT no FROM threads WHERE id = $1), $2, $3, (SELECT no FROM users WHERE id = $4),
-			$5, $6, $7, $8, $9, $10, $11, $12, $13)`
+			$5, $6, $7, $8, $9, $10, $11, $12)`
+
+// insertMessageKey stores a message's idempotency key. Keys are a table of
+// their own, message_keys, keyed by sender and key: the row of a message
+// does not hold its key, which its index would hold a second time.
+const insertMessageKey = `
+		INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
+		VALUES ((SELECT no FROM users WHERE id = $1), $2, (SELECT no FROM threads WHERE id = $3), $4)`
+
+// insertMessage stores m as its thread's change numbered change, and its
+// idempotency key if it has one: ECONFLICT when its sender used the key
+// before.
+func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64) error {
+	args, err := messageArgs(m)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, insertMessage, append(args, change)...); err != nil || m.IdempotencyKey == "" {
+		return err
+	}
+	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq)
+	return err
+}
 
 func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 	change, err := t.nextChange(ctx, m.ThreadID)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, insertMessage, append(messageArgs(m), change)...)
-	return mapError("create message", err)
+	return mapError("create message", t.insertMessage(ctx, m, change))
 }
 
 // nextChange takes the thread's next change number. The update holds the
@@ -125,7 +159,7 @@ func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 	if err != nil {
 		return mapError("post message", err)
 	}
-	if _, err := t.exec(ctx, insertMessage, append(messageArgs(m), change)...); err != nil {
+	if err := t.insertMessage(ctx, m, change); err != nil {
 		return mapError("post message", err)
 	}
 	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, m.Seq)
@@ -195,7 +229,8 @@ func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, li
 }
 
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
-	return t.findMessage(ctx, `WHERE m.sender_no = `+senderNo(1)+` AND m.idempotency_key = $2`, senderID, key)
+	return t.findMessage(ctx, `JOIN message_keys k ON k.thread_no = m.thread_no AND k.seq = m.seq
+		WHERE k.sender_no = `+senderNo(1)+` AND k.idempotency_key = $2`, senderID, key)
 }
 
 // FindMessages returns a page in the direction of the filter: newest first

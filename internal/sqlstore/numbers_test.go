@@ -20,7 +20,8 @@ import (
 // one with a key its sender used is refused; the changes feed and a share
 // link's card read as before; a member's sent messages list each once; the
 // next post takes the next seq and change, and a new member and thread
-// numbers of their own. Undone, it gives the messages back their IDs.
+// numbers of their own. Undone, it gives the messages back their thread's
+// and sender's IDs, their kinds and keys.
 func TestMigration0022_KeepsMessages(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -130,6 +131,9 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 			if err := store.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, again) }); parley.ErrorCode(err) != parley.ECONFLICT {
 				t.Errorf("a new message with ann's key k1: %v, want ECONFLICT", err)
 			}
+			if err := store.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindMessageByID(ctx, "m5"); return err }); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("the refused message: %v, want ENOTFOUND", err)
+			}
 			next := &parley.Message{ID: "m6", ThreadID: "t1", Sender: parley.UserRef{ID: "bob"}, Kind: parley.MessageKindText, Text: "six", CreatedAt: parley.Now()}
 			if err := store.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, next) }); err != nil {
 				t.Fatal(err)
@@ -150,24 +154,25 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The new member's message's ID sorts first.
-			rows, err := db.QueryContext(ctx, `SELECT thread_id, seq, id, sender_id FROM messages ORDER BY id`)
+			rows, err := db.QueryContext(ctx, `SELECT thread_id, seq, id, sender_id, kind, COALESCE(idempotency_key, '-') FROM messages ORDER BY id`)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rows.Close()
 			got = nil
 			for rows.Next() {
-				var thread, id, sender string
+				var thread, id, sender, kind, key string
 				var seq int64
-				if err := rows.Scan(&thread, &seq, &id, &sender); err != nil {
+				if err := rows.Scan(&thread, &seq, &id, &sender, &kind, &key); err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, thread+"/"+strconv.FormatInt(seq, 10)+" "+id+" by "+sender)
+				got = append(got, thread+"/"+strconv.FormatInt(seq, 10)+" "+id+" by "+sender+" "+kind+" key "+key)
 			}
 			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"t1/1 m1 by ann", "t1/2 m2 by bob", "t1/3 m3 by ann", "t2/1 m4 by bob", "t1/4 m6 by bob"}; len(got) != 6 || !slices.Equal(got[1:], want) {
+			if want := []string{"t1/1 m1 by ann text key k1", "t1/2 m2 by bob text key -", "t1/3 m3 by ann share key -",
+				"t2/1 m4 by bob text key k1", "t1/4 m6 by bob text key -"}; len(got) != 6 || !slices.Equal(got[1:], want) {
 				t.Errorf("messages after undoing the migration: %q, want %q and the new member's", got, want)
 			}
 		})

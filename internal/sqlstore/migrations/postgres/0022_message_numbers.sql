@@ -1,11 +1,16 @@
--- Messages name their thread and sender by number, not by ID.
+-- Messages take less room (SQLite's migration 0022 says why and how).
 --
--- Each member and each thread gets a number of its own, unique, from an
--- identity column: any node may make members and threads at once. A
--- message's row holds its thread's and sender's numbers, where it held
--- their 26-character IDs, in the row and in every index of the messages.
--- The index of a sender's messages is on (sender_no, thread_no, seq): the
+-- Messages name their thread and sender by number, not by ID. Each member
+-- and each thread gets a number of its own, unique, from an identity
+-- column: any node may make members and threads at once. A message's row
+-- holds its thread's and sender's numbers, where it held their
+-- 26-character IDs, in the row and in every index of the messages. The
+-- index of a sender's messages is on (sender_no, thread_no, seq): the
 -- export and the deletion of a member's messages read them in that order.
+--
+-- A message's kind is a number: 0 text, 1 share. Idempotency keys move to
+-- a table of their own, message_keys, keyed by sender and key; a key names
+-- its message by thread_no and seq, and is written with it.
 --
 -- A copy from SQLite (parley migrate --from) keeps every number, and sets
 -- the identities past the highest it copied.
@@ -19,27 +24,42 @@ ALTER TABLE threads ADD CONSTRAINT threads_no UNIQUE (no);
 ALTER TABLE messages ADD COLUMN thread_no BIGINT, ADD COLUMN sender_no BIGINT;
 UPDATE messages m SET thread_no = t.no, sender_no = u.no
 FROM threads t, users u WHERE t.id = m.thread_id AND u.id = m.sender_id;
+
+CREATE TABLE message_keys (
+    sender_no       BIGINT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    thread_no       BIGINT NOT NULL,
+    seq             BIGINT NOT NULL,
+    PRIMARY KEY (sender_no, idempotency_key)
+);
+INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
+SELECT sender_no, idempotency_key, thread_no, seq FROM messages WHERE idempotency_key IS NOT NULL;
+
 ALTER TABLE messages
     ALTER COLUMN thread_no SET NOT NULL,
     ALTER COLUMN sender_no SET NOT NULL,
+    ALTER COLUMN kind TYPE INTEGER USING CASE kind WHEN 'share' THEN 1 ELSE 0 END,
     ADD FOREIGN KEY (thread_no) REFERENCES threads (no),
     ADD FOREIGN KEY (sender_no) REFERENCES users (no),
     -- The primary key and the indexes on them go with the columns.
     DROP COLUMN thread_id,
     DROP COLUMN sender_id,
+    DROP COLUMN idempotency_key,
     ADD PRIMARY KEY (thread_no, seq);
-CREATE UNIQUE INDEX messages_idempotency ON messages (sender_no, idempotency_key)
-    WHERE idempotency_key IS NOT NULL;
 CREATE UNIQUE INDEX messages_change ON messages (thread_no, change_seq);
 CREATE INDEX messages_sender ON messages (sender_no, thread_no, seq);
 
 -- +goose Down
-ALTER TABLE messages ADD COLUMN thread_id TEXT, ADD COLUMN sender_id TEXT;
+ALTER TABLE messages ADD COLUMN thread_id TEXT, ADD COLUMN sender_id TEXT, ADD COLUMN idempotency_key TEXT;
 UPDATE messages m SET thread_id = t.id, sender_id = u.id
 FROM threads t, users u WHERE t.no = m.thread_no AND u.no = m.sender_no;
+UPDATE messages m SET idempotency_key = k.idempotency_key
+FROM message_keys k WHERE k.thread_no = m.thread_no AND k.seq = m.seq;
+DROP TABLE message_keys;
 ALTER TABLE messages
     ALTER COLUMN thread_id SET NOT NULL,
     ALTER COLUMN sender_id SET NOT NULL,
+    ALTER COLUMN kind TYPE TEXT USING CASE kind WHEN 1 THEN 'share' ELSE 'text' END,
     ADD FOREIGN KEY (thread_id) REFERENCES threads (id),
     ADD FOREIGN KEY (sender_id) REFERENCES users (id),
     DROP COLUMN thread_no,
