@@ -99,10 +99,11 @@ func messageArgs(m *parley.Message) ([]any, error) {
 		viaID, viaName, shareURL, shareTitle}, nil
 }
 
-// insertMessage stores a message as its thread's change numbered change.
+// insertMessage stores a message as its thread's change numbered change:
+// its change_offset is change minus its seq.
 const insertMessage = `
 		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
-			via_client_id, via_name, share_url, share_title, change_seq)
+			via_client_id, via_name, share_url, share_title, change_offset)
 		VALUES ((SELECT no FROM threads WHERE id = $1), $2, $3, (SELECT no FROM users WHERE id = $4),
 			$5, $6, $7, $8, $9, $10, $11, $12)`
 
@@ -121,7 +122,7 @@ func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, insertMessage, append(args, change)...); err != nil || m.IdempotencyKey == "" {
+	if _, err := t.exec(ctx, insertMessage, append(args, change-m.Seq)...); err != nil || m.IdempotencyKey == "" {
 		return err
 	}
 	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq)
@@ -328,15 +329,15 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 }
 
 // FindMessageChanges reads the thread's messages by the number of their
-// latest change, through the index on (thread_no, change_seq).
+// latest change, through the index on (thread_no, seq + change_offset).
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	rows, err := t.query(ctx, `SELECT m.change_seq, `+messageColumns+`
-		WHERE m.thread_no = `+threadNo(1)+` AND m.change_seq > $2 AND m.seq >= $5
+	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+messageColumns+`
+		WHERE m.thread_no = `+threadNo(1)+` AND m.seq + m.change_offset > $2 AND m.seq >= $5
 		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))
-		ORDER BY m.change_seq ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
+		ORDER BY m.seq + m.change_offset ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
@@ -369,7 +370,7 @@ func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error 
 		return mapError("delete message", err)
 	}
 	res, err := t.exec(ctx, `
-		UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2, change_seq = $3
+		UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2, change_offset = $3 - seq
 		WHERE id = $1 AND deleted_at IS NULL`, id, micros(at), change)
 	if err != nil {
 		return mapError("delete message", err)

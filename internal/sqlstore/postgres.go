@@ -483,8 +483,8 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 const pgPost = `
 		posted AS (
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
-				via_client_id, via_name, share_url, share_title, change_seq)
-			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, last_change FROM next
+				via_client_id, via_name, share_url, share_title, change_offset)
+			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, last_change - last_seq FROM next
 			RETURNING thread_no, seq, sender_no
 		), keyed AS (
 			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)

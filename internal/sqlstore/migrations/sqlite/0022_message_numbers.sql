@@ -11,7 +11,11 @@
 -- messages read them in that order.
 --
 -- A message's kind is a number: 0 text, 1 share (a number 0 or 1 takes
--- no byte of a row). Idempotency keys move to a table of their own,
+-- no byte of a row). Its change number is stored as its offset from its
+-- seq, change_offset, and indexed as seq + change_offset: the offset is
+-- the number of deletions in the thread before the message was posted,
+-- or before it was deleted, 0 in a thread without any, which takes no
+-- byte either, where the number took up to 3. Idempotency keys move to a table of their own,
 -- message_keys, keyed by sender and key, where the row of every message
 -- held its key and an index held it again.
 --
@@ -43,13 +47,13 @@ CREATE TABLE messages_new (
     via_name        TEXT,
     share_url       TEXT,
     share_title     TEXT,
-    change_seq      BIGINT NOT NULL,
+    change_offset   BIGINT NOT NULL, -- its change number minus its seq
     PRIMARY KEY (thread_no, seq)
 ) WITHOUT ROWID;
 INSERT INTO messages_new (thread_no, seq, id, sender_no, kind, body, created_at, deleted_at,
-    via_client_id, via_name, share_url, share_title, change_seq)
+    via_client_id, via_name, share_url, share_title, change_offset)
 SELECT t.no, m.seq, m.id, u.no, CASE m.kind WHEN 'share' THEN 1 ELSE 0 END, m.body, m.created_at, m.deleted_at,
-    m.via_client_id, m.via_name, m.share_url, m.share_title, m.change_seq
+    m.via_client_id, m.via_name, m.share_url, m.share_title, m.change_seq - m.seq
 FROM messages m JOIN threads t ON t.id = m.thread_id JOIN users u ON u.id = m.sender_id
 ORDER BY t.no, m.seq;
 
@@ -70,7 +74,7 @@ CREATE TEMP TABLE share_links_held AS SELECT * FROM share_links;
 DROP TABLE share_links;
 DROP TABLE messages;
 ALTER TABLE messages_new RENAME TO messages;
-CREATE UNIQUE INDEX messages_change ON messages (thread_no, change_seq);
+CREATE UNIQUE INDEX messages_change ON messages (thread_no, seq + change_offset);
 CREATE INDEX messages_sender ON messages (sender_no, thread_no, seq);
 
 CREATE TABLE share_links (
@@ -108,7 +112,7 @@ CREATE TABLE messages_old (
 INSERT INTO messages_old (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at, deleted_at,
     via_client_id, via_name, share_url, share_title, change_seq)
 SELECT t.id, m.seq, m.id, u.id, CASE m.kind WHEN 1 THEN 'share' ELSE 'text' END, m.body, k.idempotency_key,
-    m.created_at, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.change_seq
+    m.created_at, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.seq + m.change_offset
 FROM messages m JOIN threads t ON t.no = m.thread_no JOIN users u ON u.no = m.sender_no
     LEFT JOIN message_keys k ON k.thread_no = m.thread_no AND k.seq = m.seq;
 DROP TABLE message_keys;
