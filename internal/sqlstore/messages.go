@@ -31,8 +31,8 @@ const (
 	pageSelect    = `SELECT ` + messageColumns
 )
 
-// threadNo and senderNo are the numbers of the thread and the member whose
-// ID is the parameter $n.
+// threadNo and senderNo are subqueries that give the number of the thread,
+// and of the member, whose ID is the parameter $n.
 func threadNo(n int) string { return `(SELECT no FROM threads WHERE id = $` + strconv.Itoa(n) + `)` }
 func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strconv.Itoa(n) + `)` }
 
@@ -78,11 +78,12 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 }
 
 // messageKinds are the kinds of message by the number messages.kind
-// holds for each, which takes no byte of the row where "share" took 6.
+// holds for each, 0 or 1, which takes no byte of a row where the kind's
+// name took 4 or 5.
 var messageKinds = []string{parley.MessageKindText, parley.MessageKindShare}
 
 // messageArgs are the values of a new message's row, in the order of
-// insertMessage's columns, from the thread's ID on.
+// insertMessageRow's columns, from the thread's ID on.
 func messageArgs(m *parley.Message) ([]any, error) {
 	kind := slices.Index(messageKinds, m.Kind)
 	if kind < 0 {
@@ -99,20 +100,19 @@ func messageArgs(m *parley.Message) ([]any, error) {
 		viaID, viaName, shareURL, shareTitle}, nil
 }
 
-// insertMessage stores a message as its thread's change numbered change:
-// its change_offset is change minus its seq.
-const insertMessage = `
+// insertMessageRow stores a message's row, of messageArgs' values and its
+// change_offset: the number of its change minus its seq.
+var insertMessageRow = `
 		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
 			via_client_id, via_name, share_url, share_title, change_offset)
-		VALUES ((SELECT no FROM threads WHERE id = $1), $2, $3, (SELECT no FROM users WHERE id = $4),
-			$5, $6, $7, $8, $9, $10, $11, $12)`
+		VALUES (` + threadNo(1) + `, $2, $3, ` + senderNo(4) + `, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 // insertMessageKey stores a message's idempotency key. Keys are a table of
 // their own, message_keys, keyed by sender and key: the row of a message
-// does not hold its key, which its index would hold a second time.
-const insertMessageKey = `
+// does not hold its key, which an index would hold a second time.
+var insertMessageKey = `
 		INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
-		VALUES ((SELECT no FROM users WHERE id = $1), $2, (SELECT no FROM threads WHERE id = $3), $4)`
+		VALUES (` + senderNo(1) + `, $2, ` + threadNo(3) + `, $4)`
 
 // insertMessage stores m as its thread's change numbered change, and its
 // idempotency key if it has one: ECONFLICT when its sender used the key
@@ -122,7 +122,7 @@ func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, insertMessage, append(args, change-m.Seq)...); err != nil || m.IdempotencyKey == "" {
+	if _, err := t.exec(ctx, insertMessageRow, append(args, change-m.Seq)...); err != nil || m.IdempotencyKey == "" {
 		return err
 	}
 	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,7 +22,7 @@ import (
 // link's card read as before; a member's sent messages list each once; the
 // next post takes the next seq and change, and a new member and thread
 // numbers of their own. Undone, it gives the messages back their thread's
-// and sender's IDs, their kinds and keys.
+// and sender's IDs, their kinds, keys and change numbers.
 func TestMigration0022_KeepsMessages(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -154,7 +155,7 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The new member's message's ID sorts first.
-			rows, err := db.QueryContext(ctx, `SELECT thread_id, seq, id, sender_id, kind, COALESCE(idempotency_key, '-') FROM messages ORDER BY id`)
+			rows, err := db.QueryContext(ctx, `SELECT thread_id, seq, id, sender_id, kind, COALESCE(idempotency_key, '-'), change_seq FROM messages ORDER BY id`)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,17 +163,17 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 			got = nil
 			for rows.Next() {
 				var thread, id, sender, kind, key string
-				var seq int64
-				if err := rows.Scan(&thread, &seq, &id, &sender, &kind, &key); err != nil {
+				var seq, change int64
+				if err := rows.Scan(&thread, &seq, &id, &sender, &kind, &key, &change); err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, thread+"/"+strconv.FormatInt(seq, 10)+" "+id+" by "+sender+" "+kind+" key "+key)
+				got = append(got, fmt.Sprintf("%s/%d %s by %s %s key %s change %d", thread, seq, id, sender, kind, key, change))
 			}
 			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"t1/1 m1 by ann text key k1", "t1/2 m2 by bob text key -", "t1/3 m3 by ann share key -",
-				"t2/1 m4 by bob text key k1", "t1/4 m6 by bob text key -"}; len(got) != 6 || !slices.Equal(got[1:], want) {
+			if want := []string{"t1/1 m1 by ann text key k1 change 1", "t1/2 m2 by bob text key - change 4",
+				"t1/3 m3 by ann share key - change 3", "t2/1 m4 by bob text key k1 change 1", "t1/4 m6 by bob text key - change 5"}; len(got) != 6 || !slices.Equal(got[1:], want) {
 				t.Errorf("messages after undoing the migration: %q, want %q and the new member's", got, want)
 			}
 		})
