@@ -249,9 +249,11 @@ type MessageStore interface {
 	PostParticipantMessage(ctx context.Context, m *Message) (participants []string, posted bool, err error)
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindSentMessages returns up to limit of the messages the member
-	// sent, in every thread, tombstones too, in the order of their IDs
-	// (the order they were sent): those with an ID after afterID, from the
-	// first for an empty afterID.
+	// sent, in every thread, tombstones too, thread by thread in the order
+	// the threads were made and each thread's in the order they were
+	// sent: those after the message afterID, from the first for an empty
+	// afterID. Paging through them so lists every message the member had
+	// sent when the paging began exactly once.
 	FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
 	// the key.

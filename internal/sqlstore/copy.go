@@ -20,7 +20,7 @@ import (
 // every app the last fortnight's share report again.
 var tables = []string{
 	"users", "sessions", "event_tickets", "friendships", "throttles", "server_keys",
-	"apps", "report_sends", "operator_actions", "threads", "participants", "messages", "thread_app_closures",
+	"apps", "report_sends", "operator_actions", "threads", "participants", "messages", "message_keys", "thread_app_closures",
 	"grants", "grant_threads", "thread_notices", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",
 	"webhook_endpoints", "webhook_subscriptions", "webhook_deliveries", "webhook_attempts",
@@ -45,9 +45,10 @@ const copyParams = 500
 //
 // What an engine keeps only for itself is not copied: the migrations'
 // version table, and SQLite's mark of its journal of reads. The reads that
-// journal holds are folded into from's access log first. No table takes
-// its keys from a sequence or an identity column (IDs are made by Parley),
-// so nothing on to needs resetting afterwards.
+// journal holds are folded into from's access log first. Members' and
+// threads' numbers (users.no, threads.no), which messages name them by,
+// are copied as they are; on PostgreSQL, whose identity columns give
+// them, the identities are then set past the highest copied.
 //
 // progress, unless nil, is called as the copy goes on, with the table
 // being copied, and the rows of all tables copied so far and in all.
@@ -97,9 +98,27 @@ func Copy(ctx context.Context, from, to *DB, progress func(table string, done, t
 			}
 			done += n
 		}
+		if err := t.resetNumbers(ctx); err != nil {
+			return err
+		}
 		progress("", done, total)
 		return nil
 	})
+}
+
+// resetNumbers sets, on PostgreSQL, the identities that number members
+// and threads past the highest number of a row: after a copy, which sets
+// the numbers itself, the next member or thread takes the one after.
+func (t *txn) resetNumbers(ctx context.Context) error {
+	if t.pg == nil {
+		return nil
+	}
+	for _, table := range []string{"users", "threads"} {
+		if _, err := t.exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'no'), COALESCE(MAX(no), 0) + 1, false) FROM `+table); err != nil {
+			return mapError("number "+table, err)
+		}
+	}
+	return nil
 }
 
 // mustBeEmpty fails with ECONFLICT when a table but the seeded one holds a row.
@@ -250,7 +269,7 @@ func MessageCounts(ctx context.Context, db *DB) (map[string]int64, error) {
 	counts := map[string]int64{}
 	err := db.Read(ctx, func(tx parley.Tx) error {
 		rows, err := tx.(*txn).query(ctx, `
-			SELECT t.id, COUNT(m.seq) FROM threads t LEFT JOIN messages m ON m.thread_id = t.id GROUP BY t.id`)
+			SELECT t.id, COUNT(m.seq) FROM threads t LEFT JOIN messages m ON m.thread_no = t.no GROUP BY t.id`)
 		if err != nil {
 			return mapError("count messages", err)
 		}

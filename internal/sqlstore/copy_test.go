@@ -20,7 +20,7 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 // populate writes at least one row to every table, and enough rows to some
 // for a copy to take several statements: members, a session, a ticket,
 // friends, a throttle, a server key, an approved app, a thread of many
-// messages, one of them deleted, closed to apps by one participant, a
+// messages, half of them with idempotency keys, one of them deleted, closed to apps by one participant, a
 // grant that reaches it, an authorization request, a token, reads
 // logged for two members, a webhook endpoint with a delivery attempted, a
 // share report marked sent, and the app's secret rotated.
@@ -63,6 +63,9 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			seq, err := tx.NextSeq(ctx, thread.ID, now)
 			m := &parley.Message{ID: parley.NewID(), ThreadID: thread.ID, Seq: seq, Sender: parley.UserRef{ID: ids[i%2]},
 				Kind: parley.MessageKindText, Text: fmt.Sprintf("message %d", i), CreatedAt: now}
+			if i%2 == 0 {
+				m.IdempotencyKey = fmt.Sprintf("key %d", i)
+			}
 			msgIDs = append(msgIDs, m.ID)
 			steps = append(steps, err, tx.CreateMessage(ctx, m))
 		}
@@ -112,7 +115,9 @@ func populate(t *testing.T, db *sqlstore.DB) {
 
 // TestCopy_EveryRowAsStored: a copy holds the same rows as its source, in
 // every table, every one of which the source has rows in; the copied
-// access logs verify and the threads hold as many messages.
+// access logs verify and the threads hold as many messages. A member and a
+// thread made on the copy then take numbers of their own, and their
+// messages read back.
 func TestCopy_EveryRowAsStored(t *testing.T) {
 	ctx := context.Background()
 	for _, engine := range sqlstoretest.Engines {
@@ -161,7 +166,35 @@ func TestCopy_EveryRowAsStored(t *testing.T) {
 			if err1 != nil || err2 != nil || len(toCounts) != 1 || !mapsEqual(fromCounts, toCounts) {
 				t.Errorf("message counts: source %v, copy %v (%v, %v)", fromCounts, toCounts, err1, err2)
 			}
+			mustPostAsNewMember(t, to)
 		})
+	}
+}
+
+// mustPostAsNewMember makes a member and a thread of theirs, posts a
+// message to it, and reads it back with its thread and sender.
+func mustPostAsNewMember(t *testing.T, db *sqlstore.DB) {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	u := newUser("newcomer")
+	th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "New", CreatedBy: u.ID, LastActivityAt: now, CreatedAt: now}
+	m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: now}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		for _, err := range []error{tx.CreateUser(ctx, u, "h"), tx.CreateThread(ctx, th),
+			tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now})} {
+			if err != nil {
+				return err
+			}
+		}
+		return tx.PostMessage(ctx, m)
+	})
+	var got *parley.Message
+	if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindMessageByID(ctx, m.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if got.ThreadID != th.ID || got.Sender.ID != u.ID || got.Seq != 1 || got.Text != "hello" {
+		t.Fatalf("the new member's message reads back as %+v", got)
 	}
 }
 

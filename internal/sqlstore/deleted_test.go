@@ -89,7 +89,8 @@ func TestUsers_EraseUser(t *testing.T) {
 }
 
 // FindSentMessages pages through the messages a member sent, in every
-// thread and tombstones included, in the order they were sent, and
+// thread and tombstones included, thread by thread in the order the
+// threads were made, each thread's in the order they were sent, and
 // nothing of anyone else's.
 func TestMessages_FindSentMessages(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -112,7 +113,7 @@ func TestMessages_FindSentMessages(t *testing.T) {
 			}
 			return nil
 		})
-		var sent []string
+		sentIn := make([][]string, len(threads))
 		for i := range 7 {
 			sender := ann
 			if i%3 == 2 {
@@ -122,9 +123,10 @@ func TestMessages_FindSentMessages(t *testing.T) {
 				Text: "hi", CreatedAt: start.Add(time.Duration(i) * time.Second)}
 			mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
 			if sender == ann {
-				sent = append(sent, m.ID)
+				sentIn[i%2] = append(sentIn[i%2], m.ID)
 			}
 		}
+		sent := slices.Concat(sentIn...)
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, sent[1], start) })
 
 		var got []string

@@ -43,20 +43,34 @@ var Tables = tables
 // MigrateTo applies the engine's ("sqlite" or "postgres") migrations to db
 // up to version, as an older binary left the schema.
 func MigrateTo(ctx context.Context, db *sql.DB, engine string, version int64) error {
+	p, err := migrations(db, engine)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+// MigrateDownTo undoes the engine's migrations of db down to version.
+func MigrateDownTo(ctx context.Context, db *sql.DB, engine string, version int64) error {
+	p, err := migrations(db, engine)
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}
+
+func migrations(db *sql.DB, engine string) (*goose.Provider, error) {
 	fsys, dir, dialect := fs.FS(sqliteMigrations), "migrations/sqlite", goose.DialectSQLite3
 	if engine == "postgres" {
 		fsys, dir, dialect = postgresMigrations, "migrations/postgres", goose.DialectPostgres
 	}
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p, err := goose.NewProvider(dialect, db, sub)
-	if err != nil {
-		return err
-	}
-	_, err = p.UpTo(ctx, version)
-	return err
+	return goose.NewProvider(dialect, db, sub)
 }
 
 // RaiseDiskFull fails tx's transaction with PostgreSQL's disk_full, as

@@ -5,31 +5,43 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
 )
 
-// messageColumns are a message's columns but its thread's ID. A page of a
-// thread leaves that out, as the caller knows it: every column of every row
+// messageColumns are a message's columns but its thread's ID, and the
+// table of messages joined to their senders'. A page of a thread leaves
+// the thread's ID out, as the caller knows it: every column of every row
 // costs the driver several calls into SQLite, each taking its mutex.
+//
+// A message's row names its thread and its sender by their numbers
+// (threads.no, users.no), not their IDs: a number takes a byte or a few in
+// the row and each of its indexes, an ID 27.
 const messageColumns = `m.id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
 		m.via_client_id, m.via_name, m.share_url, m.share_title
-	FROM messages m JOIN users u ON u.id = m.sender_id `
+	FROM messages m JOIN users u ON u.no = m.sender_no `
 
 const (
-	messageSelect = `SELECT m.thread_id, ` + messageColumns
+	messageSelect = `SELECT t.id, ` + messageColumns + `JOIN threads t ON t.no = m.thread_no `
 	pageSelect    = `SELECT ` + messageColumns
 )
+
+// threadNo and senderNo are subqueries that give the number of the thread,
+// and of the member, whose ID is the parameter $n.
+func threadNo(n int) string { return `(SELECT no FROM threads WHERE id = $` + strconv.Itoa(n) + `)` }
+func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strconv.Itoa(n) + `)` }
 
 // messageScanner scans message rows. It is made once per query and its
 // column buffers and destination list reused for every row: a page of 51
 // rows otherwise allocates them 51 times over.
 type messageScanner struct {
 	body, viaID, viaName, shareURL, shareTitle sql.NullString
-	created                                    int64
+	kind, created                              int64
 	deleted                                    sql.NullInt64
 	dest                                       []any
 	// threadID, when set, is the thread of every row, which pageSelect
@@ -47,10 +59,14 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
 	s.dest = append(s.dest, &m.ID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
-		&m.Kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
+		&s.kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
+	if s.kind < 0 || s.kind >= int64(len(messageKinds)) {
+		return nil, fmt.Errorf("message %s of kind %d", m.ID, s.kind)
+	}
+	m.Kind = messageKinds[s.kind]
 	m.Text, m.CreatedAt, m.DeletedAt = s.body.String, fromMicros(s.created), fromNullMicros(s.deleted)
 	if s.viaID.Valid {
 		m.Via = &parley.Via{ClientID: s.viaID.String, Name: s.viaName.String}
@@ -61,9 +77,18 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	return m, nil
 }
 
+// messageKinds are the kinds of message by the number messages.kind
+// holds for each, 0 or 1, which takes no byte of a row where the kind's
+// name took 4 or 5.
+var messageKinds = []string{parley.MessageKindText, parley.MessageKindShare}
+
 // messageArgs are the values of a new message's row, in the order of
-// createMessage's columns, from the thread's ID on.
-func messageArgs(m *parley.Message) []any {
+// insertMessageRow's columns, from the thread's ID on.
+func messageArgs(m *parley.Message) ([]any, error) {
+	kind := slices.Index(messageKinds, m.Kind)
+	if kind < 0 {
+		return nil, parley.Errorf(parley.EINVALID, "no message kind %q", m.Kind)
+	}
 	var viaID, viaName, shareURL, shareTitle sql.NullString
 	if m.Via != nil {
 		viaID, viaName = sql.NullString{String: m.Via.ClientID, Valid: true}, sql.NullString{String: m.Via.Name, Valid: true}
@@ -71,23 +96,45 @@ func messageArgs(m *parley.Message) []any {
 	if m.Share != nil {
 		shareURL, shareTitle = sql.NullString{String: m.Share.URL, Valid: true}, sql.NullString{String: m.Share.Title, Valid: true}
 	}
-	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, m.Kind, m.Text, nullString(m.IdempotencyKey), micros(m.CreatedAt),
-		viaID, viaName, shareURL, shareTitle}
+	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, kind, m.Text, micros(m.CreatedAt),
+		viaID, viaName, shareURL, shareTitle}, nil
 }
 
-// insertMessage stores a message as its thread's change numbered change.
-const insertMessage = `
-		INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
-			via_client_id, via_name, share_url, share_title, change_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+// insertMessageRow stores a message's row, of messageArgs' values and its
+// change_offset: the number of its change minus its seq.
+var insertMessageRow = `
+		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
+			via_client_id, via_name, share_url, share_title, change_offset)
+		VALUES (` + threadNo(1) + `, $2, $3, ` + senderNo(4) + `, $5, $6, $7, $8, $9, $10, $11, $12)`
+
+// insertMessageKey stores a message's idempotency key. Keys are a table of
+// their own, message_keys, keyed by sender and key: the row of a message
+// does not hold its key, which an index would hold a second time.
+var insertMessageKey = `
+		INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
+		VALUES (` + senderNo(1) + `, $2, ` + threadNo(3) + `, $4)`
+
+// insertMessage stores m as its thread's change numbered change, and its
+// idempotency key if it has one: ECONFLICT when its sender used the key
+// before.
+func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64) error {
+	args, err := messageArgs(m)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, insertMessageRow, append(args, change-m.Seq)...); err != nil || m.IdempotencyKey == "" {
+		return err
+	}
+	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq)
+	return err
+}
 
 func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
 	change, err := t.nextChange(ctx, m.ThreadID)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, insertMessage, append(messageArgs(m), change)...)
-	return mapError("create message", err)
+	return mapError("create message", t.insertMessage(ctx, m, change))
 }
 
 // nextChange takes the thread's next change number. The update holds the
@@ -113,7 +160,7 @@ func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 	if err != nil {
 		return mapError("post message", err)
 	}
-	if _, err := t.exec(ctx, insertMessage, append(messageArgs(m), change)...); err != nil {
+	if err := t.insertMessage(ctx, m, change); err != nil {
 		return mapError("post message", err)
 	}
 	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, m.Seq)
@@ -172,12 +219,19 @@ func (t *txn) FindMessageByID(ctx context.Context, id string) (*parley.Message, 
 }
 
 func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*parley.Message, error) {
-	return t.findMessages(ctx, "find sent messages", "", max(0, min(limit, 1000)),
-		`WHERE m.sender_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, senderID, afterID, limit)
+	// The page starts after the message afterID, in the order of the index
+	// on (sender_no, thread_no, seq); for an empty afterID, which no message
+	// has, after (0, 0), before every message.
+	return t.findMessages(ctx, "find sent messages", "", max(0, min(limit, 1000)), `
+		WHERE m.sender_no = `+senderNo(1)+`
+		  AND (m.thread_no, m.seq) > (COALESCE((SELECT thread_no FROM messages WHERE id = $2), 0),
+			COALESCE((SELECT seq FROM messages WHERE id = $2), 0))
+		ORDER BY m.thread_no, m.seq LIMIT $3`, senderID, afterID, limit)
 }
 
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
-	return t.findMessage(ctx, `WHERE m.sender_id = $1 AND m.idempotency_key = $2`, senderID, key)
+	return t.findMessage(ctx, `JOIN message_keys k ON k.thread_no = m.thread_no AND k.seq = m.seq
+		WHERE k.sender_no = `+senderNo(1)+` AND k.idempotency_key = $2`, senderID, key)
 }
 
 // FindMessages returns a page in the direction of the filter: newest first
@@ -190,7 +244,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
 	if f.After != nil {
 		return t.findMessages(ctx, "find messages", f.ThreadID, size,
-			`WHERE m.thread_id = $1 AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
+			`WHERE m.thread_no = `+threadNo(1)+` AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
 			f.ThreadID, *f.After, f.Limit, f.MemberID, f.FromSeq)
 	}
 	before := int64(1 << 62)
@@ -198,7 +252,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 		before = *f.Before
 	}
 	return t.findMessages(ctx, "find messages", f.ThreadID, size,
-		`WHERE m.thread_id = $1 AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
+		`WHERE m.thread_no = `+threadNo(1)+` AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
 		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
 }
 
@@ -210,7 +264,7 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 // subqueries took over 10 ms to plan, more than to run).
 //
 // As seqs are dense, a thread's newest limit messages are its last limit
-// seqs: each thread's rows are a range of the index on (thread_id, seq)
+// seqs: each thread's rows are a range of the index on (thread_no, seq)
 // bounded by its last_seq, and no plan, however stale the statistics it is
 // made with, reads more rows than it returns. SQLite's CROSS JOIN keeps the
 // threads the outer loop; PostgreSQL's LATERAL subquery does.
@@ -229,13 +283,13 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		for i, th := range threads {
 			ids[i], from[i] = th.ThreadID, th.FromSeq
 		}
-		rows, err = t.query(ctx, `SELECT m.thread_id, `+columns+`
+		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
 			FROM unnest($1::text[], $2::bigint[]) AS f(thread_id, from_seq)
 				JOIN threads t ON t.id = f.thread_id
 				CROSS JOIN LATERAL (SELECT * FROM messages m
-					WHERE m.thread_id = f.thread_id AND m.seq >= f.from_seq AND m.seq > t.last_seq - $3
+					WHERE m.thread_no = t.no AND m.seq >= f.from_seq AND m.seq > t.last_seq - $3
 					ORDER BY m.seq DESC LIMIT $3) m
-				JOIN users u ON u.id = m.sender_id`, ids, from, limit)
+				JOIN users u ON u.no = m.sender_no`, ids, from, limit)
 	} else {
 		pairs := make([][2]any, len(threads))
 		for i, th := range threads {
@@ -247,9 +301,9 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		}
 		// One bound of the range, max(…), so that SQLite bounds the
 		// index range by it rather than by the lower of two.
-		rows, err = t.query(ctx, `SELECT m.thread_id, `+columns+`
-			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m JOIN users u ON u.id = m.sender_id
-			WHERE t.id = f.value ->> 0 AND m.thread_id = t.id AND m.seq > max(t.last_seq - $2, (f.value ->> 1) - 1)`,
+		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
+			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m JOIN users u ON u.no = m.sender_no
+			WHERE t.id = f.value ->> 0 AND m.thread_no = t.no AND m.seq > max(t.last_seq - $2, (f.value ->> 1) - 1)`,
 			string(list), limit)
 	}
 	if err != nil {
@@ -275,15 +329,15 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 }
 
 // FindMessageChanges reads the thread's messages by the number of their
-// latest change, through the index on (thread_id, change_seq).
+// latest change, through the index on (thread_no, seq + change_offset).
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	rows, err := t.query(ctx, `SELECT m.change_seq, `+messageColumns+`
-		WHERE m.thread_id = $1 AND m.change_seq > $2 AND m.seq >= $5
+	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+messageColumns+`
+		WHERE m.thread_no = `+threadNo(1)+` AND m.seq + m.change_offset > $2 AND m.seq >= $5
 		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))
-		ORDER BY m.change_seq ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
+		ORDER BY m.seq + m.change_offset ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
@@ -310,13 +364,13 @@ func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error 
 	var change int64
 	err := t.queryRow(ctx, "message", `
 		UPDATE threads SET last_change = last_change + 1
-		WHERE id = (SELECT thread_id FROM messages WHERE id = $1 AND deleted_at IS NULL)
+		WHERE no = (SELECT thread_no FROM messages WHERE id = $1 AND deleted_at IS NULL)
 		RETURNING last_change`, []any{id}, &change)
 	if err != nil {
 		return mapError("delete message", err)
 	}
 	res, err := t.exec(ctx, `
-		UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2, change_seq = $3
+		UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2, change_offset = $3 - seq
 		WHERE id = $1 AND deleted_at IS NULL`, id, micros(at), change)
 	if err != nil {
 		return mapError("delete message", err)

@@ -475,26 +475,50 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, pgLazy)
 }
 
+// pgPost are the steps of a post of the message whose values are pgPostArgs'
+// once the thread's row is updated, in a step named next that returns the
+// thread's number and its new last_seq and last_change: the message is
+// stored, with its idempotency key if it has one, and marks the thread
+// read up to it for its sender.
+const pgPost = `
+		posted AS (
+			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
+				via_client_id, via_name, share_url, share_title, change_offset)
+			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, last_change - last_seq FROM next
+			RETURNING thread_no, seq, sender_no
+		), keyed AS (
+			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
+			SELECT sender_no, $11, thread_no, seq FROM posted WHERE $11::text IS NOT NULL
+		), marker AS (
+			UPDATE participants SET last_read_seq = posted.seq FROM posted
+			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
+		)`
+
+// pgPostArgs are the values of pgPost's parameters: messageArgs' but the
+// seq, which the statement takes, and the idempotency key ($11). The
+// message's time is $6.
+func pgPostArgs(m *parley.Message) ([]any, error) {
+	args, err := messageArgs(m)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(args[:1], args[2:]...), nullString(m.IdempotencyKey)), nil
+}
+
 // postMessagePG is PostMessage in one statement: each statement costs a
 // round trip to the server, and the three steps' round trips were most of
 // a send's cost. The row lock on the thread is taken and held as NextSeq's,
 // and numbers the message's change too.
 func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
-	args := messageArgs(m)
-	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
-	err := t.queryRow(ctx, "thread", `
+	args, err := pgPostArgs(m)
+	if err != nil {
+		return err
+	}
+	err = t.queryRow(ctx, "thread", `
 		WITH next AS (
-			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
-			WHERE id = $1 RETURNING last_seq, last_change
-		), posted AS (
-			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
-				via_client_id, via_name, share_url, share_title, change_seq)
-			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
-			RETURNING seq
-		), marker AS (
-			UPDATE participants SET last_read_seq = posted.seq FROM posted
-			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
-		)
+			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
+			WHERE id = $1 RETURNING no, last_seq, last_change
+		), `+pgPost+`
 		SELECT seq FROM posted`, args, &m.Seq)
 	return mapError("post message", err)
 }
@@ -505,25 +529,19 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // participants are those of the statement's start, as they were of the
 // transaction's when a statement of their own read them first.
 func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
-	args := messageArgs(m)
-	args = append(args[:1], args[2:]...) // all but the seq, which the statement takes
+	args, err := pgPostArgs(m)
+	if err != nil {
+		return nil, false, err
+	}
 	var ids []string
 	var seq int64
-	err := t.queryRow(ctx, "thread", `
+	err = t.queryRow(ctx, "thread", `
 		WITH members AS (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
 		), next AS (
-			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $7
-			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING last_seq, last_change
-		), posted AS (
-			INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at,
-				via_client_id, via_name, share_url, share_title, change_seq)
-			SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, last_change FROM next
-			RETURNING seq
-		), marker AS (
-			UPDATE participants SET last_read_seq = posted.seq FROM posted
-			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
-		)
+			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
+			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING no, last_seq, last_change
+		), `+pgPost+`
 		SELECT members.ids, coalesce((SELECT seq FROM posted), 0) FROM members`, args, &ids, &seq)
 	if err != nil {
 		return nil, false, mapError("post message", err)

@@ -41,8 +41,8 @@ func (t *txn) FindShareTarget(ctx context.Context, tokenHash []byte) (*parley.Sh
 	var sent int64
 	var clicked sql.NullInt64
 	err := t.queryRow(ctx, "share link", `
-		SELECT l.message_id, l.client_id, l.sender_id, l.user_id, l.sent_at, l.clicked_at, m.thread_id, m.share_url
-		FROM share_links l JOIN messages m ON m.id = l.message_id
+		SELECT l.message_id, l.client_id, l.sender_id, l.user_id, l.sent_at, l.clicked_at, t.id, m.share_url
+		FROM share_links l JOIN messages m ON m.id = l.message_id JOIN threads t ON t.no = m.thread_no
 		WHERE l.token_hash = $1`, []any{tokenHash},
 		&st.Link.MessageID, &clientID, &st.Link.SenderID, &st.Link.UserID, &sent, &clicked, &st.ThreadID, &url)
 	if err != nil {

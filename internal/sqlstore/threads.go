@@ -21,8 +21,8 @@ func finishThread(th *parley.Thread, via sql.NullString, activity, created int64
 
 func (t *txn) CreateThread(ctx context.Context, th *parley.Thread) error {
 	_, err := t.exec(ctx, `
-		INSERT INTO threads (id, kind, title, created_by, created_via_app, direct_key, last_seq, last_activity_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		INSERT INTO threads (id, kind, title, created_by, created_via_app, direct_key, last_seq, last_activity_at, created_at, no)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+t.newNo("threads")+`)`,
 		th.ID, th.Kind, th.Title, th.CreatedBy, nullString(th.CreatedViaApp), nullString(th.DirectKey),
 		th.LastSeq, micros(th.LastActivityAt), micros(th.CreatedAt))
 	return mapError("create thread", err)

@@ -20,9 +20,22 @@ func scanUser(scan func(...any) error) (*parley.User, error) {
 }
 
 func (t *txn) CreateUser(ctx context.Context, u *parley.User, passwordHash string) error {
-	_, err := t.exec(ctx, `INSERT INTO users (id, username, display_name, password_hash, created_at, operator) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := t.exec(ctx, `
+		INSERT INTO users (id, username, display_name, password_hash, created_at, operator, no)
+		VALUES ($1, $2, $3, $4, $5, $6, `+t.newNo("users")+`)`,
 		u.ID, u.Username, u.DisplayName, passwordHash, micros(u.CreatedAt), u.Operator)
 	return mapError("create user", err)
+}
+
+// newNo is the number a new row of table, users or threads, takes, as the
+// value of its column no in an INSERT: on PostgreSQL the next of the
+// column's identity, which concurrent writers take apart; on SQLite, under
+// its one writer, the one after the highest.
+func (t *txn) newNo(table string) string {
+	if t.pg != nil {
+		return "DEFAULT"
+	}
+	return "(SELECT COALESCE(MAX(no), 0) + 1 FROM " + table + ")"
 }
 
 func (t *txn) findUser(ctx context.Context, where string, arg any) (*parley.User, error) {
