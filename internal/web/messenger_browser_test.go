@@ -284,9 +284,13 @@ func TestMessenger_Browser(t *testing.T) {
 		))
 		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
 		waitFor(t, bob, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
-		// On a phone, the members' line, cut short in the head, shows
-		// whole once tapped, within the screen.
+		// On a phone, the group's name shows whole on two lines, and the
+		// members' line, cut short in the head, shows whole once tapped,
+		// within the screen.
 		must(t, chromedp.Do(alice, chromedp.EmulateViewport(375, 800)))
+		if whole, err := chromedp.Run(alice, chromedp.Evaluate[bool](`(h => h.scrollWidth <= h.clientWidth && h.scrollHeight <= h.clientHeight)(document.querySelector("#thread-head h1"))`)); err != nil || !whole {
+			t.Errorf("at 375 px, the group's name is cut short in the head (%v)", err)
+		}
 		if cut, err := chromedp.Run(alice, chromedp.Evaluate[bool](`(s => s.scrollWidth > s.clientWidth)(document.querySelector("#thread-head .members summary"))`)); err != nil || !cut {
 			t.Errorf("at 375 px, the members' line of three is not cut short (%v): this test no longer shows that it can be read whole", err)
 		}
