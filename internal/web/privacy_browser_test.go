@@ -71,6 +71,7 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		}
 	}
 	checkCentred(t, b, "connected apps")
+	checkHangingLabels(t, b, "connected apps")
 	apptest.Screenshot(t, b, "connected-apps")
 	checkAccessibility(t, b, "connected apps (privacy)")
 	must(t, chromedp.Do(b, colorScheme("dark")))
