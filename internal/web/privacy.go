@@ -235,7 +235,7 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 			lp.Runs = append(lp.Runs, logRun{ClientID: g.Latest.ClientID, AppName: g.Latest.AppName})
 		}
 		run := &lp.Runs[len(lp.Runs)-1]
-		run.Lines = append(run.Lines, p.logLine(g))
+		run.Lines = append(run.Lines, logLine(g))
 		if app != "" && g.Latest.ClientID == app {
 			lp.AppName = g.Latest.AppName
 		}
@@ -316,10 +316,10 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 // logLine is one line of the access log as a sentence: "MovieClub read 12
-// messages in your conversation with Bob, 22 Nov 14:03", or for a run,
-// "MovieClub checked your conversation with Bob 484 times between 10:32
-// and 10:40 on 22 Nov and read 3 new messages".
-func (p *Pages) logLine(g *service.AccessGroup) string {
+// messages in your conversation with Bob, 22 Nov 2026 14:03 UTC", or for a
+// run, "MovieClub checked your conversation with Bob 484 times between 22
+// Nov 2026 10:32 UTC and 10:40 UTC and read 3 new messages".
+func logLine(g *service.AccessGroup) string {
 	e := g.Latest
 	app := e.AppName
 	where := threadWords(g.Thread)
