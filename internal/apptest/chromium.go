@@ -75,9 +75,10 @@ var screenshotWidths = []int64{375, 1280}
 const screenshotHeight, screenshotMaxHeight = 800, 8000
 
 // hiddenByPanes is how much taller the window must be for every box that
-// scrolls on its own (the messenger's panes) to show all it holds: the most
-// any of them hides below its fold.
-const hiddenByPanes = `Math.max(0, ...[...document.body.querySelectorAll("*")].filter(el =>
+// scrolls on its own (the messenger's panes; not a text field, which keeps
+// its height) to show all it holds: the most any of them hides below its
+// fold.
+const hiddenByPanes = `Math.max(0, ...[...document.body.querySelectorAll("*:not(textarea)")].filter(el =>
 	/auto|scroll/.test(getComputedStyle(el).overflowY)).map(el => el.scrollHeight - el.clientHeight))`
 
 // Screenshot saves the page the tab shows, whole, at a desktop width and at
