@@ -3,6 +3,7 @@ package apptest
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,11 +70,28 @@ func Program(tb testing.TB, name string) string {
 // keeps for the test's next steps.
 var screenshotWidths = []int64{375, 1280}
 
+// screenshotHeight is the window's height for screenshots and the tests'
+// steps, and screenshotMaxHeight the most a screenshot grows to.
+const screenshotHeight, screenshotMaxHeight = 800, 8000
+
+// hiddenByPanes is how much taller the window must be for every box that
+// scrolls on its own (the messenger's panes; not a text field, which keeps
+// its height) to show all it holds: the most any of them hides below its
+// fold.
+const hiddenByPanes = `Math.max(0, ...[...document.body.querySelectorAll("*:not(textarea)")].filter(el =>
+	/auto|scroll/.test(getComputedStyle(el).overflowY)).map(el => el.scrollHeight - el.clientHeight))`
+
 // Screenshot saves the page the tab shows, whole, at a desktop width and at
 // 375 px, as PNG files named after the test and name in the folder
 // PARLEY_SCREENSHOTS names, so that a person can look at what the pages
 // show. Without PARLEY_SCREENSHOTS it does nothing.
-// The tab is left at the desktop width.
+//
+// Whole means what a person could scroll to: the page below the window's
+// fold, and what its panes that scroll on their own (the messenger's
+// conversation, its inbox, its pages) hide below theirs. For the panes,
+// the window is made as tall as they need, up to 8000 px, as on a very
+// tall screen, so that they lay out with everything in sight.
+// The tab is left at the desktop width, 800 px tall.
 func Screenshot(tb testing.TB, ctx context.Context, name string) {
 	tb.Helper()
 	dir := os.Getenv("PARLEY_SCREENSHOTS")
@@ -84,8 +102,21 @@ func Screenshot(tb testing.TB, ctx context.Context, name string) {
 		tb.Fatal(err)
 	}
 	for _, width := range screenshotWidths {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
-			tb.Fatalf("viewport of %d px: %v", width, err)
+		height, before := int64(screenshotHeight), math.Inf(1)
+		// A pane grown taller may show a pane within it that scrolls in
+		// turn: grow the window while it shows more, a few times at most.
+		for range 3 {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+				tb.Fatalf("viewport of %d by %d px: %v", width, height, err)
+			}
+			hidden, err := chromedp.Run(ctx, chromedp.Evaluate[float64](hiddenByPanes))
+			if err != nil {
+				tb.Fatalf("panes of %s at %d px: %v", name, width, err)
+			}
+			if hidden < 1 || hidden >= before || height >= screenshotMaxHeight {
+				break
+			}
+			height, before = min(height+int64(math.Ceil(hidden)), screenshotMaxHeight), hidden
 		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -95,5 +126,8 @@ func Screenshot(tb testing.TB, ctx context.Context, name string) {
 		if err := os.WriteFile(file, png, 0o644); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(screenshotWidths[len(screenshotWidths)-1], screenshotHeight)); err != nil {
+		tb.Fatalf("viewport: %v", err)
 	}
 }

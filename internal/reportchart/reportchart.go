@@ -92,7 +92,9 @@ func SVG(report *parley.ShareReport) []byte { return Wide.SVG(report) }
 
 // SVG draws a report as an SVG bar chart in the layout: shares sent and
 // recipients who clicked, per period, with a title, axes and a legend. A
-// suppressed cell is a short hatched bar marked "<k", never a height.
+// suppressed cell is a short hatched bar, never a height, marked "<k"
+// where the mark fits above it: one mark over a period whose bars are
+// all hidden.
 // When the periods' dates would crowd each other, only every second (or
 // third...) is written.
 func (l Layout) SVG(report *parley.ShareReport) []byte {
@@ -184,24 +186,26 @@ func (l Layout) SVG(report *parley.ShareReport) []byte {
 		room = l.small * 1.2
 	}
 	every := max(1, int(math.Ceil(room/slot)))
+	hiddenH := plotH * hiddenHeight
 	for i := range report.Periods {
 		p := &report.Periods[i]
 		x0 := float64(l.left) + slot*float64(i) + slot*0.1
+		hidden := 0
 		for j, s := range chartSeries {
 			x := x0 + barW*float64(j)
 			c := s.cell(p)
 			label := fmt.Sprintf("%s, %s: %s", s.name, p.Start, c.String())
 			if c.Suppressed() {
-				h := plotH * hiddenHeight
+				hidden++
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="url(#hidden)" stroke="#718096"><title>%s</title></rect>`,
-					x, y(0)-h, barW, h, html.EscapeString(label))
-				if !l.upright {
-					fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%g">%s</text>`, x+barW/2, y(0)-h-3, l.small, html.EscapeString(c.String()))
-				}
+					x, y(0)-hiddenH, barW, hiddenH, html.EscapeString(label))
 				continue
 			}
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`,
 				x, y(c.Value), barW, y(0)-y(c.Value), s.color, html.EscapeString(label))
+		}
+		if !l.upright {
+			l.hiddenMarks(&b, p, hidden, x0, barW, y(0)-hiddenH-3)
 		}
 		if i%every != 0 {
 			continue
@@ -217,6 +221,46 @@ func (l Layout) SVG(report *parley.ShareReport) []byte {
 	}
 	b.WriteString(`</svg>`)
 	return b.Bytes()
+}
+
+// hiddenMarks writes the "<k" marks over a period's hidden bars, whose
+// baseline is at y: one over the period's bars, centred, when all of them
+// are hidden, else one over each hidden bar. A mark is left out where it
+// would be wider than the bars under it, so that marks never run into one
+// another or into a bar beside them: the hatching, which the legend
+// explains, says it.
+func (l Layout) hiddenMarks(b *bytes.Buffer, p *parley.SharePeriod, hidden int, x0, barW, y float64) {
+	mark := func(x, room float64, text string) {
+		if markWidth(text, l.small) > room {
+			return
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%g">%s</text>`, x, y, l.small, html.EscapeString(text))
+	}
+	if hidden == len(chartSeries) && sameMarks(p) {
+		mark(x0+barW*float64(hidden)/2, barW*float64(hidden), chartSeries[0].cell(p).String())
+		return
+	}
+	for j, s := range chartSeries {
+		if c := s.cell(p); c.Suppressed() {
+			mark(x0+barW*(float64(j)+0.5), barW, c.String())
+		}
+	}
+}
+
+// sameMarks reports whether every series of the period reads the same.
+func sameMarks(p *parley.SharePeriod) bool {
+	for _, s := range chartSeries {
+		if s.cell(p).String() != chartSeries[0].cell(p).String() {
+			return false
+		}
+	}
+	return true
+}
+
+// markWidth is about how wide a short text of digits and signs runs in a
+// sans-serif font of the size given: at most 0.6 of the size a character.
+func markWidth(text string, size float64) float64 {
+	return 0.6 * size * float64(len([]rune(text)))
 }
 
 // niceStep rounds a tick step up to 1, 2 or 5 times a power of ten, at

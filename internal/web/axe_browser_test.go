@@ -105,3 +105,39 @@ func checkAccessibility(t *testing.T, ctx context.Context, name string) {
 		}
 	}
 }
+
+// unhungLabels lists the labels of tick boxes (checkboxes, radio buttons)
+// whose text, wrapped, goes on under the box rather than under its own
+// first line.
+const unhungLabels = `[...document.querySelectorAll("label")].filter(l =>
+	l.firstChild === l.firstElementChild && l.firstElementChild.matches("input[type=checkbox], input[type=radio]") && l.offsetParent
+).filter(l => {
+	const rects = [], walk = document.createTreeWalker(l, NodeFilter.SHOW_TEXT);
+	let first = true;
+	for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+		const r = document.createRange(), from = first ? n.data.search(/\S/) : 0;
+		if (from < 0) continue;
+		first = false;
+		r.setStart(n, from); r.setEnd(n, n.data.length);
+		rects.push(...[...r.getClientRects()].filter(b => b.width > 0));
+	}
+	if (rects.length === 0) return false;
+	const top = Math.min(...rects.map(b => b.top)), later = rects.filter(b => b.top >= top + 8);
+	if (later.length === 0) return false;
+	const start = Math.min(...rects.filter(b => b.top < top + 8).map(b => b.left));
+	return Math.abs(Math.min(...later.map(b => b.left)) - start) > 3;
+}).map(l => l.innerText)`
+
+// checkHangingLabels fails the test when, 375 px wide, a tick box's label
+// wraps under the box rather than under its own text; name says which
+// page it is.
+func checkHangingLabels(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)))
+	defer func() { must(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800))) }()
+	unhung, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](unhungLabels))
+	must(t, err)
+	if len(unhung) > 0 {
+		t.Errorf("on the %s page at 375 px, these labels wrap under their tick box: %q", name, unhung)
+	}
+}

@@ -246,6 +246,7 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		// Alice declines Carol, who asks again and is accepted.
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
+		checkCentred(t, alice, "friends")
 		apptest.Screenshot(t, alice, "friends")
 		checkAccessibility(t, alice, "friends, a request received")
 		// On a phone, each person's buttons stay together on one row.
@@ -278,20 +279,52 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/t/"+group), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 		waitFor(t, bob, `document.body.dataset.live === "open"`)
 		must(t, chromedp.Do(alice,
-			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
 			chromedp.SetValue(chromedp.CSS(`#add-who`), "carol"),
 		))
 		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
 		waitFor(t, bob, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
+		// On a phone, the group's name shows whole on two lines, and the
+		// members' line, cut short in the head, shows whole once tapped,
+		// within the screen.
+		must(t, chromedp.Do(alice, chromedp.EmulateViewport(375, 800)))
+		if whole, err := chromedp.Run(alice, chromedp.Evaluate[bool](`(h => h.scrollWidth <= h.clientWidth && h.scrollHeight <= h.clientHeight)(document.querySelector("#thread-head h1"))`)); err != nil || !whole {
+			t.Errorf("at 375 px, the group's name is cut short in the head (%v)", err)
+		}
+		if cut, err := chromedp.Run(alice, chromedp.Evaluate[bool](`(s => s.scrollWidth > s.clientWidth)(document.querySelector("#thread-head .members summary"))`)); err != nil || !cut {
+			t.Errorf("at 375 px, the members' line of three is not cut short (%v): this test no longer shows that it can be read whole", err)
+		}
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#thread-head .members summary`))))
+		type line struct {
+			Text               string
+			Whole, WithinSight bool
+		}
+		members, err := chromedp.Run(alice, chromedp.Evaluate[line](`(s => ({
+			Text: s.innerText,
+			Whole: s.scrollWidth <= s.clientWidth && s.scrollHeight <= s.clientHeight,
+			WithinSight: s.getBoundingClientRect().left >= 0 && s.getBoundingClientRect().right <= innerWidth && s.getBoundingClientRect().bottom <= innerHeight,
+		}))(document.querySelector("#thread-head .members summary"))`))
+		must(t, err)
+		for _, who := range []string{xssImg + " @alice", "Bob @bob", "Member carol @carol"} {
+			if !strings.Contains(members.Text, who) {
+				t.Errorf("at 375 px, the members' line, opened, lacks %q: %q", who, members.Text)
+			}
+		}
+		if !members.Whole || !members.WithinSight {
+			t.Errorf("at 375 px, the members' line, opened, shows whole: %t, within the screen: %t", members.Whole, members.WithinSight)
+		}
+		apptest.Screenshot(t, alice, "group-members")
+		checkAccessibility(t, alice, "group thread, its members shown")
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#thread-head .members summary`))))
 		must(t, chromedp.Do(alice,
-			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
 			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
 		))
 		submit(t, alice, `form.rename button`, `document.querySelector("#thread-head h1").textContent === "Film club"`)
 		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club"`)
 		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
 		must(t, chromedp.Do(bob,
-			chromedp.Click(chromedp.CSS(`#thread-head summary`)),
+			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
 			chromedp.Click(chromedp.CSS(`form.leave button`)),
 			chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
 		))

@@ -235,7 +235,7 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 			lp.Runs = append(lp.Runs, logRun{ClientID: g.Latest.ClientID, AppName: g.Latest.AppName})
 		}
 		run := &lp.Runs[len(lp.Runs)-1]
-		run.Lines = append(run.Lines, p.logLine(g))
+		run.Lines = append(run.Lines, logLine(g))
 		if app != "" && g.Latest.ClientID == app {
 			lp.AppName = g.Latest.AppName
 		}
@@ -316,10 +316,10 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 // logLine is one line of the access log as a sentence: "MovieClub read 12
-// messages in your conversation with Bob, 22 Nov 14:03", or for a run,
-// "MovieClub checked your conversation with Bob 484 times between 10:32
-// and 10:40 on 22 Nov and read 3 new messages".
-func (p *Pages) logLine(g *service.AccessGroup) string {
+// messages in your conversation with Bob, 22 Nov 2026 14:03 UTC", or for a
+// run, "MovieClub checked your conversation with Bob 484 times between 22
+// Nov 2026 10:32 UTC and 10:40 UTC and read 3 new messages".
+func logLine(g *service.AccessGroup) string {
 	e := g.Latest
 	app := e.AppName
 	where := threadWords(g.Thread)
@@ -327,7 +327,7 @@ func (p *Pages) logLine(g *service.AccessGroup) string {
 	switch e.Action {
 	case string(parley.ScopeMessagesRead):
 		if g.Count > 1 {
-			what = app + " checked " + where + " " + times(g.Count) + " " + p.between(g.From, g.To) + " and " + newMessages(g.Messages)
+			what = app + " checked " + where + " " + times(g.Count) + " " + between(g.From, g.To) + " and " + newMessages(g.Messages)
 			return what
 		}
 		if g.Messages == 0 {
@@ -375,9 +375,9 @@ func (p *Pages) logLine(g *service.AccessGroup) string {
 		what = strings.TrimSpace(app + " " + e.Action)
 	}
 	if g.Count > 1 {
-		return what + " " + times(g.Count) + " " + p.between(g.From, g.To)
+		return what + " " + times(g.Count) + " " + between(g.From, g.To)
 	}
-	return what + ", " + p.moment(e.At)
+	return what + ", " + formatDate(e.At)
 }
 
 // threadWords names a thread in a sentence of the log.
@@ -412,30 +412,26 @@ func newMessages(n int) string {
 	return "read " + count(n, "new message")
 }
 
-// moment writes a time of the log: its day and time, in UTC, with the
-// year when it is not this one.
-func (p *Pages) moment(t time.Time) string {
-	if t.UTC().Year() != p.svc.Now().UTC().Year() {
-		return t.UTC().Format("2 Jan 2006 15:04")
+// between writes the span of a run as the pages write times (formatDate):
+// "between 22 Nov 2026 10:32 UTC and 10:40 UTC", "on 22 Nov 2026 10:32
+// UTC" within a minute, or with both days when it spans two.
+func between(from, to time.Time) string {
+	switch {
+	case formatDate(from) == formatDate(to):
+		return "on " + formatDate(from)
+	case from.UTC().Format(time.DateOnly) == to.UTC().Format(time.DateOnly):
+		return "between " + formatDate(from) + " and " + to.UTC().Format(clockLayout)
 	}
-	return t.UTC().Format("2 Jan 15:04")
+	return "between " + formatDate(from) + " and " + formatDate(to)
 }
 
-// between writes the span of a run: "between 10:32 and 10:40 on 22 Nov",
-// "at 10:32 on 22 Nov" within a minute, or with both days when it spans
-// two.
-func (p *Pages) between(from, to time.Time) string {
-	from, to = from.UTC(), to.UTC()
-	if from.Format(time.DateOnly) == to.Format(time.DateOnly) {
-		day := p.moment(from)
-		day = day[:strings.LastIndexByte(day, ' ')]
-		if from.Format("15:04") == to.Format("15:04") {
-			return "at " + from.Format("15:04") + " on " + day
-		}
-		return "between " + from.Format("15:04") + " and " + to.Format("15:04") + " on " + day
-	}
-	return "between " + p.moment(from) + " and " + p.moment(to)
-}
+// The layout of the pages' times: a day, then a time of day with its zone,
+// which is UTC.
+const (
+	dayLayout   = "2 Jan 2006"
+	clockLayout = "15:04 MST"
+)
 
-// formatDate writes a time for the pages, in UTC.
-func formatDate(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+// formatDate writes a time for the pages, in UTC, with its zone: "22 Nov
+// 2026 10:32 UTC". Every page that writes a day and time writes it so.
+func formatDate(t time.Time) string { return t.UTC().Format(dayLayout + " " + clockLayout) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -69,6 +70,8 @@ func TestPrivacyPages_Browser(t *testing.T) {
 			t.Errorf("connected apps page lacks %q:\n%s", want, apps)
 		}
 	}
+	checkCentred(t, b, "connected apps")
+	checkHangingLabels(t, b, "connected apps")
 	apptest.Screenshot(t, b, "connected-apps")
 	checkAccessibility(t, b, "connected apps (privacy)")
 	must(t, chromedp.Do(b, colorScheme("dark")))
@@ -83,9 +86,16 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		t.Errorf("verification: %q", v)
 	}
 	log := text(t, b, `#log`)
-	if !regexp.MustCompile(`MovieClub checked your conversation with Member bob 5 times (at|between) .+ and read 2 new messages`).MatchString(log) ||
+	if !regexp.MustCompile(`MovieClub checked your conversation with Member bob 5 times (on|between) .+ UTC and read 2 new messages`).MatchString(log) ||
 		!strings.Contains(log, "You connected MovieClub") {
 		t.Errorf("MovieClub's log:\n%s", log)
+	}
+	// The log writes the time MovieClub was connected as the connected
+	// apps page does, with its time zone.
+	if connected := regexp.MustCompile(`Connected (\d+ \w+ \d{4} \d\d:\d\d UTC), until`).FindStringSubmatch(apps); connected == nil {
+		t.Errorf("the connected apps page gives no time, with its zone, MovieClub was connected:\n%s", apps)
+	} else if !strings.Contains(log, "You connected MovieClub, "+connected[1]) {
+		t.Errorf("the log does not write the time MovieClub was connected as the connected apps page does (%s):\n%s", connected[1], log)
 	}
 	apptest.Screenshot(t, b, "access-log")
 	checkAccessibility(t, b, "access log (privacy)")
@@ -153,6 +163,23 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/access-log"), chromedp.WaitVisible(chromedp.CSS(`#verification`))))
 	if verified := text(t, b, `#verification`); !strings.Contains(verified, "tampered with: entry 2 fails") {
 		t.Errorf("verification status after tampering: %q", verified)
+	}
+}
+
+// checkCentred fails the test unless, 1280 px wide, the page's column
+// (.page or .welcome in the messenger's pane) stands in the middle of the
+// pane, as wide a margin left of it as right, not kept to the left.
+func checkCentred(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
+	type margins struct{ Left, Right float64 }
+	gaps, err := chromedp.Run(ctx, chromedp.Evaluate[margins](`(page => {
+		const box = page.getBoundingClientRect(), kids = [...page.children].map(c => c.getBoundingClientRect()).filter(r => r.width > 0);
+		return {Left: Math.min(...kids.map(r => r.left)) - box.left, Right: box.left + page.clientWidth - Math.max(...kids.map(r => r.right))};
+	})(document.querySelector("#pane > .page, #pane > .welcome"))`))
+	must(t, err)
+	if gaps.Left < 48 || math.Abs(gaps.Left-gaps.Right) > 2 {
+		t.Errorf("at 1280 px, the %s page's column is not centred: %.0f px left of it, %.0f px right", name, gaps.Left, gaps.Right)
 	}
 }
 

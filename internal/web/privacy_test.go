@@ -158,7 +158,7 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	if !regexp.MustCompile(`^MovieClub checked your conversation with Member bob 30 times between .+ and .+ and read 3 new messages$`).MatchString(run) {
 		t.Errorf("the first page's last line: %q", run)
 	}
-	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d\d:\d\d$`).MatchString(lines[0][1]) {
+	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d{4} \d\d:\d\d UTC$`).MatchString(lines[0][1]) {
 		t.Errorf("the newest line: %q", lines[0][1])
 	}
 	if !strings.Contains(first.body, "Verified: all 101 entries") || !strings.Contains(first.body, "<h1>What MovieClub did</h1>") {
@@ -233,7 +233,7 @@ func TestAccessLogPage_EachAppItsOwnRun(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?s)<h2 class="run-app">(.*?)</h2>\s*<ol class="lines">(.*?)</ol>`).FindAllStringSubmatch(all.body, -1) {
 		r := run{app: regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], "")}
 		for _, l := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(m[2], -1) {
-			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d\d:\d\d$| (at|between) .*$`).ReplaceAllString(l[1], "")))
+			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$| (on|between) .*$`).ReplaceAllString(l[1], "")))
 		}
 		runs = append(runs, r)
 	}

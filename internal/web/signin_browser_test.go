@@ -82,6 +82,7 @@ func TestSignInWithParley_Browser(t *testing.T) {
 		if !strings.Contains(scopes, "Send links to your friends as you") {
 			t.Errorf("the consent page's scopes:\n%s", scopes)
 		}
+		checkHangingLabels(t, ctx, "consent")
 		apptest.Screenshot(t, ctx, "consent")
 		checkAccessibility(t, ctx, "consent")
 		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(`#back`))))
