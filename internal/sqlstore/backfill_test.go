@@ -2,14 +2,11 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -20,26 +17,7 @@ func TestMigration0013_BackfillsChanges(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			var db *sql.DB
-			var err error
-			var open func() (*sqlstore.DB, error)
-			switch engine {
-			case "sqlite":
-				path := filepath.Join(t.TempDir(), "parley.db")
-				db, err = sql.Open("sqlite", path)
-				open = func() (*sqlstore.DB, error) { return sqlstore.OpenSQLite(ctx, path) }
-			case "postgres":
-				url := sqlstoretest.PostgresURL(t)
-				db, err = sql.Open("pgx", url)
-				open = func() (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, url) }
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := sqlstore.MigrateTo(ctx, db, engine, 12); err != nil {
-				t.Fatal(err)
-			}
+			db, open := atVersion(t, engine, 12)
 			for _, stmt := range []string{
 				`INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u', 'alice', 'Alice', 'h', 1)`,
 				`INSERT INTO threads (id, kind, title, created_by, last_seq, last_activity_at, created_at) VALUES ('t', 'group', 't', 'u', 3, 1, 1)`,

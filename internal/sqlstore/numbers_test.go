@@ -2,10 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -27,26 +25,7 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			var db *sql.DB
-			var err error
-			var open func() (*sqlstore.DB, error)
-			switch engine {
-			case "sqlite":
-				path := filepath.Join(t.TempDir(), "parley.db")
-				db, err = sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)")
-				open = func() (*sqlstore.DB, error) { return sqlstore.OpenSQLite(ctx, path) }
-			case "postgres":
-				url := sqlstoretest.PostgresURL(t)
-				db, err = sql.Open("pgx", url)
-				open = func() (*sqlstore.DB, error) { return sqlstore.OpenPostgres(ctx, url) }
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if err := sqlstore.MigrateTo(ctx, db, engine, 21); err != nil {
-				t.Fatal(err)
-			}
+			db, open := atVersion(t, engine, 21)
 			// Two threads: in t1, ann's m1 and bob's m2, deleted after ann's
 			// share card m3 was posted; in t2, bob's m4 with the same key
 			// as ann's m1.
