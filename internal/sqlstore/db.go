@@ -112,10 +112,7 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgDurable))
 	}
-	if err := db.confirmSession(ctx); err != nil {
-		return db.noteRead(err)
-	}
-	return db.noteWrite(db.queueWrite(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}))
+	return db.noteWrite(db.queueWrite(ctx, newWrite(ctx, fn)))
 }
 
 // WriteOne is Write on SQLite, where the writer's transaction holds a
@@ -134,9 +131,6 @@ func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgLazy))
-	}
-	if err := db.confirmSession(ctx); err != nil {
-		return db.noteRead(err)
 	}
 	return db.noteWrite(db.queueWrite(ctx, noSyncWrite(ctx, fn)))
 }

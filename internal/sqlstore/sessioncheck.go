@@ -15,8 +15,12 @@ import (
 // the store confirms that the session still lasts, and fails with
 // parley.ErrInvalidToken if it does not (Store's contract).
 //
-// On SQLite that is a query of its own before the read or write: it costs
-// no round trip. On PostgreSQL, where a round trip costs the server more CPU
+// On SQLite that is a query of its own: before a read, on the read pool;
+// for a write, in the writer's transaction just before the write runs,
+// where the writer's connection finds the session's pages in its cache
+// (a read connection drops its cache whenever the database changed since
+// its last read, as it does between any two sends). Neither costs a round
+// trip. On PostgreSQL, where a round trip costs the server more CPU
 // than a short statement does, the confirmation is queued before the first
 // statement and sent with it; it raises an error when the session has ended
 // (migration 0020), and PostgreSQL then runs nothing more of what was sent
@@ -33,13 +37,18 @@ const confirmSessionPG = `SELECT parley_confirm_session($1, $2)`
 const sessionEndedCode = "PY401"
 
 // confirmSession confirms on SQLite the session of ctx's caller if it is
-// pending.
+// pending, on the read pool.
 func (db *DB) confirmSession(ctx context.Context) error {
-	check := parley.PendingSession(ctx)
+	return confirmIn(ctx, &txn{stmts: &db.readStmts, detached: true}, parley.PendingSession(ctx))
+}
+
+// confirmIn confirms check's session, if any, by a query in t:
+// parley.ErrInvalidToken when it has ended. The query changes nothing, so
+// a transaction it fails in may go on.
+func confirmIn(ctx context.Context, t *txn, check *parley.SessionCheck) error {
 	if check == nil {
 		return nil
 	}
-	t := &txn{stmts: &db.readStmts, detached: true}
 	var one int
 	err := t.queryRow(ctx, "session", confirmSessionSQLite, []any{check.TokenHash, micros(check.At)}, &one)
 	if parley.ErrorCode(err) == parley.ENOTFOUND {

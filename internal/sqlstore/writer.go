@@ -27,6 +27,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -46,10 +47,14 @@ const maxBatch = 512
 const restAfter = 20 * time.Millisecond
 
 type writeReq struct {
-	ctx  context.Context
-	fn   func(parley.Tx) error
-	err  error
-	done chan struct{}
+	ctx context.Context
+	fn  func(parley.Tx) error
+	// check is the caller's session, pending confirmation: the writer
+	// confirms it in the batch's transaction before fn runs, in each run
+	// of the batch.
+	check *parley.SessionCheck
+	err   error
+	done  chan struct{}
 	// noSync writes need not wait for fsync; a batch syncs if any of its
 	// writes do.
 	noSync bool
@@ -83,7 +88,14 @@ func newDB(ctx context.Context, write, read *sql.DB, j *journal) (*DB, error) {
 // noSyncWrite is a write whose batch need not wait for fsync, unless a
 // batch-mate does.
 func noSyncWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
-	return &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true}
+	req := newWrite(ctx, fn)
+	req.noSync = true
+	return req
+}
+
+// newWrite is a write of fn for ctx's caller.
+func newWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
+	return &writeReq{ctx: ctx, fn: fn, check: parley.PendingSession(ctx), done: make(chan struct{})}
 }
 
 func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
@@ -227,7 +239,9 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 				failAll(batch, fatal)
 				return true
 			}
-		} else {
+		} else if req.err = confirmIn(ctx, t, req.check); errors.Is(req.err, parley.ErrInvalidToken) {
+			continue // the confirmation changed nothing: the batch goes on without this write
+		} else if req.err == nil {
 			req.err = runWrite(req.fn, t)
 		}
 		if req.err == nil {
@@ -289,7 +303,10 @@ func (db *DB) runInSavepoint(ctx context.Context, req *writeReq, t *txn) (err, f
 	if fatal := db.execWrite(ctx, "SAVEPOINT w"); fatal != nil {
 		return nil, fatal
 	}
-	if err = runWrite(req.fn, t); err != nil {
+	if err = confirmIn(ctx, t, req.check); err == nil {
+		err = runWrite(req.fn, t)
+	}
+	if err != nil {
 		if fatal := db.execWrite(ctx, "ROLLBACK TO w"); fatal != nil {
 			return err, fatal
 		}
