@@ -2,9 +2,9 @@
 -- and sender. PostgreSQL checks a foreign key of each row inserted by a
 -- query that locks the row it refers to (FOR KEY SHARE): every send locked
 -- its sender's row in users, which writes the lock into the row, and
--- PostgreSQL's WAL, as an update would. In W1 that was a third of what a
--- send cost PostgreSQL beyond the floor's one insert (bench/README.md,
--- "Messages without foreign keys").
+-- PostgreSQL's WAL, as an update would. Without the keys PostgreSQL
+-- spends 14-24% less CPU on a send in W1 (bench/README.md, "Messages
+-- without foreign keys").
 --
 -- What the keys guarded holds without them: a message's thread number is
 -- read from the thread's row, locked by the same statement; its sender's
