@@ -14,7 +14,8 @@ import (
 // PostMessage numbers each message after the last, stores it, moves the
 // sender's read marker to it and records the thread's activity; a taken
 // idempotency key is ECONFLICT and takes no number; a thread that does not
-// exist is ENOTFOUND.
+// exist is ENOTFOUND; a sender who does not exist is refused, and takes
+// no number either.
 func TestMessages_PostMessageTakesTheNextSeq(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -50,6 +51,11 @@ func TestMessages_PostMessageTakesTheNextSeq(t *testing.T) {
 		}
 		if _, err := post(parley.NewID(), "k4", last); parley.ErrorCode(err) != parley.ENOTFOUND {
 			t.Fatalf("an unknown thread: %v, want ENOTFOUND", err)
+		}
+		stranger := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: parley.UserRef{ID: parley.NewID()},
+			Kind: parley.MessageKindText, Text: "from no one", CreatedAt: last}
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, stranger) }); err == nil {
+			t.Fatal("a sender who does not exist posted")
 		}
 		err := db.Read(ctx, func(tx parley.Tx) error {
 			got, err := tx.FindThreadByID(ctx, th.ID)
