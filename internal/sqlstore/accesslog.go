@@ -70,12 +70,34 @@ func (t *txn) findAccessHeads(ctx context.Context, userIDs []string, heads map[s
 	return nil
 }
 
-// createAccessHeads, where writes lock what they read, gives each member
-// without an access log a head at seq 0, so that there is a row to lock.
-func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
-	if t.locked == "" {
+// lockAccessHeads puts the heads of the members' logs into heads, as
+// findAccessHeads does, and, where writes lock what they read, locks them.
+// A member without an access log is given a head at seq 0 first, so that
+// there is a row to lock. Most members have one: the heads are looked for
+// first, and only the members not found are given one and looked for
+// again, which saves a round trip on PostgreSQL.
+func (t *txn) lockAccessHeads(ctx context.Context, members []string, heads map[string]parley.AccessHead) error {
+	if err := t.findAccessHeads(ctx, members, heads); err != nil || t.locked == "" {
+		return err
+	}
+	var missing []string
+	for _, id := range members {
+		if heads[id].Seq == 0 {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
 		return nil
 	}
+	if err := t.createAccessHeads(ctx, missing); err != nil {
+		return err
+	}
+	return t.findAccessHeads(ctx, missing, heads)
+}
+
+// createAccessHeads gives each member without an access log a head at seq
+// 0.
+func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
 	for chunk := range slices.Chunk(members, accessChunk) {
 		rows := make([]string, len(chunk))
 		args := make([]any, 0, len(chunk)+1)
@@ -108,13 +130,11 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 		}
 	}
 	// Heads are locked, where writes lock what they read, in one order,
-	// so that two transactions appending for the same members neither
-	// deadlock nor chain onto the same entry.
+	// so that two transactions appending for the same members do not
+	// chain onto the same entry, and deadlock only over members new to
+	// the log (PostgreSQL then ends one, and the write runs again).
 	slices.Sort(members)
-	if err := t.createAccessHeads(ctx, members); err != nil {
-		return err
-	}
-	if err := t.findAccessHeads(ctx, members, heads); err != nil {
+	if err := t.lockAccessHeads(ctx, members, heads); err != nil {
 		return err
 	}
 	entries := parley.Chain(heads, records)
