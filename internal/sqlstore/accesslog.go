@@ -119,6 +119,14 @@ func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
 const accessEntryColumns = 15
 
 func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) error {
+	if err := t.settle(ctx); err != nil {
+		return err
+	}
+	return t.appendAccess(ctx, records)
+}
+
+// appendAccess is AppendAccess once the journal of reads is folded.
+func (t *txn) appendAccess(ctx context.Context, records []parley.AccessRecord) error {
 	var members []string
 	heads := map[string]parley.AccessHead{}
 	for _, r := range records {
