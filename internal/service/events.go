@@ -154,8 +154,9 @@ var eventScopes = map[string]parley.Scopes{
 // EUNAUTHORIZED and the stream should end, as it should on any error, such
 // as for a grants.ended event about the app's grant, or a sessions.ended
 // event about a member's session. An event an app may receive is logged,
-// for everyone in its thread, before it is sent. Control events are never
-// sent.
+// for everyone in its thread, before it is sent, once for all the streams
+// of the app's grant that deliver it (logDelivery). Control events are
+// never sent.
 func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool, error) {
 	c := e.caller
 	// The event as published: what follows may make another of it.
