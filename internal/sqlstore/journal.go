@@ -136,23 +136,24 @@ func (t *txn) foldInside(ctx context.Context) error {
 // foldedBy ends a batch: it drops the lines the batch folded, by fold up
 // to upTo, or inside its writes.
 func (db *DB) foldedBy(fold *writeReq, upTo int64) {
+	if db.journal.foldedInside() {
+		ctx := context.Background()
+		var folded int64
+		s, err := db.writeStmts.get(ctx, `SELECT folded FROM access_journal`)
+		if err == nil {
+			err = s.QueryRowContext(ctx).Scan(&folded)
+		}
+		if err == nil {
+			db.journal.folded(folded, nil)
+		}
+		// Otherwise the lines stay pending: the next fold, due or inside
+		// a write, skips those the database holds already.
+	}
+	// Last, so that a failure of the batch's own fold is what the journal
+	// reports.
 	if fold != nil {
 		db.journal.folded(upTo, fold.err)
 	}
-	if !db.journal.foldedInside() {
-		return
-	}
-	ctx := context.Background()
-	var folded int64
-	s, err := db.writeStmts.get(ctx, `SELECT folded FROM access_journal`)
-	if err == nil {
-		err = s.QueryRowContext(ctx).Scan(&folded)
-	}
-	if err == nil {
-		db.journal.folded(folded, nil)
-	}
-	// Otherwise the lines stay pending: the next fold, due or inside a
-	// write, skips those the database holds already.
 }
 
 // segmentSize is the size at which a fold seals a segment.
