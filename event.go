@@ -58,6 +58,10 @@ type EventTicket struct {
 // Event is one change a member's clients learn of in real time. Data is
 // encoded once, when the event is made, and shared by every recipient.
 type Event struct {
+	// ID tells this event from every other, on every node: the realtime
+	// streams of one app under one grant that deliver the same event log
+	// it once. An event without one is logged by each stream.
+	ID       string          `json:"-"`
 	Type     string          `json:"type"`
 	ThreadID string          `json:"thread_id"`
 	Data     json.RawMessage `json:"data"`
@@ -68,13 +72,14 @@ type Event struct {
 	MessageID string `json:"-"`
 }
 
-// NewEvent returns an event of type typ about a thread, carrying data as JSON.
+// NewEvent returns a new event of type typ about a thread, carrying data as
+// JSON.
 func NewEvent(typ, threadID string, data any) Event {
 	b, err := json.Marshal(data)
 	if err != nil {
 		panic("parley: event data does not encode: " + err.Error()) // our own types always encode
 	}
-	return Event{Type: typ, ThreadID: threadID, Data: b}
+	return Event{ID: NewID(), Type: typ, ThreadID: threadID, Data: b}
 }
 
 // MessageDeleted is the data of a message.deleted event.

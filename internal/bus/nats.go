@@ -105,6 +105,7 @@ var _ parley.Bus = (*NATS)(nil)
 // whole Event, with the fields Event keeps out of its JSON.
 type envelope struct {
 	To        []string        `json:"to"`
+	ID        string          `json:"id,omitempty"`
 	Type      string          `json:"type"`
 	ThreadID  string          `json:"thread_id,omitempty"`
 	Data      json.RawMessage `json:"data"`
@@ -214,7 +215,7 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	for to := range slices.Chunk(userIDs, maxRecipients) {
-		data, err := json.Marshal(envelope{To: to, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data, Seq: ev.Seq, MessageID: ev.MessageID})
+		data, err := json.Marshal(envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data, Seq: ev.Seq, MessageID: ev.MessageID})
 		if err != nil {
 			return fmt.Errorf("bus: encode %s event: %w", ev.Type, err)
 		}
@@ -255,7 +256,7 @@ func (b *NATS) receive(msg jetstream.Msg) {
 		return
 	}
 	b.local.Publish(context.Background(), env.To, parley.Event{
-		Type: env.Type, ThreadID: env.ThreadID, Data: env.Data, Seq: env.Seq, MessageID: env.MessageID,
+		ID: env.ID, Type: env.Type, ThreadID: env.ThreadID, Data: env.Data, Seq: env.Seq, MessageID: env.MessageID,
 	})
 }
 

@@ -73,3 +73,55 @@ func TestEvents_AppStreamLogsWhoIsInTheThreadNow(t *testing.T) {
 		t.Error("carol, who left, is told of an event sent after she left")
 	}
 }
+
+// TestEvents_AppStreamsOfOneGrantLogAnEventOnce: an app that holds several
+// streams under one grant reads an event once, as far as the members'
+// logs are concerned: 8 streams delivering one message leave one entry in
+// the log of each member of the thread. Another app's streams, under its
+// own grant, leave entries of their own.
+func TestEvents_AppStreamsOfOneGrantLogAnEventOnce(t *testing.T) {
+	const streams = 8
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	apps := map[string][]*client.EventStream{}
+	for _, name := range []string{"Films", "Diary"} {
+		partner := w.env.MustPartner(t, name)
+		tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+			apptest.Answer{ThreadScope: "selected", Threads: []string{w.aliceBob}})
+		app := w.env.Client.WithToken(tok.AccessToken)
+		for range streams {
+			apps[partner.App.ClientID] = append(apps[partner.App.ClientID], mustEvents(t, app))
+		}
+	}
+	sent := apptest.MustSend(t, w.bob, w.aliceBob, "to every stream")
+	for clientID, list := range apps {
+		for i, stream := range list {
+			for {
+				ev, err := stream.Next(ctx)
+				if err != nil {
+					t.Fatalf("%s's stream %d: %v", clientID, i, err)
+				}
+				if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), sent.ID) {
+					break
+				}
+			}
+		}
+	}
+	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
+		logged := map[string]int{}
+		for _, e := range accessLog(t, c, "?limit=100").Entries {
+			if e.Action == "messages.read" && slices.Equal(e.MessageIDs, []string{sent.ID}) {
+				logged[e.ClientID]++
+			}
+		}
+		for clientID := range apps {
+			if logged[clientID] != 1 {
+				t.Errorf("%s's log holds %d entries of %s's %d streams receiving the message, want 1", name, logged[clientID], clientID, streams)
+			}
+		}
+		if v := verifyLog(t, c); !v.Intact {
+			t.Errorf("%s's log: %+v", name, v)
+		}
+	}
+}

@@ -15,7 +15,8 @@ import (
 // data appends an entry to the log of each member whose data it touched,
 // in the transaction of the change, or before a read's data is returned.
 // A thread's data belongs to everyone in it, so a thread access is logged
-// for each participant.
+// for each participant. An event that several realtime streams of one app
+// deliver under one grant is one access, logged once (logDelivery).
 
 // access is one access by an app to log: what it did, in which thread, to
 // whose data, and which messages it touched.

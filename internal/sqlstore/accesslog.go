@@ -70,12 +70,34 @@ func (t *txn) findAccessHeads(ctx context.Context, userIDs []string, heads map[s
 	return nil
 }
 
-// createAccessHeads, where writes lock what they read, gives each member
-// without an access log a head at seq 0, so that there is a row to lock.
-func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
-	if t.locked == "" {
+// lockAccessHeads puts the heads of the members' logs into heads, as
+// findAccessHeads does, and, where writes lock what they read, locks them.
+// A member without an access log is given a head at seq 0 first, so that
+// there is a row to lock. Most members have one: the heads are looked for
+// first, and only the members not found are given one and looked for
+// again, which saves a round trip on PostgreSQL.
+func (t *txn) lockAccessHeads(ctx context.Context, members []string, heads map[string]parley.AccessHead) error {
+	if err := t.findAccessHeads(ctx, members, heads); err != nil || t.locked == "" {
+		return err
+	}
+	var missing []string
+	for _, id := range members {
+		if heads[id].Seq == 0 {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
 		return nil
 	}
+	if err := t.createAccessHeads(ctx, missing); err != nil {
+		return err
+	}
+	return t.findAccessHeads(ctx, missing, heads)
+}
+
+// createAccessHeads gives each member without an access log a head at seq
+// 0.
+func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
 	for chunk := range slices.Chunk(members, accessChunk) {
 		rows := make([]string, len(chunk))
 		args := make([]any, 0, len(chunk)+1)
@@ -97,6 +119,14 @@ func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
 const accessEntryColumns = 15
 
 func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) error {
+	if err := t.settle(ctx); err != nil {
+		return err
+	}
+	return t.appendAccess(ctx, records)
+}
+
+// appendAccess is AppendAccess once the journal of reads is folded.
+func (t *txn) appendAccess(ctx context.Context, records []parley.AccessRecord) error {
 	var members []string
 	heads := map[string]parley.AccessHead{}
 	for _, r := range records {
@@ -108,13 +138,11 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 		}
 	}
 	// Heads are locked, where writes lock what they read, in one order,
-	// so that two transactions appending for the same members neither
-	// deadlock nor chain onto the same entry.
+	// so that two transactions appending for the same members do not
+	// chain onto the same entry, and deadlock only over members new to
+	// the log (PostgreSQL then ends one, and the write runs again).
 	slices.Sort(members)
-	if err := t.createAccessHeads(ctx, members); err != nil {
-		return err
-	}
-	if err := t.findAccessHeads(ctx, members, heads); err != nil {
+	if err := t.lockAccessHeads(ctx, members, heads); err != nil {
 		return err
 	}
 	entries := parley.Chain(heads, records)
@@ -155,9 +183,11 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 }
 
 // pgInsertAccess inserts the chained entries and moves the members' heads
-// on PostgreSQL: each in one statement of the same text however many rows,
-// the rows passed as one array per column. (SQLite has no arrays, and binds
-// many parameters slowly: it writes in chunks of accessChunk rows.)
+// on PostgreSQL, in one statement of the same text however many rows: the
+// rows passed as one array per column, and the heads moved by the same
+// statement, as each statement costs a round trip. (SQLite has no arrays,
+// and binds many parameters slowly: it writes in chunks of accessChunk
+// rows.)
 func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry, members []string, heads map[string]parley.AccessHead) error {
 	var c struct {
 		users, clients, apps, grants, actions, threads, by, ids []string
@@ -172,25 +202,23 @@ func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry,
 		c.firsts, c.lasts = append(c.firsts, e.FirstSeq), append(c.lasts, e.LastSeq)
 		c.prevs, c.hashes = append(c.prevs, e.PrevHash), append(c.hashes, e.Hash)
 	}
-	_, err := t.exec(ctx, `
-		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
-			message_ids, message_count, first_seq, last_seq, prev_hash, hash)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[])`,
-		c.users, c.seqs, c.ats, c.clients, c.apps, c.grants, c.actions, c.threads, c.by, c.ids, c.counts,
-		c.firsts, c.lasts, c.prevs, c.hashes)
-	if err != nil {
-		return mapError("append access entries", err)
-	}
 	seqs, hashes := make([]int64, len(members)), make([][]byte, len(members))
 	for i, id := range members {
 		seqs[i], hashes[i] = heads[id].Seq, heads[id].Hash
 	}
-	_, err = t.exec(ctx, `
+	_, err := t.exec(ctx, `
+		WITH appended AS (
+			INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+				message_ids, message_count, first_seq, last_seq, prev_hash, hash)
+			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[])
+		)
 		INSERT INTO access_log_heads (user_id, seq, hash)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
-		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, members, seqs, hashes)
-	return mapError("move access heads", err)
+		SELECT * FROM unnest($16::text[], $17::bigint[], $18::bytea[])
+		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+		c.users, c.seqs, c.ats, c.clients, c.apps, c.grants, c.actions, c.threads, c.by, c.ids, c.counts,
+		c.firsts, c.lasts, c.prevs, c.hashes, members, seqs, hashes)
+	return mapError("append access entries", err)
 }
 
 // placeholders returns n numbered placeholders from $first on, comma-separated.

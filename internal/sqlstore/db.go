@@ -212,8 +212,11 @@ type txn struct {
 	// and the driver a watcher goroutine per query.
 	detached bool
 	// settleLog, for reads, folds the journal of reads before the access
-	// log is read. Writes need not: their batch folded it first.
+	// log is read; journal, for SQLite's writes, is the journal a write
+	// folds first, in its own transaction, before it reads or appends to
+	// the access log (foldInside).
 	settleLog func(context.Context) error
+	journal   *journal
 	// queries, for a read, counts its statements, as DB.Queries tells;
 	// nil for a write.
 	queries *atomic.Uint64
@@ -226,12 +229,16 @@ func (t *txn) count() {
 	}
 }
 
-// settle folds the journal of reads into the access log before a read of it.
+// settle folds the journal of reads into the access log before a read of
+// it, or a write's append to it.
 func (t *txn) settle(ctx context.Context) error {
-	if t.settleLog == nil {
-		return nil
+	switch {
+	case t.journal != nil:
+		return t.foldInside(ctx)
+	case t.settleLog != nil:
+		return t.settleLog(ctx)
 	}
-	return t.settleLog(ctx)
+	return nil
 }
 
 func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -6,10 +6,11 @@ package sqlstore
 // round trip through the writer. The journal instead appends a read's
 // records as one line to a file with one write(2), which survives a crash of
 // the server as a commit with synchronous=NORMAL does. The writer folds the
-// pending lines into the log: at the start of every batch, so that writes
-// and the log's readers find them there, in order; and otherwise foldDelay
-// after a line arrives, so that a busy stream of reads folds many lines in
-// one transaction.
+// pending lines into the log foldDelay after a line arrives, so that a busy
+// stream of reads folds many lines in one transaction, and before anyone
+// reads the log: a read of it asks the writer for a fold first, and a write
+// that reads or appends to it folds the pending lines first, in its own
+// transaction (foldInside), so that everyone finds them there, in order.
 //
 // The journal is a series of segment files next to the database,
 // "<db>-access-journal.<n>", n the number of the segment's first line, and
@@ -70,7 +71,10 @@ func (db *DB) foldJournal(ctx context.Context) error {
 	if last == 0 {
 		return nil
 	}
-	// Every batch folds first, so an empty write is enough.
+	// A batch folds first when a fold is due, so an empty write is enough.
+	db.journal.mu.Lock()
+	db.journal.due = true
+	db.journal.mu.Unlock()
 	err := db.queueWrite(ctx, noSyncWrite(ctx, func(parley.Tx) error { return nil }))
 	if err != nil {
 		return err
@@ -79,26 +83,77 @@ func (db *DB) foldJournal(ctx context.Context) error {
 }
 
 // foldWrite returns the write that folds the pending reads into the access
-// log and the number of the last line it folds, or nil if none is pending.
-func (db *DB) foldWrite() (*writeReq, int64) {
-	lines := db.journal.take()
+// log and the number of the last line it folds, or nil if none is pending
+// or, unless force, no fold is due.
+func (db *DB) foldWrite(force bool) (*writeReq, int64) {
+	lines := db.journal.take(force)
 	if len(lines) == 0 {
 		return nil, 0
 	}
+	upTo := lines[len(lines)-1].n
+	ctx := context.Background()
+	fold := func(tx parley.Tx) error { return tx.(*txn).fold(ctx, lines) }
+	return noSyncWrite(ctx, fold), upTo
+}
+
+// fold appends the records of journaled lines to the access log and
+// records, in the same transaction, the last line folded.
+func (t *txn) fold(ctx context.Context, lines []journalLine) error {
 	var records []parley.AccessRecord
 	for _, l := range lines {
 		records = append(records, l.records...)
 	}
-	upTo := lines[len(lines)-1].n
-	ctx := context.Background()
-	fold := func(tx parley.Tx) error {
-		if err := tx.AppendAccess(ctx, records); err != nil {
-			return err
-		}
-		_, err := tx.(*txn).exec(ctx, `UPDATE access_journal SET folded = $1`, upTo)
-		return mapError("record the journal folded", err)
+	if err := t.appendAccess(ctx, records); err != nil {
+		return err
 	}
-	return noSyncWrite(ctx, fold), upTo
+	_, err := t.exec(ctx, `UPDATE access_journal SET folded = $1`, lines[len(lines)-1].n)
+	return mapError("record the journal folded", err)
+}
+
+// foldInside folds, in a write's transaction, the lines pending and not
+// yet folded in it, so that what the write reads of the access log, or
+// appends to it, comes after the reads journaled before it. The lines stay
+// pending until the batch commits (foldedBy).
+func (t *txn) foldInside(ctx context.Context) error {
+	lines := t.journal.pendingLines()
+	if len(lines) == 0 {
+		return nil
+	}
+	// The transaction knows what it folded already, even where a
+	// savepoint undid it.
+	var folded int64
+	if err := t.queryRow(ctx, "journal folded", `SELECT folded FROM access_journal`, nil, &folded); err != nil {
+		return mapError("find the journal folded", err)
+	}
+	i, _ := slices.BinarySearchFunc(lines, folded+1, func(l journalLine, n int64) int { return cmp.Compare(l.n, n) })
+	if i == len(lines) {
+		return nil
+	}
+	t.journal.foldingInside()
+	return t.fold(ctx, lines[i:])
+}
+
+// foldedBy ends a batch: it drops the lines the batch folded, by fold up
+// to upTo, or inside its writes.
+func (db *DB) foldedBy(fold *writeReq, upTo int64) {
+	if db.journal.foldedInside() {
+		ctx := context.Background()
+		var folded int64
+		s, err := db.writeStmts.get(ctx, `SELECT folded FROM access_journal`)
+		if err == nil {
+			err = s.QueryRowContext(ctx).Scan(&folded)
+		}
+		if err == nil {
+			db.journal.folded(folded, nil)
+		}
+		// Otherwise the lines stay pending: the next fold, due or inside
+		// a write, skips those the database holds already.
+	}
+	// Last, so that a failure of the batch's own fold is what the journal
+	// reports.
+	if fold != nil {
+		db.journal.folded(upTo, fold.err)
+	}
 }
 
 // segmentSize is the size at which a fold seals a segment.
@@ -126,6 +181,8 @@ type journal struct {
 	pending   []journalLine
 	sealed    []segment // segments to remove once their lines are folded
 	scheduled bool      // a fold is due within foldDelay
+	due       bool      // a fold is due at the start of the next batch
+	inside    bool      // a write of the batch being run folded lines
 	failure   error     // why the last fold failed, if it did
 }
 
@@ -314,12 +371,15 @@ func (j *journal) seal() {
 	j.file = nil
 }
 
-// take returns the pending lines to fold, sealing the current segment if
-// it is full.
-func (j *journal) take() []journalLine {
+// take returns the pending lines to fold, if a fold is due or force, and
+// seals the current segment if it is full.
+func (j *journal) take(force bool) []journalLine {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.scheduled = false
+	if !j.due && !force {
+		return nil
+	}
+	j.due, j.scheduled = false, false
 	if len(j.pending) == 0 {
 		return nil
 	}
@@ -327,6 +387,30 @@ func (j *journal) take() []journalLine {
 		j.seal()
 	}
 	return slices.Clip(j.pending)
+}
+
+// pendingLines returns the lines not yet folded.
+func (j *journal) pendingLines() []journalLine {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clip(j.pending)
+}
+
+// foldingInside notes that a write of the batch being run folds lines.
+func (j *journal) foldingInside() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.inside = true
+}
+
+// foldedInside reports whether a write of the batch just run folded lines,
+// and forgets it.
+func (j *journal) foldedInside() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	inside := j.inside
+	j.inside = false
+	return inside
 }
 
 // folded ends a fold of the lines up to upTo: it drops them and the sealed
@@ -340,6 +424,11 @@ func (j *journal) folded(upTo int64, err error) {
 	}
 	i, _ := slices.BinarySearchFunc(j.pending, upTo+1, func(l journalLine, n int64) int { return cmp.Compare(l.n, n) })
 	j.pending = slices.Clone(j.pending[i:])
+	if len(j.pending) == 0 {
+		// A fold scheduled may find nothing to fold, and not take:
+		// the next line schedules one.
+		j.scheduled = false
+	}
 	j.sealed = slices.DeleteFunc(j.sealed, func(s segment) bool {
 		return s.last <= upTo && os.Remove(s.path) == nil
 	})

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,5 +257,50 @@ func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
 	db.Close()
 	if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
 		t.Fatalf("after a clean close, segments %v are left", left)
+	}
+}
+
+// A write that reads the access log finds the reads journaled before it,
+// and a write that failed after folding them, in its own transaction,
+// leaves them to the next fold: each is in the log once.
+func TestLogReads_FoldedInsideWrites(t *testing.T) {
+	sqlstoretest.Each(t, testLogReads_FoldedInsideWrites)
+}
+
+func testLogReads_FoldedInsideWrites(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	ids := mustUsers(t, db, "alice", "bob")
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	failed := errors.New("the write fails after appending")
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		revoked := parley.AccessRecord{Entry: parley.AccessEntry{At: parley.Now(), Action: parley.ActionGrantRevoked}, UserIDs: ids[:1]}
+		if err := tx.AppendAccess(ctx, []parley.AccessRecord{revoked}); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("the failing write: %v", err)
+	}
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err != nil {
+		t.Fatal(err)
+	}
+	var head parley.AccessHead
+	err = db.Write(ctx, func(tx parley.Tx) error {
+		heads, err := tx.FindAccessHeads(ctx, ids[1:])
+		head = heads[0]
+		return err
+	})
+	if err != nil || head.Seq != 2 {
+		t.Fatalf("bob's head as a write reads it: %+v (%v), want both reads in", head, err)
+	}
+	var got []string
+	for _, e := range logOf(t, db, ids[0]) {
+		got = append(got, e.Action+" "+strings.Join(e.MessageIDs, " "))
+	}
+	if strings.Join(got, ", ") != "messages.read m1, messages.read m2" {
+		t.Fatalf("alice's log: %v; want each read once, and nothing of the failed write", got)
 	}
 }

@@ -11,11 +11,12 @@ package sqlstore
 // batch-mates still commit. Failures are rare on the hot path, and the two
 // statements a savepoint costs per write are not.
 //
-// The records of reads wait in a journal (journal.go) that each batch
-// folds into the access log first. A batch that only folds commits with
-// synchronous=NORMAL: in WAL mode the commit is in the log file, safe from
-// a crash of the server as the journal was, and the next synchronous=FULL
-// commit fsyncs it with its own.
+// The records of reads wait in a journal (journal.go) that a batch folds
+// into the access log first when a fold is due, and that a write folds in
+// its own transaction before it reads or appends to the access log. A
+// batch that only folds commits with synchronous=NORMAL: in WAL mode the
+// commit is in the log file, safe from a crash of the server as the
+// journal was, and the next synchronous=FULL commit fsyncs it with its own.
 //
 // When writes pause, the writer empties the WAL into the database file
 // (restLog), so that a server at rest keeps no WAL on disk; under load
@@ -183,19 +184,17 @@ func (db *DB) failQueued() {
 }
 
 // commit runs a batch of writes in one transaction, after the fold of the
-// pending reads: optimistically first, then, if any write failed, again with
-// savepoints.
+// pending reads if one is due (or the batch is nil, at close):
+// optimistically first, then, if any write failed, again with savepoints.
 func (db *DB) commit(batch []*writeReq) {
-	fold, upTo := db.foldWrite()
+	fold, upTo := db.foldWrite(batch == nil)
 	if fold != nil {
 		batch = append([]*writeReq{fold}, batch...)
 	}
 	if len(batch) > 0 {
 		db.runBatch(batch)
 	}
-	if fold != nil {
-		db.journal.folded(upTo, fold.err)
-	}
+	db.foldedBy(fold, upTo)
 	for _, req := range batch {
 		close(req.done)
 	}
@@ -224,7 +223,7 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 	// A cancelled request must not interrupt a statement: SQLite would roll
 	// back the whole batch's transaction. Cancellation is honoured before a
 	// write starts, above.
-	t := &txn{stmts: &db.writeStmts, detached: true}
+	t := &txn{stmts: &db.writeStmts, detached: true, journal: db.journal}
 	ran := 0
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
