@@ -112,7 +112,7 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgDurable))
 	}
-	return db.noteWrite(db.queueWrite(ctx, newWrite(ctx, fn)))
+	return db.noteWrite(db.queueWrite(ctx, newWrite(ctx, fn, false)))
 }
 
 // WriteOne is Write on SQLite, where the writer's transaction holds a
@@ -132,7 +132,7 @@ func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.write(ctx, fn, pgLazy))
 	}
-	return db.noteWrite(db.queueWrite(ctx, noSyncWrite(ctx, fn)))
+	return db.noteWrite(db.queueWrite(ctx, newWrite(ctx, fn, true)))
 }
 
 // runWrite calls a write's function, turning a panic into its error.

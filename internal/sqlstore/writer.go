@@ -86,17 +86,17 @@ func newDB(ctx context.Context, write, read *sql.DB, j *journal) (*DB, error) {
 	return db, nil
 }
 
-// noSyncWrite is a write whose batch need not wait for fsync, unless a
+// noSyncWrite is the store's own write, of no caller's (the fold of the
+// journal of reads), whose batch need not wait for fsync unless a
 // batch-mate does.
 func noSyncWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
-	req := newWrite(ctx, fn)
-	req.noSync = true
-	return req
+	return &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true}
 }
 
-// newWrite is a write of fn for ctx's caller.
-func newWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
-	return &writeReq{ctx: ctx, fn: fn, check: parley.PendingSession(ctx), done: make(chan struct{})}
+// newWrite is a write of fn for ctx's caller, whose session, if pending,
+// the writer confirms first; noSync as noSyncWrite's.
+func newWrite(ctx context.Context, fn func(parley.Tx) error, noSync bool) *writeReq {
+	return &writeReq{ctx: ctx, fn: fn, check: parley.PendingSession(ctx), done: make(chan struct{}), noSync: noSync}
 }
 
 func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
