@@ -92,7 +92,14 @@ func (db *DB) foldWrite(force bool) (*writeReq, int64) {
 	}
 	upTo := lines[len(lines)-1].n
 	ctx := context.Background()
-	fold := func(tx parley.Tx) error { return tx.(*txn).fold(ctx, lines) }
+	fold := func(tx parley.Tx) error {
+		t := tx.(*txn)
+		rest, err := t.notFolded(ctx, lines)
+		if err != nil || len(rest) == 0 {
+			return err
+		}
+		return t.fold(ctx, rest)
+	}
 	return noSyncWrite(ctx, fold), upTo
 }
 
@@ -119,18 +126,25 @@ func (t *txn) foldInside(ctx context.Context) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	// The transaction knows what it folded already, even where a
-	// savepoint undid it.
-	var folded int64
-	if err := t.queryRow(ctx, "journal folded", `SELECT folded FROM access_journal`, nil, &folded); err != nil {
-		return mapError("find the journal folded", err)
-	}
-	i, _ := slices.BinarySearchFunc(lines, folded+1, func(l journalLine, n int64) int { return cmp.Compare(l.n, n) })
-	if i == len(lines) {
-		return nil
+	rest, err := t.notFolded(ctx, lines)
+	if err != nil || len(rest) == 0 {
+		return err
 	}
 	t.journal.foldingInside()
-	return t.fold(ctx, lines[i:])
+	return t.fold(ctx, rest)
+}
+
+// notFolded returns those of lines that the database does not hold folded
+// yet. The transaction knows what it folded already, even where a
+// savepoint undid it, and what a batch folded whose end the journal did
+// not learn of (foldedBy).
+func (t *txn) notFolded(ctx context.Context, lines []journalLine) ([]journalLine, error) {
+	var folded int64
+	if err := t.queryRow(ctx, "journal folded", `SELECT folded FROM access_journal`, nil, &folded); err != nil {
+		return nil, mapError("find the journal folded", err)
+	}
+	i, _ := slices.BinarySearchFunc(lines, folded+1, func(l journalLine, n int64) int { return cmp.Compare(l.n, n) })
+	return lines[i:], nil
 }
 
 // foldedBy ends a batch: it drops the lines the batch folded, by fold up
@@ -371,8 +385,7 @@ func (j *journal) seal() {
 	j.file = nil
 }
 
-// take returns the pending lines to fold, if a fold is due or force, and
-// seals the current segment if it is full.
+// take returns the pending lines to fold, if a fold is due or force.
 func (j *journal) take(force bool) []journalLine {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -382,9 +395,6 @@ func (j *journal) take(force bool) []journalLine {
 	j.due, j.scheduled = false, false
 	if len(j.pending) == 0 {
 		return nil
-	}
-	if j.size >= j.sealAt {
-		j.seal()
 	}
 	return slices.Clip(j.pending)
 }
@@ -413,9 +423,10 @@ func (j *journal) foldedInside() bool {
 	return inside
 }
 
-// folded ends a fold of the lines up to upTo: it drops them and the sealed
-// segments that held them, or, when the fold failed with err, keeps them
-// for the next fold.
+// folded ends a fold of the lines up to upTo, due or inside writes: it
+// drops them, seals the current segment if it is full, and removes the
+// sealed segments that held only folded lines; or, when the fold failed
+// with err, keeps them for the next fold.
 func (j *journal) folded(upTo int64, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -428,6 +439,9 @@ func (j *journal) folded(upTo int64, err error) {
 		// A fold scheduled may find nothing to fold, and not take:
 		// the next line schedules one.
 		j.scheduled = false
+	}
+	if j.size >= j.sealAt {
+		j.seal()
 	}
 	j.sealed = slices.DeleteFunc(j.sealed, func(s segment) bool {
 		return s.last <= upTo && os.Remove(s.path) == nil

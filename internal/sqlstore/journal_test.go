@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -302,5 +303,41 @@ func testLogReads_FoldedInsideWrites(t *testing.T, db *sqlstore.DB) {
 	}
 	if strings.Join(got, ", ") != "messages.read m1, messages.read m2" {
 		t.Fatalf("alice's log: %v; want each read once, and nothing of the failed write", got)
+	}
+}
+
+// Reads folded inside the writes that follow them, before their own fold
+// comes due, still let the journal seal its full segments and remove them
+// once folded: the journal does not grow without bound.
+func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
+	db, path := mustOpen(t)
+	ctx := context.Background()
+	sqlstore.SealSegmentsAt(db, 1)
+	ids := mustUsers(t, db, "alice", "bob")
+	for range 20 {
+		if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Write(ctx, func(tx parley.Tx) error {
+			r := parley.AccessRecord{Entry: parley.AccessEntry{At: parley.Now(), Action: parley.ActionGrantRevoked}, UserIDs: ids[:1]}
+			return tx.AppendAccess(ctx, []parley.AccessRecord{r})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(25 * time.Millisecond) // the fold the read scheduled comes due and finds nothing
+	}
+	if n := len(logOf(t, db, ids[1])); n != 20 {
+		t.Fatalf("bob's log has %d entries, want 20", n)
+	}
+	left, _ := filepath.Glob(path + "-access-journal.[0-9]*")
+	var size int64
+	for _, p := range left {
+		if fi, err := os.Stat(p); err == nil {
+			size += fi.Size()
+		}
+	}
+	if size > 0 {
+		t.Fatalf("every line folded and segments sealed at 1 byte, yet %v hold %d bytes", left, size)
 	}
 }
