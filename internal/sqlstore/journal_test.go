@@ -112,7 +112,7 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err != nil {
 		t.Fatal(err)
 	}
-	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
+	segments := journalSegments(path)
 	if len(segments) != 2 {
 		t.Fatalf("segments %v", segments)
 	}
@@ -126,7 +126,7 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 		t.Fatalf("bob's log after the restart: %+v", log)
 	}
 	db.Close()
-	if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
+	if left := journalSegments(path); len(left) != 0 {
 		t.Errorf("folded segments left behind: %v", left)
 	}
 
@@ -173,7 +173,7 @@ func crashedWithARead(t *testing.T) (path string, ids []string, segment string, 
 	if err := sqlstore.JournalReads(path, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
 		t.Fatal(err)
 	}
-	segments, _ := filepath.Glob(path + "-access-journal.[0-9]*")
+	segments := journalSegments(path)
 	if len(segments) != 1 {
 		t.Fatalf("segments %v", segments)
 	}
@@ -236,10 +236,8 @@ func TestLogReads_JournalBelongsToTheServer(t *testing.T) {
 // Full segments are sealed, and removed once their lines are folded; a
 // clean close removes the last one.
 func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
-	db, path := mustOpen(t)
+	db, path, ids := openSealingEveryLine(t)
 	ctx := context.Background()
-	sqlstore.SealSegmentsAt(db, 1)
-	ids := mustUsers(t, db, "alice", "bob")
 	for i := range 5 {
 		if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
 			t.Fatal(err)
@@ -247,7 +245,7 @@ func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
 		if log := logOf(t, db, ids[1]); len(log) != i+1 {
 			t.Fatalf("after read %d, bob's log has %d entries", i+1, len(log))
 		}
-		if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
+		if left := journalSegments(path); len(left) != 0 {
 			t.Fatalf("after read %d, segments %v are left", i+1, left)
 		}
 	}
@@ -256,9 +254,25 @@ func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if left, _ := filepath.Glob(path + "-access-journal.[0-9]*"); len(left) != 0 {
+	if left := journalSegments(path); len(left) != 0 {
 		t.Fatalf("after a clean close, segments %v are left", left)
 	}
+}
+
+// openSealingEveryLine opens a store whose journal seals its segment at
+// every line, with two members, alice and bob.
+func openSealingEveryLine(t *testing.T) (db *sqlstore.DB, path string, ids []string) {
+	t.Helper()
+	db, path = mustOpen(t)
+	sqlstore.SealSegmentsAt(db, 1)
+	return db, path, mustUsers(t, db, "alice", "bob")
+}
+
+// journalSegments lists the segments of the journal of the database at
+// path that are on disk.
+func journalSegments(path string) []string {
+	left, _ := filepath.Glob(path + "-access-journal.[0-9]*")
+	return left
 }
 
 // A write that reads the access log finds the reads journaled before it,
@@ -310,10 +324,8 @@ func testLogReads_FoldedInsideWrites(t *testing.T, db *sqlstore.DB) {
 // comes due, still let the journal seal its full segments and remove them
 // once folded: the journal does not grow without bound.
 func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
-	db, path := mustOpen(t)
+	db, path, ids := openSealingEveryLine(t)
 	ctx := context.Background()
-	sqlstore.SealSegmentsAt(db, 1)
-	ids := mustUsers(t, db, "alice", "bob")
 	for range 20 {
 		if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
 			t.Fatal(err)
@@ -330,14 +342,7 @@ func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
 	if n := len(logOf(t, db, ids[1])); n != 20 {
 		t.Fatalf("bob's log has %d entries, want 20", n)
 	}
-	left, _ := filepath.Glob(path + "-access-journal.[0-9]*")
-	var size int64
-	for _, p := range left {
-		if fi, err := os.Stat(p); err == nil {
-			size += fi.Size()
-		}
-	}
-	if size > 0 {
-		t.Fatalf("every line folded and segments sealed at 1 byte, yet %v hold %d bytes", left, size)
+	if left := journalSegments(path); len(left) != 0 {
+		t.Fatalf("every line folded and segments sealed at 1 byte, yet segments %v are left", left)
 	}
 }
