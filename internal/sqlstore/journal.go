@@ -72,9 +72,7 @@ func (db *DB) foldJournal(ctx context.Context) error {
 		return nil
 	}
 	// A batch folds first when a fold is due, so an empty write is enough.
-	db.journal.mu.Lock()
-	db.journal.due = true
-	db.journal.mu.Unlock()
+	db.journal.markDue()
 	err := db.queueWrite(ctx, noSyncWrite(ctx, func(parley.Tx) error { return nil }))
 	if err != nil {
 		return err
@@ -139,25 +137,28 @@ func (t *txn) foldInside(ctx context.Context) error {
 // savepoint undid it, and what a batch folded whose end the journal did
 // not learn of (foldedBy).
 func (t *txn) notFolded(ctx context.Context, lines []journalLine) ([]journalLine, error) {
-	var folded int64
-	if err := t.queryRow(ctx, "journal folded", `SELECT folded FROM access_journal`, nil, &folded); err != nil {
-		return nil, mapError("find the journal folded", err)
+	folded, err := t.journalFolded(ctx)
+	if err != nil {
+		return nil, err
 	}
 	i, _ := slices.BinarySearchFunc(lines, folded+1, func(l journalLine, n int64) int { return cmp.Compare(l.n, n) })
 	return lines[i:], nil
+}
+
+// journalFolded returns the number of the last journal line the database
+// holds folded.
+func (t *txn) journalFolded(ctx context.Context) (int64, error) {
+	var folded int64
+	err := t.queryRow(ctx, "journal folded", `SELECT folded FROM access_journal`, nil, &folded)
+	return folded, mapError("find the journal folded", err)
 }
 
 // foldedBy ends a batch: it drops the lines the batch folded, by fold up
 // to upTo, or inside its writes.
 func (db *DB) foldedBy(fold *writeReq, upTo int64) {
 	if db.journal.foldedInside() {
-		ctx := context.Background()
-		var folded int64
-		s, err := db.writeStmts.get(ctx, `SELECT folded FROM access_journal`)
-		if err == nil {
-			err = s.QueryRowContext(ctx).Scan(&folded)
-		}
-		if err == nil {
+		t := &txn{stmts: &db.writeStmts, detached: true}
+		if folded, err := t.journalFolded(context.Background()); err == nil {
 			db.journal.folded(folded, nil)
 		}
 		// Otherwise the lines stay pending: the next fold, due or inside
@@ -397,6 +398,13 @@ func (j *journal) take(force bool) []journalLine {
 		return nil
 	}
 	return slices.Clip(j.pending)
+}
+
+// markDue makes a fold due at the start of the next batch.
+func (j *journal) markDue() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.due = true
 }
 
 // pendingLines returns the lines not yet folded.
