@@ -193,7 +193,7 @@ func run(ctx context.Context, o options) (err error) {
 	tr.Proxy = nil
 	tr.MaxIdleConns = 0
 	tr.MaxIdleConnsPerHost = max(2*o.workers, accountWorkers) + 2
-	hc := &http.Client{Transport: tr}
+	hc := &http.Client{Transport: bodyRead{tr}}
 	defer tr.CloseIdleConnections()
 
 	b := &bench{

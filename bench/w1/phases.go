@@ -45,13 +45,19 @@ func body(prefix string) string {
 }
 
 // call runs one request with the per-request timeout and returns its latency:
-// from request start until the client has read the whole body.
+// from request start until the client has read the whole body, before it
+// decodes it (latency.go); or until fn returns, if fn's request read no
+// body to its end.
 func call(ctx context.Context, fn func(ctx context.Context) error) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	var read time.Time
 	start := time.Now()
-	err := fn(ctx)
-	return time.Since(start), err
+	err := fn(withReadSlot(ctx, &read))
+	if read.IsZero() {
+		return time.Since(start), err
+	}
+	return read.Sub(start), err
 }
 
 func (b *bench) runAll(ctx context.Context) error {
