@@ -111,6 +111,12 @@ func run(floorDir, engine string, rounds, sends int, pg string) error {
 	if err := command("go", "build", "-o", w1Bin, "./bench/w1").Run(); err != nil {
 		return fmt.Errorf("build w1: %w", err)
 	}
+	// The databases are this run's own, named by its process: two runs at
+	// once, one waiting for the lock, must not drop each other's.
+	floorDB, w1DB := fmt.Sprintf("compare_floor_%d", os.Getpid()), fmt.Sprintf("compare_w1_%d", os.Getpid())
+	if engine == "postgres" {
+		defer dropDatabases(pg, floorDB, w1DB)
+	}
 	var results []round
 	for i := range rounds {
 		var r round
@@ -118,11 +124,11 @@ func run(floorDir, engine string, rounds, sends int, pg string) error {
 		floorArgs := []string{floorBin, "bench", "-variant", variant, "-n", fmt.Sprint(sends), "-history"}
 		w1Args := []string{w1Bin, "--json", "--sends", fmt.Sprint(sends)}
 		if engine == "postgres" {
-			floorURL, err := freshDatabase(pg, "compare_floor")
+			floorURL, err := freshDatabase(pg, floorDB)
 			if err != nil {
 				return err
 			}
-			w1URL, err := freshDatabase(pg, "compare_w1")
+			w1URL, err := freshDatabase(pg, w1DB)
 			if err != nil {
 				return err
 			}
@@ -187,6 +193,20 @@ func freshDatabase(admin, name string) (string, error) {
 	}
 	cfg := conn.Config()
 	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name), nil
+}
+
+// dropDatabases drops the databases names on the server admin names, as
+// far as it can (a run killed before it leaves its two behind).
+func dropDatabases(admin string, names ...string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	for _, name := range names {
+		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	}
 }
 
 // report prints each round's figures and the medians of the ratios, beside

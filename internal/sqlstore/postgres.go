@@ -32,28 +32,20 @@ package sqlstore
 // in the same round trip as its first statement (pgTx), and a message is
 // posted, its thread's participants read, by one statement
 // (postParticipantMessagePG). A write of that one statement (WriteOne, a
-// member's send) is sent without BEGIN and commits on its own: one round
-// trip, its caller's session lookup aside; other sends are BEGIN with the
-// post, then whatever else they write, and COMMIT.
+// member's send) goes with the other such writes of the moment, in one
+// round trip on one connection (pggroup.go); other sends are BEGIN with
+// the post, then whatever else they write, and COMMIT.
 //
-// Why no group commit of our own, as SQLite's writer does. PostgreSQL
-// already shares one WAL flush among the transactions that commit at
-// once, which is most of what group commit buys; what a batch of our own
-// would save beyond that is a COMMIT round trip per write. The floor's
-// pg-group gets its rate from one statement per batch, which only a
-// server that knows every write's shape can build; a Parley write is a
-// function of several statements, each needing the last one's answer. So
-// a batch of them runs their statements one after the other on one
-// connection, two round trips per send, while writes on a pool run side by
-// side. Tried (one committer per server, a savepoint per write, the next
-// batch running while the last one's COMMIT waited for the disk), it
-// spent less of PostgreSQL's CPU per send, but in W1 on this 2-core
-// machine, side by side with writes on the pool, it sent 0.4 to 1.0 times
-// as many messages (median 0.75 over six pairs of runs), its p99 now
-// better, now worse: the one connection's chain of round trips waits for
-// the scheduler at every step, and on a network each step would add the
-// network's latency, which writes on a pool wait for in parallel
-// (bench/README.md).
+// Only those one-statement writes are grouped. A write of several
+// statements needs each one's answer before the next, so a group of them
+// would be a chain of round trips on one connection. Tried (one committer
+// per server, a savepoint per write, the next batch running while the
+// last one's COMMIT waited for the disk), it spent less of PostgreSQL's
+// CPU per send, but in W1 on this 2-core machine, side by side with
+// writes on the pool, it sent 0.4 to 1.0 times as many messages (median
+// 0.75 over six pairs of runs): the chain waits for the scheduler at
+// every step, and on a network each step would add the network's latency,
+// which writes on a pool wait for in parallel (bench/README.md).
 
 import (
 	"context"
