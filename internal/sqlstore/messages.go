@@ -27,7 +27,7 @@ import (
 // message that has none of them, otherwise a JSON array of the six, which
 // rareFields reads. On SQLite, four columns fewer took about a tenth of
 // the server's CPU off a page of 51 rows (bench/README.md, "History: a
-// page's columns").
+// page's columns, and the client's decoding").
 //
 // A message's row names its thread and its sender by their numbers
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
