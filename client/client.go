@@ -199,11 +199,8 @@ const maxPooledBody = 512 << 10
 //
 // It unmarshals with github.com/go-json-experiment/json (what Go's
 // encoding/json/v2 is made from) set to behave as encoding/json does
-// (DefaultOptionsV1: Do's callers may pass their own types, which may
-// rely on encoding/json's rules, such as names matched whatever their
-// case). It decodes a page of messages in about 60% of encoding/json's
-// CPU time with 40% fewer allocations: it reads the input once, where
-// encoding/json checks all of it before decoding it.
+// (decodeOptions). It decodes a page of messages in about 60% of
+// encoding/json's CPU time with 40% fewer allocations.
 func decodeBody(resp *http.Response, out any) error {
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -218,8 +215,17 @@ func decodeBody(resp *http.Response, out any) error {
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return err
 	}
-	return jsonv2.Unmarshal(buf.Bytes(), out, jsonv1.DefaultOptionsV1())
+	return jsonv2.Unmarshal(buf.Bytes(), out, decodeOptions)
 }
+
+// decodeOptions are encoding/json's rules (DefaultOptionsV1: Do's callers
+// may pass their own types, which may rely on them, such as names matched
+// whatever their case) but for its errors: encoding/json checks the whole
+// input before it decodes any of it, so that a syntax error is reported
+// as such rather than as whatever the decoding met first. That pass cost
+// a fifth of the decoding of a page of messages; without it, the decoder
+// still refuses what is not valid JSON, when it reaches it.
+var decodeOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv1.ReportErrorsWithLegacySemantics(false))
 
 // CreateAccount registers a member.
 func (c *Client) CreateAccount(ctx context.Context, username, password, displayName string) (*User, error) {

@@ -1,9 +1,11 @@
 package client_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
@@ -33,5 +35,37 @@ func TestError_SaysStatusTypeAndDetail(t *testing.T) {
 	err := &client.Error{Status: http.StatusConflict, Type: "urn:parley:problem:conflict", Detail: "already friends"}
 	if got, want := err.Error(), "parley: 409 urn:parley:problem:conflict: already friends"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// An answer that is not valid JSON, or whose JSON is not the answer's type,
+// is an error of the call, wherever in the answer the fault is; a valid
+// one decodes, names matched whatever their case as encoding/json does.
+func TestDo_RefusesAnAnswerItCannotDecode(t *testing.T) {
+	answers := map[string]string{
+		"valid":              `{"messages":[{"id":"m1","seq":1,"sender":{"id":"u1"},"text":"hi","created_at":"2026-11-30T04:00:00.5Z"}],"HAS_MORE":true}`,
+		"cut short":          `{"messages":[{"id":"m1","seq":1}`,
+		"broken at the end":  `{"messages":[{"id":"m1","seq":1}],"has_more":tru}`,
+		"a string for a seq": `{"messages":[{"id":"m1","seq":"1"}],"has_more":false}`,
+		"a bad time":         `{"messages":[{"id":"m1","created_at":"yesterday"}]}`,
+		"two values":         `{"messages":[]} {}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, answers[r.URL.Path[len("/api/v1/threads/"):len(r.URL.Path)-len("/messages")]])
+	}))
+	defer srv.Close()
+	c := client.New(srv.URL)
+	for name := range answers {
+		p, err := c.Messages(context.Background(), name, client.MessagesQuery{Limit: 50})
+		if name == "valid" {
+			if err != nil || len(p.Messages) != 1 || p.Messages[0].Seq != 1 || !p.HasMore || p.Messages[0].CreatedAt.Nanosecond() != 5e8 {
+				t.Errorf("%s: %+v, %v", name, p, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

@@ -15,21 +15,57 @@ import (
 )
 
 // messageColumns are a message's columns but its thread's ID, and the
-// table of messages joined to their senders'. A page of a thread leaves
-// the thread's ID out, as the caller knows it: every column of every row
-// costs the driver several calls into SQLite, each taking its mutex.
+// table of messages joined to their senders', on SQLite ([0]) and on
+// PostgreSQL ([1]): see txn.messageColumns. A page of a thread leaves the
+// thread's ID out, as the caller knows it: every column of every row costs
+// the driver several calls into SQLite, each taking its mutex, and
+// database/sql a conversion.
+//
+// For the same reason the columns most messages leave NULL or at their
+// default, the kind (0, text), when the message was deleted, the app it
+// came through and its share card, come as one, the last: NULL for a text
+// message that has none of them, otherwise a JSON array of the six, which
+// rareFields reads. On SQLite, four columns fewer took about a tenth of
+// the server's CPU off a page of 51 rows (bench/README.md, "History: a
+// page's columns, and the client's decoding").
 //
 // A message's row names its thread and its sender by their numbers
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
 // the row and each of its indexes, an ID 27.
-const messageColumns = `m.id, m.seq, u.id, u.username, u.display_name, m.kind, m.body, m.created_at, m.deleted_at,
-		m.via_client_id, m.via_name, m.share_url, m.share_title
-	FROM messages m JOIN users u ON u.no = m.sender_no `
+var messageColumns = [2]string{messageColumnsOf(`json_array`, ``), messageColumnsOf(`json_build_array`, `::text`)}
 
-const (
-	messageSelect = `SELECT t.id, ` + messageColumns + `JOIN threads t ON t.no = m.thread_no `
-	pageSelect    = `SELECT ` + messageColumns
+// messageColumnsOf builds messageColumns with the engine's function that
+// makes a JSON array, and what turns its result into text.
+func messageColumnsOf(jsonArray, asText string) string {
+	return `m.id, m.seq, u.id, u.username, u.display_name, m.body, m.created_at,
+		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
+			AND m.share_url IS NULL AND m.share_title IS NULL THEN NULL
+		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title)` + asText + ` END
+	FROM messages m JOIN users u ON u.no = m.sender_no `
+}
+
+// messageColumns returns the engine's messageColumns.
+func (t *txn) messageColumns() string { return messageColumns[t.engine()] }
+
+// messageSelect selects messages with their thread's ID, pageSelect
+// without: on SQLite ([0]) and on PostgreSQL ([1]).
+var (
+	messageSelect = [2]string{`SELECT t.id, ` + messageColumns[0] + `JOIN threads t ON t.no = m.thread_no `,
+		`SELECT t.id, ` + messageColumns[1] + `JOIN threads t ON t.no = m.thread_no `}
+	pageSelect = [2]string{`SELECT ` + messageColumns[0], `SELECT ` + messageColumns[1]}
 )
+
+func (t *txn) messageSelect() string { return messageSelect[t.engine()] }
+func (t *txn) pageSelect() string    { return pageSelect[t.engine()] }
+
+// engine is 0 on SQLite and 1 on PostgreSQL, the index of the engine's
+// statements in messageColumns, messageSelect and pageSelect.
+func (t *txn) engine() int {
+	if t.pg != nil {
+		return 1
+	}
+	return 0
+}
 
 // threadNo and senderNo are subqueries that give the number of the thread,
 // and of the member, whose ID is the parameter $n.
@@ -40,12 +76,11 @@ func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strc
 // column buffers and destination list reused for every row: a page of 51
 // rows otherwise allocates them 51 times over.
 type messageScanner struct {
-	body, viaID, viaName, shareURL, shareTitle sql.NullString
-	kind, created                              int64
-	deleted                                    sql.NullInt64
-	dest                                       []any
-	// threadID, when set, is the thread of every row, which pageSelect
-	// leaves out; otherwise rows are of messageSelect.
+	body, rare sql.NullString
+	created    int64
+	dest       []any
+	// threadID, when set, is the thread of every row, which a page's
+	// query leaves out; otherwise a row starts with its thread's ID.
 	threadID string
 	// extra are the destinations of columns the query selects before the
 	// message's.
@@ -53,28 +88,63 @@ type messageScanner struct {
 }
 
 func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
-	m := &parley.Message{ThreadID: s.threadID}
+	m := &parley.Message{ThreadID: s.threadID, Kind: messageKinds[0]}
 	s.dest = append(s.dest[:0], s.extra...)
 	if s.threadID == "" {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
 	s.dest = append(s.dest, &m.ID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
-		&s.kind, &s.body, &s.created, &s.deleted, &s.viaID, &s.viaName, &s.shareURL, &s.shareTitle)
+		&s.body, &s.created, &s.rare)
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	if s.kind < 0 || s.kind >= int64(len(messageKinds)) {
-		return nil, fmt.Errorf("message %s of kind %d", m.ID, s.kind)
-	}
-	m.Kind = messageKinds[s.kind]
-	m.Text, m.CreatedAt, m.DeletedAt = s.body.String, fromMicros(s.created), fromNullMicros(s.deleted)
-	if s.viaID.Valid {
-		m.Via = &parley.Via{ClientID: s.viaID.String, Name: s.viaName.String}
-	}
-	if s.shareURL.Valid {
-		m.Share = &parley.Share{URL: s.shareURL.String, Title: s.shareTitle.String}
+	m.Text, m.CreatedAt = s.body.String, fromMicros(s.created)
+	if s.rare.Valid {
+		if err := rareFields(m, s.rare.String); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
+}
+
+// rareFields sets m's kind, deletion, app and share card from the JSON
+// array messageColumns selects last: [kind, deleted_at, via_client_id,
+// via_name, share_url, share_title], each null where the row's column is.
+func rareFields(m *parley.Message, array string) error {
+	var fields []json.RawMessage
+	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 6 {
+		return fmt.Errorf("message %s: columns %q", m.ID, array)
+	}
+	var kind int64
+	var deleted *int64
+	var viaID, viaName, shareURL, shareTitle *string
+	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle} {
+		if err := json.Unmarshal(fields[i], dest); err != nil {
+			return fmt.Errorf("message %s: columns %q: %w", m.ID, array, err)
+		}
+	}
+	if kind < 0 || kind >= int64(len(messageKinds)) {
+		return fmt.Errorf("message %s of kind %d", m.ID, kind)
+	}
+	m.Kind = messageKinds[kind]
+	if deleted != nil {
+		at := fromMicros(*deleted)
+		m.DeletedAt = &at
+	}
+	if viaID != nil {
+		m.Via = &parley.Via{ClientID: *viaID, Name: deref(viaName)}
+	}
+	if shareURL != nil {
+		m.Share = &parley.Share{URL: *shareURL, Title: deref(shareTitle)}
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // messageKinds are the kinds of message by the number messages.kind
@@ -180,11 +250,12 @@ func (t *txn) PostParticipantMessage(ctx context.Context, m *parley.Message) ([]
 
 // findMessages runs a message query; sizeHint is the number of rows it
 // expects at most. With a threadID, the query reads messages of that
-// thread only and selects them with pageSelect; without, with messageSelect.
+// thread only and selects them without the thread's ID (pageSelect);
+// without, with it (messageSelect).
 func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint int, where string, args ...any) ([]*parley.Message, error) {
-	query := messageSelect + where
+	query := t.messageSelect() + where
 	if threadID != "" {
-		query = pageSelect + where
+		query = t.pageSelect() + where
 	}
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
@@ -275,7 +346,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		return found, nil
 	}
 	limit = min(limit, parley.MaxMessageLimit+1)
-	columns, _, _ := strings.Cut(messageColumns, "FROM")
+	columns, _, _ := strings.Cut(t.messageColumns(), "FROM")
 	var rows rows
 	var err error
 	if t.pg != nil {
@@ -333,7 +404,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+messageColumns+`
+	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+t.messageColumns()+`
 		WHERE m.thread_no = `+threadNo(1)+` AND m.seq + m.change_offset > $2 AND m.seq >= $5
 		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))

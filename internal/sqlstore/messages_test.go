@@ -1,8 +1,10 @@
 package sqlstore_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -242,6 +244,113 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(texts) {
 				t.Errorf("thread %s: %v, want %v", id, got, texts)
 			}
+		}
+	})
+}
+
+// Every read of messages gives back each field as it was posted: a text
+// message, a share card, a message through an app, a deleted one, and text
+// with characters JSON escapes (the rare fields come as one JSON column).
+func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u := newUser("alice")
+		u.DisplayName = "Zoë \"Z\" <&>"
+		start := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
+		at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second) }
+		msg := func(i int, text string) *parley.Message {
+			return &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: text, CreatedAt: at(i)}
+		}
+		posted := []*parley.Message{
+			msg(1, "plain"),
+			msg(2, "a note \"quoted\" \\ \u2028 \x01"),
+			msg(3, "through an app"),
+			msg(4, "to delete"),
+			msg(5, "a share and an app"),
+		}
+		posted[1].Kind, posted[1].Share = parley.MessageKindShare, &parley.Share{URL: "https://example.com/?a=1&b=\"2\"", Title: "Ti\"tle ✓"}
+		posted[2].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
+		posted[4].Kind, posted[4].Share, posted[4].Via = parley.MessageKindShare, &parley.Share{URL: "https://example.org/", Title: ""}, &parley.Via{ClientID: "c2", Name: ""}
+		deletedAt := at(9)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
+				return err
+			}
+			for _, m := range posted {
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+			}
+			return tx.DeleteMessage(ctx, posted[3].ID, deletedAt)
+		})
+		// show prints a message's fields and what its pointers point at.
+		show := func(m parley.Message) string {
+			via, share, deleted := m.Via, m.Share, m.DeletedAt
+			m.Via, m.Share, m.DeletedAt, m.IdempotencyKey = nil, nil, nil, ""
+			return fmt.Sprintf("%+v via %+v share %+v deleted %v", m, via, share, deleted)
+		}
+		want := func(m *parley.Message) string {
+			w := *m
+			if m == posted[3] {
+				w.Text, w.DeletedAt = "", &deletedAt
+			}
+			return show(w)
+		}
+		check := func(how string, got []*parley.Message) {
+			t.Helper()
+			if len(got) != len(posted) {
+				t.Fatalf("%s: %d messages, want %d", how, len(got), len(posted))
+			}
+			for i, m := range got {
+				if g, w := show(*m), want(posted[i]); g != w {
+					t.Errorf("%s, message %d:\n got %s\nwant %s", how, i+1, g, w)
+				}
+			}
+		}
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			after := int64(0)
+			page, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, After: &after, Limit: 10, MemberID: u.ID})
+			if err != nil {
+				return err
+			}
+			check("a page", page)
+			var byID []*parley.Message
+			for _, p := range posted {
+				m, err := tx.FindMessageByID(ctx, p.ID)
+				if err != nil {
+					return err
+				}
+				byID = append(byID, m)
+			}
+			check("by ID", byID)
+			newest, err := tx.FindNewestMessages(ctx, []parley.ThreadFrom{{ThreadID: th.ID}}, 10)
+			if err != nil {
+				return err
+			}
+			slices.Reverse(newest[th.ID])
+			check("the newest", newest[th.ID])
+			changes, err := tx.FindMessageChanges(ctx, parley.ChangeFilter{ThreadID: th.ID, Limit: 10, MemberID: u.ID})
+			if err != nil {
+				return err
+			}
+			var changed []*parley.Message
+			for _, c := range changes {
+				changed = append(changed, c.Message)
+			}
+			// The deleted message's change is the last.
+			slices.SortFunc(changed, func(a, b *parley.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+			check("the changes", changed)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
