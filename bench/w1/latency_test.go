@@ -11,12 +11,10 @@ import (
 )
 
 func TestCall_LatencyEndsWhenTheBodyIsRead(t *testing.T) {
-	var read time.Time
 	d, err := call(context.Background(), func(ctx context.Context) error {
 		// The slot is the transport's; a time an hour back tells call's
 		// answer from the time fn took.
-		read = time.Now().Add(-time.Hour)
-		*ctx.Value(readSlotKey{}).(*time.Time) = read
+		*ctx.Value(readSlotKey{}).(*time.Time) = time.Now().Add(-time.Hour)
 		return nil
 	})
 	if err != nil {
