@@ -179,34 +179,42 @@ func locked(args []string, v any) error {
 // freshDatabase drops and creates the database name on the server admin
 // names, and returns its URL.
 func freshDatabase(admin, name string) (string, error) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
+	cfg, err := onServer(admin, dropDatabase(name), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	if err != nil {
-		return "", fmt.Errorf("connect to PostgreSQL: %w", err)
+		return "", err
 	}
-	defer conn.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	for _, stmt := range []string{"DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)", "CREATE DATABASE " + ident} {
-		if _, err := conn.Exec(ctx, stmt); err != nil {
-			return "", fmt.Errorf("%s: %w", stmt, err)
-		}
-	}
-	cfg := conn.Config()
 	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name), nil
 }
 
 // dropDatabases drops the databases names on the server admin names, as
 // far as it can (a run killed before it leaves its two behind).
 func dropDatabases(admin string, names ...string) {
+	for _, name := range names {
+		onServer(admin, dropDatabase(name))
+	}
+}
+
+// dropDatabase is the statement that drops the database name, ending the
+// connections to it.
+func dropDatabase(name string) string {
+	return "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)"
+}
+
+// onServer runs statements, in order, on the server admin names, and
+// returns the configuration it connected with.
+func onServer(admin string, statements ...string) (*pgx.ConnConfig, error) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		return
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	defer conn.Close(ctx)
-	for _, name := range names {
-		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	for _, stmt := range statements {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("%s: %w", stmt, err)
+		}
 	}
+	return conn.Config(), nil
 }
 
 // report prints each round's figures and the medians of the ratios, beside
