@@ -14,9 +14,10 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// messageColumns are a message's columns but its thread's ID, and the
-// table of messages joined to their senders', on SQLite ([0]) and on
-// PostgreSQL ([1]): see txn.messageColumns. A page of a thread leaves the
+// messageSQL is what reads messages on one engine (txn.messageSQL).
+//
+// Its columns are a message's columns but its thread's ID, and the table
+// of messages joined to their senders'. A page of a thread leaves the
 // thread's ID out, as the caller knows it: every column of every row costs
 // the driver several calls into SQLite, each taking its mutex, and
 // database/sql a conversion.
@@ -32,39 +33,38 @@ import (
 // A message's row names its thread and its sender by their numbers
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
 // the row and each of its indexes, an ID 27.
-var messageColumns = [2]string{messageColumnsOf(`json_array`, ``), messageColumnsOf(`json_build_array`, `::text`)}
+type messageSQL struct {
+	columns string
+	// message selects messages with their thread's ID, page without.
+	message, page string
+}
 
-// messageColumnsOf builds messageColumns with the engine's function that
-// makes a JSON array, and what turns its result into text.
-func messageColumnsOf(jsonArray, asText string) string {
-	return `m.id, m.seq, u.id, u.username, u.display_name, m.body, m.created_at,
+// messageSQLOf builds messageSQL with the engine's function that makes a
+// JSON array, and what turns its result into text.
+func messageSQLOf(jsonArray, asText string) messageSQL {
+	columns := `m.id, m.seq, u.id, u.username, u.display_name, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
 			AND m.share_url IS NULL AND m.share_title IS NULL THEN NULL
 		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title)` + asText + ` END
 	FROM messages m JOIN users u ON u.no = m.sender_no `
+	return messageSQL{
+		columns: columns,
+		message: `SELECT t.id, ` + columns + `JOIN threads t ON t.no = m.thread_no `,
+		page:    `SELECT ` + columns,
+	}
 }
 
-// messageColumns returns the engine's messageColumns.
-func (t *txn) messageColumns() string { return messageColumns[t.engine()] }
-
-// messageSelect selects messages with their thread's ID, pageSelect
-// without: on SQLite ([0]) and on PostgreSQL ([1]).
 var (
-	messageSelect = [2]string{`SELECT t.id, ` + messageColumns[0] + `JOIN threads t ON t.no = m.thread_no `,
-		`SELECT t.id, ` + messageColumns[1] + `JOIN threads t ON t.no = m.thread_no `}
-	pageSelect = [2]string{`SELECT ` + messageColumns[0], `SELECT ` + messageColumns[1]}
+	messageSQLite   = messageSQLOf(`json_array`, ``)
+	messagePostgres = messageSQLOf(`json_build_array`, `::text`)
 )
 
-func (t *txn) messageSelect() string { return messageSelect[t.engine()] }
-func (t *txn) pageSelect() string    { return pageSelect[t.engine()] }
-
-// engine is 0 on SQLite and 1 on PostgreSQL, the index of the engine's
-// statements in messageColumns, messageSelect and pageSelect.
-func (t *txn) engine() int {
+// messageSQL returns the engine's messageSQL.
+func (t *txn) messageSQL() *messageSQL {
 	if t.pg != nil {
-		return 1
+		return &messagePostgres
 	}
-	return 0
+	return &messageSQLite
 }
 
 // threadNo and senderNo are subqueries that give the number of the thread,
@@ -108,7 +108,7 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 }
 
 // rareFields sets m's kind, deletion, app and share card from the JSON
-// array messageColumns selects last: [kind, deleted_at, via_client_id,
+// array messageSQL's columns end with: [kind, deleted_at, via_client_id,
 // via_name, share_url, share_title], each null where the row's column is.
 func rareFields(m *parley.Message, array string) error {
 	var fields []json.RawMessage
@@ -250,12 +250,12 @@ func (t *txn) PostParticipantMessage(ctx context.Context, m *parley.Message) ([]
 
 // findMessages runs a message query; sizeHint is the number of rows it
 // expects at most. With a threadID, the query reads messages of that
-// thread only and selects them without the thread's ID (pageSelect);
-// without, with it (messageSelect).
+// thread only and selects them without the thread's ID (messageSQL.page);
+// without, with it (messageSQL.message).
 func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint int, where string, args ...any) ([]*parley.Message, error) {
-	query := t.messageSelect() + where
+	query := t.messageSQL().message + where
 	if threadID != "" {
-		query = t.pageSelect() + where
+		query = t.messageSQL().page + where
 	}
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
@@ -346,7 +346,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		return found, nil
 	}
 	limit = min(limit, parley.MaxMessageLimit+1)
-	columns, _, _ := strings.Cut(t.messageColumns(), "FROM")
+	columns, _, _ := strings.Cut(t.messageSQL().columns, "FROM")
 	var rows rows
 	var err error
 	if t.pg != nil {
@@ -404,7 +404,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+t.messageColumns()+`
+	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+t.messageSQL().columns+`
 		WHERE m.thread_no = `+threadNo(1)+` AND m.seq + m.change_offset > $2 AND m.seq >= $5
 		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
 			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))
