@@ -35,7 +35,9 @@ const maxGroup = 128
 
 // pgGroup sends the statements of WriteOne writes in groups, one group at a
 // time. (Two at a time, each on a connection of its own, sent fewer sends
-// a second in W1, at more CPU a send: the groups only got smaller.)
+// a second in W1, at more CPU a send: the groups only got smaller. So did
+// two pipelined on one connection: bench/README.md, "Two groups in
+// flight".)
 //
 // A group's statements run in the order of their first argument, the row
 // each one locks (a send's thread): groups of several nodes then take the
