@@ -317,13 +317,28 @@ func (s *Server) Listen() error {
 	s.http.Handler = httpapi.WithClientAddr(mux, s.Config.Proxies())
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopChores = stop
-	s.chores.Go(func() { s.endExpiredGrants(ctx) })
-	s.chores.Go(func() { s.checkAccess(ctx) })
-	s.chores.Go(func() { s.checkSessions(ctx) })
+	s.every(ctx, "end expired grants", expiryInterval, s.endExpiredGrants)
+	// Every node checks access, and must: it only reads the store's access
+	// version and wakes the app streams this node holds, so it is
+	// idempotent and no node can do it for another.
+	s.every(ctx, "check access", accessCheckInterval, s.Service.CheckAccess)
+	// Every node asks whether the sessions of its member streams still
+	// last, and must: it only reads, and ends the streams this node holds.
+	// Sessions ended through this node, or through any node over NATS, end
+	// their streams at once by an event; this is for the others: a command
+	// run beside a server on SQLite, a node without NATS, an event lost.
+	s.every(ctx, "check sessions", sessionCheckInterval, s.Service.CheckSessions)
+	// Every node reads which events webhook endpoints subscribe to, and
+	// must: it keeps what it read in this node, whose sends skip looking
+	// for endpoints to tell while no endpoint subscribes to their event.
+	s.every(ctx, "read webhook events", webhookEventsInterval, s.Service.RefreshWebhookEvents)
+	s.every(ctx, "send fortnight reports", reportInterval, s.sendFortnightReports)
+	// Every node reads the provider's keys again, taking in rotations made
+	// by `parley keys rotate`, and must: it only reads, into this node. A
+	// rotated key is used only oauth.KeyPublishDelay after it was made, by
+	// when every node has read it.
+	s.every(ctx, "read keys", oauth.KeyReloadInterval, s.ReloadKeys)
 	s.chores.Go(func() { s.Limits.Run(ctx) })
-	s.chores.Go(func() { s.refreshWebhookEvents(ctx) })
-	s.chores.Go(func() { s.sendFortnightReports(ctx) })
-	s.chores.Go(func() { s.reloadKeys(ctx) })
 	// Two workers, so that one sends while the other takes and records.
 	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
 	for range webhookWorkers {
@@ -383,8 +398,26 @@ func (s *Server) closeMetrics() error {
 	return s.metricsHTTP.Close()
 }
 
-// endExpiredGrants ends grants that ran out, at start and then every
-// expiryInterval, until ctx ends.
+// every runs chore, a background chore the log calls what, at start and
+// then every interval, until ctx ends.
+func (s *Server) every(ctx context.Context, what string, interval time.Duration, chore func(context.Context) error) {
+	s.chores.Go(func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			if err := chore(ctx); err != nil {
+				s.choreFailed(ctx, what, err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+}
+
+// endExpiredGrants ends grants that ran out, and logs how many.
 //
 // Every node runs it; the runs need no coordination. Each batch is one
 // write transaction whose FindExpiredGrants returns only grants not yet
@@ -394,133 +427,28 @@ func (s *Server) closeMetrics() error {
 // PostgreSQL, SELECT … FOR UPDATE SKIP LOCKED). Each grant is then ended
 // and logged once, by one node, whose grants.ended event the bus carries
 // to every node.
-func (s *Server) endExpiredGrants(ctx context.Context) {
-	tick := time.NewTicker(expiryInterval)
-	defer tick.Stop()
-	for {
-		if n, err := s.Service.EndExpiredGrants(ctx); err != nil {
-			s.choreFailed(ctx, "end expired grants", err)
-		} else if n > 0 {
-			s.log.Info("ended expired grants", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+func (s *Server) endExpiredGrants(ctx context.Context) error {
+	n, err := s.Service.EndExpiredGrants(ctx)
+	if n > 0 {
+		s.log.Info("ended expired grants", "count", n)
 	}
-}
-
-// checkAccess has the service look every accessCheckInterval whether access
-// ended through another process, until ctx ends.
-//
-// Every node runs it, and must: it only reads the store's access version
-// and wakes the app streams this node holds, so it is idempotent and no
-// node can do it for another.
-func (s *Server) checkAccess(ctx context.Context) {
-	tick := time.NewTicker(accessCheckInterval)
-	defer tick.Stop()
-	for {
-		if err := s.Service.CheckAccess(ctx); err != nil {
-			s.choreFailed(ctx, "check access", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// checkSessions has the service look every sessionCheckInterval whether
-// the sessions of this node's member streams still last, until ctx ends.
-//
-// Every node runs it, and must: it only reads, and ends the streams this
-// node holds, so it is idempotent and no node can do it for another.
-// Sessions ended through this node, or through any node over NATS, end
-// their streams at once by an event; this is for the others: a command
-// run beside a server on SQLite, a node without NATS, an event lost.
-func (s *Server) checkSessions(ctx context.Context) {
-	tick := time.NewTicker(sessionCheckInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if err := s.Service.CheckSessions(ctx); err != nil {
-			s.choreFailed(ctx, "check sessions", err)
-		}
-	}
-}
-
-// refreshWebhookEvents has the service read every webhookEventsInterval
-// which events webhook endpoints subscribe to, until ctx ends.
-//
-// Every node runs it, and must: it only reads, and keeps what it read in
-// this node, whose sends skip looking for endpoints to tell while no
-// endpoint subscribes to their event.
-func (s *Server) refreshWebhookEvents(ctx context.Context) {
-	tick := time.NewTicker(webhookEventsInterval)
-	defer tick.Stop()
-	for {
-		if err := s.Service.RefreshWebhookEvents(ctx); err != nil {
-			s.choreFailed(ctx, "read webhook events", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	return err
 }
 
 // sendFortnightReports sends each app due it the share report of the last
-// fortnight that ended, at start and then every reportInterval, until ctx
-// ends.
+// fortnight that ended, and logs to how many.
 //
 // Every node runs it; the runs need no coordination. Each app's report is
 // marked sent, in the store, in the write that enqueues it, and the mark
 // of one app and fortnight is inserted once, whichever node tries first:
 // the others find it marked and send nothing. A fortnight that ended while
 // no node ran is sent at the next start.
-func (s *Server) sendFortnightReports(ctx context.Context) {
-	tick := time.NewTicker(reportInterval)
-	defer tick.Stop()
-	for {
-		if n, err := s.Service.SendFortnightReports(ctx); err != nil {
-			s.choreFailed(ctx, "send fortnight reports", err)
-		} else if n > 0 {
-			s.log.Info("sent fortnight share reports", "apps", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+func (s *Server) sendFortnightReports(ctx context.Context) error {
+	n, err := s.Service.SendFortnightReports(ctx)
+	if n > 0 {
+		s.log.Info("sent fortnight share reports", "apps", n)
 	}
-}
-
-// reloadKeys reads the provider's keys again every oauth.KeyReloadInterval,
-// until ctx ends, taking in rotations made by `parley keys rotate`.
-//
-// Every node runs it, and must: it only reads, into this node. A rotated
-// key is used only oauth.KeyPublishDelay after it was made, by when every
-// node has read it.
-func (s *Server) reloadKeys(ctx context.Context) {
-	tick := time.NewTicker(oauth.KeyReloadInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if err := s.ReloadKeys(ctx); err != nil {
-			s.choreFailed(ctx, "read keys", err)
-		}
-	}
+	return err
 }
 
 // ReloadKeys reads the provider's keys again, as the server does every
