@@ -75,17 +75,9 @@ func (p *Pages) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
 	done(w, r, friendsPath+"?done="+how)
 }
 
-// handleFriendRemove removes a friend, or withdraws or declines a request.
-func (p *Pages) handleFriendRemove(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
-	if err := p.svc.RemoveFriend(ctx, r.PathValue("id")); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, friendsPath+"?done=removed")
+// removeFriend removes a friend, or withdraws or declines a request.
+func (p *Pages) removeFriend(ctx context.Context, r *http.Request) (string, error) {
+	return friendsPath + "?done=removed", p.svc.RemoveFriend(ctx, r.PathValue("id"))
 }
 
 // newThreadPage is what the page to start a conversation shows.

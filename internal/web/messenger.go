@@ -52,21 +52,21 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+signOutPath, p.handleSignOut)
 	mux.HandleFunc("GET "+friendsPath, p.handleFriends)
 	mux.HandleFunc("POST "+friendsPath, p.handleFriendAdd)
-	mux.HandleFunc("POST "+friendsPath+"/{id}/remove", p.handleFriendRemove)
+	mux.HandleFunc("POST "+friendsPath+"/{id}/remove", p.posted(p.removeFriend))
 	mux.HandleFunc("GET "+newPath, p.handleNewThread)
 	mux.HandleFunc("POST "+newPath, p.handleNewThreadPost)
 	mux.HandleFunc("GET /t/{id}", p.handleThread)
 	mux.HandleFunc("GET /t/{id}/messages", p.handleMessagesPart)
 	mux.HandleFunc("GET /t/{id}/head", p.handleHeadPart)
 	mux.HandleFunc("GET /t/{id}/seen", p.handleSeenPart)
-	mux.HandleFunc("POST /t/{id}/messages", p.handleSend)
-	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.handleDelete)
-	mux.HandleFunc("POST /t/{id}/read", p.handleRead)
-	mux.HandleFunc("POST /t/{id}/participants", p.handleAddPeople)
-	mux.HandleFunc("POST /t/{id}/leave", p.handleLeave)
-	mux.HandleFunc("POST /t/{id}/title", p.handleRename)
+	mux.HandleFunc("POST /t/{id}/messages", p.posted(p.send))
+	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.posted(p.deleteMessage))
+	mux.HandleFunc("POST /t/{id}/read", p.posted(p.markRead))
+	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
+	mux.HandleFunc("POST /t/{id}/leave", p.posted(p.leave))
+	mux.HandleFunc("POST /t/{id}/title", p.posted(p.rename))
 	mux.HandleFunc("GET /t/{id}/apps", p.handleAppsPart)
-	mux.HandleFunc("POST /t/{id}/apps", p.handleAppAccess)
+	mux.HandleFunc("POST /t/{id}/apps", p.posted(p.setAppAccess))
 	mux.HandleFunc("GET /parts/inbox", p.handleInboxPart)
 }
 
@@ -534,82 +534,55 @@ func (p *Pages) postedMember(w http.ResponseWriter, r *http.Request) (context.Co
 
 func threadURL(id string) string { return "/t/" + url.PathEscape(id) }
 
-func (p *Pages) handleSend(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
+// posted is the handler of a member's form that does act: it checks the
+// form's CSRF token and the member's session, and then goes to the page
+// act returns, or shows act's error.
+func (p *Pages) posted(act func(ctx context.Context, r *http.Request) (page string, err error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, ok := p.postedMember(w, r)
+		if !ok {
+			return
+		}
+		page, err := act(ctx, r)
+		if err != nil {
+			p.renderError(w, err)
+			return
+		}
+		done(w, r, page)
 	}
+}
+
+// send posts a message; the form's key makes a send posted twice (a
+// retry) one message.
+func (p *Pages) send(ctx context.Context, r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	// The form's key makes a send posted twice (a retry) one message.
-	if _, _, err := p.svc.SendMessage(ctx, id, r.PostFormValue("text"), r.PostFormValue("key")); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, threadURL(id)+"#send")
+	_, _, err := p.svc.SendMessage(ctx, id, r.PostFormValue("text"), r.PostFormValue("key"))
+	return threadURL(id) + "#send", err
 }
 
-func (p *Pages) handleDelete(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
-	if err := p.svc.DeleteMessage(ctx, r.PathValue("mid")); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, threadURL(r.PathValue("id")))
+func (p *Pages) deleteMessage(ctx context.Context, r *http.Request) (string, error) {
+	return threadURL(r.PathValue("id")), p.svc.DeleteMessage(ctx, r.PathValue("mid"))
 }
 
-func (p *Pages) handleRead(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
+func (p *Pages) markRead(ctx context.Context, r *http.Request) (string, error) {
 	seq, err := strconv.ParseInt(r.PostFormValue("seq"), 10, 64)
 	if err != nil {
 		seq = -1 // refused by the service
 	}
-	if err := p.svc.MarkRead(ctx, r.PathValue("id"), seq); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, threadURL(r.PathValue("id")))
+	return threadURL(r.PathValue("id")), p.svc.MarkRead(ctx, r.PathValue("id"), seq)
 }
 
-func (p *Pages) handleAddPeople(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
-	if _, err := p.svc.AddParticipant(ctx, r.PathValue("id"), r.PostFormValue("username")); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, threadURL(r.PathValue("id")))
+func (p *Pages) addPeople(ctx context.Context, r *http.Request) (string, error) {
+	_, err := p.svc.AddParticipant(ctx, r.PathValue("id"), r.PostFormValue("username"))
+	return threadURL(r.PathValue("id")), err
 }
 
-func (p *Pages) handleRename(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
-	if err := p.svc.RenameThread(ctx, r.PathValue("id"), r.PostFormValue("title")); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, threadURL(r.PathValue("id")))
+func (p *Pages) rename(ctx context.Context, r *http.Request) (string, error) {
+	return threadURL(r.PathValue("id")), p.svc.RenameThread(ctx, r.PathValue("id"), r.PostFormValue("title"))
 }
 
-func (p *Pages) handleLeave(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
-	if err := p.svc.LeaveThread(ctx, r.PathValue("id")); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, "/")
+func (p *Pages) leave(ctx context.Context, r *http.Request) (string, error) {
+	return "/", p.svc.LeaveThread(ctx, r.PathValue("id"))
 }
 
 // messengerFuncs are the template functions of the messenger's pages.

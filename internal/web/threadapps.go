@@ -52,23 +52,15 @@ func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "part-apps", panel)
 }
 
-// handleAppAccess closes the thread to apps (allowed=false) or withdraws
-// the member's closing (allowed=true).
-func (p *Pages) handleAppAccess(w http.ResponseWriter, r *http.Request) {
-	ctx, ok := p.postedMember(w, r)
-	if !ok {
-		return
-	}
+// setAppAccess closes the thread to apps (allowed=false) or withdraws the
+// member's closing (allowed=true).
+func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, error) {
 	allowed := r.PostFormValue("allowed")
 	if allowed != "true" && allowed != "false" {
-		p.renderError(w, parley.Errorf(parley.EINVALID, "allowed must be true or false"))
-		return
+		return "", parley.Errorf(parley.EINVALID, "allowed must be true or false")
 	}
-	if _, err := p.svc.SetThreadAppAccess(ctx, r.PathValue("id"), allowed == "true"); err != nil {
-		p.renderError(w, err)
-		return
-	}
-	done(w, r, threadURL(r.PathValue("id"))+"#thread-apps")
+	_, err := p.svc.SetThreadAppAccess(ctx, r.PathValue("id"), allowed == "true")
+	return threadURL(r.PathValue("id")) + "#thread-apps", err
 }
 
 // noticeText says a notice as a sentence for the member who reads it.
