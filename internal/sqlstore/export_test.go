@@ -79,3 +79,48 @@ func RaiseDiskFull(ctx context.Context, tx parley.Tx) error {
 	_, err := tx.(*txn).exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`)
 	return err
 }
+
+// MessageRowsRead runs, on PostgreSQL, the statement of FindMessages for f
+// under EXPLAIN ANALYZE, planned without index scans, and returns how many
+// rows of messages its plan read: the rows each scan of the table
+// returned, over all its loops. A page is planned as a scan of the index
+// on (thread_no, seq) in its order when the statistics say that the
+// thread is large; without index scans it is planned as it is with
+// statistics that say the thread is small, which PostgreSQL believes of a
+// table it has not analyzed since it grew.
+func MessageRowsRead(ctx context.Context, db *DB, f parley.MessageFilter) (int64, error) {
+	where, args, _ := pageQuery(f)
+	tx, err := db.pg.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = off`); err != nil {
+		return 0, err
+	}
+	var plan []map[string]any
+	err = tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+messagePostgres.page+where, args...).Scan(&plan)
+	if err != nil {
+		return 0, err
+	} else if len(plan) == 0 {
+		return 0, errors.New("EXPLAIN gave no plan")
+	}
+	var rowsRead func(node map[string]any) int64
+	rowsRead = func(node map[string]any) int64 {
+		var n int64
+		if node["Relation Name"] == "messages" {
+			rows, _ := node["Actual Rows"].(float64)
+			loops, _ := node["Actual Loops"].(float64)
+			n += int64(rows * loops)
+		}
+		children, _ := node["Plans"].([]any)
+		for _, c := range children {
+			if child, ok := c.(map[string]any); ok {
+				n += rowsRead(child)
+			}
+		}
+		return n
+	}
+	root, _ := plan[0]["Plan"].(map[string]any)
+	return rowsRead(root), nil
+}

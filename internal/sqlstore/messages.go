@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -307,25 +308,49 @@ func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key str
 
 // FindMessages returns a page in the direction of the filter: newest first
 // for Before (or no position), oldest first for After.
+//
+// As seqs are dense, the n messages before a seq, or after it, are the n
+// seqs next to it, and a thread's newest n its last n: each page is a range
+// of the index on (thread_no, seq) as long as the page, bounded at both
+// ends, and no plan, however stale the statistics it is made with, reads
+// more rows than it returns. (Bounded at one end only, a page planned by
+// PostgreSQL with the statistics of a much smaller table read every
+// message of its thread and sorted them: 4.4 ms for a page of 51 of a
+// thread of 3,882 messages, where the index's range took 0.12 ms.)
 func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parley.Message, error) {
-	// An empty member ID matches every thread.
-	const member = ` AND m.seq >= $5 AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
-		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL)) `
-	// The page's length, bounded so that a wild limit cannot allocate much.
-	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	if f.After != nil {
-		return t.findMessages(ctx, "find messages", f.ThreadID, size,
-			`WHERE m.thread_no = `+threadNo(1)+` AND m.seq > $2`+member+`ORDER BY m.seq ASC LIMIT $3`,
-			f.ThreadID, *f.After, f.Limit, f.MemberID, f.FromSeq)
-	}
-	before := int64(1 << 62)
-	if f.Before != nil {
-		before = *f.Before
-	}
-	return t.findMessages(ctx, "find messages", f.ThreadID, size,
-		`WHERE m.thread_no = `+threadNo(1)+` AND m.seq < $2`+member+`ORDER BY m.seq DESC LIMIT $3`,
-		f.ThreadID, before, f.Limit, f.MemberID, f.FromSeq)
+	where, args, size := pageQuery(f)
+	return t.findMessages(ctx, "find messages", f.ThreadID, size, where, args...)
 }
+
+// pageQuery returns the condition of FindMessages' statement for f, after
+// its columns, and its arguments; and the page's length, bounded so that a
+// wild limit cannot allocate much.
+func pageQuery(f parley.MessageFilter) (where string, args []any, size int) {
+	n := int64(max(0, f.Limit))
+	args = []any{f.ThreadID, f.MemberID, f.FromSeq, n}
+	size = int(min(n, parley.MaxMessageLimit+1))
+	switch {
+	case f.After != nil:
+		after, last := *f.After, *f.After+n
+		if after > math.MaxInt64-n {
+			last = math.MaxInt64
+		}
+		return pageWhere + `AND m.seq > $5 AND m.seq <= $6 ORDER BY m.seq ASC LIMIT $4`, append(args, after, last), size
+	case f.Before != nil:
+		before, first := *f.Before, *f.Before-n
+		if before < math.MinInt64+n {
+			first = math.MinInt64
+		}
+		return pageWhere + `AND m.seq < $5 AND m.seq >= $6 ORDER BY m.seq DESC LIMIT $4`, append(args, before, first), size
+	}
+	return pageWhere + `AND m.seq > (SELECT last_seq FROM threads WHERE id = $1) - $4 ORDER BY m.seq DESC LIMIT $4`, args, size
+}
+
+// pageWhere selects, for FindMessages, the messages of thread $1 from seq
+// $3 on, while member $2 takes part in it; an empty member ID matches every
+// thread.
+var pageWhere = `WHERE m.thread_no = ` + threadNo(1) + ` AND m.seq >= $3
+	AND ($2 = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.thread_id = $1 AND p.user_id = $2 AND p.left_at IS NULL)) `
 
 // FindNewestMessages reads each thread's newest messages in one statement,
 // the same whatever the number of threads, which it takes as arrays (as a

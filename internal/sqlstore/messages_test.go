@@ -354,3 +354,41 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		}
 	})
 }
+
+// A page of a thread reads from the table no more messages than it
+// returns, however PostgreSQL plans it: planned as if the statistics said
+// that the thread is small, as they do of a table not analyzed since it
+// grew, a page bounded at one end only read every message of its thread
+// and sorted them (4.4 ms a page of 51 of a thread of 3,882 messages,
+// against 0.12 ms as the index's range).
+func TestMessages_APageReadsOnlyItsOwnRows(t *testing.T) {
+	ctx := context.Background()
+	db := sqlstoretest.Open(t, "postgres")
+	u, th := changesThread(t, db)
+	mustWrite(t, db, func(tx parley.Tx) error {
+		for range 3000 {
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: parley.Now()}
+			if err := tx.PostMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	seq := func(n int64) *int64 { return &n }
+	for name, f := range map[string]parley.MessageFilter{
+		"newest":     {ThreadID: th.ID, Limit: 51},
+		"before":     {ThreadID: th.ID, Before: seq(1500), Limit: 51},
+		"after":      {ThreadID: th.ID, After: seq(1500), Limit: 51},
+		"as member":  {ThreadID: th.ID, MemberID: u.ID, Limit: 51},
+		"from a seq": {ThreadID: th.ID, Before: seq(1500), FromSeq: 1470, Limit: 51},
+	} {
+		read, err := sqlstore.MessageRowsRead(ctx, db, f)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if read > 51 {
+			t.Errorf("%s: the plan read %d messages for a page of at most 51", name, read)
+		}
+	}
+}
