@@ -331,7 +331,9 @@ func pageQuery(f parley.MessageFilter) (where string, args []any, size int) {
 	size = int(min(n, parley.MaxMessageLimit+1))
 	switch {
 	case f.After != nil:
-		after, last := *f.After, *f.After+n
+		// The page starts at the first message the reader may see.
+		after := max(*f.After, f.FromSeq-1)
+		last := after + n
 		if after > math.MaxInt64-n {
 			last = math.MaxInt64
 		}

@@ -392,3 +392,52 @@ func TestMessages_APageReadsOnlyItsOwnRows(t *testing.T) {
 		}
 	}
 }
+
+// A page holds the messages next to its position that its reader may see:
+// one that may see a thread only from a seq on (an app, from its grant's
+// first message) reads, after a seq before that, from there.
+func TestMessages_APageStartsWhereItsReaderMaySee(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for range 100 {
+				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: parley.Now()}
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		seq := func(n int64) *int64 { return &n }
+		for name, tc := range map[string]struct {
+			f           parley.MessageFilter
+			first, last int64
+		}{
+			"after, from a later seq":    {parley.MessageFilter{After: seq(0), FromSeq: 60, Limit: 10}, 60, 69},
+			"after, from an earlier seq": {parley.MessageFilter{After: seq(30), FromSeq: 10, Limit: 10}, 31, 40},
+			"after, to the end":          {parley.MessageFilter{After: seq(95), Limit: 10}, 96, 100},
+			"newest, from a seq":         {parley.MessageFilter{FromSeq: 95, Limit: 10}, 100, 95},
+			"before, from a seq":         {parley.MessageFilter{Before: seq(70), FromSeq: 65, Limit: 10}, 69, 65},
+			"before, to the start":       {parley.MessageFilter{Before: seq(4), Limit: 10}, 3, 1},
+		} {
+			tc.f.ThreadID = th.ID
+			var page []*parley.Message
+			err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				page, err = tx.FindMessages(ctx, tc.f)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			want := max(tc.first, tc.last) - min(tc.first, tc.last) + 1
+			if int64(len(page)) != want || page[0].Seq != tc.first || page[len(page)-1].Seq != tc.last {
+				var got []int64
+				for _, m := range page {
+					got = append(got, m.Seq)
+				}
+				t.Errorf("%s: seqs %v, want %d from %d to %d", name, got, want, tc.first, tc.last)
+			}
+		}
+	})
+}
