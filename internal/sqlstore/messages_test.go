@@ -365,15 +365,7 @@ func TestMessages_APageReadsOnlyItsOwnRows(t *testing.T) {
 	ctx := context.Background()
 	db := sqlstoretest.Open(t, "postgres")
 	u, th := changesThread(t, db)
-	mustWrite(t, db, func(tx parley.Tx) error {
-		for range 3000 {
-			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: parley.Now()}
-			if err := tx.PostMessage(ctx, m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	postMany(t, db, u, th, 3000)
 
 	seq := func(n int64) *int64 { return &n }
 	for name, f := range map[string]parley.MessageFilter{
@@ -400,15 +392,7 @@ func TestMessages_APageStartsWhereItsReaderMaySee(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)
-		mustWrite(t, db, func(tx parley.Tx) error {
-			for range 100 {
-				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: parley.Now()}
-				if err := tx.PostMessage(ctx, m); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		postMany(t, db, u, th, 100)
 		seq := func(n int64) *int64 { return &n }
 		for name, tc := range map[string]struct {
 			f           parley.MessageFilter
@@ -439,5 +423,20 @@ func TestMessages_APageStartsWhereItsReaderMaySee(t *testing.T) {
 				t.Errorf("%s: seqs %v, want %d from %d to %d", name, got, want, tc.first, tc.last)
 			}
 		}
+	})
+}
+
+// postMany posts n messages of u into th, in one write.
+func postMany(t *testing.T, db *sqlstore.DB, u *parley.User, th *parley.Thread, n int) {
+	t.Helper()
+	ctx := context.Background()
+	mustWrite(t, db, func(tx parley.Tx) error {
+		for range n {
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: parley.Now()}
+			if err := tx.PostMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
