@@ -337,21 +337,21 @@ func pageQuery(f parley.MessageFilter) (where string, args []any, size int) {
 		if after > math.MaxInt64-n {
 			last = math.MaxInt64
 		}
-		return pageWhere + `AND m.seq > $5 AND m.seq <= $6 ORDER BY m.seq ASC LIMIT $4`, append(args, after, last), size
+		return readableWhere + `AND m.seq > $5 AND m.seq <= $6 ORDER BY m.seq ASC LIMIT $4`, append(args, after, last), size
 	case f.Before != nil:
 		before, first := *f.Before, *f.Before-n
 		if before < math.MinInt64+n {
 			first = math.MinInt64
 		}
-		return pageWhere + `AND m.seq < $5 AND m.seq >= $6 ORDER BY m.seq DESC LIMIT $4`, append(args, before, first), size
+		return readableWhere + `AND m.seq < $5 AND m.seq >= $6 ORDER BY m.seq DESC LIMIT $4`, append(args, before, first), size
 	}
-	return pageWhere + `AND m.seq > (SELECT last_seq FROM threads WHERE id = $1) - $4 ORDER BY m.seq DESC LIMIT $4`, args, size
+	return readableWhere + `AND m.seq > (SELECT last_seq FROM threads WHERE id = $1) - $4 ORDER BY m.seq DESC LIMIT $4`, args, size
 }
 
-// pageWhere selects, for FindMessages, the messages of thread $1 from seq
-// $3 on, while member $2 takes part in it; an empty member ID matches every
-// thread.
-var pageWhere = `WHERE m.thread_no = ` + threadNo(1) + ` AND m.seq >= $3
+// readableWhere selects the messages of thread $1 from seq $3 on, while
+// member $2 takes part in it, for a page (FindMessages) or the changes
+// feed (FindMessageChanges); an empty member ID matches every thread.
+var readableWhere = `WHERE m.thread_no = ` + threadNo(1) + ` AND m.seq >= $3
 	AND ($2 = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.thread_id = $1 AND p.user_id = $2 AND p.left_at IS NULL)) `
 
 // FindNewestMessages reads each thread's newest messages in one statement,
@@ -431,11 +431,9 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+t.messageSQL().columns+`
-		WHERE m.thread_no = `+threadNo(1)+` AND m.seq + m.change_offset > $2 AND m.seq >= $5
-		  AND ($4 = '' OR EXISTS (SELECT 1 FROM participants p
-			WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL))
-		ORDER BY m.seq + m.change_offset ASC LIMIT $3`, f.ThreadID, f.After, f.Limit, f.MemberID, f.FromSeq)
+	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+t.messageSQL().columns+readableWhere+
+		`AND m.seq + m.change_offset > $4 ORDER BY m.seq + m.change_offset ASC LIMIT $5`,
+		f.ThreadID, f.MemberID, f.FromSeq, f.After, f.Limit)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
