@@ -61,10 +61,7 @@ type AccessEntry struct {
 // no two entries with the same encoding.
 func (e *AccessEntry) Canonical() []byte {
 	var b bytes.Buffer
-	field := func(s string) {
-		b.Write(binary.AppendUvarint(nil, uint64(len(s))))
-		b.WriteString(s)
-	}
+	field := func(s string) { writeField(&b, s) }
 	num := func(n int64) { b.Write(binary.AppendVarint(nil, n)) }
 	field(e.UserID)
 	num(e.Seq)
@@ -89,6 +86,12 @@ func (e *AccessEntry) Canonical() []byte {
 	return b.Bytes()
 }
 
+// writeField writes s to b as a length-prefixed byte string.
+func writeField(b *bytes.Buffer, s string) {
+	b.Write(binary.AppendUvarint(nil, uint64(len(s))))
+	b.WriteString(s)
+}
+
 // ChainHash returns the hash the entry must carry after prev.
 func (e *AccessEntry) ChainHash(prev []byte) []byte {
 	h := sha256.New()
@@ -106,7 +109,33 @@ var GenesisHash = make([]byte, sha256.Size)
 type AccessRecord struct {
 	Entry   AccessEntry
 	UserIDs []string
+	// Key, if set, names the access, so that it is logged once however
+	// many processes or nodes log it: of the records with one Key whose
+	// times (Entry.At) lie within AccessKeyKept of the first's, the store
+	// appends only the first. An app's streams on several nodes that
+	// deliver one event log it so.
+	Key []byte
 }
+
+// KeyAt returns a Key for the record as made at the occasion named, such
+// as the delivery of an event by its ID: the same for every record of that
+// occasion alike in all but its time (Entry.At), and for no other.
+func (r AccessRecord) KeyAt(occasion string) []byte {
+	e := r.Entry
+	e.At = time.Time{}
+	var b bytes.Buffer
+	writeField(&b, occasion)
+	b.Write(e.Canonical())
+	for _, id := range r.UserIDs {
+		writeField(&b, id)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return sum[:]
+}
+
+// AccessKeyKept is how long after a record with a Key was logged the store
+// still drops the records with that Key; then it forgets the Key.
+const AccessKeyKept = 10 * time.Minute
 
 // Chain returns the entries that append records, in order, to the members'
 // logs, whose last entries are heads. heads must hold every member the

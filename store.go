@@ -52,7 +52,9 @@ type Store interface {
 	// the server, though not necessarily of the machine until the next
 	// Write; every later Read of the access log, and every later Write,
 	// finds them there. A read must be logged before its data is
-	// returned, so LogReads is cheaper than a Write.
+	// returned, so LogReads is cheaper than a Write. A record whose Key
+	// the store keeps, from a record appended before by this process or
+	// any other, is dropped (AccessRecord.Key).
 	LogReads(ctx context.Context, records []AccessRecord) error
 	Close() error
 }
@@ -386,7 +388,8 @@ type AccessLogStore interface {
 	FindAccessHeads(ctx context.Context, userIDs []string) ([]AccessHead, error)
 	// AppendAccess appends the records to the access log, chaining each
 	// member's entries onto the last one in their log: each member's log
-	// stays one chain, with seq dense, however many append at once.
+	// stays one chain, with seq dense, however many append at once. It
+	// drops records by their Key as LogReads does.
 	AppendAccess(ctx context.Context, records []AccessRecord) error
 	// FindAccessEntries returns a page of a member's log, in the filter's
 	// order.

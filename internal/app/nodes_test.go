@@ -25,16 +25,9 @@ import (
 // at once, by the grants.ended event that NATS carries (the close reason
 // is the event's, not what B's own once-a-second check would say).
 func TestNodes_RealtimeCrossesNodes(t *testing.T) {
-	url := apptest.NATS(t)
-	a := apptest.Start(t, func(c *config.Config) { c.NATS = url })
-	b := startBeside(t, a.Server.Config)
+	n := startTwoNodes(t)
+	b, alice, bob, th, tok := n.b, n.alice, n.bob, n.thread, n.token(t, apptest.Answer{})
 	ctx := context.Background()
-
-	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	th := apptest.MustThread(t, alice, "bob")
-	partner := a.MustPartner(t, "Listener")
-	tok := a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
 
 	// Credentials made on A work on B.
 	own, err := b.WithToken(alice.Token()).Events(ctx)
@@ -42,7 +35,7 @@ func TestNodes_RealtimeCrossesNodes(t *testing.T) {
 		t.Fatalf("alice's stream on B: %v", err)
 	}
 	defer own.Close()
-	appStream, err := b.WithToken(tok.AccessToken).Events(ctx)
+	appStream, err := b.WithToken(tok).Events(ctx)
 	if err != nil {
 		t.Fatalf("the app's stream on B: %v", err)
 	}
@@ -88,6 +81,85 @@ func TestNodes_RealtimeCrossesNodes(t *testing.T) {
 			t.Fatalf("the app's stream on B ended with %v; want 1008 saying the access was revoked", err)
 		}
 		break
+	}
+}
+
+// twoNodes is two nodes, a and b, on one database and one NATS server,
+// and on them alice and bob, friends with a thread of their own, and an
+// app, partner.
+type twoNodes struct {
+	a          *apptest.Env
+	b          *client.Client
+	alice, bob *client.Client
+	thread     *client.ThreadSummary
+	partner    *apptest.Partner
+}
+
+func startTwoNodes(t *testing.T) twoNodes {
+	t.Helper()
+	url := apptest.NATS(t)
+	n := twoNodes{a: apptest.Start(t, func(c *config.Config) { c.NATS = url })}
+	n.b = startBeside(t, n.a.Server.Config)
+	n.alice, n.bob = n.a.MustMember(t, "alice"), n.a.MustMember(t, "bob")
+	apptest.MustFriends(t, n.alice, n.bob)
+	n.thread = apptest.MustThread(t, n.alice, "bob")
+	n.partner = n.a.MustPartner(t, "Listener")
+	return n
+}
+
+// token is the app's access token to alice's messages, with her answer.
+func (n twoNodes) token(t *testing.T, answer apptest.Answer) string {
+	t.Helper()
+	return n.a.MustToken(t, n.partner, "alice", []string{"openid", "messages.read"}, answer).AccessToken
+}
+
+// TestNodes_AppStreamsLogAnEventOnce: an app holding a stream for a member
+// on each of two nodes receives a message on both, and the member's access
+// log holds one entry of it, as when both streams are on one node, not one
+// entry for each node.
+func TestNodes_AppStreamsLogAnEventOnce(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("several nodes share a PostgreSQL database: run with PARLEY_TEST_DATABASE=postgres")
+	}
+	n := startTwoNodes(t)
+	tok := n.token(t, apptest.Answer{ThreadScope: "selected", Threads: []string{n.thread.ID}})
+	ctx := context.Background()
+	var streams []*client.EventStream
+	for _, node := range []*client.Client{n.a.Client, n.b} {
+		s, err := node.WithToken(tok).Events(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		streams = append(streams, s)
+	}
+
+	sent := apptest.MustSend(t, n.bob, n.thread.ID, "one read on two nodes")
+	for i, s := range streams {
+		next, cancel := context.WithTimeout(ctx, 5*time.Second)
+		for {
+			ev, err := s.Next(next)
+			if err != nil {
+				t.Fatalf("the app's stream on node %d did not get the message: %v", i+1, err)
+			}
+			if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), sent.ID) {
+				break
+			}
+		}
+		cancel()
+	}
+	export, err := n.alice.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged int
+	for _, e := range export.AccessLog {
+		if slices.Contains(e.MessageIDs, sent.ID) {
+			logged++
+		}
+	}
+	if logged != 1 {
+		t.Fatalf("alice's log holds %d entries of the message's delivery, want 1", logged)
 	}
 }
 

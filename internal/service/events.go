@@ -222,7 +222,10 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 // connections for a member reads each message once, as far as the
 // member's log is concerned, not eight times. Each stream still waits for
 // that record to be written before it sends the event. Streams of
-// different grants, or different apps, log records of their own.
+// different grants, or different apps, log records of their own. The
+// streams of one process share the record; those of other processes and
+// nodes log records alike, with the same Key, and the store keeps the
+// first (deliveryKey.accessKey).
 func (s *Service) logDelivery(ctx context.Context, c *parley.Caller, key deliveryKey, a access) error {
 	// The write is shared: a stream that ends does not end it for the others.
 	ctx = context.WithoutCancel(ctx)
@@ -251,6 +254,17 @@ type deliveryLog struct {
 // deliveryKey names an event as delivered through a grant.
 type deliveryKey struct {
 	grantID, eventID string
+}
+
+// accessKey returns the Key of r, the record of the delivery k names: the
+// same for the record alike (sameAccess) of any stream, in any process or
+// node, that delivers the event through the grant, so that the store logs
+// one of them. An event without ID has no Key.
+func (k deliveryKey) accessKey(r parley.AccessRecord) []byte {
+	if k.eventID == "" {
+		return nil
+	}
+	return r.KeyAt(k.eventID)
 }
 
 // delivery is the record of an event delivered through a grant, and the
@@ -287,6 +301,7 @@ func (l *deliveryLog) log(key deliveryKey, r parley.AccessRecord, write func([]p
 	defer l.mu.Unlock()
 	b := l.logged(key, r)
 	if b == nil {
+		r.Key = key.accessKey(r)
 		if l.next == nil {
 			l.next = &deliveryBatch{}
 		}

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -80,6 +82,12 @@ func (t *txn) lockAccessHeads(ctx context.Context, members []string, heads map[s
 	if err := t.findAccessHeads(ctx, members, heads); err != nil || t.locked == "" {
 		return err
 	}
+	return t.createMissingHeads(ctx, members, heads)
+}
+
+// createMissingHeads gives the members whose head in heads is at seq 0 a
+// head, and locks it, as lockAccessHeads does.
+func (t *txn) createMissingHeads(ctx context.Context, members []string, heads map[string]parley.AccessHead) error {
 	var missing []string
 	for _, id := range members {
 		if heads[id].Seq == 0 {
@@ -127,24 +135,16 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 
 // appendAccess is AppendAccess once the journal of reads is folded.
 func (t *txn) appendAccess(ctx context.Context, records []parley.AccessRecord) error {
-	var members []string
-	heads := map[string]parley.AccessHead{}
-	for _, r := range records {
-		for _, id := range r.UserIDs {
-			if _, ok := heads[id]; !ok {
-				heads[id] = parley.AccessHead{}
-				members = append(members, id)
-			}
-		}
-	}
 	// Heads are locked, where writes lock what they read, in one order,
 	// so that two transactions appending for the same members do not
 	// chain onto the same entry, and deadlock only over members new to
 	// the log (PostgreSQL then ends one, and the write runs again).
-	slices.Sort(members)
-	if err := t.lockAccessHeads(ctx, members, heads); err != nil {
+	heads := map[string]parley.AccessHead{}
+	records, err := t.keepFirstLockingHeads(ctx, records, membersOf(records), heads)
+	if err != nil || len(records) == 0 {
 		return err
 	}
+	members := membersOf(records)
 	entries := parley.Chain(heads, records)
 	if t.pg != nil {
 		return t.pgInsertAccess(ctx, entries, members, heads)
@@ -180,6 +180,150 @@ func (t *txn) appendAccess(ctx context.Context, records []parley.AccessRecord) e
 		}
 	}
 	return nil
+}
+
+// membersOf returns the members the records name, each once, in order.
+func membersOf(records []parley.AccessRecord) []string {
+	var members []string
+	for _, r := range records {
+		members = append(members, r.UserIDs...)
+	}
+	slices.Sort(members)
+	return slices.Compact(members)
+}
+
+// keepFirstLockingHeads puts the heads of the members' logs into heads and
+// locks them, as lockAccessHeads does, and returns records without those
+// whose Key is kept from a record appended before, or comes twice in
+// records (the first stays). It keeps the Keys of the others, each at the
+// time of its record, after forgetting those kept from
+// parley.AccessKeyKept before the latest record's time.
+//
+// On PostgreSQL two transactions keeping one Key at once are ordered by its
+// row in access_keys: the second waits for the first to end, and drops the
+// record if the first committed. The Keys are kept, and the heads locked,
+// by one statement: a transaction's first, sent with its BEGIN, so that
+// Keys cost an append no round trip.
+func (t *txn) keepFirstLockingHeads(ctx context.Context, records []parley.AccessRecord, members []string, heads map[string]parley.AccessHead) ([]parley.AccessRecord, error) {
+	var keys [][]byte
+	var latest time.Time
+	firstAt := map[string]int64{}
+	for _, r := range records {
+		if r.Entry.At.After(latest) {
+			latest = r.Entry.At
+		}
+		if _, ok := firstAt[string(r.Key)]; r.Key != nil && !ok {
+			firstAt[string(r.Key)] = micros(r.Entry.At)
+			keys = append(keys, r.Key)
+		}
+	}
+	if keys == nil {
+		return records, t.lockAccessHeads(ctx, members, heads)
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	forgetBefore := micros(latest.Add(-parley.AccessKeyKept))
+	var kept [][]byte
+	var err error
+	if t.pg != nil {
+		kept, err = t.pgKeepKeysLockingHeads(ctx, keys, firstAt, forgetBefore, members, heads)
+	} else {
+		if kept, err = t.keepKeys(ctx, keys, firstAt, forgetBefore); err == nil {
+			err = t.lockAccessHeads(ctx, members, heads)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	first := make(map[string]bool, len(kept))
+	for _, k := range kept {
+		first[string(k)] = true
+	}
+	var appended []parley.AccessRecord
+	for _, r := range records {
+		if r.Key == nil || first[string(r.Key)] {
+			appended = append(appended, r)
+			delete(first, string(r.Key))
+		}
+	}
+	return appended, nil
+}
+
+// keepKeys keeps those of keys not kept already, at their times in at,
+// and returns them, after forgetting the keys kept from before
+// forgetBefore. SQLite's writer runs one write at a time: nothing else
+// keeps keys meanwhile.
+func (t *txn) keepKeys(ctx context.Context, keys [][]byte, at map[string]int64, forgetBefore int64) ([][]byte, error) {
+	if _, err := t.exec(ctx, `DELETE FROM access_keys WHERE logged_at < $1`, forgetBefore); err != nil {
+		return nil, mapError("forget access keys", err)
+	}
+	var kept [][]byte
+	for chunk := range slices.Chunk(keys, accessChunk) {
+		rows := make([]string, len(chunk))
+		args := make([]any, 0, 2*len(chunk))
+		for i, k := range chunk {
+			rows[i] = "(" + placeholders(2*i+1, 2) + ")"
+			args = append(args, k, at[string(k)])
+		}
+		r, err := t.query(ctx, `INSERT INTO access_keys (key, logged_at) VALUES `+strings.Join(rows, ", ")+`
+			ON CONFLICT (key) DO NOTHING RETURNING key`, args...)
+		var chunkKept [][]byte
+		if err == nil {
+			chunkKept, err = scanBytes(r)
+		}
+		if err != nil {
+			return nil, mapError("keep access keys", err)
+		}
+		kept = append(kept, chunkKept...)
+	}
+	return kept, nil
+}
+
+// pgKeepKeysLockingHeads is keepKeys, and lockAccessHeads, on PostgreSQL,
+// in one statement: the keys are kept, or kept again where their row is
+// from before forgetBefore, the other rows from before then deleted, and
+// the heads found and locked. A member without a head is given one
+// after, as lockAccessHeads does.
+func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[string]int64, forgetBefore int64, members []string, heads map[string]parley.AccessHead) ([][]byte, error) {
+	ats := make([]int64, len(keys))
+	for i, k := range keys {
+		ats[i] = at[string(k)]
+	}
+	for _, id := range members {
+		heads[id] = parley.AccessHead{UserID: id, Hash: parley.GenesisHash}
+	}
+	rows, err := t.query(ctx, `
+		WITH locked AS (
+			SELECT user_id, seq, hash FROM access_log_heads WHERE user_id = ANY($4) ORDER BY user_id FOR UPDATE
+		), forgotten AS (
+			DELETE FROM access_keys WHERE logged_at < $3 AND key <> ALL($1)
+		), kept AS (
+			INSERT INTO access_keys (key, logged_at) SELECT * FROM unnest($1::bytea[], $2::bigint[])
+			ON CONFLICT (key) DO UPDATE SET logged_at = excluded.logged_at WHERE access_keys.logged_at < $3
+			RETURNING key
+		)
+		SELECT user_id, seq, hash FROM locked UNION ALL SELECT NULL, 0, key FROM kept`, keys, ats, forgetBefore, members)
+	if err != nil {
+		return nil, mapError("keep access keys", err)
+	}
+	var kept [][]byte
+	for rows.Next() {
+		var userID *string
+		var h parley.AccessHead
+		if err := rows.Scan(&userID, &h.Seq, &h.Hash); err != nil {
+			rows.Close()
+			return nil, mapError("keep access keys", err)
+		}
+		if userID == nil {
+			kept = append(kept, h.Hash)
+			continue
+		}
+		h.UserID = *userID
+		heads[h.UserID] = h
+	}
+	if err := rows.Close(); err != nil {
+		return nil, mapError("keep access keys", err)
+	}
+	return kept, t.createMissingHeads(ctx, members, heads)
 }
 
 // pgInsertAccess inserts the chained entries and moves the members' heads

@@ -15,7 +15,9 @@ import (
 // tables are written, and the copy must end with the source's value.
 // TestTables_Complete holds the list to the schema. rate_limits is left
 // out: it holds what each app and member used of their rate limits in the
-// last moments, not data, and a copy starts every allowance whole.
+// last moments, not data, and a copy starts every allowance whole; so is
+// access_keys, the keys of the accesses logged in the last minutes, which
+// only the streams of the install copied, stopped by then, logged.
 // report_sends is copied: without it, the server on the copy would send
 // every app the last fortnight's share report again.
 var tables = []string{

@@ -229,6 +229,7 @@ type journalRecord struct {
 	FirstSeq     int64    `json:"first_seq,omitempty"`
 	LastSeq      int64    `json:"last_seq,omitempty"`
 	UserIDs      []string `json:"user_ids"`
+	Key          []byte   `json:"key,omitempty"`
 }
 
 // openJournal reads back the segments of the database at dbPath and keeps
@@ -320,7 +321,7 @@ func parseJournalLine(raw []byte) (journalLine, error) {
 	}
 	line := journalLine{n: n, records: make([]parley.AccessRecord, len(recs))}
 	for i, r := range recs {
-		line.records[i] = parley.AccessRecord{UserIDs: r.UserIDs, Entry: parley.AccessEntry{
+		line.records[i] = parley.AccessRecord{UserIDs: r.UserIDs, Key: r.Key, Entry: parley.AccessEntry{
 			At: fromMicros(r.At), ClientID: r.ClientID, AppName: r.AppName, GrantID: r.GrantID, Action: r.Action,
 			ThreadID: r.ThreadID, ByUserID: r.ByUserID, MessageIDs: r.MessageIDs, MessageCount: r.MessageCount,
 			FirstSeq: r.FirstSeq, LastSeq: r.LastSeq,
@@ -338,7 +339,7 @@ func (j *journal) append(records []parley.AccessRecord) (schedule bool, err erro
 		recs[i] = journalRecord{
 			At: micros(e.At), ClientID: e.ClientID, AppName: e.AppName, GrantID: e.GrantID, Action: e.Action,
 			ThreadID: e.ThreadID, ByUserID: e.ByUserID, MessageIDs: e.MessageIDs, MessageCount: e.MessageCount,
-			FirstSeq: e.FirstSeq, LastSeq: e.LastSeq, UserIDs: r.UserIDs,
+			FirstSeq: e.FirstSeq, LastSeq: e.LastSeq, UserIDs: r.UserIDs, Key: r.Key,
 		}
 	}
 	body, err := json.Marshal(recs)

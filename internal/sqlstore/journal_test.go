@@ -346,3 +346,48 @@ func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
 		t.Fatalf("every line folded and segments sealed at 1 byte, yet segments %v are left", left)
 	}
 }
+
+// Records with one Key log one access: the first is logged and the others
+// are dropped, in one call or in later ones, and in appends within writes
+// as in LogReads, for parley.AccessKeyKept after the first; an append
+// after that finds the Key forgotten. Records without a Key are all
+// logged.
+func TestLogReads_OneEntryPerKey(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := mustUsers(t, db, "alice", "bob")
+		at := parley.Now()
+		keyed := func(key string, at time.Time, id string) parley.AccessRecord {
+			r := readRecord(ids[0], ids[1], id)
+			r.Entry.At = at
+			if key != "" {
+				r.Key = []byte(key)
+			}
+			return r
+		}
+		mustLog := func(records ...parley.AccessRecord) {
+			t.Helper()
+			if err := db.LogReads(ctx, records); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustLog(keyed("k1", at, "first"), keyed("k1", at, "again-in-the-call"), keyed("", at, "no-key"), keyed("", at, "no-key"))
+		mustLog(keyed("k1", at.Add(time.Second), "again-later"), keyed("k2", at, "another-key"))
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.AppendAccess(ctx, []parley.AccessRecord{keyed("k2", at, "again-in-a-write"), keyed("k3", at, "a-third")})
+		})
+		mustLog(keyed("k1", at.Add(parley.AccessKeyKept-time.Second), "within-the-time-kept"))
+		logOf(t, db, ids[0]) // a fold on SQLite: the next record is appended on its own
+		mustLog(keyed("k1", at.Add(parley.AccessKeyKept+time.Second), "after-the-time-kept"))
+		want := "first, no-key, no-key, another-key, a-third, after-the-time-kept"
+		for _, id := range ids {
+			var got []string
+			for _, e := range logOf(t, db, id) {
+				got = append(got, e.MessageIDs...)
+			}
+			if strings.Join(got, ", ") != want {
+				t.Errorf("%s's log holds %q, want %q", id, strings.Join(got, ", "), want)
+			}
+		}
+	})
+}

@@ -145,6 +145,44 @@ func TestNodes_AccessChainVerifiesUnderConcurrentAppends(t *testing.T) {
 	}
 }
 
+// Two nodes logging the same accesses at once, as an app's streams on both
+// deliver the same events: each access is logged once, whichever node
+// comes first, and the chains verify.
+func TestNodes_AKeyedAccessLoggedOnce(t *testing.T) {
+	nodes := twoNodes(t)
+	ctx := context.Background()
+	ids := mustUsers(t, nodes[0], "alice", "bob")
+	const events = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*events)
+	for _, node := range nodes {
+		wg.Go(func() {
+			for i := range events {
+				// Two keys a call, in either order, so that the nodes
+				// also meet in the middle of each other's calls.
+				a, b := readRecord(ids[0], ids[1], fmt.Sprint(i)), readRecord(ids[0], ids[1], fmt.Sprint(i+1))
+				a.Key, b.Key = []byte(fmt.Sprint("event ", i)), []byte(fmt.Sprint("event ", i+1))
+				if i%2 == 1 {
+					a, b = b, a
+				}
+				errs <- node.LogReads(ctx, []parley.AccessRecord{a, b})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		if n := len(logOf(t, nodes[1], id)); n != events+1 {
+			t.Errorf("member %s has %d entries, want one for each of the %d keys", id, n, events+1)
+		}
+	}
+}
+
 // Two nodes redeeming one authorization code at once: the write that reads
 // the request and then marks its code used runs on one node at a time, so
 // exactly one of them finds the code unused.

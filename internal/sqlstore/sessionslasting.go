@@ -39,7 +39,7 @@ func (t *txn) FindLastingSessions(ctx context.Context, tokenHashes [][]byte, at 
 		if err != nil {
 			return nil, mapError("find lasting sessions", err)
 		}
-		found, err := scanHashes(rows)
+		found, err := scanBytes(rows)
 		if err != nil {
 			return nil, mapError("find lasting sessions", err)
 		}
@@ -48,9 +48,9 @@ func (t *txn) FindLastingSessions(ctx context.Context, tokenHashes [][]byte, at 
 	return lasting, nil
 }
 
-// scanHashes reads rows of one column, a session's token hash, to their
-// end, and closes them.
-func scanHashes(r rows) ([][]byte, error) {
+// scanBytes reads rows of one bytes column, such as a session's token
+// hash, to their end, and closes them.
+func scanBytes(r rows) ([][]byte, error) {
 	defer r.Close()
 	var hashes [][]byte
 	for r.Next() {

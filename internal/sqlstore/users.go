@@ -179,6 +179,6 @@ func (t *txn) DeleteUserSessions(ctx context.Context, userID string) ([][]byte, 
 	if err != nil {
 		return nil, mapError("delete user sessions", err)
 	}
-	ended, err := scanHashes(rows)
+	ended, err := scanBytes(rows)
 	return ended, mapError("delete user sessions", err)
 }
