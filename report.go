@@ -75,7 +75,9 @@ const (
 // is counted from at least MinPeople people or suppressed.
 type ShareReport struct {
 	ClientID string `json:"client_id"`
-	Period   string `json:"period"`
+	// AppName is the app's name as its owner last set it.
+	AppName string `json:"app_name"`
+	Period  string `json:"period"`
 	// From and To are the first and last days (YYYY-MM-DD, UTC) of the
 	// periods reported: the range asked for, widened to whole periods, and
 	// ending with the last period that has ended.

@@ -17,6 +17,7 @@ import (
 // MinPeople people is suppressed.
 type ShareReport struct {
 	ClientID  string        `json:"client_id"`
+	AppName   string        `json:"app_name"`
 	Period    string        `json:"period"`
 	From      string        `json:"from"`
 	To        string        `json:"to"`

@@ -231,6 +231,13 @@ func TestReports_FixedPeriods(t *testing.T) {
 	if def.Period != "day" || len(def.Periods) != 14 || def.To != date(today.Add(-day)) || def.From != date(today.Add(-14*day)) {
 		t.Fatalf("the default report: %s from %s to %s, %d periods", def.Period, def.From, def.To, len(def.Periods))
 	}
+	// A report names its app, by client ID and name, even when no period
+	// of it has ended.
+	for _, r := range []*client.ShareReport{def, w.report(t, today, today, parley.PeriodDay)} {
+		if r.ClientID != w.partner.App.ClientID || r.AppName != w.partner.App.Name {
+			t.Errorf("a report of %s (%s) names %s (%s)", w.partner.App.Name, w.partner.App.ClientID, r.AppName, r.ClientID)
+		}
+	}
 }
 
 func sortedCells(p client.SharePeriod) []string {
@@ -286,7 +293,7 @@ func TestReports_CSVAndSVG(t *testing.T) {
 		}
 	}
 	all := strings.Join(texts, "|")
-	for _, s := range []string{"Shares of app " + w.partner.App.ClientID, "Count", "Period starting (UTC)", "Shares sent",
+	for _, s := range []string{"Shares of " + w.partner.App.Name, "Count", "Period starting (UTC)", "Shares sent",
 		"Recipients who clicked", "<3", date(w.d1), "Shares sent, " + date(w.d1) + ": 6", "Shares sent, " + date(w.d1.Add(day)) + ": <3"} {
 		if !strings.Contains(all, s) {
 			t.Errorf("the chart does not say %q; it says %s", s, all)

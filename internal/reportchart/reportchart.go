@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 )
@@ -55,7 +56,7 @@ var Narrow = Layout{
 	width: 320, height: 480, left: 38, right: 8, top: 162, bottom: 74,
 	font: 13, small: 12, titleFont: 17,
 	title: func(r *parley.ShareReport) []string {
-		return []string{"Shares by " + r.Period, "app " + r.ClientID, r.From + " to " + r.To}
+		return []string{"Shares by " + r.Period, "of " + titleName(r), r.From + " to " + r.To}
 	},
 	upright: true,
 	date: func(d string) string {
@@ -84,7 +85,20 @@ var chartSeries = []struct {
 
 // longTitle is the chart's title in full, one line.
 func longTitle(r *parley.ShareReport) string {
-	return fmt.Sprintf("Shares of app %s, %s to %s, by %s", r.ClientID, r.From, r.To, r.Period)
+	return fmt.Sprintf("Shares of %s, %s to %s, by %s", titleName(r), r.From, r.To, r.Period)
+}
+
+// titleNameLen is the most characters of the app's name a title gives,
+// so that the title fits the chart in either layout.
+const titleNameLen = 32
+
+// titleName is the app's name as a title gives it: cut short, with an
+// ellipsis, past titleNameLen characters.
+func titleName(r *parley.ShareReport) string {
+	if utf8.RuneCountInString(r.AppName) <= titleNameLen {
+		return r.AppName
+	}
+	return string([]rune(r.AppName)[:titleNameLen-1]) + "…"
 }
 
 // SVG draws a report as an SVG bar chart in the Wide layout.

@@ -2,9 +2,11 @@ package reportchart_test
 
 import (
 	"fmt"
+	"html"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -116,5 +118,28 @@ func TestSVG_HiddenMarksDoNotCrowd(t *testing.T) {
 				t.Errorf("over %d days, marks %v run into each other", days, o)
 			}
 		})
+	}
+}
+
+// The title names the app by its name, cut short with an ellipsis when
+// long, so that it fits the chart in either layout.
+func TestSVG_TitleNamesTheApp(t *testing.T) {
+	for _, tc := range []struct{ name, titled string }{
+		{"Films", "Shares of Films, 2026-11-01 to 2026-11-14, by day"},
+		{"The Quite Long Name of a Film Club & Friends", "Shares of The Quite Long Name of a Film C…, 2026-11-01 to 2026-11-14, by day"},
+	} {
+		r := report(14, func(int) (parley.Cell, parley.Cell) { return shown, shown })
+		r.AppName = tc.name
+		wide := string(reportchart.Wide.SVG(r))
+		if want := html.EscapeString(tc.titled); !strings.Contains(wide, ">"+want+"</text>") {
+			t.Errorf("the wide chart's title is not %q", tc.titled)
+		}
+		narrow := string(reportchart.Narrow.SVG(r))
+		if want := html.EscapeString("of " + strings.TrimPrefix(strings.Split(tc.titled, ",")[0], "Shares of ")); !strings.Contains(narrow, ">"+want+"</text>") {
+			t.Errorf("the narrow chart does not name the app as %q", want)
+		}
+		if strings.Contains(wide+narrow, r.ClientID) {
+			t.Errorf("the chart names the app by its client ID")
+		}
 	}
 }

@@ -95,7 +95,7 @@ func (s *Service) AppShareReport(ctx context.Context, clientID string, q ReportQ
 // caller: it is for the server's own jobs, such as a report sent every
 // fortnight; calls made for someone go through AppShareReport. A period
 // other than day, week or fortnight, or a range backwards or longer than
-// MaxReportDays, is EINVALID.
+// MaxReportDays, is EINVALID; an app that does not exist, ENOTFOUND.
 func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuery) (*parley.ShareReport, error) {
 	now := s.Now()
 	if q.Period == "" {
@@ -127,21 +127,29 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 		ClientID: clientID, Period: q.Period, From: dateOf(first), To: dateOf(last + n - 1),
 		MinPeople: s.opts.ReportMinPeople, Periods: []parley.SharePeriod{},
 	}
-	if last < first {
-		report.From, report.To = q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)
-		return report, nil
-	}
 	// Whole fortnights are read: a week's cells depend on its days, a
 	// fortnight's on its weeks.
 	loadFirst := first - floorMod(first, 14)
 	loadLast := last - floorMod(last, 14) + 14
 	var links []parley.ShareLink
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
+		app, err := tx.FindAppByClientID(ctx, clientID)
+		if err != nil {
+			return err
+		}
+		report.AppName = app.Name
+		if last < first {
+			return nil
+		}
 		links, err = tx.FindShareLinks(ctx, clientID, dayStart(loadFirst), dayStart(loadLast))
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if last < first {
+		report.From, report.To = q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)
+		return report, nil
 	}
 	shown := newSuppression(links, loadFirst, loadLast, s.opts.ReportMinPeople).shown(n)
 	for start := first; start <= last; start += n {
