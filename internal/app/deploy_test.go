@@ -3,17 +3,24 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,29 +29,43 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 )
 
-// caddyfile is the Caddy configuration docs/deploy.md documents.
-const caddyfile = "../../docs/Caddyfile"
+// The proxies' configurations docs/deploy.md documents.
+const (
+	caddyfile = "../../docs/Caddyfile"
+	nginxConf = "../../docs/nginx.conf"
+)
 
-// Parley behind Caddy configured as docs/deploy.md says: over TLS on
-// loopback, a member signs up and in, another sends a message, and the
-// first gets it as a live event on a WebSocket, every request through
-// the proxy. Parley, trusting the proxy, sees and logs the client's own
-// address (127.0.0.2; the proxy is 127.0.0.1), not one the client forged
-// (Caddy's access log shows the header the client sent, as sent);
-// /metrics is not served through the proxy; and neither Caddy's access log
-// nor Parley's holds the query string that carried the WebSocket's ticket.
+// Parley behind Caddy configured as docs/deploy.md says (testBehindProxy).
 func TestDeploy_BehindCaddy(t *testing.T) {
+	testBehindProxy(t, startCaddy, `"uri":"/api/v1/events?"`)
+}
+
+// Parley behind nginx configured as docs/deploy.md says (testBehindProxy).
+func TestDeploy_BehindNginx(t *testing.T) {
+	testBehindProxy(t, startNginx, `"GET /api/v1/events" 101 `)
+}
+
+// testBehindProxy runs Parley behind a proxy that start starts, over TLS
+// on loopback: a member signs up and in, another sends a message, and the
+// first gets it as a live event on a WebSocket, every request through the
+// proxy. Parley, trusting the proxy, sees and logs the client's own
+// address (127.0.0.2; the proxy is 127.0.0.1), not one the client forged;
+// /metrics is not served through the proxy, whose answers tell browsers
+// to keep to https; the proxy's access log holds the WebSocket's request,
+// as the text loggedEvents; and neither its access log nor Parley's log
+// holds the query string that carried the WebSocket's ticket.
+func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream string) *runningProxy, loggedEvents string) {
 	port := freePort(t)
 	site := fmt.Sprintf("https://localhost:%d", port)
 	env := apptest.Start(t, func(c *config.Config) {
 		c.PublicURL = site
 		c.TrustedProxies = "127.0.0.1"
 	})
-	caddy := startCaddy(t, port, strings.TrimPrefix(env.URL, "http://"))
+	proxy := start(t, port, strings.TrimPrefix(env.URL, "http://"))
 
 	// A client on 127.0.0.2 that forges X-Forwarded-For.
 	hc := &http.Client{Transport: &apptest.ConformingTransport{Fail: t.Errorf, Base: apptest.ForwardedFor{Addr: "203.0.113.9", Base: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: caddy.roots},
+		TLSClientConfig: &tls.Config{RootCAs: proxy.roots},
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 			return d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -106,15 +127,15 @@ func TestDeploy_BehindCaddy(t *testing.T) {
 
 	stream.Close()
 	env.Stop()
-	caddy.stop()
-	access, err := os.ReadFile(caddy.accessLog)
+	proxy.stop()
+	access, err := os.ReadFile(proxy.accessLog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(access), `"uri":"/api/v1/events?"`) {
-		t.Errorf("Caddy's access log lacks the WebSocket's request:\n%s", access)
+	if !strings.Contains(string(access), loggedEvents) {
+		t.Errorf("the proxy's access log lacks the WebSocket's request:\n%s", access)
 	}
-	for name, log := range map[string]string{"Caddy's access log": string(access), "Parley's log": env.Logs.String()} {
+	for name, log := range map[string]string{"the proxy's access log": string(access), "Parley's log": env.Logs.String()} {
 		if strings.Contains(log, ticket.Ticket) {
 			t.Errorf("%s holds the ticket:\n%s", name, log)
 		}
@@ -124,10 +145,9 @@ func TestDeploy_BehindCaddy(t *testing.T) {
 	}
 }
 
-// runningCaddy is a Caddy serving the documented configuration.
-type runningCaddy struct {
-	// roots holds the root of Caddy's own certificate authority, which
-	// signed the site's certificate.
+// runningProxy is a reverse proxy serving the documented configuration.
+type runningProxy struct {
+	// roots holds the root that signed the site's certificate.
 	roots     *x509.CertPool
 	accessLog string
 	stop      func()
@@ -140,7 +160,7 @@ type runningCaddy struct {
 // temporary directory and kept out of the system's trust store, and no
 // listener but the site's on 127.0.0.1. Without caddy on the PATH the
 // test is skipped, or fails under CI=true.
-func startCaddy(t *testing.T, port int, upstream string) *runningCaddy {
+func startCaddy(t *testing.T, port int, upstream string) *runningProxy {
 	t.Helper()
 	bin := apptest.Program(t, "caddy")
 	doc, err := filepath.Abs(caddyfile)
@@ -164,7 +184,7 @@ import %s
 	if err := os.WriteFile(config, []byte(wrapper), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := &runningCaddy{accessLog: filepath.Join(dir, "access.log")}
+	c := &runningProxy{accessLog: filepath.Join(dir, "access.log")}
 	cmd := exec.Command(bin, "run", "--adapter", "caddyfile", "--config", config)
 	cmd.Env = []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "xdg-data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg-config"),
 		"PARLEY_SITE=localhost", "PARLEY_UPSTREAM=" + upstream, "PARLEY_ACCESS_LOG=" + c.accessLog}
@@ -214,18 +234,148 @@ import %s
 		t.Fatal("caddy's root certificate does not parse")
 	}
 	// Caddy logs the certificate a moment before it serves it.
+	waitServing(t, port, c.roots, logs.String)
+	return c
+}
+
+// waitServing waits until the proxy serves https://localhost on port with
+// a certificate roots trusts, and fails the test with the proxy's log if it
+// does not within 5 seconds.
+func waitServing(t *testing.T, port int, roots *x509.CertPool, log func() string) {
+	t.Helper()
 	for try := 0; ; try++ {
-		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{ServerName: "localhost", RootCAs: c.roots})
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{ServerName: "localhost", RootCAs: roots})
 		if err == nil {
 			conn.Close()
-			break
+			return
 		}
 		if try == 500 {
-			t.Fatalf("caddy serves no certificate: %v\n%s", err, logs)
+			t.Fatalf("the proxy does not serve: %v\n%s", err, log())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return c
+}
+
+// startNginx runs nginx with docs/nginx.conf for https://localhost:port,
+// proxying to upstream, and waits until it serves. The documented file is
+// changed only where it names what a test cannot have: its listeners move
+// to 127.0.0.1 (port for https), its certificate is one the test makes
+// for localhost, its access log and upstream are the test's; and it is
+// included in the least http block nginx needs, with nginx's own files in
+// a temporary directory. Each change must find what it changes, so that
+// the test follows the file. Without nginx on the PATH the test is
+// skipped, or fails under CI=true.
+func startNginx(t *testing.T, port int, upstream string) *runningProxy {
+	t.Helper()
+	bin := apptest.Program(t, "nginx")
+	doc, err := os.ReadFile(nginxConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := &runningProxy{accessLog: filepath.Join(dir, "access.log")}
+	var cert, key string
+	p.roots, cert, key = selfSigned(t, dir, "localhost")
+	conf := string(doc)
+	for _, c := range [][2]string{
+		{"    listen 80;\n", fmt.Sprintf("    listen 127.0.0.1:%d;\n", freePort(t))},
+		{"    listen [::]:80;\n", ""},
+		{"    listen 443 ssl http2;\n", fmt.Sprintf("    listen 127.0.0.1:%d ssl http2;\n", port)},
+		{"    listen [::]:443 ssl http2;\n", ""},
+		{"server_name chat.example.com;", "server_name localhost;"},
+		{"/etc/letsencrypt/live/chat.example.com/fullchain.pem", cert},
+		{"/etc/letsencrypt/live/chat.example.com/privkey.pem", key},
+		{"/var/log/nginx/parley-access.log", p.accessLog},
+		{"proxy_pass http://127.0.0.1:8080;", "proxy_pass http://" + upstream + ";"},
+	} {
+		if !strings.Contains(conf, c[0]) {
+			t.Fatalf("%s no longer holds %q", nginxConf, c[0])
+		}
+		conf = strings.ReplaceAll(conf, c[0], c[1])
+	}
+	site := filepath.Join(dir, "parley.conf")
+	main := filepath.Join(dir, "nginx.conf")
+	errorLog := filepath.Join(dir, "error.log")
+	wrapper := fmt.Sprintf(`daemon off;
+pid %[1]s/nginx.pid;
+error_log %[2]s;
+events {}
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	include %[3]s;
+}
+`, dir, errorLog, site)
+	for name, text := range map[string]string{site: conf, main: wrapper} {
+		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "-p", dir, "-e", errorLog, "-c", main)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	p.stop = func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGQUIT) // nginx's graceful shutdown
+			<-exited
+		}
+	}
+	t.Cleanup(p.stop)
+	waitServing(t, port, p.roots, func() string {
+		logged, _ := os.ReadFile(errorLog)
+		return string(logged)
+	})
+	return p
+}
+
+// selfSigned makes a self-signed certificate for host, writes it and its
+// key to dir, and returns a pool that trusts it and the files' paths.
+func selfSigned(t *testing.T, dir, host string) (roots *x509.CertPool, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: host},
+		DNSNames:     []string{host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for name, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "PRIVATE KEY", Bytes: keyDER}} {
+		if err := os.WriteFile(name, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return roots, certFile, keyFile
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
