@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 	"time"
 )
 
@@ -110,31 +111,34 @@ type AccessRecord struct {
 	Entry   AccessEntry
 	UserIDs []string
 	// Key, if set, names the access, so that it is logged once however
-	// many processes or nodes log it: of the records with one Key whose
-	// times (Entry.At) lie within AccessKeyKept of the first's, the store
-	// appends only the first. An app's streams on several nodes that
+	// many processes or nodes log it: the store keeps the Key of a record
+	// it appended for at least AccessKeyKept after the record's time
+	// (Entry.At), and drops a record whose Key it keeps from a record less
+	// than AccessKeyKept before it. An app's streams on several nodes that
 	// deliver one event log it so.
 	Key []byte
 }
 
 // KeyAt returns a Key for the record as made at the occasion named, such
 // as the delivery of an event by its ID: the same for every record of that
-// occasion alike in all but its time (Entry.At), and for no other.
+// occasion alike in all but its time (Entry.At) and the order of its
+// members, and for no other.
 func (r AccessRecord) KeyAt(occasion string) []byte {
 	e := r.Entry
 	e.At = time.Time{}
 	var b bytes.Buffer
 	writeField(&b, occasion)
 	b.Write(e.Canonical())
-	for _, id := range r.UserIDs {
+	for _, id := range slices.Sorted(slices.Values(r.UserIDs)) {
 		writeField(&b, id)
 	}
 	sum := sha256.Sum256(b.Bytes())
 	return sum[:]
 }
 
-// AccessKeyKept is how long after a record with a Key was logged the store
-// still drops the records with that Key; then it forgets the Key.
+// AccessKeyKept is how long at least the store keeps the Key of a record
+// it appended, by the times of the records that come after it: the nodes'
+// clocks must agree far better than that.
 const AccessKeyKept = 10 * time.Minute
 
 // Chain returns the entries that append records, in order, to the members'

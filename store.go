@@ -53,7 +53,7 @@ type Store interface {
 	// Write; every later Read of the access log, and every later Write,
 	// finds them there. A read must be logged before its data is
 	// returned, so LogReads is cheaper than a Write. A record whose Key
-	// the store keeps, from a record appended before by this process or
+	// the store keeps from a record appended before it, by this process or
 	// any other, is dropped (AccessRecord.Key).
 	LogReads(ctx context.Context, records []AccessRecord) error
 	Close() error
@@ -218,7 +218,8 @@ type ParticipantStore interface {
 	// of each of the threads the member named by userID is currently in,
 	// in one query; threads the member is not in are left out.
 	FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]UserRef, error)
-	// FindParticipantIDs returns the IDs of the thread's current participants.
+	// FindParticipantIDs returns the IDs of the thread's current
+	// participants, in order.
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
 	// JoinThread adds the member to the thread, or brings back one who left.
 	JoinThread(ctx context.Context, p *Participant) error

@@ -196,8 +196,10 @@ func membersOf(records []parley.AccessRecord) []string {
 // locks them, as lockAccessHeads does, and returns records without those
 // whose Key is kept from a record appended before, or comes twice in
 // records (the first stays). It keeps the Keys of the others, each at the
-// time of its record, after forgetting those kept from
-// parley.AccessKeyKept before the latest record's time.
+// time of its record. A Key kept from over parley.AccessKeyKept before
+// the time of the first record with it is kept again, for that record;
+// Keys kept from over AccessKeyKept before the earliest record's time are
+// forgotten.
 //
 // On PostgreSQL two transactions keeping one Key at once are ordered by its
 // row in access_keys: the second waits for the first to end, and drops the
@@ -206,22 +208,22 @@ func membersOf(records []parley.AccessRecord) []string {
 // Keys cost an append no round trip.
 func (t *txn) keepFirstLockingHeads(ctx context.Context, records []parley.AccessRecord, members []string, heads map[string]parley.AccessHead) ([]parley.AccessRecord, error) {
 	var keys [][]byte
-	var latest time.Time
+	var earliest time.Time
 	firstAt := map[string]int64{}
 	for _, r := range records {
-		if r.Entry.At.After(latest) {
-			latest = r.Entry.At
-		}
 		if _, ok := firstAt[string(r.Key)]; r.Key != nil && !ok {
 			firstAt[string(r.Key)] = micros(r.Entry.At)
 			keys = append(keys, r.Key)
+			if earliest.IsZero() || r.Entry.At.Before(earliest) {
+				earliest = r.Entry.At
+			}
 		}
 	}
 	if keys == nil {
 		return records, t.lockAccessHeads(ctx, members, heads)
 	}
 	slices.SortFunc(keys, bytes.Compare)
-	forgetBefore := micros(latest.Add(-parley.AccessKeyKept))
+	forgetBefore := micros(earliest.Add(-parley.AccessKeyKept))
 	var kept [][]byte
 	var err error
 	if t.pg != nil {
@@ -248,10 +250,11 @@ func (t *txn) keepFirstLockingHeads(ctx context.Context, records []parley.Access
 	return appended, nil
 }
 
-// keepKeys keeps those of keys not kept already, at their times in at,
-// and returns them, after forgetting the keys kept from before
-// forgetBefore. SQLite's writer runs one write at a time: nothing else
-// keeps keys meanwhile.
+// keepKeys keeps those of keys not kept already, or kept from over
+// parley.AccessKeyKept before their times in at, at those times, and
+// returns them, after forgetting the keys kept from before forgetBefore.
+// SQLite's writer runs one write at a time: nothing else keeps keys
+// meanwhile.
 func (t *txn) keepKeys(ctx context.Context, keys [][]byte, at map[string]int64, forgetBefore int64) ([][]byte, error) {
 	if _, err := t.exec(ctx, `DELETE FROM access_keys WHERE logged_at < $1`, forgetBefore); err != nil {
 		return nil, mapError("forget access keys", err)
@@ -264,8 +267,10 @@ func (t *txn) keepKeys(ctx context.Context, keys [][]byte, at map[string]int64, 
 			rows[i] = "(" + placeholders(2*i+1, 2) + ")"
 			args = append(args, k, at[string(k)])
 		}
+		args = append(args, parley.AccessKeyKept.Microseconds())
 		r, err := t.query(ctx, `INSERT INTO access_keys (key, logged_at) VALUES `+strings.Join(rows, ", ")+`
-			ON CONFLICT (key) DO NOTHING RETURNING key`, args...)
+			ON CONFLICT (key) DO UPDATE SET logged_at = excluded.logged_at
+			WHERE access_keys.logged_at < excluded.logged_at - $`+strconv.Itoa(len(args))+` RETURNING key`, args...)
 		var chunkKept [][]byte
 		if err == nil {
 			chunkKept, err = scanBytes(r)
@@ -280,9 +285,9 @@ func (t *txn) keepKeys(ctx context.Context, keys [][]byte, at map[string]int64, 
 
 // pgKeepKeysLockingHeads is keepKeys, and lockAccessHeads, on PostgreSQL,
 // in one statement: the keys are kept, or kept again where their row is
-// from before forgetBefore, the other rows from before then deleted, and
-// the heads found and locked. A member without a head is given one
-// after, as lockAccessHeads does.
+// from over parley.AccessKeyKept before their time, the other rows from
+// before forgetBefore deleted, and the heads found and locked. A member
+// without a head is given one after, as lockAccessHeads does.
 func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[string]int64, forgetBefore int64, members []string, heads map[string]parley.AccessHead) ([][]byte, error) {
 	ats := make([]int64, len(keys))
 	for i, k := range keys {
@@ -298,10 +303,12 @@ func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[
 			DELETE FROM access_keys WHERE logged_at < $3 AND key <> ALL($1)
 		), kept AS (
 			INSERT INTO access_keys (key, logged_at) SELECT * FROM unnest($1::bytea[], $2::bigint[])
-			ON CONFLICT (key) DO UPDATE SET logged_at = excluded.logged_at WHERE access_keys.logged_at < $3
+			ON CONFLICT (key) DO UPDATE SET logged_at = excluded.logged_at
+			WHERE access_keys.logged_at < excluded.logged_at - $5
 			RETURNING key
 		)
-		SELECT user_id, seq, hash FROM locked UNION ALL SELECT NULL, 0, key FROM kept`, keys, ats, forgetBefore, members)
+		SELECT user_id, seq, hash FROM locked UNION ALL SELECT NULL, 0, key FROM kept`,
+		keys, ats, forgetBefore, members, parley.AccessKeyKept.Microseconds())
 	if err != nil {
 		return nil, mapError("keep access keys", err)
 	}

@@ -349,9 +349,10 @@ func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
 
 // Records with one Key log one access: the first is logged and the others
 // are dropped, in one call or in later ones, and in appends within writes
-// as in LogReads, for parley.AccessKeyKept after the first; an append
-// after that finds the Key forgotten. Records without a Key are all
-// logged.
+// as in LogReads, for parley.AccessKeyKept after the first, each record
+// held to its own time; an append after that finds the Key forgotten, as
+// does one after a write that kept it and failed. Records without a Key
+// are all logged.
 func TestLogReads_OneEntryPerKey(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -376,10 +377,26 @@ func TestLogReads_OneEntryPerKey(t *testing.T) {
 		mustWrite(t, db, func(tx parley.Tx) error {
 			return tx.AppendAccess(ctx, []parley.AccessRecord{keyed("k2", at, "again-in-a-write"), keyed("k3", at, "a-third")})
 		})
-		mustLog(keyed("k1", at.Add(parley.AccessKeyKept-time.Second), "within-the-time-kept"))
-		logOf(t, db, ids[0]) // a fold on SQLite: the next record is appended on its own
+		// A Key kept by a write that failed was never kept.
+		failed := errors.New("the write fails")
+		err := db.Write(ctx, func(tx parley.Tx) error {
+			if err := tx.AppendAccess(ctx, []parley.AccessRecord{keyed("k4", at, "rolled-back")}); err != nil {
+				return err
+			}
+			return failed
+		})
+		if !errors.Is(err, failed) {
+			t.Fatalf("the failing write: %v", err)
+		}
+		mustLog(keyed("k4", at, "after-the-rollback"))
+		// Each record is held to its own time, whatever the others'.
+		mustLog(keyed("", at.Add(parley.AccessKeyKept+time.Second), "later"),
+			keyed("k1", at.Add(parley.AccessKeyKept-time.Second), "within-the-time-kept"))
+		// Records of one append with one Key are one access: the next is
+		// appended on its own (read, the log is folded on SQLite).
+		logOf(t, db, ids[0])
 		mustLog(keyed("k1", at.Add(parley.AccessKeyKept+time.Second), "after-the-time-kept"))
-		want := "first, no-key, no-key, another-key, a-third, after-the-time-kept"
+		want := "first, no-key, no-key, another-key, a-third, after-the-rollback, later, after-the-time-kept"
 		for _, id := range ids {
 			var got []string
 			for _, e := range logOf(t, db, id) {

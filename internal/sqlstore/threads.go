@@ -182,7 +182,7 @@ func (t *txn) queryUserRefs(ctx context.Context, what, query string, args ...any
 }
 
 func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string, error) {
-	rows, err := t.query(ctx, `SELECT user_id FROM participants WHERE thread_id = $1 AND left_at IS NULL`, threadID)
+	rows, err := t.query(ctx, `SELECT user_id FROM participants WHERE thread_id = $1 AND left_at IS NULL ORDER BY user_id`, threadID)
 	if err != nil {
 		return nil, mapError("find participant ids", err)
 	}
