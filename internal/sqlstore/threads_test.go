@@ -109,3 +109,41 @@ func TestThreads_FindParticipantsOf(t *testing.T) {
 		}
 	})
 }
+
+// FindParticipantIDs returns who is in the thread now, in order of ID,
+// whatever order they joined in, without those who left.
+func TestThreads_FindParticipantIDs(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, bob, carol, dave := newUser("alice"), newUser("bob"), newUser("carol"), newUser("dave")
+		start := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: dave.ID, LastActivityAt: start, CreatedAt: start}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{alice, bob, carol, dave} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			for _, u := range []*parley.User{dave, carol, alice, bob} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
+					return err
+				}
+			}
+			return tx.LeaveThread(ctx, th.ID, bob.ID, start.Add(time.Minute))
+		})
+		var got []string
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindParticipantIDs(ctx, th.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Sorted(slices.Values([]string{alice.ID, carol.ID, dave.ID}))
+		if !slices.Equal(got, want) {
+			t.Errorf("participants %v, want %v", got, want)
+		}
+	})
+}
