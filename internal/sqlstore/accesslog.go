@@ -320,7 +320,7 @@ func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[
 			rows.Close()
 			return nil, mapError("keep access keys", err)
 		}
-		if userID == nil {
+		if userID == nil { // a Key kept, in the third column
 			kept = append(kept, h.Hash)
 			continue
 		}
