@@ -250,13 +250,21 @@ func (t *txn) keepFirstLockingHeads(ctx context.Context, records []parley.Access
 	return appended, nil
 }
 
+// keysForgottenAtOnce bounds the Keys one append forgets: as many expire
+// between two appends as the appends keep, so a bound keeps up with them,
+// and an append after a busy spell does not delete the spell's Keys all at
+// once. A Key past its time and not yet forgotten is still kept again for
+// a record of its own (keepKeys).
+const keysForgottenAtOnce = 256
+
 // keepKeys keeps those of keys not kept already, or kept from over
 // parley.AccessKeyKept before their times in at, at those times, and
-// returns them, after forgetting the keys kept from before forgetBefore.
-// SQLite's writer runs one write at a time: nothing else keeps keys
-// meanwhile.
+// returns them, after forgetting up to keysForgottenAtOnce keys kept from
+// before forgetBefore. SQLite's writer runs one write at a time: nothing
+// else keeps keys meanwhile.
 func (t *txn) keepKeys(ctx context.Context, keys [][]byte, at map[string]int64, forgetBefore int64) ([][]byte, error) {
-	if _, err := t.exec(ctx, `DELETE FROM access_keys WHERE logged_at < $1`, forgetBefore); err != nil {
+	if _, err := t.exec(ctx, `DELETE FROM access_keys WHERE key IN (
+		SELECT key FROM access_keys WHERE logged_at < $1 LIMIT `+strconv.Itoa(keysForgottenAtOnce)+`)`, forgetBefore); err != nil {
 		return nil, mapError("forget access keys", err)
 	}
 	var kept [][]byte
@@ -285,9 +293,12 @@ func (t *txn) keepKeys(ctx context.Context, keys [][]byte, at map[string]int64, 
 
 // pgKeepKeysLockingHeads is keepKeys, and lockAccessHeads, on PostgreSQL,
 // in one statement: the keys are kept, or kept again where their row is
-// from over parley.AccessKeyKept before their time, the other rows from
-// before forgetBefore deleted, and the heads found and locked. A member
-// without a head is given one after, as lockAccessHeads does.
+// from over parley.AccessKeyKept before their time, up to
+// keysForgottenAtOnce other rows from before forgetBefore deleted, and the
+// heads found and locked. A member without a head is given one after, as
+// lockAccessHeads does. The rows deleted are those no other transaction
+// holds (SKIP LOCKED): appends on several nodes, each forgetting what has
+// expired, would otherwise wait for each other on the same old rows.
 func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[string]int64, forgetBefore int64, members []string, heads map[string]parley.AccessHead) ([][]byte, error) {
 	ats := make([]int64, len(keys))
 	for i, k := range keys {
@@ -300,7 +311,9 @@ func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[
 		WITH locked AS (
 			SELECT user_id, seq, hash FROM access_log_heads WHERE user_id = ANY($4) ORDER BY user_id FOR UPDATE
 		), forgotten AS (
-			DELETE FROM access_keys WHERE logged_at < $3 AND key <> ALL($1)
+			DELETE FROM access_keys WHERE key IN (
+				SELECT key FROM access_keys WHERE logged_at < $3 AND key <> ALL($1)
+				LIMIT `+strconv.Itoa(keysForgottenAtOnce)+` FOR UPDATE SKIP LOCKED)
 		), kept AS (
 			INSERT INTO access_keys (key, logged_at) SELECT * FROM unnest($1::bytea[], $2::bigint[])
 			ON CONFLICT (key) DO UPDATE SET logged_at = excluded.logged_at

@@ -124,3 +124,11 @@ func MessageRowsRead(ctx context.Context, db *DB, f parley.MessageFilter) (int64
 	root, _ := plan[0]["Plan"].(map[string]any)
 	return rowsRead(root), nil
 }
+
+// AccessKeysKept returns how many Keys of access records the store keeps.
+func AccessKeysKept(ctx context.Context, db *DB) (n int, err error) {
+	err = db.Read(ctx, func(tx parley.Tx) error {
+		return tx.(*txn).queryRow(ctx, "access keys", `SELECT count(*) FROM access_keys`, nil, &n)
+	})
+	return n, err
+}

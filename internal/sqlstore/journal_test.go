@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -405,6 +406,53 @@ func TestLogReads_OneEntryPerKey(t *testing.T) {
 			if strings.Join(got, ", ") != want {
 				t.Errorf("%s's log holds %q, want %q", id, strings.Join(got, ", "), want)
 			}
+		}
+	})
+}
+
+// An append forgets Keys kept from over parley.AccessKeyKept before its
+// records, some at a time, so that the Keys kept do not grow without end
+// and no append deletes a whole busy spell's at once.
+func TestLogReads_OldKeysForgottenSomeAtATime(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := mustUsers(t, db, "alice", "bob")
+		at := parley.Now()
+		appendKeyed := func(at time.Time, keys ...string) {
+			t.Helper()
+			var records []parley.AccessRecord
+			for _, k := range keys {
+				r := readRecord(ids[0], ids[1], k)
+				r.Entry.At, r.Key = at, []byte(k)
+				records = append(records, r)
+			}
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) })
+		}
+		kept := func() int {
+			t.Helper()
+			n, err := sqlstore.AccessKeysKept(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		var busy []string
+		for i := range 300 {
+			busy = append(busy, fmt.Sprint("k", i))
+		}
+		appendKeyed(at, busy...)
+		appendKeyed(at.Add(parley.AccessKeyKept-time.Second), "within")
+		if n := kept(); n != 301 {
+			t.Fatalf("%d keys kept within their time, want 301", n)
+		}
+		later := at.Add(parley.AccessKeyKept + time.Second)
+		appendKeyed(later, "after")
+		if n := kept(); n != 301-256+1 {
+			t.Fatalf("%d keys kept after an append past their time, want %d", n, 301-256+1)
+		}
+		appendKeyed(later, "after again")
+		if n := kept(); n != 3 {
+			t.Fatalf("%d keys kept after two appends past their time, want the 3 still within it", n)
 		}
 	})
 }
