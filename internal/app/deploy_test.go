@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -320,16 +321,10 @@ http {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	p.stop = func() {
-		if !stopped {
-			stopped = true
-			cmd.Process.Signal(syscall.SIGQUIT) // nginx's graceful shutdown
-			<-exited
-		}
-	}
+	p.stop = sync.OnceFunc(func() {
+		cmd.Process.Signal(syscall.SIGQUIT) // nginx's graceful shutdown
+		cmd.Wait()
+	})
 	t.Cleanup(p.stop)
 	waitServing(t, port, p.roots, func() string {
 		logged, _ := os.ReadFile(errorLog)
