@@ -185,7 +185,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if _, ok := eventScope(c, ev.Type); !ok {
 		return ev, false, nil
 	}
-	if err := e.live(ctx); err != nil {
+	if err := e.live(ctx, eventID); err != nil {
 		return ev, false, err
 	}
 	// The grant as live found it: narrowed since, it may no longer hold
@@ -388,11 +388,13 @@ func sameAccess(a, b parley.AccessRecord) bool {
 
 // live returns EUNAUTHORIZED when the app's token ran out or, as far as the
 // access version moved since the token was last found live, no longer works.
-func (e *Events) live(ctx context.Context) error {
+// The version is read after the event, named by its ID, reached the
+// process (freshAccessVersion).
+func (e *Events) live(ctx context.Context, eventID string) error {
 	if !e.svc.Now().Before(e.caller.App.Until) {
 		return e.Check(ctx)
 	}
-	v, err := e.svc.freshAccessVersion(ctx)
+	v, err := e.svc.freshAccessVersion(ctx, eventID)
 	if err != nil || v == e.version {
 		return err
 	}
@@ -557,18 +559,18 @@ func (e *Events) Check(ctx context.Context) error {
 // concerns within about a second even when no event comes, for one small
 // read per second and node instead of one per stream.
 func (s *Service) CheckAccess(ctx context.Context) error {
-	_, err := s.freshAccessVersion(ctx)
+	_, err := s.freshAccessVersion(ctx, "")
 	return err
 }
 
 // freshAccessVersion returns the store's access version as read after the
-// call began, and wakes the app streams if it moved. The callers of a
-// moment share one read: those who come while a read is under way, which
-// may have begun before them, share the next one.
-func (s *Service) freshAccessVersion(ctx context.Context) (int64, error) {
+// call began or, for a stream about to send the event eventID, after the
+// event reached the process, and wakes the app streams if it moved. The
+// callers of a moment share one read (accessWatch.fresh).
+func (s *Service) freshAccessVersion(ctx context.Context, eventID string) (int64, error) {
 	// The read is shared: a stream that ends does not end it for the others.
 	ctx = context.WithoutCancel(ctx)
-	return s.watch.fresh(func() (v int64, err error) {
+	return s.watch.fresh(eventID, func() (v int64, err error) {
 		err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
 			v, err = tx.FindAccessVersion(ctx)
 			return err
@@ -591,6 +593,11 @@ type accessWatch struct {
 	started, ended int64
 	reading        bool
 	ends           *sync.Cond
+
+	// event is the event the latest call was for, and eventAfter the
+	// number of the last read begun before the first call for it.
+	event      string
+	eventAfter int64
 }
 
 func newAccessWatch() *accessWatch {
@@ -609,10 +616,29 @@ func (w *accessWatch) wait() <-chan struct{} {
 // fresh returns the version as read by a read begun after the call: the
 // one under way, if it began after the call, or the next, which this call
 // runs unless another waiting call does first.
-func (w *accessWatch) fresh(read func() (int64, error)) (int64, error) {
+//
+// A call for an event (a non-empty ID) may also be answered by the read
+// under way when it comes, if that read began after the first call for the
+// same event: the streams an event woke at once share one read, begun
+// after the event reached the process, where those who came while it ran
+// would otherwise run a second. The read must still be under way: a
+// stream that comes to the event after it ended, however far behind, gets
+// a read begun after its call. A change made before an event reached the
+// process is seen before the event is sent, as by a read begun after the
+// call; one made while the shared read runs may be seen at the next event
+// only, as one made while a stream's own read runs may.
+func (w *accessWatch) fresh(event string, read func() (int64, error)) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	after := w.started
+	if event != "" {
+		if event != w.event {
+			w.event, w.eventAfter = event, w.started
+		}
+		if w.ended < w.started && w.started > w.eventAfter {
+			after = w.started - 1 // the read under way
+		}
+	}
 	for w.ended <= after {
 		if w.reading {
 			w.ends.Wait()

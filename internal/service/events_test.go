@@ -31,7 +31,7 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 	}
 	first := make(chan int64)
 	go func() {
-		v, _ := w.fresh(read)
+		v, _ := w.fresh("", read)
 		first <- v
 	}()
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return reads == 1 })
@@ -40,7 +40,7 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 	later := make(chan int64, 3)
 	for range 3 {
 		go func() {
-			v, _ := w.fresh(read)
+			v, _ := w.fresh("", read)
 			later <- v
 		}()
 	}
@@ -56,6 +56,75 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 	}
 	if reads != 2 {
 		t.Errorf("%d reads for four callers, want 2", reads)
+	}
+}
+
+// TestAccessWatch_AnEventsStreamsShareTheReadUnderWay: the streams of an
+// event that come while a read begun after the event's first call is under
+// way are answered by that read; a call for no event, or for another, is
+// not; and a stream that comes to the event once that read has ended gets a
+// read begun after its call.
+func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
+	w := newAccessWatch()
+	var mu sync.Mutex
+	reads := 0
+	gates := map[int]chan struct{}{1: make(chan struct{}), 3: make(chan struct{})}
+	// Read n answers version n; reads 1 and 3 wait at their gates.
+	read := func() (int64, error) {
+		mu.Lock()
+		reads++
+		n := reads
+		mu.Unlock()
+		if g := gates[n]; g != nil {
+			<-g
+		}
+		return int64(n), nil
+	}
+	readsNow := func() int { mu.Lock(); defer mu.Unlock(); return reads }
+	ask := func(event string) <-chan int64 {
+		got := make(chan int64, 1)
+		go func() {
+			v, _ := w.fresh(event, read)
+			got <- v
+		}()
+		return got
+	}
+
+	// A read begun before the event's first call is not the event's.
+	before := ask("")
+	waitFor(t, func() bool { return readsNow() == 1 })
+	first := ask("ev1")
+	time.Sleep(50 * time.Millisecond) // let it wait behind read 1
+	close(gates[1])
+	if v := <-before; v != 1 {
+		t.Fatalf("the caller of read 1 got version %d", v)
+	}
+	if v := <-first; v != 2 {
+		t.Fatalf("the event's first stream got version %d, want 2: read 1 began before its call", v)
+	}
+	// Read 2 began after ev1's first call; the ev1 streams that come while
+	// it runs share it, callers for nothing or for another event do not.
+	third := ask("ev2")
+	waitFor(t, func() bool { return readsNow() == 3 })
+	// Read 3 is under way, begun after ev2's first call.
+	same := []<-chan int64{ask("ev2"), ask("ev2")}
+	other := ask("")
+	time.Sleep(50 * time.Millisecond)
+	close(gates[3])
+	if v := <-third; v != 3 {
+		t.Fatalf("ev2's first stream got version %d, want 3", v)
+	}
+	for _, got := range same {
+		if v := <-got; v != 3 {
+			t.Errorf("a stream of ev2 that came during read 3 got version %d, want 3, the read under way", v)
+		}
+	}
+	if v := <-other; v != 4 {
+		t.Errorf("a call for no event during read 3 got version %d, want 4, from a read begun after it", v)
+	}
+	// Read 3 has ended: a stream coming to ev2 now gets a read of its own.
+	if v := <-ask("ev2"); v != 5 {
+		t.Errorf("a stream of ev2 coming after its read ended got version %d, want 5", v)
 	}
 }
 
