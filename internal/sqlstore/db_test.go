@@ -126,6 +126,25 @@ func TestOpen_DurableSettings(t *testing.T) {
 	}
 }
 
+// TestOpen_CheckpointsRarely: the writer lets the WAL grow well past
+// SQLite's 1,000 pages before a commit checkpoints it, so that sends wait
+// for checkpoints an eighth as often.
+func TestOpen_CheckpointsRarely(t *testing.T) {
+	db, _ := mustOpen(t)
+	ctx := context.Background()
+	var got, want int
+	err := db.Write(ctx, func(tx parley.Tx) (err error) {
+		got, want, err = sqlstore.WALAutocheckpoint(ctx, tx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || want < 8*1000 {
+		t.Fatalf("wal_autocheckpoint=%d; want %d, eight times SQLite's default or more", got, want)
+	}
+}
+
 // Neither engine opens a database whose schema a newer binary migrated.
 func TestOpen_RefusesNewerSchema(t *testing.T) {
 	ctx := context.Background()

@@ -19,6 +19,13 @@ func Pragmas(ctx context.Context, tx parley.Tx, journal *string, synchronous *in
 	return t.queryRow(ctx, "pragma", `PRAGMA synchronous`, nil, synchronous)
 }
 
+// WALAutocheckpoint reads the writer connection's wal_autocheckpoint, and
+// returns the one it is opened with.
+func WALAutocheckpoint(ctx context.Context, tx parley.Tx) (got, want int, err error) {
+	err = tx.(*txn).queryRow(ctx, "pragma", `PRAGMA wal_autocheckpoint`, nil, &got)
+	return got, walCheckpointPages, err
+}
+
 // JournalReads appends records to the journal of reads of the database at
 // path, closed, as a server that crashed before folding them leaves them.
 func JournalReads(path string, records []parley.AccessRecord) error {

@@ -20,7 +20,7 @@ package sqlstore
 //
 // When writes pause, the writer empties the WAL into the database file
 // (restLog), so that a server at rest keeps no WAL on disk; under load
-// SQLite's own checkpoints keep it at about 4 MiB.
+// SQLite's own checkpoints keep it under walCheckpointPages (32 MiB).
 //
 // PostgreSQL has no writer: its writes are transactions of their own on a
 // pool (postgres.go).
