@@ -626,7 +626,9 @@ func (w *accessWatch) wait() <-chan struct{} {
 // a read begun after its call. A change made before an event reached the
 // process is seen before the event is sent, as by a read begun after the
 // call; one made while the shared read runs may be seen at the next event
-// only, as one made while a stream's own read runs may.
+// only, as one made while a stream's own read runs may. An event the bus
+// delivers in parts, each to some of its recipients (NATS, for events to
+// over 1,000 members), reaches the process with its first part.
 func (w *accessWatch) fresh(event string, read func() (int64, error)) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -31,7 +31,8 @@ const readConns = 4
 // WAL may hold before a commit copies them into the database file. The
 // WAL's index (the -shm file) takes 32 KiB for each 4,096 pages it has
 // held, and keeps that size while the database is open: 8,000 pages keep
-// it at two such blocks, 64 KiB, where SQLite's 1,000 took one.
+// it at two such blocks, 64 KiB, where SQLite's 1,000 took one, as long as
+// the checkpoints keep up (a long read holds them back).
 const walCheckpointPages = 8_000
 
 // OpenSQLite opens (creating if needed) the SQLite database at path, applies
@@ -98,7 +99,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		// b-tree of its own, brought a checkpoint every 200 sends or so,
 		// each copying several hundred scattered pages and syncing the
 		// database file, and those waits were the send's p99. At 8,000
-		// (32 MiB at most, under load only: the writer empties the WAL
+		// (about 32 MiB, under load only: the writer empties the WAL
 		// when writes pause, restLog) they are an eighth as many, and each
 		// copies a page written many times over once.
 		fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages),

@@ -20,7 +20,8 @@ package sqlstore
 //
 // When writes pause, the writer empties the WAL into the database file
 // (restLog), so that a server at rest keeps a WAL of one page; under load
-// SQLite's own checkpoints keep it under walCheckpointPages (32 MiB).
+// SQLite's own checkpoints keep it at about walCheckpointPages (32 MiB),
+// unless a long read, such as a backup's, holds them back.
 //
 // PostgreSQL has no writer: its writes are transactions of their own on a
 // pool (postgres.go).
@@ -162,8 +163,10 @@ func (db *DB) writeLoop() {
 // first write after a pause, which is every send of members who chat at
 // a human pace, would wait for two fsyncs, not one. The next WAL is
 // started here instead, at rest, by a write of one page (SQLite's
-// user_version, which Parley leaves at 0, set to 0 again): at rest the WAL
-// holds that page, about 4 KiB.
+// user_version, which Parley does not use, set to what it holds), unless a
+// write came meanwhile: at rest the WAL holds that page, about 4 KiB. The
+// write commits with synchronous=NORMAL, which syncs the header but not
+// the page: nothing needs the page, and the next synced commit syncs it.
 func (db *DB) restLog() bool {
 	ctx := context.Background()
 	if db.execWrite(ctx, "PRAGMA busy_timeout = 0") != nil {
@@ -178,10 +181,29 @@ func (db *DB) restLog() bool {
 	if s.QueryRowContext(ctx).Scan(&busy, &logged, &copied) != nil || busy != 0 {
 		return false
 	}
-	// Should it fail (another process writing), the next commit starts
-	// the WAL, as it would have.
-	_ = db.execWrite(ctx, "PRAGMA user_version = 0")
+	if len(db.queue) == 0 {
+		// Should it fail (another process writing), the next commit
+		// starts the WAL, as it would have.
+		_ = db.startLog(ctx)
+	}
 	return true
+}
+
+// startLog starts a new WAL with a write of one page: user_version set to
+// what it holds.
+func (db *DB) startLog(ctx context.Context) error {
+	s, err := db.writeStmts.get(ctx, "PRAGMA user_version")
+	if err != nil {
+		return err
+	}
+	var v int32
+	if err := s.QueryRowContext(ctx).Scan(&v); err != nil {
+		return err
+	}
+	if err := db.setSync(ctx, false); err != nil {
+		return err
+	}
+	return db.execWrite(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
 }
 
 // failQueued answers writes still queued at Close.
