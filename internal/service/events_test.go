@@ -15,32 +15,20 @@ import (
 // all who ask meanwhile share that next read.
 func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 	w := newAccessWatch()
-	var mu sync.Mutex
-	reads := 0
 	gate := make(chan struct{})
-	// Read n answers version n; the first waits at the gate.
-	read := func() (int64, error) {
-		mu.Lock()
-		reads++
-		n := reads
-		mu.Unlock()
-		if n == 1 {
-			<-gate
-		}
-		return int64(n), nil
-	}
+	reads := &gatedReads{gates: map[int]chan struct{}{1: gate}}
 	first := make(chan int64)
 	go func() {
-		v, _ := w.fresh("", read)
+		v, _ := w.fresh("", reads.read)
 		first <- v
 	}()
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return reads == 1 })
+	waitFor(t, func() bool { return reads.count() == 1 })
 
 	// Three callers come while the first read is under way.
 	later := make(chan int64, 3)
 	for range 3 {
 		go func() {
-			v, _ := w.fresh("", read)
+			v, _ := w.fresh("", reads.read)
 			later <- v
 		}()
 	}
@@ -54,8 +42,8 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 			t.Errorf("a caller who came during the first read got version %d, want 2, from the read after it", v)
 		}
 	}
-	if reads != 2 {
-		t.Errorf("%d reads for four callers, want 2", reads)
+	if n := reads.count(); n != 2 {
+		t.Errorf("%d reads for four callers, want 2", n)
 	}
 }
 
@@ -66,25 +54,12 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 // read begun after its call.
 func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 	w := newAccessWatch()
-	var mu sync.Mutex
-	reads := 0
 	gates := map[int]chan struct{}{1: make(chan struct{}), 3: make(chan struct{})}
-	// Read n answers version n; reads 1 and 3 wait at their gates.
-	read := func() (int64, error) {
-		mu.Lock()
-		reads++
-		n := reads
-		mu.Unlock()
-		if g := gates[n]; g != nil {
-			<-g
-		}
-		return int64(n), nil
-	}
-	readsNow := func() int { mu.Lock(); defer mu.Unlock(); return reads }
+	reads := &gatedReads{gates: gates}
 	ask := func(event string) <-chan int64 {
 		got := make(chan int64, 1)
 		go func() {
-			v, _ := w.fresh(event, read)
+			v, _ := w.fresh(event, reads.read)
 			got <- v
 		}()
 		return got
@@ -92,7 +67,7 @@ func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 
 	// A read begun before the event's first call is not the event's.
 	before := ask("")
-	waitFor(t, func() bool { return readsNow() == 1 })
+	waitFor(t, func() bool { return reads.count() == 1 })
 	first := ask("ev1")
 	time.Sleep(50 * time.Millisecond) // let it wait behind read 1
 	close(gates[1])
@@ -102,11 +77,11 @@ func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 	if v := <-first; v != 2 {
 		t.Fatalf("the event's first stream got version %d, want 2: read 1 began before its call", v)
 	}
-	// Read 2 began after ev1's first call; the ev1 streams that come while
-	// it runs share it, callers for nothing or for another event do not.
+	// Read 3 begins after ev2's first call; the ev2 streams that come
+	// while it runs share it, callers for nothing or for another event do
+	// not.
 	third := ask("ev2")
-	waitFor(t, func() bool { return readsNow() == 3 })
-	// Read 3 is under way, begun after ev2's first call.
+	waitFor(t, func() bool { return reads.count() == 3 })
 	same := []<-chan int64{ask("ev2"), ask("ev2")}
 	time.Sleep(50 * time.Millisecond) // let them share read 3
 	others := []<-chan int64{ask(""), ask("ev3")}
@@ -129,6 +104,32 @@ func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 	if v := <-ask("ev2"); v != 5 {
 		t.Errorf("a stream of ev2 coming after its read ended got version %d, want 5", v)
 	}
+}
+
+// gatedReads are reads of the access version for the watch's tests: read
+// n answers version n, after waiting at gates[n] if there is one.
+type gatedReads struct {
+	gates map[int]chan struct{}
+	mu    sync.Mutex
+	n     int
+}
+
+func (g *gatedReads) read() (int64, error) {
+	g.mu.Lock()
+	g.n++
+	n := g.n
+	g.mu.Unlock()
+	if gate := g.gates[n]; gate != nil {
+		<-gate
+	}
+	return int64(n), nil
+}
+
+// count returns how many reads have begun.
+func (g *gatedReads) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n
 }
 
 // waitFor fails the test unless cond holds within a second.
