@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -142,6 +143,7 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	csrf := serverSecret(t, env, "web.csrf")
 	env.Stop()
 
 	cfg.KeysFile = filepath.Join(t.TempDir(), "keys.json")
@@ -155,6 +157,9 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	moved := apptest.StartInstall(t, cfg)
 	mustWork(t, moved, tok.AccessToken)
 	mustVerifyIDToken(t, moved, tok)
+	if !slices.Equal(serverSecret(t, moved, "web.csrf"), csrf) {
+		t.Error("the server's secrets changed with the move")
+	}
 	moved.Stop()
 
 	// The database holds the keys no more, and a server that forgot the
@@ -181,6 +186,9 @@ func TestKeys_WrappedNeedTheirWrapKey(t *testing.T) {
 	env.MustMember(t, "alice")
 	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid", "profile"}, apptest.Answer{})
 	mustWork(t, env, tok.AccessToken)
+	// The server's other secrets are wrapped with the keys.
+	serverSecret(t, env, "web.csrf")
+	mustHoldNoSecretAsItIs(t, env, "web.csrf")
 }
 
 // `parley keys move --to-database` wraps keys kept as they were, and the
@@ -190,6 +198,7 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	cfg := env.Server.Config
 	env.MustMember(t, "alice")
 	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid", "profile"}, apptest.Answer{})
+	csrf := serverSecret(t, env, "web.csrf")
 	env.Stop()
 
 	wrap := newWrapKey(t)
@@ -200,6 +209,10 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	}
 	wrapped := apptest.StartInstall(t, cfg)
 	mustWork(t, wrapped, tok.AccessToken)
+	if !slices.Equal(serverSecret(t, wrapped, "web.csrf"), csrf) {
+		t.Error("the server's secrets changed with the move")
+	}
+	mustHoldNoSecretAsItIs(t, wrapped, "web.csrf")
 	wrapped.Stop()
 	cfg.KeysWrapKey = ""
 	assertRefusedToStart(t, cfg, "the keys in the database are wrapped")
@@ -234,6 +247,27 @@ func newInstall(t *testing.T) config.Config {
 		cfg.Database = sqlstoretest.PostgresURL(t)
 	}
 	return cfg
+}
+
+// serverSecret returns the server's secret of the given name.
+func serverSecret(t *testing.T, env *apptest.Env, name string) []byte {
+	t.Helper()
+	v, err := env.Server.Service.ServerKey(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// mustHoldNoSecretAsItIs fails unless the server's database holds the
+// secret of the given name only with the keys.
+func mustHoldNoSecretAsItIs(t *testing.T, env *apptest.Env, name string) {
+	t.Helper()
+	ctx := context.Background()
+	err := env.Server.Store.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindServerKey(ctx, name); return err })
+	if parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Errorf("the database holds %s as it is (%v)", name, err)
+	}
 }
 
 // newWrapKey returns a new wrap key, as PARLEY_KEYS_WRAP_KEY takes it.

@@ -96,9 +96,9 @@ const (
 	// one, which opens the store as commands do and reads the keys.
 	asNodeBeside
 	// asCommand: a command beside a server, which opens the store as it
-	// is. It opens no access tokens and never reads the keys, so it needs
-	// neither the keys file nor the wrap key, and makes no keys where the
-	// server keeps none.
+	// is. It opens no access tokens and never reads the keys, nor the
+	// server's secrets kept with them, so it needs neither the keys file
+	// nor the wrap key, and makes no keys where the server keeps none.
 	asCommand
 )
 
@@ -116,12 +116,16 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	}
 	var keys *oauth.Keys
 	var opener service.TokenOpener
+	var secrets service.SecretKeeper
 	if as != asCommand {
 		if keys, err = loadKeys(ctx, cfg, store, clock, as == asServer); err != nil {
 			store.Close()
 			return nil, err
 		}
 		opener = keys
+		if cfg.KeysFile == "" {
+			secrets = keys
+		}
 	}
 	events, err := openBus(ctx, cfg, log)
 	if err != nil {
@@ -134,6 +138,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		SessionTTL:           cfg.SessionTTL,
 		SignUpsPerAddress:    cfg.SignUpsPerAddress,
 		AccessTokens:         opener,
+		Secrets:              secrets,
 		Clock:                clock,
 		PublicURL:            cfg.PublicURL,
 		ReportMinPeople:      cfg.ReportMinPeople,

@@ -55,7 +55,7 @@ const (
 )
 
 // DatabaseKeys is the provider's keys kept in store, shared by every
-// server of it. With a wrap key (WrapKeySize bytes) they are kept sealed by
+// server of it. With a wrap key (32 bytes) they are kept sealed by
 // it, as a JWE (dir, A256GCM), and cannot be read without it.
 func DatabaseKeys(store parley.Store, wrap []byte) KeyPlace {
 	return &dbPlace{store: store, wrap: wrap}
@@ -191,8 +191,22 @@ func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
 
 // remove forgets the keys, which moved to a keys file, and marks the
 // database as having its keys there.
-func (p *dbPlace) remove(ctx context.Context) error {
-	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
+func (p *dbPlace) remove(ctx context.Context) error { return p.removeLeaving(ctx, nil) }
+
+// removeLeaving is remove, which leaves the secrets kept with the keys in
+// the database as they are, in the same transaction.
+func (p *dbPlace) removeLeaving(ctx context.Context, secrets map[string][]byte) error {
+	return p.store.Write(ctx, func(tx parley.Tx) error {
+		for name, v := range secrets {
+			if err := tx.DeleteServerKey(ctx, name); err != nil {
+				return err
+			}
+			if err := tx.CreateServerKey(ctx, name, v); err != nil {
+				return err
+			}
+		}
+		return markInFile(ctx, tx)
+	})
 }
 
 // markInFile forgets the database's keys, if it holds any, and marks it as
@@ -376,7 +390,11 @@ func write(f *os.File, b []byte) error {
 // MoveKeys moves the provider's keys from one place to another, where
 // there must be none yet: into a keys file, out of one, or from the
 // database as it is into the database wrapped. Servers must be stopped
-// meanwhile, and started again with the new place.
+// meanwhile, and started again with the new place. A keys file keeps no
+// secrets (Keys.Secret): moving the keys from the database into one puts
+// the secrets kept with them back in the database as they are, where
+// servers of a keys file keep them; moving them out of one, the secrets
+// move in with the keys at their first use.
 func MoveKeys(ctx context.Context, from, to KeyPlace) error {
 	keys, err := from.load(ctx)
 	if errors.Is(err, errNoKeys) {
@@ -384,15 +402,19 @@ func MoveKeys(ctx context.Context, from, to KeyPlace) error {
 	} else if err != nil {
 		return err
 	}
-	if _, fromDB := from.(*dbPlace); fromDB {
-		if db, toDB := to.(*dbPlace); toDB {
-			return db.rewrite(ctx, keys)
-		}
+	db, fromDB := from.(*dbPlace)
+	if toDB, ok := to.(*dbPlace); ok && fromDB {
+		return toDB.rewrite(ctx, keys)
 	}
+	secrets := keys.Secrets
+	keys = &storedRing{Generations: keys.Generations}
 	if err := to.create(ctx, keys); errors.Is(err, errKeysExist) {
 		return fmt.Errorf("there are keys in %s already", to)
 	} else if err != nil {
 		return err
+	}
+	if fromDB {
+		return db.removeLeaving(ctx, secrets)
 	}
 	return from.remove(ctx)
 }

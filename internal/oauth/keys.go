@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -113,6 +115,75 @@ func (k *Keys) Decrypt(sealed string) (string, error) {
 	return "", errors.New("oauth: not a sealed value")
 }
 
+// Secret returns the server's secret of the given name, such as the key
+// that signs the pages' CSRF tokens, making it with make and keeping it
+// with the provider's keys in the database on first use, wrapped with them
+// when they are: it outlives restarts, and every server of the database
+// shares it. A secret an older parley kept in the database as it is moves
+// in with the keys at its first use, and is forgotten where it was. When
+// two servers make one at once, the first kept wins.
+//
+// Keys kept in a keys file keep no secrets: servers sharing a file would
+// each make their own. The secrets of those servers are in the database
+// as they are (service.StoreSecrets).
+func (k *Keys) Secret(ctx context.Context, name string, make func() ([]byte, error)) ([]byte, error) {
+	place, inDB := k.place.(*dbPlace)
+	switch {
+	case !inDB:
+		return nil, fmt.Errorf("oauth: %s keeps no secrets", k.place)
+	case strings.HasPrefix(name, "oauth."):
+		return nil, fmt.Errorf("oauth: %s names the provider's own keys, not a secret", name)
+	}
+	for {
+		stored, err := place.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := stored.Secrets[name]; ok {
+			return v, forgetLegacySecret(ctx, place.store, name)
+		}
+		v, err := legacySecret(ctx, place.store, name)
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
+			v, err = make()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("oauth: secret %s: %w", name, err)
+		}
+		kept := &storedRing{Generations: stored.Generations, Secrets: maps.Clone(stored.Secrets)}
+		if kept.Secrets == nil {
+			kept.Secrets = map[string][]byte{}
+		}
+		kept.Secrets[name] = v
+		err = place.replace(ctx, stored, kept)
+		if errors.Is(err, errKeysReplaced) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return v, forgetLegacySecret(ctx, place.store, name)
+	}
+}
+
+// legacySecret reads the secret of the given name as an older parley kept
+// it, in the database as it is.
+func legacySecret(ctx context.Context, store parley.Store, name string) (v []byte, err error) {
+	err = store.Read(ctx, func(tx parley.Tx) error {
+		v, err = tx.FindServerKey(ctx, name)
+		return err
+	})
+	return v, err
+}
+
+// forgetLegacySecret deletes the secret of the given name from where an
+// older parley kept it, once it is kept beside the keys.
+func forgetLegacySecret(ctx context.Context, store parley.Store, name string) error {
+	if _, err := legacySecret(ctx, store, name); parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil
+	}
+	return store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteServerKey(ctx, name) })
+}
+
 // signing returns the signing key in force.
 func (k *Keys) signing() *signingKey { return k.ring.Load().current(k.clock.Now()).signing }
 
@@ -151,7 +222,7 @@ func RotateKeys(ctx context.Context, place KeyPlace, now time.Time) ([]KeyGenera
 		if err != nil {
 			return nil, err
 		}
-		rotated := &storedRing{Generations: append(stored.kept(now), *next)}
+		rotated := &storedRing{Generations: append(stored.kept(now), *next), Secrets: stored.Secrets}
 		err = place.replace(ctx, stored, rotated)
 		if errors.Is(err, errKeysReplaced) {
 			continue
@@ -176,6 +247,10 @@ func ListKeys(ctx context.Context, place KeyPlace, now time.Time) ([]KeyGenerati
 // were made, each used from its From time until the next one's.
 type storedRing struct {
 	Generations []storedGeneration `json:"generations"`
+	// Secrets are the server's other secrets by name (Keys.Secret), kept
+	// with the keys in the database, wrapped with them when they are,
+	// never in a keys file (MoveKeys); they do not rotate.
+	Secrets map[string][]byte `json:"secrets,omitempty"`
 }
 
 // storedGeneration is one generation of keys as it is kept.

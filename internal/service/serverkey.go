@@ -8,14 +8,25 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// LoadServerKey returns the server's key of the given name, making it with
-// make and storing it on first use: it outlives restarts, and every node on
-// the same store shares it. When two nodes race to make it, the first
-// stored wins. It takes the store rather than a Service for the keys the
-// service itself is built with, such as the provider's token sealing key.
-func LoadServerKey(ctx context.Context, store parley.Store, name string, make func() ([]byte, error)) ([]byte, error) {
+// SecretKeeper keeps the server's secrets by name, such as the key that
+// signs the pages' CSRF tokens: it returns the secret of the name, making
+// it with make and keeping it on first use, so that it outlives restarts
+// and every server of the store shares it. internal/oauth keeps them with
+// the provider's keys in the database, wrapped when those are.
+type SecretKeeper interface {
+	Secret(ctx context.Context, name string, make func() ([]byte, error)) ([]byte, error)
+}
+
+// StoreSecrets keeps secrets in the store as they are: the service's
+// keeper when Options.Secrets is nil.
+type StoreSecrets struct{ Store parley.Store }
+
+// Secret returns the secret of the given name kept in the store, making
+// and storing it on first use. When two nodes race to make it, the first
+// stored wins.
+func (k StoreSecrets) Secret(ctx context.Context, name string, make func() ([]byte, error)) ([]byte, error) {
 	var key []byte
-	err := store.Read(ctx, func(tx parley.Tx) (err error) {
+	err := k.Store.Read(ctx, func(tx parley.Tx) (err error) {
 		key, err = tx.FindServerKey(ctx, name)
 		return err
 	})
@@ -26,17 +37,17 @@ func LoadServerKey(ctx context.Context, store parley.Store, name string, make fu
 	if err != nil {
 		return nil, fmt.Errorf("service: make %s key: %w", name, err)
 	}
-	err = store.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, name, fresh) })
+	err = k.Store.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, name, fresh) })
 	if parley.ErrorCode(err) == parley.ECONFLICT {
-		return LoadServerKey(ctx, store, name, make)
+		return k.Secret(ctx, name, make)
 	}
 	return fresh, err
 }
 
-// ServerKey returns the server's random 256-bit key of the given name, as
-// LoadServerKey does.
+// ServerKey returns the server's random 256-bit key of the given name,
+// from the service's SecretKeeper.
 func (s *Service) ServerKey(ctx context.Context, name string) ([]byte, error) {
-	return LoadServerKey(ctx, s.store, name, func() ([]byte, error) {
+	return s.opts.Secrets.Secret(ctx, name, func() ([]byte, error) {
 		k := make([]byte, 32)
 		_, err := rand.Read(k)
 		return k, err

@@ -28,6 +28,9 @@ type Options struct {
 	// AccessTokens opens apps' access tokens; internal/oauth seals them.
 	// Without it, only members' own session tokens authenticate.
 	AccessTokens TokenOpener
+	// Secrets keeps the server's secrets (ServerKey); nil keeps them in the
+	// store as they are.
+	Secrets SecretKeeper
 	// Clock tells the time; nil means parley.WallClock.
 	Clock parley.Clock
 	// PublicURL is the server's public URL, which share links are on; it
@@ -86,6 +89,9 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	}
 	if opts.ReportMinPeople == 0 {
 		opts.ReportMinPeople = parley.DefaultReportMinPeople
+	}
+	if opts.Secrets == nil {
+		opts.Secrets = StoreSecrets{store}
 	}
 	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), deliveries: newDeliveryLog(), links: &linkKey{}, hooks: newWebhooks(opts.WebhooksAllowPrivate)}
 }

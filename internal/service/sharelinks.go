@@ -53,7 +53,7 @@ func (s *Service) shareLinkKey(ctx context.Context) ([]byte, time.Time, error) {
 	if s.links.key != nil {
 		return s.links.key, s.links.since, nil
 	}
-	v, err := LoadServerKey(ctx, s.store, shareLinkKeyName, func() ([]byte, error) {
+	v, err := s.opts.Secrets.Secret(ctx, shareLinkKeyName, func() ([]byte, error) {
 		k := make([]byte, 40)
 		_, err := rand.Read(k[:32])
 		binary.BigEndian.PutUint64(k[32:], uint64(s.Now().UnixMicro()))

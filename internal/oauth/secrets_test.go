@@ -1,0 +1,194 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// secretMaker makes 32 random bytes, counting its calls.
+type secretMaker struct{ calls atomic.Int32 }
+
+func (m *secretMaker) make() ([]byte, error) {
+	m.calls.Add(1)
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	return b, err
+}
+
+func mustLoadKeys(t *testing.T, place KeyPlace) *Keys {
+	t.Helper()
+	keys, err := LoadKeys(context.Background(), place, parley.WallClock{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func mustSecret(t *testing.T, keys *Keys, name string, m *secretMaker) []byte {
+	t.Helper()
+	v, err := keys.Secret(context.Background(), name, m.make)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// serverKey reads the server key of the given name as the database holds
+// it; nil when it holds none.
+func serverKey(t *testing.T, db *sqlstore.DB, name string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	var v []byte
+	err := db.Read(ctx, func(tx parley.Tx) (err error) { v, err = tx.FindServerKey(ctx, name); return err })
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The server's secrets are kept with the provider's keys, wrapped with
+// them: made once, shared by every server of the database, kept through
+// rotations and moves, and nowhere in the database in the clear.
+func TestKeys_SecretsKeptWithTheKeys(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		wrap := make([]byte, 32)
+		rand.Read(wrap)
+		var maker secretMaker
+		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "web.csrf", &maker)
+
+		// Another server of the database.
+		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "web.csrf", &maker); !bytes.Equal(got, secret) {
+			t.Fatal("another server got another secret")
+		}
+		if serverKey(t, db, "web.csrf") != nil {
+			t.Error("the secret is in the database as it is")
+		}
+		ring := serverKey(t, db, ringKeyName)
+		for _, clear := range [][]byte{secret, []byte(base64.StdEncoding.EncodeToString(secret))} {
+			if bytes.Contains(ring, clear) {
+				t.Error("the wrapped keys hold the secret in the clear")
+			}
+		}
+
+		if _, err := RotateKeys(ctx, DatabaseKeys(db, wrap), parley.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := MoveKeys(ctx, DatabaseKeys(db, wrap), DatabaseKeys(db, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "web.csrf", &maker); !bytes.Equal(got, secret) {
+			t.Fatal("the secret changed with a rotation and a move of the keys")
+		}
+		if n := maker.calls.Load(); n != 1 {
+			t.Fatalf("the secret was made %d times", n)
+		}
+	})
+}
+
+// Servers that make the same secret at once all get the first one kept.
+func TestKeys_SecretMadeOnceByServersAtOnce(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		servers := []*Keys{mustLoadKeys(t, DatabaseKeys(db, nil)), mustLoadKeys(t, DatabaseKeys(db, nil))}
+		var maker secretMaker
+		got, errs := make([][]byte, 8), make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Go(func() { got[i], errs[i] = servers[i%2].Secret(context.Background(), "webhook-secrets", maker.make) })
+		}
+		wg.Wait()
+		for i := range got {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if !bytes.Equal(got[i], got[0]) {
+				t.Fatalf("server %d got another secret than the first", i)
+			}
+		}
+	})
+}
+
+// A secret an older parley kept in the database as it is moves in with
+// the keys at its first use, unchanged, and is forgotten where it was.
+func TestKeys_AdoptSecretsOfAnOlderParley(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		old := bytes.Repeat([]byte{9}, 40)
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, "share-links", old) }); err != nil {
+			t.Fatal(err)
+		}
+		wrap := make([]byte, 32)
+		rand.Read(wrap)
+		var maker secretMaker
+		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "share-links", &maker); !bytes.Equal(got, old) || maker.calls.Load() != 0 {
+			t.Fatalf("got %x (made %d times), want the older parley's %x", got, maker.calls.Load(), old)
+		}
+		if serverKey(t, db, "share-links") != nil {
+			t.Error("the older parley's secret is still in the database as it is")
+		}
+	})
+}
+
+// Keys in a keys file keep no secrets: servers sharing the file would each
+// make their own. Nor is a name of the provider's own keys a secret's.
+func TestKeys_SecretsRefused(t *testing.T) {
+	var maker secretMaker
+	inFile := mustLoadKeys(t, FileKeys(filepath.Join(t.TempDir(), "keys.json"), sqlstoretest.Open(t, "sqlite")))
+	if _, err := inFile.Secret(context.Background(), "web.csrf", maker.make); err == nil || !strings.Contains(err.Error(), "keeps no secrets") {
+		t.Errorf("a secret with the keys in a file: %v", err)
+	}
+	db := sqlstoretest.Open(t, "sqlite")
+	inDB := mustLoadKeys(t, DatabaseKeys(db, nil))
+	if _, err := inDB.Secret(context.Background(), ringKeyName, maker.make); err == nil || serverKey(t, db, ringKeyName) == nil {
+		t.Errorf("a secret named as the keys: %v; the keys are kept: %t", err, serverKey(t, db, ringKeyName) != nil)
+	}
+}
+
+// Moving the keys into a keys file leaves their secrets in the database as
+// they are, where servers of a keys file keep them; moving them back, the
+// secrets move in with them again at their first use. Neither move makes
+// a secret anew.
+func TestMoveKeys_SecretsStayTheSame(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		var maker secretMaker
+		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker)
+
+		file := FileKeys(filepath.Join(t.TempDir(), "keys.json"), db)
+		if err := MoveKeys(ctx, DatabaseKeys(db, nil), file); err != nil {
+			t.Fatal(err)
+		}
+		inFile, err := file.load(ctx)
+		if err != nil || len(inFile.Secrets) != 0 {
+			t.Fatalf("the keys file holds secrets %v (%v)", inFile.Secrets, err)
+		}
+		got, err := service.StoreSecrets{Store: db}.Secret(ctx, "webhook-secrets", maker.make)
+		if err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("in the database after the move to a file: %x, %v; want the secret", got, err)
+		}
+
+		if err := MoveKeys(ctx, file, DatabaseKeys(db, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker); !bytes.Equal(got, secret) {
+			t.Fatal("the secret changed with the move back")
+		}
+		if n := maker.calls.Load(); n != 1 {
+			t.Fatalf("the secret was made %d times", n)
+		}
+	})
+}
