@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 
@@ -9,6 +10,24 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
+
+// A page of one app's entries reads them through the index of a member's
+// entries by app, whatever the arguments the statement is planned for: a
+// page costs what it holds, however few of the member's entries are the
+// app's, rather than reading the member's whole log.
+func TestFindAccessEntries_OneAppsPageThroughItsIndex(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		for _, f := range []parley.AccessFilter{
+			{UserID: "alice", ClientID: "tunes", From: math.MaxInt64, Limit: 50},
+			{UserID: "alice", ClientID: "tunes", Ascending: true, From: 100, Through: 1000, Limit: 50},
+		} {
+			if used, err := sqlstore.AccessPageIndex(ctx, db, f); err != nil || used != "access_log_app" {
+				t.Errorf("a page of %+v reads the log through %q (%v), want access_log_app", f, used, err)
+			}
+		}
+	})
+}
 
 // A page of a member's log: newest first below From, or oldest first above
 // it, up to Through when that is set; at most Limit entries, of one app's

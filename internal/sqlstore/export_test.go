@@ -1,10 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
+	"regexp"
+	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/pressly/goose/v3"
@@ -138,4 +142,82 @@ func AccessKeysKept(ctx context.Context, db *DB) (n int, err error) {
 		return tx.(*txn).queryRow(ctx, "access keys", `SELECT count(*) FROM access_keys`, nil, &n)
 	})
 	return n, err
+}
+
+// AccessPageIndex returns what the plan of FindAccessEntries' statement for
+// f reads the access log through: an index's name, or "primary key". On
+// PostgreSQL it is the statement's generic plan, which a connection that
+// prepared it may come to use for any arguments.
+func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string, error) {
+	query, args := accessPageQuery(f, db.pg != nil)
+	if db.pg == nil {
+		var used string
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			rows, err := tx.(*txn).query(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					return err
+				}
+				if m := regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)|USING PRIMARY KEY`).FindStringSubmatch(detail); m != nil {
+					used = cmp.Or(m[1], "primary key")
+				}
+			}
+			return rows.Err()
+		})
+		return used, err
+	}
+	literals := make([]string, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			literals[i] = "'" + strings.ReplaceAll(s, "'", "''") + "'"
+		} else {
+			literals[i] = fmt.Sprint(a)
+		}
+	}
+	conn, err := db.pg.pool.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Release()
+	c := conn.Conn()
+	for _, stmt := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE access_page AS ` + query} {
+		if _, err := c.Exec(ctx, stmt); err != nil {
+			return "", err
+		}
+	}
+	defer c.Exec(ctx, `DEALLOCATE access_page; RESET plan_cache_mode`)
+	var plan []map[string]any
+	if err := c.QueryRow(ctx, `EXPLAIN (FORMAT JSON) EXECUTE access_page(`+strings.Join(literals, ", ")+`)`).Scan(&plan); err != nil {
+		return "", err
+	}
+	var used func(node map[string]any) string
+	used = func(node map[string]any) string {
+		if node["Relation Name"] == "access_log" {
+			switch name, _ := node["Index Name"].(string); name {
+			case "":
+				return "a sequential scan"
+			case "access_log_pkey":
+				return "primary key"
+			default:
+				return name
+			}
+		}
+		children, _ := node["Plans"].([]any)
+		for _, c := range children {
+			if child, ok := c.(map[string]any); ok {
+				if u := used(child); u != "" {
+					return u
+				}
+			}
+		}
+		return ""
+	}
+	root, _ := plan[0]["Plan"].(map[string]any)
+	return used(root), nil
 }
