@@ -401,7 +401,7 @@ func placeholders(first, n int) string {
 // (pg) or SQLite, and its arguments. One app's entries are read through
 // the index on (user_id, client_id, seq), so that a page of them costs
 // what it holds however few of the member's entries are the app's: with
-// the app an optional argument ($2 = ” OR client_id = $2), PostgreSQL's
+// the app an optional argument (client_id = $2 unless $2 is empty), PostgreSQL's
 // generic plan and SQLite's plan read the member's log through its primary
 // key, the other apps' entries too, to find them. SQLite is told to
 // (INDEXED BY): without statistics it reckons the primary key's range as
