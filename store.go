@@ -443,6 +443,8 @@ type RateLimitStore interface {
 type KeyStore interface {
 	// FindServerKey returns the key stored under name.
 	FindServerKey(ctx context.Context, name string) ([]byte, error)
+	// FindServerKeyNames returns the names keys are stored under, in order.
+	FindServerKeyNames(ctx context.Context) ([]string, error)
 	// CreateServerKey stores a key under name; ECONFLICT if one exists:
 	// of servers creating one at once, only the first succeeds.
 	CreateServerKey(ctx context.Context, name string, key []byte) error

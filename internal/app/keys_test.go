@@ -143,7 +143,7 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
-	csrf := serverSecret(t, env, "web.csrf")
+	secrets := serverSecrets(t, env)
 	env.Stop()
 
 	cfg.KeysFile = filepath.Join(t.TempDir(), "keys.json")
@@ -157,9 +157,7 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	moved := apptest.StartInstall(t, cfg)
 	mustWork(t, moved, tok.AccessToken)
 	mustVerifyIDToken(t, moved, tok)
-	if !slices.Equal(serverSecret(t, moved, "web.csrf"), csrf) {
-		t.Error("the server's secrets changed with the move")
-	}
+	mustKeepSecrets(t, moved, secrets)
 	moved.Stop()
 
 	// The database holds the keys no more, and a server that forgot the
@@ -187,8 +185,9 @@ func TestKeys_WrappedNeedTheirWrapKey(t *testing.T) {
 	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid", "profile"}, apptest.Answer{})
 	mustWork(t, env, tok.AccessToken)
 	// The server's other secrets are wrapped with the keys.
-	serverSecret(t, env, "web.csrf")
-	mustHoldNoSecretAsItIs(t, env, "web.csrf")
+	for name := range serverSecrets(t, env) {
+		mustHoldNoSecretAsItIs(t, env, name)
+	}
 }
 
 // `parley keys move --to-database` wraps keys kept as they were, and the
@@ -198,7 +197,7 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	cfg := env.Server.Config
 	env.MustMember(t, "alice")
 	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid", "profile"}, apptest.Answer{})
-	csrf := serverSecret(t, env, "web.csrf")
+	secrets := serverSecrets(t, env)
 	env.Stop()
 
 	wrap := newWrapKey(t)
@@ -209,10 +208,10 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	}
 	wrapped := apptest.StartInstall(t, cfg)
 	mustWork(t, wrapped, tok.AccessToken)
-	if !slices.Equal(serverSecret(t, wrapped, "web.csrf"), csrf) {
-		t.Error("the server's secrets changed with the move")
+	mustKeepSecrets(t, wrapped, secrets)
+	for name := range secrets {
+		mustHoldNoSecretAsItIs(t, wrapped, name)
 	}
-	mustHoldNoSecretAsItIs(t, wrapped, "web.csrf")
 	wrapped.Stop()
 	cfg.KeysWrapKey = ""
 	assertRefusedToStart(t, cfg, "the keys in the database are wrapped")
@@ -249,14 +248,29 @@ func newInstall(t *testing.T) config.Config {
 	return cfg
 }
 
-// serverSecret returns the server's secret of the given name.
-func serverSecret(t *testing.T, env *apptest.Env, name string) []byte {
+// serverSecrets returns two of the server's secrets by name: the pages'
+// CSRF key and the key that seals webhook endpoints' signing secrets.
+func serverSecrets(t *testing.T, env *apptest.Env) map[string][]byte {
 	t.Helper()
-	v, err := env.Server.Service.ServerKey(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
+	secrets := map[string][]byte{}
+	for _, name := range []string{"web.csrf", "webhook-secrets"} {
+		v, err := env.Server.Service.ServerKey(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[name] = v
 	}
-	return v
+	return secrets
+}
+
+// mustKeepSecrets fails unless the server's secrets are those given.
+func mustKeepSecrets(t *testing.T, env *apptest.Env, want map[string][]byte) {
+	t.Helper()
+	for name, v := range serverSecrets(t, env) {
+		if !slices.Equal(v, want[name]) {
+			t.Errorf("the server's secret %s changed", name)
+		}
+	}
 }
 
 // mustHoldNoSecretAsItIs fails unless the server's database holds the

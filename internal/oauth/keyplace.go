@@ -150,6 +150,13 @@ func (p *dbPlace) create(ctx context.Context, keys *storedRing) error {
 }
 
 func (p *dbPlace) replace(ctx context.Context, old, keys *storedRing) error {
+	return p.replaceForgetting(ctx, old, keys, "")
+}
+
+// replaceForgetting is replace, which also forgets the server key of the
+// given name, unless it is empty, in the same transaction: a secret kept
+// as it is, once the keys hold it.
+func (p *dbPlace) replaceForgetting(ctx context.Context, old, keys *storedRing, forget string) error {
 	var before []byte
 	err := p.store.Read(ctx, func(tx parley.Tx) (err error) {
 		before, err = tx.FindServerKey(ctx, ringKeyName)
@@ -167,11 +174,50 @@ func (p *dbPlace) replace(ctx context.Context, old, keys *storedRing) error {
 	if err != nil {
 		return err
 	}
-	err = p.store.Write(ctx, func(tx parley.Tx) error { return tx.ReplaceServerKey(ctx, ringKeyName, before, value) })
+	err = p.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.ReplaceServerKey(ctx, ringKeyName, before, value); err != nil || forget == "" {
+			return err
+		}
+		return tx.DeleteServerKey(ctx, forget)
+	})
 	if parley.ErrorCode(err) == parley.ECONFLICT {
 		return errKeysReplaced
 	}
 	return err
+}
+
+// rawSecret returns the secret of the given name kept in the database as
+// it is, or nil.
+func (p *dbPlace) rawSecret(ctx context.Context, name string) (v []byte, err error) {
+	err = p.store.Read(ctx, func(tx parley.Tx) error {
+		v, err = tx.FindServerKey(ctx, name)
+		return err
+	})
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil, nil
+	}
+	return v, err
+}
+
+// forgetRawSecret forgets the secret of the given name kept as it is.
+func (p *dbPlace) forgetRawSecret(ctx context.Context, name string) error {
+	return p.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteServerKey(ctx, name) })
+}
+
+// keepRawSecrets keeps secrets in the database as they are, in place of
+// any kept so under their names.
+func (p *dbPlace) keepRawSecrets(ctx context.Context, secrets map[string][]byte) error {
+	return p.store.Write(ctx, func(tx parley.Tx) error {
+		for name, v := range secrets {
+			if err := tx.DeleteServerKey(ctx, name); err != nil {
+				return err
+			}
+			if err := tx.CreateServerKey(ctx, name, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // rewrite keeps keys in place of whatever the database holds, in one
@@ -191,22 +237,8 @@ func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
 
 // remove forgets the keys, which moved to a keys file, and marks the
 // database as having its keys there.
-func (p *dbPlace) remove(ctx context.Context) error { return p.removeLeaving(ctx, nil) }
-
-// removeLeaving is remove, which leaves the secrets kept with the keys in
-// the database as they are, in the same transaction.
-func (p *dbPlace) removeLeaving(ctx context.Context, secrets map[string][]byte) error {
-	return p.store.Write(ctx, func(tx parley.Tx) error {
-		for name, v := range secrets {
-			if err := tx.DeleteServerKey(ctx, name); err != nil {
-				return err
-			}
-			if err := tx.CreateServerKey(ctx, name, v); err != nil {
-				return err
-			}
-		}
-		return markInFile(ctx, tx)
-	})
+func (p *dbPlace) remove(ctx context.Context) error {
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
 }
 
 // markInFile forgets the database's keys, if it holds any, and marks it as
@@ -391,10 +423,11 @@ func write(f *os.File, b []byte) error {
 // there must be none yet: into a keys file, out of one, or from the
 // database as it is into the database wrapped. Servers must be stopped
 // meanwhile, and started again with the new place. A keys file keeps no
-// secrets (Keys.Secret): moving the keys from the database into one puts
-// the secrets kept with them back in the database as they are, where
-// servers of a keys file keep them; moving them out of one, the secrets
-// move in with the keys at their first use.
+// secrets (Keys.Secret): moving the keys from the database into one first
+// keeps the secrets kept with them in the database as they are, where
+// servers of a keys file keep them, so that a move that stops halfway
+// loses none; moving the keys out of one, the secrets move in with them
+// when the servers load them.
 func MoveKeys(ctx context.Context, from, to KeyPlace) error {
 	keys, err := from.load(ctx)
 	if errors.Is(err, errNoKeys) {
@@ -402,19 +435,19 @@ func MoveKeys(ctx context.Context, from, to KeyPlace) error {
 	} else if err != nil {
 		return err
 	}
-	db, fromDB := from.(*dbPlace)
-	if toDB, ok := to.(*dbPlace); ok && fromDB {
-		return toDB.rewrite(ctx, keys)
+	if db, fromDB := from.(*dbPlace); fromDB {
+		if toDB, ok := to.(*dbPlace); ok {
+			return toDB.rewrite(ctx, keys)
+		}
+		if err := db.keepRawSecrets(ctx, keys.Secrets); err != nil {
+			return err
+		}
+		keys = &storedRing{Generations: keys.Generations}
 	}
-	secrets := keys.Secrets
-	keys = &storedRing{Generations: keys.Generations}
 	if err := to.create(ctx, keys); errors.Is(err, errKeysExist) {
 		return fmt.Errorf("there are keys in %s already", to)
 	} else if err != nil {
 		return err
-	}
-	if fromDB {
-		return db.removeLeaving(ctx, secrets)
 	}
 	return from.remove(ctx)
 }

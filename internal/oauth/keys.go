@@ -82,7 +82,7 @@ func LoadKeys(ctx context.Context, place KeyPlace, clock parley.Clock, create bo
 		return nil, err
 	}
 	k.ring.Store(r)
-	return k, nil
+	return k, k.adoptSecrets(ctx)
 }
 
 // Reload reads the keys again, taking in a rotation another process made.
@@ -119,19 +119,19 @@ func (k *Keys) Decrypt(sealed string) (string, error) {
 // that signs the pages' CSRF tokens, making it with make and keeping it
 // with the provider's keys in the database on first use, wrapped with them
 // when they are: it outlives restarts, and every server of the database
-// shares it. A secret an older parley kept in the database as it is moves
-// in with the keys at its first use, and is forgotten where it was. When
-// two servers make one at once, the first kept wins.
+// shares it. When two servers make one at once, the first kept wins.
 //
 // Keys kept in a keys file keep no secrets: servers sharing a file would
 // each make their own. The secrets of those servers are in the database
-// as they are (service.StoreSecrets).
+// as they are (service.StoreSecrets), and move in with the keys, as those
+// of a parley from before secrets were kept with the keys do, when keys
+// in the database are loaded (LoadKeys).
 func (k *Keys) Secret(ctx context.Context, name string, make func() ([]byte, error)) ([]byte, error) {
 	place, inDB := k.place.(*dbPlace)
 	switch {
 	case !inDB:
 		return nil, fmt.Errorf("oauth: %s keeps no secrets", k.place)
-	case strings.HasPrefix(name, "oauth."):
+	case isProviderKey(name):
 		return nil, fmt.Errorf("oauth: %s names the provider's own keys, not a secret", name)
 	}
 	for {
@@ -139,50 +139,68 @@ func (k *Keys) Secret(ctx context.Context, name string, make func() ([]byte, err
 		if err != nil {
 			return nil, err
 		}
-		if v, ok := stored.Secrets[name]; ok {
-			return v, forgetLegacySecret(ctx, place.store, name)
+		v, kept := stored.Secrets[name]
+		raw, err := place.rawSecret(ctx, name)
+		switch {
+		case err != nil:
+			return nil, err
+		case kept && raw == nil:
+			return v, nil
+		case kept:
+			// Left by a move into a keys file that did not finish: the
+			// keys' copy stands.
+			return v, place.forgetRawSecret(ctx, name)
+		case raw != nil:
+			v = raw
+		default:
+			if v, err = make(); err != nil {
+				return nil, fmt.Errorf("oauth: make secret %s: %w", name, err)
+			}
 		}
-		v, err := legacySecret(ctx, place.store, name)
-		if parley.ErrorCode(err) == parley.ENOTFOUND {
-			v, err = make()
+		next := &storedRing{Generations: stored.Generations, Secrets: maps.Clone(stored.Secrets)}
+		if next.Secrets == nil {
+			next.Secrets = map[string][]byte{}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("oauth: secret %s: %w", name, err)
-		}
-		kept := &storedRing{Generations: stored.Generations, Secrets: maps.Clone(stored.Secrets)}
-		if kept.Secrets == nil {
-			kept.Secrets = map[string][]byte{}
-		}
-		kept.Secrets[name] = v
-		err = place.replace(ctx, stored, kept)
+		next.Secrets[name] = v
+		err = place.replaceForgetting(ctx, stored, next, name)
 		if errors.Is(err, errKeysReplaced) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		return v, forgetLegacySecret(ctx, place.store, name)
+		return v, err
 	}
 }
 
-// legacySecret reads the secret of the given name as an older parley kept
-// it, in the database as it is.
-func legacySecret(ctx context.Context, store parley.Store, name string) (v []byte, err error) {
-	err = store.Read(ctx, func(tx parley.Tx) error {
-		v, err = tx.FindServerKey(ctx, name)
-		return err
-	})
-	return v, err
-}
-
-// forgetLegacySecret deletes the secret of the given name from where an
-// older parley kept it, once it is kept beside the keys.
-func forgetLegacySecret(ctx context.Context, store parley.Store, name string) error {
-	if _, err := legacySecret(ctx, store, name); parley.ErrorCode(err) == parley.ENOTFOUND {
+// adoptSecrets moves the secrets kept in the database as they are in with
+// the keys, when those are kept there: every server key not the
+// provider's own.
+func (k *Keys) adoptSecrets(ctx context.Context) error {
+	place, inDB := k.place.(*dbPlace)
+	if !inDB {
 		return nil
 	}
-	return store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteServerKey(ctx, name) })
+	var names []string
+	err := place.store.Read(ctx, func(tx parley.Tx) (err error) {
+		names, err = tx.FindServerKeyNames(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if isProviderKey(name) {
+			continue
+		}
+		_, err := k.Secret(ctx, name, func() ([]byte, error) { return nil, errors.New("no secret to move in") })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// isProviderKey reports whether a server key's name is one of the
+// provider's own (keyplace.go), not a secret's.
+func isProviderKey(name string) bool { return strings.HasPrefix(name, "oauth.") }
 
 // signing returns the signing key in force.
 func (k *Keys) signing() *signingKey { return k.ring.Load().current(k.clock.Now()).signing }

@@ -119,26 +119,40 @@ func TestKeys_SecretMadeOnceByServersAtOnce(t *testing.T) {
 				t.Fatalf("server %d got another secret than the first", i)
 			}
 		}
+		if kept := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker); !bytes.Equal(kept, got[0]) {
+			t.Fatal("the secret kept is not the one the servers got")
+		}
 	})
 }
 
-// A secret an older parley kept in the database as it is moves in with
-// the keys at its first use, unchanged, and is forgotten where it was.
+// The secrets an older parley kept in the database as they are move in
+// with the keys, unchanged, when a server loads them, and are forgotten
+// where they were.
 func TestKeys_AdoptSecretsOfAnOlderParley(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		old := bytes.Repeat([]byte{9}, 40)
-		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateServerKey(ctx, "share-links", old) }); err != nil {
+		old := map[string][]byte{"share-links": bytes.Repeat([]byte{9}, 40), "web.csrf": bytes.Repeat([]byte{8}, 32)}
+		if err := db.Write(ctx, func(tx parley.Tx) error {
+			for name, v := range old {
+				if err := tx.CreateServerKey(ctx, name, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		wrap := make([]byte, 32)
 		rand.Read(wrap)
-		var maker secretMaker
-		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "share-links", &maker); !bytes.Equal(got, old) || maker.calls.Load() != 0 {
-			t.Fatalf("got %x (made %d times), want the older parley's %x", got, maker.calls.Load(), old)
-		}
-		if serverKey(t, db, "share-links") != nil {
-			t.Error("the older parley's secret is still in the database as it is")
+		keys := mustLoadKeys(t, DatabaseKeys(db, wrap))
+		for name, v := range old {
+			if serverKey(t, db, name) != nil {
+				t.Errorf("%s is still in the database as it is once the keys are loaded", name)
+			}
+			var maker secretMaker
+			if got := mustSecret(t, keys, name, &maker); !bytes.Equal(got, v) || maker.calls.Load() != 0 {
+				t.Errorf("%s: got %x (made %d times), want the older parley's %x", name, got, maker.calls.Load(), v)
+			}
 		}
 	})
 }
@@ -156,6 +170,30 @@ func TestKeys_SecretsRefused(t *testing.T) {
 	if _, err := inDB.Secret(context.Background(), ringKeyName, maker.make); err == nil || serverKey(t, db, ringKeyName) == nil {
 		t.Errorf("a secret named as the keys: %v; the keys are kept: %t", err, serverKey(t, db, ringKeyName) != nil)
 	}
+}
+
+// A move of the keys into a keys file that stops halfway loses no secret:
+// the keys still hold it, and the copy it left as it is goes when a server
+// loads them again.
+func TestMoveKeys_StoppedHalfwayKeepsTheSecrets(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		var maker secretMaker
+		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker)
+		nowhere := FileKeys(filepath.Join(t.TempDir(), "missing", "keys.json"), db)
+		if err := MoveKeys(ctx, DatabaseKeys(db, nil), nowhere); err == nil {
+			t.Fatal("a move into a file in a missing directory succeeded")
+		}
+		if !bytes.Equal(serverKey(t, db, "webhook-secrets"), secret) {
+			t.Fatal("the move did not first keep the secret as it is")
+		}
+		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker); !bytes.Equal(got, secret) || maker.calls.Load() != 1 {
+			t.Fatalf("after the failed move: %x (made %d times), want the secret", got, maker.calls.Load())
+		}
+		if serverKey(t, db, "webhook-secrets") != nil {
+			t.Error("the copy the failed move left is still there once the keys are loaded")
+		}
+	})
 }
 
 // Moving the keys into a keys file leaves their secrets in the database as

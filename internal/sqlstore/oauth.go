@@ -173,6 +173,23 @@ func (t *txn) FindServerKey(ctx context.Context, name string) ([]byte, error) {
 	return key, nil
 }
 
+func (t *txn) FindServerKeyNames(ctx context.Context) ([]string, error) {
+	rows, err := t.query(ctx, `SELECT name FROM server_keys ORDER BY name`)
+	if err != nil {
+		return nil, mapError("find server key names", err)
+	}
+	defer rows.Close()
+	names := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, mapError("find server key names", err)
+		}
+		names = append(names, name)
+	}
+	return names, mapError("find server key names", rows.Err())
+}
+
 func (t *txn) CreateServerKey(ctx context.Context, name string, key []byte) error {
 	_, err := t.exec(ctx, `INSERT INTO server_keys (name, value) VALUES ($1, $2)`, name, key)
 	return mapError("create server key", err)

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -44,6 +45,14 @@ func testServerKeys_CreateReplaceDelete(t *testing.T, db *sqlstore.DB) {
 	}
 	if key, err := find(); err != nil || !bytes.Equal(key, []byte("two")) {
 		t.Errorf("key %q, %v; want two", key, err)
+	}
+	if err := write(func(tx parley.Tx) error { return tx.CreateServerKey(ctx, "a", []byte("first")) }); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	err := db.Read(ctx, func(tx parley.Tx) (err error) { names, err = tx.FindServerKeyNames(ctx); return err })
+	if err != nil || !slices.Equal(names, []string{"a", "k"}) {
+		t.Errorf("names %q, %v; want a and k, in order", names, err)
 	}
 	for range 2 {
 		if err := write(func(tx parley.Tx) error { return tx.DeleteServerKey(ctx, "k") }); err != nil {
