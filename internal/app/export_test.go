@@ -20,3 +20,9 @@ func OpenServerBeside(ctx context.Context, cfg config.Config, log *slog.Logger) 
 func OpenServerBesideOn(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
 	return openServer(ctx, cfg, log, clock, asNodeBeside)
 }
+
+// OpenCommand opens the configured store and service as a command beside a
+// running server does.
+func OpenCommand(ctx context.Context, cfg config.Config) (*Server, error) {
+	return openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, asCommand)
+}

@@ -190,6 +190,21 @@ func TestKeys_WrappedNeedTheirWrapKey(t *testing.T) {
 	}
 }
 
+// A command beside the server reads neither the keys nor the secrets kept
+// with them, and makes none of its own.
+func TestKeys_CommandsReadNoSecrets(t *testing.T) {
+	env := apptest.Start(t)
+	cmd, err := app.OpenCommand(context.Background(), env.Server.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Close()
+	if _, err := cmd.Service.ServerKey(context.Background(), "webhook-secrets"); err == nil || !strings.Contains(err.Error(), "does not read its secrets") {
+		t.Errorf("a command's secret: %v", err)
+	}
+	mustHoldNoSecretAsItIs(t, env, "webhook-secrets")
+}
+
 // `parley keys move --to-database` wraps keys kept as they were, and the
 // tokens they sealed go on working.
 func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {

@@ -116,15 +116,15 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	}
 	var keys *oauth.Keys
 	var opener service.TokenOpener
-	var secrets service.SecretKeeper
+	var secrets service.SecretKeeper = noSecrets{}
 	if as != asCommand {
 		if keys, err = loadKeys(ctx, cfg, store, clock, as == asServer); err != nil {
 			store.Close()
 			return nil, err
 		}
-		opener = keys
-		if cfg.KeysFile == "" {
-			secrets = keys
+		secrets, opener = keys, keys
+		if cfg.KeysFile != "" {
+			secrets = service.StoreSecrets{Store: store}
 		}
 	}
 	events, err := openBus(ctx, cfg, log)
@@ -203,6 +203,15 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, beside 
 		return openStoreWith(ctx, cfg, log, sqlstore.Current, true)
 	}
 	return openStoreWith(ctx, cfg, log, sqlstore.CreateOrUpgrade, false)
+}
+
+// noSecrets is the secret keeper of a command beside a server, which reads
+// neither the keys nor the secrets kept with them: none of its calls needs
+// one, and one made beside the keys would not be the servers'.
+type noSecrets struct{}
+
+func (noSecrets) Secret(_ context.Context, name string, _ func() ([]byte, error)) ([]byte, error) {
+	return nil, fmt.Errorf("a command beside the server does not read its secrets (%s)", name)
 }
 
 // keyPlace is where the configuration keeps the provider's keys.

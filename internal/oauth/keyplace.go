@@ -30,8 +30,6 @@ type KeyPlace interface {
 	// replace keeps keys in place of old; errKeysReplaced when the keys
 	// kept are no longer old.
 	replace(ctx context.Context, old, keys *storedRing) error
-	// remove forgets the keys kept, once they moved elsewhere.
-	remove(ctx context.Context) error
 	// String names the place for operators.
 	String() string
 }
@@ -204,22 +202,6 @@ func (p *dbPlace) forgetRawSecret(ctx context.Context, name string) error {
 	return p.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteServerKey(ctx, name) })
 }
 
-// keepRawSecrets keeps secrets in the database as they are, in place of
-// any kept so under their names.
-func (p *dbPlace) keepRawSecrets(ctx context.Context, secrets map[string][]byte) error {
-	return p.store.Write(ctx, func(tx parley.Tx) error {
-		for name, v := range secrets {
-			if err := tx.DeleteServerKey(ctx, name); err != nil {
-				return err
-			}
-			if err := tx.CreateServerKey(ctx, name, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // rewrite keeps keys in place of whatever the database holds, in one
 // transaction: to wrap keys kept as they were, or the other way round.
 func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
@@ -233,12 +215,6 @@ func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
 		}
 		return tx.CreateServerKey(ctx, ringKeyName, value)
 	})
-}
-
-// remove forgets the keys, which moved to a keys file, and marks the
-// database as having its keys there.
-func (p *dbPlace) remove(ctx context.Context) error {
-	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
 }
 
 // markInFile forgets the database's keys, if it holds any, and marks it as
@@ -366,17 +342,45 @@ func (p *filePlace) databaseHoldsNone(ctx context.Context) error {
 }
 
 func (p *filePlace) create(ctx context.Context, keys *storedRing) error {
-	err := p.write(keys, func(tmp string) error {
+	if err := p.writeNew(keys); err != nil {
+		return err
+	}
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
+}
+
+// takeFrom makes the keys file of keys moved out of the database db: the
+// file first, without the secrets kept with the keys, then, in one
+// transaction, those secrets kept in the database as they are (where the
+// servers of a keys file keep them, Keys.Secret) and the keys forgotten
+// there. A move that stops before that transaction leaves the database as
+// it was.
+func (p *filePlace) takeFrom(ctx context.Context, db *dbPlace, keys *storedRing) error {
+	if err := p.writeNew(&storedRing{Generations: keys.Generations}); err != nil {
+		return err
+	}
+	return db.store.Write(ctx, func(tx parley.Tx) error {
+		for name, v := range keys.Secrets {
+			if err := tx.DeleteServerKey(ctx, name); err != nil {
+				return err
+			}
+			if err := tx.CreateServerKey(ctx, name, v); err != nil {
+				return err
+			}
+		}
+		return markInFile(ctx, tx)
+	})
+}
+
+// writeNew writes keys to the keys file, which must not exist yet:
+// errKeysExist if it does.
+func (p *filePlace) writeNew(keys *storedRing) error {
+	return p.write(keys, func(tmp string) error {
 		err := os.Link(tmp, p.path)
 		if errors.Is(err, fs.ErrExist) {
 			return errKeysExist
 		}
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
 }
 
 func (p *filePlace) replace(ctx context.Context, old, keys *storedRing) error {
@@ -390,7 +394,8 @@ func (p *filePlace) replace(ctx context.Context, old, keys *storedRing) error {
 	return p.write(keys, func(tmp string) error { return os.Rename(tmp, p.path) })
 }
 
-func (p *filePlace) remove(context.Context) error { return os.Remove(p.path) }
+// remove forgets the keys file, once its keys moved into the database.
+func (p *filePlace) remove() error { return os.Remove(p.path) }
 
 // write writes keys to a new 0600 file beside the keys file, synced, and
 // has put make it the keys file.
@@ -423,11 +428,10 @@ func write(f *os.File, b []byte) error {
 // there must be none yet: into a keys file, out of one, or from the
 // database as it is into the database wrapped. Servers must be stopped
 // meanwhile, and started again with the new place. A keys file keeps no
-// secrets (Keys.Secret): moving the keys from the database into one first
-// keeps the secrets kept with them in the database as they are, where
-// servers of a keys file keep them, so that a move that stops halfway
-// loses none; moving the keys out of one, the secrets move in with them
-// when the servers load them.
+// secrets (Keys.Secret): moving the keys from the database into one keeps
+// the secrets kept with them in the database as they are (filePlace.
+// takeFrom); moving the keys out of one, the secrets move in with them
+// when a server next loads them (LoadKeys).
 func MoveKeys(ctx context.Context, from, to KeyPlace) error {
 	keys, err := from.load(ctx)
 	if errors.Is(err, errNoKeys) {
@@ -435,19 +439,21 @@ func MoveKeys(ctx context.Context, from, to KeyPlace) error {
 	} else if err != nil {
 		return err
 	}
-	if db, fromDB := from.(*dbPlace); fromDB {
-		if toDB, ok := to.(*dbPlace); ok {
-			return toDB.rewrite(ctx, keys)
+	switch from := from.(type) {
+	case *dbPlace:
+		switch to := to.(type) {
+		case *dbPlace:
+			return to.rewrite(ctx, keys)
+		case *filePlace:
+			err = to.takeFrom(ctx, from, keys)
 		}
-		if err := db.keepRawSecrets(ctx, keys.Secrets); err != nil {
-			return err
+	case *filePlace:
+		if err = to.create(ctx, keys); err == nil {
+			err = from.remove()
 		}
-		keys = &storedRing{Generations: keys.Generations}
 	}
-	if err := to.create(ctx, keys); errors.Is(err, errKeysExist) {
+	if errors.Is(err, errKeysExist) {
 		return fmt.Errorf("there are keys in %s already", to)
-	} else if err != nil {
-		return err
 	}
-	return from.remove(ctx)
+	return err
 }

@@ -82,7 +82,10 @@ func LoadKeys(ctx context.Context, place KeyPlace, clock parley.Clock, create bo
 		return nil, err
 	}
 	k.ring.Store(r)
-	return k, k.adoptSecrets(ctx)
+	if err := k.adoptSecrets(ctx); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // Reload reads the keys again, taking in a rotation another process made.
@@ -135,20 +138,25 @@ func (k *Keys) Secret(ctx context.Context, name string, make func() ([]byte, err
 		return nil, fmt.Errorf("oauth: %s names the provider's own keys, not a secret", name)
 	}
 	for {
+		// The secret kept as it is is read first: another server that
+		// moves it in with the keys replaces the keys and forgets it in
+		// one transaction, so if it is gone, the keys read next hold it.
+		raw, err := place.rawSecret(ctx, name)
+		if err != nil {
+			return nil, err
+		}
 		stored, err := place.load(ctx)
 		if err != nil {
 			return nil, err
 		}
 		v, kept := stored.Secrets[name]
-		raw, err := place.rawSecret(ctx, name)
 		switch {
-		case err != nil:
-			return nil, err
 		case kept && raw == nil:
 			return v, nil
 		case kept:
-			// Left by a move into a keys file that did not finish: the
-			// keys' copy stands.
+			// Read just before another server moved it in: the keys'
+			// copy is the one, and the other is forgotten if it is not
+			// yet.
 			return v, place.forgetRawSecret(ctx, name)
 		case raw != nil:
 			v = raw

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,34 +174,67 @@ func TestKeys_SecretsRefused(t *testing.T) {
 	}
 }
 
-// A move of the keys into a keys file that stops halfway loses no secret:
-// the keys still hold it, and the copy it left as it is goes when a server
-// loads them again.
-func TestMoveKeys_StoppedHalfwayKeepsTheSecrets(t *testing.T) {
+// A move of the keys into a keys file that fails leaves the database as
+// it was: the keys hold their secrets, and none is kept as it is.
+func TestMoveKeys_FailedLeavesTheDatabaseAsItWas(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
+		wrap := make([]byte, 32)
+		rand.Read(wrap)
 		var maker secretMaker
-		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker)
-		nowhere := FileKeys(filepath.Join(t.TempDir(), "missing", "keys.json"), db)
-		if err := MoveKeys(ctx, DatabaseKeys(db, nil), nowhere); err == nil {
-			t.Fatal("a move into a file in a missing directory succeeded")
+		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "webhook-secrets", &maker)
+		taken := filepath.Join(t.TempDir(), "keys.json")
+		if err := os.WriteFile(taken, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		if !bytes.Equal(serverKey(t, db, "webhook-secrets"), secret) {
-			t.Fatal("the move did not first keep the secret as it is")
-		}
-		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, nil)), "webhook-secrets", &maker); !bytes.Equal(got, secret) || maker.calls.Load() != 1 {
-			t.Fatalf("after the failed move: %x (made %d times), want the secret", got, maker.calls.Load())
+		if err := MoveKeys(ctx, DatabaseKeys(db, wrap), FileKeys(taken, db)); err == nil || !strings.Contains(err.Error(), "there are keys in") {
+			t.Fatalf("a move onto a file that exists: %v", err)
 		}
 		if serverKey(t, db, "webhook-secrets") != nil {
-			t.Error("the copy the failed move left is still there once the keys are loaded")
+			t.Error("the failed move left the secret in the database as it is")
+		}
+		if got := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "webhook-secrets", &maker); !bytes.Equal(got, secret) || maker.calls.Load() != 1 {
+			t.Fatalf("after the failed move: %x (made %d times), want the secret", got, maker.calls.Load())
+		}
+	})
+}
+
+// Servers that load the keys at once, each moving in the secrets an older
+// parley kept as they are, all start, with the same secrets.
+func TestKeys_ServersAdoptingAtOnceAllStart(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		mustLoadKeys(t, DatabaseKeys(db, nil))
+		old := bytes.Repeat([]byte{5}, 32)
+		if err := db.Write(ctx, func(tx parley.Tx) error {
+			return errors.Join(tx.CreateServerKey(ctx, "web.csrf", old), tx.CreateServerKey(ctx, "webhook-secrets", old))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		servers, errs := make([]*Keys, 8), make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range servers {
+			wg.Go(func() { servers[i], errs[i] = LoadKeys(ctx, DatabaseKeys(db, nil), parley.WallClock{}, false) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("server %d did not start: %v", i, err)
+			}
+		}
+		var maker secretMaker
+		for _, name := range []string{"web.csrf", "webhook-secrets"} {
+			if got := mustSecret(t, servers[0], name, &maker); !bytes.Equal(got, old) {
+				t.Errorf("%s: %x, want the older parley's", name, got)
+			}
 		}
 	})
 }
 
 // Moving the keys into a keys file leaves their secrets in the database as
 // they are, where servers of a keys file keep them; moving them back, the
-// secrets move in with them again at their first use. Neither move makes
-// a secret anew.
+// secrets move in with them again when they are loaded. Neither move
+// makes a secret anew.
 func TestMoveKeys_SecretsStayTheSame(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
