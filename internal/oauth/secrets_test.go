@@ -29,6 +29,13 @@ func (m *secretMaker) make() ([]byte, error) {
 	return b, err
 }
 
+// newWrapKey returns a new wrap key: 32 random bytes.
+func newWrapKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}
+
 func mustLoadKeys(t *testing.T, place KeyPlace) *Keys {
 	t.Helper()
 	keys, err := LoadKeys(context.Background(), place, parley.WallClock{}, true)
@@ -68,8 +75,7 @@ func serverKey(t *testing.T, db *sqlstore.DB, name string) []byte {
 func TestKeys_SecretsKeptWithTheKeys(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		wrap := make([]byte, 32)
-		rand.Read(wrap)
+		wrap := newWrapKey()
 		var maker secretMaker
 		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "web.csrf", &maker)
 
@@ -144,8 +150,7 @@ func TestKeys_AdoptSecretsOfAnOlderParley(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		wrap := make([]byte, 32)
-		rand.Read(wrap)
+		wrap := newWrapKey()
 		keys := mustLoadKeys(t, DatabaseKeys(db, wrap))
 		for name, v := range old {
 			if serverKey(t, db, name) != nil {
@@ -179,8 +184,7 @@ func TestKeys_SecretsRefused(t *testing.T) {
 func TestMoveKeys_FailedLeavesTheDatabaseAsItWas(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		wrap := make([]byte, 32)
-		rand.Read(wrap)
+		wrap := newWrapKey()
 		var maker secretMaker
 		secret := mustSecret(t, mustLoadKeys(t, DatabaseKeys(db, wrap)), "webhook-secrets", &maker)
 		taken := filepath.Join(t.TempDir(), "keys.json")
