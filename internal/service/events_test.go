@@ -2,6 +2,8 @@ package service
 
 import (
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +34,7 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 			later <- v
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // let them wait behind the first read
+	waitFor(t, func() bool { return waitingIn("(*accessWatch).fresh") == 3 })
 	close(gate)
 	if v := <-first; v != 1 {
 		t.Fatalf("the first caller got version %d, want 1", v)
@@ -69,7 +71,7 @@ func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 	before := ask("")
 	waitFor(t, func() bool { return reads.count() == 1 })
 	first := ask("ev1")
-	time.Sleep(50 * time.Millisecond) // let it wait behind read 1
+	waitFor(t, func() bool { return waitingIn("(*accessWatch).fresh") == 1 })
 	close(gates[1])
 	if v := <-before; v != 1 {
 		t.Fatalf("the caller of read 1 got version %d", v)
@@ -83,9 +85,9 @@ func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 	third := ask("ev2")
 	waitFor(t, func() bool { return reads.count() == 3 })
 	same := []<-chan int64{ask("ev2"), ask("ev2")}
-	time.Sleep(50 * time.Millisecond) // let them share read 3
+	waitFor(t, func() bool { return waitingIn("(*accessWatch).fresh") == 2 })
 	others := []<-chan int64{ask(""), ask("ev3")}
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return waitingIn("(*accessWatch).fresh") == 4 })
 	close(gates[3])
 	if v := <-third; v != 3 {
 		t.Fatalf("ev2's first stream got version %d, want 3", v)
@@ -132,14 +134,29 @@ func (g *gatedReads) count() int {
 	return g.n
 }
 
-// waitFor fails the test unless cond holds within a second.
+// waitFor fails the test unless cond holds within a generous deadline.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Second); !cond(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")
 		}
 	}
+}
+
+// waitingIn returns how many goroutines wait on a sync.Cond in fn, a
+// function as stack traces name it, such as "(*accessWatch).fresh": the
+// callers a test has started that are now waiting, where a sleep would
+// only hope they are.
+func waitingIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "sync.(*Cond).Wait") && strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
 }
 
 // TestDeliveryLog_BatchesWhatComesMeanwhile: the records of deliveries
@@ -179,7 +196,7 @@ func TestDeliveryLog_BatchesWhatComesMeanwhile(t *testing.T) {
 			done <- id
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // let them queue behind the first batch
+	waitFor(t, func() bool { return waitingIn("(*deliveryLog).log") == 3 })
 	select {
 	case id := <-done:
 		t.Fatalf("%s returned before its batch was written", id)
