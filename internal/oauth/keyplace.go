@@ -209,12 +209,15 @@ func (p *dbPlace) rewrite(ctx context.Context, keys *storedRing) error {
 	if err != nil {
 		return err
 	}
-	return p.store.Write(ctx, func(tx parley.Tx) error {
-		if err := tx.DeleteServerKey(ctx, ringKeyName); err != nil {
-			return err
-		}
-		return tx.CreateServerKey(ctx, ringKeyName, value)
-	})
+	return p.store.Write(ctx, func(tx parley.Tx) error { return putServerKey(ctx, tx, ringKeyName, value) })
+}
+
+// putServerKey keeps value under name in place of whatever is kept there.
+func putServerKey(ctx context.Context, tx parley.Tx, name string, value []byte) error {
+	if err := tx.DeleteServerKey(ctx, name); err != nil {
+		return err
+	}
+	return tx.CreateServerKey(ctx, name, value)
 }
 
 // markInFile forgets the database's keys, if it holds any, and marks it as
@@ -360,10 +363,7 @@ func (p *filePlace) takeFrom(ctx context.Context, db *dbPlace, keys *storedRing)
 	}
 	return db.store.Write(ctx, func(tx parley.Tx) error {
 		for name, v := range keys.Secrets {
-			if err := tx.DeleteServerKey(ctx, name); err != nil {
-				return err
-			}
-			if err := tx.CreateServerKey(ctx, name, v); err != nil {
+			if err := putServerKey(ctx, tx, name, v); err != nil {
 				return err
 			}
 		}

@@ -151,6 +151,7 @@ func AccessKeysKept(ctx context.Context, db *DB) (n int, err error) {
 func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string, error) {
 	query, args := accessPageQuery(f, db.pg != nil)
 	if db.pg == nil {
+		uses := regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)|USING PRIMARY KEY`)
 		var used string
 		err := db.Read(ctx, func(tx parley.Tx) error {
 			rows, err := tx.(*txn).query(ctx, `EXPLAIN QUERY PLAN `+query, args...)
@@ -164,7 +165,7 @@ func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string
 				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
 					return err
 				}
-				if m := regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)|USING PRIMARY KEY`).FindStringSubmatch(detail); m != nil {
+				if m := uses.FindStringSubmatch(detail); m != nil {
 					used = cmp.Or(m[1], "primary key")
 				}
 			}
