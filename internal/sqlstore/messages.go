@@ -17,11 +17,10 @@ import (
 
 // messageSQL is what reads messages on one engine (txn.messageSQL).
 //
-// Its columns are a message's columns but its thread's ID, and the table
-// of messages joined to their senders'. A page of a thread leaves the
-// thread's ID out, as the caller knows it: every column of every row costs
-// the driver several calls into SQLite, each taking its mutex, and
-// database/sql a conversion.
+// Its columns are a message's columns but its thread's ID. A page of a
+// thread leaves the thread's ID out, as the caller knows it: every column
+// of every row costs the driver several calls into SQLite, each taking its
+// mutex, and database/sql a conversion.
 //
 // For the same reason the columns most messages leave NULL or at their
 // default, the kind (0, text), when the message was deleted, the app it
@@ -31,6 +30,14 @@ import (
 // the server's CPU off a page of 51 rows (bench/README.md, "History: a
 // page's columns, and the client's decoding").
 //
+// The sender's ID and names come with each row on PostgreSQL, from a join
+// to users, as a second statement would be a round trip. On SQLite, where
+// it is not, a row names its sender by number and messageScanner reads the
+// page's senders after its rows, in one statement: a page's 51 rows hold
+// a few senders, and the join read each one's row again and handed its
+// three text columns to the driver 51 times, which took about a third of
+// a page's reading (bench/README.md, "History: the senders read once").
+//
 // A message's row names its thread and its sender by their numbers
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
 // the row and each of its indexes, an ID 27.
@@ -38,26 +45,31 @@ type messageSQL struct {
 	columns string
 	// message selects messages with their thread's ID, page without.
 	message, page string
+	// sendersApart is set where a row names its sender by number only.
+	sendersApart bool
 }
 
 // messageSQLOf builds messageSQL with the engine's function that makes a
-// JSON array, and what turns its result into text.
-func messageSQLOf(jsonArray, asText string) messageSQL {
-	columns := `m.id, m.seq, u.id, u.username, u.display_name, m.body, m.created_at,
+// JSON array and what turns its result into text, and the columns and
+// join that name the sender.
+func messageSQLOf(jsonArray, asText, sender, senderJoin string) messageSQL {
+	columns := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
 			AND m.share_url IS NULL AND m.share_title IS NULL THEN NULL
 		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title)` + asText + ` END
-	FROM messages m JOIN users u ON u.no = m.sender_no `
+	FROM messages m ` + senderJoin
 	return messageSQL{
-		columns: columns,
-		message: `SELECT t.id, ` + columns + `JOIN threads t ON t.no = m.thread_no `,
-		page:    `SELECT ` + columns,
+		columns:      columns,
+		message:      `SELECT t.id, ` + columns + `JOIN threads t ON t.no = m.thread_no `,
+		page:         `SELECT ` + columns,
+		sendersApart: senderJoin == "",
 	}
 }
 
 var (
-	messageSQLite   = messageSQLOf(`json_array`, ``)
-	messagePostgres = messageSQLOf(`json_build_array`, `::text`)
+	messageSQLite   = messageSQLOf(`json_array`, ``, `m.sender_no`, ``)
+	messagePostgres = messageSQLOf(`json_build_array`, `::text`, `u.id, u.username, u.display_name`,
+		`JOIN users u ON u.no = m.sender_no `)
 )
 
 // messageSQL returns the engine's messageSQL.
@@ -75,7 +87,8 @@ func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strc
 
 // messageScanner scans message rows. It is made once per query and its
 // column buffers and destination list reused for every row: a page of 51
-// rows otherwise allocates them 51 times over.
+// rows otherwise allocates them 51 times over. Once the rows are read,
+// nameSenders completes what they left out.
 type messageScanner struct {
 	body, rare sql.NullString
 	created    int64
@@ -86,6 +99,16 @@ type messageScanner struct {
 	// extra are the destinations of columns the query selects before the
 	// message's.
 	extra []any
+	// sendersApart: rows name their senders by number (messageSQL), and
+	// unnamed holds the messages scanned so far under their sender's.
+	sendersApart bool
+	senderNo     int64
+	unnamed      map[int64][]*parley.Message
+}
+
+// newMessageScanner returns a scanner of the rows of t's messageSQL.
+func (t *txn) newMessageScanner(threadID string, extra ...any) *messageScanner {
+	return &messageScanner{threadID: threadID, extra: extra, sendersApart: t.messageSQL().sendersApart}
 }
 
 func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
@@ -94,8 +117,13 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	if s.threadID == "" {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
-	s.dest = append(s.dest, &m.ID, &m.Seq, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName,
-		&s.body, &s.created, &s.rare)
+	s.dest = append(s.dest, &m.ID, &m.Seq)
+	if s.sendersApart {
+		s.dest = append(s.dest, &s.senderNo)
+	} else {
+		s.dest = append(s.dest, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName)
+	}
+	s.dest = append(s.dest, &s.body, &s.created, &s.rare)
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
@@ -105,7 +133,50 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 			return nil, err
 		}
 	}
+	if s.sendersApart {
+		if s.unnamed == nil {
+			s.unnamed = make(map[int64][]*parley.Message)
+		}
+		s.unnamed[s.senderNo] = append(s.unnamed[s.senderNo], m)
+	}
 	return m, nil
+}
+
+// nameSenders sets the sender of every message scanned whose row named it
+// by number, reading those senders in one statement.
+func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
+	if len(s.unnamed) == 0 {
+		return nil
+	}
+	nos := make([]byte, 0, 8*len(s.unnamed))
+	for no := range s.unnamed {
+		nos = strconv.AppendInt(append(nos, ','), no, 10)
+	}
+	nos[0] = '['
+	rows, err := t.query(ctx, `SELECT no, id, username, display_name FROM users
+		WHERE no IN (SELECT value FROM json_each($1))`, string(append(nos, ']')))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var no int64
+	var sender parley.UserRef
+	for rows.Next() {
+		if err := rows.Scan(&no, &sender.ID, &sender.Username, &sender.DisplayName); err != nil {
+			return err
+		}
+		for _, m := range s.unnamed[no] {
+			m.Sender = sender
+		}
+		delete(s.unnamed, no)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for no, msgs := range s.unnamed { // a foreign key makes this impossible
+		return fmt.Errorf("no member numbered %d, the sender of message %s", no, msgs[0].ID)
+	}
+	return nil
 }
 
 // rareFields sets m's kind, deletion, app and share card from the JSON
@@ -264,7 +335,7 @@ func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint in
 	}
 	defer rows.Close()
 	list := make([]*parley.Message, 0, sizeHint)
-	s := messageScanner{threadID: threadID}
+	s := t.newMessageScanner(threadID)
 	for rows.Next() {
 		m, err := s.scan(rows)
 		if err != nil {
@@ -272,7 +343,10 @@ func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint in
 		}
 		list = append(list, m)
 	}
-	return list, mapError(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapError(op, err)
+	}
+	return list, mapError(op, s.nameSenders(ctx, t))
 }
 
 func (t *txn) findMessage(ctx context.Context, where string, args ...any) (*parley.Message, error) {
@@ -400,7 +474,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		// One bound of the range, max(…), so that SQLite bounds the
 		// index range by it rather than by the lower of two.
 		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
-			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m JOIN users u ON u.no = m.sender_no
+			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m
 			WHERE t.id = f.value ->> 0 AND m.thread_no = t.no AND m.seq > max(t.last_seq - $2, (f.value ->> 1) - 1)`,
 			string(list), limit)
 	}
@@ -408,7 +482,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		return nil, mapError(op, err)
 	}
 	defer rows.Close()
-	var s messageScanner
+	s := t.newMessageScanner("")
 	for rows.Next() {
 		m, err := s.scan(rows)
 		if err != nil {
@@ -417,6 +491,9 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		found[m.ThreadID] = append(found[m.ThreadID], m)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, mapError(op, err)
+	}
+	if err := s.nameSenders(ctx, t); err != nil {
 		return nil, mapError(op, err)
 	}
 	// SQL promises no order of the rows out of a join.
@@ -440,7 +517,7 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 	defer rows.Close()
 	list := make([]parley.MessageChange, 0, size)
 	var change int64
-	s := messageScanner{threadID: f.ThreadID, extra: []any{&change}}
+	s := t.newMessageScanner(f.ThreadID, &change)
 	for rows.Next() {
 		m, err := s.scan(rows)
 		if err != nil {
@@ -452,7 +529,10 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 		}
 		list = append(list, c)
 	}
-	return list, mapError(op, rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapError(op, err)
+	}
+	return list, mapError(op, s.nameSenders(ctx, t))
 }
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {

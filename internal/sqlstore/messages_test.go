@@ -250,12 +250,13 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 
 // Every read of messages gives back each field as it was posted: a text
 // message, a share card, a message through an app, a deleted one, and text
-// with characters JSON escapes (the rare fields come as one JSON column).
+// with characters JSON escapes (the rare fields come as one JSON column),
+// each with its own sender of two (read apart from the rows on SQLite).
 func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		u := newUser("alice")
-		u.DisplayName = "Zoë \"Z\" <&>"
+		u, bob := newUser("alice"), newUser("bob")
+		u.DisplayName, bob.DisplayName = "Zoë \"Z\" <&>", "Bob B."
 		start := parley.Now()
 		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
 		at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second) }
@@ -272,16 +273,21 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[1].Kind, posted[1].Share = parley.MessageKindShare, &parley.Share{URL: "https://example.com/?a=1&b=\"2\"", Title: "Ti\"tle ✓"}
 		posted[2].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
 		posted[4].Kind, posted[4].Share, posted[4].Via = parley.MessageKindShare, &parley.Share{URL: "https://example.org/", Title: ""}, &parley.Via{ClientID: "c2", Name: ""}
+		posted[1].Sender, posted[3].Sender = bob.Ref(), bob.Ref()
 		deletedAt := at(9)
 		mustWrite(t, db, func(tx parley.Tx) error {
-			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
+			for _, u := range []*parley.User{u, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
 			}
 			if err := tx.CreateThread(ctx, th); err != nil {
 				return err
 			}
-			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
-				return err
+			for _, u := range []*parley.User{u, bob} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
+					return err
+				}
 			}
 			for _, m := range posted {
 				if err := tx.PostMessage(ctx, m); err != nil {
