@@ -35,8 +35,9 @@ import (
 // it is not, a row names its sender by number and messageScanner reads the
 // page's senders after its rows, in one statement: a page's 51 rows hold
 // a few senders, and the join read each one's row again and handed its
-// three text columns to the driver 51 times, which took about a third of
-// a page's reading (bench/README.md, "History: the senders read once").
+// three text columns to the driver 51 times, a third of the server's CPU
+// a history read in W1 (bench/README.md, "History: the senders read
+// once").
 //
 // A message's row names its thread and its sender by their numbers
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
