@@ -33,11 +33,14 @@ import (
 // The sender's ID and names come with each row on PostgreSQL, from a join
 // to users, as a second statement would be a round trip. On SQLite, where
 // it is not, a row names its sender by number and messageScanner reads the
-// page's senders after its rows, in one statement: a page's 51 rows hold
-// a few senders, and the join read each one's row again and handed its
-// three text columns to the driver 51 times, a third of the server's CPU
-// a history read in W1 (bench/README.md, "History: the senders read
-// once").
+// senders after the rows, in one statement: a page's 51 rows hold a few
+// senders, and the join read each one's row again and handed its three
+// text columns to the driver 51 times, a third of the server's CPU a
+// history read in W1 (bench/README.md, "History: the senders read once").
+// On the read pool that statement may see a later snapshot than the rows';
+// it finds the same senders, as a member's row is never deleted nor
+// renumbered (an erased member's keeps its number, under the name of
+// parley.DeletedDisplayName).
 //
 // A message's row names its thread and its sender by their numbers
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
@@ -46,14 +49,16 @@ type messageSQL struct {
 	columns string
 	// message selects messages with their thread's ID, page without.
 	message, page string
-	// sendersApart is set where a row names its sender by number only.
+	// sendersApart is set where a row names its sender by number only,
+	// for messageScanner.nameSenders to name.
 	sendersApart bool
 }
 
 // messageSQLOf builds messageSQL with the engine's function that makes a
 // JSON array and what turns its result into text, and the columns and
-// join that name the sender.
-func messageSQLOf(jsonArray, asText, sender, senderJoin string) messageSQL {
+// join that name the sender: the sender's number alone, without a join,
+// where sendersApart.
+func messageSQLOf(jsonArray, asText, sender, senderJoin string, sendersApart bool) messageSQL {
 	columns := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
 			AND m.share_url IS NULL AND m.share_title IS NULL THEN NULL
@@ -63,14 +68,14 @@ func messageSQLOf(jsonArray, asText, sender, senderJoin string) messageSQL {
 		columns:      columns,
 		message:      `SELECT t.id, ` + columns + `JOIN threads t ON t.no = m.thread_no `,
 		page:         `SELECT ` + columns,
-		sendersApart: senderJoin == "",
+		sendersApart: sendersApart,
 	}
 }
 
 var (
-	messageSQLite   = messageSQLOf(`json_array`, ``, `m.sender_no`, ``)
+	messageSQLite   = messageSQLOf(`json_array`, ``, `m.sender_no`, ``, true)
 	messagePostgres = messageSQLOf(`json_build_array`, `::text`, `u.id, u.username, u.display_name`,
-		`JOIN users u ON u.no = m.sender_no `)
+		`JOIN users u ON u.no = m.sender_no `, false)
 )
 
 // messageSQL returns the engine's messageSQL.
@@ -88,8 +93,11 @@ func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strc
 
 // messageScanner scans message rows. It is made once per query and its
 // column buffers and destination list reused for every row: a page of 51
-// rows otherwise allocates them 51 times over. Once the rows are read,
-// nameSenders completes what they left out.
+// rows otherwise allocates them 51 times over.
+//
+// Where the rows name senders by number (messageSQL.sendersApart), scan
+// returns messages without their sender: every caller calls nameSenders
+// once the rows are read, before it returns any of them.
 type messageScanner struct {
 	body, rare sql.NullString
 	created    int64
@@ -101,7 +109,7 @@ type messageScanner struct {
 	// message's.
 	extra []any
 	// sendersApart: rows name their senders by number (messageSQL), and
-	// unnamed holds the messages scanned so far under their sender's.
+	// unnamed holds the messages scanned so far, by their sender's number.
 	sendersApart bool
 	senderNo     int64
 	unnamed      map[int64][]*parley.Message
@@ -144,7 +152,8 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 }
 
 // nameSenders sets the sender of every message scanned whose row named it
-// by number, reading those senders in one statement.
+// by number, reading those senders in one statement (of SQLite's: only its
+// rows name senders by number).
 func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 	if len(s.unnamed) == 0 {
 		return nil
@@ -174,7 +183,9 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for no, msgs := range s.unnamed { // a foreign key makes this impossible
+	// A message's sender_no refers to users (a foreign key on SQLite), and
+	// no member's row is ever deleted: a sender not found is a damaged file.
+	for no, msgs := range s.unnamed {
 		return fmt.Errorf("no member numbered %d, the sender of message %s", no, msgs[0].ID)
 	}
 	return nil
@@ -347,7 +358,10 @@ func (t *txn) findMessages(ctx context.Context, op, threadID string, sizeHint in
 	if err := rows.Err(); err != nil {
 		return nil, mapError(op, err)
 	}
-	return list, mapError(op, s.nameSenders(ctx, t))
+	if err := s.nameSenders(ctx, t); err != nil {
+		return nil, mapError(op, err)
+	}
+	return list, nil
 }
 
 func (t *txn) findMessage(ctx context.Context, where string, args ...any) (*parley.Message, error) {
@@ -429,10 +443,11 @@ func pageQuery(f parley.MessageFilter) (where string, args []any, size int) {
 var readableWhere = `WHERE m.thread_no = ` + threadNo(1) + ` AND m.seq >= $3
 	AND ($2 = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.thread_id = $1 AND p.user_id = $2 AND p.left_at IS NULL)) `
 
-// FindNewestMessages reads each thread's newest messages in one statement,
-// the same whatever the number of threads, which it takes as arrays (as a
-// JSON array on SQLite): it is prepared once, and is cheap to plan, where a
-// UNION ALL of a subquery a thread was a statement for each number of
+// FindNewestMessages reads each thread's newest messages in one statement
+// (and on SQLite one more, for their senders), the same whatever the
+// number of threads, which it takes as arrays (as a JSON array on
+// SQLite): it is prepared once, and is cheap to plan, where a UNION ALL
+// of a subquery a thread was a statement for each number of
 // threads, each prepared anew (on PostgreSQL, planned anew at first: 51
 // subqueries took over 10 ms to plan, more than to run).
 //
@@ -533,7 +548,10 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 	if err := rows.Err(); err != nil {
 		return nil, mapError(op, err)
 	}
-	return list, mapError(op, s.nameSenders(ctx, t))
+	if err := s.nameSenders(ctx, t); err != nil {
+		return nil, mapError(op, err)
+	}
+	return list, nil
 }
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {

@@ -251,7 +251,8 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 // Every read of messages gives back each field as it was posted: a text
 // message, a share card, a message through an app, a deleted one, and text
 // with characters JSON escapes (the rare fields come as one JSON column),
-// each with its own sender of two (read apart from the rows on SQLite).
+// each with its own sender of two (read apart from the rows on SQLite),
+// in a read and in a write.
 func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -274,6 +275,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[2].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
 		posted[4].Kind, posted[4].Share, posted[4].Via = parley.MessageKindShare, &parley.Share{URL: "https://example.org/", Title: ""}, &parley.Via{ClientID: "c2", Name: ""}
 		posted[1].Sender, posted[3].Sender = bob.Ref(), bob.Ref()
+		posted[2].IdempotencyKey = "key-1"
 		deletedAt := at(9)
 		mustWrite(t, db, func(tx parley.Tx) error {
 			for _, u := range []*parley.User{u, bob} {
@@ -320,7 +322,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 				}
 			}
 		}
-		err := db.Read(ctx, func(tx parley.Tx) error {
+		readAll := func(tx parley.Tx) error {
 			after := int64(0)
 			page, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, After: &after, Limit: 10, MemberID: u.ID})
 			if err != nil {
@@ -336,6 +338,23 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 				byID = append(byID, m)
 			}
 			check("by ID", byID)
+			byKey, err := tx.FindMessageByIdempotencyKey(ctx, u.ID, "key-1")
+			if err != nil {
+				return err
+			}
+			if g, w := show(*byKey), want(posted[2]); g != w {
+				t.Errorf("by key:\n got %s\nwant %s", g, w)
+			}
+			var sent []*parley.Message
+			for _, sender := range []*parley.User{u, bob} {
+				list, err := tx.FindSentMessages(ctx, sender.ID, "", 10)
+				if err != nil {
+					return err
+				}
+				sent = append(sent, list...)
+			}
+			slices.SortFunc(sent, func(a, b *parley.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+			check("the sent", sent)
 			newest, err := tx.FindNewestMessages(ctx, []parley.ThreadFrom{{ThreadID: th.ID}}, 10)
 			if err != nil {
 				return err
@@ -354,10 +373,12 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			slices.SortFunc(changed, func(a, b *parley.Message) int { return cmp.Compare(a.Seq, b.Seq) })
 			check("the changes", changed)
 			return nil
-		})
-		if err != nil {
+		}
+		if err := db.Read(ctx, readAll); err != nil {
 			t.Fatal(err)
 		}
+		// A write reads through the writer's connection and statements.
+		mustWrite(t, db, readAll)
 	})
 }
 
