@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -123,5 +125,124 @@ func TestEvents_AppStreamsOfOneGrantLogAnEventOnce(t *testing.T) {
 		if v := verifyLog(t, c); !v.Intact {
 			t.Errorf("%s's log: %+v", name, v)
 		}
+	}
+}
+
+// eventsUntil reads the stream until an event whose data holds marker, such
+// as a message's ID, and returns the events before it.
+func eventsUntil(t *testing.T, s *client.EventStream, marker string) []client.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []client.Event
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %q: %v (after %d events)", marker, err, len(got))
+		}
+		if strings.Contains(string(ev.Data), marker) {
+			return got
+		}
+		got = append(got, ev)
+	}
+}
+
+// TestEvents_AppSeesReadMarkersAsItSeesTheThread: read.updated reaches an
+// app as the thread's summaries show the marker, counted from the first
+// message the app may see, and not at all when the marker is before it;
+// and an app without participants.read sees only its own member's marker,
+// as another's would tell it who takes part.
+func TestEvents_AppSeesReadMarkersAsItSeesTheThread(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	apptest.MustSend(t, w.alice, w.aliceBob, "second, before the app")
+	partner := w.env.MustPartner(t, "Sharer")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "threads.read", "shares.write"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://example.com/x", Title: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.Seq != 3 {
+		t.Fatalf("the card is message %d, want 3", card.Seq)
+	}
+	stream := mustEvents(t, app)
+	if err := w.bob.MarkRead(ctx, w.aliceBob, 1); err != nil { // before the app's first message
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.bob, w.aliceBob, "4")
+	if err := w.alice.MarkRead(ctx, w.aliceBob, 4); err != nil { // the app's second
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.alice, w.aliceBob, "5")
+	if err := w.bob.MarkRead(ctx, w.aliceBob, 5); err != nil { // another member's
+		t.Fatal(err)
+	}
+	sync := apptest.MustSend(t, w.alice, w.aliceBob, "sync")
+	var reads []string
+	for _, ev := range eventsUntil(t, stream, sync.ID) {
+		if ev.Type == client.EventReadUpdated {
+			var read client.ReadUpdated
+			if err := json.Unmarshal(ev.Data, &read); err != nil {
+				t.Fatal(err)
+			}
+			reads = append(reads, fmt.Sprintf("%s read %d", read.UserID, read.Seq))
+		}
+	}
+	if want := []string{w.aliceID + " read 2"}; !slices.Equal(reads, want) {
+		t.Errorf("the app, which sees the thread from message 3 on, got %q; want %q", reads, want)
+	}
+}
+
+// TestEvents_AppStreamFallsSilentWhenItsMemberLeaves: once the member whose
+// grant an app holds leaves a thread, the API answers 404 for it, and the
+// stream carries nothing of it either: not the thread.updated of their
+// leaving, nor of anyone else's, even when the member was the last to go
+// and no one would be told in their log.
+func TestEvents_AppStreamFallsSilentWhenItsMemberLeaves(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	group := apptest.MustThread(t, w.alice, "bob", "carol").ID
+	partner := w.env.MustPartner(t, "Lister")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "threads.read", "participants.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{group}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	stream := mustEvents(t, app)
+	for _, c := range []*client.Client{w.alice, w.bob, w.carol} {
+		if err := c.LeaveThread(ctx, group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := app.Thread(ctx, group); err == nil {
+		t.Fatal("the API still shows the thread to the app")
+	}
+	sync := apptest.MustSend(t, w.alice, w.aliceBob, "sync") // a thread the grant does not reach: no event
+	quiet, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	for {
+		ev, err := stream.Next(quiet)
+		if err != nil {
+			break
+		}
+		if ev.ThreadID == group || strings.Contains(string(ev.Data), sync.ID) {
+			t.Errorf("after alice left, her app got %s: %s", ev.Type, ev.Data)
+		}
+	}
+}
+
+// TestEvents_AppStreamLogsEachMessageWithItsSeq: the access-log entry of a
+// message an app's stream delivered names the message's number, as a read
+// of it through the API does.
+func TestEvents_AppStreamLogsEachMessageWithItsSeq(t *testing.T) {
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{w.aliceBob}})
+	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+	sent := apptest.MustSend(t, w.bob, w.aliceBob, "seq two")
+	eventsUntil(t, stream, sent.ID)
+	e := accessLog(t, w.alice, "?limit=1").Entries[0]
+	if e.FirstSeq != sent.Seq || e.LastSeq != sent.Seq {
+		t.Errorf("the entry of the streamed message %d: first_seq %d, last_seq %d", sent.Seq, e.FirstSeq, e.LastSeq)
 	}
 }

@@ -199,14 +199,19 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err != nil || t == nil || !seenFrom(ev, t.from) {
 		return ev, false, err
 	}
-	if ev.Type == parley.EventThreadUpdated {
+	switch ev.Type {
+	case parley.EventThreadUpdated:
 		if ev, loggedAs, err = threadChangeFor(c, ev, t.from); err != nil {
+			return ev, false, err
+		}
+	case parley.EventReadUpdated:
+		if ev, ok, err = readChangeFor(c, ev, t.from); err != nil || !ok {
 			return ev, false, err
 		}
 	}
 	var msgs []*parley.Message
 	if ev.MessageID != "" {
-		msgs = []*parley.Message{{ID: ev.MessageID}}
+		msgs = []*parley.Message{{ID: ev.MessageID, Seq: ev.Seq}}
 	}
 	key := deliveryKey{grantID: c.App.Grant.ID, eventID: eventID}
 	return ev, true, e.svc.logDelivery(ctx, c, key, access{loggedAs, ev.ThreadID, t.readers, msgs})
@@ -402,9 +407,10 @@ func (e *Events) live(ctx context.Context, eventID string) error {
 }
 
 // thread returns what the app may see of a thread, nil when its grant does
-// not reach the thread. A thread it reaches is read once and held; one it
-// does not is read again at each event, so that a thread brought into the
-// grant is seen at once.
+// not reach the thread or the grant's member no longer takes part in it
+// (as the API's reads of the thread answer 404 then). A thread it reaches
+// is read once and held; one it does not is read again at each event, so
+// that a thread brought into the grant is seen at once.
 func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, error) {
 	if t, ok := e.threads[threadID]; ok {
 		return t, nil
@@ -418,8 +424,11 @@ func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, er
 			return err
 		}
 		readers, err := tx.FindParticipantIDs(ctx, threadID)
+		if err != nil || !slices.Contains(readers, e.caller.User.ID) {
+			return err
+		}
 		t = &streamThread{from: from, readers: readers}
-		return err
+		return nil
 	})
 	if err != nil || t == nil {
 		return nil, err
@@ -483,6 +492,28 @@ func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Even
 	out := parley.NewEvent(ev.Type, ev.ThreadID, change)
 	out.Seq, out.MessageID = ev.Seq, ev.MessageID
 	return out, loggedAs, nil
+}
+
+// readChangeFor returns a read.updated event as an app sees it, and false
+// when the app may not see it: a read marker before the first message the
+// app may see tells it nothing it may know, and another member's marker
+// names a participant, which only participants.read may learn. The
+// marker is counted from the app's first message, as in thread summaries
+// (countFrom).
+func readChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event, bool, error) {
+	var read parley.ReadUpdated
+	if err := json.Unmarshal(ev.Data, &read); err != nil {
+		return ev, false, err
+	}
+	if read.Seq < from || read.UserID != c.User.ID && !c.App.Scopes.Has(parley.ScopeParticipantsRead) {
+		return ev, false, nil
+	}
+	if before := from - 1; before > 0 {
+		read.Seq -= before
+	}
+	out := parley.NewEvent(ev.Type, ev.ThreadID, read)
+	out.Seq, out.MessageID = ev.Seq, ev.MessageID
+	return out, true, nil
 }
 
 // grantsEnded returns an error when a grants.ended event names the app's
