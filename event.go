@@ -70,6 +70,12 @@ type Event struct {
 	// an app receives is in the access log.
 	Seq       int64  `json:"-"`
 	MessageID string `json:"-"`
+	// Readers are, for an event about a thread's messages or read
+	// markers, the thread's members when the change was made, as its
+	// publisher found them: those an app's receiving the event is logged
+	// for. They come with the event, so that the log does not depend on
+	// an app's stream having heard of who joined or left before it.
+	Readers []string `json:"-"`
 }
 
 // NewEvent returns a new event of type typ about a thread, carrying data as
@@ -106,8 +112,8 @@ type ReadUpdated struct {
 // it holds whatever any of them published.
 type Bus interface {
 	// Publish delivers ev to every current subscription of each member in
-	// userIDs, on every node, whole (Seq and MessageID too); each member's
-	// events arrive in the order they were published. Delivery may happen
+	// userIDs, on every node, whole (Seq, MessageID and Readers too);
+	// each member's events arrive in the order they were published. Delivery may happen
 	// after Publish returns, and ctx ending does not stop it: the change
 	// an event tells of is stored already. It never blocks on a slow
 	// subscriber.

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,14 +46,14 @@ func testBus(t *testing.T, nodes newNodes) {
 			}
 		}
 	})
-	t.Run("SeqAndMessageIDTravelWithTheEvent", func(t *testing.T) {
+	t.Run("SeqMessageIDAndReadersTravelWithTheEvent", func(t *testing.T) {
 		a, b := nodes(t, 8)
 		sub := mustSubscribe(t, b, "alice")
 		ev := parley.NewEvent(parley.EventMessageCreated, "t1", map[string]string{"id": "m1"})
-		ev.Seq, ev.MessageID = 7, "m1"
+		ev.Seq, ev.MessageID, ev.Readers = 7, "m1", []string{"alice", "bob"}
 		mustPublish(t, a, []string{"alice"}, ev)
-		if got := mustReceive(t, sub); got.Seq != 7 || got.MessageID != "m1" {
-			t.Fatalf("got seq %d, message %q; want 7, m1", got.Seq, got.MessageID)
+		if got := mustReceive(t, sub); got.Seq != 7 || got.MessageID != "m1" || !slices.Equal(got.Readers, ev.Readers) {
+			t.Fatalf("got seq %d, message %q, readers %q; want 7, m1, %q", got.Seq, got.MessageID, got.Readers, ev.Readers)
 		}
 	})
 	t.Run("PublishOutlivesItsContext", func(t *testing.T) {

@@ -58,8 +58,9 @@ type NATSOptions struct {
 //
 // Publish appends one message per event to a JetStream stream and returns
 // once the stream acknowledged it. The message is a bus-private envelope
-// carrying the whole event, Seq and MessageID included, and the IDs of the
-// members it is for, so one acknowledged write serves a thread of any size.
+// carrying the whole event, Seq, MessageID and Readers included, and the
+// IDs of the members it is for, so one acknowledged write serves a thread
+// of any size.
 // Each node reads the whole stream with one ordered consumer (ephemeral,
 // flow-controlled, delivered in stream order) and hands each event to a
 // Memory of its own, which delivers it to that node's subscriptions of
@@ -111,6 +112,7 @@ type envelope struct {
 	Data      json.RawMessage `json:"data"`
 	Seq       int64           `json:"seq,omitempty"`
 	MessageID string          `json:"message_id,omitempty"`
+	Readers   []string        `json:"readers,omitempty"`
 }
 
 // NewNATS connects to the NATS server at url (nats://host:port, with
@@ -215,7 +217,8 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	for to := range slices.Chunk(userIDs, maxRecipients) {
-		data, err := json.Marshal(envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data, Seq: ev.Seq, MessageID: ev.MessageID})
+		data, err := json.Marshal(envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,
+			Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers})
 		if err != nil {
 			return fmt.Errorf("bus: encode %s event: %w", ev.Type, err)
 		}
@@ -257,6 +260,7 @@ func (b *NATS) receive(msg jetstream.Msg) {
 	}
 	b.local.Publish(context.Background(), env.To, parley.Event{
 		ID: env.ID, Type: env.Type, ThreadID: env.ThreadID, Data: env.Data, Seq: env.Seq, MessageID: env.MessageID,
+		Readers: env.Readers,
 	})
 }
 

@@ -48,7 +48,9 @@ type Events struct {
 
 // streamThread is what an app's stream holds of a thread its grant
 // reaches: the first message the app may see, and who takes part in the
-// thread, whose logs each event delivered is written to.
+// thread, whose logs each event delivered is written to when the event
+// does not name its readers (parley.Event.Readers), as a thread.updated
+// does not.
 type streamThread struct {
 	from    int64
 	readers []string
@@ -199,6 +201,13 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err != nil || t == nil || !seenFrom(ev, t.from) {
 		return ev, false, err
 	}
+	// Who was in the thread at the change, as its publisher found them;
+	// what the stream holds is as of the last thread.updated it received,
+	// which may come later than the change, or not at all.
+	readers := t.readers
+	if ev.Readers != nil {
+		readers = ev.Readers
+	}
 	switch ev.Type {
 	case parley.EventThreadUpdated:
 		if ev, loggedAs, err = threadChangeFor(c, ev, t.from); err != nil {
@@ -214,7 +223,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 		msgs = []*parley.Message{{ID: ev.MessageID, Seq: ev.Seq}}
 	}
 	key := deliveryKey{grantID: c.App.Grant.ID, eventID: eventID}
-	return ev, true, e.svc.logDelivery(ctx, c, key, access{loggedAs, ev.ThreadID, t.readers, msgs})
+	return ev, true, e.svc.logDelivery(ctx, c, key, access{loggedAs, ev.ThreadID, readers, msgs})
 }
 
 // logDelivery logs an event an app's stream is about to deliver, as

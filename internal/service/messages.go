@@ -138,7 +138,7 @@ func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key
 // publishMessage tells the thread's participants of a new message.
 func (s *Service) publishMessage(ctx context.Context, recipients []string, msg *parley.Message) {
 	ev := parley.NewEvent(parley.EventMessageCreated, msg.ThreadID, msg)
-	ev.Seq, ev.MessageID = msg.Seq, msg.ID
+	ev.Seq, ev.MessageID, ev.Readers = msg.Seq, msg.ID, recipients
 	s.publish(ctx, recipients, ev)
 }
 
@@ -355,7 +355,7 @@ func (s *Service) tombstone(ctx context.Context, tx parley.Tx, m *parley.Message
 // publishDeleted tells the recipients that the message was deleted.
 func (s *Service) publishDeleted(ctx context.Context, recipients []string, m *parley.Message) {
 	ev := parley.NewEvent(parley.EventMessageDeleted, m.ThreadID, parley.MessageDeleted{ID: m.ID, ThreadID: m.ThreadID, Seq: m.Seq})
-	ev.Seq, ev.MessageID = m.Seq, m.ID
+	ev.Seq, ev.MessageID, ev.Readers = m.Seq, m.ID, recipients
 	s.publish(ctx, recipients, ev)
 }
 
@@ -386,8 +386,9 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 		return err
 	}
 	if recipients != nil {
-		s.publish(ctx, recipients, parley.NewEvent(parley.EventReadUpdated, threadID,
-			parley.ReadUpdated{ThreadID: threadID, UserID: c.User.ID, Seq: seq}))
+		ev := parley.NewEvent(parley.EventReadUpdated, threadID, parley.ReadUpdated{ThreadID: threadID, UserID: c.User.ID, Seq: seq})
+		ev.Readers = recipients
+		s.publish(ctx, recipients, ev)
 	}
 	return nil
 }

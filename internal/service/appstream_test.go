@@ -1,0 +1,184 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// lateBus holds back thread.updated events while holding, as a publish that
+// comes late (another node, a slow goroutine) or not at all (NATS
+// unreachable) would.
+type lateBus struct {
+	parley.Bus
+	mu      sync.Mutex
+	holding bool
+	held    []func()
+}
+
+func (b *lateBus) Publish(ctx context.Context, to []string, ev parley.Event) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.holding && ev.Type == parley.EventThreadUpdated {
+		b.held = append(b.held, func() { b.Bus.Publish(ctx, to, ev) })
+		return nil
+	}
+	return b.Bus.Publish(ctx, to, ev)
+}
+
+func (b *lateBus) hold() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.holding = true
+}
+
+func (b *lateBus) release() {
+	b.mu.Lock()
+	held := b.held
+	b.holding, b.held = false, nil
+	b.mu.Unlock()
+	for _, publish := range held {
+		publish()
+	}
+}
+
+// TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage: a message an
+// app's stream delivers is logged for those who were in the thread when it
+// was sent, whether or not the stream has yet heard, by thread.updated,
+// that someone left: carol, who left before bob's second message, is not
+// told that the app read it, though the news of her leaving reaches the
+// stream only after it.
+func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			events := &lateBus{Bus: bus.NewMemory(64)}
+			s := New(db, events, slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			users, group, token := appInGroup(t, db)
+			as := func(name string) context.Context {
+				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
+			}
+			var app *parley.Caller
+			err := db.Read(ctx, func(tx parley.Tx) error {
+				tg, err := s.liveAccessToken(ctx, tx, token)
+				app = appCaller(tg, token)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			appCtx := parley.NewContextWithCaller(ctx, app)
+			stream, err := s.Subscribe(appCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Close()
+
+			// sent sends a message as bob and runs the app's stream until
+			// it delivers it: by then it is logged.
+			sent := func(text string) *parley.Message {
+				t.Helper()
+				m, _, err := s.SendMessage(as("bob"), group, text, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for {
+					select {
+					case ev := <-stream.C():
+						if _, ok, err := stream.Admit(appCtx, ev); err != nil {
+							t.Fatal(err)
+						} else if ok && ev.MessageID == m.ID {
+							return m
+						}
+					case <-time.After(5 * time.Second):
+						t.Fatalf("%q not delivered", text)
+					}
+				}
+			}
+			loggedFor := func(name string, m *parley.Message) bool {
+				t.Helper()
+				page, err := s.AccessLog(as(name), AccessLogQuery{Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return slices.ContainsFunc(page.Entries, func(e *parley.AccessEntry) bool { return slices.Contains(e.MessageIDs, m.ID) })
+			}
+
+			if first := sent("carol is here"); !loggedFor("carol", first) {
+				t.Fatal("carol's log lacks the message sent while she was in the thread")
+			}
+			events.hold()
+			if err := s.LeaveThread(as("carol"), group); err != nil {
+				t.Fatal(err)
+			}
+			second := sent("carol has left")
+			events.release()
+			if loggedFor("carol", second) {
+				t.Error("carol, who had left, is told that the app read a message sent after she left")
+			}
+			if !loggedFor("alice", second) || !loggedFor("bob", second) {
+				t.Error("alice's or bob's log lacks the message the app read")
+			}
+		})
+	}
+}
+
+// appInGroup stores alice, bob and carol, a group of the three, and an
+// app's grant of alice's that reaches the group with messages.read, and
+// returns the members by name, the group's ID and the hash of the grant's
+// access token.
+func appInGroup(t *testing.T, db *sqlstore.DB) (map[string]*parley.User, string, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	users := map[string]*parley.User{}
+	group := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "g", LastActivityAt: now, CreatedAt: now}
+	app := &parley.App{ClientID: parley.NewID(), Name: "Listener", RedirectURIs: []string{"https://app.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	token := parley.HashToken("access token")
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		for _, name := range []string{"alice", "bob", "carol"} {
+			u := &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: now}
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			users[name] = u
+		}
+		group.CreatedBy = users["alice"].ID
+		if err := tx.CreateThread(ctx, group); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: group.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
+			return err
+		}
+		g := &parley.Grant{ID: parley.NewID(), UserID: users["alice"].ID, ClientID: app.ClientID,
+			Scopes: parley.Scopes{parley.ScopeOpenID, parley.ScopeMessagesRead}, ThreadScope: parley.ThreadScopeSelected,
+			CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateGrant(ctx, g); err != nil {
+			return err
+		}
+		if _, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: group.ID}); err != nil {
+			return err
+		}
+		return tx.CreateToken(ctx, &parley.OAuthToken{Hash: token, Kind: parley.TokenAccess, FamilyID: parley.NewID(), GrantID: g.ID,
+			ClientID: app.ClientID, UserID: users["alice"].ID, Scopes: g.Scopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return users, group.ID, token
+}
