@@ -19,7 +19,7 @@ func accessLogCommand(cfg *config.Config) *cobra.Command {
 		Short: "Recompute a member's hash chain and name the first broken entry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				v, err := svc.VerifyAccessLogOf(cmd.Context(), args[0])
 				if err != nil {
 					return err

@@ -24,7 +24,7 @@ func appCommand(cfg *config.Config) *cobra.Command {
 		Short: "Register an app; prints its client ID and, once only, its secret",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				reg, err := svc.RegisterAppFor(cmd.Context(), in, owner)
 				if err != nil {
 					return err
@@ -56,7 +56,7 @@ registered), review state (pending: waiting for its approval, with
 approved: for reach all; suspended), redirect URIs and when it was registered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				r, err := svc.ReviewApps(cmd.Context())
 				if err != nil {
 					return err
@@ -98,7 +98,7 @@ let members grant the app every thread, after review.`,
 			default:
 				return errors.New(`--reach all is the one reach that needs approval`)
 			}
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				a, err := decide(svc, cmd.Context(), args[0])
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
@@ -135,7 +135,7 @@ func stateCommand(cfg *config.Config, use, short, done string,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				a, err := decide(svc, cmd.Context(), args[0])
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)

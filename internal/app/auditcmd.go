@@ -26,7 +26,7 @@ transaction that makes it.`,
 		Args:             cobra.NoArgs,
 		PersistentPreRun: atConsole,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				actions, err := svc.OperatorActions(cmd.Context(), limit)
 				if err != nil {
 					return err

@@ -45,14 +45,15 @@ On PostgreSQL (--database) use pg_dump instead: see the README.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			return backup(cmd.Context(), *cfg, args[0], cmd.OutOrStdout())
+			return backup(cmd.Context(), *cfg, args[0], cmd.OutOrStdout(), commandLog(cmd.ErrOrStderr()))
 		},
 	}
 }
 
-// backup copies the install's database to dest and reports on out.
-func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer) error {
-	db, err := openStoreWith(ctx, cfg, slog.New(slog.DiscardHandler), sqlstore.Current, true)
+// backup copies the install's database to dest and reports on out, and its
+// warnings on log.
+func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer, log *slog.Logger) error {
+	db, err := openStoreWith(ctx, cfg, log, sqlstore.Current, true)
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok && se.Database < se.Binary {
 		return fmt.Errorf("the database is at schema %d, older than this parley's %d: back it up with the parley that serves it, then upgrade", se.Database, se.Binary)
 	} else if err != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
@@ -41,7 +40,7 @@ func schemaCommand(cfg *config.Config, use, short string, schema sqlstore.Schema
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			db, err := openStoreWith(cmd.Context(), *cfg, slog.New(slog.DiscardHandler), schema, false)
+			db, err := openStoreWith(cmd.Context(), *cfg, commandLog(cmd.ErrOrStderr()), schema, false)
 			if err != nil {
 				return err
 			}

@@ -253,6 +253,30 @@ func TestServe_WarnsOfDataFilesOpenToOthers(t *testing.T) {
 	}
 }
 
+// An admin command run on a data directory and database file others could
+// read tightens them as a server does, and says so on its standard error:
+// the server that starts next finds nothing left to warn of.
+func TestCLI_WarnsOfDataFilesOpenToOthers(t *testing.T) {
+	if apptest.Engine() != "sqlite" {
+		t.Skip("the data directory holds the embedded database only")
+	}
+	cfg := apptest.Install(t)
+	os.Chmod(cfg.DataDir, 0o755)
+	os.Chmod(cfg.DatabasePath(), 0o644)
+	out, err := run(t, cfg, "", "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{cfg.DataDir, cfg.DatabasePath()} {
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v (%v) once the command ran", path, info.Mode(), err)
+		}
+		if !strings.Contains(out, `level=WARN msg="a data file was open to other users; made private" path=`+path+" ") {
+			t.Errorf("no warning of %s in what the command printed:\n%s", path, out)
+		}
+	}
+}
+
 // newInstall returns the configuration of an install with no database yet.
 func newInstall(t *testing.T) config.Config {
 	cfg := config.Default()

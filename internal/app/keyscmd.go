@@ -85,7 +85,7 @@ To change the wrap key, move the keys to a file, then back with the new key.`,
 			if err != nil {
 				return err
 			}
-			return besideServer(cmd.Context(), *cfg, func(srv *Server) error {
+			return besideServer(cmd, *cfg, func(srv *Server) error {
 				store := srv.Store
 				from, to := oauth.DatabaseKeys(store, wrap), oauth.DatabaseKeys(store, wrap)
 				switch {
@@ -114,7 +114,7 @@ To change the wrap key, move the keys to a file, then back with the new key.`,
 // withKeys runs fn beside a running server with where the configuration
 // keeps the keys.
 func withKeys(cmd *cobra.Command, cfg config.Config, fn func(*Server, oauth.KeyPlace) error) error {
-	return besideServer(cmd.Context(), cfg, func(srv *Server) error {
+	return besideServer(cmd, cfg, func(srv *Server) error {
 		place, err := keyPlace(cfg, srv.Store)
 		if err != nil {
 			return err

@@ -154,7 +154,7 @@ func userCommand(cfg *config.Config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				u, err := svc.CreateUser(cmd.Context(), service.NewAccount{Username: args[0], Password: pw, DisplayName: displayName, Operator: operator})
 				if err != nil {
 					return err
@@ -203,7 +203,7 @@ func operatorCommand(cfg *config.Config, grant bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				u, err := svc.SetOperator(cmd.Context(), args[0], grant)
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", u.Username, done)
@@ -254,7 +254,7 @@ func listCommand[T any](cfg *config.Config, short, header string,
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				items, err := fetch(svc, cmd.Context())
 				if err != nil {
 					return err
@@ -273,17 +273,33 @@ func listCommand[T any](cfg *config.Config, short, header string,
 // withService opens the store for an admin command. It works beside a
 // running server: SQLite serialises the two processes' writes, and the
 // server's journal of reads stays the server's; PostgreSQL serves both.
-func withService(ctx context.Context, cfg config.Config, fn func(*service.Service) error) error {
-	return besideServer(ctx, cfg, func(srv *Server) error { return fn(srv.Service) })
+func withService(cmd *cobra.Command, cfg config.Config, fn func(*service.Service) error) error {
+	return besideServer(cmd, cfg, func(srv *Server) error { return fn(srv.Service) })
 }
 
 // besideServer opens the store beside a running server, as withService
 // does, for fn.
-func besideServer(ctx context.Context, cfg config.Config, fn func(*Server) error) error {
-	srv, err := openServer(ctx, cfg, slog.New(slog.DiscardHandler), parley.WallClock{}, asCommand)
+func besideServer(cmd *cobra.Command, cfg config.Config, fn func(*Server) error) error {
+	srv, err := openServer(cmd.Context(), cfg, commandLog(cmd.ErrOrStderr()), parley.WallClock{}, asCommand)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	return fn(srv)
+}
+
+// commandLog is the log of an admin command: its warnings, such as of a
+// data file made private that others could read, on w (the command's
+// standard error), without the time a server's log lines carry; what is
+// below a warning is the server's to log.
+func commandLog(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 }

@@ -64,8 +64,8 @@ database, verified the same way.`,
 }
 
 // migrate copies the install in the data directory from into the database
-// to names, with a progress bar on progress, verifies the copy and reports
-// on out.
+// to names, with a progress bar and any warning on progress, verifies the
+// copy and reports on out.
 func migrate(ctx context.Context, from, to string, out, progress io.Writer) error {
 	target := to // what the summary names: a URL without its password
 	if isPostgresURL(to) {
@@ -79,7 +79,7 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 	} else if same {
 		return errors.New("--to must be a PostgreSQL URL or a new data directory, not the install's own")
 	}
-	src, err := openStoreWith(ctx, config.Config{DataDir: from}, slog.New(slog.DiscardHandler), sqlstore.Current, false)
+	src, err := openStoreWith(ctx, config.Config{DataDir: from}, commandLog(progress), sqlstore.Current, false)
 	if err != nil {
 		return fmt.Errorf("open the install (stop its server first): %w", err)
 	}

@@ -28,7 +28,7 @@ new password. The grants they gave apps stay.`,
 			if err != nil {
 				return err
 			}
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				u, err := svc.SetPassword(cmd.Context(), args[0], pw)
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s has a new password; their sessions ended\n", u.Username)
@@ -57,7 +57,7 @@ working, their webhook endpoints get grant.revoked, their streams end.
 		Long:  long,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				u, err := svc.SetDisabled(cmd.Context(), args[0], disable)
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", u.Username, done)
@@ -77,7 +77,7 @@ func sessionsCommand(cfg *config.Config) *cobra.Command {
 address, and never the token.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				sessions, err := svc.UserSessions(cmd.Context(), args[0])
 				if err != nil {
 					return err
@@ -99,7 +99,7 @@ func signOutCommand(cfg *config.Config) *cobra.Command {
 		Short: "End every session of a member; the grants they gave apps stay",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				n, err := svc.SignOutUser(cmd.Context(), args[0])
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "ended %d sessions of %s\n", n, args[0])
@@ -142,7 +142,7 @@ decision is: see ` + "`parley audit`" + `.`,
 					return errors.New("nothing was deleted: the name typed does not match; pass --yes to skip the question")
 				}
 			}
-			return withService(cmd.Context(), *cfg, func(svc *service.Service) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
 				err := svc.DeleteUser(cmd.Context(), args[0])
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "deleted the account of %s; the username stays reserved\n", args[0])
