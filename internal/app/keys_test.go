@@ -232,49 +232,57 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	assertRefusedToStart(t, cfg, "the keys in the database are wrapped")
 }
 
-// A server starts on a data directory and database file others could read
-// tightening them, and logs a warning for each.
-func TestServe_WarnsOfDataFilesOpenToOthers(t *testing.T) {
+// installOpenToOthers returns an install whose data directory and
+// database file others could read, as a copy or an older Parley may
+// leave them.
+func installOpenToOthers(t *testing.T) config.Config {
+	t.Helper()
 	if apptest.Engine() != "sqlite" {
 		t.Skip("the data directory holds the embedded database only")
 	}
 	cfg := apptest.Install(t)
 	os.Chmod(cfg.DataDir, 0o755)
 	os.Chmod(cfg.DatabasePath(), 0o644)
-	env := apptest.StartInstall(t, cfg)
+	return cfg
+}
+
+// mustBePrivate fails t unless the install's data directory and database
+// file are its owner's only, and log warned of each as made private,
+// according to found.
+func mustBePrivate(t *testing.T, cfg config.Config, log string, found func(log, path string) bool) {
+	t.Helper()
 	for _, path := range []string{cfg.DataDir, cfg.DatabasePath()} {
-		info, err := os.Stat(path)
-		if err != nil || info.Mode().Perm()&0o077 != 0 {
-			t.Errorf("%s is %v (%v) once the server started", path, info.Mode(), err)
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v (%v)", path, info.Mode(), err)
 		}
-		if !strings.Contains(env.Logs.String(), `"level":"WARN","msg":"a data file was open to other users; made private","path":"`+path+`"`) {
-			t.Errorf("no warning of %s in the server's logs:\n%s", path, env.Logs.String())
+		if !found(log, path) {
+			t.Errorf("no warning of %s in:\n%s", path, log)
 		}
 	}
+}
+
+// A server starts on a data directory and database file others could read
+// tightening them, and logs a warning for each.
+func TestServe_WarnsOfDataFilesOpenToOthers(t *testing.T) {
+	cfg := installOpenToOthers(t)
+	env := apptest.StartInstall(t, cfg)
+	mustBePrivate(t, cfg, env.Logs.String(), func(log, path string) bool {
+		return strings.Contains(log, `"level":"WARN","msg":"a data file was open to other users; made private","path":"`+path+`"`)
+	})
 }
 
 // An admin command run on a data directory and database file others could
 // read tightens them as a server does, and says so on its standard error:
 // the server that starts next finds nothing left to warn of.
 func TestCLI_WarnsOfDataFilesOpenToOthers(t *testing.T) {
-	if apptest.Engine() != "sqlite" {
-		t.Skip("the data directory holds the embedded database only")
-	}
-	cfg := apptest.Install(t)
-	os.Chmod(cfg.DataDir, 0o755)
-	os.Chmod(cfg.DatabasePath(), 0o644)
+	cfg := installOpenToOthers(t)
 	out, err := run(t, cfg, "", "user", "list")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{cfg.DataDir, cfg.DatabasePath()} {
-		if info, err := os.Stat(path); err != nil || info.Mode().Perm()&0o077 != 0 {
-			t.Errorf("%s is %v (%v) once the command ran", path, info.Mode(), err)
-		}
-		if !strings.Contains(out, `level=WARN msg="a data file was open to other users; made private" path=`+path+" ") {
-			t.Errorf("no warning of %s in what the command printed:\n%s", path, out)
-		}
-	}
+	mustBePrivate(t, cfg, out, func(log, path string) bool {
+		return strings.Contains(log, `level=WARN msg="a data file was open to other users; made private" path=`+path+" ")
+	})
 }
 
 // newInstall returns the configuration of an install with no database yet.
