@@ -113,10 +113,10 @@ type ReadUpdated struct {
 type Bus interface {
 	// Publish delivers ev to every current subscription of each member in
 	// userIDs, on every node, whole (Seq, MessageID and Readers too);
-	// each member's events arrive in the order they were published. Delivery may happen
-	// after Publish returns, and ctx ending does not stop it: the change
-	// an event tells of is stored already. It never blocks on a slow
-	// subscriber.
+	// each member's events arrive in the order they were published.
+	// Delivery may happen after Publish returns, and ctx ending does not
+	// stop it: the change an event tells of is stored already. It never
+	// blocks on a slow subscriber.
 	Publish(ctx context.Context, userIDs []string, ev Event) error
 	// Subscribe opens a subscription to the member's events. The caller
 	// must Close it.
