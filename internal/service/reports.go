@@ -268,8 +268,21 @@ func setShown(m map[int][groups]bool, start, g int, ok bool) {
 
 // fortnight decides group g's cells of the fortnight from day f: of its
 // days, its weeks and itself.
+//
+// Clicks show by the fortnight only. A day's cells and its week's do not
+// add up: a recipient of cards on two days is one person in the week and
+// one in each day, and a click made the day after a card's counts in its
+// week, not in its day. With the clicks of a week and of its days shown,
+// a partner that knows whom it shared with when could tell, by
+// subtraction, that one recipient clicked on both days, or one clicked
+// late. Fortnights do not overlap, and each counts the clicks made before
+// it ended, whoever asks when; senders and recipients, whom the app named
+// in its own calls, show by the day and the week as well.
 func (s *suppression) fortnight(f, g int) (days [14]bool, weeks [2]bool, fortnight bool) {
 	safe := func(links []parley.ShareLink, end int) bool { return countCell(links, dayStart(end)).safe(g, s.k) }
+	if g == byClicks {
+		return days, weeks, safe(inDays(s.links, f, f+14), f+14)
+	}
 	// leftOver reports whether what is left of a cell once its shown parts
 	// are subtracted, counted at the cell's end, is nothing or safe.
 	leftOver := func(links []parley.ShareLink, end int) bool { return len(links) == 0 || safe(links, end) }

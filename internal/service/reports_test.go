@@ -56,6 +56,32 @@ func concat(lists ...[]parley.ShareLink) []parley.ShareLink {
 	return out
 }
 
+// Clicks show by the fortnight only, though its days and weeks hold k
+// recipients who clicked and k who did not: they would not add up to it.
+func TestReports_ClicksShowByTheFortnightOnly(t *testing.T) {
+	const k = 3
+	f := 14 * 100 // a fortnight's first day, a Monday
+	var links []parley.ShareLink
+	for day := range 14 {
+		clicked := dayStart(f + day).Add(time.Hour)
+		for i := range 2 * k { // k of each day's recipients click within the hour
+			l := parley.ShareLink{MessageID: fmt.Sprint(day, i), SenderID: "s", UserID: fmt.Sprint("r", day, i), SentAt: dayStart(f + day)}
+			if i < k {
+				l.ClickedAt = &clicked
+			}
+			links = append(links, l)
+		}
+	}
+	s := newSuppression(links, f, f+14, k)
+	for _, n := range []int{1, 7, 14} {
+		for start, shown := range s.shown(n) {
+			if want := n == 14; shown[byClicks] != want || !shown[byRecipients] {
+				t.Errorf("the %d days from day %d: clicks shown %v, recipients %v; want %v, true", n, start-f, shown[byClicks], shown[byRecipients], want)
+			}
+		}
+	}
+}
+
 // Clicks show only when k recipients clicked and k did not, counting the
 // clicks made before the period's end.
 func TestReports_ClicksNeedBothSides(t *testing.T) {
