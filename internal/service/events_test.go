@@ -56,7 +56,10 @@ func TestAccessWatch_FreshReadBeganAfterTheCall(t *testing.T) {
 // read begun after its call.
 func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 	w := newAccessWatch()
-	gates := map[int]chan struct{}{1: make(chan struct{}), 3: make(chan struct{})}
+	// Reads 1, 3 and 4 wait at gates: a read's waiters return the newest
+	// version read when they run, which a read begun later and not held
+	// could already have moved.
+	gates := map[int]chan struct{}{1: make(chan struct{}), 3: make(chan struct{}), 4: make(chan struct{})}
 	reads := &gatedReads{gates: gates}
 	ask := func(event string) <-chan int64 {
 		got := make(chan int64, 1)
@@ -97,6 +100,9 @@ func TestAccessWatch_AnEventsStreamsShareTheReadUnderWay(t *testing.T) {
 			t.Errorf("a stream of ev2 that came during read 3 got version %d, want 3, the read under way", v)
 		}
 	}
+	// The others wait for read 4, begun after read 3 ended and held until
+	// now.
+	close(gates[4])
 	for i, got := range others {
 		if v := <-got; v != 4 {
 			t.Errorf("call %d, for no event or another, during read 3 got version %d, want 4, from a read begun after it", i, v)
