@@ -490,9 +490,7 @@ func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Even
 		return ev, "", err
 	}
 	th := *change.Thread
-	if before := from - 1; before > 0 {
-		th.LastSeq = max(th.LastSeq-before, 0)
-	}
+	th.LastSeq = countedFrom(th.LastSeq, from)
 	change.Thread = &th
 	loggedAs := parley.ScopeParticipantsRead
 	if !c.App.Scopes.Has(loggedAs) {
@@ -517,9 +515,7 @@ func readChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event,
 	if read.Seq < from || read.UserID != c.User.ID && !c.App.Scopes.Has(parley.ScopeParticipantsRead) {
 		return ev, false, nil
 	}
-	if before := from - 1; before > 0 {
-		read.Seq -= before
-	}
+	read.Seq = countedFrom(read.Seq, from)
 	out := parley.NewEvent(ev.Type, ev.ThreadID, read)
 	out.Seq, out.MessageID = ev.Seq, ev.MessageID
 	return out, true, nil

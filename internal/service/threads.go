@@ -297,11 +297,18 @@ func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*pa
 // late is not told how much was said before it came, nor how much of it the
 // member left unread. Counters are absolute for callers who see it all.
 func countFrom(t *parley.ThreadSummary, from int64) {
-	if before := from - 1; before > 0 {
-		t.LastSeq = max(t.LastSeq-before, 0)
-		t.LastReadSeq = min(max(t.LastReadSeq-before, 0), t.LastSeq)
+	if from > 1 {
+		t.LastSeq = countedFrom(t.LastSeq, from)
+		t.LastReadSeq = min(countedFrom(t.LastReadSeq, from), t.LastSeq)
 	}
 	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
+}
+
+// countedFrom returns the number of message seq as a caller counts it who
+// may see a thread's messages from seq from on: 1 for message from, 0 for
+// any before it. Summaries and an app's events count so alike.
+func countedFrom(seq, from int64) int64 {
+	return max(seq-max(from-1, 0), 0)
 }
 
 // addMessages fills in the summaries' last messages and newest messages,
