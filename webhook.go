@@ -143,6 +143,11 @@ const (
 	DeliveryPending   = "pending"
 	DeliverySucceeded = "succeeded"
 	DeliveryFailed    = "failed"
+	// DeliveryWithdrawn is a delivery about a message that was not sent,
+	// or not sent again, because its grant no longer reaches the message:
+	// the grant ended, the app was suspended, the member left the thread
+	// or a participant closed it to apps before its attempt was due.
+	DeliveryWithdrawn = "withdrawn"
 )
 
 // WebhookDelivery is one event on its way to one endpoint, with every
@@ -255,6 +260,9 @@ type WebhookStore interface {
 	TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*DueWebhook, error)
 	// RecordWebhookResults stores attempts' outcomes.
 	RecordWebhookResults(ctx context.Context, results []WebhookResult) error
+	// WithdrawWebhooks marks taken deliveries withdrawn, attempted no more
+	// unless redelivered, without touching their endpoints' health.
+	WithdrawWebhooks(ctx context.Context, ids []string) error
 	// FindWebhookDeliveries returns a page of the endpoint's deliveries,
 	// newest first, below the delivery ID before (all for ""), with their
 	// attempts.

@@ -333,15 +333,26 @@ func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Clock.Advance(parley.WebhookActivation)
+	rc.answerWith(http.StatusInternalServerError)
 	m := apptest.MustSend(t, bob, group.ID, "hello group")
 	if d := rc.next(t); d.event.Type != "message.created" || d.event.Data["message_id"] != m.ID {
 		t.Fatalf("event %s", d.body)
 	}
+	rc.answerWith(http.StatusNoContent)
 	if _, err := alice.Do(ctx, "DELETE", "/api/v1/threads/"+group.ID+"/participants/me", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := rc.next(t); d.event.Type != "thread.closed_to_apps" || d.event.Data["reason"] != "left" || d.event.Data["thread_id"] != group.ID {
 		t.Fatalf("event %s", d.body)
+	}
+	// The message's delivery failed, and is not tried again now that
+	// alice left.
+	w := &hookWorld{env: env, alice: alice, partner: partner}
+	w.settle(t, rc, ep.ID)
+	env.Clock.Advance(webhook.Schedule[1] + webhook.Schedule[1]/10 + time.Second)
+	env.Server.Service.WakeWebhooks()
+	if d := w.withdrawn(t, ep.ID); d.Event != "message.created" || len(d.Attempts) != 1 || rc.count.Load() != 2 {
+		t.Fatalf("delivery %+v, after %d requests", d, rc.count.Load())
 	}
 }
 
@@ -422,6 +433,85 @@ func TestWebhooks_Retries(t *testing.T) {
 			t.Fatal("the disabling is not logged")
 		}
 	})
+}
+
+// TestWebhooks_NoRetryOnceAccessEnds: a delivery about a message that is
+// due again after the member's access ended is not sent but withdrawn, as
+// the app's realtime stream would not carry the message either; a
+// redelivery of it is withdrawn again. TestWebhooks_LeavingAThreadInTheGrant
+// shows the same when the member leaves the thread.
+func TestWebhooks_NoRetryOnceAccessEnds(t *testing.T) {
+	ctx := context.Background()
+	for _, end := range []struct {
+		name string
+		end  func(t *testing.T, w *hookWorld, threadID string)
+	}{
+		{"GrantRevoked", func(t *testing.T, w *hookWorld, _ string) {
+			if _, err := w.alice.Do(ctx, "DELETE", "/api/v1/me/grants/"+w.grantID, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"GrantExpired", func(t *testing.T, w *hookWorld, _ string) {
+			w.env.Clock.Advance(31 * 24 * time.Hour) // alice's grant lasts 30 days, as does her sign-in
+			s, err := w.env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.alice = w.env.Client.WithToken(s.Token)
+		}},
+		{"AppSuspended", func(t *testing.T, w *hookWorld, _ string) {
+			if _, err := w.env.Server.Service.SuspendApp(service.ConsoleContext(ctx), w.partner.App.ClientID); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ThreadClosedToApps", func(t *testing.T, w *hookWorld, threadID string) {
+			if _, err := w.bob.Do(ctx, "PUT", "/api/v1/threads/"+threadID+"/app-access", map[string]any{"allowed": false}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			w := newHookWorld(t)
+			rc := newReceiver(t)
+			ep := w.endpoint(t, rc.URL, "message.created")
+			rc.answerWith(http.StatusInternalServerError)
+			if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/5", Title: "E"}); err != nil {
+				t.Fatal(err)
+			}
+			rc.next(t)
+			w.settle(t, rc, ep.ID)
+			end.end(t, w, threadOf(t, w))
+			w.env.Clock.Advance(webhook.Schedule[1] + webhook.Schedule[1]/10 + time.Second)
+			w.env.Server.Service.WakeWebhooks()
+			d := w.withdrawn(t, ep.ID)
+			if len(d.Attempts) != 1 || d.NextAttemptAt != nil || rc.count.Load() != 1 {
+				t.Fatalf("withdrawn delivery %+v, after %d requests", d, rc.count.Load())
+			}
+			if _, err := w.alice.Do(ctx, "POST", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID+"/deliveries/"+d.ID+"/redeliver", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			w.withdrawn(t, ep.ID)
+			if n := rc.count.Load(); n != 1 {
+				t.Fatalf("the receiver got %d requests, want the first attempt only", n)
+			}
+		})
+	}
+}
+
+// withdrawn waits until one of the endpoint's deliveries is withdrawn, and
+// returns it.
+func (w *hookWorld) withdrawn(t *testing.T, endpointID string) parley.WebhookDelivery {
+	t.Helper()
+	for range 300 { // 30 s, for a loaded machine, within the member's rate limit
+		for _, d := range w.deliveries(t, endpointID) {
+			if d.State == parley.DeliveryWithdrawn {
+				return d
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the delivery was not withdrawn: %+v", w.deliveries(t, endpointID))
+	return parley.WebhookDelivery{}
 }
 
 // threadOf returns the thread the app shared into for bob.

@@ -19,7 +19,8 @@ import (
 // app knows whose token reads on. Whether an event about a thread reaches a
 // grant is decided as for realtime streams (eventScope, reaches). The
 // delivery worker (webhook.Worker) records attempts and takes deliveries
-// through ExchangeWebhooks, which logs each delivery about a message for
+// through ExchangeWebhooks, which decides again, at each attempt, whether a
+// delivery about a message still reaches its grant, and logs it for
 // everyone in its thread before it is first sent.
 
 // webhookPrefix begins a delivery's ID, its webhook-id header.
@@ -365,6 +366,17 @@ func grantCaller(g parley.ThreadGrant) *parley.Caller {
 	}}
 }
 
+// targetReaches reports whether a target's grant reaches ev, exactly as a
+// realtime stream through that grant would receive it.
+func targetReaches(ctx context.Context, tx parley.Tx, t parley.WebhookTarget, ev parley.Event) (bool, error) {
+	c := grantCaller(t.Grant)
+	if _, ok := eventScope(c, ev.Type); !ok {
+		return false, nil
+	}
+	_, ok, err := reaches(ctx, tx, c, ev)
+	return ok, err
+}
+
 // enqueueMessageWebhooks enqueues, in tx, a message.created or
 // message.deleted event about m for every subscribed endpoint whose app's
 // grant reaches m, exactly as a realtime stream through that grant would
@@ -383,11 +395,7 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 	ev := parley.Event{Type: event, ThreadID: m.ThreadID, Seq: m.Seq, MessageID: m.ID}
 	var ds []parley.NewWebhookDelivery
 	for _, t := range targets {
-		c := grantCaller(t.Grant)
-		if _, ok := eventScope(c, event); !ok {
-			continue
-		}
-		if _, ok, err := reaches(ctx, tx, c, ev); err != nil {
+		if ok, err := targetReaches(ctx, tx, t, ev); err != nil {
 			return false, err
 		} else if !ok {
 			continue
@@ -450,47 +458,79 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 	return enqueued, nil
 }
 
-// logWebhooks logs the first attempt at each delivery about a message for
-// the participants of its thread.
-func (s *Service) logWebhooks(ctx context.Context, due []*parley.DueWebhook) error {
-	var records []parley.AccessRecord
-	err := s.store.Read(ctx, func(tx parley.Tx) error {
-		records = nil
+// screenWebhooks splits deliveries taken for an attempt into those to
+// send and those to withdraw, and returns the access records of the ones
+// sent for the first time. A delivery about a message is withdrawn when its
+// grant no longer reaches the message, decided again as when it was
+// enqueued (enqueueMessageWebhooks): a retry may be due a day after the
+// event, and ending an app's access ends its webhooks at once, as it ends
+// its realtime stream. A delivery about a message is logged, before it is
+// first sent, for everyone in the message's thread, as a realtime event
+// is: the app learns something of each of them.
+func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
+	send []*parley.DueWebhook, withdrawn []string, records []parley.AccessRecord, err error,
+) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		send, withdrawn, records = nil, nil, nil
+		type about struct{ event, threadID string }
+		targets := map[about][]parley.WebhookTarget{}
 		readers := map[string][]string{}
 		for _, d := range due {
-			if d.Attempts > 0 || d.MessageID == "" {
+			if d.MessageID == "" {
+				send = append(send, d)
 				continue
 			}
-			c := &parley.Caller{App: &parley.AppAccess{
-				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
-			}}
-			loggedAs := eventScopes[d.Event][0]
+			a := about{d.Event, d.ThreadID}
+			if _, ok := targets[a]; !ok {
+				list, err := tx.FindWebhookTargets(ctx, d.Event, d.ThreadID, now)
+				if err != nil {
+					return err
+				}
+				targets[a] = list
+			}
+			ev := parley.Event{Type: d.Event, ThreadID: d.ThreadID, Seq: d.Seq, MessageID: d.MessageID}
+			reached := false
+			for _, t := range targets[a] {
+				if t.EndpointID == d.EndpointID && t.Grant.GrantID == d.GrantID {
+					if reached, err = targetReaches(ctx, tx, t, ev); err != nil {
+						return err
+					}
+					break
+				}
+			}
+			if !reached {
+				withdrawn = append(withdrawn, d.ID)
+				continue
+			}
+			send = append(send, d)
+			if d.Attempts > 0 {
+				continue
+			}
 			ids, ok := readers[d.ThreadID]
 			if !ok {
-				var err error
 				if ids, err = tx.FindParticipantIDs(ctx, d.ThreadID); err != nil {
 					return err
 				}
 				readers[d.ThreadID] = ids
 			}
+			c := &parley.Caller{App: &parley.AppAccess{
+				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
+			}}
 			m := &parley.Message{ID: d.MessageID, Seq: d.Seq}
-			records = append(records, s.accessRecord(c, access{loggedAs, d.ThreadID, ids, []*parley.Message{m}}))
+			records = append(records, s.accessRecord(c, access{eventScopes[d.Event][0], d.ThreadID, ids, []*parley.Message{m}}))
 		}
 		return nil
 	})
-	if err != nil || len(records) == 0 {
-		return err
-	}
-	return s.store.LogReads(ctx, records)
+	return send, withdrawn, records, err
 }
 
 // ExchangeWebhooks records the results of this node's worker's attempts,
 // planning what follows each (a retry on the schedule, giving up, or
 // disabling the endpoint, which its owner sees in the endpoint's
 // disabled_reason and the server's log), and takes up to limit due
-// deliveries for it, in one write. Before any delivery about a message goes
-// out for the first time, it is logged for everyone in the message's
-// thread, as a realtime event is: the app learns something of each of them.
+// deliveries for it, in one write. Of the deliveries taken, it withdraws
+// those about a message their grant no longer reaches, and logs the others
+// about a message before their first attempt (screenWebhooks).
 func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, limit int) ([]*webhook.Job, error) {
 	now := s.Now()
 	recorded := s.webhookResults(ctx, results, now)
@@ -509,8 +549,19 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 	if err != nil || len(due) == 0 {
 		return nil, err
 	}
-	if err := s.logWebhooks(ctx, due); err != nil {
+	due, withdrawn, records, err := s.screenWebhooks(ctx, due, now)
+	if err != nil {
 		return nil, err
+	}
+	if len(withdrawn) > 0 {
+		if err := s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, withdrawn) }); err != nil {
+			return nil, err
+		}
+	}
+	if len(records) > 0 {
+		if err := s.store.LogReads(ctx, records); err != nil {
+			return nil, err
+		}
 	}
 	sealer, err := s.sealer(ctx)
 	if err != nil {

@@ -285,6 +285,16 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 	return nil
 }
 
+func (t *txn) WithdrawWebhooks(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE id = $1`,
+			id, parley.DeliveryWithdrawn); err != nil {
+			return mapError("withdraw webhook", err)
+		}
+	}
+	return nil
+}
+
 // recordEndpointHealth notes an attempt's outcome on its endpoint, which
 // was failing or not: a success ends a run of failures, a failure starts
 // one, and a disabling stops its deliveries.

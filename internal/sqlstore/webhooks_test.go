@@ -185,6 +185,54 @@ func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
 	}
 }
 
+// TestWebhooks_Withdrawn: a withdrawn delivery is taken no more, with no
+// attempt recorded and its endpoint's health untouched, until redelivered.
+func TestWebhooks_Withdrawn(t *testing.T) { sqlstoretest.Each(t, testWebhooks_Withdrawn) }
+
+func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	mustWrite(t, db, func(tx parley.Tx) error {
+		return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+			{ID: "msg_a", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+		})
+	})
+	take := func(at time.Time) (due []*parley.DueWebhook) {
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), 10)
+			return err
+		})
+		return due
+	}
+	if due := take(now); len(due) != 1 {
+		t.Fatalf("due %+v", due)
+	}
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, []string{"msg_a"}) })
+	if due := take(now.Add(48 * time.Hour)); len(due) != 0 {
+		t.Fatalf("a withdrawn delivery taken again: %+v", due)
+	}
+	var list []*parley.WebhookDelivery
+	var got *parley.WebhookEndpoint
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		if list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); err != nil {
+			return err
+		}
+		got, err = tx.FindWebhookEndpoint(ctx, e.ID)
+		return err
+	})
+	if len(list) != 1 || list[0].State != parley.DeliveryWithdrawn || list[0].NextAttemptAt != nil || len(list[0].Attempts) != 0 {
+		t.Fatalf("deliveries %+v", list)
+	}
+	if got.FailingSince != nil || got.DisabledAt != nil {
+		t.Fatalf("endpoint %+v", got)
+	}
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.RedeliverWebhook(ctx, e.ID, "msg_a", now.Add(time.Hour)) })
+	if due := take(now.Add(time.Hour)); len(due) != 1 || due[0].Attempts != 0 {
+		t.Fatalf("redelivered: %+v", due)
+	}
+}
+
 // TestWebhooks_Subscriptions: which events endpoints subscribe to is known
 // at once; an endpoint is told of events from its active_from on, and a
 // disabled one no longer.
