@@ -607,3 +607,31 @@ func TestAuthorize_RequestObjectNotSupported(t *testing.T) {
 		t.Errorf("response %v, want request_not_supported with state and iss", q)
 	}
 }
+
+// A parameter that the request's row keeps must be text both engines
+// store as sent: anything else is invalid_request, to the app, before the
+// request is stored, as a row PostgreSQL refuses would stop the copy of
+// the install to PostgreSQL.
+func TestAuthorize_ParameterThatIsNotTextIsInvalidRequest(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	for _, p := range []struct{ name, value string }{
+		{"state", "\xff\xfe"},
+		{"state", "line\nbreak"},
+		{"nonce", "a\x00b"},
+		{"nonce", strings.Repeat("n", 4097)},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam(p.name, p.value))
+			resp := rawAuthorize(t, http.MethodGet, u, nil)
+			resp.Body.Close()
+			q := appResponse(t, resp.Header.Get("Location")).Query()
+			if q.Get("error") != "invalid_request" || q.Get("iss") != env.URL || q.Has("code") ||
+				!strings.Contains(q.Get("error_description"), p.name+" must be text") {
+				t.Errorf("%q: answered %d %v", p.value, resp.StatusCode, q)
+			}
+		})
+	}
+}

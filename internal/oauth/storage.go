@@ -3,8 +3,11 @@ package oauth
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/parleyhq/parley"
@@ -44,6 +47,14 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if !wellFormedChallenge(req.CodeChallenge) {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~ (RFC 7636 section 4.2)")
 	}
+	for _, p := range []struct {
+		name   string
+		values []string
+	}{{"state", []string{req.State}}, {"nonce", []string{req.Nonce}}, {"response_mode", []string{string(req.ResponseMode)}}, {"prompt", req.Prompt}} {
+		if slices.ContainsFunc(p.values, unstorable) {
+			return nil, oidc.ErrInvalidRequest().WithDescription("%s must be text of at most %d bytes, without control characters", p.name, maxParamBytes)
+		}
+	}
 	r := &parley.AuthRequest{
 		ID: parley.NewID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 		Nonce: req.Nonce, Scopes: parley.NewScopes(req.Scopes), ResponseMode: string(req.ResponseMode),
@@ -53,6 +64,18 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		return nil, err
 	}
 	return authRequest{r}, nil
+}
+
+// maxParamBytes bounds each parameter of an authorization request that
+// its stored row keeps.
+const maxParamBytes = 4096
+
+// unstorable reports whether a parameter an authorization request's row
+// keeps is other than text both engines store as sent. PostgreSQL refuses
+// what is not UTF-8, and NUL: such a row, stored by SQLite, would stop the
+// copy of the install to PostgreSQL.
+func unstorable(v string) bool {
+	return len(v) > maxParamBytes || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl)
 }
 
 // wellFormedChallenge reports whether a code_challenge is 43 to 128
