@@ -23,10 +23,13 @@ import (
 // holds every message acknowledged before the backup began, with its seq
 // and text, the thread's seqs without a gap, and, in alice's access log,
 // every read of the app acknowledged before then; every member's chain
-// verifies. The backup is its owner's only.
+// verifies. The backup is its owner's only. The data directories and the
+// backup are named with the characters that end a URI's path or make a
+// pattern of a file name.
 func TestBackup_WhileServing(t *testing.T) {
 	ctx := context.Background()
-	env := apptest.Start(t, embedded(t.TempDir()), apptest.Unlimited)
+	const odd = " #1 [a] ?%*"
+	env := apptest.Start(t, embedded(filepath.Join(t.TempDir(), "data"+odd)), apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
@@ -81,7 +84,7 @@ func TestBackup_WhileServing(t *testing.T) {
 	})
 	<-warm
 	began.Store(true)
-	dest := filepath.Join(t.TempDir(), "parley-backup.db")
+	dest := filepath.Join(t.TempDir(), "parley-backup"+odd+".db")
 	out, err := run(t, env.Server.Config, "", "backup", dest)
 	stopLoad()
 	wg.Wait()
@@ -95,9 +98,12 @@ func TestBackup_WhileServing(t *testing.T) {
 		t.Fatalf("the backup: %v, %v; want mode 0600", info, err)
 	}
 
-	restored := filepath.Join(t.TempDir(), "restored")
+	restored := filepath.Join(t.TempDir(), "restored"+odd)
 	if out, err := run(t, config.Config{DataDir: restored}, "", "restore", dest); err != nil || !strings.Contains(out, "every chain intact") {
 		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if beside, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "*")); len(beside) != 1 {
+		t.Errorf("beside the backup: %q; want the backup alone", beside)
 	}
 	env.Stop()
 	again := apptest.Start(t, embedded(restored))

@@ -139,7 +139,7 @@ func Restore(ctx context.Context, src, path string, verify func(*DB) error) (int
 // the listing and its reading had been folded, and is skipped.
 func readSegments(path string) (map[string][]byte, error) {
 	prefix := journalPrefix(path)
-	paths, err := filepath.Glob(prefix + "*")
+	paths, err := filesNamed(prefix)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: backup: journal of reads: %w", err)
 	}
@@ -163,6 +163,27 @@ func readSegments(path string) (map[string][]byte, error) {
 // at path begin with.
 func journalPrefix(path string) string { return path + "-access-journal." }
 
+// filesNamed returns the paths of the files whose paths begin with prefix,
+// in the order of their names. It is filepath.Glob(prefix + "*") but for
+// the pattern's characters in prefix: a data directory may be named with
+// '[', '*' or '?'.
+func filesNamed(prefix string) ([]string, error) {
+	dir, start := filepath.Split(prefix)
+	entries, err := os.ReadDir(filepath.Clean(dir + "."))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), start) {
+			paths = append(paths, dir+e.Name())
+		}
+	}
+	return paths, nil
+}
+
 // tempFile creates an empty file, 0600, for a copy of a database in dir,
 // named after the file it will become.
 func tempFile(dir, name string) (string, error) {
@@ -182,7 +203,7 @@ func tempFile(dir, name string) (string, error) {
 // vacuumInto copies the SQLite database at src into the empty file dest,
 // as one read transaction sees it, without writing to src.
 func vacuumInto(ctx context.Context, src, dest string) error {
-	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", fileURI(src, "mode=ro&_pragma=busy_timeout(10000)"))
 	if err != nil {
 		return err
 	}
@@ -194,7 +215,7 @@ func vacuumInto(ctx context.Context, src, dest string) error {
 // isParley reports whether the SQLite database at path holds Parley's
 // table of migrations.
 func isParley(ctx context.Context, path string) (bool, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := sql.Open("sqlite", fileURI(path, "mode=ro"))
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: %w", err)
 	}
@@ -229,7 +250,7 @@ func foldAndVerify(ctx context.Context, path string, verify func(*DB) error) err
 	// What is left of the journal holds only lines folded now, or before
 	// the copy was made: its lock, and segments whose lines were all
 	// folded already, which no fold had reason to remove.
-	left, err := filepath.Glob(journalPrefix(path) + "*")
+	left, err := filesNamed(journalPrefix(path))
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
@@ -244,7 +265,7 @@ func foldAndVerify(ctx context.Context, path string, verify func(*DB) error) err
 // finish sets the journal mode of the copy at path, checks its
 // integrity and syncs it to disk.
 func finish(ctx context.Context, path, journalMode string) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode("+journalMode+")&_pragma=synchronous(FULL)")
+	db, err := sql.Open("sqlite", fileURI(path, "_pragma=journal_mode("+journalMode+")&_pragma=synchronous(FULL)"))
 	if err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
 	}
@@ -302,7 +323,7 @@ func syncFile(path string) error {
 // removeDatabase removes what may be left of a database file at path: the
 // file, SQLite's files beside it and the journal of reads.
 func removeDatabase(path string) {
-	leftovers, _ := filepath.Glob(journalPrefix(path) + "*")
+	leftovers, _ := filesNamed(journalPrefix(path))
 	for _, p := range append(leftovers, path, path+"-wal", path+"-shm", path+"-journal") {
 		os.Remove(p)
 	}

@@ -35,7 +35,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -251,7 +250,7 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 		return nil, fmt.Errorf("sqlstore: journal of reads: lock: %w", err)
 	}
 	j.lock = lock
-	paths, err := filepath.Glob(j.prefix + "*")
+	paths, err := filesNamed(j.prefix)
 	if err != nil {
 		j.close()
 		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)

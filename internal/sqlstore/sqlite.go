@@ -104,7 +104,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		// copies a page written many times over once.
 		fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages),
 	}}
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	write, err := sql.Open("sqlite", fileURI(path, pragmas.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
@@ -122,7 +122,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	// the newest pages of a thread, and a page not cached is a copy from
 	// the operating system's file cache.
 	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(ON)", "cache_size(-512)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	read, err := sql.Open("sqlite", fileURI(path, pragmas.Encode()))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
@@ -154,6 +154,12 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	}
 	db.path = path
 	return db, nil
+}
+
+// fileURI returns the URI SQLite opens the database file at path by, with
+// the query: the path escaped, as a URI's path ends at '?' or '#'.
+func fileURI(path, query string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + query
 }
 
 // sqliteFull reports whether err is SQLite's SQLITE_FULL: the disk, or
