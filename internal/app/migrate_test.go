@@ -238,3 +238,25 @@ func TestMigrate_RefusesBadArguments(t *testing.T) {
 		})
 	}
 }
+
+// migrate names its target without a password, whether the URL gives it
+// as user:password@ or as a parameter, as pgx takes password and
+// sslpassword too: neither in its summary nor in an error.
+func TestMigrate_PrintsNoPassword(t *testing.T) {
+	install := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: install}, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
+	// PostgreSQL here trusts local connections: the password is not checked.
+	to := sqlstoretest.PostgresURL(t) + "&password=s3cret-one&sslpassword=s3cret-two"
+	for _, attempt := range []string{"into an empty database", "into the copy, refused"} {
+		out, progress, err := migrateTo(t, install, to)
+		printed := out + progress
+		if err != nil {
+			printed += err.Error()
+		}
+		if strings.Contains(printed, "s3cret") || !strings.Contains(printed, "password=xxxxx") {
+			t.Errorf("migrate %s printed:\n%s", attempt, printed)
+		}
+	}
+}

@@ -67,13 +67,12 @@ database, verified the same way.`,
 // to names, with a progress bar and any warning on progress, verifies the
 // copy and reports on out.
 func migrate(ctx context.Context, from, to string, out, progress io.Writer) error {
-	target := to // what the summary names: a URL without its password
+	target := to // what the summary names: a URL without its passwords
 	if isPostgresURL(to) {
-		u, err := url.Parse(to)
-		if err != nil {
+		if _, err := url.Parse(to); err != nil {
 			return errors.New("--to: not a URL") // it may hold a password: not repeated
 		}
-		target = u.Redacted()
+		target = config.RedactURL(to)
 	} else if same, err := sameDir(from, to); err != nil {
 		return err
 	} else if same {

@@ -229,7 +229,7 @@ func (c Config) Validate() error {
 	if c.NATS != "" {
 		for u := range strings.SplitSeq(c.NATS, ",") {
 			if p, err := url.Parse(strings.TrimSpace(u)); err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
-				return fmt.Errorf("config: NATS URL %q must be a nats:// or tls:// URL, such as nats://127.0.0.1:4222", redactURL(u))
+				return fmt.Errorf("config: NATS URL %q must be a nats:// or tls:// URL, such as nats://127.0.0.1:4222", RedactURL(u))
 			}
 		}
 	}
@@ -352,11 +352,23 @@ func isLoopback(host string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// redactURL returns a URL without its password, to quote in an error.
-func redactURL(s string) string {
+// RedactURL returns a URL without its passwords, to print: the user
+// information's, and any query parameter whose name holds "password", as
+// PostgreSQL's password and sslpassword, each replaced by xxxxx.
+func RedactURL(s string) string {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
 		return "(unparsable)"
+	}
+	q, redacted := u.Query(), false
+	for name := range q {
+		if strings.Contains(strings.ToLower(name), "password") {
+			q.Set(name, "xxxxx")
+			redacted = true
+		}
+	}
+	if redacted {
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

@@ -146,3 +146,17 @@ func TestConfig_Health(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:s3cret@db:5432/parley?sslmode=require":     "postgres://u:xxxxx@db:5432/parley?sslmode=require",
+		"postgres://u@db/parley?password=s3cret&sslmode=disable": "postgres://u@db/parley?password=xxxxx&sslmode=disable",
+		"postgres://u@db/parley?sslpassword=s3cret":              "postgres://u@db/parley?sslpassword=xxxxx",
+		"nats://127.0.0.1:4222":                                  "nats://127.0.0.1:4222",
+		"postgres://u:s3cret@%zz/db":                             "(unparsable)",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
