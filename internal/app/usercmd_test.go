@@ -259,6 +259,10 @@ func TestCLI_UserDelete(t *testing.T) {
 	if _, err := run(t, dir, "", "user", "enable", "alice"); err == nil || !strings.Contains(err.Error(), "is deleted") {
 		t.Errorf("enabling the deleted alice: %v; want a refusal saying she is deleted", err)
 	}
+	if _, err := run(t, dir, "", "app", "add", "--name", "Orphan", "--redirect-uri", "https://orphan.example/cb", "--owner", "alice"); err == nil ||
+		!strings.Contains(err.Error(), "is deleted") {
+		t.Errorf("an app for the deleted alice: %v; want a refusal saying she is deleted", err)
+	}
 	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserDelete}) {
 		t.Errorf("decisions about alice, latest first: %v", got)
 	}

@@ -45,19 +45,17 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 }
 
 // RegisterAppFor registers an app for operators, owned by the member named
-// ownerUsername, or by no one when it is empty.
+// ownerUsername, or by no one when it is empty. A deleted account owns
+// nothing more: ECONFLICT.
 func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername string) (*RegisteredApp, error) {
 	ownerID := ""
 	if ownerUsername != "" {
 		err := s.store.Read(ctx, func(tx parley.Tx) error {
-			u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(ownerUsername))
-			if isNotFound(err) {
-				return parley.Errorf(parley.ENOTFOUND, "no member is called %q", ownerUsername)
-			} else if err != nil {
-				return err
+			u, err := findMember(ctx, tx, ownerUsername)
+			if err == nil {
+				ownerID = u.ID
 			}
-			ownerID = u.ID
-			return nil
+			return err
 		})
 		if err != nil {
 			return nil, err
