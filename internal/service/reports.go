@@ -77,14 +77,11 @@ func (s *Service) AppShareReport(ctx context.Context, clientID string, q ReportQ
 		return nil, &parley.Error{Code: parley.ESCOPE, Scope: string(parley.ScopeReportsRead),
 			Message: "reports are read by the app's owner or by the app itself with a client-credentials token, never through a member's grant"}
 	default:
-		var app *parley.App
-		err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-			app, err = tx.FindAppByClientID(ctx, clientID)
+		err := s.store.Read(ctx, func(tx parley.Tx) error {
+			_, err := ownApp(ctx, tx, c, clientID)
 			return err
 		})
-		if isNotFound(err) || err == nil && app.OwnerID != c.User.ID {
-			return nil, notFound
-		} else if err != nil {
+		if err != nil {
 			return nil, err
 		}
 	}

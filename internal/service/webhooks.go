@@ -142,11 +142,11 @@ type CreatedWebhookEndpoint struct {
 	Secret string `json:"secret"`
 }
 
-// ownApp returns an app the signed-in member owns; an app of another is
-// not found.
+// ownApp returns an app the signed-in member owns; an app of another, or
+// one an operator deleted, is not found.
 func ownApp(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID string) (*parley.App, error) {
-	app, err := tx.FindAppByClientID(ctx, clientID)
-	if isNotFound(err) || err == nil && app.OwnerID != c.User.ID {
+	app, err := findLiveApp(ctx, tx, clientID)
+	if err == nil && app.OwnerID != c.User.ID {
 		return nil, parley.Errorf(parley.ENOTFOUND, "app not found")
 	}
 	return app, err

@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // xss are strings that must show as text wherever a page writes them.
@@ -206,4 +207,33 @@ func TestDeveloperConsole(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An app an operator deleted is gone from its owner's console: its page
+// is not found, and nothing of it can be changed there.
+func TestDeveloperConsole_DeletedAppIsGone(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "dev")
+	id := env.MustPartnerOf(t, "Films", "dev").App.App.ClientID
+	if _, err := env.Server.Service.DeleteApp(service.ConsoleContext(context.Background()), id); err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("dev")
+	console := b.get("/account/developer")
+	if strings.Contains(console.body, id) {
+		t.Fatalf("the console lists the deleted app")
+	}
+	if p := b.get("/account/developer/apps/" + id); p.status != http.StatusNotFound {
+		t.Errorf("the deleted app's page: %d, want 404", p.status)
+	}
+	for path, form := range map[string]url.Values{
+		"/webhooks":      {"url": {"https://hooks.example/in"}, "events": {"message.created"}},
+		"/secret":        {},
+		"/redirect-uris": {"redirect_uris": {"https://films.example/cb"}},
+	} {
+		if p := b.post(console, "/account/developer/apps/"+id+path, form); p.status != http.StatusNotFound {
+			t.Errorf("POST %s of the deleted app: %d, want 404", path, p.status)
+		}
+	}
 }
