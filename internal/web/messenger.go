@@ -75,7 +75,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 type shell struct {
 	Title, CSRF string
 	Me          parley.UserRef
-	Inbox       []threadItem
+	Inbox       inboxList
 	// Current is the thread the page shows, if any.
 	Current string
 	// Section names the tab of the bar a page is under, when not its title.
@@ -88,6 +88,15 @@ type shell struct {
 	// account, as the server holds it, decides, as it decides who may
 	// open them.
 	Operator bool
+}
+
+// inboxList is one page of the inbox: the member's threads by latest
+// activity, parley.MaxThreadLimit at most.
+type inboxList struct {
+	Items []threadItem
+	// Cursor is the page's own position, empty for the newest threads;
+	// Older, the next page's, empty when there is none.
+	Cursor, Older string
 }
 
 // threadItem is one thread as the inbox lists it.
@@ -194,17 +203,21 @@ func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if current != "" {
 		sh.Section = sectionChats
 	}
-	inbox, err := p.inbox(ctx, current)
-	sh.Inbox = inbox
+	var err error
+	sh.Inbox, err = p.inbox(ctx, current, r.URL.Query().Get(chatsParam))
 	return sh, err
 }
 
-// inbox returns the member's threads by latest activity, each with its
-// name and last message.
-func (p *Pages) inbox(ctx context.Context, current string) ([]threadItem, error) {
-	page, err := p.svc.Threads(ctx, "", parley.MaxThreadLimit, 0)
+// chatsParam names the query parameter of a page of older chats: the
+// inbox's cursor.
+const chatsParam = "chats"
+
+// inbox returns the page of the member's threads at cursor ("" for the
+// newest), by latest activity, each with its name and last message.
+func (p *Pages) inbox(ctx context.Context, current, cursor string) (inboxList, error) {
+	page, err := p.svc.Threads(ctx, cursor, parley.MaxThreadLimit, 0)
 	if err != nil {
-		return nil, err
+		return inboxList{}, err
 	}
 	me := parley.CallerFromContext(ctx).User
 	// Threads without a title are named by their people, read in one go.
@@ -216,7 +229,7 @@ func (p *Pages) inbox(ctx context.Context, current string) ([]threadItem, error)
 	}
 	people, err := p.svc.ParticipantsOf(ctx, untitled)
 	if err != nil {
-		return nil, err
+		return inboxList{}, err
 	}
 	items := make([]threadItem, 0, len(page.Threads))
 	for _, t := range page.Threads {
@@ -226,7 +239,7 @@ func (p *Pages) inbox(ctx context.Context, current string) ([]threadItem, error)
 		}
 		items = append(items, threadItem{ThreadSummary: t, Name: name, Preview: preview(t.LastMessage, me), Current: t.ID == current})
 	}
-	return items, nil
+	return inboxList{Items: items, Cursor: cursor, Older: page.NextCursor}, nil
 }
 
 // othersNamed names the people other than me, or says there is no one.
@@ -296,7 +309,8 @@ func (p *Pages) handleInboxPart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	inbox, err := p.inbox(ctx, r.URL.Query().Get("current"))
+	q := r.URL.Query()
+	inbox, err := p.inbox(ctx, q.Get("current"), q.Get(chatsParam))
 	if err != nil {
 		p.renderError(w, err)
 		return

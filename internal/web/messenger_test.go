@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -438,5 +440,129 @@ func TestMessenger_BarMarksChats(t *testing.T) {
 		if p := b.get(path); p.status != http.StatusOK || !strings.Contains(p.body, want) {
 			t.Errorf("%s: %d, want %s in:\n%s", path, p.status, want, between(t, p.body, `<nav aria-label="Main">`, `</nav>`))
 		}
+	}
+}
+
+// A browser that kept its sign-in but not its CSRF cookie, which lasts
+// only until the browser closes, gets one cookie with a thread's page, and
+// every form on that page works with it.
+func TestMessenger_FormsWorkOnceTheCSRFCookieIsGone(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	th := apptest.MustThread(t, alice, "bob")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	base, _ := url.Parse(env.URL)
+	restarted, _ := cookiejar.New(nil)
+	for _, c := range b.http.Jar.Cookies(base) {
+		if c.Name == "parley_session" {
+			restarted.SetCookies(base, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/"}})
+		}
+	}
+	b.http.Jar = restarted
+
+	thread := b.get("/t/" + th.ID)
+	if cookies := thread.header.Values("Set-Cookie"); len(cookies) != 1 {
+		t.Errorf("the thread's page set %d cookies: %q", len(cookies), cookies)
+	}
+	tokens := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindAllStringSubmatch(thread.body, -1)
+	for _, tok := range tokens[1:] {
+		if tok[1] != tokens[0][1] {
+			t.Fatalf("the page's forms carry different tokens: %q and %q", tokens[0][1], tok[1])
+		}
+	}
+	sent := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {"after a restart"}, "key": {"k1"}})
+	if sent.status != http.StatusOK || !strings.Contains(sent.body, ">after a restart<") {
+		t.Errorf("sending after the CSRF cookie was gone: %d\n%s", sent.status, sent.body)
+	}
+}
+
+// The send form takes a message as long as the API does in any script: a
+// form encodes each byte of a character beyond ASCII as three. A longer
+// form is refused with a page that says so.
+func TestMessenger_SendsTheLongestMessageInAnyScript(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	th := apptest.MustThread(t, alice, "bob")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	thread := b.get("/t/" + th.ID)
+
+	text := strings.Repeat("😀", parley.MaxTextLen) // four bytes each, twelve in a form
+	sent := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {text}, "key": {"k-long"}})
+	if sent.status != http.StatusOK || !strings.Contains(sent.body, "😀😀😀😀") {
+		t.Errorf("a message of %d characters of four bytes from the form: %d", parley.MaxTextLen, sent.status)
+	}
+	tooLong := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {text + text}, "key": {"k-longer"}})
+	if tooLong.status != http.StatusBadRequest || !strings.Contains(tooLong.body, "too long") {
+		t.Errorf("a form twice as long: %d\n%s", tooLong.status, tooLong.body)
+	}
+}
+
+// A member in more chats than the inbox shows at once pages through all of
+// them, from the newest: each page links to the one older, and back to the
+// newest.
+func TestMessenger_InboxPagesThroughEveryChat(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	var oldest, newest string
+	for i := range parley.MaxThreadLimit + 1 {
+		th, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: fmt.Sprintf("group %03d", i), Kind: "group"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			oldest = th.ID
+		}
+		newest = th.ID
+	}
+	b := newScriptless(t, env.URL)
+	inbox := b.signIn("alice")
+	if n := strings.Count(inbox.body, `data-thread="`); n != parley.MaxThreadLimit || strings.Contains(inbox.body, `data-thread="`+oldest+`"`) {
+		t.Fatalf("the inbox's first page lists %d chats", n)
+	}
+	older := regexp.MustCompile(`<a href="(/\?chats=[^"]+)">Older chats</a>`).FindStringSubmatch(inbox.body)
+	if older == nil || strings.Contains(inbox.body, "Newest chats") {
+		t.Fatalf("the first page has no link to older chats")
+	}
+	page := b.get(html.UnescapeString(older[1]))
+	if page.status != http.StatusOK || strings.Count(page.body, `data-thread="`) != 1 || !strings.Contains(page.body, `data-thread="`+oldest+`"`) {
+		t.Fatalf("the page of older chats: %d\n%s", page.status, page.body)
+	}
+	if strings.Contains(page.body, "Older chats") || !strings.Contains(page.body, `<a href="/">Newest chats</a>`) {
+		t.Errorf("the last page's links:\n%s", page.body)
+	}
+	// What the script fetches to refresh the list stays on its page.
+	part := b.get("/parts/inbox?chats=" + url.QueryEscape(html.UnescapeString(strings.TrimPrefix(older[1], "/?chats="))))
+	if !strings.Contains(part.body, `data-thread="`+oldest+`"`) || strings.Contains(part.body, `data-thread="`+newest+`"`) {
+		t.Errorf("the refreshed page of older chats:\n%s", part.body)
+	}
+}
+
+// Signing in again in a browser that is signed in ends the session it
+// held: its cookie is replaced, and nothing should hold that session on.
+func TestMessenger_SigningInAgainEndsTheSessionReplaced(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	b := newScriptless(t, env.URL)
+	inbox := b.signIn("alice")
+	base, _ := url.Parse(env.URL)
+	var old string
+	for _, c := range b.http.Jar.Cookies(base) {
+		if c.Name == "parley_session" {
+			old = c.Value
+		}
+	}
+	again := b.post(inbox, "/sign-in", url.Values{"username": {"bob"}, "password": {apptest.Password("bob")}})
+	if again.url.Path != "/" || !strings.Contains(again.body, "@bob") {
+		t.Fatalf("signing in as bob ends at %s", again.url)
+	}
+	if _, err := env.Client.WithToken(old).Me(context.Background()); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("alice's replaced session: %v, want 401", err)
 	}
 }

@@ -50,8 +50,10 @@ const (
 	consentPath   = "/oauth2/consent"
 )
 
-// maxFormBytes bounds a form post.
-const maxFormBytes = 64 << 10
+// maxFormBytes bounds a form post: room for a message of
+// parley.MaxTextLen characters each of four bytes, as a form encodes them
+// (%XX for each byte, 12 bytes a character), beside the form's other fields.
+const maxFormBytes = 12*parley.MaxTextLen + 16<<10
 
 // contentSecurityPolicy allows the pages nothing but their own stylesheets
 // and scripts, files served from /static/ (no inline script or style),
@@ -155,6 +157,9 @@ func (p *Pages) showAuthorizeError(w http.ResponseWriter, message string) {
 // changed on its way (or end a string early) without anyone noticing.
 func checkForm(r *http.Request) string {
 	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return "This form is too long to send. Go back and shorten what you typed."
+		}
 		return "This form could not be read. Go back and send it again."
 	}
 	for name, values := range r.Form {
@@ -271,7 +276,9 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 
 // signIn checks the posted username and password and sets the session
 // cookie. When they are wrong it shows the form again, as page, with the
-// error, and returns false.
+// error, and returns false. A session the browser held until then ends:
+// its cookie is replaced, and a session no browser holds would otherwise
+// stay valid until it lapses.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) bool {
 	page.Username = r.PostFormValue("username")
 	token, _, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
@@ -282,6 +289,11 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 		page.CSRF, page.Error = p.csrfToken(w, r), parley.ErrorMessage(err)
 		p.render(w, httpapi.StatusOf(err), "login", page)
 		return false
+	}
+	if ctx, err := p.member(r); err == nil {
+		if err := p.svc.SignOut(ctx); err != nil {
+			p.log.Error("end the session a new sign-in replaces", "err", err)
+		}
 	}
 	http.SetCookie(w, p.cookie(sessionCookie, token, 30*24*time.Hour))
 	return true
@@ -384,7 +396,10 @@ func (p *Pages) member(r *http.Request) (context.Context, error) {
 }
 
 // csrfToken returns the token the page's forms carry, setting the
-// browser's CSRF cookie on first use.
+// browser's CSRF cookie on first use. A page asks for the token once for
+// each part of it that holds forms: the cookie it sets is added to the
+// request too, so that every part's forms carry the token of the one
+// cookie the browser keeps.
 func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	var browser string
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= minCSRFCookieLen {
@@ -392,6 +407,15 @@ func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	} else {
 		browser = parley.RandomToken()
 		http.SetCookie(w, p.cookie(csrfCookie, browser, 0))
+		// The request's copies made for its handlers share its header.
+		cookies := r.Cookies()
+		r.Header.Del("Cookie")
+		for _, c := range cookies {
+			if c.Name != csrfCookie {
+				r.AddCookie(c)
+			}
+		}
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: browser})
 	}
 	return base64.RawURLEncoding.EncodeToString(p.csrfMAC(browser, r))
 }

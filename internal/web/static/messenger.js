@@ -110,7 +110,9 @@ function serial(fn) {
 }
 
 const refreshInbox = serial(async () => {
-  swap("inbox", await part(`/parts/inbox?current=${encodeURIComponent(current)}`));
+  // A page of older chats (?chats=) stays on that page.
+  const chats = document.getElementById("inbox")?.dataset.chats || "";
+  swap("inbox", await part(`/parts/inbox?current=${encodeURIComponent(current)}&chats=${encodeURIComponent(chats)}`));
 });
 
 // ---- the thread page ----
