@@ -175,7 +175,9 @@ type WebhookAttempt struct {
 }
 
 // NewWebhookDelivery is an event to enqueue for one endpoint. Thread events
-// name the grant and message they concern, for the access log.
+// name the grant and message they concern, for the access log, and events
+// about a message the members of its thread at the change (Readers), whose
+// access logs record its first attempt.
 type NewWebhookDelivery struct {
 	ID         string
 	EndpointID string
@@ -185,6 +187,7 @@ type NewWebhookDelivery struct {
 	ThreadID   string
 	MessageID  string
 	Seq        int64
+	Readers    []string
 	CreatedAt  time.Time
 }
 

@@ -20,8 +20,8 @@ import (
 // grant is decided as for realtime streams (eventScope, reaches). The
 // delivery worker (webhook.Worker) records attempts and takes deliveries
 // through ExchangeWebhooks, which decides again, at each attempt, whether a
-// delivery about a message still reaches its grant, and logs it for
-// everyone in its thread before it is first sent.
+// delivery about a message still reaches its grant, and logs it, before it
+// is first sent, for everyone in its thread when it was enqueued.
 
 // webhookPrefix begins a delivery's ID, its webhook-id header.
 const webhookPrefix = "msg_"
@@ -409,6 +409,13 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 	if len(ds) == 0 {
 		return false, nil
 	}
+	readers, err := tx.FindParticipantIDs(ctx, m.ThreadID)
+	if err != nil {
+		return false, err
+	}
+	for i := range ds {
+		ds[i].Readers = readers
+	}
 	return true, tx.EnqueueWebhooks(ctx, ds)
 }
 
@@ -465,8 +472,9 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 // enqueued (enqueueMessageWebhooks): a retry may be due a day after the
 // event, and ending an app's access ends its webhooks at once, as it ends
 // its realtime stream. A delivery about a message is logged, before it is
-// first sent, for everyone in the message's thread, as a realtime event
-// is: the app learns something of each of them.
+// first sent, for everyone in the message's thread when it was enqueued
+// (its Readers), as a realtime event is: the app learns something of each
+// of them.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
 	send []*parley.DueWebhook, withdrawn []string, records []parley.AccessRecord, err error,
 ) {
@@ -474,7 +482,7 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		send, withdrawn, records = nil, nil, nil
 		type about struct{ event, threadID string }
 		targets := map[about][]parley.WebhookTarget{}
-		readers := map[string][]string{}
+		current := map[string][]string{}
 		for _, d := range due {
 			if d.MessageID == "" {
 				send = append(send, d)
@@ -506,12 +514,16 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 			if d.Attempts > 0 {
 				continue
 			}
-			ids, ok := readers[d.ThreadID]
+			// A delivery enqueued before deliveries named their readers
+			// is logged for those in the thread now.
+			ids, ok := d.Readers, len(d.Readers) > 0
 			if !ok {
-				if ids, err = tx.FindParticipantIDs(ctx, d.ThreadID); err != nil {
-					return err
+				if ids, ok = current[d.ThreadID]; !ok {
+					if ids, err = tx.FindParticipantIDs(ctx, d.ThreadID); err != nil {
+						return err
+					}
+					current[d.ThreadID] = ids
 				}
-				readers[d.ThreadID] = ids
 			}
 			c := &parley.Caller{App: &parley.AppAccess{
 				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},

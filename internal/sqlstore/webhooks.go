@@ -179,10 +179,10 @@ func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDeliver
 	for _, d := range ds {
 		_, err := t.exec(ctx, `
 			INSERT INTO webhook_deliveries (id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq,
-				created_at, state, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)`,
+				created_at, state, next_attempt_at, readers)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11)`,
 			d.ID, d.EndpointID, d.Event, d.Payload, d.GrantID, d.ThreadID, d.MessageID, d.Seq, micros(d.CreatedAt),
-			parley.DeliveryPending)
+			parley.DeliveryPending, strings.Join(d.Readers, " "))
 		if err != nil {
 			return mapError("enqueue webhook", err)
 		}
@@ -202,7 +202,7 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 		WHERE id IN (
 			SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
 			ORDER BY next_attempt_at LIMIT $3`+skip+`)
-		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts`,
+		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers`,
 		micros(now), micros(leaseUntil), limit)
 	if err != nil {
 		return nil, mapError("take due webhooks", err)
@@ -211,12 +211,13 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 	for rows.Next() {
 		var d parley.DueWebhook
 		var created int64
+		var readers string
 		if err := rows.Scan(&d.ID, &d.EndpointID, &d.Event, &d.Payload, &d.GrantID, &d.ThreadID, &d.MessageID, &d.Seq,
-			&created, &d.Attempts); err != nil {
+			&created, &d.Attempts, &readers); err != nil {
 			rows.Close()
 			return nil, mapError("take due webhooks", err)
 		}
-		d.CreatedAt = fromMicros(created)
+		d.CreatedAt, d.Readers = fromMicros(created), strings.Fields(readers)
 		list = append(list, &d)
 	}
 	if err := rows.Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 	e := newWebhookEndpoint(t, db)
 	now := parley.Now()
 	delivery := func(id string) parley.NewWebhookDelivery {
-		return parley.NewWebhookDelivery{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now}
+		return parley.NewWebhookDelivery{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`),
+			Readers: []string{"alice", "bob"}, CreatedAt: now}
 	}
 	failed := errors.New("the change failed")
 	err := db.Write(ctx, func(tx parley.Tx) error {
@@ -62,7 +64,8 @@ func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), 10)
 		return err
 	})
-	if len(due) != 1 || due[0].ID != "msg_committed" || due[0].URL != e.URL || string(due[0].Secret) != "sealed" || due[0].AppName != "Movie Club" {
+	if len(due) != 1 || due[0].ID != "msg_committed" || due[0].URL != e.URL || string(due[0].Secret) != "sealed" || due[0].AppName != "Movie Club" ||
+		!slices.Equal(due[0].Readers, []string{"alice", "bob"}) {
 		t.Fatalf("due %+v", due)
 	}
 	// Taken, it is not due again until its lease ends.
