@@ -94,6 +94,12 @@ type UserStore interface {
 	// ECONFLICT when the username is taken.
 	CreateUser(ctx context.Context, u *User, passwordHash string) error
 	FindUserByID(ctx context.Context, id string) (*User, error)
+	// FindUserForUpdate is FindUserByID that, in a write, holds the
+	// member's row until the write ends: of two writes about one account
+	// at once, on one server or several, such as a sign-in and the
+	// account's disabling, the later waits for the earlier and sees what
+	// it did.
+	FindUserForUpdate(ctx context.Context, id string) (*User, error)
 	// FindUserByUsername looks up a normalized username.
 	FindUserByUsername(ctx context.Context, username string) (*User, error)
 	// FindPasswordHash returns the hash CreateUser stored for the member.
@@ -286,6 +292,11 @@ type AppStore interface {
 	// public client).
 	CreateApp(ctx context.Context, a *App, secretHash []byte) error
 	FindAppByClientID(ctx context.Context, clientID string) (*App, error)
+	// FindAppForUpdate is FindAppByClientID that, in a write, holds the
+	// app's row until the write ends: of two decisions about one app at
+	// once, on one server or several, the later waits for the earlier and
+	// decides on what it left.
+	FindAppForUpdate(ctx context.Context, clientID string) (*App, error)
 	// FindApps returns the apps an owner registered, or every app for an
 	// empty ownerID, oldest first.
 	FindApps(ctx context.Context, ownerID string) ([]*App, error)
@@ -418,6 +429,10 @@ type RealtimeStore interface {
 type ThrottleStore interface {
 	// FindThrottle returns the failures recorded under a key.
 	FindThrottle(ctx context.Context, key string) (*Throttle, error)
+	// AddThrottle stores the failures of a key FindThrottle did not find;
+	// ECONFLICT when the key has failures after all, recorded at once by
+	// another write, which the write that runs again finds.
+	AddThrottle(ctx context.Context, t *Throttle) error
 	// PutThrottle stores a key's failures, replacing what it had.
 	PutThrottle(ctx context.Context, t *Throttle) error
 	// DeleteThrottle forgets a key's failures; a key with none is no error.

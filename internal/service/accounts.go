@@ -150,7 +150,7 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (string, *par
 		return "", u, err
 	}
 	if u.Disabled {
-		return "", u, parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
+		return "", u, errDisabled()
 	}
 
 	token, tokenHash := newToken(sessionTokenPrefix)
@@ -160,6 +160,9 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (string, *par
 	// longer ago than they are kept: there are none most of the time, and
 	// an index finds that at once.
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := keys.stillHolds(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if err := tx.DeleteSessionsExpiredBefore(ctx, now.Add(-parley.ExpiredSessionKept)); err != nil {
 			return err
 		}
@@ -180,14 +183,48 @@ func clientAddr(ctx context.Context) string {
 	return "console"
 }
 
-// passwordKeys are the throttle keys a password check counted its attempt
-// under: the account's and the client address's.
-type passwordKeys struct{ account, address string }
+// passwordCheck is what a password check leaves for the write of what the
+// password allows: the throttle keys it counted its attempt under, the
+// account's and the client address's, and the hash the password matched.
+type passwordCheck struct{ account, address, hash string }
 
 // succeeded clears the account's failures and takes the attempt back from
 // the address, in the transaction of what the password allowed.
-func (k passwordKeys) succeeded(ctx context.Context, tx parley.Tx) error {
+func (k passwordCheck) succeeded(ctx context.Context, tx parley.Tx) error {
 	return succeeded(ctx, tx, k.account, k.address)
+}
+
+// stillHolds checks, in the write of what the password allows, that the
+// member's account is as the check found it: neither disabled nor deleted
+// since, with the same password. It holds the member's row until the write
+// ends (FindUserForUpdate), as an operator's change to the account does
+// (findMember): a change made at once, on any server, either came first
+// and is seen here, or waits for this write and then undoes what it made.
+func (k passwordCheck) stillHolds(ctx context.Context, tx parley.Tx, userID string) error {
+	u, err := tx.FindUserForUpdate(ctx, userID)
+	if err != nil {
+		return err
+	}
+	hash, err := tx.FindPasswordHash(ctx, userID)
+	switch {
+	case err != nil:
+		return err
+	case u.Deleted || hash != k.hash:
+		return errWrongPassword()
+	case u.Disabled:
+		return errDisabled()
+	}
+	return nil
+}
+
+// errWrongPassword is a sign-in's answer to a wrong username or password.
+func errWrongPassword() error {
+	return parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
+}
+
+// errDisabled is a sign-in's answer for a disabled account.
+func errDisabled() error {
+	return parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
 }
 
 // checkPassword returns the member named username if pw is their
@@ -196,12 +233,12 @@ func (k passwordKeys) succeeded(ctx context.Context, tx parley.Tx) error {
 // A wrong password for an account that exists returns the account too, for
 // the log.
 // Each check counts as a failed sign-in until what it allows succeeds
-// (passwordKeys.succeeded); failures slow further checks down.
-func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordKeys, error) {
-	denied := parley.Errorf(parley.EUNAUTHORIZED, "wrong username or password")
+// (passwordCheck.succeeded); failures slow further checks down.
+func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordCheck, error) {
+	denied := errWrongPassword()
 	name := parley.NormalizeUsername(username)
 	var throttle []throttleKey
-	var keys passwordKeys
+	var keys passwordCheck
 	if parley.ValidateUsername(name) == nil { // no account has another name
 		keys.account = "sign-in:account:" + name
 		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
@@ -233,6 +270,7 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	} else if !ok {
 		return u, keys, denied
 	}
+	keys.hash = hash
 	return u, keys, nil
 }
 

@@ -123,9 +123,12 @@ func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.
 func deleted(a *parley.App) bool { return a.State == parley.AppDeleted }
 
 // findLiveApp returns the app with the client ID, or ENOTFOUND when there
-// is none or an operator deleted it.
+// is none or an operator deleted it. In a write it holds the app's row
+// until the write ends (FindAppForUpdate): what an operator or the owner
+// decides about an app at once on another server waits for it, and may
+// not write back a state this write changed.
 func findLiveApp(ctx context.Context, tx parley.Tx, clientID string) (*parley.App, error) {
-	app, err := tx.FindAppByClientID(ctx, clientID)
+	app, err := tx.FindAppForUpdate(ctx, clientID)
 	if err == nil && deleted(app) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "app not found")
 	}

@@ -359,6 +359,15 @@ func ticked(asked parley.Scopes, d Decision) parley.Scopes {
 // scope the member unticked. It returns the threads a new grant came to
 // reach, each with a notice.
 func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, []string, error) {
+	// The member's row is held until the write ends (FindUserForUpdate),
+	// as disabling or deleting the account holds it first: a consent given
+	// at once with either, on any server, is seen by it, and its grant
+	// ended, or sees it, and grants nothing.
+	if u, err := tx.FindUserForUpdate(ctx, c.User.ID); err != nil {
+		return nil, nil, err
+	} else if u.Disabled || u.Deleted {
+		return nil, nil, invalidToken()
+	}
 	g := con.Current
 	var noticed []string
 	if g == nil {

@@ -14,9 +14,15 @@ import (
 
 // findMember returns the member named username: ENOTFOUND naming it when
 // there is none, and ECONFLICT when their account is deleted, which
-// nothing may change any more.
+// nothing may change any more. In a write it holds the member's row until
+// the write ends (FindUserForUpdate), before the write changes anything,
+// so that a sign-in at once either waits for the change or was made before
+// it, and is undone by it (passwordCheck.stillHolds).
 func findMember(ctx context.Context, tx parley.Tx, username string) (*parley.User, error) {
 	u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+	if err == nil {
+		u, err = tx.FindUserForUpdate(ctx, u.ID)
+	}
 	if isNotFound(err) {
 		return nil, parley.Errorf(parley.ENOTFOUND, "no member is called %q", strings.TrimSpace(username))
 	} else if err == nil && u.Deleted {

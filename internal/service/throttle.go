@@ -61,6 +61,7 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 		now := s.Now()
 		wait = 0
 		records := make([]*parley.Throttle, len(keys))
+		found := make([]bool, len(keys))
 		for i, k := range keys {
 			th, err := tx.FindThrottle(ctx, k.key)
 			if isNotFound(err) {
@@ -68,15 +69,23 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 			} else if err != nil {
 				return err
 			}
-			records[i] = th
+			records[i], found[i] = th, err == nil
 			wait = max(wait, k.rule.Wait(th, now))
 		}
 		if wait > 0 {
 			return nil
 		}
-		for _, th := range records {
+		// A key's first failure is added, not put: two attempts at once
+		// on two servers, neither finding the other's, would each put one
+		// failure where there are two. The later add fails, and its write
+		// runs again, finding the other's.
+		for i, th := range records {
 			th.Fail(now)
-			if err := tx.PutThrottle(ctx, th); err != nil {
+			put := tx.PutThrottle
+			if !found[i] {
+				put = tx.AddThrottle
+			}
+			if err := put(ctx, th); err != nil {
 				return err
 			}
 		}

@@ -46,7 +46,16 @@ func (t *txn) findApps(ctx context.Context, where string, args ...any) ([]*parle
 }
 
 func (t *txn) FindAppByClientID(ctx context.Context, clientID string) (*parley.App, error) {
-	apps, err := t.findApps(ctx, `WHERE client_id = $1`, clientID)
+	return t.findApp(ctx, `WHERE client_id = $1`, clientID)
+}
+
+func (t *txn) FindAppForUpdate(ctx context.Context, clientID string) (*parley.App, error) {
+	return t.findApp(ctx, `WHERE client_id = $1`+t.locked, clientID)
+}
+
+// findApp returns the one app the condition finds; ENOTFOUND for none.
+func (t *txn) findApp(ctx context.Context, where string, args ...any) (*parley.App, error) {
+	apps, err := t.findApps(ctx, where, args...)
 	if err != nil {
 		return nil, err
 	}

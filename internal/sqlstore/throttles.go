@@ -18,6 +18,12 @@ func (t *txn) FindThrottle(ctx context.Context, key string) (*parley.Throttle, e
 	return &th, nil
 }
 
+func (t *txn) AddThrottle(ctx context.Context, th *parley.Throttle) error {
+	_, err := t.exec(ctx, `INSERT INTO throttles (key, failures, last_failure) VALUES ($1, $2, $3)`,
+		th.Key, th.Failures, micros(th.LastFailure))
+	return mapError("add throttle", err)
+}
+
 func (t *txn) PutThrottle(ctx context.Context, th *parley.Throttle) error {
 	_, err := t.exec(ctx, `
 		INSERT INTO throttles (key, failures, last_failure) VALUES ($1, $2, $3)

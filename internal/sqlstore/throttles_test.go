@@ -64,3 +64,28 @@ func testThrottles_PutFindDelete(t *testing.T, db *sqlstore.DB) {
 		t.Errorf("a was forgotten: %v", err)
 	}
 }
+
+// A key's first failures are added; adding to a key that has failures is
+// ECONFLICT and changes nothing.
+func TestThrottles_AddOnlyTheFirst(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		add := func(failures int) error {
+			return db.Write(ctx, func(tx parley.Tx) error {
+				return tx.AddThrottle(ctx, &parley.Throttle{Key: "k", Failures: failures, LastFailure: now})
+			})
+		}
+		if err := add(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := add(5); parley.ErrorCode(err) != parley.ECONFLICT {
+			t.Fatalf("adding to a key with failures: %v, want a conflict", err)
+		}
+		var th *parley.Throttle
+		err := db.Read(ctx, func(tx parley.Tx) (err error) { th, err = tx.FindThrottle(ctx, "k"); return err })
+		if err != nil || th.Failures != 1 {
+			t.Fatalf("k = %+v, %v; want the first add", th, err)
+		}
+	})
+}

@@ -54,6 +54,10 @@ func (t *txn) FindUserByID(ctx context.Context, id string) (*parley.User, error)
 	return t.findUser(ctx, `id = $1`, id)
 }
 
+func (t *txn) FindUserForUpdate(ctx context.Context, id string) (*parley.User, error) {
+	return t.findUser(ctx, `id = $1`+t.locked, id)
+}
+
 func (t *txn) FindUserByUsername(ctx context.Context, username string) (*parley.User, error) {
 	return t.findUser(ctx, `username = $1`, username)
 }

@@ -1,0 +1,323 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/password"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// hookedStore is a node's store whose transactions see the store through
+// wrap: what another node or a command does in the middle of this node's
+// read or write.
+type hookedStore struct {
+	parley.Store
+	wrap func(parley.Tx) parley.Tx
+}
+
+func (s hookedStore) Read(ctx context.Context, fn func(parley.Tx) error) error {
+	return s.Store.Read(ctx, func(tx parley.Tx) error { return fn(s.wrap(tx)) })
+}
+
+func (s hookedStore) Write(ctx context.Context, fn func(parley.Tx) error) error {
+	return s.Store.Write(ctx, func(tx parley.Tx) error { return fn(s.wrap(tx)) })
+}
+
+// afterHashTx runs a hook once a password hash is read.
+type afterHashTx struct {
+	parley.Tx
+	afterHash func()
+}
+
+func (t afterHashTx) FindPasswordHash(ctx context.Context, userID string) (string, error) {
+	h, err := t.Tx.FindPasswordHash(ctx, userID)
+	t.afterHash()
+	return h, err
+}
+
+// twoNodeStores opens two stores on one PostgreSQL database, as two nodes
+// hold them.
+func twoNodeStores(t *testing.T) (*sqlstore.DB, *sqlstore.DB) {
+	t.Helper()
+	url := sqlstoretest.PostgresURL(t)
+	var dbs [2]*sqlstore.DB
+	for i := range dbs {
+		db, err := sqlstore.OpenPostgres(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	return dbs[0], dbs[1]
+}
+
+// afterUserLockedTx runs a hook after the transaction finds a member to
+// write about (FindUserForUpdate).
+type afterUserLockedTx struct {
+	parley.Tx
+	afterUser func()
+}
+
+func (t afterUserLockedTx) FindUserForUpdate(ctx context.Context, id string) (*parley.User, error) {
+	u, err := t.Tx.FindUserForUpdate(ctx, id)
+	t.afterUser()
+	return u, err
+}
+
+// TestNodes_DisableDuringSignInEndsTheSession: an operator who disables a
+// member (on another node, or by `parley user disable`) while the
+// member's sign-in on this node is under way ends every session the
+// member has: the sign-in may not hand out a session that outlives the
+// disabling, whether the disabling comes while the password is checked or
+// while the session is written (the disabling, made right then, waits for
+// the sign-in: here up to a second, after which the sign-in goes on).
+func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook func(tx parley.Tx, disable func()) parley.Tx
+	}{
+		{"WhileThePasswordIsChecked", func(tx parley.Tx, disable func()) parley.Tx { return afterHashTx{tx, disable} }},
+		{"WhileTheSessionIsWritten", func(tx parley.Tx, disable func()) parley.Tx { return afterUserLockedTx{tx, disable} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbA, dbB := twoNodeStores(t)
+			ctx := context.Background()
+			log := slog.New(slog.DiscardHandler)
+			hash, err := password.Hash("correct horse")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: parley.Now()}
+			if err := dbA.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, hash) }); err != nil {
+				t.Fatal(err)
+			}
+			b := New(dbB, bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+			disabled := make(chan error, 1)
+			var once sync.Once
+			disable := func() {
+				once.Do(func() {
+					go func() {
+						_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
+						disabled <- err
+					}()
+					select {
+					case err := <-disabled:
+						disabled <- err
+					case <-time.After(time.Second):
+					}
+				})
+			}
+			a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return tc.hook(tx, disable) }},
+				bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+
+			token, _, signInErr := a.SignIn(ctx, "ann", "correct horse")
+			if err := <-disabled; err != nil {
+				t.Fatalf("disable ann: %v", err)
+			}
+			if signInErr != nil {
+				return // refused: the disabling took effect
+			}
+			if _, err := b.Authenticate(ctx, token); err == nil {
+				t.Fatal("a member disabled during her sign-in holds a session that works after the disabling")
+			}
+		})
+	}
+}
+
+// barrierTx holds each transaction that finds a throttle until n of them
+// have: the attempts of n nodes that arrive at the same moment.
+type barrierTx struct {
+	parley.Tx
+	arrived *sync.WaitGroup
+}
+
+func (t barrierTx) FindThrottle(ctx context.Context, key string) (*parley.Throttle, error) {
+	th, err := t.Tx.FindThrottle(ctx, key)
+	t.arrived.Done()
+	t.arrived.Wait()
+	return th, err
+}
+
+// TestNodes_ConcurrentFirstFailuresAllCount: two sign-in attempts to one
+// username that begin at the same moment on two nodes both count, also
+// when they are the first: "an attempt counts as a failure from the
+// moment it begins, so that concurrent guesses count too".
+func TestNodes_ConcurrentFirstFailuresAllCount(t *testing.T) {
+	dbA, dbB := twoNodeStores(t)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	var once [2]sync.Once
+	nodes := [2]*Service{}
+	for i, db := range []*sqlstore.DB{dbA, dbB} {
+		nodes[i] = New(hookedStore{db, func(tx parley.Tx) parley.Tx {
+			// Only each node's first run of the write waits: a run again
+			// after a conflict goes on alone.
+			held := false
+			once[i].Do(func() { held = true })
+			if !held {
+				return tx
+			}
+			return barrierTx{tx, &arrived}
+		}}, bus.NewMemory(16), log, Options{})
+	}
+	key := throttleKey{"sign-in:account:ann", signInAccountRule}
+	var wg sync.WaitGroup
+	for _, s := range nodes {
+		wg.Go(func() {
+			if err := s.begin(ctx, "failed sign-ins", key); err != nil {
+				t.Errorf("begin: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	var th *parley.Throttle
+	err := dbA.Read(ctx, func(tx parley.Tx) (err error) { th, err = tx.FindThrottle(ctx, key.key); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.Failures != 2 {
+		t.Fatalf("two attempts at once counted %d failures, want 2", th.Failures)
+	}
+}
+
+// afterAppLockedTx runs a hook after the transaction finds an app to
+// decide about (FindAppForUpdate).
+type afterAppLockedTx struct {
+	parley.Tx
+	afterApp func()
+}
+
+func (t afterAppLockedTx) FindAppForUpdate(ctx context.Context, clientID string) (*parley.App, error) {
+	a, err := t.Tx.FindAppForUpdate(ctx, clientID)
+	t.afterApp()
+	return a, err
+}
+
+// TestNodes_AppDecisionsAtOnceOneAfterTheOther: an operator suspends or
+// deletes an app on one node while another, on another node, approves it
+// for all threads: the app ends suspended, or deleted. The approval reads
+// the app first; the other decision, made right then, waits for it (here
+// up to a second, after which the approval goes on), and may not be
+// undone by the approval's writing back the state it read.
+func TestNodes_AppDecisionsAtOnceOneAfterTheOther(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		decide func(s *Service, ctx context.Context, clientID string) (*parley.App, error)
+		want   string
+	}{
+		{"Suspension", (*Service).SuspendApp, parley.AppSuspended},
+		{"Deletion", (*Service).DeleteApp, parley.AppDeleted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbA, dbB := twoNodeStores(t)
+			ctx := ConsoleContext(context.Background())
+			log := slog.New(slog.DiscardHandler)
+			app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+				ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: parley.Now()}
+			if err := dbA.Write(ctx, func(tx parley.Tx) error { return tx.CreateApp(ctx, app, []byte("secret")) }); err != nil {
+				t.Fatal(err)
+			}
+			a := New(dbA, bus.NewMemory(16), log, Options{})
+			decided := make(chan error, 1)
+			var once sync.Once
+			decideAtOnce := func() {
+				once.Do(func() {
+					go func() {
+						_, err := tc.decide(a, ctx, app.ClientID)
+						decided <- err
+					}()
+					select {
+					case err := <-decided:
+						decided <- err
+					case <-time.After(time.Second):
+					}
+				})
+			}
+			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return afterAppLockedTx{tx, decideAtOnce} }}, bus.NewMemory(16), log, Options{})
+			if _, err := b.ApproveAllThreads(ctx, app.ClientID); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-decided; err != nil {
+				t.Fatal(err)
+			}
+			var got *parley.App
+			if err := dbA.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindAppByClientID(ctx, app.ClientID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if got.State != tc.want {
+				t.Fatalf("after the decision and an approval at once the app is %s, want %s", got.State, tc.want)
+			}
+		})
+	}
+}
+
+// TestNodes_DisableDuringConsentEndsTheGrant: an operator who disables a
+// member while the member's consent to an app is being written, on another
+// node, ends the grant it makes: no app keeps access to a disabled account.
+// The disabling, made right then, waits for the consent (here up to a
+// second, after which the consent goes on).
+func TestNodes_DisableDuringConsentEndsTheGrant(t *testing.T) {
+	dbA, dbB := twoNodeStores(t)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	now := parley.Now()
+	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
+	app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	req := &parley.AuthRequest{ID: parley.NewID(), ClientID: app.ClientID, RedirectURI: app.RedirectURIs[0],
+		Scopes: parley.Scopes{parley.ScopeOpenID}, CodeChallenge: "challenge", CreatedAt: now}
+	err := dbA.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, ann, "hash"); err != nil {
+			return err
+		}
+		if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
+			return err
+		}
+		return tx.CreateAuthRequest(ctx, req)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(dbB, bus.NewMemory(16), log, Options{})
+	disabled := make(chan error, 1)
+	var once sync.Once
+	disable := func() {
+		once.Do(func() {
+			go func() {
+				_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
+				disabled <- err
+			}()
+			select {
+			case err := <-disabled:
+				disabled <- err
+			case <-time.After(time.Second):
+			}
+		})
+	}
+	a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return afterUserLockedTx{tx, disable} }}, bus.NewMemory(16), log, Options{})
+	annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref(), SignedInAt: now})
+	_, approveErr := a.Approve(annCtx, req.ID, Decision{ThreadScope: parley.ThreadScopeApp})
+	if err := <-disabled; err != nil {
+		t.Fatalf("disable ann: %v", err)
+	}
+	var grants []*parley.Grant
+	if err := dbA.Read(ctx, func(tx parley.Tx) (err error) {
+		grants, err = tx.FindActiveGrants(ctx, ann.ID, parley.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(grants) != 0 {
+		t.Fatalf("a member disabled during her consent (which answered %v) has a grant in force: %+v", approveErr, grants[0])
+	}
+}
