@@ -310,12 +310,47 @@ func TestReports_BadInput(t *testing.T) {
 	owner := env.MustMember(t, "owner")
 	partner := mustOwnedPartner(t, env, "Films", "owner")
 	for _, q := range []string{"from=2026-13-01", "to=yesterday", "from=2026-01-02&to=2026-01-01", "from=2024-01-01&to=2026-01-01",
-		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02"} {
+		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02", "from=1600-01-01&to=2026-01-01"} {
 		_, err := owner.Do(context.Background(), "GET", "/api/v1/apps/"+partner.App.ClientID+"/reports/shares?"+q, nil, nil)
 		var e *client.Error
 		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Type != "urn:parley:problem:invalid" {
 			t.Errorf("?%s: %v, want a 400 problem", q, err)
 		}
+	}
+}
+
+// A report is for the days asked for, however far they are from 1970 or
+// from now: days of 1600 are reported as days of 1600, in whole periods
+// from a Monday, and days to come have no period yet.
+func TestReports_DatesFarFromNow(t *testing.T) {
+	env := apptest.Start(t)
+	owner := env.MustMember(t, "owner")
+	partner := mustOwnedPartner(t, env, "Films", "owner")
+	report := func(q client.ReportQuery) *client.ShareReport {
+		t.Helper()
+		r, err := owner.ShareReport(context.Background(), partner.App.ClientID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := report(client.ReportQuery{From: "1600-01-01", To: "1600-01-10"})
+	if r.From != "1600-01-01" || r.To != "1600-01-10" || len(r.Periods) != 10 ||
+		r.Periods[0].Start != "1600-01-01" || r.Periods[9].End != "1600-01-10" {
+		t.Errorf("by day, 1600-01-01..1600-01-10: %s..%s, %d periods %+v", r.From, r.To, len(r.Periods), r.Periods)
+	}
+	// 1600-01-01 is a Saturday, 1600-01-10 a Monday: three ISO weeks.
+	r = report(client.ReportQuery{From: "1600-01-01", To: "1600-01-10", Period: "week"})
+	if r.From != "1599-12-27" || r.To != "1600-01-16" || len(r.Periods) != 3 {
+		t.Errorf("by week, 1600-01-01..1600-01-10: %s..%s in %d periods, want 1599-12-27..1600-01-16 in 3", r.From, r.To, len(r.Periods))
+	}
+	for _, p := range r.Periods {
+		if start, err := time.Parse(time.DateOnly, p.Start); err != nil || start.Weekday() != time.Monday {
+			t.Errorf("by week: period %s..%s does not start on a Monday", p.Start, p.End)
+		}
+	}
+	if r = report(client.ReportQuery{From: "9999-12-01", To: "9999-12-31"}); r.From != "9999-12-01" || r.To != "9999-12-31" || len(r.Periods) != 0 {
+		t.Errorf("9999-12-01..9999-12-31: %s..%s, %d periods; want the range asked for, and no period yet", r.From, r.To, len(r.Periods))
 	}
 }
 

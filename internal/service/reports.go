@@ -316,17 +316,26 @@ func inDays(links []parley.ShareLink, a, b int) []parley.ShareLink {
 	return links[i:j]
 }
 
-// dayIndex counts the days from reportEpoch to t's day.
+// secondsPerDay is the length of a day: Unix time has no leap seconds.
+const secondsPerDay = int64(day / time.Second)
+
+// dayIndex counts the days from reportEpoch to t's day. It counts in
+// seconds, not in a time.Duration, which reaches only 292 years either way.
 func dayIndex(t time.Time) int {
-	d := t.Sub(reportEpoch)
-	i := int(d / day)
-	if d < 0 && d%day != 0 {
-		i--
-	}
-	return i
+	return int(floorDiv(t.Unix()-reportEpoch.Unix(), secondsPerDay))
 }
 
-func dayStart(i int) time.Time { return reportEpoch.Add(time.Duration(i) * day) }
+// dayStart is the start of the i-th day from reportEpoch, in UTC.
+func dayStart(i int) time.Time { return time.Unix(reportEpoch.Unix()+int64(i)*secondsPerDay, 0).UTC() }
+
+// floorDiv is a division rounded down, towards minus infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
 
 func dateOf(i int) string { return dayStart(i).Format(time.DateOnly) }
 

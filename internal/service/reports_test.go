@@ -111,3 +111,22 @@ func TestReports_ClicksNeedBothSides(t *testing.T) {
 		}
 	}
 }
+
+// Days are counted from the epoch Monday whatever the date's distance from
+// it, past the 292 years a time.Duration reaches: each day's index gives
+// back its start, and the day before a start is the index before.
+func TestReports_DaysCountedFarFromTheEpoch(t *testing.T) {
+	for _, date := range []string{"0001-01-01", "1600-01-01", "1677-09-21", "1970-01-04", "1970-01-05", "2262-04-12", "9999-12-31"} {
+		start, err := time.Parse(time.DateOnly, date)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := dayIndex(start.Add(13 * time.Hour))
+		if got := dayStart(i); !got.Equal(start) {
+			t.Errorf("%s: day %d starts %s", date, i, got.Format(time.DateOnly))
+		}
+		if got := dayIndex(start.Add(-time.Second)); got != i-1 {
+			t.Errorf("%s: the second before is on day %d, want %d", date, got, i-1)
+		}
+	}
+}
