@@ -30,6 +30,12 @@ func NewID() string {
 	return idEncoding.EncodeToString(id[:])
 }
 
+// IsID reports whether s has the form of an identifier NewID returns.
+func IsID(s string) bool {
+	b, err := idEncoding.DecodeString(s)
+	return err == nil && len(b) == 16
+}
+
 // Now returns the wall clock's time in UTC with microsecond precision, the
 // precision the store keeps. A server reads the time through its Clock
 // instead, so that what expires when can be tested.

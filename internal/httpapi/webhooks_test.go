@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -697,5 +698,21 @@ func TestWebhooks_GrantExpired(t *testing.T) {
 	}
 	if err := verify(t, ep.Secret, d, true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A deliveries cursor is the ID of the last delivery of a page, and only
+// the server's cursors are taken: anything else is a 400, not an empty
+// page.
+func TestWebhooks_DeliveriesCursor(t *testing.T) {
+	w := newHookWorld(t)
+	ep := w.endpoint(t, "https://hooks.example/parley", "message.created")
+	path := "/api/v1/apps/" + w.partner.App.ClientID + "/webhooks/" + ep.ID + "/deliveries?cursor="
+	for _, cursor := range []string{"not-a-cursor", ep.ID, "msg_", "msg_" + strings.Repeat("z", 26)} {
+		_, err := w.alice.Do(context.Background(), "GET", path+url.QueryEscape(cursor), nil, nil)
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+	}
+	if _, err := w.alice.Do(context.Background(), "GET", path+"msg_"+parley.NewID(), nil, nil); err != nil {
+		t.Errorf("a delivery's ID as the cursor: %v", err)
 	}
 }

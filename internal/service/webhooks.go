@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -288,7 +289,8 @@ type WebhookDeliveryPage struct {
 }
 
 // WebhookDeliveries returns a page of an endpoint's deliveries with every
-// attempt, for the owner of its app. The cursor is the last delivery's ID.
+// attempt, for the owner of its app. The cursor is the last delivery's ID;
+// what is not a delivery's ID is EINVALID.
 func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor string, limit int) (*WebhookDeliveryPage, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -299,6 +301,9 @@ func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor st
 	}
 	if limit < 1 || limit > parley.MaxWebhookDeliveryList {
 		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxWebhookDeliveryList)
+	}
+	if bare, ok := strings.CutPrefix(cursor, webhookPrefix); cursor != "" && !(ok && parley.IsID(bare)) {
+		return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
 	}
 	page := &WebhookDeliveryPage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
