@@ -126,6 +126,54 @@ func TestMessages_Send(t *testing.T) {
 	}
 }
 
+// An Idempotency-Key is the member's, whichever app sends with it: it
+// replays a message only for the same app, as the same kind of message. A
+// key another app, or a share, used is a 409, and nothing is sent; never
+// the other message, as if it were the caller's own.
+func TestMessages_IdempotencyKeyIsTheMembers(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	scopes := []string{"openid", "messages.read", "messages.write", "shares.write"}
+	answer := apptest.Answer{ThreadScope: "selected", Threads: []string{w.aliceBob}}
+	films := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice", scopes, answer).AccessToken)
+	tunes := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Tunes"), "alice", scopes, answer).AccessToken)
+	first, err := films.SendMessage(ctx, w.aliceBob, "see you at 8", "k-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := films.ShareOnce(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film", Note: "see you at 9"}, "k-2"); err != nil {
+		t.Fatal(err)
+	}
+	for name, send := range map[string]func() (*client.Message, error){
+		"AnotherApp":      func() (*client.Message, error) { return tunes.SendMessage(ctx, w.aliceBob, "see you at 8", "k-1") },
+		"TheMemberItself": func() (*client.Message, error) { return w.alice.SendMessage(ctx, w.aliceBob, "see you at 8", "k-1") },
+		"AShareKey":       func() (*client.Message, error) { return films.SendMessage(ctx, w.aliceBob, "see you at 9", "k-2") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := send()
+			if client.StatusOf(err) != http.StatusConflict {
+				t.Fatalf("got %+v, %v; want 409", m, err)
+			}
+		})
+	}
+	t.Run("NothingSent", func(t *testing.T) {
+		page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := page.Messages[len(page.Messages)-1]
+		if n := len(page.Messages); n != 3 || page.Messages[1].ID != first.ID || last.Kind != "share" {
+			t.Fatalf("bob's thread holds %d messages, the last %+v; want: before any app, Films's message, Films's card", n, last)
+		}
+	})
+	t.Run("SameAppReplays", func(t *testing.T) {
+		again, err := films.SendMessage(ctx, w.aliceBob, "see you at 8", "k-1")
+		if err != nil || again.ID != first.ID {
+			t.Fatalf("Films's retry: %+v, %v; want its first message %s", again, err, first.ID)
+		}
+	})
+}
+
 // TestMessages_SeqDenseUnderConcurrency has many members send into one group
 // at once; every message must get its own seq, with no gap.
 func TestMessages_SeqDenseUnderConcurrency(t *testing.T) {

@@ -275,6 +275,20 @@ func TestShares_OnlyWebURLs(t *testing.T) {
 	}
 }
 
+// A share's to must be a username: an empty or impossible one is bad
+// input, not a member to look for.
+func TestShares_ToMustBeAUsername(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"shares.write"}, apptest.Answer{}).AccessToken)
+	for _, to := range []string{"", " ", "no one", "bob!"} {
+		_, err := app.Share(ctx, client.NewShare{To: to, URL: "https://films.example/1", Title: "A film"})
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		wantDetail(t, err, "not a username")
+	}
+}
+
 // A share into a thread closed to apps is refused, and a click on an
 // earlier card of that thread, while it is closed, tells the app nothing.
 func TestShares_ClosedToAppsRefusedAndNotCounted(t *testing.T) {

@@ -7,17 +7,22 @@ import (
 )
 
 // AddFriend asks the member named username to be friends, or accepts when
-// they already asked. Asking again is harmless.
+// they already asked. Asking again is harmless. A username no member can
+// have is EINVALID; one no member has, ENOTFOUND.
 func (s *Service) AddFriend(ctx context.Context, username string) (*parley.FriendStatus, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
+	name, err := parseUsername("username", username)
+	if err != nil {
+		return nil, err
+	}
 	var status parley.FriendStatus
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		other, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+		other, err := tx.FindUserByUsername(ctx, name)
 		if isNotFound(err) || err == nil && other.Deleted {
-			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
+			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
 		} else if err != nil {
 			return err
 		}

@@ -10,7 +10,9 @@ import (
 
 // SendMessage posts text into a thread the caller is in. With an
 // idempotency key, a retry returns the message the first call made, with
-// replayed true; the same key for a different message is ECONFLICT.
+// replayed true; the same key for a different message is ECONFLICT. Keys
+// are the member's, across every app and session they send with: a key
+// another app, or a share, used is a different message.
 func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (msg *parley.Message, replayed bool, err error) {
 	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
@@ -86,7 +88,7 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 		return nil, false, nil, err
 	}
 	if idempotencyKey != "" && lookUp {
-		if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
+		if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, via(c), from); !isNotFound(err) {
 			return prior, err == nil, nil, err
 		}
 	}
@@ -108,7 +110,7 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 			return nil, false, nil, errNotAlone
 		}
 		if idempotencyKey != "" && !lookUp {
-			if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, from); !isNotFound(err) {
+			if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, via(c), from); !isNotFound(err) {
 				return prior, err == nil, nil, err
 			}
 		}
@@ -122,17 +124,26 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 
 // findReplay returns the message an earlier send with the sender's key
 // made, which a retry answers with: ENOTFOUND when the key is new, ECONFLICT
-// when it was used for a different message.
-func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key string, from int64) (*parley.Message, error) {
+// when it was used for a different message. A key is the member's, whatever
+// sends with it: the same message is a text, into the same thread, sent
+// through the same app (or none), with the same text.
+func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key string, v *parley.Via, from int64) (*parley.Message, error) {
 	prior, err := tx.FindMessageByIdempotencyKey(ctx, senderID, key)
 	if err != nil {
 		return nil, err
 	}
 	// A deleted message has lost its text; its key still replays it.
-	if prior.ThreadID != threadID || prior.Seq < from || prior.DeletedAt == nil && prior.Text != text {
+	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, v) || prior.Seq < from ||
+		prior.DeletedAt == nil && prior.Text != text {
 		return nil, parley.ErrIdempotencyKeyReused
 	}
 	return prior, nil
+}
+
+// sameVia reports whether two messages were sent through the same app, or
+// both through none.
+func sameVia(a, b *parley.Via) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.ClientID == b.ClientID)
 }
 
 // publishMessage tells the thread's participants of a new message.

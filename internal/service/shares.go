@@ -48,7 +48,10 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			return nil, false, err
 		}
 	}
-	to := parley.NormalizeUsername(in.To)
+	to, err := parseUsername("to", in.To)
+	if err != nil {
+		return nil, false, err
+	}
 	if to == c.User.Username {
 		return nil, false, parley.Errorf(parley.EINVALID, "share with a friend, not yourself")
 	}
@@ -151,8 +154,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 // same app, of the same card and note. A deleted card has lost its content;
 // its key still replays it.
 func sameShare(prior *parley.Message, threadID string, v *parley.Via, card *parley.Share, note string) bool {
-	sameVia := (prior.Via == nil) == (v == nil) && (v == nil || prior.Via.ClientID == v.ClientID)
-	if prior.Kind != parley.MessageKindShare || prior.ThreadID != threadID || !sameVia {
+	if prior.Kind != parley.MessageKindShare || prior.ThreadID != threadID || !sameVia(prior.Via, v) {
 		return false
 	}
 	return prior.DeletedAt != nil || prior.Text == note && prior.Share != nil &&

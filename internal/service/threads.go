@@ -157,13 +157,24 @@ func (s *Service) newThread(c *parley.Caller, kind, title string) *parley.Thread
 	return th
 }
 
+// parseUsername normalizes the username a caller names a member by in
+// field, and refuses, as EINVALID, one no member can have: it is bad input,
+// not a member to look for.
+func parseUsername(field, name string) (string, error) {
+	n := parley.NormalizeUsername(name)
+	if err := parley.ValidateUsername(n); err != nil {
+		return "", parley.Errorf(parley.EINVALID, "%s: %q is not a username", field, n)
+	}
+	return n, nil
+}
+
 // otherUsernames normalizes and de-duplicates usernames, leaving out self.
 func otherUsernames(names []string, self string) ([]string, error) {
 	var others []string
 	for _, n := range names {
-		n = parley.NormalizeUsername(n)
-		if err := parley.ValidateUsername(n); err != nil {
-			return nil, parley.Errorf(parley.EINVALID, "participants: %q is not a username", n)
+		n, err := parseUsername("participants", n)
+		if err != nil {
+			return nil, err
 		}
 		if n != self && !slices.Contains(others, n) {
 			others = append(others, n)
@@ -386,6 +397,10 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 	if err != nil {
 		return nil, err
 	}
+	name, err := parseUsername("username", username)
+	if err != nil {
+		return nil, err
+	}
 	var change parley.ThreadChange
 	changed, noticed := false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
@@ -397,9 +412,9 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if th.Kind != parley.ThreadGroup {
 			return parley.Errorf(parley.ECONFLICT, "members can be added to group threads only")
 		}
-		u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
+		u, err := tx.FindUserByUsername(ctx, name)
 		if isNotFound(err) {
-			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
+			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
 		} else if err != nil {
 			return err
 		}
