@@ -328,7 +328,17 @@ func (s *Server) Listen() error {
 	} else {
 		mux.Handle("GET /metrics", metrics)
 	}
-	s.http.Handler = httpapi.WithClientAddr(mux, s.Config.Proxies())
+	// The API answers every path under its prefix itself: ServeMux would
+	// redirect an unclean one (/api/v1//threads) to its clean form, before
+	// authentication and without a problem.
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, httpapi.PathPrefix) {
+			s.api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	s.http.Handler = httpapi.WithClientAddr(root, s.Config.Proxies())
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopChores = stop
 	s.every(ctx, "end expired grants", expiryInterval, s.endExpiredGrants)

@@ -145,13 +145,24 @@ func pointerEscape(s string) string {
 
 // check returns what is wrong with a response, or nil. body is the whole
 // body; it is ignored for a 101, whose body is the new protocol.
+//
+// HEAD is answered as GET is, without the body (RFC 9110 section 9.3.2):
+// it is checked against the GET operation, its content type included, and
+// its empty body is not validated.
 func (cf *conformance) check(method, path string, status int, contentType string, body []byte) error {
-	template, op, known := cf.operation(method, path)
 	where := method + " " + path
+	head := method == http.MethodHead
+	if head {
+		method = http.MethodGet
+	}
+	template, op, known := cf.operation(method, path)
 	if !known || op == nil {
 		// No operation takes it: it must be refused with a problem.
 		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
 			return fmt.Errorf("%s is no documented operation, yet it answered %d", where, status)
+		}
+		if head {
+			return checkType(where+" (no operation)", status, "application/problem+json", contentType)
 		}
 		return cf.checkBody(where+" (no operation)", status, "/components/schemas/Problem", "application/problem+json", contentType, body)
 	}
@@ -188,7 +199,7 @@ func (cf *conformance) check(method, path string, status int, contentType string
 		types := slices.Sorted(maps.Keys(content))
 		return fmt.Errorf("%s: content type %q is not documented (documented: %s)", where, contentType, strings.Join(types, ", "))
 	}
-	if _, ok := media["schema"]; !ok {
+	if _, ok := media["schema"]; !ok || head {
 		return nil
 	}
 	return cf.checkBody(where, status, respPointer+"/content/"+pointerEscape(mt)+"/schema", mt, contentType, body)
@@ -197,8 +208,8 @@ func (cf *conformance) check(method, path string, status int, contentType string
 // checkBody validates a body against the schema at pointer, after checking
 // it came as wantType.
 func (cf *conformance) checkBody(where string, status int, pointer, wantType, contentType string, body []byte) error {
-	if mt, _, _ := mime.ParseMediaType(contentType); mt != wantType {
-		return fmt.Errorf("%s: status %d came as %q, want %s", where, status, contentType, wantType)
+	if err := checkType(where, status, wantType, contentType); err != nil {
+		return err
 	}
 	sch, err := cf.schema(pointer)
 	if err != nil {
@@ -212,6 +223,14 @@ func (cf *conformance) checkBody(where string, status int, pointer, wantType, co
 	}
 	if err := sch.Validate(inst); err != nil {
 		return fmt.Errorf("%s: body does not validate against %s:\n%v\nbody: %.500s", where, pointer, err, body)
+	}
+	return nil
+}
+
+// checkType checks that a response came as wantType.
+func checkType(where string, status int, wantType, contentType string) error {
+	if mt, _, _ := mime.ParseMediaType(contentType); mt != wantType {
+		return fmt.Errorf("%s: status %d came as %q, want %s", where, status, contentType, wantType)
 	}
 	return nil
 }

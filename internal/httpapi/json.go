@@ -80,6 +80,10 @@ func decodeError(err error, body []byte) error {
 			return parley.Errorf(parley.EINVALID, "unknown field %q", fieldName(e.JSONPointer))
 		case e.JSONPointer == "":
 			return parley.Errorf(parley.EINVALID, "the body must be a JSON object")
+		case e.GoType != nil && e.JSONKind == '0' && wholeNumber(e.GoType.Kind()):
+			// A number, but not one the field's integer type holds.
+			low, high := integerRange(e.GoType)
+			return parley.Errorf(parley.EINVALID, "field %q must be a whole number from %s to %s", fieldName(e.JSONPointer), low, high)
 		case e.GoType != nil:
 			return parley.Errorf(parley.EINVALID, "field %q must be of type %s", fieldName(e.JSONPointer), jsonType(e.GoType.Kind()))
 		}
@@ -95,6 +99,19 @@ func fieldName(p jsontext.Pointer) string {
 		parts = append(parts, token)
 	}
 	return strings.Join(parts, "/")
+}
+
+// wholeNumber reports whether k is an integer kind.
+func wholeNumber(k reflect.Kind) bool {
+	return reflect.Int <= k && k <= reflect.Uint64
+}
+
+// integerRange returns the least and greatest values of an integer type.
+func integerRange(t reflect.Type) (low, high string) {
+	if t.Kind() <= reflect.Int64 {
+		return strconv.FormatInt(-1<<(t.Bits()-1), 10), strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
+	}
+	return "0", strconv.FormatUint(1<<t.Bits()-1, 10)
 }
 
 func jsonType(k reflect.Kind) string {

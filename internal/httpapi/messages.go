@@ -28,12 +28,11 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var mq service.MessageQuery
-	var err error
-	if mq.Before, err = seqParam(q, "before"); err == nil {
-		if mq.After, err = seqParam(q, "after"); err == nil {
-			mq.Limit, err = limitParam(q.Get("limit"))
+	q, limit, err := pageQuery(r)
+	mq := service.MessageQuery{Limit: limit}
+	if err == nil {
+		if mq.Before, err = seqParam(q, "before"); err == nil {
+			mq.After, err = seqParam(q, "after")
 		}
 	}
 	if err != nil {
@@ -57,8 +56,7 @@ func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleChangeList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(q.Get("limit"))
+	q, limit, err := pageQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

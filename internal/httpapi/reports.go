@@ -14,11 +14,12 @@ import (
 // handleShareReport serves an app's share report as JSON, CSV
 // (?format=csv) or an SVG chart (?format=svg).
 func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, err := parseQuery(r)
 	var rq service.ReportQuery
-	var err error
-	if rq.From, err = dateParam(q, "from"); err == nil {
-		rq.To, err = dateParam(q, "to")
+	if err == nil {
+		if rq.From, err = dateParam(q, "from"); err == nil {
+			rq.To, err = dateParam(q, "to")
+		}
 	}
 	format := q.Get("format")
 	switch {
@@ -60,8 +61,8 @@ func dateParam(q url.Values, name string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.DateOnly, q.Get(name))
-	if err != nil || len(q[name]) > 1 {
-		return time.Time{}, parley.Errorf(parley.EINVALID, "%s must be one date, YYYY-MM-DD", name)
+	if err != nil {
+		return time.Time{}, parley.Errorf(parley.EINVALID, "%s must be a date, YYYY-MM-DD", name)
 	}
 	return t, nil
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,7 +105,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (A realtime connection outlives any such deadline.)
 		http.NewResponseController(rec).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	}
+	if !cleanPath(r.URL.Path) {
+		// ServeMux would redirect to the clean path, before authentication
+		// and without a problem: no route has such a path.
+		writeProblem(rec, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// PathPrefix begins every path of the API. A server that mounts the API
+// beside other handlers hands it every path under the prefix, clean or
+// not, for the API to answer.
+const PathPrefix = "/api/"
+
+// cleanPath reports whether p is a path as ServeMux routes it: rooted, with
+// no empty, "." or ".." segment, a trailing slash aside.
+func cleanPath(p string) bool {
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean == p
 }
 
 // readyRoute is the pattern of the readiness check.
@@ -122,10 +144,11 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleUnmatched answers requests no route takes: 405 with Allow when the
-// path exists under other methods, 404 otherwise.
+// path exists under other methods, 404 otherwise. HEAD is allowed wherever
+// GET is: ServeMux answers it with the GET route, without the body.
 func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "/" {
@@ -149,12 +172,17 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.Context, string) (*parley.Caller, error), ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c *parley.Caller
+		var q url.Values
 		var err error
+		if ticket {
+			q, err = parseQuery(r)
+		}
 		switch token := bearerToken(r.Header.Get("Authorization")); {
+		case err != nil:
 		case token != "":
 			c, err = authenticate(r.Context(), token)
-		case ticket && r.URL.Query().Has("ticket"):
-			c, err = s.svc.AuthenticateTicket(r.Context(), r.URL.Query().Get("ticket"))
+		case q.Has("ticket"):
+			c, err = s.svc.AuthenticateTicket(r.Context(), q.Get("ticket"))
 		case ticket && hasCookie(r, SessionCookie):
 			c, err = s.cookieCaller(r)
 		default:

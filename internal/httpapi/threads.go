@@ -33,8 +33,7 @@ func (s *Server) handleThreadCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleThreadList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(q.Get("limit"))
+	q, limit, err := pageQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

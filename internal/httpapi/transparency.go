@@ -8,8 +8,7 @@ import (
 )
 
 func (s *Server) handleAccessLog(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(q.Get("limit"))
+	q, limit, err := pageQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

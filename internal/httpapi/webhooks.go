@@ -63,8 +63,7 @@ func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := limitParam(q.Get("limit"))
+	q, limit, err := pageQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/parleyhq/parley"
+)
+
+// parseQuery reads the request's query string, refusing rather than
+// repairing it: a query that is not validly percent-encoded, or that gives
+// a parameter more than once, is EINVALID. (r.URL.Query drops the pairs it
+// cannot decode, and Get reads the first of several values, so either would
+// be answered as a request without the parameter, or with half of it.)
+// Every value of the result is one.
+func parseQuery(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, parley.Errorf(parley.EINVALID, "the query string is malformed: %v", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if len(q[name]) > 1 {
+			return nil, parley.Errorf(parley.EINVALID, "query parameter %q is given more than once", name)
+		}
+	}
+	return q, nil
+}
+
+// pageQuery reads the query of a request for a page of a list: the query
+// itself (parseQuery) and the page size it asks for (limitParam).
+func pageQuery(r *http.Request) (url.Values, int, error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, err := limitParam(q.Get("limit"))
+	return q, limit, err
+}
