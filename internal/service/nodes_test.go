@@ -42,6 +42,27 @@ func (t afterHashTx) FindPasswordHash(ctx context.Context, userID string) (strin
 	return h, err
 }
 
+// atOnce returns a hook that makes decide, as another node would, at the
+// moment the hook first runs, inside a transaction of this node. The hook
+// waits for decide up to a second, and then goes on: a decision that waits
+// for the hook's transaction to end takes longer. done returns decide's
+// error once it is made.
+func atOnce(decide func() error) (hook func(), done func() error) {
+	result := make(chan error, 1)
+	var once sync.Once
+	hook = func() {
+		once.Do(func() {
+			go func() { result <- decide() }()
+			select {
+			case err := <-result:
+				result <- err
+			case <-time.After(time.Second):
+			}
+		})
+	}
+	return hook, func() error { return <-result }
+}
+
 // twoNodeStores opens two stores on one PostgreSQL database, as two nodes
 // hold them.
 func twoNodeStores(t *testing.T) (*sqlstore.DB, *sqlstore.DB) {
@@ -100,26 +121,15 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := New(dbB, bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
-			disabled := make(chan error, 1)
-			var once sync.Once
-			disable := func() {
-				once.Do(func() {
-					go func() {
-						_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
-						disabled <- err
-					}()
-					select {
-					case err := <-disabled:
-						disabled <- err
-					case <-time.After(time.Second):
-					}
-				})
-			}
+			disable, disabled := atOnce(func() error {
+				_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
+				return err
+			})
 			a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return tc.hook(tx, disable) }},
 				bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
 
 			token, _, signInErr := a.SignIn(ctx, "ann", "correct horse")
-			if err := <-disabled; err != nil {
+			if err := disabled(); err != nil {
 				t.Fatalf("disable ann: %v", err)
 			}
 			if signInErr != nil {
@@ -228,26 +238,15 @@ func TestNodes_AppDecisionsAtOnceOneAfterTheOther(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := New(dbA, bus.NewMemory(16), log, Options{})
-			decided := make(chan error, 1)
-			var once sync.Once
-			decideAtOnce := func() {
-				once.Do(func() {
-					go func() {
-						_, err := tc.decide(a, ctx, app.ClientID)
-						decided <- err
-					}()
-					select {
-					case err := <-decided:
-						decided <- err
-					case <-time.After(time.Second):
-					}
-				})
-			}
-			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return afterAppLockedTx{tx, decideAtOnce} }}, bus.NewMemory(16), log, Options{})
+			decide, decided := atOnce(func() error {
+				_, err := tc.decide(a, ctx, app.ClientID)
+				return err
+			})
+			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return afterAppLockedTx{tx, decide} }}, bus.NewMemory(16), log, Options{})
 			if _, err := b.ApproveAllThreads(ctx, app.ClientID); err != nil {
 				t.Fatal(err)
 			}
-			if err := <-decided; err != nil {
+			if err := decided(); err != nil {
 				t.Fatal(err)
 			}
 			var got *parley.App
@@ -289,25 +288,14 @@ func TestNodes_DisableDuringConsentEndsTheGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := New(dbB, bus.NewMemory(16), log, Options{})
-	disabled := make(chan error, 1)
-	var once sync.Once
-	disable := func() {
-		once.Do(func() {
-			go func() {
-				_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
-				disabled <- err
-			}()
-			select {
-			case err := <-disabled:
-				disabled <- err
-			case <-time.After(time.Second):
-			}
-		})
-	}
+	disable, disabled := atOnce(func() error {
+		_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
+		return err
+	})
 	a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return afterUserLockedTx{tx, disable} }}, bus.NewMemory(16), log, Options{})
 	annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref(), SignedInAt: now})
 	_, approveErr := a.Approve(annCtx, req.ID, Decision{ThreadScope: parley.ThreadScopeApp})
-	if err := <-disabled; err != nil {
+	if err := disabled(); err != nil {
 		t.Fatalf("disable ann: %v", err)
 	}
 	var grants []*parley.Grant
