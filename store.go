@@ -339,7 +339,10 @@ type GrantStore interface {
 	// FindAppGrants returns the app's grants in force at t, oldest first.
 	FindAppGrants(ctx context.Context, clientID string, t time.Time) ([]*Grant, error)
 	// FindExpiredGrants returns up to limit grants that expired by t but
-	// are not yet marked ended, the earliest expiry first.
+	// are not yet marked ended, the earliest expiry first. In a write it
+	// skips the grants another write at once holds, and holds those it
+	// returns until it ends: of servers ending expired grants at once,
+	// each ends others than the rest, without waiting for them.
 	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)
 	// AddGrantThread brings a thread into a grant; a thread already in it
 	// keeps its earlier first message, and it reports false.

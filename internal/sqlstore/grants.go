@@ -148,9 +148,15 @@ func (t *txn) FindActiveGrants(ctx context.Context, userID string, at time.Time)
 }
 
 func (t *txn) FindExpiredGrants(ctx context.Context, at time.Time, limit int) ([]*parley.Grant, error) {
+	// In a write on PostgreSQL, grants another server's write holds are
+	// skipped, not waited for: that write ends them.
+	lock := t.locked
+	if lock != "" {
+		lock += " SKIP LOCKED"
+	}
 	return t.findGrants(ctx, "find expired grants", `
 		WHERE g.revoked_at IS NULL AND g.expires_at IS NOT NULL AND g.expires_at <= $1
-		ORDER BY g.expires_at, g.id LIMIT $2`+t.locked, micros(at), limit)
+		ORDER BY g.expires_at, g.id LIMIT $2`+lock, micros(at), limit)
 }
 
 func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Time) ([]parley.ThreadGrant, error) {

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -328,5 +329,64 @@ func TestNodes_AFoundThreadIsTheWrites(t *testing.T) {
 	})
 	if err != nil || len(members) != capacity {
 		t.Fatalf("the group has %d members (%v), want %d", len(members), err, capacity)
+	}
+}
+
+// Two nodes ending expired grants at once: each finds grants the other
+// does not hold, at once, without waiting for the other's write.
+func TestNodes_ExpiredGrantsSharedOut(t *testing.T) {
+	nodes := twoNodes(t)
+	ctx := context.Background()
+	u := newUser("alice")
+	now := parley.Now()
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+			return err
+		}
+		for i := range 4 { // a grant of each of four apps
+			app := &parley.App{ClientID: parley.NewID(), Name: fmt.Sprint("App ", i), RedirectURIs: []string{"https://app.example/cb"},
+				ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+			if err := tx.CreateApp(ctx, app, nil); err != nil {
+				return err
+			}
+			expired := now.Add(-time.Duration(i+1) * time.Minute)
+			g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+				ThreadScope: parley.ThreadScopeApp, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour), ExpiresAt: &expired}
+			if err := tx.CreateGrant(ctx, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	find := func(db *sqlstore.DB, limit int, during func() []string) (ids, others []string) {
+		mustWrite(t, db, func(tx parley.Tx) error {
+			grants, err := tx.FindExpiredGrants(ctx, now, limit)
+			ids = nil
+			for _, g := range grants {
+				ids = append(ids, g.ID)
+			}
+			if during != nil {
+				others = during()
+			}
+			return err
+		})
+		return ids, others
+	}
+	held, other := find(nodes[0], 2, func() []string {
+		found := make(chan []string, 1)
+		go func() {
+			ids, _ := find(nodes[1], 10, nil)
+			found <- ids
+		}()
+		select {
+		case ids := <-found:
+			return ids
+		case <-time.After(5 * time.Second):
+			t.Error("the other node waits for the grants this one holds")
+			return nil
+		}
+	})
+	if len(held) != 2 || len(other) != 2 || slices.ContainsFunc(other, func(id string) bool { return slices.Contains(held, id) }) {
+		t.Fatalf("one node found %v, the other at once %v: want two each, none twice", held, other)
 	}
 }
