@@ -22,12 +22,19 @@ type NewAccount struct {
 	Operator bool
 }
 
-// Register creates an account through the API; EFORBIDDEN when
-// registration is closed, ETHROTTLED when the client's address has made
-// many accounts lately.
+// ErrRegistrationClosed is Register's answer while registration is closed.
+var ErrRegistrationClosed = parley.Errorf(parley.EFORBIDDEN, "registration is closed on this server")
+
+// RegistrationOpen reports whether anyone may create an account
+// (Register): pages offer it only then.
+func (s *Service) RegistrationOpen() bool { return s.opts.OpenRegistration }
+
+// Register creates an account through the API; ErrRegistrationClosed
+// (EFORBIDDEN) when registration is closed, ETHROTTLED when the client's
+// address has made many accounts lately.
 func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, error) {
 	if !s.opts.OpenRegistration {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "registration is closed on this server")
+		return nil, ErrRegistrationClosed
 	}
 	var throttle []throttleKey
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {

@@ -112,7 +112,13 @@ type signUpPage struct {
 	Title, CSRF, Error, Username, DisplayName string
 }
 
+// handleSignUp shows the sign-up form, or, while registration is closed,
+// says so before anyone fills it in.
 func (p *Pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
+	if !p.svc.RegistrationOpen() {
+		p.renderError(w, service.ErrRegistrationClosed)
+		return
+	}
 	p.render(w, http.StatusOK, "signup", signUpPage{Title: "Create your account", CSRF: p.csrfToken(w, r)})
 }
 
@@ -133,7 +139,7 @@ func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: true}) {
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen()}) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 }
@@ -143,7 +149,7 @@ func (p *Pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: signInPath, SignUp: true, CSRF: p.csrfToken(w, r),
+	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen(), CSRF: p.csrfToken(w, r),
 		Notice: signInNotices[r.URL.Query().Get("done")]})
 }
 
@@ -156,7 +162,7 @@ func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: true}) {
+	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen()}) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 }

@@ -566,3 +566,17 @@ func TestMessenger_SigningInAgainEndsTheSessionReplaced(t *testing.T) {
 		t.Errorf("alice's replaced session: %v, want 401", err)
 	}
 }
+
+// While registration is closed, the sign-in page offers no account, and
+// the sign-up page says it is closed before anyone fills a form in.
+func TestMessenger_RegistrationClosedOffersNoAccount(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.Registration = config.RegistrationClosed })
+	b := newScriptless(t, env.URL)
+	if p := b.get("/sign-in"); p.status != http.StatusOK || strings.Contains(p.body, `href="/sign-up"`) {
+		t.Errorf("the sign-in page of a closed server: %d, offering an account:\n%s", p.status, p.body)
+	}
+	p := b.get("/sign-up")
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "Registration is closed on this server") || strings.Contains(p.body, "<form") {
+		t.Errorf("the sign-up page of a closed server: %d\n%s", p.status, p.body)
+	}
+}
