@@ -10,7 +10,6 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/password"
-	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -63,23 +62,6 @@ func atOnce(decide func() error) (hook func(), done func() error) {
 	return hook, func() error { return <-result }
 }
 
-// twoNodeStores opens two stores on one PostgreSQL database, as two nodes
-// hold them.
-func twoNodeStores(t *testing.T) (*sqlstore.DB, *sqlstore.DB) {
-	t.Helper()
-	url := sqlstoretest.PostgresURL(t)
-	var dbs [2]*sqlstore.DB
-	for i := range dbs {
-		db, err := sqlstore.OpenPostgres(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs[i] = db
-	}
-	return dbs[0], dbs[1]
-}
-
 // afterUserLockedTx runs a hook after the transaction finds a member to
 // write about (FindUserForUpdate).
 type afterUserLockedTx struct {
@@ -109,7 +91,8 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 		{"WhileTheSessionIsWritten", func(tx parley.Tx, disable func()) parley.Tx { return afterUserLockedTx{tx, disable} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dbA, dbB := twoNodeStores(t)
+			nodes := sqlstoretest.TwoNodes(t)
+			dbA, dbB := nodes[0], nodes[1]
 			ctx := context.Background()
 			log := slog.New(slog.DiscardHandler)
 			hash, err := password.Hash("correct horse")
@@ -161,14 +144,14 @@ func (t barrierTx) FindThrottle(ctx context.Context, key string) (*parley.Thrott
 // when they are the first: "an attempt counts as a failure from the
 // moment it begins, so that concurrent guesses count too".
 func TestNodes_ConcurrentFirstFailuresAllCount(t *testing.T) {
-	dbA, dbB := twoNodeStores(t)
+	stores := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	var arrived sync.WaitGroup
 	arrived.Add(2)
 	var once [2]sync.Once
 	nodes := [2]*Service{}
-	for i, db := range []*sqlstore.DB{dbA, dbB} {
+	for i, db := range stores {
 		nodes[i] = New(hookedStore{db, func(tx parley.Tx) parley.Tx {
 			// Only each node's first run of the write waits: a run again
 			// after a conflict goes on alone.
@@ -191,7 +174,7 @@ func TestNodes_ConcurrentFirstFailuresAllCount(t *testing.T) {
 	}
 	wg.Wait()
 	var th *parley.Throttle
-	err := dbA.Read(ctx, func(tx parley.Tx) (err error) { th, err = tx.FindThrottle(ctx, key.key); return err })
+	err := stores[0].Read(ctx, func(tx parley.Tx) (err error) { th, err = tx.FindThrottle(ctx, key.key); return err })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +212,8 @@ func TestNodes_AppDecisionsAtOnceOneAfterTheOther(t *testing.T) {
 		{"Deletion", (*Service).DeleteApp, parley.AppDeleted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dbA, dbB := twoNodeStores(t)
+			nodes := sqlstoretest.TwoNodes(t)
+			dbA, dbB := nodes[0], nodes[1]
 			ctx := ConsoleContext(context.Background())
 			log := slog.New(slog.DiscardHandler)
 			app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
@@ -266,7 +250,8 @@ func TestNodes_AppDecisionsAtOnceOneAfterTheOther(t *testing.T) {
 // The disabling, made right then, waits for the consent (here up to a
 // second, after which the consent goes on).
 func TestNodes_DisableDuringConsentEndsTheGrant(t *testing.T) {
-	dbA, dbB := twoNodeStores(t)
+	nodes := sqlstoretest.TwoNodes(t)
+	dbA, dbB := nodes[0], nodes[1]
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	now := parley.Now()

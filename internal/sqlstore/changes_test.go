@@ -118,7 +118,7 @@ func TestMessages_ChangesInCommitOrder(t *testing.T) {
 // once: every post and every deletion takes its own change number, and the
 // numbers run on without a gap, in the order of the messages' seq.
 func TestNodes_ChangesDenseUnderConcurrentWriters(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	u, th := changesThread(t, nodes[0])
 	const workers, each = 8, 10

@@ -14,27 +14,10 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
-// twoNodes opens the same fresh PostgreSQL schema twice, as two servers
-// of one cluster do.
-func twoNodes(t *testing.T) [2]*sqlstore.DB {
-	t.Helper()
-	url := sqlstoretest.PostgresURL(t)
-	var nodes [2]*sqlstore.DB
-	for i := range nodes {
-		db, err := sqlstore.OpenPostgres(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes[i] = db
-	}
-	return nodes
-}
-
 // Two nodes sending into one thread at once: every message gets its own
 // number, and the numbers run 1, 2, 3 … without a gap.
 func TestNodes_SeqDenseUnderConcurrentWriters(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	u := newUser("alice")
 	now := parley.Now()
@@ -103,7 +86,7 @@ func TestNodes_SeqDenseUnderConcurrentWriters(t *testing.T) {
 // overlapping sets of members in different orders: each member's log is
 // one chain that verifies, holding every entry.
 func TestNodes_AccessChainVerifiesUnderConcurrentAppends(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "alice", "bob", "carol")
 	pairs := [][2]string{{ids[0], ids[1]}, {ids[1], ids[2]}, {ids[2], ids[0]}, {ids[1], ids[0]}}
@@ -152,7 +135,7 @@ func TestNodes_AccessChainVerifiesUnderConcurrentAppends(t *testing.T) {
 // members of its own, so that only the Keys order the two: not the heads
 // of the members' logs, which the records of one access share.
 func TestNodes_AKeyedAccessLoggedOnce(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "alice", "bob", "carol", "dave")
 	const events = 40
@@ -197,7 +180,7 @@ func TestNodes_AKeyedAccessLoggedOnce(t *testing.T) {
 // the request and then marks its code used runs on one node at a time, so
 // exactly one of them finds the code unused.
 func TestNodes_ReadModifyWriteIsExclusive(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	now := parley.Now()
 	u := newUser("alice")
@@ -250,7 +233,7 @@ func TestNodes_ReadModifyWriteIsExclusive(t *testing.T) {
 // creates it, and every other write finds that one, as writes run one
 // after the other would.
 func TestNodes_FindElseCreateFindsTheWinner(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "alice", "bob")
 	key := parley.DirectKey(ids[0], ids[1])
@@ -288,7 +271,7 @@ func TestNodes_FindElseCreateFindsTheWinner(t *testing.T) {
 // nodes that each count a group's members and add one only while the count
 // is under a cap, exactly one adds, as writes run one after the other would.
 func TestNodes_AFoundThreadIsTheWrites(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "owner", "m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7")
 	now := parley.Now()
@@ -335,7 +318,7 @@ func TestNodes_AFoundThreadIsTheWrites(t *testing.T) {
 // Two nodes ending expired grants at once: each finds grants the other
 // does not hold, at once, without waiting for the other's write.
 func TestNodes_ExpiredGrantsSharedOut(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	u := newUser("alice")
 	now := parley.Now()

@@ -67,7 +67,7 @@ func seqs(t *testing.T, db *sqlstore.DB, threadID string) ([]int64, int64) {
 // other has committed. Both succeed, and every thread's seqs run without
 // a gap.
 func TestNodes_LockOrderDeadlockResolves(t *testing.T) {
-	nodes := twoNodes(t)
+	nodes := sqlstoretest.TwoNodes(t)
 	u, t1 := newGroup(t, nodes[0], "alice")
 	_, t2 := newGroup(t, nodes[0], "bob")
 	var runs atomic.Int32

@@ -63,6 +63,23 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 	return db
 }
 
+// TwoNodes opens one fresh PostgreSQL schema twice, as two servers of one
+// cluster hold it, each store closed when the test ends.
+func TwoNodes(tb testing.TB) [2]*sqlstore.DB {
+	tb.Helper()
+	url := PostgresURL(tb)
+	var nodes [2]*sqlstore.DB
+	for i := range nodes {
+		db, err := sqlstore.OpenPostgres(context.Background(), url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { db.Close() })
+		nodes[i] = db
+	}
+	return nodes
+}
+
 // PostgresURL creates a schema of its own for the test in the test
 // database and returns the database's URL with the schema as its
 // search_path. The schema is dropped when the test ends.
