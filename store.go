@@ -227,7 +227,9 @@ type ParticipantStore interface {
 	// FindParticipantIDs returns the IDs of the thread's current
 	// participants, in order.
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
-	// JoinThread adds the member to the thread, or brings back one who left.
+	// JoinThread adds the member to the thread, or brings back one who left;
+	// ENOTFOUND for an account that is deleted, also by a transaction that
+	// commits while this one runs.
 	JoinThread(ctx context.Context, p *Participant) error
 	// LeaveThread records that the member left at t; ENOTFOUND when they
 	// are not in the thread.
@@ -254,7 +256,11 @@ type MessageStore interface {
 	// PostParticipantMessage returns the IDs of the thread's current
 	// participants, as FindParticipantIDs, and posts m, as PostMessage,
 	// when its sender is one of them (posted); otherwise it stores
-	// nothing. A send is then one statement where it was two.
+	// nothing. A send is then one statement where it was two. The sender's
+	// place in the thread holds until the post's transaction ends: a
+	// transaction that takes them out of it (LeaveThread) at the same
+	// time either comes after the post, and finds the message, or before
+	// it, and the post finds them gone.
 	PostParticipantMessage(ctx context.Context, m *Message) (participants []string, posted bool, err error)
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindSentMessages returns up to limit of the messages the member

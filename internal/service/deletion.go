@@ -13,11 +13,11 @@ import (
 //     if they had revoked it (endAccess, as disabling an account does): the
 //     apps' tokens stop working at their next request on any node, their
 //     webhook endpoints get grant.revoked and their streams end;
+//   - they leave every thread they were in, direct ones too (leave): the
+//     threads stay, with the others' messages, for the others;
 //   - every message they sent becomes a tombstone that keeps its seq, as
 //     if they had deleted it (tombstone): threads stay numbered without a
 //     gap, and apps whose grants reached a message get message.deleted;
-//   - they leave every thread they were in, direct ones too (leave): the
-//     threads stay, with the others' messages, for the others;
 //   - their profile goes (EraseUser): display name, password hash, operator
 //     flag, friendships and friend requests. The account's ID and username
 //     stay, the username reserved so that no one can take it and pass for
@@ -90,10 +90,14 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if d.access, err = s.endAccess(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if err := s.tombstoneAll(ctx, tx, u.ID, &d); err != nil {
+		// Leaving comes first: a post takes its sender's place in the
+		// thread (PostParticipantMessage), so once the member has left,
+		// no send of theirs still under way on another node can post, and
+		// what they did post is there for tombstoneAll to find.
+		if err := s.leaveAll(ctx, tx, u.ID, &d); err != nil {
 			return err
 		}
-		if err := s.leaveAll(ctx, tx, u.ID, &d); err != nil {
+		if err := s.tombstoneAll(ctx, tx, u.ID, &d); err != nil {
 			return err
 		}
 		if err := tx.EraseUser(ctx, u.ID, s.Now()); err != nil {

@@ -294,3 +294,166 @@ func TestNodes_DisableDuringConsentEndsTheGrant(t *testing.T) {
 		t.Fatalf("a member disabled during her consent (which answered %v) has a grant in force: %+v", approveErr, grants[0])
 	}
 }
+
+// afterEraseTx runs a hook once the transaction has erased a member
+// (EraseUser): a deletion's write at its end, before it commits.
+type afterEraseTx struct {
+	parley.Tx
+	afterErase func()
+}
+
+func (t afterEraseTx) EraseUser(ctx context.Context, id string, at time.Time) error {
+	err := t.Tx.EraseUser(ctx, id, at)
+	t.afterErase()
+	return err
+}
+
+// afterSentTx runs a hook once the transaction has read a page of the
+// messages a member sent (FindSentMessages): a deletion's write as it
+// turns them into tombstones.
+type afterSentTx struct {
+	parley.Tx
+	afterSent func()
+}
+
+func (t afterSentTx) FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*parley.Message, error) {
+	list, err := t.Tx.FindSentMessages(ctx, senderID, afterID, limit)
+	t.afterSent()
+	return list, err
+}
+
+// TestNodes_SendDuringDeletionLeavesNoMessage: a member's account deleted
+// on one node while the member sends a message or shares a link on another
+// leaves no message of theirs behind: the send, made while the deletion's
+// write is under way, either comes before it, and its message is turned
+// into a tombstone with the others, or after it, and is refused. It may
+// not post a live message from a deleted account.
+func TestNodes_SendDuringDeletionLeavesNoMessage(t *testing.T) {
+	sends := []struct {
+		name string
+		send func(s *Service, ctx context.Context, threadID string) error
+	}{
+		{"Message", func(s *Service, ctx context.Context, threadID string) error {
+			_, _, err := s.SendMessage(ctx, threadID, "one more thing", "")
+			return err
+		}},
+		{"Share", func(s *Service, ctx context.Context, _ string) error {
+			_, _, err := s.Share(ctx, NewShare{To: "bob", URL: "https://films.example/1", Title: "One more film"})
+			return err
+		}},
+	}
+	moments := []struct {
+		name string
+		hook func(tx parley.Tx, send func()) parley.Tx
+	}{
+		{"WhileHerMessagesBecomeTombstones", func(tx parley.Tx, send func()) parley.Tx { return afterSentTx{tx, send} }},
+		{"AsHerProfileGoes", func(tx parley.Tx, send func()) parley.Tx { return afterEraseTx{tx, send} }},
+	}
+	for _, sc := range sends {
+		for _, tc := range moments {
+			t.Run(sc.name+"/"+tc.name, func(t *testing.T) {
+				nodes := sqlstoretest.TwoNodes(t)
+				dbA, dbB := nodes[0], nodes[1]
+				ctx := context.Background()
+				log := slog.New(slog.DiscardHandler)
+				now := parley.Now()
+				ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
+				bob := &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: now}
+				th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(ann.ID, bob.ID),
+					CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+				err := dbA.Write(ctx, func(tx parley.Tx) error {
+					for _, u := range []*parley.User{ann, bob} {
+						if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+							return err
+						}
+					}
+					err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: ann.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: now})
+					if err != nil {
+						return err
+					}
+					if err := tx.CreateThread(ctx, th); err != nil {
+						return err
+					}
+					for _, u := range []*parley.User{ann, bob} {
+						if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				a := New(dbA, bus.NewMemory(16), log, Options{})
+				annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref(), SignedInAt: now})
+				send, sent := atOnce(func() error {
+					return sc.send(a, annCtx, th.ID)
+				})
+				b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return tc.hook(tx, send) }}, bus.NewMemory(16), log, Options{})
+				if err := b.DeleteUser(ConsoleContext(ctx), "ann"); err != nil {
+					t.Fatal(err)
+				}
+				sendErr := sent()
+				var page []*parley.Message
+				if err := dbA.Read(ctx, func(tx parley.Tx) (err error) {
+					page, err = tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, Limit: 10})
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range page {
+					if m.DeletedAt == nil {
+						t.Fatalf("the send during ann's deletion (which answered %v) left a %s message of her deleted account", sendErr, m.Kind)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestNodes_ThreadStartedDuringDeletionLeavesTheAccountOut: a member who
+// starts a thread on one node with a friend whose account is being deleted
+// on another does not take the deleted account into it: the friend, read
+// as a friend when the thread began, is refused as its member once the
+// deletion ends, and is in no thread after it.
+func TestNodes_ThreadStartedDuringDeletionLeavesTheAccountOut(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	dbA, dbB := nodes[0], nodes[1]
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	now := parley.Now()
+	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
+	bob := &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: now}
+	err := dbA.Write(ctx, func(tx parley.Tx) error {
+		for _, u := range []*parley.User{ann, bob} {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+		}
+		return tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: ann.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(dbA, bus.NewMemory(16), log, Options{})
+	annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref(), SignedInAt: now})
+	start, started := atOnce(func() error {
+		_, _, err := a.CreateThread(annCtx, NewThread{Participants: []string{"bob"}, Kind: parley.ThreadGroup, Title: "Films"})
+		return err
+	})
+	b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return afterEraseTx{tx, start} }}, bus.NewMemory(16), log, Options{})
+	if err := b.DeleteUser(ConsoleContext(ctx), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	startErr := started()
+	var threads []*parley.ThreadSummary
+	if err := dbA.Read(ctx, func(tx parley.Tx) (err error) {
+		threads, err = tx.FindThreads(ctx, parley.ThreadFilter{UserID: bob.ID, Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(threads) > 0 {
+		t.Fatalf("the thread ann started during bob's deletion (which answered %v) has bob's deleted account in it", startErr)
+	}
+}

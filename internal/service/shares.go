@@ -107,8 +107,12 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
 			Text: in.Note, CreatedAt: s.Now(), Via: via(c), Share: card, IdempotencyKey: in.IdempotencyKey,
 		}
-		if err := tx.PostMessage(ctx, msg); err != nil {
+		// Posting as one of the thread's members: a sharer whose account
+		// is being deleted has left it, or is leaving it and posts nothing.
+		if _, posted, err := tx.PostParticipantMessage(ctx, msg); err != nil {
 			return err
+		} else if !posted {
+			return threadNotFound()
 		}
 		recipients = []string{c.User.ID, friend.ID}
 		if err := tx.CreateShareLinks(ctx, newShareLinks(key, msg, recipients)); err != nil {

@@ -520,6 +520,13 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // statement, and COMMIT. Read before the thread's row lock is taken, the
 // participants are those of the statement's start, as they were of the
 // transaction's when a statement of their own read them first.
+//
+// The sender's row of participants is locked (FOR SHARE) before the
+// thread's: a statement's snapshot alone would let a sender whose leaving
+// (an account's deletion) commits meanwhile on another node post into the
+// thread after it, past the deletion's tombstones. Locked, the row is
+// read again once the leaving commits, and the post finds its sender gone.
+// The sender's read marker then updates the row this transaction holds.
 func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
 	args, err := pgPostArgs(m)
 	if err != nil {
@@ -530,9 +537,11 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 	err = t.queryRow(ctx, "thread", `
 		WITH members AS (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
+		), sender AS (
+			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR SHARE
 		), next AS (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
-			FROM members WHERE id = $1 AND $3 = ANY(members.ids) RETURNING no, last_seq, last_change
+			FROM sender WHERE id = $1 RETURNING no, last_seq, last_change
 		), `+pgPost+`
 		SELECT members.ids, coalesce((SELECT seq FROM posted), 0) FROM members`, args, &ids, &seq)
 	if err != nil {

@@ -198,12 +198,23 @@ func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string
 	return ids, mapError("find participant ids", rows.Err())
 }
 
+// JoinThread reads the member's row as it inserts theirs; on PostgreSQL it
+// locks it (FOR KEY SHARE), which an account's deletion, holding it FOR
+// UPDATE, makes wait until the deletion ends, when the row is read again.
 func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
-	_, err := t.exec(ctx, `
-		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq) VALUES ($1, $2, $3, NULL, $4)
+	held := ""
+	if t.pg != nil {
+		held = " FOR KEY SHARE"
+	}
+	res, err := t.exec(ctx, `
+		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq)
+		SELECT $1, id, $3, NULL, $4 FROM users WHERE id = $2 AND deleted_at IS NULL`+held+`
 		ON CONFLICT (thread_id, user_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL`,
 		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq)
-	return mapError("join thread", err)
+	if err != nil {
+		return mapError("join thread", err)
+	}
+	return mustAffect(res, "member")
 }
 
 func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {

@@ -47,6 +47,44 @@ func TestThreads_RenameThread(t *testing.T) {
 	})
 }
 
+// JoinThread takes no one into a thread as a deleted account: ENOTFOUND,
+// and the thread stays without them.
+func TestThreads_JoinThreadRefusesADeletedAccount(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ann.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+			return tx.EraseUser(ctx, bob.ID, now)
+		})
+		err := db.Write(ctx, func(tx parley.Tx) error {
+			return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: bob.ID, JoinedAt: now})
+		})
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("a deleted account joining a thread: %v, want ENOTFOUND", err)
+		}
+		var ids []string
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { ids, err = tx.FindParticipantIDs(ctx, th.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, []string{ann.ID}) {
+			t.Fatalf("the thread's participants are %v, want only ann's %v", ids, ann.ID)
+		}
+	})
+}
+
 // FindParticipantsOf returns, in one query, who is in each of the threads
 // the member is in, by join time, without those who left; threads the
 // member is not in, or left, are left out.
