@@ -219,6 +219,9 @@ type WebhookResult struct {
 	// WasFailing is whether the endpoint was failing when the delivery was
 	// taken: only an attempt that changes that writes the endpoint.
 	WasFailing bool
+	// LeaseUntil is the lease the delivery was taken with (TakeDueWebhooks'
+	// leaseUntil).
+	LeaseUntil time.Time
 }
 
 // WebhookTarget is an endpoint subscribed to an event whose app holds a
@@ -261,11 +264,16 @@ type WebhookStore interface {
 	// Of writes taking at once, on one server or several, each delivery
 	// is taken by one.
 	TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*DueWebhook, error)
-	// RecordWebhookResults stores attempts' outcomes.
+	// RecordWebhookResults stores attempts' outcomes. A delivery redelivered
+	// since it was taken (no longer due at its result's LeaseUntil) keeps
+	// the redelivery's state and schedule: the attempt only joins its
+	// history.
 	RecordWebhookResults(ctx context.Context, results []WebhookResult) error
-	// WithdrawWebhooks marks taken deliveries withdrawn, attempted no more
-	// unless redelivered, without touching their endpoints' health.
-	WithdrawWebhooks(ctx context.Context, ids []string) error
+	// WithdrawWebhooks marks deliveries taken with leaseUntil withdrawn,
+	// attempted no more unless redelivered, without touching their
+	// endpoints' health; one redelivered since it was taken stays as the
+	// redelivery left it.
+	WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []string) error
 	// FindWebhookDeliveries returns a page of the endpoint's deliveries,
 	// newest first, below the delivery ID before (all for ""), with their
 	// attempts.

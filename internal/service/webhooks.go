@@ -35,6 +35,11 @@ const webhookKeyName = "webhook-secrets"
 // timeout.
 const webhookLease = time.Minute
 
+// leaseUntil is the lease of deliveries taken at now: a job made of one
+// carries now as its At, and its result the lease, which tells the store
+// whether the delivery was redelivered while the attempt was under way.
+func leaseUntil(now time.Time) time.Time { return now.Add(webhookLease) }
+
 // webhookEventsFresh is how long this node trusts what it last read of
 // which events endpoints subscribe to. The server reads it every second;
 // parley.WebhookActivation, the time from an endpoint's making to its first
@@ -560,7 +565,7 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 		if err := tx.RecordWebhookResults(ctx, recorded); err != nil {
 			return err
 		}
-		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(webhookLease), limit)
+		due, err = tx.TakeDueWebhooks(ctx, now, leaseUntil(now), limit)
 		return err
 	})
 	if err != nil || len(due) == 0 {
@@ -571,7 +576,7 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 		return nil, err
 	}
 	if len(withdrawn) > 0 {
-		if err := s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, withdrawn) }); err != nil {
+		if err := s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, leaseUntil(now), withdrawn) }); err != nil {
 			return nil, err
 		}
 	}
@@ -618,7 +623,7 @@ func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, 
 			a.Error = fmt.Sprintf("the endpoint answered %d", r.StatusCode)
 		}
 		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next,
-			Disable: disable, WasFailing: r.Job.FailingSince != nil}
+			Disable: disable, WasFailing: r.Job.FailingSince != nil, LeaseUntil: leaseUntil(r.Job.At)}
 		if disable != "" {
 			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
 		}

@@ -102,7 +102,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		steps = append(steps, err)
 		if err == nil {
 			steps = append(steps, tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: due[0].ID, EndpointID: hook.ID,
-				Attempt: parley.WebhookAttempt{At: now, StatusCode: 204, LatencyMS: 3, Succeeded: true}}}))
+				Attempt: parley.WebhookAttempt{At: now, StatusCode: 204, LatencyMS: 3, Succeeded: true}, LeaseUntil: later}}))
 		}
 		for _, err := range steps {
 			if err != nil {

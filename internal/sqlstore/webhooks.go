@@ -260,12 +260,13 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 		case r.NextAttemptAt == nil:
 			state = parley.DeliveryFailed
 		}
-		// A delivery of an endpoint disabled meanwhile is not due again.
+		// A delivery of an endpoint disabled meanwhile is not due again; one
+		// redelivered meanwhile is due when the redelivery said.
 		if _, err := t.exec(ctx, `
 			UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1,
 				next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM webhook_endpoints
 					WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL) THEN NULL ELSE CAST($3 AS BIGINT) END
-			WHERE id = $1`, r.DeliveryID, state, nullMicros(r.NextAttemptAt)); err != nil {
+			WHERE id = $1 AND next_attempt_at = $4`, r.DeliveryID, state, nullMicros(r.NextAttemptAt), micros(r.LeaseUntil)); err != nil {
 			return mapError("record webhook result", err)
 		}
 		if _, err := t.exec(ctx, `
@@ -286,10 +287,10 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 	return nil
 }
 
-func (t *txn) WithdrawWebhooks(ctx context.Context, ids []string) error {
+func (t *txn) WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []string) error {
 	for _, id := range ids {
-		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE id = $1`,
-			id, parley.DeliveryWithdrawn); err != nil {
+		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE id = $1 AND next_attempt_at = $3`,
+			id, parley.DeliveryWithdrawn, micros(leaseUntil)); err != nil {
 			return mapError("withdraw webhook", err)
 		}
 	}

@@ -156,9 +156,9 @@ func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
 	retry := now.Add(5 * time.Second)
 	mustWrite(t, db, func(tx parley.Tx) error {
 		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{
-			{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: now, StatusCode: 500, LatencyMS: 3, Error: "the endpoint answered 500"}, NextAttemptAt: &retry},
-			{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: retry, StatusCode: 200, LatencyMS: 2, Succeeded: true}},
-			{DeliveryID: "msg_b", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: retry, StatusCode: 410}, Disable: "the endpoint answered 410 Gone"},
+			{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: now, StatusCode: 500, LatencyMS: 3, Error: "the endpoint answered 500"}, NextAttemptAt: &retry, LeaseUntil: now},
+			{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: retry, StatusCode: 200, LatencyMS: 2, Succeeded: true}, LeaseUntil: retry},
+			{DeliveryID: "msg_b", EndpointID: e.ID, Attempt: parley.WebhookAttempt{At: retry, StatusCode: 410}, Disable: "the endpoint answered 410 Gone", LeaseUntil: now},
 		})
 	})
 	var list []*parley.WebhookDelivery
@@ -211,7 +211,7 @@ func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
 	if due := take(now); len(due) != 1 {
 		t.Fatalf("due %+v", due)
 	}
-	mustWrite(t, db, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, []string{"msg_a"}) })
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, now.Add(time.Minute), []string{"msg_a"}) })
 	if due := take(now.Add(48 * time.Hour)); len(due) != 0 {
 		t.Fatalf("a withdrawn delivery taken again: %+v", due)
 	}
@@ -234,6 +234,64 @@ func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
 	if due := take(now.Add(time.Hour)); len(due) != 1 || due[0].Attempts != 0 {
 		t.Fatalf("redelivered: %+v", due)
 	}
+}
+
+// TestWebhooks_RedeliveredWhileTaken: a delivery redelivered while an
+// attempt at it is under way stays redelivered: the attempt's result, or
+// its withdrawal, joins its history but neither ends it nor puts its
+// next attempt off.
+func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		e := newWebhookEndpoint(t, db)
+		now := parley.Now()
+		lease := now.Add(time.Minute)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+				{ID: "msg_a", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+				{ID: "msg_b", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+			})
+		})
+		take := func(at time.Time) (due []*parley.DueWebhook) {
+			mustWrite(t, db, func(tx parley.Tx) (err error) {
+				due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), 10)
+				return err
+			})
+			return due
+		}
+		if due := take(now); len(due) != 2 {
+			t.Fatalf("due %+v", due)
+		}
+		redelivered := now.Add(time.Second)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, id := range []string{"msg_a", "msg_b"} {
+				if err := tx.RedeliverWebhook(ctx, e.ID, id, redelivered); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: "msg_a", EndpointID: e.ID, LeaseUntil: lease,
+				Attempt: parley.WebhookAttempt{At: now, StatusCode: 500, Error: "the endpoint answered 500"}}}); err != nil {
+				return err
+			}
+			return tx.WithdrawWebhooks(ctx, lease, []string{"msg_b"})
+		})
+		var list []*parley.WebhookDelivery
+		mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+		for _, d := range list {
+			if d.State != parley.DeliveryPending || d.NextAttemptAt == nil || !d.NextAttemptAt.Equal(redelivered) {
+				t.Errorf("%s, redelivered while taken, is %s, next attempt at %v; want pending at %v", d.ID, d.State, d.NextAttemptAt, redelivered)
+			}
+			if want := map[string]int{"msg_a": 1, "msg_b": 0}[d.ID]; len(d.Attempts) != want {
+				t.Errorf("%s has %d attempts in its history, want %d", d.ID, len(d.Attempts), want)
+			}
+		}
+		if due := take(redelivered); len(due) != 2 || due[0].Attempts != 0 || due[1].Attempts != 0 {
+			t.Fatalf("the redelivered deliveries are not due afresh: %+v", due)
+		}
+	})
 }
 
 // TestWebhooks_Subscriptions: which events endpoints subscribe to is known
