@@ -461,7 +461,8 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 
 // LeaveThread takes the caller out of a group thread. Direct threads cannot
 // be left. A member who kept the thread closed to apps withdraws that on
-// leaving, logged as a reopening: no one left in the thread could.
+// leaving, logged as a reopening and noticed in the thread as one: no one
+// left in the thread could.
 func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -506,6 +507,10 @@ func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID stri
 		return false, err
 	} else if reopened {
 		if err := logAppAccessChange(ctx, tx, threadID, userID, parley.ActionThreadReopened, now); err != nil {
+			return false, err
+		}
+		n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: parley.NoticeAppsReopened, At: now, By: parley.UserRef{ID: userID}}
+		if err := tx.AddThreadNotice(ctx, n); err != nil {
 			return false, err
 		}
 	}

@@ -109,6 +109,32 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	}
 }
 
+// A member who closed a thread to apps and leaves it reopens it, as far
+// as their closing went (their log and everyone's say so): the thread's
+// page says so too, in a notice like that of a reopening by the switch,
+// rather than leave the closing as the last word on a thread apps read
+// again.
+func TestThreadApps_CloserLeavingIsAReopening(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bobAPI, carolAPI := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bobAPI)
+	apptest.MustFriends(t, alice, carolAPI)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	if _, err := carolAPI.SetThreadAppAccess(ctx, group, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := carolAPI.LeaveThread(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	p := a.get("/t/" + group)
+	if !strings.Contains(p.body, "Member carol reopened this conversation to apps.") || strings.Contains(p.body, "Closed to apps by") {
+		t.Errorf("after carol, who closed the thread to apps, left it, alice's page:\n%s", section(p.body))
+	}
+}
+
 // A grant that reaches all conversations is a notice in each of the
 // member's threads, and in each thread they come into later; one without
 // messages.read says the app sees the conversation but not its messages.
