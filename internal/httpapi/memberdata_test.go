@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
@@ -265,6 +267,41 @@ func TestDeleteAccount_LeavesOthersWhole(t *testing.T) {
 			t.Fatalf("latest decision %+v, want alice's deletion of her own account", actions[0])
 		}
 	})
+}
+
+// TestDeleteAccount_ToldInThreadsLeftBefore: the members of a thread the
+// deleted member had left before are told, as those of the threads they
+// were still in are, that the member's messages there were deleted.
+func TestDeleteAccount_ToldInThreadsLeftBefore(t *testing.T) {
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	words := apptest.MustSend(t, carol, group, "carol's words")
+	if err := carol.LeaveThread(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	stream := mustEvents(t, bob)
+	if err := carol.DeleteAccount(ctx, apptest.Password("carol")); err != nil {
+		t.Fatal(err)
+	}
+	after := apptest.MustSend(t, alice, group, "after carol's deletion")
+	for {
+		ev, err := stream.Next(ctx)
+		if err != nil {
+			t.Fatalf("bob's stream ended before he was told that carol's message was deleted: %v", err)
+		}
+		var deleted client.MessageDeleted
+		if ev.Type == client.EventMessageDeleted && json.Unmarshal(ev.Data, &deleted) == nil && deleted.ID == words.ID {
+			return
+		}
+		if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), after.ID) {
+			t.Fatal("bob was not told that carol's message in the thread she had left was deleted")
+		}
+	}
 }
 
 // A deletion through one server ends the member's sessions on another at

@@ -68,9 +68,11 @@ type deletion struct {
 	// leaving queued a webhook delivery.
 	access accessEnded
 	hooked bool
-	// deleted are the messages turned into tombstones; left the threads
-	// the member left, with who is in each now.
+	// deleted are the messages turned into tombstones, and readers who is
+	// in each of their threads now, to be told; left the threads the
+	// member left, with who is in each now.
 	deleted []*parley.Message
+	readers map[string][]string
 	left    []parley.ThreadChange
 }
 
@@ -118,20 +120,20 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	}
 	s.publishSessionsEnded(ctx, userID, d.access.sessions)
 	s.publishGrantsEnded(ctx, []string{userID}, d.access.grants, "the member's account was deleted")
-	participants := map[string][]string{}
 	for _, change := range d.left {
-		participants[change.Thread.ID] = userIDs(change.Participants)
 		s.publishThreadChange(ctx, change, []string{userID})
 	}
 	for _, m := range d.deleted {
-		s.publishDeleted(ctx, participants[m.ThreadID], m)
+		s.publishDeleted(ctx, d.readers[m.ThreadID], m)
 	}
 	return nil
 }
 
 // tombstoneAll turns every message the member sent that is not deleted yet
-// into a tombstone, into d.
+// into a tombstone, into d, with who is in its thread: in threads the
+// member left before, as in those they left just now (leaveAll, first).
 func (s *Service) tombstoneAll(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
+	d.readers = map[string][]string{}
 	for after := ""; ; {
 		page, err := tx.FindSentMessages(ctx, userID, after, tombstonePage)
 		if err != nil {
@@ -147,6 +149,11 @@ func (s *Service) tombstoneAll(ctx context.Context, tx parley.Tx, userID string,
 			}
 			d.hooked = d.hooked || hooked
 			d.deleted = append(d.deleted, m)
+			if _, ok := d.readers[m.ThreadID]; !ok {
+				if d.readers[m.ThreadID], err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
+					return err
+				}
+			}
 		}
 		if len(page) < tombstonePage {
 			return nil
