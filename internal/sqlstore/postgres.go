@@ -521,12 +521,18 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // participants are those of the statement's start, as they were of the
 // transaction's when a statement of their own read them first.
 //
-// The sender's row of participants is locked (FOR SHARE) before the
-// thread's: a statement's snapshot alone would let a sender whose leaving
-// (an account's deletion) commits meanwhile on another node post into the
-// thread after it, past the deletion's tombstones. Locked, the row is
-// read again once the leaving commits, and the post finds its sender gone.
-// The sender's read marker then updates the row this transaction holds.
+// The sender's row of participants is locked before the thread's: a
+// statement's snapshot alone would let a sender whose leaving (an
+// account's deletion) commits meanwhile on another node post into the
+// thread after it, past the deletion's tombstones. Leaving locks the row
+// FOR UPDATE (LeaveThread), which the post's FOR KEY SHARE waits for; the
+// row is then read again, and the post finds its sender gone. The lock is
+// the weakest there is: posts of one member into one thread at once, and
+// their read markers' updates, do not wait for one another's, so that the
+// only lock that orders them is still the thread's, as it was before this
+// one, and groups of posts in two orders on two nodes cannot deadlock
+// (FOR SHARE, which each marker's update would have waited for, did, at
+// every two posts of one member at once).
 func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
 	args, err := pgPostArgs(m)
 	if err != nil {
@@ -538,7 +544,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		WITH members AS (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
 		), sender AS (
-			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR SHARE
+			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR KEY SHARE
 		), next AS (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
 			FROM sender WHERE id = $1 RETURNING no, last_seq, last_change

@@ -217,9 +217,18 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 	return mustAffect(res, "member")
 }
 
+// LeaveThread, on PostgreSQL, locks the member's row FOR UPDATE before it
+// changes it: the one lock that conflicts with a post's FOR KEY SHARE on
+// its sender's row (postParticipantMessagePG), so that a post of theirs
+// under way at once either commits first or finds them gone.
 func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE participants SET left_at = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`,
-		threadID, userID, micros(at))
+	query := `UPDATE participants SET left_at = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
+	if t.pg != nil {
+		query = `
+			WITH held AS (SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL FOR UPDATE)
+			UPDATE participants SET left_at = $3 FROM held WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
+	}
+	res, err := t.exec(ctx, query, threadID, userID, micros(at))
 	if err != nil {
 		return mapError("leave thread", err)
 	}
