@@ -224,6 +224,35 @@ func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
 	assertRefused(t, env, second.AccessToken)
 }
 
+// TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope: a refresh may
+// ask for an access token of fewer scopes, but the refresh token that
+// replaces the one presented keeps its scope (RFC 6749 section 6: "the
+// refresh token scope MUST be identical to that of the refresh token
+// included by the client in the request"), so the next refresh can ask for
+// all of it again.
+func TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	first := env.MustToken(t, partner, "alice", []string{"openid", "profile", "offline_access"}, apptest.Answer{})
+	narrow := basic(t, env.URL+"/oauth2/token", partner,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}, "scope": {"openid"}})
+	if narrow.Status != http.StatusOK || narrow.Body["scope"] != "openid" {
+		t.Fatalf("narrowed refresh: %d %v", narrow.Status, narrow.Body)
+	}
+	refresh, _ := narrow.Body["refresh_token"].(string)
+	if got := introspect(t, env.URL, partner, refresh); got["active"] != true || got["scope"] != "openid profile offline_access" {
+		t.Errorf("the new refresh token introspects %v, want the scope of the one it replaced", got)
+	}
+	whole, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: refresh}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whole.Extra("scope"); got != "openid profile offline_access" {
+		t.Errorf("the next refresh, asking for no scope, got %q, want the refresh token's whole scope", got)
+	}
+}
+
 func TestIntrospection_RFC7662(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")

@@ -137,7 +137,8 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 
 // CreateAccessAndRefreshTokens issues an access token and a refresh token.
 // For a refresh, the presented token is used up by the issue, so that it
-// can be exchanged only once.
+// can be exchanged only once, and its successor keeps its scope, however
+// the request narrowed the access token's (RFC 6749 section 6).
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	return s.issue(ctx, req, current, true)
 }
@@ -153,6 +154,7 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string
 		in.FamilyID, in.GrantID, in.ClientID = r.r.ID, r.r.GrantID, r.r.ClientID
 	case *refreshRequest:
 		in.FamilyID, in.GrantID, in.ClientID = r.token.FamilyID, r.token.GrantID, r.token.ClientID
+		in.RefreshScopes = r.token.Scopes
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}

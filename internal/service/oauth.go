@@ -224,9 +224,14 @@ type TokenIssue struct {
 	GrantID  string
 	ClientID string
 	UserID   string
-	Scopes   parley.Scopes
+	// Scopes are the access token's.
+	Scopes parley.Scopes
 	// Refresh is the refresh token being exchanged, if any.
 	Refresh string
+	// RefreshScopes are the new refresh token's scopes when they differ
+	// from Scopes: a refresh may narrow the access token, but the refresh
+	// token keeps the scope of the one it replaces (RFC 6749 section 6).
+	RefreshScopes parley.Scopes
 	// WithRefresh asks for a refresh token beside the access token.
 	WithRefresh bool
 }
@@ -282,6 +287,9 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 			return nil
 		}
 		tok.Hash, tok.Kind, tok.ExpiresAt = parley.HashToken(out.Refresh), parley.TokenRefresh, now.Add(refreshTokenTTL)
+		if in.RefreshScopes != nil {
+			tok.Scopes = in.RefreshScopes
+		}
 		return tx.CreateToken(ctx, &tok)
 	})
 	if errors.Is(err, errRefreshReused) {
