@@ -253,6 +253,27 @@ func TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope(t *testing.T) {
 	}
 }
 
+// TestIntrospection_RotatedRefreshTokenIsInactive: a refresh token that was
+// exchanged for its successor can no longer be used, so introspection
+// answers it inactive (RFC 7662 section 2.2), and asking leaves its
+// family in force.
+func TestIntrospection_RotatedRefreshTokenIsInactive(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	first := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	second, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := introspect(t, env.URL, partner, first.RefreshToken); len(got) != 1 || got["active"] != false {
+		t.Errorf("the rotated refresh token introspects %v, want {\"active\": false}", got)
+	}
+	if got := introspect(t, env.URL, partner, second.RefreshToken); got["active"] != true {
+		t.Errorf("its successor introspects %v", got)
+	}
+}
+
 func TestIntrospection_RFC7662(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
