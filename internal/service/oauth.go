@@ -31,7 +31,8 @@ const (
 	// replaces it with a new one. The grant's own expiry still applies.
 	refreshTokenTTL = 30 * 24 * time.Hour
 	// authRequestRetention keeps answered requests so that a replayed code
-	// is recognised long after its short life.
+	// is recognised long after its short life. A request whose tokens are
+	// in force stays beyond it: refreshed ID tokens carry its auth_time.
 	authRequestRetention = 24 * time.Hour
 )
 
@@ -335,8 +336,9 @@ func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error
 		if tg, err = tx.FindTokenGrant(ctx, parley.HashToken(token)); err != nil {
 			return err
 		}
-		// The request records when the member signed in; requests are
-		// pruned after a day, while refresh tokens live on.
+		// The request records when the member signed in; it stays while
+		// its family has a token in force (DeleteAuthRequestsBefore), but
+		// older servers pruned it after a day.
 		r, err = tx.FindAuthRequest(ctx, tg.Token.FamilyID)
 		if isNotFound(err) {
 			r, err = &parley.AuthRequest{}, nil
