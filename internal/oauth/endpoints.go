@@ -352,7 +352,8 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	switch parley.ErrorCode(err) {
 	case "":
 		resp.Active, resp.Scope, resp.ClientID, resp.Subject = true, tg.Scopes().Strings(), tg.Token.ClientID, tg.User.ID
-		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Token.ExpiresAt), oidc.FromTime(tg.Token.CreatedAt)
+		// A token stops working when its grant ends, if that comes first.
+		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Until()), oidc.FromTime(tg.Token.CreatedAt)
 		resp.Audience, resp.Issuer = []string{tg.Token.ClientID}, op.IssuerFromContext(r.Context())
 		resp.TokenType = oidc.BearerToken
 		if tg.Token.Kind == parley.TokenRefresh {

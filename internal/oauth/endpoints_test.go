@@ -274,6 +274,29 @@ func TestIntrospection_RotatedRefreshTokenIsInactive(t *testing.T) {
 	}
 }
 
+// TestIntrospection_ExpiresWithTheGrant: an access token works until it
+// or its grant expires, whichever comes first, and introspection's exp
+// says when that is (RFC 7662 section 2.2), so that a resource server that
+// trusts the answer until exp never honours a token whose grant ended.
+func TestIntrospection_ExpiresWithTheGrant(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{Expiry: "30d"})
+	grantEnds := env.Clock.Now().Add(30 * 24 * time.Hour).Unix()
+	env.Clock.Advance(30*24*time.Hour - 10*time.Minute)
+	last, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := introspect(t, env.URL, partner, last.AccessToken)
+	if exp, _ := got["exp"].(float64); got["active"] != true || int64(exp) > grantEnds {
+		t.Errorf("introspection %v, want exp by the grant's end, %d", got, grantEnds)
+	}
+	env.Clock.Advance(10*time.Minute + time.Second)
+	assertRefused(t, env, last.AccessToken)
+}
+
 func TestIntrospection_RFC7662(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
