@@ -74,6 +74,22 @@ func TestAttack_PKCE(t *testing.T) {
 			t.Errorf("the right verifier after a wrong one: %v", err)
 		}
 	})
+	// A code_verifier is 43 to 128 characters of the unreserved set (RFC
+	// 7636 section 4.1), enough entropy that it cannot be guessed; one that
+	// is not is refused, although its challenge matches.
+	for name, verifier := range map[string]string{
+		"VerifierTooShort":  "short",
+		"VerifierTooLong":   strings.Repeat("a", 129),
+		"VerifierReserved":  strings.Repeat("a", 42) + "+",
+		"VerifierNonASCII":  strings.Repeat("a", 42) + "é",
+		"VerifierWithSpace": strings.Repeat("a", 42) + " ",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+			_, err := cfg.Exchange(context.Background(), got.Get("code"), oauth2.VerifierOption(verifier))
+			assertTokenError(t, err, "invalid_grant")
+		})
+	}
 	t.Run("NoVerifier", func(t *testing.T) {
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 			"alice", apptest.Answer{})

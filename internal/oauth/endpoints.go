@@ -202,10 +202,15 @@ func (s *tokenServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientC
 // The service checks what the client presents with the code before the
 // code counts as used, so a failed attempt leaves it to the legitimate
 // exchange. Every code was issued with a PKCE challenge, so a missing
-// code_verifier is as wrong as a wrong one (RFC 7636 section 4.6).
+// code_verifier is as wrong as a wrong one (RFC 7636 section 4.6), and so
+// is one too short, too long or of other characters than section 4.1
+// allows, whatever its challenge.
 func (s *tokenServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
 	in := service.CodeExchange{Code: r.Data.Code, ClientID: r.Client.GetID(), RedirectURI: r.Data.RedirectURI}
 	if r.Data.CodeVerifier != "" {
+		if !wellFormedPKCE(r.Data.CodeVerifier) {
+			return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~ (RFC 7636 section 4.1)")
+		}
 		in.VerifierChallenge = oidc.NewSHACodeChallenge(r.Data.CodeVerifier)
 	}
 	req, err := s.st.redeemCode(ctx, in)
