@@ -122,6 +122,8 @@ func (tg *TokenGrant) Refusal(t time.Time) string {
 	switch {
 	case tg.Token.RevokedAt != nil:
 		return "the " + tg.Token.Kind + " token was revoked"
+	case tg.Token.UsedAt != nil:
+		return "the refresh token was exchanged for another already"
 	case !t.Before(tg.Token.ExpiresAt):
 		return "the " + tg.Token.Kind + " token expired"
 	case tg.Grant.ExpiresAt != nil && !t.Before(*tg.Grant.ExpiresAt):

@@ -378,8 +378,10 @@ type OAuthStore interface {
 	// UpdateAuthRequest stores the member, grant, sign-in and approval times,
 	// code and its use, and the scopes, which approval may narrow.
 	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
-	// DeleteAuthRequestsBefore removes requests created before t, with
-	// nothing left to protect: their codes have long expired.
+	// DeleteAuthRequestsBefore removes requests created before t with
+	// nothing left to protect or tell: their codes have long expired, and
+	// no token of theirs, unused and unrevoked, lasts past t, whose ID
+	// tokens need the request's sign-in time.
 	DeleteAuthRequestsBefore(ctx context.Context, t time.Time) error
 
 	CreateToken(ctx context.Context, t *OAuthToken) error

@@ -74,6 +74,22 @@ func TestAttack_PKCE(t *testing.T) {
 			t.Errorf("the right verifier after a wrong one: %v", err)
 		}
 	})
+	// A code_verifier is 43 to 128 characters of the unreserved set (RFC
+	// 7636 section 4.1), enough entropy that it cannot be guessed; one that
+	// is not is refused, although its challenge matches.
+	for name, verifier := range map[string]string{
+		"VerifierTooShort":  "short",
+		"VerifierTooLong":   strings.Repeat("a", 129),
+		"VerifierReserved":  strings.Repeat("a", 42) + "+",
+		"VerifierNonASCII":  strings.Repeat("a", 42) + "é",
+		"VerifierWithSpace": strings.Repeat("a", 42) + " ",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+			_, err := cfg.Exchange(context.Background(), got.Get("code"), oauth2.VerifierOption(verifier))
+			assertTokenError(t, err, "invalid_grant")
+		})
+	}
 	t.Run("NoVerifier", func(t *testing.T) {
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 			"alice", apptest.Answer{})
@@ -125,6 +141,52 @@ func TestAttack_CodeReplayRevokesTokens(t *testing.T) {
 	assertRefused(t, env, tok.AccessToken)
 	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 	assertTokenError(t, err, "invalid_grant")
+}
+
+// TestAttack_RacingCodeReplayRevokesTokens: a code presented twice at once,
+// as by an attacker racing the app with a stolen code, is a replay like any
+// other: one exchange wins, and the others revoke what it issued, however
+// the exchanges interleave (RFC 6749 section 4.1.2). Several rounds make
+// each interleaving likely.
+func TestAttack_RacingCodeReplayRevokesTokens(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "offline_access"}
+	ctx := context.Background()
+	for round := range 8 {
+		verifier := oauth2.GenerateVerifier()
+		code := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{}).Get("code")
+		const n = 4
+		won := make(chan *oauth2.Token, n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				<-start
+				tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+				if err != nil {
+					tok = nil
+				}
+				won <- tok
+			}()
+		}
+		close(start)
+		var winners []*oauth2.Token
+		for range n {
+			if tok := <-won; tok != nil {
+				winners = append(winners, tok)
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d of %d racing exchanges succeeded, want 1", round, len(winners), n)
+		}
+		if got := introspect(t, env.URL, partner, winners[0].AccessToken); got["active"] != false {
+			t.Errorf("round %d: the winner's access token introspects %v after the replays", round, got)
+		}
+		_, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: winners[0].RefreshToken}).Token()
+		assertTokenError(t, err, "invalid_grant")
+	}
 }
 
 func TestAttack_RefreshReuseRevokesFamily(t *testing.T) {

@@ -273,6 +273,34 @@ func TestAuthorize_PromptLoginAndAuthTime(t *testing.T) {
 	})
 }
 
+// TestRefresh_AuthTimeOfTheOriginalSignIn: an ID token from a refresh
+// says when the member signed in for the code its family descends from
+// (OpenID Connect Core section 12.2), however long ago: the authorization
+// requests other sign-ins clear away after a day stay while their tokens
+// are in force.
+func TestRefresh_AuthTimeOfTheOriginalSignIn(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "offline_access"}
+	tok := exchange(t, &cfg, apptest.NewBrowser(), "alice", "s")
+	signedIn := authTime(t, env, tok)
+	for range 3 {
+		env.Clock.Advance(25 * time.Hour)
+		exchange(t, &cfg, apptest.NewBrowser(), "bob", "s") // another sign-in, a day later
+		fresh, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := authTime(t, env, fresh); got != signedIn {
+			t.Fatalf("refreshed ID token's auth_time %d, want %d, when alice entered her password", got, signedIn)
+		}
+		tok = fresh
+	}
+}
+
 func TestAuthorize_MaxAge(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")

@@ -202,10 +202,15 @@ func (s *tokenServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientC
 // The service checks what the client presents with the code before the
 // code counts as used, so a failed attempt leaves it to the legitimate
 // exchange. Every code was issued with a PKCE challenge, so a missing
-// code_verifier is as wrong as a wrong one (RFC 7636 section 4.6).
+// code_verifier is as wrong as a wrong one (RFC 7636 section 4.6), and so
+// is one too short, too long or of other characters than section 4.1
+// allows, whatever its challenge.
 func (s *tokenServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
 	in := service.CodeExchange{Code: r.Data.Code, ClientID: r.Client.GetID(), RedirectURI: r.Data.RedirectURI}
 	if r.Data.CodeVerifier != "" {
+		if !wellFormedPKCE(r.Data.CodeVerifier) {
+			return nil, oidc.ErrInvalidGrant().WithDescription("code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~ (RFC 7636 section 4.1)")
+		}
 		in.VerifierChallenge = oidc.NewSHACodeChallenge(r.Data.CodeVerifier)
 	}
 	req, err := s.st.redeemCode(ctx, in)
@@ -352,7 +357,8 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	switch parley.ErrorCode(err) {
 	case "":
 		resp.Active, resp.Scope, resp.ClientID, resp.Subject = true, tg.Scopes().Strings(), tg.Token.ClientID, tg.User.ID
-		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Token.ExpiresAt), oidc.FromTime(tg.Token.CreatedAt)
+		// A token stops working when its grant ends, if that comes first.
+		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Until()), oidc.FromTime(tg.Token.CreatedAt)
 		resp.Audience, resp.Issuer = []string{tg.Token.ClientID}, op.IssuerFromContext(r.Context())
 		resp.TokenType = oidc.BearerToken
 		if tg.Token.Kind == parley.TokenRefresh {

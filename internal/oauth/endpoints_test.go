@@ -224,6 +224,79 @@ func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
 	assertRefused(t, env, second.AccessToken)
 }
 
+// TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope: a refresh may
+// ask for an access token of fewer scopes, but the refresh token that
+// replaces the one presented keeps its scope (RFC 6749 section 6: "the
+// refresh token scope MUST be identical to that of the refresh token
+// included by the client in the request"), so the next refresh can ask for
+// all of it again.
+func TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	first := env.MustToken(t, partner, "alice", []string{"openid", "profile", "offline_access"}, apptest.Answer{})
+	narrow := basic(t, env.URL+"/oauth2/token", partner,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}, "scope": {"openid"}})
+	if narrow.Status != http.StatusOK || narrow.Body["scope"] != "openid" {
+		t.Fatalf("narrowed refresh: %d %v", narrow.Status, narrow.Body)
+	}
+	refresh, _ := narrow.Body["refresh_token"].(string)
+	if got := introspect(t, env.URL, partner, refresh); got["active"] != true || got["scope"] != "openid profile offline_access" {
+		t.Errorf("the new refresh token introspects %v, want the scope of the one it replaced", got)
+	}
+	whole, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: refresh}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whole.Extra("scope"); got != "openid profile offline_access" {
+		t.Errorf("the next refresh, asking for no scope, got %q, want the refresh token's whole scope", got)
+	}
+}
+
+// TestIntrospection_RotatedRefreshTokenIsInactive: a refresh token that was
+// exchanged for its successor can no longer be used, so introspection
+// answers it inactive (RFC 7662 section 2.2), and asking leaves its
+// family in force.
+func TestIntrospection_RotatedRefreshTokenIsInactive(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	first := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	second, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := introspect(t, env.URL, partner, first.RefreshToken); len(got) != 1 || got["active"] != false {
+		t.Errorf("the rotated refresh token introspects %v, want {\"active\": false}", got)
+	}
+	if got := introspect(t, env.URL, partner, second.RefreshToken); got["active"] != true {
+		t.Errorf("its successor introspects %v", got)
+	}
+}
+
+// TestIntrospection_ExpiresWithTheGrant: an access token works until it
+// or its grant expires, whichever comes first, and introspection's exp
+// says when that is (RFC 7662 section 2.2), so that a resource server that
+// trusts the answer until exp never honours a token whose grant ended.
+func TestIntrospection_ExpiresWithTheGrant(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{Expiry: "30d"})
+	grantEnds := env.Clock.Now().Add(30 * 24 * time.Hour).Unix()
+	env.Clock.Advance(30*24*time.Hour - 10*time.Minute)
+	last, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := introspect(t, env.URL, partner, last.AccessToken)
+	if exp, _ := got["exp"].(float64); got["active"] != true || int64(exp) > grantEnds {
+		t.Errorf("introspection %v, want exp by the grant's end, %d", got, grantEnds)
+	}
+	env.Clock.Advance(10*time.Minute + time.Second)
+	assertRefused(t, env, last.AccessToken)
+}
+
 func TestIntrospection_RFC7662(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")

@@ -44,7 +44,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required (RFC 7636)")
 	}
-	if !wellFormedChallenge(req.CodeChallenge) {
+	if !wellFormedPKCE(req.CodeChallenge) {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, -, ., _ and ~ (RFC 7636 section 4.2)")
 	}
 	for _, p := range []struct {
@@ -78,10 +78,10 @@ func unstorable(v string) bool {
 	return len(v) > maxParamBytes || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl)
 }
 
-// wellFormedChallenge reports whether a code_challenge is 43 to 128
-// characters of the unreserved set (RFC 7636 section 4.2), as S256's
-// BASE64URL encoding of a SHA-256 hash is.
-func wellFormedChallenge(c string) bool {
+// wellFormedPKCE reports whether a code_verifier or a code_challenge is 43
+// to 128 characters of the unreserved set (RFC 7636 sections 4.1 and 4.2),
+// as S256's BASE64URL encoding of a SHA-256 hash is.
+func wellFormedPKCE(c string) bool {
 	return len(c) >= 43 && len(c) <= 128 && !strings.ContainsFunc(c, func(r rune) bool {
 		return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r))
 	})
@@ -137,7 +137,8 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 
 // CreateAccessAndRefreshTokens issues an access token and a refresh token.
 // For a refresh, the presented token is used up by the issue, so that it
-// can be exchanged only once.
+// can be exchanged only once, and its successor keeps its scope, however
+// the request narrowed the access token's (RFC 6749 section 6).
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	return s.issue(ctx, req, current, true)
 }
@@ -153,6 +154,7 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string
 		in.FamilyID, in.GrantID, in.ClientID = r.r.ID, r.r.GrantID, r.r.ClientID
 	case *refreshRequest:
 		in.FamilyID, in.GrantID, in.ClientID = r.token.FamilyID, r.token.GrantID, r.token.ClientID
+		in.RefreshScopes = r.token.Scopes
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}

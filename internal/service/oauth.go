@@ -31,7 +31,8 @@ const (
 	// replaces it with a new one. The grant's own expiry still applies.
 	refreshTokenTTL = 30 * 24 * time.Hour
 	// authRequestRetention keeps answered requests so that a replayed code
-	// is recognised long after its short life.
+	// is recognised long after its short life. A request whose tokens are
+	// in force stays beyond it: refreshed ID tokens carry its auth_time.
 	authRequestRetention = 24 * time.Hour
 )
 
@@ -163,14 +164,14 @@ type CodeExchange struct {
 	VerifierChallenge string
 }
 
-// RedeemCode exchanges a code for the request it was issued for: once,
-// within codeTTL of consent, by the client it was issued to, with the PKCE
-// verifier of the request's challenge and the request's redirect URI. The
-// checks and the marking of the code as used are one transaction, so only
-// an exchange that succeeds uses the code, and of two racing exchanges one
-// only succeeds. A used code presented again by its client revokes every
-// token it issued (RFC 6749 section 4.1.2); another client can neither use
-// nor spend it. A code that cannot be exchanged is EINVALID, saying why.
+// RedeemCode checks a code's exchange and returns the request it was
+// issued for: once, within codeTTL of consent, by the client it was issued
+// to, with the PKCE verifier of the request's challenge and the request's
+// redirect URI. The code is spent by IssueTokens, in the transaction that
+// issues its tokens, so only an exchange that succeeds uses it. A used code
+// presented again by its client revokes every token it issued (RFC 6749
+// section 4.1.2); another client can neither use nor spend it. A code that
+// cannot be exchanged is EINVALID, saying why.
 func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.AuthRequest, error) {
 	var r *parley.AuthRequest
 	var refusal error
@@ -189,7 +190,7 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 		case r.ClientID != in.ClientID:
 			return refuse("the code was issued to another client")
 		case r.CodeUsedAt != nil:
-			refusal = parley.Errorf(parley.EINVALID, "code already used; the tokens it issued are revoked")
+			refusal = parley.Errorf(parley.EINVALID, "%s", codeReused)
 			return tx.RevokeTokenFamily(ctx, r.ID, now)
 		case r.ApprovedAt == nil:
 			return refuse("%s", unknown)
@@ -202,8 +203,7 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 		case in.RedirectURI != r.RedirectURI:
 			return refuse("redirect_uri differs from the one of the authorization request")
 		}
-		r.CodeUsedAt = &now
-		return tx.UpdateAuthRequest(ctx, r)
+		return nil
 	})
 	switch {
 	case isNotFound(err):
@@ -216,17 +216,23 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 	return r, nil
 }
 
-// TokenIssue asks for the tokens of one grant: for a code's exchange, or
-// for a refresh token's, which the issue uses up.
+// TokenIssue asks for the tokens of one grant: for a code's exchange, whose
+// code the issue spends, or for a refresh token's, which the issue uses up.
 type TokenIssue struct {
 	// FamilyID is the authorization request the tokens descend from.
 	FamilyID string
 	GrantID  string
 	ClientID string
 	UserID   string
-	Scopes   parley.Scopes
-	// Refresh is the refresh token being exchanged, if any.
+	// Scopes are the access token's.
+	Scopes parley.Scopes
+	// Refresh is the refresh token being exchanged; "" for a code's
+	// exchange, whose request is FamilyID.
 	Refresh string
+	// RefreshScopes are the new refresh token's scopes when they differ
+	// from Scopes: a refresh may narrow the access token, but the refresh
+	// token keeps the scope of the one it replaces (RFC 6749 section 6).
+	RefreshScopes parley.Scopes
 	// WithRefresh asks for a refresh token beside the access token.
 	WithRefresh bool
 }
@@ -240,10 +246,13 @@ type IssuedTokens struct {
 }
 
 // IssueTokens issues an access token, and a refresh token if asked, while
-// the grant and its app are in force. A refresh token is used up in the same
-// transaction, so it can be exchanged only once; one used already leaked,
-// and its whole family is revoked (RFC 9700 section 4.14.2). A grant that
-// ended or a refresh token used already is EINVALID, saying why.
+// the grant and its app are in force. The code or refresh token exchanged
+// is used up in the same transaction, so it can be exchanged only once, and
+// an exchange racing another finds it used: a code used already was
+// replayed, and what it issued is revoked (RFC 6749 section 4.1.2); a
+// refresh token used already leaked, and its whole family is revoked (RFC
+// 9700 section 4.14.2). A grant that ended, or a code or refresh token used
+// already, is EINVALID, saying why.
 func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens, error) {
 	now := s.Now()
 	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(AccessTokenTTL)}
@@ -257,6 +266,8 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 			} else if !fresh {
 				return errRefreshReused
 			}
+		} else if err := spendCode(ctx, tx, in.FamilyID, now); err != nil {
+			return err
 		}
 		g, err := tx.FindGrantByID(ctx, in.GrantID)
 		if err != nil {
@@ -282,10 +293,16 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 			return nil
 		}
 		tok.Hash, tok.Kind, tok.ExpiresAt = parley.HashToken(out.Refresh), parley.TokenRefresh, now.Add(refreshTokenTTL)
+		if in.RefreshScopes != nil {
+			tok.Scopes = in.RefreshScopes
+		}
 		return tx.CreateToken(ctx, &tok)
 	})
-	if errors.Is(err, errRefreshReused) {
-		return nil, s.revokeFamily(ctx, in.FamilyID)
+	switch {
+	case errors.Is(err, errRefreshReused):
+		return nil, s.revokeFamily(ctx, in.FamilyID, refreshReused)
+	case errors.Is(err, errCodeReused):
+		return nil, s.revokeFamily(ctx, in.FamilyID, codeReused)
 	}
 	if err != nil {
 		return nil, err
@@ -293,18 +310,42 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 	return out, nil
 }
 
-var errRefreshReused = errors.New("service: refresh token reused")
+var (
+	errRefreshReused = errors.New("service: refresh token reused")
+	errCodeReused    = errors.New("service: code reused")
+)
 
-// revokeFamily revokes every token descending from one code, after a
-// refresh token was presented again, and returns the refusal for the app.
-// A failure to revoke is not the app's to handle: it is logged.
-func (s *Service) revokeFamily(ctx context.Context, familyID string) error {
+// The refusals of a code and of a refresh token presented again.
+const (
+	codeReused    = "code already used; the tokens it issued are revoked"
+	refreshReused = "refresh token already used; its family is revoked"
+)
+
+// spendCode marks the code of request id used at now, and returns
+// errCodeReused when it was already: an exchange racing this one spent it.
+func spendCode(ctx context.Context, tx parley.Tx, id string, now time.Time) error {
+	r, err := tx.FindAuthRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.CodeUsedAt != nil {
+		return errCodeReused
+	}
+	r.CodeUsedAt = &now
+	return tx.UpdateAuthRequest(ctx, r)
+}
+
+// revokeFamily revokes every token descending from one code, after the
+// code or one of its refresh tokens was presented again, and returns the
+// refusal for the app, which says why. A failure to revoke is not the
+// app's to handle: it is logged.
+func (s *Service) revokeFamily(ctx context.Context, familyID, why string) error {
 	ctx = context.WithoutCancel(ctx)
 	err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.RevokeTokenFamily(ctx, familyID, s.Now()) })
 	if err != nil {
 		s.log.ErrorContext(ctx, "revoke token family", "err", err)
 	}
-	return parley.Errorf(parley.EINVALID, "refresh token already used; its family is revoked")
+	return parley.Errorf(parley.EINVALID, "%s", why)
 }
 
 // Refresh is a refresh token about to be exchanged.
@@ -327,8 +368,9 @@ func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error
 		if tg, err = tx.FindTokenGrant(ctx, parley.HashToken(token)); err != nil {
 			return err
 		}
-		// The request records when the member signed in; requests are
-		// pruned after a day, while refresh tokens live on.
+		// The request records when the member signed in; it stays while
+		// its family has a token in force (DeleteAuthRequestsBefore), but
+		// older servers pruned it after a day.
 		r, err = tx.FindAuthRequest(ctx, tg.Token.FamilyID)
 		if isNotFound(err) {
 			r, err = &parley.AuthRequest{}, nil
@@ -341,7 +383,7 @@ func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error
 	case err != nil:
 		return nil, err
 	case tg.Token.UsedAt != nil:
-		return nil, s.revokeFamily(ctx, tg.Token.FamilyID)
+		return nil, s.revokeFamily(ctx, tg.Token.FamilyID, refreshReused)
 	}
 	if why := tg.Refusal(s.Now()); why != "" {
 		return nil, parley.Errorf(parley.EINVALID, "%s", why)

@@ -73,7 +73,12 @@ func (t *txn) UpdateAuthRequest(ctx context.Context, r *parley.AuthRequest) erro
 }
 
 func (t *txn) DeleteAuthRequestsBefore(ctx context.Context, before time.Time) error {
-	_, err := t.exec(ctx, `DELETE FROM auth_requests WHERE created_at < $1`, micros(before))
+	_, err := t.exec(ctx, `
+		DELETE FROM auth_requests
+		WHERE created_at < $1 AND NOT EXISTS (
+			SELECT 1 FROM oauth_tokens t
+			WHERE t.family_id = auth_requests.id AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $1
+		)`, micros(before))
 	return mapError("delete auth requests", err)
 }
 
