@@ -246,7 +246,8 @@ type IssuedTokens struct {
 }
 
 // IssueTokens issues an access token, and a refresh token if asked, while
-// the grant and its app are in force. The code or refresh token exchanged
+// the grant and its app are in force; the access token until its grant's
+// end if that comes within AccessTokenTTL. The code or refresh token exchanged
 // is used up in the same transaction, so it can be exchanged only once, and
 // an exchange racing another finds it used: a code used already was
 // replayed, and what it issued is revoked (RFC 6749 section 4.1.2); a
@@ -282,6 +283,8 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 		if why := tg.Refusal(now); why != "" {
 			return parley.Errorf(parley.EINVALID, "%s", why)
 		}
+		// It works no longer than its grant, and says so (expires_in).
+		out.ExpiresAt = tg.Until()
 		tok := parley.OAuthToken{
 			Hash: parley.HashToken(out.AccessID), Kind: parley.TokenAccess, FamilyID: in.FamilyID, GrantID: in.GrantID,
 			ClientID: in.ClientID, UserID: in.UserID, Scopes: in.Scopes, CreatedAt: now, ExpiresAt: out.ExpiresAt,
