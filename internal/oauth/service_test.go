@@ -2,6 +2,9 @@ package oauth_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +57,48 @@ func TestRefresh_AccessTokenEndsWithItsGrant(t *testing.T) {
 	}
 	if life, grantLeft := time.Duration(refreshed.ExpiresIn)*time.Second, 30*24*time.Hour; life > grantLeft {
 		t.Fatalf("an access token issued 10 minutes before its grant ends says it lasts %v more than the grant", life-grantLeft)
+	}
+}
+
+// TestDiscovery_EveryClaimSupportedIsIssued: each claim discovery lists in
+// claims_supported is one the provider gives, in the ID token or from
+// userinfo, to an app that asked for the profile with a nonce.
+func TestDiscovery_EveryClaimSupportedIsIssued(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "profile"}
+	verifier := oauth2.GenerateVerifier()
+	got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("st4te", oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("nonce", "n0nce")), "alice", apptest.Answer{})
+	tok, err := cfg.Exchange(context.Background(), got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("id_token %q", raw)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := map[string]any{}
+	if err := json.Unmarshal(payload, &issued); err != nil {
+		t.Fatal(err)
+	}
+	if err := bearerJSON(env.URL+"/oauth2/userinfo", tok.AccessToken, &issued); err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Claims []string `json:"claims_supported"`
+	}
+	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
+	for _, c := range d.Claims {
+		if _, ok := issued[c]; !ok {
+			t.Errorf("claims_supported lists %q, which neither the ID token nor userinfo carries", c)
+		}
 	}
 }
