@@ -232,9 +232,11 @@ func (a *App) handleReport(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReportChart serves the app's share report chart, as Parley draws
-// it, fetched with the app's own token.
+// it, fetched with the app's own token: the last fortnight that has ended,
+// as Parley counts the friends who opened a recommendation by the
+// fortnight only.
 func (a *App) handleReportChart(w http.ResponseWriter, r *http.Request) {
-	svg, _, err := a.reports.ShareReportAs(r.Context(), a.cfg.ClientID, client.ReportQuery{}, "svg")
+	svg, _, err := a.reports.ShareReportAs(r.Context(), a.cfg.ClientID, client.ReportQuery{Period: "fortnight"}, "svg")
 	if err != nil {
 		log.Printf("share report: %v", err)
 		http.Error(w, "the report is not available", http.StatusBadGateway)

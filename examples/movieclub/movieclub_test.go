@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -35,10 +36,11 @@ type club struct {
 
 // startClub starts Parley, registers movieclub as its owner would, through
 // the API, with a webhook endpoint, and serves movieclub on loopback.
-func startClub(t *testing.T) *club {
+// Options adjust Parley's configuration.
+func startClub(t *testing.T, options ...func(*config.Config)) *club {
 	t.Helper()
 	ctx := context.Background()
-	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	env := apptest.Start(t, append([]func(*config.Config){func(c *config.Config) { c.WebhooksAllowPrivate = true }}, options...)...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -316,4 +318,74 @@ func TestMovieClub_CatchesUpAndForgets(t *testing.T) {
 	c.waitForWebhooks(t, "alice forgotten after she disconnected movieclub", func() bool {
 		return strings.Contains(c.home(t, b), "Sign in with Parley")
 	})
+}
+
+// movieclub's report shows how many friends opened their recommendations,
+// as its page says: Parley counts opens by the fortnight only, so the
+// chart is of the last fortnight that has ended. Three members each
+// recommend a film to two friends; three of the six open theirs.
+func TestMovieClub_ReportShowsOpens(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t, func(cfg *config.Config) { cfg.ReportMinPeople = 3 })
+	opened := 0
+	for i, sender := range []string{"ann", "ben", "cat"} {
+		s := c.parley.MustMember(t, sender)
+		b := apptest.NewBrowser()
+		var p *apptest.Page
+		for j := range 2 {
+			friend := fmt.Sprintf("friend%d", 2*i+j)
+			f := c.parley.MustMember(t, friend)
+			apptest.MustFriends(t, s, f)
+			if p == nil {
+				p = c.signIn(t, b, sender)
+			}
+			if p = b.Submit(t, p, url.Values{"film": {"metropolis"}, "friend": {friend}}); p.Status != http.StatusOK {
+				t.Fatalf("%s recommends to %s: %d\n%s", sender, friend, p.Status, p.Body)
+			}
+			if j == 0 {
+				threads, err := f.Threads(ctx, client.ThreadsQuery{})
+				if err != nil || len(threads.Threads) != 1 || threads.Threads[0].LastMessage.Share == nil {
+					t.Fatalf("%s's threads: %+v, %v", friend, threads, err)
+				}
+				openLink(t, threads.Threads[0].LastMessage.Share.Link)
+				opened++
+			}
+		}
+	}
+	// Past the end of this fortnight (fortnights count from Monday
+	// 1970-01-05), and into the next.
+	epoch := time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC)
+	now := c.parley.Clock.Now()
+	elapsed := now.Sub(epoch) % (14 * 24 * time.Hour)
+	start := now.Add(-elapsed).Truncate(24 * time.Hour)
+	c.parley.Clock.Advance(14*24*time.Hour - elapsed + time.Hour)
+
+	resp, err := http.Get(c.url + "/report.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf("Recipients who clicked, %s: %d", start.Format(time.DateOnly), opened)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(chart), want) {
+		t.Errorf("the report chart does not say %q:\n%s", want, chart)
+	}
+}
+
+// openLink follows a share link as a person's browser does.
+func openLink(t *testing.T, link string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("opening %s: %d, want 303", link, resp.StatusCode)
+	}
 }
