@@ -319,6 +319,23 @@ func TestReports_BadInput(t *testing.T) {
 	}
 }
 
+// A report covers at most 371 days, both ends counted: to may be 370 days
+// after from, not 371.
+func TestReports_AtMost371Days(t *testing.T) {
+	env := apptest.Start(t)
+	owner := env.MustMember(t, "owner")
+	partner := mustOwnedPartner(t, env, "Films", "owner")
+	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := owner.ShareReport(context.Background(), partner.App.ClientID, client.ReportQuery{
+		From: date(from), To: date(from.Add(370 * day))}); err != nil {
+		t.Errorf("371 days: %v", err)
+	}
+	_, err := owner.ShareReport(context.Background(), partner.App.ClientID, client.ReportQuery{
+		From: date(from), To: date(from.Add(371 * day))})
+	wantProblem(t, err, http.StatusBadRequest, "invalid")
+	wantDetail(t, err, "at most 371 days")
+}
+
 // A report is for the days asked for, however far they are from 1970 or
 // from now: days of 1600 are reported as days of 1600, in whole periods
 // from a Monday, and days to come have no period yet.
