@@ -26,6 +26,20 @@ const (
 	AppDeleted = "deleted"
 )
 
+// Refusal says why no token of the app works, in words its developer can
+// act on, or returns "" while it is active.
+func (a *App) Refusal() string {
+	switch a.State {
+	case AppActive:
+		return ""
+	case AppPending:
+		return "the app awaits an operator's review"
+	case AppDeleted:
+		return "the app was deleted"
+	}
+	return "the app is suspended"
+}
+
 // Limits on app registrations.
 const (
 	MaxAppNameLen     = 64

@@ -131,7 +131,7 @@ func (tg *TokenGrant) Refusal(t time.Time) string {
 	case tg.Grant.RevokedAt != nil:
 		return "the member's grant to the app was revoked"
 	case tg.App.State != AppActive:
-		return "the app is suspended"
+		return tg.App.Refusal()
 	}
 	return ""
 }

@@ -564,3 +564,37 @@ func FuzzReports_Query(f *testing.F) {
 		}
 	})
 }
+
+// TestReports_AppTokenSaysWhyTheAppCannotRead: an app's own token stops
+// working when an operator suspends or deletes the app, and the refusal
+// says which.
+func TestReports_AppTokenSaysWhyTheAppCannotRead(t *testing.T) {
+	for _, tc := range []struct {
+		decide func(s *service.Service, ctx context.Context, clientID string) (*parley.App, error)
+		want   string
+	}{
+		{(*service.Service).SuspendApp, "the app is suspended"},
+		{(*service.Service).DeleteApp, "the app was deleted"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			env := apptest.Start(t)
+			ctx := context.Background()
+			env.MustMember(t, "owner")
+			films := mustOwnedPartner(t, env, "Films", "owner")
+			cc := clientcredentials.Config{ClientID: films.App.ClientID, ClientSecret: films.App.ClientSecret,
+				TokenURL: env.URL + "/oauth2/token", Scopes: []string{"reports.read"}, AuthStyle: oauth2.AuthStyleInHeader}
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tc.decide(env.Server.Service, service.ConsoleContext(ctx), films.App.ClientID); err != nil {
+				t.Fatal(err)
+			}
+			_, err = env.Client.WithToken(tok.AccessToken).ShareReport(ctx, films.App.ClientID, client.ReportQuery{})
+			var e *client.Error
+			if !errors.As(err, &e) || e.Status != http.StatusUnauthorized || !strings.Contains(e.Detail, tc.want) {
+				t.Fatalf("the app's own token after the decision: %v, want 401 saying %q", err, tc.want)
+			}
+		})
+	}
+}

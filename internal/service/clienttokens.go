@@ -79,7 +79,7 @@ func (s *Service) AuthenticateReportReader(ctx context.Context, token string) (*
 	case !s.Now().Before(ct.ExpiresAt):
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "the access token expired")
 	case app.State != parley.AppActive:
-		return nil, parley.Errorf(parley.EUNAUTHORIZED, "the app is suspended")
+		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s", app.Refusal())
 	}
 	return &parley.Caller{Client: &parley.ClientAccess{App: app, Scopes: ct.Scopes}}, nil
 }
