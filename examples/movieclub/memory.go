@@ -11,18 +11,10 @@ import (
 // memory is everything movieclub knows, kept in memory for the example.
 type memory struct {
 	mu sync.Mutex
-	// logins are sign-ins under way, by the ID in the browser's
-	// movieclub_login cookie.
-	logins map[string]*login
 	// sessions are signed-in browsers, by their movieclub_session cookie.
 	sessions map[string]*session
 	// members are the members who signed in, by their Parley user ID.
 	members map[string]*member
-}
-
-// login is what the callback checks the authorization response against.
-type login struct {
-	state, nonce, verifier string
 }
 
 // session is a signed-in browser.
@@ -57,7 +49,7 @@ type thread struct {
 }
 
 func newMemory() *memory {
-	return &memory{logins: map[string]*login{}, sessions: map[string]*session{}, members: map[string]*member{}}
+	return &memory{sessions: map[string]*session{}, members: map[string]*member{}}
 }
 
 // thread returns the member's copy of a thread, or nil.
