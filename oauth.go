@@ -24,8 +24,12 @@ type AuthRequest struct {
 	Prompt []string
 	// MaxAge, when set, is the longest time since the member entered their
 	// password that the app accepts (max_age); prompt=login makes it 0.
-	MaxAge    *time.Duration
-	CreatedAt time.Time
+	MaxAge *time.Duration
+	// HintUserID is the member the app named with an ID token of theirs
+	// (id_token_hint): a session of another member, from before the
+	// request, must sign in again.
+	HintUserID string
+	CreatedAt  time.Time
 
 	// Set once the member signed in and approved the request.
 	UserID  string
@@ -66,16 +70,21 @@ const (
 // Prompts reports whether the app sent the prompt value v.
 func (r *AuthRequest) Prompts(v string) bool { return slices.Contains(r.Prompt, v) }
 
-// SignInFresh reports whether a member who entered their password at
-// signedIn may go on with the request at now without entering it again. A
-// password entered since the request began always is; an earlier one is
-// not with prompt=login or select_account, and not when it is older than
-// max_age.
-func (r *AuthRequest) SignInFresh(signedIn, now time.Time) bool {
+// SignInFresh reports whether the member userID, who entered their
+// password at signedIn, may go on with the request at now without entering
+// it again. A password entered since the request began always is; an
+// earlier one is not with prompt=login or select_account, not when it is
+// older than max_age, and not when the app named another member
+// (HintUserID): with prompt=none the app is then told login_required
+// (OpenID Connect Core section 3.1.2.1), and otherwise the member may sign
+// in as the one the app named.
+func (r *AuthRequest) SignInFresh(userID string, signedIn, now time.Time) bool {
 	switch {
 	case !signedIn.Before(r.CreatedAt):
 		return true
 	case r.Prompts(PromptLogin) || r.Prompts(PromptSelectAccount):
+		return false
+	case r.HintUserID != "" && r.HintUserID != userID:
 		return false
 	}
 	return r.MaxAge == nil || now.Sub(signedIn) <= *r.MaxAge

@@ -350,6 +350,7 @@ func TestAuthorize_MaxAge(t *testing.T) {
 func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
 	partner := env.MustPartner(t, "Tunes")
 	other := env.MustPartner(t, "Other")
 	none := oauth2.SetAuthURLParam("prompt", "none")
@@ -382,7 +383,8 @@ func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 	})
 	cfg := *partner.Config
 	cfg.Scopes = []string{"openid"}
-	exchange(t, &cfg, browser, "alice", "s")
+	alices := exchange(t, &cfg, browser, "alice", "s")
+	bobs := exchange(t, &cfg, apptest.NewBrowser(), "bob", "s")
 	t.Run("GrantCovers", func(t *testing.T) {
 		cfg, u, verifier := request(partner, []string{"openid"})
 		q := answered(t, browser.Get(t, u)).Query()
@@ -391,6 +393,21 @@ func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 		}
 		if _, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
 			t.Fatal(err)
+		}
+	})
+	// The app names the member it expects with an ID token of theirs: the
+	// one signed in is answered, another must sign in (OpenID Connect Core
+	// section 3.1.2.1).
+	t.Run("HintOfTheMemberSignedIn", func(t *testing.T) {
+		_, u, _ := request(partner, []string{"openid"}, oauth2.SetAuthURLParam("id_token_hint", alices.Extra("id_token").(string)))
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("code") == "" {
+			t.Errorf("answered %v", q)
+		}
+	})
+	t.Run("HintOfAnotherMember", func(t *testing.T) {
+		_, u, _ := request(partner, []string{"openid"}, oauth2.SetAuthURLParam("id_token_hint", bobs.Extra("id_token").(string)))
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "login_required" || q.Get("state") != "s" || q.Get("iss") != env.URL {
+			t.Errorf("answered %v, want login_required: the member signed in is not the one the app named", q)
 		}
 	})
 	t.Run("MoreScopes", func(t *testing.T) {
@@ -411,6 +428,41 @@ func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 			t.Errorf("answered %v", q)
 		}
 	})
+}
+
+// TestAuthorize_HintOfAnotherMemberAsksToSignIn: an app that names a
+// member with an ID token of theirs (id_token_hint), in a browser where
+// another member is signed in, has its member asked to sign in: the one it
+// named may then do so, and the app gets their code.
+func TestAuthorize_HintOfAnotherMemberAsksToSignIn(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	bob := env.MustMember(t, "bob")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	browser := apptest.NewBrowser()
+	exchange(t, &cfg, browser, "alice", "s")
+	bobs := exchange(t, &cfg, apptest.NewBrowser(), "bob", "s")
+
+	verifier := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("id_token_hint", bobs.Extra("id_token").(string)))
+	if p := browser.Get(t, authURL); !strings.Contains(p.Body, `name="password"`) {
+		t.Fatalf("alice's browser, asked for bob, was not asked to sign in: %d %s", p.Status, p.Location)
+	}
+	q := browser.SignIn(t, authURL, "bob", apptest.Answer{})
+	tok, err := cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Subject string `json:"sub"`
+	}
+	idTokenClaims(t, env, tok, &claims)
+	if want := apptest.MustMe(t, bob).ID; claims.Subject != want {
+		t.Fatalf("the app got the code of %s, want bob's, %s", claims.Subject, want)
+	}
 }
 
 // rawAuthorize sends an authorization request as it is, GET with the URL's
@@ -485,9 +537,9 @@ func exchange(t *testing.T, cfg *oauth2.Config, b *apptest.Browser, username, st
 	return tok
 }
 
-// authTime returns the auth_time of the token response's ID token, whose
-// signature it checks against the JWKS.
-func authTime(t *testing.T, env *apptest.Env, tok *oauth2.Token) int64 {
+// idTokenClaims decodes the claims of the token response's ID token into
+// claims, checking its signature against the JWKS.
+func idTokenClaims(t *testing.T, env *apptest.Env, tok *oauth2.Token, claims any) {
 	t.Helper()
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
@@ -496,12 +548,18 @@ func authTime(t *testing.T, env *apptest.Env, tok *oauth2.Token) int64 {
 	}
 	var keys jose.JSONWebKeySet
 	getJSON(t, env.URL+"/oauth2/keys", &keys)
+	if err := idt.Claims(keys.Keys[0].Key, claims); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// authTime returns the auth_time of the token response's ID token.
+func authTime(t *testing.T, env *apptest.Env, tok *oauth2.Token) int64 {
+	t.Helper()
 	var claims struct {
 		AuthTime *jwt.NumericDate `json:"auth_time"`
 	}
-	if err := idt.Claims(keys.Keys[0].Key, &claims); err != nil {
-		t.Fatal(err)
-	}
+	idTokenClaims(t, env, tok, &claims)
 	if claims.AuthTime == nil {
 		t.Fatal("the ID token has no auth_time")
 	}

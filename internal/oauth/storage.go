@@ -32,8 +32,10 @@ var _ op.Storage = (*storage)(nil)
 // CreateAuthRequest stores a validated authorization request. On top of the
 // library's checks it requires PKCE with S256 of every client (RFC 9700
 // section 2.1.1), with a well-formed code_challenge, and an exact redirect
-// URI match, also for native apps' loopback URIs.
-func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+// URI match, also for native apps' loopback URIs. hintUserID is the
+// subject of the request's id_token_hint, which the library has verified
+// (an expired ID token of Parley's is a hint as good as a live one), or "".
+func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintUserID string) (op.AuthRequest, error) {
 	app, err := s.svc.OAuthApp(ctx, req.ClientID)
 	if err != nil {
 		return nil, clientError(err)
@@ -58,7 +60,8 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	r := &parley.AuthRequest{
 		ID: parley.NewID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 		Nonce: req.Nonce, Scopes: parley.NewScopes(req.Scopes), ResponseMode: string(req.ResponseMode),
-		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge), CreatedAt: s.svc.Now(),
+		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge), HintUserID: hintUserID,
+		CreatedAt: s.svc.Now(),
 	}
 	if err := s.svc.CreateAuthRequest(ctx, r); err != nil {
 		return nil, err

@@ -162,7 +162,7 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 		}
 		next = Next{Request: con.Request, AppName: con.App.Name}
 		switch {
-		case !con.Request.SignInFresh(c.SignedInAt, now):
+		case !con.Request.SignInFresh(c.User.ID, c.SignedInAt, now):
 			next.Step = StepSignIn
 		case con.Needed():
 			next.Step = StepConsent
@@ -294,7 +294,7 @@ func (s *Service) freshConsent(ctx context.Context, tx parley.Tx, c *parley.Call
 	if err != nil {
 		return nil, err
 	}
-	if !con.Request.SignInFresh(c.SignedInAt, s.Now()) {
+	if !con.Request.SignInFresh(c.User.ID, c.SignedInAt, s.Now()) {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "%s asks you to enter your password again: sign in again", con.App.Name)
 	}
 	return con, nil

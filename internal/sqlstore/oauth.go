@@ -10,14 +10,15 @@ import (
 )
 
 const authRequestColumns = `id, client_id, redirect_uri, state, nonce, scopes, response_mode, code_challenge, prompt,
-	max_age, created_at, user_id, grant_id, auth_time, approved_at, code_hash, code_used_at`
+	max_age, created_at, user_id, grant_id, auth_time, approved_at, code_hash, code_used_at, hint_user_id`
 
 func (t *txn) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
 	_, err := t.exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		r.ID, r.ClientID, r.RedirectURI, r.State, r.Nonce, r.Scopes.String(), r.ResponseMode, r.CodeChallenge,
 		strings.Join(r.Prompt, " "), nullSeconds(r.MaxAge), micros(r.CreatedAt), nullString(r.UserID),
-		nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash, nullMicros(r.CodeUsedAt))
+		nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash, nullMicros(r.CodeUsedAt),
+		nullString(r.HintUserID))
 	return mapError("create auth request", err)
 }
 
@@ -25,11 +26,11 @@ func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parl
 	var r parley.AuthRequest
 	var scopes, prompt string
 	var created int64
-	var userID, grantID sql.NullString
+	var userID, grantID, hint sql.NullString
 	var maxAge, authTime, approved, used sql.NullInt64
 	err := t.queryRow(ctx, "authorization request", `SELECT `+authRequestColumns+` FROM auth_requests WHERE `+where+t.locked,
 		[]any{arg}, &r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &scopes, &r.ResponseMode,
-		&r.CodeChallenge, &prompt, &maxAge, &created, &userID, &grantID, &authTime, &approved, &r.CodeHash, &used)
+		&r.CodeChallenge, &prompt, &maxAge, &created, &userID, &grantID, &authTime, &approved, &r.CodeHash, &used, &hint)
 	if err != nil {
 		return nil, mapError("find auth request", err)
 	}
@@ -38,7 +39,7 @@ func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parl
 		d := time.Duration(maxAge.Int64) * time.Second
 		r.MaxAge = &d
 	}
-	r.UserID, r.GrantID = userID.String, grantID.String
+	r.UserID, r.GrantID, r.HintUserID = userID.String, grantID.String, hint.String
 	r.AuthTime, r.ApprovedAt, r.CodeUsedAt = fromNullMicros(authTime), fromNullMicros(approved), fromNullMicros(used)
 	return &r, nil
 }
