@@ -410,6 +410,13 @@ func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 			t.Errorf("answered %v, want login_required: the member signed in is not the one the app named", q)
 		}
 	})
+	t.Run("HintNotParleys", func(t *testing.T) {
+		forged := "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ."
+		_, u, _ := request(partner, []string{"openid"}, oauth2.SetAuthURLParam("id_token_hint", forged))
+		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "login_required" || q.Get("state") != "s" {
+			t.Errorf("answered %v, want login_required", q)
+		}
+	})
 	t.Run("MoreScopes", func(t *testing.T) {
 		_, u, _ := request(partner, []string{"openid", "friends.read"})
 		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "consent_required" || q.Get("state") != "s" || q.Get("iss") != env.URL {
