@@ -266,9 +266,9 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 	if err != nil {
 		return nil, err
 	}
-	hooked := false
+	var suspended appSuspension
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		hooked = false
+		suspended = appSuspension{}
 		app, err = findLiveApp(ctx, tx, clientID)
 		if err != nil {
 			return err
@@ -282,30 +282,45 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 			return err
 		}
 		if was == parley.AppActive && app.State == parley.AppSuspended {
-			hooked, err = s.enqueueAppSuspended(ctx, tx, app)
+			suspended, err = s.suspendGrants(ctx, tx, app)
 		}
 		return err
 	})
-	if hooked {
+	if suspended.hooked {
 		s.WakeWebhooks()
+	}
+	if err == nil {
+		s.publishGrantsEnded(ctx, suspended.users, suspended.grants, "an operator suspended the app")
 	}
 	return app, err
 }
 
-// enqueueAppSuspended enqueues grant.revoked for each grant of the app in force.
-func (s *Service) enqueueAppSuspended(ctx context.Context, tx parley.Tx, app *parley.App) (bool, error) {
+// appSuspension is what suspending an app did to its grants in force: they
+// stop working with it (not revoked: a reinstated app works with them
+// again), and their streams, on every node, are told at once.
+type appSuspension struct {
+	// users and grants are the grants' members and IDs; hooked is set when
+	// a webhook delivery was queued.
+	users, grants []string
+	hooked        bool
+}
+
+// suspendGrants enqueues grant.revoked for each grant of the app in force,
+// and returns what the suspension did to them.
+func (s *Service) suspendGrants(ctx context.Context, tx parley.Tx, app *parley.App) (appSuspension, error) {
+	var out appSuspension
 	now := s.Now()
 	grants, err := tx.FindAppGrants(ctx, app.ClientID, now)
 	if err != nil {
-		return false, err
+		return out, err
 	}
-	hooked := false
 	for _, g := range grants {
 		ok, err := s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndSuspended, now)
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		hooked = hooked || ok
+		out.hooked = out.hooked || ok
+		out.users, out.grants = append(out.users, g.UserID), append(out.grants, g.ID)
 	}
-	return hooked, nil
+	return out, nil
 }

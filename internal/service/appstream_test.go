@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +182,44 @@ func appInGroup(t *testing.T, db *sqlstore.DB) (map[string]*parley.User, string,
 		t.Fatal(err)
 	}
 	return users, group.ID, token
+}
+
+// TestEvents_AppStreamToldOfItsSuspension: suspending an app tells its
+// streams at once, by the bus, as revoking a grant does: the stream's next
+// event is the end of its access, not whatever event comes next.
+func TestEvents_AppStreamToldOfItsSuspension(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			_, _, token := appInGroup(t, db)
+			var app *parley.Caller
+			err := db.Read(ctx, func(tx parley.Tx) error {
+				tg, err := s.liveAccessToken(ctx, tx, token)
+				app = appCaller(tg, token)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			appCtx := parley.NewContextWithCaller(ctx, app)
+			stream, err := s.Subscribe(appCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Close()
+			if _, err := s.SuspendApp(ConsoleContext(ctx), app.App.App.ClientID); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ev := <-stream.C():
+				if _, _, err := stream.Admit(appCtx, ev); err == nil || !strings.Contains(err.Error(), "suspended") {
+					t.Fatalf("the stream's first event after the suspension, %s, admitted with %v; want it to end the stream, saying why", ev.Type, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the app's stream was not told of its suspension")
+			}
+		})
+	}
 }
