@@ -30,6 +30,7 @@ import (
 
 	"github.com/parleyhq/parley/bench/internal/benchkit"
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 const (
@@ -79,6 +80,8 @@ func (o options) check() error {
 		return errors.New("--group must be 2 to 256, the largest a thread may be")
 	case o.conns < o.group || o.holders < 1 || o.sends < 1 || o.dialers < 1:
 		return errors.New("--conns must be at least --group; --holders, --sends and --dialers at least 1")
+	case (o.conns-o.group+o.holders-1)/o.holders > service.MaxStreams:
+		return fmt.Errorf("--holders must be at least (--conns - --group) / %d: a member holds at most %d connections", service.MaxStreams, service.MaxStreams)
 	}
 	return raiseFileLimit(o.conns + spareFiles)
 }

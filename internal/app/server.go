@@ -276,6 +276,10 @@ func (e *schemaRefusal) Error() string { return e.advice }
 
 func (e *schemaRefusal) Unwrap() error { return e.SchemaError }
 
+// maxProviderBody bounds the body of a request to the OAuth provider: its
+// forms hold a code, a token or client credentials, a few kilobytes.
+const maxProviderBody = 64 << 10
+
 // Listen binds the configured address (with port 0 the system picks one),
 // and the metrics address if one is set, assembles the handlers, which
 // need the public URL (by default, the address just bound), and starts the
@@ -311,10 +315,14 @@ func (s *Server) Listen() error {
 	}
 	// The API counts its own requests; the provider's and the pages' are
 	// counted here, as its are.
+	// The provider's forms are read whole, by net/http up to 10 MB each:
+	// they are bounded here, as the API's bodies and the pages' are, around
+	// the counting, which reads the route from the request it passes on.
+	bounded := http.MaxBytesHandler(s.metrics.Instrument(provider), maxProviderBody)
 	mux := http.NewServeMux()
 	mux.Handle("/", s.api)
-	mux.Handle(oauth.DiscoveryPath, s.metrics.Instrument(provider))
-	mux.Handle(oauth.PathPrefix, s.metrics.Instrument(provider))
+	mux.Handle(oauth.DiscoveryPath, bounded)
+	mux.Handle(oauth.PathPrefix, bounded)
 	for _, path := range web.Paths() {
 		mux.Handle(path, s.metrics.Instrument(pages))
 	}

@@ -36,6 +36,8 @@ type Events struct {
 	parley.Subscription
 	svc    *Service
 	caller *parley.Caller
+	// key is whose the stream is, as the process counts its streams.
+	key string
 	// session is the entry of a member's session among the process's
 	// stream sessions; nil for an app.
 	session *streamSession
@@ -57,7 +59,9 @@ type streamThread struct {
 }
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
-// see read-marker and thread changes only with threads.read too.
+// see read-marker and thread changes only with threads.read too. A member's
+// own sessions may hold MaxStreams streams open on this process, and an app
+// as many for each member: one more is ETHROTTLED.
 //
 // A member's stream is watched with its session, and subscribed to the
 // bus, before the store confirms that the session lasts: a session that
@@ -71,7 +75,11 @@ func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Events{svc: s, caller: c}
+	key, err := s.streams.join(c)
+	if err != nil {
+		return nil, err
+	}
+	e := &Events{svc: s, caller: c, key: key}
 	if c.App == nil && c.SessionTokenHash != nil {
 		e.session = s.streamSessions.join(c, s.Now())
 	}
@@ -96,8 +104,10 @@ func (e *Events) Close() {
 	e.Subscription.Close()
 }
 
-// leave stops watching a member's session for the stream.
+// leave stops counting the stream among those open, and watching a
+// member's session for it.
 func (e *Events) leave() {
+	e.svc.streams.leave(e.key)
 	if e.session != nil {
 		e.svc.streamSessions.leave(e.session)
 	}

@@ -74,6 +74,8 @@ type Service struct {
 	// streamSessions are the sessions of the process's member streams
 	// (streamsessions.go).
 	streamSessions streamSessions
+	// streams counts the process's open streams (streamcount.go).
+	streams streamCounts
 }
 
 // New returns a service.

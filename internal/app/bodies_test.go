@@ -1,0 +1,49 @@
+package app_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// A form to the OAuth provider is bounded as the API's bodies and the
+// pages' forms are: one of 2 MB is refused as invalid_request, not
+// read whole and answered as if it were an app's (net/http alone would
+// read 10 MB of each), at every endpoint that reads a form.
+func TestProvider_LargeFormsRefused(t *testing.T) {
+	env := apptest.Start(t)
+	p := env.MustPartner(t, "bulky")
+	form := url.Values{
+		"grant_type": {"authorization_code"}, "code": {strings.Repeat("x", 1<<20)},
+		"client_id": {p.Config.ClientID}, "client_secret": {p.Config.ClientSecret},
+		"redirect_uri": {p.Config.RedirectURL}, "code_verifier": {strings.Repeat("v", 43)},
+		"token": {strings.Repeat("t", 1<<20)}, "response_type": {"code"}, "scope": {"openid"},
+	}.Encode()
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/userinfo"} {
+		resp, err := noRedirects.Post(env.URL+path, "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || body.Error != "invalid_request" {
+			t.Errorf("%s with a form of 2 MB: %d %q; want 400 invalid_request", path, resp.StatusCode, body.Error)
+		}
+	}
+	// The authorization endpoint shows its refusal on Parley's page: the
+	// client and the redirect URI are in a form it could not read.
+	resp, err := noRedirects.Post(env.URL+"/oauth2/authorize", "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("/oauth2/authorize with a form of 2 MB: %d; want 400", resp.StatusCode)
+	}
+}
