@@ -101,6 +101,11 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	mux.Handle(AuthorizePath+"/", issuerInResponses(requireBoundRequest(provider), issuer, secure))
 	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
 	mux.Handle(PathPrefix, provider)
+	// No RP-initiated logout: discovery names no end_session_endpoint, and
+	// members sign out on Parley's own pages. The library's handler, which
+	// answered a form it could not parse with a plain-text 500, is not
+	// served.
+	mux.Handle(endSessionPath, http.NotFoundHandler())
 	endpoints := newEndpoints(provider, st, log)
 	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
 		mux.Handle(path, endpoints)

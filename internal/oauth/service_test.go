@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,31 @@ func TestDiscovery_EveryClaimSupportedIsIssued(t *testing.T) {
 		if _, ok := issued[c]; !ok {
 			t.Errorf("claims_supported lists %q, which neither the ID token nor userinfo carries", c)
 		}
+	}
+}
+
+// TestEndSession_NotServed: Parley offers no RP-initiated logout
+// (discovery names no end_session_endpoint; members sign out on Parley's
+// own pages), so its path is not found, whatever is sent to it: not a
+// server error for a form it cannot parse.
+func TestEndSession_NotServed(t *testing.T) {
+	env := apptest.Start(t)
+	for name, send := range map[string]func() (*http.Response, error){
+		"Get":          func() (*http.Response, error) { return http.Get(env.URL + "/oauth2/end_session?id_token_hint=x") },
+		"MalformedGet": func() (*http.Response, error) { return http.Get(env.URL + "/oauth2/end_session?%zz") },
+		"MalformedPost": func() (*http.Response, error) {
+			return http.Post(env.URL+"/oauth2/end_session", "application/x-www-form-urlencoded", strings.NewReader("%zz"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := send()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("answered %d, want 404", resp.StatusCode)
+			}
+		})
 	}
 }
