@@ -269,9 +269,12 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 			WHERE id = $1 AND next_attempt_at = $4`, r.DeliveryID, state, nullMicros(r.NextAttemptAt), micros(r.LeaseUntil)); err != nil {
 			return mapError("record webhook result", err)
 		}
+		// A delivery deleted with its endpoint during the attempt keeps no
+		// record of it; the batch's other attempts are recorded all the same.
 		if _, err := t.exec(ctx, `
 			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
-			VALUES ($1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6)`,
+			SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6
+			WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`,
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
 			return mapError("record webhook attempt", err)
 		}
