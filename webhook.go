@@ -267,7 +267,8 @@ type WebhookStore interface {
 	// RecordWebhookResults stores attempts' outcomes. A delivery redelivered
 	// since it was taken (no longer due at its result's LeaseUntil) keeps
 	// the redelivery's state and schedule: the attempt only joins its
-	// history.
+	// history. One deleted since, with its endpoint, records nothing, and
+	// does not keep the others from being recorded.
 	RecordWebhookResults(ctx context.Context, results []WebhookResult) error
 	// WithdrawWebhooks marks deliveries taken with leaseUntil withdrawn,
 	// attempted no more unless redelivered, without touching their

@@ -716,3 +716,41 @@ func TestWebhooks_DeliveriesCursor(t *testing.T) {
 		t.Errorf("a delivery's ID as the cursor: %v", err)
 	}
 }
+
+// TestWebhooks_EndpointDeletedMidAttempt: an endpoint deleted while an
+// attempt at it is under way costs only that attempt's record: the
+// attempts made beside it, to other endpoints, are recorded all the same,
+// not dropped to be sent again.
+func TestWebhooks_EndpointDeletedMidAttempt(t *testing.T) {
+	ctx := context.Background()
+	w := newHookWorld(t)
+	held, release := make(chan struct{}), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		close(held)
+		<-release
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(slow.Close)
+	gone := w.endpoint(t, slow.URL, "message.created")
+	rc := newReceiver(t)
+	kept := w.endpoint(t, rc.URL, "message.created")
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/6", Title: "F"}); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	rc.next(t)
+	if _, err := w.alice.Do(ctx, "DELETE", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+gone.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	var list []parley.WebhookDelivery
+	for range 300 { // 30 s, for a loaded machine, within the member's rate limit
+		if list = w.deliveries(t, kept.ID); len(list) == 1 && len(list[0].Attempts) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(list) != 1 || list[0].State != parley.DeliverySucceeded || len(list[0].Attempts) != 1 {
+		t.Fatalf("the delivery made beside the deleted endpoint's: %+v", list)
+	}
+}

@@ -192,17 +192,21 @@ func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDeliver
 
 func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*parley.DueWebhook, error) {
 	// On PostgreSQL, deliveries another server is taking are skipped,
-	// not waited for.
+	// not waited for. Disabling an endpoint makes its deliveries due no
+	// more, but a write that found it enabled before the disabling
+	// committed may still enqueue one: such a delivery is made due no more
+	// here, not taken.
 	skip := ""
 	if t.pg != nil {
 		skip = " FOR UPDATE SKIP LOCKED"
 	}
 	rows, err := t.query(ctx, `
-		UPDATE webhook_deliveries SET next_attempt_at = $2
+		UPDATE webhook_deliveries SET next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM webhook_endpoints
+				WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL) THEN NULL ELSE CAST($2 AS BIGINT) END
 		WHERE id IN (
 			SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
 			ORDER BY next_attempt_at LIMIT $3`+skip+`)
-		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers`,
+		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers, next_attempt_at`,
 		micros(now), micros(leaseUntil), limit)
 	if err != nil {
 		return nil, mapError("take due webhooks", err)
@@ -212,10 +216,14 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 		var d parley.DueWebhook
 		var created int64
 		var readers string
+		var lease sql.NullInt64
 		if err := rows.Scan(&d.ID, &d.EndpointID, &d.Event, &d.Payload, &d.GrantID, &d.ThreadID, &d.MessageID, &d.Seq,
-			&created, &d.Attempts, &readers); err != nil {
+			&created, &d.Attempts, &readers, &lease); err != nil {
 			rows.Close()
 			return nil, mapError("take due webhooks", err)
+		}
+		if !lease.Valid {
+			continue // its endpoint is disabled
 		}
 		d.CreatedAt, d.Readers = fromMicros(created), strings.Fields(readers)
 		list = append(list, &d)
@@ -269,9 +277,12 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 			WHERE id = $1 AND next_attempt_at = $4`, r.DeliveryID, state, nullMicros(r.NextAttemptAt), micros(r.LeaseUntil)); err != nil {
 			return mapError("record webhook result", err)
 		}
+		// A delivery deleted with its endpoint during the attempt keeps no
+		// record of it; the batch's other attempts are recorded all the same.
 		if _, err := t.exec(ctx, `
 			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
-			VALUES ($1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6)`,
+			SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6
+			WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`,
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
 			return mapError("record webhook attempt", err)
 		}

@@ -337,3 +337,53 @@ func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("disabled: events %v, subscribers %v", events, ids)
 	}
 }
+
+// TestWebhooks_DisabledEndpointSentNothing: once an endpoint is disabled
+// (here by a 410 Gone), none of its deliveries is taken, not even one
+// enqueued after the disabling, as a write that found the endpoint enabled
+// before the disabling committed enqueues on PostgreSQL.
+func TestWebhooks_DisabledEndpointSentNothing(t *testing.T) {
+	sqlstoretest.Each(t, testWebhooks_DisabledEndpointSentNothing)
+}
+
+func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	enqueue := func(id string) {
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+				{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+			})
+		})
+	}
+	take := func(at time.Time) (due []*parley.DueWebhook) {
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), 10)
+			return err
+		})
+		return due
+	}
+	enqueue("msg_gone")
+	if due := take(now); len(due) != 1 {
+		t.Fatalf("due %+v", due)
+	}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: "msg_gone", EndpointID: e.ID,
+			Attempt: parley.WebhookAttempt{At: now, StatusCode: 410}, Disable: "the endpoint answered 410 Gone", LeaseUntil: now.Add(time.Minute)}})
+	})
+	enqueue("msg_late")
+	if due := take(now.Add(time.Hour)); len(due) != 0 {
+		t.Fatalf("a disabled endpoint's deliveries taken: %+v", due)
+	}
+	var list []*parley.WebhookDelivery
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10)
+		return err
+	})
+	for _, d := range list {
+		if d.NextAttemptAt != nil {
+			t.Fatalf("a disabled endpoint's delivery still due: %+v", d)
+		}
+	}
+}

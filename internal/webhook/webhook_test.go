@@ -139,3 +139,21 @@ func TestPlan_Schedule(t *testing.T) {
 		t.Fatalf("success: %v, %q", next, disable)
 	}
 }
+
+// TestSender_RetryAfterBeyondTheCap: a Retry-After longer than the cap
+// delays the retry by the cap, however many seconds it names: it is not
+// read as a short wait, or none.
+func TestSender_RetryAfterBeyondTheCap(t *testing.T) {
+	for _, header := range []string{"172800", "10000000000", "9223372036854775807", "99999999999999999999"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", header)
+			w.WriteHeader(http.StatusTooManyRequests)
+		}))
+		r := webhook.NewSender(webhook.Guard{AllowLoopback: true}).Send(context.Background(), job(srv.URL))
+		srv.Close()
+		now := time.Now()
+		if next, _ := webhook.Plan(r, now); next == nil || next.Sub(now) != 24*time.Hour {
+			t.Errorf("Retry-After %q: next attempt at %v, want the cap, 24h after %v", header, next, now)
+		}
+	}
+}
