@@ -9,10 +9,13 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// Schedule is when each attempt is made, after the one before: the
-// Standard Webhooks schedule, about 27 hours in all. Each wait but the
-// first gets up to a tenth more, at random, so that deliveries that failed
-// together do not all come back together.
+// Schedule is when each attempt is made, after the one before: the waits
+// of the Standard Webhooks specification's example up to 10 hours, then 10
+// hours once more, about 27 hours in all (the example goes on to 14, 20 and
+// 24 hours, about 75), so that an endpoint down for a day still gets what
+// it missed, and a dead one stops costing retries the next day. Each wait
+// but the first gets up to a tenth more, at random, so that deliveries that
+// failed together do not all come back together.
 var Schedule = []time.Duration{
 	0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
