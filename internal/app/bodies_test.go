@@ -2,12 +2,17 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 )
 
 // A form to the OAuth provider is bounded as the API's bodies and the
@@ -45,5 +50,30 @@ func TestProvider_LargeFormsRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("/oauth2/authorize with a form of 2 MB: %d; want 400", resp.StatusCode)
+	}
+}
+
+// TestServer_BodiesThatDoNotArriveAreCutOff: a request whose body stops
+// arriving holds its connection no longer than the body's deadline, on
+// the API, on the pages and at the provider alike: the server answers or
+// closes the connection, and does not wait for the rest.
+func TestServer_BodiesThatDoNotArriveAreCutOff(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.BodyTimeout = 200 * time.Millisecond })
+	host := strings.TrimPrefix(env.URL, "http://")
+	for _, path := range []string{"/api/v1/sessions", "/oauth2/login", "/oauth2/token"} {
+		t.Run(path, func(t *testing.T) {
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// Far longer than the deadline: a server that waits for the
+			// body is still waiting then.
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=al", path, host)
+			if _, err := io.ReadAll(conn); err != nil {
+				t.Fatalf("the server still waits for the body: %v", err)
+			}
+		})
 	}
 }

@@ -70,6 +70,11 @@ type Config struct {
 	LogLevel string
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// BodyTimeout bounds how long a request's body may take to arrive, on
+	// every path but a realtime connection's upgrade: a body dribbled in
+	// byte by byte must not hold a connection and its goroutine forever.
+	// 0 sets none.
+	BodyTimeout time.Duration
 	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB; 0 sets
 	// none (PARLEY_MEMORY_LIMIT_MIB). GOMEMLIMIT, when set, wins.
 	MemoryLimitMiB int
@@ -125,6 +130,7 @@ func Default() Config {
 		RateLimitMemberBurst: 100,
 		LogLevel:             "info",
 		ShutdownTimeout:      15 * time.Second,
+		BodyTimeout:          30 * time.Second,
 		MemoryLimitMiB:       64,
 		ReportMinPeople:      parley.DefaultReportMinPeople,
 		MinFreeDiskMiB:       256,

@@ -66,9 +66,6 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 // wait for them.
 func (s *Server) CloseRealtime() { s.closingOnce.Do(func() { close(s.closing) }) }
 
-// bodyReadTimeout bounds how long a request body may take to arrive.
-const bodyReadTimeout = 30 * time.Second
-
 // ServeHTTP serves a request with panic recovery, a body limit, metrics and a log line.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -100,11 +97,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
-	if r.Header.Get("Upgrade") == "" {
-		// A body dribbled in byte by byte must not hold a goroutine forever.
-		// (A realtime connection outlives any such deadline.)
-		http.NewResponseController(rec).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	}
 	if !cleanPath(r.URL.Path) {
 		// ServeMux would redirect to the clean path, before authentication
 		// and without a problem: no route has such a path.
