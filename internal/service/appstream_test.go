@@ -68,21 +68,7 @@ func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			as := func(name string) context.Context {
 				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
 			}
-			var app *parley.Caller
-			err := db.Read(ctx, func(tx parley.Tx) error {
-				tg, err := s.liveAccessToken(ctx, tx, token)
-				app = appCaller(tg, token)
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			appCtx := parley.NewContextWithCaller(ctx, app)
-			stream, err := s.Subscribe(appCtx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stream.Close()
+			appCtx, stream := subscribeApp(t, s, db, token)
 
 			// sent sends a message as bob and runs the app's stream until
 			// it delivers it: by then it is logged.
@@ -131,6 +117,30 @@ func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// subscribeApp opens the realtime stream of the app whose access token has
+// the hash token, and returns the app's context with it; the stream closes
+// when the test ends.
+func subscribeApp(t *testing.T, s *Service, db *sqlstore.DB, token []byte) (context.Context, *Events) {
+	t.Helper()
+	ctx := context.Background()
+	var app *parley.Caller
+	err := db.Read(ctx, func(tx parley.Tx) error {
+		tg, err := s.liveAccessToken(ctx, tx, token)
+		app = appCaller(tg, token)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appCtx := parley.NewContextWithCaller(ctx, app)
+	stream, err := s.Subscribe(appCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stream.Close)
+	return appCtx, stream
 }
 
 // appInGroup stores alice, bob and carol, a group of the three, and an
@@ -194,22 +204,9 @@ func TestEvents_AppStreamToldOfItsSuspension(t *testing.T) {
 			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
 			ctx := context.Background()
 			_, _, token := appInGroup(t, db)
-			var app *parley.Caller
-			err := db.Read(ctx, func(tx parley.Tx) error {
-				tg, err := s.liveAccessToken(ctx, tx, token)
-				app = appCaller(tg, token)
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			appCtx := parley.NewContextWithCaller(ctx, app)
-			stream, err := s.Subscribe(appCtx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stream.Close()
-			if _, err := s.SuspendApp(ConsoleContext(ctx), app.App.App.ClientID); err != nil {
+			appCtx, stream := subscribeApp(t, s, db, token)
+			clientID := parley.CallerFromContext(appCtx).App.App.ClientID
+			if _, err := s.SuspendApp(ConsoleContext(ctx), clientID); err != nil {
 				t.Fatal(err)
 			}
 			select {

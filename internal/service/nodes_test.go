@@ -10,6 +10,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/password"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -322,6 +323,69 @@ func (t afterSentTx) FindSentMessages(ctx context.Context, senderID, afterID str
 	return list, err
 }
 
+// deletionRace is ann and bob, friends, with their direct thread, on the
+// database two nodes share: for a deletion of one of their accounts on
+// node B while ann does something on node A.
+type deletionRace struct {
+	dbA, dbB *sqlstore.DB
+	ann, bob *parley.User
+	direct   *parley.Thread
+}
+
+func newDeletionRace(t *testing.T) *deletionRace {
+	t.Helper()
+	nodes := sqlstoretest.TwoNodes(t)
+	now := parley.Now()
+	r := &deletionRace{dbA: nodes[0], dbB: nodes[1],
+		ann: &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now},
+		bob: &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: now},
+	}
+	r.direct = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(r.ann.ID, r.bob.ID),
+		CreatedBy: r.ann.ID, LastActivityAt: now, CreatedAt: now}
+	ctx := context.Background()
+	err := r.dbA.Write(ctx, func(tx parley.Tx) error {
+		for _, u := range []*parley.User{r.ann, r.bob} {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+		}
+		err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: r.ann.ID, AddresseeID: r.bob.ID, State: parley.FriendAccepted, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateThread(ctx, r.direct); err != nil {
+			return err
+		}
+		for _, u := range []*parley.User{r.ann, r.bob} {
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: r.direct.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// run deletes the account named username on node B and, at the moment
+// hook's transaction calls the function hook is given, does act on node A
+// as ann (atOnce); it returns act's error.
+func (r *deletionRace) run(t *testing.T, username string, hook func(parley.Tx, func()) parley.Tx, act func(a *Service, annCtx context.Context) error) error {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	a := New(r.dbA, bus.NewMemory(16), log, Options{})
+	annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.ann.Ref(), SignedInAt: parley.Now()})
+	do, done := atOnce(func() error { return act(a, annCtx) })
+	b := New(hookedStore{r.dbB, func(tx parley.Tx) parley.Tx { return hook(tx, do) }}, bus.NewMemory(16), log, Options{})
+	if err := b.DeleteUser(ConsoleContext(ctx), username); err != nil {
+		t.Fatal(err)
+	}
+	return done()
+}
+
 // TestNodes_SendDuringDeletionLeavesNoMessage: a member's account deleted
 // on one node while the member sends a message or shares a link on another
 // leaves no message of theirs behind: the send, made while the deletion's
@@ -352,51 +416,12 @@ func TestNodes_SendDuringDeletionLeavesNoMessage(t *testing.T) {
 	for _, sc := range sends {
 		for _, tc := range moments {
 			t.Run(sc.name+"/"+tc.name, func(t *testing.T) {
-				nodes := sqlstoretest.TwoNodes(t)
-				dbA, dbB := nodes[0], nodes[1]
+				r := newDeletionRace(t)
+				sendErr := r.run(t, "ann", tc.hook, func(a *Service, annCtx context.Context) error { return sc.send(a, annCtx, r.direct.ID) })
 				ctx := context.Background()
-				log := slog.New(slog.DiscardHandler)
-				now := parley.Now()
-				ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
-				bob := &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: now}
-				th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(ann.ID, bob.ID),
-					CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
-				err := dbA.Write(ctx, func(tx parley.Tx) error {
-					for _, u := range []*parley.User{ann, bob} {
-						if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-							return err
-						}
-					}
-					err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: ann.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: now})
-					if err != nil {
-						return err
-					}
-					if err := tx.CreateThread(ctx, th); err != nil {
-						return err
-					}
-					for _, u := range []*parley.User{ann, bob} {
-						if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				a := New(dbA, bus.NewMemory(16), log, Options{})
-				annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref(), SignedInAt: now})
-				send, sent := atOnce(func() error {
-					return sc.send(a, annCtx, th.ID)
-				})
-				b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return tc.hook(tx, send) }}, bus.NewMemory(16), log, Options{})
-				if err := b.DeleteUser(ConsoleContext(ctx), "ann"); err != nil {
-					t.Fatal(err)
-				}
-				sendErr := sent()
 				var page []*parley.Message
-				if err := dbA.Read(ctx, func(tx parley.Tx) (err error) {
-					page, err = tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, Limit: 10})
+				if err := r.dbA.Read(ctx, func(tx parley.Tx) (err error) {
+					page, err = tx.FindMessages(ctx, parley.MessageFilter{ThreadID: r.direct.ID, Limit: 10})
 					return err
 				}); err != nil {
 					t.Fatal(err)
@@ -417,38 +442,16 @@ func TestNodes_SendDuringDeletionLeavesNoMessage(t *testing.T) {
 // as a friend when the thread began, is refused as its member once the
 // deletion ends, and is in no thread after it.
 func TestNodes_ThreadStartedDuringDeletionLeavesTheAccountOut(t *testing.T) {
-	nodes := sqlstoretest.TwoNodes(t)
-	dbA, dbB := nodes[0], nodes[1]
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	now := parley.Now()
-	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
-	bob := &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: now}
-	err := dbA.Write(ctx, func(tx parley.Tx) error {
-		for _, u := range []*parley.User{ann, bob} {
-			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
-			}
-		}
-		return tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: ann.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: now})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := New(dbA, bus.NewMemory(16), log, Options{})
-	annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref(), SignedInAt: now})
-	start, started := atOnce(func() error {
+	r := newDeletionRace(t)
+	hook := func(tx parley.Tx, start func()) parley.Tx { return afterEraseTx{tx, start} }
+	startErr := r.run(t, "bob", hook, func(a *Service, annCtx context.Context) error {
 		_, _, err := a.CreateThread(annCtx, NewThread{Participants: []string{"bob"}, Kind: parley.ThreadGroup, Title: "Films"})
 		return err
 	})
-	b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return afterEraseTx{tx, start} }}, bus.NewMemory(16), log, Options{})
-	if err := b.DeleteUser(ConsoleContext(ctx), "bob"); err != nil {
-		t.Fatal(err)
-	}
-	startErr := started()
+	ctx := context.Background()
 	var threads []*parley.ThreadSummary
-	if err := dbA.Read(ctx, func(tx parley.Tx) (err error) {
-		threads, err = tx.FindThreads(ctx, parley.ThreadFilter{UserID: bob.ID, Limit: 10})
+	if err := r.dbA.Read(ctx, func(tx parley.Tx) (err error) {
+		threads, err = tx.FindThreads(ctx, parley.ThreadFilter{UserID: r.bob.ID, Limit: 10})
 		return err
 	}); err != nil {
 		t.Fatal(err)
