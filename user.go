@@ -3,6 +3,7 @@ package parley
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -85,9 +86,9 @@ func ValidateDisplayName(s string) error {
 	return nil
 }
 
-// isControl reports an ASCII control character, NUL among them: names and
-// titles hold none.
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+// isControl reports a control character (C0, DEL or C1), NUL among them:
+// names and titles, printable, hold none.
+func isControl(r rune) bool { return unicode.IsControl(r) }
 
 // IsText reports whether s is text that every store keeps, and finds, as
 // given: valid UTF-8 without a NUL byte. PostgreSQL refuses anything else,

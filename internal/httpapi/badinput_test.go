@@ -93,6 +93,11 @@ func TestBadInput(t *testing.T) {
 		"NULInDisplayName":  {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u0000b"}`, 400, "invalid", "display_name"},
 		"NULInAppName":      {"POST", "/api/v1/apps", "application/json", `{"name": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
 		"NULInAppPurpose":   {"POST", "/api/v1/apps", "application/json", `{"name": "Films", "purpose": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "NUL"},
+		// A C1 control (here NEL, a line break to some programs) is no
+		// more printable than a C0 one.
+		"C1ControlInTitle":       {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u0085b"}`, 400, "invalid", "title"},
+		"C1ControlInDisplayName": {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u009bb"}`, 400, "invalid", "display_name"},
+		"C1ControlInAppName":     {"POST", "/api/v1/apps", "application/json", `{"name": "Fi\u0085lms", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, tc.method, env.URL+tc.path, strings.NewReader(tc.body))
