@@ -3,6 +3,7 @@ package parley
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -85,9 +86,16 @@ func ValidateDisplayName(s string) error {
 	return nil
 }
 
-// isControl reports an ASCII control character, NUL among them: names and
-// titles hold none.
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+// isControl reports a control character (C0, DEL or C1), NUL among them:
+// names and titles, printable, hold none.
+func isControl(r rune) bool { return unicode.IsControl(r) }
+
+// IsText reports whether s is text that every store keeps, and finds, as
+// given: valid UTF-8 without a NUL byte. PostgreSQL refuses anything else,
+// even as the key of a lookup, where SQLite would keep it or find nothing;
+// so such a string is refused wherever it comes in, as an ID in a path or
+// a query too, never passed on to the store.
+func IsText(s string) bool { return utf8.ValidString(s) && !hasNUL(s) }
 
 // hasNUL reports whether s holds a NUL byte, which no text Parley keeps may:
 // it ends strings in C, and so in many of the programs a text reaches.

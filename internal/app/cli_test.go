@@ -208,6 +208,21 @@ func TestCLI_App(t *testing.T) {
 // Operator accounts are made with user add --operator or grant-operator,
 // and undone with revoke-operator; each is recorded as the console's
 // decision.
+// An app's name from the command line is held to what the API holds it to:
+// one that is not valid UTF-8 (which no JSON body can carry) is refused,
+// not stored, where SQLite would keep it and PostgreSQL refuse it with an
+// internal error (and so would `parley migrate` copying it there).
+func TestCLI_AppNameNotText(t *testing.T) {
+	dir := apptest.Install(t)
+	out, err := run(t, dir, "", "app", "add", "--name", "Tunes\xff", "--redirect-uri", "https://tunes.example/cb")
+	if err == nil || !strings.Contains(err.Error(), "name must be") {
+		t.Fatalf("app add with a name that is not UTF-8: %v\n%s", err, out)
+	}
+	if out, err := run(t, dir, "", "app", "list"); err != nil || strings.Contains(out, "Tunes") {
+		t.Fatalf("app list after the refusal: %v\n%s", err, out)
+	}
+}
+
 func TestCLI_Operators(t *testing.T) {
 	dir := apptest.Install(t)
 	out, err := run(t, dir, "op-password-long\n", "user", "add", "Olga", "--operator", "--password-stdin")

@@ -93,6 +93,11 @@ func TestBadInput(t *testing.T) {
 		"NULInDisplayName":  {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u0000b"}`, 400, "invalid", "display_name"},
 		"NULInAppName":      {"POST", "/api/v1/apps", "application/json", `{"name": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
 		"NULInAppPurpose":   {"POST", "/api/v1/apps", "application/json", `{"name": "Films", "purpose": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "NUL"},
+		// A C1 control (here NEL, a line break to some programs) is no
+		// more printable than a C0 one.
+		"C1ControlInTitle":       {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u0085b"}`, 400, "invalid", "title"},
+		"C1ControlInDisplayName": {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u009bb"}`, 400, "invalid", "display_name"},
+		"C1ControlInAppName":     {"POST", "/api/v1/apps", "application/json", `{"name": "Fi\u0085lms", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, tc.method, env.URL+tc.path, strings.NewReader(tc.body))
@@ -179,5 +184,51 @@ func TestSecretsNeverShown(t *testing.T) {
 		if strings.Contains(responses.String(), secret) {
 			t.Errorf("responses contain %q", secret)
 		}
+	}
+}
+
+// TestBadInput_PathOrQueryNotText sends IDs and query values that are not
+// text (invalid UTF-8, a NUL byte) where the server looks something up with
+// them: on every engine, such an ID is a 404 (it names nothing anyone can
+// have) and such a query value a 400, each saying why. PostgreSQL refuses
+// such a string even in a lookup, so that both were 500s there.
+func TestBadInput_PathOrQueryNotText(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	partner := mustOwnedPartner(t, env, "Films", "alice").App.ClientID
+	for name, tc := range map[string]struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		"ThreadInvalidUTF8":   {"GET", "/api/v1/threads/%FF", 404, "not_found"},
+		"ThreadNUL":           {"GET", "/api/v1/threads/%00", 404, "not_found"},
+		"MessagesInvalidUTF8": {"GET", "/api/v1/threads/%FF/messages", 404, "not_found"},
+		"ThreadApps":          {"GET", "/api/v1/threads/%FF/apps", 404, "not_found"},
+		"DeleteMessage":       {"DELETE", "/api/v1/messages/%FF", 404, "not_found"},
+		"RemoveFriend":        {"DELETE", "/api/v1/friends/%00", 404, "not_found"},
+		"RevokeGrant":         {"DELETE", "/api/v1/me/grants/%FF", 404, "not_found"},
+		"Report":              {"GET", "/api/v1/apps/%FF/reports/shares", 404, "not_found"},
+		"Webhook":             {"GET", "/api/v1/apps/" + partner + "/webhooks/%FF", 404, "not_found"},
+		"AccessLogApp":        {"GET", "/api/v1/me/access-log?app=%FF", 400, "invalid"},
+		"AccessLogAppNUL":     {"GET", "/api/v1/me/access-log?app=%00", 400, "invalid"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(ctx, tc.method, env.URL+tc.path, nil)
+			req.Header.Set("Authorization", "Bearer "+alice.Token())
+			resp, err := env.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			var p struct{ Type, Detail string }
+			json.Unmarshal(body, &p)
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				p.Type != "urn:parley:problem:"+tc.code || !strings.Contains(p.Detail, "not valid UTF-8 or holds a NUL byte") {
+				t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
+			}
+		})
 	}
 }

@@ -11,7 +11,8 @@ import (
 
 // parseQuery reads the request's query string, refusing rather than
 // repairing it: a query that is not validly percent-encoded, or that gives
-// a parameter more than once, is EINVALID. (r.URL.Query drops the pairs it
+// a parameter more than once, or one that is not text (parley.IsText), is
+// EINVALID. (r.URL.Query drops the pairs it
 // cannot decode, and Get reads the first of several values, so either would
 // be answered as a request without the parameter, or with half of it.)
 // Every value of the result is one.
@@ -23,6 +24,9 @@ func parseQuery(r *http.Request) (url.Values, error) {
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if len(q[name]) > 1 {
 			return nil, parley.Errorf(parley.EINVALID, "query parameter %q is given more than once", name)
+		}
+		if !parley.IsText(name) || !parley.IsText(q.Get(name)) {
+			return nil, parley.Errorf(parley.EINVALID, "query parameter %q is not valid UTF-8 or holds a NUL byte", name)
 		}
 	}
 	return q, nil

@@ -103,6 +103,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(rec, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
 		return
 	}
+	if !parley.IsText(r.URL.Path) {
+		// It names nothing anyone can have: not found, said before the
+		// store is asked (see parley.IsText).
+		writeProblem(rec, http.StatusNotFound, parley.ENOTFOUND, "no such resource: the path is not valid UTF-8 or holds a NUL byte")
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

@@ -129,8 +129,19 @@ func (w *challenger) WriteHeader(code int) {
 // clientCredentials returns the client's ID and secret, from HTTP Basic
 // (form-urlencoded, RFC 6749 section 2.3.1) or from the body. A public
 // client sends its client_id alone. Credentials sent both ways are
-// invalid_request; none at all, invalid_client.
+// invalid_request; none at all, or a client_id that is not text (see
+// parley.IsText), invalid_client.
 func clientCredentials(r *http.Request) (id, secret string, _ *oidc.Error) {
+	id, secret, err := sentCredentials(r)
+	if err == nil && !parley.IsText(id) {
+		return "", "", oidc.ErrInvalidClient().WithDescription("client_id is not valid UTF-8 or holds a NUL byte")
+	}
+	return id, secret, err
+}
+
+// sentCredentials returns the client credentials as sent, for
+// clientCredentials.
+func sentCredentials(r *http.Request) (id, secret string, _ *oidc.Error) {
 	if user, pass, ok := r.BasicAuth(); ok {
 		if r.PostForm.Has("client_secret") || r.PostForm.Has("client_assertion") {
 			return "", "", oidc.ErrInvalidRequest().WithDescription("authenticate the client one way only (RFC 6749 section 2.3)")

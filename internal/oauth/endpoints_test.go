@@ -660,3 +660,37 @@ func TestToken_RacingExchangesOneWins(t *testing.T) {
 		t.Errorf("%d of %d racing exchanges of one code succeeded, want 1", won, n)
 	}
 }
+
+// A client ID or parameter that is not text (invalid UTF-8, a NUL byte) is
+// refused like any other bad one, on every engine: PostgreSQL refuses such
+// a string even in a lookup, so that it was a 500 there, with the
+// database's own words in error_description.
+func TestEndpoints_ParameterThatIsNotTextIsRefused(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	credentials := url.Values{"grant_type": {"client_credentials"}}
+	for name, tc := range map[string]struct {
+		path       string
+		form       url.Values
+		user, pass string
+		status     int
+		code       string
+	}{
+		"ClientIDInForm":  {"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"pc_\xff"}, "client_secret": {"x"}}, "", "", 401, "invalid_client"},
+		"ClientIDNUL":     {"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"pc_\x00"}}, "", "", 401, "invalid_client"},
+		"ClientIDInBasic": {"/oauth2/token", credentials, "pc_\xff", "secret", 401, "invalid_client"},
+		"RevokeClientID":  {"/oauth2/revoke", url.Values{"token": {"x"}, "client_id": {"\xff"}}, "", "", 401, "invalid_client"},
+		"IntrospectBasic": {"/oauth2/introspect", url.Values{"token": {"x"}}, "\xff", "secret", 401, "invalid_client"},
+		// A code or token is looked up by its hash: one that is not text
+		// is just unknown.
+		"CodeInvalidUTF8": {"/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {"\xff"}, "code_verifier": {strings.Repeat("v", 43)}, "redirect_uri": {partner.Config.RedirectURL}}, partner.App.ClientID, partner.App.ClientSecret, 400, "invalid_grant"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := call(t, "POST", env.URL+tc.path, tc.form, tc.user, tc.pass)
+			a.want(t, tc.status, tc.code)
+			if d, _ := a.Body["error_description"].(string); strings.Contains(d, "sqlstore") || strings.Contains(d, "SQLSTATE") {
+				t.Errorf("error_description tells the database's words: %q", d)
+			}
+		})
+	}
+}

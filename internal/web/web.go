@@ -124,6 +124,13 @@ func Paths() []string {
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if !isText(r.URL.Path) {
+		// It names nothing anyone can have, and PostgreSQL refuses even
+		// to look it up (see parley.IsText).
+		p.render(w, http.StatusNotFound, "error", errorPage{Title: "Page not found",
+			Error: "This address holds characters that are not text (invalid UTF-8 or a NUL byte), so it leads nowhere. Go back and follow a link instead."})
+		return
+	}
 	if msg := checkForm(r); msg != "" {
 		p.render(w, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Error: msg})
 		return
@@ -171,7 +178,7 @@ func checkForm(r *http.Request) string {
 }
 
 // isText reports whether s is valid UTF-8 without a NUL byte.
-func isText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+func isText(s string) bool { return parley.IsText(s) }
 
 // loginPage is what the sign-in page shows.
 type loginPage struct {

@@ -288,6 +288,18 @@ func TestForms_RefuseWhatIsNotText(t *testing.T) {
 			t.Errorf("status %d:\n%s", p.Status, p.Body)
 		}
 	})
+	// An ID in the path that is not text leads nowhere, and says so, for a
+	// member signed in too: on PostgreSQL, which refuses such a string even
+	// in a lookup, it was a 500.
+	t.Run("InPath", func(t *testing.T) {
+		signedIn := newScriptless(t, env.URL)
+		signedIn.signIn("alice")
+		for _, path := range []string{"/t/%ff", "/t/%00", "/t/%ff/apps", "/account/developer/apps/%ff"} {
+			if p := signedIn.get(path); p.status != http.StatusNotFound || !strings.Contains(p.body, "not text") {
+				t.Errorf("%s: status %d:\n%s", path, p.status, p.body)
+			}
+		}
+	})
 	t.Run("Malformed", func(t *testing.T) {
 		resp, err := b.HTTP.Post(env.URL+"/account/sign-in", "application/x-www-form-urlencoded", strings.NewReader("username=%zz"))
 		if err != nil {

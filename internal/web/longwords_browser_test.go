@@ -1,0 +1,68 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
+)
+
+// Names, titles and texts as long as their limits allow, each one word
+// without a space, stay within a phone's screen (375 px), as every page
+// does with everyday ones (see checkAccessibility): the consent page that
+// names the app, and the conversation that names the sender, the app a
+// message came through and the apps that can read it. They wrap, rather
+// than push the page sideways (on the consent page, the Approve button off
+// the screen) or out of their boxes.
+func TestLongWords_Browser(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	word := func(n int) string { return strings.Repeat("W", n) }
+	alice := env.MustMember(t, "alice")
+	if _, err := env.Client.CreateAccount(ctx, "bob", apptest.Password("bob"), word(parley.MaxDisplayNameLen)); err != nil {
+		t.Fatal(err)
+	}
+	bob := mustSignInClient(t, env, "bob")
+	carol := env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group", Title: word(parley.MaxTitleLen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, bob, group.ID, word(3000))
+	partner := env.MustPartner(t, word(parley.MaxAppNameLen), func(a *service.NewApp) {
+		a.Purpose, a.Homepage = word(parley.MaxAppPurposeLen), "https://films.example/"+word(500)
+	})
+	films := env.Client.WithToken(env.MustToken(t, partner, "bob", []string{"openid", "shares.write"}, apptest.Answer{}).AccessToken)
+	card, err := films.Share(ctx, client.NewShare{To: "alice", URL: "https://films.example/" + word(2000), Title: word(parley.MaxShareTitleLen), Note: word(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "messages.read"}
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	for name, u := range map[string]string{
+		"inbox":   env.URL + "/",
+		"group":   env.URL + "/t/" + group.ID,
+		"shared":  env.URL + "/t/" + card.ThreadID,
+		"consent": cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+	} {
+		t.Run(name, func(t *testing.T) {
+			must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 800), chromedp.Navigate(u), chromedp.WaitReady("body")))
+			wide, err := chromedp.Run(b, chromedp.Evaluate[[]string](overflowing))
+			must(t, err)
+			if len(wide) > 0 {
+				t.Errorf("at 375 px, content runs past the right edge:\n  %s", strings.Join(wide, "\n  "))
+			}
+		})
+	}
+}
