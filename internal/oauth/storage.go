@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,7 +65,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		CreatedAt: s.svc.Now(),
 	}
 	if err := s.svc.CreateAuthRequest(ctx, r); err != nil {
-		return nil, err
+		return nil, hideInternal(err)
 	}
 	return authRequest{r}, nil
 }
@@ -93,7 +94,7 @@ func wellFormedPKCE(c string) bool {
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
 	r, err := s.svc.AuthRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, hideInternal(err)
 	}
 	if r.CodeHash != nil || s.svc.Now().Sub(r.CreatedAt) > parley.AuthRequestTTL {
 		return nil, oidc.ErrInvalidRequest().WithDescription("this authorization request is no longer open")
@@ -124,7 +125,7 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	if parley.ErrorCode(err) == parley.ECONFLICT {
 		return oidc.ErrInvalidRequest().WithDescription("%s", parley.ErrorMessage(err))
 	}
-	return err
+	return hideInternal(err)
 }
 
 // DeleteAuthRequest is called once a code is exchanged. The request stays,
@@ -276,7 +277,7 @@ func clientError(err error) error {
 	case parley.EUNAUTHORIZED, parley.ENOTFOUND, parley.EFORBIDDEN:
 		return oidc.ErrInvalidClient().WithDescription("%s", parley.ErrorMessage(err))
 	}
-	return err
+	return hideInternal(err)
 }
 
 // grantError translates the service's refusal of a code or refresh token
@@ -286,9 +287,30 @@ func clientError(err error) error {
 func grantError(err error) error {
 	switch parley.ErrorCode(err) {
 	case "", parley.EINTERNAL:
-		return err
+		return hideInternal(err)
 	case parley.EFULL:
 		return op.NewStatusError(storageFull(err), http.StatusInsufficientStorage)
 	}
 	return oidc.ErrInvalidGrant().WithDescription("%s", parley.ErrorMessage(err))
+}
+
+// hideInternal tells an app of a failure of the server's own as
+// server_error, saying nothing of the server's insides: the library would
+// put the error's text, the store's words among it, in error_description.
+// It logs the failure itself, with the error as the response's parent.
+// Parley's errors that an app can act on, and the library's own, pass
+// unchanged; so does nil.
+func hideInternal(err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *oidc.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	switch parley.ErrorCode(err) {
+	case "", parley.EINTERNAL:
+		return oidc.ErrServerError().WithParent(err).WithDescription("the server failed to answer; try again later")
+	}
+	return err
 }
