@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -542,6 +543,68 @@ func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
 		}
 		if th.LastSeq != 7 || th.LastReadSeq != 6 || th.UnreadCount != 1 {
 			t.Errorf("alice sees last_seq %d, last_read_seq %d, unread_count %d; want 7, 6, 1", th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		}
+	})
+}
+
+// TestGrants_NoSilentFriendProbe: without friends.read an app cannot find
+// out, unseen and unlogged, whether someone is the member's friend. A
+// friend named where starting a thread or sharing fails for another reason
+// fails exactly as a stranger named there does.
+func TestGrants_NoSilentFriendProbe(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	w.env.MustMember(t, "dave") // no one's friend
+	w.env.MustMember(t, "erin") // nor she
+	partner := w.env.MustPartner(t, "Prober")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "shares.write"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	// answer is what a failed call tells the app.
+	answer := func(err error) string {
+		e, ok := errors.AsType[*client.Error](err)
+		if !ok {
+			return fmt.Sprintf("not a problem: %v", err)
+		}
+		return fmt.Sprintf("%d %s %s", e.Status, e.Type, e.Detail)
+	}
+	same := func(t *testing.T, what string, call func(name string) error) {
+		t.Helper()
+		friend, stranger := answer(call("bob")), answer(call("dave"))
+		if friend != stranger {
+			t.Errorf("%s: a friend is told apart from a stranger:\n bob (friend):    %s\n dave (stranger): %s", what, friend, stranger)
+		}
+	}
+
+	t.Run("StartThread", func(t *testing.T) {
+		same(t, "with someone who does not exist", func(name string) error {
+			_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{name, "nosuchmember"}, Title: "probe"})
+			return err
+		})
+		same(t, "with someone who is no friend", func(name string) error {
+			_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{name, "erin"}, Title: "probe"})
+			return err
+		})
+		same(t, "with someone who is no friend, named second", func(name string) error {
+			_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"erin", name}, Title: "probe"})
+			return err
+		})
+		if th, err := w.alice.Threads(ctx, client.ThreadsQuery{}); err != nil || len(th.Threads) != 2 {
+			t.Errorf("alice's threads: %+v, %v; want the two she had", th, err)
+		}
+	})
+	t.Run("ShareWithAKeyUsed", func(t *testing.T) {
+		if _, _, err := app.ShareOnce(ctx, client.NewShare{To: "carol", URL: "https://films.example/1", Title: "One"}, "key-1"); err != nil {
+			t.Fatal(err)
+		}
+		for name, card := range map[string]client.NewShare{
+			"AnotherCard": {URL: "https://films.example/2", Title: "Two"},
+			"TheSameCard": {URL: "https://films.example/1", Title: "One"},
+		} {
+			same(t, name, func(to string) error {
+				card.To = to
+				_, _, err := app.ShareOnce(ctx, card, "key-1")
+				return err
+			})
 		}
 	})
 }

@@ -74,15 +74,19 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 				return err
 			}
 		}
+		if prior != nil {
+			var err error
+			msg, err = s.replayShare(ctx, tx, c, prior, to, card, in.Note)
+			replayed = err == nil
+			return err
+		}
 		friend, err := friendByName(ctx, tx, c.User.ID, to, "share")
 		if err != nil {
 			return err
 		}
 		members := []parley.UserRef{c.User, friend}
 		th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, friend.ID))
-		if isNotFound(err) && prior != nil {
-			return parley.ErrIdempotencyKeyReused
-		} else if isNotFound(err) {
+		if isNotFound(err) {
 			th = s.newThread(c, parley.ThreadDirect, "")
 			th.DirectKey = parley.DirectKey(c.User.ID, friend.ID)
 			if err := startThread(ctx, tx, c, th, members); err != nil {
@@ -95,13 +99,6 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			return err
 		} else if closed {
 			return parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
-		}
-		if prior != nil {
-			if !sameShare(prior, th.ID, via(c), card, in.Note) {
-				return parley.ErrIdempotencyKeyReused
-			}
-			msg, replayed = prior, true
-			return nil
 		}
 		msg = &parley.Message{
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
@@ -151,6 +148,36 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	// as it reaches them. The caller gets a copy with the sender's.
 	out := *msg
 	return &out, replayed, s.linkShares(ctx, c.User.ID, &out)
+}
+
+// replayShare answers a share whose idempotency key the member used
+// before, prior: with prior, when it is the card asked for now, into the
+// direct thread with the member named to; ECONFLICT otherwise. Whether
+// that member is a friend plays no part, so that a key used already does
+// not tell an app who the member's friends are: a share that fails for no
+// other reason posts a card, which the member and the friend both see.
+func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Caller, prior *parley.Message, to string, card *parley.Share, note string) (*parley.Message, error) {
+	if !sameShare(prior, prior.ThreadID, via(c), card, note) {
+		return nil, parley.ErrIdempotencyKeyReused
+	}
+	u, err := tx.FindUserByUsername(ctx, to)
+	if isNotFound(err) {
+		return nil, parley.ErrIdempotencyKeyReused
+	} else if err != nil {
+		return nil, err
+	}
+	th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, u.ID))
+	if isNotFound(err) || err == nil && th.ID != prior.ThreadID {
+		return nil, parley.ErrIdempotencyKeyReused
+	} else if err != nil {
+		return nil, err
+	}
+	if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
+		return nil, err
+	} else if closed {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
+	}
+	return prior, nil
 }
 
 // sameShare reports whether a card sent before with the same idempotency

@@ -57,14 +57,11 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		created = false
-		members := []parley.UserRef{c.User}
-		for _, name := range others {
-			u, err := friendByName(ctx, tx, c.User.ID, name, "start threads")
-			if err != nil {
-				return err
-			}
-			members = append(members, u)
+		members, err := friendsByName(ctx, tx, c, others)
+		if err != nil {
+			return err
 		}
+		members = append([]parley.UserRef{c.User}, members...)
 		if kind == parley.ThreadDirect {
 			th.DirectKey = parley.DirectKey(c.User.ID, members[1].ID)
 			existing, err := tx.FindThreadByDirectKey(ctx, th.DirectKey)
@@ -123,6 +120,34 @@ func friendByName(ctx context.Context, tx parley.Tx, userID, username, doing str
 		return parley.UserRef{}, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and %q is not one yet", doing, username)
 	}
 	return u.Ref(), nil
+}
+
+// friendsByName finds the friends of the caller's member named to start a
+// thread with: ENOTFOUND for a name no member has, then EFORBIDDEN if any
+// of them is not a friend. Every name is looked up before any friendship
+// is checked, and an app is not told which of them is no friend: without
+// friends.read, what it named cannot tell it who the member's friends are.
+func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []string) ([]parley.UserRef, error) {
+	users := make([]parley.UserRef, len(names))
+	for i, name := range names {
+		u, err := tx.FindUserByUsername(ctx, name)
+		if isNotFound(err) {
+			return nil, parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
+		} else if err != nil {
+			return nil, err
+		}
+		users[i] = u.Ref()
+	}
+	for _, u := range users {
+		if ok, err := areFriends(ctx, tx, c.User.ID, u.ID); err != nil {
+			return nil, err
+		} else if !ok && c.App != nil {
+			return nil, parley.Errorf(parley.EFORBIDDEN, "you can start threads only with friends, and not everyone named is one yet")
+		} else if !ok {
+			return nil, parley.Errorf(parley.EFORBIDDEN, "you can start threads only with friends, and %q is not one yet", u.Username)
+		}
+	}
+	return users, nil
 }
 
 // startThread stores a new thread with its members and, when an app starts
