@@ -80,10 +80,11 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			replayed = err == nil
 			return err
 		}
-		friend, err := friendByName(ctx, tx, c.User.ID, to, "share")
+		friends, err := friendsByName(ctx, tx, c, []string{to}, "share")
 		if err != nil {
 			return err
 		}
+		friend := friends[0]
 		members := []parley.UserRef{c.User, friend}
 		th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, friend.ID))
 		if isNotFound(err) {

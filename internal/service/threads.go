@@ -57,7 +57,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		created = false
-		members, err := friendsByName(ctx, tx, c, others)
+		members, err := friendsByName(ctx, tx, c, others, "start threads")
 		if err != nil {
 			return err
 		}
@@ -105,29 +105,13 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	return summary, created, s.linkSummary(ctx, c, summary)
 }
 
-// friendByName finds a friend of the member by username; doing names what
-// the member tried, for the error when they are not friends.
-func friendByName(ctx context.Context, tx parley.Tx, userID, username, doing string) (parley.UserRef, error) {
-	u, err := tx.FindUserByUsername(ctx, username)
-	if isNotFound(err) {
-		return parley.UserRef{}, parley.Errorf(parley.ENOTFOUND, "no member is called %q", username)
-	} else if err != nil {
-		return parley.UserRef{}, err
-	}
-	if ok, err := areFriends(ctx, tx, userID, u.ID); err != nil {
-		return parley.UserRef{}, err
-	} else if !ok {
-		return parley.UserRef{}, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and %q is not one yet", doing, username)
-	}
-	return u.Ref(), nil
-}
-
-// friendsByName finds the friends of the caller's member named to start a
-// thread with: ENOTFOUND for a name no member has, then EFORBIDDEN if any
-// of them is not a friend. Every name is looked up before any friendship
-// is checked, and an app is not told which of them is no friend: without
-// friends.read, what it named cannot tell it who the member's friends are.
-func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []string) ([]parley.UserRef, error) {
+// friendsByName finds the friends of the caller's member named for what
+// the caller is doing (for the error): ENOTFOUND for a name no member
+// has, then EFORBIDDEN if any of them is not a friend. Every name is
+// looked up before any friendship is checked, and an app that named
+// several is not told which of them is no friend: without friends.read,
+// what it named cannot tell it who the member's friends are.
+func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []string, doing string) ([]parley.UserRef, error) {
 	users := make([]parley.UserRef, len(names))
 	for i, name := range names {
 		u, err := tx.FindUserByUsername(ctx, name)
@@ -141,10 +125,10 @@ func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []
 	for _, u := range users {
 		if ok, err := areFriends(ctx, tx, c.User.ID, u.ID); err != nil {
 			return nil, err
-		} else if !ok && c.App != nil {
-			return nil, parley.Errorf(parley.EFORBIDDEN, "you can start threads only with friends, and not everyone named is one yet")
+		} else if !ok && c.App != nil && len(users) > 1 {
+			return nil, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and not everyone named is one yet", doing)
 		} else if !ok {
-			return nil, parley.Errorf(parley.EFORBIDDEN, "you can start threads only with friends, and %q is not one yet", u.Username)
+			return nil, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and %q is not one yet", doing, u.Username)
 		}
 	}
 	return users, nil

@@ -124,7 +124,7 @@ func Paths() []string {
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if !isText(r.URL.Path) {
+	if !parley.IsText(r.URL.Path) {
 		// It names nothing anyone can have, and PostgreSQL refuses even
 		// to look it up (see parley.IsText).
 		p.render(w, http.StatusNotFound, "error", errorPage{Title: "Page not found",
@@ -170,15 +170,12 @@ func checkForm(r *http.Request) string {
 		return "This form could not be read. Go back and send it again."
 	}
 	for name, values := range r.Form {
-		if !isText(name) || slices.ContainsFunc(values, func(v string) bool { return !isText(v) }) {
+		if !parley.IsText(name) || slices.ContainsFunc(values, func(v string) bool { return !parley.IsText(v) }) {
 			return "This form holds characters that are not text (invalid UTF-8 or a NUL byte). Go back and type it again."
 		}
 	}
 	return ""
 }
-
-// isText reports whether s is valid UTF-8 without a NUL byte.
-func isText(s string) bool { return parley.IsText(s) }
 
 // loginPage is what the sign-in page shows.
 type loginPage struct {
