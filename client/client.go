@@ -128,6 +128,15 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("parley: %d %s: %s", e.Status, e.Type, e.Detail)
 }
 
+// problem reads the problem an error answer carries.
+func problem(resp *http.Response) *Error {
+	e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
+	if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
+		e.Detail = "(no problem body)"
+	}
+	return e
+}
+
 // StatusOf returns the HTTP status of a server's error, or 0 for other errors.
 func StatusOf(err error) int {
 	if e, ok := errors.AsType[*Error](err); ok {
@@ -170,11 +179,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, hea
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
-		if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
-			e.Detail = "(no problem body)"
-		}
-		return resp, e
+		return resp, problem(resp)
 	}
 	if out != nil {
 		if err := decodeBody(resp, out); err != nil {

@@ -49,8 +49,10 @@ func (c *Client) dialEvents(ctx context.Context, query string, header http.Heade
 	u := "ws" + strings.TrimPrefix(c.baseURL, "http") + "/api/v1/events" + query
 	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: header})
 	if err != nil {
-		if resp != nil {
-			return nil, &Error{Status: resp.StatusCode, Detail: err.Error()}
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			// The websocket package leaves the start of the answer's
+			// body in resp.Body: the server's problem.
+			return nil, problem(resp)
 		}
 		return nil, err
 	}

@@ -119,11 +119,7 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
-		if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
-			e.Detail = "(no problem body)"
-		}
-		return nil, "", e
+		return nil, "", problem(resp)
 	}
 	body, err := io.ReadAll(resp.Body)
 	return body, resp.Header.Get("Content-Type"), err

@@ -418,3 +418,24 @@ func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
 		})
 	}
 }
+
+// TestEvents_RefusalIsAProblem: a refused realtime connection is the
+// server's problem, as for any other call: its type, detail and challenge,
+// so that a client branches on the type as the package says.
+func TestEvents_RefusalIsAProblem(t *testing.T) {
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for name, open := range map[string]func() (*client.EventStream, error){
+		"ErrBadToken":  func() (*client.EventStream, error) { return env.Client.WithToken("not-a-token").Events(ctx) },
+		"ErrBadTicket": func() (*client.EventStream, error) { return env.Client.EventsWithTicket(ctx, "not-a-ticket") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := open()
+			wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+			if e := err.(*client.Error); !strings.Contains(e.WWWAuthenticate, `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate = %q", e.WWWAuthenticate)
+			}
+		})
+	}
+}
