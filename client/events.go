@@ -54,11 +54,25 @@ func (c *Client) dialEvents(ctx context.Context, query string, header http.Heade
 			// body in resp.Body: the server's problem.
 			return nil, problem(resp)
 		}
+		if query != "" {
+			// The error names the URL, and the ticket in it still works.
+			return nil, &dialError{msg: strings.ReplaceAll(err.Error(), query, "?ticket=REDACTED"), err: err}
+		}
 		return nil, err
 	}
 	conn.SetReadLimit(1 << 20)
 	return &EventStream{conn: conn}, nil
 }
+
+// dialError is an error opening a connection with a ticket, whose message
+// leaves the ticket out.
+type dialError struct {
+	msg string
+	err error
+}
+
+func (e *dialError) Error() string { return e.msg }
+func (e *dialError) Unwrap() error { return e.err }
 
 // Next waits for the next event.
 func (s *EventStream) Next(ctx context.Context) (Event, error) {

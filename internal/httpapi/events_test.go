@@ -439,3 +439,21 @@ func TestEvents_RefusalIsAProblem(t *testing.T) {
 		})
 	}
 }
+
+// TestEvents_TicketKeptOutOfErrors: a ticket is a credential that still
+// works when its connection failed to open, so the error, which callers
+// log, does not carry it.
+func TestEvents_TicketKeptOutOfErrors(t *testing.T) {
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tk, err := env.MustMember(t, "alice").EventTicket(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Stop()
+	_, err = env.Client.EventsWithTicket(ctx, tk.Ticket)
+	if err == nil || strings.Contains(err.Error(), tk.Ticket) {
+		t.Fatalf("err = %v, want one without the ticket", err)
+	}
+}
