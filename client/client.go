@@ -45,6 +45,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -121,6 +122,9 @@ type Error struct {
 	Detail string `json:"detail"`
 	// WWWAuthenticate is the challenge sent with a 401 or 403.
 	WWWAuthenticate string `json:"-"`
+	// RetryAfter is how long a 429 or 503 asks the caller to wait
+	// (Retry-After), or 0.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Error returns the problem in one line.
@@ -131,6 +135,11 @@ func (e *Error) Error() string {
 // problem reads the problem an error answer carries.
 func problem(resp *http.Response) *Error {
 	e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		e.RetryAfter = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
+		e.RetryAfter = max(time.Until(at), 0)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
 		e.Detail = "(no problem body)"
 	}

@@ -216,3 +216,18 @@ func TestNodes_RateLimitShared(t *testing.T) {
 	wantRefused(t, call(t, b, token, "/api/v1/me"), "member")
 	wantRefused(t, call(t, a, token, "/api/v1/me"), "member")
 }
+
+// The Go client hands a refused call's Retry-After to its caller, who
+// cannot otherwise know how long to wait.
+func TestRateLimits_ClientReadsRetryAfter(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 1 })
+	alice := env.MustMember(t, "alice")
+	if _, err := alice.Me(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := alice.Me(context.Background())
+	wantProblem(t, err, http.StatusTooManyRequests, "throttled")
+	if e := err.(*client.Error); e.RetryAfter < 999*time.Second || e.RetryAfter > 1000*time.Second {
+		t.Errorf("RetryAfter = %v, want the 1000 seconds until the next call passes", e.RetryAfter)
+	}
+}
