@@ -74,7 +74,9 @@ type dialError struct {
 func (e *dialError) Error() string { return e.msg }
 func (e *dialError) Unwrap() error { return e.err }
 
-// Next waits for the next event.
+// Next waits for the next event. The stream ends if ctx does: a deadline
+// on ctx bounds the stream, not one wait, so wait on a stream with the
+// context it should last for, and Close it to stop.
 func (s *EventStream) Next(ctx context.Context) (Event, error) {
 	var ev Event
 	_, b, err := s.conn.Read(ctx)
