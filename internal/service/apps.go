@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -163,10 +164,8 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 	if err != nil {
 		return nil, err
 	}
-	var users, ended []string
-	hooked := false
+	var ended appGrantsEnded
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		users, ended, hooked = nil, nil, false
 		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
 			return err
 		}
@@ -174,17 +173,14 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 		if err := tx.UpdateAppReview(ctx, clientID, app.State, false); err != nil {
 			return err
 		}
-		users, ended, hooked, err = s.revokeAppGrants(ctx, tx, clientID, func(g *parley.Grant) bool { return g.ThreadScope == parley.ThreadScopeAll })
-		if err != nil {
+		reachAll := func(g *parley.Grant) bool { return g.ThreadScope == parley.ThreadScopeAll }
+		if ended, err = s.endAppGrants(ctx, tx, clientID, reachAll, s.revokeGrantIn(ctx, tx)); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionAppUnapprove, app.ClientID, app.Name)
 	})
-	if hooked {
-		s.WakeWebhooks()
-	}
 	if err == nil {
-		s.publishGrantsEnded(ctx, users, ended, "an operator withdrew the app's approval to reach all conversations")
+		s.tellGrantsEnded(ctx, ended, "an operator withdrew the app's approval to reach all conversations")
 	}
 	return app, err
 }
@@ -200,14 +196,12 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.A
 	if err != nil {
 		return nil, err
 	}
-	var users, ended []string
-	hooked := false
+	var ended appGrantsEnded
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
 			return err
 		}
-		users, ended, hooked, err = s.revokeAppGrants(ctx, tx, clientID, func(*parley.Grant) bool { return true })
-		if err != nil {
+		if ended, err = s.endAppGrants(ctx, tx, clientID, everyGrant, s.revokeGrantIn(ctx, tx)); err != nil {
 			return err
 		}
 		app.State = parley.AppDeleted
@@ -216,36 +210,61 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.A
 		}
 		return record(actor, parley.ActionAppDelete, app.ClientID, app.Name)
 	})
-	if hooked {
-		s.WakeWebhooks()
-	}
 	if err == nil {
-		s.publishGrantsEnded(ctx, users, ended, "an operator deleted the app")
+		s.tellGrantsEnded(ctx, ended, "an operator deleted the app")
 	}
 	return app, err
 }
 
-// revokeAppGrants ends the app's grants in force that match, each as its
-// member's revocation, and returns their members and IDs, and whether a
-// webhook delivery was queued.
-func (s *Service) revokeAppGrants(ctx context.Context, tx parley.Tx, clientID string, match func(*parley.Grant) bool) (users, ended []string, hooked bool, err error) {
+// appGrantsEnded is what an operator's decision about an app did to its
+// grants in force: the grants it ended, or stopped (a suspension: not
+// revoked, they work again with a reinstated app), by member and ID, and
+// whether a webhook delivery was queued.
+type appGrantsEnded struct {
+	users, grants []string
+	hooked        bool
+}
+
+// everyGrant matches every grant.
+func everyGrant(*parley.Grant) bool { return true }
+
+// endAppGrants ends, by end, each of the app's grants in force that match,
+// and returns them.
+func (s *Service) endAppGrants(ctx context.Context, tx parley.Tx, clientID string, match func(*parley.Grant) bool,
+	end func(*parley.Grant, time.Time) (hooked bool, err error)) (appGrantsEnded, error) {
+	var out appGrantsEnded
 	now := s.Now()
 	grants, err := tx.FindAppGrants(ctx, clientID, now)
 	if err != nil {
-		return nil, nil, false, err
+		return out, err
 	}
 	for _, g := range grants {
 		if !match(g) {
 			continue
 		}
-		h, err := s.revokeGrant(ctx, tx, g, now)
+		hooked, err := end(g, now)
 		if err != nil {
-			return nil, nil, false, err
+			return appGrantsEnded{}, err
 		}
-		hooked = hooked || h
-		users, ended = append(users, g.UserID), append(ended, g.ID)
+		out.hooked = out.hooked || hooked
+		out.users, out.grants = append(out.users, g.UserID), append(out.grants, g.ID)
 	}
-	return users, ended, hooked, nil
+	return out, nil
+}
+
+// revokeGrantIn ends a grant in tx as its member's revocation does.
+func (s *Service) revokeGrantIn(ctx context.Context, tx parley.Tx) func(*parley.Grant, time.Time) (bool, error) {
+	return func(g *parley.Grant, now time.Time) (bool, error) { return s.revokeGrant(ctx, tx, g, now) }
+}
+
+// tellGrantsEnded, once the decision is written, wakes the webhook sender
+// for what it queued, and ends the grants' streams on every node, saying
+// why.
+func (s *Service) tellGrantsEnded(ctx context.Context, ended appGrantsEnded, why string) {
+	if ended.hooked {
+		s.WakeWebhooks()
+	}
+	s.publishGrantsEnded(ctx, ended.users, ended.grants, why)
 }
 
 // SuspendApp stops an app; it is for operators. Each grant in force of an
@@ -266,9 +285,9 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 	if err != nil {
 		return nil, err
 	}
-	var suspended appSuspension
+	var suspended appGrantsEnded
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		suspended = appSuspension{}
+		suspended = appGrantsEnded{}
 		app, err = findLiveApp(ctx, tx, clientID)
 		if err != nil {
 			return err
@@ -282,45 +301,16 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 			return err
 		}
 		if was == parley.AppActive && app.State == parley.AppSuspended {
-			suspended, err = s.suspendGrants(ctx, tx, app)
+			// Each grant in force reaches the app's endpoints as
+			// grant.revoked, and its streams end.
+			suspended, err = s.endAppGrants(ctx, tx, clientID, everyGrant, func(g *parley.Grant, now time.Time) (bool, error) {
+				return s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndSuspended, now)
+			})
 		}
 		return err
 	})
-	if suspended.hooked {
-		s.WakeWebhooks()
-	}
 	if err == nil {
-		s.publishGrantsEnded(ctx, suspended.users, suspended.grants, "an operator suspended the app")
+		s.tellGrantsEnded(ctx, suspended, "an operator suspended the app")
 	}
 	return app, err
-}
-
-// appSuspension is what suspending an app did to its grants in force: they
-// stop working with it (not revoked: a reinstated app works with them
-// again), and their streams, on every node, are told at once.
-type appSuspension struct {
-	// users and grants are the grants' members and IDs; hooked is set when
-	// a webhook delivery was queued.
-	users, grants []string
-	hooked        bool
-}
-
-// suspendGrants enqueues grant.revoked for each grant of the app in force,
-// and returns what the suspension did to them.
-func (s *Service) suspendGrants(ctx context.Context, tx parley.Tx, app *parley.App) (appSuspension, error) {
-	var out appSuspension
-	now := s.Now()
-	grants, err := tx.FindAppGrants(ctx, app.ClientID, now)
-	if err != nil {
-		return out, err
-	}
-	for _, g := range grants {
-		ok, err := s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndSuspended, now)
-		if err != nil {
-			return out, err
-		}
-		out.hooked = out.hooked || ok
-		out.users, out.grants = append(out.users, g.UserID), append(out.grants, g.ID)
-	}
-	return out, nil
 }
