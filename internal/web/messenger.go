@@ -112,6 +112,12 @@ type signUpPage struct {
 	Title, CSRF, Error, Username, DisplayName string
 }
 
+// messengerSignIn is the messenger's sign-in page, which offers an
+// account while registration is open.
+func (p *Pages) messengerSignIn() loginPage {
+	return loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen()}
+}
+
 // handleSignUp shows the sign-up form, or, while registration is closed,
 // says so before anyone fills it in.
 func (p *Pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +145,7 @@ func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen()}) {
+	if p.signIn(w, r, p.messengerSignIn()) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 }
@@ -149,8 +155,9 @@ func (p *Pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen(), CSRF: p.csrfToken(w, r),
-		Notice: signInNotices[r.URL.Query().Get("done")]})
+	page := p.messengerSignIn()
+	page.CSRF, page.Notice = p.csrfToken(w, r), signInNotices[r.URL.Query().Get("done")]
+	p.render(w, http.StatusOK, "login", page)
 }
 
 // signInNotices are the notices the sign-in page shows, by ?done=.
@@ -162,7 +169,7 @@ func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen()}) {
+	if p.signIn(w, r, p.messengerSignIn()) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 }
