@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -135,8 +136,10 @@ func (e *Error) Error() string {
 // problem reads the problem an error answer carries.
 func problem(resp *http.Response) *Error {
 	e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
-	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-		e.RetryAfter = time.Duration(secs) * time.Second
+	// Seconds beyond what a Duration holds are read as its longest, before
+	// they are multiplied, which would overflow.
+	if secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && secs > 0 {
+		e.RetryAfter = time.Duration(min(secs, int64(math.MaxInt64/time.Second))) * time.Second
 	} else if at, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
 		e.RetryAfter = max(time.Until(at), 0)
 	}

@@ -69,3 +69,20 @@ func TestDo_RefusesAnAnswerItCannotDecode(t *testing.T) {
 		}
 	}
 }
+
+// A Retry-After of more seconds than a Duration holds is read as the
+// longest wait there is, not as a negative one.
+func TestError_RetryAfterBeyondADuration(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "99999999999999999999")
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"type":"urn:parley:problem:throttled","status":429,"detail":"slow down"}`)
+	}))
+	defer srv.Close()
+	_, err := client.New(srv.URL).Do(context.Background(), "GET", "/api/v1/me", nil, nil)
+	var e *client.Error
+	if !errors.As(err, &e) || e.RetryAfter <= 0 {
+		t.Fatalf("a huge Retry-After read as %v (%v), want the longest wait", e.RetryAfter, err)
+	}
+}
