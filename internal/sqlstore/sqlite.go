@@ -118,10 +118,14 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	}
 
 	// Each connection keeps a page cache of its own, 2 MiB by default; the
-	// writer keeps that, each reader 512 KiB: what a history page reads is
-	// the newest pages of a thread, and a page not cached is a copy from
-	// the operating system's file cache.
-	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(ON)", "cache_size(-512)")
+	// writer keeps that, each reader 256 KiB (64 pages): what a history
+	// page reads is a few pages of a thread and the b-trees' upper pages,
+	// a page not cached is a copy from the operating system's file cache,
+	// and a reader drops its whole cache whenever the database changed
+	// since its last read, as it does between any two sends. Four readers'
+	// caches of 512 KiB each set W1's peak memory 1.4 MiB higher, for no
+	// rate (bench/README.md, "Footprint").
+	pragmas["_pragma"] = append(pragmas["_pragma"], "query_only(ON)", "cache_size(-256)")
 	read, err := sql.Open("sqlite", fileURI(path, pragmas.Encode()))
 	if err != nil {
 		write.Close()
