@@ -1,6 +1,9 @@
 package parley_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"testing"
@@ -50,6 +53,12 @@ func TestChainCheck_EitherOrder(t *testing.T) {
 			es[n-1].Hash = es[n-1].ChainHash(es[n-1].PrevHash)
 			return es
 		}, n + 1, "missing at the end"},
+		{"an entry edited and hashed again, and the next one's previous hash mended", func(es []*parley.AccessEntry, _ *parley.AccessHead) []*parley.AccessEntry {
+			es[2].Action = "threads.read"
+			es[2].Hash = es[2].ChainHash(es[2].PrevHash)
+			es[3].PrevHash = es[2].Hash
+			return es
+		}, 4, "altered"},
 		{"an entry deleted", func(es []*parley.AccessEntry, _ *parley.AccessHead) []*parley.AccessEntry {
 			return slices.Delete(es, 2, 3)
 		}, 3, "entry missing"},
@@ -103,4 +112,95 @@ func TestChainCheck_EitherOrder(t *testing.T) {
 			t.Errorf("newest first: %+v", brk)
 		}
 	})
+}
+
+// entryWithEverything is an entry with every field set, as an app's read
+// of two messages logs it, and ByUserID set as a closing logs it.
+func entryWithEverything() parley.AccessEntry {
+	return parley.AccessEntry{UserID: "u1", Seq: 3, At: time.UnixMicro(1_764_000_000_123_456), ClientID: "films",
+		AppName: "Films", GrantID: "g1", Action: "messages.read", ThreadID: "t1", ByUserID: "u2",
+		MessageIDs: []string{"m1", "m2"}, MessageCount: 2, FirstSeq: 4, LastSeq: 5}
+}
+
+// Every field of an entry is in its hash, and no two entries hash alike:
+// an entry with any one field changed, or with characters moved from one
+// field to the next, no longer has its hash, and neither does the same
+// entry after another previous hash.
+func TestAccessEntry_EveryFieldIsHashed(t *testing.T) {
+	orig := entryWithEverything()
+	want := orig.ChainHash(parley.GenesisHash)
+	for name, change := range map[string]func(e *parley.AccessEntry){
+		"member":                       func(e *parley.AccessEntry) { e.UserID = "u9" },
+		"seq":                          func(e *parley.AccessEntry) { e.Seq++ },
+		"time":                         func(e *parley.AccessEntry) { e.At = e.At.Add(time.Microsecond) },
+		"client ID":                    func(e *parley.AccessEntry) { e.ClientID = "tunes" },
+		"app name":                     func(e *parley.AccessEntry) { e.AppName = "Tunes" },
+		"grant":                        func(e *parley.AccessEntry) { e.GrantID = "g9" },
+		"action":                       func(e *parley.AccessEntry) { e.Action = "threads.read" },
+		"thread":                       func(e *parley.AccessEntry) { e.ThreadID = "t9" },
+		"closed by":                    func(e *parley.AccessEntry) { e.ByUserID = "u9" },
+		"a message ID":                 func(e *parley.AccessEntry) { e.MessageIDs[1] = "m9" },
+		"a message ID removed":         func(e *parley.AccessEntry) { e.MessageIDs = e.MessageIDs[:1] },
+		"message count":                func(e *parley.AccessEntry) { e.MessageCount = 20 },
+		"first seq":                    func(e *parley.AccessEntry) { e.FirstSeq = 1 },
+		"last seq":                     func(e *parley.AccessEntry) { e.LastSeq = 9 },
+		"a character moved to the app": func(e *parley.AccessEntry) { e.ClientID, e.AppName = "film", "sFilms" },
+		"a character moved to the next message ID": func(e *parley.AccessEntry) {
+			e.MessageIDs = []string{"m", "1m2"}
+		},
+	} {
+		e := entryWithEverything()
+		change(&e)
+		if bytes.Equal(e.ChainHash(parley.GenesisHash), want) {
+			t.Errorf("an entry with its %s changed has the same hash", name)
+		}
+	}
+	if bytes.Equal(orig.ChainHash(bytes.Repeat([]byte{1}, 32)), want) {
+		t.Error("the same entry after another previous hash has the same hash")
+	}
+}
+
+// An entry's hash is SHA-256(prev_hash ‖ entry), with the entry's fields
+// in a fixed order, a string as its length (uvarint) and its bytes, a
+// number as a varint: the member, the seq, the time in microseconds, the
+// client ID, the app's name, the grant, the action, the thread, who closed
+// or reopened it, the number of message IDs and each of them, the message
+// count, and the span (first and last seq) when there is one. Anyone can
+// check a log from this description, and an entry logged before spans were
+// recorded keeps the hash it was given.
+func TestAccessEntry_HashOfTheDocumentedEncoding(t *testing.T) {
+	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
+	encode := func(e parley.AccessEntry, span bool) []byte {
+		b := str(nil, e.UserID)
+		b = binary.AppendVarint(b, e.Seq)
+		b = binary.AppendVarint(b, e.At.UnixMicro())
+		for _, s := range []string{e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID, e.ByUserID} {
+			b = str(b, s)
+		}
+		b = binary.AppendVarint(b, int64(len(e.MessageIDs)))
+		for _, id := range e.MessageIDs {
+			b = str(b, id)
+		}
+		b = binary.AppendVarint(b, int64(e.MessageCount))
+		if span {
+			b = binary.AppendVarint(b, e.FirstSeq)
+			b = binary.AppendVarint(b, e.LastSeq)
+		}
+		return b
+	}
+	withoutSpan := entryWithEverything()
+	withoutSpan.FirstSeq, withoutSpan.LastSeq = 0, 0
+	prev := bytes.Repeat([]byte{0xab}, 32)
+	for name, c := range map[string]struct {
+		e    parley.AccessEntry
+		span bool
+	}{
+		"with a span":    {entryWithEverything(), true},
+		"without a span": {withoutSpan, false},
+	} {
+		want := sha256.Sum256(append(slices.Clone(prev), encode(c.e, c.span)...))
+		if got := c.e.ChainHash(prev); !bytes.Equal(got, want[:]) {
+			t.Errorf("an entry %s hashes to %x, want %x", name, got, want)
+		}
+	}
 }

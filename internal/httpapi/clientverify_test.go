@@ -41,6 +41,9 @@ func TestClient_VerifyWebhook(t *testing.T) {
 	if err := client.VerifyWebhook(secret, sign(now.Add(-10*time.Minute)), body, now); err == nil {
 		t.Fatal("a delivery ten minutes old verifies")
 	}
+	if err := client.VerifyWebhook(secret, sign(now.Add(10*time.Minute)), body, now); err == nil {
+		t.Fatal("a delivery ten minutes ahead verifies")
+	}
 	if err := client.VerifyWebhook("whsec_b3RoZXIgc2VjcmV0", sign(now), body, now); err == nil {
 		t.Fatal("another secret verifies")
 	}

@@ -676,7 +676,8 @@ func TestWebhooks_LoopbackOnlyWithTheFlag(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	p := env.MustPartnerOf(t, "Movie Club", "alice")
-	for _, u := range []string{"http://127.0.0.1:9/hooks", "https://127.0.0.1/", "https://localhost/", "https://[::1]/"} {
+	for _, u := range []string{"http://127.0.0.1:9/hooks", "https://127.0.0.1/", "https://localhost/", "https://[::1]/",
+		"https://hooks.localhost/", "https://LOCALHOST./"} {
 		_, err := alice.Do(context.Background(), "POST", "/api/v1/apps/"+p.App.ClientID+"/webhooks",
 			map[string]any{"url": u, "events": []string{"message.created"}}, nil)
 		wantProblem(t, err, http.StatusBadRequest, "invalid")

@@ -311,6 +311,92 @@ func TestPublicClient(t *testing.T) {
 	}
 }
 
+// TestAttack_LateCodeReplayRevokesTokens: a code presented again after its
+// minute is still a replay, and revokes what it issued (RFC 6749 section
+// 4.1.2): the attacker who stole it is no less one for being slow.
+func TestAttack_LateCodeReplayRevokesTokens(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "offline_access"}
+	verifier := oauth2.GenerateVerifier()
+	got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+	ctx := context.Background()
+	tok, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(10 * time.Minute) // the code lived a minute; the access token lives an hour
+	replay := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, got.Get("code"), verifier))
+	replay.want(t, http.StatusBadRequest, "invalid_grant")
+	if replay.Body["error_description"] != "code already used; the tokens it issued are revoked" {
+		t.Errorf("replay: %v", replay.Body)
+	}
+	assertRefused(t, env, tok.AccessToken)
+	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	assertTokenError(t, err, "invalid_grant")
+}
+
+// TestAttack_RefreshTokenOfAnotherClient: a refresh token is bound to the
+// client it was issued to (RFC 6749 section 6): another client presenting
+// it, with its own good credentials, gets nothing, and does not use it up.
+func TestAttack_RefreshTokenOfAnotherClient(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	thief := env.MustPartner(t, "Thief")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	stolen := basic(t, env.URL+"/oauth2/token", thief, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	stolen.want(t, http.StatusBadRequest, "invalid_grant")
+	if stolen.Body["access_token"] != nil || stolen.Body["refresh_token"] != nil {
+		t.Fatalf("another client got tokens: %v", stolen.Body)
+	}
+	if _, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+		t.Errorf("the client the token was issued to, after another client presented it: %v", err)
+	}
+}
+
+// TestAttack_RacingRefreshOneWins: a refresh token presented twice at
+// once, as by an attacker racing the app with a stolen one, is exchanged
+// once: one exchange wins, and the others, reusing it, revoke the family
+// the winner's tokens belong to (RFC 9700 section 4.14.2). Several rounds
+// make each interleaving likely.
+func TestAttack_RacingRefreshOneWins(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	ctx := context.Background()
+	for round := range 8 {
+		tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+		const n = 4
+		won := make(chan *oauth2.Token, n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				<-start
+				next, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+				if err != nil {
+					next = nil
+				}
+				won <- next
+			}()
+		}
+		close(start)
+		var winners []*oauth2.Token
+		for range n {
+			if next := <-won; next != nil {
+				winners = append(winners, next)
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d of %d racing refreshes succeeded, want 1", round, len(winners), n)
+		}
+		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: winners[0].RefreshToken}).Token()
+		assertTokenError(t, err, "invalid_grant")
+	}
+}
+
 // assertAuthError checks an authorization error sent back to the app, with
 // the issuer (RFC 9207).
 func assertAuthError(t *testing.T, env *apptest.Env, p *apptest.Page, code string) {

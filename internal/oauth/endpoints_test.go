@@ -694,3 +694,65 @@ func TestEndpoints_ParameterThatIsNotTextIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestToken_CodeOfARevokedGrantIssuesNothing: tokens are issued only while
+// the grant is in force, so a member who revokes it between consenting and
+// the app's exchange of the code has the last word.
+func TestToken_CodeOfARevokedGrantIssuesNothing(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	code, verifier := signedIn(t, partner, "openid", "offline_access")
+	if err := alice.RevokeGrant(context.Background(), onlyGrant(t, alice).ID); err != nil {
+		t.Fatal(err)
+	}
+	a := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, code, verifier))
+	a.want(t, http.StatusBadRequest, "invalid_grant")
+	if a.Body["access_token"] != nil || a.Body["refresh_token"] != nil {
+		t.Errorf("tokens issued for a revoked grant: %v", a.Body)
+	}
+}
+
+// TestToken_PublicClientWithASecretIsInvalidClient: a public client has no
+// secret (RFC 6749 section 2.3); one that sends a client_secret, in HTTP
+// Basic or in the body, is not authenticated by it, and is refused as
+// invalid_client, leaving its code to the exchange it should have made.
+func TestToken_PublicClientWithASecretIsInvalidClient(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	phone := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	token := env.URL + "/oauth2/token"
+	code, verifier := signedIn(t, phone, "openid")
+	inBody := withClientID(codeForm(phone, code, verifier), phone.App.ClientID)
+	inBody.Set("client_secret", "pcs_guess")
+	for name, a := range map[string]*answer{
+		"Basic": call(t, "POST", token, codeForm(phone, code, verifier), phone.App.ClientID, "pcs_guess"),
+		"Body":  call(t, "POST", token, inBody, "", ""),
+	} {
+		t.Run(name, func(t *testing.T) { a.want(t, http.StatusUnauthorized, "invalid_client") })
+	}
+	if a := call(t, "POST", token, withClientID(codeForm(phone, code, verifier), phone.App.ClientID), "", ""); a.Status != http.StatusOK {
+		t.Errorf("the public client with its client_id alone, after: %d %v", a.Status, a.Body)
+	}
+}
+
+// TestToken_SuspendedAppIsInvalidClient: an app the operator suspended
+// no longer authenticates as a client anywhere: it gets no token for
+// itself, and cannot introspect or revoke, however good its secret.
+func TestToken_SuspendedAppIsInvalidClient(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(context.Background()), partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range map[string]*answer{
+		"ClientCredentials": basic(t, env.URL+"/oauth2/token", partner, url.Values{"grant_type": {"client_credentials"}, "scope": {"reports.read"}}),
+		"Refresh":           basic(t, env.URL+"/oauth2/token", partner, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}),
+		"Introspection":     basic(t, env.URL+"/oauth2/introspect", partner, url.Values{"token": {tok.AccessToken}}),
+		"Revocation":        basic(t, env.URL+"/oauth2/revoke", partner, url.Values{"token": {tok.RefreshToken}}),
+	} {
+		t.Run(name, func(t *testing.T) { a.want(t, http.StatusUnauthorized, "invalid_client") })
+	}
+}

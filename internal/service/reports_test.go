@@ -56,6 +56,29 @@ func concat(lists ...[]parley.ShareLink) []parley.ShareLink {
 	return out
 }
 
+// A cell is shown from k people on: k-1 senders, or recipients, are "<k",
+// k are shown.
+func TestReports_CellsShowFromKPeople(t *testing.T) {
+	const k = 3
+	end := dayStart(1)
+	for _, c := range []struct {
+		name  string
+		links []parley.ShareLink
+		g     int
+		shown bool
+	}{
+		{"k-1 senders", sent(0, "a", "b"), bySenders, false},
+		{"k senders", sent(0, "a", "b", "c"), bySenders, true},
+		{"k-1 senders of many shares", concat(sent(0, "a", "b"), sent(0, "a", "b"), sent(0, "a", "b")), bySenders, false},
+		{"k-1 recipients", sent(0, "a", "b"), byRecipients, false},
+		{"k recipients", sent(0, "a", "b", "c"), byRecipients, true},
+	} {
+		if got := countCell(c.links, end).safe(c.g, k); got != c.shown {
+			t.Errorf("%s: shown %v, want %v", c.name, got, c.shown)
+		}
+	}
+}
+
 // Clicks show by the fortnight only, though its days and weeks hold k
 // recipients who clicked and k who did not: they would not add up to it.
 func TestReports_ClicksShowByTheFortnightOnly(t *testing.T) {

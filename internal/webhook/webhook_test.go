@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +40,8 @@ func TestGuard_Allowed(t *testing.T) {
 		"169.254.169.254": false, "fe80::1": false, "224.0.0.1": false, "ff02::1": false, "0.0.0.0": false, "::": false,
 		"100.64.0.1": false, "fd00::1": false, "::ffff:10.0.0.1": false, "::ffff:127.0.0.1": false, "255.255.255.255": false,
 		"::7f00:1": false, "2002:a00:1::1": false, "64:ff9b::a00:1": false, "64:ff9b:1::a00:1": false, "fec0::1": false,
+		"0.1.2.3": false, "192.0.0.8": false, "198.18.0.1": false, "198.19.255.254": false, "240.0.0.1": false,
+		"2001:db8::1": false, "8.8.8.8": true, "2001:4860:4860::8888": true,
 	} {
 		if got := (webhook.Guard{}).Allowed(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Allowed(%s) = %v, want %v", addr, got, want)
@@ -155,5 +158,34 @@ func TestSender_RetryAfterBeyondTheCap(t *testing.T) {
 		if next, _ := webhook.Plan(r, now); next == nil || next.Sub(now) != 24*time.Hour {
 			t.Errorf("Retry-After %q: next attempt at %v, want the cap, 24h after %v", header, next, now)
 		}
+	}
+}
+
+// TestSealer_SecretOpensOnlyForItsEndpoint: a signing secret is kept
+// encrypted, opens with the server's key for its own endpoint, and does not
+// open when its sealed bytes are copied onto another endpoint's row or read
+// with another key.
+func TestSealer_SecretOpensOnlyForItsEndpoint(t *testing.T) {
+	s, err := webhook.NewSealer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key := webhook.NewSecret()
+	sealed := s.Seal("ep_1", key)
+	if bytes.Contains(sealed, key) {
+		t.Fatal("the sealed secret holds the secret in the clear")
+	}
+	if got, err := s.Open("ep_1", sealed); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("opened for its endpoint: %x, %v", got, err)
+	}
+	if _, err := s.Open("ep_2", sealed); err == nil {
+		t.Error("a secret copied onto another endpoint opens")
+	}
+	other, err := webhook.NewSealer(bytes.Repeat([]byte{8}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Open("ep_1", sealed); err == nil {
+		t.Error("a secret opens with another key")
 	}
 }
