@@ -608,3 +608,37 @@ func TestGrants_NoSilentFriendProbe(t *testing.T) {
 		}
 	})
 }
+
+// TestGrants_DeleteReachesOnlyFromTheAppsArrival: messages.delete reaches
+// the member's own messages in a thread only from the app's first message
+// there on. What the member said before the app came is as absent for it
+// as a thread outside its grant: not found, and left as it was.
+func TestGrants_DeleteReachesOnlyFromTheAppsArrival(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Tidy")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.delete"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+
+	earlier := apptest.MustSend(t, w.alice, w.aliceBob, "said before any app came")
+	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+		t.Fatal(err)
+	}
+	later := apptest.MustSend(t, w.alice, w.aliceBob, "said after the app came")
+
+	if err := app.DeleteMessage(ctx, earlier.ID); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("deleting alice's message from before the app came: %v, want 404", err)
+	}
+	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range page.Messages {
+		if m.ID == earlier.ID && (m.DeletedAt != nil || m.Text != earlier.Text) {
+			t.Errorf("bob sees alice's earlier message as %+v, want it whole", m)
+		}
+	}
+	if err := app.DeleteMessage(ctx, later.ID); err != nil {
+		t.Errorf("deleting alice's message from after the app came: %v", err)
+	}
+}
