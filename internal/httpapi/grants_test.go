@@ -40,6 +40,7 @@ type grantWorld struct {
 	aliceCarol       string // direct thread alice–carol
 	bobCarol         string // a thread alice is not in
 	aliceID, carolID string
+	aliceApp         string // the client ID of an app alice registered, once appCalls made it
 }
 
 func newGrantWorld(t *testing.T) *grantWorld {
@@ -63,6 +64,9 @@ func newGrantWorld(t *testing.T) *grantWorld {
 
 // appCalls is every /api/v1 call an app might make, with the scope it needs.
 func (w *grantWorld) appCalls(t *testing.T) []appCall {
+	if w.aliceApp == "" {
+		w.aliceApp = w.env.MustPartnerOf(t, "Alice's own", "alice").App.ClientID
+	}
 	return []appCall{
 		{"GET /me", parley.ScopeProfile, false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Me(ctx)
@@ -143,6 +147,15 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			_, err := c.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Sneaky", "redirect_uris": []string{"https://x.example/cb"}}, nil)
 			return err
 		}},
+		{"POST /apps/{client_id}/webhooks", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "POST", "/api/v1/apps/"+w.aliceApp+"/webhooks",
+				map[string]any{"url": "https://hooks.example/parley", "events": []string{"message.created"}}, nil)
+			return err
+		}},
+		{"GET /apps/{client_id}/webhooks", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "GET", "/api/v1/apps/"+w.aliceApp+"/webhooks", nil, nil)
+			return err
+		}},
 		{"GET /me/grants", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.ConnectedApps(ctx)
 			return err
@@ -152,6 +165,10 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		}},
 		{"GET /me/access-log", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Do(ctx, "GET", "/api/v1/me/access-log", nil, nil)
+			return err
+		}},
+		{"GET /me/access-log/verify", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "GET", "/api/v1/me/access-log/verify", nil, nil)
 			return err
 		}},
 		{"GET /threads/{id}/apps", "", true, func(ctx context.Context, c *client.Client, th string) error {
