@@ -204,3 +204,96 @@ func TestAccessLog_Tampering(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLog_EveryAppCallIsLogged: each call an app makes on member
+// data is in the access log of each member whose data it touched, as the
+// scope it used: the member's profile and friends are the member's alone;
+// a thread, its participants, its messages and its changes, and a message
+// or thread written, are everyone's in the thread.
+func TestAccessLog_EveryAppCallIsLogged(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Everything")
+	if _, err := w.env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	scopes := []string{"openid"}
+	for _, s := range appScopes {
+		scopes = append(scopes, string(s))
+	}
+	tok := w.env.MustToken(t, partner, "alice", scopes, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	aliceOnly, aliceAndBob := []*client.Client{w.alice}, []*client.Client{w.alice, w.bob}
+	for _, c := range []struct {
+		name    string
+		action  parley.Scope
+		touched []*client.Client
+		// call makes the call and returns the thread the entry names.
+		call func() (string, error)
+	}{
+		{"GET /me", parley.ScopeProfile, aliceOnly, func() (string, error) {
+			_, err := app.Me(ctx)
+			return "", err
+		}},
+		{"GET /friends", parley.ScopeFriendsRead, aliceOnly, func() (string, error) {
+			_, err := app.Friends(ctx)
+			return "", err
+		}},
+		{"GET /threads", parley.ScopeThreadsRead, aliceOnly, func() (string, error) {
+			_, err := app.Threads(ctx, client.ThreadsQuery{})
+			return "", err
+		}},
+		{"GET /threads/{id}", parley.ScopeThreadsRead, aliceAndBob, func() (string, error) {
+			_, err := app.Thread(ctx, w.aliceBob)
+			return w.aliceBob, err
+		}},
+		{"GET /threads/{id}/participants", parley.ScopeParticipantsRead, aliceAndBob, func() (string, error) {
+			_, err := app.Participants(ctx, w.aliceBob)
+			return w.aliceBob, err
+		}},
+		{"GET /threads/{id}/messages", parley.ScopeMessagesRead, aliceAndBob, func() (string, error) {
+			_, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+			return w.aliceBob, err
+		}},
+		{"GET /threads/{id}/changes", parley.ScopeMessagesRead, aliceAndBob, func() (string, error) {
+			_, err := app.Changes(ctx, w.aliceBob, client.ChangesQuery{})
+			return w.aliceBob, err
+		}},
+		{"POST /threads/{id}/messages", parley.ScopeMessagesWrite, aliceAndBob, func() (string, error) {
+			_, err := app.SendMessage(ctx, w.aliceBob, "from the app", "")
+			return w.aliceBob, err
+		}},
+		{"POST /threads", parley.ScopeMessagesWrite, aliceAndBob, func() (string, error) {
+			th, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "planned by an app", Kind: "group"})
+			if err != nil {
+				return "", err
+			}
+			return th.ID, nil
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The newest entry of each member's log before the call.
+			before := make([]int64, len(c.touched))
+			for i, m := range c.touched {
+				if p := accessLog(t, m, "?limit=1"); len(p.Entries) > 0 {
+					before[i] = p.Entries[0].Seq
+				}
+			}
+			threadID, err := c.call()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range c.touched {
+				found := false
+				for _, e := range accessLog(t, m, "?limit=20").Entries {
+					if e.Seq > before[i] && e.Action == string(c.action) && e.ThreadID == threadID && e.ClientID == partner.App.ClientID {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s's log has no %s entry for thread %q after the call", apptest.MustMe(t, m).Username, c.action, threadID)
+				}
+			}
+		})
+	}
+}

@@ -40,6 +40,7 @@ type grantWorld struct {
 	aliceCarol       string // direct thread alice–carol
 	bobCarol         string // a thread alice is not in
 	aliceID, carolID string
+	aliceApp         string // the client ID of an app alice registered, once appCalls made it
 }
 
 func newGrantWorld(t *testing.T) *grantWorld {
@@ -63,6 +64,9 @@ func newGrantWorld(t *testing.T) *grantWorld {
 
 // appCalls is every /api/v1 call an app might make, with the scope it needs.
 func (w *grantWorld) appCalls(t *testing.T) []appCall {
+	if w.aliceApp == "" {
+		w.aliceApp = w.env.MustPartnerOf(t, "Alice's own", "alice").App.ClientID
+	}
 	return []appCall{
 		{"GET /me", parley.ScopeProfile, false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Me(ctx)
@@ -143,6 +147,15 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			_, err := c.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Sneaky", "redirect_uris": []string{"https://x.example/cb"}}, nil)
 			return err
 		}},
+		{"POST /apps/{client_id}/webhooks", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "POST", "/api/v1/apps/"+w.aliceApp+"/webhooks",
+				map[string]any{"url": "https://hooks.example/parley", "events": []string{"message.created"}}, nil)
+			return err
+		}},
+		{"GET /apps/{client_id}/webhooks", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "GET", "/api/v1/apps/"+w.aliceApp+"/webhooks", nil, nil)
+			return err
+		}},
 		{"GET /me/grants", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.ConnectedApps(ctx)
 			return err
@@ -152,6 +165,10 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		}},
 		{"GET /me/access-log", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Do(ctx, "GET", "/api/v1/me/access-log", nil, nil)
+			return err
+		}},
+		{"GET /me/access-log/verify", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Do(ctx, "GET", "/api/v1/me/access-log/verify", nil, nil)
 			return err
 		}},
 		{"GET /threads/{id}/apps", "", true, func(ctx context.Context, c *client.Client, th string) error {
@@ -607,4 +624,38 @@ func TestGrants_NoSilentFriendProbe(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestGrants_DeleteReachesOnlyFromTheAppsArrival: messages.delete reaches
+// the member's own messages in a thread only from the app's first message
+// there on. What the member said before the app came is as absent for it
+// as a thread outside its grant: not found, and left as it was.
+func TestGrants_DeleteReachesOnlyFromTheAppsArrival(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Tidy")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.delete"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+
+	earlier := apptest.MustSend(t, w.alice, w.aliceBob, "said before any app came")
+	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+		t.Fatal(err)
+	}
+	later := apptest.MustSend(t, w.alice, w.aliceBob, "said after the app came")
+
+	if err := app.DeleteMessage(ctx, earlier.ID); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("deleting alice's message from before the app came: %v, want 404", err)
+	}
+	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range page.Messages {
+		if m.ID == earlier.ID && (m.DeletedAt != nil || m.Text != earlier.Text) {
+			t.Errorf("bob sees alice's earlier message as %+v, want it whole", m)
+		}
+	}
+	if err := app.DeleteMessage(ctx, later.ID); err != nil {
+		t.Errorf("deleting alice's message from after the app came: %v", err)
+	}
 }

@@ -337,3 +337,39 @@ func TestMessages_Delete(t *testing.T) {
 		}
 	})
 }
+
+// TestMessages_KeyOfAMessageBeforeTheAppsReachIsNotReplayed: an app's
+// retry is answered with the message its key made only while the app may
+// see that message. Reconnected under a new grant that reaches the thread
+// from a later share on, the app sending again with a key it used before
+// gets a conflict, not the old message.
+func TestMessages_KeyOfAMessageBeforeTheAppsReachIsNotReplayed(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	scopes := []string{"openid", "shares.write", "messages.write"}
+	first := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", scopes, apptest.Answer{}).AccessToken)
+	if _, err := first.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := first.SendMessage(ctx, w.aliceBob, "watched it?", "key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if err := w.alice.RevokeGrant(ctx, apps[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	again := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", scopes, apptest.Answer{}).AccessToken)
+	if _, err := again.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/2", Title: "Two"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := again.SendMessage(ctx, w.aliceBob, "watched it?", "key-1")
+	if err == nil && m.ID == old.ID {
+		t.Fatalf("the app under its new grant was given message %d, from before the grant's reach", m.Seq)
+	}
+	wantProblem(t, err, http.StatusConflict, "conflict")
+}

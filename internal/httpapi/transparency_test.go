@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -337,4 +338,59 @@ func TestThreadAppAccess_CloserLeaves(t *testing.T) {
 			t.Errorf("%s's log: %v", name, got)
 		}
 	}
+}
+
+// TestThreadAppAccess_ListsOnlyAppsThatReachIt: the apps a thread's
+// participants see are those that can read it now. An app an operator
+// suspended is not listed while it is suspended, and is again once
+// reinstated; a grant that expired is not listed, nor is the grant of a
+// member who left the thread.
+func TestThreadAppAccess_ListsOnlyAppsThatReachIt(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	console := service.ConsoleContext(ctx)
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Book club"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	films, diary, notes := w.env.MustPartner(t, "Films"), w.env.MustPartner(t, "Diary"), w.env.MustPartner(t, "Notes")
+	reach := []string{group.ID}
+	w.env.MustToken(t, films, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: reach, Expiry: "never"})
+	w.env.MustToken(t, diary, "bob", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: reach, Expiry: "30d"})
+	w.env.MustToken(t, notes, "carol", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: reach, Expiry: "never"})
+	listed := func(t *testing.T, want ...string) {
+		t.Helper()
+		seen, err := w.alice.ThreadApps(ctx, group.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appsOf(seen); !slices.Equal(got, want) {
+			t.Errorf("alice sees %q, want %q", got, want)
+		}
+	}
+	listed(t, "Films via alice", "Diary via bob", "Notes via carol")
+
+	t.Run("AppSuspended", func(t *testing.T) {
+		if _, err := w.env.Server.Service.SuspendApp(console, films.App.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		listed(t, "Diary via bob", "Notes via carol")
+		if _, err := w.env.Server.Service.ReinstateApp(console, films.App.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		listed(t, "Films via alice", "Diary via bob", "Notes via carol")
+	})
+	t.Run("MemberLeft", func(t *testing.T) {
+		if err := w.carol.LeaveThread(ctx, group.ID); err != nil {
+			t.Fatal(err)
+		}
+		listed(t, "Films via alice", "Diary via bob")
+	})
+	t.Run("GrantExpired", func(t *testing.T) {
+		w.env.Clock.Advance(30*24*time.Hour + time.Second) // bob granted Diary for 30 days
+		listed(t, "Films via alice")
+	})
 }

@@ -756,3 +756,29 @@ func TestToken_SuspendedAppIsInvalidClient(t *testing.T) {
 		t.Run(name, func(t *testing.T) { a.want(t, http.StatusUnauthorized, "invalid_client") })
 	}
 }
+
+// TestToken_SuspendedAppsCodeWaitsForReinstatement: a suspended app fails
+// client authentication with its right secret, as an unknown one does (401
+// invalid_client, with a Basic challenge), before its code is looked at:
+// reinstated, it exchanges the same code.
+func TestToken_SuspendedAppsCodeWaitsForReinstatement(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := service.ConsoleContext(context.Background())
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	code, verifier := signedIn(t, partner, "openid", "offline_access")
+	if _, err := env.Server.Service.SuspendApp(ctx, partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	a := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, code, verifier))
+	a.want(t, http.StatusUnauthorized, "invalid_client")
+	if !strings.HasPrefix(a.Header.Get("WWW-Authenticate"), "Basic") {
+		t.Errorf("WWW-Authenticate %q", a.Header.Get("WWW-Authenticate"))
+	}
+	if _, err := env.Server.Service.ReinstateApp(ctx, partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if a := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, code, verifier)); a.Status != http.StatusOK {
+		t.Errorf("the reinstated app's exchange: %d %v", a.Status, a.Body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -312,4 +313,32 @@ func equalJSON(got any, want []string) bool {
 		}
 	}
 	return true
+}
+
+// TestConsent_AppSuspendedMeanwhile: an app an operator suspends while the
+// member has its consent page open gets nothing when the member then
+// approves: no code, and no grant.
+func TestConsent_AppSuspendedMeanwhile(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "profile"}
+	b := apptest.NewBrowser()
+	login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	if !strings.Contains(consent.Body, `name="action"`) {
+		t.Fatalf("no consent page: %d %s", consent.Status, consent.Body)
+	}
+	if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	p := b.Submit(t, consent, url.Values{"action": {"approve"}})
+	if u, err := url.Parse(p.Location); p.Location != "" && (err != nil || u.Query().Has("code")) {
+		t.Errorf("approving a suspended app's consent sent the app %s", p.Location)
+	}
+	if apps, err := alice.ConnectedApps(ctx); err != nil || len(apps) != 0 {
+		t.Errorf("after approving a suspended app's consent, connected apps %+v, %v", apps, err)
+	}
 }
