@@ -159,25 +159,7 @@ func TestAttack_RacingCodeReplayRevokesTokens(t *testing.T) {
 		verifier := oauth2.GenerateVerifier()
 		code := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{}).Get("code")
 		const n = 4
-		won := make(chan *oauth2.Token, n)
-		start := make(chan struct{})
-		for range n {
-			go func() {
-				<-start
-				tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-				if err != nil {
-					tok = nil
-				}
-				won <- tok
-			}()
-		}
-		close(start)
-		var winners []*oauth2.Token
-		for range n {
-			if tok := <-won; tok != nil {
-				winners = append(winners, tok)
-			}
-		}
+		winners := race(n, func() (*oauth2.Token, error) { return cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier)) })
 		if len(winners) != 1 {
 			t.Fatalf("round %d: %d of %d racing exchanges succeeded, want 1", round, len(winners), n)
 		}
@@ -370,31 +352,40 @@ func TestAttack_RacingRefreshOneWins(t *testing.T) {
 	for round := range 8 {
 		tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
 		const n = 4
-		won := make(chan *oauth2.Token, n)
-		start := make(chan struct{})
-		for range n {
-			go func() {
-				<-start
-				next, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-				if err != nil {
-					next = nil
-				}
-				won <- next
-			}()
-		}
-		close(start)
-		var winners []*oauth2.Token
-		for range n {
-			if next := <-won; next != nil {
-				winners = append(winners, next)
-			}
-		}
+		winners := race(n, func() (*oauth2.Token, error) {
+			return partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		})
 		if len(winners) != 1 {
 			t.Fatalf("round %d: %d of %d racing refreshes succeeded, want 1", round, len(winners), n)
 		}
 		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: winners[0].RefreshToken}).Token()
 		assertTokenError(t, err, "invalid_grant")
 	}
+}
+
+// race runs exchange n times at once, each started at the same signal, and
+// returns the tokens of those that succeeded.
+func race(n int, exchange func() (*oauth2.Token, error)) []*oauth2.Token {
+	won := make(chan *oauth2.Token, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			tok, err := exchange()
+			if err != nil {
+				tok = nil
+			}
+			won <- tok
+		}()
+	}
+	close(start)
+	var winners []*oauth2.Token
+	for range n {
+		if tok := <-won; tok != nil {
+			winners = append(winners, tok)
+		}
+	}
+	return winners
 }
 
 // assertAuthError checks an authorization error sent back to the app, with

@@ -19,23 +19,7 @@ func TestApprove_DisabledMemberGrantsNothing(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()
-		ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
-		app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
-			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-		req := &parley.AuthRequest{ID: parley.NewID(), ClientID: app.ClientID, RedirectURI: app.RedirectURIs[0],
-			Scopes: parley.Scopes{parley.ScopeOpenID}, CodeChallenge: "challenge", CreatedAt: now}
-		err := db.Write(ctx, func(tx parley.Tx) error {
-			if err := tx.CreateUser(ctx, ann, "hash"); err != nil {
-				return err
-			}
-			if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
-				return err
-			}
-			return tx.CreateAuthRequest(ctx, req)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ann, req := pendingConsent(t, db, now)
 		s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{})
 		if _, err := s.SetDisabled(ConsoleContext(ctx), "ann", true); err != nil {
 			t.Fatal(err)

@@ -256,23 +256,7 @@ func TestNodes_DisableDuringConsentEndsTheGrant(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	now := parley.Now()
-	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
-	app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
-		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-	req := &parley.AuthRequest{ID: parley.NewID(), ClientID: app.ClientID, RedirectURI: app.RedirectURIs[0],
-		Scopes: parley.Scopes{parley.ScopeOpenID}, CodeChallenge: "challenge", CreatedAt: now}
-	err := dbA.Write(ctx, func(tx parley.Tx) error {
-		if err := tx.CreateUser(ctx, ann, "hash"); err != nil {
-			return err
-		}
-		if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
-			return err
-		}
-		return tx.CreateAuthRequest(ctx, req)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ann, req := pendingConsent(t, dbA, now)
 	b := New(dbB, bus.NewMemory(16), log, Options{})
 	disable, disabled := atOnce(func() error {
 		_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
@@ -294,6 +278,31 @@ func TestNodes_DisableDuringConsentEndsTheGrant(t *testing.T) {
 	if len(grants) != 0 {
 		t.Fatalf("a member disabled during her consent (which answered %v) has a grant in force: %+v", approveErr, grants[0])
 	}
+}
+
+// pendingConsent stores a member, ann, an app and her request to sign in
+// to it, awaiting her consent, made at now.
+func pendingConsent(t *testing.T, db parley.Store, now time.Time) (*parley.User, *parley.AuthRequest) {
+	t.Helper()
+	ctx := context.Background()
+	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
+	app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	req := &parley.AuthRequest{ID: parley.NewID(), ClientID: app.ClientID, RedirectURI: app.RedirectURIs[0],
+		Scopes: parley.Scopes{parley.ScopeOpenID}, CodeChallenge: "challenge", CreatedAt: now}
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, ann, "hash"); err != nil {
+			return err
+		}
+		if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
+			return err
+		}
+		return tx.CreateAuthRequest(ctx, req)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ann, req
 }
 
 // afterEraseTx runs a hook once the transaction has erased a member
