@@ -138,9 +138,7 @@ func TestAttack_CodeReplayRevokesTokens(t *testing.T) {
 	}
 	_, err = cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 	assertTokenError(t, err, "invalid_grant")
-	assertRefused(t, env, tok.AccessToken)
-	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-	assertTokenError(t, err, "invalid_grant")
+	assertRevoked(t, env, partner, tok)
 }
 
 // TestAttack_RacingCodeReplayRevokesTokens: a code presented twice at once,
@@ -184,9 +182,7 @@ func TestAttack_RefreshReuseRevokesFamily(t *testing.T) {
 	// The first refresh token leaked and is used again.
 	_, err = partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
 	assertTokenError(t, err, "invalid_grant")
-	assertRefused(t, env, second.AccessToken)
-	_, err = partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: second.RefreshToken}).Token()
-	assertTokenError(t, err, "invalid_grant")
+	assertRevoked(t, env, partner, second)
 }
 
 func TestAttack_DeadTokens(t *testing.T) {
@@ -211,9 +207,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		partner := env.MustPartner(t, "GrantExpired")
 		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
 		env.Clock.Advance(30*24*time.Hour + time.Second) // the grant was for 30 days
-		assertRefused(t, env, tok.AccessToken)
-		_, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-		assertTokenError(t, err, "invalid_grant")
+		assertRevoked(t, env, partner, tok)
 		// Consenting again replaces the grant that ran out.
 		again := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
 		if _, err := env.Client.WithToken(again.AccessToken).Me(ctx); err != nil {
@@ -300,24 +294,18 @@ func TestAttack_LateCodeReplayRevokesTokens(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
-	cfg := *partner.Config
-	cfg.Scopes = []string{"openid", "offline_access"}
-	verifier := oauth2.GenerateVerifier()
-	got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
-	ctx := context.Background()
-	tok, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	code, verifier := signedIn(t, partner, "openid", "offline_access")
+	tok, err := partner.Config.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.Clock.Advance(10 * time.Minute) // the code lived a minute; the access token lives an hour
-	replay := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, got.Get("code"), verifier))
+	replay := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, code, verifier))
 	replay.want(t, http.StatusBadRequest, "invalid_grant")
 	if replay.Body["error_description"] != "code already used; the tokens it issued are revoked" {
 		t.Errorf("replay: %v", replay.Body)
 	}
-	assertRefused(t, env, tok.AccessToken)
-	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-	assertTokenError(t, err, "invalid_grant")
+	assertRevoked(t, env, partner, tok)
 }
 
 // TestAttack_RefreshTokenOfAnotherClient: a refresh token is bound to the
@@ -407,6 +395,15 @@ func assertTokenError(t *testing.T, err error, code string) {
 	if !errors.As(err, &re) || re.ErrorCode != code {
 		t.Errorf("token endpoint answered %v, want %s", err, code)
 	}
+}
+
+// assertRevoked checks that tok is over as a whole: its access token is
+// refused and its refresh token exchanges for nothing.
+func assertRevoked(t *testing.T, env *apptest.Env, p *apptest.Partner, tok *oauth2.Token) {
+	t.Helper()
+	assertRefused(t, env, tok.AccessToken)
+	_, err := p.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	assertTokenError(t, err, "invalid_grant")
 }
 
 // assertRefused checks that the API refuses the access token as invalid.
