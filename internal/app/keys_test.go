@@ -366,7 +366,7 @@ func mustWork(t *testing.T, env *apptest.Env, token string) {
 func mustVerifyIDToken(t *testing.T, env *apptest.Env, tok *oauth2.Token) string {
 	t.Helper()
 	raw, _ := tok.Extra("id_token").(string)
-	sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatalf("ID token %q: %v", raw, err)
 	}

@@ -2,7 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -293,7 +292,7 @@ func mustReceiveWithin(tb testing.TB, s parley.Subscription, waitFor time.Durati
 		}
 		return ev
 	case <-time.After(waitFor):
-		tb.Fatal(fmt.Sprintf("no event within %s", waitFor))
+		tb.Fatalf("no event within %s", waitFor)
 	}
 	return parley.Event{}
 }

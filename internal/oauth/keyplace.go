@@ -262,7 +262,7 @@ func (p *dbPlace) unwrap(value []byte) (*storedRing, error) {
 	case !wrapped:
 		return decodeRing(value)
 	}
-	obj, err := jose.ParseEncrypted(string(value), []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	obj, err := jose.ParseEncryptedCompact(string(value), []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
 	if err != nil {
 		return nil, errors.New("oauth: the wrapped keys in the database cannot be read")
 	}
