@@ -41,8 +41,9 @@ type Guard struct {
 // netip.Addr's own predicates name: "this network", carrier-grade NAT,
 // IETF protocol assignments, benchmarking, reserved and broadcast; and the
 // IPv6 ranges that carry an IPv4 address or a private network's, through
-// which a private one could be reached: IPv4-compatible addresses, 6to4,
-// NAT64 (well-known and local-use), documentation and site-local.
+// which a private one could be reached: IPv4-compatible and IPv4-translated
+// (SIIT) addresses, 6to4, Teredo, NAT64 (well-known and local-use); and
+// IPv6's discard-only, benchmarking, documentation and site-local ranges.
 var reserved = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -50,9 +51,13 @@ var reserved = []netip.Prefix{
 	netip.MustParsePrefix("198.18.0.0/15"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("::ffff:0:0:0/96"),
 	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("2001::/32"),
 	netip.MustParsePrefix("64:ff9b::/96"),
 	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001:2::/48"),
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("fec0::/10"),
 }
