@@ -138,8 +138,8 @@ const (
 	ThreadScopeAll = "all"
 )
 
-// Grant expiries a member may choose on the consent screen. Zero means the
-// grant lasts until revoked.
+// GrantExpiries are the lengths a member may choose for a grant on the
+// consent screen. Zero means the grant lasts until revoked.
 var GrantExpiries = []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour, 0}
 
 // Grant is a member's consent for an app: what it may do, in which threads,
