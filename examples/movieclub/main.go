@@ -13,10 +13,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -46,8 +48,10 @@ type Config struct {
 }
 
 // parseConfig reads flags, each defaulting to its MOVIECLUB_… environment
-// variable.
-func parseConfig(args []string, getenv func(string) string) (Config, error) {
+// variable, and writes -help's text to usage. The two secrets are taken
+// from the environment after the flags, not as the flags' defaults, which
+// -help would print.
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -56,15 +60,18 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	var c Config
 	fs := flag.NewFlagSet("movieclub", flag.ContinueOnError)
+	fs.SetOutput(usage)
 	fs.StringVar(&c.ParleyURL, "parley-url", env("MOVIECLUB_PARLEY_URL", "http://127.0.0.1:8080"), "Parley's public URL (env MOVIECLUB_PARLEY_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("MOVIECLUB_CLIENT_ID", ""), "the app's client_id (env MOVIECLUB_CLIENT_ID)")
-	fs.StringVar(&c.ClientSecret, "client-secret", env("MOVIECLUB_CLIENT_SECRET", ""), "the app's client_secret (env MOVIECLUB_CLIENT_SECRET)")
+	fs.StringVar(&c.ClientSecret, "client-secret", "", "the app's client_secret (env MOVIECLUB_CLIENT_SECRET)")
 	fs.StringVar(&c.Addr, "addr", env("MOVIECLUB_ADDR", "127.0.0.1:8090"), "address to listen on (env MOVIECLUB_ADDR)")
 	fs.StringVar(&c.PublicURL, "public-url", env("MOVIECLUB_PUBLIC_URL", ""), "the URL movieclub is reached at; default http:// + the address (env MOVIECLUB_PUBLIC_URL)")
-	fs.StringVar(&c.WebhookSecret, "webhook-secret", env("MOVIECLUB_WEBHOOK_SECRET", ""), "the webhook endpoint's whsec_… secret (env MOVIECLUB_WEBHOOK_SECRET)")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "the webhook endpoint's whsec_… secret (env MOVIECLUB_WEBHOOK_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.ClientSecret = cmp.Or(c.ClientSecret, getenv("MOVIECLUB_CLIENT_SECRET"))
+	c.WebhookSecret = cmp.Or(c.WebhookSecret, getenv("MOVIECLUB_WEBHOOK_SECRET"))
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
@@ -80,7 +87,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 }
 
 func main() {
-	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}

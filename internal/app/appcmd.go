@@ -107,7 +107,7 @@ let members grant the app every thread, after review.`,
 			})
 		},
 	}
-	approve.Flags().StringVar(&reach, "reach", "", "all")
+	approve.Flags().StringVar(&reach, "reach", "", "all: let members grant the app every thread, the one reach that needs review; without it, approve an app waiting for review")
 
 	unapprove := stateCommand(cfg, "unapprove CLIENT_ID", "Withdraw an app's approval to reach all threads, ending the grants that reach them",
 		"may no longer be granted all threads; the grants that reached them ended", (*service.Service).UnapproveAllThreads)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -344,5 +345,48 @@ func TestCLI_AppSuspendEndsStreams(t *testing.T) {
 	defer stop()
 	if _, err := own.Next(quiet); quiet.Err() == nil {
 		t.Fatalf("alice's own stream ended: %v", err)
+	}
+}
+
+// --help shows the database and NATS URLs the environment gives as the
+// flags' defaults, but never a password in them.
+func TestCLI_HelpHidesPasswordsOfTheEnvironment(t *testing.T) {
+	env := map[string]string{
+		"PARLEY_DATABASE": "postgres://parley:db-password@127.0.0.1:5432/parley?sslpassword=key-password",
+		"PARLEY_NATS":     "nats://bus:nats-password@127.0.0.1:4222",
+	}
+	var out bytes.Buffer
+	err := app.Main(context.Background(), []string{"serve", "--help"}, app.IO{
+		In: strings.NewReader(""), Out: &out, Err: &out, Getenv: func(name string) string { return env[name] },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"postgres://parley:xxxxx@127.0.0.1:5432/parley", "nats://bus:xxxxx@127.0.0.1:4222"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not show %s:\n%s", want, out.String())
+		}
+	}
+	for _, secret := range []string{"db-password", "key-password", "nats-password"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("--help shows %q:\n%s", secret, out.String())
+		}
+	}
+}
+
+// The command prints a refusal as the API words it, not as Go's error
+// value: "parley: give 1 to 10 redirect URIs".
+func TestCLI_RefusalsPrintTheirMessage(t *testing.T) {
+	dir := apptest.Install(t)
+	_, err := run(t, dir, "", "app", "add", "--name", "Movie Club")
+	if got, want := app.ErrorText(err), "give 1 to 10 redirect URIs"; got != want {
+		t.Errorf("app add without a redirect URI printed %q, want %q", got, want)
+	}
+	wrapped := fmt.Errorf("backup: %w", parley.Errorf(parley.ENOTFOUND, "no such file"))
+	if got, want := app.ErrorText(wrapped), "backup: no such file"; got != want {
+		t.Errorf("a wrapped refusal printed %q, want %q", got, want)
+	}
+	if got, want := app.ErrorText(errors.New("disk I/O error")), "disk I/O error"; got != want {
+		t.Errorf("another error printed %q, want %q", got, want)
 	}
 }

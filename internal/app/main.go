@@ -49,8 +49,28 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
 	root.PersistentFlags().StringVar(&cfg.KeysFile, "keys-file", cfg.KeysFile, "file, 0600, that holds the provider's signing and sealing keys instead of the database; made on first start; the same on every server (PARLEY_KEYS_FILE)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
+	// A URL from the environment may hold a password, which --help, showing
+	// each flag's default, must not print.
+	for _, name := range []string{"database", "nats"} {
+		f := root.PersistentFlags().Lookup(name)
+		if f.DefValue != "" {
+			f.DefValue = config.RedactURL(f.DefValue)
+		}
+	}
 	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
 	return root.ExecuteContext(ctx)
+}
+
+// ErrorText is what the parley command prints for err, which Main
+// returned: a Parley error as its message alone, as the API gives it
+// ("give 1 to 10 redirect URIs", not "parley error: code=invalid
+// message=…"), after whatever context wraps it; any other error as it is.
+func ErrorText(err error) string {
+	e, ok := errors.AsType[*parley.Error](err)
+	if !ok {
+		return err.Error()
+	}
+	return strings.Replace(err.Error(), e.Error(), e.Message, 1)
 }
 
 func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
