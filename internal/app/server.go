@@ -133,6 +133,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		return nil, err
 	}
 	metrics := httpapi.NewMetrics()
+	limiter := ratelimit.New(store, clock, log)
 	svc := service.New(store, events, log, service.Options{
 		OpenRegistration:     cfg.Registration == config.RegistrationOpen,
 		SessionTTL:           cfg.SessionTTL,
@@ -144,9 +145,9 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		ReportMinPeople:      cfg.ReportMinPeople,
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		AppsRequireReview:    cfg.AppsRequireReview,
+		Limiter:              limiter,
 		SignInFailed:         metrics.SignInFailed,
 	})
-	limiter := ratelimit.New(store, clock, log)
 	dataDir := cfg.DataDir
 	if cfg.Database != "" {
 		dataDir = "" // PostgreSQL's disk is its server's

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -91,11 +92,46 @@ func TestSignIn_ThrottledPerAddress(t *testing.T) {
 // share.
 func TestSignIn_SuccessesDoNotCountAgainstTheAddress(t *testing.T) {
 	env := apptest.Start(t)
-	env.MustMember(t, "alice")
+	members := []string{"alice", "bob", "carol"}
+	for _, name := range members {
+		env.MustMember(t, name)
+	}
 	for i := range 30 {
-		if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
-			t.Fatalf("sign-in %d: %d", i+1, status)
+		name := members[i%len(members)]
+		if status, _, _ := signIn(t, env, name, apptest.Password(name)); status != http.StatusCreated {
+			t.Fatalf("sign-in %d, %s: %d", i+1, name, status)
 		}
+	}
+}
+
+// One account's sign-ins, successful ones too, are limited to 30 at once,
+// then 10 a minute: a member who knows their password cannot keep the
+// server's password checks busy, or open sessions without end. Other
+// accounts from the same address are not held up.
+func TestSignIn_RateLimitedPerAccount(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice") // her first sign-in
+	env.MustMember(t, "bob")
+	for i := 2; i <= 30; i++ {
+		if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
+			t.Fatalf("sign-in %d: %d", i, status)
+		}
+	}
+	for _, password := range []string{apptest.Password("alice"), "wrong"} {
+		status, retry, typ := signIn(t, env, "ALICE", password)
+		if secs, _ := strconv.Atoi(retry); status != http.StatusTooManyRequests || typ != "urn:parley:problem:throttled" || secs < 1 || secs > 6 {
+			t.Errorf("sign-in 31, %q: %d Retry-After %q type %q; want 429 with Retry-After 1 to 6", password, status, retry, typ)
+		}
+	}
+	if status, _, _ := signIn(t, env, "bob", apptest.Password("bob")); status != http.StatusCreated {
+		t.Errorf("bob from the same address: %d", status)
+	}
+	env.Clock.Advance(6 * time.Second)
+	if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
+		t.Errorf("alice 6 seconds later: %d", status)
+	}
+	if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusTooManyRequests {
+		t.Errorf("alice's second sign-in 6 seconds later: %d, want 429", status)
 	}
 }
 

@@ -254,6 +254,12 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 		keys.address = "sign-in:address:" + addressKey(addr)
 		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
 	}
+	if keys.account != "" && s.opts.Limiter != nil {
+		if d := s.opts.Limiter.Allow(keys.account, signInsPerAccount); !d.Allowed {
+			s.log.WarnContext(ctx, "throttled", "what", "sign-ins", "keys", []string{keys.account}, "client", clientAddr(ctx), "wait", d.RetryAfter)
+			return nil, keys, parley.ThrottledError("sign-ins to this account", d.RetryAfter)
+		}
+	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return nil, keys, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
 // Options are the service's settings.
@@ -46,6 +47,10 @@ type Options struct {
 	// until an operator approves them (ApproveApp); no one may connect
 	// them before.
 	AppsRequireReview bool
+	// Limiter, if set, holds each account's password checks to
+	// signInsPerAccount; without it they have no rate limit, as for the
+	// parley command's own service.
+	Limiter *ratelimit.Limiter
 	// SignInFailed, if set, is told of each sign-in refused, by reason:
 	// "credentials" (wrong username or password), "disabled" (the account
 	// is) or "throttled" (too many failures before).

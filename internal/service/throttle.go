@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
 // Throttles slow down guessing passwords and making accounts in bulk. An
@@ -20,6 +21,15 @@ var (
 	// username. Many people may share an address, so it allows more.
 	signInAddressRule = parley.ThrottleRule{Free: 20, Base: time.Second, Max: 15 * time.Minute}
 )
+
+// signInsPerAccount holds the password checks of one account, whether
+// they succeed or not, to a rate: 30 at once, then 10 a minute. The
+// throttles above slow guessers down; this keeps a member who knows their
+// own password from taking the server's password hashing, which runs one
+// hash at a time, from everyone else, and from opening sessions without
+// end. It is a rate limit (Options.Limiter), shared by the nodes as the
+// API's are, not a throttle: successes count too, and nothing is cleared.
+var signInsPerAccount = ratelimit.Policy{Name: "sign-ins", Rate: 10.0 / 60, Burst: 30}
 
 // DefaultSignUpsPerAddress is how many accounts one client address may
 // create a day before each further one waits.
