@@ -66,6 +66,27 @@ func TestClientAddr_BehindATrustedProxy(t *testing.T) {
 	}
 }
 
+// Behind a trusted proxy, failed sign-ins hold up the client that made
+// them: after 20 from one client, to any usernames, that client waits,
+// and a member signing in from another client behind the same proxy does
+// not.
+func TestClientAddr_FailedSignInsHoldUpTheirClientOnly(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.MustMember(t, "alice")
+	guesser, other := forwarding("198.51.100.4"), forwarding("198.51.100.5")
+	for i := range 20 {
+		if status := signInVia(t, guesser, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, status)
+		}
+	}
+	if status := signInVia(t, guesser, env, "alice", apptest.Password("alice")); status != http.StatusTooManyRequests {
+		t.Errorf("after 20 failures, the same client: %d, want 429", status)
+	}
+	if status := signInVia(t, other, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
+		t.Errorf("another client behind the same proxy: %d, want 201", status)
+	}
+}
+
 // From a peer that is not a trusted proxy X-Forwarded-For is ignored: a
 // client cannot escape the throttle, or frame another address, by writing
 // one.

@@ -478,9 +478,11 @@ func TestReports_WhoMayRead(t *testing.T) {
 	}
 
 	// Introspection (RFC 7662) shows it to its app alone.
-	introspect := func(p *apptest.Partner, token string) map[string]any {
+	// asApp posts a token to an endpoint as the app p, and returns the
+	// answer's status and body.
+	asApp := func(p *apptest.Partner, endpoint, token string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", env.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req, _ := http.NewRequest("POST", env.URL+endpoint, strings.NewReader(url.Values{"token": {token}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(p.App.ClientID, p.App.ClientSecret)
 		resp, err := http.DefaultClient.Do(req)
@@ -490,6 +492,11 @@ func TestReports_WhoMayRead(t *testing.T) {
 		defer resp.Body.Close()
 		var out map[string]any
 		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	introspect := func(p *apptest.Partner, token string) map[string]any {
+		t.Helper()
+		_, out := asApp(p, "/oauth2/introspect", token)
 		return out
 	}
 	if got := introspect(films, tok.AccessToken); got["active"] != true || got["scope"] != "reports.read" || got["client_id"] != films.App.ClientID {
@@ -499,16 +506,22 @@ func TestReports_WhoMayRead(t *testing.T) {
 		t.Errorf("introspection by another app: %v, want inactive", got)
 	}
 
+	// Another app cannot revoke it (RFC 7009 section 2.1): refused, and the
+	// token stays in force.
+	if status, got := asApp(tunes, "/oauth2/revoke", tok.AccessToken); status != http.StatusBadRequest || got["error"] != "unauthorized_client" {
+		t.Errorf("revocation by another app: %d %v, want 400 unauthorized_client", status, got)
+	}
+	if got := introspect(films, tok.AccessToken); got["active"] != true {
+		t.Errorf("after another app tried to revoke it, introspection by the app: %v", got)
+	}
+
 	// Revoked (RFC 7009), it stops at once.
 	revoked, err := cc.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("POST", env.URL+"/oauth2/revoke", strings.NewReader(url.Values{"token": {revoked.AccessToken}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(films.App.ClientID, films.App.ClientSecret)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("revoke: %v %v", resp, err)
+	if status, got := asApp(films, "/oauth2/revoke", revoked.AccessToken); status != http.StatusOK {
+		t.Fatalf("revoke: %d %v", status, got)
 	}
 	if err := reportOf(env.Client.WithToken(revoked.AccessToken), films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Errorf("a revoked own token: %v, want 401", err)

@@ -251,6 +251,19 @@ func TestAttack_DeadTokens(t *testing.T) {
 			t.Errorf("signing in to an expired request: %d %s, Location %q", p.Status, p.URL, p.Location)
 		}
 	})
+	// A request approved in time, whose browser reaches the callback
+	// after the request expired, issues no code.
+	t.Run("ExpiredAuthRequestAtTheCallback", func(t *testing.T) {
+		partner := env.MustPartner(t, "SlowBrowser")
+		cfg := *partner.Config
+		cfg.Scopes = scopes
+		browser := apptest.NewBrowser()
+		_, callback := approvedAtTheCallback(t, browser, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		env.Clock.Advance(10*time.Minute + time.Second) // a request waits ten minutes for the member
+		if p := browser.Get(t, callback); strings.Contains(p.Location, "code=") {
+			t.Errorf("the callback of an expired request sent the app %s", p.Location)
+		}
+	})
 	t.Run("WrongClientSecret", func(t *testing.T) {
 		partner := env.MustPartner(t, "WrongSecret")
 		cfg := *partner.Config
@@ -306,6 +319,50 @@ func TestAttack_LateCodeReplayRevokesTokens(t *testing.T) {
 		t.Errorf("replay: %v", replay.Body)
 	}
 	assertRevoked(t, env, partner, tok)
+}
+
+// TestAttack_AnsweredRequestIsNotAnsweredAgain: once a request is
+// approved and its code issued, opening its pages or its callback again
+// answers nothing: the app gets no second answer, and the code still
+// lives a minute from the consent (RFC 6749 section 4.1.2), not from the
+// last time the browser came by.
+func TestAttack_AnsweredRequestIsNotAnsweredAgain(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	verifier := oauth2.GenerateVerifier()
+	browser := apptest.NewBrowser()
+	id, callback := approvedAtTheCallback(t, browser, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+	code := appResponse(t, browser.Get(t, callback).Location).Query().Get("code")
+	if p := browser.Get(t, callback); p.Location != "" {
+		t.Errorf("the callback, opened again, sent the browser to %s", p.Location)
+	}
+	env.Clock.Advance(50 * time.Second)
+	if p := browser.Get(t, env.URL+"/oauth2/consent?id="+id); p.Location != "" || !strings.Contains(p.Body, "already answered") {
+		t.Errorf("the answered request's consent page, again: %d %s, Location %q", p.Status, p.URL, p.Location)
+	}
+	env.Clock.Advance(20 * time.Second)
+	_, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+	assertTokenError(t, err, "invalid_grant")
+}
+
+// approvedAtTheCallback opens authURL in the browser, signs alice in and
+// approves, and returns the request's ID and the callback that issues its
+// code, which the browser has yet to open.
+func approvedAtTheCallback(t *testing.T, b *apptest.Browser, authURL string) (id, callback string) {
+	t.Helper()
+	login := b.Get(t, authURL)
+	consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	paused := &apptest.Browser{HTTP: &http.Client{Jar: b.HTTP.Jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	approved := paused.Submit(t, consent, url.Values{"action": {"approve"}})
+	u, err := approved.URL.Parse(approved.Location)
+	if err != nil || u.Path != "/oauth2/authorize/callback" {
+		t.Fatalf("approving: %d, Location %q", approved.Status, approved.Location)
+	}
+	return login.URL.Query().Get("id"), u.String()
 }
 
 // TestAttack_RefreshTokenOfAnotherClient: a refresh token is bound to the

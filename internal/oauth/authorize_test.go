@@ -256,9 +256,16 @@ func TestAuthorize_PromptLoginAndAuthTime(t *testing.T) {
 		if p.URL.Path != "/oauth2/login" || !strings.Contains(p.Body, `name="password"`) {
 			t.Fatalf("want the sign-in page despite the live session, got %d %s", p.Status, p.URL)
 		}
-		// The consent page cannot be reached around it.
+		// The consent page cannot be reached around it, nor approved: the
+		// sign-in form, posted to the consent page as an approval, is
+		// sent back to sign in, and the app gets no code.
 		if c := browser.Get(t, env.URL+"/oauth2/consent?id="+p.URL.Query().Get("id")); c.URL.Path != "/oauth2/login" {
 			t.Errorf("consent page without the password: %d %s", c.Status, c.URL)
+		}
+		approval := *p
+		approval.Body = strings.Replace(p.Body, `action="/oauth2/login"`, `action="/oauth2/consent"`, 1)
+		if c := browser.Submit(t, &approval, url.Values{"action": {"approve"}}); c.Location != "" || c.URL.Path != "/oauth2/login" {
+			t.Errorf("approved without the password: %d %s, Location %q", c.Status, c.URL, c.Location)
 		}
 		again := time.Now().Unix()
 		p = browser.Submit(t, p, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
@@ -298,6 +305,30 @@ func TestRefresh_AuthTimeOfTheOriginalSignIn(t *testing.T) {
 			t.Fatalf("refreshed ID token's auth_time %d, want %d, when alice entered her password", got, signedIn)
 		}
 		tok = fresh
+	}
+}
+
+// TestIDToken_AudienceIsTheClientAlone: an ID token, from a code or from a
+// refresh, names the client as its one audience (OpenID Connect Core
+// sections 2 and 12.2): a client must reject one that also names
+// audiences it does not trust (section 3.1.3.7).
+func TestIDToken_AudienceIsTheClientAlone(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	fresh, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]*oauth2.Token{"Code": tok, "Refresh": fresh} {
+		var claims struct {
+			Audience jwt.Audience `json:"aud"`
+		}
+		idTokenClaims(t, env, tok, &claims)
+		if !slices.Equal(claims.Audience, []string{partner.App.ClientID}) {
+			t.Errorf("%s: the ID token's aud is %v, want [%s]", name, claims.Audience, partner.App.ClientID)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -318,6 +319,19 @@ func TestIntrospection_RFC7662(t *testing.T) {
 			t.Errorf("introspection %v", b)
 		}
 	})
+	// An access token's answer says what a resource server acts on: whose
+	// token it is, for whom (aud), from which server (iss), and until when:
+	// an hour from its issue.
+	t.Run("ActiveAccessToken", func(t *testing.T) {
+		b := basic(t, env.URL+"/oauth2/introspect", partner, url.Values{"token": {tok.AccessToken}}).Body
+		exp, _ := b["exp"].(float64)
+		iat, _ := b["iat"].(float64)
+		if b["active"] != true || b["scope"] != "openid profile offline_access" || b["client_id"] != partner.App.ClientID ||
+			b["sub"] != sub || b["token_type"] != "Bearer" || b["iss"] != env.URL || !equalJSON(b["aud"], []string{partner.App.ClientID}) ||
+			exp-iat != time.Hour.Seconds() {
+			t.Errorf("introspection %v", b)
+		}
+	})
 	t.Run("Inactive", func(t *testing.T) {
 		revoked := env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
 		revoke(t, env.URL, partner, revoked.AccessToken)
@@ -362,10 +376,37 @@ func TestIntrospection_RFC7662(t *testing.T) {
 	})
 }
 
+// TestIntrospection_ScopeIsWhatTheGrantStillHolds: a member who takes a
+// scope out of a grant takes it out of the grant's tokens at once, and
+// introspection says so (RFC 7662 section 2.2: scope is what the token
+// may do).
+func TestIntrospection_ScopeIsWhatTheGrantStillHolds(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile", "friends.read"}, apptest.Answer{})
+	narrowGrant(t, alice, "friends.read")
+	if got := introspect(t, env.URL, partner, tok.AccessToken); got["active"] != true || got["scope"] != "openid friends.read" {
+		t.Errorf("after profile was taken out of the grant, introspection %v", got)
+	}
+}
+
+// narrowGrant takes every scope but keep out of the member's one grant, as
+// the connected apps page does; the scopes a grant cannot lose stay.
+func narrowGrant(t *testing.T, member *client.Client, keep ...string) {
+	t.Helper()
+	path := "/api/v1/me/grants/" + onlyGrant(t, member).ID
+	if _, err := member.Do(context.Background(), "PATCH", path, map[string]any{"scopes": append([]string{}, keep...)}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRevocation_RFC7009(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
+	ctx := context.Background()
+	scopes := []string{"openid", "profile", "offline_access"}
 	t.Run("NoToken", func(t *testing.T) {
 		basic(t, env.URL+"/oauth2/revoke", partner, nil).want(t, http.StatusBadRequest, "invalid_request")
 	})
@@ -378,6 +419,79 @@ func TestRevocation_RFC7009(t *testing.T) {
 	t.Run("FailedAuthentication", func(t *testing.T) {
 		a := call(t, "POST", env.URL+"/oauth2/revoke", url.Values{"token": {"x"}}, partner.App.ClientID, "pcs_guess")
 		a.want(t, http.StatusUnauthorized, "invalid_client")
+	})
+	// A refresh token takes every token of its grant with it (section 2.1).
+	t.Run("RefreshTokenEndsItsFamily", func(t *testing.T) {
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		revoke(t, env.URL, partner, tok.RefreshToken)
+		assertRevoked(t, env, partner, tok)
+	})
+	// An access token goes alone: the app keeps its refresh token.
+	t.Run("AccessTokenAlone", func(t *testing.T) {
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		revoke(t, env.URL, partner, tok.AccessToken)
+		assertRefused(t, env, tok.AccessToken)
+		fresh, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil {
+			t.Fatalf("the refresh token after its access token was revoked: %v", err)
+		}
+		if _, err := env.Client.WithToken(fresh.AccessToken).Me(ctx); err != nil {
+			t.Errorf("the refreshed access token: %v", err)
+		}
+	})
+	// Another client's token is refused (section 2.1), and stays in force.
+	t.Run("AnotherClientsToken", func(t *testing.T) {
+		tok := env.MustToken(t, partner, "alice", scopes, apptest.Answer{})
+		other := env.MustPartner(t, "Other")
+		for _, token := range []string{tok.AccessToken, tok.RefreshToken} {
+			basic(t, env.URL+"/oauth2/revoke", other, url.Values{"token": {token}}).want(t, http.StatusBadRequest, "unauthorized_client")
+		}
+		if _, err := env.Client.WithToken(tok.AccessToken).Me(ctx); err != nil {
+			t.Errorf("the access token another client tried to revoke: %v", err)
+		}
+		if _, err := partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+			t.Errorf("the refresh token another client tried to revoke: %v", err)
+		}
+	})
+}
+
+// TestUserinfo_ClaimsFollowTheScopes: userinfo answers the claims the
+// token's scopes cover and no more (OpenID Connect Core section 5.4): the
+// subject for openid, the username and display name for profile, which a
+// member who takes profile out of the grant takes out of the answer at
+// once.
+func TestUserinfo_ClaimsFollowTheScopes(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	sub := apptest.MustMe(t, alice).ID
+	userinfo := func(t *testing.T, token string) map[string]any {
+		t.Helper()
+		var info map[string]any
+		if err := bearerJSON(env.URL+"/oauth2/userinfo", token, &info); err != nil {
+			t.Fatal(err)
+		}
+		return info
+	}
+	subOnly := map[string]any{"sub": sub}
+	t.Run("OpenID", func(t *testing.T) {
+		tok := env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+		if info := userinfo(t, tok.AccessToken); !maps.Equal(info, subOnly) {
+			t.Errorf("userinfo %v, want %v", info, subOnly)
+		}
+	})
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	t.Run("Profile", func(t *testing.T) {
+		want := map[string]any{"sub": sub, "preferred_username": "alice", "name": "Member alice"}
+		if info := userinfo(t, tok.AccessToken); !maps.Equal(info, want) {
+			t.Errorf("userinfo %v, want %v", info, want)
+		}
+	})
+	t.Run("ProfileTakenOut", func(t *testing.T) {
+		narrowGrant(t, alice)
+		if info := userinfo(t, tok.AccessToken); !maps.Equal(info, subOnly) {
+			t.Errorf("userinfo %v, want %v", info, subOnly)
+		}
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
@@ -50,6 +51,33 @@ func TestDiscovery(t *testing.T) {
 		if !slices.Contains(scopes, any(s)) {
 			t.Errorf("scopes_supported lacks %s: %v", s, scopes)
 		}
+	}
+}
+
+// TestIssuer_NotTakenFromTheRequest: the issuer is the server's public
+// URL, whatever a request's headers say, even through a proxy the server
+// trusts: a forged Forwarded or X-Forwarded-Host header makes neither the
+// ID token nor introspection name another issuer (OpenID Connect Core
+// section 3.1.3.7, RFC 7662 section 2.2).
+func TestIssuer_NotTakenFromTheRequest(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	forged := []string{"Forwarded", "host=evil.example;proto=https", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https"}
+	code, verifier := signedIn(t, partner, "openid")
+	a := call(t, "POST", env.URL+"/oauth2/token", codeForm(partner, code, verifier), partner.App.ClientID, partner.App.ClientSecret, forged...)
+	if a.Status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", a.Status, a.Body)
+	}
+	var claims jwt.Claims
+	idTokenClaims(t, env, (&oauth2.Token{}).WithExtra(a.Body), &claims)
+	if claims.Issuer != env.URL {
+		t.Errorf("the ID token's iss is %q, want %q", claims.Issuer, env.URL)
+	}
+	access, _ := a.Body["access_token"].(string)
+	in := call(t, "POST", env.URL+"/oauth2/introspect", url.Values{"token": {access}}, partner.App.ClientID, partner.App.ClientSecret, forged...)
+	if in.Body["active"] != true || in.Body["iss"] != env.URL {
+		t.Errorf("introspection %v, want iss %q", in.Body, env.URL)
 	}
 }
 
