@@ -45,6 +45,7 @@ func actions(p *service.AccessLogPage) []string {
 // Every call an app makes on member data is in the log of each member
 // whose data it touched, newest first, chained, and verifiable.
 func TestAccessLog_RecordsAppCalls(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -137,6 +138,7 @@ func TestAccessLog_RecordsAppCalls(t *testing.T) {
 // Editing or deleting log rows behind Parley's back breaks the chain at
 // the entry touched.
 func TestAccessLog_Tampering(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Reader")
@@ -211,6 +213,7 @@ func TestAccessLog_Tampering(t *testing.T) {
 // a thread, its participants, its messages and its changes, and a message
 // or thread written, are everyone's in the thread.
 func TestAccessLog_EveryAppCallIsLogged(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Everything")

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAccounts_Create(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 
@@ -49,12 +50,14 @@ func TestAccounts_Create(t *testing.T) {
 }
 
 func TestAccounts_RegistrationClosed(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.Registration = config.RegistrationClosed })
 	_, err := env.Client.CreateAccount(context.Background(), "alice", "password1", "")
 	wantProblem(t, err, http.StatusForbidden, "forbidden")
 }
 
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

@@ -24,6 +24,7 @@ type registeredApp struct {
 }
 
 func TestApps_Register(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -101,6 +102,7 @@ func TestApps_Register(t *testing.T) {
 // when the secret replaced works beside the new one; once the owner stops
 // it, the list says nothing of it.
 func TestApps_ListSaysUntilWhenTheOldSecretWorks(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

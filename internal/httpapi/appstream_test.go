@@ -18,6 +18,7 @@ import (
 // still logged for exactly those in the thread when it was sent: one who
 // joined since the stream's last event is told, one who left is not.
 func TestEvents_AppStreamLogsWhoIsInTheThreadNow(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	dave := w.env.MustMember(t, "dave")
@@ -82,6 +83,7 @@ func TestEvents_AppStreamLogsWhoIsInTheThreadNow(t *testing.T) {
 // the log of each member of the thread. Another app's streams, under its
 // own grant, leave entries of their own.
 func TestEvents_AppStreamsOfOneGrantLogAnEventOnce(t *testing.T) {
+	t.Parallel()
 	const streams = 8
 	w := newGrantWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -153,6 +155,7 @@ func eventsUntil(t *testing.T, s *client.EventStream, marker string) []client.Ev
 // and an app without participants.read sees only its own member's marker,
 // as another's would tell it who takes part.
 func TestEvents_AppSeesReadMarkersAsItSeesTheThread(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	apptest.MustSend(t, w.alice, w.aliceBob, "second, before the app")
@@ -200,6 +203,7 @@ func TestEvents_AppSeesReadMarkersAsItSeesTheThread(t *testing.T) {
 // leaving, nor of anyone else's, even when the member was the last to go
 // and no one would be told in their log.
 func TestEvents_AppStreamFallsSilentWhenItsMemberLeaves(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	group := apptest.MustThread(t, w.alice, "bob", "carol").ID
@@ -234,6 +238,7 @@ func TestEvents_AppStreamFallsSilentWhenItsMemberLeaves(t *testing.T) {
 // message an app's stream delivered names the message's number, as a read
 // of it through the API does.
 func TestEvents_AppStreamLogsEachMessageWithItsSeq(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},

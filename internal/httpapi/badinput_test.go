@@ -15,6 +15,7 @@ import (
 // TestBadInput sends malformed requests and checks each gets a clear problem
 // and changes nothing.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -148,6 +149,7 @@ func TestBadInput(t *testing.T) {
 // TestSecretsNeverShown checks that passwords, tokens and their hashes
 // appear neither in responses nor in the server's logs.
 func TestSecretsNeverShown(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
@@ -193,6 +195,7 @@ func TestSecretsNeverShown(t *testing.T) {
 // have) and such a query value a 400, each saying why. PostgreSQL refuses
 // such a string even in a lookup, so that both were 500s there.
 func TestBadInput_PathOrQueryNotText(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

@@ -33,6 +33,7 @@ func changeList(changes []client.MessageChange) []string {
 // at a time, resuming from the cursor they kept. Reading forward by seq
 // (after=SEQ) still works but never shows the deletion.
 func TestChanges_CatchUp(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -133,6 +134,7 @@ func TestChanges_CatchUp(t *testing.T) {
 // and nothing once a participant closes the thread to apps. Each read is
 // written to every participant's access log as a history read is.
 func TestChanges_AppSeesWhatHistoryShows(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")

@@ -9,6 +9,7 @@ import (
 // With no trusted proxy the client is the connection's peer, whatever
 // headers say: any client can send them.
 func TestClientAddr_FromTheConnectionOnly(t *testing.T) {
+	t.Parallel()
 	for remote, want := range map[string]string{
 		"192.0.2.7:5555":                  "192.0.2.7",
 		"[::ffff:192.0.2.7]:5555":         "192.0.2.7",
@@ -30,6 +31,7 @@ func TestClientAddr_FromTheConnectionOnly(t *testing.T) {
 // left is ignored, and a header from a peer that is not a trusted proxy is
 // ignored whole.
 func TestClientAddr_TrustedProxies(t *testing.T) {
+	t.Parallel()
 	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}
 	for name, c := range map[string]struct {
 		remote string

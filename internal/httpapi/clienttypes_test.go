@@ -15,6 +15,7 @@ import (
 // documents, and no other, so what the server sends survives a round trip
 // through them.
 func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Components struct {
 			Schemas map[string]openAPISchema `json:"schemas"`

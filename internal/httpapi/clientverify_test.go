@@ -14,6 +14,7 @@ import (
 // library: what the library signs verifies; anything changed, too old or
 // signed with another secret does not.
 func TestClient_VerifyWebhook(t *testing.T) {
+	t.Parallel()
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {

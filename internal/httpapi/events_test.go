@@ -23,6 +23,7 @@ import (
 )
 
 func TestEvents_DeliveredToEveryParticipant(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -68,6 +69,7 @@ func TestEvents_DeliveredToEveryParticipant(t *testing.T) {
 }
 
 func TestEvents_Auth(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
@@ -172,6 +174,7 @@ func TestEvents_Auth(t *testing.T) {
 // TestEvents_AppTicketKeepsItsGrant: a ticket an app's token made opens the
 // app's stream, held to the app's grant like the token itself.
 func TestEvents_AppTicketKeepsItsGrant(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -202,6 +205,7 @@ func TestEvents_AppTicketKeepsItsGrant(t *testing.T) {
 // and closing a thread it reached each end the app's stream within a
 // second or so, with no event or ping to carry the news.
 func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
+	t.Parallel()
 	for name, end := range map[string]func(t *testing.T, w *grantWorld){
 		"GrantRevoked": func(t *testing.T, w *grantWorld) {
 			apps, err := w.alice.ConnectedApps(context.Background())
@@ -253,6 +257,7 @@ func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 // TestEvents_AppStreamEndsWhenTokenExpires: the stream of an app whose
 // access token runs out ends then, with no event to notice it by.
 func TestEvents_AppStreamEndsWhenTokenExpires(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
@@ -286,6 +291,7 @@ func mustEnd(t *testing.T, s *client.EventStream, d time.Duration) {
 // TestEvents_SlowClientDisconnected has a client that never reads; the
 // server must cut it off rather than hold its events.
 func TestEvents_SlowClientDisconnected(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -329,6 +335,7 @@ func TestEvents_SlowClientDisconnected(t *testing.T) {
 // reads it all the same. Here it is a close frame, which the server
 // answers with its own.
 func TestEvents_FramesSentWithTheHandshakeAreRead(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
@@ -377,6 +384,7 @@ func mustEvents(t *testing.T, c *client.Client) *client.EventStream {
 // TestEvents_ThreadUpdatedForThreadsRead: an app with threads.read learns
 // that a thread changed; who is in it only with participants.read too.
 func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	for name, scopes := range map[string][]string{
 		"WithoutParticipants": {"openid", "messages.read", "threads.read"},
@@ -423,6 +431,7 @@ func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {
 // server's problem, as for any other call: its type, detail and challenge,
 // so that a client branches on the type as the package says.
 func TestEvents_RefusalIsAProblem(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -444,6 +453,7 @@ func TestEvents_RefusalIsAProblem(t *testing.T) {
 // works when its connection failed to open, so the error, which callers
 // log, does not carry it.
 func TestEvents_TicketKeptOutOfErrors(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -201,6 +201,7 @@ var appScopes = []parley.Scope{
 // every thread scope: the one allowed cell of each row succeeds, every other
 // cell is refused, and threads outside the thread scope do not exist.
 func TestGrants_AuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	for _, threadScope := range []string{parley.ThreadScopeApp, parley.ThreadScopeSelected, parley.ThreadScopeAll} {
@@ -296,6 +297,7 @@ func assertInsufficientScope(t *testing.T, c appCall, where string, err error) {
 // With thread scope app, a share brings the friend's thread into the grant
 // from the card on: the app reads the replies, never what came before.
 func TestGrants_ShareThenReadReplies(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -367,6 +369,7 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 // An app sees the threads it started, and writes into them as the member,
 // marked with its name; a direct thread that existed before is not its.
 func TestGrants_AppStartedThreads(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Receipts")
@@ -421,6 +424,7 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 
 // Another member's thread is never the app's, whatever its grant.
 func TestGrants_OtherMembersThread(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Everything")
@@ -445,6 +449,7 @@ func TestGrants_OtherMembersThread(t *testing.T) {
 // a read logged for everyone in the thread before it is sent, and ends
 // when the app is suspended.
 func TestGrants_Events(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -482,6 +487,7 @@ func TestGrants_Events(t *testing.T) {
 
 // The selected thread scope needs ticked threads that are the member's own.
 func TestGrants_ConsentChoicesChecked(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	partner := w.env.MustPartner(t, "Picky")
 	cfg := *partner.Config
@@ -517,6 +523,7 @@ func TestGrants_ConsentChoicesChecked(t *testing.T) {
 // from its share on, the thread's counters count from there, so they do not
 // tell the app how much was said before it came.
 func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	for range 4 {
@@ -569,6 +576,7 @@ func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
 // friend named where starting a thread or sharing fails for another reason
 // fails exactly as a stranger named there does.
 func TestGrants_NoSilentFriendProbe(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	w.env.MustMember(t, "dave") // no one's friend
@@ -631,6 +639,7 @@ func TestGrants_NoSilentFriendProbe(t *testing.T) {
 // there on. What the member said before the app came is as absent for it
 // as a thread outside its grant: not found, and left as it was.
 func TestGrants_DeleteReachesOnlyFromTheAppsArrival(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Tidy")

@@ -38,6 +38,7 @@ func messagePage() *parley.MessagePage {
 // byte, for everything the API answers with: a page of messages, a nil
 // slice, a report's cells with their MarshalJSON, an empty struct.
 func TestWriteJSON_WritesWhatEncodingJSONWrites(t *testing.T) {
+	t.Parallel()
 	values := map[string]any{
 		"page":      messagePage(),
 		"nil slice": &parley.MessagePage{},

@@ -24,6 +24,7 @@ import (
 // verifying its chain takes. Nothing in it is another member's private
 // data, and an app's token cannot get it, whatever its scopes.
 func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
@@ -154,6 +155,7 @@ func (j *jsonText) UnmarshalJSON(b []byte) error { *j = append((*j)[:0], b...); 
 // access logs, which name the deleted member's messages, still verify.
 // The deletion is recorded.
 func TestDeleteAccount_LeavesOthersWhole(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
@@ -273,6 +275,7 @@ func TestDeleteAccount_LeavesOthersWhole(t *testing.T) {
 // deleted member had left before are told, as those of the threads they
 // were still in are, that the member's messages there were deleted.
 func TestDeleteAccount_ToldInThreadsLeftBefore(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -307,6 +310,7 @@ func TestDeleteAccount_ToldInThreadsLeftBefore(t *testing.T) {
 // A deletion through one server ends the member's sessions on another at
 // its very next request.
 func TestNodes_DeletedAccountIsSignedOutEverywhere(t *testing.T) {
+	t.Parallel()
 	url := sqlstoretest.PostgresURL(t)
 	onOne := func(c *config.Config) { c.Database = url }
 	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
@@ -327,6 +331,7 @@ func TestNodes_DeletedAccountIsSignedOutEverywhere(t *testing.T) {
 // grant, and message.deleted for their message, which another member's
 // grant reached.
 func TestWebhooks_AccountDeleted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apptest.Start(t, allowLoopback)
 	alice, bob, studio := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "studio")
@@ -368,6 +373,7 @@ func TestWebhooks_AccountDeleted(t *testing.T) {
 // An account with more messages than the export and the deletion read at
 // a time is exported whole, in the order sent, and deleted whole.
 func TestExport_ManyMessagesPageByPage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestMessages_Send(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -131,6 +132,7 @@ func TestMessages_Send(t *testing.T) {
 // key another app, or a share, used is a 409, and nothing is sent; never
 // the other message, as if it were the caller's own.
 func TestMessages_IdempotencyKeyIsTheMembers(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	scopes := []string{"openid", "messages.read", "messages.write", "shares.write"}
@@ -177,6 +179,7 @@ func TestMessages_IdempotencyKeyIsTheMembers(t *testing.T) {
 // TestMessages_SeqDenseUnderConcurrency has many members send into one group
 // at once; every message must get its own seq, with no gap.
 func TestMessages_SeqDenseUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	owner := env.MustMember(t, "owner")
@@ -240,6 +243,7 @@ func TestMessages_SeqDenseUnderConcurrency(t *testing.T) {
 }
 
 func TestMessages_History(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -298,6 +302,7 @@ func TestMessages_History(t *testing.T) {
 }
 
 func TestMessages_Delete(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -344,6 +349,7 @@ func TestMessages_Delete(t *testing.T) {
 // from a later share on, the app sending again with a key it used before
 // gets a conflict, not the old message.
 func TestMessages_KeyOfAMessageBeforeTheAppsReachIsNotReplayed(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")

@@ -17,6 +17,7 @@ import (
 // refreshed token carries only what is left (and says so), the call only
 // narrows, only the member may make it, and it is in the access log.
 func TestConnectedApps_Narrow(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	films := w.env.MustPartner(t, "Films")
@@ -89,6 +90,7 @@ func TestConnectedApps_Narrow(t *testing.T) {
 // thread.closed_to_apps, reason unticked; a message posted there after it
 // reaches them no more.
 func TestWebhooks_ThreadUnticked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apptest.Start(t, allowLoopback)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -127,6 +129,7 @@ func TestWebhooks_ThreadUnticked(t *testing.T) {
 // opened under what the grant allowed, ends when the member narrows the
 // grant, for the app to open it again under what is left.
 func TestEvents_AppStreamEndsWhenGrantNarrowed(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	partner := w.env.MustPartner(t, "Listener")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "profile", "messages.read"}, apptest.Answer{})

@@ -20,6 +20,7 @@ import (
 // thread closed to apps, a suspended app or an ended session take effect
 // on the other at its very next request.
 func TestNodes_OneDatabaseIsOneService(t *testing.T) {
+	t.Parallel()
 	url := sqlstoretest.PostgresURL(t)
 	onOne := func(c *config.Config) { c.Database = url }
 	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
@@ -118,6 +119,7 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 // become friends: the second request finds the first and accepts it, and
 // neither is left waiting on a request of their own.
 func TestNodes_CrossedFriendRequestsBecomeOneFriendship(t *testing.T) {
+	t.Parallel()
 	url := sqlstoretest.PostgresURL(t)
 	const pairs = 20
 	onOne := func(c *config.Config) { c.Database, c.SignUpsPerAddress = url, 2*pairs }

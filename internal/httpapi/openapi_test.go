@@ -65,6 +65,7 @@ func documentedOperations(t *testing.T, doc openAPIDoc) map[string]openAPIOperat
 }
 
 func TestOpenAPI_MatchesRoutes(t *testing.T) {
+	t.Parallel()
 	doc, raw := loadOpenAPI(t)
 	if doc.OpenAPI != "3.1.0" {
 		t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
@@ -201,6 +202,7 @@ func resolvePointer(root any, ref string) (any, bool) {
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func TestOpenAPI_Served(t *testing.T) {
+	t.Parallel()
 	rec := httptest.NewRecorder()
 	handleOpenAPI(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
 	res := rec.Result()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	resp, err := http.Get(env.URL + "/healthz")
 	if err != nil {
@@ -24,6 +25,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -51,6 +53,7 @@ func TestMetrics(t *testing.T) {
 // rate-limited requests are counted; the store's figures are read at each
 // scrape.
 func TestMetrics_WholeServer(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 1 })
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

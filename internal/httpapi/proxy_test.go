@@ -40,6 +40,7 @@ func twoSignUpsPerAddress(c *config.Config) { c.SignUpsPerAddress = 2 }
 // address the proxy forwards: one client's sign-ups or failed sign-ins
 // hold up that client only, not everyone the proxy serves.
 func TestClientAddr_BehindATrustedProxy(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, twoSignUpsPerAddress, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
 	bulk, other := forwarding("198.51.100.4"), forwarding("198.51.100.5")
 	for _, name := range []string{"bulk1", "bulk2"} {
@@ -71,7 +72,9 @@ func TestClientAddr_BehindATrustedProxy(t *testing.T) {
 // and a member signing in from another client behind the same proxy does
 // not.
 func TestClientAddr_FailedSignInsHoldUpTheirClientOnly(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
 	env.MustMember(t, "alice")
 	guesser, other := forwarding("198.51.100.4"), forwarding("198.51.100.5")
 	for i := range 20 {
@@ -91,6 +94,7 @@ func TestClientAddr_FailedSignInsHoldUpTheirClientOnly(t *testing.T) {
 // client cannot escape the throttle, or frame another address, by writing
 // one.
 func TestClientAddr_SpoofedHeaderIgnored(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, twoSignUpsPerAddress)
 	for i, name := range []string{"bulk1", "bulk2"} {
 		if status := signUpVia(t, forwarding(fmt.Sprintf("203.0.113.%d", i)), env, name); status != http.StatusCreated {
@@ -115,6 +119,7 @@ func TestClientAddr_SpoofedHeaderIgnored(t *testing.T) {
 // A request refused by a rate limit is logged with the member and the
 // client's address.
 func TestRateLimit_Logged(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) {
 		c.TrustedProxies = "127.0.0.1"
 		c.RateLimitMember, c.RateLimitMemberBurst = 0.001, 1

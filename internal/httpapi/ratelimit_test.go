@@ -70,6 +70,7 @@ func wantRefused(t *testing.T, l limited, policy string) {
 // refused with 429, Retry-After and the RateLimit fields, until the
 // allowance grows back; another member is unaffected.
 func TestRateLimits_PerMember(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 3 })
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	other, err := env.Client.SignIn(context.Background(), "alice", apptest.Password("alice"))
@@ -100,6 +101,7 @@ func TestRateLimits_PerMember(t *testing.T) {
 // An app's tokens share one limit, whichever member each acts for; the
 // members' own sessions and other apps count apart.
 func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.RateLimitApp, c.RateLimitAppBurst = slow, 4 })
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	films, tunes := env.MustPartner(t, "Films"), env.MustPartner(t, "Tunes")
@@ -127,6 +129,7 @@ func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
 // app's limit with the app's tokens for members, and not against another
 // app's: apps reading their reports do not share one allowance.
 func TestRateLimits_AppOwnTokenCountsAsTheApp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apptest.Start(t, func(c *config.Config) { c.RateLimitApp, c.RateLimitAppBurst = slow, 2 })
 	env.MustMember(t, "alice")
@@ -160,6 +163,7 @@ func TestRateLimits_AppOwnTokenCountsAsTheApp(t *testing.T) {
 // time the reads took. Making accounts in bulk from one address is
 // throttled apart (TestAccounts_CreationThrottledPerAddress).
 func TestRateLimits_DefaultsStopAReadLoop(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	defaults := config.Default()
@@ -194,6 +198,7 @@ func TestRateLimits_DefaultsStopAReadLoop(t *testing.T) {
 // through, the other counts once they have synced, so the two together let
 // through no more than one would.
 func TestNodes_RateLimitShared(t *testing.T) {
+	t.Parallel()
 	url := sqlstoretest.PostgresURL(t)
 	onOne := func(c *config.Config) { c.Database, c.RateLimitMember, c.RateLimitMemberBurst = url, slow, 4 }
 	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
@@ -220,6 +225,7 @@ func TestNodes_RateLimitShared(t *testing.T) {
 // The Go client hands a refused call's Retry-After to its caller, who
 // cannot otherwise know how long to wait.
 func TestRateLimits_ClientReadsRetryAfter(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 1 })
 	alice := env.MustMember(t, "alice")
 	if _, err := alice.Me(context.Background()); err != nil {

@@ -155,6 +155,7 @@ func wantCells(t *testing.T, what string, p client.SharePeriod, want map[string]
 // would give away a suppressed one by subtraction, and a fortnight when
 // its weeks would: no total recovers a small cell.
 func TestReports_KAnonymity(t *testing.T) {
+	t.Parallel()
 	w := newReportWorld(t)
 	d1, d2 := w.d1, w.d1.Add(day)
 	days := w.report(t, d1, d2, parley.PeriodDay)
@@ -202,6 +203,7 @@ func TestReports_KAnonymity(t *testing.T) {
 // overlap give the same cells for the periods they share, a range is
 // widened to whole periods, and only periods that have ended are reported.
 func TestReports_FixedPeriods(t *testing.T) {
+	t.Parallel()
 	w := newReportWorld(t)
 	d1 := w.d1
 	a := w.report(t, d1.Add(-3*day), d1.Add(day), parley.PeriodDay)
@@ -252,6 +254,7 @@ func sortedCells(p client.SharePeriod) []string {
 // The report comes as CSV and as an SVG chart a person can read, with
 // suppressed cells marked.
 func TestReports_CSVAndSVG(t *testing.T) {
+	t.Parallel()
 	w := newReportWorld(t)
 	ctx := context.Background()
 	q := client.ReportQuery{From: date(w.d1), To: date(w.d1.Add(day))}
@@ -306,6 +309,7 @@ func TestReports_CSVAndSVG(t *testing.T) {
 
 // Bad input is a 400 problem.
 func TestReports_BadInput(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	owner := env.MustMember(t, "owner")
 	partner := mustOwnedPartner(t, env, "Films", "owner")
@@ -322,6 +326,7 @@ func TestReports_BadInput(t *testing.T) {
 // A report covers at most 371 days, both ends counted: to may be 370 days
 // after from, not 371.
 func TestReports_AtMost371Days(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	owner := env.MustMember(t, "owner")
 	partner := mustOwnedPartner(t, env, "Films", "owner")
@@ -340,6 +345,7 @@ func TestReports_AtMost371Days(t *testing.T) {
 // from now: days of 1600 are reported as days of 1600, in whole periods
 // from a Monday, and days to come have no period yet.
 func TestReports_DatesFarFromNow(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	owner := env.MustMember(t, "owner")
 	partner := mustOwnedPartner(t, env, "Films", "owner")
@@ -376,6 +382,7 @@ func TestReports_DatesFarFromNow(t *testing.T) {
 // opens nothing else. No one else reads it; a token a member granted never
 // can; a public app gets no token of its own.
 func TestReports_WhoMayRead(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	owner, other := env.MustMember(t, "owner"), env.MustMember(t, "other")
@@ -582,6 +589,7 @@ func FuzzReports_Query(f *testing.F) {
 // working when an operator suspends or deletes the app, and the refusal
 // says which.
 func TestReports_AppTokenSaysWhyTheAppCannotRead(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		decide func(s *service.Service, ctx context.Context, clientID string) (*parley.App, error)
 		want   string

@@ -31,6 +31,7 @@ func nextFortnight(t time.Time) time.Time {
 // the job again sends nothing; the next fortnight's report comes when it
 // ends; an app whose endpoints do not subscribe is sent none.
 func TestWebhooks_FortnightlyShareReport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apptest.Start(t, allowLoopback, func(c *config.Config) {
 		c.SessionTTL = 365 * 24 * time.Hour

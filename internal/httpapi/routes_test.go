@@ -12,6 +12,7 @@ import (
 // and headers without the body, and a 405 lists it in Allow. The
 // conforming transport holds HEAD to the GET operation's documentation.
 func TestRoutes_HeadWhereverGet(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	do := func(method, path string) *http.Response {

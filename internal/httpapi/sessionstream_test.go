@@ -25,6 +25,7 @@ const sessionEndedReason = "session ended: sign in again"
 // it. A stream of the member's other session goes on when only the one
 // session ended, and others' streams go on.
 func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
+	t.Parallel()
 	console := service.ConsoleContext(context.Background())
 	for name, tc := range map[string]struct {
 		end func(t *testing.T, env *apptest.Env, alice *client.Client) error
@@ -86,6 +87,7 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 // with a second left, within a few; and, with the clock moved past the
 // expiry, at the node's next sweep.
 func TestEvents_MemberStreamEndsWhenItsSessionExpires(t *testing.T) {
+	t.Parallel()
 	t.Run("AtTheExpiry", func(t *testing.T) {
 		env := apptest.Start(t)
 		alice := env.MustMember(t, "alice")
@@ -109,6 +111,7 @@ func TestEvents_MemberStreamEndsWhenItsSessionExpires(t *testing.T) {
 // one, and the stream they opened on the other closes at that node's next
 // sweep of its streams' sessions.
 func TestNodes_SignOutEndsTheStreamOnAnotherNode(t *testing.T) {
+	t.Parallel()
 	url := sqlstoretest.PostgresURL(t)
 	onOne := func(c *config.Config) { c.Database = url }
 	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)

@@ -80,6 +80,7 @@ func cardOf(t *testing.T, c *client.Client, threadID string) *client.Message {
 // thread summaries and in realtime events; the token holds at least 128
 // bits and the store keeps only its hash.
 func TestShares_EachMemberHasTheirOwnLink(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -172,6 +173,7 @@ func mustSummaryCard(t *testing.T, c *client.Client, threadID string) *client.Me
 // HEAD, link-preview fetchers, prefetches and clients without a browser
 // User-Agent are redirected without being counted.
 func TestShareLinks_RedirectAndCountTheFirstClick(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -232,6 +234,7 @@ func TestShareLinks_RedirectAndCountTheFirstClick(t *testing.T) {
 
 // An unknown, malformed or deleted link is a 404 page, never a redirect.
 func TestShareLinks_UnknownIsA404Page(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -263,6 +266,7 @@ func TestShareLinks_UnknownIsA404Page(t *testing.T) {
 
 // Only http and https URLs can be shared.
 func TestShares_OnlyWebURLs(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -278,6 +282,7 @@ func TestShares_OnlyWebURLs(t *testing.T) {
 // A share's to must be a username: an empty or impossible one is bad
 // input, not a member to look for.
 func TestShares_ToMustBeAUsername(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -292,6 +297,7 @@ func TestShares_ToMustBeAUsername(t *testing.T) {
 // A share into a thread closed to apps is refused, and a click on an
 // earlier card of that thread, while it is closed, tells the app nothing.
 func TestShares_ClosedToAppsRefusedAndNotCounted(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -317,6 +323,7 @@ func TestShares_ClosedToAppsRefusedAndNotCounted(t *testing.T) {
 // With an Idempotency-Key, a retried share returns the first card and posts
 // nothing more; the key used for another card is 409.
 func TestShares_IdempotencyKey(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")
@@ -359,6 +366,7 @@ func TestShares_IdempotencyKey(t *testing.T) {
 
 // Retries racing with one key post one card, and every one of them gets it.
 func TestShares_IdempotencyKeyRace(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Films")

@@ -17,6 +17,7 @@ import (
 // it upgrades, and a stream closed makes room again. An app's streams for
 // the member, and other members' streams, are counted apart.
 func TestEvents_StreamsPerMemberBounded(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 // thread.apps_changed event, and an app's stream never does, even an app
 // that reaches the thread.
 func TestThreadNotices_AppsChangedEvent(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

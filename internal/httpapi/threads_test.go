@@ -12,6 +12,7 @@ import (
 )
 
 func TestThreads_Create(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
@@ -66,6 +67,7 @@ func TestThreads_Create(t *testing.T) {
 }
 
 func TestThreads_Privacy(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob, eve := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "eve")
@@ -111,6 +113,7 @@ func TestThreads_Privacy(t *testing.T) {
 }
 
 func TestThreads_Participants(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob, carol, dave := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol"), env.MustMember(t, "dave")
@@ -171,6 +174,7 @@ func TestThreads_Participants(t *testing.T) {
 // each thread's messages, and for an app each thread's reach and readers,
 // are read for the whole page at once.
 func TestThreads_ListCostsTheSameQueriesForAnyNumberOfThreads(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -214,6 +218,7 @@ func TestThreads_ListCostsTheSameQueriesForAnyNumberOfThreads(t *testing.T) {
 }
 
 func TestThreads_List(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

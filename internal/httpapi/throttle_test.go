@@ -44,7 +44,9 @@ func postWith(t *testing.T, hc *http.Client, url, body string) (int, string, str
 // the right password; a success before that clears the account's failures;
 // other accounts from the same address are not held up.
 func TestSignIn_ThrottledPerAccount(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
+	env.Clock.Freeze()
 	env.MustMember(t, "alice")
 	env.MustMember(t, "bob")
 	right := apptest.Password("alice")
@@ -76,7 +78,9 @@ func TestSignIn_ThrottledPerAccount(t *testing.T) {
 // Failed sign-ins from one address, to any usernames, slow that address
 // down after 20.
 func TestSignIn_ThrottledPerAddress(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
+	env.Clock.Freeze()
 	env.MustMember(t, "alice")
 	for i := range 20 {
 		if status, _, _ := signIn(t, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
@@ -91,7 +95,9 @@ func TestSignIn_ThrottledPerAddress(t *testing.T) {
 // Successful sign-ins do not count against an address that many members
 // share.
 func TestSignIn_SuccessesDoNotCountAgainstTheAddress(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
+	env.Clock.Freeze()
 	members := []string{"alice", "bob", "carol"}
 	for _, name := range members {
 		env.MustMember(t, name)
@@ -109,7 +115,9 @@ func TestSignIn_SuccessesDoNotCountAgainstTheAddress(t *testing.T) {
 // server's password checks busy, or open sessions without end. Other
 // accounts from the same address are not held up.
 func TestSignIn_RateLimitedPerAccount(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
+	env.Clock.Freeze()
 	env.MustMember(t, "alice") // her first sign-in
 	env.MustMember(t, "bob")
 	for i := 2; i <= 30; i++ {
@@ -138,7 +146,9 @@ func TestSignIn_RateLimitedPerAccount(t *testing.T) {
 // One address may create as many accounts as the server allows; the next
 // waits a minute.
 func TestAccounts_CreationThrottledPerAddress(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.SignUpsPerAddress = 3 })
+	env.Clock.Freeze()
 	ctx := context.Background()
 	for i := range 3 {
 		if _, err := env.Client.CreateAccount(ctx, fmt.Sprintf("member%d", i), "password-1", ""); err != nil {

@@ -20,6 +20,7 @@ import (
 // did, and can disconnect one: its very next request fails, its refresh
 // token is dead, and the revocation is in the log.
 func TestConnectedApps_ListAndRevoke(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	films := w.env.MustPartner(t, "Films")
@@ -99,6 +100,7 @@ func TestConnectedApps_ListAndRevoke(t *testing.T) {
 // A grant that runs out is ended and its expiry logged, at the moment it
 // expired.
 func TestConnectedApps_ExpiryLogged(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Brief")
@@ -143,6 +145,7 @@ func TestConnectedApps_ExpiryLogged(t *testing.T) {
 // any of them can close it to all apps at once; only those who closed it
 // can open it again.
 func TestThreadAppAccess(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -285,6 +288,7 @@ func appsOf(a *client.ThreadAppAccess) []string {
 // Messages an app reads in an inbox listing are logged for everyone in
 // each thread, like any other read of them.
 func TestAccessLog_InboxReads(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Inbox")
@@ -317,6 +321,7 @@ func TestAccessLog_InboxReads(t *testing.T) {
 // A member who closed a group thread to apps and then leaves it withdraws
 // the closing: no one left could, and everyone is told.
 func TestThreadAppAccess_CloserLeaves(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"})
@@ -346,6 +351,7 @@ func TestThreadAppAccess_CloserLeaves(t *testing.T) {
 // reinstated; a grant that expired is not listed, nor is the grant of a
 // member who left the thread.
 func TestThreadAppAccess_ListsOnlyAppsThatReachIt(t *testing.T) {
+	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
 	console := service.ConsoleContext(ctx)

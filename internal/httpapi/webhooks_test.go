@@ -184,6 +184,7 @@ func (w *hookWorld) settle(t *testing.T, rc *receiver, endpointID string) []parl
 }
 
 func TestWebhooks_Events(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	rc := newReceiver(t)
@@ -286,6 +287,7 @@ func TestWebhooks_Events(t *testing.T) {
 }
 
 func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	carol := w.env.MustMember(t, "carol")
@@ -316,6 +318,7 @@ func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
 }
 
 func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := apptest.Start(t, allowLoopback)
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
@@ -358,6 +361,7 @@ func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 }
 
 func TestWebhooks_Retries(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	rc := newReceiver(t)
@@ -442,6 +446,7 @@ func TestWebhooks_Retries(t *testing.T) {
 // redelivery of it is withdrawn again. TestWebhooks_LeavingAThreadInTheGrant
 // shows the same when the member leaves the thread.
 func TestWebhooks_NoRetryOnceAccessEnds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, end := range []struct {
 		name string
@@ -526,6 +531,7 @@ func threadOf(t *testing.T, w *hookWorld) string {
 }
 
 func TestWebhooks_DisabledAfterDaysOfFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	rc := newReceiver(t)
@@ -558,6 +564,7 @@ func TestWebhooks_DisabledAfterDaysOfFailure(t *testing.T) {
 }
 
 func TestWebhooks_SecretRotation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	rc := newReceiver(t)
@@ -593,6 +600,7 @@ func TestWebhooks_SecretRotation(t *testing.T) {
 }
 
 func TestWebhooks_Endpoints(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	base := "/api/v1/apps/" + w.partner.App.ClientID + "/webhooks"
@@ -673,6 +681,7 @@ func TestWebhooks_Endpoints(t *testing.T) {
 }
 
 func TestWebhooks_LoopbackOnlyWithTheFlag(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	p := env.MustPartnerOf(t, "Movie Club", "alice")
@@ -685,6 +694,7 @@ func TestWebhooks_LoopbackOnlyWithTheFlag(t *testing.T) {
 }
 
 func TestWebhooks_GrantExpired(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t) // alice's grant lasts 30 days
 	rc := newReceiver(t)
@@ -706,6 +716,7 @@ func TestWebhooks_GrantExpired(t *testing.T) {
 // the server's cursors are taken: anything else is a 400, not an empty
 // page.
 func TestWebhooks_DeliveriesCursor(t *testing.T) {
+	t.Parallel()
 	w := newHookWorld(t)
 	ep := w.endpoint(t, "https://hooks.example/parley", "message.created")
 	path := "/api/v1/apps/" + w.partner.App.ClientID + "/webhooks/" + ep.ID + "/deliveries?cursor="
@@ -723,6 +734,7 @@ func TestWebhooks_DeliveriesCursor(t *testing.T) {
 // attempts made beside it, to other endpoints, are recorded all the same,
 // not dropped to be sent again.
 func TestWebhooks_EndpointDeletedMidAttempt(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	held, release := make(chan struct{}), make(chan struct{})
