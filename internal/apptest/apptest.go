@@ -4,12 +4,17 @@
 // With PARLEY_TEST_DATABASE=postgres the servers keep their data in a
 // fresh schema of the PostgreSQL test database instead (sqlstoretest), so
 // that a whole suite runs on PostgreSQL.
+//
+// A test binary that uses apptest hashes members' passwords at argon2id's
+// least cost (password.UseLeastCostInTests): the servers do with hashes
+// what they always do, without a third of the tests' CPU going to them.
 package apptest
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -21,8 +26,11 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
+
+func init() { password.UseLeastCostInTests() }
 
 // Env is a running server.
 type Env struct {
@@ -109,21 +117,61 @@ func Unlimited(c *config.Config) { c.RateLimitApp, c.RateLimitMember = 0, 0 }
 // a data directory of its own and, on PostgreSQL (Engine), a fresh schema,
 // its database made by `parley db init`. Commands and servers given it
 // share its data.
+//
+// On SQLite the database is a copy of one install the test binary made
+// once (sqliteInstall), as an install restored from a backup is: making
+// the schema and the provider's RSA key took most of a test server's
+// start. The installs of one test binary share those keys and secrets,
+// as no two installs elsewhere do; a test of what keys an install makes
+// makes its own (`parley db init`).
 func Install(tb testing.TB) config.Config {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.DataDir = tb.TempDir()
-	args := []string{"db", "init", "--data", cfg.DataDir}
 	if Engine() == "postgres" {
 		cfg.Database = sqlstoretest.PostgresURL(tb)
+		if err := initDatabase(cfg); err != nil {
+			tb.Fatal(err)
+		}
+		return cfg
+	}
+	db, err := sqliteInstall()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.DatabasePath(), db, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// sqliteInstall is the database file of an empty install on SQLite, made
+// once a test binary.
+var sqliteInstall = sync.OnceValues(func() ([]byte, error) {
+	cfg := config.Default()
+	dir, err := os.MkdirTemp("", "parley-install-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cfg.DataDir = dir
+	if err := initDatabase(cfg); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(cfg.DatabasePath())
+})
+
+// initDatabase runs `parley db init` on cfg's data directory and database.
+func initDatabase(cfg config.Config) error {
+	args := []string{"db", "init", "--data", cfg.DataDir}
+	if cfg.Database != "" {
 		args = append(args, "--database", cfg.Database)
 	}
 	var out bytes.Buffer
-	err := app.Main(context.Background(), args, app.IO{Out: &out, Err: &out, Getenv: func(string) string { return "" }})
-	if err != nil {
-		tb.Fatalf("parley db init: %v\n%s", err, out.String())
+	if err := app.Main(context.Background(), args, app.IO{Out: &out, Err: &out, Getenv: func(string) string { return "" }}); err != nil {
+		return fmt.Errorf("parley db init: %w\n%s", err, out.String())
 	}
-	return cfg
+	return nil
 }
 
 // Engine is the database engine test servers run on: "postgres" when

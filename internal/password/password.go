@@ -16,25 +16,44 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
+	"testing"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/sync/semaphore"
 )
 
-// Parameters from OWASP's password storage guidance for argon2id: of its
-// equally strong settings (about 36 MiB-passes each), 7 MiB with five
-// passes, the one of least memory. Earlier versions used 12 MiB with three
-// passes; those hashes still check, with their own parameters.
+// cost is how much memory and how many passes argon2id takes.
+type cost struct{ memoryKiB, passes uint32 }
+
+// newHashes is the cost of new hashes, from OWASP's password storage
+// guidance for argon2id: of its equally strong settings (about 36
+// MiB-passes each), 7 MiB with five passes, the one of least memory.
+// Earlier versions used 12 MiB with three passes; those hashes still
+// check, with their own parameters.
+var newHashes = cost{memoryKiB: 7 * 1024, passes: 5}
+
 const (
-	memoryKiB = 7 * 1024
-	passes    = 5
-	lanes     = 1
-	saltLen   = 16
-	keyLen    = 32
+	lanes   = 1
+	saltLen = 16
+	keyLen  = 32
 )
 
+// UseLeastCostInTests makes new hashes as cheap as argon2id allows (8 KiB,
+// one pass) for the rest of a test binary, which must call it before any
+// hash (from an init function); outside a test binary it panics. Tests
+// that start many servers and sign many members in spent a third of their
+// CPU, and more in the collections around each hash, on hashing at the
+// real cost; what they test is what the server does with hashes, the same
+// at any cost. This package's own tests hold the real cost.
+func UseLeastCostInTests() {
+	if !testing.Testing() {
+		panic("password: UseLeastCostInTests outside a test binary")
+	}
+	newHashes = cost{memoryKiB: 8 * lanes, passes: 1}
+}
+
 // budgetKiB is the memory the hashes running at once may take together.
-// Each hash takes its m (memoryKiB for a new one, what a stored hash says
+// Each hash takes its m (newHashes' for a new one, what a stored hash says
 // for a check), so with the parameters above one runs at a time, and a
 // stored hash whose m is over the budget runs alone.
 const budgetKiB = 8 * 1024
@@ -49,9 +68,10 @@ func Hash(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
-	key := derive(pw, salt, memoryKiB, passes, lanes, keyLen)
+	c := newHashes
+	key := derive(pw, salt, c.memoryKiB, c.passes, lanes, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, memoryKiB, passes, lanes, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, c.memoryKiB, c.passes, lanes, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // Check reports whether pw matches the PHC-encoded hash. A malformed hash is
