@@ -18,6 +18,7 @@ import (
 // member: none of them is anywhere in the directory's files, the
 // database's write-ahead log included.
 func TestTokens_NoneKeptInTheClear(t *testing.T) {
+	t.Parallel()
 	if apptest.Engine() != "sqlite" {
 		t.Skip("the data directory holds the database only with SQLite")
 	}

@@ -18,6 +18,7 @@ import (
 // The attacks RFC 9700 names, each refused.
 
 func TestAttack_PKCE(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -99,6 +100,7 @@ func TestAttack_PKCE(t *testing.T) {
 }
 
 func TestAttack_RedirectURIVariants(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	confidential := env.MustPartner(t, "Web")
 	public := env.MustPartner(t, "Native", func(a *service.NewApp) { a.Public = true })
@@ -124,6 +126,7 @@ func TestAttack_RedirectURIVariants(t *testing.T) {
 }
 
 func TestAttack_CodeReplayRevokesTokens(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -147,6 +150,7 @@ func TestAttack_CodeReplayRevokesTokens(t *testing.T) {
 // the exchanges interleave (RFC 6749 section 4.1.2). Several rounds make
 // each interleaving likely.
 func TestAttack_RacingCodeReplayRevokesTokens(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -170,6 +174,7 @@ func TestAttack_RacingCodeReplayRevokesTokens(t *testing.T) {
 }
 
 func TestAttack_RefreshReuseRevokesFamily(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -186,6 +191,7 @@ func TestAttack_RefreshReuseRevokesFamily(t *testing.T) {
 }
 
 func TestAttack_DeadTokens(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	ctx := context.Background()
@@ -287,6 +293,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 }
 
 func TestPublicClient(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
@@ -304,6 +311,7 @@ func TestPublicClient(t *testing.T) {
 // minute is still a replay, and revokes what it issued (RFC 6749 section
 // 4.1.2): the attacker who stole it is no less one for being slow.
 func TestAttack_LateCodeReplayRevokesTokens(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -327,6 +335,7 @@ func TestAttack_LateCodeReplayRevokesTokens(t *testing.T) {
 // lives a minute from the consent (RFC 6749 section 4.1.2), not from the
 // last time the browser came by.
 func TestAttack_AnsweredRequestIsNotAnsweredAgain(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -369,6 +378,7 @@ func approvedAtTheCallback(t *testing.T, b *apptest.Browser, authURL string) (id
 // client it was issued to (RFC 6749 section 6): another client presenting
 // it, with its own good credentials, gets nothing, and does not use it up.
 func TestAttack_RefreshTokenOfAnotherClient(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -390,6 +400,7 @@ func TestAttack_RefreshTokenOfAnotherClient(t *testing.T) {
 // the winner's tokens belong to (RFC 9700 section 4.14.2). Several rounds
 // make each interleaving likely.
 func TestAttack_RacingRefreshOneWins(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")

@@ -22,6 +22,7 @@ import (
 // 4.1.2.1, RFC 9207 and OpenID Connect Core section 3.1.2.1.
 
 func TestAuthorize_RepeatedParameterIsAnError(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	cfg := *partner.Config
@@ -122,6 +123,7 @@ func TestAuthorize_RepeatedParameterIsAnError(t *testing.T) {
 }
 
 func TestAuthorize_IssuerInEveryResponse(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -177,6 +179,7 @@ func TestAuthorize_IssuerInEveryResponse(t *testing.T) {
 }
 
 func TestAuthorize_PromptConsentShowsThePage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -222,6 +225,7 @@ func TestAuthorize_PromptConsentShowsThePage(t *testing.T) {
 }
 
 func TestAuthorize_PromptLoginAndAuthTime(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -286,6 +290,7 @@ func TestAuthorize_PromptLoginAndAuthTime(t *testing.T) {
 // requests other sign-ins clear away after a day stay while their tokens
 // are in force.
 func TestRefresh_AuthTimeOfTheOriginalSignIn(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	env.MustMember(t, "bob")
@@ -313,6 +318,7 @@ func TestRefresh_AuthTimeOfTheOriginalSignIn(t *testing.T) {
 // sections 2 and 12.2): a client must reject one that also names
 // audiences it does not trust (section 3.1.3.7).
 func TestIDToken_AudienceIsTheClientAlone(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -333,6 +339,7 @@ func TestIDToken_AudienceIsTheClientAlone(t *testing.T) {
 }
 
 func TestAuthorize_MaxAge(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -379,6 +386,7 @@ func TestAuthorize_MaxAge(t *testing.T) {
 }
 
 func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	env.MustMember(t, "bob")
@@ -473,6 +481,7 @@ func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 // another member is signed in, has its member asked to sign in: the one it
 // named may then do so, and the app gets their code.
 func TestAuthorize_HintOfAnotherMemberAsksToSignIn(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	bob := env.MustMember(t, "bob")
@@ -618,6 +627,7 @@ func onlyGrant(t *testing.T, member *client.Client) *client.ConnectedApp {
 }
 
 func TestAuthorize_UnsupportedResponseTypeGoesToTheApp(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	native := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
@@ -666,6 +676,7 @@ func TestAuthorize_UnsupportedResponseTypeGoesToTheApp(t *testing.T) {
 }
 
 func TestAuthorize_RegisteredRedirectURIOfAnyScheme(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	// A confidential app may register a private-use scheme, as registration
 	// allows: its requests go on like any other.
@@ -689,6 +700,7 @@ func TestAuthorize_RegisteredRedirectURIOfAnyScheme(t *testing.T) {
 }
 
 func TestAuthorize_RequestURINotSupported(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	cfg := *partner.Config
@@ -719,6 +731,7 @@ func TestAuthorize_RequestURINotSupported(t *testing.T) {
 }
 
 func TestAuthorize_RequestObjectNotSupported(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	cfg := *partner.Config
@@ -737,6 +750,7 @@ func TestAuthorize_RequestObjectNotSupported(t *testing.T) {
 // request is stored, as a row PostgreSQL refuses would stop the copy of
 // the install to PostgreSQL.
 func TestAuthorize_ParameterThatIsNotTextIsInvalidRequest(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	cfg := *partner.Config

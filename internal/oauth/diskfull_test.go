@@ -17,6 +17,7 @@ import (
 // member's grant is gone; once space is freed, the same refresh token
 // works.
 func TestTokens_DiskFullKeepsTheRefreshToken(t *testing.T) {
+	t.Parallel()
 	disk := sqlstoretest.SmallDisk(t, 8<<20)
 	env := apptest.Start(t, func(c *config.Config) { c.Database, c.DataDir = "", disk })
 	env.MustMember(t, "alice")

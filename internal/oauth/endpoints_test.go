@@ -86,6 +86,7 @@ func codeForm(p *apptest.Partner, code, verifier string) url.Values {
 }
 
 func TestEndpoints_NoStore(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -114,6 +115,7 @@ func TestEndpoints_NoStore(t *testing.T) {
 }
 
 func TestToken_ClientAuthenticationIsInvalidClient(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -150,6 +152,7 @@ func withClientID(form url.Values, clientID string) url.Values {
 }
 
 func TestToken_DuplicateParameterIsInvalidRequest(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -172,6 +175,7 @@ func TestToken_DuplicateParameterIsInvalidRequest(t *testing.T) {
 }
 
 func TestToken_InvalidGrantSaysWhy(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -201,6 +205,7 @@ func TestToken_InvalidGrantSaysWhy(t *testing.T) {
 }
 
 func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -232,6 +237,7 @@ func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
 // included by the client in the request"), so the next refresh can ask for
 // all of it again.
 func TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -259,6 +265,7 @@ func TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope(t *testing.T) {
 // answers it inactive (RFC 7662 section 2.2), and asking leaves its
 // family in force.
 func TestIntrospection_RotatedRefreshTokenIsInactive(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -280,6 +287,7 @@ func TestIntrospection_RotatedRefreshTokenIsInactive(t *testing.T) {
 // says when that is (RFC 7662 section 2.2), so that a resource server that
 // trusts the answer until exp never honours a token whose grant ended.
 func TestIntrospection_ExpiresWithTheGrant(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -299,6 +307,7 @@ func TestIntrospection_ExpiresWithTheGrant(t *testing.T) {
 }
 
 func TestIntrospection_RFC7662(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -381,6 +390,7 @@ func TestIntrospection_RFC7662(t *testing.T) {
 // introspection says so (RFC 7662 section 2.2: scope is what the token
 // may do).
 func TestIntrospection_ScopeIsWhatTheGrantStillHolds(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -402,6 +412,7 @@ func narrowGrant(t *testing.T, member *client.Client, keep ...string) {
 }
 
 func TestRevocation_RFC7009(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -461,6 +472,7 @@ func TestRevocation_RFC7009(t *testing.T) {
 // member who takes profile out of the grant takes out of the answer at
 // once.
 func TestUserinfo_ClaimsFollowTheScopes(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -496,6 +508,7 @@ func TestUserinfo_ClaimsFollowTheScopes(t *testing.T) {
 }
 
 func TestUserinfo_RFC6750Challenges(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -541,6 +554,7 @@ func TestUserinfo_RFC6750Challenges(t *testing.T) {
 }
 
 func TestToken_NoIDTokenWithoutOpenID(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Sharer")
@@ -558,6 +572,7 @@ func TestToken_NoIDTokenWithoutOpenID(t *testing.T) {
 }
 
 func TestAPI_UnauthorizedSaysWhy(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	ctx := context.Background()
@@ -599,6 +614,7 @@ func TestAPI_UnauthorizedSaysWhy(t *testing.T) {
 }
 
 func TestToken_UnsupportedGrantType(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	public := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
@@ -632,6 +648,7 @@ func userinfoRefused(t *testing.T, a *answer) {
 }
 
 func TestUserinfo_BadRequestIsChallenged(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
@@ -648,6 +665,7 @@ func TestUserinfo_BadRequestIsChallenged(t *testing.T) {
 }
 
 func TestUserinfo_TokenSentTwoWaysIsInvalidRequest(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
@@ -680,6 +698,7 @@ func TestUserinfo_TokenSentTwoWaysIsInvalidRequest(t *testing.T) {
 }
 
 func TestToken_FailedRedemptionLeavesTheCode(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -737,6 +756,7 @@ func TestToken_FailedRedemptionLeavesTheCode(t *testing.T) {
 }
 
 func TestToken_RacingExchangesOneWins(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -780,6 +800,7 @@ func TestToken_RacingExchangesOneWins(t *testing.T) {
 // a string even in a lookup, so that it was a 500 there, with the
 // database's own words in error_description.
 func TestEndpoints_ParameterThatIsNotTextIsRefused(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	partner := env.MustPartner(t, "Tunes")
 	credentials := url.Values{"grant_type": {"client_credentials"}}
@@ -813,6 +834,7 @@ func TestEndpoints_ParameterThatIsNotTextIsRefused(t *testing.T) {
 // the grant is in force, so a member who revokes it between consenting and
 // the app's exchange of the code has the last word.
 func TestToken_CodeOfARevokedGrantIssuesNothing(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -832,6 +854,7 @@ func TestToken_CodeOfARevokedGrantIssuesNothing(t *testing.T) {
 // Basic or in the body, is not authenticated by it, and is refused as
 // invalid_client, leaving its code to the exchange it should have made.
 func TestToken_PublicClientWithASecretIsInvalidClient(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	phone := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
@@ -854,6 +877,7 @@ func TestToken_PublicClientWithASecretIsInvalidClient(t *testing.T) {
 // no longer authenticates as a client anywhere: it gets no token for
 // itself, and cannot introspect or revoke, however good its secret.
 func TestToken_SuspendedAppIsInvalidClient(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -876,6 +900,7 @@ func TestToken_SuspendedAppIsInvalidClient(t *testing.T) {
 // invalid_client, with a Basic challenge), before its code is looked at:
 // reinstated, it exchanges the same code.
 func TestToken_SuspendedAppsCodeWaitsForReinstatement(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := service.ConsoleContext(context.Background())
 	env.MustMember(t, "alice")

@@ -19,6 +19,7 @@ import (
 )
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	var d map[string]any
 	getJSON(t, env.URL+"/.well-known/openid-configuration", &d)
@@ -60,6 +61,7 @@ func TestDiscovery(t *testing.T) {
 // ID token nor introspection name another issuer (OpenID Connect Core
 // section 3.1.3.7, RFC 7662 section 2.2).
 func TestIssuer_NotTakenFromTheRequest(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -82,6 +84,7 @@ func TestIssuer_NotTakenFromTheRequest(t *testing.T) {
 }
 
 func TestSignInWithParley(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -243,6 +246,7 @@ func TestSignInWithParley(t *testing.T) {
 }
 
 func TestDeny_AccessDeniedAndNoGrant(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -347,6 +351,7 @@ func equalJSON(got any, want []string) bool {
 // member has its consent page open gets nothing when the member then
 // approves: no code, and no grant.
 func TestConsent_AppSuspendedMeanwhile(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

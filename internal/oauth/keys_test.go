@@ -20,6 +20,7 @@ import (
 // become the first generation at the first start: what they sealed still
 // opens, and they are no longer kept under their old names.
 func TestKeys_AdoptKeysOfAnOlderParley(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		sealing := bytes.Repeat([]byte{7}, 32)
@@ -55,6 +56,7 @@ func TestKeys_AdoptKeysOfAnOlderParley(t *testing.T) {
 // A rotation keeps the generations still in force and removes from where
 // they are kept those whose time ended.
 func TestRotateKeys_RemovesExpiredGenerations(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	place := FileKeys(filepath.Join(t.TempDir(), "keys.json"), sqlstoretest.Open(t, "sqlite"))
 	start := parley.Now()

@@ -17,6 +17,7 @@ import (
 // access token carries nothing more, and the API refuses what was left out;
 // the app works with the rest.
 func TestConsent_UntickedScopes(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -58,6 +59,7 @@ func TestConsent_UntickedScopes(t *testing.T) {
 // TestConsent_AllUntickedButOpenID: unticking everything that can be
 // unticked leaves a sign-in and nothing else.
 func TestConsent_AllUntickedButOpenID(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	films := env.MustPartner(t, "Films")

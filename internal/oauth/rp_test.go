@@ -16,6 +16,7 @@ import (
 // discovery, PKCE, the ID token verified against the JWKS, userinfo,
 // refresh, introspection (as a resource server) and revocation.
 func TestRelyingParty_WholeFlow(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")

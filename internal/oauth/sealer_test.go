@@ -9,6 +9,7 @@ import (
 // A sealed token opens only as sealed: altered, cut or sealed under another
 // key, it is refused, and the same value never seals the same way twice.
 func TestSealer(t *testing.T) {
+	t.Parallel()
 	s, err := newSealer(bytes.Repeat([]byte{1}, 32))
 	if err != nil {
 		t.Fatal(err)

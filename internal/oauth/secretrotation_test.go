@@ -27,6 +27,7 @@ var everywhere = []string{"token", "refresh", "introspect", "revoke"}
 // once. A wrong secret is refused all along; a public client has no secret
 // to rotate or stop.
 func TestClientSecretRotation(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")

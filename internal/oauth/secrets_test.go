@@ -73,6 +73,7 @@ func serverKey(t *testing.T, db *sqlstore.DB, name string) []byte {
 // them: made once, shared by every server of the database, kept through
 // rotations and moves, and nowhere in the database in the clear.
 func TestKeys_SecretsKeptWithTheKeys(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		wrap := newWrapKey()
@@ -110,6 +111,7 @@ func TestKeys_SecretsKeptWithTheKeys(t *testing.T) {
 
 // Servers that make the same secret at once all get the first one kept.
 func TestKeys_SecretMadeOnceByServersAtOnce(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		servers := []*Keys{mustLoadKeys(t, DatabaseKeys(db, nil)), mustLoadKeys(t, DatabaseKeys(db, nil))}
 		var maker secretMaker
@@ -137,6 +139,7 @@ func TestKeys_SecretMadeOnceByServersAtOnce(t *testing.T) {
 // with the keys, unchanged, when a server loads them, and are forgotten
 // where they were.
 func TestKeys_AdoptSecretsOfAnOlderParley(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		old := map[string][]byte{"share-links": bytes.Repeat([]byte{9}, 40), "web.csrf": bytes.Repeat([]byte{8}, 32)}
@@ -167,6 +170,7 @@ func TestKeys_AdoptSecretsOfAnOlderParley(t *testing.T) {
 // Keys in a keys file keep no secrets: servers sharing the file would each
 // make their own. Nor is a name of the provider's own keys a secret's.
 func TestKeys_SecretsRefused(t *testing.T) {
+	t.Parallel()
 	var maker secretMaker
 	inFile := mustLoadKeys(t, FileKeys(filepath.Join(t.TempDir(), "keys.json"), sqlstoretest.Open(t, "sqlite")))
 	if _, err := inFile.Secret(context.Background(), "web.csrf", maker.make); err == nil || !strings.Contains(err.Error(), "keeps no secrets") {
@@ -182,6 +186,7 @@ func TestKeys_SecretsRefused(t *testing.T) {
 // A move of the keys into a keys file that fails leaves the database as
 // it was: the keys hold their secrets, and none is kept as it is.
 func TestMoveKeys_FailedLeavesTheDatabaseAsItWas(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		wrap := newWrapKey()
@@ -206,6 +211,7 @@ func TestMoveKeys_FailedLeavesTheDatabaseAsItWas(t *testing.T) {
 // Servers that load the keys at once, each moving in the secrets an older
 // parley kept as they are, all start, with the same secrets.
 func TestKeys_ServersAdoptingAtOnceAllStart(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		mustLoadKeys(t, DatabaseKeys(db, nil))
@@ -240,6 +246,7 @@ func TestKeys_ServersAdoptingAtOnceAllStart(t *testing.T) {
 // secrets move in with them again when they are loaded. Neither move
 // makes a secret anew.
 func TestMoveKeys_SecretsStayTheSame(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		var maker secretMaker

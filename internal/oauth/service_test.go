@@ -18,6 +18,7 @@ import (
 // TestUserinfo_IsAProfileRead: the provider answers through the service, so
 // userinfo is logged in the member's access log as GET /api/v1/me is.
 func TestUserinfo_IsAProfileRead(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -47,6 +48,7 @@ func TestUserinfo_IsAProfileRead(t *testing.T) {
 // days, where a token issued for the hour would say 30 days and 50
 // minutes.)
 func TestRefresh_AccessTokenEndsWithItsGrant(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -65,6 +67,7 @@ func TestRefresh_AccessTokenEndsWithItsGrant(t *testing.T) {
 // claims_supported is one the provider gives, in the ID token or from
 // userinfo, to an app that asked for the profile with a nonce.
 func TestDiscovery_EveryClaimSupportedIsIssued(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
@@ -109,6 +112,7 @@ func TestDiscovery_EveryClaimSupportedIsIssued(t *testing.T) {
 // own pages), so its path is not found, whatever is sent to it: not a
 // server error for a form it cannot parse.
 func TestEndSession_NotServed(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	for name, send := range map[string]func() (*http.Response, error){
 		"Get":          func() (*http.Response, error) { return http.Get(env.URL + "/oauth2/end_session?id_token_hint=x") },

@@ -15,6 +15,7 @@ import (
 // provider: as a client's check, a grant's, or another step of a sign-in.
 // What an app can act on it is told as before.
 func TestStorage_InternalErrorsTellNothing(t *testing.T) {
+	t.Parallel()
 	insides := fmt.Errorf("sqlstore: find apps: %w", errors.New("sql: database is closed"))
 	for name, err := range map[string]error{
 		"Client":  clientError(insides),

@@ -16,6 +16,7 @@ import (
 // and once that has run out it refreshes it at the provider before the
 // request, so an app keeps working past its first hour.
 func TestClient_TokenSourceRefreshesTheAccessToken(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")

@@ -16,6 +16,7 @@ import (
 // page costs what it holds, however few of the member's entries are the
 // app's, rather than reading the member's whole log.
 func TestFindAccessEntries_OneAppsPageThroughItsIndex(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		for _, f := range []parley.AccessFilter{
@@ -33,6 +34,7 @@ func TestFindAccessEntries_OneAppsPageThroughItsIndex(t *testing.T) {
 // it, up to Through when that is set; at most Limit entries, of one app's
 // when ClientID is set, and never another member's.
 func TestFindAccessEntries_Filter(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ids := mustUsers(t, db, "alice", "bob")

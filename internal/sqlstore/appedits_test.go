@@ -18,6 +18,7 @@ import (
 // grant is no longer listed nor reached, and taking out one the grant does
 // not list is ENOTFOUND. An unknown app is ENOTFOUND.
 func TestAppEditsAndGrantThreads(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()
@@ -101,6 +102,7 @@ func TestAppEditsAndGrantThreads(t *testing.T) {
 // replaces, so only the latest replaced secret lasts; ending it forgets the
 // hash and the time. The app's OldSecretUntil says the same.
 func TestAppSecretRotation(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now().Truncate(time.Microsecond)

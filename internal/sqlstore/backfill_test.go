@@ -14,6 +14,7 @@ import (
 // message's change is its seq, a deleted one's too, and each thread's last
 // change its last seq, so that the next post takes the number after them.
 func TestMigration0013_BackfillsChanges(t *testing.T) {
+	t.Parallel()
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()

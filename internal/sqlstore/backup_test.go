@@ -88,6 +88,7 @@ func TestBackup_HoldsJournaledReads(t *testing.T) {
 
 // A backup refuses a file that exists, and leaves it as it was.
 func TestBackup_RefusesAnExistingFile(t *testing.T) {
+	t.Parallel()
 	_, path := mustOpen(t)
 	dest := filepath.Join(t.TempDir(), "taken.db")
 	if err := os.WriteFile(dest, []byte("mine"), 0o600); err != nil {
@@ -104,6 +105,7 @@ func TestBackup_RefusesAnExistingFile(t *testing.T) {
 
 // A copy that does not verify is not a backup: nothing is left.
 func TestBackup_UnverifiedLeavesNothing(t *testing.T) {
+	t.Parallel()
 	_, path := mustOpen(t)
 	dir := t.TempDir()
 	broken := errors.New("broken")
@@ -119,6 +121,7 @@ func TestBackup_UnverifiedLeavesNothing(t *testing.T) {
 // Restore refuses what is not a Parley database, and a backup of a newer
 // parley; it restores an older one as it is.
 func TestRestore_Refusals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage")

@@ -59,6 +59,7 @@ func describe(list []parley.MessageChange) []string {
 // feed reads the changes after a number, oldest first, and holds to the
 // member and the first visible message as history does.
 func TestMessages_ChangesInCommitOrder(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)
@@ -118,6 +119,7 @@ func TestMessages_ChangesInCommitOrder(t *testing.T) {
 // once: every post and every deletion takes its own change number, and the
 // numbers run on without a gap, in the order of the messages' seq.
 func TestNodes_ChangesDenseUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	u, th := changesThread(t, nodes[0])

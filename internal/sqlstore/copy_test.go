@@ -119,6 +119,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 // thread made on the copy then take numbers of their own, and their
 // messages read back.
 func TestCopy_EveryRowAsStored(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -213,6 +214,7 @@ func mapsEqual(a, b map[string]int64) bool {
 // TestCopy_RefusesNonEmptyTarget: a target with a row in any table is
 // refused with ECONFLICT naming the table, and left as it was.
 func TestCopy_RefusesNonEmptyTarget(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	from, _ := mustOpen(t)
 	populate(t, from)
@@ -247,6 +249,7 @@ func TestCopy_RefusesNonEmptyTarget(t *testing.T) {
 // TestCopy_FoldsPendingReads: reads a server journaled but had not folded
 // into the access log when it stopped are in the copy's log.
 func TestCopy_FoldsPendingReads(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	from, path := mustOpen(t)
 	ids := mustUsers(t, from, "alice", "bob")

@@ -35,6 +35,7 @@ func newUser(name string) *parley.User {
 // TestWrite_FailuresRollBackAlone runs many writes at once, some of
 // which fail or panic; each failure must roll back only itself.
 func TestWrite_FailuresRollBackAlone(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testWrite_FailuresRollBackAlone)
 }
 
@@ -73,6 +74,7 @@ func testWrite_FailuresRollBackAlone(t *testing.T, db *sqlstore.DB) {
 }
 
 func TestWrite_UniqueViolationIsConflict(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testWrite_UniqueViolationIsConflict)
 }
 
@@ -96,6 +98,7 @@ func testWrite_UniqueViolationIsConflict(t *testing.T, db *sqlstore.DB) {
 // TestOpen_DurableSettings checks what makes an acknowledged write survive a
 // crash: WAL, and fsync at every commit.
 func TestOpen_DurableSettings(t *testing.T) {
+	t.Parallel()
 	db, _ := mustOpen(t)
 	ctx := context.Background()
 	var journal string
@@ -130,6 +133,7 @@ func TestOpen_DurableSettings(t *testing.T) {
 // SQLite's 1,000 pages before a commit checkpoints it, so that sends wait
 // for checkpoints an eighth as often.
 func TestOpen_CheckpointsRarely(t *testing.T) {
+	t.Parallel()
 	db, _ := mustOpen(t)
 	ctx := context.Background()
 	var got, want int
@@ -147,6 +151,7 @@ func TestOpen_CheckpointsRarely(t *testing.T) {
 
 // Neither engine opens a database whose schema a newer binary migrated.
 func TestOpen_RefusesNewerSchema(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, e := range []struct {
 		engine, driver string

@@ -17,6 +17,7 @@ import (
 // their friendships and friend requests either way, while other members'
 // stay. Erasing twice, or no one, is ENOTFOUND.
 func TestUsers_EraseUser(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann, bob, cat := newUser("ann"), newUser("bob"), newUser("cat")
@@ -93,6 +94,7 @@ func TestUsers_EraseUser(t *testing.T) {
 // threads were made, each thread's in the order they were sent, and
 // nothing of anyone else's.
 func TestMessages_FindSentMessages(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann, bob := newUser("ann"), newUser("bob")
@@ -159,6 +161,7 @@ func TestMessages_FindSentMessages(t *testing.T) {
 // FindUserGrants lists every grant of the member, ended or not, oldest
 // first, and no one else's.
 func TestGrants_FindUserGrants(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann, bob := newUser("ann"), newUser("bob")

@@ -12,7 +12,10 @@ import (
 
 // TestEventTickets_SingleUse: a ticket is taken once; taking it again is
 // not found, and making a ticket clears those that expired.
-func TestEventTickets_SingleUse(t *testing.T) { sqlstoretest.Each(t, testEventTickets_SingleUse) }
+func TestEventTickets_SingleUse(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testEventTickets_SingleUse)
+}
 
 func testEventTickets_SingleUse(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
@@ -53,6 +56,7 @@ func testEventTickets_SingleUse(t *testing.T, db *sqlstore.DB) {
 // ends, an app's state changes, a token is revoked or a thread closed to
 // apps, and not for changes that end no access.
 func TestAccessVersion_MovesWhenAccessMayEnd(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testAccessVersion_MovesWhenAccessMayEnd)
 }
 

@@ -18,6 +18,7 @@ import (
 // 0700 and every file of the database 0600, whatever the umask let
 // through.
 func TestSQLite_FilesPrivateInAnExistingDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -32,6 +33,7 @@ func TestSQLite_FilesPrivateInAnExistingDirectory(t *testing.T) {
 // parley or a careless copy left them, are made private at start, and the
 // server says which were open: their contents may have been read.
 func TestSQLite_FilesOpenToOthersTightenedWithAWarning(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	db := openLogging(t, dir, &bytes.Buffer{})
 	if err := db.Close(); err != nil {

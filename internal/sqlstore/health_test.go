@@ -23,6 +23,7 @@ import (
 // the embedded database's; PostgreSQL's disk is its server's:
 // TestStorageFull_PostgreSQL.)
 func TestStorageFull_RefusedThenRecovers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := sqlstoretest.SmallDisk(t, 4<<20)
 	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "parley.db"))
@@ -97,6 +98,7 @@ func TestStorageFull_RefusedThenRecovers(t *testing.T) {
 // parley.ErrStorageFull, keeping nothing of it, and the store says so once,
 // and again when the next write succeeds.
 func TestStorageFull_PostgreSQL(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := sqlstoretest.Open(t, "postgres")
 	told := watchFullness(db)
@@ -165,6 +167,7 @@ func usernames(t *testing.T, db *sqlstore.DB) []string {
 // writes; the schema version read is this binary's until a newer parley
 // records its own.
 func TestHealth_Probes(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		if err := db.CheckWritable(ctx); err != nil {
@@ -185,6 +188,7 @@ func TestHealth_Probes(t *testing.T) {
 // TestHealth_Stats: the database's size, and the webhook queue's depth and
 // the time its longest-waiting due delivery fell due.
 func TestHealth_Stats(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()

@@ -70,6 +70,7 @@ func logOf(t *testing.T, db *sqlstore.DB, userID string) []*parley.AccessEntry {
 // A read logged a moment ago is in the log for whoever reads it next, and
 // before what any later write appends.
 func TestLogReads_InTheLogBeforeAnyLaterReadOrWrite(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testLogReads_InTheLogBeforeAnyLaterReadOrWrite)
 }
 
@@ -104,6 +105,7 @@ func testLogReads_InTheLogBeforeAnyLaterReadOrWrite(t *testing.T, db *sqlstore.D
 // Reads journaled by a server that crashed before folding them are folded
 // when the database opens again, each once.
 func TestLogReads_FoldedAfterACrash(t *testing.T) {
+	t.Parallel()
 	db, path := mustOpen(t)
 	ids := mustUsers(t, db, "alice", "bob")
 	db.Close()
@@ -146,6 +148,7 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 // A line cut short at the end of the journal was never acknowledged, and
 // is dropped; a damaged line before others is an error.
 func TestLogReads_DamagedJournal(t *testing.T) {
+	t.Parallel()
 	path, ids, segment, whole := crashedWithARead(t)
 	appendTo(t, segment, `2 [{"at":17`)
 	db := reopen(t, path)
@@ -210,6 +213,7 @@ func appendTo(t *testing.T, path, text string) {
 // A parley command run beside the server opens the same database: the
 // server's journal of reads stays the server's. A second server may not.
 func TestLogReads_JournalBelongsToTheServer(t *testing.T) {
+	t.Parallel()
 	db, path := mustOpen(t)
 	ctx := context.Background()
 	ids := mustUsers(t, db, "alice", "bob")
@@ -237,6 +241,7 @@ func TestLogReads_JournalBelongsToTheServer(t *testing.T) {
 // Full segments are sealed, and removed once their lines are folded; a
 // clean close removes the last one.
 func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
+	t.Parallel()
 	db, path, ids := openSealingEveryLine(t)
 	ctx := context.Background()
 	for i := range 5 {
@@ -280,6 +285,7 @@ func journalSegments(path string) []string {
 // and a write that failed after folding them, in its own transaction,
 // leaves them to the next fold: each is in the log once.
 func TestLogReads_FoldedInsideWrites(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testLogReads_FoldedInsideWrites)
 }
 
@@ -325,6 +331,7 @@ func testLogReads_FoldedInsideWrites(t *testing.T, db *sqlstore.DB) {
 // comes due, still let the journal seal its full segments and remove them
 // once folded: the journal does not grow without bound.
 func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
+	t.Parallel()
 	db, path, ids := openSealingEveryLine(t)
 	ctx := context.Background()
 	for range 20 {
@@ -355,6 +362,7 @@ func TestLogReads_SegmentsSealedWhenWritesFoldThem(t *testing.T) {
 // does one after a write that kept it and failed. Records without a Key
 // are all logged.
 func TestLogReads_OneEntryPerKey(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ids := mustUsers(t, db, "alice", "bob")
@@ -414,6 +422,7 @@ func TestLogReads_OneEntryPerKey(t *testing.T) {
 // records, some at a time, so that the Keys kept do not grow without end
 // and no append deletes a whole busy spell's at once.
 func TestLogReads_OldKeysForgottenSomeAtATime(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ids := mustUsers(t, db, "alice", "bob")

@@ -19,6 +19,7 @@ import (
 // exist is ENOTFOUND; a sender who does not exist is refused, and takes
 // no number either.
 func TestMessages_PostMessageTakesTheNextSeq(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u := newUser("alice")
@@ -100,6 +101,7 @@ func TestMessages_PostMessageTakesTheNextSeq(t *testing.T) {
 // never in the thread, gets the participants and nothing stored. Through
 // WriteOne, a post that fails keeps nothing.
 func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		alice, bob, carol := newUser("alice"), newUser("bob"), newUser("carol")
@@ -187,6 +189,7 @@ func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
 // at most limit of them and none before the thread's FromSeq; threads
 // without such messages have no key.
 func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u := newUser("alice")
@@ -254,6 +257,7 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 // each with its own sender of two (read apart from the rows on SQLite),
 // in a read and in a write.
 func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, bob := newUser("alice"), newUser("bob")
@@ -389,6 +393,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 // and sorted them (4.4 ms a page of 51 of a thread of 3,882 messages,
 // against 0.12 ms as the index's range).
 func TestMessages_APageReadsOnlyItsOwnRows(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := sqlstoretest.Open(t, "postgres")
 	u, th := changesThread(t, db)
@@ -416,6 +421,7 @@ func TestMessages_APageReadsOnlyItsOwnRows(t *testing.T) {
 // one that may see a thread only from a seq on (an app, from its grant's
 // first message) reads, after a seq before that, from there.
 func TestMessages_APageStartsWhereItsReaderMaySee(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)

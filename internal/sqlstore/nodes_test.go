@@ -17,6 +17,7 @@ import (
 // Two nodes sending into one thread at once: every message gets its own
 // number, and the numbers run 1, 2, 3 … without a gap.
 func TestNodes_SeqDenseUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	u := newUser("alice")
@@ -86,6 +87,7 @@ func TestNodes_SeqDenseUnderConcurrentWriters(t *testing.T) {
 // overlapping sets of members in different orders: each member's log is
 // one chain that verifies, holding every entry.
 func TestNodes_AccessChainVerifiesUnderConcurrentAppends(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "alice", "bob", "carol")
@@ -135,6 +137,7 @@ func TestNodes_AccessChainVerifiesUnderConcurrentAppends(t *testing.T) {
 // members of its own, so that only the Keys order the two: not the heads
 // of the members' logs, which the records of one access share.
 func TestNodes_AKeyedAccessLoggedOnce(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "alice", "bob", "carol", "dave")
@@ -180,6 +183,7 @@ func TestNodes_AKeyedAccessLoggedOnce(t *testing.T) {
 // the request and then marks its code used runs on one node at a time, so
 // exactly one of them finds the code unused.
 func TestNodes_ReadModifyWriteIsExclusive(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	now := parley.Now()
@@ -233,6 +237,7 @@ func TestNodes_ReadModifyWriteIsExclusive(t *testing.T) {
 // creates it, and every other write finds that one, as writes run one
 // after the other would.
 func TestNodes_FindElseCreateFindsTheWinner(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "alice", "bob")
@@ -271,6 +276,7 @@ func TestNodes_FindElseCreateFindsTheWinner(t *testing.T) {
 // nodes that each count a group's members and add one only while the count
 // is under a cap, exactly one adds, as writes run one after the other would.
 func TestNodes_AFoundThreadIsTheWrites(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	ids := mustUsers(t, nodes[0], "owner", "m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7")
@@ -318,6 +324,7 @@ func TestNodes_AFoundThreadIsTheWrites(t *testing.T) {
 // Two nodes ending expired grants at once: each finds grants the other
 // does not hold, at once, without waiting for the other's write.
 func TestNodes_ExpiredGrantsSharedOut(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	ctx := context.Background()
 	u := newUser("alice")

@@ -15,6 +15,7 @@ import (
 // with its member's and app's names and its grant's scopes as they are now;
 // another thread's stay out. AddGrantThread reports whether it added.
 func TestThreadNotices_LatestOldestFirst(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()

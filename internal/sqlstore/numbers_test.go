@@ -22,6 +22,7 @@ import (
 // numbers of their own. Undone, it gives the messages back their thread's
 // and sender's IDs, their kinds, keys and change numbers.
 func TestMigration0022_KeepsMessages(t *testing.T) {
+	t.Parallel()
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 // says; operators' decisions are listed latest first, the console's
 // without an actor ID.
 func TestOperators_FlagAndDecisions(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann := newUser("ann")

@@ -67,6 +67,7 @@ func seqs(t *testing.T, db *sqlstore.DB, threadID string) ([]int64, int64) {
 // other has committed. Both succeed, and every thread's seqs run without
 // a gap.
 func TestNodes_LockOrderDeadlockResolves(t *testing.T) {
+	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
 	u, t1 := newGroup(t, nodes[0], "alice")
 	_, t2 := newGroup(t, nodes[0], "bob")
@@ -108,6 +109,7 @@ func TestNodes_LockOrderDeadlockResolves(t *testing.T) {
 // and commits, as the contract says (on PostgreSQL its statements once
 // followed the caller's context).
 func TestWrite_CancelledOnceStartedCommits(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 // given, also across more keys than one statement takes; keys whose time
 // is past are forgotten.
 func TestRateLimits_AddUses(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := time.UnixMicro(1_800_000_000_000_000).UTC()

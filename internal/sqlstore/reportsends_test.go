@@ -17,6 +17,7 @@ import (
 // sent; of many writes marking it at once, exactly one succeeds, and a
 // write that fails leaves it due.
 func TestShares_ReportsDueAndMarkedOnce(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		start := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)

@@ -14,6 +14,7 @@ import (
 // A server key is created once, replaced only by whoever read the key
 // stored, and deleted; a missing one is ENOTFOUND.
 func TestServerKeys_CreateReplaceDelete(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testServerKeys_CreateReplaceDelete)
 }
 

@@ -17,6 +17,7 @@ import (
 // it is revoked or expired, each fails with ErrInvalidToken and keeps
 // nothing, whichever of them comes first in the request.
 func TestSessionCheck_ConfirmedByTheFirstStatement(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)

@@ -17,6 +17,7 @@ import (
 // expired or expiring then, not one that never existed; and it answers for
 // more sessions than one statement asks about.
 func TestSessions_FindLasting(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann := newUser("ann")

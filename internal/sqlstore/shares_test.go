@@ -15,6 +15,7 @@ import (
 // once; a report finds the app's links of a time range, the sender's own
 // left out; a second link of one member to one card is ECONFLICT.
 func TestShares_LinksClicksAndReportRows(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()
@@ -109,6 +110,7 @@ func TestShares_LinksClicksAndReportRows(t *testing.T) {
 // An app's own token is found by its hash with its app; making one forgets
 // those that expired; a deleted one is gone.
 func TestShares_ClientTokens(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()

@@ -16,6 +16,7 @@ import (
 // rate_limits, the moment's use of rate limits, and access_keys, the keys of
 // the last minutes' logged accesses, not data either.
 func TestTables_Complete(t *testing.T) {
+	t.Parallel()
 	_, path := mustOpen(t)
 	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
 	if err != nil {
@@ -45,6 +46,7 @@ func TestTables_Complete(t *testing.T) {
 // TestDigest_ChangesWithAnyRow: the digest stays while nothing changes and
 // moves with a row written.
 func TestDigest_ChangesWithAnyRow(t *testing.T) {
+	t.Parallel()
 	db, _ := mustOpen(t)
 	ctx := context.Background()
 	before, err := sqlstore.Digest(ctx, db)

@@ -14,6 +14,7 @@ import (
 // RenameThread sets the title and records the thread's activity; a thread
 // that does not exist is ENOTFOUND.
 func TestThreads_RenameThread(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u := newUser("alice")
@@ -50,6 +51,7 @@ func TestThreads_RenameThread(t *testing.T) {
 // JoinThread takes no one into a thread as a deleted account: ENOTFOUND,
 // and the thread stays without them.
 func TestThreads_JoinThreadRefusesADeletedAccount(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann, bob := newUser("ann"), newUser("bob")
@@ -89,6 +91,7 @@ func TestThreads_JoinThreadRefusesADeletedAccount(t *testing.T) {
 // the member is in, by join time, without those who left; threads the
 // member is not in, or left, are left out.
 func TestThreads_FindParticipantsOf(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		alice, bob, carol := newUser("alice"), newUser("bob"), newUser("carol")
@@ -151,6 +154,7 @@ func TestThreads_FindParticipantsOf(t *testing.T) {
 // FindParticipantIDs returns who is in the thread now, in order of ID,
 // whatever order they joined in, without those who left.
 func TestThreads_FindParticipantIDs(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		alice, bob, carol, dave := newUser("alice"), newUser("bob"), newUser("carol"), newUser("dave")

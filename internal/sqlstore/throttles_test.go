@@ -12,7 +12,10 @@ import (
 
 // A throttle record is stored, replaced, found, forgotten by key and
 // forgotten with age; a key with none is ENOTFOUND.
-func TestThrottles_PutFindDelete(t *testing.T) { sqlstoretest.Each(t, testThrottles_PutFindDelete) }
+func TestThrottles_PutFindDelete(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testThrottles_PutFindDelete)
+}
 
 func testThrottles_PutFindDelete(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
@@ -68,6 +71,7 @@ func testThrottles_PutFindDelete(t *testing.T, db *sqlstore.DB) {
 // A key's first failures are added; adding to a key that has failures is
 // ECONFLICT and changes nothing.
 func TestThrottles_AddOnlyTheFirst(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		now := parley.Now()

@@ -15,6 +15,7 @@ import (
 // A member is disabled and enabled again, as every way of finding them
 // says, and gets a new password hash; unknown members are ENOTFOUND.
 func TestUsers_DisabledAndPassword(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann := newUser("ann")
@@ -73,6 +74,7 @@ func TestUsers_DisabledAndPassword(t *testing.T) {
 // time are deleted, whoever's they are; those that expired after it, and
 // those that last, are kept.
 func TestSessions_DeleteExpiredBefore(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann, bob := newUser("ann"), newUser("bob")
@@ -100,6 +102,7 @@ func TestSessions_DeleteExpiredBefore(t *testing.T) {
 }
 
 func TestUsers_Sessions(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		ann, bob := newUser("ann"), newUser("bob")

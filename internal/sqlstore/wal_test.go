@@ -16,6 +16,7 @@ import (
 // reader still reading from an older snapshot holds the WAL back only
 // until it is done.
 func TestSQLite_WALEmptiedAtRest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, path := mustOpenTB(t)
 	createUser := func(name string) {

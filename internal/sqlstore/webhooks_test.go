@@ -35,6 +35,7 @@ func newWebhookEndpoint(t *testing.T, db *sqlstore.DB) *parley.WebhookEndpoint {
 // TestWebhooks_OutboxFollowsItsWrite: a delivery enqueued in a write that
 // fails is never sent; one enqueued in a write that commits is.
 func TestWebhooks_OutboxFollowsItsWrite(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testWebhooks_OutboxFollowsItsWrite)
 }
 
@@ -88,6 +89,7 @@ func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 // TestWebhooks_EachDeliveryTakenOnce: of many writes taking due deliveries
 // at once, each delivery goes to exactly one.
 func TestWebhooks_EachDeliveryTakenOnce(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnce)
 }
 
@@ -141,7 +143,10 @@ func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
 
 // TestWebhooks_AttemptsRecorded: every attempt is kept in order; a
 // disabled endpoint's deliveries are no longer due.
-func TestWebhooks_AttemptsRecorded(t *testing.T) { sqlstoretest.Each(t, testWebhooks_AttemptsRecorded) }
+func TestWebhooks_AttemptsRecorded(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_AttemptsRecorded)
+}
 
 func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
@@ -190,7 +195,10 @@ func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
 
 // TestWebhooks_Withdrawn: a withdrawn delivery is taken no more, with no
 // attempt recorded and its endpoint's health untouched, until redelivered.
-func TestWebhooks_Withdrawn(t *testing.T) { sqlstoretest.Each(t, testWebhooks_Withdrawn) }
+func TestWebhooks_Withdrawn(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_Withdrawn)
+}
 
 func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
@@ -241,6 +249,7 @@ func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
 // its withdrawal, joins its history but neither ends it nor puts its
 // next attempt off.
 func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		e := newWebhookEndpoint(t, db)
@@ -297,7 +306,10 @@ func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
 // TestWebhooks_Subscriptions: which events endpoints subscribe to is known
 // at once; an endpoint is told of events from its active_from on, and a
 // disabled one no longer.
-func TestWebhooks_Subscriptions(t *testing.T) { sqlstoretest.Each(t, testWebhooks_Subscriptions) }
+func TestWebhooks_Subscriptions(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_Subscriptions)
+}
 
 func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
@@ -343,6 +355,7 @@ func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
 // enqueued after the disabling, as a write that found the endpoint enabled
 // before the disabling committed enqueues on PostgreSQL.
 func TestWebhooks_DisabledEndpointSentNothing(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, testWebhooks_DisabledEndpointSentNothing)
 }
 

@@ -19,6 +19,7 @@ import (
 // nothing (its sender not in the thread) does so alone, every other is
 // kept, and the thread's seqs are dense, one per send kept.
 func TestWriteOne_ConcurrentSendsFailAlone(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)
@@ -103,6 +104,7 @@ var errNotPosted = errors.New("not posted")
 // Sends racing the store's Close each end, kept or refused with ErrClosed:
 // none waits forever for a commit that will not come.
 func TestWriteOne_SendsRacingClose(t *testing.T) {
+	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)
