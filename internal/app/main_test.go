@@ -21,7 +21,8 @@ import (
 )
 
 // TestMain lets the test binary double as the parley command, so process
-// tests can start, kill and restart a real server.
+// tests can start, kill and restart a real server; as a test binary it
+// runs the tests through apptest.Main.
 func TestMain(m *testing.M) {
 	if os.Getenv("PARLEY_TEST_AS_COMMAND") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(apptest.Main(m))
 }
 
 // process is a parley server running as a child process.

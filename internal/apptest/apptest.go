@@ -2,8 +2,8 @@
 // file, the full HTTP stack on a loopback port, and the public Go client.
 //
 // With PARLEY_TEST_DATABASE=postgres the servers keep their data in a
-// fresh schema of the PostgreSQL test database instead (sqlstoretest), so
-// that a whole suite runs on PostgreSQL.
+// database of their own in the PostgreSQL test server instead
+// (sqlstoretest), so that a whole suite runs on PostgreSQL.
 //
 // A test binary that uses apptest hashes members' passwords at argon2id's
 // least cost (password.UseLeastCostInTests): the servers do with hashes
@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -114,25 +115,29 @@ func Serve(tb testing.TB, srv *app.Server) (stop func()) {
 func Unlimited(c *config.Config) { c.RateLimitApp, c.RateLimitMember = 0, 0 }
 
 // Install returns the configuration of a new, empty install for the test:
-// a data directory of its own and, on PostgreSQL (Engine), a fresh schema,
-// its database made by `parley db init`. Commands and servers given it
-// share its data.
+// a data directory of its own and, on PostgreSQL (Engine), a database of
+// its own. Commands and servers given it share its data.
 //
-// On SQLite the database is a copy of one install the test binary made
-// once (sqliteInstall), as an install restored from a backup is: making
-// the schema and the provider's RSA key took most of a test server's
-// start. The installs of one test binary share those keys and secrets,
-// as no two installs elsewhere do; a test of what keys an install makes
-// makes its own (`parley db init`).
+// The database is a copy of one install the test binary made once with
+// `parley db init`, as an install restored from a backup is: making the
+// schema and the provider's RSA key took most of a test server's start.
+// On SQLite the copy is of the database file (sqliteInstall), on
+// PostgreSQL of a database (postgresInstall, copied by
+// sqlstoretest.PostgresCopy). The installs of one test binary share those
+// keys and secrets, as no two installs elsewhere do; a test of what keys
+// an install makes makes its own (`parley db init`).
+//
+// The package's TestMain must run its tests through Main, which drops the
+// binary's install on PostgreSQL when they end.
 func Install(tb testing.TB) config.Config {
 	tb.Helper()
+	if !mainRuns {
+		tb.Fatal("apptest: the package's TestMain must run its tests with apptest.Main, which removes what its installs leave")
+	}
 	cfg := config.Default()
 	cfg.DataDir = tb.TempDir()
 	if Engine() == "postgres" {
-		cfg.Database = sqlstoretest.PostgresURL(tb)
-		if err := initDatabase(cfg); err != nil {
-			tb.Fatal(err)
-		}
+		cfg.Database = sqlstoretest.PostgresCopy(tb, postgresInstall(tb))
 		return cfg
 	}
 	db, err := sqliteInstall()
@@ -144,6 +149,28 @@ func Install(tb testing.TB) config.Config {
 	}
 	return cfg
 }
+
+// Main runs the package's tests (m.Run) and returns their exit code, once
+// it has dropped what their installs left in PostgreSQL. A package whose
+// tests make installs (Start, Install) calls it from its TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(apptest.Main(m)) }
+func Main(m *testing.M) int {
+	mainRuns = true
+	code := m.Run()
+	if name := pgInstall.name; name != "" {
+		if err := sqlstoretest.DropPostgresDatabase(name); err != nil {
+			fmt.Fprintf(os.Stderr, "apptest: drop the tests' install %s: %v\n", name, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// mainRuns is whether the tests run through Main.
+var mainRuns bool
 
 // sqliteInstall is the database file of an empty install on SQLite, made
 // once a test binary.
@@ -160,6 +187,36 @@ var sqliteInstall = sync.OnceValues(func() ([]byte, error) {
 	}
 	return os.ReadFile(cfg.DatabasePath())
 })
+
+// pgInstall is the database of an empty install on PostgreSQL, made once a
+// test binary by the first test that needs it; Main drops it.
+var pgInstall struct {
+	sync.Mutex
+	name string
+}
+
+// postgresInstall returns the name of the test binary's install on
+// PostgreSQL, made by `parley db init` in a database of its own.
+func postgresInstall(tb testing.TB) string {
+	tb.Helper()
+	pgInstall.Lock()
+	defer pgInstall.Unlock()
+	if pgInstall.name != "" {
+		return pgInstall.name
+	}
+	name := "parley_install_" + strings.ToLower(rand.Text()[:16])
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	cfg.Database = sqlstoretest.CreatePostgresDatabase(tb, name)
+	if err := initDatabase(cfg); err != nil {
+		if err := sqlstoretest.DropPostgresDatabase(name); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+		tb.Fatal(err)
+	}
+	pgInstall.name = name
+	return name
+}
 
 // initDatabase runs `parley db init` on cfg's data directory and database.
 func initDatabase(cfg config.Config) error {

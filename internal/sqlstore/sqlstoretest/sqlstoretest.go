@@ -85,11 +85,83 @@ func TwoNodes(tb testing.TB) [2]*sqlstore.DB {
 // search_path. The schema is dropped when the test ends.
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv("PARLEY_TEST_POSTGRES")
-	if base == "" {
-		base = DefaultPostgres
+	admin := postgresAdmin(tb)
+	schema := "test_" + strings.ToLower(rand.Text()[:16])
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		tb.Fatalf("create schema: %v", err)
 	}
-	admin, err := sql.Open("pgx", base)
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return postgresURL(tb, "", schema)
+}
+
+// PostgresCopy creates a database of its own for the test, a copy of the
+// database template (CREATE DATABASE … TEMPLATE, which copies its files:
+// no statement of what it holds runs again), and returns its URL. The
+// copy is dropped when the test ends. No one may be connected to template
+// while it is copied.
+func PostgresCopy(tb testing.TB, template string) string {
+	tb.Helper()
+	admin := postgresAdmin(tb)
+	name := "test_" + strings.ToLower(rand.Text()[:16])
+	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
+		admin.Close()
+		tb.Fatalf("copy database %s: %v", template, err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return postgresURL(tb, name, "")
+}
+
+// CreatePostgresDatabase creates an empty database named name in the test
+// database's server, to outlive the test (a template for PostgresCopy),
+// and returns its URL; DropPostgresDatabase drops it.
+func CreatePostgresDatabase(tb testing.TB, name string) string {
+	tb.Helper()
+	admin := postgresAdmin(tb)
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+		tb.Fatalf("create database %s: %v", name, err)
+	}
+	return postgresURL(tb, name, "")
+}
+
+// DropPostgresDatabase drops the database name that CreatePostgresDatabase
+// made, closing any connection to it.
+func DropPostgresDatabase(name string) error {
+	admin, err := sql.Open("pgx", basePostgres())
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
+	return err
+}
+
+// basePostgres is the test database's URL: PARLEY_TEST_POSTGRES, or
+// DefaultPostgres.
+func basePostgres() string {
+	if base := os.Getenv("PARLEY_TEST_POSTGRES"); base != "" {
+		return base
+	}
+	return DefaultPostgres
+}
+
+// postgresAdmin connects to the test database, to make and drop schemas
+// and databases; the test is skipped when PostgreSQL cannot be reached,
+// and fails under CI=true.
+func postgresAdmin(tb testing.TB) *sql.DB {
+	tb.Helper()
+	admin, err := sql.Open("pgx", basePostgres())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = admin.PingContext(ctx)
@@ -104,24 +176,25 @@ func PostgresURL(tb testing.TB) string {
 		}
 		tb.Skipf("PostgreSQL unreachable at PARLEY_TEST_POSTGRES or %s: %v", DefaultPostgres, err)
 	}
-	schema := "test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
+	return admin
+}
+
+// postgresURL is the test database's URL with another database (when
+// database is not empty) and a search_path (when schema is not empty).
+func postgresURL(tb testing.TB, database, schema string) string {
+	tb.Helper()
+	u, err := url.Parse(basePostgres())
 	if err != nil {
 		tb.Fatalf("PARLEY_TEST_POSTGRES: %v", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	if database != "" {
+		u.Path = "/" + database
+	}
+	if schema != "" {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+	}
 	return fmt.Sprint(u)
 }
 
