@@ -42,7 +42,12 @@ func Chromium(tb testing.TB) context.Context {
 		cancelAlloc()
 		tb.Fatalf("start chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(tab, 60*time.Second)
+	// The timeout bounds the test's steps together: a page that never
+	// shows what a test waits for fails the test in three minutes, not at
+	// go test's timeout. It was one minute, which the messenger's test,
+	// the longest, outgrew on PostgreSQL beside CI's race step (66 and
+	// 71 s on 2026-12-01).
+	ctx, cancelTimeout := context.WithTimeout(tab, 3*time.Minute)
 	tb.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
