@@ -1,6 +1,7 @@
 // Package sqlstoretest gives tests a fresh store on each engine: an SQLite
 // file in a temporary directory, or a schema of its own in the PostgreSQL
-// database that PARLEY_TEST_POSTGRES names.
+// database that PARLEY_TEST_POSTGRES names; and databases of their own in
+// that PostgreSQL server, copies of a template (PostgresCopy).
 //
 // When PostgreSQL cannot be reached its tests are skipped, except under
 // CI=true, where they fail.
