@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
-func TestMain(m *testing.M) { os.Exit(apptest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(sqlstoretest.Main(m)) }

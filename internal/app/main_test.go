@@ -18,11 +18,12 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // TestMain lets the test binary double as the parley command, so process
 // tests can start, kill and restart a real server; as a test binary it
-// runs the tests through apptest.Main.
+// runs the tests through sqlstoretest.Main.
 func TestMain(m *testing.M) {
 	if os.Getenv("PARLEY_TEST_AS_COMMAND") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(apptest.Main(m))
+	os.Exit(sqlstoretest.Main(m))
 }
 
 // process is a parley server running as a child process.

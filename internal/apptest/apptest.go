@@ -14,7 +14,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -127,13 +126,10 @@ func Unlimited(c *config.Config) { c.RateLimitApp, c.RateLimitMember = 0, 0 }
 // keys and secrets, as no two installs elsewhere do; a test of what keys
 // an install makes makes its own (`parley db init`).
 //
-// The package's TestMain must run its tests through Main, which drops the
-// binary's install on PostgreSQL when they end.
+// The package's TestMain must run its tests through sqlstoretest.Main,
+// which drops the binary's install on PostgreSQL when they end.
 func Install(tb testing.TB) config.Config {
 	tb.Helper()
-	if !mainRuns {
-		tb.Fatal("apptest: the package's TestMain must run its tests with apptest.Main, which removes what its installs leave")
-	}
 	cfg := config.Default()
 	cfg.DataDir = tb.TempDir()
 	if Engine() == "postgres" {
@@ -149,28 +145,6 @@ func Install(tb testing.TB) config.Config {
 	}
 	return cfg
 }
-
-// Main runs the package's tests (m.Run) and returns their exit code, once
-// it has dropped what their installs left in PostgreSQL. A package whose
-// tests make installs (Start, Install) calls it from its TestMain:
-//
-//	func TestMain(m *testing.M) { os.Exit(apptest.Main(m)) }
-func Main(m *testing.M) int {
-	mainRuns = true
-	code := m.Run()
-	if name := pgInstall.name; name != "" {
-		if err := sqlstoretest.DropPostgresDatabase(name); err != nil {
-			fmt.Fprintf(os.Stderr, "apptest: drop the tests' install %s: %v\n", name, err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	return code
-}
-
-// mainRuns is whether the tests run through Main.
-var mainRuns bool
 
 // sqliteInstall is the database file of an empty install on SQLite, made
 // once a test binary.
@@ -188,34 +162,16 @@ var sqliteInstall = sync.OnceValues(func() ([]byte, error) {
 	return os.ReadFile(cfg.DatabasePath())
 })
 
-// pgInstall is the database of an empty install on PostgreSQL, made once a
-// test binary by the first test that needs it; Main drops it.
-var pgInstall struct {
-	sync.Mutex
-	name string
-}
-
 // postgresInstall returns the name of the test binary's install on
 // PostgreSQL, made by `parley db init` in a database of its own.
 func postgresInstall(tb testing.TB) string {
 	tb.Helper()
-	pgInstall.Lock()
-	defer pgInstall.Unlock()
-	if pgInstall.name != "" {
-		return pgInstall.name
-	}
-	name := "parley_install_" + strings.ToLower(rand.Text()[:16])
-	cfg := config.Default()
-	cfg.DataDir = tb.TempDir()
-	cfg.Database = sqlstoretest.CreatePostgresDatabase(tb, name)
-	if err := initDatabase(cfg); err != nil {
-		if err := sqlstoretest.DropPostgresDatabase(name); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-		tb.Fatal(err)
-	}
-	pgInstall.name = name
-	return name
+	return sqlstoretest.Template(tb, "install", func(url string) error {
+		cfg := config.Default()
+		cfg.DataDir = tb.TempDir()
+		cfg.Database = url
+		return initDatabase(cfg)
+	})
 }
 
 // initDatabase runs `parley db init` on cfg's data directory and database.

@@ -1,7 +1,8 @@
 // Package sqlstoretest gives tests a fresh store on each engine: an SQLite
-// file in a temporary directory, or a schema of its own in the PostgreSQL
-// database that PARLEY_TEST_POSTGRES names; and databases of their own in
-// that PostgreSQL server, copies of a template (PostgresCopy).
+// file in a temporary directory, or a database of its own in the
+// PostgreSQL server of the database that PARLEY_TEST_POSTGRES names, each
+// a copy of an empty store the test binary made once; and, for tests of
+// the schema itself, a schema of its own in that database (PostgresURL).
 //
 // When PostgreSQL cannot be reached its tests are skipped, except under
 // CI=true, where they fail.
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +45,9 @@ func Each(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 }
 
 // Open opens a fresh store on the engine ("sqlite" or "postgres"), closed
-// when the test ends.
+// when the test ends. The store is a copy of an empty one the test binary
+// made once: on SQLite of its file, on PostgreSQL of its database
+// (PostgresCopy of Template's), so that no test runs the migrations again.
 func Open(tb testing.TB, engine string) *sqlstore.DB {
 	tb.Helper()
 	ctx := context.Background()
@@ -51,9 +55,16 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 	var err error
 	switch engine {
 	case "sqlite":
-		db, err = sqlstore.OpenSQLite(ctx, filepath.Join(tb.TempDir(), "parley.db"))
+		path := filepath.Join(tb.TempDir(), "parley.db")
+		var empty []byte
+		if empty, err = emptySQLite(); err == nil {
+			err = os.WriteFile(path, empty, 0o600)
+		}
+		if err == nil {
+			db, err = sqlstore.OpenSQLite(ctx, path)
+		}
 	case "postgres":
-		db, err = sqlstore.OpenPostgres(ctx, PostgresURL(tb))
+		db, err = sqlstore.OpenPostgres(ctx, PostgresCopy(tb, Template(tb, "store", openEmpty)))
 	default:
 		tb.Fatalf("sqlstoretest: no engine %q", engine)
 	}
@@ -64,11 +75,39 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 	return db
 }
 
-// TwoNodes opens one fresh PostgreSQL schema twice, as two servers of one
+// emptySQLite is the file of an empty SQLite store, made once a test binary.
+var emptySQLite = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "parley-store-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "parley.db")
+	db, err := sqlstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+})
+
+// openEmpty makes the store of an empty database at url, as Open's copies
+// start.
+func openEmpty(url string) error {
+	db, err := sqlstore.OpenPostgres(context.Background(), url)
+	if err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+// TwoNodes opens one fresh PostgreSQL store twice, as two servers of one
 // cluster hold it, each store closed when the test ends.
 func TwoNodes(tb testing.TB) [2]*sqlstore.DB {
 	tb.Helper()
-	url := PostgresURL(tb)
+	url := PostgresCopy(tb, Template(tb, "store", openEmpty))
 	var nodes [2]*sqlstore.DB
 	for i := range nodes {
 		db, err := sqlstore.OpenPostgres(context.Background(), url)
@@ -123,21 +162,72 @@ func PostgresCopy(tb testing.TB, template string) string {
 	return postgresURL(tb, name, "")
 }
 
-// CreatePostgresDatabase creates an empty database named name in the test
-// database's server, to outlive the test (a template for PostgresCopy),
-// and returns its URL; DropPostgresDatabase drops it.
-func CreatePostgresDatabase(tb testing.TB, name string) string {
+// Template returns the name of a database in the test database's server
+// that fill, given its URL, made once a test binary for what names it
+// (such as "store"), to be copied by PostgresCopy. The first test to ask
+// makes it, and the others wait; Main drops it when the tests end.
+func Template(tb testing.TB, what string, fill func(url string) error) string {
 	tb.Helper()
+	templates.Lock()
+	defer templates.Unlock()
+	if !mainRuns {
+		tb.Fatal("sqlstoretest: the package's TestMain must run its tests with sqlstoretest.Main, which drops the databases they leave")
+	}
+	if name, ok := templates.made[what]; ok {
+		return name
+	}
 	admin := postgresAdmin(tb)
 	defer admin.Close()
+	name := "parley_" + what + "_" + strings.ToLower(rand.Text()[:16])
 	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
 		tb.Fatalf("create database %s: %v", name, err)
 	}
-	return postgresURL(tb, name, "")
+	if err := fill(postgresURL(tb, name, "")); err != nil {
+		if err := DropPostgresDatabase(name); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+		tb.Fatalf("make database %s: %v", name, err)
+	}
+	if templates.made == nil {
+		templates.made = map[string]string{}
+	}
+	templates.made[what] = name
+	return name
 }
 
-// DropPostgresDatabase drops the database name that CreatePostgresDatabase
-// made, closing any connection to it.
+// templates are the databases Template made, by what they hold.
+var templates struct {
+	sync.Mutex
+	made map[string]string
+}
+
+// mainRuns is whether the tests run through Main.
+var mainRuns bool
+
+// Main runs the package's tests (m.Run) and returns their exit code, once
+// it has dropped the databases Template made for them. A package whose
+// tests open stores (Open, Each, TwoNodes) or start servers (apptest)
+// calls it from its TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(sqlstoretest.Main(m)) }
+func Main(m *testing.M) int {
+	mainRuns = true
+	code := m.Run()
+	templates.Lock()
+	defer templates.Unlock()
+	for _, name := range templates.made {
+		if err := DropPostgresDatabase(name); err != nil {
+			fmt.Fprintf(os.Stderr, "sqlstoretest: drop the tests' database %s: %v\n", name, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// DropPostgresDatabase drops the database name, closing any connection to
+// it.
 func DropPostgresDatabase(name string) error {
 	admin, err := sql.Open("pgx", basePostgres())
 	if err != nil {
