@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to make and drop schemas
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to make and drop schemas and databases
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
@@ -64,7 +64,7 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 			db, err = sqlstore.OpenSQLite(ctx, path)
 		}
 	case "postgres":
-		db, err = sqlstore.OpenPostgres(ctx, PostgresCopy(tb, Template(tb, "store", openEmpty)))
+		db, err = sqlstore.OpenPostgres(ctx, emptyPostgres(tb))
 	default:
 		tb.Fatalf("sqlstoretest: no engine %q", engine)
 	}
@@ -93,6 +93,13 @@ var emptySQLite = sync.OnceValues(func() ([]byte, error) {
 	return os.ReadFile(path)
 })
 
+// emptyPostgres returns the URL of a database of the test's own, a copy of
+// an empty store's.
+func emptyPostgres(tb testing.TB) string {
+	tb.Helper()
+	return PostgresCopy(tb, Template(tb, "store", openEmpty))
+}
+
 // openEmpty makes the store of an empty database at url, as Open's copies
 // start.
 func openEmpty(url string) error {
@@ -107,7 +114,7 @@ func openEmpty(url string) error {
 // cluster hold it, each store closed when the test ends.
 func TwoNodes(tb testing.TB) [2]*sqlstore.DB {
 	tb.Helper()
-	url := PostgresCopy(tb, Template(tb, "store", openEmpty))
+	url := emptyPostgres(tb)
 	var nodes [2]*sqlstore.DB
 	for i := range nodes {
 		db, err := sqlstore.OpenPostgres(context.Background(), url)
