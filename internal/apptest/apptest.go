@@ -120,8 +120,8 @@ func Unlimited(c *config.Config) { c.RateLimitApp, c.RateLimitMember = 0, 0 }
 // The database is a copy of one install the test binary made once with
 // `parley db init`, as an install restored from a backup is: making the
 // schema and the provider's RSA key took most of a test server's start.
-// On SQLite the copy is of the database file (sqliteInstall), on
-// PostgreSQL of a database (postgresInstall, copied by
+// On SQLite the copy is of the database file (sqlstoretest.SQLiteCopy),
+// on PostgreSQL of a database (postgresInstall, copied by
 // sqlstoretest.PostgresCopy). The installs of one test binary share those
 // keys and secrets, as no two installs elsewhere do; a test of what keys
 // an install makes makes its own (`parley db init`).
@@ -136,31 +136,13 @@ func Install(tb testing.TB) config.Config {
 		cfg.Database = sqlstoretest.PostgresCopy(tb, postgresInstall(tb))
 		return cfg
 	}
-	db, err := sqliteInstall()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(cfg.DatabasePath(), db, 0o600); err != nil {
-		tb.Fatal(err)
-	}
+	sqlstoretest.SQLiteCopy(tb, cfg.DatabasePath(), "install", func(dir string) (string, error) {
+		cfg := config.Default()
+		cfg.DataDir = dir
+		return cfg.DatabasePath(), initDatabase(cfg)
+	})
 	return cfg
 }
-
-// sqliteInstall is the database file of an empty install on SQLite, made
-// once a test binary.
-var sqliteInstall = sync.OnceValues(func() ([]byte, error) {
-	cfg := config.Default()
-	dir, err := os.MkdirTemp("", "parley-install-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	cfg.DataDir = dir
-	if err := initDatabase(cfg); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(cfg.DatabasePath())
-})
 
 // postgresInstall returns the name of the test binary's install on
 // PostgreSQL, made by `parley db init` in a database of its own.

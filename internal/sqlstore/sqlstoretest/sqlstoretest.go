@@ -46,8 +46,9 @@ func Each(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 
 // Open opens a fresh store on the engine ("sqlite" or "postgres"), closed
 // when the test ends. The store is a copy of an empty one the test binary
-// made once: on SQLite of its file, on PostgreSQL of its database
-// (PostgresCopy of Template's), so that no test runs the migrations again.
+// made once: on SQLite of its file (SQLiteCopy), on PostgreSQL of its
+// database (PostgresCopy of Template's), so that no test runs the
+// migrations again.
 func Open(tb testing.TB, engine string) *sqlstore.DB {
 	tb.Helper()
 	ctx := context.Background()
@@ -56,13 +57,8 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 	switch engine {
 	case "sqlite":
 		path := filepath.Join(tb.TempDir(), "parley.db")
-		var empty []byte
-		if empty, err = emptySQLite(); err == nil {
-			err = os.WriteFile(path, empty, 0o600)
-		}
-		if err == nil {
-			db, err = sqlstore.OpenSQLite(ctx, path)
-		}
+		SQLiteCopy(tb, path, "store", makeEmptySQLite)
+		db, err = sqlstore.OpenSQLite(ctx, path)
 	case "postgres":
 		db, err = sqlstore.OpenPostgres(ctx, emptyPostgres(tb))
 	default:
@@ -75,23 +71,57 @@ func Open(tb testing.TB, engine string) *sqlstore.DB {
 	return db
 }
 
-// emptySQLite is the file of an empty SQLite store, made once a test binary.
-var emptySQLite = sync.OnceValues(func() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "parley-store-")
-	if err != nil {
-		return nil, err
+// SQLiteCopy writes to path a copy of the SQLite database file that fill
+// made once a test binary, for what names it (such as "store"): fill makes
+// the file in the directory it is given, which is removed afterwards, and
+// returns its path. The first test to ask makes it, and the others wait.
+func SQLiteCopy(tb testing.TB, path, what string, fill func(dir string) (file string, err error)) {
+	tb.Helper()
+	sqliteFiles.Lock()
+	made, ok := sqliteFiles.made[what]
+	if !ok {
+		made = sync.OnceValues(func() ([]byte, error) {
+			dir, err := os.MkdirTemp("", "parley-"+what+"-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(dir)
+			file, err := fill(dir)
+			if err != nil {
+				return nil, err
+			}
+			return os.ReadFile(file)
+		})
+		if sqliteFiles.made == nil {
+			sqliteFiles.made = map[string]func() ([]byte, error){}
+		}
+		sqliteFiles.made[what] = made
 	}
-	defer os.RemoveAll(dir)
+	sqliteFiles.Unlock()
+	file, err := made()
+	if err != nil {
+		tb.Fatalf("make the SQLite %s: %v", what, err)
+	}
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// sqliteFiles are the files SQLiteCopy made, by what they hold.
+var sqliteFiles struct {
+	sync.Mutex
+	made map[string]func() ([]byte, error)
+}
+
+// makeEmptySQLite makes an empty store in dir, as Open's copies start.
+func makeEmptySQLite(dir string) (string, error) {
 	path := filepath.Join(dir, "parley.db")
 	db, err := sqlstore.OpenSQLite(context.Background(), path)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := db.Close(); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(path)
-})
+	return path, db.Close()
+}
 
 // emptyPostgres returns the URL of a database of the test's own, a copy of
 // an empty store's.
@@ -155,14 +185,13 @@ func PostgresURL(tb testing.TB) string {
 func PostgresCopy(tb testing.TB, template string) string {
 	tb.Helper()
 	admin := postgresAdmin(tb)
+	defer admin.Close()
 	name := "test_" + strings.ToLower(rand.Text()[:16])
 	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
-		admin.Close()
 		tb.Fatalf("copy database %s: %v", template, err)
 	}
 	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+		if err := DropPostgresDatabase(name); err != nil {
 			tb.Errorf("drop database %s: %v", name, err)
 		}
 	})
