@@ -370,7 +370,7 @@ func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry,
 	for i, id := range members {
 		seqs[i], hashes[i] = heads[id].Seq, heads[id].Hash
 	}
-	_, err := t.exec(ctx, `
+	return t.sendLater(ctx, "append access entries", `
 		WITH appended AS (
 			INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
 				message_ids, message_count, first_seq, last_seq, prev_hash, hash)
@@ -382,7 +382,6 @@ func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry,
 		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
 		c.users, c.seqs, c.ats, c.clients, c.apps, c.grants, c.actions, c.threads, c.by, c.ids, c.counts,
 		c.firsts, c.lasts, c.prevs, c.hashes, members, seqs, hashes)
-	return mapError("append access entries", err)
 }
 
 // placeholders returns n numbered placeholders from $first on, comma-separated.

@@ -84,3 +84,60 @@ func TestFindAccessEntries_Filter(t *testing.T) {
 		}
 	})
 }
+
+// An append is part of its write, whichever of the write's round trips
+// carries it (on PostgreSQL the entries go with the next statement or the
+// COMMIT): a later statement of the write finds them; and when they cannot
+// be written (here, over an entry forged at the seq the next one takes),
+// the write fails, keeps nothing of what it did, and the store goes on.
+func TestAppendAccess_PartOfItsWrite(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := mustUsers(t, db, "alice", "bob")
+		_, th := newGroup(t, db, "carol")
+		var heads []parley.AccessHead
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			if err := tx.AppendAccess(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1])}); err != nil {
+				return err
+			}
+			heads, err = tx.FindAccessHeads(ctx, ids)
+			return err
+		})
+		if heads[0].Seq != 1 || heads[1].Seq != 1 {
+			t.Fatalf("the write found heads %+v after its append, want each at 1", heads)
+		}
+
+		forged := *logOf(t, db, ids[0])[0]
+		forged.Seq = 2
+		if err := sqlstore.ForgeAccessEntry(ctx, db, &forged); err != nil {
+			t.Fatal(err)
+		}
+		before, err := sqlstore.Digest(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, then := range []string{"nothing", "a read"} {
+			err := db.Write(ctx, func(tx parley.Tx) error {
+				if err := tx.RenameThread(ctx, th.ID, "renamed", parley.Now()); err != nil {
+					return err
+				}
+				if err := tx.AppendAccess(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1])}); err != nil {
+					return err
+				}
+				if then == "a read" {
+					_, err := tx.FindThreadByID(ctx, th.ID)
+					return err
+				}
+				return nil
+			})
+			if err == nil {
+				t.Errorf("a write appending over a forged entry, then %s, succeeded", then)
+			}
+			if after, err := sqlstore.Digest(ctx, db); err != nil || after != before {
+				t.Errorf("the failed write, then %s, changed the store (%v)", then, err)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, "renamed", parley.Now()) })
+	})
+}

@@ -195,6 +195,19 @@ func (t *txn) pgExec(ctx context.Context, query string, args ...any) (sql.Result
 	return driver.RowsAffected(tag.RowsAffected()), nil
 }
 
+// sendLater runs a statement whose answer nothing reads, as exec does,
+// and maps its failure to what it does. In a PostgreSQL write's
+// transaction, once begun, the statement is held and sent with the next
+// statement or the COMMIT (pgTx.sendLater): a round trip fewer, its
+// failure then that statement's or the commit's.
+func (t *txn) sendLater(ctx context.Context, what, query string, args ...any) error {
+	if x, ok := t.pg.(*pgTx); ok {
+		return x.sendLater(t.context(ctx), what, query, args)
+	}
+	_, err := t.exec(ctx, query, args...)
+	return mapError(what, err)
+}
+
 // OpenPostgres opens the PostgreSQL database at url (postgres://…; a
 // search_path parameter selects the schema) and applies pending migrations:
 // OpenPostgresWith in CreateOrUpgrade mode, as a server.
@@ -348,6 +361,8 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 		return t, err
 	}
 	if err := tx.commit(ctx); err != nil {
+		// A statement held for the COMMIT may have failed with it.
+		t.noteRetry(err)
 		return t, fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return t, p.confirmAlone(ctx, tx.check)
@@ -362,6 +377,16 @@ type pgTx struct {
 	mode  pgWriteMode
 	check *parley.SessionCheck
 	begun bool
+	// later is a statement whose answer nothing reads (txn.sendLater),
+	// held to be sent with the next statement or the COMMIT.
+	later *laterStatement
+}
+
+// laterStatement is a statement held by a pgTx, and what it does, for its
+// error.
+type laterStatement struct {
+	what, query string
+	args        []any
 }
 
 // errSecondStatement is a pgAlone write's second statement, which it
@@ -380,11 +405,44 @@ func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchRe
 	return sendFirst(ctx, x.conn, x.check, prefix, query, args)
 }
 
+// send sends a statement: the transaction's first with its BEGIN (begin),
+// a later one with the statement held for it (sendLater). It returns the
+// results at the statement's; the held statement's failure is its own.
+func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+	if !x.begun {
+		return x.begin(ctx, query, args)
+	}
+	held := x.later
+	x.later = nil
+	b := &pgx.Batch{}
+	b.Queue(held.query, held.args...)
+	b.Queue(query, args...)
+	br := x.conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("sqlstore: %s: %w", held.what, err)
+	}
+	return br, nil
+}
+
+// sendLater holds a statement whose answer nothing reads, to be sent with
+// the transaction's next statement or its COMMIT, one round trip fewer. A
+// transaction's first statement is sent at once, with its BEGIN.
+func (x *pgTx) sendLater(ctx context.Context, what, query string, args []any) error {
+	if !x.begun || x.later != nil {
+		// The first goes with BEGIN; a second, with the one held.
+		_, err := x.Exec(ctx, query, args...)
+		return mapError(what, err)
+	}
+	x.later = &laterStatement{what: what, query: query, args: args}
+	return nil
+}
+
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if x.begun {
+	if x.begun && x.later == nil {
 		return x.conn.Exec(ctx, query, args...)
 	}
-	br, err := x.begin(ctx, query, args)
+	br, err := x.send(ctx, query, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -396,10 +454,10 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	if x.begun {
+	if x.begun && x.later == nil {
 		return x.conn.Query(ctx, query, args...)
 	}
-	br, err := x.begin(ctx, query, args)
+	br, err := x.send(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +474,12 @@ func (x *pgTx) commit(ctx context.Context) error {
 	if !x.begun {
 		return nil
 	}
-	tag, err := x.conn.Exec(ctx, "COMMIT")
+	tag, err := x.Exec(ctx, "COMMIT")
+	if err != nil {
+		// A statement held for the COMMIT failed, and PostgreSQL skipped
+		// the COMMIT sent after it: the transaction is still open.
+		x.rollback(ctx)
+	}
 	if err == nil && tag.String() == "ROLLBACK" {
 		// A statement failed, and fn went on as if it had not.
 		return pgx.ErrTxCommitRollback
