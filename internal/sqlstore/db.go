@@ -7,9 +7,11 @@
 // logged reads are committed, the few statements one of them needs in its
 // own form). Times are stored as microseconds since the Unix epoch.
 //
-// SQLite commits every write through one goroutine, in groups (writer.go),
-// and keeps apps' reads in a journal until they are folded into the access
-// log (journal.go); PostgreSQL needs neither (postgres.go).
+// SQLite commits every write through one goroutine, in groups (writer.go);
+// PostgreSQL runs each on a connection of its own (postgres.go). Both keep
+// apps' reads in a journal until they are folded into the access log: files
+// beside SQLite's database (journal.go), a table of PostgreSQL's
+// (pgjournal.go).
 package sqlstore
 
 import (
@@ -217,6 +219,9 @@ type txn struct {
 	// the access log (foldInside).
 	settleLog func(context.Context) error
 	journal   *journal
+	// foldsJournal, for a PostgreSQL write, is set until the write has
+	// folded the journal of reads in its transaction (pgjournal.go).
+	foldsJournal bool
 	// queries, for a read, counts its statements, as DB.Queries tells;
 	// nil for a write.
 	queries *atomic.Uint64
@@ -235,6 +240,10 @@ func (t *txn) settle(ctx context.Context) error {
 	switch {
 	case t.journal != nil:
 		return t.foldInside(ctx)
+	case t.foldsJournal:
+		t.foldsJournal = false
+		_, err := t.foldJournalRows(ctx, 0)
+		return err
 	case t.settleLog != nil:
 		return t.settleLog(ctx)
 	}

@@ -222,3 +222,14 @@ func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string
 	root, _ := plan[0]["Plan"].(map[string]any)
 	return used(root), nil
 }
+
+// UnfoldedReads counts the LogReads calls whose records wait in the
+// journal of reads, not yet folded into the access log.
+func UnfoldedReads(ctx context.Context, db *DB) (int, error) {
+	if db.pg == nil {
+		return len(db.journal.pendingLines()), nil
+	}
+	var n int
+	err := db.pg.pool.QueryRow(ctx, `SELECT COUNT(*) FROM access_journal_lines`).Scan(&n)
+	return n, err
+}

@@ -45,8 +45,8 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// LogReads appends records to the journal of reads; on PostgreSQL, to the
-// access log directly (postgres.go).
+// LogReads appends records to the journal of reads: on PostgreSQL, its
+// table (pgjournal.go).
 func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
 	if db.pg != nil {
 		return db.noteWrite(db.pg.logReads(ctx, records))
@@ -314,24 +314,13 @@ func parseJournalLine(raw []byte) (journalLine, error) {
 	if !ok || err != nil {
 		return journalLine{}, errors.New("no line number")
 	}
-	var recs []journalRecord
-	if err := json.Unmarshal(body, &recs); err != nil {
-		return journalLine{}, err
-	}
-	line := journalLine{n: n, records: make([]parley.AccessRecord, len(recs))}
-	for i, r := range recs {
-		line.records[i] = parley.AccessRecord{UserIDs: r.UserIDs, Key: r.Key, Entry: parley.AccessEntry{
-			At: fromMicros(r.At), ClientID: r.ClientID, AppName: r.AppName, GrantID: r.GrantID, Action: r.Action,
-			ThreadID: r.ThreadID, ByUserID: r.ByUserID, MessageIDs: r.MessageIDs, MessageCount: r.MessageCount,
-			FirstSeq: r.FirstSeq, LastSeq: r.LastSeq,
-		}}
-	}
-	return line, nil
+	records, err := decodeRecords(body)
+	return journalLine{n: n, records: records}, err
 }
 
-// append writes records to the journal as one line. It reports whether a
-// fold should be scheduled: none was since the last one.
-func (j *journal) append(records []parley.AccessRecord) (schedule bool, err error) {
+// encodeRecords encodes the records of one LogReads call as a line's body
+// (journalRecord), on either engine.
+func encodeRecords(records []parley.AccessRecord) ([]byte, error) {
 	recs := make([]journalRecord, len(records))
 	for i, r := range records {
 		e := r.Entry
@@ -343,7 +332,34 @@ func (j *journal) append(records []parley.AccessRecord) (schedule bool, err erro
 	}
 	body, err := json.Marshal(recs)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: journal of reads: %w", err)
+		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
+	}
+	return body, nil
+}
+
+// decodeRecords decodes what encodeRecords encoded.
+func decodeRecords(body []byte) ([]parley.AccessRecord, error) {
+	var recs []journalRecord
+	if err := json.Unmarshal(body, &recs); err != nil {
+		return nil, err
+	}
+	records := make([]parley.AccessRecord, len(recs))
+	for i, r := range recs {
+		records[i] = parley.AccessRecord{UserIDs: r.UserIDs, Key: r.Key, Entry: parley.AccessEntry{
+			At: fromMicros(r.At), ClientID: r.ClientID, AppName: r.AppName, GrantID: r.GrantID, Action: r.Action,
+			ThreadID: r.ThreadID, ByUserID: r.ByUserID, MessageIDs: r.MessageIDs, MessageCount: r.MessageCount,
+			FirstSeq: r.FirstSeq, LastSeq: r.LastSeq,
+		}}
+	}
+	return records, nil
+}
+
+// append writes records to the journal as one line. It reports whether a
+// fold should be scheduled: none was since the last one.
+func (j *journal) append(records []parley.AccessRecord) (schedule bool, err error) {
+	body, err := encodeRecords(records)
+	if err != nil {
+		return false, err
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()

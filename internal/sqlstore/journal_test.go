@@ -210,6 +210,43 @@ func appendTo(t *testing.T, path, text string) {
 	}
 }
 
+// Reads that nobody reads or writes after are folded all the same, in the
+// background, moments after they were logged.
+func TestLogReads_FoldedInTheBackground(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := mustUsers(t, db, "alice", "bob")
+		for i := range 3 {
+			if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], fmt.Sprint(i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFolded(t, db)
+		if n := len(logOf(t, db, ids[0])); n != 3 {
+			t.Errorf("alice's log holds %d entries, want the 3 reads", n)
+		}
+	})
+}
+
+// waitFolded waits until no logged read waits to be folded into the
+// access log, without reading the log, and fails the test after 10 s.
+func waitFolded(t *testing.T, db *sqlstore.DB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		n, err := sqlstore.UnfoldedReads(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d logged reads still wait to be folded", n)
+		}
+	}
+}
+
 // A parley command run beside the server opens the same database: the
 // server's journal of reads stays the server's. A second server may not.
 func TestLogReads_JournalBelongsToTheServer(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -128,6 +129,36 @@ func TestNodes_AccessChainVerifiesUnderConcurrentAppends(t *testing.T) {
 		if n := len(logOf(t, nodes[1], id)); n != want[id] {
 			t.Errorf("member %s has %d entries, want %d", id, n, want[id])
 		}
+	}
+}
+
+// A read logged through one node is in the log for a read through the
+// other at once, and before what a write through the other appends next:
+// its record waits in the journal of reads for neither node's fold.
+func TestNodes_AReadLoggedOnOneIsInTheLogOnTheOther(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	ids := mustUsers(t, nodes[0], "alice", "bob")
+	if err := nodes[0].LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	if log := logOf(t, nodes[1], ids[1]); len(log) != 1 || strings.Join(log[0].MessageIDs, " ") != "m1" {
+		t.Fatalf("bob's log through the other node right after the read: %+v", log)
+	}
+	if err := nodes[0].LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m2")}); err != nil {
+		t.Fatal(err)
+	}
+	revoked := parley.AccessRecord{Entry: parley.AccessEntry{At: parley.Now(), Action: parley.ActionGrantRevoked}, UserIDs: ids[:1]}
+	if err := nodes[1].Write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, []parley.AccessRecord{revoked}) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range logOf(t, nodes[0], ids[0]) {
+		got = append(got, strings.TrimSpace(e.Action+" "+strings.Join(e.MessageIDs, " ")))
+	}
+	if strings.Join(got, ", ") != "messages.read m1, messages.read m2, grant.revoked" {
+		t.Fatalf("alice's log: %v; the reads must come before the later write, each once", got)
 	}
 }
 

@@ -23,9 +23,10 @@ package sqlstore
 //     other; a second violation is the caller's ECONFLICT.
 //
 // A write that meets a deadlock or a serialization failure runs again, fn
-// and all. The records of reads are appended to the access log in a
-// transaction that commits with synchronous_commit off: it is in the
-// server's WAL at once, and on disk within a few hundred milliseconds.
+// and all. The records of reads are written to a journal of reads
+// (pgjournal.go) in a transaction that commits with synchronous_commit
+// off: they are in the server's WAL at once, and on disk within a few
+// hundred milliseconds.
 //
 // Each statement is a round trip to the database server, and round trips
 // are most of what a write costs this server's CPU: a write's BEGIN goes
@@ -93,6 +94,9 @@ type postgres struct {
 	group *pgGroup
 	// queries counts the statements reads run, as DB.Queries tells.
 	queries *atomic.Uint64
+	// foldScheduled is set while a fold of the journal of reads is due
+	// (pgjournal.go); closing, once the store is being closed.
+	foldScheduled, closing atomic.Bool
 }
 
 // pgQuerier runs statements: a pgx.Tx or the pool.
@@ -242,6 +246,9 @@ func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, erro
 	}
 	store := &DB{pg: &postgres{pool: pool, group: newPGGroup(pool)}}
 	store.pg.queries = &store.queries
+	// Reads a crash left in the journal are folded as soon as a server
+	// starts, not only when it journals reads of its own.
+	store.pg.scheduleFold()
 	return store, nil
 }
 
@@ -267,6 +274,7 @@ func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 }
 
 func (p *postgres) close() error {
+	p.closing.Store(true)
 	p.group.close()
 	p.pool.Close()
 	return nil
@@ -277,6 +285,7 @@ func (p *postgres) close() error {
 // (sessioncheck.go).
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	t := &txn{pg: p.pool, queries: p.queries}
+	t.settleLog = func(ctx context.Context) error { return p.settleJournal(ctx, t) }
 	check := parley.PendingSession(ctx)
 	if check != nil {
 		t.pg = &pgCheckedReads{pool: p.pool, check: check}
@@ -355,7 +364,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	// rather than take it back.
 	defer conn.Release()
 	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingSession(ctx)}
-	t.pg = tx
+	t.pg, t.foldsJournal = tx, true
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
 		return t, err
@@ -522,12 +531,6 @@ func (r *batchRows) Err() error {
 		return err
 	}
 	return r.err
-}
-
-// logReads appends the records to the access log in a transaction that
-// commits without waiting for the disk.
-func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
-	return p.write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }, pgLazy)
 }
 
 // pgPost are the steps of a post of the message whose values are pgPostArgs'

@@ -134,3 +134,30 @@ func TestWrite_CancelledOnceStartedCommits(t *testing.T) {
 		}
 	})
 }
+
+// Reads that a server journaled on PostgreSQL and did not fold before it
+// stopped are folded by the next server to start, whether or not anything
+// reads the log.
+func TestLogReads_FoldedWhenAServerStarts(t *testing.T) {
+	t.Parallel()
+	url := sqlstoretest.PostgresURL(t)
+	ctx := context.Background()
+	first, err := sqlstore.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := mustUsers(t, first, "alice", "bob")
+	err = first.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")})
+	if err := errors.Join(err, first.Close()); err != nil {
+		t.Fatal(err)
+	}
+	next, err := sqlstore.OpenPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	waitFolded(t, next)
+	if log := logOf(t, next, ids[0]); len(log) != 1 {
+		t.Errorf("alice's log: %+v, want the read", log)
+	}
+}

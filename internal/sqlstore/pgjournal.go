@@ -1,0 +1,158 @@
+package sqlstore
+
+// PostgreSQL's journal of reads (parley.Store.LogReads), the counterpart of
+// SQLite's files (journal.go). Appending an app's read to the access log
+// took three round trips, and held the heads of its members' logs locked
+// from the first to the commit, so that one member's reads through an app,
+// however many at once, were logged one after the other. A read is now a
+// row of access_journal_lines, written in one round trip and committed
+// without waiting for the disk, as the appends were; a fold chains the
+// rows' records into the log, many at once, in the order of their numbers.
+//
+// Folds run foldDelay after a node journals a read, in the background; and
+// so that whoever comes later finds the reads in the log, in order, first
+// in every write that appends to the log or reads it (in the write's own
+// transaction, once), and before every read of the log that finds rows
+// waiting (in a transaction of its own); and when a server starts, for
+// what a crash left. A fold deletes the rows it folds, and locks them
+// first: a fold or write on any node that comes for the same rows waits
+// until the first commits, and then finds them gone.
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parleyhq/parley"
+)
+
+// journalFoldRows bounds the rows one background fold takes in one
+// transaction: a long backlog is folded in several, not held in one.
+const journalFoldRows = 512
+
+// logReads journals the records as one row, in one round trip: BEGIN, the
+// confirmation of the caller's session if pending, the row, and a COMMIT
+// that does not wait for the disk.
+func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
+	line, err := encodeRecords(records)
+	if err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// The pool closes a connection that a failure left in the transaction.
+	defer conn.Release()
+	check := parley.PendingSession(ctx)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit = off")
+	queueConfirmation(b, check)
+	b.Queue(`INSERT INTO access_journal_lines (line) VALUES ($1)`, line)
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("sqlstore: journal reads: %w", sessionError(err))
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("sqlstore: journal reads: %w", err)
+	}
+	if check != nil {
+		check.Confirm()
+	}
+	p.scheduleFold()
+	return nil
+}
+
+// scheduleFold folds the journal in foldDelay, unless a fold is scheduled
+// already. A background fold that fails leaves its rows for the next.
+func (p *postgres) scheduleFold() {
+	if p.foldScheduled.CompareAndSwap(false, true) {
+		time.AfterFunc(foldDelay, func() {
+			p.foldScheduled.Store(false)
+			if !p.closing.Load() {
+				p.foldJournal(context.Background())
+			}
+		})
+	}
+}
+
+// foldJournal folds every row of the journal committed before it began,
+// journalFoldRows rows a transaction.
+func (p *postgres) foldJournal(ctx context.Context) error {
+	for {
+		var folded int
+		err := p.write(ctx, func(tx parley.Tx) (err error) {
+			folded, err = tx.(*txn).foldJournalRows(ctx, journalFoldRows)
+			return err
+		}, pgLazy)
+		if err != nil || folded < journalFoldRows {
+			return err
+		}
+	}
+}
+
+// settleJournal folds the journal before a read of the access log, if it
+// holds rows: a read of the log finds every read journaled before it.
+func (p *postgres) settleJournal(ctx context.Context, t *txn) error {
+	var waiting bool
+	err := t.queryRow(ctx, "journal", `SELECT EXISTS (SELECT 1 FROM access_journal_lines)`, nil, &waiting)
+	if err != nil || !waiting {
+		return mapError("find the journal of reads", err)
+	}
+	return p.foldJournal(ctx)
+}
+
+// foldJournalRows appends the records of up to limit rows of the journal
+// (all, for 0), oldest first, to the access log in the transaction, and
+// deletes the rows; it returns how many it folded.
+func (t *txn) foldJournalRows(ctx context.Context, limit int) (int, error) {
+	bound := ""
+	if limit > 0 {
+		bound = fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := t.query(ctx, `
+		DELETE FROM access_journal_lines WHERE no IN (
+			SELECT no FROM access_journal_lines ORDER BY no`+bound+` FOR UPDATE)
+		RETURNING no, line`)
+	if err != nil {
+		return 0, mapError("take the journal of reads", err)
+	}
+	type row struct {
+		no   int64
+		line []byte
+	}
+	var taken []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.no, &r.line); err != nil {
+			rows.Close()
+			return 0, mapError("take the journal of reads", err)
+		}
+		taken = append(taken, r)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, mapError("take the journal of reads", err)
+	}
+	slices.SortFunc(taken, func(a, b row) int { return cmp.Compare(a.no, b.no) })
+	var records []parley.AccessRecord
+	for _, r := range taken {
+		recs, err := decodeRecords(r.line)
+		if err != nil {
+			return 0, fmt.Errorf("sqlstore: journal of reads, row %d: %w", r.no, err)
+		}
+		records = append(records, recs...)
+	}
+	if len(records) == 0 {
+		return len(taken), nil
+	}
+	return len(taken), t.appendAccess(ctx, records)
+}
