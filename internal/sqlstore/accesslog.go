@@ -24,7 +24,7 @@ import (
 const accessChunk = 8
 
 func (t *txn) FindAccessHeads(ctx context.Context, userIDs []string) ([]parley.AccessHead, error) {
-	if err := t.settle(ctx); err != nil {
+	if err := t.settle(ctx, userIDs); err != nil {
 		return nil, err
 	}
 	found := make(map[string]parley.AccessHead, len(userIDs))
@@ -127,7 +127,7 @@ func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
 const accessEntryColumns = 15
 
 func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) error {
-	if err := t.settle(ctx); err != nil {
+	if err := t.settle(ctx, membersOf(records)); err != nil {
 		return err
 	}
 	return t.appendAccess(ctx, records)
@@ -137,8 +137,10 @@ func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) e
 func (t *txn) appendAccess(ctx context.Context, records []parley.AccessRecord) error {
 	// Heads are locked, where writes lock what they read, in one order,
 	// so that two transactions appending for the same members do not
-	// chain onto the same entry, and deadlock only over members new to
-	// the log (PostgreSQL then ends one, and the write runs again).
+	// chain onto the same entry. They deadlock only over members new to
+	// the log, or, on PostgreSQL, where a write's fold of the journal of
+	// reads locks the heads of members of the reads as well as its own
+	// (PostgreSQL then ends one, and the write runs again).
 	heads := map[string]parley.AccessHead{}
 	records, err := t.keepFirstLockingHeads(ctx, records, membersOf(records), heads)
 	if err != nil || len(records) == 0 {
@@ -204,8 +206,7 @@ func membersOf(records []parley.AccessRecord) []string {
 // On PostgreSQL two transactions keeping one Key at once are ordered by its
 // row in access_keys: the second waits for the first to end, and drops the
 // record if the first committed. The Keys are kept, and the heads locked,
-// by one statement: a transaction's first, sent with its BEGIN, so that
-// Keys cost an append no round trip.
+// by one statement, so that Keys cost an append no round trip of its own.
 func (t *txn) keepFirstLockingHeads(ctx context.Context, records []parley.AccessRecord, members []string, heads map[string]parley.AccessHead) ([]parley.AccessRecord, error) {
 	var keys [][]byte
 	var earliest time.Time
@@ -431,7 +432,7 @@ func accessPageQuery(f parley.AccessFilter, pg bool) (string, []any) {
 }
 
 func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*parley.AccessEntry, error) {
-	if err := t.settle(ctx); err != nil {
+	if err := t.settle(ctx, []string{f.UserID}); err != nil {
 		return nil, err
 	}
 	query, args := accessPageQuery(f, t.pg != nil)

@@ -62,7 +62,7 @@ func Copy(ctx context.Context, from, to *DB, progress func(table string, done, t
 	var total int64
 	err := from.Read(ctx, func(tx parley.Tx) error {
 		t := tx.(*txn)
-		if err := t.settle(ctx); err != nil {
+		if err := t.settle(ctx, nil); err != nil {
 			return err
 		}
 		for _, table := range tables {

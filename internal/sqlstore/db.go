@@ -46,7 +46,7 @@ type DB struct {
 	journal    *journal  // the records of reads, until they are folded
 	// settleLog folds pending reads before the access log is read; it is
 	// bound once so that reads need not allocate it.
-	settleLog func(context.Context) error
+	settleLog func(ctx context.Context, members []string) error
 
 	queue chan *writeReq
 	// closeMu makes enqueueing and closing exclusive, so that no write is
@@ -214,14 +214,19 @@ type txn struct {
 	// and the driver a watcher goroutine per query.
 	detached bool
 	// settleLog, for reads, folds the journal of reads before the access
-	// log is read; journal, for SQLite's writes, is the journal a write
-	// folds first, in its own transaction, before it reads or appends to
-	// the access log (foldInside).
-	settleLog func(context.Context) error
+	// log of the members named (nil: of all) is read; journal, for
+	// SQLite's writes, is the journal a write folds first, in its own
+	// transaction, before it reads or appends to the access log
+	// (foldInside).
+	settleLog func(ctx context.Context, members []string) error
 	journal   *journal
-	// foldsJournal, for a PostgreSQL write, is set until the write has
-	// folded the journal of reads in its transaction (pgjournal.go).
-	foldsJournal bool
+	// pgSettled, for a PostgreSQL write, holds the members whose reads
+	// waiting in the journal of reads the write has folded in its
+	// transaction (pgjournal.go); all of them for "".
+	pgSettled map[string]bool
+	// pgReads, for a PostgreSQL read, is its store, which folds the
+	// journal of reads before the access log is read (settleJournal).
+	pgReads *postgres
 	// queries, for a read, counts its statements, as DB.Queries tells;
 	// nil for a write.
 	queries *atomic.Uint64
@@ -235,17 +240,18 @@ func (t *txn) count() {
 }
 
 // settle folds the journal of reads into the access log before a read of
-// it, or a write's append to it.
-func (t *txn) settle(ctx context.Context) error {
+// the logs of the members named, or a write's append to them; nil names
+// every member. SQLite folds the whole journal whatever the members.
+func (t *txn) settle(ctx context.Context, members []string) error {
 	switch {
 	case t.journal != nil:
 		return t.foldInside(ctx)
-	case t.foldsJournal:
-		t.foldsJournal = false
-		_, err := t.foldJournalRows(ctx, 0)
-		return err
+	case t.pgSettled != nil:
+		return t.settleInside(ctx, members)
+	case t.pgReads != nil:
+		return t.pgReads.settleJournal(ctx, t, members)
 	case t.settleLog != nil:
-		return t.settleLog(ctx)
+		return t.settleLog(ctx, members)
 	}
 	return nil
 }

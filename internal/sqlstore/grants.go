@@ -191,7 +191,7 @@ func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Tim
 }
 
 func (t *txn) FindGrantUse(ctx context.Context, g *parley.Grant) (*parley.GrantUse, error) {
-	if err := t.settle(ctx); err != nil {
+	if err := t.settle(ctx, []string{g.UserID}); err != nil {
 		return nil, err
 	}
 	var u parley.GrantUse

@@ -7,16 +7,21 @@ package sqlstore
 // however many at once, were logged one after the other. A read is now a
 // row of access_journal_lines, written in one round trip and committed
 // without waiting for the disk, as the appends were; a fold chains the
-// rows' records into the log, many at once, in the order of their numbers.
+// rows' records into the log, many at once, each fold in the order of the
+// rows' numbers (two reads of one moment may commit their rows out of that
+// order, and be folded by two folds).
 //
-// Folds run foldDelay after a node journals a read, in the background; and
-// so that whoever comes later finds the reads in the log, in order, first
-// in every write that appends to the log or reads it (in the write's own
-// transaction, once), and before every read of the log that finds rows
-// waiting (in a transaction of its own); and when a server starts, for
-// what a crash left. A fold deletes the rows it folds, and locks them
-// first: a fold or write on any node that comes for the same rows waits
-// until the first commits, and then finds them gone.
+// Folds run foldDelay after a node journals a read, in the background
+// (one that fails leaves its rows to the next); when a server starts, for
+// what a crash left; and, so that whoever comes later finds the reads in
+// the log, in order, first in every write that reads or appends to the log
+// of some members, for the rows of those members (in the write's own
+// transaction), and before every read of a member's log that finds rows of
+// theirs waiting (in a transaction of its own). A row names the members
+// its records go to, so a write waits only for folds and writes of the
+// same members, as it waits for their heads. A fold deletes the rows it
+// folds, and locks them first: a fold or write on any node that comes for
+// the same rows waits until the first commits, and then finds them gone.
 
 import (
 	"cmp"
@@ -29,8 +34,9 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// journalFoldRows bounds the rows one background fold takes in one
-// transaction: a long backlog is folded in several, not held in one.
+// journalFoldRows bounds the rows a fold of its own (in the background, or
+// before a read of the log) takes in one transaction: a long backlog is
+// folded in several. A write folds its members' rows in its own, all.
 const journalFoldRows = 512
 
 // logReads journals the records as one row, in one round trip: BEGIN, the
@@ -53,7 +59,7 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit = off")
 	queueConfirmation(b, check)
-	b.Queue(`INSERT INTO access_journal_lines (line) VALUES ($1)`, line)
+	b.Queue(`INSERT INTO access_journal_lines (line, user_ids) VALUES ($1, $2)`, line, membersOf(records))
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	for range b.Len() {
@@ -79,19 +85,19 @@ func (p *postgres) scheduleFold() {
 		time.AfterFunc(foldDelay, func() {
 			p.foldScheduled.Store(false)
 			if !p.closing.Load() {
-				p.foldJournal(context.Background())
+				p.foldJournal(context.Background(), nil)
 			}
 		})
 	}
 }
 
-// foldJournal folds every row of the journal committed before it began,
-// journalFoldRows rows a transaction.
-func (p *postgres) foldJournal(ctx context.Context) error {
+// foldJournal folds every row of the journal for the members (nil: for
+// any) committed before it began, journalFoldRows rows a transaction.
+func (p *postgres) foldJournal(ctx context.Context, members []string) error {
 	for {
 		var folded int
 		err := p.write(ctx, func(tx parley.Tx) (err error) {
-			folded, err = tx.(*txn).foldJournalRows(ctx, journalFoldRows)
+			folded, err = tx.(*txn).foldJournalRows(ctx, journalFoldRows, members)
 			return err
 		}, pgLazy)
 		if err != nil || folded < journalFoldRows {
@@ -100,29 +106,62 @@ func (p *postgres) foldJournal(ctx context.Context) error {
 	}
 }
 
-// settleJournal folds the journal before a read of the access log, if it
-// holds rows: a read of the log finds every read journaled before it.
-func (p *postgres) settleJournal(ctx context.Context, t *txn) error {
+// settleJournal folds the journal before a read t makes of the members'
+// logs (nil: of any), if it holds rows for them: a read of the log finds
+// every read journaled before it.
+func (p *postgres) settleJournal(ctx context.Context, t *txn, members []string) error {
 	var waiting bool
-	err := t.queryRow(ctx, "journal", `SELECT EXISTS (SELECT 1 FROM access_journal_lines)`, nil, &waiting)
+	err := t.queryRow(ctx, "journal", `
+		SELECT EXISTS (SELECT 1 FROM access_journal_lines WHERE $1::text[] IS NULL OR user_ids && $1)`,
+		[]any{members}, &waiting)
 	if err != nil || !waiting {
 		return mapError("find the journal of reads", err)
 	}
-	return p.foldJournal(ctx)
+	return p.foldJournal(ctx, members)
+}
+
+// settleInside folds, in a write's transaction, the journal's rows for
+// those of the members (nil: every member) whose rows it has not folded
+// yet.
+func (t *txn) settleInside(ctx context.Context, members []string) error {
+	if t.pgSettled[""] {
+		return nil
+	}
+	var fresh []string
+	for _, m := range members {
+		if !t.pgSettled[m] {
+			fresh = append(fresh, m)
+		}
+	}
+	if members != nil && fresh == nil {
+		return nil
+	}
+	if _, err := t.foldJournalRows(ctx, 0, fresh); err != nil {
+		return err
+	}
+	if members == nil {
+		t.pgSettled[""] = true
+	}
+	for _, m := range fresh {
+		t.pgSettled[m] = true
+	}
+	return nil
 }
 
 // foldJournalRows appends the records of up to limit rows of the journal
-// (all, for 0), oldest first, to the access log in the transaction, and
-// deletes the rows; it returns how many it folded.
-func (t *txn) foldJournalRows(ctx context.Context, limit int) (int, error) {
+// (all, for 0) that go to any of the members (nil: to anyone), oldest
+// first, to the access log in the transaction, and deletes the rows; it
+// returns how many it folded.
+func (t *txn) foldJournalRows(ctx context.Context, limit int, members []string) (int, error) {
 	bound := ""
 	if limit > 0 {
 		bound = fmt.Sprintf(" LIMIT %d", limit)
 	}
 	rows, err := t.query(ctx, `
 		DELETE FROM access_journal_lines WHERE no IN (
-			SELECT no FROM access_journal_lines ORDER BY no`+bound+` FOR UPDATE)
-		RETURNING no, line`)
+			SELECT no FROM access_journal_lines WHERE $1::text[] IS NULL OR user_ids && $1
+			ORDER BY no`+bound+` FOR UPDATE)
+		RETURNING no, line`, members)
 	if err != nil {
 		return 0, mapError("take the journal of reads", err)
 	}

@@ -284,8 +284,7 @@ func (p *postgres) close() error {
 // the first with the confirmation of the caller's session if it is pending
 // (sessioncheck.go).
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
-	t := &txn{pg: p.pool, queries: p.queries}
-	t.settleLog = func(ctx context.Context) error { return p.settleJournal(ctx, t) }
+	t := &txn{pg: p.pool, queries: p.queries, pgReads: p}
 	check := parley.PendingSession(ctx)
 	if check != nil {
 		t.pg = &pgCheckedReads{pool: p.pool, check: check}
@@ -364,7 +363,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	// rather than take it back.
 	defer conn.Release()
 	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingSession(ctx)}
-	t.pg, t.foldsJournal = tx, true
+	t.pg, t.pgSettled = tx, map[string]bool{}
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
 		return t, err

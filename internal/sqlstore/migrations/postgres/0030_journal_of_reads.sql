@@ -7,8 +7,11 @@
 
 -- +goose Up
 CREATE TABLE access_journal_lines (
-    no   BIGSERIAL PRIMARY KEY,
-    line BYTEA NOT NULL
+    no       BIGSERIAL PRIMARY KEY,
+    line     BYTEA NOT NULL,
+    -- The members whose logs the line's records go to: a write settles
+    -- only the rows of the members it appends for.
+    user_ids TEXT[] NOT NULL
 );
 
 -- +goose Down
