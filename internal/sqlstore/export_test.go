@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/pressly/goose/v3"
@@ -232,4 +233,15 @@ func UnfoldedReads(ctx context.Context, db *DB) (int, error) {
 	var n int
 	err := db.pg.pool.QueryRow(ctx, `SELECT COUNT(*) FROM access_journal_lines`).Scan(&n)
 	return n, err
+}
+
+// HoldFolds keeps a PostgreSQL store from folding its journal of reads in
+// the background, once the fold it may have scheduled has run, until
+// release is called; folds that reads and writes of the log make still
+// run.
+func HoldFolds(db *DB) (release func()) {
+	for !db.pg.foldScheduled.CompareAndSwap(false, true) {
+		time.Sleep(time.Millisecond)
+	}
+	return func() { db.pg.foldScheduled.Store(false) }
 }

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -159,6 +160,44 @@ func TestNodes_AReadLoggedOnOneIsInTheLogOnTheOther(t *testing.T) {
 	}
 	if strings.Join(got, ", ") != "messages.read m1, messages.read m2, grant.revoked" {
 		t.Fatalf("alice's log: %v; the reads must come before the later write, each once", got)
+	}
+}
+
+// A write that appends to some members' logs folds first the reads
+// waiting for them, and the reads waiting for the other members those
+// reads go to, and so on: each member's reads are chained in the order
+// they were logged, whichever member's write folds them.
+func TestNodes_AWriteFoldsItsMembersReadsInOrder(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	ids := mustUsers(t, nodes[0], "alice", "bob", "carol")
+	for _, node := range nodes {
+		defer sqlstore.HoldFolds(node)()
+	}
+	for _, r := range []parley.AccessRecord{readRecord(ids[1], ids[2], "m0"), readRecord(ids[0], ids[1], "m1")} {
+		if err := nodes[0].LogReads(ctx, []parley.AccessRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoked := parley.AccessRecord{Entry: parley.AccessEntry{At: parley.Now(), Action: parley.ActionGrantRevoked}, UserIDs: ids[:1]}
+	if err := nodes[1].Write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, []parley.AccessRecord{revoked}) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sqlstore.UnfoldedReads(ctx, nodes[1]); err != nil || n != 0 {
+		t.Fatalf("%d reads (%v) still wait after the write: bob's read with carol goes before his read with alice", n, err)
+	}
+	for _, tc := range []struct {
+		member int
+		want   string
+	}{{0, "m1, grant.revoked"}, {1, "m0, m1"}, {2, "m0"}} {
+		var got []string
+		for _, e := range logOf(t, nodes[0], ids[tc.member]) {
+			got = append(got, cmp.Or(strings.Join(e.MessageIDs, " "), e.Action))
+		}
+		if strings.Join(got, ", ") != tc.want {
+			t.Errorf("member %d's log: %v, want %s", tc.member, got, tc.want)
+		}
 	}
 }
 

@@ -15,9 +15,10 @@ package sqlstore
 // (one that fails leaves its rows to the next); when a server starts, for
 // what a crash left; and, so that whoever comes later finds the reads in
 // the log, in order, first in every write that reads or appends to the log
-// of some members, for the rows of those members (in the write's own
-// transaction), and before every read of a member's log that finds rows of
-// theirs waiting (in a transaction of its own). A row names the members
+// of some members, for the rows of those members and of the other members
+// those rows go to (in the write's own transaction), and before every read
+// of a member's log that finds rows of theirs waiting (in a write of its
+// own). A row names the members
 // its records go to, so a write waits only for folds and writes of the
 // same members, as it waits for their heads. A fold deletes the rows it
 // folds, and locks them first: a fold or write on any node that comes for
@@ -85,19 +86,19 @@ func (p *postgres) scheduleFold() {
 		time.AfterFunc(foldDelay, func() {
 			p.foldScheduled.Store(false)
 			if !p.closing.Load() {
-				p.foldJournal(context.Background(), nil)
+				p.foldJournal(context.Background())
 			}
 		})
 	}
 }
 
-// foldJournal folds every row of the journal for the members (nil: for
-// any) committed before it began, journalFoldRows rows a transaction.
-func (p *postgres) foldJournal(ctx context.Context, members []string) error {
+// foldJournal folds every row of the journal committed before it began,
+// journalFoldRows rows a transaction, oldest first.
+func (p *postgres) foldJournal(ctx context.Context) error {
 	for {
 		var folded int
 		err := p.write(ctx, func(tx parley.Tx) (err error) {
-			folded, err = tx.(*txn).foldJournalRows(ctx, journalFoldRows, members)
+			folded, err = tx.(*txn).foldJournalRows(ctx, journalFoldRows, nil)
 			return err
 		}, pgLazy)
 		if err != nil || folded < journalFoldRows {
@@ -107,8 +108,8 @@ func (p *postgres) foldJournal(ctx context.Context, members []string) error {
 }
 
 // settleJournal folds the journal before a read t makes of the members'
-// logs (nil: of any), if it holds rows for them: a read of the log finds
-// every read journaled before it.
+// logs (nil: of any), if it holds rows for them, in a write of its own: a
+// read of the log finds every read journaled before it.
 func (p *postgres) settleJournal(ctx context.Context, t *txn, members []string) error {
 	var waiting bool
 	err := t.queryRow(ctx, "journal", `
@@ -117,7 +118,7 @@ func (p *postgres) settleJournal(ctx context.Context, t *txn, members []string) 
 	if err != nil || !waiting {
 		return mapError("find the journal of reads", err)
 	}
-	return p.foldJournal(ctx, members)
+	return p.write(ctx, func(tx parley.Tx) error { return tx.(*txn).settle(ctx, members) }, pgLazy)
 }
 
 // settleInside folds, in a write's transaction, the journal's rows for
@@ -148,11 +149,52 @@ func (t *txn) settleInside(ctx context.Context, members []string) error {
 	return nil
 }
 
-// foldJournalRows appends the records of up to limit rows of the journal
-// (all, for 0) that go to any of the members (nil: to anyone), oldest
+// foldJournalRows appends the records of rows of the journal, oldest
 // first, to the access log in the transaction, and deletes the rows; it
-// returns how many it folded.
+// returns how many it folded. Without members it takes the oldest limit
+// rows (0: all). With members it takes every row that goes to any of
+// them, and then every row that goes to any other member those rows go
+// to, and so on: a member's rows are chained in their order only if none
+// is left behind while a later one is folded.
 func (t *txn) foldJournalRows(ctx context.Context, limit int, members []string) (int, error) {
+	taken, err := t.takeJournalRows(ctx, limit, members)
+	covered := make(map[string]bool)
+	for want := members; len(want) > 0 && err == nil; {
+		for _, m := range want {
+			covered[m] = true
+		}
+		want = nil
+		for _, r := range taken {
+			for _, m := range membersOf(r.records) {
+				if !covered[m] && !slices.Contains(want, m) {
+					want = append(want, m)
+				}
+			}
+		}
+		if len(want) > 0 {
+			var more []journalLine
+			more, err = t.takeJournalRows(ctx, 0, want)
+			taken = append(taken, more...)
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	slices.SortFunc(taken, func(a, b journalLine) int { return cmp.Compare(a.n, b.n) })
+	var records []parley.AccessRecord
+	for _, r := range taken {
+		records = append(records, r.records...)
+	}
+	if len(records) == 0 {
+		return len(taken), nil
+	}
+	return len(taken), t.appendAccess(ctx, records)
+}
+
+// takeJournalRows deletes, and returns as lines numbered by the rows, up
+// to limit rows (0: all) of the journal that go to any of the members
+// (nil: to anyone), oldest first, locking them first.
+func (t *txn) takeJournalRows(ctx context.Context, limit int, members []string) ([]journalLine, error) {
 	bound := ""
 	if limit > 0 {
 		bound = fmt.Sprintf(" LIMIT %d", limit)
@@ -163,35 +205,21 @@ func (t *txn) foldJournalRows(ctx context.Context, limit int, members []string) 
 			ORDER BY no`+bound+` FOR UPDATE)
 		RETURNING no, line`, members)
 	if err != nil {
-		return 0, mapError("take the journal of reads", err)
+		return nil, mapError("take the journal of reads", err)
 	}
-	type row struct {
-		no   int64
-		line []byte
-	}
-	var taken []row
+	defer rows.Close()
+	var taken []journalLine
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.no, &r.line); err != nil {
-			rows.Close()
-			return 0, mapError("take the journal of reads", err)
+		var n int64
+		var line []byte
+		if err := rows.Scan(&n, &line); err != nil {
+			return nil, mapError("take the journal of reads", err)
 		}
-		taken = append(taken, r)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, mapError("take the journal of reads", err)
-	}
-	slices.SortFunc(taken, func(a, b row) int { return cmp.Compare(a.no, b.no) })
-	var records []parley.AccessRecord
-	for _, r := range taken {
-		recs, err := decodeRecords(r.line)
+		records, err := decodeRecords(line)
 		if err != nil {
-			return 0, fmt.Errorf("sqlstore: journal of reads, row %d: %w", r.no, err)
+			return nil, fmt.Errorf("sqlstore: journal of reads, row %d: %w", n, err)
 		}
-		records = append(records, recs...)
+		taken = append(taken, journalLine{n: n, records: records})
 	}
-	if len(records) == 0 {
-		return len(taken), nil
-	}
-	return len(taken), t.appendAccess(ctx, records)
+	return taken, mapError("take the journal of reads", rows.Err())
 }
