@@ -46,7 +46,7 @@ type DB struct {
 	journal    *journal  // the records of reads, until they are folded
 	// settleLog folds pending reads before the access log is read; it is
 	// bound once so that reads need not allocate it.
-	settleLog func(ctx context.Context, members []string) error
+	settleLog func(context.Context) error
 
 	queue chan *writeReq
 	// closeMu makes enqueueing and closing exclusive, so that no write is
@@ -213,12 +213,11 @@ type txn struct {
 	// are short index lookups, a cancellable context only costs database/sql
 	// and the driver a watcher goroutine per query.
 	detached bool
-	// settleLog, for reads, folds the journal of reads before the access
-	// log of the members named (nil: of all) is read; journal, for
-	// SQLite's writes, is the journal a write folds first, in its own
-	// transaction, before it reads or appends to the access log
-	// (foldInside).
-	settleLog func(ctx context.Context, members []string) error
+	// settleLog, for SQLite's reads, folds the journal of reads before the
+	// access log is read; journal, for SQLite's writes, is the journal a
+	// write folds first, in its own transaction, before it reads or
+	// appends to the access log (foldInside).
+	settleLog func(context.Context) error
 	journal   *journal
 	// pgSettled, for a PostgreSQL write, holds the members whose reads
 	// waiting in the journal of reads the write has folded in its
@@ -251,7 +250,7 @@ func (t *txn) settle(ctx context.Context, members []string) error {
 	case t.pgReads != nil:
 		return t.pgReads.settleJournal(ctx, t, members)
 	case t.settleLog != nil:
-		return t.settleLog(ctx, members)
+		return t.settleLog(ctx)
 	}
 	return nil
 }

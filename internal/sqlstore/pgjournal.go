@@ -18,9 +18,8 @@ package sqlstore
 // of some members, for the rows of those members and of the other members
 // those rows go to (in the write's own transaction), and before every read
 // of a member's log that finds rows of theirs waiting (in a write of its
-// own). A row names the members
-// its records go to, so a write waits only for folds and writes of the
-// same members, as it waits for their heads. A fold deletes the rows it
+// own). A row names the members its records go to, so a write waits only
+// for folds and writes of the same members, as it waits for their heads. A fold deletes the rows it
 // folds, and locks them first: a fold or write on any node that comes for
 // the same rows waits until the first commits, and then finds them gone.
 
@@ -35,9 +34,10 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// journalFoldRows bounds the rows a fold of its own (in the background, or
-// before a read of the log) takes in one transaction: a long backlog is
-// folded in several. A write folds its members' rows in its own, all.
+// journalFoldRows bounds the rows a background fold takes in one
+// transaction: a long backlog is folded in several. A fold for some
+// members (in a write, or before a read of their logs) takes all of
+// theirs at once.
 const journalFoldRows = 512
 
 // logReads journals the records as one row, in one round trip: BEGIN, the

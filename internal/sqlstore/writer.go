@@ -79,7 +79,7 @@ func newDB(ctx context.Context, write, read *sql.DB, j *journal) (*DB, error) {
 		stopped:    make(chan struct{}),
 		synced:     true,
 	}
-	db.settleLog = func(ctx context.Context, _ []string) error { return db.foldJournal(ctx) }
+	db.settleLog = db.foldJournal
 	go db.writeLoop()
 	if j.lastPending() > 0 {
 		go db.foldJournal(context.Background()) // what a crash left
