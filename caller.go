@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -22,10 +23,10 @@ type Caller struct {
 	SessionExpiresAt time.Time
 	// Operator is set when the member signed in holds an operator account.
 	Operator bool
-	// SessionCheck is set when the member's session was taken from a
-	// node's cache of sessions rather than looked up: the store confirms
-	// it still lasts with the request's first statement (Store).
-	SessionCheck *SessionCheck
+	// Check is set when the caller was taken from a node's cache rather
+	// than looked up: the store confirms it with the request's first
+	// statement (Store).
+	Check *CallerCheck
 	// App is set when an app makes the call: what its token allows.
 	App *AppAccess
 	// Client is set when an app calls for itself, with a token of the
@@ -53,40 +54,56 @@ func CallerFromContext(ctx context.Context) *Caller {
 	return c
 }
 
-// SessionCheck is a member's session that a request has not yet confirmed
-// with the store. A node caches what a session token stands for (who the
-// member is never changes for a token), but not that it still lasts: the
-// session may have been revoked or have expired since, on any node. So the
-// store confirms it before the first statement of the request takes effect,
-// in the same round trip where it can, and fails that statement and every
-// later one with ErrInvalidToken if it does not last.
-type SessionCheck struct {
-	// TokenHash identifies the session.
+// CallerCheck is what a request has not yet confirmed with the store about
+// a caller its node took from a cache. A node caches what a token stands
+// for, but not that it still does: on any node, a member's session may
+// have been revoked or have expired since, and an app's token, grant or
+// app ended or narrowed. So the store confirms the caller before the first
+// statement of the request takes effect, in the same round trip where it
+// can, and fails that statement and every later one if the caller no
+// longer holds: with ErrInvalidToken for a session that ended, and with
+// ErrAccessChanged for an app's token when anything that may end or narrow
+// an app's access changed since the token was looked up.
+type CallerCheck struct {
+	// TokenHash identifies a member's session, which must expire after
+	// At; nil for an app's token.
 	TokenHash []byte
-	// At is the request's time: the session must expire after it.
-	At        time.Time
-	confirmed atomic.Bool
+	// At is the request's time.
+	At time.Time
+	// AccessVersion is, for an app's token, the store's access version
+	// (RealtimeStore.FindAccessVersion) read just before the token was
+	// looked up: what the token was found to stand for still holds while
+	// the version has not moved.
+	AccessVersion int64
+	confirmed     atomic.Bool
 }
 
-// Confirmed reports whether the store has confirmed the session.
-func (c *SessionCheck) Confirmed() bool { return c.confirmed.Load() }
+// Confirmed reports whether the store has confirmed the caller.
+func (c *CallerCheck) Confirmed() bool { return c.confirmed.Load() }
 
-// Confirm records that the store has confirmed the session: later
+// Confirm records that the store has confirmed the caller: later
 // statements of the request need not again.
-func (c *SessionCheck) Confirm() { c.confirmed.Store(true) }
+func (c *CallerCheck) Confirm() { c.confirmed.Store(true) }
 
-// PendingSession returns the session check of ctx's caller while it is not
+// PendingCheck returns the check of ctx's caller while it is not
 // confirmed, and nil otherwise.
-func PendingSession(ctx context.Context) *SessionCheck {
+func PendingCheck(ctx context.Context) *CallerCheck {
 	c := CallerFromContext(ctx)
-	if c == nil || c.SessionCheck == nil || c.SessionCheck.Confirmed() {
+	if c == nil || c.Check == nil || c.Check.Confirmed() {
 		return nil
 	}
-	return c.SessionCheck
+	return c.Check
 }
+
+// ErrAccessChanged is the store's failure of a request whose app's token a
+// node took from its cache, when something that may end or narrow an
+// app's access changed since the token was looked up (CallerCheck): none
+// of the request's statements took effect, and it is to be made again with
+// the token looked up afresh. It never reaches a client.
+var ErrAccessChanged = errors.New("parley: access may have changed since the app's token was looked up")
 
 // ErrInvalidToken is the failure of a request whose bearer token is
 // unknown, malformed, expired or revoked, whenever that is found: when the
 // token is looked up, or, for a session taken from a node's cache, by the
-// store (SessionCheck).
+// store (CallerCheck).
 var ErrInvalidToken = Errorf(EUNAUTHORIZED, "the token is unknown or malformed")

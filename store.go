@@ -11,14 +11,16 @@ import (
 // Errors: a missing row is an *Error with ENOTFOUND, a unique violation one
 // with ECONFLICT; anything else is an internal error.
 //
-// A request whose caller carries a pending SessionCheck (a member's session
-// a node took from its cache) has it confirmed by the first Read or Write
-// of the request: before any statement of fn takes effect, the store finds
-// that the session still lasts at the check's time. If it does not, the
-// Read or Write fails with ErrInvalidToken and none of fn's statements
-// takes effect (a store may not call fn, or fail each of its statements
-// with that error). A store may send the confirmation together with fn's
-// first statement.
+// A request whose caller carries a pending CallerCheck (a caller a node
+// took from its cache) has it confirmed by the first Read or Write of the
+// request: before any statement of fn takes effect, the store finds that a
+// member's session still lasts at the check's time, or that the access
+// version has not moved since an app's token was looked up. If not, the
+// Read or Write fails with ErrInvalidToken (the session) or
+// ErrAccessChanged (the app's token) and none of fn's statements takes
+// effect (a store may not call fn, or fail each of its statements with
+// that error). A store may send the confirmation together with fn's first
+// statement.
 type Store interface {
 	// Read runs fn with read-only access. Each query sees every write
 	// committed before it; fn's queries need not share one snapshot.

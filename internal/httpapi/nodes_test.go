@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -112,6 +113,94 @@ func TestNodes_OneDatabaseIsOneService(t *testing.T) {
 	bobB := b.Client.WithToken(bobA.Token())
 	if page, err := bobB.Messages(ctx, th.ID, client.MessagesQuery{}); err != nil || len(page.Messages) != len(before.Messages) {
 		t.Fatalf("the thread after the ended session's send: %+v, %v; want the %d messages before", page, err, len(before.Messages))
+	}
+}
+
+// An app's token that a node took from its cache holds no longer than what
+// it stands for: after its grant is narrowed, widened or revoked, or its
+// app suspended, through the other node, the very next request through it
+// is answered as a token looked up afresh would be. A request the cache's
+// check turns back because something that may end access changed anywhere
+// (here a thread closed to apps that the request does not touch) is served
+// again, whole: its body too, and it takes effect once.
+func TestNodes_AnAppsCachedTokenIsConfirmedAtEveryRequest(t *testing.T) {
+	t.Parallel()
+	url := sqlstoretest.PostgresURL(t)
+	onOne := func(c *config.Config) { c.Database = url }
+	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
+	ctx := context.Background()
+	aliceA, bobA, carolA := a.MustMember(t, "alice"), a.MustMember(t, "bob"), a.MustMember(t, "carol")
+	apptest.MustFriends(t, aliceA, bobA)
+	apptest.MustFriends(t, aliceA, carolA)
+	withBob, withCarol := apptest.MustThread(t, aliceA, "bob"), apptest.MustThread(t, aliceA, "carol")
+	films := a.MustPartner(t, "Films")
+	scopes := []string{"openid", "threads.read", "messages.read", "messages.write"}
+	tok := a.MustToken(t, films, "alice", scopes, apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{withBob.ID, withCarol.ID}})
+	appB := b.Client.WithToken(tok.AccessToken)
+	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); err != nil {
+		t.Fatal(err) // B caches the token
+	}
+
+	if _, err := aliceA.SetThreadAppAccess(ctx, withCarol.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := appB.SendMessage(ctx, withBob.ID, "sent once, whole", "")
+	if err != nil || sent.Text != "sent once, whole" {
+		t.Fatalf("the app's send after a change elsewhere: %+v, %v", sent, err)
+	}
+	page, err := bobA.Messages(ctx, withBob.ID, client.MessagesQuery{})
+	if err != nil || len(page.Messages) != 1 {
+		t.Fatalf("the thread after the app's send: %+v, %v; want its one message", page, err)
+	}
+
+	apps, err := aliceA.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %+v, %v", apps, err)
+	}
+	grant := "/api/v1/me/grants/" + apps[0].ID
+	if _, err := aliceA.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{"messages.read"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, request := range map[string]func() error{
+		"threads.read":   func() error { _, err := appB.Threads(ctx, client.ThreadsQuery{}); return err },
+		"messages.write": func() error { _, err := appB.SendMessage(ctx, withBob.ID, "narrowed", ""); return err },
+	} {
+		if err := request(); client.StatusOf(err) != http.StatusForbidden {
+			t.Errorf("%s through the cached token once taken out: %v, want 403", name, err)
+		}
+	}
+	if _, err := appB.Messages(ctx, withBob.ID, client.MessagesQuery{}); err != nil {
+		t.Errorf("messages.read, kept: %v", err)
+	}
+
+	// Alice connects Films again with what she took out: the token,
+	// issued with those scopes, has them again at once.
+	a.MustToken(t, films, "alice", scopes, apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{withBob.ID}})
+	if _, err := appB.Threads(ctx, client.ThreadsQuery{}); err != nil {
+		t.Errorf("threads.read through the cached token once given back: %v", err)
+	}
+	if _, err := appB.SendMessage(ctx, withBob.ID, "widened", ""); err != nil {
+		t.Errorf("messages.write through the cached token once given back: %v", err)
+	}
+
+	if _, err := a.Server.Service.SuspendApp(service.ConsoleContext(ctx), films.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	for name, request := range map[string]func() error{
+		"me":           func() error { _, err := appB.Me(ctx); return err },
+		"inbox":        func() error { _, err := appB.Threads(ctx, client.ThreadsQuery{}); return err },
+		"history":      func() error { _, err := appB.Messages(ctx, withBob.ID, client.MessagesQuery{}); return err },
+		"participants": func() error { _, err := appB.Participants(ctx, withBob.ID); return err },
+		"send":         func() error { _, err := appB.SendMessage(ctx, withBob.ID, "after suspension", ""); return err },
+		"delete":       func() error { return appB.DeleteMessage(ctx, sent.ID) },
+		"member-only":  func() error { _, err := appB.ConnectedApps(ctx); return err },
+	} {
+		if err := request(); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("%s through the suspended app's cached token: %v, want 401", name, err)
+		}
+	}
+	if page, err := bobA.Messages(ctx, withBob.ID, client.MessagesQuery{}); err != nil || len(page.Messages) != 2 {
+		t.Fatalf("the thread after the suspended app's requests: %+v, %v; want the 2 messages before", page, err)
 	}
 }
 

@@ -84,8 +84,13 @@ const (
 )
 
 // writeError answers with the problem for err. Internal errors are logged in
-// full and shown to the client without detail.
+// full and shown to the client without detail. A request of an app's
+// cached token that failed before the store confirmed the token is
+// answered by serving it again instead (serveCachedApp).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsAgain(r) {
+		return // serveCachedApp serves it again
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// The client went away or gave up: nothing to fix on our side.
 		writeProblem(w, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled before it finished")

@@ -8,7 +8,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"maps"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,8 +49,12 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 		switch {
 		case rt.reports:
 			h = s.authenticated(h, s.svc.AuthenticateReportReader, false)
+		case rt.websocket:
+			// A stream outlives its first statement: its app's token is
+			// looked up, never taken from the cache.
+			h = s.authenticated(h, s.svc.Authenticate, true)
 		case !rt.public:
-			h = s.authenticated(h, s.svc.Authenticate, rt.websocket)
+			h = s.authenticated(h, s.svc.AuthenticateCached, false)
 		}
 		if rt.websocket {
 			h = s.websocketHandshake(h)
@@ -175,7 +182,8 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 		if ticket {
 			q, err = parseQuery(r)
 		}
-		switch token := bearerToken(r.Header.Get("Authorization")); {
+		token := bearerToken(r.Header.Get("Authorization"))
+		switch {
 		case err != nil:
 		case token != "":
 			c, err = authenticate(r.Context(), token)
@@ -193,8 +201,84 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 		if !s.admit(w, r, c) {
 			return
 		}
+		if c.App != nil && c.Check != nil {
+			s.serveCachedApp(w, r, c, token, next)
+			return
+		}
 		next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), c)))
 	}
+}
+
+// serveCachedApp serves the request of an app whose token the node took
+// from its cache (service.Service.AuthenticateCached). If the request
+// fails before the store confirmed the token, because the store found
+// that access may have changed since the token was looked up or because
+// the request was refused on what the cached token says, nothing of it
+// took effect, and it is served again with the token looked up afresh:
+// then a grant narrowed, a token revoked or an app suspended on any node
+// is refused at this very request, and a grant widened is not.
+func (s *Server) serveCachedApp(w http.ResponseWriter, r *http.Request, c *parley.Caller, token string, next http.HandlerFunc) {
+	body := &replayableBody{ReadCloser: r.Body}
+	r.Body = body
+	header := maps.Clone(w.Header())
+	again := &servedAgain{check: c.Check}
+	ctx := context.WithValue(parley.NewContextWithCaller(r.Context(), c), servedAgainKey{}, again)
+	next(w, r.WithContext(ctx))
+	if !again.wanted {
+		return
+	}
+	fresh, err := s.svc.Authenticate(r.Context(), token)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	clear(w.Header())
+	maps.Copy(w.Header(), header)
+	r.Body = body.replay()
+	next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), fresh)))
+}
+
+// servedAgain is a request of an app's cached token (serveCachedApp):
+// writeError sets wanted, and writes nothing, when the request failed
+// before the store confirmed check.
+type servedAgain struct {
+	check  *parley.CallerCheck
+	wanted bool
+}
+
+type servedAgainKey struct{}
+
+// wantsAgain reports whether r, failing, is to be served again, and then
+// marks it so (servedAgain).
+func wantsAgain(r *http.Request) bool {
+	again, _ := r.Context().Value(servedAgainKey{}).(*servedAgain)
+	if again == nil || again.check.Confirmed() {
+		return false
+	}
+	again.wanted = true
+	return true
+}
+
+// replayableBody keeps what is read of a request's body, for the request
+// to be served again.
+type replayableBody struct {
+	io.ReadCloser
+	read bytes.Buffer
+}
+
+func (b *replayableBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read.Write(p[:n])
+	return n, err
+}
+
+// replay returns the body from its start: what was read of it, then what
+// was not.
+func (b *replayableBody) replay() io.ReadCloser {
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b.read.Bytes()), b.ReadCloser), b.ReadCloser}
 }
 
 // SessionCookie names the cookie that holds a member's session in the

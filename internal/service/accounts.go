@@ -311,12 +311,32 @@ func (s *Service) SignOut(ctx context.Context) error {
 // Authenticate resolves a bearer token to its caller: a member's session
 // token, or an app's access token, which stands for the member's grant and
 // works only while the token, the grant and the app all do. EUNAUTHORIZED
-// when the token is unknown, expired, revoked or malformed.
+// when the token is unknown, expired, revoked or malformed. A member's
+// session may come from the node's cache, with a check the store makes at
+// the request's first statement (parley.CallerCheck); an app's token is
+// looked up.
 func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Caller, error) {
 	if strings.HasPrefix(token, sessionTokenPrefix) {
 		return s.authenticateSession(ctx, token)
 	}
-	return s.authenticateApp(ctx, token)
+	return s.authenticateApp(ctx, token, false)
+}
+
+// AuthenticateCached resolves a bearer token as Authenticate does, but an
+// app's token may come from the node's cache too, with a check the store
+// makes at the request's first statement. It is for a caller that can make
+// the request again: when the store fails that check
+// (parley.ErrAccessChanged), or the request fails before the store
+// confirmed it (parley.PendingCheck), nothing of it took effect, and it is
+// to be made again with the caller Authenticate returns, which the store
+// does not check. An error decided from the cached token alone, such as a
+// scope it lacks, may then be lifted: the app's grant may have been
+// widened since.
+func (s *Service) AuthenticateCached(ctx context.Context, token string) (*parley.Caller, error) {
+	if strings.HasPrefix(token, sessionTokenPrefix) {
+		return s.authenticateSession(ctx, token)
+	}
+	return s.authenticateApp(ctx, token, true)
 }
 
 func invalidToken() error { return parley.ErrInvalidToken }
@@ -327,7 +347,7 @@ func invalidToken() error { return parley.ErrInvalidToken }
 func (s *Service) authenticateSession(ctx context.Context, token string) (c *parley.Caller, err error) {
 	tokenHash := parley.HashToken(token)
 	now := s.Now()
-	if c, ok := s.sessions.get(tokenHash, now); ok {
+	if c, ok := s.callers.get(tokenHash, now); ok {
 		return c, nil
 	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
@@ -337,17 +357,17 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (c *par
 	if err != nil {
 		return nil, err
 	}
-	s.sessions.put(c, c.SessionExpiresAt, now)
+	s.callers.putSession(c, now)
 	return c, nil
 }
 
 // ConfirmSession confirms with the store, if the caller's session was taken
-// from the node's cache, that it still lasts (parley.SessionCheck), and
+// from the node's cache, that it still lasts (parley.CallerCheck), and
 // returns EUNAUTHORIZED if it does not. A request that may act before it
 // reads or writes anything, such as opening a realtime stream or rendering
 // a page for the member, confirms it first.
 func (s *Service) ConfirmSession(ctx context.Context) error {
-	if parley.PendingSession(ctx) == nil {
+	if parley.PendingCheck(ctx) == nil {
 		return nil
 	}
 	return s.store.Read(ctx, func(parley.Tx) error { return nil })

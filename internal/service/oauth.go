@@ -488,7 +488,7 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error
 // a member's session token included, is EUNAUTHORIZED; one without the
 // openid scope is ESCOPE.
 func (s *Service) Userinfo(ctx context.Context, accessToken string) (*parley.User, parley.Scopes, error) {
-	c, err := s.authenticateApp(ctx, accessToken)
+	c, err := s.authenticateApp(ctx, accessToken, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -74,8 +74,9 @@ type Service struct {
 	deliveries *deliveryLog
 	links      *linkKey
 	hooks      *webhooks
-	// sessions caches members' sessions (sessioncache.go).
-	sessions sessionCache
+	// callers caches the callers of members' sessions and apps' tokens
+	// (callercache.go).
+	callers callerCache
 	// streamSessions are the sessions of the process's member streams
 	// (streamsessions.go).
 	streamSessions streamSessions

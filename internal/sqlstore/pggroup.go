@@ -19,7 +19,7 @@ import (
 // machine, most of a send's cost. So, as SQLite's writer does, a node sends
 // the statements of the WriteOne writes that arrive while another group is
 // in flight as one group: BEGIN, each statement (after the confirmation of
-// its caller's session, if pending), COMMIT, in one round trip on one
+// its caller, if pending), COMMIT, in one round trip on one
 // connection, and each caller learns its row once the group has committed.
 //
 // If any statement of a group fails, PostgreSQL runs nothing more of it and
@@ -60,7 +60,7 @@ type groupedRow struct {
 	query string
 	args  []any
 	dest  []any
-	check *parley.SessionCheck
+	check *parley.CallerCheck
 	// result receives the statement's outcome once its group is durable.
 	result chan error
 }
@@ -87,7 +87,7 @@ func (g *pgGroup) close() {
 // queryRow runs the statement in the next group and scans its one row into
 // dest, ENOTFOUND (of what) when it returns none.
 func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest []any) error {
-	r := &groupedRow{what: what, query: query, args: args, dest: dest, check: parley.PendingSession(ctx), result: make(chan error, 1)}
+	r := &groupedRow{what: what, query: query, args: args, dest: dest, check: parley.PendingCheck(ctx), result: make(chan error, 1)}
 	g.closeMu.RLock()
 	if g.closed {
 		g.closeMu.RUnlock()
@@ -235,7 +235,7 @@ func scanOne(br pgx.BatchResults, r *groupedRow) error {
 }
 
 // alone runs a statement as its own transaction, after the confirmation of
-// its caller's session if pending.
+// its caller if pending.
 func (g *pgGroup) alone(ctx context.Context, conn *pgxpool.Conn, r *groupedRow) error {
 	br, err := sendFirst(ctx, conn, r.check, nil, r.query, r.args)
 	if err != nil {

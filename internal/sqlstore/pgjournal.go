@@ -41,7 +41,7 @@ import (
 const journalFoldRows = 512
 
 // logReads journals the records as one row, in one round trip: BEGIN, the
-// confirmation of the caller's session if pending, the row, and a COMMIT
+// confirmation of the caller if pending, the row, and a COMMIT
 // that does not wait for the disk.
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
 	line, err := encodeRecords(records)
@@ -55,7 +55,7 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	}
 	// The pool closes a connection that a failure left in the transaction.
 	defer conn.Release()
-	check := parley.PendingSession(ctx)
+	check := parley.PendingCheck(ctx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit = off")
@@ -66,7 +66,7 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	for range b.Len() {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return fmt.Errorf("sqlstore: journal reads: %w", sessionError(err))
+			return fmt.Errorf("sqlstore: journal reads: %w", checkError(err))
 		}
 	}
 	if err := br.Close(); err != nil {

@@ -281,11 +281,11 @@ func (p *postgres) close() error {
 }
 
 // read runs fn's queries on the pool, each on whichever connection is free,
-// the first with the confirmation of the caller's session if it is pending
-// (sessioncheck.go).
+// the first with the confirmation of the caller if it is pending
+// (callercheck.go).
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	t := &txn{pg: p.pool, queries: p.queries, pgReads: p}
-	check := parley.PendingSession(ctx)
+	check := parley.PendingCheck(ctx)
 	if check != nil {
 		t.pg = &pgCheckedReads{pool: p.pool, check: check}
 	}
@@ -295,14 +295,16 @@ func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	return p.confirmAlone(ctx, check)
 }
 
-// confirmAlone confirms check's session if it is still pending: when fn ran
+// confirmAlone confirms check's caller if it is still pending: when fn ran
 // no statement to send the confirmation with.
-func (p *postgres) confirmAlone(ctx context.Context, check *parley.SessionCheck) error {
+func (p *postgres) confirmAlone(ctx context.Context, check *parley.CallerCheck) error {
 	if check == nil || check.Confirmed() {
 		return nil
 	}
-	if _, err := p.pool.Exec(ctx, confirmSessionPG, check.TokenHash, micros(check.At)); err != nil {
-		return sessionError(err)
+	b := &pgx.Batch{}
+	queueConfirmation(b, check)
+	if err := p.pool.SendBatch(ctx, b).Close(); err != nil {
+		return checkError(err)
 	}
 	check.Confirm()
 	return nil
@@ -353,7 +355,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 		if err := runWrite(fn, t); err != nil {
 			return t, err
 		}
-		return t, p.confirmAlone(ctx, parley.PendingSession(ctx))
+		return t, p.confirmAlone(ctx, parley.PendingCheck(ctx))
 	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
@@ -362,7 +364,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	// The pool closes a connection that a failure left in a transaction,
 	// rather than take it back.
 	defer conn.Release()
-	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingSession(ctx)}
+	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingCheck(ctx)}
 	t.pg, t.pgSettled = tx, map[string]bool{}
 	if err := runWrite(fn, t); err != nil {
 		tx.rollback(ctx)
@@ -378,12 +380,12 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 
 // pgTx is a write's transaction. It begins with its first statement, in
 // the same round trip: round trips cost a write more of the server's CPU
-// than anything else it does. So does the confirmation of the caller's
-// session, when it is pending.
+// than anything else it does. So does the confirmation of the caller, when
+// it is pending.
 type pgTx struct {
 	conn  *pgxpool.Conn
 	mode  pgWriteMode
-	check *parley.SessionCheck
+	check *parley.CallerCheck
 	begun bool
 	// later is a statement whose answer nothing reads (txn.sendLater),
 	// held to be sent with the next statement or the COMMIT.
@@ -402,7 +404,7 @@ type laterStatement struct {
 var errSecondStatement = errors.New("sqlstore: a write of one statement ran a second")
 
 // begin sends BEGIN and the transaction's settings and the confirmation of
-// the caller's session if pending, with the transaction's first statement,
+// the caller if pending, with the transaction's first statement,
 // and returns the results, at the statement's.
 func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true

@@ -53,8 +53,8 @@ func TestWriteOne_ConcurrentSendsFailAlone(t *testing.T) {
 				case 5:
 					from = stranger.Ref()
 				case 7:
-					check := &parley.SessionCheck{TokenHash: ended, At: time.Now()}
-					ctx = parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: ended, SessionCheck: check})
+					check := &parley.CallerCheck{TokenHash: ended, At: time.Now()}
+					ctx = parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: ended, Check: check})
 				}
 				seq, posted, err := send(ctx, from, key)
 				if err == nil && !posted {

@@ -29,7 +29,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -51,10 +50,10 @@ const restAfter = 20 * time.Millisecond
 type writeReq struct {
 	ctx context.Context
 	fn  func(parley.Tx) error
-	// check is the caller's session, pending confirmation: the writer
+	// check is the caller, pending confirmation: the writer
 	// confirms it in the batch's transaction before fn runs, in each run
 	// of the batch.
-	check *parley.SessionCheck
+	check *parley.CallerCheck
 	err   error
 	done  chan struct{}
 	// noSync writes need not wait for fsync; a batch syncs if any of its
@@ -94,10 +93,10 @@ func noSyncWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
 	return &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true}
 }
 
-// newWrite is a write of fn for ctx's caller, whose session, if pending,
+// newWrite is a write of fn for ctx's caller, whom, if pending,
 // the writer confirms first; noSync as noSyncWrite's.
 func newWrite(ctx context.Context, fn func(parley.Tx) error, noSync bool) *writeReq {
-	return &writeReq{ctx: ctx, fn: fn, check: parley.PendingSession(ctx), done: make(chan struct{}), noSync: noSync}
+	return &writeReq{ctx: ctx, fn: fn, check: parley.PendingCheck(ctx), done: make(chan struct{}), noSync: noSync}
 }
 
 func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
@@ -274,7 +273,7 @@ func (db *DB) run(ctx context.Context, batch []*writeReq, savepoints bool) (done
 				failAll(batch, fatal)
 				return true
 			}
-		} else if req.err = confirmIn(ctx, t, req.check); errors.Is(req.err, parley.ErrInvalidToken) {
+		} else if req.err = confirmIn(ctx, t, req.check); isCheckFailure(req.err) {
 			continue // the confirmation changed nothing: the batch goes on without this write
 		} else if req.err == nil {
 			req.err = runWrite(req.fn, t)

@@ -11,12 +11,14 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
-// A request whose member's session a node took from its cache has the
-// session confirmed by its first read or write: while the session lasts
-// every kind of read and write runs, and the check is confirmed once; once
-// it is revoked or expired, each fails with ErrInvalidToken and keeps
-// nothing, whichever of them comes first in the request.
-func TestSessionCheck_ConfirmedByTheFirstStatement(t *testing.T) {
+// A request whose caller a node took from its cache has the caller
+// confirmed by its first read or write: while the caller holds every kind
+// of read and write runs, and the check is confirmed once; once it no
+// longer does, each fails and keeps nothing, whichever of them comes first
+// in the request. A member's session no longer holds once revoked or
+// expired (ErrInvalidToken); an app's token once the access version moved
+// (ErrAccessChanged).
+func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -26,10 +28,15 @@ func TestSessionCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 		mustWrite(t, db, func(tx parley.Tx) error {
 			return tx.CreateSession(ctx, &parley.Session{TokenHash: token, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 		})
-		// request returns a context of a request by the cached session at.
-		request := func(at time.Time) (context.Context, *parley.SessionCheck) {
-			check := &parley.SessionCheck{TokenHash: token, At: at}
-			return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: token, SessionCheck: check}), check
+		// asSession returns a context of a request by the cached session
+		// at; asApp one by an app's token cached at the access version.
+		asSession := func(at time.Time) (context.Context, *parley.CallerCheck) {
+			check := &parley.CallerCheck{TokenHash: token, At: at}
+			return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: token, Check: check}), check
+		}
+		asApp := func(version int64) (context.Context, *parley.CallerCheck) {
+			check := &parley.CallerCheck{AccessVersion: version, At: now}
+			return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), App: &parley.AppAccess{}, Check: check}), check
 		}
 		post := func(ctx context.Context, text string) error {
 			return db.WriteOne(ctx, func(tx parley.Tx) error {
@@ -58,26 +65,39 @@ func TestSessionCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 			"Read of nothing":  func(ctx context.Context) error { return db.Read(ctx, func(parley.Tx) error { return nil }) },
 			"Write of nothing": func(ctx context.Context) error { return db.Write(ctx, func(parley.Tx) error { return nil }) },
 		}
-		for name, step := range steps {
-			ctx, check := request(now)
-			if err := step(ctx); err != nil {
-				t.Fatalf("%s with a lasting session: %v", name, err)
+		version := func() int64 {
+			var v int64
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { v, err = tx.FindAccessVersion(ctx); return err }); err != nil {
+				t.Fatal(err)
 			}
-			if !check.Confirmed() {
-				t.Fatalf("%s did not confirm the session", name)
+			return v
+		}
+		seen := version()
+		for name, step := range steps {
+			for kind, request := range map[string]func() (context.Context, *parley.CallerCheck){
+				"a lasting session": func() (context.Context, *parley.CallerCheck) { return asSession(now) },
+				"an app's token":    func() (context.Context, *parley.CallerCheck) { return asApp(seen) },
+			} {
+				ctx, check := request()
+				if err := step(ctx); err != nil {
+					t.Fatalf("%s by %s: %v", name, kind, err)
+				}
+				if !check.Confirmed() {
+					t.Fatalf("%s did not confirm %s", name, kind)
+				}
 			}
 		}
 		before := snapshot(t, db, th.ID)
 
 		for name, step := range steps {
-			ctx, _ := request(now.Add(2 * time.Hour))
+			ctx, _ := asSession(now.Add(2 * time.Hour))
 			if err := step(ctx); !errors.Is(err, parley.ErrInvalidToken) {
 				t.Errorf("%s after the session expired: %v, want ErrInvalidToken", name, err)
 			}
 		}
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteSession(ctx, token) })
 		for name, step := range steps {
-			ctx, check := request(now)
+			ctx, check := asSession(now)
 			if err := step(ctx); !errors.Is(err, parley.ErrInvalidToken) {
 				t.Errorf("%s after the session was revoked: %v, want ErrInvalidToken", name, err)
 			}
@@ -85,13 +105,28 @@ func TestSessionCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 				t.Errorf("%s confirmed a revoked session", name)
 			}
 		}
+		// Closing a thread to apps is one of the changes that move the
+		// access version.
+		mustWrite(t, db, func(tx parley.Tx) error { _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, now); return err })
+		if version() == seen {
+			t.Fatal("closing a thread to apps did not move the access version")
+		}
+		for name, step := range steps {
+			ctx, check := asApp(seen)
+			if err := step(ctx); !errors.Is(err, parley.ErrAccessChanged) {
+				t.Errorf("%s after the access version moved: %v, want ErrAccessChanged", name, err)
+			}
+			if check.Confirmed() {
+				t.Errorf("%s confirmed an app's token at an access version that moved", name)
+			}
+		}
 		if after := snapshot(t, db, th.ID); after != before {
-			t.Errorf("the thread changed by requests of an ended session: %+v, then %+v", before, after)
+			t.Errorf("the thread changed by requests of callers that no longer hold: %+v, then %+v", before, after)
 		}
 	})
 }
 
-// threadState is what the session check's writes could change.
+// threadState is what the caller check's writes could change.
 type threadState struct {
 	Title   string
 	LastSeq int64

@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/parleyhq/parley"
+)
+
+// A request whose caller a node took from its cache carries a
+// parley.CallerCheck: before the request's first statement takes effect,
+// the store confirms that a member's session still lasts, or that nothing
+// that may end or narrow an app's access changed since the app's token was
+// looked up (the access version has not moved), and fails with
+// parley.ErrInvalidToken or parley.ErrAccessChanged if not (Store's
+// contract).
+//
+// On SQLite that is a query of its own: before a read, on the read pool;
+// for a write, in the writer's transaction just before the write runs,
+// where the writer's connection finds the rows' pages in its cache (a read
+// connection drops its cache whenever the database changed since its last
+// read, as it does between any two sends). Neither costs a round trip. On
+// PostgreSQL, where a round trip costs the server more CPU than a short
+// statement does, the confirmation is queued before the first statement
+// and sent with it; it raises an error when the caller no longer holds
+// (migrations 0020 and 0031), and PostgreSQL then runs nothing more of
+// what was sent with it.
+
+// The confirmations on SQLite: a row when the caller holds.
+const (
+	confirmSessionSQLite = `SELECT 1 FROM sessions WHERE token_hash = $1 AND expires_at > $2`
+	confirmAccessSQLite  = `SELECT 1 FROM access_version WHERE id = 1 AND version = $1`
+)
+
+// The confirmations on PostgreSQL raise an error (sessionEndedCode,
+// accessChangedCode) when the caller no longer holds.
+const (
+	confirmSessionPG = `SELECT parley_confirm_session($1, $2)`
+	confirmAccessPG  = `SELECT parley_confirm_access($1)`
+)
+
+// The SQLSTATEs the confirmations on PostgreSQL raise.
+const (
+	sessionEndedCode  = "PY401"
+	accessChangedCode = "PY409"
+)
+
+// confirmSession confirms on SQLite the caller of ctx if it is pending, on
+// the read pool.
+func (db *DB) confirmSession(ctx context.Context) error {
+	return confirmIn(ctx, &txn{stmts: &db.readStmts, detached: true}, parley.PendingCheck(ctx))
+}
+
+// confirmIn confirms check's caller, if any, by a query in t:
+// parley.ErrInvalidToken or parley.ErrAccessChanged when it no longer
+// holds. The query changes nothing, so a transaction it fails in may go on.
+func confirmIn(ctx context.Context, t *txn, check *parley.CallerCheck) error {
+	if check == nil {
+		return nil
+	}
+	query, args := confirmSessionSQLite, []any{check.TokenHash, micros(check.At)}
+	if check.TokenHash == nil {
+		query, args = confirmAccessSQLite, []any{check.AccessVersion}
+	}
+	var one int
+	err := t.queryRow(ctx, "caller", query, args, &one)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return checkFailed(check)
+	} else if err != nil {
+		return mapError("confirm caller", err)
+	}
+	check.Confirm()
+	return nil
+}
+
+// checkFailed is the error of check's confirmation when its caller no
+// longer holds.
+func checkFailed(check *parley.CallerCheck) error {
+	if check.TokenHash == nil {
+		return parley.ErrAccessChanged
+	}
+	return parley.ErrInvalidToken
+}
+
+// queueConfirmation queues, on PostgreSQL, the confirmation of check's
+// caller in b, if check is pending.
+func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck) {
+	if check == nil || check.Confirmed() {
+		return
+	}
+	if check.TokenHash == nil {
+		b.Queue(confirmAccessPG, check.AccessVersion)
+	} else {
+		b.Queue(confirmSessionPG, check.TokenHash, micros(check.At))
+	}
+}
+
+// sendFirst sends, in one batch on conn, the prefix statements, the
+// confirmation of check's caller if pending, and a statement; it reads
+// the results before the statement's and returns the batch at the
+// statement's. A caller that no longer holds is checkError's error, and
+// PostgreSQL has run nothing sent after its confirmation.
+func sendFirst(ctx context.Context, conn *pgxpool.Conn, check *parley.CallerCheck, prefix []string, query string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	for _, p := range prefix {
+		b.Queue(p)
+	}
+	queueConfirmation(b, check)
+	b.Queue(query, args...)
+	br := conn.SendBatch(ctx, b)
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, checkError(err)
+		}
+	}
+	if check != nil {
+		check.Confirm()
+	}
+	return br, nil
+}
+
+// checkError turns the errors the confirmations raise into
+// parley.ErrInvalidToken and parley.ErrAccessChanged; it leaves any other
+// as it is.
+func checkError(err error) error {
+	if e, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch e.Code {
+		case sessionEndedCode:
+			return parley.ErrInvalidToken
+		case accessChangedCode:
+			return parley.ErrAccessChanged
+		}
+	}
+	return err
+}
+
+// isCheckFailure reports whether err is a confirmation's failure: then
+// the confirmation changed nothing.
+func isCheckFailure(err error) bool {
+	return errors.Is(err, parley.ErrInvalidToken) || errors.Is(err, parley.ErrAccessChanged)
+}
+
+// pgCheckedReads runs a read's statements on the pool, the first of them
+// sent with the confirmation of the caller.
+type pgCheckedReads struct {
+	pool  *pgxpool.Pool
+	check *parley.CallerCheck
+}
+
+func (r *pgCheckedReads) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if r.check.Confirmed() {
+		return r.pool.Exec(ctx, query, args...)
+	}
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Release()
+	br, err := sendFirst(ctx, conn, r.check, nil, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return tag, err
+}
+
+func (r *pgCheckedReads) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if r.check.Confirmed() {
+		return r.pool.Query(ctx, query, args...)
+	}
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	br, err := sendFirst(ctx, conn, r.check, nil, query, args)
+	if err != nil {
+		conn.Release()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		conn.Release()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br, release: conn.Release}, nil
+}
