@@ -275,6 +275,66 @@ func TestGrants_AuthorizationMatrix(t *testing.T) {
 	}
 }
 
+// An app's token the node holds in its cache is answered as a token looked
+// up afresh would be. After a change to access anywhere that the request
+// does not touch (a thread closed to apps), a send through it is served
+// again, whole, and lands once; after its grant is revoked, every call an
+// app might make is refused 401.
+func TestGrants_CachedTokenAnsweredAsLookedUp(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Everything")
+	scopes := []string{"openid"}
+	for _, s := range appScopes {
+		scopes = append(scopes, string(s))
+	}
+	tok := w.env.MustToken(t, partner, "alice", scopes,
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	if _, err := app.Me(ctx); err != nil {
+		t.Fatal(err) // the node caches the token
+	}
+
+	if _, err := w.alice.SetThreadAppAccess(ctx, w.aliceCarol, false); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := app.SendMessage(ctx, w.aliceBob, "served again, whole", "")
+	if err != nil || sent.Text != "served again, whole" {
+		t.Fatalf("the app's send after a change elsewhere: %+v, %v", sent, err)
+	}
+	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	landed := 0
+	for _, m := range page.Messages {
+		if m.Text == sent.Text {
+			landed++
+		}
+	}
+	if landed != 1 {
+		t.Fatalf("the app's send landed %d times, want once", landed)
+	}
+
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a.ClientID == partner.App.ClientID {
+			if err := w.alice.RevokeGrant(ctx, a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range w.appCalls(t) {
+		if err := c.call(ctx, app, w.aliceBob); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("%s through the revoked grant's cached token: %v, want 401", c.name, err)
+		}
+	}
+}
+
 func assertInsufficientScope(t *testing.T, c appCall, where string, err error) {
 	t.Helper()
 	e, ok := errors.AsType[*client.Error](err)

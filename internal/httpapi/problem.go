@@ -88,7 +88,7 @@ const (
 // cached token that failed before the store confirmed the token is
 // answered by serving it again instead (serveCachedApp).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if wantsAgain(r) {
+	if wantsAgain(r, err) {
 		return // serveCachedApp serves it again
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -19,9 +19,9 @@ type Limits struct {
 
 // admit applies the caller's rate limit to a request. Every response to an
 // authenticated call carries the RateLimit-Policy and RateLimit fields of
-// draft-ietf-httpapi-ratelimit-headers-10; a refused request is answered
-// 429 with Retry-After too, and admit reports false.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller) bool {
+// draft-ietf-httpapi-ratelimit-headers-10; admit returns the error of a
+// refused request, to be answered 429 with Retry-After.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller) error {
 	key, policy, whose := "member:"+c.User.ID, s.limits.Member, "requests from your account"
 	switch {
 	case c.App != nil:
@@ -30,18 +30,17 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller)
 		key, policy, whose = "app:"+c.Client.App.ClientID, s.limits.App, "requests from this app"
 	}
 	if !policy.On() {
-		return true
+		return nil
 	}
 	d := s.limits.Limiter.Allow(key, policy)
 	h := w.Header()
 	h.Set("RateLimit-Policy", `"`+policy.Name+`";q=`+strconv.Itoa(policy.Burst)+";w="+strconv.FormatInt(policy.Window(), 10))
 	h.Set("RateLimit", `"`+policy.Name+`";r=`+strconv.Itoa(d.Remaining)+";t="+RetryAfter(d.Reset))
 	if d.Allowed {
-		return true
+		return nil
 	}
 	s.metrics.rateLimited.WithLabelValues(policy.Name).Inc()
 	s.log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", key, "user", c.User.Username, "user_id", c.User.ID,
 		"client", parley.ClientAddrFromContext(r.Context()), "route", r.Pattern)
-	s.writeError(w, r, parley.ThrottledError(whose, d.RetryAfter))
-	return false
+	return parley.ThrottledError(whose, d.RetryAfter)
 }

@@ -99,7 +99,9 @@ func TestRateLimits_PerMember(t *testing.T) {
 }
 
 // An app's tokens share one limit, whichever member each acts for; the
-// members' own sessions and other apps count apart.
+// members' own sessions and other apps count apart. A token over the limit
+// that no longer works is told so, not to wait, though the node holds it
+// in its cache.
 func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.RateLimitApp, c.RateLimitAppBurst = slow, 4 })
@@ -123,6 +125,22 @@ func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
 			t.Errorf("%s: %d", name, l.status)
 		}
 	}
+
+	apps, err := alice.ConnectedApps(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a.ClientID == films.App.ClientID {
+			if err := alice.RevokeGrant(context.Background(), a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if l := call(t, env, forAlice, "/api/v1/me"); l.status != http.StatusUnauthorized {
+		t.Errorf("the revoked grant's token over the app's limit: %d, want 401", l.status)
+	}
+	wantRefused(t, call(t, env, forBob, "/api/v1/me"), "app")
 }
 
 // An app's own token, of the client-credentials grant, counts against its

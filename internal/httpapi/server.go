@@ -10,6 +10,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -198,7 +199,15 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 			s.writeError(w, r, err)
 			return
 		}
-		if !s.admit(w, r, c) {
+		if err := s.admit(w, r, c); err != nil {
+			if c.App != nil && c.Check != nil {
+				// A token from the node's cache is looked up before it is
+				// told to wait: one that no longer works is told that.
+				if _, lookupErr := s.svc.Authenticate(r.Context(), token); lookupErr != nil {
+					err = lookupErr
+				}
+			}
+			s.writeError(w, r, err)
 			return
 		}
 		if c.App != nil && c.Check != nil {
@@ -216,7 +225,10 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 // the request was refused on what the cached token says, nothing of it
 // took effect, and it is served again with the token looked up afresh:
 // then a grant narrowed, a token revoked or an app suspended on any node
-// is refused at this very request, and a grant widened is not.
+// is refused at this very request, and a grant widened is not. So a
+// request refused before it reaches the store (bad input, a member's
+// route) costs the token's look-up all the same, as it did before the
+// cache.
 func (s *Server) serveCachedApp(w http.ResponseWriter, r *http.Request, c *parley.Caller, token string, next http.HandlerFunc) {
 	body := &replayableBody{ReadCloser: r.Body}
 	r.Body = body
@@ -239,8 +251,8 @@ func (s *Server) serveCachedApp(w http.ResponseWriter, r *http.Request, c *parle
 }
 
 // servedAgain is a request of an app's cached token (serveCachedApp):
-// writeError sets wanted, and writes nothing, when the request failed
-// before the store confirmed check.
+// writeError sets wanted, and writes nothing, when the store refused the
+// token or the request failed before the store confirmed check.
 type servedAgain struct {
 	check  *parley.CallerCheck
 	wanted bool
@@ -248,11 +260,12 @@ type servedAgain struct {
 
 type servedAgainKey struct{}
 
-// wantsAgain reports whether r, failing, is to be served again, and then
-// marks it so (servedAgain).
-func wantsAgain(r *http.Request) bool {
+// wantsAgain reports whether r, failing with err, is to be served again,
+// and then marks it so (servedAgain): when the store refused the cached
+// token, or the request failed before the store confirmed it.
+func wantsAgain(r *http.Request, err error) bool {
 	again, _ := r.Context().Value(servedAgainKey{}).(*servedAgain)
-	if again == nil || again.check.Confirmed() {
+	if again == nil || again.check.Confirmed() && !errors.Is(err, parley.ErrAccessChanged) {
 		return false
 	}
 	again.wanted = true

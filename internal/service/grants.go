@@ -21,8 +21,10 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 		return nil, invalidToken()
 	}
 	now := s.Now()
-	if c, ok := s.callers.get(hash, now); cached && ok && c.User.ID == subject {
-		return c, nil
+	if cached {
+		if c, ok := s.callers.get(hash, now); ok && c.User.ID == subject {
+			return c, nil
+		}
 	}
 	var tg *parley.TokenGrant
 	var version int64

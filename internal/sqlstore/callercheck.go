@@ -48,17 +48,20 @@ const (
 	accessChangedCode = "PY409"
 )
 
-// confirmSession confirms on SQLite the caller of ctx if it is pending, on
+// confirmCaller confirms on SQLite the caller of ctx if it is pending, on
 // the read pool.
-func (db *DB) confirmSession(ctx context.Context) error {
+func (db *DB) confirmCaller(ctx context.Context) error {
 	return confirmIn(ctx, &txn{stmts: &db.readStmts, detached: true}, parley.PendingCheck(ctx))
 }
 
-// confirmIn confirms check's caller, if any, by a query in t:
-// parley.ErrInvalidToken or parley.ErrAccessChanged when it no longer
-// holds. The query changes nothing, so a transaction it fails in may go on.
+// confirmIn confirms check's caller, if any and not yet confirmed, by a
+// query in t: parley.ErrInvalidToken or parley.ErrAccessChanged when it
+// no longer holds. The query changes nothing, so a transaction it fails in
+// may go on. A check confirmed once stays so, also when the writer runs
+// its batch again (as on PostgreSQL, whose retries send no confirmation):
+// the request is then as one that came a moment before the change.
 func confirmIn(ctx context.Context, t *txn, check *parley.CallerCheck) error {
-	if check == nil {
+	if check == nil || check.Confirmed() {
 		return nil
 	}
 	query, args := confirmSessionSQLite, []any{check.TokenHash, micros(check.At)}

@@ -126,6 +126,34 @@ func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 	})
 }
 
+// A check confirmed once stays confirmed: a write run again (SQLite's
+// writer runs its batch again when one of its writes fails, PostgreSQL's
+// retries after a deadlock) does not confirm it again, so a request that
+// was confirmed at its first statement is never failed afterwards as one
+// that took no effect.
+func TestCallerCheck_ConfirmedOnce(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		var seen int64
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { seen, err = tx.FindAccessVersion(ctx); return err }); err != nil {
+			t.Fatal(err)
+		}
+		check := &parley.CallerCheck{AccessVersion: seen}
+		if err := sqlstore.ConfirmInWrite(ctx, db, check); err != nil || !check.Confirmed() {
+			t.Fatalf("the first confirmation: %v, confirmed %v", err, check.Confirmed())
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, parley.Now()); return err })
+		if err := sqlstore.ConfirmInWrite(ctx, db, check); err != nil {
+			t.Errorf("the confirmed check, once the access version moved: %v, want it left confirmed", err)
+		}
+		if err := sqlstore.ConfirmInWrite(ctx, db, &parley.CallerCheck{AccessVersion: seen}); !errors.Is(err, parley.ErrAccessChanged) {
+			t.Errorf("a new check at the version that moved: %v, want ErrAccessChanged", err)
+		}
+	})
+}
+
 // threadState is what the caller check's writes could change.
 type threadState struct {
 	Title   string

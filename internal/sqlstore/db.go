@@ -101,7 +101,7 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
 		return db.noteRead(db.pg.read(ctx, fn))
 	}
-	if err := db.confirmSession(ctx); err != nil {
+	if err := db.confirmCaller(ctx); err != nil {
 		return db.noteRead(err)
 	}
 	return db.noteRead(fn(&txn{stmts: &db.readStmts, detached: true, settleLog: db.settleLog, queries: &db.queries}))

@@ -192,25 +192,33 @@ func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*gro
 		return false
 	}
 	for _, r := range group {
-		if r.check != nil {
-			r.check.Confirm()
-		}
 		r.result <- nil
 	}
 	return true
 }
 
 // readGroup reads a group's results into its statements' destinations, and
-// reports whether every statement and the commit succeeded.
+// reports whether every statement and the commit succeeded. A caller's
+// confirmation that succeeded counts, whatever becomes of the group: a
+// commit whose answer is lost must not look like a request that took no
+// effect (httpapi serves those again).
 func readGroup(br pgx.BatchResults, group []*groupedRow) bool {
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return false
 	}
+	// Confirmed once every result is read, as they were queued.
+	var confirmed []*parley.CallerCheck
+	defer func() {
+		for _, check := range confirmed {
+			check.Confirm()
+		}
+	}()
 	for _, r := range group {
 		if r.check != nil && !r.check.Confirmed() {
 			if _, err := br.Exec(); err != nil {
 				return false
 			}
+			confirmed = append(confirmed, r.check)
 		}
 		if scanOne(br, r) != nil {
 			return false
