@@ -58,24 +58,25 @@ func CallerFromContext(ctx context.Context) *Caller {
 // a caller its node took from a cache. A node caches what a token stands
 // for, but not that it still does: on any node, a member's session may
 // have been revoked or have expired since, and an app's token, grant or
-// app ended or narrowed. So the store confirms the caller before the first
+// app ended or changed. So the store confirms the caller before the first
 // statement of the request takes effect, in the same round trip where it
 // can, and fails that statement and every later one if the caller no
 // longer holds: with ErrInvalidToken for a session that ended, and with
-// ErrAccessChanged for an app's token when anything that may end or narrow
-// an app's access changed since the token was looked up.
+// ErrAccessChanged for an app's token that is no longer what it was found
+// to be.
 type CallerCheck struct {
-	// TokenHash identifies a member's session, which must expire after
-	// At; nil for an app's token.
+	// TokenHash identifies the token: a member's session or an app's
+	// access token.
 	TokenHash []byte
-	// At is the request's time.
+	// At is the request's time: a session must expire after it.
 	At time.Time
-	// AccessVersion is, for an app's token, the store's access version
-	// (RealtimeStore.FindAccessVersion) read just before the token was
-	// looked up: what the token was found to stand for still holds while
-	// the version has not moved.
-	AccessVersion int64
-	confirmed     atomic.Bool
+	// Grant is set for an app's token: its grant as the token was looked
+	// up. The token still stands for what was found while it, its grant
+	// and its app are in force and the grant's scopes and thread scope are
+	// as they were. (When each runs out is known without the store:
+	// AppAccess.Until.)
+	Grant     *Grant
+	confirmed atomic.Bool
 }
 
 // Confirmed reports whether the store has confirmed the caller.
@@ -96,11 +97,11 @@ func PendingCheck(ctx context.Context) *CallerCheck {
 }
 
 // ErrAccessChanged is the store's failure of a request whose app's token a
-// node took from its cache, when something that may end or narrow an
-// app's access changed since the token was looked up (CallerCheck): none
-// of the request's statements took effect, and it is to be made again with
-// the token looked up afresh. It never reaches a client.
-var ErrAccessChanged = errors.New("parley: access may have changed since the app's token was looked up")
+// node took from its cache, when the token, its grant or its app changed
+// since the token was looked up (CallerCheck): none of the request's
+// statements took effect, and it is to be made again with the token looked
+// up afresh. It never reaches a client.
+var ErrAccessChanged = errors.New("parley: the app's token, grant or app changed since the token was looked up")
 
 // ErrInvalidToken is the failure of a request whose bearer token is
 // unknown, malformed, expired or revoked, whenever that is found: when the

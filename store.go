@@ -14,8 +14,9 @@ import (
 // A request whose caller carries a pending CallerCheck (a caller a node
 // took from its cache) has it confirmed by the first Read or Write of the
 // request: before any statement of fn takes effect, the store finds that a
-// member's session still lasts at the check's time, or that the access
-// version has not moved since an app's token was looked up. If not, the
+// member's session still lasts at the check's time, or that an app's
+// token, its grant and its app are still what they were found to be when
+// the token was looked up (CallerCheck.Grant). If not, the
 // Read or Write fails with ErrInvalidToken (the session) or
 // ErrAccessChanged (the app's token) and none of fn's statements takes
 // effect (a store may not call fn, or fail each of its statements with

@@ -276,10 +276,10 @@ func TestGrants_AuthorizationMatrix(t *testing.T) {
 }
 
 // An app's token the node holds in its cache is answered as a token looked
-// up afresh would be. After a change to access anywhere that the request
-// does not touch (a thread closed to apps), a send through it is served
-// again, whole, and lands once; after its grant is revoked, every call an
-// app might make is refused 401.
+// up afresh would be. After its grant changed in a way a send does not
+// touch (a scope the send does not use taken out), a send through it is
+// served again, whole, and lands once; after its grant is revoked, every
+// call an app might make is refused 401.
 func TestGrants_CachedTokenAnsweredAsLookedUp(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -296,12 +296,28 @@ func TestGrants_CachedTokenAnsweredAsLookedUp(t *testing.T) {
 		t.Fatal(err) // the node caches the token
 	}
 
-	if _, err := w.alice.SetThreadAppAccess(ctx, w.aliceCarol, false); err != nil {
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grant string
+	for _, a := range apps {
+		if a.ClientID == partner.App.ClientID {
+			grant = a.ID
+		}
+	}
+	kept := []string{}
+	for _, s := range appScopes {
+		if s != parley.ScopeProfile {
+			kept = append(kept, string(s))
+		}
+	}
+	if _, err := w.alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+grant, map[string]any{"scopes": kept}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sent, err := app.SendMessage(ctx, w.aliceBob, "served again, whole", "")
 	if err != nil || sent.Text != "served again, whole" {
-		t.Fatalf("the app's send after a change elsewhere: %+v, %v", sent, err)
+		t.Fatalf("the app's send after a scope it does not use was taken out: %+v, %v", sent, err)
 	}
 	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
 	if err != nil {
@@ -317,16 +333,8 @@ func TestGrants_CachedTokenAnsweredAsLookedUp(t *testing.T) {
 		t.Fatalf("the app's send landed %d times, want once", landed)
 	}
 
-	apps, err := w.alice.ConnectedApps(ctx)
-	if err != nil {
+	if err := w.alice.RevokeGrant(ctx, grant); err != nil {
 		t.Fatal(err)
-	}
-	for _, a := range apps {
-		if a.ClientID == partner.App.ClientID {
-			if err := w.alice.RevokeGrant(ctx, a.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 	for _, c := range w.appCalls(t) {
 		if err := c.call(ctx, app, w.aliceBob); client.StatusOf(err) != http.StatusUnauthorized {

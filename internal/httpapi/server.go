@@ -221,12 +221,12 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 // serveCachedApp serves the request of an app whose token the node took
 // from its cache (service.Service.AuthenticateCached). If the request
 // fails before the store confirmed the token, because the store found
-// that access may have changed since the token was looked up or because
-// the request was refused on what the cached token says, nothing of it
-// took effect, and it is served again with the token looked up afresh:
-// then a grant narrowed, a token revoked or an app suspended on any node
-// is refused at this very request, and a grant widened is not. So a
-// request refused before it reaches the store (bad input, a member's
+// the token, its grant or its app changed since it was looked up or
+// because the request was refused on what the cached token says, nothing
+// of it took effect, and it is served again with the token looked up
+// afresh: then a grant narrowed, a token revoked or an app suspended on
+// any node is refused at this very request, and a grant widened is not.
+// So a request refused before it reaches the store (bad input, a member's
 // route) costs the token's look-up all the same, as it did before the
 // cache.
 func (s *Server) serveCachedApp(w http.ResponseWriter, r *http.Request, c *parley.Caller, token string, next http.HandlerFunc) {

@@ -364,9 +364,9 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (c *par
 // ConfirmSession confirms with the store, if the caller was taken from the
 // node's cache, that it still holds (parley.CallerCheck): EUNAUTHORIZED
 // when a member's session has ended, and parley.ErrAccessChanged for an
-// app's token whose access may have changed (AuthenticateCached). A request that may act before it
-// reads or writes anything, such as opening a realtime stream or rendering
-// a page for the member, confirms it first.
+// app's token that changed (AuthenticateCached). A request that may act
+// before it reads or writes anything, such as opening a realtime stream or
+// rendering a page for the member, confirms it first.
 func (s *Service) ConfirmSession(ctx context.Context) error {
 	if parley.PendingCheck(ctx) == nil {
 		return nil

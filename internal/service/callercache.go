@@ -10,8 +10,8 @@ import (
 // callerCacheFor is how long a node takes a caller from its cache before it
 // looks the token up again. The store confirms at every request that the
 // caller still holds (parley.CallerCheck): that a member's session lasts,
-// and that nothing that may end or narrow an app's access changed since
-// its token was looked up. What a confirmation does not cover may be this
+// and that an app's token, its grant and its app are in force and the
+// grant as it was. What a confirmation does not cover may be this
 // old: whether a member is an operator (operators' sessions are never
 // cached, so a member who stops being one loses the powers at once; one
 // who becomes one gains them within this time, or at once on signing in
@@ -40,9 +40,6 @@ type cachedCaller struct {
 	expiresAt time.Time
 	// seenAt is when it was looked up.
 	seenAt time.Time
-	// accessVersion is, for an app's token, the store's access version
-	// read just before the token was looked up.
-	accessVersion int64
 }
 
 // get returns a copy of the caller of the token with the hash, with a check
@@ -56,11 +53,9 @@ func (c *callerCache) get(tokenHash []byte, now time.Time) (*parley.Caller, bool
 		return nil, false
 	}
 	caller := e.caller
-	caller.Check = &parley.CallerCheck{At: now}
+	caller.Check = &parley.CallerCheck{TokenHash: tokenHash, At: now}
 	if caller.App != nil {
-		caller.Check.AccessVersion = e.accessVersion
-	} else {
-		caller.Check.TokenHash = tokenHash
+		caller.Check.Grant = caller.App.Grant
 	}
 	return &caller, true
 }
@@ -74,9 +69,9 @@ func (c *callerCache) putSession(caller *parley.Caller, now time.Time) {
 }
 
 // putApp caches the caller of an app's access token that was just looked
-// up at now, after the store's access version was read as version.
-func (c *callerCache) putApp(caller *parley.Caller, version int64, now time.Time) {
-	c.put(caller.App.TokenHash, cachedCaller{caller: *caller, expiresAt: caller.App.Until, seenAt: now, accessVersion: version})
+// up at now.
+func (c *callerCache) putApp(caller *parley.Caller, now time.Time) {
+	c.put(caller.App.TokenHash, cachedCaller{caller: *caller, expiresAt: caller.App.Until, seenAt: now})
 }
 
 func (c *callerCache) put(tokenHash []byte, e cachedCaller) {

@@ -45,23 +45,24 @@ func TestCallerCache_Sessions(t *testing.T) {
 	}
 }
 
-// A node takes an app's token from its cache, with a check of the access
-// version read before the token was looked up, until the entry is a minute
-// old or the token, or its grant, runs out.
+// A node takes an app's token from its cache, with a check of its grant as
+// it was looked up, until the entry is a minute old or the token, or its
+// grant, runs out.
 func TestCallerCache_AppTokens(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	grant := &parley.Grant{ID: "g", Scopes: parley.Scopes{parley.ScopeMessagesRead}, ThreadScope: parley.ThreadScopeApp}
 	app := &parley.Caller{User: parley.UserRef{ID: "m", Username: "ann"}, App: &parley.AppAccess{
-		TokenHash: []byte("app"), Scopes: parley.Scopes{parley.ScopeMessagesRead}, Until: now.Add(10 * time.Minute),
+		Grant: grant, TokenHash: []byte("app"), Scopes: parley.Scopes{parley.ScopeMessagesRead}, Until: now.Add(10 * time.Minute),
 	}}
 	var c callerCache
-	c.putApp(app, 41, now)
+	c.putApp(app, now)
 
 	got, ok := c.get([]byte("app"), now.Add(30*time.Second))
 	if !ok || got.User != app.User || got.App != app.App || got.Check == nil {
 		t.Fatalf("the app's cached token: %+v, %v; want the app's access with a check", got, ok)
 	}
-	if check := got.Check; check.Confirmed() || check.TokenHash != nil || check.AccessVersion != 41 {
-		t.Fatalf("the check: %+v; want the access version 41, unconfirmed, and no session", check)
+	if check := got.Check; check.Confirmed() || string(check.TokenHash) != "app" || check.Grant != grant {
+		t.Fatalf("the check: %+v; want the token's, with its grant, unconfirmed", check)
 	}
 	for name, at := range map[string]time.Time{
 		"a minute later":       now.Add(callerCacheFor),

@@ -27,13 +27,7 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 		}
 	}
 	var tg *parley.TokenGrant
-	var version int64
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		// The version first: a change committed after it moves it, and
-		// one committed before it is in what the look-up finds.
-		if version, err = tx.FindAccessVersion(ctx); err != nil {
-			return err
-		}
 		tg, err = s.liveAccessToken(ctx, tx, hash)
 		return err
 	})
@@ -44,7 +38,7 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 		return nil, invalidToken()
 	}
 	c := appCaller(tg, hash)
-	s.callers.putApp(c, version, now)
+	s.callers.putApp(c, now)
 	return c, nil
 }
 

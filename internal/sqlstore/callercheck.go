@@ -12,11 +12,14 @@ import (
 
 // A request whose caller a node took from its cache carries a
 // parley.CallerCheck: before the request's first statement takes effect,
-// the store confirms that a member's session still lasts, or that nothing
-// that may end or narrow an app's access changed since the app's token was
-// looked up (the access version has not moved), and fails with
-// parley.ErrInvalidToken or parley.ErrAccessChanged if not (Store's
-// contract).
+// the store confirms that a member's session still lasts, or that an app's
+// token is still in force with its grant and app, the grant's scopes and
+// thread scope as they were found, and fails with parley.ErrInvalidToken
+// or parley.ErrAccessChanged if not (Store's contract). An app's check
+// looks at its own token's rows only: a change to any other grant, app or
+// thread leaves it be. (The access version the realtime streams compare
+// moves with every such change anywhere; a check of it, the first form of
+// this one, failed every cached token of every node at each.)
 //
 // On SQLite that is a query of its own: before a read, on the read pool;
 // for a write, in the writer's transaction just before the write runs,
@@ -26,20 +29,25 @@ import (
 // PostgreSQL, where a round trip costs the server more CPU than a short
 // statement does, the confirmation is queued before the first statement
 // and sent with it; it raises an error when the caller no longer holds
-// (migrations 0020 and 0031), and PostgreSQL then runs nothing more of
+// (migrations 0020 and 0032), and PostgreSQL then runs nothing more of
 // what was sent with it.
 
 // The confirmations on SQLite: a row when the caller holds.
 const (
-	confirmSessionSQLite = `SELECT 1 FROM sessions WHERE token_hash = $1 AND expires_at > $2`
-	confirmAccessSQLite  = `SELECT 1 FROM access_version WHERE id = 1 AND version = $1`
+	confirmSessionSQLite  = `SELECT 1 FROM sessions WHERE token_hash = $1 AND expires_at > $2`
+	confirmAppTokenSQLite = `
+		SELECT 1 FROM oauth_tokens t
+		JOIN grants g ON g.id = t.grant_id
+		JOIN apps a ON a.client_id = t.client_id
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND g.id = $2 AND g.revoked_at IS NULL
+		  AND g.scopes = $3 AND g.thread_scope = $4 AND a.state = $5`
 )
 
 // The confirmations on PostgreSQL raise an error (sessionEndedCode,
 // accessChangedCode) when the caller no longer holds.
 const (
-	confirmSessionPG = `SELECT parley_confirm_session($1, $2)`
-	confirmAccessPG  = `SELECT parley_confirm_access($1)`
+	confirmSessionPG  = `SELECT parley_confirm_session($1, $2)`
+	confirmAppTokenPG = `SELECT parley_confirm_app_token($1, $2, $3, $4, $5)`
 )
 
 // The SQLSTATEs the confirmations on PostgreSQL raise.
@@ -65,8 +73,8 @@ func confirmIn(ctx context.Context, t *txn, check *parley.CallerCheck) error {
 		return nil
 	}
 	query, args := confirmSessionSQLite, []any{check.TokenHash, micros(check.At)}
-	if check.TokenHash == nil {
-		query, args = confirmAccessSQLite, []any{check.AccessVersion}
+	if check.Grant != nil {
+		query, args = confirmAppTokenSQLite, appTokenArgs(check)
 	}
 	var one int
 	err := t.queryRow(ctx, "caller", query, args, &one)
@@ -82,10 +90,16 @@ func confirmIn(ctx context.Context, t *txn, check *parley.CallerCheck) error {
 // checkFailed is the error of check's confirmation when its caller no
 // longer holds.
 func checkFailed(check *parley.CallerCheck) error {
-	if check.TokenHash == nil {
+	if check.Grant != nil {
 		return parley.ErrAccessChanged
 	}
 	return parley.ErrInvalidToken
+}
+
+// appTokenArgs are the arguments of an app's token's confirmation.
+func appTokenArgs(check *parley.CallerCheck) []any {
+	g := check.Grant
+	return []any{check.TokenHash, g.ID, g.Scopes.String(), g.ThreadScope, parley.AppActive}
 }
 
 // queueConfirmation queues, on PostgreSQL, the confirmation of check's
@@ -94,8 +108,8 @@ func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck) {
 	if check == nil || check.Confirmed() {
 		return
 	}
-	if check.TokenHash == nil {
-		b.Queue(confirmAccessPG, check.AccessVersion)
+	if check.Grant != nil {
+		b.Queue(confirmAppTokenPG, appTokenArgs(check)...)
 	} else {
 		b.Queue(confirmSessionPG, check.TokenHash, micros(check.At))
 	}

@@ -16,8 +16,8 @@ import (
 // of read and write runs, and the check is confirmed once; once it no
 // longer does, each fails and keeps nothing, whichever of them comes first
 // in the request. A member's session no longer holds once revoked or
-// expired (ErrInvalidToken); an app's token once the access version moved
-// (ErrAccessChanged).
+// expired (ErrInvalidToken); an app's token once it, its grant or its app
+// changed (ErrAccessChanged; every such change: TestCallerCheck_AnAppsTokenAsItWas).
 func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -29,13 +29,14 @@ func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 			return tx.CreateSession(ctx, &parley.Session{TokenHash: token, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 		})
 		// asSession returns a context of a request by the cached session
-		// at; asApp one by an app's token cached at the access version.
+		// at; asApp one by the app's cached token.
 		asSession := func(at time.Time) (context.Context, *parley.CallerCheck) {
 			check := &parley.CallerCheck{TokenHash: token, At: at}
 			return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: token, Check: check}), check
 		}
-		asApp := func(version int64) (context.Context, *parley.CallerCheck) {
-			check := &parley.CallerCheck{AccessVersion: version, At: now}
+		appHash, grant := appToken(t, db, u)
+		asApp := func() (context.Context, *parley.CallerCheck) {
+			check := &parley.CallerCheck{TokenHash: appHash, At: now, Grant: grant}
 			return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), App: &parley.AppAccess{}, Check: check}), check
 		}
 		post := func(ctx context.Context, text string) error {
@@ -65,18 +66,10 @@ func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 			"Read of nothing":  func(ctx context.Context) error { return db.Read(ctx, func(parley.Tx) error { return nil }) },
 			"Write of nothing": func(ctx context.Context) error { return db.Write(ctx, func(parley.Tx) error { return nil }) },
 		}
-		version := func() int64 {
-			var v int64
-			if err := db.Read(ctx, func(tx parley.Tx) (err error) { v, err = tx.FindAccessVersion(ctx); return err }); err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
-		seen := version()
 		for name, step := range steps {
 			for kind, request := range map[string]func() (context.Context, *parley.CallerCheck){
 				"a lasting session": func() (context.Context, *parley.CallerCheck) { return asSession(now) },
-				"an app's token":    func() (context.Context, *parley.CallerCheck) { return asApp(seen) },
+				"an app's token":    asApp,
 			} {
 				ctx, check := request()
 				if err := step(ctx); err != nil {
@@ -105,19 +98,16 @@ func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 				t.Errorf("%s confirmed a revoked session", name)
 			}
 		}
-		// Closing a thread to apps is one of the changes that move the
-		// access version.
-		mustWrite(t, db, func(tx parley.Tx) error { _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, now); return err })
-		if version() == seen {
-			t.Fatal("closing a thread to apps did not move the access version")
-		}
+		narrowed := *grant
+		narrowed.Scopes = parley.Scopes{parley.ScopeOpenID}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.UpdateGrant(ctx, &narrowed) })
 		for name, step := range steps {
-			ctx, check := asApp(seen)
+			ctx, check := asApp()
 			if err := step(ctx); !errors.Is(err, parley.ErrAccessChanged) {
-				t.Errorf("%s after the access version moved: %v, want ErrAccessChanged", name, err)
+				t.Errorf("%s after the app's grant was narrowed: %v, want ErrAccessChanged", name, err)
 			}
 			if check.Confirmed() {
-				t.Errorf("%s confirmed an app's token at an access version that moved", name)
+				t.Errorf("%s confirmed an app's token whose grant was narrowed", name)
 			}
 		}
 		if after := snapshot(t, db, th.ID); after != before {
@@ -135,23 +125,108 @@ func TestCallerCheck_ConfirmedOnce(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		u, th := changesThread(t, db)
-		var seen int64
-		if err := db.Read(ctx, func(tx parley.Tx) (err error) { seen, err = tx.FindAccessVersion(ctx); return err }); err != nil {
-			t.Fatal(err)
-		}
-		check := &parley.CallerCheck{AccessVersion: seen}
+		u, _ := changesThread(t, db)
+		hash, grant := appToken(t, db, u)
+		check := &parley.CallerCheck{TokenHash: hash, Grant: grant}
 		if err := sqlstore.ConfirmInWrite(ctx, db, check); err != nil || !check.Confirmed() {
 			t.Fatalf("the first confirmation: %v, confirmed %v", err, check.Confirmed())
 		}
-		mustWrite(t, db, func(tx parley.Tx) error { _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, parley.Now()); return err })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.RevokeToken(ctx, hash, parley.Now()) })
 		if err := sqlstore.ConfirmInWrite(ctx, db, check); err != nil {
-			t.Errorf("the confirmed check, once the access version moved: %v, want it left confirmed", err)
+			t.Errorf("the confirmed check, once the token was revoked: %v, want it left confirmed", err)
 		}
-		if err := sqlstore.ConfirmInWrite(ctx, db, &parley.CallerCheck{AccessVersion: seen}); !errors.Is(err, parley.ErrAccessChanged) {
-			t.Errorf("a new check at the version that moved: %v, want ErrAccessChanged", err)
+		if err := sqlstore.ConfirmInWrite(ctx, db, &parley.CallerCheck{TokenHash: hash, Grant: grant}); !errors.Is(err, parley.ErrAccessChanged) {
+			t.Errorf("a new check of the revoked token: %v, want ErrAccessChanged", err)
 		}
 	})
+}
+
+// An app's token's check holds while the token, its grant and its app are
+// what they were when the token was looked up, whatever changes elsewhere,
+// and fails once any of them changed in a way that may end or narrow what
+// the token may do, or widen it.
+func TestCallerCheck_AnAppsTokenAsItWas(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		confirm := func(hash []byte, grant *parley.Grant) error {
+			check := &parley.CallerCheck{TokenHash: hash, At: parley.Now(), Grant: grant}
+			ctx := parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), App: &parley.AppAccess{}, Check: check})
+			return db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err })
+		}
+
+		hash, grant := appToken(t, db, u)
+		otherHash, otherGrant := appToken(t, db, u)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, parley.Now()); err != nil {
+				return err
+			}
+			if err := tx.RevokeToken(ctx, otherHash, parley.Now()); err != nil {
+				return err
+			}
+			ended := *otherGrant
+			ended.Scopes, ended.RevokedAt = parley.Scopes{parley.ScopeOpenID}, new(parley.Now())
+			return tx.UpdateGrant(ctx, &ended)
+		})
+		if err := confirm(hash, grant); err != nil {
+			t.Fatalf("the token after changes to another token, grant and thread: %v", err)
+		}
+
+		changes := map[string]func(tx parley.Tx, hash []byte, g parley.Grant) error{
+			"the token revoked": func(tx parley.Tx, hash []byte, _ parley.Grant) error { return tx.RevokeToken(ctx, hash, parley.Now()) },
+			"the grant revoked": func(tx parley.Tx, _ []byte, g parley.Grant) error {
+				g.RevokedAt = new(parley.Now())
+				return tx.UpdateGrant(ctx, &g)
+			},
+			"the grant narrowed": func(tx parley.Tx, _ []byte, g parley.Grant) error {
+				g.Scopes = parley.Scopes{parley.ScopeOpenID}
+				return tx.UpdateGrant(ctx, &g)
+			},
+			"the grant widened": func(tx parley.Tx, _ []byte, g parley.Grant) error {
+				g.Scopes = append(g.Scopes, parley.ScopeMessagesWrite)
+				return tx.UpdateGrant(ctx, &g)
+			},
+			"the grant's thread scope changed": func(tx parley.Tx, _ []byte, g parley.Grant) error {
+				g.ThreadScope = parley.ThreadScopeApp
+				return tx.UpdateGrant(ctx, &g)
+			},
+			"the app suspended": func(tx parley.Tx, _ []byte, g parley.Grant) error {
+				return tx.UpdateAppReview(ctx, g.ClientID, parley.AppSuspended, false)
+			},
+		}
+		for name, change := range changes {
+			hash, grant := appToken(t, db, u)
+			mustWrite(t, db, func(tx parley.Tx) error { return change(tx, hash, *grant) })
+			if err := confirm(hash, grant); !errors.Is(err, parley.ErrAccessChanged) {
+				t.Errorf("%s: %v, want ErrAccessChanged", name, err)
+			}
+		}
+	})
+}
+
+// appToken stores an app, a grant of u's to it and an access token of the
+// grant, and returns the token's hash and the grant.
+func appToken(t *testing.T, db *sqlstore.DB, u *parley.User) ([]byte, *parley.Grant) {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://app.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID, parley.ScopeMessagesRead},
+		ThreadScope: parley.ThreadScopeSelected, CreatedAt: now, UpdatedAt: now}
+	tok := &parley.OAuthToken{Hash: parley.HashToken(parley.NewID()), Kind: parley.TokenAccess, FamilyID: parley.NewID(), GrantID: g.ID,
+		ClientID: app.ClientID, UserID: u.ID, Scopes: g.Scopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.CreateApp(ctx, app, nil); err != nil {
+			return err
+		}
+		if err := tx.CreateGrant(ctx, g); err != nil {
+			return err
+		}
+		return tx.CreateToken(ctx, tok)
+	})
+	return tok.Hash, g
 }
 
 // threadState is what the caller check's writes could change.
