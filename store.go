@@ -435,8 +435,9 @@ type RealtimeStore interface {
 	// already, so that a ticket is taken at most once.
 	TakeEventTicket(ctx context.Context, hash []byte) (*EventTicket, error)
 	// FindAccessVersion returns a number that grows whenever access may have
-	// ended, whichever process made the change: a grant ended, an app's
-	// state changed, a token was revoked or a thread closed to apps.
+	// ended or narrowed, whichever process made the change: a grant ended,
+	// its scopes or thread scope changed or a thread taken out of it, an
+	// app's state changed, a token was revoked or a thread closed to apps.
 	FindAccessVersion(ctx context.Context) (int64, error)
 }
 

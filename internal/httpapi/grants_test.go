@@ -343,6 +343,42 @@ func TestGrants_CachedTokenAnsweredAsLookedUp(t *testing.T) {
 	}
 }
 
+// A node looks an app's token up once and then takes it from its cache:
+// while nothing about the token changes, each later request of it costs
+// the store one query fewer than its first, the look-up, and is not served
+// twice.
+func TestGrants_CachedTokenNotLookedUpAgain(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	// cost returns the queries a read of the thread through token costs,
+	// the fewest of reads through each: the server's chores run their own
+	// now and then.
+	cost := func(tokens ...string) uint64 {
+		fewest := uint64(1 << 62)
+		for _, token := range tokens {
+			before := w.env.Server.Store.Queries()
+			if _, err := w.env.Client.WithToken(token).Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil {
+				t.Fatal(err)
+			}
+			fewest = min(fewest, w.env.Server.Store.Queries()-before)
+		}
+		return fewest
+	}
+	var tokens []string
+	for range 3 {
+		tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+		tokens = append(tokens, tok.AccessToken)
+	}
+	first := cost(tokens...)
+	later := cost(tokens[0], tokens[0], tokens[0])
+	if later != first-1 {
+		t.Errorf("a read through a token the node has looked up cost %d queries, its first %d; want one fewer", later, first)
+	}
+}
+
 func assertInsufficientScope(t *testing.T, c appCall, where string, err error) {
 	t.Helper()
 	e, ok := errors.AsType[*client.Error](err)
