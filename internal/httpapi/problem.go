@@ -85,8 +85,9 @@ const (
 
 // writeError answers with the problem for err. Internal errors are logged in
 // full and shown to the client without detail. A request of an app's
-// cached token that failed before the store confirmed the token is
-// answered by serving it again instead (serveCachedApp).
+// cached token that the store refused, or that failed before the store
+// confirmed the token, is answered by serving it again instead
+// (serveCachedApp).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if wantsAgain(r, err) {
 		return // serveCachedApp serves it again
