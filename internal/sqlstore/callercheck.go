@@ -181,6 +181,12 @@ func (r *pgCheckedReads) Exec(ctx context.Context, query string, args ...any) (p
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
+	return execAndClose(br)
+}
+
+// execAndClose reads the result of br's statement, the last it holds, and
+// closes it.
+func execAndClose(br pgx.BatchResults) (pgconn.CommandTag, error) {
 	tag, err := br.Exec()
 	if closeErr := br.Close(); err == nil {
 		err = closeErr

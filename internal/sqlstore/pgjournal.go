@@ -19,9 +19,10 @@ package sqlstore
 // those rows go to (in the write's own transaction), and before every read
 // of a member's log that finds rows of theirs waiting (in a write of its
 // own). A row names the members its records go to, so a write waits only
-// for folds and writes of the same members, as it waits for their heads. A fold deletes the rows it
-// folds, and locks them first: a fold or write on any node that comes for
-// the same rows waits until the first commits, and then finds them gone.
+// for folds and writes of the same members, as it waits for their heads.
+// A fold deletes the rows it folds, and locks them first: a fold or write
+// on any node that comes for the same rows waits until the first commits,
+// and then finds them gone.
 
 import (
 	"cmp"
@@ -41,8 +42,8 @@ import (
 const journalFoldRows = 512
 
 // logReads journals the records as one row, in one round trip: BEGIN, the
-// confirmation of the caller if pending, the row, and a COMMIT
-// that does not wait for the disk.
+// row, and a COMMIT that does not wait for the disk. It confirms no caller:
+// a request logs what it read after the Read that confirmed it (Store).
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
 	line, err := encodeRecords(records)
 	if err != nil {
@@ -55,25 +56,20 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	}
 	// The pool closes a connection that a failure left in the transaction.
 	defer conn.Release()
-	check := parley.PendingCheck(ctx)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit = off")
-	queueConfirmation(b, check)
 	b.Queue(`INSERT INTO access_journal_lines (line, user_ids) VALUES ($1, $2)`, line, membersOf(records))
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	for range b.Len() {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return fmt.Errorf("sqlstore: journal reads: %w", checkError(err))
+			return fmt.Errorf("sqlstore: journal reads: %w", err)
 		}
 	}
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("sqlstore: journal reads: %w", err)
-	}
-	if check != nil {
-		check.Confirm()
 	}
 	p.scheduleFold()
 	return nil
