@@ -251,3 +251,10 @@ func HoldFolds(db *DB) (release func()) {
 	}
 	return func() { db.pg.foldScheduled.Store(false) }
 }
+
+// PoolConfig is what db's pool of PostgreSQL connections may hold, and how
+// long it keeps one unused.
+func PoolConfig(db *DB) (conns int32, idle time.Duration) {
+	cfg := db.pg.pool.Config()
+	return cfg.MaxConns, cfg.MaxConnIdleTime
+}

@@ -75,9 +75,22 @@ import (
 //go:embed migrations/postgres/*.sql
 var postgresMigrations embed.FS
 
-// pgConns bounds the pool's connections: a write holds one for its whole
-// transaction, so it bounds concurrent writes too.
-const pgConns = 32
+// pgConns is the size of a server's pool of connections unless its
+// database URL sets pool_max_conns. A write holds one for its whole
+// transaction, a group of sends one while it is in flight, a read one for
+// each statement; a request that finds them all taken waits in the
+// server's pool. Each connection is a process of PostgreSQL's, and more of
+// them at work at once than PostgreSQL's machine has cores only switch
+// between each other: on a machine of 2 cores running Parley and
+// PostgreSQL, W1's history read 15–25% more pages a second with 8
+// connections than with 32, and sent as many messages (bench/README.md,
+// "A server's connections"). A larger PostgreSQL machine, or fewer nodes
+// on it, can take more; README's section on PostgreSQL says how.
+const pgConns = 8
+
+// pgIdleTime is how long a connection stays unused before the pool closes
+// it, unless the URL sets pool_max_conn_idle_time.
+const pgIdleTime = 5 * time.Minute
 
 // pgAttempts is how many times a write runs when it keeps meeting
 // deadlocks or serialization failures.
@@ -227,12 +240,10 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 //
 // Any number of servers may open the same database.
 func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := poolConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: database URL: %w", err)
 	}
-	cfg.MaxConns = pgConns
-	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
@@ -250,6 +261,29 @@ func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, erro
 	// starts, not only when it journals reads of its own.
 	store.pg.scheduleFold()
 	return store, nil
+}
+
+// poolConfig is the configuration of the pool of connections to url: what
+// the URL says, pgxpool's parameters (pool_max_conns, …) included, and
+// Parley's defaults for what it leaves out of those it has defaults for.
+func poolConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	// pgxpool takes its parameters out of the connection's; pgx alone
+	// leaves them there, to tell which the URL sets.
+	given, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if _, set := given.RuntimeParams["pool_max_conns"]; !set {
+		cfg.MaxConns = pgConns
+	}
+	if _, set := given.RuntimeParams["pool_max_conn_idle_time"]; !set {
+		cfg.MaxConnIdleTime = pgIdleTime
+	}
+	return cfg, nil
 }
 
 // migratePostgres prepares the schema under an advisory lock named after
@@ -292,18 +326,25 @@ func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	if err := fn(t); err != nil {
 		return err
 	}
-	return p.confirmAlone(ctx, check)
+	return confirmAlone(ctx, p.pool, check)
 }
 
-// confirmAlone confirms check's caller if it is still pending: when fn ran
-// no statement to send the confirmation with.
-func (p *postgres) confirmAlone(ctx context.Context, check *parley.CallerCheck) error {
+// batchSender sends batches: the pool, or a connection taken from it.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// confirmAlone confirms check's caller through s if it is still pending:
+// when fn ran no statement to send the confirmation with. A write sends it
+// on the connection it holds: one that took a second from the pool would
+// wait for ever once every connection was held by such a write.
+func confirmAlone(ctx context.Context, s batchSender, check *parley.CallerCheck) error {
 	if check == nil || check.Confirmed() {
 		return nil
 	}
 	b := &pgx.Batch{}
 	queueConfirmation(b, check)
-	if err := p.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.SendBatch(ctx, b).Close(); err != nil {
 		return checkError(err)
 	}
 	check.Confirm()
@@ -355,7 +396,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 		if err := runWrite(fn, t); err != nil {
 			return t, err
 		}
-		return t, p.confirmAlone(ctx, parley.PendingCheck(ctx))
+		return t, confirmAlone(ctx, p.pool, parley.PendingCheck(ctx))
 	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
@@ -375,7 +416,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 		t.noteRetry(err)
 		return t, fmt.Errorf("sqlstore: commit: %w", err)
 	}
-	return t, p.confirmAlone(ctx, tx.check)
+	return t, confirmAlone(ctx, conn, tx.check)
 }
 
 // pgTx is a write's transaction. It begins with its first statement, in

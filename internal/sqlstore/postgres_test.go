@@ -3,9 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -160,4 +162,107 @@ func TestLogReads_FoldedWhenAServerStarts(t *testing.T) {
 	if log := logOf(t, next, ids[0]); len(log) != 1 {
 		t.Errorf("alice's log: %+v, want the read", log)
 	}
+}
+
+// A server's pool holds 8 connections at most, closed after 5 minutes
+// unused, unless its database URL says otherwise with pgxpool's own
+// parameters, which an operator with a larger PostgreSQL sets.
+func TestOpenPostgres_PoolAsTheURLSays(t *testing.T) {
+	base := sqlstoretest.PostgresURL(t)
+	for _, c := range []struct {
+		params map[string]string
+		conns  int32
+		idle   time.Duration
+	}{
+		{nil, 8, 5 * time.Minute},
+		{map[string]string{"pool_max_conns": "3"}, 3, 5 * time.Minute},
+		{map[string]string{"pool_max_conns": "40", "pool_max_conn_idle_time": "1m"}, 40, time.Minute},
+	} {
+		db, err := sqlstore.OpenPostgres(context.Background(), withParams(t, base, c.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns, idle := sqlstore.PoolConfig(db)
+		db.Close()
+		if conns != c.conns || idle != c.idle {
+			t.Errorf("with %v: a pool of %d connections, closed after %v unused; want %d and %v", c.params, conns, idle, c.conns, c.idle)
+		}
+	}
+}
+
+// withParams is the database URL base with the query parameters set.
+func withParams(t *testing.T, base string, params map[string]string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	for k, v := range params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// No call of the store holds two of a server's connections at once: with
+// a pool of one, each kind of call completes, its caller taken from the
+// node's cache and confirmed. A call that took a second connection while
+// it held one would wait for ever once calls like it held every one.
+func TestOpenPostgres_NoCallHoldsTwoConnections(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.OpenPostgres(ctx, withParams(t, sqlstoretest.PostgresURL(t), map[string]string{"pool_max_conns": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed only once every call has ended: closing waits for the
+	// connections to come back.
+	u, th := changesThread(t, db)
+	bob := mustUsers(t, db, "bob")[0]
+	token := parley.HashToken("session-token")
+	now := parley.Now()
+	mustWrite(t, db, func(tx parley.Tx) error {
+		return tx.CreateSession(ctx, &parley.Session{TokenHash: token, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	})
+	rename := func(ctx context.Context, tx parley.Tx) error {
+		return tx.RenameThread(ctx, th.ID, "renamed", parley.Now())
+	}
+	calls := map[string]func(ctx context.Context) error{
+		"Read": func(ctx context.Context) error {
+			return db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err })
+		},
+		"Write": func(ctx context.Context) error {
+			return db.Write(ctx, func(tx parley.Tx) error { return rename(ctx, tx) })
+		},
+		"WriteLazily": func(ctx context.Context) error {
+			return db.WriteLazily(ctx, func(tx parley.Tx) error { return rename(ctx, tx) })
+		},
+		"WriteOne": func(ctx context.Context) error {
+			return db.WriteOne(ctx, func(tx parley.Tx) error {
+				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hi", CreatedAt: parley.Now()}
+				_, _, err := tx.PostParticipantMessage(ctx, m)
+				return err
+			})
+		},
+		"Read of nothing":  func(ctx context.Context) error { return db.Read(ctx, func(parley.Tx) error { return nil }) },
+		"Write of nothing": func(ctx context.Context) error { return db.Write(ctx, func(parley.Tx) error { return nil }) },
+		"LogReads": func(ctx context.Context) error {
+			return db.LogReads(ctx, []parley.AccessRecord{readRecord(u.ID, bob)})
+		},
+	}
+	for name, call := range calls {
+		check := &parley.CallerCheck{TokenHash: token, At: now}
+		ctx := parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref(), SessionTokenHash: token, Check: check})
+		done := make(chan error, 1)
+		go func() { done <- call(ctx) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still waits after 10 s with a pool of one connection", name)
+		}
+	}
+	db.Close()
 }
