@@ -82,10 +82,11 @@ var postgresMigrations embed.FS
 // server's pool. Each connection is a process of PostgreSQL's, and more of
 // them at work at once than PostgreSQL's machine has cores only switch
 // between each other: on a machine of 2 cores running Parley and
-// PostgreSQL, W1's history read 15–25% more pages a second with 8
-// connections than with 32, and sent as many messages (bench/README.md,
-// "A server's connections"). A larger PostgreSQL machine, or fewer nodes
-// on it, can take more; README's section on PostgreSQL says how.
+// PostgreSQL, W1's history read a sixth more pages a second with 8
+// connections than with 32 (the median of six alternated pairs), and sent
+// as many messages (bench/README.md, "A server's connections"). A larger
+// PostgreSQL machine, or fewer nodes on it, can take more; README's
+// section on PostgreSQL says how.
 const pgConns = 8
 
 // pgIdleTime is how long a connection stays unused before the pool closes
