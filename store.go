@@ -383,11 +383,12 @@ type OAuthStore interface {
 	// UpdateAuthRequest stores the member, grant, sign-in and approval times,
 	// code and its use, and the scopes, which approval may narrow.
 	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
-	// DeleteAuthRequestsBefore removes requests created before t with
-	// nothing left to protect or tell: their codes have long expired, and
-	// no token of theirs, unused and unrevoked, lasts past t, whose ID
-	// tokens need the request's sign-in time.
-	DeleteAuthRequestsBefore(ctx context.Context, t time.Time) error
+	// DeleteAuthRequestsBefore removes the requests that have nothing left
+	// to protect or tell: those never answered with a code, created before
+	// open, and those answered, created before answered, no token of which,
+	// unused and unrevoked, lasts past answered (its ID tokens need the
+	// request's sign-in time).
+	DeleteAuthRequestsBefore(ctx context.Context, answered, open time.Time) error
 
 	CreateToken(ctx context.Context, t *OAuthToken) error
 	// FindToken returns the token with the hash, expired, used or revoked

@@ -465,8 +465,10 @@ func TestReports_WhoMayRead(t *testing.T) {
 		Error string `json:"error"`
 	}
 	json.NewDecoder(resp.Body).Decode(&oe)
-	if resp.StatusCode == http.StatusOK || (oe.Error != "invalid_client" && oe.Error != "unauthorized_client") {
-		t.Errorf("a public app's client credentials: %d %q, want refused", resp.StatusCode, oe.Error)
+	// It authenticates as a public client does, by its client_id, but may
+	// not use the grant (RFC 6749 sections 4.4 and 5.2).
+	if resp.StatusCode != http.StatusBadRequest || oe.Error != "unauthorized_client" {
+		t.Errorf("a public app's client credentials: %d %q, want 400 unauthorized_client", resp.StatusCode, oe.Error)
 	}
 
 	// Discovery says so.

@@ -773,3 +773,72 @@ func TestAuthorize_ParameterThatIsNotTextIsInvalidRequest(t *testing.T) {
 		})
 	}
 }
+
+// A request none of whose scopes Parley grants asks for nothing a member
+// could approve: it is invalid_scope at the redirect URI (RFC 6749
+// sections 3.3 and 4.1.2.1), not a consent page with nothing on it and a
+// grant of no scope.
+func TestAuthorize_NoScopeParleyGrantsIsInvalidScope(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	for _, scope := range []string{"email", "bogus", "email phone address"} {
+		t.Run(scope, func(t *testing.T) {
+			cfg := *partner.Config
+			cfg.Scopes = strings.Fields(scope)
+			resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nil)
+			resp.Body.Close()
+			q := appResponse(t, resp.Header.Get("Location")).Query()
+			if q.Get("error") != "invalid_scope" || q.Get("state") != "s" || q.Get("iss") != env.URL || q.Has("code") {
+				t.Errorf("answered %v, want invalid_scope with the state and the issuer", q)
+			}
+		})
+	}
+}
+
+// prompt holds only the values OpenID Connect defines (Core section
+// 3.1.2.1); any other is invalid_request, so that what a request's row
+// keeps is bounded.
+func TestAuthorize_UnknownPromptIsInvalidRequest(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	for _, prompt := range []string{"bogus", "login bogus", strings.Repeat("x", 4000)} {
+		u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", prompt))
+		resp := rawAuthorize(t, http.MethodGet, u, nil)
+		resp.Body.Close()
+		q := appResponse(t, resp.Header.Get("Location")).Query()
+		if q.Get("error") != "invalid_request" || !strings.Contains(q.Get("error_description"), "prompt may hold only") || q.Get("state") != "s" {
+			t.Errorf("prompt %.20q: answered %v", prompt, q)
+		}
+	}
+}
+
+// Each authorization request is a row written before anyone signs in, for
+// no more than an app's public client_id and redirect URI, so one client
+// address may open 60 at once and then one a second; beyond that the app
+// is told temporarily_unavailable, and nothing is stored.
+func TestAuthorize_ManyRequestsFromOneAddressAreThrottled(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	for i := range 80 {
+		resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nil)
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if strings.HasPrefix(loc, "/oauth2/login?") {
+			continue
+		}
+		q := appResponse(t, loc).Query()
+		if i < 60 || q.Get("error") != "temporarily_unavailable" || q.Get("state") != "s" ||
+			!strings.HasPrefix(q.Get("error_description"), "too many authorization requests from this address; try again in ") {
+			t.Fatalf("request %d: answered %v", i+1, q)
+		}
+		return
+	}
+	t.Error("80 authorization requests from one address at once were all taken")
+}

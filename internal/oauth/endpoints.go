@@ -43,7 +43,7 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 		}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(TokenPath, guard(supportedGrants(lib), true))
+	mux.Handle(TokenPath, guard(supportedGrants(e.publicClientCredentials(lib)), true))
 	mux.Handle(IntrospectionPath, guard(lib, true))
 	mux.Handle(RevocationPath, guard(lib, true))
 	mux.Handle(UserinfoPath, guard(lib, false))
@@ -108,6 +108,29 @@ func supportedGrants(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// publicClientCredentials answers a public client's client_credentials
+// request itself: the client authenticates as a public client does, by its
+// client_id alone, but may not use the grant, which is unauthorized_client
+// (RFC 6749 sections 4.4 and 5.2). The library would refuse it before
+// Parley's exchange (tokenServer.ClientCredentialsExchange) is asked, as
+// invalid_client with 400, which says the client failed to authenticate.
+func (e *endpoints) publicClientCredentials(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if oidc.GrantType(r.Form.Get("grant_type")) != oidc.GrantTypeClientCredentials {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, secret, _ := clientCredentials(r); secret != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Without a secret only a public client authenticates.
+		if _, ok := e.client(w, r); ok {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnauthorizedClient().WithDescription("a public app may not get a token for itself: only a confidential one, with its secret, may"))
+		}
 	})
 }
 

@@ -53,22 +53,38 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	for _, p := range []struct {
 		name   string
 		values []string
-	}{{"state", []string{req.State}}, {"nonce", []string{req.Nonce}}, {"response_mode", []string{string(req.ResponseMode)}}, {"prompt", req.Prompt}} {
+	}{{"state", []string{req.State}}, {"nonce", []string{req.Nonce}}, {"response_mode", []string{string(req.ResponseMode)}}} {
 		if slices.ContainsFunc(p.values, unstorable) {
 			return nil, oidc.ErrInvalidRequest().WithDescription("%s must be text of at most %d bytes, without control characters", p.name, maxParamBytes)
 		}
 	}
+	if slices.ContainsFunc(req.Prompt, func(p string) bool { return !slices.Contains(prompts, p) }) {
+		return nil, oidc.ErrInvalidRequest().WithDescription("prompt may hold only %s (OpenID Connect Core section 3.1.2.1)", strings.Join(prompts, ", "))
+	}
+	scopes := parley.NewScopes(req.Scopes)
+	if len(scopes) == 0 {
+		return nil, oidc.ErrInvalidScope().WithDescription("scope names none of the scopes Parley grants: %s", parley.AllScopes())
+	}
 	r := &parley.AuthRequest{
 		ID: parley.NewID(), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
-		Nonce: req.Nonce, Scopes: parley.NewScopes(req.Scopes), ResponseMode: string(req.ResponseMode),
-		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: maxAge(req.MaxAge), HintUserID: hintUserID,
-		CreatedAt: s.svc.Now(),
+		Nonce: req.Nonce, Scopes: scopes, ResponseMode: string(req.ResponseMode),
+		CodeChallenge: req.CodeChallenge, Prompt: slices.Compact(slices.Sorted(slices.Values(req.Prompt))), MaxAge: maxAge(req.MaxAge),
+		HintUserID: hintUserID, CreatedAt: s.svc.Now(),
 	}
 	if err := s.svc.CreateAuthRequest(ctx, r); err != nil {
+		if parley.ErrorCode(err) == parley.ETHROTTLED {
+			// An error at the redirect URI can carry no Retry-After: the
+			// description says when (RFC 6749 section 4.1.2.1).
+			return nil, &oidc.Error{ErrorType: "temporarily_unavailable", Description: parley.ErrorMessage(err)}
+		}
 		return nil, hideInternal(err)
 	}
 	return authRequest{r}, nil
 }
+
+// prompts are the values of the prompt parameter OpenID Connect defines;
+// any other is refused, so that a request's row keeps at most these.
+var prompts = []string{oidc.PromptNone, oidc.PromptLogin, oidc.PromptConsent, oidc.PromptSelectAccount}
 
 // maxParamBytes bounds each parameter of an authorization request that
 // its stored row keeps.

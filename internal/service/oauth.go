@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
 // The OAuth provider's decisions. internal/oauth speaks the protocol and
@@ -115,11 +116,27 @@ func secretMatches(secret string, hash, oldHash []byte, oldWorks bool) bool {
 	return current || old && oldWorks
 }
 
+// authRequestsPerAddress holds the authorization requests one client
+// address opens to a rate: 60 at once, then one a second. Each is a row,
+// written before anyone signs in, for no more than an app's public
+// client_id and redirect URI: without a limit one client could fill the
+// disk. It is a rate limit (Options.Limiter), shared by the nodes.
+var authRequestsPerAddress = ratelimit.Policy{Name: "authorization requests", Rate: 1, Burst: 60}
+
 // CreateAuthRequest stores an authorization request the provider checked,
-// and prunes requests answered long ago.
+// and prunes requests that have gone unanswered past their life and those
+// answered long ago. ETHROTTLED when the client's address has opened too
+// many.
 func (s *Service) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" && s.opts.Limiter != nil {
+		key := "authorize:address:" + addressKey(addr)
+		if d := s.opts.Limiter.Allow(key, authRequestsPerAddress); !d.Allowed {
+			s.log.WarnContext(ctx, "throttled", "what", authRequestsPerAddress.Name, "keys", []string{key}, "client", addr, "wait", d.RetryAfter)
+			return parley.ThrottledError("authorization requests from this address", d.RetryAfter)
+		}
+	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
-		if err := tx.DeleteAuthRequestsBefore(ctx, r.CreatedAt.Add(-authRequestRetention)); err != nil {
+		if err := tx.DeleteAuthRequestsBefore(ctx, r.CreatedAt.Add(-authRequestRetention), r.CreatedAt.Add(-parley.AuthRequestTTL)); err != nil {
 			return err
 		}
 		return tx.CreateAuthRequest(ctx, r)

@@ -73,13 +73,19 @@ func (t *txn) UpdateAuthRequest(ctx context.Context, r *parley.AuthRequest) erro
 	return mustAffect(res, "authorization request")
 }
 
-func (t *txn) DeleteAuthRequestsBefore(ctx context.Context, before time.Time) error {
+func (t *txn) DeleteAuthRequestsBefore(ctx context.Context, answered, open time.Time) error {
+	// Both rules delete only what is older than the later time: that bound
+	// is the index's range.
+	later := open
+	if answered.After(open) {
+		later = answered
+	}
 	_, err := t.exec(ctx, `
 		DELETE FROM auth_requests
-		WHERE created_at < $1 AND NOT EXISTS (
+		WHERE created_at < $2 AND (code_hash IS NULL OR created_at < $1 AND NOT EXISTS (
 			SELECT 1 FROM oauth_tokens t
 			WHERE t.family_id = auth_requests.id AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $1
-		)`, micros(before))
+		))`, micros(answered), micros(later))
 	return mapError("delete auth requests", err)
 }
 
