@@ -26,10 +26,6 @@ var (
 	// ErrInboxMessages asks for more messages per thread summary than
 	// MaxInboxMessages, or fewer than none.
 	ErrInboxMessages = Errorf(EINVALID, "a thread summary can include 0 to %d messages", MaxInboxMessages)
-	// ErrDirectThreadOutOfReach is an app's attempt to start a direct
-	// thread that exists but that its grant does not reach: an app brings
-	// such a thread into its reach by sharing into it.
-	ErrDirectThreadOutOfReach = Errorf(ECONFLICT, "a conversation with this member already exists and is outside this app's access; share into it instead")
 )
 
 // Thread is a conversation. Seq numbers its messages densely from 1.

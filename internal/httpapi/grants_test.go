@@ -481,8 +481,8 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 	app := w.env.Client.WithToken(tok.AccessToken)
 
 	_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}})
-	wantProblem(t, err, http.StatusConflict, "conflict")
-	wantDetail(t, err, "share into it with POST /api/v1/shares")
+	wantProblem(t, err, http.StatusForbidden, "forbidden")
+	wantDetail(t, err, "this app cannot start threads with the member named")
 	th, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Dinner bill"})
 	if err != nil {
 		t.Fatal(err)
@@ -717,9 +717,23 @@ func TestGrants_NoSilentFriendProbe(t *testing.T) {
 			_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"erin", name}, Title: "probe"})
 			return err
 		})
+		same(t, "direct, with a conversation outside the app's access", func(name string) error {
+			_, err := app.CreateThread(ctx, client.NewThread{Participants: []string{name}})
+			return err
+		})
 		if th, err := w.alice.Threads(ctx, client.ThreadsQuery{}); err != nil || len(th.Threads) != 2 {
 			t.Errorf("alice's threads: %+v, %v; want the two she had", th, err)
 		}
+	})
+	t.Run("ShareIntoAConversationClosedToApps", func(t *testing.T) {
+		if _, err := w.alice.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
+			t.Fatal(err)
+		}
+		defer w.alice.SetThreadAppAccess(ctx, w.aliceBob, true)
+		same(t, "a share", func(name string) error {
+			_, err := app.Share(ctx, client.NewShare{To: name, URL: "https://films.example/3", Title: "Three"})
+			return err
+		})
 	})
 	t.Run("ShareWithAKeyUsed", func(t *testing.T) {
 		if _, _, err := app.ShareOnce(ctx, client.NewShare{To: "carol", URL: "https://films.example/1", Title: "One"}, "key-1"); err != nil {

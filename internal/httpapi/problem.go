@@ -52,7 +52,6 @@ var apiDetails = map[*parley.Error]string{
 	parley.ErrIdempotencyKeyMalformed: fmt.Sprintf("the Idempotency-Key header must be 1 to %d printable ASCII characters", parley.MaxIdempotencyKeyLen),
 	parley.ErrIdempotencyKeyReused:    "this Idempotency-Key was used for a different message",
 	parley.ErrInboxMessages:           fmt.Sprintf("include=messages:N takes N from 0 to %d", parley.MaxInboxMessages),
-	parley.ErrDirectThreadOutOfReach:  "a conversation with this member already exists and is outside this app's access; share into it with POST /api/v1/shares",
 }
 
 // detail returns the client-safe message of err, in the API's terms.

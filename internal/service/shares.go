@@ -99,7 +99,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		} else if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
 			return err
 		} else if closed {
-			return parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
+			return outOfAppReach("share")
 		}
 		msg = &parley.Message{
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
@@ -176,7 +176,7 @@ func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Calle
 	if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
 		return nil, err
 	} else if closed {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "your conversation with %s is closed to apps", to)
+		return nil, outOfAppReach("share")
 	}
 	return prior, nil
 }

@@ -68,9 +68,10 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 			if err == nil {
 				// An app did not start a direct thread that already exists:
 				// it gets one only if its grant reaches it already. (A share
-				// brings the thread in, from the card on.)
+				// brings the thread in, from the card on.) Otherwise it is
+				// told what it would be told of a member who is no friend.
 				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); isNotFound(err) {
-					return parley.ErrDirectThreadOutOfReach
+					return outOfAppReach("start threads")
 				} else if err != nil {
 					return err
 				}
@@ -110,7 +111,9 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 // has, then EFORBIDDEN if any of them is not a friend. Every name is
 // looked up before any friendship is checked, and an app that named
 // several is not told which of them is no friend: without friends.read,
-// what it named cannot tell it who the member's friends are.
+// what it named cannot tell it who the member's friends are. An app that
+// named one is told outOfAppReach, as it is when what it asked fails for
+// a friend, and leaves no trace.
 func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []string, doing string) ([]parley.UserRef, error) {
 	users := make([]parley.UserRef, len(names))
 	for i, name := range names {
@@ -127,11 +130,23 @@ func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []
 			return nil, err
 		} else if !ok && c.App != nil && len(users) > 1 {
 			return nil, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and not everyone named is one yet", doing)
+		} else if !ok && c.App != nil {
+			return nil, outOfAppReach(doing)
 		} else if !ok {
 			return nil, parley.Errorf(parley.EFORBIDDEN, "you can %s only with friends, and %q is not one yet", doing, u.Username)
 		}
 	}
 	return users, nil
+}
+
+// outOfAppReach is what an app that named one member is told when it may
+// not do what it asked with them: they are no friend of the member's, or
+// their conversation is outside the app's reach (it exists outside the
+// grant, for a new direct thread; it is closed to apps, for a share).
+// Which, it is not told: the failure leaves no trace, and without
+// friends.read the app may not learn who the member's friends are.
+func outOfAppReach(doing string) error {
+	return parley.Errorf(parley.EFORBIDDEN, "this app cannot %s with the member named: they are not a friend yet, or their conversation is outside this app's access or closed to apps", doing)
 }
 
 // startThread stores a new thread with its members and, when an app starts
