@@ -197,7 +197,8 @@ type ConnectedApp struct {
 // GrantedThread is a thread a grant reaches, labelled for its member.
 type GrantedThread struct {
 	GrantThread
-	// Label is the thread's title, or the names of the others in it.
+	// Label is the thread's title, or the names of the others in it; for
+	// a thread the member has left, words that say so.
 	Label string `json:"label"`
 }
 

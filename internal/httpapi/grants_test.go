@@ -675,6 +675,44 @@ func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
 	})
 }
 
+// A member who left a thread is no longer told who is in it: a grant that
+// listed it keeps listing it, as a conversation they left, not by the
+// names of its members since.
+func TestGrants_ThreadLeftIsNotDescribed(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	dave := w.env.MustMember(t, "dave")
+	apptest.MustFriends(t, w.bob, dave)
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := w.env.MustPartner(t, "Picker")
+	w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
+	if err := w.alice.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.bob.AddParticipant(ctx, group.ID, "dave"); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, a := range apps {
+		for _, th := range a.Threads {
+			if th.ThreadID == group.ID {
+				labels = append(labels, th.Label)
+			}
+		}
+	}
+	if !slices.Equal(labels, []string{"a conversation you left"}) {
+		t.Errorf("the thread alice left is listed as %q, want only %q", labels, "a conversation you left")
+	}
+}
+
 // TestGrants_NoSilentFriendProbe: without friends.read an app cannot find
 // out, unseen and unlogged, whether someone is the member's friend. A
 // friend named where starting a thread or sharing fails for another reason

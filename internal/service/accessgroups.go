@@ -56,7 +56,8 @@ type AccessGroup struct {
 
 // ThreadName is how an access log line names a thread to its member.
 type ThreadName struct {
-	// Label is the thread's title, or the names of the others in it.
+	// Label is the thread's title, or the names of the others in it;
+	// empty for a thread the member has left.
 	Label string `json:"label,omitempty"`
 	// Titled is set when Label is the thread's title.
 	Titled bool `json:"titled,omitempty"`
@@ -203,7 +204,7 @@ func nameGroups(ctx context.Context, tx parley.Tx, groups []*AccessGroup, userID
 					if name.Label, err = threadLabel(ctx, tx, th, userID); err != nil {
 						return err
 					}
-					name.Titled = th.Title != ""
+					name.Titled = name.Label != "" && th.Title != ""
 				}
 				threads[id] = name
 			}

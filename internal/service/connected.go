@@ -35,6 +35,10 @@ func (s *Service) ConnectedApps(ctx context.Context) ([]*parley.ConnectedApp, er
 	return list, err
 }
 
+// leftThreadLabel names, in a grant's list of threads, one the member has
+// left: the grant keeps it, and reaches it again should they come back.
+const leftThreadLabel = "a conversation you left"
+
 // connectedApp completes a grant with its app, threads and use.
 func connectedApp(ctx context.Context, tx parley.Tx, g *parley.Grant) (*parley.ConnectedApp, error) {
 	app, err := tx.FindAppByClientID(ctx, g.ClientID)
@@ -58,6 +62,9 @@ func connectedApp(ctx context.Context, tx parley.Tx, g *parley.Grant) (*parley.C
 		label, err := threadLabel(ctx, tx, th, g.UserID)
 		if err != nil {
 			return nil, err
+		}
+		if label == "" {
+			label = leftThreadLabel
 		}
 		ca.Threads = append(ca.Threads, parley.GrantedThread{GrantThread: gt, Label: label})
 	}

@@ -235,15 +235,19 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadCh
 	return choices, nil
 }
 
-// threadLabel names a thread for one of its members: by its title, or by
-// the names of the others in it.
+// threadLabel names a thread for a member: by its title, or by the names
+// of the others in it; "" once the member has left it, as what it is
+// called and who is in it since are no longer theirs to see.
 func threadLabel(ctx context.Context, tx parley.Tx, th *parley.Thread, userID string) (string, error) {
-	if th.Title != "" {
-		return th.Title, nil
-	}
 	people, err := tx.FindParticipants(ctx, th.ID)
 	if err != nil {
 		return "", err
+	}
+	if !slices.ContainsFunc(people, func(p parley.UserRef) bool { return p.ID == userID }) {
+		return "", nil
+	}
+	if th.Title != "" {
+		return th.Title, nil
 	}
 	others := slices.DeleteFunc(people, func(p parley.UserRef) bool { return p.ID == userID })
 	return names(others), nil
