@@ -623,10 +623,12 @@ func TestGrants_ConsentChoicesChecked(t *testing.T) {
 	}
 }
 
-// TestGrants_LateAppCountsFromItsArrival: in a thread an app reaches only
-// from its share on, the thread's counters count from there, so they do not
-// tell the app how much was said before it came.
-func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
+// TestGrants_LateAppCountsInTheThreadsSeqs: in a thread an app reaches
+// only from its share on, the thread's counters are in the thread's own
+// seqs, as the messages it reads are, so that it can page with them; the
+// member's read marker is shown no earlier than just before the app's
+// first message, and the unread count counts only what the app may see.
+func TestGrants_LateAppCountsInTheThreadsSeqs(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
@@ -636,18 +638,22 @@ func TestGrants_LateAppCountsFromItsArrival(t *testing.T) {
 	partner := w.env.MustPartner(t, "Films")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "threads.read"}, apptest.Answer{})
 	app := w.env.Client.WithToken(tok.AccessToken)
-	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+	thanks := apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+	if card.Seq != 6 || thanks.Seq != 7 {
+		t.Fatalf("the card is message %d, the reply %d; want 6 and 7", card.Seq, thanks.Seq)
+	}
 
 	// The app may know of two messages: alice's card, read by her as she
 	// sent it, and bob's reply, unread.
 	check := func(t *testing.T, th *client.ThreadSummary) {
 		t.Helper()
-		if th.LastSeq != 2 || th.LastReadSeq != 1 || th.UnreadCount != 1 {
-			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want 2, 1, 1",
-				th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		if th.LastSeq != thanks.Seq || th.LastReadSeq != card.Seq || th.UnreadCount != 1 {
+			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want %d, %d, 1",
+				th.LastSeq, th.LastReadSeq, th.UnreadCount, thanks.Seq, card.Seq)
 		}
 	}
 	t.Run("List", func(t *testing.T) {

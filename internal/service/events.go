@@ -220,11 +220,11 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	}
 	switch ev.Type {
 	case parley.EventThreadUpdated:
-		if ev, loggedAs, err = threadChangeFor(c, ev, t.from); err != nil {
+		if ev, loggedAs, err = threadChangeFor(c, ev); err != nil {
 			return ev, false, err
 		}
 	case parley.EventReadUpdated:
-		if ev, ok, err = readChangeFor(c, ev, t.from); err != nil || !ok {
+		if ok, err = readVisible(c, ev, t.from); err != nil || !ok {
 			return ev, false, err
 		}
 	}
@@ -491,17 +491,13 @@ func seenFrom(ev parley.Event, from int64) bool {
 }
 
 // threadChangeFor returns a thread.updated event as an app sees it, and the
-// access it is logged as: with the thread's last_seq counted from the first
-// message the app may see, as in thread summaries, and with the
-// participants only when it holds participants.read.
-func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event, parley.Scope, error) {
+// access it is logged as: with the participants only when it holds
+// participants.read.
+func threadChangeFor(c *parley.Caller, ev parley.Event) (parley.Event, parley.Scope, error) {
 	var change parley.ThreadChange
 	if err := json.Unmarshal(ev.Data, &change); err != nil {
 		return ev, "", err
 	}
-	th := *change.Thread
-	th.LastSeq = countedFrom(th.LastSeq, from)
-	change.Thread = &th
 	loggedAs := parley.ScopeParticipantsRead
 	if !c.App.Scopes.Has(loggedAs) {
 		change.Participants, loggedAs = []parley.UserRef{}, parley.ScopeThreadsRead
@@ -511,24 +507,16 @@ func threadChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Even
 	return out, loggedAs, nil
 }
 
-// readChangeFor returns a read.updated event as an app sees it, and false
-// when the app may not see it: a read marker before the first message the
-// app may see tells it nothing it may know, and another member's marker
-// names a participant, which only participants.read may learn. The
-// marker is counted from the app's first message, as in thread summaries
-// (countFrom).
-func readChangeFor(c *parley.Caller, ev parley.Event, from int64) (parley.Event, bool, error) {
+// readVisible reports whether an app may see a read.updated event: a read
+// marker before the first message the app may see tells it nothing it may
+// know, and another member's marker names a participant, which only
+// participants.read may learn.
+func readVisible(c *parley.Caller, ev parley.Event, from int64) (bool, error) {
 	var read parley.ReadUpdated
 	if err := json.Unmarshal(ev.Data, &read); err != nil {
-		return ev, false, err
+		return false, err
 	}
-	if read.Seq < from || read.UserID != c.User.ID && !c.App.Scopes.Has(parley.ScopeParticipantsRead) {
-		return ev, false, nil
-	}
-	read.Seq = countedFrom(read.Seq, from)
-	out := parley.NewEvent(ev.Type, ev.ThreadID, read)
-	out.Seq, out.MessageID = ev.Seq, ev.MessageID
-	return out, true, nil
+	return read.Seq >= from && (read.UserID == c.User.ID || c.App.Scopes.Has(parley.ScopeParticipantsRead)), nil
 }
 
 // grantsEnded returns an error when a grants.ended event names the app's

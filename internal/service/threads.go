@@ -326,24 +326,19 @@ func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*pa
 	return s.linkShares(ctx, c.User.ID, msgs...)
 }
 
-// countFrom sets a summary's counters as seen by a caller who may see the
-// thread's messages from seq from on: last_seq, last_read_seq and
-// unread_count count only the messages from there, so an app that arrived
-// late is not told how much was said before it came, nor how much of it the
-// member left unread. Counters are absolute for callers who see it all.
+// countFrom sets a summary's read marker and unread count as seen by a
+// caller who may see the thread's messages from seq from on: the marker is
+// shown no earlier than just before message from, so that an app that
+// arrived late is not told how much of what came before the member left
+// unread, and unread_count counts only messages it may see. last_seq is
+// the thread's own, as every seq is in what the caller gets, so that it
+// pages and orders with the messages' seqs: from them an app that arrived
+// late learns how many messages came before it, not what they said.
 func countFrom(t *parley.ThreadSummary, from int64) {
 	if from > 1 {
-		t.LastSeq = countedFrom(t.LastSeq, from)
-		t.LastReadSeq = min(countedFrom(t.LastReadSeq, from), t.LastSeq)
+		t.LastReadSeq = min(max(t.LastReadSeq, from-1), t.LastSeq)
 	}
 	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
-}
-
-// countedFrom returns the number of message seq as a caller counts it who
-// may see a thread's messages from seq from on: 1 for message from, 0 for
-// any before it. Summaries and an app's events count so alike.
-func countedFrom(seq, from int64) int64 {
-	return max(seq-max(from-1, 0), 0)
 }
 
 // addMessages fills in the summaries' last messages and newest messages,
