@@ -33,7 +33,7 @@ type Thread struct {
 	ID             string    `json:"id"`
 	Kind           string    `json:"kind"`
 	Title          string    `json:"title,omitempty"`
-	CreatedBy      string    `json:"created_by"`
+	CreatedBy      string    `json:"created_by,omitempty"`
 	CreatedViaApp  string    `json:"created_via_app,omitempty"`
 	LastSeq        int64     `json:"last_seq"`
 	LastActivityAt time.Time `json:"last_activity_at"`

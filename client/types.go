@@ -135,8 +135,10 @@ type Thread struct {
 	// Kind is ThreadDirect or ThreadGroup.
 	Kind string `json:"kind"`
 	// Title is empty when the thread has none; a direct thread never has one.
-	Title     string `json:"title,omitempty"`
-	CreatedBy string `json:"created_by"`
+	Title string `json:"title,omitempty"`
+	// CreatedBy is the ID of the member who started the thread; empty for
+	// an app without participants.read, unless its own member did.
+	CreatedBy string `json:"created_by,omitempty"`
 	// CreatedViaApp is the client ID of the app that started the thread, if any.
 	CreatedViaApp  string    `json:"created_via_app,omitempty"`
 	LastSeq        int64     `json:"last_seq"`

@@ -251,3 +251,62 @@ func TestEvents_AppStreamLogsEachMessageWithItsSeq(t *testing.T) {
 		t.Errorf("the entry of the streamed message %d: first_seq %d, last_seq %d", sent.Seq, e.FirstSeq, e.LastSeq)
 	}
 }
+
+// TestGrants_WhoStartedAThreadIsAParticipant: who started a thread names a
+// participant, so an app without participants.read is told only when its
+// own member did, in summaries and in thread.updated events alike.
+func TestGrants_WhoStartedAThreadIsAParticipant(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	bobs := apptest.MustThread(t, w.bob, "alice", "carol").ID
+	alices := apptest.MustThread(t, w.alice, "bob", "carol").ID
+	bobID := apptest.MustMe(t, w.bob).ID
+	for _, scopes := range [][]string{{"threads.read"}, {"threads.read", "participants.read"}} {
+		t.Run(strings.Join(scopes, "+"), func(t *testing.T) {
+			partner := w.env.MustPartner(t, "Lister "+strings.Join(scopes, " "))
+			tok := w.env.MustToken(t, partner, "alice", append([]string{"openid", "messages.read"}, scopes...),
+				apptest.Answer{ThreadScope: "selected", Threads: []string{bobs, alices}})
+			app := w.env.Client.WithToken(tok.AccessToken)
+			wantBob := ""
+			if slices.Contains(scopes, "participants.read") {
+				wantBob = bobID
+			}
+			for id, want := range map[string]string{bobs: wantBob, alices: w.aliceID} {
+				th, err := app.Thread(ctx, id)
+				if err != nil {
+					t.Fatal(id == bobs, err)
+				}
+				if th.CreatedBy != want {
+					t.Errorf("a thread started by %s: created_by %q, want %q", map[string]string{bobs: "bob", alices: "alice"}[id], th.CreatedBy, want)
+				}
+			}
+			stream := mustEvents(t, app)
+			if _, err := w.bob.AddParticipant(ctx, bobs, "carol"); err != nil { // back, after the first run's leaving
+				t.Fatal(err)
+			}
+			if err := w.carol.LeaveThread(ctx, bobs); err != nil {
+				t.Fatal(err)
+			}
+			sync := apptest.MustSend(t, w.alice, bobs, "sync "+strings.Join(scopes, " "))
+			var updated int
+			for _, ev := range eventsUntil(t, stream, sync.ID) {
+				if ev.Type != client.EventThreadUpdated {
+					continue
+				}
+				var change struct {
+					Thread client.Thread `json:"thread"`
+				}
+				if err := json.Unmarshal(ev.Data, &change); err != nil {
+					t.Fatal(err)
+				}
+				if updated++; change.Thread.CreatedBy != wantBob {
+					t.Errorf("thread.updated: created_by %q, want %q", change.Thread.CreatedBy, wantBob)
+				}
+			}
+			if updated == 0 {
+				t.Error("no thread.updated of carol's leaving")
+			}
+		})
+	}
+}

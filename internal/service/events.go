@@ -491,13 +491,16 @@ func seenFrom(ev parley.Event, from int64) bool {
 }
 
 // threadChangeFor returns a thread.updated event as an app sees it, and the
-// access it is logged as: with the participants only when it holds
-// participants.read.
+// access it is logged as: with the participants, and who started the
+// thread, only when it holds participants.read.
 func threadChangeFor(c *parley.Caller, ev parley.Event) (parley.Event, parley.Scope, error) {
 	var change parley.ThreadChange
 	if err := json.Unmarshal(ev.Data, &change); err != nil {
 		return ev, "", err
 	}
+	th := *change.Thread
+	hideCreator(c, &th)
+	change.Thread = &th
 	loggedAs := parley.ScopeParticipantsRead
 	if !c.App.Scopes.Has(loggedAs) {
 		change.Participants, loggedAs = []parley.UserRef{}, parley.ScopeThreadsRead

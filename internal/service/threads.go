@@ -253,6 +253,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			// grant reaches all, listed by the grant: what is left is
 			// visible from the seq the grant lists (0 for a member).
 			countFrom(t, t.VisibleFromSeq)
+			hideCreator(c, &t.Thread)
 		}
 		if err := addMessages(ctx, tx, c, list, withMessages); err != nil {
 			return err
@@ -309,6 +310,7 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	}
 	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, VisibleFromSeq: from}
 	countFrom(sum, from)
+	hideCreator(c, &sum.Thread)
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }
 
@@ -339,6 +341,15 @@ func countFrom(t *parley.ThreadSummary, from int64) {
 		t.LastReadSeq = min(max(t.LastReadSeq, from-1), t.LastSeq)
 	}
 	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
+}
+
+// hideCreator takes who started a thread out of it for an app that may not
+// learn who takes part in it (participants.read), unless it is the app's
+// own member.
+func hideCreator(c *parley.Caller, th *parley.Thread) {
+	if c.App != nil && !c.App.Scopes.Has(parley.ScopeParticipantsRead) && th.CreatedBy != c.User.ID {
+		th.CreatedBy = ""
+	}
 }
 
 // addMessages fills in the summaries' last messages and newest messages,
