@@ -98,6 +98,25 @@ func TestCLI_RefusesOlderSchema(t *testing.T) {
 			t.Fatalf("err = %v; want a refusal naming `parley db upgrade`", err)
 		}
 	})
+	// A --to that names a database in use (mistyped, say) is refused, and
+	// not upgraded under the servers that may run on it.
+	t.Run("MigrateTarget", func(t *testing.T) {
+		install := config.Config{DataDir: t.TempDir()}
+		if _, err := run(t, install, "", "db", "init"); err != nil {
+			t.Fatal(err)
+		}
+		to := cfg.Database
+		if to == "" {
+			to = cfg.DataDir
+		}
+		_, err := run(t, install, "", "migrate", "--from", install.DataDir, "--to", to)
+		if err == nil || !strings.Contains(err.Error(), "migrate copies into an empty database only") {
+			t.Fatalf("err = %v; want a refusal of the target", err)
+		}
+		if _, err := run(t, cfg, "", "user", "list"); err == nil || !strings.Contains(err.Error(), "the database is at schema") {
+			t.Fatalf("the target after migrate: %v; want it at its older schema still", err)
+		}
+	})
 }
 
 // `parley db upgrade` brings an older database to this parley's schema,

@@ -201,11 +201,25 @@ func isPostgresURL(s string) bool {
 
 // openTarget opens the database migrate copies into: PostgreSQL for a
 // postgres:// URL, otherwise the embedded database of a data directory.
+// It makes the schema where there is no Parley database, and otherwise
+// opens the one there only at this binary's schema, changing nothing: a
+// Parley database at another schema has been used, and must not be
+// upgraded under the servers that may still run on it.
 func openTarget(ctx context.Context, to string) (*sqlstore.DB, error) {
-	if isPostgresURL(to) {
-		return sqlstore.OpenPostgres(ctx, to)
+	open := func(schema sqlstore.Schema) (*sqlstore.DB, error) {
+		if isPostgresURL(to) {
+			return sqlstore.OpenPostgresWith(ctx, to, schema)
+		}
+		return sqlstore.OpenSQLiteWith(ctx, config.Config{DataDir: to}.DatabasePath(), sqlstore.SQLiteOptions{Schema: schema})
 	}
-	return sqlstore.OpenSQLite(ctx, config.Config{DataDir: to}.DatabasePath())
+	db, err := open(sqlstore.Create)
+	if errors.Is(err, sqlstore.ErrDatabaseExists) {
+		db, err = open(sqlstore.Current)
+	}
+	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
+		return nil, fmt.Errorf("it holds a parley database, at schema %d: migrate copies into an empty database only", se.Database)
+	}
+	return db, err
 }
 
 // sameDir reports whether two paths name one directory.
