@@ -191,16 +191,21 @@ type ChainBreak struct {
 
 // Why a chain fails to verify.
 const (
-	breakMissing    = "entry missing"
-	breakMissingEnd = "entries missing at the end of the log"
-	breakBeyondEnd  = "entry beyond the end of the log"
-	breakLink       = "previous hash does not match the entry before"
-	breakAltered    = "entry altered: its hash does not match its contents"
+	breakMissing     = "entry missing"
+	breakMissingEnd  = "entries missing at the end of the log"
+	breakBeyondEnd   = "entry beyond the end of the log"
+	breakBeforeStart = "entry before the start of the log"
+	breakLink        = "previous hash does not match the entry before"
+	breakAltered     = "entry altered: its hash does not match its contents"
 )
 
 // BeyondTheEnd is the break of an entry found past the end of its log,
 // which no append put there.
 func BeyondTheEnd(seq int64) *ChainBreak { return &ChainBreak{Seq: seq, Reason: breakBeyondEnd} }
+
+// BeforeTheStart is the break of an entry found at a seq below 1, where no
+// append puts one.
+func BeforeTheStart(seq int64) *ChainBreak { return &ChainBreak{Seq: seq, Reason: breakBeforeStart} }
 
 // ChainCheck checks a member's log against its head as the log is read,
 // an entry at a time, keeping only where the next entry must join the

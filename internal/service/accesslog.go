@@ -249,11 +249,17 @@ const verifyChunk = 1000
 // time: the time it takes grows with the log's length, the memory it
 // holds does not. The log grows while it is read, so the chain is checked
 // up to the head read first, a range of seqs at a time, and the entries
-// past that head are checked apart (pastTheHead).
+// past that head are checked apart (pastTheHead). Entries below the
+// chain's first seq are looked for too: no append puts one there, and the
+// member's listing, which reads the log to its end, would show it.
 func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verification, error) {
 	v := &Verification{}
 	err := s.store.Read(ctx, func(tx parley.Tx) error {
 		head, err := findAccessHead(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		before, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, From: 1, Limit: verifyChunk})
 		if err != nil {
 			return err
 		}
@@ -276,6 +282,9 @@ func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verifica
 		v.Break = check.End()
 		if beyond != nil {
 			v.Entries, v.Break = v.Entries+past, beyond
+		}
+		if len(before) > 0 {
+			v.Entries, v.Break = v.Entries+int64(len(before)), parley.BeforeTheStart(before[len(before)-1].Seq)
 		}
 		return nil
 	})

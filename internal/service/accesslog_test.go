@@ -102,6 +102,20 @@ func TestVerifyAccessLog_ChunkBoundaries(t *testing.T) {
 				verifyChunk + 1, "previous hash", n,
 			},
 			{
+				// No append gives a seq below 1, but the member's listing
+				// shows an entry there: a fabricated one, consistent in
+				// itself, is a break.
+				"ForgedBeforeTheStart",
+				func() error {
+					e := &parley.AccessEntry{UserID: u.ID, Seq: 0, At: parley.Now(), ClientID: "pc_spy", AppName: "Spy",
+						Action: string(parley.ScopeMessagesRead), MessageCount: 500, PrevHash: parley.GenesisHash}
+					e.Hash = e.ChainHash(e.PrevHash)
+					return sqlstore.ForgeAccessEntry(ctx, db, e)
+				},
+				func() error { return sqlstore.DeleteAccessEntry(ctx, db, u.ID, 0) },
+				0, "before the start", n + 1,
+			},
+			{
 				"TruncatedToFullChunks",
 				func() error { return sqlstore.DeleteAccessEntry(ctx, db, u.ID, n) }, nil,
 				n, "missing at the end", n - 1,
