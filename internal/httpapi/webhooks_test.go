@@ -317,6 +317,49 @@ func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
 	}
 }
 
+// TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt: an app whose grant
+// reaches threads it may not read (here thread scope all, and only openid)
+// learns nothing of them, by webhooks as by its stream: not even that a
+// participant closed one to apps.
+func TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Surprise party for dave"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := env.MustPartnerOf(t, "Sign-in only", "alice")
+	if _, err := env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{ThreadScope: "all"})
+	rc := newReceiver(t)
+	var ep service.CreatedWebhookEndpoint
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"thread.closed_to_apps", "grant.revoked"}}, &ep); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	if _, err := bob.SetThreadAppAccess(ctx, group.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	// Then alice revokes the grant, which the app may hear of.
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("connected apps %+v, %v", apps, err)
+	}
+	if err := alice.RevokeGrant(ctx, apps[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "grant.revoked" {
+		t.Fatalf("an app that may not read the member's threads was told: %s", d.body)
+	}
+}
+
 func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

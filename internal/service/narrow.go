@@ -53,7 +53,8 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		if err != nil {
 			return err
 		}
-		reached := []parley.ThreadGrant{{GrantID: g.ID, ClientID: g.ClientID, Member: parley.UserRef{ID: g.UserID}}}
+		reached := []parley.ThreadGrant{{GrantID: g.ID, ClientID: g.ClientID, Member: parley.UserRef{ID: g.UserID},
+			Scopes: g.Scopes, ThreadScope: g.ThreadScope}}
 		for _, id := range gone {
 			if err := tx.RemoveGrantThread(ctx, g.ID, id); err != nil {
 				return err

@@ -459,11 +459,15 @@ func (s *Service) enqueueGrantEnded(ctx context.Context, tx parley.Tx, g *parley
 }
 
 // enqueueThreadEnded enqueues thread.closed_to_apps for each grant that
-// reached a thread and no longer does.
+// reached a thread and no longer does, and whose app may know of the
+// thread (knowsOfThreads).
 func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID string, grants []parley.ThreadGrant, reason string) (bool, error) {
 	enqueued := false
 	now := s.Now()
 	for _, g := range grants {
+		if !knowsOfThreads(g) {
+			continue
+		}
 		data := parley.WebhookThread{ThreadID: threadID, UserID: g.Member.ID, GrantID: g.GrantID, Reason: reason, At: now}
 		ok, err := s.enqueueAppEvent(ctx, tx, g.ClientID, parley.WebhookThreadClosed, data,
 			parley.NewWebhookDelivery{GrantID: g.GrantID, ThreadID: threadID})
@@ -473,6 +477,15 @@ func (s *Service) enqueueThreadEnded(ctx context.Context, tx parley.Tx, threadID
 		enqueued = enqueued || ok
 	}
 	return enqueued, nil
+}
+
+// knowsOfThreads reports whether a grant's app may know which threads the
+// grant reaches, and so be told that one left it: it reads them or their
+// messages (threads.read, messages.read), or it reaches only threads it
+// started or shared into. Any other app is told nothing of the member's
+// threads, by webhooks as by its realtime stream.
+func knowsOfThreads(g parley.ThreadGrant) bool {
+	return g.ThreadScope == parley.ThreadScopeApp || g.Scopes.Has(parley.ScopeThreadsRead) || g.Scopes.Has(parley.ScopeMessagesRead)
 }
 
 // screenWebhooks splits deliveries taken for an attempt into those to

@@ -193,6 +193,12 @@ func (s *Sender) Send(ctx context.Context, j *Job) Result {
 	req.Header.Set("webhook-signature", Signature(j.Keys, j.ID, j.At, j.Body))
 	start := time.Now()
 	resp, err := s.http.Do(req)
+	if errors.Is(err, errRefused) {
+		// Recorded without the address the name resolved to: the
+		// endpoint's owner, any member with an app, must not learn through
+		// Parley what names inside the server's network point at.
+		err = errRefused
+	}
 	if err != nil {
 		r.Latency, r.Err = time.Since(start), err
 		return r

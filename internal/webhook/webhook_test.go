@@ -62,7 +62,9 @@ func job(url string) *webhook.Job {
 }
 
 // TestSender_RefusesAfterResolution: the guard holds at the dial, on the
-// address a name resolved to, whatever the URL said.
+// address a name resolved to, whatever the URL said; and the refusal, which
+// the endpoint's owner reads in its deliveries, does not say what that
+// address was.
 func TestSender_RefusesAfterResolution(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("a refused destination was reached")
@@ -72,6 +74,9 @@ func TestSender_RefusesAfterResolution(t *testing.T) {
 	r := webhook.NewSender(webhook.Guard{}).Send(context.Background(), job("http://localhost"+port+"/hooks"))
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "destination refused") || r.OK() {
 		t.Fatalf("result %+v", r)
+	}
+	if msg := r.Err.Error(); strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "::1") {
+		t.Errorf("the refusal names the address the name resolved to: %q", msg)
 	}
 }
 
