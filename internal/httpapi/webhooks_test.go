@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -809,4 +810,66 @@ func TestWebhooks_EndpointDeletedMidAttempt(t *testing.T) {
 	if len(list) != 1 || list[0].State != parley.DeliverySucceeded || len(list[0].Attempts) != 1 {
 		t.Fatalf("the delivery made beside the deleted endpoint's: %+v", list)
 	}
+}
+
+// TestWebhooks_AHangingEndpointHoldsUpOnlyItsOwn: an endpoint that does
+// not answer keeps its deliveries in flight, but not anyone else's: a
+// delivery to another endpoint goes out meanwhile, though every worker of
+// the node has one of the waiting deliveries. The waiting endpoint answers
+// once the other delivery came, and its attempts succeed: they were still
+// in flight, not given up at the send's timeout, which a worker waiting
+// for its whole batch would have had to reach first.
+func TestWebhooks_AHangingEndpointHoldsUpOnlyItsOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	entered, release := make(chan struct{}, 10), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(slow.Close)
+	released := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(released)
+	rc := newReceiver(t)
+	slowEP := w.endpoint(t, slow.URL, "message.created")
+	w.endpoint(t, rc.URL, "message.deleted")
+
+	// One waiting delivery for each of the node's two workers, one after
+	// the other, so that a worker that waited for its whole batch would
+	// have none free.
+	var cards []*client.Message
+	for range 2 {
+		card, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/" + strconv.Itoa(len(cards)), Title: "A film"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cards = append(cards, card)
+		select {
+		case <-entered:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the waiting endpoint got no delivery")
+		}
+	}
+	if err := w.app.DeleteMessage(ctx, cards[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "message.deleted" {
+		t.Fatalf("event %s", d.body)
+	}
+	released()
+	for range 1200 { // 30 s, for a loaded machine
+		list := w.deliveries(t, slowEP.ID)
+		if len(list) == 2 && len(list[0].Attempts) == 1 && len(list[1].Attempts) == 1 {
+			for _, d := range list {
+				if a := d.Attempts[0]; !a.Succeeded {
+					t.Errorf("a waiting delivery's attempt failed (%d %s): it was given up before the other endpoint's delivery went", a.StatusCode, a.Error)
+				}
+			}
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("the waiting endpoint's attempts are not recorded")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -26,8 +25,7 @@ const (
 	// PollInterval is how often a worker with nothing to do looks for
 	// deliveries that came due, or that another node enqueued.
 	PollInterval = time.Second
-	// batch is how many deliveries a worker takes at once, and sends at
-	// once.
+	// batch is how many deliveries a worker has in flight at most.
 	batch = 128
 )
 
@@ -38,40 +36,52 @@ type Worker struct {
 	Log    *slog.Logger
 }
 
-// Run takes, sends and records deliveries until ctx ends, recording each
-// batch's results in the write that takes the next. Deliveries whose
-// results are not recorded, as when it ends, are left to their lease:
-// another attempt, here or on another node, makes them.
+// Run takes, sends and records deliveries until ctx ends. It keeps up to
+// batch deliveries in flight, and records each one's result as soon as it
+// is in, taking more in the same write: an endpoint that answers only at
+// the send's timeout holds up its own deliveries, not every app's, as it
+// would if each batch waited for its slowest. Deliveries whose results are
+// not recorded, as when it ends, are left to their lease: another attempt,
+// here or on another node, makes them.
 func (w *Worker) Run(ctx context.Context) {
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
+	done := make(chan Result, batch) // room for every delivery in flight
+	inFlight := 0
 	var results []Result
 	for ctx.Err() == nil {
-		jobs, err := w.Queue.ExchangeWebhooks(ctx, results, batch)
-		// A full disk is logged once, by the server, not at every poll.
-		if err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
-			w.Log.Error("deliver webhooks", "err", err)
-		}
-		results = nil
-		if len(jobs) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-w.Queue.WebhooksWaiting():
-			case <-tick.C:
+		if len(results) > 0 || inFlight < batch {
+			jobs, err := w.Queue.ExchangeWebhooks(ctx, results, batch-inFlight)
+			// A full disk is logged once, by the server, not at every poll.
+			if err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+				w.Log.Error("deliver webhooks", "err", err)
 			}
-			continue
+			results = nil
+			for _, j := range jobs {
+				inFlight++
+				go func() { done <- w.Sender.Send(ctx, j) }()
+			}
 		}
-		results = w.send(ctx, jobs)
+		// Wait for a result or, with room for more, for deliveries to come
+		// due; then take every other result already in.
+		var waiting <-chan struct{}
+		if inFlight < batch {
+			waiting = w.Queue.WebhooksWaiting()
+		}
+		select {
+		case r := <-done:
+			results, inFlight = append(results, r), inFlight-1
+		case <-waiting:
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+		for more := true; more; {
+			select {
+			case r := <-done:
+				results, inFlight = append(results, r), inFlight-1
+			default:
+				more = false
+			}
+		}
 	}
-}
-
-// send posts the jobs in parallel.
-func (w *Worker) send(ctx context.Context, jobs []*Job) []Result {
-	results := make([]Result, len(jobs))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Go(func() { results[i] = w.Sender.Send(ctx, j) })
-	}
-	wg.Wait()
-	return results
 }
