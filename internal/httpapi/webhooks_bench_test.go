@@ -21,9 +21,10 @@ import (
 
 // benchReceiver is a fast webhook receiver: it answers 204 at once and
 // notes how long each delivery took from the enqueue (the payload's
-// timestamp) to its arrival.
+// timestamp) to its arrival, by the server's clock (now).
 type benchReceiver struct {
 	*httptest.Server
+	now       func() time.Time
 	mu        sync.Mutex
 	latencies []time.Duration
 	want      int
@@ -31,9 +32,9 @@ type benchReceiver struct {
 }
 
 func newBenchReceiver(tb testing.TB) *benchReceiver {
-	rc := &benchReceiver{done: make(chan struct{})}
+	rc := &benchReceiver{done: make(chan struct{}), now: time.Now}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived := time.Now()
+		arrived := rc.now()
 		var p struct {
 			Timestamp time.Time `json:"timestamp"`
 		}
@@ -74,9 +75,11 @@ func (rc *benchReceiver) percentile(p float64) time.Duration {
 
 // hookedThreads is benchThreads with an app of the owner's, endpoints of it
 // subscribed to message.created on rc, and, when reach is set, the owner's
-// grant to it, which reaches every thread.
+// grant to it, which reaches every thread. Members' rate limits are raised
+// out of reach, as benchThreads raises them.
 func hookedThreads(b *testing.B, n, endpoints int, rc *benchReceiver, reach bool) ([]*client.Client, []string) {
-	env := apptest.Start(b, allowLoopback)
+	env := apptest.Start(b, allowLoopback, raisedLimits)
+	rc.now = env.Clock.Now // ahead of the wall clock by WebhookActivation, below
 	owner := env.MustMember(b, "owner")
 	members := []*client.Client{owner}
 	var ids []string
