@@ -400,3 +400,35 @@ func TestThreadAppAccess_ListsOnlyAppsThatReachIt(t *testing.T) {
 		listed(t, "Films via alice")
 	})
 }
+
+// A grant that ran out before its member's account was deleted, and that
+// no node had yet marked so, is ended in the deletion, logged as expired
+// at the moment it expired: the deleted member's log stays as it was
+// after that, and the expiry job finds nothing left of theirs to end.
+func TestConnectedApps_ExpiryLoggedBeforeTheAccountIsDeleted(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Brief")
+	w.env.MustToken(t, partner, "alice", []string{"openid", "profile"}, apptest.Answer{Expiry: "30d"})
+	w.env.Clock.Advance(30*24*time.Hour + time.Hour)
+	if err := w.alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	svc := w.env.Server.Service
+	console := service.ConsoleContext(ctx)
+	before, err := svc.VerifyAccessLogOf(console, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.EndExpiredGrants(ctx); err != nil || n != 0 {
+		t.Errorf("the expiry job ended %d grants (%v) after the deletion, want 0", n, err)
+	}
+	after, err := svc.VerifyAccessLogOf(console, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !before.Intact || before.Entries != 2 || after.Entries != before.Entries {
+		t.Errorf("alice's log: %+v at the deletion (want grant.created and grant.expired), %+v after", before, after)
+	}
+}

@@ -123,7 +123,10 @@ type accessEnded struct {
 }
 
 // endAccess ends every session of the member and every grant they gave
-// apps, each grant as if they had revoked it (revokeGrant).
+// apps, each grant in force as if they had revoked it (revokeGrant), and
+// each that ran out and is not yet marked so as the expiry job would end
+// it (endExpiredGrant): so that what happened to the member's grants is in
+// their log before the account is disabled or deleted, not after.
 func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (accessEnded, error) {
 	var ended accessEnded
 	var err error
@@ -131,16 +134,30 @@ func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (a
 		return accessEnded{}, err
 	}
 	now := s.Now()
-	grants, err := tx.FindActiveGrants(ctx, userID, now)
+	grants, err := tx.FindUserGrants(ctx, userID)
 	if err != nil {
 		return accessEnded{}, err
 	}
 	for _, g := range grants {
-		h, err := s.revokeGrant(ctx, tx, g, now)
-		if err != nil {
-			return accessEnded{}, err
+		switch {
+		case g.ActiveAt(now):
+			h, err := s.revokeGrant(ctx, tx, g, now)
+			if err != nil {
+				return accessEnded{}, err
+			}
+			ended.hooked = ended.hooked || h
+		case g.RevokedAt == nil:
+			app, err := tx.FindAppByClientID(ctx, g.ClientID)
+			if err != nil {
+				return accessEnded{}, err
+			}
+			if err := s.endExpiredGrant(ctx, tx, g, app.Name); err != nil {
+				return accessEnded{}, err
+			}
+			ended.hooked = true
+		default:
+			continue
 		}
-		ended.hooked = ended.hooked || h
 		ended.grants = append(ended.grants, g.ID)
 	}
 	return ended, nil
