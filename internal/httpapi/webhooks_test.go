@@ -339,12 +339,7 @@ func TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt(t *testing.T) {
 	}
 	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{ThreadScope: "all"})
 	rc := newReceiver(t)
-	var ep service.CreatedWebhookEndpoint
-	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
-		map[string]any{"url": rc.URL, "events": []string{"thread.closed_to_apps", "grant.revoked"}}, &ep); err != nil {
-		t.Fatal(err)
-	}
-	env.Clock.Advance(parley.WebhookActivation)
+	(&hookWorld{env: env, alice: alice, partner: partner}).endpoint(t, rc.URL, "thread.closed_to_apps", "grant.revoked")
 	if _, err := bob.SetThreadAppAccess(ctx, group.ID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -375,12 +370,8 @@ func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 	partner := env.MustPartnerOf(t, "Movie Club", "alice")
 	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
 	rc := newReceiver(t)
-	var ep service.CreatedWebhookEndpoint
-	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
-		map[string]any{"url": rc.URL, "events": []string{"message.created", "thread.closed_to_apps"}}, &ep); err != nil {
-		t.Fatal(err)
-	}
-	env.Clock.Advance(parley.WebhookActivation)
+	w := &hookWorld{env: env, alice: alice, partner: partner}
+	ep := w.endpoint(t, rc.URL, "message.created", "thread.closed_to_apps")
 	rc.answerWith(http.StatusInternalServerError)
 	m := apptest.MustSend(t, bob, group.ID, "hello group")
 	if d := rc.next(t); d.event.Type != "message.created" || d.event.Data["message_id"] != m.ID {
@@ -395,7 +386,6 @@ func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 	}
 	// The message's delivery failed, and is not tried again now that
 	// alice left.
-	w := &hookWorld{env: env, alice: alice, partner: partner}
 	w.settle(t, rc, ep.ID)
 	env.Clock.Advance(webhook.Schedule[1] + webhook.Schedule[1]/10 + time.Second)
 	env.Server.Service.WakeWebhooks()
