@@ -210,8 +210,8 @@ func TestAccessLog_Tampering(t *testing.T) {
 // TestAccessLog_EveryAppCallIsLogged: each call an app makes on member
 // data is in the access log of each member whose data it touched, as the
 // scope it used: the member's profile and friends are the member's alone;
-// a thread, its participants, its messages and its changes, and a message
-// or thread written, are everyone's in the thread.
+// a thread, listed or read alone, its participants, its messages and its
+// changes, and a message or thread written, are everyone's in the thread.
 func TestAccessLog_EveryAppCallIsLogged(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -242,9 +242,9 @@ func TestAccessLog_EveryAppCallIsLogged(t *testing.T) {
 			_, err := app.Friends(ctx)
 			return "", err
 		}},
-		{"GET /threads", parley.ScopeThreadsRead, aliceOnly, func() (string, error) {
+		{"GET /threads", parley.ScopeThreadsRead, aliceAndBob, func() (string, error) {
 			_, err := app.Threads(ctx, client.ThreadsQuery{})
-			return "", err
+			return w.aliceBob, err
 		}},
 		{"GET /threads/{id}", parley.ScopeThreadsRead, aliceAndBob, func() (string, error) {
 			_, err := app.Thread(ctx, w.aliceBob)

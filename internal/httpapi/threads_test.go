@@ -170,9 +170,9 @@ func TestThreads_Participants(t *testing.T) {
 }
 
 // A page of threads costs the database the same number of queries
-// whatever the number of threads on it, for the member and for an app:
-// each thread's messages, and for an app each thread's reach and readers,
-// are read for the whole page at once.
+// whatever the number of threads on it, for the member and for an app,
+// with or without messages.read: each thread's messages, and for an app
+// each thread's reach and readers, are read for the whole page at once.
 func TestThreads_ListCostsTheSameQueriesForAnyNumberOfThreads(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
@@ -192,10 +192,13 @@ func TestThreads_ListCostsTheSameQueriesForAnyNumberOfThreads(t *testing.T) {
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read"},
 		apptest.Answer{ThreadScope: "selected", Threads: ids})
 	app := env.Client.WithToken(tok.AccessToken)
+	titles := env.MustPartner(t, "Titles")
+	titlesTok := env.MustToken(t, titles, "alice", []string{"openid", "threads.read"}, apptest.Answer{ThreadScope: "selected", Threads: ids})
+	titlesOnly := env.Client.WithToken(titlesTok.AccessToken)
 
 	// queries returns the fewest queries a page of limit threads cost in
 	// three tries: the server's chores run their own now and then.
-	queries := func(reader *client.Client, limit int) uint64 {
+	queries := func(reader *client.Client, limit int, messages bool) uint64 {
 		fewest := uint64(1 << 62)
 		for range 3 {
 			before := env.Server.Store.Queries()
@@ -203,15 +206,18 @@ func TestThreads_ListCostsTheSameQueriesForAnyNumberOfThreads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page.Threads) != limit || page.Threads[0].LastMessage == nil {
-				t.Fatalf("a page of %d threads, the first with last message %v; want %d with one", len(page.Threads), page.Threads[0].LastMessage, limit)
+			if len(page.Threads) != limit || (page.Threads[0].LastMessage != nil) != messages {
+				t.Fatalf("a page of %d threads, the first with last message %v; want %d, with one: %v", len(page.Threads), page.Threads[0].LastMessage, limit, messages)
 			}
 			fewest = min(fewest, env.Server.Store.Queries()-before)
 		}
 		return fewest
 	}
-	for name, reader := range map[string]*client.Client{"member": alice, "app": app} {
-		if few, many := queries(reader, 2), queries(reader, 12); few != many {
+	for name, r := range map[string]struct {
+		reader   *client.Client
+		messages bool
+	}{"member": {alice, true}, "app": {app, true}, "app without messages.read": {titlesOnly, false}} {
+		if few, many := queries(r.reader, 2, r.messages), queries(r.reader, 12, r.messages); few != many {
 			t.Errorf("%s: a page of 2 threads cost %d queries, of 12 %d; want the same", name, few, many)
 		}
 	}

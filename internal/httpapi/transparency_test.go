@@ -303,19 +303,88 @@ func TestAccessLog_InboxReads(t *testing.T) {
 		thread string
 	}{"bob": {w.bob, w.aliceBob}, "carol": {w.carol, w.aliceCarol}} {
 		log := accessLog(t, tc.c, "")
-		if len(log.Entries) != 1 {
-			t.Errorf("%s's log: %v, want one read", name, actions(log))
+		if got, want := actions(log), []string{"threads.read", "messages.read"}; !slices.Equal(got, want) {
+			t.Errorf("%s's log: %v, want %v", name, got, want)
 			continue
 		}
-		if e := log.Entries[0]; e.Action != "messages.read" || e.ThreadID != tc.thread || e.MessageCount != 1 || len(e.MessageIDs) != 1 {
-			t.Errorf("%s's entry: %+v", name, e)
+		if e := log.Entries[1]; e.ThreadID != tc.thread {
+			t.Errorf("%s's threads.read entry: %+v", name, e)
+		}
+		if e := log.Entries[0]; e.ThreadID != tc.thread || e.MessageCount != 1 || len(e.MessageIDs) != 1 {
+			t.Errorf("%s's messages.read entry: %+v", name, e)
 		}
 	}
 	got := actions(accessLog(t, w.alice, ""))
 	slices.Sort(got[1:])
-	if want := []string{parley.ActionGrantCreated, "messages.read", "messages.read", "threads.read"}; !slices.Equal(got, want) {
+	if want := []string{parley.ActionGrantCreated, "messages.read", "messages.read", "threads.read", "threads.read"}; !slices.Equal(got, want) {
 		t.Errorf("alice's log: %v, want %v", got, want)
 	}
+}
+
+// TestAccessLog_ThreadListIsLoggedForEveryParticipant: an app's GET
+// /threads reads each thread it lists, its title and activity, as GET
+// /threads/{id} does, so it is logged as GET /threads/{id} is: threads.read
+// of each listed thread in the log of everyone in it, messages or none. A
+// page that lists no thread read the member's list alone, and is logged
+// in their log alone.
+func TestAccessLog_ThreadListIsLoggedForEveryParticipant(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := w.env.MustPartner(t, "Lister")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol, group.ID}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	if page, err := app.Threads(ctx, client.ThreadsQuery{}); err != nil || len(page.Threads) != 3 {
+		t.Fatalf("the app's list: %+v, %v; want the 3 threads it reaches", page, err)
+	}
+	// listed returns the threads of the Lister's threads.read entries in a
+	// member's log, sorted.
+	listed := func(c *client.Client) []string {
+		var ids []string
+		for _, e := range accessLog(t, c, "?app="+partner.App.ClientID).Entries {
+			if e.Action == "threads.read" {
+				ids = append(ids, e.ThreadID)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+	for name, tc := range map[string]struct {
+		c    *client.Client
+		want []string
+	}{
+		"alice": {w.alice, sorted(w.aliceBob, w.aliceCarol, group.ID)},
+		"bob":   {w.bob, sorted(w.aliceBob, group.ID)},
+		"carol": {w.carol, sorted(w.aliceCarol, group.ID)},
+	} {
+		if got := listed(tc.c); !slices.Equal(got, tc.want) {
+			t.Errorf("%s's log has threads.read of %q, want %q", name, got, tc.want)
+		}
+	}
+
+	t.Run("AnEmptyPage", func(t *testing.T) {
+		// Thread scope app: the app reaches no thread until it starts one.
+		other := w.env.MustPartner(t, "Nothing yet")
+		tok := w.env.MustToken(t, other, "alice", []string{"openid", "threads.read"}, apptest.Answer{})
+		if page, err := w.env.Client.WithToken(tok.AccessToken).Threads(ctx, client.ThreadsQuery{}); err != nil || len(page.Threads) != 0 {
+			t.Fatalf("the app's list: %+v, %v; want none", page, err)
+		}
+		log := accessLog(t, w.alice, "?app="+other.App.ClientID)
+		if got, want := actions(log), []string{parley.ActionGrantCreated, "threads.read"}; !slices.Equal(got, want) || log.Entries[0].ThreadID != "" {
+			t.Errorf("alice's log of the app: %v (newest %+v), want %v, the list's read naming no thread", got, log.Entries[0], want)
+		}
+		for name, c := range map[string]*client.Client{"bob": w.bob, "carol": w.carol} {
+			if log := accessLog(t, c, "?app="+other.App.ClientID); len(log.Entries) != 0 {
+				t.Errorf("%s's log of the app: %v, want nothing", name, actions(log))
+			}
+		}
+	})
 }
 
 // A member who closed a group thread to apps and then leaves it withdraws

@@ -97,17 +97,16 @@ func threadReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	return tx.FindParticipantIDs(ctx, threadID)
 }
 
-// inboxReaders returns, for an app, the readers of each of the summaries
-// that carry messages, in one query; nil for a member, who reads alone.
+// inboxReaders returns, for an app, who a read of each summary's thread
+// touches, its participants, for all of them in one query; nil for a
+// member, who reads alone.
 func inboxReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*parley.ThreadSummary) (map[string][]string, error) {
 	if c.App == nil {
 		return nil, nil
 	}
-	ids := make([]string, 0, len(list))
-	for _, t := range list {
-		if t.LastMessage != nil {
-			ids = append(ids, t.ID)
-		}
+	ids := make([]string, len(list))
+	for i, t := range list {
+		ids[i] = t.ID
 	}
 	people, err := tx.FindParticipantsOf(ctx, c.User.ID, ids)
 	if err != nil {
@@ -120,6 +119,13 @@ func inboxReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*p
 		}
 	}
 	return readers, nil
+}
+
+// summaryReads are the reads of showing a thread summary, by the thread's
+// readers: the thread itself, its title and activity, and the messages the
+// summary carries.
+func summaryReads(t *parley.ThreadSummary, readers []string) []access {
+	return append([]access{{parley.ScopeThreadsRead, t.ID, readers, nil}}, summaryRead(t, readers)...)
 }
 
 // summaryRead is the read of the messages a thread summary carries, if it

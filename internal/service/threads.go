@@ -212,7 +212,13 @@ func otherUsernames(names []string, self string) ([]string, error) {
 
 // Threads returns a page of the caller's threads, newest activity first,
 // each with its last message and, when withMessages > 0, its newest
-// withMessages messages.
+// withMessages messages. Each thread listed is read as Thread reads it,
+// and logged as Thread logs it, for everyone in it: an entry names one
+// thread, so a read of several is an entry for each, as the messages of
+// several are. A page that lists none read only the member's list (that
+// it holds no thread the caller may see, past the cursor if any), and is
+// logged in their log alone, naming no thread, so that every call leaves
+// a trace.
 func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessages int) (*parley.ThreadPage, error) {
 	c, err := caller(ctx, parley.ScopeThreadsRead)
 	if err != nil {
@@ -232,8 +238,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 		return nil, err
 	}
 	page := &parley.ThreadPage{Threads: []*parley.ThreadSummary{}}
-	// The list is the member's; the messages in it are everyone's in each thread.
-	reads := []access{{parley.ScopeThreadsRead, "", []string{c.User.ID}, nil}}
+	var reads []access
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		f := parley.ThreadFilter{UserID: c.User.ID, After: after, Limit: limit + 1, OpenToApps: c.App != nil}
 		if !reachesAll(c) {
@@ -263,7 +268,10 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			return err
 		}
 		for _, t := range list {
-			reads = append(reads, summaryRead(t, readers[t.ID])...)
+			reads = append(reads, summaryReads(t, readers[t.ID])...)
+		}
+		if len(list) == 0 {
+			reads = append(reads, access{parley.ScopeThreadsRead, "", []string{c.User.ID}, nil})
 		}
 		page.Threads = list
 		return nil
@@ -297,8 +305,7 @@ func (s *Service) Thread(ctx context.Context, threadID string) (summary *parley.
 	if err := s.linkSummary(ctx, c, summary); err != nil {
 		return nil, err
 	}
-	reads := append([]access{{parley.ScopeThreadsRead, threadID, readers, nil}}, summaryRead(summary, readers)...)
-	return summary, s.logRead(ctx, c, reads...)
+	return summary, s.logRead(ctx, c, summaryReads(summary, readers)...)
 }
 
 // threadSummary returns the thread as the caller sees it, with its last
