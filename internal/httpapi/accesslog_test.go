@@ -300,3 +300,57 @@ func TestAccessLog_EveryAppCallIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLog_ReplayIsLoggedAsARead: an app whose retried
+// Idempotency-Key is answered with its earlier message or card receives
+// that message as it is now, a read of it, logged as one for everyone in
+// the thread; the write itself is logged once.
+func TestAccessLog_ReplayIsLoggedAsARead(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Retrier")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	for _, tc := range []struct {
+		name    string
+		written parley.Scope
+		other   *client.Client
+		// write makes the call, the first time or again, and returns what it
+		// answered.
+		write func() (*client.Message, error)
+	}{
+		{"Send", parley.ScopeMessagesWrite, w.bob, func() (*client.Message, error) {
+			return app.SendMessage(ctx, w.aliceBob, "see you at 9", "send-1")
+		}},
+		{"Share", parley.ScopeSharesWrite, w.carol, func() (*client.Message, error) {
+			m, _, err := app.ShareOnce(ctx, client.NewShare{To: "carol", URL: "https://films.example/1", Title: "One"}, "share-1")
+			return m, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := tc.write()
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := tc.write()
+			if err != nil || again.ID != first.ID {
+				t.Fatalf("the retry: %+v, %v; want message %s again", again, err, first.ID)
+			}
+			for _, c := range []*client.Client{w.alice, tc.other} {
+				log := accessLog(t, c, "?limit=2&app="+partner.App.ClientID)
+				name := apptest.MustMe(t, c).Username
+				if got, want := actions(log), []string{string(tc.written), "messages.read"}; !slices.Equal(got, want) {
+					t.Errorf("%s's log: %v, want %v", name, got, want)
+					continue
+				}
+				for _, e := range log.Entries {
+					if e.ThreadID != first.ThreadID || !slices.Equal(e.MessageIDs, []string{first.ID}) || e.FirstSeq != first.Seq {
+						t.Errorf("%s's %s entry: %+v, want message %s of thread %s", name, e.Action, e, first.ID, first.ThreadID)
+					}
+				}
+			}
+		})
+	}
+}

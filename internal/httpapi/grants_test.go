@@ -719,6 +719,15 @@ func TestGrants_ThreadLeftIsNotDescribed(t *testing.T) {
 	}
 }
 
+// answerOf is what a failed call tells its caller: status, type and detail.
+func answerOf(err error) string {
+	e, ok := errors.AsType[*client.Error](err)
+	if !ok {
+		return fmt.Sprintf("not a problem: %v", err)
+	}
+	return fmt.Sprintf("%d %s %s", e.Status, e.Type, e.Detail)
+}
+
 // TestGrants_NoSilentFriendProbe: without friends.read an app cannot find
 // out, unseen and unlogged, whether someone is the member's friend. A
 // friend named where starting a thread or sharing fails for another reason
@@ -732,17 +741,9 @@ func TestGrants_NoSilentFriendProbe(t *testing.T) {
 	partner := w.env.MustPartner(t, "Prober")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "shares.write"}, apptest.Answer{})
 	app := w.env.Client.WithToken(tok.AccessToken)
-	// answer is what a failed call tells the app.
-	answer := func(err error) string {
-		e, ok := errors.AsType[*client.Error](err)
-		if !ok {
-			return fmt.Sprintf("not a problem: %v", err)
-		}
-		return fmt.Sprintf("%d %s %s", e.Status, e.Type, e.Detail)
-	}
 	same := func(t *testing.T, what string, call func(name string) error) {
 		t.Helper()
-		friend, stranger := answer(call("bob")), answer(call("dave"))
+		friend, stranger := answerOf(call("bob")), answerOf(call("dave"))
 		if friend != stranger {
 			t.Errorf("%s: a friend is told apart from a stranger:\n bob (friend):    %s\n dave (stranger): %s", what, friend, stranger)
 		}
@@ -828,5 +829,112 @@ func TestGrants_DeleteReachesOnlyFromTheAppsArrival(t *testing.T) {
 	}
 	if err := app.DeleteMessage(ctx, later.ID); err != nil {
 		t.Errorf("deleting alice's message from after the app came: %v", err)
+	}
+}
+
+// TestGrants_ReplayReachesWhatAFirstAttemptWould: a retried
+// Idempotency-Key is held to the grant's reach of the thread as a first
+// attempt is: once the thread is closed to apps, taken out of the grant or
+// left by the member, a retry of a send is answered as a first send there
+// is, and a retry of a share as a first share into a conversation out of
+// the app's reach is, and neither returns the earlier message or is
+// logged.
+func TestGrants_ReplayReachesWhatAFirstAttemptWould(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := w.env.MustPartner(t, "Retrier")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceCarol, group.ID}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	// untick takes a thread out of the grant, keeping the rest.
+	untick := func(t *testing.T, threadID string) {
+		apps, err := w.alice.ConnectedApps(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keep []string
+		for _, th := range apps[0].Threads {
+			if th.ThreadID != threadID {
+				keep = append(keep, th.ThreadID)
+			}
+		}
+		if _, err := w.alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"thread_ids": keep}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func(threadID, key string) func() error {
+		return func() error { _, err := app.SendMessage(ctx, threadID, "see you there", key); return err }
+	}
+	share := func(key string) func() error {
+		return func() error {
+			_, _, err := app.ShareOnce(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "One"}, key)
+			return err
+		}
+	}
+	// The first share into a conversation out of the app's reach, closed
+	// to apps, is refused thus.
+	if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
+		t.Fatal(err)
+	}
+	outOfReach := answerOf(share("never-posted")())
+	if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(outOfReach, "403 ") {
+		t.Fatalf("a first share into a conversation closed to apps: %s, want 403", outOfReach)
+	}
+
+	for _, tc := range []struct {
+		name string
+		// write is the call retried; cut puts its thread out of reach;
+		// first is a first attempt there once it is, or "" when a first
+		// attempt would bring the thread back, and the retry is answered
+		// as a first share out of reach is.
+		write, first func() error
+		cut          func(t *testing.T)
+	}{
+		{"SendAfterTheThreadWasClosed", send(w.aliceCarol, "send-closed"), send(w.aliceCarol, "send-closed-first"), func(t *testing.T) {
+			if _, err := w.carol.SetThreadAppAccess(ctx, w.aliceCarol, false); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"SendAfterTheMemberLeft", send(group.ID, "send-left"), send(group.ID, "send-left-first"), func(t *testing.T) {
+			if err := w.alice.LeaveThread(ctx, group.ID); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ShareAfterTheThreadWasUnticked", share("share-unticked"), nil, func(t *testing.T) { untick(t, w.aliceBob) }},
+		{"ShareAfterTheThreadWasClosed", share("share-closed"), share("share-closed-first"), func(t *testing.T) {
+			if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.write(); err != nil {
+				t.Fatal(err)
+			}
+			tc.cut(t)
+			before := accessLog(t, w.alice, "?limit=1").Entries[0].Seq
+			want := outOfReach
+			if tc.first != nil {
+				want = answerOf(tc.first())
+			}
+			if got := answerOf(tc.write()); got != want || !strings.HasPrefix(got, "40") {
+				t.Errorf("the retry: %s\n want what a first attempt gets: %s", got, want)
+			}
+			if log := accessLog(t, w.alice, "?limit=1"); log.Entries[0].Seq != before {
+				t.Errorf("the refused retry was logged: %+v", log.Entries[0])
+			}
+		})
 	}
 }

@@ -10,9 +10,10 @@ import (
 
 // SendMessage posts text into a thread the caller is in. With an
 // idempotency key, a retry returns the message the first call made, with
-// replayed true; the same key for a different message is ECONFLICT. Keys
-// are the member's, across every app and session they send with: a key
-// another app, or a share, used is a different message.
+// replayed true, held to the thread's reach as a first send is (replay);
+// the same key for a different message is ECONFLICT. Keys are the
+// member's, across every app and session they send with: a key another
+// app, or a share, used is a different message.
 func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (msg *parley.Message, replayed bool, err error) {
 	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
@@ -78,17 +79,16 @@ var errNotAlone = errors.New("service: the send needs its key looked up")
 // sendMessage is SendMessage's write. With lookUp it looks the idempotency
 // key up before it writes; without, it leaves that to the insert, which
 // fails with errKeyTaken when the key is taken. A caller no longer in the
-// thread has the key looked up either way: a retry is answered whether or
-// not the sender is still a member. Alone, it runs PostParticipantMessage
-// only, and leaves the look-up of a non-member's key to another write
-// (errNotAlone).
+// thread has the key looked up either way: a member's retry is answered
+// whether or not they are still in it, an app's as replay says. Alone, it
+// runs PostParticipantMessage only, and leaves the look-up of a
+// non-member's key to another write (errNotAlone).
 func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp, alone bool) (*parley.Message, bool, []string, error) {
-	from, err := visibleFrom(ctx, tx, c, threadID)
-	if err != nil {
+	if _, err := visibleFrom(ctx, tx, c, threadID); err != nil {
 		return nil, false, nil, err
 	}
 	if idempotencyKey != "" && lookUp {
-		if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, via(c), from); !isNotFound(err) {
+		if prior, answered, err := s.findReplay(ctx, tx, c, threadID, text, idempotencyKey); answered {
 			return prior, err == nil, nil, err
 		}
 	}
@@ -110,7 +110,7 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 			return nil, false, nil, errNotAlone
 		}
 		if idempotencyKey != "" && !lookUp {
-			if prior, err := findReplay(ctx, tx, c.User.ID, threadID, text, idempotencyKey, via(c), from); !isNotFound(err) {
+			if prior, answered, err := s.findReplay(ctx, tx, c, threadID, text, idempotencyKey); answered {
 				return prior, err == nil, nil, err
 			}
 		}
@@ -122,22 +122,62 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 	return msg, false, ids, nil
 }
 
-// findReplay returns the message an earlier send with the sender's key
-// made, which a retry answers with: ENOTFOUND when the key is new, ECONFLICT
-// when it was used for a different message. A key is the member's, whatever
-// sends with it: the same message is a text, into the same thread, sent
-// through the same app (or none), with the same text.
-func findReplay(ctx context.Context, tx parley.Tx, senderID, threadID, text, key string, v *parley.Via, from int64) (*parley.Message, error) {
-	prior, err := tx.FindMessageByIdempotencyKey(ctx, senderID, key)
-	if err != nil {
-		return nil, err
+// findReplay looks up the caller's idempotency key for a send. answered
+// is false when the key is new: the send goes on. Otherwise the send is
+// answered here, with prior, the message an earlier send with the key
+// made, held to the thread's reach as replay says, or with err: ECONFLICT
+// when the key was used for a different message. A key is the member's,
+// whatever sends with it: the same message is a text, into the same
+// thread, sent through the same app (or none), with the same text.
+func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, key string) (prior *parley.Message, answered bool, err error) {
+	prior, err = tx.FindMessageByIdempotencyKey(ctx, c.User.ID, key)
+	if isNotFound(err) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, true, err
 	}
 	// A deleted message has lost its text; its key still replays it.
-	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, v) || prior.Seq < from ||
+	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, via(c)) ||
 		prior.DeletedAt == nil && prior.Text != text {
-		return nil, parley.ErrIdempotencyKeyReused
+		return nil, true, parley.ErrIdempotencyKeyReused
 	}
-	return prior, nil
+	if err := s.replay(ctx, tx, c, prior); err != nil {
+		return nil, true, err
+	}
+	return prior, true, nil
+}
+
+// replay holds a retried write of an app's, to be answered with the
+// message its first attempt made, prior, to what a first attempt is held
+// to: the grant must still reach prior's thread (no participant closed it
+// to apps, it is in the grant, the member is in it), else ENOTFOUND as
+// for a thread that does not exist; and prior must be among the messages
+// the grant reaches there, else ECONFLICT, as for a key used for another
+// message. A retry is no way around the member's closing, unticking or
+// leaving a thread. A member's own retry is answered whether or not they
+// are still in the thread.
+//
+// An app's replay that is answered is logged for everyone in the thread
+// as the read it is, of prior (messages.read, whatever the app's scopes):
+// the app receives the message as it stands now, a tombstone once deleted,
+// which the write's entry does not tell, while logging the write again
+// would tell of a message sent twice. The entry is committed with the
+// write that answers the retry, which commits anyway: the journal of
+// reads would spare no commit.
+func (s *Service) replay(ctx context.Context, tx parley.Tx, c *parley.Caller, prior *parley.Message) error {
+	if c.App == nil {
+		return nil
+	}
+	if _, _, from, err := visibleThread(ctx, tx, c, prior.ThreadID); err != nil {
+		return err
+	} else if prior.Seq < from {
+		return parley.ErrIdempotencyKeyReused
+	}
+	readers, err := threadReaders(ctx, tx, c, prior.ThreadID)
+	if err != nil {
+		return err
+	}
+	return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesRead, prior.ThreadID, readers, []*parley.Message{prior}})
 }
 
 // sameVia reports whether two messages were sent through the same app, or

@@ -157,6 +157,11 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 // that member is a friend plays no part, so that a key used already does
 // not tell an app who the member's friends are: a share that fails for no
 // other reason posts a card, which the member and the friend both see.
+// The thread is held to the app's reach as replay says, and one out of
+// it is answered as a first share into a conversation closed to apps is
+// (outOfAppReach). A first share into a conversation taken out of the
+// grant would bring it back, by a card the member sees; a retry posts
+// nothing, and cannot.
 func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Caller, prior *parley.Message, to string, card *parley.Share, note string) (*parley.Message, error) {
 	if !sameShare(prior, prior.ThreadID, via(c), card, note) {
 		return nil, parley.ErrIdempotencyKeyReused
@@ -173,10 +178,10 @@ func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Calle
 	} else if err != nil {
 		return nil, err
 	}
-	if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
-		return nil, err
-	} else if closed {
+	if err := s.replay(ctx, tx, c, prior); isNotFound(err) {
 		return nil, outOfAppReach("share")
+	} else if err != nil {
+		return nil, err
 	}
 	return prior, nil
 }
