@@ -81,14 +81,20 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must be at most %d characters", MaxDisplayNameLen)
 	}
 	if strings.ContainsFunc(s, isControl) {
-		return Errorf(EINVALID, "display_name must not contain control characters")
+		return Errorf(EINVALID, "display_name must not contain control characters or controls of the direction of text")
 	}
 	return nil
 }
 
-// isControl reports a control character (C0, DEL or C1), NUL among them:
-// names and titles, printable, hold none.
-func isControl(r rune) bool { return unicode.IsControl(r) }
+// isControl reports a control character (C0, DEL or C1), NUL among them,
+// or a control of the direction of text (U+202E RIGHT-TO-LEFT OVERRIDE,
+// the isolates, the marks): names and titles, printable, hold none. Pages
+// and clients write a name beside text of their own (a display name
+// before its @handle, an app's name in a sentence of the access log),
+// where an override in the name would reverse what follows it: "Mallory"
+// behind U+202E turns the "@mallory" after it into "yrollam@". Text
+// written right to left needs none of them to show as it should.
+func isControl(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }
 
 // IsText reports whether s is text that every store keeps, and finds, as
 // given: valid UTF-8 without a NUL byte. PostgreSQL refuses anything else,

@@ -99,6 +99,11 @@ func TestBadInput(t *testing.T) {
 		"C1ControlInTitle":       {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u0085b"}`, 400, "invalid", "title"},
 		"C1ControlInDisplayName": {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u009bb"}`, 400, "invalid", "display_name"},
 		"C1ControlInAppName":     {"POST", "/api/v1/apps", "application/json", `{"name": "Fi\u0085lms", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
+		// A control of the direction of text in a name reverses what a
+		// page writes after it ("@mallory" drawn "yrollam@").
+		"DirectionOverrideInDisplayName": {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "\u202eMallory"}`, 400, "invalid", "display_name"},
+		"DirectionIsolateInTitle":        {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u2067b"}`, 400, "invalid", "title"},
+		"DirectionMarkInAppName":         {"POST", "/api/v1/apps", "application/json", `{"name": "Films\u200f", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, tc.method, env.URL+tc.path, strings.NewReader(tc.body))
