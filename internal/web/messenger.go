@@ -363,6 +363,25 @@ type messageList struct {
 	More bool
 }
 
+// openedByMember reports whether a GET of a page is the member's own
+// doing: a link on one of Parley's pages, or an address typed or
+// bookmarked (Sec-Fetch-Site same-origin or none; a browser that sends no
+// such header is taken at its word). A navigation that another site
+// started carries the session cookie too (SameSite=Lax lets it), so a page
+// that changes something when opened, as a thread marks itself read, does
+// so only for this: another site must not tell a thread's other members
+// that the member saw their messages. A HEAD changes nothing.
+func openedByMember(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return true
+	}
+	return false
+}
+
 func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.messengerMember(w, r)
 	if !ok {
@@ -383,8 +402,8 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	// Opening a thread reads it.
-	if q.Before == nil && head.Thread.LastSeq > head.Thread.LastReadSeq {
+	// Opening a thread reads it, when the member opened it.
+	if q.Before == nil && head.Thread.LastSeq > head.Thread.LastReadSeq && openedByMember(r) {
 		if err := p.svc.MarkRead(ctx, id, head.Thread.LastSeq); err != nil {
 			p.renderError(w, err)
 			return

@@ -77,6 +77,55 @@ func (b *scriptless) signIn(username string) *page {
 	return p
 }
 
+// Opening a thread marks it read, as the member sees it: a navigation that
+// another site started, which brings the session cookie along, or a HEAD,
+// changes nothing, so that no other site can tell a thread's members that
+// the member read what they wrote.
+func TestMessenger_OnlyTheMemberOpeningAThreadReadsIt(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice")
+	apptest.MustSend(t, bob, th.ID, "did you read this?")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	open := func(method, site string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, env.URL+"/t/"+th.ID, nil)
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+			req.Header.Set("Sec-Fetch-Mode", "navigate")
+		}
+		if p := b.answer(b.http.Do(req)); p.status != http.StatusOK {
+			t.Fatalf("%s /t/%s from %q: %d", method, th.ID, site, p.status)
+		}
+	}
+	readTo := func() int64 {
+		t.Helper()
+		summary, err := alice.Thread(ctx, th.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return summary.LastReadSeq
+	}
+	open(http.MethodGet, "cross-site")
+	open(http.MethodGet, "same-site")
+	open(http.MethodHead, "same-origin")
+	if seq := readTo(); seq != 0 {
+		t.Fatalf("a cross-site navigation or a HEAD moved alice's read marker to %d: bob is told she read it", seq)
+	}
+	open(http.MethodGet, "same-origin")
+	if seq := readTo(); seq != 1 {
+		t.Errorf("alice opened the thread from her inbox: read to %d, want 1", seq)
+	}
+	apptest.MustSend(t, bob, th.ID, "and this?")
+	open(http.MethodGet, "none")
+	if seq := readTo(); seq != 2 {
+		t.Errorf("alice opened the thread from a bookmark: read to %d, want 2", seq)
+	}
+}
+
 // The messenger works without script: sign up, sign in, the inbox with
 // unread counts and last messages, a thread's newest messages with a link
 // to older ones, sending, deleting and signing out are all plain pages and
