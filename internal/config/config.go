@@ -231,6 +231,12 @@ func (c Config) Validate() error {
 			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
 			return fmt.Errorf("config: public URL %q must be an http or https URL with no path, such as https://chat.example.com", c.PublicURL)
 		}
+		// The URL is the OpenID Connect issuer, compared as a string by
+		// every client, and its scheme tells whether cookies are Secure: it
+		// is taken only as written in lower case, never made so silently.
+		if !strings.HasPrefix(c.PublicURL, u.Scheme+"://") {
+			return fmt.Errorf("config: public URL %q must begin %s:// in lower case", c.PublicURL, u.Scheme)
+		}
 	}
 	if c.NATS != "" {
 		for u := range strings.SplitSeq(c.NATS, ",") {

@@ -86,6 +86,29 @@ func TestConfig_TrustedProxies(t *testing.T) {
 	}
 }
 
+// The public URL is the OpenID Connect issuer and, by its scheme, what
+// makes cookies Secure: one with a path, or a scheme in capitals (which
+// a check for "https://" would take for plain http, and leave the session
+// cookie unprotected), is refused.
+func TestConfig_PublicURL(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://chat.example.com":        true,
+		"https://chat.example.com/":       true,
+		"http://127.0.0.1:8080":           true,
+		"https://chat.example.com/parley": false,
+		"ftp://chat.example.com":          false,
+		"HTTPS://chat.example.com":        false,
+		"Https://chat.example.com":        false,
+		"HTTP://127.0.0.1:8080":           false,
+	} {
+		c := Default()
+		c.PublicURL = url
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("Validate(%q): %v, want accepted %v", url, err, ok)
+		}
+	}
+}
+
 // A server that members reach over a network warns at start when its
 // public URL is unset or plain http, or when anyone may register on it;
 // one on loopback, for development, does not.
