@@ -88,12 +88,65 @@ const (
 	MaxWebhookURLLen      = 512
 	MaxWebhookEndpoints   = 10
 	WebhookSecretRotation = 24 * time.Hour
-	WebhookDisableAfter   = 5 * 24 * time.Hour
+	// WebhookDisableAfter is how long an endpoint's run of failures
+	// (WebhookFailures) lasts before the endpoint is disabled.
+	WebhookDisableAfter = 5 * 24 * time.Hour
+	// MaxWebhookRetryAfter caps how long a Retry-After may put off an
+	// attempt: no delivery waits longer between two attempts.
+	MaxWebhookRetryAfter = 24 * time.Hour
 	// WebhookActivation is how long after it is made an endpoint starts
 	// receiving events: time for every server to learn of it.
 	WebhookActivation      = 5 * time.Second
 	MaxWebhookDeliveryList = 100
 )
+
+// Bounds of an endpoint's run of failures (WebhookFailures).
+const (
+	// webhookFailuresStep is how far on from the run's recorded Latest a
+	// failure must come to be recorded as its Latest: so that a failing
+	// endpoint is written about once an hour, not at every failed attempt.
+	webhookFailuresStep = time.Hour
+	// webhookQuietGap is the longest an endpoint may go without a failed
+	// attempt and still be failing in one run. Each retry of a delivery
+	// comes at most MaxWebhookRetryAfter after the attempt before it (the
+	// retry schedule's longest wait, with its jitter, is 11 hours), so an
+	// endpoint quiet for longer had no delivery to retry: it was not
+	// failing, as its owner would say, but had nothing to fail at. The
+	// recorded Latest lags the latest failure by less than
+	// webhookFailuresStep, which the gap adds.
+	webhookQuietGap = MaxWebhookRetryAfter + webhookFailuresStep
+)
+
+// WebhookFailures is an endpoint's run of failures: every attempt at its
+// deliveries from Since, the first, to Latest failed, and none came more
+// than a day and an hour (webhookQuietGap) after the one before it. A run is
+// how long an endpoint has been failing: one that failed, had nothing to
+// deliver for days, and fails again, starts a new run, and is not disabled
+// for having failed days ago (WebhookDisableAfter).
+type WebhookFailures struct {
+	Since time.Time
+	// Latest is the latest failure recorded, within webhookFailuresStep
+	// of the latest one.
+	Latest time.Time
+}
+
+// After returns the run of failures after an attempt at t that failed or
+// not, given f, the run before it (nil when the endpoint was not failing),
+// and whether the endpoint must record the run after: a success ends the
+// run (nil); a failure more than webhookQuietGap after f's Latest starts a
+// new one at t; any other failure extends f, recorded only when it moves
+// Latest on by webhookFailuresStep or more.
+func (f *WebhookFailures) After(t time.Time, failed bool) (after *WebhookFailures, record bool) {
+	switch {
+	case !failed:
+		return nil, f != nil
+	case f == nil || t.Sub(f.Latest) > webhookQuietGap:
+		return &WebhookFailures{Since: t, Latest: t}, true
+	case t.Sub(f.Latest) >= webhookFailuresStep:
+		return &WebhookFailures{Since: f.Since, Latest: t}, true
+	}
+	return f, false
+}
 
 // WebhookEndpoint is where an app's owner asked for events. Its signing
 // secrets are never part of this type.
@@ -108,10 +161,11 @@ type WebhookEndpoint struct {
 	ActiveFrom time.Time `json:"active_from"`
 	// OldSecretUntil is when the secret a rotation replaced stops signing.
 	OldSecretUntil *time.Time `json:"old_secret_until,omitempty"`
-	// FailingSince is the first failed attempt since the last success.
+	// FailingSince is the first failed attempt of the endpoint's latest
+	// run of failures (WebhookFailures); a success ends the run.
 	FailingSince *time.Time `json:"failing_since,omitempty"`
 	// DisabledAt and DisabledReason say that, and why, deliveries stopped:
-	// the endpoint answered 410 Gone, or failed everything for
+	// the endpoint answered 410 Gone, or its run of failures lasted
 	// WebhookDisableAfter.
 	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
 	DisabledReason string     `json:"disabled_reason,omitempty"`
@@ -203,7 +257,9 @@ type DueWebhook struct {
 	// OldSecretUntil.
 	Secret, OldSecret []byte
 	OldSecretUntil    *time.Time
-	FailingSince      *time.Time
+	// Failures is the endpoint's run of failures when the delivery was
+	// taken; nil when it was not failing.
+	Failures *WebhookFailures
 }
 
 // WebhookResult is the outcome of an attempt at a taken delivery.
@@ -216,9 +272,10 @@ type WebhookResult struct {
 	NextAttemptAt *time.Time
 	// Disable, when set, disables the endpoint with this reason.
 	Disable string
-	// WasFailing is whether the endpoint was failing when the delivery was
-	// taken: only an attempt that changes that writes the endpoint.
-	WasFailing bool
+	// Failures is the endpoint's run of failures when the delivery was
+	// taken (DueWebhook.Failures): the store records the run After the
+	// attempt when that says to.
+	Failures *WebhookFailures
 	// LeaseUntil is the lease the delivery was taken with (TakeDueWebhooks'
 	// leaseUntil).
 	LeaseUntil time.Time
@@ -268,7 +325,11 @@ type WebhookStore interface {
 	// since it was taken (no longer due at its result's LeaseUntil) keeps
 	// the redelivery's state and schedule: the attempt only joins its
 	// history. One deleted since, with its endpoint, records nothing, and
-	// does not keep the others from being recorded.
+	// does not keep the others from being recorded. Each attempt moves its
+	// endpoint's run of failures on as WebhookFailures.After says, from
+	// the run its delivery was taken with or, after another result of the
+	// endpoint in results, the run that result left; a failure does not
+	// overwrite a run another write started or ended since.
 	RecordWebhookResults(ctx context.Context, results []WebhookResult) error
 	// WithdrawWebhooks marks deliveries taken with leaseUntil withdrawn,
 	// attempted no more unless redelivered, without touching their

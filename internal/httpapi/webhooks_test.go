@@ -155,6 +155,16 @@ func (w *hookWorld) endpoint(t *testing.T, url string, events ...string) service
 	return e
 }
 
+// webhook reads one of the app's endpoints, as alice.
+func (w *hookWorld) webhook(t *testing.T, endpointID string) parley.WebhookEndpoint {
+	t.Helper()
+	var e parley.WebhookEndpoint
+	if _, err := w.alice.Do(context.Background(), "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+endpointID, nil, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // deliveries lists an endpoint's deliveries, newest first.
 func (w *hookWorld) deliveries(t *testing.T, endpointID string) []parley.WebhookDelivery {
 	t.Helper()
@@ -461,11 +471,7 @@ func TestWebhooks_Retries(t *testing.T) {
 		apptest.MustSend(t, w.bob, threadOf(t, w), "gone")
 		rc.next(t)
 		w.settle(t, rc, ep.ID)
-		var e parley.WebhookEndpoint
-		if _, err := w.alice.Do(ctx, "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID, nil, &e); err != nil {
-			t.Fatal(err)
-		}
-		if e.DisabledAt == nil || !strings.Contains(e.DisabledReason, "410") {
+		if e := w.webhook(t, ep.ID); e.DisabledAt == nil || !strings.Contains(e.DisabledReason, "410") {
 			t.Fatalf("endpoint %+v", e)
 		}
 		if !strings.Contains(w.env.Logs.String(), "webhook endpoint disabled") {
@@ -564,7 +570,55 @@ func threadOf(t *testing.T, w *hookWorld) string {
 	return page.Threads[0].ID
 }
 
+// TestWebhooks_DisabledAfterDaysOfFailure: an endpoint that fails every
+// delivery, with deliveries to make all along (each event comes as the one
+// before is given up), is disabled at its first failure
+// parley.WebhookDisableAfter after its first, not before.
 func TestWebhooks_DisabledAfterDaysOfFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created")
+	rc.answerWith(http.StatusInternalServerError)
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/4", Title: "D"}); err != nil {
+		t.Fatal(err)
+	}
+	var first time.Time
+	for range 100 {
+		rc.next(t)
+		d := w.settle(t, rc, ep.ID)[0]
+		latest := d.Attempts[len(d.Attempts)-1].At
+		if first.IsZero() {
+			first = latest
+		}
+		e := w.webhook(t, ep.ID)
+		failing := latest.Sub(first)
+		if (e.DisabledAt != nil) != (failing >= parley.WebhookDisableAfter) {
+			t.Fatalf("after %v of failures: endpoint %+v", failing, e)
+		}
+		if e.DisabledAt != nil {
+			if !strings.Contains(e.DisabledReason, "failed since "+first.Format(time.RFC3339)) {
+				t.Fatalf("disabled: %q, want every delivery failed since %v", e.DisabledReason, first)
+			}
+			return
+		}
+		if d.NextAttemptAt == nil {
+			apptest.MustSend(t, w.bob, threadOf(t, w), "the next event, as the last is given up")
+			continue
+		}
+		w.env.Clock.Advance(d.NextAttemptAt.Sub(w.env.Clock.Now()) + time.Second)
+		w.env.Server.Service.WakeWebhooks()
+	}
+	t.Fatal("never disabled")
+}
+
+// TestWebhooks_NotDisabledByFailuresDaysApart: an endpoint whose delivery
+// failed through its whole schedule, and which then had nothing to deliver
+// for parley.WebhookDisableAfter, is not disabled at its next failure: it
+// was not failing all that time, only at its two ends. Its run of failures
+// starts again there.
+func TestWebhooks_NotDisabledByFailuresDaysApart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
@@ -587,13 +641,10 @@ func TestWebhooks_DisabledAfterDaysOfFailure(t *testing.T) {
 	w.env.Clock.Advance(parley.WebhookDisableAfter)
 	apptest.MustSend(t, w.bob, threadOf(t, w), "days later")
 	rc.next(t)
-	w.settle(t, rc, ep.ID)
-	var e parley.WebhookEndpoint
-	if _, err := w.alice.Do(ctx, "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID, nil, &e); err != nil {
-		t.Fatal(err)
-	}
-	if e.DisabledAt == nil || !strings.Contains(e.DisabledReason, "failed since") {
-		t.Fatalf("endpoint %+v", e)
+	d := w.settle(t, rc, ep.ID)[0]
+	e := w.webhook(t, ep.ID)
+	if e.DisabledAt != nil || e.FailingSince == nil || !e.FailingSince.Equal(d.Attempts[0].At) {
+		t.Fatalf("endpoint %+v, after its failure at %v", e, d.Attempts[0].At)
 	}
 }
 

@@ -618,7 +618,7 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 		}
 		jobs = append(jobs, &webhook.Job{
 			ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, Keys: keys, Body: d.Payload, At: now,
-			Attempts: d.Attempts, FailingSince: d.FailingSince,
+			Attempts: d.Attempts, Failures: d.Failures,
 		})
 	}
 	return jobs, nil
@@ -636,7 +636,7 @@ func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, 
 			a.Error = fmt.Sprintf("the endpoint answered %d", r.StatusCode)
 		}
 		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next,
-			Disable: disable, WasFailing: r.Job.FailingSince != nil, LeaseUntil: leaseUntil(r.Job.At)}
+			Disable: disable, Failures: r.Job.Failures, LeaseUntil: leaseUntil(r.Job.At)}
 		if disable != "" {
 			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
@@ -54,6 +55,47 @@ func TestMigration0013_BackfillsChanges(t *testing.T) {
 			}
 			if want := []string{"message.created:m1@1", "message.deleted:m2@2", "message.created:m3@3", "message.created:m4@4"}; !slices.Equal(got, want) {
 				t.Fatalf("changes after the migration: %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// Migration 0033 gives each endpoint failing when it runs the latest of
+// its failed attempts as its run's latest failure, so that the run goes on
+// as it was (parley.WebhookFailures).
+func TestMigration0033_KeepsRunsOfFailures(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db, open := atVersion(t, engine, 32)
+			for _, stmt := range []string{
+				`INSERT INTO apps (client_id, name, redirect_uris, client_type, state, created_at) VALUES ('pc_a', 'Films', 'https://f.example/cb', 'confidential', 'active', 1)`,
+				`INSERT INTO webhook_endpoints (id, client_id, url, events, secret, created_at, active_from, failing_since) VALUES ('e', 'pc_a', 'https://f.example/in', 'message.created', 'sealed', 1, 1, 100)`,
+				`INSERT INTO webhook_deliveries (id, endpoint_id, event, payload, created_at, state, attempts, next_attempt_at) VALUES ('msg_a', 'e', 'message.created', '{}', 1, 'pending', 3, 400)`,
+				`INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, succeeded) VALUES ('msg_a', 1, 50, 200, 1, TRUE)`,
+				`INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, succeeded) VALUES ('msg_a', 2, 100, 500, 1, FALSE)`,
+				`INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, succeeded) VALUES ('msg_a', 3, 300, 500, 1, FALSE)`,
+			} {
+				if _, err := db.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			store, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			var due []*parley.DueWebhook
+			err = store.Write(ctx, func(tx parley.Tx) (err error) {
+				due, err = tx.TakeDueWebhooks(ctx, time.UnixMicro(400), time.UnixMicro(500), 10)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(due) != 1 || due[0].Failures == nil || !due[0].Failures.Since.Equal(time.UnixMicro(100)) || !due[0].Failures.Latest.Equal(time.UnixMicro(300)) {
+				t.Fatalf("taken after the migration: %+v", due)
 			}
 		})
 	}

@@ -237,28 +237,31 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 	for _, d := range list {
 		if e := endpoints[d.EndpointID]; e != nil {
 			d.ClientID, d.AppName, d.URL, d.Secret, d.OldSecret = e.ClientID, e.AppName, e.URL, e.Secret, e.OldSecret
-			d.OldSecretUntil, d.FailingSince = e.OldSecretUntil, e.FailingSince
+			d.OldSecretUntil, d.Failures = e.OldSecretUntil, e.Failures
 			continue
 		}
-		var oldUntil, failing sql.NullInt64
+		var oldUntil, failing, failed sql.NullInt64
 		err := t.queryRow(ctx, "webhook endpoint", `
-			SELECT e.client_id, a.name, e.url, e.secret, e.old_secret, e.old_secret_until, e.failing_since
+			SELECT e.client_id, a.name, e.url, e.secret, e.old_secret, e.old_secret_until, e.failing_since, e.failed_at
 			FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id WHERE e.id = $1`,
-			[]any{d.EndpointID}, &d.ClientID, &d.AppName, &d.URL, &d.Secret, &d.OldSecret, &oldUntil, &failing)
+			[]any{d.EndpointID}, &d.ClientID, &d.AppName, &d.URL, &d.Secret, &d.OldSecret, &oldUntil, &failing, &failed)
 		if err != nil {
 			return nil, mapError("take due webhooks", err)
 		}
-		d.OldSecretUntil, d.FailingSince = fromNullMicros(oldUntil), fromNullMicros(failing)
+		d.OldSecretUntil = fromNullMicros(oldUntil)
+		if failing.Valid {
+			d.Failures = &parley.WebhookFailures{Since: fromMicros(failing.Int64), Latest: fromMicros(failed.Int64)}
+		}
 		endpoints[d.EndpointID] = d
 	}
 	return list, nil
 }
 
 func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
-	// failing follows each endpoint's run of failures through the batch,
-	// from what it was when its deliveries were taken, so that only an
-	// attempt that changes it writes the endpoint.
-	failing := map[string]bool{}
+	// runs follows each endpoint's run of failures through the batch, from
+	// what it was when its deliveries were taken, so that only an attempt
+	// that changes it as WebhookFailures.After says writes the endpoint.
+	runs := map[string]*parley.WebhookFailures{}
 	for _, r := range results {
 		a := r.Attempt
 		state := parley.DeliveryPending
@@ -286,12 +289,13 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
 			return mapError("record webhook attempt", err)
 		}
-		was, seen := failing[r.EndpointID]
+		run, seen := runs[r.EndpointID]
 		if !seen {
-			was = r.WasFailing
+			run = r.Failures
 		}
-		failing[r.EndpointID] = !r.Attempt.Succeeded
-		if err := t.recordEndpointHealth(ctx, r, was); err != nil {
+		after, record := run.After(a.At, !a.Succeeded)
+		runs[r.EndpointID] = after
+		if err := t.recordEndpointHealth(ctx, r, run, after, record); err != nil {
 			return err
 		}
 	}
@@ -308,10 +312,13 @@ func (t *txn) WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []
 	return nil
 }
 
-// recordEndpointHealth notes an attempt's outcome on its endpoint, which
-// was failing or not: a success ends a run of failures, a failure starts
-// one, and a disabling stops its deliveries.
-func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, wasFailing bool) error {
+// recordEndpointHealth notes an attempt's outcome on its endpoint: a
+// disabling stops its deliveries; otherwise, when record is set, the run of
+// failures before the attempt becomes after. A success ends any run; a
+// failure writes its run only over the run before it, so that it neither
+// brings back a run that another write ended nor replaces one that
+// another write started.
+func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, before, after *parley.WebhookFailures, record bool) error {
 	var err error
 	switch {
 	case r.Disable != "":
@@ -321,11 +328,17 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, 
 			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL`,
 				r.EndpointID)
 		}
-	case r.Attempt.Succeeded && wasFailing:
-		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1`, r.EndpointID)
-	case !r.Attempt.Succeeded && !wasFailing:
-		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`,
-			r.EndpointID, micros(r.Attempt.At))
+	case !record:
+	case after == nil:
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, failed_at = NULL WHERE id = $1`, r.EndpointID)
+	default:
+		var since *time.Time
+		if before != nil {
+			since = &before.Since
+		}
+		_, err = t.exec(ctx, `
+			UPDATE webhook_endpoints SET failing_since = $2, failed_at = $3 WHERE id = $1 AND failing_since IS NOT DISTINCT FROM $4`,
+			r.EndpointID, micros(after.Since), micros(after.Latest), nullMicros(since))
 	}
 	return mapError("record webhook endpoint health", err)
 }

@@ -193,6 +193,87 @@ func testWebhooks_AttemptsRecorded(t *testing.T, db *sqlstore.DB) {
 	}
 }
 
+// TestWebhooks_RunsOfFailures: an endpoint's run of failures goes on
+// through retries up to a day apart, and is written as it moves on by an
+// hour; a failure long after the run's latest starts a new run, and a
+// success ends it. An attempt recorded after another write started or
+// ended a run (taken before it) does not undo that write.
+func TestWebhooks_RunsOfFailures(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		e := newWebhookEndpoint(t, db)
+		t0 := parley.Now()
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+				{ID: "msg_a", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: t0},
+			})
+		})
+		run := func(since, latest time.Duration) *parley.WebhookFailures {
+			return &parley.WebhookFailures{Since: t0.Add(since), Latest: t0.Add(latest)}
+		}
+		result := func(at time.Duration, succeeded bool, next *time.Time, taken *parley.WebhookFailures) parley.WebhookResult {
+			a := parley.WebhookAttempt{At: t0.Add(at), StatusCode: 500}
+			if succeeded {
+				a.StatusCode, a.Succeeded = 200, true
+			}
+			return parley.WebhookResult{DeliveryID: "msg_a", EndpointID: e.ID, Attempt: a, NextAttemptAt: next, Failures: taken,
+				LeaseUntil: t0.Add(at + time.Minute)}
+		}
+		// attempt takes msg_a at, as due then with the endpoint's run
+		// want, and records its attempt, due again at next (nil: done).
+		attempt := func(at time.Duration, succeeded bool, next *time.Time, want *parley.WebhookFailures) {
+			t.Helper()
+			var due []*parley.DueWebhook
+			mustWrite(t, db, func(tx parley.Tx) (err error) {
+				due, err = tx.TakeDueWebhooks(ctx, t0.Add(at), t0.Add(at+time.Minute), 10)
+				return err
+			})
+			if len(due) != 1 || (due[0].Failures == nil) != (want == nil) || want != nil && *due[0].Failures != *want {
+				t.Fatalf("taken at %v: %+v, want the run %+v", at, due, want)
+			}
+			mustWrite(t, db, func(tx parley.Tx) error {
+				return tx.RecordWebhookResults(ctx, []parley.WebhookResult{result(at, succeeded, next, due[0].Failures)})
+			})
+		}
+		failingSince := func() *time.Time {
+			t.Helper()
+			var got *parley.WebhookEndpoint
+			mustWrite(t, db, func(tx parley.Tx) (err error) { got, err = tx.FindWebhookEndpoint(ctx, e.ID); return err })
+			return got.FailingSince
+		}
+		due := func(d time.Duration) *time.Time { at := t0.Add(d); return &at }
+		day, week := parley.MaxWebhookRetryAfter, 7*24*time.Hour
+
+		attempt(0, false, due(5*time.Second), nil)
+		attempt(5*time.Second, false, due(2*time.Hour), run(0, 0))
+		attempt(2*time.Hour, false, due(2*time.Hour+day), run(0, 0))
+		attempt(2*time.Hour+day, false, due(week), run(0, 2*time.Hour))
+		attempt(week, false, due(week+5*time.Second), run(0, 2*time.Hour+day))
+		if got := failingSince(); got == nil || !got.Equal(t0.Add(week)) {
+			t.Fatalf("failing since %v after failures a week apart, want the second, at %v", got, t0.Add(week))
+		}
+		// A failure taken before the new run began, recorded after it.
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{result(week+time.Minute, false, nil, run(0, 2*time.Hour+day))})
+		})
+		if got := failingSince(); got == nil || !got.Equal(t0.Add(week)) {
+			t.Fatalf("failing since %v after a late failure, want %v", got, t0.Add(week))
+		}
+		attempt(week+5*time.Second, true, nil, run(week, week))
+		if got := failingSince(); got != nil {
+			t.Fatalf("failing since %v after a success", got)
+		}
+		// A failure taken before the success, recorded after it.
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{result(week+2*time.Hour, false, nil, run(week, week))})
+		})
+		if got := failingSince(); got != nil {
+			t.Fatalf("failing since %v after a late failure brought back a run a success ended", got)
+		}
+	})
+}
+
 // TestWebhooks_Withdrawn: a withdrawn delivery is taken no more, with no
 // attempt recorded and its endpoint's health untouched, until redelivered.
 func TestWebhooks_Withdrawn(t *testing.T) {

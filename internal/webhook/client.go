@@ -161,8 +161,9 @@ type Job struct {
 	// At is the attempt's time, its webhook-timestamp.
 	At time.Time
 	// Attempts were made before this one.
-	Attempts     int
-	FailingSince *time.Time
+	Attempts int
+	// Failures is the endpoint's run of failures when the job was taken.
+	Failures *parley.WebhookFailures
 }
 
 // Result is what became of an attempt.
@@ -216,8 +217,8 @@ func (s *Sender) Send(ctx context.Context, j *Job) Result {
 }
 
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date
-// (RFC 9110 section 10.2.3), at most maxRetryAfter; 0 when it says
-// nothing usable.
+// (RFC 9110 section 10.2.3), at most parley.MaxWebhookRetryAfter; 0 when
+// it says nothing usable.
 func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
@@ -225,7 +226,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 	// Seconds beyond int64 are read as its largest, and all are capped
 	// before they are multiplied, which would overflow.
 	if secs, err := strconv.ParseInt(v, 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && secs > 0 {
-		return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
+		return time.Duration(min(secs, int64(parley.MaxWebhookRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)

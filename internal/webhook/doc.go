@@ -32,6 +32,6 @@
 // enqueues; deliveries another node enqueued are found within
 // PollInterval. A delivery is retried on the specification's schedule
 // (Schedule), with jitter, honouring Retry-After on 429 and 503; 410 Gone
-// disables the endpoint, and so does failing everything for
-// parley.WebhookDisableAfter.
+// disables the endpoint, and so does a run of failures
+// (parley.WebhookFailures) that lasts parley.WebhookDisableAfter.
 package webhook

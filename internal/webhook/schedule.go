@@ -20,21 +20,20 @@ var Schedule = []time.Duration{
 	0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
 
-// maxRetryAfter caps how long a Retry-After may delay an attempt.
-const maxRetryAfter = 24 * time.Hour
-
 // Plan decides what follows an attempt made at now: when to try again
 // (nil: never, as it succeeded or the schedule is spent) and, when the
-// endpoint should be disabled, why.
+// endpoint should be disabled, why: it answered 410 Gone, or its run of
+// failures, with this attempt, has lasted parley.WebhookDisableAfter.
 func Plan(r Result, now time.Time) (next *time.Time, disable string) {
 	j := r.Job
-	switch {
-	case r.OK():
+	if r.OK() {
 		return nil, ""
-	case r.StatusCode == http.StatusGone:
+	}
+	if r.StatusCode == http.StatusGone {
 		return nil, "the endpoint answered 410 Gone"
-	case j.FailingSince != nil && now.Sub(*j.FailingSince) >= parley.WebhookDisableAfter:
-		return nil, fmt.Sprintf("every delivery failed since %s", j.FailingSince.Format(time.RFC3339))
+	}
+	if run, _ := j.Failures.After(j.At, true); j.At.Sub(run.Since) >= parley.WebhookDisableAfter {
+		return nil, fmt.Sprintf("every delivery failed since %s", run.Since.Format(time.RFC3339))
 	}
 	n := j.Attempts + 1
 	if n >= len(Schedule) {
@@ -42,7 +41,7 @@ func Plan(r Result, now time.Time) (next *time.Time, disable string) {
 	}
 	wait := Schedule[n] + rand.N(Schedule[n]/10+1)
 	if r.RetryAfter > wait {
-		wait = min(r.RetryAfter, maxRetryAfter)
+		wait = min(r.RetryAfter, parley.MaxWebhookRetryAfter)
 	}
 	t := now.Add(wait)
 	return &t, ""

@@ -114,11 +114,11 @@ func TestSender_RetryAfter(t *testing.T) {
 
 // TestPlan_Schedule: failures are retried on the schedule with up to a
 // tenth more, until it is spent; Retry-After can only delay; 410 and days
-// of failure disable.
+// of failure on end disable, and failures days apart do not.
 func TestPlan_Schedule(t *testing.T) {
 	now := time.Now()
-	fail := func(attempts, status int, retryAfter time.Duration, failingSince *time.Time) (*time.Time, string) {
-		return webhook.Plan(webhook.Result{Job: &webhook.Job{Attempts: attempts, FailingSince: failingSince}, StatusCode: status,
+	fail := func(attempts, status int, retryAfter time.Duration, failures *parley.WebhookFailures) (*time.Time, string) {
+		return webhook.Plan(webhook.Result{Job: &webhook.Job{At: now, Attempts: attempts, Failures: failures}, StatusCode: status,
 			RetryAfter: retryAfter}, now)
 	}
 	for i := range len(webhook.Schedule) - 1 {
@@ -126,6 +126,13 @@ func TestPlan_Schedule(t *testing.T) {
 		wait := webhook.Schedule[i+1]
 		if next == nil || disable != "" || next.Sub(now) < wait || next.Sub(now) > wait+wait/10 {
 			t.Fatalf("after attempt %d: %v, %q", i+1, next, disable)
+		}
+	}
+	// No wait runs past a Retry-After's cap: an endpoint with a delivery
+	// to retry is never quiet for longer (parley.WebhookFailures).
+	for _, wait := range webhook.Schedule {
+		if wait+wait/10 > parley.MaxWebhookRetryAfter {
+			t.Fatalf("a wait of %v, and up to a tenth more, is longer than a Retry-After may ask", wait)
 		}
 	}
 	if next, disable := fail(len(webhook.Schedule)-1, 500, 0, nil); next != nil || disable != "" {
@@ -141,8 +148,11 @@ func TestPlan_Schedule(t *testing.T) {
 		t.Fatalf("410: %v, %q", next, disable)
 	}
 	since := now.Add(-parley.WebhookDisableAfter)
-	if next, disable := fail(0, 500, 0, &since); next != nil || disable == "" {
-		t.Fatalf("failing for days: %v, %q", next, disable)
+	if next, disable := fail(0, 500, 0, &parley.WebhookFailures{Since: since, Latest: now.Add(-parley.MaxWebhookRetryAfter)}); next != nil || disable == "" {
+		t.Fatalf("failing for days, the last retry a day ago: %v, %q", next, disable)
+	}
+	if next, disable := fail(0, 500, 0, &parley.WebhookFailures{Since: since, Latest: since}); next == nil || disable != "" {
+		t.Fatalf("failing days ago, and now: %v, %q", next, disable)
 	}
 	ok := webhook.Result{Job: &webhook.Job{}, StatusCode: 204}
 	if next, disable := webhook.Plan(ok, now); next != nil || disable != "" {
