@@ -30,6 +30,10 @@ func (s hookedStore) Write(ctx context.Context, fn func(parley.Tx) error) error 
 	return s.Store.Write(ctx, func(tx parley.Tx) error { return fn(s.wrap(tx)) })
 }
 
+func (s hookedStore) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
+	return s.Store.WriteLazily(ctx, func(tx parley.Tx) error { return fn(s.wrap(tx)) })
+}
+
 // afterHashTx runs a hook once a password hash is read.
 type afterHashTx struct {
 	parley.Tx

@@ -2,14 +2,19 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+	"github.com/parleyhq/parley/internal/webhook"
 )
 
 // TestWebhookEvents_TrustedBriefly: a node skips looking for endpoints to
@@ -53,23 +58,7 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			as := func(name string) context.Context {
 				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
 			}
-			sealer, err := s.sealer(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			now := s.Now()
-			err = db.Write(ctx, func(tx parley.Tx) error {
-				grants, err := tx.FindUserGrants(ctx, users["alice"].ID)
-				if err != nil {
-					return err
-				}
-				e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: grants[0].ClientID, URL: "https://hooks.example/in",
-					Events: []string{parley.WebhookMessageCreated}, Created: now.Add(-time.Hour), ActiveFrom: now.Add(-time.Minute)}
-				return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, []byte("a key of thirty-two bytes, or so")))
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in")
 			m, _, err := s.SendMessage(as("bob"), group, "while carol is here", "")
 			if err != nil {
 				t.Fatal(err)
@@ -89,6 +78,141 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 					t.Errorf("%s's access log lacks the delivery of the message sent while they were in the thread", name)
 				}
 			}
+		})
+	}
+}
+
+// mustEndpoint stores an endpoint at url, active already and subscribed to
+// message.created, of the app the member's first grant is for, and
+// returns its ID.
+func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	sealer, err := s.sealer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := s.Now()
+	id := parley.NewID()
+	err = db.Write(ctx, func(tx parley.Tx) error {
+		grants, err := tx.FindUserGrants(ctx, userID)
+		if err != nil {
+			return err
+		}
+		e := &parley.WebhookEndpoint{ID: id, ClientID: grants[0].ClientID, URL: url,
+			Events: []string{parley.WebhookMessageCreated}, Created: now.Add(-time.Hour), ActiveFrom: now.Add(-time.Minute)}
+		return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, []byte("a key of thirty-two bytes, or so")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// laterClock is the wall clock moved on by what Advance added.
+type laterClock struct{ offset atomic.Int64 }
+
+func (c *laterClock) Now() time.Time { return parley.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *laterClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// recordLostTx makes each write that records attempts fail once it has
+// run, while losing is set, as a write lost to a dropped connection or a
+// full disk does: nothing of it is kept, the deliveries it took neither,
+// however often the store runs it. lost counts the writes so lost.
+type recordLostTx struct {
+	parley.Tx
+	losing *atomic.Bool
+	lost   *atomic.Int32
+}
+
+func (t recordLostTx) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
+	if err := t.Tx.RecordWebhookResults(ctx, results); err != nil || len(results) == 0 || !t.losing.Load() {
+		return err
+	}
+	t.lost.Add(1)
+	return errors.New("the write was lost")
+}
+
+// TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost: when the write that
+// records an attempt fails, the delivery worker drops the result, and the
+// delivery is sent again once the lease it was taken with ends, with the
+// same webhook-id, by which the receiver drops the repeat: delivery stays
+// at least once, and what the receiver tells apart as once.
+func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			var losing atomic.Bool
+			var lost atomic.Int32
+			losing.Store(true)
+			clock := &laterClock{}
+			log := slog.New(slog.DiscardHandler)
+			s := New(hookedStore{db, func(tx parley.Tx) parley.Tx { return recordLostTx{tx, &losing, &lost} }}, bus.NewMemory(64), log,
+				Options{Clock: clock, WebhooksAllowPrivate: true})
+			ids := make(chan string, 10)
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ids <- r.Header.Get("webhook-id")
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer rc.Close()
+			users, group, _ := appInGroup(t, db)
+			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
+			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
+			if _, _, err := s.SendMessage(bob, group, "hello", ""); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() {
+				(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(ctx)
+				close(stopped)
+			}()
+			defer func() { cancel(); <-stopped }()
+			next := func() string {
+				t.Helper()
+				select {
+				case id := <-ids:
+					return id
+				case <-time.After(20 * time.Second):
+					t.Fatal("nothing was sent")
+					return ""
+				}
+			}
+			deliveries := func() []*parley.WebhookDelivery {
+				t.Helper()
+				var list []*parley.WebhookDelivery
+				if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+					list, err = tx.FindWebhookDeliveries(ctx, endpoint, "", 10)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return list
+			}
+			first := next()
+			for lost.Load() == 0 {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if list := deliveries(); len(list) != 1 || list[0].ID != first || len(list[0].Attempts) != 0 {
+				t.Fatalf("after the record of its attempt was lost: %+v", list[0])
+			}
+			losing.Store(false)
+			clock.Advance(webhookLease + time.Second)
+			s.WakeWebhooks()
+			if again := next(); again != first {
+				t.Fatalf("sent again with webhook-id %q, first with %q", again, first)
+			}
+			for range 2000 {
+				if list := deliveries(); len(list[0].Attempts) == 1 {
+					if list[0].State != parley.DeliverySucceeded || len(ids) != 0 {
+						t.Fatalf("after the attempt sent again: %+v, and %d more requests", list[0], len(ids))
+					}
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatal("the attempt sent again is not recorded")
 		})
 	}
 }
