@@ -473,3 +473,113 @@ func TestNodes_ThreadStartedDuringDeletionLeavesTheAccountOut(t *testing.T) {
 		t.Fatalf("the thread ann started during bob's deletion (which answered %v) has bob's deleted account in it", startErr)
 	}
 }
+
+// afterUserGrantsTx runs a hook after the transaction reads a member's
+// grants (FindUserGrants): a disabling's or a deletion's write, about to
+// end them.
+type afterUserGrantsTx struct {
+	parley.Tx
+	afterGrants func()
+}
+
+func (t afterUserGrantsTx) FindUserGrants(ctx context.Context, userID string) ([]*parley.Grant, error) {
+	list, err := t.Tx.FindUserGrants(ctx, userID)
+	t.afterGrants()
+	return list, err
+}
+
+// afterExpiredGrantsTx runs a hook after the transaction finds the grants
+// that ran out (FindExpiredGrants): the expiry job's write, about to end
+// them.
+type afterExpiredGrantsTx struct {
+	parley.Tx
+	afterGrants func()
+}
+
+func (t afterExpiredGrantsTx) FindExpiredGrants(ctx context.Context, at time.Time, limit int) ([]*parley.Grant, error) {
+	list, err := t.Tx.FindExpiredGrants(ctx, at, limit)
+	t.afterGrants()
+	return list, err
+}
+
+// TestNodes_ExpiredGrantEndsOnce: a grant that ran out, ended by the
+// expiry job on one node while an operator disables its member on
+// another, or while the expiry job runs there too, ends once, whichever
+// write reads the grant first: the app's endpoint is sent one
+// grant.revoked, and the member's log holds one grant.expired. The other
+// write, made right then, waits for the first or passes the grant by
+// (here the first waits up to a second for it, and then goes on).
+func TestNodes_ExpiredGrantEndsOnce(t *testing.T) {
+	ctx := context.Background()
+	expire := func(s *Service) error { _, err := s.EndExpiredGrants(ctx); return err }
+	disable := func(s *Service) error { _, err := s.SetDisabled(ConsoleContext(ctx), "ann", true); return err }
+	for _, tc := range []struct {
+		name         string
+		first, other func(s *Service) error
+		hook         func(tx parley.Tx, other func()) parley.Tx
+	}{
+		{"ExpiryWhileDisabling", disable, expire, func(tx parley.Tx, other func()) parley.Tx { return afterUserGrantsTx{tx, other} }},
+		{"DisablingWhileExpiring", expire, disable, func(tx parley.Tx, other func()) parley.Tx { return afterExpiredGrantsTx{tx, other} }},
+		{"ExpiryWhileExpiring", expire, expire, func(tx parley.Tx, other func()) parley.Tx { return afterExpiredGrantsTx{tx, other} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := sqlstoretest.TwoNodes(t)
+			dbA, dbB := nodes[0], nodes[1]
+			log := slog.New(slog.DiscardHandler)
+			now := parley.Now()
+			ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now.Add(-60 * 24 * time.Hour)}
+			app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+				ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: ann.CreatedAt}
+			ranOut := now.Add(-time.Minute)
+			g := &parley.Grant{ID: parley.NewID(), UserID: ann.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+				ThreadScope: parley.ThreadScopeApp, CreatedAt: ranOut.Add(-30 * 24 * time.Hour), UpdatedAt: ranOut.Add(-30 * 24 * time.Hour), ExpiresAt: &ranOut}
+			e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
+				Events: []string{parley.WebhookGrantRevoked}, Created: ann.CreatedAt, ActiveFrom: ann.CreatedAt}
+			err := dbA.Write(ctx, func(tx parley.Tx) error {
+				if err := tx.CreateUser(ctx, ann, "hash"); err != nil {
+					return err
+				}
+				if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
+					return err
+				}
+				if err := tx.CreateGrant(ctx, g); err != nil {
+					return err
+				}
+				return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := New(dbA, bus.NewMemory(16), log, Options{})
+			other, done := atOnce(func() error { return tc.other(a) })
+			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return tc.hook(tx, other) }}, bus.NewMemory(16), log, Options{})
+			if err := tc.first(b); err != nil {
+				t.Fatal(err)
+			}
+			if err := done(); err != nil {
+				t.Fatal(err)
+			}
+			var deliveries []*parley.WebhookDelivery
+			var entries []*parley.AccessEntry
+			err = dbA.Read(ctx, func(tx parley.Tx) (err error) {
+				if deliveries, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); err != nil {
+					return err
+				}
+				entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: ann.ID, Ascending: true, Limit: 10})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			expired := 0
+			for _, e := range entries {
+				if e.Action == parley.ActionGrantExpired {
+					expired++
+				}
+			}
+			if len(deliveries) != 1 || expired != 1 {
+				t.Fatalf("the grant ended with %d grant.revoked deliveries and %d grant.expired entries, want one each", len(deliveries), expired)
+			}
+		})
+	}
+}
