@@ -66,7 +66,7 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc(readyRoute, s.handleReady)
-	s.mux.HandleFunc("/", s.handleUnmatched)
+	s.mux.Handle("/", Unmatched(s.mux))
 	return s
 }
 
@@ -149,24 +149,28 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// handleUnmatched answers requests no route takes: 405 with Allow when the
-// path exists under other methods, 404 otherwise. HEAD is allowed wherever
-// GET is: ServeMux answers it with the GET route, without the body.
-func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" {
-			allow = append(allow, m)
+// Unmatched answers, as problems, the requests no route of mux takes: 405
+// with Allow when the path exists under other methods, 404 otherwise. HEAD
+// is allowed wherever GET is: ServeMux answers it with the GET route,
+// without the body. Mount it at "/" of mux; the OAuth provider does too, so
+// that every surface of the server refuses the same way.
+func Unmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" {
+				allow = append(allow, m)
+			}
 		}
-	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here")
-		return
-	}
-	writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here")
+			return
+		}
+		writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
+	})
 }
 
 // authenticated resolves the bearer token (RFC 6750) to a caller with

@@ -35,6 +35,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -52,6 +53,9 @@ const (
 	IntrospectionPath = "/oauth2/introspect"
 	KeysPath          = "/oauth2/keys"
 	endSessionPath    = "/oauth2/end_session"
+	// callbackPath is where the consent page sends the member to have the
+	// library issue the code (CallbackURL).
+	callbackPath = AuthorizePath + "/callback"
 	// LoginPath is internal/web's sign-in page, where the provider sends a
 	// member with the request's ID.
 	LoginPath = "/oauth2/login"
@@ -98,23 +102,25 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
 	secure := strings.HasPrefix(issuer, "https://")
-	mux.Handle(AuthorizePath+"/", issuerInResponses(requireBoundRequest(provider), issuer, secure))
+	mux.Handle(callbackPath, issuerInResponses(requireBoundRequest(provider), issuer, secure))
 	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
-	mux.Handle(PathPrefix, provider)
-	// No RP-initiated logout: discovery names no end_session_endpoint, and
-	// members sign out on Parley's own pages. The library's handler, which
-	// answered a form it could not parse with a plain-text 500, is not
-	// served.
-	mux.Handle(endSessionPath, http.NotFoundHandler())
+	mux.Handle(KeysPath, provider)
 	endpoints := newEndpoints(provider, st, log)
 	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
 		mux.Handle(path, endpoints)
 	}
+	// Any other path, end_session's among them, is not found, and a method
+	// a path does not take is not allowed, as problems, as the API answers
+	// them: the library's router would answer in plain text. No
+	// RP-initiated logout: discovery names no end_session_endpoint, and
+	// members sign out on Parley's own pages.
+	mux.Handle("/", httpapi.Unmatched(mux))
 	p.handler = mux
 	return p, nil
 }
 
-// ServeHTTP serves discovery and everything under /oauth2/ but the pages.
+// ServeHTTP serves discovery and everything under /oauth2/ but the pages:
+// the endpoints, and a problem (RFC 9457) for any other path.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
 
 // Issuer returns the issuer identifier: the server's public URL.

@@ -1,0 +1,75 @@
+package oauth_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// rawCall sends a request with an optional form body and returns the
+// response with its body read whole.
+func rawCall(t *testing.T, method, u, form string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// TestProvider_RefusesAPathAsAProblem: a path under /oauth2/ that the
+// provider does not serve is not found, and a method that the discovery
+// document's path does not take is not allowed, as problems (RFC 9457)
+// like the API's, not in the library's plain text. The endpoints' own
+// protocol errors stay OAuth's JSON (RFC 6749 section 5.2).
+func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	notFound := `{"type":"urn:parley:problem:not_found","title":"Not Found","status":404,"detail":"no such endpoint"}` + "\n"
+	for _, c := range []struct {
+		name, method, path, form string
+		status                   int
+		allow, body              string
+	}{
+		{"Unknown", "GET", "/oauth2/nope", "", 404, "", notFound},
+		{"UnknownPost", "POST", "/oauth2/nope", "a=b", 404, "", notFound},
+		{"Prefix", "GET", "/oauth2/", "", 404, "", notFound},
+		{"UnderAuthorize", "GET", "/oauth2/authorize/nope", "", 404, "", notFound},
+		{"UnderToken", "POST", "/oauth2/token/nope", "a=b", 404, "", notFound},
+		{"EndSession", "GET", "/oauth2/end_session?id_token_hint=x", "", 404, "", notFound},
+		{"DiscoveryPost", "POST", "/.well-known/openid-configuration", "a=b", 405, "GET, HEAD",
+			`{"type":"urn:parley:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"POST is not allowed here"}` + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := rawCall(t, c.method, env.URL+c.path, c.form)
+			if ct := resp.Header.Get("Content-Type"); resp.StatusCode != c.status || ct != "application/problem+json" || body != c.body {
+				t.Errorf("answered %d %s %q, want %d application/problem+json %q", resp.StatusCode, ct, body, c.status, c.body)
+			}
+			if got := resp.Header.Get("Allow"); got != c.allow {
+				t.Errorf("Allow %q, want %q", got, c.allow)
+			}
+		})
+	}
+	t.Run("TokenEndpointStaysOAuth", func(t *testing.T) {
+		resp, body := rawCall(t, "GET", env.URL+"/oauth2/token", "")
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 405 || ct != "application/json" ||
+			!strings.HasPrefix(body, `{"error":"invalid_request",`) {
+			t.Errorf("answered %d %s %q, want OAuth's invalid_request", resp.StatusCode, ct, body)
+		}
+	})
+}
