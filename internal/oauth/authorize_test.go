@@ -2,7 +2,11 @@ package oauth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -449,13 +453,6 @@ func TestAuthorize_PromptNoneShowsNoPage(t *testing.T) {
 			t.Errorf("answered %v, want login_required: the member signed in is not the one the app named", q)
 		}
 	})
-	t.Run("HintNotParleys", func(t *testing.T) {
-		forged := "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ."
-		_, u, _ := request(partner, []string{"openid"}, oauth2.SetAuthURLParam("id_token_hint", forged))
-		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "login_required" || q.Get("state") != "s" {
-			t.Errorf("answered %v, want login_required", q)
-		}
-	})
 	t.Run("MoreScopes", func(t *testing.T) {
 		_, u, _ := request(partner, []string{"openid", "friends.read"})
 		if q := answered(t, browser.Get(t, u)).Query(); q.Get("error") != "consent_required" || q.Get("state") != "s" || q.Get("iss") != env.URL {
@@ -510,6 +507,86 @@ func TestAuthorize_HintOfAnotherMemberAsksToSignIn(t *testing.T) {
 	if want := apptest.MustMe(t, bob).ID; claims.Subject != want {
 		t.Fatalf("the app got the code of %s, want bob's, %s", claims.Subject, want)
 	}
+}
+
+// TestAuthorize_HintNotIssuedHereIsInvalidRequest: an id_token_hint that is
+// not an ID token Parley issued (not a JWT, unsigned, its signature broken,
+// signed by a key not Parley's, another issuer's) is invalid_request at the
+// redirect URI, saying why, whoever is signed in and whatever the prompt
+// (OpenID Connect Core sections 3.1.2.1 and 3.1.2.6): not login_required,
+// which would send the app to have the member sign in, in vain.
+func TestAuthorize_HintNotIssuedHereIsInvalidRequest(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	signedIn := apptest.NewBrowser()
+	alices := exchange(t, &cfg, signedIn, "alice", "s")
+	issued := alices.Extra("id_token").(string)
+	parts := strings.Split(issued, ".")
+	var claims map[string]any
+	idTokenClaims(t, env, alices, &claims)
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedBy := func(iss string) string {
+		t.Helper()
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: other}, (&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := maps.Clone(claims)
+		c["iss"] = iss
+		raw, err := jwt.Signed(signer).Claims(c).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	hints := map[string]string{
+		"NotAJWT":      "not-a-jwt",
+		"Unsigned":     "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.",
+		"BadSignature": parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-4] + "AAAA",
+		"OtherPayload": parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+env.URL+`","sub":"someone"}`)) + "." + parts[2],
+		"ForeignKey":   signedBy(env.URL),
+		"OtherIssuer":  signedBy("https://other.example"),
+	}
+	for name, hint := range hints {
+		for _, who := range []struct {
+			name    string
+			browser *apptest.Browser
+			prompt  string
+		}{
+			{"SignedIn", signedIn, ""},
+			{"SignedInPromptNone", signedIn, "none"},
+			{"NoOne", apptest.NewBrowser(), ""},
+			{"NoOnePromptNone", apptest.NewBrowser(), "none"},
+		} {
+			t.Run(name+"/"+who.name, func(t *testing.T) {
+				u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+					oauth2.SetAuthURLParam("id_token_hint", hint), oauth2.SetAuthURLParam("prompt", who.prompt))
+				p := who.browser.Get(t, u)
+				if p.Status != http.StatusFound && p.Status != http.StatusSeeOther {
+					t.Fatalf("a page was shown: %d %s", p.Status, p.URL)
+				}
+				q := appResponse(t, p.Location).Query()
+				if q.Get("error") != "invalid_request" || q.Get("state") != "s" || q.Get("iss") != env.URL ||
+					q.Get("error_description") != "id_token_hint is not an ID token this server issued: send one it issued, expired or not, or none" {
+					t.Errorf("answered %v, want invalid_request", q)
+				}
+			})
+		}
+	}
+	t.Run("IssuedHere", func(t *testing.T) {
+		u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("id_token_hint", issued), oauth2.SetAuthURLParam("prompt", "none"))
+		if q := appResponse(t, signedIn.Get(t, u).Location).Query(); q.Get("code") == "" {
+			t.Errorf("answered %v, want a code: the hint names the member signed in", q)
+		}
+	})
 }
 
 // rawAuthorize sends an authorization request as it is, GET with the URL's

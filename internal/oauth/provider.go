@@ -194,8 +194,10 @@ func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e
 // the error is shown to the member on Parley's page and never redirected
 // (RFC 6749 section 4.1.2.1); once both are certain, every error goes to the
 // redirect URI with the state and the issuer: invalid_request,
-// unsupported_response_type for a response_type other than code, or
-// request_uri_not_supported (OpenID Connect Core section 3.1.2.6). The
+// unsupported_response_type for a response_type other than code,
+// request_uri_not_supported (OpenID Connect Core section 3.1.2.6), or
+// invalid_request for an id_token_hint that is not an ID token the provider
+// issued (see issued). The
 // library's own checks then answer to the redirect URI too: the client
 // presents as native (client.ApplicationType) so that its plain-text
 // refusals of registered redirect URIs cannot occur.
@@ -250,6 +252,8 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			// Discovery says request_uri_parameter_supported: false; the
 			// library would go on without the parameters it names.
 			refusal = &oidc.Error{ErrorType: "request_uri_not_supported", Description: "request_uri is not supported: send the parameters in the request"}
+		case req.IDTokenHint != "" && !p.issued(r.Context(), req.IDTokenHint):
+			refusal = oidc.ErrInvalidRequest().WithDescription("id_token_hint is not an ID token this server issued: send one it issued, expired or not, or none")
 		}
 		if refusal == nil {
 			next.ServeHTTP(w, r)
@@ -265,6 +269,20 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		}
 		http.Redirect(w, r, u, http.StatusFound)
 	})
+}
+
+// issued reports whether an id_token_hint is an ID token the provider
+// issued: a JWT with the provider as its issuer, signed by one of its keys,
+// expired or not (OpenID Connect Core section 3.1.2.1 takes an expired one
+// as a hint). Any other hint is an invalid request (section 3.1.2.6): the
+// library answers it login_required, which tells the app to have the member
+// sign in, when signing in cannot help. A hint that is the provider's, of
+// a member other than the one signed in, keeps the library's and the pages'
+// answer: the sign-in page, or login_required with prompt=none.
+func (p *Provider) issued(ctx context.Context, hint string) bool {
+	ctx = op.ContextWithIssuer(ctx, p.issuer)
+	_, err := op.VerifyIDTokenHint[*oidc.TokenClaims](ctx, hint, p.op.IDTokenHintVerifier(ctx))
+	return err == nil || errors.As(err, &op.IDTokenHintExpiredError{})
 }
 
 // repeated returns the names of the parameters given more than once, in
