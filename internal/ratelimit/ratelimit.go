@@ -154,6 +154,23 @@ func (l *Limiter) Allow(key string, p Policy) Decision {
 	return Decision{Allowed: true, Remaining: int((allowance - next.Sub(now)) / interval), Reset: next.Sub(now)}
 }
 
+// Wait returns how long a request under key must wait before policy p
+// would let it through, from this server's view of the key, without
+// counting one: 0 when Allow would let it through now. It serves limits
+// that count only some requests, such as failures, but refuse all of them
+// once those are spent, before the work that tells which they are.
+func (l *Limiter) Wait(key string, p Policy) time.Duration {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.keys[key]
+	if b == nil || !b.tat.After(now) {
+		return 0
+	}
+	interval := p.Interval()
+	return max(0, b.tat.Add(interval).Sub(now)-time.Duration(p.Burst)*interval)
+}
+
 // Sync adds what this server let through since the last sync to the store
 // and takes each key's time as every server left it. A key whose
 // allowance is whole here, with nothing to add, is forgotten.

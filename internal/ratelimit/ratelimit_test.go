@@ -79,3 +79,52 @@ func BenchmarkLimiter_Allow(b *testing.B) {
 		}
 	})
 }
+
+// Wait tells, without counting a request, how long one must wait before
+// Allow would let it through: what Allow's refusal says, and 0 while it
+// would pass. A server learns of the others' use of a key at its syncs,
+// once it holds the key itself, as for Allow.
+func TestLimiter_Wait(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		p := ratelimit.Policy{Name: "failures", Rate: 1, Burst: 3}
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		a, b := ratelimit.New(db, c, log), ratelimit.New(db, c, log)
+		if w := a.Wait("k", p); w != 0 {
+			t.Fatalf("an unknown key waits %s", w)
+		}
+		for i := range p.Burst {
+			if w := a.Wait("k", p); w != 0 {
+				t.Fatalf("before request %d: wait %s, want 0", i+1, w)
+			}
+			if !a.Allow("k", p).Allowed {
+				t.Fatalf("request %d of the burst refused", i+1)
+			}
+		}
+		for range 5 { // asking counts nothing
+			if w := a.Wait("k", p); w != time.Second {
+				t.Fatalf("past the burst: wait %s, want 1s", w)
+			}
+		}
+		if d := a.Allow("k", p); d.Allowed || d.RetryAfter != time.Second {
+			t.Fatalf("past the burst: %+v, want refused for 1s", d)
+		}
+		if err := a.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !b.Allow("k", p).Allowed { // b's first, before it knows of a's
+			t.Fatal("b refused its first request")
+		}
+		if err := b.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if w := b.Wait("k", p); w != 2*time.Second {
+			t.Fatalf("b, once synced: wait %s, want 2s: a's three and its own", w)
+		}
+		c.now = c.now.Add(2 * time.Second)
+		if w := b.Wait("k", p); w != 0 {
+			t.Fatalf("2s later: wait %s, want 0", w)
+		}
+	})
+}
