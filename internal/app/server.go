@@ -146,6 +146,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
 		AppsRequireReview:    cfg.AppsRequireReview,
 		Limiter:              limiter,
+		RateLimited:          metrics.RateLimited,
 		SignInFailed:         metrics.SignInFailed,
 	})
 	dataDir := cfg.DataDir

@@ -43,7 +43,7 @@ func NewMetrics() *Metrics {
 			Name: "parley_realtime_slow_disconnects_total", Help: "Realtime connections cut off for not keeping up.",
 		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_rate_limited_total", Help: "Requests refused by a rate limit, by policy (app or member).",
+			Name: "parley_rate_limited_total", Help: "Requests refused by a rate limit, by policy: the API's app and member limits, and the server's own (see the README's Fair use).",
 		}, []string{"policy"}),
 		signInFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_signin_failures_total", Help: "Sign-ins refused, by the API and the pages, by reason: credentials (wrong username or password), disabled (the account is) or throttled (too many failures).",
@@ -53,6 +53,9 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// RateLimited counts a request refused by the rate limit policy.
+func (m *Metrics) RateLimited(policy string) { m.rateLimited.WithLabelValues(policy).Inc() }
 
 // SignInFailed counts a sign-in refused for reason.
 func (m *Metrics) SignInFailed(reason string) { m.signInFailures.WithLabelValues(reason).Inc() }

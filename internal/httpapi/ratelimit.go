@@ -39,7 +39,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *parley.Caller)
 	if d.Allowed {
 		return nil
 	}
-	s.metrics.rateLimited.WithLabelValues(policy.Name).Inc()
+	s.metrics.RateLimited(policy.Name)
 	s.log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", key, "user", c.User.Username, "user_id", c.User.ID,
 		"client", parley.ClientAddrFromContext(r.Context()), "route", r.Pattern)
 	return parley.ThrottledError(whose, d.RetryAfter)

@@ -915,6 +915,9 @@ func TestAuthorize_ManyRequestsFromOneAddressAreThrottled(t *testing.T) {
 			!strings.HasPrefix(q.Get("error_description"), "too many authorization requests from this address; try again in ") {
 			t.Fatalf("request %d: answered %v", i+1, q)
 		}
+		if got := env.Metric(t, `parley_rate_limited_total{policy="authorization requests"}`); got != 1 {
+			t.Errorf("parley_rate_limited_total{policy=\"authorization requests\"} = %v, want 1", got)
+		}
 		return
 	}
 	t.Error("80 authorization requests from one address at once were all taken")

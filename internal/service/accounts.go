@@ -256,8 +256,7 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	}
 	if keys.account != "" && s.opts.Limiter != nil {
 		if d := s.opts.Limiter.Allow(keys.account, signInsPerAccount); !d.Allowed {
-			s.log.WarnContext(ctx, "throttled", "what", "sign-ins", "keys", []string{keys.account}, "client", clientAddr(ctx), "wait", d.RetryAfter)
-			return nil, keys, parley.ThrottledError("sign-ins to this account", d.RetryAfter)
+			return nil, keys, s.rateLimited(ctx, signInsPerAccount, keys.account, d.RetryAfter, "sign-ins to this account")
 		}
 	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {

@@ -131,8 +131,7 @@ func (s *Service) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) 
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" && s.opts.Limiter != nil {
 		key := "authorize:address:" + addressKey(addr)
 		if d := s.opts.Limiter.Allow(key, authRequestsPerAddress); !d.Allowed {
-			s.log.WarnContext(ctx, "throttled", "what", authRequestsPerAddress.Name, "keys", []string{key}, "client", addr, "wait", d.RetryAfter)
-			return parley.ThrottledError("authorization requests from this address", d.RetryAfter)
+			return s.rateLimited(ctx, authRequestsPerAddress, key, d.RetryAfter, "authorization requests from this address")
 		}
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {

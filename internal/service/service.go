@@ -48,9 +48,13 @@ type Options struct {
 	// them before.
 	AppsRequireReview bool
 	// Limiter, if set, holds each account's password checks to
-	// signInsPerAccount; without it they have no rate limit, as for the
-	// parley command's own service.
+	// signInsPerAccount and authorization requests to
+	// authRequestsPerAddress; without it they have no rate limit, as for
+	// the parley command's own service.
 	Limiter *ratelimit.Limiter
+	// RateLimited, if set, is told of each request one of those limits
+	// refused, by the policy's name.
+	RateLimited func(policy string)
 	// SignInFailed, if set, is told of each sign-in refused, by reason:
 	// "credentials" (wrong username or password), "disabled" (the account
 	// is) or "throttled" (too many failures before).

@@ -31,6 +31,17 @@ var (
 // API's are, not a throttle: successes count too, and nothing is cleared.
 var signInsPerAccount = ratelimit.Policy{Name: "sign-ins", Rate: 10.0 / 60, Burst: 30}
 
+// rateLimited logs a request that policy p refused under key and counts
+// it (Options.RateLimited), and returns its ETHROTTLED error: too many of
+// what, and when to try again.
+func (s *Service) rateLimited(ctx context.Context, p ratelimit.Policy, key string, wait time.Duration, what string) error {
+	s.log.WarnContext(ctx, "throttled", "what", p.Name, "keys", []string{key}, "client", clientAddr(ctx), "wait", wait)
+	if s.opts.RateLimited != nil {
+		s.opts.RateLimited(p.Name)
+	}
+	return parley.ThrottledError(what, wait)
+}
+
 // DefaultSignUpsPerAddress is how many accounts one client address may
 // create a day before each further one waits.
 const DefaultSignUpsPerAddress = 20
