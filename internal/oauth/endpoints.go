@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -24,7 +26,10 @@ import (
 // differ from the library's (tokenServer), and with introspection,
 // revocation and userinfo answered by Parley's own handlers on the library's
 // router: the library's ones know access tokens only, require a secret of
-// every client and answer some failures in plain text.
+// every client and answer some failures in plain text. Where clients
+// authenticate, Parley authenticates them once, and holds them to their
+// rate limits, before the library or its handlers see the request
+// (endpoints.authenticated).
 
 // newEndpoints returns the handler of the four endpoints.
 func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Handler {
@@ -43,10 +48,13 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 		}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(TokenPath, guard(supportedGrants(e.publicClientCredentials(lib)), true))
-	mux.Handle(IntrospectionPath, guard(lib, true))
-	mux.Handle(RevocationPath, guard(lib, true))
+	mux.Handle(TokenPath, guard(supportedGrants(e.authenticated(publicClientCredentials(lib), true)), true))
+	mux.Handle(IntrospectionPath, guard(e.authenticated(lib, true), true))
+	mux.Handle(RevocationPath, guard(e.authenticated(lib, false), true))
 	mux.Handle(UserinfoPath, guard(lib, false))
+	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
+		mux.Handle("OPTIONS "+path, lib) // a CORS preflight, answered by the library
+	}
 	return mux
 }
 
@@ -65,10 +73,6 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
-		if r.Method == http.MethodOptions { // a CORS preflight, answered by the library
-			next.ServeHTTP(w, r)
-			return
-		}
 		if clientAuth {
 			w = &challenger{ResponseWriter: w, status: http.StatusUnauthorized, challenge: `Basic realm="parley"`}
 		} else {
@@ -112,25 +116,51 @@ func supportedGrants(next http.Handler) http.Handler {
 }
 
 // publicClientCredentials answers a public client's client_credentials
-// request itself: the client authenticates as a public client does, by its
+// request itself: the client authenticated as a public client does, by its
 // client_id alone, but may not use the grant, which is unauthorized_client
 // (RFC 6749 sections 4.4 and 5.2). The library would refuse it before
 // Parley's exchange (tokenServer.ClientCredentialsExchange) is asked, as
 // invalid_client with 400, which says the client failed to authenticate.
-func (e *endpoints) publicClientCredentials(next http.Handler) http.Handler {
+func publicClientCredentials(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if oidc.GrantType(r.Form.Get("grant_type")) != oidc.GrantTypeClientCredentials {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if _, secret, _ := clientCredentials(r); secret != "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		// Without a secret only a public client authenticates.
-		if _, ok := e.client(w, r); ok {
+		if oidc.GrantType(r.Form.Get("grant_type")) == oidc.GrantTypeClientCredentials && clientOf(r.Context()).ClientType == parley.ClientPublic {
 			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnauthorizedClient().WithDescription("a public app may not get a token for itself: only a confidential one, with its secret, may"))
+			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientKey is the context key of the client a request authenticated as.
+type clientKey struct{}
+
+// clientOf returns the client the request authenticated as
+// (endpoints.authenticated), or nil.
+func clientOf(ctx context.Context) *parley.App {
+	app, _ := ctx.Value(clientKey{}).(*parley.App)
+	return app
+}
+
+// authenticated authenticates the calling client, once, before next sees
+// the request, and passes it on in the request's context: a failure is
+// invalid_client (RFC 6749 section 5.2), and too many failures from the
+// client's address a refusal by rate limit (see writeError). With limited,
+// the request counts against the app's allowance of token requests
+// (service.AdmitTokenRequest), which the token and introspection endpoints
+// share.
+func (e *endpoints) authenticated(next http.Handler, limited bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app, ok := e.client(w, r)
+		if !ok {
+			return
+		}
+		if limited {
+			if err := e.svc.AdmitTokenRequest(r.Context(), app); err != nil {
+				e.writeError(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, app)))
 	})
 }
 
@@ -218,16 +248,15 @@ type tokenServer struct {
 	st *storage
 }
 
-// VerifyClient authenticates the client through the service before any
-// grant is looked at, so a failed authentication is always invalid_client
-// with status 401 (RFC 6749 section 5.2), never invalid_grant.
+// VerifyClient returns the client that authenticated before any grant is
+// looked at (endpoints.authenticated), so a failed authentication is always
+// invalid_client with status 401 (RFC 6749 section 5.2), never
+// invalid_grant. The library reads the credentials again: a client_id of
+// its reading that is not the one authenticated is refused too.
 func (s *tokenServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
-	app, err := s.st.svc.AuthenticateClient(ctx, r.Data.ClientID, r.Data.ClientSecret)
-	if err != nil {
-		if e, ok := clientError(err).(*oidc.Error); ok {
-			return nil, op.NewStatusError(e, http.StatusUnauthorized)
-		}
-		return nil, err
+	app := clientOf(ctx)
+	if app == nil || app.ClientID != r.Data.ClientID {
+		return nil, op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication failed"), http.StatusUnauthorized)
 	}
 	return &client{app: app, loginURL: s.st.loginURL}, nil
 }
@@ -346,28 +375,42 @@ func (e *endpoints) client(w http.ResponseWriter, r *http.Request) (*parley.App,
 	return app, true
 }
 
-// clientAndToken authenticates the client and returns the token it asks
-// about (RFC 7662 section 2.1, RFC 7009 section 2.1), which it must send.
-func (e *endpoints) clientAndToken(w http.ResponseWriter, r *http.Request) (*parley.App, string, bool) {
-	app, ok := e.client(w, r)
-	if !ok {
-		return nil, "", false
-	}
+// clientAndToken returns the client that authenticated and the token it
+// asks about (RFC 7662 section 2.1, RFC 7009 section 2.1), which it must
+// send.
+func clientAndToken(w http.ResponseWriter, r *http.Request) (*parley.App, string, bool) {
 	token := r.PostForm.Get("token")
 	if token == "" {
 		writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("token is missing"))
 		return nil, "", false
 	}
-	return app, token, true
+	return clientOf(r.Context()), token, true
 }
 
 // writeError answers with err as an OAuth error; one that is not an
 // OAuth error is logged and answered as server_error. A full disk is
 // server_error with 507, as the API answers it, and is logged by the
 // server when it fills, not here.
+//
+// A request a rate limit refused is 429 with Retry-After (RFC 6585 section
+// 4), which HTTP clients and proxies take as "back off", and the error
+// temporarily_unavailable, saying when to try again. RFC 6749 defines no
+// error for it at these endpoints; temporarily_unavailable is the one it
+// defines for the same case at the authorization endpoint (section
+// 4.1.2.1), where Parley answers it when an address opens too many
+// requests, so an app meets one error for one case. slow_down (RFC 8628
+// section 3.5) tells a device to poll less often, and is no answer to a
+// client that asked once.
 func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if parley.ErrorCode(err) == parley.EFULL {
+	switch parley.ErrorCode(err) {
+	case parley.EFULL:
 		writeOAuthError(w, http.StatusInsufficientStorage, storageFull(err))
+		return
+	case parley.ETHROTTLED:
+		if pe, ok := errors.AsType[*parley.Error](err); ok && pe.RetryAfter > 0 {
+			w.Header().Set("Retry-After", httpapi.RetryAfter(pe.RetryAfter))
+		}
+		writeOAuthError(w, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable", Description: parley.ErrorMessage(err)})
 		return
 	}
 	oe, ok := err.(*oidc.Error)
@@ -382,7 +425,7 @@ func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error
 // own tokens, access and refresh alike. Any other token is inactive, with
 // nothing more said (section 2.2).
 func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	app, token, ok := e.clientAndToken(w, r)
+	app, token, ok := clientAndToken(w, r)
 	if !ok {
 		return
 	}
@@ -410,7 +453,7 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 // token, or a refresh token with every token of its family. An unknown
 // token is answered as revoked (section 2.2).
 func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	app, token, ok := e.clientAndToken(w, r)
+	app, token, ok := clientAndToken(w, r)
 	if !ok {
 		return
 	}

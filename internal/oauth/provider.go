@@ -8,7 +8,9 @@
 //   - single-use codes whose replay revokes what they issued, and rotating
 //     refresh tokens whose reuse revokes their family, in the service;
 //   - the token, introspection, revocation and userinfo endpoints to the
-//     letter of RFC 6749, 6750, 7009 and 7662, in endpoints.go;
+//     letter of RFC 6749, 6750, 7009 and 7662, with each app's token
+//     requests and each address's failed client authentications rate
+//     limited, in endpoints.go;
 //   - an authorization request is refused when a parameter comes twice
 //     (RFC 6749 section 3.1), on Parley's own page when the client or its
 //     redirect URI is in doubt, in authorize;

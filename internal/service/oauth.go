@@ -70,13 +70,75 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 	return app, nil
 }
 
+// Client authentication and the token endpoints are held to two rate
+// limits (Options.Limiter), shared by the nodes: an app that authenticated
+// to its own allowance of requests, and a client address to its
+// allowance of failed authentications.
+var (
+	// tokenRequestsPerClient holds each app's requests to the token and
+	// introspection endpoints to 10 a second, with bursts of 300. An
+	// honest app needs a token when a member signs in and, since access
+	// tokens last an hour, at most one refresh per member an hour: 10 a
+	// second is 36,000 an hour, far above what one app of a self-hosted
+	// server needs; the burst takes a crowd signing in at once, or a job
+	// refreshing a few hundred members' tokens in a row. Each
+	// request is a write and, with openid, an RS256 signature: without a
+	// limit one app's loop could take the server from every other.
+	// Revocation is not held to it: an app that learns of a leak must be
+	// able to end every token it holds at once, and a token whose
+	// revocation was refused stays alive (RFC 7009 section 2.2.1).
+	tokenRequestsPerClient = ratelimit.Policy{Name: "token requests", Rate: 10, Burst: 300}
+	// failedClientAuthsPerAddress holds the failed client authentications
+	// of one client address, at the token, introspection and revocation
+	// endpoints, to 60 at once, then one a second; once they are spent,
+	// every request from the address is refused before the client is looked
+	// up. Failures count per address, not per client_id as sent, so that
+	// no one can spend an app's allowance, or stop the app, by sending its
+	// public client_id with a wrong secret: only the clients of the
+	// failing address wait. An honest app fails only when its secret is
+	// wrong, and then every request of its fails anyway.
+	failedClientAuthsPerAddress = ratelimit.Policy{Name: "failed client authentications", Rate: 1, Burst: 60}
+)
+
 // AuthenticateClient authenticates an app as an OAuth client (RFC 6749
 // section 2.3): a confidential client by its secret, compared in constant
 // time, or by the secret a rotation replaced while it still works
 // (parley.AppSecretRotation), a public client by its client ID alone. An
 // unknown client, a suspended app, a wrong or missing secret, or a secret
-// sent by a public client is EUNAUTHORIZED.
+// sent by a public client is EUNAUTHORIZED, and counts against the client
+// address's failedClientAuthsPerAddress; once that is spent, the address's
+// requests are ETHROTTLED, whatever they send.
 func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (*parley.App, error) {
+	var failures string
+	if addr := parley.ClientAddrFromContext(ctx); addr != "" && s.opts.Limiter != nil {
+		failures = "client-auth:address:" + addressKey(addr)
+		if wait := s.opts.Limiter.Wait(failures, failedClientAuthsPerAddress); wait > 0 {
+			return nil, s.rateLimited(ctx, failedClientAuthsPerAddress, failures, wait, "failed client authentications from this address")
+		}
+	}
+	app, err := s.authenticateClient(ctx, clientID, secret)
+	if failures != "" && parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+		s.opts.Limiter.Allow(failures, failedClientAuthsPerAddress)
+	}
+	return app, err
+}
+
+// AdmitTokenRequest counts a request of an app that authenticated to the
+// token or introspection endpoint against tokenRequestsPerClient: ETHROTTLED
+// over it.
+func (s *Service) AdmitTokenRequest(ctx context.Context, app *parley.App) error {
+	if s.opts.Limiter == nil {
+		return nil
+	}
+	key := "token:client:" + app.ClientID
+	if d := s.opts.Limiter.Allow(key, tokenRequestsPerClient); !d.Allowed {
+		return s.rateLimited(ctx, tokenRequestsPerClient, key, d.RetryAfter, "token requests from this app")
+	}
+	return nil
+}
+
+// authenticateClient is AuthenticateClient without its limit.
+func (s *Service) authenticateClient(ctx context.Context, clientID, secret string) (*parley.App, error) {
 	var app *parley.App
 	var hash, oldHash []byte
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {

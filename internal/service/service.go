@@ -48,9 +48,10 @@ type Options struct {
 	// them before.
 	AppsRequireReview bool
 	// Limiter, if set, holds each account's password checks to
-	// signInsPerAccount and authorization requests to
-	// authRequestsPerAddress; without it they have no rate limit, as for
-	// the parley command's own service.
+	// signInsPerAccount, authorization requests to
+	// authRequestsPerAddress, and apps' requests to the token endpoints to
+	// tokenRequestsPerClient and failedClientAuthsPerAddress; without it
+	// they have no rate limit, as for the parley command's own service.
 	Limiter *ratelimit.Limiter
 	// RateLimited, if set, is told of each request one of those limits
 	// refused, by the policy's name.
