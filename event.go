@@ -70,7 +70,7 @@ type Event struct {
 	// an app receives is in the access log.
 	Seq       int64  `json:"-"`
 	MessageID string `json:"-"`
-	// Readers are, for an event about a thread's messages or read
+	// Readers are, for an event about a thread, its messages or its read
 	// markers, the thread's members when the change was made, as its
 	// publisher found them: those an app's receiving the event is logged
 	// for. They come with the event, so that the log does not depend on

@@ -197,6 +197,36 @@ func TestEvents_AppSeesReadMarkersAsItSeesTheThread(t *testing.T) {
 	}
 }
 
+// TestEvents_AppReadMarkersLoggedAsWhatTheyTell: an app's receiving its own
+// member's read marker is logged as threads.read; another member's, which
+// only participants.read lets it see, as participants.read, as the
+// participants of a thread.updated are.
+func TestEvents_AppReadMarkersLoggedAsWhatTheyTell(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Lister")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "threads.read", "participants.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{w.aliceBob}})
+	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+	if err := w.alice.MarkRead(ctx, w.aliceBob, apptest.MustSend(t, w.bob, w.aliceBob, "for alice").Seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.bob.MarkRead(ctx, w.aliceBob, apptest.MustSend(t, w.alice, w.aliceBob, "for bob").Seq); err != nil {
+		t.Fatal(err)
+	}
+	eventsUntil(t, stream, apptest.MustSend(t, w.alice, w.aliceBob, "sync").ID)
+	var markers []string // the entries of the two markers, newest first
+	for _, e := range accessLog(t, w.alice, "?limit=20").Entries {
+		if e.ThreadID == w.aliceBob && e.Action != "messages.read" {
+			markers = append(markers, e.Action)
+		}
+	}
+	if want := []string{"participants.read", "threads.read"}; !slices.Equal(markers, want) {
+		t.Errorf("the app received alice's read marker, then bob's; alice's log has them as %q, want %q", markers, want)
+	}
+}
+
 // TestEvents_AppStreamFallsSilentWhenItsMemberLeaves: once the member whose
 // grant an app holds leaves a thread, the API answers 404 for it, and the
 // stream carries nothing of it either: not the thread.updated of their

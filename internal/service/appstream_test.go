@@ -64,7 +64,7 @@ func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			events := &lateBus{Bus: bus.NewMemory(64)}
 			s := New(db, events, slog.New(slog.DiscardHandler), Options{})
 			ctx := context.Background()
-			users, group, token := appInGroup(t, db)
+			users, group, token := appInGroup(t, db, parley.ScopeMessagesRead)
 			as := func(name string) context.Context {
 				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
 			}
@@ -119,6 +119,55 @@ func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 	}
 }
 
+// TestEvents_AppThreadChangeLoggedForThoseItNames: a thread.updated an
+// app's stream delivers is logged for the participants it names, those in
+// the thread at the change, whoever is in it when the stream comes to the
+// event: carol, named in a rename that the app receives after she left, is
+// told the app saw her among the participants.
+func TestEvents_AppThreadChangeLoggedForThoseItNames(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			users, group, token := appInGroup(t, db, parley.ScopeMessagesRead, parley.ScopeThreadsRead, parley.ScopeParticipantsRead)
+			as := func(name string) context.Context {
+				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
+			}
+			appCtx, stream := subscribeApp(t, s, db, token)
+			if err := s.RenameThread(as("bob"), group, "renamed while carol is here"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.LeaveThread(as("carol"), group); err != nil {
+				t.Fatal(err)
+			}
+			for delivered := false; !delivered; {
+				select {
+				case ev := <-stream.C():
+					_, ok, err := stream.Admit(appCtx, ev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					delivered = ok && ev.Type == parley.EventThreadUpdated
+				case <-time.After(5 * time.Second):
+					t.Fatal("the rename was not delivered")
+				}
+			}
+			for _, name := range []string{"alice", "bob", "carol"} {
+				page, err := s.AccessLog(as(name), AccessLogQuery{Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(page.Entries, func(e *parley.AccessEntry) bool {
+					return e.Action == string(parley.ScopeParticipantsRead) && e.ThreadID == group
+				}) {
+					t.Errorf("%s's log lacks the app's receiving the rename that names them", name)
+				}
+			}
+		})
+	}
+}
+
 // subscribeApp opens the realtime stream of the app whose access token has
 // the hash token, and returns the app's context with it; the stream closes
 // when the test ends.
@@ -144,10 +193,10 @@ func subscribeApp(t *testing.T, s *Service, db *sqlstore.DB, token []byte) (cont
 }
 
 // appInGroup stores alice, bob and carol, a group of the three, and an
-// app's grant of alice's that reaches the group with messages.read, and
-// returns the members by name, the group's ID and the hash of the grant's
-// access token.
-func appInGroup(t *testing.T, db *sqlstore.DB) (map[string]*parley.User, string, []byte) {
+// app's grant of alice's that reaches the group with openid and scopes,
+// and returns the members by name, the group's ID and the hash of the
+// grant's access token.
+func appInGroup(t *testing.T, db *sqlstore.DB, scopes ...parley.Scope) (map[string]*parley.User, string, []byte) {
 	t.Helper()
 	ctx := context.Background()
 	now := parley.Now()
@@ -177,7 +226,7 @@ func appInGroup(t *testing.T, db *sqlstore.DB) (map[string]*parley.User, string,
 			return err
 		}
 		g := &parley.Grant{ID: parley.NewID(), UserID: users["alice"].ID, ClientID: app.ClientID,
-			Scopes: parley.Scopes{parley.ScopeOpenID, parley.ScopeMessagesRead}, ThreadScope: parley.ThreadScopeSelected,
+			Scopes: append(parley.Scopes{parley.ScopeOpenID}, scopes...), ThreadScope: parley.ThreadScopeSelected,
 			CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateGrant(ctx, g); err != nil {
 			return err
@@ -203,7 +252,7 @@ func TestEvents_AppStreamToldOfItsSuspension(t *testing.T) {
 			db := sqlstoretest.Open(t, engine)
 			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
 			ctx := context.Background()
-			_, _, token := appInGroup(t, db)
+			_, _, token := appInGroup(t, db, parley.ScopeMessagesRead)
 			appCtx, stream := subscribeApp(t, s, db, token)
 			clientID := parley.CallerFromContext(appCtx).App.App.ClientID
 			if _, err := s.SuspendApp(ConsoleContext(ctx), clientID); err != nil {

@@ -51,8 +51,8 @@ type Events struct {
 // streamThread is what an app's stream holds of a thread its grant
 // reaches: the first message the app may see, and who takes part in the
 // thread, whose logs each event delivered is written to when the event
-// does not name its readers (parley.Event.Readers), as a thread.updated
-// does not.
+// does not name its readers (parley.Event.Readers), as one published by a
+// node of an earlier release may not.
 type streamThread struct {
 	from    int64
 	readers []string
@@ -224,7 +224,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 			return ev, false, err
 		}
 	case parley.EventReadUpdated:
-		if ok, err = readVisible(c, ev, t.from); err != nil || !ok {
+		if loggedAs, ok, err = readFor(c, ev, t.from); err != nil || !ok {
 			return ev, false, err
 		}
 	}
@@ -510,16 +510,24 @@ func threadChangeFor(c *parley.Caller, ev parley.Event) (parley.Event, parley.Sc
 	return out, loggedAs, nil
 }
 
-// readVisible reports whether an app may see a read.updated event: a read
-// marker before the first message the app may see tells it nothing it may
-// know, and another member's marker names a participant, which only
-// participants.read may learn.
-func readVisible(c *parley.Caller, ev parley.Event, from int64) (bool, error) {
+// readFor reports whether an app may see a read.updated event, and the
+// access its receiving it is logged as: a read marker before the first
+// message the app may see tells it nothing it may know; its own member's
+// is a threads.read; another member's names a participant, which only
+// participants.read may learn, and is logged as that, as the participants
+// of a thread.updated are.
+func readFor(c *parley.Caller, ev parley.Event, from int64) (parley.Scope, bool, error) {
 	var read parley.ReadUpdated
 	if err := json.Unmarshal(ev.Data, &read); err != nil {
-		return false, err
+		return "", false, err
 	}
-	return read.Seq >= from && (read.UserID == c.User.ID || c.App.Scopes.Has(parley.ScopeParticipantsRead)), nil
+	switch {
+	case read.Seq < from:
+		return "", false, nil
+	case read.UserID == c.User.ID:
+		return parley.ScopeThreadsRead, true, nil
+	}
+	return parley.ScopeParticipantsRead, c.App.Scopes.Has(parley.ScopeParticipantsRead), nil
 }
 
 // grantsEnded returns an error when a grants.ended event names the app's

@@ -608,10 +608,14 @@ func (s *Service) RenameThread(ctx context.Context, threadID, title string) erro
 }
 
 // publishThreadChange tells the thread's participants, and also, those who
-// just left, that the thread changed.
+// just left, that the thread changed. An app that receives it is logged
+// for the participants the change names (its Readers), whoever is in the
+// thread by the time the app's stream comes to the event.
 func (s *Service) publishThreadChange(ctx context.Context, change parley.ThreadChange, alsoTo []string) {
-	to := append(alsoTo, userIDs(change.Participants)...)
-	s.publish(ctx, to, parley.NewEvent(parley.EventThreadUpdated, change.Thread.ID, change))
+	readers := userIDs(change.Participants)
+	ev := parley.NewEvent(parley.EventThreadUpdated, change.Thread.ID, change)
+	ev.Readers = readers
+	s.publish(ctx, append(alsoTo, readers...), ev)
 }
 
 // Thread cursors are the activity time in microseconds and the thread's ID.

@@ -54,7 +54,7 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			db := sqlstoretest.Open(t, engine)
 			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
 			ctx := context.Background()
-			users, group, _ := appInGroup(t, db)
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 			as := func(name string) context.Context {
 				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
 			}
@@ -156,7 +156,7 @@ func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			}))
 			defer rc.Close()
-			users, group, _ := appInGroup(t, db)
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
 			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
 			if _, _, err := s.SendMessage(bob, group, "hello", ""); err != nil {
