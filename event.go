@@ -39,6 +39,11 @@ type GrantsEnded struct {
 	GrantIDs []string `json:"grant_ids"`
 	// Why is said to the app as its stream ends.
 	Why string `json:"why"`
+	// Narrowed is set when the grants last but reach less than they did
+	// (a participant closed a conversation to apps, the member narrowed
+	// the grant): the app may open its stream again at once, with the
+	// same token, and gets what the grant reaches now.
+	Narrowed bool `json:"narrowed,omitempty"`
 }
 
 // EventTicketTTL is how long a ticket to open a realtime stream lasts.

@@ -13,6 +13,14 @@ import (
 	"github.com/coder/websocket"
 )
 
+// StatusOpenAgain is the close code with which the server ends an app's
+// stream whose grant lasts but reaches less than it did (a participant
+// closed a conversation to apps, the member narrowed the grant): open the
+// stream again, with the same token, to go on with what the grant reaches
+// now. 1008 (websocket.StatusPolicyViolation) means the token's access
+// ended, and another stream needs another token.
+const StatusOpenAgain websocket.StatusCode = 4000
+
 // EventStream is a realtime connection delivering the member's events.
 type EventStream struct {
 	conn *websocket.Conn

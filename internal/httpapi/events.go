@@ -83,10 +83,13 @@ func (s *Server) handleEventTicketCreate(w http.ResponseWriter, r *http.Request)
 // handleEvents streams the caller's events over a WebSocket as JSON text
 // messages until either side closes. The client sends nothing; what it
 // sends is ignored. An app's stream ends, with 1008 (policy violation), as
-// soon as its token stops working or a thread its grant reached is closed
-// to apps: when the token or its grant runs out, at once for changes this
-// process made or heard of on the bus, and within about a second for
-// changes made elsewhere (CheckAccess). A member's stream ends, with 1008
+// soon as its token stops working: when the token or its grant runs out,
+// at once for changes this process made or heard of on the bus, and within
+// about a second for changes made elsewhere (CheckAccess). It ends with
+// statusOpenAgain when its grant lasts but reaches less, told by this
+// process or the bus; a change of reach that only the database tells of
+// does not end it, but holds its next event to what the grant reaches
+// then (service.Events.Admit). A member's stream ends, with 1008
 // too, when the session it was opened with ends: when it expires, at once
 // when this process or the bus tells of its end, and within a couple of
 // seconds when another process ended it (CheckSessions). A failure of the
@@ -145,12 +148,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	accessChanged := sub.AccessChanged()
-	var expired <-chan time.Time
-	if left, ok := sub.ExpiresIn(); ok {
-		t := time.NewTimer(left)
-		defer t.Stop()
-		expired = t.C
-	}
+	expired := expiry(sub)
 	for {
 		select {
 		case ev, ok := <-sub.C():
@@ -182,8 +180,13 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 				return
 			}
 		case <-expired:
-			conn.Close(websocket.StatusPolicyViolation, "the access token expired")
-			return
+			// The token's time, or its grant's, is up, unless the member
+			// renewed the grant meanwhile: Check says which.
+			if err := sub.Check(ctx); err != nil {
+				s.endStream(ctx, conn, err)
+				return
+			}
+			expired = expiry(sub)
 		case <-ping.C:
 			pingCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 			err := conn.Ping(pingCtx)
@@ -236,16 +239,35 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
+// expiry returns a channel that receives when an app's stream's token
+// runs out, by its own expiry or its grant's; nil for a member's stream.
+func expiry(sub *service.Events) <-chan time.Time {
+	if left, ok := sub.ExpiresIn(); ok {
+		return time.After(left)
+	}
+	return nil
+}
+
+// statusOpenAgain is the close code (one of those RFC 6455 leaves to
+// applications) of an app's stream whose grant lasts but reaches less
+// than it did (service.ReachNarrowed): the app should open the stream
+// again, with the same token.
+const statusOpenAgain websocket.StatusCode = 4000
+
 // endStream closes a connection whose stream err ended: with 1008 (policy
 // violation) and err's message when the caller's access ended, an app's
 // token or grant or a member's session, so that the client knows not to
-// come back with the same credential; with 1011 (internal error) for any
-// other failure, after which the client may reconnect.
+// come back with the same credential; with statusOpenAgain when an app's
+// grant reaches less; with 1011 (internal error) for any other failure,
+// after which the client may reconnect.
 func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error) {
+	var narrowed *service.ReachNarrowed
 	switch code := parley.ErrorCode(err); {
 	case ctx.Err() != nil:
 		// The client left, or the subscription ended, while the stream
 		// looked into an event.
+	case errors.As(err, &narrowed):
+		conn.Close(statusOpenAgain, narrowed.Why)
 	case code == parley.EUNAUTHORIZED || code == parley.EFORBIDDEN:
 		conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
 	default:

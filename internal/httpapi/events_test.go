@@ -203,7 +203,9 @@ func TestEvents_AppTicketKeepsItsGrant(t *testing.T) {
 
 // TestEvents_AppStreamEndsWhenAccessEnds: revoking the grant, its expiry
 // and closing a thread it reached each end the app's stream within a
-// second or so, with no event or ping to carry the news.
+// second or so, with no event or ping to carry the news: with 1008 when
+// the grant ended, and with 4000, to be opened again, when it lasts but
+// reaches less.
 func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 	t.Parallel()
 	for name, end := range map[string]func(t *testing.T, w *grantWorld){
@@ -236,7 +238,11 @@ func TestEvents_AppStreamEndsWhenAccessEnds(t *testing.T) {
 			stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
 			member := mustEvents(t, w.alice)
 			end(t, w)
-			mustEnd(t, stream, 2*time.Second)
+			if name == "ThreadClosed" {
+				mustEnd(t, stream, 2*time.Second, client.StatusOpenAgain)
+			} else {
+				mustEnd(t, stream, 2*time.Second, websocket.StatusPolicyViolation)
+			}
 			// The member's own stream goes on.
 			apptest.MustSend(t, w.bob, w.aliceBob, "still here")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -263,12 +269,12 @@ func TestEvents_AppStreamEndsWhenTokenExpires(t *testing.T) {
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
 	w.env.Clock.Advance(time.Hour - time.Second) // the token, good for an hour, has a second left
 	stream := mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
-	mustEnd(t, stream, 3*time.Second)
+	mustEnd(t, stream, 3*time.Second, websocket.StatusPolicyViolation)
 }
 
 // mustEnd fails the test unless the server closes the stream within d,
-// with 1008 (policy violation).
-func mustEnd(t *testing.T, s *client.EventStream, d time.Duration) {
+// with code.
+func mustEnd(t *testing.T, s *client.EventStream, d time.Duration, code websocket.StatusCode) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -281,8 +287,8 @@ func mustEnd(t *testing.T, s *client.EventStream, d time.Duration) {
 		if ctx.Err() != nil {
 			t.Fatalf("the stream is still open after %v", d)
 		}
-		if status := websocket.CloseStatus(err); status != websocket.StatusPolicyViolation {
-			t.Fatalf("the stream ended with %v, want close status 1008", err)
+		if status := websocket.CloseStatus(err); status != code {
+			t.Fatalf("the stream ended with %v, want close status %d", err, code)
 		}
 		return
 	}

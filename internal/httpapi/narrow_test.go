@@ -127,7 +127,8 @@ func TestWebhooks_ThreadUnticked(t *testing.T) {
 
 // TestEvents_AppStreamEndsWhenGrantNarrowed: an app's realtime stream,
 // opened under what the grant allowed, ends when the member narrows the
-// grant, for the app to open it again under what is left.
+// grant, with 4000, for the app to open it again, with the same token,
+// under what is left.
 func TestEvents_AppStreamEndsWhenGrantNarrowed(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -141,5 +142,6 @@ func TestEvents_AppStreamEndsWhenGrantNarrowed(t *testing.T) {
 	if _, err := w.alice.Do(context.Background(), "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"scopes": []string{"messages.read"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	mustEnd(t, stream, 10*time.Second)
+	mustEnd(t, stream, 10*time.Second, client.StatusOpenAgain)
+	mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
 }

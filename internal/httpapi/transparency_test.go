@@ -201,7 +201,7 @@ func TestThreadAppAccess(t *testing.T) {
 		}
 		// The stream open when the thread closed ends; on a new one, bob's
 		// message never reaches the app, carol's next one does.
-		mustEnd(t, stream, 2*time.Second)
+		mustEnd(t, stream, 2*time.Second, client.StatusOpenAgain)
 		stream := mustEvents(t, app)
 		apptest.MustSend(t, w.bob, w.aliceBob, "not for any app")
 		want := apptest.MustSend(t, w.carol, w.aliceCarol, "for the app")

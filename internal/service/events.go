@@ -540,11 +540,26 @@ func (e *Events) grantsEnded(ev parley.Event) error {
 	if err := json.Unmarshal(ev.Data, &ended); err != nil {
 		return err
 	}
-	if slices.Contains(ended.GrantIDs, e.caller.App.Grant.ID) {
-		return parley.Errorf(parley.EFORBIDDEN, "%s", ended.Why)
+	switch {
+	case !slices.Contains(ended.GrantIDs, e.caller.App.Grant.ID):
+		return nil
+	case ended.Narrowed:
+		return &ReachNarrowed{Why: ended.Why}
 	}
-	return nil
+	return parley.Errorf(parley.EFORBIDDEN, "%s", ended.Why)
 }
+
+// ReachNarrowed ends an app's stream whose grant lasts but reaches less
+// than when the stream opened: the stream may hold events of what it no
+// longer reaches, and ends at once, before any of them goes out. Unlike
+// an ended grant it tells the app to open the stream again, with the same
+// token, to get what the grant reaches now.
+type ReachNarrowed struct {
+	// Why is said to the app as its stream ends.
+	Why string
+}
+
+func (e *ReachNarrowed) Error() string { return e.Why }
 
 // AccessChanged is closed when access may have ended for the stream: for
 // an app's, as found by CheckAccess, whatever process made the change; for
@@ -723,13 +738,24 @@ func (w *accessWatch) saw(v int64) {
 }
 
 // publishGrantsEnded tells the app streams of the grants' members that the
-// grants stopped reaching something, so that those streams end at once.
+// grants ended, so that those streams end at once.
 func (s *Service) publishGrantsEnded(ctx context.Context, userIDs, grantIDs []string, why string) {
-	if len(grantIDs) == 0 {
+	s.publishGrantsChange(ctx, userIDs, parley.GrantsEnded{GrantIDs: grantIDs, Why: why})
+}
+
+// publishGrantsNarrowed tells the app streams of the grants' members that
+// the grants, which last, stopped reaching something, so that those
+// streams end at once, to be opened again (ReachNarrowed).
+func (s *Service) publishGrantsNarrowed(ctx context.Context, userIDs, grantIDs []string, why string) {
+	s.publishGrantsChange(ctx, userIDs, parley.GrantsEnded{GrantIDs: grantIDs, Why: why, Narrowed: true})
+}
+
+func (s *Service) publishGrantsChange(ctx context.Context, userIDs []string, change parley.GrantsEnded) {
+	if len(change.GrantIDs) == 0 {
 		return
 	}
 	slices.Sort(userIDs)
-	s.publish(ctx, slices.Compact(userIDs), parley.NewEvent(parley.EventGrantsEnded, "", parley.GrantsEnded{GrantIDs: grantIDs, Why: why}))
+	s.publish(ctx, slices.Compact(userIDs), parley.NewEvent(parley.EventGrantsEnded, "", change))
 }
 
 // CreateEventTicket returns a ticket that opens the caller's realtime stream

@@ -91,7 +91,7 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		return nil, err
 	}
 	if narrowed {
-		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID}, "the member narrowed the app's access: open the stream again")
+		s.publishGrantsNarrowed(ctx, []string{c.User.ID}, []string{grantID}, "the member narrowed the app's access: open the stream again")
 	}
 	return out, nil
 }

@@ -97,7 +97,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		for _, g := range a.Apps {
 			users, grants = append(users, g.Member.ID), append(grants, g.GrantID)
 		}
-		s.publishGrantsEnded(ctx, users, grants, "a participant closed a conversation to apps")
+		s.publishGrantsNarrowed(ctx, users, grants, "a participant closed a conversation to apps: open the stream again")
 	}
 	return a, err
 }
