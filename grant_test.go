@@ -84,6 +84,10 @@ func TestTokenGrant_Refusal(t *testing.T) {
 			tg.Grant.ExpiresAt = &end
 		}, now.Add(time.Minute), "grant to the app expired"},
 		{"GrantRevoked", func(tg *parley.TokenGrant) { tg.Grant.RevokedAt = &now }, now, "grant to the app was revoked"},
+		// A token lasts no longer than its grant: running out together,
+		// the grant's end is what to act on, not a refresh.
+		{"TokenAndGrantRunOutTogether", func(tg *parley.TokenGrant) { tg.Grant.ExpiresAt = &later }, later, "grant to the app expired"},
+		{"TokenRevokedWithItsGrant", func(tg *parley.TokenGrant) { tg.Token.RevokedAt, tg.Grant.RevokedAt = &now, &now }, now, "grant to the app was revoked"},
 		{"AppSuspended", func(tg *parley.TokenGrant) { tg.App.State = parley.AppSuspended }, now, "app is suspended"},
 		{"AppDeleted", func(tg *parley.TokenGrant) { tg.App.State = parley.AppDeleted }, now, "app was deleted"},
 		{"AppAwaitingReview", func(tg *parley.TokenGrant) { tg.App.State = parley.AppPending }, now, "review"},

@@ -127,20 +127,24 @@ type TokenGrant struct {
 // Refusal says why the token may not be used at t, in words an app's
 // developer can act on, or returns "" while the token, its grant and its
 // app are all in force. It is the one rule for whether a token still works.
+// What no new token mends, the grant's end or the app's state, is said
+// before what one would: a token lasts no longer than its grant, and runs
+// out with it, which is then said as the grant's expiry, so that the app
+// asks the member again rather than refresh.
 func (tg *TokenGrant) Refusal(t time.Time) string {
 	switch {
+	case tg.Grant.RevokedAt != nil:
+		return "the member's grant to the app was revoked"
+	case tg.Grant.ExpiresAt != nil && !t.Before(*tg.Grant.ExpiresAt):
+		return "the member's grant to the app expired; ask the member to connect the app again"
+	case tg.App.State != AppActive:
+		return tg.App.Refusal()
 	case tg.Token.RevokedAt != nil:
 		return "the " + tg.Token.Kind + " token was revoked"
 	case tg.Token.UsedAt != nil:
 		return "the refresh token was exchanged for another already"
 	case !t.Before(tg.Token.ExpiresAt):
 		return "the " + tg.Token.Kind + " token expired"
-	case tg.Grant.ExpiresAt != nil && !t.Before(*tg.Grant.ExpiresAt):
-		return "the member's grant to the app expired; ask the member to connect the app again"
-	case tg.Grant.RevokedAt != nil:
-		return "the member's grant to the app was revoked"
-	case tg.App.State != AppActive:
-		return tg.App.Refusal()
 	}
 	return ""
 }
