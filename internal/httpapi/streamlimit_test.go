@@ -77,6 +77,47 @@ func TestEvents_StreamsPerMemberBounded(t *testing.T) {
 	}
 }
 
+// All apps together hold at most service.MaxAppStreams streams for one
+// member, whatever the number of apps: a member cannot multiply their
+// allowance by connecting apps of their own making. The member's own
+// allowance is apart.
+func TestEvents_AppStreamsPerMemberBounded(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alice := env.MustMember(t, "alice")
+	eventsURL := "ws" + env.URL[len("http"):] + "/api/v1/events"
+	dial := func(token string) int {
+		h := http.Header{"Authorization": {"Bearer " + token}}
+		conn, resp, err := websocket.Dial(ctx, eventsURL, &websocket.DialOptions{HTTPClient: env.HTTP, HTTPHeader: h})
+		if err == nil {
+			t.Cleanup(func() { conn.CloseNow() })
+			return http.StatusSwitchingProtocols
+		}
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	var tokens []string
+	for _, name := range []string{"Films", "Music", "Books"} {
+		partner := env.MustPartnerOf(t, name, "alice")
+		tokens = append(tokens, env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{}).AccessToken)
+	}
+	for i := range service.MaxAppStreams {
+		if status := dial(tokens[i%2]); status != http.StatusSwitchingProtocols {
+			t.Fatalf("app stream %d for alice: %d", i+1, status)
+		}
+	}
+	if status := dial(tokens[2]); status != http.StatusTooManyRequests {
+		t.Errorf("a third app's first stream, with %d open for alice by two others: %d, want 429", service.MaxAppStreams, status)
+	}
+	if status := dial(alice.Token()); status != http.StatusSwitchingProtocols {
+		t.Errorf("alice's own stream: %d", status)
+	}
+}
+
 // signInToken signs the member in once more and returns the new session's
 // token.
 func signInToken(t *testing.T, env *apptest.Env, username string) string {

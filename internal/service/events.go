@@ -36,8 +36,8 @@ type Events struct {
 	parley.Subscription
 	svc    *Service
 	caller *parley.Caller
-	// key is whose the stream is, as the process counts its streams.
-	key string
+	// keys are whose the stream is, as the process counts its streams.
+	keys []string
 	// session is the entry of a member's session among the process's
 	// stream sessions; nil for an app.
 	session *streamSession
@@ -60,8 +60,9 @@ type streamThread struct {
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
 // see read-marker and thread changes only with threads.read too. A member's
-// own sessions may hold MaxStreams streams open on this process, and an app
-// as many for each member: one more is ETHROTTLED.
+// own sessions may hold MaxStreams streams open on this process, an app as
+// many for each member, and all apps together MaxAppStreams for each
+// member: one more is ETHROTTLED.
 //
 // A member's stream is watched with its session, and subscribed to the
 // bus, before the store confirms that the session lasts: a session that
@@ -75,11 +76,11 @@ func (s *Service) Subscribe(ctx context.Context) (*Events, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.streams.join(c)
+	keys, err := s.streams.join(c)
 	if err != nil {
 		return nil, err
 	}
-	e := &Events{svc: s, caller: c, key: key}
+	e := &Events{svc: s, caller: c, keys: keys}
 	if c.App == nil && c.SessionTokenHash != nil {
 		e.session = s.streamSessions.join(c, s.Now())
 	}
@@ -107,7 +108,7 @@ func (e *Events) Close() {
 // leave stops counting the stream among those open, and watching a
 // member's session for it.
 func (e *Events) leave() {
-	e.svc.streams.leave(e.key)
+	e.svc.streams.leave(e.keys)
 	if e.session != nil {
 		e.svc.streamSessions.leave(e.session)
 	}

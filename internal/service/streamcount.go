@@ -14,45 +14,67 @@ import (
 // streams it never reads. A stream over it is refused with ETHROTTLED.
 const MaxStreams = 100
 
+// MaxAppStreams is how many realtime streams all apps together may hold
+// open at once on one server for one member: room for many apps with a
+// few connections each, or two at their full MaxStreams, while a member
+// cannot multiply their allowance by connecting apps of their own making.
+const MaxAppStreams = 2 * MaxStreams
+
 // streamCounts counts the process's open streams by whose they are.
 type streamCounts struct {
 	mu   sync.Mutex
 	open map[string]int
 }
 
-// streamKey is whose a stream of c is: the member's, or an app's for the
-// member.
-func streamKey(c *parley.Caller) string {
-	if c.App != nil {
-		return "app:" + c.App.App.ClientID + ":" + c.User.ID
-	}
-	return "member:" + c.User.ID
+// streamLimit is a count of streams a stream is held to: its key, the
+// most it may reach, and what to tell a caller over it.
+type streamLimit struct {
+	key     string
+	max     int
+	refusal string
 }
 
-// join counts a stream of c opened, and returns its key; ETHROTTLED when
-// MaxStreams of its key are open already.
-func (n *streamCounts) join(c *parley.Caller) (string, error) {
-	key := streamKey(c)
+// streamLimits are the counts a stream of c is held to: the member's own;
+// or an app's for the member, and all apps' for the member.
+func streamLimits(c *parley.Caller) []streamLimit {
+	if c.App == nil {
+		return []streamLimit{{"member:" + c.User.ID, MaxStreams, "too many realtime streams open for your account: at most %d; close one first"}}
+	}
+	return []streamLimit{
+		{"app:" + c.App.App.ClientID + ":" + c.User.ID, MaxStreams, "too many realtime streams open for this member: at most %d; close one first"},
+		{"apps:" + c.User.ID, MaxAppStreams, "too many realtime streams open by apps for this member, all apps together: at most %d; close one first"},
+	}
+}
+
+// join counts a stream of c opened, and returns the keys it is counted
+// under; ETHROTTLED when one of its limits is reached already.
+func (n *streamCounts) join(c *parley.Caller) ([]string, error) {
+	limits := streamLimits(c)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.open[key] >= MaxStreams {
-		if c.App != nil {
-			return "", parley.Errorf(parley.ETHROTTLED, "too many realtime streams open for this member: at most %d; close one first", MaxStreams)
+	for _, l := range limits {
+		if n.open[l.key] >= l.max {
+			return nil, parley.Errorf(parley.ETHROTTLED, l.refusal, l.max)
 		}
-		return "", parley.Errorf(parley.ETHROTTLED, "too many realtime streams open for your account: at most %d; close one first", MaxStreams)
 	}
 	if n.open == nil {
 		n.open = map[string]int{}
 	}
-	n.open[key]++
-	return key, nil
+	keys := make([]string, len(limits))
+	for i, l := range limits {
+		n.open[l.key]++
+		keys[i] = l.key
+	}
+	return keys, nil
 }
 
 // leave counts a stream join counted closed.
-func (n *streamCounts) leave(key string) {
+func (n *streamCounts) leave(keys []string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.open[key]--; n.open[key] <= 0 {
-		delete(n.open, key)
+	for _, key := range keys {
+		if n.open[key]--; n.open[key] <= 0 {
+			delete(n.open, key)
+		}
 	}
 }
