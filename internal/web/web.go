@@ -333,6 +333,11 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 // expiries maps the consent form's choices to grant lifetimes.
 var expiries = map[string]time.Duration{"30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "never": 0}
 
+// defaultExpiry is the lifetime the consent page ticks unasked, and the one
+// a form posted without its choice grants: the shortest, never "until I
+// revoke it".
+const defaultExpiry = "30d"
+
 func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
@@ -355,8 +360,12 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, req, oauth.Denied)
 		return
 	}
-	expiry, ok := expiries[r.PostFormValue("expiry")]
-	if !ok && r.PostFormValue("expiry") != "" {
+	choice := r.PostFormValue("expiry")
+	if choice == "" {
+		choice = defaultExpiry
+	}
+	expiry, ok := expiries[choice]
+	if !ok {
 		expiry = -1 // refused by the service as not one of the choices
 	}
 	d := service.Decision{

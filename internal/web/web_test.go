@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
@@ -71,6 +72,28 @@ func TestForms_CSRF(t *testing.T) {
 			t.Errorf("status %d: consent with a foreign CSRF token went through", resp.StatusCode)
 		}
 	})
+}
+
+// A consent form posted without its lifetime, which the page always
+// sends, grants what the page ticks unasked, 30 days, not the widest of
+// its choices.
+func TestConsent_NoExpiryIsThePagesDefault(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	b := apptest.NewBrowser()
+	login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	b.Submit(t, consent, url.Values{"action": {"approve"}, "expiry": nil})
+	apps, err := alice.ConnectedApps(context.Background())
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if until := apps[0].ExpiresAt; until == nil || until.Sub(apps[0].CreatedAt) != 30*24*time.Hour {
+		t.Errorf("the grant approved without a lifetime lasts until %v, want 30 days", until)
+	}
 }
 
 func TestPages_SecurityHeaders(t *testing.T) {
