@@ -580,6 +580,17 @@ func TestAuthorize_HintNotIssuedHereIsInvalidRequest(t *testing.T) {
 			})
 		}
 	}
+	t.Run("IssuedToAnotherApp", func(t *testing.T) {
+		films := *env.MustPartner(t, "Films").Config
+		films.Scopes = []string{"openid"}
+		hint := exchange(t, &films, signedIn, "alice", "s").Extra("id_token").(string)
+		u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("id_token_hint", hint), oauth2.SetAuthURLParam("prompt", "none"))
+		q := appResponse(t, signedIn.Get(t, u).Location).Query()
+		if q.Get("error") != "invalid_request" || q.Get("error_description") != "id_token_hint was issued to another app: send one issued to this app, or none" {
+			t.Errorf("a hint Parley issued to Films, sent by Tunes: answered %v, want invalid_request", q)
+		}
+	})
 	t.Run("IssuedHere", func(t *testing.T) {
 		u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
 			oauth2.SetAuthURLParam("id_token_hint", issued), oauth2.SetAuthURLParam("prompt", "none"))

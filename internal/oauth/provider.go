@@ -199,7 +199,7 @@ func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e
 // unsupported_response_type for a response_type other than code,
 // request_uri_not_supported (OpenID Connect Core section 3.1.2.6), or
 // invalid_request for an id_token_hint that is not an ID token the provider
-// issued (see issued). The
+// issued to the app (see hintRefusal). The
 // library's own checks then answer to the redirect URI too: the client
 // presents as native (client.ApplicationType) so that its plain-text
 // refusals of registered redirect URIs cannot occur.
@@ -254,8 +254,8 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			// Discovery says request_uri_parameter_supported: false; the
 			// library would go on without the parameters it names.
 			refusal = &oidc.Error{ErrorType: "request_uri_not_supported", Description: "request_uri is not supported: send the parameters in the request"}
-		case req.IDTokenHint != "" && !p.issued(r.Context(), req.IDTokenHint):
-			refusal = oidc.ErrInvalidRequest().WithDescription("id_token_hint is not an ID token this server issued: send one it issued, expired or not, or none")
+		case req.IDTokenHint != "":
+			refusal = p.hintRefusal(r.Context(), req.IDTokenHint, req.ClientID)
 		}
 		if refusal == nil {
 			next.ServeHTTP(w, r)
@@ -273,18 +273,27 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 	})
 }
 
-// issued reports whether an id_token_hint is an ID token the provider
-// issued: a JWT with the provider as its issuer, signed by one of its keys,
-// expired or not (OpenID Connect Core section 3.1.2.1 takes an expired one
-// as a hint). Any other hint is an invalid request (section 3.1.2.6): the
-// library answers it login_required, which tells the app to have the member
-// sign in, when signing in cannot help. A hint that is the provider's, of
-// a member other than the one signed in, keeps the library's and the pages'
-// answer: the sign-in page, or login_required with prompt=none.
-func (p *Provider) issued(ctx context.Context, hint string) bool {
+// hintRefusal returns why an id_token_hint is refused, or nil. A hint is
+// an ID token the provider issued to the app that sends it: a JWT with the
+// provider as its issuer, signed by one of its keys, expired or not (OpenID
+// Connect Core section 3.1.2.1 takes an expired one as a hint, "about the
+// End-User's current or past authenticated session with the Client"), with
+// the app among its audience. Any other hint is an invalid request
+// (section 3.1.2.6): the library answers it login_required, which tells
+// the app to have the member sign in, when signing in cannot help. A hint
+// that is the app's, of a member other than the one signed in, keeps the
+// library's and the pages' answer: the sign-in page, or login_required
+// with prompt=none.
+func (p *Provider) hintRefusal(ctx context.Context, hint, clientID string) *oidc.Error {
 	ctx = op.ContextWithIssuer(ctx, p.issuer)
-	_, err := op.VerifyIDTokenHint[*oidc.TokenClaims](ctx, hint, p.op.IDTokenHintVerifier(ctx))
-	return err == nil || errors.As(err, &op.IDTokenHintExpiredError{})
+	claims, err := op.VerifyIDTokenHint[*oidc.TokenClaims](ctx, hint, p.op.IDTokenHintVerifier(ctx))
+	if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
+		return oidc.ErrInvalidRequest().WithDescription("id_token_hint is not an ID token this server issued: send one it issued, expired or not, or none")
+	}
+	if !slices.Contains(claims.Audience, clientID) {
+		return oidc.ErrInvalidRequest().WithDescription("id_token_hint was issued to another app: send one issued to this app, or none")
+	}
+	return nil
 }
 
 // repeated returns the names of the parameters given more than once, in
