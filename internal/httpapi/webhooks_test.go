@@ -143,6 +143,24 @@ func newHookWorld(t *testing.T) *hookWorld {
 	return w
 }
 
+// newGroupHookWorld starts a server where alice, friends with bob and
+// carol, made a group of the three titled title, and owns an app named
+// app, not yet connected; the world holds alice, bob and the app.
+func newGroupHookWorld(t *testing.T, title, app string) (*hookWorld, *client.ThreadSummary) {
+	t.Helper()
+	env := apptest.Start(t, allowLoopback)
+	w := &hookWorld{env: env, alice: env.MustMember(t, "alice"), bob: env.MustMember(t, "bob")}
+	carol := env.MustMember(t, "carol")
+	apptest.MustFriends(t, w.alice, w.bob)
+	apptest.MustFriends(t, w.alice, carol)
+	group, err := w.alice.CreateThread(context.Background(), client.NewThread{Participants: []string{"bob", "carol"}, Title: title})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.partner = env.MustPartnerOf(t, app, "alice")
+	return w, group
+}
+
 // endpoint registers an endpoint of the app, as alice.
 func (w *hookWorld) endpoint(t *testing.T, url string, events ...string) service.CreatedWebhookEndpoint {
 	t.Helper()
@@ -335,22 +353,15 @@ func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
 func TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := apptest.Start(t, allowLoopback)
-	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
-	apptest.MustFriends(t, alice, bob)
-	apptest.MustFriends(t, alice, carol)
-	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Surprise party for dave"})
-	if err != nil {
+	w, group := newGroupHookWorld(t, "Surprise party for dave", "Sign-in only")
+	env, alice := w.env, w.alice
+	if _, err := env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), w.partner.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	partner := env.MustPartnerOf(t, "Sign-in only", "alice")
-	if _, err := env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
-		t.Fatal(err)
-	}
-	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{ThreadScope: "all"})
+	env.MustToken(t, w.partner, "alice", []string{"openid"}, apptest.Answer{ThreadScope: "all"})
 	rc := newReceiver(t)
-	(&hookWorld{env: env, alice: alice, partner: partner}).endpoint(t, rc.URL, "thread.closed_to_apps", "grant.revoked")
-	if _, err := bob.SetThreadAppAccess(ctx, group.ID, false); err != nil {
+	w.endpoint(t, rc.URL, "thread.closed_to_apps", "grant.revoked")
+	if _, err := w.bob.SetThreadAppAccess(ctx, group.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	// Then alice revokes the grant, which the app may hear of.
@@ -369,21 +380,13 @@ func TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt(t *testing.T) {
 func TestWebhooks_LeavingAThreadInTheGrant(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := apptest.Start(t, allowLoopback)
-	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
-	apptest.MustFriends(t, alice, bob)
-	apptest.MustFriends(t, alice, carol)
-	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Films"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	partner := env.MustPartnerOf(t, "Movie Club", "alice")
-	env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
+	w, group := newGroupHookWorld(t, "Films", "Movie Club")
+	env, alice := w.env, w.alice
+	env.MustToken(t, w.partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
 	rc := newReceiver(t)
-	w := &hookWorld{env: env, alice: alice, partner: partner}
 	ep := w.endpoint(t, rc.URL, "message.created", "thread.closed_to_apps")
 	rc.answerWith(http.StatusInternalServerError)
-	m := apptest.MustSend(t, bob, group.ID, "hello group")
+	m := apptest.MustSend(t, w.bob, group.ID, "hello group")
 	if d := rc.next(t); d.event.Type != "message.created" || d.event.Data["message_id"] != m.ID {
 		t.Fatalf("event %s", d.body)
 	}
