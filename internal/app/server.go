@@ -321,11 +321,15 @@ func (s *Server) Listen() error {
 	// they are bounded here, as the API's bodies and the pages' are, around
 	// the counting, which reads the route from the request it passes on.
 	bounded := http.MaxBytesHandler(s.metrics.Instrument(provider), maxProviderBody)
+	// The pages take every path no other surface serves: a person's
+	// mistyped address gets a page, not a problem in JSON.
 	mux := http.NewServeMux()
-	mux.Handle("/", s.api)
+	mux.Handle("/", s.metrics.Instrument(pages))
+	mux.Handle(httpapi.HealthPath, s.api)
+	mux.Handle(httpapi.ReadyPath, s.api)
 	mux.Handle(oauth.DiscoveryPath, bounded)
 	mux.Handle(oauth.PathPrefix, bounded)
-	for _, path := range web.Paths() {
+	for _, path := range web.ProviderPaths() {
 		mux.Handle(path, s.metrics.Instrument(pages))
 	}
 	metrics := s.metrics.Instrument(s.metrics.Handler())

@@ -62,7 +62,7 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
 	}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc(readyRoute, s.handleReady)
@@ -135,8 +135,15 @@ func cleanPath(p string) bool {
 	return clean == p
 }
 
+// HealthPath and ReadyPath are the paths of the liveness and readiness
+// checks, which the API answers outside its PathPrefix.
+const (
+	HealthPath = "/healthz"
+	ReadyPath  = "/readyz"
+)
+
 // readyRoute is the pattern of the readiness check.
-const readyRoute = "GET /readyz"
+const readyRoute = "GET " + ReadyPath
 
 // handleReady answers /readyz: 200 while the server may take traffic, 503
 // with a problem saying why not otherwise. Unlike /healthz, which says only
@@ -150,27 +157,34 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // Unmatched answers, as problems, the requests no route of mux takes: 405
-// with Allow when the path exists under other methods, 404 otherwise. HEAD
-// is allowed wherever GET is: ServeMux answers it with the GET route,
-// without the body. Mount it at "/" of mux; the OAuth provider does too, so
-// that every surface of the server refuses the same way.
+// with Allow when the path exists under other methods, 404 otherwise. Mount
+// it at "/" of mux; the OAuth provider does too, so that every surface of
+// the server refuses the same way.
 func Unmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var allow []string
-		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, pattern := mux.Handler(probe); pattern != "/" {
-				allow = append(allow, m)
-			}
-		}
-		if len(allow) > 0 {
+		if allow := AllowedMethods(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here")
 			return
 		}
 		writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
 	})
+}
+
+// AllowedMethods returns the methods under which a route of mux, other
+// than its catch-all at "/", takes r's path: none when the path is not
+// served at all. HEAD is allowed wherever GET is: ServeMux answers it with
+// the GET route, without the body.
+func AllowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // authenticated resolves the bearer token (RFC 6750) to a caller with

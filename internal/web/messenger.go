@@ -36,9 +36,6 @@ const (
 // answered 204 instead of a redirect to a page.
 const asyncHeader = "X-Parley-Async"
 
-// messengerPaths are the paths the messenger serves on the server's mux.
-var messengerPaths = []string{"/{$}", signUpPath, signInPath, signOutPath, friendsPath, friendsPath + "/", newPath, "/t/", "/parts/"}
-
 // messengerPages are the messenger's templates, each parsed with the
 // layout and messenger.html, which holds the parts.
 var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "part-inbox", "part-messages", "part-head", "part-seen", "part-apps"}

@@ -111,14 +111,15 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	p.routeMessenger(mux)
 	p.routeOperator(mux)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.Handle("/", p.unmatched(mux))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p, nil
 }
 
-// Paths returns the paths the pages serve, for the server's top-level mux.
-func Paths() []string {
-	return append([]string{oauth.LoginPath, consentPath, "/account/", "/static/", service.ShareLinkPath, operatorPath, operatorPath + "/"}, messengerPaths...)
-}
+// ProviderPaths returns the paths of the pages that lie under the OAuth
+// provider's prefix, its sign-in and consent steps, which the server's mux
+// sends to the pages, not to the provider.
+func ProviderPaths() []string { return []string{oauth.LoginPath, consentPath} }
 
 // ServeHTTP serves the pages with their security headers.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -136,6 +137,24 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.handler.ServeHTTP(w, r)
+}
+
+// unmatched answers, as pages, the requests no route of mux takes: 405
+// with Allow when the path is a page under other methods, 404 otherwise.
+// The server sends the pages every path that neither the API, the provider
+// nor its probes serve, so that a person who follows a stale link or
+// mistypes an address is told so by a page, not by a problem in JSON.
+func (p *Pages) unmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := httpapi.AllowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			p.render(w, http.StatusMethodNotAllowed, "error", errorPage{Title: "Not allowed here",
+				Error: "This address does not take " + r.Method + " requests. Go back and use the page's own links and buttons instead."})
+			return
+		}
+		p.render(w, http.StatusNotFound, "error", errorPage{Title: "Page not found",
+			Error: "There is no page at this address. Check it, or go to the start page."})
+	})
 }
 
 // securityHeaders sets the headers every page carries.

@@ -114,6 +114,60 @@ func TestPages_SecurityHeaders(t *testing.T) {
 	}
 }
 
+// A request the server has no route for is answered by a page when it is
+// not the API's, the provider's or a probe's: a person who mistypes an
+// address, or whose browser sends a method a page does not take, reads why,
+// in the pages' frame and under their security headers. The API and the
+// probes keep answering problems.
+func TestPages_NoSuchPage(t *testing.T) {
+	env := apptest.Start(t)
+	for name, c := range map[string]struct {
+		method, path string
+		status       int
+		contentType  string
+		allow        string
+	}{
+		"UnknownPath":          {"GET", "/nothing-here", 404, "text/html", ""},
+		"UnknownUnderAccount":  {"GET", "/account/nothing", 404, "text/html", ""},
+		"UnknownUnderOperator": {"GET", "/operator/nothing", 404, "text/html", ""},
+		"PageUnderOtherMethod": {"DELETE", "/", 405, "text/html", "GET, HEAD"},
+		"FormUnderOtherMethod": {"PUT", "/friends", 405, "text/html", "GET, HEAD, POST"},
+		"StaticPosted":         {"POST", "/static/parley.css", 405, "text/html", "GET, HEAD"},
+		"OtherAPIVersion":      {"GET", "/api/v2/threads", 404, "application/problem+json", ""},
+		"HealthPosted":         {"POST", "/healthz", 405, "application/problem+json", "GET, HEAD"},
+		"ReadyPosted":          {"POST", "/readyz", 405, "application/problem+json", "GET, HEAD"},
+		"UnknownProviderPath":  {"GET", "/oauth2/nothing", 404, "application/problem+json", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(c.method, env.URL+c.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.contentType) {
+				t.Fatalf("%s %s: %d %s, want %d %s\n%s", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.status, c.contentType, body)
+			}
+			if got := resp.Header.Get("Allow"); got != c.allow {
+				t.Errorf("Allow = %q, want %q", got, c.allow)
+			}
+			if c.contentType != "text/html" {
+				return
+			}
+			if !strings.Contains(string(body), "<h1>"+map[int]string{404: "Page not found", 405: "Not allowed here"}[c.status]) {
+				t.Errorf("the page does not say what went wrong:\n%s", body)
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("Content-Security-Policy = %q", csp)
+			}
+		})
+	}
+}
+
 func csrfOf(t *testing.T, body string) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(body, `name="csrf" value="`)
