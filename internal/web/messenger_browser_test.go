@@ -381,6 +381,16 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		waitFor(t, alice, `location.pathname === "/sign-in" && document.readyState === "complete"`)
 	})
+
+	t.Run("MistypedAddress", func(t *testing.T) {
+		// Bob follows a link with a typo in it.
+		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/freinds"), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
+		if got := text(t, bob, `main h1`); got != "Page not found" {
+			t.Errorf("a mistyped address reads %q", got)
+		}
+		apptest.Screenshot(t, bob, "page-not-found")
+		checkAccessibility(t, bob, "page not found")
+	})
 }
 
 // pressEnter presses Enter in the field as a keyboard does: a key down
