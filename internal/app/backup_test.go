@@ -215,3 +215,31 @@ func TestBackup_Refusals(t *testing.T) {
 		}
 	})
 }
+
+// TestBackup_LeavesDestDirectoryAlone: backup writes one private file
+// into DEST's directory, which is the operator's, not a data directory:
+// it does not make it 0700 (a shared /tmp or /backups would lose its
+// mode, sticky bit included, and the other users their access), nor fail
+// where it cannot (a directory the server's user may write but does not
+// own).
+func TestBackup_LeavesDestDirectoryAlone(t *testing.T) {
+	install := config.Config{DataDir: t.TempDir()}
+	if _, err := run(t, install, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
+	shared := t.TempDir()
+	const mode = os.ModeSticky | 0o777 // as /tmp
+	if err := os.Chmod(shared, mode); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(shared, "parley.db")
+	if out, err := run(t, install, "", "backup", dest); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	if info, err := os.Stat(shared); err != nil || info.Mode() != os.ModeDir|mode {
+		t.Errorf("DEST's directory after the backup: %v, %v; want it as it was, %v", info.Mode(), err, os.ModeDir|mode)
+	}
+	if info, err := os.Stat(dest); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the backup: %v, %v; want mode 0600", info, err)
+	}
+}

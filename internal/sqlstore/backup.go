@@ -81,7 +81,7 @@ func Backup(ctx context.Context, db *DB, dest string, verify func(*DB) error) er
 			return fmt.Errorf("sqlstore: backup: %w", err)
 		}
 	}
-	if err := foldAndVerify(ctx, tmp, verify); err != nil {
+	if err := foldAndVerify(ctx, tmp, false, verify); err != nil {
 		return err
 	}
 	if err := finish(ctx, tmp, "DELETE"); err != nil {
@@ -121,7 +121,7 @@ func Restore(ctx context.Context, src, path string, verify func(*DB) error) (int
 		return 0, fmt.Errorf("%w: %s holds no parley database", ErrNotABackup, src)
 	}
 	version := SchemaVersion()
-	err = foldAndVerify(ctx, tmp, verify)
+	err = foldAndVerify(ctx, tmp, true, verify)
 	if se, ok := errors.AsType[*SchemaError](err); ok && se.Database < se.Binary {
 		version, err = se.Database, nil
 	}
@@ -230,9 +230,11 @@ func isParley(ctx context.Context, path string) (bool, error) {
 
 // foldAndVerify opens the copy at path as its server would, which folds
 // the journal of reads beside it into its access log, gives it to verify
-// and closes it, removing the journal's files.
-func foldAndVerify(ctx context.Context, path string, verify func(*DB) error) error {
-	db, err := OpenSQLiteWith(ctx, path, SQLiteOptions{Schema: Current})
+// and closes it, removing the journal's files. dataDir says whether the
+// copy's directory is a data directory (a restore's), made private, or
+// the operator's (a backup's DEST), left as it is.
+func foldAndVerify(ctx context.Context, path string, dataDir bool, verify func(*DB) error) error {
+	db, err := OpenSQLiteWith(ctx, path, SQLiteOptions{Schema: Current, NotDataDir: !dataDir})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ const (
 )
 
 // secureFiles makes the data directory that holds the database at path
-// (creating it) 0700, creates the database file 0600 if it is missing, and
+// (creating it) 0700, unless dataDir is false, creates the database file 0600 if it is missing, and
 // tightens to 0600 every file of the database already there: the file,
 // its -wal and -shm, and the journal of reads, all named after it. Other
 // files in the directory are not the server's and are left alone.
@@ -28,13 +28,15 @@ const (
 // file is 0600 so are they. A directory or file others could read, or that
 // another user owns, is logged as a warning before it is tightened: its
 // contents may have been read already.
-func secureFiles(path string, log *slog.Logger) error {
+func secureFiles(path string, dataDir bool, log *slog.Logger) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return fmt.Errorf("sqlstore: create data directory: %w", err)
-	}
-	if err := tighten(dir, dirMode, log); err != nil {
-		return err
+	if dataDir {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return fmt.Errorf("sqlstore: create data directory: %w", err)
+		}
+		if err := tighten(dir, dirMode, log); err != nil {
+			return err
+		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 	if err == nil {

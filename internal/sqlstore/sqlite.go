@@ -54,6 +54,11 @@ type SQLiteOptions struct {
 	// Log receives warnings about the data directory's and files'
 	// permissions; nil discards them.
 	Log *slog.Logger
+	// NotDataDir opens a database whose directory is not a data
+	// directory, a backup's being made beside its DEST: the directory is
+	// the operator's and is left as it is, not made private; the
+	// database's own files still are.
+	NotDataDir bool
 }
 
 func (o SQLiteOptions) log() *slog.Logger {
@@ -82,7 +87,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		// Checked before the open, which would create the file.
 		return nil, fmt.Errorf("%w: no %s", ErrNoDatabase, path)
 	}
-	if err := secureFiles(path, opts.log()); err != nil {
+	if err := secureFiles(path, !opts.NotDataDir, opts.log()); err != nil {
 		return nil, err
 	}
 	pragmas := url.Values{"_pragma": {
