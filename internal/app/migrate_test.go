@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -259,4 +260,44 @@ func TestMigrate_PrintsNoPassword(t *testing.T) {
 			t.Errorf("migrate %s printed:\n%s", attempt, printed)
 		}
 	}
+}
+
+// TestMigrate_RefusesATargetNotAURLNorADirectory: a --to that is meant as
+// a database but is not a postgres:// URL, such as a keyword/value
+// connection string, a scheme in capitals or a URL missing a slash, is
+// refused, naming the forms --to takes, rather than taken for the name of
+// a new data directory: that copy would report success, repeat the
+// password, and leave PostgreSQL empty for the servers started on it.
+func TestMigrate_RefusesATargetNotAURLNorADirectory(t *testing.T) {
+	install := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: install}, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
+	for name, to := range map[string]string{
+		"KeywordValue": "host=127.0.0.1 user=postgres password=s3cret dbname=test",
+		"Capitals":     "POSTGRES://postgres:s3cret@127.0.0.1:5432/test",
+		"OneSlash":     "postgres:/127.0.0.1:5432/test?password=s3cret",
+		"OtherScheme":  "postgre://postgres:s3cret@127.0.0.1:5432/test",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			out, progress, err := migrateTo(t, install, to)
+			printed := out + progress
+			if err != nil {
+				printed += err.Error()
+			}
+			if err == nil || !strings.Contains(err.Error(), "postgres://") || strings.Contains(printed, "s3cret") {
+				t.Errorf("migrate --to %q: %v\n%s", to, err, printed)
+			}
+			if made, _ := os.ReadDir("."); len(made) > 0 {
+				t.Errorf("migrate --to %q made %v", to, made[0].Name())
+			}
+		})
+	}
+	t.Run("DirectoryWithAColon", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		if out, _, err := migrateTo(t, install, "./copy:1"); err != nil {
+			t.Fatalf("migrate --to ./copy:1: %v\n%s", err, out)
+		}
+	})
 }

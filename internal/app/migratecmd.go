@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ database, verified the same way.`,
 // copy and reports on out.
 func migrate(ctx context.Context, from, to string, out, progress io.Writer) error {
 	target := to // what the summary names: a URL without its passwords
+	if err := mustBeURLOrDirectory(to); err != nil {
+		return err
+	}
 	if isPostgresURL(to) {
 		if _, err := url.Parse(to); err != nil {
 			return errors.New("--to: not a URL") // it may hold a password: not repeated
@@ -197,6 +201,24 @@ func verifyAccessLogs(ctx context.Context, db *sqlstore.DB, out io.Writer) (acce
 // isPostgresURL reports whether s names a PostgreSQL database.
 func isPostgresURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// meantAsDatabase matches what --to would name a database by if it
+// were not a directory: a URL's scheme (scheme:), or the first keyword of
+// a PostgreSQL keyword/value connection string (host=…).
+var meantAsDatabase = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:|\s*(?:host|hostaddr|port|dbname|user|password|sslmode|service)\s*=)`)
+
+// mustBeURLOrDirectory refuses a --to that is neither a postgres:// URL
+// nor plainly a directory: one that looks meant as a database (a
+// keyword/value string, a scheme in capitals or misspelt, a slash
+// missing) would otherwise become the name of a new data directory, the
+// copy would report success, with the password, and PostgreSQL would stay
+// empty. It does not repeat to, which may hold a password.
+func mustBeURLOrDirectory(to string) error {
+	if isPostgresURL(to) || !meantAsDatabase.MatchString(to) {
+		return nil
+	}
+	return errors.New("--to must be a PostgreSQL URL, postgres://user@host:port/name?options (in lower case, with both slashes), or a new data directory; write a directory whose name begins like a URL or host= as ./NAME")
 }
 
 // openTarget opens the database migrate copies into: PostgreSQL for a
