@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -300,4 +303,54 @@ func TestMigrate_RefusesATargetNotAURLNorADirectory(t *testing.T) {
 			t.Fatalf("migrate --to ./copy:1: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestMigrate_RunsAgainAfterStoppedMakingItsSchema: migrate stopped (Ctrl-C,
+// a lost connection) while it made the target's schema, one migration a
+// transaction, leaves the target at an older schema holding nothing; run
+// again, migrate finishes the schema and copies. A target at an older
+// schema that holds anything, used by an older parley, is still refused
+// and left as it was.
+func TestMigrate_RunsAgainAfterStoppedMakingItsSchema(t *testing.T) {
+	ctx := context.Background()
+	install := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: install}, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, config.Config{DataDir: install}, "long-enough-password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	const stoppedAt = 16 // of the schema's migrations, as an interrupted migrate leaves them
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			for _, used := range []bool{false, true} {
+				to, _ := migrateTarget(t, engine)
+				driver, where := "pgx", to
+				if engine == "sqlite" {
+					driver, where = "sqlite", filepath.Join(to, "parley.db")
+				}
+				if err := sqlstore.CreateAtSchema(ctx, where, stoppedAt); err != nil {
+					t.Fatal(err)
+				}
+				if used {
+					db, err := sql.Open(driver, where)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = db.Exec(`INSERT INTO server_keys (name, value) VALUES ('oauth.token-sealing', $1)`, []byte("an older server's"))
+					db.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				out, progress, err := migrateTo(t, install, to)
+				switch {
+				case !used && (err != nil || !strings.Contains(out, "verified: 1 members")):
+					t.Errorf("migrate into a target left at schema %d: %v\n%s%s", stoppedAt, err, out, progress)
+				case used && (err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at schema %d", stoppedAt))):
+					t.Errorf("migrate into a used database at schema %d: %v\n%s; want it refused", stoppedAt, err, out)
+				}
+			}
+		})
+	}
 }

@@ -226,17 +226,30 @@ func mustBeURLOrDirectory(to string) error {
 // It makes the schema where there is no Parley database, and otherwise
 // opens the one there only at this binary's schema, changing nothing: a
 // Parley database at another schema has been used, and must not be
-// upgraded under the servers that may still run on it.
+// upgraded under the servers that may still run on it. But one at an
+// older schema that holds nothing is what a migrate stopped while it made
+// the schema (one migration a transaction) leaves: its schema is finished.
 func openTarget(ctx context.Context, to string) (*sqlstore.DB, error) {
+	where := to
+	if !isPostgresURL(to) {
+		where = config.Config{DataDir: to}.DatabasePath()
+	}
 	open := func(schema sqlstore.Schema) (*sqlstore.DB, error) {
 		if isPostgresURL(to) {
 			return sqlstore.OpenPostgresWith(ctx, to, schema)
 		}
-		return sqlstore.OpenSQLiteWith(ctx, config.Config{DataDir: to}.DatabasePath(), sqlstore.SQLiteOptions{Schema: schema})
+		return sqlstore.OpenSQLiteWith(ctx, where, sqlstore.SQLiteOptions{Schema: schema})
 	}
 	db, err := open(sqlstore.Create)
 	if errors.Is(err, sqlstore.ErrDatabaseExists) {
 		db, err = open(sqlstore.Current)
+	}
+	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok && se.Database < se.Binary {
+		if empty, err := sqlstore.HoldsNothing(ctx, where); err != nil {
+			return nil, err
+		} else if empty {
+			return open(sqlstore.Upgrade)
+		}
 	}
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
 		return nil, fmt.Errorf("it holds a parley database, at schema %d: migrate copies into an empty database only", se.Database)

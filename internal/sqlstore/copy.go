@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -287,4 +288,52 @@ func MessageCounts(ctx context.Context, db *DB) (map[string]int64, error) {
 		return mapError("count messages", rows.Close())
 	})
 	return counts, err
+}
+
+// HoldsNothing reports whether the database at where, a postgres:// URL or
+// else the path of an SQLite file, at whatever schema, holds no row but
+// those its migrations write: a schema begun by a copy stopped before its
+// data came, which no server or command has used.
+func HoldsNothing(ctx context.Context, where string) (bool, error) {
+	driver, dsn := "sqlite", fileURI(where, "mode=ro")
+	list := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+		driver, dsn = "pgx", where
+		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %w", err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, list)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: list tables: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("sqlstore: list tables: %w", err)
+		}
+		names = append(names, name)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return false, fmt.Errorf("sqlstore: list tables: %w", err)
+	}
+	for _, name := range names {
+		switch name {
+		case "goose_db_version", seeded, "access_journal": // written by the migrations
+			continue
+		}
+		var found bool
+		if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM "`+name+`")`).Scan(&found); err != nil {
+			return false, fmt.Errorf("sqlstore: look into %s: %w", name, err)
+		}
+		if found {
+			return false, nil
+		}
+	}
+	return true, nil
 }
