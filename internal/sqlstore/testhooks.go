@@ -152,6 +152,23 @@ func CreateAtSchema(ctx context.Context, where string, version int64) error {
 	return err
 }
 
+// MarkUsed writes a row into a database made by CreateAtSchema, as an
+// older server using it would have (a key of its provider's). where is as
+// CreateAtSchema's.
+func MarkUsed(ctx context.Context, where string) error {
+	driver := "sqlite"
+	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, where)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `INSERT INTO server_keys (name, value) VALUES ('oauth.token-sealing', $1)`, []byte("an older server's"))
+	return err
+}
+
 // RecordSchema records in the database that its schema is at version, as a
 // newer parley would after migrating it.
 func RecordSchema(ctx context.Context, db *DB, version int64) error {
