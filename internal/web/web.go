@@ -139,22 +139,41 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.handler.ServeHTTP(w, r)
 }
 
-// unmatched answers, as pages, the requests no route of mux takes: 405
-// with Allow when the path is a page under other methods, 404 otherwise.
-// The server sends the pages every path that neither the API, the provider
-// nor its probes serve, so that a person who follows a stale link or
-// mistypes an address is told so by a page, not by a problem in JSON.
+// unmatched answers the requests no route of mux takes: 405 with Allow
+// when the path is a page under other methods, 404 otherwise. The server
+// sends the pages every path that neither the API, the provider nor its
+// probes serve, so a person who follows a stale link or mistypes an
+// address reads why on a page; any other client, one that does not ask
+// for HTML, gets the problem the API would answer.
 func (p *Pages) unmatched(mux *http.ServeMux) http.Handler {
+	problem := httpapi.Unmatched(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if allow := httpapi.AllowedMethods(mux, r); len(allow) > 0 {
+		switch allow := httpapi.AllowedMethods(mux, r); {
+		case !acceptsHTML(r):
+			problem.ServeHTTP(w, r)
+		case len(allow) > 0:
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			p.render(w, http.StatusMethodNotAllowed, "error", errorPage{Title: "Not allowed here",
 				Error: "This address does not take " + r.Method + " requests. Go back and use the page's own links and buttons instead."})
-			return
+		default:
+			p.render(w, http.StatusNotFound, "error", errorPage{Title: "Page not found",
+				Error: "There is no page at this address. Check it, or go to the start page."})
 		}
-		p.render(w, http.StatusNotFound, "error", errorPage{Title: "Page not found",
-			Error: "There is no page at this address. Check it, or go to the start page."})
 	})
+}
+
+// acceptsHTML reports whether r's Accept header names text/html, as a
+// browser's does when it loads a page.
+func acceptsHTML(r *http.Request) bool {
+	for _, accept := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(accept, ",") {
+			media, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(media), "text/html") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // securityHeaders sets the headers every page carries.

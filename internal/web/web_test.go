@@ -114,34 +114,42 @@ func TestPages_SecurityHeaders(t *testing.T) {
 	}
 }
 
-// A request the server has no route for is answered by a page when it is
-// not the API's, the provider's or a probe's: a person who mistypes an
-// address, or whose browser sends a method a page does not take, reads why,
-// in the pages' frame and under their security headers. The API and the
-// probes keep answering problems.
+// A request the server has no route for is answered by a page when a
+// browser asks and the path is not the API's, the provider's or a probe's:
+// a person who mistypes an address, or whose browser sends a method a page
+// does not take, reads why, in the pages' frame and under their security
+// headers. Any client that does not ask for HTML gets a problem, as from
+// the API.
 func TestPages_NoSuchPage(t *testing.T) {
 	env := apptest.Start(t)
+	const browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 	for name, c := range map[string]struct {
-		method, path string
-		status       int
-		contentType  string
-		allow        string
+		method, path, accept string
+		status               int
+		contentType          string
+		allow                string
 	}{
-		"UnknownPath":          {"GET", "/nothing-here", 404, "text/html", ""},
-		"UnknownUnderAccount":  {"GET", "/account/nothing", 404, "text/html", ""},
-		"UnknownUnderOperator": {"GET", "/operator/nothing", 404, "text/html", ""},
-		"PageUnderOtherMethod": {"DELETE", "/", 405, "text/html", "GET, HEAD"},
-		"FormUnderOtherMethod": {"PUT", "/friends", 405, "text/html", "GET, HEAD, POST"},
-		"StaticPosted":         {"POST", "/static/parley.css", 405, "text/html", "GET, HEAD"},
-		"OtherAPIVersion":      {"GET", "/api/v2/threads", 404, "application/problem+json", ""},
-		"HealthPosted":         {"POST", "/healthz", 405, "application/problem+json", "GET, HEAD"},
-		"ReadyPosted":          {"POST", "/readyz", 405, "application/problem+json", "GET, HEAD"},
-		"UnknownProviderPath":  {"GET", "/oauth2/nothing", 404, "application/problem+json", ""},
+		"UnknownPath":          {"GET", "/nothing-here", browser, 404, "text/html", ""},
+		"UnknownUnderAccount":  {"GET", "/account/nothing", browser, 404, "text/html", ""},
+		"UnknownUnderOperator": {"GET", "/operator/nothing", browser, 404, "text/html", ""},
+		"PageUnderOtherMethod": {"DELETE", "/", browser, 405, "text/html", "GET, HEAD"},
+		"FormUnderOtherMethod": {"PUT", "/friends", browser, 405, "text/html", "GET, HEAD, POST"},
+		"StaticPosted":         {"POST", "/static/parley.css", browser, 405, "text/html", "GET, HEAD"},
+		"UnknownPathNoAccept":  {"GET", "/nothing-here", "", 404, "application/problem+json", ""},
+		"UnknownPathAnyType":   {"GET", "/nothing-here", "*/*", 404, "application/problem+json", ""},
+		"PageAskedForJSON":     {"DELETE", "/", "application/json", 405, "application/problem+json", "GET, HEAD"},
+		"OtherAPIVersion":      {"GET", "/api/v2/threads", browser, 404, "application/problem+json", ""},
+		"HealthPosted":         {"POST", "/healthz", browser, 405, "application/problem+json", "GET, HEAD"},
+		"ReadyPosted":          {"POST", "/readyz", "", 405, "application/problem+json", "GET, HEAD"},
+		"UnknownProviderPath":  {"GET", "/oauth2/nothing", browser, 404, "application/problem+json", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, err := http.NewRequest(c.method, env.URL+c.path, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.accept != "" {
+				req.Header.Set("Accept", c.accept)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
