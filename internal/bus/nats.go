@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,6 +37,12 @@ const maxRecipients = 1000
 
 // publishTimeout bounds how long Publish waits for the stream's ack.
 const publishTimeout = 3 * time.Second
+
+// checkEvery is how often a node checks that the stream it follows is
+// still the one there (checkStream), besides on each reconnect and each
+// failure of its consumer: a stream deleted and made anew while the node
+// stayed connected may show no failure.
+const checkEvery = 5 * time.Second
 
 // NATSOptions configure a NATS bus. The zero value is the defaults.
 type NATSOptions struct {
@@ -84,20 +91,36 @@ type NATSOptions struct {
 // drops all its subscriptions, as too slow, so that their clients
 // reconnect and catch up through the API instead of silently missing
 // events. It finds that out when it reconnects, and otherwise from the
-// sequence of the next event. A stream deleted and made anew starts its
-// sequence again, and the nodes must then be restarted. Events published
+// sequence of the next event. A stream deleted and made anew (by hand, or
+// by a NATS server that lost its storage) starts its sequence again: a
+// node finds that out when it reconnects or its consumer fails, by the
+// stream's creation time, drops its subscriptions likewise and follows the
+// new stream from its end. Events published
 // on a node while it cannot reach NATS are not delivered: Publish fails
 // after publishTimeout, and the service logs it.
 type NATS struct {
-	opts    NATSOptions
-	nc      *nats.Conn
-	local   *Memory
-	consume jetstream.ConsumeContext
+	opts  NATSOptions
+	nc    *nats.Conn
+	local *Memory
+	// checking is set while checkStream runs.
+	checking atomic.Bool
+	// stop ends the periodic check when the bus closes.
+	stop chan struct{}
 
-	mu     sync.Mutex
-	js     jetstream.JetStream
-	next   uint64 // the stream sequence of the next event this node expects
-	closed bool
+	mu      sync.Mutex
+	js      jetstream.JetStream
+	consume jetstream.ConsumeContext
+	// gen counts the consumers this node started; receive ignores what
+	// an earlier one still hands over.
+	gen  uint64
+	next uint64 // the stream sequence of the next event this node expects
+	// checked is next as checkStream last left it.
+	checked uint64
+	// created is when the stream this node follows was made: a stream of
+	// the same name made another time is another stream. It is zero while
+	// the stream is gone.
+	created time.Time
+	closed  bool
 }
 
 var _ parley.Bus = (*NATS)(nil)
@@ -135,7 +158,7 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	log := opts.Log
-	b := &NATS{opts: opts, local: NewMemory(opts.Buffer)}
+	b := &NATS{opts: opts, local: NewMemory(opts.Buffer), stop: make(chan struct{})}
 	nc, err := nats.Connect(url,
 		nats.Name("parley"),
 		nats.MaxReconnects(-1),
@@ -156,7 +179,24 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 		nc.Close()
 		return nil, err
 	}
+	go b.checkPeriodically()
 	return b, nil
+}
+
+// checkPeriodically runs checkStream every checkEvery until the bus closes.
+func (b *NATS) checkPeriodically() {
+	t := time.NewTicker(checkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if b.nc.IsConnected() {
+				b.checkStream()
+			}
+		case <-b.stop:
+			return
+		}
+	}
 }
 
 // start creates the stream if need be and consumes it from its end.
@@ -172,20 +212,38 @@ func (b *NATS) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.next = stream.CachedInfo().State.LastSeq + 1
-	cons, err := js.OrderedConsumer(ctx, b.opts.Stream, jetstream.OrderedConsumerConfig{
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	info := stream.CachedInfo()
+	return b.follow(ctx, info.Created, info.State.LastSeq+1)
+}
+
+// follow consumes the stream made at created from the sequence next on, in
+// place of the consumer this node had, if any; b.mu must be held.
+func (b *NATS) follow(ctx context.Context, created time.Time, next uint64) error {
+	cons, err := b.js.OrderedConsumer(ctx, b.opts.Stream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   b.next,
+		OptStartSeq:   next,
 	})
 	if err != nil {
 		return fmt.Errorf("bus: consume stream %s: %w", b.opts.Stream, err)
 	}
-	b.consume, err = cons.Consume(b.receive, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		b.opts.Log.Warn("bus: consuming events", "err", err)
-	}))
+	gen := b.gen + 1
+	cc, err := cons.Consume(func(msg jetstream.Msg) { b.receive(gen, msg) },
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			b.opts.Log.Warn("bus: consuming events", "err", err)
+			// The stream may be gone, or another one in its place.
+			go b.checkStream()
+		}))
 	if err != nil {
 		return fmt.Errorf("bus: consume stream %s: %w", b.opts.Stream, err)
 	}
+	if old := b.consume; old != nil {
+		// Stop may wait for the old consumer's attempts to follow a
+		// stream that is gone; what it still hands over is ignored.
+		go old.Stop()
+	}
+	b.consume, b.gen, b.next, b.created = cc, gen, next, created
 	return nil
 }
 
@@ -225,8 +283,10 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 		_, err = b.js.Publish(ctx, b.opts.Subject, data, jetstream.WithExpectStream(b.opts.Stream))
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			// The stream is gone (NATS lost it, or someone deleted it):
-			// make it again and try once more.
+			// make it again and try once more. Every node, this one
+			// included, finds it anew (checkStream).
 			if _, err = b.ensureStream(ctx); err == nil {
+				go b.checkStream()
 				_, err = b.js.Publish(ctx, b.opts.Subject, data, jetstream.WithExpectStream(b.opts.Stream))
 			}
 		}
@@ -238,7 +298,7 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 }
 
 // receive hands one event from the stream to this node's subscriptions.
-func (b *NATS) receive(msg jetstream.Msg) {
+func (b *NATS) receive(gen uint64, msg jetstream.Msg) {
 	md, err := msg.Metadata()
 	if err != nil {
 		b.opts.Log.Error("bus: event without metadata", "err", err)
@@ -246,7 +306,7 @@ func (b *NATS) receive(msg jetstream.Msg) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closed || gen != b.gen {
 		return
 	}
 	if seq := md.Sequence.Stream; seq != b.next {
@@ -264,29 +324,73 @@ func (b *NATS) receive(msg jetstream.Msg) {
 	})
 }
 
-// checkStream ends this node's subscriptions, as dropped, if the stream no
-// longer holds the next event this node expects: they missed events. It
-// runs on each reconnect, so that this is known at once, not at the next
-// event.
+// checkStream makes sure this node follows the stream and has missed
+// none of its events unknowingly. It ends the node's subscriptions, as
+// dropped, if the stream no longer holds the next event the node expects,
+// if the stream is gone, or if the stream there is another one, made anew
+// since (by hand, by a Publish after it was gone, or by a NATS server that
+// lost its storage); the node then follows the stream there. It also
+// starts the node's consumer again if it delivered nothing since the last
+// check though the stream holds events for it. It runs on each reconnect,
+// each failure of the consumer and every checkEvery, so that a loss is
+// known within seconds, not at the next event.
 func (b *NATS) checkStream() {
+	if !b.checking.CompareAndSwap(false, true) {
+		return // a check is under way
+	}
+	defer b.checking.Store(false)
 	b.mu.Lock()
-	js := b.js
+	// next is read before the stream: the stream read after holds every
+	// event before it, unless it is another one.
+	js, consuming, next := b.js, b.consume != nil, b.next
 	b.mu.Unlock()
-	if js == nil {
+	if !consuming {
 		return // still starting: the consumer starts from the stream's end
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	s, err := js.Stream(ctx, b.opts.Stream)
-	if err != nil {
-		b.opts.Log.Warn("bus: check the stream after a reconnect", "err", err)
+	gone := errors.Is(err, jetstream.ErrStreamNotFound)
+	if err != nil && !gone {
+		b.opts.Log.Warn("bus: check the stream", "err", err)
 		return
 	}
-	first := s.CachedInfo().State.FirstSeq
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.closed && first > b.next {
-		b.lost(first)
+	if b.closed {
+		return
+	}
+	defer func() { b.checked = b.next }()
+	if gone {
+		if !b.created.IsZero() {
+			b.opts.Log.Warn("bus: the stream is gone, and the events it held; ending this node's subscriptions so their clients catch up",
+				"stream", b.opts.Stream)
+			b.local.endAll(true)
+			b.created = time.Time{}
+		}
+		return
+	}
+	info := s.CachedInfo()
+	var err2 error
+	switch {
+	case b.created.IsZero():
+		// The stream was gone, and the subscriptions of then are ended:
+		// every event of the new one is for those of now.
+		err2 = b.follow(ctx, info.Created, max(info.State.FirstSeq, 1))
+	case !info.Created.Equal(b.created) || info.State.LastSeq+1 < next:
+		b.opts.Log.Warn("bus: the stream was made anew, its events lost; ending this node's subscriptions so their clients catch up",
+			"stream", b.opts.Stream)
+		b.local.endAll(true)
+		err2 = b.follow(ctx, info.Created, info.State.LastSeq+1)
+	case info.State.FirstSeq > b.next:
+		b.lost(info.State.FirstSeq)
+	case info.State.LastSeq >= b.next && b.next == b.checked:
+		b.opts.Log.Warn("bus: the consumer delivered nothing since the last check though the stream holds events; starting it again",
+			"next", b.next, "last", info.State.LastSeq)
+		err2 = b.follow(ctx, b.created, b.next)
+	}
+	if err2 != nil {
+		b.opts.Log.Error("bus: follow the stream", "err", err2)
 	}
 }
 
@@ -320,8 +424,10 @@ func (b *NATS) Close() error {
 		return nil
 	}
 	b.closed = true
+	consume := b.consume
 	b.mu.Unlock()
-	b.consume.Stop()
+	close(b.stop)
+	consume.Stop()
 	b.nc.Close()
 	return b.local.Close()
 }

@@ -1,0 +1,192 @@
+package bus_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/bus"
+)
+
+// A stream deleted behind the nodes' backs (an operator's mistake, or a
+// NATS server that restarted without its storage) is made anew by the next
+// Publish, with its sequence starting again at 1. The nodes must not go on
+// waiting, silently, for the sequence they had reached on the old one:
+// events on the new stream reach their subscriptions, or the
+// subscriptions end as dropped so their clients catch up, and a new
+// subscription receives what is published from then on.
+func TestNATS_StreamRecreatedBehindTheNodes(t *testing.T) {
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	a := mustNATS(t, url, opts)
+	logged := &logRecorder{}
+	opts.Log = slog.New(logged)
+	b := mustNATS(t, url, opts)
+	defer func() { t.Log(logged.all()) }()
+	sub := mustSubscribe(t, b, "alice")
+	for range 5 {
+		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "before", map[string]string{}))
+		mustReceive(t, sub)
+	}
+
+	deleteStream(t, url, opts.Stream)
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+
+	// The old subscription is told: it receives the event, or ends as
+	// dropped.
+	select {
+	case ev, ok := <-sub.C():
+		if ok && ev.ThreadID != "after" {
+			t.Fatalf("got %s, want after", ev.ThreadID)
+		}
+		if !ok && !sub.Dropped() {
+			t.Fatal("the subscription ended but not as dropped")
+		}
+	case <-time.After(6 * waitFor):
+		t.Fatal("after the stream was made anew, the node neither delivered its events nor dropped its subscriptions")
+	}
+
+	// And the node delivers again.
+	again := mustSubscribe(t, b, "alice")
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
+	for {
+		got := mustReceiveWithin(t, again, 6*waitFor)
+		if got.ThreadID == "again" {
+			break
+		}
+	}
+}
+
+func deleteStream(tb testing.TB, url, stream string) {
+	tb.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := js.DeleteStream(ctx, stream); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// logRecorder is a slog handler that keeps the messages logged.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool { b.WriteString(" " + a.String()); return true })
+	l.mu.Lock()
+	l.msgs = append(l.msgs, b.String())
+	l.mu.Unlock()
+	return nil
+}
+
+// all returns everything logged, one message a line.
+func (l *logRecorder) all() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.msgs, "\n")
+}
+
+// waitFor waits until a message containing s is logged.
+func (l *logRecorder) waitFor(tb testing.TB, s string, within time.Duration) {
+	tb.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(l.all(), s) {
+			return
+		}
+	}
+	tb.Fatalf("nothing logged with %q within %s; logged:\n%s", s, within, l.all())
+}
+
+// A NATS server that restarts on its storage: each node reconnects and
+// delivers what was published meanwhile, dropping nothing.
+func TestNATS_ServerRestart(t *testing.T) {
+	srv := startNATSServer(t)
+	opts := bus.NATSOptions{}
+	a, b := mustNATS(t, srv.URL(), opts), mustNATS(t, srv.URL(), opts)
+	sub := mustSubscribe(t, b, "alice")
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "before", map[string]string{}))
+	mustReceive(t, sub)
+
+	srv.Stop()
+	start := time.Now()
+	err := a.Publish(context.Background(), []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "during", map[string]string{}))
+	t.Logf("Publish while NATS was down: %v after %s", err, time.Since(start).Round(time.Millisecond))
+	srv.Start()
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+	for {
+		got := mustReceiveWithin(t, sub, 6*waitFor)
+		t.Logf("received %s", got.ThreadID)
+		if got.ThreadID == "after" {
+			break
+		}
+	}
+	if sub.Dropped() {
+		t.Fatal("dropped")
+	}
+}
+
+// A NATS server that restarts without its storage (in a container without
+// a volume, say) has lost the stream: the nodes must find out and go on,
+// not wait silently for sequence numbers the new stream reaches only
+// after as many events as the old one held.
+func TestNATS_ServerRestartWithoutStorage(t *testing.T) {
+	srv := startNATSServer(t)
+	opts := bus.NATSOptions{}
+	a, b := mustNATS(t, srv.URL(), opts), mustNATS(t, srv.URL(), opts)
+	sub := mustSubscribe(t, b, "alice")
+	for range 5 {
+		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "before", map[string]string{}))
+		mustReceive(t, sub)
+	}
+
+	srv.Stop()
+	srv.LoseStorage()
+	srv.Start()
+	// Publish fails until the node has reconnected.
+	for deadline := time.Now().Add(6 * waitFor); ; {
+		err := a.Publish(context.Background(), []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+		if err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case ev, ok := <-sub.C():
+		if ok && ev.ThreadID != "after" {
+			t.Fatalf("got %s, want after", ev.ThreadID)
+		}
+		if !ok && !sub.Dropped() {
+			t.Fatal("the subscription ended but not as dropped")
+		}
+	case <-time.After(6 * waitFor):
+		t.Fatal("after NATS lost the stream, the node neither delivered its events nor dropped its subscriptions")
+	}
+	again := mustSubscribe(t, b, "alice")
+	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
+	for mustReceiveWithin(t, again, 6*waitFor).ThreadID != "again" {
+	}
+}
