@@ -106,6 +106,9 @@ type NATS struct {
 	checking atomic.Bool
 	// stop ends the periodic check when the bus closes.
 	stop chan struct{}
+	// lostAt is when the connection to NATS was lost, in Unix
+	// nanoseconds; 0 while connected.
+	lostAt atomic.Int64
 
 	mu      sync.Mutex
 	js      jetstream.JetStream
@@ -163,11 +166,13 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 		nats.Name("parley"),
 		nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			b.lostAt.CompareAndSwap(0, time.Now().UnixNano())
 			if err != nil {
 				log.Warn("bus: lost NATS; reconnecting", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.lostAt.Store(0)
 			log.Info("bus: reconnected to NATS", "server", nc.ConnectedServerId())
 			go b.checkStream()
 		}))
@@ -270,9 +275,20 @@ func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 // stream holds it; every node then delivers it to its subscriptions of
 // those members. The change an event tells of is durable before it is
 // published, so Publish waits for the ack up to publishTimeout even when
-// ctx ends first.
+// ctx ends first; but no longer than publishTimeout after the connection
+// to NATS was lost, so that a request publishing many events while NATS
+// is out of reach is not held publishTimeout for each.
 func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	deadline := time.Now().Add(publishTimeout)
+	if lost := b.lostAt.Load(); lost != 0 {
+		if d := time.Unix(0, lost).Add(publishTimeout); d.Before(deadline) {
+			deadline = d
+		}
+		if time.Until(deadline) <= 0 {
+			return fmt.Errorf("bus: publish %s event: NATS out of reach since %s", ev.Type, time.Unix(0, lost).UTC().Format(time.RFC3339))
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	for to := range slices.Chunk(userIDs, maxRecipients) {
 		data, err := json.Marshal(envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,

@@ -135,7 +135,7 @@ func TestNATS_ServerRestart(t *testing.T) {
 	err := a.Publish(context.Background(), []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "during", map[string]string{}))
 	t.Logf("Publish while NATS was down: %v after %s", err, time.Since(start).Round(time.Millisecond))
 	srv.Start()
-	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+	mustPublishOnceBack(t, a, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
 	for {
 		got := mustReceiveWithin(t, sub, 6*waitFor)
 		t.Logf("received %s", got.ThreadID)
@@ -165,15 +165,7 @@ func TestNATS_ServerRestartWithoutStorage(t *testing.T) {
 	srv.Stop()
 	srv.LoseStorage()
 	srv.Start()
-	// Publish fails until the node has reconnected.
-	for deadline := time.Now().Add(6 * waitFor); ; {
-		err := a.Publish(context.Background(), []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
-		if err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-	}
+	mustPublishOnceBack(t, a, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
 	select {
 	case ev, ok := <-sub.C():
 		if ok && ev.ThreadID != "after" {
@@ -188,5 +180,19 @@ func TestNATS_ServerRestartWithoutStorage(t *testing.T) {
 	again := mustSubscribe(t, b, "alice")
 	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
 	for mustReceiveWithin(t, again, 6*waitFor).ThreadID != "again" {
+	}
+}
+
+// mustPublishOnceBack publishes ev to alice through b once b is back in
+// touch with NATS: Publish fails until it has reconnected.
+func mustPublishOnceBack(tb testing.TB, b parley.Bus, ev parley.Event) {
+	tb.Helper()
+	for deadline := time.Now().Add(6 * waitFor); ; time.Sleep(100 * time.Millisecond) {
+		err := b.Publish(context.Background(), []string{"alice"}, ev)
+		if err == nil {
+			return
+		} else if time.Now().After(deadline) {
+			tb.Fatal(err)
+		}
 	}
 }
