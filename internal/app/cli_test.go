@@ -374,6 +374,32 @@ func TestCLI_HelpHidesPasswordsOfTheEnvironment(t *testing.T) {
 	}
 }
 
+// --help hides the credentials of every NATS server the environment names,
+// in the form the README gives for a cluster (several URLs separated by
+// commas), and a token, which a NATS URL holds where a user name goes.
+func TestCLI_HelpHidesNATSCredentials(t *testing.T) {
+	for _, nats := range []string{
+		"nats://bus:nats-password-1@127.0.0.1:4222,nats://bus:nats-password-2@127.0.0.2:4222",
+		"nats://nats-password-token@127.0.0.1:4222",
+	} {
+		var out bytes.Buffer
+		err := app.Main(context.Background(), []string{"serve", "--help"}, app.IO{
+			In: strings.NewReader(""), Out: &out, Err: &out, Getenv: func(name string) string {
+				if name == "PARLEY_NATS" {
+					return nats
+				}
+				return ""
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "nats-password") {
+			t.Errorf("with PARLEY_NATS=%s, --help shows a password:\n%s", nats, out.String())
+		}
+	}
+}
+
 // The command prints a refusal as the API words it, not as Go's error
 // value: "parley: give 1 to 10 redirect URIs".
 func TestCLI_RefusalsPrintTheirMessage(t *testing.T) {

@@ -51,11 +51,11 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
 	// A URL from the environment may hold a password, which --help, showing
 	// each flag's default, must not print.
-	for _, name := range []string{"database", "nats"} {
-		f := root.PersistentFlags().Lookup(name)
-		if f.DefValue != "" {
-			f.DefValue = config.RedactURL(f.DefValue)
-		}
+	if f := root.PersistentFlags().Lookup("database"); f.DefValue != "" {
+		f.DefValue = config.RedactURL(f.DefValue)
+	}
+	if f := root.PersistentFlags().Lookup("nats"); f.DefValue != "" {
+		f.DefValue = config.RedactURLs(f.DefValue)
 	}
 	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
 	return root.ExecuteContext(ctx)

@@ -366,7 +366,8 @@ func isLoopback(host string) bool {
 
 // RedactURL returns a URL without its passwords, to print: the user
 // information's, and any query parameter whose name holds "password", as
-// PostgreSQL's password and sslpassword, each replaced by xxxxx.
+// PostgreSQL's password and sslpassword, each replaced by xxxxx; and a NATS
+// URL's token, which stands where a user name goes.
 func RedactURL(s string) string {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
@@ -382,7 +383,21 @@ func RedactURL(s string) string {
 	if redacted {
 		u.RawQuery = q.Encode()
 	}
+	if _, hasPassword := u.User.Password(); u.User != nil && !hasPassword && (u.Scheme == "nats" || u.Scheme == "tls") {
+		// nats://TOKEN@host: NATS takes a lone user name for a token.
+		u.User = url.User("xxxxx")
+	}
 	return u.Redacted()
+}
+
+// RedactURLs is RedactURL for a list of URLs separated by commas, as the
+// NATS servers of one cluster are given: each is redacted on its own.
+func RedactURLs(s string) string {
+	urls := strings.Split(s, ",")
+	for i, u := range urls {
+		urls[i] = RedactURL(u)
+	}
+	return strings.Join(urls, ",")
 }
 
 // Engine names the database engine: "postgres" with a Database URL,

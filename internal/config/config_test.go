@@ -176,6 +176,7 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u@db/parley?password=s3cret&sslmode=disable": "postgres://u@db/parley?password=xxxxx&sslmode=disable",
 		"postgres://u@db/parley?sslpassword=s3cret":              "postgres://u@db/parley?sslpassword=xxxxx",
 		"nats://127.0.0.1:4222":                                  "nats://127.0.0.1:4222",
+		"nats://s3cret@127.0.0.1:4222":                           "nats://xxxxx@127.0.0.1:4222",
 		"postgres://u:s3cret@%zz/db":                             "(unparsable)",
 	} {
 		if got := RedactURL(in); got != want {
