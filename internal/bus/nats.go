@@ -93,9 +93,8 @@ type NATSOptions struct {
 // events. It finds that out when it reconnects, and otherwise from the
 // sequence of the next event. A stream deleted and made anew (by hand, or
 // by a NATS server that lost its storage) starts its sequence again: a
-// node finds that out when it reconnects or its consumer fails, by the
-// stream's creation time, drops its subscriptions likewise and follows the
-// new stream from its end. Events published
+// node finds that out within checkEvery, by the stream's creation time,
+// drops its subscriptions likewise and follows the new stream. Events published
 // on a node while it cannot reach NATS are not delivered: Publish fails
 // after publishTimeout, and the service logs it.
 type NATS struct {
