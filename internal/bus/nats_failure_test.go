@@ -123,7 +123,7 @@ func (l *logRecorder) waitFor(tb testing.TB, s string, within time.Duration) {
 // A NATS server that restarts on its storage: each node reconnects and
 // delivers what was published meanwhile, dropping nothing.
 func TestNATS_ServerRestart(t *testing.T) {
-	srv := startNATSServer(t)
+	srv := apptest.StartNATSServer(t)
 	opts := bus.NATSOptions{}
 	a, b := mustNATS(t, srv.URL(), opts), mustNATS(t, srv.URL(), opts)
 	sub := mustSubscribe(t, b, "alice")
@@ -153,7 +153,7 @@ func TestNATS_ServerRestart(t *testing.T) {
 // not wait silently for sequence numbers the new stream reaches only
 // after as many events as the old one held.
 func TestNATS_ServerRestartWithoutStorage(t *testing.T) {
-	srv := startNATSServer(t)
+	srv := apptest.StartNATSServer(t)
 	opts := bus.NATSOptions{}
 	a, b := mustNATS(t, srv.URL(), opts), mustNATS(t, srv.URL(), opts)
 	sub := mustSubscribe(t, b, "alice")
