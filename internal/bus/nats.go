@@ -44,6 +44,17 @@ const publishTimeout = 3 * time.Second
 // stayed connected may show no failure.
 const checkEvery = 5 * time.Second
 
+// DefaultPingInterval is how often a node asks NATS whether it is still
+// there, by default. A connection that leaves maxPingsOut such questions
+// unanswered is taken for lost: a NATS host that died, or a network that
+// stopped carrying packets without closing the connection, is then found
+// within about three intervals, not the NATS client's default of several
+// minutes, during which every publish would wait out publishTimeout.
+const DefaultPingInterval = 10 * time.Second
+
+// maxPingsOut is how many unanswered pings make a connection lost.
+const maxPingsOut = 2
+
 // NATSOptions configure a NATS bus. The zero value is the defaults.
 type NATSOptions struct {
 	// Stream and Subject name the JetStream stream and the one subject it
@@ -55,6 +66,9 @@ type NATSOptions struct {
 	Buffer int
 	// MaxAge is how long the stream keeps an event; DefaultMaxAge when 0.
 	MaxAge time.Duration
+	// PingInterval is how often the node pings NATS to find a silent
+	// loss of the connection; DefaultPingInterval when 0.
+	PingInterval time.Duration
 	// Log receives the bus's connection changes and failures.
 	Log *slog.Logger
 }
@@ -156,6 +170,9 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = DefaultMaxAge
 	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -164,6 +181,8 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 	nc, err := nats.Connect(url,
 		nats.Name("parley"),
 		nats.MaxReconnects(-1),
+		nats.PingInterval(opts.PingInterval),
+		nats.MaxPingsOutstanding(maxPingsOut),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			b.lostAt.CompareAndSwap(0, time.Now().UnixNano())
 			if err != nil {

@@ -3,7 +3,6 @@ package bus_test
 import (
 	"context"
 	"crypto/rand"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -89,6 +88,30 @@ func TestNATS_LostEventsEndSubscriptions(t *testing.T) {
 	}
 }
 
+// A node whose connection to NATS stops carrying anything without being
+// closed (the NATS host died, the network drops every packet) finds it
+// lost by its pings, within a few PingIntervals: its publishes then fail
+// at once rather than each waiting for an ack that cannot come.
+func TestNATS_SilentLossFoundByPings(t *testing.T) {
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	opts.PingInterval = 200 * time.Millisecond
+	cut := newCutter(t, url)
+	b := mustNATS(t, cut.URL(), opts)
+
+	cut.Stall()
+	ev := parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{})
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := b.Publish(context.Background(), []string{"alice"}, ev)
+		if err != nil && strings.Contains(err.Error(), "out of reach") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a node whose connection went silent still waits for each publish's ack (last: %v)", err)
+		}
+	}
+}
+
 // A recipient list too long for one message is split; each member still
 // gets the event once.
 func TestNATS_ManyRecipients(t *testing.T) {
@@ -148,9 +171,10 @@ type cutter struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
+	mu      sync.Mutex
+	down    bool
+	stalled bool
+	conns   []net.Conn
 }
 
 func newCutter(tb testing.TB, url string) *cutter {
@@ -182,11 +206,41 @@ func (c *cutter) Down() {
 	c.conns = nil
 }
 
-// Up lets clients connect again.
+// Up lets clients connect again, and carries their bytes again.
 func (c *cutter) Up() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.down = false
+	c.down, c.stalled = false, false
+}
+
+// Stall stops carrying bytes either way, on every connection through the
+// proxy and on new ones, without closing any: as a NATS host that died,
+// or a network that drops every packet, looks to its clients.
+func (c *cutter) Stall() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stalled = true
+}
+
+// pipe carries what src sends to dst, but drops it while the proxy is
+// stalled.
+func (c *cutter) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		c.mu.Lock()
+		stalled := c.stalled
+		c.mu.Unlock()
+		if n > 0 && !stalled {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (c *cutter) serve() {
@@ -209,7 +263,7 @@ func (c *cutter) serve() {
 		}
 		c.conns = append(c.conns, client, server)
 		c.mu.Unlock()
-		go func() { io.Copy(server, client); server.Close() }()
-		go func() { io.Copy(client, server); client.Close() }()
+		go c.pipe(server, client)
+		go c.pipe(client, server)
 	}
 }
