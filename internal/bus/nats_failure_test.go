@@ -3,8 +3,6 @@ package bus_test
 import (
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,10 +25,10 @@ func TestNATS_StreamRecreatedBehindTheNodes(t *testing.T) {
 	url := apptest.NATS(t)
 	opts := natsOptions(t, url)
 	a := mustNATS(t, url, opts)
-	logged := &logRecorder{}
-	opts.Log = slog.New(logged)
+	var logged apptest.SyncBuffer
+	opts.Log = slog.New(slog.NewTextHandler(&logged, nil))
 	b := mustNATS(t, url, opts)
-	defer func() { t.Log(logged.all()) }()
+	defer func() { t.Log(logged.String()) }()
 	sub := mustSubscribe(t, b, "alice")
 	for range 5 {
 		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "before", map[string]string{}))
@@ -81,43 +79,6 @@ func deleteStream(tb testing.TB, url, stream string) {
 	if err := js.DeleteStream(ctx, stream); err != nil {
 		tb.Fatal(err)
 	}
-}
-
-// logRecorder is a slog handler that keeps the messages logged.
-type logRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool { b.WriteString(" " + a.String()); return true })
-	l.mu.Lock()
-	l.msgs = append(l.msgs, b.String())
-	l.mu.Unlock()
-	return nil
-}
-
-// all returns everything logged, one message a line.
-func (l *logRecorder) all() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.msgs, "\n")
-}
-
-// waitFor waits until a message containing s is logged.
-func (l *logRecorder) waitFor(tb testing.TB, s string, within time.Duration) {
-	tb.Helper()
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if strings.Contains(l.all(), s) {
-			return
-		}
-	}
-	tb.Fatalf("nothing logged with %q within %s; logged:\n%s", s, within, l.all())
 }
 
 // A NATS server that restarts on its storage: each node reconnects and
