@@ -99,15 +99,20 @@ func TestCLI_RefusesOlderSchema(t *testing.T) {
 		}
 	})
 	// A --to that names a database in use (mistyped, say) is refused, and
-	// not upgraded under the servers that may run on it.
+	// not upgraded under the servers that may run on it. (One that holds
+	// nothing is what a migrate stopped while it made the schema leaves,
+	// and is finished: TestMigrate_RunsAgainAfterStoppedMakingItsSchema.)
 	t.Run("MigrateTarget", func(t *testing.T) {
 		install := config.Config{DataDir: t.TempDir()}
 		if _, err := run(t, install, "", "db", "init"); err != nil {
 			t.Fatal(err)
 		}
-		to := cfg.Database
+		to, where := cfg.Database, cfg.Database
 		if to == "" {
-			to = cfg.DataDir
+			to, where = cfg.DataDir, cfg.DatabasePath()
+		}
+		if err := sqlstore.MarkUsed(context.Background(), where); err != nil {
+			t.Fatal(err)
 		}
 		_, err := run(t, install, "", "migrate", "--from", install.DataDir, "--to", to)
 		if err == nil || !strings.Contains(err.Error(), "migrate copies into an empty database only") {
