@@ -3,6 +3,7 @@ package parley
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -82,7 +83,7 @@ func (a *App) OldSecretWorks(t time.Time) bool {
 // Validate checks a registration.
 func (a *App) Validate() error {
 	name := strings.TrimSpace(a.Name)
-	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || !utf8.ValidString(name) || strings.ContainsFunc(name, isControl) {
+	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || !utf8.ValidString(name) || strings.ContainsFunc(name, notShown) {
 		return Errorf(EINVALID, "name must be 1 to %d printable characters", MaxAppNameLen)
 	}
 	if utf8.RuneCountInString(a.Purpose) > MaxAppPurposeLen || !utf8.ValidString(a.Purpose) {
@@ -103,12 +104,24 @@ func (a *App) Validate() error {
 		}
 	}
 	if a.Homepage != "" {
-		if _, ok := parseWebURL(a.Homepage); !ok {
+		u, ok := parseWebURL(a.Homepage)
+		if !ok {
 			return Errorf(EINVALID, "homepage must be an http or https URL, with any space or non-ASCII character percent-encoded and an internationalised host in its ASCII (punycode) form")
+		}
+		if u.User != nil {
+			return Errorf(EINVALID, "homepage must not hold a user name or password before its host")
 		}
 	}
 	return nil
 }
+
+// notShown reports a character that an app's name may not hold, since it
+// shows nothing, or nothing the reader can tell apart: a control or bidi
+// control, and anything else not graphic (RFC 8264's spirit for names),
+// such as a zero-width space, a word joiner, a byte order mark, a soft
+// hyphen or a line separator. Each would let a name look empty, or exactly
+// like another app's, or Parley's own, on the consent page.
+func notShown(r rune) bool { return isControl(r) || !unicode.IsGraphic(r) }
 
 // validateRedirectURI accepts absolute URIs without a fragment (RFC 6749
 // section 3.1.2): https anywhere, http only on loopback hosts (RFC 8252
@@ -118,8 +131,16 @@ func validateRedirectURI(raw string) error {
 	if !ok || len(raw) > MaxRedirectURILen || strings.Contains(raw, "#") {
 		return Errorf(EINVALID, "redirect URI %q must be an absolute URI without a fragment, with any space or non-ASCII character percent-encoded", raw)
 	}
+	if u.User != nil {
+		return Errorf(EINVALID, "redirect URI %q must not hold a user name or password before its host", raw)
+	}
 	switch u.Scheme {
 	case "https":
+		// RFC 9110 section 4.2.2: an https URI has a host. A browser takes
+		// "https:cb" as a path on the page's own origin, Parley's.
+		if u.Host == "" {
+			return Errorf(EINVALID, "redirect URI %q: an https URI needs a host", raw)
+		}
 	case "http":
 		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
 			return Errorf(EINVALID, "redirect URI %q: plain http is allowed only on loopback", raw)
