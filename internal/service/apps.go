@@ -275,8 +275,15 @@ func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App,
 
 // ReinstateApp lets a suspended app work again; it is for operators. The
 // app's grants that have not ended since work again with it, as they were.
+// An app not suspended stays as it is, as ApproveApp leaves an app not
+// waiting: above all a pending app, which only ApproveApp lets members
+// connect. The decision is recorded either way.
 func (s *Service) ReinstateApp(ctx context.Context, clientID string) (*parley.App, error) {
-	return s.reviewApp(ctx, clientID, parley.ActionAppReinstate, func(a *parley.App) { a.State = parley.AppActive })
+	return s.reviewApp(ctx, clientID, parley.ActionAppReinstate, func(a *parley.App) {
+		if a.State == parley.AppSuspended {
+			a.State = parley.AppActive
+		}
+	})
 }
 
 // reviewApp makes an operator's decision about an app and records it.

@@ -1,0 +1,76 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// With --apps-require-review, only `parley app approve` (or its button on
+// /operator) lets members connect a pending app. `parley app unsuspend`
+// lets a suspended app work again "as it was": it is no approval, so an
+// app that waits for review goes on waiting, whether it was never
+// suspended or was suspended while it waited.
+func TestCLI_UnsuspendIsNoApproval(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
+	owner := env.MustMember(t, "owner")
+	dir := env.Server.Config
+	ctx := context.Background()
+	register := func(name string) string {
+		t.Helper()
+		var reg struct {
+			ClientID string `json:"client_id"`
+			State    string `json:"state"`
+		}
+		if _, err := owner.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": name, "redirect_uris": []string{apptest.RedirectURI}}, &reg); err != nil {
+			t.Fatal(err)
+		}
+		if reg.State != parley.AppPending {
+			t.Fatalf("%s is %q, want pending", name, reg.State)
+		}
+		return reg.ClientID
+	}
+	stateOf := func(clientID string) string {
+		t.Helper()
+		var list struct {
+			Apps []struct {
+				ClientID string `json:"client_id"`
+				State    string `json:"state"`
+			}
+		}
+		if _, err := owner.Do(ctx, "GET", "/api/v1/apps", nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range list.Apps {
+			if a.ClientID == clientID {
+				return a.State
+			}
+		}
+		t.Fatalf("%s not listed", clientID)
+		return ""
+	}
+
+	t.Run("NeverSuspended", func(t *testing.T) {
+		id := register("Films")
+		if out, err := run(t, dir, "", "app", "unsuspend", id); err != nil {
+			t.Fatalf("unsuspend: %q, %v", out, err)
+		}
+		if got := stateOf(id); got != parley.AppPending {
+			t.Errorf("after unsuspend, a pending app is %q: members may connect it unreviewed", got)
+		}
+	})
+	t.Run("SuspendedWhilePending", func(t *testing.T) {
+		id := register("Books")
+		for _, verb := range []string{"suspend", "unsuspend"} {
+			if out, err := run(t, dir, "", "app", verb, id); err != nil {
+				t.Fatalf("%s: %q, %v", verb, out, err)
+			}
+		}
+		if got := stateOf(id); got != parley.AppPending {
+			t.Errorf("suspended while pending, then unsuspended, the app is %q: members may connect it unreviewed", got)
+		}
+	})
+}
