@@ -383,6 +383,15 @@ func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, c
 	} else if u.Disabled || u.Deleted {
 		return nil, nil, invalidToken()
 	}
+	// So is the app's, as an operator's decision about it holds it first
+	// (findLiveApp): the app and the member's current grant are read again
+	// under it. Read before, on PostgreSQL, an unapproval of reach "all"
+	// made meanwhile went unseen, and the grant of all threads made here
+	// outlived it; a grant it revoked meanwhile was widened, and its
+	// revocation undone, by UpdateGrant.
+	if err := lockConsentApp(ctx, tx, con, now); err != nil {
+		return nil, nil, err
+	}
 	g := con.Current
 	var noticed []string
 	if g == nil {
@@ -407,6 +416,33 @@ func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, c
 	req.UserID, req.GrantID, req.AuthTime, req.ApprovedAt = c.User.ID, g.ID, &signedIn, &now
 	req.Scopes = req.Scopes.Within(g.Scopes)
 	return req, noticed, tx.UpdateAuthRequest(ctx, req)
+}
+
+// lockConsentApp holds the row of the consent's app until the write ends,
+// and reads the app and the consent's current grant again under it: an app
+// no longer active is refused, and a current grant that ended meanwhile
+// is ECONFLICT.
+func lockConsentApp(ctx context.Context, tx parley.Tx, con *Consent, now time.Time) error {
+	app, err := findLiveApp(ctx, tx, con.App.ClientID)
+	if err != nil {
+		return err
+	}
+	if err := appRefusal(app); err != nil {
+		return err
+	}
+	con.App = app
+	if con.Current == nil {
+		return nil
+	}
+	g, err := tx.FindGrantByID(ctx, con.Current.ID)
+	if err != nil {
+		return err
+	}
+	if !g.ActiveAt(now) {
+		return parley.Errorf(parley.ECONFLICT, "your grant to %s ended meanwhile: start again from the app", app.Name)
+	}
+	con.Current = g
+	return nil
 }
 
 // newGrant checks a first consent's choices and stores its grant, ending an
