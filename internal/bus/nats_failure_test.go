@@ -37,30 +37,7 @@ func TestNATS_StreamRecreatedBehindTheNodes(t *testing.T) {
 
 	deleteStream(t, url, opts.Stream)
 	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
-
-	// The old subscription is told: it receives the event, or ends as
-	// dropped.
-	select {
-	case ev, ok := <-sub.C():
-		if ok && ev.ThreadID != "after" {
-			t.Fatalf("got %s, want after", ev.ThreadID)
-		}
-		if !ok && !sub.Dropped() {
-			t.Fatal("the subscription ended but not as dropped")
-		}
-	case <-time.After(6 * waitFor):
-		t.Fatal("after the stream was made anew, the node neither delivered its events nor dropped its subscriptions")
-	}
-
-	// And the node delivers again.
-	again := mustSubscribe(t, b, "alice")
-	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
-	for {
-		got := mustReceiveWithin(t, again, 6*waitFor)
-		if got.ThreadID == "again" {
-			break
-		}
-	}
+	mustGoOnAfterStreamLost(t, a, b, sub)
 }
 
 func deleteStream(tb testing.TB, url, stream string) {
@@ -127,20 +104,30 @@ func TestNATS_ServerRestartWithoutStorage(t *testing.T) {
 	srv.LoseStorage()
 	srv.Start()
 	mustPublishOnceBack(t, a, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+	mustGoOnAfterStreamLost(t, a, b, sub)
+}
+
+// mustGoOnAfterStreamLost checks what node b does once the stream it
+// followed is lost and made anew by a's publishing an event to alice about
+// thread "after": sub, alice's subscription on b from before, receives that
+// event or ends as dropped, never waits silently; and a new subscription on
+// b receives what a publishes from then on.
+func mustGoOnAfterStreamLost(tb testing.TB, a, b parley.Bus, sub parley.Subscription) {
+	tb.Helper()
 	select {
 	case ev, ok := <-sub.C():
 		if ok && ev.ThreadID != "after" {
-			t.Fatalf("got %s, want after", ev.ThreadID)
+			tb.Fatalf("got %s, want after", ev.ThreadID)
 		}
 		if !ok && !sub.Dropped() {
-			t.Fatal("the subscription ended but not as dropped")
+			tb.Fatal("the subscription ended but not as dropped")
 		}
 	case <-time.After(6 * waitFor):
-		t.Fatal("after NATS lost the stream, the node neither delivered its events nor dropped its subscriptions")
+		tb.Fatal("after the stream was lost and made anew, the node neither delivered its events nor dropped its subscriptions")
 	}
-	again := mustSubscribe(t, b, "alice")
-	mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
-	for mustReceiveWithin(t, again, 6*waitFor).ThreadID != "again" {
+	again := mustSubscribe(tb, b, "alice")
+	mustPublish(tb, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
+	for mustReceiveWithin(tb, again, 6*waitFor).ThreadID != "again" {
 	}
 }
 
