@@ -12,7 +12,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/bus"
@@ -72,7 +71,7 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 	if err := mustBeURLOrDirectory(to); err != nil {
 		return err
 	}
-	if isPostgresURL(to) {
+	if sqlstore.IsPostgresURL(to) {
 		if _, err := url.Parse(to); err != nil {
 			return errors.New("--to: not a URL") // it may hold a password: not repeated
 		}
@@ -198,11 +197,6 @@ func verifyAccessLogs(ctx context.Context, db *sqlstore.DB, out io.Writer) (acce
 	return logs, nil
 }
 
-// isPostgresURL reports whether s names a PostgreSQL database.
-func isPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
-
 // meantAsDatabase matches what --to would name a database by if it
 // were not a directory: a URL's scheme (scheme:), or the first keyword of
 // a PostgreSQL keyword/value connection string (host=…).
@@ -215,7 +209,7 @@ var meantAsDatabase = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:|\s*(?:hos
 // copy would report success, with the password, and PostgreSQL would stay
 // empty. It does not repeat to, which may hold a password.
 func mustBeURLOrDirectory(to string) error {
-	if isPostgresURL(to) || !meantAsDatabase.MatchString(to) {
+	if sqlstore.IsPostgresURL(to) || !meantAsDatabase.MatchString(to) {
 		return nil
 	}
 	return errors.New("--to must be a PostgreSQL URL, postgres://user@host:port/name?options (in lower case, with both slashes), or a new data directory; write a directory whose name begins like a URL or host= as ./NAME")
@@ -231,11 +225,11 @@ func mustBeURLOrDirectory(to string) error {
 // the schema (one migration a transaction) leaves: its schema is finished.
 func openTarget(ctx context.Context, to string) (*sqlstore.DB, error) {
 	where := to
-	if !isPostgresURL(to) {
+	if !sqlstore.IsPostgresURL(to) {
 		where = config.Config{DataDir: to}.DatabasePath()
 	}
 	open := func(schema sqlstore.Schema) (*sqlstore.DB, error) {
-		if isPostgresURL(to) {
+		if sqlstore.IsPostgresURL(to) {
 			return sqlstore.OpenPostgresWith(ctx, to, schema)
 		}
 		return sqlstore.OpenSQLiteWith(ctx, where, sqlstore.SQLiteOptions{Schema: schema})

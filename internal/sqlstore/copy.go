@@ -290,6 +290,12 @@ func MessageCounts(ctx context.Context, db *DB) (map[string]int64, error) {
 	return counts, err
 }
 
+// IsPostgresURL reports whether s names a PostgreSQL database, as a
+// postgres:// or postgresql:// URL, rather than an SQLite file.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
 // HoldsNothing reports whether the database at where, a postgres:// URL or
 // else the path of an SQLite file, at whatever schema, holds no row but
 // those its migrations write: a schema begun by a copy stopped before its
@@ -297,7 +303,7 @@ func MessageCounts(ctx context.Context, db *DB) (map[string]int64, error) {
 func HoldsNothing(ctx context.Context, where string) (bool, error) {
 	driver, dsn := "sqlite", fileURI(where, "mode=ro")
 	list := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+	if IsPostgresURL(where) {
 		driver, dsn = "pgx", where
 		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
 	}

@@ -132,7 +132,7 @@ func Digest(ctx context.Context, db *DB) ([32]byte, error) {
 // the path of an SQLite file.
 func CreateAtSchema(ctx context.Context, where string, version int64) error {
 	driver, dialect, fsys, dir := "sqlite", goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"
-	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+	if IsPostgresURL(where) {
 		driver, dialect, fsys, dir = "pgx", goose.DialectPostgres, postgresMigrations, "migrations/postgres"
 	}
 	db, err := sql.Open(driver, where)
@@ -157,7 +157,7 @@ func CreateAtSchema(ctx context.Context, where string, version int64) error {
 // CreateAtSchema's.
 func MarkUsed(ctx context.Context, where string) error {
 	driver := "sqlite"
-	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+	if IsPostgresURL(where) {
 		driver = "pgx"
 	}
 	db, err := sql.Open(driver, where)
