@@ -31,6 +31,9 @@ type member struct {
 	// refresh token (the app does not ask for offline_access), so it stops
 	// working an hour after sign-in, until the member signs in again.
 	api *client.Client
+	// accessToken is the access token api started with, from the member's
+	// latest sign-in; guarded by memory.mu.
+	accessToken string
 	// sync lets one catch-up at a time run for the member.
 	sync sync.Mutex
 	// threads are the threads the member recommended films into, newest
@@ -78,10 +81,15 @@ func (t *thread) drop(messageID string) {
 	t.messages = slices.DeleteFunc(t.messages, func(m *client.Message) bool { return m.ID == messageID })
 }
 
-// forget drops a member, their sessions and everything kept for them.
-func (mem *memory) forget(memberID string) {
+// forget drops a member, their sessions and everything kept for them,
+// unless they signed in again since their access token was accessToken
+// (with accessToken "", whatever their token).
+func (mem *memory) forget(memberID, accessToken string) {
 	mem.mu.Lock()
 	defer mem.mu.Unlock()
+	if m := mem.members[memberID]; m != nil && accessToken != "" && m.accessToken != accessToken {
+		return
+	}
 	delete(mem.members, memberID)
 	for id, s := range mem.sessions {
 		if s.memberID == memberID {

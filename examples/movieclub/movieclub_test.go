@@ -32,6 +32,8 @@ type club struct {
 	// down, while set, answers webhooks with 503 before movieclub sees
 	// them, as if it were down.
 	down atomic.Bool
+	// refused counts the webhooks answered 503 while down.
+	refused atomic.Int32
 }
 
 // startClub starts Parley, registers movieclub as its owner would, through
@@ -80,6 +82,7 @@ func startClub(t *testing.T, options ...func(*config.Config)) *club {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/webhooks" {
 			if c.down.Load() {
+				c.refused.Add(1)
 				http.Error(w, "down", http.StatusServiceUnavailable)
 				return
 			}

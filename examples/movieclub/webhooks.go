@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/client"
@@ -68,13 +71,57 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	case client.WebhookGrantRevoked:
 		// The member disconnected movieclub (or the grant ran out): forget
-		// them, their token and everything read through it.
+		// them, their token and everything read through it. A delivery is
+		// retried for a day, so it may come after the member connected
+		// movieclub again, under a new grant: the event names the grant,
+		// which movieclub does not know, so it asks Parley whether the
+		// token it holds still works, and keeps a member whose token does.
+		// A suspended app forgets its members all the same.
 		var d client.WebhookGrant
 		if json.Unmarshal(ev.Data, &d) == nil {
-			a.mem.forget(d.UserID)
+			a.mem.mu.Lock()
+			token := ""
+			if m := a.mem.members[d.UserID]; m != nil {
+				token = m.accessToken
+			}
+			a.mem.mu.Unlock()
+			if token != "" && d.Reason != "app_suspended" && a.tokenActive(r.Context(), token) {
+				break
+			}
+			a.mem.forget(d.UserID, token)
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// tokenActive asks Parley's introspection endpoint (RFC 7662), as the app,
+// whether one of its access tokens still works. Any failure counts as no.
+func (a *App) tokenActive(ctx context.Context, token string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", a.cfg.ParleyURL+"/oauth2/introspect",
+		strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// RFC 6749 section 2.3.1: the client ID and secret form-encoded, then
+	// HTTP Basic.
+	req.SetBasicAuth(url.QueryEscape(a.cfg.ClientID), url.QueryEscape(a.cfg.ClientSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Printf("introspect: %v", err)
+		return false
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Active bool `json:"active"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&answer) != nil {
+		log.Printf("introspect: %s", resp.Status)
+		return false
+	}
+	return answer.Active
 }
 
 // member returns the member with the Parley user ID, or nil.

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// A grant.revoked delivery about a grant that has already ended is about
+// that grant, not the member: a member who disconnected movieclub and
+// connected it again while the delivery was retried stays signed in, with
+// what movieclub shows them, when the late delivery arrives.
+func TestMovieClub_LateRevocationKeepsTheNewGrant(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
+		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
+	}
+
+	// Alice disconnects movieclub while its webhooks fail for a moment.
+	c.down.Store(true)
+	grants, err := alice.ConnectedApps(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("alice's grants: %+v, %v", grants, err)
+	}
+	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); c.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no grant.revoked delivery was attempted")
+		}
+	}
+	// She connects it again: a new grant, a new token.
+	c.signIn(t, b, "alice")
+	c.down.Store(false)
+
+	// Parley retries the old grant's grant.revoked.
+	for len(c.hooks) > 0 {
+		<-c.hooks // webhooks handled before
+	}
+	c.parley.Clock.Advance(time.Minute)
+	select {
+	case <-c.hooks:
+	case <-time.After(time.Minute):
+		t.Fatal("the grant.revoked delivery was not retried")
+	}
+	if home := c.home(t, b); strings.Contains(home, "Sign in with Parley") || !strings.Contains(home, "Metropolis (1927)") {
+		t.Errorf("the late revocation of alice's old grant signed her out of her new one:\n%s", home)
+	}
+}
