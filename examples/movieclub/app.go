@@ -180,12 +180,29 @@ func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
 		a.renderHome(w, http.StatusUnprocessableEntity, s, "Pick a film and name a friend.", rand.Text())
 		return
 	}
-	card, _, err := m.api.ShareOnce(r.Context(), client.NewShare{
+	// Without a refresh token (movieclub asks for no offline_access) the
+	// member's token runs out an hour after they signed in, and a grant
+	// may end while movieclub missed the webhook (Parley then answers
+	// 401): either way the member signs in again, which Parley lets
+	// through without asking while the grant lasts, and sends the form
+	// again. Nothing was sent.
+	a.mem.mu.Lock()
+	api, expired := m.api, !m.expiry.IsZero() && time.Now().Add(10*time.Second).After(m.expiry) // as oauth2 counts
+	a.mem.mu.Unlock()
+	if expired {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	card, _, err := api.ShareOnce(r.Context(), client.NewShare{
 		To:    friend,
 		URL:   a.cfg.PublicURL + "/films/" + film.Slug,
 		Title: fmt.Sprintf("%s (%d)", film.Title, film.Year),
 		Note:  strings.TrimSpace(r.PostFormValue("note")),
 	}, key)
+	if client.StatusOf(err) == http.StatusUnauthorized {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		// The form keeps its key: if the card went out after all, sending
 		// the form again posts nothing more.
@@ -212,12 +229,12 @@ func (a *App) catchUp(ctx context.Context, m *member, threadID string) error {
 	m.sync.Lock()
 	defer m.sync.Unlock()
 	a.mem.mu.Lock()
-	t := m.thread(threadID)
+	t, api := m.thread(threadID), m.api // a sign-in replaces m.api under memory.mu
 	a.mem.mu.Unlock()
 	if t == nil {
 		return nil // not a thread movieclub recommended into
 	}
-	changes, cursor, err := m.api.CatchUp(ctx, threadID, t.cursor, 0)
+	changes, cursor, err := api.CatchUp(ctx, threadID, t.cursor, 0)
 	a.mem.mu.Lock()
 	defer a.mem.mu.Unlock()
 	for _, c := range changes {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 )
@@ -34,6 +35,8 @@ type member struct {
 	// accessToken is the access token api started with, from the member's
 	// latest sign-in; guarded by memory.mu.
 	accessToken string
+	// expiry is when accessToken runs out; guarded by memory.mu.
+	expiry time.Time
 	// sync lets one catch-up at a time run for the member.
 	sync sync.Mutex
 	// threads are the threads the member recommended films into, newest

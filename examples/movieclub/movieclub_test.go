@@ -25,6 +25,7 @@ import (
 // the test needs to drive both.
 type club struct {
 	parley   *apptest.Env
+	app      *App
 	url      string
 	clientID string
 	// hooks receives a value each time movieclub has handled a webhook.
@@ -79,6 +80,7 @@ func startClub(t *testing.T, options ...func(*config.Config)) *club {
 		ParleyURL: env.URL, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
 		PublicURL: c.url, WebhookSecret: hook.Secret,
 	})
+	c.app = mc
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/webhooks" {
 			if c.down.Load() {

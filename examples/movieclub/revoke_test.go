@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
 )
 
 // A grant.revoked delivery about a grant that has already ended is about
@@ -56,5 +58,63 @@ func TestMovieClub_LateRevocationKeepsTheNewGrant(t *testing.T) {
 	}
 	if home := c.home(t, b); strings.Contains(home, "Sign in with Parley") || !strings.Contains(home, "Metropolis (1927)") {
 		t.Errorf("the late revocation of alice's old grant signed her out of her new one:\n%s", home)
+	}
+}
+
+// A member whose access token ran out (movieclub asks for no refresh
+// token: an hour after signing in) is sent to sign in again, as the guide
+// says, and can then recommend; they are not told that Parley could not
+// be reached, again at every try.
+func TestMovieClub_ExpiredTokenSignsInAgain(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	home := c.signIn(t, b, "alice")
+
+	// An hour on, at Parley and at movieclub.
+	c.parley.Clock.Advance(time.Hour + time.Minute)
+	mc := c.app
+	mc.mem.mu.Lock()
+	for _, m := range mc.mem.members {
+		m.api = client.New(c.parley.URL).WithTokenSource(mc.oauth.TokenSource(ctx, &oauth2.Token{
+			AccessToken: m.accessToken, TokenType: "Bearer", Expiry: time.Now().Add(-time.Minute)}))
+		m.expiry = time.Now().Add(-time.Minute)
+	}
+	mc.mem.mu.Unlock()
+
+	p := b.Submit(t, home, url.Values{"film": {"metropolis"}, "friend": {"bob"}})
+	if strings.Contains(p.Body, "could not be reached") || p.URL.String() != c.url+"/" || !strings.Contains(p.Body, `action="/recommend"`) {
+		t.Fatalf("recommending with a token that ran out: %d %s\n%s", p.Status, p.URL, p.Body)
+	}
+	if p = b.Submit(t, p, url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK || !strings.Contains(p.Body, "Metropolis (1927)") {
+		t.Errorf("recommending after signing in again: %d\n%s", p.Status, p.Body)
+	}
+}
+
+// A member whose grant ended while movieclub missed the grant.revoked
+// webhook is sent back to Parley, which asks them again, rather than told
+// at every try that Parley refused.
+func TestMovieClub_RevokedGrantSignsInAgain(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	home := c.signIn(t, b, "alice")
+	c.down.Store(true)
+	grants, err := alice.ConnectedApps(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("alice's grants: %+v, %v", grants, err)
+	}
+	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	p := b.Submit(t, home, url.Values{"film": {"metropolis"}, "friend": {"bob"}})
+	if !strings.HasPrefix(p.URL.String(), c.parley.URL) || !strings.Contains(p.Body, `value="approve"`) {
+		t.Errorf("recommending after the grant ended: %d %s, want Parley's consent page\n%s", p.Status, p.URL, p.Body)
 	}
 }

@@ -84,7 +84,7 @@ func (a *App) handleCallback(w http.ResponseWriter, r *http.Request) {
 		m = &member{id: memberID}
 		a.mem.members[memberID] = m
 	}
-	m.api, m.accessToken = api, tok.AccessToken
+	m.api, m.accessToken, m.expiry = api, tok.AccessToken, tok.Expiry
 	a.mem.sessions[id] = s
 	threads := make([]string, len(m.threads))
 	for i, t := range m.threads {
