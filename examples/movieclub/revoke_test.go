@@ -118,3 +118,72 @@ func TestMovieClub_RevokedGrantSignsInAgain(t *testing.T) {
 		t.Errorf("recommending after the grant ended: %d %s, want Parley's consent page\n%s", p.Status, p.URL, p.Body)
 	}
 }
+
+// A thread.closed_to_apps delivery retried after the thread was opened to
+// apps again does not make movieclub forget a thread its grant reaches.
+func TestMovieClub_LateClosingKeepsAReopenedThread(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
+		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
+	}
+	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
+	if err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("bob's threads: %+v, %v", threads, err)
+	}
+	th := threads.Threads[0].ID
+
+	c.down.Store(true)
+	if _, err := bob.SetThreadAppAccess(ctx, th, false); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); c.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no thread.closed_to_apps delivery was attempted")
+		}
+	}
+	if _, err := bob.SetThreadAppAccess(ctx, th, true); err != nil {
+		t.Fatal(err)
+	}
+	c.down.Store(false)
+	for len(c.hooks) > 0 {
+		<-c.hooks
+	}
+	c.parley.Clock.Advance(time.Minute)
+	select {
+	case <-c.hooks:
+	case <-time.After(time.Minute):
+		t.Fatal("the thread.closed_to_apps delivery was not retried")
+	}
+	apptest.MustSend(t, bob, th, "Loved the robot")
+	c.waitForWebhooks(t, "bob's reply in the reopened thread on movieclub", func() bool {
+		return strings.Contains(c.home(t, b), "Loved the robot")
+	})
+}
+
+// A thread closed to apps is forgotten when the webhook says so.
+func TestMovieClub_ClosingForgetsTheThread(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	alice := c.parley.MustMember(t, "alice")
+	bob := c.parley.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	b := apptest.NewBrowser()
+	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
+		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
+	}
+	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
+	if err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("bob's threads: %+v, %v", threads, err)
+	}
+	if _, err := bob.SetThreadAppAccess(ctx, threads.Threads[0].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	c.waitForWebhooks(t, "the closed thread gone from movieclub", func() bool {
+		return !strings.Contains(c.home(t, b), "Metropolis (1927)")
+	})
+}

@@ -60,14 +60,17 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			a.mem.mu.Unlock()
 		}
 	case client.WebhookThreadClosed:
-		// The thread left the member's grant: forget it.
+		// The thread left the member's grant: forget it. A delivery is
+		// retried for a day, so the thread may be open to apps again by
+		// the time it comes: movieclub reads on from its cursor once, and
+		// forgets the thread only if that is refused (or cannot be done).
 		var d client.WebhookThread
 		if json.Unmarshal(ev.Data, &d) == nil {
-			a.mem.mu.Lock()
-			if m := a.mem.members[d.UserID]; m != nil {
+			if m := a.member(d.UserID); m != nil && a.catchUp(r.Context(), m, d.ThreadID) != nil {
+				a.mem.mu.Lock()
 				m.threads = slices.DeleteFunc(m.threads, func(t *thread) bool { return t.id == d.ThreadID })
+				a.mem.mu.Unlock()
 			}
-			a.mem.mu.Unlock()
 		}
 	case client.WebhookGrantRevoked:
 		// The member disconnected movieclub (or the grant ran out): forget
