@@ -48,16 +48,20 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	case client.WebhookMessageDeleted:
-		// Deleted in Parley: delete movieclub's copy, at once.
+		// Deleted in Parley: delete movieclub's copy, at once, but after
+		// any catch-up of the member's under way, which may have read the
+		// message before it was deleted and would keep it after this.
 		var d client.WebhookMessage
 		if json.Unmarshal(ev.Data, &d) == nil {
-			a.mem.mu.Lock()
-			if m := a.mem.members[d.UserID]; m != nil {
+			if m := a.member(d.UserID); m != nil {
+				m.sync.Lock()
+				a.mem.mu.Lock()
 				if t := m.thread(d.ThreadID); t != nil {
 					t.drop(d.MessageID)
 				}
+				a.mem.mu.Unlock()
+				m.sync.Unlock()
 			}
-			a.mem.mu.Unlock()
 		}
 	case client.WebhookThreadClosed:
 		// The thread left the member's grant: forget it. A delivery is
