@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
+	"github.com/zitadel/oidc/v3/pkg/client/rs"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -39,6 +40,9 @@ type App struct {
 	reports *client.Client
 	mem     *memory
 	mux     *http.ServeMux
+	// introspection asks Parley whether a member's token still works
+	// (RFC 7662), as the app.
+	introspection rs.ResourceServer
 }
 
 // New returns movieclub for the configuration.
@@ -72,6 +76,15 @@ func New(cfg Config) *App {
 		reports: client.New(cfg.ParleyURL).WithTokenSource(itself.TokenSource(context.Background())),
 		mem:     newMemory(),
 		mux:     http.NewServeMux(),
+	}
+	// With its endpoints given, the resource server needs no discovery,
+	// and so no Parley that answers, to be made: discovery is all that
+	// could fail.
+	var err error
+	a.introspection, err = rs.NewResourceServerClientCredentials(context.Background(), cfg.ParleyURL, cfg.ClientID, cfg.ClientSecret,
+		rs.WithStaticEndpoints(endpoint.TokenURL, cfg.ParleyURL+"/oauth2/introspect"))
+	if err != nil {
+		panic(err)
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	a.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))

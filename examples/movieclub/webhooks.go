@@ -6,12 +6,12 @@ import (
 	"io"
 	"log"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/client"
+	"github.com/zitadel/oidc/v3/pkg/client/rs"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 // handleWebhook receives Parley's webhooks. It checks the signature before
@@ -106,26 +106,9 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 func (a *App) tokenActive(ctx context.Context, token string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", a.cfg.ParleyURL+"/oauth2/introspect",
-		strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// RFC 6749 section 2.3.1: the client ID and secret form-encoded, then
-	// HTTP Basic.
-	req.SetBasicAuth(url.QueryEscape(a.cfg.ClientID), url.QueryEscape(a.cfg.ClientSecret))
-	resp, err := http.DefaultClient.Do(req)
+	answer, err := rs.Introspect[*oidc.IntrospectionResponse](ctx, a.introspection, token)
 	if err != nil {
 		log.Printf("introspect: %v", err)
-		return false
-	}
-	defer resp.Body.Close()
-	var answer struct {
-		Active bool `json:"active"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&answer) != nil {
-		log.Printf("introspect: %s", resp.Status)
 		return false
 	}
 	return answer.Active
