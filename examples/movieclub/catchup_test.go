@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -37,17 +35,7 @@ func (h *heldChanges) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestMovieClub_DeletedDuringACatchUpStaysDeleted(t *testing.T) {
 	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
-		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
-	}
-	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
-	if err != nil || len(threads.Threads) != 1 {
-		t.Fatalf("bob's threads: %+v, %v", threads, err)
-	}
+	r := c.recommend(t)
 	h := &heldChanges{got: make(chan struct{}, 1), release: make(chan struct{})}
 	http.DefaultClient.Transport = h
 	t.Cleanup(func() { http.DefaultClient.Transport = nil })
@@ -56,14 +44,14 @@ func TestMovieClub_DeletedDuringACatchUpStaysDeleted(t *testing.T) {
 	}
 
 	h.hold.Store(true)
-	reply := apptest.MustSend(t, bob, threads.Threads[0].ID, "Oops, wrong thread")
+	reply := apptest.MustSend(t, r.bob, r.threadID, "Oops, wrong thread")
 	select {
 	case <-h.got: // movieclub has read the reply, and not yet kept it
 	case <-time.After(time.Minute):
 		t.Fatal("movieclub did not read the thread")
 	}
 	h.hold.Store(false)
-	if err := bob.DeleteMessage(ctx, reply.ID); err != nil {
+	if err := r.bob.DeleteMessage(ctx, reply.ID); err != nil {
 		t.Fatal(err)
 	}
 	handled := 0
@@ -80,7 +68,7 @@ func TestMovieClub_DeletedDuringACatchUpStaysDeleted(t *testing.T) {
 			t.Fatal("the webhooks were not both handled")
 		}
 	}
-	if strings.Contains(c.home(t, b), "Oops, wrong thread") {
+	if strings.Contains(c.home(t, r.b), "Oops, wrong thread") {
 		t.Error("movieclub shows a reply deleted in Parley")
 	}
 }

@@ -164,6 +164,84 @@ func (c *club) waitForWebhooks(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// aliceAndBob is where movieclub's tests start: alice, signed in to
+// movieclub in browser b, and her friend bob; after recommend, alice has
+// recommended Metropolis to bob, in a thread of theirs.
+type aliceAndBob struct {
+	alice, bob *client.Client
+	b          *apptest.Browser
+	// home is movieclub's home page as the sign-in, or the
+	// recommendation, left it.
+	home     *apptest.Page
+	threadID string
+}
+
+// signInAlice makes alice and bob friends and signs alice in to movieclub.
+func (c *club) signInAlice(t *testing.T) aliceAndBob {
+	t.Helper()
+	r := aliceAndBob{alice: c.parley.MustMember(t, "alice"), bob: c.parley.MustMember(t, "bob"), b: apptest.NewBrowser()}
+	apptest.MustFriends(t, r.alice, r.bob)
+	r.home = c.signIn(t, r.b, "alice")
+	return r
+}
+
+// recommend signs alice in to movieclub and has her recommend Metropolis
+// to bob.
+func (c *club) recommend(t *testing.T) aliceAndBob {
+	t.Helper()
+	r := c.signInAlice(t)
+	r.home = r.b.Submit(t, r.home, url.Values{"film": {"metropolis"}, "friend": {"bob"}})
+	if r.home.Status != http.StatusOK || !strings.Contains(r.home.Body, "Metropolis (1927)") {
+		t.Fatalf("recommend: %d\n%s", r.home.Status, r.home.Body)
+	}
+	threads, err := r.bob.Threads(context.Background(), client.ThreadsQuery{})
+	if err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("bob's threads: %+v, %v", threads, err)
+	}
+	r.threadID = threads.Threads[0].ID
+	return r
+}
+
+// disconnect revokes the member's one grant to movieclub.
+func disconnect(t *testing.T, member *client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	grants, err := member.ConnectedApps(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("grants: %+v, %v", grants, err)
+	}
+	if err := member.RevokeGrant(ctx, grants[0].ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitRefused waits, while movieclub is down, until Parley has tried to
+// deliver a webhook to it.
+func (c *club) waitRefused(t *testing.T, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); c.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s delivery was attempted", what)
+		}
+	}
+}
+
+// retried brings movieclub back up and Parley's clock on to the retry of
+// the delivery it refused, and waits until movieclub has handled it.
+func (c *club) retried(t *testing.T, what string) {
+	t.Helper()
+	c.down.Store(false)
+	for len(c.hooks) > 0 {
+		<-c.hooks // webhooks handled before
+	}
+	c.parley.Clock.Advance(time.Minute)
+	select {
+	case <-c.hooks:
+	case <-time.After(time.Minute):
+		t.Fatalf("the %s delivery was not retried", what)
+	}
+}
+
 // accessEntry is what the test reads of an access log entry.
 type accessEntry struct {
 	Action     string   `json:"action"`
@@ -191,12 +269,8 @@ func messageOf(page, text string) (class, from string) {
 func TestMovieClub_EndToEnd(t *testing.T) {
 	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-
-	b := apptest.NewBrowser()
-	home := c.signIn(t, b, "alice")
+	r := c.signInAlice(t)
+	bob, b, home := r.bob, r.b, r.home
 
 	// Recommend a film; the browser posts the form once more, as a double
 	// click or a retry would, with the same Idempotency-Key.
@@ -288,40 +362,22 @@ func TestMovieClub_EndToEnd(t *testing.T) {
 // webhooks: signing in again catches up through each thread's changes
 // feed. Disconnecting movieclub in Parley has it forget the member.
 func TestMovieClub_CatchesUpAndForgets(t *testing.T) {
-	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}})
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Metropolis (1927)") {
-		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
-	}
-	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
-	if err != nil || len(threads.Threads) != 1 {
-		t.Fatalf("bob's threads: %+v, %v", threads, err)
-	}
+	r := c.recommend(t)
 
 	c.down.Store(true)
-	apptest.MustSend(t, bob, threads.Threads[0].ID, "The robot scene gave me nightmares")
-	if strings.Contains(c.home(t, b), "nightmares") {
+	apptest.MustSend(t, r.bob, r.threadID, "The robot scene gave me nightmares")
+	if strings.Contains(c.home(t, r.b), "nightmares") {
 		t.Fatal("movieclub shows a reply it was not told of")
 	}
-	if home := c.signIn(t, b, "alice"); !strings.Contains(home.Body, "The robot scene gave me nightmares") {
+	if home := c.signIn(t, r.b, "alice"); !strings.Contains(home.Body, "The robot scene gave me nightmares") {
 		t.Errorf("after signing in again, no reply:\n%s", home.Body)
 	}
 	c.down.Store(false)
 
-	grants, err := alice.ConnectedApps(ctx)
-	if err != nil || len(grants) != 1 {
-		t.Fatalf("alice's grants: %+v, %v", grants, err)
-	}
-	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	disconnect(t, r.alice)
 	c.waitForWebhooks(t, "alice forgotten after she disconnected movieclub", func() bool {
-		return strings.Contains(c.home(t, b), "Sign in with Parley")
+		return strings.Contains(c.home(t, r.b), "Sign in with Parley")
 	})
 }
 

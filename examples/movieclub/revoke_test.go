@@ -18,45 +18,19 @@ import (
 // connected it again while the delivery was retried stays signed in, with
 // what movieclub shows them, when the late delivery arrives.
 func TestMovieClub_LateRevocationKeepsTheNewGrant(t *testing.T) {
-	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
-		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
-	}
+	r := c.recommend(t)
 
 	// Alice disconnects movieclub while its webhooks fail for a moment.
 	c.down.Store(true)
-	grants, err := alice.ConnectedApps(ctx)
-	if err != nil || len(grants) != 1 {
-		t.Fatalf("alice's grants: %+v, %v", grants, err)
-	}
-	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Minute); c.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no grant.revoked delivery was attempted")
-		}
-	}
+	disconnect(t, r.alice)
+	c.waitRefused(t, "grant.revoked")
 	// She connects it again: a new grant, a new token.
-	c.signIn(t, b, "alice")
-	c.down.Store(false)
+	c.signIn(t, r.b, "alice")
 
 	// Parley retries the old grant's grant.revoked.
-	for len(c.hooks) > 0 {
-		<-c.hooks // webhooks handled before
-	}
-	c.parley.Clock.Advance(time.Minute)
-	select {
-	case <-c.hooks:
-	case <-time.After(time.Minute):
-		t.Fatal("the grant.revoked delivery was not retried")
-	}
-	if home := c.home(t, b); strings.Contains(home, "Sign in with Parley") || !strings.Contains(home, "Metropolis (1927)") {
+	c.retried(t, "grant.revoked")
+	if home := c.home(t, r.b); strings.Contains(home, "Sign in with Parley") || !strings.Contains(home, "Metropolis (1927)") {
 		t.Errorf("the late revocation of alice's old grant signed her out of her new one:\n%s", home)
 	}
 }
@@ -68,11 +42,8 @@ func TestMovieClub_LateRevocationKeepsTheNewGrant(t *testing.T) {
 func TestMovieClub_ExpiredTokenSignsInAgain(t *testing.T) {
 	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	home := c.signIn(t, b, "alice")
+	r := c.signInAlice(t)
+	b, home := r.b, r.home
 
 	// An hour on, at Parley and at movieclub.
 	c.parley.Clock.Advance(time.Hour + time.Minute)
@@ -98,21 +69,11 @@ func TestMovieClub_ExpiredTokenSignsInAgain(t *testing.T) {
 // webhook is sent back to Parley, which asks them again, rather than told
 // at every try that Parley refused.
 func TestMovieClub_RevokedGrantSignsInAgain(t *testing.T) {
-	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	home := c.signIn(t, b, "alice")
+	r := c.signInAlice(t)
+	b, home := r.b, r.home
 	c.down.Store(true)
-	grants, err := alice.ConnectedApps(ctx)
-	if err != nil || len(grants) != 1 {
-		t.Fatalf("alice's grants: %+v, %v", grants, err)
-	}
-	if err := alice.RevokeGrant(ctx, grants[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	disconnect(t, r.alice)
 	p := b.Submit(t, home, url.Values{"film": {"metropolis"}, "friend": {"bob"}})
 	if !strings.HasPrefix(p.URL.String(), c.parley.URL) || !strings.Contains(p.Body, `value="approve"`) {
 		t.Errorf("recommending after the grant ended: %d %s, want Parley's consent page\n%s", p.Status, p.URL, p.Body)
@@ -124,66 +85,31 @@ func TestMovieClub_RevokedGrantSignsInAgain(t *testing.T) {
 func TestMovieClub_LateClosingKeepsAReopenedThread(t *testing.T) {
 	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
-		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
-	}
-	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
-	if err != nil || len(threads.Threads) != 1 {
-		t.Fatalf("bob's threads: %+v, %v", threads, err)
-	}
-	th := threads.Threads[0].ID
+	r := c.recommend(t)
 
 	c.down.Store(true)
-	if _, err := bob.SetThreadAppAccess(ctx, th, false); err != nil {
+	if _, err := r.bob.SetThreadAppAccess(ctx, r.threadID, false); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(time.Minute); c.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no thread.closed_to_apps delivery was attempted")
-		}
-	}
-	if _, err := bob.SetThreadAppAccess(ctx, th, true); err != nil {
+	c.waitRefused(t, "thread.closed_to_apps")
+	if _, err := r.bob.SetThreadAppAccess(ctx, r.threadID, true); err != nil {
 		t.Fatal(err)
 	}
-	c.down.Store(false)
-	for len(c.hooks) > 0 {
-		<-c.hooks
-	}
-	c.parley.Clock.Advance(time.Minute)
-	select {
-	case <-c.hooks:
-	case <-time.After(time.Minute):
-		t.Fatal("the thread.closed_to_apps delivery was not retried")
-	}
-	apptest.MustSend(t, bob, th, "Loved the robot")
+	c.retried(t, "thread.closed_to_apps")
+	apptest.MustSend(t, r.bob, r.threadID, "Loved the robot")
 	c.waitForWebhooks(t, "bob's reply in the reopened thread on movieclub", func() bool {
-		return strings.Contains(c.home(t, b), "Loved the robot")
+		return strings.Contains(c.home(t, r.b), "Loved the robot")
 	})
 }
 
 // A thread closed to apps is forgotten when the webhook says so.
 func TestMovieClub_ClosingForgetsTheThread(t *testing.T) {
-	ctx := context.Background()
 	c := startClub(t)
-	alice := c.parley.MustMember(t, "alice")
-	bob := c.parley.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	b := apptest.NewBrowser()
-	if p := b.Submit(t, c.signIn(t, b, "alice"), url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK {
-		t.Fatalf("recommend: %d\n%s", p.Status, p.Body)
-	}
-	threads, err := bob.Threads(ctx, client.ThreadsQuery{})
-	if err != nil || len(threads.Threads) != 1 {
-		t.Fatalf("bob's threads: %+v, %v", threads, err)
-	}
-	if _, err := bob.SetThreadAppAccess(ctx, threads.Threads[0].ID, false); err != nil {
+	r := c.recommend(t)
+	if _, err := r.bob.SetThreadAppAccess(context.Background(), r.threadID, false); err != nil {
 		t.Fatal(err)
 	}
 	c.waitForWebhooks(t, "the closed thread gone from movieclub", func() bool {
-		return !strings.Contains(c.home(t, b), "Metropolis (1927)")
+		return !strings.Contains(c.home(t, r.b), "Metropolis (1927)")
 	})
 }
