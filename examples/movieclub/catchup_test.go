@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -29,6 +30,16 @@ func (h *heldChanges) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// waitFor waits, a minute at most, until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+	}
+}
+
 // A message deleted while movieclub was reading the thread's changes, the
 // read having found it, is not shown once both are done: the deletion's
 // webhook is not lost to the read that comes back after it.
@@ -43,6 +54,8 @@ func TestMovieClub_DeletedDuringACatchUpStaysDeleted(t *testing.T) {
 		<-c.hooks
 	}
 
+	_, created := c.webhooks(client.WebhookMessageCreated)
+	deletions, _ := c.webhooks(client.WebhookMessageDeleted)
 	h.hold.Store(true)
 	reply := apptest.MustSend(t, r.bob, r.threadID, "Oops, wrong thread")
 	select {
@@ -54,20 +67,18 @@ func TestMovieClub_DeletedDuringACatchUpStaysDeleted(t *testing.T) {
 	if err := r.bob.DeleteMessage(ctx, reply.ID); err != nil {
 		t.Fatal(err)
 	}
-	handled := 0
-	select {
-	case <-c.hooks: // the deletion's webhook, handled while the read is held
-		handled++
-	case <-time.After(2 * time.Second): // or waiting for the read
-	}
+	// The deletion's webhook reaches movieclub while the read is held;
+	// then the read comes back; then both webhooks are handled.
+	waitFor(t, "the deletion's webhook", func() bool {
+		arrived, _ := c.webhooks(client.WebhookMessageDeleted)
+		return arrived > deletions
+	})
 	close(h.release)
-	for ; handled < 2; handled++ {
-		select {
-		case <-c.hooks:
-		case <-time.After(time.Minute):
-			t.Fatal("the webhooks were not both handled")
-		}
-	}
+	waitFor(t, "the reply's two webhooks handled", func() bool {
+		_, c1 := c.webhooks(client.WebhookMessageCreated)
+		_, d1 := c.webhooks(client.WebhookMessageDeleted)
+		return c1 > created && d1 > deletions
+	})
 	if strings.Contains(c.home(t, r.b), "Oops, wrong thread") {
 		t.Error("movieclub shows a reply deleted in Parley")
 	}

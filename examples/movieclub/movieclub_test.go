@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +37,26 @@ type club struct {
 	down atomic.Bool
 	// refused counts the webhooks answered 503 while down.
 	refused atomic.Int32
+
+	mu sync.Mutex
+	// arrived and handled count the webhooks that reached movieclub, and
+	// those it has handled, by event type.
+	arrived, handled map[string]int
+}
+
+// webhooks returns how many webhooks of the event type reached movieclub,
+// and how many it has handled.
+func (c *club) webhooks(eventType string) (arrived, handled int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.arrived[eventType], c.handled[eventType]
+}
+
+// count counts a webhook of the event type in counts.
+func (c *club) count(counts map[string]int, eventType string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	counts[eventType]++
 }
 
 // startClub starts Parley, registers movieclub as its owner would, through
@@ -48,7 +70,7 @@ func startClub(t *testing.T, options ...func(*config.Config)) *club {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &club{parley: env, url: "http://" + ln.Addr().String(), hooks: make(chan struct{}, 64)}
+	c := &club{parley: env, url: "http://" + ln.Addr().String(), hooks: make(chan struct{}, 64), arrived: map[string]int{}, handled: map[string]int{}}
 
 	// The app's owner registers it: the full request body of the guide.
 	owner := env.MustMember(t, "studio")
@@ -82,31 +104,37 @@ func startClub(t *testing.T, options ...func(*config.Config)) *club {
 	})
 	c.app = mc
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/webhooks" {
-			if c.down.Load() {
-				c.refused.Add(1)
-				http.Error(w, "down", http.StatusServiceUnavailable)
-				return
-			}
-			// Every delivery Parley signs is what the OpenAPI document
-			// says (the test forges an unsigned one).
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
+		if r.URL.Path != "/webhooks" {
+			mc.ServeHTTP(w, r)
+			return
+		}
+		if c.down.Load() {
+			c.refused.Add(1)
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		// Every delivery Parley signs is what the OpenAPI document says
+		// (the test forges an unsigned one).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
+		if r.Header.Get("webhook-signature") != "" {
+			if err := apptest.CheckWebhook(body); err != nil {
 				t.Error(err)
 			}
-			if r.Header.Get("webhook-signature") != "" {
-				if err := apptest.CheckWebhook(body); err != nil {
-					t.Error(err)
-				}
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var ev struct {
+			Type string `json:"type"`
+		}
+		json.Unmarshal(body, &ev)
+		c.count(c.arrived, ev.Type)
 		mc.ServeHTTP(w, r)
-		if r.URL.Path == "/webhooks" {
-			select {
-			case c.hooks <- struct{}{}:
-			default:
-			}
+		c.count(c.handled, ev.Type)
+		select {
+		case c.hooks <- struct{}{}:
+		default:
 		}
 	}))
 	srv.Listener.Close()
@@ -219,11 +247,7 @@ func disconnect(t *testing.T, member *client.Client) {
 // deliver a webhook to it.
 func (c *club) waitRefused(t *testing.T, what string) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); c.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s delivery was attempted", what)
-		}
-	}
+	waitFor(t, "a "+what+" delivery", func() bool { return c.refused.Load() > 0 })
 }
 
 // retried brings movieclub back up and Parley's clock on to the retry of
