@@ -247,7 +247,7 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	var throttle []throttleKey
 	var keys passwordCheck
 	if parley.ValidateUsername(name) == nil { // no account has another name
-		keys.account = "sign-in:account:" + name
+		keys.account = signInAccountKey + name
 		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
 	}
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {

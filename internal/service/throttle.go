@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -35,7 +36,7 @@ var signInsPerAccount = ratelimit.Policy{Name: "sign-ins", Rate: 10.0 / 60, Burs
 // it (Options.RateLimited), and returns its ETHROTTLED error: too many of
 // what, and when to try again.
 func (s *Service) rateLimited(ctx context.Context, p ratelimit.Policy, key string, wait time.Duration, what string) error {
-	s.log.WarnContext(ctx, "throttled", "what", p.Name, "keys", []string{key}, "client", clientAddr(ctx), "wait", wait)
+	s.log.WarnContext(ctx, "throttled", "what", p.Name, "keys", []string{s.loggedKey(ctx, key)}, "client", clientAddr(ctx), "wait", wait)
 	if s.opts.RateLimited != nil {
 		s.opts.RateLimited(p.Name)
 	}
@@ -61,6 +62,28 @@ func addressKey(addr string) string {
 	}
 	prefix, _ := a.WithZone("").Prefix(64)
 	return prefix.String()
+}
+
+// signInAccountKey starts the throttle and rate-limit keys of the sign-ins
+// to one username.
+const signInAccountKey = "sign-in:account:"
+
+// loggedKey is a throttle's key as the log may hold it: a sign-in's
+// username only when an account has it, since a name no account has may be
+// a password typed into the wrong field (as SignIn logs failures).
+func (s *Service) loggedKey(ctx context.Context, key string) string {
+	name, ok := strings.CutPrefix(key, signInAccountKey)
+	if !ok {
+		return key
+	}
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
+		_, err := tx.FindUserByUsername(ctx, name)
+		return err
+	})
+	if err != nil {
+		return signInAccountKey + "(no such account)"
+	}
+	return key
 }
 
 // throttleKey is a key a throttle counts attempts under, and its rule.
@@ -118,7 +141,7 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 	if wait > 0 {
 		names := make([]string, len(keys))
 		for i, k := range keys {
-			names[i] = k.key
+			names[i] = s.loggedKey(ctx, k.key)
 		}
 		s.log.WarnContext(ctx, "throttled", "what", what, "keys", names, "client", clientAddr(ctx), "wait", wait)
 		return parley.ThrottledError(what, wait)
