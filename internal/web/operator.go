@@ -100,6 +100,8 @@ var decisionWords = map[string]string{
 	parley.ActionUserDisable:    "disabled",
 	parley.ActionUserEnable:     "enabled",
 	parley.ActionUserSignOut:    "signed out",
+	parley.ActionUserDelete:     "deleted the account of",
+	parley.ActionKeysRotate:     "rotated the provider's",
 }
 
 // describeDecision says in words what a recorded decision was.
