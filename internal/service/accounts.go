@@ -133,7 +133,9 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		s.log.InfoContext(ctx, "signed in", append(who, "client", clientAddr(ctx))...)
 	case code == parley.EUNAUTHORIZED:
 		s.log.WarnContext(ctx, "sign-in failed", append(who, "client", clientAddr(ctx), "reason", parley.ErrorMessage(err))...)
-		if u != nil && u.Disabled {
+		// Only the right password learns that the account is disabled
+		// (signIn); a wrong one is a credentials failure, as it says.
+		if u != nil && u.Disabled && parley.ErrorMessage(err) == disabledMessage {
 			s.signInFailed("disabled")
 		} else {
 			s.signInFailed("credentials")
@@ -231,8 +233,11 @@ func errWrongPassword() error {
 
 // errDisabled is a sign-in's answer for a disabled account.
 func errDisabled() error {
-	return parley.Errorf(parley.EUNAUTHORIZED, "this account is disabled: ask an operator")
+	return parley.Errorf(parley.EUNAUTHORIZED, "%s", disabledMessage)
 }
+
+// disabledMessage is errDisabled's message.
+const disabledMessage = "this account is disabled: ask an operator"
 
 // checkPassword returns the member named username if pw is their
 // password, as a sign-in checks it: EUNAUTHORIZED otherwise, for a deleted
