@@ -13,6 +13,7 @@ const (
 	ActionAppApprove     = "app.approve"
 	ActionAppUnapprove   = "app.unapprove_all"
 	ActionAppDelete      = "app.delete"
+	ActionAppAdd         = "app.add"
 	ActionUserPassword   = "user.password"
 	ActionUserDisable    = "user.disable"
 	ActionUserEnable     = "user.enable"

@@ -98,7 +98,7 @@ func TestCLI_AppUnapprove(t *testing.T) {
 	if _, err := run(t, dir, "", "app", "unapprove", "pc_nonexistent"); err == nil {
 		t.Error("unapproving an unknown app succeeded")
 	}
-	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppUnapprove, parley.ActionAppApproveAll}) {
+	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppUnapprove, parley.ActionAppApproveAll, parley.ActionAppAdd}) {
 		t.Errorf("decisions about the app: %v", got)
 	}
 }
@@ -148,7 +148,7 @@ func TestCLI_AppDelete(t *testing.T) {
 			t.Errorf("%v of a deleted app: %v; want not found", args, err)
 		}
 	}
-	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppDelete}) {
+	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppDelete, parley.ActionAppAdd}) {
 		t.Errorf("decisions about the app: %v", got)
 	}
 }

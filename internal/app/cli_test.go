@@ -177,7 +177,7 @@ func TestCLI_App(t *testing.T) {
 		if out, err := run(t, dir, "", "app", "suspend", clientID); err != nil {
 			t.Fatalf("suspend again: %v\n%s", err, out)
 		}
-		want := []string{parley.ActionAppSuspend, parley.ActionAppReinstate, parley.ActionAppSuspend, parley.ActionAppApproveAll}
+		want := []string{parley.ActionAppSuspend, parley.ActionAppReinstate, parley.ActionAppSuspend, parley.ActionAppApproveAll, parley.ActionAppAdd}
 		var got []string
 		for _, a := range decisions(t, dir) {
 			if a.Subject == clientID {

@@ -42,7 +42,7 @@ func (e *Env) MustPartnerOf(tb testing.TB, name, owner string, options ...func(*
 	for _, o := range options {
 		o(&in)
 	}
-	app, err := e.Server.Service.RegisterAppFor(context.Background(), in, owner)
+	app, err := e.Server.Service.RegisterAppFor(service.ConsoleContext(context.Background()), in, owner)
 	if err != nil {
 		tb.Fatal(err)
 	}

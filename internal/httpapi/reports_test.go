@@ -99,7 +99,7 @@ func newReportWorld(t *testing.T) *reportWorld {
 // mustOwnedPartner registers a confidential app owned by a member.
 func mustOwnedPartner(t testing.TB, env *apptest.Env, name, owner string) *apptest.Partner {
 	t.Helper()
-	app, err := env.Server.Service.RegisterAppFor(context.Background(),
+	app, err := env.Server.Service.RegisterAppFor(service.ConsoleContext(context.Background()),
 		service.NewApp{Name: name, RedirectURIs: []string{apptest.RedirectURI}, Purpose: "Recommend films"}, owner)
 	if err != nil {
 		t.Fatal(err)

@@ -49,28 +49,47 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 // ownerUsername, or by no one when it is empty. A deleted account owns
 // nothing more: ECONFLICT.
 func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername string) (*RegisteredApp, error) {
-	ownerID := ""
-	if ownerUsername != "" {
-		err := s.store.Read(ctx, func(tx parley.Tx) error {
-			u, err := findMember(ctx, tx, ownerUsername)
-			if err == nil {
-				ownerID = u.ID
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return s.registerApp(ctx, in, ownerID, parley.AppActive)
+	// The owner is found, and held, in the write that registers the app,
+	// where the decision is recorded.
+	return s.registerAppDecided(ctx, in, ownerUsername, parley.AppActive, &actor)
 }
 
 // registerApp stores a new app, in state.
 func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID, state string) (*RegisteredApp, error) {
+	return s.storeApp(ctx, in, state, func(ctx context.Context, tx parley.Tx, app *parley.App) error {
+		app.OwnerID = ownerID
+		return nil
+	}, nil)
+}
+
+// registerAppDecided stores a new app, in state, owned by the member named
+// ownerUsername (no one when empty), and records it as actor's decision.
+func (s *Service) registerAppDecided(ctx context.Context, in NewApp, ownerUsername, state string, actor *parley.OperatorAction) (*RegisteredApp, error) {
+	return s.storeApp(ctx, in, state, func(ctx context.Context, tx parley.Tx, app *parley.App) error {
+		if ownerUsername == "" {
+			return nil
+		}
+		u, err := findMember(ctx, tx, ownerUsername)
+		if err != nil {
+			return err
+		}
+		app.OwnerID = u.ID
+		return nil
+	}, actor)
+}
+
+// storeApp validates and stores a new app, in state, after owner sets its
+// owner in the write; with actor, the write records the registration as
+// that operator's decision.
+func (s *Service) storeApp(ctx context.Context, in NewApp, state string,
+	owner func(context.Context, parley.Tx, *parley.App) error, actor *parley.OperatorAction) (*RegisteredApp, error) {
 	app := &parley.App{
 		ClientID:     clientIDPrefix + parley.NewID(),
 		Name:         strings.TrimSpace(in.Name),
-		OwnerID:      ownerID,
 		RedirectURIs: in.RedirectURIs,
 		Homepage:     in.Homepage,
 		Purpose:      strings.TrimSpace(in.Purpose),
@@ -89,7 +108,17 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID, state str
 	if !in.Public {
 		reg.ClientSecret, secretHash = newToken(clientSecretPrefix)
 	}
-	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.CreateApp(ctx, app, secretHash) }); err != nil {
+	err := s.decide(ctx, func(tx parley.Tx, record recorder) error {
+		app.OwnerID = ""
+		if err := owner(ctx, tx, app); err != nil {
+			return err
+		}
+		if err := tx.CreateApp(ctx, app, secretHash); err != nil || actor == nil {
+			return err
+		}
+		return record(*actor, parley.ActionAppAdd, app.ClientID, app.Name)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return reg, nil

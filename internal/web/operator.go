@@ -96,6 +96,7 @@ var decisionWords = map[string]string{
 	parley.ActionAppApprove:     "approved",
 	parley.ActionAppUnapprove:   "withdrew reach “all” from",
 	parley.ActionAppDelete:      "deleted",
+	parley.ActionAppAdd:         "registered",
 	parley.ActionUserPassword:   "set a new password for",
 	parley.ActionUserDisable:    "disabled",
 	parley.ActionUserEnable:     "enabled",

@@ -116,7 +116,7 @@ func TestOperatorPages(t *testing.T) {
 		_, log, _ := strings.Cut(p.body, `id="decision-log"`)
 		rows := strings.Split(log, "<tr data-action=")[1:]
 		want := []string{"olga</td><td>reinstated Films", "olga</td><td>suspended Films", "olga</td><td>approved reach “all” for Films",
-			"the console</td><td>made an operator: olga"}
+			"the console</td><td>registered &lt;script&gt;", "the console</td><td>registered Films", "the console</td><td>made an operator: olga"}
 		if len(rows) != len(want) {
 			t.Fatalf("%d decisions listed, want %d:\n%s", len(rows), len(want), log)
 		}
