@@ -752,11 +752,46 @@ func (s *Service) publishGrantsNarrowed(ctx context.Context, userIDs, grantIDs [
 }
 
 func (s *Service) publishGrantsChange(ctx context.Context, userIDs []string, change parley.GrantsEnded) {
-	if len(change.GrantIDs) == 0 {
-		return
+	for _, part := range splitGrantsChange(userIDs, change, grantsPerEvent) {
+		s.publish(ctx, part.userIDs, parley.NewEvent(parley.EventGrantsEnded, "", part.change))
 	}
-	slices.Sort(userIDs)
-	s.publish(ctx, slices.Compact(userIDs), parley.NewEvent(parley.EventGrantsEnded, "", change))
+}
+
+// grantsPerEvent bounds the grants one grants.ended event names, so that
+// an operator's decision about an app with many grants goes out in events
+// that NATS takes (1 MB each by default; a thousand IDs take about 30 KB).
+const grantsPerEvent = 1000
+
+// grantsChangePart is a part of a change to grants, and the members of its
+// grants, whom it is for.
+type grantsChangePart struct {
+	userIDs []string
+	change  parley.GrantsEnded
+}
+
+// splitGrantsChange splits change into parts of at most per grants. When
+// userIDs[i] is the member of change.GrantIDs[i], each part is for the
+// members of its own grants; otherwise (one member's grants, say) each is
+// for all of userIDs.
+func splitGrantsChange(userIDs []string, change parley.GrantsEnded, per int) []grantsChangePart {
+	paired := len(userIDs) == len(change.GrantIDs)
+	members := func(from, to int) []string {
+		if !paired {
+			from, to = 0, len(userIDs)
+		}
+		users := slices.Clone(userIDs[from:to])
+		slices.Sort(users)
+		return slices.Compact(users)
+	}
+	var parts []grantsChangePart
+	for from := 0; from < len(change.GrantIDs); from += per {
+		to := min(from+per, len(change.GrantIDs))
+		users := members(from, to)
+		part := change
+		part.GrantIDs = change.GrantIDs[from:to]
+		parts = append(parts, grantsChangePart{users, part})
+	}
+	return parts
 }
 
 // CreateEventTicket returns a ticket that opens the caller's realtime stream

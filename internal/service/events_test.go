@@ -2,7 +2,9 @@ package service
 
 import (
 	"errors"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -270,5 +272,30 @@ func TestDeliveryLog_OneRecordPerEventAndGrant(t *testing.T) {
 	before := len(written)
 	if err := l.log(deliveryKey{"g1", "ev3"}, record("g1", "alice"), write); err != nil || len(written) != before+1 {
 		t.Errorf("after a failed write, the next stream wrote %d records (%v), want 1", len(written)-before, err)
+	}
+}
+
+// TestSplitGrantsChange: an operator's decision that ends many grants is
+// told in events of at most so many grants, each for the members of its
+// own grants only, so that no event outgrows what NATS takes; a member's
+// own many grants go to that member in each.
+func TestSplitGrantsChange(t *testing.T) {
+	change := parley.GrantsEnded{GrantIDs: []string{"g1", "g2", "g3", "g4", "g5"}, Why: "suspended"}
+	got := splitGrantsChange([]string{"u2", "u1", "u3", "u3", "u1"}, change, 2)
+	want := []grantsChangePart{
+		{[]string{"u1", "u2"}, parley.GrantsEnded{GrantIDs: []string{"g1", "g2"}, Why: "suspended"}},
+		{[]string{"u3"}, parley.GrantsEnded{GrantIDs: []string{"g3", "g4"}, Why: "suspended"}},
+		{[]string{"u1"}, parley.GrantsEnded{GrantIDs: []string{"g5"}, Why: "suspended"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("five grants of three members, two an event:\n got %+v\nwant %+v", got, want)
+	}
+	one := splitGrantsChange([]string{"u9"}, parley.GrantsEnded{GrantIDs: []string{"g1", "g2", "g3"}}, 2)
+	if len(one) != 2 || !slices.Equal(one[0].userIDs, []string{"u9"}) || !slices.Equal(one[1].userIDs, []string{"u9"}) ||
+		!slices.Equal(one[1].change.GrantIDs, []string{"g3"}) {
+		t.Errorf("one member's three grants, two an event: %+v", one)
+	}
+	if none := splitGrantsChange(nil, parley.GrantsEnded{}, 2); len(none) != 0 {
+		t.Errorf("no grants: %+v", none)
 	}
 }
