@@ -42,7 +42,7 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 	if s.opts.AppsRequireReview {
 		state = parley.AppPending
 	}
-	return s.registerApp(ctx, in, c.User.ID, state)
+	return s.registerApp(ctx, in, state, appOwner{id: c.User.ID}, nil)
 }
 
 // RegisterAppFor registers an app for operators, owned by the member named
@@ -53,40 +53,18 @@ func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername s
 	if err != nil {
 		return nil, err
 	}
-	// The owner is found, and held, in the write that registers the app,
-	// where the decision is recorded.
-	return s.registerAppDecided(ctx, in, ownerUsername, parley.AppActive, &actor)
+	return s.registerApp(ctx, in, parley.AppActive, appOwner{username: ownerUsername}, &actor)
 }
 
-// registerApp stores a new app, in state.
-func (s *Service) registerApp(ctx context.Context, in NewApp, ownerID, state string) (*RegisteredApp, error) {
-	return s.storeApp(ctx, in, state, func(ctx context.Context, tx parley.Tx, app *parley.App) error {
-		app.OwnerID = ownerID
-		return nil
-	}, nil)
-}
+// appOwner names who owns a new app: a member by ID (their own
+// registration), by username (an operator's, looked up in the write that
+// registers the app, where the decision is recorded), or no one.
+type appOwner struct{ id, username string }
 
-// registerAppDecided stores a new app, in state, owned by the member named
-// ownerUsername (no one when empty), and records it as actor's decision.
-func (s *Service) registerAppDecided(ctx context.Context, in NewApp, ownerUsername, state string, actor *parley.OperatorAction) (*RegisteredApp, error) {
-	return s.storeApp(ctx, in, state, func(ctx context.Context, tx parley.Tx, app *parley.App) error {
-		if ownerUsername == "" {
-			return nil
-		}
-		u, err := findMember(ctx, tx, ownerUsername)
-		if err != nil {
-			return err
-		}
-		app.OwnerID = u.ID
-		return nil
-	}, actor)
-}
-
-// storeApp validates and stores a new app, in state, after owner sets its
-// owner in the write; with actor, the write records the registration as
-// that operator's decision.
-func (s *Service) storeApp(ctx context.Context, in NewApp, state string,
-	owner func(context.Context, parley.Tx, *parley.App) error, actor *parley.OperatorAction) (*RegisteredApp, error) {
+// registerApp validates and stores a new app, in state, owned by owner;
+// with actor, the write records the registration as that operator's
+// decision.
+func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owner appOwner, actor *parley.OperatorAction) (*RegisteredApp, error) {
 	app := &parley.App{
 		ClientID:     clientIDPrefix + parley.NewID(),
 		Name:         strings.TrimSpace(in.Name),
@@ -109,9 +87,13 @@ func (s *Service) storeApp(ctx context.Context, in NewApp, state string,
 		reg.ClientSecret, secretHash = newToken(clientSecretPrefix)
 	}
 	err := s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		app.OwnerID = ""
-		if err := owner(ctx, tx, app); err != nil {
-			return err
+		app.OwnerID = owner.id
+		if owner.username != "" {
+			u, err := findMember(ctx, tx, owner.username)
+			if err != nil {
+				return err
+			}
+			app.OwnerID = u.ID
 		}
 		if err := tx.CreateApp(ctx, app, secretHash); err != nil || actor == nil {
 			return err
