@@ -148,9 +148,11 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) unmatched(mux *http.ServeMux) http.Handler {
 	problem := httpapi.Unmatched(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch allow := httpapi.AllowedMethods(mux, r); {
-		case !acceptsHTML(r):
+		if !acceptsHTML(r) {
 			problem.ServeHTTP(w, r)
+			return
+		}
+		switch allow := httpapi.AllowedMethods(mux, r); {
 		case len(allow) > 0:
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			p.render(w, http.StatusMethodNotAllowed, "error", errorPage{Title: "Not allowed here",
