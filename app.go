@@ -116,12 +116,13 @@ func (a *App) Validate() error {
 }
 
 // notShown reports a character that an app's name may not hold, since it
-// shows nothing, or nothing the reader can tell apart: a control or bidi
-// control, and anything else not graphic (RFC 8264's spirit for names),
-// such as a zero-width space, a word joiner, a byte order mark, a soft
-// hyphen or a line separator. Each would let a name look empty, or exactly
-// like another app's, or Parley's own, on the consent page.
-func notShown(r rune) bool { return isControl(r) || !unicode.IsGraphic(r) }
+// shows nothing, or nothing the reader can tell apart: anything not
+// graphic (RFC 8264's spirit for names), which takes in every character
+// isControl refuses elsewhere (controls are Cc, the controls of direction
+// Cf), and a zero-width space, a word joiner, a byte order mark, a soft
+// hyphen or a line separator besides. Each would let a name look empty,
+// or exactly like another app's, or Parley's own, on the consent page.
+func notShown(r rune) bool { return !unicode.IsGraphic(r) }
 
 // validateRedirectURI accepts absolute URIs without a fragment (RFC 6749
 // section 3.1.2): https anywhere, http only on loopback hosts (RFC 8252
