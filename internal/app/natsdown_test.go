@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -35,5 +36,45 @@ func TestNodes_NATSDownHoldsNoRequestLong(t *testing.T) {
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("deleting an account of 10 messages took %s while NATS was down", took.Round(time.Millisecond))
+	}
+}
+
+// An operator learns from /metrics that a node lost NATS, and how many
+// events it could not send on meanwhile: /readyz stays ready (the node
+// still stores every change), so the metrics are where an alert looks.
+func TestMetrics_NATSLossShows(t *testing.T) {
+	srv := apptest.StartNATSServer(t)
+	env := apptest.Start(t, func(c *config.Config) { c.NATS = srv.URL() })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, alice, th.ID, "while NATS is up")
+	if got := env.Metric(t, "parley_nats_connected"); got != 1 {
+		t.Fatalf("parley_nats_connected = %v with NATS up, want 1", got)
+	}
+	if got, ok := env.LookupMetric(t, "parley_events_unpublished_total"); !ok || got != 0 {
+		t.Fatalf("parley_events_unpublished_total = %v (present: %v) with NATS up, want 0", got, ok)
+	}
+
+	srv.Stop()
+	apptest.MustSend(t, bob, th.ID, "while NATS is down")
+	if got := env.Metric(t, "parley_nats_connected"); got != 0 {
+		t.Fatalf("parley_nats_connected = %v with NATS down, want 0", got)
+	}
+	if got := env.Metric(t, "parley_events_unpublished_total"); got < 1 {
+		t.Fatalf("parley_events_unpublished_total = %v after a send with NATS down, want at least 1", got)
+	}
+	if status, _, detail := readyz(t, env); status != http.StatusOK {
+		t.Fatalf("/readyz = %d (%s) with NATS down, want 200: the node still stores every change", status, detail)
+	}
+}
+
+// Without NATS there is no connection to report.
+func TestMetrics_NoNATSMetricsOnOneNode(t *testing.T) {
+	env := apptest.Start(t)
+	for _, series := range []string{"parley_nats_connected", "parley_events_unpublished_total"} {
+		if _, ok := env.LookupMetric(t, series); ok {
+			t.Errorf("%s is served by a server without NATS", series)
+		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/web"
 	"github.com/parleyhq/parley/internal/webhook"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Server is a Parley server: store, bus, service and HTTP, wired together.
@@ -155,6 +156,9 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	}
 	monitor := health.New(store, dataDir, uint64(cfg.MinFreeDiskMiB)<<20, clock, log)
 	metrics.Registry.MustRegister(monitor)
+	if nb, ok := events.(*bus.NATS); ok {
+		metrics.Registry.MustRegister(natsMetrics(nb)...)
+	}
 	api := httpapi.NewServer(svc, log, metrics, httpapi.Limits{
 		Limiter: limiter,
 		App:     ratelimit.Policy{Name: "app", Rate: cfg.RateLimitApp, Burst: cfg.RateLimitAppBurst},
@@ -195,6 +199,27 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus
 		return bus.NewMemory(bus.DefaultBuffer), nil
 	}
 	return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
+}
+
+// natsMetrics are the collectors of a node's link to NATS. A node that
+// lost NATS stays ready (/readyz): it still stores every change, and NATS
+// is shared by every node, so taking the node out of a load balancer
+// would take them all out at once. The metrics are where an alert on it
+// looks.
+func natsMetrics(b *bus.NATS) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_nats_connected", Help: "1 while the node holds a connection to NATS, else 0.",
+		}, func() float64 {
+			if b.Connected() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_events_unpublished_total", Help: "Realtime events the node failed to send on through NATS: stored changes no connection was told of.",
+		}, func() float64 { return float64(b.Unpublished()) }),
+	}
 }
 
 // openStore opens the PostgreSQL database the configuration names, or else

@@ -122,6 +122,8 @@ type NATS struct {
 	// lostAt is when the connection to NATS was lost, in Unix
 	// nanoseconds; 0 while connected.
 	lostAt atomic.Int64
+	// unpublished counts the events Publish failed to append.
+	unpublished atomic.Uint64
 
 	mu      sync.Mutex
 	js      jetstream.JetStream
@@ -297,6 +299,15 @@ func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 // to NATS was lost, so that a request publishing many events while NATS
 // is out of reach is not held publishTimeout for each.
 func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
+	err := b.publish(ctx, userIDs, ev)
+	if err != nil {
+		b.unpublished.Add(1)
+	}
+	return err
+}
+
+// publish is Publish, without counting its failures.
+func (b *NATS) publish(ctx context.Context, userIDs []string, ev parley.Event) error {
 	deadline := time.Now().Add(publishTimeout)
 	if lost := b.lostAt.Load(); lost != 0 {
 		if d := time.Unix(0, lost).Add(publishTimeout); d.Before(deadline) {
@@ -330,6 +341,13 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 	}
 	return nil
 }
+
+// Connected reports whether the node holds a connection to NATS now.
+func (b *NATS) Connected() bool { return b.nc.IsConnected() }
+
+// Unpublished returns how many events Publish failed to append since the
+// bus opened: events that no node delivered in real time.
+func (b *NATS) Unpublished() uint64 { return b.unpublished.Load() }
 
 // receive hands one event from the stream to this node's subscriptions.
 func (b *NATS) receive(gen uint64, msg jetstream.Msg) {
