@@ -19,6 +19,7 @@ const (
 	ActionUserEnable     = "user.enable"
 	ActionUserSignOut    = "user.sign_out"
 	ActionKeysRotate     = "keys.rotate"
+	ActionKeysMove       = "keys.move"
 	// ActionUserDelete is an account's deletion, by an operator or by its
 	// member (then both actor and subject are the member).
 	ActionUserDelete = "user.delete"

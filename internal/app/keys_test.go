@@ -154,6 +154,8 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	if info, err := os.Stat(cfg.KeysFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("keys file %v, %v; want 0600", info.Mode(), err)
 	}
+	mustAudit(t, cfg, "keys.move", "the keys file "+cfg.KeysFile)
+	mustAudit(t, cfg, "keys.move", "the keys file "+cfg.KeysFile)
 	moved := apptest.StartInstall(t, cfg)
 	mustWork(t, moved, tok.AccessToken)
 	mustVerifyIDToken(t, moved, tok)
@@ -221,6 +223,7 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	if out, err := runEnv(t, cfg, map[string]string{"PARLEY_KEYS_WRAP_KEY": wrap}, "", "keys", "move", "--to-database"); err != nil {
 		t.Fatalf("keys move: %v\n%s", err, out)
 	}
+	mustAudit(t, cfg, "keys.move", "the database, wrapped by PARLEY_KEYS_WRAP_KEY")
 	wrapped := apptest.StartInstall(t, cfg)
 	mustWork(t, wrapped, tok.AccessToken)
 	mustKeepSecrets(t, wrapped, secrets)
@@ -230,6 +233,22 @@ func TestKeys_MoveWrapsKeysInTheDatabase(t *testing.T) {
 	wrapped.Stop()
 	cfg.KeysWrapKey = ""
 	assertRefusedToStart(t, cfg, "the keys in the database are wrapped")
+}
+
+// mustAudit fails unless `parley audit` lists a decision with action and
+// the words want.
+func mustAudit(t *testing.T, cfg config.Config, action, want string) {
+	t.Helper()
+	out, err := run(t, cfg, "", "audit")
+	if err != nil {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, action) && strings.Contains(line, want) {
+			return
+		}
+	}
+	t.Fatalf("audit lists no %s of %q:\n%s", action, want, out)
 }
 
 // installOpenToOthers returns an install whose data directory and

@@ -101,6 +101,9 @@ To change the wrap key, move the keys to a file, then back with the new key.`,
 				if err := oauth.MoveKeys(cmd.Context(), from, to); err != nil {
 					return err
 				}
+				if err := srv.Service.RecordKeyMove(cmd.Context(), to.String()); err != nil {
+					return err
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "moved the keys from %s to %s\n", from, to)
 				return nil
 			})

@@ -175,3 +175,16 @@ func (s *Service) RecordKeyRotation(ctx context.Context, kid string) error {
 		return record(actor, parley.ActionKeysRotate, kid, "signing and sealing keys")
 	})
 }
+
+// RecordKeyMove records that an operator moved the provider's keys to
+// place, said in words ("the keys file /etc/parley/keys.json"); it is
+// for operators.
+func (s *Service) RecordKeyMove(ctx context.Context, place string) error {
+	actor, err := operator(ctx)
+	if err != nil {
+		return err
+	}
+	return s.decide(ctx, func(_ parley.Tx, record recorder) error {
+		return record(actor, parley.ActionKeysMove, "keys", place)
+	})
+}

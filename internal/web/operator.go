@@ -103,6 +103,7 @@ var decisionWords = map[string]string{
 	parley.ActionUserSignOut:    "signed out",
 	parley.ActionUserDelete:     "deleted the account of",
 	parley.ActionKeysRotate:     "rotated the provider's",
+	parley.ActionKeysMove:       "moved the provider's keys to",
 }
 
 // describeDecision says in words what a recorded decision was.

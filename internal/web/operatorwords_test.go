@@ -23,10 +23,13 @@ func TestOperatorPages_EveryDecisionInWords(t *testing.T) {
 	if err := env.Server.Service.RecordKeyRotation(console, "kid-1"); err != nil {
 		t.Fatal(err)
 	}
+	if err := env.Server.Service.RecordKeyMove(console, "the keys file /etc/parley/keys.json"); err != nil {
+		t.Fatal(err)
+	}
 	olga := newScriptless(t, env.URL)
 	olga.signIn("olga")
 	_, log, _ := strings.Cut(olga.get("/operator").body, `id="decision-log"`)
-	for _, code := range []string{"user.delete mallory", "keys.rotate signing"} {
+	for _, code := range []string{"user.delete mallory", "keys.rotate signing", "keys.move the keys file"} {
 		if strings.Contains(log, "</td><td>"+code) {
 			t.Errorf("the decision log shows %q as its code:\n%s", code, log)
 		}
