@@ -110,7 +110,6 @@ func TestAttack_RedirectURIVariants(t *testing.T) {
 			"Query":         apptest.RedirectURI + "?next=/evil",
 			"TrailingSlash": apptest.RedirectURI + "/",
 			"OtherHost":     "http://127.0.0.2:9/callback",
-			"OtherPort":     "http://127.0.0.1:10/callback",
 			"OtherScheme":   "https://127.0.0.1:9/callback",
 		} {
 			t.Run(p.App.Name+"/"+name, func(t *testing.T) {

@@ -787,6 +787,69 @@ func TestAuthorize_RegisteredRedirectURIOfAnyScheme(t *testing.T) {
 	}
 }
 
+// A native app listens on whatever port the system gives it for the one
+// sign-in: an http redirect URI on a loopback IP literal matches at any
+// port (RFC 8252 section 7.3, RFC 9700 section 4.1.3), and nothing else of
+// it may differ. Any other redirect URI, "localhost" included, is matched
+// byte for byte (TestAttack_RedirectURIVariants).
+func TestAuthorize_LoopbackRedirectAtAnyPort(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	registered := []string{"http://127.0.0.1/callback", "http://[::1]/callback", "http://127.0.0.1:8400/cb", "http://localhost:8400/cb"}
+	native := env.MustPartner(t, "Native", func(a *service.NewApp) { a.Public, a.RedirectURIs = true, registered })
+	for name, uri := range map[string]string{
+		"IPv4":           "http://127.0.0.1:51234/callback",
+		"IPv4NoPort":     "http://127.0.0.1/callback",
+		"IPv6":           "http://[::1]:51234/callback",
+		"OtherPort":      "http://127.0.0.1:9/cb",
+		"WithoutThePort": "http://127.0.0.1/cb",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := *native.Config
+			cfg.RedirectURL, cfg.Scopes = uri, []string{"openid"}
+			verifier := oauth2.GenerateVerifier()
+			browser := apptest.NewBrowser()
+			browser.HTTP.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+				if "http://"+req.URL.Host != env.URL {
+					return http.ErrUseLastResponse // the app's: the test has its code
+				}
+				return nil
+			}
+			got := browser.Authorize(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
+			if back := got.Scheme + "://" + got.Host + got.Path; back != uri {
+				t.Fatalf("the browser went to %s, want %s", got, uri)
+			}
+			if _, err := cfg.Exchange(context.Background(), got.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatalf("exchange with the redirect URI of the request: %v", err)
+			}
+		})
+	}
+	for name, uri := range map[string]string{
+		"OtherLoopbackIP": "http://127.0.0.2:51234/callback",
+		"LongerIP":        "http://127.0.0.10/callback",
+		"Localhost":       "http://localhost:51234/cb",
+		"OtherPath":       "http://127.0.0.1:51234/callback/more",
+		"Query":           "http://127.0.0.1:51234/callback?next=/evil",
+		"Https":           "https://127.0.0.1:51234/callback",
+		"EmptyPort":       "http://127.0.0.1:/callback",
+		"PortZero":        "http://127.0.0.1:0/callback",
+		"PortTooLarge":    "http://127.0.0.1:65536/callback",
+		"LeadingZero":     "http://127.0.0.1:080/callback",
+		"Userinfo":        "http://127.0.0.1:80@evil.example/callback",
+		"IPv6Port":        "http://[::1]:x/callback",
+	} {
+		t.Run("Refused/"+name, func(t *testing.T) {
+			cfg := *native.Config
+			cfg.RedirectURL, cfg.Scopes = uri, []string{"openid"}
+			page := apptest.NewBrowser().Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+			if page.Status != http.StatusBadRequest || page.Location != "" {
+				t.Errorf("status %d, Location %q: the error must be shown, never redirected", page.Status, page.Location)
+			}
+		})
+	}
+}
+
 func TestAuthorize_RequestURINotSupported(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)

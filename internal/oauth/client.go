@@ -3,6 +3,8 @@ package oauth
 import (
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -76,5 +78,51 @@ func (c *client) IsScopeAllowed(scope string) bool { return parley.Scope(scope).
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (c *client) ClockSkew() time.Duration             { return 0 }
 
-// exactRedirect reports whether uri is registered for the app, byte for byte.
-func exactRedirect(app *parley.App, uri string) bool { return slices.Contains(app.RedirectURIs, uri) }
+// registeredRedirect reports whether uri is registered for the app: byte
+// for byte, but for the port of plain http on a loopback IP literal, which
+// a native app picks from those free when it signs in (RFC 8252 section
+// 7.3, RFC 9700 section 4.1.3: "MUST allow any port"). PKCE, required of
+// every client, keeps a code sent to another local port useless. Names
+// such as localhost, which may resolve elsewhere (RFC 8252 section 8.3),
+// are matched byte for byte.
+func registeredRedirect(app *parley.App, uri string) bool {
+	if slices.Contains(app.RedirectURIs, uri) {
+		return true
+	}
+	portless, ok := withoutLoopbackPort(uri)
+	return ok && slices.ContainsFunc(app.RedirectURIs, func(r string) bool {
+		rp, ok := withoutLoopbackPort(r)
+		return ok && rp == portless
+	})
+}
+
+// loopbackOrigins are the beginnings of the redirect URIs whose port the
+// request chooses: plain http on a loopback IP literal.
+var loopbackOrigins = []string{"http://127.0.0.1", "http://[::1]"}
+
+// withoutLoopbackPort returns uri without its port, if it is plain http on
+// a loopback IP literal with no port or a port of 1 to 65535 written
+// plainly; otherwise false.
+func withoutLoopbackPort(uri string) (string, bool) {
+	for _, origin := range loopbackOrigins {
+		rest, ok := strings.CutPrefix(uri, origin)
+		if !ok {
+			continue
+		}
+		if after, ok := strings.CutPrefix(rest, ":"); ok {
+			end := strings.IndexFunc(after, func(r rune) bool { return r < '0' || r > '9' })
+			if end < 0 {
+				end = len(after)
+			}
+			if port, err := strconv.Atoi(after[:end]); err != nil || port < 1 || port > 65535 || after[0] == '0' {
+				return "", false
+			}
+			rest = after[end:]
+		}
+		if rest != "" && rest[0] != '/' && rest[0] != '?' {
+			return "", false // another host ("http://127.0.0.10"), or userinfo before one
+		}
+		return origin + rest, true
+	}
+	return "", false
+}

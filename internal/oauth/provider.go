@@ -3,8 +3,9 @@
 // its storage an adapter over internal/service, which decides (storage.go).
 //
 // What Parley adds to the library, and where:
-//   - PKCE with S256 for every client and exact redirect URIs (RFC 9700
-//     section 2.1.1), in CreateAuthRequest;
+//   - PKCE with S256 for every client and exact redirect URIs but for a
+//     loopback IP's port (RFC 9700 sections 2.1 and 2.1.1), in
+//     CreateAuthRequest;
 //   - single-use codes whose replay revokes what they issued, and rotating
 //     refresh tokens whose reuse revokes their family, in the service;
 //   - the token, introspection, revocation and userinfo endpoints to the
@@ -230,7 +231,7 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			return
 		}
 		redirectURI := r.Form.Get("redirect_uri")
-		if !exactRedirect(c.(*client).app, redirectURI) {
+		if !registeredRedirect(c.(*client).app, redirectURI) {
 			p.errorPage(w, "redirect_uri is not one registered for the app")
 			return
 		}

@@ -32,8 +32,8 @@ var _ op.Storage = (*storage)(nil)
 
 // CreateAuthRequest stores a validated authorization request. On top of the
 // library's checks it requires PKCE with S256 of every client (RFC 9700
-// section 2.1.1), with a well-formed code_challenge, and an exact redirect
-// URI match, also for native apps' loopback URIs. hintUserID is the
+// section 2.1.1), with a well-formed code_challenge, and a redirect URI
+// registered for the app (registeredRedirect). hintUserID is the
 // subject of the request's id_token_hint, which the library has verified
 // (an expired ID token of Parley's is a hint as good as a live one), or "".
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintUserID string) (op.AuthRequest, error) {
@@ -41,8 +41,8 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err != nil {
 		return nil, clientError(err)
 	}
-	if !exactRedirect(app, req.RedirectURI) {
-		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri must match a registered one exactly")
+	if !registeredRedirect(app, req.RedirectURI) {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri must be one registered for the app, byte for byte but for the port of http on a loopback IP")
 	}
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required (RFC 7636)")
