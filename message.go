@@ -55,10 +55,17 @@ type Share struct {
 	Link string `json:"link,omitempty"`
 }
 
-// Validate checks a share card: an absolute http or https URL and a title.
+// Validate checks a share card: an absolute http or https URL, without a
+// user name or password before its host, and a title.
 func (sh *Share) Validate() error {
-	if _, ok := parseWebURL(sh.URL); !ok || len(sh.URL) > MaxShareURLLen {
+	u, ok := parseWebURL(sh.URL)
+	if !ok || len(sh.URL) > MaxShareURLLen {
 		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded and an internationalised host in its ASCII (punycode) form", MaxShareURLLen)
+	}
+	// "https://films.example@evil.example/" reads as films.example and
+	// leads to evil.example; a password would be shown to the friend.
+	if u.User != nil {
+		return Errorf(EINVALID, "url must not hold a user name or password before its host")
 	}
 	title := strings.TrimSpace(sh.Title)
 	if title == "" || utf8.RuneCountInString(title) > MaxShareTitleLen || !utf8.ValidString(title) || strings.ContainsFunc(title, isControl) {

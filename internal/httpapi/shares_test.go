@@ -264,7 +264,8 @@ func TestShareLinks_UnknownIsA404Page(t *testing.T) {
 	}
 }
 
-// Only http and https URLs can be shared.
+// Only http and https URLs can be shared, and none with a user name or
+// password before its host, as an app's homepage or webhook URL cannot.
 func TestShares_OnlyWebURLs(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -272,7 +273,11 @@ func TestShares_OnlyWebURLs(t *testing.T) {
 	partner := w.env.MustPartner(t, "Films")
 	app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"shares.write"}, apptest.Answer{}).AccessToken)
 	for _, u := range []string{"javascript:alert(1)", "data:text/html,<b>hi</b>", "ftp://films.example/1", "file:///etc/passwd",
-		"//films.example/1", "films.example/1", "mailto:bob@example.com"} {
+		"//films.example/1", "films.example/1", "mailto:bob@example.com",
+		// A user name before the host disguises it: the card's URL reads
+		// films.example, the link leads to evil.example.
+		"https://films.example@evil.example/1", "https://films.example:443@evil.example/1", "https://user:secret@films.example/1",
+		"http://@films.example/1"} {
 		if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: u, Title: "A film"}); client.StatusOf(err) != http.StatusBadRequest {
 			t.Errorf("sharing %q: %v, want 400", u, err)
 		}
