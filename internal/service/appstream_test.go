@@ -269,3 +269,64 @@ func TestEvents_AppStreamToldOfItsSuspension(t *testing.T) {
 		})
 	}
 }
+
+// TestEvents_AppShareDeliveryLoggedForThoseInTheThreadAtTheCard: a share
+// card an app's stream delivers is logged, as any message is, for those in
+// the thread when it was sent, whether or not the stream has yet heard
+// that one of them left: bob, who deleted his account just after alice's
+// card reached him, is told that the app read it. (The card's event is
+// made again with the reader's own link; what the publisher found goes
+// with it.)
+func TestEvents_AppShareDeliveryLoggedForThoseInTheThreadAtTheCard(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			events := &lateBus{Bus: bus.NewMemory(64)}
+			s := New(db, events, slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			users, _, token := appInGroup(t, db, parley.ScopeMessagesRead, parley.ScopeSharesWrite)
+			as := func(name string) context.Context {
+				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
+			}
+			for _, ask := range [][2]string{{"alice", "bob"}, {"bob", "alice"}} {
+				if _, err := s.AddFriend(as(ask[0]), ask[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			appCtx, stream := subscribeApp(t, s, db, token)
+
+			events.hold()
+			card, _, err := s.Share(appCtx, NewShare{To: "bob", URL: "https://films.example/42", Title: "A film"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteUser(ConsoleContext(ctx), "bob"); err != nil {
+				t.Fatal(err)
+			}
+			for delivered := false; !delivered; {
+				select {
+				case ev := <-stream.C():
+					_, ok, err := stream.Admit(appCtx, ev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					delivered = ok && ev.MessageID == card.ID
+				case <-time.After(5 * time.Second):
+					t.Fatal("the card was not delivered")
+				}
+			}
+			events.release()
+			for _, name := range []string{"alice", "bob"} {
+				page, err := s.AccessLog(as(name), AccessLogQuery{Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(page.Entries, func(e *parley.AccessEntry) bool {
+					return e.Action == string(parley.ScopeMessagesRead) && slices.Contains(e.MessageIDs, card.ID)
+				}) {
+					t.Errorf("%s's log lacks the app's receiving the card sent while %s was in the thread", name, name)
+				}
+			}
+		})
+	}
+}

@@ -123,8 +123,8 @@ func (s *Service) linkShares(ctx context.Context, viewerID string, msgs ...*parl
 var shareKey = []byte(`"share":{`)
 
 // linkShareEvent returns a message.created event about a share card with
-// the card's link for the member who receives it; other events pass as
-// they are.
+// the card's link for the member who receives it, and all else as it was;
+// other events pass as they are.
 func (s *Service) linkShareEvent(ctx context.Context, viewerID string, ev parley.Event) (parley.Event, error) {
 	if ev.Type != parley.EventMessageCreated || !bytes.Contains(ev.Data, shareKey) {
 		return ev, nil
@@ -136,8 +136,10 @@ func (s *Service) linkShareEvent(ctx context.Context, viewerID string, ev parley
 	if err := s.linkShares(ctx, viewerID, &msg); err != nil {
 		return ev, err
 	}
-	out := parley.NewEvent(ev.Type, ev.ThreadID, &msg)
-	out.Seq, out.MessageID = ev.Seq, ev.MessageID
+	// The same event, but for its data: its ID and readers, those in the
+	// thread when the card was sent, are what the delivery is logged by.
+	out := ev
+	out.Data = parley.NewEvent(ev.Type, ev.ThreadID, &msg).Data
 	return out, nil
 }
 
