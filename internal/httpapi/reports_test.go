@@ -307,14 +307,17 @@ func TestReports_CSVAndSVG(t *testing.T) {
 	}
 }
 
-// Bad input is a 400 problem.
+// Bad input is a 400 problem; so is a day before 0001-01-01.
 func TestReports_BadInput(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
 	owner := env.MustMember(t, "owner")
 	partner := mustOwnedPartner(t, env, "Films", "owner")
 	for _, q := range []string{"from=2026-13-01", "to=yesterday", "from=2026-01-02&to=2026-01-01", "from=2024-01-01&to=2026-01-01",
-		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02", "from=1600-01-01&to=2026-01-01"} {
+		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02", "from=1600-01-01&to=2026-01-01",
+		// Year 0, whose weeks and fortnights would start in year -1, which
+		// no YYYY-MM-DD can write.
+		"from=0000-01-01&to=0000-01-10&period=week", "to=0000-12-31"} {
 		_, err := owner.Do(context.Background(), "GET", "/api/v1/apps/"+partner.App.ClientID+"/reports/shares?"+q, nil, nil)
 		var e *client.Error
 		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Type != "urn:parley:problem:invalid" {

@@ -91,8 +91,9 @@ func (s *Service) AppShareReport(ctx context.Context, clientID string, q ReportQ
 // ShareReport builds an app's share report for the query. It checks no
 // caller: it is for the server's own jobs, such as a report sent every
 // fortnight; calls made for someone go through AppShareReport. A period
-// other than day, week or fortnight, or a range backwards or longer than
-// MaxReportDays, is EINVALID; an app that does not exist, ENOTFOUND.
+// other than day, week or fortnight, a range backwards or longer than
+// MaxReportDays, or one with a day before 0001-01-01, is EINVALID; an app
+// that does not exist, ENOTFOUND.
 func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuery) (*parley.ShareReport, error) {
 	now := s.Now()
 	if q.Period == "" {
@@ -111,6 +112,10 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 	}
 	q.From, q.To = q.From.UTC().Truncate(day), q.To.UTC().Truncate(day)
 	switch {
+	case q.From.Year() < 1 || q.To.Year() < 1:
+		// A week or fortnight of year 0 may start in year -1, which no
+		// YYYY-MM-DD writes.
+		return nil, parley.Errorf(parley.EINVALID, "a report covers days from 0001-01-01 on")
 	case q.To.Before(q.From):
 		return nil, parley.Errorf(parley.EINVALID, "the range ends before it starts")
 	case q.To.Sub(q.From) >= parley.MaxReportDays*day:
