@@ -54,7 +54,8 @@ func TestDeploy_BehindNginx(t *testing.T) {
 // /metrics is not served through the proxy, whose answers tell browsers
 // to keep to https; the proxy's access log holds the WebSocket's request,
 // as the text loggedEvents; and neither its access log nor Parley's log
-// holds the query string that carried the WebSocket's ticket.
+// holds the query string that carried the WebSocket's ticket, nor the
+// token of the share link a member followed.
 func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream string) *runningProxy, loggedEvents string) {
 	port := freePort(t)
 	site := fmt.Sprintf("https://localhost:%d", port)
@@ -110,11 +111,48 @@ func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream s
 		}
 	}
 
+	// Bob follows his link to a card alice shared, through the proxy. Its
+	// token is his alone: whoever holds it can count his click, and a log
+	// line of it says when he opened what, from where.
+	card, err := alice.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := bob.Messages(ctx, card.ThreadID, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link string
+	for _, m := range page.Messages {
+		if m.ID == card.ID && m.Share != nil {
+			link = m.Share.Link
+		}
+	}
+	if !strings.HasPrefix(link, site+"/s/") {
+		t.Fatalf("bob's link %q, want one on %s", link, site)
+	}
+	shareToken := strings.TrimPrefix(link, site+"/s/")
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequest("GET", link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://films.example/1" {
+		t.Fatalf("bob's link through the proxy: %d to %q, want 303 to the card's URL", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	signedIn := env.LogEntries(t, "signed in")
 	if len(signedIn) != 2 || signedIn[0]["client"] != "127.0.0.2" || signedIn[1]["client"] != "127.0.0.2" {
 		t.Errorf("Parley logged the sign-ins as %v, want from the client's address 127.0.0.2", signedIn)
 	}
-	resp, err := hc.Get(site + "/metrics")
+	resp, err = hc.Get(site + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +177,9 @@ func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream s
 	for name, log := range map[string]string{"the proxy's access log": string(access), "Parley's log": env.Logs.String()} {
 		if strings.Contains(log, ticket.Ticket) {
 			t.Errorf("%s holds the ticket:\n%s", name, log)
+		}
+		if strings.Contains(log, shareToken) {
+			t.Errorf("%s holds the token of bob's share link:\n%s", name, log)
 		}
 	}
 	if strings.Contains(env.Logs.String(), "203.0.113.9") {
