@@ -144,8 +144,8 @@ func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream s
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://films.example/1" {
-		t.Fatalf("bob's link through the proxy: %d to %q, want 303 to the card's URL", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("bob's link through the proxy: %d, Referrer-Policy %q; want the page saying where it leads", resp.StatusCode, resp.Header.Get("Referrer-Policy"))
 	}
 
 	signedIn := env.LogEntries(t, "signed in")

@@ -75,7 +75,7 @@ func newReportWorld(t *testing.T) *reportWorld {
 		return cardOf(t, members[r], card.ThreadID).Share.Link
 	}
 	click := func(link string) {
-		if resp := follow(t, "GET", link, firefox); resp.StatusCode != http.StatusSeeOther {
+		if resp := follow(t, "GET", link, firefox); resp.StatusCode != http.StatusOK {
 			t.Fatalf("click: %d", resp.StatusCode)
 		}
 	}

@@ -168,10 +168,11 @@ func mustSummaryCard(t *testing.T, c *client.Client, threadID string) *client.Me
 	return nil
 }
 
-// A share link redirects with 303 to the card's URL and no referrer, and
-// counts the first GET of a browser, only that, and only the recipient's.
-// HEAD, link-preview fetchers, prefetches and clients without a browser
-// User-Agent are redirected without being counted.
+// A share link counts the first GET of a browser, only that, and only the
+// recipient's. HEAD, link-preview fetchers, prefetches and clients without
+// a browser User-Agent are shown where it leads without being counted (to
+// a visitor not signed in as the link's member, the page saying where it
+// leads: TestShareLinks_OnlyTheRecipientGoesStraightOn in internal/web).
 func TestShareLinks_RedirectAndCountTheFirstClick(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -183,12 +184,12 @@ func TestShareLinks_RedirectAndCountTheFirstClick(t *testing.T) {
 		t.Fatal(err)
 	}
 	bobs := cardOf(t, w.bob, w.aliceBob).Share.Link
-	redirected := func(resp *http.Response) {
+	shown := func(resp *http.Response) {
 		t.Helper()
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://films.example/42?t=1" ||
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
 			resp.Header.Get("Referrer-Policy") != "no-referrer" {
-			t.Fatalf("status %d, Location %q, Referrer-Policy %q; want 303 to the card's URL with no-referrer",
-				resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Referrer-Policy"))
+			t.Fatalf("status %d, Content-Type %q, Referrer-Policy %q; want the page leading on, with no-referrer",
+				resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Referrer-Policy"))
 		}
 	}
 	notCounted := []struct {
@@ -211,21 +212,21 @@ func TestShareLinks_RedirectAndCountTheFirstClick(t *testing.T) {
 		{"a prefetch", "GET", firefox, []string{"Sec-Purpose", "prefetch"}},
 	}
 	for _, c := range notCounted {
-		redirected(follow(t, c.method, bobs, c.ua, c.headers...))
+		shown(follow(t, c.method, bobs, c.ua, c.headers...))
 		if at := clickedAt(t, w.env, bobs); at != nil {
 			t.Fatalf("%s was counted as a click", c.name)
 		}
 	}
 	// The sender's own click is no recipient's.
-	redirected(follow(t, "GET", card.Share.Link, firefox))
+	shown(follow(t, "GET", card.Share.Link, firefox))
 	if clickedAt(t, w.env, card.Share.Link) != nil {
 		t.Fatal("the sender's click on their own card was counted")
 	}
 
 	first := w.env.Server.Service.Now()
-	redirected(follow(t, "GET", bobs, firefox))
+	shown(follow(t, "GET", bobs, firefox))
 	w.env.Clock.Advance(time.Hour)
-	redirected(follow(t, "GET", bobs, firefox))
+	shown(follow(t, "GET", bobs, firefox))
 	at := clickedAt(t, w.env, bobs)
 	if at == nil || at.Before(first) || !at.Before(first.Add(time.Hour)) {
 		t.Fatalf("bob's click counted at %v, want his first, at %v", at, first)
@@ -317,8 +318,8 @@ func TestShares_ClosedToAppsRefusedAndNotCounted(t *testing.T) {
 	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/2", Title: "Another"}); client.StatusOf(err) != http.StatusForbidden {
 		t.Fatalf("a share into a closed thread: %v, want 403", err)
 	}
-	if resp := follow(t, "GET", bobs, firefox); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("bob's own link: %d, want 303 all the same", resp.StatusCode)
+	if resp := follow(t, "GET", bobs, firefox); resp.StatusCode != http.StatusOK {
+		t.Fatalf("bob's own link: %d, want it to lead on all the same", resp.StatusCode)
 	}
 	if clickedAt(t, w.env, bobs) != nil {
 		t.Fatal("a click in a thread closed to apps was counted")

@@ -143,19 +143,27 @@ func (s *Service) linkShareEvent(ctx context.Context, viewerID string, ev parley
 	return out, nil
 }
 
-// FollowShareLink returns the URL a share link leads to. With count, the
+// ShareVisit is where a share link leads, and whose link it is.
+type ShareVisit struct {
+	// URL is the card's URL.
+	URL string
+	// MemberID is the member the link was made for.
+	MemberID string
+}
+
+// FollowShareLink returns where a share link leads. With count, the
 // follow is a person's click, and the first one of the member the link is
 // for counts toward the app's report: not the sender's own, and not in a
 // thread closed to apps, which tells apps nothing. Only a first click
 // writes. An unknown or malformed token, or one whose card was deleted,
 // is ENOTFOUND.
-func (s *Service) FollowShareLink(ctx context.Context, token string, count bool) (string, error) {
+func (s *Service) FollowShareLink(ctx context.Context, token string, count bool) (*ShareVisit, error) {
 	notFound := parley.Errorf(parley.ENOTFOUND, "no such link")
 	if len(token) != shareTokenLen {
-		return "", notFound
+		return nil, notFound
 	}
 	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
-		return "", notFound
+		return nil, notFound
 	}
 	hash := parley.HashToken(token)
 	var target *parley.ShareTarget
@@ -170,9 +178,9 @@ func (s *Service) FollowShareLink(ctx context.Context, token string, count bool)
 	})
 	switch {
 	case isNotFound(err) || err == nil && target.URL == "":
-		return "", notFound
+		return nil, notFound
 	case err != nil:
-		return "", err
+		return nil, err
 	}
 	l := target.Link
 	if count && !closed && l.ClickedAt == nil && l.UserID != l.SenderID && l.ClientID != "" {
@@ -185,5 +193,5 @@ func (s *Service) FollowShareLink(ctx context.Context, token string, count bool)
 			s.log.ErrorContext(ctx, "count share click", "err", err)
 		}
 	}
-	return target.URL, nil
+	return &ShareVisit{URL: target.URL, MemberID: l.UserID}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
@@ -390,6 +391,28 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		apptest.Screenshot(t, bob, "page-not-found")
 		checkAccessibility(t, bob, "page not found")
+	})
+
+	t.Run("ShareLinkOpenedElsewhere", func(t *testing.T) {
+		// A card alice shared through an app reaches bob; his link, opened
+		// in a browser not signed in as him, says where it leads.
+		ctx := context.Background()
+		tok := env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"shares.write"}, apptest.Answer{})
+		const long = "https://films.example/watch/the-general-1926-restored-edition-with-a-new-score?utm_source=parley&utm_medium=share"
+		card, err := env.Client.WithToken(tok.AccessToken).Share(ctx, client.NewShare{To: "bob", URL: long, Title: "The General"})
+		must(t, err)
+		s, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob"))
+		must(t, err)
+		page, err := env.Client.WithToken(s.Token).Messages(ctx, card.ThreadID, client.MessagesQuery{})
+		must(t, err)
+		link := page.Messages[len(page.Messages)-1].Share.Link
+		stranger := apptest.Chromium(t)
+		must(t, chromedp.Do(stranger, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main h1`))))
+		if got := text(t, stranger, `main h1`); got != "Leaving Parley" {
+			t.Errorf("bob's link in another browser reads %q", got)
+		}
+		apptest.Screenshot(t, stranger, "share-link-elsewhere")
+		checkAccessibility(t, stranger, "share link opened elsewhere")
 	})
 }
 

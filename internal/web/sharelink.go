@@ -2,19 +2,25 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/service"
 )
 
-// handleShareLink follows a share card's tracked link: 303 to the card's
-// URL, telling the destination nothing of where the visitor came from.
-// Only a person's click counts (countsAsClick); every other request is
-// redirected all the same. An unknown, malformed or deleted link is a 404
-// page, never a redirect.
+// handleShareLink follows a share card's tracked link, telling the
+// destination nothing of where the visitor came from. The member the link
+// was made for, signed in to Parley in this browser, goes straight on (303);
+// anyone else is shown where the link leads and goes on with a click of
+// their own. A link is Parley's address, and whoever can send a card can
+// make one that leads anywhere: without that page, a link passed on
+// outside Parley would lend Parley's name to the place it leads, a page
+// that looks like Parley's sign-in among them (an open redirect).
+// Only a person's click counts (countsAsClick), whichever way it goes on.
+// An unknown, malformed or deleted link is a 404 page, never a redirect.
 func (p *Pages) handleShareLink(w http.ResponseWriter, r *http.Request) {
-	target, err := p.svc.FollowShareLink(r.Context(), r.PathValue("token"), countsAsClick(r))
+	visit, err := p.svc.FollowShareLink(r.Context(), r.PathValue("token"), countsAsClick(r))
 	if parley.ErrorCode(err) == parley.ENOTFOUND {
 		p.render(w, http.StatusNotFound, "error", errorPage{
 			Title: "Link not found", Error: "this link is unknown, or what it led to was deleted",
@@ -25,7 +31,30 @@ func (p *Pages) handleShareLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	if p.signedInAs(r, visit.MemberID) {
+		http.Redirect(w, r, visit.URL, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	host := visit.URL
+	if u, err := url.Parse(visit.URL); err == nil {
+		host = u.Host
+	}
+	p.render(w, http.StatusOK, "leaving", leavingPage{Title: "Leaving Parley", URL: visit.URL, Host: host})
+}
+
+// leavingPage shows where a share link leads, to a visitor who is not the
+// member it was made for.
+type leavingPage struct{ Title, URL, Host string }
+
+// signedInAs reports whether the request's session cookie signs in the
+// member with the ID userID.
+func (p *Pages) signedInAs(r *http.Request, userID string) bool {
+	if _, err := r.Cookie(sessionCookie); err != nil {
+		return false
+	}
+	ctx, err := p.member(r)
+	return err == nil && parley.CallerFromContext(ctx).User.ID == userID
 }
 
 // previewAgents are words in the User-Agent of link-preview fetchers and

@@ -89,7 +89,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	}
 	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, csrfKey: csrfKey, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{"date": formatDate, "sentence": sentence}
-	for _, name := range []string{"login", "consent", "error"} {
+	for _, name := range []string{"login", "consent", "error", "leaving"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range messengerPages {

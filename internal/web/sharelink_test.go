@@ -1,0 +1,72 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// A share link goes straight on only for the member it was made for,
+// signed in to Parley in the browser. Anyone else, the card's sender and
+// other members included, is shown where it leads and goes on by a click
+// of their own, so that no link on Parley's address takes a visitor
+// elsewhere unawares (an open redirect). The page tells nothing of the
+// card, its thread or who sent it.
+func TestShareLinks_OnlyTheRecipientGoesStraightOn(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	partner := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, partner, "alice", []string{"shares.write"}, apptest.Answer{})
+	const target = "https://films.example/w/1?t=1&u=2"
+	card, err := env.Client.WithToken(tok.AccessToken).Share(ctx, client.NewShare{To: "bob", URL: target, Title: "Secret title", Note: "a private note"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := bob.Messages(ctx, card.ThreadID, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobs := page.Messages[len(page.Messages)-1].Share.Link
+
+	visitor := func(username string) *scriptless {
+		b := newScriptless(t, env.URL)
+		if username != "" {
+			b.signIn(username)
+		}
+		b.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		return b
+	}
+	got := visitor("bob").get(strings.TrimPrefix(bobs, env.URL))
+	if got.status != http.StatusSeeOther || got.header.Get("Location") != target || got.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("bob, signed in, following his link: %d to %q, Referrer-Policy %q; want 303 to the card's URL",
+			got.status, got.header.Get("Location"), got.header.Get("Referrer-Policy"))
+	}
+	for _, who := range []string{"", "alice", "carol"} {
+		got := visitor(who).get(strings.TrimPrefix(bobs, env.URL))
+		if got.status != http.StatusOK || got.header.Get("Location") != "" || got.header.Get("Referrer-Policy") != "no-referrer" ||
+			!strings.Contains(got.header.Get("Cache-Control"), "no-store") {
+			t.Fatalf("%q following bob's link: %d, Location %q, headers %v; want the page saying where it leads", who, got.status, got.header.Get("Location"), got.header)
+		}
+		for _, want := range []string{
+			`<h1>Leaving Parley</h1>`,
+			`<p class="leaving-host">films.example</p>`,
+			`<a class="button" rel="noreferrer noopener" href="https://films.example/w/1?t=1&amp;u=2">Go on to films.example</a>`,
+		} {
+			if !strings.Contains(got.body, want) {
+				t.Errorf("%q: the page lacks %s:\n%s", who, want, got.body)
+			}
+		}
+		for _, secret := range []string{"Secret title", "a private note", "alice", "Films"} {
+			if strings.Contains(got.body, secret) {
+				t.Errorf("%q: the page tells %q of the card", who, secret)
+			}
+		}
+	}
+}
