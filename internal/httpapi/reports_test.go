@@ -242,6 +242,26 @@ func TestReports_FixedPeriods(t *testing.T) {
 	}
 }
 
+// A period is reported only some minutes after it ended (not at its last
+// instant), so that a share or a click stamped just before its end, whose
+// write commits just after, or on a node whose clock runs a little behind,
+// is in it before anyone is shown it: a cell never changes once shown.
+func TestReports_APeriodIsReportedOnceSettled(t *testing.T) {
+	t.Parallel()
+	w := newReportWorld(t)
+	now := w.env.Server.Service.Now()
+	midnight := now.Truncate(day).Add(day)
+	yesterday, dayBefore := midnight.Add(-day), midnight.Add(-2*day)
+	w.env.Clock.Advance(midnight.Add(time.Minute).Sub(now))
+	if r := w.report(t, dayBefore, midnight, parley.PeriodDay); r.To != date(dayBefore) || len(r.Periods) != 1 {
+		t.Fatalf("a minute after midnight: to %s, %d periods; want the day before yesterday alone, %s", r.To, len(r.Periods), date(dayBefore))
+	}
+	w.env.Clock.Advance(5 * time.Minute)
+	if r := w.report(t, dayBefore, midnight, parley.PeriodDay); r.To != date(yesterday) || len(r.Periods) != 2 {
+		t.Fatalf("six minutes after midnight: to %s, %d periods; want yesterday's too", r.To, len(r.Periods))
+	}
+}
+
 func sortedCells(p client.SharePeriod) []string {
 	var out []string
 	for k, v := range cells(p) {

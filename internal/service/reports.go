@@ -21,7 +21,10 @@ import (
 //   - A period is reported only once it has ended, and what a cell counts
 //     is settled by then: shares sent in the period, and clicks made on
 //     them before it ended. A cell never changes once shown, so two
-//     requests at different times tell nothing either.
+//     requests at different times tell nothing either. "Ended" is
+//     reportSettle after the period's end (settledNow), so that a share or
+//     a click stamped before the end and committed after it, or by a node
+//     whose clock is a little behind, is in before the period shows.
 //   - There is no total of any kind.
 //   - Each cell is counted from people, and is shown only when they are at
 //     least k (ReportMinPeople), else it reads "<k":
@@ -39,6 +42,14 @@ import (
 //     fortnight likewise for the people of its suppressed weeks (of their
 //     suppressed days, where a week has some). What a subtraction leaves
 //     is then always counted from k people or more.
+
+// reportSettle is how long after a period's end it is first reported:
+// far longer than a write takes to commit or nodes' clocks drift apart.
+const reportSettle = 5 * time.Minute
+
+// settledNow is the time by which the service decides which periods have
+// ended: its clock, reportSettle behind.
+func (s *Service) settledNow() time.Time { return s.Now().Add(-reportSettle) }
 
 // reportEpoch is the Monday periods are counted from.
 var reportEpoch = time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -95,7 +106,6 @@ func (s *Service) AppShareReport(ctx context.Context, clientID string, q ReportQ
 // MaxReportDays, or one with a day before 0001-01-01, is EINVALID; an app
 // that does not exist, ENOTFOUND.
 func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuery) (*parley.ShareReport, error) {
-	now := s.Now()
 	if q.Period == "" {
 		q.Period = parley.PeriodDay
 	}
@@ -103,7 +113,7 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 	if !ok {
 		return nil, parley.Errorf(parley.EINVALID, "period must be day, week or fortnight")
 	}
-	today := now.Truncate(day)
+	today := s.settledNow().Truncate(day)
 	if q.To.IsZero() {
 		q.To = today.Add(-day)
 	}

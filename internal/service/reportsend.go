@@ -35,7 +35,7 @@ var errNothingSent = errors.New("service: no endpoint took the report")
 // was enqueued for.
 func (s *Service) SendFortnightReports(ctx context.Context) (int, error) {
 	now := s.Now()
-	today := dayIndex(now)
+	today := dayIndex(s.settledNow())
 	first := today - floorMod(today, 14) - 14
 	start, end := dayStart(first), dayStart(first+14)
 	var due []string
