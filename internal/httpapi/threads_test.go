@@ -309,8 +309,14 @@ func TestThreads_List(t *testing.T) {
 		wantProblem(t, alice.MarkRead(ctx, ids[1], -1), http.StatusBadRequest, "invalid")
 	})
 	for name, path := range map[string]string{
-		"ErrBadCursor":       "/api/v1/threads?cursor=not-a-cursor",
-		"ErrForgedCursor":    "/api/v1/threads?cursor=bm90LWEtY3Vyc29y",
+		"ErrBadCursor":    "/api/v1/threads?cursor=not-a-cursor",
+		"ErrForgedCursor": "/api/v1/threads?cursor=bm90LWEtY3Vyc29y",
+		// A cursor whose ID is not one (here "5.\x00" and "5.\xff") is
+		// refused as any other forged one, on PostgreSQL too, which
+		// refuses such a string even as the key of a lookup.
+		"ErrCursorIDWithNUL": "/api/v1/threads?cursor=NS4A",
+		"ErrCursorIDNotUTF8": "/api/v1/threads?cursor=NS7_",
+		"ErrCursorIDNotAnID": "/api/v1/threads?cursor=NS5h",
 		"ErrLimitZero":       "/api/v1/threads?limit=0",
 		"ErrLimitHigh":       "/api/v1/threads?limit=201",
 		"ErrLimitText":       "/api/v1/threads?limit=ten",
