@@ -60,3 +60,77 @@ func TestThreadNotices_AppsChangedEvent(t *testing.T) {
 		t.Errorf("an app's stream carried %s: %v", client.EventThreadAppsChanged, got)
 	}
 }
+
+// A member who left a group takes their apps with them; a friend who adds
+// them back brings back every app whose grant lists the thread, and the
+// others are told so, as when the app first came to reach it: a notice in
+// the thread and a thread.apps_changed event.
+func TestThreadNotices_RejoiningMemberBringsTheirAppsBackNoticed(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	group := apptest.MustThread(t, w.alice, "bob", "carol").ID
+	listener := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, listener, "alice", []string{"openid", "threads.read", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	svc := w.env.Server.Service
+	bobCaller, err := svc.Authenticate(ctx, w.bob.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asBob := parley.NewContextWithCaller(ctx, bobCaller)
+	appAdded := func() int {
+		t.Helper()
+		list, err := svc.ThreadNotices(asBob, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, nt := range list {
+			if nt.Kind == parley.NoticeAppAdded && nt.ClientID == listener.App.ClientID {
+				n++
+			}
+		}
+		return n
+	}
+	if n := appAdded(); n != 1 {
+		t.Fatalf("%d notices of Listener after consent, want 1", n)
+	}
+	if err := w.alice.LeaveThread(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Thread(ctx, group); err == nil {
+		t.Fatal("Listener reaches the thread alice left")
+	}
+	bobStream, err := w.bob.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobStream.Close()
+	if _, err := w.bob.AddParticipant(ctx, group, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Thread(ctx, group); err != nil {
+		t.Fatalf("Listener does not reach the thread alice is back in: %v", err)
+	}
+	if n := appAdded(); n != 2 {
+		t.Errorf("%d notices of Listener once alice is back, want 2: the others are not told the app reads the thread again", n)
+	}
+	last := apptest.MustSend(t, w.bob, group, "the last word")
+	var types []string
+	for {
+		ev, err := bobStream.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.Type)
+		if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), last.ID) {
+			break
+		}
+	}
+	if !strings.Contains(strings.Join(types, " "), client.EventThreadAppsChanged) {
+		t.Errorf("bob's stream: %v, want a %s when alice came back with Listener", types, client.EventThreadAppsChanged)
+	}
+}

@@ -48,17 +48,20 @@ func noticeAppAdded(ctx context.Context, tx parley.Tx, g *parley.Grant, threadID
 	return true, tx.AddThreadNotice(ctx, n)
 }
 
-// noticeReachAll records, for members who just came into a thread (who
-// started it, or were added), that each of their grants reaching all
-// conversations now reaches it too. It reports whether it recorded any.
-func noticeReachAll(ctx context.Context, tx parley.Tx, threadID string, newcomers []string, at time.Time) (bool, error) {
+// noticeReach records, for members who just came into a thread (who
+// started it, or were added), that each of their grants that reaches it
+// now reaches it too: one reaching all conversations, and, for a member
+// added back after leaving, one that still lists the thread (ticked on
+// consent, or started or shared into by the app), which reached nothing
+// of it while they were away. It reports whether it recorded any.
+func noticeReach(ctx context.Context, tx parley.Tx, threadID string, newcomers []string, at time.Time) (bool, error) {
 	grants, err := tx.FindThreadGrants(ctx, threadID, at)
 	if err != nil {
 		return false, err
 	}
 	noticed := false
 	for _, tg := range grants {
-		if tg.ThreadScope != parley.ThreadScopeAll || !slices.Contains(newcomers, tg.Member.ID) {
+		if !slices.Contains(newcomers, tg.Member.ID) {
 			continue
 		}
 		g := &parley.Grant{ID: tg.GrantID, UserID: tg.Member.ID, ClientID: tg.ClientID}

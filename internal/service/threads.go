@@ -161,11 +161,13 @@ func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley
 		}
 	}
 	// A new thread's members learn of it, and load its notices, whole:
-	// no thread.apps_changed is needed.
-	if _, err := bringIntoGrant(ctx, tx, c, th.ID, 1, th.CreatedAt); err != nil {
+	// no thread.apps_changed is needed. Its members' grants that reach
+	// all conversations are noticed before the app's grant lists it,
+	// which bringIntoGrant notices.
+	if _, err := noticeReach(ctx, tx, th.ID, userIDs(members), th.CreatedAt); err != nil {
 		return err
 	}
-	_, err := noticeReachAll(ctx, tx, th.ID, userIDs(members), th.CreatedAt)
+	_, err := bringIntoGrant(ctx, tx, c, th.ID, 1, th.CreatedAt)
 	return err
 }
 
@@ -478,8 +480,9 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		th.LastActivityAt = now
 		changed = true
 		change.Participants = append(change.Participants, u.Ref())
-		// The newcomer's grants reaching all conversations reach this one now.
-		if noticed, err = noticeReachAll(ctx, tx, threadID, []string{u.ID}, now); err != nil {
+		// The newcomer's grants reaching all conversations reach this one
+		// now, and so, for a member added back, do those that list it.
+		if noticed, err = noticeReach(ctx, tx, threadID, []string{u.ID}, now); err != nil {
 			return err
 		}
 		return tx.TouchThread(ctx, threadID, now)
