@@ -107,6 +107,19 @@ func TestChanges_CatchUp(t *testing.T) {
 			})
 		}
 	})
+	// A cursor of bob's inbox whose page ends with the group names the
+	// group too, but is no cursor of its changes; nor is one of them a
+	// cursor of the inbox.
+	t.Run("ErrCursorOfAnotherList", func(t *testing.T) {
+		inbox, err := bob.Threads(ctx, client.ThreadsQuery{Limit: 1})
+		if err != nil || len(inbox.Threads) != 1 || inbox.Threads[0].ID != group.ID || inbox.NextCursor == "" {
+			t.Fatalf("bob's inbox: %+v, %v; want the group first, and more", inbox, err)
+		}
+		_, err = bob.Changes(ctx, group.ID, client.ChangesQuery{Cursor: inbox.NextCursor})
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		_, err = bob.Threads(ctx, client.ThreadsQuery{Cursor: ofGroup.NextCursor})
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+	})
 	t.Run("ErrLimit", func(t *testing.T) {
 		_, err := bob.Changes(ctx, th, client.ChangesQuery{Limit: parley.MaxMessageLimit + 1})
 		wantProblem(t, err, http.StatusBadRequest, "invalid")

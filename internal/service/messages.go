@@ -332,14 +332,14 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 // Change cursors are the number of the last change read and the thread's
 // ID: a cursor is good for its own thread only.
 func encodeChangeCursor(change int64, threadID string) string {
-	return encodeCursor(change, threadID)
+	return encodeCursor("", change, threadID)
 }
 
 func decodeChangeCursor(cursor, threadID string) (int64, error) {
 	if cursor == "" {
 		return 0, nil
 	}
-	change, id, ok := decodeCursor(cursor)
+	change, id, ok := decodeCursor("", cursor)
 	if !ok || id != threadID {
 		return 0, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out for this thread")
 	}

@@ -621,16 +621,17 @@ func (s *Service) publishThreadChange(ctx context.Context, change parley.ThreadC
 	s.publish(ctx, append(alsoTo, readers...), ev)
 }
 
-// Thread cursors are the activity time in microseconds and the thread's ID.
+// Thread cursors are the activity time in microseconds and the thread's
+// ID, marked as the inbox's (threadCursorMark).
 func encodeThreadCursor(at time.Time, id string) string {
-	return encodeCursor(at.UnixMicro(), id)
+	return encodeCursor(threadCursorMark, at.UnixMicro(), id)
 }
 
 func decodeThreadCursor(cursor string) (*parley.ThreadCursor, error) {
 	if cursor == "" {
 		return nil, nil
 	}
-	us, id, ok := decodeCursor(cursor)
+	us, id, ok := decodeCursor(threadCursorMark, cursor)
 	if !ok {
 		return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
 	}
