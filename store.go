@@ -164,7 +164,8 @@ type FriendStore interface {
 	// FindFriendship returns the friendship between a and b in either direction.
 	FindFriendship(ctx context.Context, a, b string) (*Friendship, error)
 	// CreateFriendship stores a request; ECONFLICT when the requester
-	// already asked the addressee.
+	// already asked the addressee, ENOTFOUND when either account is
+	// deleted, also by a transaction that commits while this one runs.
 	CreateFriendship(ctx context.Context, f *Friendship) error
 	// AcceptFriendship makes the request from requesterID to addresseeID
 	// a friendship.

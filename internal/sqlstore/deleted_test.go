@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,4 +198,91 @@ func TestGrants_FindUserGrants(t *testing.T) {
 			t.Fatalf("ann's grants: %+v", got)
 		}
 	})
+}
+
+// CreateFriendship makes no friendship or request with a deleted account,
+// whichever side it is on: ENOTFOUND, and nothing is stored. (On
+// PostgreSQL a request made while the account's deletion is under way
+// waits for it, and then finds the account deleted, as JoinThread does.)
+func TestFriends_CreateFriendshipRefusesADeletedAccount(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			return tx.EraseUser(ctx, bob.ID, now)
+		})
+		for _, f := range []*parley.Friendship{
+			{RequesterID: ann.ID, AddresseeID: bob.ID, State: parley.FriendPending, CreatedAt: now},
+			{RequesterID: bob.ID, AddresseeID: ann.ID, State: parley.FriendPending, CreatedAt: now},
+		} {
+			err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateFriendship(ctx, f) })
+			if parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("a request from %s to %s, deleted: %v, want ENOTFOUND", f.RequesterID, f.AddresseeID, err)
+			}
+		}
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			_, err := tx.FindFriendship(ctx, ann.ID, bob.ID)
+			return err
+		})
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Fatalf("a friendship with the deleted account: %v, want none", err)
+		}
+	})
+}
+
+// Two nodes on one PostgreSQL: a friend request made on one while the
+// addressee's account is being deleted on the other waits for the
+// deletion, then is refused; no request is left behind the deletion's
+// erasing of them.
+func TestFriends_RequestRacingADeletionIsRefused(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	ann, bob := newUser("ann"), newUser("bob")
+	now := parley.Now()
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		for _, u := range []*parley.User{ann, bob} {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	locked, deleted := make(chan struct{}), make(chan error, 1)
+	var once sync.Once
+	go func() {
+		deleted <- nodes[0].Write(ctx, func(tx parley.Tx) error {
+			// As deleting an account does (service.findMember).
+			if _, err := tx.FindUserForUpdate(ctx, bob.ID); err != nil {
+				return err
+			}
+			once.Do(func() { close(locked) })
+			time.Sleep(300 * time.Millisecond) // the request waits meanwhile
+			return tx.EraseUser(ctx, bob.ID, now)
+		})
+	}()
+	<-locked
+	err := nodes[1].Write(ctx, func(tx parley.Tx) error {
+		return tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: ann.ID, AddresseeID: bob.ID, State: parley.FriendPending, CreatedAt: now})
+	})
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	if parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Errorf("a request racing the addressee's deletion: %v, want ENOTFOUND", err)
+	}
+	err = nodes[1].Read(ctx, func(tx parley.Tx) error {
+		_, err := tx.FindFriendship(ctx, ann.ID, bob.ID)
+		return err
+	})
+	if parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Fatalf("a request to the deleted account outlived its deletion: %v, want none", err)
+	}
 }

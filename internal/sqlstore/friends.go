@@ -20,10 +20,25 @@ func (t *txn) FindFriendship(ctx context.Context, a, b string) (*parley.Friendsh
 	return &f, nil
 }
 
+// CreateFriendship reads both members' rows as it inserts the request; on
+// PostgreSQL it locks them (FOR KEY SHARE), which an account's deletion,
+// holding its row FOR UPDATE, makes wait until the deletion ends, when the
+// rows are read again: a request made while either account is being
+// deleted is refused, not left behind the deletion's erasing of requests.
 func (t *txn) CreateFriendship(ctx context.Context, f *parley.Friendship) error {
-	_, err := t.exec(ctx, `INSERT INTO friendships (requester_id, addressee_id, state, created_at) VALUES ($1, $2, $3, $4)`,
+	held := ""
+	if t.pg != nil {
+		held = " FOR KEY SHARE"
+	}
+	res, err := t.exec(ctx, `
+		INSERT INTO friendships (requester_id, addressee_id, state, created_at)
+		SELECT r.id, a.id, $3, $4 FROM users r JOIN users a ON a.id = $2
+		WHERE r.id = $1 AND r.deleted_at IS NULL AND a.deleted_at IS NULL`+held,
 		f.RequesterID, f.AddresseeID, f.State, micros(f.CreatedAt))
-	return mapError("create friendship", err)
+	if err != nil {
+		return mapError("create friendship", err)
+	}
+	return mustAffect(res, "member")
 }
 
 func (t *txn) AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error {
