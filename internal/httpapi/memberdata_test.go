@@ -418,3 +418,43 @@ func TestExport_ManyMessagesPageByPage(t *testing.T) {
 		}
 	}
 }
+
+// A deletion the full disk refuses answers 507, as the OpenAPI document
+// says, deletes nothing, and the same call deletes the account once there
+// is space again.
+func TestDeleteAccount_DiskFull(t *testing.T) {
+	disk := sqlstoretest.SmallDisk(t, 32<<20)
+	env := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.Database, c.DataDir, c.SignUpsPerAddress = "", disk, 100 })
+	ctx := context.Background()
+	bob := env.MustMember(t, "bob")
+	var members []*client.Client
+	for i := range 30 {
+		m := env.MustMember(t, fmt.Sprintf("member%d", i))
+		apptest.MustFriends(t, m, bob)
+		th := apptest.MustThread(t, m, "bob")
+		for range 3 {
+			apptest.MustSend(t, m, th.ID, strings.Repeat("x", 4000))
+		}
+		members = append(members, m)
+	}
+
+	free := sqlstoretest.Fill(t, disk)
+	var refused *client.Client
+	for _, m := range members {
+		err := m.DeleteAccount(ctx, apptest.Password(apptest.MustMe(t, m).Username))
+		if err == nil {
+			continue
+		}
+		wantProblem(t, err, http.StatusInsufficientStorage, "storage_full")
+		refused = m
+		break
+	}
+	if refused == nil {
+		t.Fatal("every deletion on a full disk succeeded")
+	}
+	me := apptest.MustMe(t, refused)
+	free()
+	if err := refused.DeleteAccount(ctx, apptest.Password(me.Username)); err != nil {
+		t.Fatalf("the deletion once space is freed: %v", err)
+	}
+}
