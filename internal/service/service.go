@@ -136,15 +136,23 @@ func threadNotFound() error { return parley.Errorf(parley.ENOTFOUND, "thread not
 
 // memberThread returns the thread if the member currently takes part in it.
 // It knows nothing of grants: calls an app can make go through visibleThread.
+//
+// In a write it reads the thread first, which holds its row until the
+// write ends (on PostgreSQL), and only then the member's place in it: a
+// change to the thread on another connection that holds the row (the
+// member leaving it, say) has then committed, and the place read is as it
+// left it, not as it was before.
 func memberThread(ctx context.Context, tx parley.Tx, threadID, userID string) (*parley.Thread, *parley.Participant, error) {
-	p, err := tx.FindParticipant(ctx, threadID, userID)
-	if isNotFound(err) || err == nil && p.LeftAt != nil {
+	th, err := tx.FindThreadByID(ctx, threadID)
+	if isNotFound(err) {
 		return nil, nil, threadNotFound()
 	} else if err != nil {
 		return nil, nil, err
 	}
-	th, err := tx.FindThreadByID(ctx, threadID)
-	if err != nil {
+	p, err := tx.FindParticipant(ctx, threadID, userID)
+	if isNotFound(err) || err == nil && p.LeftAt != nil {
+		return nil, nil, threadNotFound()
+	} else if err != nil {
 		return nil, nil, err
 	}
 	return th, p, nil

@@ -537,8 +537,15 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 }
 
 // leave takes the member out of the thread, as LeaveThread describes, and
-// reports whether a webhook delivery was queued.
+// reports whether a webhook delivery was queued. It holds the thread's row
+// first (memberThread holds it already when LeaveThread calls), as the
+// member's closing of it to apps does (SetThreadAppAccess): a closing on
+// another connection either committed before, and is withdrawn here, or
+// waits, and then finds the member gone.
 func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string) (hooked bool, err error) {
+	if _, err := tx.FindThreadByID(ctx, threadID); err != nil {
+		return false, err
+	}
 	now := s.Now()
 	if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, userID); err != nil {
 		return false, err
