@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,31 @@ func TestThreads_Create(t *testing.T) {
 	t.Run("ErrUnknownMember", func(t *testing.T) {
 		_, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"nobody"}})
 		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	// A thread holds 256 members: the starter and 255 others, however
+	// often the list names each.
+	names := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("member%03d", i), fmt.Sprintf("member%03d", i), "alice")
+		}
+		return out
+	}
+	t.Run("ErrMoreThanAThreadHolds", func(t *testing.T) {
+		_, err := alice.CreateThread(ctx, client.NewThread{Participants: names(256)})
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+	})
+	t.Run("AsManyAsAThreadHolds", func(t *testing.T) {
+		// Not an error of size: these members do not exist.
+		_, err := alice.CreateThread(ctx, client.NewThread{Participants: names(255)})
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	t.Run("RepeatedNames", func(t *testing.T) {
+		many := slices.Repeat([]string{"bob", "BOB", "alice"}, 3000)
+		th, err := alice.CreateThread(ctx, client.NewThread{Participants: many})
+		if err != nil || th.Kind != client.ThreadDirect {
+			t.Fatalf("a list naming bob 6,000 times: %+v, %v; want the direct thread with bob", th, err)
+		}
 	})
 }
 

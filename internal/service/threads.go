@@ -46,8 +46,6 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		return nil, false, parley.Errorf(parley.EINVALID, "a direct thread is between you and one other member")
 	case kind == parley.ThreadDirect && in.Title != "":
 		return nil, false, parley.Errorf(parley.EINVALID, "a direct thread has no title")
-	case len(others) >= parley.MaxGroupSize:
-		return nil, false, parley.Errorf(parley.EINVALID, "a thread holds at most %d members", parley.MaxGroupSize)
 	}
 	if err := parley.ValidateTitle(in.Title); err != nil {
 		return nil, false, err
@@ -195,16 +193,25 @@ func parseUsername(field, name string) (string, error) {
 }
 
 // otherUsernames normalizes and de-duplicates usernames, leaving out self.
+// More than a thread holds is EINVALID, found as soon as the list names
+// that many: a body of the largest size holds thousands of names, and
+// each costs a look among those before it.
 func otherUsernames(names []string, self string) ([]string, error) {
 	var others []string
+	seen := map[string]bool{self: true}
 	for _, n := range names {
 		n, err := parseUsername("participants", n)
 		if err != nil {
 			return nil, err
 		}
-		if n != self && !slices.Contains(others, n) {
-			others = append(others, n)
+		if seen[n] {
+			continue
 		}
+		if len(others)+1 >= parley.MaxGroupSize {
+			return nil, parley.Errorf(parley.EINVALID, "a thread holds at most %d members", parley.MaxGroupSize)
+		}
+		seen[n] = true
+		others = append(others, n)
 	}
 	if len(others) == 0 {
 		return nil, parley.Errorf(parley.EINVALID, "participants must name at least one other member")
