@@ -139,21 +139,11 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 		ClientID: clientID, Period: q.Period, From: dateOf(first), To: dateOf(last + n - 1),
 		MinPeople: s.opts.ReportMinPeople, Periods: []parley.SharePeriod{},
 	}
-	// Whole fortnights are read: a week's cells depend on its days, a
-	// fortnight's on its weeks.
-	loadFirst := first - floorMod(first, 14)
-	loadLast := last - floorMod(last, 14) + 14
-	var links []parley.ShareLink
 	err := s.store.Read(ctx, func(tx parley.Tx) error {
 		app, err := tx.FindAppByClientID(ctx, clientID)
-		if err != nil {
-			return err
+		if err == nil {
+			report.AppName = app.Name
 		}
-		report.AppName = app.Name
-		if last < first {
-			return nil
-		}
-		links, err = tx.FindShareLinks(ctx, clientID, dayStart(loadFirst), dayStart(loadLast))
 		return err
 	})
 	if err != nil {
@@ -163,9 +153,22 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 		report.From, report.To = q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)
 		return report, nil
 	}
-	shown := newSuppression(links, loadFirst, loadLast, s.opts.ReportMinPeople).shown(n)
-	for start := first; start <= last; start += n {
-		report.Periods = append(report.Periods, s.sharePeriod(links, start, n, shown[start]))
+	// A fortnight at a time, each read whole: a week's cells depend on its
+	// days, a fortnight's on its weeks, and nothing on another fortnight's.
+	// So a report of a year holds one fortnight's links at a time, not 27.
+	for f := first - floorMod(first, 14); f <= last; f += 14 {
+		var links []parley.ShareLink
+		err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+			links, err = tx.FindShareLinks(ctx, clientID, dayStart(f), dayStart(f+14))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		shown := newSuppression(links, f, f+14, s.opts.ReportMinPeople).shown(n)
+		for start := max(first, f); start <= min(last, f+13); start += n {
+			report.Periods = append(report.Periods, s.sharePeriod(links, start, n, shown[start]))
+		}
 	}
 	return report, nil
 }
