@@ -48,6 +48,10 @@ type AccessGroup struct {
 	Thread ThreadName `json:"thread"`
 	// By names the participant who closed or reopened a thread to apps.
 	By *parley.UserRef `json:"by,omitempty"`
+	// Grantor names the member whose grant the app acted through, when
+	// it is not the member reading the log: an app that writes as one
+	// member writes in the log of everyone in the thread.
+	Grantor *parley.UserRef `json:"grantor,omitempty"`
 
 	// spans are the seqs of the thread the run read, to count each
 	// message once.
@@ -192,6 +196,22 @@ func (s *Service) AccessLogGroups(ctx context.Context, q AccessLogQuery) (*Acces
 func nameGroups(ctx context.Context, tx parley.Tx, groups []*AccessGroup, userID string) error {
 	threads := map[string]ThreadName{}
 	people := map[string]*parley.UserRef{}
+	person := func(id string) (*parley.UserRef, error) {
+		ref, ok := people[id]
+		if !ok {
+			u, err := tx.FindUserByID(ctx, id)
+			if err != nil && !isNotFound(err) {
+				return nil, err
+			}
+			if u != nil {
+				r := u.Ref()
+				ref = &r
+			}
+			people[id] = ref
+		}
+		return ref, nil
+	}
+	grantors := map[string]string{}
 	for _, g := range groups {
 		if id := g.Latest.ThreadID; id != "" {
 			name, ok := threads[id]
@@ -210,20 +230,29 @@ func nameGroups(ctx context.Context, tx parley.Tx, groups []*AccessGroup, userID
 			}
 			g.Thread = name
 		}
+		var err error
 		if id := g.Latest.ByUserID; id != "" {
-			ref, ok := people[id]
+			if g.By, err = person(id); err != nil {
+				return err
+			}
+		}
+		if id := g.Latest.GrantID; id != "" {
+			grantor, ok := grantors[id]
 			if !ok {
-				u, err := tx.FindUserByID(ctx, id)
+				gr, err := tx.FindGrantByID(ctx, id)
 				if err != nil && !isNotFound(err) {
 					return err
 				}
-				if u != nil {
-					r := u.Ref()
-					ref = &r
+				if gr != nil {
+					grantor = gr.UserID
 				}
-				people[id] = ref
+				grantors[id] = grantor
 			}
-			g.By = ref
+			if grantor != "" && grantor != userID {
+				if g.Grantor, err = person(grantor); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

@@ -323,6 +323,13 @@ func logLine(g *service.AccessGroup) string {
 	e := g.Latest
 	app := e.AppName
 	where := threadWords(g.Thread)
+	// The member whose grant the app acted through: the reader of the
+	// log, or another in the thread.
+	as, yours := "you", "of yours"
+	if g.Grantor != nil {
+		as = displayName(*g.Grantor)
+		yours = as + " sent"
+	}
 	var what string
 	switch e.Action {
 	case string(parley.ScopeMessagesRead):
@@ -347,11 +354,11 @@ func logLine(g *service.AccessGroup) string {
 	case string(parley.ScopeFriendsRead):
 		what = app + " read your list of friends"
 	case string(parley.ScopeMessagesWrite):
-		what = app + " sent a message as you in " + where
+		what = app + " sent a message as " + as + " in " + where
 	case string(parley.ScopeMessagesDelete):
-		what = app + " deleted a message of yours in " + where
+		what = app + " deleted a message " + yours + " in " + where
 	case string(parley.ScopeSharesWrite):
-		what = app + " shared a link as you in " + where
+		what = app + " shared a link as " + as + " in " + where
 	case parley.ActionGrantCreated:
 		what = "You connected " + app
 	case parley.ActionGrantWidened:

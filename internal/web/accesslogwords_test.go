@@ -1,0 +1,70 @@
+package web_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// logLines returns the lines of an access log page, each without its time.
+func logLines(t *testing.T, body string) []string {
+	t.Helper()
+	var lines []string
+	for _, m := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(body, -1) {
+		lines = append(lines, regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$`).ReplaceAllString(m[1], ""))
+	}
+	return lines
+}
+
+// A write an app makes through one member's grant is in the log of
+// everyone in the thread, and each reads whose words the app wrote or
+// deleted: the member who granted it is told the app wrote as them; the
+// others, that it wrote as that member, never as themselves.
+func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	thread := apptest.MustThread(t, alice, "bob").ID
+	films := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.write", "messages.delete", "shares.write"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
+	app := env.Client.WithToken(tok.AccessToken)
+	sent, err := app.SendMessage(ctx, thread, "from Films", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.DeleteMessage(ctx, sent.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		member string
+		want   []string
+	}{
+		{"alice", []string{
+			"Films shared a link as you in your conversation with Member bob",
+			"Films deleted a message of yours in your conversation with Member bob",
+			"Films sent a message as you in your conversation with Member bob",
+		}},
+		{"bob", []string{
+			"Films shared a link as Member alice in your conversation with Member alice",
+			"Films deleted a message Member alice sent in your conversation with Member alice",
+			"Films sent a message as Member alice in your conversation with Member alice",
+		}},
+	} {
+		b := newScriptless(t, env.URL)
+		b.signIn(tc.member)
+		lines := logLines(t, b.get("/account/access-log?app="+films.App.ClientID).body)
+		if len(lines) < len(tc.want) || strings.Join(lines[:len(tc.want)], "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%s's log reads:\n%s\nwant first:\n%s", tc.member, strings.Join(lines, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}
