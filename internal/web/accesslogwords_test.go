@@ -68,3 +68,28 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 		}
 	}
 }
+
+// An app that starts a conversation sends no message: the log says it
+// started it, not that it sent a message.
+func TestAccessLogPage_ThreadStartedIsNoMessage(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	films := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.write"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	if _, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Film night", Kind: "group"}); err != nil {
+		t.Fatal(err)
+	}
+	for member, want := range map[string]string{
+		"alice": "Films started your conversation “Film night” as you",
+		"bob":   "Films started your conversation “Film night” as Member alice",
+	} {
+		b := newScriptless(t, env.URL)
+		b.signIn(member)
+		if lines := logLines(t, b.get("/account/access-log?app="+films.App.ClientID).body); len(lines) == 0 || lines[0] != want {
+			t.Errorf("%s's log reads %q, want first %q", member, lines, want)
+		}
+	}
+}

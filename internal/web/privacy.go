@@ -355,6 +355,10 @@ func logLine(g *service.AccessGroup) string {
 		what = app + " read your list of friends"
 	case string(parley.ScopeMessagesWrite):
 		what = app + " sent a message as " + as + " in " + where
+		if e.MessageCount == 0 {
+			// A thread started (POST /threads), with no message in it.
+			what = app + " started " + where + " as " + as
+		}
 	case string(parley.ScopeMessagesDelete):
 		what = app + " deleted a message " + yours + " in " + where
 	case string(parley.ScopeSharesWrite):
