@@ -15,6 +15,10 @@ const (
 	ActionGrantWidened = "grant.widened"
 	ActionGrantExpired = "grant.expired"
 	ActionGrantRevoked = "grant.revoked"
+	// ActionGrantRevokedByOperator: an operator's decision ended the
+	// grant (the app deleted, its reach of all threads withdrawn, the
+	// member's account disabled or deleted), not the member.
+	ActionGrantRevokedByOperator = "grant.revoked_by_operator"
 	// ActionGrantNarrowed: the member took scopes or threads out of a grant.
 	ActionGrantNarrowed = "grant.narrowed"
 

@@ -263,9 +263,12 @@ func (s *Service) endAppGrants(ctx context.Context, tx parley.Tx, clientID strin
 	return out, nil
 }
 
-// revokeGrantIn ends a grant in tx as its member's revocation does.
+// revokeGrantIn ends a grant in tx as its member's revocation does, logged
+// as an operator's.
 func (s *Service) revokeGrantIn(ctx context.Context, tx parley.Tx) func(*parley.Grant, time.Time) (bool, error) {
-	return func(g *parley.Grant, now time.Time) (bool, error) { return s.revokeGrant(ctx, tx, g, now) }
+	return func(g *parley.Grant, now time.Time) (bool, error) {
+		return s.revokeGrant(ctx, tx, g, now, parley.ActionGrantRevokedByOperator)
+	}
 }
 
 // tellGrantsEnded, once the decision is written, wakes the webhook sender

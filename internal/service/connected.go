@@ -94,7 +94,7 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 			return nil
 		}
 		revoked = true
-		hooked, err = s.revokeGrant(ctx, tx, g, now)
+		hooked, err = s.revokeGrant(ctx, tx, g, now, parley.ActionGrantRevoked)
 		return err
 	})
 	if hooked {
@@ -106,11 +106,13 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) error {
 	return err
 }
 
-// revokeGrant ends a grant in force at now, as revoked by its member: it
-// marks it, tells the app's webhook endpoints (hooked says whether a
-// delivery was queued) and writes it to the member's access log. The
+// revokeGrant ends a grant in force at now, as revoked: it marks it,
+// tells the app's webhook endpoints (hooked says whether a delivery was
+// queued) and writes it to the member's access log as action, which says
+// who revoked it (parley.ActionGrantRevoked: the member;
+// parley.ActionGrantRevokedByOperator: an operator's decision). The
 // caller publishes the end to the app's streams once the write commits.
-func (s *Service) revokeGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, now time.Time) (hooked bool, err error) {
+func (s *Service) revokeGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, now time.Time, action string) (hooked bool, err error) {
 	app, err := tx.FindAppByClientID(ctx, g.ClientID)
 	if err != nil {
 		return false, err
@@ -122,7 +124,7 @@ func (s *Service) revokeGrant(ctx context.Context, tx parley.Tx, g *parley.Grant
 	if hooked, err = s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndRevoked, now); err != nil {
 		return false, err
 	}
-	return hooked, logGrant(ctx, tx, g, app.Name, parley.ActionGrantRevoked, now)
+	return hooked, logGrant(ctx, tx, g, app.Name, action, now)
 }
 
 // expiryBatch is how many expired grants EndExpiredGrants ends per write.

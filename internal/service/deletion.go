@@ -89,7 +89,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 			return err
 		}
 		userID = u.ID
-		if d.access, err = s.endAccess(ctx, tx, u.ID); err != nil {
+		if d.access, err = s.endAccess(ctx, tx, u.ID, actor.ActorID != u.ID); err != nil {
 			return err
 		}
 		// Leaving comes first: a post takes its sender's place in the

@@ -94,7 +94,7 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 		}
 		u.Disabled = disabled
 		if disabled {
-			if ended, err = s.endAccess(ctx, tx, u.ID); err != nil {
+			if ended, err = s.endAccess(ctx, tx, u.ID, true); err != nil {
 				return err
 			}
 		}
@@ -123,11 +123,16 @@ type accessEnded struct {
 }
 
 // endAccess ends every session of the member and every grant they gave
-// apps, each grant in force as if they had revoked it (revokeGrant), and
+// apps, each grant in force as if they had revoked it (revokeGrant),
+// logged as an operator's revocation when byOperator, and
 // each that ran out and is not yet marked so as the expiry job would end
 // it (endExpiredGrant): so that what happened to the member's grants is in
 // their log before the account is disabled or deleted, not after.
-func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (accessEnded, error) {
+func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string, byOperator bool) (accessEnded, error) {
+	revoked := parley.ActionGrantRevoked
+	if byOperator {
+		revoked = parley.ActionGrantRevokedByOperator
+	}
 	var ended accessEnded
 	var err error
 	if ended.sessions, err = tx.DeleteUserSessions(ctx, userID); err != nil {
@@ -141,7 +146,7 @@ func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string) (a
 	for _, g := range grants {
 		switch {
 		case g.ActiveAt(now):
-			h, err := s.revokeGrant(ctx, tx, g, now)
+			h, err := s.revokeGrant(ctx, tx, g, now, revoked)
 			if err != nil {
 				return accessEnded{}, err
 			}

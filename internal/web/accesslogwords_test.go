@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // logLines returns the lines of an access log page, each without its time.
@@ -91,5 +92,45 @@ func TestAccessLogPage_ThreadStartedIsNoMessage(t *testing.T) {
 		if lines := logLines(t, b.get("/account/access-log?app="+films.App.ClientID).body); len(lines) == 0 || lines[0] != want {
 			t.Errorf("%s's log reads %q, want first %q", member, lines, want)
 		}
+	}
+}
+
+// A grant an operator's decision ends (the app deleted or its reach of all
+// conversations withdrawn, the member's account disabled) is not told to
+// the member as their own revocation: their log says an operator ended it.
+func TestAccessLogPage_OperatorsEndIsNotTheMembers(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	console := service.ConsoleContext(ctx)
+	env.MustMember(t, "alice")
+	deleted, unapproved, disabled := env.MustPartner(t, "Deleted"), env.MustPartner(t, "Narrowed"), env.MustPartner(t, "Stopped")
+	if _, err := env.Server.Service.ApproveAllThreads(console, unapproved.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*apptest.Partner{deleted, unapproved, disabled} {
+		answer := apptest.Answer{}
+		if p == unapproved {
+			answer.ThreadScope = "all"
+		}
+		env.MustToken(t, p, "alice", []string{"openid", "messages.read"}, answer)
+	}
+	if _, err := env.Server.Service.DeleteApp(console, deleted.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Server.Service.UnapproveAllThreads(console, unapproved.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Server.Service.SetDisabled(console, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Server.Service.SetDisabled(console, "alice", false); err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	lines := logLines(t, b.get("/account/access-log").body)
+	want := []string{"An operator ended Stopped&#39;s access", "An operator ended Narrowed&#39;s access", "An operator ended Deleted&#39;s access"}
+	if len(lines) < 3 || strings.Join(lines[:3], "\n") != strings.Join(want, "\n") {
+		t.Errorf("alice's log reads:\n%s\nwant first:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }

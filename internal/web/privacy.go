@@ -373,6 +373,8 @@ func logLine(g *service.AccessGroup) string {
 		what = app + "'s access expired"
 	case parley.ActionGrantRevoked:
 		what = "You revoked " + app + "'s access"
+	case parley.ActionGrantRevokedByOperator:
+		what = "An operator ended " + app + "'s access"
 	case parley.ActionThreadClosed, parley.ActionThreadReopened:
 		who := "Someone"
 		if g.By != nil {
