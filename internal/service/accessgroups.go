@@ -39,7 +39,8 @@ type AccessGroup struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	// Messages is how many different messages the run read: a message
-	// read twice counts once.
+	// read twice counts once (but for those amid a read of scattered
+	// messages, whose seqs the log does not hold: they count each time).
 	Messages int `json:"messages"`
 	// OldestSeq is the seq of the run's oldest entry in the member's log.
 	OldestSeq int64 `json:"oldest_seq"`
@@ -83,8 +84,14 @@ func (g *AccessGroup) add(e *parley.AccessEntry) {
 	case e.FirstSeq == 0:
 		// Logged before spans were: its messages count as they are.
 		g.Messages += e.MessageCount
+	case int64(e.MessageCount) >= e.LastSeq-e.FirstSeq+1:
+		g.Messages += g.spans.add(e.FirstSeq, e.LastSeq)
 	default:
-		g.Messages += min(g.spans.add(e.FirstSeq, e.LastSeq), e.MessageCount)
+		// Scattered messages, such as a page of changes (one deleted long
+		// ago, one new): the span holds messages the read did not touch,
+		// which a read of them must still count. The ends are known, the
+		// others count as they are.
+		g.Messages += g.spans.add(e.FirstSeq, e.FirstSeq) + g.spans.add(e.LastSeq, e.LastSeq) + e.MessageCount - 2
 	}
 }
 

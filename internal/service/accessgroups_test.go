@@ -58,6 +58,15 @@ func TestAccessGroups_Lines(t *testing.T) {
 		{"another action starts a line", []*parley.AccessEntry{
 			read(0, "bob", 1, 1), with(read(1, "bob", 0, 0), func(e *parley.AccessEntry) { e.Action = string(parley.ScopeParticipantsRead) }),
 		}, []line{{1, 0}, {1, 1}}},
+		{"a read of scattered messages claims none between them", []*parley.AccessEntry{
+			// History 1 to 9, then the changes feed: message 2 deleted,
+			// message 10 new; the changes' span holds 3 to 9 unread.
+			read(0, "bob", 1, 9), with(read(1, "bob", 2, 10), func(e *parley.AccessEntry) { e.MessageCount = 2 }),
+			// and the other way round: changes first, then history.
+			read(int(GroupGap.Seconds())*2, "carol", 0, 0),
+			with(read(int(GroupGap.Seconds())*4, "bob", 2, 10), func(e *parley.AccessEntry) { e.MessageCount = 2 }),
+			read(int(GroupGap.Seconds())*4+1, "bob", 1, 9),
+		}, []line{{2, 10}, {1, 0}, {2, 10}}},
 		{"entries logged before spans count as they are", []*parley.AccessEntry{
 			with(read(0, "bob", 0, 0), func(e *parley.AccessEntry) { e.MessageCount = 2 }), read(1, "bob", 1, 1),
 		}, []line{{2, 3}}},
