@@ -2,19 +2,27 @@ package parley
 
 import "time"
 
-// Friendship states.
+// Friendship states. A declined request is listed to no one; it keeps
+// its requester from asking again for DeclinedRequestWait.
 const (
 	FriendPending  = "pending"
 	FriendAccepted = "accepted"
+	FriendDeclined = "declined"
 )
 
+// DeclinedRequestWait is how long a member whose friend request was
+// declined waits before asking the same member again.
+const DeclinedRequestWait = 30 * 24 * time.Hour
+
 // Friendship links two members. A pending one was asked by Requester and
-// awaits Addressee.
+// awaits Addressee; a declined one was declined by Addressee.
 type Friendship struct {
 	RequesterID string
 	AddresseeID string
 	State       string
-	CreatedAt   time.Time
+	// CreatedAt is when Requester asked or, once declined, when Addressee
+	// declined.
+	CreatedAt time.Time
 }
 
 // Friend is another member as seen from one side of a friendship.

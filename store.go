@@ -170,6 +170,9 @@ type FriendStore interface {
 	// AcceptFriendship makes the request from requesterID to addresseeID
 	// a friendship.
 	AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error
+	// DeclineFriendship marks the pending request from requesterID to
+	// addresseeID declined at at; ENOTFOUND when there is none.
+	DeclineFriendship(ctx context.Context, requesterID, addresseeID string, at time.Time) error
 	// DeleteFriendship removes the friendship between a and b in either direction.
 	DeleteFriendship(ctx context.Context, a, b string) error
 	// FindFriends returns the member's accepted friends ordered by username.

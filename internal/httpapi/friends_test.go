@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 )
 
 func TestFriends(t *testing.T) {
@@ -85,4 +87,57 @@ func TestFriends(t *testing.T) {
 			t.Fatalf("bob's friends after removal = %+v", friends)
 		}
 	})
+}
+
+// A declined request keeps its asker from asking again for
+// parley.DeclinedRequestWait, so that declining is not just the first of
+// many identical requests. The asker cannot clear it by withdrawing; the
+// member who declined may ask at once, and after the wait the asker may too.
+func TestFriends_DeclinedRequestWaits(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.SessionTTL = 2 * parley.DeclinedRequestWait })
+	ctx := context.Background()
+	dave, erin := env.MustMember(t, "dave"), env.MustMember(t, "erin")
+	daveID, erinID := apptest.MustMe(t, dave).ID, apptest.MustMe(t, erin).ID
+	incoming := func(c *client.Client) int {
+		t.Helper()
+		reqs, err := c.FriendRequests(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(reqs.Incoming)
+	}
+	if _, err := dave.AddFriend(ctx, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := erin.RemoveFriend(ctx, daveID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := dave.AddFriend(ctx, "erin")
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	wantProblem(t, dave.RemoveFriend(ctx, erinID), http.StatusNotFound, "not_found")
+	_, err = dave.AddFriend(ctx, "erin")
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	if n := incoming(erin); n != 0 {
+		t.Fatalf("erin has %d requests after declining dave's", n)
+	}
+
+	env.Clock.Advance(parley.DeclinedRequestWait)
+	if s, err := dave.AddFriend(ctx, "erin"); err != nil || s.State != client.FriendPending {
+		t.Fatalf("dave asking again after the wait: %+v, %v", s, err)
+	}
+	if n := incoming(erin); n != 1 {
+		t.Fatalf("erin has %d requests after dave asked again, want 1", n)
+	}
+
+	// Erin declines again, then changes her mind: she may ask at once.
+	if err := erin.RemoveFriend(ctx, daveID); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := erin.AddFriend(ctx, "dave"); err != nil || s.State != client.FriendPending {
+		t.Fatalf("erin asking dave after declining him: %+v, %v", s, err)
+	}
+	if s, err := dave.AddFriend(ctx, "erin"); err != nil || s.State != client.FriendAccepted {
+		t.Fatalf("dave asking back: %+v, %v", s, err)
+	}
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -30,15 +31,28 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 			return parley.Errorf(parley.EINVALID, "you cannot befriend yourself")
 		}
 		status.User = other.Ref()
-		f, err := tx.FindFriendship(ctx, c.User.ID, other.ID)
-		switch {
-		case isNotFound(err):
+		ask := func() error {
 			status.State = parley.FriendPending
 			return tx.CreateFriendship(ctx, &parley.Friendship{
 				RequesterID: c.User.ID, AddresseeID: other.ID, State: parley.FriendPending, CreatedAt: s.Now(),
 			})
+		}
+		f, err := tx.FindFriendship(ctx, c.User.ID, other.ID)
+		switch {
+		case isNotFound(err):
+			return ask()
 		case err != nil:
 			return err
+		case f.State == parley.FriendDeclined:
+			if again := f.CreatedAt.Add(parley.DeclinedRequestWait); f.RequesterID == c.User.ID && s.Now().Before(again) {
+				return parley.Errorf(parley.ECONFLICT, "%s declined your request: you may ask again from %s",
+					other.Username, again.UTC().Format(time.DateOnly))
+			}
+			// The wait is over, or the member who declined asks.
+			if err := tx.DeleteFriendship(ctx, c.User.ID, other.ID); err != nil {
+				return err
+			}
+			return ask()
 		case f.State == parley.FriendPending && f.AddresseeID == c.User.ID:
 			status.State = parley.FriendAccepted
 			return tx.AcceptFriendship(ctx, f.RequesterID, f.AddresseeID)
@@ -83,13 +97,25 @@ func (s *Service) FriendRequests(ctx context.Context) (reqs *parley.FriendReques
 }
 
 // RemoveFriend ends a friendship, or withdraws or declines a request.
-// Threads already shared stay as they are.
+// Threads already shared stay as they are. A declined request stays, out
+// of every list, so that its asker waits parley.DeclinedRequestWait
+// before asking again: the asker cannot remove it, and the member who
+// declined it removes it by asking them (AddFriend).
 func (s *Service) RemoveFriend(ctx context.Context, userID string) error {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return err
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
+		f, err := tx.FindFriendship(ctx, c.User.ID, userID)
+		switch {
+		case isNotFound(err) || err == nil && f.State == parley.FriendDeclined:
+			return parley.Errorf(parley.ENOTFOUND, "friend not found")
+		case err != nil:
+			return err
+		case f.State == parley.FriendPending && f.AddresseeID == c.User.ID:
+			return tx.DeclineFriendship(ctx, f.RequesterID, f.AddresseeID, s.Now())
+		}
 		return tx.DeleteFriendship(ctx, c.User.ID, userID)
 	})
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -46,6 +47,15 @@ func (t *txn) AcceptFriendship(ctx context.Context, requesterID, addresseeID str
 		parley.FriendAccepted, requesterID, addresseeID)
 	if err != nil {
 		return mapError("accept friendship", err)
+	}
+	return mustAffect(res, "friend request")
+}
+
+func (t *txn) DeclineFriendship(ctx context.Context, requesterID, addresseeID string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE friendships SET state = $1, created_at = $2 WHERE requester_id = $3 AND addressee_id = $4 AND state = $5`,
+		parley.FriendDeclined, micros(at), requesterID, addresseeID, parley.FriendPending)
+	if err != nil {
+		return mapError("decline friendship", err)
 	}
 	return mustAffect(res, "friend request")
 }
