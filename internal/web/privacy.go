@@ -382,7 +382,7 @@ func logLine(g *service.AccessGroup) string {
 		}
 		what = who + " closed " + where + " to all apps"
 		if e.Action == parley.ActionThreadReopened {
-			what = who + " reopened " + where + " to apps"
+			what = who + " stopped keeping " + where + " closed to apps"
 		}
 	default:
 		what = strings.TrimSpace(app + " " + e.Action)

@@ -82,7 +82,9 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 	case parley.NoticeAppsClosed:
 		return who + " closed this conversation to apps."
 	case parley.NoticeAppsReopened:
-		return who + " reopened this conversation to apps."
+		// Others may still keep it closed: the notice says what this
+		// member did, not what the conversation now is.
+		return who + " stopped keeping this conversation closed to apps."
 	}
 	return ""
 }

@@ -122,7 +122,7 @@ func TestThreadApps_Browser(t *testing.T) {
 			t.Errorf("bob's switch reads %q", got)
 		}
 		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#apps-switch`))))
-		waitFor(t, alice, `!document.querySelector("#thread-apps.closed") && document.querySelector("#notices").textContent.includes("Member bob reopened this conversation to apps.")`)
+		waitFor(t, alice, `!document.querySelector("#thread-apps.closed") && document.querySelector("#notices").textContent.includes("Member bob stopped keeping this conversation closed to apps.")`)
 	})
 }
 

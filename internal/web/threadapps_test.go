@@ -94,10 +94,10 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	}
 
 	reopened := b.post(b.get("/t/"+th), "/t/"+th+"/apps", url.Values{"allowed": {"true"}})
-	if !strings.Contains(reopened.body, "You reopened this conversation to apps.") || !strings.Contains(reopened.body, "Tunes, through Member alice&#39;s connection") {
+	if !strings.Contains(reopened.body, "You stopped keeping this conversation closed to apps.") || !strings.Contains(reopened.body, "Tunes, through Member alice&#39;s connection") {
 		t.Errorf("after reopening, bob's page:\n%s", section(reopened.body))
 	}
-	if p := a.get("/t/" + th); !strings.Contains(p.body, "Member bob reopened this conversation to apps.") {
+	if p := a.get("/t/" + th); !strings.Contains(p.body, "Member bob stopped keeping this conversation closed to apps.") {
 		t.Errorf("after bob reopened it, alice's page:\n%s", section(p.body))
 	}
 
@@ -130,8 +130,38 @@ func TestThreadApps_CloserLeavingIsAReopening(t *testing.T) {
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")
 	p := a.get("/t/" + group)
-	if !strings.Contains(p.body, "Member carol reopened this conversation to apps.") || strings.Contains(p.body, "Closed to apps by") {
+	if !strings.Contains(p.body, "Member carol stopped keeping this conversation closed to apps.") || strings.Contains(p.body, "Closed to apps by") {
 		t.Errorf("after carol, who closed the thread to apps, left it, alice's page:\n%s", section(p.body))
+	}
+}
+
+// One of two members who closed a thread to apps withdrawing their closing
+// leaves it closed: the notice says what they did, not that the thread is
+// open again, beside who still keeps it closed.
+func TestThreadApps_OneOfTwoClosersWithdrawing(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bobAPI, carolAPI := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bobAPI)
+	apptest.MustFriends(t, alice, carolAPI)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	for _, c := range []*client.Client{bobAPI, carolAPI} {
+		if _, err := c.SetThreadAppAccess(ctx, group, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bobAPI.SetThreadAppAccess(ctx, group, true); err != nil {
+		t.Fatal(err)
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	p := a.get("/t/" + group)
+	if !strings.Contains(p.body, "Member bob stopped keeping this conversation closed to apps.") || strings.Contains(p.body, "reopened this") ||
+		!strings.Contains(p.body, "Closed to apps by") {
+		t.Errorf("after bob withdrew his closing and carol kept hers, alice's page:\n%s", section(p.body))
+	}
+	if log := a.get("/account/access-log").body; !strings.Contains(log, "Member bob stopped keeping your conversation with") || strings.Contains(log, "reopened your") {
+		t.Errorf("alice's access log after bob withdrew his closing:\n%s", log)
 	}
 }
 
