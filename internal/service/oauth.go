@@ -561,8 +561,10 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error
 
 // Userinfo answers OpenID Connect's userinfo endpoint for an app's access
 // token (OpenID Connect Core section 5.3): the member the token acts for,
-// and the token's scopes, which decide the claims. It is a profile read,
-// logged as Me's is. A token that does not authenticate an app,
+// and the token's scopes, which decide the claims. With profile it is a
+// profile read, logged as Me's is; without, only the member's ID is
+// given, and it is logged as an openid read. A token that does not
+// authenticate an app,
 // a member's session token included, is EUNAUTHORIZED; one without the
 // openid scope is ESCOPE.
 func (s *Service) Userinfo(ctx context.Context, accessToken string) (*parley.User, parley.Scopes, error) {
@@ -581,5 +583,9 @@ func (s *Service) Userinfo(ctx context.Context, accessToken string) (*parley.Use
 	if err != nil {
 		return nil, nil, err
 	}
-	return u, c.App.Scopes, s.logRead(ctx, c, access{parley.ScopeProfile, "", []string{c.User.ID}, nil})
+	read := parley.ScopeOpenID
+	if c.App.Scopes.Has(parley.ScopeProfile) {
+		read = parley.ScopeProfile
+	}
+	return u, c.App.Scopes, s.logRead(ctx, c, access{read, "", []string{c.User.ID}, nil})
 }

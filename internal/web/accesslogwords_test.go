@@ -2,12 +2,15 @@ package web_test
 
 import (
 	"context"
+	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/oauth"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -132,5 +135,36 @@ func TestAccessLogPage_OperatorsEndIsNotTheMembers(t *testing.T) {
 	want := []string{"An operator ended Stopped&#39;s access", "An operator ended Narrowed&#39;s access", "An operator ended Deleted&#39;s access"}
 	if len(lines) < 3 || strings.Join(lines[:3], "\n") != strings.Join(want, "\n") {
 		t.Errorf("alice's log reads:\n%s\nwant first:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Userinfo gives an app with openid alone the member's ID, and with
+// profile their username and display name too: the log says which.
+func TestAccessLogPage_UserinfoSaysWhatItGave(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	for app, scopes := range map[string][]string{"IDOnly": {"openid"}, "Named": {"openid", "profile"}} {
+		tok := env.MustToken(t, env.MustPartner(t, app), "alice", scopes, apptest.Answer{})
+		req, err := http.NewRequest(http.MethodGet, env.URL+oauth.UserinfoPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s's userinfo: %s", app, resp.Status)
+		}
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	lines := logLines(t, a.get("/account/access-log").body)
+	for _, want := range []string{"IDOnly checked which Parley member you are", "Named read your username and display name"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("alice's log lacks %q:\n%s", want, strings.Join(lines, "\n"))
+		}
 	}
 }

@@ -351,6 +351,8 @@ func logLine(g *service.AccessGroup) string {
 		what = app + " saw who is in " + where
 	case string(parley.ScopeProfile):
 		what = app + " read your username and display name"
+	case string(parley.ScopeOpenID):
+		what = app + " checked which Parley member you are"
 	case string(parley.ScopeFriendsRead):
 		what = app + " read your list of friends"
 	case string(parley.ScopeMessagesWrite):
