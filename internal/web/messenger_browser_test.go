@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -245,7 +246,7 @@ func TestMessenger_Browser(t *testing.T) {
 		if _, err := carol.AddFriend(ctx, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		// Alice declines Carol, who asks again and is accepted.
+		// Alice declines Carol.
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
 		checkCentred(t, alice, "friends")
 		apptest.Screenshot(t, alice, "friends")
@@ -263,7 +264,23 @@ func TestMessenger_Browser(t *testing.T) {
 		if got := text(t, alice, `main`); strings.Contains(got, "@carol") {
 			t.Errorf("carol still shows after declining:\n%s", got)
 		}
-		if _, err := carol.AddFriend(ctx, "alice"); err != nil {
+		// Carol may not ask again for a while; Alice, who declined, may ask
+		// her, and Carol accepts.
+		if _, err := carol.AddFriend(ctx, "alice"); client.StatusOf(err) != http.StatusConflict {
+			t.Fatalf("carol asking alice again after alice declined: %v, want 409", err)
+		}
+		must(t, chromedp.Do(alice,
+			chromedp.Navigate(proxy.URL+"/friends"),
+			chromedp.SendKeys(chromedp.CSS(`#find-username`), "carol"),
+			chromedp.Click(chromedp.CSS(`.find button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#outgoing`)),
+		))
+		if s, err := carol.AddFriend(ctx, "alice"); err != nil || s.State != client.FriendAccepted {
+			t.Fatalf("carol accepting alice's request: %+v, %v", s, err)
+		}
+		// Dave asks, and Alice accepts.
+		dave := env.MustMember(t, "dave")
+		if _, err := dave.AddFriend(ctx, "alice"); err != nil {
 			t.Fatal(err)
 		}
 		must(t, chromedp.Do(alice,
@@ -271,8 +288,8 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#incoming button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 		))
-		if got := text(t, alice, `#friends`); !strings.Contains(got, "@carol") {
-			t.Errorf("alice's friends after accepting carol:\n%s", got)
+		if got := text(t, alice, `#friends`); !strings.Contains(got, "@carol") || !strings.Contains(got, "@dave") {
+			t.Errorf("alice's friends after carol and dave:\n%s", got)
 		}
 
 		// In the group, what Alice changes shows in Bob's open page.
@@ -334,14 +351,14 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		waitFor(t, alice, `document.querySelector("#thread-head .members").textContent.startsWith("2 people")`)
 
-		// Alice removes Carol from her friends.
+		// Alice removes Dave, the last of her friends, from them.
 		must(t, chromedp.Do(alice,
 			chromedp.Navigate(proxy.URL+"/friends"),
 			chromedp.Click(chromedp.CSS(`#friends li:last-child button.quiet`)),
 			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 		))
-		if got := text(t, alice, `#friends`); strings.Contains(got, "@carol") || !strings.Contains(got, "@bob") {
-			t.Errorf("alice's friends after removing carol:\n%s", got)
+		if got := text(t, alice, `#friends`); strings.Contains(got, "@dave") || !strings.Contains(got, "@bob") {
+			t.Errorf("alice's friends after removing dave:\n%s", got)
 		}
 	})
 
