@@ -322,12 +322,36 @@ type Export struct {
 	FriendRequests FriendRequests   `json:"friend_requests"`
 	Threads        []ExportedThread `json:"threads"`
 	Grants         []ExportedGrant  `json:"grants"`
+	// Apps are the apps the member registered as a developer.
+	Apps []ExportedApp `json:"apps"`
 	// AccessLogHead is what verifying AccessLog takes beyond its entries.
 	AccessLogHead AccessLogHead `json:"access_log_head"`
 	// AccessLog is the member's access log, oldest first.
 	AccessLog []AccessEntry `json:"access_log"`
 	// Messages are every message the member sent, in the order sent.
 	Messages []Message `json:"messages"`
+}
+
+// App is an app a member registered as a developer: an OAuth 2.0 client.
+type App struct {
+	ClientID           string     `json:"client_id"`
+	Name               string     `json:"name"`
+	OwnerID            string     `json:"owner_id,omitempty"`
+	RedirectURIs       []string   `json:"redirect_uris"`
+	Homepage           string     `json:"homepage,omitempty"`
+	Purpose            string     `json:"purpose,omitempty"`
+	ClientType         string     `json:"client_type"`
+	State              string     `json:"state"`
+	AllThreadsApproved bool       `json:"all_threads_approved"`
+	CreatedAt          time.Time  `json:"created_at"`
+	OldSecretUntil     *time.Time `json:"old_secret_until,omitempty"`
+}
+
+// ExportedApp is an app the member registered, with its webhook endpoints
+// (whose Secret is never set here).
+type ExportedApp struct {
+	App
+	WebhookEndpoints []WebhookEndpoint `json:"webhook_endpoints"`
 }
 
 // ExportedThread is a thread the member is in, with who is in it.

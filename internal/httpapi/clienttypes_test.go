@@ -59,6 +59,8 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"AccountExport":          client.Export{},
 		"ExportedThread":         client.ExportedThread{},
 		"ExportedGrant":          client.ExportedGrant{},
+		"ExportedApp":            client.ExportedApp{},
+		"App":                    client.App{},
 		"AccessEntry":            client.AccessEntry{},
 	} {
 		s, ok := doc.Components.Schemas[schema]

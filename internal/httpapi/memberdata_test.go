@@ -51,6 +51,15 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Alice registered an app as a developer, with a webhook endpoint;
+	// bob, one of his own.
+	own := mustOwnedPartner(t, env, "Alice's Films", "alice")
+	hook, err := alice.CreateWebhook(ctx, own.App.ClientID, "https://hooks.example/alice", []string{"grant.revoked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOwnedPartner(t, env, "Bob's Books", "bob")
+
 	var e client.Export
 	resp, err := alice.Do(ctx, "GET", "/api/v1/me/export", nil, &e)
 	if err != nil {
@@ -86,6 +95,10 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {
 		t.Errorf("grants %+v, want Films's, active, listing the direct thread", e.Grants)
 	}
+	if len(e.Apps) != 1 || e.Apps[0].ClientID != own.App.ClientID || e.Apps[0].Name != "Alice's Films" ||
+		len(e.Apps[0].WebhookEndpoints) != 1 || e.Apps[0].WebhookEndpoints[0].ID != hook.ID || e.Apps[0].WebhookEndpoints[0].URL != "https://hooks.example/alice" {
+		t.Errorf("apps %+v, want Alice's Films with its webhook endpoint", e.Apps)
+	}
 	if len(e.AccessLog) < 2 || e.AccessLogHead.UserID != e.Profile.ID || e.AccessLogHead.Seq != e.AccessLog[len(e.AccessLog)-1].Seq {
 		t.Fatalf("access log %+v with head %+v", e.AccessLog, e.AccessLogHead)
 	}
@@ -94,7 +107,8 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 
 	raw := exportBody(t, alice)
-	for _, secret := range []string{"bob's reply", "carol's private words", elsewhere.ID, "password"} {
+	for _, secret := range []string{"bob's reply", "carol's private words", elsewhere.ID, "password", "Bob's Books",
+		own.App.ClientSecret, hook.Secret, "pcs_", "whsec_"} {
 		if strings.Contains(raw, secret) {
 			t.Errorf("alice's export holds %q", secret)
 		}

@@ -45,6 +45,7 @@ type exportHead struct {
 	FriendRequests *parley.FriendRequests `json:"friend_requests"`
 	Threads        []ExportedThread       `json:"threads"`
 	Grants         []ExportedGrant        `json:"grants"`
+	Apps           []ExportedApp          `json:"apps"`
 	AccessLogHead  ExportedLogHead        `json:"access_log_head"`
 }
 
@@ -62,6 +63,13 @@ type ExportedGrant struct {
 	Status string `json:"status"`
 	// Threads are the threads the grant lists.
 	Threads []parley.GrantThread `json:"threads"`
+}
+
+// ExportedApp is an app the member registered, with its webhook
+// endpoints; neither's secret, which Parley keeps only as a hash.
+type ExportedApp struct {
+	parley.App
+	WebhookEndpoints []*parley.WebhookEndpoint `json:"webhook_endpoints"`
 }
 
 // ExportedLogHead is what verifying the exported access log takes beyond
@@ -103,6 +111,9 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 			return err
 		}
 		if h.Grants, err = exportGrants(ctx, tx, c.User.ID, h.ExportedAt); err != nil {
+			return err
+		}
+		if h.Apps, err = exportApps(ctx, tx, c.User.ID); err != nil {
 			return err
 		}
 		head, err := findAccessHead(ctx, tx, c.User.ID)
@@ -162,6 +173,27 @@ func exportGrants(ctx context.Context, tx parley.Tx, userID string, now time.Tim
 			return nil, err
 		}
 		list = append(list, ExportedGrant{Grant: *g, AppName: names[g.ClientID], Status: grantStatus(g, now), Threads: threads})
+	}
+	return list, nil
+}
+
+// exportApps returns the apps the member registered, with their webhook
+// endpoints.
+func exportApps(ctx context.Context, tx parley.Tx, userID string) ([]ExportedApp, error) {
+	apps, err := tx.FindApps(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]ExportedApp, 0, len(apps))
+	for _, app := range apps {
+		hooks, err := tx.FindWebhookEndpoints(ctx, app.ClientID)
+		if err != nil {
+			return nil, err
+		}
+		if hooks == nil {
+			hooks = []*parley.WebhookEndpoint{}
+		}
+		list = append(list, ExportedApp{App: *app, WebhookEndpoints: hooks})
 	}
 	return list, nil
 }
