@@ -110,8 +110,8 @@ func TestConnectedApps_NarrowAndRevoke(t *testing.T) {
 // The access log reads as sentences, an app polling a conversation as one
 // line, and pages never cut such a run: with 50 lines to a page, a run
 // that would straddle the first page's end is whole on it, and the second
-// page starts with the line after it. The verification and the JSON
-// download come with it.
+// page starts with the line after it. The verification (on the first page
+// alone) and the JSON download come with it.
 func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
@@ -170,6 +170,9 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	}
 	second := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
 	older := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, second.body, `<ol id="log"`, `</ol>`), -1)
+	if strings.Contains(second.body, `id="verification"`) {
+		t.Errorf("an older page verifies the whole log again:\n%s", second.body)
+	}
 	if len(older) != 22 || !strings.Contains(older[0][1], "your conversation with Member carol and found nothing new") ||
 		!strings.HasPrefix(older[21][1], "You connected MovieClub") || strings.Contains(second.body, "Older entries") {
 		t.Errorf("second page: %d lines, from %q", len(older), older)
