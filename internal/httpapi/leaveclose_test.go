@@ -34,30 +34,18 @@ func TestThreads_LeavingWhileClosingLeavesNoClosingBehind(t *testing.T) {
 	apptest.MustFriends(t, alice, carol)
 	for round := range 8 {
 		group := apptest.MustThread(t, alice, "bob", "carol").ID
-		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		var once sync.Once
-		go func() {
-			done <- env.Server.Store.Write(ctx, func(tx parley.Tx) error {
-				if _, err := tx.FindThreadByID(ctx, group); err != nil { // FOR UPDATE in a write
-					return err
-				}
-				once.Do(func() { close(held) })
-				<-release
-				return nil
-			})
-		}()
-		<-held
+		release := holding(t, env, func(ctx context.Context, tx parley.Tx) error {
+			_, err := tx.FindThreadByID(ctx, group) // FOR UPDATE in a write
+			return err
+		})
 		var wg sync.WaitGroup
 		var leaveErr, closeErr error
 		wg.Add(2)
 		go func() { defer wg.Done(); leaveErr = alice.LeaveThread(ctx, group) }()
 		go func() { defer wg.Done(); _, closeErr = alice.SetThreadAppAccess(ctx, group, false) }()
 		time.Sleep(300 * time.Millisecond) // both calls wait for the thread's row
-		close(release)
+		release()
 		wg.Wait()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
 		if leaveErr != nil {
 			t.Fatalf("round %d: leaving: %v", round, leaveErr)
 		}
@@ -96,19 +84,10 @@ func TestDeleteAccount_WhileClosingLeavesNoClosingBehind(t *testing.T) {
 		apptest.MustFriends(t, m, carol)
 		me := apptest.MustMe(t, m)
 		group := apptest.MustThread(t, m, "bob", "carol").ID
-		held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		var once sync.Once
-		go func() {
-			done <- env.Server.Store.Write(ctx, func(tx parley.Tx) error {
-				if _, err := tx.FindUserForUpdate(ctx, me.ID); err != nil {
-					return err
-				}
-				once.Do(func() { close(held) })
-				<-release
-				return nil
-			})
-		}()
-		<-held
+		release := holding(t, env, func(ctx context.Context, tx parley.Tx) error {
+			_, err := tx.FindUserForUpdate(ctx, me.ID)
+			return err
+		})
 		var wg sync.WaitGroup
 		var deleteErr, closeErr error
 		wg.Add(2)
@@ -117,11 +96,8 @@ func TestDeleteAccount_WhileClosingLeavesNoClosingBehind(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 		go func() { defer wg.Done(); _, closeErr = m.SetThreadAppAccess(ctx, group, false) }()
 		time.Sleep(300 * time.Millisecond) // both calls wait for the member's row
-		close(release)
+		release()
 		wg.Wait()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
 		if deleteErr != nil {
 			t.Fatalf("round %d: deleting: %v", round, deleteErr)
 		}
@@ -131,6 +107,36 @@ func TestDeleteAccount_WhileClosingLeavesNoClosingBehind(t *testing.T) {
 		}
 		if !a.Allowed || len(a.ClosedBy) != 0 {
 			t.Fatalf("round %d: %s's account is deleted, yet the thread is closed to apps by %+v (closing: %v)", round, name, a.ClosedBy, closeErr)
+		}
+	}
+}
+
+// holding runs a write that takes what lock takes (a row, held to the
+// write's end) and returns once it holds it; release ends the write.
+func holding(t *testing.T, env *apptest.Env, lock func(context.Context, parley.Tx) error) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	held, end, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var once sync.Once
+	go func() {
+		done <- env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+			if err := lock(ctx, tx); err != nil {
+				return err
+			}
+			once.Do(func() { close(held) })
+			<-end
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-done:
+		t.Fatalf("holding: %v", err)
+	}
+	return func() {
+		close(end)
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
