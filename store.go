@@ -347,11 +347,14 @@ type GrantStore interface {
 	// UpdateGrant stores a grant's scopes, thread scope, expiry and revocation.
 	UpdateGrant(ctx context.Context, g *Grant) error
 	// FindUserGrants returns every grant the member gave, in force,
-	// expired or revoked, oldest first.
+	// expired or revoked, oldest first. In a write, it holds them until
+	// the write ends, and reads them as a write holding one left them: of
+	// two writes ending one grant, the second finds it ended.
 	FindUserGrants(ctx context.Context, userID string) ([]*Grant, error)
 	// FindActiveGrants returns the member's grants in force at t, oldest first.
 	FindActiveGrants(ctx context.Context, userID string, t time.Time) ([]*Grant, error)
-	// FindAppGrants returns the app's grants in force at t, oldest first.
+	// FindAppGrants returns the app's grants in force at t, oldest first,
+	// held in a write as FindUserGrants holds them.
 	FindAppGrants(ctx context.Context, clientID string, t time.Time) ([]*Grant, error)
 	// FindExpiredGrants returns up to limit grants that expired by t but
 	// are not yet marked ended, the earliest expiry first. In a write it

@@ -583,3 +583,102 @@ func TestNodes_ExpiredGrantEndsOnce(t *testing.T) {
 		})
 	}
 }
+
+// afterGrantTx runs a hook after the transaction finds a grant by its ID:
+// a member's revocation, about to end it.
+type afterGrantTx struct {
+	parley.Tx
+	afterGrant func()
+}
+
+func (t afterGrantTx) FindGrantByID(ctx context.Context, id string) (*parley.Grant, error) {
+	g, err := t.Tx.FindGrantByID(ctx, id)
+	t.afterGrant()
+	return g, err
+}
+
+// TestNodes_RevokedGrantEndsOnce: a grant its member revokes on one node
+// while an operator deletes its app on another ends once: one revocation
+// in the member's access log, one grant.revoked delivery, whichever comes
+// first.
+func TestNodes_RevokedGrantEndsOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		first, other func(s *Service, ann *parley.User, g *parley.Grant) error
+		hook         func(tx parley.Tx, other func()) parley.Tx
+	}{
+		{"DeletionWhileRevoking", revokeAsMember, deleteAppAsOperator, func(tx parley.Tx, other func()) parley.Tx { return afterGrantTx{tx, other} }},
+		{"DisablingWhileRevoking", revokeAsMember, disableAsOperator, func(tx parley.Tx, other func()) parley.Tx { return afterGrantTx{tx, other} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := sqlstoretest.TwoNodes(t)
+			dbA, dbB := nodes[0], nodes[1]
+			log := slog.New(slog.DiscardHandler)
+			now := parley.Now()
+			ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now.Add(-time.Hour)}
+			app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+				ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: ann.CreatedAt}
+			g := &parley.Grant{ID: parley.NewID(), UserID: ann.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+				ThreadScope: parley.ThreadScopeApp, CreatedAt: ann.CreatedAt, UpdatedAt: ann.CreatedAt}
+			e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
+				Events: []string{parley.WebhookGrantRevoked}, Created: ann.CreatedAt, ActiveFrom: ann.CreatedAt}
+			err := dbA.Write(ctx, func(tx parley.Tx) error {
+				for _, err := range []error{tx.CreateUser(ctx, ann, "hash"), tx.CreateApp(ctx, app, []byte("secret")), tx.CreateGrant(ctx, g)} {
+					if err != nil {
+						return err
+					}
+				}
+				return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := New(dbA, bus.NewMemory(16), log, Options{})
+			other, done := atOnce(func() error { return tc.other(a, ann, g) })
+			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return tc.hook(tx, other) }}, bus.NewMemory(16), log, Options{})
+			if err := tc.first(b, ann, g); err != nil {
+				t.Fatal(err)
+			}
+			if err := done(); err != nil {
+				t.Fatal(err)
+			}
+			var deliveries []*parley.WebhookDelivery
+			var entries []*parley.AccessEntry
+			err = dbA.Read(ctx, func(tx parley.Tx) (err error) {
+				if deliveries, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); err != nil {
+					return err
+				}
+				entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: ann.ID, Ascending: true, Limit: 10})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			revoked := 0
+			for _, e := range entries {
+				if e.Action == parley.ActionGrantRevoked || e.Action == parley.ActionGrantRevokedByOperator {
+					revoked++
+				}
+			}
+			if len(deliveries) != 1 || revoked != 1 {
+				t.Fatalf("the grant ended with %d grant.revoked deliveries and %d revocations in the log, want one each", len(deliveries), revoked)
+			}
+		})
+	}
+}
+
+func revokeAsMember(s *Service, ann *parley.User, g *parley.Grant) error {
+	ctx := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: ann.Ref()})
+	return s.RevokeGrant(ctx, g.ID)
+}
+
+func disableAsOperator(s *Service, ann *parley.User, _ *parley.Grant) error {
+	_, err := s.SetDisabled(ConsoleContext(context.Background()), ann.Username, true)
+	return err
+}
+
+func deleteAppAsOperator(s *Service, _ *parley.User, g *parley.Grant) error {
+	_, err := s.DeleteApp(ConsoleContext(context.Background()), g.ClientID)
+	return err
+}

@@ -138,7 +138,10 @@ func (t *txn) findGrants(ctx context.Context, what, query string, args ...any) (
 }
 
 func (t *txn) FindUserGrants(ctx context.Context, userID string) ([]*parley.Grant, error) {
-	return t.findGrants(ctx, "find user grants", `WHERE g.user_id = $1 ORDER BY g.created_at, g.id`, userID)
+	// In a write on PostgreSQL, the grants are held, as FindGrantByID holds
+	// one: a write that ends them (endAccess) waits for another that is
+	// ending one (the expiry job, a revocation), and reads what it wrote.
+	return t.findGrants(ctx, "find user grants", `WHERE g.user_id = $1 ORDER BY g.created_at, g.id`+t.locked, userID)
 }
 
 func (t *txn) FindActiveGrants(ctx context.Context, userID string, at time.Time) ([]*parley.Grant, error) {

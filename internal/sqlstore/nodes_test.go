@@ -450,3 +450,112 @@ func TestNodes_ExpiredGrantsSharedOut(t *testing.T) {
 		t.Fatalf("one node found %v, the other at once %v: want two each, none twice", held, other)
 	}
 }
+
+// One node ending an expired grant (the expiry job) while another ends
+// every grant of its member (an operator disabling the account): the
+// second, reading the member's grants in its write, waits for the first
+// and finds the grant ended, so that it does not end it, and log its end,
+// a second time.
+func TestNodes_AMembersGrantsReadInAWriteAreHeld(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	u := newUser("alice")
+	now := parley.Now()
+	expired := now.Add(-time.Minute)
+	app := &parley.App{ClientID: parley.NewID(), Name: "App", RedirectURIs: []string{"https://app.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+		ThreadScope: parley.ThreadScopeApp, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour), ExpiresAt: &expired}
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		for _, err := range []error{tx.CreateUser(ctx, u, "hash"), tx.CreateApp(ctx, app, nil), tx.CreateGrant(ctx, g)} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var found *parley.Grant
+	done := make(chan struct{})
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		grants, err := tx.FindExpiredGrants(ctx, now, 10)
+		if err != nil || len(grants) != 1 {
+			return fmt.Errorf("found %d expired grants, want 1 (%v)", len(grants), err)
+		}
+		grants[0].RevokedAt = grants[0].ExpiresAt
+		if err := tx.UpdateGrant(ctx, grants[0]); err != nil {
+			return err
+		}
+		go func() {
+			defer close(done)
+			err := nodes[1].Write(ctx, func(tx parley.Tx) error {
+				grants, err := tx.FindUserGrants(ctx, u.ID)
+				if err == nil && len(grants) == 1 {
+					found = grants[0]
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		// Commit only once the other node's read has had time to come.
+		time.Sleep(200 * time.Millisecond)
+		return nil
+	})
+	<-done
+	if found == nil || found.RevokedAt == nil {
+		t.Fatalf("the other node's write read the grant as %+v while this one ended it: want it ended", found)
+	}
+}
+
+// One node revoking a grant (its member) while another ends every grant
+// of its app (an operator deleting the app): the second waits for the
+// first, and finds the grant no longer in force.
+func TestNodes_AnAppsGrantsReadInAWriteAreHeld(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	u := newUser("alice")
+	now := parley.Now()
+	app := &parley.App{ClientID: parley.NewID(), Name: "App", RedirectURIs: []string{"https://app.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+		ThreadScope: parley.ThreadScopeApp, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		for _, err := range []error{tx.CreateUser(ctx, u, "hash"), tx.CreateApp(ctx, app, nil), tx.CreateGrant(ctx, g)} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var found []*parley.Grant
+	done := make(chan struct{})
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		g, err := tx.FindGrantByID(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		g.RevokedAt = &now
+		if err := tx.UpdateGrant(ctx, g); err != nil {
+			return err
+		}
+		go func() {
+			defer close(done)
+			err := nodes[1].Write(ctx, func(tx parley.Tx) (err error) {
+				found, err = tx.FindAppGrants(ctx, app.ClientID, now)
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
+		return nil
+	})
+	<-done
+	if len(found) != 0 {
+		t.Fatalf("the other node's write found %d grants in force while this one revoked the only one: want none", len(found))
+	}
+}

@@ -400,7 +400,10 @@ func (t *txn) RedeliverWebhook(ctx context.Context, endpointID, deliveryID strin
 }
 
 func (t *txn) FindAppGrants(ctx context.Context, clientID string, at time.Time) ([]*parley.Grant, error) {
+	// In a write on PostgreSQL, the grants are held, as FindUserGrants
+	// holds them: one another write is revoking is waited for, and then
+	// found no longer in force.
 	return t.findGrants(ctx, "find app grants", `
 		WHERE g.client_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
-		ORDER BY g.created_at, g.id`, clientID, micros(at))
+		ORDER BY g.created_at, g.id`+t.locked, clientID, micros(at))
 }
