@@ -497,7 +497,9 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // its realtime stream. A delivery about a message is logged, before it is
 // first sent, for everyone in the message's thread when it was enqueued
 // (its Readers), as a realtime event is: the app learns something of each
-// of them.
+// of them. A delivery whose first attempt went unrecorded is sent again
+// with attempts still 0, and its record, keyed by the delivery, is then
+// dropped by the store as one it logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
 	send []*parley.DueWebhook, withdrawn []string, records []parley.AccessRecord, err error,
 ) {
@@ -552,7 +554,14 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
 			}}
 			m := &parley.Message{ID: d.MessageID, Seq: d.Seq}
-			records = append(records, s.accessRecord(c, access{eventScopes[d.Event][0], d.ThreadID, ids, []*parley.Message{m}}))
+			// Keyed by the delivery, so that a delivery taken again before
+			// its first attempt was recorded (its node stopped or died with
+			// the attempt under way, and the lease ended) is not logged
+			// again, on whichever node takes it, within
+			// parley.AccessKeyKept: well beyond the lease.
+			r := s.accessRecord(c, access{eventScopes[d.Event][0], d.ThreadID, ids, []*parley.Message{m}})
+			r.Key = r.KeyAt("webhook delivery " + d.ID)
+			records = append(records, r)
 		}
 		return nil
 	})

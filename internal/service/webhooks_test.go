@@ -216,3 +216,45 @@ func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhooks_LoggedOnceWhenTakenAgain: a delivery taken for its first
+// attempt whose result is never recorded (its node was stopped, or killed,
+// with the attempt under way) is taken again once its lease ends, on any
+// node; the members' access logs hold its first attempt once, not once
+// for each time it was taken.
+func TestWebhooks_LoggedOnceWhenTakenAgain(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			clock := &laterClock{}
+			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{Clock: clock})
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in")
+			m, _, err := s.SendMessage(bob, group, "hello", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if jobs, err := s.ExchangeWebhooks(ctx, nil, 10); err != nil || len(jobs) != 1 {
+					t.Fatalf("due: %d, %v", len(jobs), err)
+				}
+				clock.Advance(webhookLease + time.Second)
+			}
+			page, err := s.AccessLog(bob, AccessLogQuery{Limit: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			told := 0
+			for _, e := range page.Entries {
+				if e.ClientID != "" && slices.Contains(e.MessageIDs, m.ID) {
+					told++
+				}
+			}
+			if told != 1 {
+				t.Fatalf("bob's access log holds the app's being told of the message %d times, want once", told)
+			}
+		})
+	}
+}
