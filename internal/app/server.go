@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -406,11 +407,11 @@ func (s *Server) Listen() error {
 	// rotated key is used only oauth.KeyPublishDelay after it was made, by
 	// when every node has read it.
 	s.every(ctx, "read keys", oauth.KeyReloadInterval, s.ReloadKeys)
-	s.chores.Go(func() { s.Limits.Run(ctx) })
+	s.keep(ctx, "sync rate limits", s.Limits.Run)
 	// Two workers, so that one sends while the other takes and records.
 	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
 	for range webhookWorkers {
-		s.chores.Go(func() { hooks.Run(ctx) })
+		s.keep(ctx, "deliver webhooks", hooks.Run)
 	}
 	return nil
 }
@@ -467,13 +468,14 @@ func (s *Server) closeMetrics() error {
 }
 
 // every runs chore, a background chore the log calls what, at start and
-// then every interval, until ctx ends.
+// then every interval, until ctx ends. A round that panics is a failure of
+// that round, logged, not the end of the node: the next round runs.
 func (s *Server) every(ctx context.Context, what string, interval time.Duration, chore func(context.Context) error) {
 	s.chores.Go(func() {
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
-			if err := chore(ctx); err != nil {
+			if err := runChore(ctx, chore); err != nil {
 				s.choreFailed(ctx, what, err)
 			}
 			select {
@@ -483,6 +485,37 @@ func (s *Server) every(ctx context.Context, what string, interval time.Duration,
 			}
 		}
 	})
+}
+
+// keep runs run, a background loop the log calls what, until ctx ends,
+// starting it again a second after it panics: the panic is logged, and
+// does not end the node.
+func (s *Server) keep(ctx context.Context, what string, run func(context.Context)) {
+	s.chores.Go(func() {
+		for {
+			err := runChore(ctx, func(ctx context.Context) error { run(ctx); return nil })
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			s.choreFailed(ctx, what, err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	})
+}
+
+// runChore runs one round of a chore, turning a panic into its error,
+// with the stack where it happened.
+func runChore(ctx context.Context, chore func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return chore(ctx)
 }
 
 // endExpiredGrants ends grants that ran out, and logs how many.
