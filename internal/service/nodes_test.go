@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -511,74 +512,22 @@ func (t afterExpiredGrantsTx) FindExpiredGrants(ctx context.Context, at time.Tim
 // (here the first waits up to a second for it, and then goes on).
 func TestNodes_ExpiredGrantEndsOnce(t *testing.T) {
 	ctx := context.Background()
-	expire := func(s *Service) error { _, err := s.EndExpiredGrants(ctx); return err }
-	disable := func(s *Service) error { _, err := s.SetDisabled(ConsoleContext(ctx), "ann", true); return err }
+	expire := func(s *Service, _ *grantOnTwoNodes) error { _, err := s.EndExpiredGrants(ctx); return err }
 	for _, tc := range []struct {
 		name         string
-		first, other func(s *Service) error
+		first, other func(*Service, *grantOnTwoNodes) error
 		hook         func(tx parley.Tx, other func()) parley.Tx
 	}{
-		{"ExpiryWhileDisabling", disable, expire, func(tx parley.Tx, other func()) parley.Tx { return afterUserGrantsTx{tx, other} }},
-		{"DisablingWhileExpiring", expire, disable, func(tx parley.Tx, other func()) parley.Tx { return afterExpiredGrantsTx{tx, other} }},
+		{"ExpiryWhileDisabling", disableAsOperator, expire, func(tx parley.Tx, other func()) parley.Tx { return afterUserGrantsTx{tx, other} }},
+		{"DisablingWhileExpiring", expire, disableAsOperator, func(tx parley.Tx, other func()) parley.Tx { return afterExpiredGrantsTx{tx, other} }},
 		{"ExpiryWhileExpiring", expire, expire, func(tx parley.Tx, other func()) parley.Tx { return afterExpiredGrantsTx{tx, other} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nodes := sqlstoretest.TwoNodes(t)
-			dbA, dbB := nodes[0], nodes[1]
-			log := slog.New(slog.DiscardHandler)
-			now := parley.Now()
-			ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now.Add(-60 * 24 * time.Hour)}
-			app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
-				ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: ann.CreatedAt}
-			ranOut := now.Add(-time.Minute)
-			g := &parley.Grant{ID: parley.NewID(), UserID: ann.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
-				ThreadScope: parley.ThreadScopeApp, CreatedAt: ranOut.Add(-30 * 24 * time.Hour), UpdatedAt: ranOut.Add(-30 * 24 * time.Hour), ExpiresAt: &ranOut}
-			e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
-				Events: []string{parley.WebhookGrantRevoked}, Created: ann.CreatedAt, ActiveFrom: ann.CreatedAt}
-			err := dbA.Write(ctx, func(tx parley.Tx) error {
-				if err := tx.CreateUser(ctx, ann, "hash"); err != nil {
-					return err
-				}
-				if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
-					return err
-				}
-				if err := tx.CreateGrant(ctx, g); err != nil {
-					return err
-				}
-				return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := New(dbA, bus.NewMemory(16), log, Options{})
-			other, done := atOnce(func() error { return tc.other(a) })
-			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return tc.hook(tx, other) }}, bus.NewMemory(16), log, Options{})
-			if err := tc.first(b); err != nil {
-				t.Fatal(err)
-			}
-			if err := done(); err != nil {
-				t.Fatal(err)
-			}
-			var deliveries []*parley.WebhookDelivery
-			var entries []*parley.AccessEntry
-			err = dbA.Read(ctx, func(tx parley.Tx) (err error) {
-				if deliveries, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); err != nil {
-					return err
-				}
-				entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: ann.ID, Ascending: true, Limit: 10})
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			expired := 0
-			for _, e := range entries {
-				if e.Action == parley.ActionGrantExpired {
-					expired++
-				}
-			}
-			if len(deliveries) != 1 || expired != 1 {
-				t.Fatalf("the grant ended with %d grant.revoked deliveries and %d grant.expired entries, want one each", len(deliveries), expired)
+			ranOut := parley.Now().Add(-time.Minute)
+			w := newGrantOnTwoNodes(t, ranOut.Add(-30*24*time.Hour), &ranOut)
+			w.race(t, tc.first, tc.other, tc.hook)
+			if deliveries, expired := w.ended(t, parley.ActionGrantExpired); deliveries != 1 || expired != 1 {
+				t.Fatalf("the grant ended with %d grant.revoked deliveries and %d grant.expired entries, want one each", deliveries, expired)
 			}
 		})
 	}
@@ -602,83 +551,115 @@ func (t afterGrantTx) FindGrantByID(ctx context.Context, id string) (*parley.Gra
 // in the member's access log, one grant.revoked delivery, whichever comes
 // first.
 func TestNodes_RevokedGrantEndsOnce(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range []struct {
 		name         string
-		first, other func(s *Service, ann *parley.User, g *parley.Grant) error
-		hook         func(tx parley.Tx, other func()) parley.Tx
+		first, other func(*Service, *grantOnTwoNodes) error
 	}{
-		{"DeletionWhileRevoking", revokeAsMember, deleteAppAsOperator, func(tx parley.Tx, other func()) parley.Tx { return afterGrantTx{tx, other} }},
-		{"DisablingWhileRevoking", revokeAsMember, disableAsOperator, func(tx parley.Tx, other func()) parley.Tx { return afterGrantTx{tx, other} }},
+		{"DeletionWhileRevoking", revokeAsMember, deleteAppAsOperator},
+		{"DisablingWhileRevoking", revokeAsMember, disableAsOperator},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nodes := sqlstoretest.TwoNodes(t)
-			dbA, dbB := nodes[0], nodes[1]
-			log := slog.New(slog.DiscardHandler)
-			now := parley.Now()
-			ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now.Add(-time.Hour)}
-			app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
-				ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: ann.CreatedAt}
-			g := &parley.Grant{ID: parley.NewID(), UserID: ann.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
-				ThreadScope: parley.ThreadScopeApp, CreatedAt: ann.CreatedAt, UpdatedAt: ann.CreatedAt}
-			e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
-				Events: []string{parley.WebhookGrantRevoked}, Created: ann.CreatedAt, ActiveFrom: ann.CreatedAt}
-			err := dbA.Write(ctx, func(tx parley.Tx) error {
-				for _, err := range []error{tx.CreateUser(ctx, ann, "hash"), tx.CreateApp(ctx, app, []byte("secret")), tx.CreateGrant(ctx, g)} {
-					if err != nil {
-						return err
-					}
-				}
-				return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := New(dbA, bus.NewMemory(16), log, Options{})
-			other, done := atOnce(func() error { return tc.other(a, ann, g) })
-			b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return tc.hook(tx, other) }}, bus.NewMemory(16), log, Options{})
-			if err := tc.first(b, ann, g); err != nil {
-				t.Fatal(err)
-			}
-			if err := done(); err != nil {
-				t.Fatal(err)
-			}
-			var deliveries []*parley.WebhookDelivery
-			var entries []*parley.AccessEntry
-			err = dbA.Read(ctx, func(tx parley.Tx) (err error) {
-				if deliveries, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); err != nil {
-					return err
-				}
-				entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: ann.ID, Ascending: true, Limit: 10})
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			revoked := 0
-			for _, e := range entries {
-				if e.Action == parley.ActionGrantRevoked || e.Action == parley.ActionGrantRevokedByOperator {
-					revoked++
-				}
-			}
-			if len(deliveries) != 1 || revoked != 1 {
-				t.Fatalf("the grant ended with %d grant.revoked deliveries and %d revocations in the log, want one each", len(deliveries), revoked)
+			w := newGrantOnTwoNodes(t, parley.Now().Add(-time.Hour), nil)
+			w.race(t, tc.first, tc.other, func(tx parley.Tx, other func()) parley.Tx { return afterGrantTx{tx, other} })
+			deliveries, revoked := w.ended(t, parley.ActionGrantRevoked, parley.ActionGrantRevokedByOperator)
+			if deliveries != 1 || revoked != 1 {
+				t.Fatalf("the grant ended with %d grant.revoked deliveries and %d revocations in the log, want one each", deliveries, revoked)
 			}
 		})
 	}
 }
 
-func revokeAsMember(s *Service, ann *parley.User, g *parley.Grant) error {
-	ctx := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: ann.Ref()})
-	return s.RevokeGrant(ctx, g.ID)
+// grantOnTwoNodes is a member's grant to an app whose webhook endpoint
+// hears of grants ended, on two nodes of one database.
+type grantOnTwoNodes struct {
+	a, b  *sqlstore.DB
+	ann   *parley.User
+	grant *parley.Grant
+	hook  *parley.WebhookEndpoint
 }
 
-func disableAsOperator(s *Service, ann *parley.User, _ *parley.Grant) error {
-	_, err := s.SetDisabled(ConsoleContext(context.Background()), ann.Username, true)
+// newGrantOnTwoNodes writes the member, the app, its endpoint and the
+// grant, made at granted and running out at expires (nil: never).
+func newGrantOnTwoNodes(t *testing.T, granted time.Time, expires *time.Time) *grantOnTwoNodes {
+	t.Helper()
+	nodes := sqlstoretest.TwoNodes(t)
+	made := granted.Add(-time.Hour)
+	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: made}
+	app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: made}
+	w := &grantOnTwoNodes{a: nodes[0], b: nodes[1], ann: ann,
+		grant: &parley.Grant{ID: parley.NewID(), UserID: ann.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+			ThreadScope: parley.ThreadScopeApp, CreatedAt: granted, UpdatedAt: granted, ExpiresAt: expires},
+		hook: &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
+			Events: []string{parley.WebhookGrantRevoked}, Created: made, ActiveFrom: made},
+	}
+	ctx := context.Background()
+	err := w.a.Write(ctx, func(tx parley.Tx) error {
+		for _, err := range []error{tx.CreateUser(ctx, ann, "hash"), tx.CreateApp(ctx, app, []byte("secret")), tx.CreateGrant(ctx, w.grant)} {
+			if err != nil {
+				return err
+			}
+		}
+		return tx.CreateWebhookEndpoint(ctx, w.hook, []byte("sealed"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// race runs first on node b, whose transactions hook wraps, and other on
+// node a, started from within first's transaction where hook calls it.
+func (w *grantOnTwoNodes) race(t *testing.T, first, other func(*Service, *grantOnTwoNodes) error, hook func(parley.Tx, func()) parley.Tx) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	a := New(w.a, bus.NewMemory(16), log, Options{})
+	start, done := atOnce(func() error { return other(a, w) })
+	b := New(hookedStore{w.b, func(tx parley.Tx) parley.Tx { return hook(tx, start) }}, bus.NewMemory(16), log, Options{})
+	if err := first(b, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := done(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ended returns how many grant.revoked deliveries the endpoint was sent,
+// and how many entries of the member's log are one of actions.
+func (w *grantOnTwoNodes) ended(t *testing.T, actions ...string) (deliveries, logged int) {
+	t.Helper()
+	ctx := context.Background()
+	err := w.a.Read(ctx, func(tx parley.Tx) error {
+		sent, err := tx.FindWebhookDeliveries(ctx, w.hook.ID, "", 10)
+		if err != nil {
+			return err
+		}
+		entries, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: w.ann.ID, Ascending: true, Limit: 10})
+		for _, e := range entries {
+			if slices.Contains(actions, e.Action) {
+				logged++
+			}
+		}
+		deliveries = len(sent)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deliveries, logged
+}
+
+func revokeAsMember(s *Service, w *grantOnTwoNodes) error {
+	ctx := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: w.ann.Ref()})
+	return s.RevokeGrant(ctx, w.grant.ID)
+}
+
+func disableAsOperator(s *Service, w *grantOnTwoNodes) error {
+	_, err := s.SetDisabled(ConsoleContext(context.Background()), w.ann.Username, true)
 	return err
 }
 
-func deleteAppAsOperator(s *Service, _ *parley.User, g *parley.Grant) error {
-	_, err := s.DeleteApp(ConsoleContext(context.Background()), g.ClientID)
+func deleteAppAsOperator(s *Service, w *grantOnTwoNodes) error {
+	_, err := s.DeleteApp(ConsoleContext(context.Background()), w.grant.ClientID)
 	return err
 }

@@ -459,51 +459,24 @@ func TestNodes_ExpiredGrantsSharedOut(t *testing.T) {
 func TestNodes_AMembersGrantsReadInAWriteAreHeld(t *testing.T) {
 	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
-	ctx := context.Background()
-	u := newUser("alice")
 	now := parley.Now()
 	expired := now.Add(-time.Minute)
-	app := &parley.App{ClientID: parley.NewID(), Name: "App", RedirectURIs: []string{"https://app.example/cb"},
-		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-	g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
-		ThreadScope: parley.ThreadScopeApp, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour), ExpiresAt: &expired}
-	mustWrite(t, nodes[0], func(tx parley.Tx) error {
-		for _, err := range []error{tx.CreateUser(ctx, u, "hash"), tx.CreateApp(ctx, app, nil), tx.CreateGrant(ctx, g)} {
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	g := grantOnNodes(t, nodes, &expired)
 	var found *parley.Grant
-	done := make(chan struct{})
-	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+	readWhileEnding(t, nodes, func(ctx context.Context, tx parley.Tx) error {
 		grants, err := tx.FindExpiredGrants(ctx, now, 10)
 		if err != nil || len(grants) != 1 {
 			return fmt.Errorf("found %d expired grants, want 1 (%v)", len(grants), err)
 		}
 		grants[0].RevokedAt = grants[0].ExpiresAt
-		if err := tx.UpdateGrant(ctx, grants[0]); err != nil {
-			return err
+		return tx.UpdateGrant(ctx, grants[0])
+	}, func(ctx context.Context, tx parley.Tx) error {
+		grants, err := tx.FindUserGrants(ctx, g.UserID)
+		if err == nil && len(grants) == 1 {
+			found = grants[0]
 		}
-		go func() {
-			defer close(done)
-			err := nodes[1].Write(ctx, func(tx parley.Tx) error {
-				grants, err := tx.FindUserGrants(ctx, u.ID)
-				if err == nil && len(grants) == 1 {
-					found = grants[0]
-				}
-				return err
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		}()
-		// Commit only once the other node's read has had time to come.
-		time.Sleep(200 * time.Millisecond)
-		return nil
+		return err
 	})
-	<-done
 	if found == nil || found.RevokedAt == nil {
 		t.Fatalf("the other node's write read the grant as %+v while this one ended it: want it ended", found)
 	}
@@ -515,13 +488,36 @@ func TestNodes_AMembersGrantsReadInAWriteAreHeld(t *testing.T) {
 func TestNodes_AnAppsGrantsReadInAWriteAreHeld(t *testing.T) {
 	t.Parallel()
 	nodes := sqlstoretest.TwoNodes(t)
+	now := parley.Now()
+	g := grantOnNodes(t, nodes, nil)
+	var found []*parley.Grant
+	readWhileEnding(t, nodes, func(ctx context.Context, tx parley.Tx) error {
+		g, err := tx.FindGrantByID(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		g.RevokedAt = &now
+		return tx.UpdateGrant(ctx, g)
+	}, func(ctx context.Context, tx parley.Tx) (err error) {
+		found, err = tx.FindAppGrants(ctx, g.ClientID, now)
+		return err
+	})
+	if len(found) != 0 {
+		t.Fatalf("the other node's write found %d grants in force while this one revoked the only one: want none", len(found))
+	}
+}
+
+// grantOnNodes writes a member's grant to an app, made an hour ago and
+// running out at expires (nil: never).
+func grantOnNodes(t *testing.T, nodes [2]*sqlstore.DB, expires *time.Time) *parley.Grant {
+	t.Helper()
 	ctx := context.Background()
 	u := newUser("alice")
 	now := parley.Now()
 	app := &parley.App{ClientID: parley.NewID(), Name: "App", RedirectURIs: []string{"https://app.example/cb"},
 		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
 	g := &parley.Grant{ID: parley.NewID(), UserID: u.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
-		ThreadScope: parley.ThreadScopeApp, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
+		ThreadScope: parley.ThreadScopeApp, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour), ExpiresAt: expires}
 	mustWrite(t, nodes[0], func(tx parley.Tx) error {
 		for _, err := range []error{tx.CreateUser(ctx, u, "hash"), tx.CreateApp(ctx, app, nil), tx.CreateGrant(ctx, g)} {
 			if err != nil {
@@ -530,32 +526,29 @@ func TestNodes_AnAppsGrantsReadInAWriteAreHeld(t *testing.T) {
 		}
 		return nil
 	})
-	var found []*parley.Grant
+	return g
+}
+
+// readWhileEnding ends a grant in a write on the first node and, while
+// that write holds it, runs read in a write on the second, which is to
+// wait for the first to commit.
+func readWhileEnding(t *testing.T, nodes [2]*sqlstore.DB, end, read func(context.Context, parley.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
 	done := make(chan struct{})
 	mustWrite(t, nodes[0], func(tx parley.Tx) error {
-		g, err := tx.FindGrantByID(ctx, g.ID)
-		if err != nil {
-			return err
-		}
-		g.RevokedAt = &now
-		if err := tx.UpdateGrant(ctx, g); err != nil {
+		if err := end(ctx, tx); err != nil {
 			return err
 		}
 		go func() {
 			defer close(done)
-			err := nodes[1].Write(ctx, func(tx parley.Tx) (err error) {
-				found, err = tx.FindAppGrants(ctx, app.ClientID, now)
-				return err
-			})
-			if err != nil {
+			if err := nodes[1].Write(ctx, func(tx parley.Tx) error { return read(ctx, tx) }); err != nil {
 				t.Error(err)
 			}
 		}()
+		// Commit only once the other node's read has had time to come.
 		time.Sleep(200 * time.Millisecond)
 		return nil
 	})
 	<-done
-	if len(found) != 0 {
-		t.Fatalf("the other node's write found %d grants in force while this one revoked the only one: want none", len(found))
-	}
 }
