@@ -141,18 +141,7 @@ func TestEvents_AppThreadChangeLoggedForThoseItNames(t *testing.T) {
 			if err := s.LeaveThread(as("carol"), group); err != nil {
 				t.Fatal(err)
 			}
-			for delivered := false; !delivered; {
-				select {
-				case ev := <-stream.C():
-					_, ok, err := stream.Admit(appCtx, ev)
-					if err != nil {
-						t.Fatal(err)
-					}
-					delivered = ok && ev.Type == parley.EventThreadUpdated
-				case <-time.After(5 * time.Second):
-					t.Fatal("the rename was not delivered")
-				}
-			}
+			admitUntil(t, appCtx, stream, "the rename", func(ev parley.Event) bool { return ev.Type == parley.EventThreadUpdated })
 			for _, name := range []string{"alice", "bob", "carol"} {
 				page, err := s.AccessLog(as(name), AccessLogQuery{Limit: 20})
 				if err != nil {
@@ -190,6 +179,27 @@ func subscribeApp(t *testing.T, s *Service, db *sqlstore.DB, token []byte) (cont
 	}
 	t.Cleanup(stream.Close)
 	return appCtx, stream
+}
+
+// admitUntil hands the stream's events to Admit until it admits one that
+// match takes, and fails the test when none comes within 5 seconds; what
+// names the event looked for.
+func admitUntil(t *testing.T, ctx context.Context, stream *Events, what string, match func(parley.Event) bool) {
+	t.Helper()
+	for {
+		select {
+		case ev := <-stream.C():
+			_, ok, err := stream.Admit(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok && match(ev) {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s was not delivered", what)
+		}
+	}
 }
 
 // appInGroup stores alice, bob and carol, a group of the three, and an
@@ -303,18 +313,7 @@ func TestEvents_AppShareDeliveryLoggedForThoseInTheThreadAtTheCard(t *testing.T)
 			if err := s.DeleteUser(ConsoleContext(ctx), "bob"); err != nil {
 				t.Fatal(err)
 			}
-			for delivered := false; !delivered; {
-				select {
-				case ev := <-stream.C():
-					_, ok, err := stream.Admit(appCtx, ev)
-					if err != nil {
-						t.Fatal(err)
-					}
-					delivered = ok && ev.MessageID == card.ID
-				case <-time.After(5 * time.Second):
-					t.Fatal("the card was not delivered")
-				}
-			}
+			admitUntil(t, appCtx, stream, "the card", func(ev parley.Event) bool { return ev.MessageID == card.ID })
 			events.release()
 			for _, name := range []string{"alice", "bob"} {
 				page, err := s.AccessLog(as(name), AccessLogQuery{Limit: 20})
