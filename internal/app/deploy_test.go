@@ -57,7 +57,7 @@ func TestDeploy_BehindNginx(t *testing.T) {
 // holds the query string that carried the WebSocket's ticket, nor the
 // token of the share link a member followed.
 func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream string) *runningProxy, loggedEvents string) {
-	port := freePort(t)
+	port := apptest.FreePort(t)
 	site := fmt.Sprintf("https://localhost:%d", port)
 	env := apptest.Start(t, func(c *config.Config) {
 		c.PublicURL = site
@@ -222,7 +222,7 @@ func startCaddy(t *testing.T, port int, upstream string) *runningProxy {
 	storage file_system %s
 }
 import %s
-`, freePort(t), port, filepath.Join(dir, "data"), doc)
+`, apptest.FreePort(t), port, filepath.Join(dir, "data"), doc)
 	if err := os.WriteFile(config, []byte(wrapper), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func startNginx(t *testing.T, port int, upstream string) *runningProxy {
 	p.roots, cert, key = selfSigned(t, dir, "localhost")
 	conf := string(doc)
 	for _, c := range [][2]string{
-		{"    listen 80;\n", fmt.Sprintf("    listen 127.0.0.1:%d;\n", freePort(t))},
+		{"    listen 80;\n", fmt.Sprintf("    listen 127.0.0.1:%d;\n", apptest.FreePort(t))},
 		{"    listen [::]:80;\n", ""},
 		{"    listen 443 ssl http2;\n", fmt.Sprintf("    listen 127.0.0.1:%d ssl http2;\n", port)},
 		{"    listen [::]:443 ssl http2;\n", ""},
@@ -412,17 +412,6 @@ func selfSigned(t *testing.T, dir, host string) (roots *x509.CertPool, certFile,
 	roots = x509.NewCertPool()
 	roots.AddCert(cert)
 	return roots, certFile, keyFile
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // The deployment guide shows the configuration files the tests use, as

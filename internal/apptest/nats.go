@@ -2,7 +2,6 @@ package apptest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -59,13 +58,7 @@ func StartNATSServer(tb testing.TB) *NATSServer {
 		}
 		tb.Skip("no nats-server on the PATH")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s := &NATSServer{tb: tb, bin: bin, port: port, dir: tb.TempDir()}
+	s := &NATSServer{tb: tb, bin: bin, port: FreePort(tb), dir: tb.TempDir()}
 	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
