@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -276,48 +279,86 @@ func appQuery(app, cursor string) string {
 	return "?" + v.Encode()
 }
 
-// logExport is the access log as the download holds it.
+// logExport is the access log as the download holds it, but its entries,
+// which follow it, a page at a time (handleAccountLogJSON).
 type logExport struct {
 	Member       parley.UserRef        `json:"member"`
 	ExportedAt   time.Time             `json:"exported_at"`
 	ClientID     string                `json:"client_id,omitempty"`
 	Verification *service.Verification `json:"verification"`
-	Entries      []*parley.AccessEntry `json:"entries"`
 }
 
 // handleAccountLogJSON downloads the member's whole log, or one app's
 // entries, newest first, with its verification: each entry with its
 // hashes, for the member to check the chain themselves.
+//
+// The entries are written as they are read, a page at a time, never held
+// whole: an app that checks a conversation every few seconds leaves a
+// hundred thousand entries within weeks. A failure once the first page is
+// written leaves the document unfinished, and is logged.
 func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.accountMember(w, r)
 	if !ok {
 		return
 	}
 	app := r.URL.Query().Get("app")
-	out := logExport{Member: parley.CallerFromContext(ctx).User, ExportedAt: p.svc.Now().UTC(), ClientID: app, Entries: []*parley.AccessEntry{}}
+	head := logExport{Member: parley.CallerFromContext(ctx).User, ExportedAt: p.svc.Now().UTC(), ClientID: app}
 	var err error
-	if out.Verification, err = p.svc.VerifyAccessLog(ctx); err != nil {
+	if head.Verification, err = p.svc.VerifyAccessLog(ctx); err != nil {
 		p.renderError(w, err)
 		return
 	}
-	for cursor := ""; ; {
-		page, err := p.svc.AccessLog(ctx, service.AccessLogQuery{ClientID: app, Cursor: cursor, Limit: parley.MaxMessageLimit})
-		if err != nil {
-			p.renderError(w, err)
-			return
-		}
-		out.Entries = append(out.Entries, page.Entries...)
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
+	query := service.AccessLogQuery{ClientID: app, Limit: parley.MaxMessageLimit}
+	page, err := p.svc.AccessLog(ctx, query)
+	if err != nil {
+		p.renderError(w, err)
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="parley-access-log.json"`)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := writeLogExport(w, head, page, func(cursor string) (*service.AccessLogPage, error) {
+		query.Cursor = cursor
+		return p.svc.AccessLog(ctx, query)
+	}); err != nil {
 		p.log.Error("write access log export", "err", err)
 	}
+}
+
+// writeLogExport writes head with an "entries" array of the first page's
+// entries and every next page's, indented as json.MarshalIndent indents.
+func writeLogExport(w io.Writer, head logExport, page *service.AccessLogPage, next func(cursor string) (*service.AccessLogPage, error)) error {
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(bytes.TrimSuffix(b, []byte("\n}")))
+	bw.WriteString(",\n  \"entries\": [")
+	for n := 0; ; {
+		for _, e := range page.Entries {
+			if n > 0 {
+				bw.WriteByte(',')
+			}
+			b, err := json.MarshalIndent(e, "    ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.WriteString("\n    ")
+			bw.Write(b)
+			n++
+		}
+		if page.NextCursor == "" {
+			if n > 0 {
+				bw.WriteString("\n  ")
+			}
+			break
+		}
+		if page, err = next(page.NextCursor); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }
 
 // logLine is one line of the access log as a sentence: "MovieClub read 12

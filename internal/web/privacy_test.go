@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -190,6 +191,62 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 		export.Entries[0].Seq != 101 || len(export.Entries[0].Hash) == 0 {
 		t.Errorf("download: %s, intact %v, %d entries", download.header.Get("Content-Disposition"), export.Verification.Intact, len(export.Entries))
 	}
+}
+
+// The JSON download holds every entry of the log once, newest first, however
+// many pages of the log it reads them in (none, or three), indented as
+// json.MarshalIndent indents, with the chain's verification.
+func TestAccessLogDownload_EveryEntryOnceAcrossPages(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	thread := apptest.MustThread(t, alice, "bob").ID
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	download := func(want int) {
+		t.Helper()
+		body := b.get("/account/access-log.json").body
+		var export struct {
+			Verification struct {
+				Intact  bool
+				Entries int
+			} `json:"verification"`
+			Entries []parley.AccessEntry `json:"entries"`
+		}
+		if err := json.Unmarshal([]byte(body), &export); err != nil {
+			t.Fatalf("download: %v\n%s", err, body)
+		}
+		if !export.Verification.Intact || export.Verification.Entries != want || len(export.Entries) != want || export.Entries == nil {
+			t.Fatalf("download: intact %v, verified %d entries, holds %d; want %d", export.Verification.Intact,
+				export.Verification.Entries, len(export.Entries), want)
+		}
+		for i, e := range export.Entries {
+			if e.Seq != int64(want-i) {
+				t.Fatalf("entry %d has seq %d, want %d: each entry once, newest first", i, e.Seq, want-i)
+			}
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, []byte(body), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if indented.String() != body {
+			t.Errorf("the download is not indented as json.MarshalIndent indents:\n%s", body[:min(len(body), 2000)])
+		}
+	}
+	download(0)
+
+	films := env.MustPartner(t, "MovieClub")
+	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
+	app := env.Client.WithToken(tok.AccessToken)
+	const reads = 2*parley.MaxMessageLimit + 10 // and the grant's entry: three pages
+	for range reads {
+		if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	download(reads + 1)
 }
 
 // When two apps' reads interleave, the log of every app shows each run of
