@@ -358,6 +358,8 @@ type ExportedApp struct {
 type ExportedThread struct {
 	Thread
 	Participants []UserRef `json:"participants"`
+	// LastReadSeq is the last message the member read (0: none).
+	LastReadSeq int64 `json:"last_read_seq"`
 }
 
 // ExportedGrant is a grant the member gave an app, in force or ended.

@@ -41,6 +41,7 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent = append(sent, deleted.ID)
+	apptest.MustSend(t, bob, direct.ID, "bob's unread words")
 	elsewhere := apptest.MustThread(t, bob, "carol")
 	apptest.MustSend(t, carol, elsewhere.ID, "carol's private words")
 
@@ -78,8 +79,8 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	if len(e.FriendRequests.Incoming) != 1 || e.FriendRequests.Incoming[0].User.Username != "carol" {
 		t.Errorf("friend requests %+v, want carol's", e.FriendRequests)
 	}
-	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 {
-		t.Errorf("threads %+v, want the direct thread with alice and bob", e.Threads)
+	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != 3 {
+		t.Errorf("threads %+v, want the direct thread with alice and bob, read up to her last message, not bob's unread one", e.Threads)
 	}
 	var ids []string
 	for _, m := range e.Messages {
@@ -107,7 +108,7 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 
 	raw := exportBody(t, alice)
-	for _, secret := range []string{"bob's reply", "carol's private words", elsewhere.ID, "password", "Bob's Books",
+	for _, secret := range []string{"bob's reply", "bob's unread words", "carol's private words", elsewhere.ID, "password", "Bob's Books",
 		own.App.ClientSecret, hook.Secret, "pcs_", "whsec_"} {
 		if strings.Contains(raw, secret) {
 			t.Errorf("alice's export holds %q", secret)

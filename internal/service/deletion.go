@@ -178,24 +178,22 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 			return err
 		}
 		d.hooked = d.hooked || hooked
-		d.left = append(d.left, parley.ThreadChange{Thread: th, Participants: people})
+		d.left = append(d.left, parley.ThreadChange{Thread: &th.Thread, Participants: people})
 	}
 	return nil
 }
 
 // memberThreads returns every thread the member is in, the latest activity
-// first, a page at a time.
-func memberThreads(ctx context.Context, tx parley.Tx, userID string) ([]*parley.Thread, error) {
-	var threads []*parley.Thread
+// first, with how far they read it, a page at a time.
+func memberThreads(ctx context.Context, tx parley.Tx, userID string) ([]*parley.ThreadSummary, error) {
+	var threads []*parley.ThreadSummary
 	f := parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit}
 	for {
 		page, err := tx.FindThreads(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range page {
-			threads = append(threads, &t.Thread)
-		}
+		threads = append(threads, page...)
 		if len(page) < f.Limit {
 			return threads, nil
 		}

@@ -49,10 +49,13 @@ type exportHead struct {
 	AccessLogHead  ExportedLogHead        `json:"access_log_head"`
 }
 
-// ExportedThread is a thread the member is in, with who is in it.
+// ExportedThread is a thread the member is in, with who is in it and how
+// far the member read it.
 type ExportedThread struct {
 	parley.Thread
 	Participants []parley.UserRef `json:"participants"`
+	// LastReadSeq is the last message the member read (0: none).
+	LastReadSeq int64 `json:"last_read_seq"`
 }
 
 // ExportedGrant is a grant the member gave an app, in force or ended.
@@ -127,7 +130,8 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 	return e, nil
 }
 
-// exportThreads returns the member's threads with their participants.
+// exportThreads returns the member's threads with their participants and
+// the member's read markers.
 func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]ExportedThread, error) {
 	threads, err := memberThreads(ctx, tx, userID)
 	if err != nil {
@@ -145,7 +149,7 @@ func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]Exported
 			return nil, err
 		}
 		for _, th := range batch {
-			list = append(list, ExportedThread{Thread: *th, Participants: people[th.ID]})
+			list = append(list, ExportedThread{Thread: th.Thread, Participants: people[th.ID], LastReadSeq: th.LastReadSeq})
 		}
 	}
 	return list, nil
