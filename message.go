@@ -94,15 +94,15 @@ func ValidateText(s string) error {
 // Errors of a send's idempotency key.
 var (
 	// ErrIdempotencyKeyMalformed is a key that is not 1 to
-	// MaxIdempotencyKeyLen printable ASCII characters.
-	ErrIdempotencyKeyMalformed = Errorf(EINVALID, "an idempotency key must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen)
+	// MaxIdempotencyKeyLen visible ASCII characters.
+	ErrIdempotencyKeyMalformed = Errorf(EINVALID, "an idempotency key must be 1 to %d visible ASCII characters (0x21 to 0x7E: no spaces)", MaxIdempotencyKeyLen)
 	// ErrIdempotencyKeyReused is a key the sender used for a different
 	// message.
 	ErrIdempotencyKeyReused = Errorf(ECONFLICT, "this idempotency key was used for a different message")
 )
 
-// ValidateIdempotencyKey checks a client's idempotency key: 1–255 printable
-// ASCII characters, or ErrIdempotencyKeyMalformed.
+// ValidateIdempotencyKey checks a client's idempotency key: 1–255 visible
+// ASCII characters (no spaces), or ErrIdempotencyKeyMalformed.
 func ValidateIdempotencyKey(s string) error {
 	if len(s) == 0 || len(s) > MaxIdempotencyKeyLen {
 		return ErrIdempotencyKeyMalformed

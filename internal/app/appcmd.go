@@ -110,12 +110,18 @@ let members grant the app every thread, after review.`,
 	approve.Flags().StringVar(&reach, "reach", "", "all: let members grant the app every thread, the one reach that needs review; without it, approve an app waiting for review")
 
 	unapprove := stateCommand(cfg, "unapprove CLIENT_ID", "Withdraw an app's approval to reach all threads, ending the grants that reach them",
-		"may no longer be granted all threads; the grants that reached them ended", (*service.Service).UnapproveAllThreads)
-	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", "is suspended", (*service.Service).SuspendApp)
-	unsuspend := stateCommand(cfg, "unsuspend CLIENT_ID", "Let a suspended app work again", "is active again", (*service.Service).ReinstateApp)
+		says("may no longer be granted all threads; the grants that reached them ended"), (*service.Service).UnapproveAllThreads)
+	suspend := stateCommand(cfg, "suspend CLIENT_ID", "Stop an app", says("is suspended"), (*service.Service).SuspendApp)
+	unsuspend := stateCommand(cfg, "unsuspend CLIENT_ID", "Let a suspended app work again", func(a *parley.App) string {
+		// Unsuspending leaves a pending app pending (ReinstateApp).
+		if a.State == parley.AppPending {
+			return "is still pending: parley app approve lets members connect it"
+		}
+		return "is active"
+	}, (*service.Service).ReinstateApp)
 	unsuspend.Aliases = []string{"reinstate"}
 	remove := stateCommand(cfg, "delete CLIENT_ID", "Delete an app: its grants end at once, and it works nowhere again",
-		"is deleted; its grants ended", (*service.Service).DeleteApp)
+		says("is deleted; its grants ended"), (*service.Service).DeleteApp)
 	remove.Long = `Delete an app. Every grant in force of the app ends at once, as if its member
 had revoked it: its webhook endpoints get grant.revoked and its streams end.
 The app works nowhere again (its sign-ins, tokens and secret are refused as
@@ -127,8 +133,8 @@ intact. There is no undo.`
 }
 
 // stateCommand is a command that makes an operator's decision about the
-// app it names, and says what the app is now.
-func stateCommand(cfg *config.Config, use, short, done string,
+// app it names, and says what the app is now, as done tells.
+func stateCommand(cfg *config.Config, use, short string, done func(*parley.App) string,
 	decide func(*service.Service, context.Context, string) (*parley.App, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
@@ -138,10 +144,15 @@ func stateCommand(cfg *config.Config, use, short, done string,
 			return withService(cmd, *cfg, func(svc *service.Service) error {
 				a, err := decide(svc, cmd.Context(), args[0])
 				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done(a))
 				}
 				return err
 			})
 		},
 	}
+}
+
+// says is a stateCommand's done that says the same of every app.
+func says(what string) func(*parley.App) string {
+	return func(*parley.App) string { return what }
 }

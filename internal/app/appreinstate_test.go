@@ -11,8 +11,8 @@ import (
 
 // With --apps-require-review, `parley app unsuspend` of an app that waits
 // for review, and was never suspended, is no approval: the app goes on
-// waiting, and only `parley app approve` (or its button on /operator) lets
-// members connect it.
+// waiting, as the command says, and only `parley app approve` (or its
+// button on /operator) lets members connect it.
 func TestCLI_UnsuspendIsNoApproval(t *testing.T) {
 	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
 	owner := env.MustMember(t, "owner")
@@ -54,8 +54,12 @@ func TestCLI_UnsuspendIsNoApproval(t *testing.T) {
 
 	t.Run("NeverSuspended", func(t *testing.T) {
 		id := register("Films")
-		if out, err := run(t, dir, "", "app", "unsuspend", id); err != nil {
+		out, err := run(t, dir, "", "app", "unsuspend", id)
+		if err != nil {
 			t.Fatalf("unsuspend: %q, %v", out, err)
+		}
+		if want := id + " (Films) is still pending: parley app approve lets members connect it\n"; out != want {
+			t.Errorf("unsuspend said %q, want %q", out, want)
 		}
 		if got := stateOf(id); got != parley.AppPending {
 			t.Errorf("after unsuspend, a pending app is %q: members may connect it unreviewed", got)

@@ -91,7 +91,7 @@ func TestBackup_WhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "backed up to "+dest) || !strings.Contains(out, "2 members") {
+	if !strings.Contains(out, "backed up to "+dest) || !strings.Contains(out, "2 members' access logs") {
 		t.Errorf("backup's summary: %q", out)
 	}
 	if info, err := os.Stat(dest); err != nil || info.Mode().Perm() != 0o600 {

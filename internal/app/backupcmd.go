@@ -141,7 +141,9 @@ type contents struct {
 }
 
 func (c contents) String() string {
-	return fmt.Sprintf("%d members, %d messages, %d access-log entries, every chain intact", c.logs.members, c.messages, c.logs.entries)
+	// Every account's log is verified and counted, a deleted account's too:
+	// "members" alone would count those among the members.
+	return fmt.Sprintf("%d messages, %d members' access logs (%d entries), every chain intact", c.messages, c.logs.members, c.logs.entries)
 }
 
 // verifyContents returns the verify function of a backup or a restore: it

@@ -171,7 +171,7 @@ func TestCLI_App(t *testing.T) {
 		if _, err := run(t, dir, "", "app", "suspend", "pc_nonexistent"); err == nil {
 			t.Fatal("suspending an unknown app succeeded")
 		}
-		if out, err := run(t, dir, "", "app", "unsuspend", clientID); err != nil || !strings.Contains(out, "is active again") {
+		if out, err := run(t, dir, "", "app", "unsuspend", clientID); err != nil || !strings.HasSuffix(out, " is active\n") {
 			t.Fatalf("unsuspend: %v\n%s", err, out)
 		}
 		if out, err := run(t, dir, "", "app", "suspend", clientID); err != nil {

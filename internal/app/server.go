@@ -438,7 +438,11 @@ func (s *Server) MetricsURL() string {
 
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
-	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "metrics", s.MetricsURL(), "database", s.Config.Engine(), "data", s.Config.DataDir, "registration", s.Config.Registration)
+	where := slog.String("data", s.Config.DataDir)
+	if s.Config.Database != "" {
+		where = slog.Attr{} // no data directory: slog leaves an empty attribute out
+	}
+	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "metrics", s.MetricsURL(), "database", s.Config.Engine(), where, "registration", s.Config.Registration)
 	metricsDone := make(chan error, 1)
 	if s.metricsHTTP != nil {
 		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()

@@ -113,7 +113,7 @@ func TestMessages_Send(t *testing.T) {
 		"ErrBlank":      {" \n\t", "", "text"},
 		"ErrTooLong":    {strings.Repeat("a", 16001), "", "text"},
 		"ErrKeyTooLong": {"hi", strings.Repeat("k", 256), "the Idempotency-Key header must be 1 to 255"},
-		"ErrKeyControl": {"hi", "a b", "the Idempotency-Key header must be 1 to 255 printable ASCII"},
+		"ErrKeyControl": {"hi", "a b", "the Idempotency-Key header must be 1 to 255 visible ASCII characters (0x21 to 0x7E: no spaces)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before, _ := alice.Thread(ctx, th.ID)
