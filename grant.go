@@ -183,6 +183,34 @@ type ThreadReach struct {
 	VisibleFromSeq int64
 }
 
+// From applies the reach to a grant of the thread scope given: it returns
+// the first message of the thread the grant may read (0: from the
+// first), and false when the thread does not exist for the grant: a
+// participant closed it to apps, or the grant, not of thread scope all,
+// does not list it. This is the rule; the one store method that applies it
+// inside a statement (MessageStore.FindReachedMessages) states it again in
+// SQL, held to this one by the store's contract tests.
+func (r ThreadReach) From(threadScope string) (int64, bool) {
+	switch {
+	case r.ClosedToApps:
+		return 0, false
+	case threadScope == ThreadScopeAll:
+		return 0, true
+	case !r.InGrant:
+		return 0, false
+	}
+	return r.VisibleFromSeq, true
+}
+
+// ReachedThread is what a store reads of a thread together with a page an
+// app reads of it (MessageStore.FindReachedMessages): the grant's reach of
+// the thread, which the page is held to, and the IDs of the thread's
+// current participants, in order, whose data the read touches.
+type ReachedThread struct {
+	Reach        ThreadReach
+	Participants []string
+}
+
 // ConnectedApp is a grant in force as its member's list of connected apps
 // shows it: with its app, the threads it reaches and how the app used it.
 type ConnectedApp struct {

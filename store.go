@@ -295,6 +295,28 @@ type MessageStore interface {
 	// the oldest first: each message whose latest change is numbered after
 	// f.After, as it is now, with that change's number.
 	FindMessageChanges(ctx context.Context, f ChangeFilter) ([]MessageChange, error)
+	// FindReachedMessages is FindMessages for an app's read through grant
+	// g (its ID and thread scope): it returns the grant's reach of the
+	// thread (as FindThreadReach), the thread's current participants (as
+	// FindParticipantIDs) and the page, held to the reach it returns:
+	// empty when the thread does not exist for the grant
+	// (ThreadReach.From with g's thread scope), otherwise the page of
+	// FindMessages with FromSeq the first message the reach allows
+	// (f.FromSeq is not used). The page is never wider than the reach
+	// returned allows, whatever changes to the grant's threads or the
+	// thread's closing commit meanwhile: a store reads the reach and the
+	// page as one reading, or reads the page with the first message of
+	// the reach it read before.
+	//
+	// The store takes part in an app's decision here, which is the
+	// service's everywhere else, because each statement is a round trip on
+	// PostgreSQL, and an app's read was four (reach, page, participants,
+	// record) where a member's is one; the service still decides on the
+	// reach returned, and hands out nothing it does not allow.
+	FindReachedMessages(ctx context.Context, g *Grant, f MessageFilter) (*ReachedThread, []*Message, error)
+	// FindReachedMessageChanges is FindMessageChanges for an app's read
+	// through grant g, as FindReachedMessages is FindMessages for one.
+	FindReachedMessageChanges(ctx context.Context, g *Grant, f ChangeFilter) (*ReachedThread, []MessageChange, error)
 	// DeleteMessage turns the message into a tombstone deleted at t, as
 	// its thread's next change (numbered as PostMessage's changes are);
 	// ENOTFOUND when the message is absent or already deleted.

@@ -938,3 +938,94 @@ func TestGrants_ReplayReachesWhatAFirstAttemptWould(t *testing.T) {
 		})
 	}
 }
+
+// An app's history and changes feed hold to its grant's reach, which the
+// store reads with the page: from the card that brought the thread into
+// the grant on, in a page of every shape and in the feed, where a deletion
+// of an earlier message is a later change; nothing at all while a
+// participant keeps the thread closed to apps, and again from the card on
+// once it is open. Each read is logged for both members of the thread.
+func TestGrants_HistoryHoldsToTheReach(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	early := apptest.MustSend(t, w.bob, w.aliceBob, "before the app came")
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := apptest.MustSend(t, w.bob, w.aliceBob, "thanks")
+	if err := w.bob.DeleteMessage(ctx, early.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{card.Seq, reply.Seq}
+
+	readable := func(t *testing.T) {
+		t.Helper()
+		for name, tc := range map[string]struct {
+			q    client.MessagesQuery
+			want []int64
+		}{
+			"newest":           {client.MessagesQuery{}, want},
+			"before the reply": {client.MessagesQuery{Before: client.Seq(reply.Seq), Limit: 10}, want[:1]},
+			"after 0":          {client.MessagesQuery{After: client.Seq(0)}, want},
+			"after the early":  {client.MessagesQuery{After: client.Seq(early.Seq), Limit: 1}, want[:1]},
+		} {
+			page, err := app.Messages(ctx, w.aliceBob, tc.q)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			var seqs []int64
+			for _, m := range page.Messages {
+				seqs = append(seqs, m.Seq)
+			}
+			if !slices.Equal(seqs, tc.want) {
+				t.Errorf("%s: the app reads %v, want %v", name, seqs, tc.want)
+			}
+		}
+		changes, err := app.Changes(ctx, w.aliceBob, client.ChangesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []int64
+		for _, c := range changes.Changes {
+			seqs = append(seqs, c.Message.Seq)
+		}
+		if !slices.Equal(seqs, want) {
+			t.Errorf("changes: the app reads messages %v, want %v", seqs, want)
+		}
+	}
+	readable(t)
+
+	if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{After: client.Seq(0)}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("history of a thread closed to apps: %v, want 404", err)
+	}
+	if _, err := app.Changes(ctx, w.aliceBob, client.ChangesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("changes of a thread closed to apps: %v, want 404", err)
+	}
+	if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, true); err != nil {
+		t.Fatal(err)
+	}
+	readable(t)
+
+	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
+		reads := 0
+		for _, e := range accessLog(t, c, "?limit=100").Entries {
+			if e.Action == string(parley.ScopeMessagesRead) && e.ThreadID == w.aliceBob && e.ClientID == partner.App.ClientID {
+				reads++
+				if e.FirstSeq < card.Seq {
+					t.Errorf("%s's log has the app read message %d, before the card", name, e.FirstSeq)
+				}
+			}
+		}
+		if reads != 10 {
+			t.Errorf("%s's log holds %d reads of the thread by the app, want 10", name, reads)
+		}
+	}
+}

@@ -56,17 +56,21 @@ func visibleFrom(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID s
 		return 0, nil
 	}
 	r, err := tx.FindThreadReach(ctx, c.App.Grant.ID, threadID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, err
-	case r.ClosedToApps:
-		return 0, threadNotFound()
-	case reachesAll(c):
-		return 0, nil
-	case !r.InGrant:
+	}
+	return reachFrom(c, r)
+}
+
+// reachFrom decides on an app caller's reach of a thread, r: the first
+// message of it the caller may see, or ENOTFOUND as visibleFrom says
+// (ThreadReach.From states the rule).
+func reachFrom(c *parley.Caller, r *parley.ThreadReach) (int64, error) {
+	from, ok := r.From(c.App.Grant.ThreadScope)
+	if !ok {
 		return 0, threadNotFound()
 	}
-	return r.VisibleFromSeq, nil
+	return from, nil
 }
 
 // closedToApps reports whether the caller is an app and a participant

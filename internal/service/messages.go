@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/parleyhq/parley"
@@ -215,12 +216,15 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
 	}
 	page := &parley.MessagePage{}
-	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, from int64) ([]*parley.Message, error) {
-		list, err := tx.FindMessages(ctx, parley.MessageFilter{
-			ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: memberID, FromSeq: from,
-		})
+	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, list []*parley.Message, err error) {
+		f := parley.MessageFilter{ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: memberID}
+		if g == nil {
+			list, err = tx.FindMessages(ctx, f)
+		} else {
+			reached, list, err = tx.FindReachedMessages(ctx, g, f)
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		page.HasMore = len(list) > q.Limit
 		if page.HasMore {
@@ -230,7 +234,7 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 			slices.Reverse(list)
 		}
 		page.Messages = list
-		return list, nil
+		return reached, list, nil
 	})
 	if err != nil {
 		return nil, err
@@ -262,12 +266,16 @@ func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (
 		return nil, err
 	}
 	page := &parley.ChangePage{NextCursor: encodeChangeCursor(after, threadID)}
-	err = s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, from int64) ([]*parley.Message, error) {
-		list, err := tx.FindMessageChanges(ctx, parley.ChangeFilter{
-			ThreadID: threadID, After: after, Limit: q.Limit + 1, MemberID: memberID, FromSeq: from,
-		})
+	err = s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, msgs []*parley.Message, err error) {
+		f := parley.ChangeFilter{ThreadID: threadID, After: after, Limit: q.Limit + 1, MemberID: memberID}
+		var list []parley.MessageChange
+		if g == nil {
+			list, err = tx.FindMessageChanges(ctx, f)
+		} else {
+			reached, list, err = tx.FindReachedMessageChanges(ctx, g, f)
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		page.HasMore = len(list) > q.Limit
 		if page.HasMore {
@@ -277,11 +285,11 @@ func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (
 		if len(list) > 0 {
 			page.NextCursor = encodeChangeCursor(list[len(list)-1].Number, threadID)
 		}
-		msgs := make([]*parley.Message, len(list))
+		msgs = make([]*parley.Message, len(list))
 		for i, c := range list {
 			msgs[i] = c.Message
 		}
-		return msgs, nil
+		return reached, msgs, nil
 	})
 	if err != nil {
 		return nil, err
@@ -292,33 +300,61 @@ func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (
 // readMessages is the one way a thread's messages are read, whatever the
 // order: it holds the caller to messages.read and the thread to the
 // caller's reach of it, has find read the messages of the member's thread
-// (memberID: none while they are not in it) from the first one the caller
-// may see, tells an empty answer of a thread the caller is not in apart
-// from an empty thread, and logs the read of the messages find returns
-// before they are handed out.
-func (s *Service) readMessages(ctx context.Context, threadID string, find func(tx parley.Tx, memberID string, from int64) ([]*parley.Message, error)) error {
+// (memberID: none while they are not in it), tells an empty answer of a
+// thread the caller is not in apart from an empty thread, and logs the
+// read of the messages find returns before they are handed out.
+//
+// For a member, g is nil and find reads from the first message. For an
+// app, g is its grant, and find has the store read the grant's reach of
+// the thread and its participants with the page, held to that reach
+// (FindReachedMessages): one statement on PostgreSQL, where an app's read
+// was three before its record. The decision on the reach is still made
+// here, on the reach the store returns, and bounds what is handed out:
+// a page the reach does not allow is not found, and a message before the
+// reach's first is an internal error, never an answer.
+func (s *Service) readMessages(ctx context.Context, threadID string, find func(tx parley.Tx, memberID string, g *parley.Grant) (*parley.ReachedThread, []*parley.Message, error)) error {
 	c, err := caller(ctx, parley.ScopeMessagesRead)
 	if err != nil {
 		return err
 	}
+	var grant *parley.Grant
+	if c.App != nil {
+		grant = c.App.Grant
+	}
 	var read []*parley.Message
 	var readers []string
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		from, err := visibleFrom(ctx, tx, c, threadID)
+		read = nil
+		reached, list, err := find(tx, c.User.ID, grant)
 		if err != nil {
 			return err
 		}
-		if read, err = find(tx, c.User.ID, from); err != nil {
+		if grant == nil {
+			if len(list) == 0 {
+				// An empty page: the thread may be empty, or not the caller's.
+				if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+					return err
+				}
+			}
+			read = list
+			return nil
+		}
+		from, err := reachFrom(c, &reached.Reach)
+		if err != nil {
 			return err
 		}
-		if len(read) == 0 {
-			// An empty page: the thread may be empty, or not the caller's.
-			if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
-				return err
+		for _, m := range list {
+			if m.Seq < from {
+				return fmt.Errorf("service: the store read message %d of thread %s for a grant that reaches it from %d", m.Seq, threadID, from)
 			}
 		}
-		readers, err = threadReaders(ctx, tx, c, threadID)
-		return err
+		// An empty page of a thread the member is not in is of no thread of
+		// theirs: the page's rows hold only while they are in it.
+		if len(list) == 0 && !slices.Contains(reached.Participants, c.User.ID) {
+			return threadNotFound()
+		}
+		read, readers = list, reached.Participants
+		return nil
 	})
 	if err != nil {
 		return err

@@ -108,6 +108,20 @@ func RaiseDiskFull(ctx context.Context, tx parley.Tx) error {
 // table it has not analyzed since it grew.
 func MessageRowsRead(ctx context.Context, db *DB, f parley.MessageFilter) (int64, error) {
 	where, args, _ := pageQuery(f)
+	return rowsRead(ctx, db, messagePostgres.page+where, args)
+}
+
+// ReachedRowsRead is MessageRowsRead of FindReachedMessages' statement on
+// PostgreSQL, for grant g.
+func ReachedRowsRead(ctx context.Context, db *DB, g *parley.Grant, f parley.MessageFilter) (int64, error) {
+	where, args, _ := pageQueryFrom(f, reachedFrom)
+	query, args := reachedSQL(g, messagePostgres.columns+where, pgMessageColumns, args)
+	return rowsRead(ctx, db, query, args)
+}
+
+// rowsRead is how many rows of messages the plan of query read, planned
+// without index scans (MessageRowsRead).
+func rowsRead(ctx context.Context, db *DB, query string, args []any) (int64, error) {
 	tx, err := db.pg.pool.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -117,7 +131,7 @@ func MessageRowsRead(ctx context.Context, db *DB, f parley.MessageFilter) (int64
 		return 0, err
 	}
 	var plan []map[string]any
-	err = tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+messagePostgres.page+where, args...).Scan(&plan)
+	err = tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+query, args...).Scan(&plan)
 	if err != nil {
 		return 0, err
 	} else if len(plan) == 0 {

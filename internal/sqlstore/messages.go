@@ -415,10 +415,29 @@ func (t *txn) FindMessages(ctx context.Context, f parley.MessageFilter) ([]*parl
 // its columns, and its arguments; and the page's length, bounded so that a
 // wild limit cannot allocate much.
 func pageQuery(f parley.MessageFilter) (where string, args []any, size int) {
+	return pageQueryFrom(f, "")
+}
+
+// pageQueryFrom is pageQuery with the page's first message from, an
+// expression of the statement, in place of f.FromSeq ($3, unused then),
+// when from is not empty: FindReachedMessages' page on PostgreSQL, whose
+// first message is the reach's, read in the same statement. A NULL from
+// selects no row.
+func pageQueryFrom(f parley.MessageFilter, from string) (where string, args []any, size int) {
 	n := int64(max(0, f.Limit))
 	args = []any{f.ThreadID, f.MemberID, f.FromSeq, n}
 	size = int(min(n, parley.MaxMessageLimit+1))
+	where = readableWhere
+	if from != "" {
+		where = readableWhereFrom(from)
+	}
 	switch {
+	case f.After != nil && from != "":
+		// As below, in SQL: after greatest($5, from - 1), through after + n
+		// or the largest seq, without overflowing.
+		after := `greatest($5, ` + from + ` - 1)`
+		return where + `AND m.seq > ` + after + ` AND m.seq <= least(` + after + `, 9223372036854775807 - $4) + $4
+			ORDER BY m.seq ASC LIMIT $4`, append(args, *f.After), size
 	case f.After != nil:
 		// The page starts at the first message the reader may see.
 		after := max(*f.After, f.FromSeq-1)
@@ -426,22 +445,27 @@ func pageQuery(f parley.MessageFilter) (where string, args []any, size int) {
 		if after > math.MaxInt64-n {
 			last = math.MaxInt64
 		}
-		return readableWhere + `AND m.seq > $5 AND m.seq <= $6 ORDER BY m.seq ASC LIMIT $4`, append(args, after, last), size
+		return where + `AND m.seq > $5 AND m.seq <= $6 ORDER BY m.seq ASC LIMIT $4`, append(args, after, last), size
 	case f.Before != nil:
 		before, first := *f.Before, *f.Before-n
 		if before < math.MinInt64+n {
 			first = math.MinInt64
 		}
-		return readableWhere + `AND m.seq < $5 AND m.seq >= $6 ORDER BY m.seq DESC LIMIT $4`, append(args, before, first), size
+		return where + `AND m.seq < $5 AND m.seq >= $6 ORDER BY m.seq DESC LIMIT $4`, append(args, before, first), size
 	}
-	return readableWhere + `AND m.seq > (SELECT last_seq FROM threads WHERE id = $1) - $4 ORDER BY m.seq DESC LIMIT $4`, args, size
+	return where + `AND m.seq > (SELECT last_seq FROM threads WHERE id = $1) - $4 ORDER BY m.seq DESC LIMIT $4`, args, size
 }
 
 // readableWhere selects the messages of thread $1 from seq $3 on, while
 // member $2 takes part in it, for a page (FindMessages) or the changes
 // feed (FindMessageChanges); an empty member ID matches every thread.
-var readableWhere = `WHERE m.thread_no = ` + threadNo(1) + ` AND m.seq >= $3
+var readableWhere = readableWhereFrom("$3")
+
+// readableWhereFrom is readableWhere from the seq from, an expression.
+func readableWhereFrom(from string) string {
+	return `WHERE m.thread_no = ` + threadNo(1) + ` AND m.seq >= ` + from + `
 	AND ($2 = '' OR EXISTS (SELECT 1 FROM participants p WHERE p.thread_id = $1 AND p.user_id = $2 AND p.left_at IS NULL)) `
+}
 
 // FindNewestMessages reads each thread's newest messages in one statement
 // (and on SQLite one more, for their senders), the same whatever the
@@ -524,8 +548,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]parley.MessageChange, error) {
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
-	rows, err := t.query(ctx, `SELECT m.seq + m.change_offset, `+t.messageSQL().columns+readableWhere+
-		`AND m.seq + m.change_offset > $4 ORDER BY m.seq + m.change_offset ASC LIMIT $5`,
+	rows, err := t.query(ctx, `SELECT `+changesQuery(t.messageSQL().columns, readableWhere),
 		f.ThreadID, f.MemberID, f.FromSeq, f.After, f.Limit)
 	if err != nil {
 		return nil, mapError(op, err)
@@ -539,11 +562,7 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 		if err != nil {
 			return nil, mapError(op, err)
 		}
-		c := parley.MessageChange{Type: parley.EventMessageCreated, Message: m, Number: change}
-		if m.DeletedAt != nil {
-			c.Type = parley.EventMessageDeleted
-		}
-		list = append(list, c)
+		list = append(list, messageChange(m, change))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, mapError(op, err)
@@ -571,4 +590,22 @@ func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error 
 		return mapError("delete message", err)
 	}
 	return mustAffect(res, "message")
+}
+
+// changesQuery is FindMessageChanges' statement after its SELECT, with
+// messageSQL's columns and a condition where of readableWhere's: each
+// message's latest change number and the message, of the changes after
+// $4, at most $5.
+func changesQuery(columns, where string) string {
+	return `m.seq + m.change_offset, ` + columns + where +
+		`AND m.seq + m.change_offset > $4 ORDER BY m.seq + m.change_offset ASC LIMIT $5`
+}
+
+// messageChange is the change numbered number that left m as it is.
+func messageChange(m *parley.Message, number int64) parley.MessageChange {
+	c := parley.MessageChange{Type: parley.EventMessageCreated, Message: m, Number: number}
+	if m.DeletedAt != nil {
+		c.Type = parley.EventMessageDeleted
+	}
+	return c
 }

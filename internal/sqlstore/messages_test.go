@@ -414,6 +414,15 @@ func TestMessages_APageReadsOnlyItsOwnRows(t *testing.T) {
 		if read > 51 {
 			t.Errorf("%s: the plan read %d messages for a page of at most 51", name, read)
 		}
+		// The same page as an app's, its first message the reach's.
+		f.MemberID = u.ID
+		read, err = sqlstore.ReachedRowsRead(ctx, db, &parley.Grant{ID: parley.NewID(), ThreadScope: parley.ThreadScopeAll}, f)
+		if err != nil {
+			t.Fatalf("%s, reached: %v", name, err)
+		}
+		if read > 51 {
+			t.Errorf("%s, reached: the plan read %d messages for a page of at most 51", name, read)
+		}
 	}
 }
 

@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// An app's read of a thread's messages needs, beside the page, the
+// grant's reach of the thread (which decides whether the thread exists for
+// the app and from which message) and the thread's participants (whose
+// access log records the read). On PostgreSQL each statement is a round
+// trip, which costs this server more than the statement itself, so the
+// three are one statement there: its subqueries share its snapshot, and
+// the page's first message is the reach's, as read in that snapshot
+// (reachedFrom), NULL, selecting no row, when the reach lets the grant
+// read nothing. No reading of grant_threads or thread_app_closures but the
+// one returned decides the page: a thread taken out of the grant, or
+// closed to apps, while the statement runs is either in its snapshot, and
+// in the reach it returns, or not at all.
+//
+// On SQLite, where a statement costs no round trip, the reach and the
+// participants are read first and the page then from the reach's first
+// message: the page may be of a later moment than the reach, as any two
+// statements of a read may be, but it is never wider than the reach
+// returned allows.
+
+// FindReachedMessages reads an app's page of a thread with the grant's
+// reach of it and its participants (findReachedPG on PostgreSQL).
+func (t *txn) FindReachedMessages(ctx context.Context, g *parley.Grant, f parley.MessageFilter) (*parley.ReachedThread, []*parley.Message, error) {
+	const op = "find reached messages"
+	if t.pg == nil {
+		reached, from, ok, err := t.findReach(ctx, g, f.ThreadID)
+		if err != nil || !ok {
+			return reached, nil, err
+		}
+		f.FromSeq = from
+		list, err := t.FindMessages(ctx, f)
+		return reached, list, err
+	}
+	where, args, size := pageQueryFrom(f, reachedFrom)
+	list := make([]*parley.Message, 0, size)
+	s := t.newMessageScanner(f.ThreadID, nil, nil, nil)
+	reached, err := t.findReachedPG(ctx, op, g, messagePostgres.columns+where, pgMessageColumns, args, func(rows rows) error {
+		m, err := s.scan(rows)
+		if err == nil {
+			list = append(list, m)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// SQL promises no order of the rows out of a union.
+	order := func(a, b *parley.Message) int { return cmp.Compare(b.Seq, a.Seq) }
+	if f.After != nil {
+		order = func(a, b *parley.Message) int { return cmp.Compare(a.Seq, b.Seq) }
+	}
+	slices.SortFunc(list, order)
+	return reached, list, nil
+}
+
+// FindReachedMessageChanges reads an app's page of a thread's changes as
+// FindReachedMessages reads a page of its messages.
+func (t *txn) FindReachedMessageChanges(ctx context.Context, g *parley.Grant, f parley.ChangeFilter) (*parley.ReachedThread, []parley.MessageChange, error) {
+	const op = "find reached message changes"
+	if t.pg == nil {
+		reached, from, ok, err := t.findReach(ctx, g, f.ThreadID)
+		if err != nil || !ok {
+			return reached, nil, err
+		}
+		f.FromSeq = from
+		list, err := t.FindMessageChanges(ctx, f)
+		return reached, list, err
+	}
+	list := make([]parley.MessageChange, 0, max(0, min(f.Limit, parley.MaxMessageLimit+1)))
+	var change int64
+	s := t.newMessageScanner(f.ThreadID, nil, nil, nil, &change)
+	page := changesQuery(messagePostgres.columns, readableWhereFrom(reachedFrom))
+	args := []any{f.ThreadID, f.MemberID, nil, f.After, f.Limit}
+	reached, err := t.findReachedPG(ctx, op, g, page, pgMessageColumns+1, args, func(rows rows) error {
+		m, err := s.scan(rows)
+		if err == nil {
+			list = append(list, messageChange(m, change))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(list, func(a, b parley.MessageChange) int { return cmp.Compare(a.Number, b.Number) })
+	return reached, list, nil
+}
+
+// findReach reads, on SQLite, the grant's reach of the thread and the
+// thread's participants, and applies the reach (ThreadReach.From): from
+// is the first message the grant may read, ok false when it may read
+// none.
+func (t *txn) findReach(ctx context.Context, g *parley.Grant, threadID string) (reached *parley.ReachedThread, from int64, ok bool, err error) {
+	r, err := t.FindThreadReach(ctx, g.ID, threadID)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	ids, err := t.FindParticipantIDs(ctx, threadID)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	from, ok = r.From(g.ThreadScope)
+	return &parley.ReachedThread{Reach: *r, Participants: ids}, from, ok, nil
+}
+
+// reachedFrom is, in findReachedPG's statement, the first message of the
+// thread the grant may read: ThreadReach.From of the reach read in the
+// same statement, NULL where From is false.
+const reachedFrom = `(SELECT from_seq FROM allowed)`
+
+// pgMessageColumns is how many columns messagePostgres.columns selects.
+const pgMessageColumns = 8
+
+// findReachedPG runs, on PostgreSQL, one statement of a row of grant g's
+// reach of thread $1 and its participants, and the rows of page: columns
+// columns and the condition after them, which takes its first message
+// from reachedFrom and, as $3, the grant's ID, in place of args[2]. It
+// calls row for each row of page, in no particular order.
+//
+// The reach's row and the page's are a UNION ALL, the reach's columns
+// NULL in the page's rows and the page's in the reach's: a join would
+// repeat the participants on every row of the page.
+func (t *txn) findReachedPG(ctx context.Context, op string, g *parley.Grant, page string, columns int, args []any, row func(rows) error) (*parley.ReachedThread, error) {
+	query, args := reachedSQL(g, page, columns, args)
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	defer rows.Close()
+	raw, _ := rows.(interface{ RawValues() [][]byte })
+	if raw == nil {
+		return nil, mapError(op, errors.New("rows without their raw values"))
+	}
+	var reached *parley.ReachedThread
+	for rows.Next() {
+		if raw.RawValues()[0] == nil {
+			if err := row(rows); err != nil {
+				return nil, mapError(op, err)
+			}
+			continue
+		}
+		reached = &parley.ReachedThread{}
+		var from *int64
+		dest := append([]any{&reached.Reach.ClosedToApps, &from, &reached.Participants}, make([]any, columns)...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, mapError(op, err)
+		}
+		if from != nil {
+			reached.Reach.InGrant, reached.Reach.VisibleFromSeq = true, *from
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(op, err)
+	}
+	if reached == nil {
+		return nil, mapError(op, errors.New("no row of the reach"))
+	}
+	return reached, nil
+}
+
+// reachedSQL returns findReachedPG's statement and its arguments. Its
+// allowed.from_seq is ThreadReach.From in SQL: NULL when a participant
+// closed the thread to apps; 0 under thread scope all; otherwise the grant
+// thread's visible_from_seq, NULL when the grant does not list the thread,
+// never taken as 0: a NULL first message selects no row of any page.
+func reachedSQL(g *parley.Grant, page string, columns int, args []any) (string, []any) {
+	args[2] = g.ID
+	args = append(args, g.ThreadScope == parley.ThreadScopeAll)
+	all := "$" + strconv.Itoa(len(args))
+	return `
+		WITH reach AS (
+			SELECT EXISTS (SELECT 1 FROM thread_app_closures WHERE thread_id = $1) AS closed,
+				(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $3 AND thread_id = $1) AS granted_from
+		), allowed AS (
+			SELECT CASE WHEN closed THEN NULL WHEN ` + all + `::boolean THEN 0 ELSE granted_from END AS from_seq FROM reach
+		)
+		SELECT closed, granted_from,
+			(SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM participants WHERE thread_id = $1 AND left_at IS NULL)` +
+		strings.Repeat(", NULL", columns) + `
+		FROM reach
+		UNION ALL (SELECT NULL, NULL, NULL, ` + page + `)`, args
+}
