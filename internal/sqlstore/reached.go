@@ -24,24 +24,21 @@ import (
 // closed to apps, while the statement runs is either in its snapshot, and
 // in the reach it returns, or not at all.
 //
-// On SQLite, where a statement costs no round trip, the reach and the
-// participants are read first and the page then from the reach's first
-// message: the page may be of a later moment than the reach, as any two
-// statements of a read may be, but it is never wider than the reach
-// returned allows.
+// On SQLite, where a statement costs no round trip, the reach is read
+// first, the page then from the reach's first message, and the
+// participants last (readReached): the page may be of a later moment than
+// the reach, as any two statements of a read may be, but it is never wider
+// than the reach returned allows.
 
 // FindReachedMessages reads an app's page of a thread with the grant's
 // reach of it and its participants (findReachedPG on PostgreSQL).
 func (t *txn) FindReachedMessages(ctx context.Context, g *parley.Grant, f parley.MessageFilter) (*parley.ReachedThread, []*parley.Message, error) {
 	const op = "find reached messages"
 	if t.pg == nil {
-		reached, from, ok, err := t.findReach(ctx, g, f.ThreadID)
-		if err != nil || !ok {
-			return reached, nil, err
-		}
-		f.FromSeq = from
-		list, err := t.FindMessages(ctx, f)
-		return reached, list, err
+		return readReached(ctx, t, g, f.ThreadID, func(from int64) ([]*parley.Message, error) {
+			f.FromSeq = from
+			return t.FindMessages(ctx, f)
+		})
 	}
 	where, args, size := pageQueryFrom(f, reachedFrom)
 	list := make([]*parley.Message, 0, size)
@@ -70,13 +67,10 @@ func (t *txn) FindReachedMessages(ctx context.Context, g *parley.Grant, f parley
 func (t *txn) FindReachedMessageChanges(ctx context.Context, g *parley.Grant, f parley.ChangeFilter) (*parley.ReachedThread, []parley.MessageChange, error) {
 	const op = "find reached message changes"
 	if t.pg == nil {
-		reached, from, ok, err := t.findReach(ctx, g, f.ThreadID)
-		if err != nil || !ok {
-			return reached, nil, err
-		}
-		f.FromSeq = from
-		list, err := t.FindMessageChanges(ctx, f)
-		return reached, list, err
+		return readReached(ctx, t, g, f.ThreadID, func(from int64) ([]parley.MessageChange, error) {
+			f.FromSeq = from
+			return t.FindMessageChanges(ctx, f)
+		})
 	}
 	list := make([]parley.MessageChange, 0, max(0, min(f.Limit, parley.MaxMessageLimit+1)))
 	var change int64
@@ -97,21 +91,27 @@ func (t *txn) FindReachedMessageChanges(ctx context.Context, g *parley.Grant, f 
 	return reached, list, nil
 }
 
-// findReach reads, on SQLite, the grant's reach of the thread and the
-// thread's participants, and applies the reach (ThreadReach.From): from
-// is the first message the grant may read, ok false when it may read
-// none.
-func (t *txn) findReach(ctx context.Context, g *parley.Grant, threadID string) (reached *parley.ReachedThread, from int64, ok bool, err error) {
+// readReached reads, on SQLite, the grant's reach of the thread, then the
+// page from the first message the reach allows (page(from); none when it
+// allows none), then the thread's participants: after the page, so that a
+// member who joins the thread and writes while the page is read, in
+// another statement, is among those the read's record names.
+func readReached[T any](ctx context.Context, t *txn, g *parley.Grant, threadID string, page func(from int64) ([]T, error)) (*parley.ReachedThread, []T, error) {
 	r, err := t.FindThreadReach(ctx, g.ID, threadID)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, nil, err
 	}
-	ids, err := t.FindParticipantIDs(ctx, threadID)
-	if err != nil {
-		return nil, 0, false, err
+	reached := &parley.ReachedThread{Reach: *r}
+	var list []T
+	if from, ok := r.From(g.ThreadScope); ok {
+		if list, err = page(from); err != nil {
+			return nil, nil, err
+		}
 	}
-	from, ok = r.From(g.ThreadScope)
-	return &parley.ReachedThread{Reach: *r, Participants: ids}, from, ok, nil
+	if reached.Participants, err = t.FindParticipantIDs(ctx, threadID); err != nil {
+		return nil, nil, err
+	}
+	return reached, list, nil
 }
 
 // reachedFrom is, in findReachedPG's statement, the first message of the
