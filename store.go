@@ -214,6 +214,9 @@ type ThreadStore interface {
 	// FindThreadClosers returns who keeps the thread closed to apps, in the
 	// order they closed it.
 	FindThreadClosers(ctx context.Context, threadID string) ([]UserRef, error)
+	// FindThreadsClosedBy returns the threads the member keeps closed to
+	// apps, each with when they closed it.
+	FindThreadsClosedBy(ctx context.Context, userID string) (map[string]time.Time, error)
 	// AddThreadNotice stores a notice in a thread's timeline.
 	AddThreadNotice(ctx context.Context, n *ThreadNotice) error
 	// FindThreadNotices returns a thread's latest limit notices, oldest

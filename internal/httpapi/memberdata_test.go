@@ -61,6 +61,17 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	mustOwnedPartner(t, env, "Bob's Books", "bob")
 
+	// Bob closes their thread to apps, and a minute later alice does.
+	var aliceFrom, aliceTo time.Time
+	for _, closer := range []*client.Client{bob, alice} {
+		aliceFrom = env.Clock.Now().Truncate(time.Microsecond)
+		if _, err := closer.SetThreadAppAccess(ctx, direct.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		aliceTo = env.Clock.Now()
+		env.Clock.Advance(time.Minute)
+	}
+
 	var e client.Export
 	resp, err := alice.Do(ctx, "GET", "/api/v1/me/export", nil, &e)
 	if err != nil {
@@ -81,6 +92,8 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != 3 {
 		t.Errorf("threads %+v, want the direct thread with alice and bob, read up to her last message, not bob's unread one", e.Threads)
+	} else if at := e.Threads[0].ClosedToAppsAt; at == nil || at.Before(aliceFrom) || at.After(aliceTo) {
+		t.Errorf("the direct thread closed to apps at %v, want when alice closed it, between %v and %v", at, aliceFrom, aliceTo)
 	}
 	var ids []string
 	for _, m := range e.Messages {

@@ -56,6 +56,9 @@ type ExportedThread struct {
 	Participants []parley.UserRef `json:"participants"`
 	// LastReadSeq is the last message the member read (0: none).
 	LastReadSeq int64 `json:"last_read_seq"`
+	// ClosedToAppsAt is when the member closed the thread to apps, if they
+	// keep it closed.
+	ClosedToAppsAt *time.Time `json:"closed_to_apps_at,omitempty"`
 }
 
 // ExportedGrant is a grant the member gave an app, in force or ended.
@@ -130,10 +133,14 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 	return e, nil
 }
 
-// exportThreads returns the member's threads with their participants and
-// the member's read markers.
+// exportThreads returns the member's threads with their participants, the
+// member's read markers and the closings to apps they keep.
 func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]ExportedThread, error) {
 	threads, err := memberThreads(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	closed, err := tx.FindThreadsClosedBy(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +156,11 @@ func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]Exported
 			return nil, err
 		}
 		for _, th := range batch {
-			list = append(list, ExportedThread{Thread: th.Thread, Participants: people[th.ID], LastReadSeq: th.LastReadSeq})
+			e := ExportedThread{Thread: th.Thread, Participants: people[th.ID], LastReadSeq: th.LastReadSeq}
+			if at, ok := closed[th.ID]; ok {
+				e.ClosedToAppsAt = &at
+			}
+			list = append(list, e)
 		}
 	}
 	return list, nil

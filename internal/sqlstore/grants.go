@@ -239,3 +239,22 @@ func (t *txn) FindThreadClosers(ctx context.Context, threadID string) ([]parley.
 		WHERE c.thread_id = $1
 		ORDER BY c.closed_at, u.username`, threadID)
 }
+
+func (t *txn) FindThreadsClosedBy(ctx context.Context, userID string) (map[string]time.Time, error) {
+	const op = "find threads closed by"
+	rows, err := t.query(ctx, `SELECT thread_id, closed_at FROM thread_app_closures WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	defer rows.Close()
+	closed := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, mapError(op, err)
+		}
+		closed[id] = fromMicros(at)
+	}
+	return closed, mapError(op, rows.Err())
+}

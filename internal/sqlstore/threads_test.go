@@ -189,3 +189,66 @@ func TestThreads_FindParticipantIDs(t *testing.T) {
 		}
 	})
 }
+
+// FindThreadsClosedBy returns the threads a member keeps closed to apps,
+// with when they closed each: not those they reopened, nor those only
+// another member closed.
+func TestThreads_FindThreadsClosedBy(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		var threads []*parley.Thread
+		for range 3 {
+			threads = append(threads, &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now})
+		}
+		kept, reopened, bobs := threads[0], threads[1], threads[2]
+		closedAt := now.Add(time.Minute)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			for _, th := range threads {
+				if err := tx.CreateThread(ctx, th); err != nil {
+					return err
+				}
+			}
+			for _, c := range []struct {
+				th *parley.Thread
+				by *parley.User
+			}{{kept, ann}, {reopened, ann}, {kept, bob}, {bobs, bob}} {
+				if _, err := tx.CloseThreadToApps(ctx, c.th.ID, c.by.ID, closedAt); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ReopenThreadToApps(ctx, reopened.ID, ann.ID)
+			return err
+		})
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			for _, c := range []struct {
+				who  *parley.User
+				want []string
+			}{{ann, []string{kept.ID}}, {bob, []string{kept.ID, bobs.ID}}} {
+				closed, err := tx.FindThreadsClosedBy(ctx, c.who.ID)
+				if err != nil {
+					return err
+				}
+				if len(closed) != len(c.want) {
+					t.Errorf("%s keeps %v closed, want %v", c.who.Username, closed, c.want)
+				}
+				for _, id := range c.want {
+					if at, ok := closed[id]; !ok || !at.Equal(closedAt) {
+						t.Errorf("%s keeps %s closed since %v (%v), want since %v", c.who.Username, id, at, ok, closedAt)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
