@@ -180,6 +180,10 @@ type FriendStore interface {
 	// FindFriendRequests returns the member's pending requests, those they
 	// sent and those they received.
 	FindFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)
+	// FindDeclinedFriendRequests returns the declined requests the member
+	// is part of: Incoming those they declined, Outgoing theirs that were
+	// declined, each Since it was declined.
+	FindDeclinedFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)
 }
 
 // ThreadStore keeps threads, their numbering of messages, and who closed

@@ -110,7 +110,8 @@ type Session struct {
 // request.
 type Friend struct {
 	User UserRef `json:"user"`
-	// Since is when the request was made.
+	// Since is when the request was made; of a declined request, when it
+	// was declined.
 	Since time.Time `json:"since"`
 }
 
@@ -315,13 +316,18 @@ type ThreadAppAccess struct {
 // downloads it.
 type Export struct {
 	// Format names the layout and its version: "parley-export/1".
-	Format         string           `json:"format"`
-	ExportedAt     time.Time        `json:"exported_at"`
-	Profile        User             `json:"profile"`
-	Friends        []Friend         `json:"friends"`
-	FriendRequests FriendRequests   `json:"friend_requests"`
-	Threads        []ExportedThread `json:"threads"`
-	Grants         []ExportedGrant  `json:"grants"`
+	Format         string         `json:"format"`
+	ExportedAt     time.Time      `json:"exported_at"`
+	Profile        User           `json:"profile"`
+	Friends        []Friend       `json:"friends"`
+	FriendRequests FriendRequests `json:"friend_requests"`
+	// DeclinedFriendRequests are the requests the member declined
+	// (Incoming) and theirs that were declined (Outgoing), each Since it
+	// was declined: kept, out of every list, so that the member declined
+	// waits before asking again.
+	DeclinedFriendRequests FriendRequests   `json:"declined_friend_requests"`
+	Threads                []ExportedThread `json:"threads"`
+	Grants                 []ExportedGrant  `json:"grants"`
 	// Apps are the apps the member registered as a developer.
 	Apps []ExportedApp `json:"apps"`
 	// AccessLogHead is what verifying AccessLog takes beyond its entries.

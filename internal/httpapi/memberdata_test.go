@@ -33,6 +33,19 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	if _, err := carol.AddFriend(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
+	// Alice declines dave's request, and erin declines alice's.
+	dave, erin := env.MustMember(t, "dave"), env.MustMember(t, "erin")
+	declinedFrom := env.Clock.Now().Truncate(time.Microsecond)
+	for _, ask := range []struct{ from, to *client.Client }{{dave, alice}, {alice, erin}} {
+		from, to := apptest.MustMe(t, ask.from), apptest.MustMe(t, ask.to)
+		if _, err := ask.from.AddFriend(ctx, to.Username); err != nil {
+			t.Fatal(err)
+		}
+		if err := ask.to.RemoveFriend(ctx, from.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	declinedTo := env.Clock.Now()
 	direct := apptest.MustThread(t, alice, "bob")
 	sent := []string{apptest.MustSend(t, alice, direct.ID, "alice's first words").ID}
 	apptest.MustSend(t, bob, direct.ID, "bob's reply")
@@ -89,6 +102,11 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	if len(e.FriendRequests.Incoming) != 1 || e.FriendRequests.Incoming[0].User.Username != "carol" {
 		t.Errorf("friend requests %+v, want carol's", e.FriendRequests)
+	}
+	if d := e.DeclinedFriendRequests; len(d.Incoming) != 1 || d.Incoming[0].User.Username != "dave" ||
+		len(d.Outgoing) != 1 || d.Outgoing[0].User.Username != "erin" ||
+		d.Incoming[0].Since.Before(declinedFrom) || d.Outgoing[0].Since.After(declinedTo) {
+		t.Errorf("declined friend requests %+v, want dave's, which alice declined, and hers to erin, declined, each since it was, between %v and %v", d, declinedFrom, declinedTo)
 	}
 	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != 3 {
 		t.Errorf("threads %+v, want the direct thread with alice and bob, read up to her last message, not bob's unread one", e.Threads)

@@ -43,10 +43,13 @@ type exportHead struct {
 	Profile        *parley.User           `json:"profile"`
 	Friends        []parley.Friend        `json:"friends"`
 	FriendRequests *parley.FriendRequests `json:"friend_requests"`
-	Threads        []ExportedThread       `json:"threads"`
-	Grants         []ExportedGrant        `json:"grants"`
-	Apps           []ExportedApp          `json:"apps"`
-	AccessLogHead  ExportedLogHead        `json:"access_log_head"`
+	// DeclinedFriendRequests are kept, out of every list, for the wait
+	// before asking again (parley.DeclinedRequestWait).
+	DeclinedFriendRequests *parley.FriendRequests `json:"declined_friend_requests"`
+	Threads                []ExportedThread       `json:"threads"`
+	Grants                 []ExportedGrant        `json:"grants"`
+	Apps                   []ExportedApp          `json:"apps"`
+	AccessLogHead          ExportedLogHead        `json:"access_log_head"`
 }
 
 // ExportedThread is a thread the member is in, with who is in it and how
@@ -111,6 +114,9 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 			return err
 		}
 		if h.FriendRequests, err = tx.FindFriendRequests(ctx, c.User.ID); err != nil {
+			return err
+		}
+		if h.DeclinedFriendRequests, err = tx.FindDeclinedFriendRequests(ctx, c.User.ID); err != nil {
 			return err
 		}
 		if h.Threads, err = exportThreads(ctx, tx, c.User.ID); err != nil {

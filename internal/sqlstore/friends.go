@@ -110,11 +110,20 @@ func (t *txn) FindFriends(ctx context.Context, userID string) ([]parley.Friend, 
 }
 
 func (t *txn) FindFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {
-	in, err := t.findFriendList(ctx, userID, parley.FriendPending, "in")
+	return t.findRequests(ctx, userID, parley.FriendPending)
+}
+
+func (t *txn) FindDeclinedFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {
+	return t.findRequests(ctx, userID, parley.FriendDeclined)
+}
+
+// findRequests lists the requests in a state the member received and made.
+func (t *txn) findRequests(ctx context.Context, userID, state string) (*parley.FriendRequests, error) {
+	in, err := t.findFriendList(ctx, userID, state, "in")
 	if err != nil {
 		return nil, err
 	}
-	out, err := t.findFriendList(ctx, userID, parley.FriendPending, "out")
+	out, err := t.findFriendList(ctx, userID, state, "out")
 	if err != nil {
 		return nil, err
 	}

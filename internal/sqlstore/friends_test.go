@@ -11,8 +11,8 @@ import (
 )
 
 // DeclineFriendship marks a pending request declined, at the time given,
-// and takes it out of both members' lists; there is nothing to decline
-// twice, nor in the other direction.
+// and takes it out of both members' lists, into their declined requests;
+// there is nothing to decline twice, nor in the other direction.
 func TestFriends_DeclineFriendship(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -52,6 +52,25 @@ func TestFriends_DeclineFriendship(t *testing.T) {
 				}
 				if len(reqs.Incoming)+len(reqs.Outgoing) != 0 {
 					t.Errorf("%s's requests list the declined one: %+v", id, reqs)
+				}
+			}
+			// Each side finds it among the declined: bob's incoming, the
+			// one he declined, and ann's outgoing, since when.
+			for _, side := range []struct {
+				user *parley.User
+				in   bool
+				peer string
+			}{{bob, true, "ann"}, {ann, false, "bob"}} {
+				reqs, err := tx.FindDeclinedFriendRequests(ctx, side.user.ID)
+				if err != nil {
+					return err
+				}
+				list, other := reqs.Outgoing, reqs.Incoming
+				if side.in {
+					list, other = other, list
+				}
+				if len(list) != 1 || list[0].User.Username != side.peer || !list[0].Since.Equal(declined) || len(other) != 0 {
+					t.Errorf("%s's declined requests %+v, want the one with %s, since %v, in %s only", side.user.Username, reqs, side.peer, declined, map[bool]string{true: "incoming", false: "outgoing"}[side.in])
 				}
 			}
 			return nil
