@@ -542,6 +542,10 @@ type ShareStore interface {
 	// FindShareLinks returns the links of the app's cards sent from from
 	// until before to, those of their senders left out, by time sent.
 	FindShareLinks(ctx context.Context, clientID string, from, to time.Time) ([]ShareLink, error)
+	// FindReceivedShareLinks returns the links made for the member, in the
+	// order of their cards' messages, after the message afterID ("" from
+	// the first), at most limit.
+	FindReceivedShareLinks(ctx context.Context, userID, afterID string, limit int) ([]*ShareLink, error)
 	// FindShareReportsDue returns the client IDs of the active apps whose
 	// report for the period from start until end is due by webhook: an
 	// enabled endpoint of theirs subscribes to report.shares, active by

@@ -330,12 +330,35 @@ type Export struct {
 	Grants                 []ExportedGrant  `json:"grants"`
 	// Apps are the apps the member registered as a developer.
 	Apps []ExportedApp `json:"apps"`
+	// Sessions are the member's sessions, newest first.
+	Sessions []ExportedSession `json:"sessions"`
 	// AccessLogHead is what verifying AccessLog takes beyond its entries.
 	AccessLogHead AccessLogHead `json:"access_log_head"`
 	// AccessLog is the member's access log, oldest first.
 	AccessLog []AccessEntry `json:"access_log"`
 	// Messages are every message the member sent, in the order sent.
 	Messages []Message `json:"messages"`
+	// ShareLinks are the tracked links of the share cards made for the
+	// member, in the order of the cards' messages.
+	ShareLinks []ExportedShareLink `json:"share_links"`
+}
+
+// ExportedSession is one of the member's sessions: when it began and when
+// it ends (never its token).
+type ExportedSession struct {
+	SignedInAt time.Time `json:"signed_in_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// ExportedShareLink is the tracked link of a share card made for the
+// member, and when they first followed it (nil: never).
+type ExportedShareLink struct {
+	MessageID string `json:"message_id"`
+	// ClientID is the app the card was shared through; empty for a card a
+	// member sent themself.
+	ClientID  string     `json:"client_id,omitempty"`
+	SentAt    time.Time  `json:"sent_at"`
+	ClickedAt *time.Time `json:"clicked_at"`
 }
 
 // App is an app a member registered as a developer: an OAuth 2.0 client.

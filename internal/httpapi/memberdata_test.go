@@ -64,6 +64,14 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	if _, err := app.Messages(ctx, direct.ID, client.MessagesQuery{}); err != nil {
 		t.Fatal(err)
 	}
+	// Bob shares a film with alice through Films, and she follows her link.
+	bobsFilms := env.Client.WithToken(env.MustToken(t, films, "bob", []string{"shares.write"}, apptest.Answer{}).AccessToken)
+	card, err := bobsFilms.Share(ctx, client.NewShare{To: "alice", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	followedFrom := env.Clock.Now().Truncate(time.Microsecond)
+	follow(t, "GET", cardOf(t, alice, direct.ID).Share.Link, firefox)
 
 	// Alice registered an app as a developer, with a webhook endpoint;
 	// bob, one of his own.
@@ -127,6 +135,15 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {
 		t.Errorf("grants %+v, want Films's, active, listing the direct thread", e.Grants)
 	}
+	if len(e.ShareLinks) != 1 || e.ShareLinks[0].MessageID != card.ID || e.ShareLinks[0].ClientID != films.Config.ClientID ||
+		e.ShareLinks[0].ClickedAt == nil || e.ShareLinks[0].ClickedAt.Before(followedFrom) {
+		t.Errorf("share links %+v, want alice's to bob's card through Films, followed", e.ShareLinks)
+	}
+	// Alice signed in twice: to Parley, and to let Films in.
+	if len(e.Sessions) != 2 || e.Sessions[0].SignedInAt.Before(e.Sessions[1].SignedInAt) ||
+		!e.Sessions[0].ExpiresAt.After(e.Sessions[0].SignedInAt) {
+		t.Errorf("sessions %+v, want the two alice signed in with, newest first", e.Sessions)
+	}
 	if len(e.Apps) != 1 || e.Apps[0].ClientID != own.App.ClientID || e.Apps[0].Name != "Alice's Films" ||
 		len(e.Apps[0].WebhookEndpoints) != 1 || e.Apps[0].WebhookEndpoints[0].ID != hook.ID || e.Apps[0].WebhookEndpoints[0].URL != "https://hooks.example/alice" {
 		t.Errorf("apps %+v, want Alice's Films with its webhook endpoint", e.Apps)
@@ -140,6 +157,7 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 
 	raw := exportBody(t, alice)
 	for _, secret := range []string{"bob's reply", "bob's unread words", "carol's private words", elsewhere.ID, "password", "Bob's Books",
+		"Watch this", "films.example/42", "/s/",
 		own.App.ClientSecret, hook.Secret, "pcs_", "whsec_"} {
 		if strings.Contains(raw, secret) {
 			t.Errorf("alice's export holds %q", secret)

@@ -49,6 +49,7 @@ type exportHead struct {
 	Threads                []ExportedThread       `json:"threads"`
 	Grants                 []ExportedGrant        `json:"grants"`
 	Apps                   []ExportedApp          `json:"apps"`
+	Sessions               []ExportedSession      `json:"sessions"`
 	AccessLogHead          ExportedLogHead        `json:"access_log_head"`
 }
 
@@ -79,6 +80,26 @@ type ExportedGrant struct {
 type ExportedApp struct {
 	parley.App
 	WebhookEndpoints []*parley.WebhookEndpoint `json:"webhook_endpoints"`
+}
+
+// ExportedSession is one of the member's sessions, newest first: when it
+// began and when it ends; never its token, which Parley keeps only as a
+// hash.
+type ExportedSession struct {
+	SignedInAt time.Time `json:"signed_in_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// ExportedShareLink is the tracked link of a share card made for the
+// member: when the card was sent and when the member first followed the
+// link, which an app's share report counts among all its members' clicks.
+type ExportedShareLink struct {
+	MessageID string `json:"message_id"`
+	// ClientID is the app the card was shared through; none for a card a
+	// member sent themself.
+	ClientID  string     `json:"client_id,omitempty"`
+	SentAt    time.Time  `json:"sent_at"`
+	ClickedAt *time.Time `json:"clicked_at"`
 }
 
 // ExportedLogHead is what verifying the exported access log takes beyond
@@ -126,6 +147,9 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 			return err
 		}
 		if h.Apps, err = exportApps(ctx, tx, c.User.ID); err != nil {
+			return err
+		}
+		if h.Sessions, err = exportSessions(ctx, tx, c.User.ID); err != nil {
 			return err
 		}
 		head, err := findAccessHead(ctx, tx, c.User.ID)
@@ -219,6 +243,19 @@ func exportApps(ctx context.Context, tx parley.Tx, userID string) ([]ExportedApp
 	return list, nil
 }
 
+// exportSessions returns the member's sessions, newest first.
+func exportSessions(ctx context.Context, tx parley.Tx, userID string) ([]ExportedSession, error) {
+	sessions, err := tx.FindUserSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]ExportedSession, len(sessions))
+	for i, s := range sessions {
+		list[i] = ExportedSession{SignedInAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+	}
+	return list, nil
+}
+
 // grantStatus says whether a grant is in force at now, or how it ended.
 func grantStatus(g *parley.Grant, now time.Time) string {
 	switch {
@@ -233,9 +270,9 @@ func grantStatus(g *parley.Grant, now time.Time) string {
 
 // WriteTo writes the export to w as one JSON document: the parts Export
 // read, then the access log's entries up to the head it read, oldest
-// first, and every message the member sent, tombstones too, in the order
-// sent, each read a page at a time. An error part way leaves the document
-// unfinished.
+// first, every message the member sent, tombstones too, in the order
+// sent, and the share links made for them, each read a page at a time.
+// An error part way leaves the document unfinished.
 func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	head, err := json.Marshal(e.head)
@@ -268,6 +305,22 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 			after = last.ID
 		}
 		return tx.FindSentMessages(ctx, e.userID, after, exportPage)
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`,"share_links":`)
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *ExportedShareLink) ([]*ExportedShareLink, error) {
+		after := ""
+		if last != nil {
+			after = last.MessageID
+		}
+		links, err := tx.FindReceivedShareLinks(ctx, e.userID, after, exportPage)
+		page := make([]*ExportedShareLink, len(links))
+		for i, l := range links {
+			page[i] = &ExportedShareLink{MessageID: l.MessageID, ClientID: l.ClientID, SentAt: l.SentAt, ClickedAt: l.ClickedAt}
+		}
+		return page, err
 	})
 	if err != nil {
 		return err

@@ -85,6 +85,30 @@ func (t *txn) FindShareLinks(ctx context.Context, clientID string, from, to time
 	return links, mapError("find share links", rows.Err())
 }
 
+func (t *txn) FindReceivedShareLinks(ctx context.Context, userID, afterID string, limit int) ([]*parley.ShareLink, error) {
+	rows, err := t.query(ctx, `
+		SELECT message_id, client_id, sender_id, sent_at, clicked_at FROM share_links
+		WHERE user_id = $1 AND message_id > $2
+		ORDER BY message_id LIMIT $3`, userID, afterID, limit)
+	if err != nil {
+		return nil, mapError("find received share links", err)
+	}
+	defer rows.Close()
+	links := make([]*parley.ShareLink, 0, max(0, min(limit, 1000)))
+	for rows.Next() {
+		l := &parley.ShareLink{UserID: userID}
+		var client sql.NullString
+		var sent int64
+		var clicked sql.NullInt64
+		if err := rows.Scan(&l.MessageID, &client, &l.SenderID, &sent, &clicked); err != nil {
+			return nil, mapError("find received share links", err)
+		}
+		l.ClientID, l.SentAt, l.ClickedAt = client.String, fromMicros(sent), fromNullMicros(clicked)
+		links = append(links, l)
+	}
+	return links, mapError("find received share links", rows.Err())
+}
+
 func (t *txn) CreateClientToken(ctx context.Context, ct *parley.ClientToken) error {
 	if _, err := t.exec(ctx, `DELETE FROM client_tokens WHERE expires_at < $1`, micros(ct.CreatedAt)); err != nil {
 		return mapError("create client token", err)

@@ -13,7 +13,9 @@ import (
 // A share link is found by its token's hash with its card's thread and URL,
 // which is gone once the card is deleted; its first click is recorded
 // once; a report finds the app's links of a time range, the sender's own
-// left out; a second link of one member to one card is ECONFLICT.
+// left out; a member's links are found page by page, in the order of
+// their cards, with their clicks; a second link of one member to one card
+// is ECONFLICT.
 func TestShares_LinksClicksAndReportRows(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -94,6 +96,24 @@ func TestShares_LinksClicksAndReportRows(t *testing.T) {
 		}
 		if len(window) != 1 || window[0].UserID != bob.ID || window[0].MessageID != late.ID || window[0].ClickedAt == nil {
 			t.Fatalf("links of the last hour: %+v, want bob's link to the late card alone", window)
+		}
+		var bobs []*parley.ShareLink
+		err = db.Read(ctx, func(tx parley.Tx) error {
+			for after := ""; ; {
+				page, err := tx.FindReceivedShareLinks(ctx, bob.ID, after, 1)
+				if err != nil || len(page) == 0 {
+					return err
+				}
+				bobs = append(bobs, page...)
+				after = page[len(page)-1].MessageID
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bobs) != 2 || bobs[0].MessageID != early.ID || bobs[0].ClickedAt != nil || bobs[1].MessageID != late.ID ||
+			bobs[1].ClickedAt == nil || !bobs[1].ClickedAt.Equal(clickedAt) || bobs[1].ClientID != app.ClientID || !bobs[1].SentAt.Equal(now) {
+			t.Fatalf("bob's links page by page: %+v, want the early card's, not followed, then the late one's, followed at %v", bobs, clickedAt)
 		}
 
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, late.ID, now) })
