@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // Once writes pause, the writer empties the WAL into the database file and
@@ -25,10 +26,9 @@ func TestSQLite_WALEmptiedAtRest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A WAL's header, and a frame: its header and a page (4 KiB).
-	const resting = 32 + 24 + 4096
+	resting := int64(sqlstoretest.RestingWAL)
 	createUser("alice")
-	waitWAL(t, path, func(size int64) bool { return size == resting })
+	sqlstoretest.WaitWAL(t, path, func(size int64) bool { return size == resting })
 
 	// Another process's reader, as a backup or the sqlite3 shell would be.
 	other, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
@@ -52,7 +52,7 @@ func TestSQLite_WALEmptiedAtRest(t *testing.T) {
 		}
 	}
 	reader.Rollback()
-	waitWAL(t, path, func(size int64) bool { return size == resting })
+	sqlstoretest.WaitWAL(t, path, func(size int64) bool { return size == resting })
 }
 
 func walSize(t *testing.T, path string) int64 {
@@ -62,16 +62,4 @@ func walSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return info.Size()
-}
-
-// waitWAL waits, up to a generous deadline, until ok holds of the size of
-// the WAL of the database at path.
-func waitWAL(t *testing.T, path string, ok func(int64) bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if ok(walSize(t, path)) {
-			return
-		}
-	}
-	t.Fatalf("WAL of %d bytes", walSize(t, path))
 }

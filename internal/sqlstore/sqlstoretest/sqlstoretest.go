@@ -347,10 +347,19 @@ func SmallDisk(tb testing.TB, size int64) string {
 	return dir
 }
 
+// RestingWAL is the size of the WAL of a SQLite store at rest: once writes
+// pause, the writer empties the WAL into the database file and starts the
+// next one with a page, a WAL's header and a frame (its header and a 4 KiB
+// page).
+const RestingWAL = 32 + 24 + 4096
+
 // Fill fills the file system of dir with a file, until no byte more fits,
-// and returns a function that deletes the file again.
+// and returns a function that deletes the file again. A SQLite store in
+// dir is let come to rest first: emptying a WAL the writes before made
+// would give room back after the disk was filled.
 func Fill(tb testing.TB, dir string) (free func()) {
 	tb.Helper()
+	WaitWAL(tb, filepath.Join(dir, "parley.db"), func(size int64) bool { return size <= RestingWAL })
 	path := filepath.Join(dir, "filler")
 	f, err := os.Create(path)
 	if err != nil {
@@ -374,4 +383,25 @@ func Fill(tb testing.TB, dir string) (free func()) {
 			tb.Fatal(err)
 		}
 	}
+}
+
+// WaitWAL waits, up to a generous deadline, until ok holds of the size of
+// the WAL of the SQLite database at path, if it has one.
+func WaitWAL(tb testing.TB, path string, ok func(size int64) bool) {
+	tb.Helper()
+	size := func() int64 {
+		info, err := os.Stat(path + "-wal")
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		} else if err != nil {
+			tb.Fatal(err)
+		}
+		return info.Size()
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok(size()) {
+			return
+		}
+	}
+	tb.Fatalf("WAL of %s: %d bytes", path, size())
 }
