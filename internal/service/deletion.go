@@ -29,6 +29,13 @@ import (
 // with the member's data, holds no message content, and no one can read
 // it through the API any more; operators can still verify it. Other
 // members' logs are not touched, so their chains verify as before.
+//
+// The share links made for them stay too, with their clicks, as rows
+// that name the account by its ID alone: apps' share reports count them,
+// and a report's cells never change once shown (see reports.go). Erasing
+// them would change every cell that counted the member, and an app
+// asking for the same periods before and after would learn of them by
+// the difference.
 
 // tombstonePage is how many of a member's messages a deletion reads at a time.
 const tombstonePage = 500
