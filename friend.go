@@ -31,7 +31,8 @@ type Friend struct {
 	Since time.Time `json:"since"`
 }
 
-// FriendRequests are a member's pending requests in both directions.
+// FriendRequests are a member's requests in both directions, pending
+// ones or, from FindDeclinedFriendRequests, declined ones.
 type FriendRequests struct {
 	Incoming []Friend `json:"incoming"`
 	Outgoing []Friend `json:"outgoing"`

@@ -115,7 +115,8 @@ type Friend struct {
 	Since time.Time `json:"since"`
 }
 
-// FriendRequests are a member's pending friend requests in both directions.
+// FriendRequests are a member's friend requests in both directions:
+// pending ones, or in an export's DeclinedFriendRequests declined ones.
 type FriendRequests struct {
 	// Incoming are requests others sent to the member.
 	Incoming []Friend `json:"incoming"`

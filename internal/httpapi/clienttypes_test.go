@@ -60,6 +60,8 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"ExportedThread":         client.ExportedThread{},
 		"ExportedGrant":          client.ExportedGrant{},
 		"ExportedApp":            client.ExportedApp{},
+		"ExportedSession":        client.ExportedSession{},
+		"ExportedShareLink":      client.ExportedShareLink{},
 		"App":                    client.App{},
 		"AccessEntry":            client.AccessEntry{},
 	} {

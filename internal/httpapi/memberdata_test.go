@@ -19,9 +19,10 @@ import (
 )
 
 // A member downloads everything of theirs as one JSON document: profile,
-// friends and requests, the threads they are in with who is in them,
-// every message they sent, their grants, and their access log with what
-// verifying its chain takes. Nothing in it is another member's private
+// friends and requests (declined ones too), the threads they are in with
+// who is in them, every message they sent, their grants, the apps they
+// registered, their sessions, the share links made for them with their
+// clicks, and their access log with what verifying its chain takes. Nothing in it is another member's private
 // data, and an app's token cannot get it, whatever its scopes.
 func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	t.Parallel()
@@ -73,6 +74,13 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	followedFrom := env.Clock.Now().Truncate(time.Microsecond)
 	link := cardOf(t, alice, direct.ID).Share.Link
 	follow(t, "GET", link, firefox)
+	// And she shares a book with bob herself, through no app.
+	ownCard, err := alice.Share(ctx, client.NewShare{To: "bob", URL: "https://books.example/7", Title: "Read this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent = append(sent, ownCard.ID)
+	apptest.MustSend(t, bob, direct.ID, "bob's last words")
 
 	// Alice registered an app as a developer, with a webhook endpoint;
 	// bob, one of his own.
@@ -117,8 +125,8 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		d.Incoming[0].Since.Before(declinedFrom) || d.Outgoing[0].Since.After(declinedTo) {
 		t.Errorf("declined friend requests %+v, want dave's, which alice declined, and hers to erin, declined, each since it was, between %v and %v", d, declinedFrom, declinedTo)
 	}
-	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != 3 {
-		t.Errorf("threads %+v, want the direct thread with alice and bob, read up to her last message, not bob's unread one", e.Threads)
+	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != ownCard.Seq {
+		t.Errorf("threads %+v, want the direct thread with alice and bob, read up to her last message, her card, not bob's after it", e.Threads)
 	} else if at := e.Threads[0].ClosedToAppsAt; at == nil || at.Before(aliceFrom) || at.After(aliceTo) {
 		t.Errorf("the direct thread closed to apps at %v, want when alice closed it, between %v and %v", at, aliceFrom, aliceTo)
 	}
@@ -130,15 +138,16 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		}
 	}
 	if !slices.Equal(ids, sent) || e.Messages[0].Text != "alice's first words" || e.Messages[1].DeletedAt == nil || e.Messages[1].Text != "" {
-		t.Errorf("messages %+v, want alice's two, the second a tombstone", e.Messages)
+		t.Errorf("messages %+v, want alice's three, the second a tombstone, the third her card", e.Messages)
 	}
 	if len(e.Grants) != 1 || e.Grants[0].AppName != "Films" || e.Grants[0].Status != "active" ||
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {
 		t.Errorf("grants %+v, want Films's, active, listing the direct thread", e.Grants)
 	}
-	if len(e.ShareLinks) != 1 || e.ShareLinks[0].MessageID != card.ID || e.ShareLinks[0].ClientID != films.Config.ClientID ||
-		e.ShareLinks[0].ClickedAt == nil || e.ShareLinks[0].ClickedAt.Before(followedFrom) {
-		t.Errorf("share links %+v, want alice's to bob's card through Films, followed", e.ShareLinks)
+	if len(e.ShareLinks) != 2 || e.ShareLinks[0].MessageID != card.ID || e.ShareLinks[0].ClientID != films.Config.ClientID ||
+		e.ShareLinks[0].ClickedAt == nil || e.ShareLinks[0].ClickedAt.Before(followedFrom) ||
+		e.ShareLinks[1].MessageID != ownCard.ID || e.ShareLinks[1].ClientID != "" || e.ShareLinks[1].ClickedAt != nil {
+		t.Errorf("share links %+v, want alice's to bob's card through Films, followed, then hers to her own card, through no app, not followed", e.ShareLinks)
 	}
 	// Alice signed in twice: to Parley, and to let Films in.
 	if len(e.Sessions) != 2 || e.Sessions[0].SignedInAt.Before(e.Sessions[1].SignedInAt) ||
@@ -157,7 +166,7 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 
 	raw := exportBody(t, alice)
-	for _, secret := range []string{"bob's reply", "bob's unread words", "carol's private words", elsewhere.ID, "password", "Bob's Books",
+	for _, secret := range []string{"bob's reply", "bob's unread words", "bob's last words", "carol's private words", elsewhere.ID, "password", "Bob's Books",
 		"Watch this", "films.example/42", link[strings.LastIndex(link, "/")+1:],
 		own.App.ClientSecret, hook.Secret, "pcs_", "whsec_"} {
 		if strings.Contains(raw, secret) {

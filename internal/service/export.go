@@ -23,8 +23,8 @@ import (
 // ExportFormat names the export document's layout and its version.
 const ExportFormat = "parley-export/1"
 
-// exportPage is how many messages or access log entries an export reads,
-// and writes out, at a time: a large account's export is streamed, never
+// exportPage is how many messages, access log entries or share links an
+// export reads, and writes out, at a time: a large account's export is streamed, never
 // held whole in memory.
 const exportPage = 500
 

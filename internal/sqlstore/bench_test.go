@@ -114,10 +114,10 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkPostParticipantMessage posts members' messages as W1's sends
-// do, each with an idempotency key, from 8 goroutines into 8 direct
-// threads, each write on its own (WriteOne). cpu-µs/op is the process's
-// CPU a post: on SQLite mostly the writer's, its statements and its share
-// of a commit.
+// do, each with an idempotency key, from 4 goroutines a core (8 on this
+// machine kind's 2) into 8 direct threads, each write on its own
+// (WriteOne). cpu-µs/op is the process's CPU a post: on SQLite mostly the
+// writer's, its statements and its share of a commit.
 func BenchmarkPostParticipantMessage(b *testing.B) {
 	for _, engine := range sqlstoretest.Engines {
 		b.Run(engine, func(b *testing.B) { benchmarkPostParticipantMessage(b, sqlstoretest.Open(b, engine)) })
