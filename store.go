@@ -545,7 +545,7 @@ type ShareStore interface {
 	// FindReceivedShareLinks returns the links made for the member, in the
 	// order of their cards' messages, after the message afterID ("" from
 	// the first), at most limit.
-	FindReceivedShareLinks(ctx context.Context, userID, afterID string, limit int) ([]*ShareLink, error)
+	FindReceivedShareLinks(ctx context.Context, userID, afterID string, limit int) ([]ShareLink, error)
 	// FindShareReportsDue returns the client IDs of the active apps whose
 	// report for the period from start until end is due by webhook: an
 	// enabled endpoint of theirs subscribes to report.shares, active by

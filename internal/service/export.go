@@ -24,8 +24,8 @@ import (
 const ExportFormat = "parley-export/1"
 
 // exportPage is how many messages, access log entries or share links an
-// export reads, and writes out, at a time: a large account's export is streamed, never
-// held whole in memory.
+// export reads, and writes out, at a time: a large account's export is
+// streamed, never held whole in memory.
 const exportPage = 500
 
 // Export is a member's export, everything read but their messages and
@@ -43,8 +43,8 @@ type exportHead struct {
 	Profile        *parley.User           `json:"profile"`
 	Friends        []parley.Friend        `json:"friends"`
 	FriendRequests *parley.FriendRequests `json:"friend_requests"`
-	// DeclinedFriendRequests are kept, out of every list, for the wait
-	// before asking again (parley.DeclinedRequestWait).
+	// DeclinedFriendRequests are kept, out of every list, until either
+	// member asks the other again (parley.DeclinedRequestWait).
 	DeclinedFriendRequests *parley.FriendRequests `json:"declined_friend_requests"`
 	Threads                []ExportedThread       `json:"threads"`
 	Grants                 []ExportedGrant        `json:"grants"`

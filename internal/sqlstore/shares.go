@@ -85,7 +85,7 @@ func (t *txn) FindShareLinks(ctx context.Context, clientID string, from, to time
 	return links, mapError("find share links", rows.Err())
 }
 
-func (t *txn) FindReceivedShareLinks(ctx context.Context, userID, afterID string, limit int) ([]*parley.ShareLink, error) {
+func (t *txn) FindReceivedShareLinks(ctx context.Context, userID, afterID string, limit int) ([]parley.ShareLink, error) {
 	rows, err := t.query(ctx, `
 		SELECT message_id, client_id, sender_id, sent_at, clicked_at FROM share_links
 		WHERE user_id = $1 AND message_id > $2
@@ -94,9 +94,9 @@ func (t *txn) FindReceivedShareLinks(ctx context.Context, userID, afterID string
 		return nil, mapError("find received share links", err)
 	}
 	defer rows.Close()
-	links := make([]*parley.ShareLink, 0, max(0, min(limit, 1000)))
+	links := make([]parley.ShareLink, 0, max(0, min(limit, 1000)))
 	for rows.Next() {
-		l := &parley.ShareLink{UserID: userID}
+		l := parley.ShareLink{UserID: userID}
 		var client sql.NullString
 		var sent int64
 		var clicked sql.NullInt64

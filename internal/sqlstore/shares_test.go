@@ -97,7 +97,7 @@ func TestShares_LinksClicksAndReportRows(t *testing.T) {
 		if len(window) != 1 || window[0].UserID != bob.ID || window[0].MessageID != late.ID || window[0].ClickedAt == nil {
 			t.Fatalf("links of the last hour: %+v, want bob's link to the late card alone", window)
 		}
-		var bobs []*parley.ShareLink
+		var bobs []parley.ShareLink
 		err = db.Read(ctx, func(tx parley.Tx) error {
 			for after := ""; ; {
 				page, err := tx.FindReceivedShareLinks(ctx, bob.ID, after, 1)

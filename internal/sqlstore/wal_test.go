@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"testing"
 	"time"
 
@@ -47,19 +46,10 @@ func TestSQLite_WALEmptiedAtRest(t *testing.T) {
 	createUser("bob")
 	for range 5 { // pauses enough for several attempts
 		time.Sleep(300 * time.Millisecond)
-		if size := walSize(t, path); size <= resting {
+		if size := sqlstoretest.WALSize(t, path); size <= resting {
 			t.Fatal("the WAL was emptied under a reader of an older snapshot")
 		}
 	}
 	reader.Rollback()
 	sqlstoretest.WaitWAL(t, path, func(size int64) bool { return size == resting })
-}
-
-func walSize(t *testing.T, path string) int64 {
-	t.Helper()
-	info, err := os.Stat(path + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.Size()
 }

@@ -385,23 +385,27 @@ func Fill(tb testing.TB, dir string) (free func()) {
 	}
 }
 
-// WaitWAL waits, up to a generous deadline, until ok holds of the size of
-// the WAL of the SQLite database at path, if it has one.
+// WALSize returns the size of the WAL of the SQLite database at path: 0
+// when it has none.
+func WALSize(tb testing.TB, path string) int64 {
+	tb.Helper()
+	info, err := os.Stat(path + "-wal")
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	} else if err != nil {
+		tb.Fatal(err)
+	}
+	return info.Size()
+}
+
+// WaitWAL waits, up to a generous deadline, until ok holds of the WALSize
+// of the SQLite database at path.
 func WaitWAL(tb testing.TB, path string, ok func(size int64) bool) {
 	tb.Helper()
-	size := func() int64 {
-		info, err := os.Stat(path + "-wal")
-		if errors.Is(err, os.ErrNotExist) {
-			return 0
-		} else if err != nil {
-			tb.Fatal(err)
-		}
-		return info.Size()
-	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if ok(size()) {
+		if ok(WALSize(tb, path)) {
 			return
 		}
 	}
-	tb.Fatalf("WAL of %s: %d bytes", path, size())
+	tb.Fatalf("WAL of %s: %d bytes", path, WALSize(tb, path))
 }
