@@ -272,3 +272,13 @@ func PoolConfig(db *DB) (conns int32, idle time.Duration) {
 	cfg := db.pg.pool.Config()
 	return cfg.MaxConns, cfg.MaxConnIdleTime
 }
+
+// LockWaiters counts the statements on db's PostgreSQL database that wait
+// for a lock another transaction holds.
+func LockWaiters(ctx context.Context, db *DB) (n int, err error) {
+	err = db.Read(ctx, func(tx parley.Tx) error {
+		return tx.(*txn).queryRow(ctx, "lock waiters", `
+			SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`, nil, &n)
+	})
+	return n, err
+}

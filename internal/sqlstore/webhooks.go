@@ -190,19 +190,25 @@ func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDeliver
 	return nil
 }
 
+// endpointDisabled is, in a statement on webhook_deliveries, whether the
+// delivery's endpoint is disabled: its pending deliveries fail, and none is
+// due again.
+const endpointDisabled = `EXISTS (SELECT 1 FROM webhook_endpoints
+	WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL)`
+
 func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*parley.DueWebhook, error) {
 	// On PostgreSQL, deliveries another server is taking are skipped,
-	// not waited for. Disabling an endpoint makes its deliveries due no
-	// more, but a write that found it enabled before the disabling
-	// committed may still enqueue one: such a delivery is made due no more
-	// here, not taken.
+	// not waited for. Disabling an endpoint fails its deliveries, but a
+	// write that found it enabled before the disabling committed may still
+	// enqueue one: such a delivery fails here, not taken.
 	skip := ""
 	if t.pg != nil {
 		skip = " FOR UPDATE SKIP LOCKED"
 	}
 	rows, err := t.query(ctx, `
-		UPDATE webhook_deliveries SET next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM webhook_endpoints
-				WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL) THEN NULL ELSE CAST($2 AS BIGINT) END
+		UPDATE webhook_deliveries SET
+			state = CASE WHEN `+endpointDisabled+` THEN '`+parley.DeliveryFailed+`' ELSE state END,
+			next_attempt_at = CASE WHEN `+endpointDisabled+` THEN NULL ELSE CAST($2 AS BIGINT) END
 		WHERE id IN (
 			SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
 			ORDER BY next_attempt_at LIMIT $3`+skip+`)
@@ -271,21 +277,31 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 		case r.NextAttemptAt == nil:
 			state = parley.DeliveryFailed
 		}
-		// A delivery of an endpoint disabled meanwhile is not due again; one
+		// A delivery whose endpoint was disabled meanwhile fails, but for a
+		// success, and is not due again: the disabling failed it already,
+		// and took away the lease, which only a success overrides. One
 		// redelivered meanwhile is due when the redelivery said.
 		if _, err := t.exec(ctx, `
-			UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1,
-				next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM webhook_endpoints
-					WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL) THEN NULL ELSE CAST($3 AS BIGINT) END
-			WHERE id = $1 AND next_attempt_at = $4`, r.DeliveryID, state, nullMicros(r.NextAttemptAt), micros(r.LeaseUntil)); err != nil {
+			UPDATE webhook_deliveries SET attempts = attempts + 1,
+				state = CASE WHEN `+endpointDisabled+` AND $2 = '`+parley.DeliveryPending+`' THEN '`+parley.DeliveryFailed+`' ELSE $2 END,
+				next_attempt_at = CASE WHEN `+endpointDisabled+` THEN NULL ELSE CAST($3 AS BIGINT) END
+			WHERE id = $1 AND (next_attempt_at = $4 OR $2 = '`+parley.DeliverySucceeded+`' AND next_attempt_at IS NULL AND `+endpointDisabled+`)`,
+			r.DeliveryID, state, nullMicros(r.NextAttemptAt), micros(r.LeaseUntil)); err != nil {
 			return mapError("record webhook result", err)
 		}
 		// A delivery deleted with its endpoint during the attempt keeps no
 		// record of it; the batch's other attempts are recorded all the same.
+		// On PostgreSQL the delivery's row is locked first: a deletion under
+		// way, which locked it, is waited for, and the row then found gone,
+		// where the attempt's foreign key would fail the whole batch.
+		lock := ""
+		if t.pg != nil {
+			lock = " FOR KEY SHARE"
+		}
 		if _, err := t.exec(ctx, `
 			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
 			SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6
-			WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`,
+			FROM webhook_deliveries WHERE id = $1`+lock,
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
 			return mapError("record webhook attempt", err)
 		}
@@ -313,8 +329,9 @@ func (t *txn) WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []
 }
 
 // recordEndpointHealth notes an attempt's outcome on its endpoint: a
-// disabling stops its deliveries; otherwise, when record is set, the run of
-// failures before the attempt becomes after. A success ends any run; a
+// disabling fails its pending deliveries, those in flight too (a success
+// of one still counts: RecordWebhookResults); otherwise, when record is
+// set, the run of failures before the attempt becomes after. A success ends any run; a
 // failure writes its run only over the run before it, so that it neither
 // brings back a run that another write ended nor replaces one that
 // another write started.
@@ -325,8 +342,8 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, 
 		if _, err = t.exec(ctx, `
 			UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL`,
 			r.EndpointID, micros(r.Attempt.At), r.Disable); err == nil {
-			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = $1 AND next_attempt_at IS NOT NULL`,
-				r.EndpointID)
+			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE endpoint_id = $1 AND state = $3`,
+				r.EndpointID, parley.DeliveryFailed, parley.DeliveryPending)
 		}
 	case !record:
 	case after == nil:

@@ -434,7 +434,8 @@ func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
 // TestWebhooks_DisabledEndpointSentNothing: once an endpoint is disabled
 // (here by a 410 Gone), none of its deliveries is taken, not even one
 // enqueued after the disabling, as a write that found the endpoint enabled
-// before the disabling committed enqueues on PostgreSQL.
+// before the disabling committed enqueues on PostgreSQL; every one that was
+// pending fails, but one in flight whose attempt succeeds.
 func TestWebhooks_DisabledEndpointSentNothing(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, testWebhooks_DisabledEndpointSentNothing)
@@ -444,11 +445,18 @@ func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
 	e := newWebhookEndpoint(t, db)
 	now := parley.Now()
-	enqueue := func(id string) {
+	lease := now.Add(time.Minute)
+	enqueue := func(ids ...string) {
 		mustWrite(t, db, func(tx parley.Tx) error {
-			return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
-				{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
-			})
+			for _, id := range ids {
+				err := tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+					{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	}
 	take := func(at time.Time) (due []*parley.DueWebhook) {
@@ -458,26 +466,133 @@ func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
 		})
 		return due
 	}
-	enqueue("msg_gone")
-	if due := take(now); len(due) != 1 {
+	record := func(id string, status int, disable string) {
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: id, EndpointID: e.ID, LeaseUntil: lease,
+				Attempt: parley.WebhookAttempt{At: now, StatusCode: status, Succeeded: status < 300}, Disable: disable}})
+		})
+	}
+	deliveries := func() map[string]*parley.WebhookDelivery {
+		var list []*parley.WebhookDelivery
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10)
+			return err
+		})
+		byID := map[string]*parley.WebhookDelivery{}
+		for _, d := range list {
+			byID[d.ID] = d
+		}
+		return byID
+	}
+	enqueue("msg_gone", "msg_flying_ok", "msg_flying_bad")
+	if due := take(now); len(due) != 3 {
 		t.Fatalf("due %+v", due)
 	}
-	mustWrite(t, db, func(tx parley.Tx) error {
-		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: "msg_gone", EndpointID: e.ID,
-			Attempt: parley.WebhookAttempt{At: now, StatusCode: 410}, Disable: "the endpoint answered 410 Gone", LeaseUntil: now.Add(time.Minute)}})
-	})
+	record("msg_gone", 410, "the endpoint answered 410 Gone")
+	for id, d := range deliveries() {
+		if d.State != parley.DeliveryFailed || d.NextAttemptAt != nil {
+			t.Errorf("%s, pending when its endpoint was disabled, is %s, due at %v; want failed, not due", id, d.State, d.NextAttemptAt)
+		}
+	}
+	// The attempts in flight when the endpoint was disabled end.
+	record("msg_flying_ok", 204, "")
+	record("msg_flying_bad", 500, "")
 	enqueue("msg_late")
 	if due := take(now.Add(time.Hour)); len(due) != 0 {
 		t.Fatalf("a disabled endpoint's deliveries taken: %+v", due)
 	}
-	var list []*parley.WebhookDelivery
-	mustWrite(t, db, func(tx parley.Tx) (err error) {
-		list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10)
+	want := map[string]struct {
+		state    string
+		attempts int
+	}{
+		"msg_gone":       {parley.DeliveryFailed, 1},
+		"msg_flying_ok":  {parley.DeliverySucceeded, 1},
+		"msg_flying_bad": {parley.DeliveryFailed, 1},
+		"msg_late":       {parley.DeliveryFailed, 0},
+	}
+	got := deliveries()
+	for id, w := range want {
+		d := got[id]
+		if d == nil || d.State != w.state || len(d.Attempts) != w.attempts || d.NextAttemptAt != nil {
+			t.Errorf("%s is %+v; want %s with %d attempts, not due", id, d, w.state, w.attempts)
+		}
+	}
+}
+
+// TestWebhooks_EndpointDeletedWhileItsResultIsRecorded: on PostgreSQL, an
+// endpoint deleted on one node while another records an attempt at one of
+// its deliveries, whose lease the attempt lost (here to a redelivery),
+// costs only that attempt's record: the batch's other results are
+// recorded, not failed with it by the attempt's foreign key.
+func TestWebhooks_EndpointDeletedWhileItsResultIsRecorded(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	gone, kept := newWebhookEndpoint(t, nodes[0]), newWebhookEndpoint(t, nodes[0])
+	now := parley.Now()
+	lease := now.Add(time.Minute)
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+			{ID: "msg_gone", EndpointID: gone.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+			{ID: "msg_kept", EndpointID: kept.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
+		})
+	})
+	mustWrite(t, nodes[1], func(tx parley.Tx) error {
+		due, err := tx.TakeDueWebhooks(ctx, now, lease, 10)
+		if err == nil && len(due) != 2 {
+			err = fmt.Errorf("due %+v", due)
+		}
 		return err
 	})
-	for _, d := range list {
-		if d.NextAttemptAt != nil {
-			t.Fatalf("a disabled endpoint's delivery still due: %+v", d)
+	mustWrite(t, nodes[0], func(tx parley.Tx) error { return tx.RedeliverWebhook(ctx, gone.ID, "msg_gone", now.Add(time.Second)) })
+
+	deleting, release := make(chan struct{}), make(chan struct{})
+	began := sync.OnceFunc(func() { close(deleting) })
+	deleted := make(chan error, 1)
+	go func() {
+		deleted <- nodes[0].Write(ctx, func(tx parley.Tx) error {
+			if err := tx.DeleteWebhookEndpoint(ctx, gone.ID); err != nil {
+				return err
+			}
+			began()
+			<-release
+			return nil
+		})
+	}()
+	<-deleting
+	attempt := parley.WebhookAttempt{At: now, StatusCode: 204, Succeeded: true}
+	recorded := make(chan error, 1)
+	go func() {
+		recorded <- nodes[1].Write(ctx, func(tx parley.Tx) error {
+			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{
+				{DeliveryID: "msg_gone", EndpointID: gone.ID, LeaseUntil: lease, Attempt: attempt},
+				{DeliveryID: "msg_kept", EndpointID: kept.ID, LeaseUntil: lease, Attempt: attempt},
+			})
+		})
+	}()
+	for waited := 0; ; waited++ {
+		n, err := sqlstore.LockWaiters(ctx, nodes[1])
+		if err != nil {
+			t.Fatal(err)
 		}
+		if n > 0 {
+			break
+		}
+		if waited == 1000 {
+			t.Fatal("the results never waited for the deletion")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	if err := <-deleted; err != nil {
+		t.Fatalf("delete the endpoint: %v", err)
+	}
+	if err := <-recorded; err != nil {
+		t.Fatalf("record the results beside the deleted endpoint's: %v", err)
+	}
+	var list []*parley.WebhookDelivery
+	mustWrite(t, nodes[1], func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, kept.ID, "", 10); return err })
+	if len(list) != 1 || list[0].State != parley.DeliverySucceeded || len(list[0].Attempts) != 1 {
+		t.Fatalf("the delivery beside the deleted endpoint's: %+v", list)
 	}
 }
