@@ -3,8 +3,8 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -108,6 +108,42 @@ func (g Guard) CheckURL(raw string) error {
 // errRefused is a dial to a destination the guard refuses.
 var errRefused = errors.New("webhook: destination refused: not a public address")
 
+// What an attempt that got no answer records, for the endpoint's owner to
+// read: one of these, never Go's own error, whose text would say more than
+// any member with an app may learn of the server's network (the address a
+// name resolved to, the resolver's address, the server's own). A name that
+// does not resolve reads as one that resolves to an address refused, so
+// that names inside the network cannot be told from names nowhere.
+var (
+	ErrNoPublicAddress = errors.New("the endpoint's host has no public address to deliver to")
+	ErrTimeout         = errors.New("the endpoint did not answer in time")
+	ErrTLS             = errors.New("the TLS handshake with the endpoint failed")
+	ErrConnect         = errors.New("could not connect to the endpoint")
+	ErrNoAnswer        = errors.New("the endpoint closed the connection without a valid HTTP answer")
+	ErrReading         = errors.New("reading the endpoint's answer failed")
+)
+
+// describe returns which of the errors above err, of a failed attempt, is.
+func describe(err error) error {
+	var dns *net.DNSError
+	var netErr net.Error
+	var op *net.OpError
+	var verify *tls.CertificateVerificationError
+	var header tls.RecordHeaderError
+	var alert tls.AlertError
+	switch {
+	case errors.Is(err, errRefused) || errors.As(err, &dns):
+		return ErrNoPublicAddress
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		return ErrTimeout
+	case errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert):
+		return ErrTLS
+	case errors.As(err, &op) && op.Op == "dial":
+		return ErrConnect
+	}
+	return ErrNoAnswer
+}
+
 // Sender posts deliveries over HTTP, to destinations its guard allows
 // after DNS resolution, without following redirects, with short timeouts
 // and reading at most 64 KiB of each response.
@@ -184,7 +220,7 @@ func (s *Sender) Send(ctx context.Context, j *Job) Result {
 	r := Result{Job: j}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.URL, bytes.NewReader(j.Body))
 	if err != nil {
-		r.Err = err
+		r.Err = ErrConnect // a URL checked when it was registered
 		return r
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -194,21 +230,15 @@ func (s *Sender) Send(ctx context.Context, j *Job) Result {
 	req.Header.Set("webhook-signature", Signature(j.Keys, j.ID, j.At, j.Body))
 	start := time.Now()
 	resp, err := s.http.Do(req)
-	if errors.Is(err, errRefused) {
-		// Recorded without the address the name resolved to: the
-		// endpoint's owner, any member with an app, must not learn through
-		// Parley what names inside the server's network point at.
-		err = errRefused
-	}
 	if err != nil {
-		r.Latency, r.Err = time.Since(start), err
+		r.Latency, r.Err = time.Since(start), describe(err)
 		return r
 	}
 	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
 	resp.Body.Close()
 	r.Latency, r.StatusCode = time.Since(start), resp.StatusCode
 	if err != nil && r.OK() {
-		r.Err = fmt.Errorf("webhook: reading the response: %w", err)
+		r.Err = ErrReading
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		r.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), j.At)

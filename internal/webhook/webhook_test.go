@@ -3,6 +3,8 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -63,20 +65,61 @@ func job(url string) *webhook.Job {
 
 // TestSender_RefusesAfterResolution: the guard holds at the dial, on the
 // address a name resolved to, whatever the URL said; and the refusal, which
-// the endpoint's owner reads in its deliveries, does not say what that
-// address was.
+// the endpoint's owner reads in its deliveries, says neither what that
+// address was nor whether the name resolved at all: a name that resolves
+// nowhere reads the same, without the resolver's address or the name.
 func TestSender_RefusesAfterResolution(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("a refused destination was reached")
 	}))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
-	r := webhook.NewSender(webhook.Guard{}).Send(context.Background(), job("http://localhost"+port+"/hooks"))
-	if r.Err == nil || !strings.Contains(r.Err.Error(), "destination refused") || r.OK() {
-		t.Fatalf("result %+v", r)
+	sender := webhook.NewSender(webhook.Guard{})
+	for _, url := range []string{"http://localhost" + port + "/hooks", "https://nowhere.invalid/hooks"} {
+		r := sender.Send(context.Background(), job(url))
+		if !errors.Is(r.Err, webhook.ErrNoPublicAddress) || r.OK() {
+			t.Fatalf("%s: result %+v, want %v", url, r, webhook.ErrNoPublicAddress)
+		}
+		if msg := r.Err.Error(); strings.ContainsAny(msg, ":0123456789") || strings.Contains(msg, "nowhere") {
+			t.Errorf("%s: the error tells of the server's network: %q", url, msg)
+		}
 	}
-	if msg := r.Err.Error(); strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "::1") {
-		t.Errorf("the refusal names the address the name resolved to: %q", msg)
+}
+
+// TestSender_ConnectionErrorsSayNoMoreThanWhatHappened: an endpoint that
+// refuses the connection, breaks the TLS handshake or answers no HTTP is
+// recorded in words of Parley's own, not with the addresses Go's errors
+// carry.
+func TestSender_ConnectionErrorsSayNoMoreThanWhatHappened(t *testing.T) {
+	sender := webhook.NewSender(webhook.Guard{AllowLoopback: true})
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler()) // its certificate is trusted by no one
+	defer tlsSrv.Close()
+	garbage, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer garbage.Close()
+	go func() {
+		for {
+			c, err := garbage.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("not http\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	for url, want := range map[string]error{
+		closed.URL: webhook.ErrConnect,
+		tlsSrv.URL: webhook.ErrTLS,
+		"http://" + garbage.Addr().String() + "/": webhook.ErrNoAnswer,
+	} {
+		r := sender.Send(context.Background(), job(url))
+		if r.Err != want || r.OK() {
+			t.Errorf("%s: error %v, want %v", url, r.Err, want)
+		}
 	}
 }
 
