@@ -106,7 +106,7 @@ func (a *App) Validate() error {
 	if a.Homepage != "" {
 		u, ok := parseWebURL(a.Homepage)
 		if !ok {
-			return Errorf(EINVALID, "homepage must be an http or https URL, with any space or non-ASCII character percent-encoded and an internationalised host in its ASCII (punycode) form")
+			return Errorf(EINVALID, "homepage must be an http or https URL, with any space or non-ASCII character percent-encoded, an internationalised host in its ASCII (punycode) form and a port, if any, from 1 to 65535")
 		}
 		if u.User != nil {
 			return Errorf(EINVALID, "homepage must not hold a user name or password before its host")
@@ -130,7 +130,7 @@ func notShown(r rune) bool { return !unicode.IsGraphic(r) }
 func validateRedirectURI(raw string) error {
 	u, ok := parseURI(raw)
 	if !ok || len(raw) > MaxRedirectURILen || strings.Contains(raw, "#") {
-		return Errorf(EINVALID, "redirect URI %q must be an absolute URI without a fragment, with any space or non-ASCII character percent-encoded", raw)
+		return Errorf(EINVALID, "redirect URI %q must be an absolute URI without a fragment, with any space or non-ASCII character percent-encoded and a port, if any, from 1 to 65535", raw)
 	}
 	if u.User != nil {
 		return Errorf(EINVALID, "redirect URI %q must not hold a user name or password before its host", raw)

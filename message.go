@@ -60,7 +60,7 @@ type Share struct {
 func (sh *Share) Validate() error {
 	u, ok := parseWebURL(sh.URL)
 	if !ok || len(sh.URL) > MaxShareURLLen {
-		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded and an internationalised host in its ASCII (punycode) form", MaxShareURLLen)
+		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded, an internationalised host in its ASCII (punycode) form and a port, if any, from 1 to 65535", MaxShareURLLen)
 	}
 	// "https://films.example@evil.example/" reads as films.example and
 	// leads to evil.example; a password would be shown to the friend.

@@ -2,6 +2,7 @@ package parley
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -13,7 +14,8 @@ const uriChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // ASCII characters it allows, each '%' followed by two hex digits. A space,
 // a control or a non-ASCII character, such as an internationalised host or
 // path not yet encoded, makes it no URI: such input is refused, never
-// repaired, so what is stored and shown is what was sent.
+// repaired, so what is stored and shown is what was sent. A port, if
+// any, is 1 to 65535.
 func parseURI(s string) (*url.URL, bool) {
 	for i := 0; i < len(s); i++ {
 		if !strings.ContainsRune(uriChars, rune(s[i])) {
@@ -26,6 +28,13 @@ func parseURI(s string) (*url.URL, bool) {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() {
 		return nil, false
+	}
+	// A port, if given, is one a connection can be made to: url.Parse
+	// takes any digits (99999, 0), which only fail when the URL is used.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, false
+		}
 	}
 	return u, true
 }

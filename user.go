@@ -66,10 +66,16 @@ func ValidateUsername(s string) error {
 	return nil
 }
 
-// ValidatePassword checks a new password's length.
+// ValidatePassword checks a new password: its length, and that it is
+// text (IsText).
 func ValidatePassword(s string) error {
 	if n := utf8.RuneCountInString(s); n < MinPasswordLen || len(s) > MaxPasswordLen {
 		return Errorf(EINVALID, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	// A password the sign-in form of a page cannot carry would lock its
+	// member out of every page, consent included.
+	if !IsText(s) {
+		return Errorf(EINVALID, "password must not hold a NUL byte")
 	}
 	return nil
 }

@@ -23,7 +23,8 @@ func TestBadInput(t *testing.T) {
 	th := apptest.MustThread(t, alice, "bob")
 	apptest.MustSend(t, alice, th.ID, "the only message")
 	send := "/api/v1/threads/" + th.ID + "/messages"
-	report := "/api/v1/apps/" + mustOwnedPartner(t, env, "Films", "alice").App.ClientID + "/reports/shares"
+	films := "/api/v1/apps/" + mustOwnedPartner(t, env, "Films", "alice").App.ClientID
+	report := films + "/reports/shares"
 	tooLarge := `{"text": "` + strings.Repeat("a", 70<<10) + `"}`
 
 	for name, tc := range map[string]struct {
@@ -73,6 +74,16 @@ func TestBadInput(t *testing.T) {
 		"RepeatedFrom":      {"GET", report + "?from=2026-01-01&from=2026-01-02", "", ``, 400, "invalid", `"from" is given more than once`},
 		"RepeatedCursor":    {"GET", "/api/v1/threads?cursor=a&cursor=b", "", ``, 400, "invalid", `"cursor" is given more than once`},
 		"RepeatedAccessApp": {"GET", "/api/v1/me/access-log?app=a&app=b", "", ``, 400, "invalid", `"app" is given more than once`},
+		// So is one that no route reads: it is bad input all the same.
+		"MalformedQueryOnASend":  {"POST", send + "?x=%zz", "application/json", `{"text": "hi"}`, 400, "invalid", "query string is malformed"},
+		"RepeatedQueryOnMe":      {"GET", "/api/v1/me?limit=1&limit=2", "", ``, 400, "invalid", `"limit" is given more than once`},
+		"NULInQueryOnFriends":    {"GET", "/api/v1/friends?x=%00", "", ``, 400, "invalid", "NUL"},
+		"MalformedQueryOnAppNew": {"POST", "/api/v1/apps?x=%zz", "application/json", `{"name": "Films 2", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "query string is malformed"},
+		// A port no connection can be made to is no URL's.
+		"PortOutOfRangeInRedirectURI": {"POST", "/api/v1/apps", "application/json", `{"name": "Films 2", "redirect_uris": ["https://a.example:99999/cb"]}`, 400, "invalid", "port"},
+		"PortZeroInRedirectURI":       {"POST", "/api/v1/apps", "application/json", `{"name": "Films 2", "redirect_uris": ["https://[::1]:0/cb"]}`, 400, "invalid", "port"},
+		"PortOutOfRangeInHomepage":    {"POST", "/api/v1/apps", "application/json", `{"name": "Films 2", "redirect_uris": ["https://a.example/cb"], "homepage": "https://a.example:65536"}`, 400, "invalid", "port"},
+		"PortOutOfRangeInWebhook":     {"POST", films + "/webhooks", "application/json", `{"url": "https://example.com:99999/x", "events": ["message.created"]}`, 400, "invalid", "port"},
 		// An unclean path is no endpoint's: a 404, not a redirect to the
 		// clean one (which a client would follow, and post to).
 		"UncleanPath":     {"POST", "/api/v1//threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "t"}`, 404, "not_found", "no such endpoint"},
@@ -92,8 +103,11 @@ func TestBadInput(t *testing.T) {
 		"NULInText":         {"POST", send, "application/json", `{"text": "a\u0000b"}`, 400, "invalid", "NUL"},
 		"NULInTitle":        {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u0000b"}`, 400, "invalid", "title"},
 		"NULInDisplayName":  {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "a\u0000b"}`, 400, "invalid", "display_name"},
-		"NULInAppName":      {"POST", "/api/v1/apps", "application/json", `{"name": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
-		"NULInAppPurpose":   {"POST", "/api/v1/apps", "application/json", `{"name": "Films", "purpose": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "NUL"},
+		// A password no page's form could carry is refused when it is set,
+		// not found unusable at the first sign-in on a page.
+		"NULInPassword":   {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password\u0000-1"}`, 400, "invalid", "password"},
+		"NULInAppName":    {"POST", "/api/v1/apps", "application/json", `{"name": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
+		"NULInAppPurpose": {"POST", "/api/v1/apps", "application/json", `{"name": "Films", "purpose": "a\u0000b", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "NUL"},
 		// A C1 control (here NEL, a line break to some programs) is no
 		// more printable than a C0 one.
 		"C1ControlInTitle":       {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u0085b"}`, 400, "invalid", "title"},
@@ -238,5 +252,41 @@ func TestBadInput_PathOrQueryNotText(t *testing.T) {
 				t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// TestBadInput_HeadersGivenTwice: a request that gives its Idempotency-Key
+// or its Authorization twice is refused, not read by its first value: a
+// retry with the second key would post the message again, and a request
+// with two members' tokens act as the first.
+func TestBadInput_HeadersGivenTwice(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for name, header := range map[string]http.Header{
+		"IdempotencyKey": {"Authorization": {"Bearer " + alice.Token()}, "Idempotency-Key": {"k1", "k2"}},
+		"Authorization":  {"Authorization": {"Bearer " + alice.Token(), "Bearer " + bob.Token()}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(ctx, "POST", env.URL+"/api/v1/threads/"+th.ID+"/messages", strings.NewReader(`{"text": "hi"}`))
+			req.Header = header
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := env.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				!strings.Contains(string(body), "given more than once") {
+				t.Fatalf("%d %s; want a 400 problem", resp.StatusCode, body)
+			}
+		})
+	}
+	if got, err := alice.Thread(ctx, th.ID); err != nil || got.LastSeq != 0 {
+		t.Fatalf("thread after refused sends = %+v, %v; want no message", got, err)
 	}
 }

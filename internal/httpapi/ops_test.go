@@ -92,7 +92,7 @@ func TestMetrics_WholeServer(t *testing.T) {
 		`parley_signin_failures_total{reason="disabled"}`:                                           1,
 		`parley_http_requests_total{code="401",route="POST /api/v1/sessions"}`:                      6,
 		`parley_http_requests_total{code="200",route="GET /.well-known/openid-configuration"}`:      1,
-		`parley_http_requests_total{code="200",route="/oauth2/keys"}`:                               1, // served by the provider's library
+		`parley_http_requests_total{code="200",route="GET /oauth2/keys"}`:                           1, // served by the provider's library
 		`parley_http_requests_total{code="404",route="unmatched"}`:                                  1, // the provider's answer to /oauth2/nothing-here
 		`parley_http_requests_total{code="200",route="GET /sign-in"}`:                               1,
 		`parley_http_request_duration_seconds_count{route="GET /.well-known/openid-configuration"}`: 1,

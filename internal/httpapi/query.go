@@ -32,6 +32,27 @@ func parseQuery(r *http.Request) (url.Values, error) {
 	return q, nil
 }
 
+// oneValueHeaders are the request headers the API reads one value of:
+// given twice, the first would win unseen (a retry with the second key
+// would post again, a request with two tokens act as the first's caller),
+// so a second is refused.
+var oneValueHeaders = []string{"Authorization", "Idempotency-Key"}
+
+// checkRequest refuses, before any route reads it, a request of the API
+// whose query string parseQuery refuses, on every route, those that read
+// no query too, or that gives a header of oneValueHeaders more than once.
+func checkRequest(r *http.Request) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	for _, h := range oneValueHeaders {
+		if len(r.Header.Values(h)) > 1 {
+			return parley.Errorf(parley.EINVALID, "the %s header is given more than once", h)
+		}
+	}
+	return nil
+}
+
 // pageQuery reads the query of a request for a page of a list: the query
 // itself (parseQuery) and the page size it asks for (limitParam).
 func pageQuery(r *http.Request) (url.Values, int, error) {

@@ -54,17 +54,17 @@ func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dateParam reads a query parameter holding a UTC date, YYYY-MM-DD; the zero
-// time when it is absent.
-func dateParam(q url.Values, name string) (time.Time, error) {
+// dateParam reads a query parameter holding a UTC date, YYYY-MM-DD; nil
+// when it is absent (0001-01-01, Go's zero time, is a date given).
+func dateParam(q url.Values, name string) (*time.Time, error) {
 	if !q.Has(name) {
-		return time.Time{}, nil
+		return nil, nil
 	}
 	t, err := time.Parse(time.DateOnly, q.Get(name))
 	if err != nil {
-		return time.Time{}, parley.Errorf(parley.EINVALID, "%s must be a date, YYYY-MM-DD", name)
+		return nil, parley.Errorf(parley.EINVALID, "%s must be a date, YYYY-MM-DD", name)
 	}
-	return t, nil
+	return &t, nil
 }
 
 // reportColumns are the CSV report's header.

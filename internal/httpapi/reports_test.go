@@ -337,7 +337,9 @@ func TestReports_BadInput(t *testing.T) {
 		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02", "from=1600-01-01&to=2026-01-01",
 		// Year 0, whose weeks and fortnights would start in year -1, which
 		// no YYYY-MM-DD can write.
-		"from=0000-01-01&to=0000-01-10&period=week", "to=0000-12-31"} {
+		"from=0000-01-01&to=0000-01-10&period=week", "to=0000-12-31",
+		// 0001-01-01, Go's zero time, is a day given, not the default.
+		"from=0001-01-01&to=9999-12-31", "to=0001-01-01"} {
 		_, err := owner.Do(context.Background(), "GET", "/api/v1/apps/"+partner.App.ClientID+"/reports/shares?"+q, nil, nil)
 		var e *client.Error
 		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Type != "urn:parley:problem:invalid" {
@@ -394,6 +396,9 @@ func TestReports_DatesFarFromNow(t *testing.T) {
 		if start, err := time.Parse(time.DateOnly, p.Start); err != nil || start.Weekday() != time.Monday {
 			t.Errorf("by week: period %s..%s does not start on a Monday", p.Start, p.End)
 		}
+	}
+	if r = report(client.ReportQuery{From: "0001-01-01", To: "0001-01-10"}); r.From != "0001-01-01" || r.To != "0001-01-10" || len(r.Periods) != 10 {
+		t.Errorf("0001-01-01..0001-01-10: %s..%s, %d periods; want the range asked for, by day", r.From, r.To, len(r.Periods))
 	}
 	if r = report(client.ReportQuery{From: "9999-12-01", To: "9999-12-31"}); r.From != "9999-12-01" || r.To != "9999-12-31" || len(r.Periods) != 0 {
 		t.Errorf("9999-12-01..9999-12-31: %s..%s, %d periods; want the range asked for, and no period yet", r.From, r.To, len(r.Periods))

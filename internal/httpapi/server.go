@@ -117,6 +117,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(rec, http.StatusNotFound, parley.ENOTFOUND, "no such resource: the path is not valid UTF-8 or holds a NUL byte")
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, PathPrefix) {
+		if err := checkRequest(r); err != nil {
+			s.writeError(rec, r, err)
+			return
+		}
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

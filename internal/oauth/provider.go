@@ -107,7 +107,7 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	secure := strings.HasPrefix(issuer, "https://")
 	mux.Handle(callbackPath, issuerInResponses(requireBoundRequest(provider), issuer, secure))
 	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
-	mux.Handle(KeysPath, provider)
+	mux.Handle("GET "+KeysPath, provider)
 	endpoints := newEndpoints(provider, st, log)
 	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
 		mux.Handle(path, endpoints)

@@ -34,7 +34,7 @@ func rawCall(t *testing.T, method, u, form string) (*http.Response, string) {
 
 // TestProvider_RefusesAPathAsAProblem: a path under /oauth2/ that the
 // provider does not serve is not found, and a method that the discovery
-// document's path does not take is not allowed, as problems (RFC 9457)
+// document's path or the keys' does not take is not allowed, as problems (RFC 9457)
 // like the API's, not in the library's plain text. The endpoints' own
 // protocol errors stay OAuth's JSON (RFC 6749 section 5.2).
 func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
@@ -54,6 +54,8 @@ func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
 		{"EndSession", "GET", "/oauth2/end_session?id_token_hint=x", "", 404, "", notFound},
 		{"DiscoveryPost", "POST", "/.well-known/openid-configuration", "a=b", 405, "GET, HEAD",
 			`{"type":"urn:parley:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"POST is not allowed here"}` + "\n"},
+		{"KeysDelete", "DELETE", "/oauth2/keys", "", 405, "GET, HEAD",
+			`{"type":"urn:parley:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"DELETE is not allowed here"}` + "\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, body := rawCall(t, c.method, env.URL+c.path, c.form)

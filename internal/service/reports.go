@@ -63,8 +63,9 @@ var periodDays = map[string]int{parley.PeriodDay: 1, parley.PeriodWeek: 7, parle
 // period by day, To the last day that has ended, From the
 // DefaultReportDays-th day before To's end.
 type ReportQuery struct {
-	// From and To are the first and last days asked for, as UTC dates.
-	From, To time.Time
+	// From and To are the first and last days asked for, as UTC dates; nil
+	// for the default (the last DefaultReportDays settled days).
+	From, To *time.Time
 	Period   string
 }
 
@@ -114,25 +115,26 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 		return nil, parley.Errorf(parley.EINVALID, "period must be day, week or fortnight")
 	}
 	today := s.settledNow().Truncate(day)
-	if q.To.IsZero() {
-		q.To = today.Add(-day)
+	to := today.Add(-day)
+	if q.To != nil {
+		to = q.To.UTC().Truncate(day)
 	}
-	if q.From.IsZero() {
-		q.From = q.To.Add(-(parley.DefaultReportDays - 1) * day)
+	from := to.Add(-(parley.DefaultReportDays - 1) * day)
+	if q.From != nil {
+		from = q.From.UTC().Truncate(day)
 	}
-	q.From, q.To = q.From.UTC().Truncate(day), q.To.UTC().Truncate(day)
 	switch {
-	case q.From.Year() < 1 || q.To.Year() < 1:
+	case from.Year() < 1 || to.Year() < 1:
 		// A week or fortnight of year 0 may start in year -1, which no
 		// YYYY-MM-DD writes.
 		return nil, parley.Errorf(parley.EINVALID, "a report covers days from 0001-01-01 on")
-	case q.To.Before(q.From):
+	case to.Before(from):
 		return nil, parley.Errorf(parley.EINVALID, "the range ends before it starts")
-	case q.To.Sub(q.From) >= parley.MaxReportDays*day:
+	case to.Sub(from) >= parley.MaxReportDays*day:
 		return nil, parley.Errorf(parley.EINVALID, "a report covers at most %d days", parley.MaxReportDays)
 	}
-	first := dayIndex(q.From) - floorMod(dayIndex(q.From), n)
-	last := dayIndex(q.To) - floorMod(dayIndex(q.To), n)
+	first := dayIndex(from) - floorMod(dayIndex(from), n)
+	last := dayIndex(to) - floorMod(dayIndex(to), n)
 	// Only periods that have ended.
 	last = min(last, dayIndex(today)-floorMod(dayIndex(today), n)-n)
 	report := &parley.ShareReport{
@@ -150,7 +152,7 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 		return nil, err
 	}
 	if last < first {
-		report.From, report.To = q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)
+		report.From, report.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
 		return report, nil
 	}
 	// A fortnight at a time, each read whole: a week's cells depend on its

@@ -50,7 +50,8 @@ func (s *Service) SendFortnightReports(ctx context.Context) (int, error) {
 	for _, clientID := range due {
 		// The fortnight has ended, so its cells are settled: the report
 		// read before the write is the one any later request gives.
-		report, err := s.ShareReport(ctx, clientID, ReportQuery{From: start, To: end.Add(-day), Period: parley.PeriodFortnight})
+		last := end.Add(-day)
+		report, err := s.ShareReport(ctx, clientID, ReportQuery{From: &start, To: &last, Period: parley.PeriodFortnight})
 		if err != nil {
 			return sent, err
 		}
