@@ -110,13 +110,15 @@ func TestSignIn_SuccessesDoNotCountAgainstTheAddress(t *testing.T) {
 	}
 }
 
-// One account's sign-ins, successful ones too, are limited to 30 at once,
-// then 10 a minute: a member who knows their password cannot keep the
-// server's password checks busy, or open sessions without end. Other
-// accounts from the same address are not held up.
+// One account's sign-ins from one address, successful ones too, are
+// limited to 30 at once, then 10 a minute: a member who knows their
+// password cannot keep the server's password checks busy, or open sessions
+// without end. Other accounts from the same address are not held up, nor
+// the same account from another address: no one spends a member's
+// allowance for them, and keeps them out.
 func TestSignIn_RateLimitedPerAccount(t *testing.T) {
 	t.Parallel()
-	env := apptest.Start(t)
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
 	env.Clock.Freeze()
 	env.MustMember(t, "alice") // her first sign-in
 	env.MustMember(t, "bob")
@@ -133,6 +135,11 @@ func TestSignIn_RateLimitedPerAccount(t *testing.T) {
 	}
 	if status, _, _ := signIn(t, env, "bob", apptest.Password("bob")); status != http.StatusCreated {
 		t.Errorf("bob from the same address: %d", status)
+	}
+	elsewhere := &http.Client{Transport: apptest.ForwardedFor{Addr: "198.51.100.2"}}
+	body := fmt.Sprintf(`{"username": "alice", "password": %q}`, apptest.Password("alice"))
+	if status, _, _ := postWith(t, elsewhere, env.URL+"/api/v1/sessions", body); status != http.StatusCreated {
+		t.Errorf("alice from another address: %d, want 201", status)
 	}
 	env.Clock.Advance(6 * time.Second)
 	if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {

@@ -260,8 +260,15 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
 	}
 	if keys.account != "" && s.opts.Limiter != nil {
-		if d := s.opts.Limiter.Allow(keys.account, signInsPerAccount); !d.Allowed {
-			return nil, keys, s.rateLimited(ctx, signInsPerAccount, keys.account, d.RetryAfter, "sign-ins to this account")
+		// Counted for the account from this address: a stranger's
+		// attempts, refused or not, spend their own address's allowance,
+		// never the member's.
+		key := keys.account
+		if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+			key += signInFrom + addressKey(addr)
+		}
+		if d := s.opts.Limiter.Allow(key, signInsPerAccount); !d.Allowed {
+			return nil, keys, s.rateLimited(ctx, signInsPerAccount, key, d.RetryAfter, "sign-ins to this account")
 		}
 	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {

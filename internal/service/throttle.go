@@ -23,13 +23,16 @@ var (
 	signInAddressRule = parley.ThrottleRule{Free: 20, Base: time.Second, Max: 15 * time.Minute}
 )
 
-// signInsPerAccount holds the password checks of one account, whether
-// they succeed or not, to a rate: 30 at once, then 10 a minute. The
-// throttles above slow guessers down; this keeps a member who knows their
-// own password from taking the server's password hashing, which runs one
-// hash at a time, from everyone else, and from opening sessions without
-// end. It is a rate limit (Options.Limiter), shared by the nodes as the
-// API's are, not a throttle: successes count too, and nothing is cleared.
+// signInsPerAccount holds the password checks of one account from one
+// client address, whether they succeed or not, to a rate: 30 at once, then
+// 10 a minute. The throttles above slow guessers down; this keeps a member
+// who knows their own password from taking the server's password hashing,
+// which runs one hash at a time, from everyone else, and from opening
+// sessions without end. Counted per address too, so that no one can spend
+// a member's allowance and keep them out: a guesser's attempts are the
+// throttles' business. It is a rate limit (Options.Limiter), shared by the
+// nodes as the API's are, not a throttle: successes count too, and nothing
+// is cleared.
 var signInsPerAccount = ratelimit.Policy{Name: "sign-ins", Rate: 10.0 / 60, Burst: 30}
 
 // rateLimited logs a request that policy p refused under key and counts
@@ -65,8 +68,12 @@ func addressKey(addr string) string {
 }
 
 // signInAccountKey starts the throttle and rate-limit keys of the sign-ins
-// to one username.
-const signInAccountKey = "sign-in:account:"
+// to one username; signInFrom follows the username in the rate limit's
+// key, before the client's address.
+const (
+	signInAccountKey = "sign-in:account:"
+	signInFrom       = " from "
+)
 
 // loggedKey is a throttle's key as the log may hold it: a sign-in's
 // username only when an account has it, since a name no account has may be
@@ -76,12 +83,17 @@ func (s *Service) loggedKey(ctx context.Context, key string) string {
 	if !ok {
 		return key
 	}
+	name, from, fromAddr := strings.Cut(name, signInFrom)
 	err := s.store.Read(ctx, func(tx parley.Tx) error {
 		_, err := tx.FindUserByUsername(ctx, name)
 		return err
 	})
-	if err != nil {
-		return signInAccountKey + "(no such account)"
+	if err == nil {
+		return key
+	}
+	key = signInAccountKey + "(no such account)"
+	if fromAddr {
+		key += signInFrom + from
 	}
 	return key
 }
