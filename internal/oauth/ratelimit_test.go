@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -123,4 +124,30 @@ func TestTokenEndpoints_FailedAuthenticationsPerAddress(t *testing.T) {
 	call(t, "POST", env.URL+"/oauth2/revoke", right, "pc_unknown", "", attacker...).want(t, http.StatusUnauthorized, "invalid_client")
 	call(t, "POST", env.URL+"/oauth2/revoke", right, partner.App.ClientID, partner.App.ClientSecret, attacker...).
 		wantThrottled(t, "failed client authentications from this address")
+}
+
+// TestTokenEndpoints_PublicClientPerAddress: a public client authenticates
+// with its client_id alone, which anyone may send, so its token requests
+// count per client address: a stranger spending the allowance with junk
+// refresh tokens is refused, and the app's members, from their own
+// addresses, go on refreshing.
+func TestTokenEndpoints_PublicClientPerAddress(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
+	env.MustMember(t, "alice")
+	phone := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	phone.Config.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	tok := env.MustToken(t, phone, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	junk := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"junk"}, "client_id": {phone.App.ClientID}}
+	stranger := []string{"X-Forwarded-For", "203.0.113.7"}
+	for i := range 300 {
+		if a := call(t, "POST", env.URL+"/oauth2/token", junk, "", "", stranger...); a.Status != http.StatusBadRequest {
+			t.Fatalf("junk request %d: %d %v, want 400", i+1, a.Status, a.Body)
+		}
+	}
+	call(t, "POST", env.URL+"/oauth2/token", junk, "", "", stranger...).wantThrottled(t, "token requests from this app")
+	if _, err := phone.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+		t.Fatalf("the app's refresh for alice, from her own address: %v", err)
+	}
 }

@@ -76,7 +76,8 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 // allowance of failed authentications.
 var (
 	// tokenRequestsPerClient holds each app's requests to the token and
-	// introspection endpoints to 10 a second, with bursts of 300. An
+	// introspection endpoints (a public client's from each address) to 10
+	// a second, with bursts of 300. An
 	// honest app needs a token when a member signs in and, since access
 	// tokens last an hour, at most one refresh per member an hour: 10 a
 	// second is 36,000 an hour, far above what one app of a self-hosted
@@ -125,12 +126,19 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 
 // AdmitTokenRequest counts a request of an app that authenticated to the
 // token or introspection endpoint against tokenRequestsPerClient: ETHROTTLED
-// over it.
+// over it. A public client authenticates with its client_id alone, which
+// is no secret, so its requests count per client address: anyone could
+// otherwise spend its allowance and keep its members from signing in or
+// refreshing their tokens. Its requests come from its members' devices, each
+// with an allowance of its own.
 func (s *Service) AdmitTokenRequest(ctx context.Context, app *parley.App) error {
 	if s.opts.Limiter == nil {
 		return nil
 	}
 	key := "token:client:" + app.ClientID
+	if addr := parley.ClientAddrFromContext(ctx); app.ClientType == parley.ClientPublic && addr != "" {
+		key += " from " + addressKey(addr)
+	}
 	if d := s.opts.Limiter.Allow(key, tokenRequestsPerClient); !d.Allowed {
 		return s.rateLimited(ctx, tokenRequestsPerClient, key, d.RetryAfter, "token requests from this app")
 	}
