@@ -427,6 +427,9 @@ type OAuthStore interface {
 	DeleteAuthRequestsBefore(ctx context.Context, answered, open time.Time) error
 
 	CreateToken(ctx context.Context, t *OAuthToken) error
+	// DeleteTokensExpiredBefore removes the tokens that expired before t,
+	// used, revoked or not.
+	DeleteTokensExpiredBefore(ctx context.Context, t time.Time) error
 	// FindToken returns the token with the hash, expired, used or revoked
 	// or not.
 	FindToken(ctx context.Context, hash []byte) (*OAuthToken, error)

@@ -35,6 +35,11 @@ const (
 	// is recognised long after its short life. A request whose tokens are
 	// in force stays beyond it: refreshed ID tokens carry its auth_time.
 	authRequestRetention = 24 * time.Hour
+	// expiredTokenKept is how long a token is kept after it expired; then
+	// the next issue of tokens deletes it. A used refresh token is so kept
+	// until its own expiry and a day: presented again before then, it is
+	// recognised as reused, and its family revoked.
+	expiredTokenKept = 24 * time.Hour
 )
 
 // appRefusal says why an app may not take part in sign-ins and token
@@ -339,7 +344,8 @@ type IssuedTokens struct {
 // replayed, and what it issued is revoked (RFC 6749 section 4.1.2); a
 // refresh token used already leaked, and its whole family is revoked (RFC
 // 9700 section 4.14.2). A grant that ended, or a code or refresh token used
-// already, is EINVALID, saying why.
+// already, is EINVALID, saying why. Tokens expired for expiredTokenKept go
+// in the same write.
 func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens, error) {
 	now := s.Now()
 	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(AccessTokenTTL)}
@@ -347,6 +353,9 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 		out.Refresh = parley.RandomToken()
 	}
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.DeleteTokensExpiredBefore(ctx, now.Add(-expiredTokenKept)); err != nil {
+			return err
+		}
 		if in.Refresh != "" {
 			if fresh, err := tx.UseToken(ctx, parley.HashToken(in.Refresh), now); err != nil {
 				return err

@@ -89,6 +89,11 @@ func (t *txn) DeleteAuthRequestsBefore(ctx context.Context, answered, open time.
 	return mapError("delete auth requests", err)
 }
 
+func (t *txn) DeleteTokensExpiredBefore(ctx context.Context, before time.Time) error {
+	_, err := t.exec(ctx, `DELETE FROM oauth_tokens WHERE expires_at < $1`, micros(before))
+	return mapError("delete expired tokens", err)
+}
+
 const tokenColumns = `t.token_hash, t.kind, t.family_id, t.grant_id, t.client_id, t.user_id, t.scopes,
 	t.created_at, t.expires_at, t.used_at, t.revoked_at`
 

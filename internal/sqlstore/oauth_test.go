@@ -80,3 +80,49 @@ func TestDeleteAuthRequestsBefore_UnansweredGoFirst(t *testing.T) {
 		}
 	})
 }
+
+// Tokens expired before the time given go, used, revoked or not; the
+// others stay.
+func TestDeleteTokensExpiredBefore(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice := mustUsers(t, db, "alice")[0]
+		now := parley.Now()
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice, RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		grant := &parley.Grant{ID: parley.NewID(), UserID: alice, ClientID: app.ClientID, Scopes: parley.ParseScopes("openid"),
+			ThreadScope: parley.ThreadScopeApp, CreatedAt: now, UpdatedAt: now}
+		expiring := map[string]time.Duration{"long expired": -48 * time.Hour, "just expired": -time.Minute, "in force": time.Hour}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateApp(ctx, app, hashOf("secret")); err != nil {
+				return err
+			}
+			if err := tx.CreateGrant(ctx, grant); err != nil {
+				return err
+			}
+			for name, in := range expiring {
+				err := tx.CreateToken(ctx, &parley.OAuthToken{Hash: hashOf(name), Kind: parley.TokenRefresh, FamilyID: "family",
+					GrantID: grant.ID, ClientID: app.ClientID, UserID: alice, Scopes: grant.Scopes, CreatedAt: now.Add(-72 * time.Hour),
+					ExpiresAt: now.Add(in)})
+				if err != nil {
+					return err
+				}
+			}
+			_, err := tx.UseToken(ctx, hashOf("long expired"), now.Add(-60*time.Hour))
+			return err
+		})
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteTokensExpiredBefore(ctx, now.Add(-24*time.Hour)) })
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			for name := range expiring {
+				_, err := tx.FindToken(ctx, hashOf(name))
+				if found, want := err == nil, name != "long expired"; found != want {
+					t.Errorf("%s: found %v (%v), want %v", name, found, err, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
