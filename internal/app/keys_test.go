@@ -134,6 +134,41 @@ func TestKeys_FileMadePrivateAndRefusedWhenOpen(t *testing.T) {
 	assertRefusedToStart(t, cfg, "open to other users (mode 0640)")
 }
 
+// An install whose keys are in a keys file takes that file only: a server
+// or command given another install's file, or a path where no file is
+// (a node started before its copy of the file came), refuses, and makes no
+// keys of its own, which would end every token issued; `keys move
+// --to-database` takes no other install's file in, nor deletes it.
+func TestKeys_OnlyTheInstallsOwnFile(t *testing.T) {
+	cfg, other := newInstall(t), newInstall(t)
+	cfg.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+	other.KeysFile = filepath.Join(t.TempDir(), "other.json")
+	for _, c := range []config.Config{cfg, other} {
+		if out, err := run(t, c, "", "db", "init", "--keys-file", c.KeysFile); err != nil {
+			t.Fatalf("db init: %v\n%s", err, out)
+		}
+	}
+	wrong := cfg
+	wrong.KeysFile = other.KeysFile
+	assertRefusedToStart(t, wrong, "the keys file "+other.KeysFile+" holds another install's keys")
+	if out, err := run(t, cfg, "", "keys", "move", "--to-database", "--keys-file", other.KeysFile); err == nil ||
+		!strings.Contains(err.Error(), "holds another install's keys") {
+		t.Errorf("keys move --to-database of another install's file: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(other.KeysFile); err != nil {
+		t.Errorf("the other install's keys file after the refused move: %v", err)
+	}
+	missing := cfg
+	missing.KeysFile = filepath.Join(t.TempDir(), "typo.json")
+	assertRefusedToStart(t, missing, "and "+missing.KeysFile+" does not exist")
+	if _, err := os.Stat(missing.KeysFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a keys file was made where none was: %v", err)
+	}
+	env := apptest.StartInstall(t, cfg)
+	env.MustMember(t, "alice")
+	env.Stop()
+}
+
 // An install whose keys are in the database cannot start with a keys
 // file, which would make others; `parley keys move --to-file` moves them,
 // and tokens issued before go on working.

@@ -44,8 +44,14 @@ var (
 const (
 	ringKeyName = "oauth.keys"
 	// inFileKeyName marks a database whose keys are in a keys file, so
-	// that a server started without it refuses rather than make others.
+	// that a server started without it refuses rather than make others. It
+	// holds the keys' ID (storedRing.ID), so that a server given another
+	// install's file, or none where the file should be, refuses too; "1"
+	// for keys moved into a file before they had an ID, which any file
+	// matches.
 	inFileKeyName = "oauth.keys-in-file"
+	// anyKeysFile is the mark of such keys.
+	anyKeysFile = "1"
 	// The names of the single sealing and signing key of parleys before
 	// rotation; the first load turns them into the first generation.
 	legacySealingKeyName = "oauth.token-sealing"
@@ -221,14 +227,14 @@ func putServerKey(ctx context.Context, tx parley.Tx, name string, value []byte) 
 }
 
 // markInFile forgets the database's keys, if it holds any, and marks it as
-// having its keys in a keys file.
-func markInFile(ctx context.Context, tx parley.Tx) error {
+// having its keys, those of the ID given, in a keys file.
+func markInFile(ctx context.Context, tx parley.Tx, id string) error {
 	for _, name := range []string{ringKeyName, inFileKeyName} {
 		if err := tx.DeleteServerKey(ctx, name); err != nil {
 			return err
 		}
 	}
-	return tx.CreateServerKey(ctx, inFileKeyName, []byte("1"))
+	return tx.CreateServerKey(ctx, inFileKeyName, []byte(id))
 }
 
 // seal encodes keys, wrapped if the place has a wrap key.
@@ -301,11 +307,16 @@ type filePlace struct {
 func (p *filePlace) String() string { return "the keys file " + p.path }
 
 func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
-	if err := p.databaseHoldsNone(ctx); err != nil {
+	mark, err := p.databaseMark(ctx)
+	if err != nil {
 		return nil, err
 	}
 	info, err := os.Stat(p.path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && mark != "" {
+		// Not made afresh: the keys every token was issued with are in
+		// the install's file, and a node with others would refuse them.
+		return nil, fmt.Errorf("the provider's keys are in the install's keys file, and %s does not exist: give every server and command that file (--keys-file)", p.path)
+	} else if errors.Is(err, fs.ErrNotExist) {
 		return nil, errNoKeys
 	} else if err != nil {
 		return nil, fmt.Errorf("keys file: %w", err)
@@ -324,31 +335,41 @@ func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the keys file %s cannot be read as parley's keys", p.path)
 	}
+	if mark != "" && mark != anyKeysFile && keys.ID != mark {
+		return nil, fmt.Errorf("the keys file %s holds another install's keys (%s), not this database's (%s): give every server and command the install's own file (--keys-file)", p.path, cmp.Or(keys.ID, "keys without an ID"), mark)
+	}
 	return keys, nil
 }
 
-// databaseHoldsNone refuses a database that holds keys: a server reading
-// the file would leave them, and the tokens they sealed, behind.
-func (p *filePlace) databaseHoldsNone(ctx context.Context) error {
-	err := p.store.Read(ctx, func(tx parley.Tx) error {
+// databaseMark returns the database's mark of keys in a file
+// (inFileKeyName), "" for none. It refuses a database that holds keys: a
+// server reading the file would leave them, and the tokens they sealed,
+// behind.
+func (p *filePlace) databaseMark(ctx context.Context) (string, error) {
+	var mark []byte
+	err := p.store.Read(ctx, func(tx parley.Tx) (err error) {
 		for _, name := range []string{ringKeyName, legacySigningKeyName} {
 			if _, err := tx.FindServerKey(ctx, name); parley.ErrorCode(err) != parley.ENOTFOUND {
 				return cmp.Or(err, errKeysExist)
 			}
 		}
-		return nil
+		mark, err = tx.FindServerKey(ctx, inFileKeyName)
+		if parley.ErrorCode(err) == parley.ENOTFOUND {
+			return nil
+		}
+		return err
 	})
 	if errors.Is(err, errKeysExist) {
-		return fmt.Errorf("the database holds the provider's keys, and a keys file is set: move them into it with `parley keys move --to-file %s` (stop the servers first)", p.path)
+		return "", fmt.Errorf("the database holds the provider's keys, and a keys file is set: move them into it with `parley keys move --to-file %s` (stop the servers first)", p.path)
 	}
-	return err
+	return string(mark), err
 }
 
 func (p *filePlace) create(ctx context.Context, keys *storedRing) error {
 	if err := p.writeNew(keys); err != nil {
 		return err
 	}
-	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx) })
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx, keys.ID) })
 }
 
 // takeFrom makes the keys file of keys moved out of the database db: the
@@ -358,7 +379,8 @@ func (p *filePlace) create(ctx context.Context, keys *storedRing) error {
 // there. A move that stops before that transaction leaves the database as
 // it was.
 func (p *filePlace) takeFrom(ctx context.Context, db *dbPlace, keys *storedRing) error {
-	if err := p.writeNew(&storedRing{Generations: keys.Generations}); err != nil {
+	moved := &storedRing{ID: cmp.Or(keys.ID, parley.NewID()), Generations: keys.Generations}
+	if err := p.writeNew(moved); err != nil {
 		return err
 	}
 	return db.store.Write(ctx, func(tx parley.Tx) error {
@@ -367,7 +389,7 @@ func (p *filePlace) takeFrom(ctx context.Context, db *dbPlace, keys *storedRing)
 				return err
 			}
 		}
-		return markInFile(ctx, tx)
+		return markInFile(ctx, tx, moved.ID)
 	})
 }
 

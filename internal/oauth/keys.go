@@ -165,7 +165,7 @@ func (k *Keys) Secret(ctx context.Context, name string, make func() ([]byte, err
 				return nil, fmt.Errorf("oauth: make secret %s: %w", name, err)
 			}
 		}
-		next := &storedRing{Generations: stored.Generations, Secrets: maps.Clone(stored.Secrets)}
+		next := &storedRing{ID: stored.ID, Generations: stored.Generations, Secrets: maps.Clone(stored.Secrets)}
 		if next.Secrets == nil {
 			next.Secrets = map[string][]byte{}
 		}
@@ -248,7 +248,7 @@ func RotateKeys(ctx context.Context, place KeyPlace, now time.Time) ([]KeyGenera
 		if err != nil {
 			return nil, err
 		}
-		rotated := &storedRing{Generations: append(stored.kept(now), *next), Secrets: stored.Secrets}
+		rotated := &storedRing{ID: stored.ID, Generations: append(stored.kept(now), *next), Secrets: stored.Secrets}
 		err = place.replace(ctx, stored, rotated)
 		if errors.Is(err, errKeysReplaced) {
 			continue
@@ -272,6 +272,10 @@ func ListKeys(ctx context.Context, place KeyPlace, now time.Time) ([]KeyGenerati
 // storedRing is the keys as they are kept: generations in the order they
 // were made, each used from its From time until the next one's.
 type storedRing struct {
+	// ID names the keys of one install, the same through rotations: a
+	// keys file is taken only by the database marked with its ID
+	// (filePlace). Keys made before it have none.
+	ID          string             `json:"id,omitempty"`
 	Generations []storedGeneration `json:"generations"`
 	// Secrets are the server's other secrets by name (Keys.Secret), kept
 	// with the keys in the database, wrapped with them when they are,
@@ -289,13 +293,14 @@ type storedGeneration struct {
 	Sealing []byte `json:"sealing"`
 }
 
-// newStoredRing makes the first generation of keys, used from now.
+// newStoredRing makes the first generation of keys, used from now, under
+// an ID of their own.
 func newStoredRing(now time.Time) (*storedRing, error) {
 	g, err := newGeneration(now)
 	if err != nil {
 		return nil, err
 	}
-	return &storedRing{Generations: []storedGeneration{*g}}, nil
+	return &storedRing{ID: parley.NewID(), Generations: []storedGeneration{*g}}, nil
 }
 
 // newGeneration makes a generation of keys used from from.
