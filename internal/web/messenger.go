@@ -148,13 +148,41 @@ func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.URL.Query().Get("next"))
 	if _, err := p.member(r); err == nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	page := p.messengerSignIn()
 	page.CSRF, page.Notice = p.csrfToken(w, r), signInNotices[r.URL.Query().Get("done")]
+	if next != "/" {
+		page.Next = next
+	}
 	p.render(w, http.StatusOK, "login", page)
+}
+
+// signInURL is the sign-in page that comes back to the page of r once
+// signed in.
+func signInURL(r *http.Request) string {
+	if r.Method != http.MethodGet || r.URL.Path == "/" {
+		return signInPath
+	}
+	return signInPath + "?next=" + url.QueryEscape(r.URL.RequestURI())
+}
+
+// localPath returns next when it is a path on this server, else "/": the
+// sign-in page's next must not send a member to another site (an open
+// redirect). A path starts with one "/": "//host" and "/\host" are
+// another host to a browser, and a browser drops tabs and new lines from
+// an address, so that "/\t/host" is "//host".
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.ContainsFunc(next, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '\\' }) {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	return next
 }
 
 // signInNotices are the notices the sign-in page shows, by ?done=.
@@ -166,8 +194,12 @@ func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
 	}
-	if p.signIn(w, r, p.messengerSignIn()) {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+	page := p.messengerSignIn()
+	if next := localPath(r.PostFormValue("next")); next != "/" {
+		page.Next = next
+	}
+	if p.signIn(w, r, page) {
+		http.Redirect(w, r, localPath(page.Next), http.StatusSeeOther)
 	}
 }
 
@@ -197,7 +229,7 @@ func (p *Pages) messengerMember(w http.ResponseWriter, r *http.Request) (context
 		w.WriteHeader(http.StatusUnauthorized)
 		return nil, false
 	}
-	http.Redirect(w, r, signInPath, http.StatusSeeOther)
+	http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
 	return nil, false
 }
 

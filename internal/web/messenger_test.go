@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
@@ -624,5 +625,76 @@ func TestMessenger_RegistrationClosedOffersNoAccount(t *testing.T) {
 	p := b.get("/sign-up")
 	if p.status != http.StatusForbidden || !strings.Contains(p.body, "Registration is closed on this server") || strings.Contains(p.body, "<form") {
 		t.Errorf("the sign-up page of a closed server: %d\n%s", p.status, p.body)
+	}
+}
+
+// The session cookie lasts as long as the session, as --session-ttl sets
+// it, not a fixed month.
+func TestMessenger_SessionCookieLastsAsLongAsTheSession(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.SessionTTL = 2 * time.Hour })
+	env.Clock.Freeze()
+	env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	signIn := b.get("/sign-in")
+	noFollow := &http.Client{Jar: b.http.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm(env.URL+"/sign-in", url.Values{"csrf": {csrfOf(t, signIn.body)}, "username": {"alice"}, "password": {apptest.Password("alice")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "parley_session" {
+			session = c
+		}
+	}
+	if session == nil || session.MaxAge != int((2*time.Hour).Seconds()) {
+		t.Errorf("the session cookie after signing in: %v, want Max-Age=7200", session)
+	}
+}
+
+// A member who opens a link to a chat while signed out comes back to it
+// once signed in; a next that leads off the site leads to the inbox.
+func TestMessenger_SignInGoesBackToTheLink(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	apptest.MustFriends(t, alice, env.MustMember(t, "bob"))
+	th := apptest.MustThread(t, alice, "bob")
+	b := newScriptless(t, env.URL)
+	signIn := b.get("/t/" + th.ID + "?before=5")
+	if signIn.url.Path != "/sign-in" || signIn.url.Query().Get("next") != "/t/"+th.ID+"?before=5" {
+		t.Fatalf("the chat's link, signed out, leads to %s", signIn.url)
+	}
+	p := b.post(signIn, "/sign-in", url.Values{"next": {regexpFind(t, signIn.body, `name="next" value="([^"]+)"`)}, "username": {"alice"}, "password": {"wrong"}})
+	if !strings.Contains(p.body, `name="next"`) {
+		t.Fatalf("the sign-in page, after a wrong password, forgot where to go:\n%s", p.body)
+	}
+	p = b.post(p, "/sign-in", url.Values{"next": {regexpFind(t, p.body, `name="next" value="([^"]+)"`)}, "username": {"alice"}, "password": {apptest.Password("alice")}})
+	if p.url.RequestURI() != "/t/"+th.ID+"?before=5" || p.status != http.StatusOK {
+		t.Errorf("signing in from the chat's link ends at %d %s", p.status, p.url)
+	}
+
+	noFollow := &http.Client{Jar: b.http.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, next := range []string{"//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example/", "evil.example"} {
+		t.Run("OffSite", func(t *testing.T) {
+			// Signed in already, and signing in.
+			resp, err := noFollow.Get(env.URL + "/sign-in?next=" + url.QueryEscape(next))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Location"); got != "/" {
+				t.Errorf("/sign-in?next=%q, signed in, leads to %q, want /", next, got)
+			}
+			inbox := b.get("/")
+			resp, err = noFollow.PostForm(env.URL+"/sign-in", url.Values{"csrf": {csrfOf(t, inbox.body)}, "next": {next}, "username": {"alice"}, "password": {apptest.Password("alice")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != "/" {
+				t.Errorf("signing in with next=%q: %d to %q, want /", next, resp.StatusCode, got)
+			}
+		})
 	}
 }

@@ -73,6 +73,9 @@ type Pages struct {
 	secure bool
 	// csrfKey signs the forms' CSRF tokens.
 	csrfKey []byte
+	// started remembers the conversations the new-chat form started, by
+	// the form's key.
+	started onceForms
 	handler http.Handler
 }
 
@@ -220,6 +223,9 @@ func checkForm(r *http.Request) string {
 // loginPage is what the sign-in page shows.
 type loginPage struct {
 	Title, AppName, RequestID, CSRF, Username, Error string
+	// Next is the page of the messenger to go to once signed in, when not
+	// the inbox (see localPath).
+	Next string
 	// Notice says what just happened, such as the account's deletion.
 	Notice string
 	// Action is where the form posts.
@@ -339,7 +345,13 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 			p.log.Error("end the session a new sign-in replaces", "err", err)
 		}
 	}
-	http.SetCookie(w, p.cookie(sessionCookie, token, 30*24*time.Hour))
+	// The cookie lasts as long as the session (--session-ttl).
+	caller, err := p.svc.Authenticate(r.Context(), token)
+	if err != nil {
+		p.renderError(w, err)
+		return false
+	}
+	http.SetCookie(w, p.cookie(sessionCookie, token, caller.SessionExpiresAt.Sub(p.svc.Now())))
 	return true
 }
 
@@ -417,6 +429,13 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, loginURL(id), http.StatusSeeOther)
 			return
 		}
+		if p.approvedBy(ctx, id, err) {
+			// The same answer again (a double click, a reload of the
+			// post): it goes where the first went, the callback, which
+			// issues the request's one code, once.
+			http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+			return
+		}
 		con, cerr := p.svc.ConsentFor(ctx, id)
 		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID {
 			p.renderError(w, err)
@@ -428,6 +447,16 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+}
+
+// approvedBy reports whether err, an approval's, refused the request
+// because the member on ctx approved it already.
+func (p *Pages) approvedBy(ctx context.Context, id string, err error) bool {
+	if parley.ErrorCode(err) != parley.ECONFLICT {
+		return false
+	}
+	req, err := p.svc.AuthRequest(ctx, id)
+	return err == nil && req.Done() && req.ApprovedAt != nil && req.UserID == parley.CallerFromContext(ctx).User.ID
 }
 
 // member returns the request's context with the member its session cookie
