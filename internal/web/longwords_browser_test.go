@@ -16,8 +16,9 @@ import (
 // Names, titles and texts as long as their limits allow, each one word
 // without a space, stay within a phone's screen (375 px), as every page
 // does with everyday ones (see checkAccessibility): the consent page that
-// names the app, and the conversation that names the sender, the app a
-// message came through and the apps that can read it. They wrap, rather
+// names the app, the conversation that names the sender, the app a
+// message came through and the apps that can read it, and the new-chat
+// page that lists friends by name and username. They wrap, rather
 // than push the page sideways (on the consent page, the Approve button off
 // the screen) or out of their boxes.
 func TestLongWords_Browser(t *testing.T) {
@@ -32,6 +33,8 @@ func TestLongWords_Browser(t *testing.T) {
 	carol := env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
+	// A friend whose username is as long as it may be, for the new-chat page.
+	apptest.MustFriends(t, alice, env.MustMember(t, strings.Repeat("w", parley.MaxUsernameLen)))
 	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group", Title: word(parley.MaxTitleLen)})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +58,7 @@ func TestLongWords_Browser(t *testing.T) {
 		"group":   env.URL + "/t/" + group.ID,
 		"shared":  env.URL + "/t/" + card.ThreadID,
 		"consent": cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+		"new":     env.URL + "/new",
 	} {
 		t.Run(name, func(t *testing.T) {
 			must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 800), chromedp.Navigate(u), chromedp.WaitReady("body")))
@@ -62,6 +66,9 @@ func TestLongWords_Browser(t *testing.T) {
 			must(t, err)
 			if len(wide) > 0 {
 				t.Errorf("at 375 px, content runs past the right edge:\n  %s", strings.Join(wide, "\n  "))
+			}
+			if name == "new" {
+				apptest.Screenshot(t, b, "new-long-names")
 			}
 		})
 	}
