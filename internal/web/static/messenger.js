@@ -14,6 +14,7 @@ const asyncHeader = { "X-Parley-Async": "1" };
 const body = document.body;
 const current = body.dataset.current || "";
 const status = document.getElementById("live");
+const heard = document.getElementById("heard");
 const parser = new DOMParser();
 
 // leaving is set once the page is being left, by a form posted the usual
@@ -25,9 +26,7 @@ addEventListener("beforeunload", () => { leaving = true; });
 // part fetches a part of a page and parses it.
 async function part(url) {
   const r = await fetch(url, { headers: asyncHeader, credentials: "same-origin" });
-  if (r.status === 401 && !leaving) {
-    location.assign("/sign-in");
-  }
+  if (r.status === 401) signInAgain();
   if (!r.ok) {
     const err = new Error(`${url}: ${r.status}`);
     err.status = r.status;
@@ -36,12 +35,23 @@ async function part(url) {
   return parser.parseFromString(await r.text(), "text/html");
 }
 
-// post sends a form's fields as the form would, answered 204.
+// signInAgain goes to the sign-in page, which comes back to this page.
+function signInAgain() {
+  if (!leaving) location.assign(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+// post sends a form's fields as the form would, answered 204. It returns
+// what went wrong, in words for the member, or null. A post answered 401
+// (the session ended) goes to sign in.
 async function post(form, extra = {}) {
   const data = new URLSearchParams(new FormData(form));
   for (const [k, v] of Object.entries(extra)) data.set(k, v);
   const r = await fetch(form.action, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" });
   if (r.status === 204) return null;
+  if (r.status === 401) {
+    signInAgain();
+    return "Your session ended: sign in again.";
+  }
   const doc = parser.parseFromString(await r.text(), "text/html");
   const msg = doc.querySelector(".error");
   return msg ? msg.textContent : `Something went wrong (${r.status}).`;
@@ -73,14 +83,21 @@ function swap(id, doc, later) {
   }
 }
 
-// newKey is a fresh idempotency key for the next message.
+// newKey is a fresh idempotency key for a message.
 function newKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// say shows the state of the page (offline, an error) in its status line.
 function say(text) {
   if (status) status.textContent = text;
+}
+
+// tell has screen readers read out what happened, without showing it: a
+// message that came in, one deleted.
+function tell(text) {
+  if (heard) heard.textContent = text;
 }
 
 // Coalesces refreshes: one running, at most one more queued.
@@ -133,14 +150,27 @@ const toBottom = () => {
 
 // merge puts the messages of a fetched list in place, in seq order: a
 // message shown already is replaced (it may have been deleted), a new one
-// inserted. It returns the fetched list's data attributes.
+// inserted. Focus inside a message replaced stays on it: on its Delete
+// button if it still has one, else on the message itself. It returns the
+// fetched list's data attributes.
 function merge(doc) {
   const fresh = doc.getElementById("messages");
   for (const li of [...fresh.children]) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      if (!old.isEqualNode(node)) old.replaceWith(node);
+      if (old.isEqualNode(node)) continue;
+      const focused = old.contains(document.activeElement);
+      old.replaceWith(node);
+      if (focused) {
+        const button = node.querySelector("button");
+        if (button) {
+          button.focus();
+        } else {
+          node.tabIndex = -1;
+          node.focus();
+        }
+      }
       continue;
     }
     const after = [...list.children].find((el) => seqOf(el) > seqOf(node));
@@ -170,9 +200,26 @@ async function markRead() {
   await fetch(`${base}/read`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" }).catch(console.warn);
 }
 
+// announce tells screen readers of the messages others wrote after seq:
+// the list itself is not a live region, so that older messages loaded on
+// scroll, and messages replaced, are not read out.
+function announce(seq) {
+  const added = [...list.children].filter((li) => seqOf(li) > seq && !li.classList.contains("mine") && !li.classList.contains("deleted"));
+  if (added.length === 1) {
+    const li = added[0];
+    const who = li.querySelector(".who")?.textContent || "";
+    const what = li.querySelector(".bubble")?.textContent.trim() || "";
+    tell(`${who}: ${what}`);
+  } else if (added.length > 1) {
+    tell(`${added.length} new messages`);
+  }
+}
+
 const pullNew = serial(async () => {
   const stick = nearBottom();
-  await pull(lastSeq());
+  const seq = lastSeq();
+  await pull(seq);
+  announce(seq);
   if (stick) toBottom();
 });
 
@@ -248,6 +295,7 @@ if (list) {
     if (err) return say(err);
     const seq = seqOf(form.closest("li"));
     merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
+    tell("Message deleted.");
   });
 
   document.addEventListener("visibilitychange", markRead);
@@ -265,23 +313,49 @@ if (list) {
 
 if (sendForm && list) {
   const text = sendForm.elements.text;
-  const key = sendForm.elements.key;
-  sendForm.addEventListener("submit", async (e) => {
+  // Messages are sent one at a time, in the order they were written, each
+  // with a key of its own taken when it was written: the field is free for
+  // the next message at once, and a message sent twice (a retry) is one.
+  const queue = [];
+  let sending = false;
+  // unsent is the message the field was given back when it could not be
+  // sent, with its key: sent again as it is, it is the same message.
+  let unsent = null;
+  const sendQueued = async () => {
+    if (sending) return;
+    sending = true;
+    try {
+      while (queue.length) {
+        const m = queue[0];
+        const err = await post(sendForm, { text: m.text, key: m.key }).catch(() => "You are offline: the message was not sent.");
+        if (err) {
+          // This message and those written after it go back to the field,
+          // unsent, in order, before whatever is being typed.
+          const back = queue.splice(0);
+          const typed = text.value;
+          text.value = [...back.map((b) => b.text), typed].filter((v) => v).join("\n");
+          unsent = back.length === 1 && !typed ? back[0] : null;
+          fit();
+          say(err);
+          return;
+        }
+        queue.shift();
+        say("");
+        pullNew().then(toBottom);
+      }
+    } finally {
+      sending = false;
+    }
+  };
+  sendForm.addEventListener("submit", (e) => {
     e.preventDefault();
     const value = text.value;
     if (!value.trim()) return;
+    queue.push({ text: value, key: unsent && unsent.text === value ? unsent.key : newKey() });
+    unsent = null;
     text.value = "";
-    const err = await post(sendForm, { text: value }).catch(() => "You are offline: the message was not sent.");
-    if (err) {
-      text.value = value;
-      say(err);
-      return;
-    }
-    key.value = newKey();
     fit();
-    say("");
-    await pullNew();
-    toBottom();
+    sendQueued();
   });
   // The field grows with what is typed, up to the stylesheet's max-height.
   const fit = () => {
@@ -352,7 +426,7 @@ function connect() {
     if (e.code === 1008) {
       // The session the page signed in with ended (signed out, here or
       // elsewhere, or expired): reconnecting could only be refused.
-      if (!leaving) location.assign("/sign-in");
+      signInAgain();
       return;
     }
     if (!opened) {

@@ -1,0 +1,236 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
+)
+
+// In a browser, through a proxy that can hold back the server's answers to
+// sends: a message written while the one before it is on its way is sent
+// too, after it, and neither the member nor a screen reader hears of keys;
+// a message deleted with the keyboard leaves focus on it; the list of
+// messages is no live region, so older messages loaded on scroll are not
+// read out, while one that comes in is; and a send answered 401 goes to
+// sign in, with the chat as where to come back to.
+func TestMessenger_SendingAndDeleting_Browser(t *testing.T) {
+	proxy := newHoldProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(t, env.URL)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	bob := env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for i := range 60 {
+		apptest.MustSend(t, bob, th.ID, fmt.Sprintf("number %d", i+1))
+	}
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, proxy.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th.ID), chromedp.WaitVisible(chromedp.CSS(`#older`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+
+	t.Run("OnlyNewMessagesAreReadOut", func(t *testing.T) {
+		if live, err := chromedp.Run(b, chromedp.Evaluate[bool](`!!document.getElementById("messages").closest("[aria-live]")`)); err != nil || live {
+			t.Errorf("the list of messages is in a live region (%v): every message loaded is read out", err)
+		}
+		_, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector(".conversation").scrollTop = 0; true`))
+		must(t, err)
+		waitFor(t, b, `document.querySelectorAll("#messages > li").length === 60 && !document.getElementById("older")`)
+		if got := text(t, b, `#heard`); got != "" {
+			t.Errorf("loading older messages has screen readers read %q", got)
+		}
+		apptest.MustSend(t, bob, th.ID, "are you there?")
+		waitFor(t, b, `document.getElementById("heard").textContent === "Member bob: are you there?"`)
+	})
+
+	t.Run("QuickSendsBothArriveInOrder", func(t *testing.T) {
+		release := proxy.holdSends()
+		must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "first"), pressEnter(`#text`)))
+		proxy.waitHeld(t, 1)
+		must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "second"), pressEnter(`#text`)))
+		if got := text(t, b, `#text`); got != "" {
+			t.Errorf("while the first message is on its way, the field keeps %q", got)
+		}
+		time.Sleep(300 * time.Millisecond) // the second has time to go, if it would
+		release()
+		waitFor(t, b, bubbleCount("first", 1)+" && "+bubbleCount("second", 1))
+		mine, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages li.mine .bubble")].map(b => b.textContent)`))
+		must(t, err)
+		if fmt.Sprint(mine) != "[first second]" {
+			t.Errorf("alice's messages show as %q, want first, then second", mine)
+		}
+		if got := text(t, b, `#live`) + text(t, b, `#text`); got != "" {
+			t.Errorf("after two quick sends the page says %q", got)
+		}
+		page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
+		must(t, err)
+		var sent []string
+		for _, m := range page.Messages {
+			if m.Sender.Username == "alice" {
+				sent = append(sent, m.Text)
+			}
+		}
+		if fmt.Sprint(sent) != "[first second]" {
+			t.Errorf("the server holds alice's messages %q, want first, then second", sent)
+		}
+	})
+
+	t.Run("DeletingWithTheKeyboardKeepsFocus", func(t *testing.T) {
+		id, err := chromedp.Run(b, chromedp.Evaluate[string](`[...document.querySelectorAll("#messages li.mine")].find(li => li.querySelector(".bubble").textContent === "second").id`))
+		must(t, err)
+		must(t, chromedp.Do(b, pressEnter(`#`+id+` .delete button`)))
+		waitFor(t, b, fmt.Sprintf(`document.getElementById(%q).classList.contains("deleted")`, id))
+		if got, err := chromedp.Run(b, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.tagName`)); err != nil || got != id {
+			t.Errorf("after deleting a message with the keyboard, focus is on %q (%v), want the message, %s", got, err, id)
+		}
+		waitFor(t, b, `document.getElementById("heard").textContent === "Message deleted."`)
+		apptest.Screenshot(t, b, "deleted-focused")
+		checkAccessibility(t, b, "thread, a message deleted with the keyboard")
+	})
+
+	t.Run("SendAnswered401GoesToSignIn", func(t *testing.T) {
+		// The proxy answers 401 for a session the server still holds, so
+		// the sign-in page, asked for, sends the browser straight back to
+		// the chat (its next): the proxy saw where the page went.
+		proxy.refuseSends()
+		must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "third"), pressEnter(`#text`)))
+		proxy.waitAsked(t, "/sign-in?next="+url.QueryEscape("/t/"+th.ID))
+		waitFor(t, b, `location.pathname === `+fmt.Sprintf("%q", "/t/"+th.ID)+` && document.readyState === "complete"`)
+	})
+}
+
+// holdProxy forwards HTTP, WebSockets included, to the server. The test
+// can hold back the server's answers to sends (a message posted to
+// /t/{id}/messages), which the server has acted on, as a slow network
+// would, or answer them 401 itself, as for a session that ended.
+type holdProxy struct {
+	URL    string
+	server *httptest.Server
+
+	mu     sync.Mutex
+	proxy  *httputil.ReverseProxy
+	gate   chan struct{}
+	held   int
+	refuse bool
+	// asked are the addresses of the pages asked for.
+	asked []string
+}
+
+var sendPath = regexp.MustCompile(`^/t/[^/]+/messages$`)
+
+func newHoldProxy(t *testing.T) *holdProxy {
+	p := &holdProxy{}
+	p.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		proxy, refuse := p.proxy, p.refuse
+		if r.Method == http.MethodGet {
+			p.asked = append(p.asked, r.URL.RequestURI())
+		}
+		p.mu.Unlock()
+		if r.Method == http.MethodPost && sendPath.MatchString(r.URL.Path) && refuse {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.server.Close)
+	p.URL = p.server.URL
+	return p
+}
+
+func (p *holdProxy) forwardTo(t *testing.T, target string) {
+	u, err := url.Parse(target)
+	must(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		r := resp.Request
+		if r.Method != http.MethodPost || !sendPath.MatchString(r.URL.Path) {
+			return nil
+		}
+		p.mu.Lock()
+		gate := p.gate
+		if gate != nil {
+			p.held++
+		}
+		p.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
+		return nil
+	}
+	p.mu.Lock()
+	p.proxy = proxy
+	p.mu.Unlock()
+}
+
+// holdSends holds back the answers to sends until the function it returns
+// is called.
+func (p *holdProxy) holdSends() (release func()) {
+	gate := make(chan struct{})
+	p.mu.Lock()
+	p.gate, p.held = gate, 0
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		p.gate = nil
+		p.mu.Unlock()
+		close(gate)
+	}
+}
+
+// waitHeld waits until n answers are held back.
+func (p *holdProxy) waitHeld(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		held := p.held
+		p.mu.Unlock()
+		if held >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d answers to sends held back, want %d", held, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitAsked waits until the page at uri is asked for.
+func (p *holdProxy) waitAsked(t *testing.T, uri string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		asked := slices.Contains(p.asked, uri)
+		p.mu.Unlock()
+		if asked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not asked for", uri)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// refuseSends answers every send 401 from now on.
+func (p *holdProxy) refuseSends() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = true
+}
