@@ -100,10 +100,15 @@ let members grant the app every thread, after review.`,
 			}
 			return withService(cmd, *cfg, func(svc *service.Service) error {
 				a, err := decide(svc, cmd.Context(), args[0])
-				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
+				if err != nil {
+					return err
 				}
-				return err
+				if a.State == parley.AppSuspended {
+					// Approval lifts no suspension (ReinstateApp does).
+					done += " once it works again, but it is suspended: parley app unsuspend lets it"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
+				return nil
 			})
 		},
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -63,6 +64,22 @@ func TestCLI_UnsuspendIsNoApproval(t *testing.T) {
 		}
 		if got := stateOf(id); got != parley.AppPending {
 			t.Errorf("after unsuspend, a pending app is %q: members may connect it unreviewed", got)
+		}
+	})
+	// Approving a suspended app lifts no suspension, and says so.
+	t.Run("ApprovedWhileSuspended", func(t *testing.T) {
+		id := register("Music")
+		if out, err := run(t, dir, "", "app", "suspend", id); err != nil {
+			t.Fatalf("suspend: %q, %v", out, err)
+		}
+		for _, args := range [][]string{{"app", "approve", id}, {"app", "approve", id, "--reach", "all"}} {
+			out, err := run(t, dir, "", args...)
+			if err != nil || !strings.HasSuffix(out, "but it is suspended: parley app unsuspend lets it\n") {
+				t.Errorf("%v: %q, %v; want it to say the app is suspended", args, out, err)
+			}
+		}
+		if got := stateOf(id); got != parley.AppSuspended {
+			t.Errorf("after approve, a suspended app is %q", got)
 		}
 	})
 }
