@@ -5,6 +5,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/oauth"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
 )
@@ -39,6 +40,13 @@ func schemaCommand(cfg *config.Config, use, short string, schema sqlstore.Schema
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
 				return err
+			}
+			if schema == sqlstore.Create && cfg.KeysFile != "" {
+				// Refused before the database is made, which a second
+				// try would find there already.
+				if err := oauth.CheckKeysFile(cfg.KeysFile); err != nil {
+					return err
+				}
 			}
 			db, err := openStoreWith(cmd.Context(), *cfg, commandLog(cmd.ErrOrStderr()), schema, false)
 			if err != nil {

@@ -169,6 +169,36 @@ func TestKeys_OnlyTheInstallsOwnFile(t *testing.T) {
 	env.Stop()
 }
 
+// `parley db init` checks a keys file that exists before it makes the
+// database, so that a refusal leaves nothing behind to refuse the next try;
+// and a database made with a keys file made before it is marked as having
+// its keys there, as one that made its own.
+func TestKeys_InitWithAFileMadeBefore(t *testing.T) {
+	made, cfg := newInstall(t), newInstall(t)
+	made.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+	if out, err := run(t, made, "", "db", "init", "--keys-file", made.KeysFile); err != nil {
+		t.Fatalf("db init: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(made.KeysFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.KeysFile = filepath.Join(t.TempDir(), "keys.json")
+	if err := os.WriteFile(cfg.KeysFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, cfg, "", "db", "init", "--keys-file", cfg.KeysFile); err == nil || !strings.Contains(err.Error(), "open to other users") {
+		t.Fatalf("db init with a keys file open to others: %v\n%s", err, out)
+	}
+	os.Chmod(cfg.KeysFile, 0o600)
+	if out, err := run(t, cfg, "", "db", "init", "--keys-file", cfg.KeysFile); err != nil {
+		t.Fatalf("db init again, the file made private: %v\n%s", err, out)
+	}
+	forgotten := cfg
+	forgotten.KeysFile = ""
+	assertRefusedToStart(t, forgotten, "the provider's keys are in a keys file")
+}
+
 // An install whose keys are in the database cannot start with a keys
 // file, which would make others; `parley keys move --to-file` moves them,
 // and tokens issued before go on working.

@@ -311,21 +311,16 @@ func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(p.path)
-	if errors.Is(err, fs.ErrNotExist) && mark != "" {
+	exists, err := statKeysFile(p.path)
+	switch {
+	case err != nil:
+		return nil, err
+	case !exists && mark != "":
 		// Not made afresh: the keys every token was issued with are in
 		// the install's file, and a node with others would refuse them.
 		return nil, fmt.Errorf("the provider's keys are in the install's keys file, and %s does not exist: give every server and command that file (--keys-file)", p.path)
-	} else if errors.Is(err, fs.ErrNotExist) {
+	case !exists:
 		return nil, errNoKeys
-	} else if err != nil {
-		return nil, fmt.Errorf("keys file: %w", err)
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("the keys file %s is open to other users (mode %#o): make it the server user's alone with chmod 600 %s, and rotate the keys (parley keys rotate), which others may have read", p.path, perm, p.path)
-	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return nil, fmt.Errorf("the keys file %s belongs to another user (uid %d): it must be the server user's (uid %d)", p.path, st.Uid, os.Getuid())
 	}
 	b, err := os.ReadFile(p.path)
 	if err != nil {
@@ -338,7 +333,42 @@ func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
 	if mark != "" && mark != anyKeysFile && keys.ID != mark {
 		return nil, fmt.Errorf("the keys file %s holds another install's keys (%s), not this database's (%s): give every server and command the install's own file (--keys-file)", p.path, cmp.Or(keys.ID, "keys without an ID"), mark)
 	}
+	if mark == "" {
+		// A database new to a keys file made before it takes the file's
+		// keys as its own, and is marked so: started without the file,
+		// or with another, it then refuses rather than make keys.
+		err := p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx, cmp.Or(keys.ID, anyKeysFile)) })
+		if err != nil && parley.ErrorCode(err) != parley.ECONFLICT { // another server marked it
+			return nil, err
+		}
+	}
 	return keys, nil
+}
+
+// CheckKeysFile checks, before anything is made with it, that the keys
+// file at path may be used: one that exists must be the server user's
+// alone (its keys are then read as LoadKeys reads them).
+func CheckKeysFile(path string) error {
+	_, err := statKeysFile(path)
+	return err
+}
+
+// statKeysFile reports whether the keys file at path exists, and refuses
+// one that others may read or that belongs to another user.
+func statKeysFile(path string) (bool, error) {
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("keys file: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return false, fmt.Errorf("the keys file %s is open to other users (mode %#o): make it the server user's alone with chmod 600 %s, and rotate the keys (parley keys rotate), which others may have read", path, perm, path)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return false, fmt.Errorf("the keys file %s belongs to another user (uid %d): it must be the server user's (uid %d)", path, st.Uid, os.Getuid())
+	}
+	return true, nil
 }
 
 // databaseMark returns the database's mark of keys in a file
