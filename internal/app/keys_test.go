@@ -200,8 +200,9 @@ func TestKeys_InitWithAFileMadeBefore(t *testing.T) {
 }
 
 // An install whose keys are in the database cannot start with a keys
-// file, which would make others; `parley keys move --to-file` moves them,
-// and tokens issued before go on working.
+// file, which would make others; `parley keys move --to-file`, refused
+// while a server runs on the embedded database, moves them, and tokens
+// issued before go on working.
 func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	env := apptest.Start(t)
 	cfg := env.Server.Config
@@ -213,6 +214,15 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 
 	cfg.KeysFile = filepath.Join(t.TempDir(), "keys.json")
 	assertRefusedToStart(t, cfg, "parley keys move --to-file "+cfg.KeysFile)
+	if cfg.Database == "" {
+		// A server running on the embedded database would go on with keys
+		// no longer where it reads them.
+		running := apptest.StartInstall(t, env.Server.Config)
+		if out, err := run(t, cfg, "", "keys", "move", "--to-file", cfg.KeysFile); err == nil || !strings.Contains(err.Error(), "in use by a running server") {
+			t.Fatalf("keys move while a server runs: %v\n%s", err, out)
+		}
+		running.Stop()
+	}
 	if out, err := run(t, cfg, "", "keys", "move", "--to-file", cfg.KeysFile); err != nil {
 		t.Fatalf("keys move: %v\n%s", err, out)
 	}

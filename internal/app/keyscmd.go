@@ -85,7 +85,7 @@ To change the wrap key, move the keys to a file, then back with the new key.`,
 			if err != nil {
 				return err
 			}
-			return besideServer(cmd, *cfg, func(srv *Server) error {
+			return withServersStopped(cmd, *cfg, func(srv *Server) error {
 				store := srv.Store
 				from, to := oauth.DatabaseKeys(store, wrap), oauth.DatabaseKeys(store, wrap)
 				switch {

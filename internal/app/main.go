@@ -300,7 +300,19 @@ func withService(cmd *cobra.Command, cfg config.Config, fn func(*service.Service
 // besideServer opens the store beside a running server, as withService
 // does, for fn.
 func besideServer(cmd *cobra.Command, cfg config.Config, fn func(*Server) error) error {
-	srv, err := openServer(cmd.Context(), cfg, commandLog(cmd.ErrOrStderr()), parley.WallClock{}, asCommand)
+	return commandServer(cmd, cfg, asCommand, fn)
+}
+
+// withServersStopped runs fn as besideServer does, for a command the
+// servers must be stopped for: refused while a server runs on the
+// embedded database.
+func withServersStopped(cmd *cobra.Command, cfg config.Config, fn func(*Server) error) error {
+	return commandServer(cmd, cfg, asCommandAlone, fn)
+}
+
+// commandServer runs fn on a server opened for a command, as as says.
+func commandServer(cmd *cobra.Command, cfg config.Config, as openAs, fn func(*Server) error) error {
+	srv, err := openServer(cmd.Context(), cfg, commandLog(cmd.ErrOrStderr()), parley.WallClock{}, as)
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,10 @@ const (
 	// server's secrets kept with them, so it needs neither the keys file
 	// nor the wrap key, and makes no keys where the server keeps none.
 	asCommand
+	// asCommandAlone: a command the servers must be stopped for, such as
+	// moving the keys: as asCommand, but on the embedded database it is
+	// refused while a server runs on it (on PostgreSQL nothing tells).
+	asCommandAlone
 )
 
 // openServer assembles a server on the configured store; beside a server
@@ -112,14 +116,20 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, cfg, log, as != asServer)
+	var store *sqlstore.DB
+	var err error
+	if as == asCommandAlone {
+		store, err = openStoreWith(ctx, cfg, log, sqlstore.Current, false)
+	} else {
+		store, err = openStore(ctx, cfg, log, as != asServer)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var keys *oauth.Keys
 	var opener service.TokenOpener
 	var secrets service.SecretKeeper = noSecrets{}
-	if as != asCommand {
+	if as == asServer || as == asNodeBeside {
 		if keys, err = loadKeys(ctx, cfg, store, clock, as == asServer); err != nil {
 			store.Close()
 			return nil, err
