@@ -56,7 +56,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -299,6 +301,11 @@ func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 	if !schema.Valid {
 		return errors.New("sqlstore: the search_path names no schema that exists")
 	}
+	if !exists {
+		if err := refuseTakenNames(ctx, pool); err != nil {
+			return err
+		}
+	}
 	h := fnv.New64a()
 	h.Write([]byte("parley migrations " + schema.String))
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
@@ -307,6 +314,43 @@ func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 	}
 	return prepareSchema(ctx, pool, mode, exists, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
 }
+
+// refuseTakenNames refuses a schema without Parley's migrations that holds
+// a table of a name they make: the first that makes it would fail halfway,
+// leaving the migrations' own table behind, and the next start would take
+// the other program's tables for a Parley database.
+func refuseTakenNames(ctx context.Context, pool *sql.DB) error {
+	var names []string
+	err := fs.WalkDir(postgresMigrations, "migrations/postgres", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := postgresMigrations.ReadFile(path)
+		for _, m := range createdTable.FindAllSubmatch(b, -1) {
+			names = append(names, string(m[1]))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	var taken string
+	err = pool.QueryRowContext(ctx, `
+		SELECT coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), '') FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relname = ANY($1)`, names).Scan(&taken)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlstore: connect: %w", err)
+	case taken != "":
+		return fmt.Errorf("sqlstore: the database holds no Parley database but what Parley would make (%s): give Parley a database, or a schema, of its own", taken)
+	}
+	return nil
+}
+
+// createdTable matches a migration's CREATE TABLE, the table's name its
+// first group.
+var createdTable = regexp.MustCompile(`(?m)^CREATE TABLE (\w+)`)
 
 func (p *postgres) close() error {
 	p.closing.Store(true)

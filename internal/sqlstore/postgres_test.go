@@ -2,8 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -265,4 +267,34 @@ func TestOpenPostgres_NoCallHoldsTwoConnections(t *testing.T) {
 		}
 	}
 	db.Close()
+}
+
+// A database that holds no Parley database but a table of a name Parley's
+// migrations make (another program's) is refused before anything is made
+// in it: the migration that makes the name would fail halfway, and leave
+// the migrations' own table behind, for the next start to take the other
+// program's tables for a Parley database.
+func TestOpenPostgres_RefusesAnotherProgramsTables(t *testing.T) {
+	url := sqlstoretest.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE sessions (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if store, err := sqlstore.OpenPostgres(ctx, url); err == nil || !strings.Contains(err.Error(), "what Parley would make (sessions)") {
+			if store != nil {
+				store.Close()
+			}
+			t.Fatalf("opened a database holding another program's sessions table: %v", err)
+		}
+	}
+	var made bool
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&made); err != nil || made {
+		t.Fatalf("the migrations' table was made: %v, %v", made, err)
+	}
 }
