@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -241,5 +242,38 @@ func TestBackup_LeavesDestDirectoryAlone(t *testing.T) {
 	}
 	if info, err := os.Stat(dest); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("the backup: %v, %v; want mode 0600", info, err)
+	}
+}
+
+// TestBackup_OfABrokenAccessLog: an install whose access log already
+// breaks is still backed up, the copy breaking where the install does,
+// and the command fails all the same, naming the break: a broken chain
+// neither goes unseen nor stops every backup from then on. Its restore
+// takes --accept-broken-log.
+func TestBackup_OfABrokenAccessLog(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+	err := sqlstore.TamperAccessEntry(context.Background(), env.Server.Store, apptest.MustMe(t, alice).ID, 1,
+		func(e *parley.AccessEntry) { e.AppName = "Someone else" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "broken.db")
+	out, err := run(t, env.Server.Config, "", "backup", dest)
+	if err == nil || !strings.Contains(err.Error(), "the install's access log does not verify") ||
+		!strings.Contains(out, "access log of alice: broken at entry 1") || !strings.Contains(out, "1 of them broken") {
+		t.Fatalf("backup of a broken log: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(dest); err != nil {
+		t.Fatalf("no backup written: %v", err)
+	}
+	restored := config.Config{DataDir: filepath.Join(t.TempDir(), "restored")}
+	if out, err := run(t, restored, "", "restore", dest); err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("restore of a broken log: %v\n%s", err, out)
+	}
+	if out, err := run(t, restored, "", "restore", dest, "--accept-broken-log"); err != nil || !strings.Contains(out, "broken at entry 1") {
+		t.Fatalf("restore --accept-broken-log: %v\n%s", err, out)
 	}
 }

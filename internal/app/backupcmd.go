@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -19,6 +20,10 @@ import (
 // errBackupUnverified makes backup and restore exit non-zero when the copy
 // does not verify.
 var errBackupUnverified = errors.New("the copy does not verify: an access-log chain is broken")
+
+// errBrokenLogBackedUp makes backup exit non-zero when it wrote a copy whose
+// access-log chains break where the install's own break.
+var errBrokenLogBackedUp = errors.New("backed up, but the install's access log does not verify: the copy's chains break where the install's break (above); find out why, with `parley access-log verify`, before trusting either")
 
 func backupCommand(cfg *config.Config) *cobra.Command {
 	return &cobra.Command{
@@ -62,7 +67,14 @@ func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer, 
 	defer db.Close()
 	started := time.Now()
 	var sum contents
-	if err := sqlstore.Backup(ctx, db, dest, verifyContents(ctx, out, &sum)); err != nil {
+	// A copy whose chains break as the install's own do is a faithful one:
+	// it is written, and the command fails all the same, so that a broken
+	// log neither goes unseen nor stops every backup from then on.
+	sameAsInstall := func(breaks []string) (bool, error) {
+		install, err := verifyAccessLogs(ctx, db, io.Discard)
+		return slices.Equal(install.breaks, breaks), err
+	}
+	if err := sqlstore.Backup(ctx, db, dest, verifyContents(ctx, out, &sum, sameAsInstall)); err != nil {
 		return err
 	}
 	info, err := os.Stat(dest)
@@ -70,11 +82,15 @@ func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer, 
 		return err
 	}
 	fmt.Fprintf(out, "backed up to %s in %s: %s, %s\n", dest, time.Since(started).Round(time.Millisecond), humanize.IBytes(uint64(info.Size())), sum)
+	if !sum.logs.intact {
+		return errBrokenLogBackedUp
+	}
 	return nil
 }
 
 func restoreCommand(cfg *config.Config) *cobra.Command {
-	return &cobra.Command{
+	var acceptBroken bool
+	cmd := &cobra.Command{
 		Use:   "restore SRC",
 		Short: "Make a new data directory (--data) from the backup SRC, and verify it",
 		Long: `Copy the backup SRC, made by ` + "`parley backup`" + `, into --data, which must be
@@ -83,6 +99,10 @@ and every member's access-log chain. restore refuses a file that is not a
 Parley database, and one made by a newer parley. A backup made by an
 older parley is restored as it is, unverified: ` + "`parley db upgrade`" + ` or
 ` + "`parley serve`" + ` migrates it.
+
+A backup whose access-log chains break (backup writes one when the
+install's own chains break there, and says so) is refused, unless
+--accept-broken-log: the data is restored, and the breaks reported.
 
 Then start the server on it: ` + "`parley serve --data DIR`" + `.
 
@@ -96,15 +116,18 @@ On PostgreSQL (--database) use pg_restore instead: see the README.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			return restore(cmd.Context(), *cfg, args[0], cmd.OutOrStdout())
+			return restore(cmd.Context(), *cfg, args[0], acceptBroken, cmd.OutOrStdout())
 		},
 	}
+	cmd.Flags().BoolVar(&acceptBroken, "accept-broken-log", false, "restore a backup whose access-log chains break, reporting where")
+	return cmd
 }
 
 // restore copies the backup src into the install's data directory, which
-// must be empty or missing, and reports on out. A data directory it
+// must be empty or missing, and reports on out; one whose access-log
+// chains break only with acceptBroken. A data directory it
 // created is removed again when it fails.
-func restore(ctx context.Context, cfg config.Config, src string, out io.Writer) (err error) {
+func restore(ctx context.Context, cfg config.Config, src string, acceptBroken bool, out io.Writer) (err error) {
 	entries, err := os.ReadDir(cfg.DataDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -120,7 +143,8 @@ func restore(ctx context.Context, cfg config.Config, src string, out io.Writer) 
 	}
 	started := time.Now()
 	var sum contents
-	version, err := sqlstore.Restore(ctx, src, cfg.DatabasePath(), verifyContents(ctx, out, &sum))
+	accept := func([]string) (bool, error) { return acceptBroken, nil }
+	version, err := sqlstore.Restore(ctx, src, cfg.DatabasePath(), verifyContents(ctx, out, &sum, accept))
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
 		return fmt.Errorf("%s is at schema %d, made by a newer parley; this parley expects %d: restore it with that parley", src, se.Database, se.Binary)
 	} else if err != nil {
@@ -143,20 +167,29 @@ type contents struct {
 func (c contents) String() string {
 	// Every account's log is verified and counted, a deleted account's too:
 	// "members" alone would count those among the members.
-	return fmt.Sprintf("%d messages, %d members' access logs (%d entries), every chain intact", c.messages, c.logs.members, c.logs.entries)
+	chains := "every chain intact"
+	if !c.logs.intact {
+		chains = fmt.Sprintf("%d of them broken", len(c.logs.breaks))
+	}
+	return fmt.Sprintf("%d messages, %d members' access logs (%d entries), %s", c.messages, c.logs.members, c.logs.entries, chains)
 }
 
 // verifyContents returns the verify function of a backup or a restore: it
 // verifies every member's access-log chain, reporting each broken one on
-// out, and counts into sum what the copy holds.
-func verifyContents(ctx context.Context, out io.Writer, sum *contents) func(*sqlstore.DB) error {
+// out, and counts into sum what the copy holds. A copy with broken chains
+// fails, unless accept, given where they break, takes it.
+func verifyContents(ctx context.Context, out io.Writer, sum *contents, accept func(breaks []string) (bool, error)) func(*sqlstore.DB) error {
 	return func(db *sqlstore.DB) error {
 		logs, err := verifyAccessLogs(ctx, db, out)
 		if err != nil {
 			return err
 		}
 		if !logs.intact {
-			return errBackupUnverified
+			if ok, err := accept(logs.breaks); err != nil {
+				return err
+			} else if !ok {
+				return errBackupUnverified
+			}
 		}
 		counts, err := sqlstore.MessageCounts(ctx, db)
 		if err != nil {

@@ -170,6 +170,8 @@ type accessLogs struct {
 	members int   // members, each with an access log
 	entries int64 // entries of all their logs
 	intact  bool  // whether every chain verifies
+	// breaks says where each chain that does not verify breaks, and why.
+	breaks []string
 }
 
 // verifyAccessLogs verifies every member's access-log chain in db, as
@@ -191,7 +193,9 @@ func verifyAccessLogs(ctx context.Context, db *sqlstore.DB, out io.Writer) (acce
 		logs.entries += v.Entries
 		if !v.Intact {
 			logs.intact = false
-			fmt.Fprintf(out, "access log of %s: broken at entry %d: %s\n", u.Username, v.Break.Seq, v.Break.Reason)
+			broken := fmt.Sprintf("access log of %s: broken at entry %d: %s", u.Username, v.Break.Seq, v.Break.Reason)
+			logs.breaks = append(logs.breaks, broken)
+			fmt.Fprintln(out, broken)
 		}
 	}
 	return logs, nil
