@@ -18,10 +18,7 @@ func TestDeleteAuthRequestsBefore_UnansweredGoFirst(t *testing.T) {
 		ctx := context.Background()
 		alice := mustUsers(t, db, "alice")[0]
 		now := parley.Now()
-		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice, RedirectURIs: []string{"https://films.example/cb"},
-			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-		grant := &parley.Grant{ID: parley.NewID(), UserID: alice, ClientID: app.ClientID, Scopes: parley.ParseScopes("openid"),
-			ThreadScope: parley.ThreadScopeApp, CreatedAt: now, UpdatedAt: now}
+		app, grant := filmsGrant(alice, now)
 		request := func(age time.Duration, answered bool) *parley.AuthRequest {
 			r := &parley.AuthRequest{ID: parley.NewID(), ClientID: app.ClientID, RedirectURI: app.RedirectURIs[0],
 				Scopes: grant.Scopes, ResponseMode: "query", CodeChallenge: "challenge", CreatedAt: now.Add(-age)}
@@ -88,10 +85,7 @@ func TestDeleteTokensExpiredBefore(t *testing.T) {
 		ctx := context.Background()
 		alice := mustUsers(t, db, "alice")[0]
 		now := parley.Now()
-		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice, RedirectURIs: []string{"https://films.example/cb"},
-			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-		grant := &parley.Grant{ID: parley.NewID(), UserID: alice, ClientID: app.ClientID, Scopes: parley.ParseScopes("openid"),
-			ThreadScope: parley.ThreadScopeApp, CreatedAt: now, UpdatedAt: now}
+		app, grant := filmsGrant(alice, now)
 		expiring := map[string]time.Duration{"long expired": -48 * time.Hour, "just expired": -time.Minute, "in force": time.Hour}
 		mustWrite(t, db, func(tx parley.Tx) error {
 			if err := tx.CreateApp(ctx, app, hashOf("secret")); err != nil {
@@ -125,4 +119,14 @@ func TestDeleteTokensExpiredBefore(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// filmsGrant returns an app, Films, and the grant of openid member gave it
+// at now, to store.
+func filmsGrant(member string, now time.Time) (*parley.App, *parley.Grant) {
+	app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: member, RedirectURIs: []string{"https://films.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	grant := &parley.Grant{ID: parley.NewID(), UserID: member, ClientID: app.ClientID, Scopes: parley.ParseScopes("openid"),
+		ThreadScope: parley.ThreadScopeApp, CreatedAt: now, UpdatedAt: now}
+	return app, grant
 }
