@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/parleyhq/parley/internal/config"
-	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
 )
 
@@ -19,8 +19,12 @@ func accessLogCommand(cfg *config.Config) *cobra.Command {
 		Short: "Recompute a member's hash chain and name the first broken entry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withService(cmd, *cfg, func(svc *service.Service) error {
-				v, err := svc.VerifyAccessLogOf(cmd.Context(), args[0])
+			// With no server on the embedded database, it is opened as a
+			// server opens it, which folds the reads its journal still
+			// holds (a crash leaves them there) into the log verified;
+			// beside a running server, the server folds them.
+			verify := func(srv *Server) error {
+				v, err := srv.Service.VerifyAccessLogOf(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -31,7 +35,12 @@ func accessLogCommand(cfg *config.Config) *cobra.Command {
 				}
 				fmt.Fprintf(out, "broken at entry %d: %s\n", v.Break.Seq, v.Break.Reason)
 				return errLogBroken
-			})
+			}
+			err := withServersStopped(cmd, *cfg, verify)
+			if errors.Is(err, sqlstore.ErrInUse) {
+				err = besideServer(cmd, *cfg, verify)
+			}
+			return err
 		},
 	})
 	return cmd

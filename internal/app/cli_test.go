@@ -310,6 +310,29 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 	}
 }
 
+// `parley access-log verify` on a stopped install verifies the reads its
+// journal still holds, as a server that crashed before folding them left
+// them: it opens the database as a server does, which folds them.
+func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
+	env := apptest.Start(t)
+	if env.Server.Config.Database != "" {
+		t.Skip("the journal of reads is a table on PostgreSQL, which every node folds")
+	}
+	alice := apptest.MustMe(t, env.MustMember(t, "alice"))
+	partner := env.MustPartner(t, "Tunes")
+	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+	dir := env.Server.Config
+	env.Stop()
+	read := parley.AccessRecord{UserIDs: []string{alice.ID}, Entry: parley.AccessEntry{At: parley.Now(),
+		ClientID: partner.App.ClientID, AppName: "Tunes", GrantID: "g", Action: string(parley.ScopeProfile)}}
+	if err := sqlstore.JournalReads(dir.DatabasePath(), []parley.AccessRecord{read}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, dir, "", "access-log", "verify", "alice"); err != nil || !strings.Contains(out, "intact: 2 entries") {
+		t.Fatalf("verify: %q, %v; want the journaled read among the entries", out, err)
+	}
+}
+
 // TestCLI_AppSuspendEndsStreams: `parley app suspend`, run beside the
 // server, ends the app's realtime streams on the server within a second or
 // so, though the command's process has no way to tell the server's.

@@ -31,17 +31,6 @@ func WALAutocheckpoint(ctx context.Context, tx parley.Tx) (got, want int, err er
 	return got, walCheckpointPages, err
 }
 
-// JournalReads appends records to the journal of reads of the database at
-// path, closed, as a server that crashed before folding them leaves them.
-func JournalReads(path string, records []parley.AccessRecord) error {
-	j, err := openJournal(path, 0)
-	if err != nil {
-		return err
-	}
-	_, err = j.append(records)
-	return errors.Join(err, j.close())
-}
-
 // SealSegmentsAt makes folds seal the journal's segment once it holds size bytes.
 func SealSegmentsAt(db *DB, size int64) {
 	db.journal.mu.Lock()

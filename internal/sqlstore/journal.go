@@ -245,7 +245,7 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("sqlstore: %s is in use by a running server", dbPath)
+			return nil, fmt.Errorf("sqlstore: %s is %w", dbPath, ErrInUse)
 		}
 		return nil, fmt.Errorf("sqlstore: journal of reads: lock: %w", err)
 	}

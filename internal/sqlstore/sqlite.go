@@ -165,6 +165,10 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	return db, nil
 }
 
+// ErrInUse is opening the embedded database as its server does while a
+// server runs on it.
+var ErrInUse = errors.New("in use by a running server")
+
 // fileURI returns the URI SQLite opens the database file at path by, with
 // the query: the path escaped, as a URI's path ends at '?' or '#'.
 func fileURI(path, query string) string {

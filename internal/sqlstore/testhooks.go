@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -17,6 +18,18 @@ import (
 // Parley's back, as someone with the database could, without writing SQL
 // of their own. Their SQL is what every engine accepts, so the same tests
 // run on each. Nothing but tests calls them.
+
+// JournalReads appends records to the journal of reads of the embedded
+// database at path, closed, as a server that crashed before folding them
+// leaves them.
+func JournalReads(path string, records []parley.AccessRecord) error {
+	j, err := openJournal(path, 0)
+	if err != nil {
+		return err
+	}
+	_, err = j.append(records)
+	return errors.Join(err, j.close())
+}
 
 // TamperAccessEntry rewrites a member's access-log entry: edit changes the
 // entry as stored, and every field but the member and seq is written back
