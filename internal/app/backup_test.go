@@ -251,7 +251,7 @@ func TestBackup_LeavesDestDirectoryAlone(t *testing.T) {
 // neither goes unseen nor stops every backup from then on. Its restore
 // takes --accept-broken-log.
 func TestBackup_OfABrokenAccessLog(t *testing.T) {
-	env := apptest.Start(t)
+	env := apptest.Start(t, embedded(t.TempDir()))
 	alice := env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})

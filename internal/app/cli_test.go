@@ -314,10 +314,7 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 // journal still holds, as a server that crashed before folding them left
 // them: it opens the database as a server does, which folds them.
 func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
-	env := apptest.Start(t)
-	if env.Server.Config.Database != "" {
-		t.Skip("the journal of reads is a table on PostgreSQL, which every node folds")
-	}
+	env := apptest.Start(t, embedded(t.TempDir()))
 	alice := apptest.MustMe(t, env.MustMember(t, "alice"))
 	partner := env.MustPartner(t, "Tunes")
 	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
