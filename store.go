@@ -119,8 +119,8 @@ type UserStore interface {
 	SetPasswordHash(ctx context.Context, userID, passwordHash string) error
 	// EraseUser deletes the member's account at t: it forgets their
 	// display name (DeletedDisplayName from then on), password hash and
-	// operator flag, and their friendships and friend requests either
-	// way. Their ID and username stay: no one else may take the name, and
+	// operator flag, their friendships and friend requests either way,
+	// and the idempotency keys of the threads they started. Their ID and username stay: no one else may take the name, and
 	// what names the member (messages, access logs) stays intact. From
 	// then on the member is Deleted and Disabled. ENOTFOUND when the
 	// member is absent or deleted already.
@@ -196,6 +196,14 @@ type ThreadStore interface {
 	// waits, so what one write counted of it (its members, say) still
 	// holds when it changes it.
 	FindThreadByID(ctx context.Context, id string) (*Thread, error)
+	// CreateThreadKey records that the member's idempotency key started
+	// the thread, with the hash of the request that started it; ECONFLICT
+	// when the member's key names a thread already.
+	CreateThreadKey(ctx context.Context, userID, key, threadID string, requestHash []byte) error
+	// FindThreadKey returns the thread the member's idempotency key
+	// started, and the hash of the request that started it; ENOTFOUND when
+	// the key started none.
+	FindThreadKey(ctx context.Context, userID, key string) (threadID string, requestHash []byte, err error)
 	// FindThreadByDirectKey returns the direct thread of the two members
 	// the key names, held as FindThreadByID holds it.
 	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)

@@ -111,3 +111,7 @@ type ThreadChange struct {
 	Thread       *Thread   `json:"thread"`
 	Participants []UserRef `json:"participants"`
 }
+
+// ErrThreadKeyReused is an idempotency key the member used to start a
+// different thread.
+var ErrThreadKeyReused = Errorf(ECONFLICT, "this idempotency key was used to start a different conversation")

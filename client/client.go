@@ -321,12 +321,19 @@ type NewThread struct {
 	Participants []string `json:"participants"`
 	Title        string   `json:"title,omitempty"`
 	Kind         string   `json:"kind,omitempty"`
+	// IdempotencyKey, sent as the Idempotency-Key header, makes retries
+	// safe: a repeat returns the thread the first request started.
+	IdempotencyKey string `json:"-"`
 }
 
 // CreateThread starts a thread, or returns the existing direct thread.
 func (c *Client) CreateThread(ctx context.Context, t NewThread) (*ThreadSummary, error) {
 	var s ThreadSummary
-	_, err := c.Do(ctx, "POST", "/api/v1/threads", t, &s)
+	var headers []string
+	if t.IdempotencyKey != "" {
+		headers = []string{"Idempotency-Key", t.IdempotencyKey}
+	}
+	_, err := c.Do(ctx, "POST", "/api/v1/threads", t, &s, headers...)
 	return &s, err
 }
 

@@ -51,6 +51,7 @@ var errorStatus = map[string]int{
 var apiDetails = map[*parley.Error]string{
 	parley.ErrIdempotencyKeyMalformed: fmt.Sprintf("the Idempotency-Key header must be 1 to %d visible ASCII characters (0x21 to 0x7E: no spaces)", parley.MaxIdempotencyKeyLen),
 	parley.ErrIdempotencyKeyReused:    "this Idempotency-Key was used for a different message",
+	parley.ErrThreadKeyReused:         "this Idempotency-Key was used to start a different conversation",
 	parley.ErrInboxMessages:           fmt.Sprintf("include=messages:N takes N from 0 to %d", parley.MaxInboxMessages),
 }
 

@@ -20,7 +20,8 @@ func (s *Server) handleThreadCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	th, created, err := s.svc.CreateThread(r.Context(), service.NewThread{Participants: in.Participants, Title: in.Title, Kind: in.Kind})
+	th, created, replayed, err := s.svc.CreateThread(r.Context(), service.NewThread{Participants: in.Participants, Title: in.Title,
+		Kind: in.Kind, IdempotencyKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -28,6 +29,9 @@ func (s *Server) handleThreadCreate(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, status, th)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
@@ -90,6 +91,62 @@ func TestThreads_Create(t *testing.T) {
 			t.Fatalf("a list naming bob 6,000 times: %+v, %v; want the direct thread with bob", th, err)
 		}
 	})
+}
+
+// A thread started with an Idempotency-Key is started once: a retry, the
+// members named in another order or case, returns it (201, replayed), on
+// either engine and from many requests at once; the key with another
+// request is a conflict, and another member's same key is theirs.
+func TestThreads_CreateWithIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	apptest.MustFriends(t, bob, carol)
+	start := func(c *client.Client, key string, in client.NewThread) (*client.ThreadSummary, *http.Response, error) {
+		var th client.ThreadSummary
+		resp, err := c.Do(ctx, "POST", "/api/v1/threads", in, &th, "Idempotency-Key", key)
+		return &th, resp, err
+	}
+	trip := client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"}
+	first, resp, err := start(alice, "k1", trip)
+	if err != nil || resp.StatusCode != http.StatusCreated || resp.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first: %v %v", resp, err)
+	}
+	again, resp, err := start(alice, "k1", client.NewThread{Participants: []string{"CAROL", "bob", "alice"}, Title: "Trip"})
+	if err != nil || again.ID != first.ID || resp.StatusCode != http.StatusCreated || resp.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %+v, %v, %v; want thread %s, 201, replayed", again, resp, err, first.ID)
+	}
+	_, _, err = start(alice, "k1", client.NewThread{Participants: []string{"bob", "carol"}, Title: "Another trip"})
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	if !strings.Contains(err.Error(), "to start a different conversation") {
+		t.Errorf("the key with another request: %v", err)
+	}
+	if theirs, _, err := start(bob, "k1", client.NewThread{Participants: []string{"alice", "carol"}, Title: "Trip"}); err != nil || theirs.ID == first.ID {
+		t.Errorf("bob's k1: %+v, %v; want a thread of his own", theirs, err)
+	}
+	ids := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			th, _, err := start(carol, "k2", client.NewThread{Participants: []string{"alice", "bob"}, Title: "Race"})
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- th.ID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("8 requests with one key started %d threads, want 1", len(seen))
+	}
 }
 
 func TestThreads_Privacy(t *testing.T) {

@@ -459,7 +459,7 @@ func TestNodes_ThreadStartedDuringDeletionLeavesTheAccountOut(t *testing.T) {
 	r := newDeletionRace(t)
 	hook := func(tx parley.Tx, start func()) parley.Tx { return afterEraseTx{tx, start} }
 	startErr := r.run(t, "bob", hook, func(a *Service, annCtx context.Context) error {
-		_, _, err := a.CreateThread(annCtx, NewThread{Participants: []string{"bob"}, Kind: parley.ThreadGroup, Title: "Films"})
+		_, _, _, err := a.CreateThread(annCtx, NewThread{Participants: []string{"bob"}, Kind: parley.ThreadGroup, Title: "Films"})
 		return err
 	})
 	ctx := context.Background()

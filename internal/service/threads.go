@@ -1,7 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -17,19 +20,34 @@ type NewThread struct {
 	// Kind is direct or group; empty means direct for one other member and
 	// group for more.
 	Kind string
+	// IdempotencyKey, if set, makes the request safe to repeat: the thread
+	// the caller's key started is returned again, replayed.
+	IdempotencyKey string
 }
+
+// errThreadKeyTaken is a key another request of the member recorded
+// meanwhile (on another node): the write runs again and finds its thread.
+var errThreadKeyTaken = errors.New("service: thread key taken")
 
 // CreateThread starts a thread with friends of the caller. A direct thread
 // between two members is unique: asking again returns the existing one with
-// created false.
-func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parley.ThreadSummary, created bool, err error) {
+// created false. A request with the idempotency key of one that started a
+// thread returns that thread, as the caller sees it now, replayed and
+// created; the key with another request (kind, title or members) is
+// ErrThreadKeyReused.
+func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parley.ThreadSummary, created, replayed bool, err error) {
 	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
+	}
+	if in.IdempotencyKey != "" {
+		if err := parley.ValidateIdempotencyKey(in.IdempotencyKey); err != nil {
+			return nil, false, false, err
+		}
 	}
 	others, err := otherUsernames(in.Participants, c.User.Username)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	kind := in.Kind
 	if kind == "" {
@@ -41,20 +59,45 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	in.Title = strings.TrimSpace(in.Title)
 	switch {
 	case kind != parley.ThreadDirect && kind != parley.ThreadGroup:
-		return nil, false, parley.Errorf(parley.EINVALID, "kind must be direct or group")
+		return nil, false, false, parley.Errorf(parley.EINVALID, "kind must be direct or group")
 	case kind == parley.ThreadDirect && len(others) != 1:
-		return nil, false, parley.Errorf(parley.EINVALID, "a direct thread is between you and one other member")
+		return nil, false, false, parley.Errorf(parley.EINVALID, "a direct thread is between you and one other member")
 	case kind == parley.ThreadDirect && in.Title != "":
-		return nil, false, parley.Errorf(parley.EINVALID, "a direct thread has no title")
+		return nil, false, false, parley.Errorf(parley.EINVALID, "a direct thread has no title")
 	}
 	if err := parley.ValidateTitle(in.Title); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 
 	th := s.newThread(c, kind, in.Title)
+	request := threadRequestHash(kind, in.Title, others)
 	var change parley.ThreadChange
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		created = false
+	write := func(tx parley.Tx) error {
+		created, replayed = false, false
+		if in.IdempotencyKey != "" {
+			id, hash, err := tx.FindThreadKey(ctx, c.User.ID, in.IdempotencyKey)
+			switch {
+			case err == nil && !bytes.Equal(hash, request):
+				return parley.ErrThreadKeyReused
+			case err == nil:
+				if summary, err = threadSummary(ctx, tx, c, id, 0); err != nil {
+					return err
+				}
+				readers, err := tx.FindParticipantIDs(ctx, id)
+				if err != nil {
+					return err
+				}
+				for _, a := range summaryRead(summary, readers) {
+					if err := s.logAccess(ctx, tx, c, a); err != nil {
+						return err
+					}
+				}
+				created, replayed = true, true
+				return nil
+			case !isNotFound(err):
+				return err
+			}
+		}
 		members, err := friendsByName(ctx, tx, c, others, "start threads")
 		if err != nil {
 			return err
@@ -87,6 +130,14 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		if err := startThread(ctx, tx, c, th, members); err != nil {
 			return err
 		}
+		if in.IdempotencyKey != "" {
+			err := tx.CreateThreadKey(ctx, c.User.ID, in.IdempotencyKey, th.ID, request)
+			if parley.ErrorCode(err) == parley.ECONFLICT {
+				return errThreadKeyTaken
+			} else if err != nil {
+				return err
+			}
+		}
 		if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, th.ID, userIDs(members), nil}); err != nil {
 			return err
 		}
@@ -94,14 +145,30 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		summary = &parley.ThreadSummary{Thread: *th}
 		change = parley.ThreadChange{Thread: th, Participants: members}
 		return nil
-	})
-	if err != nil {
-		return nil, false, err
 	}
-	if created {
+	err = s.store.Write(ctx, write)
+	if errors.Is(err, errThreadKeyTaken) {
+		err = s.store.Write(ctx, write)
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	if created && !replayed {
 		s.publishThreadChange(ctx, change, nil)
 	}
-	return summary, created, s.linkSummary(ctx, c, summary)
+	return summary, created, replayed, s.linkSummary(ctx, c, summary)
+}
+
+// threadRequestHash is what a thread's idempotency key keeps of the
+// request that started it: its kind, title and other members, in any
+// order, so that a repeat is told from another request.
+func threadRequestHash(kind, title string, others []string) []byte {
+	h := sha256.New()
+	for _, s := range append([]string{kind, title}, slices.Sorted(slices.Values(others))...) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
 }
 
 // friendsByName finds the friends of the caller's member named for what

@@ -15,8 +15,9 @@ import (
 // EraseUser keeps a deleted member's ID and username, which no one else
 // may take, and forgets the rest: the display name becomes
 // DeletedDisplayName, the password hash and operator flag go, and so do
-// their friendships and friend requests either way, while other members'
-// stay. Erasing twice, or no one, is ENOTFOUND.
+// their friendships and friend requests either way and the idempotency
+// keys of the threads they started, while other members' stay. Erasing
+// twice, or no one, is ENOTFOUND.
 func TestUsers_EraseUser(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -35,6 +36,11 @@ func TestUsers_EraseUser(t *testing.T) {
 			}
 			for _, f := range []*parley.Friendship{friendship(ann, bob, parley.FriendAccepted), friendship(cat, ann, parley.FriendPending), friendship(bob, cat, parley.FriendAccepted)} {
 				if err := tx.CreateFriendship(ctx, f); err != nil {
+					return err
+				}
+			}
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateThreadKey(ctx, u.ID, "trip", "thread of "+u.Username, []byte("hash")); err != nil {
 					return err
 				}
 			}
@@ -72,6 +78,12 @@ func TestUsers_EraseUser(t *testing.T) {
 				if _, err := tx.FindFriendship(ctx, pair[0], pair[1]); parley.ErrorCode(err) != parley.ENOTFOUND {
 					t.Errorf("a friendship of the erased member: %v; want ENOTFOUND", err)
 				}
+			}
+			if _, _, err := tx.FindThreadKey(ctx, ann.ID, "trip"); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("a thread key of the erased member: %v; want ENOTFOUND", err)
+			}
+			if id, _, err := tx.FindThreadKey(ctx, bob.ID, "trip"); err != nil || id != "thread of bob" {
+				t.Errorf("another member's thread key after the erasure: %q, %v", id, err)
 			}
 			_, err = tx.FindFriendship(ctx, bob.ID, cat.ID)
 			return err

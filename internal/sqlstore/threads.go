@@ -49,6 +49,18 @@ func (t *txn) FindThreadByDirectKey(ctx context.Context, key string) (*parley.Th
 	return t.findThread(ctx, `t.direct_key = $1`, key)
 }
 
+func (t *txn) CreateThreadKey(ctx context.Context, userID, key, threadID string, requestHash []byte) error {
+	_, err := t.exec(ctx, `INSERT INTO thread_keys (user_id, idempotency_key, thread_id, request_hash) VALUES ($1, $2, $3, $4)`,
+		userID, key, threadID, requestHash)
+	return mapError("create thread key", err)
+}
+
+func (t *txn) FindThreadKey(ctx context.Context, userID, key string) (threadID string, requestHash []byte, err error) {
+	err = t.queryRow(ctx, "thread key", `SELECT thread_id, request_hash FROM thread_keys WHERE user_id = $1 AND idempotency_key = $2`,
+		[]any{userID, key}, &threadID, &requestHash)
+	return threadID, requestHash, mapError("find thread key", err)
+}
+
 func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley.ThreadSummary, error) {
 	// A cursor of the zero time and empty ID stands for "from the start".
 	afterAt, afterID := int64(1<<62), ""

@@ -103,8 +103,15 @@ func (t *txn) EraseUser(ctx context.Context, userID string, at time.Time) error 
 	if err := mustAffect(res, "user"); err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `DELETE FROM friendships WHERE requester_id = $1 OR addressee_id = $1`, userID)
-	return mapError("erase user", err)
+	for _, q := range []string{
+		`DELETE FROM friendships WHERE requester_id = $1 OR addressee_id = $1`,
+		`DELETE FROM thread_keys WHERE user_id = $1`,
+	} {
+		if _, err := t.exec(ctx, q, userID); err != nil {
+			return mapError("erase user", err)
+		}
+	}
+	return nil
 }
 
 func (t *txn) CreateSession(ctx context.Context, s *parley.Session) error {

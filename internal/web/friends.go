@@ -2,10 +2,9 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -114,8 +113,9 @@ func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx cont
 
 // handleNewThreadPost starts a conversation with the friends ticked: a
 // direct one with one friend (or the one already there), a group with more.
-// The form's one-use key makes a form posted twice (a double click) one
-// conversation: the second post opens the one the first started.
+// The form's one-use key, the request's idempotency key, makes a form
+// posted twice (a double click, on any node) one conversation: the second
+// post opens the one the first started.
 func (p *Pages) handleNewThreadPost(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.postedMember(w, r)
 	if !ok {
@@ -125,88 +125,17 @@ func (p *Pages) handleNewThreadPost(w http.ResponseWriter, r *http.Request) {
 	if in.Title != "" || len(in.Participants) > 1 {
 		in.Kind = parley.ThreadGroup
 	}
-	id, err := p.started.do(ctx, parley.CallerFromContext(ctx).User.ID, r.PostFormValue("key"), func() (string, error) {
-		sum, _, err := p.svc.CreateThread(ctx, in)
-		if err != nil {
-			return "", err
-		}
-		return sum.ID, nil
-	})
+	in.IdempotencyKey = r.PostFormValue("key")
+	sum, _, _, err := p.svc.CreateThread(ctx, in)
+	if errors.Is(err, parley.ErrThreadKeyReused) {
+		// The form's key, posted again with other friends ticked (after
+		// going back): another conversation, asked for.
+		in.IdempotencyKey = ""
+		sum, _, _, err = p.svc.CreateThread(ctx, in)
+	}
 	if err != nil {
 		p.renderNewThread(w, r, ctx, httpapi.StatusOf(err), parley.ErrorMessage(err))
 		return
 	}
-	http.Redirect(w, r, threadURL(id), http.StatusSeeOther)
-}
-
-// onceForms remembers what the forms posted with a one-use key made, for a
-// while, so that the same form posted again (a double click, a reload of
-// the post) makes nothing more and leads where the first post led. A post
-// that arrives while the first is still at work waits for it.
-//
-// It is held in the process: a form posted twice to two nodes behind a
-// load balancer makes two. The service takes no key for what it creates
-// but messages (SendMessage); when it does, this goes.
-type onceForms struct {
-	mu   sync.Mutex
-	done map[onceKey]*onceResult
-}
-
-type onceKey struct{ member, key string }
-
-type onceResult struct {
-	ready chan struct{}
-	at    time.Time
-	// id is what the first post made, once ready; "" when it failed, and
-	// then the key is free again.
-	id string
-}
-
-// onceFor is how long a form's key is remembered.
-const onceFor = 10 * time.Minute
-
-// do returns what fn made for the member's key: fn runs for the key's first
-// post only, and a post made while it runs waits for it. A post without a
-// key runs fn. A failure is not remembered: the form, corrected or not,
-// may be posted again.
-func (o *onceForms) do(ctx context.Context, member, key string, fn func() (string, error)) (string, error) {
-	if key == "" {
-		return fn()
-	}
-	k := onceKey{member, key}
-	o.mu.Lock()
-	now := time.Now()
-	for k, res := range o.done {
-		if now.Sub(res.at) > onceFor {
-			delete(o.done, k)
-		}
-	}
-	if res, ok := o.done[k]; ok {
-		o.mu.Unlock()
-		select {
-		case <-res.ready:
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-		if res.id != "" {
-			return res.id, nil
-		}
-		return o.do(ctx, member, key, fn)
-	}
-	if o.done == nil {
-		o.done = map[onceKey]*onceResult{}
-	}
-	res := &onceResult{ready: make(chan struct{}), at: now}
-	o.done[k] = res
-	o.mu.Unlock()
-
-	id, err := fn()
-	o.mu.Lock()
-	res.id = id
-	if err != nil {
-		delete(o.done, k)
-	}
-	o.mu.Unlock()
-	close(res.ready)
-	return id, err
+	http.Redirect(w, r, threadURL(sum.ID), http.StatusSeeOther)
 }

@@ -73,9 +73,6 @@ type Pages struct {
 	secure bool
 	// csrfKey signs the forms' CSRF tokens.
 	csrfKey []byte
-	// started remembers the conversations the new-chat form started, by
-	// the form's key.
-	started onceForms
 	handler http.Handler
 }
 
