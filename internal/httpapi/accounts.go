@@ -41,13 +41,13 @@ func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	token, u, err := s.svc.SignIn(r.Context(), in.Username, in.Password)
+	signedIn, err := s.svc.SignIn(r.Context(), in.Username, in.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, sessionCreated{Token: token, User: u})
+	writeJSON(w, http.StatusCreated, sessionCreated{Token: signedIn.Token, User: signedIn.User})
 }
 
 func (s *Server) handleSessionDelete(w http.ResponseWriter, r *http.Request) {

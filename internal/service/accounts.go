@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/password"
@@ -115,13 +116,21 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// SignIn checks a member's password and opens a session. It returns the
-// session's bearer token, which is never stored: only its hash is.
+// SignedIn is a session a sign-in opened.
+type SignedIn struct {
+	// Token is the session's bearer token, which is never stored: only
+	// its hash is.
+	Token     string
+	User      *parley.User
+	ExpiresAt time.Time
+}
+
+// SignIn checks a member's password and opens a session.
 // Failures slow further sign-ins to the same username, and from the same
 // client address, down: ETHROTTLED says how long to wait. Every attempt
 // is logged with the username and the client address, never the password.
-func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
-	token, u, err := s.signIn(ctx, username, pw)
+func (s *Service) SignIn(ctx context.Context, username, pw string) (*SignedIn, error) {
+	in, u, err := s.signIn(ctx, username, pw)
 	// A name no account has is not logged: it may be a password typed
 	// into the wrong field.
 	var who []any
@@ -146,20 +155,20 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (string, *par
 		s.log.ErrorContext(ctx, "sign-in", append(who, "client", clientAddr(ctx), "err", err)...)
 	}
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return token, u, nil
+	return in, nil
 }
 
 // signIn is SignIn unlogged; it returns the account the username names,
 // if one does, with an error too.
-func (s *Service) signIn(ctx context.Context, username, pw string) (string, *parley.User, error) {
+func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *parley.User, error) {
 	u, keys, err := s.checkPassword(ctx, username, pw)
 	if err != nil {
-		return "", u, err
+		return nil, u, err
 	}
 	if u.Disabled {
-		return "", u, errDisabled()
+		return nil, u, errDisabled()
 	}
 
 	token, tokenHash := newToken(sessionTokenPrefix)
@@ -180,7 +189,10 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (string, *par
 		}
 		return keys.succeeded(ctx, tx)
 	})
-	return token, u, err
+	if err != nil {
+		return nil, u, err
+	}
+	return &SignedIn{Token: token, User: u, ExpiresAt: sess.ExpiresAt}, u, nil
 }
 
 // clientAddr is the client address to log of a call: the network client's,

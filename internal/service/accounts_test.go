@@ -43,7 +43,7 @@ func TestSignIn_DeletesLongExpiredSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.SignIn(ctx, "ann", "correct horse"); err != nil {
+	if _, err := s.SignIn(ctx, "ann", "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	var bobs []*parley.Session

@@ -117,14 +117,14 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 			a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return tc.hook(tx, disable) }},
 				bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
 
-			token, _, signInErr := a.SignIn(ctx, "ann", "correct horse")
+			signedIn, signInErr := a.SignIn(ctx, "ann", "correct horse")
 			if err := disabled(); err != nil {
 				t.Fatalf("disable ann: %v", err)
 			}
 			if signInErr != nil {
 				return // refused: the disabling took effect
 			}
-			if _, err := b.Authenticate(ctx, token); err == nil {
+			if _, err := b.Authenticate(ctx, signedIn.Token); err == nil {
 				t.Fatal("a member disabled during her sign-in holds a session that works after the disabling")
 			}
 		})

@@ -328,7 +328,7 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 // stay valid until it lapses.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) bool {
 	page.Username = r.PostFormValue("username")
-	token, _, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
+	signedIn, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
 	if err != nil {
 		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
@@ -343,12 +343,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 		}
 	}
 	// The cookie lasts as long as the session (--session-ttl).
-	caller, err := p.svc.Authenticate(r.Context(), token)
-	if err != nil {
-		p.renderError(w, err)
-		return false
-	}
-	http.SetCookie(w, p.cookie(sessionCookie, token, caller.SessionExpiresAt.Sub(p.svc.Now())))
+	http.SetCookie(w, p.cookie(sessionCookie, signedIn.Token, signedIn.ExpiresAt.Sub(p.svc.Now())))
 	return true
 }
 
