@@ -227,7 +227,8 @@ func putServerKey(ctx context.Context, tx parley.Tx, name string, value []byte) 
 }
 
 // markInFile forgets the database's keys, if it holds any, and marks it as
-// having its keys, those of the ID given, in a keys file.
+// having its keys, those of the ID given (anyKeysFile for keys without
+// one: an empty mark would read as none), in a keys file.
 func markInFile(ctx context.Context, tx parley.Tx, id string) error {
 	for _, name := range []string{ringKeyName, inFileKeyName} {
 		if err := tx.DeleteServerKey(ctx, name); err != nil {
@@ -399,7 +400,7 @@ func (p *filePlace) create(ctx context.Context, keys *storedRing) error {
 	if err := p.writeNew(keys); err != nil {
 		return err
 	}
-	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx, keys.ID) })
+	return p.store.Write(ctx, func(tx parley.Tx) error { return markInFile(ctx, tx, cmp.Or(keys.ID, anyKeysFile)) })
 }
 
 // takeFrom makes the keys file of keys moved out of the database db: the
