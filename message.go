@@ -51,7 +51,8 @@ type Share struct {
 	Title string `json:"title"`
 	// Link is the tracked link to URL of the member reading the card,
 	// their own: each member of the thread has a different one (see
-	// ShareLink). It is empty once the card is deleted.
+	// ShareLink). It is empty once the card is deleted, and for an app
+	// reading another app's card.
 	Link string `json:"link,omitempty"`
 }
 

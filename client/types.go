@@ -207,8 +207,9 @@ type Via struct {
 type Share struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
-	// Link is the viewer's own /s/{token} link, which redirects to URL and
-	// counts their first click; empty on cards sent before links existed.
+	// Link is the viewer's own /s/{token} link, which leads to URL and
+	// counts their first click; empty on cards sent before links existed,
+	// and for an app reading another app's card.
 	Link string `json:"link,omitempty"`
 }
 
@@ -352,7 +353,8 @@ type ExportedSession struct {
 }
 
 // ExportedShareLink is the tracked link of a share card made for the
-// member, and when they first followed it (nil: never).
+// member, and when a browser first followed it (nil: never), as the app's
+// report counts clicks.
 type ExportedShareLink struct {
 	MessageID string `json:"message_id"`
 	// ClientID is the app the card was shared through; empty for a card a

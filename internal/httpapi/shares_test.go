@@ -151,6 +151,58 @@ func TestShares_EachMemberHasTheirOwnLink(t *testing.T) {
 	}
 }
 
+// An app reading a thread gets the links of its own cards, to show the
+// member, and of another app's cards the URL alone: an app can follow a
+// link it holds itself, and must not count clicks in another app's
+// report. Whichever member's grant it reads through.
+func TestShares_AnotherAppsCardHasNoLink(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films := w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice", []string{"shares.write"}, apptest.Answer{})
+	if _, err := w.env.Client.WithToken(films.AccessToken).Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+		t.Fatal(err)
+	}
+	rival := w.env.MustToken(t, w.env.MustPartner(t, "Rival"), "bob", []string{"messages.read", "threads.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{w.aliceBob}})
+	app := w.env.Client.WithToken(rival.AccessToken)
+	events, err := app.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	for name, got := range map[string]*client.Message{
+		"the rival's page":        cardOf(t, app, w.aliceBob),
+		"the rival's thread list": mustSummaryCard(t, app, w.aliceBob),
+	} {
+		if got.Share.URL != "https://films.example/42" || got.Share.Link != "" {
+			t.Errorf("%s: card %+v, want its URL and no link", name, got.Share)
+		}
+	}
+
+	// A card sent after the stream opened reaches it without a link too.
+	if _, err := w.env.Client.WithToken(films.AccessToken).Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/43", Title: "And this"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := events.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != parley.EventMessageCreated {
+			continue
+		}
+		var m client.Message
+		if err := json.Unmarshal(ev.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Share == nil || m.Share.URL != "https://films.example/43" || m.Share.Link != "" {
+			t.Fatalf("the rival's event carries %+v, want the card's URL and no link", m.Share)
+		}
+		break
+	}
+}
+
 // mustSummaryCard returns the last message of a thread in the member's
 // thread list.
 func mustSummaryCard(t *testing.T, c *client.Client, threadID string) *client.Message {

@@ -185,7 +185,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err := e.sessionErr(); err != nil {
 		return ev, false, err
 	}
-	ev, err := e.svc.linkShareEvent(ctx, c.User.ID, ev)
+	ev, err := e.svc.linkShareEvent(ctx, c, ev)
 	if err != nil {
 		return ev, false, err
 	}

@@ -359,7 +359,7 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 	if err != nil {
 		return err
 	}
-	if err := s.linkShares(ctx, c.User.ID, read...); err != nil {
+	if err := s.linkShares(ctx, c, read...); err != nil {
 		return err
 	}
 	return s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, read})

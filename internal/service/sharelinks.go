@@ -92,13 +92,17 @@ func newShareLinks(key []byte, msg *parley.Message, memberIDs []string) []parley
 	return links
 }
 
-// linkShares gives each share card among msgs the link of the member who
-// reads it.
-func (s *Service) linkShares(ctx context.Context, viewerID string, msgs ...*parley.Message) error {
+// linkShares gives each share card among msgs the link of the member c
+// reads it as. An app reading through a member's grant gets the links of
+// its own cards only, which it shows the member so that their clicks count
+// in its report: another app's card keeps its URL alone, as a link an app
+// holds can be followed by the app itself, which must not be able to count
+// clicks in another app's report.
+func (s *Service) linkShares(ctx context.Context, c *parley.Caller, msgs ...*parley.Message) error {
 	var key []byte
 	var since time.Time
 	for _, m := range msgs {
-		if m == nil || m.Share == nil {
+		if m == nil || m.Share == nil || c.App != nil && (m.Via == nil || m.Via.ClientID != c.App.Grant.ClientID) {
 			continue
 		}
 		if key == nil {
@@ -111,7 +115,7 @@ func (s *Service) linkShares(ctx context.Context, viewerID string, msgs ...*parl
 			continue
 		}
 		link := *m.Share
-		link.Link = s.opts.PublicURL + ShareLinkPath + shareToken(key, m.ID, viewerID)
+		link.Link = s.opts.PublicURL + ShareLinkPath + shareToken(key, m.ID, c.User.ID)
 		m.Share = &link
 	}
 	return nil
@@ -123,9 +127,9 @@ func (s *Service) linkShares(ctx context.Context, viewerID string, msgs ...*parl
 var shareKey = []byte(`"share":{`)
 
 // linkShareEvent returns a message.created event about a share card with
-// the card's link for the member who receives it, and all else as it was;
+// the card's link for c, as linkShares gives it, and all else as it was;
 // other events pass as they are.
-func (s *Service) linkShareEvent(ctx context.Context, viewerID string, ev parley.Event) (parley.Event, error) {
+func (s *Service) linkShareEvent(ctx context.Context, c *parley.Caller, ev parley.Event) (parley.Event, error) {
 	if ev.Type != parley.EventMessageCreated || !bytes.Contains(ev.Data, shareKey) {
 		return ev, nil
 	}
@@ -133,7 +137,7 @@ func (s *Service) linkShareEvent(ctx context.Context, viewerID string, ev parley
 	if err := json.Unmarshal(ev.Data, &msg); err != nil {
 		return ev, err
 	}
-	if err := s.linkShares(ctx, viewerID, &msg); err != nil {
+	if err := s.linkShares(ctx, c, &msg); err != nil {
 		return ev, err
 	}
 	// The same event, but for its data: its ID and readers, those in the

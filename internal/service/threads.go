@@ -408,7 +408,7 @@ func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*pa
 			msgs = append(msgs, t.LastMessage)
 		}
 	}
-	return s.linkShares(ctx, c.User.ID, msgs...)
+	return s.linkShares(ctx, c, msgs...)
 }
 
 // countFrom sets a summary's read marker and unread count as seen by a

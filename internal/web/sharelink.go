@@ -11,9 +11,14 @@ import (
 
 // handleShareLink follows a share card's tracked link, telling the
 // destination nothing of where the visitor came from. The member the link
-// was made for, signed in to Parley in this browser, goes straight on (303);
+// was made for, signed in to Parley in this browser and following it from
+// Parley's pages or by hand (openedByMember), goes straight on (303);
 // anyone else is shown where the link leads and goes on with a click of
-// their own. A link is Parley's address, and whoever can send a card can
+// their own. A navigation another site starts carries the session cookie
+// too, and the app that sent the card knows its own links and chooses
+// where they lead: going straight on there would tell the app, whenever it
+// liked, which member was signed in to the browser visiting it, and with
+// no click counted, no trace of it. A link is Parley's address, and whoever can send a card can
 // make one that leads anywhere: without that page, a link passed on
 // outside Parley would lend Parley's name to the place it leads, a page
 // that looks like Parley's sign-in among them (an open redirect).
@@ -31,7 +36,7 @@ func (p *Pages) handleShareLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	if p.signedInAs(r, visit.MemberID) {
+	if openedByMember(r) && p.signedInAs(r, visit.MemberID) {
 		http.Redirect(w, r, visit.URL, http.StatusSeeOther)
 		return
 	}

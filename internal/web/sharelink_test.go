@@ -11,11 +11,13 @@ import (
 )
 
 // A share link goes straight on only for the member it was made for,
-// signed in to Parley in the browser. Anyone else, the card's sender and
-// other members included, is shown where it leads and goes on by a click
-// of their own, so that no link on Parley's address takes a visitor
-// elsewhere unawares (an open redirect). The page tells nothing of the
-// card, its thread or who sent it.
+// signed in to Parley in the browser, following it from Parley's pages or
+// by hand. Anyone else, the card's sender and other members included, and
+// the member sent there by another site, is shown where it leads and goes
+// on by a click of their own, so that no link on Parley's address takes a
+// visitor elsewhere unawares (an open redirect), nor tells the site it
+// leads to who is signed in. The page tells nothing of the card, its
+// thread or who sent it.
 func TestShareLinks_OnlyTheRecipientGoesStraightOn(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -29,11 +31,11 @@ func TestShareLinks_OnlyTheRecipientGoesStraightOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := bob.Messages(ctx, card.ThreadID, client.MessagesQuery{})
+	msgs, err := bob.Messages(ctx, card.ThreadID, client.MessagesQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobs := page.Messages[len(page.Messages)-1].Share.Link
+	bobs := msgs.Messages[len(msgs.Messages)-1].Share.Link
 
 	visitor := func(username string) *scriptless {
 		b := newScriptless(t, env.URL)
@@ -48,8 +50,22 @@ func TestShareLinks_OnlyTheRecipientGoesStraightOn(t *testing.T) {
 		t.Fatalf("bob, signed in, following his link: %d to %q, Referrer-Policy %q; want 303 to the card's URL",
 			got.status, got.header.Get("Location"), got.header.Get("Referrer-Policy"))
 	}
-	for _, who := range []string{"", "alice", "carol"} {
-		got := visitor(who).get(strings.TrimPrefix(bobs, env.URL))
+	// Another site's page sending bob's browser to his link, the app's
+	// among them, learns nothing of who is signed in there.
+	fromAnotherSite := func(b *scriptless) *page {
+		req, _ := http.NewRequest(http.MethodGet, bobs, nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		return b.answer(b.http.Do(req))
+	}
+	visits := map[string]*page{
+		"":                         visitor("").get(strings.TrimPrefix(bobs, env.URL)),
+		"alice":                    visitor("alice").get(strings.TrimPrefix(bobs, env.URL)),
+		"carol":                    visitor("carol").get(strings.TrimPrefix(bobs, env.URL)),
+		"bob, from another site":   fromAnotherSite(visitor("bob")),
+		"carol, from another site": fromAnotherSite(visitor("carol")),
+	}
+	for who, got := range visits {
 		if got.status != http.StatusOK || got.header.Get("Location") != "" || got.header.Get("Referrer-Policy") != "no-referrer" ||
 			!strings.Contains(got.header.Get("Cache-Control"), "no-store") {
 			t.Fatalf("%q following bob's link: %d, Location %q, headers %v; want the page saying where it leads", who, got.status, got.header.Get("Location"), got.header)
