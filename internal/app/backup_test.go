@@ -136,7 +136,8 @@ func TestBackup_WhileServing(t *testing.T) {
 }
 
 // backup and restore refuse what they must not do, exit non-zero and
-// change nothing: a DEST that exists, a data directory that is not empty,
+// change nothing: a DEST that exists or whose directory does not, a data
+// directory that is not empty,
 // a file that is no backup, a database an older parley serves (which
 // backs it up itself), PostgreSQL (pointing to pg_dump and
 // pg_restore), a missing argument.
@@ -168,6 +169,7 @@ func TestBackup_Refusals(t *testing.T) {
 	}{
 		"ExistingDest":    {install, []string{"backup", taken}, "exists"},
 		"NoDest":          {install, []string{"backup"}, "accepts 1 arg"},
+		"NoDestDirectory": {install, []string{"backup", filepath.Join(t.TempDir(), "none", "b.db")}, "none does not exist: make it first"},
 		"NoDatabase":      {config.Config{DataDir: t.TempDir()}, []string{"backup", filepath.Join(t.TempDir(), "b.db")}, "no parley database"},
 		"OlderSchema":     {older, []string{"backup", filepath.Join(t.TempDir(), "b.db")}, "back it up with the parley that serves it"},
 		"BackupPostgres":  {pg, []string{"backup", filepath.Join(t.TempDir(), "b.db")}, "pg_dump"},

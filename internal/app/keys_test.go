@@ -201,8 +201,8 @@ func TestKeys_InitWithAFileMadeBefore(t *testing.T) {
 
 // An install whose keys are in the database cannot start with a keys
 // file, which would make others; `parley keys move --to-file`, refused
-// while a server runs on the embedded database, moves them, and tokens
-// issued before go on working.
+// while a server runs on the embedded database or into a directory that
+// is not there, moves them, and tokens issued before go on working.
 func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 	env := apptest.Start(t)
 	cfg := env.Server.Config
@@ -223,13 +223,18 @@ func TestKeys_MoveFromDatabaseToFile(t *testing.T) {
 		}
 		running.Stop()
 	}
+	// Into a directory that is not there, it says so and moves nothing.
+	nowhere := cfg
+	nowhere.KeysFile = filepath.Join(t.TempDir(), "none", "keys.json")
+	if out, err := run(t, nowhere, "", "keys", "move", "--to-file", nowhere.KeysFile); err == nil || !strings.Contains(err.Error(), "none does not exist: make it first") {
+		t.Fatalf("keys move into a missing directory: %v\n%s", err, out)
+	}
 	if out, err := run(t, cfg, "", "keys", "move", "--to-file", cfg.KeysFile); err != nil {
 		t.Fatalf("keys move: %v\n%s", err, out)
 	}
 	if info, err := os.Stat(cfg.KeysFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("keys file %v, %v; want 0600", info.Mode(), err)
 	}
-	mustAudit(t, cfg, "keys.move", "the keys file "+cfg.KeysFile)
 	mustAudit(t, cfg, "keys.move", "the keys file "+cfg.KeysFile)
 	moved := apptest.StartInstall(t, cfg)
 	mustWork(t, moved, tok.AccessToken)

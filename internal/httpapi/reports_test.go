@@ -467,8 +467,9 @@ func TestReports_WhoMayRead(t *testing.T) {
 		t.Errorf("another app's report: %v, want 404", err)
 	}
 	for _, path := range []string{"/api/v1/me", "/api/v1/threads", "/api/v1/friends", "/api/v1/apps", "/api/v1/me/access-log"} {
-		if _, err := own.Do(ctx, "GET", path, nil, nil); client.StatusOf(err) != http.StatusUnauthorized {
-			t.Errorf("GET %s with the app's own token: %v, want 401", path, err)
+		_, err := own.Do(ctx, "GET", path, nil, nil)
+		if e, ok := errors.AsType[*client.Error](err); !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.Detail, "reads the app's share reports only") {
+			t.Errorf("GET %s with the app's own token: %v, want 401 saying what it is for", path, err)
 		}
 	}
 	if _, err := own.Share(ctx, client.NewShare{To: "other", URL: "https://films.example/1", Title: "A film"}); client.StatusOf(err) != http.StatusUnauthorized {

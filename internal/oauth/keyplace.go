@@ -458,7 +458,9 @@ func (p *filePlace) write(keys *storedRing, put func(tmp string) error) error {
 		return err
 	}
 	f, err := os.CreateTemp(filepath.Dir(p.path), ".parley-keys-*")
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("keys file: the directory %s does not exist: make it first", filepath.Dir(p.path))
+	} else if err != nil {
 		return fmt.Errorf("keys file: %w", err)
 	}
 	defer os.Remove(f.Name())

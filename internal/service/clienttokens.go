@@ -84,6 +84,10 @@ func (s *Service) AuthenticateReportReader(ctx context.Context, token string) (*
 	return &parley.Caller{Client: &parley.ClientAccess{App: app, Scopes: ct.Scopes}}, nil
 }
 
+// errClientTokenElsewhere refuses an app's own token where a member's
+// session or grant is needed: everywhere but the share reports.
+var errClientTokenElsewhere = parley.Errorf(parley.EUNAUTHORIZED, "an app's own token (client credentials) reads the app's share reports only")
+
 // ownToken opens an app's own access token into its hash; it reports false
 // for any other token.
 func (s *Service) ownToken(token string) ([]byte, bool) {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -19,6 +20,8 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 	hash, subject, ok := s.openAccessToken(token)
 	if !ok {
 		return nil, invalidToken()
+	} else if strings.HasPrefix(subject, clientSubjectPrefix) {
+		return nil, errClientTokenElsewhere
 	}
 	now := s.Now()
 	if cached {

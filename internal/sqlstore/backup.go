@@ -188,7 +188,9 @@ func filesNamed(prefix string) ([]string, error) {
 // named after the file it will become.
 func tempFile(dir, name string) (string, error) {
 	f, err := os.CreateTemp(dir, "."+name+".*.partial")
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("sqlstore: the directory %s does not exist: make it first", dir)
+	} else if err != nil {
 		return "", fmt.Errorf("sqlstore: %w", err)
 	}
 	if err := f.Close(); err != nil {
