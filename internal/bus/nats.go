@@ -55,6 +55,11 @@ const DefaultPingInterval = 10 * time.Second
 // maxPingsOut is how many unanswered pings make a connection lost.
 const maxPingsOut = 2
 
+// resyncType is the type of the bus's own envelope that ends every
+// node's subscriptions, as dropped: a node that failed to publish events
+// publishes it as soon as it can again (resync).
+const resyncType = "bus.resync"
+
 // NATSOptions configure a NATS bus. The zero value is the defaults.
 type NATSOptions struct {
 	// Stream and Subject name the JetStream stream and the one subject it
@@ -108,9 +113,14 @@ type NATSOptions struct {
 // sequence of the next event. A stream deleted and made anew (by hand, or
 // by a NATS server that lost its storage) starts its sequence again: a
 // node finds that out within checkEvery, by the stream's creation time,
-// drops its subscriptions likewise and follows the new stream. Events published
-// on a node while it cannot reach NATS are not delivered: Publish fails
-// after publishTimeout, and the service logs it.
+// drops its subscriptions likewise and follows the new stream.
+//
+// An event a node fails to publish, while it cannot reach NATS, reaches no
+// node: Publish fails after publishTimeout, and the service logs it. The
+// node ends its own subscriptions at once, as dropped, and once it can
+// publish again it tells every node to end theirs likewise (resyncType),
+// so that no client goes on unaware of what it missed: each reconnects and
+// catches up through the API, as after any other loss.
 type NATS struct {
 	opts  NATSOptions
 	nc    *nats.Conn
@@ -124,6 +134,9 @@ type NATS struct {
 	lostAt atomic.Int64
 	// unpublished counts the events Publish failed to append.
 	unpublished atomic.Uint64
+	// missed is set when Publish failed, until every node was told to
+	// end its subscriptions (resync).
+	missed atomic.Bool
 
 	mu      sync.Mutex
 	js      jetstream.JetStream
@@ -194,7 +207,10 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.lostAt.Store(0)
 			log.Info("bus: reconnected to NATS", "server", nc.ConnectedServerId())
-			go b.checkStream()
+			go func() {
+				b.checkStream()
+				b.resync()
+			}()
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect to NATS: %w", err)
@@ -217,6 +233,7 @@ func (b *NATS) checkPeriodically() {
 		case <-t.C:
 			if b.nc.IsConnected() {
 				b.checkStream()
+				b.resync()
 			}
 		case <-b.stop:
 			return
@@ -298,32 +315,60 @@ func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 // ctx ends first; but no longer than publishTimeout after the connection
 // to NATS was lost, so that a request publishing many events while NATS
 // is out of reach is not held publishTimeout for each.
+//
+// When it fails, no node delivers ev: Publish ends this node's
+// subscriptions, as dropped, and has every node end theirs once it can
+// publish again (resync).
 func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
-	err := b.publish(ctx, userIDs, ev)
-	if err != nil {
-		b.unpublished.Add(1)
+	var envs []envelope
+	for to := range slices.Chunk(userIDs, maxRecipients) {
+		envs = append(envs, envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,
+			Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers})
 	}
-	return err
+	if err := b.publish(ctx, envs...); err != nil {
+		b.unpublished.Add(1)
+		b.missed.Store(true)
+		b.local.endAll(true)
+		return err
+	}
+	return nil
 }
 
-// publish is Publish, without counting its failures.
-func (b *NATS) publish(ctx context.Context, userIDs []string, ev parley.Event) error {
+// resync tells every node to end its subscriptions, as dropped, if this
+// node failed to publish an event since it last did; should that fail too,
+// the next reconnect or periodic check tries again.
+func (b *NATS) resync() {
+	if !b.missed.Swap(false) {
+		return
+	}
+	if err := b.publish(context.Background(), envelope{Type: resyncType}); err != nil {
+		b.missed.Store(true)
+		b.opts.Log.Warn("bus: tell the nodes of events that reached none", "err", err)
+	}
+}
+
+// publish appends the envelopes to the stream, waiting for each ack as
+// Publish says.
+func (b *NATS) publish(ctx context.Context, envs ...envelope) error {
+	if len(envs) == 0 {
+		return nil
+	}
+	kind := envs[0].Type
 	deadline := time.Now().Add(publishTimeout)
 	if lost := b.lostAt.Load(); lost != 0 {
 		if d := time.Unix(0, lost).Add(publishTimeout); d.Before(deadline) {
 			deadline = d
 		}
 		if time.Until(deadline) <= 0 {
-			return fmt.Errorf("bus: publish %s event: NATS out of reach since %s", ev.Type, time.Unix(0, lost).UTC().Format(time.RFC3339))
+			return fmt.Errorf("bus: publish %s event: NATS out of reach since %s", kind, time.Unix(0, lost).UTC().Format(time.RFC3339))
 		}
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
-	for to := range slices.Chunk(userIDs, maxRecipients) {
-		data, err := json.Marshal(envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,
-			Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers})
+	for _, env := range envs {
+		data, err := json.Marshal(env)
 		if err != nil {
-			return fmt.Errorf("bus: encode %s event: %w", ev.Type, err)
+			return fmt.Errorf("bus: encode %s event: %w", kind, err)
 		}
 		_, err = b.js.Publish(ctx, b.opts.Subject, data, jetstream.WithExpectStream(b.opts.Stream))
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
@@ -336,7 +381,7 @@ func (b *NATS) publish(ctx context.Context, userIDs []string, ev parley.Event) e
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("bus: publish %s event: %w", ev.Type, err)
+			return fmt.Errorf("bus: publish %s event: %w", kind, err)
 		}
 	}
 	return nil
@@ -368,6 +413,11 @@ func (b *NATS) receive(gen uint64, msg jetstream.Msg) {
 	var env envelope
 	if err := json.Unmarshal(msg.Data(), &env); err != nil {
 		b.opts.Log.Error("bus: undecodable event", "seq", md.Sequence.Stream, "err", err)
+		return
+	}
+	if env.Type == resyncType {
+		b.opts.Log.Warn("bus: a node failed to publish events; ending this node's subscriptions so their clients catch up")
+		b.local.endAll(true)
 		return
 	}
 	b.local.Publish(context.Background(), env.To, parley.Event{

@@ -88,6 +88,56 @@ func TestNATS_LostEventsEndSubscriptions(t *testing.T) {
 	}
 }
 
+// An event a node cannot publish, cut off from NATS, reaches no node. No
+// subscription may go on as if nothing was missed: the node's own end at
+// once, as dropped, and every other node's once it can publish again.
+func TestNATS_UnpublishedEventsEndSubscriptions(t *testing.T) {
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	cut := newCutter(t, url)
+	a := mustNATS(t, cut.URL(), opts)
+	b := mustNATS(t, url, opts)
+	onA, onB := mustSubscribe(t, a, "alice"), mustSubscribe(t, b, "alice")
+
+	cut.Down()
+	if err := a.Publish(context.Background(), []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "lost", map[string]string{})); err == nil {
+		t.Fatal("Publish cut off from NATS succeeded")
+	}
+	mustEndDropped(t, onA, "the publishing node's subscription")
+	select {
+	case ev := <-onB.C():
+		t.Fatalf("the other node delivered %s, which was never published", ev.ThreadID)
+	case <-onB.Done():
+		t.Fatal("the other node ended its subscription before it could know of the loss")
+	default:
+	}
+
+	cut.Up()
+	mustEndDropped(t, onB, "the other node's subscription")
+	// New subscriptions receive again, on either node, and are not ended.
+	again := mustSubscribe(t, b, "alice")
+	mustPublishOnceBack(t, a, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
+	if got := mustReceiveWithin(t, again, 6*waitFor); got.ThreadID != "again" {
+		t.Fatalf("the new subscription got %s first", got.ThreadID)
+	}
+	if again.Dropped() {
+		t.Fatal("a subscription made after the loss was dropped")
+	}
+}
+
+// mustEndDropped waits for sub to end as dropped.
+func mustEndDropped(tb testing.TB, sub parley.Subscription, what string) {
+	tb.Helper()
+	select {
+	case <-sub.Done():
+	case <-time.After(6 * waitFor):
+		tb.Fatalf("%s went on after an event for it was lost", what)
+	}
+	if !sub.Dropped() {
+		tb.Fatalf("%s ended but not as dropped", what)
+	}
+}
+
 // A node whose connection to NATS stops carrying anything without being
 // closed (the NATS host died, the network drops every packet) finds it
 // lost by its pings, within a few PingIntervals: its publishes then fail
