@@ -134,12 +134,15 @@ func (t recordLostTx) RecordWebhookResults(ctx context.Context, results []parley
 	return errors.New("the write was lost")
 }
 
-// TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost: when the write that
-// records an attempt fails, the delivery worker drops the result, and the
-// delivery is sent again once the lease it was taken with ends, with the
-// same webhook-id, by which the receiver drops the repeat: delivery stays
-// at least once, and what the receiver tells apart as once.
-func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
+// TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost: when the write
+// that records an attempt fails, the delivery worker records it with its
+// next write, and the endpoint, which answered, is not sent the delivery
+// again. A worker that stops with an attempt unrecorded (its node was
+// stopped, or killed) leaves the delivery to its lease: it is sent again
+// once the lease ends, with the same webhook-id, by which the receiver
+// drops the repeat: delivery stays at least once, and what the receiver
+// tells apart as once.
+func TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			db := sqlstoretest.Open(t, engine)
@@ -159,16 +162,16 @@ func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
 			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
 			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
-			if _, _, err := s.SendMessage(bob, group, "hello", ""); err != nil {
-				t.Fatal(err)
+			ctx := context.Background()
+			startWorker := func() (stop func()) {
+				ctx, cancel := context.WithCancel(ctx)
+				stopped := make(chan struct{})
+				go func() {
+					(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(ctx)
+					close(stopped)
+				}()
+				return func() { cancel(); <-stopped }
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			stopped := make(chan struct{})
-			go func() {
-				(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(ctx)
-				close(stopped)
-			}()
-			defer func() { cancel(); <-stopped }()
 			next := func() string {
 				t.Helper()
 				select {
@@ -179,7 +182,7 @@ func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
 					return ""
 				}
 			}
-			deliveries := func() []*parley.WebhookDelivery {
+			delivery := func() *parley.WebhookDelivery {
 				t.Helper()
 				var list []*parley.WebhookDelivery
 				if err := db.Read(ctx, func(tx parley.Tx) (err error) {
@@ -188,31 +191,61 @@ func TestWebhooks_SentAgainWithItsIDWhenItsRecordIsLost(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-				return list
+				return list[0]
 			}
+			waitForLoss := func() {
+				t.Helper()
+				for lost.Store(0); lost.Load() == 0; {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if d := delivery(); len(d.Attempts) != 0 {
+					t.Fatalf("after the record of its attempt was lost: %+v", d)
+				}
+			}
+			waitForRecord := func(id string) {
+				t.Helper()
+				for range 2000 {
+					if d := delivery(); len(d.Attempts) == 1 {
+						if d.ID != id || d.State != parley.DeliverySucceeded || len(ids) != 0 {
+							t.Fatalf("recorded: %+v, and %d more requests", d, len(ids))
+						}
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				t.Fatal("the attempt is not recorded")
+			}
+
+			// The record lost, then written by the next exchange.
+			if _, _, err := s.SendMessage(bob, group, "hello", ""); err != nil {
+				t.Fatal(err)
+			}
+			stop := startWorker()
 			first := next()
-			for lost.Load() == 0 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if list := deliveries(); len(list) != 1 || list[0].ID != first || len(list[0].Attempts) != 0 {
-				t.Fatalf("after the record of its attempt was lost: %+v", list[0])
-			}
+			waitForLoss()
 			losing.Store(false)
+			waitForRecord(first)
+			stop()
+
+			// The worker stopped with the record lost: the delivery is sent
+			// again once its lease ends, with its webhook-id.
+			if _, _, err := s.SendMessage(bob, group, "again", ""); err != nil {
+				t.Fatal(err)
+			}
+			losing.Store(true)
+			stop = startWorker()
+			defer func() { stop() }()
+			second := next()
+			waitForLoss()
+			stop()
+			losing.Store(false)
+			stop = startWorker()
 			clock.Advance(webhookLease + time.Second)
 			s.WakeWebhooks()
-			if again := next(); again != first {
-				t.Fatalf("sent again with webhook-id %q, first with %q", again, first)
+			if again := next(); again != second {
+				t.Fatalf("sent again with webhook-id %q, first with %q", again, second)
 			}
-			for range 2000 {
-				if list := deliveries(); len(list[0].Attempts) == 1 {
-					if list[0].State != parley.DeliverySucceeded || len(ids) != 0 {
-						t.Fatalf("after the attempt sent again: %+v, and %d more requests", list[0], len(ids))
-					}
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			t.Fatal("the attempt sent again is not recorded")
+			waitForRecord(second)
 		})
 	}
 }

@@ -40,8 +40,9 @@ type Worker struct {
 // batch deliveries in flight, and records each one's result as soon as it
 // is in, taking more in the same write: an endpoint that answers only at
 // the send's timeout holds up its own deliveries, not every app's, as it
-// would if each batch waited for its slowest. Deliveries whose results are
-// not recorded, as when it ends, are left to their lease: another attempt,
+// would if each batch waited for its slowest. Results a write failed to
+// record are recorded by the next. Deliveries whose results are not
+// recorded, as when it ends, are left to their lease: another attempt,
 // here or on another node, makes them.
 func (w *Worker) Run(ctx context.Context) {
 	tick := time.NewTicker(PollInterval)
@@ -56,7 +57,12 @@ func (w *Worker) Run(ctx context.Context) {
 			if err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
 				w.Log.Error("deliver webhooks", "err", err)
 			}
-			results = nil
+			if err == nil {
+				// Else they are recorded by the next exchange: the
+				// endpoint answered, and is not to be sent the
+				// delivery again for want of its record.
+				results = nil
+			}
 			for _, j := range jobs {
 				inFlight++
 				go func() { done <- w.Sender.Send(ctx, j) }()
