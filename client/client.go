@@ -30,11 +30,14 @@
 // Token, to resume later.
 //
 // Every error the server answers with is an *Error (RFC 9457 problem
-// details); StatusOf reads its HTTP status.
+// details); StatusOf reads its HTTP status. So is a token source's refresh
+// that Parley's token endpoint refused: a 401, as the API's own answer to
+// a grant that ended, whose Unwrap gives the source's error.
 package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,10 +65,17 @@ type Client struct {
 	http    *http.Client
 }
 
-// New returns a client for the server at baseURL using http.DefaultClient.
+// New returns a client for the server at baseURL. Its HTTP client is
+// http.DefaultClient's, but for redirects, which it does not follow:
+// Parley's API never redirects, so one comes from something between, and
+// following it would turn a POST into a GET that sends nothing; the
+// redirect is an error instead.
 func New(baseURL string) *Client {
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), http: http.DefaultClient}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), http: noRedirects}
 }
+
+// noRedirects is New's HTTP client.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // WithHTTPClient returns a copy of c that sends requests with hc.
 func (c *Client) WithHTTPClient(hc *http.Client) *Client {
@@ -103,7 +113,12 @@ func (c *Client) Token() string { return c.token }
 func (c *Client) authorization() (string, error) {
 	if c.source != nil {
 		t, err := c.source.Token()
-		if err != nil {
+		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil && re.Response.StatusCode < 500 {
+			// Parley refused the refresh: the grant ended, or the
+			// refresh token is no longer good.
+			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
+				Detail: "the token could not be refreshed: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status), cause: err}
+		} else if err != nil {
 			return "", fmt.Errorf("parley: get a token: %w", err)
 		}
 		return t.Type() + " " + t.AccessToken, nil
@@ -126,12 +141,21 @@ type Error struct {
 	// RetryAfter is how long a 429 or 503 asks the caller to wait
 	// (Retry-After), or 0.
 	RetryAfter time.Duration `json:"-"`
+	// cause is the token source's error a refused refresh came as.
+	cause error
 }
 
 // Error returns the problem in one line.
 func (e *Error) Error() string {
 	return fmt.Sprintf("parley: %d %s: %s", e.Status, e.Type, e.Detail)
 }
+
+// Unwrap returns the token source's error of a refused refresh, or nil.
+func (e *Error) Unwrap() error { return e.cause }
+
+// maxProblem bounds how much of an error answer is read: a problem is a
+// few lines.
+const maxProblem = 64 << 10
 
 // problem reads the problem an error answer carries.
 func problem(resp *http.Response) *Error {
@@ -143,7 +167,9 @@ func problem(resp *http.Response) *Error {
 	} else if at, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
 		e.RetryAfter = max(time.Until(at), 0)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		e.Detail = fmt.Sprintf("redirected to %q, which the API never does: check the server's URL, and what is between", resp.Header.Get("Location"))
+	} else if err := json.NewDecoder(io.LimitReader(resp.Body, maxProblem)).Decode(e); err != nil {
 		e.Detail = "(no problem body)"
 	}
 	return e
@@ -190,7 +216,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, hea
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 400 {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp, problem(resp)
 	}
 	if out != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/client"
@@ -84,5 +85,22 @@ func TestError_RetryAfterBeyondADuration(t *testing.T) {
 	var e *client.Error
 	if !errors.As(err, &e) || e.RetryAfter <= 0 {
 		t.Fatalf("a huge Retry-After read as %v (%v), want the longest wait", e.RetryAfter, err)
+	}
+}
+
+// A redirect is an error of the call, never followed: Parley's API does
+// not redirect, and a POST followed as a GET would send nothing and
+// answer as if it had.
+func TestDo_ARedirectIsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			t.Errorf("the redirect was followed: %s %s", r.Method, r.URL)
+		}
+		http.Redirect(w, r, "https://elsewhere.example"+r.URL.Path, http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	_, err := client.New(srv.URL).WithToken("t").SendMessage(context.Background(), "th1", "hello", "k1")
+	if e, ok := errors.AsType[*client.Error](err); !ok || e.Status != http.StatusMovedPermanently || !strings.Contains(e.Detail, "elsewhere.example") {
+		t.Fatalf("a redirected send: %v, want an error naming where it led", err)
 	}
 }

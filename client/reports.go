@@ -118,7 +118,7 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 		return nil, "", err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 400 {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, "", problem(resp)
 	}
 	body, err := io.ReadAll(resp.Body)

@@ -18,8 +18,8 @@ const (
 	// the app suspended); the data is a WebhookGrant.
 	WebhookGrantRevoked = "grant.revoked"
 	// WebhookThreadClosed: a thread left the member's grant (a participant
-	// closed it to apps, or the member left it); the data is a
-	// WebhookThread.
+	// closed it to apps, the member left it, or took it out of the grant);
+	// the data is a WebhookThread.
 	WebhookThreadClosed = "thread.closed_to_apps"
 	// WebhookReportShares: the app's share report for the fortnight just
 	// ended; the data is a ShareReport.
@@ -59,7 +59,8 @@ type WebhookGrant struct {
 }
 
 // WebhookThread is the data of thread.closed_to_apps. Reason is "closed"
-// or "left".
+// (a participant closed the thread to apps), "left" (the member left it)
+// or "unticked" (the member took it out of the grant).
 type WebhookThread struct {
 	ThreadID string    `json:"thread_id"`
 	UserID   string    `json:"user_id"`

@@ -12,6 +12,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/client"
@@ -43,7 +44,19 @@ type App struct {
 	// introspection asks Parley whether a member's token still works
 	// (RFC 7662), as the app.
 	introspection rs.ResourceServer
+	// chart is the report's chart, as last fetched.
+	chart struct {
+		sync.Mutex
+		svg   []byte
+		until time.Time
+	}
 }
+
+// chartLife is how long movieclub shows the report's chart before it asks
+// Parley for it again. Its public page could otherwise have anyone spend
+// the app's rate limit at Parley, which its members' calls count against
+// too; and the chart changes only when a fortnight ends.
+const chartLife = time.Hour
 
 // New returns movieclub for the configuration.
 func New(cfg Config) *App {
@@ -266,7 +279,7 @@ func (a *App) handleReport(w http.ResponseWriter, r *http.Request) {
 // as Parley counts the friends who opened a recommendation by the
 // fortnight only.
 func (a *App) handleReportChart(w http.ResponseWriter, r *http.Request) {
-	svg, _, err := a.reports.ShareReportAs(r.Context(), a.cfg.ClientID, client.ReportQuery{Period: "fortnight"}, "svg")
+	svg, err := a.reportChart(r.Context())
 	if err != nil {
 		log.Printf("share report: %v", err)
 		http.Error(w, "the report is not available", http.StatusBadGateway)
@@ -275,6 +288,21 @@ func (a *App) handleReportChart(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	w.Write(svg)
+}
+
+// reportChart returns the chart, fetched from Parley at most once every
+// chartLife, and by one request at a time.
+func (a *App) reportChart(ctx context.Context) ([]byte, error) {
+	a.chart.Lock()
+	defer a.chart.Unlock()
+	if now := time.Now(); a.chart.svg == nil || !now.Before(a.chart.until) {
+		svg, _, err := a.reports.ShareReportAs(ctx, a.cfg.ClientID, client.ReportQuery{Period: "fortnight"}, "svg")
+		if err != nil {
+			return nil, err
+		}
+		a.chart.svg, a.chart.until = svg, now.Add(chartLife)
+	}
+	return a.chart.svg, nil
 }
 
 // render writes a page.

@@ -12,17 +12,18 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
-// heldChanges is http.DefaultClient's transport while a test holds the
-// answers to reads of a changes feed: each is read from Parley, then held
-// until release, as a slow network would.
+// heldChanges is http.DefaultTransport, which the Go client's requests go
+// through, while a test holds the answers to reads of a changes feed: each
+// is read from Parley, then held until release, as a slow network would.
 type heldChanges struct {
+	next    http.RoundTripper
 	hold    atomic.Bool
 	got     chan struct{}
 	release chan struct{}
 }
 
 func (h *heldChanges) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
+	resp, err := h.next.RoundTrip(r)
 	if h.hold.Load() && strings.HasSuffix(r.URL.Path, "/changes") {
 		h.got <- struct{}{}
 		<-h.release
@@ -47,9 +48,9 @@ func TestMovieClub_DeletedDuringACatchUpStaysDeleted(t *testing.T) {
 	ctx := context.Background()
 	c := startClub(t)
 	r := c.recommend(t)
-	h := &heldChanges{got: make(chan struct{}, 1), release: make(chan struct{})}
-	http.DefaultClient.Transport = h
-	t.Cleanup(func() { http.DefaultClient.Transport = nil })
+	h := &heldChanges{next: http.DefaultTransport, got: make(chan struct{}, 1), release: make(chan struct{})}
+	http.DefaultTransport = h
+	t.Cleanup(func() { http.DefaultTransport = h.next })
 	for len(c.hooks) > 0 {
 		<-c.hooks
 	}

@@ -23,6 +23,8 @@ type session struct {
 	memberID string
 	// csrf is the token every form of the session carries.
 	csrf string
+	// expires is when the session ends, whatever the browser keeps.
+	expires time.Time
 }
 
 // member is a member who signed in, with what movieclub keeps for them.

@@ -464,6 +464,28 @@ func TestMovieClub_ReportShowsOpens(t *testing.T) {
 	}
 }
 
+// The chart of the report, on a page anyone may open, is fetched from
+// Parley once an hour at most: visitors, however many, do not spend the
+// app's rate limit at Parley, which its members' calls count against too.
+func TestMovieClub_ReportChartSpendsNoMembersAllowance(t *testing.T) {
+	c := startClub(t)
+	r := c.signInAlice(t)
+	for range 150 {
+		resp, err := http.Get(c.url + "/report.svg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the chart: %d", resp.StatusCode)
+		}
+	}
+	if p := r.b.Submit(t, r.home, url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK || !strings.Contains(p.Body, "Metropolis (1927)") {
+		t.Fatalf("recommending after 150 views of the chart: %d\n%s", p.Status, p.Body)
+	}
+}
+
 // openLink follows a share link as a person's browser does.
 func openLink(t *testing.T, link string) {
 	t.Helper()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,8 +16,11 @@ import (
 
 // A grant.revoked delivery about a grant that has already ended is about
 // that grant, not the member: a member who disconnected movieclub and
-// connected it again while the delivery was retried stays signed in, with
-// what movieclub shows them, when the late delivery arrives.
+// connected it again while the delivery was retried stays signed in when
+// the late delivery arrives. The thread movieclub shared into under the
+// old grant is not the new grant's (a grant of thread scope "app" reaches
+// the threads the app started under it): movieclub's sign-in finds its
+// read refused, and forgets it.
 func TestMovieClub_LateRevocationKeepsTheNewGrant(t *testing.T) {
 	c := startClub(t)
 	r := c.recommend(t)
@@ -30,8 +34,12 @@ func TestMovieClub_LateRevocationKeepsTheNewGrant(t *testing.T) {
 
 	// Parley retries the old grant's grant.revoked.
 	c.retried(t, "grant.revoked")
-	if home := c.home(t, r.b); strings.Contains(home, "Sign in with Parley") || !strings.Contains(home, "Metropolis (1927)") {
+	home := c.home(t, r.b)
+	if strings.Contains(home, "Sign in with Parley") || !strings.Contains(home, `action="/recommend"`) {
 		t.Errorf("the late revocation of alice's old grant signed her out of her new one:\n%s", home)
+	}
+	if strings.Contains(home, "Metropolis (1927)") {
+		t.Errorf("movieclub shows what it read under the revoked grant:\n%s", home)
 	}
 }
 
@@ -47,14 +55,7 @@ func TestMovieClub_ExpiredTokenSignsInAgain(t *testing.T) {
 
 	// An hour on, at Parley and at movieclub.
 	c.parley.Clock.Advance(time.Hour + time.Minute)
-	mc := c.app
-	mc.mem.mu.Lock()
-	for _, m := range mc.mem.members {
-		m.api = client.New(c.parley.URL).WithTokenSource(mc.oauth.TokenSource(ctx, &oauth2.Token{
-			AccessToken: m.accessToken, TokenType: "Bearer", Expiry: time.Now().Add(-time.Minute)}))
-		m.expiry = time.Now().Add(-time.Minute)
-	}
-	mc.mem.mu.Unlock()
+	c.tokensRunOut(ctx)
 
 	p := b.Submit(t, home, url.Values{"film": {"metropolis"}, "friend": {"bob"}})
 	if strings.Contains(p.Body, "could not be reached") || p.URL.String() != c.url+"/" || !strings.Contains(p.Body, `action="/recommend"`) {
@@ -62,6 +63,20 @@ func TestMovieClub_ExpiredTokenSignsInAgain(t *testing.T) {
 	}
 	if p = b.Submit(t, p, url.Values{"film": {"metropolis"}, "friend": {"bob"}}); p.Status != http.StatusOK || !strings.Contains(p.Body, "Metropolis (1927)") {
 		t.Errorf("recommending after signing in again: %d\n%s", p.Status, p.Body)
+	}
+}
+
+// tokensRunOut makes every member's access token at movieclub one that ran
+// out a minute ago, as an hour after their sign-in; Parley's clock is left
+// as it is.
+func (c *club) tokensRunOut(ctx context.Context) {
+	mc := c.app
+	mc.mem.mu.Lock()
+	defer mc.mem.mu.Unlock()
+	for _, m := range mc.mem.members {
+		m.api = client.New(c.parley.URL).WithTokenSource(mc.oauth.TokenSource(ctx, &oauth2.Token{
+			AccessToken: m.accessToken, TokenType: "Bearer", Expiry: time.Now().Add(-time.Minute)}))
+		m.expiry = time.Now().Add(-time.Minute)
 	}
 }
 
@@ -81,25 +96,62 @@ func TestMovieClub_RevokedGrantSignsInAgain(t *testing.T) {
 }
 
 // A thread.closed_to_apps delivery retried after the thread was opened to
-// apps again does not make movieclub forget a thread its grant reaches.
+// apps again does not make movieclub forget a thread its grant reaches;
+// nor when it comes after the member's token ran out, so that movieclub
+// cannot read on: it reads on at the member's next sign-in.
 func TestMovieClub_LateClosingKeepsAReopenedThread(t *testing.T) {
+	for _, tokenRanOut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tokenRanOut=%v", tokenRanOut), func(t *testing.T) {
+			ctx := context.Background()
+			c := startClub(t)
+			r := c.recommend(t)
+
+			c.down.Store(true)
+			if _, err := r.bob.SetThreadAppAccess(ctx, r.threadID, false); err != nil {
+				t.Fatal(err)
+			}
+			c.waitRefused(t, "thread.closed_to_apps")
+			if _, err := r.bob.SetThreadAppAccess(ctx, r.threadID, true); err != nil {
+				t.Fatal(err)
+			}
+			if tokenRanOut {
+				c.tokensRunOut(ctx)
+			}
+			c.retried(t, "thread.closed_to_apps")
+			if tokenRanOut {
+				c.signIn(t, r.b, "alice")
+			}
+			apptest.MustSend(t, r.bob, r.threadID, "Loved the robot")
+			c.waitForWebhooks(t, "bob's reply in the reopened thread on movieclub", func() bool {
+				return strings.Contains(c.home(t, r.b), "Loved the robot")
+			})
+			if home := c.home(t, r.b); !strings.Contains(home, "Metropolis (1927)") {
+				t.Errorf("the card is gone from the thread:\n%s", home)
+			}
+		})
+	}
+}
+
+// A thread closed to apps while the member's token ran out is forgotten
+// at their next sign-in, whose read of it Parley refuses.
+func TestMovieClub_ClosedWhileAwayForgottenAtSignIn(t *testing.T) {
 	ctx := context.Background()
 	c := startClub(t)
 	r := c.recommend(t)
-
-	c.down.Store(true)
+	c.tokensRunOut(ctx)
 	if _, err := r.bob.SetThreadAppAccess(ctx, r.threadID, false); err != nil {
 		t.Fatal(err)
 	}
-	c.waitRefused(t, "thread.closed_to_apps")
-	if _, err := r.bob.SetThreadAppAccess(ctx, r.threadID, true); err != nil {
-		t.Fatal(err)
-	}
-	c.retried(t, "thread.closed_to_apps")
-	apptest.MustSend(t, r.bob, r.threadID, "Loved the robot")
-	c.waitForWebhooks(t, "bob's reply in the reopened thread on movieclub", func() bool {
-		return strings.Contains(c.home(t, r.b), "Loved the robot")
+	c.waitForWebhooks(t, "the closing's webhook handled", func() bool {
+		_, handled := c.webhooks(client.WebhookThreadClosed)
+		return handled > 0
 	})
+	if home := c.home(t, r.b); !strings.Contains(home, "Metropolis (1927)") {
+		t.Fatalf("movieclub forgot the thread without reading it:\n%s", home)
+	}
+	if home := c.signIn(t, r.b, "alice"); strings.Contains(home.Body, "Metropolis (1927)") {
+		t.Errorf("the thread closed to apps is still shown after signing in again:\n%s", home.Body)
+	}
 }
 
 // A thread closed to apps is forgotten when the webhook says so.

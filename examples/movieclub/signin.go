@@ -23,6 +23,14 @@ const (
 	sessionCookie = "movieclub_session"
 )
 
+// sessionLife is how long a sign-in lasts, on movieclub's side: a session
+// ends then whether or not the browser still sends its cookie.
+const sessionLife = 12 * time.Hour
+
+// needed are the scopes movieclub cannot work without, of those it asks
+// for: the member may untick any of them on Parley's consent page.
+var needed = []string{client.ScopeSharesWrite, client.ScopeMessagesRead}
+
 // handleLogin starts signing in with Parley: a fresh state, nonce and PKCE
 // verifier, kept in the browser for the callback, and off to Parley.
 func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -73,12 +81,26 @@ func (a *App) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusBadGateway, "Parley's answer could not be checked. Please try again.")
 		return
 	}
+	// The member may have unticked scopes on the consent page: work with
+	// what was granted, which here must be all of it. Signing in again
+	// asks Parley for what is missing.
+	granted, _ := tok.Extra("scope").(string)
+	for _, s := range needed {
+		if !slices.Contains(strings.Fields(granted), s) {
+			a.fail(w, http.StatusForbidden, "Movie Club sends the film to your friend and shows you their replies, "+
+				"and needs you to allow both on Parley. Sign in again and leave them ticked.")
+			return
+		}
+	}
 	// The member's client acts through their grant with this token. A
 	// refresh needs offline_access, which movieclub does not ask for: when
 	// the token runs out, the member signs in again.
 	api := client.New(a.cfg.ParleyURL).WithTokenSource(a.oauth.TokenSource(context.Background(), tok))
-	id, s := rand.Text(), &session{memberID: memberID, csrf: rand.Text()}
+	id, s := rand.Text(), &session{memberID: memberID, csrf: rand.Text(), expires: time.Now().Add(sessionLife)}
 	a.mem.mu.Lock()
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		delete(a.mem.sessions, old.Value) // a session is never taken over by a new sign-in
+	}
 	m := a.mem.members[memberID]
 	if m == nil {
 		m = &member{id: memberID}
@@ -92,13 +114,16 @@ func (a *App) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mem.mu.Unlock()
 	// Catch up on what changed while the member was away and webhooks
-	// could not be acted on.
+	// could not be acted on; forget the threads the grant no longer
+	// reaches.
 	for _, t := range threads {
-		if err := a.catchUp(r.Context(), m, t); err != nil {
+		if err := a.catchUp(r.Context(), m, t); refused(err) {
+			a.forgetThread(m, t)
+		} else if err != nil {
 			log.Printf("catch up thread %s: %v", t, err)
 		}
 	}
-	a.setCookie(w, sessionCookie, id, "/", 12*time.Hour)
+	a.setCookie(w, sessionCookie, id, "/", sessionLife)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -159,7 +184,8 @@ func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// session returns the browser's session, or nil.
+// session returns the browser's session, or nil; an ended one is
+// forgotten.
 func (a *App) session(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -167,7 +193,12 @@ func (a *App) session(r *http.Request) *session {
 	}
 	a.mem.mu.Lock()
 	defer a.mem.mu.Unlock()
-	return a.mem.sessions[c.Value]
+	s := a.mem.sessions[c.Value]
+	if s != nil && !time.Now().Before(s.expires) {
+		delete(a.mem.sessions, c.Value)
+		return nil
+	}
+	return s
 }
 
 // signedIn returns the session and member of a form post whose CSRF token

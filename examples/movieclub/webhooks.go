@@ -67,13 +67,17 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		// The thread left the member's grant: forget it. A delivery is
 		// retried for a day, so the thread may be open to apps again by
 		// the time it comes: movieclub reads on from its cursor once, and
-		// forgets the thread only if that is refused (or cannot be done).
+		// forgets the thread only if Parley refuses that. A read it could
+		// not make (the member's token ran out) is made at their next
+		// sign-in, which forgets the thread if it is refused then.
 		var d client.WebhookThread
 		if json.Unmarshal(ev.Data, &d) == nil {
-			if m := a.member(d.UserID); m != nil && a.catchUp(r.Context(), m, d.ThreadID) != nil {
-				a.mem.mu.Lock()
-				m.threads = slices.DeleteFunc(m.threads, func(t *thread) bool { return t.id == d.ThreadID })
-				a.mem.mu.Unlock()
+			if m := a.member(d.UserID); m != nil {
+				if err := a.catchUp(r.Context(), m, d.ThreadID); refused(err) {
+					a.forgetThread(m, d.ThreadID)
+				} else if err != nil {
+					log.Printf("catch up thread %s: %v", d.ThreadID, err)
+				}
 			}
 		}
 	case client.WebhookGrantRevoked:
@@ -112,6 +116,20 @@ func (a *App) tokenActive(ctx context.Context, token string) bool {
 		return false
 	}
 	return answer.Active
+}
+
+// refused reports whether Parley refused a read of a thread: the member's
+// grant no longer reaches it (403), or it is gone (404).
+func refused(err error) bool {
+	status := client.StatusOf(err)
+	return status == http.StatusForbidden || status == http.StatusNotFound
+}
+
+// forgetThread drops the member's copy of a thread.
+func (a *App) forgetThread(m *member, threadID string) {
+	a.mem.mu.Lock()
+	defer a.mem.mu.Unlock()
+	m.threads = slices.DeleteFunc(m.threads, func(t *thread) bool { return t.id == threadID })
 }
 
 // member returns the member with the Parley user ID, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,9 +71,13 @@ func TestClient_TokenSourceRefreshesTheAccessToken(t *testing.T) {
 		stale := *fresh
 		stale.Expiry = time.Now().Add(-time.Minute)
 		_, err = env.Client.WithTokenSource(partner.Config.TokenSource(ctx, &stale)).Me(ctx)
+		// A 401, as the API's answer to a token whose grant ended, that
+		// the member must sign in again: no API call was made.
 		var re *oauth2.RetrieveError
-		if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || client.StatusOf(err) != 0 {
-			t.Errorf("a request whose refresh is refused: %v, want the provider's invalid_grant and no API call", err)
+		e, isProblem := errors.AsType[*client.Error](err)
+		if !isProblem || e.Status != http.StatusUnauthorized || !strings.Contains(e.Detail, "could not be refreshed") ||
+			!errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+			t.Errorf("a request whose refresh is refused: %v, want a 401 that holds the provider's invalid_grant", err)
 		}
 	})
 }
