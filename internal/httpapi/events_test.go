@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
 )
 
@@ -452,6 +453,60 @@ func TestEvents_RefusalIsAProblem(t *testing.T) {
 				t.Errorf("WWW-Authenticate = %q", e.WWWAuthenticate)
 			}
 		})
+	}
+}
+
+// TestEvents_FailedTicketsPerAddress: taking a ticket is a write, and a
+// request that offers one carries no other credential, so the tickets of a
+// client address that fail (unknown, used, expired) count against it: 60
+// at once, then one a second. Past them, every ticket from the address is
+// refused before it is looked for, a good one too, which stays good for
+// its member elsewhere.
+func TestEvents_FailedTicketsPerAddress(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	eventsURL := "ws" + strings.TrimPrefix(env.URL, "http") + "/api/v1/events"
+	dial := func(ticket, addr string) (*websocket.Conn, int) {
+		t.Helper()
+		conn, resp, err := websocket.Dial(ctx, eventsURL+"?ticket="+ticket, &websocket.DialOptions{
+			HTTPClient: env.HTTP, HTTPHeader: http.Header{"X-Forwarded-For": {addr}}})
+		if err == nil {
+			return conn, http.StatusSwitchingProtocols
+		}
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return nil, resp.StatusCode
+	}
+	const attacker, elsewhere = "203.0.113.7", "198.51.100.2"
+	for range 60 {
+		if _, status := dial(parley.RandomToken(), attacker); status != http.StatusUnauthorized {
+			t.Fatalf("an unknown ticket: %d, want 401", status)
+		}
+	}
+	tk, err := alice.EventTicket(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ticket := range []string{parley.RandomToken(), tk.Ticket} {
+		if _, status := dial(ticket, attacker); status != http.StatusTooManyRequests {
+			t.Fatalf("a ticket past the address's failures: %d, want 429", status)
+		}
+	}
+	conn, status := dial(tk.Ticket, elsewhere)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("alice's ticket from her own address: %d, want it to open her stream", status)
+	}
+	conn.CloseNow()
+	if got := env.Metric(t, `parley_rate_limited_total{policy="failed event tickets"}`); got != 2 {
+		t.Errorf(`parley_rate_limited_total{policy="failed event tickets"} = %v, want 2`, got)
+	}
+	env.Clock.Advance(time.Second) // one failure's worth
+	if _, status := dial(parley.RandomToken(), attacker); status != http.StatusUnauthorized {
+		t.Fatalf("an unknown ticket a second later: %d, want 401", status)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
 // Events is a caller's stream of realtime events. A member's own session
@@ -824,11 +825,28 @@ type IssuedTicket struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// failedTicketsPerAddress holds the event tickets of one client address
+// that fail (unknown, used or expired) to 60 at once, then one a second;
+// once they are spent, every ticket from the address is refused before it
+// is looked for. Taking a ticket is a write, which a request without any
+// credential could otherwise make as often as it liked. A client gets a
+// ticket just before it connects, and fails only when it waited too long.
+var failedTicketsPerAddress = ratelimit.Policy{Name: "failed event tickets", Rate: 1, Burst: 60}
+
 // AuthenticateTicket takes a ticket, which then cannot be used again, and
 // returns the caller that made it: EUNAUTHORIZED when the ticket is
 // unknown, used or expired, or the session or token that made it no longer
-// works.
-func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (*parley.Caller, error) {
+// works, which counts against the client address's failedTicketsPerAddress.
+func (s *Service) AuthenticateTicket(ctx context.Context, ticket string) (c *parley.Caller, err error) {
+	err = s.countFailures(ctx, failedTicketsPerAddress, "ticket", func() error {
+		c, err = s.takeTicket(ctx, ticket)
+		return err
+	})
+	return c, err
+}
+
+// takeTicket is AuthenticateTicket, uncounted.
+func (s *Service) takeTicket(ctx context.Context, ticket string) (*parley.Caller, error) {
 	bad := parley.Errorf(parley.EUNAUTHORIZED, "the ticket is invalid, used or expired: get a new one")
 	var et *parley.EventTicket
 	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {

@@ -114,18 +114,11 @@ var (
 // sent by a public client is EUNAUTHORIZED, and counts against the client
 // address's failedClientAuthsPerAddress; once that is spent, the address's
 // requests are ETHROTTLED, whatever they send.
-func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (*parley.App, error) {
-	var failures string
-	if addr := parley.ClientAddrFromContext(ctx); addr != "" && s.opts.Limiter != nil {
-		failures = "client-auth:address:" + addressKey(addr)
-		if wait := s.opts.Limiter.Wait(failures, failedClientAuthsPerAddress); wait > 0 {
-			return nil, s.rateLimited(ctx, failedClientAuthsPerAddress, failures, wait, "failed client authentications from this address")
-		}
-	}
-	app, err := s.authenticateClient(ctx, clientID, secret)
-	if failures != "" && parley.ErrorCode(err) == parley.EUNAUTHORIZED {
-		s.opts.Limiter.Allow(failures, failedClientAuthsPerAddress)
-	}
+func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (app *parley.App, err error) {
+	err = s.countFailures(ctx, failedClientAuthsPerAddress, "client-auth", func() error {
+		app, err = s.authenticateClient(ctx, clientID, secret)
+		return err
+	})
 	return app, err
 }
 

@@ -46,6 +46,29 @@ func (s *Service) rateLimited(ctx context.Context, p ratelimit.Policy, key strin
 	return parley.ThrottledError(what, wait)
 }
 
+// countFailures runs fn, unless the client address of ctx has spent its
+// allowance of p, and counts against that allowance a failure of fn that
+// is EUNAUTHORIZED: p holds the failed attempts of one address, under keys
+// that start with name, and once they are spent every request of the
+// address is refused before fn looks anything up. An address is all that
+// is counted, not what the attempt named, so that no one can spend another's
+// allowance by naming it.
+func (s *Service) countFailures(ctx context.Context, p ratelimit.Policy, name string, fn func() error) error {
+	addr := parley.ClientAddrFromContext(ctx)
+	if addr == "" || s.opts.Limiter == nil {
+		return fn()
+	}
+	key := name + ":address:" + addressKey(addr)
+	if wait := s.opts.Limiter.Wait(key, p); wait > 0 {
+		return s.rateLimited(ctx, p, key, wait, p.Name+" from this address")
+	}
+	err := fn()
+	if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+		s.opts.Limiter.Allow(key, p)
+	}
+	return err
+}
+
 // DefaultSignUpsPerAddress is how many accounts one client address may
 // create a day before each further one waits.
 const DefaultSignUpsPerAddress = 20
