@@ -248,6 +248,11 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		// Alice declines Carol.
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#incoming`))))
+		// A phone hides the welcome that names the member's username:
+		// the friends page, where they make friends, names it too.
+		if got := text(t, alice, `#my-username`); !strings.Contains(got, "@alice") {
+			t.Errorf("the friends page names the member's username as %q", got)
+		}
 		checkCentred(t, alice, "friends")
 		apptest.Screenshot(t, alice, "friends")
 		checkAccessibility(t, alice, "friends, a request received")

@@ -82,7 +82,7 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`section.app a[href*="access-log"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#verification`)),
 	))
-	if v := text(t, b, `#verification`); !strings.Contains(v, "Verified: all 7 entries") {
+	if v := text(t, b, `#verification`); !strings.Contains(v, "Verified: your whole log, all 7 entries of every app") {
 		t.Errorf("verification: %q", v)
 	}
 	log := text(t, b, `#log`)

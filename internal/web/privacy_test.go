@@ -162,7 +162,7 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d{4} \d\d:\d\d UTC$`).MatchString(lines[0][1]) {
 		t.Errorf("the newest line: %q", lines[0][1])
 	}
-	if !strings.Contains(first.body, "Verified: all 101 entries") || !strings.Contains(first.body, "<h1>What MovieClub did</h1>") {
+	if !strings.Contains(first.body, "Verified: your whole log, all 101 entries of every app") || !strings.Contains(first.body, "<h1>What MovieClub did</h1>") {
 		t.Errorf("title or verification:\n%s", first.body)
 	}
 	next := regexp.MustCompile(`href="(/account/access-log\?[^"]+)">Older entries`).FindStringSubmatch(first.body)

@@ -82,6 +82,11 @@ func TestSignInWithParley_Browser(t *testing.T) {
 		if !strings.Contains(scopes, "Send links to your friends as you") {
 			t.Errorf("the consent page's scopes:\n%s", scopes)
 		}
+		// Alice has no conversations to tick: choosing to tick some is
+		// not offered.
+		if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("input[name=thread_scope][value=selected]").disabled`)); err != nil || !disabled {
+			t.Errorf("with no conversations, the choice of ticked ones: disabled %v, %v", disabled, err)
+		}
 		checkHangingLabels(t, ctx, "consent")
 		apptest.Screenshot(t, ctx, "consent")
 		checkAccessibility(t, ctx, "consent")
@@ -102,7 +107,10 @@ func TestSignInWithParley_Browser(t *testing.T) {
 	t.Run("PromptConsent", func(t *testing.T) {
 		again := cfg.AuthCodeURL("s2", challenge, oauth2.SetAuthURLParam("prompt", "consent"))
 		must(t, chromedp.Do(ctx, chromedp.Navigate(again), chromedp.WaitVisible(chromedp.CSS(`#scopes`))))
-		if page := text(t, ctx, `main`); !strings.Contains(page, "already connected") {
+		// Denying a request of an app already connected keeps what the
+		// app has, and the page says so, not that it asks to connect.
+		if page := text(t, ctx, `main`); !strings.Contains(page, "already connected") || !strings.Contains(page, "go on using your Parley account?") ||
+			!strings.Contains(page, "Deny refuses only this request") {
 			t.Errorf("prompt=consent for a covered request:\n%s", page)
 		}
 		apptest.Screenshot(t, ctx, "consent-again")

@@ -71,11 +71,14 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 	}
 	switch n.Kind {
 	case parley.NoticeAppAdded:
-		whose := who + "'s"
+		name, whose := who, who+"'s"
 		if n.By.ID == me.ID {
-			whose = "your"
+			name, whose = "you", "your"
 		}
-		if n.Scopes.Has(parley.ScopeMessagesRead) {
+		switch {
+		case n.Scopes.Has(parley.ScopeMessagesRead) && n.Scopes.Has(parley.ScopeMessagesWrite):
+			return n.AppName + " can now read this conversation and post in it as " + name + ", through " + whose + " connection."
+		case n.Scopes.Has(parley.ScopeMessagesRead):
 			return n.AppName + " can now read this conversation through " + whose + " connection."
 		}
 		return n.AppName + " can now see this conversation, but not its messages, through " + whose + " connection."
@@ -89,13 +92,21 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 	return ""
 }
 
-// reachText names an app that reaches the thread and the member whose
-// grant lets it, for the member who reads it.
+// reachText names an app that reaches the thread, what it may do there,
+// and the member whose grant lets it, for the member who reads it.
 func reachText(me parley.UserRef, g parley.ThreadGrant) string {
+	name, whose := displayName(g.Member), displayName(g.Member)+"'s"
 	if g.Member.ID == me.ID {
-		return g.AppName + ", through your connection"
+		name, whose = "you", "your"
 	}
-	return g.AppName + ", through " + displayName(g.Member) + "'s connection"
+	can := "sees the conversation, not its messages"
+	if g.Scopes.Has(parley.ScopeMessagesRead) {
+		can = "reads messages"
+	}
+	if g.Scopes.Has(parley.ScopeMessagesWrite) {
+		can += ", posts as " + name
+	}
+	return g.AppName + " (" + can + "), through " + whose + " connection"
 }
 
 // closersText names who keeps a thread closed to apps, the reader as "you".

@@ -48,7 +48,7 @@ func TestThreadApps_Browser(t *testing.T) {
 		waitFor(t, ctx, `document.body.dataset.live === "open"`)
 	}
 	openThread(bob)
-	if got := text(t, bob, `#thread-apps`); !strings.Contains(got, "No app can read this conversation.") {
+	if got := text(t, bob, `#thread-apps`); !strings.Contains(got, "No app reaches this conversation.") {
 		t.Errorf("before any app, bob's thread says %q", got)
 	}
 	var token *oauth2.Token
@@ -94,7 +94,7 @@ func TestThreadApps_Browser(t *testing.T) {
 
 	t.Run("NoticeLive", func(t *testing.T) {
 		waitFor(t, bob, `(document.querySelector("#notices") || {}).textContent?.includes("MovieClub can now read this conversation through Member alice's connection.")`)
-		if got := text(t, bob, `#thread-apps .reach`); !strings.Contains(got, "MovieClub, through Member alice's connection") {
+		if got := text(t, bob, `#thread-apps .reach`); !strings.Contains(got, "MovieClub (reads messages), through Member alice's connection") {
 			t.Errorf("bob's list of apps reads %q", got)
 		}
 		apptest.Screenshot(t, bob, "thread-notice")

@@ -35,7 +35,7 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	bobs := b.get("/t/" + th)
 	for _, want := range []string{
 		name + ` can now read this conversation through Member alice&#39;s connection.`,
-		`<span class="app" data-client="` + sneaky.App.ClientID + `">` + name + `, through Member alice&#39;s connection</span>`,
+		`<span class="app" data-client="` + sneaky.App.ClientID + `">` + name + ` (reads messages), through Member alice&#39;s connection</span>`,
 		`<input type="hidden" name="allowed" value="false">`,
 		`>Close to apps</button>`,
 	} {
@@ -94,7 +94,7 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	}
 
 	reopened := b.post(b.get("/t/"+th), "/t/"+th+"/apps", url.Values{"allowed": {"true"}})
-	if !strings.Contains(reopened.body, "You stopped keeping this conversation closed to apps.") || !strings.Contains(reopened.body, "Tunes, through Member alice&#39;s connection") {
+	if !strings.Contains(reopened.body, "You stopped keeping this conversation closed to apps.") || !strings.Contains(reopened.body, "Tunes (reads messages), through Member alice&#39;s connection") {
 		t.Errorf("after reopening, bob's page:\n%s", section(reopened.body))
 	}
 	if p := a.get("/t/" + th); !strings.Contains(p.body, "Member bob stopped keeping this conversation closed to apps.") {
@@ -167,8 +167,9 @@ func TestThreadApps_OneOfTwoClosersWithdrawing(t *testing.T) {
 
 // A grant that reaches all conversations is a notice in each of the
 // member's threads, and in each thread they come into later; one without
-// messages.read says the app sees the conversation but not its messages.
-// A share into a thread is a notice too.
+// messages.read says the app sees the conversation but not its messages,
+// and one with messages.write that it may post as its member. A share into
+// a thread is a notice too.
 func TestThreadApps_EveryWayIn(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -193,11 +194,20 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	if p := b.get("/t/" + withBob); !strings.Contains(p.body, "Everything can now see this conversation, but not its messages, through Member alice&#39;s connection.") {
 		t.Errorf("bob's thread with alice after alice's grant reaching all:\n%s", section(p.body))
 	}
+	poster := env.MustPartner(t, "Poster")
+	env.MustToken(t, poster, "carol", []string{"openid", "messages.read", "messages.write"}, apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{withCarol}})
 	p := c.get("/t/" + withCarol)
-	for _, want := range []string{"Everything can now see this conversation", "Sharer can now see this conversation, but not its messages, through your connection."} {
+	for _, want := range []string{"Everything can now see this conversation", "Sharer can now see this conversation, but not its messages, through your connection.",
+		"Poster can now read this conversation and post in it as you, through your connection.",
+		"Poster (reads messages, posts as you), through your connection", "Sharer (sees the conversation, not its messages), through your connection"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("carol's thread with alice lacks %q:\n%s", want, section(p.body))
 		}
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	if p := a.get("/t/" + withCarol); !strings.Contains(p.body, "Poster (reads messages, posts as Member carol), through Member carol&#39;s connection") {
+		t.Errorf("alice's thread with carol:\n%s", section(p.body))
 	}
 
 	// Threads alice comes into later are reached too, and say so: one

@@ -363,8 +363,11 @@ if (sendForm && list) {
     text.style.height = `${text.scrollHeight + 2}px`;
   };
   text.addEventListener("input", fit);
+  // On a touch screen, whose keyboard has no Shift+Enter, Enter starts a
+  // new line and the Send button sends.
+  const touch = matchMedia("(pointer: coarse)").matches;
   text.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !touch) {
       e.preventDefault();
       sendForm.requestSubmit();
     }
