@@ -402,6 +402,9 @@ func TestForms_RefuseWhatIsNotText(t *testing.T) {
 // Parley alike.
 func TestSignInPages_Throttled(t *testing.T) {
 	env := apptest.Start(t)
+	// After five failures the next attempt waits a second from the last:
+	// with the clock standing still, however slow the machine.
+	env.Clock.Freeze()
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	cfg := *partner.Config
