@@ -128,22 +128,8 @@ func TestShares_EachMemberHasTheirOwnLink(t *testing.T) {
 			t.Errorf("bob's inbox: the card among the messages %+v, as the last message %+v; want his link %q", last.Share, th.LastMessage.Share, bobs)
 		}
 	}
-	for {
-		ev, err := bobEvents.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != parley.EventMessageCreated {
-			continue
-		}
-		var m client.Message
-		if err := json.Unmarshal(ev.Data, &m); err != nil {
-			t.Fatal(err)
-		}
-		if m.Share == nil || m.Share.Link != bobs {
-			t.Fatalf("bob's event carries %+v, want his link %q", m.Share, bobs)
-		}
-		break
+	if m := nextCreated(t, bobEvents); m.Share == nil || m.Share.Link != bobs {
+		t.Fatalf("bob's event carries %+v, want his link %q", m.Share, bobs)
 	}
 	token := bobs[strings.LastIndex(bobs, "/")+1:]
 	if logs := w.env.Logs.String(); strings.Contains(logs, token) {
@@ -184,8 +170,17 @@ func TestShares_AnotherAppsCardHasNoLink(t *testing.T) {
 	if _, err := w.env.Client.WithToken(films.AccessToken).Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/43", Title: "And this"}); err != nil {
 		t.Fatal(err)
 	}
+	if m := nextCreated(t, events); m.Share == nil || m.Share.URL != "https://films.example/43" || m.Share.Link != "" {
+		t.Fatalf("the rival's event carries %+v, want the card's URL and no link", m.Share)
+	}
+}
+
+// nextCreated returns the message of the stream's next message.created
+// event, skipping other events.
+func nextCreated(t *testing.T, stream *client.EventStream) *client.Message {
+	t.Helper()
 	for {
-		ev, err := events.Next(ctx)
+		ev, err := stream.Next(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,10 +191,7 @@ func TestShares_AnotherAppsCardHasNoLink(t *testing.T) {
 		if err := json.Unmarshal(ev.Data, &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.Share == nil || m.Share.URL != "https://films.example/43" || m.Share.Link != "" {
-			t.Fatalf("the rival's event carries %+v, want the card's URL and no link", m.Share)
-		}
-		break
+		return &m
 	}
 }
 

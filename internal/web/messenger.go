@@ -714,7 +714,9 @@ func msgView(l messageList, m *parley.Message) messageView {
 }
 
 // when returns how the inbox dates a thread's last activity, by the
-// service's clock: the time today, the day before.
+// service's clock: the time today, the day before. Both are in UTC, as a
+// page without script shows them; the script shows them again in the
+// browser's own time zone (messenger.js, localTimes).
 func (p *Pages) when(t time.Time) string {
 	if !p.today(t) {
 		return t.UTC().Format("2 Jan")

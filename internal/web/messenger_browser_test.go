@@ -618,3 +618,36 @@ func (p *cutProxy) up() {
 	defer p.mu.Unlock()
 	p.isDown = false
 }
+
+// Times show in the reader's own time zone: the server writes them in UTC,
+// for a page without script, and the script writes them again in the
+// browser's zone, the name of a message's Delete button too.
+func TestMessenger_Browser_TimesInTheReadersZone(t *testing.T) {
+	env := apptest.Start(t)
+	aliceAPI, bobAPI := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, aliceAPI, bobAPI)
+	th := apptest.MustThread(t, aliceAPI, "bob").ID
+	m := apptest.MustSend(t, aliceAPI, th, "What time is it there?")
+	// UTC+14: never the same time of day as UTC.
+	const zoneName = "Pacific/Kiritimati"
+	zone, err := time.LoadLocation(zoneName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := m.CreatedAt.In(zone)
+	want := local.Format("15:04")
+	if local.Format(time.DateOnly) != time.Now().In(zone).Format(time.DateOnly) {
+		want = local.Format("2 Jan 15:04")
+	}
+
+	alice := apptest.Chromium(t)
+	must(t, chromedp.Do(alice, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zoneName})
+		return err
+	})))
+	signInBrowser(t, alice, env.URL, "alice")
+	must(t, chromedp.Do(alice, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`time[data-show=moment]`))))
+	waitFor(t, alice, fmt.Sprintf(`document.querySelector("time[data-show=moment]").textContent === %q &&
+		document.querySelector('button[aria-label^="Delete your message sent"]').getAttribute("aria-label") === %q`,
+		want, "Delete your message sent "+want))
+}

@@ -374,6 +374,34 @@ if (sendForm && list) {
   });
 }
 
+// ---- times in the reader's own zone ----
+
+// The server writes times in UTC, as a page without script shows them.
+// Each <time data-show> is written again in the browser's time zone, in
+// the server's form: "day" the time today, or the date before ("2 Jan");
+// "moment" the time today, or the date and time before. A message's
+// Delete button, which names its time, follows. Parts the page fetches
+// later are written again as they come.
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const two = (n) => String(n).padStart(2, "0");
+function localTimes() {
+  const today = new Date().toDateString();
+  for (const el of document.querySelectorAll("time[data-show]")) {
+    const at = new Date(el.dateTime);
+    if (Number.isNaN(at.getTime())) continue;
+    const clock = `${two(at.getHours())}:${two(at.getMinutes())}`;
+    const date = `${at.getDate()} ${months[at.getMonth()]}`;
+    let shown = clock;
+    if (at.toDateString() !== today) shown = el.dataset.show === "day" ? date : `${date} ${clock}`;
+    if (el.textContent !== shown) el.textContent = shown;
+    const del = el.closest("li")?.querySelector('button[aria-label^="Delete your message sent "]');
+    const label = `Delete your message sent ${shown}`;
+    if (del && del.getAttribute("aria-label") !== label) del.setAttribute("aria-label", label);
+  }
+}
+localTimes();
+new MutationObserver(localTimes).observe(body, { childList: true, subtree: true });
+
 // ---- the realtime connection ----
 
 function handle(ev) {
