@@ -65,16 +65,13 @@ func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, erro
 
 // noticeText says a notice as a sentence for the member who reads it.
 func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
-	who := displayName(n.By)
+	name, whose := seenBy(me, n.By)
+	who := name // a sentence's first word
 	if n.By.ID == me.ID {
 		who = "You"
 	}
 	switch n.Kind {
 	case parley.NoticeAppAdded:
-		name, whose := who, who+"'s"
-		if n.By.ID == me.ID {
-			name, whose = "you", "your"
-		}
 		switch {
 		case n.Scopes.Has(parley.ScopeMessagesRead) && n.Scopes.Has(parley.ScopeMessagesWrite):
 			return n.AppName + " can now read this conversation and post in it as " + name + ", through " + whose + " connection."
@@ -95,10 +92,7 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 // reachText names an app that reaches the thread, what it may do there,
 // and the member whose grant lets it, for the member who reads it.
 func reachText(me parley.UserRef, g parley.ThreadGrant) string {
-	name, whose := displayName(g.Member), displayName(g.Member)+"'s"
-	if g.Member.ID == me.ID {
-		name, whose = "you", "your"
-	}
+	name, whose := seenBy(me, g.Member)
 	can := "sees the conversation, not its messages"
 	if g.Scopes.Has(parley.ScopeMessagesRead) {
 		can = "reads messages"
@@ -113,10 +107,17 @@ func reachText(me parley.UserRef, g parley.ThreadGrant) string {
 func closersText(me parley.UserRef, closers []parley.UserRef) string {
 	names := make([]string, len(closers))
 	for i, u := range closers {
-		names[i] = displayName(u)
-		if u.ID == me.ID {
-			names[i] = "you"
-		}
+		names[i], _ = seenBy(me, u)
 	}
 	return strings.Join(names, ", ")
+}
+
+// seenBy names u, and what is u's, for the member me: "you" and "your"
+// when u is me.
+func seenBy(me, u parley.UserRef) (name, whose string) {
+	if u.ID == me.ID {
+		return "you", "your"
+	}
+	name = displayName(u)
+	return name, name + "'s"
 }
