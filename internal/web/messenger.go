@@ -107,12 +107,33 @@ type threadItem struct {
 // signUpPage is what the sign-up page shows.
 type signUpPage struct {
 	Title, CSRF, Error, Username, DisplayName string
+	// Next is the page to go to once the account is made, when not the
+	// inbox: the page the member was signing in for, such as an app's
+	// sign-in request.
+	Next string
 }
 
-// messengerSignIn is the messenger's sign-in page, which offers an
-// account while registration is open.
-func (p *Pages) messengerSignIn() loginPage {
-	return loginPage{Title: "Sign in", Action: signInPath, SignUp: p.svc.RegistrationOpen()}
+// messengerSignIn is the messenger's sign-in page, coming back to next
+// (a local path, see localPath), which offers an account while
+// registration is open.
+func (p *Pages) messengerSignIn(next string) loginPage {
+	page := loginPage{Title: "Sign in", Action: signInPath}
+	if next != "/" {
+		page.Next = next
+	}
+	if p.svc.RegistrationOpen() {
+		page.SignUp = signUpURL(next)
+	}
+	return page
+}
+
+// signUpURL is the sign-up page that goes on to next, a local path, once
+// the account is made.
+func signUpURL(next string) string {
+	if next == "/" {
+		return signUpPath
+	}
+	return signUpPath + "?next=" + url.QueryEscape(next)
 }
 
 // handleSignUp shows the sign-up form, or, while registration is closed,
@@ -122,7 +143,11 @@ func (p *Pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, service.ErrRegistrationClosed)
 		return
 	}
-	p.render(w, http.StatusOK, "signup", signUpPage{Title: "Create your account", CSRF: p.csrfToken(w, r)})
+	page := signUpPage{Title: "Create your account", CSRF: p.csrfToken(w, r)}
+	if next := localPath(r.URL.Query().Get("next")); next != "/" {
+		page.Next = next
+	}
+	p.render(w, http.StatusOK, "signup", page)
 }
 
 func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
@@ -132,18 +157,23 @@ func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
 	in := service.NewAccount{
 		Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), DisplayName: r.PostFormValue("display_name"),
 	}
+	next := localPath(r.PostFormValue("next"))
 	if _, err := p.svc.Register(r.Context(), in); err != nil {
 		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
 		}
-		p.render(w, httpapi.StatusOf(err), "signup", signUpPage{
+		page := signUpPage{
 			Title: "Create your account", CSRF: p.csrfToken(w, r), Error: parley.ErrorMessage(err),
 			Username: in.Username, DisplayName: in.DisplayName,
-		})
+		}
+		if next != "/" {
+			page.Next = next
+		}
+		p.render(w, httpapi.StatusOf(err), "signup", page)
 		return
 	}
-	if p.signIn(w, r, p.messengerSignIn()) {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+	if p.signIn(w, r, p.messengerSignIn(next)) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 
@@ -153,11 +183,8 @@ func (p *Pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	page := p.messengerSignIn()
+	page := p.messengerSignIn(next)
 	page.CSRF, page.Notice = p.csrfToken(w, r), signInNotices[r.URL.Query().Get("done")]
-	if next != "/" {
-		page.Next = next
-	}
 	p.render(w, http.StatusOK, "login", page)
 }
 
@@ -194,12 +221,9 @@ func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
 	}
-	page := p.messengerSignIn()
-	if next := localPath(r.PostFormValue("next")); next != "/" {
-		page.Next = next
-	}
-	if p.signIn(w, r, page) {
-		http.Redirect(w, r, localPath(page.Next), http.StatusSeeOther)
+	next := localPath(r.PostFormValue("next"))
+	if p.signIn(w, r, p.messengerSignIn(next)) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 

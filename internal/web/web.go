@@ -230,8 +230,21 @@ type loginPage struct {
 	// Again is set when the member is signed in but the app wants a fresh
 	// sign-in.
 	Again bool
-	// SignUp offers to create an account, on the messenger's sign-in page.
-	SignUp bool
+	// SignUp is the address of the sign-up page, which goes on to where
+	// this sign-in would have; empty while registration is closed, or when
+	// the member is asked to sign in again.
+	SignUp string
+}
+
+// appSignIn is the sign-in page of an app's sign-in request id. A person
+// without an account may make one and come back to the request, unless
+// they are signed in already and asked again.
+func (p *Pages) appSignIn(id string, next *service.Next, again bool) loginPage {
+	page := loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, AppName: next.AppName, Again: again}
+	if !again && p.svc.RegistrationOpen() {
+		page.SignUp = signUpURL(loginURL(id))
+	}
+	return page
 }
 
 // unbound refuses a sign-in request the browser did not start.
@@ -256,10 +269,10 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	switch next.Step {
 	case service.StepSignIn:
-		page := loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, AppName: next.AppName, CSRF: p.csrfToken(w, r)}
 		// A member with a session is asked again because the app wants a
 		// fresh sign-in (prompt=login, max_age).
-		page.Again = parley.CallerFromContext(ctx) != nil
+		page := p.appSignIn(id, next, parley.CallerFromContext(ctx) != nil)
+		page.CSRF = p.csrfToken(w, r)
 		p.render(w, http.StatusOK, "login", page)
 	case service.StepConsent:
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
@@ -316,7 +329,7 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: oauth.LoginPath, RequestID: id, AppName: next.AppName}) {
+	if p.signIn(w, r, p.appSignIn(id, next, false)) {
 		http.Redirect(w, r, consentURL(id), http.StatusSeeOther)
 	}
 }

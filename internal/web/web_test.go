@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
@@ -430,4 +431,80 @@ func TestSignInPages_Throttled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A person without an account whom an app sends to sign in with Parley
+// makes one from the sign-in page and goes on to the app's consent, then
+// back to the app, without starting again; while registration is closed,
+// or when a member is only asked to sign in again, no account is offered.
+func TestSignInPages_AnAppsSignInOffersAnAccount(t *testing.T) {
+	signUpLink := regexp.MustCompile(`<a href="(/sign-up[^"]*)">Create an account</a>`)
+	authURL := func(cfg oauth2.Config, verifier string, extra ...oauth2.AuthCodeOption) string {
+		return cfg.AuthCodeURL("s", append(extra, oauth2.S256ChallengeOption(verifier))...)
+	}
+
+	t.Run("Open", func(t *testing.T) {
+		env := apptest.Start(t)
+		partner := env.MustPartner(t, "Tunes")
+		cfg := *partner.Config
+		cfg.Scopes = []string{"openid", "profile"}
+		verifier := oauth2.GenerateVerifier()
+		b := apptest.NewBrowser()
+		login := b.Get(t, authURL(cfg, verifier))
+		link := signUpLink.FindStringSubmatch(login.Body)
+		if link == nil {
+			t.Fatalf("the app's sign-in page offers no account:\n%s", login.Body)
+		}
+		signUp := b.Get(t, env.URL+html.UnescapeString(link[1]))
+		if !strings.Contains(signUp.Body, `href="/sign-in?next=`) {
+			t.Errorf("the sign-up page reached from an app's sign-in does not lead back to it:\n%s", signUp.Body)
+		}
+		consent := b.Submit(t, signUp, url.Values{"username": {"dora"}, "display_name": {"Dora"}, "password": {apptest.Password("dora")}})
+		if consent.URL.Path != "/oauth2/consent" || !strings.Contains(consent.Body, "Tunes") {
+			t.Fatalf("signing up from an app's sign-in ends at %d %s:\n%s", consent.Status, consent.URL, consent.Body)
+		}
+		back := b.Submit(t, consent, url.Values{"action": {"approve"}})
+		code := back.Location
+		if u, err := url.Parse(code); err != nil || u.Query().Get("code") == "" {
+			t.Fatalf("approving ends at %d %q, not the app with a code", back.Status, back.Location)
+		}
+		u, _ := url.Parse(code)
+		tok, err := cfg.Exchange(context.Background(), u.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, err := env.Client.WithToken(tok.AccessToken).Me(context.Background())
+		if err != nil || me.Username != "dora" {
+			t.Errorf("the app's token stands for %v (%v), want dora", me, err)
+		}
+
+		again := b.Get(t, authURL(cfg, oauth2.GenerateVerifier(), oauth2.SetAuthURLParam("prompt", "login")))
+		if !strings.Contains(again.Body, `name="password"`) || signUpLink.MatchString(again.Body) {
+			t.Errorf("a member asked to sign in again is offered an account:\n%s", again.Body)
+		}
+	})
+
+	t.Run("OnlyToThisServer", func(t *testing.T) {
+		env := apptest.Start(t)
+		b := apptest.NewBrowser()
+		signUp := b.Get(t, env.URL+"/sign-up?next="+url.QueryEscape("//evil.example/"))
+		if strings.Contains(signUp.Body, "evil.example") {
+			t.Fatalf("the sign-up page carries another site as where to go next:\n%s", signUp.Body)
+		}
+		form := url.Values{"username": {"dora"}, "password": {apptest.Password("dora")}, "next": {"https://evil.example/"}}
+		if welcome := b.Submit(t, signUp, form); welcome.URL.Host != strings.TrimPrefix(env.URL, "http://") || welcome.URL.Path != "/" {
+			t.Errorf("a sign-up posted with another site as next ends at %s", welcome.URL)
+		}
+	})
+
+	t.Run("Closed", func(t *testing.T) {
+		env := apptest.Start(t, func(c *config.Config) { c.Registration = config.RegistrationClosed })
+		partner := env.MustPartner(t, "Tunes")
+		cfg := *partner.Config
+		cfg.Scopes = []string{"openid"}
+		login := apptest.NewBrowser().Get(t, authURL(cfg, oauth2.GenerateVerifier()))
+		if !strings.Contains(login.Body, `name="password"`) || signUpLink.MatchString(login.Body) {
+			t.Errorf("the app's sign-in page of a closed server offers an account:\n%s", login.Body)
+		}
+	})
 }
