@@ -129,7 +129,13 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(bob, chromedp.SendKeys(chromedp.CSS(`#text`), "hi alice"), pressEnter(`#text`)))
 		waitFor(t, alice, bubbleCount("hi alice", 1))
 
-		// Alice deletes her message; it goes from Bob's page too.
+		// Alice deletes her message, which Delete asks her to confirm; it
+		// goes from Bob's page too.
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#messages li.mine .delete summary`))))
+		if got := text(t, bob, `#messages li`); !strings.Contains(got, "hello bob") {
+			t.Errorf("Delete alone, unconfirmed, took the message from bob's page: %q", got)
+		}
+		apptest.Screenshot(t, alice, "delete-confirm")
 		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#messages li.mine .delete button`))))
 		waitFor(t, bob, `document.querySelector("#messages li").classList.contains("deleted")`)
 		if got := text(t, bob, `#messages li`); !strings.Contains(got, "Message deleted") || strings.Contains(got, "hello bob") {
@@ -210,7 +216,7 @@ func TestMessenger_Browser(t *testing.T) {
 		for _, width := range []int64{375, 1280} {
 			must(t, chromedp.Do(alice, chromedp.EmulateViewport(width, 800)))
 			apart, err := chromedp.Run(alice, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages li.mine")].filter(li => {
-				const b = li.querySelector(".bubble").getBoundingClientRect(), d = li.querySelector(".delete button").getBoundingClientRect();
+				const b = li.querySelector(".bubble").getBoundingClientRect(), d = li.querySelector(".delete summary").getBoundingClientRect();
 				return !(d.right <= b.left && d.top >= b.top && d.bottom <= b.bottom);
 			}).map(li => li.querySelector(".bubble").textContent)`))
 			must(t, err)
@@ -348,7 +354,12 @@ func TestMessenger_Browser(t *testing.T) {
 		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
 		must(t, chromedp.Do(bob,
 			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
-			chromedp.Click(chromedp.CSS(`form.leave button`)),
+			chromedp.Click(chromedp.CSS(`.leave summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`.leave button`)),
+		))
+		apptest.Screenshot(t, bob, "leave-confirm")
+		must(t, chromedp.Do(bob,
+			chromedp.Click(chromedp.CSS(`.leave button`)),
 			chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
 		))
 		if got := text(t, bob, `#inbox`); strings.Contains(got, "Film club") {
@@ -648,6 +659,6 @@ func TestMessenger_Browser_TimesInTheReadersZone(t *testing.T) {
 	signInBrowser(t, alice, env.URL, "alice")
 	must(t, chromedp.Do(alice, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`time[data-show=moment]`))))
 	waitFor(t, alice, fmt.Sprintf(`document.querySelector("time[data-show=moment]").textContent === %q &&
-		document.querySelector('button[aria-label^="Delete your message sent"]').getAttribute("aria-label") === %q`,
+		document.querySelector('[aria-label^="Delete your message sent"]').getAttribute("aria-label") === %q`,
 		want, "Delete your message sent "+want))
 }

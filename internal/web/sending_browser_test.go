@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -92,7 +93,14 @@ func TestMessenger_SendingAndDeleting_Browser(t *testing.T) {
 	t.Run("DeletingWithTheKeyboardKeepsFocus", func(t *testing.T) {
 		id, err := chromedp.Run(b, chromedp.Evaluate[string](`[...document.querySelectorAll("#messages li.mine")].find(li => li.querySelector(".bubble").textContent === "second").id`))
 		must(t, err)
-		must(t, chromedp.Do(b, pressEnter(`#`+id+` .delete button`)))
+		must(t, chromedp.Do(b, pressEnter(`#`+id+` .delete summary`), chromedp.WaitVisible(chromedp.CSS(`#`+id+` .delete button`))))
+		// Escape takes back the Delete, focus back on it; Delete again, and
+		// its confirmation, delete.
+		must(t, chromedp.Do(b, chromedp.KeyEvent(kb.Escape)))
+		if open, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector("#`+id+` .delete").open || !document.activeElement.matches("#`+id+` .delete summary")`)); err != nil || open {
+			t.Errorf("Escape left the confirmation open, or focus away from Delete (%v)", err)
+		}
+		must(t, chromedp.Do(b, pressEnter(`#`+id+` .delete summary`), chromedp.WaitVisible(chromedp.CSS(`#`+id+` .delete button`)), pressEnter(`#`+id+` .delete button`)))
 		waitFor(t, b, fmt.Sprintf(`document.getElementById(%q).classList.contains("deleted")`, id))
 		if got, err := chromedp.Run(b, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.tagName`)); err != nil || got != id {
 			t.Errorf("after deleting a message with the keyboard, focus is on %q (%v), want the message, %s", got, err, id)

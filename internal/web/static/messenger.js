@@ -286,9 +286,14 @@ if (list) {
     }, { root: pane }).observe(older);
   }
 
-  // Deleting one's own message.
+  // Deleting one's own message: its Delete opens the confirmation, which
+  // is one at a time.
+  list.addEventListener("toggle", (e) => {
+    if (!e.target.matches?.("details.delete[open]")) return;
+    for (const other of list.querySelectorAll("details.delete[open]")) if (other !== e.target) other.open = false;
+  }, true);
   list.addEventListener("submit", async (e) => {
-    const form = e.target.closest("form.delete");
+    const form = e.target.closest(".delete form");
     if (!form) return;
     e.preventDefault();
     const err = await post(form);
@@ -296,6 +301,14 @@ if (list) {
     const seq = seqOf(form.closest("li"));
     merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
     tell("Message deleted.");
+  });
+
+  // Escape closes a confirmation, Delete's or Leave's, back to its button.
+  document.addEventListener("keydown", (e) => {
+    const open = e.key === "Escape" && e.target.closest?.("details.delete[open], details.leave[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
   });
 
   document.addEventListener("visibilitychange", markRead);
@@ -394,7 +407,7 @@ function localTimes() {
     let shown = clock;
     if (at.toDateString() !== today) shown = el.dataset.show === "day" ? date : `${date} ${clock}`;
     if (el.textContent !== shown) el.textContent = shown;
-    const del = el.closest("li")?.querySelector('button[aria-label^="Delete your message sent "]');
+    const del = el.closest("li")?.querySelector('[aria-label^="Delete your message sent "]');
     const label = `Delete your message sent ${shown}`;
     if (del && del.getAttribute("aria-label") !== label) del.setAttribute("aria-label", label);
   }
