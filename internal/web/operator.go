@@ -10,8 +10,8 @@ import (
 )
 
 // The operator pages: apps waiting for review with what they ask for, the
-// other apps, and the buttons that approve reach "all", suspend and
-// reinstate, above the record of operators' decisions. The service decides
+// other apps, and the buttons that approve reach "all" or withdraw it,
+// suspend and reinstate, above the record of operators' decisions. The service decides
 // who is an operator; to everyone else, signed in or not, the pages do
 // not exist.
 
@@ -21,6 +21,7 @@ const operatorPath = "/operator"
 var operatorDecisions = map[string]func(*service.Service, context.Context, string) (*parley.App, error){
 	"admit":     (*service.Service).ApproveApp,
 	"approve":   (*service.Service).ApproveAllThreads,
+	"withdraw":  (*service.Service).UnapproveAllThreads,
 	"suspend":   (*service.Service).SuspendApp,
 	"reinstate": (*service.Service).ReinstateApp,
 }

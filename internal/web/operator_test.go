@@ -113,9 +113,20 @@ func TestOperatorPages(t *testing.T) {
 		if appState(t, env, id).State != parley.AppActive {
 			t.Fatalf("reinstate: app %s", appState(t, env, id).State)
 		}
+		// Reach "all" is withdrawn without suspending the app.
+		if !strings.Contains(p.body, "Withdraw reach “all” from Films") {
+			t.Fatalf("the approved app offers no withdrawal of reach “all”:\n%s", p.body)
+		}
+		p = olga.post(p, "/operator/apps/"+id+"/withdraw", url.Values{})
+		if app := appState(t, env, id); app.AllThreadsApproved || app.State != parley.AppActive {
+			t.Fatalf("withdraw: app %s, approved for all %v; want active, not approved", app.State, app.AllThreadsApproved)
+		}
+		if !strings.Contains(p.body, "Approved for reach “all” (0)") {
+			t.Errorf("the withdrawn app is still listed as approved:\n%s", p.body)
+		}
 		_, log, _ := strings.Cut(p.body, `id="decision-log"`)
 		rows := strings.Split(log, "<tr data-action=")[1:]
-		want := []string{"olga</td><td>reinstated Films", "olga</td><td>suspended Films", "olga</td><td>approved reach “all” for Films",
+		want := []string{"olga</td><td>withdrew reach “all” from Films", "olga</td><td>reinstated Films", "olga</td><td>suspended Films", "olga</td><td>approved reach “all” for Films",
 			"the console</td><td>registered &lt;script&gt;", "the console</td><td>registered Films", "the console</td><td>made an operator: olga"}
 		if len(rows) != len(want) {
 			t.Fatalf("%d decisions listed, want %d:\n%s", len(rows), len(want), log)
