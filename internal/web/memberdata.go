@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -8,8 +9,9 @@ import (
 	"github.com/parleyhq/parley/internal/httpapi"
 )
 
-// The member's data page, under the Apps tab beside the connected apps and
-// the access log: a download of everything Parley keeps of theirs
+// The member's account page, which the bar's avatar opens: who is signed in
+// and a way out (the bar's own Sign out is hidden on a phone's narrow
+// screen), a download of everything Parley keeps of theirs
 // (service.Export), and the deletion of their account, which asks for the
 // password again and a ticked box, and then signs them out.
 
@@ -25,11 +27,21 @@ func (p *Pages) routeMemberData(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+accountDeletePath, p.handleAccountDelete)
 }
 
-// dataPage is what the data page shows.
+// dataPage is what the account page shows.
 type dataPage struct {
 	shell
 	// Error says why the account was not deleted.
 	Error string
+}
+
+// sectionAccount marks the account page, under the bar's avatar.
+const sectionAccount = "account"
+
+// accountShell returns the shell of the account page.
+func (p *Pages) accountShell(ctx context.Context, w http.ResponseWriter, r *http.Request) (shell, error) {
+	sh, err := p.newShell(ctx, w, r, "Your account", "")
+	sh.Section = sectionAccount
+	return sh, err
 }
 
 func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +49,7 @@ func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sh, err := p.appsShell(ctx, w, r, "Your data")
+	sh, err := p.accountShell(ctx, w, r)
 	if err != nil {
 		p.renderError(w, err)
 		return
@@ -84,7 +96,7 @@ func (p *Pages) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	sh, shErr := p.appsShell(ctx, w, r, "Your data")
+	sh, shErr := p.accountShell(ctx, w, r)
 	if shErr != nil {
 		p.renderError(w, shErr)
 		return

@@ -11,13 +11,13 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
-// In a real browser, a member opens Your data from the Apps tab, downloads
+// In a real browser, a member opens their account from the bar's avatar, downloads
 // everything of theirs (the link's file, fetched as the browser would,
 // holds their messages and not another's), and deletes their account: a
 // wrong password deletes nothing and says so; the right one, with the box
 // ticked, signs them out everywhere and the sign-in page says the account
 // is deleted. Bob's conversation keeps his message, and alice's as a
-// tombstone. With PARLEY_SCREENSHOTS set, the data page, its refusal and
+// tombstone. With PARLEY_SCREENSHOTS set, the account page, its refusal and
 // the sign-in page after the deletion are saved at 1280 and 375 px.
 func TestDataPage_Browser(t *testing.T) {
 	env := apptest.Start(t)
@@ -36,9 +36,7 @@ func TestDataPage_Browser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("alice")),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
-		chromedp.Click(chromedp.CSS(`.bar nav a[href="/account/apps"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.subnav`)),
-		chromedp.Click(chromedp.CSS(`.subnav a[href="/account/data"]`)),
+		chromedp.Click(chromedp.CSS(`.bar a.me`)),
 		chromedp.WaitVisible(chromedp.CSS(`#delete-form`)),
 	))
 	page := text(t, b, `.privacy`)

@@ -367,7 +367,9 @@ func TestPrivacyPages_StrictPolicy(t *testing.T) {
 
 // The Apps pages' own row of tabs marks the one a page is under: the tab's
 // own page as the page, and the pages reached from it (one app's log, an
-// app's page in the developer console) as within it.
+// app's page in the developer console) as within it; the bar marks its
+// Apps tab. The account page is under the bar's avatar instead, with no
+// row of tabs.
 func TestAppsPages_TabsMarkWhereYouAre(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
@@ -380,7 +382,6 @@ func TestAppsPages_TabsMarkWhereYouAre(t *testing.T) {
 		"/account/apps":       `<a href="/account/apps" aria-current="page">Connected apps</a>`,
 		"/account/access-log": `<a href="/account/access-log" aria-current="page">Access log</a>`,
 		"/account/access-log?app=" + url.QueryEscape(films.App.ClientID): `<a href="/account/access-log" aria-current="true">Access log</a>`,
-		"/account/data":      `<a href="/account/data" aria-current="page">Your data</a>`,
 		"/account/developer": `<a href="/account/developer" aria-current="page">Developer console</a>`,
 		appURL:               `<a href="/account/developer" aria-current="true">Developer console</a>`,
 	} {
@@ -389,5 +390,16 @@ func TestAppsPages_TabsMarkWhereYouAre(t *testing.T) {
 		if p.status != http.StatusOK || !strings.Contains(nav, want) || strings.Count(nav, "aria-current") != 1 {
 			t.Errorf("%s: %d, want only %s in:\n%s", path, p.status, want, nav)
 		}
+		if bar := between(t, p.body, `<header class="bar">`, `</header>`); !strings.Contains(bar, `<a href="/account/apps" aria-current="page">Apps</a>`) || strings.Count(bar, "aria-current") != 1 {
+			t.Errorf("%s: the bar marks another tab than Apps:\n%s", path, bar)
+		}
+	}
+
+	// The account page is the bar's avatar's, and none of the Apps tabs.
+	p := b.get("/account/data")
+	bar := between(t, p.body, `<header class="bar">`, `</header>`)
+	if p.status != http.StatusOK || !strings.Contains(bar, `<a class="me" href="/account/data" title="@alice" aria-current="page">`) ||
+		!strings.Contains(bar, `Your account: </span><span class="me-name">Member alice</span>`) || strings.Count(bar, "aria-current") != 1 || strings.Contains(p.body, `class="subnav"`) {
+		t.Errorf("the account page's bar (%d):\n%s", p.status, bar)
 	}
 }

@@ -1,0 +1,69 @@
+package web_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// On a phone (375 px wide, a touch screen) everything of the messenger's
+// frame a thumb taps is at least 44 px high, the size WCAG asks of touch
+// targets: the bar's tabs and the avatar that opens the account, the
+// back link and the Manage menu of a conversation, the New chat button,
+// the tabs of the Apps pages and the buttons. The bar has no room for
+// Sign out there: the account page, which the avatar opens, has it, and
+// signs the member out.
+func TestMessenger_Browser_TouchTargets(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	apptest.MustSend(t, alice, group, "Noon?")
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Reload()))
+	if coarse, err := chromedp.Run(b, chromedp.Evaluate[bool](`matchMedia("(pointer: coarse)").matches`)); err != nil || !coarse {
+		t.Fatalf("the emulated phone's pointer is not coarse: %v", err)
+	}
+
+	for _, page := range []struct{ path, ready, targets string }{
+		{"/", `.inbox-top`, `.bar a, .inbox-top .button`},
+		{"/t/" + group, `#send`, `.bar a, .back, .manage summary, #send button`},
+		{"/account/apps", `.subnav`, `.bar a, .subnav a`},
+		{"/account/data", `#delete-form`, `.bar a, .who button, #download, #delete-form button`},
+	} {
+		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))))
+		small, err := chromedp.Run(b, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll(%q)]
+			.filter(el => el.getClientRects().length)
+			.map(el => [el, el.getBoundingClientRect()])
+			.filter(([el, r]) => r.height < 44 || r.width < 44)
+			.map(([el, r]) => el.outerHTML.slice(0, 80) + ": " + Math.round(r.width) + "×" + Math.round(r.height))`, page.targets)))
+		must(t, err)
+		if len(small) > 0 {
+			t.Errorf("%s: touch targets under 44 px:\n%s", page.path, strings.Join(small, "\n"))
+		}
+		if wide, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > innerWidth`)); err != nil || wide {
+			t.Errorf("%s is wider than the phone (%v)", page.path, err)
+		}
+	}
+
+	// The bar of a phone: tabs and the avatar, which opens the account.
+	if shown, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector(".bar .signout").getClientRects().length > 0`)); err != nil || shown {
+		t.Errorf("the phone's bar shows Sign out (%v)", err)
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`.bar a.me`)), chromedp.Click(chromedp.CSS(`.bar a.me`)),
+		chromedp.WaitVisible(chromedp.CSS(`.who`))))
+	if who := text(t, b, `.who`); !strings.Contains(who, "signed in as Member alice @alice") {
+		t.Errorf("the account page says: %q", who)
+	}
+	apptest.Screenshot(t, b, "account")
+	submit(t, b, `.who button[type=submit]`, `!!document.querySelector("input[name=password]")`)
+	if u := location(t, b); u.Path != "/sign-in" {
+		t.Errorf("signing out from the account page ends at %s", u)
+	}
+}
