@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -38,15 +39,7 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 		{"/account/data", `#delete-form`, `.bar a, .who button, #download, #delete-form button`},
 	} {
 		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))))
-		small, err := chromedp.Run(b, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll(%q)]
-			.filter(el => el.getClientRects().length)
-			.map(el => [el, el.getBoundingClientRect()])
-			.filter(([el, r]) => r.height < 44 || r.width < 44)
-			.map(([el, r]) => el.outerHTML.slice(0, 80) + ": " + Math.round(r.width) + "×" + Math.round(r.height))`, page.targets)))
-		must(t, err)
-		if len(small) > 0 {
-			t.Errorf("%s: touch targets under 44 px:\n%s", page.path, strings.Join(small, "\n"))
-		}
+		checkTouchTargets(t, b, page.path, page.targets)
 		if wide, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > innerWidth`)); err != nil || wide {
 			t.Errorf("%s is wider than the phone (%v)", page.path, err)
 		}
@@ -65,5 +58,21 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 	submit(t, b, `.who button[type=submit]`, `!!document.querySelector("input[name=password]")`)
 	if u := location(t, b); u.Path != "/sign-in" {
 		t.Errorf("signing out from the account page ends at %s", u)
+	}
+	checkTouchTargets(t, b, "/sign-in", `main button, main .button`)
+}
+
+// checkTouchTargets fails the test for each element the CSS selector finds
+// on the tab's page, shown, that is under 44 px high or wide.
+func checkTouchTargets(t *testing.T, ctx context.Context, page, targets string) {
+	t.Helper()
+	small, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(`[...document.querySelectorAll(%q)]
+		.filter(el => el.getClientRects().length)
+		.map(el => [el, el.getBoundingClientRect()])
+		.filter(([el, r]) => r.height < 44 || r.width < 44)
+		.map(([el, r]) => el.outerHTML.slice(0, 80) + ": " + Math.round(r.width) + "×" + Math.round(r.height))`, targets)))
+	must(t, err)
+	if len(small) > 0 {
+		t.Errorf("%s: touch targets under 44 px:\n%s", page, strings.Join(small, "\n"))
 	}
 }
