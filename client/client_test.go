@@ -104,3 +104,31 @@ func TestDo_ARedirectIsAnError(t *testing.T) {
 		t.Fatalf("a redirected send: %v, want an error naming where it led", err)
 	}
 }
+
+// An answer larger than any of the API's is refused once it passes 32 MiB,
+// never read to its end: an endless one returns too. An export, as large
+// as the member's data, is read whole.
+func TestDo_RefusesAnAnswerLargerThanTheAPIs(t *testing.T) {
+	big := `{"exported_at":"2026-12-03T06:00:00Z","pad":"` + strings.Repeat("x", 33<<20) + `"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/api/v1/me/export" {
+			fmt.Fprint(w, big)
+			return
+		}
+		fmt.Fprint(w, `{"friends":[`)
+		for r.Context().Err() == nil {
+			if _, err := fmt.Fprint(w, `{"username":"alice"},`); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c := client.New(srv.URL).WithToken("t")
+	if friends, err := c.Friends(context.Background()); err == nil || !strings.Contains(err.Error(), "larger than 32 MiB") {
+		t.Errorf("an endless answer: %d friends, %v", len(friends), err)
+	}
+	if e, err := c.Export(context.Background()); err != nil || e.ExportedAt.IsZero() {
+		t.Errorf("an export of 33 MiB: %v", err)
+	}
+}

@@ -121,6 +121,9 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, "", problem(resp)
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err == nil && len(body) > maxAnswer {
+		err = fmt.Errorf("parley: the share report is larger than %d MiB, more than any of the API's answers", maxAnswer>>20)
+	}
 	return body, resp.Header.Get("Content-Type"), err
 }
