@@ -27,7 +27,7 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 
 	b := apptest.Chromium(t)
 	signInBrowser(t, b, env.URL, "alice")
-	must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Reload()))
+	must(t, chromedp.Do(b, phone, chromedp.Reload()))
 	if coarse, err := chromedp.Run(b, chromedp.Evaluate[bool](`matchMedia("(pointer: coarse)").matches`)); err != nil || !coarse {
 		t.Fatalf("the emulated phone's pointer is not coarse: %v", err)
 	}
@@ -55,12 +55,17 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 		t.Errorf("the account page says: %q", who)
 	}
 	apptest.Screenshot(t, b, "account")
+	// Screenshot leaves the tab at a desktop's width, without touch.
+	must(t, chromedp.Do(b, phone))
 	submit(t, b, `.who button[type=submit]`, `!!document.querySelector("input[name=password]")`)
 	if u := location(t, b); u.Path != "/sign-in" {
 		t.Errorf("signing out from the account page ends at %s", u)
 	}
 	checkTouchTargets(t, b, "/sign-in", `main button, main .button`)
 }
+
+// phone is a phone's screen: 375 px wide, touched.
+var phone = chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile, chromedp.EmulateTouch)
 
 // checkTouchTargets fails the test for each element the CSS selector finds
 // on the tab's page, shown, that is under 44 px high or wide.
