@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/parleyhq/parley"
 )
 
@@ -301,15 +302,22 @@ func IsPostgresURL(s string) bool {
 // those its migrations write: a schema begun by a copy stopped before its
 // data came, which no server or command has used.
 func HoldsNothing(ctx context.Context, where string) (bool, error) {
-	driver, dsn := "sqlite", fileURI(where, "mode=ro")
 	list := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	var db *sql.DB
 	if IsPostgresURL(where) {
-		driver, dsn = "pgx", where
 		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: %w", err)
+		// Parsed as a server's pool parses it: the URL's pool_ settings
+		// are the pool's, which PostgreSQL refuses as the connection's.
+		cfg, err := poolConfig(where)
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: %w", err)
+		}
+		db = stdlib.OpenDB(*cfg.ConnConfig)
+	} else {
+		var err error
+		if db, err = sql.Open("sqlite", fileURI(where, "mode=ro")); err != nil {
+			return false, fmt.Errorf("sqlstore: %w", err)
+		}
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, list)
