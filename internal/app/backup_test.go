@@ -1,10 +1,14 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,8 +107,8 @@ func TestBackup_WhileServing(t *testing.T) {
 	if out, err := run(t, config.Config{DataDir: restored}, "", "restore", dest); err != nil || !strings.Contains(out, "every chain intact") {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
-	if beside, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "*")); len(beside) != 1 {
-		t.Errorf("beside the backup: %q; want the backup alone", beside)
+	if beside, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "*")); !slices.Equal(beside, []string{dest, dest + sqlstore.DigestSuffix}) {
+		t.Errorf("beside the backup: %q; want the backup and its digest alone", beside)
 	}
 	env.Stop()
 	again := apptest.Start(t, embedded(restored))
@@ -201,6 +205,10 @@ func TestBackup_Refusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
+		// As a newer parley wrote it: the digest was of the file before.
+		if err := os.Remove(backup + sqlstore.DigestSuffix); err != nil {
+			t.Fatal(err)
+		}
 		restored := filepath.Join(t.TempDir(), "restored")
 		if _, err := run(t, config.Config{DataDir: restored}, "", "restore", backup); err == nil || !strings.Contains(err.Error(), "made by a newer parley") {
 			t.Fatalf("restore of a newer backup: %v", err)
@@ -277,5 +285,64 @@ func TestBackup_OfABrokenAccessLog(t *testing.T) {
 	}
 	if out, err := run(t, restored, "", "restore", dest, "--accept-broken-log"); err != nil || !strings.Contains(out, "broken at entry 1") {
 		t.Fatalf("restore --accept-broken-log: %v\n%s", err, out)
+	}
+}
+
+// A backup changed since it was written, by one byte of a message, is
+// refused by restore, which restores nothing and says why: SQLite's
+// integrity check alone would find the database whole, and the member
+// would read another amount than they were sent. Without its digest, the
+// same file is restored, and restore says it checked it as a database only.
+func TestRestore_RefusesABackupChangedSince(t *testing.T) {
+	env := apptest.Start(t, embedded(t.TempDir()))
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, alice, th.ID, "pay bob 100 euros")
+	dest := filepath.Join(t.TempDir(), "b.db")
+	if out, err := run(t, env.Server.Config, "", "backup", dest); err != nil {
+		t.Fatal(err, out)
+	}
+	env.Stop()
+	data, err := os.ReadFile(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("pay bob 100 euros"))
+	if i < 0 {
+		t.Fatal("the message is not in the backup")
+	}
+	data[i+len("pay bob ")] = '9'
+	if err := os.WriteFile(dest, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if out, err := run(t, config.Config{DataDir: restored}, "", "restore", dest); err == nil || !strings.Contains(err.Error(), "has changed since parley backup wrote it") {
+		t.Fatalf("restore of a changed backup: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(restored); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused restore left its data directory: %v", err)
+	}
+	if err := os.Remove(dest + sqlstore.DigestSuffix); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, config.Config{DataDir: restored}, "", "restore", dest); err != nil || !strings.Contains(out, "has no digest beside it") {
+		t.Fatalf("restore without the digest: %v\n%s", err, out)
+	}
+}
+
+// A failed restore leaves nothing of what it made: the data directory and
+// the directories above it that it made for it.
+func TestRestore_FailedLeavesNoDirectory(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "garbage.db")
+	if err := os.WriteFile(garbage, []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	if _, err := run(t, config.Config{DataDir: filepath.Join(base, "srv", "parley", "data")}, "", "restore", garbage); err == nil {
+		t.Fatal("a restore of garbage succeeded")
+	}
+	if left, _ := os.ReadDir(base); len(left) != 0 {
+		t.Errorf("a failed restore left %s in %s", left[0].Name(), base)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -35,7 +36,9 @@ logged to the access log that was acknowledged before the backup began is
 in it, the reads the server's journal still held included. The copy is made
 beside DEST, readable by its owner only, and checked before it takes DEST's
 name: SQLite's integrity check, the schema, and every member's access-log
-chain. backup refuses a DEST that exists, and prints a summary.
+chain. Beside it, DEST.sha256 holds its SHA-256 (as sha256sum writes it),
+which restore checks: keep the two together. backup refuses a DEST, or a
+DEST.sha256, that exists, and prints a summary.
 
 The database must be at this parley's schema: back up with the parley that
 serves it, before upgrading. Restore with ` + "`parley restore`" + `.
@@ -95,8 +98,10 @@ func restoreCommand(cfg *config.Config) *cobra.Command {
 		Short: "Make a new data directory (--data) from the backup SRC, and verify it",
 		Long: `Copy the backup SRC, made by ` + "`parley backup`" + `, into --data, which must be
 empty or not exist, then verify it: SQLite's integrity check, the schema,
-and every member's access-log chain. restore refuses a file that is not a
-Parley database, and one made by a newer parley. A backup made by an
+and every member's access-log chain. restore refuses a backup that differs
+from the digest backup wrote beside it (SRC.sha256), a file that is not a
+Parley database, and one made by a newer parley; a backup without its
+digest is checked as a database only, and restore says so. A backup made by an
 older parley is restored as it is, unverified: ` + "`parley db upgrade`" + ` or
 ` + "`parley serve`" + ` migrates it.
 
@@ -125,17 +130,23 @@ On PostgreSQL (--database) use pg_restore instead: see the README.`,
 
 // restore copies the backup src into the install's data directory, which
 // must be empty or missing, and reports on out; one whose access-log
-// chains break only with acceptBroken. A data directory it
-// created is removed again when it fails.
+// chains break only with acceptBroken. The directories it made for the
+// data directory are removed again when it fails.
 func restore(ctx context.Context, cfg config.Config, src string, acceptBroken bool, out io.Writer) (err error) {
 	entries, err := os.ReadDir(cfg.DataDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		var made []string
 		defer func() {
 			if err != nil {
-				os.Remove(cfg.DataDir)
+				for _, dir := range made {
+					os.Remove(dir)
+				}
 			}
 		}()
+		if made, err = makeDirs(cfg.DataDir); err != nil {
+			return err
+		}
 	case err != nil:
 		return err
 	case len(entries) > 0:
@@ -144,18 +155,43 @@ func restore(ctx context.Context, cfg config.Config, src string, acceptBroken bo
 	started := time.Now()
 	var sum contents
 	accept := func([]string) (bool, error) { return acceptBroken, nil }
-	version, err := sqlstore.Restore(ctx, src, cfg.DatabasePath(), verifyContents(ctx, out, &sum, accept))
+	r, err := sqlstore.Restore(ctx, src, cfg.DatabasePath(), verifyContents(ctx, out, &sum, accept))
 	if se, ok := errors.AsType[*sqlstore.SchemaError](err); ok {
 		return fmt.Errorf("%s is at schema %d, made by a newer parley; this parley expects %d: restore it with that parley", src, se.Database, se.Binary)
+	} else if errors.Is(err, sqlstore.ErrDigestMismatch) {
+		return fmt.Errorf("%s has changed since parley backup wrote it: it differs from its digest, %s; nothing was restored (to restore it all the same, unchecked, move the digest away)", src, src+sqlstore.DigestSuffix)
 	} else if err != nil {
 		return err
 	}
-	if binary := sqlstore.SchemaVersion(); version < binary {
-		fmt.Fprintf(out, "restored %s into %s at schema %d, older than this parley's %d, unverified: run `parley db upgrade`\n", src, cfg.DataDir, version, binary)
+	if !r.Digest {
+		fmt.Fprintf(out, "%s has no digest beside it (%s): it was checked as a database, not byte for byte\n", src, filepath.Base(src)+sqlstore.DigestSuffix)
+	}
+	if binary := sqlstore.SchemaVersion(); r.Schema < binary {
+		fmt.Fprintf(out, "restored %s into %s at schema %d, older than this parley's %d, unverified: run `parley db upgrade`\n", src, cfg.DataDir, r.Schema, binary)
 		return nil
 	}
 	fmt.Fprintf(out, "restored %s into %s in %s: %s\n", src, cfg.DataDir, time.Since(started).Round(time.Millisecond), sum)
 	return nil
+}
+
+// makeDirs makes the directory dir, and those above it that are missing,
+// each for its owner alone (0700), and returns those it made, dir first.
+func makeDirs(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o700); err != nil {
+			return made, err
+		}
+		made = append([]string{missing[i]}, made...)
+	}
+	return made, nil
 }
 
 // contents is what a verified copy holds.

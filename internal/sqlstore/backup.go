@@ -25,9 +25,12 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,6 +41,16 @@ import (
 // database.
 var ErrNotABackup = errors.New("sqlstore: not a parley backup")
 
+// DigestSuffix ends the name of the file Backup writes beside a backup:
+// the backup's SHA-256, as sha256sum writes it ("HEX  NAME"), so that
+// `sha256sum -c` checks it too. SQLite's integrity check finds a damaged
+// b-tree, not a changed byte of a message; the digest finds both.
+const DigestSuffix = ".sha256"
+
+// ErrDigestMismatch is returned by Restore for a backup that is no longer
+// what Backup wrote: it differs from the digest beside it.
+var ErrDigestMismatch = errors.New("sqlstore: the backup differs from its digest")
+
 // Backup writes a consistent copy of the SQLite database db to dest, a
 // new file, while db's server, if any, goes on serving. db may be opened
 // beside the server (SQLiteOptions.Beside), and must be at this binary's
@@ -47,18 +60,20 @@ var ErrNotABackup = errors.New("sqlstore: not a parley backup")
 //
 // The copy is made in a temporary file beside dest, created 0600, opened
 // at this binary's schema and given to verify, checked (PRAGMA
-// integrity_check), and only then linked to dest; Backup refuses a dest that
-// exists, also one created meanwhile, and leaves nothing behind when it
-// fails. The copy uses SQLite's rollback journal, not WAL, so that it is
-// one file.
+// integrity_check), and only then linked to dest, its digest beside it
+// (DigestSuffix); Backup refuses a dest or a digest that exists, also one
+// created meanwhile, and leaves nothing behind when it fails. The copy
+// uses SQLite's rollback journal, not WAL, so that it is one file.
 func Backup(ctx context.Context, db *DB, dest string, verify func(*DB) error) error {
 	if db.pg != nil {
 		return errors.New("sqlstore: backups are of the embedded database; use PostgreSQL's pg_dump")
 	}
-	if _, err := os.Lstat(dest); err == nil {
-		return fmt.Errorf("sqlstore: backup: %s exists already", dest)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("sqlstore: backup: %w", err)
+	for _, name := range []string{dest, dest + DigestSuffix} {
+		if _, err := os.Lstat(name); err == nil {
+			return fmt.Errorf("sqlstore: backup: %s exists already", name)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sqlstore: backup: %w", err)
+		}
 	}
 	var src string
 	if err := db.read.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&src); err != nil {
@@ -87,51 +102,128 @@ func Backup(ctx context.Context, db *DB, dest string, verify func(*DB) error) er
 	if err := finish(ctx, tmp, "DELETE"); err != nil {
 		return err
 	}
-	return publish(tmp, dest)
+	return publishWithDigest(tmp, dest)
 }
 
-// Restore makes the database at path, which must not exist, a copy of the
-// backup src, checked (PRAGMA integrity_check) and, when its schema is
-// this binary's, opened and given to verify. It returns the backup's
-// schema version. It refuses, with ErrNotABackup, a file that is not a
-// Parley database, and, with a *SchemaError, a backup whose schema is
-// newer than this binary; one whose schema is older is restored as it is,
-// for a server or `parley db upgrade` to migrate, without verify.
-func Restore(ctx context.Context, src, path string, verify func(*DB) error) (int64, error) {
+// publishWithDigest gives the finished backup at tmp the name dest, and
+// writes its digest beside it, first: a backup is never found without
+// the digest that says it is whole. Neither is left when either fails.
+func publishWithDigest(tmp, dest string) error {
+	sum, err := digestOf(tmp)
+	if err != nil {
+		return err
+	}
+	digestTmp, err := tempFile(filepath.Dir(dest), filepath.Base(dest)+DigestSuffix)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(digestTmp)
+	if err := os.WriteFile(digestTmp, fmt.Appendf(nil, "%s  %s\n", sum, filepath.Base(dest)), 0o600); err != nil {
+		return fmt.Errorf("sqlstore: backup: %w", err)
+	}
+	if err := syncFile(digestTmp); err != nil {
+		return err
+	}
+	if err := publish(digestTmp, dest+DigestSuffix); err != nil {
+		return err
+	}
+	if err := publish(tmp, dest); err != nil {
+		os.Remove(dest + DigestSuffix)
+		return err
+	}
+	return nil
+}
+
+// digestOf returns the SHA-256 of the file at path, in hex.
+func digestOf(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("sqlstore: digest of %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkDigest compares the backup at src with the digest beside it, and
+// reports whether there was one. A digest file that is not what Backup
+// writes fails as a mismatch would: it cannot vouch for the backup.
+func checkDigest(src string) (bool, error) {
+	line, err := os.ReadFile(src + DigestSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("sqlstore: restore: %w", err)
+	}
+	want, _, _ := strings.Cut(string(line), " ")
+	got, err := digestOf(src)
+	if err != nil {
+		return false, err
+	}
+	if want != got {
+		return true, fmt.Errorf("%w: %s is not the file its digest, %s, was taken of", ErrDigestMismatch, src, src+DigestSuffix)
+	}
+	return true, nil
+}
+
+// Restored is what Restore found of a backup.
+type Restored struct {
+	// Schema is the backup's schema version.
+	Schema int64
+	// Digest tells whether the backup had its digest beside it, which it
+	// matched; a backup without one is checked as a database only.
+	Digest bool
+}
+
+// Restore makes the database at path, whose directory must exist and
+// which must not, a copy of the backup src, checked (PRAGMA
+// integrity_check) and, when its schema is this binary's, opened and
+// given to verify. It refuses, with ErrDigestMismatch, a backup that
+// differs from the digest beside it (DigestSuffix), if there is one; with
+// ErrNotABackup, a file that is not a Parley database; and, with a
+// *SchemaError, a backup whose schema is newer than this binary. One whose
+// schema is older is restored as it is, for a server or `parley db
+// upgrade` to migrate, without verify.
+func Restore(ctx context.Context, src, path string, verify func(*DB) error) (Restored, error) {
 	if _, err := os.Stat(src); err != nil {
-		return 0, fmt.Errorf("sqlstore: restore: %w", err)
+		return Restored{}, fmt.Errorf("sqlstore: restore: %w", err)
 	}
 	if _, err := os.Lstat(path); err == nil {
-		return 0, fmt.Errorf("sqlstore: restore: %s exists already", path)
+		return Restored{}, fmt.Errorf("sqlstore: restore: %s exists already", path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return 0, fmt.Errorf("sqlstore: restore: %w", err)
+	var r Restored
+	var err error
+	if r.Digest, err = checkDigest(src); err != nil {
+		return Restored{}, err
 	}
 	tmp, err := tempFile(filepath.Dir(path), filepath.Base(path))
 	if err != nil {
-		return 0, err
+		return Restored{}, err
 	}
 	defer removeDatabase(tmp)
 	if err := vacuumInto(ctx, src, tmp); err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrNotABackup, src, err)
+		return Restored{}, fmt.Errorf("%w: %s: %w", ErrNotABackup, src, err)
 	}
 	if ok, err := isParley(ctx, tmp); err != nil {
-		return 0, err
+		return Restored{}, err
 	} else if !ok {
-		return 0, fmt.Errorf("%w: %s holds no parley database", ErrNotABackup, src)
+		return Restored{}, fmt.Errorf("%w: %s holds no parley database", ErrNotABackup, src)
 	}
-	version := SchemaVersion()
+	r.Schema = SchemaVersion()
 	err = foldAndVerify(ctx, tmp, true, verify)
 	if se, ok := errors.AsType[*SchemaError](err); ok && se.Database < se.Binary {
-		version, err = se.Database, nil
+		r.Schema, err = se.Database, nil
 	}
 	if err != nil {
-		return 0, err
+		return Restored{}, err
 	}
 	if err := finish(ctx, tmp, "WAL"); err != nil {
-		return 0, err
+		return Restored{}, err
 	}
-	return version, publish(tmp, path)
+	return r, publish(tmp, path)
 }
 
 // readSegments reads the segment files of the journal of reads of the

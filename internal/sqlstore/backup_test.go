@@ -2,9 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,8 +46,8 @@ func TestBackup_HoldsJournaledReads(t *testing.T) {
 	if err := sqlstore.Backup(ctx, besideOf(t, path), "folded.db", verifyNothing); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := filepath.Glob("*"); len(left) != 1 {
-		t.Errorf("files beside the backup: %v; want the backup alone", left)
+	if left, _ := filepath.Glob("*"); !slices.Equal(left, []string{"folded.db", "folded.db" + sqlstore.DigestSuffix}) {
+		t.Errorf("files beside the backup: %v; want the backup and its digest alone", left)
 	}
 	if log := logOf(t, reopen(t, "folded.db"), ids[1]); len(log) != 1 {
 		t.Errorf("bob's log in a backup of a journal of folded reads has %d entries; want 1", len(log))
@@ -75,8 +79,8 @@ func TestBackup_HoldsJournaledReads(t *testing.T) {
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("the backup's mode is %v; want 0600", info.Mode().Perm())
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "*")); len(left) != 1 {
-		t.Errorf("files beside the backup: %v; want the backup alone", left)
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "*")); !slices.Equal(left, []string{dest, dest + sqlstore.DigestSuffix}) {
+		t.Errorf("files beside the backup: %v; want the backup and its digest alone", left)
 	}
 	if log := logOf(t, reopen(t, dest), ids[1]); len(log) != 2 {
 		t.Errorf("bob's log in the backup, opened, has %d entries; want 2", len(log))
@@ -160,9 +164,9 @@ func TestRestore_Refusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		target := filepath.Join(t.TempDir(), "parley.db")
-		v, err := sqlstore.Restore(ctx, old, target, func(*sqlstore.DB) error { return errors.New("verified") })
-		if err != nil || v != sqlstore.SchemaVersion()-1 {
-			t.Fatalf("restore = %d, %v; want schema %d, unverified", v, err, sqlstore.SchemaVersion()-1)
+		r, err := sqlstore.Restore(ctx, old, target, func(*sqlstore.DB) error { return errors.New("verified") })
+		if err != nil || r.Schema != sqlstore.SchemaVersion()-1 || r.Digest {
+			t.Fatalf("restore = %+v, %v; want schema %d, unverified, without a digest", r, err, sqlstore.SchemaVersion()-1)
 		}
 		db, err := sqlstore.OpenSQLiteWith(ctx, target, sqlstore.SQLiteOptions{Schema: sqlstore.Upgrade})
 		if err != nil {
@@ -170,4 +174,65 @@ func TestRestore_Refusals(t *testing.T) {
 		}
 		db.Close()
 	})
+}
+
+// A backup's digest is written beside it, as sha256sum writes one, and
+// restore checks it: a backup changed since, by a byte, is refused and
+// nothing is restored; a backup whose digest is gone is restored, and
+// restore says it had none. A digest that exists refuses a backup, as the
+// backup's own name does.
+func TestBackup_Digest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, path := mustOpen(t)
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "b.db")
+	if err := sqlstore.Backup(ctx, besideOf(t, path), dest, verifyNothing); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if digest, err := os.ReadFile(dest + sqlstore.DigestSuffix); err != nil || string(digest) != hex.EncodeToString(sum[:])+"  b.db\n" {
+		t.Fatalf("the digest beside the backup: %q, %v", digest, err)
+	}
+	if r, err := sqlstore.Restore(ctx, dest, filepath.Join(t.TempDir(), "parley.db"), verifyNothing); err != nil || !r.Digest {
+		t.Fatalf("restore of the backup = %+v, %v; want it restored, its digest checked", r, err)
+	}
+
+	changed := slices.Clone(data)
+	changed[len(changed)/2] ^= 1
+	if err := os.WriteFile(dest, changed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "parley.db")
+	if _, err := sqlstore.Restore(ctx, dest, target, verifyNothing); !errors.Is(err, sqlstore.ErrDigestMismatch) {
+		t.Fatalf("restore of a changed backup = %v; want ErrDigestMismatch", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+
+	if err := os.WriteFile(dest, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dest + sqlstore.DigestSuffix); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := sqlstore.Restore(ctx, dest, filepath.Join(t.TempDir(), "parley.db"), verifyNothing); err != nil || r.Digest {
+		t.Fatalf("restore of a backup without its digest = %+v, %v; want it restored, no digest", r, err)
+	}
+
+	taken := filepath.Join(dir, "c.db")
+	if err := os.WriteFile(taken+sqlstore.DigestSuffix, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlstore.Backup(ctx, besideOf(t, path), taken, verifyNothing); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("backup beside an existing digest = %v; want a refusal", err)
+	}
+	if _, err := os.Stat(taken); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused backup was written: %v", err)
+	}
 }
