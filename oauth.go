@@ -72,22 +72,31 @@ func (r *AuthRequest) Prompts(v string) bool { return slices.Contains(r.Prompt, 
 
 // SignInFresh reports whether the member userID, who entered their
 // password at signedIn, may go on with the request at now without entering
-// it again. A password entered since the request began always is; an
-// earlier one is not with prompt=login or select_account, not when it is
-// older than max_age, and not when the app named another member
-// (HintUserID): with prompt=none the app is then told login_required
-// (OpenID Connect Core section 3.1.2.1), and otherwise the member may sign
-// in as the one the app named.
+// it again. Never when the app named another member (HintUserID): with
+// prompt=none the app is then told login_required (OpenID Connect Core
+// section 3.1.2.1), and otherwise the member may sign in as the one the
+// app named (SignedInAsAnother says when they did not). Else a password
+// entered since the request began always is; an earlier one is not with
+// prompt=login or select_account, and not when it is older than max_age.
 func (r *AuthRequest) SignInFresh(userID string, signedIn, now time.Time) bool {
 	switch {
+	case r.HintUserID != "" && r.HintUserID != userID:
+		return false
 	case !signedIn.Before(r.CreatedAt):
 		return true
 	case r.Prompts(PromptLogin) || r.Prompts(PromptSelectAccount):
 		return false
-	case r.HintUserID != "" && r.HintUserID != userID:
-		return false
 	}
 	return r.MaxAge == nil || now.Sub(signedIn) <= *r.MaxAge
+}
+
+// SignedInAsAnother reports whether the member userID, who entered their
+// password at signedIn, signed in during the request as another member
+// than the one the app named (HintUserID): the app is then told
+// login_required, as OpenID Connect Core section 3.1.2.1 asks, rather
+// than shown the sign-in page again.
+func (r *AuthRequest) SignedInAsAnother(userID string, signedIn time.Time) bool {
+	return r.HintUserID != "" && r.HintUserID != userID && !signedIn.Before(r.CreatedAt)
 }
 
 // Token kinds.

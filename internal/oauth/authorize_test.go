@@ -509,6 +509,30 @@ func TestAuthorize_HintOfAnotherMemberAsksToSignIn(t *testing.T) {
 	}
 }
 
+// TestAuthorize_HintOfAnotherMemberSignedInAsAnother: asked for bob
+// (id_token_hint), the member signs in as alice again: the app is told
+// login_required (OpenID Connect Core section 3.1.2.1), with its state,
+// and gets no code of alice's.
+func TestAuthorize_HintOfAnotherMemberSignedInAsAnother(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	browser := apptest.NewBrowser()
+	exchange(t, &cfg, browser, "alice", "s")
+	bobs := exchange(t, &cfg, apptest.NewBrowser(), "bob", "s")
+
+	authURL := cfg.AuthCodeURL("s2", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+		oauth2.SetAuthURLParam("id_token_hint", bobs.Extra("id_token").(string)))
+	q := browser.SignIn(t, authURL, "alice", apptest.Answer{})
+	if q.Get("code") != "" || q.Get("error") != "login_required" || q.Get("state") != "s2" || q.Get("iss") != env.URL {
+		t.Fatalf("asked for bob, alice signed in: the app got %v; want login_required and no code", q)
+	}
+}
+
 // TestAuthorize_HintNotIssuedHereIsInvalidRequest: an id_token_hint that is
 // not an ID token Parley issued (not a JWT, unsigned, its signature broken,
 // signed by a key not Parley's, another issuer's) is invalid_request at the

@@ -161,6 +161,9 @@ const (
 	// ConsentRequired: the app asked that no page be shown, but the
 	// member must answer the consent page (consent_required).
 	ConsentRequired
+	// AnotherMember: the app named a member (id_token_hint), and another
+	// signed in (login_required, OpenID Connect Core section 3.1.2.1).
+	AnotherMember
 )
 
 // refusals are the errors the app receives; OpenID Connect's
@@ -169,6 +172,7 @@ var refusals = map[Refusal]oidc.Error{
 	Denied:          {ErrorType: oidc.AccessDenied, Description: "the member did not allow access"},
 	LoginRequired:   {ErrorType: oidc.LoginRequired, Description: "prompt=none, but the member must sign in"},
 	ConsentRequired: {ErrorType: "consent_required", Description: "prompt=none, but the member must approve the request"},
+	AnotherMember:   {ErrorType: oidc.LoginRequired, Description: "another member signed in than id_token_hint names"},
 }
 
 // RefusalURL is where the pages send the member when a request ends

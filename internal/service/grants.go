@@ -129,6 +129,10 @@ const (
 	StepConsent
 	// StepDone: the request is approved; the app may have its code.
 	StepDone
+	// StepAnotherMember: the member signed in during the request is not
+	// the one the app named (id_token_hint); the app is told so, with
+	// no code.
+	StepAnotherMember
 )
 
 // Next is where an authorization request goes from here.
@@ -176,6 +180,8 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 		}
 		next = Next{Request: con.Request, AppName: con.App.Name}
 		switch {
+		case con.Request.SignedInAsAnother(c.User.ID, c.SignedInAt):
+			next.Step = StepAnotherMember
 		case !con.Request.SignInFresh(c.User.ID, c.SignedInAt, now):
 			next.Step = StepSignIn
 		case con.Needed():

@@ -283,8 +283,9 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 // member (service.Continue) and returns where it goes next, for the page to
 // show that step, with the context of the member signed in, if any. When
 // the request goes back to the app instead, approved, or refused because
-// the app asked that no page be shown (prompt=none), or on an error,
-// proceed has answered and returns nil.
+// the app asked that no page be shown (prompt=none) or another member
+// signed in than the one it named, or on an error, proceed has answered
+// and returns nil.
 func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (context.Context, *service.Next) {
 	ctx, err := p.member(r)
 	if err != nil {
@@ -296,6 +297,8 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (cont
 		p.renderError(w, err)
 	case next.Step == service.StepDone:
 		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
+	case next.Step == service.StepAnotherMember:
+		p.refuse(w, r, next.Request, oauth.AnotherMember)
 	case next.Request.Prompts(parley.PromptNone) && next.Step == service.StepSignIn:
 		p.refuse(w, r, next.Request, oauth.LoginRequired)
 	case next.Request.Prompts(parley.PromptNone):
