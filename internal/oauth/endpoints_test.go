@@ -401,6 +401,30 @@ func TestIntrospection_ScopeIsWhatTheGrantStillHolds(t *testing.T) {
 	}
 }
 
+// TestToken_CodeScopeIsWhatTheGrantStillHolds: a member who takes a scope
+// out of the grant between the consent and the code's exchange (a code
+// lasts a minute) takes it out of the tokens the code brings: the token
+// response says what the access token may do (RFC 6749 section 5.1), as
+// introspection says of it and of the refresh token.
+func TestToken_CodeScopeIsWhatTheGrantStillHolds(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	code, verifier := signedIn(t, partner, "openid", "profile", "friends.read", "offline_access")
+	narrowGrant(t, alice, "friends.read")
+	a := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, code, verifier))
+	if a.Status != http.StatusOK || a.Body["scope"] != "openid friends.read offline_access" {
+		t.Fatalf("the code's exchange after profile was taken out: %d %v", a.Status, a.Body)
+	}
+	if in := introspect(t, env.URL, partner, a.Body["access_token"].(string)); in["scope"] != a.Body["scope"] {
+		t.Errorf("the access token's scope is %v, the token response said %v", in["scope"], a.Body["scope"])
+	}
+	if in := introspect(t, env.URL, partner, a.Body["refresh_token"].(string)); in["scope"] != a.Body["scope"] {
+		t.Errorf("the refresh token's scope is %v, the token response said %v", in["scope"], a.Body["scope"])
+	}
+}
+
 // narrowGrant takes every scope but keep out of the member's one grant, as
 // the connected apps page does; the scopes a grant cannot lose stay.
 func narrowGrant(t *testing.T, member *client.Client, keep ...string) {

@@ -182,6 +182,14 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string
 	if err != nil {
 		return "", "", time.Time{}, grantError(err)
 	}
+	// The token response and the ID token say what the token may do:
+	// the grant may hold less than the code's request asked.
+	switch r := req.(type) {
+	case authRequest:
+		r.r.Scopes = t.Scopes
+	case *refreshRequest:
+		r.scopes = t.Scopes.Strings()
+	}
 	return t.AccessID, t.Refresh, t.ExpiresAt, nil
 }
 

@@ -327,6 +327,9 @@ type IssuedTokens struct {
 	AccessID  string
 	Refresh   string
 	ExpiresAt time.Time
+	// Scopes are the access token's: those asked that the grant still
+	// holds, which a member may have narrowed since the code was issued.
+	Scopes parley.Scopes
 }
 
 // IssueTokens issues an access token, and a refresh token if asked, while
@@ -367,15 +370,19 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 			return err
 		}
 		// The grant and app decide as they do for a token of theirs.
-		tg := parley.TokenGrant{Token: parley.OAuthToken{Kind: parley.TokenAccess, ExpiresAt: out.ExpiresAt}, Grant: *g, App: *app}
+		tg := parley.TokenGrant{
+			Token: parley.OAuthToken{Kind: parley.TokenAccess, GrantID: in.GrantID, Scopes: in.Scopes, ExpiresAt: out.ExpiresAt},
+			Grant: *g, App: *app,
+		}
 		if why := tg.Refusal(now); why != "" {
 			return parley.Errorf(parley.EINVALID, "%s", why)
 		}
-		// It works no longer than its grant, and says so (expires_in).
-		out.ExpiresAt = tg.Until()
+		// It works no longer than its grant, and says so (expires_in);
+		// and for no more than the grant holds now, and says so (scope).
+		out.ExpiresAt, out.Scopes = tg.Until(), tg.Scopes()
 		tok := parley.OAuthToken{
 			Hash: parley.HashToken(out.AccessID), Kind: parley.TokenAccess, FamilyID: in.FamilyID, GrantID: in.GrantID,
-			ClientID: in.ClientID, UserID: in.UserID, Scopes: in.Scopes, CreatedAt: now, ExpiresAt: out.ExpiresAt,
+			ClientID: in.ClientID, UserID: in.UserID, Scopes: out.Scopes, CreatedAt: now, ExpiresAt: out.ExpiresAt,
 		}
 		if err := tx.CreateToken(ctx, &tok); err != nil {
 			return err
@@ -385,7 +392,7 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 		}
 		tok.Hash, tok.Kind, tok.ExpiresAt = parley.HashToken(out.Refresh), parley.TokenRefresh, now.Add(refreshTokenTTL)
 		if in.RefreshScopes != nil {
-			tok.Scopes = in.RefreshScopes
+			tok.Scopes = in.RefreshScopes.Within(g.Scopes)
 		}
 		return tx.CreateToken(ctx, &tok)
 	})
