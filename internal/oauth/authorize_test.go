@@ -725,6 +725,32 @@ func authTime(t *testing.T, env *apptest.Env, tok *oauth2.Token) int64 {
 	return int64(*claims.AuthTime)
 }
 
+// TestAuthorize_MissingScopeIsInvalidScope: a request that asks for no
+// scope, without the parameter or with it empty, goes back to the app as
+// invalid_scope (RFC 6749 section 3.3: Parley has no default scope).
+func TestAuthorize_MissingScopeIsInvalidScope(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	for name, scope := range map[string]*string{"Absent": nil, "Empty": new("")} {
+		t.Run(name, func(t *testing.T) {
+			u, _ := url.Parse(partner.Config.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+			q := u.Query()
+			q.Del("scope")
+			if scope != nil {
+				q.Set("scope", *scope)
+			}
+			u.RawQuery = q.Encode()
+			resp := rawAuthorize(t, http.MethodGet, u.String(), nil)
+			readBody(t, resp)
+			got := appResponse(t, resp.Header.Get("Location")).Query()
+			if got.Get("error") != "invalid_scope" || got.Get("state") != "s" || got.Get("iss") != env.URL || got.Has("code") {
+				t.Errorf("a request without scope answered %v; want invalid_scope with state and iss", got)
+			}
+		})
+	}
+}
+
 // onlyGrant returns the member's one connected app: its grant.
 func onlyGrant(t *testing.T, member *client.Client) *client.ConnectedApp {
 	t.Helper()

@@ -255,6 +255,10 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			refusal = oidc.ErrInvalidRequest().WithDescription("response_type is missing: send response_type=code")
 		case req.ResponseType != oidc.ResponseTypeCode:
 			refusal = &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
+		case len(req.Scopes) == 0:
+			// RFC 6749 section 3.3: without a default, a request with no
+			// scope is invalid_scope (the library says invalid_request).
+			refusal = oidc.ErrInvalidScope().WithDescription("scope is missing: ask for openid and what the app needs, of %s", parley.AllScopes())
 		case r.Form.Get("request_uri") != "":
 			// Discovery says request_uri_parameter_supported: false; the
 			// library would go on without the parameters it names.
