@@ -466,14 +466,18 @@ func TestReports_WhoMayRead(t *testing.T) {
 	if err := reportOf(own, tunes.App.ClientID); client.StatusOf(err) != http.StatusNotFound {
 		t.Errorf("another app's report: %v, want 404", err)
 	}
-	for _, path := range []string{"/api/v1/me", "/api/v1/threads", "/api/v1/friends", "/api/v1/apps", "/api/v1/me/access-log"} {
+	// Elsewhere it is a good token without the scope (RFC 6750 section
+	// 3.1), not a dead one, which a client would replace with another alike.
+	for _, path := range []string{"/api/v1/me", "/api/v1/threads", "/api/v1/friends", "/api/v1/apps", "/api/v1/me/access-log", "/oauth2/userinfo"} {
 		_, err := own.Do(ctx, "GET", path, nil, nil)
-		if e, ok := errors.AsType[*client.Error](err); !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.Detail, "reads the app's share reports only") {
-			t.Errorf("GET %s with the app's own token: %v, want 401 saying what it is for", path, err)
+		if e, ok := errors.AsType[*client.Error](err); !ok || e.Status != http.StatusForbidden || !strings.Contains(e.WWWAuthenticate, `error="insufficient_scope"`) {
+			t.Errorf("GET %s with the app's own token: %v, want 403 insufficient_scope", path, err)
+		} else if path != "/oauth2/userinfo" && !strings.Contains(e.Detail, "reads the app's share reports only") {
+			t.Errorf("GET %s with the app's own token says %q, not what it is for", path, e.Detail)
 		}
 	}
-	if _, err := own.Share(ctx, client.NewShare{To: "other", URL: "https://films.example/1", Title: "A film"}); client.StatusOf(err) != http.StatusUnauthorized {
-		t.Errorf("a share with the app's own token: %v, want 401", err)
+	if _, err := own.Share(ctx, client.NewShare{To: "other", URL: "https://films.example/1", Title: "A film"}); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("a share with the app's own token: %v, want 403", err)
 	}
 
 	// Nothing but reports.read, and only for confidential apps.
@@ -571,6 +575,10 @@ func TestReports_WhoMayRead(t *testing.T) {
 	}
 	if err := reportOf(own, films.App.ClientID); client.StatusOf(err) != http.StatusUnauthorized {
 		t.Errorf("a suspended app's own token: %v, want 401", err)
+	}
+	// Elsewhere too: it no longer works, whatever it would reach.
+	if _, err := own.Do(ctx, "GET", "/api/v1/me", nil, nil); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a suspended app's own token at /api/v1/me: %v, want 401", err)
 	}
 }
 

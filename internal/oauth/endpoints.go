@@ -473,8 +473,9 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // header, or in a form body, and one way only (section 2). Failures are
 // challenged as RFC 6750 section 3 says: a bare Bearer challenge when no
 // token was sent, invalid_request for a token sent two ways, invalid_token
-// for a token that does not authenticate an app, insufficient_scope without
-// openid.
+// for a token that does not authenticate an app, insufficient_scope for
+// one without openid (an app's own token, of the client-credentials grant,
+// included).
 func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := ""
 	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
@@ -500,7 +501,7 @@ func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", parley.ErrorMessage(err), "")
 		return
 	case parley.ESCOPE:
-		bearerError(w, http.StatusForbidden, "insufficient_scope", "userinfo needs the openid scope", string(parley.ScopeOpenID))
+		bearerError(w, http.StatusForbidden, "insufficient_scope", parley.ErrorMessage(err), string(parley.ScopeOpenID))
 		return
 	default:
 		e.writeError(w, r, err)

@@ -84,9 +84,12 @@ func (s *Service) AuthenticateReportReader(ctx context.Context, token string) (*
 	return &parley.Caller{Client: &parley.ClientAccess{App: app, Scopes: ct.Scopes}}, nil
 }
 
-// errClientTokenElsewhere refuses an app's own token where a member's
-// session or grant is needed: everywhere but the share reports.
-var errClientTokenElsewhere = parley.Errorf(parley.EUNAUTHORIZED, "an app's own token (client credentials) reads the app's share reports only")
+// errClientTokenElsewhere refuses an app's own token, live, where a
+// member's session or grant is needed: everywhere but the share reports.
+// It is insufficient_scope, not invalid_token (RFC 6750 section 3.1): the
+// token is good, and a client that took it for a dead one would fetch
+// another alike, to be refused again.
+var errClientTokenElsewhere = parley.Errorf(parley.ESCOPE, "an app's own token (client credentials) reads the app's share reports only")
 
 // ownToken opens an app's own access token into its hash; it reports false
 // for any other token.

@@ -21,6 +21,10 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 	if !ok {
 		return nil, invalidToken()
 	} else if strings.HasPrefix(subject, clientSubjectPrefix) {
+		// An ended one is refused as the reports would refuse it.
+		if _, err := s.AuthenticateReportReader(ctx, token); err != nil {
+			return nil, err
+		}
 		return nil, errClientTokenElsewhere
 	}
 	now := s.Now()
