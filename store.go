@@ -445,7 +445,11 @@ type OAuthStore interface {
 	// app and member, whatever their state.
 	FindTokenGrant(ctx context.Context, hash []byte) (*TokenGrant, error)
 	// UseToken marks a refresh token used at t; it reports false when it
-	// already was, so that of two uses at once exactly one gets true.
+	// already was, or was revoked, so that of two uses at once exactly one
+	// gets true, and none once it is revoked. Against RevokeTokenFamily
+	// at once, on any server, the write that uses it either comes after
+	// the revocation, and gets false, or before, and the revocation finds
+	// every token the write added.
 	UseToken(ctx context.Context, hash []byte, t time.Time) (bool, error)
 	// RevokeToken marks the token revoked at t, unless it already was; an
 	// unknown hash is no error.

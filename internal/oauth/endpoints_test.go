@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,6 +229,69 @@ func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
 		}
 	}
 	assertRefused(t, env, second.AccessToken)
+}
+
+// TestRefresh_RevokedBetweenItsLookupAndItsIssue: a refresh token revoked
+// (RFC 7009) after its refresh looked it up, and before the refresh
+// issued, issues nothing: the issue finds it revoked, not only whether it
+// was used.
+func TestRefresh_RevokedBetweenItsLookupAndItsIssue(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	ctx := context.Background()
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	ref, err := env.Server.Service.RefreshFor(ctx, tok.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := basic(t, env.URL+"/oauth2/revoke", partner, url.Values{"token": {tok.RefreshToken}}); a.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %v", a.Status, a.Body)
+	}
+	out, err := env.Server.Service.IssueTokens(ctx, service.TokenIssue{
+		FamilyID: ref.Token.FamilyID, GrantID: ref.Token.GrantID, ClientID: ref.Token.ClientID, UserID: ref.Token.UserID,
+		Scopes: ref.Token.Scopes, Refresh: tok.RefreshToken, RefreshScopes: ref.Token.Scopes, WithRefresh: true,
+	})
+	if err == nil {
+		t.Fatalf("a revoked refresh token issued %+v", out)
+	}
+}
+
+// TestRefresh_RevocationRacingARefresh: a refresh and the revocation of
+// its token (RFC 7009) at once leave no token of the family working,
+// whichever comes first: a refresh that won hands out tokens that the
+// revocation then ends. On PostgreSQL, where the two run side by side,
+// the revocation waits for the refresh and finds what it added.
+func TestRefresh_RevocationRacingARefresh(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	ctx := context.Background()
+	for round := range 20 {
+		tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+		var wg sync.WaitGroup
+		var fresh *oauth2.Token
+		var refreshErr error
+		wg.Go(func() {
+			fresh, refreshErr = partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		})
+		wg.Go(func() {
+			if a := basic(t, env.URL+"/oauth2/revoke", partner, url.Values{"token": {tok.RefreshToken}}); a.Status != http.StatusOK {
+				t.Errorf("revoke: %d %v", a.Status, a.Body)
+			}
+		})
+		wg.Wait()
+		if refreshErr != nil {
+			continue
+		}
+		for name, token := range map[string]string{"refresh": fresh.RefreshToken, "access": fresh.AccessToken} {
+			if got := introspect(t, env.URL, partner, token); got["active"] != false {
+				t.Fatalf("round %d: the refresh token was revoked (200), yet the %s token of the refresh that raced it is active: %v", round, name, got)
+			}
+		}
+	}
 }
 
 // TestRefresh_NarrowedAccessTokenKeepsTheRefreshTokensScope: a refresh may

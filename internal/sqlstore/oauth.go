@@ -160,8 +160,20 @@ func (t *txn) FindTokenGrant(ctx context.Context, hash []byte) (*parley.TokenGra
 	return &tg, nil
 }
 
+// UseToken and RevokeTokenFamily hold the family's authorization request
+// first, on PostgreSQL, where a write's statements each see what was
+// committed when it began: a revocation that found the used token locked
+// by a refresh would otherwise wait for it, then miss the tokens the
+// refresh added, which it cannot see. Held, the revocation's update begins
+// after the refresh commits, and finds them. (SQLite runs one write at a
+// time.)
 func (t *txn) UseToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
-	res, err := t.exec(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`,
+	if t.locked != "" {
+		if _, err := t.exec(ctx, `SELECT 1 FROM auth_requests WHERE id = (SELECT family_id FROM oauth_tokens WHERE token_hash = $1)`+t.locked, hash); err != nil {
+			return false, mapError("hold token family", err)
+		}
+	}
+	res, err := t.exec(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL`,
 		hash, micros(at))
 	if err != nil {
 		return false, mapError("use token", err)
@@ -177,6 +189,11 @@ func (t *txn) RevokeToken(ctx context.Context, hash []byte, at time.Time) error 
 }
 
 func (t *txn) RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error {
+	if t.locked != "" {
+		if _, err := t.exec(ctx, `SELECT 1 FROM auth_requests WHERE id = $1`+t.locked, familyID); err != nil {
+			return mapError("hold token family", err)
+		}
+	}
 	_, err := t.exec(ctx, `UPDATE oauth_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`,
 		familyID, micros(at))
 	return mapError("revoke token family", err)
