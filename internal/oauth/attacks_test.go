@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
@@ -480,5 +481,57 @@ func assertRefused(t *testing.T, env *apptest.Env, token string) {
 	e, ok := errors.AsType[*client.Error](err)
 	if !ok || e.Status != http.StatusUnauthorized || !strings.Contains(e.WWWAuthenticate, `error="invalid_token"`) {
 		t.Errorf("API answered %v, want 401 with error=\"invalid_token\"", err)
+	}
+}
+
+// TestAttack_CallbackOfAnAppEndedSinceTheConsent: an app suspended or
+// deleted between the member's consent and the callback that would issue
+// its code hears nothing: the member is shown why on Parley's page, and
+// the browser is not sent to the app (RFC 6749 section 4.1.2.1).
+func TestAttack_CallbackOfAnAppEndedSinceTheConsent(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	ctx := service.ConsoleContext(context.Background())
+	why := map[string]string{"Suspended": "Tunes Suspended is suspended", "Deleted": "unknown client"}
+	for name, end := range map[string]func(*service.Service, context.Context, string) (*parley.App, error){
+		"Suspended": (*service.Service).SuspendApp, "Deleted": (*service.Service).DeleteApp,
+	} {
+		partner := env.MustPartner(t, "Tunes "+name)
+		cfg := *partner.Config
+		cfg.Scopes = []string{"openid"}
+		b := apptest.NewBrowser()
+		_, callback := approvedAtTheCallback(t, b, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if _, err := end(env.Server.Service, ctx, partner.App.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.Get(t, callback); p.Location != "" || p.Status != http.StatusBadRequest || !strings.Contains(p.Body, why[name]) {
+			t.Errorf("%s: the callback answered %d, to %q; want the page saying %q", name, p.Status, p.Location, why[name])
+		}
+	}
+}
+
+// TestAttack_CallbackTakesTheBrowsersRequestOnly: the callback that issues
+// codes is a GET, the redirect the pages send: a POST naming the
+// browser's own request in the URL and another in its body, whose code
+// the library would have issued, is refused.
+func TestAttack_CallbackTakesTheBrowsersRequestOnly(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	other, _ := approvedAtTheCallback(t, apptest.NewBrowser(), cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	b := apptest.NewBrowser()
+	own := b.Get(t, cfg.AuthCodeURL("m", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))).URL.Query().Get("id")
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := b.HTTP.PostForm(env.URL+"/oauth2/authorize/callback?id="+url.QueryEscape(own), url.Values{"id": {other}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(loc, "code=") {
+		t.Errorf("a POST to the callback: %d, to %q; want 405 and no code", resp.StatusCode, loc)
 	}
 }

@@ -105,7 +105,8 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
 	secure := strings.HasPrefix(issuer, "https://")
-	mux.Handle(callbackPath, issuerInResponses(requireBoundRequest(provider), issuer, secure))
+	// The pages send the member to the callback, by a redirect: a GET.
+	mux.Handle("GET "+callbackPath, issuerInResponses(p.requireBoundRequest(provider), issuer, secure))
 	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
 	mux.Handle("GET "+KeysPath, provider)
 	endpoints := newEndpoints(provider, st, log)
@@ -227,11 +228,7 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		}
 		c, err := p.storage.GetClientByClientID(r.Context(), r.Form.Get("client_id"))
 		if err != nil {
-			why := "the app is unknown or suspended"
-			if e, ok := errors.AsType[*oidc.Error](err); ok && e.Description != "" {
-				why = e.Description // the service's reason: unknown, suspended or waiting for review
-			}
-			p.errorPage(w, why)
+			p.errorPage(w, clientRefusal(err))
 			return
 		}
 		redirectURI := r.Form.Get("redirect_uri")
@@ -369,15 +366,35 @@ func Bound(r *http.Request, id string) bool {
 	return id != "" && err == nil && c.Value == "1"
 }
 
-// requireBoundRequest guards the callback that issues codes.
-func requireBoundRequest(next http.Handler) http.Handler {
+// requireBoundRequest guards the callback that issues codes: the request
+// must be the browser's own (Bound), and its app still one that may sign
+// members in. An app suspended or deleted since the member's consent hears
+// nothing, as at the authorization endpoint: the member is shown why
+// (RFC 6749 section 4.1.2.1: no redirect for an invalid client).
+func (p *Provider) requireBoundRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !Bound(r, r.URL.Query().Get("id")) {
+		id := r.URL.Query().Get("id")
+		if !Bound(r, id) {
 			http.Error(w, "This sign-in was started in another browser. Start again from the app.", http.StatusForbidden)
 			return
 		}
+		if req, err := p.storage.AuthRequestByID(r.Context(), id); err == nil {
+			if _, err := p.storage.GetClientByClientID(r.Context(), req.GetClientID()); err != nil {
+				p.errorPage(w, clientRefusal(err))
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientRefusal says why an app may not sign members in, from
+// GetClientByClientID's error: unknown, suspended or waiting for review.
+func clientRefusal(err error) string {
+	if e, ok := errors.AsType[*oidc.Error](err); ok && e.Description != "" {
+		return e.Description
+	}
+	return "the app is unknown or suspended"
 }
 
 // issuerInResponses adds the iss parameter to every authorization response
