@@ -258,7 +258,8 @@ func TestBadInput_PathOrQueryNotText(t *testing.T) {
 // TestBadInput_HeadersGivenTwice: a request that gives its Idempotency-Key
 // or its Authorization twice is refused, not read by its first value: a
 // retry with the second key would post the message again, and a request
-// with two members' tokens act as the first.
+// with two members' tokens act as the first. Two tokens are challenged as
+// an invalid request (RFC 6750 section 3.1).
 func TestBadInput_HeadersGivenTwice(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -283,6 +284,11 @@ func TestBadInput_HeadersGivenTwice(t *testing.T) {
 			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" ||
 				!strings.Contains(string(body), "given more than once") {
 				t.Fatalf("%d %s; want a 400 problem", resp.StatusCode, body)
+			}
+			// RFC 6750 section 3.1: a token that cannot be read is
+			// challenged as invalid_request.
+			if ch := resp.Header.Get("WWW-Authenticate"); (name == "Authorization") != (ch == `Bearer realm="parley", error="invalid_request"`) {
+				t.Errorf("WWW-Authenticate %q", ch)
 			}
 		})
 	}
