@@ -493,7 +493,7 @@ func TestAttack_CallbackOfAnAppEndedSinceTheConsent(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	ctx := service.ConsoleContext(context.Background())
-	why := map[string]string{"Suspended": "Tunes Suspended is suspended", "Deleted": "unknown client"}
+	why := map[string]string{"Suspended": "the app is suspended", "Deleted": "unknown client"}
 	for name, end := range map[string]func(*service.Service, context.Context, string) (*parley.App, error){
 		"Suspended": (*service.Service).SuspendApp, "Deleted": (*service.Service).DeleteApp,
 	} {

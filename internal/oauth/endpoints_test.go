@@ -489,6 +489,28 @@ func TestToken_CodeScopeIsWhatTheGrantStillHolds(t *testing.T) {
 	}
 }
 
+// TestToken_ErrorDescriptionIsProtocolText: a refusal that tells why an app
+// may not exchange holds only the characters RFC 6749 section 5.2 allows
+// in error_description, whatever the app's name holds.
+func TestToken_ErrorDescriptionIsProtocolText(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, `Café "Club" \ 映画`)
+	if _, err := env.Server.Service.SuspendApp(service.ConsoleContext(context.Background()), partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	a := basic(t, env.URL+"/oauth2/token", partner, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}})
+	d, _ := a.Body["error_description"].(string)
+	if a.Body["error"] != "invalid_client" || !strings.Contains(d, "suspended") {
+		t.Fatalf("a suspended app's exchange: %d %v", a.Status, a.Body)
+	}
+	for _, r := range d {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			t.Fatalf("error_description %q holds %q", d, r)
+		}
+	}
+}
+
 // narrowGrant takes every scope but keep out of the member's one grant, as
 // the connected apps page does; the scopes a grant cannot lose stay.
 func narrowGrant(t *testing.T, member *client.Client, keep ...string) {

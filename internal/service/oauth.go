@@ -44,17 +44,20 @@ const (
 
 // appRefusal says why an app may not take part in sign-ins and token
 // exchanges, or returns nil: the one rule for apps an operator suspended,
-// or has yet to approve.
+// or has yet to approve. It does not name the app: its words go into
+// OAuth's error_description, whose characters RFC 6749 section 5.2 limits
+// to printable ASCII without quotes or backslashes, which an app's name
+// need not keep to; the pages that show them name the app beside them.
 func appRefusal(app *parley.App) error {
 	switch app.State {
 	case parley.AppActive:
 		return nil
 	case parley.AppPending:
-		return parley.Errorf(parley.EFORBIDDEN, "%s is waiting for an operator's review: no one may connect it yet", app.Name)
+		return parley.Errorf(parley.EFORBIDDEN, "the app is waiting for an operator's review: no one may connect it yet")
 	case parley.AppDeleted:
 		return parley.Errorf(parley.ENOTFOUND, "unknown client")
 	}
-	return parley.Errorf(parley.EFORBIDDEN, "%s is suspended", app.Name)
+	return parley.Errorf(parley.EFORBIDDEN, "the app is suspended")
 }
 
 // OAuthApp returns an app that may start a sign-in: ENOTFOUND for an
