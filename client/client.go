@@ -273,16 +273,24 @@ func decodeBody(resp *http.Response, out any, limit int64) error {
 	if resp.ContentLength > 0 && resp.ContentLength <= maxPooledBody {
 		buf.Grow(int(resp.ContentLength))
 	}
-	r := io.Reader(resp.Body)
-	if limit > 0 {
-		r = io.LimitReader(resp.Body, limit+1)
+	if err := readAtMost(buf, resp.Body, limit); err != nil {
+		return err
 	}
-	if n, err := buf.ReadFrom(r); err != nil {
+	return jsonv2.Unmarshal(buf.Bytes(), out, decodeOptions)
+}
+
+// readAtMost reads body into buf, and fails once it holds more than limit
+// bytes (0: no limit).
+func readAtMost(buf *bytes.Buffer, body io.Reader, limit int64) error {
+	if limit > 0 {
+		body = io.LimitReader(body, limit+1)
+	}
+	if n, err := buf.ReadFrom(body); err != nil {
 		return err
 	} else if limit > 0 && n > limit {
 		return fmt.Errorf("the answer is larger than %d MiB, more than any of the API's", limit>>20)
 	}
-	return jsonv2.Unmarshal(buf.Bytes(), out, decodeOptions)
+	return nil
 }
 
 // decodeOptions are encoding/json's rules (DefaultOptionsV1: Do's callers

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -121,9 +120,9 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, "", problem(resp)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err == nil && len(body) > maxAnswer {
-		err = fmt.Errorf("parley: the share report is larger than %d MiB, more than any of the API's answers", maxAnswer>>20)
+	var body bytes.Buffer
+	if err := readAtMost(&body, resp.Body, maxAnswer); err != nil {
+		return nil, "", fmt.Errorf("parley: read the share report: %w", err)
 	}
-	return body, resp.Header.Get("Content-Type"), err
+	return body.Bytes(), resp.Header.Get("Content-Type"), nil
 }

@@ -184,14 +184,12 @@ func makeDirs(dir string) ([]string, error) {
 		}
 		missing = append(missing, d)
 	}
-	var made []string
 	for i := len(missing) - 1; i >= 0; i-- {
 		if err := os.Mkdir(missing[i], 0o700); err != nil {
-			return made, err
+			return missing[i+1:], err
 		}
-		made = append([]string{missing[i]}, made...)
 	}
-	return made, nil
+	return missing, nil
 }
 
 // contents is what a verified copy holds.

@@ -41,12 +41,17 @@ var oneValueHeaders = []string{"Authorization", "Idempotency-Key"}
 // checkRequest refuses, before any route reads it, a request of the API
 // whose query string parseQuery refuses, on every route, those that read
 // no query too, or that gives a header of oneValueHeaders more than once.
-func checkRequest(r *http.Request) error {
+// Two tokens are challenged on w as invalid_request (RFC 6750 section
+// 3.1: a request whose token cannot be read).
+func checkRequest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
 	for _, h := range oneValueHeaders {
 		if len(r.Header.Values(h)) > 1 {
+			if h == "Authorization" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_request"`)
+			}
 			return parley.Errorf(parley.EINVALID, "the %s header is given more than once", h)
 		}
 	}

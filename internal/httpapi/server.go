@@ -118,12 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, PathPrefix) {
-		if err := checkRequest(r); err != nil {
-			if len(r.Header.Values("Authorization")) > 1 {
-				// RFC 6750 section 3.1: a request whose token cannot be
-				// read is challenged as invalid_request.
-				rec.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_request"`)
-			}
+		if err := checkRequest(rec, r); err != nil {
 			s.writeError(rec, r, err)
 			return
 		}

@@ -168,10 +168,8 @@ func (t *txn) FindTokenGrant(ctx context.Context, hash []byte) (*parley.TokenGra
 // after the refresh commits, and finds them. (SQLite runs one write at a
 // time.)
 func (t *txn) UseToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
-	if t.locked != "" {
-		if _, err := t.exec(ctx, `SELECT 1 FROM auth_requests WHERE id = (SELECT family_id FROM oauth_tokens WHERE token_hash = $1)`+t.locked, hash); err != nil {
-			return false, mapError("hold token family", err)
-		}
+	if err := t.holdTokenFamily(ctx, `(SELECT family_id FROM oauth_tokens WHERE token_hash = $1)`, hash); err != nil {
+		return false, err
 	}
 	res, err := t.exec(ctx, `UPDATE oauth_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL`,
 		hash, micros(at))
@@ -189,14 +187,23 @@ func (t *txn) RevokeToken(ctx context.Context, hash []byte, at time.Time) error 
 }
 
 func (t *txn) RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error {
-	if t.locked != "" {
-		if _, err := t.exec(ctx, `SELECT 1 FROM auth_requests WHERE id = $1`+t.locked, familyID); err != nil {
-			return mapError("hold token family", err)
-		}
+	if err := t.holdTokenFamily(ctx, `$1`, familyID); err != nil {
+		return err
 	}
 	_, err := t.exec(ctx, `UPDATE oauth_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`,
 		familyID, micros(at))
 	return mapError("revoke token family", err)
+}
+
+// holdTokenFamily holds, in a write on PostgreSQL, the authorization
+// request whose ID family, an SQL expression of arg ($1), gives: the
+// family's tokens are then written by one write at a time.
+func (t *txn) holdTokenFamily(ctx context.Context, family string, arg any) error {
+	if t.locked == "" {
+		return nil
+	}
+	_, err := t.exec(ctx, `SELECT 1 FROM auth_requests WHERE id = `+family+t.locked, arg)
+	return mapError("hold token family", err)
 }
 
 func (t *txn) FindServerKey(ctx context.Context, name string) ([]byte, error) {
