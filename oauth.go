@@ -44,6 +44,11 @@ type AuthRequest struct {
 	CodeHash []byte
 	// CodeUsedAt is when the code was exchanged for tokens.
 	CodeUsedAt *time.Time
+
+	// RefusedAt is when the request went back to its app without a code
+	// (the member said no, or prompt=none could not be met): the app was
+	// told so, and the request can be answered no more.
+	RefusedAt *time.Time
 }
 
 // AuthRequestTTL is how long a member has to sign in and consent once an app
@@ -52,6 +57,9 @@ const AuthRequestTTL = 10 * time.Minute
 
 // Done reports whether the member has signed in and approved the request.
 func (r *AuthRequest) Done() bool { return r.GrantID != "" }
+
+// Answered reports whether the request was approved or refused.
+func (r *AuthRequest) Answered() bool { return r.Done() || r.RefusedAt != nil }
 
 // Prompt values (OpenID Connect Core section 3.1.2.1).
 const (

@@ -425,7 +425,8 @@ type OAuthStore interface {
 	// FindAuthRequestByCode returns the request whose code has the hash.
 	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
 	// UpdateAuthRequest stores the member, grant, sign-in and approval times,
-	// code and its use, and the scopes, which approval may narrow.
+	// code and its use, the scopes, which approval may narrow, and the
+	// refusal.
 	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
 	// DeleteAuthRequestsBefore removes the requests that have nothing left
 	// to protect or tell: those never answered with a code, created before

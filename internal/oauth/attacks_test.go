@@ -535,3 +535,59 @@ func TestAttack_CallbackTakesTheBrowsersRequestOnly(t *testing.T) {
 		t.Errorf("a POST to the callback: %d, to %q; want 405 and no code", resp.StatusCode, loc)
 	}
 }
+
+// TestAttack_RefusedRequestIsNotApprovedLater: a request that went back to
+// its app refused, the member having said no or prompt=none not being met,
+// is answered: the app was told no for its state, and no code follows it,
+// whether the consent page's form is posted again or the member signs in
+// and opens the request's page once more.
+func TestAttack_RefusedRequestIsNotApprovedLater(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	t.Run("Denied", func(t *testing.T) {
+		b := apptest.NewBrowser()
+		login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+		// Deny twice, as a double click does: both go back to the app.
+		for range 2 {
+			denied := b.Submit(t, consent, url.Values{"action": {"deny"}})
+			if q := appResponse(t, denied.Location).Query(); q.Get("error") != "access_denied" || q.Get("state") != "s" {
+				t.Errorf("denying answered %v", q)
+			}
+		}
+		if p := b.Submit(t, consent, url.Values{"action": {"approve"}}); p.Location != "" || !strings.Contains(p.Body, "already answered") {
+			t.Errorf("approving the denied request: %d, to %q", p.Status, p.Location)
+		}
+		if apps, err := alice.ConnectedApps(context.Background()); err != nil || len(apps) != 0 {
+			t.Errorf("connected apps after approving a denied request: %v, %v", apps, err)
+		}
+	})
+	t.Run("PromptNone", func(t *testing.T) {
+		b := apptest.NewBrowser()
+		// Not signed in: the app is told login_required.
+		u := cfg.AuthCodeURL("none", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none"))
+		var loginPage string
+		b.HTTP.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Path == "/oauth2/login" && loginPage == "" {
+				loginPage = req.URL.String()
+			}
+			if strings.HasPrefix(req.URL.String(), apptest.RedirectURI) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		if q := appResponse(t, b.Get(t, u).Location).Query(); q.Get("error") != "login_required" || loginPage == "" {
+			t.Fatalf("answered %v, by way of %q", q, loginPage)
+		}
+		// Alice signs in and grants the app what it asked; the refused
+		// request's page, opened again, is not approved within that grant.
+		exchange(t, &cfg, b, "alice", "later")
+		if p := b.Get(t, loginPage); p.Location != "" || !strings.Contains(p.Body, "already answered") {
+			t.Errorf("the refused request's page, after signing in: %d, to %q", p.Status, p.Location)
+		}
+	})
+}

@@ -149,10 +149,25 @@ type Next struct {
 	AppName string
 }
 
+// Refused reports whether the request goes back to its app without a code:
+// another member signed in than the app named, or the app asked that no
+// page be shown (prompt=none) and the step needs one.
+func (n *Next) Refused() bool {
+	switch n.Step {
+	case StepAnotherMember:
+		return true
+	case StepSignIn, StepConsent:
+		return n.Request.Prompts(parley.PromptNone)
+	}
+	return false
+}
+
 // Continue takes an authorization request as far as it goes without asking
 // the member anything, for the member signed in on ctx, if any: a request
 // within the member's current grant, from a sign-in recent enough for it,
-// is approved here. It returns the step the request needs next.
+// is approved here, and one that must go back to its app without a code
+// (Next.Refused) is marked so, never to be approved later. It returns the
+// step the request needs next.
 func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error) {
 	c := parley.CallerFromContext(ctx)
 	if c != nil {
@@ -161,46 +176,48 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 			return nil, err
 		}
 	}
-	var next Next
-	if c == nil {
-		err := s.store.Read(ctx, func(tx parley.Tx) error {
-			req, app, err := pendingRequest(ctx, tx, requestID, s.Now())
-			next = Next{Step: StepSignIn, Request: req}
-			if err == nil {
-				next.AppName = app.Name
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		return &next, nil
-	}
-	err := s.store.Write(ctx, func(tx parley.Tx) error {
+	var next *Next
+	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
 		now := s.Now()
-		con, err := s.pendingConsent(ctx, tx, c, requestID)
-		if err != nil {
+		if next, err = s.nextStep(ctx, tx, c, requestID, now); err != nil || !next.Refused() {
 			return err
 		}
-		next = Next{Request: con.Request, AppName: con.App.Name}
-		switch {
-		case con.Request.SignedInAsAnother(c.User.ID, c.SignedInAt):
-			next.Step = StepAnotherMember
-		case !con.Request.SignInFresh(c.User.ID, c.SignedInAt, now):
-			next.Step = StepSignIn
-		case con.Needed():
-			next.Step = StepConsent
-		default:
-			next.Step = StepDone
-			// Within the current grant: no new grant, so no notices.
-			next.Request, _, err = s.approve(ctx, tx, c, con, Decision{}, now)
-		}
-		return err
+		return refuse(ctx, tx, next.Request, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &next, nil
+	return next, nil
+}
+
+// nextStep is Continue's decision, for the member c or for no one signed
+// in (c nil).
+func (s *Service) nextStep(ctx context.Context, tx parley.Tx, c *parley.Caller, requestID string, now time.Time) (*Next, error) {
+	if c == nil {
+		req, app, err := pendingRequest(ctx, tx, requestID, now)
+		if err != nil {
+			return nil, err
+		}
+		return &Next{Step: StepSignIn, Request: req, AppName: app.Name}, nil
+	}
+	con, err := s.pendingConsent(ctx, tx, c, requestID)
+	if err != nil {
+		return nil, err
+	}
+	next := &Next{Request: con.Request, AppName: con.App.Name}
+	switch {
+	case con.Request.SignedInAsAnother(c.User.ID, c.SignedInAt):
+		next.Step = StepAnotherMember
+	case !con.Request.SignInFresh(c.User.ID, c.SignedInAt, now):
+		next.Step = StepSignIn
+	case con.Needed():
+		next.Step = StepConsent
+	default:
+		next.Step = StepDone
+		// Within the current grant: no new grant, so no notices.
+		next.Request, _, err = s.approve(ctx, tx, c, con, Decision{}, now)
+	}
+	return next, err
 }
 
 // ConsentFor returns what the signed-in member is asked to approve for an
@@ -279,7 +296,7 @@ func pendingRequest(ctx context.Context, tx parley.Tx, requestID string, now tim
 	if now.Sub(req.CreatedAt) > parley.AuthRequestTTL {
 		return nil, nil, gone
 	}
-	if req.Done() {
+	if req.Answered() {
 		return nil, nil, parley.Errorf(parley.ECONFLICT, "this sign-in request was already answered")
 	}
 	app, err := tx.FindAppByClientID(ctx, req.ClientID)
@@ -328,23 +345,39 @@ func (s *Service) freshConsent(ctx context.Context, tx parley.Tx, c *parley.Call
 	return con, nil
 }
 
-// Deny checks that the signed-in member may answer an authorization request
-// and returns it, for the app to be told no. Nothing is stored: no grant is
-// made, and a grant the member already has stays as it is.
+// Deny records that the signed-in member said no to an authorization
+// request, and returns it, for the app to be told so. No grant is made, a
+// grant the member already has stays as it is, and the request can be
+// approved no more. A request refused already is returned as it is, so that
+// a second click goes where the first went.
 func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthRequest, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
-	var con *Consent
-	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		con, err = s.pendingConsent(ctx, tx, c, requestID)
-		return err
+	var req *parley.AuthRequest
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if found, err := tx.FindAuthRequest(ctx, requestID); err == nil && found.RefusedAt != nil {
+			req = found
+			return nil
+		}
+		con, err := s.pendingConsent(ctx, tx, c, requestID)
+		if err != nil {
+			return err
+		}
+		req = con.Request
+		return refuse(ctx, tx, req, s.Now())
 	})
 	if err != nil {
 		return nil, err
 	}
-	return con.Request, nil
+	return req, nil
+}
+
+// refuse marks req as gone back to its app without a code.
+func refuse(ctx context.Context, tx parley.Tx, req *parley.AuthRequest, now time.Time) error {
+	req.RefusedAt = &now
+	return tx.UpdateAuthRequest(ctx, req)
 }
 
 // Approve records the member's answer to the consent page: it creates the

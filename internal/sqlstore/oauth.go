@@ -10,15 +10,16 @@ import (
 )
 
 const authRequestColumns = `id, client_id, redirect_uri, state, nonce, scopes, response_mode, code_challenge, prompt,
-	max_age, created_at, user_id, grant_id, auth_time, approved_at, code_hash, code_used_at, hint_user_id`
+	max_age, created_at, user_id, grant_id, auth_time, approved_at, code_hash, code_used_at, hint_user_id,
+	refused_at`
 
 func (t *txn) CreateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
 	_, err := t.exec(ctx, `INSERT INTO auth_requests (`+authRequestColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		r.ID, r.ClientID, r.RedirectURI, r.State, r.Nonce, r.Scopes.String(), r.ResponseMode, r.CodeChallenge,
 		strings.Join(r.Prompt, " "), nullSeconds(r.MaxAge), micros(r.CreatedAt), nullString(r.UserID),
 		nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash, nullMicros(r.CodeUsedAt),
-		nullString(r.HintUserID))
+		nullString(r.HintUserID), nullMicros(r.RefusedAt))
 	return mapError("create auth request", err)
 }
 
@@ -27,10 +28,10 @@ func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parl
 	var scopes, prompt string
 	var created int64
 	var userID, grantID, hint sql.NullString
-	var maxAge, authTime, approved, used sql.NullInt64
+	var maxAge, authTime, approved, used, refused sql.NullInt64
 	err := t.queryRow(ctx, "authorization request", `SELECT `+authRequestColumns+` FROM auth_requests WHERE `+where+t.locked,
 		[]any{arg}, &r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &scopes, &r.ResponseMode,
-		&r.CodeChallenge, &prompt, &maxAge, &created, &userID, &grantID, &authTime, &approved, &r.CodeHash, &used, &hint)
+		&r.CodeChallenge, &prompt, &maxAge, &created, &userID, &grantID, &authTime, &approved, &r.CodeHash, &used, &hint, &refused)
 	if err != nil {
 		return nil, mapError("find auth request", err)
 	}
@@ -41,6 +42,7 @@ func (t *txn) findAuthRequest(ctx context.Context, where string, arg any) (*parl
 	}
 	r.UserID, r.GrantID, r.HintUserID = userID.String, grantID.String, hint.String
 	r.AuthTime, r.ApprovedAt, r.CodeUsedAt = fromNullMicros(authTime), fromNullMicros(approved), fromNullMicros(used)
+	r.RefusedAt = fromNullMicros(refused)
 	return &r, nil
 }
 
@@ -63,10 +65,11 @@ func (t *txn) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*parl
 func (t *txn) UpdateAuthRequest(ctx context.Context, r *parley.AuthRequest) error {
 	res, err := t.exec(ctx, `
 		UPDATE auth_requests
-		SET user_id = $2, grant_id = $3, auth_time = $4, approved_at = $5, code_hash = $6, code_used_at = $7, scopes = $8
+		SET user_id = $2, grant_id = $3, auth_time = $4, approved_at = $5, code_hash = $6, code_used_at = $7, scopes = $8,
+			refused_at = $9
 		WHERE id = $1`,
 		r.ID, nullString(r.UserID), nullString(r.GrantID), nullMicros(r.AuthTime), nullMicros(r.ApprovedAt), r.CodeHash,
-		nullMicros(r.CodeUsedAt), r.Scopes.String())
+		nullMicros(r.CodeUsedAt), r.Scopes.String(), nullMicros(r.RefusedAt))
 	if err != nil {
 		return mapError("update auth request", err)
 	}

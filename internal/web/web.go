@@ -297,16 +297,20 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (cont
 		p.renderError(w, err)
 	case next.Step == service.StepDone:
 		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
-	case next.Step == service.StepAnotherMember:
-		p.refuse(w, r, next.Request, oauth.AnotherMember)
-	case next.Request.Prompts(parley.PromptNone) && next.Step == service.StepSignIn:
-		p.refuse(w, r, next.Request, oauth.LoginRequired)
-	case next.Request.Prompts(parley.PromptNone):
-		p.refuse(w, r, next.Request, oauth.ConsentRequired)
+	case next.Refused():
+		p.refuse(w, r, next.Request, stepRefusals[next.Step])
 	default:
 		return ctx, next
 	}
 	return ctx, nil
+}
+
+// stepRefusals are what the app is told of a request the service refused
+// (service.Next.Refused) at each step.
+var stepRefusals = map[service.Step]oauth.Refusal{
+	service.StepAnotherMember: oauth.AnotherMember,
+	service.StepSignIn:        oauth.LoginRequired,
+	service.StepConsent:       oauth.ConsentRequired,
 }
 
 // refuse sends the member back to the app with an authorization error.
