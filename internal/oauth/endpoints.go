@@ -40,6 +40,7 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 	e := &endpoints{svc: st.svc, log: log}
 	lib := op.RegisterServer(ts, ts.Endpoints(),
 		op.WithHTTPMiddleware(op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler),
+		op.WithServerCORSOptions(nil), // the provider's own policy answers (crossOriginPaths)
 		op.WithSetRouter(func(r chi.Router) {
 			r.Post(IntrospectionPath, e.handleIntrospect)
 			r.Post(RevocationPath, e.handleRevoke)
@@ -52,9 +53,6 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 	mux.Handle(IntrospectionPath, guard(e.authenticated(lib, true), true))
 	mux.Handle(RevocationPath, guard(e.authenticated(lib, false), true))
 	mux.Handle(UserinfoPath, guard(lib, false))
-	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
-		mux.Handle("OPTIONS "+path, lib) // a CORS preflight, answered by the library
-	}
 	return mux
 }
 

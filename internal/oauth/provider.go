@@ -92,6 +92,8 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 		op.WithCustomEndpoints(op.NewEndpoint(AuthorizePath), op.NewEndpoint(TokenPath), op.NewEndpoint(UserinfoPath),
 			op.NewEndpoint(RevocationPath), op.NewEndpoint(endSessionPath), op.NewEndpoint(KeysPath)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(IntrospectionPath)),
+		// Parley's own policy answers cross-origin requests (see crossOriginPaths).
+		op.WithCORSOptions(nil),
 	}
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
@@ -119,9 +121,22 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	// RP-initiated logout: discovery names no end_session_endpoint, and
 	// members sign out on Parley's own pages.
 	mux.Handle("/", httpapi.Unmatched(mux))
-	p.handler = mux
+	cross := httpapi.CrossOrigin(mux)
+	p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(crossOriginPaths, r.URL.Path) {
+			cross.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	return p, nil
 }
+
+// crossOriginPaths are the paths a page of an app's own origin may call
+// (httpapi.CrossOrigin): what a single-page app fetches to sign in and
+// use its tokens. The pages the member's browser is sent to, authorize
+// and the callback among them, are no such call.
+var crossOriginPaths = []string{DiscoveryPath, KeysPath, TokenPath, IntrospectionPath, RevocationPath, UserinfoPath}
 
 // ServeHTTP serves discovery and everything under /oauth2/ but the pages:
 // the endpoints, and a problem (RFC 9457) for any other path.
