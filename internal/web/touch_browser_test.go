@@ -34,7 +34,7 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 
 	for _, page := range []struct{ path, ready, targets string }{
 		{"/", `.inbox-top`, `.bar a, .inbox-top .button`},
-		{"/t/" + group, `#send`, `.bar a, .back, .manage summary, #send button`},
+		{"/t/" + group, `#send`, `.bar a, .back, .manage summary, .delete summary, #send button`},
 		{"/account/apps", `.subnav`, `.bar a, .subnav a`},
 		{"/account/data", `#delete-form`, `.bar a, .who button, #download, #delete-form button`},
 	} {
