@@ -123,6 +123,10 @@ type SignedIn struct {
 	Token     string
 	User      *parley.User
 	ExpiresAt time.Time
+	// DeviceProof proves that the device signed in as the member, for it
+	// to send with its later sign-ins (WithDeviceProof), which others'
+	// failures cannot then hold up (knowndevice.go).
+	DeviceProof string
 }
 
 // SignIn checks a member's password and opens a session.
@@ -171,6 +175,10 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 		return nil, u, errDisabled()
 	}
 
+	proof, err := s.newDeviceProof(ctx, u.Username)
+	if err != nil {
+		return nil, u, err
+	}
 	token, tokenHash := newToken(sessionTokenPrefix)
 	now := s.Now()
 	sess := &parley.Session{TokenHash: tokenHash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
@@ -192,7 +200,7 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 	if err != nil {
 		return nil, u, err
 	}
-	return &SignedIn{Token: token, User: u, ExpiresAt: sess.ExpiresAt}, u, nil
+	return &SignedIn{Token: token, User: u, ExpiresAt: sess.ExpiresAt, DeviceProof: proof}, u, nil
 }
 
 // clientAddr is the client address to log of a call: the network client's,
@@ -265,6 +273,11 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	var keys passwordCheck
 	if parley.ValidateUsername(name) == nil { // no account has another name
 		keys.account = signInAccountKey + name
+		if device, ok := s.knownDevice(ctx, name); ok {
+			// Throttled apart from the username's other sign-ins
+			// (knowndevice.go).
+			keys.account = device
+		}
 		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
 	}
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
@@ -275,7 +288,7 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 		// Counted for the account from this address: a stranger's
 		// attempts, refused or not, spend their own address's allowance,
 		// never the member's.
-		key := keys.account
+		key := signInAccountKey + name
 		if addr := parley.ClientAddrFromContext(ctx); addr != "" {
 			key += signInFrom + addressKey(addr)
 		}

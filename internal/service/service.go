@@ -78,6 +78,7 @@ type Service struct {
 	// deliveries logs the events apps' streams deliver.
 	deliveries *deliveryLog
 	links      *linkKey
+	devices    *deviceKey
 	hooks      *webhooks
 	// callers caches the callers of members' sessions and apps' tokens
 	// (callercache.go).
@@ -106,7 +107,7 @@ func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Se
 	if opts.Secrets == nil {
 		opts.Secrets = StoreSecrets{store}
 	}
-	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), deliveries: newDeliveryLog(), links: &linkKey{}, hooks: newWebhooks(opts.WebhooksAllowPrivate)}
+	return &Service{store: store, bus: bus, log: log, opts: opts, watch: newAccessWatch(), deliveries: newDeliveryLog(), links: &linkKey{}, devices: &deviceKey{}, hooks: newWebhooks(opts.WebhooksAllowPrivate)}
 }
 
 // SetPublicURL sets the server's public URL, which share links are on,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // The member's account page, which the bar's avatar opens: who is signed in
@@ -83,7 +84,7 @@ func (p *Pages) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error = parley.Errorf(parley.EINVALID, "tick the box to confirm: nothing was deleted")
 	if r.PostFormValue("confirm") == "yes" {
-		err = p.svc.DeleteAccount(ctx, r.PostFormValue("password"))
+		err = p.svc.DeleteAccount(service.WithDeviceProof(ctx, deviceProofOf(r)), r.PostFormValue("password"))
 	}
 	if err == nil {
 		http.SetCookie(w, p.cookie(sessionCookie, "", -time.Second))

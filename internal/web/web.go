@@ -47,7 +47,11 @@ var staticFiles embed.FS
 const (
 	sessionCookie = httpapi.SessionCookie
 	csrfCookie    = "parley_csrf"
-	consentPath   = "/oauth2/consent"
+	// deviceCookie holds the proof that the browser signed in as a member
+	// (service.SignedIn.DeviceProof): sent with its password checks, it
+	// keeps others' failed sign-ins from holding the member up.
+	deviceCookie = "parley_device"
+	consentPath  = "/oauth2/consent"
 )
 
 // maxFormBytes bounds a form post: room for a message of
@@ -348,7 +352,7 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 // stay valid until it lapses.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) bool {
 	page.Username = r.PostFormValue("username")
-	signedIn, err := p.svc.SignIn(r.Context(), page.Username, r.PostFormValue("password"))
+	signedIn, err := p.svc.SignIn(service.WithDeviceProof(r.Context(), deviceProofOf(r)), page.Username, r.PostFormValue("password"))
 	if err != nil {
 		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
@@ -364,7 +368,18 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 	}
 	// The cookie lasts as long as the session (--session-ttl).
 	http.SetCookie(w, p.cookie(sessionCookie, signedIn.Token, signedIn.ExpiresAt.Sub(p.svc.Now())))
+	http.SetCookie(w, p.cookie(deviceCookie, signedIn.DeviceProof, service.DeviceProofTTL))
 	return true
+}
+
+// deviceProofOf returns the device proof the browser holds, if any, for
+// the password checks made for its request (service.WithDeviceProof).
+func deviceProofOf(r *http.Request) string {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // consentPage is what the consent page shows.

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
@@ -431,6 +433,80 @@ func TestSignInPages_Throttled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A browser where a member signed in before is not held up by others'
+// failed sign-ins to the member's username: a stranger who fails five
+// times keeps every other browser waiting, but not the member's own. That
+// browser's own failures slow it down alone, and a proof of another
+// member's browser, or a forged one, is worth nothing.
+func TestSignInPages_KnownBrowserIsNotHeldUpByOthersFailures(t *testing.T) {
+	env := apptest.Start(t)
+	env.Clock.Freeze() // as in TestSignInPages_Throttled
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	site, _ := url.Parse(env.URL)
+	// signIn signs in from a browser whose session, if any, was let go,
+	// as after signing out: its device proof stays.
+	signIn := func(b *apptest.Browser, username, password string) *apptest.Page {
+		t.Helper()
+		b.HTTP.Jar.SetCookies(site, []*http.Cookie{{Name: "parley_session", MaxAge: -1}})
+		return b.Submit(t, b.Get(t, env.URL+"/sign-in"), url.Values{"username": {username}, "password": {password}})
+	}
+	alices, bobs := apptest.NewBrowser(), apptest.NewBrowser()
+	for name, b := range map[string]*apptest.Browser{"alice": alices, "bob": bobs} {
+		if p := signIn(b, name, apptest.Password(name)); p.URL.Path != "/" {
+			t.Fatalf("%s's first sign-in: %d %s", name, p.Status, p.URL)
+		}
+	}
+	// A stranger fails five times, through the API.
+	for range 5 {
+		if _, err := env.Client.SignIn(context.Background(), "alice", "wrong"); statusOf(err) != http.StatusUnauthorized {
+			t.Fatalf("a wrong password: %v", err)
+		}
+	}
+	if _, err := env.Client.SignIn(context.Background(), "alice", apptest.Password("alice")); statusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("the right password after five failures, without a proof: %v", err)
+	}
+
+	if p := signIn(alices, "alice", apptest.Password("alice")); p.URL.Path != "/" {
+		t.Errorf("alice's browser after the stranger's failures: %d %s", p.Status, p.URL)
+	}
+	bobsForAlice := apptest.NewBrowser()
+	bobsForAlice.HTTP.Jar = bobs.HTTP.Jar
+	forged := apptest.NewBrowser()
+	forged.HTTP.Jar.SetCookies(site, []*http.Cookie{{Name: "parley_device", Value: "pdv_" + strings.Repeat("A", 54)}})
+	for name, b := range map[string]*apptest.Browser{"a new browser": apptest.NewBrowser(), "bob's browser": bobsForAlice, "a forged proof": forged} {
+		if p := signIn(b, "alice", apptest.Password("alice")); p.Status != http.StatusTooManyRequests {
+			t.Errorf("alice's right password from %s: %d, want 429", name, p.Status)
+		}
+	}
+
+	for range 5 {
+		if p := signIn(alices, "alice", "wrong"); p.Status != http.StatusUnauthorized {
+			t.Fatalf("a wrong password in alice's browser: %d", p.Status)
+		}
+	}
+	if p := signIn(alices, "alice", apptest.Password("alice")); p.Status != http.StatusTooManyRequests {
+		t.Errorf("alice's browser after five failures of its own: %d, want 429", p.Status)
+	}
+
+	// A year on, the proof has run out: the browser waits with the others.
+	env.Clock.Advance(service.DeviceProofTTL)
+	for range 5 {
+		env.Client.SignIn(context.Background(), "alice", "wrong")
+	}
+	if p := signIn(alices, "alice", apptest.Password("alice")); p.Status != http.StatusTooManyRequests {
+		t.Errorf("alice's browser with a proof a year old: %d, want 429", p.Status)
+	}
+}
+
+// statusOf is the status of the API's answer that err, a client's, is.
+func statusOf(err error) int {
+	if e, ok := errors.AsType[*client.Error](err); ok {
+		return e.Status
+	}
+	return 0
 }
 
 // A person without an account whom an app sends to sign in with Parley
