@@ -70,6 +70,10 @@ const webhookWorkers = 2
 // endpoints subscribe to.
 const webhookEventsInterval = time.Second
 
+// relayInterval is how often the server relays the events commands kept
+// in the store to its streams (bus.Relay): well within bus.OutboxKeep.
+const relayInterval = time.Second
+
 // accessCheckInterval is how often the server looks whether access ended
 // through another process, to end the realtime streams it concerns.
 const accessCheckInterval = time.Second
@@ -139,7 +143,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 			secrets = service.StoreSecrets{Store: store}
 		}
 	}
-	events, err := openBus(ctx, cfg, log)
+	events, err := openBus(ctx, cfg, log, as, store, clock)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -203,13 +207,24 @@ type eventBus interface {
 	Close() error
 }
 
+// localBus is a server's bus, which delivers to this node's subscriptions
+// alone what it is handed so.
+type localBus interface {
+	eventBus
+	DeliverHere(userIDs []string, ev parley.Event)
+}
+
 // openBus returns the bus across nodes, NATS, when the config names a NATS
-// server, and the in-process bus otherwise.
-func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (eventBus, error) {
-	if cfg.NATS == "" {
-		return bus.NewMemory(bus.DefaultBuffer), nil
+// server; otherwise the in-process bus for a server, and for a command the
+// store's outbox, which the servers relay to their streams (bus.Relay).
+func openBus(ctx context.Context, cfg config.Config, log *slog.Logger, as openAs, store *sqlstore.DB, clock parley.Clock) (eventBus, error) {
+	switch {
+	case cfg.NATS != "":
+		return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
+	case as == asCommand || as == asCommandAlone:
+		return bus.NewOutbox(store, clock.Now), nil
 	}
-	return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
+	return bus.NewMemory(bus.DefaultBuffer), nil
 }
 
 // natsMetrics are the collectors of a node's link to NATS. A node that
@@ -412,6 +427,11 @@ func (s *Server) Listen() error {
 	// must: it keeps what it read in this node, whose sends skip looking
 	// for endpoints to tell while no endpoint subscribes to their event.
 	s.every(ctx, "read webhook events", webhookEventsInterval, s.Service.RefreshWebhookEvents)
+	// Every node relays the events of commands run without NATS to the
+	// streams it holds, and must: no node can deliver to another's.
+	if lb, ok := s.bus.(localBus); ok {
+		s.every(ctx, "relay commands' events", relayInterval, bus.NewRelay(s.Store, lb.DeliverHere, s.Service.Now).Run)
+	}
 	s.every(ctx, "send fortnight reports", reportInterval, s.sendFortnightReports)
 	// Every node reads the provider's keys again, taking in rotations made
 	// by `parley keys rotate`, and must: it only reads, into this node. A

@@ -268,6 +268,59 @@ func TestCLI_UserDelete(t *testing.T) {
 	}
 }
 
+// A command run beside a server without NATS tells the server's realtime
+// streams what it changed, through the store's outbox: bob, whose stream
+// is open, learns at once that the deleted alice's message is gone, and
+// alice's own stream ends.
+func TestCLI_UserDeleteReachesOpenStreams(t *testing.T) {
+	env := apptest.Start(t)
+	if env.Server.Config.NATS != "" {
+		t.Skip("with NATS, commands publish there: the outbox is for installs without it")
+	}
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	sent := apptest.MustSend(t, alice, th.ID, "hello bob")
+	bobs, err := bob.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobs.Close()
+	alices, err := alice.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alices.Close()
+
+	if out, err := run(t, env.Server.Config, "", "user", "delete", "alice", "--yes"); err != nil {
+		t.Fatalf("user delete: %v\n%s", err, out)
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		ev, err := bobs.Next(wait)
+		if err != nil {
+			t.Fatalf("bob's stream, waiting for the deletion of alice's message: %v", err)
+		}
+		if ev.Type == "message.deleted" {
+			if !strings.Contains(string(ev.Data), sent.ID) {
+				t.Errorf("bob was told of another deletion: %s", ev.Data)
+			}
+			break
+		}
+	}
+	for {
+		if _, err := alices.Next(wait); err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation {
+				t.Errorf("alice's stream ended with %v; want 1008", err)
+			}
+			break
+		}
+	}
+}
+
 // `parley audit` lists the newest decisions first, as many as --limit says.
 func TestCLI_Audit(t *testing.T) {
 	dir := apptest.Install(t)

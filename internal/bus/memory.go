@@ -54,6 +54,12 @@ func (b *Memory) Publish(_ context.Context, userIDs []string, ev parley.Event) e
 	return nil
 }
 
+// DeliverHere is Publish: the node's subscriptions are all there are
+// (Relay).
+func (b *Memory) DeliverHere(userIDs []string, ev parley.Event) {
+	b.Publish(context.Background(), userIDs, ev)
+}
+
 // Subscribe opens a subscription to the member's events.
 func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscription, error) {
 	s := &subscription{bus: b, userID: userID, buffer: b.buffer, ch: make(chan parley.Event, min(b.buffer, ready))}

@@ -169,6 +169,18 @@ type envelope struct {
 	Readers   []string        `json:"readers,omitempty"`
 }
 
+// wrap is ev for the members userIDs, as it crosses nodes.
+func wrap(userIDs []string, ev parley.Event) envelope {
+	return envelope{To: userIDs, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,
+		Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers}
+}
+
+// event is the event the envelope carries.
+func (env envelope) event() parley.Event {
+	return parley.Event{ID: env.ID, Type: env.Type, ThreadID: env.ThreadID, Data: env.Data, Seq: env.Seq,
+		MessageID: env.MessageID, Readers: env.Readers}
+}
+
 // NewNATS connects to the NATS server at url (nats://host:port, with
 // credentials in the URL if the server wants them), creates or updates the
 // stream, and starts receiving the events published from now on.
@@ -322,8 +334,7 @@ func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
 	var envs []envelope
 	for to := range slices.Chunk(userIDs, maxRecipients) {
-		envs = append(envs, envelope{To: to, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,
-			Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers})
+		envs = append(envs, wrap(to, ev))
 	}
 	if err := b.publish(ctx, envs...); err != nil {
 		b.unpublished.Add(1)
@@ -387,6 +398,12 @@ func (b *NATS) publish(ctx context.Context, envs ...envelope) error {
 	return nil
 }
 
+// DeliverHere hands ev to this node's subscriptions of the members alone,
+// as if it came through the stream (Relay).
+func (b *NATS) DeliverHere(userIDs []string, ev parley.Event) {
+	b.local.Publish(context.Background(), userIDs, ev)
+}
+
 // Connected reports whether the node holds a connection to NATS now.
 func (b *NATS) Connected() bool { return b.nc.IsConnected() }
 
@@ -420,10 +437,7 @@ func (b *NATS) receive(gen uint64, msg jetstream.Msg) {
 		b.local.endAll(true)
 		return
 	}
-	b.local.Publish(context.Background(), env.To, parley.Event{
-		ID: env.ID, Type: env.Type, ThreadID: env.ThreadID, Data: env.Data, Seq: env.Seq, MessageID: env.MessageID,
-		Readers: env.Readers,
-	})
+	b.local.Publish(context.Background(), env.To, env.event())
 }
 
 // checkStream makes sure this node follows the stream and has missed

@@ -19,7 +19,9 @@ import (
 // out: it holds what each app and member used of their rate limits in the
 // last moments, not data, and a copy starts every allowance whole; so is
 // access_keys, the keys of the accesses logged in the last minutes, which
-// only the streams of the install copied, stopped by then, logged.
+// only the streams of the install copied, stopped by then, logged; and
+// event_outbox, events of the last minutes for realtime streams that a
+// copy's servers, started afresh, have none of.
 // report_sends is copied: without it, the server on the copy would send
 // every app the last fortnight's share report again.
 var tables = []string{

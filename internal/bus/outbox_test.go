@@ -1,0 +1,82 @@
+package bus_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// A command's events reach every server of the store once, whole, through
+// the outbox: a server's relay delivers each event kept since it first
+// read, never twice, and the store forgets them after bus.OutboxKeep.
+func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		type delivery struct {
+			to []string
+			ev parley.Event
+		}
+		relay := func(got *[]delivery) *bus.Relay {
+			return bus.NewRelay(db, func(to []string, ev parley.Event) { *got = append(*got, delivery{to, ev}) }, clock)
+		}
+		var first, second []delivery
+		nodeA, nodeB := relay(&first), relay(&second)
+		command := bus.NewOutbox(db, clock)
+		mustRun := func(r *bus.Relay) {
+			t.Helper()
+			if err := r.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Kept before a server first reads: older than its streams.
+		if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e0", Type: "message.deleted"}); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(nodeA)
+		ev := parley.Event{ID: "e1", Type: "message.deleted", ThreadID: "t1", Data: []byte(`{"id":"m1"}`), Seq: 7, MessageID: "m1",
+			Readers: []string{"u1", "u2"}}
+		if err := command.Publish(ctx, []string{"u1", "u2"}, ev); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+		mustRun(nodeA)
+		mustRun(nodeA)
+		if len(first) != 1 || !slices.Equal(first[0].to, []string{"u1", "u2"}) || first[0].ev.ID != "e1" || first[0].ev.Seq != 7 ||
+			first[0].ev.MessageID != "m1" || !slices.Equal(first[0].ev.Readers, ev.Readers) || string(first[0].ev.Data) != `{"id":"m1"}` {
+			t.Errorf("server A delivered %+v; want e1 once, whole", first)
+		}
+		// A server that first reads now takes both as older than its streams.
+		mustRun(nodeB)
+		if err := command.Publish(ctx, []string{"u3"}, parley.Event{ID: "e2", Type: "thread.updated"}); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(nodeB)
+		mustRun(nodeA)
+		if len(second) != 1 || second[0].ev.ID != "e2" || len(first) != 2 || first[1].ev.ID != "e2" {
+			t.Errorf("after e2, server A delivered %+v and server B %+v", first, second)
+		}
+
+		now = now.Add(bus.OutboxKeep)
+		mustRun(nodeA)
+		var kept []parley.OutboxEvent
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			kept, err = tx.FindOutboxEventsSince(ctx, time.Time{})
+			return err
+		}); err != nil || len(kept) != 0 {
+			t.Errorf("the outbox a minute on: %d events, %v", len(kept), err)
+		}
+		mustRun(nodeB)
+		if len(first) != 2 || len(second) != 1 {
+			t.Errorf("relayed again: A %d, B %d", len(first), len(second))
+		}
+	})
+}
