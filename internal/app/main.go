@@ -310,13 +310,15 @@ func withServersStopped(cmd *cobra.Command, cfg config.Config, fn func(*Server) 
 	return commandServer(cmd, cfg, asCommandAlone, fn)
 }
 
-// commandServer runs fn on a server opened for a command, as as says.
-func commandServer(cmd *cobra.Command, cfg config.Config, as openAs, fn func(*Server) error) error {
+// commandServer runs fn on a server opened for a command, as as says. A
+// failure to close it fails the command: closing keeps the events of what
+// it changed for the servers (bus.Outbox).
+func commandServer(cmd *cobra.Command, cfg config.Config, as openAs, fn func(*Server) error) (err error) {
 	srv, err := openServer(cmd.Context(), cfg, commandLog(cmd.ErrOrStderr()), parley.WallClock{}, as)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer func() { err = errors.Join(err, srv.Close()) }()
 	return fn(srv)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -16,10 +17,27 @@ import (
 // the realtime streams it holds within a second (Relay). A command's
 // events would otherwise reach no one: its own Memory has no
 // subscriptions, and the server's is another process's.
+//
+// Events are kept outboxBatch at a time, and the last of them when the
+// bus closes, so that a command that publishes thousands (the deletion
+// of an account with thousands of messages) writes a few transactions,
+// not one each.
 type Outbox struct {
 	store parley.Store
 	now   func() time.Time
+
+	mu      sync.Mutex
+	pending []outboxEntry
 }
+
+// outboxEntry is an event published and not yet kept.
+type outboxEntry struct {
+	data []byte
+	at   time.Time
+}
+
+// outboxBatch is how many events an Outbox keeps in one write.
+const outboxBatch = 500
 
 var _ parley.Bus = (*Outbox)(nil)
 
@@ -29,16 +47,42 @@ func NewOutbox(store parley.Store, now func() time.Time) *Outbox {
 	return &Outbox{store: store, now: now}
 }
 
-// Publish keeps the event for the servers to relay.
+// Publish adds the event to those to keep for the servers to relay, and
+// keeps them once there are outboxBatch.
 func (o *Outbox) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
 	data, err := json.Marshal(wrap(userIDs, ev))
 	if err != nil {
 		return fmt.Errorf("bus: encode %s event: %w", ev.Type, err)
 	}
+	o.mu.Lock()
+	o.pending = append(o.pending, outboxEntry{data, o.now()})
+	full := len(o.pending) >= outboxBatch
+	o.mu.Unlock()
+	if !full {
+		return nil
+	}
 	// As on any bus, the change is stored already: ctx ending does not
 	// stop its event.
-	ctx, at := context.WithoutCancel(ctx), o.now()
-	return o.store.Write(ctx, func(tx parley.Tx) error { return tx.AddOutboxEvent(ctx, data, at) })
+	return o.keep(context.WithoutCancel(ctx))
+}
+
+// keep writes the pending events to the store.
+func (o *Outbox) keep(ctx context.Context) error {
+	o.mu.Lock()
+	entries := o.pending
+	o.pending = nil
+	o.mu.Unlock()
+	if len(entries) == 0 {
+		return nil
+	}
+	return o.store.Write(ctx, func(tx parley.Tx) error {
+		for _, e := range entries {
+			if err := tx.AddOutboxEvent(ctx, e.data, e.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Subscribe fails: a command holds no realtime streams.
@@ -46,8 +90,14 @@ func (o *Outbox) Subscribe(context.Context, string) (parley.Subscription, error)
 	return nil, errors.New("bus: a command's bus has no subscriptions")
 }
 
-// Close does nothing: the store is the command's to close.
-func (o *Outbox) Close() error { return nil }
+// Close keeps the events not yet kept; the store is the command's to
+// close, after.
+func (o *Outbox) Close() error {
+	if err := o.keep(context.Background()); err != nil {
+		return fmt.Errorf("bus: keep the command's events for the servers: %w", err)
+	}
+	return nil
+}
 
 // OutboxKeep is how long the store keeps an event of a command's for the
 // servers to relay. A server that reads the outbox less often than that

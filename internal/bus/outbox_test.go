@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -29,7 +30,17 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 		}
 		var first, second []delivery
 		nodeA, nodeB := relay(&first), relay(&second)
-		command := bus.NewOutbox(db, clock)
+		// A command's events are kept when it ends, closing its bus.
+		publish := func(to []string, ev parley.Event) {
+			t.Helper()
+			command := bus.NewOutbox(db, clock)
+			if err := command.Publish(ctx, to, ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := command.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		mustRun := func(r *bus.Relay) {
 			t.Helper()
 			if err := r.Run(ctx); err != nil {
@@ -38,15 +49,11 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 		}
 
 		// Kept before a server first reads: older than its streams.
-		if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e0", Type: "message.deleted"}); err != nil {
-			t.Fatal(err)
-		}
+		publish([]string{"u1"}, parley.Event{ID: "e0", Type: "message.deleted"})
 		mustRun(nodeA)
 		ev := parley.Event{ID: "e1", Type: "message.deleted", ThreadID: "t1", Data: []byte(`{"id":"m1"}`), Seq: 7, MessageID: "m1",
 			Readers: []string{"u1", "u2"}}
-		if err := command.Publish(ctx, []string{"u1", "u2"}, ev); err != nil {
-			t.Fatal(err)
-		}
+		publish([]string{"u1", "u2"}, ev)
 		now = now.Add(time.Second)
 		mustRun(nodeA)
 		mustRun(nodeA)
@@ -56,9 +63,7 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 		}
 		// A server that first reads now takes both as older than its streams.
 		mustRun(nodeB)
-		if err := command.Publish(ctx, []string{"u3"}, parley.Event{ID: "e2", Type: "thread.updated"}); err != nil {
-			t.Fatal(err)
-		}
+		publish([]string{"u3"}, parley.Event{ID: "e2", Type: "thread.updated"})
 		mustRun(nodeB)
 		mustRun(nodeA)
 		if len(second) != 1 || second[0].ev.ID != "e2" || len(first) != 2 || first[1].ev.ID != "e2" {
@@ -79,4 +84,38 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 			t.Errorf("relayed again: A %d, B %d", len(first), len(second))
 		}
 	})
+}
+
+// A command that publishes many events, such as the deletion of an
+// account with many messages, keeps them a batch at a time as it goes,
+// not one write each, nor all at its end.
+func TestOutbox_KeepsEventsInBatches(t *testing.T) {
+	db := sqlstoretest.Open(t, "sqlite")
+	ctx := context.Background()
+	command := bus.NewOutbox(db, time.Now)
+	kept := func() int {
+		t.Helper()
+		var events []parley.OutboxEvent
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			events, err = tx.FindOutboxEventsSince(ctx, time.Time{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	for i := range 1001 {
+		if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: fmt.Sprint(i), Type: "message.deleted"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := kept(); n != 1000 {
+		t.Errorf("1,001 events published: %d kept before the command ends, want 1,000 (two batches)", n)
+	}
+	if err := command.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := kept(); n != 1001 {
+		t.Errorf("%d kept once the command ended, want 1,001", n)
+	}
 }
