@@ -494,19 +494,19 @@ type RealtimeStore interface {
 	FindAccessVersion(ctx context.Context) (int64, error)
 	// AddOutboxEvent keeps an event, as the bus encodes it, for the
 	// servers of the store to relay: a command without NATS publishes so.
-	AddOutboxEvent(ctx context.Context, data []byte, at time.Time) error
-	// FindOutboxEventsSince returns the events kept at since or later, in
-	// the order they were added.
-	FindOutboxEventsSince(ctx context.Context, since time.Time) ([]OutboxEvent, error)
-	// DeleteOutboxEventsBefore removes the events kept before t.
-	DeleteOutboxEventsBefore(ctx context.Context, t time.Time) error
+	AddOutboxEvent(ctx context.Context, data []byte) error
+	// FindOutboxEvents returns the events kept, in the order they were
+	// added.
+	FindOutboxEvents(ctx context.Context) ([]OutboxEvent, error)
+	// DeleteOutboxEvents removes the events of the IDs, those of them that
+	// are still kept.
+	DeleteOutboxEvents(ctx context.Context, ids []int64) error
 }
 
 // OutboxEvent is an event kept for the servers to relay.
 type OutboxEvent struct {
 	ID   int64
 	Data []byte
-	At   time.Time
 }
 
 // ThrottleStore keeps failures counted under a key, such as a sign-in's

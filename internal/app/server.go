@@ -143,7 +143,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 			secrets = service.StoreSecrets{Store: store}
 		}
 	}
-	events, err := openBus(ctx, cfg, log, as, store, clock)
+	events, err := openBus(ctx, cfg, log, as, store)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -217,12 +217,12 @@ type localBus interface {
 // openBus returns the bus across nodes, NATS, when the config names a NATS
 // server; otherwise the in-process bus for a server, and for a command the
 // store's outbox, which the servers relay to their streams (bus.Relay).
-func openBus(ctx context.Context, cfg config.Config, log *slog.Logger, as openAs, store *sqlstore.DB, clock parley.Clock) (eventBus, error) {
+func openBus(ctx context.Context, cfg config.Config, log *slog.Logger, as openAs, store *sqlstore.DB) (eventBus, error) {
 	switch {
 	case cfg.NATS != "":
 		return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
 	case as == asCommand || as == asCommandAlone:
-		return bus.NewOutbox(store, clock.Now), nil
+		return bus.NewOutbox(store), nil
 	}
 	return bus.NewMemory(bus.DefaultBuffer), nil
 }

@@ -24,16 +24,9 @@ import (
 // not one each.
 type Outbox struct {
 	store parley.Store
-	now   func() time.Time
 
 	mu      sync.Mutex
-	pending []outboxEntry
-}
-
-// outboxEntry is an event published and not yet kept.
-type outboxEntry struct {
-	data []byte
-	at   time.Time
+	pending [][]byte // events published and not yet kept, encoded
 }
 
 // outboxBatch is how many events an Outbox keeps in one write.
@@ -41,10 +34,9 @@ const outboxBatch = 500
 
 var _ parley.Bus = (*Outbox)(nil)
 
-// NewOutbox returns the bus that keeps events in store, at the times now
-// tells.
-func NewOutbox(store parley.Store, now func() time.Time) *Outbox {
-	return &Outbox{store: store, now: now}
+// NewOutbox returns the bus that keeps events in store.
+func NewOutbox(store parley.Store) *Outbox {
+	return &Outbox{store: store}
 }
 
 // Publish adds the event to those to keep for the servers to relay, and
@@ -55,7 +47,7 @@ func (o *Outbox) Publish(ctx context.Context, userIDs []string, ev parley.Event)
 		return fmt.Errorf("bus: encode %s event: %w", ev.Type, err)
 	}
 	o.mu.Lock()
-	o.pending = append(o.pending, outboxEntry{data, o.now()})
+	o.pending = append(o.pending, data)
 	full := len(o.pending) >= outboxBatch
 	o.mu.Unlock()
 	if !full {
@@ -76,8 +68,8 @@ func (o *Outbox) keep(ctx context.Context) error {
 		return nil
 	}
 	return o.store.Write(ctx, func(tx parley.Tx) error {
-		for _, e := range entries {
-			if err := tx.AddOutboxEvent(ctx, e.data, e.at); err != nil {
+		for _, data := range entries {
+			if err := tx.AddOutboxEvent(ctx, data); err != nil {
 				return err
 			}
 		}
@@ -99,10 +91,11 @@ func (o *Outbox) Close() error {
 	return nil
 }
 
-// OutboxKeep is how long the store keeps an event of a command's for the
-// servers to relay. A server that reads the outbox less often than that
-// misses events; its streams' clients then catch up as they do after any
-// gap, from the API.
+// OutboxKeep is how long a server keeps relaying an event of a command's
+// after it first read it, before it removes it from the store. The servers
+// read the outbox every second: one that reads it less often than
+// OutboxKeep may find an event removed before it read it; its streams'
+// clients then catch up as they do after any gap, from the API.
 const OutboxKeep = time.Minute
 
 // Relay hands the events commands kept in the store (Outbox) to the
@@ -112,52 +105,60 @@ type Relay struct {
 	store   parley.Store
 	deliver func(userIDs []string, ev parley.Event)
 	now     func() time.Time
-	// relayed holds the events kept now that were delivered, or were
-	// there already when the relay first read; nil until then.
-	relayed map[int64]bool
+	// read holds when the relay first read each event still kept; nil
+	// until it first read.
+	read map[int64]time.Time
 }
 
 // NewRelay returns the relay of the events in store to deliver, which
-// hands an event to this server's subscriptions only.
+// hands an event to this server's subscriptions only, timed by now.
 func NewRelay(store parley.Store, deliver func(userIDs []string, ev parley.Event), now func() time.Time) *Relay {
 	return &Relay{store: store, deliver: deliver, now: now}
 }
 
-// Run delivers the events kept since its last run, and removes those kept
-// longer than OutboxKeep. The events kept when it first runs are taken as
-// delivered: they are older than every stream the server holds then.
+// Run delivers the events kept since its last run, and removes from the
+// store those it first read OutboxKeep ago or more. The events kept when
+// it first runs are taken as delivered: they are older than every stream
+// the server holds then. An event that cannot be read is skipped, and
+// reported once. Times are the server's alone: events carry none, so that
+// the clocks of the machines commands run on do not matter.
 func (r *Relay) Run(ctx context.Context) error {
 	var events []parley.OutboxEvent
 	err := r.store.Read(ctx, func(tx parley.Tx) (err error) {
-		events, err = tx.FindOutboxEventsSince(ctx, time.Time{})
+		events, err = tx.FindOutboxEvents(ctx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	first := r.relayed == nil
-	kept, stale := make(map[int64]bool, len(events)), time.Time{}
+	now, first := r.now(), r.read == nil
+	read := make(map[int64]time.Time, len(events))
+	var done []int64
+	var unread []error
 	for _, e := range events {
-		if r.now().Sub(e.At) >= OutboxKeep {
-			if e.At.After(stale) {
-				stale = e.At
-			}
-			continue
+		at, seen := r.read[e.ID]
+		if !seen {
+			at = now
 		}
-		kept[e.ID] = true
-		if first || r.relayed[e.ID] {
+		read[e.ID] = at
+		if now.Sub(at) >= OutboxKeep {
+			done = append(done, e.ID)
+		}
+		if first || seen {
 			continue
 		}
 		var env envelope
 		if err := json.Unmarshal(e.Data, &env); err != nil {
-			return fmt.Errorf("bus: undecodable event %d in the outbox: %w", e.ID, err)
+			unread = append(unread, fmt.Errorf("bus: undecodable event %d in the outbox: %w", e.ID, err))
+			continue
 		}
 		r.deliver(env.To, env.event())
 	}
-	r.relayed = kept
-	if stale.IsZero() {
-		return nil
+	r.read = read
+	if len(done) > 0 {
+		// Every server removes them; the first to does, the others find
+		// none.
+		err = r.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteOutboxEvents(ctx, done) })
 	}
-	// Every server removes them; the first to does, the others find none.
-	return r.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteOutboxEventsBefore(ctx, stale.Add(time.Microsecond)) })
+	return errors.Join(append(unread, err)...)
 }

@@ -2,18 +2,18 @@ package sqlstore
 
 import (
 	"context"
-	"time"
+	"slices"
 
 	"github.com/parleyhq/parley"
 )
 
-func (t *txn) AddOutboxEvent(ctx context.Context, data []byte, at time.Time) error {
-	_, err := t.exec(ctx, `INSERT INTO event_outbox (event, created_at) VALUES ($1, $2)`, data, micros(at))
+func (t *txn) AddOutboxEvent(ctx context.Context, data []byte) error {
+	_, err := t.exec(ctx, `INSERT INTO event_outbox (event) VALUES ($1)`, data)
 	return mapError("add outbox event", err)
 }
 
-func (t *txn) FindOutboxEventsSince(ctx context.Context, since time.Time) ([]parley.OutboxEvent, error) {
-	rows, err := t.query(ctx, `SELECT id, event, created_at FROM event_outbox WHERE created_at >= $1 ORDER BY id`, micros(since))
+func (t *txn) FindOutboxEvents(ctx context.Context) ([]parley.OutboxEvent, error) {
+	rows, err := t.query(ctx, `SELECT id, event FROM event_outbox ORDER BY id`)
 	if err != nil {
 		return nil, mapError("find outbox events", err)
 	}
@@ -21,17 +21,27 @@ func (t *txn) FindOutboxEventsSince(ctx context.Context, since time.Time) ([]par
 	var events []parley.OutboxEvent
 	for rows.Next() {
 		var e parley.OutboxEvent
-		var at int64
-		if err := rows.Scan(&e.ID, &e.Data, &at); err != nil {
+		if err := rows.Scan(&e.ID, &e.Data); err != nil {
 			return nil, mapError("find outbox events", err)
 		}
-		e.At = fromMicros(at)
 		events = append(events, e)
 	}
 	return events, mapError("find outbox events", rows.Err())
 }
 
-func (t *txn) DeleteOutboxEventsBefore(ctx context.Context, before time.Time) error {
-	_, err := t.exec(ctx, `DELETE FROM event_outbox WHERE created_at < $1`, micros(before))
-	return mapError("delete outbox events", err)
+// outboxDeletedAtOnce bounds the IDs of one statement of
+// DeleteOutboxEvents.
+const outboxDeletedAtOnce = 500
+
+func (t *txn) DeleteOutboxEvents(ctx context.Context, ids []int64) error {
+	for chunk := range slices.Chunk(ids, outboxDeletedAtOnce) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if _, err := t.exec(ctx, `DELETE FROM event_outbox WHERE id IN (`+placeholders(1, len(chunk))+`)`, args...); err != nil {
+			return mapError("delete outbox events", err)
+		}
+	}
+	return nil
 }

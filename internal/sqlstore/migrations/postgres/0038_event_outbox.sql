@@ -5,10 +5,8 @@
 -- +goose Up
 CREATE TABLE event_outbox (
     id BIGSERIAL PRIMARY KEY,
-    event BYTEA NOT NULL,
-    created_at BIGINT NOT NULL
+    event BYTEA NOT NULL
 );
-CREATE INDEX event_outbox_created_at ON event_outbox (created_at);
 
 -- +goose Down
 DROP TABLE event_outbox;

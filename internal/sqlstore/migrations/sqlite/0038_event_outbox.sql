@@ -5,10 +5,8 @@
 -- +goose Up
 CREATE TABLE event_outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    event BLOB NOT NULL,
-    created_at INTEGER NOT NULL
+    event BLOB NOT NULL
 );
-CREATE INDEX event_outbox_created_at ON event_outbox (created_at);
 
 -- +goose Down
 DROP TABLE event_outbox;
