@@ -396,7 +396,6 @@ func (s *Server) Listen() error {
 	// The API answers every path under its prefix itself: ServeMux would
 	// redirect an unclean one (/api/v1//threads) to its clean form, before
 	// authentication and without a problem.
-	api := httpapi.CrossOrigin(s.api)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d := s.Config.BodyTimeout; d > 0 && r.Header.Get("Upgrade") == "" {
 			// The API's bodies, the pages' forms and the provider's alike
@@ -404,7 +403,7 @@ func (s *Server) Listen() error {
 			http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
 		}
 		if strings.HasPrefix(r.URL.Path, httpapi.PathPrefix) {
-			api.ServeHTTP(w, r)
+			s.api.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

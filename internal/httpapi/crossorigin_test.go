@@ -13,8 +13,10 @@ import (
 // with a token it holds: the API, and the provider's discovery, keys,
 // token, revocation, introspection and userinfo. It reads their answers,
 // errors too, and the headers a client acts on. It never calls with the
-// browser's cookies, and the pages a member's browser is sent to, sign-in
-// and consent among them, answer no other origin.
+// browser's cookies. The pages a member's browser is sent to, sign-in and
+// consent among them, answer no other origin, and neither do the API's
+// routes that take a password: a page of any site could otherwise have
+// its visitors' browsers guess passwords, each from its own address.
 func TestCrossOrigin(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -54,7 +56,8 @@ func TestCrossOrigin(t *testing.T) {
 		for _, c := range []struct{ method, path, headers string }{
 			{"POST", "/api/v1/threads/06h2f4gg/messages", "authorization,content-type,idempotency-key"},
 			{"DELETE", "/api/v1/messages/06h2f4gg", "authorization"},
-			{"PATCH", "/api/v1/me", "authorization,content-type"},
+			{"PATCH", "/api/v1/me/grants/06h2f4gg", "authorization,content-type"},
+			{"PUT", "/api/v1/threads/06h2f4gg/app-access", "authorization,content-type"},
 			{"POST", "/oauth2/token", "content-type"},
 			{"POST", "/oauth2/revoke", "content-type"},
 			{"GET", "/oauth2/userinfo", "authorization"},
@@ -66,6 +69,10 @@ func TestCrossOrigin(t *testing.T) {
 				h.Get("Access-Control-Max-Age") != "600" {
 				t.Errorf("preflight of %s %s: %d %v", c.method, c.path, resp.StatusCode, h)
 			}
+		}
+		// A method the path does not take is not allowed.
+		if h := send(t, "OPTIONS", "/api/v1/me", preflight("PATCH", "authorization"), nil).Header; h.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("a preflight of PATCH /api/v1/me, which is no route, was allowed: %v", h)
 		}
 		// A header no route reads is not allowed.
 		if h := send(t, "OPTIONS", "/api/v1/me", preflight("GET", "x-forwarded-for"), nil).Header; h.Get("Access-Control-Allow-Origin") != "" {
@@ -95,6 +102,22 @@ func TestCrossOrigin(t *testing.T) {
 				!strings.Contains(exposed, "Www-Authenticate") || !strings.Contains(exposed, "Retry-After") {
 				t.Errorf("%s %s: %d, want %d; %v", c.method, c.path, resp.StatusCode, c.status, resp.Header)
 			}
+		}
+	})
+
+	t.Run("PasswordRoutesAnswerNoOtherOrigin", func(t *testing.T) {
+		for _, path := range []string{"/api/v1/sessions", "/api/v1/accounts"} {
+			if h := send(t, "OPTIONS", path, preflight("POST", "content-type"), nil).Header; h.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("a preflight of POST %s was allowed: %v", path, h)
+			}
+			resp := send(t, "POST", path, http.Header{"Content-Type": {"application/json"}}, nil)
+			if h := resp.Header.Get("Access-Control-Allow-Origin"); h != "" {
+				t.Errorf("POST %s from another origin: %d, allowed origin %q", path, resp.StatusCode, h)
+			}
+		}
+		// The same path's other methods, which take a token, answer it.
+		if h := send(t, "OPTIONS", "/api/v1/sessions/current", preflight("DELETE", "authorization"), nil).Header; h.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("a preflight of DELETE /api/v1/sessions/current: %v", h)
 		}
 	})
 

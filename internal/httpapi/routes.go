@@ -17,6 +17,12 @@ type route struct {
 	// anything else, and take a single-use ticket as ?ticket= in place of
 	// the bearer token, for browsers, which cannot set headers on one.
 	websocket bool
+	// sameOrigin routes answer no page of another origin (CORS): they
+	// take a password, whose throttles count per client address, and a
+	// page of any site could otherwise have its visitors' browsers guess
+	// passwords or make accounts from their addresses, and read the
+	// answers. Every other route answers any origin (CrossOrigin).
+	sameOrigin bool
 }
 
 // routes is the /api/v1 route table.
@@ -24,8 +30,8 @@ func (s *Server) routes() []route {
 	return []route{
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: handleOpenAPI, public: true},
 
-		{method: "POST", pattern: "/api/v1/accounts", handler: s.handleAccountCreate, public: true},
-		{method: "POST", pattern: "/api/v1/sessions", handler: s.handleSessionCreate, public: true},
+		{method: "POST", pattern: "/api/v1/accounts", handler: s.handleAccountCreate, public: true, sameOrigin: true},
+		{method: "POST", pattern: "/api/v1/sessions", handler: s.handleSessionCreate, public: true, sameOrigin: true},
 		{method: "DELETE", pattern: "/api/v1/sessions/current", handler: s.handleSessionDelete},
 		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
 		{method: "DELETE", pattern: "/api/v1/me", handler: s.handleAccountDelete},

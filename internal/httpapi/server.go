@@ -34,6 +34,9 @@ type Server struct {
 	limits  Limits
 	ready   func(context.Context) error
 	mux     *http.ServeMux
+	// otherOrigins holds the patterns of the routes a page of another
+	// origin may call (takesOtherOrigins).
+	otherOrigins map[string]bool
 
 	// closing is closed when the server shuts down, ending realtime connections.
 	closing     chan struct{}
@@ -44,7 +47,8 @@ type Server struct {
 // limits and answers /readyz with ready: nil when the server may take
 // traffic, or else what keeps it from it, in words an operator may see.
 func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits, ready func(context.Context) error) *Server {
-	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, ready: ready, mux: http.NewServeMux(), closing: make(chan struct{})}
+	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, ready: ready, mux: http.NewServeMux(),
+		otherOrigins: map[string]bool{}, closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		switch {
@@ -61,6 +65,7 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 			h = s.websocketHandshake(h)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.pattern, h)
+		s.otherOrigins[rt.method+" "+rt.pattern] = !rt.sameOrigin
 	}
 	s.mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -74,8 +79,19 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 // wait for them.
 func (s *Server) CloseRealtime() { s.closingOnce.Do(func() { close(s.closing) }) }
 
-// ServeHTTP serves a request with panic recovery, a body limit, metrics and a log line.
+// ServeHTTP serves a request with panic recovery, a body limit, metrics and
+// a log line, and answers a page of another origin as CrossOrigin does on
+// the routes it may call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") != "" && s.takesOtherOrigins(r) {
+		crossOrigin.Handler(http.HandlerFunc(s.serve)).ServeHTTP(w, r)
+		return
+	}
+	s.serve(w, r)
+}
+
+// serve is ServeHTTP's own.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
