@@ -175,7 +175,7 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 		return nil, u, errDisabled()
 	}
 
-	proof, err := s.newDeviceProof(ctx, u.Username)
+	proof, err := s.newDeviceProof(ctx, u.Username, keys.hash)
 	if err != nil {
 		return nil, u, err
 	}

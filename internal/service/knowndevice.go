@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley"
 )
 
 // Known devices: a browser where a member signed in keeps a proof of it
@@ -20,14 +22,20 @@ import (
 // (signInAccountRule), whoever makes them, and anyone who knows the
 // username could keep its member waiting. With a proof for the username,
 // the attempt is throttled under the proof alone, by the same rule: the
-// member's own mistypes slow only that browser down, and a stolen proof
-// lets a thief guess no faster than a stranger does. The client address's
-// throttle and rate limit apply either way.
+// member's own mistypes slow only that browser down. A stolen proof gives
+// a thief the guesses of that one browser besides a stranger's; the client
+// address's throttle and rate limit apply either way.
+//
+// A proof holds for the password it was made under: a new password (the
+// member's, or an operator's for an account someone else may hold) ends
+// every proof made before, so that whoever signed in with the old one
+// keeps no throttle of their own against the new.
 //
 // A proof is "pdv_" and, in base64url, a random nonce, the time it was
-// made and an HMAC of both and the username under the server's key
-// (deviceKeyName), which every node shares. Nothing of it is stored: the
-// throttle's record under the nonce is forgotten as any throttle's is.
+// made and an HMAC of both, the username and the password's hash under
+// the server's key (deviceKeyName), which every node shares. Nothing of it
+// is stored: the throttle's record under the nonce is forgotten as any
+// throttle's is.
 
 // DeviceProofTTL is how long a device proof lasts from the sign-in that
 // made it; each sign-in makes a new one.
@@ -76,8 +84,9 @@ func WithDeviceProof(ctx context.Context, proof string) context.Context {
 	return context.WithValue(ctx, deviceContextKey{}, proof)
 }
 
-// newDeviceProof makes a proof that this device signed in as username.
-func (s *Service) newDeviceProof(ctx context.Context, username string) (string, error) {
+// newDeviceProof makes a proof that this device signed in as username with
+// the password of passwordHash.
+func (s *Service) newDeviceProof(ctx context.Context, username, passwordHash string) (string, error) {
 	key, err := s.deviceProofKey(ctx)
 	if err != nil {
 		return "", err
@@ -85,11 +94,12 @@ func (s *Service) newDeviceProof(ctx context.Context, username string) (string, 
 	b := make([]byte, deviceNonceLen+8, deviceNonceLen+8+deviceMACLen)
 	rand.Read(b[:deviceNonceLen])
 	binary.BigEndian.PutUint64(b[deviceNonceLen:], uint64(s.Now().Unix()))
-	return deviceProofPrefix + base64.RawURLEncoding.EncodeToString(append(b, deviceMAC(key, username, b)...)), nil
+	return deviceProofPrefix + base64.RawURLEncoding.EncodeToString(append(b, deviceMAC(key, username, passwordHash, b)...)), nil
 }
 
 // knownDevice returns the throttle key of the device proof ctx carries,
-// if it is a proof, unexpired, that this device signed in as username.
+// if it is a proof, unexpired, that this device signed in as username with
+// the member's password as it is now.
 func (s *Service) knownDevice(ctx context.Context, username string) (string, bool) {
 	proof, _ := ctx.Value(deviceContextKey{}).(string)
 	raw, ok := strings.CutPrefix(proof, deviceProofPrefix)
@@ -104,8 +114,20 @@ func (s *Service) knownDevice(ctx context.Context, username string) (string, boo
 	if err != nil {
 		return "", false
 	}
+	var hash string
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		u, err := tx.FindUserByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		hash, err = tx.FindPasswordHash(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		return "", false
+	}
 	made, mac := b[:deviceNonceLen+8], b[deviceNonceLen+8:]
-	if !hmac.Equal(mac, deviceMAC(key, username, made)) {
+	if !hmac.Equal(mac, deviceMAC(key, username, hash, made)) {
 		return "", false
 	}
 	at := time.Unix(int64(binary.BigEndian.Uint64(made[deviceNonceLen:])), 0)
@@ -115,10 +137,13 @@ func (s *Service) knownDevice(ctx context.Context, username string) (string, boo
 	return signInDeviceKey + hex.EncodeToString(made[:deviceNonceLen]), true
 }
 
-// deviceMAC is the MAC of a proof's nonce and time for username.
-func deviceMAC(key []byte, username string, made []byte) []byte {
+// deviceMAC is the MAC of a proof's nonce and time for username and the
+// hash of the password it holds for.
+func deviceMAC(key []byte, username, passwordHash string, made []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(username))
+	m.Write([]byte{0})
+	m.Write([]byte(passwordHash))
 	m.Write([]byte{0})
 	m.Write(made)
 	return m.Sum(nil)[:deviceMACLen]

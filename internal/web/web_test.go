@@ -501,6 +501,30 @@ func TestSignInPages_KnownBrowserIsNotHeldUpByOthersFailures(t *testing.T) {
 	}
 }
 
+// A new password ends the device proofs made under the old one: whoever
+// signed in with it, on a browser of theirs, waits with the strangers for
+// the new one.
+func TestSignInPages_ANewPasswordEndsTheProofs(t *testing.T) {
+	env := apptest.Start(t)
+	env.Clock.Freeze() // as in TestSignInPages_Throttled
+	env.MustMember(t, "alice")
+	b := apptest.NewBrowser()
+	if p := b.Submit(t, b.Get(t, env.URL+"/sign-in"), url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}}); p.URL.Path != "/" {
+		t.Fatalf("alice's sign-in: %d %s", p.Status, p.URL)
+	}
+	const fresh = "a new password for alice"
+	if _, err := env.Server.Service.SetPassword(service.ConsoleContext(context.Background()), "alice", fresh); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		env.Client.SignIn(context.Background(), "alice", "wrong")
+	}
+	// The new password ended the session; the proof stays in the browser.
+	if p := b.Submit(t, b.Get(t, env.URL+"/sign-in"), url.Values{"username": {"alice"}, "password": {fresh}}); p.Status != http.StatusTooManyRequests {
+		t.Errorf("the new password, in a browser with a proof of the old: %d %s, want 429", p.Status, p.URL)
+	}
+}
+
 // statusOf is the status of the API's answer that err, a client's, is.
 func statusOf(err error) int {
 	if e, ok := errors.AsType[*client.Error](err); ok {
