@@ -495,9 +495,12 @@ type RealtimeStore interface {
 	// AddOutboxEvent keeps an event, as the bus encodes it, for the
 	// servers of the store to relay: a command without NATS publishes so.
 	AddOutboxEvent(ctx context.Context, data []byte) error
-	// FindOutboxEvents returns the events kept, in the order they were
-	// added.
-	FindOutboxEvents(ctx context.Context) ([]OutboxEvent, error)
+	// FindOutboxEventIDs returns the IDs of the events kept, in the
+	// order they were added.
+	FindOutboxEventIDs(ctx context.Context) ([]int64, error)
+	// FindOutboxEvents returns the events of the IDs that are still kept,
+	// in the order they were added.
+	FindOutboxEvents(ctx context.Context, ids []int64) ([]OutboxEvent, error)
 	// DeleteOutboxEvents removes the events of the IDs, those of them that
 	// are still kept.
 	DeleteOutboxEvents(ctx context.Context, ids []int64) error

@@ -37,8 +37,11 @@ type Server struct {
 	// Limits is the server's share of the rate limits on /api/v1.
 	Limits *ratelimit.Limiter
 
-	log     *slog.Logger
-	bus     eventBus
+	log *slog.Logger
+	bus eventBus
+	// relay delivers the events of commands to this node's streams; Listen
+	// starts it.
+	relay   *bus.Relay
 	keys    *oauth.Keys
 	api     *httpapi.Server
 	metrics *httpapi.Metrics
@@ -356,6 +359,17 @@ func (s *Server) Listen() error {
 		publicURL = s.URL()
 	}
 	s.Service.SetPublicURL(publicURL)
+	// Started before any stream can open, so that it takes the commands'
+	// events kept until now as older than every stream (bus.StartRelay).
+	local, ok := s.bus.(localBus)
+	if !ok {
+		s.closeListeners()
+		return errors.New("a server opened for a command does not listen")
+	}
+	if s.relay, err = bus.StartRelay(context.Background(), s.Store, local.DeliverHere, time.Now); err != nil {
+		s.closeListeners()
+		return fmt.Errorf("read the commands' events: %w", err)
+	}
 	provider, err := oauth.New(publicURL, s.Service, s.keys, s.log)
 	if err != nil {
 		s.closeListeners()
@@ -428,9 +442,7 @@ func (s *Server) Listen() error {
 	s.every(ctx, "read webhook events", webhookEventsInterval, s.Service.RefreshWebhookEvents)
 	// Every node relays the events of commands run without NATS to the
 	// streams it holds, and must: no node can deliver to another's.
-	if lb, ok := s.bus.(localBus); ok {
-		s.every(ctx, "relay commands' events", relayInterval, bus.NewRelay(s.Store, lb.DeliverHere, s.Service.Now).Run)
-	}
+	s.every(ctx, "relay commands' events", relayInterval, s.relay.Run)
 	s.every(ctx, "send fortnight reports", reportInterval, s.sendFortnightReports)
 	// Every node reads the provider's keys again, taking in rotations made
 	// by `parley keys rotate`, and must: it only reads, into this node. A

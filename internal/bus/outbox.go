@@ -27,6 +27,9 @@ type Outbox struct {
 
 	mu      sync.Mutex
 	pending [][]byte // events published and not yet kept, encoded
+	// keeping is held while pending events are written, so that batches
+	// are kept in the order they were published.
+	keeping sync.Mutex
 }
 
 // outboxBatch is how many events an Outbox keeps in one write.
@@ -60,6 +63,8 @@ func (o *Outbox) Publish(ctx context.Context, userIDs []string, ev parley.Event)
 
 // keep writes the pending events to the store.
 func (o *Outbox) keep(ctx context.Context) error {
+	o.keeping.Lock()
+	defer o.keeping.Unlock()
 	o.mu.Lock()
 	entries := o.pending
 	o.pending = nil
@@ -91,12 +96,17 @@ func (o *Outbox) Close() error {
 	return nil
 }
 
-// OutboxKeep is how long a server keeps relaying an event of a command's
-// after it first read it, before it removes it from the store. The servers
-// read the outbox every second: one that reads it less often than
-// OutboxKeep may find an event removed before it read it; its streams'
-// clients then catch up as they do after any gap, from the API.
+// OutboxKeep is how long a server keeps an event of a command's after it
+// delivered it, before it removes it from the store. The servers read the
+// outbox every second: one that reads it less often than OutboxKeep may
+// find an event removed before it read it; its streams' clients then
+// catch up as they do after any gap, from the API.
 const OutboxKeep = time.Minute
+
+// relayBatch bounds the events one Run delivers: a command that kept more
+// at once (the deletion of an account with many messages) is relayed over
+// several runs, each reading no more than that.
+const relayBatch = 10_000
 
 // Relay hands the events commands kept in the store (Outbox) to the
 // realtime streams of one server: each server of the store runs one, and
@@ -105,48 +115,76 @@ type Relay struct {
 	store   parley.Store
 	deliver func(userIDs []string, ev parley.Event)
 	now     func() time.Time
-	// read holds when the relay first read each event still kept; nil
-	// until it first read.
-	read map[int64]time.Time
+	// delivered holds when the relay delivered each event still kept, or
+	// found it kept already when it started.
+	delivered map[int64]time.Time
 }
 
-// NewRelay returns the relay of the events in store to deliver, which
-// hands an event to this server's subscriptions only, timed by now.
-func NewRelay(store parley.Store, deliver func(userIDs []string, ev parley.Event), now func() time.Time) *Relay {
-	return &Relay{store: store, deliver: deliver, now: now}
+// StartRelay returns the relay of the events in store to deliver, which
+// hands an event to this server's subscriptions only, timed by now (a
+// clock of this process's: events carry no time, so that the clocks of
+// the machines commands run on do not matter). The events kept when it
+// starts are taken as delivered: a server starts its relay before it takes
+// streams, which are newer than those events.
+func StartRelay(ctx context.Context, store parley.Store, deliver func(userIDs []string, ev parley.Event), now func() time.Time) (*Relay, error) {
+	r := &Relay{store: store, deliver: deliver, now: now, delivered: map[int64]time.Time{}}
+	ids, err := r.kept(ctx)
+	if err != nil {
+		return nil, err
+	}
+	at := now()
+	for _, id := range ids {
+		r.delivered[id] = at
+	}
+	return r, nil
 }
 
-// Run delivers the events kept since its last run, and removes from the
-// store those it first read OutboxKeep ago or more. The events kept when
-// it first runs are taken as delivered: they are older than every stream
-// the server holds then. An event that cannot be read is skipped, and
-// reported once. Times are the server's alone: events carry none, so that
-// the clocks of the machines commands run on do not matter.
-func (r *Relay) Run(ctx context.Context) error {
-	var events []parley.OutboxEvent
-	err := r.store.Read(ctx, func(tx parley.Tx) (err error) {
-		events, err = tx.FindOutboxEvents(ctx)
+// kept returns the IDs of the events the store keeps.
+func (r *Relay) kept(ctx context.Context) (ids []int64, err error) {
+	err = r.store.Read(ctx, func(tx parley.Tx) (err error) {
+		ids, err = tx.FindOutboxEventIDs(ctx)
 		return err
 	})
+	return ids, err
+}
+
+// Run delivers the events kept since it last ran, up to relayBatch of them
+// in the order they were kept, and removes from the store those it
+// delivered OutboxKeep ago or more. An event that cannot be read is
+// skipped, and reported once.
+func (r *Relay) Run(ctx context.Context) error {
+	ids, err := r.kept(ctx)
 	if err != nil {
 		return err
 	}
-	now, first := r.now(), r.read == nil
-	read := make(map[int64]time.Time, len(events))
-	var done []int64
+	now := r.now()
+	delivered := make(map[int64]time.Time, len(ids))
+	var fresh, done []int64
+	for _, id := range ids {
+		at, ok := r.delivered[id]
+		switch {
+		case !ok && len(fresh) < relayBatch:
+			fresh = append(fresh, id)
+		case !ok:
+		case now.Sub(at) >= OutboxKeep:
+			done = append(done, id)
+		default:
+			delivered[id] = at
+		}
+	}
+	var events []parley.OutboxEvent
+	if len(fresh) > 0 {
+		err = r.store.Read(ctx, func(tx parley.Tx) (err error) {
+			events, err = tx.FindOutboxEvents(ctx, fresh)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	var unread []error
 	for _, e := range events {
-		at, seen := r.read[e.ID]
-		if !seen {
-			at = now
-		}
-		read[e.ID] = at
-		if now.Sub(at) >= OutboxKeep {
-			done = append(done, e.ID)
-		}
-		if first || seen {
-			continue
-		}
+		delivered[e.ID] = now
 		var env envelope
 		if err := json.Unmarshal(e.Data, &env); err != nil {
 			unread = append(unread, fmt.Errorf("bus: undecodable event %d in the outbox: %w", e.ID, err))
@@ -154,7 +192,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		r.deliver(env.To, env.event())
 	}
-	r.read = read
+	r.delivered = delivered
 	if len(done) > 0 {
 		// Every server removes them; the first to does, the others find
 		// none.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,9 +15,9 @@ import (
 )
 
 // A command's events reach every server of the store once, whole, through
-// the outbox: a server's relay delivers each event kept since it first
-// read, never twice, and the store forgets an event once a server has
-// read it for bus.OutboxKeep, by which time every server running has.
+// the outbox: a server's relay delivers each event kept since it started,
+// never twice, and the store forgets an event once a server delivered it
+// bus.OutboxKeep ago, by which time every server running has.
 // The servers' clock is the test's: it moves only when the test says.
 func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -27,11 +28,15 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 			to []string
 			ev parley.Event
 		}
-		relay := func(got *[]delivery) *bus.Relay {
-			return bus.NewRelay(db, func(to []string, ev parley.Event) { *got = append(*got, delivery{to, ev}) }, clock)
+		start := func(got *[]delivery) *bus.Relay {
+			t.Helper()
+			r, err := bus.StartRelay(ctx, db, func(to []string, ev parley.Event) { *got = append(*got, delivery{to, ev}) }, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
 		}
 		var first, second []delivery
-		nodeA, nodeB := relay(&first), relay(&second)
 		// A command's events are kept when it ends, closing its bus.
 		publish := func(to []string, ev parley.Event) {
 			t.Helper()
@@ -49,21 +54,10 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		kept := func() int {
-			t.Helper()
-			var events []parley.OutboxEvent
-			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-				events, err = tx.FindOutboxEvents(ctx)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return len(events)
-		}
 
-		// Kept before a server first reads: older than its streams.
+		// Kept before a server starts: older than its streams.
 		publish([]string{"u1"}, parley.Event{ID: "e0", Type: "message.deleted"})
-		mustRun(nodeA)
+		nodeA := start(&first)
 		ev := parley.Event{ID: "e1", Type: "message.deleted", ThreadID: "t1", Data: []byte(`{"id":"m1"}`), Seq: 7, MessageID: "m1",
 			Readers: []string{"u1", "u2"}}
 		publish([]string{"u1", "u2"}, ev)
@@ -74,8 +68,8 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 			first[0].ev.MessageID != "m1" || !slices.Equal(first[0].ev.Readers, ev.Readers) || string(first[0].ev.Data) != `{"id":"m1"}` {
 			t.Errorf("server A delivered %+v; want e1 once, whole", first)
 		}
-		// A server that first reads now takes both as older than its streams.
-		mustRun(nodeB)
+		// A server that starts now takes both as older than its streams.
+		nodeB := start(&second)
 		publish([]string{"u3"}, parley.Event{ID: "e2", Type: "thread.updated"})
 		now = now.Add(time.Second)
 		mustRun(nodeB)
@@ -84,22 +78,23 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 			t.Errorf("after e2, server A delivered %+v and server B %+v", first, second)
 		}
 
-		// Server A first read e0 at 09:00:00, e1 a second later and e2 a
-		// second after that: each is removed a minute after.
+		// Server A found e0 when it started at 09:00:00, delivered e1 a
+		// second later and e2 a second after that: each is removed a
+		// minute after.
 		now = now.Add(bus.OutboxKeep - 3*time.Second)
 		mustRun(nodeA)
-		if n := kept(); n != 3 {
+		if n := keptEvents(t, db); n != 3 {
 			t.Errorf("at 09:00:59: %d events kept, want 3", n)
 		}
 		now = now.Add(2 * time.Second)
 		mustRun(nodeA)
-		if n := kept(); n != 1 {
+		if n := keptEvents(t, db); n != 1 {
 			t.Errorf("at 09:01:01: %d events kept, want 1", n)
 		}
 		now = now.Add(time.Second)
 		mustRun(nodeB)
 		mustRun(nodeA)
-		if n := kept(); n != 0 {
+		if n := keptEvents(t, db); n != 0 {
 			t.Errorf("at 09:01:02: %d events kept", n)
 		}
 		if len(first) != 2 || len(second) != 1 {
@@ -115,29 +110,73 @@ func TestOutbox_KeepsEventsInBatches(t *testing.T) {
 	db := sqlstoretest.Open(t, "sqlite")
 	ctx := context.Background()
 	command := bus.NewOutbox(db)
-	kept := func() int {
-		t.Helper()
-		var events []parley.OutboxEvent
-		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-			events, err = tx.FindOutboxEvents(ctx)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return len(events)
-	}
 	for i := range 1001 {
 		if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: fmt.Sprint(i), Type: "message.deleted"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := kept(); n != 1000 {
+	if n := keptEvents(t, db); n != 1000 {
 		t.Errorf("1,001 events published: %d kept before the command ends, want 1,000 (two batches)", n)
 	}
 	if err := command.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := kept(); n != 1001 {
+	if n := keptEvents(t, db); n != 1001 {
 		t.Errorf("%d kept once the command ended, want 1,001", n)
+	}
+}
+
+// keptEvents is how many events the store's outbox keeps.
+func keptEvents(t *testing.T, db *sqlstore.DB) int {
+	t.Helper()
+	var ids []int64
+	err := db.Read(context.Background(), func(tx parley.Tx) (err error) {
+		ids, err = tx.FindOutboxEventIDs(context.Background())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ids)
+}
+
+// A burst larger than a run takes, such as the deletion of an account with
+// many messages, is delivered over several runs, in the order it was
+// kept; an event that cannot be read is reported once and skipped, and
+// the others go on.
+func TestRelay_BurstsAndEventsItCannotRead(t *testing.T) {
+	db := sqlstoretest.Open(t, "sqlite")
+	ctx := context.Background()
+	var got []string
+	relay, err := bus.StartRelay(ctx, db, func(_ []string, ev parley.Event) { got = append(got, ev.ID) }, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, func(tx parley.Tx) error { return tx.AddOutboxEvent(ctx, []byte("not an event")) }); err != nil {
+		t.Fatal(err)
+	}
+	command := bus.NewOutbox(db)
+	for i := range bus.RelayBatch {
+		if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: fmt.Sprint(i), Type: "message.deleted"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := command.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Run(ctx); err == nil || !strings.Contains(err.Error(), "undecodable") {
+		t.Errorf("the first run: %v, want the undecodable event reported", err)
+	}
+	if len(got) != bus.RelayBatch-1 || got[0] != "0" {
+		t.Fatalf("the first run delivered %d events, want %d, from 0", len(got), bus.RelayBatch-1)
+	}
+	if err := relay.Run(ctx); err != nil {
+		t.Errorf("the second run: %v", err)
+	}
+	if want := fmt.Sprint(bus.RelayBatch - 1); len(got) != bus.RelayBatch || got[len(got)-1] != want {
+		t.Errorf("after the second run, %d events delivered, the last %s; want %d, the last %s", len(got), got[len(got)-1], bus.RelayBatch, want)
+	}
+	if err := relay.Run(ctx); err != nil || len(got) != bus.RelayBatch {
+		t.Errorf("a third run: %v, %d events in all", err, len(got))
 	}
 }

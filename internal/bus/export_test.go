@@ -1,0 +1,4 @@
+package bus
+
+// RelayBatch is relayBatch, for the tests.
+const RelayBatch = relayBatch
