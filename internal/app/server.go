@@ -37,16 +37,16 @@ type Server struct {
 	// Limits is the server's share of the rate limits on /api/v1.
 	Limits *ratelimit.Limiter
 
-	log *slog.Logger
-	bus eventBus
-	// relay delivers the events of commands to this node's streams; Listen
-	// starts it.
-	relay   *bus.Relay
+	log     *slog.Logger
+	bus     eventBus
 	keys    *oauth.Keys
 	api     *httpapi.Server
 	metrics *httpapi.Metrics
 	http    *http.Server
 	ln      net.Listener
+	// relay delivers the events of commands to this node's streams; Listen
+	// starts it.
+	relay *bus.Relay
 	// metricsHTTP serves /metrics on metricsLn when the config gives it
 	// an address of its own; both are nil otherwise.
 	metricsHTTP *http.Server
