@@ -318,7 +318,13 @@ func commandServer(cmd *cobra.Command, cfg config.Config, as openAs, fn func(*Se
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, srv.Close()) }()
+	defer func() {
+		if cerr := srv.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("done, but closing the store afterwards failed: %w", cerr)
+		} else if cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
 	return fn(srv)
 }
 

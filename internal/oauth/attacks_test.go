@@ -565,6 +565,38 @@ func TestAttack_RefusedRequestIsNotApprovedLater(t *testing.T) {
 		if apps, err := alice.ConnectedApps(context.Background()); err != nil || len(apps) != 0 {
 			t.Errorf("connected apps after approving a denied request: %v, %v", apps, err)
 		}
+		// Nor does the callback, opened by hand, tell the app anything
+		// more.
+		if p := b.Get(t, env.URL+"/oauth2/authorize/callback?id="+url.QueryEscape(login.URL.Query().Get("id"))); p.Location != "" {
+			t.Errorf("the denied request's callback sent the browser to %s", p.Location)
+		}
+	})
+	// A sign-in posted for a prompt=none request, whose page was never
+	// shown, tells the app login_required, and signs no one in.
+	t.Run("PromptNoneSignInPosted", func(t *testing.T) {
+		b := apptest.NewBrowser()
+		form := b.Get(t, cfg.AuthCodeURL("other", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		var loginPage string
+		b.HTTP.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Path == "/oauth2/login" {
+				loginPage = req.URL.String()
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		b.Get(t, cfg.AuthCodeURL("none", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")))
+		u, err := url.Parse(loginPage)
+		if err != nil || loginPage == "" {
+			t.Fatalf("the prompt=none request's sign-in page: %q, %v", loginPage, err)
+		}
+		b.HTTP.CheckRedirect = apptest.NewBrowser().HTTP.CheckRedirect
+		p := b.Submit(t, form, url.Values{"id": {u.Query().Get("id")}, "username": {"alice"}, "password": {apptest.Password("alice")}})
+		if q := appResponse(t, p.Location).Query(); q.Get("error") != "login_required" || q.Get("state") != "none" {
+			t.Errorf("the posted sign-in answered the app %v", q)
+		}
+		if home := b.Get(t, env.URL+"/"); strings.Contains(home.Body, "Sign out") {
+			t.Error("the posted sign-in of a prompt=none request signed alice in")
+		}
 	})
 	t.Run("PromptNone", func(t *testing.T) {
 		b := apptest.NewBrowser()

@@ -112,7 +112,9 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	if err != nil {
 		return nil, hideInternal(err)
 	}
-	if r.CodeHash != nil || s.svc.Now().Sub(r.CreatedAt) > parley.AuthRequestTTL {
+	// A request refused went back to its app already, refused: the
+	// library, finding it unapproved, would tell the app again, otherwise.
+	if r.CodeHash != nil || r.RefusedAt != nil || s.svc.Now().Sub(r.CreatedAt) > parley.AuthRequestTTL {
 		return nil, oidc.ErrInvalidRequest().WithDescription("this authorization request is no longer open")
 	}
 	return authRequest{r}, nil

@@ -177,13 +177,24 @@ func (s *Service) Continue(ctx context.Context, requestID string) (*Next, error)
 		}
 	}
 	var next *Next
-	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
+	decide := func(tx parley.Tx, mark bool) (err error) {
 		now := s.Now()
-		if next, err = s.nextStep(ctx, tx, c, requestID, now); err != nil || !next.Refused() {
+		if next, err = s.nextStep(ctx, tx, c, requestID, now); err != nil || !mark || !next.Refused() {
 			return err
 		}
 		return refuse(ctx, tx, next.Request, now)
-	})
+	}
+	var err error
+	if c == nil {
+		// No one signed in: a read, unless the request is refused, which
+		// a write marks, deciding again.
+		err = s.store.Read(ctx, func(tx parley.Tx) error { return decide(tx, false) })
+		if err == nil && next.Refused() {
+			err = s.store.Write(ctx, func(tx parley.Tx) error { return decide(tx, true) })
+		}
+	} else {
+		err = s.store.Write(ctx, func(tx parley.Tx) error { return decide(tx, true) })
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -348,8 +359,9 @@ func (s *Service) freshConsent(ctx context.Context, tx parley.Tx, c *parley.Call
 // Deny records that the signed-in member said no to an authorization
 // request, and returns it, for the app to be told so. No grant is made, a
 // grant the member already has stays as it is, and the request can be
-// approved no more. A request refused already is returned as it is, so that
-// a second click goes where the first went.
+// approved no more. A request refused already, and not yet expired, is
+// returned as it is, for the app to be told no again, as access_denied,
+// so that a second click on Deny goes where the first went.
 func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthRequest, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -357,7 +369,8 @@ func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthReque
 	}
 	var req *parley.AuthRequest
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		if found, err := tx.FindAuthRequest(ctx, requestID); err == nil && found.RefusedAt != nil {
+		if found, err := tx.FindAuthRequest(ctx, requestID); err == nil && found.RefusedAt != nil &&
+			s.Now().Sub(found.CreatedAt) <= parley.AuthRequestTTL {
 			req = found
 			return nil
 		}

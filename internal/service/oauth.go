@@ -223,15 +223,18 @@ func (s *Service) AuthRequest(ctx context.Context, id string) (r *parley.AuthReq
 }
 
 // SetAuthCode records the one code issued for an approved request;
-// ECONFLICT when one was issued already.
+// ECONFLICT when one was issued already, or the request is not approved.
 func (s *Service) SetAuthCode(ctx context.Context, requestID, code string) error {
 	return s.store.Write(ctx, func(tx parley.Tx) error {
 		r, err := tx.FindAuthRequest(ctx, requestID)
 		if err != nil {
 			return err
 		}
-		if r.CodeHash != nil {
+		switch {
+		case r.CodeHash != nil:
 			return parley.Errorf(parley.ECONFLICT, "a code was already issued for this request")
+		case !r.Done() || r.RefusedAt != nil:
+			return parley.Errorf(parley.ECONFLICT, "this request was not approved")
 		}
 		r.CodeHash = parley.HashToken(code)
 		return tx.UpdateAuthRequest(ctx, r)

@@ -302,11 +302,22 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (cont
 	case next.Step == service.StepDone:
 		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
 	case next.Refused():
-		p.refuse(w, r, next.Request, stepRefusals[next.Step])
+		p.refuseStep(w, r, next)
 	default:
 		return ctx, next
 	}
 	return ctx, nil
+}
+
+// refuseStep sends the member back to the app with the error of the step
+// the service refused the request at (service.Next.Refused).
+func (p *Pages) refuseStep(w http.ResponseWriter, r *http.Request, next *service.Next) {
+	why, ok := stepRefusals[next.Step]
+	if !ok {
+		p.renderError(w, fmt.Errorf("web: no refusal for step %d", next.Step))
+		return
+	}
+	p.refuse(w, r, next.Request, why)
 }
 
 // stepRefusals are what the app is told of a request the service refused
@@ -338,6 +349,11 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	next, err := p.svc.Continue(r.Context(), id)
 	if err != nil {
 		p.renderError(w, err)
+		return
+	}
+	if next.Refused() {
+		// prompt=none: the app is told, as on the page's GET.
+		p.refuseStep(w, r, next)
 		return
 	}
 	if p.signIn(w, r, p.appSignIn(id, next, false)) {
