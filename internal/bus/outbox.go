@@ -166,10 +166,11 @@ func (r *Relay) Run(ctx context.Context) error {
 		case !ok && len(fresh) < relayBatch:
 			fresh = append(fresh, id)
 		case !ok:
-		case now.Sub(at) >= OutboxKeep:
-			done = append(done, id)
 		default:
 			delivered[id] = at
+			if now.Sub(at) >= OutboxKeep {
+				done = append(done, id)
+			}
 		}
 	}
 	var events []parley.OutboxEvent
@@ -195,8 +196,14 @@ func (r *Relay) Run(ctx context.Context) error {
 	r.delivered = delivered
 	if len(done) > 0 {
 		// Every server removes them; the first to does, the others find
-		// none.
+		// none. Until they are removed they stay delivered, so that a
+		// failed removal does not deliver them again.
 		err = r.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteOutboxEvents(ctx, done) })
+		if err == nil {
+			for _, id := range done {
+				delete(delivered, id)
+			}
+		}
 	}
 	return errors.Join(append(unread, err)...)
 }

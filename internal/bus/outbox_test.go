@@ -180,3 +180,53 @@ func TestRelay_BurstsAndEventsItCannotRead(t *testing.T) {
 		t.Errorf("a third run: %v, %d events in all", err, len(got))
 	}
 }
+
+// A removal that fails delivers nothing again: the events stay delivered
+// until a later run removes them.
+func TestRelay_FailedRemovalDeliversNothingAgain(t *testing.T) {
+	db := sqlstoretest.Open(t, "sqlite")
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	store := &failingWrites{Store: db}
+	var got int
+	relay, err := bus.StartRelay(ctx, store, func([]string, parley.Event) { got++ }, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	command := bus.NewOutbox(db)
+	if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := command.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Run(ctx); err != nil || got != 1 {
+		t.Fatalf("first run: %v, %d delivered", err, got)
+	}
+	now = now.Add(bus.OutboxKeep)
+	store.fail = true
+	if err := relay.Run(ctx); err == nil {
+		t.Error("a run whose removal failed reported no error")
+	}
+	store.fail = false
+	if err := relay.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got != 1 || keptEvents(t, db) != 0 {
+		t.Errorf("after a failed removal and a good one: delivered %d times, %d kept; want once, none", got, keptEvents(t, db))
+	}
+}
+
+// failingWrites is a store whose writes fail while fail is set, as when
+// the database refuses them for a moment.
+type failingWrites struct {
+	parley.Store
+	fail bool
+}
+
+func (s *failingWrites) Write(ctx context.Context, fn func(parley.Tx) error) error {
+	if s.fail {
+		return fmt.Errorf("the database refuses writes for now")
+	}
+	return s.Store.Write(ctx, fn)
+}

@@ -37,6 +37,8 @@ type Server struct {
 	// otherOrigins holds the patterns of the routes a page of another
 	// origin may call (takesOtherOrigins).
 	otherOrigins map[string]bool
+	// crossOrigin is the server's own handler as CrossOrigin wraps it.
+	crossOrigin http.Handler
 
 	// closing is closed when the server shuts down, ending realtime connections.
 	closing     chan struct{}
@@ -72,6 +74,7 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 	})
 	s.mux.HandleFunc(readyRoute, s.handleReady)
 	s.mux.Handle("/", Unmatched(s.mux))
+	s.crossOrigin = CrossOrigin(http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -84,7 +87,7 @@ func (s *Server) CloseRealtime() { s.closingOnce.Do(func() { close(s.closing) })
 // the routes it may call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Origin") != "" && s.takesOtherOrigins(r) {
-		crossOrigin.Handler(http.HandlerFunc(s.serve)).ServeHTTP(w, r)
+		s.crossOrigin.ServeHTTP(w, r)
 		return
 	}
 	s.serve(w, r)

@@ -269,50 +269,59 @@ const disabledMessage = "this account is disabled: ask an operator"
 func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordCheck, error) {
 	denied := errWrongPassword()
 	name := parley.NormalizeUsername(username)
+	valid := parley.ValidateUsername(name) == nil // no account has another name
+	addr := parley.ClientAddrFromContext(ctx)
+	if valid && s.opts.Limiter != nil {
+		// Counted for the account from this address: a stranger's
+		// attempts, refused or not, spend their own address's allowance,
+		// never the member's.
+		key := signInAccountKey + name
+		if addr != "" {
+			key += signInFrom + addressKey(addr)
+		}
+		if d := s.opts.Limiter.Allow(key, signInsPerAccount); !d.Allowed {
+			return nil, passwordCheck{}, s.rateLimited(ctx, signInsPerAccount, key, d.RetryAfter, "sign-ins to this account")
+		}
+	}
+	var u *parley.User
+	var hash string
+	found := valid
+	if valid {
+		err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+			if u, err = tx.FindUserByUsername(ctx, name); err != nil {
+				return err
+			}
+			hash, err = tx.FindPasswordHash(ctx, u.ID)
+			return err
+		})
+		if isNotFound(err) {
+			found = false
+		} else if err != nil {
+			return nil, passwordCheck{}, err
+		}
+		found = found && !u.Deleted
+	}
 	var throttle []throttleKey
 	var keys passwordCheck
-	if parley.ValidateUsername(name) == nil { // no account has another name
+	if valid {
 		keys.account = signInAccountKey + name
-		if device, ok := s.knownDevice(ctx, name); ok {
+		if device, ok := s.knownDevice(ctx, name, hash); ok && found {
 			// Throttled apart from the username's other sign-ins
 			// (knowndevice.go).
 			keys.account = device
 		}
 		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
 	}
-	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
+	if addr != "" {
 		keys.address = "sign-in:address:" + addressKey(addr)
 		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
-	}
-	if keys.account != "" && s.opts.Limiter != nil {
-		// Counted for the account from this address: a stranger's
-		// attempts, refused or not, spend their own address's allowance,
-		// never the member's.
-		key := signInAccountKey + name
-		if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-			key += signInFrom + addressKey(addr)
-		}
-		if d := s.opts.Limiter.Allow(key, signInsPerAccount); !d.Allowed {
-			return nil, keys, s.rateLimited(ctx, signInsPerAccount, key, d.RetryAfter, "sign-ins to this account")
-		}
 	}
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return nil, keys, err
 	}
-	var u *parley.User
-	var hash string
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
-			return err
-		}
-		hash, err = tx.FindPasswordHash(ctx, u.ID)
-		return err
-	})
-	if isNotFound(err) || err == nil && u.Deleted {
+	if !found {
 		password.Check(pw, dummyHash())
 		return nil, keys, denied
-	} else if err != nil {
-		return nil, keys, err
 	}
 	if ok, err := password.Check(pw, hash); err != nil {
 		return nil, keys, err

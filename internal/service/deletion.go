@@ -50,13 +50,28 @@ func (s *Service) DeleteAccount(ctx context.Context, pw string) error {
 		return err
 	}
 	u, keys, err := s.checkPassword(ctx, c.User.Username, pw)
-	if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
-		return parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
-	} else if err != nil {
-		return err
+	if err != nil {
+		return passwordRefused(err)
 	}
 	actor := parley.OperatorAction{ActorID: u.ID, Actor: u.Username}
-	return s.deleteAccount(ctx, u.Username, actor, keys.succeeded)
+	return s.deleteAccount(ctx, u.Username, actor, func(ctx context.Context, tx parley.Tx) error {
+		// The password checked is still the member's: a new one, set
+		// meanwhile on another device, ends what the old one allows.
+		if err := keys.stillHolds(ctx, tx, u.ID); err != nil {
+			return passwordRefused(err)
+		}
+		return keys.succeeded(ctx, tx)
+	})
+}
+
+// passwordRefused is DeleteAccount's answer to a password check's err: a
+// signed-in member's wrong password is EFORBIDDEN, not EUNAUTHORIZED, as
+// their session holds.
+func passwordRefused(err error) error {
+	if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+		return parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+	}
+	return err
 }
 
 // DeleteUser deletes the account of the member named username; it is for
@@ -84,9 +99,10 @@ type deletion struct {
 }
 
 // deleteAccount deletes the account of the member named username, as the
-// top of this file says, recorded as actor's decision; also, when set,
-// runs in the same write what the deletion was waiting for.
-func (s *Service) deleteAccount(ctx context.Context, username string, actor parley.OperatorAction, also func(context.Context, parley.Tx) error) error {
+// top of this file says, recorded as actor's decision; first, when set,
+// runs in the same write, before anything changes, what the deletion was
+// waiting for, and its error undoes the deletion.
+func (s *Service) deleteAccount(ctx context.Context, username string, actor parley.OperatorAction, first func(context.Context, parley.Tx) error) error {
 	var d deletion
 	var userID string
 	err := s.decide(ctx, func(tx parley.Tx, record recorder) (err error) {
@@ -96,6 +112,11 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 			return err
 		}
 		userID = u.ID
+		if first != nil {
+			if err := first(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if d.access, err = s.endAccess(ctx, tx, u.ID, actor.ActorID != u.ID); err != nil {
 			return err
 		}
@@ -111,11 +132,6 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		}
 		if err := tx.EraseUser(ctx, u.ID, s.Now()); err != nil {
 			return err
-		}
-		if also != nil {
-			if err := also(ctx, tx); err != nil {
-				return err
-			}
 		}
 		return record(actor, parley.ActionUserDelete, u.ID, u.Username)
 	})

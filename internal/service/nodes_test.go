@@ -131,6 +131,44 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 	}
 }
 
+// TestNodes_NewPasswordDuringAccountDeletionKeepsTheAccount: a member who
+// asks to delete their account with their password while a new password
+// is set (by them on another device, or by an operator who took the
+// account back from whoever held the old one) keeps the account: the old
+// password no longer allows the deletion it was checked for.
+func TestNodes_NewPasswordDuringAccountDeletionKeepsTheAccount(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	dbA, dbB := nodes[0], nodes[1]
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	hash, err := password.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: parley.Now()}
+	if err := dbA.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, hash) }); err != nil {
+		t.Fatal(err)
+	}
+	b := New(dbB, bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+	reset, wasReset := atOnce(func() error {
+		_, err := b.SetPassword(ConsoleContext(ctx), "ann", "battery staple")
+		return err
+	})
+	a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return afterHashTx{tx, reset} }},
+		bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+
+	err = a.DeleteAccount(parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref()}), "correct horse")
+	if err := wasReset(); err != nil {
+		t.Fatalf("set a new password: %v", err)
+	}
+	if parley.ErrorCode(err) != parley.EFORBIDDEN {
+		t.Errorf("deleting with the password replaced meanwhile: %v, want EFORBIDDEN", err)
+	}
+	if _, err := b.SignIn(ctx, "ann", "battery staple"); err != nil {
+		t.Errorf("ann signs in with her new password: %v", err)
+	}
+}
+
 // barrierTx holds each transaction that finds a throttle until n of them
 // have: the attempts of n nodes that arrive at the same moment.
 type barrierTx struct {
