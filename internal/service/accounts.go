@@ -186,16 +186,13 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 	// longer ago than they are kept: there are none most of the time, and
 	// an index finds that at once.
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		if err := keys.stillHolds(ctx, tx, u.ID); err != nil {
+		if err := keys.allows(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.DeleteSessionsExpiredBefore(ctx, now.Add(-parley.ExpiredSessionKept)); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
-		}
-		return keys.succeeded(ctx, tx)
+		return tx.CreateSession(ctx, sess)
 	})
 	if err != nil {
 		return nil, u, err
@@ -217,19 +214,15 @@ func clientAddr(ctx context.Context) string {
 // account's and the client address's, and the hash the password matched.
 type passwordCheck struct{ account, address, hash string }
 
-// succeeded clears the account's failures and takes the attempt back from
-// the address, in the transaction of what the password allowed.
-func (k passwordCheck) succeeded(ctx context.Context, tx parley.Tx) error {
-	return succeeded(ctx, tx, k.account, k.address)
-}
-
-// stillHolds checks, in the write of what the password allows, that the
+// allows checks, in the write of what the password allows, that the
 // member's account is as the check found it: neither disabled nor deleted
 // since, with the same password. It holds the member's row until the write
 // ends (FindUserForUpdate), as an operator's change to the account does
 // (findMember): a change made at once, on any server, either came first
 // and is seen here, or waits for this write and then undoes what it made.
-func (k passwordCheck) stillHolds(ctx context.Context, tx parley.Tx, userID string) error {
+// Then it clears the account's failures and takes the attempt back from
+// the address.
+func (k passwordCheck) allows(ctx context.Context, tx parley.Tx, userID string) error {
 	u, err := tx.FindUserForUpdate(ctx, userID)
 	if err != nil {
 		return err
@@ -243,7 +236,7 @@ func (k passwordCheck) stillHolds(ctx context.Context, tx parley.Tx, userID stri
 	case u.Disabled:
 		return errDisabled()
 	}
-	return nil
+	return succeeded(ctx, tx, k.account, k.address)
 }
 
 // errWrongPassword is a sign-in's answer to a wrong username or password.
@@ -265,7 +258,7 @@ const disabledMessage = "this account is disabled: ask an operator"
 // A wrong password for an account that exists returns the account too, for
 // the log.
 // Each check counts as a failed sign-in until what it allows succeeds
-// (passwordCheck.succeeded); failures slow further checks down.
+// (passwordCheck.allows); failures slow further checks down.
 func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordCheck, error) {
 	denied := errWrongPassword()
 	name := parley.NormalizeUsername(username)
@@ -285,30 +278,20 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	}
 	var u *parley.User
 	var hash string
-	found := valid
-	if valid {
-		err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-			if u, err = tx.FindUserByUsername(ctx, name); err != nil {
-				return err
-			}
-			hash, err = tx.FindPasswordHash(ctx, u.ID)
-			return err
-		})
-		if isNotFound(err) {
-			found = false
-		} else if err != nil {
-			return nil, passwordCheck{}, err
-		}
-		found = found && !u.Deleted
-	}
 	var throttle []throttleKey
 	var keys passwordCheck
 	if valid {
+		var err error
+		if u, hash, err = s.passwordOf(ctx, name); err != nil {
+			return nil, keys, err
+		}
 		keys.account = signInAccountKey + name
-		if device, ok := s.knownDevice(ctx, name, hash); ok && found {
-			// Throttled apart from the username's other sign-ins
-			// (knowndevice.go).
-			keys.account = device
+		if u != nil {
+			if device, ok := s.knownDevice(ctx, name, hash); ok {
+				// Throttled apart from the username's other sign-ins
+				// (knowndevice.go).
+				keys.account = device
+			}
 		}
 		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
 	}
@@ -319,7 +302,7 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return nil, keys, err
 	}
-	if !found {
+	if u == nil {
 		password.Check(pw, dummyHash())
 		return nil, keys, denied
 	}
@@ -330,6 +313,26 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	}
 	keys.hash = hash
 	return u, keys, nil
+}
+
+// passwordOf returns the member named name and the hash of their
+// password; no member and no error when no account has that name, or its
+// account is deleted.
+func (s *Service) passwordOf(ctx context.Context, name string) (u *parley.User, hash string, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		if u, err = tx.FindUserByUsername(ctx, name); err != nil {
+			return err
+		}
+		hash, err = tx.FindPasswordHash(ctx, u.ID)
+		return err
+	})
+	switch {
+	case isNotFound(err) || err == nil && u.Deleted:
+		return nil, "", nil
+	case err != nil:
+		return nil, "", err
+	}
+	return u, hash, nil
 }
 
 // signInFailed tells Options.SignInFailed of a sign-in refused for reason.

@@ -57,10 +57,7 @@ func (s *Service) DeleteAccount(ctx context.Context, pw string) error {
 	return s.deleteAccount(ctx, u.Username, actor, func(ctx context.Context, tx parley.Tx) error {
 		// The password checked is still the member's: a new one, set
 		// meanwhile on another device, ends what the old one allows.
-		if err := keys.stillHolds(ctx, tx, u.ID); err != nil {
-			return passwordRefused(err)
-		}
-		return keys.succeeded(ctx, tx)
+		return passwordRefused(keys.allows(ctx, tx, u.ID))
 	})
 }
 

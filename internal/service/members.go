@@ -17,7 +17,7 @@ import (
 // nothing may change any more. In a write it holds the member's row until
 // the write ends (FindUserForUpdate), before the write changes anything,
 // so that a sign-in at once either waits for the change or was made before
-// it, and is undone by it (passwordCheck.stillHolds).
+// it, and is undone by it (passwordCheck.allows).
 func findMember(ctx context.Context, tx parley.Tx, username string) (*parley.User, error) {
 	u, err := tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))
 	if err == nil {

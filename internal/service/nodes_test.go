@@ -97,25 +97,13 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 		{"WhileTheSessionIsWritten", func(tx parley.Tx, disable func()) parley.Tx { return afterUserLockedTx{tx, disable} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nodes := sqlstoretest.TwoNodes(t)
-			dbA, dbB := nodes[0], nodes[1]
 			ctx := context.Background()
-			log := slog.New(slog.DiscardHandler)
-			hash, err := password.Hash("correct horse")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: parley.Now()}
-			if err := dbA.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, hash) }); err != nil {
-				t.Fatal(err)
-			}
-			b := New(dbB, bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+			ann := annOnTwoNodes(t)
 			disable, disabled := atOnce(func() error {
-				_, err := b.SetDisabled(ConsoleContext(ctx), "ann", true)
+				_, err := ann.b.SetDisabled(ConsoleContext(ctx), "ann", true)
 				return err
 			})
-			a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return tc.hook(tx, disable) }},
-				bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+			a := ann.nodeA(func(tx parley.Tx) parley.Tx { return tc.hook(tx, disable) })
 
 			signedIn, signInErr := a.SignIn(ctx, "ann", "correct horse")
 			if err := disabled(); err != nil {
@@ -124,7 +112,7 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 			if signInErr != nil {
 				return // refused: the disabling took effect
 			}
-			if _, err := b.Authenticate(ctx, signedIn.Token); err == nil {
+			if _, err := ann.b.Authenticate(ctx, signedIn.Token); err == nil {
 				t.Fatal("a member disabled during her sign-in holds a session that works after the disabling")
 			}
 		})
@@ -137,36 +125,59 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 // account back from whoever held the old one) keeps the account: the old
 // password no longer allows the deletion it was checked for.
 func TestNodes_NewPasswordDuringAccountDeletionKeepsTheAccount(t *testing.T) {
-	nodes := sqlstoretest.TwoNodes(t)
-	dbA, dbB := nodes[0], nodes[1]
 	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	hash, err := password.Hash("correct horse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: parley.Now()}
-	if err := dbA.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, hash) }); err != nil {
-		t.Fatal(err)
-	}
-	b := New(dbB, bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+	ann := annOnTwoNodes(t)
 	reset, wasReset := atOnce(func() error {
-		_, err := b.SetPassword(ConsoleContext(ctx), "ann", "battery staple")
+		_, err := ann.b.SetPassword(ConsoleContext(ctx), "ann", "battery staple")
 		return err
 	})
-	a := New(hookedStore{dbA, func(tx parley.Tx) parley.Tx { return afterHashTx{tx, reset} }},
-		bus.NewMemory(16), log, Options{SessionTTL: time.Hour})
+	a := ann.nodeA(func(tx parley.Tx) parley.Tx { return afterHashTx{tx, reset} })
 
-	err = a.DeleteAccount(parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.Ref()}), "correct horse")
+	err := a.DeleteAccount(parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.user.Ref()}), "correct horse")
 	if err := wasReset(); err != nil {
 		t.Fatalf("set a new password: %v", err)
 	}
 	if parley.ErrorCode(err) != parley.EFORBIDDEN {
 		t.Errorf("deleting with the password replaced meanwhile: %v, want EFORBIDDEN", err)
 	}
-	if _, err := b.SignIn(ctx, "ann", "battery staple"); err != nil {
+	if _, err := ann.b.SignIn(ctx, "ann", "battery staple"); err != nil {
 		t.Errorf("ann signs in with her new password: %v", err)
 	}
+}
+
+// memberOnTwoNodes is a member, ann, whose password is "correct horse", in
+// a store two nodes share: b is node B's service, and nodeA makes node A's.
+type memberOnTwoNodes struct {
+	user *parley.User
+	dbA  *sqlstore.DB
+	b    *Service
+}
+
+// annOnTwoNodes writes ann to a store of two nodes.
+func annOnTwoNodes(t *testing.T) *memberOnTwoNodes {
+	t.Helper()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	hash, err := password.Hash("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: parley.Now()}
+	if err := nodes[0].Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, hash) }); err != nil {
+		t.Fatal(err)
+	}
+	return &memberOnTwoNodes{user: ann, dbA: nodes[0], b: signInNode(nodes[1])}
+}
+
+// nodeA returns node A's service, whose transactions see the store
+// through wrap (hookedStore).
+func (w *memberOnTwoNodes) nodeA(wrap func(parley.Tx) parley.Tx) *Service {
+	return signInNode(hookedStore{w.dbA, wrap})
+}
+
+// signInNode is a node's service on store, whose sessions last an hour.
+func signInNode(store parley.Store) *Service {
+	return New(store, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{SessionTTL: time.Hour})
 }
 
 // barrierTx holds each transaction that finds a throttle until n of them
