@@ -313,7 +313,10 @@ type WebhookStore interface {
 	// FindWebhookSubscribers returns the IDs of the app's enabled
 	// endpoints subscribed to event, active at t.
 	FindWebhookSubscribers(ctx context.Context, clientID, event string, t time.Time) ([]string, error)
-	// EnqueueWebhooks stores deliveries, due at once.
+	// EnqueueWebhooks stores deliveries, due at once, but those whose
+	// endpoint is gone, which it leaves out without an error: an endpoint
+	// deleted after its caller found it hears of the event no more than one
+	// deleted before. A disabled endpoint's are stored, failed.
 	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
 	// TakeDueWebhooks takes up to limit deliveries of enabled endpoints due
 	// at now, oldest due first, and makes them due again only at leaseUntil,

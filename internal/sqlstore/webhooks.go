@@ -175,12 +175,23 @@ func (t *txn) FindWebhookSubscribers(ctx context.Context, clientID, event string
 	return ids, mapError("find webhook subscribers", rows.Err())
 }
 
+// EnqueueWebhooks inserts each delivery from its endpoint's row, so that
+// one whose endpoint is gone inserts nothing. On PostgreSQL
+// the endpoint's row is locked (FOR KEY SHARE) as it is read: a deletion
+// under way is waited for and its endpoint then found gone, where the
+// delivery's foreign key would have failed the caller's write, a member's
+// send among them.
 func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDelivery) error {
+	lock := ""
+	if t.pg != nil {
+		lock = " FOR KEY SHARE"
+	}
 	for _, d := range ds {
 		_, err := t.exec(ctx, `
 			INSERT INTO webhook_deliveries (id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq,
 				created_at, state, next_attempt_at, readers)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11)`,
+			SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11
+			FROM webhook_endpoints WHERE id = $2`+lock,
 			d.ID, d.EndpointID, d.Event, d.Payload, d.GrantID, d.ThreadID, d.MessageID, d.Seq, micros(d.CreatedAt),
 			parley.DeliveryPending, strings.Join(d.Readers, " "))
 		if err != nil {
