@@ -425,11 +425,18 @@ type messageList struct {
 // so only for this: another site must not tell a thread's other members
 // that the member saw their messages. A HEAD changes nothing.
 func openedByMember(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Site") == "" || saysOpenedByMember(r)
+}
+
+// saysOpenedByMember reports whether a GET of a page says, in the Fetch
+// Metadata the browser sends, that it is the member's own doing: Sec-Fetch-Site
+// same-origin or none. A browser that sends no such header says nothing.
+func saysOpenedByMember(r *http.Request) bool {
 	if r.Method != http.MethodGet {
 		return false
 	}
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
 		return true
 	}
 	return false

@@ -12,18 +12,21 @@ import (
 // handleShareLink follows a share card's tracked link, telling the
 // destination nothing of where the visitor came from. The member the link
 // was made for, signed in to Parley in this browser and following it from
-// Parley's pages or by hand (openedByMember), goes straight on (303);
-// anyone else is shown where the link leads and goes on with a click of
-// their own. A navigation another site starts carries the session cookie
-// too, and the app that sent the card knows its own links and chooses
-// where they lead: going straight on there would tell the app, whenever it
-// liked, which member was signed in to the browser visiting it, and with
-// no click counted, no trace of it. A link is Parley's address, and whoever can send a card can
-// make one that leads anywhere: without that page, a link passed on
-// outside Parley would lend Parley's name to the place it leads, a page
-// that looks like Parley's sign-in among them (an open redirect).
-// Only a person's click counts (countsAsClick), whichever way it goes on.
-// An unknown, malformed or deleted link is a 404 page, never a redirect.
+// Parley's pages or by hand as the browser says (saysOpenedByMember),
+// goes straight on (303); anyone else is shown where the link leads and
+// goes on with a click of their own. A navigation another site starts
+// carries the session cookie too, and the app that sent the card knows
+// its own links and chooses where they lead: going straight on there
+// would tell the app, whenever it liked, which member was signed in to the
+// browser visiting it, and with no click counted, no trace of it. So a
+// browser that does not say where a navigation came from (it sends no
+// Fetch Metadata) is shown the page too. A link is Parley's address, and
+// whoever can send a card can make one that leads anywhere: without that
+// page, a link passed on outside Parley would lend Parley's name to the
+// place it leads, a page that looks like Parley's sign-in among them (an
+// open redirect). Only a person's click counts (countsAsClick), whichever
+// way it goes on. An unknown, malformed or deleted link is a 404 page,
+// never a redirect.
 func (p *Pages) handleShareLink(w http.ResponseWriter, r *http.Request) {
 	visit, err := p.svc.FollowShareLink(r.Context(), r.PathValue("token"), countsAsClick(r))
 	if parley.ErrorCode(err) == parley.ENOTFOUND {
@@ -36,7 +39,7 @@ func (p *Pages) handleShareLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	if openedByMember(r) && p.signedInAs(r, visit.MemberID) {
+	if saysOpenedByMember(r) && p.signedInAs(r, visit.MemberID) {
 		http.Redirect(w, r, visit.URL, http.StatusSeeOther)
 		return
 	}

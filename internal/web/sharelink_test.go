@@ -12,8 +12,9 @@ import (
 
 // A share link goes straight on only for the member it was made for,
 // signed in to Parley in the browser, following it from Parley's pages or
-// by hand. Anyone else, the card's sender and other members included, and
-// the member sent there by another site, is shown where it leads and goes
+// by hand, as the browser says. Anyone else, the card's sender and other
+// members included, and the member sent there by another site or by a
+// browser that does not say, is shown where it leads and goes
 // on by a click of their own, so that no link on Parley's address takes a
 // visitor elsewhere unawares (an open redirect), nor tells the site it
 // leads to who is signed in. The page tells nothing of the card, its
@@ -45,25 +46,33 @@ func TestShareLinks_OnlyTheRecipientGoesStraightOn(t *testing.T) {
 		b.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		return b
 	}
-	got := visitor("bob").get(strings.TrimPrefix(bobs, env.URL))
-	if got.status != http.StatusSeeOther || got.header.Get("Location") != target || got.header.Get("Referrer-Policy") != "no-referrer" {
-		t.Fatalf("bob, signed in, following his link: %d to %q, Referrer-Policy %q; want 303 to the card's URL",
-			got.status, got.header.Get("Location"), got.header.Get("Referrer-Policy"))
-	}
-	// Another site's page sending bob's browser to his link, the app's
-	// among them, learns nothing of who is signed in there.
-	fromAnotherSite := func(b *scriptless) *page {
+	// follow navigates b to bob's link as a browser says it came there
+	// (Sec-Fetch-Site); site "" is a browser that does not say.
+	follow := func(b *scriptless, site string) *page {
 		req, _ := http.NewRequest(http.MethodGet, bobs, nil)
-		req.Header.Set("Sec-Fetch-Site", "cross-site")
-		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+			req.Header.Set("Sec-Fetch-Mode", "navigate")
+		}
 		return b.answer(b.http.Do(req))
 	}
+	for _, site := range []string{"same-origin", "none"} {
+		got := follow(visitor("bob"), site)
+		if got.status != http.StatusSeeOther || got.header.Get("Location") != target || got.header.Get("Referrer-Policy") != "no-referrer" {
+			t.Fatalf("bob, signed in, following his link (Sec-Fetch-Site %s): %d to %q, Referrer-Policy %q; want 303 to the card's URL",
+				site, got.status, got.header.Get("Location"), got.header.Get("Referrer-Policy"))
+		}
+	}
+	// Another site's page sending bob's browser to his link, the app's
+	// among them, learns nothing of who is signed in there; nor does it
+	// when bob's browser does not say where the navigation came from.
 	visits := map[string]*page{
-		"":                         visitor("").get(strings.TrimPrefix(bobs, env.URL)),
-		"alice":                    visitor("alice").get(strings.TrimPrefix(bobs, env.URL)),
-		"carol":                    visitor("carol").get(strings.TrimPrefix(bobs, env.URL)),
-		"bob, from another site":   fromAnotherSite(visitor("bob")),
-		"carol, from another site": fromAnotherSite(visitor("carol")),
+		"":                         follow(visitor(""), "none"),
+		"alice":                    follow(visitor("alice"), "same-origin"),
+		"carol":                    follow(visitor("carol"), "none"),
+		"bob, from another site":   follow(visitor("bob"), "cross-site"),
+		"carol, from another site": follow(visitor("carol"), "cross-site"),
+		"bob, not saying whence":   follow(visitor("bob"), ""),
 	}
 	for who, got := range visits {
 		if got.status != http.StatusOK || got.header.Get("Location") != "" || got.header.Get("Referrer-Policy") != "no-referrer" ||
