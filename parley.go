@@ -6,8 +6,8 @@
 //
 //	internal/httpapi, internal/web   HTTP surfaces, thin
 //	internal/service                 the only place that decides who may do what
-//	internal/sqlstore                Store on SQLite (PostgreSQL later)
-//	internal/bus                     Bus in process (NATS later)
+//	internal/sqlstore                Store on SQLite and on PostgreSQL
+//	internal/bus                     Bus in process and on NATS JetStream
 package parley
 
 import (

@@ -98,6 +98,11 @@ const (
 	// receiving events: time for every server to learn of it.
 	WebhookActivation      = 5 * time.Second
 	MaxWebhookDeliveryList = 100
+	// WebhookHistoryKept is how long a delivery is kept, with its
+	// attempts, once it is made, unless it is still pending: an
+	// endpoint's history, and what may be redelivered, is its last 30
+	// days.
+	WebhookHistoryKept = 30 * 24 * time.Hour
 )
 
 // Bounds of an endpoint's run of failures (WebhookFailures).
@@ -346,4 +351,10 @@ type WebhookStore interface {
 	// RedeliverWebhook makes a delivery of the endpoint due at t, with a
 	// fresh schedule of retries.
 	RedeliverWebhook(ctx context.Context, endpointID, deliveryID string, t time.Time) error
+	// DeleteWebhookHistory deletes up to limit deliveries made before t
+	// that are not pending, oldest first, with their attempts, and returns
+	// how many it deleted. Of writes deleting at once, on one server or
+	// several, none waits for another: each deletes deliveries the others
+	// do not hold.
+	DeleteWebhookHistory(ctx context.Context, t time.Time, limit int) (int, error)
 }

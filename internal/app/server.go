@@ -69,6 +69,10 @@ const reportInterval = time.Hour
 // runs them: each delivery is taken by one worker of all nodes'.
 const webhookWorkers = 2
 
+// webhookPruneInterval is how often the server deletes webhook deliveries
+// older than parley.WebhookHistoryKept.
+const webhookPruneInterval = time.Hour
+
 // webhookEventsInterval is how often the server reads which events webhook
 // endpoints subscribe to.
 const webhookEventsInterval = time.Second
@@ -444,6 +448,7 @@ func (s *Server) Listen() error {
 	// streams it holds, and must: no node can deliver to another's.
 	s.every(ctx, "relay commands' events", relayInterval, s.relay.Run)
 	s.every(ctx, "send fortnight reports", reportInterval, s.sendFortnightReports)
+	s.every(ctx, "prune webhook history", webhookPruneInterval, s.pruneWebhookHistory)
 	// Every node reads the provider's keys again, taking in rotations made
 	// by `parley keys rotate`, and must: it only reads, into this node. A
 	// rotated key is used only oauth.KeyPublishDelay after it was made, by
@@ -594,6 +599,20 @@ func (s *Server) sendFortnightReports(ctx context.Context) error {
 	n, err := s.Service.SendFortnightReports(ctx)
 	if n > 0 {
 		s.log.Info("sent fortnight share reports", "apps", n)
+	}
+	return err
+}
+
+// pruneWebhookHistory deletes the webhook deliveries, with their attempts,
+// kept for parley.WebhookHistoryKept, and logs how many.
+//
+// Every node runs it; the runs need no coordination: each deletes, a batch
+// a write, deliveries that no other run holds at that moment, and one that
+// finds none left deletes nothing.
+func (s *Server) pruneWebhookHistory(ctx context.Context) error {
+	n, err := s.Service.PruneWebhookHistory(ctx)
+	if n > 0 {
+		s.log.Info("pruned webhook history", "deliveries", n)
 	}
 	return err
 }

@@ -917,3 +917,44 @@ func TestWebhooks_AHangingEndpointHoldsUpOnlyItsOwn(t *testing.T) {
 	}
 	t.Fatal("the waiting endpoint's attempts are not recorded")
 }
+
+// TestWebhooks_HistoryKeptItsTime: a delivery stays in its endpoint's
+// history, with its attempts, for parley.WebhookHistoryKept; the server's
+// prune then deletes it.
+func TestWebhooks_HistoryKeptItsTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created")
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/5", Title: "E"}); err != nil {
+		t.Fatal(err)
+	}
+	rc.next(t)
+	sent := w.settle(t, rc, ep.ID)
+	prune := func() int {
+		t.Helper()
+		n, err := w.env.Server.Service.PruneWebhookHistory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	w.env.Clock.Advance(parley.WebhookHistoryKept - time.Minute)
+	if n := prune(); n != 0 || len(w.deliveries(t, ep.ID)) != 1 {
+		t.Fatalf("pruned %d deliveries kept less than their time; want none", n)
+	}
+	w.env.Clock.Advance(2 * time.Minute)
+	if n := prune(); n != 1 {
+		t.Fatalf("pruned %d deliveries; want the one kept its time, %s", n, sent[0].ID)
+	}
+	owner, err := w.env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Secret(owner.Token)
+	w.alice = w.env.Client.WithToken(owner.Token)
+	if left := w.deliveries(t, ep.ID); len(left) != 0 {
+		t.Fatalf("left %+v after its time", left)
+	}
+}

@@ -329,6 +329,32 @@ func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor st
 	return page, err
 }
 
+// webhookHistoryBatch is how many deliveries one write of
+// PruneWebhookHistory deletes: a write short enough that the sends it
+// shares the store with hardly wait for it.
+const webhookHistoryBatch = 500
+
+// PruneWebhookHistory deletes the deliveries made longer ago than
+// parley.WebhookHistoryKept that are no longer pending, with their
+// attempts, a batch a write, and returns how many it deleted. Every node
+// may run it at once: each write deletes deliveries no other holds.
+func (s *Service) PruneWebhookHistory(ctx context.Context) (int, error) {
+	before := s.Now().Add(-parley.WebhookHistoryKept)
+	deleted := 0
+	for {
+		var n int
+		// A deletion lost in a crash is made again by the next run.
+		err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
+			n, err = tx.DeleteWebhookHistory(ctx, before, webhookHistoryBatch)
+			return err
+		})
+		deleted += n
+		if err != nil || n < webhookHistoryBatch {
+			return deleted, err
+		}
+	}
+}
+
 // RedeliverWebhook sends one of an endpoint's deliveries again now, with a
 // fresh schedule of retries, for the owner of its app. A disabled endpoint
 // is sent nothing: ECONFLICT.

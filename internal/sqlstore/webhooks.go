@@ -435,3 +435,46 @@ func (t *txn) FindAppGrants(ctx context.Context, clientID string, at time.Time) 
 		WHERE g.client_id = $1 AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
 		ORDER BY g.created_at, g.id`+t.locked, clientID, micros(at))
 }
+
+func (t *txn) DeleteWebhookHistory(ctx context.Context, before time.Time, limit int) (int, error) {
+	// On PostgreSQL the deliveries are locked as they are chosen, and
+	// those another write holds are passed over: an attempt being
+	// recorded, a redelivery, another node's deletion. A delivery locked
+	// here is one whose attempt cannot then be recorded, which
+	// RecordWebhookResults waits for and then finds gone.
+	skip := ""
+	if t.pg != nil {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	// The condition on state is the index's (webhook_deliveries_done), as
+	// written there, so that either engine may use it.
+	rows, err := t.query(ctx, `
+		SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1
+		ORDER BY created_at, id LIMIT $2`+skip, micros(before), limit)
+	if err != nil {
+		return 0, mapError("delete webhook history", err)
+	}
+	defer rows.Close()
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return 0, mapError("delete webhook history", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, mapError("delete webhook history", err)
+	}
+	rows.Close()
+	in := placeholders(1, len(ids))
+	for _, q := range []string{
+		`DELETE FROM webhook_attempts WHERE delivery_id IN (` + in + `)`,
+		`DELETE FROM webhook_deliveries WHERE id IN (` + in + `)`,
+	} {
+		if _, err := t.exec(ctx, q, ids...); err != nil {
+			return 0, mapError("delete webhook history", err)
+		}
+	}
+	return len(ids), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -685,5 +686,83 @@ func TestWebhooks_EndpointDeletedWhileADeliveryIsQueued(t *testing.T) {
 	})
 	if len(due) != 0 {
 		t.Fatalf("due %+v for a deleted endpoint", due)
+	}
+}
+
+// TestWebhooks_HistoryDeletedOldestFirst: the history's deletion takes
+// deliveries made before the time it is given that are done (succeeded,
+// failed or withdrawn), oldest first, as many as it is allowed, with their
+// attempts; a pending one stays however old, and so does every one made
+// since.
+func TestWebhooks_HistoryDeletedOldestFirst(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_HistoryDeletedOldestFirst)
+}
+
+func testWebhooks_HistoryDeletedOldestFirst(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	// The deliveries are made a second apart, msg_a1 first; msg_c1 is made
+	// at the cut and stays.
+	ids := []string{"msg_a1", "msg_a2", "msg_a3", "msg_a4", "msg_c1"}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		var ds []parley.NewWebhookDelivery
+		for i, id := range ids {
+			ds = append(ds, parley.NewWebhookDelivery{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`),
+				CreatedAt: now.Add(time.Duration(i) * time.Second)})
+		}
+		return tx.EnqueueWebhooks(ctx, ds)
+	})
+	cut := now.Add(4 * time.Second)
+	taken := cut.Add(time.Second)
+	lease := taken.Add(time.Minute)
+	later := taken.Add(time.Hour)
+	result := func(id string, status int, next *time.Time) parley.WebhookResult {
+		return parley.WebhookResult{DeliveryID: id, EndpointID: e.ID, LeaseUntil: lease, NextAttemptAt: next,
+			Attempt: parley.WebhookAttempt{At: taken, StatusCode: status, Succeeded: status < 300}}
+	}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if _, err := tx.TakeDueWebhooks(ctx, taken, lease, 10); err != nil {
+			return err
+		}
+		if err := tx.RecordWebhookResults(ctx, []parley.WebhookResult{
+			result("msg_a1", 204, nil), result("msg_a2", 400, nil), result("msg_a4", 500, &later), result("msg_c1", 204, nil),
+		}); err != nil {
+			return err
+		}
+		return tx.WithdrawWebhooks(ctx, lease, []string{"msg_a3"})
+	})
+	deleteBefore := func(limit int) int {
+		var n int
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			n, err = tx.DeleteWebhookHistory(ctx, cut, limit)
+			return err
+		})
+		return n
+	}
+	if n := deleteBefore(2); n != 2 {
+		t.Fatalf("deleted %d, want 2", n)
+	}
+	left := func() map[string]int {
+		var list []*parley.WebhookDelivery
+		mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+		attempts := map[string]int{}
+		for _, d := range list {
+			attempts[d.ID] = len(d.Attempts)
+		}
+		return attempts
+	}
+	if got, want := left(), map[string]int{"msg_a3": 0, "msg_a4": 1, "msg_c1": 1}; !maps.Equal(got, want) {
+		t.Fatalf("after deleting two, left %v (delivery: attempts); want %v", got, want)
+	}
+	if n := deleteBefore(10); n != 1 {
+		t.Fatalf("deleted %d, want the withdrawn one", n)
+	}
+	if n := deleteBefore(10); n != 0 {
+		t.Fatalf("deleted %d with nothing left to delete", n)
+	}
+	if got, want := left(), map[string]int{"msg_a4": 1, "msg_c1": 1}; !maps.Equal(got, want) {
+		t.Fatalf("left %v; want the pending one and the one made at the cut, %v", got, want)
 	}
 }
