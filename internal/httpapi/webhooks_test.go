@@ -958,3 +958,43 @@ func TestWebhooks_HistoryKeptItsTime(t *testing.T) {
 		t.Fatalf("left %+v after its time", left)
 	}
 }
+
+// TestWebhooks_ASecretUnreadableHoldsUpOnlyItsOwn: a delivery whose
+// endpoint's signing secret the server cannot read (here, one sealed with
+// no key of the server's) is not sent: it is recorded as a failed attempt
+// saying why, on the retry schedule, and the deliveries taken with it to
+// other endpoints go.
+func TestWebhooks_ASecretUnreadableHoldsUpOnlyItsOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	broken, fine := newReceiver(t), newReceiver(t)
+	brokenEP := w.endpoint(t, broken.URL, "message.created")
+	fineEP := w.endpoint(t, fine.URL, "message.created")
+	err := w.env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		return tx.RotateWebhookSecret(ctx, brokenEP.ID, []byte("sealed with no key of this server"), w.env.Clock.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/6", Title: "F"}); err != nil {
+		t.Fatal(err)
+	}
+	fine.next(t)
+	w.settle(t, fine, fineEP.ID)
+	for range 1200 { // 30 s, for a loaded machine
+		list := w.deliveries(t, brokenEP.ID)
+		if len(list) == 1 && len(list[0].Attempts) == 1 {
+			d, a := list[0], list[0].Attempts[0]
+			if a.Succeeded || a.Error != webhook.ErrUnsigned.Error() || d.State != parley.DeliveryPending || d.NextAttemptAt == nil {
+				t.Fatalf("the unsigned delivery: %+v, its attempt %+v; want a failed attempt saying why, and a retry", d, a)
+			}
+			if n := broken.count.Load(); n != 0 {
+				t.Fatalf("the endpoint whose secret is unreadable got %d requests", n)
+			}
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("the unsigned delivery's attempt is never recorded")
+}

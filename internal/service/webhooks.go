@@ -638,25 +638,52 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 		return nil, err
 	}
 	jobs := make([]*webhook.Job, 0, len(due))
+	var unsigned []webhook.Result
 	for _, d := range due {
-		key, err := sealer.Open(d.EndpointID, d.Secret)
-		if err != nil {
-			return nil, err
-		}
-		keys := [][]byte{key}
-		if d.OldSecret != nil && d.OldSecretUntil != nil && now.Before(*d.OldSecretUntil) {
-			old, err := sealer.Open(d.EndpointID, d.OldSecret)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, old)
-		}
-		jobs = append(jobs, &webhook.Job{
-			ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, Keys: keys, Body: d.Payload, At: now,
+		job := &webhook.Job{
+			ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, Body: d.Payload, At: now,
 			Attempts: d.Attempts, Failures: d.Failures,
-		})
+		}
+		if job.Keys = s.signingKeys(ctx, sealer, d, now); job.Keys == nil {
+			unsigned = append(unsigned, webhook.Result{Job: job, Err: webhook.ErrUnsigned})
+			continue
+		}
+		jobs = append(jobs, job)
+	}
+	if len(unsigned) > 0 {
+		// Recorded as failed attempts, on the retry schedule, so that the
+		// endpoint's owner sees why and the batch's other deliveries go;
+		// should the record fail, their leases end and they are taken again.
+		failed := s.webhookResults(ctx, unsigned, now)
+		if err := s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, failed) }); err != nil {
+			s.log.ErrorContext(ctx, "record unsigned webhook deliveries", "err", err)
+		}
 	}
 	return jobs, nil
+}
+
+// signingKeys opens the keys that sign a delivery: its endpoint's secret,
+// and, while it still signs, the one a rotation replaced. It returns nil
+// when the secret cannot be opened, as when the server's key it was sealed
+// with is gone: the delivery cannot be signed. The secret a rotation
+// replaced is left out when it cannot be opened: the receiver checks
+// either. Both are logged, for the operator.
+func (s *Service) signingKeys(ctx context.Context, sealer *webhook.Sealer, d *parley.DueWebhook, now time.Time) [][]byte {
+	key, err := sealer.Open(d.EndpointID, d.Secret)
+	if err != nil {
+		s.log.ErrorContext(ctx, "webhook secret unreadable", "endpoint", d.EndpointID, "err", err)
+		return nil
+	}
+	keys := [][]byte{key}
+	if d.OldSecret != nil && d.OldSecretUntil != nil && now.Before(*d.OldSecretUntil) {
+		old, err := sealer.Open(d.EndpointID, d.OldSecret)
+		if err != nil {
+			s.log.WarnContext(ctx, "webhook secret unreadable", "endpoint", d.EndpointID, "secret", "replaced", "err", err)
+			return keys
+		}
+		keys = append(keys, old)
+	}
+	return keys
 }
 
 // webhookResults turns attempts' results into what the store records.

@@ -121,6 +121,9 @@ var (
 	ErrConnect         = errors.New("could not connect to the endpoint")
 	ErrNoAnswer        = errors.New("the endpoint closed the connection without a valid HTTP answer")
 	ErrReading         = errors.New("reading the endpoint's answer failed")
+	// ErrUnsigned is a delivery not sent: the server could not read the
+	// endpoint's signing secret to sign it with.
+	ErrUnsigned = errors.New("not sent: the server could not read the endpoint's signing secret; rotate the secret, or register the endpoint again")
 )
 
 // describe returns which of the errors above err, of a failed attempt, is.
