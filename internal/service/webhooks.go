@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -601,6 +602,12 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 // deliveries for it, in one write. Of the deliveries taken, it withdraws
 // those about a message their grant no longer reaches, and logs the others
 // about a message before their first attempt (screenWebhooks).
+//
+// An error means that the results were not recorded, and the worker
+// passes them again. Once that write commits, a failure to make ready the
+// deliveries it took is logged here, and they are left to their lease:
+// reporting it would have the results recorded twice, their attempts
+// listed twice and a success seen after the failures that followed it.
 func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, limit int) ([]*webhook.Job, error) {
 	now := s.Now()
 	recorded := s.webhookResults(ctx, results, now)
@@ -619,6 +626,19 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 	if err != nil || len(due) == 0 {
 		return nil, err
 	}
+	jobs, err := s.readyWebhooks(ctx, due, now)
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+			s.log.ErrorContext(ctx, "deliver webhooks", "err", err)
+		}
+		return nil, nil
+	}
+	return jobs, nil
+}
+
+// readyWebhooks makes jobs of the deliveries ExchangeWebhooks took:
+// withdraws and logs them as screenWebhooks says, and signs the rest.
+func (s *Service) readyWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) ([]*webhook.Job, error) {
 	due, withdrawn, records, err := s.screenWebhooks(ctx, due, now)
 	if err != nil {
 		return nil, err

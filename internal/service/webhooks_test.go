@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -288,6 +289,109 @@ func TestWebhooks_LoggedOnceWhenTakenAgain(t *testing.T) {
 			if told != 1 {
 				t.Fatalf("bob's access log holds the app's being told of the message %d times, want once", told)
 			}
+		})
+	}
+}
+
+// logReadsFailingStore is a node's store whose LogReads fails once each
+// time fail is set, as a write lost to a dropped connection does.
+type logReadsFailingStore struct {
+	parley.Store
+	fail *atomic.Bool
+}
+
+func (s logReadsFailingStore) LogReads(ctx context.Context, records []parley.AccessRecord) error {
+	if s.fail.CompareAndSwap(true, false) {
+		return errors.New("the write was lost")
+	}
+	return s.Store.LogReads(ctx, records)
+}
+
+// TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail: the write
+// that records an attempt's result also takes the next due deliveries;
+// when making those ready fails after that write (here, logging the app's
+// being told of their message), the attempt stays recorded once, and the
+// deliveries taken are left to their lease, then sent.
+func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			var fail atomic.Bool
+			clock := &laterClock{}
+			log := slog.New(slog.DiscardHandler)
+			s := New(logReadsFailingStore{db, &fail}, bus.NewMemory(64), log, Options{Clock: clock, WebhooksAllowPrivate: true})
+			// Another node sends the next message: its sending wakes that
+			// node's workers, not this one's, which takes it with the first
+			// one's result.
+			other := New(db, bus.NewMemory(64), log, Options{Clock: clock})
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
+			ctx := context.Background()
+			got := make(chan string, 10)
+			var underWay sync.Once
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				underWay.Do(func() {
+					// While the first is under way, the next message is
+					// sent, due when the first's result is recorded, and
+					// its logging is to fail then.
+					if _, _, err := other.SendMessage(bob, group, "the next", ""); err != nil {
+						t.Error(err)
+					}
+					fail.Store(true)
+				})
+				got <- r.Header.Get("webhook-id")
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer rc.Close()
+			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
+			wctx, cancel := context.WithCancel(ctx)
+			stopped := make(chan struct{})
+			go func() {
+				(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(wctx)
+				close(stopped)
+			}()
+			defer func() { cancel(); <-stopped }()
+			next := func() string {
+				t.Helper()
+				select {
+				case id := <-got:
+					return id
+				case <-time.After(20 * time.Second):
+					t.Fatal("nothing was sent")
+					return ""
+				}
+			}
+			if _, _, err := s.SendMessage(bob, group, "the first", ""); err != nil {
+				t.Fatal(err)
+			}
+			first := next()
+			for fail.Load() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			clock.Advance(webhookLease + time.Second)
+			s.WakeWebhooks()
+			second := next()
+			for range 2000 {
+				var list []*parley.WebhookDelivery
+				if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+					list, err = tx.FindWebhookDeliveries(ctx, endpoint, "", 10)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				attempts := map[string]int{}
+				for _, d := range list {
+					attempts[d.ID] = len(d.Attempts)
+				}
+				if attempts[second] == 1 {
+					if attempts[first] != 1 || len(list) != 2 {
+						t.Fatalf("attempts %v; want one each of %s and %s", attempts, first, second)
+					}
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatal("the second delivery's attempt is not recorded")
 		})
 	}
 }

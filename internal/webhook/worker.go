@@ -14,7 +14,8 @@ import (
 type Queue interface {
 	// ExchangeWebhooks records the results of attempts, planning what
 	// follows each, and takes up to limit due deliveries, each for one
-	// worker of all nodes', in one write.
+	// worker of all nodes', in one write. An error means the results were
+	// not recorded: the worker passes them to its next exchange.
 	ExchangeWebhooks(ctx context.Context, results []Result, limit int) ([]*Job, error)
 	// WebhooksWaiting is ready when this node enqueued deliveries.
 	WebhooksWaiting() <-chan struct{}
