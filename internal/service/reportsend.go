@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/parleyhq/parley"
 )
@@ -32,7 +33,8 @@ var errNothingSent = errors.New("service: no endpoint took the report")
 
 // SendFortnightReports enqueues report.shares, with the report of the last
 // fortnight that ended, for each app due it, and returns how many apps it
-// was enqueued for.
+// was enqueued for. An app whose report fails is left for the next run,
+// and the others are sent: the error names each app that failed.
 func (s *Service) SendFortnightReports(ctx context.Context) (int, error) {
 	now := s.Now()
 	today := dayIndex(s.settledNow())
@@ -47,13 +49,19 @@ func (s *Service) SendFortnightReports(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sent := 0
+	var failed []error
 	for _, clientID := range due {
+		if ctx.Err() != nil {
+			failed = append(failed, ctx.Err())
+			break
+		}
 		// The fortnight has ended, so its cells are settled: the report
 		// read before the write is the one any later request gives.
 		last := end.Add(-day)
 		report, err := s.ShareReport(ctx, clientID, ReportQuery{From: &start, To: &last, Period: parley.PeriodFortnight})
 		if err != nil {
-			return sent, err
+			failed = append(failed, fmt.Errorf("share report of %s: %w", clientID, err))
+			continue
 		}
 		var enqueued bool
 		err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
@@ -70,7 +78,7 @@ func (s *Service) SendFortnightReports(ctx context.Context) (int, error) {
 		switch {
 		case errors.Is(err, errNothingSent):
 		case err != nil:
-			return sent, err
+			failed = append(failed, fmt.Errorf("share report of %s: %w", clientID, err))
 		case enqueued:
 			sent++
 		}
@@ -78,5 +86,5 @@ func (s *Service) SendFortnightReports(ctx context.Context) (int, error) {
 	if sent > 0 {
 		s.WakeWebhooks()
 	}
-	return sent, nil
+	return sent, errors.Join(failed...)
 }
