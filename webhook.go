@@ -351,6 +351,9 @@ type WebhookStore interface {
 	// RedeliverWebhook makes a delivery of the endpoint due at t, with a
 	// fresh schedule of retries.
 	RedeliverWebhook(ctx context.Context, endpointID, deliveryID string, t time.Time) error
+	// DeleteWebhookDeliveries deletes up to limit of the endpoint's
+	// deliveries, with their attempts, and returns how many it deleted.
+	DeleteWebhookDeliveries(ctx context.Context, endpointID string, limit int) (int, error)
 	// DeleteWebhookHistory deletes up to limit deliveries made before t
 	// that are not pending, oldest first, with their attempts, and returns
 	// how many it deleted. Of writes deleting at once, on one server or

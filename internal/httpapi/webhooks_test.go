@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -997,4 +998,36 @@ func TestWebhooks_ASecretUnreadableHoldsUpOnlyItsOwn(t *testing.T) {
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatal("the unsigned delivery's attempt is never recorded")
+}
+
+// TestWebhooks_EndpointWithALongHistoryDeletedWhole: deleting an endpoint
+// deletes every delivery it had, however many more than one write takes,
+// and then the endpoint.
+func TestWebhooks_EndpointWithALongHistoryDeletedWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	ep := w.endpoint(t, "https://movies.example/hooks", "message.created")
+	now := w.env.Clock.Now()
+	var ds []parley.NewWebhookDelivery
+	for i := range 1234 {
+		ds = append(ds, parley.NewWebhookDelivery{ID: fmt.Sprintf("msg_%05d", i), EndpointID: ep.ID, Event: parley.WebhookMessageCreated,
+			Payload: []byte(`{}`), CreatedAt: now})
+	}
+	if err := w.env.Server.Store.Write(ctx, func(tx parley.Tx) error { return tx.EnqueueWebhooks(ctx, ds) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.alice.Do(ctx, "DELETE", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var left []*parley.WebhookDelivery
+	if err := w.env.Server.Store.Read(ctx, func(tx parley.Tx) (err error) {
+		left, err = tx.FindWebhookDeliveries(ctx, ep.ID, "", 10)
+		return err
+	}); err != nil || len(left) != 0 {
+		t.Fatalf("left %d deliveries of the deleted endpoint, %v", len(left), err)
+	}
+	if _, err := w.alice.Do(ctx, "GET", "/api/v1/apps/"+w.partner.App.ClientID+"/webhooks/"+ep.ID, nil, nil); client.StatusOf(err) != http.StatusNotFound {
+		t.Fatalf("the deleted endpoint: %v; want 404", err)
+	}
 }

@@ -248,6 +248,27 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, clientID, id string
 	if err != nil {
 		return err
 	}
+	// Its deliveries go first, a batch a write, so that an endpoint with a
+	// long history holds up no other write for long (on SQLite every
+	// member's send waits for the write under way); the endpoint then goes
+	// in one write with those that came meanwhile.
+	for {
+		var n int
+		// A batch lost in a crash is deleted again by the next try.
+		err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
+			if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
+				return err
+			}
+			n, err = tx.DeleteWebhookDeliveries(ctx, id, webhookHistoryBatch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n < webhookHistoryBatch {
+			break
+		}
+	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
 		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
 			return err
@@ -330,9 +351,9 @@ func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor st
 	return page, err
 }
 
-// webhookHistoryBatch is how many deliveries one write of
-// PruneWebhookHistory deletes: a write short enough that the sends it
-// shares the store with hardly wait for it.
+// webhookHistoryBatch is how many deliveries one write deletes, pruning
+// the history or deleting an endpoint: a write short enough that the
+// sends it shares the store with hardly wait for it.
 const webhookHistoryBatch = 500
 
 // PruneWebhookHistory deletes the deliveries made longer ago than

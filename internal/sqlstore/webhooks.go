@@ -441,30 +441,43 @@ func (t *txn) DeleteWebhookHistory(ctx context.Context, before time.Time, limit 
 	// those another write holds are passed over: an attempt being
 	// recorded, a redelivery, another node's deletion. A delivery locked
 	// here is one whose attempt cannot then be recorded, which
-	// RecordWebhookResults waits for and then finds gone.
+	// RecordWebhookResults waits for and then finds gone. The condition on
+	// state is the index's (webhook_deliveries_done), as written there, so
+	// that either engine may use it.
 	skip := ""
 	if t.pg != nil {
 		skip = " FOR UPDATE SKIP LOCKED"
 	}
-	// The condition on state is the index's (webhook_deliveries_done), as
-	// written there, so that either engine may use it.
-	rows, err := t.query(ctx, `
+	return t.deleteDeliveries(ctx, `
 		SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1
 		ORDER BY created_at, id LIMIT $2`+skip, micros(before), limit)
+}
+
+func (t *txn) DeleteWebhookDeliveries(ctx context.Context, endpointID string, limit int) (int, error) {
+	// On PostgreSQL a worker recording an attempt at one of them waits for
+	// this write, and then finds the delivery gone.
+	return t.deleteDeliveries(ctx, `SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id LIMIT $2`+t.locked,
+		endpointID, limit)
+}
+
+// deleteDeliveries deletes the deliveries the query selects the IDs of,
+// with their attempts, and returns how many.
+func (t *txn) deleteDeliveries(ctx context.Context, query string, args ...any) (int, error) {
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
-		return 0, mapError("delete webhook history", err)
+		return 0, mapError("delete webhook deliveries", err)
 	}
 	defer rows.Close()
 	var ids []any
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return 0, mapError("delete webhook history", err)
+			return 0, mapError("delete webhook deliveries", err)
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return 0, mapError("delete webhook history", err)
+		return 0, mapError("delete webhook deliveries", err)
 	}
 	rows.Close()
 	in := placeholders(1, len(ids))
@@ -473,7 +486,7 @@ func (t *txn) DeleteWebhookHistory(ctx context.Context, before time.Time, limit 
 		`DELETE FROM webhook_deliveries WHERE id IN (` + in + `)`,
 	} {
 		if _, err := t.exec(ctx, q, ids...); err != nil {
-			return 0, mapError("delete webhook history", err)
+			return 0, mapError("delete webhook deliveries", err)
 		}
 	}
 	return len(ids), nil

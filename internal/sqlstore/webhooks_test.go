@@ -766,3 +766,54 @@ func testWebhooks_HistoryDeletedOldestFirst(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("left %v; want the pending one and the one made at the cut, %v", got, want)
 	}
 }
+
+// TestWebhooks_AnEndpointsDeliveriesDeletedInBatches: an endpoint's
+// deliveries are deleted as many at a time as allowed, with their
+// attempts, and another endpoint's are left.
+func TestWebhooks_AnEndpointsDeliveriesDeletedInBatches(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_AnEndpointsDeliveriesDeletedInBatches)
+}
+
+func testWebhooks_AnEndpointsDeliveriesDeletedInBatches(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	gone, kept := newWebhookEndpoint(t, db), newWebhookEndpoint(t, db)
+	now := parley.Now()
+	lease := now.Add(time.Minute)
+	var ds []parley.NewWebhookDelivery
+	for i := range 5 {
+		ds = append(ds, parley.NewWebhookDelivery{ID: fmt.Sprintf("msg_gone_%d", i), EndpointID: gone.ID, Event: parley.WebhookMessageCreated,
+			Payload: []byte(`{}`), CreatedAt: now})
+	}
+	ds = append(ds, parley.NewWebhookDelivery{ID: "msg_kept", EndpointID: kept.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now})
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.EnqueueWebhooks(ctx, ds); err != nil {
+			return err
+		}
+		if _, err := tx.TakeDueWebhooks(ctx, now, lease, 10); err != nil {
+			return err
+		}
+		var results []parley.WebhookResult
+		for _, d := range ds {
+			results = append(results, parley.WebhookResult{DeliveryID: d.ID, EndpointID: d.EndpointID, LeaseUntil: lease,
+				Attempt: parley.WebhookAttempt{At: now, StatusCode: 204, Succeeded: true}})
+		}
+		return tx.RecordWebhookResults(ctx, results)
+	})
+	for _, want := range []int{2, 2, 1, 0} {
+		var n int
+		mustWrite(t, db, func(tx parley.Tx) (err error) { n, err = tx.DeleteWebhookDeliveries(ctx, gone.ID, 2); return err })
+		if n != want {
+			t.Fatalf("deleted %d, want %d", n, want)
+		}
+	}
+	for e, want := range map[*parley.WebhookEndpoint]int{gone: 0, kept: 1} {
+		var list []*parley.WebhookDelivery
+		mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+		if len(list) != want || want == 1 && len(list[0].Attempts) != 1 {
+			t.Fatalf("endpoint %s: left %+v; want %d", e.ID, list, want)
+		}
+	}
+	// The endpoint, with nothing left of it, is deleted in a write of its own.
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteWebhookEndpoint(ctx, gone.ID) })
+}
