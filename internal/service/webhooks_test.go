@@ -135,6 +135,43 @@ func (t recordLostTx) RecordWebhookResults(ctx context.Context, results []parley
 	return errors.New("the write was lost")
 }
 
+// startWorker runs a webhook worker of s until stop is called.
+func startWorker(s *Service, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(ctx)
+		close(stopped)
+	}()
+	return func() { cancel(); <-stopped }
+}
+
+// endpointDeliveries reads the endpoint's newest deliveries.
+func endpointDeliveries(t *testing.T, db parley.Store, endpoint string) []*parley.WebhookDelivery {
+	t.Helper()
+	ctx := context.Background()
+	var list []*parley.WebhookDelivery
+	if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+		list, err = tx.FindWebhookDeliveries(ctx, endpoint, "", 10)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// nextSent waits for the webhook-id of the next delivery a receiver got.
+func nextSent(t *testing.T, ids <-chan string) string {
+	t.Helper()
+	select {
+	case id := <-ids:
+		return id
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing was sent")
+		return ""
+	}
+}
+
 // TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost: when the write
 // that records an attempt fails, the delivery worker records it with its
 // next write, and the endpoint, which answered, is not sent the delivery
@@ -163,37 +200,8 @@ func TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost(t *testing.T) {
 			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
 			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
-			ctx := context.Background()
-			startWorker := func() (stop func()) {
-				ctx, cancel := context.WithCancel(ctx)
-				stopped := make(chan struct{})
-				go func() {
-					(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(ctx)
-					close(stopped)
-				}()
-				return func() { cancel(); <-stopped }
-			}
-			next := func() string {
-				t.Helper()
-				select {
-				case id := <-ids:
-					return id
-				case <-time.After(20 * time.Second):
-					t.Fatal("nothing was sent")
-					return ""
-				}
-			}
-			delivery := func() *parley.WebhookDelivery {
-				t.Helper()
-				var list []*parley.WebhookDelivery
-				if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-					list, err = tx.FindWebhookDeliveries(ctx, endpoint, "", 10)
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
-				return list[0]
-			}
+			next := func() string { t.Helper(); return nextSent(t, ids) }
+			delivery := func() *parley.WebhookDelivery { t.Helper(); return endpointDeliveries(t, db, endpoint)[0] }
 			waitForLoss := func() {
 				t.Helper()
 				for lost.Store(0); lost.Load() == 0; {
@@ -221,7 +229,7 @@ func TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost(t *testing.T) {
 			if _, _, err := s.SendMessage(bob, group, "hello", ""); err != nil {
 				t.Fatal(err)
 			}
-			stop := startWorker()
+			stop := startWorker(s, log)
 			first := next()
 			waitForLoss()
 			losing.Store(false)
@@ -234,13 +242,13 @@ func TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost(t *testing.T) {
 				t.Fatal(err)
 			}
 			losing.Store(true)
-			stop = startWorker()
+			stop = startWorker(s, log)
 			defer func() { stop() }()
 			second := next()
 			waitForLoss()
 			stop()
 			losing.Store(false)
-			stop = startWorker()
+			stop = startWorker(s, log)
 			clock.Advance(webhookLease + time.Second)
 			s.WakeWebhooks()
 			if again := next(); again != second {
@@ -326,7 +334,6 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 			other := New(db, bus.NewMemory(64), log, Options{Clock: clock})
 			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
-			ctx := context.Background()
 			got := make(chan string, 10)
 			var underWay sync.Once
 			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -344,23 +351,8 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 			}))
 			defer rc.Close()
 			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
-			wctx, cancel := context.WithCancel(ctx)
-			stopped := make(chan struct{})
-			go func() {
-				(&webhook.Worker{Queue: s, Sender: webhook.NewSender(s.Guard()), Log: log}).Run(wctx)
-				close(stopped)
-			}()
-			defer func() { cancel(); <-stopped }()
-			next := func() string {
-				t.Helper()
-				select {
-				case id := <-got:
-					return id
-				case <-time.After(20 * time.Second):
-					t.Fatal("nothing was sent")
-					return ""
-				}
-			}
+			defer startWorker(s, log)()
+			next := func() string { t.Helper(); return nextSent(t, got) }
 			if _, _, err := s.SendMessage(bob, group, "the first", ""); err != nil {
 				t.Fatal(err)
 			}
@@ -372,13 +364,7 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 			s.WakeWebhooks()
 			second := next()
 			for range 2000 {
-				var list []*parley.WebhookDelivery
-				if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-					list, err = tx.FindWebhookDeliveries(ctx, endpoint, "", 10)
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
+				list := endpointDeliveries(t, db, endpoint)
 				attempts := map[string]int{}
 				for _, d := range list {
 					attempts[d.ID] = len(d.Attempts)

@@ -520,6 +520,50 @@ func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
 	}
 }
 
+// duringEndpointDeletion runs write on the second node once a deletion of
+// the endpoint on the first holds its locks, lets the deletion commit once
+// write waits for it, and returns write's error.
+func duringEndpointDeletion(t *testing.T, nodes [2]*sqlstore.DB, endpointID string, write func(parley.Tx) error) error {
+	t.Helper()
+	ctx := context.Background()
+	deleting, release := make(chan struct{}), make(chan struct{})
+	began := sync.OnceFunc(func() { close(deleting) })
+	deleted := make(chan error, 1)
+	go func() {
+		deleted <- nodes[0].Write(ctx, func(tx parley.Tx) error {
+			if err := tx.DeleteWebhookEndpoint(ctx, endpointID); err != nil {
+				return err
+			}
+			began()
+			<-release
+			return nil
+		})
+	}()
+	<-deleting
+	written := make(chan error, 1)
+	go func() { written <- nodes[1].Write(ctx, write) }()
+	for waited := 0; ; waited++ {
+		n, err := sqlstore.LockWaiters(ctx, nodes[1])
+		if err != nil {
+			close(release)
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if waited == 1000 {
+			close(release)
+			t.Fatal("the write never waited for the deletion")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	if err := <-deleted; err != nil {
+		t.Fatalf("delete the endpoint: %v", err)
+	}
+	return <-written
+}
+
 // TestWebhooks_EndpointDeletedWhileItsResultIsRecorded: on PostgreSQL, an
 // endpoint deleted on one node while another records an attempt at one of
 // its deliveries, whose lease the attempt lost (here to a redelivery),
@@ -547,48 +591,14 @@ func TestWebhooks_EndpointDeletedWhileItsResultIsRecorded(t *testing.T) {
 	})
 	mustWrite(t, nodes[0], func(tx parley.Tx) error { return tx.RedeliverWebhook(ctx, gone.ID, "msg_gone", now.Add(time.Second)) })
 
-	deleting, release := make(chan struct{}), make(chan struct{})
-	began := sync.OnceFunc(func() { close(deleting) })
-	deleted := make(chan error, 1)
-	go func() {
-		deleted <- nodes[0].Write(ctx, func(tx parley.Tx) error {
-			if err := tx.DeleteWebhookEndpoint(ctx, gone.ID); err != nil {
-				return err
-			}
-			began()
-			<-release
-			return nil
-		})
-	}()
-	<-deleting
 	attempt := parley.WebhookAttempt{At: now, StatusCode: 204, Succeeded: true}
-	recorded := make(chan error, 1)
-	go func() {
-		recorded <- nodes[1].Write(ctx, func(tx parley.Tx) error {
-			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{
-				{DeliveryID: "msg_gone", EndpointID: gone.ID, LeaseUntil: lease, Attempt: attempt},
-				{DeliveryID: "msg_kept", EndpointID: kept.ID, LeaseUntil: lease, Attempt: attempt},
-			})
+	err := duringEndpointDeletion(t, nodes, gone.ID, func(tx parley.Tx) error {
+		return tx.RecordWebhookResults(ctx, []parley.WebhookResult{
+			{DeliveryID: "msg_gone", EndpointID: gone.ID, LeaseUntil: lease, Attempt: attempt},
+			{DeliveryID: "msg_kept", EndpointID: kept.ID, LeaseUntil: lease, Attempt: attempt},
 		})
-	}()
-	for waited := 0; ; waited++ {
-		n, err := sqlstore.LockWaiters(ctx, nodes[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if waited == 1000 {
-			t.Fatal("the results never waited for the deletion")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	close(release)
-	if err := <-deleted; err != nil {
-		t.Fatalf("delete the endpoint: %v", err)
-	}
-	if err := <-recorded; err != nil {
+	})
+	if err != nil {
 		t.Fatalf("record the results beside the deleted endpoint's: %v", err)
 	}
 	var list []*parley.WebhookDelivery
@@ -638,45 +648,11 @@ func TestWebhooks_EndpointDeletedWhileADeliveryIsQueued(t *testing.T) {
 	gone := newWebhookEndpoint(t, nodes[0])
 	now := parley.Now()
 
-	deleting, release := make(chan struct{}), make(chan struct{})
-	began := sync.OnceFunc(func() { close(deleting) })
-	deleted := make(chan error, 1)
-	go func() {
-		deleted <- nodes[0].Write(ctx, func(tx parley.Tx) error {
-			if err := tx.DeleteWebhookEndpoint(ctx, gone.ID); err != nil {
-				return err
-			}
-			began()
-			<-release
-			return nil
-		})
-	}()
-	<-deleting
-	queued := make(chan error, 1)
-	go func() {
-		queued <- nodes[1].Write(ctx, func(tx parley.Tx) error {
-			return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_late", EndpointID: gone.ID,
-				Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now}})
-		})
-	}()
-	for waited := 0; ; waited++ {
-		n, err := sqlstore.LockWaiters(ctx, nodes[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if waited == 1000 {
-			t.Fatal("the delivery never waited for the deletion")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	close(release)
-	if err := <-deleted; err != nil {
-		t.Fatalf("delete the endpoint: %v", err)
-	}
-	if err := <-queued; err != nil {
+	err := duringEndpointDeletion(t, nodes, gone.ID, func(tx parley.Tx) error {
+		return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_late", EndpointID: gone.ID,
+			Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now}})
+	})
+	if err != nil {
 		t.Fatalf("queue a delivery to the endpoint being deleted: %v", err)
 	}
 	var due []*parley.DueWebhook
