@@ -321,7 +321,7 @@ type WebhookStore interface {
 	// EnqueueWebhooks stores deliveries, due at once, but those whose
 	// endpoint is gone, which it leaves out without an error: an endpoint
 	// deleted after its caller found it hears of the event no more than one
-	// deleted before. A disabled endpoint's are stored, failed.
+	// deleted before. A disabled endpoint's are stored, and fail unsent.
 	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
 	// TakeDueWebhooks takes up to limit deliveries of enabled endpoints due
 	// at now, oldest due first, and makes them due again only at leaseUntil,

@@ -176,11 +176,11 @@ func (t *txn) FindWebhookSubscribers(ctx context.Context, clientID, event string
 }
 
 // EnqueueWebhooks inserts each delivery from its endpoint's row, so that
-// one whose endpoint is gone inserts nothing. On PostgreSQL
-// the endpoint's row is locked (FOR KEY SHARE) as it is read: a deletion
-// under way is waited for and its endpoint then found gone, where the
-// delivery's foreign key would have failed the caller's write, a member's
-// send among them.
+// one whose endpoint is gone inserts nothing. On PostgreSQL the endpoint's
+// row is locked (FOR KEY SHARE) as it is read: a deletion under way is
+// waited for and its endpoint then found gone, where the delivery's
+// foreign key would have failed the caller's write, a member's send among
+// them.
 func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDelivery) error {
 	lock := ""
 	if t.pg != nil {
