@@ -59,6 +59,22 @@ func (b *scriptless) get(path string) *page {
 	return b.answer(b.http.Get(b.base + path))
 }
 
+// navigate gets path as a browser does that says, in Fetch Metadata, where
+// the navigation came from (Sec-Fetch-Site); site "" is a browser that
+// does not say.
+func (b *scriptless) navigate(path, site string) *page {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if site != "" {
+		req.Header.Set("Sec-Fetch-Site", site)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+	}
+	return b.answer(b.http.Do(req))
+}
+
 // post posts a form with the CSRF token of the page it is on.
 func (b *scriptless) post(on *page, path string, form url.Values) *page {
 	b.t.Helper()
@@ -406,7 +422,7 @@ func TestMessenger_SharesAndApps(t *testing.T) {
 		t.Fatalf("the card links to %q, want bob's tracked link", link)
 	}
 	b.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if got := b.get(strings.TrimPrefix(link, env.URL)).header.Get("Location"); got != "https://films.example/w/1" {
+	if got := b.navigate(strings.TrimPrefix(link, env.URL), "same-origin").header.Get("Location"); got != "https://films.example/w/1" {
 		t.Errorf("bob's link goes to %q", got)
 	}
 	if strings.Contains(thread.body, "<script>alert") || strings.Contains(thread.body, "<img src=x") {

@@ -46,16 +46,7 @@ func TestShareLinks_OnlyTheRecipientGoesStraightOn(t *testing.T) {
 		b.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		return b
 	}
-	// follow navigates b to bob's link as a browser says it came there
-	// (Sec-Fetch-Site); site "" is a browser that does not say.
-	follow := func(b *scriptless, site string) *page {
-		req, _ := http.NewRequest(http.MethodGet, bobs, nil)
-		if site != "" {
-			req.Header.Set("Sec-Fetch-Site", site)
-			req.Header.Set("Sec-Fetch-Mode", "navigate")
-		}
-		return b.answer(b.http.Do(req))
-	}
+	follow := func(b *scriptless, site string) *page { return b.navigate(strings.TrimPrefix(bobs, env.URL), site) }
 	for _, site := range []string{"same-origin", "none"} {
 		got := follow(visitor("bob"), site)
 		if got.status != http.StatusSeeOther || got.header.Get("Location") != target || got.header.Get("Referrer-Policy") != "no-referrer" {
