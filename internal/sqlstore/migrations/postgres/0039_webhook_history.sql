@@ -5,7 +5,7 @@
 -- entry here.
 
 -- +goose Up
-CREATE INDEX webhook_deliveries_done ON webhook_deliveries (created_at) WHERE state <> 'pending';
+CREATE INDEX webhook_deliveries_done ON webhook_deliveries (created_at, id) WHERE state <> 'pending';
 
 -- +goose Down
 DROP INDEX webhook_deliveries_done;
