@@ -333,11 +333,15 @@ type WebhookStore interface {
 	// since it was taken (no longer due at its result's LeaseUntil) keeps
 	// the redelivery's state and schedule: the attempt only joins its
 	// history. One deleted since, with its endpoint, records nothing, and
-	// does not keep the others from being recorded. Each attempt moves its
+	// does not keep the others from being recorded. A result recorded
+	// already (its delivery has an attempt at the result's time) records
+	// nothing again, so that results passed twice, after a write whose
+	// commit went unheard, are recorded once. Each attempt moves its
 	// endpoint's run of failures on as WebhookFailures.After says, from
 	// the run its delivery was taken with or, after another result of the
 	// endpoint in results, the run that result left; a failure does not
-	// overwrite a run another write started or ended since.
+	// overwrite a run another write started or ended since, nor a success
+	// end a run that began after it.
 	RecordWebhookResults(ctx context.Context, results []WebhookResult) error
 	// WithdrawWebhooks marks deliveries taken with leaseUntil withdrawn,
 	// attempted no more unless redelivered, without touching their

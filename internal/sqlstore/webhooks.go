@@ -275,12 +275,40 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 }
 
 func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
+	// On PostgreSQL the delivery's row is locked (FOR KEY SHARE) as its
+	// attempt is inserted: a deletion under way, which locked it, is
+	// waited for, and the row then found gone, where the attempt's foreign
+	// key would fail the whole batch.
+	lock := ""
+	if t.pg != nil {
+		lock = " FOR KEY SHARE"
+	}
 	// runs follows each endpoint's run of failures through the batch, from
 	// what it was when its deliveries were taken, so that only an attempt
 	// that changes it as WebhookFailures.After says writes the endpoint.
 	runs := map[string]*parley.WebhookFailures{}
 	for _, r := range results {
 		a := r.Attempt
+		// An attempt is known by its delivery and its time, the time the
+		// delivery was taken for it: one recorded already, by a write whose
+		// success its caller never heard of, records nothing again. A
+		// delivery deleted with its endpoint, or pruned, during the attempt
+		// keeps no record of it either; the batch's other attempts are
+		// recorded all the same.
+		res, err := t.exec(ctx, `
+			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
+			SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6
+			FROM webhook_deliveries
+			WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM webhook_attempts WHERE delivery_id = $1 AND at = $2)`+lock,
+			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded)
+		if err != nil {
+			return mapError("record webhook attempt", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return mapError("record webhook attempt", err)
+		} else if n == 0 {
+			continue
+		}
 		state := parley.DeliveryPending
 		switch {
 		case a.Succeeded:
@@ -299,22 +327,6 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 			WHERE id = $1 AND (next_attempt_at = $4 OR $2 = '`+parley.DeliverySucceeded+`' AND next_attempt_at IS NULL AND `+endpointDisabled+`)`,
 			r.DeliveryID, state, nullMicros(r.NextAttemptAt), micros(r.LeaseUntil)); err != nil {
 			return mapError("record webhook result", err)
-		}
-		// A delivery deleted with its endpoint during the attempt keeps no
-		// record of it; the batch's other attempts are recorded all the same.
-		// On PostgreSQL the delivery's row is locked first: a deletion under
-		// way, which locked it, is waited for, and the row then found gone,
-		// where the attempt's foreign key would fail the whole batch.
-		lock := ""
-		if t.pg != nil {
-			lock = " FOR KEY SHARE"
-		}
-		if _, err := t.exec(ctx, `
-			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
-			SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6
-			FROM webhook_deliveries WHERE id = $1`+lock,
-			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded); err != nil {
-			return mapError("record webhook attempt", err)
 		}
 		run, seen := runs[r.EndpointID]
 		if !seen {
@@ -342,10 +354,11 @@ func (t *txn) WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []
 // recordEndpointHealth notes an attempt's outcome on its endpoint: a
 // disabling fails its pending deliveries, those in flight too (a success
 // of one still counts: RecordWebhookResults); otherwise, when record is
-// set, the run of failures before the attempt becomes after. A success ends any run; a
-// failure writes its run only over the run before it, so that it neither
-// brings back a run that another write ended nor replaces one that
-// another write started.
+// set, the run of failures before the attempt becomes after. A success
+// ends a run that began no later than it, not one another write started
+// with a failure after it; a failure writes its run only over the run
+// before it, so that it neither brings back a run that another write
+// ended nor replaces one that another write started.
 func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, before, after *parley.WebhookFailures, record bool) error {
 	var err error
 	switch {
@@ -358,7 +371,8 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, 
 		}
 	case !record:
 	case after == nil:
-		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, failed_at = NULL WHERE id = $1`, r.EndpointID)
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, failed_at = NULL WHERE id = $1 AND failing_since <= $2`,
+			r.EndpointID, micros(r.Attempt.At))
 	default:
 		var since *time.Time
 		if before != nil {

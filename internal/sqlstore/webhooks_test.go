@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -273,6 +274,101 @@ func TestWebhooks_RunsOfFailures(t *testing.T) {
 			t.Fatalf("failing since %v after a late failure brought back a run a success ended", got)
 		}
 	})
+}
+
+// TestWebhooks_ResultsRecordedOnce: results passed again, as a worker
+// does after a write whose commit it never heard of, are recorded once:
+// no attempt is listed twice, and a success passed again does not end the
+// run of failures that began after it. Nor does a success made before a
+// run began, recorded after it, end that run.
+func TestWebhooks_ResultsRecordedOnce(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_ResultsRecordedOnce)
+}
+
+func testWebhooks_ResultsRecordedOnce(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, db)
+	t0 := parley.Now()
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	enqueue := func(id string, made time.Duration) {
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{
+				{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: at(made)}})
+		})
+	}
+	// take takes the deliveries due at taken, as a worker does, and
+	// returns each one's result of an attempt made then: a success, or a
+	// failure due again 10 seconds later.
+	take := func(taken time.Duration, succeeded bool) map[string]parley.WebhookResult {
+		t.Helper()
+		var due []*parley.DueWebhook
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			due, err = tx.TakeDueWebhooks(ctx, at(taken), at(taken+time.Minute), 10)
+			return err
+		})
+		results := map[string]parley.WebhookResult{}
+		for _, d := range due {
+			r := parley.WebhookResult{DeliveryID: d.ID, EndpointID: e.ID, Failures: d.Failures, LeaseUntil: at(taken + time.Minute),
+				Attempt: parley.WebhookAttempt{At: at(taken), StatusCode: 200, Succeeded: true}}
+			if !succeeded {
+				next := at(taken + 10*time.Second)
+				r.Attempt, r.NextAttemptAt = parley.WebhookAttempt{At: at(taken), StatusCode: 500, Error: "the endpoint answered 500"}, &next
+			}
+			results[d.ID] = r
+		}
+		return results
+	}
+	record := func(results ...parley.WebhookResult) {
+		t.Helper()
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, results) })
+	}
+	failingSince := func() *time.Time {
+		t.Helper()
+		var got *parley.WebhookEndpoint
+		mustWrite(t, db, func(tx parley.Tx) (err error) { got, err = tx.FindWebhookEndpoint(ctx, e.ID); return err })
+		return got.FailingSince
+	}
+
+	enqueue("msg_a", 0)
+	failed := take(0, false)["msg_a"]
+	record(failed)
+	enqueue("msg_c", time.Second)
+	// msg_a and msg_c are taken while the endpoint fails since t0; msg_c's
+	// success is recorded only at the end.
+	second := take(10*time.Second, true)
+	succeeded, late := second["msg_a"], second["msg_c"]
+	if succeeded.Failures == nil || late.Failures == nil {
+		t.Fatalf("taken %+v; want both with the run of failures since t0", second)
+	}
+	record(succeeded)
+	if got := failingSince(); got != nil {
+		t.Fatalf("failing since %v after a success", got)
+	}
+	enqueue("msg_b", 11*time.Second)
+	record(take(15*time.Second, false)["msg_b"])
+	record(failed, succeeded)
+	if got := failingSince(); got == nil || !got.Equal(at(15*time.Second)) {
+		t.Fatalf("failing since %v after results passed again; want the run msg_b began, since %v", got, at(15*time.Second))
+	}
+	record(late)
+	if got := failingSince(); got == nil || !got.Equal(at(15*time.Second)) {
+		t.Fatalf("failing since %v after a success made before the run; want the run msg_b began, since %v", got, at(15*time.Second))
+	}
+	var list []*parley.WebhookDelivery
+	mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+	got := map[string]string{}
+	for _, d := range list {
+		var codes []string
+		for _, a := range d.Attempts {
+			codes = append(codes, fmt.Sprint(a.StatusCode))
+		}
+		got[d.ID] = d.State + " " + strings.Join(codes, ",")
+	}
+	want := map[string]string{"msg_a": "succeeded 500,200", "msg_b": "pending 500", "msg_c": "succeeded 200"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("deliveries (state, attempts' status codes) %v; want %v", got, want)
+	}
 }
 
 // TestWebhooks_Withdrawn: a withdrawn delivery is taken no more, with no
