@@ -381,3 +381,54 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 		})
 	}
 }
+
+// afterTargetsTx runs a hook after the transaction finds the endpoints to
+// tell of an event (FindWebhookTargets).
+type afterTargetsTx struct {
+	parley.Tx
+	afterTargets func()
+}
+
+func (t afterTargetsTx) FindWebhookTargets(ctx context.Context, event, threadID string, at time.Time) ([]parley.WebhookTarget, error) {
+	list, err := t.Tx.FindWebhookTargets(ctx, event, threadID, at)
+	t.afterTargets()
+	return list, err
+}
+
+// TestNodes_SendDuringEndpointDeletion: a member's message sent on one
+// node while another deletes an endpoint that was to hear of it, between
+// the send's finding the endpoint and its queuing the delivery, is sent:
+// the delivery to the deleted endpoint is left out, where its foreign key
+// failed the send with a 500 on PostgreSQL.
+func TestNodes_SendDuringEndpointDeletion(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	users, group, _ := appInGroup(t, nodes[0], parley.ScopeMessagesRead)
+	endpoint := mustEndpoint(t, New(nodes[0], bus.NewMemory(16), log, Options{}), nodes[0], users["alice"].ID, "https://hooks.example/in")
+	deleting, deleted := atOnce(func() error {
+		return nodes[1].Write(ctx, func(tx parley.Tx) error { return tx.DeleteWebhookEndpoint(ctx, endpoint) })
+	})
+	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterTargetsTx{tx, deleting} }}, bus.NewMemory(16), log, Options{})
+	bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+	m, _, err := a.SendMessage(bob, group, "sent as the endpoint goes", "")
+	if err != nil {
+		t.Fatalf("the send during the endpoint's deletion: %v", err)
+	}
+	if err := deleted(); err != nil {
+		t.Fatalf("delete the endpoint: %v", err)
+	}
+	if list := endpointDeliveries(t, nodes[0], endpoint); len(list) != 0 {
+		t.Fatalf("deliveries %+v to the deleted endpoint", list)
+	}
+	var page []*parley.Message
+	if err := nodes[1].Read(ctx, func(tx parley.Tx) (err error) {
+		page, err = tx.FindMessages(ctx, parley.MessageFilter{ThreadID: group, Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1 || page[0].ID != m.ID {
+		t.Fatalf("the thread holds %+v; want the message sent", page)
+	}
+}
