@@ -839,6 +839,80 @@ func testWebhooks_HistoryDeletedOldestFirst(t *testing.T, db *sqlstore.DB) {
 	}
 }
 
+// TestWebhooks_HistoryDeletedOnTwoNodesAtOnce: on PostgreSQL, two nodes
+// deleting the history at once each delete deliveries the other does not
+// hold, and neither waits for the other: between them, every one once.
+func TestWebhooks_HistoryDeletedOnTwoNodesAtOnce(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	e := newWebhookEndpoint(t, nodes[0])
+	now := parley.Now()
+	lease := now.Add(time.Minute)
+	var ds []parley.NewWebhookDelivery
+	var results []parley.WebhookResult
+	for i := range 4 {
+		id := fmt.Sprintf("msg_%d", i)
+		ds = append(ds, parley.NewWebhookDelivery{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`),
+			CreatedAt: now.Add(time.Duration(i-10) * time.Second)})
+		results = append(results, parley.WebhookResult{DeliveryID: id, EndpointID: e.ID, LeaseUntil: lease,
+			Attempt: parley.WebhookAttempt{At: now, StatusCode: 204, Succeeded: true}})
+	}
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		if err := tx.EnqueueWebhooks(ctx, ds); err != nil {
+			return err
+		}
+		if _, err := tx.TakeDueWebhooks(ctx, now, lease, 10); err != nil {
+			return err
+		}
+		return tx.RecordWebhookResults(ctx, results)
+	})
+
+	held, release := make(chan struct{}), make(chan struct{})
+	hold := sync.OnceFunc(func() { close(held) })
+	first := make(chan int, 1)
+	go func() {
+		var n int
+		err := nodes[0].Write(ctx, func(tx parley.Tx) (err error) {
+			if n, err = tx.DeleteWebhookHistory(ctx, now, 2); err == nil {
+				hold()
+				<-release
+			}
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+			hold()
+		}
+		first <- n
+	}()
+	<-held
+	second := make(chan int, 1)
+	go func() {
+		var n int
+		if err := nodes[1].Write(ctx, func(tx parley.Tx) (err error) { n, err = tx.DeleteWebhookHistory(ctx, now, 10); return err }); err != nil {
+			t.Error(err)
+		}
+		second <- n
+	}()
+	var n1 int
+	select {
+	case n1 = <-second:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the second node's deletion waited for the first's")
+	}
+	close(release)
+	if n0 := <-first; n0 != 2 || n1 != 2 {
+		t.Fatalf("the nodes deleted %d and %d; want 2 each", n0, n1)
+	}
+	var left []*parley.WebhookDelivery
+	mustWrite(t, nodes[1], func(tx parley.Tx) (err error) { left, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+	if len(left) != 0 {
+		t.Fatalf("left %+v", left)
+	}
+}
+
 // TestWebhooks_AnEndpointsDeliveriesDeletedInBatches: an endpoint's
 // deliveries are deleted as many at a time as allowed, with their
 // attempts, and another endpoint's are left.
