@@ -34,6 +34,30 @@ func newWebhookEndpoint(t *testing.T, db *sqlstore.DB) *parley.WebhookEndpoint {
 	return e
 }
 
+// webhookDeliveries reads the endpoint's newest deliveries, with their
+// attempts.
+func webhookDeliveries(t *testing.T, db *sqlstore.DB, endpointID string) []*parley.WebhookDelivery {
+	t.Helper()
+	var list []*parley.WebhookDelivery
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		list, err = tx.FindWebhookDeliveries(context.Background(), endpointID, "", 10)
+		return err
+	})
+	return list
+}
+
+// failingSince reads when the endpoint's run of failures began; nil when
+// it is not failing.
+func failingSince(t *testing.T, db *sqlstore.DB, endpointID string) *time.Time {
+	t.Helper()
+	var e *parley.WebhookEndpoint
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		e, err = tx.FindWebhookEndpoint(context.Background(), endpointID)
+		return err
+	})
+	return e.FailingSince
+}
+
 // TestWebhooks_OutboxFollowsItsWrite: a delivery enqueued in a write that
 // fails is never sent; one enqueued in a write that commits is.
 func TestWebhooks_OutboxFollowsItsWrite(t *testing.T) {
@@ -238,12 +262,6 @@ func TestWebhooks_RunsOfFailures(t *testing.T) {
 				return tx.RecordWebhookResults(ctx, []parley.WebhookResult{result(at, succeeded, next, due[0].Failures)})
 			})
 		}
-		failingSince := func() *time.Time {
-			t.Helper()
-			var got *parley.WebhookEndpoint
-			mustWrite(t, db, func(tx parley.Tx) (err error) { got, err = tx.FindWebhookEndpoint(ctx, e.ID); return err })
-			return got.FailingSince
-		}
 		due := func(d time.Duration) *time.Time { at := t0.Add(d); return &at }
 		day, week := parley.MaxWebhookRetryAfter, 7*24*time.Hour
 
@@ -252,25 +270,25 @@ func TestWebhooks_RunsOfFailures(t *testing.T) {
 		attempt(2*time.Hour, false, due(2*time.Hour+day), run(0, 0))
 		attempt(2*time.Hour+day, false, due(week), run(0, 2*time.Hour))
 		attempt(week, false, due(week+5*time.Second), run(0, 2*time.Hour+day))
-		if got := failingSince(); got == nil || !got.Equal(t0.Add(week)) {
+		if got := failingSince(t, db, e.ID); got == nil || !got.Equal(t0.Add(week)) {
 			t.Fatalf("failing since %v after failures a week apart, want the second, at %v", got, t0.Add(week))
 		}
 		// A failure taken before the new run began, recorded after it.
 		mustWrite(t, db, func(tx parley.Tx) error {
 			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{result(week+time.Minute, false, nil, run(0, 2*time.Hour+day))})
 		})
-		if got := failingSince(); got == nil || !got.Equal(t0.Add(week)) {
+		if got := failingSince(t, db, e.ID); got == nil || !got.Equal(t0.Add(week)) {
 			t.Fatalf("failing since %v after a late failure, want %v", got, t0.Add(week))
 		}
 		attempt(week+5*time.Second, true, nil, run(week, week))
-		if got := failingSince(); got != nil {
+		if got := failingSince(t, db, e.ID); got != nil {
 			t.Fatalf("failing since %v after a success", got)
 		}
 		// A failure taken before the success, recorded after it.
 		mustWrite(t, db, func(tx parley.Tx) error {
 			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{result(week+2*time.Hour, false, nil, run(week, week))})
 		})
-		if got := failingSince(); got != nil {
+		if got := failingSince(t, db, e.ID); got != nil {
 			t.Fatalf("failing since %v after a late failure brought back a run a success ended", got)
 		}
 	})
@@ -323,12 +341,6 @@ func testWebhooks_ResultsRecordedOnce(t *testing.T, db *sqlstore.DB) {
 		t.Helper()
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.RecordWebhookResults(ctx, results) })
 	}
-	failingSince := func() *time.Time {
-		t.Helper()
-		var got *parley.WebhookEndpoint
-		mustWrite(t, db, func(tx parley.Tx) (err error) { got, err = tx.FindWebhookEndpoint(ctx, e.ID); return err })
-		return got.FailingSince
-	}
 
 	enqueue("msg_a", 0)
 	failed := take(0, false)["msg_a"]
@@ -342,21 +354,20 @@ func testWebhooks_ResultsRecordedOnce(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("taken %+v; want both with the run of failures since t0", second)
 	}
 	record(succeeded)
-	if got := failingSince(); got != nil {
+	if got := failingSince(t, db, e.ID); got != nil {
 		t.Fatalf("failing since %v after a success", got)
 	}
 	enqueue("msg_b", 11*time.Second)
 	record(take(15*time.Second, false)["msg_b"])
 	record(failed, succeeded)
-	if got := failingSince(); got == nil || !got.Equal(at(15*time.Second)) {
+	if got := failingSince(t, db, e.ID); got == nil || !got.Equal(at(15*time.Second)) {
 		t.Fatalf("failing since %v after results passed again; want the run msg_b began, since %v", got, at(15*time.Second))
 	}
 	record(late)
-	if got := failingSince(); got == nil || !got.Equal(at(15*time.Second)) {
+	if got := failingSince(t, db, e.ID); got == nil || !got.Equal(at(15*time.Second)) {
 		t.Fatalf("failing since %v after a success made before the run; want the run msg_b began, since %v", got, at(15*time.Second))
 	}
-	var list []*parley.WebhookDelivery
-	mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+	list := webhookDeliveries(t, db, e.ID)
 	got := map[string]string{}
 	for _, d := range list {
 		var codes []string
@@ -465,8 +476,7 @@ func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
 			}
 			return tx.WithdrawWebhooks(ctx, lease, []string{"msg_b"})
 		})
-		var list []*parley.WebhookDelivery
-		mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+		list := webhookDeliveries(t, db, e.ID)
 		for _, d := range list {
 			if d.State != parley.DeliveryPending || d.NextAttemptAt == nil || !d.NextAttemptAt.Equal(redelivered) {
 				t.Errorf("%s, redelivered while taken, is %s, next attempt at %v; want pending at %v", d.ID, d.State, d.NextAttemptAt, redelivered)
@@ -697,8 +707,7 @@ func TestWebhooks_EndpointDeletedWhileItsResultIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("record the results beside the deleted endpoint's: %v", err)
 	}
-	var list []*parley.WebhookDelivery
-	mustWrite(t, nodes[1], func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, kept.ID, "", 10); return err })
+	list := webhookDeliveries(t, nodes[1], kept.ID)
 	if len(list) != 1 || list[0].State != parley.DeliverySucceeded || len(list[0].Attempts) != 1 {
 		t.Fatalf("the delivery beside the deleted endpoint's: %+v", list)
 	}
@@ -817,8 +826,7 @@ func testWebhooks_HistoryDeletedOldestFirst(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("deleted %d, want 2", n)
 	}
 	left := func() map[string]int {
-		var list []*parley.WebhookDelivery
-		mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+		list := webhookDeliveries(t, db, e.ID)
 		attempts := map[string]int{}
 		for _, d := range list {
 			attempts[d.ID] = len(d.Attempts)
@@ -906,8 +914,7 @@ func TestWebhooks_HistoryDeletedOnTwoNodesAtOnce(t *testing.T) {
 	if n0 := <-first; n0 != 2 || n1 != 2 {
 		t.Fatalf("the nodes deleted %d and %d; want 2 each", n0, n1)
 	}
-	var left []*parley.WebhookDelivery
-	mustWrite(t, nodes[1], func(tx parley.Tx) (err error) { left, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+	left := webhookDeliveries(t, nodes[1], e.ID)
 	if len(left) != 0 {
 		t.Fatalf("left %+v", left)
 	}
@@ -954,8 +961,7 @@ func testWebhooks_AnEndpointsDeliveriesDeletedInBatches(t *testing.T, db *sqlsto
 		}
 	}
 	for e, want := range map[*parley.WebhookEndpoint]int{gone: 0, kept: 1} {
-		var list []*parley.WebhookDelivery
-		mustWrite(t, db, func(tx parley.Tx) (err error) { list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10); return err })
+		list := webhookDeliveries(t, db, e.ID)
 		if len(list) != want || want == 1 && len(list[0].Attempts) != 1 {
 			t.Fatalf("endpoint %s: left %+v; want %d", e.ID, list, want)
 		}
