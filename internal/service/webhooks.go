@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -252,22 +251,14 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, clientID, id string
 	// long history holds up no other write for long (on SQLite every
 	// member's send waits for the write under way); the endpoint then goes
 	// in one write with those that came meanwhile.
-	for {
-		var n int
-		// A batch lost in a crash is deleted again by the next try.
-		err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
-			if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
-				return err
-			}
-			n, err = tx.DeleteWebhookDeliveries(ctx, id, webhookHistoryBatch)
-			return err
-		})
-		if err != nil {
-			return err
+	_, err = s.deleteInBatches(ctx, func(tx parley.Tx) (int, error) {
+		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
+			return 0, err
 		}
-		if n < webhookHistoryBatch {
-			break
-		}
+		return tx.DeleteWebhookDeliveries(ctx, id, webhookHistoryBatch)
+	})
+	if err != nil {
+		return err
 	}
 	return s.store.Write(ctx, func(tx parley.Tx) error {
 		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
@@ -356,18 +347,16 @@ func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor st
 // sends it shares the store with hardly wait for it.
 const webhookHistoryBatch = 500
 
-// PruneWebhookHistory deletes the deliveries made longer ago than
-// parley.WebhookHistoryKept that are no longer pending, with their
-// attempts, a batch a write, and returns how many it deleted. Every node
-// may run it at once: each write deletes deliveries no other holds.
-func (s *Service) PruneWebhookHistory(ctx context.Context) (int, error) {
-	before := s.Now().Add(-parley.WebhookHistoryKept)
+// deleteInBatches runs del, which deletes up to webhookHistoryBatch
+// deliveries and says how many, a write each time, until it deletes fewer,
+// and returns how many it deleted in all. The writes need not wait for
+// fsync: a batch lost in a crash is deleted again by the next try.
+func (s *Service) deleteInBatches(ctx context.Context, del func(parley.Tx) (int, error)) (int, error) {
 	deleted := 0
 	for {
 		var n int
-		// A deletion lost in a crash is made again by the next run.
 		err := s.store.WriteLazily(ctx, func(tx parley.Tx) (err error) {
-			n, err = tx.DeleteWebhookHistory(ctx, before, webhookHistoryBatch)
+			n, err = del(tx)
 			return err
 		})
 		deleted += n
@@ -375,6 +364,17 @@ func (s *Service) PruneWebhookHistory(ctx context.Context) (int, error) {
 			return deleted, err
 		}
 	}
+}
+
+// PruneWebhookHistory deletes the deliveries made longer ago than
+// parley.WebhookHistoryKept that are no longer pending, with their
+// attempts, a batch a write, and returns how many it deleted. Every node
+// may run it at once: each write deletes deliveries no other holds.
+func (s *Service) PruneWebhookHistory(ctx context.Context) (int, error) {
+	before := s.Now().Add(-parley.WebhookHistoryKept)
+	return s.deleteInBatches(ctx, func(tx parley.Tx) (int, error) {
+		return tx.DeleteWebhookHistory(ctx, before, webhookHistoryBatch)
+	})
 }
 
 // RedeliverWebhook sends one of an endpoint's deliveries again now, with a
@@ -649,7 +649,7 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 	}
 	jobs, err := s.readyWebhooks(ctx, due, now)
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+		if parley.WorthLogging(ctx, err) {
 			s.log.ErrorContext(ctx, "deliver webhooks", "err", err)
 		}
 		return nil, nil

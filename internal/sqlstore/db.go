@@ -231,6 +231,29 @@ type txn struct {
 	queries *atomic.Uint64
 }
 
+// keyShared is what a write's read of a row that must still be there when
+// it commits ends with: on PostgreSQL " FOR KEY SHARE", so that a deletion
+// of the row under way is waited for and the row then found gone, and one
+// that comes after waits for the write; nothing on SQLite, whose writes
+// run one at a time.
+func (t *txn) keyShared() string {
+	if t.pg == nil {
+		return ""
+	}
+	return " FOR KEY SHARE"
+}
+
+// skipLocked is what a write's read of rows it takes ends with: on
+// PostgreSQL " FOR UPDATE SKIP LOCKED", so that rows another write holds
+// are passed over, not waited for; nothing on SQLite, whose writes run one
+// at a time.
+func (t *txn) skipLocked() string {
+	if t.pg == nil {
+		return ""
+	}
+	return " FOR UPDATE SKIP LOCKED"
+}
+
 // count counts a statement of a read.
 func (t *txn) count() {
 	if t.queries != nil {

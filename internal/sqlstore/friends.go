@@ -27,14 +27,10 @@ func (t *txn) FindFriendship(ctx context.Context, a, b string) (*parley.Friendsh
 // rows are read again: a request made while either account is being
 // deleted is refused, not left behind the deletion's erasing of requests.
 func (t *txn) CreateFriendship(ctx context.Context, f *parley.Friendship) error {
-	held := ""
-	if t.pg != nil {
-		held = " FOR KEY SHARE"
-	}
 	res, err := t.exec(ctx, `
 		INSERT INTO friendships (requester_id, addressee_id, state, created_at)
 		SELECT r.id, a.id, $3, $4 FROM users r JOIN users a ON a.id = $2
-		WHERE r.id = $1 AND r.deleted_at IS NULL AND a.deleted_at IS NULL`+held,
+		WHERE r.id = $1 AND r.deleted_at IS NULL AND a.deleted_at IS NULL`+t.keyShared(),
 		f.RequesterID, f.AddresseeID, f.State, micros(f.CreatedAt))
 	if err != nil {
 		return mapError("create friendship", err)

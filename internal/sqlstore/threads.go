@@ -214,13 +214,9 @@ func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string
 // locks it (FOR KEY SHARE), which an account's deletion, holding it FOR
 // UPDATE, makes wait until the deletion ends, when the row is read again.
 func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
-	held := ""
-	if t.pg != nil {
-		held = " FOR KEY SHARE"
-	}
 	res, err := t.exec(ctx, `
 		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq)
-		SELECT $1, id, $3, NULL, $4 FROM users WHERE id = $2 AND deleted_at IS NULL`+held+`
+		SELECT $1, id, $3, NULL, $4 FROM users WHERE id = $2 AND deleted_at IS NULL`+t.keyShared()+`
 		ON CONFLICT (thread_id, user_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL`,
 		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq)
 	if err != nil {

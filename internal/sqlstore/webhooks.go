@@ -182,16 +182,12 @@ func (t *txn) FindWebhookSubscribers(ctx context.Context, clientID, event string
 // foreign key would have failed the caller's write, a member's send among
 // them.
 func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDelivery) error {
-	lock := ""
-	if t.pg != nil {
-		lock = " FOR KEY SHARE"
-	}
 	for _, d := range ds {
 		_, err := t.exec(ctx, `
 			INSERT INTO webhook_deliveries (id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq,
 				created_at, state, next_attempt_at, readers)
 			SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11
-			FROM webhook_endpoints WHERE id = $2`+lock,
+			FROM webhook_endpoints WHERE id = $2`+t.keyShared(),
 			d.ID, d.EndpointID, d.Event, d.Payload, d.GrantID, d.ThreadID, d.MessageID, d.Seq, micros(d.CreatedAt),
 			parley.DeliveryPending, strings.Join(d.Readers, " "))
 		if err != nil {
@@ -212,17 +208,13 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 	// not waited for. Disabling an endpoint fails its deliveries, but a
 	// write that found it enabled before the disabling committed may still
 	// enqueue one: such a delivery fails here, not taken.
-	skip := ""
-	if t.pg != nil {
-		skip = " FOR UPDATE SKIP LOCKED"
-	}
 	rows, err := t.query(ctx, `
 		UPDATE webhook_deliveries SET
 			state = CASE WHEN `+endpointDisabled+` THEN '`+parley.DeliveryFailed+`' ELSE state END,
 			next_attempt_at = CASE WHEN `+endpointDisabled+` THEN NULL ELSE CAST($2 AS BIGINT) END
 		WHERE id IN (
 			SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
-			ORDER BY next_attempt_at LIMIT $3`+skip+`)
+			ORDER BY next_attempt_at LIMIT $3`+t.skipLocked()+`)
 		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers, next_attempt_at`,
 		micros(now), micros(leaseUntil), limit)
 	if err != nil {
@@ -275,14 +267,6 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 }
 
 func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {
-	// On PostgreSQL the delivery's row is locked (FOR KEY SHARE) as its
-	// attempt is inserted: a deletion under way, which locked it, is
-	// waited for, and the row then found gone, where the attempt's foreign
-	// key would fail the whole batch.
-	lock := ""
-	if t.pg != nil {
-		lock = " FOR KEY SHARE"
-	}
 	// runs follows each endpoint's run of failures through the batch, from
 	// what it was when its deliveries were taken, so that only an attempt
 	// that changes it as WebhookFailures.After says writes the endpoint.
@@ -294,12 +278,15 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 		// success its caller never heard of, records nothing again. A
 		// delivery deleted with its endpoint, or pruned, during the attempt
 		// keeps no record of it either; the batch's other attempts are
-		// recorded all the same.
+		// recorded all the same. On PostgreSQL the delivery's row is
+		// locked as its attempt is inserted (keyShared): a deletion under
+		// way is waited for, where the attempt's foreign key would fail
+		// the whole batch.
 		res, err := t.exec(ctx, `
 			INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, error, succeeded)
 			SELECT $1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts WHERE delivery_id = $1), $2, $3, $4, $5, $6
 			FROM webhook_deliveries
-			WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM webhook_attempts WHERE delivery_id = $1 AND at = $2)`+lock,
+			WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM webhook_attempts WHERE delivery_id = $1 AND at = $2)`+t.keyShared(),
 			r.DeliveryID, micros(a.At), a.StatusCode, a.LatencyMS*1000, a.Error, a.Succeeded)
 		if err != nil {
 			return mapError("record webhook attempt", err)
@@ -458,13 +445,9 @@ func (t *txn) DeleteWebhookHistory(ctx context.Context, before time.Time, limit 
 	// RecordWebhookResults waits for and then finds gone. The condition on
 	// state is the index's (webhook_deliveries_done), as written there, so
 	// that either engine may use it.
-	skip := ""
-	if t.pg != nil {
-		skip = " FOR UPDATE SKIP LOCKED"
-	}
 	return t.deleteDeliveries(ctx, `
 		SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1
-		ORDER BY created_at, id LIMIT $2`+skip, micros(before), limit)
+		ORDER BY created_at, id LIMIT $2`+t.skipLocked(), micros(before), limit)
 }
 
 func (t *txn) DeleteWebhookDeliveries(ctx context.Context, endpointID string, limit int) (int, error) {

@@ -580,13 +580,8 @@ func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
 		})
 	}
 	deliveries := func() map[string]*parley.WebhookDelivery {
-		var list []*parley.WebhookDelivery
-		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			list, err = tx.FindWebhookDeliveries(ctx, e.ID, "", 10)
-			return err
-		})
 		byID := map[string]*parley.WebhookDelivery{}
-		for _, d := range list {
+		for _, d := range webhookDeliveries(t, db, e.ID) {
 			byID[d.ID] = d
 		}
 		return byID
