@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -39,6 +40,14 @@ func (e *Error) Error() string {
 // ErrStorageFull is a change refused because the server's disk is full.
 // Nothing of it was kept; it succeeds once an operator frees space.
 var ErrStorageFull = Errorf(EFULL, "the server is out of storage space, so nothing was saved: try again later")
+
+// WorthLogging reports whether err, a failure of background work under
+// ctx, is one to log: not the end of ctx, which is no failure, nor a full
+// disk, which the server logs once when it fills (internal/health), not at
+// every round of every piece of background work.
+func WorthLogging(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && !errors.Is(err, ErrStorageFull)
+}
 
 // Errorf returns an *Error with the code and a formatted, client-safe message.
 func Errorf(code, format string, args ...any) *Error {

@@ -621,11 +621,10 @@ func (s *Server) pruneWebhookHistory(ctx context.Context) error {
 // oauth.KeyReloadInterval.
 func (s *Server) ReloadKeys(ctx context.Context) error { return s.keys.Reload(ctx) }
 
-// choreFailed logs a background chore's failure, unless its context
-// ended, which is no failure, or the disk is full, which the server logs
-// once when it fills (health.Monitor), not at every round of every chore.
+// choreFailed logs a background chore's failure, if it is worth logging
+// (parley.WorthLogging).
 func (s *Server) choreFailed(ctx context.Context, chore string, err error) {
-	if ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+	if parley.WorthLogging(ctx, err) {
 		s.log.Error(chore, "err", err)
 	}
 }

@@ -42,7 +42,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math"
 	"sync"
@@ -244,8 +243,7 @@ func (l *Limiter) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		// A full disk is logged once, by the server, not at every sync.
-		if err := l.Sync(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+		if err := l.Sync(ctx); parley.WorthLogging(ctx, err) {
 			l.log.Error("sync rate limits", "err", err)
 		}
 	}

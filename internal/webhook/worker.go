@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -54,8 +53,7 @@ func (w *Worker) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if len(results) > 0 || inFlight < batch {
 			jobs, err := w.Queue.ExchangeWebhooks(ctx, results, batch-inFlight)
-			// A full disk is logged once, by the server, not at every poll.
-			if err != nil && ctx.Err() == nil && !errors.Is(err, parley.ErrStorageFull) {
+			if parley.WorthLogging(ctx, err) {
 				w.Log.Error("deliver webhooks", "err", err)
 			}
 			if err == nil {
