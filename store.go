@@ -149,8 +149,9 @@ type SessionStore interface {
 	// newest first.
 	FindUserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// DeleteUserSessions ends every session of the member, expired or not,
-	// and returns the token hashes of those it ended.
-	DeleteUserSessions(ctx context.Context, userID string) ([][]byte, error)
+	// but the one with the token hash keep (nil: every one), and returns
+	// the token hashes of those it ended.
+	DeleteUserSessions(ctx context.Context, userID string, keep []byte) ([][]byte, error)
 	// FindLastingSessions returns which of the sessions with the token
 	// hashes last past t: those that exist and expire after it, in no
 	// particular order. It takes any number of hashes at once, and those

@@ -338,6 +338,14 @@ func (c *Client) DeleteAccount(ctx context.Context, password string) error {
 	return err
 }
 
+// ChangePassword gives the signed-in member the password newPassword, with
+// their current one; every other session of theirs ends, and the client's
+// token goes on working.
+func (c *Client) ChangePassword(ctx context.Context, current, newPassword string) error {
+	_, err := c.Do(ctx, "PUT", "/api/v1/me/password", map[string]string{"current_password": current, "new_password": newPassword}, nil)
+	return err
+}
+
 // Export downloads everything the server keeps of the signed-in member's.
 func (c *Client) Export(ctx context.Context) (*Export, error) {
 	var e Export

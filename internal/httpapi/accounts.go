@@ -84,6 +84,24 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handlePasswordChange gives the member a new password once they gave
+// their current one, and ends their other sessions.
+func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.svc.ChangePassword(r.Context(), in.CurrentPassword, in.NewPassword); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // handleExport streams the signed-in member's export as a download. Once
 // it has begun, a failure can only cut the document short, and is logged.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {

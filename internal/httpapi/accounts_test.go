@@ -134,6 +134,69 @@ func TestSessions(t *testing.T) {
 	})
 }
 
+// TestAccounts_ChangePassword: a member gives their current password and a
+// new one. The session that made the change goes on, every other session
+// of the member ends, and only the new password signs in; the grants they
+// gave apps stay. A wrong current password is 403, a new one that cannot
+// be a password or is the current one is 400, and neither changes
+// anything, nor does an app's try, which no scope allows.
+func TestAccounts_ChangePassword(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
+	s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := env.Client.WithToken(s.Token)
+	old, brandNew := apptest.Password("alice"), "a brand new password"
+	unchanged := func(t *testing.T) {
+		t.Helper()
+		apptest.MustMe(t, other)
+		if _, err := env.Client.SignIn(ctx, "alice", old); err != nil {
+			t.Fatalf("the old password after a refused change: %v", err)
+		}
+	}
+
+	t.Run("ErrWrongPassword", func(t *testing.T) {
+		wantProblem(t, alice.ChangePassword(ctx, "not the password", brandNew), http.StatusForbidden, "forbidden")
+		unchanged(t)
+	})
+	// Refused before the current password is checked: more tries than the
+	// failures a sign-in may make before it waits cost none.
+	t.Run("ErrNotAPassword", func(t *testing.T) {
+		for range 3 {
+			for _, pw := range []string{"short", "long enough\x00but a NUL", old} {
+				wantProblem(t, alice.ChangePassword(ctx, old, pw), http.StatusBadRequest, "invalid")
+			}
+		}
+		unchanged(t)
+	})
+	t.Run("ErrApp", func(t *testing.T) {
+		wantProblem(t, app.ChangePassword(ctx, old, brandNew), http.StatusForbidden, "insufficient_scope")
+		unchanged(t)
+	})
+
+	if err := alice.ChangePassword(ctx, old, brandNew); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("ThisSessionGoesOn", func(t *testing.T) { apptest.MustMe(t, alice) })
+	t.Run("OtherSessionsEnd", func(t *testing.T) {
+		_, err := other.Me(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+	t.Run("OnlyTheNewPasswordSignsIn", func(t *testing.T) {
+		_, err := env.Client.SignIn(ctx, "alice", old)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		if _, err := env.Client.SignIn(ctx, "alice", brandNew); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("AppsKeepTheirGrants", func(t *testing.T) { apptest.MustMe(t, app) })
+}
+
 // wantProblem checks that err is a problem with the status and type code.
 // wantDetail fails the test unless err is a problem whose detail says want:
 // domain errors about what the API takes in a header or a query parameter,

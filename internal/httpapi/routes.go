@@ -35,6 +35,7 @@ func (s *Server) routes() []route {
 		{method: "DELETE", pattern: "/api/v1/sessions/current", handler: s.handleSessionDelete},
 		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
 		{method: "DELETE", pattern: "/api/v1/me", handler: s.handleAccountDelete},
+		{method: "PUT", pattern: "/api/v1/me/password", handler: s.handlePasswordChange},
 		{method: "GET", pattern: "/api/v1/me/export", handler: s.handleExport},
 		{method: "GET", pattern: "/api/v1/me/access-log", handler: s.handleAccessLog},
 		{method: "GET", pattern: "/api/v1/me/access-log/verify", handler: s.handleAccessLogVerify},

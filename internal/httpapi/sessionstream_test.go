@@ -23,14 +23,16 @@ const sessionEndedReason = "session ended: sign in again"
 // ends, every stream opened with it closes at once with 1008 and a reason
 // saying the session ended, before any message sent afterwards reaches
 // it. A stream of the member's other session goes on when only the one
-// session ended, and others' streams go on.
+// session ended, the streams of the session that changed its member's
+// password go on when only the others ended, and others' streams go on.
 func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 	t.Parallel()
 	console := service.ConsoleContext(context.Background())
 	for name, tc := range map[string]struct {
 		end func(t *testing.T, env *apptest.Env, alice *client.Client) error
-		// otherLasts says whether alice's other session outlives the end.
-		otherLasts bool
+		// thisLasts says whether the session that made the end outlives
+		// it, otherLasts whether alice's other session does.
+		thisLasts, otherLasts bool
 	}{
 		"SignedOut": {
 			end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
@@ -46,6 +48,12 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 			_, err := env.Server.Service.SetPassword(console, "alice", "a brand new password")
 			return err
 		}},
+		"PasswordChangedByTheMember": {
+			end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
+				return alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new password")
+			},
+			thisLasts: true,
+		},
 		"AccountDisabled": {end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
 			_, err := env.Server.Service.SetDisabled(console, "alice", true)
 			return err
@@ -70,8 +78,13 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			after := apptest.MustSend(t, bob, th, "after the session ended")
-			mustEndWithSession(t, phone, after.ID)
-			mustEndWithSession(t, laptop, after.ID)
+			for _, stream := range []*client.EventStream{phone, laptop} {
+				if tc.thisLasts {
+					mustReceive(t, stream, after.ID)
+				} else {
+					mustEndWithSession(t, stream, after.ID)
+				}
+			}
 			if tc.otherLasts {
 				mustReceive(t, other, after.ID)
 			} else {

@@ -356,6 +356,55 @@ func (s *Service) SignOut(ctx context.Context) error {
 	return nil
 }
 
+// ChangePassword gives the signed-in member the password newPW once they
+// gave their current one, checked as a sign-in checks it (its throttles
+// and rate limit, the device proof of ctx): EFORBIDDEN when it is wrong,
+// as their session holds. Every other session of the member ends, and
+// with it the realtime streams opened with it; the current one lasts. The
+// grants they gave apps stay, as they do when an operator sets a password:
+// they are revoked under Connected apps. It returns a device proof of the
+// browser under the new password (SignedIn.DeviceProof), as every proof
+// made under the old one ends (knowndevice.go).
+func (s *Service) ChangePassword(ctx context.Context, currentPW, newPW string) (deviceProof string, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return "", err
+	}
+	if err := parley.ValidatePassword(newPW); err != nil {
+		return "", err
+	}
+	if newPW == currentPW {
+		return "", parley.Errorf(parley.EINVALID, "the new password is the one you have: choose another")
+	}
+	u, keys, err := s.checkPassword(ctx, c.User.Username, currentPW)
+	if err != nil {
+		return "", passwordRefused(err)
+	}
+	hash, err := password.Hash(newPW)
+	if err != nil {
+		return "", err
+	}
+	var ended [][]byte
+	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		// The password checked is still the member's: a new one, set
+		// meanwhile on another device, ends what the old one allows.
+		if err := passwordRefused(keys.allows(ctx, tx, u.ID)); err != nil {
+			return err
+		}
+		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		ended, err = tx.DeleteUserSessions(ctx, u.ID, c.SessionTokenHash)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "password changed", "user", u.Username, "user_id", u.ID, "client", clientAddr(ctx), "sessions_ended", len(ended))
+	s.publishSessionsEnded(ctx, u.ID, ended)
+	return s.newDeviceProof(ctx, u.Username, hash)
+}
+
 // Authenticate resolves a bearer token to its caller: a member's session
 // token, or an app's access token, which stands for the member's grant and
 // works only while the token, the grant and the app all do. EUNAUTHORIZED

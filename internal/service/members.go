@@ -55,7 +55,7 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parl
 		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
 			return err
 		}
-		if sessions, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
+		if sessions, err = tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserPassword, u.ID, u.Username)
@@ -135,7 +135,7 @@ func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string, by
 	}
 	var ended accessEnded
 	var err error
-	if ended.sessions, err = tx.DeleteUserSessions(ctx, userID); err != nil {
+	if ended.sessions, err = tx.DeleteUserSessions(ctx, userID, nil); err != nil {
 		return accessEnded{}, err
 	}
 	now := s.Now()
@@ -200,7 +200,7 @@ func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, er
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
-		if ended, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
+		if ended, err = tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserSignOut, u.ID, u.Username)

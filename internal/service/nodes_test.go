@@ -119,29 +119,40 @@ func TestNodes_DisableDuringSignInEndsTheSession(t *testing.T) {
 	}
 }
 
-// TestNodes_NewPasswordDuringAccountDeletionKeepsTheAccount: a member who
-// asks to delete their account with their password while a new password
-// is set (by them on another device, or by an operator who took the
-// account back from whoever held the old one) keeps the account: the old
-// password no longer allows the deletion it was checked for.
-func TestNodes_NewPasswordDuringAccountDeletionKeepsTheAccount(t *testing.T) {
-	ctx := context.Background()
-	ann := annOnTwoNodes(t)
-	reset, wasReset := atOnce(func() error {
-		_, err := ann.b.SetPassword(ConsoleContext(ctx), "ann", "battery staple")
-		return err
-	})
-	a := ann.nodeA(func(tx parley.Tx) parley.Tx { return afterHashTx{tx, reset} })
+// TestNodes_NewPasswordDuringAPasswordCheckHolds: a member who asks, with
+// their password, to delete their account or to change their password,
+// while a new password is set (by them on another device, or by an
+// operator who took the account back from whoever held the old one), is
+// refused: the old password no longer allows what it was checked for, and
+// the new one stays.
+func TestNodes_NewPasswordDuringAPasswordCheckHolds(t *testing.T) {
+	for name, ask := range map[string]func(ctx context.Context, s *Service) error{
+		"DeleteAccount": func(ctx context.Context, s *Service) error { return s.DeleteAccount(ctx, "correct horse") },
+		"ChangePassword": func(ctx context.Context, s *Service) error {
+			_, err := s.ChangePassword(ctx, "correct horse", "tr0ub4dor and 3")
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			ann := annOnTwoNodes(t)
+			reset, wasReset := atOnce(func() error {
+				_, err := ann.b.SetPassword(ConsoleContext(ctx), "ann", "battery staple")
+				return err
+			})
+			a := ann.nodeA(func(tx parley.Tx) parley.Tx { return afterHashTx{tx, reset} })
 
-	err := a.DeleteAccount(parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.user.Ref()}), "correct horse")
-	if err := wasReset(); err != nil {
-		t.Fatalf("set a new password: %v", err)
-	}
-	if parley.ErrorCode(err) != parley.EFORBIDDEN {
-		t.Errorf("deleting with the password replaced meanwhile: %v, want EFORBIDDEN", err)
-	}
-	if _, err := ann.b.SignIn(ctx, "ann", "battery staple"); err != nil {
-		t.Errorf("ann signs in with her new password: %v", err)
+			err := ask(parley.NewContextWithCaller(ctx, &parley.Caller{User: ann.user.Ref()}), a)
+			if err := wasReset(); err != nil {
+				t.Fatalf("set a new password: %v", err)
+			}
+			if parley.ErrorCode(err) != parley.EFORBIDDEN {
+				t.Errorf("with the password replaced meanwhile: %v, want EFORBIDDEN", err)
+			}
+			if _, err := ann.b.SignIn(ctx, "ann", "battery staple"); err != nil {
+				t.Errorf("ann signs in with her new password: %v", err)
+			}
+		})
 	}
 }
 

@@ -185,8 +185,12 @@ func (t *txn) FindUserSessions(ctx context.Context, userID string) ([]*parley.Se
 	return sessions, mapError("find user sessions", rows.Err())
 }
 
-func (t *txn) DeleteUserSessions(ctx context.Context, userID string) ([][]byte, error) {
-	rows, err := t.query(ctx, `DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash`, userID)
+func (t *txn) DeleteUserSessions(ctx context.Context, userID string, keep []byte) ([][]byte, error) {
+	query, args := `DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash`, []any{userID}
+	if keep != nil {
+		query, args = `DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2 RETURNING token_hash`, []any{userID, keep}
+	}
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapError("delete user sessions", err)
 	}

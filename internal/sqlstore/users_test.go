@@ -109,7 +109,7 @@ func TestUsers_Sessions(t *testing.T) {
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, "h") })
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, bob, "h") })
 		start := time.UnixMicro(time.Now().UnixMicro()).UTC()
-		for i, u := range []*parley.User{ann, ann, bob} {
+		for i, u := range []*parley.User{ann, ann, bob, ann} {
 			s := &parley.Session{TokenHash: parley.HashToken(parley.NewID()), UserID: u.ID,
 				CreatedAt: start.Add(time.Duration(i) * time.Minute), ExpiresAt: start.Add(time.Hour)}
 			mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateSession(ctx, s) })
@@ -118,15 +118,24 @@ func TestUsers_Sessions(t *testing.T) {
 		if err := db.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, ann.ID); return err }); err != nil {
 			t.Fatal(err)
 		}
-		if len(sessions) != 2 || !sessions[0].CreatedAt.Equal(start.Add(time.Minute)) || !sessions[1].CreatedAt.Equal(start) ||
-			sessions[0].UserID != ann.ID || !sessions[0].ExpiresAt.Equal(start.Add(time.Hour)) {
+		if len(sessions) != 3 || !sessions[0].CreatedAt.Equal(start.Add(3*time.Minute)) || !sessions[1].CreatedAt.Equal(start.Add(time.Minute)) ||
+			!sessions[2].CreatedAt.Equal(start) || sessions[0].UserID != ann.ID || !sessions[0].ExpiresAt.Equal(start.Add(time.Hour)) {
 			t.Fatalf("ann's sessions: %+v", sessions)
 		}
+		ends := func(ended [][]byte, want ...*parley.Session) bool {
+			return len(ended) == len(want) && !slices.ContainsFunc(want, func(s *parley.Session) bool {
+				return !slices.ContainsFunc(ended, func(h []byte) bool { return bytes.Equal(h, s.TokenHash) })
+			})
+		}
+		// All but one, as a member's new password ends their other sessions.
 		var ended [][]byte
-		mustWrite(t, db, func(tx parley.Tx) (err error) { ended, err = tx.DeleteUserSessions(ctx, ann.ID); return err })
-		if len(ended) != 2 || !slices.ContainsFunc(ended, func(h []byte) bool { return bytes.Equal(h, sessions[0].TokenHash) }) ||
-			!slices.ContainsFunc(ended, func(h []byte) bool { return bytes.Equal(h, sessions[1].TokenHash) }) {
-			t.Fatalf("DeleteUserSessions ended %d sessions, want ann's 2", len(ended))
+		mustWrite(t, db, func(tx parley.Tx) (err error) { ended, err = tx.DeleteUserSessions(ctx, ann.ID, sessions[1].TokenHash); return err })
+		if !ends(ended, sessions[0], sessions[2]) {
+			t.Fatalf("DeleteUserSessions keeping one ended %d sessions, want ann's 2 others", len(ended))
+		}
+		mustWrite(t, db, func(tx parley.Tx) (err error) { ended, err = tx.DeleteUserSessions(ctx, ann.ID, nil); return err })
+		if !ends(ended, sessions[1]) {
+			t.Fatalf("DeleteUserSessions ended %d sessions, want ann's last", len(ended))
 		}
 		for u, want := range map[*parley.User]int{ann: 0, bob: 1} {
 			if err := db.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, u.ID); return err }); err != nil || len(sessions) != want {
