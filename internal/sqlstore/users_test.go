@@ -129,7 +129,10 @@ func TestUsers_Sessions(t *testing.T) {
 		}
 		// All but one, as a member's new password ends their other sessions.
 		var ended [][]byte
-		mustWrite(t, db, func(tx parley.Tx) (err error) { ended, err = tx.DeleteUserSessions(ctx, ann.ID, sessions[1].TokenHash); return err })
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			ended, err = tx.DeleteUserSessions(ctx, ann.ID, sessions[1].TokenHash)
+			return err
+		})
 		if !ends(ended, sessions[0], sessions[2]) {
 			t.Fatalf("DeleteUserSessions keeping one ended %d sessions, want ann's 2 others", len(ended))
 		}

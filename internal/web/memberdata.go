@@ -12,18 +12,21 @@ import (
 
 // The member's account page, which the bar's avatar opens: who is signed in
 // and a way out (the bar's own Sign out is hidden on a phone's narrow
-// screen), a download of everything Parley keeps of theirs
-// (service.Export), and the deletion of their account, which asks for the
-// password again and a ticked box, and then signs them out.
+// screen), a new password (service.ChangePassword), a download of
+// everything Parley keeps of theirs (service.Export), and the deletion of
+// their account, which asks for the password again and a ticked box, and
+// then signs them out.
 
 const (
-	accountDataPath   = "/account/data"
-	accountExportPath = "/account/export"
-	accountDeletePath = "/account/delete"
+	accountDataPath     = "/account/data"
+	accountPasswordPath = "/account/password"
+	accountExportPath   = "/account/export"
+	accountDeletePath   = "/account/delete"
 )
 
 func (p *Pages) routeMemberData(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+accountDataPath, p.handleAccountData)
+	mux.HandleFunc("POST "+accountPasswordPath, p.handlePasswordChange)
 	mux.HandleFunc("GET "+accountExportPath, p.handleAccountExport)
 	mux.HandleFunc("POST "+accountDeletePath, p.handleAccountDelete)
 }
@@ -31,8 +34,16 @@ func (p *Pages) routeMemberData(mux *http.ServeMux) {
 // dataPage is what the account page shows.
 type dataPage struct {
 	shell
-	// Error says why the account was not deleted.
-	Error string
+	// Notice says what the last change did.
+	Notice string
+	// PasswordError says why the password was not changed, Error why the
+	// account was not deleted.
+	PasswordError, Error string
+}
+
+// accountNotices are the account page's notices after a change, by ?done=.
+var accountNotices = map[string]string{
+	"password": "Your password is changed, and you are signed out everywhere else.",
 }
 
 // sectionAccount marks the account page, under the bar's avatar.
@@ -55,7 +66,25 @@ func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	p.render(w, http.StatusOK, "data", dataPage{shell: sh})
+	p.render(w, http.StatusOK, "data", dataPage{shell: sh, Notice: accountNotices[r.URL.Query().Get("done")]})
+}
+
+// handlePasswordChange gives the member the new password once they gave
+// their current one, and keeps the browser's proof that it signed in
+// (knowndevice.go) good under it; otherwise it shows the page again with
+// why nothing changed.
+func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	proof, err := p.svc.ChangePassword(service.WithDeviceProof(ctx, deviceProofOf(r)), r.PostFormValue("current"), r.PostFormValue("new"))
+	if err == nil {
+		http.SetCookie(w, p.cookie(deviceCookie, proof, service.DeviceProofTTL))
+		http.Redirect(w, r, accountDataPath+"?done=password", http.StatusSeeOther)
+		return
+	}
+	p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) { page.PasswordError = msg })
 }
 
 func (p *Pages) handleAccountExport(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +120,13 @@ func (p *Pages) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, signInPath+"?done=deleted", http.StatusSeeOther)
 		return
 	}
+	p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) { page.Error = msg })
+}
+
+// renderAccountError shows the account page again with what was wrong
+// with the member's form, which show puts in its place on the page, or
+// else the error's own page.
+func (p *Pages) renderAccountError(w http.ResponseWriter, r *http.Request, ctx context.Context, err error, show func(*dataPage, string)) {
 	switch parley.ErrorCode(err) {
 	case parley.EINVALID, parley.EFORBIDDEN, parley.ETHROTTLED:
 	default:
@@ -102,5 +138,7 @@ func (p *Pages) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, shErr)
 		return
 	}
-	p.render(w, httpapi.StatusOf(err), "data", dataPage{shell: sh, Error: parley.ErrorMessage(err)})
+	page := dataPage{shell: sh}
+	show(&page, parley.ErrorMessage(err))
+	p.render(w, httpapi.StatusOf(err), "data", page)
 }

@@ -13,12 +13,15 @@ import (
 
 // In a real browser, a member opens their account from the bar's avatar, downloads
 // everything of theirs (the link's file, fetched as the browser would,
-// holds their messages and not another's), and deletes their account: a
-// wrong password deletes nothing and says so; the right one, with the box
-// ticked, signs them out everywhere and the sign-in page says the account
-// is deleted. Bob's conversation keeps his message, and alice's as a
-// tombstone. With PARLEY_SCREENSHOTS set, the account page, its refusal and
-// the sign-in page after the deletion are saved at 1280 and 375 px.
+// holds their messages and not another's), changes their password (a
+// wrong current one changes nothing and says so; the right one signs
+// their other sessions out and keeps this browser in), and deletes their
+// account: a wrong password deletes nothing and says so; the right one,
+// with the box ticked, signs them out everywhere and the sign-in page says
+// the account is deleted. Bob's conversation keeps his message, and
+// alice's as a tombstone. With PARLEY_SCREENSHOTS set, the account page,
+// its refusals, the changed password's notice and the sign-in page after
+// the deletion are saved at 1280 and 375 px.
 func TestDataPage_Browser(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -64,6 +67,36 @@ func TestDataPage_Browser(t *testing.T) {
 		t.Errorf("the download: %s", exported)
 	}
 
+	// A new password.
+	must(t, chromedp.Do(b,
+		chromedp.SendKeys(chromedp.CSS(`#current-password`), "not my password"),
+		chromedp.SendKeys(chromedp.CSS(`#new-password`), "a brand new password"),
+	))
+	submit(t, b, `#password-form button[type=submit]`, `!!document.querySelector("#password-error")`)
+	if msg := text(t, b, `#password-error`); !strings.Contains(msg, "password is wrong") {
+		t.Errorf("a wrong current password: %q", msg)
+	}
+	apptest.Screenshot(t, b, "password-refused")
+	checkAccessibility(t, b, "your data, new password refused")
+	apptest.MustMe(t, alice)
+	must(t, chromedp.Do(b,
+		chromedp.SendKeys(chromedp.CSS(`#current-password`), apptest.Password("alice")),
+		chromedp.SendKeys(chromedp.CSS(`#new-password`), "a brand new password"),
+	))
+	submit(t, b, `#password-form button[type=submit]`, `!!document.querySelector(".notice")`)
+	if notice := text(t, b, `.notice`); !strings.Contains(notice, "Your password is changed") {
+		t.Errorf("the account page after a new password: %q", notice)
+	}
+	apptest.Screenshot(t, b, "password-changed")
+	if _, err := alice.Me(ctx); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("alice's other session after her new password: %v, want 401", err)
+	}
+	s, err := env.Client.SignIn(ctx, "alice", "a brand new password")
+	if err != nil {
+		t.Fatalf("signing in with the new password: %v", err)
+	}
+	alice = env.Client.WithToken(s.Token)
+
 	must(t, chromedp.Do(b,
 		chromedp.SendKeys(chromedp.CSS(`#delete-password`), "not my password"),
 		chromedp.Click(chromedp.CSS(`#delete-form input[name=confirm]`)),
@@ -78,7 +111,7 @@ func TestDataPage_Browser(t *testing.T) {
 	checkAccessibility(t, b, "your data, deletion refused")
 
 	must(t, chromedp.Do(b,
-		chromedp.SendKeys(chromedp.CSS(`#delete-password`), apptest.Password("alice")),
+		chromedp.SendKeys(chromedp.CSS(`#delete-password`), "a brand new password"),
 		chromedp.Click(chromedp.CSS(`#delete-form input[name=confirm]`)),
 	))
 	submit(t, b, `#delete-form button[type=submit]`, `!!document.querySelector(".notice")`)

@@ -296,6 +296,8 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + th.ID + "/read":                         {"seq": {"1"}},
 		"/t/" + group.ID + "/title":                     {"title": {"forged"}},
 		"/t/" + group.ID + "/leave":                     {},
+		"/account/password":                             {"current": {apptest.Password("alice")}, "new": {"a forged password"}},
+		"/account/delete":                               {"password": {apptest.Password("alice")}, "confirm": {"yes"}},
 	}
 	for path, form := range forms {
 		for name, token := range map[string]string{"NoToken": "", "MadeUp": "AAAA"} {
@@ -311,8 +313,9 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 			}
 		}
 	}
-	// Nothing changed: alice is still signed in, the message is there, the
-	// group keeps its name and its people, no request went out.
+	// Nothing changed: alice is still signed in, here and through the API
+	// (a new password would have ended that session), the message is
+	// there, the group keeps its name and its people, no request went out.
 	if p := b.get("/"); p.url.Path != "/" {
 		t.Fatalf("alice was signed out by a forged form")
 	}
