@@ -525,6 +525,37 @@ func TestSignInPages_ANewPasswordEndsTheProofs(t *testing.T) {
 	}
 }
 
+// A member who changes their own password on the account page keeps, in
+// that browser, a proof made under the new one: strangers' failures hold
+// its sign-ins up no more than before.
+func TestSignInPages_AMembersNewPasswordRenewsTheirProof(t *testing.T) {
+	env := apptest.Start(t)
+	env.Clock.Freeze() // as in TestSignInPages_Throttled
+	env.MustMember(t, "alice")
+	site, _ := url.Parse(env.URL)
+	b := apptest.NewBrowser()
+	if p := b.Submit(t, b.Get(t, env.URL+"/sign-in"), url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}}); p.URL.Path != "/" {
+		t.Fatalf("alice's sign-in: %d %s", p.Status, p.URL)
+	}
+	const fresh = "a new password for alice"
+	data := b.Get(t, env.URL+"/account/data")
+	resp, err := b.HTTP.PostForm(env.URL+"/account/password", url.Values{"csrf": {csrfOf(t, data.Body)}, "current": {apptest.Password("alice")}, "new": {fresh}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.RequestURI() != "/account/data?done=password" {
+		t.Fatalf("the new password's form ended at %d %s", resp.StatusCode, resp.Request.URL)
+	}
+	for range 5 {
+		env.Client.SignIn(context.Background(), "alice", "wrong")
+	}
+	b.HTTP.Jar.SetCookies(site, []*http.Cookie{{Name: "parley_session", MaxAge: -1}})
+	if p := b.Submit(t, b.Get(t, env.URL+"/sign-in"), url.Values{"username": {"alice"}, "password": {fresh}}); p.URL.Path != "/" {
+		t.Errorf("the new password, in the browser that set it, after a stranger's failures: %d %s", p.Status, p.URL)
+	}
+}
+
 // statusOf is the status of the API's answer that err, a client's, is.
 func statusOf(err error) int {
 	if e, ok := errors.AsType[*client.Error](err); ok {
