@@ -117,6 +117,9 @@ type UserStore interface {
 	SetDisabled(ctx context.Context, userID string, disabled bool) error
 	// SetPasswordHash replaces the hash of the member's password.
 	SetPasswordHash(ctx context.Context, userID, passwordHash string) error
+	// SetDisplayName replaces the member's display name; ENOTFOUND when
+	// their account is deleted.
+	SetDisplayName(ctx context.Context, userID, displayName string) error
 	// EraseUser deletes the member's account at t: it forgets their
 	// display name (DeletedDisplayName from then on), password hash and
 	// operator flag, their friendships and friend requests either way,

@@ -338,6 +338,14 @@ func (c *Client) DeleteAccount(ctx context.Context, password string) error {
 	return err
 }
 
+// SetDisplayName gives the signed-in member the display name name (their
+// username when empty) and returns their account.
+func (c *Client) SetDisplayName(ctx context.Context, name string) (*User, error) {
+	var u User
+	_, err := c.Do(ctx, "PATCH", "/api/v1/me", map[string]string{"display_name": name}, &u)
+	return &u, err
+}
+
 // ChangePassword gives the signed-in member the password newPassword, with
 // their current one; every other session of theirs ends, and the client's
 // token goes on working.

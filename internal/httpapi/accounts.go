@@ -67,6 +67,28 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, u)
 }
 
+// handleMeUpdate changes what the member may change of their account:
+// their display name.
+func (s *Server) handleMeUpdate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		DisplayName *string `json:"display_name"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.DisplayName == nil {
+		s.writeError(w, r, parley.Errorf(parley.EINVALID, "display_name is required: it is all this call changes"))
+		return
+	}
+	u, err := s.svc.SetDisplayName(r.Context(), *in.DisplayName)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
 // handleAccountDelete deletes the signed-in member's account, once they
 // give their password again.
 func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {

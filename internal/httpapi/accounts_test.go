@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -131,6 +132,68 @@ func TestSessions(t *testing.T) {
 		env.Clock.Advance(30*24*time.Hour + time.Second) // sessions last 30 days by default
 		_, err := alice.Me(ctx)
 		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	})
+}
+
+// TestAccounts_SetDisplayName: a member names themselves anew, and from
+// their next request every read shows the new name: their account, the
+// messages they sent before and after, as their friends read them. Spaces
+// at either end are trimmed and an empty name is their username. A name
+// that cannot be one, or a body without it, is 400 and changes nothing,
+// and an app cannot make the call, which no scope allows.
+func TestAccounts_SetDisplayName(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, alice, th, "before")
+	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
+	named := func(t *testing.T, want string) {
+		t.Helper()
+		if me := apptest.MustMe(t, alice); me.DisplayName != want {
+			t.Errorf("alice's account is named %q, want %q", me.DisplayName, want)
+		}
+		page, err := bob.Messages(ctx, th, client.MessagesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Messages {
+			if m.Sender.DisplayName != want {
+				t.Errorf("bob sees alice's %q sent by %q, want %q", m.Text, m.Sender.DisplayName, want)
+			}
+		}
+	}
+
+	t.Run("Renamed", func(t *testing.T) {
+		u, err := alice.SetDisplayName(ctx, "  Alice Liddell ")
+		if err != nil || u.DisplayName != "Alice Liddell" || u.Username != "alice" {
+			t.Fatalf("renamed: %+v, %v", u, err)
+		}
+		// Sent from the same session, so from the node's cache of callers.
+		if m := apptest.MustSend(t, alice, th, "after"); m.Sender.DisplayName != "Alice Liddell" {
+			t.Errorf("a message sent after the new name is sent by %q", m.Sender.DisplayName)
+		}
+		named(t, "Alice Liddell")
+	})
+	t.Run("ErrNotAName", func(t *testing.T) {
+		for _, body := range []string{`{"display_name": "` + strings.Repeat("a", 65) + `"}`, `{"display_name": "evil\u202e"}`, `{"display_name": "a\u0000b"}`, `{}`} {
+			_, err := alice.Do(ctx, "PATCH", "/api/v1/me", json.RawMessage(body), nil)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		}
+		named(t, "Alice Liddell")
+	})
+	t.Run("ErrApp", func(t *testing.T) {
+		_, err := app.SetDisplayName(ctx, "Mallory")
+		wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+		named(t, "Alice Liddell")
+	})
+	t.Run("EmptyIsTheUsername", func(t *testing.T) {
+		if u, err := alice.SetDisplayName(ctx, " "); err != nil || u.DisplayName != "alice" {
+			t.Fatalf("an empty name: %+v, %v", u, err)
+		}
+		named(t, "alice")
 	})
 }
 

@@ -34,6 +34,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/sessions", handler: s.handleSessionCreate, public: true, sameOrigin: true},
 		{method: "DELETE", pattern: "/api/v1/sessions/current", handler: s.handleSessionDelete},
 		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
+		{method: "PATCH", pattern: "/api/v1/me", handler: s.handleMeUpdate},
 		{method: "DELETE", pattern: "/api/v1/me", handler: s.handleAccountDelete},
 		{method: "PUT", pattern: "/api/v1/me/password", handler: s.handlePasswordChange},
 		{method: "GET", pattern: "/api/v1/me/export", handler: s.handleExport},

@@ -356,6 +356,37 @@ func (s *Service) SignOut(ctx context.Context) error {
 	return nil
 }
 
+// SetDisplayName gives the signed-in member the display name name, as
+// account creation takes it: trimmed, and their username when empty. What
+// they sent before shows the new name, as every read looks names up; this
+// node's cache of callers forgets the member, so their next request shows
+// it too, and other nodes' within callerCacheFor.
+func (s *Service) SetDisplayName(ctx context.Context, name string) (u *parley.User, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if err := parley.ValidateDisplayName(name); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = c.User.Username
+	}
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.SetDisplayName(ctx, c.User.ID, name); err != nil {
+			return err
+		}
+		u, err = tx.FindUserByID(ctx, c.User.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.callers.forgetUser(c.User.ID)
+	return u, nil
+}
+
 // ChangePassword gives the signed-in member the password newPW once they
 // gave their current one, checked as a sign-in checks it (its throttles
 // and rate limit, the device proof of ctx): EFORBIDDEN when it is wrong,

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -72,6 +73,17 @@ func (c *callerCache) putSession(caller *parley.Caller, now time.Time) {
 // up at now.
 func (c *callerCache) putApp(caller *parley.Caller, now time.Time) {
 	c.put(caller.App.TokenHash, cachedCaller{caller: *caller, expiresAt: caller.App.Until, seenAt: now})
+}
+
+// forgetUser drops the callers of the member's sessions and of the apps'
+// tokens that act for them, so that this node looks them up again at their
+// next request: a change to the member's name shows there at once (and on
+// other nodes within callerCacheFor). It reads the whole cache, for a
+// change members make seldom.
+func (c *callerCache) forgetUser(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maps.DeleteFunc(c.m, func(_ string, e cachedCaller) bool { return e.caller.User.ID == userID })
 }
 
 func (c *callerCache) put(tokenHash []byte, e cachedCaller) {

@@ -166,6 +166,14 @@ func (t *txn) SetPasswordHash(ctx context.Context, userID, passwordHash string) 
 	return mustAffect(res, "user")
 }
 
+func (t *txn) SetDisplayName(ctx context.Context, userID, displayName string) error {
+	res, err := t.exec(ctx, `UPDATE users SET display_name = $2 WHERE id = $1 AND deleted_at IS NULL`, userID, displayName)
+	if err != nil {
+		return mapError("set display name", err)
+	}
+	return mustAffect(res, "user")
+}
+
 func (t *txn) FindUserSessions(ctx context.Context, userID string) ([]*parley.Session, error) {
 	rows, err := t.query(ctx, `SELECT token_hash, created_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
 	if err != nil {

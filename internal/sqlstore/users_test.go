@@ -68,6 +68,42 @@ func TestUsers_DisabledAndPassword(t *testing.T) {
 	})
 }
 
+// A member's display name is replaced, and read back by ID and by
+// username; a deleted account's, or no one's, is not found.
+func TestUsers_SetDisplayName(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		for _, u := range []*parley.User{ann, bob} {
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateUser(ctx, u, "h") })
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetDisplayName(ctx, ann.ID, "Ann Þórsdóttir") })
+		var byID, byName, other *parley.User
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			if byID, err = tx.FindUserByID(ctx, ann.ID); err != nil {
+				return err
+			}
+			if byName, err = tx.FindUserByUsername(ctx, "ann"); err != nil {
+				return err
+			}
+			other, err = tx.FindUserByID(ctx, bob.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if byID.DisplayName != "Ann Þórsdóttir" || byName.DisplayName != "Ann Þórsdóttir" || other.DisplayName != bob.DisplayName {
+			t.Fatalf("after SetDisplayName: by ID %q, by username %q, bob %q", byID.DisplayName, byName.DisplayName, other.DisplayName)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EraseUser(ctx, bob.ID, time.Now()) })
+		for _, id := range []string{bob.ID, "nobody"} {
+			if err := db.Write(ctx, func(tx parley.Tx) error { return tx.SetDisplayName(ctx, id, "Back") }); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("SetDisplayName of %s: %v; want ENOTFOUND", id, err)
+			}
+		}
+	})
+}
+
 // A member's sessions are listed newest first, and all of them, and only
 // theirs, end together.
 // TestSessions_DeleteExpiredBefore: sessions that expired before the

@@ -12,13 +12,15 @@ import (
 
 // The member's account page, which the bar's avatar opens: who is signed in
 // and a way out (the bar's own Sign out is hidden on a phone's narrow
-// screen), a new password (service.ChangePassword), a download of
+// screen), their display name (service.SetDisplayName), a new password
+// (service.ChangePassword), a download of
 // everything Parley keeps of theirs (service.Export), and the deletion of
 // their account, which asks for the password again and a ticked box, and
 // then signs them out.
 
 const (
 	accountDataPath     = "/account/data"
+	accountNamePath     = "/account/name"
 	accountPasswordPath = "/account/password"
 	accountExportPath   = "/account/export"
 	accountDeletePath   = "/account/delete"
@@ -26,6 +28,7 @@ const (
 
 func (p *Pages) routeMemberData(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+accountDataPath, p.handleAccountData)
+	mux.HandleFunc("POST "+accountNamePath, p.handleNameChange)
 	mux.HandleFunc("POST "+accountPasswordPath, p.handlePasswordChange)
 	mux.HandleFunc("GET "+accountExportPath, p.handleAccountExport)
 	mux.HandleFunc("POST "+accountDeletePath, p.handleAccountDelete)
@@ -36,24 +39,37 @@ type dataPage struct {
 	shell
 	// Notice says what the last change did.
 	Notice string
-	// PasswordError says why the password was not changed, Error why the
-	// account was not deleted.
-	PasswordError, Error string
+	// Name is the display name the form shows: the member's, or what they
+	// sent that was refused.
+	Name string
+	// NameError says why the display name was not changed, PasswordError
+	// why the password was not, Error why the account was not deleted.
+	NameError, PasswordError, Error string
 }
 
 // accountNotices are the account page's notices after a change, by ?done=.
 var accountNotices = map[string]string{
+	"name":     "Your name is saved.",
 	"password": "Your password is changed, and you are signed out everywhere else.",
 }
 
 // sectionAccount marks the account page, under the bar's avatar.
 const sectionAccount = "account"
 
-// accountShell returns the shell of the account page.
-func (p *Pages) accountShell(ctx context.Context, w http.ResponseWriter, r *http.Request) (shell, error) {
+// accountPage returns the account page, the member as the store has them
+// now: a node may have taken its caller, and the name in it, from its cache.
+func (p *Pages) accountPage(ctx context.Context, w http.ResponseWriter, r *http.Request) (dataPage, error) {
 	sh, err := p.newShell(ctx, w, r, "Your account", "")
+	if err != nil {
+		return dataPage{}, err
+	}
 	sh.Section = sectionAccount
-	return sh, err
+	me, err := p.svc.Me(ctx)
+	if err != nil {
+		return dataPage{}, err
+	}
+	sh.Me = me.Ref()
+	return dataPage{shell: sh, Name: me.DisplayName}, nil
 }
 
 func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
@@ -61,12 +77,28 @@ func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sh, err := p.accountShell(ctx, w, r)
+	page, err := p.accountPage(ctx, w, r)
 	if err != nil {
 		p.renderError(w, err)
 		return
 	}
-	p.render(w, http.StatusOK, "data", dataPage{shell: sh, Notice: accountNotices[r.URL.Query().Get("done")]})
+	page.Notice = accountNotices[r.URL.Query().Get("done")]
+	p.render(w, http.StatusOK, "data", page)
+}
+
+// handleNameChange gives the member the display name they sent; otherwise
+// it shows the page again with why nothing changed, and the name as sent.
+func (p *Pages) handleNameChange(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	name := r.PostFormValue("display_name")
+	if _, err := p.svc.SetDisplayName(ctx, name); err != nil {
+		p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) { page.Name, page.NameError = name, msg })
+		return
+	}
+	http.Redirect(w, r, accountDataPath+"?done=name", http.StatusSeeOther)
 }
 
 // handlePasswordChange gives the member the new password once they gave
@@ -133,12 +165,11 @@ func (p *Pages) renderAccountError(w http.ResponseWriter, r *http.Request, ctx c
 		p.renderError(w, err)
 		return
 	}
-	sh, shErr := p.accountShell(ctx, w, r)
-	if shErr != nil {
-		p.renderError(w, shErr)
+	page, pageErr := p.accountPage(ctx, w, r)
+	if pageErr != nil {
+		p.renderError(w, pageErr)
 		return
 	}
-	page := dataPage{shell: sh}
 	show(&page, parley.ErrorMessage(err))
 	p.render(w, httpapi.StatusOf(err), "data", page)
 }

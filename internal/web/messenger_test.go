@@ -296,6 +296,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + th.ID + "/read":                         {"seq": {"1"}},
 		"/t/" + group.ID + "/title":                     {"title": {"forged"}},
 		"/t/" + group.ID + "/leave":                     {},
+		"/account/name":                                 {"display_name": {"Forged"}},
 		"/account/password":                             {"current": {apptest.Password("alice")}, "new": {"a forged password"}},
 		"/account/delete":                               {"password": {apptest.Password("alice")}, "confirm": {"yes"}},
 	}
@@ -314,10 +315,14 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		}
 	}
 	// Nothing changed: alice is still signed in, here and through the API
-	// (a new password would have ended that session), the message is
-	// there, the group keeps its name and its people, no request went out.
+	// (a new password would have ended that session), and keeps her name,
+	// the message is there, the group keeps its name and its people, no
+	// request went out.
 	if p := b.get("/"); p.url.Path != "/" {
 		t.Fatalf("alice was signed out by a forged form")
+	}
+	if me := apptest.MustMe(t, alice); me.DisplayName != "Member alice" {
+		t.Errorf("alice is named %q after forged forms", me.DisplayName)
 	}
 	page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
 	if err != nil || len(page.Messages) != 1 || page.Messages[0].DeletedAt != nil {

@@ -1,0 +1,45 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// On the account page a member names themselves anew: the page says so and
+// shows the new name, in its form and in the bar. A name that cannot be
+// one is refused with why, the name as sent left in the form to mend, and
+// changes nothing; an empty one is the username.
+func TestAccountPage_Name(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+
+	p := b.post(b.get("/account/data"), "/account/name", url.Values{"display_name": {" Alice Liddell "}})
+	if p.status != http.StatusOK || p.url.RequestURI() != "/account/data?done=name" || !strings.Contains(p.body, "Your name is saved") {
+		t.Fatalf("a new name: %d %s\n%s", p.status, p.url, p.body)
+	}
+	for _, want := range []string{`value="Alice Liddell"`, `<span class="me-name">Alice Liddell</span>`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the account page after a new name lacks %s", want)
+		}
+	}
+
+	bad := "Mallory\u202e"
+	p = b.post(b.get("/account/data"), "/account/name", url.Values{"display_name": {bad}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="name-error"`) || !strings.Contains(p.body, `value="`+bad+`"`) {
+		t.Errorf("a name with a control of the direction of text: %d\n%s", p.status, p.body)
+	}
+	if me := apptest.MustMe(t, alice); me.DisplayName != "Alice Liddell" {
+		t.Errorf("after a refused name, alice is named %q", me.DisplayName)
+	}
+
+	b.post(b.get("/account/data"), "/account/name", url.Values{"display_name": {""}})
+	if me := apptest.MustMe(t, alice); me.DisplayName != "alice" {
+		t.Errorf("after an empty name, alice is named %q, want her username", me.DisplayName)
+	}
+}
