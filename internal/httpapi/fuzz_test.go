@@ -32,6 +32,8 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		{"POST", "/api/v1/threads/" + th.ID + "/messages"},
 		{"POST", "/api/v1/shares"},
 		{"POST", "/api/v1/apps"},
+		{"PATCH", "/api/v1/me"},
+		{"PUT", "/api/v1/me/password"},
 	}
 	for _, body := range []string{
 		`{"text": "hi"}`,
@@ -49,6 +51,10 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		`{"name": "Films", "redirect_uris": ["https://a.example/cb"], "purpose": "p\u0000"}`,
 		`{"to": "bob", "url": "https://a.example/", "title": "t", "title": "u"}`,
 		`{"username": "bob", "extra": {"a": 1, "a": 2}}`,
+		`{"display_name": "Alice", "display_name": "Mallory"}`,
+		`{"display_name": "Al` + "\u202e" + `ice"}`,
+		`{"current_password": "` + apptest.Password("alice") + `", "new_password": "a new password", "new_password": "another"}`,
+		`{"current_password": "` + apptest.Password("alice") + `", "new_password": "short"}`,
 		`[{"text": "hi"}]`,
 		`null`,
 		``,
