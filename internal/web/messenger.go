@@ -700,6 +700,7 @@ var messengerFuncs = template.FuncMap{
 	"initial":  initial,
 	"newKey":   parley.RandomToken,
 	"msgView":  msgView,
+	"linkify":  linkify,
 	// threadapps.go
 	"noticeText": noticeText,
 	"reachText":  reachText,

@@ -212,6 +212,11 @@ func TestMessenger_Browser(t *testing.T) {
 		long := "A long message, to see how it wraps on a phone: " + strings.Repeat("the film starts at eight, ", 8)
 		must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), long), pressEnter(`#text`)))
 		waitFor(t, alice, bubbleCount(long, 1))
+		// A web address is a link, opened in a new tab without a referrer;
+		// nothing else is.
+		withLink := "the trailer: https://example.com/trailer?t=1&x=2, or javascript:alert(1)"
+		must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), withLink), pressEnter(`#text`)))
+		waitFor(t, alice, bubbleCount(withLink, 1))
 		apptest.Screenshot(t, alice, "group-mine")
 		for _, width := range []int64{375, 1280} {
 			must(t, chromedp.Do(alice, chromedp.EmulateViewport(width, 800)))
@@ -226,6 +231,13 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		group := strings.TrimPrefix(location(t, alice).Path, "/t/")
 		must(t, chromedp.Do(bob, chromedp.Navigate(proxy.URL+"/t/"+group), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		for _, page := range []context.Context{alice, bob} {
+			links, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages .bubble a")].map(a => [a.href, a.target, a.rel, a.textContent].join(" | "))`))
+			must(t, err)
+			if want := "https://example.com/trailer?t=1&x=2 | _blank | noopener noreferrer nofollow ugc | https://example.com/trailer?t=1&x=2"; len(links) != 1 || links[0] != want {
+				t.Errorf("the messages' links: %q, want one: %q", links, want)
+			}
+		}
 		for _, page := range []context.Context{alice, bob} {
 			if got := text(t, page, `#thread-head h1`); got != xssScript {
 				t.Errorf("the group's title shows as %q", got)
