@@ -338,6 +338,16 @@ func (c *Client) DeleteAccount(ctx context.Context, password string) error {
 	return err
 }
 
+// SignOutOthers ends every session of the signed-in member but the
+// client's, and returns how many it ended.
+func (c *Client) SignOutOthers(ctx context.Context) (int, error) {
+	var out struct {
+		SessionsEnded int `json:"sessions_ended"`
+	}
+	_, err := c.Do(ctx, "DELETE", "/api/v1/sessions/others", nil, &out)
+	return out.SessionsEnded, err
+}
+
 // SetDisplayName gives the signed-in member the display name name (their
 // username when empty) and returns their account.
 func (c *Client) SetDisplayName(ctx context.Context, name string) (*User, error) {

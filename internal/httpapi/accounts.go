@@ -58,6 +58,19 @@ func (s *Server) handleSessionDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handleOtherSessionsDelete ends every session of the member but the one
+// of this request, and says how many it ended.
+func (s *Server) handleOtherSessionsDelete(w http.ResponseWriter, r *http.Request) {
+	n, err := s.svc.SignOutOthers(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		SessionsEnded int `json:"sessions_ended"`
+	}{n})
+}
+
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	u, err := s.svc.Me(r.Context())
 	if err != nil {

@@ -135,6 +135,52 @@ func TestSessions(t *testing.T) {
 	})
 }
 
+// TestSessions_SignOutOthers: a member ends every session of theirs but the
+// one they ask from, and learns how many; the grants they gave apps stay,
+// and an app cannot make the call.
+func TestSessions_SignOutOthers(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	bob := env.MustMember(t, "bob")
+	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
+	var others []*client.Client
+	for range 2 {
+		s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, env.Client.WithToken(s.Token))
+	}
+
+	// The app's sign-in, in a browser, made one more.
+	e, err := alice.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.SignOutOthers(ctx)
+	wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+	if n, err := alice.SignOutOthers(ctx); err != nil || n != len(e.Sessions)-1 || n < len(others) {
+		t.Fatalf("signing out everywhere else: %d, %v; want %d sessions ended", n, err, len(e.Sessions)-1)
+	}
+	for i, c := range others {
+		_, err := c.Me(ctx)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		if t.Failed() {
+			t.Fatalf("other session %d", i)
+		}
+	}
+	for name, c := range map[string]*client.Client{"this session": alice, "the app": app, "another member": bob} {
+		if _, err := c.Me(ctx); err != nil {
+			t.Errorf("%s after signing out everywhere else: %v", name, err)
+		}
+	}
+	if n, err := alice.SignOutOthers(ctx); err != nil || n != 0 {
+		t.Errorf("again: %d, %v; want none ended", n, err)
+	}
+}
+
 // TestAccounts_SetDisplayName: a member names themselves anew, and from
 // their next request every read shows the new name: their account, the
 // messages they sent before and after, as their friends read them. Spaces

@@ -33,6 +33,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/accounts", handler: s.handleAccountCreate, public: true, sameOrigin: true},
 		{method: "POST", pattern: "/api/v1/sessions", handler: s.handleSessionCreate, public: true, sameOrigin: true},
 		{method: "DELETE", pattern: "/api/v1/sessions/current", handler: s.handleSessionDelete},
+		{method: "DELETE", pattern: "/api/v1/sessions/others", handler: s.handleOtherSessionsDelete},
 		{method: "GET", pattern: "/api/v1/me", handler: s.handleMe},
 		{method: "PATCH", pattern: "/api/v1/me", handler: s.handleMeUpdate},
 		{method: "DELETE", pattern: "/api/v1/me", handler: s.handleAccountDelete},

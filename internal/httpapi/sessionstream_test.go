@@ -40,6 +40,13 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 			},
 			otherLasts: true,
 		},
+		"OthersSignedOut": {
+			end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
+				_, err := alice.SignOutOthers(context.Background())
+				return err
+			},
+			thisLasts: true,
+		},
 		"AllSessionsEnded": {end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
 			_, err := env.Server.Service.SignOutUser(console, "alice")
 			return err

@@ -356,6 +356,28 @@ func (s *Service) SignOut(ctx context.Context) error {
 	return nil
 }
 
+// SignOutOthers ends every session of the signed-in member but the
+// current one, on every node at its next request, with the realtime
+// streams opened with them, and returns how many it ended. The grants they
+// gave apps stay.
+func (s *Service) SignOutOthers(ctx context.Context) (int, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return 0, err
+	}
+	var ended [][]byte
+	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		ended, err = tx.DeleteUserSessions(ctx, c.User.ID, c.SessionTokenHash)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.log.InfoContext(ctx, "signed out everywhere else", "user", c.User.Username, "user_id", c.User.ID, "client", clientAddr(ctx), "sessions_ended", len(ended))
+	s.publishSessionsEnded(ctx, c.User.ID, ended)
+	return len(ended), nil
+}
+
 // SetDisplayName gives the signed-in member the display name name, as
 // account creation takes it: trimmed, and their username when empty. What
 // they sent before shows the new name, as every read looks names up; this

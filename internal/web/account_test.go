@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,5 +42,25 @@ func TestAccountPage_Name(t *testing.T) {
 	b.post(b.get("/account/data"), "/account/name", url.Values{"display_name": {""}})
 	if me := apptest.MustMe(t, alice); me.DisplayName != "alice" {
 		t.Errorf("after an empty name, alice is named %q, want her username", me.DisplayName)
+	}
+}
+
+// From the account page a member signs out everywhere else: their other
+// sessions end, this browser's goes on.
+func TestAccountPage_SignOutEverywhereElse(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+
+	p := b.post(b.get("/account/data"), "/account/sign-out-others", url.Values{})
+	if p.status != http.StatusOK || p.url.RequestURI() != "/account/data?done=others" || !strings.Contains(p.body, "You are signed out everywhere else") {
+		t.Fatalf("signing out everywhere else: %d %s\n%s", p.status, p.url, p.body)
+	}
+	if _, err := alice.Me(context.Background()); statusOf(err) != http.StatusUnauthorized {
+		t.Errorf("alice's other session: %v, want 401", err)
+	}
+	if p := b.get("/account/data"); p.url.Path != "/account/data" {
+		t.Errorf("this browser was signed out too: %s", p.url)
 	}
 }

@@ -11,14 +11,15 @@ import (
 )
 
 // The member's account page, which the bar's avatar opens: who is signed in
-// and a way out (the bar's own Sign out is hidden on a phone's narrow
-// screen), their display name (service.SetDisplayName), a new password
+// and a way out, here or everywhere else (the bar's own Sign out is hidden
+// on a phone's narrow screen), their display name (service.SetDisplayName), a new password
 // (service.ChangePassword), a download of everything Parley keeps of
 // theirs (service.Export), and the deletion of their account, which asks
 // for the password again and a ticked box, and then signs them out.
 
 const (
 	accountDataPath     = "/account/data"
+	accountOthersPath   = "/account/sign-out-others"
 	accountNamePath     = "/account/name"
 	accountPasswordPath = "/account/password"
 	accountExportPath   = "/account/export"
@@ -27,6 +28,7 @@ const (
 
 func (p *Pages) routeMemberData(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+accountDataPath, p.handleAccountData)
+	mux.HandleFunc("POST "+accountOthersPath, p.handleSignOutOthers)
 	mux.HandleFunc("POST "+accountNamePath, p.handleNameChange)
 	mux.HandleFunc("POST "+accountPasswordPath, p.handlePasswordChange)
 	mux.HandleFunc("GET "+accountExportPath, p.handleAccountExport)
@@ -49,6 +51,7 @@ type dataPage struct {
 // accountNotices are the account page's notices after a change, by ?done=.
 var accountNotices = map[string]string{
 	"name":     "Your name is saved.",
+	"others":   "You are signed out everywhere else.",
 	"password": "Your password is changed, and you are signed out everywhere else.",
 }
 
@@ -83,6 +86,20 @@ func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Notice = accountNotices[r.URL.Query().Get("done")]
 	p.render(w, http.StatusOK, "data", page)
+}
+
+// handleSignOutOthers ends every session of the member's but this
+// browser's.
+func (p *Pages) handleSignOutOthers(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	if _, err := p.svc.SignOutOthers(ctx); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	http.Redirect(w, r, accountDataPath+"?done=others", http.StatusSeeOther)
 }
 
 // handleNameChange gives the member the display name they sent; otherwise

@@ -297,6 +297,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + group.ID + "/title":                     {"title": {"forged"}},
 		"/t/" + group.ID + "/leave":                     {},
 		"/account/name":                                 {"display_name": {"Forged"}},
+		"/account/sign-out-others":                      {},
 		"/account/password":                             {"current": {apptest.Password("alice")}, "new": {"a forged password"}},
 		"/account/delete":                               {"password": {apptest.Password("alice")}, "confirm": {"yes"}},
 	}
