@@ -96,6 +96,18 @@ type inboxList struct {
 	Cursor, Older string
 }
 
+// Unread is how many of the page's threads have messages the member has
+// not read: the tab's title starts with it, as the script keeps it.
+func (l inboxList) Unread() int {
+	n := 0
+	for _, it := range l.Items {
+		if it.UnreadCount > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // threadItem is one thread as the inbox lists it.
 type threadItem struct {
 	*parley.ThreadSummary
@@ -362,7 +374,7 @@ func (p *Pages) handleInbox(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, signInPath, http.StatusSeeOther)
 		return
 	}
-	sh, err := p.newShell(ctx, w, r, "Conversations", "")
+	sh, err := p.newShell(ctx, w, r, "Chats", "")
 	if err != nil {
 		p.renderError(w, err)
 		return

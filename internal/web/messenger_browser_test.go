@@ -674,3 +674,27 @@ func TestMessenger_Browser_TimesInTheReadersZone(t *testing.T) {
 		document.querySelector('[aria-label^="Delete your message sent"]').getAttribute("aria-label") === %q`,
 		want, "Delete your message sent "+want))
 }
+
+// The tab's title starts with how many chats have unread messages: as the
+// page comes from the server, and as messages arrive while it is open;
+// reading them takes the count away.
+func TestMessenger_Browser_UnreadInTheTitle(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	withBob, withCarol := apptest.MustThread(t, bob, "alice").ID, apptest.MustThread(t, carol, "alice").ID
+	apptest.MustSend(t, bob, withBob, "are you there?")
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
+	waitFor(t, b, `document.title === "(1) Chats · Parley" && document.body.dataset.live === "open"`)
+	apptest.MustSend(t, carol, withCarol, "and me?")
+	apptest.MustSend(t, bob, withBob, "hello?")
+	waitFor(t, b, `document.title === "(2) Chats · Parley"`)
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+withBob), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.title.startsWith("(1) ") && document.body.dataset.live === "open"`)
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+withCarol), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `!document.title.startsWith("(")`)
+}

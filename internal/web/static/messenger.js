@@ -126,10 +126,19 @@ function serial(fn) {
   return run;
 }
 
+// The tab's title starts with how many chats have unread messages, "(2)",
+// as the page came from the server; the inbox's refreshes keep it so.
+const pageTitle = document.title.replace(/^\(\d+\) /, "");
+function titleUnread() {
+  const n = document.querySelectorAll("#inbox .unread").length;
+  document.title = (n ? `(${n}) ` : "") + pageTitle;
+}
+
 const refreshInbox = serial(async () => {
   // A page of older chats (?chats=) stays on that page.
   const chats = document.getElementById("inbox")?.dataset.chats || "";
   swap("inbox", await part(`/parts/inbox?current=${encodeURIComponent(current)}&chats=${encodeURIComponent(chats)}`));
+  titleUnread();
 });
 
 // ---- the thread page ----
