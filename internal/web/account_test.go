@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
 )
 
 // On the account page a member names themselves anew: the page says so and
@@ -62,5 +63,25 @@ func TestAccountPage_SignOutEverywhereElse(t *testing.T) {
 	}
 	if p := b.get("/account/data"); p.url.Path != "/account/data" {
 		t.Errorf("this browser was signed out too: %s", p.url)
+	}
+}
+
+// Every sign-in page, the messenger's, the privacy pages' and an app's,
+// tells a member who forgot their password who can give them a new one:
+// with no email, an operator.
+func TestSignInPages_SayWhoGivesANewPassword(t *testing.T) {
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	b := apptest.NewBrowser()
+	for name, path := range map[string]string{
+		"the messenger's":    env.URL + "/sign-in",
+		"the privacy pages'": env.URL + "/account/sign-in",
+		"an app's":           cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+	} {
+		if p := b.Get(t, path); !strings.Contains(p.Body, "an operator of this server can give you a new one") {
+			t.Errorf("%s sign-in page does not say who gives a new password:\n%s", name, p.Body)
+		}
 	}
 }
