@@ -12,10 +12,11 @@ import (
 
 // The member's account page, which the bar's avatar opens: who is signed in
 // and a way out, here or everywhere else (the bar's own Sign out is hidden
-// on a phone's narrow screen), their display name (service.SetDisplayName), a new password
-// (service.ChangePassword), a download of everything Parley keeps of
-// theirs (service.Export), and the deletion of their account, which asks
-// for the password again and a ticked box, and then signs them out.
+// on a phone's narrow screen), their display name
+// (service.SetDisplayName), a new password (service.ChangePassword), a
+// download of everything Parley keeps of theirs (service.Export), and the
+// deletion of their account, which asks for the password again and a
+// ticked box, and then signs them out.
 
 const (
 	accountDataPath     = "/account/data"
