@@ -362,7 +362,7 @@ func TestMessenger_Browser(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS(`#rename-title`), "Film club"),
 		))
 		submit(t, alice, `form.rename button`, `document.querySelector("#thread-head h1").textContent === "Film club"`)
-		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club"`)
+		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club" && document.title.endsWith("Film club · Parley")`)
 		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
 		must(t, chromedp.Do(bob,
 			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),

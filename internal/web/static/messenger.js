@@ -127,8 +127,9 @@ function serial(fn) {
 }
 
 // The tab's title starts with how many chats have unread messages, "(2)",
-// as the page came from the server; the inbox's refreshes keep it so.
-const pageTitle = document.title.replace(/^\(\d+\) /, "");
+// as the page came from the server; the inbox's refreshes keep it so. A
+// thread's page is titled with its name, which the head's refreshes keep.
+let pageTitle = document.title.replace(/^\(\d+\) /, "");
 function titleUnread() {
   const n = document.querySelectorAll("#inbox .unread").length;
   document.title = (n ? `(${n}) ` : "") + pageTitle;
@@ -241,6 +242,11 @@ const refreshApps = serial(async () => swap("thread-apps", await part(`${base}/a
 const refreshHead = serial(async () => {
   try {
     swap("thread-head", await part(`${base}/head`), () => refreshHead());
+    const name = document.querySelector("#thread-head h1")?.textContent;
+    if (name) {
+      pageTitle = `${name} · Parley`;
+      titleUnread();
+    }
   } catch (err) {
     if (err.status === 404 && !leaving) location.assign("/"); // no longer in it
     else throw err;
