@@ -18,6 +18,7 @@ const (
 	ActionUserDisable    = "user.disable"
 	ActionUserEnable     = "user.enable"
 	ActionUserSignOut    = "user.sign_out"
+	ActionUserRename     = "user.rename"
 	ActionKeysRotate     = "keys.rotate"
 	ActionKeysMove       = "keys.move"
 	// ActionUserDelete is an account's deletion, by an operator or by its

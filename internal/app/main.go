@@ -198,7 +198,7 @@ func userCommand(cfg *config.Config) *cobra.Command {
 		})
 	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false),
 		passwdCommand(cfg), disableCommand(cfg, true), disableCommand(cfg, false),
-		sessionsCommand(cfg), signOutCommand(cfg), deleteCommand(cfg))
+		sessionsCommand(cfg), signOutCommand(cfg), renameCommand(cfg), deleteCommand(cfg))
 	return cmd
 }
 

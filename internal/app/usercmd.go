@@ -93,6 +93,25 @@ address, and never the token.`,
 	}
 }
 
+func renameCommand(cfg *config.Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename USERNAME DISPLAY_NAME",
+		Short: "Give a member a new display name (empty: their username), to take off one that passes for someone else's or offends",
+		Example: `  parley user rename mallory ""
+  parley user rename alice "Alice Liddell"`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withService(cmd, *cfg, func(svc *service.Service) error {
+				u, err := svc.RenameUser(cmd.Context(), args[0], args[1])
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is named %q\n", u.Username, u.DisplayName)
+				}
+				return err
+			})
+		},
+	}
+}
+
 func signOutCommand(cfg *config.Config) *cobra.Command {
 	return &cobra.Command{
 		Use:   "sign-out USERNAME",

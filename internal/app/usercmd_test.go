@@ -134,6 +134,30 @@ func TestCLI_UserSessionsAndPassword(t *testing.T) {
 	}
 }
 
+// `parley user rename`, run beside the server, gives a member a new display
+// name, which the API shows at once, and an empty one gives them their
+// username; each is in `parley audit`.
+func TestCLI_UserRename(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	dir := env.Server.Config
+	if out, err := run(t, dir, "", "user", "rename", "alice", " Alice Liddell "); err != nil || !strings.Contains(out, `alice is named "Alice Liddell"`) {
+		t.Fatalf("rename: %q, %v", out, err)
+	}
+	if me := apptest.MustMe(t, alice); me.DisplayName != "Alice Liddell" {
+		t.Errorf("after rename, alice is named %q", me.DisplayName)
+	}
+	if out, err := run(t, dir, "", "user", "rename", "alice", ""); err != nil || !strings.Contains(out, `alice is named "alice"`) {
+		t.Fatalf("rename to nothing: %q, %v", out, err)
+	}
+	if me := apptest.MustMe(t, alice); me.DisplayName != "alice" {
+		t.Errorf("after an empty name, alice is named %q, want her username", me.DisplayName)
+	}
+	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserRename, parley.ActionUserRename}) {
+		t.Errorf("decisions about alice, latest first: %v", got)
+	}
+}
+
 // TestCLI_UserSignOutEndsStreams: `parley user sign-out`, run beside the
 // server, ends the member's realtime streams on the server at the server's
 // next sweep of its streams' sessions, though the command's process has no
@@ -181,6 +205,9 @@ func TestCLI_UserBadInput(t *testing.T) {
 		"EnableTwoNames":  {"", []string{"user", "enable", "alice", "bob"}, "accepts 1 arg"},
 		"SessionsNobody":  {"", []string{"user", "sessions", "nobody"}, "nobody"},
 		"SignOutNobody":   {"", []string{"user", "sign-out", "nobody"}, "nobody"},
+		"RenameNobody":    {"", []string{"user", "rename", "nobody", "Nobody"}, "nobody"},
+		"RenameNoName":    {"", []string{"user", "rename", "alice"}, "accepts 2 arg"},
+		"RenameBadName":   {"", []string{"user", "rename", "alice", "Mallory\u202e"}, "display_name must not contain"},
 		"AuditLimitZero":  {"", []string{"audit", "--limit", "0"}, "at least 1"},
 		"AuditStrayArg":   {"", []string{"audit", "everything"}, "unknown command"},
 		"UnsuspendNobody": {"", []string{"app", "unsuspend", "pc_nonexistent"}, "not found"},

@@ -60,11 +60,10 @@ func (s *Service) CreateUser(ctx context.Context, in NewAccount) (*parley.User, 
 // creating it is recorded as their decision.
 func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []throttleKey, actor *parley.OperatorAction) (*parley.User, error) {
 	u := &parley.User{
-		ID:          parley.NewID(),
-		Username:    parley.NormalizeUsername(in.Username),
-		DisplayName: strings.TrimSpace(in.DisplayName),
-		CreatedAt:   s.Now(),
-		Operator:    in.Operator,
+		ID:        parley.NewID(),
+		Username:  parley.NormalizeUsername(in.Username),
+		CreatedAt: s.Now(),
+		Operator:  in.Operator,
 	}
 	if err := parley.ValidateUsername(u.Username); err != nil {
 		return nil, err
@@ -72,11 +71,9 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 	if err := parley.ValidatePassword(in.Password); err != nil {
 		return nil, err
 	}
-	if err := parley.ValidateDisplayName(u.DisplayName); err != nil {
+	var err error
+	if u.DisplayName, err = displayName(in.DisplayName, u.Username); err != nil {
 		return nil, err
-	}
-	if u.DisplayName == "" {
-		u.DisplayName = u.Username
 	}
 	if err := s.begin(ctx, "new accounts from your address", throttle...); err != nil {
 		return nil, err
@@ -388,12 +385,8 @@ func (s *Service) SetDisplayName(ctx context.Context, name string) (u *parley.Us
 	if err != nil {
 		return nil, err
 	}
-	name = strings.TrimSpace(name)
-	if err := parley.ValidateDisplayName(name); err != nil {
+	if name, err = displayName(name, c.User.Username); err != nil {
 		return nil, err
-	}
-	if name == "" {
-		name = c.User.Username
 	}
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		if err := tx.SetDisplayName(ctx, c.User.ID, name); err != nil {
@@ -407,6 +400,20 @@ func (s *Service) SetDisplayName(ctx context.Context, name string) (u *parley.Us
 	}
 	s.callers.forgetUser(c.User.ID)
 	return u, nil
+}
+
+// displayName is the display name name asks for, of the member with the
+// username: trimmed, and the username when empty; EINVALID when it cannot
+// be one.
+func displayName(name, username string) (string, error) {
+	name = strings.TrimSpace(name)
+	if err := parley.ValidateDisplayName(name); err != nil {
+		return "", err
+	}
+	if name == "" {
+		return username, nil
+	}
+	return name, nil
 }
 
 // ChangePassword gives the signed-in member the password newPW once they

@@ -187,6 +187,34 @@ func (s *Service) UserSessions(ctx context.Context, username string) (sessions [
 	return sessions, err
 }
 
+// RenameUser gives the member named username the display name name, as
+// SetDisplayName takes it; it is for operators, to take off a name that
+// passes for someone else's or offends, and is recorded as their decision.
+// ECONFLICT when the account is deleted (findMember).
+func (s *Service) RenameUser(ctx context.Context, username, name string) (u *parley.User, err error) {
+	actor, err := operator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
+		if u, err = findMember(ctx, tx, username); err != nil {
+			return err
+		}
+		if u.DisplayName, err = displayName(name, u.Username); err != nil {
+			return err
+		}
+		if err := tx.SetDisplayName(ctx, u.ID, u.DisplayName); err != nil {
+			return err
+		}
+		return record(actor, parley.ActionUserRename, u.ID, u.Username)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.callers.forgetUser(u.ID)
+	return u, nil
+}
+
 // SignOutUser ends every session of the member named username and returns
 // how many it ended; it is for operators. The grants they gave apps stay.
 func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, err error) {

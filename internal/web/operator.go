@@ -102,6 +102,7 @@ var decisionWords = map[string]string{
 	parley.ActionUserDisable:    "disabled",
 	parley.ActionUserEnable:     "enabled",
 	parley.ActionUserSignOut:    "signed out",
+	parley.ActionUserRename:     "gave a new display name to",
 	parley.ActionUserDelete:     "deleted the account of",
 	parley.ActionKeysRotate:     "rotated the provider's",
 	parley.ActionKeysMove:       "moved the provider's keys to",
