@@ -144,7 +144,7 @@ func TestSessions_SignOutOthers(t *testing.T) {
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
 	bob := env.MustMember(t, "bob")
-	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
+	app := alicesApp(t, env)
 	var others []*client.Client
 	for range 2 {
 		s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
@@ -195,7 +195,7 @@ func TestAccounts_SetDisplayName(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
 	apptest.MustSend(t, alice, th, "before")
-	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
+	app := alicesApp(t, env)
 	named := func(t *testing.T, want string) {
 		t.Helper()
 		if me := apptest.MustMe(t, alice); me.DisplayName != want {
@@ -254,7 +254,7 @@ func TestAccounts_ChangePassword(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
-	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
+	app := alicesApp(t, env)
 	s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
 	if err != nil {
 		t.Fatal(err)
@@ -304,6 +304,13 @@ func TestAccounts_ChangePassword(t *testing.T) {
 		}
 	})
 	t.Run("AppsKeepTheirGrants", func(t *testing.T) { apptest.MustMe(t, app) })
+}
+
+// alicesApp is an app alice connected, with the profile scope: the calls
+// on her account itself are refused to it whatever its scopes.
+func alicesApp(t *testing.T, env *apptest.Env) *client.Client {
+	t.Helper()
+	return env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
 }
 
 // wantProblem checks that err is a problem with the status and type code.
