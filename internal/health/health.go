@@ -45,7 +45,7 @@ func New(store *sqlstore.DB, dataDir string, minFree uint64, clock parley.Clock,
 		diskFree:  prometheus.NewDesc("parley_disk_free_bytes", "Space free to the server on the file system of its data directory (not on PostgreSQL).", nil, nil),
 		queued:    prometheus.NewDesc("parley_webhook_queue_depth", "Webhook deliveries waiting to be sent, being sent or waiting to be tried again.", nil, nil),
 		oldestDue: prometheus.NewDesc("parley_webhook_oldest_due_seconds", "How long the webhook delivery due longest has waited since it fell due; 0 when none is due.", nil, nil),
-		full:      prometheus.NewDesc("parley_storage_full", "1 while writes are refused because the disk is full, else 0.", nil, nil),
+		full:      prometheus.NewDesc("parley_storage_full", "1 from a write refused because the disk was full until one succeeds with room on the disk again, else 0.", nil, nil),
 		refused:   prometheus.NewDesc("parley_storage_full_refusals_total", "Writes refused because the disk was full.", nil, nil),
 		queries:   prometheus.NewDesc("parley_database_queries_total", "Statements the server's reads ran on the database.", nil, nil),
 	}

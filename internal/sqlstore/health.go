@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,18 +41,46 @@ type fullness struct {
 
 // noteWrite sees the outcome of a write: a write refused for a full disk
 // marks the store full and returns parley.ErrStorageFull wrapping err; a
-// write that succeeds marks it not full. Any other error says nothing of
-// the disk and is returned as it is.
+// write that succeeds marks it not full, once its disk has room again
+// (roomToClear). Any other error says nothing of the disk and is returned
+// as it is.
 func (db *DB) noteWrite(err error) error {
 	full := storageFull(err)
 	if err != nil && !full {
 		return err
+	}
+	if !full && db.fullness.isFull.Load() && !db.diskHasRoom() {
+		return nil
 	}
 	db.fullness.set(full)
 	if full {
 		return fmt.Errorf("%w: %w", parley.ErrStorageFull, err)
 	}
 	return nil
+}
+
+// roomToClear is the space the embedded database's disk must have free
+// before a write that succeeds clears the store's fullness. On a full disk
+// a write may still succeed into room the database already has (a WAL
+// begun again from its start, the file's free pages, a write that changes
+// nothing), and the next one be refused: such a success says nothing of
+// the disk, and taken for room it would tell the operator, and the
+// metrics, that the disk cleared and filled again, write after write.
+const roomToClear = 256 << 10
+
+// diskHasRoom reports whether the embedded database's disk has
+// roomToClear free; on PostgreSQL, whose disk is out of sight, or when the
+// free space cannot be read, a write that succeeds is all there is to go
+// by.
+func (db *DB) diskHasRoom() bool {
+	if db.path == "" {
+		return true
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(db.path), &st); err != nil {
+		return true
+	}
+	return st.Bavail*uint64(st.Bsize) >= roomToClear
 }
 
 // noteRead sees the outcome of a read, which fails for a full disk only

@@ -76,6 +76,14 @@ func TestStorageFull_RefusedThenRecovers(t *testing.T) {
 	if full, n := db.StorageFull(); !full || n != int64(len(refused)) {
 		t.Errorf("StorageFull = %v, %d; want true, %d", full, n, len(refused))
 	}
+	// A write that needs no room succeeds on the full disk, and says
+	// nothing of it: the store stays full.
+	if err := db.Write(ctx, func(parley.Tx) error { return nil }); err != nil {
+		t.Fatalf("a write of nothing on a full disk: %v", err)
+	}
+	if full, _ := db.StorageFull(); !full || !slices.Equal(told(), []bool{true}) {
+		t.Errorf("after a write of nothing on the full disk, StorageFull = %v and told %v; want still full, told once", full, told())
+	}
 
 	free()
 	if err := create("zafter"); err != nil {
