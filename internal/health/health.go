@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"syscall"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -84,7 +83,7 @@ func (m *Monitor) Ready(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("the database is at schema %d and this parley expects %d: a migration is pending", v, want))
 	}
 	if m.dataDir != "" {
-		if free, err := diskFree(m.dataDir); err != nil {
+		if free, err := sqlstore.DiskFree(m.dataDir); err != nil {
 			m.log.Warn("readiness: free disk space cannot be read", "err", err)
 			errs = append(errs, errors.New("the free space of the data directory's disk cannot be read"))
 		} else if free < m.minFree {
@@ -92,16 +91,6 @@ func (m *Monitor) Ready(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// diskFree returns the bytes free to an unprivileged user on the file
-// system that holds dir.
-func diskFree(dir string) (uint64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("health: free space of %s: %w", dir, err)
-	}
-	return st.Bavail * uint64(st.Bsize), nil
 }
 
 // Describe implements prometheus.Collector.
@@ -119,7 +108,7 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(refused))
 	ch <- prometheus.MustNewConstMetric(m.queries, prometheus.CounterValue, float64(m.store.Queries()))
 	if m.dataDir != "" {
-		if free, err := diskFree(m.dataDir); err != nil {
+		if free, err := sqlstore.DiskFree(m.dataDir); err != nil {
 			m.log.Warn("metrics: free disk space", "err", err)
 		} else {
 			ch <- prometheus.MustNewConstMetric(m.diskFree, prometheus.GaugeValue, float64(free))

@@ -76,11 +76,18 @@ func (db *DB) diskHasRoom() bool {
 	if db.path == "" {
 		return true
 	}
+	free, err := DiskFree(filepath.Dir(db.path))
+	return err != nil || free >= roomToClear
+}
+
+// DiskFree returns the bytes free to an unprivileged user on the file
+// system that holds dir.
+func DiskFree(dir string) (uint64, error) {
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(filepath.Dir(db.path), &st); err != nil {
-		return true
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("sqlstore: free space of %s: %w", dir, err)
 	}
-	return st.Bavail*uint64(st.Bsize) >= roomToClear
+	return st.Bavail * uint64(st.Bsize), nil
 }
 
 // noteRead sees the outcome of a read, which fails for a full disk only
