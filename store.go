@@ -76,6 +76,7 @@ type Tx interface {
 	UserStore
 	SessionStore
 	FriendStore
+	BlockStore
 	ThreadStore
 	ParticipantStore
 	MessageStore
@@ -122,8 +123,8 @@ type UserStore interface {
 	SetDisplayName(ctx context.Context, userID, displayName string) error
 	// EraseUser deletes the member's account at t: it forgets their
 	// display name (DeletedDisplayName from then on), password hash and
-	// operator flag, their friendships and friend requests either way,
-	// and the idempotency keys of the threads they started. Their ID and username stay: no one else may take the name, and
+	// operator flag, their friendships, friend requests and blocks either
+	// way, and the idempotency keys of the threads they started. Their ID and username stay: no one else may take the name, and
 	// what names the member (messages, access logs) stays intact. From
 	// then on the member is Deleted and Disabled. ENOTFOUND when the
 	// member is absent or deleted already.
@@ -190,6 +191,21 @@ type FriendStore interface {
 	FindDeclinedFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)
 }
 
+// BlockStore keeps the members each member blocked.
+type BlockStore interface {
+	// CreateBlock records that blockerID blocks blockedID from at on;
+	// ECONFLICT when they already do, ENOTFOUND when either account is
+	// deleted, also by a transaction that commits while this one runs.
+	CreateBlock(ctx context.Context, blockerID, blockedID string, at time.Time) error
+	// DeleteBlock lifts blockerID's block of blockedID.
+	DeleteBlock(ctx context.Context, blockerID, blockedID string) error
+	// FindBlocksBetween reports whether a blocks b and whether b blocks a.
+	FindBlocksBetween(ctx context.Context, a, b string) (aBlocksB, bBlocksA bool, err error)
+	// FindBlockedMembers returns the members blockerID blocks, ordered by
+	// username.
+	FindBlockedMembers(ctx context.Context, blockerID string) ([]BlockedMember, error)
+}
+
 // ThreadStore keeps threads, their numbering of messages, and who closed
 // them to apps.
 type ThreadStore interface {
@@ -221,6 +237,9 @@ type ThreadStore interface {
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
 	// RenameThread sets the thread's title and records activity at t.
 	RenameThread(ctx context.Context, threadID, title string, t time.Time) error
+	// SetThreadBlocked sets whether the thread takes no message from its
+	// participants (Thread.Blocked).
+	SetThreadBlocked(ctx context.Context, threadID string, blocked bool) error
 	// CloseThreadToApps records that the member closes the thread to apps;
 	// it reports false when they already had.
 	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
@@ -283,8 +302,9 @@ type MessageStore interface {
 	PostMessage(ctx context.Context, m *Message) error
 	// PostParticipantMessage returns the IDs of the thread's current
 	// participants, as FindParticipantIDs, and posts m, as PostMessage,
-	// when its sender is one of them (posted); otherwise it stores
-	// nothing. A send is then one statement where it was two. The sender's
+	// when its sender is one of them and the thread is not Blocked
+	// (posted); otherwise it stores nothing. A send is then one statement
+	// where it was two. The sender's
 	// place in the thread holds until the post's transaction ends: a
 	// transaction that takes them out of it (LeaveThread) at the same
 	// time either comes after the post, and finds the message, or before

@@ -38,6 +38,9 @@ type Thread struct {
 	LastSeq        int64     `json:"last_seq"`
 	LastActivityAt time.Time `json:"last_activity_at"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Blocked marks a direct thread whose one member blocked the other:
+	// it takes no message from either until the block is lifted.
+	Blocked bool `json:"blocked,omitempty"`
 
 	// DirectKey makes a direct thread unique per pair of members.
 	DirectKey string `json:"-"`

@@ -400,6 +400,31 @@ func (c *Client) RemoveFriend(ctx context.Context, userID string) error {
 	return err
 }
 
+// Block blocks the member named username: the two stop being friends,
+// neither may ask the other again, and their direct thread takes no new
+// message from either (Thread.Blocked) until the block is lifted.
+// Blocking again returns the block as it stands.
+func (c *Client) Block(ctx context.Context, username string) (*BlockedMember, error) {
+	var b BlockedMember
+	_, err := c.Do(ctx, "POST", "/api/v1/blocks", map[string]string{"username": username}, &b)
+	return &b, err
+}
+
+// BlockedMembers lists the members the member blocks, by username.
+func (c *Client) BlockedMembers(ctx context.Context) ([]BlockedMember, error) {
+	var out struct {
+		Blocked []BlockedMember `json:"blocked"`
+	}
+	_, err := c.Do(ctx, "GET", "/api/v1/blocks", nil, &out)
+	return out.Blocked, err
+}
+
+// Unblock lifts the member's block of the member userID.
+func (c *Client) Unblock(ctx context.Context, userID string) error {
+	_, err := c.Do(ctx, "DELETE", "/api/v1/blocks/"+url.PathEscape(userID), nil, nil)
+	return err
+}
+
 // NewThread describes a thread to start.
 type NewThread struct {
 	Participants []string `json:"participants"`

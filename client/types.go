@@ -106,6 +106,12 @@ type Session struct {
 	User  *User  `json:"user"`
 }
 
+// BlockedMember is a member the member blocks, and since when.
+type BlockedMember struct {
+	User  UserRef   `json:"user"`
+	Since time.Time `json:"since"`
+}
+
 // Friend is another member as seen from one side of a friendship or
 // request.
 type Friend struct {
@@ -146,6 +152,9 @@ type Thread struct {
 	LastSeq        int64     `json:"last_seq"`
 	LastActivityAt time.Time `json:"last_activity_at"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Blocked marks a direct thread one of whose two members blocked the
+	// other: it takes no new message from either until the block is lifted.
+	Blocked bool `json:"blocked,omitempty"`
 }
 
 // ThreadSummary is a thread as one member sees it, with the member's unread
@@ -327,9 +336,11 @@ type Export struct {
 	// (Incoming) and theirs that were declined (Outgoing), each Since it
 	// was declined: kept, out of every list, so that the member declined
 	// waits before asking again.
-	DeclinedFriendRequests FriendRequests   `json:"declined_friend_requests"`
-	Threads                []ExportedThread `json:"threads"`
-	Grants                 []ExportedGrant  `json:"grants"`
+	DeclinedFriendRequests FriendRequests `json:"declined_friend_requests"`
+	// Blocked are the members the member blocks.
+	Blocked []BlockedMember  `json:"blocked"`
+	Threads []ExportedThread `json:"threads"`
+	Grants  []ExportedGrant  `json:"grants"`
 	// Apps are the apps the member registered as a developer.
 	Apps []ExportedApp `json:"apps"`
 	// Sessions are the member's sessions, newest first.

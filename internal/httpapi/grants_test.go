@@ -129,6 +129,17 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		{"DELETE /friends/{id}", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			return c.RemoveFriend(ctx, w.carolID)
 		}},
+		{"POST /blocks", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.Block(ctx, "carol")
+			return err
+		}},
+		{"GET /blocks", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.BlockedMembers(ctx)
+			return err
+		}},
+		{"DELETE /blocks/{id}", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			return c.Unblock(ctx, w.carolID)
+		}},
 		{"POST /threads/{id}/participants", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			_, err := c.AddParticipant(ctx, th, "carol")
 			return err

@@ -49,6 +49,9 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/friends", handler: s.handleFriendList},
 		{method: "GET", pattern: "/api/v1/friend-requests", handler: s.handleFriendRequests},
 		{method: "DELETE", pattern: "/api/v1/friends/{user_id}", handler: s.handleFriendDelete},
+		{method: "POST", pattern: "/api/v1/blocks", handler: s.handleBlockCreate},
+		{method: "GET", pattern: "/api/v1/blocks", handler: s.handleBlockList},
+		{method: "DELETE", pattern: "/api/v1/blocks/{user_id}", handler: s.handleBlockDelete},
 
 		{method: "POST", pattern: "/api/v1/threads", handler: s.handleThreadCreate},
 		{method: "GET", pattern: "/api/v1/threads", handler: s.handleThreadList},

@@ -46,11 +46,13 @@ type exportHead struct {
 	// DeclinedFriendRequests are kept, out of every list, until either
 	// member asks the other again (parley.DeclinedRequestWait).
 	DeclinedFriendRequests *parley.FriendRequests `json:"declined_friend_requests"`
-	Threads                []ExportedThread       `json:"threads"`
-	Grants                 []ExportedGrant        `json:"grants"`
-	Apps                   []ExportedApp          `json:"apps"`
-	Sessions               []ExportedSession      `json:"sessions"`
-	AccessLogHead          ExportedLogHead        `json:"access_log_head"`
+	// Blocked are the members the member blocks.
+	Blocked       []parley.BlockedMember `json:"blocked"`
+	Threads       []ExportedThread       `json:"threads"`
+	Grants        []ExportedGrant        `json:"grants"`
+	Apps          []ExportedApp          `json:"apps"`
+	Sessions      []ExportedSession      `json:"sessions"`
+	AccessLogHead ExportedLogHead        `json:"access_log_head"`
 }
 
 // ExportedThread is a thread the member is in, with who is in it and how
@@ -138,6 +140,9 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 			return err
 		}
 		if h.DeclinedFriendRequests, err = tx.FindDeclinedFriendRequests(ctx, c.User.ID); err != nil {
+			return err
+		}
+		if h.Blocked, err = tx.FindBlockedMembers(ctx, c.User.ID); err != nil {
 			return err
 		}
 		if h.Threads, err = exportThreads(ctx, tx, c.User.ID); err != nil {

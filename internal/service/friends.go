@@ -9,7 +9,8 @@ import (
 
 // AddFriend asks the member named username to be friends, or accepts when
 // they already asked. Asking again is harmless. A username no member can
-// have is EINVALID; one no member has, ENOTFOUND.
+// have is EINVALID; one no member has, ENOTFOUND; a member the caller
+// blocked, ECONFLICT; one who blocked the caller, EFORBIDDEN.
 func (s *Service) AddFriend(ctx context.Context, username string) (*parley.FriendStatus, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -29,6 +30,13 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 		}
 		if other.ID == c.User.ID {
 			return parley.Errorf(parley.EINVALID, "you cannot befriend yourself")
+		}
+		if mine, theirs, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
+			return err
+		} else if mine {
+			return parley.Errorf(parley.ECONFLICT, "you blocked %s: unblock them before you ask them to be friends", other.Username)
+		} else if theirs {
+			return parley.Errorf(parley.EFORBIDDEN, "%s does not take friend requests from you", other.Username)
 		}
 		status.User = other.Ref()
 		ask := func() error {

@@ -70,6 +70,11 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	return msg, replayed, nil
 }
 
+// errBlockedThread refuses a send into a thread that takes no message
+// (parley.Thread.Blocked): the only reason a participant's post is not
+// posted.
+var errBlockedThread = parley.Errorf(parley.EFORBIDDEN, "this conversation takes no new messages: one of its two members blocked the other")
+
 // errKeyTaken reports that a send's insert found its idempotency key taken.
 var errKeyTaken = errors.New("service: idempotency key taken")
 
@@ -114,6 +119,9 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 			if prior, answered, err := s.findReplay(ctx, tx, c, threadID, text, idempotencyKey); answered {
 				return prior, err == nil, nil, err
 			}
+		}
+		if slices.Contains(ids, c.User.ID) {
+			return nil, false, nil, errBlockedThread
 		}
 		return nil, false, nil, threadNotFound()
 	}

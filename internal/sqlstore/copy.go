@@ -25,7 +25,7 @@ import (
 // report_sends is copied: without it, the server on the copy would send
 // every app the last fortnight's share report again.
 var tables = []string{
-	"users", "sessions", "event_tickets", "friendships", "throttles", "server_keys",
+	"users", "sessions", "event_tickets", "friendships", "blocks", "throttles", "server_keys",
 	"apps", "report_sends", "operator_actions", "threads", "participants", "messages", "message_keys", "thread_keys", "thread_app_closures",
 	"grants", "grant_threads", "thread_notices", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",

@@ -305,22 +305,35 @@ func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 	if t.pg != nil {
 		return t.postMessagePG(ctx, m)
 	}
+	_, err := t.postMessage(ctx, m, "")
+	return err
+}
+
+// postMessage is PostMessage on SQLite, where the thread's row is updated
+// only when it meets the condition cond, if any, and reports whether it
+// posted.
+func (t *txn) postMessage(ctx context.Context, m *parley.Message, cond string) (bool, error) {
 	// The message's number and its change's, in one statement, as NextSeq
 	// and nextChange would take them.
 	var change int64
 	err := t.queryRow(ctx, "thread", `
 		UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $2
-		WHERE id = $1 RETURNING last_seq, last_change`, []any{m.ThreadID, micros(m.CreatedAt)}, &m.Seq, &change)
+		WHERE id = $1`+cond+` RETURNING last_seq, last_change`, []any{m.ThreadID, micros(m.CreatedAt)}, &m.Seq, &change)
+	if cond != "" && parley.ErrorCode(err) == parley.ENOTFOUND {
+		return false, nil
+	}
 	if err != nil {
-		return mapError("post message", err)
+		return false, mapError("post message", err)
 	}
 	if err := t.insertMessage(ctx, m, change); err != nil {
-		return mapError("post message", err)
+		return false, mapError("post message", err)
 	}
 	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, m.Seq)
-	return err
+	return err == nil, err
 }
 
+// PostParticipantMessage checks that the thread is not blocked in the
+// update of its row that numbers the message, which a send makes anyway.
 func (t *txn) PostParticipantMessage(ctx context.Context, m *parley.Message) ([]string, bool, error) {
 	if t.pg != nil {
 		return t.postParticipantMessagePG(ctx, m)
@@ -329,7 +342,8 @@ func (t *txn) PostParticipantMessage(ctx context.Context, m *parley.Message) ([]
 	if err != nil || !slices.Contains(ids, m.Sender.ID) {
 		return ids, false, err
 	}
-	return ids, true, t.PostMessage(ctx, m)
+	posted, err := t.postMessage(ctx, m, ` AND NOT blocked`)
+	return ids, posted, err
 }
 
 // findMessages runs a message query; sizeHint is the number of rows it

@@ -696,7 +696,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR KEY SHARE
 		), next AS (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
-			FROM sender WHERE id = $1 RETURNING no, last_seq, last_change
+			FROM sender WHERE id = $1 AND NOT blocked RETURNING no, last_seq, last_change
 		), `+pgPost+`
 		SELECT members.ids, coalesce((SELECT seq FROM posted), 0) FROM members`, args, &ids, &seq)
 	if err != nil {

@@ -8,10 +8,10 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const threadColumns = `t.id, t.kind, t.title, t.created_by, t.created_via_app, t.last_seq, t.last_activity_at, t.created_at`
+const threadColumns = `t.id, t.kind, t.title, t.created_by, t.created_via_app, t.last_seq, t.last_activity_at, t.created_at, t.blocked`
 
 func threadDest(th *parley.Thread, via *sql.NullString, activity, created *int64) []any {
-	return []any{&th.ID, &th.Kind, &th.Title, &th.CreatedBy, via, &th.LastSeq, activity, created}
+	return []any{&th.ID, &th.Kind, &th.Title, &th.CreatedBy, via, &th.LastSeq, activity, created, &th.Blocked}
 }
 
 func finishThread(th *parley.Thread, via sql.NullString, activity, created int64) {
@@ -116,6 +116,14 @@ func (t *txn) RenameThread(ctx context.Context, threadID, title string, at time.
 	res, err := t.exec(ctx, `UPDATE threads SET title = $2, last_activity_at = $3 WHERE id = $1`, threadID, title, micros(at))
 	if err != nil {
 		return mapError("rename thread", err)
+	}
+	return mustAffect(res, "thread")
+}
+
+func (t *txn) SetThreadBlocked(ctx context.Context, threadID string, blocked bool) error {
+	res, err := t.exec(ctx, `UPDATE threads SET blocked = $2 WHERE id = $1`, threadID, blocked)
+	if err != nil {
+		return mapError("set thread blocked", err)
 	}
 	return mustAffect(res, "thread")
 }

@@ -105,6 +105,7 @@ func (t *txn) EraseUser(ctx context.Context, userID string, at time.Time) error 
 	}
 	for _, q := range []string{
 		`DELETE FROM friendships WHERE requester_id = $1 OR addressee_id = $1`,
+		`DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1`,
 		`DELETE FROM thread_keys WHERE user_id = $1`,
 	} {
 		if _, err := t.exec(ctx, q, userID); err != nil {

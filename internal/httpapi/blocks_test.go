@@ -1,0 +1,167 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestBlocks: a member who blocks another ends their friendship, and
+// neither can write in their direct thread, through a session or an app,
+// nor ask the other to be friends, until the block is lifted; both still
+// read the thread, are told at once, and keep every group they share.
+func TestBlocks(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bobID := apptest.MustMe(t, w.bob).ID
+	before, err := w.bob.SendMessage(ctx, w.aliceBob, "sent before the block", "key-before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "All three", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := w.env.MustPartner(t, "Notes")
+	bobsApp := w.env.Client.WithToken(w.env.MustToken(t, partner, "bob", []string{"openid", "messages.write", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+	bobsStream := mustEvents(t, w.bob)
+
+	blocked, err := w.alice.Block(ctx, " Bob ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blocked.User.ID != bobID || blocked.User.Username != "bob" || blocked.Since.IsZero() {
+		t.Fatalf("Block = %+v", blocked)
+	}
+
+	t.Run("TheOtherIsToldAtOnce", func(t *testing.T) {
+		for {
+			ev, err := bobsStream.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != client.EventThreadUpdated {
+				continue
+			}
+			var change client.ThreadChange
+			if err := json.Unmarshal(ev.Data, &change); err != nil || change.Thread.ID != w.aliceBob || !change.Thread.Blocked {
+				t.Fatalf("bob's thread.updated: %s (%v), want the direct thread blocked", ev.Data, err)
+			}
+			return
+		}
+	})
+	t.Run("NoLongerFriends", func(t *testing.T) {
+		for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
+			friends, err := c.Friends(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range friends {
+				if f.User.Username == "alice" || f.User.Username == "bob" {
+					t.Errorf("%s's friends still list %s", name, f.User.Username)
+				}
+			}
+		}
+	})
+	t.Run("TheDirectThreadTakesNoMessage", func(t *testing.T) {
+		for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob, "bob's app": bobsApp} {
+			_, err := c.SendMessage(ctx, w.aliceBob, "still there?", "")
+			wantProblem(t, err, http.StatusForbidden, "forbidden")
+			th, err := w.alice.Thread(ctx, w.aliceBob)
+			if err != nil || !th.Blocked || th.LastSeq != before.Seq {
+				t.Fatalf("after %s's send the thread reads %+v, %v; want blocked, its last message bob's of before", name, th, err)
+			}
+		}
+	})
+	t.Run("ARetryOfASendBeforeTheBlockIsAnswered", func(t *testing.T) {
+		m, err := w.bob.SendMessage(ctx, w.aliceBob, "sent before the block", "key-before")
+		if err != nil || m.ID != before.ID {
+			t.Fatalf("retry = %+v, %v; want the first send's message", m, err)
+		}
+	})
+	t.Run("BothStillReadAndDeleteTheirOwn", func(t *testing.T) {
+		for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob} {
+			th, err := c.Thread(ctx, w.aliceBob)
+			if err != nil || !th.Blocked {
+				t.Fatalf("%s reads the thread %+v, %v", name, th, err)
+			}
+			if page, err := c.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil || len(page.Messages) != 2 {
+				t.Fatalf("%s reads %+v, %v; want both messages", name, page, err)
+			}
+		}
+		if err := w.bob.DeleteMessage(ctx, before.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("GroupsStayAsTheyAre", func(t *testing.T) {
+		apptest.MustSend(t, w.bob, group.ID, "still here")
+		apptest.MustSend(t, w.alice, group.ID, "so am I")
+	})
+	t.Run("NeitherMayAskTheOther", func(t *testing.T) {
+		_, err := w.bob.AddFriend(ctx, "alice")
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		_, err = w.alice.AddFriend(ctx, "bob")
+		wantProblem(t, err, http.StatusConflict, "conflict")
+		if reqs, err := w.alice.FriendRequests(ctx); err != nil || len(reqs.Incoming)+len(reqs.Outgoing) != 0 {
+			t.Fatalf("alice's requests = %+v, %v; want none", reqs, err)
+		}
+	})
+	t.Run("BlockingAgainChangesNothing", func(t *testing.T) {
+		again, err := w.alice.Block(ctx, "bob")
+		if err != nil || again.User.ID != bobID || !again.Since.Equal(blocked.Since) {
+			t.Fatalf("Block again = %+v, %v; want %+v", again, err, blocked)
+		}
+	})
+	t.Run("OnlyTheBlockerListsIt", func(t *testing.T) {
+		list, err := w.alice.BlockedMembers(ctx)
+		if err != nil || len(list) != 1 || list[0].User.ID != bobID {
+			t.Fatalf("alice's blocked = %+v, %v", list, err)
+		}
+		if list, err := w.bob.BlockedMembers(ctx); err != nil || list == nil || len(list) != 0 {
+			t.Fatalf("bob's blocked = %#v, %v; want an empty list", list, err)
+		}
+		export, err := w.alice.Export(ctx)
+		if err != nil || len(export.Blocked) != 1 || export.Blocked[0].User.ID != bobID {
+			t.Fatalf("alice's export lists blocked %+v, %v", export.Blocked, err)
+		}
+	})
+	t.Run("BadRequests", func(t *testing.T) {
+		_, err := w.alice.Block(ctx, "alice")
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		_, err = w.alice.Block(ctx, "nobody")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+		_, err = w.alice.Block(ctx, "no such name!")
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		err = w.alice.Unblock(ctx, w.carolID)
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	t.Run("TheThreadOpensWhenNoBlockIsLeft", func(t *testing.T) {
+		if _, err := w.bob.Block(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.alice.Unblock(ctx, bobID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.alice.SendMessage(ctx, w.aliceBob, "and now?", "")
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		if err := w.bob.Unblock(ctx, w.aliceID); err != nil {
+			t.Fatal(err)
+		}
+		if th, err := w.alice.Thread(ctx, w.aliceBob); err != nil || th.Blocked {
+			t.Fatalf("after both lifted theirs the thread reads %+v, %v", th, err)
+		}
+		apptest.MustSend(t, w.alice, w.aliceBob, "we can talk again")
+		if s, err := w.bob.AddFriend(ctx, "alice"); err != nil || s.State != client.FriendPending {
+			t.Fatalf("bob asks alice again: %+v, %v; want a pending request", s, err)
+		}
+	})
+}

@@ -1,0 +1,142 @@
+package service
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley"
+)
+
+// Block blocks the member named username for the caller. In the same
+// write the two stop being friends (a request either way is withdrawn) and
+// their direct thread, if they have one, takes no message from either
+// (parley.Thread.Blocked), which both of them are told. Neither may ask
+// the other to be friends while the block stands (AddFriend); groups they
+// share stay as they are. Blocking again is harmless: it answers the block
+// as it stands. A username no member can have is EINVALID, the caller's
+// own too; one no member has, ENOTFOUND.
+func (s *Service) Block(ctx context.Context, username string) (*parley.BlockedMember, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	name, err := parseUsername("username", username)
+	if err != nil {
+		return nil, err
+	}
+	var blocked *parley.BlockedMember
+	var change parley.ThreadChange
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		blocked, change = nil, parley.ThreadChange{}
+		other, err := tx.FindUserByUsername(ctx, name)
+		if isNotFound(err) || err == nil && other.Deleted {
+			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
+		} else if err != nil {
+			return err
+		}
+		if other.ID == c.User.ID {
+			return parley.Errorf(parley.EINVALID, "you cannot block yourself")
+		}
+		if already, _, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
+			return err
+		} else if already {
+			blocked, err = findBlocked(ctx, tx, c.User.ID, other.ID)
+			return err
+		}
+		blocked = &parley.BlockedMember{User: other.Ref(), Since: s.Now()}
+		if err := tx.CreateBlock(ctx, c.User.ID, other.ID, blocked.Since); err != nil {
+			return err
+		}
+		if err := tx.DeleteFriendship(ctx, c.User.ID, other.ID); err != nil && !isNotFound(err) {
+			return err
+		}
+		change, err = settleDirectThread(ctx, tx, c.User.ID, other.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if change.Thread != nil {
+		s.publishThreadChange(ctx, change, nil)
+	}
+	return blocked, nil
+}
+
+// Unblock lifts the caller's block of the member userID; ENOTFOUND when
+// there is none. They are not friends again, but either may ask; their
+// direct thread takes messages again unless the other blocks the caller.
+func (s *Service) Unblock(ctx context.Context, userID string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	var change parley.ThreadChange
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		change = parley.ThreadChange{}
+		if err := tx.DeleteBlock(ctx, c.User.ID, userID); isNotFound(err) {
+			return parley.Errorf(parley.ENOTFOUND, "you have not blocked this member")
+		} else if err != nil {
+			return err
+		}
+		change, err = settleDirectThread(ctx, tx, c.User.ID, userID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if change.Thread != nil {
+		s.publishThreadChange(ctx, change, nil)
+	}
+	return nil
+}
+
+// BlockedMembers lists the members the caller blocks, by username.
+func (s *Service) BlockedMembers(ctx context.Context) (list []parley.BlockedMember, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		list, err = tx.FindBlockedMembers(ctx, c.User.ID)
+		return err
+	})
+	return list, err
+}
+
+// findBlocked returns blocker's block of the member blocked.
+func findBlocked(ctx context.Context, tx parley.Tx, blocker, blocked string) (*parley.BlockedMember, error) {
+	list, err := tx.FindBlockedMembers(ctx, blocker)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range list {
+		if b.User.ID == blocked {
+			return &b, nil
+		}
+	}
+	return nil, parley.Errorf(parley.ENOTFOUND, "block not found")
+}
+
+// settleDirectThread makes the direct thread of a and b, if they have
+// one, blocked while a block stands between them either way, and open
+// otherwise. It returns the change to tell the thread's participants of,
+// with no Thread when there is nothing to tell. It holds the thread's row
+// first, as a send does, so that a send at the same time comes wholly
+// before the change or after it.
+func settleDirectThread(ctx context.Context, tx parley.Tx, a, b string) (parley.ThreadChange, error) {
+	th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(a, b))
+	if isNotFound(err) {
+		return parley.ThreadChange{}, nil
+	} else if err != nil {
+		return parley.ThreadChange{}, err
+	}
+	ab, ba, err := tx.FindBlocksBetween(ctx, a, b)
+	if err != nil || th.Blocked == (ab || ba) {
+		return parley.ThreadChange{}, err
+	}
+	th.Blocked = ab || ba
+	if err := tx.SetThreadBlocked(ctx, th.ID, th.Blocked); err != nil {
+		return parley.ThreadChange{}, err
+	}
+	participants, err := tx.FindParticipants(ctx, th.ID)
+	return parley.ThreadChange{Thread: th, Participants: participants}, err
+}
