@@ -20,6 +20,7 @@ type friendsPage struct {
 	shell
 	Friends  []parley.Friend
 	Requests *parley.FriendRequests
+	Blocked  []parley.BlockedMember
 	// Notice says what the last action did; Error what went wrong.
 	Notice, Error, Username string
 }
@@ -34,9 +35,11 @@ func (p *Pages) handleFriends(w http.ResponseWriter, r *http.Request) {
 
 // noticeWords are the friends page's notices after an action, by ?done=.
 var noticeWords = map[string]string{
-	"asked":    "Request sent. You can talk once they accept.",
-	"accepted": "You are friends now.",
-	"removed":  "Done.",
+	"asked":     "Request sent. You can talk once they accept.",
+	"accepted":  "You are friends now.",
+	"removed":   "Done.",
+	"blocked":   "Blocked. They can no longer send you messages or ask to be your friend.",
+	"unblocked": "Unblocked. You are not friends again, but either of you may ask.",
 }
 
 func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page friendsPage) {
@@ -51,6 +54,10 @@ func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx contex
 		return
 	}
 	if page.Requests, err = p.svc.FriendRequests(ctx); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	if page.Blocked, err = p.svc.BlockedMembers(ctx); err != nil {
 		p.renderError(w, err)
 		return
 	}
@@ -79,6 +86,28 @@ func (p *Pages) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
 // removeFriend removes a friend, or withdraws or declines a request.
 func (p *Pages) removeFriend(ctx context.Context, r *http.Request) (string, error) {
 	return friendsPath + "?done=removed", p.svc.RemoveFriend(ctx, r.PathValue("id"))
+}
+
+// blockMember blocks the member the form names, and goes back to the
+// conversation the form was posted from, if any, or to the friends page.
+func (p *Pages) blockMember(ctx context.Context, r *http.Request) (string, error) {
+	_, err := p.svc.Block(ctx, r.PostFormValue("username"))
+	return blockedFrom(r, "blocked"), err
+}
+
+// unblockMember lifts the member's block of another, and goes back as
+// blockMember does.
+func (p *Pages) unblockMember(ctx context.Context, r *http.Request) (string, error) {
+	return blockedFrom(r, "unblocked"), p.svc.Unblock(ctx, r.PathValue("id"))
+}
+
+// blockedFrom is the page a block's form goes back to: the conversation
+// it names in thread, or the friends page saying what was done.
+func blockedFrom(r *http.Request, how string) string {
+	if id := r.PostFormValue("thread"); id != "" {
+		return threadURL(id)
+	}
+	return friendsPath + "?done=" + how
 }
 
 // newThreadPage is what the page to start a conversation shows.

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+friendsPath, p.handleFriends)
 	mux.HandleFunc("POST "+friendsPath, p.handleFriendAdd)
 	mux.HandleFunc("POST "+friendsPath+"/{id}/remove", p.posted(p.removeFriend))
+	mux.HandleFunc("POST /blocks", p.posted(p.blockMember))
+	mux.HandleFunc("POST /blocks/{id}/remove", p.posted(p.unblockMember))
 	mux.HandleFunc("GET "+newPath, p.handleNewThread)
 	mux.HandleFunc("POST "+newPath, p.handleNewThreadPost)
 	mux.HandleFunc("GET /t/{id}", p.handleThread)
@@ -415,6 +418,10 @@ type threadHead struct {
 	People  []parley.UserRef
 	Friends []parley.UserRef // friends not in the thread, who can be added
 	CSRF    string
+	// Other is, in a direct thread, the member the page's member talks
+	// with; Blocking says the page's member blocks them.
+	Other    parley.UserRef
+	Blocking bool
 }
 
 // messageList is a run of a thread's messages as the page shows them.
@@ -517,6 +524,20 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 	head := threadHead{Thread: th, People: people, Name: th.Title, CSRF: p.csrfToken(w, r)}
 	if head.Name == "" {
 		head.Name = othersNamed(people, me)
+	}
+	if th.Kind == parley.ThreadDirect {
+		for _, u := range people {
+			if u.ID != me.ID {
+				head.Other = u
+			}
+		}
+		if th.Blocked {
+			blocked, err := p.svc.BlockedMembers(ctx)
+			if err != nil {
+				return threadHead{}, err
+			}
+			head.Blocking = slices.ContainsFunc(blocked, func(b parley.BlockedMember) bool { return b.User.ID == head.Other.ID })
+		}
 	}
 	if th.Kind == parley.ThreadGroup {
 		friends, err := p.svc.Friends(ctx)

@@ -292,14 +292,16 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/friends/" + apptest.MustMe(t, bobClient).ID + "/remove": {},
 		"/new":                      {"username": {"bob"}, "title": {"new"}},
 		"/t/" + th.ID + "/messages": {"text": {"forged"}},
-		"/t/" + th.ID + "/messages/" + m.ID + "/delete": {},
-		"/t/" + th.ID + "/read":                         {"seq": {"1"}},
-		"/t/" + group.ID + "/title":                     {"title": {"forged"}},
-		"/t/" + group.ID + "/leave":                     {},
-		"/account/name":                                 {"display_name": {"Forged"}},
-		"/account/sign-out-others":                      {},
-		"/account/password":                             {"current": {apptest.Password("alice")}, "new": {"a forged password"}},
-		"/account/delete":                               {"password": {apptest.Password("alice")}, "confirm": {"yes"}},
+		"/t/" + th.ID + "/messages/" + m.ID + "/delete":          {},
+		"/t/" + th.ID + "/read":                                  {"seq": {"1"}},
+		"/t/" + group.ID + "/title":                              {"title": {"forged"}},
+		"/t/" + group.ID + "/leave":                              {},
+		"/blocks":                                                {"username": {"bob"}, "thread": {th.ID}},
+		"/blocks/" + apptest.MustMe(t, bobClient).ID + "/remove": {},
+		"/account/name":                                          {"display_name": {"Forged"}},
+		"/account/sign-out-others":                               {},
+		"/account/password":                                      {"current": {apptest.Password("alice")}, "new": {"a forged password"}},
+		"/account/delete":                                        {"password": {apptest.Password("alice")}, "confirm": {"yes"}},
 	}
 	for path, form := range forms {
 		for name, token := range map[string]string{"NoToken": "", "MadeUp": "AAAA"} {
@@ -328,6 +330,9 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 	page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
 	if err != nil || len(page.Messages) != 1 || page.Messages[0].DeletedAt != nil {
 		t.Errorf("the thread after forged forms: %+v, %v", page, err)
+	}
+	if blocked, err := alice.BlockedMembers(ctx); err != nil || len(blocked) != 0 {
+		t.Errorf("alice blocks %+v after forged forms (%v)", blocked, err)
 	}
 	g, err := alice.Thread(ctx, group.ID)
 	if err != nil || g.Title != "g" {

@@ -199,6 +199,8 @@ async function pull(seq) {
 
 let markedRead = 0;
 const sendForm = document.getElementById("send");
+// A conversation that takes no message (a block) has no field to write in.
+const text = sendForm?.elements.text;
 
 // markRead moves the member's read marker to the last message shown, while
 // the page is in view.
@@ -242,6 +244,10 @@ const refreshApps = serial(async () => swap("thread-apps", await part(`${base}/a
 const refreshHead = serial(async () => {
   try {
     swap("thread-head", await part(`${base}/head`), () => refreshHead());
+    // A block made or lifted changes whether the page can send: it is
+    // loaded again, with its field or without.
+    const blocked = document.getElementById("thread-head")?.dataset.blocked === "true";
+    if (sendForm && blocked === Boolean(text)) location.reload();
     const name = document.querySelector("#thread-head h1")?.textContent;
     if (name) {
       pageTitle = `${name} · Parley`;
@@ -339,8 +345,7 @@ if (list) {
   });
 }
 
-if (sendForm && list) {
-  const text = sendForm.elements.text;
+if (text && list) {
   // Messages are sent one at a time, in the order they were written, each
   // with a key of its own taken when it was written: the field is free for
   // the next message at once, and a message sent twice (a retry) is one.

@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestMessenger_Browser_Block: Alice blocks Bob from their conversation's
+// Manage menu, after the Block there asks her to confirm; her page and
+// Bob's, open at the same time, lose their field to write in and say why,
+// each in its own words, and get it back when she unblocks him. Her
+// friends page lists him as blocked meanwhile.
+func TestMessenger_Browser_Block(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "hello alice")
+	apptest.MustSend(t, alice, th, "hi bob")
+
+	a, b := apptest.Chromium(t), apptest.Chromium(t)
+	signInBrowser(t, a, env.URL, "alice")
+	signInBrowser(t, b, env.URL, "bob")
+	for _, ctx := range []context.Context{a, b} {
+		must(t, chromedp.Do(ctx, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, ctx, `document.body.dataset.live === "open"`)
+	}
+
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)), chromedp.Click(chromedp.CSS(`#thread-head .leave summary`))))
+	waitFor(t, a, `document.querySelector("#thread-head .leave button.danger").offsetParent !== null`)
+	apptest.Screenshot(t, a, "block-confirm")
+	checkAccessibility(t, a, "block-confirm")
+	submit(t, a, `#thread-head .leave button.danger`, `document.getElementById("blocked") !== null`)
+	if got := text(t, a, `#blocked`); got != "You blocked Member bob. To send messages here again, unblock them under Manage." {
+		t.Errorf("alice's page says %q", got)
+	}
+	apptest.Screenshot(t, a, "blocked-by-you")
+	checkAccessibility(t, a, "blocked-by-you")
+
+	waitFor(t, b, `document.getElementById("blocked") !== null && !document.querySelector("#send textarea") && document.body.dataset.live === "open"`)
+	if got := text(t, b, `#blocked`); got != "You can no longer send messages in this conversation." {
+		t.Errorf("bob's page says %q", got)
+	}
+	apptest.Screenshot(t, b, "blocked-by-them")
+
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#blocked`))))
+	apptest.Screenshot(t, a, "friends")
+	checkAccessibility(t, a, "friends")
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#blocked`))))
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`))))
+	apptest.Screenshot(t, a, "unblock")
+	submit(t, a, `#thread-head .manage form button`, `document.querySelector("#send textarea") !== null`)
+	waitFor(t, b, `document.querySelector("#send textarea") !== null`)
+}

@@ -1,0 +1,104 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// A member blocks the other member of a conversation from its Manage menu:
+// the page then has no field to write in, says why to each of them in
+// their own words, and offers the blocker, alone, to unblock, there or on
+// the friends page, which lists whom the member blocks.
+func TestMessenger_BlockFromAConversation(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, bob, th.ID, "hello")
+	a, b := newScriptless(t, env.URL), newScriptless(t, env.URL)
+	a.signIn("alice")
+	b.signIn("bob")
+
+	open := a.get("/t/" + th.ID)
+	for _, want := range []string{`<summary>Block Member bob</summary>`, `<textarea id="text"`} {
+		if !strings.Contains(open.body, want) {
+			t.Fatalf("alice's conversation lacks %s:\n%s", want, open.body)
+		}
+	}
+	blocked := a.post(open, "/blocks", url.Values{"username": {"bob"}, "thread": {th.ID}})
+	if blocked.status != http.StatusOK || blocked.url.Path != "/t/"+th.ID {
+		t.Fatalf("blocking ends at %d %s", blocked.status, blocked.url)
+	}
+	for who, c := range map[string]struct {
+		page      *page
+		want, not []string
+	}{
+		"alice": {blocked, []string{`You blocked Member bob. To send messages here again, unblock them under Manage.`, `data-blocked="true"`, `>Unblock Member bob</button>`}, []string{`<textarea`, `Block Member bob`}},
+		"bob":   {b.get("/t/" + th.ID), []string{`You can no longer send messages in this conversation.`, `<summary>Block Member alice</summary>`}, []string{`<textarea`, `Unblock`}},
+	} {
+		for _, want := range c.want {
+			if !strings.Contains(c.page.body, want) {
+				t.Errorf("%s's conversation lacks %s", who, want)
+			}
+		}
+		for _, not := range c.not {
+			if strings.Contains(c.page.body, not) {
+				t.Errorf("%s's conversation holds %s", who, not)
+			}
+		}
+	}
+	if _, err := bob.SendMessage(context.Background(), th.ID, "can I?", ""); err == nil {
+		t.Error("bob sends into the conversation alice blocked")
+	}
+
+	friends := a.get("/friends")
+	if !strings.Contains(friends.body, `<h2 id="blocked-title">Blocked</h2>`) || !strings.Contains(friends.body, `aria-label="Unblock Member bob"`) {
+		t.Fatalf("alice's friends page does not list bob as blocked:\n%s", friends.body)
+	}
+	bobID := apptest.MustMe(t, bob).ID
+	unblocked := a.post(friends, "/blocks/"+bobID+"/remove", url.Values{})
+	if unblocked.url.Path != "/friends" || !strings.Contains(unblocked.body, "Unblocked. You are not friends again, but either of you may ask.") {
+		t.Fatalf("unblocking ends at %s:\n%s", unblocked.url, unblocked.body)
+	}
+	if strings.Contains(unblocked.body, `id="blocked-title"`) {
+		t.Error("the friends page still lists someone blocked")
+	}
+	if again := a.get("/t/" + th.ID); !strings.Contains(again.body, `<textarea id="text"`) {
+		t.Error("the conversation has no field to write in once unblocked")
+	}
+}
+
+// A member who asked to be friends can be blocked from the friends page,
+// which takes their request away.
+func TestMessenger_BlockARequest(t *testing.T) {
+	env := apptest.Start(t)
+	carol := env.MustMember(t, "carol")
+	env.MustMember(t, "alice")
+	if _, err := carol.AddFriend(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	friends := a.get("/friends")
+	if !strings.Contains(friends.body, `aria-label="Block Member carol"`) {
+		t.Fatalf("the request has no Block:\n%s", friends.body)
+	}
+	p := a.post(friends, "/blocks", url.Values{"username": {"carol"}})
+	if p.url.Path != "/friends" || !strings.Contains(p.body, "Blocked. They can no longer send you messages or ask to be your friend.") {
+		t.Fatalf("blocking ends at %s:\n%s", p.url, p.body)
+	}
+	if strings.Contains(p.body, `id="incoming"`) || !strings.Contains(p.body, `aria-label="Unblock Member carol"`) {
+		t.Errorf("after blocking carol the page reads:\n%s", p.body)
+	}
+	if _, err := carol.AddFriend(context.Background(), "alice"); err == nil {
+		t.Error("carol asks alice again after the block")
+	} else if e, ok := err.(*client.Error); !ok || e.Status != http.StatusForbidden {
+		t.Errorf("carol asks again: %v, want 403", err)
+	}
+}
