@@ -48,6 +48,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.CreateSession(ctx, &parley.Session{TokenHash: hashOf("session"), UserID: alice, CreatedAt: now, ExpiresAt: later}),
 			tx.CreateEventTicket(ctx, &parley.EventTicket{Hash: hashOf("ticket"), UserID: alice, SessionHash: hashOf("session"), ExpiresAt: later}, now),
 			tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: alice, AddresseeID: bob, State: parley.FriendAccepted, CreatedAt: now}),
+			tx.CreateBlock(ctx, bob, ids[2], now),
 			tx.PutThrottle(ctx, &parley.Throttle{Key: "sign-in:account:bob", Failures: 3, LastFailure: now}),
 			tx.CreateServerKey(ctx, "signing", []byte{0, 1, 2, 0xff}),
 			tx.CreateApp(ctx, app, hashOf("secret")),
@@ -59,6 +60,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.CreateThreadKey(ctx, alice, "trip", thread.ID, []byte("the request's hash")),
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: alice, JoinedAt: now}),
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: bob, JoinedAt: now, LastReadSeq: 3}),
+			tx.SetThreadBlocked(ctx, thread.ID, true),
 		}
 		for i := range 120 {
 			seq, err := tx.NextSeq(ctx, thread.ID, now)
