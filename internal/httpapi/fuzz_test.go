@@ -34,6 +34,7 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		{"POST", "/api/v1/apps"},
 		{"PATCH", "/api/v1/me"},
 		{"PUT", "/api/v1/me/password"},
+		{"POST", "/api/v1/blocks"},
 	}
 	for _, body := range []string{
 		`{"text": "hi"}`,
@@ -51,6 +52,7 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		`{"name": "Films", "redirect_uris": ["https://a.example/cb"], "purpose": "p\u0000"}`,
 		`{"to": "bob", "url": "https://a.example/", "title": "t", "title": "u"}`,
 		`{"username": "bob", "extra": {"a": 1, "a": 2}}`,
+		`{"username": "carol", "username": "bob"}`,
 		`{"display_name": "Alice", "display_name": "Mallory"}`,
 		`{"display_name": "Al` + "\u202e" + `ice"}`,
 		`{"current_password": "` + apptest.Password("alice") + `", "new_password": "a new password", "new_password": "another"}`,
