@@ -399,7 +399,8 @@ func mustSignInClient(t *testing.T, env *apptest.Env, username string) *client.C
 }
 
 // A share card shows its title, note and the member's own tracked link,
-// and a message an app wrote names the app, all as text.
+// and a message an app wrote names the app: all as text, but that a web
+// address in the note is a link, as in a message.
 func TestMessenger_SharesAndApps(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -408,7 +409,7 @@ func TestMessenger_SharesAndApps(t *testing.T) {
 	partner := env.MustPartner(t, xssScript)
 	tok := env.MustToken(t, partner, "alice", []string{"shares.write", "messages.write"}, apptest.Answer{})
 	app := env.Client.WithToken(tok.AccessToken)
-	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/w/1", Title: xssImg, Note: "watch " + xssScript})
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/w/1", Title: xssImg, Note: "watch " + xssScript + " https://films.example/trailer"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +422,7 @@ func TestMessenger_SharesAndApps(t *testing.T) {
 	thread := b.get("/t/" + card.ThreadID)
 	for _, want := range []string{
 		`<span class="ctitle">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>`,
-		`<p class="note">watch &lt;script&gt;alert(1)&lt;/script&gt;</p>`,
+		`<p class="note">watch &lt;script&gt;alert(1)&lt;/script&gt; <a href="https://films.example/trailer" rel="noopener noreferrer nofollow ugc" target="_blank">https://films.example/trailer</a></p>`,
 		`<span class="chost">films.example</span>`,
 		`<span class="via">via &lt;script&gt;alert(1)&lt;/script&gt;</span>`,
 	} {
