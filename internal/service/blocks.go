@@ -36,6 +36,9 @@ func (s *Service) Block(ctx context.Context, username string) (*parley.BlockedMe
 		if other.ID == c.User.ID {
 			return parley.Errorf(parley.EINVALID, "you cannot block yourself")
 		}
+		if err := holdPair(ctx, tx, c.User.ID, other.ID); err != nil {
+			return err
+		}
 		if already, _, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
 			return err
 		} else if already {
@@ -139,4 +142,25 @@ func settleDirectThread(ctx context.Context, tx parley.Tx, a, b string) (parley.
 	}
 	participants, err := tx.FindParticipants(ctx, th.ID)
 	return parley.ThreadChange{Thread: th, Participants: participants}, err
+}
+
+// holdPair holds the accounts of members a and b, in the order of their
+// IDs, until the write ends. Block holds them before it reads or changes
+// anything of the two, and so do a friend request (AddFriend) and a new
+// thread or share with one member named (friendsByName) before they read
+// the two's blocks or friendship: of a block and one of these at once, on
+// two nodes, the later waits for the earlier and then sees what it did
+// (each statement of a write sees what committed before it), so that no
+// request, and no direct thread that takes messages, outlasts a block
+// made at the same time.
+func holdPair(ctx context.Context, tx parley.Tx, a, b string) error {
+	if b < a {
+		a, b = b, a
+	}
+	for _, id := range []string{a, b} {
+		if _, err := tx.FindUserForUpdate(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

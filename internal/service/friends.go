@@ -31,6 +31,9 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 		if other.ID == c.User.ID {
 			return parley.Errorf(parley.EINVALID, "you cannot befriend yourself")
 		}
+		if err := holdPair(ctx, tx, c.User.ID, other.ID); err != nil {
+			return err
+		}
 		if mine, theirs, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
 			return err
 		} else if mine {

@@ -723,3 +723,102 @@ func deleteAppAsOperator(s *Service, w *grantOnTwoNodes) error {
 	_, err := s.DeleteApp(ConsoleContext(context.Background()), w.grant.ClientID)
 	return err
 }
+
+// afterFriendshipTx runs a hook once the transaction reads a friendship.
+type afterFriendshipTx struct {
+	parley.Tx
+	afterRead func()
+}
+
+func (t afterFriendshipTx) FindFriendship(ctx context.Context, a, b string) (*parley.Friendship, error) {
+	f, err := t.Tx.FindFriendship(ctx, a, b)
+	t.afterRead()
+	return f, err
+}
+
+// afterBlocksTx runs a hook once the transaction reads the blocks between
+// two members.
+type afterBlocksTx struct {
+	parley.Tx
+	afterRead func()
+}
+
+func (t afterBlocksTx) FindBlocksBetween(ctx context.Context, a, b string) (bool, bool, error) {
+	ab, ba, err := t.Tx.FindBlocksBetween(ctx, a, b)
+	t.afterRead()
+	return ab, ba, err
+}
+
+// TestNodes_BlockDuringARequestOrANewThread: a member who blocks another
+// on one node while that member, on another node, starts a conversation
+// with them or asks them to be friends, having found them a friend or not
+// blocking: whichever comes first, no request stands beside the block,
+// and a conversation between them takes no message while it stands.
+func TestNodes_BlockDuringARequestOrANewThread(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		friends bool
+		hook    func(tx parley.Tx, block func()) parley.Tx
+		act     func(ctx context.Context, s *Service) error
+	}{
+		{"ANewThread", true, func(tx parley.Tx, block func()) parley.Tx { return afterFriendshipTx{tx, block} }, func(ctx context.Context, s *Service) error {
+			_, _, _, err := s.CreateThread(ctx, NewThread{Participants: []string{"alice"}})
+			return err
+		}},
+		{"AFriendRequest", false, func(tx parley.Tx, block func()) parley.Tx { return afterBlocksTx{tx, block} }, func(ctx context.Context, s *Service) error {
+			_, err := s.AddFriend(ctx, "alice")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			nodes := sqlstoretest.TwoNodes(t)
+			alice := &parley.User{ID: parley.NewID(), Username: "alice", DisplayName: "Alice", CreatedAt: parley.Now()}
+			bob := &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: parley.Now()}
+			if err := nodes[0].Write(ctx, func(tx parley.Tx) error {
+				for _, u := range []*parley.User{alice, bob} {
+					if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+						return err
+					}
+				}
+				if !tc.friends {
+					return nil
+				}
+				return tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: alice.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: parley.Now()})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			as := func(u *parley.User) context.Context {
+				return parley.NewContextWithCaller(ctx, &parley.Caller{User: u.Ref()})
+			}
+			b := signInNode(nodes[1])
+			block, blocked := atOnce(func() error {
+				_, err := b.Block(as(alice), "bob")
+				return err
+			})
+			a := signInNode(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return tc.hook(tx, block) }})
+
+			actErr := tc.act(as(bob), a)
+			if err := blocked(); err != nil {
+				t.Fatalf("alice blocks bob: %v", err)
+			}
+			t.Logf("bob's %s: %v", tc.name, actErr)
+			if err := nodes[0].Read(ctx, func(tx parley.Tx) error {
+				if f, err := tx.FindFriendship(ctx, alice.ID, bob.ID); err == nil {
+					t.Errorf("beside the block stands %+v", f)
+				} else if !isNotFound(err) {
+					return err
+				}
+				th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(alice.ID, bob.ID))
+				if err == nil && !th.Blocked {
+					t.Errorf("beside the block, their conversation takes messages: %+v", th)
+				} else if err != nil && !isNotFound(err) {
+					return err
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -178,7 +178,9 @@ func threadRequestHash(kind, title string, others []string) []byte {
 // several is not told which of them is no friend: without friends.read,
 // what it named cannot tell it who the member's friends are. An app that
 // named one is told outOfAppReach, as it is when what it asked fails for
-// a friend, and leaves no trace.
+// a friend, and leaves no trace. One member named, as a direct thread or
+// a share names them, is held with the caller's member (holdPair) before
+// their friendship is read, which a block at the same time ends.
 func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []string, doing string) ([]parley.UserRef, error) {
 	users := make([]parley.UserRef, len(names))
 	for i, name := range names {
@@ -189,6 +191,11 @@ func friendsByName(ctx context.Context, tx parley.Tx, c *parley.Caller, names []
 			return nil, err
 		}
 		users[i] = u.Ref()
+	}
+	if len(users) == 1 {
+		if err := holdPair(ctx, tx, c.User.ID, users[0].ID); err != nil {
+			return nil, err
+		}
 	}
 	for _, u := range users {
 		if ok, err := areFriends(ctx, tx, c.User.ID, u.ID); err != nil {
