@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"golang.org/x/oauth2"
 )
 
 // TestBlocks: a member who blocks another ends their friendship, and
@@ -143,6 +146,51 @@ func TestBlocks(t *testing.T) {
 		wantProblem(t, err, http.StatusBadRequest, "invalid")
 		err = w.alice.Unblock(ctx, w.carolID)
 		wantProblem(t, err, http.StatusNotFound, "not_found")
+	})
+	t.Run("TheMemberBlockedGivesTheConversationToNoApp", func(t *testing.T) {
+		// An app's name, and the notice that it reads the conversation,
+		// would put bob's words in front of alice.
+		cfg := *w.env.MustPartnerOf(t, "Alice please answer", "bob").Config
+		cfg.Scopes = []string{"openid", "messages.read"}
+		b := apptest.NewBrowser()
+		login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		consent := b.Submit(t, login, url.Values{"username": {"bob"}, "password": {apptest.Password("bob")}})
+		if strings.Contains(consent.Body, w.aliceBob) {
+			t.Error("bob's consent page offers the conversation alice blocked him in")
+		}
+		refused := b.Submit(t, consent, url.Values{"action": {"approve"}, "thread_scope": {parley.ThreadScopeSelected}, "threads": {w.aliceBob}})
+		if refused.Status != http.StatusBadRequest || !strings.Contains(refused.Body, "whose other member blocked you") {
+			t.Errorf("ticking it anyway: %d\n%s", refused.Status, refused.Body)
+		}
+		apps, err := w.alice.ThreadApps(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range apps.Apps {
+			if a.AppName == "Alice please answer" {
+				t.Errorf("alice's conversation is read by %+v", a)
+			}
+		}
+	})
+	t.Run("ADeclinedRequestStillKeepsItsAskerWaiting", func(t *testing.T) {
+		dave, erin := w.env.MustMember(t, "dave"), w.env.MustMember(t, "erin")
+		if _, err := dave.AddFriend(ctx, "erin"); err != nil {
+			t.Fatal(err)
+		}
+		if err := erin.RemoveFriend(ctx, apptest.MustMe(t, dave).ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dave.Block(ctx, "erin"); err != nil {
+			t.Fatal(err)
+		}
+		if err := dave.Unblock(ctx, apptest.MustMe(t, erin).ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := dave.AddFriend(ctx, "erin")
+		wantProblem(t, err, http.StatusConflict, "conflict")
+		if reqs, err := erin.FriendRequests(ctx); err != nil || len(reqs.Incoming) != 0 {
+			t.Fatalf("erin's requests = %+v, %v; want none", reqs, err)
+		}
 	})
 	t.Run("TheThreadOpensWhenNoBlockIsLeft", func(t *testing.T) {
 		if _, err := w.bob.Block(ctx, "alice"); err != nil {

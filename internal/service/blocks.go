@@ -7,7 +7,8 @@ import (
 )
 
 // Block blocks the member named username for the caller. In the same
-// write the two stop being friends (a request either way is withdrawn) and
+// write the two stop being friends (a pending request either way is
+// withdrawn; a declined one stays, and keeps its asker waiting) and
 // their direct thread, if they have one, takes no message from either
 // (parley.Thread.Blocked), which both of them are told. Neither may ask
 // the other to be friends while the block stands (AddFriend); groups they
@@ -49,7 +50,13 @@ func (s *Service) Block(ctx context.Context, username string) (*parley.BlockedMe
 		if err := tx.CreateBlock(ctx, c.User.ID, other.ID, blocked.Since); err != nil {
 			return err
 		}
-		if err := tx.DeleteFriendship(ctx, c.User.ID, other.ID); err != nil && !isNotFound(err) {
+		// A declined request stays: it keeps its asker waiting after the
+		// block is lifted, as it did before (parley.DeclinedRequestWait).
+		if f, err := tx.FindFriendship(ctx, c.User.ID, other.ID); err == nil && f.State != parley.FriendDeclined {
+			if err := tx.DeleteFriendship(ctx, c.User.ID, other.ID); err != nil {
+				return err
+			}
+		} else if err != nil && !isNotFound(err) {
 			return err
 		}
 		change, err = settleDirectThread(ctx, tx, c.User.ID, other.ID)
@@ -163,4 +170,26 @@ func holdPair(ctx context.Context, tx parley.Tx, a, b string) error {
 		}
 	}
 	return nil
+}
+
+// blockedIn reports whether the member userID is blocked in the thread th:
+// the thread is Blocked, and by its other member's block of them. Such a
+// member may bring the thread into no app's reach, as the app's name, and
+// the notice that it reads the thread, would put words of theirs in front
+// of the member who blocked them.
+func blockedIn(ctx context.Context, tx parley.Tx, th *parley.Thread, userID string) (bool, error) {
+	if !th.Blocked {
+		return false, nil
+	}
+	ids, err := tx.FindParticipantIDs(ctx, th.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if id != userID {
+			_, theyBlock, err := tx.FindBlocksBetween(ctx, userID, id)
+			return theyBlock, err
+		}
+	}
+	return false, nil
 }

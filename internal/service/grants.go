@@ -259,7 +259,8 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 	return con, err
 }
 
-// threadChoices lists the member's newest threads for the consent screen.
+// threadChoices lists the member's newest threads for the consent screen,
+// but those they are blocked in (blockedIn), which they may not tick.
 func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadChoice, error) {
 	threads, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit})
 	if err != nil {
@@ -267,6 +268,11 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadCh
 	}
 	choices := make([]ThreadChoice, 0, len(threads))
 	for _, t := range threads {
+		if blocked, err := blockedIn(ctx, tx, &t.Thread, userID); err != nil {
+			return nil, err
+		} else if blocked {
+			continue
+		}
 		label, err := threadLabel(ctx, tx, &t.Thread, userID)
 		if err != nil {
 			return nil, err
@@ -544,8 +550,14 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 	switch d.ThreadScope {
 	case parley.ThreadScopeSelected:
 		for _, id := range d.ThreadIDs {
-			if _, _, err := memberThread(ctx, tx, id, c.User.ID); err != nil {
+			th, _, err := memberThread(ctx, tx, id, c.User.ID)
+			if err != nil {
 				return nil, nil, parley.Errorf(parley.EINVALID, "you can only tick your own conversations")
+			}
+			if blocked, err := blockedIn(ctx, tx, th, c.User.ID); err != nil {
+				return nil, nil, err
+			} else if blocked {
+				return nil, nil, parley.Errorf(parley.EINVALID, "a conversation whose other member blocked you cannot be given to an app")
 			}
 			added, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: id})
 			if err != nil {

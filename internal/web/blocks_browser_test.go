@@ -12,7 +12,8 @@ import (
 // Manage menu, after the Block there asks her to confirm; her page and
 // Bob's, open at the same time, lose their field to write in and say why,
 // each in its own words, and get it back when she unblocks him. Her
-// friends page lists him as blocked meanwhile.
+// friends page lists him as blocked meanwhile, beside a request she may
+// accept, decline or block.
 func TestMessenger_Browser_Block(t *testing.T) {
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -20,6 +21,10 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	th := apptest.MustThread(t, alice, "bob").ID
 	apptest.MustSend(t, bob, th, "hello alice")
 	apptest.MustSend(t, alice, th, "hi bob")
+	carol := env.MustMember(t, "carol")
+	if _, err := carol.AddFriend(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
 
 	a, b := apptest.Chromium(t), apptest.Chromium(t)
 	signInBrowser(t, a, env.URL, "alice")
@@ -46,7 +51,7 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	}
 	apptest.Screenshot(t, b, "blocked-by-them")
 
-	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#blocked`))))
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#blocked`)), chromedp.WaitVisible(chromedp.CSS(`#incoming button[aria-label="Block Member carol"]`))))
 	apptest.Screenshot(t, a, "friends")
 	checkAccessibility(t, a, "friends")
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#blocked`))))
