@@ -8,7 +8,8 @@
 // fetches every message after the first one shown (after=seq), replacing
 // those it has by their seq, so none is lost or shown twice. When the
 // server ends the connection because the session ended (close code 1008),
-// it goes to sign in instead.
+// it goes to sign in instead. Where the member turned them on, it shows
+// new messages as the browser's notifications.
 
 const asyncHeader = { "X-Parley-Async": "1" };
 const body = document.body;
@@ -435,12 +436,56 @@ function localTimes() {
 localTimes();
 new MutationObserver(localTimes).observe(body, { childList: true, subtree: true });
 
+// ---- notifications ----
+
+// With the browser's permission, and the member's choice, kept in this
+// browser, a message that comes while the member is not looking at its
+// chat shows as a notification: who wrote, and the start of what. The
+// account page's Notifications card asks for both.
+const notifyKey = "parley.notifications";
+const canNotify = "Notification" in window;
+const notifying = () => canNotify && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "on";
+
+function notify(ev) {
+  const m = ev.data;
+  if (!notifying() || !m || m.sender?.id === body.dataset.me) return;
+  if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
+  const what = m.kind === "share" ? m.share?.title : m.text;
+  const n = new Notification(m.sender?.display_name || "New message", { body: (what || "").slice(0, 200), tag: ev.thread_id });
+  n.addEventListener("click", () => {
+    focus();
+    location.assign(`/t/${encodeURIComponent(ev.thread_id)}`);
+    n.close();
+  });
+}
+
+const notifyCard = document.getElementById("notify");
+if (notifyCard && canNotify) {
+  const state = document.getElementById("notify-state");
+  const toggle = document.getElementById("notify-toggle");
+  const show = () => {
+    const blocked = Notification.permission === "denied";
+    toggle.hidden = blocked;
+    if (blocked) state.textContent = "This browser blocks Parley's notifications: allow them in its settings for this site, then come back here.";
+    else state.textContent = notifying() ? "On in this browser." : "Off in this browser.";
+    toggle.textContent = notifying() ? "Turn off notifications" : "Turn on notifications";
+  };
+  toggle.addEventListener("click", async () => {
+    if (notifying()) localStorage.setItem(notifyKey, "off");
+    else if ((await Notification.requestPermission()) === "granted") localStorage.setItem(notifyKey, "on");
+    show();
+  });
+  notifyCard.hidden = false;
+  show();
+}
+
 // ---- the realtime connection ----
 
 function handle(ev) {
   const here = ev.thread_id === current && list;
   switch (ev.type) {
     case "message.created":
+      notify(ev);
       refreshInbox();
       if (here && atNewest) pullNew().then(() => Promise.all([markRead(), refreshSeen()]));
       break;

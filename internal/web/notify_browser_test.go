@@ -1,0 +1,70 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestMessenger_Browser_Notifications: a member turns notifications on
+// from their account page, and a message another member sends them then
+// shows as one, naming who wrote and what, for the chat it came in; their
+// own messages do not, nor anything once they turn notifications off.
+// What the page shows is seen through window.Notification, wrapped in the
+// page to keep what each notification showed.
+func TestMessenger_Browser_Notifications(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice").ID
+
+	a := apptest.Chromium(t)
+	must(t, chromedp.Do(a, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted, Origin: env.URL,
+		})
+		return err
+	})))
+	signInBrowser(t, a, env.URL, "alice")
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
+	if got := text(t, a, `#notify-state`); got != "Off in this browser." {
+		t.Errorf("before: %q", got)
+	}
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#notify-toggle`))))
+	waitFor(t, a, `document.getElementById("notify-state").textContent === "On in this browser."`)
+	apptest.Screenshot(t, a, "account")
+	checkAccessibility(t, a, "account")
+
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	_, err := chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = []; window.Notification = class extends Notification {
+		constructor(title, options) { super(title, options); window.shown.push({title, body: options.body, tag: options.tag}); }
+	}; true`))
+	must(t, err)
+	apptest.MustSend(t, bob, th, "are you free tonight?")
+	waitFor(t, a, `window.shown.length === 1 && window.shown[0].title === "Member bob" && window.shown[0].body === "are you free tonight?" && window.shown[0].tag === "`+th+`"`)
+
+	apptest.MustSend(t, alice, th, "I am")
+	waitFor(t, a, `document.querySelector("#inbox").textContent.includes("I am")`)
+	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 1 {
+		t.Errorf("after alice's own message the page showed %d notifications (%v), want the one of bob's", n, err)
+	}
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
+	waitFor(t, a, `document.getElementById("notify-state").textContent === "On in this browser."`)
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#notify-toggle`))))
+	waitFor(t, a, `document.getElementById("notify-state").textContent === "Off in this browser."`)
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	_, err = chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = []; window.Notification = class extends Notification {
+		constructor(title, options) { super(title, options); window.shown.push({title}); }
+	}; true`))
+	must(t, err)
+	apptest.MustSend(t, bob, th, "still there?")
+	waitFor(t, a, `document.querySelector("#inbox").textContent.includes("still there?")`)
+	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 0 {
+		t.Errorf("turned off, the page showed %d notifications (%v)", n, err)
+	}
+}
