@@ -81,15 +81,45 @@ func ValidatePassword(s string) error {
 }
 
 // ValidateDisplayName checks a display name; an empty one is allowed and
-// means the username is shown.
+// means the username is shown. A name must show: it holds no character
+// that shows nothing (hiddenInName), and, when not empty, one that shows
+// something (showsInName), so that no name looks empty, nor exactly like
+// another member's with a character no one sees added ("bob" and
+// "bob\u200b").
 func ValidateDisplayName(s string) error {
-	if utf8.RuneCountInString(s) > MaxDisplayNameLen || !utf8.ValidString(s) {
+	switch {
+	case !utf8.ValidString(s):
+		return Errorf(EINVALID, "display_name must be UTF-8 text")
+	case utf8.RuneCountInString(s) > MaxDisplayNameLen:
 		return Errorf(EINVALID, "display_name must be at most %d characters", MaxDisplayNameLen)
-	}
-	if strings.ContainsFunc(s, isControl) {
+	case strings.ContainsFunc(s, isControl):
 		return Errorf(EINVALID, "display_name must not contain control characters or controls of the direction of text")
+	case strings.ContainsFunc(s, hiddenInName):
+		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
+	case s != "" && !strings.ContainsFunc(s, showsInName):
+		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
 	}
 	return nil
+}
+
+// hiddenInName reports a character that is not graphic, which shows
+// nothing: Unicode's format characters (U+200B ZERO WIDTH SPACE, U+2060
+// WORD JOINER, U+FEFF, U+00AD SOFT HYPHEN, tags) and the separators of
+// lines and paragraphs; but the zero-width joiner and non-joiner, which
+// emoji sequences (👩‍💻) and some scripts need. An app's name, which stands
+// alone on the consent page, refuses those too (notShown); a display name
+// stands beside its @handle.
+func hiddenInName(r rune) bool { return !unicode.IsGraphic(r) && r != '\u200c' && r != '\u200d' }
+
+// showsInName reports a character that shows: a letter, digit, symbol or
+// punctuation mark, but the ones that are drawn as blank space, the Hangul
+// fillers and the blank Braille pattern.
+func showsInName(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P)
 }
 
 // isControl reports a control character (C0, DEL or C1), NUL among them,

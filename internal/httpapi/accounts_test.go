@@ -224,9 +224,21 @@ func TestAccounts_SetDisplayName(t *testing.T) {
 		named(t, "Alice Liddell")
 	})
 	t.Run("ErrNotAName", func(t *testing.T) {
-		for _, body := range []string{`{"display_name": "` + strings.Repeat("a", 65) + `"}`, `{"display_name": "evil\u202e"}`, `{"display_name": "a\u0000b"}`, `{}`} {
+		for _, body := range []string{`{"display_name": "` + strings.Repeat("a", 65) + `"}`, `{"display_name": "evil\u202e"}`, `{"display_name": "a\u0000b"}`, `{}`,
+			// Names that look empty, or like another's: characters that
+			// show nothing, and letters drawn as blank space.
+			`{"display_name": "\u200b"}`, `{"display_name": "bob\u200b"}`, `{"display_name": "bob\u2060"}`, `{"display_name": "b\u00adob"}`,
+			`{"display_name": "a\u2028b"}`, `{"display_name": "\u3164"}`, `{"display_name": "\u2800 \u2800"}`, `{"display_name": "\u115f\u1160"}`} {
 			_, err := alice.Do(ctx, "PATCH", "/api/v1/me", json.RawMessage(body), nil)
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		}
+		named(t, "Alice Liddell")
+	})
+	t.Run("NamesOfEveryScriptAndEmoji", func(t *testing.T) {
+		for _, name := range []string{"👩\u200d💻 Zoë", "李雷", "ሰላም", "O'Brien-Smith", "Alice Liddell"} {
+			if u, err := alice.SetDisplayName(ctx, name); err != nil || u.DisplayName != name {
+				t.Errorf("%q: %+v, %v", name, u, err)
+			}
 		}
 		named(t, "Alice Liddell")
 	})
@@ -270,8 +282,17 @@ func TestAccounts_ChangePassword(t *testing.T) {
 	}
 
 	t.Run("ErrWrongPassword", func(t *testing.T) {
+		failed := len(env.LogEntries(t, "sign-in failed"))
+		wrong := env.Metric(t, `parley_signin_failures_total{reason="credentials"}`)
 		wantProblem(t, alice.ChangePassword(ctx, "not the password", brandNew), http.StatusForbidden, "forbidden")
 		unchanged(t)
+		// Logged and counted as a failed sign-in is, for operators.
+		if lines := env.LogEntries(t, "sign-in failed"); len(lines) != failed+1 || lines[len(lines)-1]["reason"] != "the password given to change it is wrong" {
+			t.Errorf("the log's failed sign-ins: %v", lines)
+		}
+		if got := env.Metric(t, `parley_signin_failures_total{reason="credentials"}`); got != wrong+1 {
+			t.Errorf("failed sign-ins counted %v, then %v", wrong, got)
+		}
 	})
 	// Refused before the current password is checked: more tries than the
 	// failures a sign-in may make before it waits cost none.
@@ -304,6 +325,39 @@ func TestAccounts_ChangePassword(t *testing.T) {
 		}
 	})
 	t.Run("AppsKeepTheirGrants", func(t *testing.T) { apptest.MustMe(t, app) })
+}
+
+// A session that ended while its node still holds it in its cache is
+// told so when it gives its password, right or not, to change it or to
+// delete the account: not that the password is wrong, and nothing changes.
+func TestAccounts_AnEndedSessionGivingItsPassword(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	for name, give := range map[string]func(c *client.Client, pw string) error{
+		"ChangePassword": func(c *client.Client, pw string) error { return c.ChangePassword(ctx, pw, "a brand new password") },
+		"DeleteAccount":  func(c *client.Client, pw string) error { return c.DeleteAccount(ctx, pw) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ended := env.Client.WithToken(s.Token)
+			apptest.MustMe(t, ended) // in the node's cache from now on
+			if _, err := alice.SignOutOthers(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, pw := range []string{apptest.Password("alice"), "not the password"} {
+				wantProblem(t, give(ended, pw), http.StatusUnauthorized, "unauthorized")
+			}
+			apptest.MustMe(t, alice)
+			if _, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice")); err != nil {
+				t.Fatalf("alice's password after the ended session's try: %v", err)
+			}
+		})
+	}
 }
 
 // alicesApp is an app alice connected, with the profile scope: the calls

@@ -346,7 +346,13 @@ func (s *Service) SignOut(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.DeleteSession(ctx, c.SessionTokenHash) }); err != nil {
+	if err := s.store.Write(ctx, func(tx parley.Tx) error {
+		// Held, as a password change holds it (stillAllowed).
+		if _, err := tx.FindUserForUpdate(ctx, c.User.ID); err != nil {
+			return err
+		}
+		return tx.DeleteSession(ctx, c.SessionTokenHash)
+	}); err != nil {
 		return err
 	}
 	s.publishSessionsEnded(ctx, c.User.ID, [][]byte{c.SessionTokenHash})
@@ -364,6 +370,10 @@ func (s *Service) SignOutOthers(ctx context.Context) (int, error) {
 	}
 	var ended [][]byte
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
+		// Held, as a password change holds it (stillAllowed).
+		if _, err := tx.FindUserForUpdate(ctx, c.User.ID); err != nil {
+			return err
+		}
 		ended, err = tx.DeleteUserSessions(ctx, c.User.ID, c.SessionTokenHash)
 		return err
 	})
@@ -436,19 +446,23 @@ func (s *Service) ChangePassword(ctx context.Context, currentPW, newPW string) (
 	if newPW == currentPW {
 		return "", parley.Errorf(parley.EINVALID, "the new password is the one you have: choose another")
 	}
-	u, keys, err := s.checkPassword(ctx, c.User.Username, currentPW)
+	u, keys, err := s.checkOwnPassword(ctx, c, currentPW, "change it")
 	if err != nil {
-		return "", passwordRefused(err)
+		return "", err
 	}
 	hash, err := password.Hash(newPW)
 	if err != nil {
 		return "", err
 	}
+	// The proof is made before the write, so that once the password is
+	// changed nothing is left to fail.
+	proof, err := s.newDeviceProof(ctx, u.Username, hash)
+	if err != nil {
+		return "", err
+	}
 	var ended [][]byte
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
-		// The password checked is still the member's: a new one, set
-		// meanwhile on another device, ends what the old one allows.
-		if err := passwordRefused(keys.allows(ctx, tx, u.ID)); err != nil {
+		if err := s.stillAllowed(ctx, tx, c, u.ID, keys); err != nil {
 			return err
 		}
 		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
@@ -462,7 +476,53 @@ func (s *Service) ChangePassword(ctx context.Context, currentPW, newPW string) (
 	}
 	s.log.InfoContext(ctx, "password changed", "user", u.Username, "user_id", u.ID, "client", clientAddr(ctx), "sessions_ended", len(ended))
 	s.publishSessionsEnded(ctx, u.ID, ended)
-	return s.newDeviceProof(ctx, u.Username, hash)
+	return proof, nil
+}
+
+// checkOwnPassword checks the password the signed-in member c gave again,
+// to do what doing says, as a sign-in checks it (checkPassword). Their
+// session is confirmed first: one that ended is told so (EUNAUTHORIZED),
+// not that the password is wrong, and spends none of the password's
+// allowances. A wrong password is EFORBIDDEN, as their session holds, and
+// is logged and counted as a failed sign-in.
+func (s *Service) checkOwnPassword(ctx context.Context, c *parley.Caller, pw, doing string) (*parley.User, passwordCheck, error) {
+	if err := s.ConfirmSession(ctx); err != nil {
+		return nil, passwordCheck{}, err
+	}
+	u, keys, err := s.checkPassword(ctx, c.User.Username, pw)
+	switch parley.ErrorCode(err) {
+	case parley.EUNAUTHORIZED:
+		s.log.WarnContext(ctx, "sign-in failed", "user", c.User.Username, "user_id", c.User.ID, "client", clientAddr(ctx),
+			"reason", "the password given to "+doing+" is wrong")
+		s.signInFailed("credentials")
+		return nil, passwordCheck{}, parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+	case parley.ETHROTTLED:
+		s.signInFailed("throttled")
+	}
+	return u, keys, err
+}
+
+// stillAllowed refuses, in the write that acts on a password checked by
+// checkOwnPassword, what the check no longer allows: the password is no
+// longer the member's (a new one, set meanwhile on another device, ends
+// what the old one allows; keys.allows holds the member's row), or the
+// session of c ended meanwhile. Ending a member's sessions holds their row
+// too (SignOut, SignOutOthers), so that of the two, one comes wholly after
+// the other.
+func (s *Service) stillAllowed(ctx context.Context, tx parley.Tx, c *parley.Caller, userID string, keys passwordCheck) error {
+	if err := keys.allows(ctx, tx, userID); parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+		return parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+	} else if err != nil {
+		return err
+	}
+	lasting, err := tx.FindLastingSessions(ctx, [][]byte{c.SessionTokenHash}, s.Now())
+	if err != nil {
+		return err
+	}
+	if len(lasting) == 0 {
+		return parley.ErrInvalidToken
+	}
+	return nil
 }
 
 // Authenticate resolves a bearer token to its caller: a member's session

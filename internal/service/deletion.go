@@ -49,26 +49,14 @@ func (s *Service) DeleteAccount(ctx context.Context, pw string) error {
 	if err != nil {
 		return err
 	}
-	u, keys, err := s.checkPassword(ctx, c.User.Username, pw)
+	u, keys, err := s.checkOwnPassword(ctx, c, pw, "delete the account")
 	if err != nil {
-		return passwordRefused(err)
+		return err
 	}
 	actor := parley.OperatorAction{ActorID: u.ID, Actor: u.Username}
 	return s.deleteAccount(ctx, u.Username, actor, func(ctx context.Context, tx parley.Tx) error {
-		// The password checked is still the member's: a new one, set
-		// meanwhile on another device, ends what the old one allows.
-		return passwordRefused(keys.allows(ctx, tx, u.ID))
+		return s.stillAllowed(ctx, tx, c, u.ID, keys)
 	})
-}
-
-// passwordRefused is DeleteAccount's answer to a password check's err: a
-// signed-in member's wrong password is EFORBIDDEN, not EUNAUTHORIZED, as
-// their session holds.
-func passwordRefused(err error) error {
-	if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
-		return parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
-	}
-	return err
 }
 
 // DeleteUser deletes the account of the member named username; it is for

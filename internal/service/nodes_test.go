@@ -822,3 +822,89 @@ func TestNodes_BlockDuringARequestOrANewThread(t *testing.T) {
 		})
 	}
 }
+
+// TestNodes_SessionEndedDuringAPasswordChange: a member who, on one node,
+// signs out everywhere else while a session of theirs, on another node, is
+// changing their password (with the password, which whoever holds that
+// session knew) keeps their password and their own session: the session
+// that ended changes nothing.
+func TestNodes_SessionEndedDuringAPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	ann := annOnTwoNodes(t)
+	mine, err := ann.b.SignIn(ctx, "ann", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := ann.b.SignIn(ctx, "ann", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := ann.b.Authenticate(ctx, mine.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signOutOthers, signedOut := atOnce(func() error {
+		_, err := ann.b.SignOutOthers(parley.NewContextWithCaller(ctx, me))
+		return err
+	})
+	a := ann.nodeA(func(tx parley.Tx) parley.Tx { return afterHashTx{tx, signOutOthers} })
+	them, err := a.Authenticate(ctx, theirs.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, changeErr := a.ChangePassword(parley.NewContextWithCaller(ctx, them), "correct horse", "their password")
+	if err := signedOut(); err != nil {
+		t.Fatalf("sign out everywhere else: %v", err)
+	}
+	if parley.ErrorCode(changeErr) != parley.EUNAUTHORIZED {
+		t.Errorf("the ended session's change: %v, want EUNAUTHORIZED", changeErr)
+	}
+	if c, err := ann.b.Authenticate(ctx, mine.Token); err != nil {
+		t.Errorf("ann's own session: %v", err)
+	} else if err := ann.b.ConfirmSession(parley.NewContextWithCaller(ctx, c)); err != nil {
+		t.Errorf("ann's own session: %v", err)
+	}
+	if _, err := ann.b.SignIn(ctx, "ann", "correct horse"); err != nil {
+		t.Errorf("ann's password: %v", err)
+	}
+}
+
+// keyKeeperDown is a key keeper that cannot give any key.
+type keyKeeperDown struct{}
+
+func (keyKeeperDown) Secret(context.Context, string, func() ([]byte, error)) ([]byte, error) {
+	return nil, parley.Errorf(parley.EINTERNAL, "the key keeper is unavailable")
+}
+
+// A password change that fails tells its caller so only while nothing
+// changed: with no key to make the browser's new device proof with, the
+// old password and the other sessions stay.
+func TestAccounts_ChangePasswordFailsWhole(t *testing.T) {
+	ctx := context.Background()
+	ann := annOnTwoNodes(t)
+	other, err := ann.b.SignIn(ctx, "ann", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := ann.b.SignIn(ctx, "ann", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(ann.dbA, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{SessionTTL: time.Hour, Secrets: keyKeeperDown{}})
+	me, err := a.Authenticate(ctx, mine.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ChangePassword(parley.NewContextWithCaller(ctx, me), "correct horse", "a brand new one"); err == nil {
+		t.Fatal("the change succeeded without a key")
+	}
+	if _, err := ann.b.SignIn(ctx, "ann", "correct horse"); err != nil {
+		t.Errorf("the old password after the failed change: %v", err)
+	}
+	if c, err := ann.b.Authenticate(ctx, other.Token); err != nil {
+		t.Errorf("the other session after the failed change: %v", err)
+	} else if err := ann.b.ConfirmSession(parley.NewContextWithCaller(ctx, c)); err != nil {
+		t.Errorf("the other session after the failed change: %v", err)
+	}
+}
