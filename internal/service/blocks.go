@@ -28,16 +28,8 @@ func (s *Service) Block(ctx context.Context, username string) (*parley.BlockedMe
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		blocked, change = nil, parley.ThreadChange{}
-		other, err := tx.FindUserByUsername(ctx, name)
-		if isNotFound(err) || err == nil && other.Deleted {
-			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
-		} else if err != nil {
-			return err
-		}
-		if other.ID == c.User.ID {
-			return parley.Errorf(parley.EINVALID, "you cannot block yourself")
-		}
-		if err := holdPair(ctx, tx, c.User.ID, other.ID); err != nil {
+		other, err := otherMember(ctx, tx, c, name, "block")
+		if err != nil {
 			return err
 		}
 		if already, _, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
@@ -149,6 +141,23 @@ func settleDirectThread(ctx context.Context, tx parley.Tx, a, b string) (parley.
 	}
 	participants, err := tx.FindParticipants(ctx, th.ID)
 	return parley.ThreadChange{Thread: th, Participants: participants}, err
+}
+
+// otherMember finds the member named name, to do with them what doing
+// says ("block"), and holds their account and the caller's (holdPair):
+// ENOTFOUND when no member, or a deleted one, has the name; EINVALID when
+// it is the caller's own.
+func otherMember(ctx context.Context, tx parley.Tx, c *parley.Caller, name, doing string) (*parley.User, error) {
+	other, err := tx.FindUserByUsername(ctx, name)
+	if isNotFound(err) || err == nil && other.Deleted {
+		return nil, parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
+	} else if err != nil {
+		return nil, err
+	}
+	if other.ID == c.User.ID {
+		return nil, parley.Errorf(parley.EINVALID, "you cannot %s yourself", doing)
+	}
+	return other, holdPair(ctx, tx, c.User.ID, other.ID)
 }
 
 // holdPair holds the accounts of members a and b, in the order of their

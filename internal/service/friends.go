@@ -22,16 +22,8 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 	}
 	var status parley.FriendStatus
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		other, err := tx.FindUserByUsername(ctx, name)
-		if isNotFound(err) || err == nil && other.Deleted {
-			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
-		} else if err != nil {
-			return err
-		}
-		if other.ID == c.User.ID {
-			return parley.Errorf(parley.EINVALID, "you cannot befriend yourself")
-		}
-		if err := holdPair(ctx, tx, c.User.ID, other.ID); err != nil {
+		other, err := otherMember(ctx, tx, c, name, "befriend")
+		if err != nil {
 			return err
 		}
 		if mine, theirs, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
