@@ -172,6 +172,16 @@ func TestBlocks(t *testing.T) {
 			}
 		}
 	})
+	t.Run("TheMemberBlockedClosesItToAppsButDoesNotReopenIt", func(t *testing.T) {
+		if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, true)
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		if a, err := w.alice.ThreadApps(ctx, w.aliceBob); err != nil || a.Allowed || len(a.ClosedBy) != 1 || a.ClosedBy[0].ID != bobID {
+			t.Fatalf("alice's conversation: %+v, %v; want it closed by bob", a, err)
+		}
+	})
 	t.Run("ADeclinedRequestStillKeepsItsAskerWaiting", func(t *testing.T) {
 		dave, erin := w.env.MustMember(t, "dave"), w.env.MustMember(t, "erin")
 		if _, err := dave.AddFriend(ctx, "erin"); err != nil {

@@ -44,8 +44,18 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 	var closed, hooked, changed bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		hooked, changed = false, false
-		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
 			return err
+		}
+		// Each reopening, as each closing, is a notice the others read:
+		// a member blocked in the thread, who may close it, may not
+		// reopen it, lest they write to the member who blocked them in
+		// notices, one closing and reopening after the other.
+		if blocked, err := blockedIn(ctx, tx, th, c.User.ID); err != nil {
+			return err
+		} else if blocked && allowed {
+			return parley.Errorf(parley.EFORBIDDEN, "the other member of this conversation blocked you: it cannot be reopened to apps while the block stands")
 		}
 		now := s.Now()
 		action := parley.ActionThreadClosed
