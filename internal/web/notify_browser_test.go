@@ -7,20 +7,28 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
 // TestMessenger_Browser_Notifications: a member turns notifications on
 // from their account page, and a message another member sends them then
 // shows as one, naming who wrote and what, for the chat it came in; their
-// own messages do not, nor anything once they turn notifications off.
+// own messages do not, nor anything once they turn notifications off. A
+// group's message names the group too.
 // What the page shows is seen through window.Notification, wrapped in the
 // page to keep what each notification showed.
 func TestMessenger_Browser_Notifications(t *testing.T) {
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	carol := env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, bob, carol)
 	th := apptest.MustThread(t, bob, "alice").ID
+	group, err := bob.CreateThread(context.Background(), client.NewThread{Participants: []string{"alice", "carol"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	a := apptest.Chromium(t)
 	must(t, chromedp.Do(a, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -41,12 +49,16 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
 	waitFor(t, a, `document.body.dataset.live === "open"`)
-	_, err := chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = []; window.Notification = class extends Notification {
+	_, err = chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = []; window.Notification = class extends Notification {
 		constructor(title, options) { super(title, options); window.shown.push({title, body: options.body, tag: options.tag}); }
 	}; true`))
 	must(t, err)
 	apptest.MustSend(t, bob, th, "are you free tonight?")
 	waitFor(t, a, `window.shown.length === 1 && window.shown[0].title === "Member bob" && window.shown[0].body === "are you free tonight?" && window.shown[0].tag === "`+th+`"`)
+	apptest.MustSend(t, carol, group.ID, "dinner at 8")
+	waitFor(t, a, `window.shown.length === 2 && window.shown[1].title === "Member carol in Plans" && window.shown[1].tag === "`+group.ID+`"`)
+	_, err = chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = window.shown.slice(0, 1); true`))
+	must(t, err)
 
 	apptest.MustSend(t, alice, th, "I am")
 	waitFor(t, a, `document.querySelector("#inbox").textContent.includes("I am")`)

@@ -451,7 +451,11 @@ function notify(ev) {
   if (!notifying() || !m || m.sender?.id === body.dataset.me) return;
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
   const what = m.kind === "share" ? m.share?.title : m.text;
-  const n = new Notification(m.sender?.display_name || "New message", { body: (what || "").slice(0, 200), tag: ev.thread_id });
+  // A group's message names the group too, as the inbox names it.
+  const who = m.sender?.display_name || "New message";
+  const chat = document.querySelector(`#inbox [data-thread="${CSS.escape(ev.thread_id)}"] .tname`)?.textContent;
+  const title = chat && chat !== who ? `${who} in ${chat}` : who;
+  const n = new Notification(title, { body: (what || "").slice(0, 200), tag: ev.thread_id });
   n.addEventListener("click", () => {
     focus();
     location.assign(`/t/${encodeURIComponent(ev.thread_id)}`);
