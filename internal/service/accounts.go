@@ -479,6 +479,10 @@ func (s *Service) ChangePassword(ctx context.Context, currentPW, newPW string) (
 	return proof, nil
 }
 
+// errPasswordWrong refuses a password a signed-in member gave again: it
+// is EFORBIDDEN, not EUNAUTHORIZED, as their session holds.
+var errPasswordWrong = parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+
 // checkOwnPassword checks the password the signed-in member c gave again,
 // to do what doing says, as a sign-in checks it (checkPassword). Their
 // session is confirmed first: one that ended is told so (EUNAUTHORIZED),
@@ -495,7 +499,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, c *parley.Caller, pw, do
 		s.log.WarnContext(ctx, "sign-in failed", "user", c.User.Username, "user_id", c.User.ID, "client", clientAddr(ctx),
 			"reason", "the password given to "+doing+" is wrong")
 		s.signInFailed("credentials")
-		return nil, passwordCheck{}, parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+		return nil, passwordCheck{}, errPasswordWrong
 	case parley.ETHROTTLED:
 		s.signInFailed("throttled")
 	}
@@ -511,7 +515,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, c *parley.Caller, pw, do
 // the other.
 func (s *Service) stillAllowed(ctx context.Context, tx parley.Tx, c *parley.Caller, userID string, keys passwordCheck) error {
 	if err := keys.allows(ctx, tx, userID); parley.ErrorCode(err) == parley.EUNAUTHORIZED {
-		return parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
+		return errPasswordWrong
 	} else if err != nil {
 		return err
 	}

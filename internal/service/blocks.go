@@ -123,7 +123,9 @@ func findBlocked(ctx context.Context, tx parley.Tx, blocker, blocked string) (*p
 // otherwise. It returns the change to tell the thread's participants of,
 // with no Thread when there is nothing to tell. It holds the thread's row
 // first, as a send does, so that a send at the same time comes wholly
-// before the change or after it.
+// before the change or after it; and it reads the blocks only then, so
+// that the other member's block, made or lifted at the same time (which
+// holds the row too), is seen: an Unblock cannot tell what stands before.
 func settleDirectThread(ctx context.Context, tx parley.Tx, a, b string) (parley.ThreadChange, error) {
 	th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(a, b))
 	if isNotFound(err) {

@@ -52,10 +52,12 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		// a member blocked in the thread, who may close it, may not
 		// reopen it, lest they write to the member who blocked them in
 		// notices, one closing and reopening after the other.
-		if blocked, err := blockedIn(ctx, tx, th, c.User.ID); err != nil {
-			return err
-		} else if blocked && allowed {
-			return parley.Errorf(parley.EFORBIDDEN, "the other member of this conversation blocked you: it cannot be reopened to apps while the block stands")
+		if allowed {
+			if blocked, err := blockedIn(ctx, tx, th, c.User.ID); err != nil {
+				return err
+			} else if blocked {
+				return parley.Errorf(parley.EFORBIDDEN, "the other member of this conversation blocked you: it cannot be reopened to apps while the block stands")
+			}
 		}
 		now := s.Now()
 		action := parley.ActionThreadClosed
