@@ -284,6 +284,10 @@ type ParticipantStore interface {
 	// SetReadSeq moves the member's read marker forward to seq; it never
 	// moves back. It reports whether the marker moved.
 	SetReadSeq(ctx context.Context, threadID, userID string, seq int64) (bool, error)
+	// SetThreadMuted records whether the member muted the thread
+	// (Participant.Muted); ENOTFOUND when they are not in it. A member
+	// brought back after leaving comes back unmuted.
+	SetThreadMuted(ctx context.Context, threadID, userID string, muted bool) error
 }
 
 // MessageStore keeps messages, and deleted messages as tombstones.

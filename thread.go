@@ -70,13 +70,20 @@ type Participant struct {
 	JoinedAt    time.Time
 	LeftAt      *time.Time
 	LastReadSeq int64
+	// Muted is the member's choice to hear of the thread's new messages
+	// without being told of each (ThreadSummary.Muted).
+	Muted bool
 }
 
 // ThreadSummary is a thread as one member sees it in a list.
 type ThreadSummary struct {
 	Thread
-	UnreadCount int64      `json:"unread_count"`
-	LastReadSeq int64      `json:"last_read_seq"`
+	UnreadCount int64 `json:"unread_count"`
+	LastReadSeq int64 `json:"last_read_seq"`
+	// Muted says the member muted the thread: their clients count and show
+	// its messages, but tell them of none as it comes. It is the member's
+	// own, never shown to apps or to the other participants.
+	Muted       bool       `json:"muted,omitempty"`
 	LastMessage *Message   `json:"last_message"`
 	Messages    []*Message `json:"messages,omitempty"`
 	// VisibleFromSeq is, for a summary found with a ThreadFilter's

@@ -478,6 +478,23 @@ func (c *Client) Thread(ctx context.Context, id string) (*ThreadSummary, error) 
 	return &s, err
 }
 
+// ThreadUpdate is what UpdateThread changes; a nil field is left as it is.
+type ThreadUpdate struct {
+	// Title names a group thread for all its participants; empty, the
+	// group is named by its members.
+	Title *string `json:"title,omitempty"`
+	// Muted mutes the thread for the member (true) or unmutes it (false).
+	Muted *bool `json:"muted,omitempty"`
+}
+
+// UpdateThread renames a group thread or mutes a thread, all of u or none
+// of it, and returns the thread as the member sees it after.
+func (c *Client) UpdateThread(ctx context.Context, id string, u ThreadUpdate) (*ThreadSummary, error) {
+	var s ThreadSummary
+	_, err := c.Do(ctx, "PATCH", "/api/v1/threads/"+url.PathEscape(id), u, &s)
+	return &s, err
+}
+
 // Participants lists who is in a thread.
 func (c *Client) Participants(ctx context.Context, threadID string) ([]UserRef, error) {
 	var out struct {

@@ -165,6 +165,9 @@ type ThreadSummary struct {
 	UnreadCount int64 `json:"unread_count"`
 	// LastReadSeq is the member's read marker.
 	LastReadSeq int64 `json:"last_read_seq"`
+	// Muted says the member muted the thread: a client tells them of none
+	// of its messages as it comes. Always false for an app.
+	Muted bool `json:"muted,omitempty"`
 	// LastMessage is the newest message the member may see, or nil.
 	LastMessage *Message `json:"last_message"`
 	// Messages are the thread's newest messages, oldest first, when asked

@@ -35,6 +35,7 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		{"PATCH", "/api/v1/me"},
 		{"PUT", "/api/v1/me/password"},
 		{"POST", "/api/v1/blocks"},
+		{"PATCH", "/api/v1/threads/" + th.ID},
 	}
 	for _, body := range []string{
 		`{"text": "hi"}`,
@@ -49,6 +50,8 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		`{"participants": ["bob"], "title": "t` + "\xff" + `", "kind": "group"}`,
 		`{"seq": 1, "seq": 2}`,
 		`{"allowed": false, "allowed": true}`,
+		`{"muted": true, "title": "a title for a direct thread"}`,
+		`{"muted": "yes"}`,
 		`{"name": "Films", "redirect_uris": ["https://a.example/cb"], "purpose": "p\u0000"}`,
 		`{"to": "bob", "url": "https://a.example/", "title": "t", "title": "u"}`,
 		`{"username": "bob", "extra": {"a": 1, "a": 2}}`,

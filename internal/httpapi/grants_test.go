@@ -140,6 +140,11 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		{"DELETE /blocks/{id}", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			return c.Unblock(ctx, w.carolID)
 		}},
+		{"PATCH /threads/{id}", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			muted := true
+			_, err := c.UpdateThread(ctx, th, client.ThreadUpdate{Muted: &muted})
+			return err
+		}},
 		{"POST /threads/{id}/participants", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			_, err := c.AddParticipant(ctx, th, "carol")
 			return err

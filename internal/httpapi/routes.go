@@ -56,6 +56,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/threads", handler: s.handleThreadCreate},
 		{method: "GET", pattern: "/api/v1/threads", handler: s.handleThreadList},
 		{method: "GET", pattern: "/api/v1/threads/{id}", handler: s.handleThreadGet},
+		{method: "PATCH", pattern: "/api/v1/threads/{id}", handler: s.handleThreadUpdate},
 		{method: "GET", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantList},
 		{method: "POST", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantAdd},
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/me", handler: s.handleThreadLeave},

@@ -77,6 +77,23 @@ func (s *Server) handleThreadGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, th)
 }
 
+func (s *Server) handleThreadUpdate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Title *string `json:"title"`
+		Muted *bool   `json:"muted"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	th, err := s.svc.UpdateThread(r.Context(), r.PathValue("id"), service.ThreadUpdate{Title: in.Title, Muted: in.Muted})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, th)
+}
+
 // participantList is the body listing a thread's participants.
 type participantList struct {
 	Participants []parley.UserRef `json:"participants"`

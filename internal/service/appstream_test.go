@@ -135,7 +135,8 @@ func TestEvents_AppThreadChangeLoggedForThoseItNames(t *testing.T) {
 				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
 			}
 			appCtx, stream := subscribeApp(t, s, db, token)
-			if err := s.RenameThread(as("bob"), group, "renamed while carol is here"); err != nil {
+			title := "renamed while carol is here"
+			if _, err := s.UpdateThread(as("bob"), group, ThreadUpdate{Title: &title}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.LeaveThread(as("carol"), group); err != nil {

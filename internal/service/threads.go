@@ -341,7 +341,7 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			// grant reaches all, listed by the grant: what is left is
 			// visible from the seq the grant lists (0 for a member).
 			countFrom(t, t.VisibleFromSeq)
-			hideCreator(c, &t.Thread)
+			hideFromApp(c, t)
 		}
 		if err := addMessages(ctx, tx, c, list, withMessages); err != nil {
 			return err
@@ -398,9 +398,9 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	if err != nil {
 		return nil, err
 	}
-	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, VisibleFromSeq: from}
+	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, Muted: p.Muted, VisibleFromSeq: from}
 	countFrom(sum, from)
-	hideCreator(c, &sum.Thread)
+	hideFromApp(c, sum)
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }
 
@@ -431,6 +431,15 @@ func countFrom(t *parley.ThreadSummary, from int64) {
 		t.LastReadSeq = min(max(t.LastReadSeq, from-1), t.LastSeq)
 	}
 	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
+}
+
+// hideFromApp takes out of a summary what an app may not learn: who
+// started the thread (hideCreator), and whether the member muted it.
+func hideFromApp(c *parley.Caller, sum *parley.ThreadSummary) {
+	if c.App != nil {
+		hideCreator(c, &sum.Thread)
+		sum.Muted = false
+	}
 }
 
 // hideCreator takes who started a thread out of it for an app that may not
@@ -661,41 +670,74 @@ func (s *Service) enqueueLeftThread(ctx context.Context, tx parley.Tx, threadID,
 	return s.enqueueThreadEnded(ctx, tx, threadID, mine, parley.ThreadEndLeft)
 }
 
-// RenameThread sets the title of a group thread the caller is in; an
-// empty title leaves the group to be named by its members. Direct threads
-// have no title. Every participant hears of it as a thread change.
-func (s *Service) RenameThread(ctx context.Context, threadID, title string) error {
+// ThreadUpdate is what a member changes of one of their threads; a nil
+// field is left as it is.
+type ThreadUpdate struct {
+	// Title names a group thread for all its participants; an empty title
+	// leaves the group to be named by its members. Direct threads have no
+	// title.
+	Title *string
+	// Muted is the member's own choice (ThreadSummary.Muted).
+	Muted *bool
+}
+
+// UpdateThread changes one of the signed-in member's threads, all of the
+// update or none of it, and returns the thread as they see it now. Every
+// participant hears of a new title as a thread change; a mute is the
+// member's alone, and no one hears of it.
+func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpdate) (*parley.ThreadSummary, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	title = strings.TrimSpace(title)
-	if err := parley.ValidateTitle(title); err != nil {
-		return err
+	if u.Title == nil && u.Muted == nil {
+		return nil, parley.Errorf(parley.EINVALID, "give a title or muted, or both")
 	}
+	var title string
+	if u.Title != nil {
+		title = strings.TrimSpace(*u.Title)
+		if err := parley.ValidateTitle(title); err != nil {
+			return nil, err
+		}
+	}
+	var summary *parley.ThreadSummary
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		change = parley.ThreadChange{}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
 		}
-		if th.Kind != parley.ThreadGroup {
-			return parley.Errorf(parley.ECONFLICT, "a direct thread has no title")
+		if u.Title != nil {
+			if th.Kind != parley.ThreadGroup {
+				return parley.Errorf(parley.ECONFLICT, "a direct thread has no title")
+			}
+			if err := tx.RenameThread(ctx, threadID, title, s.Now()); err != nil {
+				return err
+			}
 		}
-		now := s.Now()
-		if err := tx.RenameThread(ctx, threadID, title, now); err != nil {
+		if u.Muted != nil {
+			if err := tx.SetThreadMuted(ctx, threadID, c.User.ID, *u.Muted); err != nil {
+				return err
+			}
+		}
+		if summary, err = threadSummary(ctx, tx, c, threadID, 0); err != nil {
 			return err
 		}
-		th.Title, th.LastActivityAt = title, now
-		change.Thread = th
-		change.Participants, err = tx.FindParticipants(ctx, threadID)
+		if u.Title != nil {
+			th := summary.Thread
+			change.Thread = &th
+			change.Participants, err = tx.FindParticipants(ctx, threadID)
+		}
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.publishThreadChange(ctx, change, nil)
-	return nil
+	if change.Thread != nil {
+		s.publishThreadChange(ctx, change, nil)
+	}
+	return summary, s.linkSummary(ctx, c, summary)
 }
 
 // publishThreadChange tells the thread's participants, and also, those who

@@ -61,6 +61,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: alice, JoinedAt: now}),
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: bob, JoinedAt: now, LastReadSeq: 3}),
 			tx.SetThreadBlocked(ctx, thread.ID, true),
+			tx.SetThreadMuted(ctx, thread.ID, bob, true),
 		}
 		for i := range 120 {
 			seq, err := tx.NextSeq(ctx, thread.ID, now)

@@ -68,7 +68,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		afterAt, afterID = micros(f.After.LastActivityAt), f.After.ID
 	}
 	rows, err := t.query(ctx, `
-		SELECT `+threadColumns+`, p.last_read_seq, COALESCE(g.visible_from_seq, 0)
+		SELECT `+threadColumns+`, p.last_read_seq, p.muted, COALESCE(g.visible_from_seq, 0)
 		FROM participants p JOIN threads t ON t.id = p.thread_id
 			LEFT JOIN grant_threads g ON g.grant_id = $5 AND g.thread_id = t.id
 		WHERE p.user_id = $1 AND p.left_at IS NULL
@@ -86,7 +86,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		var s parley.ThreadSummary
 		var via sql.NullString
 		var activity, created int64
-		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.VisibleFromSeq)...); err != nil {
+		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.Muted, &s.VisibleFromSeq)...); err != nil {
 			return nil, mapError("find threads", err)
 		}
 		finishThread(&s.Thread, via, activity, created)
@@ -133,8 +133,8 @@ func (t *txn) FindParticipant(ctx context.Context, threadID, userID string) (*pa
 	var joined int64
 	var left sql.NullInt64
 	err := t.queryRow(ctx, "participant", `
-		SELECT joined_at, left_at, last_read_seq FROM participants WHERE thread_id = $1 AND user_id = $2`,
-		[]any{threadID, userID}, &joined, &left, &p.LastReadSeq)
+		SELECT joined_at, left_at, last_read_seq, muted FROM participants WHERE thread_id = $1 AND user_id = $2`,
+		[]any{threadID, userID}, &joined, &left, &p.LastReadSeq, &p.Muted)
 	if err != nil {
 		return nil, mapError("find participant", err)
 	}
@@ -225,7 +225,7 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 	res, err := t.exec(ctx, `
 		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq)
 		SELECT $1, id, $3, NULL, $4 FROM users WHERE id = $2 AND deleted_at IS NULL`+t.keyShared()+`
-		ON CONFLICT (thread_id, user_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL`,
+		ON CONFLICT (thread_id, user_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, muted = FALSE`,
 		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq)
 	if err != nil {
 		return mapError("join thread", err)
@@ -260,6 +260,15 @@ func (t *txn) SetReadSeq(ctx context.Context, threadID, userID string, seq int64
 	}
 	n, err := res.RowsAffected()
 	return n > 0, mapError("set read seq", err)
+}
+
+func (t *txn) SetThreadMuted(ctx context.Context, threadID, userID string, muted bool) error {
+	res, err := t.exec(ctx, `UPDATE participants SET muted = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`,
+		threadID, userID, muted)
+	if err != nil {
+		return mapError("set thread muted", err)
+	}
+	return mustAffect(res, "participant")
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -252,3 +252,79 @@ func TestThreads_FindThreadsClosedBy(t *testing.T) {
 		}
 	})
 }
+
+// SetThreadMuted is one member's own: their row and their list show it, the
+// other member's do not; it is ENOTFOUND for a member not in the thread,
+// or who left; and a member brought back after leaving comes back unmuted.
+func TestThreads_SetThreadMuted(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob, cat := newUser("ann"), newUser("bob"), newUser("cat")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob, cat} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		muted := func(u *parley.User) (row, listed bool) {
+			t.Helper()
+			err := db.Read(ctx, func(tx parley.Tx) error {
+				p, err := tx.FindParticipant(ctx, th.ID, u.ID)
+				if err != nil {
+					return err
+				}
+				list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: u.ID, Limit: 10})
+				if err != nil || len(list) != 1 {
+					t.Fatalf("%s's threads: %v, %v; want the one", u.Username, list, err)
+				}
+				row, listed = p.Muted, list[0].Muted
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return row, listed
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetThreadMuted(ctx, th.ID, ann.ID, true) })
+		if row, listed := muted(ann); !row || !listed {
+			t.Errorf("ann muted the thread: her row says %v, her list %v; want both true", row, listed)
+		}
+		if row, listed := muted(bob); row || listed {
+			t.Errorf("ann muted the thread: bob's row says %v, his list %v; want both false", row, listed)
+		}
+
+		err := db.Write(ctx, func(tx parley.Tx) error { return tx.SetThreadMuted(ctx, th.ID, cat.ID, true) })
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Errorf("muting a thread one is not in: %v, want ENOTFOUND", err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.LeaveThread(ctx, th.ID, ann.ID, now) })
+		err = db.Write(ctx, func(tx parley.Tx) error { return tx.SetThreadMuted(ctx, th.ID, ann.ID, false) })
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Errorf("unmuting a thread one left: %v, want ENOTFOUND", err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ann.ID, JoinedAt: now})
+		})
+		if row, listed := muted(ann); row || listed {
+			t.Errorf("ann added back: her row says muted %v, her list %v; want both false", row, listed)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetThreadMuted(ctx, th.ID, bob.ID, true) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.SetThreadMuted(ctx, th.ID, bob.ID, false) })
+		if row, listed := muted(bob); row || listed {
+			t.Errorf("bob unmuted: his row says %v, his list %v; want both false", row, listed)
+		}
+	})
+}

@@ -65,6 +65,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
 	mux.HandleFunc("POST /t/{id}/leave", p.posted(p.leave))
 	mux.HandleFunc("POST /t/{id}/title", p.posted(p.rename))
+	mux.HandleFunc("POST /t/{id}/mute", p.posted(p.mute))
 	mux.HandleFunc("GET /t/{id}/apps", p.handleAppsPart)
 	mux.HandleFunc("POST /t/{id}/apps", p.posted(p.setAppAccess))
 	mux.HandleFunc("GET /parts/inbox", p.handleInboxPart)
@@ -717,7 +718,20 @@ func (p *Pages) addPeople(ctx context.Context, r *http.Request) (string, error) 
 }
 
 func (p *Pages) rename(ctx context.Context, r *http.Request) (string, error) {
-	return threadURL(r.PathValue("id")), p.svc.RenameThread(ctx, r.PathValue("id"), r.PostFormValue("title"))
+	title := r.PostFormValue("title")
+	_, err := p.svc.UpdateThread(ctx, r.PathValue("id"), service.ThreadUpdate{Title: &title})
+	return threadURL(r.PathValue("id")), err
+}
+
+// mute mutes the thread (muted=true) or unmutes it (muted=false).
+func (p *Pages) mute(ctx context.Context, r *http.Request) (string, error) {
+	muted := r.PostFormValue("muted")
+	if muted != "true" && muted != "false" {
+		return "", parley.Errorf(parley.EINVALID, "muted must be true or false")
+	}
+	on := muted == "true"
+	_, err := p.svc.UpdateThread(ctx, r.PathValue("id"), service.ThreadUpdate{Muted: &on})
+	return threadURL(r.PathValue("id")), err
 }
 
 func (p *Pages) leave(ctx context.Context, r *http.Request) (string, error) {
