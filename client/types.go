@@ -406,6 +406,8 @@ type ExportedThread struct {
 	Participants []UserRef `json:"participants"`
 	// LastReadSeq is the last message the member read (0: none).
 	LastReadSeq int64 `json:"last_read_seq"`
+	// Muted says the member muted the thread.
+	Muted bool `json:"muted,omitempty"`
 	// ClosedToAppsAt is when the member closed the thread to apps, if they
 	// keep it closed.
 	ClosedToAppsAt *time.Time `json:"closed_to_apps_at,omitempty"`

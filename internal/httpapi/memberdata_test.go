@@ -91,6 +91,11 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	mustOwnedPartner(t, env, "Bob's Books", "bob")
 
+	// Alice mutes their thread.
+	muted := true
+	if _, err := alice.UpdateThread(ctx, direct.ID, client.ThreadUpdate{Muted: &muted}); err != nil {
+		t.Fatal(err)
+	}
 	// Bob closes their thread to apps, and a minute later alice does.
 	var aliceFrom, aliceTo time.Time
 	for _, closer := range []*client.Client{bob, alice} {
@@ -125,8 +130,8 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		d.Incoming[0].Since.Before(declinedFrom) || d.Outgoing[0].Since.After(declinedTo) {
 		t.Errorf("declined friend requests %+v, want dave's, which alice declined, and hers to erin, declined, each since it was, between %v and %v", d, declinedFrom, declinedTo)
 	}
-	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != ownCard.Seq {
-		t.Errorf("threads %+v, want the direct thread with alice and bob, read up to her last message, her card, not bob's after it", e.Threads)
+	if len(e.Threads) != 1 || e.Threads[0].ID != direct.ID || len(e.Threads[0].Participants) != 2 || e.Threads[0].LastReadSeq != ownCard.Seq || !e.Threads[0].Muted {
+		t.Errorf("threads %+v, want the direct thread with alice and bob, muted, read up to her last message, her card, not bob's after it", e.Threads)
 	} else if at := e.Threads[0].ClosedToAppsAt; at == nil || at.Before(aliceFrom) || at.After(aliceTo) {
 		t.Errorf("the direct thread closed to apps at %v, want when alice closed it, between %v and %v", at, aliceFrom, aliceTo)
 	}

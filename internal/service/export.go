@@ -62,6 +62,8 @@ type ExportedThread struct {
 	Participants []parley.UserRef `json:"participants"`
 	// LastReadSeq is the last message the member read (0: none).
 	LastReadSeq int64 `json:"last_read_seq"`
+	// Muted says the member muted the thread.
+	Muted bool `json:"muted,omitempty"`
 	// ClosedToAppsAt is when the member closed the thread to apps, if they
 	// keep it closed.
 	ClosedToAppsAt *time.Time `json:"closed_to_apps_at,omitempty"`
@@ -191,7 +193,7 @@ func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]Exported
 			return nil, err
 		}
 		for _, th := range batch {
-			e := ExportedThread{Thread: th.Thread, Participants: people[th.ID], LastReadSeq: th.LastReadSeq}
+			e := ExportedThread{Thread: th.Thread, Participants: people[th.ID], LastReadSeq: th.LastReadSeq, Muted: th.Muted}
 			if at, ok := closed[th.ID]; ok {
 				e.ClosedToAppsAt = &at
 			}

@@ -100,12 +100,13 @@ type inboxList struct {
 	Cursor, Older string
 }
 
-// Unread is how many of the page's threads have messages the member has
-// not read: the tab's title starts with it, as the script keeps it.
+// Unread is how many of the page's threads, muted ones aside, have
+// messages the member has not read: the tab's title starts with it, as the
+// script keeps it.
 func (l inboxList) Unread() int {
 	n := 0
 	for _, it := range l.Items {
-		if it.UnreadCount > 0 {
+		if it.UnreadCount > 0 && !it.Muted {
 			n++
 		}
 	}

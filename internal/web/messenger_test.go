@@ -295,6 +295,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + th.ID + "/messages/" + m.ID + "/delete":          {},
 		"/t/" + th.ID + "/read":                                  {"seq": {"1"}},
 		"/t/" + group.ID + "/title":                              {"title": {"forged"}},
+		"/t/" + th.ID + "/mute":                                  {"muted": {"true"}},
 		"/t/" + group.ID + "/leave":                              {},
 		"/blocks":                                                {"username": {"bob"}, "thread": {th.ID}},
 		"/blocks/" + apptest.MustMe(t, bobClient).ID + "/remove": {},
@@ -333,6 +334,9 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 	}
 	if blocked, err := alice.BlockedMembers(ctx); err != nil || len(blocked) != 0 {
 		t.Errorf("alice blocks %+v after forged forms (%v)", blocked, err)
+	}
+	if d, err := alice.Thread(ctx, th.ID); err != nil || d.Muted {
+		t.Errorf("the direct thread after forged forms: %+v, %v", d, err)
 	}
 	g, err := alice.Thread(ctx, group.ID)
 	if err != nil || g.Title != "g" {

@@ -14,8 +14,8 @@ import (
 // TestMessenger_Browser_Notifications: a member turns notifications on
 // from their account page, and a message another member sends them then
 // shows as one, naming who wrote and what, for the chat it came in; their
-// own messages do not, nor anything once they turn notifications off. A
-// group's message names the group too.
+// own messages do not, nor a chat's they muted, nor anything once they
+// turn notifications off. A group's message names the group too.
 // What the page shows is seen through window.Notification, wrapped in the
 // page to keep what each notification showed.
 func TestMessenger_Browser_Notifications(t *testing.T) {
@@ -65,6 +65,25 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 1 {
 		t.Errorf("after alice's own message the page showed %d notifications (%v), want the one of bob's", n, err)
 	}
+	// Alice mutes the group from another device: the page learns of it from
+	// the inbox it refreshes before it would notify.
+	muted := true
+	if _, err := alice.UpdateThread(context.Background(), group.ID, client.ThreadUpdate{Muted: &muted}); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, carol, group.ID, "bring a dish")
+	waitFor(t, a, `document.querySelector("#inbox li.muted")?.textContent.includes("bring a dish") && !document.title.startsWith("(")`)
+	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 1 {
+		t.Errorf("after a message in a muted chat the page showed %d notifications (%v), want only the one of bob's", n, err)
+	}
+	apptest.Screenshot(t, a, "muted")
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+group.ID), chromedp.WaitVisible(chromedp.CSS(`#thread-head`))))
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`.manage summary`)), chromedp.WaitVisible(chromedp.CSS(`.manage form.mute button`))))
+	if got := text(t, a, `.manage form.mute button`); got != "Unmute this chat" {
+		t.Errorf("the muted chat's menu offers %q", got)
+	}
+	apptest.Screenshot(t, a, "muted-chat")
+	checkAccessibility(t, a, "muted-chat")
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
 	waitFor(t, a, `document.getElementById("notify-state").textContent === "On in this browser."`)
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#notify-toggle`))))

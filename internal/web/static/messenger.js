@@ -127,12 +127,13 @@ function serial(fn) {
   return run;
 }
 
-// The tab's title starts with how many chats have unread messages, "(2)",
-// as the page came from the server; the inbox's refreshes keep it so. A
-// thread's page is titled with its name, which the head's refreshes keep.
+// The tab's title starts with how many chats, muted ones aside, have
+// unread messages, "(2)", as the page came from the server; the inbox's
+// refreshes keep it so. A thread's page is titled with its name, which the
+// head's refreshes keep.
 let pageTitle = document.title.replace(/^\(\d+\) /, "");
 function titleUnread() {
-  const n = document.querySelectorAll("#inbox .unread").length;
+  const n = document.querySelectorAll("#inbox li:not(.muted) .unread").length;
   document.title = (n ? `(${n}) ` : "") + pageTitle;
 }
 
@@ -440,7 +441,8 @@ new MutationObserver(localTimes).observe(body, { childList: true, subtree: true 
 
 // With the browser's permission, and the member's choice, kept in this
 // browser, a message that comes while the member is not looking at its
-// chat shows as a notification: who wrote, and the start of what. The
+// chat shows as a notification: who wrote, and the start of what; none for
+// a chat the member muted, as the inbox, refreshed first, marks it. The
 // account page's Notifications card asks for both.
 const notifyKey = "parley.notifications";
 const canNotify = "Notification" in window;
@@ -450,10 +452,12 @@ function notify(ev) {
   const m = ev.data;
   if (!notifying() || !m || m.sender?.id === body.dataset.me) return;
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
+  const item = document.querySelector(`#inbox [data-thread="${CSS.escape(ev.thread_id)}"]`);
+  if (item?.closest("li").classList.contains("muted")) return;
   const what = m.kind === "share" ? m.share?.title : m.text;
   // A group's message names the group too, as the inbox names it.
   const who = m.sender?.display_name || "New message";
-  const chat = document.querySelector(`#inbox [data-thread="${CSS.escape(ev.thread_id)}"] .tname`)?.textContent;
+  const chat = item?.querySelector(".tname").textContent;
   const title = chat && chat !== who ? `${who} in ${chat}` : who;
   const n = new Notification(title, { body: (what || "").slice(0, 200), tag: ev.thread_id });
   n.addEventListener("click", () => {
@@ -489,8 +493,7 @@ function handle(ev) {
   const here = ev.thread_id === current && list;
   switch (ev.type) {
     case "message.created":
-      notify(ev);
-      refreshInbox();
+      refreshInbox().then(() => notify(ev));
       if (here && atNewest) pullNew().then(() => Promise.all([markRead(), refreshSeen()]));
       break;
     case "message.deleted":
