@@ -58,6 +58,6 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	waitFor(t, a, `document.body.dataset.live === "open"`)
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`))))
 	apptest.Screenshot(t, a, "unblock")
-	submit(t, a, `#thread-head .manage form button`, `document.querySelector("#send textarea") !== null`)
+	submit(t, a, `#thread-head .manage form[action$="/remove"] button`, `document.querySelector("#send textarea") !== null`)
 	waitFor(t, b, `document.querySelector("#send textarea") !== null`)
 }
