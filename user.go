@@ -69,7 +69,7 @@ func ValidateUsername(s string) error {
 // ValidatePassword checks a new password: its length, and that it is
 // text (IsText).
 func ValidatePassword(s string) error {
-	if n := utf8.RuneCountInString(s); n < MinPasswordLen || len(s) > MaxPasswordLen {
+	if n := utf8.RuneCountInString(s); n < MinPasswordLen || n > MaxPasswordLen {
 		return Errorf(EINVALID, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
 	}
 	// A password the sign-in form of a page cannot carry would lock its

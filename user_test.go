@@ -1,0 +1,35 @@
+package parley_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+)
+
+// A password is 8 to 1,024 characters, as its error says, in any script:
+// a character outside ASCII counts once, however many bytes it takes.
+func TestValidatePassword(t *testing.T) {
+	for _, tc := range []struct {
+		name, password string
+		ok             bool
+	}{
+		{"Shortest", "12345678", true},
+		{"TooShort", "1234567", false},
+		{"SevenCharactersOfMoreBytes", strings.Repeat("日", 7), false},
+		{"Longest", strings.Repeat("a", parley.MaxPasswordLen), true},
+		{"LongestInThreeByteCharacters", strings.Repeat("日", parley.MaxPasswordLen), true},
+		{"TooLong", strings.Repeat("日", parley.MaxPasswordLen+1), false},
+		{"NUL", "a password\x00", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := parley.ValidatePassword(tc.password)
+			if tc.ok != (err == nil) {
+				t.Fatalf("ValidatePassword = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && parley.ErrorCode(err) != parley.EINVALID {
+				t.Fatalf("ValidatePassword = %v, want EINVALID", err)
+			}
+		})
+	}
+}
