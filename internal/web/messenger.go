@@ -512,6 +512,12 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// blocks reports whether the signed-in member blocks the member userID.
+func (p *Pages) blocks(ctx context.Context, userID string) (bool, error) {
+	blocked, err := p.svc.BlockedMembers(ctx)
+	return slices.ContainsFunc(blocked, func(b parley.BlockedMember) bool { return b.User.ID == userID }), err
+}
+
 // threadHead returns the top of a thread's page.
 func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (threadHead, error) {
 	th, err := p.svc.Thread(ctx, id)
@@ -534,11 +540,9 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 			}
 		}
 		if th.Blocked {
-			blocked, err := p.svc.BlockedMembers(ctx)
-			if err != nil {
+			if head.Blocking, err = p.blocks(ctx, head.Other.ID); err != nil {
 				return threadHead{}, err
 			}
-			head.Blocking = slices.ContainsFunc(blocked, func(b parley.BlockedMember) bool { return b.User.ID == head.Other.ID })
 		}
 	}
 	if th.Kind == parley.ThreadGroup {
