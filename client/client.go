@@ -520,6 +520,13 @@ func (c *Client) LeaveThread(ctx context.Context, threadID string) error {
 	return err
 }
 
+// RemoveParticipant takes another member out of a group thread the member
+// started; with the member's own ID, it leaves the thread.
+func (c *Client) RemoveParticipant(ctx context.Context, threadID, userID string) error {
+	_, err := c.Do(ctx, "DELETE", "/api/v1/threads/"+url.PathEscape(threadID)+"/participants/"+url.PathEscape(userID), nil, nil)
+	return err
+}
+
 // SendMessage posts text into a thread. A non-empty idempotency key makes
 // retries safe.
 func (c *Client) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (*Message, error) {

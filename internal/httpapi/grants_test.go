@@ -152,6 +152,9 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		{"DELETE /threads/{id}/participants/me", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			return c.LeaveThread(ctx, th)
 		}},
+		{"DELETE /threads/{id}/participants/{user_id}", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			return c.RemoveParticipant(ctx, th, w.carolID)
+		}},
 		{"POST /threads/{id}/read", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			return c.MarkRead(ctx, th, 1)
 		}},

@@ -60,6 +60,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantList},
 		{method: "POST", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantAdd},
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/me", handler: s.handleThreadLeave},
+		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/{user_id}", handler: s.handleParticipantRemove},
 		{method: "POST", pattern: "/api/v1/threads/{id}/read", handler: s.handleThreadRead},
 		{method: "GET", pattern: "/api/v1/threads/{id}/apps", handler: s.handleThreadApps},
 		{method: "PUT", pattern: "/api/v1/threads/{id}/app-access", handler: s.handleThreadAppAccess},

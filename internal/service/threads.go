@@ -626,6 +626,56 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	return nil
 }
 
+// RemoveParticipant takes a member out of a group thread the caller
+// started, as if they left it (LeaveThread): they are told, as everyone in
+// it is, and a friend still in it may add them back. Only the member who
+// started the group removes others, so that no two members take each
+// other out in turn; anyone leaves on their own, and a caller removing
+// themselves leaves.
+func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string) error {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return err
+	}
+	if userID == c.User.ID {
+		return s.LeaveThread(ctx, threadID)
+	}
+	var change parley.ThreadChange
+	var hooked bool
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		hooked = false
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
+			return err
+		}
+		if th.Kind != parley.ThreadGroup {
+			return parley.Errorf(parley.ECONFLICT, "no one can be removed from a direct thread")
+		}
+		if th.CreatedBy != c.User.ID {
+			return parley.Errorf(parley.EFORBIDDEN, "only the member who started this group can remove people from it")
+		}
+		if p, err := tx.FindParticipant(ctx, threadID, userID); isNotFound(err) || err == nil && p.LeftAt != nil {
+			return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
+		} else if err != nil {
+			return err
+		}
+		if hooked, err = s.leave(ctx, tx, threadID, userID); err != nil {
+			return err
+		}
+		change.Thread = th
+		change.Participants, err = tx.FindParticipants(ctx, threadID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if hooked {
+		s.WakeWebhooks()
+	}
+	s.publishThreadChange(ctx, change, []string{userID})
+	return nil
+}
+
 // leave takes the member out of the thread, as LeaveThread describes, and
 // reports whether a webhook delivery was queued. It holds the thread's row
 // first (memberThread holds it already when LeaveThread calls), as the

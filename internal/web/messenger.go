@@ -64,6 +64,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/read", p.posted(p.markRead))
 	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
 	mux.HandleFunc("POST /t/{id}/leave", p.posted(p.leave))
+	mux.HandleFunc("POST /t/{id}/remove", p.posted(p.removePerson))
 	mux.HandleFunc("POST /t/{id}/title", p.posted(p.rename))
 	mux.HandleFunc("POST /t/{id}/mute", p.posted(p.mute))
 	mux.HandleFunc("GET /t/{id}/apps", p.handleAppsPart)
@@ -419,7 +420,10 @@ type threadHead struct {
 	Name    string
 	People  []parley.UserRef
 	Friends []parley.UserRef // friends not in the thread, who can be added
-	CSRF    string
+	// Removable are, in a group the page's member started, the others in
+	// it, whom they may remove.
+	Removable []parley.UserRef
+	CSRF      string
 	// Other is, in a direct thread, the member the page's member talks
 	// with; Blocking says the page's member blocks them.
 	Other    parley.UserRef
@@ -542,6 +546,13 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 		if th.Blocked {
 			if head.Blocking, err = p.blocks(ctx, head.Other.ID); err != nil {
 				return threadHead{}, err
+			}
+		}
+	}
+	if th.Kind == parley.ThreadGroup && th.CreatedBy == me.ID {
+		for _, u := range people {
+			if u.ID != me.ID {
+				head.Removable = append(head.Removable, u)
 			}
 		}
 	}
@@ -737,6 +748,10 @@ func (p *Pages) mute(ctx context.Context, r *http.Request) (string, error) {
 	on := muted == "true"
 	_, err := p.svc.UpdateThread(ctx, r.PathValue("id"), service.ThreadUpdate{Muted: &on})
 	return threadURL(r.PathValue("id")), err
+}
+
+func (p *Pages) removePerson(ctx context.Context, r *http.Request) (string, error) {
+	return threadURL(r.PathValue("id")), p.svc.RemoveParticipant(ctx, r.PathValue("id"), r.PostFormValue("user"))
 }
 
 func (p *Pages) leave(ctx context.Context, r *http.Request) (string, error) {

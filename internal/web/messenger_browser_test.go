@@ -364,6 +364,11 @@ func TestMessenger_Browser(t *testing.T) {
 		submit(t, alice, `form.rename button`, `document.querySelector("#thread-head h1").textContent === "Film club"`)
 		waitFor(t, bob, `document.querySelector("#thread-head h1").textContent === "Film club" && document.title.endsWith("Film club · Parley")`)
 		waitFor(t, bob, `document.getElementById("inbox").textContent.includes("Film club")`)
+		// Alice, who started the group, may remove people from it.
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)), chromedp.WaitVisible(chromedp.CSS(`form.remove button`))))
+		apptest.Screenshot(t, alice, "group-manage")
+		checkAccessibility(t, alice, "group thread, its Manage menu open")
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`))))
 		must(t, chromedp.Do(bob,
 			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
 			chromedp.Click(chromedp.CSS(`.leave summary`)),

@@ -297,6 +297,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + group.ID + "/title":                              {"title": {"forged"}},
 		"/t/" + th.ID + "/mute":                                  {"muted": {"true"}},
 		"/t/" + group.ID + "/leave":                              {},
+		"/t/" + group.ID + "/remove":                             {"user": {apptest.MustMe(t, bobClient).ID}},
 		"/blocks":                                                {"username": {"bob"}, "thread": {th.ID}},
 		"/blocks/" + apptest.MustMe(t, bobClient).ID + "/remove": {},
 		"/account/name":                                          {"display_name": {"Forged"}},
@@ -341,6 +342,9 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 	g, err := alice.Thread(ctx, group.ID)
 	if err != nil || g.Title != "g" {
 		t.Errorf("the group after forged forms: %+v, %v", g, err)
+	}
+	if people, err := alice.Participants(ctx, group.ID); err != nil || len(people) != 2 {
+		t.Errorf("the group's people after forged forms: %+v, %v", people, err)
 	}
 	reqs, err := alice.FriendRequests(ctx)
 	if err != nil || len(reqs.Outgoing) != 0 {

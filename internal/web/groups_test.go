@@ -1,0 +1,48 @@
+package web_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// The member who started a group removes someone from its Manage menu; the
+// menu of anyone else in it offers no removal.
+func TestMessenger_RemoveFromAGroup(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	carol := env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(t.Context(), client.NewThread{Participants: []string{"bob", "carol"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carolID := apptest.MustMe(t, carol).ID
+	a, b := newScriptless(t, env.URL), newScriptless(t, env.URL)
+	a.signIn("alice")
+	b.signIn("bob")
+
+	if theirs := b.get("/t/" + group.ID); strings.Contains(theirs.body, `action="/t/`+group.ID+`/remove"`) {
+		t.Errorf("bob, who did not start the group, is offered to remove people:\n%s", theirs.body)
+	}
+	page := a.get("/t/" + group.ID)
+	for _, want := range []string{`action="/t/` + group.ID + `/remove"`, `<option value="` + carolID + `">Member carol (@carol)</option>`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("alice's group lacks %s:\n%s", want, page.body)
+		}
+	}
+	if strings.Contains(page.body, `(@alice)</option>`) {
+		t.Errorf("alice is offered to remove herself")
+	}
+	removed := a.post(page, "/t/"+group.ID+"/remove", url.Values{"user": {carolID}})
+	if removed.url.Path != "/t/"+group.ID || !strings.Contains(removed.body, "2 people: ") || strings.Contains(removed.body, "@carol</span>") {
+		t.Fatalf("removing carol ends at %s:\n%s", removed.url, removed.body)
+	}
+	if _, err := carol.Thread(t.Context(), group.ID); err == nil {
+		t.Error("carol still reads the group she was removed from")
+	}
+}
