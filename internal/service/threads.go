@@ -598,32 +598,7 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 	if err != nil {
 		return err
 	}
-	var change parley.ThreadChange
-	var hooked bool
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		hooked = false
-		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
-		if err != nil {
-			return err
-		}
-		if th.Kind != parley.ThreadGroup {
-			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left")
-		}
-		if hooked, err = s.leave(ctx, tx, threadID, c.User.ID); err != nil {
-			return err
-		}
-		change.Thread = th
-		change.Participants, err = tx.FindParticipants(ctx, threadID)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if hooked {
-		s.WakeWebhooks()
-	}
-	s.publishThreadChange(ctx, change, []string{c.User.ID})
-	return nil
+	return s.takeOut(ctx, c, threadID, c.User.ID)
 }
 
 // RemoveParticipant takes a member out of a group thread the caller
@@ -637,27 +612,33 @@ func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string
 	if err != nil {
 		return err
 	}
-	if userID == c.User.ID {
-		return s.LeaveThread(ctx, threadID)
-	}
+	return s.takeOut(ctx, c, threadID, userID)
+}
+
+// takeOut takes the member userID out of a group thread the caller is in:
+// the caller themselves, or another member of a group the caller started.
+// Those left in it and the member taken out hear of it as a thread change.
+func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userID string) error {
 	var change parley.ThreadChange
 	var hooked bool
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err := s.store.Write(ctx, func(tx parley.Tx) error {
 		hooked = false
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
 		}
 		if th.Kind != parley.ThreadGroup {
-			return parley.Errorf(parley.ECONFLICT, "no one can be removed from a direct thread")
+			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left, and no one can be removed from it")
 		}
-		if th.CreatedBy != c.User.ID {
-			return parley.Errorf(parley.EFORBIDDEN, "only the member who started this group can remove people from it")
-		}
-		if p, err := tx.FindParticipant(ctx, threadID, userID); isNotFound(err) || err == nil && p.LeftAt != nil {
-			return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
-		} else if err != nil {
-			return err
+		if userID != c.User.ID {
+			if th.CreatedBy != c.User.ID {
+				return parley.Errorf(parley.EFORBIDDEN, "only the member who started this group can remove people from it")
+			}
+			if p, err := tx.FindParticipant(ctx, threadID, userID); isNotFound(err) || err == nil && p.LeftAt != nil {
+				return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
+			} else if err != nil {
+				return err
+			}
 		}
 		if hooked, err = s.leave(ctx, tx, threadID, userID); err != nil {
 			return err
@@ -678,7 +659,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string
 
 // leave takes the member out of the thread, as LeaveThread describes, and
 // reports whether a webhook delivery was queued. It holds the thread's row
-// first (memberThread holds it already when LeaveThread calls), as the
+// first (memberThread holds it already when takeOut calls), as the
 // member's closing of it to apps does (SetThreadAppAccess): a closing on
 // another connection either committed before, and is withdrawn here, or
 // waits, and then finds the member gone.
