@@ -32,3 +32,38 @@ type ThreadNotice struct {
 	// Scopes are the grant's scopes as they are now (NoticeAppAdded only).
 	Scopes Scopes
 }
+
+// Kinds of timeline note.
+const (
+	// NoteStarted: a member started the group, with its title if any.
+	NoteStarted = "started"
+	// NoteAdded: a member added another (Subject).
+	NoteAdded = "added"
+	// NoteLeft: a member left.
+	NoteLeft = "left"
+	// NoteRemoved: the member who started the group removed another
+	// (Subject).
+	NoteRemoved = "removed"
+	// NoteRenamed: a member named the group Title; an empty Title took its
+	// name away.
+	NoteRenamed = "renamed"
+)
+
+// TimelineNote is a line of a group's timeline, among its messages, on what
+// a member did to the group itself: who started it, added or removed whom,
+// left it, renamed it. It sits after message AfterSeq (0: before the
+// first).
+type TimelineNote struct {
+	ID       string
+	ThreadID string
+	AfterSeq int64
+	At       time.Time
+	Kind     string
+	// By is the member who did it.
+	By UserRef
+	// Subject is who was added or removed (NoteAdded, NoteRemoved).
+	Subject *UserRef
+	// Title is the group's title it was started with or given (NoteStarted,
+	// NoteRenamed).
+	Title string
+}

@@ -257,6 +257,12 @@ type ThreadStore interface {
 	// FindThreadNotices returns a thread's latest limit notices, oldest
 	// first, with the names of their members and apps as they are now.
 	FindThreadNotices(ctx context.Context, threadID string, limit int) ([]ThreadNotice, error)
+	// AddTimelineNote stores a note in a group's timeline.
+	AddTimelineNote(ctx context.Context, n *TimelineNote) error
+	// FindTimelineNotes returns the notes of a thread that sit after
+	// messages from to to (both included), in the order they were made,
+	// with the names of their members as they are now.
+	FindTimelineNotes(ctx context.Context, threadID string, from, to int64) ([]TimelineNote, error)
 }
 
 // ParticipantStore keeps who takes part in which thread, and how far each

@@ -181,6 +181,11 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 		if err != nil {
 			return err
 		}
+		if th.Kind == parley.ThreadGroup {
+			if err := noteInGroup(ctx, tx, &th.Thread, parley.NoteLeft, userID, "", "", s.Now()); err != nil {
+				return err
+			}
+		}
 		people, err := tx.FindParticipants(ctx, th.ID)
 		if err != nil {
 			return err

@@ -117,3 +117,23 @@ func (s *Service) publishAppsChanged(ctx context.Context, threadIDs []string) {
 		s.publish(ctx, to, parley.NewEvent(parley.EventThreadAppsChanged, id, parley.ThreadAppsChanged{ThreadID: id}))
 	}
 }
+
+// TimelineNotes returns the notes of one of the signed-in member's group
+// threads that sit after messages from to to, both included, in the order
+// they were made: what its members did to the group, shown among its
+// messages.
+func (s *Service) TimelineNotes(ctx context.Context, threadID string, from, to int64) ([]parley.TimelineNote, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	var list []parley.TimelineNote
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+			return err
+		}
+		list, err = tx.FindTimelineNotes(ctx, threadID, from, to)
+		return err
+	})
+	return list, err
+}

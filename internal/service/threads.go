@@ -232,6 +232,11 @@ func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley
 			return err
 		}
 	}
+	if th.Kind == parley.ThreadGroup {
+		if err := noteInGroup(ctx, tx, th, parley.NoteStarted, c.User.ID, "", th.Title, th.CreatedAt); err != nil {
+			return err
+		}
+	}
 	// A new thread's members learn of it, and load its notices, whole:
 	// no thread.apps_changed is needed. Its members' grants that reach
 	// all conversations are noticed before the app's grant lists it,
@@ -567,6 +572,9 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: threadID, UserID: u.ID, JoinedAt: now}); err != nil {
 			return err
 		}
+		if err := noteInGroup(ctx, tx, th, parley.NoteAdded, c.User.ID, u.ID, "", now); err != nil {
+			return err
+		}
 		th.LastActivityAt = now
 		changed = true
 		change.Participants = append(change.Participants, u.Ref())
@@ -643,6 +651,13 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 		if hooked, err = s.leave(ctx, tx, threadID, userID); err != nil {
 			return err
 		}
+		kind, subject := parley.NoteLeft, ""
+		if userID != c.User.ID {
+			kind, subject = parley.NoteRemoved, userID
+		}
+		if err := noteInGroup(ctx, tx, th, kind, c.User.ID, subject, "", s.Now()); err != nil {
+			return err
+		}
 		change.Thread = th
 		change.Participants, err = tx.FindParticipants(ctx, threadID)
 		return err
@@ -683,6 +698,20 @@ func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID stri
 		}
 	}
 	return hooked, tx.LeaveThread(ctx, threadID, userID, now)
+}
+
+// noteInGroup writes, in a group's timeline after its last message, that
+// the member byID did what kind says, to the member subjectID for
+// NoteAdded and NoteRemoved, naming it title for NoteStarted and
+// NoteRenamed.
+func noteInGroup(ctx context.Context, tx parley.Tx, th *parley.Thread, kind, byID, subjectID, title string, at time.Time) error {
+	n := &parley.TimelineNote{
+		ID: parley.NewID(), ThreadID: th.ID, AfterSeq: th.LastSeq, At: at, Kind: kind, By: parley.UserRef{ID: byID}, Title: title,
+	}
+	if subjectID != "" {
+		n.Subject = &parley.UserRef{ID: subjectID}
+	}
+	return tx.AddTimelineNote(ctx, n)
 }
 
 // enqueueLeftThread enqueues thread.closed_to_apps for the grants of a
@@ -745,6 +774,11 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 			}
 			if err := tx.RenameThread(ctx, threadID, title, s.Now()); err != nil {
 				return err
+			}
+			if title != th.Title {
+				if err := noteInGroup(ctx, tx, th, parley.NoteRenamed, c.User.ID, "", title, s.Now()); err != nil {
+					return err
+				}
 			}
 		}
 		if u.Muted != nil {

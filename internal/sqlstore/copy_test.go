@@ -62,6 +62,8 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: bob, JoinedAt: now, LastReadSeq: 3}),
 			tx.SetThreadBlocked(ctx, thread.ID, true),
 			tx.SetThreadMuted(ctx, thread.ID, bob, true),
+			tx.AddTimelineNote(ctx, &parley.TimelineNote{ID: parley.NewID(), ThreadID: thread.ID, AfterSeq: 0, At: now, Kind: parley.NoteAdded,
+				By: parley.UserRef{ID: alice}, Subject: &parley.UserRef{ID: bob}}),
 		}
 		for i := range 120 {
 			seq, err := tx.NextSeq(ctx, thread.ID, now)

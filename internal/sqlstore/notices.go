@@ -49,3 +49,45 @@ func (t *txn) FindThreadNotices(ctx context.Context, threadID string, limit int)
 	}
 	return list, nil
 }
+
+func (t *txn) AddTimelineNote(ctx context.Context, n *parley.TimelineNote) error {
+	var subject sql.NullString
+	if n.Subject != nil {
+		subject = nullString(n.Subject.ID)
+	}
+	_, err := t.exec(ctx, `
+		INSERT INTO timeline_notes (id, thread_id, after_seq, at, kind, by_user_id, subject_user_id, title)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		n.ID, n.ThreadID, n.AfterSeq, micros(n.At), n.Kind, n.By.ID, subject, n.Title)
+	return mapError("add timeline note", err)
+}
+
+func (t *txn) FindTimelineNotes(ctx context.Context, threadID string, from, to int64) ([]parley.TimelineNote, error) {
+	rows, err := t.query(ctx, `
+		SELECT n.id, n.after_seq, n.at, n.kind, n.title, b.id, b.username, b.display_name, s.id, s.username, s.display_name
+		FROM timeline_notes n
+		JOIN users b ON b.id = n.by_user_id
+		LEFT JOIN users s ON s.id = n.subject_user_id
+		WHERE n.thread_id = $1 AND n.after_seq BETWEEN $2 AND $3
+		ORDER BY n.after_seq, n.at, n.id`, threadID, from, to)
+	if err != nil {
+		return nil, mapError("find timeline notes", err)
+	}
+	defer rows.Close()
+	list := []parley.TimelineNote{}
+	for rows.Next() {
+		n := parley.TimelineNote{ThreadID: threadID}
+		var at int64
+		var title, subjectID, subjectName, subjectDisplay sql.NullString
+		if err := rows.Scan(&n.ID, &n.AfterSeq, &at, &n.Kind, &title, &n.By.ID, &n.By.Username, &n.By.DisplayName,
+			&subjectID, &subjectName, &subjectDisplay); err != nil {
+			return nil, mapError("find timeline notes", err)
+		}
+		n.At, n.Title = fromMicros(at), title.String
+		if subjectID.Valid {
+			n.Subject = &parley.UserRef{ID: subjectID.String, Username: subjectName.String, DisplayName: subjectDisplay.String}
+		}
+		list = append(list, n)
+	}
+	return list, mapError("find timeline notes", rows.Err())
+}

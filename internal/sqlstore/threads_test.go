@@ -328,3 +328,69 @@ func TestThreads_SetThreadMuted(t *testing.T) {
 		}
 	})
 }
+
+// FindTimelineNotes returns the notes that sit after the messages of a
+// range, in the order they were made, with their members' names and the
+// title they carry.
+func TestThreads_TimelineNotes(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "Plans", CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+		notes := []*parley.TimelineNote{
+			{Kind: parley.NoteStarted, AfterSeq: 0, By: ann.Ref(), Title: "Plans"},
+			{Kind: parley.NoteAdded, AfterSeq: 3, By: ann.Ref(), Subject: &parley.UserRef{ID: bob.ID}},
+			{Kind: parley.NoteRenamed, AfterSeq: 3, By: bob.Ref(), Title: ""},
+			{Kind: parley.NoteLeft, AfterSeq: 7, By: bob.Ref()},
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			for i, n := range notes {
+				n.ID, n.ThreadID, n.At = parley.NewID(), th.ID, now.Add(time.Duration(i)*time.Second)
+				if err := tx.AddTimelineNote(ctx, n); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		find := func(from, to int64) []parley.TimelineNote {
+			t.Helper()
+			var list []parley.TimelineNote
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { list, err = tx.FindTimelineNotes(ctx, th.ID, from, to); return err }); err != nil {
+				t.Fatal(err)
+			}
+			return list
+		}
+		all := find(0, 1<<62)
+		if len(all) != len(notes) {
+			t.Fatalf("all notes: %+v, want %d", all, len(notes))
+		}
+		for i, n := range all {
+			want := notes[i]
+			if n.ID != want.ID || n.Kind != want.Kind || n.AfterSeq != want.AfterSeq || n.By.Username != want.By.Username || n.Title != want.Title || !n.At.Equal(want.At) {
+				t.Errorf("note %d: %+v, want %+v", i, n, want)
+			}
+		}
+		if s := all[1].Subject; s == nil || s.ID != bob.ID || s.Username != "bob" || s.DisplayName != bob.DisplayName {
+			t.Errorf("the added note's subject: %+v, want bob with his names", s)
+		}
+		if all[0].Subject != nil || all[3].Subject != nil {
+			t.Errorf("notes without a subject have %+v, %+v", all[0].Subject, all[3].Subject)
+		}
+		if got := find(1, 3); len(got) != 2 || got[0].Kind != parley.NoteAdded || got[1].Kind != parley.NoteRenamed {
+			t.Errorf("notes after messages 1 to 3: %+v, want the two after 3", got)
+		}
+		if got := find(4, 6); len(got) != 0 {
+			t.Errorf("notes after messages 4 to 6: %+v, want none", got)
+		}
+	})
+}

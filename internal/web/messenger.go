@@ -439,6 +439,8 @@ type messageList struct {
 	Older bool
 	// More is set when there are messages after the last shown.
 	More bool
+	// Notes are the group's timeline notes among the messages (addNotes).
+	Notes []parley.TimelineNote
 }
 
 // openedByMember reports whether a GET of a page is the member's own
@@ -509,11 +511,13 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: q.Before != nil}
+	if err := p.addNotes(ctx, &list, nil, q.Before); err != nil {
+		p.renderError(w, err)
+		return
+	}
 	head.CSRF = sh.CSRF
-	p.render(w, http.StatusOK, "thread", threadPage{
-		shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil,
-		Messages: messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: q.Before != nil},
-	})
+	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil, Messages: list})
 }
 
 // blocks reports whether the signed-in member blocks the member userID.
@@ -641,6 +645,10 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 	} else {
 		list.Older = page.HasMore
 	}
+	if err := p.addNotes(ctx, &list, q.After, q.Before); err != nil {
+		p.renderError(w, err)
+		return
+	}
 	p.render(w, http.StatusOK, "part-messages", list)
 }
 
@@ -767,6 +775,7 @@ var messengerFuncs = template.FuncMap{
 	"initial":  initial,
 	"newKey":   parley.RandomToken,
 	"msgView":  msgView,
+	"noteView": toNoteView,
 	"linkify":  linkify,
 	// threadapps.go
 	"noticeText": noticeText,

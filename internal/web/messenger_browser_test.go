@@ -325,6 +325,13 @@ func TestMessenger_Browser(t *testing.T) {
 		))
 		submit(t, alice, `form.add button`, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
 		waitFor(t, bob, `document.querySelector("#thread-head .members").textContent.startsWith("3 people")`)
+		// and says so among the messages, as it does on Alice's page.
+		for _, page := range []context.Context{alice, bob} {
+			waitFor(t, page, `[...document.querySelectorAll("#messages .gnote")].at(-1)?.textContent.includes("added Member carol")`)
+		}
+		if got := text(t, bob, `#messages .gnote:last-child p`); !strings.HasPrefix(got, xssImg+" added Member carol ") {
+			t.Errorf("bob's page tells of carol's coming as %q", got)
+		}
 		// On a phone, the group's name shows whole on two lines, and the
 		// members' line, cut short in the head, shows whole once tapped,
 		// within the screen.

@@ -152,9 +152,12 @@ const base = current ? `/t/${encodeURIComponent(current)}` : "";
 // A page showing older messages (?before=) does not take new ones.
 const atNewest = list && list.dataset.more !== "true";
 
+// A list holds messages (li.msg) and, in a group, timeline notes, each
+// numbered as the message it follows and a half, so that seq orders both.
 const seqOf = (li) => Number(li.dataset.seq);
-const firstSeq = () => (list.firstElementChild ? seqOf(list.firstElementChild) : 0);
-const lastSeq = () => (list.lastElementChild ? seqOf(list.lastElementChild) : 0);
+const messages = () => list.querySelectorAll(":scope > li.msg");
+const firstSeq = () => (messages().length ? seqOf(messages()[0]) : 0);
+const lastSeq = () => (messages().length ? seqOf([...messages()].at(-1)) : 0);
 const nearBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
 const toBottom = () => {
   pane.scrollTop = pane.scrollHeight;
@@ -218,7 +221,7 @@ async function markRead() {
 // the list itself is not a live region, so that older messages loaded on
 // scroll, and messages replaced, are not read out.
 function announce(seq) {
-  const added = [...list.children].filter((li) => seqOf(li) > seq && !li.classList.contains("mine") && !li.classList.contains("deleted"));
+  const added = [...messages()].filter((li) => seqOf(li) > seq && !li.classList.contains("mine") && !li.classList.contains("deleted"));
   if (added.length === 1) {
     const li = added[0];
     const who = li.querySelector(".who")?.textContent || "";
@@ -508,7 +511,8 @@ function handle(ev) {
       break;
     case "thread.updated":
       refreshInbox();
-      if (here) Promise.all([refreshHead(), refreshApps()]);
+      // A change to a group is a note among its messages, too.
+      if (here) Promise.all([refreshHead(), refreshApps(), atNewest && pullNew()]);
       break;
     case "thread.apps_changed":
       if (here) refreshApps();

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"math"
+
+	"github.com/parleyhq/parley"
+)
+
+// A group's page shows, among its messages, its timeline notes: who started
+// it, added or removed whom, left it, renamed it. Each sits after the
+// message that was the group's last when it happened, so a run of
+// messages, a page or a part fetched by the script, carries the notes
+// among them, and the script merges them as it merges messages: in seq
+// order, a note's seq being its message's and a half.
+
+// entry is one line of a message list: a message or a note.
+type entry struct {
+	Message *parley.Message
+	Note    *parley.TimelineNote
+}
+
+// Entries returns the list's messages with its notes among them, each note
+// after the message it follows.
+func (l messageList) Entries() []entry {
+	out := make([]entry, 0, len(l.Messages)+len(l.Notes))
+	i := 0
+	for _, m := range l.Messages {
+		for ; i < len(l.Notes) && l.Notes[i].AfterSeq < m.Seq; i++ {
+			out = append(out, entry{Note: &l.Notes[i]})
+		}
+		out = append(out, entry{Message: m})
+	}
+	for ; i < len(l.Notes); i++ {
+		out = append(out, entry{Note: &l.Notes[i]})
+	}
+	return out
+}
+
+// addNotes reads into l the notes that sit among its messages: from after
+// its first message, or after the part's ?after=, or from the group's
+// start when no older message is left out; up to its last message, or
+// before the part's ?before=, or on when no newer one is left out.
+func (p *Pages) addNotes(ctx context.Context, l *messageList, after, before *int64) error {
+	lo, hi := int64(0), int64(math.MaxInt64)
+	switch {
+	case after != nil:
+		lo = *after
+	case l.Older && len(l.Messages) > 0:
+		lo = l.Messages[0].Seq
+	}
+	switch {
+	case before != nil:
+		hi = *before - 1
+	case l.More && len(l.Messages) > 0:
+		hi = l.Messages[len(l.Messages)-1].Seq
+	}
+	if hi < lo {
+		return nil
+	}
+	notes, err := p.svc.TimelineNotes(ctx, l.ThreadID, lo, hi)
+	l.Notes = notes
+	return err
+}
+
+// noteView is a timeline note as a list shows it, to the page's member.
+type noteView struct {
+	N  *parley.TimelineNote
+	Me parley.UserRef
+}
+
+func toNoteView(l messageList, n *parley.TimelineNote) noteView { return noteView{N: n, Me: l.Me} }
+
+// Text says what the note tells, to the page's member: "Alice added you".
+func (v noteView) Text() string {
+	n := v.N
+	who, _ := seenBy(v.Me, n.By)
+	if n.By.ID == v.Me.ID {
+		who = "You" // a sentence's first word
+	}
+	var whom string
+	if n.Subject != nil {
+		whom, _ = seenBy(v.Me, *n.Subject)
+	}
+	switch n.Kind {
+	case parley.NoteStarted:
+		if n.Title != "" {
+			return who + " started the group “" + n.Title + "”"
+		}
+		return who + " started the group"
+	case parley.NoteAdded:
+		return who + " added " + whom
+	case parley.NoteLeft:
+		return who + " left"
+	case parley.NoteRemoved:
+		return who + " removed " + whom
+	case parley.NoteRenamed:
+		if n.Title == "" {
+			return who + " took the group's name away"
+		}
+		return who + " named the group “" + n.Title + "”"
+	}
+	return ""
+}
