@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,19 +46,8 @@ func TestBlocks(t *testing.T) {
 	}
 
 	t.Run("TheOtherIsToldAtOnce", func(t *testing.T) {
-		for {
-			ev, err := bobsStream.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.Type != client.EventThreadUpdated {
-				continue
-			}
-			var change client.ThreadChange
-			if err := json.Unmarshal(ev.Data, &change); err != nil || change.Thread.ID != w.aliceBob || !change.Thread.Blocked {
-				t.Fatalf("bob's thread.updated: %s (%v), want the direct thread blocked", ev.Data, err)
-			}
-			return
+		if change := nextData[client.ThreadChange](t, ctx, bobsStream, client.EventThreadUpdated); change.Thread.ID != w.aliceBob || !change.Thread.Blocked {
+			t.Fatalf("bob's thread.updated: %+v, want the direct thread blocked", change)
 		}
 	})
 	t.Run("NoLongerFriends", func(t *testing.T) {

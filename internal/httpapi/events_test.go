@@ -388,6 +388,26 @@ func mustEvents(t *testing.T, c *client.Client) *client.EventStream {
 	return s
 }
 
+// nextData returns the data of the stream's next event of type typ,
+// skipping events of other types.
+func nextData[T any](t *testing.T, ctx context.Context, s *client.EventStream, typ string) T {
+	t.Helper()
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != typ {
+			continue
+		}
+		var data T
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+}
+
 // TestEvents_ThreadUpdatedForThreadsRead: an app with threads.read learns
 // that a thread changed; who is in it only with participants.read too.
 func TestEvents_ThreadUpdatedForThreadsRead(t *testing.T) {

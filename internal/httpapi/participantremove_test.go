@@ -64,7 +64,7 @@ func TestThreads_RemoveParticipant(t *testing.T) {
 		if err := alice.RemoveParticipant(ctx, group.ID, bobID); err != nil {
 			t.Fatal(err)
 		}
-		if change := nextThreadChange(t, ctx, bobsStream); change.Thread.ID != group.ID || slices.ContainsFunc(change.Participants, func(u client.UserRef) bool { return u.ID == bobID }) {
+		if change := nextData[client.ThreadChange](t, ctx, bobsStream, client.EventThreadUpdated); change.Thread.ID != group.ID || slices.ContainsFunc(change.Participants, func(u client.UserRef) bool { return u.ID == bobID }) {
 			t.Errorf("bob is told %+v, want the group without him", change)
 		}
 		wantPeople(t, alice, group.ID, "alice", "carol")

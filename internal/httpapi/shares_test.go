@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -179,20 +178,8 @@ func TestShares_AnotherAppsCardHasNoLink(t *testing.T) {
 // event, skipping other events.
 func nextCreated(t *testing.T, stream *client.EventStream) *client.Message {
 	t.Helper()
-	for {
-		ev, err := stream.Next(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != parley.EventMessageCreated {
-			continue
-		}
-		var m client.Message
-		if err := json.Unmarshal(ev.Data, &m); err != nil {
-			t.Fatal(err)
-		}
-		return &m
-	}
+	m := nextData[client.Message](t, context.Background(), stream, parley.EventMessageCreated)
+	return &m
 }
 
 // mustSummaryCard returns the last message of a thread in the member's

@@ -37,7 +37,7 @@ func TestThreadUpdate(t *testing.T) {
 		if got.ID != group.ID || got.Title != "Plans" || got.Muted {
 			t.Fatalf("UpdateThread = %+v, want the group titled Plans, not muted", got)
 		}
-		change := nextThreadChange(t, ctx, bobsStream)
+		change := nextData[client.ThreadChange](t, ctx, bobsStream, client.EventThreadUpdated)
 		if change.Thread.ID != group.ID || change.Thread.Title != "Plans" || len(change.Participants) != 3 {
 			t.Fatalf("bob's thread.updated = %+v, want the group titled Plans with its three members", change)
 		}
@@ -174,25 +174,6 @@ func TestThreadUpdate(t *testing.T) {
 			t.Fatalf("UpdateThread = %+v, %v; want it unmuted", got, err)
 		}
 	})
-}
-
-// nextThreadChange returns the next thread.updated event of a stream.
-func nextThreadChange(t *testing.T, ctx context.Context, s *client.EventStream) client.ThreadChange {
-	t.Helper()
-	for {
-		ev, err := s.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != client.EventThreadUpdated {
-			continue
-		}
-		var change client.ThreadChange
-		if err := json.Unmarshal(ev.Data, &change); err != nil {
-			t.Fatal(err)
-		}
-		return change
-	}
 }
 
 // isMessageCreated reports whether ev is message.created of message id.
