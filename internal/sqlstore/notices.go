@@ -62,14 +62,15 @@ func (t *txn) AddTimelineNote(ctx context.Context, n *parley.TimelineNote) error
 	return mapError("add timeline note", err)
 }
 
-func (t *txn) FindTimelineNotes(ctx context.Context, threadID string, from, to int64) ([]parley.TimelineNote, error) {
+func (t *txn) FindTimelineNotes(ctx context.Context, userID, threadID string, from, to int64) ([]parley.TimelineNote, error) {
 	rows, err := t.query(ctx, `
 		SELECT n.id, n.after_seq, n.at, n.kind, n.title, b.id, b.username, b.display_name, s.id, s.username, s.display_name
-		FROM timeline_notes n
+		FROM participants p
+		JOIN timeline_notes n ON n.thread_id = p.thread_id
 		JOIN users b ON b.id = n.by_user_id
 		LEFT JOIN users s ON s.id = n.subject_user_id
-		WHERE n.thread_id = $1 AND n.after_seq BETWEEN $2 AND $3
-		ORDER BY n.after_seq, n.at, n.id`, threadID, from, to)
+		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL AND n.after_seq BETWEEN $2 AND $3
+		ORDER BY n.after_seq, n.at, n.id`, threadID, from, to, userID)
 	if err != nil {
 		return nil, mapError("find timeline notes", err)
 	}

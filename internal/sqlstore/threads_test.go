@@ -331,7 +331,7 @@ func TestThreads_SetThreadMuted(t *testing.T) {
 
 // FindTimelineNotes returns the notes that sit after the messages of a
 // range, in the order they were made, with their members' names and the
-// title they carry.
+// title they carry, to a member in the thread, and none to another.
 func TestThreads_TimelineNotes(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -354,6 +354,9 @@ func TestThreads_TimelineNotes(t *testing.T) {
 			if err := tx.CreateThread(ctx, th); err != nil {
 				return err
 			}
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ann.ID, JoinedAt: now}); err != nil {
+				return err
+			}
 			for i, n := range notes {
 				n.ID, n.ThreadID, n.At = parley.NewID(), th.ID, now.Add(time.Duration(i)*time.Second)
 				if err := tx.AddTimelineNote(ctx, n); err != nil {
@@ -365,7 +368,7 @@ func TestThreads_TimelineNotes(t *testing.T) {
 		find := func(from, to int64) []parley.TimelineNote {
 			t.Helper()
 			var list []parley.TimelineNote
-			if err := db.Read(ctx, func(tx parley.Tx) (err error) { list, err = tx.FindTimelineNotes(ctx, th.ID, from, to); return err }); err != nil {
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { list, err = tx.FindTimelineNotes(ctx, ann.ID, th.ID, from, to); return err }); err != nil {
 				t.Fatal(err)
 			}
 			return list
@@ -391,6 +394,13 @@ func TestThreads_TimelineNotes(t *testing.T) {
 		}
 		if got := find(4, 6); len(got) != 0 {
 			t.Errorf("notes after messages 4 to 6: %+v, want none", got)
+		}
+		var bobs []parley.TimelineNote
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { bobs, err = tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 1<<62); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if len(bobs) != 0 {
+			t.Errorf("bob, not in the thread, finds its notes: %+v", bobs)
 		}
 	})
 }
