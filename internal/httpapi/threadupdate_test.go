@@ -51,6 +51,25 @@ func TestThreadUpdate(t *testing.T) {
 			t.Fatalf("UpdateThread = %+v, %v; want no title", got, err)
 		}
 	})
+	t.Run("TheTitleItHasTellsNoOne", func(t *testing.T) {
+		// A client may send its whole state with each mute: the title the
+		// group has changes nothing, and the others learn nothing.
+		before, err := w.bob.Thread(ctx, group.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobsStream := mustEvents(t, w.bob)
+		if got, err := w.alice.UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: title(before.Title), Muted: &on}); err != nil || !got.Muted {
+			t.Fatalf("UpdateThread = %+v, %v; want the group muted", got, err)
+		}
+		m := apptest.MustSend(t, w.bob, group.ID, "anyone?")
+		if ev, err := bobsStream.Next(ctx); err != nil || !isMessageCreated(ev, m.ID) {
+			t.Fatalf("bob's next event = %+v, %v; want his message, nothing of alice's update", ev, err)
+		}
+		if _, err := w.alice.UpdateThread(ctx, group.ID, client.ThreadUpdate{Muted: &off}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("AMuteIsTheMembersOwn", func(t *testing.T) {
 		bobsStream := mustEvents(t, w.bob)
 		got, err := w.alice.UpdateThread(ctx, w.aliceBob, client.ThreadUpdate{Muted: &on})

@@ -743,8 +743,8 @@ type ThreadUpdate struct {
 
 // UpdateThread changes one of the signed-in member's threads, all of the
 // update or none of it, and returns the thread as they see it now. Every
-// participant hears of a new title as a thread change; a mute is the
-// member's alone, and no one hears of it.
+// participant hears of a new title as a thread change, and the group's
+// timeline notes it; a mute is the member's alone, and no one hears of it.
 func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpdate) (*parley.ThreadSummary, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -768,17 +768,19 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 		if err != nil {
 			return err
 		}
-		if u.Title != nil {
-			if th.Kind != parley.ThreadGroup {
-				return parley.Errorf(parley.ECONFLICT, "a direct thread has no title")
-			}
+		if u.Title != nil && th.Kind != parley.ThreadGroup {
+			return parley.Errorf(parley.ECONFLICT, "a direct thread has no title")
+		}
+		// A title the group has already changes nothing, and no one hears
+		// of it: a client that sends its whole state with each mute must
+		// not tell the others when the member mutes.
+		renamed := u.Title != nil && title != th.Title
+		if renamed {
 			if err := tx.RenameThread(ctx, threadID, title, s.Now()); err != nil {
 				return err
 			}
-			if title != th.Title {
-				if err := noteInGroup(ctx, tx, th, parley.NoteRenamed, c.User.ID, "", title, s.Now()); err != nil {
-					return err
-				}
+			if err := noteInGroup(ctx, tx, th, parley.NoteRenamed, c.User.ID, "", title, s.Now()); err != nil {
+				return err
 			}
 		}
 		if u.Muted != nil {
@@ -789,7 +791,7 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 		if summary, err = threadSummary(ctx, tx, c, threadID, 0); err != nil {
 			return err
 		}
-		if u.Title != nil {
+		if renamed {
 			th := summary.Thread
 			change.Thread = &th
 			change.Participants, err = tx.FindParticipants(ctx, threadID)

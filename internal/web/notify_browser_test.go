@@ -31,12 +31,7 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	}
 
 	a := apptest.Chromium(t)
-	must(t, chromedp.Do(a, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, browser.SetPermission, browser.SetPermissionParams{
-			Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted, Origin: env.URL,
-		})
-		return err
-	})))
+	allowNotifications(t, a, env.URL)
 	signInBrowser(t, a, env.URL, "alice")
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
 	if got := text(t, a, `#notify-state`); got != "Off in this browser." {
@@ -98,4 +93,16 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 0 {
 		t.Errorf("turned off, the page showed %d notifications (%v)", n, err)
 	}
+}
+
+// allowNotifications grants the browser's permission to show notifications
+// to the pages of origin, as a member who allowed them would.
+func allowNotifications(t *testing.T, ctx context.Context, origin string) {
+	t.Helper()
+	must(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: "notifications"}, Setting: browser.PermissionSettingGranted, Origin: origin,
+		})
+		return err
+	})))
 }

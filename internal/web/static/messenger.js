@@ -451,11 +451,11 @@ const notifyKey = "parley.notifications";
 const canNotify = "Notification" in window;
 const notifying = () => canNotify && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "on";
 
-function notify(ev) {
+async function notify(ev) {
   const m = ev.data;
   if (!notifying() || !m || m.sender?.id === body.dataset.me) return;
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
-  const item = document.querySelector(`#inbox [data-thread="${CSS.escape(ev.thread_id)}"]`);
+  const item = await inboxEntry(ev.thread_id);
   if (item?.closest("li").classList.contains("muted")) return;
   const what = m.kind === "share" ? m.share?.title : m.text;
   // A group's message names the group too, as the inbox names it.
@@ -468,6 +468,16 @@ function notify(ev) {
     location.assign(`/t/${encodeURIComponent(ev.thread_id)}`);
     n.close();
   });
+}
+
+// inboxEntry finds a chat's entry in the inbox the page shows or, on a
+// page of older chats, where a chat that just had a message is not, in the
+// newest chats.
+async function inboxEntry(id) {
+  const entry = `#inbox [data-thread="${CSS.escape(id)}"]`;
+  const shown = document.querySelector(entry);
+  if (shown || !document.getElementById("inbox")?.dataset.chats) return shown;
+  return (await part(`/parts/inbox?current=${encodeURIComponent(current)}`)).querySelector(entry);
 }
 
 const notifyCard = document.getElementById("notify");
@@ -496,7 +506,7 @@ function handle(ev) {
   const here = ev.thread_id === current && list;
   switch (ev.type) {
     case "message.created":
-      refreshInbox().then(() => notify(ev));
+      refreshInbox().then(() => notify(ev)).catch(console.warn);
       if (here && atNewest) pullNew().then(() => Promise.all([markRead(), refreshSeen()]));
       break;
     case "message.deleted":
