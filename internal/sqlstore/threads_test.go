@@ -368,7 +368,10 @@ func TestThreads_TimelineNotes(t *testing.T) {
 		find := func(from, to int64) []parley.TimelineNote {
 			t.Helper()
 			var list []parley.TimelineNote
-			if err := db.Read(ctx, func(tx parley.Tx) (err error) { list, err = tx.FindTimelineNotes(ctx, ann.ID, th.ID, from, to); return err }); err != nil {
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				list, err = tx.FindTimelineNotes(ctx, ann.ID, th.ID, from, to)
+				return err
+			}); err != nil {
 				t.Fatal(err)
 			}
 			return list
@@ -396,7 +399,10 @@ func TestThreads_TimelineNotes(t *testing.T) {
 			t.Errorf("notes after messages 4 to 6: %+v, want none", got)
 		}
 		var bobs []parley.TimelineNote
-		if err := db.Read(ctx, func(tx parley.Tx) (err error) { bobs, err = tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 1<<62); return err }); err != nil {
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			bobs, err = tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 1<<62)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if len(bobs) != 0 {
