@@ -272,6 +272,11 @@ type ParticipantStore interface {
 	// FindParticipant returns the member's row in the thread, also after
 	// they left.
 	FindParticipant(ctx context.Context, threadID, userID string) (*Participant, error)
+	// FindParticipantForUpdate is FindParticipant that, in a write, holds
+	// the member's row until the write ends, as LeaveThread holds it; a
+	// write that holds it before the thread's row takes the two in the
+	// order a post takes them, which holds its sender's row first.
+	FindParticipantForUpdate(ctx context.Context, threadID, userID string) (*Participant, error)
 	// FindParticipants returns the thread's current participants by join time.
 	FindParticipants(ctx context.Context, threadID string) ([]UserRef, error)
 	// FindParticipantsOf returns the current participants, by join time,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,8 +16,8 @@ import (
 
 // TestThreads_RemoveParticipant: the member who started a group takes
 // another out of it, as if they left: they are told, no longer see it nor
-// write in it, their apps reach it no more, their closing of it to apps is
-// withdrawn, and a friend may add them back. No one else removes anyone,
+// write in it, their apps reach it no more, and a friend may add them
+// back; but their closing of it to apps stays, theirs to withdraw. No one else removes anyone,
 // and no one is removed from a direct thread.
 func TestThreads_RemoveParticipant(t *testing.T) {
 	t.Parallel()
@@ -74,8 +76,9 @@ func TestThreads_RemoveParticipant(t *testing.T) {
 		wantProblem(t, err, http.StatusNotFound, "not_found")
 		_, err = bobsApp.Thread(ctx, group.ID)
 		wantProblem(t, err, http.StatusNotFound, "not_found")
-		if access, err := alice.ThreadApps(ctx, group.ID); err != nil || !access.Allowed {
-			t.Errorf("after bob, who closed it, was removed, the group's app access is %+v, %v; want it open, as no one left keeps it closed", access, err)
+		// His closing stays: his to withdraw, not alice's.
+		if access, err := alice.ThreadApps(ctx, group.ID); err != nil || access.Allowed || len(access.ClosedBy) != 1 || access.ClosedBy[0].ID != bobID {
+			t.Errorf("after bob, who closed it, was removed, the group's app access is %+v, %v; want it closed by bob still", access, err)
 		}
 	})
 	t.Run("AddedBack", func(t *testing.T) {
@@ -83,6 +86,9 @@ func TestThreads_RemoveParticipant(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantPeople(t, bob, group.ID, "alice", "carol", "bob")
+		if access, err := bob.SetThreadAppAccess(ctx, group.ID, true); err != nil || !access.Allowed {
+			t.Errorf("bob, added back, reopens the group to apps: %+v, %v", access, err)
+		}
 	})
 	t.Run("ThemselvesIsLeaving", func(t *testing.T) {
 		if err := carol.RemoveParticipant(ctx, group.ID, carolID); err != nil {
@@ -113,5 +119,72 @@ func wantPeople(t *testing.T, c *client.Client, threadID string, usernames ...st
 	}
 	if !slices.Equal(got, usernames) {
 		t.Fatalf("the thread's people are %v, want %v", got, usernames)
+	}
+}
+
+// TestThreads_RemoveWhileTheySend: the group's starter removes a member
+// and adds them back, again and again, while the member sends and marks
+// what they read: every removal and addition succeeds, each send is stored
+// or refused as not found, and the thread's messages are numbered densely,
+// one for each send stored. (On PostgreSQL a removal and the member's own
+// post or read marker at once take the member's row and the thread's in
+// the same order, and do not deadlock.)
+func TestThreads_RemoveWhileTheySend(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	bobID := apptest.MustMe(t, bob).ID
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var stored atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			for !stop.Load() {
+				m, err := bob.SendMessage(ctx, group.ID, "still here?", "")
+				if err == nil {
+					stored.Add(1)
+					if i == 0 {
+						err = bob.MarkRead(ctx, group.ID, m.Seq)
+					}
+				}
+				if err != nil && client.StatusOf(err) != http.StatusNotFound {
+					t.Errorf("bob's send or read marker: %v", err)
+					return
+				}
+			}
+		})
+	}
+	for range 20 {
+		if err := alice.RemoveParticipant(ctx, group.ID, bobID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := alice.AddParticipant(ctx, group.ID, "bob"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	page, err := alice.Messages(ctx, group.ID, client.MessagesQuery{Limit: parley.MaxMessageLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := alice.Thread(ctx, group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.LastSeq != stored.Load() {
+		t.Errorf("the thread's last seq is %d, for %d sends stored", th.LastSeq, stored.Load())
+	}
+	for i, m := range page.Messages {
+		if i > 0 && m.Seq != page.Messages[i-1].Seq+1 {
+			t.Fatalf("seq %d follows %d", m.Seq, page.Messages[i-1].Seq)
+		}
 	}
 }

@@ -539,6 +539,17 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 	changed, noticed := false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		changed, noticed = false, false
+		u, err := tx.FindUserByUsername(ctx, name)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		// The newcomer's row, if they were in the thread before, first,
+		// then the thread's: the order their read marker holds them in.
+		if u != nil {
+			if _, err := tx.FindParticipantForUpdate(ctx, threadID, u.ID); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
@@ -546,11 +557,8 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if th.Kind != parley.ThreadGroup {
 			return parley.Errorf(parley.ECONFLICT, "members can be added to group threads only")
 		}
-		u, err := tx.FindUserByUsername(ctx, name)
-		if isNotFound(err) {
+		if u == nil {
 			return parley.Errorf(parley.ENOTFOUND, "no member is called %q", name)
-		} else if err != nil {
-			return err
 		}
 		current, err := tx.FindParticipants(ctx, threadID)
 		if err != nil {
@@ -610,8 +618,9 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 }
 
 // RemoveParticipant takes a member out of a group thread the caller
-// started, as if they left it (LeaveThread): they are told, as everyone in
-// it is, and a friend still in it may add them back. Only the member who
+// started, as if they left it (LeaveThread), but that a closing of it to
+// apps they kept stays: they are told, as everyone in it is, and a friend
+// still in it may add them back. Only the member who
 // started the group removes others, so that no two members take each
 // other out in turn; anyone leaves on their own, and a caller removing
 // themselves leaves.
@@ -629,8 +638,16 @@ func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string
 func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userID string) error {
 	var change parley.ThreadChange
 	var hooked bool
+	removing := userID != c.User.ID
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
 		hooked = false
+		// The member's row first, then the thread's (memberThread): the
+		// order a post of theirs holds them in, so that the two at once
+		// on PostgreSQL wait for each other, not deadlock.
+		out, err := tx.FindParticipantForUpdate(ctx, threadID, userID)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
@@ -638,21 +655,19 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 		if th.Kind != parley.ThreadGroup {
 			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left, and no one can be removed from it")
 		}
-		if userID != c.User.ID {
+		if removing {
 			if th.CreatedBy != c.User.ID {
 				return parley.Errorf(parley.EFORBIDDEN, "only the member who started this group can remove people from it")
 			}
-			if p, err := tx.FindParticipant(ctx, threadID, userID); isNotFound(err) || err == nil && p.LeftAt != nil {
+			if out == nil || out.LeftAt != nil {
 				return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
-			} else if err != nil {
-				return err
 			}
 		}
-		if hooked, err = s.leave(ctx, tx, threadID, userID); err != nil {
+		if hooked, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
 			return err
 		}
 		kind, subject := parley.NoteLeft, ""
-		if userID != c.User.ID {
+		if removing {
 			kind, subject = parley.NoteRemoved, userID
 		}
 		if err := noteInGroup(ctx, tx, th, kind, c.User.ID, subject, "", s.Now()); err != nil {
@@ -674,17 +689,23 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 
 // leave takes the member out of the thread, as LeaveThread describes, and
 // reports whether a webhook delivery was queued. It holds the thread's row
-// first (memberThread holds it already when takeOut calls), as the
-// member's closing of it to apps does (SetThreadAppAccess): a closing on
-// another connection either committed before, and is withdrawn here, or
-// waits, and then finds the member gone.
-func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string) (hooked bool, err error) {
+// (memberThread holds it already when takeOut calls), as the member's
+// closing of it to apps does (SetThreadAppAccess): a closing on another
+// connection either committed before, and is withdrawn here, or waits,
+// and then finds the member gone. A member who leaves withdraws their
+// closing (withdraw); one removed keeps it, theirs to withdraw, not the
+// remover's: the thread stays closed to apps until they, added back,
+// reopen it.
+func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string, withdraw bool) (hooked bool, err error) {
 	if _, err := tx.FindThreadByID(ctx, threadID); err != nil {
 		return false, err
 	}
 	now := s.Now()
 	if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, userID); err != nil {
 		return false, err
+	}
+	if !withdraw {
+		return hooked, tx.LeaveThread(ctx, threadID, userID, now)
 	}
 	if reopened, err := tx.ReopenThreadToApps(ctx, threadID, userID); err != nil {
 		return false, err
@@ -764,6 +785,11 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		change = parley.ThreadChange{}
+		// The member's row first, then the thread's, as their post and
+		// their removal (takeOut) hold them.
+		if _, err := tx.FindParticipantForUpdate(ctx, threadID, c.User.ID); err != nil && !isNotFound(err) {
+			return err
+		}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err

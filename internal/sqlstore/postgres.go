@@ -689,6 +689,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 	}
 	var ids []string
 	var seq int64
+	var in bool
 	err = t.queryRow(ctx, "thread", `
 		WITH members AS (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
@@ -698,9 +699,16 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
 			FROM sender WHERE id = $1 AND NOT blocked RETURNING no, last_seq, last_change
 		), `+pgPost+`
-		SELECT members.ids, coalesce((SELECT seq FROM posted), 0) FROM members`, args, &ids, &seq)
+		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), EXISTS (SELECT 1 FROM sender) FROM members`, args, &ids, &seq, &in)
 	if err != nil {
 		return nil, false, mapError("post message", err)
+	}
+	if !in {
+		// members is read as the statement began; sender, once the
+		// sender's row is held, after a write that held it first, such as
+		// their leaving, has committed: they are not among the
+		// participants any more.
+		ids = slices.DeleteFunc(ids, func(id string) bool { return id == m.Sender.ID })
 	}
 	if seq == 0 {
 		return ids, false, nil

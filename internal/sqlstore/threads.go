@@ -129,11 +129,19 @@ func (t *txn) SetThreadBlocked(ctx context.Context, threadID string, blocked boo
 }
 
 func (t *txn) FindParticipant(ctx context.Context, threadID, userID string) (*parley.Participant, error) {
+	return t.findParticipant(ctx, threadID, userID, "")
+}
+
+func (t *txn) FindParticipantForUpdate(ctx context.Context, threadID, userID string) (*parley.Participant, error) {
+	return t.findParticipant(ctx, threadID, userID, t.locked)
+}
+
+func (t *txn) findParticipant(ctx context.Context, threadID, userID, locked string) (*parley.Participant, error) {
 	p := parley.Participant{ThreadID: threadID, UserID: userID}
 	var joined int64
 	var left sql.NullInt64
 	err := t.queryRow(ctx, "participant", `
-		SELECT joined_at, left_at, last_read_seq, muted FROM participants WHERE thread_id = $1 AND user_id = $2`,
+		SELECT joined_at, left_at, last_read_seq, muted FROM participants WHERE thread_id = $1 AND user_id = $2`+locked,
 		[]any{threadID, userID}, &joined, &left, &p.LastReadSeq, &p.Muted)
 	if err != nil {
 		return nil, mapError("find participant", err)

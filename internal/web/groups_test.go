@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -44,5 +45,13 @@ func TestMessenger_RemoveFromAGroup(t *testing.T) {
 	}
 	if _, err := carol.Thread(t.Context(), group.ID); err == nil {
 		t.Error("carol still reads the group she was removed from")
+	}
+	// Removing oneself is leaving, and ends, as leaving does, at the chats.
+	bobID := apptest.MustMe(t, bob).ID
+	if left := b.post(b.get("/t/"+group.ID), "/t/"+group.ID+"/remove", url.Values{"user": {bobID}}); left.url.Path != "/" || left.status != http.StatusOK {
+		t.Errorf("bob removing himself ends at %d %s", left.status, left.url)
+	}
+	if _, err := bob.Thread(t.Context(), group.ID); err == nil {
+		t.Error("bob still reads the group he removed himself from")
 	}
 }

@@ -759,7 +759,11 @@ func (p *Pages) mute(ctx context.Context, r *http.Request) (string, error) {
 }
 
 func (p *Pages) removePerson(ctx context.Context, r *http.Request) (string, error) {
-	return threadURL(r.PathValue("id")), p.svc.RemoveParticipant(ctx, r.PathValue("id"), r.PostFormValue("user"))
+	next, who := threadURL(r.PathValue("id")), r.PostFormValue("user")
+	if who == parley.CallerFromContext(ctx).User.ID {
+		next = "/" // removing oneself is leaving
+	}
+	return next, p.svc.RemoveParticipant(ctx, r.PathValue("id"), who)
 }
 
 func (p *Pages) leave(ctx context.Context, r *http.Request) (string, error) {
