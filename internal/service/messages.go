@@ -463,9 +463,7 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		recipients = nil
-		// The member's row first, then the thread's, as their post and
-		// their removal (takeOut) hold them.
-		if _, err := tx.FindParticipantForUpdate(ctx, threadID, c.User.ID); err != nil && !isNotFound(err) {
+		if _, err := holdMember(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)

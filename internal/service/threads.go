@@ -543,10 +543,9 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		// The newcomer's row, if they were in the thread before, first,
-		// then the thread's: the order their read marker holds them in.
+		// A newcomer who was in the thread before: their row first.
 		if u != nil {
-			if _, err := tx.FindParticipantForUpdate(ctx, threadID, u.ID); err != nil && !isNotFound(err) {
+			if _, err := holdMember(ctx, tx, threadID, u.ID); err != nil {
 				return err
 			}
 		}
@@ -620,10 +619,9 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 // RemoveParticipant takes a member out of a group thread the caller
 // started, as if they left it (LeaveThread), but that a closing of it to
 // apps they kept stays: they are told, as everyone in it is, and a friend
-// still in it may add them back. Only the member who
-// started the group removes others, so that no two members take each
-// other out in turn; anyone leaves on their own, and a caller removing
-// themselves leaves.
+// still in it may add them back. Only the member who started the group
+// removes others, so that no two members take each other out in turn;
+// anyone leaves on their own, and a caller removing themselves leaves.
 func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string) error {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -641,11 +639,8 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 	removing := userID != c.User.ID
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
 		hooked = false
-		// The member's row first, then the thread's (memberThread): the
-		// order a post of theirs holds them in, so that the two at once
-		// on PostgreSQL wait for each other, not deadlock.
-		out, err := tx.FindParticipantForUpdate(ctx, threadID, userID)
-		if err != nil && !isNotFound(err) {
+		out, err := holdMember(ctx, tx, threadID, userID)
+		if err != nil {
 			return err
 		}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
@@ -721,6 +716,20 @@ func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID stri
 	return hooked, tx.LeaveThread(ctx, threadID, userID, now)
 }
 
+// holdMember holds the member's row of the thread's participants, in a
+// write that is to hold the thread's row too (memberThread): first, the
+// order a post of theirs holds the two in (postParticipantMessagePG), so
+// that on PostgreSQL a write about the member and their post at once wait
+// for each other rather than deadlock. It returns the row, nil when the
+// member was never in the thread.
+func holdMember(ctx context.Context, tx parley.Tx, threadID, userID string) (*parley.Participant, error) {
+	p, err := tx.FindParticipantForUpdate(ctx, threadID, userID)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	return p, err
+}
+
 // noteInGroup writes, in a group's timeline after its last message, that
 // the member byID did what kind says, to the member subjectID for
 // NoteAdded and NoteRemoved, naming it title for NoteStarted and
@@ -785,9 +794,7 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 	var change parley.ThreadChange
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		change = parley.ThreadChange{}
-		// The member's row first, then the thread's, as their post and
-		// their removal (takeOut) hold them.
-		if _, err := tx.FindParticipantForUpdate(ctx, threadID, c.User.ID); err != nil && !isNotFound(err) {
+		if _, err := holdMember(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
