@@ -177,17 +177,13 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 		return err
 	}
 	for _, th := range threads {
-		hooked, err := s.leave(ctx, tx, th.ID, userID, true)
+		// The thread as leave holds it: its last message, read before, may
+		// have had others after it since.
+		held, hooked, err := s.leave(ctx, tx, th.ID, userID, true)
 		if err != nil {
 			return err
 		}
 		if th.Kind == parley.ThreadGroup {
-			// The thread as leave holds it: its last message, read before,
-			// may have had others after it since.
-			held, err := tx.FindThreadByID(ctx, th.ID)
-			if err != nil {
-				return err
-			}
 			if err := noteInGroup(ctx, tx, held, parley.NoteLeft, userID, "", "", s.Now()); err != nil {
 				return err
 			}

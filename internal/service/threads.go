@@ -658,7 +658,7 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 				return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
 			}
 		}
-		if hooked, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
+		if _, hooked, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
 			return err
 		}
 		kind, subject := parley.NoteLeft, ""
@@ -683,7 +683,8 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 }
 
 // leave takes the member out of the thread, as LeaveThread describes, and
-// reports whether a webhook delivery was queued. It holds the thread's row
+// returns the thread as it holds it and whether a webhook delivery was
+// queued. It holds the thread's row
 // (memberThread holds it already when takeOut calls), as the member's
 // closing of it to apps does (SetThreadAppAccess): a closing on another
 // connection either committed before, and is withdrawn here, or waits,
@@ -691,29 +692,29 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 // closing (withdraw); one removed keeps it, theirs to withdraw, not the
 // remover's: the thread stays closed to apps until they, added back,
 // reopen it.
-func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string, withdraw bool) (hooked bool, err error) {
-	if _, err := tx.FindThreadByID(ctx, threadID); err != nil {
-		return false, err
+func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string, withdraw bool) (th *parley.Thread, hooked bool, err error) {
+	if th, err = tx.FindThreadByID(ctx, threadID); err != nil {
+		return nil, false, err
 	}
 	now := s.Now()
 	if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, userID); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if !withdraw {
-		return hooked, tx.LeaveThread(ctx, threadID, userID, now)
+		return th, hooked, tx.LeaveThread(ctx, threadID, userID, now)
 	}
 	if reopened, err := tx.ReopenThreadToApps(ctx, threadID, userID); err != nil {
-		return false, err
+		return nil, false, err
 	} else if reopened {
 		if err := logAppAccessChange(ctx, tx, threadID, userID, parley.ActionThreadReopened, now); err != nil {
-			return false, err
+			return nil, false, err
 		}
 		n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: parley.NoticeAppsReopened, At: now, By: parley.UserRef{ID: userID}}
 		if err := tx.AddThreadNotice(ctx, n); err != nil {
-			return false, err
+			return nil, false, err
 		}
 	}
-	return hooked, tx.LeaveThread(ctx, threadID, userID, now)
+	return th, hooked, tx.LeaveThread(ctx, threadID, userID, now)
 }
 
 // holdMember holds the member's row of the thread's participants, in a
