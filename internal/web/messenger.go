@@ -749,13 +749,23 @@ func (p *Pages) rename(ctx context.Context, r *http.Request) (string, error) {
 
 // mute mutes the thread (muted=true) or unmutes it (muted=false).
 func (p *Pages) mute(ctx context.Context, r *http.Request) (string, error) {
-	muted := r.PostFormValue("muted")
-	if muted != "true" && muted != "false" {
-		return "", parley.Errorf(parley.EINVALID, "muted must be true or false")
+	muted, err := formBool(r, "muted")
+	if err != nil {
+		return "", err
 	}
-	on := muted == "true"
-	_, err := p.svc.UpdateThread(ctx, r.PathValue("id"), service.ThreadUpdate{Muted: &on})
+	_, err = p.svc.UpdateThread(ctx, r.PathValue("id"), service.ThreadUpdate{Muted: &muted})
 	return threadURL(r.PathValue("id")), err
+}
+
+// formBool reads a form field that must be "true" or "false".
+func formBool(r *http.Request, name string) (bool, error) {
+	switch r.PostFormValue(name) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, parley.Errorf(parley.EINVALID, "%s must be true or false", name)
 }
 
 func (p *Pages) removePerson(ctx context.Context, r *http.Request) (string, error) {

@@ -88,11 +88,11 @@ func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
 // setAppAccess closes the thread to apps (allowed=false) or withdraws the
 // member's closing (allowed=true).
 func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, error) {
-	allowed := r.PostFormValue("allowed")
-	if allowed != "true" && allowed != "false" {
-		return "", parley.Errorf(parley.EINVALID, "allowed must be true or false")
+	allowed, err := formBool(r, "allowed")
+	if err != nil {
+		return "", err
 	}
-	_, err := p.svc.SetThreadAppAccess(ctx, r.PathValue("id"), allowed == "true")
+	_, err = p.svc.SetThreadAppAccess(ctx, r.PathValue("id"), allowed)
 	return threadURL(r.PathValue("id")) + "#thread-apps", err
 }
 
