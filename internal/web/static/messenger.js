@@ -156,8 +156,14 @@ const atNewest = list && list.dataset.more !== "true";
 // numbered as the message it follows and a half, so that seq orders both.
 const seqOf = (li) => Number(li.dataset.seq);
 const messages = () => list.querySelectorAll(":scope > li.msg");
-const firstSeq = () => (messages().length ? seqOf(messages()[0]) : 0);
-const lastSeq = () => (messages().length ? seqOf([...messages()].at(-1)) : 0);
+const firstSeq = () => {
+  const first = list.querySelector(":scope > li.msg");
+  return first ? seqOf(first) : 0;
+};
+const lastSeq = () => {
+  const all = messages();
+  return all.length ? seqOf(all[all.length - 1]) : 0;
+};
 const nearBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
 const toBottom = () => {
   pane.scrollTop = pane.scrollHeight;
