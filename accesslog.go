@@ -8,9 +8,15 @@ import (
 	"time"
 )
 
-// Access log actions beyond the scopes: what happened to a grant itself,
-// and a participant closing a thread to apps or opening it again.
+// Access log actions beyond the scopes: an app editing what it wrote, what
+// happened to a grant itself, and a participant closing a thread to apps
+// or opening it again.
 const (
+	// ActionMessageEdited: an app changed the text of a message it had
+	// written for the member, through messages.write: an entry of its
+	// own, as a send and an edit of one message are two accesses.
+	ActionMessageEdited = "message.edited"
+
 	ActionGrantCreated = "grant.created"
 	ActionGrantWidened = "grant.widened"
 	ActionGrantExpired = "grant.expired"

@@ -10,8 +10,11 @@ import (
 const (
 	EventMessageCreated = "message.created"
 	EventMessageDeleted = "message.deleted"
-	EventThreadUpdated  = "thread.updated"
-	EventReadUpdated    = "read.updated"
+	// EventMessageEdited carries the message with its new text, as
+	// EventMessageCreated carries a new one.
+	EventMessageEdited = "message.edited"
+	EventThreadUpdated = "thread.updated"
+	EventReadUpdated   = "read.updated"
 	// EventThreadAppsChanged tells a thread's participants that what apps
 	// may do in it changed: a notice joined its timeline. Apps never
 	// receive it.

@@ -38,7 +38,7 @@ var scopeWords = []struct {
 	{ScopeThreadsRead, "See your conversations' titles and when they were last active"},
 	{ScopeParticipantsRead, "See who is in your conversations"},
 	{ScopeMessagesRead, "Read messages in your conversations"},
-	{ScopeMessagesWrite, "Send messages as you"},
+	{ScopeMessagesWrite, "Send messages as you, and edit those it sent"},
 	{ScopeMessagesDelete, "Delete messages you sent, for everyone"},
 	{ScopeSharesWrite, "Send links to your friends as you"},
 	{ScopeOfflineAccess, "Keep this access while you are away, until it expires"},

@@ -19,7 +19,8 @@ const (
 )
 
 // Message is one entry of a thread. A deleted message stays as a tombstone:
-// DeletedAt set, Text empty.
+// DeletedAt set, Text empty. An edited one keeps its place and says when
+// its text last changed (EditedAt).
 type Message struct {
 	ID        string     `json:"id"`
 	ThreadID  string     `json:"thread_id"`
@@ -29,6 +30,9 @@ type Message struct {
 	Text      string     `json:"text"`
 	CreatedAt time.Time  `json:"created_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// EditedAt is when the text was last changed, if ever; a deletion
+	// clears it with the text.
+	EditedAt *time.Time `json:"edited_at,omitempty"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.
@@ -163,9 +167,11 @@ type ChangeFilter struct {
 }
 
 // MessageChange is one change of a thread's messages, in the order the
-// changes were committed: a message posted (Type EventMessageCreated) or
-// deleted (EventMessageDeleted, Message a tombstone). A message posted and
-// deleted since a reader last looked is one change, its deletion.
+// changes were committed: a message posted (Type EventMessageCreated),
+// edited (EventMessageEdited, Message as it is now) or deleted
+// (EventMessageDeleted, Message a tombstone). A message holds only its
+// latest change: one posted and edited since a reader last looked is one
+// change, its edit, and one deleted after either, its deletion.
 type MessageChange struct {
 	Type    string   `json:"type"`
 	Message *Message `json:"message"`

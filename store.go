@@ -376,6 +376,10 @@ type MessageStore interface {
 	// its thread's next change (numbered as PostMessage's changes are);
 	// ENOTFOUND when the message is absent or already deleted.
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
+	// EditMessage replaces the text of a text message, edited at t, as
+	// its thread's next change (numbered as DeleteMessage's); ENOTFOUND
+	// when the message is absent, deleted or not a text message.
+	EditMessage(ctx context.Context, id, text string, t time.Time) error
 }
 
 // AppStore keeps partner apps' registrations and their review.

@@ -17,6 +17,9 @@ const (
 	// WebhookMessageDeleted: a message a member's grant reached was deleted
 	// (WebhookMessage).
 	WebhookMessageDeleted = "message.deleted"
+	// WebhookMessageEdited: a message a member's grant reaches was edited
+	// (WebhookMessage); its new text is read through the API.
+	WebhookMessageEdited = "message.edited"
 	// WebhookGrantRevoked: a member's grant ended: revoked, expired, or its
 	// app suspended (WebhookGrant).
 	WebhookGrantRevoked = "grant.revoked"
@@ -30,7 +33,7 @@ const (
 
 // WebhookEvents are the event types an endpoint may subscribe to.
 var WebhookEvents = []string{
-	WebhookMessageCreated, WebhookMessageDeleted, WebhookGrantRevoked, WebhookThreadClosed, WebhookReportShares,
+	WebhookMessageCreated, WebhookMessageEdited, WebhookMessageDeleted, WebhookGrantRevoked, WebhookThreadClosed, WebhookReportShares,
 }
 
 // Why a grant.revoked event was sent (WebhookGrant.Reason).
@@ -55,8 +58,9 @@ type WebhookPayload struct {
 	Data      any       `json:"data"`
 }
 
-// WebhookMessage is the data of message.created and message.deleted: which
-// message, and through which member's grant the app may read it.
+// WebhookMessage is the data of message.created, message.edited and
+// message.deleted: which message, and through which member's grant the app
+// may read it.
 type WebhookMessage struct {
 	ThreadID  string    `json:"thread_id"`
 	MessageID string    `json:"message_id"`

@@ -7,7 +7,9 @@ import (
 )
 
 // MessageChange is one change to a thread's messages: Type is
-// EventMessageCreated for a message posted, EventMessageDeleted for one
+// EventMessageCreated for a message posted, EventMessageEdited for one
+// whose text changed (Message as it now is: it may be new to the reader,
+// posted and edited since it last looked), EventMessageDeleted for one
 // deleted, whose Message is then a tombstone without its content.
 type MessageChange struct {
 	Type    string   `json:"type"`

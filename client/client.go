@@ -567,6 +567,15 @@ func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery)
 	return &p, err
 }
 
+// EditMessage replaces the text of one of the member's text messages for
+// everyone, and returns the message as it now is. An app edits only the
+// messages it wrote itself.
+func (c *Client) EditMessage(ctx context.Context, id, text string) (*Message, error) {
+	var m Message
+	_, err := c.Do(ctx, "PATCH", "/api/v1/messages/"+url.PathEscape(id), map[string]string{"text": text}, &m)
+	return &m, err
+}
+
 // DeleteMessage deletes one of the member's messages for everyone.
 func (c *Client) DeleteMessage(ctx context.Context, id string) error {
 	_, err := c.Do(ctx, "DELETE", "/api/v1/messages/"+url.PathEscape(id), nil, nil)

@@ -32,6 +32,8 @@ const (
 const (
 	// EventMessageCreated carries a Message.
 	EventMessageCreated = "message.created"
+	// EventMessageEdited carries the Message with its new text.
+	EventMessageEdited = "message.edited"
 	// EventMessageDeleted carries a MessageDeleted.
 	EventMessageDeleted = "message.deleted"
 	// EventThreadUpdated carries a ThreadChange; a member who just left a
@@ -192,6 +194,7 @@ type ThreadChange struct {
 
 // Message is one entry of a thread: a text message or a share card. A
 // deleted message stays as a tombstone: DeletedAt set, Text empty, Share nil.
+// An edited one keeps its Seq, with EditedAt set.
 type Message struct {
 	ID       string  `json:"id"`
 	ThreadID string  `json:"thread_id"`
@@ -202,6 +205,8 @@ type Message struct {
 	Text      string     `json:"text"`
 	CreatedAt time.Time  `json:"created_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// EditedAt is when its text last changed, if ever.
+	EditedAt *time.Time `json:"edited_at,omitempty"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.

@@ -11,6 +11,9 @@ const (
 	// WebhookMessageCreated: a message was posted where a member's grant
 	// to the app reaches; the data is a WebhookMessage.
 	WebhookMessageCreated = "message.created"
+	// WebhookMessageEdited: a message the grant reaches was edited; the
+	// data is a WebhookMessage. Read it again and replace your copy.
+	WebhookMessageEdited = "message.edited"
 	// WebhookMessageDeleted: a message the grant reached was deleted; the
 	// data is a WebhookMessage. Delete your copy.
 	WebhookMessageDeleted = "message.deleted"
@@ -35,8 +38,8 @@ type WebhookEvent struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// WebhookMessage is the data of message.created and message.deleted. It is
-// thin, with no text: read the message through the API with the member's
+// WebhookMessage is the data of message.created, message.edited and
+// message.deleted. It is thin, with no text: read the message through the API with the member's
 // grant (Changes, Messages), which the member's access log records.
 type WebhookMessage struct {
 	ThreadID  string `json:"thread_id"`

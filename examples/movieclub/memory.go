@@ -71,10 +71,11 @@ func (m *member) thread(id string) *thread {
 }
 
 // apply brings a change of the thread's changes feed into the copy: a
-// message posted is kept, in seq order; a deleted one is dropped.
+// message posted or edited is kept as it now is, in seq order; a deleted
+// one is dropped.
 func (t *thread) apply(c client.MessageChange) {
 	t.drop(c.Message.ID)
-	if c.Type != client.EventMessageCreated {
+	if c.Type == client.EventMessageDeleted {
 		return
 	}
 	i, _ := slices.BinarySearchFunc(t.messages, c.Message.Seq, func(m *client.Message, seq int64) int { return cmp.Compare(m.Seq, seq) })

@@ -89,7 +89,7 @@ func startClub(t *testing.T, options ...func(*config.Config)) *club {
 		t.Fatal(err)
 	}
 	hook, err := owner.CreateWebhook(ctx, app.ClientID, c.url+"/webhooks", []string{
-		client.WebhookMessageCreated, client.WebhookMessageDeleted, client.WebhookGrantRevoked, client.WebhookThreadClosed,
+		client.WebhookMessageCreated, client.WebhookMessageEdited, client.WebhookMessageDeleted, client.WebhookGrantRevoked, client.WebhookThreadClosed,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -363,12 +363,23 @@ func TestMovieClub_EndToEnd(t *testing.T) {
 		t.Errorf("an unsigned delivery: %d, and the reply is gone", forged.StatusCode)
 	}
 
+	// Bob edits his reply in Parley: movieclub shows it as it now is.
+	if _, err := bob.EditMessage(ctx, reply.ID, "Seen it three times, the train chase!"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitForWebhooks(t, "bob's edited reply on movieclub", func() bool {
+		return strings.Contains(c.home(t, b), "Seen it three times")
+	})
+	if strings.Contains(c.home(t, b), "Seen it twice") {
+		t.Error("movieclub shows bob's reply as it was before his edit too")
+	}
+
 	// Bob deletes his reply in Parley: movieclub drops its copy.
 	if err := bob.DeleteMessage(ctx, reply.ID); err != nil {
 		t.Fatal(err)
 	}
 	c.waitForWebhooks(t, "bob's deleted reply gone from movieclub", func() bool {
-		return !strings.Contains(c.home(t, b), "Seen it twice")
+		return !strings.Contains(c.home(t, b), "Seen it three times")
 	})
 	if !strings.Contains(c.home(t, b), "Keaton at his best") {
 		t.Error("alice's card went with bob's reply")

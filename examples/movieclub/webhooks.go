@@ -38,7 +38,9 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch ev.Type {
-	case client.WebhookMessageCreated:
+	case client.WebhookMessageCreated, client.WebhookMessageEdited:
+		// A message posted or edited: read the thread's changes, which
+		// give it as it now is.
 		var d client.WebhookMessage
 		if json.Unmarshal(ev.Data, &d) == nil {
 			if m := a.member(d.UserID); m != nil {

@@ -20,7 +20,7 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 	alice, bob := env.MustMember(f, "alice"), env.MustMember(f, "bob")
 	apptest.MustFriends(f, alice, bob)
 	th := apptest.MustThread(f, alice, "bob")
-	apptest.MustSend(f, alice, th.ID, "hello")
+	hello := apptest.MustSend(f, alice, th.ID, "hello")
 	routes := []struct{ method, path string }{
 		{"POST", "/api/v1/accounts"},
 		{"POST", "/api/v1/sessions"},
@@ -36,6 +36,7 @@ func FuzzBodies_RefusedChangesNothing(f *testing.F) {
 		{"PUT", "/api/v1/me/password"},
 		{"POST", "/api/v1/blocks"},
 		{"PATCH", "/api/v1/threads/" + th.ID},
+		{"PATCH", "/api/v1/messages/" + hello.ID},
 	}
 	for _, body := range []string{
 		`{"text": "hi"}`,

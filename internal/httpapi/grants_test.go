@@ -110,6 +110,21 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			m := apptest.MustSend(t, sender, th, "delete me")
 			return c.DeleteMessage(ctx, m.ID)
 		}},
+		{"PATCH /messages/{id}", parley.ScopeMessagesWrite, true, func(ctx context.Context, c *client.Client, th string) error {
+			// The app edits a message it wrote. Where it cannot write one,
+			// it tries the member's own (bob's, in a thread alice is not
+			// in), and is refused as for any edit it may not make.
+			m, err := c.SendMessage(ctx, th, "from the app", "")
+			if err != nil {
+				sender := w.alice
+				if th == w.bobCarol {
+					sender = w.bob
+				}
+				m = apptest.MustSend(t, sender, th, "edit me")
+			}
+			_, err = c.EditMessage(ctx, m.ID, "edited by the app")
+			return err
+		}},
 		{"POST /threads", parley.ScopeMessagesWrite, false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "planned by an app"})
 			return err

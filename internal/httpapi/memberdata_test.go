@@ -48,7 +48,11 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	declinedTo := env.Clock.Now()
 	direct := apptest.MustThread(t, alice, "bob")
-	sent := []string{apptest.MustSend(t, alice, direct.ID, "alice's first words").ID}
+	first := apptest.MustSend(t, alice, direct.ID, "alice's first word")
+	if _, err := alice.EditMessage(ctx, first.ID, "alice's first words"); err != nil {
+		t.Fatal(err)
+	}
+	sent := []string{first.ID}
 	apptest.MustSend(t, bob, direct.ID, "bob's reply")
 	deleted := apptest.MustSend(t, alice, direct.ID, "alice's second thoughts")
 	if err := alice.DeleteMessage(ctx, deleted.ID); err != nil {
@@ -142,8 +146,9 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 			t.Errorf("a message of %s in alice's export", m.Sender.Username)
 		}
 	}
-	if !slices.Equal(ids, sent) || e.Messages[0].Text != "alice's first words" || e.Messages[1].DeletedAt == nil || e.Messages[1].Text != "" {
-		t.Errorf("messages %+v, want alice's three, the second a tombstone, the third her card", e.Messages)
+	if !slices.Equal(ids, sent) || e.Messages[0].Text != "alice's first words" || e.Messages[0].EditedAt == nil ||
+		e.Messages[1].DeletedAt == nil || e.Messages[1].Text != "" {
+		t.Errorf("messages %+v, want alice's three, the first edited, the second a tombstone, the third her card", e.Messages)
 	}
 	if len(e.Grants) != 1 || e.Grants[0].AppName != "Films" || e.Grants[0].Status != "active" ||
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {

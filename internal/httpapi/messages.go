@@ -47,6 +47,22 @@ func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+func (s *Server) handleMessageEdit(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	msg, err := s.svc.EditMessage(r.Context(), r.PathValue("id"), in.Text)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, msg)
+}
+
 func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.DeleteMessage(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)

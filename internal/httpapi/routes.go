@@ -68,6 +68,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageCreate},
 		{method: "GET", pattern: "/api/v1/threads/{id}/messages", handler: s.handleMessageList},
 		{method: "GET", pattern: "/api/v1/threads/{id}/changes", handler: s.handleChangeList},
+		{method: "PATCH", pattern: "/api/v1/messages/{id}", handler: s.handleMessageEdit},
 		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
 
 		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},

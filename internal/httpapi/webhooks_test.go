@@ -218,7 +218,7 @@ func TestWebhooks_Events(t *testing.T) {
 	ctx := context.Background()
 	w := newHookWorld(t)
 	rc := newReceiver(t)
-	ep := w.endpoint(t, rc.URL+"/hooks", "message.created", "message.deleted", "grant.revoked", "thread.closed_to_apps")
+	ep := w.endpoint(t, rc.URL+"/hooks", "message.created", "message.edited", "message.deleted", "grant.revoked", "thread.closed_to_apps")
 	if !strings.HasPrefix(ep.Secret, "whsec_") {
 		t.Fatalf("secret %q", ep.Secret)
 	}
@@ -265,6 +265,21 @@ func TestWebhooks_Events(t *testing.T) {
 			}
 		}
 	})
+	t.Run("EditedInParley", func(t *testing.T) {
+		if _, err := w.bob.EditMessage(ctx, reply.ID, "a secret reply, edited"); err != nil {
+			t.Fatal(err)
+		}
+		d := rc.next(t)
+		if d.event.Type != "message.edited" || d.event.Data["message_id"] != reply.ID || d.event.Data["seq"] != float64(reply.Seq) ||
+			strings.Contains(string(d.body), "secret reply") {
+			t.Fatalf("event %s", d.body)
+		}
+		// A message before the grant's first one is no event: the next
+		// delivery is the deletion's.
+		if _, err := w.bob.EditMessage(ctx, before.ID, "before the app came, edited"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("DeletedInParley", func(t *testing.T) {
 		if err := w.bob.DeleteMessage(ctx, reply.ID); err != nil {
 			t.Fatal(err)
@@ -309,7 +324,7 @@ func TestWebhooks_Events(t *testing.T) {
 			}
 			events = append(events, d.Event)
 		}
-		want := []string{"grant.revoked", "thread.closed_to_apps", "message.deleted", "message.created", "message.created"}
+		want := []string{"grant.revoked", "thread.closed_to_apps", "message.deleted", "message.edited", "message.created", "message.created"}
 		if strings.Join(events, " ") != strings.Join(want, " ") {
 			t.Fatalf("deliveries %v, want %v", events, want)
 		}

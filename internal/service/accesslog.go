@@ -30,10 +30,18 @@ type access struct {
 // logAccess appends an app's access to the log of each member it touched.
 // It does nothing for a member's own calls.
 func (s *Service) logAccess(ctx context.Context, tx parley.Tx, c *parley.Caller, a access) error {
+	return s.logAccessAs(ctx, tx, c, string(a.action), a)
+}
+
+// logAccessAs is logAccess under an action of the log's own, beyond the
+// scope the access used (parley.ActionMessageEdited).
+func (s *Service) logAccessAs(ctx context.Context, tx parley.Tx, c *parley.Caller, action string, a access) error {
 	if c.App == nil {
 		return nil
 	}
-	return tx.AppendAccess(ctx, []parley.AccessRecord{s.accessRecord(c, a)})
+	r := s.accessRecord(c, a)
+	r.Entry.Action = action
+	return tx.AppendAccess(ctx, []parley.AccessRecord{r})
 }
 
 // accessRecord is the record of an app's access, at the time of the call.

@@ -156,6 +156,7 @@ func (e *Events) sessionErr() error {
 // first is the access the event is logged as.
 var eventScopes = map[string]parley.Scopes{
 	parley.EventMessageCreated: {parley.ScopeMessagesRead},
+	parley.EventMessageEdited:  {parley.ScopeMessagesRead},
 	parley.EventMessageDeleted: {parley.ScopeMessagesRead},
 	parley.EventReadUpdated:    {parley.ScopeThreadsRead},
 	parley.EventThreadUpdated:  {parley.ScopeThreadsRead},

@@ -65,7 +65,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 		s.WakeWebhooks()
 	}
 	if !replayed {
-		s.publishMessage(ctx, recipients, msg)
+		s.publishMessage(ctx, parley.EventMessageCreated, recipients, msg)
 	}
 	return msg, replayed, nil
 }
@@ -195,9 +195,10 @@ func sameVia(a, b *parley.Via) bool {
 	return (a == nil) == (b == nil) && (a == nil || a.ClientID == b.ClientID)
 }
 
-// publishMessage tells the thread's participants of a new message.
-func (s *Service) publishMessage(ctx context.Context, recipients []string, msg *parley.Message) {
-	ev := parley.NewEvent(parley.EventMessageCreated, msg.ThreadID, msg)
+// publishMessage tells the thread's participants of a message, new
+// (EventMessageCreated) or edited (EventMessageEdited), as it now is.
+func (s *Service) publishMessage(ctx context.Context, typ string, recipients []string, msg *parley.Message) {
+	ev := parley.NewEvent(typ, msg.ThreadID, msg)
 	ev.Seq, ev.MessageID, ev.Readers = msg.Seq, msg.ID, recipients
 	s.publish(ctx, recipients, ev)
 }
@@ -434,6 +435,82 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		s.publishDeleted(ctx, recipients, deleted)
 	}
 	return nil
+}
+
+// EditMessage replaces the text of one of the caller's own text messages
+// for everyone, and returns the message as it now is. The message keeps
+// its place and says when it was edited; everyone in the thread is told
+// (EventMessageEdited), and every app whose grant reaches it
+// (WebhookMessageEdited). The text it has already changes nothing and
+// tells no one. An app's edit is in the access log of everyone in the
+// thread, as parley.ActionMessageEdited.
+//
+// An app may edit only what it wrote itself, for the member whose grant
+// it holds (a receipt whose status changed, a recommendation's note): the
+// member's own words, typed in Parley or through another app, are not
+// the app's to rewrite, though messages.write lets it write new ones.
+// Nor is a share card edited, a deleted message, or any message of a
+// conversation that takes no message (a block).
+func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*parley.Message, error) {
+	c, err := caller(ctx, parley.ScopeMessagesWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := parley.ValidateText(text); err != nil {
+		return nil, err
+	}
+	var msg *parley.Message
+	var recipients []string
+	var edited, hooked bool
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
+		msg, recipients, edited, hooked = nil, nil, false, false
+		m, err := tx.FindMessageByID(ctx, messageID)
+		if err != nil {
+			return err
+		}
+		th, _, from, err := visibleThread(ctx, tx, c, m.ThreadID)
+		if err != nil || m.Seq < from {
+			return parley.Errorf(parley.ENOTFOUND, "message not found")
+		}
+		switch {
+		case m.Sender.ID != c.User.ID:
+			return parley.Errorf(parley.EFORBIDDEN, "only the sender can edit a message")
+		case c.App != nil && (m.Via == nil || m.Via.ClientID != c.App.App.ClientID):
+			return parley.Errorf(parley.EFORBIDDEN, "an app can edit only the messages it wrote")
+		case m.DeletedAt != nil:
+			return parley.Errorf(parley.ECONFLICT, "this message was deleted")
+		case m.Kind != parley.MessageKindText:
+			return parley.Errorf(parley.ECONFLICT, "a share card cannot be edited")
+		case th.Blocked:
+			return errBlockedThread
+		}
+		msg = m
+		if m.Text == text {
+			return nil
+		}
+		at := s.Now()
+		if err := tx.EditMessage(ctx, m.ID, text, at); err != nil {
+			return err
+		}
+		m.Text, m.EditedAt, edited = text, &at, true
+		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
+			return err
+		}
+		if hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageEdited, m); err != nil {
+			return err
+		}
+		return s.logAccessAs(ctx, tx, c, parley.ActionMessageEdited, access{parley.ScopeMessagesWrite, m.ThreadID, recipients, []*parley.Message{m}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if hooked {
+		s.WakeWebhooks()
+	}
+	if edited {
+		s.publishMessage(ctx, parley.EventMessageEdited, recipients, msg)
+	}
+	return msg, nil
 }
 
 // tombstone turns a message into a tombstone, its thread's next change,

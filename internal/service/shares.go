@@ -140,7 +140,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		if change != nil {
 			s.publishThreadChange(ctx, *change, nil)
 		}
-		s.publishMessage(ctx, recipients, msg)
+		s.publishMessage(ctx, parley.EventMessageCreated, recipients, msg)
 		if noticed {
 			s.publishAppsChanged(ctx, []string{msg.ThreadID})
 		}

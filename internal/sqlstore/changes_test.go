@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -111,6 +112,56 @@ func TestMessages_ChangesInCommitOrder(t *testing.T) {
 		left.MemberID = u.ID
 		if got := findChanges(t, db, left); len(got) != 0 {
 			t.Fatalf("a member who left reads %v", describe(got))
+		}
+	})
+}
+
+// Editing a text message takes the thread's next change number, and the
+// message moves to it with its new text and the moment of the edit;
+// deleting it after clears both. A share card, a deleted message and one
+// that is not there are not edited, and take no number.
+func TestMessages_EditMessage(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		post := func(m *parley.Message) string {
+			m.ID, m.ThreadID, m.Sender, m.CreatedAt = parley.NewID(), th.ID, u.Ref(), parley.Now()
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+			return m.ID
+		}
+		text := post(&parley.Message{Kind: parley.MessageKindText, Text: "one"})
+		share := post(&parley.Message{Kind: parley.MessageKindShare, Text: "a note", Share: &parley.Share{URL: "https://films.example/", Title: "A film"}})
+		gone := post(&parley.Message{Kind: parley.MessageKindText, Text: "three"})
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, gone, parley.Now()) })
+		all := parley.ChangeFilter{ThreadID: th.ID, Limit: 10}
+
+		editedAt := parley.Now().Add(time.Minute)
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, text, "one, edited", editedAt) })
+		changes := findChanges(t, db, all)
+		if got, want := describe(changes), []string{
+			"message.created:a note@2", "message.deleted:@4", "message.edited:one, edited@5",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes %v, want %v", got, want)
+		}
+		if m := changes[2].Message; m.EditedAt == nil || !m.EditedAt.Equal(editedAt) || m.Seq != 1 {
+			t.Fatalf("the edited message: %+v, want seq 1 edited at %v", m, editedAt)
+		}
+		for what, id := range map[string]string{"a share card": share, "a deleted message": gone, "no message": parley.NewID()} {
+			err := db.Write(ctx, func(tx parley.Tx) error { return tx.EditMessage(ctx, id, "new", parley.Now()) })
+			if parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("editing %s: %v, want ENOTFOUND", what, err)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, text, parley.Now()) })
+		changes = findChanges(t, db, all)
+		if got, want := describe(changes), []string{
+			"message.created:a note@2", "message.deleted:@4", "message.deleted:@6",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes after the deletion %v, want %v: nothing numbered 5, taken by a failed edit", got, want)
+		}
+		if m := changes[2].Message; m.EditedAt != nil {
+			t.Fatalf("a deleted message keeps its edit: %v", m.EditedAt)
 		}
 	})
 }

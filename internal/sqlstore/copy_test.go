@@ -78,6 +78,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		_, err := tx.CloseThreadToApps(ctx, thread.ID, bob, now)
 		steps = append(steps, err,
 			tx.DeleteMessage(ctx, msgIDs[7], now),
+			tx.EditMessage(ctx, msgIDs[8], "message 8, edited", later),
 			tx.CreateGrant(ctx, grant))
 		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1})
 		steps = append(steps, err,

@@ -24,9 +24,9 @@ import (
 //
 // For the same reason the columns most messages leave NULL or at their
 // default, the kind (0, text), when the message was deleted, the app it
-// came through and its share card, come as one, the last: NULL for a text
-// message that has none of them, otherwise a JSON array of the six, which
-// rareFields reads. On SQLite, four columns fewer took about a tenth of
+// came through, its share card and when it was edited, come as one, the
+// last: NULL for a text message that has none of them, otherwise a JSON
+// array of the seven, which rareFields reads. On SQLite, four columns fewer took about a tenth of
 // the server's CPU off a page of 51 rows (bench/README.md, "History: a
 // page's columns, and the client's decoding").
 //
@@ -61,8 +61,8 @@ type messageSQL struct {
 func messageSQLOf(jsonArray, asText, sender, senderJoin string, sendersApart bool) messageSQL {
 	columns := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
-			AND m.share_url IS NULL AND m.share_title IS NULL THEN NULL
-		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title)` + asText + ` END
+			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL THEN NULL
+		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.edited_at)` + asText + ` END
 	FROM messages m ` + senderJoin
 	return messageSQL{
 		columns:      columns,
@@ -191,18 +191,19 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 	return nil
 }
 
-// rareFields sets m's kind, deletion, app and share card from the JSON
-// array messageSQL's columns end with: [kind, deleted_at, via_client_id,
-// via_name, share_url, share_title], each null where the row's column is.
+// rareFields sets m's kind, deletion, app, share card and edit from the
+// JSON array messageSQL's columns end with: [kind, deleted_at,
+// via_client_id, via_name, share_url, share_title, edited_at], each null
+// where the row's column is.
 func rareFields(m *parley.Message, array string) error {
 	var fields []json.RawMessage
-	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 6 {
+	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 7 {
 		return fmt.Errorf("message %s: columns %q", m.ID, array)
 	}
 	var kind int64
-	var deleted *int64
+	var deleted, edited *int64
 	var viaID, viaName, shareURL, shareTitle *string
-	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle} {
+	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited} {
 		if err := json.Unmarshal(fields[i], dest); err != nil {
 			return fmt.Errorf("message %s: columns %q: %w", m.ID, array, err)
 		}
@@ -214,6 +215,10 @@ func rareFields(m *parley.Message, array string) error {
 	if deleted != nil {
 		at := fromMicros(*deleted)
 		m.DeletedAt = &at
+	}
+	if edited != nil {
+		at := fromMicros(*edited)
+		m.EditedAt = &at
 	}
 	if viaID != nil {
 		m.Via = &parley.Via{ClientID: *viaID, Name: deref(viaName)}
@@ -588,20 +593,33 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 }
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
-	// The thread's row first, as a post takes it, then the message's.
+	return t.changeMessage(ctx, "delete message", id, `deleted_at IS NULL`,
+		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, deleted_at = $2`, micros(at))
+}
+
+func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) error {
+	return t.changeMessage(ctx, "edit message", id, `deleted_at IS NULL AND kind = 0`,
+		`body = $3, edited_at = $2`, micros(at), text)
+}
+
+// changeMessage makes the message whose ID is id, where it meets the
+// condition where, its thread's next change, setting set: an assignment
+// list whose parameters are $2 on, args. The thread's row is taken first,
+// as a post takes it, then the message's.
+func (t *txn) changeMessage(ctx context.Context, op, id, where, set string, args ...any) error {
 	var change int64
 	err := t.queryRow(ctx, "message", `
 		UPDATE threads SET last_change = last_change + 1
-		WHERE no = (SELECT thread_no FROM messages WHERE id = $1 AND deleted_at IS NULL)
+		WHERE no = (SELECT thread_no FROM messages WHERE id = $1 AND `+where+`)
 		RETURNING last_change`, []any{id}, &change)
 	if err != nil {
-		return mapError("delete message", err)
+		return mapError(op, err)
 	}
-	res, err := t.exec(ctx, `
-		UPDATE messages SET body = NULL, share_url = NULL, share_title = NULL, deleted_at = $2, change_offset = $3 - seq
-		WHERE id = $1 AND deleted_at IS NULL`, id, micros(at), change)
+	n := strconv.Itoa(len(args) + 2)
+	res, err := t.exec(ctx, `UPDATE messages SET `+set+`, change_offset = $`+n+` - seq
+		WHERE id = $1 AND `+where, append(append([]any{id}, args...), change)...)
 	if err != nil {
-		return mapError("delete message", err)
+		return mapError(op, err)
 	}
 	return mustAffect(res, "message")
 }
@@ -618,8 +636,11 @@ func changesQuery(columns, where string) string {
 // messageChange is the change numbered number that left m as it is.
 func messageChange(m *parley.Message, number int64) parley.MessageChange {
 	c := parley.MessageChange{Type: parley.EventMessageCreated, Message: m, Number: number}
-	if m.DeletedAt != nil {
+	switch {
+	case m.DeletedAt != nil:
 		c.Type = parley.EventMessageDeleted
+	case m.EditedAt != nil:
+		c.Type = parley.EventMessageEdited
 	}
 	return c
 }

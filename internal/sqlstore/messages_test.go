@@ -274,13 +274,17 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			msg(3, "through an app"),
 			msg(4, "to delete"),
 			msg(5, "a share and an app"),
+			msg(6, "to edit"),
+			msg(7, "through an app, to edit"),
 		}
 		posted[1].Kind, posted[1].Share = parley.MessageKindShare, &parley.Share{URL: "https://example.com/?a=1&b=\"2\"", Title: "Ti\"tle ✓"}
 		posted[2].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
 		posted[4].Kind, posted[4].Share, posted[4].Via = parley.MessageKindShare, &parley.Share{URL: "https://example.org/", Title: ""}, &parley.Via{ClientID: "c2", Name: ""}
 		posted[1].Sender, posted[3].Sender = bob.Ref(), bob.Ref()
+		posted[6].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
 		posted[2].IdempotencyKey = "key-1"
-		deletedAt := at(9)
+		deletedAt, editedAt := at(9), at(10)
+		edits := map[*parley.Message]string{posted[5]: "edited \"once\" ✓", posted[6]: "edited through an app"}
 		mustWrite(t, db, func(tx parley.Tx) error {
 			for _, u := range []*parley.User{u, bob} {
 				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
@@ -300,18 +304,26 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 					return err
 				}
 			}
+			for m, text := range edits {
+				if err := tx.EditMessage(ctx, m.ID, text, editedAt); err != nil {
+					return err
+				}
+			}
 			return tx.DeleteMessage(ctx, posted[3].ID, deletedAt)
 		})
 		// show prints a message's fields and what its pointers point at.
 		show := func(m parley.Message) string {
-			via, share, deleted := m.Via, m.Share, m.DeletedAt
-			m.Via, m.Share, m.DeletedAt, m.IdempotencyKey = nil, nil, nil, ""
-			return fmt.Sprintf("%+v via %+v share %+v deleted %v", m, via, share, deleted)
+			via, share, deleted, edited := m.Via, m.Share, m.DeletedAt, m.EditedAt
+			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.IdempotencyKey = nil, nil, nil, nil, ""
+			return fmt.Sprintf("%+v via %+v share %+v deleted %v edited %v", m, via, share, deleted, edited)
 		}
 		want := func(m *parley.Message) string {
 			w := *m
 			if m == posted[3] {
 				w.Text, w.DeletedAt = "", &deletedAt
+			}
+			if text, ok := edits[m]; ok {
+				w.Text, w.EditedAt = text, &editedAt
 			}
 			return show(w)
 		}

@@ -25,8 +25,8 @@ func logLines(t *testing.T, body string) []string {
 }
 
 // A write an app makes through one member's grant is in the log of
-// everyone in the thread, and each reads whose words the app wrote or
-// deleted: the member who granted it is told the app wrote as them; the
+// everyone in the thread, and each reads whose words the app wrote, edited
+// or deleted: the member who granted it is told the app wrote as them; the
 // others, that it wrote as that member, never as themselves.
 func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	env := apptest.Start(t)
@@ -40,6 +40,9 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	app := env.Client.WithToken(tok.AccessToken)
 	sent, err := app.SendMessage(ctx, thread, "from Films", "")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.EditMessage(ctx, sent.ID, "from Films, edited"); err != nil {
 		t.Fatal(err)
 	}
 	if err := app.DeleteMessage(ctx, sent.ID); err != nil {
@@ -56,11 +59,13 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 		{"alice", []string{
 			"Films shared a link as you in your conversation with Member bob",
 			"Films deleted a message of yours in your conversation with Member bob",
+			"Films edited a message it sent as you in your conversation with Member bob",
 			"Films sent a message as you in your conversation with Member bob",
 		}},
 		{"bob", []string{
 			"Films shared a link as Member alice in your conversation with Member alice",
 			"Films deleted a message Member alice sent in your conversation with Member alice",
+			"Films edited a message it sent as Member alice in your conversation with Member alice",
 			"Films sent a message as Member alice in your conversation with Member alice",
 		}},
 	} {

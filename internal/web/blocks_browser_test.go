@@ -10,10 +10,10 @@ import (
 
 // TestMessenger_Browser_Block: Alice blocks Bob from their conversation's
 // Manage menu, after the Block there asks her to confirm; her page and
-// Bob's, open at the same time, lose their field to write in and say why,
-// each in its own words, and get it back when she unblocks him. Her
-// friends page lists him as blocked meanwhile, beside a request she may
-// accept, decline or block.
+// Bob's, open at the same time, lose their field to write in and the Edit
+// beside their messages, and say why, each in its own words, and get both
+// back when she unblocks him. Her friends page lists him as blocked
+// meanwhile, beside a request she may accept, decline or block.
 func TestMessenger_Browser_Block(t *testing.T) {
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -45,7 +45,10 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	apptest.Screenshot(t, a, "blocked-by-you")
 	checkAccessibility(t, a, "blocked-by-you")
 
-	waitFor(t, b, `document.getElementById("blocked") !== null && !document.querySelector("#send textarea") && document.body.dataset.live === "open"`)
+	// Nor may either edit their messages there: Edit goes with the field.
+	editShown := `[...document.querySelectorAll("#messages .edit summary")].some((s) => s.offsetParent !== null)`
+	waitFor(t, b, `document.getElementById("blocked") !== null && !document.querySelector("#send textarea") && document.body.dataset.live === "open" && !`+editShown)
+	waitFor(t, a, `!`+editShown)
 	if got := text(t, b, `#blocked`); got != "You can no longer send messages in this conversation." {
 		t.Errorf("bob's page says %q", got)
 	}
@@ -58,6 +61,6 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	waitFor(t, a, `document.body.dataset.live === "open"`)
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`))))
 	apptest.Screenshot(t, a, "unblock")
-	submit(t, a, `#thread-head .manage form[action$="/remove"] button`, `document.querySelector("#send textarea") !== null`)
-	waitFor(t, b, `document.querySelector("#send textarea") !== null`)
+	submit(t, a, `#thread-head .manage form[action$="/remove"] button`, `document.querySelector("#send textarea") !== null && `+editShown)
+	waitFor(t, b, `document.querySelector("#send textarea") !== null && `+editShown)
 }

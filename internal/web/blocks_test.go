@@ -39,8 +39,8 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 		page      *page
 		want, not []string
 	}{
-		"alice": {blocked, []string{`You blocked Member bob. To send messages here again, unblock them under Manage.`, `data-blocked="true"`, `>Unblock Member bob</button>`}, []string{`<textarea`, `Block Member bob`}},
-		"bob":   {b.get("/t/" + th.ID), []string{`You can no longer send messages in this conversation.`, `<summary>Block Member alice</summary>`}, []string{`<textarea`, `Unblock`}},
+		"alice": {blocked, []string{`You blocked Member bob. To send messages here again, unblock them under Manage.`, `data-blocked="true"`, `>Unblock Member bob</button>`}, []string{`id="text"`, `Block Member bob`}},
+		"bob":   {b.get("/t/" + th.ID), []string{`You can no longer send messages in this conversation.`, `<summary>Block Member alice</summary>`}, []string{`id="text"`, `Unblock`}},
 	} {
 		for _, want := range c.want {
 			if !strings.Contains(c.page.body, want) {

@@ -60,6 +60,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/{id}/head", p.handleHeadPart)
 	mux.HandleFunc("GET /t/{id}/seen", p.handleSeenPart)
 	mux.HandleFunc("POST /t/{id}/messages", p.posted(p.send))
+	mux.HandleFunc("POST /t/{id}/messages/{mid}/edit", p.posted(p.editMessage))
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.posted(p.deleteMessage))
 	mux.HandleFunc("POST /t/{id}/read", p.posted(p.markRead))
 	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
@@ -722,6 +723,15 @@ func (p *Pages) send(ctx context.Context, r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	_, _, err := p.svc.SendMessage(ctx, id, r.PostFormValue("text"), r.PostFormValue("key"))
 	return threadURL(id) + "#send", err
+}
+
+// editMessage edits a message and goes back to it.
+func (p *Pages) editMessage(ctx context.Context, r *http.Request) (string, error) {
+	m, err := p.svc.EditMessage(ctx, r.PathValue("mid"), r.PostFormValue("text"))
+	if err != nil {
+		return "", err
+	}
+	return threadURL(m.ThreadID) + "#m" + strconv.FormatInt(m.Seq, 10), nil
 }
 
 func (p *Pages) deleteMessage(ctx context.Context, r *http.Request) (string, error) {

@@ -292,6 +292,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/friends/" + apptest.MustMe(t, bobClient).ID + "/remove": {},
 		"/new":                      {"username": {"bob"}, "title": {"new"}},
 		"/t/" + th.ID + "/messages": {"text": {"forged"}},
+		"/t/" + th.ID + "/messages/" + m.ID + "/edit":            {"text": {"forged"}},
 		"/t/" + th.ID + "/messages/" + m.ID + "/delete":          {},
 		"/t/" + th.ID + "/read":                                  {"seq": {"1"}},
 		"/t/" + group.ID + "/title":                              {"title": {"forged"}},

@@ -407,6 +407,8 @@ func logLine(g *service.AccessGroup) string {
 			// A thread started (POST /threads), with no message in it.
 			what = app + " started " + where + " as " + as
 		}
+	case parley.ActionMessageEdited:
+		what = app + " edited a message it sent as " + as + " in " + where
 	case string(parley.ScopeMessagesDelete):
 		what = app + " deleted a message " + yours + " in " + where
 	case string(parley.ScopeSharesWrite):

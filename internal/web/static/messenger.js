@@ -2,8 +2,8 @@
 // what a page cannot do alone: it listens on the realtime WebSocket
 // (/api/v1/events, opened with the session cookie) and, on each event,
 // fetches the part of the page that changed, rendered by the server like
-// the page itself, so nothing here builds HTML from data. It sends and
-// deletes without reloading, sends with Enter, loads older messages on
+// the page itself, so nothing here builds HTML from data. It sends, edits
+// and deletes without reloading, sends with Enter, loads older messages on
 // scroll, and after a dropped connection reconnects and catches up: it
 // fetches every message after the first one shown (after=seq), replacing
 // those it has by their seq, so none is lost or shown twice. When the
@@ -101,6 +101,12 @@ function tell(text) {
   if (heard) heard.textContent = text;
 }
 
+// closeAction closes a details element, an action's, back to its button.
+function closeAction(details) {
+  details.open = false;
+  details.querySelector("summary").focus();
+}
+
 // Coalesces refreshes: one running, at most one more queued.
 function serial(fn) {
   let running = null;
@@ -164,15 +170,19 @@ const lastSeq = () => {
   const all = messages();
   return all.length ? seqOf(all[all.length - 1]) : 0;
 };
+// On a touch screen, whose keyboard has no Shift+Enter, Enter starts a new
+// line in a field, and its button sends or saves.
+const touch = matchMedia("(pointer: coarse)").matches;
 const nearBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
 const toBottom = () => {
   pane.scrollTop = pane.scrollHeight;
 };
 
 // merge puts the messages of a fetched list in place, in seq order: a
-// message shown already is replaced (it may have been deleted), a new one
-// inserted. Focus inside a message replaced stays on it: on its Delete
-// button if it still has one, else on the message itself. It returns the
+// message shown already is replaced (it may have been edited or deleted),
+// a new one inserted, but not one whose text the member is editing. Focus
+// inside a message replaced stays on it: on the same action, Edit or
+// Delete, if it still has it, else on the message itself. It returns the
 // fetched list's data attributes.
 function merge(doc) {
   const fresh = doc.getElementById("messages");
@@ -180,13 +190,14 @@ function merge(doc) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      if (old.isEqualNode(node)) continue;
+      if (old.isEqualNode(node) || old.querySelector("details.edit[open]")) continue;
       const focused = old.contains(document.activeElement);
+      const action = document.activeElement?.closest("details")?.className;
       old.replaceWith(node);
       if (focused) {
-        const button = node.querySelector("button");
-        if (button) {
-          button.focus();
+        const summary = action && node.querySelector(`details.${action} > summary`);
+        if (summary) {
+          summary.focus();
         } else {
           node.tabIndex = -1;
           node.focus();
@@ -318,29 +329,57 @@ if (list) {
     }, { root: pane }).observe(older);
   }
 
-  // Deleting one's own message: its Delete opens the confirmation, which
-  // is one at a time.
+  // Editing or deleting one's own message: its Edit opens the field, its
+  // Delete the confirmation, one of them at a time. The field opens with
+  // the cursor at the end of the text, as it was.
+  const actions = "details.edit[open], details.delete[open]";
   list.addEventListener("toggle", (e) => {
-    if (!e.target.matches?.("details.delete[open]")) return;
-    for (const other of list.querySelectorAll("details.delete[open]")) if (other !== e.target) other.open = false;
+    if (!e.target.matches?.(actions)) return;
+    for (const other of list.querySelectorAll(actions)) if (other !== e.target) other.open = false;
+    const field = e.target.querySelector("textarea");
+    if (field) {
+      field.value = field.defaultValue;
+      field.focus();
+      field.setSelectionRange(field.value.length, field.value.length);
+    }
   }, true);
   list.addEventListener("submit", async (e) => {
-    const form = e.target.closest(".delete form");
+    const form = e.target.closest(".edit form, .delete form");
     if (!form) return;
     e.preventDefault();
+    const action = form.closest("details");
+    const editing = action.classList.contains("edit");
+    if (editing && form.elements.text.value === form.elements.text.defaultValue) return closeAction(action);
     const err = await post(form);
     if (err) return say(err);
+    say("");
+    // Closed, with focus on its button, which merge keeps on it.
+    closeAction(action);
     const seq = seqOf(form.closest("li"));
     merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
-    tell("Message deleted.");
+    tell(editing ? "Message edited." : "Message deleted.");
+  });
+  // Cancel closes the field, where the page without script goes back to
+  // the message.
+  list.addEventListener("click", (e) => {
+    const cancel = e.target.closest?.(".edit .cancel");
+    if (!cancel) return;
+    e.preventDefault();
+    closeAction(cancel.closest("details"));
+  });
+  // Enter saves an edit, as it sends a message; Shift+Enter starts a new
+  // line (on a touch screen, Enter does, and the button saves).
+  list.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing || touch || !e.target.matches?.(".edit textarea")) return;
+    e.preventDefault();
+    e.target.form.requestSubmit();
   });
 
-  // Escape closes a confirmation, Delete's or Leave's, back to its button.
+  // Escape closes an edit, or a confirmation, Delete's or Leave's, back to
+  // its button.
   document.addEventListener("keydown", (e) => {
-    const open = e.key === "Escape" && e.target.closest?.("details.delete[open], details.leave[open]");
-    if (!open) return;
-    open.open = false;
-    open.querySelector("summary").focus();
+    const open = e.key === "Escape" && e.target.closest?.("details.edit[open], details.delete[open], details.leave[open]");
+    if (open) closeAction(open);
   });
 
   document.addEventListener("visibilitychange", markRead);
@@ -407,9 +446,6 @@ if (text && list) {
     text.style.height = `${text.scrollHeight + 2}px`;
   };
   text.addEventListener("input", fit);
-  // On a touch screen, whose keyboard has no Shift+Enter, Enter starts a
-  // new line and the Send button sends.
-  const touch = matchMedia("(pointer: coarse)").matches;
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !touch) {
       e.preventDefault();
@@ -515,6 +551,7 @@ function handle(ev) {
       refreshInbox().then(() => notify(ev)).catch(console.warn);
       if (here && atNewest) pullNew().then(() => Promise.all([markRead(), refreshSeen()]));
       break;
+    case "message.edited":
     case "message.deleted":
       refreshInbox();
       if (here && ev.data && document.getElementById(`m${ev.data.seq}`)) {
