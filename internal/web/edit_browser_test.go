@@ -13,7 +13,8 @@ import (
 // and a phone's; Enter saves it, and the message changes in place, marked
 // edited, on the page and on the other member's, live; Escape and Cancel
 // leave the message as it was. A message the member is editing is not replaced
-// under their hands by another device's edit.
+// under their hands by another device's edit, which shows once they close
+// the field.
 func TestMessenger_Browser_EditAMessage(t *testing.T) {
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -77,4 +78,7 @@ func TestMessenger_Browser_EditAMessage(t *testing.T) {
 	if got, err := chromedp.Run(a, chromedp.Evaluate[string](`document.querySelector("#m2 .edit").open ? document.querySelector("#m2 .edit textarea").value : "closed"`)); err != nil || got != "see you at 8 or 9!" {
 		t.Errorf("the open field, edited from another device meanwhile, holds %q (%v)", got, err)
 	}
+	// Closed unsaved, it shows the message as the other device left it.
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m2 .edit .cancel`))))
+	waitFor(t, a, bubbleCount("from the phone", 1))
 }

@@ -211,6 +211,9 @@ function merge(doc) {
   return fresh.dataset;
 }
 
+// refresh shows the message numbered seq as it now is.
+const refresh = async (seq) => merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
+
 // pull fetches the messages after seq, page by page, and merges them.
 async function pull(seq) {
   for (let more = true; more; ) {
@@ -331,9 +334,12 @@ if (list) {
 
   // Editing or deleting one's own message: its Edit opens the field, its
   // Delete the confirmation, one of them at a time. The field opens with
-  // the cursor at the end of the text, as it was.
+  // the cursor at the end of the text, as it was. However it closes, saved
+  // or not, the message is shown as it now is: merge leaves a message alone
+  // while its field is open, which another device may edit meanwhile.
   const actions = "details.edit[open], details.delete[open]";
   list.addEventListener("toggle", (e) => {
+    if (e.target.matches?.("details.edit:not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
     if (!e.target.matches?.(actions)) return;
     for (const other of list.querySelectorAll(actions)) if (other !== e.target) other.open = false;
     const field = e.target.querySelector("textarea");
@@ -353,10 +359,10 @@ if (list) {
     const err = await post(form);
     if (err) return say(err);
     say("");
-    // Closed, with focus on its button, which merge keeps on it.
+    // Closed, with focus on its button, which merge keeps on it; closing
+    // an edit shows the message anew.
     closeAction(action);
-    const seq = seqOf(form.closest("li"));
-    merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
+    if (!editing) await refresh(seqOf(form.closest("li")));
     tell(editing ? "Message edited." : "Message deleted.");
   });
   // Cancel closes the field, where the page without script goes back to
@@ -555,7 +561,7 @@ function handle(ev) {
     case "message.deleted":
       refreshInbox();
       if (here && ev.data && document.getElementById(`m${ev.data.seq}`)) {
-        part(`${base}/messages?after=${ev.data.seq - 1}&limit=1`).then(merge, console.warn);
+        refresh(ev.data.seq).catch(console.warn);
       }
       break;
     case "read.updated":
