@@ -19,6 +19,10 @@ const (
 	// may do in it changed: a notice joined its timeline. Apps never
 	// receive it.
 	EventThreadAppsChanged = "thread.apps_changed"
+	// EventThreadMuted tells a member's own clients that they muted or
+	// unmuted a thread (ThreadMuted), so that every tab and device shows
+	// it. No one else receives it, and no app.
+	EventThreadMuted = "thread.muted"
 
 	// EventGrantsEnded is a control event, never sent to a client: the
 	// grants its data names (GrantsEnded) stopped reaching something they
@@ -106,6 +110,12 @@ type MessageDeleted struct {
 // ThreadAppsChanged is the data of a thread.apps_changed event.
 type ThreadAppsChanged struct {
 	ThreadID string `json:"thread_id"`
+}
+
+// ThreadMuted is the data of a thread.muted event.
+type ThreadMuted struct {
+	ThreadID string `json:"thread_id"`
+	Muted    bool   `json:"muted"`
 }
 
 // ReadUpdated is the data of a read.updated event.

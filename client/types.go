@@ -45,7 +45,17 @@ const (
 	// in the thread changed (an app came to reach it, or a participant
 	// closed it to apps or reopened it). Members only; apps never get it.
 	EventThreadAppsChanged = "thread.apps_changed"
+	// EventThreadMuted carries a ThreadMuted: the member muted or unmuted
+	// the thread, from this client or another. Only the member's own
+	// clients get it; apps never do.
+	EventThreadMuted = "thread.muted"
 )
+
+// ThreadMuted is the data of a thread.muted event.
+type ThreadMuted struct {
+	ThreadID string `json:"thread_id"`
+	Muted    bool   `json:"muted"`
+}
 
 // ThreadAppsChanged is the data of a thread.apps_changed event; the
 // thread's apps and notices are read again with GET

@@ -71,10 +71,28 @@ func TestThreadUpdate(t *testing.T) {
 		}
 	})
 	t.Run("AMuteIsTheMembersOwn", func(t *testing.T) {
-		bobsStream := mustEvents(t, w.bob)
+		bobsStream, alicesStream := mustEvents(t, w.bob), mustEvents(t, w.alice)
 		got, err := w.alice.UpdateThread(ctx, w.aliceBob, client.ThreadUpdate{Muted: &on})
 		if err != nil || !got.Muted || got.ID != w.aliceBob {
 			t.Fatalf("UpdateThread = %+v, %v; want the thread muted", got, err)
+		}
+		// Her other clients hear of it, and learn it again from nothing
+		// that changes nothing.
+		if ev := nextData[client.ThreadMuted](t, ctx, alicesStream, client.EventThreadMuted); ev.ThreadID != w.aliceBob || !ev.Muted {
+			t.Fatalf("alice's other client is told %+v, want the thread muted", ev)
+		}
+		if _, err := w.alice.UpdateThread(ctx, w.aliceBob, client.ThreadUpdate{Muted: &on}); err != nil {
+			t.Fatal(err)
+		}
+		sent := apptest.MustSend(t, w.alice, w.aliceBob, "muted, still talking")
+		for {
+			ev, err := alicesStream.Next(ctx)
+			if err != nil || ev.Type == client.EventThreadMuted {
+				t.Fatalf("alice's stream: %+v, %v; want her message, nothing of a mute that changed nothing", ev, err)
+			}
+			if isMessageCreated(ev, sent.ID) {
+				break
+			}
 		}
 		if th, err := w.alice.Thread(ctx, w.aliceBob); err != nil || !th.Muted {
 			t.Fatalf("alice reads %+v, %v; want it muted", th, err)
@@ -88,12 +106,11 @@ func TestThreadUpdate(t *testing.T) {
 		if listedMuted(t, ctx, w.bob, w.aliceBob) {
 			t.Error("bob's list shows alice's mute")
 		}
-		// Bob hears nothing of the mute: the next event he gets is his own
+		// Bob hears nothing of the mute: the next event he gets is alice's
 		// message's.
-		m := apptest.MustSend(t, w.bob, w.aliceBob, "are you there?")
 		ev, err := bobsStream.Next(ctx)
-		if err != nil || !isMessageCreated(ev, m.ID) {
-			t.Fatalf("bob's next event = %+v, %v; want his message, nothing of the mute", ev, err)
+		if err != nil || !isMessageCreated(ev, sent.ID) {
+			t.Fatalf("bob's next event = %+v, %v; want alice's message, nothing of the mute", ev, err)
 		}
 	})
 	t.Run("AMutedThreadStillTakesAndCountsMessages", func(t *testing.T) {
@@ -137,6 +154,20 @@ func TestThreadUpdate(t *testing.T) {
 		}
 		_, err := app.UpdateThread(ctx, w.aliceBob, client.ThreadUpdate{Muted: &off})
 		wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+
+		// Nor does an app's stream of alice's events carry her mute.
+		reader := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Reader"), "alice", []string{"openid", "threads.read", "messages.read"},
+			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+		stream := mustEvents(t, reader)
+		for _, muted := range []*bool{&off, &on} {
+			if _, err := w.alice.UpdateThread(ctx, w.aliceBob, client.ThreadUpdate{Muted: muted}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m := apptest.MustSend(t, w.bob, w.aliceBob, "for the app to read")
+		if ev, err := stream.Next(ctx); err != nil || !isMessageCreated(ev, m.ID) {
+			t.Fatalf("the app's next event = %+v, %v; want bob's message, nothing of alice's mute", ev, err)
+		}
 	})
 	t.Run("AllOfItOrNothing", func(t *testing.T) {
 		_, err := w.alice.UpdateThread(ctx, w.aliceBob, client.ThreadUpdate{Title: title("Us two"), Muted: &off})

@@ -775,7 +775,8 @@ type ThreadUpdate struct {
 // UpdateThread changes one of the signed-in member's threads, all of the
 // update or none of it, and returns the thread as they see it now. Every
 // participant hears of a new title as a thread change, and the group's
-// timeline notes it; a mute is the member's alone, and no one hears of it.
+// timeline notes it; a mute is the member's alone, and only their own
+// clients hear of it (EventThreadMuted), when it changes.
 func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpdate) (*parley.ThreadSummary, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -793,12 +794,13 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 	}
 	var summary *parley.ThreadSummary
 	var change parley.ThreadChange
+	var muteChanged bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		change = parley.ThreadChange{}
+		change, muteChanged = parley.ThreadChange{}, false
 		if _, err := holdMember(ctx, tx, threadID, c.User.ID); err != nil {
 			return err
 		}
-		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		th, p, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
 		}
@@ -817,10 +819,11 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 				return err
 			}
 		}
-		if u.Muted != nil {
+		if u.Muted != nil && *u.Muted != p.Muted {
 			if err := tx.SetThreadMuted(ctx, threadID, c.User.ID, *u.Muted); err != nil {
 				return err
 			}
+			muteChanged = true
 		}
 		if summary, err = threadSummary(ctx, tx, c, threadID, 0); err != nil {
 			return err
@@ -837,6 +840,9 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 	}
 	if change.Thread != nil {
 		s.publishThreadChange(ctx, change, nil)
+	}
+	if muteChanged {
+		s.publish(ctx, []string{c.User.ID}, parley.NewEvent(parley.EventThreadMuted, threadID, parley.ThreadMuted{ThreadID: threadID, Muted: summary.Muted}))
 	}
 	return summary, s.linkSummary(ctx, c, summary)
 }

@@ -60,12 +60,14 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 1 {
 		t.Errorf("after alice's own message the page showed %d notifications (%v), want the one of bob's", n, err)
 	}
-	// Alice mutes the group from another device: the page learns of it from
-	// the inbox it refreshes before it would notify.
-	muted := true
+	// Alice mutes the group from another device: the page's inbox shows it
+	// at once, and the page learns of it, besides, from the inbox it
+	// refreshes before it would notify.
+	muted, unmuted := true, false
 	if _, err := alice.UpdateThread(context.Background(), group.ID, client.ThreadUpdate{Muted: &muted}); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, a, `!!document.querySelector("#inbox li.muted")`)
 	apptest.MustSend(t, carol, group.ID, "bring a dish")
 	waitFor(t, a, `document.querySelector("#inbox li.muted")?.textContent.includes("bring a dish") && !document.title.startsWith("(")`)
 	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 1 {
@@ -79,6 +81,12 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	}
 	apptest.Screenshot(t, a, "muted-chat")
 	checkAccessibility(t, a, "muted-chat")
+	// Unmuted from another device, the chat's open page shows it unmuted.
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	if _, err := alice.UpdateThread(context.Background(), group.ID, client.ThreadUpdate{Muted: &unmuted}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, a, `!document.querySelector("#thread-head .muted-mark") && document.querySelector(".manage form.mute button").textContent === "Mute this chat" && !document.querySelector("#inbox li.muted")`)
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
 	waitFor(t, a, `document.getElementById("notify-state").textContent === "On in this browser."`)
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#notify-toggle`))))

@@ -576,6 +576,10 @@ function handle(ev) {
     case "thread.apps_changed":
       if (here) refreshApps();
       break;
+    case "thread.muted":
+      refreshInbox();
+      if (here) refreshHead();
+      break;
   }
 }
 
