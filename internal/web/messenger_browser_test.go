@@ -332,6 +332,19 @@ func TestMessenger_Browser(t *testing.T) {
 		if got := text(t, bob, `#messages .gnote:last-child p`); !strings.HasPrefix(got, xssImg+" added Member carol ") {
 			t.Errorf("bob's page tells of carol's coming as %q", got)
 		}
+		// Bob's screen reader is told; and when Alice renames the group from
+		// her phone, Bob's is told again, hers not of her own doing.
+		waitFor(t, bob, `document.getElementById("heard").textContent === `+jsString(xssImg+" added Member carol"))
+		s, err := env.Client.SignIn(context.Background(), "alice", apptest.Password("alice"))
+		must(t, err)
+		title := "Film club"
+		_, err = env.Client.WithToken(s.Token).UpdateThread(context.Background(), group, client.ThreadUpdate{Title: &title})
+		must(t, err)
+		waitFor(t, bob, `document.getElementById("heard").textContent === `+jsString(xssImg+" named the group “Film club”"))
+		waitFor(t, alice, `[...document.querySelectorAll("#messages .gnote")].at(-1)?.textContent.includes("You named the group")`)
+		if got := text(t, alice, `#heard`); strings.Contains(got, "named") {
+			t.Errorf("alice's page tells her screen reader of her own doing: %q", got)
+		}
 		// On a phone, the group's name shows whole on two lines, and the
 		// members' line, cut short in the head, shows whole once tapped,
 		// within the screen.
@@ -493,28 +506,31 @@ func pressEnter(css string) chromedp.Action[chromedp.Void] {
 	)
 }
 
+// jsString returns s as a JavaScript string literal.
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
 // arrivalWatch sets window.arrival to a promise of the time a message with
 // the text shows in the page.
 func arrivalWatch(text string) string {
-	q, _ := json.Marshal(text)
 	return fmt.Sprintf(`window.arrival = new Promise((resolve) => {
 		const seen = () => [...document.querySelectorAll("#messages .bubble")].some((b) => b.textContent === %s);
 		new MutationObserver((_, o) => { if (seen()) { o.disconnect(); resolve(Date.now()); } })
 			.observe(document.body, { childList: true, subtree: true });
-	}); true`, q)
+	}); true`, jsString(text))
 }
 
 // bubbleCount is a script that checks that the text shows n times.
 func bubbleCount(text string, n int) string {
-	q, _ := json.Marshal(text)
-	return fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length === %d`, q, n)
+	return fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length === %d`, jsString(text), n)
 }
 
 // count returns how many messages of the page read text.
 func count(t *testing.T, ctx context.Context, text string) int {
 	t.Helper()
-	q, _ := json.Marshal(text)
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length`, q)))
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length`, jsString(text))))
 	must(t, err)
 	return n
 }

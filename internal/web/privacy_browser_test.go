@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -189,7 +188,7 @@ func checkCentred(t *testing.T, ctx context.Context, name string) {
 // one step may be gone by the next.
 func text(t *testing.T, ctx context.Context, css string) string {
 	t.Helper()
-	sel, _ := json.Marshal(css)
+	sel := jsString(css)
 	waitFor(t, ctx, fmt.Sprintf(`!!document.querySelector(%s)`, sel))
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {innerText: ""}).innerText`, sel)))
 	if err != nil {

@@ -100,7 +100,7 @@ func TestMessenger_GroupTimeline(t *testing.T) {
 }
 
 // line is a message's text or a note's in a page's list.
-var line = regexp.MustCompile(`<p class="bubble">([^<]*)</p>|<li id="n[^"]*" data-seq="[0-9]+\.5" class="gnote"><p>([^<]*) <time`)
+var line = regexp.MustCompile(`<p class="bubble">([^<]*)</p>|<li id="n[^"]*" data-seq="[0-9]+\.5" class="gnote"(?: data-by-me)?><p>([^<]*) <time`)
 
 // wantLines checks the messages and notes a page's list shows, in order.
 func wantLines(t *testing.T, what, body string, want ...string) {

@@ -162,6 +162,7 @@ const atNewest = list && list.dataset.more !== "true";
 // numbered as the message it follows and a half, so that seq orders both.
 const seqOf = (li) => Number(li.dataset.seq);
 const messages = () => list.querySelectorAll(":scope > li.msg");
+const notes = () => list.querySelectorAll(":scope > li.gnote");
 const firstSeq = () => {
   const first = list.querySelector(":scope > li.msg");
   return first ? seqOf(first) : 0;
@@ -237,26 +238,33 @@ async function markRead() {
   await fetch(`${base}/read`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" }).catch(console.warn);
 }
 
-// announce tells screen readers of the messages others wrote after seq:
-// the list itself is not a live region, so that older messages loaded on
-// scroll, and messages replaced, are not read out.
-function announce(seq) {
+// announce tells screen readers of the messages others wrote after seq,
+// and of what others did in the group (its notes) not in notesBefore, the
+// IDs of the notes shown before: the list itself is not a live region, so that older messages
+// loaded on scroll, and messages replaced, are not read out.
+function announce(seq, notesBefore) {
+  const said = [];
   const added = [...messages()].filter((li) => seqOf(li) > seq && !li.classList.contains("mine") && !li.classList.contains("deleted"));
   if (added.length === 1) {
     const li = added[0];
     const who = li.querySelector(".who")?.textContent || "";
     const what = li.querySelector(".bubble")?.textContent.trim() || "";
-    tell(`${who}: ${what}`);
+    said.push(`${who}: ${what}`);
   } else if (added.length > 1) {
-    tell(`${added.length} new messages`);
+    said.push(`${added.length} new messages`);
   }
+  for (const li of notes()) {
+    if (!notesBefore.has(li.id) && !li.hasAttribute("data-by-me")) said.push(li.querySelector("p").firstChild.textContent.trim());
+  }
+  if (said.length) tell(said.join(". "));
 }
 
 const pullNew = serial(async () => {
   const stick = nearBottom();
   const seq = lastSeq();
+  const notesBefore = new Set([...notes()].map((li) => li.id));
   await pull(seq);
-  announce(seq);
+  announce(seq, notesBefore);
   if (stick) toBottom();
 });
 
