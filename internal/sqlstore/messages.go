@@ -26,9 +26,10 @@ import (
 // default, the kind (0, text), when the message was deleted, the app it
 // came through, its share card and when it was edited, come as one, the
 // last: NULL for a text message that has none of them, otherwise a JSON
-// array of the seven, which rareFields reads. On SQLite, four columns fewer took about a tenth of
-// the server's CPU off a page of 51 rows (bench/README.md, "History: a
-// page's columns, and the client's decoding").
+// array of the seven, which rareFields reads. On SQLite, four columns
+// fewer took about a tenth of the server's CPU off a page of 51 rows
+// (bench/README.md, "History: a page's columns, and the client's
+// decoding").
 //
 // The sender's ID and names come with each row on PostgreSQL, from a join
 // to users, as a second statement would be a round trip. On SQLite, where
