@@ -468,6 +468,11 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 		if err != nil {
 			return err
 		}
+		// Held, an edit commits before its sender's leaving or removal,
+		// or finds them gone.
+		if _, err := holdMember(ctx, tx, m.ThreadID, c.User.ID); err != nil {
+			return err
+		}
 		th, _, from, err := visibleThread(ctx, tx, c, m.ThreadID)
 		if err != nil || m.Seq < from {
 			return parley.Errorf(parley.ENOTFOUND, "message not found")
