@@ -81,6 +81,21 @@ func TestMessageEdit(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ARetryOfItsSendStillFindsIt", func(t *testing.T) {
+		// A send answered too late for its client, edited meanwhile from
+		// another: the retry is answered with the message as it now is.
+		m, err := w.alice.SendMessage(ctx, w.aliceBob, "see you at 10", "key-edited")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.alice.EditMessage(ctx, m.ID, "see you at 11"); err != nil {
+			t.Fatal(err)
+		}
+		again, err := w.alice.SendMessage(ctx, w.aliceBob, "see you at 10", "key-edited")
+		if err != nil || again.ID != m.ID || again.Text != "see you at 11" {
+			t.Fatalf("the retry = %+v, %v; want message %d as edited", again, err, m.Seq)
+		}
+	})
 	t.Run("OnlyTheSender", func(t *testing.T) {
 		m := apptest.MustSend(t, w.bob, w.aliceBob, "bob's words")
 		_, err := w.alice.EditMessage(ctx, m.ID, "put in bob's mouth")

@@ -137,7 +137,8 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 // made, held to the thread's reach as replay says, or with err: ECONFLICT
 // when the key was used for a different message. A key is the member's,
 // whatever sends with it: the same message is a text, into the same
-// thread, sent through the same app (or none), with the same text.
+// thread, sent through the same app (or none), with the same text, unless
+// it was edited or deleted since.
 func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, key string) (prior *parley.Message, answered bool, err error) {
 	prior, err = tx.FindMessageByIdempotencyKey(ctx, c.User.ID, key)
 	if isNotFound(err) {
@@ -145,9 +146,11 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 	} else if err != nil {
 		return nil, true, err
 	}
-	// A deleted message has lost its text; its key still replays it.
+	// A deleted message has lost its text, and an edited one the text it
+	// was sent with: the key still replays either, as a retry of a send
+	// that was answered late must find its message whatever came of it.
 	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, via(c)) ||
-		prior.DeletedAt == nil && prior.Text != text {
+		prior.DeletedAt == nil && prior.EditedAt == nil && prior.Text != text {
 		return nil, true, parley.ErrIdempotencyKeyReused
 	}
 	if err := s.replay(ctx, tx, c, prior); err != nil {

@@ -38,10 +38,12 @@ func TestMessenger_EditAMessage(t *testing.T) {
 	if len(forms) != 1 || forms[0][1] != edit(mine.ID) {
 		t.Fatalf("the page offers edit forms %q, want one, of bob's text message", forms)
 	}
-	// The field holds the text as it is: its first line, and markup as text.
-	field := regexp.MustCompile(`(?s)<textarea id="edit-1"[^>]*>(.*?)</textarea>`).FindStringSubmatch(thread.body)
-	if field == nil || html.UnescapeString(strings.TrimPrefix(field[1], "\n")) != mine.Text {
-		t.Fatalf("the edit field holds %q, want %q", field, mine.Text)
+	// The field holds the text as it is: its first line, and markup as
+	// text. It sets no maxlength, which a browser counts in UTF-16 units:
+	// a message of emoji the server takes could not be saved.
+	field := regexp.MustCompile(`(?s)<textarea id="edit-1"([^>]*)>(.*?)</textarea>`).FindStringSubmatch(thread.body)
+	if field == nil || html.UnescapeString(strings.TrimPrefix(field[2], "\n")) != mine.Text || strings.Contains(field[1], "maxlength") {
+		t.Fatalf("the edit field is %q, want it to hold %q, with no maxlength", field, mine.Text)
 	}
 
 	t.Run("SavedForEveryone", func(t *testing.T) {
@@ -58,6 +60,26 @@ func TestMessenger_EditAMessage(t *testing.T) {
 			if strings.Count(page, `class="edited"`) != 1 {
 				t.Errorf("%s's page marks %d messages edited, want 1", who, strings.Count(page, `class="edited"`))
 			}
+		}
+	})
+	t.Run("LineBreaksAsWritten", func(t *testing.T) {
+		// A browser posts a field's line breaks as CRLF: a message is
+		// stored with them as written, and saved unchanged is no edit.
+		sent := b.post(thread, "/t/"+th.ID+"/messages", url.Values{"text": {"first line\r\nsecond line"}, "key": {"k-crlf"}})
+		page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := page.Messages[len(page.Messages)-1]
+		if m.Text != "first line\nsecond line" {
+			t.Fatalf("the message sent from a form reads %q", m.Text)
+		}
+		b.post(sent, edit(m.ID), url.Values{"text": {"first line\r\nsecond line"}})
+		if page, err = alice.Messages(ctx, th.ID, client.MessagesQuery{}); err != nil {
+			t.Fatal(err)
+		}
+		if m := page.Messages[len(page.Messages)-1]; m.Text != "first line\nsecond line" || m.EditedAt != nil {
+			t.Errorf("saved unchanged, the message reads %q, edited at %v; want it as it was, never edited", m.Text, m.EditedAt)
 		}
 	})
 	t.Run("RefusedChangesNothing", func(t *testing.T) {

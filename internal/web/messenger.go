@@ -721,13 +721,21 @@ func (p *Pages) posted(act func(ctx context.Context, r *http.Request) (page stri
 // retry) one message.
 func (p *Pages) send(ctx context.Context, r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	_, _, err := p.svc.SendMessage(ctx, id, r.PostFormValue("text"), r.PostFormValue("key"))
+	_, _, err := p.svc.SendMessage(ctx, id, formText(r, "text"), r.PostFormValue("key"))
 	return threadURL(id) + "#send", err
+}
+
+// formText returns a form's field of text as it was written: a browser
+// posts a field's line breaks as CRLF (HTML's form submission), which
+// would store each as two characters and make a message saved unchanged
+// an edit.
+func formText(r *http.Request, name string) string {
+	return strings.ReplaceAll(r.PostFormValue(name), "\r\n", "\n")
 }
 
 // editMessage edits a message and goes back to it.
 func (p *Pages) editMessage(ctx context.Context, r *http.Request) (string, error) {
-	m, err := p.svc.EditMessage(ctx, r.PathValue("mid"), r.PostFormValue("text"))
+	m, err := p.svc.EditMessage(ctx, r.PathValue("mid"), formText(r, "text"))
 	if err != nil {
 		return "", err
 	}
