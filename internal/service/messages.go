@@ -471,13 +471,14 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 		if err != nil {
 			return err
 		}
-		// Held, an edit commits before its sender's leaving or removal,
-		// or finds them gone.
-		if _, err := holdMember(ctx, tx, m.ThreadID, c.User.ID); err != nil {
-			return err
-		}
-		th, _, from, err := visibleThread(ctx, tx, c, m.ThreadID)
+		// Its sender's place held, an edit commits before their leaving or
+		// removal, or finds them gone.
+		from, err := visibleFrom(ctx, tx, c, m.ThreadID)
 		if err != nil || m.Seq < from {
+			return parley.Errorf(parley.ENOTFOUND, "message not found")
+		}
+		th, _, err := heldThread(ctx, tx, m.ThreadID, c.User.ID)
+		if err != nil {
 			return parley.Errorf(parley.ENOTFOUND, "message not found")
 		}
 		switch {
@@ -548,10 +549,7 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 	var recipients []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		recipients = nil
-		if _, err := holdMember(ctx, tx, threadID, c.User.ID); err != nil {
-			return err
-		}
-		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		th, _, err := heldThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
 		}

@@ -731,6 +731,28 @@ func holdMember(ctx context.Context, tx parley.Tx, threadID, userID string) (*pa
 	return p, err
 }
 
+// heldThread is memberThread for a write about the member's own place in
+// the thread: it holds their row first (holdMember), and takes it as the
+// place memberThread would read again. A change of it on another
+// connection (their leaving, say) has committed by the time the row is
+// held, so the place is as that change left it.
+func heldThread(ctx context.Context, tx parley.Tx, threadID, userID string) (*parley.Thread, *parley.Participant, error) {
+	p, err := holdMember(ctx, tx, threadID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p == nil || p.LeftAt != nil {
+		return nil, nil, threadNotFound()
+	}
+	th, err := tx.FindThreadByID(ctx, threadID)
+	if isNotFound(err) {
+		return nil, nil, threadNotFound()
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return th, p, nil
+}
+
 // noteInGroup writes, in a group's timeline after its last message, that
 // the member byID did what kind says, to the member subjectID for
 // NoteAdded and NoteRemoved, naming it title for NoteStarted and
@@ -797,10 +819,7 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 	var muteChanged bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		change, muteChanged = parley.ThreadChange{}, false
-		if _, err := holdMember(ctx, tx, threadID, c.User.ID); err != nil {
-			return err
-		}
-		th, p, err := memberThread(ctx, tx, threadID, c.User.ID)
+		th, p, err := heldThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
 		}
