@@ -240,8 +240,9 @@ async function markRead() {
 
 // announce tells screen readers of the messages others wrote after seq,
 // and of what others did in the group (its notes) not in notesBefore, the
-// IDs of the notes shown before: the list itself is not a live region, so that older messages
-// loaded on scroll, and messages replaced, are not read out.
+// IDs of the notes shown before: the list itself is not a live region, so
+// that older messages loaded on scroll, and messages replaced, are not
+// read out.
 function announce(seq, notesBefore) {
   const said = [];
   const added = [...messages()].filter((li) => seqOf(li) > seq && !li.classList.contains("mine") && !li.classList.contains("deleted"));
