@@ -33,6 +33,9 @@ type Message struct {
 	// EditedAt is when the text was last changed, if ever; a deletion
 	// clears it with the text.
 	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// ReplyToSeq is the seq of the earlier message of the thread this one
+	// answers, if any. It stays when that message is edited or deleted.
+	ReplyToSeq int64 `json:"reply_to_seq,omitempty"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.

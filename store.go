@@ -372,8 +372,9 @@ type MessageStore interface {
 	// FindReachedMessageChanges is FindMessageChanges for an app's read
 	// through grant g, as FindReachedMessages is FindMessages for one.
 	FindReachedMessageChanges(ctx context.Context, g *Grant, f ChangeFilter) (*ReachedThread, []MessageChange, error)
-	// DeleteMessage turns the message into a tombstone deleted at t, as
-	// its thread's next change (numbered as PostMessage's changes are);
+	// DeleteMessage turns the message into a tombstone deleted at t, which
+	// keeps nothing of what it said, nor what it answered, as its thread's
+	// next change (numbered as PostMessage's changes are);
 	// ENOTFOUND when the message is absent or already deleted.
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
 	// EditMessage replaces the text of a text message, edited at t, as

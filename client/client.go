@@ -530,13 +530,23 @@ func (c *Client) RemoveParticipant(ctx context.Context, threadID, userID string)
 // SendMessage posts text into a thread. A non-empty idempotency key makes
 // retries safe.
 func (c *Client) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (*Message, error) {
+	return c.SendReply(ctx, threadID, text, 0, idempotencyKey)
+}
+
+// SendReply posts text into a thread as an answer to its message numbered
+// replyToSeq, one the caller can see; 0 answers none, as SendMessage. A
+// non-empty idempotency key makes retries safe.
+func (c *Client) SendReply(ctx context.Context, threadID, text string, replyToSeq int64, idempotencyKey string) (*Message, error) {
 	var m Message
 	var headers []string
 	if idempotencyKey != "" {
 		headers = []string{"Idempotency-Key", idempotencyKey}
 	}
-	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages",
-		map[string]string{"text": text}, &m, headers...)
+	body := struct {
+		Text       string `json:"text"`
+		ReplyToSeq int64  `json:"reply_to_seq,omitempty"`
+	}{text, replyToSeq}
+	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages", body, &m, headers...)
 	return &m, err
 }
 

@@ -203,8 +203,8 @@ type ThreadChange struct {
 }
 
 // Message is one entry of a thread: a text message or a share card. A
-// deleted message stays as a tombstone: DeletedAt set, Text empty, Share nil.
-// An edited one keeps its Seq, with EditedAt set.
+// deleted message stays as a tombstone: DeletedAt set, Text empty, Share nil,
+// ReplyToSeq 0. An edited one keeps its Seq, with EditedAt set.
 type Message struct {
 	ID       string  `json:"id"`
 	ThreadID string  `json:"thread_id"`
@@ -217,6 +217,9 @@ type Message struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// EditedAt is when its text last changed, if ever.
 	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// ReplyToSeq is the Seq of the earlier message of the thread this one
+	// answers, if any (SendReply).
+	ReplyToSeq int64 `json:"reply_to_seq,omitempty"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.

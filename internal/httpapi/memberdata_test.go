@@ -471,7 +471,7 @@ func TestExport_ManyMessagesPageByPage(t *testing.T) {
 	asAlice := parley.NewContextWithCaller(ctx, caller)
 	const n = 1001
 	for i := range n {
-		if _, _, err := svc.SendMessage(asAlice, thread, fmt.Sprint(i), ""); err != nil {
+		if _, _, err := svc.SendMessage(asAlice, thread, service.Draft{Text: fmt.Sprint(i)}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

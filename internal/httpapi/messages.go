@@ -8,13 +8,15 @@ import (
 
 func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Text string `json:"text"`
+		Text       string `json:"text"`
+		ReplyToSeq int64  `json:"reply_to_seq"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	msg, replayed, err := s.svc.SendMessage(r.Context(), r.PathValue("id"), in.Text, r.Header.Get("Idempotency-Key"))
+	d := service.Draft{Text: in.Text, ReplyToSeq: in.ReplyToSeq}
+	msg, replayed, err := s.svc.SendMessage(r.Context(), r.PathValue("id"), d, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -74,7 +74,7 @@ func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			// it delivers it: by then it is logged.
 			sent := func(text string) *parley.Message {
 				t.Helper()
-				m, _, err := s.SendMessage(as("bob"), group, text, "")
+				m, _, err := s.SendMessage(as("bob"), group, Draft{Text: text}, "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -9,19 +9,31 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// SendMessage posts text into a thread the caller is in. With an
+// Draft is a message to send: its text and, when it answers an earlier
+// message of the thread, that message's seq (0 when it answers none).
+type Draft struct {
+	Text       string
+	ReplyToSeq int64
+}
+
+// SendMessage posts d into a thread the caller is in. A reply answers a
+// message the caller may see there (an app, one within its grant's reach),
+// or is EINVALID. With an
 // idempotency key, a retry returns the message the first call made, with
 // replayed true, held to the thread's reach as a first send is (replay);
 // the same key for a different message is ECONFLICT. Keys are the
 // member's, across every app and session they send with: a key another
 // app, or a share, used is a different message.
-func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (msg *parley.Message, replayed bool, err error) {
+func (s *Service) SendMessage(ctx context.Context, threadID string, d Draft, idempotencyKey string) (msg *parley.Message, replayed bool, err error) {
 	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
 		return nil, false, err
 	}
-	if err := parley.ValidateText(text); err != nil {
+	if err := parley.ValidateText(d.Text); err != nil {
 		return nil, false, err
+	}
+	if d.ReplyToSeq < 0 {
+		return nil, false, errNoMessageToAnswer
 	}
 	if idempotencyKey != "" {
 		if err := parley.ValidateIdempotencyKey(idempotencyKey); err != nil {
@@ -37,20 +49,22 @@ func (s *Service) SendMessage(ctx context.Context, threadID, text, idempotencyKe
 	// A member's send that no webhook endpoint may hear of is then the one
 	// statement of PostParticipantMessage, which the store may commit on
 	// its own (WriteOne); a sender found not in the thread with a key
-	// (errNotAlone) is answered by the second write too, for its key.
+	// (errNotAlone) is answered by the second write too, for its key. A
+	// reply is not: it is checked against its own seq once posted, and
+	// refused by rolling its write back.
 	var recipients []string
 	var hooked bool
 	send := func(lookUp, alone bool) func(tx parley.Tx) error {
 		return func(tx parley.Tx) error {
 			hooked = false
-			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, text, idempotencyKey, lookUp, alone)
+			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, d, idempotencyKey, lookUp, alone)
 			if err == nil && !replayed && !alone {
 				hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg)
 			}
 			return err
 		}
 	}
-	if c.App == nil && !s.hooks.mayHave(parley.WebhookMessageCreated, s.Now()) {
+	if c.App == nil && d.ReplyToSeq == 0 && !s.hooks.mayHave(parley.WebhookMessageCreated, s.Now()) {
 		err = s.store.WriteOne(ctx, send(false, true))
 	} else {
 		err = s.store.Write(ctx, send(false, false))
@@ -82,6 +96,11 @@ var errKeyTaken = errors.New("service: idempotency key taken")
 // the thread: its key is to be looked up, in a statement of its own.
 var errNotAlone = errors.New("service: the send needs its key looked up")
 
+// errNoMessageToAnswer refuses a reply to a seq that is no message of the
+// thread before the reply, or none the caller may see: the two are one
+// answer, so that an app learns nothing of what is before its reach.
+var errNoMessageToAnswer = parley.Errorf(parley.EINVALID, "reply_to_seq is no earlier message of this thread that you can see")
+
 // sendMessage is SendMessage's write. With lookUp it looks the idempotency
 // key up before it writes; without, it leaves that to the insert, which
 // fails with errKeyTaken when the key is taken. A caller no longer in the
@@ -89,18 +108,19 @@ var errNotAlone = errors.New("service: the send needs its key looked up")
 // whether or not they are still in it, an app's as replay says. Alone, it
 // runs PostParticipantMessage only, and leaves the look-up of a
 // non-member's key to another write (errNotAlone).
-func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, idempotencyKey string, lookUp, alone bool) (*parley.Message, bool, []string, error) {
-	if _, err := visibleFrom(ctx, tx, c, threadID); err != nil {
+func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, d Draft, idempotencyKey string, lookUp, alone bool) (*parley.Message, bool, []string, error) {
+	from, err := visibleFrom(ctx, tx, c, threadID)
+	if err != nil {
 		return nil, false, nil, err
 	}
 	if idempotencyKey != "" && lookUp {
-		if prior, answered, err := s.findReplay(ctx, tx, c, threadID, text, idempotencyKey); answered {
+		if prior, answered, err := s.findReplay(ctx, tx, c, threadID, d, idempotencyKey); answered {
 			return prior, err == nil, nil, err
 		}
 	}
 	msg := &parley.Message{
 		ID: parley.NewID(), ThreadID: threadID, Sender: c.User, Kind: parley.MessageKindText,
-		Text: text, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
+		Text: d.Text, ReplyToSeq: d.ReplyToSeq, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
 	}
 	// Posting reads the participants, and posts only as one of them;
 	// sending reads the thread up to one's own message.
@@ -116,7 +136,7 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 			return nil, false, nil, errNotAlone
 		}
 		if idempotencyKey != "" && !lookUp {
-			if prior, answered, err := s.findReplay(ctx, tx, c, threadID, text, idempotencyKey); answered {
+			if prior, answered, err := s.findReplay(ctx, tx, c, threadID, d, idempotencyKey); answered {
 				return prior, err == nil, nil, err
 			}
 		}
@@ -124,6 +144,11 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 			return nil, false, nil, errBlockedThread
 		}
 		return nil, false, nil, threadNotFound()
+	}
+	// The seqs before the reply's own are the thread's messages, whatever
+	// became of them; the write is rolled back if it answers none of those.
+	if d.ReplyToSeq != 0 && (d.ReplyToSeq >= msg.Seq || d.ReplyToSeq < from) {
+		return nil, false, nil, errNoMessageToAnswer
 	}
 	if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
 		return nil, false, nil, err
@@ -137,9 +162,10 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 // made, held to the thread's reach as replay says, or with err: ECONFLICT
 // when the key was used for a different message. A key is the member's,
 // whatever sends with it: the same message is a text, into the same
-// thread, sent through the same app (or none), with the same text, unless
-// it was edited or deleted since.
-func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID, text, key string) (prior *parley.Message, answered bool, err error) {
+// thread, sent through the same app (or none), with the same text and
+// answering the same message, unless it was edited (the text) or deleted
+// (both) since.
+func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, d Draft, key string) (prior *parley.Message, answered bool, err error) {
 	prior, err = tx.FindMessageByIdempotencyKey(ctx, c.User.ID, key)
 	if isNotFound(err) {
 		return nil, false, nil
@@ -149,8 +175,9 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 	// A deleted message has lost its text, and an edited one the text it
 	// was sent with: the key still replays either, as a retry of a send
 	// that was answered late must find its message whatever came of it.
-	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, via(c)) ||
-		prior.DeletedAt == nil && prior.EditedAt == nil && prior.Text != text {
+	sameDraft := prior.DeletedAt != nil ||
+		prior.ReplyToSeq == d.ReplyToSeq && (prior.EditedAt != nil || prior.Text == d.Text)
+	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, via(c)) || !sameDraft {
 		return nil, true, parley.ErrIdempotencyKeyReused
 	}
 	if err := s.replay(ctx, tx, c, prior); err != nil {

@@ -472,7 +472,7 @@ func TestNodes_SendDuringDeletionLeavesNoMessage(t *testing.T) {
 		send func(s *Service, ctx context.Context, threadID string) error
 	}{
 		{"Message", func(s *Service, ctx context.Context, threadID string) error {
-			_, _, err := s.SendMessage(ctx, threadID, "one more thing", "")
+			_, _, err := s.SendMessage(ctx, threadID, Draft{Text: "one more thing"}, "")
 			return err
 		}},
 		{"Share", func(s *Service, ctx context.Context, _ string) error {

@@ -60,7 +60,7 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
 			}
 			mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in")
-			m, _, err := s.SendMessage(as("bob"), group, "while carol is here", "")
+			m, _, err := s.SendMessage(as("bob"), group, Draft{Text: "while carol is here"}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +226,7 @@ func TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost(t *testing.T) {
 			}
 
 			// The record lost, then written by the next exchange.
-			if _, _, err := s.SendMessage(bob, group, "hello", ""); err != nil {
+			if _, _, err := s.SendMessage(bob, group, Draft{Text: "hello"}, ""); err != nil {
 				t.Fatal(err)
 			}
 			stop := startWorker(s, log)
@@ -238,7 +238,7 @@ func TestWebhooks_RecordedByTheNextWriteWhenItsRecordIsLost(t *testing.T) {
 
 			// The worker stopped with the record lost: the delivery is sent
 			// again once its lease ends, with its webhook-id.
-			if _, _, err := s.SendMessage(bob, group, "again", ""); err != nil {
+			if _, _, err := s.SendMessage(bob, group, Draft{Text: "again"}, ""); err != nil {
 				t.Fatal(err)
 			}
 			losing.Store(true)
@@ -274,7 +274,7 @@ func TestWebhooks_LoggedOnceWhenTakenAgain(t *testing.T) {
 			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
 			mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in")
-			m, _, err := s.SendMessage(bob, group, "hello", "")
+			m, _, err := s.SendMessage(bob, group, Draft{Text: "hello"}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,7 +341,7 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 					// While the first is under way, the next message is
 					// sent, due when the first's result is recorded, and
 					// its logging is to fail then.
-					if _, _, err := other.SendMessage(bob, group, "the next", ""); err != nil {
+					if _, _, err := other.SendMessage(bob, group, Draft{Text: "the next"}, ""); err != nil {
 						t.Error(err)
 					}
 					fail.Store(true)
@@ -353,7 +353,7 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 			endpoint := mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
 			defer startWorker(s, log)()
 			next := func() string { t.Helper(); return nextSent(t, got) }
-			if _, _, err := s.SendMessage(bob, group, "the first", ""); err != nil {
+			if _, _, err := s.SendMessage(bob, group, Draft{Text: "the first"}, ""); err != nil {
 				t.Fatal(err)
 			}
 			first := next()
@@ -411,7 +411,7 @@ func TestNodes_SendDuringEndpointDeletion(t *testing.T) {
 	})
 	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterTargetsTx{tx, deleting} }}, bus.NewMemory(16), log, Options{})
 	bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
-	m, _, err := a.SendMessage(bob, group, "sent as the endpoint goes", "")
+	m, _, err := a.SendMessage(bob, group, Draft{Text: "sent as the endpoint goes"}, "")
 	if err != nil {
 		t.Fatalf("the send during the endpoint's deletion: %v", err)
 	}

@@ -72,6 +72,9 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			if i%2 == 0 {
 				m.IdempotencyKey = fmt.Sprintf("key %d", i)
 			}
+			if i%10 == 9 {
+				m.ReplyToSeq = seq - 2
+			}
 			msgIDs = append(msgIDs, m.ID)
 			steps = append(steps, err, tx.CreateMessage(ctx, m))
 		}

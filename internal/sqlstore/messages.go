@@ -24,9 +24,10 @@ import (
 //
 // For the same reason the columns most messages leave NULL or at their
 // default, the kind (0, text), when the message was deleted, the app it
-// came through, its share card and when it was edited, come as one, the
-// last: NULL for a text message that has none of them, otherwise a JSON
-// array of the seven, which rareFields reads. On SQLite, four columns
+// came through, its share card, when it was edited and the message it
+// replies to, come as one, the last: NULL for a text message that has
+// none of them, otherwise a JSON array of the eight, which rareFields
+// reads. On SQLite, four columns
 // fewer took about a tenth of the server's CPU off a page of 51 rows
 // (bench/README.md, "History: a page's columns, and the client's
 // decoding").
@@ -62,8 +63,9 @@ type messageSQL struct {
 func messageSQLOf(jsonArray, asText, sender, senderJoin string, sendersApart bool) messageSQL {
 	columns := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
-			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL THEN NULL
-		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.edited_at)` + asText + ` END
+			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL AND m.reply_to_seq IS NULL THEN NULL
+		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.edited_at,
+			m.reply_to_seq)` + asText + ` END
 	FROM messages m ` + senderJoin
 	return messageSQL{
 		columns:      columns,
@@ -192,19 +194,19 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 	return nil
 }
 
-// rareFields sets m's kind, deletion, app, share card and edit from the
-// JSON array messageSQL's columns end with: [kind, deleted_at,
-// via_client_id, via_name, share_url, share_title, edited_at], each null
-// where the row's column is.
+// rareFields sets m's kind, deletion, app, share card, edit and the
+// message it replies to from the JSON array messageSQL's columns end with:
+// [kind, deleted_at, via_client_id, via_name, share_url, share_title,
+// edited_at, reply_to_seq], each null where the row's column is.
 func rareFields(m *parley.Message, array string) error {
 	var fields []json.RawMessage
-	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 7 {
+	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 8 {
 		return fmt.Errorf("message %s: columns %q", m.ID, array)
 	}
 	var kind int64
-	var deleted, edited *int64
+	var deleted, edited, replyTo *int64
 	var viaID, viaName, shareURL, shareTitle *string
-	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited} {
+	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited, &replyTo} {
 		if err := json.Unmarshal(fields[i], dest); err != nil {
 			return fmt.Errorf("message %s: columns %q: %w", m.ID, array, err)
 		}
@@ -220,6 +222,9 @@ func rareFields(m *parley.Message, array string) error {
 	if edited != nil {
 		at := fromMicros(*edited)
 		m.EditedAt = &at
+	}
+	if replyTo != nil {
+		m.ReplyToSeq = *replyTo
 	}
 	if viaID != nil {
 		m.Via = &parley.Via{ClientID: *viaID, Name: deref(viaName)}
@@ -256,16 +261,20 @@ func messageArgs(m *parley.Message) ([]any, error) {
 	if m.Share != nil {
 		shareURL, shareTitle = sql.NullString{String: m.Share.URL, Valid: true}, sql.NullString{String: m.Share.Title, Valid: true}
 	}
+	var replyTo sql.NullInt64
+	if m.ReplyToSeq != 0 {
+		replyTo = sql.NullInt64{Int64: m.ReplyToSeq, Valid: true}
+	}
 	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, kind, m.Text, micros(m.CreatedAt),
-		viaID, viaName, shareURL, shareTitle}, nil
+		viaID, viaName, shareURL, shareTitle, replyTo}, nil
 }
 
 // insertMessageRow stores a message's row, of messageArgs' values and its
 // change_offset: the number of its change minus its seq.
 var insertMessageRow = `
 		INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
-			via_client_id, via_name, share_url, share_title, change_offset)
-		VALUES (` + threadNo(1) + `, $2, $3, ` + senderNo(4) + `, $5, $6, $7, $8, $9, $10, $11, $12)`
+			via_client_id, via_name, share_url, share_title, reply_to_seq, change_offset)
+		VALUES (` + threadNo(1) + `, $2, $3, ` + senderNo(4) + `, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 // insertMessageKey stores a message's idempotency key. Keys are a table of
 // their own, message_keys, keyed by sender and key: the row of a message
@@ -595,7 +604,7 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
 	return t.changeMessage(ctx, "delete message", id, `deleted_at IS NULL`,
-		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, deleted_at = $2`, micros(at))
+		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, reply_to_seq = NULL, deleted_at = $2`, micros(at))
 }
 
 func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) error {

@@ -252,7 +252,8 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 }
 
 // Every read of messages gives back each field as it was posted: a text
-// message, a share card, a message through an app, a deleted one, and text
+// message, a share card, a message through an app, a deleted one (which
+// keeps nothing of what it answered), an edited reply, a reply, and text
 // with characters JSON escapes (the rare fields come as one JSON column),
 // each with its own sender of two (read apart from the rows on SQLite),
 // in a read and in a write.
@@ -276,6 +277,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			msg(5, "a share and an app"),
 			msg(6, "to edit"),
 			msg(7, "through an app, to edit"),
+			msg(8, "a reply, nothing else rare"),
 		}
 		posted[1].Kind, posted[1].Share = parley.MessageKindShare, &parley.Share{URL: "https://example.com/?a=1&b=\"2\"", Title: "Ti\"tle ✓"}
 		posted[2].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
@@ -283,6 +285,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[1].Sender, posted[3].Sender = bob.Ref(), bob.Ref()
 		posted[6].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
 		posted[2].IdempotencyKey = "key-1"
+		posted[7].ReplyToSeq, posted[5].ReplyToSeq, posted[3].ReplyToSeq = 1, 2, 1
 		deletedAt, editedAt := at(9), at(10)
 		edits := map[*parley.Message]string{posted[5]: "edited \"once\" ✓", posted[6]: "edited through an app"}
 		mustWrite(t, db, func(tx parley.Tx) error {
@@ -320,7 +323,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		want := func(m *parley.Message) string {
 			w := *m
 			if m == posted[3] {
-				w.Text, w.DeletedAt = "", &deletedAt
+				w.Text, w.DeletedAt, w.ReplyToSeq = "", &deletedAt, 0
 			}
 			if text, ok := edits[m]; ok {
 				w.Text, w.EditedAt = text, &editedAt

@@ -624,19 +624,19 @@ func (r *batchRows) Err() error {
 const pgPost = `
 		posted AS (
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
-				via_client_id, via_name, share_url, share_title, change_offset)
-			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, last_change - last_seq FROM next
+				via_client_id, via_name, share_url, share_title, reply_to_seq, change_offset)
+			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, $11, last_change - last_seq FROM next
 			RETURNING thread_no, seq, sender_no
 		), keyed AS (
 			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
-			SELECT sender_no, $11, thread_no, seq FROM posted WHERE $11::text IS NOT NULL
+			SELECT sender_no, $12, thread_no, seq FROM posted WHERE $12::text IS NOT NULL
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted
 			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
 		)`
 
 // pgPostArgs are the values of pgPost's parameters: messageArgs' but the
-// seq, which the statement takes, and the idempotency key ($11). The
+// seq, which the statement takes, and the idempotency key ($12). The
 // message's time is $6.
 func pgPostArgs(m *parley.Message) ([]any, error) {
 	args, err := messageArgs(m)

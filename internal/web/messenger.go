@@ -412,6 +412,9 @@ type threadPage struct {
 	Apps     appsPanel
 	// Newer is set when the page shows older messages, not the newest.
 	Newer bool
+	// Reply is the message the field answers, when the page was asked to
+	// (?reply=).
+	Reply *quoteView
 }
 
 // threadHead is the top of a thread's page: its name, who is in it, and
@@ -442,6 +445,9 @@ type messageList struct {
 	More bool
 	// Notes are the group's timeline notes among the messages (addNotes).
 	Notes []parley.TimelineNote
+	// Quoted are the messages its replies answer that it does not hold,
+	// by seq (addQuotes).
+	Quoted map[int64]*parley.Message
 }
 
 // openedByMember reports whether a GET of a page is the member's own
@@ -517,8 +523,17 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	if err := p.addQuotes(ctx, &list); err != nil {
+		p.renderError(w, err)
+		return
+	}
+	reply, err := p.replyingTo(ctx, r, list)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
 	head.CSRF = sh.CSRF
-	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil, Messages: list})
+	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil, Messages: list, Reply: reply})
 }
 
 // blocks reports whether the signed-in member blocks the member userID.
@@ -650,6 +665,10 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	if err := p.addQuotes(ctx, &list); err != nil {
+		p.renderError(w, err)
+		return
+	}
 	p.render(w, http.StatusOK, "part-messages", list)
 }
 
@@ -717,11 +736,12 @@ func (p *Pages) posted(act func(ctx context.Context, r *http.Request) (page stri
 	}
 }
 
-// send posts a message; the form's key makes a send posted twice (a
-// retry) one message.
+// send posts a message, answering the one the form's reply_to names, if
+// any; the form's key makes a send posted twice (a retry) one message.
 func (p *Pages) send(ctx context.Context, r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	_, _, err := p.svc.SendMessage(ctx, id, formText(r, "text"), r.PostFormValue("key"))
+	d := service.Draft{Text: formText(r, "text"), ReplyToSeq: formSeq(r, "reply_to")}
+	_, _, err := p.svc.SendMessage(ctx, id, d, r.PostFormValue("key"))
 	return threadURL(id) + "#send", err
 }
 
@@ -846,11 +866,17 @@ type messageView struct {
 	M              *parley.Message
 	Mine           bool
 	ThreadID, CSRF string
+	// Quote is the message it answers, if any.
+	Quote *quoteView
 }
 
 // msgView returns a message of a list as the page shows it.
 func msgView(l messageList, m *parley.Message) messageView {
-	return messageView{M: m, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
+	v := messageView{M: m, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
+	if m.ReplyToSeq != 0 {
+		v.Quote = l.quote(m.ReplyToSeq)
+	}
+	return v
 }
 
 // when returns how the inbox dates a thread's last activity, by the

@@ -2,9 +2,10 @@
 // what a page cannot do alone: it listens on the realtime WebSocket
 // (/api/v1/events, opened with the session cookie) and, on each event,
 // fetches the part of the page that changed, rendered by the server like
-// the page itself, so nothing here builds HTML from data. It sends, edits
-// and deletes without reloading, sends with Enter, loads older messages on
-// scroll, and after a dropped connection reconnects and catches up: it
+// the page itself, so nothing here builds HTML from data. It sends, edits,
+// deletes and answers messages without reloading, sends with Enter, loads
+// older messages on scroll, and after a dropped connection reconnects and
+// catches up: it
 // fetches every message after the first one shown (after=seq), replacing
 // those it has by their seq, so none is lost or shown twice. When the
 // server ends the connection because the session ended (close code 1008),
@@ -171,6 +172,16 @@ const lastSeq = () => {
   const all = messages();
   return all.length ? seqOf(all[all.length - 1]) : 0;
 };
+// wordsOf returns what a message says, on one line, as a reply shows it:
+// its text without the quote of what it answers, a share card's note, or
+// its title when it has none.
+function wordsOf(li) {
+  const bubble = li.querySelector(".bubble");
+  const words = bubble?.querySelector(".note") || bubble?.querySelector(".ctitle") || bubble;
+  if (!words) return "";
+  const said = [...words.childNodes].filter((n) => !n.classList?.contains("quote"));
+  return said.map((n) => n.textContent).join("").replace(/\s+/g, " ").trim();
+}
 // On a touch screen, whose keyboard has no Shift+Enter, Enter starts a new
 // line in a field, and its button sends or saves.
 const touch = matchMedia("(pointer: coarse)").matches;
@@ -249,8 +260,7 @@ function announce(seq, notesBefore) {
   if (added.length === 1) {
     const li = added[0];
     const who = li.querySelector(".who")?.textContent || "";
-    const what = li.querySelector(".bubble")?.textContent.trim() || "";
-    said.push(`${who}: ${what}`);
+    said.push(`${who}: ${wordsOf(li)}`);
   } else if (added.length > 1) {
     said.push(`${added.length} new messages`);
   }
@@ -390,6 +400,20 @@ if (list) {
     e.target.form.requestSubmit();
   });
 
+  // A reply's quote goes to the message it answers: on this page, when it
+  // shows it, marked a moment; otherwise to the page of messages up to it.
+  list.addEventListener("click", (e) => {
+    const quote = e.target.closest?.("a.quote");
+    const answered = quote && document.getElementById(`m${quote.dataset.to}`);
+    if (!answered) return;
+    e.preventDefault();
+    answered.tabIndex = -1;
+    answered.focus({ preventScroll: true });
+    answered.scrollIntoView({ block: "center", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+    answered.classList.add("found");
+    setTimeout(() => answered.classList.remove("found"), 1500);
+  });
+
   // Escape closes an edit, or a confirmation, Delete's or Leave's, back to
   // its button.
   document.addEventListener("keydown", (e) => {
@@ -419,13 +443,40 @@ if (text && list) {
   // unsent is the message the field was given back when it could not be
   // sent, with its key: sent again as it is, it is the same message.
   let unsent = null;
+
+  // The message the next one answers, shown above the field: Reply beside
+  // a message sets it, its × or Escape in the field clears it. Without
+  // the script, Reply loads the page with it set (?reply=).
+  const replying = document.getElementById("replying");
+  const replyTo = sendForm.elements.reply_to;
+  const answering = () => (replying.hidden ? null : { seq: replyTo.value, who: replying.querySelector(".qwho").textContent, what: replying.querySelector(".qtext").textContent });
+  const answer = (reply) => {
+    replying.hidden = !reply;
+    replyTo.value = reply ? reply.seq : "";
+    replying.querySelector(".qwho").textContent = reply ? reply.who : "";
+    replying.querySelector(".qtext").textContent = reply ? reply.what : "";
+  };
+  list.addEventListener("click", (e) => {
+    const reply = e.target.closest?.(".acts .reply");
+    if (!reply) return;
+    e.preventDefault();
+    const li = reply.closest("li");
+    const what = wordsOf(li);
+    answer({ seq: li.dataset.seq, who: li.querySelector(".who").textContent, what: what.length > 140 ? `${what.slice(0, 139)}…` : what });
+    text.focus();
+  });
+  replying.querySelector(".unreply").addEventListener("click", (e) => {
+    e.preventDefault();
+    answer(null);
+    text.focus();
+  });
   const sendQueued = async () => {
     if (sending) return;
     sending = true;
     try {
       while (queue.length) {
         const m = queue[0];
-        const err = await post(sendForm, { text: m.text, key: m.key }).catch(() => "You are offline: the message was not sent.");
+        const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }).catch(() => "You are offline: the message was not sent.");
         if (err) {
           // This message and those written after it go back to the field,
           // unsent, in order, before whatever is being typed.
@@ -433,6 +484,7 @@ if (text && list) {
           const typed = text.value;
           text.value = [...back.map((b) => b.text), typed].filter((v) => v).join("\n");
           unsent = back.length === 1 && !typed ? back[0] : null;
+          if (unsent?.reply) answer(unsent.reply);
           fit();
           say(err);
           return;
@@ -449,8 +501,11 @@ if (text && list) {
     e.preventDefault();
     const value = text.value;
     if (!value.trim()) return;
-    queue.push({ text: value, key: unsent && unsent.text === value ? unsent.key : newKey() });
+    const reply = answering();
+    const same = unsent && unsent.text === value && unsent.reply?.seq === reply?.seq;
+    queue.push({ text: value, reply, key: same ? unsent.key : newKey() });
     unsent = null;
+    answer(null);
     text.value = "";
     fit();
     sendQueued();
@@ -466,6 +521,7 @@ if (text && list) {
       e.preventDefault();
       sendForm.requestSubmit();
     }
+    if (e.key === "Escape" && !replying.hidden) answer(null);
   });
 }
 
@@ -475,8 +531,8 @@ if (text && list) {
 // Each <time data-show> is written again in the browser's time zone, in
 // the server's form: "day" the time today, or the date before ("2 Jan");
 // "moment" the time today, or the date and time before. A message's
-// Delete button, which names its time, follows. Parts the page fetches
-// later are written again as they come.
+// buttons, whose labels name its time (data-label, then the time), follow.
+// Parts the page fetches later are written again as they come.
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const two = (n) => String(n).padStart(2, "0");
 function localTimes() {
@@ -489,9 +545,11 @@ function localTimes() {
     let shown = clock;
     if (at.toDateString() !== today) shown = el.dataset.show === "day" ? date : `${date} ${clock}`;
     if (el.textContent !== shown) el.textContent = shown;
-    const del = el.closest("li")?.querySelector('[aria-label^="Delete your message sent "]');
-    const label = `Delete your message sent ${shown}`;
-    if (del && del.getAttribute("aria-label") !== label) del.setAttribute("aria-label", label);
+    if (!el.matches(".meta > time")) continue;
+    for (const button of el.closest("li").querySelectorAll("[data-label]")) {
+      const label = `${button.dataset.label} ${shown}`;
+      if (button.getAttribute("aria-label") !== label) button.setAttribute("aria-label", label);
+    }
   }
 }
 localTimes();
@@ -569,8 +627,10 @@ function handle(ev) {
     case "message.edited":
     case "message.deleted":
       refreshInbox();
-      if (here && ev.data && document.getElementById(`m${ev.data.seq}`)) {
-        refresh(ev.data.seq).catch(console.warn);
+      if (here && ev.data) {
+        // The message, and the replies that quote it.
+        const changed = [document.getElementById(`m${ev.data.seq}`), ...list.querySelectorAll(`li[data-reply-to="${ev.data.seq}"]`)];
+        for (const li of changed) if (li) refresh(seqOf(li)).catch(console.warn);
       }
       break;
     case "read.updated":

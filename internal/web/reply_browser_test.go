@@ -1,0 +1,95 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestMessenger_Browser_ReplyToAMessage: Reply sits beside each message,
+// in sight at a desktop's width and a phone's; it shows the message above
+// the field, with the cursor in the field, and Escape or × take it away.
+// The message sent shows what it answers atop its text, live on the other
+// member's page, which tells screen readers the reply alone; the quote
+// goes to the message it answers, and shows it as it now is once edited.
+func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	asked := apptest.MustSend(t, bob, th.ID, "dinner at 8? There is a new place by the river we could try, if you like fish")
+	apptest.MustSend(t, alice, th.ID, "let me check")
+	a, b := apptest.Chromium(t), apptest.Chromium(t)
+	for who, page := range map[string]context.Context{"alice": a, "bob": b} {
+		signInBrowser(t, page, env.URL, who)
+		must(t, chromedp.Do(page, chromedp.Navigate(env.URL+"/t/"+th.ID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, page, `document.body.dataset.live === "open"`)
+	}
+
+	// Reply beside bob's message, after it, and beside alice's own, before
+	// Edit, each in sight.
+	for _, width := range []int64{1280, 375} {
+		must(t, chromedp.Do(a, chromedp.EmulateViewport(width, 800)))
+		if got, err := chromedp.Run(a, chromedp.Evaluate[[]float64](`(() => {
+			const box = (css) => document.querySelector(css).getBoundingClientRect();
+			const theirs = box("#m1 .reply"), bubble = box("#m1 .bubble"), mine = box("#m2 .reply"), edit = box("#m2 .edit summary");
+			return [theirs.left - bubble.right, theirs.right, mine.right - edit.left, theirs.width, theirs.height];
+		})()`)); err != nil || got[0] < 0 || got[1] > float64(width) || got[2] > 0 || got[3] < 24 || got[4] < 24 {
+			t.Errorf("at %d px, Reply (bob's after his bubble, in the page, alice's before Edit, its width and height) = %v (%v)", width, got, err)
+		}
+	}
+	must(t, chromedp.Do(a, chromedp.EmulateViewport(1280, 800)))
+
+	replying := `!document.getElementById("replying").hidden`
+	open := func() {
+		t.Helper()
+		must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m1 .reply`))))
+		waitFor(t, a, replying+` && document.activeElement === document.getElementById("text")`)
+	}
+	open()
+	// Read out as a sentence: the quote's parts show on lines of their own.
+	if got, err := chromedp.Run(a, chromedp.Evaluate[string](`document.querySelector("#replying .quote").textContent`)); err != nil ||
+		got != "Replying to Member bob: "+asked.Text {
+		t.Errorf("the field answers %q (%v)", got, err)
+	}
+	apptest.Screenshot(t, a, "reply-open")
+	checkAccessibility(t, a, "a reply being written")
+	must(t, chromedp.Do(a, chromedp.KeyEvent("\x1b")))
+	waitFor(t, a, `document.getElementById("replying").hidden && document.querySelector("[name=reply_to]").value === ""`)
+	open()
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#replying .unreply`))))
+	waitFor(t, a, `document.getElementById("replying").hidden && document.activeElement === document.getElementById("text")`)
+	if loc := location(t, a); loc.Path != "/t/"+th.ID || loc.RawQuery != "" {
+		t.Fatalf("× went to %s, want the page to stay", loc)
+	}
+
+	open()
+	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "yes, at 8"), pressEnter(`#text`)))
+	quoted := `(document.querySelector("#m3 .quote .qtext") || {}).textContent === `
+	for who, page := range map[string]context.Context{"alice": a, "bob": b} {
+		waitFor(t, page, quoted+jsString(asked.Text))
+		if got := text(t, page, `#m3 .quote .qwho`); got != map[string]string{"alice": "Member bob", "bob": "You"}[who] {
+			t.Errorf("%s's page quotes message 1 as %q's", who, got)
+		}
+	}
+	waitFor(t, a, `document.getElementById("replying").hidden && document.querySelector("[name=reply_to]").value === ""`)
+	waitFor(t, b, `document.getElementById("heard").textContent === "Member alice: yes, at 8"`)
+	apptest.Screenshot(t, b, "reply-sent")
+	apptest.Screenshot(t, a, "reply-sent-mine")
+
+	// The quote goes to the message it answers, on the page.
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m3 .quote`))))
+	waitFor(t, b, `document.activeElement === document.getElementById("m1")`)
+	if loc := location(t, b); loc.RawQuery != "" {
+		t.Errorf("the quote went to %s, want the page to stay", loc)
+	}
+	// And shows the message as it now is.
+	if _, err := bob.EditMessage(context.Background(), asked.ID, "dinner at 9?"); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []context.Context{a, b} {
+		waitFor(t, page, quoted+jsString("dinner at 9?"))
+	}
+}
