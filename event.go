@@ -23,6 +23,11 @@ const (
 	// unmuted a thread (ThreadMuted), so that every tab and device shows
 	// it. No one else receives it, and no app.
 	EventThreadMuted = "thread.muted"
+	// EventThreadTyping tells a thread's other members' own clients that a
+	// member is writing in it (ThreadTyping), for a few seconds: it is sent
+	// again while they go on. Nothing of it is stored, and no app receives
+	// it.
+	EventThreadTyping = "thread.typing"
 
 	// EventGrantsEnded is a control event, never sent to a client: the
 	// grants its data names (GrantsEnded) stopped reaching something they
@@ -116,6 +121,13 @@ type ThreadAppsChanged struct {
 type ThreadMuted struct {
 	ThreadID string `json:"thread_id"`
 	Muted    bool   `json:"muted"`
+}
+
+// ThreadTyping is the data of a thread.typing event: who is writing, in
+// which thread.
+type ThreadTyping struct {
+	ThreadID string  `json:"thread_id"`
+	User     UserRef `json:"user"`
 }
 
 // ReadUpdated is the data of a read.updated event.

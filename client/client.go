@@ -520,6 +520,14 @@ func (c *Client) LeaveThread(ctx context.Context, threadID string) error {
 	return err
 }
 
+// Typing tells the thread's other members that the member is writing in
+// it (EventThreadTyping). Call it as they start, and every 3 seconds or so
+// while they go on.
+func (c *Client) Typing(ctx context.Context, threadID string) error {
+	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/typing", nil, nil)
+	return err
+}
+
 // RemoveParticipant takes another member out of a group thread the member
 // started; with the member's own ID, it leaves the thread.
 func (c *Client) RemoveParticipant(ctx context.Context, threadID, userID string) error {

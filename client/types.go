@@ -49,12 +49,23 @@ const (
 	// the thread, from this client or another. Only the member's own
 	// clients get it; apps never do.
 	EventThreadMuted = "thread.muted"
+	// EventThreadTyping carries a ThreadTyping: another member is writing
+	// in the thread (Client.Typing). It comes again every few seconds
+	// while they go on: show it until about 6 seconds after the last, or
+	// until their message comes. Apps never get it.
+	EventThreadTyping = "thread.typing"
 )
 
 // ThreadMuted is the data of a thread.muted event.
 type ThreadMuted struct {
 	ThreadID string `json:"thread_id"`
 	Muted    bool   `json:"muted"`
+}
+
+// ThreadTyping is the data of a thread.typing event.
+type ThreadTyping struct {
+	ThreadID string  `json:"thread_id"`
+	User     UserRef `json:"user"`
 }
 
 // ThreadAppsChanged is the data of a thread.apps_changed event; the

@@ -173,6 +173,9 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		{"POST /threads/{id}/read", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			return c.MarkRead(ctx, th, 1)
 		}},
+		{"POST /threads/{id}/typing", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			return c.Typing(ctx, th)
+		}},
 		{"GET /apps", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Do(ctx, "GET", "/api/v1/apps", nil, nil)
 			return err

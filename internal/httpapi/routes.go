@@ -62,6 +62,7 @@ func (s *Server) routes() []route {
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/me", handler: s.handleThreadLeave},
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/{user_id}", handler: s.handleParticipantRemove},
 		{method: "POST", pattern: "/api/v1/threads/{id}/read", handler: s.handleThreadRead},
+		{method: "POST", pattern: "/api/v1/threads/{id}/typing", handler: s.handleThreadTyping},
 		{method: "GET", pattern: "/api/v1/threads/{id}/apps", handler: s.handleThreadApps},
 		{method: "PUT", pattern: "/api/v1/threads/{id}/app-access", handler: s.handleThreadAppAccess},
 

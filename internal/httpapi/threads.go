@@ -132,6 +132,14 @@ func (s *Server) handleThreadLeave(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (s *Server) handleThreadTyping(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Typing(r.Context(), r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) handleParticipantRemove(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.RemoveParticipant(r.Context(), r.PathValue("id"), r.PathValue("user_id")); err != nil {
 		s.writeError(w, r, err)

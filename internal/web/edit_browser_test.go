@@ -22,12 +22,7 @@ func TestMessenger_Browser_EditAMessage(t *testing.T) {
 	th := apptest.MustThread(t, alice, "bob")
 	apptest.MustSend(t, bob, th.ID, "when do we meet?")
 	mine := apptest.MustSend(t, alice, th.ID, "see you at 8")
-	a, b := apptest.Chromium(t), apptest.Chromium(t)
-	for who, page := range map[string]context.Context{"alice": a, "bob": b} {
-		signInBrowser(t, page, env.URL, who)
-		must(t, chromedp.Do(page, chromedp.Navigate(env.URL+"/t/"+th.ID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-		waitFor(t, page, `document.body.dataset.live === "open"`)
-	}
+	a, b := liveThread(t, env.URL, th.ID, "alice"), liveThread(t, env.URL, th.ID, "bob")
 	field := `#m2 .edit textarea`
 
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m2 .edit summary`))))

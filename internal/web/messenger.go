@@ -63,6 +63,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/edit", p.posted(p.editMessage))
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.posted(p.deleteMessage))
 	mux.HandleFunc("POST /t/{id}/read", p.posted(p.markRead))
+	mux.HandleFunc("POST /t/{id}/typing", p.posted(p.typing))
 	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
 	mux.HandleFunc("POST /t/{id}/leave", p.posted(p.leave))
 	mux.HandleFunc("POST /t/{id}/remove", p.posted(p.removePerson))
@@ -772,6 +773,12 @@ func (p *Pages) markRead(ctx context.Context, r *http.Request) (string, error) {
 		seq = -1 // refused by the service
 	}
 	return threadURL(r.PathValue("id")), p.svc.MarkRead(ctx, r.PathValue("id"), seq)
+}
+
+// typing tells the thread's other members that the member is writing; the
+// script posts it, which a page without one has no use for.
+func (p *Pages) typing(ctx context.Context, r *http.Request) (string, error) {
+	return threadURL(r.PathValue("id")), p.svc.Typing(ctx, r.PathValue("id"))
 }
 
 func (p *Pages) addPeople(ctx context.Context, r *http.Request) (string, error) {

@@ -527,6 +527,17 @@ func bubbleCount(text string, n int) string {
 	return fmt.Sprintf(`[...document.querySelectorAll("#messages .bubble")].filter((b) => b.textContent === %s).length === %d`, jsString(text), n)
 }
 
+// liveThread opens a browser signed in as the member who, on the thread's
+// page, once the page is live (its realtime connection open and caught up).
+func liveThread(t *testing.T, base, threadID, who string) context.Context {
+	t.Helper()
+	page := apptest.Chromium(t)
+	signInBrowser(t, page, base, who)
+	must(t, chromedp.Do(page, chromedp.Navigate(base+"/t/"+threadID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, page, `document.body.dataset.live === "open"`)
+	return page
+}
+
 // count returns how many messages of the page read text.
 func count(t *testing.T, ctx context.Context, text string) int {
 	t.Helper()

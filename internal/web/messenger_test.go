@@ -295,6 +295,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + th.ID + "/messages/" + m.ID + "/edit":            {"text": {"forged"}},
 		"/t/" + th.ID + "/messages/" + m.ID + "/delete":          {},
 		"/t/" + th.ID + "/read":                                  {"seq": {"1"}},
+		"/t/" + th.ID + "/typing":                                {},
 		"/t/" + group.ID + "/title":                              {"title": {"forged"}},
 		"/t/" + th.ID + "/mute":                                  {"muted": {"true"}},
 		"/t/" + group.ID + "/leave":                              {},

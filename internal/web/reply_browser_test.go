@@ -21,12 +21,7 @@ func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
 	th := apptest.MustThread(t, alice, "bob")
 	asked := apptest.MustSend(t, bob, th.ID, "dinner at 8? There is a new place by the river we could try, if you like fish")
 	apptest.MustSend(t, alice, th.ID, "let me check")
-	a, b := apptest.Chromium(t), apptest.Chromium(t)
-	for who, page := range map[string]context.Context{"alice": a, "bob": b} {
-		signInBrowser(t, page, env.URL, who)
-		must(t, chromedp.Do(page, chromedp.Navigate(env.URL+"/t/"+th.ID), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-		waitFor(t, page, `document.body.dataset.live === "open"`)
-	}
+	a, b := liveThread(t, env.URL, th.ID, "alice"), liveThread(t, env.URL, th.ID, "bob")
 
 	// Reply beside bob's message, after it, and beside alice's own, before
 	// Edit, each in sight.

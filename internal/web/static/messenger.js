@@ -281,6 +281,31 @@ const pullNew = serial(async () => {
 
 const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)));
 
+// Who else is writing here: each member told of by thread.typing, shown
+// until 6 seconds after the last time they were, or until their message
+// comes. Screen readers are not told: it comes again every few seconds.
+const typists = new Map();
+function showTyping() {
+  const line = document.getElementById("typing");
+  if (!line) return;
+  const stick = nearBottom();
+  const names = [...typists.values()].map((t) => t.name);
+  if (names.length === 0) line.textContent = "";
+  else if (names.length === 1) line.textContent = `${names[0]} is typing…`;
+  else if (names.length === 2) line.textContent = `${names[0]} and ${names[1]} are typing…`;
+  else line.textContent = "Several people are typing…";
+  if (stick) toBottom();
+}
+function typing(user) {
+  clearTimeout(typists.get(user.id)?.timer);
+  typists.set(user.id, { name: user.display_name || user.username, timer: setTimeout(() => stoppedTyping(user.id), 6000) });
+  showTyping();
+}
+function stoppedTyping(id) {
+  clearTimeout(typists.get(id)?.timer);
+  if (typists.delete(id)) showTyping();
+}
+
 // The apps that can read the thread, its notices about them and the switch
 // that closes it to apps.
 const refreshApps = serial(async () => swap("thread-apps", await part(`${base}/apps`)));
@@ -516,6 +541,18 @@ if (text && list) {
     text.style.height = `${text.scrollHeight + 2}px`;
   };
   text.addEventListener("input", fit);
+  // The others are told the member is writing as they start, and every
+  // 3 seconds while they go on; a message sent ends it.
+  let toldTyping = 0;
+  text.addEventListener("input", () => {
+    if (!text.value.trim() || Date.now() - toldTyping < 3000) return;
+    toldTyping = Date.now();
+    const data = new URLSearchParams({ csrf: sendForm.elements.csrf.value });
+    fetch(`${base}/typing`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" }).catch(() => {});
+  });
+  sendForm.addEventListener("submit", () => {
+    toldTyping = 0;
+  });
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !touch) {
       e.preventDefault();
@@ -621,6 +658,7 @@ function handle(ev) {
   const here = ev.thread_id === current && list;
   switch (ev.type) {
     case "message.created":
+      if (here && ev.data?.sender) stoppedTyping(ev.data.sender.id);
       refreshInbox().then(() => notify(ev)).catch(console.warn);
       if (here && atNewest) pullNew().then(() => Promise.all([markRead(), refreshSeen()]));
       break;
@@ -648,6 +686,9 @@ function handle(ev) {
     case "thread.muted":
       refreshInbox();
       if (here) refreshHead();
+      break;
+    case "thread.typing":
+      if (here && ev.data?.user) typing(ev.data.user);
       break;
   }
 }
