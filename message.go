@@ -123,13 +123,16 @@ func ValidateIdempotencyKey(s string) error {
 	return nil
 }
 
-// MessageFilter selects a page of a thread's messages. At most one of Before
-// and After is set; with neither, the newest messages are returned.
+// MessageFilter selects a page of a thread's messages. At most one of Before,
+// After and Seqs is set; with none, the newest messages are returned.
 type MessageFilter struct {
 	ThreadID string
 	Before   *int64 // seq < *Before, newest first
 	After    *int64 // seq > *After, oldest first; 0 reads from the start
-	Limit    int
+	// Seqs selects the messages so numbered, oldest first, up to Limit of
+	// them: those a reply quotes, say.
+	Seqs  []int64
+	Limit int
 	// MemberID, when set, returns messages only while that member takes
 	// part in the thread: the check and the read cost one query.
 	MemberID string

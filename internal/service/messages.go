@@ -281,6 +281,31 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 	return page, nil
 }
 
+// MessagesAt returns the messages of a thread the caller is in numbered
+// seqs, oldest first, held and logged as Messages is: those a page's
+// replies quote, in one read. A seq the caller has no message so numbered
+// for is left out. At most parley.MaxMessageLimit seqs, each from 1.
+func (s *Service) MessagesAt(ctx context.Context, threadID string, seqs []int64) ([]*parley.Message, error) {
+	if len(seqs) == 0 || len(seqs) > parley.MaxMessageLimit || slices.Min(seqs) < 1 {
+		return nil, parley.Errorf(parley.EINVALID, "give 1 to %d message numbers, each from 1", parley.MaxMessageLimit)
+	}
+	var list []*parley.Message
+	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, found []*parley.Message, err error) {
+		f := parley.MessageFilter{ThreadID: threadID, Seqs: seqs, Limit: len(seqs), MemberID: memberID}
+		if g == nil {
+			found, err = tx.FindMessages(ctx, f)
+		} else {
+			reached, found, err = tx.FindReachedMessages(ctx, g, f)
+		}
+		list = found
+		return reached, found, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
 // ChangeQuery selects a page of a thread's changes: those after Cursor, a
 // NextCursor of an earlier page (empty: from the start). Limit 0 means the
 // default.

@@ -461,6 +461,13 @@ func pageQueryFrom(f parley.MessageFilter, from string) (where string, args []an
 		where = readableWhereFrom(from)
 	}
 	switch {
+	case len(f.Seqs) > 0:
+		in := make([]string, len(f.Seqs))
+		for i, seq := range f.Seqs {
+			in[i] = "$" + strconv.Itoa(len(args)+1)
+			args = append(args, seq)
+		}
+		return where + `AND m.seq IN (` + strings.Join(in, ", ") + `) ORDER BY m.seq ASC LIMIT $4`, args, size
 	case f.After != nil && from != "":
 		// As below, in SQL: after greatest($5, from - 1), through after + n
 		// or the largest seq, without overflowing.

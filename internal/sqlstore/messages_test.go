@@ -96,6 +96,45 @@ func TestMessages_PostMessageTakesTheNextSeq(t *testing.T) {
 	})
 }
 
+// FindMessages with Seqs reads the messages so numbered, oldest first
+// whatever order they are asked in, each once: none that is not there,
+// none before FromSeq, none once the member left, and no more than Limit.
+func TestMessages_FindMessagesBySeq(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for i := range 6 {
+				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: fmt.Sprint("m", i+1), CreatedAt: parley.Now()}
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for name, c := range map[string]struct {
+			f    parley.MessageFilter
+			want []int64
+		}{
+			"in any order, absent left out": {parley.MessageFilter{Seqs: []int64{5, 2, 9, 2, 4}, Limit: 5}, []int64{2, 4, 5}},
+			"from FromSeq":                  {parley.MessageFilter{Seqs: []int64{1, 3, 6}, Limit: 3, FromSeq: 3}, []int64{3, 6}},
+			"up to Limit":                   {parley.MessageFilter{Seqs: []int64{1, 2, 3}, Limit: 2}, []int64{1, 2}},
+			"the member's":                  {parley.MessageFilter{Seqs: []int64{1}, Limit: 1, MemberID: u.ID}, []int64{1}},
+			"not another's":                 {parley.MessageFilter{Seqs: []int64{1}, Limit: 1, MemberID: parley.NewID()}, nil},
+		} {
+			c.f.ThreadID = th.ID
+			var got []*parley.Message
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindMessages(ctx, c.f); return err }); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if !slices.Equal(seqsOf(got), c.want) {
+				t.Errorf("%s: seqs %v, want %v", name, seqsOf(got), c.want)
+			}
+		}
+	})
+}
+
 // PostParticipantMessage posts as PostMessage when the sender is a current
 // participant, and returns the participants; a sender who left, or was
 // never in the thread, gets the participants and nothing stored. Through

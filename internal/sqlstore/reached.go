@@ -55,7 +55,7 @@ func (t *txn) FindReachedMessages(ctx context.Context, g *parley.Grant, f parley
 	}
 	// SQL promises no order of the rows out of a union.
 	order := func(a, b *parley.Message) int { return cmp.Compare(b.Seq, a.Seq) }
-	if f.After != nil {
+	if f.After != nil || len(f.Seqs) > 0 {
 		order = func(a, b *parley.Message) int { return cmp.Compare(a.Seq, b.Seq) }
 	}
 	slices.SortFunc(list, order)

@@ -156,6 +156,8 @@ func TestMessages_AReachedPageHoldsToItsReach(t *testing.T) {
 			"after, past the first":   {After: seq(6), Limit: 2},
 			"after, at the end":       {After: seq(10), Limit: 2},
 			"after, far beyond":       {After: seq(1<<63 - 1), Limit: 2},
+			"seqs across the first":   {Seqs: []int64{9, 2, 4, 5, 99}, Limit: 5},
+			"seqs before the first":   {Seqs: []int64{1, 3}, Limit: 2},
 		}
 		cases := []struct {
 			name   string

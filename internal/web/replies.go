@@ -3,12 +3,12 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/internal/service"
 )
 
 // A reply shows the message it answers above its text, as a link to it:
@@ -66,39 +66,28 @@ func oneLine(text string, max int) string {
 	return string([]rune(s)[:max-1]) + "…"
 }
 
-// addQuotes reads into l the messages its replies answer that it does not
-// hold, one read each: most replies answer a message shown with them.
+// addQuotes reads into l, in one read, the messages its replies answer
+// that it does not hold.
 func (p *Pages) addQuotes(ctx context.Context, l *messageList) error {
 	shown := make(map[int64]bool, len(l.Messages))
 	for _, m := range l.Messages {
 		shown[m.Seq] = true
 	}
+	var missing []int64
 	for _, m := range l.Messages {
-		seq := m.ReplyToSeq
-		if seq == 0 || shown[seq] || l.Quoted[seq] != nil {
-			continue
+		if seq := m.ReplyToSeq; seq != 0 && !shown[seq] && !slices.Contains(missing, seq) {
+			missing = append(missing, seq)
 		}
-		answered, err := p.message(ctx, l.ThreadID, seq)
-		if err != nil {
-			return err
-		}
-		if l.Quoted == nil {
-			l.Quoted = make(map[int64]*parley.Message)
-		}
-		l.Quoted[seq] = answered
 	}
-	return nil
-}
-
-// message returns the thread's message numbered seq, or nil when the
-// member has none so numbered.
-func (p *Pages) message(ctx context.Context, threadID string, seq int64) (*parley.Message, error) {
-	after := seq - 1
-	page, err := p.svc.Messages(ctx, threadID, service.MessageQuery{After: &after, Limit: 1})
-	if err != nil || len(page.Messages) == 0 || page.Messages[0].Seq != seq {
-		return nil, err
+	if len(missing) == 0 {
+		return nil
 	}
-	return page.Messages[0], nil
+	answered, err := p.svc.MessagesAt(ctx, l.ThreadID, missing)
+	l.Quoted = make(map[int64]*parley.Message, len(answered))
+	for _, m := range answered {
+		l.Quoted[m.Seq] = m
+	}
+	return err
 }
 
 // quote returns the quote of the message numbered seq that a message of
@@ -121,11 +110,11 @@ func (p *Pages) replyingTo(ctx context.Context, r *http.Request, l messageList) 
 	if !ok || seq < 1 {
 		return nil, nil
 	}
-	m, err := p.message(ctx, l.ThreadID, seq)
-	if err != nil || m == nil || m.DeletedAt != nil {
+	found, err := p.svc.MessagesAt(ctx, l.ThreadID, []int64{seq})
+	if err != nil || len(found) == 0 || found[0].DeletedAt != nil {
 		return nil, err
 	}
-	return quoteOf(l.ThreadID, seq, m, l.Me), nil
+	return quoteOf(l.ThreadID, seq, found[0], l.Me), nil
 }
 
 // formSeq returns a form's field holding a message's seq: 0 when it is

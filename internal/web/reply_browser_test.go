@@ -73,6 +73,12 @@ func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
 	waitFor(t, b, `document.getElementById("heard").textContent === "Member alice: yes, at 8"`)
 	apptest.Screenshot(t, b, "reply-sent")
 	apptest.Screenshot(t, a, "reply-sent-mine")
+	checkAccessibility(t, a, "a reply, quoting another's message in one's own bubble")
+	checkAccessibility(t, b, "a reply, quoting one's own message in another's bubble")
+	// A short reply is not as wide as the quote's line would make it.
+	if got, err := chromedp.Run(a, chromedp.Evaluate[float64](`document.querySelector("#m3 .bubble").getBoundingClientRect().width`)); err != nil || got > 260 {
+		t.Errorf("the reply's bubble is %v px wide (%v), want it near its quote's 12rem", got, err)
+	}
 
 	// The quote goes to the message it answers, on the page.
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m3 .quote`))))
@@ -87,4 +93,77 @@ func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
 	for _, page := range []context.Context{a, b} {
 		waitFor(t, page, quoted+jsString("dinner at 9?"))
 	}
+
+	// The field answering a message follows its edit, and its deletion,
+	// which ends the answer and says so.
+	open()
+	if _, err := bob.EditMessage(context.Background(), asked.ID, "dinner at 10?"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, a, `document.querySelector("#replying .qtext").textContent === "dinner at 10?"`)
+	if err := bob.DeleteMessage(context.Background(), asked.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, a, `document.getElementById("replying").hidden && document.querySelector("[name=reply_to]").value === "" && !document.getElementById("text").hasAttribute("aria-describedby")`)
+	waitFor(t, a, `document.getElementById("live").textContent === "The message you were answering was deleted."`)
+}
+
+// TestMessenger_Browser_ReplyFromTheAddress: a page loaded to answer a
+// message (?reply=, Reply without the script) describes its field with
+// the quote, and drops ?reply= from the address, so that a reload after
+// the message is sent does not answer it again.
+func TestMessenger_Browser_ReplyFromTheAddress(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, bob, th.ID, "dinner?")
+	a := apptest.Chromium(t)
+	signInBrowser(t, a, env.URL, "alice")
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+th.ID+"?reply=1"), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, a, `document.body.dataset.live === "open" && !document.getElementById("replying").hidden`)
+	if got, err := chromedp.Run(a, chromedp.Evaluate[string](`document.getElementById("text").getAttribute("aria-describedby")`)); err != nil || got != "reply-quote" {
+		t.Errorf("the field is described by %q (%v), want the quote", got, err)
+	}
+	if loc := location(t, a); loc.RawQuery != "" {
+		t.Errorf("the page's address is %s, want no ?reply=", loc)
+	}
+	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "yes"), pressEnter(`#text`)))
+	waitFor(t, a, `!!document.querySelector("#m2 .quote")`)
+	must(t, chromedp.Do(a, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	if got, err := chromedp.Run(a, chromedp.Evaluate[bool](`document.getElementById("replying").hidden`)); err != nil || !got {
+		t.Errorf("after a reload the page answers message 1 again (%v)", err)
+	}
+}
+
+// TestMessenger_Browser_AFailedReplyKeepsItsAnswer: messages that could
+// not be sent come back to the field, and answer what the first of them
+// answered, so that sent again they are the reply they were.
+func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, bob, th.ID, "dinner?")
+	a := liveThread(t, env.URL, th.ID, "alice")
+	// The first send waits, the second after it, until the first fails.
+	script := func(js string) {
+		t.Helper()
+		_, err := chromedp.Run(a, chromedp.Evaluate[bool](js+"; true"))
+		must(t, err)
+	}
+	script(`window.realFetch = window.fetch;
+		window.pending = [];
+		window.fetch = (url, opts) => opts && opts.method === "POST" && /\/messages$/.test(url)
+			? new Promise((_, reject) => window.pending.push(reject))
+			: window.realFetch(url, opts)`)
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m1 .reply`))))
+	waitFor(t, a, `!document.getElementById("replying").hidden`)
+	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "yes"), pressEnter(`#text`)))
+	waitFor(t, a, `window.pending.length === 1 && document.getElementById("replying").hidden`)
+	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "at 8"), pressEnter(`#text`)))
+	script(`window.fetch = window.realFetch; window.pending[0](new TypeError("offline"))`)
+	waitFor(t, a, `document.getElementById("text").value === "yes\nat 8" && !document.getElementById("replying").hidden && document.querySelector("[name=reply_to]").value === "1"`)
+	must(t, chromedp.Do(a, pressEnter(`#text`)))
+	waitFor(t, a, `(document.querySelector("#m2 .quote .qtext") || {}).textContent === "dinner?"`)
 }

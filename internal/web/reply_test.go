@@ -48,8 +48,8 @@ func TestMessenger_ReplyToAMessage(t *testing.T) {
 	}
 
 	replying := a.get(base + "?reply=1")
-	bar := regexp.MustCompile(`(?s)<div id="replying" class="replying">\s*<input type="hidden" name="reply_to" form="send" value="1">\s*<p class="quote">(.*?)</p>`).FindStringSubmatch(replying.body)
-	if bar == nil || !strings.Contains(bar[1], `<span class="qwho">Member bob</span>`) || !strings.Contains(bar[1], `<span class="qtext">dinner at &lt;8&gt;? say yes</span>`) {
+	bar := regexp.MustCompile(`(?s)<div id="replying" class="replying">\s*<input type="hidden" name="reply_to" form="send" value="1">\s*<p class="quote" id="reply-quote">(.*?)</p>`).FindStringSubmatch(replying.body)
+	if bar == nil || !strings.Contains(replying.body, `aria-describedby="reply-quote"></textarea>`) || !strings.Contains(bar[1], `<span class="qwho">Member bob</span>`) || !strings.Contains(bar[1], `<span class="qtext">dinner at &lt;8&gt;? say yes</span>`) {
 		t.Fatalf("the page asked to answer message 1 shows:\n%s", replying.body)
 	}
 	sent := a.post(replying, base+"/messages", url.Values{"text": {"yes!"}, "key": {"k-1"}, "reply_to": {"1"}})
@@ -124,4 +124,62 @@ func lastOf(t *testing.T, c *client.Client, threadID string) *client.Message {
 		t.Fatal(err)
 	}
 	return page.Messages[len(page.Messages)-1]
+}
+
+// TestMessenger_QuotesInOneRead: the messages a page's replies answer that
+// it does not show are read at once, whatever their number: a page of 50
+// replies to 50 messages beyond it costs the reads of a page of one reply
+// to a message beyond it, and 49 messages that answer none.
+func TestMessenger_QuotesInOneRead(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	// Two groups of 100 messages, the 50 newest answering the 50 oldest in
+	// one and one of them doing so in the other.
+	var one, fifty string
+	for _, id := range []*string{&one, &fifty} {
+		group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Group", Kind: client.ThreadGroup})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*id = group.ID
+		for i := range 50 {
+			apptest.MustSend(t, bob, group.ID, fmt.Sprint("asked ", i))
+		}
+	}
+	for i := range 50 {
+		for _, c := range []struct {
+			thread  string
+			answers bool
+		}{{one, i == 49}, {fifty, true}} {
+			var seq int64
+			if c.answers {
+				seq = int64(i + 1)
+			}
+			if _, err := alice.SendReply(ctx, c.thread, fmt.Sprint("answer ", i), seq, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	// reads returns the fewest reads the page cost in five tries: the
+	// server's chores read now and then too.
+	reads := func(path string) uint64 {
+		fewest := uint64(1 << 62)
+		for range 5 {
+			before := env.Server.Store.Queries()
+			if page := a.get(path); page.status != http.StatusOK || strings.Count(page.body, `class="quote"`) == 0 {
+				t.Fatalf("%s: %d, with no quote:\n%s", path, page.status, page.body)
+			}
+			fewest = min(fewest, env.Server.Store.Queries()-before)
+		}
+		return fewest
+	}
+	for _, path := range []string{"/t/%s", "/t/%s/messages?after=50"} {
+		if got, want := reads(fmt.Sprintf(path, fifty)), reads(fmt.Sprintf(path, one)); got != want {
+			t.Errorf("%s: %d reads with 50 quotes from beyond it, %d with one", path, got, want)
+		}
+	}
 }

@@ -239,6 +239,47 @@ const sendForm = document.getElementById("send");
 // A conversation that takes no message (a block) has no field to write in.
 const text = sendForm?.elements.text;
 
+// The message the next one answers, shown above the field (#replying):
+// Reply beside a message sets it, its × or Escape in the field clears it.
+// Without the script, Reply loads the page with it set (?reply=), which
+// the script takes out of the address, so that a reload does not answer
+// it again.
+const replying = document.getElementById("replying");
+const replyTo = sendForm?.elements.reply_to;
+const answering = () => (replying.hidden ? null : { seq: replyTo.value, who: replying.querySelector(".qwho").textContent, what: replying.querySelector(".qtext").textContent });
+function answer(reply) {
+  replying.hidden = !reply;
+  replyTo.value = reply ? reply.seq : "";
+  replying.querySelector(".qwho").textContent = reply ? reply.who : "";
+  replying.querySelector(".qtext").textContent = reply ? reply.what : "";
+  // Read out with the field, which a reader's focus is on.
+  if (reply) text.setAttribute("aria-describedby", "reply-quote");
+  else text.removeAttribute("aria-describedby");
+}
+if (replying && new URLSearchParams(location.search).has("reply")) {
+  const address = new URL(location.href);
+  address.searchParams.delete("reply");
+  history.replaceState(history.state, "", address);
+}
+// clip returns a message's words as a quote shows them: on one line, at
+// most 140 characters, as the server cuts them.
+function clip(words) {
+  const chars = [...words.replace(/\s+/g, " ").trim()];
+  return chars.length > 140 ? `${chars.slice(0, 139).join("")}…` : chars.join("");
+}
+// followAnswered keeps the field's quote as the message it answers now is
+// (ev, its message.edited or message.deleted): a deleted one is answered
+// no more, and the member is told.
+function followAnswered(ev) {
+  if (!replying || replying.hidden || replyTo.value !== String(ev.data.seq)) return;
+  if (ev.type === "message.deleted") {
+    answer(null);
+    say("The message you were answering was deleted.");
+  } else {
+    replying.querySelector(".qtext").textContent = clip(ev.data.text || "");
+  }
+}
+
 // markRead moves the member's read marker to the last message shown, while
 // the page is in view.
 async function markRead() {
@@ -469,25 +510,12 @@ if (text && list) {
   // sent, with its key: sent again as it is, it is the same message.
   let unsent = null;
 
-  // The message the next one answers, shown above the field: Reply beside
-  // a message sets it, its × or Escape in the field clears it. Without
-  // the script, Reply loads the page with it set (?reply=).
-  const replying = document.getElementById("replying");
-  const replyTo = sendForm.elements.reply_to;
-  const answering = () => (replying.hidden ? null : { seq: replyTo.value, who: replying.querySelector(".qwho").textContent, what: replying.querySelector(".qtext").textContent });
-  const answer = (reply) => {
-    replying.hidden = !reply;
-    replyTo.value = reply ? reply.seq : "";
-    replying.querySelector(".qwho").textContent = reply ? reply.who : "";
-    replying.querySelector(".qtext").textContent = reply ? reply.what : "";
-  };
   list.addEventListener("click", (e) => {
     const reply = e.target.closest?.(".acts .reply");
     if (!reply) return;
     e.preventDefault();
     const li = reply.closest("li");
-    const what = wordsOf(li);
-    answer({ seq: li.dataset.seq, who: li.querySelector(".who").textContent, what: what.length > 140 ? `${what.slice(0, 139)}…` : what });
+    answer({ seq: li.dataset.seq, who: li.querySelector(".who").textContent, what: clip(wordsOf(li)) });
     text.focus();
   });
   replying.querySelector(".unreply").addEventListener("click", (e) => {
@@ -509,7 +537,9 @@ if (text && list) {
           const typed = text.value;
           text.value = [...back.map((b) => b.text), typed].filter((v) => v).join("\n");
           unsent = back.length === 1 && !typed ? back[0] : null;
-          if (unsent?.reply) answer(unsent.reply);
+          // They answer what the first of them answered, unless the field
+          // answers something already.
+          if (back[0].reply && !answering()) answer(back[0].reply);
           fit();
           say(err);
           return;
@@ -669,6 +699,7 @@ function handle(ev) {
         // The message, and the replies that quote it.
         const changed = [document.getElementById(`m${ev.data.seq}`), ...list.querySelectorAll(`li[data-reply-to="${ev.data.seq}"]`)];
         for (const li of changed) if (li) refresh(seqOf(li)).catch(console.warn);
+        followAnswered(ev);
       }
       break;
     case "read.updated":
