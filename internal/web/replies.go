@@ -57,13 +57,13 @@ func quoteOf(threadID string, seq int64, m *parley.Message, me parley.UserRef) *
 }
 
 // oneLine returns the start of text, its white space runs made single
-// spaces, at most max characters, with an ellipsis where it was cut.
-func oneLine(text string, max int) string {
+// spaces, at most limit characters, with an ellipsis where it was cut.
+func oneLine(text string, limit int) string {
 	s := strings.Join(strings.Fields(text), " ")
-	if utf8.RuneCountInString(s) <= max {
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
-	return string([]rune(s)[:max-1]) + "…"
+	return string([]rune(s)[:limit-1]) + "…"
 }
 
 // addQuotes reads into l, in one read, the messages its replies answer

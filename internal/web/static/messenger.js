@@ -4,13 +4,13 @@
 // fetches the part of the page that changed, rendered by the server like
 // the page itself, so nothing here builds HTML from data. It sends, edits,
 // deletes and answers messages without reloading, sends with Enter, loads
-// older messages on scroll, and after a dropped connection reconnects and
-// catches up: it
-// fetches every message after the first one shown (after=seq), replacing
-// those it has by their seq, so none is lost or shown twice. When the
-// server ends the connection because the session ended (close code 1008),
-// it goes to sign in instead. Where the member turned them on, it shows
-// new messages as the browser's notifications.
+// older messages on scroll, says who else is writing, and after a dropped
+// connection reconnects and catches up: it fetches every message after the
+// first one shown (after=seq), replacing those it has by their seq, so none
+// is lost or shown twice. When the server ends the connection because the
+// session ended (close code 1008), it goes to sign in instead. Where the
+// member turned them on, it shows new messages as the browser's
+// notifications.
 
 const asyncHeader = { "X-Parley-Async": "1" };
 const body = document.body;
@@ -172,15 +172,15 @@ const lastSeq = () => {
   const all = messages();
   return all.length ? seqOf(all[all.length - 1]) : 0;
 };
-// wordsOf returns what a message says, on one line, as a reply shows it:
-// its text without the quote of what it answers, a share card's note, or
-// its title when it has none.
+// wordsOf returns what a message says, as a reply quotes it: its text
+// without the quote of what it answers, a share card's note, or its title
+// when it has none.
 function wordsOf(li) {
   const bubble = li.querySelector(".bubble");
   const words = bubble?.querySelector(".note") || bubble?.querySelector(".ctitle") || bubble;
   if (!words) return "";
   const said = [...words.childNodes].filter((n) => !n.classList?.contains("quote"));
-  return said.map((n) => n.textContent).join("").replace(/\s+/g, " ").trim();
+  return said.map((n) => n.textContent).join("").trim();
 }
 // On a touch screen, whose keyboard has no Shift+Enter, Enter starts a new
 // line in a field, and its button sends or saves.
