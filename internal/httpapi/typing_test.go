@@ -18,6 +18,9 @@ import (
 func TestTyping(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
+	// Time moves only as the test says: a member is told of once a second
+	// at most.
+	w.env.Clock.Freeze()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip", Kind: client.ThreadGroup})
@@ -37,7 +40,26 @@ func TestTyping(t *testing.T) {
 		}
 		wantNoTyping(t, ctx, w.alice, alices, group.ID, "alice's own client")
 	})
+	t.Run("OncePerSecondAtMost", func(t *testing.T) {
+		// A client in a loop is answered, and the others told once.
+		bobs := mustEvents(t, w.bob)
+		for range 3 {
+			if err := w.alice.Typing(ctx, w.aliceBob); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nextData[client.ThreadTyping](t, ctx, bobs, client.EventThreadTyping)
+		wantNoTyping(t, ctx, w.alice, bobs, w.aliceBob, "bob, told of alice's loop")
+		w.env.Clock.Advance(time.Second)
+		if err := w.alice.Typing(ctx, w.aliceBob); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextData[client.ThreadTyping](t, ctx, bobs, client.EventThreadTyping); ev.ThreadID != w.aliceBob {
+			t.Fatalf("a second on, bob is told %+v, want alice writing to him", ev)
+		}
+	})
 	t.Run("AppsNeitherTellNorHear", func(t *testing.T) {
+		w.env.Clock.Advance(time.Second) // alice is told of again
 		app := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Reader"), "bob",
 			[]string{"openid", "messages.read", "messages.write", "threads.read"},
 			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)

@@ -88,6 +88,9 @@ type Service struct {
 	streamSessions streamSessions
 	// streams counts the process's open streams (streamcount.go).
 	streams streamCounts
+	// typing is when the process last told of each member's writing in
+	// each thread (typing.go).
+	typing typingTold
 }
 
 // New returns a service.

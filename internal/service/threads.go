@@ -866,37 +866,6 @@ func (s *Service) UpdateThread(ctx context.Context, threadID string, u ThreadUpd
 	return summary, s.linkSummary(ctx, c, summary)
 }
 
-// Typing tells the thread's other members' own clients that the caller is
-// writing in it (EventThreadTyping); a client calls it again while the
-// member goes on writing, every few seconds, and the others' pages stop
-// showing it when it stops coming. It is a member's alone, and stores
-// nothing: no app tells it or hears it. A conversation that takes no
-// message (a block) takes none.
-func (s *Service) Typing(ctx context.Context, threadID string) error {
-	c, err := caller(ctx, memberOnly)
-	if err != nil {
-		return err
-	}
-	var others []string
-	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
-		if err != nil {
-			return err
-		}
-		if th.Blocked {
-			return errBlockedThread
-		}
-		ids, err := tx.FindParticipantIDs(ctx, threadID)
-		others = slices.DeleteFunc(ids, func(id string) bool { return id == c.User.ID })
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	s.publish(ctx, others, parley.NewEvent(parley.EventThreadTyping, threadID, parley.ThreadTyping{ThreadID: threadID, User: c.User}))
-	return nil
-}
-
 // publishThreadChange tells the thread's participants, and also, those who
 // just left, that the thread changed. An app that receives it is logged
 // for the participants the change names (its Readers), whoever is in the

@@ -151,6 +151,21 @@ const refreshInbox = serial(async () => {
   titleUnread();
 });
 
+// inboxTyping shows "typing…" in place of a chat's last message in the
+// inbox, until the inbox is fetched again: when a message comes, or 6
+// seconds after the last time someone was told of writing there.
+const inboxTimers = new Map();
+function inboxTyping(threadID) {
+  const preview = document.querySelector(`#inbox [data-thread="${CSS.escape(threadID)}"] .preview`);
+  if (!preview) return;
+  preview.textContent = "typing…";
+  clearTimeout(inboxTimers.get(threadID));
+  inboxTimers.set(threadID, setTimeout(() => {
+    inboxTimers.delete(threadID);
+    refreshInbox().catch(console.warn);
+  }, 6000));
+}
+
 // ---- the thread page ----
 
 const list = document.getElementById("messages");
@@ -719,7 +734,9 @@ function handle(ev) {
       if (here) refreshHead();
       break;
     case "thread.typing":
-      if (here && ev.data?.user) typing(ev.data.user);
+      if (!ev.data?.user) break;
+      inboxTyping(ev.thread_id);
+      if (here) typing(ev.data.user);
       break;
   }
 }
