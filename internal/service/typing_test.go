@@ -6,18 +6,24 @@ import (
 	"time"
 )
 
-// typingTold tells a member's writing once a second at most, and forgets
-// those told longer ago when it holds typingKeys of them.
+// typingTold tells a member's writing typingBurst times at once, then once
+// every typingEvery, and forgets those whose allowance grew whole again
+// when it holds typingKeys of them.
 func TestTypingTold(t *testing.T) {
 	var told typingTold
 	start := time.Unix(1_700_000_000, 0)
-	if !told.first("a", start) || told.first("a", start.Add(typingEvery-time.Nanosecond)) || !told.first("a", start.Add(typingEvery)) {
-		t.Fatal("a key is told again within typingEvery, or not after it")
+	for i := range typingBurst {
+		if !told.allow("a", start) {
+			t.Fatalf("told %d times at once, want %d", i, typingBurst)
+		}
+	}
+	if told.allow("a", start.Add(typingEvery-time.Nanosecond)) || !told.allow("a", start.Add(typingEvery)) || told.allow("a", start.Add(typingEvery)) {
+		t.Fatal("after its burst, a key is not told once every typingEvery")
 	}
 	for i := range typingKeys - 1 {
-		told.first(fmt.Sprint("key ", i), start)
+		told.allow(fmt.Sprint("key ", i), start)
 	}
-	if !told.first("one more", start.Add(typingEvery+typingEvery/2)) || len(told.at) != 2 {
-		t.Fatalf("full, it remembers %d keys, want the two told within typingEvery", len(told.at))
+	if !told.allow("one more", start.Add(2*typingEvery)) || len(told.full) != 2 {
+		t.Fatalf("full, it remembers %d keys, want the two not whole again", len(told.full))
 	}
 }
