@@ -255,13 +255,9 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
 	}
 	page := &parley.MessagePage{}
-	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, list []*parley.Message, err error) {
+	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (*parley.ReachedThread, []*parley.Message, error) {
 		f := parley.MessageFilter{ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: memberID}
-		if g == nil {
-			list, err = tx.FindMessages(ctx, f)
-		} else {
-			reached, list, err = tx.FindReachedMessages(ctx, g, f)
-		}
+		reached, list, err := findMessages(ctx, tx, g, f)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -290,20 +286,25 @@ func (s *Service) MessagesAt(ctx context.Context, threadID string, seqs []int64)
 		return nil, parley.Errorf(parley.EINVALID, "give 1 to %d message numbers, each from 1", parley.MaxMessageLimit)
 	}
 	var list []*parley.Message
-	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, found []*parley.Message, err error) {
-		f := parley.MessageFilter{ThreadID: threadID, Seqs: seqs, Limit: len(seqs), MemberID: memberID}
-		if g == nil {
-			found, err = tx.FindMessages(ctx, f)
-		} else {
-			reached, found, err = tx.FindReachedMessages(ctx, g, f)
-		}
-		list = found
-		return reached, found, err
+	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, _ []*parley.Message, err error) {
+		reached, list, err = findMessages(ctx, tx, g, parley.MessageFilter{ThreadID: threadID, Seqs: seqs, Limit: len(seqs), MemberID: memberID})
+		return reached, list, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return list, nil
+}
+
+// findMessages is readMessages' read of the messages f selects: a member's
+// (g nil), or an app's, held to its grant's reach with the thread's, and
+// its participants.
+func findMessages(ctx context.Context, tx parley.Tx, g *parley.Grant, f parley.MessageFilter) (*parley.ReachedThread, []*parley.Message, error) {
+	if g == nil {
+		list, err := tx.FindMessages(ctx, f)
+		return nil, list, err
+	}
+	return tx.FindReachedMessages(ctx, g, f)
 }
 
 // ChangeQuery selects a page of a thread's changes: those after Cursor, a

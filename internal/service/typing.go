@@ -63,7 +63,9 @@ const typingKeys = 4096
 // typingTold is, for each member's writing in each thread, when a node
 // will have told of it as often as it allows (a key absent: never told, or
 // long ago): the generic cell rate algorithm, as package ratelimit's, kept
-// in the node's memory alone.
+// in the node's memory alone. ratelimit.Limiter would add each member's
+// and thread's use to the store every 200 ms, a write for a signal that
+// stores nothing.
 type typingTold struct {
 	mu   sync.Mutex
 	full map[string]time.Time

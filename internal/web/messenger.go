@@ -365,12 +365,7 @@ func preview(m *parley.Message, me parley.UserRef) string {
 	case m.Share != nil:
 		return who + "shared " + m.Share.Title
 	}
-	const max = 80
-	text := strings.Join(strings.Fields(m.Text), " ")
-	if r := []rune(text); len(r) > max {
-		text = string(r[:max-1]) + "…"
-	}
-	return who + text
+	return who + oneLine(m.Text, 80)
 }
 
 // inboxPage is what the inbox page shows.
