@@ -13,8 +13,11 @@ const (
 	// EventMessageEdited carries the message with its new text, as
 	// EventMessageCreated carries a new one.
 	EventMessageEdited = "message.edited"
-	EventThreadUpdated = "thread.updated"
-	EventReadUpdated   = "read.updated"
+	// EventMessageReacted carries the message with its reactions as they
+	// now are: a member gave one, changed theirs or took it back.
+	EventMessageReacted = "message.reacted"
+	EventThreadUpdated  = "thread.updated"
+	EventReadUpdated    = "read.updated"
 	// EventThreadAppsChanged tells a thread's participants that what apps
 	// may do in it changed: a notice joined its timeline. Apps never
 	// receive it.

@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,6 +37,13 @@ type Message struct {
 	// ReplyToSeq is the seq of the earlier message of the thread this one
 	// answers, if any. It stays when that message is edited or deleted.
 	ReplyToSeq int64 `json:"reply_to_seq,omitempty"`
+	// Reactions are the members' reactions to the message, one emoji of
+	// ReactionEmoji each at most, grouped by emoji in the order each was
+	// first given. A deletion clears them.
+	Reactions []Reaction `json:"reactions,omitempty"`
+	// ReactedAt is when a reaction to the message was last given or taken
+	// back, if ever: the changes feed tells a reaction from an edit by it.
+	ReactedAt *time.Time `json:"-"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.
@@ -44,6 +52,42 @@ type Message struct {
 	// IdempotencyKey is the sender's key that makes a retried send return
 	// this message instead of a duplicate.
 	IdempotencyKey string `json:"-"`
+}
+
+// Reaction is one emoji given to a message, and who gave it, in the order
+// they did.
+type Reaction struct {
+	Emoji string    `json:"emoji"`
+	Users []UserRef `json:"users"`
+}
+
+// ReactionEmoji are the reactions a member may give a message: a short,
+// fixed choice, as every client shows the same few and a reaction carries
+// nothing a member wrote.
+var ReactionEmoji = []string{"👍", "❤️", "😂", "😮", "😢", "🙏"}
+
+// ErrReactionEmoji is a reaction that is not one of ReactionEmoji.
+var ErrReactionEmoji = Errorf(EINVALID, "emoji must be one of %s", strings.Join(ReactionEmoji, " "))
+
+// ValidateReaction checks that emoji is one of ReactionEmoji, or
+// returns ErrReactionEmoji.
+func ValidateReaction(emoji string) error {
+	if !slices.Contains(ReactionEmoji, emoji) {
+		return ErrReactionEmoji
+	}
+	return nil
+}
+
+// ReactionBy returns the emoji the member gave the message, or "".
+func (m *Message) ReactionBy(userID string) string {
+	for _, r := range m.Reactions {
+		for _, u := range r.Users {
+			if u.ID == userID {
+				return r.Emoji
+			}
+		}
+	}
+	return ""
 }
 
 // Via names the app a message was written through.
@@ -174,7 +218,8 @@ type ChangeFilter struct {
 
 // MessageChange is one change of a thread's messages, in the order the
 // changes were committed: a message posted (Type EventMessageCreated),
-// edited (EventMessageEdited, Message as it is now) or deleted
+// edited (EventMessageEdited, Message as it is now), reacted to
+// (EventMessageReacted, Message as it is now) or deleted
 // (EventMessageDeleted, Message a tombstone). A message holds only its
 // latest change: one posted and edited since a reader last looked is one
 // change, its edit, and one deleted after either, its deletion.

@@ -381,6 +381,14 @@ type MessageStore interface {
 	// its thread's next change (numbered as DeleteMessage's); ENOTFOUND
 	// when the message is absent, deleted or not a text message.
 	EditMessage(ctx context.Context, id, text string, t time.Time) error
+	// SetReaction gives the message the member's reaction emoji at t,
+	// replacing theirs, or takes theirs back when emoji is "", as its
+	// thread's next change (numbered as DeleteMessage's), whether or not
+	// the member had one; ENOTFOUND when the message is absent or deleted.
+	SetReaction(ctx context.Context, id, userID, emoji string, t time.Time) error
+	// FindReactedMessageIDs returns the IDs of up to limit of the messages
+	// the member reacted to, in no particular order.
+	FindReactedMessageIDs(ctx context.Context, userID string, limit int) ([]string, error)
 }
 
 // AppStore keeps partner apps' registrations and their review.

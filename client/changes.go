@@ -9,8 +9,10 @@ import (
 // MessageChange is one change to a thread's messages: Type is
 // EventMessageCreated for a message posted, EventMessageEdited for one
 // whose text changed (Message as it now is: it may be new to the reader,
-// posted and edited since it last looked), EventMessageDeleted for one
-// deleted, whose Message is then a tombstone without its content.
+// posted and edited since it last looked), EventMessageReacted for one
+// whose reactions changed last (Message as it now is, too),
+// EventMessageDeleted for one deleted, whose Message is then a tombstone
+// without its content.
 type MessageChange struct {
 	Type    string   `json:"type"`
 	Message *Message `json:"message"`

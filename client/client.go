@@ -594,6 +594,21 @@ func (c *Client) EditMessage(ctx context.Context, id, text string) (*Message, er
 	return &m, err
 }
 
+// React gives a message the member's reaction, one of 👍 ❤️ 😂 😮 😢 🙏, in
+// place of any they gave it before, and returns the message as it now is.
+// Reactions are members' alone: an app's token is refused.
+func (c *Client) React(ctx context.Context, messageID, emoji string) (*Message, error) {
+	var m Message
+	_, err := c.Do(ctx, "PUT", "/api/v1/messages/"+url.PathEscape(messageID)+"/reaction", map[string]string{"emoji": emoji}, &m)
+	return &m, err
+}
+
+// TakeBackReaction takes back the member's reaction to a message, if any.
+func (c *Client) TakeBackReaction(ctx context.Context, messageID string) error {
+	_, err := c.Do(ctx, "DELETE", "/api/v1/messages/"+url.PathEscape(messageID)+"/reaction", nil, nil)
+	return err
+}
+
 // DeleteMessage deletes one of the member's messages for everyone.
 func (c *Client) DeleteMessage(ctx context.Context, id string) error {
 	_, err := c.Do(ctx, "DELETE", "/api/v1/messages/"+url.PathEscape(id), nil, nil)

@@ -34,6 +34,9 @@ const (
 	EventMessageCreated = "message.created"
 	// EventMessageEdited carries the Message with its new text.
 	EventMessageEdited = "message.edited"
+	// EventMessageReacted carries the Message with its reactions as they
+	// now are (React, TakeBackReaction).
+	EventMessageReacted = "message.reacted"
 	// EventMessageDeleted carries a MessageDeleted.
 	EventMessageDeleted = "message.deleted"
 	// EventThreadUpdated carries a ThreadChange; a member who just left a
@@ -231,10 +234,20 @@ type Message struct {
 	// ReplyToSeq is the Seq of the earlier message of the thread this one
 	// answers, if any (SendReply).
 	ReplyToSeq int64 `json:"reply_to_seq,omitempty"`
+	// Reactions are the members' reactions, grouped by emoji in the order
+	// each was first given; none once it was deleted.
+	Reactions []Reaction `json:"reactions,omitempty"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.
 	Share *Share `json:"share,omitempty"`
+}
+
+// Reaction is one emoji given to a message, and the members who gave it,
+// in the order they did.
+type Reaction struct {
+	Emoji string    `json:"emoji"`
+	Users []UserRef `json:"users"`
 }
 
 // Via names the app a message was written through.

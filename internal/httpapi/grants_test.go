@@ -41,6 +41,9 @@ type grantWorld struct {
 	bobCarol         string // a thread alice is not in
 	aliceID, carolID string
 	aliceApp         string // the client ID of an app alice registered, once appCalls made it
+	// firstSaid is the ID of each thread's first message, sent before any
+	// app was connected, or once said needed it.
+	firstSaid map[string]string
 }
 
 func newGrantWorld(t *testing.T) *grantWorld {
@@ -55,11 +58,30 @@ func newGrantWorld(t *testing.T) *grantWorld {
 	w.aliceBob = apptest.MustThread(t, alice, "bob").ID
 	w.aliceCarol = apptest.MustThread(t, alice, "carol").ID
 	w.bobCarol = apptest.MustThread(t, bob, "carol").ID
+	w.firstSaid = map[string]string{w.bobCarol: apptest.MustSend(t, bob, w.bobCarol, "alice cannot see this").ID}
 	for _, th := range []string{w.aliceBob, w.aliceCarol} {
-		apptest.MustSend(t, alice, th, "before any app")
+		w.firstSaid[th] = apptest.MustSend(t, alice, th, "before any app").ID
 	}
-	apptest.MustSend(t, bob, w.bobCarol, "alice cannot see this")
 	return w
+}
+
+// sendIn sends a message into the thread now, so that an app's view
+// reaches it: alice's, but in a thread she is not in, bob's.
+func (w *grantWorld) sendIn(t *testing.T, threadID, text string) *client.Message {
+	sender := w.alice
+	if threadID == w.bobCarol {
+		sender = w.bob
+	}
+	return apptest.MustSend(t, sender, threadID, text)
+}
+
+// said returns the ID of the thread's first message, sent by sendIn if
+// there was none.
+func (w *grantWorld) said(t *testing.T, threadID string) string {
+	if _, ok := w.firstSaid[threadID]; !ok {
+		w.firstSaid[threadID] = w.sendIn(t, threadID, "the first").ID
+	}
+	return w.firstSaid[threadID]
 }
 
 // appCalls is every /api/v1 call an app might make, with the scope it needs.
@@ -101,14 +123,7 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			return err
 		}},
 		{"DELETE /messages/{id}", parley.ScopeMessagesDelete, true, func(ctx context.Context, c *client.Client, th string) error {
-			// A message sent now, so the app's view reaches it: the member's
-			// own, but in a thread the member is not in, bob's.
-			sender := w.alice
-			if th == w.bobCarol {
-				sender = w.bob
-			}
-			m := apptest.MustSend(t, sender, th, "delete me")
-			return c.DeleteMessage(ctx, m.ID)
+			return c.DeleteMessage(ctx, w.sendIn(t, th, "delete me").ID)
 		}},
 		{"PATCH /messages/{id}", parley.ScopeMessagesWrite, true, func(ctx context.Context, c *client.Client, th string) error {
 			// The app edits a message it wrote. Where it cannot write one,
@@ -116,11 +131,7 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			// in), and is refused as for any edit it may not make.
 			m, err := c.SendMessage(ctx, th, "from the app", "")
 			if err != nil {
-				sender := w.alice
-				if th == w.bobCarol {
-					sender = w.bob
-				}
-				m = apptest.MustSend(t, sender, th, "edit me")
+				m = w.sendIn(t, th, "edit me")
 			}
 			_, err = c.EditMessage(ctx, m.ID, "edited by the app")
 			return err
@@ -175,6 +186,13 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		}},
 		{"POST /threads/{id}/typing", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			return c.Typing(ctx, th)
+		}},
+		{"PUT /messages/{id}/reaction", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.React(ctx, w.said(t, th), "👍")
+			return err
+		}},
+		{"DELETE /messages/{id}/reaction", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			return c.TakeBackReaction(ctx, w.said(t, th))
 		}},
 		{"GET /apps", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Do(ctx, "GET", "/api/v1/apps", nil, nil)

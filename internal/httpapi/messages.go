@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -63,6 +64,35 @@ func (s *Server) handleMessageEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, msg)
+}
+
+func (s *Server) handleReactionPut(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Emoji string `json:"emoji"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// An emoji left out would take the reaction back: that is DELETE's.
+	if err := parley.ValidateReaction(in.Emoji); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	msg, err := s.svc.React(r.Context(), r.PathValue("id"), in.Emoji)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, msg)
+}
+
+func (s *Server) handleReactionDelete(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.svc.React(r.Context(), r.PathValue("id"), ""); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {

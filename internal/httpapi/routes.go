@@ -71,6 +71,8 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/api/v1/threads/{id}/changes", handler: s.handleChangeList},
 		{method: "PATCH", pattern: "/api/v1/messages/{id}", handler: s.handleMessageEdit},
 		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
+		{method: "PUT", pattern: "/api/v1/messages/{id}/reaction", handler: s.handleReactionPut},
+		{method: "DELETE", pattern: "/api/v1/messages/{id}/reaction", handler: s.handleReactionDelete},
 
 		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},
 

@@ -18,6 +18,8 @@ import (
 //   - every message they sent becomes a tombstone that keeps its seq, as
 //     if they had deleted it (tombstone): threads stay numbered without a
 //     gap, and apps whose grants reached a message get message.deleted;
+//   - every reaction they gave others' messages is taken back, as if they
+//     had taken it back (takeBackReactions);
 //   - their profile goes (EraseUser): display name, password hash, operator
 //     flag, friendships and friend requests. The account's ID and username
 //     stay, the username reserved so that no one can take it and pass for
@@ -75,12 +77,13 @@ type deletion struct {
 	// leaving queued a webhook delivery.
 	access accessEnded
 	hooked bool
-	// deleted are the messages turned into tombstones, and readers who is
-	// in each of their threads now, to be told; left the threads the
-	// member left, with who is in each now.
-	deleted []*parley.Message
-	readers map[string][]string
-	left    []parley.ThreadChange
+	// deleted are the messages turned into tombstones, reacted those whose
+	// reactions changed, and readers who is in each of their threads now,
+	// to be told; left the threads the member left, with who is in each
+	// now.
+	deleted, reacted []*parley.Message
+	readers          map[string][]string
+	left             []parley.ThreadChange
 }
 
 // deleteAccount deletes the account of the member named username, as the
@@ -91,7 +94,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	var d deletion
 	var userID string
 	err := s.decide(ctx, func(tx parley.Tx, record recorder) (err error) {
-		d = deletion{}
+		d = deletion{readers: map[string][]string{}}
 		u, err := findMember(ctx, tx, username)
 		if err != nil {
 			return err
@@ -115,6 +118,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if err := s.tombstoneAll(ctx, tx, u.ID, &d); err != nil {
 			return err
 		}
+		if err := s.takeBackReactions(ctx, tx, u.ID, &d); err != nil {
+			return err
+		}
 		if err := tx.EraseUser(ctx, u.ID, s.Now()); err != nil {
 			return err
 		}
@@ -134,6 +140,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	for _, m := range d.deleted {
 		s.publishDeleted(ctx, d.readers[m.ThreadID], m)
 	}
+	for _, m := range d.reacted {
+		s.publishMessage(ctx, parley.EventMessageReacted, d.readers[m.ThreadID], m)
+	}
 	return nil
 }
 
@@ -141,7 +150,6 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 // into a tombstone, into d, with who is in its thread: in threads the
 // member left before, as in those they left just now (leaveAll, first).
 func (s *Service) tombstoneAll(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
-	d.readers = map[string][]string{}
 	for after := ""; ; {
 		page, err := tx.FindSentMessages(ctx, userID, after, tombstonePage)
 		if err != nil {

@@ -157,6 +157,7 @@ func (e *Events) sessionErr() error {
 var eventScopes = map[string]parley.Scopes{
 	parley.EventMessageCreated: {parley.ScopeMessagesRead},
 	parley.EventMessageEdited:  {parley.ScopeMessagesRead},
+	parley.EventMessageReacted: {parley.ScopeMessagesRead},
 	parley.EventMessageDeleted: {parley.ScopeMessagesRead},
 	parley.EventReadUpdated:    {parley.ScopeThreadsRead},
 	parley.EventThreadUpdated:  {parley.ScopeThreadsRead},

@@ -166,6 +166,97 @@ func TestMessages_EditMessage(t *testing.T) {
 	})
 }
 
+// A reaction given, changed or taken back makes its message the thread's
+// next change, a reaction after an edit telling as message.reacted and an
+// edit after a reaction as message.edited; a deleted message and one that
+// is not there take none, and take no number. FindReactedMessageIDs finds
+// the messages a member's reactions are on, and no longer those taken
+// back or deleted.
+func TestMessages_SetReaction(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		post := func(text string) string {
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: text, CreatedAt: parley.Now()}
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+			return m.ID
+		}
+		react := func(id, emoji string, at time.Time) error {
+			return db.Write(ctx, func(tx parley.Tx) error { return tx.SetReaction(ctx, id, u.ID, emoji, at) })
+		}
+		reacted := func() []string {
+			var ids []string
+			mustWrite(t, db, func(tx parley.Tx) (err error) {
+				ids, err = tx.FindReactedMessageIDs(ctx, u.ID, 10)
+				return err
+			})
+			slices.Sort(ids)
+			return ids
+		}
+		one, two, gone := post("one"), post("two"), post("three")
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, gone, parley.Now()) })
+		all := parley.ChangeFilter{ThreadID: th.ID, Limit: 10}
+		start := parley.Now()
+		at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second) }
+
+		for i, emoji := range []string{"👍", "❤️"} {
+			if err := react(one, emoji, at(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited", at(2)) })
+		if err := react(two, "😂", at(3)); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := reacted(), sorted(one, two); !slices.Equal(got, want) {
+			t.Fatalf("reacted to %v, want %v", got, want)
+		}
+		changes := findChanges(t, db, all)
+		if got, want := describe(changes), []string{
+			"message.deleted:@4", "message.reacted:one@6", "message.reacted:two, edited@8",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes %v, want %v", got, want)
+		}
+		if r := changes[1].Message.Reactions; len(r) != 1 || r[0].Emoji != "❤️" || len(r[0].Users) != 1 || r[0].Users[0] != u.Ref() {
+			t.Fatalf("one's reactions %+v, want alice's ❤️ alone", r)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited again", at(4)) })
+		if err := react(one, "", at(5)); err != nil {
+			t.Fatal(err)
+		}
+		changes = findChanges(t, db, all)
+		if got, want := describe(changes), []string{
+			"message.deleted:@4", "message.edited:two, edited again@9", "message.reacted:one@10",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes %v, want %v", got, want)
+		}
+		if r := changes[2].Message.Reactions; r != nil {
+			t.Fatalf("reactions taken back, left %+v", r)
+		}
+		for what, id := range map[string]string{"a deleted message": gone, "no message": parley.NewID()} {
+			if err := react(id, "👍", at(6)); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("reacting to %s: %v, want ENOTFOUND", what, err)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, two, at(7)) })
+		if got := reacted(); len(got) != 0 {
+			t.Fatalf("reacted to %v after the reaction was taken back and the message deleted", got)
+		}
+		if got, want := describe(findChanges(t, db, all)), []string{
+			"message.deleted:@4", "message.reacted:one@10", "message.deleted:@11",
+		}; !slices.Equal(got, want) {
+			t.Fatalf("changes %v, want %v: nothing numbered by a failed reaction", got, want)
+		}
+	})
+}
+
+// sorted returns its arguments sorted.
+func sorted(s ...string) []string {
+	slices.Sort(s)
+	return s
+}
+
 // Two nodes posting into one thread at once, then deleting from it at
 // once: every post and every deletion takes its own change number, and the
 // numbers run on without a gap, in the order of the messages' seq.

@@ -82,6 +82,8 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		steps = append(steps, err,
 			tx.DeleteMessage(ctx, msgIDs[7], now),
 			tx.EditMessage(ctx, msgIDs[8], "message 8, edited", later),
+			tx.SetReaction(ctx, msgIDs[9], bob, "👍", later),
+			tx.SetReaction(ctx, msgIDs[9], alice, "❤️", later),
 			tx.CreateGrant(ctx, grant))
 		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1})
 		steps = append(steps, err,

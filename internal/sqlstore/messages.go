@@ -25,9 +25,11 @@ import (
 // For the same reason the columns most messages leave NULL or at their
 // default, the kind (0, text), when the message was deleted, the app it
 // came through, its share card, when it was edited and the message it
-// replies to, come as one, the last: NULL for a text message that has
-// none of them, otherwise a JSON array of the eight, which rareFields
-// reads. On SQLite, four columns
+// replies to, when it was last reacted to and its reactions, come as one,
+// the last: NULL for a text message that has none of them, otherwise a
+// JSON array of the ten, which rareFields reads. A message's reactions,
+// rows of their own, are read only for a message that has been reacted
+// to. On SQLite, four columns
 // fewer took about a tenth of the server's CPU off a page of 51 rows
 // (bench/README.md, "History: a page's columns, and the client's
 // decoding").
@@ -48,7 +50,9 @@ import (
 // (threads.no, users.no), not their IDs: a number takes a byte or a few in
 // the row and each of its indexes, an ID 27.
 type messageSQL struct {
-	columns string
+	// selected are the columns alone; columns are they with the table
+	// they are read from, and the join that names the sender.
+	selected, columns string
 	// message selects messages with their thread's ID, page without.
 	message, page string
 	// sendersApart is set where a row names its sender by number only,
@@ -57,17 +61,21 @@ type messageSQL struct {
 }
 
 // messageSQLOf builds messageSQL with the engine's function that makes a
-// JSON array and what turns its result into text, and the columns and
-// join that name the sender: the sender's number alone, without a join,
-// where sendersApart.
-func messageSQLOf(jsonArray, asText, sender, senderJoin string, sendersApart bool) messageSQL {
-	columns := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
+// JSON array and what turns its result into text, the columns and join
+// that name the sender (the sender's number alone, without a join, where
+// sendersApart), and the JSON array of a message's reactions, each an
+// array of the member's ID, username and display name, the emoji and
+// when it was given.
+func messageSQLOf(jsonArray, asText, sender, senderJoin, reactions string, sendersApart bool) messageSQL {
+	selected := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
-			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL AND m.reply_to_seq IS NULL THEN NULL
+			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL AND m.reply_to_seq IS NULL
+			AND m.reacted_at IS NULL THEN NULL
 		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.edited_at,
-			m.reply_to_seq)` + asText + ` END
-	FROM messages m ` + senderJoin
+			m.reply_to_seq, m.reacted_at, CASE WHEN m.reacted_at IS NULL THEN NULL ELSE ` + reactions + ` END)` + asText + ` END `
+	columns := selected + `FROM messages m ` + senderJoin
 	return messageSQL{
+		selected:     selected,
 		columns:      columns,
 		message:      `SELECT t.id, ` + columns + `JOIN threads t ON t.no = m.thread_no `,
 		page:         `SELECT ` + columns,
@@ -76,9 +84,13 @@ func messageSQLOf(jsonArray, asText, sender, senderJoin string, sendersApart boo
 }
 
 var (
-	messageSQLite   = messageSQLOf(`json_array`, ``, `m.sender_no`, ``, true)
+	messageSQLite = messageSQLOf(`json_array`, ``, `m.sender_no`, ``,
+		`json((SELECT json_group_array(json_array(u.id, u.username, u.display_name, r.emoji, r.at))
+			FROM reactions r JOIN users u ON u.no = r.user_no WHERE r.thread_no = m.thread_no AND r.seq = m.seq))`, true)
 	messagePostgres = messageSQLOf(`json_build_array`, `::text`, `u.id, u.username, u.display_name`,
-		`JOIN users u ON u.no = m.sender_no `, false)
+		`JOIN users u ON u.no = m.sender_no `,
+		`(SELECT json_agg(json_build_array(ru.id, ru.username, ru.display_name, r.emoji, r.at))
+			FROM reactions r JOIN users ru ON ru.no = r.user_no WHERE r.thread_no = m.thread_no AND r.seq = m.seq)`, false)
 )
 
 // messageSQL returns the engine's messageSQL.
@@ -194,19 +206,21 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 	return nil
 }
 
-// rareFields sets m's kind, deletion, app, share card, edit and the
-// message it replies to from the JSON array messageSQL's columns end with:
-// [kind, deleted_at, via_client_id, via_name, share_url, share_title,
-// edited_at, reply_to_seq], each null where the row's column is.
+// rareFields sets m's kind, deletion, app, share card, edit, the message
+// it replies to and its reactions from the JSON array messageSQL's columns
+// end with: [kind, deleted_at, via_client_id, via_name, share_url,
+// share_title, edited_at, reply_to_seq, reacted_at, reactions], each null
+// where the row's column is.
 func rareFields(m *parley.Message, array string) error {
 	var fields []json.RawMessage
-	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 8 {
+	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 10 {
 		return fmt.Errorf("message %s: columns %q", m.ID, array)
 	}
 	var kind int64
-	var deleted, edited, replyTo *int64
+	var deleted, edited, replyTo, reacted *int64
 	var viaID, viaName, shareURL, shareTitle *string
-	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited, &replyTo} {
+	var reactions [][5]json.RawMessage
+	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited, &replyTo, &reacted, &reactions} {
 		if err := json.Unmarshal(fields[i], dest); err != nil {
 			return fmt.Errorf("message %s: columns %q: %w", m.ID, array, err)
 		}
@@ -226,11 +240,50 @@ func rareFields(m *parley.Message, array string) error {
 	if replyTo != nil {
 		m.ReplyToSeq = *replyTo
 	}
+	if reacted != nil {
+		at := fromMicros(*reacted)
+		m.ReactedAt = &at
+	}
+	if err := groupReactions(m, reactions); err != nil {
+		return fmt.Errorf("message %s: reactions %q: %w", m.ID, array, err)
+	}
 	if viaID != nil {
 		m.Via = &parley.Via{ClientID: *viaID, Name: deref(viaName)}
 	}
 	if shareURL != nil {
 		m.Share = &parley.Share{URL: *shareURL, Title: deref(shareTitle)}
+	}
+	return nil
+}
+
+// groupReactions sets m's reactions from rows of [user ID, username,
+// display name, emoji, when], grouped by emoji in the order each was first
+// given, each emoji's members in the order they gave it.
+func groupReactions(m *parley.Message, rows [][5]json.RawMessage) error {
+	type given struct {
+		user  parley.UserRef
+		emoji string
+		at    int64
+	}
+	all := make([]given, len(rows))
+	for i, row := range rows {
+		g := &all[i]
+		for j, dest := range []any{&g.user.ID, &g.user.Username, &g.user.DisplayName, &g.emoji, &g.at} {
+			if err := json.Unmarshal(row[j], dest); err != nil {
+				return err
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b given) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.user.ID, b.user.ID))
+	})
+	for _, g := range all {
+		i := slices.IndexFunc(m.Reactions, func(r parley.Reaction) bool { return r.Emoji == g.emoji })
+		if i < 0 {
+			i = len(m.Reactions)
+			m.Reactions = append(m.Reactions, parley.Reaction{Emoji: g.emoji})
+		}
+		m.Reactions[i].Users = append(m.Reactions[i].Users, g.user)
 	}
 	return nil
 }
@@ -523,7 +576,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		return found, nil
 	}
 	limit = min(limit, parley.MaxMessageLimit+1)
-	columns, _, _ := strings.Cut(t.messageSQL().columns, "FROM")
+	columns := t.messageSQL().selected
 	var rows rows
 	var err error
 	if t.pg != nil {
@@ -610,8 +663,52 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 }
 
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
-	return t.changeMessage(ctx, "delete message", id, `deleted_at IS NULL`,
-		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, reply_to_seq = NULL, deleted_at = $2`, micros(at))
+	const op = "delete message"
+	err := t.changeMessage(ctx, op, id, `deleted_at IS NULL`,
+		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, reply_to_seq = NULL, reacted_at = NULL,
+		deleted_at = $2`, micros(at))
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `DELETE FROM reactions WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1)`, id)
+	return mapError(op, err)
+}
+
+func (t *txn) SetReaction(ctx context.Context, id, userID, emoji string, at time.Time) error {
+	const op = "set reaction"
+	if err := t.changeMessage(ctx, op, id, `deleted_at IS NULL`, `reacted_at = $2`, micros(at)); err != nil {
+		return err
+	}
+	var err error
+	if emoji == "" {
+		_, err = t.exec(ctx, `DELETE FROM reactions
+			WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1) AND user_no = `+senderNo(2), id, userID)
+	} else {
+		_, err = t.exec(ctx, `INSERT INTO reactions (thread_no, seq, user_no, emoji, at)
+			SELECT thread_no, seq, `+senderNo(2)+`, $3, $4 FROM messages WHERE id = $1
+			ON CONFLICT (thread_no, seq, user_no) DO UPDATE SET emoji = excluded.emoji, at = excluded.at`,
+			id, userID, emoji, micros(at))
+	}
+	return mapError(op, err)
+}
+
+func (t *txn) FindReactedMessageIDs(ctx context.Context, userID string, limit int) ([]string, error) {
+	const op = "find reacted messages"
+	rows, err := t.query(ctx, `SELECT m.id FROM reactions r JOIN messages m ON m.thread_no = r.thread_no AND m.seq = r.seq
+		WHERE r.user_no = `+senderNo(1)+` LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapError(op, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, mapError(op, rows.Err())
 }
 
 func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) error {
@@ -656,6 +753,8 @@ func messageChange(m *parley.Message, number int64) parley.MessageChange {
 	switch {
 	case m.DeletedAt != nil:
 		c.Type = parley.EventMessageDeleted
+	case m.ReactedAt != nil && (m.EditedAt == nil || m.ReactedAt.After(*m.EditedAt)):
+		c.Type = parley.EventMessageReacted
 	case m.EditedAt != nil:
 		c.Type = parley.EventMessageEdited
 	}

@@ -317,6 +317,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			msg(6, "to edit"),
 			msg(7, "through an app, to edit"),
 			msg(8, "a reply, nothing else rare"),
+			msg(9, "reacted to"),
 		}
 		posted[1].Kind, posted[1].Share = parley.MessageKindShare, &parley.Share{URL: "https://example.com/?a=1&b=\"2\"", Title: "Ti\"tle ✓"}
 		posted[2].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
@@ -327,6 +328,24 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[7].ReplyToSeq, posted[5].ReplyToSeq, posted[3].ReplyToSeq = 1, 2, 1
 		deletedAt, editedAt := at(9), at(10)
 		edits := map[*parley.Message]string{posted[5]: "edited \"once\" ✓", posted[6]: "edited through an app"}
+		// Reactions in the order given: bob's 😂 replaced by his 👍, after
+		// alice's; one taken back; one to a share through an app; one to
+		// the message deleted after it.
+		type reaction struct {
+			m     *parley.Message
+			by    *parley.User
+			emoji string
+			at    time.Time
+		}
+		reactions := []reaction{
+			{posted[8], bob, "😂", at(11)}, {posted[8], u, "👍", at(12)}, {posted[8], bob, "👍", at(13)},
+			{posted[4], bob, "🙏", at(14)}, {posted[0], u, "❤️", at(15)}, {posted[0], u, "", at(16)},
+			{posted[3], u, "👍", at(8)},
+		}
+		reacted := map[*parley.Message][]parley.Reaction{
+			posted[8]: {{Emoji: "👍", Users: []parley.UserRef{u.Ref(), bob.Ref()}}},
+			posted[4]: {{Emoji: "🙏", Users: []parley.UserRef{bob.Ref()}}},
+		}
 		mustWrite(t, db, func(tx parley.Tx) error {
 			for _, u := range []*parley.User{u, bob} {
 				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
@@ -351,18 +370,29 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 					return err
 				}
 			}
+			for _, r := range reactions {
+				if err := tx.SetReaction(ctx, r.m.ID, r.by.ID, r.emoji, r.at); err != nil {
+					return err
+				}
+			}
 			return tx.DeleteMessage(ctx, posted[3].ID, deletedAt)
 		})
 		// show prints a message's fields and what its pointers point at.
 		show := func(m parley.Message) string {
-			via, share, deleted, edited := m.Via, m.Share, m.DeletedAt, m.EditedAt
-			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.IdempotencyKey = nil, nil, nil, nil, ""
-			return fmt.Sprintf("%+v via %+v share %+v deleted %v edited %v", m, via, share, deleted, edited)
+			via, share, deleted, edited, reacted := m.Via, m.Share, m.DeletedAt, m.EditedAt, m.ReactedAt
+			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.ReactedAt, m.IdempotencyKey = nil, nil, nil, nil, nil, ""
+			return fmt.Sprintf("%+v via %+v share %+v deleted %v edited %v reacted %v", m, via, share, deleted, edited, reacted)
 		}
 		want := func(m *parley.Message) string {
 			w := *m
+			w.Reactions = reacted[m]
+			for _, r := range reactions {
+				if r.m == m {
+					w.ReactedAt = &r.at
+				}
+			}
 			if m == posted[3] {
-				w.Text, w.DeletedAt, w.ReplyToSeq = "", &deletedAt, 0
+				w.Text, w.DeletedAt, w.ReplyToSeq, w.ReactedAt = "", &deletedAt, 0, nil
 			}
 			if text, ok := edits[m]; ok {
 				w.Text, w.EditedAt = text, &editedAt
