@@ -42,7 +42,7 @@ type grantWorld struct {
 	aliceID, carolID string
 	aliceApp         string // the client ID of an app alice registered, once appCalls made it
 	// firstSaid is the ID of each thread's first message, sent before any
-	// app was connected, or once said needed it.
+	// app was connected.
 	firstSaid map[string]string
 }
 
@@ -75,13 +75,13 @@ func (w *grantWorld) sendIn(t *testing.T, threadID, text string) *client.Message
 	return apptest.MustSend(t, sender, threadID, text)
 }
 
-// said returns the ID of the thread's first message, sent by sendIn if
-// there was none.
+// said returns the ID of the thread's first message, or of one sendIn
+// sends now into a thread made since.
 func (w *grantWorld) said(t *testing.T, threadID string) string {
-	if _, ok := w.firstSaid[threadID]; !ok {
-		w.firstSaid[threadID] = w.sendIn(t, threadID, "the first").ID
+	if id, ok := w.firstSaid[threadID]; ok {
+		return id
 	}
-	return w.firstSaid[threadID]
+	return w.sendIn(t, threadID, "in a thread made since").ID
 }
 
 // appCalls is every /api/v1 call an app might make, with the scope it needs.
