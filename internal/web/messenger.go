@@ -62,6 +62,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/messages", p.posted(p.send))
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/edit", p.posted(p.editMessage))
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.posted(p.deleteMessage))
+	mux.HandleFunc("POST /t/{id}/messages/{mid}/react", p.posted(p.react))
 	mux.HandleFunc("POST /t/{id}/read", p.posted(p.markRead))
 	mux.HandleFunc("POST /t/{id}/typing", p.posted(p.typing))
 	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
@@ -870,6 +871,9 @@ type messageView struct {
 	ThreadID, CSRF string
 	// Quote is the message it answers, if any.
 	Quote *quoteView
+	// Chips are its reactions, and Picks those the reader may give it.
+	Chips []reactionChip
+	Picks []reactionPick
 }
 
 // msgView returns a message of a list as the page shows it.
@@ -877,6 +881,9 @@ func msgView(l messageList, m *parley.Message) messageView {
 	v := messageView{M: m, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
 	if m.ReplyToSeq != 0 {
 		v.Quote = l.quote(m.ReplyToSeq)
+	}
+	if m.DeletedAt == nil {
+		v.Chips, v.Picks = reactionChips(m, l.Me), reactionPicks(m, l.Me)
 	}
 	return v
 }

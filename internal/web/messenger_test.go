@@ -294,6 +294,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + th.ID + "/messages": {"text": {"forged"}},
 		"/t/" + th.ID + "/messages/" + m.ID + "/edit":            {"text": {"forged"}},
 		"/t/" + th.ID + "/messages/" + m.ID + "/delete":          {},
+		"/t/" + th.ID + "/messages/" + m.ID + "/react":           {"emoji": {"👍"}},
 		"/t/" + th.ID + "/read":                                  {"seq": {"1"}},
 		"/t/" + th.ID + "/typing":                                {},
 		"/t/" + group.ID + "/title":                              {"title": {"forged"}},
@@ -332,7 +333,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		t.Errorf("alice is named %q after forged forms", me.DisplayName)
 	}
 	page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
-	if err != nil || len(page.Messages) != 1 || page.Messages[0].DeletedAt != nil {
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].DeletedAt != nil || page.Messages[0].Reactions != nil {
 		t.Errorf("the thread after forged forms: %+v, %v", page, err)
 	}
 	if blocked, err := alice.BlockedMembers(ctx); err != nil || len(blocked) != 0 {

@@ -206,11 +206,12 @@ const toBottom = () => {
 };
 
 // merge puts the messages of a fetched list in place, in seq order: a
-// message shown already is replaced (it may have been edited or deleted),
-// a new one inserted, but not one whose text the member is editing. Focus
-// inside a message replaced stays on it: on the same action, Edit or
-// Delete, if it still has it, else on the message itself. It returns the
-// fetched list's data attributes.
+// message shown already is replaced (it may have been edited, deleted or
+// reacted to), a new one inserted, but not one whose text the member is
+// editing. Focus inside a message replaced stays on it: on the same
+// reaction under it, or the same action, Edit, Delete or React, if it
+// still has it, else on the message itself. It returns the fetched list's
+// data attributes.
 function merge(doc) {
   const fresh = doc.getElementById("messages");
   for (const li of [...fresh.children]) {
@@ -220,11 +221,12 @@ function merge(doc) {
       if (old.isEqualNode(node) || old.querySelector("details.edit[open]")) continue;
       const focused = old.contains(document.activeElement);
       const action = document.activeElement?.closest("details")?.className;
+      const chip = document.activeElement?.closest(".chip")?.dataset.emoji;
       old.replaceWith(node);
       if (focused) {
-        const summary = action && node.querySelector(`details.${action} > summary`);
-        if (summary) {
-          summary.focus();
+        const same = chip ? [...node.querySelectorAll(".chip")].find((c) => c.dataset.emoji === chip) : action && node.querySelector(`details.${action} > summary`);
+        if (same) {
+          same.focus();
         } else {
           node.tabIndex = -1;
           node.focus();
@@ -437,11 +439,14 @@ if (list) {
   // the cursor at the end of the text, as it was. However it closes, saved
   // or not, the message is shown as it now is: merge leaves a message alone
   // while its field is open, which another device may edit meanwhile.
-  const actions = "details.edit[open], details.delete[open]";
+  // React opens the six reactions, with focus on the member's own or the
+  // first; a click elsewhere closes them.
+  const actions = "details.edit[open], details.delete[open], details.react[open]";
   list.addEventListener("toggle", (e) => {
     if (e.target.matches?.("details.edit:not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
     if (!e.target.matches?.(actions)) return;
     for (const other of list.querySelectorAll(actions)) if (other !== e.target) other.open = false;
+    (e.target.querySelector(".pick[aria-pressed=true]") || e.target.querySelector(".pick"))?.focus();
     const field = e.target.querySelector("textarea");
     if (field) {
       field.value = field.defaultValue;
@@ -464,6 +469,22 @@ if (list) {
     closeAction(action);
     if (!editing) await refresh(seqOf(form.closest("li")));
     tell(editing ? "Message edited." : "Message deleted.");
+  });
+  // A reaction given or taken back, from the six or from under the
+  // message, shows the message as it now is, without leaving the page.
+  list.addEventListener("submit", async (e) => {
+    const form = e.target.closest(".react form, form.reactions");
+    if (!form) return;
+    e.preventDefault();
+    const err = await post(form, { emoji: e.submitter?.value ?? "" });
+    if (err) return say(err);
+    say("");
+    const picker = form.closest("details");
+    if (picker) closeAction(picker);
+    await refresh(seqOf(form.closest("li")));
+  });
+  document.addEventListener("click", (e) => {
+    for (const picker of list.querySelectorAll("details.react[open]")) if (!picker.contains(e.target)) picker.open = false;
   });
   // Cancel closes the field, where the page without script goes back to
   // the message.
@@ -495,10 +516,10 @@ if (list) {
     setTimeout(() => answered.classList.remove("found"), 1500);
   });
 
-  // Escape closes an edit, or a confirmation, Delete's or Leave's, back to
-  // its button.
+  // Escape closes an edit, the reactions, or a confirmation, Delete's or
+  // Leave's, back to its button.
   document.addEventListener("keydown", (e) => {
-    const open = e.key === "Escape" && e.target.closest?.("details.edit[open], details.delete[open], details.leave[open]");
+    const open = e.key === "Escape" && e.target.closest?.("details.edit[open], details.react[open], details.delete[open], details.leave[open]");
     if (open) closeAction(open);
   });
 
@@ -716,6 +737,9 @@ function handle(ev) {
         for (const li of changed) if (li) refresh(seqOf(li)).catch(console.warn);
         followAnswered(ev);
       }
+      break;
+    case "message.reacted":
+      if (here && ev.data) refresh(ev.data.seq).catch(console.warn);
       break;
     case "read.updated":
       refreshInbox();

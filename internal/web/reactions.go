@@ -1,0 +1,89 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley"
+)
+
+// A message shows its reactions under it, each emoji once, with how many
+// gave it and, for a pointer's hover and screen readers, who; a reaction
+// beside it (the smiley) offers the few there are. Each is a button of one
+// form that says what pressing it does: give that emoji, or take back the
+// reader's own (an empty emoji), so that the page works without script
+// and a press never undoes another tab's.
+
+// reactionNames say what each reaction is, for screen readers and the
+// picker's tooltips.
+var reactionNames = map[string]string{
+	"👍": "Thumbs up", "❤️": "Heart", "😂": "Laughing", "😮": "Surprised", "😢": "Sad", "🙏": "Thank you",
+}
+
+// reactionChip is one emoji given to a message, as the page shows it
+// under the message.
+type reactionChip struct {
+	Emoji, Name string
+	Count       int
+	// Who gave it: "Alice, Bob and you".
+	Who string
+	// Mine: the reader gave it, and pressing it takes theirs back.
+	Mine bool
+}
+
+// reactionPick is one emoji of a message's picker.
+type reactionPick struct {
+	Emoji, Name string
+	// Mine: the reader gave it, and pressing it takes theirs back.
+	Mine bool
+}
+
+// reactionChips returns m's reactions as me sees them.
+func reactionChips(m *parley.Message, me parley.UserRef) []reactionChip {
+	chips := make([]reactionChip, 0, len(m.Reactions))
+	for _, r := range m.Reactions {
+		c := reactionChip{Emoji: r.Emoji, Name: reactionNames[r.Emoji], Count: len(r.Users)}
+		names := make([]string, 0, len(r.Users))
+		for _, u := range r.Users {
+			if u.ID == me.ID {
+				c.Mine = true
+				names = append(names, "you")
+			} else {
+				names = append(names, displayName(u))
+			}
+		}
+		c.Who = andList(names)
+		chips = append(chips, c)
+	}
+	return chips
+}
+
+// reactionPicks returns the reactions me may give m.
+func reactionPicks(m *parley.Message, me parley.UserRef) []reactionPick {
+	mine := m.ReactionBy(me.ID)
+	picks := make([]reactionPick, len(parley.ReactionEmoji))
+	for i, e := range parley.ReactionEmoji {
+		picks[i] = reactionPick{Emoji: e, Name: reactionNames[e], Mine: e == mine}
+	}
+	return picks
+}
+
+// andList joins names as a sentence does: "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// react gives a message the member's reaction, or takes theirs back for an
+// empty emoji, and goes back to the message.
+func (p *Pages) react(ctx context.Context, r *http.Request) (string, error) {
+	m, err := p.svc.React(ctx, r.PathValue("mid"), r.PostFormValue("emoji"))
+	if err != nil {
+		return "", err
+	}
+	return threadURL(m.ThreadID) + "#m" + strconv.FormatInt(m.Seq, 10), nil
+}
