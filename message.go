@@ -61,6 +61,16 @@ type Reaction struct {
 	Users []UserRef `json:"users"`
 }
 
+// GivenReaction is a reaction a member gave a message, as their export
+// lists it.
+type GivenReaction struct {
+	MessageID string    `json:"message_id"`
+	ThreadID  string    `json:"thread_id"`
+	Seq       int64     `json:"seq"`
+	Emoji     string    `json:"emoji"`
+	At        time.Time `json:"at"`
+}
+
 // ReactionEmoji are the reactions a member may give a message: a short,
 // fixed choice, as every client shows the same few and a reaction carries
 // nothing a member wrote.

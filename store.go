@@ -386,9 +386,10 @@ type MessageStore interface {
 	// thread's next change (numbered as DeleteMessage's), whether or not
 	// the member had one; ENOTFOUND when the message is absent or deleted.
 	SetReaction(ctx context.Context, id, userID, emoji string, t time.Time) error
-	// FindReactedMessageIDs returns the IDs of up to limit of the messages
-	// the member reacted to, in no particular order.
-	FindReactedMessageIDs(ctx context.Context, userID string, limit int) ([]string, error)
+	// FindGivenReactions returns up to limit of the reactions the member
+	// gave, by thread and seq, after the one after (from the first for
+	// nil).
+	FindGivenReactions(ctx context.Context, userID string, after *GivenReaction, limit int) ([]*GivenReaction, error)
 }
 
 // AppStore keeps partner apps' registrations and their review.

@@ -243,6 +243,16 @@ type Message struct {
 	Share *Share `json:"share,omitempty"`
 }
 
+// GivenReaction is a reaction a member gave a message, as their export
+// lists it.
+type GivenReaction struct {
+	MessageID string    `json:"message_id"`
+	ThreadID  string    `json:"thread_id"`
+	Seq       int64     `json:"seq"`
+	Emoji     string    `json:"emoji"`
+	At        time.Time `json:"at"`
+}
+
 // Reaction is one emoji given to a message, and the members who gave it,
 // in the order they did.
 type Reaction struct {
@@ -396,6 +406,8 @@ type Export struct {
 	AccessLog []AccessEntry `json:"access_log"`
 	// Messages are every message the member sent, in the order sent.
 	Messages []Message `json:"messages"`
+	// Reactions are every reaction the member gave, by thread and seq.
+	Reactions []GivenReaction `json:"reactions"`
 	// ShareLinks are the tracked links of the share cards made for the
 	// member, in the order of the cards' messages.
 	ShareLinks []ExportedShareLink `json:"share_links"`

@@ -20,7 +20,7 @@ import (
 
 // A member downloads everything of theirs as one JSON document: profile,
 // friends and requests (declined ones too), the threads they are in with
-// who is in them, every message they sent, their grants, the apps they
+// who is in them, every message they sent, every reaction they gave, their grants, the apps they
 // registered, their sessions, the share links made for them with their
 // clicks, and their access log with what verifying its chain takes. Nothing in it is another member's private
 // data, and an app's token cannot get it, whatever its scopes.
@@ -53,7 +53,16 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := []string{first.ID}
-	apptest.MustSend(t, bob, direct.ID, "bob's reply")
+	reply := apptest.MustSend(t, bob, direct.ID, "bob's reply")
+	for _, r := range []struct {
+		by *client.Client
+		m  *client.Message
+	}{{bob, first}, {alice, reply}} {
+		if _, err := r.by.React(ctx, r.m.ID, "😂"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reactedAt := env.Clock.Now().Truncate(time.Microsecond)
 	deleted := apptest.MustSend(t, alice, direct.ID, "alice's second thoughts")
 	if err := alice.DeleteMessage(ctx, deleted.ID); err != nil {
 		t.Fatal(err)
@@ -61,7 +70,9 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	sent = append(sent, deleted.ID)
 	apptest.MustSend(t, bob, direct.ID, "bob's unread words")
 	elsewhere := apptest.MustThread(t, bob, "carol")
-	apptest.MustSend(t, carol, elsewhere.ID, "carol's private words")
+	if _, err := bob.React(ctx, apptest.MustSend(t, carol, elsewhere.ID, "carol's private words").ID, "❤️"); err != nil {
+		t.Fatal(err)
+	}
 
 	films := env.MustPartner(t, "Films")
 	tok := env.MustToken(t, films, "alice", []string{"openid", "threads.read", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{direct.ID}})
@@ -149,6 +160,13 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	if !slices.Equal(ids, sent) || e.Messages[0].Text != "alice's first words" || e.Messages[0].EditedAt == nil ||
 		e.Messages[1].DeletedAt == nil || e.Messages[1].Text != "" {
 		t.Errorf("messages %+v, want alice's three, the first edited, the second a tombstone, the third her card", e.Messages)
+	}
+	if len(e.Reactions) != 1 || e.Reactions[0].MessageID != reply.ID || e.Reactions[0].ThreadID != direct.ID || e.Reactions[0].Seq != reply.Seq ||
+		e.Reactions[0].Emoji != "😂" || e.Reactions[0].At.After(reactedAt) || e.Reactions[0].At.Before(reply.CreatedAt) {
+		t.Errorf("reactions %+v, want alice's 😂 to bob's reply alone, given after it was sent", e.Reactions)
+	}
+	if r := e.Messages[0].Reactions; len(r) != 1 || r[0].Emoji != "😂" || len(r[0].Users) != 1 || r[0].Users[0].Username != "bob" {
+		t.Errorf("alice's first message carries reactions %+v, want bob's 😂", r)
 	}
 	if len(e.Grants) != 1 || e.Grants[0].AppName != "Films" || e.Grants[0].Status != "active" ||
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {

@@ -278,7 +278,8 @@ func grantStatus(g *parley.Grant, now time.Time) string {
 // WriteTo writes the export to w as one JSON document: the parts Export
 // read, then the access log's entries up to the head it read, oldest
 // first, every message the member sent, tombstones too, in the order
-// sent, and the share links made for them, each read a page at a time.
+// sent, every reaction they gave, by thread, and the share links made for
+// them, each read a page at a time.
 // An error part way leaves the document unfinished.
 func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -312,6 +313,13 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 			after = last.ID
 		}
 		return tx.FindSentMessages(ctx, e.userID, after, exportPage)
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`,"reactions":`)
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.GivenReaction) ([]*parley.GivenReaction, error) {
+		return tx.FindGivenReactions(ctx, e.userID, last, exportPage)
 	})
 	if err != nil {
 		return err

@@ -83,19 +83,19 @@ func (s *Service) setReaction(ctx context.Context, tx parley.Tx, m *parley.Messa
 // deleted account leaves no reaction behind, as it leaves no message.
 func (s *Service) takeBackReactions(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
 	for {
-		ids, err := tx.FindReactedMessageIDs(ctx, userID, tombstonePage)
+		given, err := tx.FindGivenReactions(ctx, userID, nil, tombstonePage)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			m, recipients, err := s.setReaction(ctx, tx, &parley.Message{ID: id}, userID, "")
+		for _, g := range given {
+			m, recipients, err := s.setReaction(ctx, tx, &parley.Message{ID: g.MessageID}, userID, "")
 			if err != nil {
 				return err
 			}
 			d.reacted = append(d.reacted, m)
 			d.readers[m.ThreadID] = recipients
 		}
-		if len(ids) < tombstonePage {
+		if len(given) < tombstonePage {
 			return nil
 		}
 	}

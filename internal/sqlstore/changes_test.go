@@ -169,35 +169,57 @@ func TestMessages_EditMessage(t *testing.T) {
 // A reaction given, changed or taken back makes its message the thread's
 // next change, a reaction after an edit telling as message.reacted and an
 // edit after a reaction as message.edited; a deleted message and one that
-// is not there take none, and take no number. FindReactedMessageIDs finds
-// the messages a member's reactions are on, and no longer those taken
-// back or deleted.
+// is not there take none, and take no number. FindGivenReactions finds a
+// member's reactions page by page, in the order of the messages, and no
+// longer those taken back or deleted.
 func TestMessages_SetReaction(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		u, th := changesThread(t, db)
-		post := func(text string) string {
+		start := parley.Now()
+		// A second thread, numbered after the first.
+		later := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "later", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateThread(ctx, later); err != nil {
+				return err
+			}
+			return tx.JoinThread(ctx, &parley.Participant{ThreadID: later.ID, UserID: u.ID, JoinedAt: start})
+		})
+		postIn := func(th *parley.Thread, text string) string {
 			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: text, CreatedAt: parley.Now()}
 			mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
 			return m.ID
 		}
+		post := func(text string) string { return postIn(th, text) }
 		react := func(id, emoji string, at time.Time) error {
 			return db.Write(ctx, func(tx parley.Tx) error { return tx.SetReaction(ctx, id, u.ID, emoji, at) })
 		}
+		// reacted describes the member's reactions, read a page of one at a
+		// time.
 		reacted := func() []string {
-			var ids []string
-			mustWrite(t, db, func(tx parley.Tx) (err error) {
-				ids, err = tx.FindReactedMessageIDs(ctx, u.ID, 10)
-				return err
-			})
-			slices.Sort(ids)
-			return ids
+			var given []string
+			var after *parley.GivenReaction
+			for {
+				var page []*parley.GivenReaction
+				mustWrite(t, db, func(tx parley.Tx) (err error) {
+					page, err = tx.FindGivenReactions(ctx, u.ID, after, 1)
+					return err
+				})
+				if len(page) == 0 {
+					return given
+				}
+				after = page[0]
+				given = append(given, fmt.Sprintf("%s %s@%d %s %v", after.MessageID, after.ThreadID, after.Seq, after.Emoji, after.At.Sub(start)))
+			}
+		}
+		elsewhere := postIn(later, "elsewhere")
+		if err := react(elsewhere, "🙏", start); err != nil {
+			t.Fatal(err)
 		}
 		one, two, gone := post("one"), post("two"), post("three")
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, gone, parley.Now()) })
 		all := parley.ChangeFilter{ThreadID: th.ID, Limit: 10}
-		start := parley.Now()
 		at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second) }
 
 		for i, emoji := range []string{"👍", "❤️"} {
@@ -209,8 +231,8 @@ func TestMessages_SetReaction(t *testing.T) {
 		if err := react(two, "😂", at(3)); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := reacted(), sorted(one, two); !slices.Equal(got, want) {
-			t.Fatalf("reacted to %v, want %v", got, want)
+		if got, want := reacted(), []string{one + " " + th.ID + "@1 ❤️ 1s", two + " " + th.ID + "@2 😂 3s", elsewhere + " " + later.ID + "@1 🙏 0s"}; !slices.Equal(got, want) {
+			t.Fatalf("the member's reactions %q, want %q", got, want)
 		}
 		changes := findChanges(t, db, all)
 		if got, want := describe(changes), []string{
@@ -240,8 +262,8 @@ func TestMessages_SetReaction(t *testing.T) {
 			}
 		}
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, two, at(7)) })
-		if got := reacted(); len(got) != 0 {
-			t.Fatalf("reacted to %v after the reaction was taken back and the message deleted", got)
+		if got := reacted(); len(got) != 1 {
+			t.Fatalf("the member's reactions %q after one was taken back and a message deleted, want the one elsewhere alone", got)
 		}
 		if got, want := describe(findChanges(t, db, all)), []string{
 			"message.deleted:@4", "message.reacted:one@10", "message.deleted:@11",
@@ -249,12 +271,6 @@ func TestMessages_SetReaction(t *testing.T) {
 			t.Fatalf("changes %v, want %v: nothing numbered by a failed reaction", got, want)
 		}
 	})
-}
-
-// sorted returns its arguments sorted.
-func sorted(s ...string) []string {
-	slices.Sort(s)
-	return s
 }
 
 // Two nodes posting into one thread at once, then deleting from it at

@@ -692,23 +692,33 @@ func (t *txn) SetReaction(ctx context.Context, id, userID, emoji string, at time
 	return mapError(op, err)
 }
 
-func (t *txn) FindReactedMessageIDs(ctx context.Context, userID string, limit int) ([]string, error) {
-	const op = "find reacted messages"
-	rows, err := t.query(ctx, `SELECT m.id FROM reactions r JOIN messages m ON m.thread_no = r.thread_no AND m.seq = r.seq
-		WHERE r.user_no = `+senderNo(1)+` LIMIT $2`, userID, limit)
+func (t *txn) FindGivenReactions(ctx context.Context, userID string, after *parley.GivenReaction, limit int) ([]*parley.GivenReaction, error) {
+	const op = "find given reactions"
+	var afterThread string
+	var afterSeq int64
+	if after != nil {
+		afterThread, afterSeq = after.ThreadID, after.Seq
+	}
+	// Threads are numbered from 1: no thread, 0, comes before them all.
+	rows, err := t.query(ctx, `SELECT m.id, t.id, r.seq, r.emoji, r.at
+		FROM reactions r JOIN messages m ON m.thread_no = r.thread_no AND m.seq = r.seq JOIN threads t ON t.no = r.thread_no
+		WHERE r.user_no = `+senderNo(1)+` AND (r.thread_no, r.seq) > (COALESCE(`+threadNo(2)+`, 0), $3)
+		ORDER BY r.thread_no, r.seq LIMIT $4`, userID, afterThread, afterSeq, limit)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
 	defer rows.Close()
-	var ids []string
+	var list []*parley.GivenReaction
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		g := &parley.GivenReaction{}
+		var at int64
+		if err := rows.Scan(&g.MessageID, &g.ThreadID, &g.Seq, &g.Emoji, &at); err != nil {
 			return nil, mapError(op, err)
 		}
-		ids = append(ids, id)
+		g.At = fromMicros(at)
+		list = append(list, g)
 	}
-	return ids, mapError(op, rows.Err())
+	return list, mapError(op, rows.Err())
 }
 
 func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) error {

@@ -16,7 +16,7 @@ CREATE TABLE reactions (
     PRIMARY KEY (thread_no, seq, user_no),
     FOREIGN KEY (thread_no, seq) REFERENCES messages (thread_no, seq)
 );
-CREATE INDEX reactions_user ON reactions (user_no);
+CREATE INDEX reactions_user ON reactions (user_no, thread_no, seq);
 ALTER TABLE messages ADD COLUMN reacted_at BIGINT;
 
 -- +goose Down
