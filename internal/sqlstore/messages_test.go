@@ -328,9 +328,9 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[7].ReplyToSeq, posted[5].ReplyToSeq, posted[3].ReplyToSeq = 1, 2, 1
 		deletedAt, editedAt := at(9), at(10)
 		edits := map[*parley.Message]string{posted[5]: "edited \"once\" ✓", posted[6]: "edited through an app"}
-		// Reactions in the order given: bob's 😂 replaced by his 👍, after
-		// alice's; one taken back; one to a share through an app; one to
-		// the message deleted after it.
+		// Reactions in the order given: alice's 😂 replaced by her 👍, after
+		// bob's (whose ID sorts after hers); one taken back; one to a share
+		// through an app; one to the message deleted after it.
 		type reaction struct {
 			m     *parley.Message
 			by    *parley.User
@@ -338,12 +338,12 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			at    time.Time
 		}
 		reactions := []reaction{
-			{posted[8], bob, "😂", at(11)}, {posted[8], u, "👍", at(12)}, {posted[8], bob, "👍", at(13)},
+			{posted[8], u, "😂", at(11)}, {posted[8], bob, "👍", at(12)}, {posted[8], u, "👍", at(13)},
 			{posted[4], bob, "🙏", at(14)}, {posted[0], u, "❤️", at(15)}, {posted[0], u, "", at(16)},
 			{posted[3], u, "👍", at(8)},
 		}
 		reacted := map[*parley.Message][]parley.Reaction{
-			posted[8]: {{Emoji: "👍", Users: []parley.UserRef{u.Ref(), bob.Ref()}}},
+			posted[8]: {{Emoji: "👍", Users: []parley.UserRef{bob.Ref(), u.Ref()}}},
 			posted[4]: {{Emoji: "🙏", Users: []parley.UserRef{bob.Ref()}}},
 		}
 		mustWrite(t, db, func(tx parley.Tx) error {
