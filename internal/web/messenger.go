@@ -882,9 +882,8 @@ func msgView(l messageList, m *parley.Message) messageView {
 	if m.ReplyToSeq != 0 {
 		v.Quote = l.quote(m.ReplyToSeq)
 	}
-	if m.DeletedAt == nil {
-		v.Chips, v.Picks = reactionChips(m, l.Me), reactionPicks(m, l.Me)
-	}
+	// A deleted message has no reactions, and offers none.
+	v.Chips, v.Picks = reactionChips(m, l.Me), reactionPicks(m, l.Me)
 	return v
 }
 

@@ -37,12 +37,19 @@ func TestMessenger_Browser_React(t *testing.T) {
 	for _, width := range []int64{1280, 375} {
 		must(t, chromedp.Do(a, chromedp.EmulateViewport(width, 800)))
 		for _, seq := range []int{1, 2} {
+			bubble := fmt.Sprintf(`JSON.stringify(document.querySelector("#m%d .bubble").getBoundingClientRect())`, seq)
+			before, err := chromedp.Run(a, chromedp.Evaluate[string](bubble))
+			must(t, err)
 			open(a, seq)
 			if got, err := chromedp.Run(a, chromedp.Evaluate[[]float64](fmt.Sprintf(`(() => {
 				const r = document.querySelector("#m%d .react form").getBoundingClientRect(), pane = document.querySelector(".conversation").getBoundingClientRect();
 				return [r.left, r.right, r.top - pane.top, r.height];
 			})()`, seq))); err != nil || got[0] < 0 || got[1] > float64(width) || got[2] < 0 || got[3] < 30 {
 				t.Errorf("at %d px message %d's reactions (left, right, top below the conversation's, height) = %v (%v), want them in sight", width, seq, got, err)
+			}
+			// They open over the messages, moving none.
+			if after, err := chromedp.Run(a, chromedp.Evaluate[string](bubble)); err != nil || after != before {
+				t.Errorf("at %d px opening message %d's reactions moved its bubble from %s to %s (%v)", width, seq, before, after, err)
 			}
 			// Escape closes them, back to the smiley.
 			must(t, chromedp.Do(a, chromedp.KeyEvent("\x1b")))
