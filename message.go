@@ -41,9 +41,10 @@ type Message struct {
 	// ReactionEmoji each at most, grouped by emoji in the order each was
 	// first given. A deletion clears them.
 	Reactions []Reaction `json:"reactions,omitempty"`
-	// ReactedAt is when a reaction to the message was last given or taken
-	// back, if ever: the changes feed tells a reaction from an edit by it.
-	ReactedAt *time.Time `json:"-"`
+	// ReactionChange is the number of the thread's change that last gave
+	// or took back a reaction to the message (see MessageChange.Number), 0
+	// if none did: the changes feed tells a reaction from an edit by it.
+	ReactionChange int64 `json:"-"`
 	// Via names the app the message was written through, if any.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.

@@ -168,7 +168,8 @@ func TestMessages_EditMessage(t *testing.T) {
 
 // A reaction given, changed or taken back makes its message the thread's
 // next change, a reaction after an edit telling as message.reacted and an
-// edit after a reaction as message.edited; a deleted message and one that
+// edit after a reaction as message.edited, by the order of the changes,
+// whatever the clocks of the nodes that made them said; a deleted message and one that
 // is not there take none, and take no number. FindGivenReactions finds a
 // member's reactions page by page, in the order of the messages, and no
 // longer those taken back or deleted.
@@ -227,7 +228,8 @@ func TestMessages_SetReaction(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited", at(2)) })
+		// An edit by a node whose clock is ahead.
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited", at(9)) })
 		if err := react(two, "😂", at(3)); err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +245,8 @@ func TestMessages_SetReaction(t *testing.T) {
 		if r := changes[1].Message.Reactions; len(r) != 1 || r[0].Emoji != "❤️" || len(r[0].Users) != 1 || r[0].Users[0] != u.Ref() {
 			t.Fatalf("one's reactions %+v, want alice's ❤️ alone", r)
 		}
-		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited again", at(4)) })
+		// And one by a node whose clock is behind.
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited again", at(0)) })
 		if err := react(one, "", at(5)); err != nil {
 			t.Fatal(err)
 		}

@@ -70,9 +70,9 @@ func messageSQLOf(jsonArray, asText, sender, senderJoin, reactions string, sende
 	selected := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
 			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL AND m.reply_to_seq IS NULL
-			AND m.reacted_at IS NULL THEN NULL
+			AND m.reaction_change IS NULL THEN NULL
 		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.edited_at,
-			m.reply_to_seq, m.reacted_at, CASE WHEN m.reacted_at IS NULL THEN NULL ELSE ` + reactions + ` END)` + asText + ` END `
+			m.reply_to_seq, m.reaction_change, CASE WHEN m.reaction_change IS NULL THEN NULL ELSE ` + reactions + ` END)` + asText + ` END `
 	columns := selected + `FROM messages m ` + senderJoin
 	return messageSQL{
 		selected:     selected,
@@ -209,7 +209,7 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 // rareFields sets m's kind, deletion, app, share card, edit, the message
 // it replies to and its reactions from the JSON array messageSQL's columns
 // end with: [kind, deleted_at, via_client_id, via_name, share_url,
-// share_title, edited_at, reply_to_seq, reacted_at, reactions], each null
+// share_title, edited_at, reply_to_seq, reaction_change, reactions], each null
 // where the row's column is.
 func rareFields(m *parley.Message, array string) error {
 	var fields []json.RawMessage
@@ -241,8 +241,7 @@ func rareFields(m *parley.Message, array string) error {
 		m.ReplyToSeq = *replyTo
 	}
 	if reacted != nil {
-		at := fromMicros(*reacted)
-		m.ReactedAt = &at
+		m.ReactionChange = *reacted
 	}
 	if err := groupReactions(m, reactions); err != nil {
 		return fmt.Errorf("message %s: reactions %q: %w", m.ID, array, err)
@@ -665,7 +664,7 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
 	const op = "delete message"
 	err := t.changeMessage(ctx, op, id, `deleted_at IS NULL`,
-		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, reply_to_seq = NULL, reacted_at = NULL,
+		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, reply_to_seq = NULL, reaction_change = NULL,
 		deleted_at = $2`, micros(at))
 	if err != nil {
 		return err
@@ -676,7 +675,8 @@ func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error 
 
 func (t *txn) SetReaction(ctx context.Context, id, userID, emoji string, at time.Time) error {
 	const op = "set reaction"
-	if err := t.changeMessage(ctx, op, id, `deleted_at IS NULL`, `reacted_at = $2`, micros(at)); err != nil {
+	// $2, changeMessage's last parameter: the change's number.
+	if err := t.changeMessage(ctx, op, id, `deleted_at IS NULL`, `reaction_change = $2`); err != nil {
 		return err
 	}
 	var err error
@@ -728,7 +728,7 @@ func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) er
 
 // changeMessage makes the message whose ID is id, where it meets the
 // condition where, its thread's next change, setting set: an assignment
-// list whose parameters are $2 on, args. The thread's row is taken first,
+// list whose parameters are $2 on, args, and then the change's number. The thread's row is taken first,
 // as a post takes it, then the message's.
 func (t *txn) changeMessage(ctx context.Context, op, id, where, set string, args ...any) error {
 	var change int64
@@ -763,7 +763,7 @@ func messageChange(m *parley.Message, number int64) parley.MessageChange {
 	switch {
 	case m.DeletedAt != nil:
 		c.Type = parley.EventMessageDeleted
-	case m.ReactedAt != nil && (m.EditedAt == nil || m.ReactedAt.After(*m.EditedAt)):
+	case m.ReactionChange == number:
 		c.Type = parley.EventMessageReacted
 	case m.EditedAt != nil:
 		c.Type = parley.EventMessageEdited

@@ -379,20 +379,22 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		})
 		// show prints a message's fields and what its pointers point at.
 		show := func(m parley.Message) string {
-			via, share, deleted, edited, reacted := m.Via, m.Share, m.DeletedAt, m.EditedAt, m.ReactedAt
-			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.ReactedAt, m.IdempotencyKey = nil, nil, nil, nil, nil, ""
-			return fmt.Sprintf("%+v via %+v share %+v deleted %v edited %v reacted %v", m, via, share, deleted, edited, reacted)
+			via, share, deleted, edited := m.Via, m.Share, m.DeletedAt, m.EditedAt
+			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.IdempotencyKey = nil, nil, nil, nil, ""
+			return fmt.Sprintf("%+v via %+v share %+v deleted %v edited %v", m, via, share, deleted, edited)
 		}
 		want := func(m *parley.Message) string {
 			w := *m
+			// Changes are numbered by the posts, then the edits, then the
+			// reactions, in order.
 			w.Reactions = reacted[m]
-			for _, r := range reactions {
+			for i, r := range reactions {
 				if r.m == m {
-					w.ReactedAt = &r.at
+					w.ReactionChange = int64(len(posted) + len(edits) + i + 1)
 				}
 			}
 			if m == posted[3] {
-				w.Text, w.DeletedAt, w.ReplyToSeq, w.ReactedAt = "", &deletedAt, 0, nil
+				w.Text, w.DeletedAt, w.ReplyToSeq, w.ReactionChange = "", &deletedAt, 0, 0
 			}
 			if text, ok := edits[m]; ok {
 				w.Text, w.EditedAt = text, &editedAt

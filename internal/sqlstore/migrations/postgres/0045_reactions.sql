@@ -1,10 +1,11 @@
 -- A member's reaction to a message: one emoji of parley.ReactionEmoji,
 -- at most one per member and message, replaced by their next. The
--- message's reacted_at is when a reaction to it was last given or taken
--- back (microseconds since 1970, as created_at), NULL if never: a page of
--- messages reads reactions only for messages that have it, and the
--- changes feed tells a reaction from an edit by it. A deletion clears
--- both, as it clears the text.
+-- message's reaction_change is the number of the thread's change that
+-- last gave or took back a reaction to it (seq + change_offset numbers
+-- its latest change), NULL if none did: a page of messages reads
+-- reactions only for messages that have it, and the changes feed tells a
+-- reaction from an edit by it, in the order the changes were made, not by
+-- any clock. A deletion clears both, as it clears the text.
 
 -- +goose Up
 CREATE TABLE reactions (
@@ -17,8 +18,8 @@ CREATE TABLE reactions (
     FOREIGN KEY (thread_no, seq) REFERENCES messages (thread_no, seq)
 );
 CREATE INDEX reactions_user ON reactions (user_no, thread_no, seq);
-ALTER TABLE messages ADD COLUMN reacted_at BIGINT;
+ALTER TABLE messages ADD COLUMN reaction_change BIGINT;
 
 -- +goose Down
-ALTER TABLE messages DROP COLUMN reacted_at;
+ALTER TABLE messages DROP COLUMN reaction_change;
 DROP TABLE reactions;
