@@ -55,10 +55,14 @@ type Message struct {
 	IdempotencyKey string `json:"-"`
 }
 
-// Reaction is one emoji given to a message, and who gave it, in the order
-// they did.
+// Reaction is one emoji given to a message: how many gave it, and who, in
+// the order they did.
 type Reaction struct {
-	Emoji string    `json:"emoji"`
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+	// Users are who gave it: every one of them, but for an app that may
+	// not learn who takes part in the thread, which is told of its own
+	// member alone.
 	Users []UserRef `json:"users"`
 }
 

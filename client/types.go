@@ -253,10 +253,13 @@ type GivenReaction struct {
 	At        time.Time `json:"at"`
 }
 
-// Reaction is one emoji given to a message, and the members who gave it,
-// in the order they did.
+// Reaction is one emoji given to a message: how many gave it, and who, in
+// the order they did.
 type Reaction struct {
-	Emoji string    `json:"emoji"`
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+	// Users are who gave it: every one of them, but for an app without
+	// participants.read, which is told of its own member alone.
 	Users []UserRef `json:"users"`
 }
 

@@ -96,6 +96,23 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	sent = append(sent, ownCard.ID)
 	apptest.MustSend(t, bob, direct.ID, "bob's last words")
+	// A group alice left: who reacted to her message there, before she
+	// left or since, is no longer hers to read.
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Left", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftBehind := apptest.MustSend(t, alice, group.ID, "left behind")
+	sent = append(sent, leftBehind.ID)
+	if _, err := bob.React(ctx, leftBehind.ID, "😢"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.React(ctx, leftBehind.ID, "👍"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Alice registered an app as a developer, with a webhook endpoint;
 	// bob, one of his own.
@@ -159,7 +176,7 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	if !slices.Equal(ids, sent) || e.Messages[0].Text != "alice's first words" || e.Messages[0].EditedAt == nil ||
 		e.Messages[1].DeletedAt == nil || e.Messages[1].Text != "" {
-		t.Errorf("messages %+v, want alice's three, the first edited, the second a tombstone, the third her card", e.Messages)
+		t.Errorf("messages %+v, want alice's four, the first edited, the second a tombstone, the third her card", e.Messages)
 	}
 	if len(e.Reactions) != 1 || e.Reactions[0].MessageID != reply.ID || e.Reactions[0].ThreadID != direct.ID || e.Reactions[0].Seq != reply.Seq ||
 		e.Reactions[0].Emoji != "😂" || e.Reactions[0].At.After(reactedAt) || e.Reactions[0].At.Before(reply.CreatedAt) {
@@ -167,6 +184,9 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	}
 	if r := e.Messages[0].Reactions; len(r) != 1 || r[0].Emoji != "😂" || len(r[0].Users) != 1 || r[0].Users[0].Username != "bob" {
 		t.Errorf("alice's first message carries reactions %+v, want bob's 😂", r)
+	}
+	if r := e.Messages[len(e.Messages)-1].Reactions; r != nil {
+		t.Errorf("alice's message in the group she left carries reactions %+v, want none", r)
 	}
 	if len(e.Grants) != 1 || e.Grants[0].AppName != "Films" || e.Grants[0].Status != "active" ||
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {

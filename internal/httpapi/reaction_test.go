@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,10 +34,10 @@ func TestMessageReaction(t *testing.T) {
 		m := apptest.MustSend(t, w.alice, w.aliceBob, "the film was great")
 		alicesStream := mustEvents(t, w.alice)
 		got, err := w.bob.React(ctx, m.ID, "👍")
-		if err != nil || got.ID != m.ID || reactions(got) != "👍 bob" {
+		if err != nil || got.ID != m.ID || reactions(got) != "👍1 bob" {
 			t.Fatalf("React = %+v, %v; want the message with bob's 👍", got, err)
 		}
-		if ev := nextData[client.Message](t, ctx, alicesStream, client.EventMessageReacted); ev.ID != m.ID || reactions(&ev) != "👍 bob" {
+		if ev := nextData[client.Message](t, ctx, alicesStream, client.EventMessageReacted); ev.ID != m.ID || reactions(&ev) != "👍1 bob" {
 			t.Fatalf("alice's message.reacted = %+v, want the message with bob's 👍", ev)
 		}
 		if _, err := w.alice.React(ctx, m.ID, "👍"); err != nil {
@@ -44,11 +45,11 @@ func TestMessageReaction(t *testing.T) {
 		}
 		// bob changes his: one reaction each, the latest.
 		got, err = w.bob.React(ctx, m.ID, "❤️")
-		if err != nil || reactions(got) != "👍 alice, ❤️ bob" {
+		if err != nil || reactions(got) != "👍1 alice, ❤️1 bob" {
 			t.Fatalf("bob's second reaction = %q, %v; want alice's 👍 then bob's ❤️", reactions(got), err)
 		}
 		for _, c := range []*client.Client{w.alice, w.bob} {
-			if r := reactions(messageIn(t, ctx, c, w.aliceBob, m.ID)); r != "👍 alice, ❤️ bob" {
+			if r := reactions(messageIn(t, ctx, c, w.aliceBob, m.ID)); r != "👍1 alice, ❤️1 bob" {
 				t.Errorf("a member's history shows %q, want alice's 👍 then bob's ❤️", r)
 			}
 		}
@@ -56,7 +57,7 @@ func TestMessageReaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := changes.Changes[len(changes.Changes)-1]; c.Type != client.EventMessageReacted || c.Message.ID != m.ID || reactions(c.Message) != "👍 alice, ❤️ bob" {
+		if c := changes.Changes[len(changes.Changes)-1]; c.Type != client.EventMessageReacted || c.Message.ID != m.ID || reactions(c.Message) != "👍1 alice, ❤️1 bob" {
 			t.Fatalf("the last change = %s %+v, want the reaction", c.Type, c.Message)
 		}
 	})
@@ -66,7 +67,7 @@ func TestMessageReaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		alicesStream := mustEvents(t, w.alice)
-		if got, err := w.bob.React(ctx, m.ID, "😂"); err != nil || reactions(got) != "😂 bob" {
+		if got, err := w.bob.React(ctx, m.ID, "😂"); err != nil || reactions(got) != "😂1 bob" {
 			t.Fatalf("the same reaction again = %q, %v; want it as it was", reactions(got), err)
 		}
 		wantNoReactionBefore(t, ctx, alicesStream, apptest.MustSend(t, w.alice, w.aliceBob, "next").ID)
@@ -101,11 +102,12 @@ func TestMessageReaction(t *testing.T) {
 		if _, err := w.bob.React(ctx, m.ID, "🙏"); err != nil {
 			t.Fatal(err)
 		}
-		if ev := nextData[client.Message](t, ctx, appStream, client.EventMessageReacted); ev.ID != m.ID || reactions(&ev) != "🙏 bob" {
-			t.Fatalf("the app's message.reacted = %+v, want bob's 🙏", ev)
+		// Without participants.read it is not told who gave it (below).
+		if ev := nextData[client.Message](t, ctx, appStream, client.EventMessageReacted); ev.ID != m.ID || reactions(&ev) != "🙏1" {
+			t.Fatalf("the app's message.reacted = %+v, want one 🙏", ev)
 		}
-		if r := reactions(messageIn(t, ctx, app, w.aliceBob, m.ID)); r != "🙏 bob" {
-			t.Fatalf("the app reads %q, want bob's 🙏", r)
+		if r := reactions(messageIn(t, ctx, app, w.aliceBob, m.ID)); r != "🙏1" {
+			t.Fatalf("the app reads %q, want one 🙏", r)
 		}
 		// Its stream's read of the reaction is in both members' logs, as is
 		// its read of the history.
@@ -117,8 +119,71 @@ func TestMessageReaction(t *testing.T) {
 		_, err := app.React(ctx, m.ID, "👍")
 		wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
 		wantProblem(t, app.TakeBackReaction(ctx, m.ID), http.StatusForbidden, "insufficient_scope")
-		if r := reactions(messageIn(t, ctx, w.alice, w.aliceBob, m.ID)); r != "🙏 bob" {
+		if r := reactions(messageIn(t, ctx, w.alice, w.aliceBob, m.ID)); r != "🙏1 bob" {
 			t.Fatalf("after the app's tries the message shows %q, want bob's 🙏 alone", r)
+		}
+	})
+	t.Run("AnAppThatMayNotLearnWhoTakesPartLearnsOnlyOfItsMember", func(t *testing.T) {
+		// Without participants.read, an app learns how many gave each
+		// reaction, and whether its member did, but not who else: in a
+		// group carol wrote nothing in, her reaction would name her.
+		partner := w.env.MustPartner(t, "Receipts")
+		app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"openid", "threads.read", "messages.read", "messages.write"},
+			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group.ID}}).AccessToken)
+		m, err := app.SendMessage(ctx, group.ID, "transfer done", "key-hidden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		appStream := mustEvents(t, app)
+		for _, c := range []*client.Client{w.carol, w.alice, w.bob} {
+			if _, err := c.React(ctx, m.ID, "👍"); err != nil {
+				t.Fatal(err)
+			}
+			// The event of each reaction.
+			if ev := nextData[client.Message](t, ctx, appStream, client.EventMessageReacted); ev.ID != m.ID || strings.Contains(reactions(&ev), "carol") || strings.Contains(reactions(&ev), "bob") {
+				t.Fatalf("the app's message.reacted = %q, naming someone not its member", reactions(&ev))
+			}
+		}
+		const want = "👍3 alice"
+		if r := reactions(messageIn(t, ctx, app, group.ID, m.ID)); r != want {
+			t.Errorf("the app's history shows %q, want %q", r, want)
+		}
+		changes, err := app.Changes(ctx, group.ID, client.ChangesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := reactions(changes.Changes[len(changes.Changes)-1].Message); r != want {
+			t.Errorf("the app's changes feed shows %q, want %q", r, want)
+		}
+		threads, err := app.Threads(ctx, client.ThreadsQuery{Messages: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, th := range threads.Threads {
+			if th.ID == group.ID && (reactions(th.LastMessage) != want || reactions(th.Messages[0]) != want) {
+				t.Errorf("the app's inbox shows %q and %q, want %q", reactions(th.LastMessage), reactions(th.Messages[0]), want)
+			}
+		}
+		// The replies to its edit and to a retry of its send.
+		if got, err := app.EditMessage(ctx, m.ID, "transfer done, thanks"); err != nil || reactions(got) != want {
+			t.Errorf("the app's edit = %q, %v; want %q", reactions(got), err, want)
+		}
+		if ev := nextData[client.Message](t, ctx, appStream, client.EventMessageEdited); reactions(&ev) != want {
+			t.Errorf("the app's message.edited shows %q, want %q", reactions(&ev), want)
+		}
+		if got, err := app.SendMessage(ctx, group.ID, "transfer done", "key-hidden"); err != nil || reactions(got) != want {
+			t.Errorf("the retried send = %q, %v; want %q", reactions(got), err, want)
+		}
+		// The members see everyone.
+		if r := reactions(messageIn(t, ctx, w.bob, group.ID, m.ID)); r != "👍3 carol alice bob" {
+			t.Errorf("bob's history shows %q, want all three", r)
+		}
+		// With participants.read, so does an app.
+		knowing := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Knowing"), "alice",
+			[]string{"openid", "messages.read", "participants.read"},
+			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group.ID}}).AccessToken)
+		if r := reactions(messageIn(t, ctx, knowing, group.ID, m.ID)); r != "👍3 carol alice bob" {
+			t.Errorf("an app with participants.read reads %q, want all three", r)
 		}
 	})
 	t.Run("NotADeletedMessage", func(t *testing.T) {
@@ -180,7 +245,7 @@ func TestMessageReaction(t *testing.T) {
 		_, err = w.carol.React(ctx, inGroup.ID, "😂")
 		wantProblem(t, err, http.StatusNotFound, "not_found")
 		// What carol gave before she left stays, as what she wrote does.
-		if r := reactions(messageIn(t, ctx, w.alice, group.ID, inGroup.ID)); r != "🙏 carol" {
+		if r := reactions(messageIn(t, ctx, w.alice, group.ID, inGroup.ID)); r != "🙏1 carol" {
 			t.Fatalf("after carol left the message shows %q, want her 🙏", r)
 		}
 	})
@@ -219,19 +284,19 @@ func TestMessageReaction_ADeletedAccountTakesItsReactionsBack(t *testing.T) {
 	if err := w.carol.DeleteAccount(ctx, apptest.Password("carol")); err != nil {
 		t.Fatal(err)
 	}
-	if ev := nextData[client.Message](t, ctx, alicesStream, client.EventMessageReacted); ev.ID != m.ID || reactions(&ev) != "👍 alice" {
+	if ev := nextData[client.Message](t, ctx, alicesStream, client.EventMessageReacted); ev.ID != m.ID || reactions(&ev) != "👍1 alice" {
 		t.Fatalf("alice's message.reacted = %+v, want her own 👍 alone", ev)
 	}
-	if r := reactions(messageIn(t, ctx, w.alice, w.aliceCarol, m.ID)); r != "👍 alice" {
+	if r := reactions(messageIn(t, ctx, w.alice, w.aliceCarol, m.ID)); r != "👍1 alice" {
 		t.Fatalf("alice's history shows %q, want her own 👍 alone", r)
 	}
 }
 
-// reactions describes a message's reactions as "👍 alice bob, ❤️ carol".
+// reactions describes a message's reactions as "👍2 alice bob, ❤️1 carol".
 func reactions(m *client.Message) string {
 	var groups []string
 	for _, r := range m.Reactions {
-		g := r.Emoji
+		g := r.Emoji + strconv.Itoa(r.Count)
 		for _, u := range r.Users {
 			g += " " + u.Username
 		}

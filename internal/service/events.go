@@ -192,6 +192,9 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err != nil {
 		return ev, false, err
 	}
+	if ev, err = hideReactorsEvent(c, ev); err != nil {
+		return ev, false, err
+	}
 	if c.App == nil {
 		return ev, true, nil
 	}

@@ -278,7 +278,8 @@ func grantStatus(g *parley.Grant, now time.Time) string {
 // WriteTo writes the export to w as one JSON document: the parts Export
 // read, then the access log's entries up to the head it read, oldest
 // first, every message the member sent, tombstones too, in the order
-// sent, every reaction they gave, by thread, and the share links made for
+// sent (with others' reactions in the threads they are still in), every
+// reaction they gave, by thread, and the share links made for
 // them, each read a page at a time.
 // An error part way leaves the document unfinished.
 func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
@@ -307,12 +308,24 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	bw.WriteString(`,"messages":`)
+	in := make(map[string]bool, len(e.head.Threads))
+	for _, th := range e.head.Threads {
+		in[th.ID] = true
+	}
 	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.Message) ([]*parley.Message, error) {
 		after := ""
 		if last != nil {
 			after = last.ID
 		}
-		return tx.FindSentMessages(ctx, e.userID, after, exportPage)
+		page, err := tx.FindSentMessages(ctx, e.userID, after, exportPage)
+		// Of a thread the member left, they may no longer read who
+		// reacted to their messages, since or before.
+		for _, m := range page {
+			if !in[m.ThreadID] {
+				m.Reactions = nil
+			}
+		}
+		return page, err
 	})
 	if err != nil {
 		return err

@@ -81,6 +81,8 @@ func (s *Service) SendMessage(ctx context.Context, threadID string, d Draft, ide
 	if !replayed {
 		s.publishMessage(ctx, parley.EventMessageCreated, recipients, msg)
 	}
+	// A retry's message may have been reacted to since.
+	hideReactors(c, msg)
 	return msg, replayed, nil
 }
 
@@ -424,6 +426,7 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 	if err != nil {
 		return err
 	}
+	hideReactors(c, read...)
 	if err := s.linkShares(ctx, c, read...); err != nil {
 		return err
 	}
@@ -572,6 +575,7 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 	if edited {
 		s.publishMessage(ctx, parley.EventMessageEdited, recipients, msg)
 	}
+	hideReactors(c, msg)
 	return msg, nil
 }
 

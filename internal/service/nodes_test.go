@@ -908,3 +908,58 @@ func TestAccounts_ChangePasswordFailsWhole(t *testing.T) {
 		t.Errorf("the other session after the failed change: %v", err)
 	}
 }
+
+// afterMessageTx runs a hook once the transaction has read a message by
+// its ID (FindMessageByID).
+type afterMessageTx struct {
+	parley.Tx
+	afterMessage func()
+}
+
+func (t afterMessageTx) FindMessageByID(ctx context.Context, id string) (*parley.Message, error) {
+	m, err := t.Tx.FindMessageByID(ctx, id)
+	t.afterMessage()
+	return m, err
+}
+
+// TestNodes_AReactionToAMessageDeletedMeanwhile: a message deleted on one
+// node just after a reaction to it on another read it is refused as a
+// deleted message is (409), not as one that is not there, and a reaction
+// taken back from it meanwhile has nothing to take back. The tombstone
+// keeps no reaction.
+func TestNodes_AReactionToAMessageDeletedMeanwhile(t *testing.T) {
+	for _, emoji := range []string{"👍", ""} {
+		r := newDeletionRace(t)
+		ctx := context.Background()
+		log := slog.New(slog.DiscardHandler)
+		m := &parley.Message{ID: parley.NewID(), ThreadID: r.direct.ID, Sender: r.bob.Ref(), Kind: parley.MessageKindText, Text: "soon gone", CreatedAt: parley.Now()}
+		if err := r.dbA.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
+			t.Fatal(err)
+		}
+		bobCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.bob.Ref(), SignedInAt: parley.Now()})
+		annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.ann.Ref(), SignedInAt: parley.Now()})
+		b := New(r.dbB, bus.NewMemory(16), log, Options{})
+		if emoji == "" {
+			// One to take back.
+			if _, err := b.React(annCtx, m.ID, "😂"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deleted, done := atOnce(func() error { return b.DeleteMessage(bobCtx, m.ID) })
+		a := New(hookedStore{r.dbA, func(tx parley.Tx) parley.Tx { return afterMessageTx{tx, deleted} }}, bus.NewMemory(16), log, Options{})
+		_, err := a.React(annCtx, m.ID, emoji)
+		if want := map[string]string{"👍": parley.ECONFLICT, "": ""}[emoji]; parley.ErrorCode(err) != want {
+			t.Errorf("reacting %q to a message deleted meanwhile: %v, want %q", emoji, err, want)
+		}
+		if err := done(); err != nil {
+			t.Fatal(err)
+		}
+		var tomb *parley.Message
+		if err := r.dbA.Read(ctx, func(tx parley.Tx) (err error) { tomb, err = tx.FindMessageByID(ctx, m.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if tomb.DeletedAt == nil || tomb.Reactions != nil {
+			t.Errorf("the message after the race: %+v, want a tombstone without reactions", tomb)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 
 	"github.com/parleyhq/parley"
 )
@@ -48,12 +50,24 @@ func (s *Service) React(ctx context.Context, messageID, emoji string) (*parley.M
 		case m.ReactionBy(c.User.ID) == emoji:
 			return nil
 		case m.DeletedAt != nil:
-			return parley.Errorf(parley.ECONFLICT, "this message was deleted")
+			return errReactionToDeleted
 		case th.Blocked && emoji != "":
 			return errBlockedThread
 		}
-		msg, recipients, err = s.setReaction(ctx, tx, m, c.User.ID, emoji)
-		return err
+		changed, readers, err := s.setReaction(ctx, tx, m, c.User.ID, emoji)
+		// Read before the member's place was held, the message was
+		// deleted since (no message is ever removed): a deleted message
+		// takes no reaction, and has none to take back.
+		switch {
+		case isNotFound(err) && emoji == "":
+			return nil
+		case isNotFound(err):
+			return errReactionToDeleted
+		case err != nil:
+			return err
+		}
+		msg, recipients = changed, readers
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -63,6 +77,62 @@ func (s *Service) React(ctx context.Context, messageID, emoji string) (*parley.M
 	}
 	return msg, nil
 }
+
+// hideReactors takes out of the messages' reactions who gave them, for an
+// app that may not learn who takes part in their threads
+// (participants.read): each reaction keeps its emoji and count, and names
+// the app's own member alone, if they gave it. Without it a reaction would
+// name members who never wrote in the thread. (Who wrote a message is
+// messages.read's to read.) The messages get reactions of their own: a
+// copy of a message, sharing its reactions, keeps them whole.
+func hideReactors(c *parley.Caller, msgs ...*parley.Message) {
+	if c.App == nil || c.App.Scopes.Has(parley.ScopeParticipantsRead) {
+		return
+	}
+	for _, m := range msgs {
+		if m == nil || len(m.Reactions) == 0 {
+			continue
+		}
+		hidden := make([]parley.Reaction, len(m.Reactions))
+		for i, r := range m.Reactions {
+			hidden[i] = parley.Reaction{Emoji: r.Emoji, Count: r.Count, Users: []parley.UserRef{}}
+			for _, u := range r.Users {
+				if u.ID == c.User.ID {
+					hidden[i].Users = append(hidden[i].Users, u)
+				}
+			}
+		}
+		m.Reactions = hidden
+	}
+}
+
+// reactionsKey marks the data of an event about a message with reactions:
+// a JSON key the encoding of a string can never hold, its quotes being
+// escaped there.
+var reactionsKey = []byte(`"reactions":[`)
+
+// hideReactorsEvent returns an event about a message with reactions as
+// hideReactors gives the message to c, and all else as it was; other
+// events pass as they are.
+func hideReactorsEvent(c *parley.Caller, ev parley.Event) (parley.Event, error) {
+	if c.App == nil || c.App.Scopes.Has(parley.ScopeParticipantsRead) || !bytes.Contains(ev.Data, reactionsKey) ||
+		ev.Type != parley.EventMessageReacted && ev.Type != parley.EventMessageEdited {
+		return ev, nil
+	}
+	var msg parley.Message
+	if err := json.Unmarshal(ev.Data, &msg); err != nil {
+		return ev, err
+	}
+	hideReactors(c, &msg)
+	// The same event, but for its data: its ID and readers are what the
+	// delivery is logged by.
+	out := ev
+	out.Data = parley.NewEvent(ev.Type, ev.ThreadID, &msg).Data
+	return out, nil
+}
+
+// errReactionToDeleted refuses a reaction to a deleted message.
+var errReactionToDeleted = parley.Errorf(parley.ECONFLICT, "this message was deleted")
 
 // setReaction gives m the member's reaction emoji, or takes theirs back
 // for "", and returns the message as it now is, with who is in its thread

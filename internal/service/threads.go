@@ -411,15 +411,18 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 
 // linkSummary gives the share cards of the summaries the caller's links,
 // each card once: a summary's last message is the last of its messages
-// when it carries any.
+// when it carries any; and it hides who reacted to their messages from an
+// app that may not learn it (hideReactors).
 func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*parley.ThreadSummary) error {
 	var msgs []*parley.Message
 	for _, t := range list {
 		msgs = append(msgs, t.Messages...)
+		hideReactors(c, t.LastMessage)
 		if len(t.Messages) == 0 && t.LastMessage != nil {
 			msgs = append(msgs, t.LastMessage)
 		}
 	}
+	hideReactors(c, msgs...)
 	return s.linkShares(ctx, c, msgs...)
 }
 

@@ -283,6 +283,7 @@ func groupReactions(m *parley.Message, rows [][5]json.RawMessage) error {
 			m.Reactions = append(m.Reactions, parley.Reaction{Emoji: g.emoji})
 		}
 		m.Reactions[i].Users = append(m.Reactions[i].Users, g.user)
+		m.Reactions[i].Count++
 	}
 	return nil
 }

@@ -343,8 +343,8 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			{posted[3], u, "👍", at(8)},
 		}
 		reacted := map[*parley.Message][]parley.Reaction{
-			posted[8]: {{Emoji: "👍", Users: []parley.UserRef{bob.Ref(), u.Ref()}}},
-			posted[4]: {{Emoji: "🙏", Users: []parley.UserRef{bob.Ref()}}},
+			posted[8]: {{Emoji: "👍", Count: 2, Users: []parley.UserRef{bob.Ref(), u.Ref()}}},
+			posted[4]: {{Emoji: "🙏", Count: 1, Users: []parley.UserRef{bob.Ref()}}},
 		}
 		mustWrite(t, db, func(tx parley.Tx) error {
 			for _, u := range []*parley.User{u, bob} {

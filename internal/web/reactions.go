@@ -44,7 +44,7 @@ type reactionPick struct {
 func reactionChips(m *parley.Message, me parley.UserRef) []reactionChip {
 	chips := make([]reactionChip, 0, len(m.Reactions))
 	for _, r := range m.Reactions {
-		c := reactionChip{Emoji: r.Emoji, Name: reactionNames[r.Emoji], Count: len(r.Users)}
+		c := reactionChip{Emoji: r.Emoji, Name: reactionNames[r.Emoji], Count: r.Count}
 		names := make([]string, 0, len(r.Users))
 		for _, u := range r.Users {
 			if u.ID == me.ID {
