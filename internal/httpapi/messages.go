@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -74,11 +73,6 @@ func (s *Server) handleReactionPut(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// An emoji left out would take the reaction back: that is DELETE's.
-	if err := parley.ValidateReaction(in.Emoji); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	msg, err := s.svc.React(r.Context(), r.PathValue("id"), in.Emoji)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -88,7 +82,7 @@ func (s *Server) handleReactionPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReactionDelete(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.svc.React(r.Context(), r.PathValue("id"), ""); err != nil {
+	if _, err := s.svc.TakeBackReaction(r.Context(), r.PathValue("id"), ""); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -9,27 +9,40 @@ import (
 )
 
 // React gives a message of a thread the caller is in their reaction,
-// emoji, one of parley.ReactionEmoji, in place of any they gave it before;
-// "" takes theirs back. It returns the message as it now is. Everyone in
-// the thread is told (EventMessageReacted), and apps whose grants reach
-// the message read it with its reactions, as they read its sender; no
-// webhook tells of it. The reaction the caller has already changes
-// nothing and tells no one.
+// emoji, one of parley.ReactionEmoji, in place of any they gave it before,
+// and returns the message as it now is. Everyone in the thread is told
+// (EventMessageReacted), and apps whose grants reach the message read it
+// with its reactions (hideReactors); no webhook tells of it. The reaction
+// the caller has already changes nothing and tells no one.
 //
 // A reaction is a member's alone: what a member felt on reading a message
 // is not an app's to say, so no app may give or take back one. A deleted
 // message takes none (ECONFLICT), nor does a conversation that takes no
-// message (a block), where a reaction is still taken back as a message is
-// still deleted.
+// message (a block), where a reaction is still taken back
+// (TakeBackReaction) as a message is still deleted.
 func (s *Service) React(ctx context.Context, messageID, emoji string) (*parley.Message, error) {
+	if err := parley.ValidateReaction(emoji); err != nil {
+		return nil, err
+	}
+	return s.changeReaction(ctx, messageID, emoji, func(current string) bool { return current != emoji })
+}
+
+// TakeBackReaction takes back the caller's reaction to a message, as React
+// gives it, when it is emoji, or whatever it is for "", and returns the
+// message as it now is. A page that showed the caller's 👍 takes back
+// nothing once they changed it to ❤️ elsewhere. Without it, nothing
+// changes and no one is told.
+func (s *Service) TakeBackReaction(ctx context.Context, messageID, emoji string) (*parley.Message, error) {
+	return s.changeReaction(ctx, messageID, "", func(current string) bool { return current != "" && (emoji == "" || current == emoji) })
+}
+
+// changeReaction sets the caller's reaction to a message to emoji ("" to
+// take it back) when changes says so of the one they gave it ("" for
+// none), as React and TakeBackReaction say.
+func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, changes func(current string) bool) (*parley.Message, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
-	}
-	if emoji != "" {
-		if err := parley.ValidateReaction(emoji); err != nil {
-			return nil, err
-		}
 	}
 	var msg *parley.Message
 	var recipients []string
@@ -47,7 +60,7 @@ func (s *Service) React(ctx context.Context, messageID, emoji string) (*parley.M
 		}
 		msg = m
 		switch {
-		case m.ReactionBy(c.User.ID) == emoji:
+		case !changes(m.ReactionBy(c.User.ID)):
 			return nil
 		case m.DeletedAt != nil:
 			return errReactionToDeleted

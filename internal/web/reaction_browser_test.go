@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -69,6 +70,7 @@ func TestMessenger_Browser_React(t *testing.T) {
 	open(a, 1)
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m1 .react .pick[title="Heart"]`))))
 	waitFor(t, a, chips(1)+` === "❤️ 1 mine" && !document.querySelector("#m1 .react").open && document.activeElement === document.querySelector("#m1 .react summary")`)
+	waitFor(t, a, `document.getElementById("heard").textContent === "Reaction given."`)
 	waitFor(t, b, chips(1)+` === "❤️ 1"`)
 	if got := location(t, a).Path; got != path {
 		t.Errorf("reacting took the page from %s to %s", path, got)
@@ -88,9 +90,53 @@ func TestMessenger_Browser_React(t *testing.T) {
 
 	// alice takes hers back from under the message.
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m1 .chip`))))
-	waitFor(t, a, chips(1)+` === "❤️ 1"`)
+	waitFor(t, a, chips(1)+` === "❤️ 1" && document.getElementById("heard").textContent === "Reaction taken back."`)
 	waitFor(t, b, chips(1)+` === "❤️ 1 mine"`)
 	// bob takes his back too: the message has none left.
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m1 .chip`))))
 	waitFor(t, a, chips(1)+` === ""`)
+
+	// While alice chooses, bob's reaction to the same message leaves her
+	// six open; it shows once she closes them.
+	open(a, 1)
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m1 .react summary`)), chromedp.Click(chromedp.CSS(`#m1 .react .pick[title="Sad"]`))))
+	waitFor(t, b, chips(1)+` === "😢 1 mine"`)
+	must(t, chromedp.Do(a, chromedp.Sleep(300*time.Millisecond)))
+	waitFor(t, a, `document.querySelector("#m1 .react").open && document.activeElement === document.querySelector("#m1 .react .pick")`)
+	must(t, chromedp.Do(a, chromedp.KeyEvent("\x1b")))
+	waitFor(t, a, chips(1)+` === "😢 1"`)
+}
+
+// TestMessenger_Browser_ReactAtTheTop: the six of a message at the top of
+// the conversation's sight open under it, where above it they would be
+// cut off.
+func TestMessenger_Browser_ReactAtTheTop(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for i := range 30 {
+		apptest.MustSend(t, bob, th.ID, fmt.Sprint("line ", i))
+	}
+	a := liveThread(t, env.URL, th.ID, "alice")
+	for _, width := range []int64{1280, 375} {
+		must(t, chromedp.Do(a, chromedp.EmulateViewport(width, 800)))
+		if _, err := chromedp.Run(a, chromedp.Evaluate[int](`document.querySelector(".conversation").scrollTop = 0`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, a, `document.querySelector("#m1").getBoundingClientRect().top - document.querySelector(".conversation").getBoundingClientRect().top < 80`)
+		must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m1 .react summary`))))
+		waitFor(t, a, `document.querySelector("#m1 .react").open`)
+		if got, err := chromedp.Run(a, chromedp.Evaluate[[]float64](`(() => {
+			const r = document.querySelector("#m1 .react form").getBoundingClientRect(), pane = document.querySelector(".conversation").getBoundingClientRect();
+			return [r.top - pane.top, pane.bottom - r.bottom];
+		})()`)); err != nil || got[0] < 0 || got[1] < 0 {
+			t.Errorf("at %d px the top message's six (top below the conversation's, bottom above its) = %v (%v), want them in sight", width, got, err)
+		}
+		if width == 375 {
+			apptest.Screenshot(t, a, "react-at-the-top")
+		}
+		must(t, chromedp.Do(a, chromedp.KeyEvent("\x1b")))
+		waitFor(t, a, `!document.querySelector("#m1 .react").open`)
+	}
 }

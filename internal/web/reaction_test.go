@@ -14,8 +14,10 @@ import (
 // TestMessenger_ReactToAMessage: without a script, every message that is
 // not deleted offers the six reactions beside it, and shows those it has
 // under it, each once with how many gave it and who; each button says
-// what pressing it does: give that emoji, or take back the reader's own.
-// A reaction that is not one of the six is refused and changes nothing.
+// what pressing it does: give that emoji, or take back the reader's own,
+// that one, so that a page shown before the member changed theirs
+// elsewhere takes back nothing. A reaction that is not one of the six is
+// refused and changes nothing.
 func TestMessenger_ReactToAMessage(t *testing.T) {
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
@@ -40,8 +42,8 @@ func TestMessenger_ReactToAMessage(t *testing.T) {
 	// pressing each does.
 	picks := func(page string) []string {
 		var offered []string
-		for _, m := range regexp.MustCompile(`<button type="submit" class="pick" name="emoji" value="([^"]*)" aria-pressed="(true|false)" title="([^"]*)"`).FindAllStringSubmatch(page, -1) {
-			offered = append(offered, m[3]+"="+m[1]+"/"+m[2])
+		for _, m := range regexp.MustCompile(`<button type="submit" class="pick" name="(emoji|take_back)" value="([^"]*)" aria-pressed="(true|false)" title="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+			offered = append(offered, m[4]+"="+m[1]+":"+m[2]+"/"+m[3])
 		}
 		return offered
 	}
@@ -49,8 +51,8 @@ func TestMessenger_ReactToAMessage(t *testing.T) {
 	// is read out with, and what pressing it does.
 	chips := func(page string) []string {
 		var shown []string
-		for _, m := range regexp.MustCompile(`<button type="submit" class="chip" name="emoji" value="([^"]*)" data-emoji="[^"]*" aria-pressed="(true|false)" title="[^"]*" aria-label="([^"]*)"><span aria-hidden="true">([^<]*)</span> (\d+)</button>`).FindAllStringSubmatch(page, -1) {
-			shown = append(shown, m[4]+m[5]+" "+m[3]+" ="+m[1]+"/"+m[2])
+		for _, m := range regexp.MustCompile(`<button type="submit" class="chip" name="(emoji|take_back)" value="([^"]*)" aria-pressed="(true|false)" title="[^"]*" aria-label="([^"]*)"><span aria-hidden="true">([^<]*)</span> (\d+)</button>`).FindAllStringSubmatch(page, -1) {
+			shown = append(shown, m[5]+m[6]+" "+m[4]+" ="+m[1]+":"+m[2]+"/"+m[3])
 		}
 		return shown
 	}
@@ -63,7 +65,7 @@ func TestMessenger_ReactToAMessage(t *testing.T) {
 
 	page := a.get(base)
 	want("alice's picker, before any reaction", picks(page.body), []string{
-		"Thumbs up=👍/false", "Heart=❤️/false", "Laughing=😂/false", "Surprised=😮/false", "Sad=😢/false", "Thank you=🙏/false",
+		"Thumbs up=emoji:👍/false", "Heart=emoji:❤️/false", "Laughing=emoji:😂/false", "Surprised=emoji:😮/false", "Sad=emoji:😢/false", "Thank you=emoji:🙏/false",
 	})
 	if !strings.Contains(page.body, `action="`+react+`"`) || strings.Contains(page.body, `/messages/`+gone.ID+`/react`) || len(chips(page.body)) != 0 {
 		t.Fatalf("the page offers reactions to the wrong messages, or shows some:\n%s", page.body)
@@ -73,20 +75,23 @@ func TestMessenger_ReactToAMessage(t *testing.T) {
 	if given.url.Path != base || given.url.Fragment != "" && given.url.Fragment != "m1" {
 		t.Fatalf("after reacting, the page is %s", given.url)
 	}
-	want("alice's chips after her 👍", chips(given.body), []string{"👍1 Thumbs up, 1: you =/true"})
-	want("alice's picker after her 👍", picks(given.body)[:2], []string{"Thumbs up=/true", "Heart=❤️/false"})
+	want("alice's chips after her 👍", chips(given.body), []string{"👍1 Thumbs up, 1: you =take_back:👍/true"})
+	want("alice's picker after her 👍", picks(given.body)[:2], []string{"Thumbs up=take_back:👍/true", "Heart=emoji:❤️/false"})
 	bobs := b.get(base)
-	want("bob's chips after alice's 👍", chips(bobs.body), []string{"👍1 Thumbs up, 1: Member alice =👍/false"})
+	want("bob's chips after alice's 👍", chips(bobs.body), []string{"👍1 Thumbs up, 1: Member alice =emoji:👍/false"})
 
 	bobs = b.post(bobs, react, url.Values{"emoji": {"👍"}})
-	want("bob's chips once he gave 👍 too", chips(bobs.body), []string{"👍2 Thumbs up, 2: Member alice and you =/true"})
-	want("alice's chips once bob gave 👍 too", chips(a.get(base).body), []string{"👍2 Thumbs up, 2: you and Bob &#34;&lt;b&gt;&#34; =/true"})
+	want("bob's chips once he gave 👍 too", chips(bobs.body), []string{"👍2 Thumbs up, 2: Member alice and you =take_back:👍/true"})
+	want("alice's chips once bob gave 👍 too", chips(a.get(base).body), []string{"👍2 Thumbs up, 2: you and Bob &#34;&lt;b&gt;&#34; =take_back:👍/true"})
 
 	// alice takes hers back from the chip, and gives ❤️ from the picker.
-	page = a.post(a.get(base), react, url.Values{"emoji": {""}})
+	stale := a.get(base)
+	page = a.post(stale, react, url.Values{"take_back": {"👍"}})
 	page = a.post(page, react, url.Values{"emoji": {"❤️"}})
+	// The page from before, pressed again, takes back no ❤️ it did not show.
+	page = a.post(stale, react, url.Values{"take_back": {"👍"}})
 	want("alice's chips after she changed hers", chips(page.body), []string{
-		"👍1 Thumbs up, 1: Bob &#34;&lt;b&gt;&#34; =👍/false", "❤️1 Heart, 1: you =/true",
+		"👍1 Thumbs up, 1: Bob &#34;&lt;b&gt;&#34; =emoji:👍/false", "❤️1 Heart, 1: you =take_back:❤️/true",
 	})
 
 	for _, emoji := range []string{"👎", "❤", " 👍", "👍👍", "<b>"} {
@@ -96,6 +101,6 @@ func TestMessenger_ReactToAMessage(t *testing.T) {
 		}
 	}
 	want("alice's chips after refused reactions", chips(a.get(base).body), []string{
-		"👍1 Thumbs up, 1: Bob &#34;&lt;b&gt;&#34; =👍/false", "❤️1 Heart, 1: you =/true",
+		"👍1 Thumbs up, 1: Bob &#34;&lt;b&gt;&#34; =emoji:👍/false", "❤️1 Heart, 1: you =take_back:❤️/true",
 	})
 }

@@ -12,9 +12,9 @@ import (
 // A message shows its reactions under it, each emoji once, with how many
 // gave it and, for a pointer's hover and screen readers, who; a reaction
 // beside it (the smiley) offers the few there are. Each is a button of one
-// form that says what pressing it does: give that emoji, or take back the
-// reader's own (an empty emoji), so that the page works without script
-// and a press never undoes another tab's.
+// form that says what pressing it does: give that emoji (emoji), or take
+// back the reader's own, that one (take_back), so that the page works
+// without script and a press never undoes what another tab did since.
 
 // reactionNames say what each reaction is, for screen readers and the
 // picker's tooltips.
@@ -78,10 +78,16 @@ func andList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// react gives a message the member's reaction, or takes theirs back for an
-// empty emoji, and goes back to the message.
+// react gives a message the member's reaction, or takes back theirs, and
+// goes back to the message.
 func (p *Pages) react(ctx context.Context, r *http.Request) (string, error) {
-	m, err := p.svc.React(ctx, r.PathValue("mid"), r.PostFormValue("emoji"))
+	var m *parley.Message
+	var err error
+	if emoji := r.PostFormValue("take_back"); emoji != "" {
+		m, err = p.svc.TakeBackReaction(ctx, r.PathValue("mid"), emoji)
+	} else {
+		m, err = p.svc.React(ctx, r.PathValue("mid"), r.PostFormValue("emoji"))
+	}
 	if err != nil {
 		return "", err
 	}

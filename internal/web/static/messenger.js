@@ -208,7 +208,7 @@ const toBottom = () => {
 // merge puts the messages of a fetched list in place, in seq order: a
 // message shown already is replaced (it may have been edited, deleted or
 // reacted to), a new one inserted, but not one whose text the member is
-// editing. Focus inside a message replaced stays on it: on the same
+// editing, nor one whose reactions or Delete's confirmation are open. Focus inside a message replaced stays on it: on the same
 // reaction under it, or the same action, Edit, Delete or React, if it
 // still has it, else on the message itself. It returns the fetched list's
 // data attributes.
@@ -218,13 +218,13 @@ function merge(doc) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      if (old.isEqualNode(node) || old.querySelector("details.edit[open]")) continue;
+      if (old.isEqualNode(node) || old.querySelector(":is(details.edit, details.react, details.delete)[open]")) continue;
       const focused = old.contains(document.activeElement);
       const action = document.activeElement?.closest("details")?.className;
-      const chip = document.activeElement?.closest(".chip")?.dataset.emoji;
+      const chip = document.activeElement?.closest(".chip")?.value;
       old.replaceWith(node);
       if (focused) {
-        const same = chip ? [...node.querySelectorAll(".chip")].find((c) => c.dataset.emoji === chip) : action && node.querySelector(`details.${action} > summary`);
+        const same = chip ? [...node.querySelectorAll(".chip")].find((c) => c.value === chip) : action && node.querySelector(`details.${action} > summary`);
         if (same) {
           same.focus();
         } else {
@@ -438,14 +438,22 @@ if (list) {
   // Delete the confirmation, one of them at a time. The field opens with
   // the cursor at the end of the text, as it was. However it closes, saved
   // or not, the message is shown as it now is: merge leaves a message alone
-  // while its field is open, which another device may edit meanwhile.
+  // while its field is open, which another device may edit meanwhile (or
+  // its confirmation, or its reactions).
   // React opens the six reactions, with focus on the member's own or the
   // first; a click elsewhere closes them.
+  // The six open above the message, or under it where above would be out
+  // of the conversation's sight.
   const actions = "details.edit[open], details.delete[open], details.react[open]";
   list.addEventListener("toggle", (e) => {
-    if (e.target.matches?.("details.edit:not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
+    if (e.target.matches?.(":is(details.edit, details.react, details.delete):not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
     if (!e.target.matches?.(actions)) return;
     for (const other of list.querySelectorAll(actions)) if (other !== e.target) other.open = false;
+    if (e.target.matches("details.react")) {
+      e.target.classList.remove("below");
+      const top = e.target.querySelector("form").getBoundingClientRect().top;
+      e.target.classList.toggle("below", top < pane.getBoundingClientRect().top);
+    }
     (e.target.querySelector(".pick[aria-pressed=true]") || e.target.querySelector(".pick"))?.focus();
     const field = e.target.querySelector("textarea");
     if (field) {
@@ -474,14 +482,16 @@ if (list) {
   // message, shows the message as it now is, without leaving the page.
   list.addEventListener("submit", async (e) => {
     const form = e.target.closest(".react form, form.reactions");
-    if (!form) return;
+    const button = e.submitter;
+    if (!form || !button) return;
     e.preventDefault();
-    const err = await post(form, { emoji: e.submitter?.value ?? "" });
+    const err = await post(form, { [button.name]: button.value });
     if (err) return say(err);
     say("");
     const picker = form.closest("details");
     if (picker) closeAction(picker);
     await refresh(seqOf(form.closest("li")));
+    tell(button.name === "take_back" ? "Reaction taken back." : "Reaction given.");
   });
   document.addEventListener("click", (e) => {
     for (const picker of list.querySelectorAll("details.react[open]")) if (!picker.contains(e.target)) picker.open = false;
