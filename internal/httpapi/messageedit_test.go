@@ -217,19 +217,9 @@ func TestMessageEdit(t *testing.T) {
 // thread with the text want.
 func wantText(t *testing.T, ctx context.Context, c *client.Client, threadID, messageID, want string) {
 	t.Helper()
-	page, err := c.Messages(ctx, threadID, client.MessagesQuery{Limit: parley.MaxMessageLimit})
-	if err != nil {
-		t.Fatal(err)
+	if m := messageIn(t, ctx, c, threadID, messageID); m.Text != want {
+		t.Errorf("message %d reads %q, want %q", m.Seq, m.Text, want)
 	}
-	for _, m := range page.Messages {
-		if m.ID == messageID {
-			if m.Text != want {
-				t.Errorf("message %d reads %q, want %q", m.Seq, m.Text, want)
-			}
-			return
-		}
-	}
-	t.Errorf("message %s is not in the thread's newest page", messageID)
 }
 
 // loggedOf returns the actions of the member's access log entries that
