@@ -30,8 +30,8 @@ func (s *Service) React(ctx context.Context, messageID, emoji string) (*parley.M
 // TakeBackReaction takes back the caller's reaction to a message, as React
 // gives it, when it is emoji, or whatever it is for "", and returns the
 // message as it now is. A page that showed the caller's 👍 takes back
-// nothing once they changed it to ❤️ elsewhere. Without it, nothing
-// changes and no one is told.
+// nothing once they changed it to ❤️ elsewhere. When they gave none, or
+// another, nothing changes and no one is told.
 func (s *Service) TakeBackReaction(ctx context.Context, messageID, emoji string) (*parley.Message, error) {
 	return s.changeReaction(ctx, messageID, "", func(current string) bool { return current != "" && (emoji == "" || current == emoji) })
 }
@@ -67,7 +67,7 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 		case th.Blocked && emoji != "":
 			return errBlockedThread
 		}
-		changed, readers, err := s.setReaction(ctx, tx, m, c.User.ID, emoji)
+		changed, readers, err := s.setReaction(ctx, tx, m.ID, c.User.ID, emoji)
 		// Read before the member's place was held, the message was
 		// deleted since (no message is ever removed): a deleted message
 		// takes no reaction, and has none to take back.
@@ -147,14 +147,14 @@ func hideReactorsEvent(c *parley.Caller, ev parley.Event) (parley.Event, error) 
 // errReactionToDeleted refuses a reaction to a deleted message.
 var errReactionToDeleted = parley.Errorf(parley.ECONFLICT, "this message was deleted")
 
-// setReaction gives m the member's reaction emoji, or takes theirs back
-// for "", and returns the message as it now is, with who is in its thread
-// to be told once the write commits.
-func (s *Service) setReaction(ctx context.Context, tx parley.Tx, m *parley.Message, userID, emoji string) (*parley.Message, []string, error) {
-	if err := tx.SetReaction(ctx, m.ID, userID, emoji, s.Now()); err != nil {
+// setReaction gives a message the member's reaction emoji, or takes
+// theirs back for "", and returns the message as it now is, with who is in
+// its thread to be told once the write commits.
+func (s *Service) setReaction(ctx context.Context, tx parley.Tx, messageID, userID, emoji string) (*parley.Message, []string, error) {
+	if err := tx.SetReaction(ctx, messageID, userID, emoji, s.Now()); err != nil {
 		return nil, nil, err
 	}
-	m, err := tx.FindMessageByID(ctx, m.ID)
+	m, err := tx.FindMessageByID(ctx, messageID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Service) takeBackReactions(ctx context.Context, tx parley.Tx, userID st
 			return err
 		}
 		for _, g := range given {
-			m, recipients, err := s.setReaction(ctx, tx, &parley.Message{ID: g.MessageID}, userID, "")
+			m, recipients, err := s.setReaction(ctx, tx, g.MessageID, userID, "")
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,16 @@ import (
 
 // BenchmarkFindMessages reads the newest 50 of a thread's messages, the page
 // a client opens a conversation with.
-func BenchmarkFindMessages(b *testing.B) {
+func BenchmarkFindMessages(b *testing.B) { benchmarkPage(b, 0) }
+
+// BenchmarkFindMessagesReacted reads the same page where every fourth
+// message has a reaction: each such message's reactions are read by a
+// statement of its own, inside the page's.
+func BenchmarkFindMessagesReacted(b *testing.B) { benchmarkPage(b, 4) }
+
+// benchmarkPage reads the newest 51 of a thread of 200 messages, every
+// reactEvery-th of which has a reaction (none for 0).
+func benchmarkPage(b *testing.B, reactEvery int) {
 	db, _ := mustOpenTB(b)
 	ctx := context.Background()
 	u := newUser("alice")
@@ -39,6 +48,11 @@ func BenchmarkFindMessages(b *testing.B) {
 				Text: fmt.Sprintf("bench message %06d %080d", i, 0), CreatedAt: parley.Now()}
 			if err := tx.CreateMessage(ctx, m); err != nil {
 				return err
+			}
+			if reactEvery > 0 && i%reactEvery == 0 {
+				if err := tx.SetReaction(ctx, m.ID, u.ID, "👍", parley.Now()); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -208,10 +208,10 @@ const toBottom = () => {
 // merge puts the messages of a fetched list in place, in seq order: a
 // message shown already is replaced (it may have been edited, deleted or
 // reacted to), a new one inserted, but not one whose text the member is
-// editing, nor one whose reactions or Delete's confirmation are open. Focus inside a message replaced stays on it: on the same
-// reaction under it, or the same action, Edit, Delete or React, if it
-// still has it, else on the message itself. It returns the fetched list's
-// data attributes.
+// editing, nor one whose reactions or Delete's confirmation are open.
+// Focus inside a message replaced stays on it: on the same reaction under
+// it, or the same action, Edit, Delete or React, if it still has it, else
+// on the message itself. It returns the fetched list's data attributes.
 function merge(doc) {
   const fresh = doc.getElementById("messages");
   for (const li of [...fresh.children]) {
@@ -434,16 +434,14 @@ if (list) {
     }, { root: pane }).observe(older);
   }
 
-  // Editing or deleting one's own message: its Edit opens the field, its
-  // Delete the confirmation, one of them at a time. The field opens with
-  // the cursor at the end of the text, as it was. However it closes, saved
-  // or not, the message is shown as it now is: merge leaves a message alone
-  // while its field is open, which another device may edit meanwhile (or
-  // its confirmation, or its reactions).
-  // React opens the six reactions, with focus on the member's own or the
-  // first; a click elsewhere closes them.
-  // The six open above the message, or under it where above would be out
-  // of the conversation's sight.
+  // Editing or deleting one's own message, or reacting to any: Edit opens
+  // the field, Delete the confirmation, React the six reactions, one of
+  // them at a time. The field opens with the cursor at the end of the
+  // text, as it was; the six with focus on the member's own or the first,
+  // above the message, or under it where above would be out of the
+  // conversation's sight, and a click elsewhere closes them. However one
+  // closes, the message is shown as it now is: merge leaves a message
+  // alone while one is open, as another device may change it meanwhile.
   const actions = "details.edit[open], details.delete[open], details.react[open]";
   list.addEventListener("toggle", (e) => {
     if (e.target.matches?.(":is(details.edit, details.react, details.delete):not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
