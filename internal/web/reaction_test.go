@@ -87,10 +87,12 @@ func TestMessenger_ReactToAMessage(t *testing.T) {
 	// alice takes hers back from the chip, and gives ❤️ from the picker.
 	stale := a.get(base)
 	page = a.post(stale, react, url.Values{"take_back": {"👍"}})
-	page = a.post(page, react, url.Values{"emoji": {"❤️"}})
+	want("alice's chips after she changed hers", chips(a.post(page, react, url.Values{"emoji": {"❤️"}}).body), []string{
+		"👍1 Thumbs up, 1: Bob &#34;&lt;b&gt;&#34; =emoji:👍/false", "❤️1 Heart, 1: you =take_back:❤️/true",
+	})
 	// The page from before, pressed again, takes back no ❤️ it did not show.
 	page = a.post(stale, react, url.Values{"take_back": {"👍"}})
-	want("alice's chips after she changed hers", chips(page.body), []string{
+	want("alice's chips after an old page's press", chips(page.body), []string{
 		"👍1 Thumbs up, 1: Bob &#34;&lt;b&gt;&#34; =emoji:👍/false", "❤️1 Heart, 1: you =take_back:❤️/true",
 	})
 
