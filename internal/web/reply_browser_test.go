@@ -24,15 +24,15 @@ func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
 	a, b := liveThread(t, env.URL, th.ID, "alice"), liveThread(t, env.URL, th.ID, "bob")
 
 	// Reply beside bob's message, after it, and beside alice's own, before
-	// Edit, each in sight.
+	// Edit (above it, on a phone), each in sight.
 	for _, width := range []int64{1280, 375} {
 		must(t, chromedp.Do(a, chromedp.EmulateViewport(width, 800)))
 		if got, err := chromedp.Run(a, chromedp.Evaluate[[]float64](`(() => {
 			const box = (css) => document.querySelector(css).getBoundingClientRect();
 			const theirs = box("#m1 .reply"), bubble = box("#m1 .bubble"), mine = box("#m2 .reply"), edit = box("#m2 .edit summary");
-			return [theirs.left - bubble.right, theirs.right, mine.right - edit.left, theirs.width, theirs.height];
+			return [theirs.left - bubble.right, theirs.right, Math.min(mine.right - edit.left, mine.bottom - edit.top), theirs.width, theirs.height];
 		})()`)); err != nil || got[0] < 0 || got[1] > float64(width) || got[2] > 0 || got[3] < 24 || got[4] < 24 {
-			t.Errorf("at %d px, Reply (bob's after his bubble, in the page, alice's before Edit, its width and height) = %v (%v)", width, got, err)
+			t.Errorf("at %d px, Reply (bob's after his bubble, in the page, alice's before or above Edit, its width and height) = %v (%v)", width, got, err)
 		}
 	}
 	must(t, chromedp.Do(a, chromedp.EmulateViewport(1280, 800)))
@@ -79,6 +79,15 @@ func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
 	if got, err := chromedp.Run(a, chromedp.Evaluate[float64](`document.querySelector("#m3 .bubble").getBoundingClientRect().width`)); err != nil || got > 260 {
 		t.Errorf("the reply's bubble is %v px wide (%v), want it near its quote's 12rem", got, err)
 	}
+	// And the quote stays in it, beside one's own message's four actions
+	// on a phone too.
+	for _, width := range []int64{1280, 375} {
+		must(t, chromedp.Do(a, chromedp.EmulateViewport(width, 800)))
+		if got, err := chromedp.Run(a, chromedp.Evaluate[float64](`document.querySelector("#m3 .bubble").getBoundingClientRect().right - document.querySelector("#m3 .quote").getBoundingClientRect().right`)); err != nil || got < 0 {
+			t.Errorf("at %d px the quote ends %v px inside its bubble's right edge (%v), want it inside", width, got, err)
+		}
+	}
+	must(t, chromedp.Do(a, chromedp.EmulateViewport(1280, 800)))
 
 	// The quote goes to the message it answers, on the page.
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m3 .quote`))))
