@@ -93,6 +93,23 @@ func TestMessageReaction(t *testing.T) {
 		}
 		wantNoReactionBefore(t, ctx, alicesStream, apptest.MustSend(t, w.alice, w.aliceBob, "next").ID)
 	})
+	t.Run("AShareCardKeepsTheReadersLink", func(t *testing.T) {
+		// A card reacted to comes with each reader's own link, as it came
+		// when it was sent.
+		card, err := w.alice.Share(ctx, client.NewShare{To: "bob", URL: "https://books.example/7", Title: "Read this"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobsStream := mustEvents(t, w.bob)
+		if _, err := w.alice.React(ctx, card.ID, "❤️"); err != nil {
+			t.Fatal(err)
+		}
+		ev := nextData[client.Message](t, ctx, bobsStream, client.EventMessageReacted)
+		read := messageIn(t, ctx, w.bob, w.aliceBob, card.ID)
+		if ev.Share == nil || ev.Share.Link == "" || ev.Share.Link != read.Share.Link {
+			t.Fatalf("bob's message.reacted carries the card %+v, want his own link, %s", ev.Share, read.Share.Link)
+		}
+	})
 	t.Run("AnAppReadsThemAndGivesNone", func(t *testing.T) {
 		partner := w.env.MustPartner(t, "Films")
 		app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "messages.write", "messages.delete"},

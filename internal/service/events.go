@@ -188,11 +188,8 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err := e.sessionErr(); err != nil {
 		return ev, false, err
 	}
-	ev, err := e.svc.linkShareEvent(ctx, c, ev)
+	ev, err := e.svc.forCallerEvent(ctx, c, ev)
 	if err != nil {
-		return ev, false, err
-	}
-	if ev, err = hideReactorsEvent(c, ev); err != nil {
 		return ev, false, err
 	}
 	if c.App == nil {

@@ -82,8 +82,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID string, d Draft, ide
 		s.publishMessage(ctx, parley.EventMessageCreated, recipients, msg)
 	}
 	// A retry's message may have been reacted to since.
-	hideReactors(c, msg)
-	return msg, replayed, nil
+	return msg, replayed, s.forCaller(ctx, c, msg)
 }
 
 // errBlockedThread refuses a send into a thread that takes no message
@@ -426,8 +425,7 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 	if err != nil {
 		return err
 	}
-	hideReactors(c, read...)
-	if err := s.linkShares(ctx, c, read...); err != nil {
+	if err := s.forCaller(ctx, c, read...); err != nil {
 		return err
 	}
 	return s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, read})
@@ -575,8 +573,7 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 	if edited {
 		s.publishMessage(ctx, parley.EventMessageEdited, recipients, msg)
 	}
-	hideReactors(c, msg)
-	return msg, nil
+	return msg, s.forCaller(ctx, c, msg)
 }
 
 // tombstone turns a message into a tombstone, its thread's next change,

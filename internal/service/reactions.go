@@ -1,9 +1,7 @@
 package service
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 
 	"github.com/parleyhq/parley"
 )
@@ -117,31 +115,6 @@ func hideReactors(c *parley.Caller, msgs ...*parley.Message) {
 		}
 		m.Reactions = hidden
 	}
-}
-
-// reactionsKey marks the data of an event about a message with reactions:
-// a JSON key the encoding of a string can never hold, its quotes being
-// escaped there.
-var reactionsKey = []byte(`"reactions":[`)
-
-// hideReactorsEvent returns an event about a message with reactions as
-// hideReactors gives the message to c, and all else as it was; other
-// events pass as they are.
-func hideReactorsEvent(c *parley.Caller, ev parley.Event) (parley.Event, error) {
-	if c.App == nil || c.App.Scopes.Has(parley.ScopeParticipantsRead) || !bytes.Contains(ev.Data, reactionsKey) ||
-		ev.Type != parley.EventMessageReacted && ev.Type != parley.EventMessageEdited {
-		return ev, nil
-	}
-	var msg parley.Message
-	if err := json.Unmarshal(ev.Data, &msg); err != nil {
-		return ev, err
-	}
-	hideReactors(c, &msg)
-	// The same event, but for its data: its ID and readers are what the
-	// delivery is logged by.
-	out := ev
-	out.Data = parley.NewEvent(ev.Type, ev.ThreadID, &msg).Data
-	return out, nil
 }
 
 // errReactionToDeleted refuses a reaction to a deleted message.

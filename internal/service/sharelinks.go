@@ -1,14 +1,12 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -119,32 +117,6 @@ func (s *Service) linkShares(ctx context.Context, c *parley.Caller, msgs ...*par
 		m.Share = &link
 	}
 	return nil
-}
-
-// shareKey marks the data of a message.created event about a share card:
-// a JSON key the encoding of a string can never hold, its quotes being
-// escaped there.
-var shareKey = []byte(`"share":{`)
-
-// linkShareEvent returns a message.created event about a share card with
-// the card's link for c, as linkShares gives it, and all else as it was;
-// other events pass as they are.
-func (s *Service) linkShareEvent(ctx context.Context, c *parley.Caller, ev parley.Event) (parley.Event, error) {
-	if ev.Type != parley.EventMessageCreated || !bytes.Contains(ev.Data, shareKey) {
-		return ev, nil
-	}
-	var msg parley.Message
-	if err := json.Unmarshal(ev.Data, &msg); err != nil {
-		return ev, err
-	}
-	if err := s.linkShares(ctx, c, &msg); err != nil {
-		return ev, err
-	}
-	// The same event, but for its data: its ID and readers, those in the
-	// thread when the card was sent, are what the delivery is logged by.
-	out := ev
-	out.Data = parley.NewEvent(ev.Type, ev.ThreadID, &msg).Data
-	return out, nil
 }
 
 // ShareVisit is where a share link leads, and whose link it is.

@@ -148,8 +148,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	// The event carries the card without a link; each member's is added
 	// as it reaches them. The caller gets a copy with the sender's.
 	out := *msg
-	hideReactors(c, &out)
-	return &out, replayed, s.linkShares(ctx, c, &out)
+	return &out, replayed, s.forCaller(ctx, c, &out)
 }
 
 // replayShare answers a share whose idempotency key the member used

@@ -409,21 +409,18 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }
 
-// linkSummary gives the share cards of the summaries the caller's links,
-// each card once: a summary's last message is the last of its messages
-// when it carries any; and it hides who reacted to their messages from an
-// app that may not learn it (hideReactors).
+// linkSummary makes the summaries' messages what the caller may see of
+// them (forCaller), each message once: a summary's last message is the
+// last of its messages when it carries any.
 func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*parley.ThreadSummary) error {
 	var msgs []*parley.Message
 	for _, t := range list {
 		msgs = append(msgs, t.Messages...)
-		hideReactors(c, t.LastMessage)
 		if len(t.Messages) == 0 && t.LastMessage != nil {
 			msgs = append(msgs, t.LastMessage)
 		}
 	}
-	hideReactors(c, msgs...)
-	return s.linkShares(ctx, c, msgs...)
+	return s.forCaller(ctx, c, msgs...)
 }
 
 // countFrom sets a summary's read marker and unread count as seen by a

@@ -1,0 +1,56 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"github.com/parleyhq/parley"
+)
+
+// A message is handed to each caller as that caller may see it: its share
+// card with the caller's own link (linkShares), and its reactions without
+// who gave them for an app that may not learn who takes part in the thread
+// (hideReactors). Reads and replies go through forCaller, events through
+// forCallerEvent.
+
+// forCaller makes msgs what c may see of them.
+func (s *Service) forCaller(ctx context.Context, c *parley.Caller, msgs ...*parley.Message) error {
+	hideReactors(c, msgs...)
+	return s.linkShares(ctx, c, msgs...)
+}
+
+// shareKey and reactionsKey mark the data of an event about a message with
+// a share card, or with reactions: JSON keys the encoding of a string can
+// never hold, its quotes being escaped there.
+var (
+	shareKey     = []byte(`"share":{`)
+	reactionsKey = []byte(`"reactions":[`)
+)
+
+// forCallerEvent returns an event about a message as forCaller makes the
+// message for c, and all else as it was; an event whose message forCaller
+// leaves as it is, or that carries none, passes as it is.
+func (s *Service) forCallerEvent(ctx context.Context, c *parley.Caller, ev parley.Event) (parley.Event, error) {
+	switch ev.Type {
+	case parley.EventMessageCreated, parley.EventMessageEdited, parley.EventMessageReacted:
+	default:
+		return ev, nil
+	}
+	hides := c.App != nil && !c.App.Scopes.Has(parley.ScopeParticipantsRead)
+	if !bytes.Contains(ev.Data, shareKey) && !(hides && bytes.Contains(ev.Data, reactionsKey)) {
+		return ev, nil
+	}
+	var msg parley.Message
+	if err := json.Unmarshal(ev.Data, &msg); err != nil {
+		return ev, err
+	}
+	if err := s.forCaller(ctx, c, &msg); err != nil {
+		return ev, err
+	}
+	// The same event, but for its data: its ID and readers, those in the
+	// thread when it was published, are what the delivery is logged by.
+	out := ev
+	out.Data = parley.NewEvent(ev.Type, ev.ThreadID, &msg).Data
+	return out, nil
+}
