@@ -21,6 +21,13 @@ const (
 	ActionUserRename     = "user.rename"
 	ActionKeysRotate     = "keys.rotate"
 	ActionKeysMove       = "keys.move"
+	// ActionFlagsDismiss resolves members' flags of a message as
+	// dismissed; the subject is the message, named by its sender.
+	ActionFlagsDismiss = "flags.dismiss"
+	// ActionFlaggedMessageDelete deletes a message members flagged, and
+	// resolves their flags; the subject is the message, named by its
+	// sender.
+	ActionFlaggedMessageDelete = "flags.delete_message"
 	// ActionUserDelete is an account's deletion, by an operator or by its
 	// member (then both actor and subject are the member).
 	ActionUserDelete = "user.delete"
@@ -43,8 +50,9 @@ type OperatorAction struct {
 	Actor string `json:"actor"`
 	// Action is one of the Action constants.
 	Action string `json:"action"`
-	// Subject is what the decision is about: an app's client ID or a
-	// member's ID; SubjectName its name as it was.
+	// Subject is what the decision is about: an app's client ID, a
+	// member's ID or a message's ID; SubjectName its name as it was (a
+	// message's: its sender's username).
 	Subject     string `json:"subject"`
 	SubjectName string `json:"subject_name"`
 }

@@ -92,6 +92,7 @@ type Tx interface {
 	ClientTokenStore
 	WebhookStore
 	OperatorStore
+	FlagStore
 }
 
 // UserStore keeps members' accounts.
@@ -390,6 +391,29 @@ type MessageStore interface {
 	// gave, by thread and seq, after the one after (from the first for
 	// nil).
 	FindGivenReactions(ctx context.Context, userID string, after *GivenReaction, limit int) ([]*GivenReaction, error)
+}
+
+// FlagStore keeps members' reports of messages to the operators.
+type FlagStore interface {
+	// CreateFlag stores the member's flag of the message f names (its
+	// MessageID), with f.Evidence's Kind, Text and ShareURL, unless they
+	// flagged the message before, and reports whether it did.
+	CreateFlag(ctx context.Context, f *Flag, reporterID string) (bool, error)
+	// FindFlag returns the member's flag of a message, without evidence;
+	// ENOTFOUND when they made none.
+	FindFlag(ctx context.Context, reporterID, messageID string) (*Flag, error)
+	// FindFlags returns up to limit of the flags the member made, without
+	// evidence, oldest first, after the one after (from the first for nil).
+	FindFlags(ctx context.Context, reporterID string, after *Flag, limit int) ([]*Flag, error)
+	// FindOpenFlags returns up to limit of the flags no operator has
+	// resolved, oldest first, each with its Evidence.
+	FindOpenFlags(ctx context.Context, limit int) ([]*Flag, error)
+	// ResolveFlags resolves every open flag of the message as resolution
+	// at t, erasing what each kept of the message, and returns how many
+	// it resolved.
+	ResolveFlags(ctx context.Context, messageID, resolution string, t time.Time) (int, error)
+	// DeleteFlags deletes every flag the member made.
+	DeleteFlags(ctx context.Context, reporterID string) error
 }
 
 // AppStore keeps partner apps' registrations and their review.

@@ -609,6 +609,27 @@ func (c *Client) TakeBackReaction(ctx context.Context, messageID string) error {
 	return err
 }
 
+// FlagMessage reports another member's message to the server's
+// operators, for reason (FlagSpam, FlagAbuse or FlagOther) with an
+// optional note, and returns the report; created is false when the member
+// had reported it before, and the report returned is that one.
+func (c *Client) FlagMessage(ctx context.Context, messageID, reason, note string) (f *Flag, created bool, err error) {
+	f = &Flag{}
+	resp, err := c.Do(ctx, "PUT", "/api/v1/messages/"+url.PathEscape(messageID)+"/flag", map[string]string{"reason": reason, "note": note}, f)
+	if err != nil {
+		return nil, false, err
+	}
+	return f, resp.StatusCode == http.StatusCreated, nil
+}
+
+// Flag returns the member's report of a message, with how it was
+// resolved; an *Error with status 404 when they made none.
+func (c *Client) Flag(ctx context.Context, messageID string) (*Flag, error) {
+	var f Flag
+	_, err := c.Do(ctx, "GET", "/api/v1/messages/"+url.PathEscape(messageID)+"/flag", nil, &f)
+	return &f, err
+}
+
 // DeleteMessage deletes one of the member's messages for everyone.
 func (c *Client) DeleteMessage(ctx context.Context, id string) error {
 	_, err := c.Do(ctx, "DELETE", "/api/v1/messages/"+url.PathEscape(id), nil, nil)

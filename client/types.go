@@ -253,6 +253,35 @@ type GivenReaction struct {
 	At        time.Time `json:"at"`
 }
 
+// Why a member reports a message to the operators, as Flag.Reason says.
+const (
+	FlagSpam  = "spam"  // advertising, scams, the same thing again and again
+	FlagAbuse = "abuse" // harassment, threats or hate
+	FlagOther = "other" // anything else; the note says what
+)
+
+// How an operator resolved a report, as Flag.Resolution says.
+const (
+	FlagDismissed      = "dismissed"       // the message stays
+	FlagMessageDeleted = "message_deleted" // an operator deleted it for everyone
+)
+
+// Flag is a member's report of a message to the server's operators, as
+// the member who made it reads it.
+type Flag struct {
+	ID        string    `json:"id"`
+	MessageID string    `json:"message_id"`
+	ThreadID  string    `json:"thread_id"`
+	Seq       int64     `json:"seq"`
+	Reason    string    `json:"reason"`
+	Note      string    `json:"note"`
+	At        time.Time `json:"at"`
+	// Resolution is how an operator closed the report, FlagDismissed or
+	// FlagMessageDeleted; empty while it waits for them.
+	Resolution string     `json:"resolution,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+}
+
 // Reaction is one emoji given to a message: how many gave it, and who, in
 // the order they did.
 type Reaction struct {
@@ -411,6 +440,9 @@ type Export struct {
 	Messages []Message `json:"messages"`
 	// Reactions are every reaction the member gave, by thread and seq.
 	Reactions []GivenReaction `json:"reactions"`
+	// Flags are every message the member reported to the operators,
+	// oldest report first.
+	Flags []Flag `json:"flags"`
 	// ShareLinks are the tracked links of the share cards made for the
 	// member, in the order of the cards' messages.
 	ShareLinks []ExportedShareLink `json:"share_links"`

@@ -37,6 +37,7 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"ThreadPage":             client.ThreadPage{},
 		"ThreadChange":           client.ThreadChange{},
 		"Message":                client.Message{},
+		"Flag":                   client.Flag{},
 		"Via":                    client.Via{},
 		"Share":                  client.Share{},
 		"MessagePage":            client.MessagePage{},

@@ -194,6 +194,14 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 		{"DELETE /messages/{id}/reaction", "", true, func(ctx context.Context, c *client.Client, th string) error {
 			return c.TakeBackReaction(ctx, w.said(t, th))
 		}},
+		{"PUT /messages/{id}/flag", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			_, _, err := c.FlagMessage(ctx, w.said(t, th), client.FlagSpam, "")
+			return err
+		}},
+		{"GET /messages/{id}/flag", "", true, func(ctx context.Context, c *client.Client, th string) error {
+			_, err := c.Flag(ctx, w.said(t, th))
+			return err
+		}},
 		{"GET /apps", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Do(ctx, "GET", "/api/v1/apps", nil, nil)
 			return err

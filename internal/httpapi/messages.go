@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -87,6 +88,36 @@ func (s *Server) handleReactionDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleFlagPut(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Reason string `json:"reason"`
+		Note   string `json:"note"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	flag, created, err := s.svc.FlagMessage(r.Context(), r.PathValue("id"), parley.Flag{Reason: in.Reason, Note: in.Note})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, flag)
+}
+
+func (s *Server) handleFlagGet(w http.ResponseWriter, r *http.Request) {
+	flag, err := s.svc.FindFlag(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, flag)
 }
 
 func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {

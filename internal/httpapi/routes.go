@@ -73,6 +73,8 @@ func (s *Server) routes() []route {
 		{method: "DELETE", pattern: "/api/v1/messages/{id}", handler: s.handleMessageDelete},
 		{method: "PUT", pattern: "/api/v1/messages/{id}/reaction", handler: s.handleReactionPut},
 		{method: "DELETE", pattern: "/api/v1/messages/{id}/reaction", handler: s.handleReactionDelete},
+		{method: "PUT", pattern: "/api/v1/messages/{id}/flag", handler: s.handleFlagPut},
+		{method: "GET", pattern: "/api/v1/messages/{id}/flag", handler: s.handleFlagGet},
 
 		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},
 

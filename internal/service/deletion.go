@@ -20,6 +20,9 @@ import (
 //     gap, and apps whose grants reached a message get message.deleted;
 //   - every reaction they gave others' messages is taken back, as if they
 //     had taken it back (takeBackReactions);
+//   - the flags they made go (DeleteFlags); flags of their messages stay,
+//     with what each message said when flagged, until an operator
+//     resolves them (see flags.go);
 //   - their profile goes (EraseUser): display name, password hash, operator
 //     flag, friendships and friend requests. The account's ID and username
 //     stay, the username reserved so that no one can take it and pass for
@@ -119,6 +122,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 			return err
 		}
 		if err := s.takeBackReactions(ctx, tx, u.ID, &d); err != nil {
+			return err
+		}
+		if err := tx.DeleteFlags(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.EraseUser(ctx, u.ID, s.Now()); err != nil {

@@ -279,8 +279,8 @@ func grantStatus(g *parley.Grant, now time.Time) string {
 // read, then the access log's entries up to the head it read, oldest
 // first, every message the member sent, tombstones too, in the order
 // sent (with others' reactions in the threads they are still in), every
-// reaction they gave, by thread, and the share links made for
-// them, each read a page at a time.
+// reaction they gave, by thread, every flag they made, oldest first, and
+// the share links made for them, each read a page at a time.
 // An error part way leaves the document unfinished.
 func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -333,6 +333,13 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 	bw.WriteString(`,"reactions":`)
 	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.GivenReaction) ([]*parley.GivenReaction, error) {
 		return tx.FindGivenReactions(ctx, e.userID, last, exportPage)
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`,"flags":`)
+	err = writePages(ctx, e.svc.store, bw, func(tx parley.Tx, last *parley.Flag) ([]*parley.Flag, error) {
+		return tx.FindFlags(ctx, e.userID, last, exportPage)
 	})
 	if err != nil {
 		return err

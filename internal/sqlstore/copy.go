@@ -26,7 +26,7 @@ import (
 // every app the last fortnight's share report again.
 var tables = []string{
 	"users", "sessions", "event_tickets", "friendships", "blocks", "throttles", "server_keys",
-	"apps", "report_sends", "operator_actions", "threads", "participants", "messages", "reactions", "message_keys", "thread_keys", "thread_app_closures",
+	"apps", "report_sends", "operator_actions", "threads", "participants", "messages", "reactions", "flags", "message_keys", "thread_keys", "thread_app_closures",
 	"grants", "grant_threads", "thread_notices", "timeline_notes", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",
 	"webhook_endpoints", "webhook_subscriptions", "webhook_deliveries", "webhook_attempts",

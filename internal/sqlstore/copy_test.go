@@ -83,8 +83,15 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.DeleteMessage(ctx, msgIDs[7], now),
 			tx.EditMessage(ctx, msgIDs[8], "message 8, edited", later),
 			tx.SetReaction(ctx, msgIDs[9], bob, "👍", later),
-			tx.SetReaction(ctx, msgIDs[9], alice, "❤️", later),
-			tx.CreateGrant(ctx, grant))
+			tx.SetReaction(ctx, msgIDs[9], alice, "❤️", later))
+		// Two flags, one open and one resolved.
+		for _, flagged := range []string{msgIDs[10], msgIDs[12]} {
+			_, err := tx.CreateFlag(ctx, &parley.Flag{ID: parley.NewID(), MessageID: flagged, Reason: parley.FlagAbuse, Note: "a note", At: now,
+				Evidence: &parley.FlagEvidence{Kind: parley.MessageKindText, Text: "message"}}, bob)
+			steps = append(steps, err)
+		}
+		_, err = tx.ResolveFlags(ctx, msgIDs[12], parley.FlagDismissed, later)
+		steps = append(steps, err, tx.CreateGrant(ctx, grant))
 		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1})
 		steps = append(steps, err,
 			tx.AddThreadNotice(ctx, &parley.ThreadNotice{ID: parley.NewID(), ThreadID: thread.ID, Kind: parley.NoticeAppAdded, At: now,
