@@ -30,8 +30,8 @@ const MaxFlagNoteLen = 500
 const (
 	// FlagDismissed: the operator left the message as it is.
 	FlagDismissed = "dismissed"
-	// FlagMessageDeleted: the message was deleted for everyone, by an
-	// operator.
+	// FlagMessageDeleted: the message is deleted for everyone: an
+	// operator deleted it, or found it deleted by its sender.
 	FlagMessageDeleted = "message_deleted"
 )
 

@@ -63,6 +63,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/edit", p.posted(p.editMessage))
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/delete", p.posted(p.deleteMessage))
 	mux.HandleFunc("POST /t/{id}/messages/{mid}/react", p.posted(p.react))
+	mux.HandleFunc("POST /t/{id}/messages/{mid}/flag", p.posted(p.flag))
 	mux.HandleFunc("POST /t/{id}/read", p.posted(p.markRead))
 	mux.HandleFunc("POST /t/{id}/typing", p.posted(p.typing))
 	mux.HandleFunc("POST /t/{id}/participants", p.posted(p.addPeople))
@@ -412,6 +413,8 @@ type threadPage struct {
 	// Reply is the message the field answers, when the page was asked to
 	// (?reply=).
 	Reply *quoteView
+	// Notice says what the last action did (?done=).
+	Notice string
 }
 
 // threadHead is the top of a thread's page: its name, who is in it, and
@@ -530,7 +533,8 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	head.CSRF = sh.CSRF
-	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil, Messages: list, Reply: reply})
+	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil, Messages: list, Reply: reply,
+		Notice: threadNotices[r.URL.Query().Get("done")]})
 }
 
 // blocks reports whether the signed-in member blocks the member userID.
@@ -832,6 +836,8 @@ var messengerFuncs = template.FuncMap{
 	"msgView":  msgView,
 	"noteView": toNoteView,
 	"linkify":  linkify,
+	// flags.go
+	"reportReasons": func() []reportReason { return reportReasons },
 	// threadapps.go
 	"noticeText": noticeText,
 	"reachText":  reachText,

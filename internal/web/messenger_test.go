@@ -280,6 +280,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 	apptest.MustFriends(t, alice, bobClient)
 	th := apptest.MustThread(t, alice, "bob")
 	m := apptest.MustSend(t, alice, th.ID, "hi")
+	bobs := apptest.MustSend(t, bobClient, th.ID, "hello")
 	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "g", Kind: "group"})
 	if err != nil {
 		t.Fatal(err)
@@ -295,6 +296,7 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		"/t/" + th.ID + "/messages/" + m.ID + "/edit":            {"text": {"forged"}},
 		"/t/" + th.ID + "/messages/" + m.ID + "/delete":          {},
 		"/t/" + th.ID + "/messages/" + m.ID + "/react":           {"emoji": {"👍"}},
+		"/t/" + th.ID + "/messages/" + bobs.ID + "/flag":         {"reason": {"spam"}},
 		"/t/" + th.ID + "/read":                                  {"seq": {"1"}},
 		"/t/" + th.ID + "/typing":                                {},
 		"/t/" + group.ID + "/title":                              {"title": {"forged"}},
@@ -333,8 +335,11 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 		t.Errorf("alice is named %q after forged forms", me.DisplayName)
 	}
 	page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
-	if err != nil || len(page.Messages) != 1 || page.Messages[0].DeletedAt != nil || page.Messages[0].Reactions != nil {
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].DeletedAt != nil || page.Messages[1].Reactions != nil {
 		t.Errorf("the thread after forged forms: %+v, %v", page, err)
+	}
+	if _, err := alice.Flag(ctx, bobs.ID); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("bob's message after a forged report: %v, want no report of alice's", err)
 	}
 	if blocked, err := alice.BlockedMembers(ctx); err != nil || len(blocked) != 0 {
 		t.Errorf("alice blocks %+v after forged forms (%v)", blocked, err)

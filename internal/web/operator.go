@@ -11,7 +11,8 @@ import (
 
 // The operator pages: apps waiting for review with what they ask for, the
 // other apps, and the buttons that approve reach "all" or withdraw it,
-// suspend and reinstate, above the record of operators' decisions. The service decides
+// suspend and reinstate, above the record of operators' decisions; and
+// the messages members reported (flags.go). The service decides
 // who is an operator; to everyone else, signed in or not, the pages do
 // not exist.
 
@@ -29,6 +30,8 @@ var operatorDecisions = map[string]func(*service.Service, context.Context, strin
 func (p *Pages) routeOperator(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+operatorPath, p.handleOperator)
 	mux.HandleFunc("POST "+operatorPath+"/apps/{client}/{decision}", p.handleOperatorDecision)
+	mux.HandleFunc("GET "+operatorReportsPath, p.handleOperatorReports)
+	mux.HandleFunc("POST "+operatorReportsPath+"/{mid}/{decision}", p.handleReportDecision)
 }
 
 // operatorPage is what the operator page shows.
@@ -72,7 +75,14 @@ func (p *Pages) handleOperatorDecision(w http.ResponseWriter, r *http.Request) {
 }
 
 // operatorFuncs are the operator page's template functions.
-var operatorFuncs = template.FuncMap{"decision": describeDecision, "reviewItem": newReviewItem}
+var operatorFuncs = template.FuncMap{"decision": describeDecision, "reviewItem": newReviewItem, "reason": func(r string) string { return reasonWords[r] }, "name": displayName,
+	"navItem": func(current string, me parley.UserRef) operatorNav { return operatorNav{Current: current, Me: me} }}
+
+// operatorNav is the operator pages' row of links, with the page shown.
+type operatorNav struct {
+	Current string
+	Me      parley.UserRef
+}
 
 // reviewItem is one app on the operator page with the decisions its
 // buttons make.
@@ -88,24 +98,26 @@ func newReviewItem(page operatorPage, app service.AppReview, decisions ...string
 
 // decisionWords says what each recorded decision was, after who made it.
 var decisionWords = map[string]string{
-	parley.ActionUserAdd:        "created the account of",
-	parley.ActionGrantOperator:  "made an operator:",
-	parley.ActionRevokeOperator: "ended operator rights of",
-	parley.ActionAppApproveAll:  "approved reach “all” for",
-	parley.ActionAppSuspend:     "suspended",
-	parley.ActionAppReinstate:   "reinstated",
-	parley.ActionAppApprove:     "approved",
-	parley.ActionAppUnapprove:   "withdrew reach “all” from",
-	parley.ActionAppDelete:      "deleted",
-	parley.ActionAppAdd:         "registered",
-	parley.ActionUserPassword:   "set a new password for",
-	parley.ActionUserDisable:    "disabled",
-	parley.ActionUserEnable:     "enabled",
-	parley.ActionUserSignOut:    "signed out",
-	parley.ActionUserRename:     "gave a new display name to",
-	parley.ActionUserDelete:     "deleted the account of",
-	parley.ActionKeysRotate:     "rotated the provider's",
-	parley.ActionKeysMove:       "moved the provider's keys to",
+	parley.ActionUserAdd:              "created the account of",
+	parley.ActionGrantOperator:        "made an operator:",
+	parley.ActionRevokeOperator:       "ended operator rights of",
+	parley.ActionAppApproveAll:        "approved reach “all” for",
+	parley.ActionAppSuspend:           "suspended",
+	parley.ActionAppReinstate:         "reinstated",
+	parley.ActionAppApprove:           "approved",
+	parley.ActionAppUnapprove:         "withdrew reach “all” from",
+	parley.ActionAppDelete:            "deleted",
+	parley.ActionAppAdd:               "registered",
+	parley.ActionUserPassword:         "set a new password for",
+	parley.ActionUserDisable:          "disabled",
+	parley.ActionUserEnable:           "enabled",
+	parley.ActionUserSignOut:          "signed out",
+	parley.ActionUserRename:           "gave a new display name to",
+	parley.ActionUserDelete:           "deleted the account of",
+	parley.ActionKeysRotate:           "rotated the provider's",
+	parley.ActionKeysMove:             "moved the provider's keys to",
+	parley.ActionFlagsDismiss:         "dismissed the reports of a message by",
+	parley.ActionFlaggedMessageDelete: "deleted a reported message by",
 }
 
 // describeDecision says in words what a recorded decision was.

@@ -101,8 +101,10 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 			"templates/layout.html", "templates/messenger.html", "templates/apps-panel.html", "templates/"+name+".html"))
 	}
 	p.parsePrivacyPages(funcs)
-	p.pages["operator"] = template.Must(template.New("operator").Funcs(funcs).Funcs(operatorFuncs).ParseFS(templateFiles,
-		"templates/layout.html", "templates/operator.html"))
+	for _, name := range []string{"operator", "reports"} {
+		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(operatorFuncs).ParseFS(templateFiles,
+			"templates/layout.html", "templates/operator-nav.html", "templates/"+name+".html"))
+	}
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()

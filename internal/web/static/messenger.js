@@ -208,7 +208,8 @@ const toBottom = () => {
 // merge puts the messages of a fetched list in place, in seq order: a
 // message shown already is replaced (it may have been edited, deleted or
 // reacted to), a new one inserted, but not one whose text the member is
-// editing, nor one whose reactions or Delete's confirmation are open.
+// editing or reporting, nor one whose reactions or Delete's confirmation
+// are open.
 // Focus inside a message replaced stays on it: on the same reaction under
 // it, or the same action, Edit, Delete or React, if it still has it, else
 // on the message itself. It returns the fetched list's data attributes.
@@ -218,7 +219,7 @@ function merge(doc) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      if (old.isEqualNode(node) || old.querySelector(":is(details.edit, details.react, details.delete)[open]")) continue;
+      if (old.isEqualNode(node) || old.querySelector(":is(details.edit, details.react, details.delete, details.report)[open]")) continue;
       const focused = old.contains(document.activeElement);
       const action = document.activeElement?.closest("details")?.className;
       const chip = document.activeElement?.closest(".chip")?.value;
@@ -434,17 +435,18 @@ if (list) {
     }, { root: pane }).observe(older);
   }
 
-  // Editing or deleting one's own message, or reacting to any: Edit opens
-  // the field, Delete the confirmation, React the six reactions, one of
-  // them at a time. The field opens with the cursor at the end of the
-  // text, as it was; the six with focus on the member's own or the first,
+  // Editing or deleting one's own message, reacting to any, or reporting
+  // another's: Edit opens the field, Delete the confirmation, React the six
+  // reactions, Report its form, one of them at a time. The field opens
+  // with the cursor at the end of the text, as it was; the report's form
+  // empty, with focus on its first reason; the six with focus on the member's own or the first,
   // above the message, or under it where above would be out of the
   // conversation's sight, and a click elsewhere closes them. However one
   // closes, the message is shown as it now is: merge leaves a message
   // alone while one is open, as another device may change it meanwhile.
-  const actions = "details.edit[open], details.delete[open], details.react[open]";
+  const actions = "details.edit[open], details.delete[open], details.react[open], details.report[open]";
   list.addEventListener("toggle", (e) => {
-    if (e.target.matches?.(":is(details.edit, details.react, details.delete):not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
+    if (e.target.matches?.(":is(details.edit, details.react, details.delete, details.report):not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
     if (!e.target.matches?.(actions)) return;
     for (const other of list.querySelectorAll(actions)) if (other !== e.target) other.open = false;
     if (e.target.matches("details.react")) {
@@ -453,6 +455,10 @@ if (list) {
       e.target.classList.toggle("below", top < pane.getBoundingClientRect().top);
     }
     (e.target.querySelector(".pick[aria-pressed=true]") || e.target.querySelector(".pick"))?.focus();
+    if (e.target.matches("details.report")) {
+      e.target.querySelector("form").reset();
+      return e.target.querySelector("input[type=radio]").focus();
+    }
     const field = e.target.querySelector("textarea");
     if (field) {
       field.value = field.defaultValue;
@@ -491,13 +497,25 @@ if (list) {
     await refresh(seqOf(form.closest("li")));
     tell(button.name === "take_back" ? "Reaction taken back." : "Reaction given.");
   });
+  // A report, sent to the operators, closes the form; the message stays
+  // as it is.
+  list.addEventListener("submit", async (e) => {
+    const form = e.target.closest(".report form");
+    if (!form) return;
+    e.preventDefault();
+    const err = await post(form);
+    if (err) return say(err);
+    say("");
+    closeAction(form.closest("details"));
+    tell("Reported to the operators.");
+  });
   document.addEventListener("click", (e) => {
     for (const picker of list.querySelectorAll("details.react[open]")) if (!picker.contains(e.target)) picker.open = false;
   });
-  // Cancel closes the field, where the page without script goes back to
+  // Cancel closes the field or the report, where the page without script goes back to
   // the message.
   list.addEventListener("click", (e) => {
-    const cancel = e.target.closest?.(".edit .cancel");
+    const cancel = e.target.closest?.(":is(.edit, .report) .cancel");
     if (!cancel) return;
     e.preventDefault();
     closeAction(cancel.closest("details"));
@@ -524,10 +542,10 @@ if (list) {
     setTimeout(() => answered.classList.remove("found"), 1500);
   });
 
-  // Escape closes an edit, the reactions, or a confirmation, Delete's or
-  // Leave's, back to its button.
+  // Escape closes an edit, the reactions, a report, or a confirmation,
+  // Delete's or Leave's, back to its button.
   document.addEventListener("keydown", (e) => {
-    const open = e.key === "Escape" && e.target.closest?.("details.edit[open], details.react[open], details.delete[open], details.leave[open]");
+    const open = e.key === "Escape" && e.target.closest?.("details.edit[open], details.react[open], details.delete[open], details.report[open], details.leave[open]");
     if (open) closeAction(open);
   });
 
