@@ -57,7 +57,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	if f := root.PersistentFlags().Lookup("nats"); f.DefValue != "" {
 		f.DefValue = config.RedactURLs(f.DefValue)
 	}
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
+	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), flagsCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
 	return root.ExecuteContext(ctx)
 }
 
