@@ -66,6 +66,12 @@ func TestFlagMessage(t *testing.T) {
 			}
 		}
 
+		// Only operators decide.
+		wantCode(t, svc.DismissFlags(ctx, m.ID), parley.ENOTFOUND)
+		wantCode(t, svc.DeleteFlaggedMessage(ctx, m.ID), parley.ENOTFOUND)
+		if open := openFlagsOf(t, console, svc, m.ID); len(open) != 1 {
+			t.Fatalf("after decisions by no operator, %d reports wait, want bob's", len(open))
+		}
 		if err := svc.DismissFlags(console, m.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -137,6 +143,19 @@ func TestFlagMessage(t *testing.T) {
 		}
 		if got, err := w.carol.Flag(ctx, m.ID); err != nil || got.Resolution != client.FlagMessageDeleted {
 			t.Fatalf("carol's report = %+v, %v", got, err)
+		}
+	})
+	t.Run("AShareCard", func(t *testing.T) {
+		card, err := w.alice.Share(ctx, client.NewShare{To: "bob", URL: "https://watches.example/cheap", Title: "Watches", Note: "only today"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.bob.FlagMessage(ctx, card.ID, client.FlagSpam, ""); err != nil {
+			t.Fatal(err)
+		}
+		open := openFlagsOf(t, console, svc, card.ID)
+		if len(open) != 1 || open[0].Evidence.Kind != parley.MessageKindShare || open[0].Evidence.ShareURL != "https://watches.example/cheap" || open[0].Evidence.Text != "only today" {
+			t.Fatalf("the operators read the card as %+v", open[0].Evidence)
 		}
 	})
 	t.Run("NotOnesOwnNorDeletedNorElsewhere", func(t *testing.T) {

@@ -271,3 +271,11 @@ func LockWaiters(ctx context.Context, db *DB) (n int, err error) {
 	})
 	return n, err
 }
+
+// FlagKeepsMessage reports whether the flag whose ID is id still keeps
+// anything of its message: its kind, text or share URL.
+func FlagKeepsMessage(ctx context.Context, tx parley.Tx, id string) (bool, error) {
+	var keeps bool
+	err := tx.(*txn).queryRow(ctx, "flag", `SELECT kind IS NOT NULL OR body IS NOT NULL OR share_url IS NOT NULL FROM flags WHERE id = $1`, []any{id}, &keeps)
+	return keeps, err
+}

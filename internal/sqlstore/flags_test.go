@@ -44,6 +44,7 @@ func TestFlags(t *testing.T) {
 		rude := post(&parley.Message{Kind: parley.MessageKindText, Text: "rude"})
 		card := post(&parley.Message{Kind: parley.MessageKindShare, Text: "buy now", Share: &parley.Share{URL: "https://spam.example/", Title: "Offer"}})
 		at := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second) }
+		var ids []string // of the flags made, in turn
 		flag := func(m *parley.Message, by *parley.User, reason string, i int) (bool, error) {
 			f := &parley.Flag{ID: parley.NewID(), MessageID: m.ID, Reason: reason, Note: "note by " + by.Username, At: at(i),
 				Evidence: &parley.FlagEvidence{Kind: m.Kind, Text: m.Text}}
@@ -55,14 +56,18 @@ func TestFlags(t *testing.T) {
 				created, err = tx.CreateFlag(ctx, f, by.ID)
 				return err
 			})
+			ids = append(ids, f.ID)
 			return created, err
 		}
-		for i, f := range []struct {
+		// Made in this order, at times in another: the operators read them
+		// by time.
+		for _, f := range []struct {
 			m      *parley.Message
 			by     *parley.User
 			reason string
-		}{{card, carol, parley.FlagSpam}, {rude, bob, parley.FlagAbuse}, {rude, carol, parley.FlagOther}, {card, bob, parley.FlagSpam}} {
-			if created, err := flag(f.m, f.by, f.reason, i+1); err != nil || !created {
+			at     int
+		}{{card, carol, parley.FlagSpam, 2}, {card, bob, parley.FlagSpam, 3}, {rude, bob, parley.FlagAbuse, 1}, {rude, carol, parley.FlagOther, 4}} {
+			if created, err := flag(f.m, f.by, f.reason, f.at); err != nil || !created {
 				t.Fatalf("%s flags %q: created %v, %v", f.by.Username, f.m.Text, created, err)
 			}
 		}
@@ -89,10 +94,10 @@ func TestFlags(t *testing.T) {
 			return got
 		}
 		want := []string{
-			card.ID + ` by carol of alice share "buy now" https://spam.example/ sent true deleted true: spam "note by carol"`,
 			rude.ID + ` by bob of alice text "rude"  sent true deleted false: abuse "note by bob"`,
-			rude.ID + ` by carol of alice text "rude"  sent true deleted false: other "note by carol"`,
+			card.ID + ` by carol of alice share "buy now" https://spam.example/ sent true deleted true: spam "note by carol"`,
 			card.ID + ` by bob of alice share "buy now" https://spam.example/ sent true deleted true: spam "note by bob"`,
+			rude.ID + ` by carol of alice text "rude"  sent true deleted false: other "note by carol"`,
 		}
 		if got := open(); !slices.Equal(got, want) {
 			t.Fatalf("open flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -103,8 +108,19 @@ func TestFlags(t *testing.T) {
 			n, err = tx.ResolveFlags(ctx, rude.ID, parley.FlagDismissed, at(7))
 			return err
 		})
-		if got := open(); n != 2 || !slices.Equal(got, []string{want[0], want[3]}) {
+		if got := open(); n != 2 || !slices.Equal(got, want[1:3]) {
 			t.Fatalf("resolved %d; open flags after the rude message's:\n%s", n, strings.Join(got, "\n"))
+		}
+		// The resolved keep nothing of the message; the open keep it.
+		for i, id := range ids[:4] {
+			var keeps bool
+			mustWrite(t, db, func(tx parley.Tx) (err error) {
+				keeps, err = sqlstore.FlagKeepsMessage(ctx, tx, id)
+				return err
+			})
+			if resolved := i >= 2; keeps == resolved {
+				t.Errorf("flag %d, resolved %v, keeps the message: %v", i, resolved, keeps)
+			}
 		}
 		mustWrite(t, db, func(tx parley.Tx) (err error) {
 			n, err = tx.ResolveFlags(ctx, rude.ID, parley.FlagDismissed, at(8))
@@ -139,7 +155,7 @@ func TestFlags(t *testing.T) {
 				after = f
 			}
 		}
-		if got, want := mine(bob), []string{rude.ID + " " + th.ID + "@1 abuse 2s dismissed at 7s", card.ID + " " + th.ID + "@2 spam 4s open"}; !slices.Equal(got, want) {
+		if got, want := mine(bob), []string{rude.ID + " " + th.ID + "@1 abuse 1s dismissed at 7s", card.ID + " " + th.ID + "@2 spam 3s open"}; !slices.Equal(got, want) {
 			t.Fatalf("bob's flags %q, want %q", got, want)
 		}
 		var one *parley.Flag
@@ -162,7 +178,7 @@ func TestFlags(t *testing.T) {
 		if got := mine(bob); len(got) != 0 {
 			t.Fatalf("bob's flags after DeleteFlags: %q", got)
 		}
-		if got := open(); !slices.Equal(got, want[:1]) {
+		if got := open(); !slices.Equal(got, want[1:2]) {
 			t.Fatalf("open flags after bob's went:\n%s", strings.Join(got, "\n"))
 		}
 	})

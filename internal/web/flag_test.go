@@ -79,6 +79,9 @@ func TestMessenger_ReportAMessage(t *testing.T) {
 			t.Errorf("/operator/reports to a member or no one: %d, want 404", p.status)
 		}
 	}
+	if p := b.post(b.get(base), "/operator/reports/"+rude.ID+"/delete", url.Values{}); p.status != http.StatusNotFound {
+		t.Errorf("a member's decision about a report: %d, want 404", p.status)
+	}
 	if _, err := alice.EditMessage(ctx, rude.ID, "sorry"); err != nil {
 		t.Fatal(err)
 	}
