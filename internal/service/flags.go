@@ -142,30 +142,23 @@ func (s *Service) DismissFlags(ctx context.Context, messageID string) error {
 // is for operators, who delete only what a member reported: ENOTFOUND when
 // the message has no open flag.
 func (s *Service) DeleteFlaggedMessage(ctx context.Context, messageID string) error {
-	var deleted *parley.Message
-	var recipients []string
-	var hooked bool
+	var deleted *deletedMessage
 	err := s.resolveFlags(ctx, messageID, parley.FlagMessageDeleted, parley.ActionFlaggedMessageDelete, func(tx parley.Tx, m *parley.Message) (err error) {
-		deleted, recipients, hooked = nil, nil, false
+		deleted = nil
 		if m.DeletedAt != nil {
 			return nil
 		}
-		if hooked, err = s.tombstone(ctx, tx, m); err != nil {
-			return err
+		deleted, err = s.deleteForEveryone(ctx, tx, m)
+		if isNotFound(err) {
+			// Its sender deleted it meanwhile, on another connection.
+			return nil
 		}
-		deleted = m
-		recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if hooked {
-		s.WakeWebhooks()
-	}
-	if deleted != nil {
-		s.publishDeleted(ctx, recipients, deleted)
-	}
+	s.tellDeleted(ctx, deleted)
 	return nil
 }
 

@@ -455,11 +455,9 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	if err != nil {
 		return err
 	}
-	var deleted *parley.Message
-	var recipients []string
-	var hooked bool
+	var deleted *deletedMessage
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		deleted, hooked = nil, false
+		deleted = nil
 		m, err := tx.FindMessageByID(ctx, messageID)
 		if err != nil {
 			return err
@@ -473,24 +471,15 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if m.DeletedAt != nil {
 			return nil
 		}
-		if hooked, err = s.tombstone(ctx, tx, m); err != nil {
+		if deleted, err = s.deleteForEveryone(ctx, tx, m); err != nil {
 			return err
 		}
-		deleted = m
-		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
-			return err
-		}
-		return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, recipients, []*parley.Message{m}})
+		return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesDelete, m.ThreadID, deleted.recipients, []*parley.Message{m}})
 	})
 	if err != nil {
 		return err
 	}
-	if hooked {
-		s.WakeWebhooks()
-	}
-	if deleted != nil {
-		s.publishDeleted(ctx, recipients, deleted)
-	}
+	s.tellDeleted(ctx, deleted)
 	return nil
 }
 
@@ -585,6 +574,42 @@ func (s *Service) tombstone(ctx context.Context, tx parley.Tx, m *parley.Message
 		return false, err
 	}
 	return s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageDeleted, m)
+}
+
+// deletedMessage is a message a write turned into a tombstone, with who
+// is in its thread, to be told once the write commits (tellDeleted).
+type deletedMessage struct {
+	m          *parley.Message
+	recipients []string
+	// hooked is set when a webhook delivery was queued.
+	hooked bool
+}
+
+// deleteForEveryone turns a message into a tombstone (tombstone), and
+// reads who is in its thread.
+func (s *Service) deleteForEveryone(ctx context.Context, tx parley.Tx, m *parley.Message) (*deletedMessage, error) {
+	hooked, err := s.tombstone(ctx, tx, m)
+	if err != nil {
+		return nil, err
+	}
+	recipients, err := tx.FindParticipantIDs(ctx, m.ThreadID)
+	if err != nil {
+		return nil, err
+	}
+	return &deletedMessage{m: m, recipients: recipients, hooked: hooked}, nil
+}
+
+// tellDeleted tells, once its write committed, of a message it deleted:
+// the apps its webhooks reach, and everyone in its thread. It does nothing
+// for nil.
+func (s *Service) tellDeleted(ctx context.Context, d *deletedMessage) {
+	if d == nil {
+		return
+	}
+	if d.hooked {
+		s.WakeWebhooks()
+	}
+	s.publishDeleted(ctx, d.recipients, d.m)
 }
 
 // publishDeleted tells the recipients that the message was deleted.
