@@ -85,6 +85,9 @@ func TestMessenger_ReportAMessage(t *testing.T) {
 	if _, err := alice.EditMessage(ctx, rude.ID, "sorry"); err != nil {
 		t.Fatal(err)
 	}
+	if got := o.get("/operator").body; !strings.Contains(got, "Reports (1 waiting)</a>") {
+		t.Errorf("the app review page does not say that a report waits")
+	}
 	reports := o.get("/operator/reports")
 	for _, words := range []string{
 		"A message by Member alice", html.EscapeString(`you <b>will</b> regret this`), "<strong>Abuse</strong>, by Member bob",

@@ -59,11 +59,22 @@ type reportsPage struct {
 	Title, CSRF string
 	Me          parley.UserRef
 	Messages    []service.FlaggedMessage
+	// Reports is how many reports the page shows.
+	Reports int
 	// Notice says what the last decision did.
 	Notice string
 	// Full is set when the page shows service.MaxOpenFlags reports, and
 	// there may be more.
 	Full bool
+}
+
+// countFlags returns how many flags the messages have.
+func countFlags(flagged []service.FlaggedMessage) int {
+	n := 0
+	for _, m := range flagged {
+		n += len(m.Flags)
+	}
+	return n
 }
 
 func (p *Pages) handleOperatorReports(w http.ResponseWriter, r *http.Request) {
@@ -77,12 +88,9 @@ func (p *Pages) handleOperatorReports(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	n := 0
-	for _, m := range flagged {
-		n += len(m.Flags)
-	}
+	n := countFlags(flagged)
 	p.render(w, http.StatusOK, "reports", reportsPage{
-		Title: "Reports", CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: flagged, Full: n == service.MaxOpenFlags,
+		Title: "Reports", CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: flagged, Reports: n, Full: n == service.MaxOpenFlags,
 		Notice: reportNotices[r.URL.Query().Get("done")],
 	})
 }

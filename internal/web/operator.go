@@ -39,6 +39,8 @@ type operatorPage struct {
 	Title, CSRF string
 	Me          parley.UserRef
 	Review      *service.Review
+	// Reports is how many reports wait for the operators.
+	Reports int
 }
 
 func (p *Pages) handleOperator(w http.ResponseWriter, r *http.Request) {
@@ -52,8 +54,13 @@ func (p *Pages) handleOperator(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	flagged, err := p.svc.OpenFlags(ctx)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
 	p.render(w, http.StatusOK, "operator", operatorPage{
-		Title: "App review", CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Review: review,
+		Title: "App review", CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Review: review, Reports: countFlags(flagged),
 	})
 }
 
@@ -76,12 +83,16 @@ func (p *Pages) handleOperatorDecision(w http.ResponseWriter, r *http.Request) {
 
 // operatorFuncs are the operator page's template functions.
 var operatorFuncs = template.FuncMap{"decision": describeDecision, "reviewItem": newReviewItem, "reason": func(r string) string { return reasonWords[r] }, "name": displayName,
-	"navItem": func(current string, me parley.UserRef) operatorNav { return operatorNav{Current: current, Me: me} }}
+	"navItem": func(current string, me parley.UserRef, reports int) operatorNav {
+		return operatorNav{Current: current, Me: me, Reports: reports}
+	}}
 
 // operatorNav is the operator pages' row of links, with the page shown.
 type operatorNav struct {
 	Current string
 	Me      parley.UserRef
+	// Reports is how many reports wait for the operators.
+	Reports int
 }
 
 // reviewItem is one app on the operator page with the decisions its
