@@ -148,11 +148,10 @@ func (s *Service) DeleteFlaggedMessage(ctx context.Context, messageID string) er
 		if m.DeletedAt != nil {
 			return nil
 		}
+		// Deleted by its sender since it was read, it is not found: the
+		// decision fails, changing nothing, and the operator's next try
+		// finds it deleted.
 		deleted, err = s.deleteForEveryone(ctx, tx, m)
-		if isNotFound(err) {
-			// Its sender deleted it meanwhile, on another connection.
-			return nil
-		}
 		return err
 	})
 	if err != nil {
