@@ -31,6 +31,7 @@ func TestMessenger_Browser_Report(t *testing.T) {
 		must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m1 .report summary`))))
 		waitFor(t, b, `document.activeElement === document.querySelector("#m1 .report input[value=spam]")`)
 	}
+	apptest.Screenshot(t, b, "report-beside")
 	if n, err := chromedp.Run(b, chromedp.Evaluate[int](`document.querySelectorAll("#m2 .report").length`)); err != nil || n != 0 {
 		t.Errorf("bob's own message offers %d reports (%v)", n, err)
 	}
