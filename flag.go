@@ -40,7 +40,7 @@ const (
 // message said when it was reported (Evidence), kept until an operator
 // resolves the flag even if the message is edited or deleted meanwhile,
 // so that taking back what one wrote does not hide it from them. The
-// message's sender is never told who reported it, or that anyone did.
+// message's sender is never told who reported it.
 type Flag struct {
 	ID        string    `json:"id"`
 	MessageID string    `json:"message_id"`
@@ -64,23 +64,26 @@ type Flag struct {
 type FlagEvidence struct {
 	Reporter UserRef
 	Sender   UserRef
-	// Kind, Text and ShareURL are the message's when it was flagged (a
-	// share card's text is its note); they are erased once the flag is
-	// resolved.
-	Kind     string
-	Text     string
-	ShareURL string
-	SentAt   time.Time
+	// Kind, Text, ShareURL and ShareTitle are the message's when it was
+	// flagged (a share card's text is its note); they are erased once the
+	// flag is resolved.
+	Kind       string
+	Text       string
+	ShareURL   string
+	ShareTitle string
+	// Via names the app the message was written through, if any: an
+	// operator may suspend it.
+	Via    *Via
+	SentAt time.Time
 	// DeletedAt is when the message was deleted, if it was since.
 	DeletedAt *time.Time
 }
 
-// Validate checks a new flag's reason and note, and trims the note.
+// Validate checks a new flag's reason and note.
 func (f *Flag) Validate() error {
 	if !slices.Contains(FlagReasons, f.Reason) {
 		return Errorf(EINVALID, "reason must be one of %s", strings.Join(FlagReasons, ", "))
 	}
-	f.Note = strings.TrimSpace(f.Note)
 	if !IsText(f.Note) || utf8.RuneCountInString(f.Note) > MaxFlagNoteLen {
 		return Errorf(EINVALID, "note must be valid UTF-8 of at most %d characters, without NUL", MaxFlagNoteLen)
 	}

@@ -396,8 +396,9 @@ type MessageStore interface {
 // FlagStore keeps members' reports of messages to the operators.
 type FlagStore interface {
 	// CreateFlag stores the member's flag of the message f names (its
-	// MessageID), with f.Evidence's Kind, Text and ShareURL, unless they
-	// flagged the message before, and reports whether it did.
+	// MessageID), with f.Evidence's Kind, Text, ShareURL and ShareTitle,
+	// unless they flagged the message before or it is absent or deleted,
+	// and reports whether it did.
 	CreateFlag(ctx context.Context, f *Flag, reporterID string) (bool, error)
 	// FindFlag returns the member's flag of a message, without evidence;
 	// ENOTFOUND when they made none.
@@ -408,10 +409,12 @@ type FlagStore interface {
 	// FindOpenFlags returns up to limit of the flags no operator has
 	// resolved, oldest first, each with its Evidence.
 	FindOpenFlags(ctx context.Context, limit int) ([]*Flag, error)
-	// ResolveFlags resolves every open flag of the message as resolution
-	// at t, erasing what each kept of the message, and returns how many
-	// it resolved.
-	ResolveFlags(ctx context.Context, messageID, resolution string, t time.Time) (int, error)
+	// ResolveFlags resolves the open flags of the message made up to the
+	// flag whose ID is throughID (by At, then ID), that one too, as
+	// resolution at t, erasing what each kept of the message, and returns
+	// how many it resolved: none when throughID is not a flag of the
+	// message. A flag made after it stays open.
+	ResolveFlags(ctx context.Context, messageID, throughID, resolution string, t time.Time) (int, error)
 	// DeleteFlags deletes every flag the member made.
 	DeleteFlags(ctx context.Context, reporterID string) error
 }

@@ -43,19 +43,30 @@ func TestCLI_Flags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first struct{ Sender, Reporter, Reason, Note, Text string }
-	if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &first); err != nil || first.Sender != "alice" || first.Reporter != "bob" ||
+	type line struct {
+		FlagID                               string `json:"flag_id"`
+		Sender, Reporter, Reason, Note, Text string
+	}
+	var reported []line
+	for l := range strings.Lines(out) {
+		var r line
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("flags list --json: %q: %v", l, err)
+		}
+		reported = append(reported, r)
+	}
+	if first := reported[0]; len(reported) != 2 || first.Sender != "alice" || first.Reporter != "bob" || first.FlagID == "" ||
 		first.Reason != "abuse" || first.Note != "note on you will regret this" || first.Text != "you will regret this" {
-		t.Fatalf("flags list --json: %q (%v)", out, err)
+		t.Fatalf("flags list --json: %q", out)
 	}
 
-	if out, err := run(t, install, "", "flags", "dismiss", rude.ID); err != nil || !strings.Contains(out, "dismissed") {
+	if out, err := run(t, install, "", "flags", "dismiss", rude.ID, reported[0].FlagID); err != nil || !strings.Contains(out, "dismissed") {
 		t.Fatalf("flags dismiss: %q, %v", out, err)
 	}
-	if out, err := run(t, install, "", "flags", "delete", spam.ID); err != nil || !strings.Contains(out, "deleted for everyone") {
+	if out, err := run(t, install, "", "flags", "delete", spam.ID, reported[1].FlagID); err != nil || !strings.Contains(out, "deleted for everyone") {
 		t.Fatalf("flags delete: %q, %v", out, err)
 	}
-	if _, err := run(t, install, "", "flags", "delete", unreported.ID); err == nil {
+	if _, err := run(t, install, "", "flags", "delete", unreported.ID, reported[1].FlagID); err == nil {
 		t.Fatal("flags delete of a message no one reported: no error")
 	}
 	page, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})

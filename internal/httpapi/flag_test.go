@@ -67,12 +67,12 @@ func TestFlagMessage(t *testing.T) {
 		}
 
 		// Only operators decide.
-		wantCode(t, svc.DismissFlags(ctx, m.ID), parley.ENOTFOUND)
-		wantCode(t, svc.DeleteFlaggedMessage(ctx, m.ID), parley.ENOTFOUND)
+		wantCode(t, svc.DismissFlags(ctx, m.ID, f.ID), parley.ENOTFOUND)
+		wantCode(t, svc.DeleteFlaggedMessage(ctx, m.ID, f.ID), parley.ENOTFOUND)
 		if open := openFlagsOf(t, console, svc, m.ID); len(open) != 1 {
 			t.Fatalf("after decisions by no operator, %d reports wait, want bob's", len(open))
 		}
-		if err := svc.DismissFlags(console, m.ID); err != nil {
+		if err := svc.DismissFlags(console, m.ID, f.ID); err != nil {
 			t.Fatal(err)
 		}
 		got, err := w.bob.Flag(ctx, m.ID)
@@ -86,7 +86,7 @@ func TestFlagMessage(t *testing.T) {
 			t.Fatalf("a dismissed report changed the message: %q", text)
 		}
 		// Nothing left to dismiss.
-		wantCode(t, svc.DismissFlags(console, m.ID), parley.ENOTFOUND)
+		wantCode(t, svc.DismissFlags(console, m.ID, f.ID), parley.ENOTFOUND)
 	})
 	t.Run("TheOperatorsDeleteItForEveryone", func(t *testing.T) {
 		group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Flagged"})
@@ -99,11 +99,12 @@ func TestFlagMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if open := openFlagsOf(t, console, svc, m.ID); len(open) != 2 {
+		open := openFlagsOf(t, console, svc, m.ID)
+		if len(open) != 2 {
 			t.Fatalf("the operators see %d reports of the message, want bob's and carol's", len(open))
 		}
 		carolsStream := mustEvents(t, w.carol)
-		if err := svc.DeleteFlaggedMessage(console, m.ID); err != nil {
+		if err := svc.DeleteFlaggedMessage(console, m.ID, open[1].ID); err != nil {
 			t.Fatal(err)
 		}
 		if ev := nextData[client.MessageDeleted](t, ctx, carolsStream, client.EventMessageDeleted); ev.ID != m.ID {
@@ -122,8 +123,7 @@ func TestFlagMessage(t *testing.T) {
 		}
 		// Operators delete only what a member reported.
 		other := apptest.MustSend(t, w.alice, group.ID, "not reported")
-		wantCode(t, svc.DeleteFlaggedMessage(console, other.ID), parley.ENOTFOUND)
-		wantCode(t, svc.DeleteFlaggedMessage(ctx, m.ID), parley.ENOTFOUND) // no operator
+		wantCode(t, svc.DeleteFlaggedMessage(console, other.ID, open[1].ID), parley.ENOTFOUND)
 	})
 	t.Run("DeletedSinceTheOperatorsStillReadIt", func(t *testing.T) {
 		m := apptest.MustSend(t, w.alice, w.aliceCarol, "something nasty")
@@ -138,11 +138,34 @@ func TestFlagMessage(t *testing.T) {
 			t.Fatalf("the operators read %+v, want the text as reported, and that it was deleted", open)
 		}
 		// Deleting the deleted resolves the report and changes nothing else.
-		if err := svc.DeleteFlaggedMessage(console, m.ID); err != nil {
+		if err := svc.DeleteFlaggedMessage(console, m.ID, open[0].ID); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := w.carol.Flag(ctx, m.ID); err != nil || got.Resolution != client.FlagMessageDeleted {
 			t.Fatalf("carol's report = %+v, %v", got, err)
+		}
+	})
+	t.Run("AReportMadeSinceTheOperatorReadStaysOpen", func(t *testing.T) {
+		group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Late"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := apptest.MustSend(t, w.alice, group.ID, "buy watches, or else")
+		if _, _, err := w.bob.FlagMessage(ctx, m.ID, client.FlagSpam, ""); err != nil {
+			t.Fatal(err)
+		}
+		read := openFlagsOf(t, console, svc, m.ID) // the operator reads bob's
+		if _, _, err := w.carol.FlagMessage(ctx, m.ID, client.FlagAbuse, "he threatens me"); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.DismissFlags(console, m.ID, read[len(read)-1].ID); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := w.carol.Flag(ctx, m.ID); err != nil || f.Resolution != "" {
+			t.Fatalf("carol's report, made after the operator read the others = %+v, %v; want it open", f, err)
+		}
+		if open := openFlagsOf(t, console, svc, m.ID); len(open) != 1 || open[0].Note != "he threatens me" {
+			t.Fatalf("the reports still waiting: %+v, want carol's", open)
 		}
 	})
 	t.Run("AShareCard", func(t *testing.T) {
@@ -154,7 +177,8 @@ func TestFlagMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 		open := openFlagsOf(t, console, svc, card.ID)
-		if len(open) != 1 || open[0].Evidence.Kind != parley.MessageKindShare || open[0].Evidence.ShareURL != "https://watches.example/cheap" || open[0].Evidence.Text != "only today" {
+		if len(open) != 1 || open[0].Evidence.Kind != parley.MessageKindShare || open[0].Evidence.ShareURL != "https://watches.example/cheap" ||
+			open[0].Evidence.ShareTitle != "Watches" || open[0].Evidence.Text != "only today" {
 			t.Fatalf("the operators read the card as %+v", open[0].Evidence)
 		}
 	})

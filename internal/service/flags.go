@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 
 	"github.com/parleyhq/parley"
 )
@@ -13,10 +14,13 @@ import (
 // call lets them browse a thread. A flag keeps the message as it was when
 // reported until an operator resolves it, so that deleting or editing it
 // after does not hide it from them, also when its sender's account is
-// deleted meanwhile; resolving erases that copy. The sender is never told
-// that anyone reported them, nor who; the member who did finds the
-// resolution in their flag (Flag) and their export. An account's deletion
-// deletes the flags its member made.
+// deleted meanwhile; resolving erases that copy. An operator decides on
+// the flags they read: each decision names the newest of them, and a flag
+// made since stays open for them to read. The sender is never told who
+// reported them: no event or call says a message was reported, though an
+// operator's deletion shows, as any deletion does. The member who reported
+// it finds the resolution in their flag (FindFlag) and their export. An
+// account's deletion deletes the flags its member made.
 
 // MaxOpenFlags is how many open flags, the oldest first, operators review
 // at a time.
@@ -34,6 +38,7 @@ func (s *Service) FlagMessage(ctx context.Context, messageID string, f parley.Fl
 	if err != nil {
 		return nil, false, err
 	}
+	f.Note = strings.TrimSpace(f.Note)
 	if err := f.Validate(); err != nil {
 		return nil, false, err
 	}
@@ -60,13 +65,17 @@ func (s *Service) FlagMessage(ctx context.Context, messageID string, f parley.Fl
 			Evidence: &parley.FlagEvidence{Kind: m.Kind, Text: m.Text},
 		}
 		if m.Share != nil {
-			flag.Evidence.ShareURL = m.Share.URL
+			flag.Evidence.ShareURL, flag.Evidence.ShareTitle = m.Share.URL, m.Share.Title
 		}
 		if created, err = tx.CreateFlag(ctx, flag, c.User.ID); err != nil || created {
 			return err
 		}
-		// Flagged meanwhile, by the same member in another request.
+		// Flagged meanwhile by the same member in another request, or
+		// deleted meanwhile by its sender or an operator.
 		flag, err = tx.FindFlag(ctx, c.User.ID, m.ID)
+		if isNotFound(err) {
+			return parley.Errorf(parley.ECONFLICT, "this message was deleted")
+		}
 		return err
 	})
 	if err != nil {
@@ -79,9 +88,9 @@ func (s *Service) FlagMessage(ctx context.Context, messageID string, f parley.Fl
 	return flag, created, nil
 }
 
-// FindFlag returns the caller's flag of a message; ENOTFOUND when they
-// made none, or the message is not one they may read. Apps cannot make
-// this call.
+// FindFlag returns the caller's flag of a message, with how it was
+// resolved, also once they left its thread (as their export lists it);
+// ENOTFOUND when they made none. Apps cannot make this call.
 func (s *Service) FindFlag(ctx context.Context, messageID string) (flag *parley.Flag, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -100,6 +109,10 @@ type FlaggedMessage struct {
 	MessageID, ThreadID string
 	Flags               []*parley.Flag
 }
+
+// Newest returns the message's newest flag, which a decision about the
+// flags read names.
+func (m FlaggedMessage) Newest() *parley.Flag { return m.Flags[len(m.Flags)-1] }
 
 // OpenFlags returns the messages with flags no operator has resolved, by
 // their oldest flag, up to MaxOpenFlags flags in all; it is for operators.
@@ -129,28 +142,29 @@ func (s *Service) OpenFlags(ctx context.Context) ([]FlaggedMessage, error) {
 	return messages, nil
 }
 
-// DismissFlags resolves every open flag of a message as dismissed: the
-// message stays as it is. It is for operators; ENOTFOUND when the message
-// has no open flag.
-func (s *Service) DismissFlags(ctx context.Context, messageID string) error {
-	return s.resolveFlags(ctx, messageID, parley.FlagDismissed, parley.ActionFlagsDismiss, nil)
+// DismissFlags resolves the open flags of a message made up to the flag
+// throughID, the newest the operator read, as dismissed: the message stays
+// as it is. It is for operators; ENOTFOUND when throughID is not an open
+// flag of the message.
+func (s *Service) DismissFlags(ctx context.Context, messageID, throughID string) error {
+	return s.resolveFlags(ctx, messageID, throughID, parley.FlagDismissed, parley.ActionFlagsDismiss, nil)
 }
 
 // DeleteFlaggedMessage deletes a message with open flags for everyone, as
 // its sender would (apps whose grants reached it are told, and everyone
-// in the thread), and resolves its flags as parley.FlagMessageDeleted. It
-// is for operators, who delete only what a member reported: ENOTFOUND when
-// the message has no open flag.
-func (s *Service) DeleteFlaggedMessage(ctx context.Context, messageID string) error {
+// in the thread), and resolves its flags made up to the flag throughID,
+// the newest the operator read, as parley.FlagMessageDeleted. It is for
+// operators, who delete only what a member reported: ENOTFOUND when
+// throughID is not an open flag of the message.
+func (s *Service) DeleteFlaggedMessage(ctx context.Context, messageID, throughID string) error {
 	var deleted *deletedMessage
-	err := s.resolveFlags(ctx, messageID, parley.FlagMessageDeleted, parley.ActionFlaggedMessageDelete, func(tx parley.Tx, m *parley.Message) (err error) {
+	err := s.resolveFlags(ctx, messageID, throughID, parley.FlagMessageDeleted, parley.ActionFlaggedMessageDelete, func(tx parley.Tx, m *parley.Message) (err error) {
 		deleted = nil
 		if m.DeletedAt != nil {
 			return nil
 		}
-		// Deleted by its sender since it was read, it is not found: the
-		// decision fails, changing nothing, and the operator's next try
-		// finds it deleted.
+		// Deleted by its sender since it was read, it is not found, and
+		// the store runs the write again, which finds it deleted.
 		deleted, err = s.deleteForEveryone(ctx, tx, m)
 		return err
 	})
@@ -161,11 +175,11 @@ func (s *Service) DeleteFlaggedMessage(ctx context.Context, messageID string) er
 	return nil
 }
 
-// resolveFlags resolves every open flag of a message as resolution, after
-// act, when set, has done to the message what the resolution says, and
-// records it as the operator's decision action about the message and its
-// sender.
-func (s *Service) resolveFlags(ctx context.Context, messageID, resolution, action string, act func(parley.Tx, *parley.Message) error) error {
+// resolveFlags resolves the open flags of a message up to the flag
+// throughID as resolution, after act, when set, has done to the message
+// what the resolution says, and records it as the operator's decision
+// action about the message and its sender.
+func (s *Service) resolveFlags(ctx context.Context, messageID, throughID, resolution, action string, act func(parley.Tx, *parley.Message) error) error {
 	actor, err := operator(ctx)
 	if err != nil {
 		return err
@@ -175,12 +189,12 @@ func (s *Service) resolveFlags(ctx context.Context, messageID, resolution, actio
 		if err != nil {
 			return err
 		}
-		n, err := tx.ResolveFlags(ctx, m.ID, resolution, s.Now())
+		n, err := tx.ResolveFlags(ctx, m.ID, throughID, resolution, s.Now())
 		switch {
 		case err != nil:
 			return err
 		case n == 0:
-			return parley.Errorf(parley.ENOTFOUND, "no member's report of this message waits for an operator")
+			return parley.Errorf(parley.ENOTFOUND, "no member's report of this message, up to the one named, waits for an operator")
 		}
 		if act != nil {
 			if err := act(tx, m); err != nil {

@@ -967,3 +967,53 @@ func TestNodes_AReactionToAMessageDeletedMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// TestNodes_AChangeToAMessageDeletedMeanwhile: a message its sender
+// deletes on one node just after another node read it for a change is
+// found deleted when that change is made, not missing: an edit is refused
+// as an edit of a deleted message is (409), a second deletion changes
+// nothing, and an operator's deletion of a reported message closes its
+// reports. None is a 404.
+func TestNodes_AChangeToAMessageDeletedMeanwhile(t *testing.T) {
+	for _, change := range []string{"edit", "delete", "operator"} {
+		t.Run(change, func(t *testing.T) {
+			r := newDeletionRace(t)
+			ctx := context.Background()
+			log := slog.New(slog.DiscardHandler)
+			m := &parley.Message{ID: parley.NewID(), ThreadID: r.direct.ID, Sender: r.bob.Ref(), Kind: parley.MessageKindText, Text: "soon gone", CreatedAt: parley.Now()}
+			if err := r.dbA.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
+				t.Fatal(err)
+			}
+			bobCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.bob.Ref(), SignedInAt: parley.Now()})
+			annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.ann.Ref(), SignedInAt: parley.Now()})
+			b := New(r.dbB, bus.NewMemory(16), log, Options{})
+			flag, _, err := b.FlagMessage(annCtx, m.ID, parley.Flag{Reason: parley.FlagAbuse})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deleted, done := atOnce(func() error { return b.DeleteMessage(bobCtx, m.ID) })
+			a := New(hookedStore{r.dbA, func(tx parley.Tx) parley.Tx { return afterMessageTx{tx, deleted} }}, bus.NewMemory(16), log, Options{})
+			switch change {
+			case "edit":
+				_, err = a.EditMessage(bobCtx, m.ID, "edited")
+				if parley.ErrorCode(err) != parley.ECONFLICT {
+					t.Errorf("an edit of a message deleted meanwhile: %v, want a conflict", err)
+				}
+			case "delete":
+				if err := a.DeleteMessage(bobCtx, m.ID); err != nil {
+					t.Errorf("deleting a message deleted meanwhile: %v, want nothing to do", err)
+				}
+			case "operator":
+				if err := a.DeleteFlaggedMessage(ConsoleContext(ctx), m.ID, flag.ID); err != nil {
+					t.Errorf("an operator deleting a reported message deleted meanwhile: %v", err)
+				}
+				if f, err := b.FindFlag(annCtx, m.ID); err != nil || f.Resolution != parley.FlagMessageDeleted {
+					t.Errorf("ann's report after the race: %+v, %v; want closed, the message deleted", f, err)
+				}
+			}
+			if err := done(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -65,20 +65,10 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 		case th.Blocked && emoji != "":
 			return errBlockedThread
 		}
-		changed, readers, err := s.setReaction(ctx, tx, m.ID, c.User.ID, emoji)
-		// Read before the member's place was held, the message was
-		// deleted since (no message is ever removed): a deleted message
-		// takes no reaction, and has none to take back.
-		switch {
-		case isNotFound(err) && emoji == "":
-			return nil
-		case isNotFound(err):
-			return errReactionToDeleted
-		case err != nil:
-			return err
-		}
-		msg, recipients = changed, readers
-		return nil
+		// Deleted since it was read, the message is not found, and the
+		// store runs the write again, which finds it deleted.
+		msg, recipients, err = s.setReaction(ctx, tx, m.ID, c.User.ID, emoji)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -85,12 +85,14 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.SetReaction(ctx, msgIDs[9], bob, "👍", later),
 			tx.SetReaction(ctx, msgIDs[9], alice, "❤️", later))
 		// Two flags, one open and one resolved.
+		var flagID string
 		for _, flagged := range []string{msgIDs[10], msgIDs[12]} {
-			_, err := tx.CreateFlag(ctx, &parley.Flag{ID: parley.NewID(), MessageID: flagged, Reason: parley.FlagAbuse, Note: "a note", At: now,
-				Evidence: &parley.FlagEvidence{Kind: parley.MessageKindText, Text: "message"}}, bob)
+			flagID = parley.NewID()
+			_, err := tx.CreateFlag(ctx, &parley.Flag{ID: flagID, MessageID: flagged, Reason: parley.FlagAbuse, Note: "a note", At: now,
+				Evidence: &parley.FlagEvidence{Kind: parley.MessageKindShare, Text: "message", ShareURL: "https://x.example/", ShareTitle: "X"}}, bob)
 			steps = append(steps, err)
 		}
-		_, err = tx.ResolveFlags(ctx, msgIDs[12], parley.FlagDismissed, later)
+		_, err = tx.ResolveFlags(ctx, msgIDs[12], flagID, parley.FlagDismissed, later)
 		steps = append(steps, err, tx.CreateGrant(ctx, grant))
 		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1})
 		steps = append(steps, err,

@@ -201,7 +201,8 @@ type txn struct {
 	// changing the same row waits for this one (postgres.go).
 	locked string
 	// retry, on PostgreSQL, is set when a statement failed by a
-	// serialization failure or a deadlock: the transaction must run again,
+	// serialization failure or a deadlock, or found a message changed since
+	// the write read it (changeMessage): the transaction must run again,
 	// whatever fn made of the error.
 	retry bool
 	// conflicted, on PostgreSQL, is set when a statement failed by a

@@ -12,10 +12,10 @@ func (t *txn) CreateFlag(ctx context.Context, f *parley.Flag, reporterID string)
 	const op = "create flag"
 	e := f.Evidence
 	res, err := t.exec(ctx, `
-		INSERT INTO flags (id, thread_no, seq, reporter_no, reason, note, at, kind, body, share_url)
-		SELECT $1, m.thread_no, m.seq, `+senderNo(3)+`, $4, $5, $6, $7, $8, $9 FROM messages m WHERE m.id = $2
+		INSERT INTO flags (id, thread_no, seq, reporter_no, reason, note, at, kind, body, share_url, share_title)
+		SELECT $1, m.thread_no, m.seq, `+senderNo(3)+`, $4, $5, $6, $7, $8, $9, $10 FROM messages m WHERE m.id = $2 AND m.deleted_at IS NULL
 		ON CONFLICT (reporter_no, thread_no, seq) DO NOTHING`,
-		f.ID, f.MessageID, reporterID, f.Reason, f.Note, micros(f.At), e.Kind, e.Text, e.ShareURL)
+		f.ID, f.MessageID, reporterID, f.Reason, f.Note, micros(f.At), e.Kind, e.Text, e.ShareURL, e.ShareTitle)
 	if err != nil {
 		return false, mapError(op, err)
 	}
@@ -79,7 +79,8 @@ func (t *txn) FindOpenFlags(ctx context.Context, limit int) ([]*parley.Flag, err
 func (t *txn) findFlags(ctx context.Context, op string, evidence bool, where string, args ...any) ([]*parley.Flag, error) {
 	columns, joined := flagColumns, flagsJoined
 	if evidence {
-		columns += `, r.id, r.username, r.display_name, s.id, s.username, s.display_name, COALESCE(f.kind, ''), COALESCE(f.body, ''), COALESCE(f.share_url, ''), m.created_at, m.deleted_at`
+		columns += `, r.id, r.username, r.display_name, s.id, s.username, s.display_name, COALESCE(f.kind, ''), COALESCE(f.body, ''), COALESCE(f.share_url, ''), COALESCE(f.share_title, ''),
+			COALESCE(m.via_client_id, ''), COALESCE(m.via_name, ''), m.created_at, m.deleted_at`
 		joined += ` JOIN users r ON r.no = f.reporter_no JOIN users s ON s.no = m.sender_no`
 	}
 	rows, err := t.query(ctx, `SELECT `+columns+` FROM `+joined+` WHERE `+where, args...)
@@ -93,10 +94,12 @@ func (t *txn) findFlags(ctx context.Context, op string, evidence bool, where str
 		var e parley.FlagEvidence
 		var sentAt int64
 		var deletedAt sql.NullInt64
+		var via parley.Via
 		dest := r.dest()
 		if evidence {
 			dest = r.dest(&e.Reporter.ID, &e.Reporter.Username, &e.Reporter.DisplayName,
-				&e.Sender.ID, &e.Sender.Username, &e.Sender.DisplayName, &e.Kind, &e.Text, &e.ShareURL, &sentAt, &deletedAt)
+				&e.Sender.ID, &e.Sender.Username, &e.Sender.DisplayName, &e.Kind, &e.Text, &e.ShareURL, &e.ShareTitle,
+				&via.ClientID, &via.Name, &sentAt, &deletedAt)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, mapError(op, err)
@@ -104,6 +107,9 @@ func (t *txn) findFlags(ctx context.Context, op string, evidence bool, where str
 		f := r.scanned()
 		if evidence {
 			e.SentAt, e.DeletedAt = fromMicros(sentAt), fromNullMicros(deletedAt)
+			if via.ClientID != "" {
+				e.Via = &via
+			}
 			f.Evidence = &e
 		}
 		flags = append(flags, f)
@@ -111,12 +117,18 @@ func (t *txn) findFlags(ctx context.Context, op string, evidence bool, where str
 	return flags, mapError(op, rows.Err())
 }
 
-func (t *txn) ResolveFlags(ctx context.Context, messageID, resolution string, at time.Time) (int, error) {
+func (t *txn) ResolveFlags(ctx context.Context, messageID, throughID, resolution string, at time.Time) (int, error) {
 	const op = "resolve flags"
 	res, err := t.exec(ctx, `
-		UPDATE flags SET resolution = $2, resolved_at = $3, kind = NULL, body = NULL, share_url = NULL
-		WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1) AND resolution IS NULL`,
-		messageID, resolution, micros(at))
+		WITH through AS (
+			SELECT f.thread_no, f.seq, f.at, f.id FROM flags f JOIN messages m ON m.thread_no = f.thread_no AND m.seq = f.seq
+			WHERE m.id = $1 AND f.id = $2
+		)
+		UPDATE flags SET resolution = $3, resolved_at = $4, kind = NULL, body = NULL, share_url = NULL, share_title = NULL
+		FROM through
+		WHERE flags.thread_no = through.thread_no AND flags.seq = through.seq AND flags.resolution IS NULL
+			AND (flags.at, flags.id) <= (through.at, through.id)`,
+		messageID, throughID, resolution, micros(at))
 	if err != nil {
 		return 0, mapError(op, err)
 	}

@@ -77,6 +77,12 @@ func TestFlags(t *testing.T) {
 		}
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, rude.ID, "sorry", at(5)) })
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, card.ID, at(6)) })
+		// A deleted message takes no flag, nor one that is not there.
+		for _, m := range []*parley.Message{card, {ID: parley.NewID(), Kind: parley.MessageKindText}} {
+			if created, err := flag(m, alice, parley.FlagSpam, 9); err != nil || created {
+				t.Fatalf("a flag of a deleted or missing message: created %v, %v", created, err)
+			}
+		}
 
 		open := func() []string {
 			var flags []*parley.Flag
@@ -103,13 +109,29 @@ func TestFlags(t *testing.T) {
 			t.Fatalf("open flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 
-		var n int
-		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			n, err = tx.ResolveFlags(ctx, rude.ID, parley.FlagDismissed, at(7))
-			return err
-		})
-		if got := open(); n != 2 || !slices.Equal(got, want[1:3]) {
-			t.Fatalf("resolved %d; open flags after the rude message's:\n%s", n, strings.Join(got, "\n"))
+		resolve := func(messageID, throughID string, i int) int {
+			var n int
+			mustWrite(t, db, func(tx parley.Tx) (err error) {
+				n, err = tx.ResolveFlags(ctx, messageID, throughID, parley.FlagDismissed, at(i))
+				return err
+			})
+			return n
+		}
+		// Through another message's flag, or one that is not there: none.
+		if n := resolve(rude.ID, ids[0], 7); n != 0 {
+			t.Fatalf("resolving the rude message's flags through the card's resolved %d", n)
+		}
+		if n := resolve(rude.ID, parley.NewID(), 7); n != 0 {
+			t.Fatalf("resolving through no flag resolved %d", n)
+		}
+		// Through bob's, the older: carol's, made after, stays open.
+		n := resolve(rude.ID, ids[2], 7)
+		if got := open(); n != 1 || !slices.Equal(got, want[1:]) {
+			t.Fatalf("resolved %d; open flags after the rude message's through bob's:\n%s", n, strings.Join(got, "\n"))
+		}
+		n = resolve(rude.ID, ids[3], 7)
+		if got := open(); n != 1 || !slices.Equal(got, want[1:3]) {
+			t.Fatalf("resolved %d; open flags after the rude message's through carol's:\n%s", n, strings.Join(got, "\n"))
 		}
 		// The resolved keep nothing of the message; the open keep it.
 		for i, id := range ids[:4] {
@@ -122,11 +144,7 @@ func TestFlags(t *testing.T) {
 				t.Errorf("flag %d, resolved %v, keeps the message: %v", i, resolved, keeps)
 			}
 		}
-		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			n, err = tx.ResolveFlags(ctx, rude.ID, parley.FlagDismissed, at(8))
-			return err
-		})
-		if n != 0 {
+		if n := resolve(rude.ID, ids[3], 8); n != 0 {
 			t.Fatalf("resolving the resolved again resolved %d", n)
 		}
 

@@ -731,22 +731,30 @@ func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) er
 // condition where, its thread's next change, setting set: an assignment
 // list whose parameters are $2 on, args, and then the change's number. The thread's row is taken first,
 // as a post takes it, then the message's.
+//
+// Its caller read the message in this write, and decided on what it read.
+// Not found, on PostgreSQL, the message was changed since by another
+// write that committed first (deleted, say, on another node): the write
+// is marked to run again (t.retry), so that its caller decides on the
+// message as that write left it, and no change is taken for nothing.
 func (t *txn) changeMessage(ctx context.Context, op, id, where, set string, args ...any) error {
 	var change int64
 	err := t.queryRow(ctx, "message", `
 		UPDATE threads SET last_change = last_change + 1
 		WHERE no = (SELECT thread_no FROM messages WHERE id = $1 AND `+where+`)
 		RETURNING last_change`, []any{id}, &change)
-	if err != nil {
-		return mapError(op, err)
+	if err == nil {
+		n := strconv.Itoa(len(args) + 2)
+		var res sql.Result
+		if res, err = t.exec(ctx, `UPDATE messages SET `+set+`, change_offset = $`+n+` - seq
+			WHERE id = $1 AND `+where, append(append([]any{id}, args...), change)...); err == nil {
+			err = mustAffect(res, "message")
+		}
 	}
-	n := strconv.Itoa(len(args) + 2)
-	res, err := t.exec(ctx, `UPDATE messages SET `+set+`, change_offset = $`+n+` - seq
-		WHERE id = $1 AND `+where, append(append([]any{id}, args...), change)...)
-	if err != nil {
-		return mapError(op, err)
+	if parley.ErrorCode(err) == parley.ENOTFOUND && t.pg != nil {
+		t.retry = true
 	}
-	return mustAffect(res, "message")
+	return mapError(op, err)
 }
 
 // changesQuery is FindMessageChanges' statement after its SELECT, with

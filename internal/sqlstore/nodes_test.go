@@ -552,3 +552,40 @@ func readWhileEnding(t *testing.T, nodes [2]*sqlstore.DB, end, read func(context
 	})
 	<-done
 }
+
+// A write whose change to a message finds it changed since the write read
+// it, by a write on another node that committed meanwhile (deleted, here),
+// runs again, even when it makes nothing of the error: its second run
+// decides on the message as the other left it, and no change of the
+// thread is taken for nothing.
+func TestNodes_AChangeToAMessageChangedMeanwhileRunsAgain(t *testing.T) {
+	t.Parallel()
+	nodes := sqlstoretest.TwoNodes(t)
+	ctx := context.Background()
+	u, th := changesThread(t, nodes[0])
+	m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "soon gone", CreatedAt: parley.Now()}
+	mustWrite(t, nodes[0], func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+	runs := 0
+	mustWrite(t, nodes[0], func(tx parley.Tx) error {
+		runs++
+		read, err := tx.FindMessageByID(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		if runs == 1 {
+			mustWrite(t, nodes[1], func(tx parley.Tx) error { return tx.DeleteMessage(ctx, m.ID, parley.Now()) })
+		}
+		if read.DeletedAt != nil {
+			return nil
+		}
+		tx.EditMessage(ctx, m.ID, "edited", parley.Now()) // its error made nothing of
+		return nil
+	})
+	if runs != 2 {
+		t.Fatalf("the write ran %d times, want again once it met the deletion", runs)
+	}
+	changes := findChanges(t, nodes[0], parley.ChangeFilter{ThreadID: th.ID, Limit: 10})
+	if len(changes) != 1 || changes[0].Number != 2 || changes[0].Type != parley.EventMessageDeleted {
+		t.Fatalf("the thread's changes: %+v, want the deletion, its second", changes)
+	}
+}

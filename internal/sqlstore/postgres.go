@@ -452,8 +452,11 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	defer conn.Release()
 	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingCheck(ctx)}
 	t.pg, t.pgSettled = tx, map[string]bool{}
-	if err := runWrite(fn, t); err != nil {
+	if err := runWrite(fn, t); err != nil || t.retry {
 		tx.rollback(ctx)
+		if err == nil {
+			err = errChangedMeanwhile
+		}
 		return t, err
 	}
 	if err := tx.commit(ctx); err != nil {
@@ -484,6 +487,10 @@ type laterStatement struct {
 	what, query string
 	args        []any
 }
+
+// errChangedMeanwhile is a write marked to run again (txn.retry) whose fn
+// made nothing of the error that marked it; write runs it again.
+var errChangedMeanwhile = errors.New("sqlstore: the write met a change another write made meanwhile, every time it ran")
 
 // errSecondStatement is a pgAlone write's second statement, which it
 // refuses: a WriteOne write is one statement.

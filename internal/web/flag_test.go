@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -101,14 +102,23 @@ func TestMessenger_ReportAMessage(t *testing.T) {
 		t.Errorf("the reports page holds unescaped markup from a message or a note")
 	}
 
-	p = o.post(reports, "/operator/reports/"+rude.ID+"/dismiss", url.Values{})
+	// through names the newest report a decision's form shows.
+	through := func(page *page, messageID string) url.Values {
+		t.Helper()
+		m := regexp.MustCompile(`action="/operator/reports/` + messageID + `/dismiss">\n<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="through" value="([^"]+)">`).FindStringSubmatch(page.body)
+		if m == nil {
+			t.Fatalf("the reports page has no decision about %s", messageID)
+		}
+		return url.Values{"through": {m[1]}}
+	}
+	p = o.post(reports, "/operator/reports/"+rude.ID+"/dismiss", through(reports, rude.ID))
 	if !strings.Contains(p.body, "Dismissed") || !strings.Contains(p.body, `id="no-reports"`) {
 		t.Fatalf("after dismissing: %s", p.url)
 	}
 	if f, err := bob.Flag(ctx, rude.ID); err != nil || f.Resolution != client.FlagDismissed {
 		t.Fatalf("bob's report after the dismissal: %+v, %v", f, err)
 	}
-	if p := o.post(reports, "/operator/reports/"+rude.ID+"/dismiss", url.Values{}); p.status != http.StatusNotFound {
+	if p := o.post(reports, "/operator/reports/"+rude.ID+"/dismiss", through(reports, rude.ID)); p.status != http.StatusNotFound {
 		t.Errorf("dismissing again: %d, want 404", p.status)
 	}
 
@@ -119,7 +129,7 @@ func TestMessenger_ReportAMessage(t *testing.T) {
 	if p := o.answer(o.http.PostForm(env.URL+"/operator/reports/"+spam.ID+"/delete", url.Values{"csrf": {"forged"}})); p.status != http.StatusForbidden {
 		t.Errorf("a decision without the page's token: %d, want 403", p.status)
 	}
-	p = o.post(reports, "/operator/reports/"+spam.ID+"/delete", url.Values{})
+	p = o.post(reports, "/operator/reports/"+spam.ID+"/delete", through(reports, spam.ID))
 	if !strings.Contains(p.body, "Deleted for everyone") {
 		t.Fatalf("after deleting: %s", p.url)
 	}

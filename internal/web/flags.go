@@ -96,8 +96,9 @@ func (p *Pages) handleOperatorReports(w http.ResponseWriter, r *http.Request) {
 }
 
 // reportDecisions maps the path's decision about a reported message to
-// the service's.
-var reportDecisions = map[string]func(*service.Service, context.Context, string) error{
+// the service's. The form names the newest report the page showed
+// (through): one made since stays open.
+var reportDecisions = map[string]func(*service.Service, context.Context, string, string) error{
 	"dismiss": (*service.Service).DismissFlags,
 	"delete":  (*service.Service).DeleteFlaggedMessage,
 }
@@ -119,7 +120,7 @@ func (p *Pages) handleReportDecision(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
 		return
 	}
-	if err := decide(p.svc, ctx, r.PathValue("mid")); err != nil {
+	if err := decide(p.svc, ctx, r.PathValue("mid"), r.PostFormValue("through")); err != nil {
 		p.renderError(w, err)
 		return
 	}

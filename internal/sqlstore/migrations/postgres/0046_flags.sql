@@ -1,6 +1,7 @@
 -- A member's report of a message of a thread they are in to the
 -- operators (parley.Flag): why, and the message as it was then (kind,
--- body, share_url), kept until an operator resolves the flag, then erased.
+-- body, share_url, share_title), kept until an operator resolves the flag,
+-- then erased.
 -- A member flags a message once. resolution is NULL while the flag waits
 -- for the operators, whose page reads the open flags oldest first.
 
@@ -16,6 +17,7 @@ CREATE TABLE flags (
     kind        TEXT,
     body        TEXT,
     share_url   TEXT,
+    share_title TEXT,
     resolution  TEXT,
     resolved_at BIGINT,
     UNIQUE (reporter_no, thread_no, seq),
@@ -23,6 +25,7 @@ CREATE TABLE flags (
 );
 CREATE INDEX flags_open ON flags (at, id) WHERE resolution IS NULL;
 CREATE INDEX flags_message ON flags (thread_no, seq) WHERE resolution IS NULL;
+CREATE INDEX flags_reporter ON flags (reporter_no, at, id);
 
 -- +goose Down
 DROP TABLE flags;
