@@ -182,6 +182,22 @@ func TestFlagMessage(t *testing.T) {
 			t.Fatalf("the operators read the card as %+v", open[0].Evidence)
 		}
 	})
+	t.Run("AnAppsMessageNamesTheApp", func(t *testing.T) {
+		partner := w.env.MustPartner(t, "Watches")
+		app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "messages.write"},
+			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+		m, err := app.SendMessage(ctx, w.aliceBob, "a deal for you", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.bob.FlagMessage(ctx, m.ID, client.FlagSpam, ""); err != nil {
+			t.Fatal(err)
+		}
+		open := openFlagsOf(t, console, svc, m.ID)
+		if len(open) != 1 || open[0].Evidence.Via == nil || open[0].Evidence.Via.ClientID != partner.App.ClientID || open[0].Evidence.Via.Name != "Watches" {
+			t.Fatalf("the operators read the app's message as %+v, want it naming the app", open[0].Evidence)
+		}
+	})
 	t.Run("NotOnesOwnNorDeletedNorElsewhere", func(t *testing.T) {
 		own := apptest.MustSend(t, w.bob, w.aliceBob, "mine")
 		_, _, err := w.bob.FlagMessage(ctx, own.ID, client.FlagSpam, "")
