@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -54,7 +55,7 @@ page /operator/reports.`,
 							continue
 						}
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.MessageID, f.ID, e.Sender.Username, e.Reporter.Username,
-							f.At.Format(time.RFC3339), f.Reason, strconv.Quote(f.Note), strconv.Quote(e.Text+e.ShareURL))
+							f.At.Format(time.RFC3339), f.Reason, strconv.Quote(f.Note), strconv.Quote(evidenceText(e)))
 					}
 				}
 				if asJSON {
@@ -75,6 +76,15 @@ message.deleted), and close its reports up to FLAG_ID, the newest you read
 for an operator, may be deleted this way.`
 	cmd.AddCommand(list, dismiss, remove)
 	return cmd
+}
+
+// evidenceText is the reported message as the table shows it: its text,
+// or a share card's title, link and note.
+func evidenceText(e *parley.FlagEvidence) string {
+	if e.Kind != parley.MessageKindShare {
+		return e.Text
+	}
+	return strings.TrimSpace(e.ShareTitle + " <" + e.ShareURL + "> " + e.Text)
 }
 
 // flagLine is one report as "parley flags list --json" prints it.
