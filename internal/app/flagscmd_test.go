@@ -81,6 +81,16 @@ func TestCLI_Flags(t *testing.T) {
 	if out, err := run(t, install, "", "flags", "list"); err != nil || strings.Count(out, "\n") != 1 {
 		t.Fatalf("flags list after both decisions: %q, %v; want the header alone", out, err)
 	}
+	card, err := alice.Share(ctx, client.NewShare{To: "bob", URL: "https://watches.example/", Title: "Watches", Note: "cheap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := bob.FlagMessage(ctx, card.ID, client.FlagSpam, ""); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, install, "", "flags", "list"); err != nil || !strings.Contains(out, `"Watches <https://watches.example/> cheap"`) {
+		t.Fatalf("flags list of a share card: %q, %v; want its title, link and note", out, err)
+	}
 	var got []string
 	for _, a := range decisions(t, install) {
 		if a.Actor == parley.OperatorConsole && (a.Action == parley.ActionFlagsDismiss || a.Action == parley.ActionFlaggedMessageDelete) {

@@ -51,7 +51,7 @@ func TestMessenger_ReportAMessage(t *testing.T) {
 			t.Errorf("the message %s offers a report: bob's own, or deleted", m.ID)
 		}
 	}
-	for _, words := range []string{`value="spam"`, `value="abuse"`, `value="other"`, `name="note"`, "Member alice is not told."} {
+	for _, words := range []string{`value="spam"`, `value="abuse"`, `value="other"`, `name="note"`, "Member alice is not told who reported it."} {
 		if !strings.Contains(p.body, words) {
 			t.Errorf("the report form lacks %q", words)
 		}
