@@ -340,11 +340,14 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 				underWay.Do(func() {
 					// While the first is under way, the next message is
 					// sent, due when the first's result is recorded, and
-					// its logging is to fail then.
+					// its logging is to fail then. The failure is set
+					// first: a poll of the worker's taking the next in the
+					// moment between would log it, and leave the failure
+					// to no one.
+					fail.Store(true)
 					if _, _, err := other.SendMessage(bob, group, Draft{Text: "the next"}, ""); err != nil {
 						t.Error(err)
 					}
-					fail.Store(true)
 				})
 				got <- r.Header.Get("webhook-id")
 				w.WriteHeader(http.StatusNoContent)
@@ -357,8 +360,10 @@ func TestWebhooks_AttemptRecordedOnceWhenTheNextDeliveriesFail(t *testing.T) {
 				t.Fatal(err)
 			}
 			first := next()
-			for fail.Load() {
-				time.Sleep(10 * time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); fail.Load(); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the next delivery's logging never came, to fail")
+				}
 			}
 			clock.Advance(webhookLease + time.Second)
 			s.WakeWebhooks()
