@@ -37,8 +37,7 @@ func (s *Service) forCallerEvent(ctx context.Context, c *parley.Caller, ev parle
 	default:
 		return ev, nil
 	}
-	hides := c.App != nil && !c.App.Scopes.Has(parley.ScopeParticipantsRead)
-	if !bytes.Contains(ev.Data, shareKey) && !(hides && bytes.Contains(ev.Data, reactionsKey)) {
+	if !bytes.Contains(ev.Data, shareKey) && !(hidesReactors(c) && bytes.Contains(ev.Data, reactionsKey)) {
 		return ev, nil
 	}
 	var msg parley.Message

@@ -87,7 +87,7 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 // messages.read's to read.) The messages get reactions of their own: a
 // copy of a message, sharing its reactions, keeps them whole.
 func hideReactors(c *parley.Caller, msgs ...*parley.Message) {
-	if c.App == nil || c.App.Scopes.Has(parley.ScopeParticipantsRead) {
+	if !hidesReactors(c) {
 		return
 	}
 	for _, m := range msgs {
@@ -105,6 +105,12 @@ func hideReactors(c *parley.Caller, msgs ...*parley.Message) {
 		}
 		m.Reactions = hidden
 	}
+}
+
+// hidesReactors reports whether c is an app that may not learn who gave a
+// reaction (hideReactors).
+func hidesReactors(c *parley.Caller) bool {
+	return c.App != nil && !c.App.Scopes.Has(parley.ScopeParticipantsRead)
 }
 
 // errReactionToDeleted refuses a reaction to a deleted message.
