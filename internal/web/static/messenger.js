@@ -204,6 +204,9 @@ const nearBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight 
 const toBottom = () => {
   pane.scrollTop = pane.scrollHeight;
 };
+// messageActions are a message's actions that open in place: Edit, React,
+// Delete's confirmation and Report.
+const messageActions = ":is(details.edit, details.react, details.delete, details.report)";
 
 // merge puts the messages of a fetched list in place, in seq order: a
 // message shown already is replaced (it may have been edited, deleted or
@@ -219,7 +222,7 @@ function merge(doc) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      if (old.isEqualNode(node) || old.querySelector(":is(details.edit, details.react, details.delete, details.report)[open]")) continue;
+      if (old.isEqualNode(node) || old.querySelector(`${messageActions}[open]`)) continue;
       const focused = old.contains(document.activeElement);
       const action = document.activeElement?.closest("details")?.className;
       const chip = document.activeElement?.closest(".chip")?.value;
@@ -444,9 +447,9 @@ if (list) {
   // conversation's sight, and a click elsewhere closes them. However one
   // closes, the message is shown as it now is: merge leaves a message
   // alone while one is open, as another device may change it meanwhile.
-  const actions = "details.edit[open], details.delete[open], details.react[open], details.report[open]";
+  const actions = `${messageActions}[open]`;
   list.addEventListener("toggle", (e) => {
-    if (e.target.matches?.(":is(details.edit, details.react, details.delete, details.report):not([open])")) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
+    if (e.target.matches?.(`${messageActions}:not([open])`)) return refresh(seqOf(e.target.closest("li"))).catch(console.warn);
     if (!e.target.matches?.(actions)) return;
     for (const other of list.querySelectorAll(actions)) if (other !== e.target) other.open = false;
     if (e.target.matches("details.react")) {
@@ -545,7 +548,7 @@ if (list) {
   // Escape closes an edit, the reactions, a report, or a confirmation,
   // Delete's or Leave's, back to its button.
   document.addEventListener("keydown", (e) => {
-    const open = e.key === "Escape" && e.target.closest?.("details.edit[open], details.react[open], details.delete[open], details.report[open], details.leave[open]");
+    const open = e.key === "Escape" && e.target.closest?.(`${messageActions}[open], details.leave[open]`);
     if (open) closeAction(open);
   });
 
