@@ -406,6 +406,17 @@ type deletionRace struct {
 	direct   *parley.Thread
 }
 
+// postByBob posts a message of bob's into the direct thread, on node A.
+func (r *deletionRace) postByBob(t *testing.T) *parley.Message {
+	t.Helper()
+	ctx := context.Background()
+	m := &parley.Message{ID: parley.NewID(), ThreadID: r.direct.ID, Sender: r.bob.Ref(), Kind: parley.MessageKindText, Text: "soon gone", CreatedAt: parley.Now()}
+	if err := r.dbA.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func newDeletionRace(t *testing.T) *deletionRace {
 	t.Helper()
 	nodes := sqlstoretest.TwoNodes(t)
@@ -932,10 +943,7 @@ func TestNodes_AReactionToAMessageDeletedMeanwhile(t *testing.T) {
 		r := newDeletionRace(t)
 		ctx := context.Background()
 		log := slog.New(slog.DiscardHandler)
-		m := &parley.Message{ID: parley.NewID(), ThreadID: r.direct.ID, Sender: r.bob.Ref(), Kind: parley.MessageKindText, Text: "soon gone", CreatedAt: parley.Now()}
-		if err := r.dbA.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
-			t.Fatal(err)
-		}
+		m := r.postByBob(t)
 		bobCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.bob.Ref(), SignedInAt: parley.Now()})
 		annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.ann.Ref(), SignedInAt: parley.Now()})
 		b := New(r.dbB, bus.NewMemory(16), log, Options{})
@@ -980,10 +988,7 @@ func TestNodes_AChangeToAMessageDeletedMeanwhile(t *testing.T) {
 			r := newDeletionRace(t)
 			ctx := context.Background()
 			log := slog.New(slog.DiscardHandler)
-			m := &parley.Message{ID: parley.NewID(), ThreadID: r.direct.ID, Sender: r.bob.Ref(), Kind: parley.MessageKindText, Text: "soon gone", CreatedAt: parley.Now()}
-			if err := r.dbA.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
-				t.Fatal(err)
-			}
+			m := r.postByBob(t)
 			bobCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.bob.Ref(), SignedInAt: parley.Now()})
 			annCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: r.ann.Ref(), SignedInAt: parley.Now()})
 			b := New(r.dbB, bus.NewMemory(16), log, Options{})
