@@ -335,6 +335,12 @@ type MessageStore interface {
 	// afterID. Paging through them so lists every message the member had
 	// sent when the paging began exactly once.
 	FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*Message, error)
+	// SearchMessages returns up to f.Limit of the messages f selects,
+	// newest first, each naming its thread. It reads every message of the
+	// member's threads that f.Before leaves: no index is kept for it, so a
+	// search costs time in the number of those messages, and a send
+	// nothing more.
+	SearchMessages(ctx context.Context, f SearchFilter) ([]*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
 	// the key.
 	FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*Message, error)

@@ -1,0 +1,69 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"modernc.org/sqlite"
+)
+
+// Searching messages reads every message of the member's threads, compares
+// each lowered with the text, and sorts what holds it. No index is kept
+// for it: a full-text index (FTS5, or pg_trgm's) would take about as many
+// bytes again as a message's text on disk, and some of every send's time,
+// for a search a member makes now and then; a search costs time in the
+// number of the member's messages instead. The statement ranges over the
+// index on (thread_no, seq) of each of the member's threads.
+//
+// SQLite's lower() lowers ASCII letters only, so its statement calls
+// sqliteLower, strings.ToLower registered with the driver, which lowers
+// every letter Unicode gives a lower case, as PostgreSQL's lower() does
+// under a UTF-8 LC_CTYPE.
+
+// sqliteLower is the name of strings.ToLower in SQLite's statements.
+const sqliteLower = "parley_lower"
+
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction(sqliteLower, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case nil:
+			return nil, nil
+		case string:
+			return strings.ToLower(v), nil
+		default:
+			return nil, fmt.Errorf("%s: %T is not text", sqliteLower, v)
+		}
+	})
+}
+
+// searchWhere returns SearchMessages' condition with the engine's
+// functions that lower a text and find one text in another.
+func searchWhere(lower, position string) string {
+	return `WHERE m.thread_no IN (SELECT th.no FROM participants p JOIN threads th ON th.id = p.thread_id
+			WHERE p.user_id = $1 AND p.left_at IS NULL)
+		AND m.deleted_at IS NULL
+		AND (` + position + `(` + lower + `(m.body), $2) > 0 OR ` + position + `(` + lower + `(m.share_title), $2) > 0)
+		AND (m.created_at, m.id) < ($3, $4)
+		ORDER BY m.created_at DESC, m.id DESC LIMIT $5`
+}
+
+var (
+	searchWhereSQLite   = searchWhere(sqliteLower, "instr")
+	searchWherePostgres = searchWhere("lower", "strpos")
+)
+
+func (t *txn) SearchMessages(ctx context.Context, f parley.SearchFilter) ([]*parley.Message, error) {
+	before, id := int64(math.MaxInt64), ""
+	if f.Before != nil {
+		before, id = micros(f.Before.CreatedAt), f.Before.ID
+	}
+	where := searchWhereSQLite
+	if t.pg != nil {
+		where = searchWherePostgres
+	}
+	return t.findMessages(ctx, "search messages", "", max(0, min(f.Limit, 1000)), where, f.MemberID, f.Text, before, id, f.Limit)
+}
