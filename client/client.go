@@ -630,6 +630,30 @@ func (c *Client) Flag(ctx context.Context, messageID string) (*Flag, error) {
 	return &f, err
 }
 
+// SearchQuery asks for the member's messages that hold a text.
+type SearchQuery struct {
+	// Text is what the messages hold, whatever its case.
+	Text string
+	// Cursor is the NextCursor of the page before, with the same Text.
+	Cursor string
+	Limit  int
+}
+
+// SearchMessages returns a page of the messages of the member's threads
+// that hold q.Text, newest first.
+func (c *Client) SearchMessages(ctx context.Context, q SearchQuery) (*SearchPage, error) {
+	v := url.Values{"q": {q.Text}}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var p SearchPage
+	_, err := c.Do(ctx, "GET", "/api/v1/search/messages?"+v.Encode(), nil, &p)
+	return &p, err
+}
+
 // DeleteMessage deletes one of the member's messages for everyone.
 func (c *Client) DeleteMessage(ctx context.Context, id string) error {
 	_, err := c.Do(ctx, "DELETE", "/api/v1/messages/"+url.PathEscape(id), nil, nil)

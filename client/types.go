@@ -201,6 +201,15 @@ type ThreadSummary struct {
 	Messages []*Message `json:"messages,omitempty"`
 }
 
+// SearchPage is a page of a search's results, newest first; each
+// message names its thread.
+type SearchPage struct {
+	Messages []*Message `json:"messages"`
+	// NextCursor reads older results as SearchQuery.Cursor; empty on the
+	// last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
 // ThreadPage is one page of a member's threads, newest activity first.
 type ThreadPage struct {
 	Threads []*ThreadSummary `json:"threads"`

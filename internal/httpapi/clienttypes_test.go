@@ -41,6 +41,7 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"Via":                    client.Via{},
 		"Share":                  client.Share{},
 		"MessagePage":            client.MessagePage{},
+		"SearchPage":             client.SearchPage{},
 		"MessageChange":          client.MessageChange{},
 		"ChangePage":             client.ChangePage{},
 		"ShareReport":            client.ShareReport{},

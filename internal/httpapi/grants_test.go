@@ -202,6 +202,10 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			_, err := c.Flag(ctx, w.said(t, th))
 			return err
 		}},
+		{"GET /search/messages", "", false, func(ctx context.Context, c *client.Client, _ string) error {
+			_, err := c.SearchMessages(ctx, client.SearchQuery{Text: "before"})
+			return err
+		}},
 		{"GET /apps", "", false, func(ctx context.Context, c *client.Client, _ string) error {
 			_, err := c.Do(ctx, "GET", "/api/v1/apps", nil, nil)
 			return err

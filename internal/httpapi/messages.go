@@ -120,6 +120,20 @@ func (s *Server) handleFlagGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, flag)
 }
 
+func (s *Server) handleSearchMessages(w http.ResponseWriter, r *http.Request) {
+	q, limit, err := pageQuery(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.svc.SearchMessages(r.Context(), q.Get("q"), q.Get("cursor"), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
 func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.DeleteMessage(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)

@@ -75,6 +75,7 @@ func (s *Server) routes() []route {
 		{method: "DELETE", pattern: "/api/v1/messages/{id}/reaction", handler: s.handleReactionDelete},
 		{method: "PUT", pattern: "/api/v1/messages/{id}/flag", handler: s.handleFlagPut},
 		{method: "GET", pattern: "/api/v1/messages/{id}/flag", handler: s.handleFlagGet},
+		{method: "GET", pattern: "/api/v1/search/messages", handler: s.handleSearchMessages},
 
 		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},
 

@@ -10,16 +10,23 @@ import (
 
 // Cursors of threads and of changes are a number and an ID, "<n>.<id>" in
 // base64url: opaque to clients, and checked on the way in, since a client
-// may send anything. Both name a thread, so a cursor of the inbox starts
-// with a mark of its kind, threadCursorMark, which no cursor of a
-// thread's changes holds: neither passes for the other. (Changes cursors,
-// which clients keep, have none, as before there were marks.)
+// may send anything. A cursor of the inbox names a thread, as one of a
+// thread's changes does, and one of a search a message, so the first two
+// start with a mark of their kind, threadCursorMark and searchCursorMark,
+// which no cursor of a thread's changes holds: none passes for another.
+// (Changes cursors, which clients keep, have none, as before there were
+// marks.)
 
-// threadCursorMark starts a cursor of the inbox: "t<n>.<id>".
-const threadCursorMark = "t"
+const (
+	// threadCursorMark starts a cursor of the inbox: "t<n>.<id>".
+	threadCursorMark = "t"
+	// searchCursorMark starts a cursor of a search's results: "s<n>.<id>".
+	searchCursorMark = "s"
+)
 
 // encodeCursor makes a cursor of n and id, starting with mark: "" for one
-// of a thread's changes, threadCursorMark for one of the inbox.
+// of a thread's changes, threadCursorMark for one of the inbox,
+// searchCursorMark for one of a search.
 func encodeCursor(mark string, n int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(mark + strconv.FormatInt(n, 10) + "." + id))
 }
