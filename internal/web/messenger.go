@@ -39,7 +39,7 @@ const asyncHeader = "X-Parley-Async"
 
 // messengerPages are the messenger's templates, each parsed with the
 // layout and messenger.html, which holds the parts.
-var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "part-inbox", "part-messages", "part-head", "part-seen", "part-apps"}
+var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "search", "part-inbox", "part-messages", "part-head", "part-seen", "part-apps"}
 
 func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", p.handleInbox)
@@ -55,6 +55,7 @@ func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("POST /blocks/{id}/remove", p.posted(p.unblockMember))
 	mux.HandleFunc("GET "+newPath, p.handleNewThread)
 	mux.HandleFunc("POST "+newPath, p.handleNewThreadPost)
+	mux.HandleFunc("GET /search", p.handleSearch)
 	mux.HandleFunc("GET /t/{id}", p.handleThread)
 	mux.HandleFunc("GET /t/{id}/messages", p.handleMessagesPart)
 	mux.HandleFunc("GET /t/{id}/head", p.handleHeadPart)
@@ -90,6 +91,9 @@ type shell struct {
 	// under: the page itself when it is also its title, else a page
 	// reached from it, such as an app's page in the developer console.
 	Tab string
+	// Searching marks the search page, whose field of its own takes the
+	// place of the inbox's.
+	Searching bool
 	// Operator shows the bar's link to the operator pages: the member's
 	// account, as the server holds it, decides, as it decides who may
 	// open them.
@@ -518,7 +522,9 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: q.Before != nil}
+	// A page before a message past the thread's last shows its newest.
+	newer := q.Before != nil && *q.Before <= head.Thread.LastSeq
+	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: newer}
 	if err := p.addNotes(ctx, &list, nil, q.Before); err != nil {
 		p.renderError(w, err)
 		return
@@ -533,7 +539,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	head.CSRF = sh.CSRF
-	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: q.Before != nil, Messages: list, Reply: reply,
+	p.render(w, http.StatusOK, "thread", threadPage{shell: sh, Head: head, Seen: seen, Apps: apps, Newer: newer, Messages: list, Reply: reply,
 		Notice: threadNotices[r.URL.Query().Get("done")]})
 }
 

@@ -197,6 +197,11 @@ func TestMessenger_WorksWithoutScript(t *testing.T) {
 			!strings.Contains(older.body, ">message 1<") || !strings.Contains(older.body, "Show the newest messages") {
 			t.Errorf("the older messages' page:\n%s", older.body)
 		}
+		// A page before a message past the last is the newest.
+		if newest := b.get("/t/" + th.ID + "?before=70"); !strings.Contains(newest.body, ">message 60<") ||
+			strings.Contains(newest.body, "Show the newest messages") || !strings.Contains(newest.body, `data-more="false"`) {
+			t.Errorf("the page before message 70 of 60:\n%s", newest.body)
+		}
 		// Opening the thread read it.
 		if inbox := b.get("/"); strings.Contains(inbox.body, "unread") {
 			t.Errorf("the inbox still counts unread messages after the thread was opened")

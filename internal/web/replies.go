@@ -37,7 +37,7 @@ const quoteMaxRunes = 140
 // quoteOf returns the quote of the message numbered seq of the thread,
 // written as me sees it; m is nil when it is not known.
 func quoteOf(threadID string, seq int64, m *parley.Message, me parley.UserRef) *quoteView {
-	q := &quoteView{Seq: seq, Href: threadURL(threadID) + "?before=" + strconv.FormatInt(seq+1, 10) + "#m" + strconv.FormatInt(seq, 10)}
+	q := &quoteView{Seq: seq, Href: messageURL(threadID, seq)}
 	if m == nil {
 		return q
 	}

@@ -59,7 +59,7 @@ func TestMessenger_ReplyToAMessage(t *testing.T) {
 	if m := lastOf(t, bob, th.ID); m.Text != "yes!" || m.ReplyToSeq != 1 {
 		t.Fatalf("bob reads %+v, want alice's reply to message 1", m)
 	}
-	quoted := `<a class="quote" href="` + base + `?before=2#m1" data-to="1"><span class="visually-hidden">In reply to </span><span class="qwho">Member bob</span>` +
+	quoted := `<a class="quote" href="` + base + `?before=12#m1" data-to="1"><span class="visually-hidden">In reply to </span><span class="qwho">Member bob</span>` +
 		`<span class="visually-hidden">: </span><span class="qtext">dinner at &lt;8&gt;? say yes</span></a>yes!</p>`
 	b := newScriptless(t, env.URL)
 	b.signIn("bob")

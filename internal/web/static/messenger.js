@@ -424,7 +424,11 @@ async function loadOlder(link) {
 }
 
 if (list) {
-  if (atNewest) toBottom();
+  // A link to a message (#m<seq>: a reply's quote, a search's result)
+  // shows it in the middle; otherwise the newest messages are in sight.
+  const named = /^#m\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+  if (named) named.scrollIntoView({ block: "center" });
+  else if (atNewest) toBottom();
   markedRead = lastSeq();
 
   const older = document.getElementById("older");
