@@ -17,7 +17,8 @@ import (
 // bytes again as a message's text on disk, and some of every send's time,
 // for a search a member makes now and then; a search costs time in the
 // number of the member's messages instead. The statement ranges over the
-// index on (thread_no, seq) of each of the member's threads.
+// index on (thread_no, seq) of each of the member's threads. A deleted
+// message keeps neither text nor card (DeleteMessage), so none is found.
 //
 // SQLite's lower() lowers ASCII letters only, so its statement calls
 // sqliteLower, strings.ToLower registered with the driver, which lowers
@@ -45,7 +46,6 @@ func init() {
 func searchWhere(lower, position string) string {
 	return `WHERE m.thread_no IN (SELECT th.no FROM participants p JOIN threads th ON th.id = p.thread_id
 			WHERE p.user_id = $1 AND p.left_at IS NULL)
-		AND m.deleted_at IS NULL
 		AND (` + position + `(` + lower + `(m.body), $2) > 0 OR ` + position + `(` + lower + `(m.share_title), $2) > 0)
 		AND (m.created_at, m.id) < ($3, $4)
 		ORDER BY m.created_at DESC, m.id DESC LIMIT $5`

@@ -21,7 +21,10 @@ func TestMessenger_Browser_Search(t *testing.T) {
 	for i := range 60 {
 		apptest.MustSend(t, alice, th.ID, fmt.Sprintf("message %d", i))
 	}
-	apptest.MustSend(t, alice, th.ID, "Shall we have lunch there again on Friday?")
+	again := apptest.MustSend(t, alice, th.ID, "Shall we have lunch there again on Friday?")
+	for i := range 10 {
+		apptest.MustSend(t, bob, th.ID, fmt.Sprintf("later %d", i))
+	}
 	b := apptest.Chromium(t)
 	signInBrowser(t, b, env.URL, "alice")
 
@@ -44,22 +47,27 @@ func TestMessenger_Browser_Search(t *testing.T) {
 	must(t, chromedp.Do(b, chromedp.EmulateViewport(1280, 800)))
 	apptest.Screenshot(t, b, "search")
 
-	// The oldest result: its chat's newest 50 messages do not hold it.
+	// The oldest result: its chat's newest 50 messages do not hold it. (A
+	// message the browser brings to the top of the conversation may start
+	// a fraction of a pixel above it.)
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`.results li:last-child a`)), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 	if u := location(t, b); u.Path != "/t/"+th.ID || u.Fragment != fmt.Sprintf("m%d", first.Seq) {
 		t.Fatalf("the result led to %s", u)
 	}
 	waitFor(t, b, fmt.Sprintf(`(() => {
 		const m = document.getElementById("m%d").getBoundingClientRect(), pane = document.querySelector(".conversation").getBoundingClientRect();
-		return m.top >= pane.top && m.bottom <= pane.bottom && document.querySelector(".msg:target") !== null && document.getElementById("m%d") !== null;
+		return m.top >= pane.top - 1 && m.bottom <= pane.bottom && document.querySelector(".msg:target") !== null && document.getElementById("m%d") !== null;
 	})()`, first.Seq, first.Seq+10))
 	apptest.Screenshot(t, b, "search-found")
 
-	// The newest result: its page is the chat's newest, which takes new
-	// messages as they come.
+	// The newest result, ten messages from the last: its page is the
+	// chat's newest, which takes new messages as they come, shown at it.
 	must(t, chromedp.Do(b, chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS(`.results`)),
 		chromedp.Click(chromedp.CSS(`.results li:first-child a`)), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-	waitFor(t, b, `document.body.dataset.live === "open" && document.querySelector(".msg:target") !== null && document.getElementById("messages").dataset.more === "false"`)
+	waitFor(t, b, fmt.Sprintf(`(() => {
+		const m = document.getElementById("m%d").getBoundingClientRect(), pane = document.querySelector(".conversation").getBoundingClientRect();
+		return m.top >= pane.top - 1 && m.bottom <= pane.bottom && document.body.dataset.live === "open" && document.getElementById("messages").dataset.more === "false";
+	})()`, again.Seq))
 	apptest.MustSend(t, bob, th.ID, "Yes, same time as always")
 	waitFor(t, b, `[...document.querySelectorAll("#messages .bubble")].some((m) => m.textContent === "Yes, same time as always")`)
 }

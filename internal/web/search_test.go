@@ -98,6 +98,20 @@ func TestMessenger_Search(t *testing.T) {
 		t.Fatalf("the older page holds %+v, want the two first found", got)
 	}
 
+	// A chat past the inbox's first page is named as the inbox would.
+	apptest.MustFriends(t, alice, carol)
+	old := apptest.MustThread(t, alice, "carol")
+	apptest.MustSend(t, carol, old.ID, "an ancient lunch")
+	for i := range parley.MaxThreadLimit {
+		if _, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: fmt.Sprintf("Group %d", i), Kind: client.ThreadGroup}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = b.get("/search?q=ancient")
+	if got := resultsOf(t, p.body); len(got) != 1 || got[0].chat != "Member carol" || strings.Contains(p.body, `data-thread="`+old.ID+`"`) {
+		t.Errorf("a chat past the inbox's first page: %+v", got)
+	}
+
 	if p := b.get("/search?q=supper"); !strings.Contains(p.body, "No messages with “supper”.") {
 		t.Errorf("nothing found says:\n%s", p.body)
 	}

@@ -3,6 +3,8 @@ package web
 import (
 	"strings"
 	"testing"
+
+	"github.com/parleyhq/parley"
 )
 
 // A result shows what was found as the message has it, whatever the case
@@ -27,6 +29,26 @@ func TestCutAround(t *testing.T) {
 		got, found := cutAround(tc.text, tc.lowered)
 		if found != tc.found || got != tc.want {
 			t.Errorf("cutAround(%q, %q) = %q, %v; want %q, %v", tc.text, tc.lowered, got, found, tc.want, tc.found)
+		}
+	}
+}
+
+// A result shows where the text was found: in the message's text, else in
+// its share card's title; else (the store lowers some letters as Go does
+// not) how the message begins, or its card's title.
+func TestFoundIn(t *testing.T) {
+	card := &parley.Share{URL: "https://places.example/", Title: "Lunch spots"}
+	for _, tc := range []struct {
+		m    *parley.Message
+		want snippet
+	}{
+		{&parley.Message{Text: "have a look at lunch", Share: card}, snippet{"have a look at ", "lunch", ""}},
+		{&parley.Message{Text: "have a look", Share: card}, snippet{"", "Lunch", " spots"}},
+		{&parley.Message{Text: "no such word here"}, snippet{Before: "no such word here"}},
+		{&parley.Message{Share: &parley.Share{Title: "Spots"}}, snippet{Before: "Spots"}},
+	} {
+		if got := foundIn(tc.m, "lunch"); got != tc.want {
+			t.Errorf("foundIn(%q, card %+v) = %q, want %q", tc.m.Text, tc.m.Share, got, tc.want)
 		}
 	}
 }

@@ -424,11 +424,11 @@ async function loadOlder(link) {
 }
 
 if (list) {
-  // A link to a message (#m<seq>: a reply's quote, a search's result)
-  // shows it in the middle; otherwise the newest messages are in sight.
+  // The newest messages are in sight, unless the address names a message
+  // the page shows (#m<seq>: a reply's quote, a search's result), which
+  // the browser brings to the top.
   const named = /^#m\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
-  if (named) named.scrollIntoView({ block: "center" });
-  else if (atNewest) toBottom();
+  if (atNewest && !named) toBottom();
   markedRead = lastSeq();
 
   const older = document.getElementById("older");
