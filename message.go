@@ -214,6 +214,9 @@ type MessagePage struct {
 	// HasMore reports whether more messages lie beyond the page in the
 	// direction it was read.
 	HasMore bool `json:"has_more"`
+	// Notes are, when asked for, the group's timeline notes that sit
+	// among the page's messages, in the order they were made.
+	Notes []TimelineNote `json:"notes,omitempty"`
 }
 
 // ChangeFilter selects a page of a thread's changes: those after a change

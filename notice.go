@@ -54,16 +54,16 @@ const (
 // left it, renamed it. It sits after message AfterSeq (0: before the
 // first).
 type TimelineNote struct {
-	ID       string
-	ThreadID string
-	AfterSeq int64
-	At       time.Time
-	Kind     string
+	ID       string    `json:"id"`
+	ThreadID string    `json:"-"`
+	AfterSeq int64     `json:"after_seq"`
+	At       time.Time `json:"at"`
+	Kind     string    `json:"kind"`
 	// By is the member who did it.
-	By UserRef
+	By UserRef `json:"by"`
 	// Subject is who was added or removed (NoteAdded, NoteRemoved).
-	Subject *UserRef
+	Subject *UserRef `json:"subject,omitempty"`
 	// Title is the group's title it was started with or given (NoteStarted,
 	// NoteRenamed).
-	Title string
+	Title string `json:"title,omitempty"`
 }

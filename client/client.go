@@ -563,6 +563,9 @@ func (c *Client) SendReply(ctx context.Context, threadID, text string, replyToSe
 type MessagesQuery struct {
 	Before, After *int64
 	Limit         int
+	// Notes asks for the group's timeline notes among the page's messages
+	// too (MessagePage.Notes); members only.
+	Notes bool
 }
 
 // Seq returns a pointer to n, for MessagesQuery.
@@ -579,6 +582,9 @@ func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery)
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Notes {
+		v.Set("include", "notes")
 	}
 	var p MessagePage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages?"+v.Encode(), nil, &p)

@@ -324,6 +324,32 @@ type MessagePage struct {
 	// HasMore reports whether more messages lie beyond the page in the
 	// direction it was read.
 	HasMore bool `json:"has_more"`
+	// Notes are the group's timeline notes among the page's messages, in
+	// the order they were made, when asked for (MessagesQuery.Notes).
+	Notes []TimelineNote `json:"notes,omitempty"`
+}
+
+// Kinds of timeline note.
+const (
+	NoteStarted = "started" // By started the group, named Title if it has one
+	NoteAdded   = "added"   // By added Subject
+	NoteLeft    = "left"    // By left
+	NoteRemoved = "removed" // By, who started the group, removed Subject
+	NoteRenamed = "renamed" // By named the group Title, or took its name away
+)
+
+// TimelineNote is a line of a group's timeline on what a member did to the
+// group itself. It sits after message AfterSeq (0: before the first).
+type TimelineNote struct {
+	ID       string    `json:"id"`
+	AfterSeq int64     `json:"after_seq"`
+	At       time.Time `json:"at"`
+	Kind     string    `json:"kind"`
+	By       UserRef   `json:"by"`
+	// Subject is who was added or removed.
+	Subject *UserRef `json:"subject,omitempty"`
+	// Title is the group's title it was started with or given.
+	Title string `json:"title,omitempty"`
 }
 
 // Event is one change delivered on a realtime connection. Data depends on

@@ -42,6 +42,7 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"Share":                  client.Share{},
 		"MessagePage":            client.MessagePage{},
 		"SearchPage":             client.SearchPage{},
+		"TimelineNote":           client.TimelineNote{},
 		"MessageChange":          client.MessageChange{},
 		"ChangePage":             client.ChangePage{},
 		"ShareReport":            client.ShareReport{},

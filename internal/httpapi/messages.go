@@ -38,6 +38,13 @@ func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
 			mq.After, err = seqParam(q, "after")
 		}
 	}
+	switch include := q.Get("include"); {
+	case err != nil:
+	case include == "notes":
+		mq.Notes = true
+	case include != "":
+		err = parley.Errorf(parley.EINVALID, "include must be notes")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

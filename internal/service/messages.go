@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/parleyhq/parley"
@@ -240,6 +241,9 @@ func (s *Service) publishMessage(ctx context.Context, typ string, recipients []s
 type MessageQuery struct {
 	Before, After *int64
 	Limit         int
+	// Notes asks for the group's timeline notes among the page's messages
+	// too (parley.MessagePage.Notes): members only.
+	Notes bool
 }
 
 // Messages returns a page of a thread the caller is in, oldest first.
@@ -254,6 +258,11 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		return nil, parley.Errorf(parley.EINVALID, "before must be a message number, after a message number or 0")
 	case q.Before != nil && q.After != nil:
 		return nil, parley.Errorf(parley.EINVALID, "give before or after, not both")
+	}
+	if q.Notes {
+		if _, err := caller(ctx, memberOnly); err != nil {
+			return nil, err
+		}
 	}
 	page := &parley.MessagePage{}
 	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (*parley.ReachedThread, []*parley.Message, error) {
@@ -272,10 +281,46 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		page.Messages = list
 		return reached, list, nil
 	})
+	if err != nil || !q.Notes {
+		return page, err
+	}
+	lo, hi := notesAmong(page, q)
+	if hi < lo {
+		return page, nil
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		page.Notes, err = tx.FindTimelineNotes(ctx, parley.CallerFromContext(ctx).User.ID, threadID, lo, hi)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// notesAmong returns the first and last message a note may follow to sit
+// among the page's messages, read as q asks: from its first message when
+// older ones are left out (a note before it sits on the page before), or
+// from q.After, or from the group's start; up to the message before its
+// last when it was read forward and newer ones are left out (a note after
+// it sits on the page after), or before q.Before, or on to the newest. So
+// each note comes with one page of a thread read one way.
+func notesAmong(page *parley.MessagePage, q MessageQuery) (lo, hi int64) {
+	lo, hi = 0, math.MaxInt64
+	msgs := page.Messages
+	switch {
+	case q.After != nil:
+		lo = *q.After
+	case page.HasMore && len(msgs) > 0:
+		lo = msgs[0].Seq
+	}
+	switch {
+	case q.Before != nil:
+		hi = *q.Before - 1
+	case q.After != nil && page.HasMore && len(msgs) > 0:
+		hi = msgs[len(msgs)-1].Seq - 1
+	}
+	return lo, hi
 }
 
 // MessagesAt returns the messages of a thread the caller is in numbered

@@ -117,23 +117,3 @@ func (s *Service) publishAppsChanged(ctx context.Context, threadIDs []string) {
 		s.publish(ctx, to, parley.NewEvent(parley.EventThreadAppsChanged, id, parley.ThreadAppsChanged{ThreadID: id}))
 	}
 }
-
-// TimelineNotes returns the notes of one of the signed-in member's group
-// threads that sit after messages from to to, both included, in the order
-// they were made: what its members did to the group, shown among its
-// messages. A thread the member is not in has none for them: the page
-// that shows them read its messages first, which answers that it is not
-// found, and a read of one statement keeps the page's every new message
-// cheap.
-func (s *Service) TimelineNotes(ctx context.Context, threadID string, from, to int64) ([]parley.TimelineNote, error) {
-	c, err := caller(ctx, memberOnly)
-	if err != nil {
-		return nil, err
-	}
-	var list []parley.TimelineNote
-	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		list, err = tx.FindTimelineNotes(ctx, c.User.ID, threadID, from, to)
-		return err
-	})
-	return list, err
-}

@@ -447,7 +447,8 @@ type messageList struct {
 	Older bool
 	// More is set when there are messages after the last shown.
 	More bool
-	// Notes are the group's timeline notes among the messages (addNotes).
+	// Notes are the group's timeline notes among the messages
+	// (parley.MessagePage.Notes).
 	Notes []parley.TimelineNote
 	// Quoted are the messages its replies answer that it does not hold,
 	// by seq (addQuotes).
@@ -486,7 +487,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	q := service.MessageQuery{}
+	q := service.MessageQuery{Notes: true}
 	if before, ok := seqParam(r, "before"); ok {
 		q.Before = &before
 	}
@@ -524,11 +525,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	// A page before a message past the thread's last shows its newest.
 	newer := q.Before != nil && *q.Before <= head.Thread.LastSeq
-	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Older: page.HasMore, More: newer}
-	if err := p.addNotes(ctx, &list, nil, q.Before); err != nil {
-		p.renderError(w, err)
-		return
-	}
+	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, Older: page.HasMore, More: newer}
 	if err := p.addQuotes(ctx, &list); err != nil {
 		p.renderError(w, err)
 		return
@@ -645,7 +642,7 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	var q service.MessageQuery
+	q := service.MessageQuery{Notes: true}
 	if after, ok := seqParam(r, "after"); ok {
 		q.After = &after
 	} else if before, ok := seqParam(r, "before"); ok {
@@ -662,15 +659,11 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages}
+	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages, Notes: page.Notes}
 	if q.After != nil {
 		list.More = page.HasMore
 	} else {
 		list.Older = page.HasMore
-	}
-	if err := p.addNotes(ctx, &list, q.After, q.Before); err != nil {
-		p.renderError(w, err)
-		return
 	}
 	if err := p.addQuotes(ctx, &list); err != nil {
 		p.renderError(w, err)

@@ -1,11 +1,6 @@
 package web
 
-import (
-	"context"
-	"math"
-
-	"github.com/parleyhq/parley"
-)
+import "github.com/parleyhq/parley"
 
 // A group's page shows, among its messages, its timeline notes: who started
 // it, added or removed whom, left it, renamed it. Each sits after the
@@ -35,32 +30,6 @@ func (l messageList) Entries() []entry {
 		out = append(out, entry{Note: &l.Notes[i]})
 	}
 	return out
-}
-
-// addNotes reads into l the notes that sit among its messages: from after
-// its first message, or after the part's ?after=, or from the group's
-// start when no older message is left out; up to its last message, or
-// before the part's ?before=, or on when no newer one is left out.
-func (p *Pages) addNotes(ctx context.Context, l *messageList, after, before *int64) error {
-	lo, hi := int64(0), int64(math.MaxInt64)
-	switch {
-	case after != nil:
-		lo = *after
-	case l.Older && len(l.Messages) > 0:
-		lo = l.Messages[0].Seq
-	}
-	switch {
-	case before != nil:
-		hi = *before - 1
-	case l.More && len(l.Messages) > 0:
-		hi = l.Messages[len(l.Messages)-1].Seq
-	}
-	if hi < lo {
-		return nil
-	}
-	notes, err := p.svc.TimelineNotes(ctx, l.ThreadID, lo, hi)
-	l.Notes = notes
-	return err
 }
 
 // noteView is a timeline note as a list shows it, to the page's member.

@@ -1,0 +1,104 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestMessages_IncludeNotes: a group's page of messages carries, when
+// asked, the timeline notes among its messages, in the order they were
+// made: each note with one page of the group read back in time, and with
+// one read forward. Apps may not ask for them; include is notes or
+// nothing.
+func TestMessages_IncludeNotes(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.alice, group.ID, "one")
+	apptest.MustSend(t, w.bob, group.ID, "two")
+	if _, err := w.alice.AddParticipant(ctx, group.ID, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.carol, group.ID, "three")
+	trip := "Trip"
+	if _, err := w.bob.UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: &trip}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.carol.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	type note struct {
+		kind     string
+		afterSeq int64
+		by, what string // what: the subject's username or the title
+	}
+	read := func(q client.MessagesQuery) []note {
+		t.Helper()
+		q.Notes = true
+		page, err := w.alice.Messages(ctx, group.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var notes []note
+		for _, n := range page.Notes {
+			what := n.Title
+			if n.Subject != nil {
+				what = n.Subject.Username
+			}
+			notes = append(notes, note{n.Kind, n.AfterSeq, n.By.Username, what})
+		}
+		return notes
+	}
+	started, added := note{client.NoteStarted, 0, "alice", "Plans"}, note{client.NoteAdded, 2, "alice", "carol"}
+	renamed, left := note{client.NoteRenamed, 3, "bob", "Trip"}, note{client.NoteLeft, 3, "carol", ""}
+	for _, tc := range []struct {
+		name string
+		q    client.MessagesQuery
+		want []note
+	}{
+		{"the newest page", client.MessagesQuery{}, []note{started, added, renamed, left}},
+		{"the newest message", client.MessagesQuery{Limit: 1}, []note{renamed, left}},
+		{"back: the one before", client.MessagesQuery{Before: client.Seq(3), Limit: 1}, []note{added}},
+		{"back: the first", client.MessagesQuery{Before: client.Seq(2), Limit: 1}, []note{started}},
+		{"forward: the first two", client.MessagesQuery{After: client.Seq(0), Limit: 2}, []note{started}},
+		{"forward: the rest", client.MessagesQuery{After: client.Seq(2), Limit: 2}, []note{added, renamed, left}},
+	} {
+		if got := read(tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: notes %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	// Without include, none.
+	if page, err := w.alice.Messages(ctx, group.ID, client.MessagesQuery{}); err != nil || page.Notes != nil {
+		t.Errorf("a page not asked for notes: %+v, %v", page.Notes, err)
+	}
+	// A direct thread has none.
+	if page, err := w.alice.Messages(ctx, w.aliceBob, client.MessagesQuery{Notes: true}); err != nil || len(page.Notes) != 0 {
+		t.Errorf("a direct thread's notes: %+v, %v", page.Notes, err)
+	}
+	// carol left: the group is not found for her, with its notes.
+	_, err = w.carol.Messages(ctx, group.ID, client.MessagesQuery{Notes: true})
+	wantProblem(t, err, http.StatusNotFound, "not_found")
+
+	_, err = w.alice.Do(ctx, "GET", "/api/v1/threads/"+group.ID+"/messages?include=messages:2", nil, nil)
+	wantProblem(t, err, http.StatusBadRequest, "invalid")
+	partner := w.env.MustPartner(t, "Planner")
+	app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "participants.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group.ID}}).AccessToken)
+	if _, err := app.Messages(ctx, group.ID, client.MessagesQuery{}); err != nil {
+		t.Fatalf("the app reads the group: %v", err)
+	}
+	_, err = app.Messages(ctx, group.ID, client.MessagesQuery{Notes: true})
+	wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+}
