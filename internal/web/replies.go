@@ -41,10 +41,7 @@ func quoteOf(threadID string, seq int64, m *parley.Message, me parley.UserRef) *
 	if m == nil {
 		return q
 	}
-	q.Who = displayName(m.Sender)
-	if m.Sender.ID == me.ID {
-		q.Who = "You"
-	}
+	q.Who = writerName(me, m.Sender)
 	switch {
 	case m.DeletedAt != nil:
 		q.Gone = true

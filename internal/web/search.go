@@ -49,8 +49,8 @@ type searchResult struct {
 // snippet is a text cut around what a search found in it.
 type snippet struct{ Before, Match, After string }
 
-// snippetContext is how many characters of a message a result shows
-// before what was found, and after it.
+// snippetBefore and snippetAfter are how many characters of a message a
+// result shows before what was found, and after it.
 const (
 	snippetBefore = 40
 	snippetAfter  = 160
@@ -91,11 +91,7 @@ func (p *Pages) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	text, _ := parley.SearchText(page.Query)
 	for _, m := range found.Messages {
-		who := displayName(m.Sender)
-		if m.Sender.ID == sh.Me.ID {
-			who = "You"
-		}
-		page.Results = append(page.Results, searchResult{Href: messageURL(m.ThreadID, m.Seq), Thread: names[m.ThreadID], Who: who, At: m.CreatedAt,
+		page.Results = append(page.Results, searchResult{Href: messageURL(m.ThreadID, m.Seq), Thread: names[m.ThreadID], Who: writerName(sh.Me, m.Sender), At: m.CreatedAt,
 			Found: foundIn(m, text)})
 	}
 	if found.NextCursor != "" {

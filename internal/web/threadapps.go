@@ -99,10 +99,7 @@ func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, erro
 // noticeText says a notice as a sentence for the member who reads it.
 func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 	name, whose := seenBy(me, n.By)
-	who := name // a sentence's first word
-	if n.By.ID == me.ID {
-		who = "You"
-	}
+	who := writerName(me, n.By)
 	switch n.Kind {
 	case parley.NoticeAppAdded:
 		switch {
@@ -143,6 +140,15 @@ func closersText(me parley.UserRef, closers []parley.UserRef) string {
 		names[i], _ = seenBy(me, u)
 	}
 	return strings.Join(names, ", ")
+}
+
+// writerName names u to me as the first word of a sentence, or as the
+// writer of a line: "You", or their name.
+func writerName(me, u parley.UserRef) string {
+	if u.ID == me.ID {
+		return "You"
+	}
+	return displayName(u)
 }
 
 // seenBy names u, and what is u's, for the member me: "you" and "your"

@@ -43,10 +43,7 @@ func toNoteView(l messageList, n *parley.TimelineNote) noteView { return noteVie
 // Text says what the note tells, to the page's member: "Alice added you".
 func (v noteView) Text() string {
 	n := v.N
-	who, _ := seenBy(v.Me, n.By)
-	if n.By.ID == v.Me.ID {
-		who = "You" // a sentence's first word
-	}
+	who := writerName(v.Me, n.By)
 	var whom string
 	if n.Subject != nil {
 		whom, _ = seenBy(v.Me, *n.Subject)
