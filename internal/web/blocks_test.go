@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -20,7 +21,12 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
-	apptest.MustSend(t, bob, th.ID, "hello")
+	hello := apptest.MustSend(t, bob, th.ID, "hello")
+	for c, emoji := range map[*client.Client]string{alice: "❤️", bob: "👍"} {
+		if _, err := c.React(context.Background(), hello.ID, emoji); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a, b := newScriptless(t, env.URL), newScriptless(t, env.URL)
 	a.signIn("alice")
 	b.signIn("bob")
@@ -55,6 +61,28 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 	}
 	if _, err := bob.SendMessage(context.Background(), th.ID, "can I?", ""); err == nil {
 		t.Error("bob sends into the conversation alice blocked")
+	}
+
+	// Under hello, each may take back their own reaction but not give the
+	// other's, which the server would refuse: that chip shows, disabled,
+	// on the page and in the part the script fetches alike.
+	chips := regexp.MustCompile(`<button type="submit" class="chip" name="(\w+)" value="([^"]+)" aria-pressed="\w+"( disabled)? `)
+	for who, c := range map[string]struct {
+		s    *scriptless
+		mine string
+	}{"alice": {a, "❤️"}, "bob": {b, "👍"}} {
+		for _, path := range []string{"/t/" + th.ID, "/t/" + th.ID + "/messages?after=0"} {
+			found := chips.FindAllStringSubmatch(c.s.get(path).body, -1)
+			if len(found) != 2 {
+				t.Fatalf("%s's %s shows %d reaction chips, want 2", who, path, len(found))
+			}
+			for _, m := range found {
+				mine := m[2] == c.mine
+				if want := map[bool]string{true: "take_back", false: "emoji"}[mine]; m[1] != want || (m[3] != "") == mine {
+					t.Errorf("%s's %s: the chip %s is %q: %q, want %s, disabled unless it is theirs", who, path, m[2], m[0], m[1], want)
+				}
+			}
+		}
 	}
 
 	// Both close it to apps: alice may reopen it, bob, whom she blocks, may

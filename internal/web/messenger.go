@@ -453,6 +453,9 @@ type messageList struct {
 	// Quoted are the messages its replies answer that it does not hold,
 	// by seq (addQuotes).
 	Quoted map[int64]*parley.Message
+	// Blocked says the thread takes no new messages or reactions
+	// (parley.Thread.Blocked).
+	Blocked bool
 }
 
 // openedByMember reports whether a GET of a page is the member's own
@@ -525,7 +528,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	// A page before a message past the thread's last shows its newest.
 	newer := q.Before != nil && *q.Before <= head.Thread.LastSeq
-	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, Older: page.HasMore, More: newer}
+	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, Older: page.HasMore, More: newer, Blocked: head.Thread.Blocked}
 	if err := p.addQuotes(ctx, &list); err != nil {
 		p.renderError(w, err)
 		return
@@ -654,12 +657,17 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 	if limit, ok := seqParam(r, "limit"); ok {
 		q.Limit = int(min(limit, parley.MaxMessageLimit))
 	}
+	th, err := p.svc.Thread(ctx, id)
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
 	page, err := p.svc.Messages(ctx, id, q)
 	if err != nil {
 		p.renderError(w, err)
 		return
 	}
-	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages, Notes: page.Notes}
+	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages, Notes: page.Notes, Blocked: th.Blocked}
 	if q.After != nil {
 		list.More = page.HasMore
 	} else {
@@ -888,7 +896,7 @@ func msgView(l messageList, m *parley.Message) messageView {
 		v.Quote = l.quote(m.ReplyToSeq)
 	}
 	// A deleted message has no reactions, and offers none.
-	v.Chips, v.Picks = reactionChips(m, l.Me), reactionPicks(m, l.Me)
+	v.Chips, v.Picks = reactionChips(m, l.Me, l.Blocked), reactionPicks(m, l.Me)
 	return v
 }
 

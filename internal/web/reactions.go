@@ -31,6 +31,9 @@ type reactionChip struct {
 	Who string
 	// Mine: the reader gave it, and pressing it takes theirs back.
 	Mine bool
+	// Closed: pressing it would give a reaction where none may be given,
+	// in a blocked conversation; it shows, but cannot be pressed.
+	Closed bool
 }
 
 // reactionPick is one emoji of a message's picker.
@@ -40,8 +43,10 @@ type reactionPick struct {
 	Mine bool
 }
 
-// reactionChips returns m's reactions as me sees them.
-func reactionChips(m *parley.Message, me parley.UserRef) []reactionChip {
+// reactionChips returns m's reactions as me sees them, in a thread that
+// takes new reactions or, blocked, takes none: there a member may still
+// take back their own.
+func reactionChips(m *parley.Message, me parley.UserRef, blocked bool) []reactionChip {
 	chips := make([]reactionChip, 0, len(m.Reactions))
 	for _, r := range m.Reactions {
 		c := reactionChip{Emoji: r.Emoji, Name: reactionNames[r.Emoji], Count: r.Count}
@@ -55,6 +60,7 @@ func reactionChips(m *parley.Message, me parley.UserRef) []reactionChip {
 			}
 		}
 		c.Who = andList(names)
+		c.Closed = blocked && !c.Mine
 		chips = append(chips, c)
 	}
 	return chips
