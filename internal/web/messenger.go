@@ -456,6 +456,9 @@ type messageList struct {
 	// Blocked says the thread takes no new messages or reactions
 	// (parley.Thread.Blocked).
 	Blocked bool
+	// Unread marks where the messages new to the member begin, on the
+	// newest page of a conversation they had not read to its end.
+	Unread *unreadMark
 }
 
 // openedByMember reports whether a GET of a page is the member's own
@@ -529,6 +532,9 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	// A page before a message past the thread's last shows its newest.
 	newer := q.Before != nil && *q.Before <= head.Thread.LastSeq
 	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, Older: page.HasMore, More: newer, Blocked: head.Thread.Blocked}
+	if q.Before == nil && head.Thread.UnreadCount > 0 {
+		list.Unread = &unreadMark{After: head.Thread.LastReadSeq, Count: head.Thread.UnreadCount}
+	}
 	if err := p.addQuotes(ctx, &list); err != nil {
 		p.renderError(w, err)
 		return

@@ -9,20 +9,26 @@ import "github.com/parleyhq/parley"
 // among them, and the script merges them as it merges messages: in seq
 // order, a note's seq being its message's and a half.
 
-// entry is one line of a message list: a message or a note.
+// entry is one line of a message list: a message, a note, or where the
+// messages new to the member begin.
 type entry struct {
 	Message *parley.Message
 	Note    *parley.TimelineNote
+	Unread  *unreadMark
 }
 
 // Entries returns the list's messages with its notes among them, each note
-// after the message it follows.
+// after the message it follows, and its unread mark, if any, before the
+// first message it marks.
 func (l messageList) Entries() []entry {
-	out := make([]entry, 0, len(l.Messages)+len(l.Notes))
-	i := 0
+	out := make([]entry, 0, len(l.Messages)+len(l.Notes)+1)
+	i, mark := 0, l.Unread
 	for _, m := range l.Messages {
 		for ; i < len(l.Notes) && l.Notes[i].AfterSeq < m.Seq; i++ {
 			out = append(out, entry{Note: &l.Notes[i]})
+		}
+		if mark != nil && m.Seq > mark.After {
+			out, mark = append(out, entry{Unread: mark}), nil
 		}
 		out = append(out, entry{Message: m})
 	}

@@ -426,9 +426,15 @@ async function loadOlder(link) {
 if (list) {
   // The newest messages are in sight, unless the address names a message
   // the page shows (#m<seq>: a reply's quote, a search's result), which
-  // the browser brings to the top.
+  // the browser brings to the top; or unless the messages new to the
+  // member do not all fit below where they begin, which is then at the top.
   const named = /^#m\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
-  if (atNewest && !named) toBottom();
+  if (atNewest && !named) {
+    toBottom();
+    const unread = document.getElementById("unread");
+    const above = unread ? unread.getBoundingClientRect().top - pane.getBoundingClientRect().top : 0;
+    if (above < 0) pane.scrollTop += above;
+  }
   markedRead = lastSeq();
 
   const older = document.getElementById("older");
