@@ -339,7 +339,38 @@ const pullNew = serial(async () => {
   await pull(seq);
   announce(seq, notesBefore);
   if (stick) toBottom();
+  else below(seq);
 });
+
+// Messages others wrote that came while the member read further up wait
+// below, counted on a button at the foot of the conversation, which
+// brings them into sight; it goes once the member is at the newest.
+const toNewest = document.getElementById("to-newest");
+let waiting = 0;
+function below(seq) {
+  if (!toNewest) return;
+  waiting += [...messages()].filter((li) => seqOf(li) > seq && !li.classList.contains("mine")).length;
+  if (!waiting) return;
+  const arrow = document.createElement("span");
+  arrow.ariaHidden = "true";
+  arrow.textContent = " ↓";
+  toNewest.replaceChildren(waiting === 1 ? "1 new message" : `${waiting} new messages`, arrow);
+  toNewest.hidden = false;
+}
+if (toNewest) {
+  // Focus, on the button that goes, goes to the newest message.
+  toNewest.addEventListener("click", () => {
+    toBottom();
+    const all = messages(), last = all[all.length - 1];
+    last.tabIndex = -1;
+    last.focus({ preventScroll: true });
+  });
+  pane.addEventListener("scroll", () => {
+    if (toNewest.hidden || !nearBottom()) return;
+    toNewest.hidden = true;
+    waiting = 0;
+  });
+}
 
 const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)));
 
@@ -575,6 +606,18 @@ if (list) {
   });
 }
 
+// Drafts, kept per chat below; signing out forgets every one of the tab,
+// and keeps none of the page it leaves.
+const draftPrefix = "parley.draft.";
+let signingOut = false;
+document.addEventListener("submit", (e) => {
+  if (!e.target.matches?.('form[action="/sign-out"]')) return;
+  signingOut = true;
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith(draftPrefix)) sessionStorage.removeItem(key);
+  }
+});
+
 if (text && list) {
   // Messages are sent one at a time, in the order they were written, each
   // with a key of its own taken when it was written: the field is free for
@@ -664,6 +707,23 @@ if (text && list) {
       sendForm.requestSubmit();
     }
     if (e.key === "Escape" && !replying.hidden) answer(null);
+  });
+
+  // What is typed and not sent, with the message it answers, is kept for
+  // this chat and member in this tab (sessionStorage, which ends with the
+  // tab) while the member goes to another chat and back, and given back to
+  // the field then, unless the page answers a message of its own (?reply=).
+  const draftKey = `${draftPrefix}${body.dataset.me}.${current}`;
+  const draft = JSON.parse(sessionStorage.getItem(draftKey) || "null");
+  if (draft && !text.value) {
+    text.value = draft.text;
+    if (draft.reply && !answering()) answer(draft.reply);
+    fit();
+  }
+  addEventListener("pagehide", () => {
+    if (signingOut) return;
+    if (text.value.trim()) sessionStorage.setItem(draftKey, JSON.stringify({ text: text.value, reply: answering() }));
+    else sessionStorage.removeItem(draftKey);
   });
 }
 
