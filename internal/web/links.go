@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"mvdan.cc/xurls/v2"
 )
@@ -20,11 +22,12 @@ var webAddress = func() *regexp.Regexp {
 	return re
 }()
 
-// linkify writes a message's text as HTML: escaped, with each web address
-// in it a link to that address, which opens in a new tab and tells the
-// site nothing of where it came from. Nothing else becomes a link: no
-// other scheme, and no address without one.
-func linkify(text string) template.HTML {
+// linkify writes a message's text as HTML, to the member with the
+// username me: escaped, with each web address in it a link to that
+// address, which opens in a new tab and tells the site nothing of where it
+// came from, and each mention of me marked (mentions). Nothing else
+// becomes a link: no other scheme, and no address without one.
+func linkify(text, me string) template.HTML {
 	var b strings.Builder
 	last := 0
 	for _, loc := range webAddress.FindAllStringIndex(text, -1) {
@@ -32,7 +35,7 @@ func linkify(text string) template.HTML {
 		if u, err := url.Parse(addr); err != nil || u.Host == "" {
 			continue
 		}
-		b.WriteString(template.HTMLEscapeString(text[last:loc[0]]))
+		writeMarked(&b, text[last:loc[0]], me)
 		b.WriteString(`<a href="`)
 		b.WriteString(template.HTMLEscapeString(addr))
 		b.WriteString(`" rel="noopener noreferrer nofollow ugc" target="_blank">`)
@@ -40,6 +43,53 @@ func linkify(text string) template.HTML {
 		b.WriteString(`</a>`)
 		last = loc[1]
 	}
-	b.WriteString(template.HTMLEscapeString(text[last:]))
+	writeMarked(&b, text[last:], me)
 	return template.HTML(b.String())
+}
+
+// writeMarked writes text escaped, with each mention of the username me
+// in it marked.
+func writeMarked(b *strings.Builder, text, me string) {
+	last := 0
+	for _, at := range mentions(text, me) {
+		b.WriteString(template.HTMLEscapeString(text[last:at]))
+		b.WriteString(`<span class="mention">`)
+		b.WriteString(template.HTMLEscapeString(text[at : at+1+len(me)]))
+		b.WriteString(`</span>`)
+		last = at + 1 + len(me)
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+}
+
+// mentions returns where text mentions the member with the username: the
+// offset of each "@username", in any case, that is neither the end of a
+// word or an address before it (alice@example.com) nor the start of a
+// longer username (@alice_b, @alice.b). A dot after it ends a sentence.
+func mentions(text, username string) []int {
+	var found []int
+	for i := 0; username != ""; {
+		j := strings.IndexByte(text[i:], '@')
+		if j < 0 {
+			break
+		}
+		at, end := i+j, i+j+1+len(username)
+		i = at + 1
+		if end > len(text) || !strings.EqualFold(text[at+1:end], username) {
+			continue
+		}
+		if before, _ := utf8.DecodeLastRuneInString(text[:at]); at > 0 && (unicode.IsLetter(before) || unicode.IsDigit(before) || strings.ContainsRune("_.@", before)) {
+			continue
+		}
+		if end < len(text) && (usernameByte(text[end]) || text[end] == '.' && end+1 < len(text) && usernameByte(text[end+1])) {
+			continue
+		}
+		found = append(found, at)
+	}
+	return found
+}
+
+// usernameByte reports whether c may be part of a username other than a
+// dot, in either case.
+func usernameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }

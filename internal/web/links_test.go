@@ -19,8 +19,32 @@ func TestLinkify(t *testing.T) {
 		{"example.com and www.example.com", "example.com and www.example.com"},
 		{"https:// alone", "https:// alone"},
 	} {
-		if got := string(linkify(tc.text)); got != tc.want {
+		if got := string(linkify(tc.text, "")); got != tc.want {
 			t.Errorf("linkify(%q)\n got %s\nwant %s", tc.text, got, tc.want)
 		}
+	}
+}
+
+// A mention of the reader, "@username" in any case, is marked, in a text
+// and between its links; not within an address, a link or a longer name.
+func TestLinkify_MarksMentionsOfTheReader(t *testing.T) {
+	const mark, end = `<span class="mention">`, `</span>`
+	for _, tc := range []struct{ text, want string }{
+		{"@alice", mark + "@alice" + end},
+		{"hi @Alice, @alice. and (@ALICE)!", "hi " + mark + "@Alice" + end + ", " + mark + "@alice" + end + ". and (" + mark + "@ALICE" + end + ")!"},
+		{"@alice\n@alice", mark + "@alice" + end + "\n" + mark + "@alice" + end},
+		{"ask @bob, not @alice_b, @alice.b, @alice2 or @alic", "ask @bob, not @alice_b, @alice.b, @alice2 or @alic"},
+		{"mail alice@example.com or bob@alice, x.@alice, @@alice", "mail alice@example.com or bob@alice, x.@alice, @@alice"},
+		{"é@alice 1@alice", "é@alice 1@alice"},
+		{"<@alice>", "&lt;" + mark + "@alice" + end + "&gt;"},
+		{"see https://example.com/@alice @alice", `see <a href="https://example.com/@alice" rel="noopener noreferrer nofollow ugc" target="_blank">https://example.com/@alice</a> ` + mark + "@alice" + end},
+		{"@", "@"},
+	} {
+		if got := string(linkify(tc.text, "alice")); got != tc.want {
+			t.Errorf("linkify(%q, alice)\n got %s\nwant %s", tc.text, got, tc.want)
+		}
+	}
+	if got := string(linkify("@alice", "")); got != "@alice" {
+		t.Errorf("with no reader, @alice is %s", got)
 	}
 }

@@ -424,7 +424,9 @@ type threadPage struct {
 // threadHead is the top of a thread's page: its name, who is in it, and
 // the forms that change it.
 type threadHead struct {
-	Thread  *parley.ThreadSummary
+	Thread *parley.ThreadSummary
+	// Me is the page's member.
+	Me      parley.UserRef
 	Name    string
 	People  []parley.UserRef
 	Friends []parley.UserRef // friends not in the thread, who can be added
@@ -566,7 +568,7 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 		return threadHead{}, err
 	}
 	me := parley.CallerFromContext(ctx).User
-	head := threadHead{Thread: th, People: people, Name: th.Title, CSRF: p.csrfToken(w, r)}
+	head := threadHead{Thread: th, Me: me, People: people, Name: th.Title, CSRF: p.csrfToken(w, r)}
 	if head.Name == "" {
 		head.Name = othersNamed(people, me)
 	}
@@ -886,6 +888,7 @@ func initial(name string) string {
 // messageView is one message as the page shows it.
 type messageView struct {
 	M              *parley.Message
+	Me             parley.UserRef
 	Mine           bool
 	ThreadID, CSRF string
 	// Quote is the message it answers, if any.
@@ -897,7 +900,7 @@ type messageView struct {
 
 // msgView returns a message of a list as the page shows it.
 func msgView(l messageList, m *parley.Message) messageView {
-	v := messageView{M: m, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
+	v := messageView{M: m, Me: l.Me, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
 	if m.ReplyToSeq != 0 {
 		v.Quote = l.quote(m.ReplyToSeq)
 	}

@@ -432,7 +432,7 @@ func TestMessenger_Browser(t *testing.T) {
 		waitFor(t, bob, `document.body.dataset.live === "open"`)
 		_, err = chromedp.Run(bob, chromedp.Evaluate[bool](`document.querySelector(".conversation").scrollTop = 0; true`))
 		must(t, err)
-		waitFor(t, bob, `document.querySelectorAll("#messages > li").length === 75 && !document.getElementById("older")`)
+		waitFor(t, bob, `document.querySelectorAll("#messages > li.msg").length === 75 && !document.getElementById("older")`)
 		seqs := seqsShown(t, bob)
 		for i, seq := range seqs {
 			if seq != i+1 {
@@ -549,7 +549,7 @@ func count(t *testing.T, ctx context.Context, text string) int {
 // seqsShown returns the seqs of the messages the page shows, in order.
 func seqsShown(t *testing.T, ctx context.Context) []int {
 	t.Helper()
-	seqs, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#messages > li")].map((li) => Number(li.dataset.seq))`))
+	seqs, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll("#messages > li.msg")].map((li) => Number(li.dataset.seq))`))
 	must(t, err)
 	return seqs
 }

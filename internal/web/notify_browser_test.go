@@ -14,8 +14,9 @@ import (
 // TestMessenger_Browser_Notifications: a member turns notifications on
 // from their account page, and a message another member sends them then
 // shows as one, naming who wrote and what, for the chat it came in; their
-// own messages do not, nor a chat's they muted, nor anything once they
-// turn notifications off. A group's message names the group too.
+// own messages do not, nor a chat's they muted unless it mentions them
+// (@alice), nor anything once they turn notifications off. A group's
+// message names the group too, and marks the mention.
 // What the page shows is seen through window.Notification, wrapped in the
 // page to keep what each notification showed.
 func TestMessenger_Browser_Notifications(t *testing.T) {
@@ -73,8 +74,19 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	if n, err := chromedp.Run(a, chromedp.Evaluate[int](`window.shown.length`)); err != nil || n != 1 {
 		t.Errorf("after a message in a muted chat the page showed %d notifications (%v), want only the one of bob's", n, err)
 	}
+	// A message that mentions her there still shows, as the server marks
+	// mentions: not an address or a longer username.
+	apptest.MustSend(t, carol, group.ID, "not @alice_b, write to bob@alice")
+	apptest.MustSend(t, carol, group.ID, "@Alice, can you bring the wine?")
+	waitFor(t, a, `window.shown.some((n) => n.body === "@Alice, can you bring the wine?")`)
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown.map((n) => n.body)`)); err != nil || len(got) != 2 {
+		t.Errorf("after a mention in a muted chat the page showed %q (%v), want bob's and the mention", got, err)
+	}
 	apptest.Screenshot(t, a, "muted")
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+group.ID), chromedp.WaitVisible(chromedp.CSS(`#thread-head`))))
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".mention")].map((m) => m.textContent)`)); err != nil || len(got) != 1 || got[0] != "@Alice" {
+		t.Errorf("the group marks %q (%v) as mentions of alice, want @Alice", got, err)
+	}
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`.manage summary`)), chromedp.WaitVisible(chromedp.CSS(`.manage form.mute button`))))
 	if got := text(t, a, `.manage form.mute button`); got != "Unmute this chat" {
 		t.Errorf("the muted chat's menu offers %q", got)

@@ -50,7 +50,7 @@ func TestMessenger_SendingAndDeleting_Browser(t *testing.T) {
 		}
 		_, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector(".conversation").scrollTop = 0; true`))
 		must(t, err)
-		waitFor(t, b, `document.querySelectorAll("#messages > li").length === 60 && !document.getElementById("older")`)
+		waitFor(t, b, `document.querySelectorAll("#messages > li.msg").length === 60 && !document.getElementById("older")`)
 		if got := text(t, b, `#heard`); got != "" {
 			t.Errorf("loading older messages has screen readers read %q", got)
 		}

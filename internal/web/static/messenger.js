@@ -768,13 +768,20 @@ const notifyKey = "parley.notifications";
 const canNotify = "Notification" in window;
 const notifying = () => canNotify && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "on";
 
+// mentionsMe reports whether a text mentions the member ("@username", in
+// any case), by the rule the server marks mentions with (internal/web,
+// mentions): not the end of a word or an address, nor the start of a
+// longer username.
+const mention = new RegExp(`(?<![\\p{L}\\p{N}_.@])@${(body.dataset.username || "-").replaceAll(".", "\\.")}(?![a-z0-9_]|\\.[a-z0-9_])`, "iu");
+const mentionsMe = (text) => mention.test(text);
+
 async function notify(ev) {
   const m = ev.data;
   if (!notifying() || !m || m.sender?.id === body.dataset.me) return;
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
   const item = await inboxEntry(ev.thread_id);
-  if (item?.closest("li").classList.contains("muted")) return;
   const what = m.kind === "share" ? m.share?.title : m.text;
+  if (item?.closest("li").classList.contains("muted") && !mentionsMe(m.text || "")) return;
   // A group's message names the group too, as the inbox names it.
   const who = m.sender?.display_name || "New message";
   const chat = item?.querySelector(".tname").textContent;
