@@ -31,6 +31,11 @@ const (
 	// again while they go on. Nothing of it is stored, and no app receives
 	// it.
 	EventThreadTyping = "thread.typing"
+	// EventUserUpdated tells a member's own clients, the members who take
+	// part in a thread with them and their friends that the member's
+	// public profile changed (UserUpdated): every name shown for them is
+	// to be read again. No app receives it.
+	EventUserUpdated = "user.updated"
 
 	// EventGrantsEnded is a control event, never sent to a client: the
 	// grants its data names (GrantsEnded) stopped reaching something they
@@ -81,9 +86,11 @@ type Event struct {
 	// ID tells this event from every other, on every node: the realtime
 	// streams of one app under one grant that deliver the same event log
 	// it once. An event without one is logged by each stream.
-	ID       string          `json:"-"`
-	Type     string          `json:"type"`
-	ThreadID string          `json:"thread_id"`
+	ID   string `json:"-"`
+	Type string `json:"type"`
+	// ThreadID is the thread the event is about; empty, and left out of
+	// its JSON, for an event about a member (EventUserUpdated).
+	ThreadID string          `json:"thread_id,omitempty"`
 	Data     json.RawMessage `json:"data"`
 	// Seq and MessageID name the message the event is about, if any: apps
 	// see messages only from their grant's first one on, and each message
@@ -98,8 +105,8 @@ type Event struct {
 	Readers []string `json:"-"`
 }
 
-// NewEvent returns a new event of type typ about a thread, carrying data as
-// JSON.
+// NewEvent returns a new event of type typ about a thread (none for
+// EventUserUpdated), carrying data as JSON.
 func NewEvent(typ, threadID string, data any) Event {
 	b, err := json.Marshal(data)
 	if err != nil {
@@ -131,6 +138,12 @@ type ThreadMuted struct {
 type ThreadTyping struct {
 	ThreadID string  `json:"thread_id"`
 	User     UserRef `json:"user"`
+}
+
+// UserUpdated is the data of a user.updated event: the member as they now
+// are.
+type UserUpdated struct {
+	User UserRef `json:"user"`
 }
 
 // ReadUpdated is the data of a read.updated event.

@@ -183,6 +183,10 @@ type FriendStore interface {
 	DeleteFriendship(ctx context.Context, a, b string) error
 	// FindFriends returns the member's accepted friends ordered by username.
 	FindFriends(ctx context.Context, userID string) ([]Friend, error)
+	// FindContactIDs returns the IDs of the members who now take part in a
+	// thread with the member or are their friends, each once, in no
+	// order, without the member: those who see the member's name.
+	FindContactIDs(ctx context.Context, userID string) ([]string, error)
 	// FindFriendRequests returns the member's pending requests, those they
 	// sent and those they received.
 	FindFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)

@@ -57,6 +57,10 @@ const (
 	// while they go on: show it until about 6 seconds after the last, or
 	// until their message comes. Apps never get it.
 	EventThreadTyping = "thread.typing"
+	// EventUserUpdated carries a UserUpdated: a member's display name
+	// changed, theirs or that of someone who takes part in a thread with
+	// them or is their friend. It has no ThreadID. Apps never get it.
+	EventUserUpdated = "user.updated"
 )
 
 // ThreadMuted is the data of a thread.muted event.
@@ -69,6 +73,12 @@ type ThreadMuted struct {
 type ThreadTyping struct {
 	ThreadID string  `json:"thread_id"`
 	User     UserRef `json:"user"`
+}
+
+// UserUpdated is the data of a user.updated event: the member as they
+// now are.
+type UserUpdated struct {
+	User UserRef `json:"user"`
 }
 
 // ThreadAppsChanged is the data of a thread.apps_changed event; the

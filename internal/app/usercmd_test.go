@@ -348,6 +348,37 @@ func TestCLI_UserDeleteReachesOpenStreams(t *testing.T) {
 	}
 }
 
+// `parley user rename` run beside a server tells the streams of those who
+// see the member's name, as the member's own renaming does.
+func TestCLI_UserRenameReachesOpenStreams(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	bobs, err := bob.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobs.Close()
+	if out, err := run(t, env.Server.Config, "", "user", "rename", "alice", "Alice Liddell"); err != nil {
+		t.Fatalf("user rename: %v\n%s", err, out)
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		ev, err := bobs.Next(wait)
+		if err != nil {
+			t.Fatalf("bob's stream, waiting for alice's new name: %v", err)
+		}
+		if ev.Type == client.EventUserUpdated {
+			if !strings.Contains(string(ev.Data), `"display_name":"Alice Liddell"`) {
+				t.Errorf("bob was told %s", ev.Data)
+			}
+			return
+		}
+	}
+}
+
 // `parley audit` lists the newest decisions first, as many as --limit says.
 func TestCLI_Audit(t *testing.T) {
 	dir := apptest.Install(t)

@@ -54,6 +54,7 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"Event":                  client.Event{},
 		"MessageDeleted":         client.MessageDeleted{},
 		"ReadUpdated":            client.ReadUpdated{},
+		"UserUpdated":            client.UserUpdated{},
 		"EventTicket":            client.EventTicket{},
 		"ConnectedApp":           client.ConnectedApp{},
 		"GrantedThread":          client.GrantedThread{},

@@ -389,7 +389,8 @@ func (s *Service) SignOutOthers(ctx context.Context) (int, error) {
 // account creation takes it: trimmed, and their username when empty. What
 // they sent before shows the new name, as every read looks names up; this
 // node's cache of callers forgets the member, so their next request shows
-// it too, and other nodes' within callerCacheFor.
+// it too, and other nodes' within callerCacheFor. The member's clients and
+// those of everyone who sees their name get user.updated (rename).
 func (s *Service) SetDisplayName(ctx context.Context, name string) (u *parley.User, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -398,18 +399,43 @@ func (s *Service) SetDisplayName(ctx context.Context, name string) (u *parley.Us
 	if name, err = displayName(name, c.User.Username); err != nil {
 		return nil, err
 	}
+	var told []string
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		if err := tx.SetDisplayName(ctx, c.User.ID, name); err != nil {
+		if u, err = tx.FindUserByID(ctx, c.User.ID); err != nil {
 			return err
 		}
-		u, err = tx.FindUserByID(ctx, c.User.ID)
+		told, err = rename(ctx, tx, u, name)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.callers.forgetUser(c.User.ID)
+	s.renamed(ctx, u, told)
 	return u, nil
+}
+
+// rename gives the member u the display name name in tx, and returns who
+// is to be told of it (renamed): the member, and those who take part in a
+// thread with them or are their friends; no one when u has that name.
+func rename(ctx context.Context, tx parley.Tx, u *parley.User, name string) ([]string, error) {
+	if u.DisplayName == name {
+		return nil, nil
+	}
+	if err := tx.SetDisplayName(ctx, u.ID, name); err != nil {
+		return nil, err
+	}
+	u.DisplayName = name
+	contacts, err := tx.FindContactIDs(ctx, u.ID)
+	return append(contacts, u.ID), err
+}
+
+// renamed makes this node's cache of callers forget the member u, renamed,
+// and tells the members told of it (user.updated).
+func (s *Service) renamed(ctx context.Context, u *parley.User, told []string) {
+	s.callers.forgetUser(u.ID)
+	if len(told) > 0 {
+		s.publish(ctx, told, parley.NewEvent(parley.EventUserUpdated, "", parley.UserUpdated{User: u.Ref()}))
+	}
 }
 
 // displayName is the display name name asks for, of the member with the

@@ -190,20 +190,23 @@ func (s *Service) UserSessions(ctx context.Context, username string) (sessions [
 // RenameUser gives the member named username the display name name, as
 // SetDisplayName takes it; it is for operators, to take off a name that
 // passes for someone else's or offends, and is recorded as their decision.
-// ECONFLICT when the account is deleted (findMember).
+// ECONFLICT when the account is deleted (findMember). Those who see the
+// member's name are told, as of SetDisplayName.
 func (s *Service) RenameUser(ctx context.Context, username, name string) (u *parley.User, err error) {
 	actor, err := operator(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var told []string
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
-		if u.DisplayName, err = displayName(name, u.Username); err != nil {
+		name, err := displayName(name, u.Username)
+		if err != nil {
 			return err
 		}
-		if err := tx.SetDisplayName(ctx, u.ID, u.DisplayName); err != nil {
+		if told, err = rename(ctx, tx, u, name); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserRename, u.ID, u.Username)
@@ -211,7 +214,7 @@ func (s *Service) RenameUser(ctx context.Context, username, name string) (u *par
 	if err != nil {
 		return nil, err
 	}
-	s.callers.forgetUser(u.ID)
+	s.renamed(ctx, u, told)
 	return u, nil
 }
 

@@ -105,6 +105,34 @@ func (t *txn) FindFriends(ctx context.Context, userID string) ([]parley.Friend, 
 	return t.findFriendList(ctx, userID, parley.FriendAccepted, "both")
 }
 
+// FindContactIDs reads the member's threads by the participants' index on
+// user_id, their members by its primary key, and the friendships by the
+// requester's primary key and the addressee's index.
+func (t *txn) FindContactIDs(ctx context.Context, userID string) ([]string, error) {
+	rows, err := t.query(ctx, `
+		SELECT other.user_id FROM participants mine
+		JOIN participants other ON other.thread_id = mine.thread_id
+		WHERE mine.user_id = $1 AND mine.left_at IS NULL AND other.left_at IS NULL AND other.user_id <> $1
+		UNION
+		SELECT addressee_id FROM friendships WHERE requester_id = $1 AND state = $2
+		UNION
+		SELECT requester_id FROM friendships WHERE addressee_id = $1 AND state = $2`,
+		userID, parley.FriendAccepted)
+	if err != nil {
+		return nil, mapError("find contacts", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapError("find contacts", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, mapError("find contacts", rows.Err())
+}
+
 func (t *txn) FindFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {
 	return t.findRequests(ctx, userID, parley.FriendPending)
 }

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,6 +78,84 @@ func TestFriends_DeclineFriendship(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FindContactIDs returns, once each, those who take part in a thread with
+// the member now and the member's friends, whichever of them asked: not
+// those who left, nor threads the member left, nor a request still
+// pending, nor the member.
+func TestFriends_FindContactIDs(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		users := map[string]*parley.User{}
+		for _, name := range []string{"alice", "bob", "carol", "dave", "erin", "frank", "gus", "henry", "ivy"} {
+			users[name] = newUser(name)
+		}
+		start := parley.Now()
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range users {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			// thread starts a thread of the members named, of whom those
+			// in left leave it.
+			thread := func(names []string, left ...string) error {
+				th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: users[names[0]].ID, LastActivityAt: start, CreatedAt: start}
+				if err := tx.CreateThread(ctx, th); err != nil {
+					return err
+				}
+				for _, name := range names {
+					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: users[name].ID, JoinedAt: start}); err != nil {
+						return err
+					}
+				}
+				for _, name := range left {
+					if err := tx.LeaveThread(ctx, th.ID, users[name].ID, start.Add(time.Minute)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			friends := func(requester, addressee string, accept bool) error {
+				err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users[requester].ID, AddresseeID: users[addressee].ID, State: parley.FriendPending, CreatedAt: start})
+				if err != nil || !accept {
+					return err
+				}
+				return tx.AcceptFriendship(ctx, users[requester].ID, users[addressee].ID)
+			}
+			for _, err := range []error{
+				thread([]string{"alice", "bob"}),
+				friends("alice", "bob", true),
+				thread([]string{"carol", "alice", "dave"}, "dave"),
+				thread([]string{"alice", "carol"}),
+				thread([]string{"alice", "erin"}, "alice"),
+				thread([]string{"ivy", "bob"}),
+				friends("alice", "frank", true),
+				friends("gus", "alice", true),
+				friends("henry", "alice", false),
+			} {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var got []string
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindContactIDs(ctx, users["alice"].ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		want := []string{users["bob"].ID, users["carol"].ID, users["frank"].ID, users["gus"].ID}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("alice's contacts %v, want bob, carol, frank and gus %v", got, want)
 		}
 	})
 }

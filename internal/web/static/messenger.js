@@ -863,6 +863,13 @@ function handle(ev) {
       refreshInbox();
       if (here) refreshHead();
       break;
+    case "user.updated":
+      // Someone took a new name: every name the page shows is read again,
+      // those of the messages shown with them (but on a page of older
+      // messages, which stays as it was opened).
+      refreshInbox();
+      if (list) Promise.all([refreshHead(), refreshSeen(), atNewest && pull(Math.max(firstSeq() - 1, 0))]).catch(console.warn);
+      break;
     case "thread.typing":
       if (!ev.data?.user) break;
       inboxTyping(ev.thread_id);

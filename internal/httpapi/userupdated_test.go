@@ -1,0 +1,79 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// TestUserUpdated: a member who takes a new display name tells their own
+// clients, those of everyone in a thread with them and those of their
+// friends, with user.updated, which names no thread; not a stranger's,
+// not a friend's friend's, not an app's, and no one when the name is the
+// one they had.
+func TestUserUpdated(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// dave is a stranger to alice; frank is carol's friend, not alice's.
+	dave, frank := w.env.MustMember(t, "dave"), w.env.MustMember(t, "frank")
+	apptest.MustFriends(t, frank, dave)
+	apptest.MustFriends(t, w.carol, frank)
+	daveFrank, carolFrank := apptest.MustThread(t, frank, "dave").ID, apptest.MustThread(t, w.carol, "frank").ID
+	app := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Reader"), "bob",
+		[]string{"openid", "profile", "messages.read", "threads.read", "participants.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+	alices, bobs, carols := mustEvents(t, w.alice), mustEvents(t, w.bob), mustEvents(t, w.carol)
+	daves, franks, apps := mustEvents(t, dave), mustEvents(t, frank), mustEvents(t, app)
+
+	if _, err := w.alice.SetDisplayName(ctx, "Alice Liddell"); err != nil {
+		t.Fatal(err)
+	}
+	for who, stream := range map[string]*client.EventStream{"alice": alices, "bob": bobs, "carol": carols} {
+		for {
+			ev, err := stream.Next(ctx)
+			if err != nil {
+				t.Fatalf("%s's stream: %v", who, err)
+			}
+			if ev.Type != client.EventUserUpdated {
+				continue
+			}
+			var got client.UserUpdated
+			if err := json.Unmarshal(ev.Data, &got); err != nil || ev.ThreadID != "" || got.User != (client.UserRef{ID: w.aliceID, Username: "alice", DisplayName: "Alice Liddell"}) {
+				t.Errorf("%s is told %+v (%v), want alice as Alice Liddell, in no thread", who, ev, err)
+			}
+			break
+		}
+	}
+	wantNoUserUpdated(t, ctx, frank, daves, daveFrank, "dave, a stranger")
+	wantNoUserUpdated(t, ctx, w.carol, franks, carolFrank, "frank, a friend of carol's")
+	wantNoUserUpdated(t, ctx, w.alice, apps, w.aliceBob, "bob's app")
+
+	// The name she has, as she sends it: no one is told.
+	if _, err := w.alice.SetDisplayName(ctx, " Alice Liddell "); err != nil {
+		t.Fatal(err)
+	}
+	wantNoUserUpdated(t, ctx, w.alice, bobs, w.aliceBob, "bob, when alice keeps her name")
+}
+
+// wantNoUserUpdated sends a message from sender into the thread and fails
+// the test if the stream gives a user.updated event before it.
+func wantNoUserUpdated(t *testing.T, ctx context.Context, sender *client.Client, stream *client.EventStream, threadID, whose string) {
+	t.Helper()
+	sent := apptest.MustSend(t, sender, threadID, "said")
+	for {
+		ev, err := stream.Next(ctx)
+		if err != nil || ev.Type == client.EventUserUpdated {
+			t.Fatalf("%s: %+v, %v; want the message sent, and no user.updated before it", whose, ev, err)
+		}
+		if isMessageCreated(ev, sent.ID) {
+			return
+		}
+	}
+}
