@@ -701,7 +701,105 @@ if (text && list) {
   sendForm.addEventListener("submit", () => {
     toldTyping = 0;
   });
+  // Typing "@" and the start of a member's username or of a word of their
+  // name offers the chat's other members to mention, in a list above the
+  // field that its caret stays in (aria-activedescendant): up and down
+  // choose, Enter or Tab takes one ("@username "), Escape closes the list;
+  // a click takes one too. Names are the head's, which follows who joins
+  // and leaves.
+  const mentionList = document.getElementById("mention-list");
+  let offered = [];
+  let chosen = 0;
+  const people = () =>
+    [...document.querySelectorAll("#thread-head .handle")]
+      .map((h) => ({ username: h.textContent.slice(1), name: h.dataset.name }))
+      .filter((p) => p.username !== body.dataset.username);
+  // mentionAt returns where the mention the caret ends starts, and what of
+  // it is typed, lowered; null when the caret ends none.
+  const mentionAt = () => {
+    if (text.selectionStart !== text.selectionEnd) return null;
+    const m = /(?<![\p{L}\p{N}_.@])@([\p{L}\p{N}_.]{0,32})$/u.exec(text.value.slice(0, text.selectionStart));
+    return m && { start: m.index, typed: m[1].toLowerCase() };
+  };
+  function showChosen() {
+    for (const [i, li] of [...mentionList.children].entries()) li.setAttribute("aria-selected", String(i === chosen));
+    text.setAttribute("aria-activedescendant", `mention-${chosen}`);
+  }
+  function offerMentions() {
+    const at = mentionAt();
+    const starts = (p) => p.username.startsWith(at.typed) || p.name.toLowerCase().split(/\s+/).some((w) => w.startsWith(at.typed));
+    const found = at ? people().filter(starts).slice(0, 8) : [];
+    if (!found.length) return closeMentions();
+    const opening = mentionList.hidden;
+    offered = found;
+    chosen = Math.min(chosen, found.length - 1);
+    mentionList.replaceChildren(
+      ...found.map((p, i) => {
+        const li = document.createElement("li");
+        const handle = document.createElement("span");
+        li.id = `mention-${i}`;
+        li.setAttribute("role", "option");
+        handle.className = "handle";
+        handle.textContent = `@${p.username}`;
+        li.append(p.name, handle);
+        return li;
+      }),
+    );
+    mentionList.hidden = false;
+    showChosen();
+    if (opening) tell(found.length === 1 ? "1 person to mention" : `${found.length} people to mention`);
+  }
+  function closeMentions() {
+    if (mentionList.hidden) return;
+    mentionList.hidden = true;
+    mentionList.replaceChildren();
+    text.removeAttribute("aria-activedescendant");
+    offered = [];
+    chosen = 0;
+  }
+  function takeMention(i) {
+    const at = mentionAt();
+    if (at && offered[i]) {
+      const before = text.value.slice(0, at.start) + `@${offered[i].username} `;
+      text.value = before + text.value.slice(text.selectionStart);
+      text.setSelectionRange(before.length, before.length);
+      fit();
+    }
+    closeMentions();
+  }
+  // mentionKey handles a key pressed in the field while the list is open,
+  // and reports whether it did.
+  function mentionKey(e) {
+    if (mentionList.hidden || e.isComposing) return false;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      chosen = (chosen + (e.key === "ArrowDown" ? 1 : offered.length - 1)) % offered.length;
+      showChosen();
+    } else if (e.key === "Enter" || e.key === "Tab") {
+      takeMention(chosen);
+    } else if (e.key === "Escape") {
+      closeMentions();
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    return true;
+  }
+  text.addEventListener("input", offerMentions);
+  text.addEventListener("click", offerMentions);
+  text.addEventListener("keyup", (e) => {
+    if (["ArrowLeft", "ArrowRight", "Home", "End"].includes(e.key)) offerMentions();
+  });
+  text.addEventListener("blur", closeMentions);
+  sendForm.addEventListener("submit", closeMentions);
+  // A press on the list keeps the caret in the field.
+  mentionList.addEventListener("mousedown", (e) => e.preventDefault());
+  mentionList.addEventListener("click", (e) => {
+    const li = e.target.closest("li");
+    if (li) takeMention([...mentionList.children].indexOf(li));
+  });
+
   text.addEventListener("keydown", (e) => {
+    if (mentionKey(e)) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !touch) {
       e.preventDefault();
       sendForm.requestSubmit();
