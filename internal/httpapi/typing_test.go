@@ -38,7 +38,7 @@ func TestTyping(t *testing.T) {
 				t.Errorf("%s is told %+v, want alice writing in the group", who, ev)
 			}
 		}
-		wantNoTyping(t, ctx, w.alice, alices, group.ID, "alice's own client")
+		wantNoEvent(t, ctx, client.EventThreadTyping, w.alice, alices, group.ID, "alice's own client")
 	})
 	t.Run("ThreeTimesAtOnceThenOnceASecond", func(t *testing.T) {
 		// A client in a loop is answered, and the others told three times.
@@ -51,7 +51,7 @@ func TestTyping(t *testing.T) {
 		for range 3 {
 			nextData[client.ThreadTyping](t, ctx, bobs, client.EventThreadTyping)
 		}
-		wantNoTyping(t, ctx, w.alice, bobs, w.aliceBob, "bob, told of alice's loop")
+		wantNoEvent(t, ctx, client.EventThreadTyping, w.alice, bobs, w.aliceBob, "bob, told of alice's loop")
 		w.env.Clock.Advance(time.Second)
 		if err := w.alice.Typing(ctx, w.aliceBob); err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func TestTyping(t *testing.T) {
 		if err := w.alice.Typing(ctx, w.aliceBob); err != nil {
 			t.Fatal(err)
 		}
-		wantNoTyping(t, ctx, w.alice, stream, w.aliceBob, "bob's app")
+		wantNoEvent(t, ctx, client.EventThreadTyping, w.alice, stream, w.aliceBob, "bob's app")
 		wantProblem(t, app.Typing(ctx, w.aliceBob), http.StatusForbidden, "insufficient_scope")
 	})
 	t.Run("OnlyAMemberOfTheThread", func(t *testing.T) {
@@ -96,15 +96,15 @@ func TestTyping(t *testing.T) {
 	})
 }
 
-// wantNoTyping sends a message from sender into the thread and fails the
-// test if the stream gives a thread.typing event before it.
-func wantNoTyping(t *testing.T, ctx context.Context, sender *client.Client, stream *client.EventStream, threadID, whose string) {
+// wantNoEvent sends a message from sender into the thread and fails the
+// test if the stream gives an event of type typ before it.
+func wantNoEvent(t *testing.T, ctx context.Context, typ string, sender *client.Client, stream *client.EventStream, threadID, whose string) {
 	t.Helper()
-	sent := apptest.MustSend(t, sender, threadID, "typed")
+	sent := apptest.MustSend(t, sender, threadID, "said")
 	for {
 		ev, err := stream.Next(ctx)
-		if err != nil || ev.Type == client.EventThreadTyping {
-			t.Fatalf("%s: %+v, %v; want the message sent, and nothing of typing before it", whose, ev, err)
+		if err != nil || ev.Type == typ {
+			t.Fatalf("%s: %+v, %v; want the message sent, and no %s before it", whose, ev, err, typ)
 		}
 		if isMessageCreated(ev, sent.ID) {
 			return

@@ -51,29 +51,13 @@ func TestUserUpdated(t *testing.T) {
 			break
 		}
 	}
-	wantNoUserUpdated(t, ctx, frank, daves, daveFrank, "dave, a stranger")
-	wantNoUserUpdated(t, ctx, w.carol, franks, carolFrank, "frank, a friend of carol's")
-	wantNoUserUpdated(t, ctx, w.alice, apps, w.aliceBob, "bob's app")
+	wantNoEvent(t, ctx, client.EventUserUpdated, frank, daves, daveFrank, "dave, a stranger")
+	wantNoEvent(t, ctx, client.EventUserUpdated, w.carol, franks, carolFrank, "frank, a friend of carol's")
+	wantNoEvent(t, ctx, client.EventUserUpdated, w.alice, apps, w.aliceBob, "bob's app")
 
 	// The name she has, as she sends it: no one is told.
 	if _, err := w.alice.SetDisplayName(ctx, " Alice Liddell "); err != nil {
 		t.Fatal(err)
 	}
-	wantNoUserUpdated(t, ctx, w.alice, bobs, w.aliceBob, "bob, when alice keeps her name")
-}
-
-// wantNoUserUpdated sends a message from sender into the thread and fails
-// the test if the stream gives a user.updated event before it.
-func wantNoUserUpdated(t *testing.T, ctx context.Context, sender *client.Client, stream *client.EventStream, threadID, whose string) {
-	t.Helper()
-	sent := apptest.MustSend(t, sender, threadID, "said")
-	for {
-		ev, err := stream.Next(ctx)
-		if err != nil || ev.Type == client.EventUserUpdated {
-			t.Fatalf("%s: %+v, %v; want the message sent, and no user.updated before it", whose, ev, err)
-		}
-		if isMessageCreated(ev, sent.ID) {
-			return
-		}
-	}
+	wantNoEvent(t, ctx, client.EventUserUpdated, w.alice, bobs, w.aliceBob, "bob, when alice keeps her name")
 }
