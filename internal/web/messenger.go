@@ -37,10 +37,6 @@ const (
 // answered 204 instead of a redirect to a page.
 const asyncHeader = "X-Parley-Async"
 
-// messengerPages are the messenger's templates, each parsed with the
-// layout and messenger.html, which holds the parts.
-var messengerPages = []string{"signup", "inbox", "thread", "friends", "new", "search", "part-inbox", "part-messages", "part-head", "part-seen", "part-apps"}
-
 func (p *Pages) routeMessenger(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", p.handleInbox)
 	mux.HandleFunc("GET "+signUpPath, p.handleSignUp)

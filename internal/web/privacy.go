@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -35,19 +34,6 @@ const (
 
 // sectionApps marks the pages under the messenger's Apps tab.
 const sectionApps = "apps"
-
-// privacyPages are the privacy and developer pages' templates, parsed as
-// the messenger's are.
-var privacyPages = []string{"apps", "accesslog", "data", "developer", "devapp", "devhook"}
-
-// parsePrivacyPages parses the privacy and developer pages: the
-// messenger's layout, with their shared parts.
-func (p *Pages) parsePrivacyPages(funcs template.FuncMap) {
-	for _, name := range privacyPages {
-		p.pages[name] = template.Must(template.New(name).Funcs(funcs).Funcs(messengerFuncs).Funcs(template.FuncMap{"when": p.when, "clock": p.stamp}).ParseFS(templateFiles,
-			"templates/layout.html", "templates/messenger.html", "templates/privacy-parts.html", "templates/"+name+".html"))
-	}
-}
 
 func (p *Pages) routePrivacy(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+accountSignInPath, p.handleAccountSignIn)
