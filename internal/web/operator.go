@@ -81,8 +81,9 @@ func (p *Pages) handleOperatorDecision(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, operatorPath, http.StatusSeeOther)
 }
 
-// operatorFuncs are the operator page's template functions.
-var operatorFuncs = template.FuncMap{"decision": describeDecision, "reviewItem": newReviewItem, "reason": func(r string) string { return reasonWords[r] }, "name": displayName,
+// operatorFuncs are the operator pages' own template functions; they
+// share the messenger's (messengerFuncs), "name" among them.
+var operatorFuncs = template.FuncMap{"decision": describeDecision, "reviewItem": newReviewItem, "reason": func(r string) string { return reasonWords[r] },
 	"navItem": func(current string, me parley.UserRef, reports int) operatorNav {
 		return operatorNav{Current: current, Me: me, Reports: reports}
 	}}

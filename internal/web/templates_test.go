@@ -1,6 +1,9 @@
 package web
 
 import (
+	"io/fs"
+	"path"
+	"regexp"
 	"runtime"
 	"testing"
 )
@@ -24,4 +27,31 @@ func TestParsePages_HoldsLessThanAMegabyte(t *testing.T) {
 		t.Errorf("the pages' templates hold %d KiB of the heap; want under 1,024", held>>10)
 	}
 	t.Logf("the pages' templates hold %d KiB", held>>10)
+}
+
+// parsePages puts every file into one set, where a template defined twice
+// would be replaced without a word: each name is defined once, and no
+// file is named as a template another defines.
+func TestParsePages_EachTemplateDefinedOnce(t *testing.T) {
+	files, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the template files: %v, %v", files, err)
+	}
+	definedIn := map[string]string{}
+	for _, f := range files {
+		definedIn[path.Base(f)] = f
+	}
+	define := regexp.MustCompile(`\{\{-?\s*define\s+"([^"]+)"`)
+	for _, f := range files {
+		text, err := fs.ReadFile(templateFiles, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range define.FindAllStringSubmatch(string(text), -1) {
+			if other, ok := definedIn[m[1]]; ok {
+				t.Errorf("%s defines %q, which %s defines too", f, m[1], other)
+			}
+			definedIn[m[1]] = f
+		}
+	}
 }
