@@ -32,8 +32,29 @@ func NewID() string {
 
 // IsID reports whether s has the form of an identifier NewID returns.
 func IsID(s string) bool {
-	b, err := idEncoding.DecodeString(s)
-	return err == nil && len(b) == 16
+	_, ok := IDBytes(s)
+	return ok
+}
+
+// IDBytes returns the 16 bytes the identifier s encodes, and whether s has
+// the form of one NewID returns: 26 characters of its alphabet, the last
+// with none of the 2 bits set that encode no byte, so that no two strings
+// give the same bytes. IDFromBytes gives s back.
+func IDBytes(s string) (b [16]byte, ok bool) {
+	var text [26]byte
+	if len(s) != len(text) {
+		return b, false
+	}
+	if n, err := idEncoding.Decode(b[:], []byte(s)); err != nil || n != len(b) {
+		return b, false
+	}
+	idEncoding.Encode(text[:], b[:])
+	return b, string(text[:]) == s
+}
+
+// IDFromBytes returns the identifier that encodes b, as NewID would.
+func IDFromBytes(b [16]byte) string {
+	return idEncoding.EncodeToString(b[:])
 }
 
 // Now returns the wall clock's time in UTC with microsecond precision, the

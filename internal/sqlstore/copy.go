@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -172,6 +173,11 @@ func copyTable(ctx context.Context, from *DB, to *txn, table string, copied func
 				return fmt.Errorf("sqlstore: copy %s: the target has no column %s", table, c)
 			}
 		}
+		// PostgreSQL takes a message's ID as text, which SQLite stores as bytes.
+		textID := -1
+		if to.pg != nil {
+			textID = slices.Index(cols, messageIDColumns[table])
+		}
 		perInsert := max(1, copyParams/len(cols))
 		batch := make([]any, 0, perInsert*len(cols))
 		flush := func() error {
@@ -196,6 +202,9 @@ func copyTable(ctx context.Context, from *DB, to *txn, table string, copied func
 				return mapError("copy "+table, err)
 			}
 			for i, v := range values {
+				if i == textID {
+					v = messageIDText(v)
+				}
 				batch = append(batch, convertValue(v, types[cols[i]]))
 			}
 			if len(batch) == cap(batch) {

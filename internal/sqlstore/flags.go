@@ -15,7 +15,7 @@ func (t *txn) CreateFlag(ctx context.Context, f *parley.Flag, reporterID string)
 		INSERT INTO flags (id, thread_no, seq, reporter_no, reason, note, at, kind, body, share_url, share_title)
 		SELECT $1, m.thread_no, m.seq, `+senderNo(3)+`, $4, $5, $6, $7, $8, $9, $10 FROM messages m WHERE m.id = $2 AND m.deleted_at IS NULL
 		ON CONFLICT (reporter_no, thread_no, seq) DO NOTHING`,
-		f.ID, f.MessageID, reporterID, f.Reason, f.Note, micros(f.At), e.Kind, e.Text, e.ShareURL, e.ShareTitle)
+		f.ID, t.messageID(f.MessageID), reporterID, f.Reason, f.Note, micros(f.At), e.Kind, e.Text, e.ShareURL, e.ShareTitle)
 	if err != nil {
 		return false, mapError(op, err)
 	}
@@ -39,7 +39,7 @@ type flagRow struct {
 // dest returns the row's destinations for flagColumns, then more.
 func (r *flagRow) dest(more ...any) []any {
 	f := &r.flag
-	return append([]any{&f.ID, &f.MessageID, &f.ThreadID, &f.Seq, &f.Reason, &f.Note, &r.at, &f.Resolution, &r.resolvedAt}, more...)
+	return append([]any{&f.ID, (*storedID)(&f.MessageID), &f.ThreadID, &f.Seq, &f.Reason, &f.Note, &r.at, &f.Resolution, &r.resolvedAt}, more...)
 }
 
 // scanned returns the flag the row scanned.
@@ -53,7 +53,7 @@ func (t *txn) FindFlag(ctx context.Context, reporterID, messageID string) (*parl
 	const op = "find flag"
 	var r flagRow
 	err := t.queryRow(ctx, "flag", `SELECT `+flagColumns+` FROM `+flagsJoined+`
-		WHERE m.id = $2 AND f.reporter_no = `+senderNo(1), []any{reporterID, messageID}, r.dest()...)
+		WHERE m.id = $2 AND f.reporter_no = `+senderNo(1), []any{reporterID, t.messageID(messageID)}, r.dest()...)
 	if err != nil {
 		return nil, mapError(op, err)
 	}
@@ -128,7 +128,7 @@ func (t *txn) ResolveFlags(ctx context.Context, messageID, throughID, resolution
 		FROM through
 		WHERE flags.thread_no = through.thread_no AND flags.seq = through.seq AND flags.resolution IS NULL
 			AND (flags.at, flags.id) <= (through.at, through.id)`,
-		messageID, throughID, resolution, micros(at))
+		t.messageID(messageID), throughID, resolution, micros(at))
 	if err != nil {
 		return 0, mapError(op, err)
 	}

@@ -141,7 +141,7 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	if s.threadID == "" {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
-	s.dest = append(s.dest, &m.ID, &m.Seq)
+	s.dest = append(s.dest, (*storedID)(&m.ID), &m.Seq)
 	if s.sendersApart {
 		s.dest = append(s.dest, &s.senderNo)
 	} else {
@@ -302,7 +302,7 @@ var messageKinds = []string{parley.MessageKindText, parley.MessageKindShare}
 
 // messageArgs are the values of a new message's row, in the order of
 // insertMessageRow's columns, from the thread's ID on.
-func messageArgs(m *parley.Message) ([]any, error) {
+func (t *txn) messageArgs(m *parley.Message) ([]any, error) {
 	kind := slices.Index(messageKinds, m.Kind)
 	if kind < 0 {
 		return nil, parley.Errorf(parley.EINVALID, "no message kind %q", m.Kind)
@@ -318,7 +318,7 @@ func messageArgs(m *parley.Message) ([]any, error) {
 	if m.ReplyToSeq != 0 {
 		replyTo = sql.NullInt64{Int64: m.ReplyToSeq, Valid: true}
 	}
-	return []any{m.ThreadID, m.Seq, m.ID, m.Sender.ID, kind, m.Text, micros(m.CreatedAt),
+	return []any{m.ThreadID, m.Seq, t.messageID(m.ID), m.Sender.ID, kind, m.Text, micros(m.CreatedAt),
 		viaID, viaName, shareURL, shareTitle, replyTo}, nil
 }
 
@@ -340,7 +340,7 @@ var insertMessageKey = `
 // idempotency key if it has one: ECONFLICT when its sender used the key
 // before.
 func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64) error {
-	args, err := messageArgs(m)
+	args, err := t.messageArgs(m)
 	if err != nil {
 		return err
 	}
@@ -458,7 +458,7 @@ func (t *txn) findMessage(ctx context.Context, where string, args ...any) (*parl
 }
 
 func (t *txn) FindMessageByID(ctx context.Context, id string) (*parley.Message, error) {
-	return t.findMessage(ctx, `WHERE m.id = $1`, id)
+	return t.findMessage(ctx, `WHERE m.id = $1`, t.messageID(id))
 }
 
 func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, limit int) ([]*parley.Message, error) {
@@ -469,7 +469,7 @@ func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, li
 		WHERE m.sender_no = `+senderNo(1)+`
 		  AND (m.thread_no, m.seq) > (COALESCE((SELECT thread_no FROM messages WHERE id = $2), 0),
 			COALESCE((SELECT seq FROM messages WHERE id = $2), 0))
-		ORDER BY m.thread_no, m.seq LIMIT $3`, senderID, afterID, limit)
+		ORDER BY m.thread_no, m.seq LIMIT $3`, senderID, t.messageID(afterID), limit)
 }
 
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
@@ -670,7 +670,7 @@ func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error 
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `DELETE FROM reactions WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1)`, id)
+	_, err = t.exec(ctx, `DELETE FROM reactions WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1)`, t.messageID(id))
 	return mapError(op, err)
 }
 
@@ -683,12 +683,12 @@ func (t *txn) SetReaction(ctx context.Context, id, userID, emoji string, at time
 	var err error
 	if emoji == "" {
 		_, err = t.exec(ctx, `DELETE FROM reactions
-			WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1) AND user_no = `+senderNo(2), id, userID)
+			WHERE (thread_no, seq) = (SELECT thread_no, seq FROM messages WHERE id = $1) AND user_no = `+senderNo(2), t.messageID(id), userID)
 	} else {
 		_, err = t.exec(ctx, `INSERT INTO reactions (thread_no, seq, user_no, emoji, at)
 			SELECT thread_no, seq, `+senderNo(2)+`, $3, $4 FROM messages WHERE id = $1
 			ON CONFLICT (thread_no, seq, user_no) DO UPDATE SET emoji = excluded.emoji, at = excluded.at`,
-			id, userID, emoji, micros(at))
+			t.messageID(id), userID, emoji, micros(at))
 	}
 	return mapError(op, err)
 }
@@ -713,7 +713,7 @@ func (t *txn) FindGivenReactions(ctx context.Context, userID string, after *parl
 	for rows.Next() {
 		g := &parley.GivenReaction{}
 		var at int64
-		if err := rows.Scan(&g.MessageID, &g.ThreadID, &g.Seq, &g.Emoji, &at); err != nil {
+		if err := rows.Scan((*storedID)(&g.MessageID), &g.ThreadID, &g.Seq, &g.Emoji, &at); err != nil {
 			return nil, mapError(op, err)
 		}
 		g.At = fromMicros(at)
@@ -738,16 +738,17 @@ func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) er
 // is marked to run again (t.retry), so that its caller decides on the
 // message as that write left it, and no change is taken for nothing.
 func (t *txn) changeMessage(ctx context.Context, op, id, where, set string, args ...any) error {
+	key := t.messageID(id)
 	var change int64
 	err := t.queryRow(ctx, "message", `
 		UPDATE threads SET last_change = last_change + 1
 		WHERE no = (SELECT thread_no FROM messages WHERE id = $1 AND `+where+`)
-		RETURNING last_change`, []any{id}, &change)
+		RETURNING last_change`, []any{key}, &change)
 	if err == nil {
 		n := strconv.Itoa(len(args) + 2)
 		var res sql.Result
 		if res, err = t.exec(ctx, `UPDATE messages SET `+set+`, change_offset = $`+n+` - seq
-			WHERE id = $1 AND `+where, append(append([]any{id}, args...), change)...); err == nil {
+			WHERE id = $1 AND `+where, append(append([]any{key}, args...), change)...); err == nil {
 			err = mustAffect(res, "message")
 		}
 	}

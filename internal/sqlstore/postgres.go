@@ -645,8 +645,8 @@ const pgPost = `
 // pgPostArgs are the values of pgPost's parameters: messageArgs' but the
 // seq, which the statement takes, and the idempotency key ($12). The
 // message's time is $6.
-func pgPostArgs(m *parley.Message) ([]any, error) {
-	args, err := messageArgs(m)
+func (t *txn) pgPostArgs(m *parley.Message) ([]any, error) {
+	args, err := t.messageArgs(m)
 	if err != nil {
 		return nil, err
 	}
@@ -658,7 +658,7 @@ func pgPostArgs(m *parley.Message) ([]any, error) {
 // a send's cost. The row lock on the thread is taken and held as NextSeq's,
 // and numbers the message's change too.
 func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
-	args, err := pgPostArgs(m)
+	args, err := t.pgPostArgs(m)
 	if err != nil {
 		return err
 	}
@@ -690,7 +690,7 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // (FOR SHARE, which each marker's update would have waited for, did, at
 // every two posts of one member at once).
 func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
-	args, err := pgPostArgs(m)
+	args, err := t.pgPostArgs(m)
 	if err != nil {
 		return nil, false, err
 	}

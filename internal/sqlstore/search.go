@@ -65,5 +65,5 @@ func (t *txn) SearchMessages(ctx context.Context, f parley.SearchFilter) ([]*par
 	if t.pg != nil {
 		where = searchWherePostgres
 	}
-	return t.findMessages(ctx, "search messages", "", max(0, min(f.Limit, 1000)), where, f.MemberID, f.Text, before, id, f.Limit)
+	return t.findMessages(ctx, "search messages", "", max(0, min(f.Limit, 1000)), where, f.MemberID, f.Text, before, t.messageID(id), f.Limit)
 }

@@ -29,7 +29,7 @@ func (t *txn) CreateShareLinks(ctx context.Context, links []parley.ShareLink) er
 			q.WriteString("$" + strconv.Itoa(7*i+j+1))
 		}
 		q.WriteString(")")
-		args = append(args, l.TokenHash, l.MessageID, nullString(l.ClientID), l.SenderID, l.UserID, micros(l.SentAt), nullMicros(l.ClickedAt))
+		args = append(args, l.TokenHash, t.messageID(l.MessageID), nullString(l.ClientID), l.SenderID, l.UserID, micros(l.SentAt), nullMicros(l.ClickedAt))
 	}
 	_, err := t.exec(ctx, q.String(), args...)
 	return mapError("create share links", err)
@@ -44,7 +44,7 @@ func (t *txn) FindShareTarget(ctx context.Context, tokenHash []byte) (*parley.Sh
 		SELECT l.message_id, l.client_id, l.sender_id, l.user_id, l.sent_at, l.clicked_at, t.id, m.share_url
 		FROM share_links l JOIN messages m ON m.id = l.message_id JOIN threads t ON t.no = m.thread_no
 		WHERE l.token_hash = $1`, []any{tokenHash},
-		&st.Link.MessageID, &clientID, &st.Link.SenderID, &st.Link.UserID, &sent, &clicked, &st.ThreadID, &url)
+		(*storedID)(&st.Link.MessageID), &clientID, &st.Link.SenderID, &st.Link.UserID, &sent, &clicked, &st.ThreadID, &url)
 	if err != nil {
 		return nil, mapError("find share link", err)
 	}
@@ -76,7 +76,7 @@ func (t *txn) FindShareLinks(ctx context.Context, clientID string, from, to time
 		l := parley.ShareLink{ClientID: clientID}
 		var sent int64
 		var clicked sql.NullInt64
-		if err := rows.Scan(&l.MessageID, &l.SenderID, &l.UserID, &sent, &clicked); err != nil {
+		if err := rows.Scan((*storedID)(&l.MessageID), &l.SenderID, &l.UserID, &sent, &clicked); err != nil {
 			return nil, mapError("find share links", err)
 		}
 		l.SentAt, l.ClickedAt = fromMicros(sent), fromNullMicros(clicked)
@@ -89,7 +89,7 @@ func (t *txn) FindReceivedShareLinks(ctx context.Context, userID, afterID string
 	rows, err := t.query(ctx, `
 		SELECT message_id, client_id, sender_id, sent_at, clicked_at FROM share_links
 		WHERE user_id = $1 AND message_id > $2
-		ORDER BY message_id LIMIT $3`, userID, afterID, limit)
+		ORDER BY message_id LIMIT $3`, userID, t.messageID(afterID), limit)
 	if err != nil {
 		return nil, mapError("find received share links", err)
 	}
@@ -100,7 +100,7 @@ func (t *txn) FindReceivedShareLinks(ctx context.Context, userID, afterID string
 		var client sql.NullString
 		var sent int64
 		var clicked sql.NullInt64
-		if err := rows.Scan(&l.MessageID, &client, &l.SenderID, &sent, &clicked); err != nil {
+		if err := rows.Scan((*storedID)(&l.MessageID), &client, &l.SenderID, &sent, &clicked); err != nil {
 			return nil, mapError("find received share links", err)
 		}
 		l.ClientID, l.SentAt, l.ClickedAt = client.String, fromMicros(sent), fromNullMicros(clicked)

@@ -88,7 +88,8 @@ func deleteAccessEntry(ctx context.Context, t *txn, userID string, seq int64) er
 // digests before and after something mean it changed nothing, and equal
 // digests of two stores, on either engine, mean they hold the same rows.
 // Rows are hashed by column name, whatever order the engine keeps columns
-// in, and a boolean as SQLite keeps it, 0 or 1.
+// in, a boolean as SQLite keeps it, 0 or 1, and a message's ID as its
+// text, as PostgreSQL keeps it.
 func Digest(ctx context.Context, db *DB) ([32]byte, error) {
 	h := sha256.New()
 	err := db.Read(ctx, func(tx parley.Tx) error {
@@ -116,6 +117,9 @@ func Digest(ctx context.Context, db *DB) ([32]byte, error) {
 				}
 				fields := make([]string, len(cols))
 				for i, v := range values {
+					if cols[i] == messageIDColumns[table] {
+						v = messageIDText(v)
+					}
 					switch x := v.(type) {
 					case bool:
 						v = map[bool]int64{false: 0, true: 1}[x]
