@@ -128,11 +128,16 @@ type messageScanner struct {
 	sendersApart bool
 	senderNo     int64
 	unnamed      map[int64][]*parley.Message
+	// idBytes: rows may hold IDs as bytes (SQLite's, messageids.go),
+	// scanned through storedID; PostgreSQL's, text, are scanned as they
+	// are, which pgx does without the detour through database/sql's
+	// Scanner.
+	idBytes bool
 }
 
 // newMessageScanner returns a scanner of the rows of t's messageSQL.
 func (t *txn) newMessageScanner(threadID string, extra ...any) *messageScanner {
-	return &messageScanner{threadID: threadID, extra: extra, sendersApart: t.messageSQL().sendersApart}
+	return &messageScanner{threadID: threadID, extra: extra, sendersApart: t.messageSQL().sendersApart, idBytes: t.pg == nil}
 }
 
 func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
@@ -141,7 +146,11 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	if s.threadID == "" {
 		s.dest = append(s.dest, &m.ThreadID)
 	}
-	s.dest = append(s.dest, (*storedID)(&m.ID), &m.Seq)
+	if s.idBytes {
+		s.dest = append(s.dest, (*storedID)(&m.ID), &m.Seq)
+	} else {
+		s.dest = append(s.dest, &m.ID, &m.Seq)
+	}
 	if s.sendersApart {
 		s.dest = append(s.dest, &s.senderNo)
 	} else {
