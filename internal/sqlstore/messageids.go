@@ -29,9 +29,16 @@ var messageIDColumns = map[string]string{"messages": "id", "share_links": "messa
 // statement's argument.
 func (t *txn) messageID(id string) any {
 	if t.pg == nil {
-		if b, ok := parley.IDBytes(id); ok {
-			return b[:]
-		}
+		return sqliteMessageID(id)
+	}
+	return id
+}
+
+// sqliteMessageID returns the message ID id as SQLite stores it: its
+// bytes, or id itself if it is of another form.
+func sqliteMessageID(id string) any {
+	if b, ok := parley.IDBytes(id); ok {
+		return b[:]
 	}
 	return id
 }
@@ -86,9 +93,7 @@ const (
 func init() {
 	sqlite.MustRegisterDeterministicScalarFunction(sqliteIDBytes, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		if s, ok := args[0].(string); ok {
-			if b, ok := parley.IDBytes(s); ok {
-				return b[:], nil
-			}
+			return sqliteMessageID(s), nil
 		}
 		return args[0], nil
 	})

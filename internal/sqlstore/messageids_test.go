@@ -35,11 +35,11 @@ func TestMessageIDs_SQLiteStoresTheBytes(t *testing.T) {
 		return tx.CreateShareLinks(ctx, []parley.ShareLink{{TokenHash: parley.HashToken("t"), MessageID: made.ID,
 			SenderID: alice.ID, UserID: bob.ID, SentAt: now}})
 	})
-	stored := storedTypes(t, path, `SELECT typeof(id) || ' ' || length(CAST(id AS BLOB)) FROM messages ORDER BY seq`)
+	stored := queryFile(t, path, `SELECT typeof(id) || ' ' || length(CAST(id AS BLOB)) FROM messages ORDER BY seq`)
 	if want := []string{"blob 16", "text 10"}; !slices.Equal(stored, want) {
 		t.Errorf("messages' IDs stored as %q, want %q", stored, want)
 	}
-	if stored := storedTypes(t, path, `SELECT typeof(message_id) FROM share_links`); !slices.Equal(stored, []string{"blob"}) {
+	if stored := queryFile(t, path, `SELECT typeof(message_id) FROM share_links`); !slices.Equal(stored, []string{"blob"}) {
 		t.Errorf("the share link's message ID stored as %q, want blob", stored)
 	}
 	for _, m := range []*parley.Message{made, given} {
@@ -135,9 +135,9 @@ func mustFindMessage(t *testing.T, db *sqlstore.DB, id, text string) {
 	}
 }
 
-// storedTypes runs a query on the SQLite file at path, apart from the
+// queryFile runs a query on the SQLite file at path, apart from the
 // store, and returns its one column of text.
-func storedTypes(t *testing.T, path, query string) []string {
+func queryFile(t *testing.T, path, query string) []string {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {

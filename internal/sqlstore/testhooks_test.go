@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"testing"
 
@@ -19,26 +18,7 @@ import (
 func TestTables_Complete(t *testing.T) {
 	t.Parallel()
 	_, path := mustOpen(t)
-	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('goose_db_version', 'access_journal', 'rate_limits', 'access_keys', 'event_outbox') ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var schema []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		schema = append(schema, name)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	schema := queryFile(t, path, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('goose_db_version', 'access_journal', 'rate_limits', 'access_keys', 'event_outbox') ORDER BY name`)
 	if got := slices.Sorted(slices.Values(sqlstore.Tables)); !slices.Equal(got, schema) {
 		t.Errorf("Digest reads %v, the schema has %v", got, schema)
 	}
