@@ -372,13 +372,44 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 // code serve that request only to a browser holding the cookie. Without it,
 // anyone who started a sign-in could lure a member to approve it and take
 // the code (a login CSRF on the app).
-const requestCookiePrefix = "parley_req_"
+//
+// One cookie names the browser's latest maxBoundRequests requests, newest
+// first, separated by dots. A cookie for each request would pile up while
+// they last: an app that sends a browser to the authorize endpoint again
+// and again (a redirect loop) gave it hundreds, until browsers dropped the
+// server's other cookies, the member's session among them, to keep them,
+// or the requests' headers outgrew what the server reads (431). A browser
+// that starts more sign-ins at once than that loses the oldest: started
+// again, each works.
+const (
+	requestsCookie   = "parley_requests"
+	maxBoundRequests = 16
+)
 
 // Bound reports whether the request comes from the browser that started
 // sign-in request id.
 func Bound(r *http.Request, id string) bool {
-	c, err := r.Cookie(requestCookiePrefix + id)
-	return id != "" && err == nil && c.Value == "1"
+	return id != "" && slices.Contains(boundRequests(r), id)
+}
+
+// boundRequests returns the sign-in requests the browser started, newest
+// first, as its requests cookie names them.
+func boundRequests(r *http.Request) []string {
+	c, err := r.Cookie(requestsCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	return strings.Split(c.Value, ".")
+}
+
+// bindRequest gives the browser of r the requests cookie with request id
+// first, and the others it named after it, up to maxBoundRequests.
+func bindRequest(w http.ResponseWriter, r *http.Request, id string, secure bool) {
+	ids := append([]string{id}, slices.DeleteFunc(boundRequests(r), func(other string) bool { return other == id })...)
+	http.SetCookie(w, &http.Cookie{
+		Name: requestsCookie, Value: strings.Join(ids[:min(len(ids), maxBoundRequests)], "."), Path: PathPrefix,
+		MaxAge: int(parley.AuthRequestTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // requireBoundRequest guards the callback that issues codes: the request
@@ -418,25 +449,23 @@ func clientRefusal(err error) string {
 // the sign-in page binds the request to the browser.
 func issuerInResponses(next http.Handler, issuer string, secure bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&issuerWriter{ResponseWriter: w, issuer: issuer, secure: secure}, r)
+		next.ServeHTTP(&issuerWriter{ResponseWriter: w, request: r, issuer: issuer, secure: secure}, r)
 	})
 }
 
 type issuerWriter struct {
 	http.ResponseWriter
-	issuer string
-	secure bool
-	wrote  bool
+	request *http.Request
+	issuer  string
+	secure  bool
+	wrote   bool
 }
 
 func (w *issuerWriter) WriteHeader(code int) {
 	if !w.wrote && code >= 300 && code < 400 {
 		if loc := w.Header().Get("Location"); strings.HasPrefix(loc, LoginPath+"?") {
 			if u, err := url.Parse(loc); err == nil {
-				http.SetCookie(w, &http.Cookie{
-					Name: requestCookiePrefix + u.Query().Get("id"), Value: "1", Path: PathPrefix,
-					MaxAge: int(parley.AuthRequestTTL.Seconds()), HttpOnly: true, Secure: w.secure, SameSite: http.SameSiteLaxMode,
-				})
+				bindRequest(w, w.request, u.Query().Get("id"), w.secure)
 			}
 		} else if loc != "" {
 			w.Header().Set("Location", withIssuer(loc, w.issuer))

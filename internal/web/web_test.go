@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,7 +180,7 @@ func TestPages_NoSuchPage(t *testing.T) {
 	}
 }
 
-func csrfOf(t *testing.T, body string) string {
+func csrfOf(t testing.TB, body string) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(body, `name="csrf" value="`)
 	token, _, ok2 := strings.Cut(rest, `"`)
@@ -213,6 +214,47 @@ func TestForms_RequestBoundToBrowser(t *testing.T) {
 	}
 	if p := attacker.Get(t, env.URL+"/oauth2/authorize/callback?id="+id); strings.Contains(p.Location, "code=") {
 		t.Errorf("the attacker got a code for a request no one approved: %q", p.Location)
+	}
+}
+
+// A browser that starts many sign-ins at once, as an app that sends it to
+// the authorize endpoint again and again does, holds one cookie for them,
+// naming the latest 16: the newest goes through, as does the 16th newest,
+// and one older than that is to be started again. A cookie for each made
+// hundreds, until browsers dropped the member's session to keep them.
+func TestForms_ManySignInsOneCookie(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	// Alice has connected the app before, so her consent is not asked again.
+	env.MustToken(t, partner, "alice", cfg.Scopes, apptest.Answer{})
+	b := apptest.NewBrowser()
+	var ids []string
+	for range 40 { // within the 60 requests at once an address may start
+		ids = append(ids, b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))).URL.Query().Get("id"))
+	}
+	oauthPages, _ := url.Parse(env.URL + "/oauth2/login")
+	var names []string
+	for _, c := range b.HTTP.Jar.Cookies(oauthPages) {
+		names = append(names, c.Name)
+	}
+	if names = slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, "parley_req") }); len(names) != 1 {
+		t.Errorf("the browser holds %d cookies of its sign-ins: %v", len(names), names)
+	}
+	newest, sixteenth, older := ids[len(ids)-1], ids[len(ids)-16], ids[len(ids)-17]
+	if p := b.Get(t, env.URL+"/oauth2/login?id="+older); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "start again") {
+		t.Errorf("a sign-in 17 sign-ins old: %d\n%s", p.Status, p.Body)
+	}
+	for _, id := range []string{sixteenth, newest} {
+		p := b.Get(t, env.URL+"/oauth2/login?id="+id)
+		if p.Status == http.StatusOK { // the sign-in page; once signed in, straight to the app
+			p = b.Submit(t, p, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+		}
+		if !strings.Contains(p.Location, "code=") {
+			t.Errorf("sign-in %s did not reach the app with a code: %d %q\n%s", id, p.Status, p.Location, p.Body)
+		}
 	}
 }
 
