@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
@@ -217,4 +218,48 @@ func (e *Env) MustToken(tb testing.TB, p *Partner, username string, scopes []str
 	idToken, _ := tok.Extra("id_token").(string)
 	Secret(verifier, tok.AccessToken, tok.RefreshToken, idToken)
 	return tok
+}
+
+// OwnApp is an app a member registered and connected to their own account,
+// with a webhook endpoint: one of each thing an app brings to the member's
+// pages and routes.
+type OwnApp struct {
+	*Partner
+	GrantID, EndpointID string
+}
+
+// MustOwnApp registers an app named name for owner, connects it to the
+// owner's account with messages.read, and gives it an endpoint for
+// message.deleted at an address where nothing listens: the server must
+// allow private webhook addresses (config.Config.WebhooksAllowPrivate).
+func (e *Env) MustOwnApp(tb testing.TB, owner *client.Client, name string) OwnApp {
+	tb.Helper()
+	ctx := context.Background()
+	me := MustMe(tb, owner)
+	app := OwnApp{Partner: e.MustPartnerOf(tb, name, me.Username)}
+	e.MustToken(tb, app.Partner, me.Username, []string{"openid", "messages.read"}, Answer{})
+	var grants struct {
+		Grants []struct {
+			ID       string `json:"id"`
+			ClientID string `json:"client_id"`
+		} `json:"grants"`
+	}
+	if _, err := owner.Do(ctx, "GET", "/api/v1/me/grants", nil, &grants); err != nil {
+		tb.Fatal(err)
+	}
+	for _, g := range grants.Grants {
+		if g.ClientID == app.App.ClientID {
+			app.GrantID = g.ID
+		}
+	}
+	if app.GrantID == "" {
+		tb.Fatalf("no grant of %s among %+v", name, grants.Grants)
+	}
+	var endpoint struct{ ID string }
+	if _, err := owner.Do(ctx, "POST", "/api/v1/apps/"+app.App.ClientID+"/webhooks",
+		map[string]any{"url": "http://127.0.0.1:9/hooks", "events": []string{"message.deleted"}}, &endpoint); err != nil {
+		tb.Fatal(err)
+	}
+	app.EndpointID = endpoint.ID
+	return app
 }

@@ -15,7 +15,7 @@ import (
 
 // mustOperator makes the member an operator, as `parley user
 // grant-operator` does.
-func mustOperator(t *testing.T, env *apptest.Env, username string) {
+func mustOperator(t testing.TB, env *apptest.Env, username string) {
 	t.Helper()
 	if _, err := env.Server.Service.SetOperator(service.ConsoleContext(context.Background()), username, true); err != nil {
 		t.Fatal(err)
