@@ -128,18 +128,21 @@ func FuzzAuthorize_AnyQuery(f *testing.F) {
 	})
 }
 
-// FuzzToken_AnyForm sends the token endpoint any form, as the confidential
-// app (its secret in the Authorization header), as the public one (its
-// client_id in the form) or as no one. It never fails with a 5xx, and
-// the one token it may issue is the confidential app's own, for its
-// reports (client credentials, reports.read): no code or refresh token
-// was ever given. Every refusal is an RFC 6749 section 5.2 error: JSON
-// with an error code, 400 or 401, or 429 temporarily_unavailable past the
-// app's limit of token requests.
+// FuzzToken_AnyForm sends the token, introspection and revocation
+// endpoints any form, as the confidential app (its secret in the
+// Authorization header), as the public one (its client_id in the form) or
+// as no one. None fails with a 5xx. The one token the token endpoint may
+// issue is the confidential app's own, for its reports (client
+// credentials, reports.read): no code or refresh token was ever given;
+// introspection finds no token active (RFC 7662), and a revocation of a
+// token no one holds succeeds (RFC 7009). Every refusal is an RFC 6749
+// section 5.2 error: JSON with an error code, 400 or 401, or 429
+// temporarily_unavailable past the app's limit of token requests.
 // `go test -fuzz FuzzToken_AnyForm ./internal/oauth` looks beyond the
 // seeds.
 func FuzzToken_AnyForm(f *testing.F) {
 	env, web, native, send := fuzzServer(f)
+	endpoints := []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"}
 	for _, form := range []string{
 		"grant_type=authorization_code&code=x&redirect_uri=" + url.QueryEscape(apptest.RedirectURI) + "&code_verifier=" + strings.Repeat("a", 43),
 		"grant_type=refresh_token&refresh_token=x",
@@ -152,18 +155,22 @@ func FuzzToken_AnyForm(f *testing.F) {
 		"grant_type=authorization_code&code=x&code=y",
 		"client_id=" + native.App.ClientID + "&client_secret=guess&grant_type=refresh_token&refresh_token=x",
 		"client_id=" + web.App.ClientID + "&grant_type=authorization_code&code=x",
+		"token=x", "token=x&token_type_hint=refresh_token", "token=x&token_type_hint=%00", "token=&token=y",
 		"grant_type=%00", "%", "",
 	} {
 		for who := range uint8(3) {
-			f.Add(who, form)
+			for endpoint := range endpoints {
+				f.Add(who, uint8(endpoint), form)
+			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, who uint8, form string) {
+	f.Fuzz(func(t *testing.T, who, endpoint uint8, form string) {
 		sent := form
 		if who%3 == 1 && !strings.Contains(form, "client_id=") {
 			sent += "&client_id=" + native.App.ClientID
 		}
-		req, err := http.NewRequest("POST", env.URL+"/oauth2/token", strings.NewReader(sent))
+		path := endpoints[int(endpoint)%len(endpoints)]
+		req, err := http.NewRequest("POST", env.URL+path, strings.NewReader(sent))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,20 +180,30 @@ func FuzzToken_AnyForm(f *testing.F) {
 		}
 		resp, body := send(req)
 		var answer struct {
-			Error string `json:"error"`
-			Scope string `json:"scope"`
+			Error  string `json:"error"`
+			Scope  string `json:"scope"`
+			Active *bool  `json:"active"`
 		}
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 		if resp.StatusCode == http.StatusOK {
-			if who%3 != 0 || json.Unmarshal(body, &answer) != nil || answer.Scope != "reports.read" {
-				t.Fatalf("%q: %d %s, want no token but the app's own for its reports", form, resp.StatusCode, body)
+			var ok bool
+			switch path {
+			case "/oauth2/token": // the app's own token for its reports, and no other
+				ok = who%3 == 0 && json.Unmarshal(body, &answer) == nil && answer.Scope == "reports.read"
+			case "/oauth2/introspect":
+				ok = json.Unmarshal(body, &answer) == nil && answer.Active != nil && !*answer.Active
+			case "/oauth2/revoke":
+				ok = true
+			}
+			if !ok {
+				t.Fatalf("%s %q: %d %s", path, sent, resp.StatusCode, body)
 			}
 			return
 		}
 		if mt != "application/json" || json.Unmarshal(body, &answer) != nil || answer.Error == "" ||
 			resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnauthorized &&
 				(resp.StatusCode != http.StatusTooManyRequests || answer.Error != "temporarily_unavailable") {
-			t.Fatalf("%q: %d %s %s, want an RFC 6749 error", form, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			t.Fatalf("%s %q: %d %s %s, want an RFC 6749 error", path, sent, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 	})
 }
