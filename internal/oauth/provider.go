@@ -373,43 +373,51 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 // anyone who started a sign-in could lure a member to approve it and take
 // the code (a login CSRF on the app).
 //
-// One cookie names the browser's latest maxBoundRequests requests, newest
-// first, separated by dots. A cookie for each request would pile up while
-// they last: an app that sends a browser to the authorize endpoint again
-// and again (a redirect loop) gave it hundreds, until browsers dropped the
-// server's other cookies, the member's session among them, to keep them,
-// or the requests' headers outgrew what the server reads (431). A browser
-// that starts more sign-ins at once than that loses the oldest: started
-// again, each works.
+// A browser keeps the cookies of its latest maxBoundRequests requests: a
+// new one expires those of older requests it still holds. Kept for their
+// whole 10 minutes, they piled up: an app that sends a browser to the
+// authorize endpoint again and again (a redirect loop) gave it hundreds,
+// until browsers dropped the server's other cookies, the member's session
+// among them, to keep them, or the requests' headers outgrew what the
+// server reads (431). A browser that starts more sign-ins than that at
+// once loses the oldest; started again, each works. Each request keeps a
+// cookie of its own, not a place in one cookie's list, so that two
+// sign-ins started at once, in two tabs, do not write over each other.
 const (
-	requestsCookie   = "parley_requests"
-	maxBoundRequests = 16
+	requestCookiePrefix = "parley_req_"
+	maxBoundRequests    = 16
 )
 
 // Bound reports whether the request comes from the browser that started
 // sign-in request id.
 func Bound(r *http.Request, id string) bool {
-	return id != "" && slices.Contains(boundRequests(r), id)
+	c, err := r.Cookie(requestCookiePrefix + id)
+	return id != "" && err == nil && c.Value == "1"
 }
 
-// boundRequests returns the sign-in requests the browser started, newest
-// first, as its requests cookie names them.
-func boundRequests(r *http.Request) []string {
-	c, err := r.Cookie(requestsCookie)
-	if err != nil || c.Value == "" {
-		return nil
-	}
-	return strings.Split(c.Value, ".")
-}
-
-// bindRequest gives the browser of r the requests cookie with request id
-// first, and the others it named after it, up to maxBoundRequests.
+// bindRequest gives the browser of r the cookie of request id, and expires
+// the cookies of its other requests but the latest maxBoundRequests-1.
 func bindRequest(w http.ResponseWriter, r *http.Request, id string, secure bool) {
-	ids := append([]string{id}, slices.DeleteFunc(boundRequests(r), func(other string) bool { return other == id })...)
-	http.SetCookie(w, &http.Cookie{
-		Name: requestsCookie, Value: strings.Join(ids[:min(len(ids), maxBoundRequests)], "."), Path: PathPrefix,
-		MaxAge: int(parley.AuthRequestTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-	})
+	var held []string
+	for _, c := range r.Cookies() {
+		if other, ok := strings.CutPrefix(c.Name, requestCookiePrefix); ok && other != id {
+			held = append(held, other)
+		}
+	}
+	slices.Sort(held) // IDs sort in the order they were made
+	for _, old := range held[:max(0, len(held)-(maxBoundRequests-1))] {
+		http.SetCookie(w, requestCookie(old, -1, secure))
+	}
+	http.SetCookie(w, requestCookie(id, int(parley.AuthRequestTTL.Seconds()), secure))
+}
+
+// requestCookie is the cookie of sign-in request id, for maxAge seconds
+// (negative: expired now).
+func requestCookie(id string, maxAge int, secure bool) *http.Cookie {
+	return &http.Cookie{
+		Name: requestCookiePrefix + id, Value: "1", Path: PathPrefix,
+		MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	}
 }
 
 // requireBoundRequest guards the callback that issues codes: the request
