@@ -260,6 +260,8 @@ func (e *Env) MustOwnApp(tb testing.TB, owner *client.Client, name string) OwnAp
 		map[string]any{"url": "http://127.0.0.1:9/hooks", "events": []string{"message.deleted"}}, &endpoint); err != nil {
 		tb.Fatal(err)
 	}
-	app.EndpointID = endpoint.ID
+	if app.EndpointID = endpoint.ID; app.EndpointID == "" {
+		tb.Fatalf("no endpoint made for %s", name)
+	}
 	return app
 }
