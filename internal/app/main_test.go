@@ -44,6 +44,9 @@ type process struct {
 	url  string
 	logs *apptest.SyncBuffer
 	done chan error
+	// exited is closed once the process has exited, whoever took its
+	// error from done.
+	exited chan struct{}
 }
 
 // startProcess runs `parley serve` on a free loopback port with the flags,
@@ -59,7 +62,7 @@ func startProcess(t *testing.T, flags ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &apptest.SyncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, logs: &apptest.SyncBuffer{}, done: make(chan error, 1), exited: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(io.TeeReader(stderr, apptest.RecordLogs(p.logs)))
@@ -70,8 +73,12 @@ func startProcess(t *testing.T, flags ...string) *process {
 			}
 		}
 		p.done <- cmd.Wait()
+		close(p.exited)
 	}()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	// Killed and gone before the cleanups registered earlier run, such as
+	// the drop of the test's PostgreSQL schema, which a node still at work
+	// on it could deadlock.
+	t.Cleanup(func() { cmd.Process.Kill(); <-p.exited })
 	select {
 	case a := <-addr:
 		p.url = "http://" + a

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to make and drop schemas and databases
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
@@ -170,7 +171,18 @@ func PostgresURL(tb testing.TB) string {
 	}
 	tb.Cleanup(func() {
 		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+		// A statement of a client the test killed may still run, until
+		// PostgreSQL finds its client gone, and take locks in another
+		// order than the drop's: a deadlock that ends the drop, which is
+		// tried again.
+		var err error
+		for range 5 {
+			if _, err = admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); !isDeadlock(err) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
@@ -408,4 +420,10 @@ func WaitWAL(tb testing.TB, path string, ok func(size int64) bool) {
 		}
 	}
 	tb.Fatalf("WAL of %s: %d bytes", path, WALSize(tb, path))
+}
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected (40P01).
+func isDeadlock(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && e.Code == "40P01"
 }
