@@ -20,29 +20,22 @@ func TestMigration0013_BackfillsChanges(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
 			db, open := atVersion(t, engine, 12)
-			for _, stmt := range []string{
+			execAll(t, db,
 				`INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u', 'alice', 'Alice', 'h', 1)`,
 				`INSERT INTO threads (id, kind, title, created_by, last_seq, last_activity_at, created_at) VALUES ('t', 'group', 't', 'u', 3, 1, 1)`,
 				`INSERT INTO participants (thread_id, user_id, joined_at) VALUES ('t', 'u', 1)`,
 				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, created_at) VALUES ('t', 1, 'm1', 'u', 'text', 'one', 1)`,
 				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, created_at, deleted_at) VALUES ('t', 2, 'm2', 'u', 'text', NULL, 1, 2)`,
 				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, created_at) VALUES ('t', 3, 'm3', 'u', 'text', 'three', 1)`,
-			} {
-				if _, err := db.ExecContext(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
-			store, err := open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			)
+			store := open()
 			defer store.Close()
 			m := &parley.Message{ID: "m4", ThreadID: "t", Sender: parley.UserRef{ID: "u"}, Kind: parley.MessageKindText, Text: "four", CreatedAt: parley.Now()}
 			if err := store.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) }); err != nil {
 				t.Fatal(err)
 			}
 			var changes []parley.MessageChange
-			err = store.Read(ctx, func(tx parley.Tx) (err error) {
+			err := store.Read(ctx, func(tx parley.Tx) (err error) {
 				changes, err = tx.FindMessageChanges(ctx, parley.ChangeFilter{ThreadID: "t", Limit: 10})
 				return err
 			})
@@ -69,25 +62,18 @@ func TestMigration0033_KeepsRunsOfFailures(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
 			db, open := atVersion(t, engine, 32)
-			for _, stmt := range []string{
+			execAll(t, db,
 				`INSERT INTO apps (client_id, name, redirect_uris, client_type, state, created_at) VALUES ('pc_a', 'Films', 'https://f.example/cb', 'confidential', 'active', 1)`,
 				`INSERT INTO webhook_endpoints (id, client_id, url, events, secret, created_at, active_from, failing_since) VALUES ('e', 'pc_a', 'https://f.example/in', 'message.created', 'sealed', 1, 1, 100)`,
 				`INSERT INTO webhook_deliveries (id, endpoint_id, event, payload, created_at, state, attempts, next_attempt_at) VALUES ('msg_a', 'e', 'message.created', '{}', 1, 'pending', 3, 400)`,
 				`INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, succeeded) VALUES ('msg_a', 1, 50, 200, 1, TRUE)`,
 				`INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, succeeded) VALUES ('msg_a', 2, 100, 500, 1, FALSE)`,
 				`INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_us, succeeded) VALUES ('msg_a', 3, 300, 500, 1, FALSE)`,
-			} {
-				if _, err := db.ExecContext(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
-			store, err := open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			)
+			store := open()
 			defer store.Close()
 			var due []*parley.DueWebhook
-			err = store.Write(ctx, func(tx parley.Tx) (err error) {
+			err := store.Write(ctx, func(tx parley.Tx) (err error) {
 				due, err = tx.TakeDueWebhooks(ctx, time.UnixMicro(400), time.UnixMicro(500), 10)
 				return err
 			})

@@ -58,7 +58,7 @@ func TestMigration0047_MessageIDsAsBytes(t *testing.T) {
 			ctx := context.Background()
 			db, open := atVersion(t, engine, 46)
 			made := parley.NewID()
-			for _, stmt := range []string{
+			stmts := []string{
 				`INSERT INTO users (id, no, username, display_name, password_hash, created_at) VALUES ('ann', 1, 'ann', 'Ann', 'h', 1), ('bob', 2, 'bob', 'Bob', 'h', 1)`,
 				`INSERT INTO threads (id, no, kind, title, created_by, last_seq, last_change, last_activity_at, created_at)
 					VALUES ('t1', 1, 'group', 'one', 'ann', 2, 2, 1, 1)`,
@@ -66,18 +66,14 @@ func TestMigration0047_MessageIDsAsBytes(t *testing.T) {
 				`INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at, change_offset)
 					VALUES (1, 1, '` + made + `', 1, 0, 'made', 1, 0), (1, 2, 'imported-1', 2, 0, 'given', 1, 0)`,
 				`INSERT INTO share_links (token_hash, message_id, sender_id, user_id, sent_at) VALUES ('\x6c696e6b', '` + made + `', 'ann', 'bob', 1)`,
-			} {
-				if engine == "sqlite" {
-					stmt = sqliteBytes(stmt)
-				}
-				if _, err := db.ExecContext(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
+			}
+			if engine == "sqlite" {
+				for i := range stmts {
+					stmts[i] = sqliteBytes(stmts[i])
 				}
 			}
-			store, err := open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			execAll(t, db, stmts...)
+			store := open()
 			defer store.Close()
 			mustFindMessage(t, store, made, "made")
 			mustFindMessage(t, store, "imported-1", "given")

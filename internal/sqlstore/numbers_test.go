@@ -30,7 +30,7 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 			// Two threads: in t1, ann's m1 and bob's m2, deleted after ann's
 			// share card m3 was posted; in t2, bob's m4 with the same key
 			// as ann's m1.
-			for _, stmt := range []string{
+			execAll(t, db,
 				`INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('ann', 'ann', 'Ann', 'h', 1), ('bob', 'bob', 'Bob', 'h', 1)`,
 				`INSERT INTO threads (id, kind, title, created_by, last_seq, last_change, last_activity_at, created_at)
 					VALUES ('t1', 'group', 'one', 'ann', 3, 4, 1, 1), ('t2', 'group', 'two', 'bob', 1, 1, 1, 1)`,
@@ -43,26 +43,19 @@ func TestMigration0022_KeepsMessages(t *testing.T) {
 					VALUES ('t1', 3, 'm3', 'ann', 'share', 'see', 1, 'https://films.example/1', 'Film', 3)`,
 				`INSERT INTO messages (thread_id, seq, id, sender_id, kind, body, idempotency_key, created_at, change_seq)
 					VALUES ('t2', 1, 'm4', 'bob', 'text', 'four', 'k1', 1, 1)`,
-			} {
-				if _, err := db.ExecContext(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
+			)
 			link := `INSERT INTO share_links (token_hash, message_id, sender_id, user_id, sent_at) VALUES ($1, 'm3', 'ann', 'bob', 1)`
 			if _, err := db.ExecContext(ctx, link, []byte("link")); err != nil {
 				t.Fatalf("%s: %v", link, err)
 			}
-			store, err := open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			store := open()
 			defer store.Close()
 
 			var history []*parley.Message
 			var retried, bobRetried *parley.Message
 			var changes []parley.MessageChange
 			var target *parley.ShareTarget
-			err = store.Read(ctx, func(tx parley.Tx) (err error) {
+			err := store.Read(ctx, func(tx parley.Tx) (err error) {
 				if history, err = tx.FindMessages(ctx, parley.MessageFilter{ThreadID: "t1", Limit: 10}); err != nil {
 					return err
 				}
