@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/cookie"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -39,6 +40,9 @@ type Server struct {
 	otherOrigins map[string]bool
 	// crossOrigin is the server's own handler as CrossOrigin wraps it.
 	crossOrigin http.Handler
+	// cookies are the browser's cookies of this server, the pages'
+	// session among them.
+	cookies cookie.Site
 
 	// closing is closed when the server shuts down, ending realtime connections.
 	closing     chan struct{}
@@ -50,7 +54,8 @@ type Server struct {
 // traffic, or else what keeps it from it, in words an operator may see.
 func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits, ready func(context.Context) error) *Server {
 	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, ready: ready, mux: http.NewServeMux(),
-		otherOrigins: map[string]bool{}, closing: make(chan struct{})}
+		otherOrigins: map[string]bool{}, closing: make(chan struct{}),
+		cookies: cookie.Site{Secure: strings.HasPrefix(svc.PublicURL(), "https://")}}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		switch {
@@ -233,7 +238,7 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 			c, err = authenticate(r.Context(), token)
 		case q.Has("ticket"):
 			c, err = s.svc.AuthenticateTicket(r.Context(), q.Get("ticket"))
-		case ticket && hasCookie(r, SessionCookie):
+		case ticket && s.hasSessionCookie(r):
 			c, err = s.cookieCaller(r)
 		default:
 			err = parley.Errorf(parley.EUNAUTHORIZED, "send a bearer token in the Authorization header")
@@ -338,13 +343,14 @@ func (b *replayableBody) replay() io.ReadCloser {
 }
 
 // SessionCookie names the cookie that holds a member's session in the
-// browser, set by the pages when they sign the member in.
+// browser, set by the pages when they sign the member in; over https it
+// is kept as __Host-parley_session (package cookie).
 const SessionCookie = "parley_session"
 
-// hasCookie reports whether the request carries the named cookie.
-func hasCookie(r *http.Request, name string) bool {
-	_, err := r.Cookie(name)
-	return err == nil
+// hasSessionCookie reports whether the request carries the session cookie.
+func (s *Server) hasSessionCookie(r *http.Request) bool {
+	_, ok := s.cookies.Value(r, SessionCookie)
+	return ok
 }
 
 // cookieCaller authenticates the messenger's own WebSocket with the
@@ -356,8 +362,8 @@ func (s *Server) cookieCaller(r *http.Request) (*parley.Caller, error) {
 	if origin := r.Header.Get("Origin"); origin == "" || !sameOrigin(origin, s.svc.PublicURL()) {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "a session cookie opens the realtime stream only from this server's own pages")
 	}
-	c, _ := r.Cookie(SessionCookie)
-	return s.svc.Authenticate(r.Context(), c.Value)
+	session, _ := s.cookies.Value(r, SessionCookie)
+	return s.svc.Authenticate(r.Context(), session)
 }
 
 // sameOrigin reports whether origin, as a browser sends it, is the origin

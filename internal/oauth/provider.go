@@ -38,6 +38,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/cookie"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -69,6 +70,7 @@ type Provider struct {
 	op      *op.Provider
 	storage *storage
 	issuer  string
+	cookies cookie.Site
 	handler http.Handler
 	// errorPage shows the member an authorization request that cannot be
 	// answered to the app; see ShowErrorsWith.
@@ -103,13 +105,15 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage}
+	p := &Provider{
+		op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage,
+		cookies: cookie.Site{Secure: strings.HasPrefix(issuer, "https://")},
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
-	secure := strings.HasPrefix(issuer, "https://")
 	// The pages send the member to the callback, by a redirect: a GET.
-	mux.Handle("GET "+callbackPath, issuerInResponses(p.requireBoundRequest(provider), issuer, secure))
-	mux.Handle(AuthorizePath, p.authorize(issuerInResponses(provider, issuer, secure)))
+	mux.Handle("GET "+callbackPath, p.issuerInResponses(p.requireBoundRequest(provider)))
+	mux.Handle(AuthorizePath, p.authorize(p.issuerInResponses(provider)))
 	mux.Handle("GET "+KeysPath, provider)
 	endpoints := newEndpoints(provider, st, log)
 	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
@@ -383,6 +387,9 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 // once loses the oldest; started again, each works. Each request keeps a
 // cookie of its own, not a place in one cookie's list, so that two
 // sign-ins started at once, in two tabs, do not write over each other.
+// They are for the whole site, as all of the server's cookies are (package
+// cookie), so they also go with the requests of pages; at most 15 short
+// ones, for ten minutes after a sign-in.
 const (
 	requestCookiePrefix = "parley_req_"
 	maxBoundRequests    = 16
@@ -390,34 +397,25 @@ const (
 
 // Bound reports whether the request comes from the browser that started
 // sign-in request id.
-func Bound(r *http.Request, id string) bool {
-	c, err := r.Cookie(requestCookiePrefix + id)
-	return id != "" && err == nil && c.Value == "1"
+func (p *Provider) Bound(r *http.Request, id string) bool {
+	v, ok := p.cookies.Value(r, requestCookiePrefix+id)
+	return id != "" && ok && v == "1"
 }
 
 // bindRequest gives the browser of r the cookie of request id, and expires
 // the cookies of its other requests but the latest maxBoundRequests-1.
-func bindRequest(w http.ResponseWriter, r *http.Request, id string, secure bool) {
+func (p *Provider) bindRequest(w http.ResponseWriter, r *http.Request, id string) {
 	var held []string
-	for _, c := range r.Cookies() {
-		if other, ok := strings.CutPrefix(c.Name, requestCookiePrefix); ok && other != id {
+	for _, name := range p.cookies.Names(r) {
+		if other, ok := strings.CutPrefix(name, requestCookiePrefix); ok && other != id {
 			held = append(held, other)
 		}
 	}
 	slices.Sort(held) // IDs sort in the order they were made
 	for _, old := range held[:max(0, len(held)-(maxBoundRequests-1))] {
-		http.SetCookie(w, requestCookie(old, -1, secure))
+		http.SetCookie(w, p.cookies.New(requestCookiePrefix+old, "", -1))
 	}
-	http.SetCookie(w, requestCookie(id, int(parley.AuthRequestTTL.Seconds()), secure))
-}
-
-// requestCookie is the cookie of sign-in request id, for maxAge seconds
-// (negative: expired now).
-func requestCookie(id string, maxAge int, secure bool) *http.Cookie {
-	return &http.Cookie{
-		Name: requestCookiePrefix + id, Value: "1", Path: PathPrefix,
-		MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-	}
+	http.SetCookie(w, p.cookies.New(requestCookiePrefix+id, "1", parley.AuthRequestTTL))
 }
 
 // requireBoundRequest guards the callback that issues codes: the request
@@ -428,7 +426,7 @@ func requestCookie(id string, maxAge int, secure bool) *http.Cookie {
 func (p *Provider) requireBoundRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("id")
-		if !Bound(r, id) {
+		if !p.Bound(r, id) {
 			http.Error(w, "This sign-in was started in another browser. Start again from the app.", http.StatusForbidden)
 			return
 		}
@@ -455,28 +453,27 @@ func clientRefusal(err error) string {
 // the provider redirects to an app with, success or error (RFC 9207), so an
 // app talking to several servers can tell which one answered. A redirect to
 // the sign-in page binds the request to the browser.
-func issuerInResponses(next http.Handler, issuer string, secure bool) http.Handler {
+func (p *Provider) issuerInResponses(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&issuerWriter{ResponseWriter: w, request: r, issuer: issuer, secure: secure}, r)
+		next.ServeHTTP(&issuerWriter{ResponseWriter: w, request: r, provider: p}, r)
 	})
 }
 
 type issuerWriter struct {
 	http.ResponseWriter
-	request *http.Request
-	issuer  string
-	secure  bool
-	wrote   bool
+	request  *http.Request
+	provider *Provider
+	wrote    bool
 }
 
 func (w *issuerWriter) WriteHeader(code int) {
 	if !w.wrote && code >= 300 && code < 400 {
 		if loc := w.Header().Get("Location"); strings.HasPrefix(loc, LoginPath+"?") {
 			if u, err := url.Parse(loc); err == nil {
-				bindRequest(w, w.request, u.Query().Get("id"), w.secure)
+				w.provider.bindRequest(w, w.request, u.Query().Get("id"))
 			}
 		} else if loc != "" {
-			w.Header().Set("Location", withIssuer(loc, w.issuer))
+			w.Header().Set("Location", withIssuer(loc, w.provider.issuer))
 		}
 	}
 	w.wrote = true

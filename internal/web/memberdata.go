@@ -127,9 +127,9 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	proof, err := p.svc.ChangePassword(service.WithDeviceProof(ctx, deviceProofOf(r)), r.PostFormValue("current"), r.PostFormValue("new"))
+	proof, err := p.svc.ChangePassword(service.WithDeviceProof(ctx, p.deviceProofOf(r)), r.PostFormValue("current"), r.PostFormValue("new"))
 	if err == nil {
-		http.SetCookie(w, p.cookie(deviceCookie, proof, service.DeviceProofTTL))
+		http.SetCookie(w, p.cookies.New(deviceCookie, proof, service.DeviceProofTTL))
 		http.Redirect(w, r, accountDataPath+"?done=password", http.StatusSeeOther)
 		return
 	}
@@ -162,10 +162,10 @@ func (p *Pages) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error = parley.Errorf(parley.EINVALID, "tick the box to confirm: nothing was deleted")
 	if r.PostFormValue("confirm") == "yes" {
-		err = p.svc.DeleteAccount(service.WithDeviceProof(ctx, deviceProofOf(r)), r.PostFormValue("password"))
+		err = p.svc.DeleteAccount(service.WithDeviceProof(ctx, p.deviceProofOf(r)), r.PostFormValue("password"))
 	}
 	if err == nil {
-		http.SetCookie(w, p.cookie(sessionCookie, "", -time.Second))
+		http.SetCookie(w, p.cookies.New(sessionCookie, "", -time.Second))
 		http.Redirect(w, r, signInPath+"?done=deleted", http.StatusSeeOther)
 		return
 	}

@@ -259,7 +259,7 @@ func (p *Pages) handleSignOut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, p.cookie(sessionCookie, "", -time.Second))
+	http.SetCookie(w, p.cookies.New(sessionCookie, "", -time.Second))
 	http.Redirect(w, r, signInPath, http.StatusSeeOther)
 }
 

@@ -366,10 +366,10 @@ func TestMessenger_FormsNeedCSRF(t *testing.T) {
 }
 
 // The messenger's pages allow no inline script or style and no framing,
-// and its session cookie is HttpOnly and SameSite=Lax, Secure when the
-// public URL is https.
+// and its session cookie is HttpOnly and SameSite=Lax, Secure and the
+// host's own (__Host-) when the public URL is https.
 func TestMessenger_SecurityHeaders(t *testing.T) {
-	for _, public := range []string{"", "https://parley.example"} {
+	for public, name := range map[string]string{"": "parley_session", "https://parley.example": "__Host-parley_session"} {
 		env := apptest.Start(t, func(c *config.Config) { c.PublicURL = public })
 		env.MustMember(t, "alice")
 		b := newScriptless(t, env.URL)
@@ -396,12 +396,12 @@ func TestMessenger_SecurityHeaders(t *testing.T) {
 		resp.Body.Close()
 		var session *http.Cookie
 		for _, c := range resp.Cookies() {
-			if c.Name == "parley_session" {
+			if c.Name == name {
 				session = c
 			}
 		}
 		if session == nil {
-			t.Fatalf("signing in set no session cookie (status %d)", resp.StatusCode)
+			t.Fatalf("with public URL %q signing in set no cookie %s (status %d)", public, name, resp.StatusCode)
 		}
 		if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure != (public != "") {
 			t.Errorf("with public URL %q the session cookie is %s", public, session)

@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/cookie"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/oauth"
 	"github.com/parleyhq/parley/internal/service"
@@ -75,8 +76,8 @@ type Pages struct {
 	// pages are every page's template and the parts they share
 	// (parsePages).
 	pages *template.Template
-	// secure marks cookies Secure when the server is reached over https.
-	secure bool
+	// cookies are the browser's cookies of this server.
+	cookies cookie.Site
 	// csrfKey signs the forms' CSRF tokens.
 	csrfKey []byte
 	handler http.Handler
@@ -93,7 +94,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, lo
 	if err != nil {
 		return nil, fmt.Errorf("web: CSRF key: %w", err)
 	}
-	p := &Pages{svc: svc, provider: provider, log: log, secure: secureCookies, csrfKey: csrfKey}
+	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.Site{Secure: secureCookies}, csrfKey: csrfKey}
 	p.pages = p.parsePages()
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
@@ -258,7 +259,7 @@ func (p *Pages) appSignIn(id string, next *service.Next, again bool) loginPage {
 
 // unbound refuses a sign-in request the browser did not start.
 func (p *Pages) unbound(w http.ResponseWriter, r *http.Request, id string) bool {
-	if oauth.Bound(r, id) {
+	if p.provider.Bound(r, id) {
 		return false
 	}
 	p.render(w, http.StatusForbidden, "error", errorPage{
@@ -373,7 +374,7 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 // stay valid until it lapses.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) bool {
 	page.Username = r.PostFormValue("username")
-	signedIn, err := p.svc.SignIn(service.WithDeviceProof(r.Context(), deviceProofOf(r)), page.Username, r.PostFormValue("password"))
+	signedIn, err := p.svc.SignIn(service.WithDeviceProof(r.Context(), p.deviceProofOf(r)), page.Username, r.PostFormValue("password"))
 	if err != nil {
 		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
@@ -388,19 +389,16 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 		}
 	}
 	// The cookie lasts as long as the session (--session-ttl).
-	http.SetCookie(w, p.cookie(sessionCookie, signedIn.Token, signedIn.ExpiresAt.Sub(p.svc.Now())))
-	http.SetCookie(w, p.cookie(deviceCookie, signedIn.DeviceProof, service.DeviceProofTTL))
+	http.SetCookie(w, p.cookies.New(sessionCookie, signedIn.Token, signedIn.ExpiresAt.Sub(p.svc.Now())))
+	http.SetCookie(w, p.cookies.New(deviceCookie, signedIn.DeviceProof, service.DeviceProofTTL))
 	return true
 }
 
 // deviceProofOf returns the device proof the browser holds, if any, for
 // the password checks made for its request (service.WithDeviceProof).
-func deviceProofOf(r *http.Request) string {
-	c, err := r.Cookie(deviceCookie)
-	if err != nil {
-		return ""
-	}
-	return c.Value
+func (p *Pages) deviceProofOf(r *http.Request) string {
+	proof, _ := p.cookies.Value(r, deviceCookie)
+	return proof
 }
 
 // consentPage is what the consent page shows.
@@ -510,11 +508,11 @@ func (p *Pages) approvedBy(ctx context.Context, id string, err error) bool {
 // member returns the request's context with the member its session cookie
 // signs in, or an error when there is none.
 func (p *Pages) member(r *http.Request) (context.Context, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
+	session, ok := p.cookies.Value(r, sessionCookie)
+	if !ok {
 		return nil, parley.Errorf(parley.EUNAUTHORIZED, "sign in first")
 	}
-	caller, err := p.svc.Authenticate(r.Context(), c.Value)
+	caller, err := p.svc.Authenticate(r.Context(), session)
 	if err != nil {
 		return nil, err
 	}
@@ -531,21 +529,20 @@ func (p *Pages) member(r *http.Request) (context.Context, error) {
 // request too, so that every part's forms carry the token of the one
 // cookie the browser keeps.
 func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	var browser string
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= minCSRFCookieLen {
-		browser = c.Value
-	} else {
+	browser, ok := p.cookies.Value(r, csrfCookie)
+	if !ok || len(browser) < minCSRFCookieLen {
 		browser = parley.RandomToken()
-		http.SetCookie(w, p.cookie(csrfCookie, browser, 0))
+		c := p.cookies.New(csrfCookie, browser, 0)
+		http.SetCookie(w, c)
 		// The request's copies made for its handlers share its header.
 		cookies := r.Cookies()
 		r.Header.Del("Cookie")
-		for _, c := range cookies {
-			if c.Name != csrfCookie {
-				r.AddCookie(c)
+		for _, old := range cookies {
+			if old.Name != c.Name {
+				r.AddCookie(old)
 			}
 		}
-		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: browser})
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: browser})
 	}
 	return base64.RawURLEncoding.EncodeToString(p.csrfMAC(browser, r))
 }
@@ -559,10 +556,7 @@ const minCSRFCookieLen = 32
 // CSRF key. Without the key no one can make a token, and a token is worth
 // nothing with another browser's cookie or another session.
 func (p *Pages) csrfMAC(browser string, r *http.Request) []byte {
-	session := ""
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		session = c.Value
-	}
+	session, _ := p.cookies.Value(r, sessionCookie)
 	mac := hmac.New(sha256.New, p.csrfKey)
 	mac.Write([]byte(browser))
 	mac.Write([]byte{0})
@@ -574,22 +568,15 @@ func (p *Pages) csrfMAC(browser string, r *http.Request) []byte {
 // carry: missing, empty, short, made for another browser or another
 // session, or not made by the server. The comparison takes constant time.
 func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
-	c, err := r.Cookie(csrfCookie)
+	browser, ok := p.cookies.Value(r, csrfCookie)
 	sent, decodeErr := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
-	if err != nil || len(c.Value) < minCSRFCookieLen || decodeErr != nil || !hmac.Equal(sent, p.csrfMAC(c.Value, r)) {
+	if !ok || len(browser) < minCSRFCookieLen || decodeErr != nil || !hmac.Equal(sent, p.csrfMAC(browser, r)) {
 		p.render(w, http.StatusForbidden, "error", errorPage{
 			Title: "Form expired", Error: "This form has expired or did not come from Parley. Go back to the app and start again.",
 		})
 		return false
 	}
 	return true
-}
-
-func (p *Pages) cookie(name, value string, maxAge time.Duration) *http.Cookie {
-	return &http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
-		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
-	}
 }
 
 type errorPage struct{ Title, Error string }
