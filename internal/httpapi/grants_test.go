@@ -593,6 +593,57 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 	})
 }
 
+// An app answered with a thread it did not make (a direct thread that
+// existed, in its grant; a group it started before, by the same
+// Idempotency-Key) reads that thread's summary, its activity and unread
+// count: each member's log says so, whatever the app's scopes.
+func TestGrants_AppStartingAThreadAgainReadsIt(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Receipts")
+	app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+	threadsRead := func(c *client.Client, threadID string) int {
+		t.Helper()
+		var log struct{ Entries []client.AccessEntry }
+		if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log?limit=200", nil, &log); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range log.Entries {
+			if e.ClientID == partner.App.ClientID && e.ThreadID == threadID && e.Action == "threads.read" {
+				n++
+			}
+		}
+		return n
+	}
+
+	direct, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}})
+	if err != nil || direct.ID != w.aliceBob {
+		t.Fatalf("the app starting alice and bob's thread: %+v, %v; want the one they have", direct, err)
+	}
+	for _, c := range []*client.Client{w.alice, w.bob} {
+		if n := threadsRead(c, w.aliceBob); n != 1 {
+			t.Errorf("a member's log holds %d reads of the direct thread's summary by the app, want 1", n)
+		}
+	}
+	in := client.NewThread{Participants: []string{"bob", "carol"}, Title: "Dinner bill", IdempotencyKey: "dinner"}
+	group, err := app.CreateThread(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := threadsRead(w.carol, group.ID); n != 0 {
+		t.Errorf("carol's log holds %d reads of the group the app just made, want 0", n)
+	}
+	if again, err := app.CreateThread(ctx, in); err != nil || again.ID != group.ID {
+		t.Fatalf("the app's retry: %+v, %v; want the group it made", again, err)
+	}
+	if n := threadsRead(w.carol, group.ID); n != 1 {
+		t.Errorf("carol's log holds %d reads of the group's summary after the app's retry, want 1", n)
+	}
+}
+
 // Another member's thread is never the app's, whatever its grant.
 func TestGrants_OtherMembersThread(t *testing.T) {
 	t.Parallel()

@@ -172,12 +172,47 @@ func TestMessageEdit(t *testing.T) {
 				t.Errorf("a member's log holds %q of the message, newest first, want %s", got, want)
 			}
 		}
-		// Its text again is no edit, and no entry.
+		// Its text again is no edit, but the app is answered with the
+		// message as it now is: a read of it, as a retried send's answer is.
 		if _, err := app.EditMessage(ctx, m.ID, "transfer done"); err != nil {
 			t.Fatal(err)
 		}
-		if got := loggedOf(t, ctx, w.alice, m.ID); strings.Join(got, " ") != want {
-			t.Errorf("alice's log holds %q of the message after an edit that changed nothing, want only %s", got, want)
+		for _, c := range []*client.Client{w.alice, w.bob} {
+			if got := loggedOf(t, ctx, c, m.ID); strings.Join(got, " ") != "messages.read "+want {
+				t.Errorf("a member's log holds %q of the message after an edit that changed nothing, want messages.read %s", got, want)
+			}
+		}
+	})
+	t.Run("AnAppThatOnlyWritesIsNotToldTheReactions", func(t *testing.T) {
+		// Reactions are messages.read's to read: an app that only writes
+		// is answered with what it wrote, edited or sent again, not with
+		// what the members felt about it.
+		writer := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Writer"), "alice", []string{"openid", "messages.write", "participants.read"},
+			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+		m, err := writer.SendMessage(ctx, w.aliceBob, "receipt: pending", "key-receipt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.bob.React(ctx, m.ID, "👍"); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []struct {
+			what   string
+			answer func() (*client.Message, error)
+		}{
+			{"an edit", func() (*client.Message, error) { return writer.EditMessage(ctx, m.ID, "receipt: paid") }},
+			{"an edit to the same text", func() (*client.Message, error) { return writer.EditMessage(ctx, m.ID, "receipt: paid") }},
+			{"a retried send", func() (*client.Message, error) {
+				return writer.SendMessage(ctx, w.aliceBob, "receipt: pending", "key-receipt")
+			}},
+		} {
+			got, err := a.answer()
+			if err != nil || got.ID != m.ID || len(got.Reactions) != 0 {
+				t.Errorf("%s answers %+v, %v; want the message without its reactions", a.what, got, err)
+			}
+		}
+		if got, err := w.alice.Messages(ctx, w.aliceBob, client.MessagesQuery{}); err != nil || len(got.Messages[len(got.Messages)-1].Reactions) != 1 {
+			t.Errorf("alice's page after the app's answers: %+v, %v; want bob's reaction kept", got, err)
 		}
 	})
 	t.Run("AnAppDoesNotRewriteTheMembersWords", func(t *testing.T) {

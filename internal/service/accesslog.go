@@ -131,22 +131,18 @@ func inboxReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*p
 
 // summaryReads are the reads of showing a thread summary, by the thread's
 // readers: the thread itself, its title and activity, and the messages the
-// summary carries.
+// summary carries, if any. An app handed a summary by a write (a thread it
+// starts again) is logged as reading it, whatever its scopes.
 func summaryReads(t *parley.ThreadSummary, readers []string) []access {
-	return append([]access{{parley.ScopeThreadsRead, t.ID, readers, nil}}, summaryRead(t, readers)...)
-}
-
-// summaryRead is the read of the messages a thread summary carries, if it
-// carries any, by the thread's readers.
-func summaryRead(t *parley.ThreadSummary, readers []string) []access {
+	reads := []access{{parley.ScopeThreadsRead, t.ID, readers, nil}}
 	msgs := t.Messages
 	if len(msgs) == 0 && t.LastMessage != nil {
 		msgs = []*parley.Message{t.LastMessage}
 	}
-	if len(msgs) == 0 {
-		return nil
+	if len(msgs) > 0 {
+		reads = append(reads, access{parley.ScopeMessagesRead, t.ID, readers, msgs})
 	}
-	return []access{{parley.ScopeMessagesRead, t.ID, readers, msgs}}
+	return reads
 }
 
 // AccessLogQuery selects a page of the caller's access log, newest first.

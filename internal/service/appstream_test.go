@@ -15,11 +15,12 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
-// lateBus holds back thread.updated events while holding, as a publish that
-// comes late (another node, a slow goroutine) or not at all (NATS
+// lateBus holds back events of the type holds while holding, as a publish
+// that comes late (another node, a slow goroutine) or not at all (NATS
 // unreachable) would.
 type lateBus struct {
 	parley.Bus
+	holds   string
 	mu      sync.Mutex
 	holding bool
 	held    []func()
@@ -28,7 +29,7 @@ type lateBus struct {
 func (b *lateBus) Publish(ctx context.Context, to []string, ev parley.Event) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.holding && ev.Type == parley.EventThreadUpdated {
+	if b.holding && ev.Type == b.holds {
 		b.held = append(b.held, func() { b.Bus.Publish(ctx, to, ev) })
 		return nil
 	}
@@ -61,7 +62,7 @@ func TestEvents_AppDeliveryLoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			db := sqlstoretest.Open(t, engine)
-			events := &lateBus{Bus: bus.NewMemory(64)}
+			events := &lateBus{Bus: bus.NewMemory(64), holds: parley.EventThreadUpdated}
 			s := New(db, events, slog.New(slog.DiscardHandler), Options{})
 			ctx := context.Background()
 			users, group, token := appInGroup(t, db, parley.ScopeMessagesRead)
@@ -281,6 +282,58 @@ func TestEvents_AppStreamToldOfItsSuspension(t *testing.T) {
 	}
 }
 
+// TestEvents_AppStreamShowsReactionsAsTheGrantNowIs: an event reaching an
+// app's stream after its member took participants.read out of the grant is
+// made for the grant as it now is, whether or not the stream has yet heard
+// of the narrowing: carol's reaction is counted, and her name not given.
+func TestEvents_AppStreamShowsReactionsAsTheGrantNowIs(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			events := &lateBus{Bus: bus.NewMemory(64), holds: parley.EventGrantsEnded}
+			s := New(db, events, slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			users, group, token := appInGroup(t, db, parley.ScopeMessagesRead, parley.ScopeParticipantsRead)
+			as := func(name string) context.Context {
+				return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref()})
+			}
+			appCtx, stream := subscribeApp(t, s, db, token)
+			m, _, err := s.SendMessage(as("bob"), group, Draft{Text: "who likes it?"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			admitUntil(t, appCtx, stream, "bob's message", func(ev parley.Event) bool { return ev.MessageID == m.ID })
+
+			events.hold()
+			grantID := parley.CallerFromContext(appCtx).App.Grant.ID
+			if _, err := s.NarrowGrant(as("alice"), grantID, GrantNarrowing{Scopes: []string{string(parley.ScopeMessagesRead)}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.React(as("carol"), m.ID, "👍"); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				select {
+				case ev := <-stream.C():
+					out, ok, err := stream.Admit(appCtx, ev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok || ev.Type != parley.EventMessageReacted {
+						continue
+					}
+					if !strings.Contains(string(out.Data), `"count":1`) || strings.Contains(string(out.Data), users["carol"].ID) {
+						t.Fatalf("the reaction reaches the narrowed grant as %s; want it counted, carol not named", out.Data)
+					}
+					return
+				case <-time.After(5 * time.Second):
+					t.Fatal("the reaction was not delivered")
+				}
+			}
+		})
+	}
+}
+
 // TestEvents_AppShareDeliveryLoggedForThoseInTheThreadAtTheCard: a share
 // card an app's stream delivers is logged, as any message is, for those in
 // the thread when it was sent, whether or not the stream has yet heard
@@ -292,7 +345,7 @@ func TestEvents_AppShareDeliveryLoggedForThoseInTheThreadAtTheCard(t *testing.T)
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			db := sqlstoretest.Open(t, engine)
-			events := &lateBus{Bus: bus.NewMemory(64)}
+			events := &lateBus{Bus: bus.NewMemory(64), holds: parley.EventThreadUpdated}
 			s := New(db, events, slog.New(slog.DiscardHandler), Options{})
 			ctx := context.Background()
 			users, _, token := appInGroup(t, db, parley.ScopeMessagesRead, parley.ScopeSharesWrite)

@@ -188,12 +188,9 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if err := e.sessionErr(); err != nil {
 		return ev, false, err
 	}
-	ev, err := e.svc.forCallerEvent(ctx, c, ev)
-	if err != nil {
-		return ev, false, err
-	}
 	if c.App == nil {
-		return ev, true, nil
+		ev, err := e.svc.forCallerEvent(ctx, c, ev)
+		return ev, err == nil, err
 	}
 	if ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventThreadAppsChanged {
 		delete(e.threads, ev.ThreadID)
@@ -210,6 +207,12 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	loggedAs, ok := eventScope(c, ev.Type)
 	if !ok {
 		return ev, false, nil
+	}
+	// Made for that grant too: narrowed, it may no longer let the app
+	// learn who reacted.
+	ev, err := e.svc.forCallerEvent(ctx, c, ev)
+	if err != nil {
+		return ev, false, err
 	}
 	t, err := e.thread(ctx, ev.ThreadID)
 	if err != nil || t == nil || !seenFrom(ev, t.from) {

@@ -9,14 +9,13 @@ import (
 )
 
 // A message is handed to each caller as that caller may see it: its share
-// card with the caller's own link (linkShares), and its reactions without
-// who gave them for an app that may not learn who takes part in the thread
-// (hideReactors). Reads and replies go through forCaller, events through
+// card with the caller's own link (linkShares), and its reactions as far
+// as an app's grant lets it read them (hideReactions). Reads and replies go through forCaller, events through
 // forCallerEvent.
 
 // forCaller makes msgs what c may see of them.
 func (s *Service) forCaller(ctx context.Context, c *parley.Caller, msgs ...*parley.Message) error {
-	hideReactors(c, msgs...)
+	hideReactions(c, msgs...)
 	return s.linkShares(ctx, c, msgs...)
 }
 
@@ -37,7 +36,7 @@ func (s *Service) forCallerEvent(ctx context.Context, c *parley.Caller, ev parle
 	default:
 		return ev, nil
 	}
-	if !bytes.Contains(ev.Data, shareKey) && !(hidesReactors(c) && bytes.Contains(ev.Data, reactionsKey)) {
+	if !bytes.Contains(ev.Data, shareKey) && !(hidesReactions(c) && bytes.Contains(ev.Data, reactionsKey)) {
 		return ev, nil
 	}
 	var msg parley.Message

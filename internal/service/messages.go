@@ -214,11 +214,19 @@ func (s *Service) replay(ctx context.Context, tx parley.Tx, c *parley.Caller, pr
 	} else if prior.Seq < from {
 		return parley.ErrIdempotencyKeyReused
 	}
-	readers, err := threadReaders(ctx, tx, c, prior.ThreadID)
+	return s.logAnswered(ctx, tx, c, prior)
+}
+
+// logAnswered logs an app's write that changed nothing and is answered with
+// m as it now is (a retried send, an edit to the text m has) for everyone
+// in m's thread, as the read it is: messages.read, whatever the app's
+// scopes.
+func (s *Service) logAnswered(ctx context.Context, tx parley.Tx, c *parley.Caller, m *parley.Message) error {
+	readers, err := threadReaders(ctx, tx, c, m.ThreadID)
 	if err != nil {
 		return err
 	}
-	return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesRead, prior.ThreadID, readers, []*parley.Message{prior}})
+	return s.logAccess(ctx, tx, c, access{parley.ScopeMessagesRead, m.ThreadID, readers, []*parley.Message{m}})
 }
 
 // sameVia reports whether two messages were sent through the same app, or
@@ -534,7 +542,8 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 // (EventMessageEdited), and every app whose grant reaches it
 // (WebhookMessageEdited). The text it has already changes nothing and
 // tells no one. An app's edit is in the access log of everyone in the
-// thread, as parley.ActionMessageEdited.
+// thread, as parley.ActionMessageEdited; one that changes nothing, as the
+// read of the message it is answered with (logAnswered).
 //
 // An app may edit only what it wrote itself, for the member whose grant
 // it holds (a receipt whose status changed, a recommendation's note): the
@@ -583,6 +592,11 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 		}
 		msg = m
 		if m.Text == text {
+			// Nothing changes; an app is answered with the message as it
+			// now is, which is a read of it.
+			if c.App != nil {
+				return s.logAnswered(ctx, tx, c, m)
+			}
 			return nil
 		}
 		at := s.Now()

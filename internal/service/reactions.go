@@ -10,7 +10,7 @@ import (
 // emoji, one of parley.ReactionEmoji, in place of any they gave it before,
 // and returns the message as it now is. Everyone in the thread is told
 // (EventMessageReacted), and apps whose grants reach the message read it
-// with its reactions (hideReactors); no webhook tells of it. The reaction
+// with its reactions (hideReactions); no webhook tells of it. The reaction
 // the caller has already changes nothing and tells no one.
 //
 // A reaction is a member's alone: what a member felt on reading a message
@@ -79,19 +79,26 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 	return msg, nil
 }
 
-// hideReactors takes out of the messages' reactions who gave them, for an
-// app that may not learn who takes part in their threads
-// (participants.read): each reaction keeps its emoji and count, and names
-// the app's own member alone, if they gave it. Without it a reaction would
-// name members who never wrote in the thread. (Who wrote a message is
-// messages.read's to read.) The messages get reactions of their own: a
-// copy of a message, sharing its reactions, keeps them whole.
-func hideReactors(c *parley.Caller, msgs ...*parley.Message) {
-	if !hidesReactors(c) {
+// hideReactions takes out of the messages what an app's grant does not
+// let it read of their reactions. Without messages.read, all of them: an
+// app that only writes gets back what it wrote (edited, or sent again),
+// not what members felt about it. Without participants.read, who gave
+// them: each reaction keeps its emoji and count, and names the app's own
+// member alone, if they gave it; it would otherwise name members who never
+// wrote in the thread. (Who wrote a message is messages.read's to read.)
+// The messages get reactions of their own: a copy of a message, sharing
+// its reactions, keeps them whole.
+func hideReactions(c *parley.Caller, msgs ...*parley.Message) {
+	if !hidesReactions(c) {
 		return
 	}
+	readsReactions := c.App.Scopes.Has(parley.ScopeMessagesRead)
 	for _, m := range msgs {
 		if m == nil || len(m.Reactions) == 0 {
+			continue
+		}
+		if !readsReactions {
+			m.Reactions = nil
 			continue
 		}
 		hidden := make([]parley.Reaction, len(m.Reactions))
@@ -107,10 +114,10 @@ func hideReactors(c *parley.Caller, msgs ...*parley.Message) {
 	}
 }
 
-// hidesReactors reports whether c is an app that may not learn who gave a
-// reaction (hideReactors).
-func hidesReactors(c *parley.Caller) bool {
-	return c.App != nil && !c.App.Scopes.Has(parley.ScopeParticipantsRead)
+// hidesReactions reports whether c is an app that may not read all of the
+// messages' reactions (hideReactions).
+func hidesReactions(c *parley.Caller) bool {
+	return c.App != nil && !(c.App.Scopes.Has(parley.ScopeMessagesRead) && c.App.Scopes.Has(parley.ScopeParticipantsRead))
 }
 
 // errReactionToDeleted refuses a reaction to a deleted message.

@@ -87,7 +87,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				if err != nil {
 					return err
 				}
-				for _, a := range summaryRead(summary, readers) {
+				for _, a := range summaryReads(summary, readers) {
 					if err := s.logAccess(ctx, tx, c, a); err != nil {
 						return err
 					}
@@ -117,7 +117,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 					return err
 				}
 				readers := userIDs(members)
-				for _, a := range append(summaryRead(summary, readers), access{parley.ScopeMessagesWrite, existing.ID, readers, nil}) {
+				for _, a := range append(summaryReads(summary, readers), access{parley.ScopeMessagesWrite, existing.ID, readers, nil}) {
 					if err := s.logAccess(ctx, tx, c, a); err != nil {
 						return err
 					}
