@@ -256,6 +256,10 @@ func TestMessageReaction(t *testing.T) {
 		if _, err := w.carol.React(ctx, inGroup.ID, "🙏"); err != nil {
 			t.Fatal(err)
 		}
+		carols, err := w.carol.SendMessage(ctx, group.ID, "not me", "carol-tent")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := w.carol.LeaveThread(ctx, group.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -264,6 +268,14 @@ func TestMessageReaction(t *testing.T) {
 		// What carol gave before she left stays, as what she wrote does.
 		if r := reactions(messageIn(t, ctx, w.alice, group.ID, inGroup.ID)); r != "🙏1 carol" {
 			t.Fatalf("after carol left the message shows %q, want her 🙏", r)
+		}
+		// Nor does her retried send, still answered, tell her who reacted
+		// to it since.
+		if _, err := w.bob.React(ctx, carols.ID, "😂"); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := w.carol.SendMessage(ctx, group.ID, "not me", "carol-tent"); err != nil || again.ID != carols.ID || reactions(again) != "" {
+			t.Fatalf("carol's retry after she left: %+v, %v; want her message without the reactions", again, err)
 		}
 	})
 	t.Run("BadInput", func(t *testing.T) {

@@ -196,7 +196,8 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 // the grant reaches there, else ECONFLICT, as for a key used for another
 // message. A retry is no way around the member's closing, unticking or
 // leaving a thread. A member's own retry is answered whether or not they
-// are still in the thread.
+// are still in the thread; of a thread they left, without its reactions,
+// as their export gives it: who reacted since is no longer theirs to read.
 //
 // An app's replay that is answered is logged for everyone in the thread
 // as the read it is, of prior (messages.read, whatever the app's scopes):
@@ -207,7 +208,12 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 // reads would spare no commit.
 func (s *Service) replay(ctx context.Context, tx parley.Tx, c *parley.Caller, prior *parley.Message) error {
 	if c.App == nil {
-		return nil
+		p, err := tx.FindParticipant(ctx, prior.ThreadID, c.User.ID)
+		if isNotFound(err) || err == nil && p.LeftAt != nil {
+			prior.Reactions = nil
+			return nil
+		}
+		return err
 	}
 	if _, _, from, err := visibleThread(ctx, tx, c, prior.ThreadID); err != nil {
 		return err
