@@ -742,6 +742,11 @@ func TestWebhooks_Endpoints(t *testing.T) {
 		"ErrNotAURL":       {"url": "hooks", "events": []string{"message.created"}},
 		"ErrUnknownField":  {"url": "https://hooks.example/", "events": []string{"message.created"}, "secret": "mine"},
 		"ErrMappedPrivate": {"url": "https://[::ffff:10.0.0.1]/", "events": []string{"message.created"}},
+		"ErrShortIPv4":     {"url": "https://127.1/", "events": []string{"message.created"}},
+		"ErrDecimalIPv4":   {"url": "https://2130706433/", "events": []string{"message.created"}},
+		"ErrOctalIPv4":     {"url": "https://0177.0.0.1/", "events": []string{"message.created"}},
+		"ErrHexIPv4":       {"url": "https://0x7F000001./", "events": []string{"message.created"}},
+		"ErrNoHost":        {"url": "https:///hooks", "events": []string{"message.created"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := w.alice.Do(ctx, "POST", base, body, nil)

@@ -82,8 +82,8 @@ func (g Guard) Allowed(ip netip.Addr) bool {
 
 // CheckURL checks an endpoint's URL when it is registered: https, or http
 // to loopback where loopback is allowed; a literal address must be one
-// Allowed. A host name is checked again, after DNS resolution, at every
-// delivery.
+// Allowed, and an IPv4 address be written as four decimal numbers. A host
+// name is checked again, after DNS resolution, at every delivery.
 func (g Guard) CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -93,6 +93,10 @@ func (g Guard) CheckURL(raw string) error {
 	ip, literal := netip.ParseAddr(host)
 	loopback := host == "localhost" || strings.HasSuffix(host, ".localhost") || literal == nil && ip.IsLoopback()
 	switch {
+	case host == "":
+		return parley.Errorf(parley.EINVALID, "url must name a host")
+	case literal != nil && endsInNumber(host):
+		return parley.Errorf(parley.EINVALID, "url must name a host, or an IPv4 address as four decimal numbers")
 	case loopback && !g.AllowLoopback:
 		return parley.Errorf(parley.EINVALID, "url must not point at this server's own machine (loopback)")
 	case literal == nil && !g.Allowed(ip):
@@ -103,6 +107,19 @@ func (g Guard) CheckURL(raw string) error {
 		return parley.Errorf(parley.EINVALID, "url must be https")
 	}
 	return nil
+}
+
+// endsInNumber reports whether a host's last label is a number, decimal or
+// 0x hexadecimal, as browsers and resolvers read an IPv4 address written in
+// one of its other forms (127.1, 2130706433, 0177.0.0.1, 0x7f.0.0.1): a
+// host name ends in letters.
+func endsInNumber(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	digits := "0123456789"
+	if hex, ok := strings.CutPrefix(last, "0x"); ok {
+		last, digits = hex, "0123456789abcdef"
+	}
+	return strings.Trim(last, digits) == ""
 }
 
 // errRefused is a dial to a destination the guard refuses.
