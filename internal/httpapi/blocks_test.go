@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,7 +149,7 @@ func TestBlocks(t *testing.T) {
 			t.Error("bob's consent page offers the conversation alice blocked him in")
 		}
 		refused := b.Submit(t, consent, url.Values{"action": {"approve"}, "thread_scope": {parley.ThreadScopeSelected}, "threads": {w.aliceBob}})
-		if refused.Status != http.StatusBadRequest || !strings.Contains(refused.Body, "whose other member blocked you") {
+		if refused.Status != http.StatusBadRequest || !strings.Contains(refused.Body, "A blocked conversation cannot be given to an app") {
 			t.Errorf("ticking it anyway: %d\n%s", refused.Status, refused.Body)
 		}
 		apps, err := w.alice.ThreadApps(ctx, w.aliceBob)
@@ -168,6 +170,37 @@ func TestBlocks(t *testing.T) {
 		wantProblem(t, err, http.StatusForbidden, "forbidden")
 		if a, err := w.alice.ThreadApps(ctx, w.aliceBob); err != nil || a.Allowed || len(a.ClosedBy) != 1 || a.ClosedBy[0].ID != bobID {
 			t.Fatalf("alice's conversation: %+v, %v; want it closed by bob", a, err)
+		}
+	})
+	t.Run("TheMemberWhoBlocksLearnsNotWhetherTheyAreBlockedBack", func(t *testing.T) {
+		// alice blocks bob: whether bob blocks her too, she may neither
+		// reopen the conversation to apps nor tick it for one, and is told
+		// so in the same words.
+		cfg := *w.env.MustPartner(t, "Alice's own").Config
+		cfg.Scopes = []string{"openid", "messages.read"}
+		refusals := func() string {
+			t.Helper()
+			if _, err := w.alice.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
+				t.Fatal(err)
+			}
+			_, reopened := w.alice.SetThreadAppAccess(ctx, w.aliceBob, true)
+			b := apptest.NewBrowser()
+			login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+			consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+			ticked := b.Submit(t, consent, url.Values{"action": {"approve"}, "thread_scope": {parley.ThreadScopeSelected}, "threads": {w.aliceBob}})
+			return fmt.Sprintf("reopening: %v; offered for an app: %v; ticked: %d %s", reopened, strings.Contains(consent.Body, w.aliceBob),
+				ticked.Status, regexp.MustCompile(`(?i)a blocked conversation[^<]*`).FindString(ticked.Body))
+		}
+		alone := refusals()
+		if _, err := w.bob.Block(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		both := refusals()
+		if err := w.bob.Unblock(ctx, w.aliceID); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(alone, "403") || !strings.Contains(alone, "ticked: 400 A blocked conversation") || alone != both {
+			t.Errorf("alice's refusals while she blocks bob:\n%s\nand while each blocks the other:\n%s\nwant both refused, alike", alone, both)
 		}
 	})
 	t.Run("ADeclinedRequestStillKeepsItsAskerWaiting", func(t *testing.T) {

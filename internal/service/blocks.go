@@ -183,24 +183,11 @@ func holdPair(ctx context.Context, tx parley.Tx, a, b string) error {
 	return nil
 }
 
-// blockedIn reports whether the member userID is blocked in the thread th:
-// the thread is Blocked, and by its other member's block of them. Such a
-// member may bring the thread into no app's reach, as the app's name, and
-// the notice that it reads the thread, would put words of theirs in front
-// of the member who blocked them.
-func blockedIn(ctx context.Context, tx parley.Tx, th *parley.Thread, userID string) (bool, error) {
-	if !th.Blocked {
-		return false, nil
-	}
-	ids, err := tx.FindParticipantIDs(ctx, th.ID)
-	if err != nil {
-		return false, err
-	}
-	for _, id := range ids {
-		if id != userID {
-			_, theyBlock, err := tx.FindBlocksBetween(ctx, userID, id)
-			return theyBlock, err
-		}
-	}
-	return false, nil
-}
+// closedToNewApps reports whether no app may come to reach the thread th
+// now, by a member's ticking it or reopening it to apps: a conversation
+// blocked, whoever blocks whom. A member blocked may not, as the app's
+// name, and the notice that it reads the thread, would put words of theirs
+// in front of the member who blocked them; nor may the member who blocks,
+// who would otherwise learn, by being refused, whether they are blocked
+// too.
+func closedToNewApps(th *parley.Thread) bool { return th.Blocked }

@@ -260,7 +260,7 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 }
 
 // threadChoices lists the member's newest threads for the consent screen,
-// but those they are blocked in (blockedIn), which they may not tick.
+// but blocked conversations, which they may not tick (closedToNewApps).
 func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadChoice, error) {
 	threads, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit})
 	if err != nil {
@@ -268,9 +268,7 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadCh
 	}
 	choices := make([]ThreadChoice, 0, len(threads))
 	for _, t := range threads {
-		if blocked, err := blockedIn(ctx, tx, &t.Thread, userID); err != nil {
-			return nil, err
-		} else if blocked {
+		if closedToNewApps(&t.Thread) {
 			continue
 		}
 		label, err := threadLabel(ctx, tx, &t.Thread, userID)
@@ -554,10 +552,8 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 			if err != nil {
 				return nil, nil, parley.Errorf(parley.EINVALID, "you can only tick your own conversations")
 			}
-			if blocked, err := blockedIn(ctx, tx, th, c.User.ID); err != nil {
-				return nil, nil, err
-			} else if blocked {
-				return nil, nil, parley.Errorf(parley.EINVALID, "a conversation whose other member blocked you cannot be given to an app")
+			if closedToNewApps(th) {
+				return nil, nil, parley.Errorf(parley.EINVALID, "a blocked conversation cannot be given to an app")
 			}
 			added, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: id})
 			if err != nil {

@@ -51,13 +51,10 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		// Each reopening, as each closing, is a notice the others read:
 		// a member blocked in the thread, who may close it, may not
 		// reopen it, lest they write to the member who blocked them in
-		// notices, one closing and reopening after the other.
-		if allowed {
-			if blocked, err := blockedIn(ctx, tx, th, c.User.ID); err != nil {
-				return err
-			} else if blocked {
-				return parley.Errorf(parley.EFORBIDDEN, "the other member of this conversation blocked you: it cannot be reopened to apps while the block stands")
-			}
+		// notices, one closing and reopening after the other; nor may
+		// the member who blocks (closedToNewApps).
+		if allowed && closedToNewApps(th) {
+			return parley.Errorf(parley.EFORBIDDEN, "this conversation is blocked: it cannot be reopened to apps while a block stands")
 		}
 		now := s.Now()
 		action := parley.ActionThreadClosed

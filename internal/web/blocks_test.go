@@ -85,16 +85,17 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 		}
 	}
 
-	// Both close it to apps: alice may reopen it, bob, whom she blocks, may
-	// not, and his page says so in place of the button.
+	// Both close it to apps: neither may reopen it while the block stands,
+	// bob whom she blocks nor alice, and each page says so in place of the
+	// button.
 	for _, c := range []*client.Client{alice, bob} {
 		if _, err := c.SetThreadAppAccess(context.Background(), th.ID, false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	const reopen, cannot = `>Reopen to apps</button>`, `You cannot reopen it to apps while this conversation is blocked.`
-	if p := a.get("/t/" + th.ID); !strings.Contains(p.body, reopen) || strings.Contains(p.body, cannot) {
-		t.Errorf("alice's conversation, closed to apps, does not offer her to reopen it:\n%s", p.body)
+	if p := a.get("/t/" + th.ID); strings.Contains(p.body, reopen) || !strings.Contains(p.body, cannot) {
+		t.Errorf("alice's conversation, closed to apps while she blocks bob, offers her to reopen it:\n%s", p.body)
 	}
 	if p := b.get("/t/" + th.ID + "/apps"); strings.Contains(p.body, reopen) || !strings.Contains(p.body, cannot) {
 		t.Errorf("bob's apps panel, closed to apps, offers him to reopen it:\n%s", p.body)

@@ -20,9 +20,9 @@ type appsPanel struct {
 	Me             parley.UserRef
 	Access         *parley.ThreadAppAccess
 	Notices        []parley.ThreadNotice
-	// BlockedByOther says the thread is a direct one whose other member
-	// blocks the page's member, who may not reopen it to apps meanwhile.
-	BlockedByOther bool
+	// Blocked says the thread is a blocked conversation, which no one
+	// reopens to apps while a block stands.
+	Blocked bool
 }
 
 // ClosedByMe reports whether the member is among those keeping the thread
@@ -41,35 +41,13 @@ func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	panel := appsPanel{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Access: access, Notices: notices}
 	if panel.ClosedByMe() {
-		if panel.BlockedByOther, err = p.blockedByOther(ctx, id); err != nil {
+		th, err := p.svc.Thread(ctx, id)
+		if err != nil {
 			return appsPanel{}, err
 		}
+		panel.Blocked = th.Blocked
 	}
 	return panel, nil
-}
-
-// blockedByOther reports whether the thread is a direct one blocked by its
-// other member: blocked, and the signed-in member does not block them.
-// Where each blocks the other it reports false, since a member does not
-// learn whether the one they block blocks them too; the page then offers
-// the reopening, which the service refuses.
-func (p *Pages) blockedByOther(ctx context.Context, id string) (bool, error) {
-	th, err := p.svc.Thread(ctx, id)
-	if err != nil || !th.Blocked {
-		return false, err
-	}
-	people, err := p.svc.Participants(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	me := parley.CallerFromContext(ctx).User.ID
-	for _, u := range people {
-		if u.ID != me {
-			mine, err := p.blocks(ctx, u.ID)
-			return !mine, err
-		}
-	}
-	return false, nil
 }
 
 func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
