@@ -376,7 +376,8 @@ func approvedAtTheCallback(t *testing.T, b *apptest.Browser, authURL string) (id
 
 // TestAttack_RefreshTokenOfAnotherClient: a refresh token is bound to the
 // client it was issued to (RFC 6749 section 6): another client presenting
-// it, with its own good credentials, gets nothing, and does not use it up.
+// it, with its own good credentials, gets nothing, and does not use it up,
+// nor, once it was used, revoke its family.
 func TestAttack_RefreshTokenOfAnotherClient(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -389,8 +390,20 @@ func TestAttack_RefreshTokenOfAnotherClient(t *testing.T) {
 	if stolen.Body["access_token"] != nil || stolen.Body["refresh_token"] != nil {
 		t.Fatalf("another client got tokens: %v", stolen.Body)
 	}
-	if _, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
-		t.Errorf("the client the token was issued to, after another client presented it: %v", err)
+	next, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("the client the token was issued to, after another client presented it: %v", err)
+	}
+	// Nor does another client presenting the token once it was used
+	// revoke its family, as its own client presenting it would: the
+	// client's live refresh token still works.
+	used := basic(t, env.URL+"/oauth2/token", thief, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	used.want(t, http.StatusBadRequest, "invalid_grant")
+	if used.Body["error_description"] != "the refresh token was issued to another client" {
+		t.Errorf("another client presenting a used refresh token is told %v", used.Body)
+	}
+	if _, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: next.RefreshToken}).Token(); err != nil {
+		t.Errorf("the client's live refresh token, after another client presented its used one: %v", err)
 	}
 }
 

@@ -284,13 +284,9 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc
 // RefreshToken exchanges a refresh token for its successor (RFC 6749
 // section 6), within the scopes of the original grant.
 func (s *tokenServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
-	rt, err := s.st.TokenRequestByRefreshToken(ctx, r.Data.RefreshToken)
+	req, err := s.st.lookUpRefresh(ctx, r.Data.RefreshToken, r.Client.GetID())
 	if err != nil {
 		return nil, err
-	}
-	req := rt.(*refreshRequest)
-	if r.Client.GetID() != req.GetClientID() {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
 	}
 	if err := op.ValidateRefreshTokenScopes(r.Data.Scopes, req); err != nil {
 		return nil, oidc.ErrInvalidScope().WithDescription("a refresh may only narrow the scopes the member granted")

@@ -242,7 +242,7 @@ func TestRefresh_RevokedBetweenItsLookupAndItsIssue(t *testing.T) {
 	partner := env.MustPartner(t, "Tunes")
 	ctx := context.Background()
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
-	ref, err := env.Server.Service.RefreshFor(ctx, tok.RefreshToken)
+	ref, err := env.Server.Service.RefreshFor(ctx, tok.RefreshToken, partner.App.ClientID)
 	if err != nil {
 		t.Fatal(err)
 	}

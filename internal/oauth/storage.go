@@ -195,15 +195,22 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, current string
 	return t.AccessID, t.Refresh, t.ExpiresAt, nil
 }
 
-// TokenRequestByRefreshToken looks up a refresh token for its exchange. A
-// refresh token presented after it was used means it leaked: the service
-// revokes its whole family (RFC 9700 section 4.14.2).
-func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	ref, err := s.svc.RefreshFor(ctx, token)
+// lookUpRefresh looks up a refresh token, presented by the client
+// clientID, for its exchange. A refresh token presented by its client
+// after it was used means it leaked: the service revokes its whole family
+// (RFC 9700 section 4.14.2); another client's is refused.
+func (s *storage) lookUpRefresh(ctx context.Context, token, clientID string) (*refreshRequest, error) {
+	ref, err := s.svc.RefreshFor(ctx, token, clientID)
 	if err != nil {
 		return nil, grantError(err)
 	}
 	return &refreshRequest{token: &ref.Token, authTime: ref.AuthTime, scopes: ref.Token.Scopes.Strings()}, nil
+}
+
+// TokenRequestByRefreshToken is not routed: the token endpoint looks a
+// refresh token up with the client presenting it (lookUpRefresh).
+func (s *storage) TokenRequestByRefreshToken(context.Context, string) (op.RefreshTokenRequest, error) {
+	return nil, errNotRouted()
 }
 
 // TerminateSession serves RP-initiated logout; Parley's sessions are

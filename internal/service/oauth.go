@@ -460,12 +460,15 @@ type Refresh struct {
 	AuthTime time.Time
 }
 
-// RefreshFor returns what a refresh token stands for, while the token, its
-// grant and its app are in force. A refresh token presented after it was
-// exchanged leaked: its whole family is revoked. A token that cannot be
-// exchanged is EINVALID, saying why. The caller checks that the token was
-// issued to the client presenting it.
-func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error) {
+// RefreshFor returns what a refresh token, presented by the client
+// clientID, stands for, while the token, its grant and its app are in
+// force. A refresh token presented by its own client after it was
+// exchanged leaked: its whole family is revoked. Another client's, used or
+// not, is refused before anything else, and changes nothing: a client
+// holding someone else's token neither uses it nor spends it, as with a
+// code (RedeemCode). A token that cannot be exchanged is EINVALID, saying
+// why.
+func (s *Service) RefreshFor(ctx context.Context, token, clientID string) (*Refresh, error) {
 	var tg *parley.TokenGrant
 	var r *parley.AuthRequest
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
@@ -486,6 +489,8 @@ func (s *Service) RefreshFor(ctx context.Context, token string) (*Refresh, error
 		return nil, parley.Errorf(parley.EINVALID, "the refresh token is unknown")
 	case err != nil:
 		return nil, err
+	case tg.Token.ClientID != clientID:
+		return nil, parley.Errorf(parley.EINVALID, "the refresh token was issued to another client")
 	case tg.Token.UsedAt != nil:
 		return nil, s.revokeFamily(ctx, tg.Token.FamilyID, refreshReused)
 	}
