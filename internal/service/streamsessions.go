@@ -174,13 +174,20 @@ func (s *Service) CheckSessions(ctx context.Context) error {
 
 // publishSessionsEnded tells the member's streams on every node that the
 // sessions with the token hashes ended, so that those opened with them end
-// at once.
+// at once, in events of at most sessionsPerEvent sessions.
 func (s *Service) publishSessionsEnded(ctx context.Context, userID string, tokenHashes [][]byte) {
-	if len(tokenHashes) == 0 {
-		return
+	for part := range slices.Chunk(tokenHashes, sessionsPerEvent) {
+		s.publish(ctx, []string{userID}, parley.NewEvent(parley.EventSessionsEnded, "", parley.SessionsEnded{TokenHashes: part}))
 	}
-	s.publish(ctx, []string{userID}, parley.NewEvent(parley.EventSessionsEnded, "", parley.SessionsEnded{TokenHashes: tokenHashes}))
 }
+
+// sessionsPerEvent bounds the sessions one sessions.ended event names, as
+// grantsPerEvent bounds grants: a member may hold any number of sessions,
+// and one event naming tens of thousands would be more than NATS takes (1
+// MB by default; a thousand hashes take about 47 KB), failing the publish,
+// which drops every stream of the node to resync, and leaving the ended
+// sessions' streams on other nodes open until their sweep.
+const sessionsPerEvent = 1000
 
 // sessionsEnded ends the stream's session, and returns errSessionEnded,
 // when a sessions.ended event names it. An app's stream has no session.

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -117,5 +119,62 @@ func TestSubscribe_SessionEndedBeforeTheStream(t *testing.T) {
 				t.Errorf("%d sessions watched after the stream was refused", len(s.streamSessions.open))
 			}
 		})
+	}
+}
+
+// A member who signs out of many sessions at once tells every node in
+// events of at most sessionsPerEvent sessions each, which NATS takes, and
+// names every one of them.
+func TestSignOutOthers_ManySessionsInEventsOfBoundedSize(t *testing.T) {
+	db := sqlstoretest.Open(t, "sqlite")
+	s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{})
+	ctx := context.Background()
+	now := parley.Now()
+	u := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now}
+	const others = 2*sessionsPerEvent + 500
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+			return err
+		}
+		for i := range others + 1 {
+			token := fmt.Sprintf("%ssession-%d", sessionTokenPrefix, i)
+			if err := tx.CreateSession(ctx, &parley.Session{TokenHash: parley.HashToken(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Authenticate(ctx, sessionTokenPrefix+"session-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.bus.Subscribe(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if n, err := s.SignOutOthers(parley.NewContextWithCaller(ctx, c)); err != nil || n != others {
+		t.Fatalf("SignOutOthers = %d, %v; want %d", n, err, others)
+	}
+	named := map[string]bool{}
+	for len(named) < others {
+		select {
+		case ev := <-sub.C():
+			var ended parley.SessionsEnded
+			if err := json.Unmarshal(ev.Data, &ended); ev.Type != parley.EventSessionsEnded || err != nil {
+				t.Fatalf("event %s: %v", ev.Type, err)
+			}
+			if len(ended.TokenHashes) > sessionsPerEvent || len(ev.Data) > 64<<10 {
+				t.Fatalf("one sessions.ended names %d sessions in %d bytes", len(ended.TokenHashes), len(ev.Data))
+			}
+			for _, h := range ended.TokenHashes {
+				named[string(h)] = true
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the events named %d of the %d sessions ended", len(named), others)
+		}
 	}
 }
