@@ -173,8 +173,9 @@ type FriendStore interface {
 	// already asked the addressee, ENOTFOUND when either account is
 	// deleted, also by a transaction that commits while this one runs.
 	CreateFriendship(ctx context.Context, f *Friendship) error
-	// AcceptFriendship makes the request from requesterID to addresseeID
-	// a friendship.
+	// AcceptFriendship makes the pending request from requesterID to
+	// addresseeID a friendship; ENOTFOUND when there is none, as when it
+	// was declined since it was read.
 	AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error
 	// DeclineFriendship marks the pending request from requesterID to
 	// addresseeID declined at at; ENOTFOUND when there is none.

@@ -39,8 +39,8 @@ func (t *txn) CreateFriendship(ctx context.Context, f *parley.Friendship) error 
 }
 
 func (t *txn) AcceptFriendship(ctx context.Context, requesterID, addresseeID string) error {
-	res, err := t.exec(ctx, `UPDATE friendships SET state = $1 WHERE requester_id = $2 AND addressee_id = $3`,
-		parley.FriendAccepted, requesterID, addresseeID)
+	res, err := t.exec(ctx, `UPDATE friendships SET state = $1 WHERE requester_id = $2 AND addressee_id = $3 AND state = $4`,
+		parley.FriendAccepted, requesterID, addresseeID, parley.FriendPending)
 	if err != nil {
 		return mapError("accept friendship", err)
 	}

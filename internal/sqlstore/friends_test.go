@@ -13,7 +13,8 @@ import (
 
 // DeclineFriendship marks a pending request declined, at the time given,
 // and takes it out of both members' lists, into their declined requests;
-// there is nothing to decline twice, nor in the other direction.
+// there is nothing to decline twice, nor in the other direction, nor to
+// accept.
 func TestFriends_DeclineFriendship(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -37,6 +38,11 @@ func TestFriends_DeclineFriendship(t *testing.T) {
 			if parley.ErrorCode(err) != parley.ENOTFOUND {
 				t.Errorf("%s: %v, want ENOTFOUND", name, err)
 			}
+		}
+		// Nor is a declined request accepted, as by an acceptance that
+		// read it pending while it was being declined.
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.AcceptFriendship(ctx, ann.ID, bob.ID) }); parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Errorf("accepting the declined request: %v, want ENOTFOUND", err)
 		}
 		err := db.Read(ctx, func(tx parley.Tx) error {
 			f, err := tx.FindFriendship(ctx, bob.ID, ann.ID)
