@@ -111,6 +111,45 @@ func TestDeleteAccount_WhileClosingLeavesNoClosingBehind(t *testing.T) {
 	}
 }
 
+// A member removed from a group keeps their closing of it to apps, theirs
+// to withdraw; deleting their account withdraws it, as leaving would, and
+// tells those in the group: a deleted account could never reopen it.
+func TestDeleteAccount_WithdrawsTheClosingOfAGroupTheMemberWasRemovedFrom(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	if _, err := bob.SetThreadAppAccess(ctx, group, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.RemoveParticipant(ctx, group, apptest.MustMe(t, bob).ID); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := carol.ThreadApps(ctx, group); err != nil || a.Allowed {
+		t.Fatalf("after bob's removal the group reads %+v, %v; want it still closed by him", a, err)
+	}
+	carolsStream := mustEvents(t, carol)
+	if err := bob.DeleteAccount(ctx, apptest.Password("bob")); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := carol.ThreadApps(ctx, group); err != nil || !a.Allowed || len(a.ClosedBy) != 0 {
+		t.Fatalf("bob's account is deleted, yet the group reads %+v, %v; want it open to apps", a, err)
+	}
+	for {
+		ev, err := carolsStream.Next(ctx)
+		if err != nil {
+			t.Fatalf("carol's stream: %v; want thread.apps_changed for the group", err)
+		}
+		if ev.Type == "thread.apps_changed" && ev.ThreadID == group {
+			break
+		}
+	}
+}
+
 // holding runs a write that takes what lock takes (a row, held to the
 // write's end) and returns once it holds it; release ends the write.
 func holding(t *testing.T, env *apptest.Env, lock func(context.Context, parley.Tx) error) (release func()) {

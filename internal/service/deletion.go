@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/parleyhq/parley"
 )
@@ -83,10 +85,12 @@ type deletion struct {
 	// deleted are the messages turned into tombstones, reacted those whose
 	// reactions changed, and readers who is in each of their threads now,
 	// to be told; left the threads the member left, with who is in each
-	// now.
+	// now; reopened the threads the member had been removed from and kept
+	// closed to apps, whose closing the deletion withdrew.
 	deleted, reacted []*parley.Message
 	readers          map[string][]string
 	left             []parley.ThreadChange
+	reopened         []string
 }
 
 // deleteAccount deletes the account of the member named username, as the
@@ -118,6 +122,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if err := s.leaveAll(ctx, tx, u.ID, &d); err != nil {
 			return err
 		}
+		if err := s.withdrawClosings(ctx, tx, u.ID, &d); err != nil {
+			return err
+		}
 		if err := s.tombstoneAll(ctx, tx, u.ID, &d); err != nil {
 			return err
 		}
@@ -142,6 +149,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	s.publishGrantsEnded(ctx, []string{userID}, d.access.grants, "the member's account was deleted")
 	for _, change := range d.left {
 		s.publishThreadChange(ctx, change, []string{userID})
+	}
+	if len(d.reopened) > 0 {
+		s.publishAppsChanged(ctx, d.reopened)
 	}
 	for _, m := range d.deleted {
 		s.publishDeleted(ctx, d.readers[m.ThreadID], m)
@@ -208,6 +218,25 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 		}
 		d.hooked = d.hooked || hooked
 		d.left = append(d.left, parley.ThreadChange{Thread: &th.Thread, Participants: people})
+	}
+	return nil
+}
+
+// withdrawClosings withdraws, into d, the closings to apps the member
+// still keeps once they left every thread they were in (leaveAll, first):
+// those of threads they had been removed from, which a removal leaves
+// theirs to withdraw. A deleted account withdraws nothing after, and a
+// closing kept by no one in the thread would keep it closed to every app.
+func (s *Service) withdrawClosings(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
+	closed, err := tx.FindThreadsClosedBy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, threadID := range slices.Sorted(maps.Keys(closed)) {
+		if err := withdrawClosing(ctx, tx, threadID, userID, s.Now()); err != nil {
+			return err
+		}
+		d.reopened = append(d.reopened, threadID)
 	}
 	return nil
 }

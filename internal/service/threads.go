@@ -700,21 +700,27 @@ func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID stri
 	if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, userID); err != nil {
 		return nil, false, err
 	}
-	if !withdraw {
-		return th, hooked, tx.LeaveThread(ctx, threadID, userID, now)
-	}
-	if reopened, err := tx.ReopenThreadToApps(ctx, threadID, userID); err != nil {
-		return nil, false, err
-	} else if reopened {
-		if err := logAppAccessChange(ctx, tx, threadID, userID, parley.ActionThreadReopened, now); err != nil {
-			return nil, false, err
-		}
-		n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: parley.NoticeAppsReopened, At: now, By: parley.UserRef{ID: userID}}
-		if err := tx.AddThreadNotice(ctx, n); err != nil {
+	if withdraw {
+		if err := withdrawClosing(ctx, tx, threadID, userID, now); err != nil {
 			return nil, false, err
 		}
 	}
 	return th, hooked, tx.LeaveThread(ctx, threadID, userID, now)
+}
+
+// withdrawClosing withdraws the member's closing of the thread to apps, if
+// they keep it closed, at now, with its entry in the logs and its notice
+// in the thread.
+func withdrawClosing(ctx context.Context, tx parley.Tx, threadID, userID string, now time.Time) error {
+	reopened, err := tx.ReopenThreadToApps(ctx, threadID, userID)
+	if err != nil || !reopened {
+		return err
+	}
+	if err := logAppAccessChange(ctx, tx, threadID, userID, parley.ActionThreadReopened, now); err != nil {
+		return err
+	}
+	n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: parley.NoticeAppsReopened, At: now, By: parley.UserRef{ID: userID}}
+	return tx.AddThreadNotice(ctx, n)
 }
 
 // holdMember holds the member's row of the thread's participants, in a
