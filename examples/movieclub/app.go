@@ -44,10 +44,12 @@ type App struct {
 	// introspection asks Parley whether a member's token still works
 	// (RFC 7662), as the app.
 	introspection rs.ResourceServer
-	// chart is the report's chart, as last fetched.
+	// chart is the report's chart, as last fetched, and why the last
+	// fetch failed, if it did; until is when to fetch it again.
 	chart struct {
 		sync.Mutex
 		svg   []byte
+		err   error
 		until time.Time
 	}
 }
@@ -57,6 +59,14 @@ type App struct {
 // the app's rate limit at Parley, which its members' calls count against
 // too; and the chart changes only when a fortnight ends.
 const chartLife = time.Hour
+
+// chartWait bounds a fetch of the chart, its token's included, which
+// visitors wait for one at a time; a failed fetch is tried again after
+// chartRetry, and the chart fetched before, if any, shown meanwhile.
+const (
+	chartWait  = 10 * time.Second
+	chartRetry = time.Minute
+)
 
 // New returns movieclub for the configuration.
 func New(cfg Config) *App {
@@ -86,7 +96,11 @@ func New(cfg Config) *App {
 			Scopes:   []string{client.ScopeOpenID, client.ScopeSharesWrite, client.ScopeMessagesRead},
 			Endpoint: endpoint,
 		},
-		reports: client.New(cfg.ParleyURL).WithTokenSource(itself.TokenSource(context.Background())),
+		// The token source keeps its context for every token it fetches:
+		// an HTTP client with a timeout, so that a Parley that never
+		// answers holds no one for ever.
+		reports: client.New(cfg.ParleyURL).WithTokenSource(itself.TokenSource(
+			context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: chartWait}))),
 		mem:     newMemory(),
 		mux:     http.NewServeMux(),
 	}
@@ -281,7 +295,6 @@ func (a *App) handleReport(w http.ResponseWriter, r *http.Request) {
 func (a *App) handleReportChart(w http.ResponseWriter, r *http.Request) {
 	svg, err := a.reportChart(r.Context())
 	if err != nil {
-		log.Printf("share report: %v", err)
 		http.Error(w, "the report is not available", http.StatusBadGateway)
 		return
 	}
@@ -291,16 +304,26 @@ func (a *App) handleReportChart(w http.ResponseWriter, r *http.Request) {
 }
 
 // reportChart returns the chart, fetched from Parley at most once every
-// chartLife, and by one request at a time.
+// chartLife (once every chartRetry while fetches fail), by one request at
+// a time.
 func (a *App) reportChart(ctx context.Context) ([]byte, error) {
 	a.chart.Lock()
 	defer a.chart.Unlock()
-	if now := time.Now(); a.chart.svg == nil || !now.Before(a.chart.until) {
-		svg, _, err := a.reports.ShareReportAs(ctx, a.cfg.ClientID, client.ReportQuery{Period: "fortnight"}, "svg")
+	if now := time.Now(); !now.Before(a.chart.until) {
+		// The fetch is for every visitor waiting, not only this one: it
+		// goes on, within chartWait, if this one leaves.
+		fetch, cancel := context.WithTimeout(context.WithoutCancel(ctx), chartWait)
+		defer cancel()
+		svg, _, err := a.reports.ShareReportAs(fetch, a.cfg.ClientID, client.ReportQuery{Period: "fortnight"}, "svg")
 		if err != nil {
-			return nil, err
+			log.Printf("share report: %v", err)
+			a.chart.err, a.chart.until = err, now.Add(chartRetry)
+		} else {
+			a.chart.svg, a.chart.err, a.chart.until = svg, nil, now.Add(chartLife)
 		}
-		a.chart.svg, a.chart.until = svg, now.Add(chartLife)
+	}
+	if a.chart.svg == nil {
+		return nil, a.chart.err
 	}
 	return a.chart.svg, nil
 }

@@ -497,6 +497,73 @@ func TestMovieClub_ReportChartSpendsNoMembersAllowance(t *testing.T) {
 	}
 }
 
+// A Parley that does not answer, or answers the report with an error,
+// holds the chart's visitors no longer than chartWait, one fetch for all of
+// them, and is asked again only after chartRetry: visitors cannot pile up
+// behind it, nor spend the app's rate limit with failures.
+func TestMovieClub_ReportChartFailingParley(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		answer   func(w http.ResponseWriter, r *http.Request)
+		stalling bool
+	}{
+		{"TokenEndpointStalls", nil, true},
+		{"ReportRefused", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth2/token" {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"access_token":"at","token_type":"Bearer","expires_in":3600}`))
+				return
+			}
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"status":403,"type":"urn:parley:problem:forbidden","title":"Forbidden","detail":"no"}`))
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			var calls atomic.Int32
+			parley := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				if tc.stalling {
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+					return
+				}
+				tc.answer(w, r)
+			}))
+			defer parley.Close()
+			defer close(release)
+			a := New(Config{ParleyURL: parley.URL, ClientID: "pc_x", ClientSecret: "s", PublicURL: "http://127.0.0.1:1", WebhookSecret: "whsec_AAAA"})
+			const visitors = 20
+			answered := make(chan int, visitors)
+			for range visitors {
+				go func() {
+					rec := httptest.NewRecorder()
+					a.ServeHTTP(rec, httptest.NewRequest("GET", "/report.svg", nil))
+					answered <- rec.Code
+				}()
+			}
+			for range visitors {
+				select {
+				case code := <-answered:
+					if code != http.StatusBadGateway {
+						t.Errorf("a visitor got %d, want 502", code)
+					}
+				case <-time.After(chartWait + 5*time.Second):
+					t.Fatalf("a visitor still waits %v after the first asked", chartWait+5*time.Second)
+				}
+			}
+			if n := calls.Load(); n > 2 {
+				t.Errorf("%d visitors made %d calls to Parley, want one fetch (a token and a report at most)", visitors, n)
+			}
+		})
+	}
+}
+
 // openLink follows a share link as a person's browser does.
 func openLink(t *testing.T, link string) {
 	t.Helper()
