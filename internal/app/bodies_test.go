@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -56,24 +58,51 @@ func TestProvider_LargeFormsRefused(t *testing.T) {
 // TestServer_BodiesThatDoNotArriveAreCutOff: a request whose body stops
 // arriving holds its connection no longer than the body's deadline, on
 // the API, on the pages and at the provider alike: the server answers or
-// closes the connection, and does not wait for the rest.
+// closes the connection, and does not wait for the rest, whatever the
+// request says of upgrading. Only a realtime connection, once open, goes
+// on past it.
 func TestServer_BodiesThatDoNotArriveAreCutOff(t *testing.T) {
 	env := apptest.Start(t, func(c *config.Config) { c.BodyTimeout = 200 * time.Millisecond })
 	host := strings.TrimPrefix(env.URL, "http://")
 	for _, path := range []string{"/api/v1/sessions", "/oauth2/login", "/oauth2/token"} {
-		t.Run(path, func(t *testing.T) {
-			conn, err := net.Dial("tcp", host)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			// Far longer than the deadline: a server that waits for the
-			// body is still waiting then.
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=al", path, host)
-			if _, err := io.ReadAll(conn); err != nil {
-				t.Fatalf("the server still waits for the body: %v", err)
-			}
-		})
+		for _, upgrade := range []string{"", "Connection: Upgrade\r\nUpgrade: websocket\r\n"} {
+			t.Run(path, func(t *testing.T) {
+				conn, err := net.Dial("tcp", host)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				// Far longer than the deadline: a server that waits for
+				// the body is still waiting then.
+				conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=al", path, host, upgrade)
+				if _, err := io.ReadAll(conn); err != nil {
+					t.Fatalf("the server still waits for the body (%q): %v", upgrade, err)
+				}
+			})
+		}
 	}
+	t.Run("ARealtimeConnectionLastsBeyondIt", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+		apptest.MustFriends(t, alice, bob)
+		th := apptest.MustThread(t, alice, "bob")
+		stream, err := bob.Events(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		time.Sleep(600 * time.Millisecond) // three deadlines
+		sent := apptest.MustSend(t, alice, th.ID, "still there?")
+		for {
+			ev, err := stream.Next(ctx)
+			if err != nil {
+				t.Fatalf("bob's stream, open past the body deadline: %v", err)
+			}
+			if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), sent.ID) {
+				return
+			}
+		}
+	})
 }
