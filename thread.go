@@ -19,6 +19,12 @@ const (
 	MaxInboxMessages   = 50
 	DefaultThreadLimit = 50
 	MaxThreadLimit     = 200
+	// MaxInboxPageMessages bounds the messages of a page of thread
+	// summaries in all (its limit times the messages each includes): a
+	// page of MaxThreadLimit threads with MaxInboxMessages each would be
+	// 10,000 messages, hundreds of megabytes for the longest, built in
+	// one answer.
+	MaxInboxPageMessages = 1000
 )
 
 // Errors of threads.
@@ -26,6 +32,9 @@ var (
 	// ErrInboxMessages asks for more messages per thread summary than
 	// MaxInboxMessages, or fewer than none.
 	ErrInboxMessages = Errorf(EINVALID, "a thread summary can include 0 to %d messages", MaxInboxMessages)
+	// ErrInboxPageMessages asks for more than MaxInboxPageMessages
+	// messages in a page of thread summaries.
+	ErrInboxPageMessages = Errorf(EINVALID, "a page of threads can include at most %d messages in all: ask for fewer threads or fewer messages of each", MaxInboxPageMessages)
 )
 
 // Thread is a conversation. Seq numbers its messages densely from 1.

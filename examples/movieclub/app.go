@@ -101,8 +101,8 @@ func New(cfg Config) *App {
 		// answers holds no one for ever.
 		reports: client.New(cfg.ParleyURL).WithTokenSource(itself.TokenSource(
 			context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: chartWait}))),
-		mem:     newMemory(),
-		mux:     http.NewServeMux(),
+		mem: newMemory(),
+		mux: http.NewServeMux(),
 	}
 	// With its endpoints given, the resource server needs no discovery,
 	// and so no Parley that answers, to be made: discovery is all that

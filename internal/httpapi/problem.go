@@ -53,6 +53,7 @@ var apiDetails = map[*parley.Error]string{
 	parley.ErrIdempotencyKeyReused:    "this Idempotency-Key was used for a different message",
 	parley.ErrThreadKeyReused:         "this Idempotency-Key was used to start a different conversation",
 	parley.ErrInboxMessages:           fmt.Sprintf("include=messages:N takes N from 0 to %d", parley.MaxInboxMessages),
+	parley.ErrInboxPageMessages:       fmt.Sprintf("limit times N of include=messages:N must be at most %d", parley.MaxInboxPageMessages),
 }
 
 // detail returns the client-safe message of err, in the API's terms.

@@ -394,6 +394,11 @@ func TestThreads_List(t *testing.T) {
 		wantProblem(t, alice.MarkRead(ctx, ids[1], 4), http.StatusBadRequest, "invalid")
 		wantProblem(t, alice.MarkRead(ctx, ids[1], -1), http.StatusBadRequest, "invalid")
 	})
+	t.Run("AThousandMessagesInAll", func(t *testing.T) {
+		if _, err := alice.Threads(ctx, client.ThreadsQuery{Limit: 100, Messages: 10}); err != nil {
+			t.Errorf("100 threads with 10 messages each: %v", err)
+		}
+	})
 	for name, path := range map[string]string{
 		"ErrBadCursor":    "/api/v1/threads?cursor=not-a-cursor",
 		"ErrForgedCursor": "/api/v1/threads?cursor=bm90LWEtY3Vyc29y",
@@ -409,6 +414,10 @@ func TestThreads_List(t *testing.T) {
 		"ErrIncludeOther":    "/api/v1/threads?include=participants",
 		"ErrIncludeTooMany":  "/api/v1/threads?include=messages:51",
 		"ErrIncludeNegative": "/api/v1/threads?include=messages:-1",
+		// 10,000 messages in one answer, hundreds of megabytes for the
+		// longest: the page is bounded as a whole.
+		"ErrIncludeTooManyInAll":  "/api/v1/threads?limit=200&include=messages:50",
+		"ErrIncludeOverAThousand": "/api/v1/threads?limit=101&include=messages:10",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := alice.Do(ctx, "GET", path, nil, nil)

@@ -321,6 +321,9 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if withMessages < 0 || withMessages > parley.MaxInboxMessages {
 		return nil, parley.ErrInboxMessages
 	}
+	if limit*withMessages > parley.MaxInboxPageMessages {
+		return nil, parley.ErrInboxPageMessages
+	}
 	after, err := decodeThreadCursor(cursor)
 	if err != nil {
 		return nil, err
