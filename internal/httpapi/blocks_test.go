@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
 
@@ -160,6 +162,34 @@ func TestBlocks(t *testing.T) {
 			if a.AppName == "Alice please answer" {
 				t.Errorf("alice's conversation is read by %+v", a)
 			}
+		}
+	})
+	t.Run("TheMemberBlockedPutsNoAppsNameInItThroughAllConversations", func(t *testing.T) {
+		// A grant of all conversations, of an app an operator approved,
+		// tells every other conversation of bob's that it reads it, not
+		// the one alice blocked him in.
+		partner := w.env.MustPartnerOf(t, "Alice please answer too", "bob")
+		if _, err := w.env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), partner.App.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		w.env.MustToken(t, partner, "bob", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+		noticed := func(c *client.Client, threadID string) bool {
+			t.Helper()
+			caller, err := w.env.Server.Service.Authenticate(ctx, c.Token())
+			if err != nil {
+				t.Fatal(err)
+			}
+			notices, err := w.env.Server.Service.ThreadNotices(parley.NewContextWithCaller(ctx, caller), threadID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(notices, func(n parley.ThreadNotice) bool { return n.ClientID == partner.App.ClientID })
+		}
+		if noticed(w.alice, w.aliceBob) {
+			t.Error("bob's app's notice is in the conversation alice blocked him in")
+		}
+		if !noticed(w.carol, w.bobCarol) {
+			t.Error("bob's conversation with carol has no notice of the app that now reads it")
 		}
 	})
 	t.Run("TheMemberBlockedClosesItToAppsButDoesNotReopenIt", func(t *testing.T) {

@@ -75,7 +75,11 @@ func noticeReach(ctx context.Context, tx parley.Tx, threadID string, newcomers [
 }
 
 // noticeAllThreads records that a grant reaching all conversations came to
-// reach each of its member's threads, and returns those it recorded.
+// reach each of its member's threads, and returns those it recorded; but a
+// blocked conversation's (closedToNewApps), where a member blocked would
+// otherwise put an app's name in front of the member who blocked them, as
+// often as they connect it again. The conversation's apps still list the
+// grant.
 func noticeAllThreads(ctx context.Context, tx parley.Tx, g *parley.Grant, at time.Time) ([]string, error) {
 	var noticed []string
 	f := parley.ThreadFilter{UserID: g.UserID, Limit: parley.MaxThreadLimit}
@@ -85,6 +89,9 @@ func noticeAllThreads(ctx context.Context, tx parley.Tx, g *parley.Grant, at tim
 			return nil, err
 		}
 		for _, t := range page {
+			if closedToNewApps(&t.Thread) {
+				continue
+			}
 			ok, err := noticeAppAdded(ctx, tx, g, t.ID, at)
 			if err != nil {
 				return nil, err
