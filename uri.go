@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // uriChars are the characters RFC 3986 allows in a URI (section 2): the
@@ -14,8 +15,10 @@ const uriChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // ASCII characters it allows, each '%' followed by two hex digits. A space,
 // a control or a non-ASCII character, such as an internationalised host or
 // path not yet encoded, makes it no URI: such input is refused, never
-// repaired, so what is stored and shown is what was sent. A port, if
-// any, is 1 to 65535.
+// repaired, so what is stored and shown is what was sent. A host has no
+// escapes: url.Parse would decode them, so "%D0%B0pple.com" would be shown
+// as a look-alike of apple.com (its a Cyrillic), which its punycode form
+// would not be. A port, if any, is 1 to 65535.
 func parseURI(s string) (*url.URL, bool) {
 	for i := 0; i < len(s); i++ {
 		if !strings.ContainsRune(uriChars, rune(s[i])) {
@@ -26,7 +29,7 @@ func parseURI(s string) (*url.URL, bool) {
 		}
 	}
 	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() {
+	if err != nil || !u.IsAbs() || strings.ContainsFunc(u.Host, func(r rune) bool { return r >= utf8.RuneSelf || r == '%' }) {
 		return nil, false
 	}
 	// A port, if given, is one a connection can be made to: url.Parse

@@ -526,9 +526,13 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 			"NoHost":        {To: "bob", URL: "https:///path", Title: "x"},
 			"SpaceInURL":    {To: "bob", URL: "https://films.example/a b", Title: "x"},
 			"NonASCIIHost":  {To: "bob", URL: "https://fïlms.example/1", Title: "x"},
-			"NonASCIIPath":  {To: "bob", URL: "https://films.example/café", Title: "x"},
-			"BadEscape":     {To: "bob", URL: "https://films.example/%g1", Title: "x"},
-			"Yourself":      {To: "alice", URL: "https://films.example/1", Title: "x"},
+			// Decoded, a look-alike of apple.com (its a Cyrillic), on the
+			// card and on the page that says where the link leads.
+			"EscapedHost":     {To: "bob", URL: "https://%D0%B0pple.com/login", Title: "x"},
+			"EscapedBidiHost": {To: "bob", URL: "https://films%E2%80%AE.example/", Title: "x"},
+			"NonASCIIPath":    {To: "bob", URL: "https://films.example/café", Title: "x"},
+			"BadEscape":       {To: "bob", URL: "https://films.example/%g1", Title: "x"},
+			"Yourself":        {To: "alice", URL: "https://films.example/1", Title: "x"},
 		} {
 			if _, err := app.Share(ctx, s); client.StatusOf(err) != http.StatusBadRequest {
 				t.Errorf("%s: %v, want 400", name, err)
