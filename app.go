@@ -3,7 +3,6 @@ package parley
 import (
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -83,7 +82,7 @@ func (a *App) OldSecretWorks(t time.Time) bool {
 // Validate checks a registration.
 func (a *App) Validate() error {
 	name := strings.TrimSpace(a.Name)
-	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || !utf8.ValidString(name) || strings.ContainsFunc(name, notShown) {
+	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || !utf8.ValidString(name) || hiddenIn(name, false) || !strings.ContainsFunc(name, showsInName) {
 		return Errorf(EINVALID, "name must be 1 to %d printable characters", MaxAppNameLen)
 	}
 	if utf8.RuneCountInString(a.Purpose) > MaxAppPurposeLen || !utf8.ValidString(a.Purpose) {
@@ -114,15 +113,6 @@ func (a *App) Validate() error {
 	}
 	return nil
 }
-
-// notShown reports a character that an app's name may not hold, since it
-// shows nothing, or nothing the reader can tell apart: anything not
-// graphic (RFC 8264's spirit for names), which takes in every character
-// isControl refuses elsewhere (controls are Cc, the controls of direction
-// Cf), and a zero-width space, a word joiner, a byte order mark, a soft
-// hyphen or a line separator besides. Each would let a name look empty,
-// or exactly like another app's, or Parley's own, on the consent page.
-func notShown(r rune) bool { return !unicode.IsGraphic(r) }
 
 // validateRedirectURI accepts absolute URIs without a fragment (RFC 6749
 // section 3.1.2): https anywhere, http only on loopback hosts (RFC 8252

@@ -94,7 +94,7 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must be at most %d characters", MaxDisplayNameLen)
 	case strings.ContainsFunc(s, isControl):
 		return Errorf(EINVALID, "display_name must not contain control characters or controls of the direction of text")
-	case strings.ContainsFunc(s, hiddenInName):
+	case hiddenIn(s, true):
 		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
 	case s != "" && !strings.ContainsFunc(s, showsInName):
 		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
@@ -102,24 +102,46 @@ func ValidateDisplayName(s string) error {
 	return nil
 }
 
-// hiddenInName reports a character that is not graphic, which shows
-// nothing: Unicode's format characters (U+200B ZERO WIDTH SPACE, U+2060
-// WORD JOINER, U+FEFF, U+00AD SOFT HYPHEN, tags) and the separators of
-// lines and paragraphs; but the zero-width joiner and non-joiner, which
-// emoji sequences (👩‍💻) and some scripts need. An app's name, which stands
-// alone on the consent page, refuses those too (notShown); a display name
-// stands beside its @handle.
-func hiddenInName(r rune) bool { return !unicode.IsGraphic(r) && r != '\u200c' && r != '\u200d' }
+// hiddenIn reports whether the name s holds a character that shows
+// nothing, or nothing a reader can tell apart, which would let a name look
+// empty, or exactly like another ("bob" and "bob\u200b", "Parley" and
+// "Par\u034fley"): one that is not graphic (Unicode's format characters,
+// U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, U+FEFF, U+00AD SOFT
+// HYPHEN, tags, and the separators of lines and paragraphs), one drawn as
+// blank space (drawnBlank), U+034F COMBINING GRAPHEME JOINER, or a
+// variation selector but after a symbol (❤️ takes one; a letter, none).
+// With joiners, the zero-width joiner and non-joiner pass, which emoji
+// sequences (👩‍💻) and some scripts need: a display name stands beside its
+// @handle, where an app's name stands alone on the consent page.
+func hiddenIn(s string, joiners bool) bool {
+	prev := rune(0)
+	for _, r := range s {
+		switch {
+		case joiners && (r == '\u200c' || r == '\u200d'):
+		case !unicode.IsGraphic(r), drawnBlank(r), r == '\u034f':
+			return true
+		case unicode.Is(unicode.Variation_Selector, r) && !unicode.Is(unicode.S, prev):
+			return true
+		}
+		prev = r
+	}
+	return false
+}
 
-// showsInName reports a character that shows: a letter, digit, symbol or
-// punctuation mark, but the ones that are drawn as blank space, the Hangul
-// fillers and the blank Braille pattern.
-func showsInName(r rune) bool {
+// drawnBlank reports a letter or symbol that is drawn as blank space: the
+// Hangul fillers and the blank Braille pattern.
+func drawnBlank(r rune) bool {
 	switch r {
 	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
-		return false
+		return true
 	}
-	return unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P)
+	return false
+}
+
+// showsInName reports a character that shows: a letter, digit, symbol or
+// punctuation mark, but one drawn as blank space.
+func showsInName(r rune) bool {
+	return !drawnBlank(r) && unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P)
 }
 
 // isControl reports a control character (C0, DEL or C1), NUL among them,

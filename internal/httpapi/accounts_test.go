@@ -228,14 +228,15 @@ func TestAccounts_SetDisplayName(t *testing.T) {
 			// Names that look empty, or like another's: characters that
 			// show nothing, and letters drawn as blank space.
 			`{"display_name": "\u200b"}`, `{"display_name": "bob\u200b"}`, `{"display_name": "bob\u2060"}`, `{"display_name": "b\u00adob"}`,
-			`{"display_name": "a\u2028b"}`, `{"display_name": "\u3164"}`, `{"display_name": "\u2800 \u2800"}`, `{"display_name": "\u115f\u1160"}`} {
+			`{"display_name": "a\u2028b"}`, `{"display_name": "\u3164"}`, `{"display_name": "\u2800 \u2800"}`, `{"display_name": "\u115f\u1160"}`,
+			`{"display_name": "bob\u3164"}`, `{"display_name": "bob\u034f"}`, `{"display_name": "bob\ufe00"}`} {
 			_, err := alice.Do(ctx, "PATCH", "/api/v1/me", json.RawMessage(body), nil)
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
 		}
 		named(t, "Alice Liddell")
 	})
 	t.Run("NamesOfEveryScriptAndEmoji", func(t *testing.T) {
-		for _, name := range []string{"👩\u200d💻 Zoë", "李雷", "ሰላም", "O'Brien-Smith", "Alice Liddell"} {
+		for _, name := range []string{"👩\u200d💻 Zoë", "李雷", "ሰላም", "O'Brien-Smith", "\u2764\ufe0f Alice", "Alice Liddell"} {
 			if u, err := alice.SetDisplayName(ctx, name); err != nil || u.DisplayName != name {
 				t.Errorf("%q: %+v, %v", name, u, err)
 			}

@@ -70,6 +70,12 @@ func TestApps_NameRefusesInvisibleCharacters(t *testing.T) {
 		"ErrByteOrderMark":      "\ufeff",
 		"ErrSoftHyphen":         "Par\u00adley",
 		"ErrLineSeparator":      "Tunes\u2028Parley",
+		// Graphic, but drawn as nothing, or as blank space.
+		"ErrHangulFiller":         "\u3164",
+		"ErrBlankBraille":         "\u2800",
+		"ErrGraphemeJoiner":       "Par\u034fley",
+		"ErrVariationOfALetter":   "Par\ufe00ley",
+		"ErrIdeographicVariation": "Par\U000E0100ley",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": appName, "redirect_uris": []string{"https://x.example/cb"}}, nil)
@@ -77,7 +83,7 @@ func TestApps_NameRefusesInvisibleCharacters(t *testing.T) {
 		})
 	}
 	t.Run("OKLettersOfAnyScript", func(t *testing.T) {
-		for _, appName := range []string{"Ciné Club", "映画クラブ", "Tunes 🎵"} {
+		for _, appName := range []string{"Ciné Club", "映画クラブ", "Tunes 🎵", "Films \u2764\ufe0f", "Cine\u0301 Club"} {
 			if _, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": appName, "redirect_uris": []string{"https://x.example/cb"}}, nil); err != nil {
 				t.Errorf("%q: %v", appName, err)
 			}
