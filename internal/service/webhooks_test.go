@@ -437,3 +437,69 @@ func TestNodes_SendDuringEndpointDeletion(t *testing.T) {
 		t.Fatalf("the thread holds %+v; want the message sent", page)
 	}
 }
+
+// An endpoint whose run of failures a success ended is not disabled by a
+// failure of a delivery taken before that success was recorded, which
+// carries the run as it was then: the failure comes after a success, and
+// disabling cannot be undone.
+func TestWebhooks_ARecoveredEndpointIsNotDisabledByTheRunItEnded(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			clock := &laterClock{}
+			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{Clock: clock})
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			endpoint := mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in")
+			send := func() {
+				t.Helper()
+				if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exchange := func(results []webhook.Result, limit int) []*webhook.Job {
+				t.Helper()
+				jobs, err := s.ExchangeWebhooks(ctx, results, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return jobs
+			}
+			answered := func(status int, jobs ...*webhook.Job) []webhook.Result {
+				var rs []webhook.Result
+				for _, j := range jobs {
+					rs = append(rs, webhook.Result{Job: j, StatusCode: status})
+				}
+				return rs
+			}
+			// A run of failures, kept up every 12 hours, to just before it
+			// would disable the endpoint.
+			start := s.Now()
+			for s.Now().Sub(start) < parley.WebhookDisableAfter-12*time.Hour {
+				send()
+				exchange(answered(http.StatusInternalServerError, exchange(nil, 100)...), 0)
+				clock.Advance(12 * time.Hour)
+			}
+			clock.Advance(start.Add(parley.WebhookDisableAfter - 10*time.Second).Sub(s.Now()))
+			exchange(nil, 100) // the retries due, taken and left in flight
+			send()
+			a := exchange(nil, 100)
+			clock.Advance(11 * time.Second)
+			send()
+			b := exchange(nil, 100)
+			if len(a) != 1 || len(b) != 1 {
+				t.Fatalf("took %d and %d deliveries, want 1 each", len(a), len(b))
+			}
+			exchange(answered(http.StatusNoContent, a...), 0)
+			exchange(answered(http.StatusInternalServerError, b...), 0)
+			var e *parley.WebhookEndpoint
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { e, err = tx.FindWebhookEndpoint(ctx, endpoint); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if e.DisabledAt != nil {
+				t.Fatalf("the endpoint, which answered a delivery at %s, was disabled (%q) by one failure after it", a[0].At.Format(time.RFC3339), e.DisabledReason)
+			}
+		})
+	}
+}

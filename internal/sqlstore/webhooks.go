@@ -350,12 +350,26 @@ func (t *txn) recordEndpointHealth(ctx context.Context, r parley.WebhookResult, 
 	var err error
 	switch {
 	case r.Disable != "":
-		if _, err = t.exec(ctx, `
-			UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL`,
-			r.EndpointID, micros(r.Attempt.At), r.Disable); err == nil {
-			_, err = t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE endpoint_id = $1 AND state = $3`,
-				r.EndpointID, parley.DeliveryFailed, parley.DeliveryPending)
+		// Decided with the run of failures as it was when the delivery
+		// was taken: a success recorded since ended that run (or another
+		// write started a new one), and this failure then disables
+		// nothing, as disabling cannot be undone.
+		var since *time.Time
+		if before != nil {
+			since = &before.Since
 		}
+		var res sql.Result
+		if res, err = t.exec(ctx, `
+			UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3
+			WHERE id = $1 AND disabled_at IS NULL AND (CAST($4 AS BIGINT) IS NULL OR failing_since = $4)`,
+			r.EndpointID, micros(r.Attempt.At), r.Disable, nullMicros(since)); err != nil {
+			break
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return mapError("record webhook endpoint health", err)
+		}
+		_, err = t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE endpoint_id = $1 AND state = $3`,
+			r.EndpointID, parley.DeliveryFailed, parley.DeliveryPending)
 	case !record:
 	case after == nil:
 		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, failed_at = NULL WHERE id = $1 AND failing_since <= $2`,
