@@ -91,6 +91,12 @@ func (a *App) Validate() error {
 	if hasNUL(a.Purpose) {
 		return Errorf(EINVALID, "purpose must not contain NUL")
 	}
+	// Lines break it (a form's text box sends CR LF); no other control
+	// does, nor may a control of direction reverse the page's words around
+	// it on the consent page.
+	if strings.ContainsFunc(a.Purpose, func(r rune) bool { return isControl(r) && r != '\n' && r != '\r' && r != '\t' }) {
+		return Errorf(EINVALID, "purpose must not contain control characters or controls of the direction of text")
+	}
 	if a.ClientType != ClientConfidential && a.ClientType != ClientPublic {
 		return Errorf(EINVALID, "client type must be confidential or public")
 	}

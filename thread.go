@@ -63,9 +63,10 @@ func DirectKey(a, b string) string {
 	return a + ":" + b
 }
 
-// ValidateTitle checks a thread title.
+// ValidateTitle checks a thread title: no control, and no character that
+// shows nothing (hiddenIn), so that no title looks empty in others' lists.
 func ValidateTitle(s string) error {
-	if utf8.RuneCountInString(s) > MaxTitleLen || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) {
+	if utf8.RuneCountInString(s) > MaxTitleLen || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) || hiddenIn(s, true) {
 		return Errorf(EINVALID, "title must be at most %d printable characters", MaxTitleLen)
 	}
 	return nil

@@ -119,6 +119,10 @@ func TestBadInput(t *testing.T) {
 		"DirectionOverrideInDisplayName": {"POST", "/api/v1/accounts", "application/json", `{"username": "mallory", "password": "password-1", "display_name": "\u202eMallory"}`, 400, "invalid", "display_name"},
 		"DirectionIsolateInTitle":        {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "a\u2067b"}`, 400, "invalid", "title"},
 		"DirectionMarkInAppName":         {"POST", "/api/v1/apps", "application/json", `{"name": "Films\u200f", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "name"},
+		"DirectionOverrideInAppPurpose":  {"POST", "/api/v1/apps", "application/json", `{"name": "Films", "purpose": "to \u202erecommend", "redirect_uris": ["https://a.example/cb"]}`, 400, "invalid", "purpose"},
+		// A title that shows nothing would look empty in others' lists.
+		"ZeroWidthTitle":    {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "\u200b"}`, 400, "invalid", "title"},
+		"HangulFillerTitle": {"POST", "/api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "\u3164"}`, 400, "invalid", "title"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, tc.method, env.URL+tc.path, strings.NewReader(tc.body))

@@ -521,11 +521,12 @@ func TestGrants_ShareThenReadReplies(t *testing.T) {
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		for name, s := range map[string]client.NewShare{
-			"JavascriptURL": {To: "bob", URL: "javascript:alert(1)", Title: "x"},
-			"NoTitle":       {To: "bob", URL: "https://films.example/1"},
-			"NoHost":        {To: "bob", URL: "https:///path", Title: "x"},
-			"SpaceInURL":    {To: "bob", URL: "https://films.example/a b", Title: "x"},
-			"NonASCIIHost":  {To: "bob", URL: "https://fïlms.example/1", Title: "x"},
+			"JavascriptURL":  {To: "bob", URL: "javascript:alert(1)", Title: "x"},
+			"NoTitle":        {To: "bob", URL: "https://films.example/1"},
+			"InvisibleTitle": {To: "bob", URL: "https://films.example/1", Title: "\u200b"},
+			"NoHost":         {To: "bob", URL: "https:///path", Title: "x"},
+			"SpaceInURL":     {To: "bob", URL: "https://films.example/a b", Title: "x"},
+			"NonASCIIHost":   {To: "bob", URL: "https://fïlms.example/1", Title: "x"},
 			// Decoded, a look-alike of apple.com (its a Cyrillic), on the
 			// card and on the page that says where the link leads.
 			"EscapedHost":     {To: "bob", URL: "https://%D0%B0pple.com/login", Title: "x"},
