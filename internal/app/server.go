@@ -379,7 +379,7 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return err
 	}
-	pages, err := web.New(context.Background(), s.Service, provider, s.log, strings.HasPrefix(publicURL, "https://"))
+	pages, err := web.New(context.Background(), s.Service, provider, s.log)
 	if err != nil {
 		s.closeListeners()
 		return err

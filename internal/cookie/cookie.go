@@ -29,6 +29,12 @@ type Site struct {
 	Secure bool
 }
 
+// SiteOf returns how the cookies of the server at publicURL are kept:
+// Secure when it is an https URL.
+func SiteOf(publicURL string) Site {
+	return Site{Secure: strings.HasPrefix(publicURL, "https://")}
+}
+
 // Name returns the name under which the browser keeps the cookie called
 // name: name itself, or with the __Host- prefix on a secure site.
 func (s Site) Name(name string) string {

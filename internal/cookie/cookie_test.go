@@ -54,3 +54,11 @@ func TestSite_Value(t *testing.T) {
 		t.Errorf("Value without the cookie = %q, true", v)
 	}
 }
+
+func TestSiteOf(t *testing.T) {
+	for url, secure := range map[string]bool{"https://chat.example.com": true, "http://127.0.0.1:8080": false, "": false} {
+		if got := cookie.SiteOf(url); got.Secure != secure {
+			t.Errorf("SiteOf(%q) = %+v, want Secure %v", url, got, secure)
+		}
+	}
+}

@@ -40,9 +40,6 @@ type Server struct {
 	otherOrigins map[string]bool
 	// crossOrigin is the server's own handler as CrossOrigin wraps it.
 	crossOrigin http.Handler
-	// cookies are the browser's cookies of this server, the pages'
-	// session among them.
-	cookies cookie.Site
 
 	// closing is closed when the server shuts down, ending realtime connections.
 	closing     chan struct{}
@@ -54,8 +51,7 @@ type Server struct {
 // traffic, or else what keeps it from it, in words an operator may see.
 func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits Limits, ready func(context.Context) error) *Server {
 	s := &Server{svc: svc, log: log, metrics: metrics, limits: limits, ready: ready, mux: http.NewServeMux(),
-		otherOrigins: map[string]bool{}, closing: make(chan struct{}),
-		cookies: cookie.Site{Secure: strings.HasPrefix(svc.PublicURL(), "https://")}}
+		otherOrigins: map[string]bool{}, closing: make(chan struct{})}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		switch {
@@ -347,9 +343,13 @@ func (b *replayableBody) replay() io.ReadCloser {
 // is kept as __Host-parley_session (package cookie).
 const SessionCookie = "parley_session"
 
+// cookies are the browser's cookies of this server, kept as the pages keep
+// them for its public URL.
+func (s *Server) cookies() cookie.Site { return cookie.SiteOf(s.svc.PublicURL()) }
+
 // hasSessionCookie reports whether the request carries the session cookie.
 func (s *Server) hasSessionCookie(r *http.Request) bool {
-	_, ok := s.cookies.Value(r, SessionCookie)
+	_, ok := s.cookies().Value(r, SessionCookie)
 	return ok
 }
 
@@ -362,7 +362,7 @@ func (s *Server) cookieCaller(r *http.Request) (*parley.Caller, error) {
 	if origin := r.Header.Get("Origin"); origin == "" || !sameOrigin(origin, s.svc.PublicURL()) {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "a session cookie opens the realtime stream only from this server's own pages")
 	}
-	session, _ := s.cookies.Value(r, SessionCookie)
+	session, _ := s.cookies().Value(r, SessionCookie)
 	return s.svc.Authenticate(r.Context(), session)
 }
 

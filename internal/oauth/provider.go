@@ -107,7 +107,7 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	}
 	p := &Provider{
 		op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage,
-		cookies: cookie.Site{Secure: strings.HasPrefix(issuer, "https://")},
+		cookies: cookie.SiteOf(issuer),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)

@@ -10,8 +10,8 @@ import (
 
 // A message is handed to each caller as that caller may see it: its share
 // card with the caller's own link (linkShares), and its reactions as far
-// as an app's grant lets it read them (hideReactions). Reads and replies go through forCaller, events through
-// forCallerEvent.
+// as an app's grant lets it read them (hideReactions). Reads and replies go
+// through forCaller, events through forCallerEvent.
 
 // forCaller makes msgs what c may see of them.
 func (s *Service) forCaller(ctx context.Context, c *parley.Caller, msgs ...*parley.Message) error {

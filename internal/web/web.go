@@ -86,15 +86,16 @@ type Pages struct {
 // csrfKeyName names the server key that signs CSRF tokens.
 const csrfKeyName = "web.csrf"
 
-// New returns the pages; secureCookies should be set when the public URL is
-// https. The provider shows its authorization errors on the pages' error
-// page from then on. It fails when the server's CSRF key cannot be loaded.
-func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, log *slog.Logger, secureCookies bool) (*Pages, error) {
+// New returns the pages, whose cookies are kept as the service's public URL
+// says (cookie.SiteOf). The provider shows its authorization errors on the
+// pages' error page from then on. It fails when the server's CSRF key
+// cannot be loaded.
+func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, log *slog.Logger) (*Pages, error) {
 	csrfKey, err := svc.ServerKey(ctx, csrfKeyName)
 	if err != nil {
 		return nil, fmt.Errorf("web: CSRF key: %w", err)
 	}
-	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.Site{Secure: secureCookies}, csrfKey: csrfKey}
+	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.SiteOf(svc.PublicURL()), csrfKey: csrfKey}
 	p.pages = p.parsePages()
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
