@@ -228,6 +228,13 @@ func (c *club) recommend(t *testing.T) aliceAndBob {
 		t.Fatalf("bob's threads: %+v, %v", threads, err)
 	}
 	r.threadID = threads.Threads[0].ID
+	// The card's message.created webhook is handled before the test goes
+	// on: movieclub's catch-up for it would otherwise read whatever the
+	// test does next.
+	c.waitForWebhooks(t, "the card's webhook handled", func() bool {
+		_, handled := c.webhooks(client.WebhookMessageCreated)
+		return handled > 0
+	})
 	return r
 }
 
