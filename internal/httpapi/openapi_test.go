@@ -130,6 +130,11 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 			if !hasSuccess(op.Responses) {
 				t.Errorf("%s documents no 2xx response", key)
 			}
+			// checkRequest refuses a malformed query or a repeated header
+			// on every route, before its handler.
+			if _, ok := op.Responses["400"]; !ok {
+				t.Errorf("%s documents no 400 response", key)
+			}
 		}
 	})
 
