@@ -202,8 +202,9 @@ type txn struct {
 	locked string
 	// retry, on PostgreSQL, is set when a statement failed by a
 	// serialization failure or a deadlock, or found a message changed since
-	// the write read it (changeMessage): the transaction must run again,
-	// whatever fn made of the error.
+	// the write read it (changeMessage), or the connection was lost before
+	// the COMMIT (pglost.go): the transaction must run again, whatever fn
+	// made of the error.
 	retry bool
 	// conflicted, on PostgreSQL, is set when a statement failed by a
 	// unique violation: the row may be a concurrent write's, which fn

@@ -149,8 +149,21 @@ func (g *pgGroup) send(group []*groupedRow) {
 		return
 	}
 	defer conn.Release()
-	if len(group) > 1 && g.together(ctx, conn, group) {
-		return
+	if len(group) > 1 {
+		err := g.together(ctx, conn, group)
+		if err == nil {
+			return
+		}
+		if conn.Conn().IsClosed() {
+			// Lost: each runs again on a new connection if PostgreSQL ran
+			// nothing of the group's COMMIT (a lostError), none if it may
+			// have.
+			g.pool.Reset()
+			for _, r := range group {
+				r.result <- err
+			}
+			return
+		}
 	}
 	for _, r := range group {
 		r.result <- g.alone(ctx, conn, r)
@@ -172,9 +185,10 @@ func compareFirst(a, b []any) int {
 }
 
 // together sends the group in one transaction and, if it commits, hands
-// each statement its row; it reports false, having handed out nothing, if
-// any statement or the commit failed.
-func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*groupedRow) bool {
+// each statement its row. If any statement or the commit failed, it hands
+// out nothing and returns the error, a lostError if PostgreSQL ran nothing
+// after a statement before the COMMIT (pglost.go).
+func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*groupedRow) error {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, r := range group {
@@ -183,28 +197,39 @@ func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*gro
 	}
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
-	ok := readGroup(br, group)
-	if err := br.Close(); err != nil || !ok {
-		if conn.Conn().PgConn().TxStatus() != 'I' {
-			// The connection is left in a failed transaction: end it.
-			conn.Exec(ctx, "ROLLBACK")
+	err, committing := readGroup(br, group)
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		for _, r := range group {
+			r.result <- nil
 		}
-		return false
+		return nil
 	}
-	for _, r := range group {
-		r.result <- nil
+	if !committing && pgStoppedBefore(err) {
+		return &lostError{err}
 	}
-	return true
+	if conn.Conn().PgConn().TxStatus() != 'I' {
+		// The connection is left in a failed transaction: end it.
+		conn.Exec(ctx, "ROLLBACK")
+	}
+	return err
 }
 
+// errGroupRolledBack is a group's COMMIT that rolled back, a statement of
+// the group having failed.
+var errGroupRolledBack = errors.New("sqlstore: a group of sends rolled back")
+
 // readGroup reads a group's results into its statements' destinations, and
-// reports whether every statement and the commit succeeded. A caller's
-// confirmation that succeeded counts, whatever becomes of the group: a
-// commit whose answer is lost must not look like a request that took no
-// effect (httpapi serves those again).
-func readGroup(br pgx.BatchResults, group []*groupedRow) bool {
+// returns the first failure of a statement or of the commit, and whether
+// it came in place of the COMMIT's answer. A caller's confirmation that
+// succeeded counts, whatever becomes of the group: a commit whose answer
+// is lost must not look like a request that took no effect (httpapi serves
+// those again).
+func readGroup(br pgx.BatchResults, group []*groupedRow) (err error, committing bool) {
 	if _, err := br.Exec(); err != nil { // BEGIN
-		return false
+		return err, false
 	}
 	// Confirmed once every result is read, as they were queued.
 	var confirmed []*parley.CallerCheck
@@ -216,16 +241,19 @@ func readGroup(br pgx.BatchResults, group []*groupedRow) bool {
 	for _, r := range group {
 		if r.check != nil && !r.check.Confirmed() {
 			if _, err := br.Exec(); err != nil {
-				return false
+				return err, false
 			}
 			confirmed = append(confirmed, r.check)
 		}
-		if scanOne(br, r) != nil {
-			return false
+		if err := scanOne(br, r); err != nil {
+			return err, false
 		}
 	}
 	tag, err := br.Exec()
-	return err == nil && tag.String() == "COMMIT"
+	if err == nil && tag.String() != "COMMIT" {
+		err = errGroupRolledBack
+	}
+	return err, true
 }
 
 // scanOne reads a statement's one row into its destination.
@@ -243,15 +271,19 @@ func scanOne(br pgx.BatchResults, r *groupedRow) error {
 }
 
 // alone runs a statement as its own transaction, after the confirmation of
-// its caller if pending.
+// its caller if pending. Its error is a lostError if PostgreSQL ran nothing
+// after a statement, its transaction's Sync included (pglost.go).
 func (g *pgGroup) alone(ctx context.Context, conn *pgxpool.Conn, r *groupedRow) error {
 	br, err := sendFirst(ctx, conn, r.check, nil, r.query, r.args)
-	if err != nil {
-		return err
+	if err == nil {
+		err = scanOne(br, r)
+		if closeErr := br.Close(); err == nil {
+			return closeErr
+		}
 	}
-	err = scanOne(br, r)
-	if closeErr := br.Close(); err == nil {
-		err = closeErr
+	if pgStoppedBefore(err) {
+		g.pool.Reset()
+		return &lostError{err}
 	}
 	return err
 }

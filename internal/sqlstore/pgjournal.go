@@ -27,6 +27,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -42,14 +43,31 @@ import (
 const journalFoldRows = 512
 
 // logReads journals the records as one row, in one round trip: BEGIN, the
-// row, and a COMMIT that does not wait for the disk. It confirms no caller:
-// a request logs what it read after the Read that confirmed it (Store).
+// row, and a COMMIT that does not wait for the disk; again, on a new
+// connection, while PostgreSQL ends the session before the COMMIT
+// (pglost.go). It confirms no caller: a request logs what it read after
+// the Read that confirmed it (Store).
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
 	line, err := encodeRecords(records)
 	if err != nil {
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
+	for attempt := 1; ; attempt++ {
+		err := p.journalLine(ctx, line, membersOf(records))
+		if _, lost := errors.AsType[*lostError](err); !lost || attempt == pgAttempts {
+			if err == nil {
+				p.scheduleFold()
+			}
+			return err
+		}
+		p.pool.Reset()
+	}
+}
+
+// journalLine writes a line of the journal of reads; its error is a
+// lostError if PostgreSQL ran nothing of its COMMIT.
+func (p *postgres) journalLine(ctx context.Context, line []byte, members []string) error {
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -59,19 +77,21 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit = off")
-	b.Queue(`INSERT INTO access_journal_lines (line, user_ids) VALUES ($1, $2)`, line, membersOf(records))
+	b.Queue(`INSERT INTO access_journal_lines (line, user_ids) VALUES ($1, $2)`, line, members)
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
-	for range b.Len() {
+	for i := range b.Len() {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
+			if i < b.Len()-1 && pgStoppedBefore(err) {
+				return &lostError{err}
+			}
 			return fmt.Errorf("sqlstore: journal reads: %w", err)
 		}
 	}
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("sqlstore: journal reads: %w", err)
 	}
-	p.scheduleFold()
 	return nil
 }
 

@@ -361,8 +361,20 @@ func (p *postgres) close() error {
 
 // read runs fn's queries on the pool, each on whichever connection is free,
 // the first with the confirmation of the caller if it is pending
-// (callercheck.go).
+// (callercheck.go); again, on new connections, while it finds connections
+// lost (pglost.go).
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := p.readOnce(ctx, fn)
+		if err == nil || attempt == pgAttempts || ctx.Err() != nil || !pgConnLost(err) {
+			return err
+		}
+		p.pool.Reset()
+	}
+}
+
+// readOnce runs fn's queries once.
+func (p *postgres) readOnce(ctx context.Context, fn func(parley.Tx) error) error {
 	t := &txn{pg: p.pool, queries: p.queries, pgReads: p}
 	check := parley.PendingCheck(ctx)
 	if check != nil {
@@ -411,7 +423,8 @@ const (
 )
 
 // write runs fn in a transaction, again while it meets deadlocks or
-// serialization failures. Once it starts, the caller's cancellation no
+// serialization failures, or loses its connection before its COMMIT
+// (pglost.go). Once it starts, the caller's cancellation no
 // longer interrupts it: a commit cut short could not be told from one that
 // failed.
 func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) error {
@@ -439,6 +452,8 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	if mode == pgAlone {
 		t.pg = &pgGrouped{group: p.group}
 		if err := runWrite(fn, t); err != nil {
+			_, lost := errors.AsType[*lostError](err)
+			t.retry = t.retry || lost
 			return t, err
 		}
 		return t, confirmAlone(ctx, p.pool, parley.PendingCheck(ctx))
@@ -453,6 +468,11 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingCheck(ctx)}
 	t.pg, t.pgSettled = tx, map[string]bool{}
 	if err := runWrite(fn, t); err != nil || t.retry {
+		if conn.Conn().IsClosed() {
+			// Lost before the COMMIT: nothing of it was done (pglost.go).
+			t.retry = true
+			p.pool.Reset()
+		}
 		tx.rollback(ctx)
 		if err == nil {
 			err = errChangedMeanwhile

@@ -1,0 +1,69 @@
+package sqlstore
+
+import (
+	"errors"
+	"io"
+	"net"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// A connection to PostgreSQL can be lost between two statements or during
+// one: PostgreSQL restarts or fails over, an operator ends the backend
+// (pg_terminate_backend), a proxy drops a connection idle too long. The
+// pool hands out its idle connections without a round trip to check each
+// (a ping a request would cost more than the rare loss), so the first
+// statement sent on a lost one fails. What cannot have taken effect runs
+// again, on a new connection, and its caller never learns of the loss:
+//
+//   - a read, always (postgres.read);
+//   - a write, if its connection was lost before its COMMIT was sent
+//     (postgres.try): its transaction was rolled back;
+//   - a group of sends (pgGroup.together), or a send alone (pgGroup.alone),
+//     whose COMMIT, or Sync, goes in the same batch as its statements, if
+//     PostgreSQL ended the session before answering them (pgStoppedBefore):
+//     it answers in order, so it ran nothing after.
+//
+// Any other write that lost its connection may have committed or not; it
+// fails as before, and a send's caller may retry it with its
+// Idempotency-Key. A connection found lost closes the pool's others too
+// (pgxpool's Reset): a restart or a failover has ended them all, and each
+// would otherwise fail a request of its own.
+
+// pgConnLost reports whether err is the loss of the connection a statement
+// ran on, rather than PostgreSQL's answer to the statement: PostgreSQL
+// ended the session (an error of severity FATAL or PANIC), or the network
+// did, or pgx found the connection closed before it sent anything. A
+// failure to connect is not one: PostgreSQL is not there to run it again.
+func pgConnLost(err error) bool {
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return false
+	}
+	if pgSessionEnded(err) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	_, network := errors.AsType[*net.OpError](err)
+	return network || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// pgSessionEnded reports whether err is PostgreSQL ending the session: it
+// comes in place of whatever answer was next, so the statement whose
+// answer that was did not complete.
+func pgSessionEnded(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (e.Severity == "FATAL" || e.Severity == "PANIC")
+}
+
+// pgStoppedBefore reports whether err, in place of a statement's answer,
+// shows that PostgreSQL ran nothing sent after the statement: it ended the
+// session instead of answering (it answers in order), or pgx sent nothing.
+func pgStoppedBefore(err error) bool {
+	return pgSessionEnded(err) || pgconn.SafeToRetry(err)
+}
+
+// lostError is the error of a grouped send whose connection was lost before
+// the send could commit: it may run again (postgres.try).
+type lostError struct{ err error }
+
+func (e *lostError) Error() string { return e.err.Error() }
+func (e *lostError) Unwrap() error { return e.err }

@@ -1,0 +1,162 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// PostgreSQL ended the server's connections (a restart, a failover, an
+// operator's pg_terminate_backend, a proxy's idle timeout): each kind of
+// call that comes next runs on a new connection, and none fails for a
+// connection lost before it began. Sends, alone and in groups, are stored
+// once each.
+func TestOpenPostgres_ConnectionsLostBetweenCalls(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := sqlstoretest.PostgresURL(t)
+	name := "parley-lost-" + strings.ToLower(rand.Text()[:8])
+	db, err := sqlstore.OpenPostgres(ctx, withParams(t, url, map[string]string{"application_name": name}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// endConnections ends every connection of db's, as PostgreSQL does to
+	// all of them when it restarts.
+	endConnections := func() {
+		t.Helper()
+		var ended int
+		err := admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&ended)
+		if err != nil || ended == 0 {
+			t.Fatalf("ended %d connections: %v", ended, err)
+		}
+	}
+
+	u, th := changesThread(t, db)
+	bob := mustUsers(t, db, "bob")[0]
+	send := func(ctx context.Context) error {
+		return db.WriteOne(ctx, func(tx parley.Tx) error {
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hi", CreatedAt: parley.Now()}
+			_, posted, err := tx.PostParticipantMessage(ctx, m)
+			if err == nil && !posted {
+				err = errors.New("not posted")
+			}
+			return err
+		})
+	}
+	sends := 0
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Read", func(ctx context.Context) error {
+			return db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err })
+		}},
+		{"Write", func(ctx context.Context) error {
+			return db.Write(ctx, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, "renamed", parley.Now()) })
+		}},
+		{"WriteLazily", func(ctx context.Context) error {
+			return db.WriteLazily(ctx, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, "again", parley.Now()) })
+		}},
+		{"WriteOne", func(ctx context.Context) error { sends++; return send(ctx) }},
+		{"LogReads", func(ctx context.Context) error {
+			return db.LogReads(ctx, []parley.AccessRecord{readRecord(u.ID, bob)})
+		}},
+		{"WriteOne, eight at once", func(ctx context.Context) error {
+			sends += 8
+			errs := make([]error, 8)
+			var wg sync.WaitGroup
+			for i := range errs {
+				wg.Go(func() { errs[i] = send(ctx) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					return fmt.Errorf("send %d: %w", i, err)
+				}
+			}
+			return nil
+		}},
+	}
+	for round := range 2 {
+		for _, c := range calls {
+			endConnections()
+			if err := c.call(ctx); err != nil {
+				t.Errorf("round %d: %s, after PostgreSQL ended the connections: %v", round, c.name, err)
+			}
+			// The next call finds a connection to end.
+			if err := db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// Sends waiting on the thread, which another transaction holds, when
+	// PostgreSQL ends their connection: one alone, then the others, queued
+	// meanwhile, as a group.
+	hold, err := admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(`SELECT 1 FROM threads WHERE id = $1 FOR UPDATE`, th.ID); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var got int
+			err := admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, name).Scan(&got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections wait for the thread, want %d", got, n)
+			}
+		}
+	}
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = send(ctx) })
+	waiting(1)
+	for i := 1; i < len(errs); i++ {
+		wg.Go(func() { errs[i] = send(ctx) })
+	}
+	for range 2 {
+		// The one alone, then the group of the others.
+		endConnections()
+		waiting(1)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	sends += len(errs)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("send %d, waiting on the thread when PostgreSQL ended its connection: %v", i, err)
+		}
+	}
+
+	got, last := seqs(t, db, th.ID)
+	if len(got) != sends || last != int64(sends) {
+		t.Errorf("%d sends stored as %d messages, the thread's last seq %d", sends, len(got), last)
+	}
+}
