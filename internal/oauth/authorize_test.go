@@ -1033,3 +1033,24 @@ func TestAuthorize_ManyRequestsFromOneAddressAreThrottled(t *testing.T) {
 	}
 	t.Error("80 authorization requests from one address at once were all taken")
 }
+
+// prompt= (no value) is no prompt at all, as RFC 6749 section 3.1 treats a
+// parameter sent without a value: the member is sent to sign in, as
+// without it, and the app is not told invalid_request.
+// (golang.org/x/oauth2's SetAuthURLParam("prompt", "") sends it so.)
+func TestAuthorize_EmptyPromptIsAsIfOmitted(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	u := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", ""))
+	if !strings.Contains(u, "&prompt=&") && !strings.HasSuffix(u, "&prompt=") {
+		t.Fatalf("the request sends no empty prompt: %s", u)
+	}
+	resp := rawAuthorize(t, http.MethodGet, u, nil)
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "/oauth2/login?") {
+		t.Errorf("prompt= answered %d, Location %q; want the sign-in page, as without prompt", resp.StatusCode, loc)
+	}
+}

@@ -60,8 +60,9 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 //   - every response, success or error, is marked not to be stored (RFC 6749
 //     section 5.1, RFC 6750 section 3, RFC 7662 section 2.2);
 //   - only POST is taken, and GET too for userinfo;
-//   - a parameter sent twice is invalid_request (RFC 6749 sections 3.1 and
-//     3.2), whether in the query, the body or both;
+//   - a parameter sent without a value is as if omitted, and one sent twice
+//     is invalid_request (RFC 6749 sections 3.1 and 3.2), whether in the
+//     query, the body or both; so is the Authorization header sent twice;
 //   - where clients authenticate, a request without client credentials is
 //     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
 //     section 5.2); at userinfo, every 400 is challenged as the
@@ -83,6 +84,14 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 		}
 		if err := r.ParseForm(); err != nil {
 			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the form could not be parsed"))
+			return
+		}
+		dropEmpty(r.Form)
+		dropEmpty(r.PostForm)
+		if len(r.Header.Values("Authorization")) > 1 {
+			// One credential a request (RFC 9110 section 11.6.2): not the
+			// first of two.
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the Authorization header was sent more than once"))
 			return
 		}
 		if twice := repeated(r.Form); len(twice) > 0 {

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"maps"
@@ -1029,5 +1030,85 @@ func TestToken_SuspendedAppsCodeWaitsForReinstatement(t *testing.T) {
 	}
 	if a := basic(t, env.URL+"/oauth2/token", partner, codeForm(partner, code, verifier)); a.Status != http.StatusOK {
 		t.Errorf("the reinstated app's exchange: %d %v", a.Status, a.Body)
+	}
+}
+
+// A client that authenticates with HTTP Basic and sends client_secret= or
+// client_assertion= (no value) in the body has authenticated one way only:
+// a parameter sent without a value is as if omitted (RFC 6749 section
+// 3.2), at the token, introspection and revocation endpoints alike.
+func TestToken_EmptyClientSecretBesideBasicIsAsIfOmitted(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	code, verifier := signedIn(t, partner, "openid")
+	form := codeForm(partner, code, verifier)
+	form.Set("client_secret", "")
+	if a := basic(t, env.URL+"/oauth2/token", partner, form); a.Status != http.StatusOK {
+		t.Errorf("code exchange with Basic and client_secret=: %d %v, want 200", a.Status, a.Body)
+	}
+	tok := env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+	for _, c := range []struct{ path, empty string }{
+		{"/oauth2/introspect", "client_secret"},
+		{"/oauth2/introspect", "client_assertion"},
+		{"/oauth2/revoke", "client_secret"},
+	} {
+		if a := basic(t, env.URL+c.path, partner, url.Values{"token": {tok.AccessToken}, c.empty: {""}}); a.Status != http.StatusOK {
+			t.Errorf("%s with Basic and %s=: %d %v, want 200", c.path, c.empty, a.Status, a.Body)
+		}
+	}
+}
+
+// scope= asks for no scope: on a refresh, the grant's (RFC 6749 section
+// 6); on the client credentials grant, the app's default; neither is
+// invalid_scope.
+func TestToken_EmptyScopeIsAsIfOmitted(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
+	a := basic(t, env.URL+"/oauth2/token", partner, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "scope": {""}})
+	if a.Status != http.StatusOK || a.Body["scope"] != "openid offline_access" {
+		t.Errorf("refresh with scope=: %d %v, want 200 with the grant's scope", a.Status, a.Body)
+	}
+	a = basic(t, env.URL+"/oauth2/token", partner, url.Values{"grant_type": {"client_credentials"}, "scope": {""}})
+	if a.Status != http.StatusOK || a.Body["scope"] != "reports.read" {
+		t.Errorf("client_credentials with scope=: %d %v, want 200 with reports.read, as without scope", a.Status, a.Body)
+	}
+}
+
+// A request with the Authorization header twice repeats its credentials
+// (RFC 9110 section 11.6.2 allows one; RFC 6750 section 3.1 makes it
+// invalid_request): userinfo refuses it, as the API does, rather than
+// answer for the first token; the token endpoint refuses it too.
+func TestEndpoints_TwoAuthorizationHeadersAreInvalidRequest(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	tok := env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+	for _, c := range []struct{ method, path, first string }{
+		{"GET", "/api/v1/me", "Bearer " + tok.AccessToken},
+		{"GET", "/oauth2/userinfo", "Bearer " + tok.AccessToken},
+		{"POST", "/oauth2/introspect", "Basic " + base64.StdEncoding.EncodeToString([]byte(partner.Config.ClientID+":"+partner.Config.ClientSecret))},
+	} {
+		req, err := http.NewRequest(c.method, env.URL+c.path, strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Add("Authorization", c.first)
+		req.Header.Add("Authorization", "Bearer someone-elses-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body)+resp.Header.Get("WWW-Authenticate"), "invalid_request") {
+			t.Errorf("%s with two Authorization headers: %d, WWW-Authenticate %q, %s; want 400 invalid_request", c.path, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+		}
 	}
 }

@@ -234,6 +234,8 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			p.errorPage(w, "its parameters cannot be read")
 			return
 		}
+		dropEmpty(r.Form)
+		dropEmpty(r.PostForm)
 		twice := repeated(r.Form)
 		for _, name := range []string{"client_id", "redirect_uri"} {
 			switch {
@@ -332,6 +334,21 @@ func repeated(form url.Values) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// dropEmpty takes out of form the parameters sent without a value, which
+// RFC 6749 (sections 3.1 and 3.2) has treated as if omitted: a client
+// sending prompt= or scope= asks for no prompt or scope, and one sending
+// client_secret= beside HTTP Basic authenticates one way. The library,
+// parsing the form again, finds it parsed.
+func dropEmpty(form url.Values) {
+	for name, values := range form {
+		if values = slices.DeleteFunc(values, func(v string) bool { return v == "" }); len(values) == 0 {
+			delete(form, name)
+		} else {
+			form[name] = values
+		}
+	}
 }
 
 // paramName names a parameter in an error description, whose characters
