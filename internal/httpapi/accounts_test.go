@@ -104,6 +104,15 @@ func TestSessions(t *testing.T) {
 			}
 		}
 	})
+	// A ticket is a credential only where the route takes one: the
+	// realtime stream's.
+	t.Run("ErrTicketWhereNoneIsTaken", func(t *testing.T) {
+		_, err := env.Client.Do(ctx, "GET", "/api/v1/me?ticket=whatever", nil, nil)
+		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		if e := err.(*client.Error); e.WWWAuthenticate != `Bearer realm="parley"` {
+			t.Errorf("WWW-Authenticate = %q, want the bare challenge", e.WWWAuthenticate)
+		}
+	})
 	t.Run("ErrBadToken", func(t *testing.T) {
 		for _, token := range []string{"nonsense", "pss_" + strings.Repeat("A", 43), alice.Token() + "x"} {
 			_, err := env.Client.WithToken(token).Me(ctx)

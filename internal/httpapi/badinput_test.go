@@ -90,6 +90,8 @@ func TestBadInput(t *testing.T) {
 		"UncleanPath":     {"POST", "/api/v1//threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "t"}`, 404, "not_found", "no such endpoint"},
 		"DotSegment":      {"GET", "/api/v1/threads/./" + th.ID, "", ``, 404, "not_found", "no such endpoint"},
 		"BadIncludeValue": {"GET", "/api/v1/threads?include=messages:x", "", ``, 400, "invalid", "messages:N"},
+		// N is digits, as openapi.json's pattern says: no sign.
+		"BadIncludeSigned": {"GET", "/api/v1/threads?include=messages:%2B5", "", ``, 400, "invalid", "messages:N"},
 		// Refused, not repaired: no byte becomes U+FFFD, no duplicate wins.
 		"InvalidUTF8":       {"POST", send, "application/json", "{\"text\": \"caf\xe9\"}", 400, "invalid", "not valid UTF-8"},
 		"InvalidUTF8InName": {"POST", send, "application/json", "{\"te\xffxt\": \"hi\"}", 400, "invalid", "not valid UTF-8"},

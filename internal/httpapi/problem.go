@@ -111,8 +111,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case parley.EUNAUTHORIZED:
 		challenge := `Bearer realm="parley"`
 		// error="invalid_token" is for a credential that was sent and
-		// refused, not for a missing one (section 3.1).
-		if bearerToken(r.Header.Get("Authorization")) != "" || r.URL.Query().Has("ticket") {
+		// refused, not for a missing one (section 3.1): a ticket is one
+		// only where the route takes it.
+		if bearerToken(r.Header.Get("Authorization")) != "" || takesTicket(r) && r.URL.Query().Has("ticket") {
 			challenge += `, error="invalid_token"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)

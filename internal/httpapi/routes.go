@@ -25,6 +25,9 @@ type route struct {
 	sameOrigin bool
 }
 
+// eventsPath is the realtime stream's route.
+const eventsPath = "/api/v1/events"
+
 // routes is the /api/v1 route table.
 func (s *Server) routes() []route {
 	return []route{
@@ -80,7 +83,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/shares", handler: s.handleShareCreate},
 
 		{method: "POST", pattern: "/api/v1/events/tickets", handler: s.handleEventTicketCreate},
-		{method: "GET", pattern: "/api/v1/events", handler: s.handleEvents, websocket: true},
+		{method: "GET", pattern: eventsPath, handler: s.handleEvents, websocket: true},
 
 		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},
 		{method: "GET", pattern: "/api/v1/apps", handler: s.handleAppList},

@@ -59,7 +59,8 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 			h = s.authenticated(h, s.svc.AuthenticateReportReader, false)
 		case rt.websocket:
 			// A stream outlives its first statement: its app's token is
-			// looked up, never taken from the cache.
+			// looked up, never taken from the cache. Its clients that
+			// cannot set headers send a ticket (takesTicket).
 			h = s.authenticated(h, s.svc.Authenticate, true)
 		case !rt.public:
 			h = s.authenticated(h, s.svc.AuthenticateCached, false)
@@ -219,6 +220,12 @@ func AllowedMethods(mux *http.ServeMux, r *http.Request) []string {
 // /api/v1/events/tickets is taken as ?ticket= too, and the session cookie
 // of the server's own pages, from those pages only (cookieCaller). A token
 // is never taken from a URL, where proxies and histories would keep it.
+// takesTicket reports whether r's route, the realtime stream's, takes a
+// ticket in place of a bearer token (authenticated).
+func takesTicket(r *http.Request) bool {
+	return r.Pattern == "GET "+eventsPath
+}
+
 func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.Context, string) (*parley.Caller, error), ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c *parley.Caller

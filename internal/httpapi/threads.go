@@ -62,7 +62,7 @@ func includeMessages(include string) (int, error) {
 	}
 	n, ok := strings.CutPrefix(include, "messages:")
 	v, err := strconv.Atoi(n)
-	if !ok || err != nil {
+	if !ok || err != nil || strings.HasPrefix(n, "+") {
 		return 0, parley.Errorf(parley.EINVALID, "include must be messages:N")
 	}
 	return v, nil
