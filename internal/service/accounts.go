@@ -570,8 +570,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 }
 
 // AuthenticateCached resolves a bearer token as Authenticate does, but an
-// app's token may come from the node's cache too, with a check the store
-// makes at the request's first statement. It is for a caller that can make
+// app's token may come from the node's cache too; taken from it or looked
+// up, it comes with a check the store makes at the request's first
+// statement, so that a revocation committed meanwhile refuses the
+// request. It is for a caller that can make
 // the request again: when the store fails that check
 // (parley.ErrAccessChanged), or the request fails before the store
 // confirmed it (parley.PendingCheck), nothing of it took effect, and it is
@@ -589,8 +591,9 @@ func (s *Service) AuthenticateCached(ctx context.Context, token string) (*parley
 func invalidToken() error { return parley.ErrInvalidToken }
 
 // authenticateSession resolves a member's session token: from the node's
-// cache, with a check the store makes at the request's first statement, or
-// else by looking the session up, which the cache then keeps.
+// cache, or else by looking the session up, which the cache then keeps;
+// either way with a check the store makes at the request's first
+// statement, so that a sign-out committed meanwhile refuses the request.
 func (s *Service) authenticateSession(ctx context.Context, token string) (c *parley.Caller, err error) {
 	tokenHash := parley.HashToken(token)
 	now := s.Now()
@@ -605,6 +608,7 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (c *par
 		return nil, err
 	}
 	s.callers.putSession(c, now)
+	c.Check = &parley.CallerCheck{TokenHash: tokenHash, At: now}
 	return c, nil
 }
 

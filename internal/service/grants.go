@@ -46,6 +46,12 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 	}
 	c := appCaller(tg, hash)
 	s.callers.putApp(c, now)
+	if cached {
+		// Checked by the store at the request's first statement, as a
+		// caller from the cache is: a revocation committed since this
+		// look-up refuses the request.
+		c.Check = &parley.CallerCheck{TokenHash: hash, At: now, Grant: c.App.Grant}
+	}
 	return c, nil
 }
 

@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
+)
+
+// unsealedTokens opens an app's access token as the provider's keys do,
+// but from its plain text, "token ID:subject": the sealing is the
+// provider's business, which these tests leave out.
+type unsealedTokens struct{}
+
+func (unsealedTokens) Decrypt(token string) (string, error) { return token, nil }
+
+// A caller looked up just before its member took the access away, an
+// app's grant revoked or a session signed out, is refused by the store
+// when the request's work begins, as a caller taken from the node's cache
+// is: once the member was told the access ended, a request looked up
+// before may not act.
+func TestAuthenticateCached_AccessEndedBetweenLookUpAndWork(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead, parley.ScopeMessagesWrite)
+			session := sessionTokenPrefix + "bob's session"
+			now := parley.Now()
+			err := db.Write(ctx, func(tx parley.Tx) error {
+				return tx.CreateSession(ctx, &parley.Session{TokenHash: parley.HashToken(session), UserID: users["bob"].ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A node whose cache is empty: each token is looked up.
+			s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{AccessTokens: unsealedTokens{}})
+
+			app, err := s.AuthenticateCached(ctx, "access token:"+users["alice"].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+			if err := s.RevokeGrant(alice, app.App.Grant.ID); err != nil {
+				t.Fatal(err)
+			}
+			if m, _, err := s.SendMessage(parley.NewContextWithCaller(ctx, app), group, Draft{Text: "after the revocation"}, ""); !errors.Is(err, parley.ErrAccessChanged) {
+				t.Errorf("the app's send, begun after its grant was revoked: %+v, %v; want it refused", m, err)
+			}
+			if _, err := s.Messages(parley.NewContextWithCaller(ctx, app), group, MessageQuery{}); !errors.Is(err, parley.ErrAccessChanged) {
+				t.Errorf("the app's read, begun after its grant was revoked: %v; want it refused", err)
+			}
+
+			bob, err := s.AuthenticateCached(ctx, session)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Signed out by another request of the session's.
+			if err := s.SignOut(parley.NewContextWithCaller(ctx, &parley.Caller{User: bob.User, SessionTokenHash: bob.SessionTokenHash})); err != nil {
+				t.Fatal(err)
+			}
+			if m, _, err := s.SendMessage(parley.NewContextWithCaller(ctx, bob), group, Draft{Text: "after signing out"}, ""); !errors.Is(err, parley.ErrInvalidToken) {
+				t.Errorf("bob's send, begun after he signed out: %+v, %v; want it refused", m, err)
+			}
+		})
+	}
+}
