@@ -227,7 +227,7 @@ type localBus interface {
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger, as openAs, store *sqlstore.DB) (eventBus, error) {
 	switch {
 	case cfg.NATS != "":
-		return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log})
+		return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log, Store: store})
 	case as == asCommand || as == asCommandAlone:
 		return bus.NewOutbox(store), nil
 	}
@@ -250,7 +250,7 @@ func natsMetrics(b *bus.NATS) []prometheus.Collector {
 			return 0
 		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "parley_events_unpublished_total", Help: "Realtime events the node failed to send on through NATS: stored changes no connection was told of.",
+			Name: "parley_events_unpublished_total", Help: "Realtime events the node failed to send on through NATS: kept in the database for every node's relay, or, if that failed too, told to no connection.",
 		}, func() float64 { return float64(b.Unpublished()) }),
 	}
 }

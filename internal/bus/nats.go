@@ -76,6 +76,11 @@ type NATSOptions struct {
 	PingInterval time.Duration
 	// Log receives the bus's connection changes and failures.
 	Log *slog.Logger
+	// Store, if set, is the install's store, whose outbox every server
+	// relays to its streams (Relay): an event this node fails to publish
+	// is kept there, to reach every node a second or so late rather than
+	// none, even if this node stops before NATS is back.
+	Store parley.Store
 }
 
 // NATS is a parley.Bus for several nodes over NATS JetStream: an event
@@ -115,12 +120,17 @@ type NATSOptions struct {
 // node finds that out within checkEvery, by the stream's creation time,
 // drops its subscriptions likewise and follows the new stream.
 //
-// An event a node fails to publish, while it cannot reach NATS, reaches no
-// node: Publish fails after publishTimeout, and the service logs it. The
-// node ends its own subscriptions at once, as dropped, and once it can
-// publish again it tells every node to end theirs likewise (resyncType),
-// so that no client goes on unaware of what it missed: each reconnects and
-// catches up through the API, as after any other loss.
+// An event a node fails to publish, while it cannot reach NATS, is kept in
+// the store's outbox (NATSOptions.Store), which every server relays to its
+// own streams within a second, as it does a command's events: it reaches
+// every node late, whatever becomes of this node, and its clients, which
+// fetch by seq what they lack, lose nothing. (An event whose publish
+// failed only for its ack may then come twice.) If the store cannot keep
+// it either, it reaches no node: Publish fails, and the service logs it.
+// The node then ends its own subscriptions at once, as dropped, and once
+// it can publish again it tells every node to end theirs likewise
+// (resyncType), so that no client goes on unaware of what it missed: each
+// reconnects and catches up through the API, as after any other loss.
 type NATS struct {
 	opts  NATSOptions
 	nc    *nats.Conn
@@ -137,6 +147,12 @@ type NATS struct {
 	// missed is set when Publish failed, until every node was told to
 	// end its subscriptions (resync).
 	missed atomic.Bool
+	// toKeep are the encoded events keep is to write to the store;
+	// keepSoon wakes it, and kept is closed once it has ended.
+	keepMu   sync.Mutex
+	toKeep   [][]byte
+	keepSoon chan struct{}
+	kept     chan struct{}
 
 	mu      sync.Mutex
 	js      jetstream.JetStream
@@ -204,7 +220,7 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	log := opts.Log
-	b := &NATS{opts: opts, local: NewMemory(opts.Buffer), stop: make(chan struct{})}
+	b := &NATS{opts: opts, local: NewMemory(opts.Buffer), stop: make(chan struct{}), keepSoon: make(chan struct{}, 1), kept: make(chan struct{})}
 	nc, err := nats.Connect(url,
 		nats.Name("parley"),
 		nats.MaxReconnects(-1),
@@ -233,6 +249,11 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 		return nil, err
 	}
 	go b.checkPeriodically()
+	if opts.Store != nil {
+		go b.keep()
+	} else {
+		close(b.kept)
+	}
 	return b, nil
 }
 
@@ -328,21 +349,85 @@ func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 // to NATS was lost, so that a request publishing many events while NATS
 // is out of reach is not held publishTimeout for each.
 //
-// When it fails, no node delivers ev: Publish ends this node's
-// subscriptions, as dropped, and has every node end theirs once it can
-// publish again (resync).
+// When it fails, ev is kept in the store's outbox, for every server to
+// relay. When that fails too, no node delivers ev: Publish ends this
+// node's subscriptions, as dropped, and has every node end theirs once it
+// can publish again (resync).
 func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
 	var envs []envelope
 	for to := range slices.Chunk(userIDs, maxRecipients) {
 		envs = append(envs, wrap(to, ev))
 	}
-	if err := b.publish(ctx, envs...); err != nil {
-		b.unpublished.Add(1)
-		b.missed.Store(true)
-		b.local.endAll(true)
-		return err
+	err := b.publish(ctx, envs...)
+	if err == nil {
+		return nil
+	}
+	b.unpublished.Add(1)
+	if b.opts.Store != nil {
+		if err := b.keepLater(envs); err != nil {
+			return err
+		}
+		b.opts.Log.Warn("bus: event to be kept for the servers' relays", "type", ev.Type, "err", err)
+		return nil
+	}
+	b.unsent()
+	return err
+}
+
+// unsent ends this node's subscriptions, as dropped, on the loss of an
+// event, and has every node end theirs once it can publish again (resync).
+func (b *NATS) unsent() {
+	b.missed.Store(true)
+	b.local.endAll(true)
+}
+
+// keepLater queues the envelopes for keep, which writes them to the store
+// in the background: a request that publishes many events while NATS is
+// out of reach (an account's deletion, one for each of its messages) is not
+// held for a durable write of each.
+func (b *NATS) keepLater(envs []envelope) error {
+	entries := make([][]byte, len(envs))
+	for i, env := range envs {
+		data, err := json.Marshal(env)
+		if err != nil {
+			return fmt.Errorf("bus: encode %s event: %w", env.Type, err)
+		}
+		entries[i] = data
+	}
+	b.keepMu.Lock()
+	b.toKeep = append(b.toKeep, entries...)
+	b.keepMu.Unlock()
+	select {
+	case b.keepSoon <- struct{}{}:
+	default:
 	}
 	return nil
+}
+
+// keep writes the events queued by keepLater to the store's outbox, all
+// those queued at once in one write, until the bus closes, and then those
+// left. When the store cannot keep them, they reach no node (unsent).
+func (b *NATS) keep() {
+	defer close(b.kept)
+	for {
+		var closing bool
+		select {
+		case <-b.keepSoon:
+		case <-b.stop:
+			closing = true
+		}
+		b.keepMu.Lock()
+		entries := b.toKeep
+		b.toKeep = nil
+		b.keepMu.Unlock()
+		if err := keepInOutbox(context.Background(), b.opts.Store, entries); err != nil {
+			b.opts.Log.Error("bus: keep events for the servers' relays", "events", len(entries), "err", err)
+			b.unsent()
+		}
+		if closing {
+			return
+		}
+	}
 }
 
 // resync tells every node to end its subscriptions, as dropped, if this
@@ -545,5 +630,6 @@ func (b *NATS) Close() error {
 	close(b.stop)
 	consume.Stop()
 	b.nc.Close()
+	<-b.kept
 	return b.local.Close()
 }

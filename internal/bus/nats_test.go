@@ -15,6 +15,8 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 func TestNATS_Contract(t *testing.T) {
@@ -123,6 +125,60 @@ func TestNATS_UnpublishedEventsEndSubscriptions(t *testing.T) {
 	if again.Dropped() {
 		t.Fatal("a subscription made after the loss was dropped")
 	}
+}
+
+// With the install's store, an event a node cannot publish, cut off from
+// NATS, is kept in the store's outbox instead, and every node's relay
+// hands it to the subscriptions it holds: it reaches them all, late, also
+// once the node that kept it has stopped, and none is dropped.
+func TestNATS_UnpublishedEventsReachEveryNodeThroughTheStore(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		url := apptest.NATS(t)
+		opts := natsOptions(t, url)
+		opts.Store = db
+		cut := newCutter(t, url)
+		a := mustNATS(t, cut.URL(), opts)
+		b := mustNATS(t, url, opts)
+		relay := func(node *bus.NATS) *bus.Relay {
+			t.Helper()
+			r, err := bus.StartRelay(ctx, db, node.DeliverHere, time.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		relayA, relayB := relay(a), relay(b)
+		onA, onB := mustSubscribe(t, a, "alice"), mustSubscribe(t, b, "alice")
+
+		cut.Down()
+		if err := a.Publish(ctx, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "kept", map[string]string{})); err != nil {
+			t.Fatalf("Publish cut off from NATS, with a store to keep the event: %v", err)
+		}
+		// Kept in the background; each server relays every second.
+		relayed := func(r *bus.Relay, sub parley.Subscription) parley.Event {
+			t.Helper()
+			for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); {
+				if err := r.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case ev := <-sub.C():
+					return ev
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			t.Fatal("the kept event was not relayed")
+			return parley.Event{}
+		}
+		if got := relayed(relayA, onA); got.ThreadID != "kept" {
+			t.Fatalf("the keeping node's subscription got %s", got.ThreadID)
+		}
+		a.Close() // before NATS is back
+		if got := relayed(relayB, onB); got.ThreadID != "kept" || onB.Dropped() {
+			t.Fatalf("the other node's subscription got %s (dropped: %v)", got.ThreadID, onB.Dropped())
+		}
+	})
 }
 
 // mustEndDropped waits for sub to end as dropped.

@@ -69,10 +69,16 @@ func (o *Outbox) keep(ctx context.Context) error {
 	entries := o.pending
 	o.pending = nil
 	o.mu.Unlock()
+	return keepInOutbox(ctx, o.store, entries)
+}
+
+// keepInOutbox writes encoded envelopes to the store's outbox, in one
+// write, for every server's relay to deliver.
+func keepInOutbox(ctx context.Context, store parley.Store, entries [][]byte) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return o.store.Write(ctx, func(tx parley.Tx) error {
+	return store.Write(ctx, func(tx parley.Tx) error {
 		for _, data := range entries {
 			if err := tx.AddOutboxEvent(ctx, data); err != nil {
 				return err
