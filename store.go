@@ -222,14 +222,13 @@ type ThreadStore interface {
 	// waits, so what one write counted of it (its members, say) still
 	// holds when it changes it.
 	FindThreadByID(ctx context.Context, id string) (*Thread, error)
-	// CreateThreadKey records that the member's idempotency key started
-	// the thread, with the hash of the request that started it; ECONFLICT
-	// when the member's key names a thread already.
-	CreateThreadKey(ctx context.Context, userID, key, threadID string, requestHash []byte) error
-	// FindThreadKey returns the thread the member's idempotency key
-	// started, and the hash of the request that started it; ENOTFOUND when
-	// the key started none.
-	FindThreadKey(ctx context.Context, userID, key string) (threadID string, requestHash []byte, err error)
+	// CreateThreadKey records the member's idempotency key and how its
+	// request was answered; ECONFLICT when the member used the key
+	// already.
+	CreateThreadKey(ctx context.Context, k *ThreadKey) error
+	// FindThreadKey returns the member's idempotency key of a request to
+	// start a thread; ENOTFOUND when the member has not used it.
+	FindThreadKey(ctx context.Context, userID, key string) (*ThreadKey, error)
 	// FindThreadByDirectKey returns the direct thread of the two members
 	// the key names, held as FindThreadByID holds it.
 	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)

@@ -132,6 +132,22 @@ type ThreadChange struct {
 	Participants []UserRef `json:"participants"`
 }
 
+// ThreadKey is a member's idempotency key of a request to start a thread,
+// and how that request was answered: with the thread it started, or, with
+// Existed, with the direct thread it found there already. A retry is
+// answered as the request was; another request with the key is refused
+// (ErrThreadKeyReused).
+type ThreadKey struct {
+	UserID   string
+	Key      string
+	ThreadID string
+	// RequestHash is what the key keeps of the request, to tell a retry
+	// from another request: its kind, title, other members and the app
+	// that sent it, if any.
+	RequestHash []byte
+	Existed     bool
+}
+
 // ErrThreadKeyReused is an idempotency key the member used to start a
 // different thread.
 var ErrThreadKeyReused = Errorf(ECONFLICT, "this idempotency key was used to start a different conversation")

@@ -241,3 +241,54 @@ func TestNodes_CrossedFriendRequestsBecomeOneFriendship(t *testing.T) {
 		}
 	}
 }
+
+// Requests to start one direct thread with one Idempotency-Key, at once on
+// two servers of one database, are each answered as the first was (201),
+// the others marked replayed, never as a request that found the thread
+// already there (200); one thread is started.
+func TestNodes_DirectThreadKeyRaceAnsweredAsTheFirst(t *testing.T) {
+	t.Parallel()
+	url := sqlstoretest.PostgresURL(t)
+	onOne := func(c *config.Config) { c.Database = url; apptest.Unlimited(c) }
+	a, b := apptest.Start(t, onOne), apptest.Start(t, onOne)
+	ctx := context.Background()
+	aliceA, bobA := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, aliceA, bobA)
+	aliceB := b.Client.WithToken(aliceA.Token())
+	type answer struct {
+		id       string
+		status   int
+		replayed string
+	}
+	const n = 6
+	answers := make(chan answer, 2*n)
+	var wg sync.WaitGroup
+	for range n {
+		for _, c := range []*client.Client{aliceA, aliceB} {
+			wg.Go(func() {
+				var th client.ThreadSummary
+				resp, err := c.Do(ctx, "POST", "/api/v1/threads", client.NewThread{Participants: []string{"bob"}}, &th, "Idempotency-Key", "direct-1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				answers <- answer{th.ID, resp.StatusCode, resp.Header.Get("Idempotent-Replayed")}
+			})
+		}
+	}
+	wg.Wait()
+	close(answers)
+	ids, fresh := map[string]bool{}, 0
+	for ans := range answers {
+		ids[ans.id] = true
+		switch {
+		case ans.status == http.StatusCreated && ans.replayed == "":
+			fresh++
+		case ans.status != http.StatusCreated || ans.replayed != "true":
+			t.Errorf("a request with the key: %d, Idempotent-Replayed %q; want 201, as the first, replayed", ans.status, ans.replayed)
+		}
+	}
+	if len(ids) != 1 || fresh != 1 {
+		t.Errorf("%d threads, %d answered as new; want 1 and 1", len(ids), fresh)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
@@ -435,4 +436,55 @@ func reversed(s []string) []string {
 		out[len(s)-1-i] = v
 	}
 	return out
+}
+
+// A key used through an app is held to the app, as a message's is (the
+// IdempotencyKey parameter): the member's own request with it, or another
+// app's, is another request (409), neither answered with the app's thread
+// nor refused as if the thread were out of reach.
+func TestThreads_IdempotencyKeyIsHeldToTheApp(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	scopes := []string{"openid", "messages.write"}
+	answer := apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}
+	films := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice", scopes, answer).AccessToken)
+	tunes := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Tunes"), "alice", scopes, answer).AccessToken)
+	night := client.NewThread{Participants: []string{"bob", "carol"}, Title: "Movie night", IdempotencyKey: "night-1"}
+	if _, err := films.CreateThread(ctx, night); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*client.Client{"AnotherApp": tunes, "TheMemberItself": w.alice} {
+		_, err := c.CreateThread(ctx, night)
+		wantProblem(t, err, http.StatusConflict, "conflict")
+		if err != nil && !strings.Contains(err.Error(), "to start a different conversation") {
+			t.Errorf("%s with Films's key: %v", name, err)
+		}
+	}
+}
+
+// A key answered with the direct thread that was there already (200) is
+// taken all the same: a retry is answered so again (200, replayed), and
+// the key with another request is a conflict, not a second thread.
+func TestThreads_IdempotencyKeyOfAnExistingDirectThread(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	existing := apptest.MustThread(t, alice, "bob")
+	start := func(who string) (*client.ThreadSummary, *http.Response, error) {
+		var th client.ThreadSummary
+		resp, err := alice.Do(ctx, "POST", "/api/v1/threads", client.NewThread{Participants: []string{who}}, &th, "Idempotency-Key", "k-200")
+		return &th, resp, err
+	}
+	if th, resp, err := start("bob"); err != nil || resp.StatusCode != http.StatusOK || th.ID != existing.ID || resp.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the direct thread with bob again: %+v, %v, %v; want it, 200", th, resp, err)
+	}
+	_, _, err := start("carol")
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	if th, resp, err := start("bob"); err != nil || resp.StatusCode != http.StatusOK || th.ID != existing.ID || resp.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a retry of the first request: %+v, %v, %v; want the thread, 200, replayed", th, resp, err)
+	}
 }

@@ -70,20 +70,20 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 	}
 
 	th := s.newThread(c, kind, in.Title)
-	request := threadRequestHash(kind, in.Title, others)
+	request := threadRequestHash(kind, in.Title, others, c)
 	var change parley.ThreadChange
 	write := func(tx parley.Tx) error {
 		created, replayed = false, false
 		if in.IdempotencyKey != "" {
-			id, hash, err := tx.FindThreadKey(ctx, c.User.ID, in.IdempotencyKey)
+			k, err := tx.FindThreadKey(ctx, c.User.ID, in.IdempotencyKey)
 			switch {
-			case err == nil && !bytes.Equal(hash, request):
+			case err == nil && !bytes.Equal(k.RequestHash, request):
 				return parley.ErrThreadKeyReused
 			case err == nil:
-				if summary, err = threadSummary(ctx, tx, c, id, 0); err != nil {
+				if summary, err = threadSummary(ctx, tx, c, k.ThreadID, 0); err != nil {
 					return err
 				}
-				readers, err := tx.FindParticipantIDs(ctx, id)
+				readers, err := tx.FindParticipantIDs(ctx, k.ThreadID)
 				if err != nil {
 					return err
 				}
@@ -92,7 +92,7 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 						return err
 					}
 				}
-				created, replayed = true, true
+				created, replayed = !k.Existed, true
 				return nil
 			case !isNotFound(err):
 				return err
@@ -116,6 +116,9 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				} else if err != nil {
 					return err
 				}
+				if err := keepThreadKey(ctx, tx, c, in.IdempotencyKey, existing.ID, request, true); err != nil {
+					return err
+				}
 				readers := userIDs(members)
 				for _, a := range append(summaryReads(summary, readers), access{parley.ScopeMessagesWrite, existing.ID, readers, nil}) {
 					if err := s.logAccess(ctx, tx, c, a); err != nil {
@@ -130,13 +133,8 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		if err := startThread(ctx, tx, c, th, members); err != nil {
 			return err
 		}
-		if in.IdempotencyKey != "" {
-			err := tx.CreateThreadKey(ctx, c.User.ID, in.IdempotencyKey, th.ID, request)
-			if parley.ErrorCode(err) == parley.ECONFLICT {
-				return errThreadKeyTaken
-			} else if err != nil {
-				return err
-			}
+		if err := keepThreadKey(ctx, tx, c, in.IdempotencyKey, th.ID, request, false); err != nil {
+			return err
 		}
 		if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, th.ID, userIDs(members), nil}); err != nil {
 			return err
@@ -161,14 +159,37 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 
 // threadRequestHash is what a thread's idempotency key keeps of the
 // request that started it: its kind, title and other members, in any
-// order, so that a repeat is told from another request.
-func threadRequestHash(kind, title string, others []string) []byte {
+// order, and the app that sent it, if any (a key is the member's, and one
+// used through an app is another request through another app or none),
+// so that a repeat is told from another request. A member's own request
+// hashes as it did before apps were part of it.
+func threadRequestHash(kind, title string, others []string, c *parley.Caller) []byte {
+	parts := append([]string{kind, title}, slices.Sorted(slices.Values(others))...)
+	if c.App != nil {
+		// No username holds a colon.
+		parts = append(parts, "via:"+c.App.App.ClientID)
+	}
 	h := sha256.New()
-	for _, s := range append([]string{kind, title}, slices.Sorted(slices.Values(others))...) {
+	for _, s := range parts {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	return h.Sum(nil)
+}
+
+// keepThreadKey records the caller's idempotency key, if any, with the
+// thread its request was answered with, which existed already or not;
+// errThreadKeyTaken when a concurrent request with the key recorded it
+// first, whose answer the write, run again, gives.
+func keepThreadKey(ctx context.Context, tx parley.Tx, c *parley.Caller, key, threadID string, request []byte, existed bool) error {
+	if key == "" {
+		return nil
+	}
+	err := tx.CreateThreadKey(ctx, &parley.ThreadKey{UserID: c.User.ID, Key: key, ThreadID: threadID, RequestHash: request, Existed: existed})
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return errThreadKeyTaken
+	}
+	return err
 }
 
 // friendsByName finds the friends of the caller's member named for what

@@ -57,7 +57,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.CreateOperatorAction(ctx, &parley.OperatorAction{ID: parley.NewID(), At: now, ActorID: alice, Actor: "alice",
 				Action: parley.ActionAppApproveAll, Subject: app.ClientID, SubjectName: app.Name}),
 			tx.CreateThread(ctx, thread),
-			tx.CreateThreadKey(ctx, alice, "trip", thread.ID, []byte("the request's hash")),
+			tx.CreateThreadKey(ctx, &parley.ThreadKey{UserID: alice, Key: "trip", ThreadID: thread.ID, RequestHash: []byte("the request's hash"), Existed: true}),
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: alice, JoinedAt: now}),
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: bob, JoinedAt: now, LastReadSeq: 3}),
 			tx.SetThreadBlocked(ctx, thread.ID, true),

@@ -40,7 +40,7 @@ func TestUsers_EraseUser(t *testing.T) {
 				}
 			}
 			for _, u := range []*parley.User{ann, bob} {
-				if err := tx.CreateThreadKey(ctx, u.ID, "trip", "thread of "+u.Username, []byte("hash")); err != nil {
+				if err := tx.CreateThreadKey(ctx, &parley.ThreadKey{UserID: u.ID, Key: "trip", ThreadID: "thread of " + u.Username, RequestHash: []byte("hash")}); err != nil {
 					return err
 				}
 			}
@@ -79,11 +79,11 @@ func TestUsers_EraseUser(t *testing.T) {
 					t.Errorf("a friendship of the erased member: %v; want ENOTFOUND", err)
 				}
 			}
-			if _, _, err := tx.FindThreadKey(ctx, ann.ID, "trip"); parley.ErrorCode(err) != parley.ENOTFOUND {
+			if _, err := tx.FindThreadKey(ctx, ann.ID, "trip"); parley.ErrorCode(err) != parley.ENOTFOUND {
 				t.Errorf("a thread key of the erased member: %v; want ENOTFOUND", err)
 			}
-			if id, _, err := tx.FindThreadKey(ctx, bob.ID, "trip"); err != nil || id != "thread of bob" {
-				t.Errorf("another member's thread key after the erasure: %q, %v", id, err)
+			if k, err := tx.FindThreadKey(ctx, bob.ID, "trip"); err != nil || k.ThreadID != "thread of bob" {
+				t.Errorf("another member's thread key after the erasure: %+v, %v", k, err)
 			}
 			_, err = tx.FindFriendship(ctx, bob.ID, cat.ID)
 			return err

@@ -49,16 +49,20 @@ func (t *txn) FindThreadByDirectKey(ctx context.Context, key string) (*parley.Th
 	return t.findThread(ctx, `t.direct_key = $1`, key)
 }
 
-func (t *txn) CreateThreadKey(ctx context.Context, userID, key, threadID string, requestHash []byte) error {
-	_, err := t.exec(ctx, `INSERT INTO thread_keys (user_id, idempotency_key, thread_id, request_hash) VALUES ($1, $2, $3, $4)`,
-		userID, key, threadID, requestHash)
+func (t *txn) CreateThreadKey(ctx context.Context, k *parley.ThreadKey) error {
+	_, err := t.exec(ctx, `INSERT INTO thread_keys (user_id, idempotency_key, thread_id, request_hash, existed) VALUES ($1, $2, $3, $4, $5)`,
+		k.UserID, k.Key, k.ThreadID, k.RequestHash, k.Existed)
 	return mapError("create thread key", err)
 }
 
-func (t *txn) FindThreadKey(ctx context.Context, userID, key string) (threadID string, requestHash []byte, err error) {
-	err = t.queryRow(ctx, "thread key", `SELECT thread_id, request_hash FROM thread_keys WHERE user_id = $1 AND idempotency_key = $2`,
-		[]any{userID, key}, &threadID, &requestHash)
-	return threadID, requestHash, mapError("find thread key", err)
+func (t *txn) FindThreadKey(ctx context.Context, userID, key string) (*parley.ThreadKey, error) {
+	k := &parley.ThreadKey{UserID: userID, Key: key}
+	err := t.queryRow(ctx, "thread key", `SELECT thread_id, request_hash, existed FROM thread_keys WHERE user_id = $1 AND idempotency_key = $2`,
+		[]any{userID, key}, &k.ThreadID, &k.RequestHash, &k.Existed)
+	if err != nil {
+		return nil, mapError("find thread key", err)
+	}
+	return k, nil
 }
 
 func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley.ThreadSummary, error) {

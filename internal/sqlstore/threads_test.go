@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -407,6 +408,38 @@ func TestThreads_TimelineNotes(t *testing.T) {
 		}
 		if len(bobs) != 0 {
 			t.Errorf("bob, not in the thread, finds its notes: %+v", bobs)
+		}
+	})
+}
+
+// A member's idempotency key of a request to start a thread keeps the
+// thread the request was answered with, what it keeps of the request, and
+// whether the thread was there already; the member takes a key once.
+func TestThreadKeys_TakenOnce(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := mustUsers(t, db, "alice", "bob")
+		kept := &parley.ThreadKey{UserID: ids[0], Key: "trip", ThreadID: "the direct thread", RequestHash: []byte("the request"), Existed: true}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateThreadKey(ctx, kept) })
+		err := db.Write(ctx, func(tx parley.Tx) error {
+			return tx.CreateThreadKey(ctx, &parley.ThreadKey{UserID: ids[0], Key: "trip", ThreadID: "another", RequestHash: []byte("another")})
+		})
+		if parley.ErrorCode(err) != parley.ECONFLICT {
+			t.Errorf("the key taken again: %v; want ECONFLICT", err)
+		}
+		err = db.Read(ctx, func(tx parley.Tx) error {
+			k, err := tx.FindThreadKey(ctx, ids[0], "trip")
+			if err != nil || !reflect.DeepEqual(k, kept) {
+				t.Errorf("alice's key: %+v, %v; want %+v", k, err, kept)
+			}
+			if _, err := tx.FindThreadKey(ctx, ids[1], "trip"); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("bob's key: %v; want ENOTFOUND", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
