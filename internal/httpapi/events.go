@@ -125,6 +125,31 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	go s.stream(context.WithoutCancel(r.Context()), conn, sub)
 }
 
+// maxClientMessage bounds a message a client sends on its stream, which is
+// read and ignored: a larger one ends the stream (1009, by the library).
+const maxClientMessage = 4 << 10
+
+// discardInput reads what the client sends on its stream, and ignores it,
+// as the API says, until the connection ends; then it cancels the stream.
+// Reading is what takes in the client's pongs and its close. It never
+// closes the connection itself: the library's CloseRead, which closed it
+// on a client's message, then waited for its own goroutine to end
+// (coder/websocket#429), so that the stream, and an app's reads logged
+// for it, outlived the connection by 15 seconds.
+func discardInput(ctx context.Context, conn *websocket.Conn, cancel context.CancelFunc) {
+	defer cancel()
+	conn.SetReadLimit(maxClientMessage)
+	for {
+		_, r, err := conn.Reader(ctx)
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}
+
 // stream sends the subscription's events to the connection until either
 // ends, then closes both.
 func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.Events) {
@@ -142,8 +167,9 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 	// The context ends when the client closes, or the bus drops the
 	// subscription: a write blocked on a stalled client is then abandoned
 	// at once.
-	ctx, cancel := context.WithCancel(conn.CloseRead(ctx))
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go discardInput(ctx, conn, cancel)
 	defer sub.AfterEnd(cancel)()
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()

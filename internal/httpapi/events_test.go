@@ -548,3 +548,91 @@ func TestEvents_TicketKeptOutOfErrors(t *testing.T) {
 		t.Fatalf("err = %v, want one without the ticket", err)
 	}
 }
+
+// eventsURL is the realtime stream's WebSocket URL on env.
+func eventsURL(env *apptest.Env) string {
+	return "ws" + strings.TrimPrefix(env.URL, "http") + "/api/v1/events"
+}
+
+// What a client sends on its stream is ignored, as the API says: a
+// browser's heartbeat keeps the stream, which goes on carrying events.
+func TestEvents_ClientMessagesAreIgnored(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice")
+	conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + alice.Token()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	for range 3 {
+		if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Time for the server to read them, before anything is sent.
+	time.Sleep(200 * time.Millisecond)
+	m := apptest.MustSend(t, bob, th.ID, "after alice's heartbeats")
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("alice's stream ended after she sent text messages: close status %d: %v", websocket.CloseStatus(err), err)
+		}
+		var ev struct {
+			Type string
+			Data struct{ ID string }
+		}
+		json.Unmarshal(b, &ev)
+		if ev.Type == client.EventMessageCreated && ev.Data.ID == m.ID {
+			return
+		}
+	}
+}
+
+// A stream whose connection is gone, closed by its app or by the server
+// over a message too large for it, is let go of at once: it is no longer
+// counted among the connections open, and what is sent afterwards is not
+// logged in the member's access log as read by the app through it.
+func TestEvents_AppStreamGoneIsGoneAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+	for name, leave := range map[string]func(conn *websocket.Conn){
+		"ClosedByTheApp": func(conn *websocket.Conn) { conn.Close(websocket.StatusNormalClosure, "") },
+		"ClosedOverATooLargeMessage": func(conn *websocket.Conn) {
+			conn.Write(ctx, websocket.MessageText, make([]byte, 64<<10))
+			if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+				t.Errorf("a message of 64 KiB: %v, want the server's close with 1009", err)
+			}
+			conn.CloseNow()
+		},
+	} {
+		conn, _, err := websocket.Dial(ctx, eventsURL(w.env), &websocket.DialOptions{HTTPClient: w.env.HTTP,
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + tok.AccessToken}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leave(conn)
+		for deadline := time.Now().Add(5 * time.Second); w.env.Metric(t, "parley_websockets_open") > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the stream is still counted open 5 s after its connection is gone", name)
+			}
+		}
+		sent := apptest.MustSend(t, w.bob, w.aliceBob, "after the app's stream is gone: "+name)
+		time.Sleep(500 * time.Millisecond)
+		for _, e := range accessLog(t, w.alice, "?limit=100").Entries {
+			if e.ClientID == partner.App.ClientID && slices.Contains(e.MessageIDs, sent.ID) {
+				t.Errorf("%s: alice's log says %s read %s, sent after its only stream was gone", name, partner.App.Name, sent.ID)
+			}
+		}
+	}
+}
