@@ -1022,3 +1022,89 @@ func TestNodes_AChangeToAMessageDeletedMeanwhile(t *testing.T) {
 		})
 	}
 }
+
+// afterReachTx runs a hook once a write has read an app's reach of a
+// thread, before it acts on it.
+type afterReachTx struct {
+	parley.Tx
+	afterReach func()
+}
+
+func (t afterReachTx) FindThreadReach(ctx context.Context, grantID, threadID string) (*parley.ThreadReach, error) {
+	r, err := t.Tx.FindThreadReach(ctx, grantID, threadID)
+	t.afterReach()
+	return r, err
+}
+
+// An app's send on node A, and, on node B, a participant's closing of the
+// thread to apps or the member's revocation of the grant, at once: the
+// change is not told done while the send goes on to commit a message into
+// the thread after it. The change waits for the send, which holds the
+// thread and its grant from its reach read on, or, made first, refuses
+// it; the member's log never shows the app writing after the change.
+func TestNodes_AppSendAgainstTheEndOfItsAccess(t *testing.T) {
+	for name, change := range map[string]func(b *Service, alice context.Context, group, grantID string) error{
+		"Close": func(b *Service, alice context.Context, group, _ string) error {
+			_, err := b.SetThreadAppAccess(alice, group, false)
+			return err
+		},
+		"Revoke": func(b *Service, alice context.Context, _, grantID string) error {
+			return b.RevokeGrant(alice, grantID)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			nodes := sqlstoretest.TwoNodes(t)
+			log := slog.New(slog.DiscardHandler)
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, nodes[0], parley.ScopeMessagesWrite)
+			alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+			b := New(nodes[1], bus.NewMemory(16), log, Options{})
+			var grantID string
+			var once sync.Once
+			changed := make(chan error, 1)
+			toldDoneFirst := false
+			// Node B's change, once node A's send has read its reach;
+			// told done within a second, unless it waits for the send.
+			hook := func() {
+				once.Do(func() {
+					go func() { changed <- change(b, alice, group, grantID) }()
+					select {
+					case err := <-changed:
+						changed <- err
+						toldDoneFirst = err == nil
+					case <-time.After(time.Second):
+					}
+				})
+			}
+			a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterReachTx{tx, hook} }}, bus.NewMemory(16), log,
+				Options{AccessTokens: unsealedTokens{}})
+			app, err := a.AuthenticateCached(ctx, "access token:"+users["alice"].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grantID = app.App.Grant.ID
+			m, _, sendErr := a.SendMessage(parley.NewContextWithCaller(ctx, app), group, Draft{Text: "from node A"}, "")
+			if err := <-changed; err != nil {
+				t.Fatalf("the %s: %v", name, err)
+			}
+			if sendErr == nil && toldDoneFirst {
+				t.Errorf("the %s was told done while the app's send went on, which then committed message %d", name, m.Seq)
+			}
+			var entries []*parley.AccessEntry
+			err = nodes[0].Read(ctx, func(tx parley.Tx) (err error) {
+				entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: users["alice"].ID, Ascending: true, Limit: 100})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ended := false
+			for _, e := range entries {
+				ended = ended || e.Action == parley.ActionThreadClosed || e.Action == parley.ActionGrantRevoked
+				if ended && e.Action == string(parley.ScopeMessagesWrite) {
+					t.Errorf("alice's log shows the app writing after the %s: %+v", name, e)
+				}
+			}
+		})
+	}
+}

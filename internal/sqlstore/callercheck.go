@@ -46,8 +46,9 @@ const (
 // The confirmations on PostgreSQL raise an error (sessionEndedCode,
 // accessChangedCode) when the caller no longer holds.
 const (
-	confirmSessionPG  = `SELECT parley_confirm_session($1, $2)`
-	confirmAppTokenPG = `SELECT parley_confirm_app_token($1, $2, $3, $4, $5)`
+	confirmSessionPG      = `SELECT parley_confirm_session($1, $2)`
+	confirmAppTokenPG     = `SELECT parley_confirm_app_token($1, $2, $3, $4, $5)`
+	confirmAppTokenHeldPG = `SELECT parley_confirm_app_token_held($1, $2, $3, $4, $5)`
 )
 
 // The SQLSTATEs the confirmations on PostgreSQL raise.
@@ -103,30 +104,38 @@ func appTokenArgs(check *parley.CallerCheck) []any {
 }
 
 // queueConfirmation queues, on PostgreSQL, the confirmation of check's
-// caller in b, if check is pending.
-func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck) {
-	if check == nil || check.Confirmed() {
-		return
-	}
-	if check.Grant != nil {
+// caller in b, if check is pending. In a write's transaction (held), an
+// app's token, its grant and its app are held as confirmed until the
+// write ends: a revocation, a narrowing or a suspension on another node
+// waits for the write, or is seen by it, never told done while the write
+// goes on to commit (migration 0049).
+func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck, held bool) {
+	switch {
+	case check == nil || check.Confirmed():
+	case check.Grant != nil && held:
+		b.Queue(confirmAppTokenHeldPG, appTokenArgs(check)...)
+	case check.Grant != nil:
 		b.Queue(confirmAppTokenPG, appTokenArgs(check)...)
-	} else {
+	default:
 		b.Queue(confirmSessionPG, check.TokenHash, micros(check.At))
 	}
 }
 
-// sendFirst sends, in one batch on conn, the prefix statements, the
-// confirmation of check's caller if pending, and a statement; it reads
-// the results before the statement's and returns the batch at the
-// statement's. A caller that no longer holds is checkError's error, and
-// PostgreSQL has run nothing sent after its confirmation.
-func sendFirst(ctx context.Context, conn *pgxpool.Conn, check *parley.CallerCheck, prefix []string, query string, args []any) (pgx.BatchResults, error) {
+// sendFirst sends, in one batch on conn, the confirmation of check's
+// caller if pending and a statement; it reads the results before the
+// statement's and returns the batch at the statement's. A caller that no
+// longer holds is checkError's error, and PostgreSQL has run nothing sent
+// after its confirmation.
+func sendFirst(ctx context.Context, conn *pgxpool.Conn, check *parley.CallerCheck, query string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	for _, p := range prefix {
-		b.Queue(p)
-	}
-	queueConfirmation(b, check)
+	queueConfirmation(b, check, false)
 	b.Queue(query, args...)
+	return sendQueued(ctx, conn, b, check)
+}
+
+// sendQueued sends b on conn and reads the results of all its statements
+// but the last, at whose it returns the batch, as sendFirst says.
+func sendQueued(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, check *parley.CallerCheck) (pgx.BatchResults, error) {
 	br := conn.SendBatch(ctx, b)
 	for range b.Len() - 1 {
 		if _, err := br.Exec(); err != nil {
@@ -177,7 +186,7 @@ func (r *pgCheckedReads) Exec(ctx context.Context, query string, args ...any) (p
 		return pgconn.CommandTag{}, err
 	}
 	defer conn.Release()
-	br, err := sendFirst(ctx, conn, r.check, nil, query, args)
+	br, err := sendFirst(ctx, conn, r.check, query, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -202,7 +211,7 @@ func (r *pgCheckedReads) Query(ctx context.Context, query string, args ...any) (
 	if err != nil {
 		return nil, err
 	}
-	br, err := sendFirst(ctx, conn, r.check, nil, query, args)
+	br, err := sendFirst(ctx, conn, r.check, query, args)
 	if err != nil {
 		conn.Release()
 		return nil, err

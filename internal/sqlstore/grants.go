@@ -106,6 +106,16 @@ func (t *txn) FindGrantThreads(ctx context.Context, grantID string) ([]parley.Gr
 }
 
 func (t *txn) FindThreadReach(ctx context.Context, grantID, threadID string) (*parley.ThreadReach, error) {
+	if t.locked != "" {
+		// In a write on PostgreSQL, the thread is held first, as a
+		// participant's closing of it to apps holds it: the closing waits
+		// for the write, or, made first, is seen by the reach read after
+		// the hold, in a statement of its own (one round trip all the
+		// same: sendLater).
+		if err := t.sendLater(ctx, "hold thread", `SELECT 1 FROM threads WHERE id = $1 FOR NO KEY UPDATE`, threadID); err != nil {
+			return nil, err
+		}
+	}
 	var r parley.ThreadReach
 	var from sql.NullInt64
 	err := t.queryRow(ctx, "thread reach", `

@@ -192,7 +192,7 @@ func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*gro
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, r := range group {
-		queueConfirmation(b, r.check)
+		queueConfirmation(b, r.check, false)
 		b.Queue(r.query, r.args...)
 	}
 	b.Queue("COMMIT")
@@ -274,7 +274,7 @@ func scanOne(br pgx.BatchResults, r *groupedRow) error {
 // its caller if pending. Its error is a lostError if PostgreSQL ran nothing
 // after a statement, its transaction's Sync included (pglost.go).
 func (g *pgGroup) alone(ctx context.Context, conn *pgxpool.Conn, r *groupedRow) error {
-	br, err := sendFirst(ctx, conn, r.check, nil, r.query, r.args)
+	br, err := sendFirst(ctx, conn, r.check, r.query, r.args)
 	if err == nil {
 		err = scanOne(br, r)
 		if closeErr := br.Close(); err == nil {

@@ -400,7 +400,7 @@ func confirmAlone(ctx context.Context, s batchSender, check *parley.CallerCheck)
 		return nil
 	}
 	b := &pgx.Batch{}
-	queueConfirmation(b, check)
+	queueConfirmation(b, check, false)
 	if err := s.SendBatch(ctx, b).Close(); err != nil {
 		return checkError(err)
 	}
@@ -516,16 +516,24 @@ var errChangedMeanwhile = errors.New("sqlstore: the write met a change another w
 // refuses: a WriteOne write is one statement.
 var errSecondStatement = errors.New("sqlstore: a write of one statement ran a second")
 
-// begin sends BEGIN and the transaction's settings and the confirmation of
-// the caller if pending, with the transaction's first statement,
-// and returns the results, at the statement's.
+// begin sends BEGIN and the transaction's settings, the confirmation of
+// the caller if pending, held for the transaction, and the statement held
+// for the first (sendLater), if any, with the transaction's first
+// statement, and returns the results, at the statement's.
 func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
-	prefix := []string{"BEGIN"}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
 	if x.mode == pgLazy {
-		prefix = append(prefix, "SET LOCAL synchronous_commit = off")
+		b.Queue("SET LOCAL synchronous_commit = off")
 	}
-	return sendFirst(ctx, x.conn, x.check, prefix, query, args)
+	queueConfirmation(b, x.check, true)
+	if held := x.later; held != nil {
+		x.later = nil
+		b.Queue(held.query, held.args...)
+	}
+	b.Queue(query, args...)
+	return sendQueued(ctx, x.conn, b, x.check)
 }
 
 // send sends a statement: the transaction's first with its BEGIN (begin),
@@ -549,11 +557,11 @@ func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchRes
 }
 
 // sendLater holds a statement whose answer nothing reads, to be sent with
-// the transaction's next statement or its COMMIT, one round trip fewer. A
-// transaction's first statement is sent at once, with its BEGIN.
+// the transaction's next statement (with its BEGIN, if the first) or its
+// COMMIT, one round trip fewer.
 func (x *pgTx) sendLater(ctx context.Context, what, query string, args []any) error {
-	if !x.begun || x.later != nil {
-		// The first goes with BEGIN; a second, with the one held.
+	if x.later != nil {
+		// A second goes with the one held.
 		_, err := x.Exec(ctx, query, args...)
 		return mapError(what, err)
 	}
@@ -588,9 +596,10 @@ func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, 
 	return &batchRows{Rows: rows, br: br}, nil
 }
 
-// commit commits what the transaction's statements did, if it has begun.
+// commit commits what the transaction's statements did, the one held
+// included, if any.
 func (x *pgTx) commit(ctx context.Context) error {
-	if !x.begun {
+	if !x.begun && x.later == nil {
 		return nil
 	}
 	tag, err := x.Exec(ctx, "COMMIT")
