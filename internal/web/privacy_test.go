@@ -403,3 +403,20 @@ func TestAppsPages_TabsMarkWhereYouAre(t *testing.T) {
 		t.Errorf("the account page's bar (%d):\n%s", p.status, bar)
 	}
 }
+
+// The log's verification reads as the count it has: an empty log has
+// nothing to verify, and a log of one entry is told as one.
+func TestAccessLogPage_VerificationCountsInWords(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	if got := b.get("/account/access-log").body; !strings.Contains(got, "Your log holds no entries yet: nothing to verify.") {
+		t.Errorf("an empty log's verification:\n%s", between(t, got, `<h1>`, `</p>`))
+	}
+	env.MustToken(t, env.MustPartner(t, "MovieClub"), "alice", []string{"openid"}, apptest.Answer{})
+	if got := b.get("/account/access-log").body; !strings.Contains(got, "✓ Verified: your whole log, its one entry, is intact.") {
+		t.Errorf("a log of one entry's verification:\n%s", between(t, got, `<h1>`, `</p>`))
+	}
+}

@@ -267,6 +267,20 @@ const text = sendForm?.elements.text;
 // it again.
 const replying = document.getElementById("replying");
 const replyTo = sendForm?.elements.reply_to;
+
+// placeStatus keeps the status line (say) just above the message box and
+// the message it answers, whatever their height, so that it never covers
+// what is being written.
+function placeStatus() {
+  const tops = [replying, sendForm].filter((el) => el && !el.hidden).map((el) => el.getBoundingClientRect().top);
+  if (tops.length) document.body.style.setProperty("--above-composer", `${Math.max(0, innerHeight - Math.min(...tops))}px`);
+}
+if (sendForm) {
+  const watch = new ResizeObserver(placeStatus);
+  for (const el of [replying, sendForm]) if (el) watch.observe(el);
+  addEventListener("resize", placeStatus);
+  placeStatus();
+}
 const answering = () => (replying.hidden ? null : { seq: replyTo.value, who: replying.querySelector(".qwho").textContent, what: replying.querySelector(".qtext").textContent });
 function answer(reply) {
   replying.hidden = !reply;

@@ -1,0 +1,146 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/internal/apptest"
+)
+
+// at runs script in the page at the width, 800 px tall.
+func at[T any](t *testing.T, ctx context.Context, width int64, script string) T {
+	t.Helper()
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](script))
+	must(t, err)
+	return v
+}
+
+// On a phone, the home page shows the welcome's heading and the member's
+// username above the chats, and "Skip to content" leads to it: the page
+// has its main landmark and level-one heading in sight.
+func TestLayout_Browser_PhoneHomeHasItsHeading(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "zed")
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "zed")
+	got := at[string](t, b, 375, `(() => {
+		const target = document.querySelector(document.querySelector("a.skip").getAttribute("href"));
+		const h1 = [...document.querySelectorAll("main h1")].some((h) => h.getClientRects().length > 0);
+		const name = document.querySelector(".welcome .note").getClientRects().length > 0;
+		const above = target.getBoundingClientRect().top < document.getElementById("inbox").getBoundingClientRect().top;
+		return [getComputedStyle(target).display !== "none", h1, name, above].join(" ");
+	})()`)
+	if got != "true true true true" {
+		t.Errorf("at 375 px, the skip link's target shown, its h1 in sight, the username in sight, above the chats: %s", got)
+	}
+	apptest.Screenshot(t, b, "phone-home")
+}
+
+// However many apps reach a conversation, their bar leaves the messages
+// most of the screen.
+func TestLayout_Browser_ManyAppsLeaveTheConversationItsRoom(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	for i := range 12 {
+		apptest.MustSend(t, bob, th, fmt.Sprintf("message %d", i))
+	}
+	for _, name := range []string{"MovieClub", "Calendar", "Translator", "Backup", "Reminders", "Polls", "Photos", "Notes"} {
+		env.MustToken(t, env.MustPartner(t, name), "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th}})
+	}
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	for _, width := range []int64{375, 1280} {
+		if h := at[float64](t, b, width, `document.querySelector(".conversation").clientHeight`); h < 300 {
+			t.Errorf("at %d×800 px with 8 apps, the conversation is %.0f px tall", width, h)
+		}
+	}
+	apptest.Screenshot(t, b, "many-apps")
+}
+
+// A long display name of words wraps between its words (or after a
+// hyphen) beside a friend's buttons, not inside them.
+func TestLayout_Browser_LongNameWrapsBetweenWords(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	if _, err := env.Client.CreateAccount(context.Background(), "bart", apptest.Password("bart"), "Bartholomew Maximilian Fitzgerald-Smythe the Third of Wellington"); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustFriends(t, alice, mustSignInClient(t, env, "bart"))
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#friends .pname`))))
+	broken := at[[]string](t, b, 375, `(() => {
+		const node = document.querySelector("#friends .pname").firstChild, out = [];
+		for (const m of node.data.matchAll(/[^\s-]+/g)) {
+			const r = document.createRange();
+			r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+			if (new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size > 1) out.push(m[0]);
+		}
+		return out;
+	})()`)
+	if len(broken) > 0 {
+		t.Errorf("at 375 px, the friend's name breaks inside %q", broken)
+	}
+	apptest.Screenshot(t, b, "long-name")
+}
+
+// A name written right to left is isolated from the text around it: the
+// time after a sender's name stays after it.
+func TestLayout_Browser_RightToLeftNameKeepsItsPlace(t *testing.T) {
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	if _, err := env.Client.CreateAccount(context.Background(), "karim", apptest.Password("karim"), "كريم"); err != nil {
+		t.Fatal(err)
+	}
+	karim := mustSignInClient(t, env, "karim")
+	apptest.MustFriends(t, alice, karim)
+	th := apptest.MustThread(t, alice, "karim").ID
+	apptest.MustSend(t, karim, th, "مرحبا")
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#m1 .meta time`))))
+	for _, width := range []int64{375, 1280} {
+		if after := at[bool](t, b, width, `document.querySelector("#m1 .meta time").getBoundingClientRect().left >= document.querySelector("#m1 .meta .who").getBoundingClientRect().right`); !after {
+			t.Errorf("at %d px, the time of a message from a right-to-left name shows before the name", width)
+		}
+	}
+	apptest.Screenshot(t, b, "rtl-name")
+}
+
+// A message that could not be sent goes back into the field, and the
+// status line saying so is drawn above the field and its hint, not over
+// them.
+func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	// The network refuses the page's posts, as when offline.
+	_, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => { const f = window.fetch; window.fetch = (u, o) => (o && o.method === "POST") ? Promise.reject(new TypeError("Failed to fetch")) : f(u, o); return true })()`))
+	must(t, err)
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "sent offline"), pressEnter(`#text`)))
+	waitFor(t, b, `document.getElementById("live").textContent !== ""`)
+	for _, width := range []int64{375, 1280} {
+		over := at[[]string](t, b, width, `(() => {
+			const s = document.getElementById("live").getBoundingClientRect();
+			return ["#text", ".hint"].filter((css) => {
+				const r = document.querySelector(css).getBoundingClientRect();
+				return r.height > 0 && s.left < r.right && r.left < s.right && s.top < r.bottom && r.top < s.bottom;
+			});
+		})()`)
+		if len(over) > 0 {
+			t.Errorf("at %d px, the status %q is drawn over %v", width, text(t, b, "#live"), over)
+		}
+	}
+	apptest.Screenshot(t, b, "send-failed")
+}
