@@ -384,24 +384,24 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return err
 	}
-	// The API counts its own requests; the provider's and the pages' are
-	// counted here, as its are.
+	// The API counts and logs its own requests; the provider's and the
+	// pages' are counted and logged here, as its are.
 	// The provider's forms are read whole, by net/http up to 10 MB each:
 	// they are bounded here, as the API's bodies and the pages' are, around
 	// the counting, which reads the route from the request it passes on.
-	bounded := http.MaxBytesHandler(s.metrics.Instrument(provider), maxProviderBody)
+	bounded := http.MaxBytesHandler(s.metrics.Instrument(s.log, provider), maxProviderBody)
 	// The pages take every path no other surface serves: a person's
 	// mistyped address gets a page, not a problem in JSON.
 	mux := http.NewServeMux()
-	mux.Handle("/", s.metrics.Instrument(pages))
+	mux.Handle("/", s.metrics.Instrument(s.log, pages))
 	mux.Handle(httpapi.HealthPath, s.api)
 	mux.Handle(httpapi.ReadyPath, s.api)
 	mux.Handle(oauth.DiscoveryPath, bounded)
 	mux.Handle(oauth.PathPrefix, bounded)
 	for _, path := range web.ProviderPaths() {
-		mux.Handle(path, s.metrics.Instrument(pages))
+		mux.Handle(path, s.metrics.Instrument(s.log, pages))
 	}
-	metrics := s.metrics.Instrument(s.metrics.Handler())
+	metrics := s.metrics.Instrument(s.log, s.metrics.Handler())
 	if s.metricsHTTP != nil {
 		// Only there: the main listener answers /metrics 404, like any
 		// path it does not serve.

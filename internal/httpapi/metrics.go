@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parleyhq/parley"
 )
 
 // Metrics are the server's Prometheus collectors, on a registry of their own.
@@ -65,16 +69,44 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
 
-// Instrument counts the requests next serves as the API counts its own:
-// by the pattern that routed them (the most specific one, when next routes
-// with a ServeMux of its own) and the status answered.
-func (m *Metrics) Instrument(next http.Handler) http.Handler {
+// Instrument counts the requests next serves as the API counts its own, by
+// the pattern that routed them (the most specific one, when next routes
+// with a ServeMux of its own) and the status answered, and logs them to
+// log as it logs its own (done).
+func (m *Metrics) Instrument(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		defer func() { m.observe(routeLabel(r.Pattern), rec.status, time.Since(start)) }()
+		defer func() { m.done(log, r, rec.status, time.Since(start)) }()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// done counts a request answered with status after elapsed, and logs it:
+// at debug level, or as an error when the server failed it. A full disk
+// (507) is logged when it fills and when it clears, by the server, not at
+// every request it refuses; /readyz answering 503 is what it is for.
+func (m *Metrics) done(log *slog.Logger, r *http.Request, status int, elapsed time.Duration) {
+	route := routeLabel(r.Pattern)
+	m.observe(route, status, elapsed)
+	level := slog.LevelDebug
+	if status >= 500 && status != http.StatusInsufficientStorage && route != readyRoute {
+		level = slog.LevelError
+	}
+	if log.Enabled(r.Context(), level) {
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", loggedPath(r), "route", route,
+			"status", status, "duration", elapsed, "client", parley.ClientAddrFromContext(r.Context()))
+	}
+}
+
+// loggedPath is the path of r as logged: never the query, which may hold a
+// ticket or a code, and, where a segment of the path is a credential (a
+// share link's token, {token} in its route), the route in its place.
+func loggedPath(r *http.Request) string {
+	if strings.Contains(r.Pattern, "{token") {
+		return routeLabel(r.Pattern)
+	}
+	return r.URL.Path
 }
 
 // observe counts a request to route answered with status.

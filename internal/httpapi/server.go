@@ -109,21 +109,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				writeProblem(rec, http.StatusInternalServerError, parley.EINTERNAL, "Internal error.")
 			}
 		}
-		route := routeLabel(r.Pattern)
-		elapsed := time.Since(start)
-		s.metrics.observe(route, rec.status, elapsed)
-		level := slog.LevelDebug
-		// A full disk is logged when it fills and when it clears, by
-		// the server, not at every request it refuses; /readyz answering
-		// 503 is what it is for.
-		if rec.status >= 500 && rec.status != http.StatusInsufficientStorage && route != readyRoute {
-			level = slog.LevelError
-		}
-		if s.log.Enabled(r.Context(), level) {
-			// The path, never the query, which may hold a ticket.
-			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
-				"status", rec.status, "duration", elapsed, "client", parley.ClientAddrFromContext(r.Context()))
-		}
+		s.metrics.done(s.log, r, rec.status, time.Since(start))
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 	if !cleanPath(r.URL.Path) {
