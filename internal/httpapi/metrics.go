@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // Metrics are the server's Prometheus collectors, on a registry of their own.
@@ -101,10 +102,11 @@ func (m *Metrics) done(log *slog.Logger, r *http.Request, status int, elapsed ti
 
 // loggedPath is the path of r as logged: never the query, which may hold a
 // ticket or a code, and, where a segment of the path is a credential (a
-// share link's token, {token} in its route), the route in its place.
+// share link's token), what the path is in its place, whatever the method
+// and whichever route took it.
 func loggedPath(r *http.Request) string {
-	if strings.Contains(r.Pattern, "{token") {
-		return routeLabel(r.Pattern)
+	if strings.HasPrefix(r.URL.Path, service.ShareLinkPath) {
+		return service.ShareLinkPath + "{token}"
 	}
 	return r.URL.Path
 }

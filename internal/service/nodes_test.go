@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1106,5 +1107,58 @@ func TestNodes_AppSendAgainstTheEndOfItsAccess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// beforeThreadTx runs a hook before a write reads a thread: a member's
+// write about their own place in it (heldThread) has then held that place.
+type beforeThreadTx struct {
+	parley.Tx
+	beforeThread func()
+}
+
+func (t beforeThreadTx) FindThreadByID(ctx context.Context, id string) (*parley.Thread, error) {
+	t.beforeThread()
+	return t.Tx.FindThreadByID(ctx, id)
+}
+
+// An app's send on node A and its member's marking the thread read on
+// node B, at once: the two take the member's place and the thread in one
+// order, so that neither waits on the other while holding what the other
+// waits for (a deadlock, which PostgreSQL breaks after a second by
+// failing one, to be run again).
+func TestNodes_AppSendAndItsMemberMarkingRead(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	users, group, _ := appInGroup(t, nodes[0], parley.ScopeMessagesWrite)
+	alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+	// Node B's marking holds alice's place, then waits a moment before it
+	// reads the thread, while node A's send has read its reach.
+	b := New(hookedStore{nodes[1], func(tx parley.Tx) parley.Tx {
+		return beforeThreadTx{tx, func() { time.Sleep(300 * time.Millisecond) }}
+	}}, bus.NewMemory(16), log, Options{})
+	var runs atomic.Int32
+	marked := make(chan error, 1)
+	hook := func() {
+		if runs.Add(1) == 1 {
+			go func() { marked <- b.MarkRead(alice, group, 0) }()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterReachTx{tx, hook} }}, bus.NewMemory(16), log,
+		Options{AccessTokens: unsealedTokens{}})
+	app, err := a.AuthenticateCached(ctx, "access token:"+users["alice"].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.SendMessage(parley.NewContextWithCaller(ctx, app), group, Draft{Text: "from node A"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-marked; err != nil {
+		t.Fatalf("mark read: %v", err)
+	}
+	if n := runs.Load(); n > 1 {
+		t.Errorf("the app's send ran %d times: it deadlocked with its member's marking the thread read", n)
 	}
 }

@@ -104,21 +104,29 @@ func appTokenArgs(check *parley.CallerCheck) []any {
 }
 
 // queueConfirmation queues, on PostgreSQL, the confirmation of check's
-// caller in b, if check is pending. In a write's transaction (held), an
-// app's token, its grant and its app are held as confirmed until the
-// write ends: a revocation, a narrowing or a suspension on another node
-// waits for the write, or is seen by it, never told done while the write
-// goes on to commit (migration 0049).
-func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck, held bool) {
+// caller in b, if check is pending.
+func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck) {
 	switch {
 	case check == nil || check.Confirmed():
-	case check.Grant != nil && held:
-		b.Queue(confirmAppTokenHeldPG, appTokenArgs(check)...)
 	case check.Grant != nil:
 		b.Queue(confirmAppTokenPG, appTokenArgs(check)...)
 	default:
 		b.Queue(confirmSessionPG, check.TokenHash, micros(check.At))
 	}
+}
+
+// appCheck returns the check of ctx's caller if an app's, confirmed or
+// not: in a write on PostgreSQL, the app's token, grant and app are held
+// as confirmed until the write ends, so that a revocation, a narrowing or
+// a suspension on another node waits for the write, or, made first, is
+// seen by it, never told done while the write goes on to commit
+// (migration 0049). Each run of the write holds them again: a run after a
+// deadlock is a transaction of its own.
+func appCheck(ctx context.Context) *parley.CallerCheck {
+	if c := parley.CallerFromContext(ctx); c != nil && c.Check != nil && c.Check.Grant != nil {
+		return c.Check
+	}
+	return nil
 }
 
 // sendFirst sends, in one batch on conn, the confirmation of check's
@@ -128,7 +136,7 @@ func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck, held bool) {
 // after its confirmation.
 func sendFirst(ctx context.Context, conn *pgxpool.Conn, check *parley.CallerCheck, query string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	queueConfirmation(b, check, false)
+	queueConfirmation(b, check)
 	b.Queue(query, args...)
 	return sendQueued(ctx, conn, b, check)
 }

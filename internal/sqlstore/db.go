@@ -206,6 +206,8 @@ type txn struct {
 	// the COMMIT (pglost.go): the transaction must run again, whatever fn
 	// made of the error.
 	retry bool
+	// answered, on PostgreSQL, is set once a statement was answered.
+	answered bool
 	// conflicted, on PostgreSQL, is set when a statement failed by a
 	// unique violation: the row may be a concurrent write's, which fn
 	// finds when it runs again.

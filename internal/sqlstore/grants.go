@@ -111,7 +111,13 @@ func (t *txn) FindThreadReach(ctx context.Context, grantID, threadID string) (*p
 		// participant's closing of it to apps holds it: the closing waits
 		// for the write, or, made first, is seen by the reach read after
 		// the hold, in a statement of its own (one round trip all the
-		// same: sendLater).
+		// same: sendLater). Before the thread, the grant's member's place
+		// in it, in the order of the member's own writes there
+		// (heldThread), which would otherwise wait on the app's write
+		// while it waited on them.
+		if err := t.sendLater(ctx, "hold member", `SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = (SELECT user_id FROM grants WHERE id = $2) FOR UPDATE`, threadID, grantID); err != nil {
+			return nil, err
+		}
 		if err := t.sendLater(ctx, "hold thread", `SELECT 1 FROM threads WHERE id = $1 FOR NO KEY UPDATE`, threadID); err != nil {
 			return nil, err
 		}

@@ -192,7 +192,7 @@ func (g *pgGroup) together(ctx context.Context, conn *pgxpool.Conn, group []*gro
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, r := range group {
-		queueConfirmation(b, r.check, false)
+		queueConfirmation(b, r.check)
 		b.Queue(r.query, r.args...)
 	}
 	b.Queue("COMMIT")

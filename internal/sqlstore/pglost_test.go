@@ -160,3 +160,43 @@ func TestOpenPostgres_ConnectionsLostBetweenCalls(t *testing.T) {
 		t.Errorf("%d sends stored as %d messages, the thread's last seq %d", sends, len(got), last)
 	}
 }
+
+// A read whose first statement was answered, and whose next finds its
+// connection lost, is not run again: it may have gathered what it read,
+// and would gather it twice. It fails, and the next read runs on a new
+// connection.
+func TestOpenPostgres_ReadLostAfterAnAnswerRunsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := sqlstoretest.PostgresURL(t)
+	name := "parley-lost-" + strings.ToLower(rand.Text()[:8])
+	db, err := sqlstore.OpenPostgres(ctx, withParams(t, url, map[string]string{"application_name": name}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	_, th := changesThread(t, db)
+	runs := 0
+	err = db.Read(ctx, func(tx parley.Tx) error {
+		runs++
+		if _, err := tx.FindThreadByID(ctx, th.ID); err != nil {
+			return err
+		}
+		if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, name); err != nil {
+			t.Fatal(err)
+		}
+		_, err := tx.FindThreadByID(ctx, th.ID)
+		return err
+	})
+	if err == nil || runs != 1 {
+		t.Errorf("a read lost after its first answer: ran %d times, %v; want once, failed", runs, err)
+	}
+	if err := db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err }); err != nil {
+		t.Errorf("the next read: %v", err)
+	}
+}

@@ -202,6 +202,8 @@ func (t *txn) pgQuery(ctx context.Context, query string, args ...any) (rows, err
 			return nil, err
 		}
 	}
+	// A first row, or the end of none, is an answer.
+	t.answered = true
 	return pr, nil
 }
 
@@ -212,6 +214,7 @@ func (t *txn) pgExec(ctx context.Context, query string, args ...any) (sql.Result
 	if err != nil {
 		return nil, err
 	}
+	t.answered = true
 	return driver.RowsAffected(tag.RowsAffected()), nil
 }
 
@@ -361,21 +364,22 @@ func (p *postgres) close() error {
 
 // read runs fn's queries on the pool, each on whichever connection is free,
 // the first with the confirmation of the caller if it is pending
-// (callercheck.go); again, on new connections, while it finds connections
-// lost (pglost.go).
+// (callercheck.go); again, on new connections, while its first statement
+// finds its connection lost (pglost.go): fn has then read nothing, so that
+// nothing it gathers is gathered twice.
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := p.readOnce(ctx, fn)
-		if err == nil || attempt == pgAttempts || ctx.Err() != nil || !pgConnLost(err) {
+		t := &txn{pg: p.pool, queries: p.queries, pgReads: p}
+		err := p.readOnce(ctx, t, fn)
+		if err == nil || t.answered || attempt == pgAttempts || ctx.Err() != nil || !pgConnLost(err) {
 			return err
 		}
 		p.pool.Reset()
 	}
 }
 
-// readOnce runs fn's queries once.
-func (p *postgres) readOnce(ctx context.Context, fn func(parley.Tx) error) error {
-	t := &txn{pg: p.pool, queries: p.queries, pgReads: p}
+// readOnce runs fn's queries once, in t.
+func (p *postgres) readOnce(ctx context.Context, t *txn, fn func(parley.Tx) error) error {
 	check := parley.PendingCheck(ctx)
 	if check != nil {
 		t.pg = &pgCheckedReads{pool: p.pool, check: check}
@@ -400,7 +404,7 @@ func confirmAlone(ctx context.Context, s batchSender, check *parley.CallerCheck)
 		return nil
 	}
 	b := &pgx.Batch{}
-	queueConfirmation(b, check, false)
+	queueConfirmation(b, check)
 	if err := s.SendBatch(ctx, b).Close(); err != nil {
 		return checkError(err)
 	}
@@ -465,7 +469,7 @@ func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWri
 	// The pool closes a connection that a failure left in a transaction,
 	// rather than take it back.
 	defer conn.Release()
-	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingCheck(ctx)}
+	tx := &pgTx{conn: conn, mode: mode, check: parley.PendingCheck(ctx), hold: appCheck(ctx)}
 	t.pg, t.pgSettled = tx, map[string]bool{}
 	if err := runWrite(fn, t); err != nil || t.retry {
 		if conn.Conn().IsClosed() {
@@ -495,10 +499,14 @@ type pgTx struct {
 	conn  *pgxpool.Conn
 	mode  pgWriteMode
 	check *parley.CallerCheck
+	// hold is the check of an app's caller, pending or not: each run of
+	// the write holds the app's token, grant and app until it ends
+	// (confirmAppTokenHeldPG), a run again after a deadlock too.
+	hold  *parley.CallerCheck
 	begun bool
-	// later is a statement whose answer nothing reads (txn.sendLater),
+	// later are statements whose answers nothing reads (txn.sendLater),
 	// held to be sent with the next statement or the COMMIT.
-	later *laterStatement
+	later []laterStatement
 }
 
 // laterStatement is a statement held by a pgTx, and what it does, for its
@@ -517,9 +525,9 @@ var errChangedMeanwhile = errors.New("sqlstore: the write met a change another w
 var errSecondStatement = errors.New("sqlstore: a write of one statement ran a second")
 
 // begin sends BEGIN and the transaction's settings, the confirmation of
-// the caller if pending, held for the transaction, and the statement held
-// for the first (sendLater), if any, with the transaction's first
-// statement, and returns the results, at the statement's.
+// the caller (an app's, held for the transaction), and the statements
+// held for the first (sendLater), with the transaction's first statement,
+// and returns the results, at the statement's.
 func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	x.begun = true
 	b := &pgx.Batch{}
@@ -527,18 +535,22 @@ func (x *pgTx) begin(ctx context.Context, query string, args []any) (pgx.BatchRe
 	if x.mode == pgLazy {
 		b.Queue("SET LOCAL synchronous_commit = off")
 	}
-	queueConfirmation(b, x.check, true)
-	if held := x.later; held != nil {
-		x.later = nil
+	if x.hold != nil {
+		b.Queue(confirmAppTokenHeldPG, appTokenArgs(x.hold)...)
+	} else {
+		queueConfirmation(b, x.check)
+	}
+	for _, held := range x.later {
 		b.Queue(held.query, held.args...)
 	}
+	x.later = nil
 	b.Queue(query, args...)
 	return sendQueued(ctx, x.conn, b, x.check)
 }
 
 // send sends a statement: the transaction's first with its BEGIN (begin),
-// a later one with the statement held for it (sendLater). It returns the
-// results at the statement's; the held statement's failure is its own.
+// a later one with the statements held for it (sendLater). It returns the
+// results at the statement's; a held statement's failure is its own.
 func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	if !x.begun {
 		return x.begin(ctx, query, args)
@@ -546,12 +558,16 @@ func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchRes
 	held := x.later
 	x.later = nil
 	b := &pgx.Batch{}
-	b.Queue(held.query, held.args...)
+	for _, h := range held {
+		b.Queue(h.query, h.args...)
+	}
 	b.Queue(query, args...)
 	br := x.conn.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, fmt.Errorf("sqlstore: %s: %w", held.what, err)
+	for _, h := range held {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, fmt.Errorf("sqlstore: %s: %w", h.what, err)
+		}
 	}
 	return br, nil
 }
@@ -560,17 +576,12 @@ func (x *pgTx) send(ctx context.Context, query string, args []any) (pgx.BatchRes
 // the transaction's next statement (with its BEGIN, if the first) or its
 // COMMIT, one round trip fewer.
 func (x *pgTx) sendLater(ctx context.Context, what, query string, args []any) error {
-	if x.later != nil {
-		// A second goes with the one held.
-		_, err := x.Exec(ctx, query, args...)
-		return mapError(what, err)
-	}
-	x.later = &laterStatement{what: what, query: query, args: args}
+	x.later = append(x.later, laterStatement{what: what, query: query, args: args})
 	return nil
 }
 
 func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if x.begun && x.later == nil {
+	if x.begun && len(x.later) == 0 {
 		return x.conn.Exec(ctx, query, args...)
 	}
 	br, err := x.send(ctx, query, args)
@@ -581,7 +592,7 @@ func (x *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.Comm
 }
 
 func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	if x.begun && x.later == nil {
+	if x.begun && len(x.later) == 0 {
 		return x.conn.Query(ctx, query, args...)
 	}
 	br, err := x.send(ctx, query, args)
@@ -599,7 +610,7 @@ func (x *pgTx) Query(ctx context.Context, query string, args ...any) (pgx.Rows, 
 // commit commits what the transaction's statements did, the one held
 // included, if any.
 func (x *pgTx) commit(ctx context.Context) error {
-	if !x.begun && x.later == nil {
+	if !x.begun && len(x.later) == 0 {
 		return nil
 	}
 	tag, err := x.Exec(ctx, "COMMIT")
