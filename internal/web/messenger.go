@@ -237,6 +237,9 @@ func localPath(next string) string {
 // signInNotices are the notices the sign-in page shows, by ?done=.
 var signInNotices = map[string]string{
 	"deleted": "Your account is deleted, and you are signed out everywhere. Your username stays reserved, so nobody can pass for you.",
+	// An open page whose session ended (signed out elsewhere, by an
+	// operator, or expired) comes here by itself (messenger.js).
+	"ended": "Your session ended, so you are signed out here. Sign in again to go on where you were; what you were writing is kept.",
 }
 
 func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {

@@ -444,13 +444,16 @@ func TestMessenger_Browser(t *testing.T) {
 	t.Run("SessionEndedElsewhere", func(t *testing.T) {
 		// An operator ends Alice's sessions while her page is live: the
 		// server closes its stream as the session ended, and the page goes
-		// to sign in rather than reconnect.
+		// to sign in rather than reconnect, which says why.
 		must(t, chromedp.Do(alice, chromedp.Navigate(proxy.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
 		waitFor(t, alice, `document.body.dataset.live === "open"`)
 		if _, err := env.Server.Service.SignOutUser(service.ConsoleContext(context.Background()), "alice"); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, alice, `location.pathname === "/sign-in" && document.readyState === "complete"`)
+		if got := text(t, alice, `.notice`); !strings.HasPrefix(got, "Your session ended") {
+			t.Errorf("the sign-in page, come to by itself, says %q", got)
+		}
 	})
 
 	t.Run("MistypedAddress", func(t *testing.T) {

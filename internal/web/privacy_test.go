@@ -420,3 +420,21 @@ func TestAccessLogPage_VerificationCountsInWords(t *testing.T) {
 		t.Errorf("a log of one entry's verification:\n%s", between(t, got, `<h1>`, `</p>`))
 	}
 }
+
+// An app that holds nothing the member could untick (only openid, which
+// ends when the app is revoked) offers no Save button: there is nothing to
+// save.
+func TestConnectedApps_NothingToNarrowNoSave(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid"}, apptest.Answer{})
+	env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid", "profile"}, apptest.Answer{})
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	page := b.get("/account/apps").body
+	if strings.Contains(page, "Save what Films may do") || !strings.Contains(page, "Save what Tunes may do") {
+		t.Errorf("Films (openid alone) offers Save: %v; Tunes (profile too) does: %v",
+			strings.Contains(page, "Save what Films may do"), strings.Contains(page, "Save what Tunes may do"))
+	}
+}

@@ -116,7 +116,7 @@ func TestMessenger_SendingAndDeleting_Browser(t *testing.T) {
 		// the chat (its next): the proxy saw where the page went.
 		proxy.refuseSends()
 		must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "third"), pressEnter(`#text`)))
-		proxy.waitAsked(t, "/sign-in?next="+url.QueryEscape("/t/"+th.ID))
+		proxy.waitAsked(t, "/sign-in?done=ended&next="+url.QueryEscape("/t/"+th.ID))
 		waitFor(t, b, `location.pathname === `+fmt.Sprintf("%q", "/t/"+th.ID)+` && document.readyState === "complete"`)
 	})
 }

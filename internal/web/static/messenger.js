@@ -39,7 +39,7 @@ async function part(url) {
 
 // signInAgain goes to the sign-in page, which comes back to this page.
 function signInAgain() {
-  if (!leaving) location.assign(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`);
+  if (!leaving) location.assign(`/sign-in?done=ended&next=${encodeURIComponent(location.pathname + location.search)}`);
 }
 
 // post sends a form's fields as the form would, answered 204. It returns
