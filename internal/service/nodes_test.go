@@ -1162,3 +1162,93 @@ func TestNodes_AppSendAndItsMemberMarkingRead(t *testing.T) {
 		t.Errorf("the app's send ran %d times: it deadlocked with its member's marking the thread read", n)
 	}
 }
+
+// afterDirectTx runs a hook once a write has read a direct thread by its
+// key (and, on PostgreSQL, held it).
+type afterDirectTx struct {
+	parley.Tx
+	afterDirect func()
+}
+
+func (t afterDirectTx) FindThreadByDirectKey(ctx context.Context, key string) (*parley.Thread, error) {
+	th, err := t.Tx.FindThreadByDirectKey(ctx, key)
+	t.afterDirect()
+	return th, err
+}
+
+// countedStore counts the runs of its writes, WriteOne's too.
+type countedStore struct {
+	parley.Store
+	runs *atomic.Int32
+}
+
+func (s countedStore) Write(ctx context.Context, fn func(parley.Tx) error) error {
+	return s.Store.Write(ctx, func(tx parley.Tx) error { s.runs.Add(1); return fn(tx) })
+}
+
+func (s countedStore) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
+	return s.Store.WriteOne(ctx, func(tx parley.Tx) error { s.runs.Add(1); return fn(tx) })
+}
+
+// An app's share into its member's direct thread on node A, and the
+// member's own send into it on node B, at once: the share holds the
+// member's place before the thread, as the send does, so that neither
+// waits on the other while holding what the other waits for.
+func TestNodes_AppShareAndItsMemberSending(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	users, _, _ := appInGroup(t, nodes[0], parley.ScopeSharesWrite)
+	alice, bob := users["alice"], users["bob"]
+	now := parley.Now()
+	direct := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(alice.ID, bob.ID),
+		CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
+	err := nodes[0].Write(ctx, func(tx parley.Tx) error {
+		err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: alice.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateThread(ctx, direct); err != nil {
+			return err
+		}
+		for _, u := range []*parley.User{alice, bob} {
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: direct.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sends, shares atomic.Int32
+	b := New(countedStore{nodes[1], &sends}, bus.NewMemory(16), log, Options{})
+	aliceCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: alice.Ref()})
+	sent := make(chan error, 1)
+	// Node B's send, once node A's share holds the thread: its second
+	// read of it, the write's (the first finds the thread's ID).
+	hook := func() {
+		if shares.Add(1) == 2 {
+			go func() {
+				_, _, err := b.SendMessage(aliceCtx, direct.ID, Draft{Text: "from alice on node B"}, "")
+				sent <- err
+			}()
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterDirectTx{tx, hook} }}, bus.NewMemory(16), log,
+		Options{AccessTokens: unsealedTokens{}})
+	app, err := a.AuthenticateCached(ctx, "access token:"+alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Share(parley.NewContextWithCaller(ctx, app), NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("alice's send: %v", err)
+	}
+	if n, m := shares.Load(), sends.Load(); n > 2 || m > 1 {
+		t.Errorf("the app's share read the thread %d times and its member's send ran %d: the two deadlocked", n, m)
+	}
+}

@@ -60,6 +60,10 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	if err != nil {
 		return nil, false, err
 	}
+	directID, err := s.appsDirectThread(ctx, c, to)
+	if err != nil {
+		return nil, false, err
+	}
 	var change *parley.ThreadChange
 	var recipients []string
 	var hooked, noticed bool
@@ -86,6 +90,13 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		}
 		friend := friends[0]
 		members := []parley.UserRef{c.User, friend}
+		if directID != "" {
+			if closed, err := closedToApps(ctx, tx, c, directID); err != nil {
+				return err
+			} else if closed {
+				return outOfAppReach("share")
+			}
+		}
 		th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, friend.ID))
 		if isNotFound(err) {
 			th = s.newThread(c, parley.ThreadDirect, "")
@@ -96,10 +107,12 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			change = &parley.ThreadChange{Thread: th, Participants: members}
 		} else if err != nil {
 			return err
-		} else if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
-			return err
-		} else if closed {
-			return outOfAppReach("share")
+		} else if th.ID != directID { // not held above: a member's share, or a thread started meanwhile
+			if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
+				return err
+			} else if closed {
+				return outOfAppReach("share")
+			}
 		}
 		msg = &parley.Message{
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
@@ -196,4 +209,32 @@ func sameShare(prior *parley.Message, threadID string, v *parley.Via, card *parl
 	}
 	return prior.DeletedAt != nil || prior.Text == note && prior.Share != nil &&
 		prior.Share.URL == card.URL && prior.Share.Title == card.Title
+}
+
+// appsDirectThread returns, for an app's share, the direct thread of the
+// app's member and the member named to, if there is one: the share's
+// write holds it as an app's writes hold a thread, the member's place
+// first, then the thread (FindThreadReach), in the order of the member's
+// own writes, before its locked read by key, which would hold the thread
+// first and deadlock with them. A member's own share needs none.
+func (s *Service) appsDirectThread(ctx context.Context, c *parley.Caller, to string) (id string, err error) {
+	if c.App == nil {
+		return "", nil
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		u, err := tx.FindUserByUsername(ctx, to)
+		if isNotFound(err) {
+			return nil // refused in the write, as any share to no one
+		} else if err != nil {
+			return err
+		}
+		th, err := tx.FindThreadByDirectKey(ctx, parley.DirectKey(c.User.ID, u.ID))
+		if err == nil {
+			id = th.ID
+		} else if !isNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	return id, err
 }
