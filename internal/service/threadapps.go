@@ -57,9 +57,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 			return parley.Errorf(parley.EFORBIDDEN, "this conversation is blocked: it cannot be reopened to apps while a block stands")
 		}
 		now := s.Now()
-		action := parley.ActionThreadClosed
 		if allowed {
-			action = parley.ActionThreadReopened
 			changed, err = tx.ReopenThreadToApps(ctx, threadID, c.User.ID)
 		} else {
 			changed, err = tx.CloseThreadToApps(ctx, threadID, c.User.ID, now)
@@ -68,15 +66,7 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 			return err
 		}
 		if changed {
-			if err := logAppAccessChange(ctx, tx, threadID, c.User.ID, action, now); err != nil {
-				return err
-			}
-			kind := parley.NoticeAppsClosed
-			if allowed {
-				kind = parley.NoticeAppsReopened
-			}
-			n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: kind, At: now, By: c.User}
-			if err := tx.AddThreadNotice(ctx, n); err != nil {
+			if err := noteAppAccessChange(ctx, tx, threadID, c.User, allowed, now); err != nil {
 				return err
 			}
 		}
@@ -111,15 +101,23 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 	return a, err
 }
 
-// logAppAccessChange logs, for everyone in the thread, that a participant
-// closed it to apps or reopened it at t.
-func logAppAccessChange(ctx context.Context, tx parley.Tx, threadID, byUserID, action string, t time.Time) error {
+// noteAppAccessChange records that the participant by closed the thread
+// to apps, or reopened it, at t: in the access log of everyone in the
+// thread, and as a notice in it.
+func noteAppAccessChange(ctx context.Context, tx parley.Tx, threadID string, by parley.UserRef, reopened bool, t time.Time) error {
+	action, kind := parley.ActionThreadClosed, parley.NoticeAppsClosed
+	if reopened {
+		action, kind = parley.ActionThreadReopened, parley.NoticeAppsReopened
+	}
 	ids, err := tx.FindParticipantIDs(ctx, threadID)
 	if err != nil {
 		return err
 	}
-	e := parley.AccessEntry{At: t, Action: action, ThreadID: threadID, ByUserID: byUserID}
-	return tx.AppendAccess(ctx, []parley.AccessRecord{{Entry: e, UserIDs: ids}})
+	e := parley.AccessEntry{At: t, Action: action, ThreadID: threadID, ByUserID: by.ID}
+	if err := tx.AppendAccess(ctx, []parley.AccessRecord{{Entry: e, UserIDs: ids}}); err != nil {
+		return err
+	}
+	return tx.AddThreadNotice(ctx, &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: kind, At: t, By: by})
 }
 
 // threadAppAccess reads who closed a thread to apps and the grants that reach it.

@@ -740,11 +740,7 @@ func withdrawClosing(ctx context.Context, tx parley.Tx, threadID, userID string,
 	if err != nil || !reopened {
 		return err
 	}
-	if err := logAppAccessChange(ctx, tx, threadID, userID, parley.ActionThreadReopened, now); err != nil {
-		return err
-	}
-	n := &parley.ThreadNotice{ID: parley.NewID(), ThreadID: threadID, Kind: parley.NoticeAppsReopened, At: now, By: parley.UserRef{ID: userID}}
-	return tx.AddThreadNotice(ctx, n)
+	return noteAppAccessChange(ctx, tx, threadID, parley.UserRef{ID: userID}, true, now)
 }
 
 // holdMember holds the member's row of the thread's participants, in a

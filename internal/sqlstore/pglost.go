@@ -12,15 +12,21 @@ import (
 // one: PostgreSQL restarts or fails over, an operator ends the backend
 // (pg_terminate_backend), a proxy drops a connection idle too long. The
 // pool hands out its idle connections without a round trip to check each
-// (a ping a request would cost more than the rare loss), so the first
-// statement sent on a lost one fails. What cannot have taken effect runs
-// again, on a new connection, and its caller never learns of the loss:
+// (a ping a request would cost more than the rare loss): pgx leaves out
+// one whose end it has already read, but the first statement sent on one
+// lost a moment before, or while the statement runs, fails. Under load,
+// as PostgreSQL restarts, that is many requests. What cannot have taken
+// effect runs again, on a new connection, and its caller never learns of
+// the loss:
 //
-//   - a read, always (postgres.read);
+//   - a read whose first statement found its connection lost
+//     (postgres.read): it has read nothing, so that nothing it gathers is
+//     gathered twice;
 //   - a write, if its connection was lost before its COMMIT was sent
 //     (postgres.try): its transaction was rolled back;
-//   - a group of sends (pgGroup.together), or a send alone (pgGroup.alone),
-//     whose COMMIT, or Sync, goes in the same batch as its statements, if
+//   - a group of sends (pgGroup.together), a send alone (pgGroup.alone) or
+//     a line of the journal of reads (postgres.journalLine), whose COMMIT,
+//     or Sync, goes in the same batch as its statements, if
 //     PostgreSQL ended the session before answering them (pgStoppedBefore):
 //     it answers in order, so it ran nothing after.
 //
@@ -61,8 +67,9 @@ func pgStoppedBefore(err error) bool {
 	return pgSessionEnded(err) || pgconn.SafeToRetry(err)
 }
 
-// lostError is the error of a grouped send whose connection was lost before
-// the send could commit: it may run again (postgres.try).
+// lostError is the error of a write (a grouped send, a line of the journal
+// of reads) whose connection was lost before it could commit: it may run
+// again (postgres.try, postgres.logReads).
 type lostError struct{ err error }
 
 func (e *lostError) Error() string { return e.err.Error() }
