@@ -358,20 +358,35 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 	for to := range slices.Chunk(userIDs, maxRecipients) {
 		envs = append(envs, wrap(to, ev))
 	}
-	err := b.publish(ctx, envs...)
+	entries, err := encode(envs)
+	if err == nil {
+		err = b.publish(ctx, ev.Type, entries)
+	}
 	if err == nil {
 		return nil
 	}
 	b.unpublished.Add(1)
-	if b.opts.Store != nil {
-		if err := b.keepLater(envs); err != nil {
-			return err
-		}
+	if entries != nil && b.opts.Store != nil {
+		b.keepLater(entries)
 		b.opts.Log.Warn("bus: event to be kept for the servers' relays", "type", ev.Type, "err", err)
 		return nil
 	}
 	b.unsent()
 	return err
+}
+
+// encode is the envelopes as they travel, through NATS or the outbox; nil
+// if one cannot be encoded.
+func encode(envs []envelope) ([][]byte, error) {
+	entries := make([][]byte, len(envs))
+	for i, env := range envs {
+		data, err := json.Marshal(env)
+		if err != nil {
+			return nil, fmt.Errorf("bus: encode %s event: %w", env.Type, err)
+		}
+		entries[i] = data
+	}
+	return entries, nil
 }
 
 // unsent ends this node's subscriptions, as dropped, on the loss of an
@@ -381,19 +396,11 @@ func (b *NATS) unsent() {
 	b.local.endAll(true)
 }
 
-// keepLater queues the envelopes for keep, which writes them to the store
-// in the background: a request that publishes many events while NATS is
-// out of reach (an account's deletion, one for each of its messages) is not
-// held for a durable write of each.
-func (b *NATS) keepLater(envs []envelope) error {
-	entries := make([][]byte, len(envs))
-	for i, env := range envs {
-		data, err := json.Marshal(env)
-		if err != nil {
-			return fmt.Errorf("bus: encode %s event: %w", env.Type, err)
-		}
-		entries[i] = data
-	}
+// keepLater queues the encoded envelopes for keep, which writes them to
+// the store in the background: a request that publishes many events while
+// NATS is out of reach (an account's deletion, one for each of its
+// messages) is not held for a durable write of each.
+func (b *NATS) keepLater(entries [][]byte) {
 	b.keepMu.Lock()
 	b.toKeep = append(b.toKeep, entries...)
 	b.keepMu.Unlock()
@@ -401,7 +408,6 @@ func (b *NATS) keepLater(envs []envelope) error {
 	case b.keepSoon <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // keep writes the events queued by keepLater to the store's outbox, all
@@ -437,19 +443,22 @@ func (b *NATS) resync() {
 	if !b.missed.Swap(false) {
 		return
 	}
-	if err := b.publish(context.Background(), envelope{Type: resyncType}); err != nil {
+	entries, err := encode([]envelope{{Type: resyncType}})
+	if err == nil {
+		err = b.publish(context.Background(), resyncType, entries)
+	}
+	if err != nil {
 		b.missed.Store(true)
 		b.opts.Log.Warn("bus: tell the nodes of events that reached none", "err", err)
 	}
 }
 
-// publish appends the envelopes to the stream, waiting for each ack as
-// Publish says.
-func (b *NATS) publish(ctx context.Context, envs ...envelope) error {
-	if len(envs) == 0 {
+// publish appends the encoded envelopes of a kind of event to the stream,
+// waiting for each ack as Publish says.
+func (b *NATS) publish(ctx context.Context, kind string, entries [][]byte) error {
+	if len(entries) == 0 {
 		return nil
 	}
-	kind := envs[0].Type
 	deadline := time.Now().Add(publishTimeout)
 	if lost := b.lostAt.Load(); lost != 0 {
 		if d := time.Unix(0, lost).Add(publishTimeout); d.Before(deadline) {
@@ -461,12 +470,8 @@ func (b *NATS) publish(ctx context.Context, envs ...envelope) error {
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
-	for _, env := range envs {
-		data, err := json.Marshal(env)
-		if err != nil {
-			return fmt.Errorf("bus: encode %s event: %w", kind, err)
-		}
-		_, err = b.js.Publish(ctx, b.opts.Subject, data, jetstream.WithExpectStream(b.opts.Stream))
+	for _, data := range entries {
+		_, err := b.js.Publish(ctx, b.opts.Subject, data, jetstream.WithExpectStream(b.opts.Stream))
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			// The stream is gone (NATS lost it, or someone deleted it):
 			// make it again and try once more. Every node, this one
