@@ -200,18 +200,18 @@ func AllowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	return allow
 }
 
-// authenticated resolves the bearer token (RFC 6750) to a caller with
-// authenticate and holds it to its rate limit (admit). Where ticket is set,
-// for WebSocket clients that cannot set headers, a ticket from POST
-// /api/v1/events/tickets is taken as ?ticket= too, and the session cookie
-// of the server's own pages, from those pages only (cookieCaller). A token
-// is never taken from a URL, where proxies and histories would keep it.
 // takesTicket reports whether r's route, the realtime stream's, takes a
 // ticket in place of a bearer token (authenticated).
 func takesTicket(r *http.Request) bool {
 	return r.Pattern == "GET "+eventsPath
 }
 
+// authenticated resolves the bearer token (RFC 6750) to a caller with
+// authenticate and holds it to its rate limit (admit). Where ticket is set,
+// for WebSocket clients that cannot set headers, a ticket from POST
+// /api/v1/events/tickets is taken as ?ticket= too, and the session cookie
+// of the server's own pages, from those pages only (cookieCaller). A token
+// is never taken from a URL, where proxies and histories would keep it.
 func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.Context, string) (*parley.Caller, error), ticket bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var c *parley.Caller

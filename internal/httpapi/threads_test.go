@@ -101,38 +101,32 @@ func TestThreads_Create(t *testing.T) {
 func TestThreads_CreateWithIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	ctx := context.Background()
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
 	apptest.MustFriends(t, bob, carol)
-	start := func(c *client.Client, key string, in client.NewThread) (*client.ThreadSummary, *http.Response, error) {
-		var th client.ThreadSummary
-		resp, err := c.Do(ctx, "POST", "/api/v1/threads", in, &th, "Idempotency-Key", key)
-		return &th, resp, err
-	}
 	trip := client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"}
-	first, resp, err := start(alice, "k1", trip)
+	first, resp, err := startWithKey(alice, "k1", trip)
 	if err != nil || resp.StatusCode != http.StatusCreated || resp.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("first: %v %v", resp, err)
 	}
-	again, resp, err := start(alice, "k1", client.NewThread{Participants: []string{"CAROL", "bob", "alice"}, Title: "Trip"})
+	again, resp, err := startWithKey(alice, "k1", client.NewThread{Participants: []string{"CAROL", "bob", "alice"}, Title: "Trip"})
 	if err != nil || again.ID != first.ID || resp.StatusCode != http.StatusCreated || resp.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retry: %+v, %v, %v; want thread %s, 201, replayed", again, resp, err, first.ID)
 	}
-	_, _, err = start(alice, "k1", client.NewThread{Participants: []string{"bob", "carol"}, Title: "Another trip"})
+	_, _, err = startWithKey(alice, "k1", client.NewThread{Participants: []string{"bob", "carol"}, Title: "Another trip"})
 	wantProblem(t, err, http.StatusConflict, "conflict")
 	if !strings.Contains(err.Error(), "to start a different conversation") {
 		t.Errorf("the key with another request: %v", err)
 	}
-	if theirs, _, err := start(bob, "k1", client.NewThread{Participants: []string{"alice", "carol"}, Title: "Trip"}); err != nil || theirs.ID == first.ID {
+	if theirs, _, err := startWithKey(bob, "k1", client.NewThread{Participants: []string{"alice", "carol"}, Title: "Trip"}); err != nil || theirs.ID == first.ID {
 		t.Errorf("bob's k1: %+v, %v; want a thread of his own", theirs, err)
 	}
 	ids := make(chan string, 8)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			th, _, err := start(carol, "k2", client.NewThread{Participants: []string{"alice", "bob"}, Title: "Race"})
+			th, _, err := startWithKey(carol, "k2", client.NewThread{Participants: []string{"alice", "bob"}, Title: "Race"})
 			if err != nil {
 				t.Error(err)
 			}
@@ -148,6 +142,13 @@ func TestThreads_CreateWithIdempotencyKey(t *testing.T) {
 	if len(seen) != 1 {
 		t.Errorf("8 requests with one key started %d threads, want 1", len(seen))
 	}
+}
+
+// startWithKey starts a thread as c with an Idempotency-Key.
+func startWithKey(c *client.Client, key string, in client.NewThread) (*client.ThreadSummary, *http.Response, error) {
+	var th client.ThreadSummary
+	resp, err := c.Do(context.Background(), "POST", "/api/v1/threads", in, &th, "Idempotency-Key", key)
+	return &th, resp, err
 }
 
 func TestThreads_Privacy(t *testing.T) {
@@ -469,15 +470,12 @@ func TestThreads_IdempotencyKeyIsHeldToTheApp(t *testing.T) {
 func TestThreads_IdempotencyKeyOfAnExistingDirectThread(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	ctx := context.Background()
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
 	existing := apptest.MustThread(t, alice, "bob")
 	start := func(who string) (*client.ThreadSummary, *http.Response, error) {
-		var th client.ThreadSummary
-		resp, err := alice.Do(ctx, "POST", "/api/v1/threads", client.NewThread{Participants: []string{who}}, &th, "Idempotency-Key", "k-200")
-		return &th, resp, err
+		return startWithKey(alice, "k-200", client.NewThread{Participants: []string{who}})
 	}
 	if th, resp, err := start("bob"); err != nil || resp.StatusCode != http.StatusOK || th.ID != existing.ID || resp.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("the direct thread with bob again: %+v, %v, %v; want it, 200", th, resp, err)

@@ -19,6 +19,18 @@ type unsealedTokens struct{}
 
 func (unsealedTokens) Decrypt(token string) (string, error) { return token, nil }
 
+// lookedUpApp is the caller of appInGroup's access token, of the app acting
+// for member, as s finds it for a request that may be made again
+// (AuthenticateCached): looked up, its cache being empty.
+func lookedUpApp(t *testing.T, s *Service, member *parley.User) *parley.Caller {
+	t.Helper()
+	app, err := s.AuthenticateCached(context.Background(), "access token:"+member.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
 // A caller looked up just before its member took the access away, an
 // app's grant revoked or a session signed out, is refused by the store
 // when the request's work begins, as a caller taken from the node's cache
@@ -41,10 +53,7 @@ func TestAuthenticateCached_AccessEndedBetweenLookUpAndWork(t *testing.T) {
 			// A node whose cache is empty: each token is looked up.
 			s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{AccessTokens: unsealedTokens{}})
 
-			app, err := s.AuthenticateCached(ctx, "access token:"+users["alice"].ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			app := lookedUpApp(t, s, users["alice"])
 			alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
 			if err := s.RevokeGrant(alice, app.App.Grant.ID); err != nil {
 				t.Fatal(err)

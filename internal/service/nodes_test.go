@@ -426,24 +426,10 @@ func newDeletionRace(t *testing.T) *deletionRace {
 		ann: &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: now},
 		bob: &parley.User{ID: parley.NewID(), Username: "bob", DisplayName: "Bob", CreatedAt: now},
 	}
-	r.direct = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(r.ann.ID, r.bob.ID),
-		CreatedBy: r.ann.ID, LastActivityAt: now, CreatedAt: now}
 	ctx := context.Background()
 	err := r.dbA.Write(ctx, func(tx parley.Tx) error {
 		for _, u := range []*parley.User{r.ann, r.bob} {
 			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
-			}
-		}
-		err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: r.ann.ID, AddresseeID: r.bob.ID, State: parley.FriendAccepted, CreatedAt: now})
-		if err != nil {
-			return err
-		}
-		if err := tx.CreateThread(ctx, r.direct); err != nil {
-			return err
-		}
-		for _, u := range []*parley.User{r.ann, r.bob} {
-			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: r.direct.ID, UserID: u.ID, JoinedAt: now}); err != nil {
 				return err
 			}
 		}
@@ -452,7 +438,37 @@ func newDeletionRace(t *testing.T) *deletionRace {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.direct = mustDirectThread(t, r.dbA, r.ann, r.bob)
 	return r
+}
+
+// mustDirectThread makes two members friends, with a direct thread of
+// theirs, a started by, and returns it.
+func mustDirectThread(t *testing.T, db parley.Store, a, b *parley.User) *parley.Thread {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(a.ID, b.ID),
+		CreatedBy: a.ID, LastActivityAt: now, CreatedAt: now}
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: a.ID, AddresseeID: b.ID, State: parley.FriendAccepted, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateThread(ctx, th); err != nil {
+			return err
+		}
+		for _, u := range []*parley.User{a, b} {
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
 }
 
 // run deletes the account named username on node B and, at the moment
@@ -1079,10 +1095,7 @@ func TestNodes_AppSendAgainstTheEndOfItsAccess(t *testing.T) {
 			}
 			a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterReachTx{tx, hook} }}, bus.NewMemory(16), log,
 				Options{AccessTokens: unsealedTokens{}})
-			app, err := a.AuthenticateCached(ctx, "access token:"+users["alice"].ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			app := lookedUpApp(t, a, users["alice"])
 			grantID = app.App.Grant.ID
 			m, _, sendErr := a.SendMessage(parley.NewContextWithCaller(ctx, app), group, Draft{Text: "from node A"}, "")
 			if err := <-changed; err != nil {
@@ -1092,7 +1105,7 @@ func TestNodes_AppSendAgainstTheEndOfItsAccess(t *testing.T) {
 				t.Errorf("the %s was told done while the app's send went on, which then committed message %d", name, m.Seq)
 			}
 			var entries []*parley.AccessEntry
-			err = nodes[0].Read(ctx, func(tx parley.Tx) (err error) {
+			err := nodes[0].Read(ctx, func(tx parley.Tx) (err error) {
 				entries, err = tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: users["alice"].ID, Ascending: true, Limit: 100})
 				return err
 			})
@@ -1148,10 +1161,7 @@ func TestNodes_AppSendAndItsMemberMarkingRead(t *testing.T) {
 	}
 	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterReachTx{tx, hook} }}, bus.NewMemory(16), log,
 		Options{AccessTokens: unsealedTokens{}})
-	app, err := a.AuthenticateCached(ctx, "access token:"+users["alice"].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := lookedUpApp(t, a, users["alice"])
 	if _, _, err := a.SendMessage(parley.NewContextWithCaller(ctx, app), group, Draft{Text: "from node A"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -1200,27 +1210,7 @@ func TestNodes_AppShareAndItsMemberSending(t *testing.T) {
 	ctx := context.Background()
 	users, _, _ := appInGroup(t, nodes[0], parley.ScopeSharesWrite)
 	alice, bob := users["alice"], users["bob"]
-	now := parley.Now()
-	direct := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, DirectKey: parley.DirectKey(alice.ID, bob.ID),
-		CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
-	err := nodes[0].Write(ctx, func(tx parley.Tx) error {
-		err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: alice.ID, AddresseeID: bob.ID, State: parley.FriendAccepted, CreatedAt: now})
-		if err != nil {
-			return err
-		}
-		if err := tx.CreateThread(ctx, direct); err != nil {
-			return err
-		}
-		for _, u := range []*parley.User{alice, bob} {
-			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: direct.ID, UserID: u.ID, JoinedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	direct := mustDirectThread(t, nodes[0], alice, bob)
 	var sends, shares atomic.Int32
 	b := New(countedStore{nodes[1], &sends}, bus.NewMemory(16), log, Options{})
 	aliceCtx := parley.NewContextWithCaller(ctx, &parley.Caller{User: alice.Ref()})
@@ -1238,10 +1228,7 @@ func TestNodes_AppShareAndItsMemberSending(t *testing.T) {
 	}
 	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterDirectTx{tx, hook} }}, bus.NewMemory(16), log,
 		Options{AccessTokens: unsealedTokens{}})
-	app, err := a.AuthenticateCached(ctx, "access token:"+alice.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := lookedUpApp(t, a, alice)
 	if _, _, err := a.Share(parley.NewContextWithCaller(ctx, app), NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,26 +24,11 @@ import (
 func TestOpenPostgres_ConnectionsLostBetweenCalls(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := sqlstoretest.PostgresURL(t)
-	name := "parley-lost-" + strings.ToLower(rand.Text()[:8])
-	db, err := sqlstore.OpenPostgres(ctx, withParams(t, url, map[string]string{"application_name": name}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	// endConnections ends every connection of db's, as PostgreSQL does to
-	// all of them when it restarts.
-	endConnections := func() {
+	db, admin, name := openEndable(t)
+	endAll := func() {
 		t.Helper()
-		var ended int
-		err := admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&ended)
-		if err != nil || ended == 0 {
-			t.Fatalf("ended %d connections: %v", ended, err)
+		if ended := endConnections(t, admin, name); ended == 0 {
+			t.Fatal("no connection to end")
 		}
 	}
 
@@ -95,7 +80,7 @@ func TestOpenPostgres_ConnectionsLostBetweenCalls(t *testing.T) {
 	}
 	for round := range 2 {
 		for _, c := range calls {
-			endConnections()
+			endAll()
 			if err := c.call(ctx); err != nil {
 				t.Errorf("round %d: %s, after PostgreSQL ended the connections: %v", round, c.name, err)
 			}
@@ -183,28 +168,15 @@ func TestOpenPostgres_ConnectionsLostBetweenCalls(t *testing.T) {
 func TestOpenPostgres_ReadLostAfterAnAnswerRunsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := sqlstoretest.PostgresURL(t)
-	name := "parley-lost-" + strings.ToLower(rand.Text()[:8])
-	db, err := sqlstore.OpenPostgres(ctx, withParams(t, url, map[string]string{"application_name": name}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	db, admin, name := openEndable(t)
 	_, th := changesThread(t, db)
 	runs := 0
-	err = db.Read(ctx, func(tx parley.Tx) error {
+	err := db.Read(ctx, func(tx parley.Tx) error {
 		runs++
 		if _, err := tx.FindThreadByID(ctx, th.ID); err != nil {
 			return err
 		}
-		if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, name); err != nil {
-			t.Fatal(err)
-		}
+		endConnections(t, admin, name)
 		_, err := tx.FindThreadByID(ctx, th.ID)
 		return err
 	})
@@ -214,4 +186,35 @@ func TestOpenPostgres_ReadLostAfterAnAnswerRunsOnce(t *testing.T) {
 	if err := db.Read(ctx, func(tx parley.Tx) error { _, err := tx.FindThreadByID(ctx, th.ID); return err }); err != nil {
 		t.Errorf("the next read: %v", err)
 	}
+}
+
+// openEndable opens a PostgreSQL store of the test's own whose connections
+// carry a name of their own, and the test's connection beside it, admin,
+// to end them (endConnections), as PostgreSQL does when it restarts or
+// fails over.
+func openEndable(t *testing.T) (db *sqlstore.DB, admin *sql.DB, name string) {
+	t.Helper()
+	url := sqlstoretest.PostgresURL(t)
+	name = "parley-lost-" + strings.ToLower(rand.Text()[:8])
+	db, err := sqlstore.OpenPostgres(context.Background(), withParams(t, url, map[string]string{"application_name": name}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if admin, err = sql.Open("pgx", url); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return db, admin, name
+}
+
+// endConnections ends every connection named name, and returns how many.
+func endConnections(t *testing.T, admin *sql.DB, name string) int {
+	t.Helper()
+	var ended int
+	err := admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&ended)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ended
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -16,6 +17,16 @@ func at[T any](t *testing.T, ctx context.Context, width int64, script string) T 
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](script))
 	must(t, err)
 	return v
+}
+
+// memberCalled makes the member username, whose display name is name, and
+// signs them in.
+func memberCalled(t *testing.T, env *apptest.Env, username, name string) *client.Client {
+	t.Helper()
+	if _, err := env.Client.CreateAccount(context.Background(), username, apptest.Password(username), name); err != nil {
+		t.Fatal(err)
+	}
+	return mustSignInClient(t, env, username)
 }
 
 // On a phone, the home page shows the welcome's heading and the member's
@@ -68,10 +79,7 @@ func TestLayout_Browser_ManyAppsLeaveTheConversationItsRoom(t *testing.T) {
 func TestLayout_Browser_LongNameWrapsBetweenWords(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
-	if _, err := env.Client.CreateAccount(context.Background(), "bart", apptest.Password("bart"), "Bartholomew Maximilian Fitzgerald-Smythe the Third of Wellington"); err != nil {
-		t.Fatal(err)
-	}
-	apptest.MustFriends(t, alice, mustSignInClient(t, env, "bart"))
+	apptest.MustFriends(t, alice, memberCalled(t, env, "bart", "Bartholomew Maximilian Fitzgerald-Smythe the Third of Wellington"))
 	b := apptest.Chromium(t)
 	signInBrowser(t, b, env.URL, "alice")
 	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#friends .pname`))))
@@ -95,10 +103,7 @@ func TestLayout_Browser_LongNameWrapsBetweenWords(t *testing.T) {
 func TestLayout_Browser_RightToLeftNameKeepsItsPlace(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
-	if _, err := env.Client.CreateAccount(context.Background(), "karim", apptest.Password("karim"), "كريم"); err != nil {
-		t.Fatal(err)
-	}
-	karim := mustSignInClient(t, env, "karim")
+	karim := memberCalled(t, env, "karim", "كريم")
 	apptest.MustFriends(t, alice, karim)
 	th := apptest.MustThread(t, alice, "karim").ID
 	apptest.MustSend(t, karim, th, "مرحبا")
