@@ -266,43 +266,64 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 // So a request refused before it reaches the store (bad input, a member's
 // route) costs the token's look-up all the same, as it did before the
 // cache.
+//
+// The store confirms the token looked up afresh too: a revocation
+// committed between that look-up and the request's first statement
+// refuses it again, and it is served again with the token looked up once
+// more, up to servesAtMost times in all.
 func (s *Server) serveCachedApp(w http.ResponseWriter, r *http.Request, c *parley.Caller, token string, next http.HandlerFunc) {
 	body := &replayableBody{ReadCloser: r.Body}
 	r.Body = body
 	header := maps.Clone(w.Header())
 	again := &servedAgain{check: c.Check}
-	ctx := context.WithValue(parley.NewContextWithCaller(r.Context(), c), servedAgainKey{}, again)
-	next(w, r.WithContext(ctx))
-	if !again.wanted {
-		return
+	for served := 1; ; served++ {
+		ctx := context.WithValue(parley.NewContextWithCaller(r.Context(), c), servedAgainKey{}, again)
+		next(w, r.WithContext(ctx))
+		if !again.wanted {
+			return
+		}
+		if served == servesAtMost {
+			writeProblem(w, http.StatusServiceUnavailable, codeUnavailable, "the app's access changed while the request was served: make it again")
+			return
+		}
+		var err error
+		if c, err = s.svc.AuthenticateAgain(r.Context(), token); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		clear(w.Header())
+		maps.Copy(w.Header(), header)
+		r.Body = body.replay()
+		again = &servedAgain{check: c.Check, afresh: true}
 	}
-	fresh, err := s.svc.Authenticate(r.Context(), token)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	clear(w.Header())
-	maps.Copy(w.Header(), header)
-	r.Body = body.replay()
-	next(w, r.WithContext(parley.NewContextWithCaller(r.Context(), fresh)))
 }
+
+// servesAtMost bounds how many times serveCachedApp serves a request: its
+// token's access would have to change between each look-up and the
+// request's first statement to need more than two.
+const servesAtMost = 4
 
 // servedAgain is a request of an app's cached token (serveCachedApp):
 // writeError sets wanted, and writes nothing, when the store refused the
-// token or the request failed before the store confirmed check.
+// token or, for a token from the cache, when the request failed before
+// the store confirmed it.
 type servedAgain struct {
-	check  *parley.CallerCheck
+	check *parley.CallerCheck
+	// afresh is set when the token was looked up for this serving: what
+	// was decided from it before the store stands.
+	afresh bool
 	wanted bool
 }
 
 type servedAgainKey struct{}
 
 // wantsAgain reports whether r, failing with err, is to be served again,
-// and then marks it so (servedAgain): when the store refused the cached
-// token, or the request failed before the store confirmed it.
+// and then marks it so (servedAgain): when the store refused the app's
+// token, or the request failed before the store confirmed a token taken
+// from the cache.
 func wantsAgain(r *http.Request, err error) bool {
 	again, _ := r.Context().Value(servedAgainKey{}).(*servedAgain)
-	if again == nil || again.check.Confirmed() && !errors.Is(err, parley.ErrAccessChanged) {
+	if again == nil || !errors.Is(err, parley.ErrAccessChanged) && (again.afresh || again.check.Confirmed()) {
 		return false
 	}
 	again.wanted = true
@@ -323,12 +344,12 @@ func (b *replayableBody) Read(p []byte) (int, error) {
 }
 
 // replay returns the body from its start: what was read of it, then what
-// was not.
+// was not, which it keeps too, for the next replay.
 func (b *replayableBody) replay() io.ReadCloser {
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(b.read.Bytes()), b.ReadCloser), b.ReadCloser}
+	}{io.MultiReader(bytes.NewReader(b.read.Bytes()), b), b.ReadCloser}
 }
 
 // SessionCookie names the cookie that holds a member's session in the

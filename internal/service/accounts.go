@@ -566,7 +566,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 	if strings.HasPrefix(token, sessionTokenPrefix) {
 		return s.authenticateSession(ctx, token)
 	}
-	return s.authenticateApp(ctx, token, false)
+	return s.authenticateApp(ctx, token, lookUp)
 }
 
 // AuthenticateCached resolves a bearer token as Authenticate does, but an
@@ -577,15 +577,28 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 // the request again: when the store fails that check
 // (parley.ErrAccessChanged), or the request fails before the store
 // confirmed it (parley.PendingCheck), nothing of it took effect, and it is
-// to be made again with the caller Authenticate returns, which the store
-// does not check. An error decided from the cached token alone, such as a
-// scope it lacks, may then be lifted: the app's grant may have been
-// widened since.
+// to be made again with the caller AuthenticateAgain returns. An error
+// decided from the cached token alone, such as a scope it lacks, may then
+// be lifted: the app's grant may have been widened since.
 func (s *Service) AuthenticateCached(ctx context.Context, token string) (*parley.Caller, error) {
 	if strings.HasPrefix(token, sessionTokenPrefix) {
 		return s.authenticateSession(ctx, token)
 	}
-	return s.authenticateApp(ctx, token, true)
+	return s.authenticateApp(ctx, token, fromCache)
+}
+
+// AuthenticateAgain looks an app's access token up afresh, past the node's
+// cache, for a request that AuthenticateCached's caller is to make again.
+// The store confirms this caller too, so that a revocation committed
+// after this look-up still refuses the request, with
+// parley.ErrAccessChanged: the request is then to be made again with the
+// token looked up once more. What is decided from this caller without
+// the store, such as a scope it lacks, stands.
+func (s *Service) AuthenticateAgain(ctx context.Context, token string) (*parley.Caller, error) {
+	if strings.HasPrefix(token, sessionTokenPrefix) {
+		return s.authenticateSession(ctx, token)
+	}
+	return s.authenticateApp(ctx, token, lookUpChecked)
 }
 
 func invalidToken() error { return parley.ErrInvalidToken }

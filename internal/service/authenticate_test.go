@@ -31,6 +31,36 @@ func lookedUpApp(t *testing.T, s *Service, member *parley.User) *parley.Caller {
 	return app
 }
 
+// A request served again after the store found its app's access changed
+// (AuthenticateAgain) is refused as the first serving was if the access
+// ends between the new look-up and its work, and its token, looked up
+// once more, is refused.
+func TestAuthenticateAgain_AccessEndedBetweenLookUpAndWork(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead, parley.ScopeMessagesWrite)
+			s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{AccessTokens: unsealedTokens{}})
+			token := "access token:" + users["alice"].ID
+			app, err := s.AuthenticateAgain(ctx, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+			if err := s.RevokeGrant(alice, app.App.Grant.ID); err != nil {
+				t.Fatal(err)
+			}
+			if m, _, err := s.SendMessage(parley.NewContextWithCaller(ctx, app), group, Draft{Text: "after the revocation"}, ""); !errors.Is(err, parley.ErrAccessChanged) {
+				t.Errorf("the app's send, begun after its grant was revoked: %+v, %v; want it refused for the access changed", m, err)
+			}
+			if _, err := s.AuthenticateAgain(ctx, token); !errors.Is(err, parley.ErrInvalidToken) && parley.ErrorCode(err) != parley.EUNAUTHORIZED {
+				t.Errorf("the token looked up again after its grant was revoked: %v, want it refused", err)
+			}
+		})
+	}
+}
+
 // A caller looked up just before its member took the access away, an
 // app's grant revoked or a session signed out, is refused by the store
 // when the request's work begins, as a caller taken from the node's cache

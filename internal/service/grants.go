@@ -13,10 +13,10 @@ import (
 // and finds what the token stands for, and lets the call through only
 // while the token, its grant and its app are all in force. Revoking a
 // grant or suspending an app therefore takes effect on the very next call.
-// With cached set, it may take what the token stands for from the node's
-// cache, for the store to confirm (parley.CallerCheck); what it looks up,
-// it caches.
-func (s *Service) authenticateApp(ctx context.Context, token string, cached bool) (*parley.Caller, error) {
+// How says whether it may take what the token stands for from the node's
+// cache, and whether the store is to confirm the caller it returns
+// (parley.CallerCheck); what it looks up, it caches.
+func (s *Service) authenticateApp(ctx context.Context, token string, how appLookup) (*parley.Caller, error) {
 	hash, subject, ok := s.openAccessToken(token)
 	if !ok {
 		return nil, invalidToken()
@@ -28,7 +28,7 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 		return nil, errClientTokenElsewhere
 	}
 	now := s.Now()
-	if cached {
+	if how == fromCache {
 		if c, ok := s.callers.get(hash, now); ok && c.User.ID == subject {
 			return c, nil
 		}
@@ -46,7 +46,7 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 	}
 	c := appCaller(tg, hash)
 	s.callers.putApp(c, now)
-	if cached {
+	if how != lookUp {
 		// Checked by the store at the request's first statement, as a
 		// caller from the cache is: a revocation committed since this
 		// look-up refuses the request.
@@ -54,6 +54,20 @@ func (s *Service) authenticateApp(ctx context.Context, token string, cached bool
 	}
 	return c, nil
 }
+
+// appLookup is where authenticateApp takes an app's token from, and
+// whether the store is to confirm the caller it returns.
+type appLookup int
+
+const (
+	// lookUp looks the token up, and the store does not confirm it.
+	lookUp appLookup = iota
+	// lookUpChecked looks the token up, and the store confirms it.
+	lookUpChecked
+	// fromCache takes the token from the node's cache, or else looks it
+	// up, and the store confirms it.
+	fromCache
+)
 
 // appCaller is the caller an app's live access token, of hash, stands for.
 func appCaller(tg *parley.TokenGrant, hash []byte) *parley.Caller {

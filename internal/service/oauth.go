@@ -596,7 +596,7 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error
 // a member's session token included, is EUNAUTHORIZED; one without the
 // openid scope is ESCOPE.
 func (s *Service) Userinfo(ctx context.Context, accessToken string) (*parley.User, parley.Scopes, error) {
-	c, err := s.authenticateApp(ctx, accessToken, false)
+	c, err := s.authenticateApp(ctx, accessToken, lookUp)
 	if err != nil {
 		return nil, nil, err
 	}
