@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +107,52 @@ func TestServer_BodiesThatDoNotArriveAreCutOff(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestServer_AnswersNotReadAreCutOff: a client that stops reading an
+// answer holds its connection no longer than the answer's deadline; only
+// a member's export, as long as their history, goes on while it makes
+// progress.
+func TestServer_AnswersNotReadAreCutOff(t *testing.T) {
+	env := apptest.Start(t, func(c *config.Config) { c.AnswerTimeout, c.RateLimitMember = 300*time.Millisecond, 0 })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	// 120 messages of 64 kB: more than the kernel's buffers of the
+	// server's socket and the client's hold (4 MB and the client's 8 kB).
+	for i := range 120 {
+		apptest.MustSend(t, alice, th.ID, fmt.Sprint(i)+strings.Repeat("🦜", 15990))
+	}
+	// slowRead asks for path and reads the answer only after a pause far
+	// past the deadline, through a small receive buffer, so that the
+	// server's writes wait for it.
+	slowRead := func(path string) error {
+		dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		conn, err := dialer.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: parley\r\nAuthorization: Bearer %s\r\n\r\n", path, alice.Token())
+		time.Sleep(1500 * time.Millisecond)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", path, resp.Status)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := slowRead("/api/v1/threads/" + th.ID + "/messages?limit=120"); err == nil {
+		t.Error("a page of 7.7 MB not read for 1.5 s was written whole, past the answer's deadline of 0.3 s")
+	}
+	if err := slowRead("/api/v1/me/export"); err != nil {
+		t.Errorf("an export not read for 1.5 s, then read: %v; want it whole, as it makes progress", err)
+	}
 }

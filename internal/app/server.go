@@ -415,13 +415,17 @@ func (s *Server) Listen() error {
 	// redirect an unclean one (/api/v1//threads) to its clean form, before
 	// authentication and without a problem.
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The API's bodies and answers, the pages' and the provider's
+		// alike, whatever the request's headers say. A realtime
+		// connection, which outlives any such deadline, is rid of them
+		// when its handshake hijacks the connection (net/http clears its
+		// deadlines then, and the write deadline after every answer).
+		rc := http.NewResponseController(w)
 		if d := s.Config.BodyTimeout; d > 0 {
-			// The API's bodies, the pages' forms and the provider's
-			// alike, whatever the request's headers say. A realtime
-			// connection, which outlives any such deadline, is rid of it
-			// when its handshake hijacks the connection (net/http clears
-			// its deadlines then).
-			http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+			rc.SetReadDeadline(time.Now().Add(d))
+		}
+		if d := s.Config.AnswerTimeout; d > 0 {
+			rc.SetWriteDeadline(time.Now().Add(d))
 		}
 		if strings.HasPrefix(r.URL.Path, httpapi.PathPrefix) {
 			s.api.ServeHTTP(w, r)

@@ -75,6 +75,12 @@ type Config struct {
 	// byte by byte must not hold a connection and its goroutine forever.
 	// 0 sets none.
 	BodyTimeout time.Duration
+	// AnswerTimeout bounds how long an answer may take to be written, on
+	// every path but a realtime connection once open: a client that stops
+	// reading must not hold a connection and its goroutine forever. A
+	// member's export, as long as their history, has a minute from each of
+	// its writes instead. 0 sets none.
+	AnswerTimeout time.Duration
 	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB; 0 sets
 	// none (PARLEY_MEMORY_LIMIT_MIB). GOMEMLIMIT, when set, wins.
 	MemoryLimitMiB int
@@ -131,6 +137,7 @@ func Default() Config {
 		LogLevel:             "info",
 		ShutdownTimeout:      15 * time.Second,
 		BodyTimeout:          30 * time.Second,
+		AnswerTimeout:        time.Minute,
 		MemoryLimitMiB:       64,
 		ReportMinPeople:      parley.DefaultReportMinPeople,
 		MinFreeDiskMiB:       256,

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/service"
@@ -157,5 +158,23 @@ func WriteExport(ctx context.Context, w http.ResponseWriter, e *service.Export) 
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
 	h.Set("Cache-Control", "no-store")
-	return e.WriteTo(ctx, w)
+	return e.WriteTo(ctx, progressWriter{w, http.NewResponseController(w)})
+}
+
+// exportProgress is how long each write of an export may take to reach
+// the client: an export is as long as the member's history, so its
+// deadline moves on with each write, where other answers have one for
+// the whole.
+const exportProgress = time.Minute
+
+// progressWriter writes an answer that must make progress rather than end
+// by a deadline: each write has exportProgress.
+type progressWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	p.rc.SetWriteDeadline(time.Now().Add(exportProgress))
+	return p.w.Write(b)
 }
