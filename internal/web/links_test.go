@@ -48,3 +48,21 @@ func TestLinkify_MarksMentionsOfTheReader(t *testing.T) {
 		t.Errorf("with no reader, @alice is %s", got)
 	}
 }
+
+// An avatar shows the first character of a name as a reader sees it,
+// whatever code points make it up, in capitals.
+func TestInitial(t *testing.T) {
+	for name, want := range map[string]string{
+		"alice":       "A",
+		"  émile":     "É",
+		"e\u0301mile": "E\u0301",
+		"🇫🇷 Paris":    "🇫🇷",
+		"👋🏽 hello":    "👋🏽",
+		"   ":         "?",
+		"":            "?",
+	} {
+		if got := initial(name); got != want {
+			t.Errorf("initial(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

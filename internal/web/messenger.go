@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/rivo/uniseg"
 )
 
 // The messenger: the pages members talk on, at /. They are rendered on the
@@ -876,12 +877,15 @@ func hostOf(raw string) string {
 	return strings.TrimPrefix(u.Hostname(), "www.")
 }
 
-// initial is the letter of a name's avatar.
+// initial is the letter of a name's avatar: its first character as a
+// reader sees one (a grapheme cluster: a flag, an emoji with its skin tone,
+// a letter with its combining accent), in capitals.
 func initial(name string) string {
-	for _, r := range strings.TrimSpace(name) {
-		return strings.ToUpper(string(r))
+	first, _, _, _ := uniseg.FirstGraphemeClusterInString(strings.TrimSpace(name), -1)
+	if first == "" {
+		return "?"
 	}
-	return "?"
+	return strings.ToUpper(first)
 }
 
 // messageView is one message as the page shows it.
