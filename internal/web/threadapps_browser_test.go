@@ -31,6 +31,13 @@ func TestThreadApps_Browser(t *testing.T) {
 	th := apptest.MustThread(t, aliceAPI, "bob").ID
 	apptest.MustSend(t, aliceAPI, th, "Shall we pick a film for Friday?")
 	apptest.MustSend(t, bobAPI, th, "Yes! Something funny.")
+	// Alice is in many more conversations, which the consent page lists
+	// for her to tick.
+	for i := range 24 {
+		if _, err := aliceAPI.CreateThread(context.Background(), client.NewThread{Participants: []string{"bob"}, Kind: "group", Title: fmt.Sprintf("Film night %d", i+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!doctype html><title>MovieClub</title><h1 id="back">Back at MovieClub</h1>`)
 	}))
@@ -67,6 +74,13 @@ func TestThreadApps_Browser(t *testing.T) {
 		}
 		if got := text(t, alice, `#reach`); !strings.Contains(got, "Member bob · last active") {
 			t.Errorf("the conversations to tick read:\n%s", got)
+		}
+		// The 25 conversations scroll in their list, and what follows it
+		// stays in sight.
+		const listFits = `(() => { const l = document.querySelector("#reach .choices");
+			return l.scrollHeight > l.clientHeight && l.getBoundingClientRect().height <= innerHeight * 0.4 + 1 })()`
+		if fits, err := chromedp.Run(alice, chromedp.Evaluate[bool](listFits)); err != nil || !fits {
+			t.Errorf("the list of 25 conversations to tick: scrolls within 40%% of the window %v, %v", fits, err)
 		}
 		apptest.Screenshot(t, alice, "consent")
 		checkAccessibility(t, alice, "consent with unticking")
