@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,12 +225,17 @@ func signInURL(r *http.Request) string {
 // sign-in page's next must not send a member to another site (an open
 // redirect). A path starts with one "/": "//host" and "/\host" are
 // another host to a browser, and a browser drops tabs and new lines from
-// an address, so that "/\t/host" is "//host".
+// an address, so that "/\t/host" is "//host". Nor is a share link's path
+// one: coming from the sign-in page, the browser would say the member
+// opened it from Parley, and be sent on to the card's site without the
+// page that says it leaves Parley.
 func localPath(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.ContainsFunc(next, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '\\' }) {
 		return "/"
 	}
-	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(path.Clean(u.Path)+"/", service.ShareLinkPath) {
 		return "/"
 	}
 	return next

@@ -727,7 +727,9 @@ func TestMessenger_SignInGoesBackToTheLink(t *testing.T) {
 	}
 
 	noFollow := &http.Client{Jar: b.http.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, next := range []string{"//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example/", "evil.example"} {
+	for _, next := range []string{"//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example/", "evil.example",
+		// A share link, which leads to the card's site.
+		"/s/token", "/t/../s/token", "/%73/token"} {
 		t.Run("OffSite", func(t *testing.T) {
 			// Signed in already, and signing in.
 			resp, err := noFollow.Get(env.URL + "/sign-in?next=" + url.QueryEscape(next))

@@ -80,13 +80,24 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 	who := writerName(me, n.By)
 	switch n.Kind {
 	case parley.NoticeAppAdded:
-		switch {
-		case n.Scopes.Has(parley.ScopeMessagesRead) && n.Scopes.Has(parley.ScopeMessagesWrite):
-			return n.AppName + " can now read this conversation and post in it as " + name + ", through " + whose + " connection."
-		case n.Scopes.Has(parley.ScopeMessagesRead):
-			return n.AppName + " can now read this conversation through " + whose + " connection."
+		var can []string
+		for _, p := range threadPowers {
+			if n.Scopes.Has(p.scope) {
+				// The first names the conversation, the others say "it".
+				conv := "it"
+				if len(can) == 0 {
+					conv = "this conversation"
+				}
+				can = append(can, strings.NewReplacer("{conv}", conv, "{name}", name, "{whose}", whose).Replace(p.notice))
+			}
 		}
-		return n.AppName + " can now see this conversation, but not its messages, through " + whose + " connection."
+		switch len(can) {
+		case 0:
+			return n.AppName + " can now see this conversation, but not its messages, through " + whose + " connection."
+		case 1:
+			return n.AppName + " can now " + can[0] + " through " + whose + " connection."
+		}
+		return n.AppName + " can now " + strings.Join(can[:len(can)-1], ", ") + " and " + can[len(can)-1] + ", through " + whose + " connection."
 	case parley.NoticeAppsClosed:
 		return who + " closed this conversation to apps."
 	case parley.NoticeAppsReopened:
@@ -97,18 +108,35 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 	return ""
 }
 
+// threadPowers are what an app may do in a conversation its grant reaches
+// that the conversation's other members are told of, in the words of a
+// notice and of the list of apps that reach it ("{name}" and "{whose}"
+// for the member whose grant it is).
+var threadPowers = []struct {
+	scope         parley.Scope
+	notice, reach string
+}{
+	{parley.ScopeMessagesRead, "read {conv}", "reads messages"},
+	{parley.ScopeMessagesWrite, "post in {conv} as {name}", "posts as {name}"},
+	{parley.ScopeMessagesDelete, "delete {whose} messages in {conv}", "deletes {whose} messages"},
+	{parley.ScopeParticipantsRead, "see who is in {conv}", "sees who takes part"},
+}
+
 // reachText names an app that reaches the thread, what it may do there,
 // and the member whose grant lets it, for the member who reads it.
 func reachText(me parley.UserRef, g parley.ThreadGrant) string {
 	name, whose := seenBy(me, g.Member)
-	can := "sees the conversation, not its messages"
-	if g.Scopes.Has(parley.ScopeMessagesRead) {
-		can = "reads messages"
+	words := strings.NewReplacer("{name}", name, "{whose}", whose)
+	var can []string
+	for _, p := range threadPowers {
+		if g.Scopes.Has(p.scope) {
+			can = append(can, words.Replace(p.reach))
+		}
 	}
-	if g.Scopes.Has(parley.ScopeMessagesWrite) {
-		can += ", posts as " + name
+	if !g.Scopes.Has(parley.ScopeMessagesRead) {
+		can = append([]string{"sees the conversation, not its messages"}, can...)
 	}
-	return g.AppName + " (" + can + "), through " + whose + " connection"
+	return g.AppName + " (" + strings.Join(can, ", ") + "), through " + whose + " connection"
 }
 
 // closersText names who keeps a thread closed to apps, the reader as "you".

@@ -300,3 +300,35 @@ func section(body string) string {
 	s, _, _ := strings.Cut(rest, "</section>")
 	return s
 }
+
+// What an app may do in a conversation is told to its other members in
+// full, in the notice and in the list of apps that reach it: posting as
+// the member without reading, deleting the member's messages, seeing who
+// is in it.
+func TestThreadApps_EveryPowerTold(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	reach := apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{th}}
+	env.MustToken(t, env.MustPartner(t, "Poster"), "alice", []string{"openid", "messages.write"}, reach)
+	env.MustToken(t, env.MustPartner(t, "Tidy"), "alice", []string{"openid", "messages.read", "messages.delete", "participants.read"}, reach)
+	b := newScriptless(t, env.URL)
+	b.signIn("bob")
+	p := b.get("/t/" + th)
+	for _, want := range []string{
+		"Poster can now post in this conversation as Member alice through Member alice&#39;s connection.",
+		"Poster (sees the conversation, not its messages, posts as Member alice), through Member alice&#39;s connection",
+		"Tidy can now read this conversation, delete Member alice&#39;s messages in it and see who is in it, through Member alice&#39;s connection.",
+		"Tidy (reads messages, deletes Member alice&#39;s messages, sees who takes part), through Member alice&#39;s connection",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("bob's thread lacks %q:\n%s", want, section(p.body))
+		}
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	if p := a.get("/t/" + th); !strings.Contains(p.body, "Tidy can now read this conversation, delete your messages in it and see who is in it, through your connection.") {
+		t.Errorf("alice's thread:\n%s", section(p.body))
+	}
+}
