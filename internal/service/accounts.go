@@ -563,7 +563,7 @@ func (s *Service) stillAllowed(ctx context.Context, tx parley.Tx, c *parley.Call
 // the request's first statement (parley.CallerCheck); an app's token is
 // looked up.
 func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Caller, error) {
-	if strings.HasPrefix(token, sessionTokenPrefix) {
+	if s.isSessionToken(token) {
 		return s.authenticateSession(ctx, token)
 	}
 	return s.authenticateApp(ctx, token, lookUp)
@@ -581,7 +581,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*parley.Calle
 // decided from the cached token alone, such as a scope it lacks, may then
 // be lifted: the app's grant may have been widened since.
 func (s *Service) AuthenticateCached(ctx context.Context, token string) (*parley.Caller, error) {
-	if strings.HasPrefix(token, sessionTokenPrefix) {
+	if s.isSessionToken(token) {
 		return s.authenticateSession(ctx, token)
 	}
 	return s.authenticateApp(ctx, token, fromCache)
@@ -595,13 +595,26 @@ func (s *Service) AuthenticateCached(ctx context.Context, token string) (*parley
 // token looked up once more. What is decided from this caller without
 // the store, such as a scope it lacks, stands.
 func (s *Service) AuthenticateAgain(ctx context.Context, token string) (*parley.Caller, error) {
-	if strings.HasPrefix(token, sessionTokenPrefix) {
+	if s.isSessionToken(token) {
 		return s.authenticateSession(ctx, token)
 	}
 	return s.authenticateApp(ctx, token, lookUpChecked)
 }
 
 func invalidToken() error { return parley.ErrInvalidToken }
+
+// isSessionToken reports whether token is a member's session token rather
+// than an app's access token. A session token begins with its prefix; an
+// app's is sealed, and its first characters, those of a random nonce, may
+// be anything, the prefix too (one token in 64⁴): one that opens as
+// sealed is an app's.
+func (s *Service) isSessionToken(token string) bool {
+	if !strings.HasPrefix(token, sessionTokenPrefix) {
+		return false
+	}
+	_, _, sealed := s.openAccessToken(token)
+	return !sealed
+}
 
 // authenticateSession resolves a member's session token: from the node's
 // cache, or else by looking the session up, which the cache then keeps;

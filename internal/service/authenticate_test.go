@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +108,39 @@ func TestAuthenticateCached_AccessEndedBetweenLookUpAndWork(t *testing.T) {
 				t.Errorf("bob's send, begun after he signed out: %+v, %v; want it refused", m, err)
 			}
 		})
+	}
+}
+
+// sealedAs opens one sealed access token, whatever its text, into the
+// plain text the provider sealed.
+type sealedAs struct{ sealed, plain string }
+
+func (o sealedAs) Decrypt(token string) (string, error) {
+	if token == o.sealed {
+		return o.plain, nil
+	}
+	return "", errors.New("not sealed")
+}
+
+// An app's access token is an app's whatever its first characters, those
+// of a random nonce: one in 64⁴ begins as a member's session token does.
+func TestAuthenticate_AppTokenThatBeginsAsASessionToken(t *testing.T) {
+	db := sqlstoretest.Open(t, sqlstoretest.Engines[0])
+	ctx := context.Background()
+	users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+	sealed := sessionTokenPrefix + strings.Repeat("A", 60)
+	s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{AccessTokens: sealedAs{sealed, "access token:" + users["alice"].ID}})
+	for name, authenticate := range map[string]func(context.Context, string) (*parley.Caller, error){
+		"Authenticate": s.Authenticate, "AuthenticateCached": s.AuthenticateCached,
+		"AuthenticateAgain": s.AuthenticateAgain, "AuthenticateReportReader": s.AuthenticateReportReader,
+	} {
+		c, err := authenticate(ctx, sealed)
+		if err != nil || c.App == nil {
+			t.Errorf("%s: the app's live token: %+v, %v; want the app's caller", name, c, err)
+			continue
+		}
+		if _, err := s.Messages(parley.NewContextWithCaller(ctx, c), group, MessageQuery{}); err != nil {
+			t.Errorf("%s: the app's read: %v", name, err)
+		}
 	}
 }
