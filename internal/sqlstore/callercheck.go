@@ -63,14 +63,15 @@ func (db *DB) confirmCaller(ctx context.Context) error {
 	return confirmIn(ctx, &txn{stmts: &db.readStmts, detached: true}, parley.PendingCheck(ctx))
 }
 
-// confirmIn confirms check's caller, if any and not yet confirmed, by a
-// query in t: parley.ErrInvalidToken or parley.ErrAccessChanged when it
-// no longer holds. The query changes nothing, so a transaction it fails in
-// may go on. A check confirmed once stays so, also when the writer runs
-// its batch again (as on PostgreSQL, whose retries send no confirmation):
-// the request is then as one that came a moment before the change.
+// confirmIn confirms check's caller, if any and, but for an app's,
+// not yet confirmed, by a query in t: parley.ErrInvalidToken or
+// parley.ErrAccessChanged when it no longer holds. The query changes
+// nothing, so a transaction it fails in may go on. A member's session
+// confirmed once stays so, also when the writer runs its batch again: the
+// request is then as one that came a moment before the change. An app's
+// token is confirmed at each write (writeCheck).
 func confirmIn(ctx context.Context, t *txn, check *parley.CallerCheck) error {
-	if check == nil || check.Confirmed() {
+	if check == nil || check.Confirmed() && check.Grant == nil {
 		return nil
 	}
 	query, args := confirmSessionSQLite, []any{check.TokenHash, micros(check.At)}
@@ -113,6 +114,20 @@ func queueConfirmation(b *pgx.Batch, check *parley.CallerCheck) {
 	default:
 		b.Queue(confirmSessionPG, check.TokenHash, micros(check.At))
 	}
+}
+
+// writeCheck returns the check a write on SQLite confirms in the writer's
+// transaction: its caller's if pending, and an app's always, as its
+// token, grant and app are held on PostgreSQL (appCheck). The writer runs
+// one write at a time, so a write that finds them as they were is never
+// told done after a revocation, a narrowing or a suspension that was,
+// even when an earlier statement of its request confirmed them before the
+// change.
+func writeCheck(ctx context.Context) *parley.CallerCheck {
+	if check := appCheck(ctx); check != nil {
+		return check
+	}
+	return parley.PendingCheck(ctx)
 }
 
 // appCheck returns the check of ctx's caller if an app's, confirmed or

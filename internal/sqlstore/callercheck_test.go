@@ -116,27 +116,52 @@ func TestCallerCheck_ConfirmedByTheFirstStatement(t *testing.T) {
 	})
 }
 
-// A check confirmed once stays confirmed: a write run again (SQLite's
-// writer runs its batch again when one of its writes fails, PostgreSQL's
-// retries after a deadlock) does not confirm it again, so a request that
-// was confirmed at its first statement is never failed afterwards as one
-// that took no effect.
-func TestCallerCheck_ConfirmedOnce(t *testing.T) {
+// A member's session confirmed once stays confirmed: a later write of the
+// request does not confirm it again, so a request that was confirmed at
+// its first statement is not failed afterwards as one that took no effect.
+// An app's token is confirmed again at every write, as its request's
+// first statement confirmed it or not: a write whose request began before
+// a revocation, a narrowing or a suspension is not told done after it
+// was.
+func TestCallerCheck_SessionConfirmedOnceAppAtEveryWrite(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		u, _ := changesThread(t, db)
+		u, th := changesThread(t, db)
+		rename := func(check *parley.CallerCheck, app bool, title string) error {
+			c := &parley.Caller{User: u.Ref(), Check: check}
+			if app {
+				c.App = &parley.AppAccess{}
+			}
+			ctx := parley.NewContextWithCaller(ctx, c)
+			return db.Write(ctx, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, title, parley.Now()) })
+		}
+
+		session := parley.HashToken("session-token")
+		now := parley.Now()
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.CreateSession(ctx, &parley.Session{TokenHash: session, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		})
+		check := &parley.CallerCheck{TokenHash: session, At: now}
+		if err := rename(check, false, "first"); err != nil || !check.Confirmed() {
+			t.Fatalf("the session's first write: %v, confirmed %v", err, check.Confirmed())
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteSession(ctx, session) })
+		if err := rename(check, false, "second"); err != nil {
+			t.Errorf("the session's second write, once it was signed out: %v, want it left confirmed", err)
+		}
+
 		hash, grant := appToken(t, db, u)
-		check := &parley.CallerCheck{TokenHash: hash, Grant: grant}
-		if err := sqlstore.ConfirmInWrite(ctx, db, check); err != nil || !check.Confirmed() {
-			t.Fatalf("the first confirmation: %v, confirmed %v", err, check.Confirmed())
+		check = &parley.CallerCheck{TokenHash: hash, At: now, Grant: grant}
+		if err := rename(check, true, "third"); err != nil || !check.Confirmed() {
+			t.Fatalf("the app's first write: %v, confirmed %v", err, check.Confirmed())
 		}
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.RevokeToken(ctx, hash, parley.Now()) })
-		if err := sqlstore.ConfirmInWrite(ctx, db, check); err != nil {
-			t.Errorf("the confirmed check, once the token was revoked: %v, want it left confirmed", err)
+		if err := rename(check, true, "fourth"); !errors.Is(err, parley.ErrAccessChanged) {
+			t.Errorf("the app's second write, once its token was revoked: %v, want ErrAccessChanged", err)
 		}
-		if err := sqlstore.ConfirmInWrite(ctx, db, &parley.CallerCheck{TokenHash: hash, Grant: grant}); !errors.Is(err, parley.ErrAccessChanged) {
-			t.Errorf("a new check of the revoked token: %v, want ErrAccessChanged", err)
+		if got := snapshot(t, db, th.ID).Title; got != "third" {
+			t.Errorf("the thread's title: %q, want the app's first write's", got)
 		}
 	})
 }

@@ -38,12 +38,6 @@ func SealSegmentsAt(db *DB, size int64) {
 	db.journal.sealAt = size
 }
 
-// ConfirmInWrite confirms check, if it is not yet confirmed, in a write
-// of its own, as a write of a caller taken from a cache confirms it.
-func ConfirmInWrite(ctx context.Context, db *DB, check *parley.CallerCheck) error {
-	return db.Write(ctx, func(tx parley.Tx) error { return confirmIn(ctx, tx.(*txn), check) })
-}
-
 // Tables are the tables Digest reads and Copy copies, in its order.
 var Tables = tables
 

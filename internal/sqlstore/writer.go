@@ -93,10 +93,11 @@ func noSyncWrite(ctx context.Context, fn func(parley.Tx) error) *writeReq {
 	return &writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), noSync: true}
 }
 
-// newWrite is a write of fn for ctx's caller, whom, if pending,
-// the writer confirms first; noSync as noSyncWrite's.
+// newWrite is a write of fn for ctx's caller, whom the writer confirms
+// first if pending, and always if an app (writeCheck); noSync as
+// noSyncWrite's.
 func newWrite(ctx context.Context, fn func(parley.Tx) error, noSync bool) *writeReq {
-	return &writeReq{ctx: ctx, fn: fn, check: parley.PendingCheck(ctx), done: make(chan struct{}), noSync: noSync}
+	return &writeReq{ctx: ctx, fn: fn, check: writeCheck(ctx), done: make(chan struct{}), noSync: noSync}
 }
 
 func (db *DB) queueWrite(ctx context.Context, req *writeReq) error {
