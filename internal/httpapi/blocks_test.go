@@ -274,3 +274,39 @@ func TestBlocks(t *testing.T) {
 		}
 	})
 }
+
+// A block ends with the account of either member, the one who blocked or
+// the one blocked: the other's direct thread with the deleted member is no
+// longer blocked, and may be reopened to apps.
+func TestBlocks_EndWithTheAccount(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	for _, blocker := range []string{"the deleted member", "the other"} {
+		t.Run(blocker, func(t *testing.T) {
+			names := map[string]string{"alice": "alice_" + blocker[4:7], "bob": "bob_" + blocker[4:7]}
+			alice, bob := env.MustMember(t, names["alice"]), env.MustMember(t, names["bob"])
+			apptest.MustFriends(t, alice, bob)
+			direct := apptest.MustThread(t, bob, names["alice"])
+			if _, err := bob.SetThreadAppAccess(ctx, direct.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			by, of := alice, names["bob"]
+			if blocker == "the other" {
+				by, of = bob, names["alice"]
+			}
+			if _, err := by.Block(ctx, of); err != nil {
+				t.Fatal(err)
+			}
+			if err := alice.DeleteAccount(ctx, apptest.Password(names["alice"])); err != nil {
+				t.Fatal(err)
+			}
+			if th, err := bob.Thread(ctx, direct.ID); err != nil || th.Blocked {
+				t.Errorf("bob's direct thread with the deleted alice, blocked by %s: %+v, %v; want it no longer blocked", blocker, th, err)
+			}
+			if _, err := bob.SetThreadAppAccess(ctx, direct.ID, true); err != nil {
+				t.Errorf("bob reopening his conversation to apps, no block left: %v", err)
+			}
+		})
+	}
+}

@@ -137,6 +137,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if err := tx.EraseUser(ctx, u.ID, s.Now()); err != nil {
 			return err
 		}
+		if err := unblockDirectThreads(ctx, tx, u.ID, &d); err != nil {
+			return err
+		}
 		return record(actor, parley.ActionUserDelete, u.ID, u.Username)
 	})
 	if err != nil {
@@ -218,6 +221,26 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 		}
 		d.hooked = d.hooked || hooked
 		d.left = append(d.left, parley.ThreadChange{Thread: &th.Thread, Participants: people})
+	}
+	return nil
+}
+
+// unblockDirectThreads opens, in d, the direct threads the member left
+// (leaveAll) that a block between them and the other member kept blocked:
+// erasing the member took the blocks away, either way, and a thread that
+// no block keeps blocked is open (settleDirectThread).
+func unblockDirectThreads(ctx context.Context, tx parley.Tx, userID string, d *deletion) error {
+	for i, change := range d.left {
+		if th := change.Thread; th.Kind != parley.ThreadDirect || !th.Blocked || len(change.Participants) == 0 {
+			continue
+		}
+		settled, err := settleDirectThread(ctx, tx, userID, change.Participants[0].ID)
+		if err != nil {
+			return err
+		}
+		if settled.Thread != nil {
+			d.left[i] = settled
+		}
 	}
 	return nil
 }
