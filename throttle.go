@@ -49,9 +49,15 @@ func (t *Throttle) Fail(now time.Time) {
 	t.LastFailure = now
 }
 
-// Refund takes back one failure: an attempt counted before it was known
-// to succeed.
-func (t *Throttle) Refund() { t.Failures = max(0, t.Failures-1) }
+// Refund takes back the failure an attempt counted at at, before it was
+// known to succeed: one failure fewer, and the last failure before, the
+// one before the attempt, unless another came since.
+func (t *Throttle) Refund(before, at time.Time) {
+	t.Failures = max(0, t.Failures-1)
+	if t.LastFailure.Equal(at) {
+		t.LastFailure = before
+	}
+}
 
 // ThrottledError is the ETHROTTLED error for an attempt that must wait.
 func ThrottledError(what string, wait time.Duration) *Error {

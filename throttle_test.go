@@ -60,10 +60,30 @@ func TestThrottle_TimePasses(t *testing.T) {
 	if th.Failures != 1 {
 		t.Errorf("failures after a quiet day = %d, want 1", th.Failures)
 	}
-	th.Refund()
-	th.Refund()
+	th.Refund(time.Time{}, time.Time{})
+	th.Refund(time.Time{}, time.Time{})
 	if th.Failures != 0 {
 		t.Errorf("failures after refunds = %d, want 0", th.Failures)
+	}
+}
+
+// An attempt taken back leaves the last failure as it was before the
+// attempt, unless another failure came since.
+func TestThrottle_RefundRestoresTheLastFailure(t *testing.T) {
+	before := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	at := before.Add(time.Hour)
+	th := &parley.Throttle{Failures: 30, LastFailure: before}
+	th.Fail(at)
+	th.Refund(before, at)
+	if th.Failures != 30 || !th.LastFailure.Equal(before) {
+		t.Errorf("after an attempt taken back: %d failures, the last at %s; want 30 at %s", th.Failures, th.LastFailure, before)
+	}
+	later := at.Add(time.Second)
+	th.Fail(at)
+	th.Fail(later)
+	th.Refund(before, at)
+	if th.Failures != 31 || !th.LastFailure.Equal(later) {
+		t.Errorf("after an attempt taken back, another failure since: %d failures, the last at %s; want 31 at %s", th.Failures, th.LastFailure, later)
 	}
 }
 

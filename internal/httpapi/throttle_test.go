@@ -170,3 +170,62 @@ func TestAccounts_CreationThrottledPerAddress(t *testing.T) {
 		t.Errorf("the refused account signs in: %d", status)
 	}
 }
+
+// A success at an address that many failed at (an office's NAT) leaves its
+// last failure as it was: the next member there, with the right password
+// and no failure since, goes in, and the address's failures are forgotten
+// a day after the last, however often members sign in there meanwhile.
+func TestSignIn_SuccessesDoNotHoldTheAddressBack(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.Clock.Freeze()
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	for i := range 20 {
+		if status, _, _ := signIn(t, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, status)
+		}
+	}
+	// Ten more, each once the address may try again: the wait doubles to
+	// its 15-minute cap.
+	for i := range 10 {
+		env.Clock.Advance(15 * time.Minute)
+		if status, _, _ := signIn(t, env, fmt.Sprintf("ghost%02d", 20+i), "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", 21+i, status)
+		}
+	}
+	// Every day for three days, alice signs in once, successfully.
+	for day := range 3 {
+		env.Clock.Advance(23 * time.Hour)
+		if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
+			t.Fatalf("day %d: alice's sign-in with her password: %d", day+1, status)
+		}
+	}
+	// No failure for 69 hours, far past the day after which failures are
+	// forgotten; bob signs in right after alice's success.
+	if status, retry, _ := signIn(t, env, "bob", apptest.Password("bob")); status != http.StatusCreated {
+		t.Errorf("bob with his password, 69 hours after the address's last failure, right after alice's success: %d (Retry-After %q), want 201", status, retry)
+	}
+}
+
+// A member signed in through the API, who gives their password again to
+// change it or to delete the account, is not held up by a stranger's
+// failed sign-ins to their username: the session's password checks are
+// throttled on their own.
+func TestSignIn_StrangersDoNotHoldUpASession(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
+	alice := env.MustMember(t, "alice") // signed in, through the API
+	stranger := &http.Client{Transport: apptest.ForwardedFor{Addr: "198.51.100.66"}}
+	for i := range 5 {
+		body := fmt.Sprintf(`{"username": "alice", "password": "guess %d"}`, i)
+		if status, _, _ := postWith(t, stranger, env.URL+"/api/v1/sessions", body); status != http.StatusUnauthorized {
+			t.Fatalf("stranger's guess %d: %d", i+1, status)
+		}
+	}
+	err := alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new long password")
+	if err != nil {
+		t.Errorf("alice, signed in, changing her password with the right one after a stranger's 5 guesses from elsewhere: %v, want success", err)
+	}
+}

@@ -75,7 +75,7 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 	if u.DisplayName, err = displayName(in.DisplayName, u.Username); err != nil {
 		return nil, err
 	}
-	if err := s.begin(ctx, "new accounts from your address", throttle...); err != nil {
+	if _, err := s.begin(ctx, "new accounts from your address", throttle...); err != nil {
 		return nil, err
 	}
 	hash, err := password.Hash(in.Password)
@@ -164,7 +164,7 @@ func (s *Service) SignIn(ctx context.Context, username, pw string) (*SignedIn, e
 // signIn is SignIn unlogged; it returns the account the username names,
 // if one does, with an error too.
 func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *parley.User, error) {
-	u, keys, err := s.checkPassword(ctx, username, pw)
+	u, keys, err := s.checkPassword(ctx, username, pw, "")
 	if err != nil {
 		return nil, u, err
 	}
@@ -208,8 +208,12 @@ func clientAddr(ctx context.Context) string {
 
 // passwordCheck is what a password check leaves for the write of what the
 // password allows: the throttle keys it counted its attempt under, the
-// account's and the client address's, and the hash the password matched.
-type passwordCheck struct{ account, address, hash string }
+// account's and the client address's, the attempt, and the hash the
+// password matched.
+type passwordCheck struct {
+	account, address, hash string
+	attempt                attempt
+}
 
 // allows checks, in the write of what the password allows, that the
 // member's account is as the check found it: neither disabled nor deleted
@@ -233,7 +237,7 @@ func (k passwordCheck) allows(ctx context.Context, tx parley.Tx, userID string) 
 	case u.Disabled:
 		return errDisabled()
 	}
-	return succeeded(ctx, tx, k.account, k.address)
+	return succeeded(ctx, tx, k.account, k.address, k.attempt)
 }
 
 // errWrongPassword is a sign-in's answer to a wrong username or password.
@@ -255,8 +259,13 @@ const disabledMessage = "this account is disabled: ask an operator"
 // A wrong password for an account that exists returns the account too, for
 // the log.
 // Each check counts as a failed sign-in until what it allows succeeds
-// (passwordCheck.allows); failures slow further checks down.
-func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parley.User, passwordCheck, error) {
+// (passwordCheck.allows); failures slow further checks down. They are
+// counted under the username, or under the device proof ctx carries for
+// it (knowndevice.go), or under own, the throttle key of a signed-in
+// member's session when it is the member's own password given again
+// (checkOwnPassword), so that a stranger's failures to the username hold
+// up neither the member's browser nor their session.
+func (s *Service) checkPassword(ctx context.Context, username, pw, own string) (*parley.User, passwordCheck, error) {
 	denied := errWrongPassword()
 	name := parley.NormalizeUsername(username)
 	valid := parley.ValidateUsername(name) == nil // no account has another name
@@ -277,13 +286,15 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 	var hash string
 	var throttle []throttleKey
 	var keys passwordCheck
+	var err error
 	if valid {
-		var err error
 		if u, hash, err = s.passwordOf(ctx, name); err != nil {
 			return nil, keys, err
 		}
 		keys.account = signInAccountKey + name
-		if u != nil {
+		if u != nil && own != "" {
+			keys.account = own
+		} else if u != nil {
 			if device, ok := s.knownDevice(ctx, name, hash); ok {
 				// Throttled apart from the username's other sign-ins
 				// (knowndevice.go).
@@ -296,7 +307,7 @@ func (s *Service) checkPassword(ctx context.Context, username, pw string) (*parl
 		keys.address = "sign-in:address:" + addressKey(addr)
 		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
 	}
-	if err := s.begin(ctx, "failed sign-ins", throttle...); err != nil {
+	if keys.attempt, err = s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return nil, keys, err
 	}
 	if u == nil {
@@ -514,12 +525,13 @@ var errPasswordWrong = parley.Errorf(parley.EFORBIDDEN, "the password is wrong")
 // session is confirmed first: one that ended is told so (EUNAUTHORIZED),
 // not that the password is wrong, and spends none of the password's
 // allowances. A wrong password is EFORBIDDEN, as their session holds, and
-// is logged and counted as a failed sign-in.
+// is logged and counted as a failed sign-in, under the session
+// (signInSessionKey) rather than the username.
 func (s *Service) checkOwnPassword(ctx context.Context, c *parley.Caller, pw, doing string) (*parley.User, passwordCheck, error) {
 	if err := s.ConfirmSession(ctx); err != nil {
 		return nil, passwordCheck{}, err
 	}
-	u, keys, err := s.checkPassword(ctx, c.User.Username, pw)
+	u, keys, err := s.checkPassword(ctx, c.User.Username, pw, sessionThrottleKey(c))
 	switch parley.ErrorCode(err) {
 	case parley.EUNAUTHORIZED:
 		s.log.WarnContext(ctx, "sign-in failed", "user", c.User.Username, "user_id", c.User.ID, "client", clientAddr(ctx),

@@ -234,7 +234,7 @@ func TestNodes_ConcurrentFirstFailuresAllCount(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, s := range nodes {
 		wg.Go(func() {
-			if err := s.begin(ctx, "failed sign-ins", key); err != nil {
+			if _, err := s.begin(ctx, "failed sign-ins", key); err != nil {
 				t.Errorf("begin: %v", err)
 			}
 		})

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/hex"
 	"net/netip"
 	"strings"
 	"time"
@@ -96,7 +97,19 @@ func addressKey(addr string) string {
 const (
 	signInAccountKey = "sign-in:account:"
 	signInFrom       = " from "
+	// signInSessionKey starts the throttle key of the password checks of
+	// one signed-in session, by the first 8 bytes of its token's hash.
+	signInSessionKey = "sign-in:session:"
 )
+
+// sessionThrottleKey is the throttle key of the password checks of the
+// caller's session (checkPassword), or "" for a caller without one.
+func sessionThrottleKey(c *parley.Caller) string {
+	if len(c.SessionTokenHash) < 8 {
+		return ""
+	}
+	return signInSessionKey + hex.EncodeToString(c.SessionTokenHash[:8])
+}
 
 // loggedKey is a throttle's key as the log may hold it: a sign-in's
 // username only when an account has it, since a name no account has may be
@@ -127,18 +140,27 @@ type throttleKey struct {
 	rule parley.ThrottleRule
 }
 
+// attempt is an attempt begin counted as a failure: when, and the last
+// failure under each key before it, for succeeded to take it back.
+type attempt struct {
+	at     time.Time
+	before map[string]time.Time
+}
+
 // begin counts an attempt under each key as a failure, unless an earlier
 // failure under one of them says to wait: then it counts nothing, logs the
 // keys and the client, and returns ETHROTTLED with the longest wait,
 // saying "too many " + what.
-func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) error {
+func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) (attempt, error) {
+	var a attempt
 	if len(keys) == 0 {
-		return nil
+		return a, nil
 	}
 	var wait time.Duration
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
 		now := s.Now()
 		wait = 0
+		a = attempt{at: now, before: make(map[string]time.Time, len(keys))}
 		records := make([]*parley.Throttle, len(keys))
 		found := make([]bool, len(keys))
 		for i, k := range keys {
@@ -159,6 +181,7 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 		// failure where there are two. The later add fails, and its write
 		// runs again, finding the other's.
 		for i, th := range records {
+			a.before[th.Key] = th.LastFailure
 			th.Fail(now)
 			put := tx.PutThrottle
 			if !found[i] {
@@ -171,7 +194,7 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 		return tx.DeleteThrottlesBefore(ctx, now.Add(-parley.ThrottleForget))
 	})
 	if err != nil {
-		return err
+		return attempt{}, err
 	}
 	if wait > 0 {
 		names := make([]string, len(keys))
@@ -179,14 +202,14 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) e
 			names[i] = s.loggedKey(ctx, k.key)
 		}
 		s.log.WarnContext(ctx, "throttled", "what", what, "keys", names, "client", clientAddr(ctx), "wait", wait)
-		return parley.ThrottledError(what, wait)
+		return attempt{}, parley.ThrottledError(what, wait)
 	}
-	return nil
+	return a, nil
 }
 
-// succeeded clears the failures under reset and takes the attempt begin
-// counted back from refund, in the transaction of what succeeded.
-func succeeded(ctx context.Context, tx parley.Tx, reset, refund string) error {
+// succeeded clears the failures under reset and takes attempt a, which
+// begin counted, back from refund, in the transaction of what succeeded.
+func succeeded(ctx context.Context, tx parley.Tx, reset, refund string, a attempt) error {
 	if reset != "" {
 		if err := tx.DeleteThrottle(ctx, reset); err != nil {
 			return err
@@ -201,6 +224,6 @@ func succeeded(ctx context.Context, tx parley.Tx, reset, refund string) error {
 	} else if err != nil {
 		return err
 	}
-	th.Refund()
+	th.Refund(a.before[refund], a.at)
 	return tx.PutThrottle(ctx, th)
 }
