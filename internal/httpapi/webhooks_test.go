@@ -1051,3 +1051,28 @@ func TestWebhooks_EndpointWithALongHistoryDeletedWhole(t *testing.T) {
 		t.Fatalf("the deleted endpoint: %v; want 404", err)
 	}
 }
+
+// An app has at most parley.MaxWebhookEndpoints endpoints, however many of
+// its owner's registrations come at once, on one node or several.
+func TestWebhooks_AtMostTenEndpointsAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newHookWorld(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 2 * parley.MaxWebhookEndpoints {
+		wg.Go(func() {
+			_, err := w.alice.CreateWebhook(ctx, w.partner.App.ClientID, fmt.Sprintf("http://127.0.0.1:9/hook/%d", i), []string{"grant.revoked"})
+			if err != nil && client.StatusOf(err) != http.StatusConflict {
+				t.Errorf("registration %d: %v, want it made or refused 409", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	list, err := w.alice.Webhooks(ctx, w.partner.App.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != parley.MaxWebhookEndpoints {
+		t.Errorf("%d registrations at once made %d endpoints, want %d", 2*parley.MaxWebhookEndpoints, len(list), parley.MaxWebhookEndpoints)
+	}
+}
