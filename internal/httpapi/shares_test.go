@@ -444,3 +444,65 @@ func TestShares_IdempotencyKeyRace(t *testing.T) {
 		t.Fatalf("%d calls posted a card, want 1", posted)
 	}
 }
+
+// A card a search finds carries the reader's own tracked link, as the
+// card in the thread does: a click from either counts in the app's report.
+func TestShareLinks_InSearchAndReactions(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Zanzibar nights"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inThread *client.Message
+	for _, m := range page.Messages {
+		if m.ID == card.ID {
+			inThread = m
+		}
+	}
+	if inThread == nil || inThread.Share == nil || inThread.Share.Link == "" {
+		t.Fatalf("bob's card in the thread: %+v", inThread)
+	}
+	found, err := w.bob.SearchMessages(ctx, client.SearchQuery{Text: "zanzibar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found.Messages) != 1 || found.Messages[0].Share == nil {
+		t.Fatalf("search found %+v", found.Messages)
+	}
+	if got := found.Messages[0].Share.Link; got != inThread.Share.Link {
+		t.Errorf("the card found by bob's search has link %q; in the thread it is %q", got, inThread.Share.Link)
+	}
+}
+
+// The answer to a reaction to a card carries the reader's own tracked
+// link, as the card in the thread does.
+func TestShareLinks_InAReactionsAnswer(t *testing.T) {
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	partner := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := w.bob.Messages(ctx, w.aliceBob, client.MessagesQuery{After: client.Seq(card.Seq - 1), Limit: 1})
+	if err != nil || len(page.Messages) != 1 || page.Messages[0].Share == nil || page.Messages[0].Share.Link == "" {
+		t.Fatalf("bob's card: %+v, %v", page, err)
+	}
+	reacted, err := w.bob.React(ctx, card.ID, "👍")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reacted.Share == nil || reacted.Share.Link != page.Messages[0].Share.Link {
+		t.Errorf("the reaction's answer has card %+v; bob's card in the thread has link %q", reacted.Share, page.Messages[0].Share.Link)
+	}
+}

@@ -76,7 +76,9 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 	if recipients != nil {
 		s.publishMessage(ctx, parley.EventMessageReacted, recipients, msg)
 	}
-	return msg, nil
+	// As the member reads it: the event's is each reader's own.
+	out := *msg
+	return &out, s.forCaller(ctx, c, &out)
 }
 
 // hideReactions takes out of the messages what an app's grant does not

@@ -65,5 +65,5 @@ func (s *Service) SearchMessages(ctx context.Context, q, cursor string, limit in
 		last := found[limit-1]
 		page.NextCursor = encodeCursor(searchCursorMark, last.CreatedAt.UnixMicro(), last.ID)
 	}
-	return page, nil
+	return page, s.forCaller(ctx, c, page.Messages...)
 }
