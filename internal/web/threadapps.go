@@ -120,6 +120,7 @@ var threadPowers = []struct {
 	{parley.ScopeMessagesWrite, "post in {conv} as {name}", "posts as {name}"},
 	{parley.ScopeMessagesDelete, "delete {whose} messages in {conv}", "deletes {whose} messages"},
 	{parley.ScopeParticipantsRead, "see who is in {conv}", "sees who takes part"},
+	{parley.ScopeSharesWrite, "post links in {conv} as {name}", "posts links as {name}"},
 }
 
 // reachText names an app that reaches the thread, what it may do there,

@@ -197,9 +197,9 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	poster := env.MustPartner(t, "Poster")
 	env.MustToken(t, poster, "carol", []string{"openid", "messages.read", "messages.write"}, apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{withCarol}})
 	p := c.get("/t/" + withCarol)
-	for _, want := range []string{"Everything can now see this conversation", "Sharer can now see this conversation, but not its messages, through your connection.",
+	for _, want := range []string{"Everything can now see this conversation", "Sharer can now post links in this conversation as you through your connection.",
 		"Poster can now read this conversation and post in it as you, through your connection.",
-		"Poster (reads messages, posts as you), through your connection", "Sharer (sees the conversation, not its messages), through your connection"} {
+		"Poster (reads messages, posts as you), through your connection", "Sharer (sees the conversation, not its messages, posts links as you), through your connection"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("carol's thread with alice lacks %q:\n%s", want, section(p.body))
 		}
