@@ -73,13 +73,15 @@ type Config struct {
 	// BodyTimeout bounds how long a request's body may take to arrive, on
 	// every path but a realtime connection's upgrade: a body dribbled in
 	// byte by byte must not hold a connection and its goroutine forever.
-	// 0 sets none.
+	// The deadline ends with the body: the work and the answer after it
+	// have their own time. 0 sets none.
 	BodyTimeout time.Duration
 	// AnswerTimeout bounds how long an answer may take to be written, on
 	// every path but a realtime connection once open: a client that stops
 	// reading must not hold a connection and its goroutine forever. A
-	// member's export, as long as their history, has a minute from each of
-	// its writes instead. 0 sets none.
+	// member's export and their access log's download, as long as their
+	// history, have a minute from each of their writes instead
+	// (httpapi.LongAnswer). 0 sets none.
 	AnswerTimeout time.Duration
 	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB; 0 sets
 	// none (PARLEY_MEMORY_LIMIT_MIB). GOMEMLIMIT, when set, wins.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -158,23 +159,29 @@ func WriteExport(ctx context.Context, w http.ResponseWriter, e *service.Export) 
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
 	h.Set("Cache-Control", "no-store")
-	return e.WriteTo(ctx, progressWriter{w, http.NewResponseController(w)})
+	return e.WriteTo(ctx, LongAnswer(w))
 }
 
-// exportProgress is how long each write of an export may take to reach
-// the client: an export is as long as the member's history, so its
-// deadline moves on with each write, where other answers have one for
-// the whole.
-const exportProgress = time.Minute
+// longAnswerProgress is how long each write of a long answer may take to
+// reach the client.
+const longAnswerProgress = time.Minute
+
+// LongAnswer returns a writer of an answer as long as a member's history,
+// such as their export or their access log's download: where other
+// answers must be written within a deadline for the whole, each write of
+// it has a minute.
+func LongAnswer(w http.ResponseWriter) io.Writer {
+	return progressWriter{w, http.NewResponseController(w)}
+}
 
 // progressWriter writes an answer that must make progress rather than end
-// by a deadline: each write has exportProgress.
+// by a deadline (LongAnswer).
 type progressWriter struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
 }
 
 func (p progressWriter) Write(b []byte) (int, error) {
-	p.rc.SetWriteDeadline(time.Now().Add(exportProgress))
+	p.rc.SetWriteDeadline(time.Now().Add(longAnswerProgress))
 	return p.w.Write(b)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -302,7 +303,7 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="parley-access-log.json"`)
-	if err := writeLogExport(w, head, page, func(cursor string) (*service.AccessLogPage, error) {
+	if err := writeLogExport(httpapi.LongAnswer(w), head, page, func(cursor string) (*service.AccessLogPage, error) {
 		query.Cursor = cursor
 		return p.svc.AccessLog(ctx, query)
 	}); err != nil {
