@@ -57,7 +57,8 @@ type Store interface {
 	// finds them there. A read must be logged before its data is
 	// returned, so LogReads is cheaper than a Write. A record whose Key
 	// the store keeps from a record appended before it, by this process or
-	// any other, is dropped (AccessRecord.Key). LogReads need not confirm
+	// any other, is dropped (AccessRecord.Key), as is one that names no
+	// member, being in no one's log. LogReads need not confirm
 	// a pending CallerCheck: a request logs what it read, after the Read
 	// that confirmed it.
 	LogReads(ctx context.Context, records []AccessRecord) error

@@ -238,7 +238,7 @@ func TestAccessLog_EveryAppCallIsLogged(t *testing.T) {
 			_, err := app.Me(ctx)
 			return "", err
 		}},
-		{"GET /friends", parley.ScopeFriendsRead, aliceOnly, func() (string, error) {
+		{"GET /friends", parley.ScopeFriendsRead, []*client.Client{w.alice, w.bob, w.carol}, func() (string, error) {
 			_, err := app.Friends(ctx)
 			return "", err
 		}},

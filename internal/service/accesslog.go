@@ -126,6 +126,22 @@ func inboxReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*p
 			readers[id] = append(readers[id], u.ID)
 		}
 	}
+	// A thread the member left after the list was read, which
+	// FindParticipantsOf no longer finds theirs, was listed all the same:
+	// its readers are those in it now, and the member.
+	for _, t := range list {
+		if _, ok := readers[t.ID]; ok {
+			continue
+		}
+		ids, err := tx.FindParticipantIDs(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ids, c.User.ID) {
+			ids = append(ids, c.User.ID)
+		}
+		readers[t.ID] = ids
+	}
 	return readers, nil
 }
 

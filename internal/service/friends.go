@@ -83,7 +83,13 @@ func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err err
 	if err != nil {
 		return nil, err
 	}
-	return friends, s.logRead(ctx, c, access{parley.ScopeFriendsRead, "", []string{c.User.ID}, nil})
+	// Logged for each friend too: the app learns their names, and that
+	// they are the member's friends.
+	readers := []string{c.User.ID}
+	for _, f := range friends {
+		readers = append(readers, f.User.ID)
+	}
+	return friends, s.logRead(ctx, c, access{parley.ScopeFriendsRead, "", readers, nil})
 }
 
 // FriendRequests lists the caller's pending requests, received and sent.

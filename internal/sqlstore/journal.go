@@ -48,6 +48,10 @@ import (
 // LogReads appends records to the journal of reads: on PostgreSQL, its
 // table (pgjournal.go).
 func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
+	records = slices.DeleteFunc(slices.Clone(records), func(r parley.AccessRecord) bool { return len(r.UserIDs) == 0 })
+	if len(records) == 0 {
+		return nil
+	}
 	if db.pg != nil {
 		return db.noteWrite(db.pg.logReads(ctx, records))
 	}

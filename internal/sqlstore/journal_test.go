@@ -86,7 +86,14 @@ func testLogReads_InTheLogBeforeAnyLaterReadOrWrite(t *testing.T, db *sqlstore.D
 		t.Fatalf("bob's log right after the read: %+v", log)
 	}
 
-	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1])}); err != nil {
+	// A record that names no member is in no one's log, and fails nothing
+	// logged with it.
+	noOne := readRecord(ids[0], ids[1])
+	noOne.UserIDs = nil
+	if err := db.LogReads(ctx, []parley.AccessRecord{noOne}); err != nil {
+		t.Fatalf("a record that names no member: %v", err)
+	}
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1]), noOne}); err != nil {
 		t.Fatal(err)
 	}
 	revoked := parley.AccessRecord{Entry: parley.AccessEntry{At: parley.Now(), Action: parley.ActionGrantRevoked}, UserIDs: ids[:1]}
