@@ -97,12 +97,20 @@ func findAccessHead(ctx context.Context, tx parley.Tx, userID string) (parley.Ac
 	return heads[0], nil
 }
 
-// threadReaders returns who a read of a thread touches: its participants.
+// threadReaders returns, for an app, who a read of a thread touches: its
+// participants, and its member, who may have left since the read began;
+// nil for a member, who reads alone.
 func threadReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) ([]string, error) {
 	if c.App == nil {
 		return nil, nil
 	}
-	return tx.FindParticipantIDs(ctx, threadID)
+	ids, err := tx.FindParticipantIDs(ctx, threadID)
+	if err == nil && !slices.Contains(ids, c.User.ID) {
+		// The member left after the read found them in the thread: what
+		// they read through the app is theirs to see logged too.
+		ids = append(ids, c.User.ID)
+	}
+	return ids, err
 }
 
 // inboxReaders returns, for an app, who a read of each summary's thread
@@ -127,20 +135,14 @@ func inboxReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*p
 		}
 	}
 	// A thread the member left after the list was read, which
-	// FindParticipantsOf no longer finds theirs, was listed all the same:
-	// its readers are those in it now, and the member.
+	// FindParticipantsOf no longer finds theirs, was listed all the same.
 	for _, t := range list {
 		if _, ok := readers[t.ID]; ok {
 			continue
 		}
-		ids, err := tx.FindParticipantIDs(ctx, t.ID)
-		if err != nil {
+		if readers[t.ID], err = threadReaders(ctx, tx, c, t.ID); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(ids, c.User.ID) {
-			ids = append(ids, c.User.ID)
-		}
-		readers[t.ID] = ids
 	}
 	return readers, nil
 }
