@@ -1054,3 +1054,29 @@ func TestAuthorize_EmptyPromptIsAsIfOmitted(t *testing.T) {
 		t.Errorf("prompt= answered %d, Location %q; want the sign-in page, as without prompt", resp.StatusCode, loc)
 	}
 }
+
+// The callback that answers the app, opened before the member answered
+// (a link or a reload ahead of them), answers the app nothing and takes
+// the member back to answering: the app hears of the request once, when
+// the member has answered it.
+func TestAuthorize_CallbackBeforeTheMemberAnswers(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid"}
+	b := apptest.NewBrowser()
+	login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	early := b.Get(t, env.URL+"/oauth2/authorize/callback?id="+url.QueryEscape(login.URL.Query().Get("id")))
+	if early.Location != "" {
+		t.Fatalf("the callback before the member answered sent the browser to %s", early.Location)
+	}
+	if !strings.Contains(early.Body, `name="password"`) {
+		t.Fatalf("the callback before the member answered shows %d:\n%s", early.Status, early.Body)
+	}
+	consent := b.Submit(t, early, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	answer := b.Submit(t, consent, url.Values{"action": {"approve"}})
+	if q := appResponse(t, answer.Location).Query(); q.Get("code") == "" || q.Get("state") != "s" {
+		t.Errorf("the app's one answer: %v, want a code for state s", q)
+	}
+}

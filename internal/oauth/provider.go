@@ -452,6 +452,15 @@ func (p *Provider) requireBoundRequest(next http.Handler) http.Handler {
 				p.errorPage(w, clientRefusal(err))
 				return
 			}
+			if !req.Done() {
+				// The member has yet to answer (a link or a reload
+				// ahead of them): the library would answer the app
+				// interaction_required, and the member's answer would
+				// then be a second answer to the same request. They are
+				// taken back to answering.
+				http.Redirect(w, r, LoginPath+"?id="+url.QueryEscape(id), http.StatusSeeOther)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
