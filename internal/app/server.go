@@ -334,6 +334,11 @@ func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, sch
 		}
 		return nil, &schemaRefusal{se, fmt.Sprintf("the database is at schema %d, this parley expects %d: run `parley db upgrade` (back up first)", se.Database, se.Binary)}
 	}
+	if err == nil && cfg.Database != "" {
+		if folds, ferr := db.FoldsCase(ctx); ferr == nil && !folds {
+			log.Warn("the database's LC_CTYPE lowers ASCII letters only, so search matches other letters (É, Σ, Ж) only in the case typed: create the database with a UTF-8 locale (README, PostgreSQL)")
+		}
+	}
 	switch {
 	case errors.Is(err, sqlstore.ErrNoDatabase):
 		return nil, fmt.Errorf("there is no parley database %s: create one with `parley db init`, or start `parley serve`, which creates it", where)

@@ -25,6 +25,19 @@ import (
 // every letter Unicode gives a lower case, as PostgreSQL's lower() does
 // under a UTF-8 LC_CTYPE.
 
+// FoldsCase reports whether the database lowers every letter that has a
+// lower case, as search needs to find a text whatever its case: SQLite's
+// statements do (sqliteLower); PostgreSQL's lower() does under a UTF-8
+// LC_CTYPE, and lowers only ASCII letters under LC_CTYPE C.
+func (db *DB) FoldsCase(ctx context.Context) (bool, error) {
+	if db.pg == nil {
+		return true, nil
+	}
+	var folds bool
+	err := db.pg.pool.QueryRow(ctx, `SELECT lower('ÉΣЖ') = 'éσж'`).Scan(&folds)
+	return folds, err
+}
+
 // sqliteLower is the name of strings.ToLower in SQLite's statements.
 const sqliteLower = "parley_lower"
 

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,4 +131,28 @@ func TestSearchMessages(t *testing.T) {
 			t.Errorf("paging one at a time found %d of the %d sent at the same moment", len(seen), len(same))
 		}
 	})
+}
+
+// A store says whether search can find a text whatever its case: SQLite's
+// always can, and PostgreSQL's can in a database of a UTF-8 locale, not in
+// one of the C locale, whose lower() lowers ASCII letters only.
+func TestFoldsCase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		if folds, err := db.FoldsCase(ctx); err != nil || !folds {
+			t.Errorf("the test's database: folds case %v, %v; want it to", folds, err)
+		}
+	})
+	if !slices.Contains(sqlstoretest.Engines, "postgres") {
+		return
+	}
+	db, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresLocale(t, "C"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if folds, err := db.FoldsCase(ctx); err != nil || folds {
+		t.Errorf("a database of the C locale: folds case %v, %v; want it not to", folds, err)
+	}
 }

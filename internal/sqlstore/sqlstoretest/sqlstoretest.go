@@ -210,6 +210,25 @@ func PostgresCopy(tb testing.TB, template string) string {
 	return postgresURL(tb, name, "")
 }
 
+// PostgresLocale creates an empty database of its own for the test, whose
+// LC_COLLATE and LC_CTYPE are locale, and returns its URL. It is dropped
+// when the test ends.
+func PostgresLocale(tb testing.TB, locale string) string {
+	tb.Helper()
+	admin := postgresAdmin(tb)
+	defer admin.Close()
+	name := "test_" + strings.ToLower(rand.Text()[:16])
+	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '` + locale + `' LC_CTYPE '` + locale + `'`); err != nil {
+		tb.Fatalf("create database %s in locale %s: %v", name, locale, err)
+	}
+	tb.Cleanup(func() {
+		if err := DropPostgresDatabase(name); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return postgresURL(tb, name, "")
+}
+
 // Template returns the name of a database in the test database's server
 // that fill, given its URL, made once a test binary for what names it
 // (such as "store"), to be copied by PostgresCopy. The first test to ask
