@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,30 +125,9 @@ func TestServer_AnswersNotReadAreCutOff(t *testing.T) {
 	for i := range 120 {
 		apptest.MustSend(t, alice, th.ID, fmt.Sprint(i)+strings.Repeat("🦜", 15990))
 	}
-	// slowRead asks for path and reads the answer only after a pause far
-	// past the deadline, through a small receive buffer, so that the
-	// server's writes wait for it.
+	// Each answer is read only after a pause far past the deadline.
 	slowRead := func(path string) ([]byte, error) {
-		dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		}}
-		conn, err := dialer.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: parley\r\nAuthorization: Bearer %s\r\n\r\n", path, alice.Token())
-		time.Sleep(1500 * time.Millisecond)
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %s", path, resp.Status)
-		}
-		return io.ReadAll(resp.Body)
+		return apptest.ReadSlowly(t, env.URL, path, "Authorization: Bearer "+alice.Token(), 1500*time.Millisecond)
 	}
 	if _, err := slowRead("/api/v1/threads/" + th.ID + "/messages?limit=120"); err == nil {
 		t.Error("a page of 7.7 MB not read for 1.5 s was written whole, past the answer's deadline of 0.3 s")

@@ -1,16 +1,11 @@
 package web_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,26 +39,8 @@ func TestAccountLogDownload_ReadSlowly(t *testing.T) {
 	for _, c := range b.http.Jar.Cookies(u) {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
-	dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	conn, err := dialer.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET /account/access-log.json HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\n\r\n", u.Host, strings.Join(cookies, "; "))
-	time.Sleep(1500 * time.Millisecond)
-	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("the download: %s", resp.Status)
-	}
-	if body, err := io.ReadAll(resp.Body); err != nil || !json.Valid(body) {
+	body, err := apptest.ReadSlowly(t, env.URL, "/account/access-log.json", "Cookie: "+strings.Join(cookies, "; "), 1500*time.Millisecond)
+	if err != nil || !json.Valid(body) {
 		t.Errorf("the access log's download, read slowly but steadily: %d bytes, %v; want it whole", len(body), err)
 	}
 }
