@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -207,23 +206,6 @@ func newHTTPServer(log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// deadlineBody is a request's body read under a deadline, which it lifts
-// once the body is read whole: net/http then reads on, for the next
-// request or the client's going away, and a deadline passing then would
-// cancel the request, and the work of a long answer (an export) with it.
-type deadlineBody struct {
-	io.ReadCloser
-	rc *http.ResponseController
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF {
-		b.rc.SetReadDeadline(time.Time{})
-	}
-	return n, err
 }
 
 // eventBus is a bus the server closes when it stops.
@@ -445,8 +427,12 @@ func (s *Server) Listen() error {
 		// deadlines then, and the write deadline after every answer).
 		rc := http.NewResponseController(w)
 		if d := s.Config.BodyTimeout; d > 0 && r.Body != http.NoBody {
+			// Only for a body: net/http lifts the deadline when the body
+			// is read whole, and then reads on, for the next request or
+			// the client's going away; a deadline passing during that
+			// read would cancel the request, and the work of a long
+			// answer (an export) with it.
 			rc.SetReadDeadline(time.Now().Add(d))
-			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 		}
 		if d := s.Config.AnswerTimeout; d > 0 {
 			rc.SetWriteDeadline(time.Now().Add(d))
