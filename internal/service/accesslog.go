@@ -105,12 +105,17 @@ func threadReaders(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 		return nil, nil
 	}
 	ids, err := tx.FindParticipantIDs(ctx, threadID)
-	if err == nil && !slices.Contains(ids, c.User.ID) {
-		// The member left after the read found them in the thread: what
-		// they read through the app is theirs to see logged too.
-		ids = append(ids, c.User.ID)
+	return withMember(ids, c), err
+}
+
+// withMember is a read's readers, ids, with the member the caller acts
+// for, who may have left the thread after the read found them in it: what
+// an app read through their grant is theirs to see logged.
+func withMember(ids []string, c *parley.Caller) []string {
+	if slices.Contains(ids, c.User.ID) {
+		return ids
 	}
-	return ids, err
+	return append(ids, c.User.ID)
 }
 
 // inboxReaders returns, for an app, who a read of each summary's thread

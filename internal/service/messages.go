@@ -478,7 +478,7 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 		if len(list) == 0 && !slices.Contains(reached.Participants, c.User.ID) {
 			return threadNotFound()
 		}
-		read, readers = list, reached.Participants
+		read, readers = list, withMember(reached.Participants, c)
 		return nil
 	})
 	if err != nil {

@@ -526,7 +526,7 @@ func (s *Service) Participants(ctx context.Context, threadID string) (users []pa
 	if err != nil {
 		return nil, err
 	}
-	return users, s.logRead(ctx, c, access{parley.ScopeParticipantsRead, threadID, userIDs(users), nil})
+	return users, s.logRead(ctx, c, access{parley.ScopeParticipantsRead, threadID, withMember(userIDs(users), c), nil})
 }
 
 // ParticipantsOf lists who is in each of the threads given that the
