@@ -27,7 +27,9 @@ func logLines(t *testing.T, body string) []string {
 // A write an app makes through one member's grant is in the log of
 // everyone in the thread, and each reads whose words the app wrote, edited
 // or deleted: the member who granted it is told the app wrote as them; the
-// others, that it wrote as that member, never as themselves.
+// others, that it wrote as that member, never as themselves. So with a
+// read of the member's friends: a friend reads that it was the member's
+// list, which names them.
 func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -35,7 +37,7 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	thread := apptest.MustThread(t, alice, "bob").ID
 	films := env.MustPartner(t, "Films")
-	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.write", "messages.delete", "shares.write"},
+	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.write", "messages.delete", "shares.write", "friends.read"},
 		apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
 	app := env.Client.WithToken(tok.AccessToken)
 	sent, err := app.SendMessage(ctx, thread, "from Films", "")
@@ -51,18 +53,23 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := app.Friends(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		member string
 		want   []string
 	}{
 		{"alice", []string{
+			"Films read your list of friends",
 			"Films shared a link as you in your conversation with Member bob",
 			"Films deleted a message of yours in your conversation with Member bob",
 			"Films edited a message it sent as you in your conversation with Member bob",
 			"Films sent a message as you in your conversation with Member bob",
 		}},
 		{"bob", []string{
+			"Films read Member alice&#39;s list of friends, which names you",
 			"Films shared a link as Member alice in your conversation with Member alice",
 			"Films deleted a message Member alice sent in your conversation with Member alice",
 			"Films edited a message it sent as Member alice in your conversation with Member alice",

@@ -388,6 +388,9 @@ func logLine(g *service.AccessGroup) string {
 		what = app + " checked which Parley member you are"
 	case string(parley.ScopeFriendsRead):
 		what = app + " read your list of friends"
+		if g.Grantor != nil {
+			what = app + " read " + as + "'s list of friends, which names you"
+		}
 	case string(parley.ScopeMessagesWrite):
 		what = app + " sent a message as " + as + " in " + where
 		if e.MessageCount == 0 {
