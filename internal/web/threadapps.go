@@ -23,6 +23,9 @@ type appsPanel struct {
 	// Blocked says the thread is a blocked conversation, which no one
 	// reopens to apps while a block stands.
 	Blocked bool
+	// Direct says the thread is a conversation of two, where apps may
+	// share links (Service.Share).
+	Direct bool
 }
 
 // ClosedByMe reports whether the member is among those keeping the thread
@@ -39,15 +42,12 @@ func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return appsPanel{}, err
 	}
-	panel := appsPanel{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Access: access, Notices: notices}
-	if panel.ClosedByMe() {
-		th, err := p.svc.Thread(ctx, id)
-		if err != nil {
-			return appsPanel{}, err
-		}
-		panel.Blocked = th.Blocked
+	th, err := p.svc.Thread(ctx, id)
+	if err != nil {
+		return appsPanel{}, err
 	}
-	return panel, nil
+	return appsPanel{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Access: access, Notices: notices,
+		Blocked: th.Blocked, Direct: th.Kind == parley.ThreadDirect}, nil
 }
 
 func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
@@ -74,15 +74,16 @@ func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, erro
 	return threadURL(r.PathValue("id")) + "#thread-apps", err
 }
 
-// noticeText says a notice as a sentence for the member who reads it.
-func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
+// noticeText says a notice as a sentence for the member who reads it, in
+// a conversation of two (direct) or a group.
+func noticeText(me parley.UserRef, n parley.ThreadNotice, direct bool) string {
 	name, whose := seenBy(me, n.By)
 	who := writerName(me, n.By)
 	switch n.Kind {
 	case parley.NoticeAppAdded:
 		var can []string
 		for _, p := range threadPowers {
-			if n.Scopes.Has(p.scope) {
+			if n.Scopes.Has(p.scope) && (direct || !p.directOnly) {
 				// The first names the conversation, the others say "it".
 				conv := "it"
 				if len(can) == 0 {
@@ -115,22 +116,26 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice) string {
 var threadPowers = []struct {
 	scope         parley.Scope
 	notice, reach string
+	// directOnly is a power in a conversation of two only.
+	directOnly bool
 }{
-	{parley.ScopeMessagesRead, "read {conv}", "reads messages"},
-	{parley.ScopeMessagesWrite, "post in {conv} as {name}", "posts as {name}"},
-	{parley.ScopeMessagesDelete, "delete {whose} messages in {conv}", "deletes {whose} messages"},
-	{parley.ScopeParticipantsRead, "see who is in {conv}", "sees who takes part"},
-	{parley.ScopeSharesWrite, "post links in {conv} as {name}", "posts links as {name}"},
+	{parley.ScopeMessagesRead, "read {conv}", "reads messages", false},
+	{parley.ScopeMessagesWrite, "post in {conv} as {name}", "posts as {name}", false},
+	{parley.ScopeMessagesDelete, "delete {whose} messages in {conv}", "deletes {whose} messages", false},
+	{parley.ScopeParticipantsRead, "see who is in {conv}", "sees who takes part", false},
+	// Service.Share posts into the conversation with a friend alone.
+	{parley.ScopeSharesWrite, "post links in {conv} as {name}", "posts links as {name}", true},
 }
 
-// reachText names an app that reaches the thread, what it may do there,
-// and the member whose grant lets it, for the member who reads it.
-func reachText(me parley.UserRef, g parley.ThreadGrant) string {
+// reachText names an app that reaches the thread, a conversation of two
+// (direct) or a group, what it may do there, and the member whose grant
+// lets it, for the member who reads it.
+func reachText(me parley.UserRef, g parley.ThreadGrant, direct bool) string {
 	name, whose := seenBy(me, g.Member)
 	words := strings.NewReplacer("{name}", name, "{whose}", whose)
 	var can []string
 	for _, p := range threadPowers {
-		if g.Scopes.Has(p.scope) {
+		if g.Scopes.Has(p.scope) && (direct || !p.directOnly) {
 			can = append(can, words.Replace(p.reach))
 		}
 	}

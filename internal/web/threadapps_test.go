@@ -332,3 +332,24 @@ func TestThreadApps_EveryPowerTold(t *testing.T) {
 		t.Errorf("alice's thread:\n%s", section(p.body))
 	}
 }
+
+// An app shares links into a member's conversation with a friend alone: a
+// group its grant reaches is not told it may post links there.
+func TestThreadApps_LinksOnlyWhereAppsShare(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	direct := apptest.MustThread(t, alice, "bob").ID
+	env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "messages.read", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group, direct}})
+	b := newScriptless(t, env.URL)
+	b.signIn("bob")
+	if p := b.get("/t/" + group); strings.Contains(p.body, "links") || !strings.Contains(p.body, "Films (reads messages), through") {
+		t.Errorf("bob's group:\n%s", section(p.body))
+	}
+	if p := b.get("/t/" + direct); !strings.Contains(p.body, "Films (reads messages, posts links as Member alice), through") {
+		t.Errorf("bob's conversation with alice:\n%s", section(p.body))
+	}
+}
