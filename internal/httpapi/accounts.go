@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -140,7 +141,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleExport streams the signed-in member's export as a download. Once
-// it has begun, a failure can only cut the document short, and is logged.
+// it has begun, a failure cuts the download off (AbortAnswer).
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	e, err := s.svc.Export(r.Context())
 	if err != nil {
@@ -148,8 +149,17 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := WriteExport(r.Context(), w, e); err != nil {
-		s.log.ErrorContext(r.Context(), "export", "err", err)
+		AbortAnswer(r.Context(), s.log, "export", err)
 	}
+}
+
+// AbortAnswer ends an answer that failed once it had begun, logging err as
+// what failed: net/http cuts the connection without the answer's end
+// (http.ErrAbortHandler), so that the client finds a download failed
+// rather than take what came of it for the whole.
+func AbortAnswer(ctx context.Context, log *slog.Logger, what string, err error) {
+	log.ErrorContext(ctx, what, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 // WriteExport answers with a member's export as a download named by its

@@ -147,7 +147,7 @@ func (p *Pages) handleAccountExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := httpapi.WriteExport(ctx, w, e); err != nil {
-		p.log.Error("write export", "err", err)
+		httpapi.AbortAnswer(ctx, p.log, "write export", err)
 	}
 }
 

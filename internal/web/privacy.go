@@ -307,7 +307,7 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 		query.Cursor = cursor
 		return p.svc.AccessLog(ctx, query)
 	}); err != nil {
-		p.log.Error("write access log export", "err", err)
+		httpapi.AbortAnswer(ctx, p.log, "write access log export", err)
 	}
 }
 
