@@ -141,13 +141,19 @@ func (sh *Share) Validate() error {
 	return nil
 }
 
-// ValidateText checks a message's text: non-empty, valid UTF-8 without NUL, at most MaxTextLen characters.
+// ValidateText checks a message's text: non-empty, valid UTF-8 without NUL,
+// with a character that shows (not only spaces and characters that show
+// nothing, such as a zero-width space, which would post a message that
+// looks empty), at most MaxTextLen characters.
 func ValidateText(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return Errorf(EINVALID, "text must not be empty")
 	}
 	if !utf8.ValidString(s) {
 		return Errorf(EINVALID, "text must be valid UTF-8")
+	}
+	if !strings.ContainsFunc(s, shows) {
+		return Errorf(EINVALID, "text must hold a letter, digit, symbol or punctuation mark that shows")
 	}
 	if hasNUL(s) {
 		return Errorf(EINVALID, "text must not contain NUL")
