@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -145,6 +146,10 @@ func (sh *Share) Validate() error {
 // with a character that shows (not only spaces and characters that show
 // nothing, such as a zero-width space, which would post a message that
 // looks empty), at most MaxTextLen characters.
+//
+// What shows is told by what does not (showsInText), unlike a name's
+// characters (shows): an emoji newer than Go's tables of Unicode, or a
+// private-use character a device draws, is text a member sends.
 func ValidateText(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return Errorf(EINVALID, "text must not be empty")
@@ -152,8 +157,8 @@ func ValidateText(s string) error {
 	if !utf8.ValidString(s) {
 		return Errorf(EINVALID, "text must be valid UTF-8")
 	}
-	if !strings.ContainsFunc(s, shows) {
-		return Errorf(EINVALID, "text must hold a letter, digit, symbol or punctuation mark that shows")
+	if !strings.ContainsFunc(s, showsInText) {
+		return Errorf(EINVALID, "text must hold something that shows, not only spaces and characters that show nothing")
 	}
 	if hasNUL(s) {
 		return Errorf(EINVALID, "text must not contain NUL")
@@ -162,6 +167,15 @@ func ValidateText(s string) error {
 		return Errorf(EINVALID, "text must be at most %d characters", MaxTextLen)
 	}
 	return nil
+}
+
+// showsInText reports a character of a message that shows: any but a
+// space, a control or format character (U+200B ZERO WIDTH SPACE, U+2060
+// WORD JOINER, U+00AD SOFT HYPHEN, the joiners), a separator, a mark,
+// which shows only on another character, and a letter drawn as blank
+// space (drawnBlank).
+func showsInText(r rune) bool {
+	return !unicode.IsSpace(r) && !unicode.In(r, unicode.Cc, unicode.Cf, unicode.Z, unicode.M) && !drawnBlank(r)
 }
 
 // Errors of a send's idempotency key.

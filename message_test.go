@@ -6,17 +6,19 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// A message's text must show something: text in any script, emoji and
-// punctuation pass; text of spaces or of characters that show nothing (a
-// zero-width space, a word joiner, a blank Braille pattern) is refused, as
-// it would post a message that looks empty.
+// A message's text must show something: text in any script, emoji (those
+// newer than Go's tables of Unicode too), keycaps, flags, private-use
+// characters and punctuation pass; text of spaces or of characters that
+// show nothing (a zero-width space, a word joiner, a blank Braille
+// pattern, a combining mark alone) is refused, as it would post a message
+// that looks empty.
 func TestValidateText_MustShowSomething(t *testing.T) {
-	for _, ok := range []string{"hi", "Привет", "مرحبا", "你好", "👍", "…", "7", " ok \u200b"} {
+	for _, ok := range []string{"hi", "Привет", "مرحبا", "你好", "한국어", "ภาษาไทย", "हिन्दी", "👍🏽", "👩‍💻", "1️⃣", "🇫🇷", "\U0001FAE9", "\uF8FF", "…", "7", " ok \u200b"} {
 		if err := parley.ValidateText(ok); err != nil {
 			t.Errorf("ValidateText(%q): %v, want it taken", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "   \n", "\u200b", "\u2060\u200b", "\u2800", "\u00ad", "\u200d\u200c"} {
+	for _, bad := range []string{"", "   \n", "\u200b", "\u2060\u200b", "\u2800", "\u00ad", "\u200d\u200c", "\u0301", "\u3000"} {
 		if err := parley.ValidateText(bad); parley.ErrorCode(err) != parley.EINVALID {
 			t.Errorf("ValidateText(%q): %v, want it refused", bad, err)
 		}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -141,57 +140,66 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleExport streams the signed-in member's export as a download. Once
-// it has begun, a failure cuts the download off (AbortAnswer).
+// it has begun, a failure cuts the download off (LongAnswer.Fail).
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	e, err := s.svc.Export(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := WriteExport(r.Context(), w, e); err != nil {
-		AbortAnswer(r.Context(), s.log, "export", err)
+	a := NewLongAnswer(w)
+	if err := WriteExport(r.Context(), a, e); err != nil {
+		a.Fail(r.Context(), s.log, "export", err)
+		s.writeError(w, r, err)
 	}
 }
 
-// AbortAnswer ends an answer that failed once it had begun, logging err as
-// what failed: net/http cuts the connection without the answer's end
-// (http.ErrAbortHandler), so that the client finds a download failed
-// rather than take what came of it for the whole.
-func AbortAnswer(ctx context.Context, log *slog.Logger, what string, err error) {
-	log.ErrorContext(ctx, what, "err", err)
-	panic(http.ErrAbortHandler)
-}
-
-// WriteExport answers with a member's export as a download named by its
-// Filename, as the API and the privacy pages give it.
-func WriteExport(ctx context.Context, w http.ResponseWriter, e *service.Export) error {
-	h := w.Header()
+// WriteExport answers, through a, with a member's export as a download
+// named by its Filename, as the API and the privacy pages give it.
+func WriteExport(ctx context.Context, a *LongAnswer, e *service.Export) error {
+	h := a.w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
 	h.Set("Cache-Control", "no-store")
-	return e.WriteTo(ctx, LongAnswer(w))
+	return e.WriteTo(ctx, a)
 }
 
 // longAnswerProgress is how long each write of a long answer may take to
 // reach the client.
 const longAnswerProgress = time.Minute
 
-// LongAnswer returns a writer of an answer as long as a member's history,
-// such as their export or their access log's download: where other
-// answers must be written within a deadline for the whole, each write of
-// it has a minute.
-func LongAnswer(w http.ResponseWriter) io.Writer {
-	return progressWriter{w, http.NewResponseController(w)}
+// LongAnswer writes an answer as long as a member's history, such as their
+// export or their access log's download: where other answers must be
+// written within a deadline for the whole, each write of it has a minute.
+type LongAnswer struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	began bool
 }
 
-// progressWriter writes an answer that must make progress rather than end
-// by a deadline (LongAnswer).
-type progressWriter struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+// NewLongAnswer returns a long answer written to w.
+func NewLongAnswer(w http.ResponseWriter) *LongAnswer {
+	return &LongAnswer{w: w, rc: http.NewResponseController(w)}
 }
 
-func (p progressWriter) Write(b []byte) (int, error) {
-	p.rc.SetWriteDeadline(time.Now().Add(longAnswerProgress))
-	return p.w.Write(b)
+func (a *LongAnswer) Write(b []byte) (int, error) {
+	a.rc.SetWriteDeadline(time.Now().Add(longAnswerProgress))
+	a.began = true
+	return a.w.Write(b)
+}
+
+// Fail ends the answer that failed with err. If some of it went out, it
+// logs err as what failed and cuts the connection without the answer's
+// end (http.ErrAbortHandler), so that the client finds the download
+// failed rather than take what came of it for the whole; the request is
+// counted as failed (500). If none did, it takes back the download's
+// headers and returns, for the caller to answer with the error.
+func (a *LongAnswer) Fail(ctx context.Context, log *slog.Logger, what string, err error) {
+	if !a.began {
+		a.w.Header().Del("Content-Disposition")
+		a.w.Header().Del("Content-Type")
+		return
+	}
+	log.ErrorContext(ctx, what, "err", err)
+	panic(http.ErrAbortHandler)
 }

@@ -78,7 +78,16 @@ func (m *Metrics) Instrument(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		defer func() { m.done(log, r, rec.status, time.Since(start)) }()
+		defer func() {
+			status := rec.status
+			if p := recover(); p != nil {
+				// Cut off (LongAnswer.Fail), or a panic, which net/http
+				// ends the same way: the answer failed.
+				status = http.StatusInternalServerError
+				defer panic(p)
+			}
+			m.done(log, r, status, time.Since(start))
+		}()
 		next.ServeHTTP(rec, r)
 	})
 }

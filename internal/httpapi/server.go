@@ -102,7 +102,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
-				panic(p) // net/http's own way to abort a response
+				// net/http's own way to cut an answer off
+				// (LongAnswer.Fail): it failed.
+				s.metrics.done(s.log, r, http.StatusInternalServerError, time.Since(start))
+				panic(p)
 			}
 			logPanic(s.log, r, p)
 			if rec.status == 0 {

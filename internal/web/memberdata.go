@@ -146,8 +146,10 @@ func (p *Pages) handleAccountExport(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	if err := httpapi.WriteExport(ctx, w, e); err != nil {
-		httpapi.AbortAnswer(ctx, p.log, "write export", err)
+	a := httpapi.NewLongAnswer(w)
+	if err := httpapi.WriteExport(ctx, a, e); err != nil {
+		a.Fail(ctx, p.log, "write export", err)
+		p.renderError(w, err)
 	}
 }
 

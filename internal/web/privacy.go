@@ -303,11 +303,13 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="parley-access-log.json"`)
-	if err := writeLogExport(httpapi.LongAnswer(w), head, page, func(cursor string) (*service.AccessLogPage, error) {
+	a := httpapi.NewLongAnswer(w)
+	if err := writeLogExport(a, head, page, func(cursor string) (*service.AccessLogPage, error) {
 		query.Cursor = cursor
 		return p.svc.AccessLog(ctx, query)
 	}); err != nil {
-		httpapi.AbortAnswer(ctx, p.log, "write access log export", err)
+		a.Fail(ctx, p.log, "write access log export", err)
+		p.renderError(w, err)
 	}
 }
 
