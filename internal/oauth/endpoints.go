@@ -63,6 +63,9 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 //   - a parameter sent without a value is as if omitted, and one sent twice
 //     is invalid_request (RFC 6749 sections 3.1 and 3.2), whether in the
 //     query, the body or both; so is the Authorization header sent twice;
+//   - where clients authenticate, a parameter in the URL's query is
+//     invalid_request (RFC 6749 section 3.2: the parameters are a form in
+//     the body), as logs on the way would keep it;
 //   - where clients authenticate, a request without client credentials is
 //     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
 //     section 5.2); at userinfo, every 400 is challenged as the
@@ -92,6 +95,13 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 			// One credential a request (RFC 9110 section 11.6.2): not the
 			// first of two.
 			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the Authorization header was sent more than once"))
+			return
+		}
+		if clientAuth && len(r.URL.Query()) > 0 {
+			// RFC 6749 section 3.2: a client's request to these endpoints
+			// is a form in the body. A code, a refresh token or a secret
+			// in the URL would be kept by every log on the way.
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("parameters go in the request's body, not its URL"))
 			return
 		}
 		if twice := repeated(r.Form); len(twice) > 0 {
