@@ -532,7 +532,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	apps, err := p.appsPanel(ctx, w, r, id)
+	apps, err := p.appsPanel(ctx, w, r, head.Thread)
 	if err != nil {
 		p.renderError(w, err)
 		return

@@ -32,21 +32,17 @@ type appsPanel struct {
 // closed to apps, and so may reopen it.
 func (a appsPanel) ClosedByMe() bool { return containsUser(a.Access.ClosedBy, a.Me.ID) }
 
-// appsPanel reads what the thread page shows of apps.
-func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (appsPanel, error) {
-	access, err := p.svc.ThreadApps(ctx, id)
+// appsPanel reads what the thread page shows of apps, for the thread th.
+func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Request, th *parley.ThreadSummary) (appsPanel, error) {
+	access, err := p.svc.ThreadApps(ctx, th.ID)
 	if err != nil {
 		return appsPanel{}, err
 	}
-	notices, err := p.svc.ThreadNotices(ctx, id)
+	notices, err := p.svc.ThreadNotices(ctx, th.ID)
 	if err != nil {
 		return appsPanel{}, err
 	}
-	th, err := p.svc.Thread(ctx, id)
-	if err != nil {
-		return appsPanel{}, err
-	}
-	return appsPanel{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Access: access, Notices: notices,
+	return appsPanel{ThreadID: th.ID, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Access: access, Notices: notices,
 		Blocked: th.Blocked, Direct: th.Kind == parley.ThreadDirect}, nil
 }
 
@@ -55,7 +51,12 @@ func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	panel, err := p.appsPanel(ctx, w, r, r.PathValue("id"))
+	th, err := p.svc.Thread(ctx, r.PathValue("id"))
+	if err != nil {
+		p.renderError(w, err)
+		return
+	}
+	panel, err := p.appsPanel(ctx, w, r, th)
 	if err != nil {
 		p.renderError(w, err)
 		return
