@@ -48,9 +48,12 @@ import (
 // LogReads appends records to the journal of reads: on PostgreSQL, its
 // table (pgjournal.go).
 func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error {
-	records = slices.DeleteFunc(slices.Clone(records), func(r parley.AccessRecord) bool { return len(r.UserIDs) == 0 })
-	if len(records) == 0 {
-		return nil
+	if noOne := func(r parley.AccessRecord) bool { return len(r.UserIDs) == 0 }; slices.ContainsFunc(records, noOne) {
+		// Rare: the caller's slice is left as it is.
+		records = slices.DeleteFunc(slices.Clone(records), noOne)
+		if len(records) == 0 {
+			return nil
+		}
 	}
 	if db.pg != nil {
 		return db.noteWrite(db.pg.logReads(ctx, records))
