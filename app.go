@@ -82,7 +82,7 @@ func (a *App) OldSecretWorks(t time.Time) bool {
 // Validate checks a registration.
 func (a *App) Validate() error {
 	name := strings.TrimSpace(a.Name)
-	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || !utf8.ValidString(name) || hiddenIn(name, false) || !strings.ContainsFunc(name, shows) {
+	if name == "" || utf8.RuneCountInString(name) > MaxAppNameLen || !utf8.ValidString(name) || hiddenIn(name, false) || !strings.ContainsFunc(name, showsInName) {
 		return Errorf(EINVALID, "name must be 1 to %d printable characters", MaxAppNameLen)
 	}
 	if utf8.RuneCountInString(a.Purpose) > MaxAppPurposeLen || !utf8.ValidString(a.Purpose) {

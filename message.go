@@ -148,7 +148,7 @@ func (sh *Share) Validate() error {
 // looks empty), at most MaxTextLen characters.
 //
 // What shows is told by what does not (showsInText), unlike a name's
-// characters (shows): an emoji newer than Go's tables of Unicode, or a
+// characters (showsInName): an emoji newer than Go's tables of Unicode, or a
 // private-use character a device draws, is text a member sends.
 func ValidateText(s string) error {
 	if strings.TrimSpace(s) == "" {

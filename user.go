@@ -83,7 +83,7 @@ func ValidatePassword(s string) error {
 // ValidateDisplayName checks a display name; an empty one is allowed and
 // means the username is shown. A name must show: it holds no character
 // that shows nothing (hiddenInName), and, when not empty, one that shows
-// something (shows), so that no name looks empty, nor exactly like
+// something (showsInName), so that no name looks empty, nor exactly like
 // another member's with a character no one sees added ("bob" and
 // "bob\u200b").
 func ValidateDisplayName(s string) error {
@@ -96,7 +96,7 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must not contain control characters or controls of the direction of text")
 	case hiddenIn(s, true):
 		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
-	case s != "" && !strings.ContainsFunc(s, shows):
+	case s != "" && !strings.ContainsFunc(s, showsInName):
 		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
 	}
 	return nil
@@ -138,9 +138,9 @@ func drawnBlank(r rune) bool {
 	return false
 }
 
-// shows reports a character that shows, in a name or a message: a letter,
-// digit, symbol or punctuation mark, but one drawn as blank space.
-func shows(r rune) bool {
+// showsInName reports a character that shows: a letter, digit, symbol or
+// punctuation mark, but one drawn as blank space.
+func showsInName(r rune) bool {
 	return !drawnBlank(r) && unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P)
 }
 
