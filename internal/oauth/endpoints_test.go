@@ -1123,27 +1123,12 @@ func TestEndpoints_ParametersInTheURLAreInvalidRequest(t *testing.T) {
 	env.MustMember(t, "alice")
 	partner := env.MustPartner(t, "Tunes")
 	tok := env.MustToken(t, partner, "alice", []string{"openid", "offline_access"}, apptest.Answer{})
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(partner.Config.ClientID+":"+partner.Config.ClientSecret))
 	for path, query := range map[string]url.Values{
 		"/oauth2/token":      {"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}},
 		"/oauth2/introspect": {"token": {tok.AccessToken}},
 		"/oauth2/revoke":     {"token": {tok.RefreshToken}},
 	} {
-		req, err := http.NewRequest("POST", env.URL+path+"?"+query.Encode(), strings.NewReader(""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", basic)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "invalid_request") {
-			t.Errorf("%s with its parameters in the URL: %d %s; want 400 invalid_request", path, resp.StatusCode, body)
-		}
+		basic(t, env.URL+path+"?"+query.Encode(), partner, url.Values{}).want(t, http.StatusBadRequest, "invalid_request")
 	}
 	if _, err := partner.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
 		t.Errorf("the refresh token, after a revocation with it in the URL: %v; want it still good", err)
