@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,63 @@ func TestThreadNotices_RejoiningMemberBringsTheirAppsBackNoticed(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(types, " "), client.EventThreadAppsChanged) {
 		t.Errorf("bob's stream: %v, want a %s when alice came back with Listener", types, client.EventThreadAppsChanged)
+	}
+}
+
+// A member who kept a group closed to apps and leaves it, or deletes their
+// account, withdraws the closing: the group is open to apps again, with a
+// notice saying so, and those left in it hear of it by a
+// thread.apps_changed, as when the member reopens it by hand.
+func TestThreadNotices_LeavingReopensTheGroupAndTellsTheOthers(t *testing.T) {
+	t.Parallel()
+	for name, leave := range map[string]func(t *testing.T, w *grantWorld, group string){
+		"Leave": func(t *testing.T, w *grantWorld, group string) {
+			if err := w.bob.LeaveThread(context.Background(), group); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"DeleteAccount": func(t *testing.T, w *grantWorld, group string) {
+			if err := w.bob.DeleteAccount(context.Background(), apptest.Password("bob")); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newGrantWorld(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			group := apptest.MustThread(t, w.alice, "bob", "carol").ID
+			if _, err := w.bob.SetThreadAppAccess(ctx, group, false); err != nil {
+				t.Fatal(err)
+			}
+			carol := mustEvents(t, w.carol)
+			leave(t, w, group)
+			access, err := w.carol.ThreadApps(ctx, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !access.Allowed {
+				t.Fatalf("the group is still closed after its only closer left: %+v", access)
+			}
+			last := apptest.MustSend(t, w.alice, group, "after bob left")
+			var types []string
+			for {
+				ev, err := carol.Next(ctx)
+				if err != nil {
+					t.Fatalf("carol's stream: %v (got %v)", err, types)
+				}
+				types = append(types, ev.Type)
+				if ev.Type == client.EventThreadAppsChanged && ev.ThreadID == group {
+					return
+				}
+				if ev.Type == client.EventMessageCreated && ev.ThreadID == group {
+					var m client.Message
+					if err := json.Unmarshal(ev.Data, &m); err == nil && m.ID == last.ID {
+						t.Fatalf("carol got %v and no %s, though the group was reopened to apps", types, client.EventThreadAppsChanged)
+					}
+				}
+			}
+		})
 	}
 }

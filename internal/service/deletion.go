@@ -206,9 +206,12 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 	for _, th := range threads {
 		// The thread as leave holds it: its last message, read before, may
 		// have had others after it since.
-		held, hooked, err := s.leave(ctx, tx, th.ID, userID, true)
+		held, hooked, reopened, err := s.leave(ctx, tx, th.ID, userID, true)
 		if err != nil {
 			return err
+		}
+		if reopened {
+			d.reopened = append(d.reopened, th.ID)
 		}
 		if th.Kind == parley.ThreadGroup {
 			if err := noteInGroup(ctx, tx, held, parley.NoteLeft, userID, "", "", s.Now()); err != nil {
@@ -256,7 +259,7 @@ func (s *Service) withdrawClosings(ctx context.Context, tx parley.Tx, userID str
 		return err
 	}
 	for _, threadID := range slices.Sorted(maps.Keys(closed)) {
-		if err := withdrawClosing(ctx, tx, threadID, userID, s.Now()); err != nil {
+		if _, err := withdrawClosing(ctx, tx, threadID, userID, s.Now()); err != nil {
 			return err
 		}
 		d.reopened = append(d.reopened, threadID)

@@ -659,10 +659,10 @@ func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string
 // Those left in it and the member taken out hear of it as a thread change.
 func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userID string) error {
 	var change parley.ThreadChange
-	var hooked bool
+	var hooked, reopened bool
 	removing := userID != c.User.ID
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
-		hooked = false
+		hooked, reopened = false, false
 		out, err := holdMember(ctx, tx, threadID, userID)
 		if err != nil {
 			return err
@@ -682,7 +682,7 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 				return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
 			}
 		}
-		if _, hooked, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
+		if _, hooked, reopened, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
 			return err
 		}
 		kind, subject := parley.NoteLeft, ""
@@ -703,12 +703,16 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 		s.WakeWebhooks()
 	}
 	s.publishThreadChange(ctx, change, []string{userID})
+	if reopened {
+		s.publishAppsChanged(ctx, []string{threadID})
+	}
 	return nil
 }
 
 // leave takes the member out of the thread, as LeaveThread describes, and
-// returns the thread as it holds it and whether a webhook delivery was
-// queued. It holds the thread's row
+// returns the thread as it holds it, whether a webhook delivery was
+// queued and whether the member's closing was withdrawn (reopened), which
+// those left in it are to hear of. It holds the thread's row
 // (memberThread holds it already when takeOut calls), as the member's
 // closing of it to apps does (SetThreadAppAccess): a closing on another
 // connection either committed before, and is withdrawn here, or waits,
@@ -716,31 +720,31 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 // closing (withdraw); one removed keeps it, theirs to withdraw, not the
 // remover's: the thread stays closed to apps until they, added back,
 // reopen it.
-func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string, withdraw bool) (th *parley.Thread, hooked bool, err error) {
+func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID string, withdraw bool) (th *parley.Thread, hooked, reopened bool, err error) {
 	if th, err = tx.FindThreadByID(ctx, threadID); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	now := s.Now()
 	if hooked, err = s.enqueueLeftThread(ctx, tx, threadID, userID); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if withdraw {
-		if err := withdrawClosing(ctx, tx, threadID, userID, now); err != nil {
-			return nil, false, err
+		if reopened, err = withdrawClosing(ctx, tx, threadID, userID, now); err != nil {
+			return nil, false, false, err
 		}
 	}
-	return th, hooked, tx.LeaveThread(ctx, threadID, userID, now)
+	return th, hooked, reopened, tx.LeaveThread(ctx, threadID, userID, now)
 }
 
 // withdrawClosing withdraws the member's closing of the thread to apps, if
 // they keep it closed, at now, with its entry in the logs and its notice
-// in the thread.
-func withdrawClosing(ctx context.Context, tx parley.Tx, threadID, userID string, now time.Time) error {
+// in the thread; it reports whether there was one.
+func withdrawClosing(ctx context.Context, tx parley.Tx, threadID, userID string, now time.Time) (bool, error) {
 	reopened, err := tx.ReopenThreadToApps(ctx, threadID, userID)
 	if err != nil || !reopened {
-		return err
+		return false, err
 	}
-	return noteAppAccessChange(ctx, tx, threadID, parley.UserRef{ID: userID}, true, now)
+	return true, noteAppAccessChange(ctx, tx, threadID, parley.UserRef{ID: userID}, true, now)
 }
 
 // holdMember holds the member's row of the thread's participants, in a
