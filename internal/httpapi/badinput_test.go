@@ -25,7 +25,7 @@ func TestBadInput(t *testing.T) {
 	send := "/api/v1/threads/" + th.ID + "/messages"
 	films := "/api/v1/apps/" + mustOwnedPartner(t, env, "Films", "alice").App.ClientID
 	report := films + "/reports/shares"
-	tooLarge := `{"text": "` + strings.Repeat("a", 70<<10) + `"}`
+	tooLarge := `{"text": "` + strings.Repeat("a", 260<<10) + `"}`
 
 	for name, tc := range map[string]struct {
 		method, path, contentType, body string
@@ -41,7 +41,7 @@ func TestBadInput(t *testing.T) {
 		"TrailingData":    {"POST", send, "application/json", `{"text": "a"} {"text": "b"}`, 400, "invalid", "nothing after"},
 		"NotJSON":         {"POST", send, "text/plain", `{"text": "hi"}`, 415, "unsupported_media_type", "application/json"},
 		"NoContentType":   {"POST", send, "", `{"text": "hi"}`, 415, "unsupported_media_type", "application/json"},
-		"TooLarge":        {"POST", send, "application/json", tooLarge, 413, "too_large", "65536"},
+		"TooLarge":        {"POST", send, "application/json", tooLarge, 413, "too_large", "262144"},
 		"UnknownThread":   {"POST", "/api/v1/threads/nope/messages", "application/json", `{"text": "hi"}`, 404, "not_found", "thread not found"},
 		"UnknownMessage":  {"DELETE", "/api/v1/messages/nope", "", ``, 404, "not_found", "message not found"},
 		"EditUnknown":     {"PATCH", "/api/v1/messages/nope", "application/json", `{"text": "hi"}`, 404, "not_found", "message not found"},
@@ -55,7 +55,7 @@ func TestBadInput(t *testing.T) {
 		"IntegerNotWhole": {"POST", "/api/v1/threads/" + th.ID + "/read", "application/json", `{"seq": 1.5}`, 400, "invalid", `"seq" must be a whole number`},
 		// Every operation with a body refuses it alike.
 		"NarrowNotJSON":  {"PATCH", "/api/v1/me/grants/any", "text/plain", `{}`, 415, "unsupported_media_type", "application/json"},
-		"NarrowTooLarge": {"PATCH", "/api/v1/me/grants/any", "application/json", tooLarge, 413, "too_large", "65536"},
+		"NarrowTooLarge": {"PATCH", "/api/v1/me/grants/any", "application/json", tooLarge, 413, "too_large", "262144"},
 		// A username no member can have is bad input, not a member to look for.
 		"FriendNoUsername":      {"POST", "/api/v1/friends", "application/json", `{"username": ""}`, 400, "invalid", `username: "" is not a username`},
 		"FriendBlankUsername":   {"POST", "/api/v1/friends", "application/json", `{"username": "  "}`, 400, "invalid", "not a username"},
@@ -302,5 +302,43 @@ func TestBadInput_HeadersGivenTwice(t *testing.T) {
 	}
 	if got, err := alice.Thread(ctx, th.ID); err != nil || got.LastSeq != 0 {
 		t.Fatalf("thread after refused sends = %+v, %v; want no message", got, err)
+	}
+}
+
+// An Idempotency-Key sent empty, or as spaces (which net/http trims to
+// nothing), is a malformed key, not none: taken as none, a client that
+// believes its send safe to retry would post it again at each retry.
+func TestBadInput_EmptyIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for name, tc := range map[string]struct{ path, body, key string }{
+		"SendEmpty":  {"/api/v1/threads/" + th.ID + "/messages", `{"text": "once"}`, ""},
+		"SendSpaces": {"/api/v1/threads/" + th.ID + "/messages", `{"text": "once"}`, "   "},
+		"Thread":     {"/api/v1/threads", `{"participants": ["bob"], "kind": "group", "title": "t"}`, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(ctx, "POST", env.URL+tc.path, strings.NewReader(tc.body))
+			req.Header = http.Header{"Authorization": {"Bearer " + alice.Token()}, "Content-Type": {"application/json"}, "Idempotency-Key": {tc.key}}
+			resp, err := env.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				!strings.Contains(string(body), "Idempotency-Key") {
+				t.Fatalf("%d %s; want a 400 problem naming the header", resp.StatusCode, body)
+			}
+		})
+	}
+	if got, err := alice.Thread(ctx, th.ID); err != nil || got.LastSeq != 0 {
+		t.Fatalf("thread after refused sends = %+v, %v; want no message", got, err)
+	}
+	if threads, err := alice.Threads(ctx, client.ThreadsQuery{}); err != nil || len(threads.Threads) != 1 {
+		t.Fatalf("threads after a refused start = %+v, %v; want the direct one only", threads, err)
 	}
 }

@@ -18,8 +18,13 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// maxBodyBytes bounds every request body.
-const maxBodyBytes = 64 << 10
+// maxBodyBytes bounds every request body. It holds the largest body the
+// document allows however its JSON is spelled: a message's 16,000
+// characters (a share's note's too) may each come as a \u escape, twelve
+// bytes for a character beyond the BMP (a surrogate pair), as encoders
+// that escape all but ASCII write them (Python's, by default): 192,000
+// bytes of text.
+const maxBodyBytes = 256 << 10
 
 // decodeOptions are what decode asks of the JSON decoder beyond its
 // defaults, which already refuse invalid UTF-8 and a member name given

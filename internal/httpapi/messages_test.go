@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
@@ -131,6 +132,38 @@ func TestMessages_Send(t *testing.T) {
 // replays a message only for the same app, as the same kind of message. A
 // key another app, or a share, used is a 409, and nothing is sent; never
 // the other message, as if it were the caller's own.
+// The longest text a message may hold is sent whole however its JSON
+// spells it: many encoders escape all but ASCII by default (Python's), six
+// bytes a character and twelve for one beyond the BMP, and Go's escapes
+// '<' as six.
+func TestMessages_LongestTextFitsHoweverItIsEscaped(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for name, escaped := range map[string]string{
+		"InTheBMP":     `\u65e5`,
+		"BeyondTheBMP": `\ud83d\ude00`,
+		"AsGoEscapes":  `\u003c`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := `{"text": "` + strings.Repeat(escaped, parley.MaxTextLen) + `"}`
+			req, _ := http.NewRequestWithContext(ctx, "POST", env.URL+"/api/v1/threads/"+th.ID+"/messages", strings.NewReader(body))
+			req.Header = http.Header{"Authorization": {"Bearer " + alice.Token()}, "Content-Type": {"application/json"}}
+			resp, err := env.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("%d characters in %d bytes: %s; want 201", parley.MaxTextLen, len(body), resp.Status)
+			}
+		})
+	}
+}
+
 func TestMessages_IdempotencyKeyIsTheMembers(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)

@@ -47,6 +47,12 @@ func checkRequest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
+	// An Idempotency-Key sent empty (or only spaces, which net/http trims)
+	// is a malformed key, not none: taken as none, the client would
+	// retry a send it believes safe to repeat, and post it again.
+	if keys := r.Header.Values("Idempotency-Key"); len(keys) == 1 && keys[0] == "" {
+		return parley.ErrIdempotencyKeyMalformed
+	}
 	for _, h := range oneValueHeaders {
 		if len(r.Header.Values(h)) > 1 {
 			if h == "Authorization" {
