@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -308,5 +309,51 @@ func TestBlocks_EndWithTheAccount(t *testing.T) {
 				t.Errorf("bob reopening his conversation to apps, no block left: %v", err)
 			}
 		})
+	}
+}
+
+// A blocked conversation carries no live signal between the two: as bob,
+// whom alice blocked, is not told of her typing, his stream is not told
+// when she reads it (to look at what he wrote, to report it).
+func TestBlocks_NoReadMarkerCrossesTheBlock(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice")
+	apptest.MustSend(t, bob, th.ID, "you there?")
+	last := apptest.MustSend(t, bob, th.ID, "answer me")
+	if _, err := alice.Block(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	aliceID := apptest.MustMe(t, alice).ID
+	stream := mustEvents(t, bob)
+	if err := alice.MarkRead(ctx, th.ID, last.Seq); err != nil {
+		t.Fatal(err)
+	}
+	// bob's own change, to know his stream has had what came before it.
+	muted := true
+	if _, err := bob.UpdateThread(ctx, th.ID, client.ThreadUpdate{Muted: &muted}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := stream.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == client.EventThreadMuted {
+			return
+		}
+		if ev.Type == client.EventReadUpdated {
+			var read client.ReadUpdated
+			if err := json.Unmarshal(ev.Data, &read); err != nil {
+				t.Fatal(err)
+			}
+			if read.UserID == aliceID {
+				t.Fatalf("bob, whom alice blocked, is told she read their conversation to %d", read.Seq)
+			}
+		}
 	}
 }

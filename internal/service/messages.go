@@ -704,6 +704,13 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 		if err != nil || !moved {
 			return err
 		}
+		if th.Blocked {
+			// A blocked conversation carries no live signal between the
+			// two, as it carries no typing: only the member's own
+			// clients hear of their reading.
+			recipients = []string{c.User.ID}
+			return nil
+		}
 		recipients, err = tx.FindParticipantIDs(ctx, threadID)
 		return err
 	})
@@ -734,7 +741,8 @@ func (s *Service) ReadMarkers(ctx context.Context, threadID string) (markers []R
 	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		markers = nil
-		if _, _, err := memberThread(ctx, tx, threadID, c.User.ID); err != nil {
+		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
+		if err != nil {
 			return err
 		}
 		users, err := tx.FindParticipants(ctx, threadID)
@@ -742,6 +750,11 @@ func (s *Service) ReadMarkers(ctx context.Context, threadID string) (markers []R
 			return err
 		}
 		for _, u := range users {
+			// In a blocked conversation neither learns how far the other
+			// read (MarkRead).
+			if th.Blocked && u.ID != c.User.ID {
+				continue
+			}
 			p, err := tx.FindParticipant(ctx, threadID, u.ID)
 			if err != nil {
 				return err

@@ -752,3 +752,31 @@ func TestMessenger_SignInGoesBackToTheLink(t *testing.T) {
 		})
 	}
 }
+
+// Bob, whom alice blocked, is not told by his page when she opens their
+// conversation: no "Seen by" crosses a block, as no typing does.
+func TestMessenger_NoReadMarkerCrossesABlock(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice")
+	apptest.MustSend(t, bob, th.ID, "you there?")
+	apptest.MustSend(t, bob, th.ID, "answer me")
+	if _, err := alice.Block(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("bob")
+	if seen := b.get("/t/" + th.ID + "/seen"); strings.Contains(seen.body, "Seen by") {
+		t.Fatalf("before alice opens it, bob's page already says %s", seen.body)
+	}
+
+	// Alice, who blocked bob, opens the conversation later: it reads it.
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	a.get("/t/" + th.ID)
+
+	if seen := b.get("/t/" + th.ID + "/seen"); strings.Contains(seen.body, "Seen by") {
+		t.Errorf("bob, whom alice blocked, learns when she opens their conversation: %s", seen.body)
+	}
+}
