@@ -152,6 +152,34 @@ func TestLogReads_FoldedAfterACrash(t *testing.T) {
 	}
 }
 
+// On PostgreSQL, a read LogReads acknowledged is on disk before its data
+// goes out: a crash of PostgreSQL itself, its machine up, loses no record
+// of it (a journal row committed without waiting for the disk would be
+// only in the server's memory).
+func TestLogReads_SurviveACrashOfPostgreSQL(t *testing.T) {
+	t.Parallel()
+	server := sqlstoretest.NewOwnPostgres(t)
+	ctx := context.Background()
+	db, err := sqlstore.OpenPostgres(ctx, server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := mustUsers(t, db, "alice", "bob")
+	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
+		t.Fatal(err)
+	}
+	server.Crash()
+	db.Close()
+	server.Start()
+	if db, err = sqlstore.OpenPostgres(ctx, server.URL); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if log := logOf(t, db, ids[1]); len(log) != 1 || log[0].MessageIDs[0] != "m1" {
+		t.Fatalf("bob's log after PostgreSQL crashed: %+v; want the read acknowledged before", log)
+	}
+}
+
 // A line cut short at the end of the journal was never acknowledged, and
 // is dropped; a damaged line before others is an error.
 func TestLogReads_DamagedJournal(t *testing.T) {

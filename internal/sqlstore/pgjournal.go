@@ -5,8 +5,8 @@ package sqlstore
 // took three round trips, and held the heads of its members' logs locked
 // from the first to the commit, so that one member's reads through an app,
 // however many at once, were logged one after the other. A read is now a
-// row of access_journal_lines, written in one round trip and committed
-// without waiting for the disk, as the appends were; a fold chains the
+// row of access_journal_lines, written in one round trip and on disk
+// before the read's data goes out; a fold chains the
 // rows' records into the log, many at once, each fold in the order of the
 // rows' numbers (two reads of one moment may commit their rows out of that
 // order, and be folded by two folds).
@@ -43,8 +43,8 @@ import (
 const journalFoldRows = 512
 
 // logReads journals the records as one row, in one round trip: BEGIN, the
-// row, and a COMMIT that does not wait for the disk; again, on a new
-// connection, while PostgreSQL ends the session before the COMMIT
+// row, and COMMIT; again, on a new connection, while PostgreSQL ends the
+// session before the COMMIT
 // (pglost.go). It confirms no caller: a request logs what it read after
 // the Read that confirmed it (Store).
 func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) error {
@@ -75,8 +75,12 @@ func (p *postgres) journalLine(ctx context.Context, line []byte, members []strin
 	// The pool closes a connection that a failure left in the transaction.
 	defer conn.Release()
 	b := &pgx.Batch{}
+	// Committed as every acknowledged change is, synchronous_commit on:
+	// with it off the row is only in PostgreSQL's WAL buffers, in its
+	// shared memory, until the WAL writer's next round, and a crash of
+	// PostgreSQL itself (not only of its machine) loses the record of a
+	// read whose data went out.
 	b.Queue("BEGIN")
-	b.Queue("SET LOCAL synchronous_commit = off")
 	b.Queue(`INSERT INTO access_journal_lines (line, user_ids) VALUES ($1, $2)`, line, members)
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)

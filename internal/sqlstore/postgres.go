@@ -24,9 +24,9 @@ package sqlstore
 //
 // A write that meets a deadlock or a serialization failure runs again, fn
 // and all. The records of reads are written to a journal of reads
-// (pgjournal.go) in a transaction that commits with synchronous_commit
-// off: they are in the server's WAL at once, and on disk within a few
-// hundred milliseconds.
+// (pgjournal.go), a row each in one round trip, durably: with
+// synchronous_commit off a crash of PostgreSQL itself would lose a read's
+// record after its data went out.
 //
 // Each statement is a round trip to the database server, and round trips
 // are most of what a write costs this server's CPU: a write's BEGIN goes
