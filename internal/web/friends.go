@@ -115,6 +115,10 @@ type newThreadPage struct {
 	shell
 	Friends []parley.Friend
 	Error   string
+	// Title and Ticked are what the member typed and ticked, on the page
+	// that says why their chat was refused.
+	Title  string
+	Ticked map[string]bool
 }
 
 func (p *Pages) handleNewThread(w http.ResponseWriter, r *http.Request) {
@@ -122,10 +126,10 @@ func (p *Pages) handleNewThread(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.renderNewThread(w, r, ctx, http.StatusOK, "")
+	p.renderNewThread(w, r, ctx, http.StatusOK, newThreadPage{})
 }
 
-func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, msg string) {
+func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page newThreadPage) {
 	sh, err := p.newShell(ctx, w, r, "New conversation", "")
 	if err != nil {
 		p.renderError(w, err)
@@ -137,7 +141,8 @@ func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx cont
 		p.renderError(w, err)
 		return
 	}
-	p.render(w, status, "new", newThreadPage{shell: sh, Friends: friends, Error: msg})
+	page.shell, page.Friends = sh, friends
+	p.render(w, status, "new", page)
 }
 
 // handleNewThreadPost starts a conversation with the friends ticked: a
@@ -163,7 +168,11 @@ func (p *Pages) handleNewThreadPost(w http.ResponseWriter, r *http.Request) {
 		sum, _, _, err = p.svc.CreateThread(ctx, in)
 	}
 	if err != nil {
-		p.renderNewThread(w, r, ctx, httpapi.StatusOf(err), parley.ErrorMessage(err))
+		ticked := make(map[string]bool, len(in.Participants))
+		for _, u := range in.Participants {
+			ticked[u] = true
+		}
+		p.renderNewThread(w, r, ctx, httpapi.StatusOf(err), newThreadPage{Error: parley.ErrorMessage(err), Title: in.Title, Ticked: ticked})
 		return
 	}
 	http.Redirect(w, r, threadURL(sum.ID), http.StatusSeeOther)

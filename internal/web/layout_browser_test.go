@@ -149,3 +149,42 @@ func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 	}
 	apptest.Screenshot(t, b, "send-failed")
 }
+
+// A message written right to left (Hebrew, Arabic) shows right to left,
+// its closing punctuation at its end, on the left: in its bubble, alone or
+// under the quote of the message it answers, and in the field as it is
+// written.
+func TestLayout_Browser_RightToLeftMessageReadsRightToLeft(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	const hebrew = "שלום! מה שלומך?"
+	apptest.MustSend(t, bob, th, hebrew)
+	apptest.MustSend(t, alice, th, "Fine, and you?")
+	if _, err := bob.SendReply(context.Background(), th, hebrew, 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := liveThread(t, env.URL, th, "alice")
+	// Where the closing "?" is drawn: right to left, it is the leftmost
+	// character of the text; left to right, the rightmost.
+	for _, width := range []int64{375, 1280} {
+		for _, id := range []string{"m1", "m3"} {
+			rtl := at[bool](t, b, width, `(() => {
+				const bubble = document.querySelector("#`+id+` .bubble");
+				const node = [...bubble.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
+				const r = document.createRange();
+				const box = (i) => { r.setStart(node, i); r.setEnd(node, i + 1); return r.getBoundingClientRect(); };
+				return box(node.data.length - 1).left < box(0).left;
+			})()`)
+			if !rtl {
+				t.Errorf("at %d px, the bubble of %s, %q, draws its closing ? to the right of its first word, where a reader of Hebrew reads its start", width, id, hebrew)
+			}
+		}
+	}
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), hebrew)))
+	if rtl := evaluate[bool](t, b, `document.getElementById("text").matches(":dir(rtl)")`); !rtl {
+		t.Errorf("the field, holding %q, is laid out left to right: its closing ? shows at its start", hebrew)
+	}
+	apptest.Screenshot(t, b, "rtl-message")
+}

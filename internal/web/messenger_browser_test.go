@@ -741,3 +741,72 @@ func TestMessenger_Browser_UnreadInTheTitle(t *testing.T) {
 	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+withCarol), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 	waitFor(t, b, `!document.title.startsWith("(")`)
 }
+
+// A member removed from a group while their page was cut off from the
+// server finds, once it reconnects, that they are no longer in it, as when
+// removed while connected: the page goes to the chats, not on showing the
+// group, live, with a field whose sends can only fail.
+func TestMessenger_Browser_RemovedWhileOffline(t *testing.T) {
+	proxy := newCutProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(strings.TrimPrefix(env.URL, "http://"))
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group", Title: "Plans"})
+	must(t, err)
+	apptest.MustSend(t, alice, group.ID, "hello all")
+
+	b := liveThread(t, proxy.URL, group.ID, "bob")
+	proxy.down()
+	waitFor(t, b, `document.body.dataset.live === "closed"`)
+	must(t, alice.RemoveParticipant(ctx, group.ID, apptest.MustMe(t, bob).ID))
+	proxy.up()
+	waitFor(t, b, `document.body.dataset.live === "open" || location.pathname === "/"`)
+	time.Sleep(time.Second) // time for the catch-up to finish
+	if path := location(t, b).Path; path != "/" {
+		t.Errorf("bob, removed from the group while his page was cut off, is left on %s (live: %s), its field to write in shown: %v",
+			path, text(t, b, "body[data-live] #live")+evaluate[string](t, b, `document.body.dataset.live`),
+			evaluate[bool](t, b, `!!document.querySelector("#send textarea")`))
+	}
+}
+
+// A member who answers from a page of older messages (a search's result,
+// a reply's quote) has the newest messages pulled in under their answer,
+// and from then on the page is one of the newest: the other member's
+// answer comes in live.
+func TestMessenger_Browser_AnswerFromAnOlderPageStaysLive(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	for i := range 40 {
+		apptest.MustSend(t, bob, th, "number "+strings.Repeat("i", i%5+1))
+	}
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	// The page a search's result leads to: the message and ten after it.
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+th+"?before=16#m5"), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "about number five: yes"), pressEnter(`#text`)))
+	waitFor(t, b, bubbleCount("about number five: yes", 1))
+	apptest.MustSend(t, bob, th, "great, see you then")
+	deadline := time.Now().Add(5 * time.Second)
+	for count(t, b, "great, see you then") != 1 {
+		if time.Now().After(deadline) {
+			seqs := seqsShown(t, b)
+			t.Fatalf("bob's answer never shows on alice's page, which shows seqs %d to %d after her message (41), and tells her: %q",
+				seqs[0], seqs[len(seqs)-1], evaluate[string](t, b, `document.getElementById("inbox").querySelector(".current").innerText`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// evaluate runs script in the page and returns its value.
+func evaluate[T any](t *testing.T, ctx context.Context, script string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](script))
+	must(t, err)
+	return v
+}

@@ -780,3 +780,44 @@ func TestMessenger_NoReadMarkerCrossesABlock(t *testing.T) {
 		t.Errorf("bob, whom alice blocked, learns when she opens their conversation: %s", seen.body)
 	}
 }
+
+// The page to start a chat, refused, shows again with why and with what
+// the member typed and ticked, as the friends page, sign-up and the
+// account page keep theirs.
+func TestMessenger_NewChatKeepsWhatWasTypedOnError(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+
+	form := a.get("/new")
+	refused := a.post(form, "/new", url.Values{"title": {"Film club on Friday"}, "key": {regexpFind(t, form.body, `name="key" value="([^"]+)"`)}})
+	if refused.status != http.StatusUnprocessableEntity && refused.status != http.StatusBadRequest {
+		t.Fatalf("a group with no one in it: %d at %s", refused.status, refused.url)
+	}
+	if !strings.Contains(refused.body, `class="error"`) {
+		t.Fatalf("the refused page does not say why:\n%s", refused.body)
+	}
+	if !strings.Contains(refused.body, `value="Film club on Friday"`) {
+		t.Errorf("the group name the member typed is gone from the page that says why it was refused")
+	}
+
+	// Ticked friends too: Carol stops being Alice's friend while Alice
+	// fills the form in; the page says so, and Bob stays ticked.
+	form = a.get("/new")
+	if err := carol.RemoveFriend(t.Context(), apptest.MustMe(t, alice).ID); err != nil {
+		t.Fatal(err)
+	}
+	refused = a.post(form, "/new", url.Values{"title": {"Film club on Friday"}, "username": {"bob", "carol"}, "key": {regexpFind(t, form.body, `name="key" value="([^"]+)"`)}})
+	if !strings.Contains(refused.body, `class="error"`) {
+		t.Fatalf("a chat with a friend no more was not refused: %d %s", refused.status, refused.url)
+	}
+	if !strings.Contains(refused.body, `value="bob" checked`) {
+		t.Errorf("bob, ticked, is no longer ticked on the page that says why the chat was refused")
+	}
+	if !strings.Contains(refused.body, `value="Film club on Friday"`) {
+		t.Errorf("the group name the member typed is gone from the page that says why it was refused")
+	}
+}

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -134,6 +136,9 @@ type holdProxy struct {
 	gate   chan struct{}
 	held   int
 	refuse bool
+	// delay, when set, is how long a send takes to reach the server, as
+	// on a slow uplink: one the browser gives up on meanwhile never does.
+	delay time.Duration
 	// asked are the addresses of the pages asked for.
 	asked []string
 }
@@ -144,7 +149,7 @@ func newHoldProxy(t *testing.T) *holdProxy {
 	p := &holdProxy{}
 	p.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		proxy, refuse := p.proxy, p.refuse
+		proxy, refuse, delay := p.proxy, p.refuse, p.delay
 		if r.Method == http.MethodGet {
 			p.asked = append(p.asked, r.URL.RequestURI())
 		}
@@ -152,6 +157,20 @@ func newHoldProxy(t *testing.T) *holdProxy {
 		if r.Method == http.MethodPost && sendPath.MatchString(r.URL.Path) && refuse {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
+		}
+		if r.Method == http.MethodPost && sendPath.MatchString(r.URL.Path) && delay > 0 {
+			// Read whole first: only then does net/http watch the
+			// connection, and end the request's context when it closes.
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
 		}
 		proxy.ServeHTTP(w, r)
 	}))
@@ -241,4 +260,36 @@ func (p *holdProxy) refuseSends() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.refuse = true
+}
+
+// A message sent with Enter is on its way, the field empty for the next,
+// when the member goes back to the chats on a slow network: the message is
+// not lost. It reaches the server, or comes back to the field when the
+// member comes back to the chat.
+func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *testing.T) {
+	proxy := newHoldProxy(t)
+	proxy.mu.Lock()
+	proxy.delay = 1500 * time.Millisecond
+	proxy.mu.Unlock()
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(t, env.URL)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, proxy.URL, th, "alice")
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "see you at eight"), pressEnter(`#text`)))
+	waitFor(t, b, `document.getElementById("text").value === ""`)
+	// Back to the chats, with the message on its way.
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	time.Sleep(3 * time.Second) // time for the send to arrive, if it goes on
+	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+	must(t, err)
+	if len(page.Messages) == 1 && page.Messages[0].Text == "see you at eight" {
+		return // sent
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	if field := evaluate[string](t, b, `document.getElementById("text").value`); field != "see you at eight" {
+		t.Errorf("the message sent as the member left the chat is lost: the server holds %d messages, the field, back in the chat, reads %q", len(page.Messages), field)
+	}
 }

@@ -44,11 +44,15 @@ function signInAgain() {
 
 // post sends a form's fields as the form would, answered 204. It returns
 // what went wrong, in words for the member, or null. A post answered 401
-// (the session ended) goes to sign in.
-async function post(form, extra = {}) {
+// (the session ended) goes to sign in. One that must not be lost if the
+// member leaves the page meanwhile (a message sent) asks to outlive the
+// page (keep), which a browser grants a body of up to 64 KiB.
+async function post(form, extra = {}, keep = false) {
   const data = new URLSearchParams(new FormData(form));
   for (const [k, v] of Object.entries(extra)) data.set(k, v);
-  const r = await fetch(form.action, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" });
+  const body = data.toString();
+  const keepalive = keep && body.length < 60000;
+  const r = await fetch(form.action, { method: "POST", body, keepalive, headers: { ...asyncHeader, "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8" }, credentials: "same-origin" });
   if (r.status === 204) return null;
   if (r.status === 401) {
     signInAgain();
@@ -171,8 +175,10 @@ function inboxTyping(threadID) {
 const list = document.getElementById("messages");
 const pane = document.querySelector(".conversation");
 const base = current ? `/t/${encodeURIComponent(current)}` : "";
-// A page showing older messages (?before=) does not take new ones.
-const atNewest = list && list.dataset.more !== "true";
+// A page showing older messages (?before=) does not take new ones, until
+// the member sends from it: then it pulls in every message up to the
+// newest (pull), and is a page of the newest from then on.
+let atNewest = list && list.dataset.more !== "true";
 
 // A list holds messages (li.msg) and, in a group, timeline notes, each
 // numbered as the message it follows and a half, so that seq orders both.
@@ -252,6 +258,10 @@ async function pull(seq) {
   for (let more = true; more; ) {
     more = merge(await part(`${base}/messages?after=${seq}`)).more === "true";
     seq = lastSeq();
+  }
+  if (!atNewest) {
+    atNewest = true;
+    document.querySelector(`.conversation > p.older > a[href="${base}"]`)?.parentElement.remove();
   }
 }
 
@@ -443,7 +453,14 @@ const catchUp = serial(async () => {
   if (!list) return;
   if (atNewest) {
     const stick = nearBottom();
-    await pull(Math.max(firstSeq() - 1, 0));
+    try {
+      await pull(Math.max(firstSeq() - 1, 0));
+    } catch (err) {
+      // Removed from the thread, or it left, while the connection was
+      // down: as when it happens while connected (refreshHead).
+      if (err.status === 404 && !leaving) return location.assign("/");
+      throw err;
+    }
     if (stick) toBottom();
   }
   await Promise.all([refreshHead(), refreshSeen(), refreshApps()]);
@@ -661,7 +678,7 @@ if (text && list) {
     try {
       while (queue.length) {
         const m = queue[0];
-        const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }).catch(() => "You are offline: the message was not sent.");
+        const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }, true).catch(() => "You are offline: the message was not sent.");
         if (err) {
           // This message and those written after it go back to the field,
           // unsent, in order, before whatever is being typed.
@@ -832,9 +849,13 @@ if (text && list) {
     if (draft.reply && !answering()) answer(draft.reply);
     fit();
   }
+  // Messages waiting behind the one on its way (which outlives the page)
+  // go into the draft, in order, before what is being typed.
   addEventListener("pagehide", () => {
     if (signingOut) return;
-    if (text.value.trim()) sessionStorage.setItem(draftKey, JSON.stringify({ text: text.value, reply: answering() }));
+    const kept = [...queue.slice(sending ? 1 : 0).map((m) => m.text), text.value].filter((v) => v.trim()).join("\n");
+    const reply = answering() || queue[sending ? 1 : 0]?.reply || null;
+    if (kept) sessionStorage.setItem(draftKey, JSON.stringify({ text: kept, reply }));
     else sessionStorage.removeItem(draftKey);
   });
 }
