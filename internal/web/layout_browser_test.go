@@ -168,19 +168,25 @@ func TestLayout_Browser_RightToLeftMessageReadsRightToLeft(t *testing.T) {
 	b := liveThread(t, env.URL, th, "alice")
 	// Where the closing "?" is drawn: right to left, it is the leftmost
 	// character of the text; left to right, the rightmost.
+	drawnRightToLeft := func(width int64, css string) bool {
+		return at[bool](t, b, width, `(() => {
+			const node = [...document.querySelector(`+fmt.Sprintf("%q", css)+`).childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
+			const r = document.createRange();
+			const box = (i) => { r.setStart(node, i); r.setEnd(node, i + 1); return r.getBoundingClientRect(); };
+			return box(node.data.length - 1).left < box(0).left;
+		})()`)
+	}
 	for _, width := range []int64{375, 1280} {
 		for _, id := range []string{"m1", "m3"} {
-			rtl := at[bool](t, b, width, `(() => {
-				const bubble = document.querySelector("#`+id+` .bubble");
-				const node = [...bubble.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.data.trim());
-				const r = document.createRange();
-				const box = (i) => { r.setStart(node, i); r.setEnd(node, i + 1); return r.getBoundingClientRect(); };
-				return box(node.data.length - 1).left < box(0).left;
-			})()`)
-			if !rtl {
+			if !drawnRightToLeft(width, "#"+id+" .bubble") {
 				t.Errorf("at %d px, the bubble of %s, %q, draws its closing ? to the right of its first word, where a reader of Hebrew reads its start", width, id, hebrew)
 			}
 		}
+	}
+	// The chats beside the conversation, at a desktop's width: the last
+	// message after its sender's name.
+	if !drawnRightToLeft(1280, "#inbox .preview :last-child") {
+		t.Errorf("the chat's last message, %q, after its sender's name, draws its closing ? to the right of its first word", hebrew)
 	}
 	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), hebrew)))
 	if rtl := evaluate[bool](t, b, `document.getElementById("text").matches(":dir(rtl)")`); !rtl {

@@ -124,7 +124,7 @@ func (l inboxList) Unread() int {
 type threadItem struct {
 	*parley.ThreadSummary
 	Name    string
-	Preview string
+	Preview lastMessage
 	Current bool
 }
 
@@ -363,22 +363,28 @@ func displayName(u parley.UserRef) string {
 }
 
 // preview is the inbox's line for a thread's last message.
-func preview(m *parley.Message, me parley.UserRef) string {
+func preview(m *parley.Message, me parley.UserRef) lastMessage {
 	if m == nil {
-		return "No messages yet"
+		return lastMessage{Text: "No messages yet"}
 	}
-	who := displayName(m.Sender) + ": "
+	who := displayName(m.Sender)
 	if m.Sender.ID == me.ID {
-		who = "You: "
+		who = "You"
 	}
 	switch {
 	case m.DeletedAt != nil:
-		return who + "message deleted"
+		return lastMessage{Who: who, Text: "message deleted"}
 	case m.Share != nil:
-		return who + "shared " + m.Share.Title
+		return lastMessage{Who: who, Text: "shared " + m.Share.Title}
 	}
-	return who + oneLine(m.Text, 80)
+	return lastMessage{Who: who, Text: oneLine(m.Text, 80)}
 }
+
+// lastMessage is a chat's last message as the inbox shows it: who sent
+// it and the start of its text, each drawn in its own direction, so that
+// a name or a text written right to left keeps its punctuation at its own
+// end.
+type lastMessage struct{ Who, Text string }
 
 // inboxPage is what the inbox page shows.
 type inboxPage struct{ shell }

@@ -177,7 +177,7 @@ func TestMessenger_WorksWithoutScript(t *testing.T) {
 
 	t.Run("Inbox", func(t *testing.T) {
 		inbox := b.get("/")
-		for _, want := range []string{`href="/t/` + th.ID + `"`, "Member alice", `<span class="unread">60<span class="visually-hidden"> unread</span></span>`, "Member alice: message 60"} {
+		for _, want := range []string{`href="/t/` + th.ID + `"`, "Member alice", `<span class="unread">60<span class="visually-hidden"> unread</span></span>`, `<span class="preview"><bdi>Member alice</bdi>: <bdi>message 60</bdi></span>`} {
 			if !strings.Contains(inbox.body, want) {
 				t.Errorf("the inbox lacks %q:\n%s", want, inbox.body)
 			}
