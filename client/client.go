@@ -32,7 +32,9 @@
 // Every error the server answers with is an *Error (RFC 9457 problem
 // details); StatusOf reads its HTTP status. So is a token source's refresh
 // that Parley's token endpoint refused: a 401, as the API's own answer to
-// a grant that ended, whose Unwrap gives the source's error.
+// a grant that ended, whose Unwrap gives the source's error; one it
+// throttled is a 429 whose RetryAfter says when to try the same refresh
+// again.
 package client
 
 import (
@@ -97,7 +99,8 @@ func (c *Client) WithToken(token string) *Client {
 // which refreshes the token once it runs out. The copy keeps a token until
 // it expires and asks ts for the next one only then. A refresh goes out
 // with the context (and its oauth2.HTTPClient) the source was made with,
-// not with c's HTTP client.
+// not with c's HTTP client; a call waits for it only until its own
+// context ends.
 func (c *Client) WithTokenSource(ts oauth2.TokenSource) *Client {
 	cp := *c
 	cp.token, cp.source = "", oauth2.ReuseTokenSource(nil, ts)
@@ -109,15 +112,44 @@ func (c *Client) WithTokenSource(ts oauth2.TokenSource) *Client {
 func (c *Client) Token() string { return c.token }
 
 // authorization returns the Authorization header a request carries, or ""
-// for a client with neither a token nor a token source.
-func (c *Client) authorization() (string, error) {
+// for a client with neither a token nor a token source. A token source is
+// waited for only as long as ctx lasts: a refresh goes out with the
+// source's own context, which may never end.
+func (c *Client) authorization(ctx context.Context) (string, error) {
 	if c.source != nil {
-		t, err := c.source.Token()
-		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil && re.Response.StatusCode < 500 {
+		type result struct {
+			t   *oauth2.Token
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			t, err := c.source.Token()
+			done <- result{t, err}
+		}()
+		var r result
+		select {
+		case r = <-done:
+		case <-ctx.Done():
+			return "", fmt.Errorf("parley: get a token: %w", ctx.Err())
+		}
+		t, err := r.t, r.err
+		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
+			// Parley's token endpoint throttled the refresh: nothing was
+			// used up, and the same refresh works after the wait.
+			return "", &Error{Status: http.StatusTooManyRequests, Type: "urn:parley:problem:throttled", Title: "Too Many Requests",
+				Detail:     "the token could not be refreshed yet: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status),
+				RetryAfter: retryAfter(re.Response.Header), cause: err}
+		} else if ok && re.Response != nil && re.Response.StatusCode < 500 {
 			// Parley refused the refresh: the grant ended, or the
 			// refresh token is no longer good.
 			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
 				Detail: "the token could not be refreshed: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status), cause: err}
+		} else if err != nil && strings.Contains(err.Error(), "refresh token is not set") {
+			// golang.org/x/oauth2's answer for a token that ran out
+			// without a refresh token (no offline_access): the API would
+			// refuse the token it held, and the member signs in again.
+			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
+				Detail: "the access token ran out and there is no refresh token: sign in again", cause: err}
 		} else if err != nil {
 			return "", fmt.Errorf("parley: get a token: %w", err)
 		}
@@ -159,20 +191,25 @@ const maxProblem = 64 << 10
 
 // problem reads the problem an error answer carries.
 func problem(resp *http.Response) *Error {
-	e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate")}
-	// Seconds beyond what a Duration holds are read as its longest, before
-	// they are multiplied, which would overflow.
-	if secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && secs > 0 {
-		e.RetryAfter = time.Duration(min(secs, int64(math.MaxInt64/time.Second))) * time.Second
-	} else if at, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
-		e.RetryAfter = max(time.Until(at), 0)
-	}
+	e := &Error{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate"), RetryAfter: retryAfter(resp.Header)}
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		e.Detail = fmt.Sprintf("redirected to %q, which the API never does: check the server's URL, and what is between", resp.Header.Get("Location"))
 	} else if err := json.NewDecoder(io.LimitReader(resp.Body, maxProblem)).Decode(e); err != nil {
 		e.Detail = "(no problem body)"
 	}
 	return e
+}
+
+// retryAfter reads the Retry-After of an answer, in seconds or as an HTTP
+// date, or 0. Seconds beyond what a Duration holds are read as its
+// longest, before they are multiplied, which would overflow.
+func retryAfter(h http.Header) time.Duration {
+	if secs, err := strconv.ParseInt(h.Get("Retry-After"), 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && secs > 0 {
+		return time.Duration(min(secs, int64(math.MaxInt64/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(h.Get("Retry-After")); err == nil {
+		return max(time.Until(at), 0)
+	}
+	return 0
 }
 
 // StatusOf returns the HTTP status of a server's error, or 0 for other errors.
@@ -183,13 +220,15 @@ func StatusOf(err error) int {
 	return 0
 }
 
-// maxAnswer bounds the answer Do reads: the largest of the API's pages, an
-// inbox of 50 threads with their newest messages, is about 200 KiB, so an
-// answer past it comes from something other than Parley's API (a wrong
-// URL, a proxy's error page) and is refused before it fills the caller's
-// memory. An export is as large as the member's data, and Export reads it
-// whole.
-const maxAnswer = 32 << 20
+// maxAnswer bounds the answer Do reads. The largest of the API's pages is
+// an inbox page of 1,000 messages in all (limit times include=messages:N),
+// each of up to 16,000 characters that the server's JSON may write as six
+// bytes each (<, > and & escaped as \u003c), with its reactions: about
+// 92 MiB. An answer past 128 MiB comes from something other than
+// Parley's API (a wrong URL, a proxy's error page, an endless stream) and
+// is refused before it fills the caller's memory. An export is as large
+// as the member's data, and Export reads it whole.
+const maxAnswer = 128 << 20
 
 // maxDrain bounds what Do reads past the JSON it decoded, so that the
 // connection can be used again; past it the connection is closed instead.
@@ -197,7 +236,7 @@ const maxDrain = 64 << 10
 
 // Do sends a request with an optional JSON body and decodes a JSON answer
 // into out when out is not nil. Extra headers may be given as key, value
-// pairs. An answer of over 32 MiB is an error.
+// pairs. An answer of over 128 MiB is an error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any, headers ...string) (*http.Response, error) {
 	return c.do(ctx, method, path, body, out, maxAnswer, headers...)
 }
@@ -219,7 +258,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, lim
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	auth, err := c.authorization()
+	auth, err := c.authorization(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -105,11 +105,11 @@ func TestDo_ARedirectIsAnError(t *testing.T) {
 	}
 }
 
-// An answer larger than any of the API's is refused once it passes 32 MiB,
+// An answer larger than any of the API's is refused once it passes 128 MiB,
 // never read to its end: an endless one returns too. An export, as large
 // as the member's data, is read whole.
 func TestDo_RefusesAnAnswerLargerThanTheAPIs(t *testing.T) {
-	big := `{"exported_at":"2026-12-03T06:00:00Z","pad":"` + strings.Repeat("x", 33<<20) + `"}`
+	big := `{"exported_at":"2026-12-03T06:00:00Z","pad":"` + strings.Repeat("x", 129<<20) + `"}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/api/v1/me/export" {
@@ -125,10 +125,10 @@ func TestDo_RefusesAnAnswerLargerThanTheAPIs(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := client.New(srv.URL).WithToken("t")
-	if friends, err := c.Friends(context.Background()); err == nil || !strings.Contains(err.Error(), "larger than 32 MiB") {
+	if friends, err := c.Friends(context.Background()); err == nil || !strings.Contains(err.Error(), "larger than 128 MiB") {
 		t.Errorf("an endless answer: %d friends, %v", len(friends), err)
 	}
 	if e, err := c.Export(context.Background()); err != nil || e.ExportedAt.IsZero() {
-		t.Errorf("an export of 33 MiB: %v", err)
+		t.Errorf("an export of 129 MiB: %v", err)
 	}
 }

@@ -29,7 +29,7 @@ type EventStream struct {
 // Events opens the realtime connection of the client's token, or its token
 // source's, sent in the Authorization header.
 func (c *Client) Events(ctx context.Context) (*EventStream, error) {
-	auth, err := c.authorization()
+	auth, err := c.authorization(ctx)
 	if err != nil {
 		return nil, err
 	}

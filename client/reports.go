@@ -105,7 +105,7 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	if err != nil {
 		return nil, "", err
 	}
-	auth, err := c.authorization()
+	auth, err := c.authorization(ctx)
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +81,36 @@ func TestClient_TokenSourceRefreshesTheAccessToken(t *testing.T) {
 			t.Errorf("a request whose refresh is refused: %v, want a 401 that holds the provider's invalid_grant", err)
 		}
 	})
+}
+
+// A refresh the token endpoint throttles comes to the Go client's caller
+// as a 429 with its wait, not the 401 of a grant that ended; the same
+// refresh token works once the allowance grows back.
+func TestClient_TokenSourceThrottledRefreshIsA429(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.Clock.Freeze()
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "profile", "offline_access"}
+	tok := exchange(t, &cfg, apptest.NewBrowser(), "alice", "s")
+	for i := 2; i <= 300; i++ { // spend the app's burst of token requests
+		if a := basic(t, env.URL+"/oauth2/introspect", partner, url.Values{"token": {tok.AccessToken}}); a.Status != http.StatusOK {
+			t.Fatalf("introspection %d: %d", i, a.Status)
+		}
+	}
+	stale := *tok
+	stale.Expiry = time.Now().Add(-time.Minute)
+	_, err := env.Client.WithTokenSource(cfg.TokenSource(context.Background(), &stale)).Me(context.Background())
+	e, ok := errors.AsType[*client.Error](err)
+	if !ok || e.Status != http.StatusTooManyRequests || e.RetryAfter != time.Second {
+		t.Errorf("a throttled refresh: %v (status %d), want a 429 *client.Error with RetryAfter 1s", err, client.StatusOf(err))
+	}
+	// The grant and the refresh token are fine: once the allowance grows
+	// back, the same refresh token works.
+	env.Clock.Advance(time.Second)
+	if _, err := env.Client.WithTokenSource(cfg.TokenSource(context.Background(), &stale)).Me(context.Background()); err != nil {
+		t.Fatalf("the refresh after the wait: %v", err)
+	}
 }
