@@ -165,6 +165,7 @@ func TestLogReads_SurviveACrashOfPostgreSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := mustUsers(t, db, "alice", "bob")
+	server.HoldWALWriter()
 	if err := db.LogReads(ctx, []parley.AccessRecord{readRecord(ids[0], ids[1], "m1")}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,14 @@
 package sqlstoretest
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/freeport"
@@ -15,9 +17,7 @@ import (
 // OwnPostgres is a PostgreSQL server of one test's own, which the test may
 // crash, as it must never crash the shared one: a cluster made by initdb
 // in a directory of its own, listening on loopback on a free port, stopped
-// and removed when the test ends. Its WAL writer waits 10 s between rounds,
-// not PostgreSQL's 200 ms, so that a commit that did not wait for the disk
-// is still only in the server's memory when the test crashes it.
+// and removed when the test ends.
 type OwnPostgres struct {
 	// URL is the address of its database postgres.
 	URL string
@@ -66,7 +66,7 @@ func NewOwnPostgres(tb testing.TB) *OwnPostgres {
 	p.data = filepath.Join(dir, "data")
 	p.run("initdb", "--no-sync", "--no-instructions", "--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C.UTF-8", "-D", p.data)
 	p.start = []string{"-D", p.data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=40 -c wal_writer_delay=10s", port, dir)}
+		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=40", port, dir)}
 	p.Start()
 	// Stopped already if the test crashed it and failed to start it.
 	tb.Cleanup(func() { p.command("pg_ctl", "stop", "-D", p.data, "-m", "immediate").Run() })
@@ -74,9 +74,31 @@ func NewOwnPostgres(tb testing.TB) *OwnPostgres {
 	return p
 }
 
+// HoldWALWriter stops the server's WAL writer (SIGSTOP) until Crash, as a
+// busy server's is between its rounds: a commit that did not wait for the
+// disk then stays in the server's memory, where a crash loses it. (One at
+// rest would wake to write it out to the kernel at once, which a crash of
+// PostgreSQL alone does not lose.)
+func (p *OwnPostgres) HoldWALWriter() {
+	p.tb.Helper()
+	db, err := sql.Open("pgx", p.URL)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	defer db.Close()
+	var pid int
+	if err := db.QueryRow(`SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'`).Scan(&pid); err != nil {
+		p.tb.Fatalf("find the WAL writer: %v", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		p.tb.Fatalf("stop the WAL writer: %v", err)
+	}
+}
+
 // Crash stops the server as a crash of PostgreSQL would, while its machine
 // stays up: every process of it ends at once and writes nothing more, so
-// what was only in its memory is lost.
+// what was only in its memory is lost. (A WAL writer held still ends when
+// the server, after 5 seconds, kills what did not end.)
 func (p *OwnPostgres) Crash() {
 	p.tb.Helper()
 	p.run("pg_ctl", "stop", "-D", p.data, "-m", "immediate")
