@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -265,7 +266,9 @@ func (p *holdProxy) refuseSends() {
 // A message sent with Enter is on its way, the field empty for the next,
 // when the member goes back to the chats on a slow network: the message is
 // not lost. It reaches the server, or comes back to the field when the
-// member comes back to the chat.
+// member comes back to the chat: a short one, which the browser lets
+// outlive the page, and a long one (15,000 Hebrew letters, 75,000 bytes as
+// the form encodes them), which it does not.
 func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *testing.T) {
 	proxy := newHoldProxy(t)
 	proxy.mu.Lock()
@@ -273,23 +276,76 @@ func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *
 	proxy.mu.Unlock()
 	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
 	proxy.forwardTo(t, env.URL)
+	alice := env.MustMember(t, "alice")
+	for name, tc := range map[string]struct{ friend, message string }{
+		"Short": {"bob", "see you at eight"},
+		"Long":  {"carol", longHebrew},
+	} {
+		apptest.MustFriends(t, alice, env.MustMember(t, tc.friend))
+		t.Run(name, func(t *testing.T) {
+			message := tc.message
+			th := apptest.MustThread(t, alice, tc.friend).ID
+			b := liveThread(t, proxy.URL, th, "alice")
+			writeAndSend(t, b, message)
+			// Back to the chats, with the message on its way.
+			must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+			time.Sleep(3 * time.Second) // time for the send to arrive, if it goes on
+			page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+			must(t, err)
+			if len(page.Messages) == 1 && page.Messages[0].Text == message {
+				return // sent
+			}
+			must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+			waitFor(t, b, `document.body.dataset.live === "open"`)
+			if field := evaluate[string](t, b, `document.getElementById("text").value`); field != message {
+				t.Errorf("the message sent as the member left the chat is lost: the server holds %d messages, the field, back in the chat, holds %d characters", len(page.Messages), len([]rune(field)))
+			}
+		})
+	}
+}
+
+// A long message the server took while its answer was on the way back as
+// the member left: back in the chat, the member finds it in the field (the
+// page cannot know it was taken), and sending it as it is sends nothing
+// more: it keeps its key, and is one message.
+func TestMessenger_SendingAndDeleting_Browser_LongMessageTakenAsTheMemberLeftIsOne(t *testing.T) {
+	proxy := newHoldProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(t, env.URL)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
 	b := liveThread(t, proxy.URL, th, "alice")
-	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "see you at eight"), pressEnter(`#text`)))
-	waitFor(t, b, `document.getElementById("text").value === ""`)
-	// Back to the chats, with the message on its way.
+	release := proxy.holdSends()
+	writeAndSend(t, b, longHebrew)
+	proxy.waitHeld(t, 1)
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
-	time.Sleep(3 * time.Second) // time for the send to arrive, if it goes on
-	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
-	must(t, err)
-	if len(page.Messages) == 1 && page.Messages[0].Text == "see you at eight" {
-		return // sent
-	}
+	release()
 	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 	waitFor(t, b, `document.body.dataset.live === "open"`)
-	if field := evaluate[string](t, b, `document.getElementById("text").value`); field != "see you at eight" {
-		t.Errorf("the message sent as the member left the chat is lost: the server holds %d messages, the field, back in the chat, reads %q", len(page.Messages), field)
+	if evaluate[string](t, b, `document.getElementById("text").value`) != longHebrew {
+		t.Fatal("the long message on its way as the member left is not back in the field")
 	}
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	waitFor(t, b, `document.getElementById("text").value === ""`)
+	time.Sleep(2 * time.Second) // time for a second message to arrive, if one goes
+	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+	must(t, err)
+	if len(page.Messages) != 1 {
+		t.Errorf("one long message, sent as the member left and again as it came back to the field, is %d messages", len(page.Messages))
+	}
+}
+
+// longHebrew is a message of 15,000 characters, within the 16,000 one may
+// hold, that the form encodes as some 75,000 bytes (%D7%A9 a letter): more
+// than a browser lets outlive its page.
+var longHebrew = strings.TrimSpace(strings.Repeat("שלום ", 3000))
+
+// writeAndSend puts text in the message field and sends it with Enter, and
+// waits until the field is empty for the next.
+func writeAndSend(t *testing.T, b context.Context, text string) {
+	t.Helper()
+	evaluate[bool](t, b, `(document.getElementById("text").value = `+jsString(text)+`, true)`)
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	waitFor(t, b, `document.getElementById("text").value === ""`)
 }

@@ -45,13 +45,15 @@ function signInAgain() {
 // post sends a form's fields as the form would, answered 204. It returns
 // what went wrong, in words for the member, or null. A post answered 401
 // (the session ended) goes to sign in. One that must not be lost if the
-// member leaves the page meanwhile (a message sent) asks to outlive the
-// page (keep), which a browser grants a body of up to 64 KiB.
-async function post(form, extra = {}, keep = false) {
+// member leaves the page meanwhile (keep, a message sent) asks to outlive
+// the page, which a browser grants a body of up to 64 KiB: keep.kept says
+// whether it was asked.
+async function post(form, extra = {}, keep = null) {
   const data = new URLSearchParams(new FormData(form));
   for (const [k, v] of Object.entries(extra)) data.set(k, v);
   const body = data.toString();
-  const keepalive = keep && body.length < 60000;
+  const keepalive = Boolean(keep) && body.length < 60000;
+  if (keep) keep.kept = keepalive;
   const r = await fetch(form.action, { method: "POST", body, keepalive, headers: { ...asyncHeader, "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8" }, credentials: "same-origin" });
   if (r.status === 204) return null;
   if (r.status === 401) {
@@ -678,7 +680,7 @@ if (text && list) {
     try {
       while (queue.length) {
         const m = queue[0];
-        const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }, true).catch(() => "You are offline: the message was not sent.");
+        const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }, m).catch(() => "You are offline: the message was not sent.");
         if (err) {
           // This message and those written after it go back to the field,
           // unsent, in order, before whatever is being typed.
@@ -847,15 +849,23 @@ if (text && list) {
   if (draft && !text.value) {
     text.value = draft.text;
     if (draft.reply && !answering()) answer(draft.reply);
+    // A message that may have been sent comes back with its key: sent
+    // again as it is, it is the same message.
+    if (draft.key) unsent = { text: draft.text, reply: draft.reply, key: draft.key };
     fit();
   }
-  // Messages waiting behind the one on its way (which outlives the page)
-  // go into the draft, in order, before what is being typed.
+  // Messages waiting behind the one on its way (which outlives the page,
+  // unless too long to) go into the draft, in order, before what is being
+  // typed; one alone keeps its key.
   addEventListener("pagehide", () => {
     if (signingOut) return;
-    const kept = [...queue.slice(sending ? 1 : 0).map((m) => m.text), text.value].filter((v) => v.trim()).join("\n");
-    const reply = answering() || queue[sending ? 1 : 0]?.reply || null;
-    if (kept) sessionStorage.setItem(draftKey, JSON.stringify({ text: kept, reply }));
+    const waiting = sending && queue[0]?.kept ? queue.slice(1) : queue;
+    const kept = [...waiting.map((m) => m.text), text.value].filter((v) => v.trim()).join("\n");
+    const reply = answering() || waiting[0]?.reply || null;
+    let key;
+    if (waiting.length === 1 && !text.value.trim() && reply?.seq === waiting[0].reply?.seq) key = waiting[0].key;
+    else if (!waiting.length && unsent && unsent.text === text.value) key = unsent.key;
+    if (kept) sessionStorage.setItem(draftKey, JSON.stringify({ text: kept, reply, key }));
     else sessionStorage.removeItem(draftKey);
   });
 }
