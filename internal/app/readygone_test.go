@@ -2,9 +2,12 @@ package app_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,4 +60,131 @@ func TestReadyz_DatabaseGone(t *testing.T) {
 		t.Errorf("/readyz took %s", took)
 	}
 	mustStatus(t, env.URL+"/healthz", http.StatusOK)
+}
+
+// When PostgreSQL stops answering without refusing (a network partition,
+// a server stuck on its disk), /readyz still answers 503 within a probe's
+// time, not as long as the silence lasts.
+func TestReadyz_DatabaseSilent(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
+	}
+	install := apptest.Install(t)
+	u, err := url.Parse(install.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startPausableProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	install.Database = u.String()
+	env := apptest.StartInstall(t, install, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	if status, _, detail := readyz(t, env); status != http.StatusOK {
+		t.Fatalf("/readyz before: %d %s", status, detail)
+	}
+
+	proxy.setPaused(true)
+	// Deferred, so that it runs before the cleanups, which stop the
+	// server: its stuck write must finish for it to close its store.
+	defer proxy.setPaused(false)
+	type answer struct {
+		status int
+		err    error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(env.URL + "/readyz")
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		got <- answer{status: resp.StatusCode}
+	}()
+	select {
+	case a := <-got:
+		if a.err != nil || a.status != http.StatusServiceUnavailable {
+			t.Fatalf("/readyz with PostgreSQL not answering: %d, %v; want 503", a.status, a.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("/readyz has not answered 15 s after PostgreSQL stopped answering: its probe of 5 s waits for the database")
+	}
+}
+
+// pausableProxy forwards TCP connections to target until paused; paused,
+// it keeps every connection open but passes no byte either way, as a
+// network partition, or a PostgreSQL server stuck on its disk, looks to
+// a client.
+type pausableProxy struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	paused bool
+	cond   *sync.Cond
+	conns  []net.Conn
+}
+
+func startPausableProxy(t *testing.T, target string) *pausableProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pausableProxy{ln: ln}
+	p.cond = sync.NewCond(&p.mu)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go p.pipe(c, u)
+			go p.pipe(u, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		p.setPaused(false)
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+	})
+	return p
+}
+
+func (p *pausableProxy) pipe(from, to net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.paused {
+				p.cond.Wait()
+			}
+			p.mu.Unlock()
+			if _, werr := to.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			to.Close()
+			return
+		}
+	}
+}
+
+func (p *pausableProxy) setPaused(paused bool) {
+	p.mu.Lock()
+	p.paused = paused
+	p.cond.Broadcast()
+	p.mu.Unlock()
 }

@@ -651,8 +651,19 @@ func (s *Server) choreFailed(ctx context.Context, chore string, err error) {
 // acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A client still sending its body, or still reading a long
+		// answer, must not hold the stop, nor make it a failure: what it
+		// sends was never acknowledged. Its connection is cut.
+		s.log.Warn("requests still in flight at the end of the shutdown's time were cut off", "after", s.Config.ShutdownTimeout)
+		err = s.http.Close()
+	}
 	if s.metricsHTTP != nil {
-		err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
+		merr := s.metricsHTTP.Shutdown(ctx)
+		if errors.Is(merr, context.DeadlineExceeded) {
+			merr = s.metricsHTTP.Close()
+		}
+		err = errors.Join(err, merr)
 	}
 	s.waitChores()
 	return errors.Join(err, s.bus.Close(), s.Store.Close())

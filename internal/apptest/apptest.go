@@ -88,7 +88,8 @@ func StartInstall(tb testing.TB, cfg config.Config, options ...func(*config.Conf
 func (e *Env) Stop() { e.stop() }
 
 // Serve binds srv's address and serves until the test ends, then shuts it
-// down and fails the test if that went wrong; stop shuts it down earlier.
+// down, within its configured time as `parley serve` does, and fails the
+// test if that went wrong; stop shuts it down earlier.
 func Serve(tb testing.TB, srv *app.Server) (stop func()) {
 	tb.Helper()
 	if err := srv.Listen(); err != nil {
@@ -98,7 +99,9 @@ func Serve(tb testing.TB, srv *app.Server) (stop func()) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	stop = sync.OnceFunc(func() {
-		if err := srv.Shutdown(context.Background()); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), srv.Config.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
 		if err := <-served; err != nil {

@@ -246,6 +246,13 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(c.PublicURL, u.Scheme+"://") {
 			return fmt.Errorf("config: public URL %q must begin %s:// in lower case", c.PublicURL, u.Scheme)
 		}
+		// It is also the origin the pages' WebSocket must come from, which
+		// a browser writes with its host in lower case and without the
+		// scheme's default port (RFC 6454, section 6.1): the issuer is
+		// taken only in that form too.
+		if defaultPort := map[string]string{"http": "80", "https": "443"}[u.Scheme]; u.Port() == defaultPort || u.Host != strings.ToLower(u.Host) {
+			return fmt.Errorf("config: public URL %q must be written as browsers write its origin, %s://%s: the host in lower case, without the default port", c.PublicURL, u.Scheme, strings.ToLower(strings.TrimSuffix(u.Host, ":"+defaultPort)))
+		}
 	}
 	if c.NATS != "" {
 		for u := range strings.SplitSeq(c.NATS, ",") {

@@ -86,10 +86,12 @@ func TestConfig_TrustedProxies(t *testing.T) {
 	}
 }
 
-// The public URL is the OpenID Connect issuer and, by its scheme, what
-// makes cookies Secure: one with a path, or a scheme in capitals (which
-// a check for "https://" would take for plain http, and leave the session
-// cookie unprotected), is refused.
+// The public URL is the OpenID Connect issuer, the origin the pages'
+// WebSocket must come from and, by its scheme, what makes cookies Secure:
+// one with a path, a scheme in capitals (which a check for "https://"
+// would take for plain http, and leave the session cookie unprotected), a
+// host in capitals or the scheme's default port (which browsers leave out
+// of the origin) is refused.
 func TestConfig_PublicURL(t *testing.T) {
 	for url, ok := range map[string]bool{
 		"https://chat.example.com":        true,
@@ -100,6 +102,13 @@ func TestConfig_PublicURL(t *testing.T) {
 		"HTTPS://chat.example.com":        false,
 		"Https://chat.example.com":        false,
 		"HTTP://127.0.0.1:8080":           false,
+		"https://chat.example.com:8443":   true,
+		"https://[::1]:8443":              true,
+		// Not as a browser writes the origin the pages' WebSocket comes
+		// from, nor the issuer as clients compare it.
+		"https://chat.example.com:443": false,
+		"http://chat.example.com:80":   false,
+		"https://Chat.Example.com":     false,
 	} {
 		c := Default()
 		c.PublicURL = url

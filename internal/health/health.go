@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -31,6 +32,48 @@ type Monitor struct {
 	log     *slog.Logger
 
 	dbBytes, walBytes, diskFree, queued, oldestDue, full, refused, queries *prometheus.Desc
+
+	// mu guards probe, the write probe under way, if any: a write is not
+	// cancelled once begun (the store finishes it whatever its caller
+	// does), so Ready waits for it no longer than its own timeout, and
+	// starts no other while it hangs.
+	mu    sync.Mutex
+	probe *writeProbe
+}
+
+// writeProbe is one write probe: done is closed once err is set.
+type writeProbe struct {
+	done chan struct{}
+	err  error
+}
+
+// errProbeTimedOut is the write probe's error when the database has not
+// taken its write within the probe's time.
+var errProbeTimedOut = errors.New("the write probe did not finish in time")
+
+// checkWritable runs the store's write probe, or joins the one under
+// way, and waits for it until ctx ends.
+func (m *Monitor) checkWritable(ctx context.Context) error {
+	m.mu.Lock()
+	p := m.probe
+	if p == nil {
+		p = &writeProbe{done: make(chan struct{})}
+		m.probe = p
+		go func() {
+			p.err = m.store.CheckWritable(context.WithoutCancel(ctx))
+			m.mu.Lock()
+			m.probe = nil
+			m.mu.Unlock()
+			close(p.done)
+		}()
+	}
+	m.mu.Unlock()
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return errProbeTimedOut
+	}
 }
 
 // New returns a monitor of store, whose data directory, on the embedded
@@ -70,7 +113,7 @@ func (m *Monitor) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	var errs []error
-	if err := m.store.CheckWritable(ctx); errors.Is(err, parley.ErrStorageFull) {
+	if err := m.checkWritable(ctx); errors.Is(err, parley.ErrStorageFull) {
 		errs = append(errs, errors.New("the database cannot be written: the disk is full"))
 	} else if err != nil {
 		m.log.Warn("readiness: the database cannot be written", "err", err)
