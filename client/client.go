@@ -63,7 +63,7 @@ import (
 type Client struct {
 	baseURL string
 	token   string
-	source  oauth2.TokenSource
+	source  *sharedSource
 	http    *http.Client
 }
 
@@ -103,8 +103,50 @@ func (c *Client) WithToken(token string) *Client {
 // context ends.
 func (c *Client) WithTokenSource(ts oauth2.TokenSource) *Client {
 	cp := *c
-	cp.token, cp.source = "", oauth2.ReuseTokenSource(nil, ts)
+	cp.token, cp.source = "", &sharedSource{src: oauth2.ReuseTokenSource(nil, ts)}
 	return &cp
+}
+
+// sharedSource asks its source for a token once at a time: calls that
+// come while a refresh is on its way wait for that one, each only as long
+// as its own context lasts, and leave nothing behind when they give up.
+type sharedSource struct {
+	src  oauth2.TokenSource
+	mu   sync.Mutex
+	call *tokenCall
+}
+
+// tokenCall is one Token of the source: done is closed once t and err are
+// set.
+type tokenCall struct {
+	done chan struct{}
+	t    *oauth2.Token
+	err  error
+}
+
+// token returns the source's answer, from the call on its way or a new
+// one, or nil when ctx ended first.
+func (s *sharedSource) token(ctx context.Context) *tokenCall {
+	s.mu.Lock()
+	call := s.call
+	if call == nil {
+		call = &tokenCall{done: make(chan struct{})}
+		s.call = call
+		go func() {
+			call.t, call.err = s.src.Token()
+			s.mu.Lock()
+			s.call = nil
+			s.mu.Unlock()
+			close(call.done)
+		}()
+	}
+	s.mu.Unlock()
+	select {
+	case <-call.done:
+		return call
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // Token returns the bearer token given to WithToken; it is empty for a
@@ -117,22 +159,11 @@ func (c *Client) Token() string { return c.token }
 // source's own context, which may never end.
 func (c *Client) authorization(ctx context.Context) (string, error) {
 	if c.source != nil {
-		type result struct {
-			t   *oauth2.Token
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			t, err := c.source.Token()
-			done <- result{t, err}
-		}()
-		var r result
-		select {
-		case r = <-done:
-		case <-ctx.Done():
+		call := c.source.token(ctx)
+		if call == nil {
 			return "", fmt.Errorf("parley: get a token: %w", ctx.Err())
 		}
-		t, err := r.t, r.err
+		t, err := call.t, call.err
 		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
 			// Parley's token endpoint throttled the refresh: nothing was
 			// used up, and the same refresh works after the wait.

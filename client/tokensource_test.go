@@ -147,3 +147,32 @@ func TestTokenSource_RunOutWithoutARefreshTokenIsA401(t *testing.T) {
 		t.Errorf("a call after the token ran out, with no refresh token: %v (StatusOf %d), want a 401 *Error", err, client.StatusOf(err))
 	}
 }
+
+// Calls that give up while a refresh hangs wait for that one refresh and
+// leave none of their own behind, to be sent for no one once the token
+// endpoint answers again.
+func TestTokenSource_CallsThatGaveUpLeaveNoRefreshBehind(t *testing.T) {
+	release := make(chan struct{})
+	var asked atomic.Int32
+	srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) == 1 {
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":"server_error"}`))
+	})
+	c := client.New(srv.URL).WithTokenSource(expiredSource(srv))
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		if _, err := c.Me(ctx); err == nil {
+			t.Fatal("a call got through without a token")
+		}
+		cancel()
+	}
+	close(release)
+	time.Sleep(time.Second)
+	if n := asked.Load(); n > 2 {
+		t.Errorf("20 calls gave up while one refresh hung; once it ended, the token endpoint was asked %d times, for calls all gone", n)
+	}
+}

@@ -246,12 +246,10 @@ func (c Config) Validate() error {
 		if !strings.HasPrefix(c.PublicURL, u.Scheme+"://") {
 			return fmt.Errorf("config: public URL %q must begin %s:// in lower case", c.PublicURL, u.Scheme)
 		}
-		// It is also the origin the pages' WebSocket must come from, which
-		// a browser writes with its host in lower case and without the
-		// scheme's default port (RFC 6454, section 6.1): the issuer is
-		// taken only in that form too.
-		if defaultPort := map[string]string{"http": "80", "https": "443"}[u.Scheme]; u.Port() == defaultPort || u.Host != strings.ToLower(u.Host) {
-			return fmt.Errorf("config: public URL %q must be written as browsers write its origin, %s://%s: the host in lower case, without the default port", c.PublicURL, u.Scheme, strings.ToLower(strings.TrimSuffix(u.Host, ":"+defaultPort)))
+		if origin, err := asBrowsersWriteIt(u); err != nil {
+			return fmt.Errorf("config: public URL %q %w", c.PublicURL, err)
+		} else if u.Host != origin {
+			return fmt.Errorf("config: public URL %q must be written as browsers write its origin, %s://%s: the host in lower case, without the default port", c.PublicURL, u.Scheme, origin)
 		}
 	}
 	if c.NATS != "" {
@@ -345,6 +343,33 @@ func parseProxies(list string) ([]netip.Prefix, error) {
 		proxies = append(proxies, p.Masked())
 	}
 	return proxies, nil
+}
+
+// asBrowsersWriteIt returns the host and port of u as a browser writes
+// them in an origin (WHATWG URL): the host in lower case, the port in plain
+// decimal and left out when it is the scheme's default. The public URL is
+// the origin the pages' WebSocket must come from, compared as written, and
+// the issuer, which clients compare as written too. An international name
+// is refused, for its ASCII form (xn--) to be given.
+func asBrowsersWriteIt(u *url.URL) (string, error) {
+	if strings.ContainsFunc(u.Host, func(r rune) bool { return r >= 0x80 }) {
+		return "", errors.New("must name its host in ASCII, as browsers write it (xn--...)")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" {
+		return host, nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", errors.New("has no valid port")
+	}
+	if port = strconv.Itoa(n); port == map[string]string{"http": "80", "https": "443"}[u.Scheme] {
+		return host, nil
+	}
+	return host + ":" + port, nil
 }
 
 // Warnings returns what a server started with this configuration should

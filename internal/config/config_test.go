@@ -106,9 +106,16 @@ func TestConfig_PublicURL(t *testing.T) {
 		"https://[::1]:8443":              true,
 		// Not as a browser writes the origin the pages' WebSocket comes
 		// from, nor the issuer as clients compare it.
-		"https://chat.example.com:443": false,
-		"http://chat.example.com:80":   false,
-		"https://Chat.Example.com":     false,
+		"https://chat.example.com:443":  false,
+		"http://chat.example.com:80":    false,
+		"https://Chat.Example.com":      false,
+		"https://chat.example.com:0443": false,
+		"http://127.0.0.1:08080":        false,
+		"https://chat.example.com:":     false,
+		"https://bücher.example":        false, // browsers write xn--bcher-kva
+		"https://xn--bcher-kva.example": true,
+		"https://chat.example.com.":     true,
+		"http://[fe80::1]:8080":         true,
 	} {
 		c := Default()
 		c.PublicURL = url

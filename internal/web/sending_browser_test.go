@@ -349,3 +349,56 @@ func writeAndSend(t *testing.T, b context.Context, text string) {
 	must(t, chromedp.Do(b, pressEnter(`#text`)))
 	waitFor(t, b, `document.getElementById("text").value === ""`)
 }
+
+// A long reply the server took as the member left comes back to the field
+// with its key; the member then stops answering and leaves and comes back
+// once more. Sent as it is, it is another message (it answers nothing),
+// and goes with a key of its own, not refused 409 under the first one's.
+func TestMessenger_SendingAndDeleting_Browser_DraftKeepsNoKeyOnceTheReplyChanged(t *testing.T) {
+	proxy := newHoldProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(t, env.URL)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "what do you think?")
+	b := liveThread(t, proxy.URL, th, "alice")
+	// Answer bob's message.
+	evaluate[bool](t, b, `(document.querySelector("#messages li:not(.mine) .acts .reply").click(), true)`)
+	waitFor(t, b, `!document.getElementById("replying").hidden`)
+	release := proxy.holdSends()
+	writeAndSend(t, b, longHebrew)
+	proxy.waitHeld(t, 1)
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	release()
+	time.Sleep(time.Second)
+	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+	must(t, err)
+	if len(page.Messages) != 2 {
+		t.Fatalf("the held reply was not taken: %d messages", len(page.Messages))
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	if evaluate[string](t, b, `document.getElementById("text").value`) != longHebrew {
+		t.Fatal("the long reply is not back in the field")
+	}
+	// The member no longer answers bob's message, and goes away and back.
+	evaluate[bool](t, b, `(document.querySelector("#replying .unreply").click(), true)`)
+	waitFor(t, b, `document.getElementById("replying").hidden`)
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	if !evaluate[bool](t, b, `document.getElementById("replying").hidden`) {
+		t.Fatal("the field answers a message again")
+	}
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	time.Sleep(3 * time.Second)
+	page, err = alice.Messages(context.Background(), th, client.MessagesQuery{})
+	must(t, err)
+	field := evaluate[string](t, b, `document.getElementById("text").value`)
+	said := evaluate[string](t, b, `(document.querySelector("[role=status]") || document.getElementById("live") || {textContent: ""}).textContent`)
+	if len(page.Messages) != 3 || field != "" {
+		t.Errorf("the message, no longer a reply, sent again: the server holds %d messages (want 3), the field holds %d characters, the page says %q",
+			len(page.Messages), len([]rune(field)), said)
+	}
+}

@@ -864,7 +864,7 @@ if (text && list) {
     const reply = answering() || waiting[0]?.reply || null;
     let key;
     if (waiting.length === 1 && !text.value.trim() && reply?.seq === waiting[0].reply?.seq) key = waiting[0].key;
-    else if (!waiting.length && unsent && unsent.text === text.value) key = unsent.key;
+    else if (!waiting.length && unsent && unsent.text === text.value && unsent.reply?.seq === reply?.seq) key = unsent.key;
     if (kept) sessionStorage.setItem(draftKey, JSON.stringify({ text: kept, reply, key }));
     else sessionStorage.removeItem(draftKey);
   });
