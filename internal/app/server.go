@@ -650,23 +650,28 @@ func (s *Server) choreFailed(ctx context.Context, chore string, err error) {
 // connections and background chores, and closes the store, so every
 // acknowledged write is on disk.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		// A client still sending its body, or still reading a long
-		// answer, must not hold the stop, nor make it a failure: what it
-		// sends was never acknowledged. Its connection is cut.
+	cut, err := stopServing(ctx, s.http)
+	if cut {
 		s.log.Warn("requests still in flight at the end of the shutdown's time were cut off", "after", s.Config.ShutdownTimeout)
-		err = s.http.Close()
 	}
 	if s.metricsHTTP != nil {
-		merr := s.metricsHTTP.Shutdown(ctx)
-		if errors.Is(merr, context.DeadlineExceeded) {
-			merr = s.metricsHTTP.Close()
-		}
+		_, merr := stopServing(ctx, s.metricsHTTP)
 		err = errors.Join(err, merr)
 	}
 	s.waitChores()
 	return errors.Join(err, s.bus.Close(), s.Store.Close())
+}
+
+// stopServing shuts srv down, letting the requests in flight finish until
+// ctx ends, and then cuts the connections of those still going, reporting
+// that it did. A client still sending its body, or still reading a long
+// answer, must not hold the stop, nor make it a failure: what it sends
+// was never acknowledged.
+func stopServing(ctx context.Context, srv *http.Server) (cut bool, err error) {
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		return false, err
+	}
+	return true, srv.Close()
 }
 
 // Close releases the server's resources without waiting for requests.

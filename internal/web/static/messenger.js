@@ -660,6 +660,10 @@ if (text && list) {
   // unsent is the message the field was given back when it could not be
   // sent, with its key: sent again as it is, it is the same message.
   let unsent = null;
+  // unsentKey is unsent's key if value, answering reply, is unsent as it
+  // was given back, else undefined.
+  const unsentKey = (value, reply) =>
+    unsent && unsent.text === value && unsent.reply?.seq === reply?.seq ? unsent.key : undefined;
 
   list.addEventListener("click", (e) => {
     const reply = e.target.closest?.(".acts .reply");
@@ -708,8 +712,7 @@ if (text && list) {
     const value = text.value;
     if (!value.trim()) return;
     const reply = answering();
-    const same = unsent && unsent.text === value && unsent.reply?.seq === reply?.seq;
-    queue.push({ text: value, reply, key: same ? unsent.key : newKey() });
+    queue.push({ text: value, reply, key: unsentKey(value, reply) || newKey() });
     unsent = null;
     answer(null);
     text.value = "";
@@ -864,7 +867,7 @@ if (text && list) {
     const reply = answering() || waiting[0]?.reply || null;
     let key;
     if (waiting.length === 1 && !text.value.trim() && reply?.seq === waiting[0].reply?.seq) key = waiting[0].key;
-    else if (!waiting.length && unsent && unsent.text === text.value && unsent.reply?.seq === reply?.seq) key = unsent.key;
+    else if (!waiting.length) key = unsentKey(text.value, reply);
     if (kept) sessionStorage.setItem(draftKey, JSON.stringify({ text: kept, reply, key }));
     else sessionStorage.removeItem(draftKey);
   });
