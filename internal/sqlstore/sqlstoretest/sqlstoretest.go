@@ -1,8 +1,10 @@
 // Package sqlstoretest gives tests a fresh store on each engine: an SQLite
 // file in a temporary directory, or a database of its own in the
 // PostgreSQL server of the database that PARLEY_TEST_POSTGRES names, each
-// a copy of an empty store the test binary made once; and, for tests of
-// the schema itself, a schema of its own in that database (PostgresURL).
+// a copy of an empty store the test binary made once (on PostgreSQL, a
+// copy an earlier test put back as it was made, when there is one); and,
+// for tests of the schema itself, a schema of its own in that database
+// (PostgresURL).
 //
 // When PostgreSQL cannot be reached its tests are skipped, except under
 // CI=true, where they fail.
@@ -14,10 +16,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,11 +170,9 @@ func PostgresURL(tb testing.TB) string {
 	admin := postgresAdmin(tb)
 	schema := "test_" + strings.ToLower(rand.Text()[:16])
 	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
 		tb.Fatalf("create schema: %v", err)
 	}
 	tb.Cleanup(func() {
-		defer admin.Close()
 		// A statement of a client the test killed may still run, until
 		// PostgreSQL finds its client gone, and take locks in another
 		// order than the drop's: a deadlock that ends the drop, which is
@@ -189,25 +191,28 @@ func PostgresURL(tb testing.TB) string {
 	return postgresURL(tb, "", schema)
 }
 
-// PostgresCopy creates a database of its own for the test, a copy of the
-// database template (CREATE DATABASE … TEMPLATE, which copies its files:
-// no statement of what it holds runs again), and returns its URL. The
-// copy is dropped when the test ends. No one may be connected to template
-// while it is copied.
+// PostgresCopy gives the test a database of its own, a copy of the
+// database template that Template made, and returns its URL: a copy
+// another test put back (spares.go), or a new one (CREATE DATABASE …
+// TEMPLATE, which copies its files: no statement of what it holds runs
+// again). When the test ends the copy is put back, or dropped. No one may
+// be connected to template while it is copied.
 func PostgresCopy(tb testing.TB, template string) string {
 	tb.Helper()
-	admin := postgresAdmin(tb)
-	defer admin.Close()
-	name := "test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
-		tb.Fatalf("copy database %s: %v", template, err)
+	name := spareName(template)
+	if name == "" {
+		name = "test_" + strings.ToLower(rand.Text()[:16])
+		if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
+			tb.Fatalf("copy database %s: %v", template, err)
+		}
 	}
+	url := postgresURL(tb, name, "")
 	tb.Cleanup(func() {
-		if err := DropPostgresDatabase(name); err != nil {
+		if err := release(template, name, url); err != nil {
 			tb.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	return postgresURL(tb, name, "")
+	return url
 }
 
 // PostgresLocale creates an empty database of its own for the test, whose
@@ -215,14 +220,12 @@ func PostgresCopy(tb testing.TB, template string) string {
 // when the test ends.
 func PostgresLocale(tb testing.TB, locale string) string {
 	tb.Helper()
-	admin := postgresAdmin(tb)
-	defer admin.Close()
 	name := "test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '` + locale + `' LC_CTYPE '` + locale + `'`); err != nil {
+	if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '` + locale + `' LC_CTYPE '` + locale + `'`); err != nil {
 		tb.Fatalf("create database %s in locale %s: %v", name, locale, err)
 	}
 	tb.Cleanup(func() {
-		if err := DropPostgresDatabase(name); err != nil {
+		if err := dropPostgresDatabase(name); err != nil {
 			tb.Errorf("drop database %s: %v", name, err)
 		}
 	})
@@ -243,38 +246,48 @@ func Template(tb testing.TB, what string, fill func(url string) error) string {
 	if name, ok := templates.made[what]; ok {
 		return name
 	}
-	admin := postgresAdmin(tb)
-	defer admin.Close()
 	name := "parley_" + what + "_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+	if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name); err != nil {
 		tb.Fatalf("create database %s: %v", name, err)
 	}
-	if err := fill(postgresURL(tb, name, "")); err != nil {
-		if err := DropPostgresDatabase(name); err != nil {
+	url := postgresURL(tb, name, "")
+	err := fill(url)
+	var c *contents
+	if err == nil {
+		c, err = readContents(context.Background(), url)
+	}
+	if err != nil {
+		if err := dropPostgresDatabase(name); err != nil {
 			tb.Errorf("drop database %s: %v", name, err)
 		}
 		tb.Fatalf("make database %s: %v", name, err)
 	}
 	if templates.made == nil {
 		templates.made = map[string]string{}
+		templates.contents = map[string]*contents{}
+		templates.spares = map[string][]string{}
 	}
 	templates.made[what] = name
+	templates.contents[name] = c
 	return name
 }
 
-// templates are the databases Template made, by what they hold.
+// templates are the databases Template made, by what they hold, what each
+// holds, and the spare copies of each, by the template's name.
 var templates struct {
 	sync.Mutex
-	made map[string]string
+	made     map[string]string
+	contents map[string]*contents
+	spares   map[string][]string
 }
 
 // mainRuns is whether the tests run through Main.
 var mainRuns bool
 
 // Main runs the package's tests (m.Run) and returns their exit code, once
-// it has dropped the databases Template made for them. A package whose
-// tests open stores (Open, Each, TwoNodes) or start servers (apptest)
-// calls it from its TestMain:
+// it has dropped the databases Template made for them and their spare
+// copies. A package whose tests open stores (Open, Each, TwoNodes) or
+// start servers (apptest) calls it from its TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(sqlstoretest.Main(m)) }
 func Main(m *testing.M) int {
@@ -282,25 +295,29 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	templates.Lock()
 	defer templates.Unlock()
-	for _, name := range templates.made {
-		if err := DropPostgresDatabase(name); err != nil {
+	for _, name := range append(spareNames(), slices.Collect(maps.Values(templates.made))...) {
+		if err := dropPostgresDatabase(name); err != nil {
 			fmt.Fprintf(os.Stderr, "sqlstoretest: drop the tests' database %s: %v\n", name, err)
 			if code == 0 {
 				code = 1
 			}
 		}
 	}
+	admin.Lock()
+	defer admin.Unlock()
+	if admin.db != nil {
+		admin.db.Close()
+	}
 	return code
 }
 
-// DropPostgresDatabase drops the database name, closing any connection to
+// dropPostgresDatabase drops the database name, closing any connection to
 // it.
-func DropPostgresDatabase(name string) error {
-	admin, err := sql.Open("pgx", basePostgres())
+func dropPostgresDatabase(name string) error {
+	admin, err := adminDB()
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
 	_, err = admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
 	return err
 }
@@ -314,27 +331,50 @@ func basePostgres() string {
 	return DefaultPostgres
 }
 
-// postgresAdmin connects to the test database, to make and drop schemas
-// and databases; the test is skipped when PostgreSQL cannot be reached,
-// and fails under CI=true.
+// admin is the test binary's pool of connections to the test database,
+// in which its tests make and drop schemas and databases: one pool, as
+// each new connection is a process PostgreSQL starts.
+var admin struct {
+	sync.Mutex
+	db *sql.DB
+}
+
+// adminDB returns the pool of connections to the test database, which
+// the first call opens.
+func adminDB() (*sql.DB, error) {
+	admin.Lock()
+	defer admin.Unlock()
+	if admin.db != nil {
+		return admin.db, nil
+	}
+	db, err := sql.Open("pgx", basePostgres())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.SetMaxIdleConns(4)
+	admin.db = db
+	return db, nil
+}
+
+// postgresAdmin returns the pool of connections to the test database, to
+// make and drop schemas and databases; the test is skipped when
+// PostgreSQL cannot be reached, and fails under CI=true.
 func postgresAdmin(tb testing.TB) *sql.DB {
 	tb.Helper()
-	admin, err := sql.Open("pgx", basePostgres())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
+	db, err := adminDB()
 	if err != nil {
-		if admin != nil {
-			admin.Close()
-		}
 		if os.Getenv("CI") == "true" {
 			tb.Fatalf("PostgreSQL is required under CI: %v", err)
 		}
 		tb.Skipf("PostgreSQL unreachable at PARLEY_TEST_POSTGRES or %s: %v", DefaultPostgres, err)
 	}
-	return admin
+	return db
 }
 
 // postgresURL is the test database's URL with another database (when
