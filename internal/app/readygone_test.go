@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -36,7 +37,13 @@ func TestReadyz_DatabaseGone(t *testing.T) {
 	admin := *u
 	admin.Path = "/postgres"
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin.String())
+	// The server's URL may carry its pool's parameters, which pgx alone
+	// would send PostgreSQL as settings.
+	cfg, err := pgxpool.ParseConfig(admin.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 // back when she unblocks him. Her friends page lists him as blocked
 // meanwhile, beside a request she may accept, decline or block.
 func TestMessenger_Browser_Block(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

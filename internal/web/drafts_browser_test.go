@@ -12,6 +12,7 @@ import (
 // another chat, whose field is its own, and come back; sent, it is gone.
 // Signing out forgets every draft of the tab.
 func TestMessenger_Browser_Drafts(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)

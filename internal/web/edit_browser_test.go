@@ -16,6 +16,7 @@ import (
 // under their hands by another device's edit, which shows once they close
 // the field.
 func TestMessenger_Browser_EditAMessage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

@@ -17,6 +17,7 @@ import (
 // the other member's message changing meanwhile leaves the form as it
 // is. An operator then finds the report on their page.
 func TestMessenger_Browser_Report(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	env.MustMember(t, "olga")

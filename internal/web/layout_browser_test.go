@@ -33,6 +33,7 @@ func memberCalled(t *testing.T, env *apptest.Env, username, name string) *client
 // username above the chats, and "Skip to content" leads to it: the page
 // has its main landmark and level-one heading in sight.
 func TestLayout_Browser_PhoneHomeHasItsHeading(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "zed")
 	b := apptest.Chromium(t)
@@ -53,6 +54,7 @@ func TestLayout_Browser_PhoneHomeHasItsHeading(t *testing.T) {
 // However many apps reach a conversation, their bar leaves the messages
 // most of the screen.
 func TestLayout_Browser_ManyAppsLeaveTheConversationItsRoom(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -77,6 +79,7 @@ func TestLayout_Browser_ManyAppsLeaveTheConversationItsRoom(t *testing.T) {
 // A long display name of words wraps between its words (or after a
 // hyphen) beside a friend's buttons, not inside them.
 func TestLayout_Browser_LongNameWrapsBetweenWords(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	apptest.MustFriends(t, alice, memberCalled(t, env, "bart", "Bartholomew Maximilian Fitzgerald-Smythe the Third of Wellington"))
@@ -101,6 +104,7 @@ func TestLayout_Browser_LongNameWrapsBetweenWords(t *testing.T) {
 // A name written right to left is isolated from the text around it: the
 // time after a sender's name stays after it.
 func TestLayout_Browser_RightToLeftNameKeepsItsPlace(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
 	karim := memberCalled(t, env, "karim", "كريم")
@@ -122,6 +126,7 @@ func TestLayout_Browser_RightToLeftNameKeepsItsPlace(t *testing.T) {
 // status line saying so is drawn above the field and its hint, not over
 // them.
 func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -155,6 +160,7 @@ func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 // under the quote of the message it answers, and in the field as it is
 // written.
 func TestLayout_Browser_RightToLeftMessageReadsRightToLeft(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

@@ -22,6 +22,7 @@ import (
 // than push the page sideways (on the consent page, the Approve button off
 // the screen) or out of their boxes.
 func TestLongWords_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	word := func(n int) string { return strings.Repeat("W", n) }

@@ -23,6 +23,7 @@ import (
 // its refusals, the changed password's notice and the sign-in page after
 // the deletion are saved at 1280 and 375 px.
 func TestDataPage_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")

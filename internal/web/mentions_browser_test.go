@@ -16,6 +16,7 @@ import (
 // without sending, Escape closes the list; "@" within a word offers no
 // one. At a phone's width too, the list is within the screen.
 func TestMessenger_Browser_MentionPicker(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)

@@ -18,6 +18,7 @@ import (
 // tells a muted chat's message from another's: none for the muted one, a
 // notification naming the group for the other.
 func TestMessenger_Browser_MutedChat(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")

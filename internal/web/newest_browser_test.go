@@ -14,6 +14,7 @@ import (
 // it brings the newest into sight, and it goes. At the newest, messages
 // come into sight with no button.
 func TestMessenger_Browser_NewMessagesBelow(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

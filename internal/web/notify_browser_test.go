@@ -20,6 +20,7 @@ import (
 // What the page shows is seen through window.Notification, wrapped in the
 // page to keep what each notification showed.
 func TestMessenger_Browser_Notifications(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	carol := env.MustMember(t, "carol")

@@ -175,6 +175,7 @@ func TestOperatorPages_LinkedForOperatorsOnly(t *testing.T) {
 // the keyboard and sees the decision listed; the page passes the axe-core
 // check. With PARLEY_SCREENSHOTS set, it is saved at 1280 and 375 px.
 func TestOperatorPages_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "olga")
 	env.MustMember(t, "mallory")

@@ -30,6 +30,7 @@ import (
 // and every app's) and developer console pages, and an app's page with its
 // chart, are saved at 1280 and 375 px.
 func TestPrivacyPages_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")

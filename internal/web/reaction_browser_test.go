@@ -18,6 +18,7 @@ import (
 // there, focus staying where it was. Escape and a click elsewhere close
 // the six.
 func TestMessenger_Browser_React(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -111,6 +112,7 @@ func TestMessenger_Browser_React(t *testing.T) {
 // the conversation's sight open under it, where above it they would be
 // cut off.
 func TestMessenger_Browser_ReactAtTheTop(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

@@ -15,6 +15,7 @@ import (
 // member's page, which tells screen readers the reply alone; the quote
 // goes to the message it answers, and shows it as it now is once edited.
 func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -122,6 +123,7 @@ func TestMessenger_Browser_ReplyToAMessage(t *testing.T) {
 // the quote, and drops ?reply= from the address, so that a reload after
 // the message is sent does not answer it again.
 func TestMessenger_Browser_ReplyFromTheAddress(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -149,6 +151,7 @@ func TestMessenger_Browser_ReplyFromTheAddress(t *testing.T) {
 // not be sent come back to the field, and answer what the first of them
 // answered, so that sent again they are the reply they were.
 func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

@@ -13,6 +13,7 @@ import (
 // screen; a result leads to its message in its chat, shown and marked,
 // though newer messages fill the page above it.
 func TestMessenger_Browser_Search(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

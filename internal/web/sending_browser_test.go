@@ -31,6 +31,7 @@ import (
 // read out, while one that comes in is; and a send answered 401 goes to
 // sign in, with the chat as where to come back to.
 func TestMessenger_SendingAndDeleting_Browser(t *testing.T) {
+	t.Parallel()
 	proxy := newHoldProxy(t)
 	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
 	proxy.forwardTo(t, env.URL)
@@ -270,6 +271,7 @@ func (p *holdProxy) refuseSends() {
 // outlive the page, and a long one (15,000 Hebrew letters, 75,000 bytes as
 // the form encodes them), which it does not.
 func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *testing.T) {
+	t.Parallel()
 	proxy := newHoldProxy(t)
 	proxy.mu.Lock()
 	proxy.delay = 1500 * time.Millisecond
@@ -309,6 +311,7 @@ func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *
 // page cannot know it was taken), and sending it as it is sends nothing
 // more: it keeps its key, and is one message.
 func TestMessenger_SendingAndDeleting_Browser_LongMessageTakenAsTheMemberLeftIsOne(t *testing.T) {
+	t.Parallel()
 	proxy := newHoldProxy(t)
 	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
 	proxy.forwardTo(t, env.URL)
@@ -355,6 +358,7 @@ func writeAndSend(t *testing.T, b context.Context, text string) {
 // once more. Sent as it is, it is another message (it answers nothing),
 // and goes with a key of its own, not refused 409 under the first one's.
 func TestMessenger_SendingAndDeleting_Browser_DraftKeepsNoKeyOnceTheReplyChanged(t *testing.T) {
+	t.Parallel()
 	proxy := newHoldProxy(t)
 	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
 	proxy.forwardTo(t, env.URL)

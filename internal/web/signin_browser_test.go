@@ -24,6 +24,7 @@ import (
 // (prompt=login), and once failed guesses are throttled. With
 // PARLEY_SCREENSHOTS set, each page is saved at 1280 and 375 px.
 func TestSignInWithParley_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -53,6 +53,7 @@ if (!q.has("code")) {
 // endpoint, userinfo, the API and revocation all answer it, and it reads
 // the challenge of the token it revoked.
 func TestSinglePageApp_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	var clientID string

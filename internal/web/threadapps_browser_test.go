@@ -25,6 +25,7 @@ import (
 // With PARLEY_SCREENSHOTS set, the consent page and the thread with its
 // notices are saved at 1280 and 375 px.
 func TestThreadApps_Browser(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	aliceAPI, bobAPI := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, aliceAPI, bobAPI)

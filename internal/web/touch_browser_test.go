@@ -18,6 +18,7 @@ import (
 // Sign out there: the account page, which the avatar opens, has it, and
 // signs the member out.
 func TestMessenger_Browser_TouchTargets(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)

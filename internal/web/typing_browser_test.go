@@ -14,6 +14,7 @@ import (
 // and a few seconds after they stop writing without sending. The writer's
 // own page says nothing of it.
 func TestMessenger_Browser_Typing(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

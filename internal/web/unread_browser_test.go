@@ -14,6 +14,7 @@ import (
 // shows the mark at the top, with the first of them under it; with few,
 // the newest at the bottom, the mark in sight above them.
 func TestMessenger_Browser_UnreadMark(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Unlimited)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

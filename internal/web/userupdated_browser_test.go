@@ -12,6 +12,7 @@ import (
 // display name shows by it at once on the open pages of those who talk
 // with them: in the inbox, the conversation's head and its messages.
 func TestMessenger_Browser_NewNameShowsAtOnce(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
