@@ -17,7 +17,7 @@ import (
 // some 300 files, whose inodes ext4 then searches past) and in starting
 // processes for connections, the first of which, in a new database, reads
 // and caches its catalogs: the API's tests on PostgreSQL kept both cores
-// busy, four fifths of it in PostgreSQL (2026-12-06).
+// busy, three quarters of it in PostgreSQL (2026-12-06).
 //
 // Putting a copy back deletes every row of every table and writes the
 // template's rows and sequences' values back, in one transaction, with
