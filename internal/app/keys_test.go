@@ -134,6 +134,24 @@ func TestKeys_FileMadePrivateAndRefusedWhenOpen(t *testing.T) {
 	assertRefusedToStart(t, cfg, "open to other users (mode 0640)")
 }
 
+// `parley db init` given a keys file in a directory that is not there
+// refuses before it makes the database, which a second try, once the
+// directory is made, would otherwise find there already.
+func TestKeys_InitRefusesAKeysFileWhereNoDirectoryIs(t *testing.T) {
+	cfg := newInstall(t)
+	dir := filepath.Join(t.TempDir(), "not-made")
+	keys := filepath.Join(dir, "keys.json")
+	if out, err := run(t, cfg, "", "db", "init", "--keys-file", keys); err == nil || !strings.Contains(err.Error(), "the directory "+dir+" does not exist") {
+		t.Fatalf("db init with the keys file in a missing directory: %v\n%s", err, out)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, cfg, "", "db", "init", "--keys-file", keys); err != nil {
+		t.Fatalf("db init once the directory is made: %v\n%s", err, out)
+	}
+}
+
 // An install whose keys are in a keys file takes that file only: a server
 // or command given another install's file, or a path where no file is
 // (a node started before its copy of the file came), refuses, and makes no

@@ -348,10 +348,22 @@ func (p *filePlace) load(ctx context.Context) (*storedRing, error) {
 
 // CheckKeysFile checks, before anything is made with it, that the keys
 // file at path may be used: one that exists must be the server user's
-// alone (its keys are then read as LoadKeys reads them).
+// alone (its keys are then read as LoadKeys reads them), and one that does
+// not must have its directory there, to be made in.
 func CheckKeysFile(path string) error {
-	_, err := statKeysFile(path)
+	exists, err := statKeysFile(path)
+	if err == nil && !exists {
+		if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
+			return errNoKeysDir(path)
+		}
+	}
 	return err
+}
+
+// errNoKeysDir is the error of a keys file at path whose directory is not
+// there.
+func errNoKeysDir(path string) error {
+	return fmt.Errorf("keys file: the directory %s does not exist: make it first", filepath.Dir(path))
 }
 
 // statKeysFile reports whether the keys file at path exists, and refuses
@@ -459,7 +471,7 @@ func (p *filePlace) write(keys *storedRing, put func(tmp string) error) error {
 	}
 	f, err := os.CreateTemp(filepath.Dir(p.path), ".parley-keys-*")
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("keys file: the directory %s does not exist: make it first", filepath.Dir(p.path))
+		return errNoKeysDir(p.path)
 	} else if err != nil {
 		return fmt.Errorf("keys file: %w", err)
 	}
