@@ -326,6 +326,11 @@ func TestMessages_History(t *testing.T) {
 		"ErrBeforeNegative":  "before=-3",
 		"ErrBeforeZero":      "before=0",
 		"ErrAfterNotANumber": "after=1e3",
+		// Numbers are digits only: a sign or a space is not read past.
+		"ErrLimitSigned":  "limit=%2B5",
+		"ErrLimitSpaced":  "limit=%205",
+		"ErrAfterSigned":  "after=%2B2",
+		"ErrBeforeMinus0": "before=-0",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := bob.Do(ctx, "GET", "/api/v1/threads/"+th.ID+"/messages?"+query, nil, nil)

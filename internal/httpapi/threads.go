@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,11 +62,14 @@ func includeMessages(include string) (int, error) {
 		return 0, nil
 	}
 	n, ok := strings.CutPrefix(include, "messages:")
-	v, err := strconv.Atoi(n)
-	if !ok || err != nil || strings.HasPrefix(n, "+") {
+	if !ok {
 		return 0, parley.Errorf(parley.EINVALID, "include must be messages:N")
 	}
-	return v, nil
+	v, ok := decimal(n)
+	if !ok {
+		return 0, parley.ErrInboxMessages
+	}
+	return int(min(v, math.MaxInt32)), nil // the service refuses one over its bound
 }
 
 func (s *Server) handleThreadGet(w http.ResponseWriter, r *http.Request) {
@@ -172,9 +176,9 @@ func seqParam(q url.Values, name string) (*int64, error) {
 	if !q.Has(name) {
 		return nil, nil
 	}
-	n, err := strconv.ParseInt(q.Get(name), 10, 64)
-	if err != nil {
-		return nil, parley.Errorf(parley.EINVALID, "%s must be an integer", name)
+	n, ok := decimal(q.Get(name))
+	if !ok {
+		return nil, parley.Errorf(parley.EINVALID, "%s must be a whole number, written in digits only", name)
 	}
 	return &n, nil
 }
@@ -185,9 +189,20 @@ func limitParam(v string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, parley.Errorf(parley.EINVALID, "limit must be a positive integer")
+	n, ok := decimal(v)
+	if !ok || n < 1 {
+		return 0, parley.Errorf(parley.EINVALID, "limit must be a positive whole number, written in digits only")
 	}
-	return n, nil
+	return int(min(n, math.MaxInt32)), nil // the service refuses one over its page's size
+}
+
+// decimal parses a number of the query as the API documents them: ASCII
+// digits only, so that "+5", " 5" and "-0" are refused, not read as 5 or
+// 0 (strconv takes a sign), and a value over int64 is refused too.
+func decimal(v string) (int64, bool) {
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
 }

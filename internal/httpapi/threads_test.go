@@ -413,6 +413,8 @@ func TestThreads_List(t *testing.T) {
 		"ErrLimitZero":       "/api/v1/threads?limit=0",
 		"ErrLimitHigh":       "/api/v1/threads?limit=201",
 		"ErrLimitText":       "/api/v1/threads?limit=ten",
+		"ErrLimitSigned":     "/api/v1/threads?limit=%2B5",
+		"ErrIncludeSigned":   "/api/v1/threads?include=messages:%2B5",
 		"ErrIncludeOther":    "/api/v1/threads?include=participants",
 		"ErrIncludeTooMany":  "/api/v1/threads?include=messages:51",
 		"ErrIncludeNegative": "/api/v1/threads?include=messages:-1",
