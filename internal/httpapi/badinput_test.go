@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -170,6 +172,56 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("apps after bad requests = %s, %v", apps.Apps, err)
 		}
 	})
+}
+
+// A body in a content coding the API does not take (gzip, here) is
+// answered 415 with Accept-Encoding: identity, which tells a client it is
+// the coding, not the media type, that was refused (RFC 9110 section
+// 15.5.16), and posts nothing: not a 400 for JSON that is not there.
+func TestBadInput_CompressedBodyIsRefusedAsItsCoding(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	io.WriteString(w, `{"text": "compressed"}`)
+	w.Close()
+
+	for _, coding := range []string{"gzip", "br", "identity, gzip"} {
+		req, _ := http.NewRequestWithContext(ctx, "POST", env.URL+"/api/v1/threads/"+th.ID+"/messages", bytes.NewReader(gz.Bytes()))
+		req.Header.Set("Authorization", "Bearer "+alice.Token())
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", coding)
+		resp, err := env.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType || resp.Header.Get("Accept-Encoding") != "identity" ||
+			!strings.Contains(string(body), "urn:parley:problem:unsupported_media_type") || !strings.Contains(string(body), "Content-Encoding") {
+			t.Errorf("Content-Encoding %s: %d, Accept-Encoding %q, %s; want 415 with Accept-Encoding: identity", coding, resp.StatusCode, resp.Header.Get("Accept-Encoding"), body)
+		}
+	}
+	// An uncoded body said to be so is taken.
+	req, _ := http.NewRequestWithContext(ctx, "POST", env.URL+"/api/v1/threads/"+th.ID+"/messages", strings.NewReader(`{"text": "plain"}`))
+	req.Header.Set("Authorization", "Bearer "+alice.Token())
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "identity")
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("Content-Encoding identity: %d, want 201", resp.StatusCode)
+	}
+	if got, err := alice.Thread(ctx, th.ID); err != nil || got.LastSeq != 1 || got.LastMessage.Text != "plain" {
+		t.Fatalf("thread = %+v, %v; want only the plain message", got, err)
+	}
 }
 
 // TestSecretsNeverShown checks that passwords, tokens and their hashes

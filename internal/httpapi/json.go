@@ -31,6 +31,12 @@ const maxBodyBytes = 256 << 10
 // twice: unknown members are refused too, and names match exactly.
 var decodeOptions = jsonv2.RejectUnknownMembers(true)
 
+// errContentCoding refuses a body sent in a content coding, such as gzip:
+// the API reads bodies as they come, and a compressed one would be refused
+// as invalid JSON, not as what it is. writeError answers it with
+// Accept-Encoding: identity.
+var errContentCoding = &parley.Error{Code: codeUnsupportedMedia, Message: "send the body without a Content-Encoding: the API takes bodies uncompressed"}
+
 // decode reads the request's JSON body into v. The body is refused, not
 // repaired: invalid UTF-8, a field given twice, an unknown field, trailing
 // data, a wrong type and a body over maxBodyBytes are errors a client can
@@ -38,6 +44,13 @@ var decodeOptions = jsonv2.RejectUnknownMembers(true)
 func decode(r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return &parley.Error{Code: codeUnsupportedMedia, Message: "send the body as application/json"}
+	}
+	for _, coding := range r.Header.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(coding, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return errContentCoding
+			}
+		}
 	}
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer putBodyBuffer(buf)

@@ -135,6 +135,13 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 			if _, ok := op.Responses["400"]; !ok {
 				t.Errorf("%s documents no 400 response", key)
 			}
+			// writeError answers 503 wherever it may answer 500: for a
+			// request the client gave up on, or an app's request whose
+			// access changed each time it was served.
+			_, internal := op.Responses["500"]
+			if _, ok := op.Responses["503"]; internal && !ok {
+				t.Errorf("%s documents 500 but not 503", key)
+			}
 		}
 	})
 

@@ -127,6 +127,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if e, _ := errors.AsType[*parley.Error](err); e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", RetryAfter(e.RetryAfter))
 		}
+	case codeUnsupportedMedia:
+		// RFC 9110 section 12.5.3: a request refused for its content
+		// coding says which codings would have been taken.
+		if errors.Is(err, errContentCoding) {
+			w.Header().Set("Accept-Encoding", "identity")
+		}
 	}
 	writeProblem(w, status, code, detail(err))
 }
