@@ -27,7 +27,7 @@ type IO struct {
 }
 
 // Main runs the parley command line with args (without the program name).
-// ctx is cancelled on SIGINT or SIGTERM.
+// A server it runs stops gracefully when ctx is done (StopContext).
 func Main(ctx context.Context, args []string, stdio IO) error {
 	cfg, err := config.FromEnv(stdio.Getenv)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,7 +28,7 @@ import (
 // runs the tests through sqlstoretest.Main.
 func TestMain(m *testing.M) {
 	if os.Getenv("PARLEY_TEST_AS_COMMAND") == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		ctx, stop := app.StopContext(context.Background())
 		err := app.Main(ctx, os.Args[1:], app.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
 		stop()
 		if err != nil {
@@ -56,7 +55,19 @@ type process struct {
 // such as --data DIR.
 func startProcess(t *testing.T, flags ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
+	return startCommand(t, exec.Command(os.Args[0], serveArgs(flags)...))
+}
+
+// serveArgs are the arguments of `parley serve` on a free loopback port
+// with the flags.
+func serveArgs(flags []string) []string {
+	return append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)
+}
+
+// startCommand runs cmd, which runs this test binary as parley with
+// serveArgs, perhaps through another program, such as nohup.
+func startCommand(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
 	cmd.Env = append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -213,19 +224,55 @@ func mustHoldAcknowledged(t *testing.T, acked map[string]ack, stored []storedMes
 	}
 }
 
-// TestServe_GracefulShutdown sends SIGTERM and expects a clean exit.
+// A server stops gracefully, and exits 0, on SIGTERM (systemd, container
+// runtimes), SIGINT (Ctrl-C) and SIGHUP (its terminal closed): not cut off
+// mid-write, as a signal it does not handle would do.
 func TestServe_GracefulShutdown(t *testing.T) {
-	p := startProcess(t, "--data", t.TempDir())
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := startProcess(t, "--data", t.TempDir())
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			p.wantStopped(t)
+		})
+	}
+}
+
+// A server started with SIGHUP ignored, under nohup, goes on serving when
+// its terminal closes: that is what nohup is for.
+func TestServe_UnderNohupSIGHUPIsIgnored(t *testing.T) {
+	nohup, err := exec.LookPath("nohup")
+	if err != nil {
+		t.Fatal(err) // coreutils', on every Debian
+	}
+	p := startCommand(t, exec.Command(nohup, append([]string{os.Args[0]}, serveArgs([]string{"--data", t.TempDir()})...)...))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// The server's answer to a request sent after the signal was taken is
+	// the proof it still serves.
+	time.Sleep(200 * time.Millisecond)
+	if _, err := client.New(p.url).CreateAccount(context.Background(), "alice", apptest.Password("alice"), ""); err != nil {
+		t.Fatalf("after SIGHUP under nohup: %v\n%s", err, p.logs)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	p.wantStopped(t)
+}
+
+// wantStopped waits for the process to exit after a signal that stops it,
+// and expects the exit to be clean and logged.
+func (p *process) wantStopped(t *testing.T) {
+	t.Helper()
 	select {
 	case err := <-p.done:
 		if err != nil {
 			t.Fatalf("exit: %v\n%s", err, p.logs)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("no exit 20s after SIGTERM")
+		t.Fatal("no exit 20s after the signal")
 	}
 	if !strings.Contains(p.logs.String(), `"msg":"parley stopped"`) {
 		t.Fatalf("logs lack the shutdown:\n%s", p.logs)
