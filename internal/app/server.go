@@ -488,14 +488,14 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// URL is the server's base URL once it listens.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+// URL is the server's base URL once it listens (config.ListenURL).
+func (s *Server) URL() string { return config.ListenURL(s.ln.Addr().String()) }
 
 // MetricsURL is the base URL of the listener of /metrics once the server
 // listens: the metrics address's when one is set, else URL's.
 func (s *Server) MetricsURL() string {
 	if s.metricsLn != nil {
-		return "http://" + s.metricsLn.Addr().String()
+		return config.ListenURL(s.metricsLn.Addr().String())
 	}
 	return s.URL()
 }

@@ -372,6 +372,17 @@ func asBrowsersWriteIt(u *url.URL) (string, error) {
 	return host + ":" + port, nil
 }
 
+// ListenURL is the http URL of addr, the host:port a server has bound,
+// written as browsers write its origin (without port 80): the public URL
+// of a server that has none set.
+func ListenURL(addr string) string {
+	u := &url.URL{Scheme: "http", Host: addr}
+	if origin, err := asBrowsersWriteIt(u); err == nil {
+		u.Host = origin
+	}
+	return u.String()
+}
+
 // Warnings returns what a server started with this configuration should
 // warn its operator of: settings that work, but are unsafe where members
 // reach the server over a network.

@@ -125,6 +125,27 @@ func TestConfig_PublicURL(t *testing.T) {
 	}
 }
 
+// A server without a public URL takes the address it listens on as its
+// own, written as a browser writes it, so that it is a public URL Validate
+// takes: on port 80, without the port, which browsers leave out of the
+// origin its pages' WebSocket comes from.
+func TestListenURL_AsBrowsersWriteIt(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"127.0.0.1:80":   "http://127.0.0.1",
+		"[::1]:80":       "http://[::1]",
+		"[::1]:8443":     "http://[::1]:8443",
+		"127.0.0.1:443":  "http://127.0.0.1:443",
+	} {
+		got := ListenURL(addr)
+		c := Default()
+		c.PublicURL = got
+		if err := c.Validate(); got != want || err != nil {
+			t.Errorf("ListenURL(%q) = %q (Validate: %v); want %q, valid", addr, got, err, want)
+		}
+	}
+}
+
 // A server that members reach over a network warns at start when its
 // public URL is unset or plain http, or when anyone may register on it;
 // one on loopback, for development, does not.
