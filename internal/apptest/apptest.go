@@ -154,9 +154,8 @@ func Install(tb testing.TB) config.Config {
 // is a process PostgreSQL starts, which then reads its catalogs afresh,
 // and that was most of what the API's tests cost PostgreSQL: with 4, the
 // tests took four fifths of the time and three quarters of the CPU
-// (2026-12-06). A server
-// with fewer connections than requests waits for one, which the tests
-// then also test.
+// (2026-12-06). A server with fewer connections than requests waits for
+// one, which the tests then also test.
 const testPoolSize = 4
 
 // withSmallPool is the database URL with a pool of testPoolSize
