@@ -218,7 +218,7 @@ type eventBus interface {
 // alone what it is handed so.
 type localBus interface {
 	eventBus
-	DeliverHere(userIDs []string, ev parley.Event)
+	bus.Local
 }
 
 // openBus returns the bus across nodes, NATS, when the config names a NATS
@@ -375,7 +375,7 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return errors.New("a server opened for a command does not listen")
 	}
-	if s.relay, err = bus.StartRelay(context.Background(), s.Store, local.DeliverHere, time.Now); err != nil {
+	if s.relay, err = bus.StartRelay(context.Background(), s.Store, local, s.log, time.Now); err != nil {
 		s.closeListeners()
 		return fmt.Errorf("read the commands' events: %w", err)
 	}

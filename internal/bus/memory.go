@@ -60,6 +60,10 @@ func (b *Memory) DeliverHere(userIDs []string, ev parley.Event) {
 	b.Publish(context.Background(), userIDs, ev)
 }
 
+// DropHere ends every subscription as dropped, so that their clients
+// catch up from the API (Relay).
+func (b *Memory) DropHere() { b.endAll(true) }
+
 // Subscribe opens a subscription to the member's events.
 func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscription, error) {
 	s := &subscription{bus: b, userID: userID, buffer: b.buffer, ch: make(chan parley.Event, min(b.buffer, ready))}

@@ -494,6 +494,10 @@ func (b *NATS) DeliverHere(userIDs []string, ev parley.Event) {
 	b.local.Publish(context.Background(), userIDs, ev)
 }
 
+// DropHere ends every subscription of this node as dropped, so that their
+// clients catch up from the API (Relay).
+func (b *NATS) DropHere() { b.local.endAll(true) }
+
 // Connected reports whether the node holds a connection to NATS now.
 func (b *NATS) Connected() bool { return b.nc.IsConnected() }
 

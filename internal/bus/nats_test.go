@@ -142,7 +142,7 @@ func TestNATS_UnpublishedEventsReachEveryNodeThroughTheStore(t *testing.T) {
 		b := mustNATS(t, url, opts)
 		relay := func(node *bus.NATS) *bus.Relay {
 			t.Helper()
-			r, err := bus.StartRelay(ctx, db, node.DeliverHere, time.Now)
+			r, err := bus.StartRelay(ctx, db, node, quiet, time.Now)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -104,9 +105,10 @@ func (o *Outbox) Close() error {
 
 // OutboxKeep is how long a server keeps an event of a command's after it
 // delivered it, before it removes it from the store. The servers read the
-// outbox every second: one that reads it less often than OutboxKeep may
-// find an event removed before it read it; its streams' clients then
-// catch up as they do after any gap, from the API.
+// outbox every second: one that could not read it for OutboxKeep or more
+// (cut off from the database) may find events removed before it read
+// them, and ends its subscriptions as dropped, so that their clients
+// catch up from the API (Relay.Run).
 const OutboxKeep = time.Minute
 
 // relayBatch bounds the events one Run delivers: a command that kept more
@@ -114,26 +116,38 @@ const OutboxKeep = time.Minute
 // several runs, each reading no more than that.
 const relayBatch = 10_000
 
+// Local is a server's own bus, as its Relay hands it the commands' events.
+type Local interface {
+	// DeliverHere hands ev to this server's subscriptions of the members
+	// alone.
+	DeliverHere(userIDs []string, ev parley.Event)
+	// DropHere ends every subscription of this server as dropped, so that
+	// their clients catch up from the API.
+	DropHere()
+}
+
 // Relay hands the events commands kept in the store (Outbox) to the
 // realtime streams of one server: each server of the store runs one, and
 // delivers to its own streams alone.
 type Relay struct {
-	store   parley.Store
-	deliver func(userIDs []string, ev parley.Event)
-	now     func() time.Time
+	store parley.Store
+	local Local
+	log   *slog.Logger
+	now   func() time.Time
 	// delivered holds when the relay delivered each event still kept, or
 	// found it kept already when it started.
 	delivered map[int64]time.Time
+	// lastRead is when the last read of the outbox that succeeded began.
+	lastRead time.Time
 }
 
-// StartRelay returns the relay of the events in store to deliver, which
-// hands an event to this server's subscriptions only, timed by now (a
-// clock of this process's: events carry no time, so that the clocks of
-// the machines commands run on do not matter). The events kept when it
-// starts are taken as delivered: a server starts its relay before it takes
-// streams, which are newer than those events.
-func StartRelay(ctx context.Context, store parley.Store, deliver func(userIDs []string, ev parley.Event), now func() time.Time) (*Relay, error) {
-	r := &Relay{store: store, deliver: deliver, now: now, delivered: map[int64]time.Time{}}
+// StartRelay returns the relay of the events in store to local, timed by
+// now (a clock of this process's: events carry no time, so that the
+// clocks of the machines commands run on do not matter). The events kept
+// when it starts are taken as delivered: a server starts its relay before
+// it takes streams, which are newer than those events.
+func StartRelay(ctx context.Context, store parley.Store, local Local, log *slog.Logger, now func() time.Time) (*Relay, error) {
+	r := &Relay{store: store, local: local, log: log, now: now, delivered: map[int64]time.Time{}}
 	ids, err := r.kept(ctx)
 	if err != nil {
 		return nil, err
@@ -145,12 +159,17 @@ func StartRelay(ctx context.Context, store parley.Store, deliver func(userIDs []
 	return r, nil
 }
 
-// kept returns the IDs of the events the store keeps.
+// kept returns the IDs of the events the store keeps, and notes when the
+// read began in lastRead.
 func (r *Relay) kept(ctx context.Context) (ids []int64, err error) {
+	began := r.now()
 	err = r.store.Read(ctx, func(tx parley.Tx) (err error) {
 		ids, err = tx.FindOutboxEventIDs(ctx)
 		return err
 	})
+	if err == nil {
+		r.lastRead = began
+	}
 	return ids, err
 }
 
@@ -158,10 +177,22 @@ func (r *Relay) kept(ctx context.Context) (ids []int64, err error) {
 // in the order they were kept, and removes from the store those it
 // delivered OutboxKeep ago or more. An event that cannot be read is
 // skipped, and reported once.
+//
+// When its last read of the outbox began OutboxKeep ago or more (the
+// database was out of its reach), another server may have removed events
+// it never read: an event is removed OutboxKeep after a server delivered
+// it, and none is delivered before it is kept. Before it delivers what it
+// finds, it then ends this server's subscriptions as dropped, so that no
+// client goes on unaware of what it missed.
 func (r *Relay) Run(ctx context.Context) error {
+	previous := r.lastRead
 	ids, err := r.kept(ctx)
 	if err != nil {
 		return err
+	}
+	if gap := r.lastRead.Sub(previous); gap >= OutboxKeep {
+		r.log.Warn("bus: the commands' events were out of reach, and some may be gone unread; ending this node's subscriptions so their clients catch up", "unread_for", gap.Round(time.Second).String())
+		r.local.DropHere()
 	}
 	now := r.now()
 	delivered := make(map[int64]time.Time, len(ids))
@@ -197,7 +228,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			unread = append(unread, fmt.Errorf("bus: undecodable event %d in the outbox: %w", e.ID, err))
 			continue
 		}
-		r.deliver(env.To, env.event())
+		r.local.DeliverHere(env.To, env.event())
 	}
 	r.delivered = delivered
 	if len(done) > 0 {

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 		}
 		start := func(got *[]delivery) *bus.Relay {
 			t.Helper()
-			r, err := bus.StartRelay(ctx, db, func(to []string, ev parley.Event) { *got = append(*got, delivery{to, ev}) }, clock)
+			r, err := bus.StartRelay(ctx, db, &here{deliver: func(to []string, ev parley.Event) { *got = append(*got, delivery{to, ev}) }}, quiet, clock)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +149,7 @@ func TestRelay_BurstsAndEventsItCannotRead(t *testing.T) {
 	db := sqlstoretest.Open(t, "sqlite")
 	ctx := context.Background()
 	var got []string
-	relay, err := bus.StartRelay(ctx, db, func(_ []string, ev parley.Event) { got = append(got, ev.ID) }, time.Now)
+	relay, err := bus.StartRelay(ctx, db, &here{deliver: func(_ []string, ev parley.Event) { got = append(got, ev.ID) }}, quiet, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestRelay_FailedRemovalDeliversNothingAgain(t *testing.T) {
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	store := &failingWrites{Store: db}
 	var got int
-	relay, err := bus.StartRelay(ctx, store, func([]string, parley.Event) { got++ }, func() time.Time { return now })
+	relay, err := bus.StartRelay(ctx, store, &here{deliver: func([]string, parley.Event) { got++ }}, quiet, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,4 +230,75 @@ func (s *failingWrites) Write(ctx context.Context, fn func(parley.Tx) error) err
 		return fmt.Errorf("the database refuses writes for now")
 	}
 	return s.Store.Write(ctx, fn)
+}
+
+// A server cut off from the database for bus.OutboxKeep or more may find
+// that other servers removed events it never read: when it reads the
+// outbox again, it ends its subscriptions as dropped, once, so that their
+// clients catch up from the API; a relay that read it within OutboxKeep
+// drops none, however long it has run.
+func TestRelay_CutOffForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
+	db := sqlstoretest.Open(t, "sqlite")
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	store := &failingReads{Store: db}
+	var got []string
+	node := &here{deliver: func(_ []string, ev parley.Event) { got = append(got, ev.ID) }}
+	relay, err := bus.StartRelay(ctx, store, node, quiet, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		now = now.Add(bus.OutboxKeep - time.Second)
+		if err := relay.Run(ctx); err != nil || node.drops != 0 {
+			t.Fatalf("a run within OutboxKeep of the last: %v, %d drops; want none", err, node.drops)
+		}
+	}
+	store.fail = true
+	now = now.Add(time.Second)
+	if err := relay.Run(ctx); err == nil {
+		t.Fatal("a run whose read failed reported no error")
+	}
+	command := bus.NewOutbox(db)
+	if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := command.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(bus.OutboxKeep - time.Second) // OutboxKeep after the last read that succeeded
+	store.fail = false
+	if err := relay.Run(ctx); err != nil || node.drops != 1 || !slices.Equal(got, []string{"e1"}) {
+		t.Fatalf("the first run after OutboxKeep unread: %v, %d drops, delivered %v; want one drop, then e1", err, node.drops, got)
+	}
+	now = now.Add(time.Second)
+	if err := relay.Run(ctx); err != nil || node.drops != 1 {
+		t.Fatalf("the run after: %v, %d drops; want still one", err, node.drops)
+	}
+}
+
+// here is a server's own bus as a relay sees it.
+type here struct {
+	deliver func(userIDs []string, ev parley.Event)
+	drops   int // how many times it was told to drop its subscriptions
+}
+
+func (h *here) DeliverHere(userIDs []string, ev parley.Event) { h.deliver(userIDs, ev) }
+func (h *here) DropHere()                                     { h.drops++ }
+
+// quiet is the relays' logger: what they log is not what these tests check.
+var quiet = slog.New(slog.DiscardHandler)
+
+// failingReads is a store whose reads fail while fail is set, as when the
+// database is out of reach.
+type failingReads struct {
+	parley.Store
+	fail bool
+}
+
+func (s *failingReads) Read(ctx context.Context, fn func(parley.Tx) error) error {
+	if s.fail {
+		return fmt.Errorf("the database is out of reach")
+	}
+	return s.Store.Read(ctx, fn)
 }
