@@ -145,6 +145,32 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 		}
 	})
 
+	// Every authenticated call is rate limited, and every answer to one
+	// carries the limit's headers, not only the 429.
+	t.Run("RateLimitHeaders", func(t *testing.T) {
+		for _, rt := range routes {
+			op, ok := ops[rt.method+" "+rt.pattern]
+			if !ok || rt.public {
+				continue
+			}
+			if _, ok := op.Responses["429"]; !ok {
+				t.Errorf("%s %s documents no 429", rt.method, rt.pattern)
+			}
+			for code, raw := range op.Responses {
+				if !hasSuccess(map[string]json.RawMessage{code: raw}) {
+					continue
+				}
+				var success struct{ Headers map[string]json.RawMessage }
+				json.Unmarshal(raw, &success)
+				for _, h := range []string{"RateLimit-Policy", "RateLimit"} {
+					if _, ok := success.Headers[h]; !ok {
+						t.Errorf("%s %s: its %s answer documents no %s header", rt.method, rt.pattern, code, h)
+					}
+				}
+			}
+		}
+	})
+
 	t.Run("Security", func(t *testing.T) {
 		if len(doc.Security) == 0 {
 			t.Fatal("no global security requirement")
