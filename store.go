@@ -233,7 +233,9 @@ type ThreadStore interface {
 	// FindThreadByDirectKey returns the direct thread of the two members
 	// the key names, held as FindThreadByID holds it.
 	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)
-	// FindThreads returns the member's current threads, newest activity first.
+	// FindThreads returns the member's current threads, newest activity
+	// first, each with the member's read marker, where they joined it and
+	// its unread count (ThreadSummary.CountUnread).
 	FindThreads(ctx context.Context, f ThreadFilter) ([]*ThreadSummary, error)
 	// NextSeq takes the thread's next message number and records activity
 	// at t. Numbers are dense: each transaction that commits took the one
@@ -294,7 +296,10 @@ type ParticipantStore interface {
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)
 	// JoinThread adds the member to the thread, or brings back one who left;
 	// ENOTFOUND for an account that is deleted, also by a transaction that
-	// commits while this one runs.
+	// commits while this one runs. A member added records p's JoinedAt,
+	// JoinedSeq and LastReadSeq; one brought back, p's JoinedAt and
+	// JoinedSeq, and keeps the read marker they had: what they read before
+	// they left, and no more.
 	JoinThread(ctx context.Context, p *Participant) error
 	// LeaveThread records that the member left at t; ENOTFOUND when they
 	// are not in the thread.

@@ -75,11 +75,18 @@ func ValidateTitle(s string) error {
 // Participant is a member's place in a thread. A member who left keeps the
 // row with LeftAt set and no longer sees the thread.
 type Participant struct {
-	ThreadID    string
-	UserID      string
-	JoinedAt    time.Time
-	LeftAt      *time.Time
+	ThreadID string
+	UserID   string
+	JoinedAt time.Time
+	LeftAt   *time.Time
+	// LastReadSeq is the member's read marker: the last message they read,
+	// or sent. It is what the others are told of their reading ("seen").
 	LastReadSeq int64
+	// JoinedSeq is the thread's last seq when the member was added to it,
+	// or added back after leaving; 0 for those in it from its start. What
+	// came before it is the thread's history to them, never unread; it
+	// says nothing of what they read, which LastReadSeq alone says.
+	JoinedSeq int64
 	// Muted is the member's choice to hear of the thread's new messages
 	// without being told of each (ThreadSummary.Muted).
 	Muted bool
@@ -88,8 +95,13 @@ type Participant struct {
 // ThreadSummary is a thread as one member sees it in a list.
 type ThreadSummary struct {
 	Thread
+	// UnreadCount is how many messages follow UnreadAfter.
 	UnreadCount int64 `json:"unread_count"`
+	// LastReadSeq is the member's read marker (Participant.LastReadSeq).
 	LastReadSeq int64 `json:"last_read_seq"`
+	// JoinedSeq is where the member joined the thread
+	// (Participant.JoinedSeq). It is not shown: unread_count counts from it.
+	JoinedSeq int64 `json:"-"`
 	// Muted says the member muted the thread: their clients count and show
 	// its messages, but tell them of none as it comes. It is the member's
 	// own, never shown to apps or to the other participants.
@@ -100,6 +112,21 @@ type ThreadSummary struct {
 	// GrantID, the first message of the thread the grant reaches (as
 	// ThreadReach's); 0 otherwise. It is not shown.
 	VisibleFromSeq int64 `json:"-"`
+}
+
+// UnreadAfter returns the seq of the last message before the member's
+// unread ones: their read marker, or the thread's last message when they
+// joined it, whichever is later. A member added to a group has nothing of
+// its history to read, though they read none of it.
+func (t *ThreadSummary) UnreadAfter() int64 {
+	return min(max(t.LastReadSeq, t.JoinedSeq), t.LastSeq)
+}
+
+// CountUnread sets UnreadCount to the messages after UnreadAfter. The
+// member's own messages are among them only when others' came after:
+// sending one moves their read marker up to it.
+func (t *ThreadSummary) CountUnread() {
+	t.UnreadCount = max(t.LastSeq-t.UnreadAfter(), 0)
 }
 
 // ThreadCursor marks a position in a member's threads, newest activity first.

@@ -59,7 +59,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 			tx.CreateThread(ctx, thread),
 			tx.CreateThreadKey(ctx, &parley.ThreadKey{UserID: alice, Key: "trip", ThreadID: thread.ID, RequestHash: []byte("the request's hash"), Existed: true}),
 			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: alice, JoinedAt: now}),
-			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: bob, JoinedAt: now, LastReadSeq: 3}),
+			tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: bob, JoinedAt: now, LastReadSeq: 3, JoinedSeq: 2}),
 			tx.SetThreadBlocked(ctx, thread.ID, true),
 			tx.SetThreadMuted(ctx, thread.ID, bob, true),
 			tx.AddTimelineNote(ctx, &parley.TimelineNote{ID: parley.NewID(), ThreadID: thread.ID, AfterSeq: 0, At: now, Kind: parley.NoteAdded,

@@ -72,7 +72,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		afterAt, afterID = micros(f.After.LastActivityAt), f.After.ID
 	}
 	rows, err := t.query(ctx, `
-		SELECT `+threadColumns+`, p.last_read_seq, p.muted, COALESCE(g.visible_from_seq, 0)
+		SELECT `+threadColumns+`, p.last_read_seq, p.joined_seq, p.muted, COALESCE(g.visible_from_seq, 0)
 		FROM participants p JOIN threads t ON t.id = p.thread_id
 			LEFT JOIN grant_threads g ON g.grant_id = $5 AND g.thread_id = t.id
 		WHERE p.user_id = $1 AND p.left_at IS NULL
@@ -90,11 +90,11 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		var s parley.ThreadSummary
 		var via sql.NullString
 		var activity, created int64
-		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.Muted, &s.VisibleFromSeq)...); err != nil {
+		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.JoinedSeq, &s.Muted, &s.VisibleFromSeq)...); err != nil {
 			return nil, mapError("find threads", err)
 		}
 		finishThread(&s.Thread, via, activity, created)
-		s.UnreadCount = max(s.LastSeq-s.LastReadSeq, 0)
+		s.CountUnread()
 		list = append(list, &s)
 	}
 	return list, mapError("find threads", rows.Err())
@@ -145,8 +145,8 @@ func (t *txn) findParticipant(ctx context.Context, threadID, userID, locked stri
 	var joined int64
 	var left sql.NullInt64
 	err := t.queryRow(ctx, "participant", `
-		SELECT joined_at, left_at, last_read_seq, muted FROM participants WHERE thread_id = $1 AND user_id = $2`+locked,
-		[]any{threadID, userID}, &joined, &left, &p.LastReadSeq, &p.Muted)
+		SELECT joined_at, left_at, last_read_seq, joined_seq, muted FROM participants WHERE thread_id = $1 AND user_id = $2`+locked,
+		[]any{threadID, userID}, &joined, &left, &p.LastReadSeq, &p.JoinedSeq, &p.Muted)
 	if err != nil {
 		return nil, mapError("find participant", err)
 	}
@@ -235,10 +235,11 @@ func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string
 // UPDATE, makes wait until the deletion ends, when the row is read again.
 func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 	res, err := t.exec(ctx, `
-		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq)
-		SELECT $1, id, $3, NULL, $4 FROM users WHERE id = $2 AND deleted_at IS NULL`+t.keyShared()+`
-		ON CONFLICT (thread_id, user_id) DO UPDATE SET joined_at = excluded.joined_at, left_at = NULL, muted = FALSE`,
-		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq)
+		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq, joined_seq)
+		SELECT $1, id, $3, NULL, $4, $5 FROM users WHERE id = $2 AND deleted_at IS NULL`+t.keyShared()+`
+		ON CONFLICT (thread_id, user_id) DO UPDATE
+		SET joined_at = excluded.joined_at, joined_seq = excluded.joined_seq, left_at = NULL, muted = FALSE`,
+		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq, p.JoinedSeq)
 	if err != nil {
 		return mapError("join thread", err)
 	}

@@ -330,6 +330,165 @@ func TestThreads_SetThreadMuted(t *testing.T) {
 	})
 }
 
+// JoinThread records where a member joined the thread apart from their
+// read marker: a member added after 5 messages has none of them unread
+// and a read marker of 0, and the next message from someone else is one
+// unread. Brought back after leaving, they take their new join point and
+// keep their read marker. Moving the marker leaves the join point as it
+// is.
+func TestThreads_JoinedSeqIsApartFromTheReadMarker(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ann.ID, JoinedAt: now})
+		})
+		postMany(t, db, ann, th, 5)
+		join := func(seq int64) {
+			t.Helper()
+			mustWrite(t, db, func(tx parley.Tx) error {
+				return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: bob.ID, JoinedAt: now, JoinedSeq: seq})
+			})
+		}
+		// bobs says what bob's row and his list of threads hold.
+		bobs := func() (readSeq, joinedSeq, unread int64) {
+			t.Helper()
+			err := db.Read(ctx, func(tx parley.Tx) error {
+				p, err := tx.FindParticipant(ctx, th.ID, bob.ID)
+				if err != nil {
+					return err
+				}
+				list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: bob.ID, Limit: 10})
+				if err != nil || len(list) != 1 {
+					t.Fatalf("bob's threads: %v, %v; want the one", list, err)
+				}
+				if s := list[0]; s.LastReadSeq != p.LastReadSeq || s.JoinedSeq != p.JoinedSeq {
+					t.Errorf("bob's list says read %d, joined %d; his row %d, %d", s.LastReadSeq, s.JoinedSeq, p.LastReadSeq, p.JoinedSeq)
+				}
+				readSeq, joinedSeq, unread = p.LastReadSeq, p.JoinedSeq, list[0].UnreadCount
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return readSeq, joinedSeq, unread
+		}
+
+		join(5)
+		if read, joined, unread := bobs(); read != 0 || joined != 5 || unread != 0 {
+			t.Errorf("bob added after 5 messages: read %d, joined %d, %d unread; want 0, 5, 0", read, joined, unread)
+		}
+		postMany(t, db, ann, th, 1)
+		if read, joined, unread := bobs(); read != 0 || joined != 5 || unread != 1 {
+			t.Errorf("after ann's next message: read %d, joined %d, %d unread; want 0, 5, 1", read, joined, unread)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			_, err := tx.SetReadSeq(ctx, th.ID, bob.ID, 6)
+			return err
+		})
+		if read, joined, unread := bobs(); read != 6 || joined != 5 || unread != 0 {
+			t.Errorf("bob read message 6: read %d, joined %d, %d unread; want 6, 5, 0", read, joined, unread)
+		}
+		postMany(t, db, ann, th, 1)
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.LeaveThread(ctx, th.ID, bob.ID, now) })
+		postMany(t, db, ann, th, 2)
+		join(9)
+		if read, joined, unread := bobs(); read != 6 || joined != 9 || unread != 0 {
+			t.Errorf("bob added back after message 9: read %d, joined %d, %d unread; want 6, 9, 0", read, joined, unread)
+		}
+		var anns *parley.Participant
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { anns, err = tx.FindParticipant(ctx, th.ID, ann.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if anns.JoinedSeq != 0 || anns.LastReadSeq != 9 {
+			t.Errorf("ann, in the thread from its start, who sent every message: joined %d, read %d; want 0, 9", anns.JoinedSeq, anns.LastReadSeq)
+		}
+	})
+}
+
+// Migration 0050 gives each member the join point the note of their
+// latest adding records (its after_seq), and 0 to everyone else: those in
+// a thread from its start, and those added before notes were kept. A
+// member's notes in one thread say nothing of another. Undone, the column
+// is gone.
+func TestMigration0050_JoinedSeqFromNotesOfAdding(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db, open := atVersion(t, engine, 49)
+			execAll(t, db,
+				`INSERT INTO users (id, no, username, display_name, password_hash, created_at)
+					VALUES ('ann', 1, 'ann', 'Ann', 'h', 1), ('bob', 2, 'bob', 'Bob', 'h', 1), ('cat', 3, 'cat', 'Cat', 'h', 1), ('dan', 4, 'dan', 'Dan', 'h', 1)`,
+				`INSERT INTO threads (id, no, kind, title, created_by, last_seq, last_change, last_activity_at, created_at)
+					VALUES ('t1', 1, 'group', 'one', 'ann', 5, 5, 1, 1), ('t2', 2, 'group', 'two', 'ann', 2, 2, 1, 1)`,
+				`INSERT INTO participants (thread_id, user_id, joined_at, last_read_seq)
+					VALUES ('t1', 'ann', 1, 5), ('t1', 'bob', 2, 0), ('t1', 'cat', 3, 1), ('t2', 'ann', 1, 2), ('t2', 'bob', 1, 0), ('t2', 'dan', 1, 0)`,
+				`INSERT INTO timeline_notes (id, thread_id, after_seq, at, kind, by_user_id, subject_user_id, title) VALUES
+					('n1', 't1', 0, 1, 'started', 'ann', NULL, 'one'),
+					('n2', 't1', 2, 2, 'added', 'ann', 'cat', NULL),
+					('n3', 't1', 3, 3, 'added', 'ann', 'bob', NULL),
+					('n4', 't1', 3, 4, 'left', 'cat', NULL, NULL),
+					('n5', 't1', 5, 5, 'added', 'ann', 'cat', NULL),
+					('n6', 't2', 0, 1, 'started', 'ann', NULL, 'two'),
+					('n7', 't2', 1, 2, 'removed', 'ann', 'dan', NULL)`,
+			)
+			store := open()
+			defer store.Close()
+			want := map[[2]string]int64{
+				{"t1", "ann"}: 0, {"t1", "bob"}: 3, {"t1", "cat"}: 5,
+				{"t2", "ann"}: 0, {"t2", "bob"}: 0, {"t2", "dan"}: 0,
+			}
+			err := store.Read(ctx, func(tx parley.Tx) error {
+				for key, seq := range want {
+					p, err := tx.FindParticipant(ctx, key[0], key[1])
+					if err != nil {
+						return err
+					}
+					if p.JoinedSeq != seq {
+						t.Errorf("%s in %s joined at %d, want %d", key[1], key[0], p.JoinedSeq, seq)
+					}
+				}
+				list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: "bob", Limit: 10})
+				if err != nil {
+					return err
+				}
+				unread := map[string]int64{}
+				for _, s := range list {
+					unread[s.ID] = s.UnreadCount
+				}
+				if want := map[string]int64{"t1": 2, "t2": 2}; !reflect.DeepEqual(unread, want) {
+					t.Errorf("bob's unread counts after the migration: %v, want %v", unread, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sqlstore.MigrateDownTo(ctx, db, engine, 49); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `SELECT joined_seq FROM participants`); err == nil {
+				t.Error("undone, participants still has joined_seq")
+			}
+		})
+	}
+}
+
 // FindTimelineNotes returns the notes that sit after the messages of a
 // range, in the order they were made, with their members' names and the
 // title they carry, to a member in the thread, and none to another.
