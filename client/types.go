@@ -197,7 +197,9 @@ type Thread struct {
 // state.
 type ThreadSummary struct {
 	Thread
-	// UnreadCount is how many messages follow the member's read marker.
+	// UnreadCount is how many messages follow the member's read marker,
+	// or the thread's last message when they were added to it, whichever
+	// is later: what came before a member joined is not unread to them.
 	UnreadCount int64 `json:"unread_count"`
 	// LastReadSeq is the member's read marker.
 	LastReadSeq int64 `json:"last_read_seq"`

@@ -427,7 +427,7 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	if err != nil {
 		return nil, err
 	}
-	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, Muted: p.Muted, VisibleFromSeq: from}
+	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, JoinedSeq: p.JoinedSeq, Muted: p.Muted, VisibleFromSeq: from}
 	countFrom(sum, from)
 	hideFromApp(c, sum)
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
@@ -455,11 +455,13 @@ func (s *Service) linkSummary(ctx context.Context, c *parley.Caller, list ...*pa
 // the thread's own, as every seq is in what the caller gets, so that it
 // pages and orders with the messages' seqs: from them an app that arrived
 // late learns how many messages came before it, not what they said.
+// Messages from before the member joined the thread are not unread either
+// (ThreadSummary.CountUnread), though the marker stays where they read.
 func countFrom(t *parley.ThreadSummary, from int64) {
 	if from > 1 {
 		t.LastReadSeq = min(max(t.LastReadSeq, from-1), t.LastSeq)
 	}
-	t.UnreadCount = max(t.LastSeq-t.LastReadSeq, 0)
+	t.CountUnread()
 }
 
 // hideFromApp takes out of a summary what an app may not learn: who
@@ -549,7 +551,11 @@ func (s *Service) ParticipantsOf(ctx context.Context, threadIDs []string) (peopl
 }
 
 // AddParticipant adds a friend of the caller to a group thread the caller is
-// in. Adding someone already there changes nothing.
+// in. Adding someone already there changes nothing. The newcomer finds
+// none of the group's history unread (Participant.JoinedSeq), and no one
+// is told they saw it: their read marker stays where it was, at 0 for a
+// member never in the group. One added back after leaving has nothing
+// unread of what came while they were away, nor of what they left unread.
 func (s *Service) AddParticipant(ctx context.Context, threadID, username string) ([]parley.UserRef, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -599,8 +605,10 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		} else if !ok {
 			return parley.Errorf(parley.EFORBIDDEN, "you can add only friends, and %q is not one yet", u.Username)
 		}
+		// They join after the thread's last message, where the note of
+		// their adding sits; their read marker stays where it was.
 		now := s.Now()
-		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: threadID, UserID: u.ID, JoinedAt: now}); err != nil {
+		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: threadID, UserID: u.ID, JoinedAt: now, JoinedSeq: th.LastSeq}); err != nil {
 			return err
 		}
 		if err := noteInGroup(ctx, tx, th, parley.NoteAdded, c.User.ID, u.ID, "", now); err != nil {
