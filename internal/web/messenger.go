@@ -547,7 +547,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	newer := q.Before != nil && *q.Before <= head.Thread.LastSeq
 	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, Older: page.HasMore, More: newer, Blocked: head.Thread.Blocked}
 	if q.Before == nil && head.Thread.UnreadCount > 0 {
-		list.Unread = &unreadMark{After: head.Thread.LastReadSeq, Count: head.Thread.UnreadCount}
+		list.Unread = &unreadMark{After: head.Thread.UnreadAfter(), Count: head.Thread.UnreadCount}
 	}
 	if err := p.addQuotes(ctx, &list); err != nil {
 		p.renderError(w, err)
