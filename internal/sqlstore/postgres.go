@@ -298,11 +298,19 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 	var schema sql.NullString
 	var exists bool
-	if err := pool.QueryRowContext(ctx, `SELECT current_schema(), to_regclass('goose_db_version') IS NOT NULL`).Scan(&schema, &exists); err != nil {
+	var encoding string
+	if err := pool.QueryRowContext(ctx, `SELECT current_schema(), to_regclass('goose_db_version') IS NOT NULL, current_setting('server_encoding')`).Scan(&schema, &exists, &encoding); err != nil {
 		return fmt.Errorf("sqlstore: connect: %w", err)
 	}
 	if !schema.Valid {
 		return errors.New("sqlstore: the search_path names no schema that exists")
+	}
+	// Members write in every script, and in emoji: a database of another
+	// encoding would refuse, as a failed send, every text it cannot hold
+	// (LATIN1), or hold bytes it never checks, which lower() does not
+	// fold (SQL_ASCII).
+	if encoding != "UTF8" {
+		return fmt.Errorf("sqlstore: the database's encoding is %s, and parley needs UTF8 to hold every text members write: create the database with ENCODING 'UTF8' (README, PostgreSQL)", encoding)
 	}
 	if !exists {
 		if err := refuseTakenNames(ctx, pool); err != nil {

@@ -3,8 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -147,12 +150,46 @@ func TestFoldsCase(t *testing.T) {
 	if !slices.Contains(sqlstoretest.Engines, "postgres") {
 		return
 	}
-	db, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresLocale(t, "C"))
+	db, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresLocale(t, "UTF8", "C"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	if folds, err := db.FoldsCase(ctx); err != nil || folds {
 		t.Errorf("a database of the C locale: folds case %v, %v; want it not to", folds, err)
+	}
+}
+
+// A PostgreSQL database that cannot hold every text members write, one of
+// LATIN1 (which refuses Greek, Cyrillic and emoji) or SQL_ASCII (which
+// holds bytes unchecked, and folds the case of ASCII letters only), is
+// refused when the store opens, before any schema is made in it: not found
+// out at a member's first send of "Σ".
+func TestOpenPostgres_RefusesADatabaseNotInUTF8(t *testing.T) {
+	t.Parallel()
+	if !slices.Contains(sqlstoretest.Engines, "postgres") {
+		t.Skip("PostgreSQL is not among the engines tested")
+	}
+	ctx := context.Background()
+	for _, encoding := range []string{"LATIN1", "SQL_ASCII"} {
+		url := sqlstoretest.PostgresLocale(t, encoding, "C")
+		db, err := sqlstore.OpenPostgres(ctx, url)
+		if err == nil {
+			db.Close()
+			t.Fatalf("a database of encoding %s opened", encoding)
+		}
+		if !strings.Contains(err.Error(), "encoding is "+encoding) || !strings.Contains(err.Error(), "ENCODING 'UTF8'") {
+			t.Errorf("a database of encoding %s: %v; want the encoding named, and what to do", encoding, err)
+		}
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables int
+		err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables)
+		conn.Close(ctx)
+		if err != nil || tables != 0 {
+			t.Errorf("after the refusal, the database of encoding %s holds %d tables (%v); want none", encoding, tables, err)
+		}
 	}
 }

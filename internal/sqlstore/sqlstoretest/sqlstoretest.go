@@ -215,14 +215,14 @@ func PostgresCopy(tb testing.TB, template string) string {
 	return url
 }
 
-// PostgresLocale creates an empty database of its own for the test, whose
-// LC_COLLATE and LC_CTYPE are locale, and returns its URL. It is dropped
-// when the test ends.
-func PostgresLocale(tb testing.TB, locale string) string {
+// PostgresLocale creates an empty database of its own for the test, of
+// the encoding (such as UTF8), whose LC_COLLATE and LC_CTYPE are locale,
+// and returns its URL. It is dropped when the test ends.
+func PostgresLocale(tb testing.TB, encoding, locale string) string {
 	tb.Helper()
 	name := "test_" + strings.ToLower(rand.Text()[:16])
-	if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '` + locale + `' LC_CTYPE '` + locale + `'`); err != nil {
-		tb.Fatalf("create database %s in locale %s: %v", name, locale, err)
+	if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING '` + encoding + `' LC_COLLATE '` + locale + `' LC_CTYPE '` + locale + `'`); err != nil {
+		tb.Fatalf("create database %s in encoding %s and locale %s: %v", name, encoding, locale, err)
 	}
 	tb.Cleanup(func() {
 		if err := dropPostgresDatabase(name); err != nil {
