@@ -422,7 +422,7 @@ type threadPage struct {
 	shell
 	Head     threadHead
 	Messages messageList
-	Seen     string
+	Seen     seenLine
 	Apps     appsPanel
 	// Newer is set when the page shows older messages, not the newest.
 	Newer bool
@@ -626,16 +626,29 @@ func containsUser(users []parley.UserRef, id string) bool {
 	return false
 }
 
-// seen says who, other than the member and the last message's sender, has
-// read the thread to its last message.
-func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (string, error) {
+// seenLine is the line under a thread's last message.
+type seenLine struct {
+	// Text says who, other than the member and the last message's
+	// sender, has read the thread to its last message.
+	Text string
+	// Read is the member's own read marker, which the script posts again
+	// only when it would move it forward.
+	Read int64
+}
+
+// seen returns the line under the thread's last message.
+func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (seenLine, error) {
 	th, err := p.svc.Thread(ctx, id)
-	if err != nil || th.LastMessage == nil {
-		return "", err
+	if err != nil {
+		return seenLine{}, err
+	}
+	line := seenLine{Read: th.LastReadSeq}
+	if th.LastMessage == nil {
+		return line, nil
 	}
 	markers, err := p.svc.ReadMarkers(ctx, id)
 	if err != nil {
-		return "", err
+		return seenLine{}, err
 	}
 	var names []string
 	for _, m := range markers {
@@ -643,10 +656,10 @@ func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (string,
 			names = append(names, displayName(m.User))
 		}
 	}
-	if len(names) == 0 {
-		return "", nil
+	if len(names) > 0 {
+		line.Text = "Seen by " + strings.Join(names, ", ")
 	}
-	return "Seen by " + strings.Join(names, ", "), nil
+	return line, nil
 }
 
 // seqParam reads a positive message seq from the query.

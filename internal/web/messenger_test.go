@@ -210,13 +210,14 @@ func TestMessenger_WorksWithoutScript(t *testing.T) {
 
 	t.Run("ReadMarkers", func(t *testing.T) {
 		// Bob opened the thread above, which read it: Alice's page says so
-		// under her last message, and Bob's own page does not.
+		// under her last message, and Bob's own page does not. Each says,
+		// for the script, how far its reader read.
 		a := newScriptless(t, env.URL)
 		a.signIn("alice")
-		if seen := a.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen">Seen by Bob</p>`) {
+		if seen := a.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen" data-read="60">Seen by Bob</p>`) {
 			t.Errorf("alice's read marker part:\n%s", seen.body)
 		}
-		if seen := b.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen"></p>`) {
+		if seen := b.get("/t/" + th.ID + "/seen"); !strings.Contains(seen.body, `<p id="seen" class="seen" data-read="60"></p>`) {
 			t.Errorf("bob's read marker part, under alice's message:\n%s", seen.body)
 		}
 	})

@@ -267,6 +267,8 @@ async function pull(seq) {
   }
 }
 
+// markedRead is how far the server has the member's read marker, as far
+// as the page knows (markRead).
 let markedRead = 0;
 const sendForm = document.getElementById("send");
 // A conversation that takes no message (a block) has no field to write in.
@@ -328,14 +330,25 @@ function followAnswered(ev) {
 }
 
 // markRead moves the member's read marker to the last message shown, while
-// the page is in view.
-async function markRead() {
+// the page is in view, unless the server has it there already: as far as
+// the page marked it, or as the line under the messages (#seen, fetched
+// again on each read.updated and on catching up) last said, which tells
+// of the member's other devices too. A post that fails (the network
+// dropped) marks nothing, so the catch-up after the reconnect posts again;
+// one made while another is on its way waits for it, so that the same
+// position is not posted twice.
+const markRead = serial(async () => {
+  markedRead = Math.max(markedRead, Number(document.getElementById("seen")?.dataset.read) || 0);
   const seq = lastSeq();
   if (!sendForm || document.visibilityState !== "visible" || seq <= markedRead) return;
-  markedRead = seq;
   const data = new URLSearchParams({ csrf: sendForm.elements.csrf.value, seq: String(seq) });
-  await fetch(`${base}/read`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" }).catch(console.warn);
-}
+  try {
+    const r = await fetch(`${base}/read`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" });
+    if (r.ok) markedRead = Math.max(markedRead, seq);
+  } catch (err) {
+    console.warn(err);
+  }
+});
 
 // announce tells screen readers of the messages others wrote after seq,
 // and of what others did in the group (its notes) not in notesBefore, the
