@@ -339,6 +339,93 @@ func TestMessenger_SendingAndDeleting_Browser_LongMessageTakenAsTheMemberLeftIsO
 	}
 }
 
+// Two messages written one after the other as the network drops: the
+// server took the first, but its answer was lost on the way back, and the
+// second waited behind it. Both come back to the field, as the page cannot
+// know the first was taken; sent again as they are once the network is
+// back, each is the message it was, with the key it was written with: the
+// first is not sent twice, and the page shows each once.
+func TestMessenger_SendingAndDeleting_Browser_MessagesGivenBackAreSentOnce(t *testing.T) {
+	t.Parallel()
+	// The page reaches the server through the proxy that cuts the
+	// network, and behind it the one that holds back answers to sends.
+	cut, hold := newCutProxy(t), newHoldProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = cut.URL })
+	hold.forwardTo(t, env.URL)
+	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, cut.URL, th, "alice")
+
+	release := hold.holdSends()
+	writeAndSend(t, b, "first")
+	hold.waitHeld(t, 1) // the server took it
+	writeAndSend(t, b, "second")
+	cut.down()
+	waitFor(t, b, `document.getElementById("text").value === `+jsString("first\nsecond"))
+	release()
+	cut.up()
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	waitFor(t, b, `document.getElementById("text").value === "" && [...document.querySelectorAll("#messages li.mine .bubble")].some((b) => b.textContent.includes("second"))`)
+	mine := evaluate[[]string](t, b, `[...document.querySelectorAll("#messages li.mine .bubble")].map((b) => b.textContent)`)
+	if fmt.Sprint(mine) != "[first second]" {
+		t.Errorf("sent again, alice's messages show as %q, want first, then second", mine)
+	}
+	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+	must(t, err)
+	var sent []string
+	for _, m := range page.Messages {
+		sent = append(sent, m.Text)
+	}
+	if fmt.Sprint(sent) != "[first second]" {
+		t.Errorf("sent again, the server holds alice's messages %q, want first, then second", sent)
+	}
+}
+
+// The same as the member leaves the chat: a long message, too long to
+// outlive the page, is on its way (the server takes it, its answer lost),
+// and a second waits behind it. Back in the chat, the member finds both in
+// the field; sent as they are, the first is not sent twice.
+func TestMessenger_SendingAndDeleting_Browser_MessagesWaitingAsTheMemberLeftAreSentOnce(t *testing.T) {
+	t.Parallel()
+	proxy := newHoldProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
+	proxy.forwardTo(t, env.URL)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, proxy.URL, th, "alice")
+	release := proxy.holdSends()
+	writeAndSend(t, b, longHebrew)
+	proxy.waitHeld(t, 1)
+	writeAndSend(t, b, "and one more thing")
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	release()
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	if evaluate[string](t, b, `document.getElementById("text").value`) != longHebrew+"\nand one more thing" {
+		t.Fatal("the two messages on their way as the member left are not back in the field")
+	}
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	waitFor(t, b, `document.getElementById("text").value === "" && [...document.querySelectorAll("#messages li.mine .bubble")].some((b) => b.textContent.endsWith("and one more thing"))`)
+	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+	must(t, err)
+	// Long texts are told by their length.
+	var sent []string
+	for _, m := range page.Messages {
+		if n := len([]rune(m.Text)); n > 100 {
+			sent = append(sent, fmt.Sprintf("%d characters", n))
+		} else {
+			sent = append(sent, m.Text)
+		}
+	}
+	if want := []string{fmt.Sprintf("%d characters", len([]rune(longHebrew))), "and one more thing"}; !slices.Equal(sent, want) {
+		t.Errorf("sent again, the server holds alice's messages %q, want %q", sent, want)
+	}
+}
+
 // longHebrew is a message of 15,000 characters, within the 16,000 one may
 // hold, that the form encodes as some 75,000 bytes (%D7%A9 a letter): more
 // than a browser lets outlive its page.

@@ -670,13 +670,46 @@ if (text && list) {
   // the next message at once, and a message sent twice (a retry) is one.
   const queue = [];
   let sending = false;
-  // unsent is the message the field was given back when it could not be
-  // sent, with its key: sent again as it is, it is the same message.
+  // unsent are the messages the field holds that it was given back (by a
+  // send that failed, or the draft), each as it was written: its text,
+  // the message it answers and its key, in order; and reply, what the
+  // field answered then. The server may hold some of them already (a
+  // send whose answer was lost): sent again with their keys, they are
+  // the messages it holds, each once.
   let unsent = null;
-  // unsentKey is unsent's key if value, answering reply, is unsent as it
-  // was given back, else undefined.
-  const unsentKey = (value, reply) =>
-    unsent && unsent.text === value && unsent.reply?.seq === reply?.seq ? unsent.key : undefined;
+  // bare is a message as unsent and the draft keep it, without what the
+  // queue adds (kept).
+  const bare = (m) => ({ text: m.text, reply: m.reply, key: m.key });
+  // outgoing returns the messages the field sends, holding value and
+  // answering reply. While it answers what it did when it was given
+  // messages back, and starts with their texts as given, one a line, in
+  // order, those go as they were written, each with its key. What follows
+  // (edited, or written since) is one message with a key of its own,
+  // answering what the first message it no longer holds answered, or,
+  // when it holds none of them, what the field answers.
+  function outgoing(value, reply) {
+    const out = [];
+    let rest = value;
+    if (unsent && unsent.reply?.seq === reply?.seq) {
+      for (const m of unsent.messages) {
+        if (rest !== m.text && !rest.startsWith(`${m.text}\n`)) break;
+        out.push(m);
+        rest = rest.slice(m.text.length + 1);
+      }
+    }
+    if (rest.trim()) out.push({ text: rest, reply: out.length ? unsent.messages[out.length]?.reply || null : reply, key: newKey() });
+    return out;
+  }
+  // giveBack puts messages that could not be sent back in the field, in
+  // order, one a line, before the messages it holds; the field answers
+  // what the first of them answered, unless it answers something already.
+  function giveBack(back) {
+    const all = [...back, ...outgoing(text.value, answering())].map(bare);
+    text.value = all.map((m) => m.text).join("\n");
+    if (back[0].reply && !answering()) answer(back[0].reply);
+    unsent = { messages: all, reply: answering() };
+    fit();
+  }
 
   list.addEventListener("click", (e) => {
     const reply = e.target.closest?.(".acts .reply");
@@ -700,15 +733,9 @@ if (text && list) {
         const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }, m).catch(() => "You are offline: the message was not sent.");
         if (err) {
           // This message and those written after it go back to the field,
-          // unsent, in order, before whatever is being typed.
-          const back = queue.splice(0);
-          const typed = text.value;
-          text.value = [...back.map((b) => b.text), typed].filter((v) => v).join("\n");
-          unsent = back.length === 1 && !typed ? back[0] : null;
-          // They answer what the first of them answered, unless the field
-          // answers something already.
-          if (back[0].reply && !answering()) answer(back[0].reply);
-          fit();
+          // unsent, in order, before whatever is being typed, each with
+          // its key: the server may have taken this one, its answer lost.
+          giveBack(queue.splice(0));
           say(err);
           return;
         }
@@ -724,8 +751,7 @@ if (text && list) {
     e.preventDefault();
     const value = text.value;
     if (!value.trim()) return;
-    const reply = answering();
-    queue.push({ text: value, reply, key: unsentKey(value, reply) || newKey() });
+    queue.push(...outgoing(value, answering()));
     unsent = null;
     answer(null);
     text.value = "";
@@ -865,23 +891,20 @@ if (text && list) {
   if (draft && !text.value) {
     text.value = draft.text;
     if (draft.reply && !answering()) answer(draft.reply);
-    // A message that may have been sent comes back with its key: sent
-    // again as it is, it is the same message.
-    if (draft.key) unsent = { text: draft.text, reply: draft.reply, key: draft.key };
+    // Messages that may have been sent come back with their keys: sent
+    // again as they are, each is the same message.
+    if (draft.messages?.length) unsent = { messages: draft.messages, reply: draft.reply };
     fit();
   }
   // Messages waiting behind the one on its way (which outlives the page,
-  // unless too long to) go into the draft, in order, before what is being
-  // typed; one alone keeps its key.
+  // unless too long to) go into the draft, in order, before the messages
+  // the field holds, each with its key, as a failed send gives them back.
   addEventListener("pagehide", () => {
     if (signingOut) return;
     const waiting = sending && queue[0]?.kept ? queue.slice(1) : queue;
-    const kept = [...waiting.map((m) => m.text), text.value].filter((v) => v.trim()).join("\n");
+    const messages = [...waiting, ...outgoing(text.value, answering())].map(bare);
     const reply = answering() || waiting[0]?.reply || null;
-    let key;
-    if (waiting.length === 1 && !text.value.trim() && reply?.seq === waiting[0].reply?.seq) key = waiting[0].key;
-    else if (!waiting.length) key = unsentKey(text.value, reply);
-    if (kept) sessionStorage.setItem(draftKey, JSON.stringify({ text: kept, reply, key }));
+    if (messages.length) sessionStorage.setItem(draftKey, JSON.stringify({ text: messages.map((m) => m.text).join("\n"), reply, messages }));
     else sessionStorage.removeItem(draftKey);
   });
 }
