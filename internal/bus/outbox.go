@@ -137,7 +137,9 @@ type Relay struct {
 	// delivered holds when the relay delivered each event still kept, or
 	// found it kept already when it started.
 	delivered map[int64]time.Time
-	// lastRead is when the last read of the outbox that succeeded began.
+	// lastRead is when the last run whose reads of the outbox all
+	// succeeded (or the start) began its first read: every event kept
+	// since then is one the relay has yet to read.
 	lastRead time.Time
 }
 
@@ -148,6 +150,7 @@ type Relay struct {
 // it takes streams, which are newer than those events.
 func StartRelay(ctx context.Context, store parley.Store, local Local, log *slog.Logger, now func() time.Time) (*Relay, error) {
 	r := &Relay{store: store, local: local, log: log, now: now, delivered: map[int64]time.Time{}}
+	r.lastRead = now()
 	ids, err := r.kept(ctx)
 	if err != nil {
 		return nil, err
@@ -159,17 +162,12 @@ func StartRelay(ctx context.Context, store parley.Store, local Local, log *slog.
 	return r, nil
 }
 
-// kept returns the IDs of the events the store keeps, and notes when the
-// read began in lastRead.
+// kept returns the IDs of the events the store keeps.
 func (r *Relay) kept(ctx context.Context) (ids []int64, err error) {
-	began := r.now()
 	err = r.store.Read(ctx, func(tx parley.Tx) (err error) {
 		ids, err = tx.FindOutboxEventIDs(ctx)
 		return err
 	})
-	if err == nil {
-		r.lastRead = began
-	}
 	return ids, err
 }
 
@@ -178,21 +176,19 @@ func (r *Relay) kept(ctx context.Context) (ids []int64, err error) {
 // delivered OutboxKeep ago or more. An event that cannot be read is
 // skipped, and reported once.
 //
-// When its last read of the outbox began OutboxKeep ago or more (the
-// database was out of its reach), another server may have removed events
-// it never read: an event is removed OutboxKeep after a server delivered
-// it, and none is delivered before it is kept. Before it delivers what it
-// finds, it then ends this server's subscriptions as dropped, so that no
-// client goes on unaware of what it missed.
+// When OutboxKeep or more passed between the first read of the last run
+// whose reads all succeeded and the end of this run's reads (the database
+// was out of its reach, its reads failing or hanging), another server may
+// have removed events this one never read: an event is removed OutboxKeep
+// after a server delivered it, and none is delivered before it is kept.
+// Before it delivers what it found, it then ends this server's
+// subscriptions as dropped, so that no client goes on unaware of what it
+// missed.
 func (r *Relay) Run(ctx context.Context) error {
-	previous := r.lastRead
+	began := r.now()
 	ids, err := r.kept(ctx)
 	if err != nil {
 		return err
-	}
-	if gap := r.lastRead.Sub(previous); gap >= OutboxKeep {
-		r.log.Warn("bus: the commands' events were out of reach, and some may be gone unread; ending this node's subscriptions so their clients catch up", "unread_for", gap.Round(time.Second).String())
-		r.local.DropHere()
 	}
 	now := r.now()
 	delivered := make(map[int64]time.Time, len(ids))
@@ -220,6 +216,11 @@ func (r *Relay) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if gap := r.now().Sub(r.lastRead); gap >= OutboxKeep {
+		r.log.Warn("bus: the commands' events were out of reach, and some may be gone unread; ending this node's subscriptions so their clients catch up", "unread_for", gap.Round(time.Second).String())
+		r.local.DropHere()
+	}
+	r.lastRead = began
 	var unread []error
 	for _, e := range events {
 		delivered[e.ID] = now

@@ -302,3 +302,77 @@ func (s *failingReads) Read(ctx context.Context, fn func(parley.Tx) error) error
 	}
 	return s.Store.Read(ctx, fn)
 }
+
+// A read of the outbox that hangs for bus.OutboxKeep or more before it
+// succeeds (a database cut off without an error, until the network
+// heals) leaves a server as far behind as one whose reads failed: another
+// server may remove, meanwhile, an event this server has not read yet,
+// whether the hang is in its read of the events' IDs or in its read of
+// the events. The server ends its subscriptions as dropped all the same.
+func TestRelay_AReadThatHangsForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
+	for name, stallOn := range map[string]int{"ReadOfIDs": 1, "ReadOfEvents": 2} {
+		t.Run(name, func(t *testing.T) {
+			db := sqlstoretest.Open(t, "sqlite")
+			ctx := context.Background()
+			now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+			clock := func() time.Time { return now }
+			store := &stallingReads{Store: db}
+			var got []string
+			node := &here{deliver: func(_ []string, ev parley.Event) { got = append(got, ev.ID) }}
+			relay, err := bus.StartRelay(ctx, store, node, quiet, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := bus.StartRelay(ctx, db, &here{deliver: func([]string, parley.Event) {}}, quiet, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			command := bus.NewOutbox(db)
+			if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := command.Close(); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Second)
+			if err := other.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// This server runs a second later, and one of its reads hangs
+			// while the other server, OutboxKeep on, removes e1.
+			now = now.Add(time.Second)
+			store.stallOn, store.stall = stallOn, func() {
+				now = now.Add(bus.OutboxKeep)
+				if err := other.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := relay.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if node.drops != 1 && !slices.Contains(got, "e1") {
+				t.Fatalf("after a read that hung for OutboxKeep: %d drops, delivered %v; want e1 delivered or the subscriptions dropped", node.drops, got)
+			}
+		})
+	}
+}
+
+// stallingReads is a store whose read number stallOn, counted from the
+// first after stall is set, runs stall first, as a read that waits on a
+// database out of reach before it succeeds.
+type stallingReads struct {
+	parley.Store
+	stallOn int
+	stall   func()
+}
+
+func (s *stallingReads) Read(ctx context.Context, fn func(parley.Tx) error) error {
+	if s.stall != nil {
+		if s.stallOn--; s.stallOn == 0 {
+			stall := s.stall
+			s.stall = nil
+			stall()
+		}
+	}
+	return s.Store.Read(ctx, fn)
+}
