@@ -182,8 +182,13 @@ type Subscription interface {
 	// that a consumer need not hold a goroutine waiting on Done; stop
 	// undoes it, as AfterFunc's does.
 	AfterEnd(f func()) (stop func() bool)
-	// Dropped reports whether the bus ended the subscription because the
-	// consumer did not keep up.
+	// Dropped reports whether the bus ended the subscription with events
+	// its consumer did not get, who must then catch up another way: it did
+	// not keep up (Slow), or its node missed events itself, cut off from
+	// the other nodes or from the database.
 	Dropped() bool
+	// Slow reports whether the bus dropped the subscription because its
+	// consumer did not keep up.
+	Slow() bool
 	Close()
 }

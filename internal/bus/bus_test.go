@@ -120,8 +120,8 @@ func testBus(t *testing.T, nodes newNodes) {
 		for range slow.C() {
 			n++
 		}
-		if n != 2 || !slow.Dropped() {
-			t.Fatalf("slow subscriber got %d events, dropped=%v; want 2 then dropped", n, slow.Dropped())
+		if n != 2 || !slow.Dropped() || !slow.Slow() {
+			t.Fatalf("slow subscriber got %d events, dropped=%v, slow=%v; want 2 then dropped as slow", n, slow.Dropped(), slow.Slow())
 		}
 		// Publishing after the drop neither blocks nor panics, and others
 		// go on receiving.
@@ -226,6 +226,27 @@ func testBus(t *testing.T, nodes newNodes) {
 			t.Fatalf("%s ran after stop", name)
 		case <-time.After(100 * time.Millisecond):
 		}
+	})
+	// A node that missed events itself ends its subscriptions, all of
+	// them, as dropped, but not as slow: their consumers were not behind.
+	t.Run("DropHereEndsThisNodesSubscriptionsAsDroppedNotSlow", func(t *testing.T) {
+		a, b := nodes(t, 8)
+		onB := []parley.Subscription{mustSubscribe(t, b, "alice"), mustSubscribe(t, b, "bob")}
+		b.(bus.Local).DropHere()
+		for i, s := range onB {
+			select {
+			case <-s.Done():
+			case <-time.After(waitFor):
+				t.Fatalf("subscription %d outlived DropHere", i)
+			}
+			if !s.Dropped() || s.Slow() {
+				t.Errorf("subscription %d: dropped=%v, slow=%v; want dropped, not slow", i, s.Dropped(), s.Slow())
+			}
+		}
+		// The node takes subscriptions again at once.
+		again := mustSubscribe(t, b, "alice")
+		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "t1", map[string]string{}))
+		mustReceive(t, again)
 	})
 	t.Run("CloseEndsTheSubscriptionOnly", func(t *testing.T) {
 		a, b := nodes(t, 8)

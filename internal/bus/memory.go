@@ -122,6 +122,7 @@ type subscription struct {
 	mu      sync.Mutex
 	closed  bool
 	dropped bool
+	slow    bool // dropped for not keeping up
 	// behind holds, in order, the events after those in ch while ch is
 	// full; its first is the one pump is handing over.
 	behind []parley.Event
@@ -146,7 +147,7 @@ func (s *subscription) send(ev parley.Event) {
 		}
 	}
 	if len(s.ch)+len(s.behind) >= s.buffer {
-		s.dropped = true
+		s.dropped, s.slow = true, true
 		s.endLocked()
 		return
 	}
@@ -206,6 +207,12 @@ func (s *subscription) Dropped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dropped
+}
+
+func (s *subscription) Slow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.slow
 }
 
 func (s *subscription) Close() {

@@ -179,7 +179,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 		select {
 		case ev, ok := <-sub.C():
 			if !ok {
-				s.cutOffSlowClient(conn)
+				s.cutOff(conn, !sub.Dropped() || sub.Slow())
 				return
 			}
 			ev, visible, err := sub.Admit(ctx, ev)
@@ -195,7 +195,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 				// Behind by a full queue, or by one write that took longer
 				// than writeTimeout: either way the client stopped reading.
 				if sub.Dropped() || errors.Is(err, context.DeadlineExceeded) {
-					s.cutOffSlowClient(conn)
+					s.cutOff(conn, !sub.Dropped() || sub.Slow())
 				}
 				return
 			}
@@ -225,7 +225,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 			return
 		case <-ctx.Done():
 			if sub.Dropped() {
-				s.cutOffSlowClient(conn)
+				s.cutOff(conn, sub.Slow())
 			} else {
 				conn.Close(websocket.StatusGoingAway, "")
 			}
@@ -302,17 +302,24 @@ func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error)
 	}
 }
 
-// cutOffSlowClient ends the connection of a client that fell too far behind.
-// Its socket may be full, so the close frame is not waited for.
-func (s *Server) cutOffSlowClient(conn *websocket.Conn) {
-	s.metrics.eventsDropped.Inc()
+// cutOff ends, with 1013 (try again later), the connection of a client
+// whose events did not all reach it: because it fell too far behind, if
+// slow, else because this node missed events itself (cut off from NATS or
+// the database), which only slow clients count in the metrics. Its socket
+// may be full, so the close frame is not waited for.
+func (s *Server) cutOff(conn *websocket.Conn, slow bool) {
+	reason := "events were missed while this server was cut off: reconnect and catch up"
+	if slow {
+		s.metrics.eventsDropped.Inc()
+		reason = "too slow: events were not read in time"
+	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	go func() {
 		<-closeCtx.Done()
 		conn.CloseNow()
 	}()
-	conn.Close(websocket.StatusTryAgainLater, "too slow: events were not read in time")
+	conn.Close(websocket.StatusTryAgainLater, reason)
 }
 
 func writeEvent(ctx context.Context, conn *websocket.Conn, ev parley.Event) error {
