@@ -328,6 +328,7 @@ func TestMessages_History(t *testing.T) {
 		"ErrAfterNotANumber": "after=1e3",
 		// Numbers are digits only: a sign or a space is not read past.
 		"ErrLimitSigned":  "limit=%2B5",
+		"ErrLimitEmpty":   "limit=",
 		"ErrLimitSpaced":  "limit=%205",
 		"ErrAfterSigned":  "after=%2B2",
 		"ErrBeforeMinus0": "before=-0",

@@ -71,6 +71,6 @@ func pageQuery(r *http.Request) (url.Values, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	limit, err := limitParam(q.Get("limit"))
+	limit, err := limitParam(q)
 	return q, limit, err
 }

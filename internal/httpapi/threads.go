@@ -183,13 +183,13 @@ func seqParam(q url.Values, name string) (*int64, error) {
 	return &n, nil
 }
 
-// limitParam parses an optional page size; absent is 0, the service's
-// default, and an explicit value must be positive.
-func limitParam(v string) (int, error) {
-	if v == "" {
+// limitParam parses the query's optional page size; absent is 0, the
+// service's default, and one given, even empty, must be positive.
+func limitParam(q url.Values) (int, error) {
+	if !q.Has("limit") {
 		return 0, nil
 	}
-	n, ok := decimal(v)
+	n, ok := decimal(q.Get("limit"))
 	if !ok || n < 1 {
 		return 0, parley.Errorf(parley.EINVALID, "limit must be a positive whole number, written in digits only")
 	}
