@@ -188,7 +188,7 @@ func TestRelay_FailedRemovalDeliversNothingAgain(t *testing.T) {
 	db := sqlstoretest.Open(t, "sqlite")
 	ctx := context.Background()
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	store := &failingWrites{Store: db}
+	store := &failing{Store: db}
 	var got int
 	relay, err := bus.StartRelay(ctx, store, &here{deliver: func([]string, parley.Event) { got++ }}, quiet, func() time.Time { return now })
 	if err != nil {
@@ -205,11 +205,11 @@ func TestRelay_FailedRemovalDeliversNothingAgain(t *testing.T) {
 		t.Fatalf("first run: %v, %d delivered", err, got)
 	}
 	now = now.Add(bus.OutboxKeep)
-	store.fail = true
+	store.writes = true
 	if err := relay.Run(ctx); err == nil {
 		t.Error("a run whose removal failed reported no error")
 	}
-	store.fail = false
+	store.writes = false
 	if err := relay.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -218,18 +218,26 @@ func TestRelay_FailedRemovalDeliversNothingAgain(t *testing.T) {
 	}
 }
 
-// failingWrites is a store whose writes fail while fail is set, as when
-// the database refuses them for a moment.
-type failingWrites struct {
+// failing is a store whose writes fail while writes is set, as when the
+// database refuses them for a moment, and whose reads fail while reads is
+// set, as when it is out of reach.
+type failing struct {
 	parley.Store
-	fail bool
+	reads, writes bool
 }
 
-func (s *failingWrites) Write(ctx context.Context, fn func(parley.Tx) error) error {
-	if s.fail {
+func (s *failing) Write(ctx context.Context, fn func(parley.Tx) error) error {
+	if s.writes {
 		return fmt.Errorf("the database refuses writes for now")
 	}
 	return s.Store.Write(ctx, fn)
+}
+
+func (s *failing) Read(ctx context.Context, fn func(parley.Tx) error) error {
+	if s.reads {
+		return fmt.Errorf("the database is out of reach")
+	}
+	return s.Store.Read(ctx, fn)
 }
 
 // A server cut off from the database for bus.OutboxKeep or more may find
@@ -241,7 +249,7 @@ func TestRelay_CutOffForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
 	db := sqlstoretest.Open(t, "sqlite")
 	ctx := context.Background()
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	store := &failingReads{Store: db}
+	store := &failing{Store: db}
 	var got []string
 	node := &here{deliver: func(_ []string, ev parley.Event) { got = append(got, ev.ID) }}
 	relay, err := bus.StartRelay(ctx, store, node, quiet, func() time.Time { return now })
@@ -254,7 +262,7 @@ func TestRelay_CutOffForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
 			t.Fatalf("a run within OutboxKeep of the last: %v, %d drops; want none", err, node.drops)
 		}
 	}
-	store.fail = true
+	store.reads = true
 	now = now.Add(time.Second)
 	if err := relay.Run(ctx); err == nil {
 		t.Fatal("a run whose read failed reported no error")
@@ -267,7 +275,7 @@ func TestRelay_CutOffForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(bus.OutboxKeep - time.Second) // OutboxKeep after the last read that succeeded
-	store.fail = false
+	store.reads = false
 	if err := relay.Run(ctx); err != nil || node.drops != 1 || !slices.Equal(got, []string{"e1"}) {
 		t.Fatalf("the first run after OutboxKeep unread: %v, %d drops, delivered %v; want one drop, then e1", err, node.drops, got)
 	}
@@ -288,20 +296,6 @@ func (h *here) DropHere()                                     { h.drops++ }
 
 // quiet is the relays' logger: what they log is not what these tests check.
 var quiet = slog.New(slog.DiscardHandler)
-
-// failingReads is a store whose reads fail while fail is set, as when the
-// database is out of reach.
-type failingReads struct {
-	parley.Store
-	fail bool
-}
-
-func (s *failingReads) Read(ctx context.Context, fn func(parley.Tx) error) error {
-	if s.fail {
-		return fmt.Errorf("the database is out of reach")
-	}
-	return s.Store.Read(ctx, fn)
-}
 
 // A read of the outbox that hangs for bus.OutboxKeep or more before it
 // succeeds (a database cut off without an error, until the network
