@@ -2,10 +2,16 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 )
 
 // TestMessenger_Browser_ReplyToAMessage: Reply sits beside each message,
@@ -152,30 +158,51 @@ func TestMessenger_Browser_ReplyFromTheAddress(t *testing.T) {
 // answered, so that sent again they are the reply they were.
 func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
 	t.Parallel()
-	env := apptest.Start(t, apptest.Unlimited)
+	// The page reaches the server through the proxy that cuts the network,
+	// and behind it the one that holds a send on its way to the server
+	// (delay), which never reaches it once the network is cut.
+	cut, hold := newCutProxy(t), newHoldProxy(t)
+	hold.mu.Lock()
+	hold.delay = time.Minute
+	hold.mu.Unlock()
+	env := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.PublicURL = cut.URL })
+	hold.forwardTo(t, env.URL)
+	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
 	apptest.MustSend(t, bob, th.ID, "dinner?")
-	a := liveThread(t, env.URL, th.ID, "alice")
-	// The first send waits, the second after it, until the first fails.
-	script := func(js string) {
-		t.Helper()
-		_, err := chromedp.Run(a, chromedp.Evaluate[bool](js+"; true"))
-		must(t, err)
-	}
-	script(`window.realFetch = window.fetch;
-		window.pending = [];
-		window.fetch = (url, opts) => opts && opts.method === "POST" && /\/messages$/.test(url)
-			? new Promise((_, reject) => window.pending.push(reject))
-			: window.realFetch(url, opts)`)
+	a := liveThread(t, cut.URL, th.ID, "alice")
+
+	// The first message, a reply, is on its way; the second, which
+	// answers nothing, waits behind it; then the network drops.
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m1 .reply`))))
 	waitFor(t, a, `!document.getElementById("replying").hidden`)
-	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "yes"), pressEnter(`#text`)))
-	waitFor(t, a, `window.pending.length === 1 && document.getElementById("replying").hidden`)
-	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "at 8"), pressEnter(`#text`)))
-	script(`window.fetch = window.realFetch; window.pending[0](new TypeError("offline"))`)
+	writeAndSend(t, a, "yes")
+	waitFor(t, a, `document.getElementById("replying").hidden`)
+	writeAndSend(t, a, "at 8")
+	cut.down()
 	waitFor(t, a, `document.getElementById("text").value === "yes\nat 8" && !document.getElementById("replying").hidden && document.querySelector("[name=reply_to]").value === "1"`)
+	// Neither reached the server.
+	if page, err := alice.Messages(context.Background(), th.ID, client.MessagesQuery{}); err != nil || len(page.Messages) != 1 {
+		t.Fatalf("with the network cut, the server holds more than bob's message (%v)", err)
+	}
+
+	// Sent again once the network is back, they are the reply they were.
+	hold.mu.Lock()
+	hold.delay = 0
+	hold.mu.Unlock()
+	cut.up()
+	waitFor(t, a, `document.body.dataset.live === "open"`)
 	must(t, chromedp.Do(a, pressEnter(`#text`)))
 	waitFor(t, a, `(document.querySelector("#m2 .quote .qtext") || {}).textContent === "dinner?"`)
+	page, err := alice.Messages(context.Background(), th.ID, client.MessagesQuery{})
+	must(t, err)
+	var got []string
+	for _, m := range page.Messages {
+		got = append(got, fmt.Sprintf("%d %q answers %d", m.Seq, m.Text, m.ReplyToSeq))
+	}
+	if want := []string{`1 "dinner?" answers 0`, `2 "yes" answers 1`, `3 "at 8" answers 0`}; !slices.Equal(got, want) {
+		t.Errorf("sent again, the server holds %q, want %q", got, want)
+	}
 }
