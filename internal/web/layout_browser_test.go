@@ -3,11 +3,14 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 )
 
 // at runs script in the page at the width, 800 px tall.
@@ -127,19 +130,24 @@ func TestLayout_Browser_RightToLeftNameKeepsItsPlace(t *testing.T) {
 // them.
 func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 	t.Parallel()
-	env := apptest.Start(t)
+	// The page reaches the server through the proxy that cuts the network,
+	// and behind it the one that holds a send on its way to the server
+	// (delay), which never reaches it once the network is cut.
+	cut, hold := newCutProxy(t), newHoldProxy(t)
+	hold.mu.Lock()
+	hold.delay = time.Minute
+	hold.mu.Unlock()
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = cut.URL })
+	hold.forwardTo(t, env.URL)
+	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
-	b := apptest.Chromium(t)
-	signInBrowser(t, b, env.URL, "alice")
-	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-	waitFor(t, b, `document.body.dataset.live === "open"`)
-	// The network refuses the page's posts, as when offline.
-	_, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => { const f = window.fetch; window.fetch = (u, o) => (o && o.method === "POST") ? Promise.reject(new TypeError("Failed to fetch")) : f(u, o); return true })()`))
-	must(t, err)
-	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "sent offline"), pressEnter(`#text`)))
-	waitFor(t, b, `document.getElementById("live").textContent !== ""`)
+	b := liveThread(t, cut.URL, th, "alice")
+	// A message is on its way when the network drops, as when offline.
+	writeAndSend(t, b, "sent offline")
+	cut.down()
+	waitFor(t, b, `document.getElementById("text").value === "sent offline" && document.getElementById("live").textContent !== ""`)
 	for _, width := range []int64{375, 1280} {
 		over := at[[]string](t, b, width, `(() => {
 			const s = document.getElementById("live").getBoundingClientRect();
