@@ -406,7 +406,50 @@ func (p *Pages) deviceProofOf(r *http.Request) string {
 type consentPage struct {
 	Title, CSRF, Error string
 	Consent            *service.Consent
+	// Choice is what the form shows chosen.
+	Choice consentChoice
 }
+
+// consentChoice is what the consent form shows chosen: the page's
+// defaults, or, on the page shown again for an answer refused, what the
+// member chose, so that a scope they unticked does not come back ticked
+// and the conversations they ticked stay ticked.
+type consentChoice struct {
+	ThreadScope, Expiry string
+	// posted says the choice is the member's: scopes are ticked only as
+	// they were, not all of them.
+	posted          bool
+	scopes, threads []string
+}
+
+// defaultChoice is what the consent page chooses unasked: the app's own
+// conversations only, for the shortest time, every scope asked ticked.
+func defaultChoice() consentChoice {
+	return consentChoice{ThreadScope: parley.ThreadScopeApp, Expiry: defaultExpiry}
+}
+
+// postedChoice is the choice a consent form posted; a thread scope or an
+// expiry not among the page's choices shows as the page's default.
+func postedChoice(form url.Values) consentChoice {
+	c := defaultChoice()
+	c.posted, c.scopes, c.threads = true, form["scope"], form["threads"]
+	switch scope := form.Get("thread_scope"); scope {
+	case parley.ThreadScopeApp, parley.ThreadScopeSelected, parley.ThreadScopeAll:
+		c.ThreadScope = scope
+	}
+	if _, ok := expiries[form.Get("expiry")]; ok {
+		c.Expiry = form.Get("expiry")
+	}
+	return c
+}
+
+// Scope reports whether the scope's box is ticked.
+func (c consentChoice) Scope(s parley.Scope) bool {
+	return !c.posted || slices.Contains(c.scopes, string(s))
+}
+
+// Thread reports whether the conversation's box is ticked.
+func (c consentChoice) Thread(id string) bool { return slices.Contains(c.threads, id) }
 
 func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
@@ -426,7 +469,7 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con})
+	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Choice: defaultChoice()})
 }
 
 // expiries maps the consent form's choices to grant lifetimes.
@@ -489,7 +532,7 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.render(w, httpapi.StatusOf(err), "consent", consentPage{
-			Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Error: parley.ErrorMessage(err),
+			Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Error: parley.ErrorMessage(err), Choice: postedChoice(r.PostForm),
 		})
 		return
 	}

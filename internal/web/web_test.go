@@ -99,6 +99,58 @@ func TestConsent_NoExpiryIsThePagesDefault(t *testing.T) {
 	}
 }
 
+// Choosing to tick conversations and approving with none ticked is
+// refused, saying to tick one, and the page comes back as the member left
+// it: that choice made, the lifetime chosen, and a scope they unticked
+// still unticked, so that approving again from it, a conversation
+// ticked, grants nothing they unticked.
+func TestConsent_RefusedAnswerKeepsTheChoices(t *testing.T) {
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "profile", "messages.read"}
+	b := apptest.NewBrowser()
+	login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	refused := b.Submit(t, consent, url.Values{"action": {"approve"}, "thread_scope": {"selected"}, "expiry": {"90d"}, "scope": {"openid", "profile"}})
+	if refused.Status != http.StatusBadRequest || !strings.Contains(refused.Body, `<p class="error" role="alert">Tick at least one conversation`) {
+		t.Fatalf("approving with no conversation ticked: %d\n%s", refused.Status, refused.Body)
+	}
+	for _, want := range []string{
+		`<input type="radio" name="thread_scope" value="selected" checked>`,
+		`<input type="radio" name="expiry" value="90d" checked>`,
+		`<input type="checkbox" name="scope" value="profile" checked>`,
+		`<input type="checkbox" name="scope" value="messages.read">`,
+		`<input type="checkbox" name="threads" value="` + th + `">`,
+	} {
+		if !strings.Contains(refused.Body, want) {
+			t.Errorf("the page shown again lacks %s:\n%s", want, refused.Body)
+		}
+	}
+	for _, unwanted := range []string{`value="app" checked`, `value="30d" checked`} {
+		if strings.Contains(refused.Body, unwanted) {
+			t.Errorf("the page shown again has %s, which the member did not choose", unwanted)
+		}
+	}
+
+	back := b.Submit(t, refused, url.Values{"action": {"approve"}, "threads": {th}})
+	if back.Location == "" {
+		t.Fatalf("approving again: %d\n%s", back.Status, back.Body)
+	}
+	apps, err := alice.ConnectedApps(context.Background())
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	g := apps[0]
+	if strings.Join(g.Scopes, " ") != "openid profile" || g.ThreadScope != "selected" || len(g.Threads) != 1 || g.Threads[0].ThreadID != th ||
+		g.ExpiresAt == nil || g.ExpiresAt.Sub(g.CreatedAt) != 90*24*time.Hour {
+		t.Errorf("the grant holds %v, reaches %s conversations %v, until %v; want openid and profile, the one ticked, 90 days", g.Scopes, g.ThreadScope, g.Threads, g.ExpiresAt)
+	}
+}
+
 func TestPages_SecurityHeaders(t *testing.T) {
 	env := apptest.Start(t)
 	resp, err := http.Get(env.URL + "/oauth2/login?id=x")
