@@ -84,9 +84,12 @@ func TestSignInWithParley_Browser(t *testing.T) {
 			t.Errorf("the consent page's scopes:\n%s", scopes)
 		}
 		// Alice has no conversations to tick: choosing to tick some is
-		// not offered.
+		// not offered, and the page says why.
 		if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("input[name=thread_scope][value=selected]").disabled`)); err != nil || !disabled {
 			t.Errorf("with no conversations, the choice of ticked ones: disabled %v, %v", disabled, err)
+		}
+		if reach := text(t, ctx, `#reach`); !strings.Contains(reach, "You have no conversations yet.") {
+			t.Errorf("with no conversations, the page does not say so:\n%s", reach)
 		}
 		checkHangingLabels(t, ctx, "consent")
 		apptest.Screenshot(t, ctx, "consent")

@@ -73,6 +73,8 @@ func TestThreadApps_Browser(t *testing.T) {
 		if got := text(t, alice, `#scopes`); !strings.Contains(got, "Send messages as you") || !strings.Contains(got, "Read messages in your conversations") {
 			t.Errorf("the permissions read:\n%s", got)
 		}
+		// Her conversations are listed once she chooses to tick some.
+		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`input[name=thread_scope][value=selected]`))))
 		if got := text(t, alice, `#reach`); !strings.Contains(got, "Member bob · last active") {
 			t.Errorf("the conversations to tick read:\n%s", got)
 		}
@@ -87,7 +89,6 @@ func TestThreadApps_Browser(t *testing.T) {
 		checkAccessibility(t, alice, "consent with unticking")
 		must(t, chromedp.Do(alice,
 			chromedp.Click(chromedp.CSS(`input[name=scope][value="messages.write"]`)),
-			chromedp.Click(chromedp.CSS(`input[name=thread_scope][value=selected]`)),
 			chromedp.Click(chromedp.CSS(`input[name=threads][value="`+th+`"]`)),
 			chromedp.Click(chromedp.CSS(`button[value=approve]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#back`)),

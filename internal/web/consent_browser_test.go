@@ -1,0 +1,193 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
+)
+
+// consentAsked is a member with many conversations at the consent page of
+// an app, Films, that asks to read their messages.
+type consentAsked struct {
+	env   *apptest.Env
+	alice *client.Client
+	// b is alice's browser, at the consent page.
+	b        context.Context
+	cfg      oauth2.Config
+	verifier string
+	// threads are alice's conversations by title.
+	threads map[string]string
+}
+
+// manyConversations are the titles of 50 conversations: a few of a
+// member's everyday ones, and many film nights.
+func manyConversations() []string {
+	titles := []string{"Book club", "Café Rouge", "Family", "Climbing on Tuesdays"}
+	for i := len(titles); i < 50; i++ {
+		titles = append(titles, fmt.Sprintf("Film night %d", i-3))
+	}
+	return titles
+}
+
+// askConsent gives alice a group with bob for each title, a minute apart
+// in the order given, and opens Films's consent page in her browser, with
+// script or without.
+func askConsent(t *testing.T, titles []string, script bool) *consentAsked {
+	t.Helper()
+	env := apptest.Start(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	c := &consentAsked{env: env, alice: alice, threads: map[string]string{}}
+	for _, title := range titles {
+		env.Clock.Advance(time.Minute)
+		th, err := alice.CreateThread(context.Background(), client.NewThread{Participants: []string{"bob"}, Kind: "group", Title: title})
+		must(t, err)
+		c.threads[title] = th.ID
+	}
+	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>Films</title><h1 id="back">Back at Films</h1>`)
+	}))
+	t.Cleanup(back.Close)
+	films := env.MustPartner(t, "Films", func(a *service.NewApp) { a.RedirectURIs = []string{back.URL + "/callback"} })
+	c.cfg = *films.Config
+	c.cfg.Scopes = []string{"openid", "profile", "messages.read"}
+	c.verifier = oauth2.GenerateVerifier()
+	c.b = apptest.Chromium(t)
+	signInBrowser(t, c.b, env.URL, "alice")
+	if !script {
+		must(t, chromedp.Do(c.b, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		})))
+	}
+	must(t, chromedp.Do(c.b, chromedp.Navigate(c.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(c.verifier))), chromedp.WaitVisible(chromedp.CSS(`#reach`))))
+	return c
+}
+
+// shown lists the names of the conversations in sight in the list.
+func (c *consentAsked) shown(t *testing.T) []string {
+	t.Helper()
+	return evaluate[[]string](t, c.b, `[...document.querySelectorAll("#reach .choices li")].filter((li) => li.getClientRects().length > 0).map((li) => li.dataset.name)`)
+}
+
+// tick ticks the conversation's box.
+func (c *consentAsked) tick(t *testing.T, title string) {
+	t.Helper()
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(`input[name=threads][value="`+c.threads[title]+`"]`))))
+}
+
+// approve approves the request and returns the grant Films got, as alice's
+// connected apps list it.
+func (c *consentAsked) approve(t *testing.T) *client.ConnectedApp {
+	t.Helper()
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(`#back`))))
+	if _, err := c.cfg.Exchange(context.Background(), location(t, c.b).Query().Get("code"), oauth2.VerifierOption(c.verifier)); err != nil {
+		t.Fatalf("Films cannot redeem its code: %v", err)
+	}
+	apps, err := c.alice.ConnectedApps(context.Background())
+	must(t, err)
+	if len(apps) != 1 {
+		t.Fatalf("alice has %d connected apps, want Films", len(apps))
+	}
+	return apps[0]
+}
+
+// grantedTitles returns the titles of the conversations a grant lists,
+// sorted.
+func (c *consentAsked) grantedTitles(g *client.ConnectedApp) []string {
+	var titles []string
+	for _, th := range g.Threads {
+		for title, id := range c.threads {
+			if id == th.ThreadID {
+				titles = append(titles, title)
+			}
+		}
+	}
+	slices.Sort(titles)
+	return titles
+}
+
+const (
+	chooseTicked  = `input[name=thread_scope][value=selected]`
+	chooseAppOnly = `input[name=thread_scope][value=app]`
+)
+
+// A member connecting an app meets the list of their conversations only
+// once they choose to tick some. Under the page's default, "Only
+// conversations Films starts or shares into", which needs no list, "For
+// how long?" follows the choices straight on, on a phone too. Choosing
+// "Only the conversations I tick" shows the list, the conversation with
+// the newest activity first; choosing the default again hides it.
+func TestConsent_Browser_ConversationsOnlyOnceChosenToTick(t *testing.T) {
+	t.Parallel()
+	titles := manyConversations()
+	c := askConsent(t, titles, true)
+	// A message in the oldest conversation makes it the newest; the rest
+	// follow from the last made.
+	apptest.MustSend(t, c.alice, c.threads["Book club"], "next month: Middlemarch")
+	must(t, chromedp.Do(c.b, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#reach`))))
+	newestFirst := []string{"Book club"}
+	for i := len(titles) - 1; i > 0; i-- {
+		newestFirst = append(newestFirst, titles[i])
+	}
+
+	// gap is how far below the choice to tick conversations the next
+	// part of the form starts.
+	const gap = `document.querySelector("#reach + fieldset").getBoundingClientRect().top - document.querySelector("` + chooseTicked + `").closest("label").getBoundingClientRect().bottom`
+	for _, width := range []int64{375, 1280} {
+		if got := c.shown(t); len(got) > 0 {
+			t.Errorf("at %d px, under the default choice, %d conversations to tick are in sight", width, len(got))
+		}
+		if px := at[float64](t, c.b, width, gap); px > 150 {
+			t.Errorf("at %d px, under the default choice, the part after the choices starts %.0f px below them", width, px)
+		}
+	}
+	apptest.Screenshot(t, c.b, "default")
+	checkAccessibility(t, c.b, "consent, many conversations, the default choice")
+
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(chooseTicked))))
+	if got := c.shown(t); !slices.Equal(got, newestFirst) {
+		t.Errorf("chosen to tick, the conversations listed are\n%q\nwant the newest activity first:\n%q", got, newestFirst)
+	}
+	apptest.Screenshot(t, c.b, "ticking")
+	checkAccessibility(t, c.b, "consent, many conversations, choosing which")
+
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(chooseAppOnly))))
+	if got := c.shown(t); len(got) > 0 {
+		t.Errorf("the default chosen again, %d conversations to tick are still in sight", len(got))
+	}
+}
+
+// Without script the page works as it did: the whole list in sight once
+// the member chooses to tick some, and what they tick granted, nothing
+// else.
+func TestConsent_Browser_WithoutScript(t *testing.T) {
+	t.Parallel()
+	titles := manyConversations()
+	c := askConsent(t, titles, false)
+	if got := c.shown(t); len(got) > 0 {
+		t.Errorf("under the default choice, %d conversations to tick are in sight", len(got))
+	}
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(chooseTicked))))
+	if n := len(c.shown(t)); n != len(titles) {
+		t.Errorf("chosen to tick, %d conversations are in sight, want all %d", n, len(titles))
+	}
+	apptest.Screenshot(t, c.b, "ticking")
+	c.tick(t, "Family")
+	g := c.approve(t)
+	if got := c.grantedTitles(g); g.ThreadScope != "selected" || !slices.Equal(got, []string{"Family"}) {
+		t.Errorf("Films's grant reaches %s conversations %q, want Family", g.ThreadScope, got)
+	}
+}
