@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
@@ -86,6 +88,17 @@ func (c *consentAsked) shown(t *testing.T) []string {
 func (c *consentAsked) tick(t *testing.T, title string) {
 	t.Helper()
 	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(`input[name=threads][value="`+c.threads[title]+`"]`))))
+}
+
+// find types words into the box that finds a conversation, in place of
+// what it held.
+func (c *consentAsked) find(t *testing.T, words string) {
+	t.Helper()
+	evaluate[bool](t, c.b, `(document.getElementById("find").select(), true)`)
+	if words == "" {
+		words = kb.Backspace
+	}
+	must(t, chromedp.Do(c.b, chromedp.SendKeys(chromedp.CSS(`#find`), words)))
 }
 
 // approve approves the request and returns the grant Films got, as alice's
@@ -170,9 +183,84 @@ func TestConsent_Browser_ConversationsOnlyOnceChosenToTick(t *testing.T) {
 	}
 }
 
-// Without script the page works as it did: the whole list in sight once
-// the member chooses to tick some, and what they tick granted, nothing
-// else.
+// With more than eight conversations, a box above the list finds one as
+// the member types: only those whose name has a word starting with each
+// word typed stay in sight, whatever their case or accents ("CAFE" finds
+// "Café Rouge"), and the page says how many it shows, or that none
+// matches. Enter in the
+// box finds; it does not approve the request. Emptied, the box shows
+// them all.
+func TestConsent_Browser_FindAConversation(t *testing.T) {
+	t.Parallel()
+	titles := manyConversations()
+	c := askConsent(t, titles, true)
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(chooseTicked))))
+	for words, want := range map[string][]string{
+		"CAFE":        {"Café Rouge"},
+		"night 4":     {"Film night 46", "Film night 45", "Film night 44", "Film night 43", "Film night 42", "Film night 41", "Film night 40", "Film night 4"},
+		"tuesdays on": {"Climbing on Tuesdays"},
+	} {
+		c.find(t, words)
+		if got := c.shown(t); !slices.Equal(got, want) {
+			t.Errorf("%q finds %q, want %q", words, got, want)
+		}
+		if said, want := text(t, c.b, "#found"), fmt.Sprintf("%d of 50 shown.", len(want)); said != want {
+			t.Errorf("%q: the page says %q, want %q", words, said, want)
+		}
+	}
+	c.find(t, "night 4")
+	apptest.Screenshot(t, c.b, "found")
+	checkAccessibility(t, c.b, "consent, a conversation found")
+
+	c.find(t, "opera")
+	if got := c.shown(t); len(got) > 0 {
+		t.Errorf(`"opera" finds %q`, got)
+	}
+	if said := text(t, c.b, "#found"); said != "No conversation matches “opera”." {
+		t.Errorf(`"opera", which starts no word of a name: the page says %q`, said)
+	}
+	apptest.Screenshot(t, c.b, "none-found")
+	evaluate[bool](t, c.b, `window.unsent = true`)
+	must(t, chromedp.Do(c.b, pressEnter(`#find`)))
+	time.Sleep(500 * time.Millisecond) // time for the form to go, if it would
+	if still, err := chromedp.Run(c.b, chromedp.Evaluate[bool](`window.unsent === true`)); err != nil || !still {
+		t.Fatalf("Enter in the box sent the form (%v)", err)
+	}
+	c.find(t, "")
+	if got := c.shown(t); len(got) != len(titles) {
+		t.Errorf("the box emptied, %d conversations are in sight, want all %d", len(got), len(titles))
+	}
+}
+
+// A conversation ticked stays ticked when the box takes it out of sight,
+// and is granted: the member finds Café Rouge and ticks it, finds the
+// book club and ticks it, and approves with only the book club in sight.
+// Films's grant lists both, and nothing else; while Café Rouge is out of
+// sight, the page says that a ticked conversation is not shown.
+func TestConsent_Browser_TickedOutOfSightIsGranted(t *testing.T) {
+	t.Parallel()
+	c := askConsent(t, manyConversations(), true)
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(chooseTicked))))
+	c.find(t, "café")
+	c.tick(t, "Café Rouge")
+	c.find(t, "book")
+	c.tick(t, "Book club")
+	if got := c.shown(t); !slices.Equal(got, []string{"Book club"}) {
+		t.Fatalf(`"book" finds %q`, got)
+	}
+	if said, want := text(t, c.b, "#found"), "1 of 50 shown. 1 ticked conversation is not shown; it stays ticked."; said != want {
+		t.Errorf("with Café Rouge ticked and out of sight, the page says %q, want %q", said, want)
+	}
+	apptest.Screenshot(t, c.b, "ticked-out-of-sight")
+	g := c.approve(t)
+	if got, want := c.grantedTitles(g), []string{"Book club", "Café Rouge"}; g.ThreadScope != "selected" || !slices.Equal(got, want) || len(g.Threads) != len(want) {
+		t.Errorf("Films's grant reaches %s conversations %q (%d), want the two ticked, %q", g.ThreadScope, got, len(g.Threads), want)
+	}
+}
+
+// Without script the page works as it did: no box to find a conversation
+// with, the whole list in sight once the member chooses to tick some, and
+// what they tick granted, nothing else.
 func TestConsent_Browser_WithoutScript(t *testing.T) {
 	t.Parallel()
 	titles := manyConversations()
@@ -184,10 +272,27 @@ func TestConsent_Browser_WithoutScript(t *testing.T) {
 	if n := len(c.shown(t)); n != len(titles) {
 		t.Errorf("chosen to tick, %d conversations are in sight, want all %d", n, len(titles))
 	}
+	if box := evaluate[int](t, c.b, `document.getElementById("find")?.getClientRects().length ?? 0`); box > 0 {
+		t.Error("without script, the box to find a conversation, which cannot work, is in sight")
+	}
 	apptest.Screenshot(t, c.b, "ticking")
 	c.tick(t, "Family")
 	g := c.approve(t)
 	if got := c.grantedTitles(g); g.ThreadScope != "selected" || !slices.Equal(got, []string{"Family"}) {
 		t.Errorf("Films's grant reaches %s conversations %q, want Family", g.ThreadScope, got)
+	}
+}
+
+// A member with eight conversations or fewer sees them all, with no box
+// to find one.
+func TestConsent_Browser_FewConversationsNeedNoFinding(t *testing.T) {
+	t.Parallel()
+	c := askConsent(t, []string{"Book club", "Family", "Climbing", "Work", "Neighbours", "Choir", "Football", "School run"}, true)
+	must(t, chromedp.Do(c.b, chromedp.Click(chromedp.CSS(chooseTicked))))
+	if n := len(c.shown(t)); n != 8 {
+		t.Errorf("%d of 8 conversations in sight", n)
+	}
+	if strings.Contains(text(t, c.b, "#reach"), "Find") || evaluate[bool](t, c.b, `!!document.getElementById("find")`) {
+		t.Error("with 8 conversations, the page offers a box to find one")
 	}
 }

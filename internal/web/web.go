@@ -2,8 +2,10 @@
 // the sign-in and consent pages of "Sign in with Parley", and the member's
 // connected apps, access log and developer console (privacy.go,
 // developer.go). Pages are server-rendered HTML under a
-// strict Content-Security-Policy; they work without script, and the
-// messenger's one script, static/messenger.js, only adds live updates.
+// strict Content-Security-Policy; they work without script, which only
+// adds to them: the messenger's, static/messenger.js, live updates, and the
+// consent page's, static/consent.js, a box that finds a conversation to
+// tick among many.
 //
 // CSRF: every form carries a token that the server signs (an HMAC under a
 // key kept in the store) over the browser's random CSRF cookie and its
@@ -408,6 +410,16 @@ type consentPage struct {
 	Consent            *service.Consent
 	// Choice is what the form shows chosen.
 	Choice consentChoice
+}
+
+// findAmongOver is the most conversations the consent page lists without a
+// box that finds one among them.
+const findAmongOver = 8
+
+// Findable reports whether the consent page offers a box that finds a
+// conversation to tick: for a first grant, among more than findAmongOver.
+func (c consentPage) Findable() bool {
+	return c.Consent.Current == nil && len(c.Consent.Threads) > findAmongOver
 }
 
 // consentChoice is what the consent form shows chosen: the page's
