@@ -536,7 +536,7 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 	case parley.ThreadScopeApp:
 	case parley.ThreadScopeSelected:
 		if len(d.ThreadIDs) == 0 {
-			return nil, nil, parley.Errorf(parley.EINVALID, "tick at least one conversation, or choose another thread scope")
+			return nil, nil, parley.Errorf(parley.EINVALID, "tick at least one conversation, or choose another answer to “In which conversations?”")
 		}
 	case parley.ThreadScopeAll:
 		if !con.App.AllThreadsApproved {
