@@ -34,7 +34,7 @@ func TestMessenger_ANewcomerHasNoHistoryUnread(t *testing.T) {
 	a, d := newScriptless(t, env.URL), newScriptless(t, env.URL)
 	a.signIn("alice")
 	d.signIn("dave")
-	seenBy := regexp.MustCompile(`<p id="seen" class="seen">([^<]*)</p>`)
+	seenBy := regexp.MustCompile(`<p id="seen" class="seen" data-read="\d+">([^<]*)</p>`)
 	seen := func() string {
 		t.Helper()
 		m := seenBy.FindStringSubmatch(a.get("/t/" + group.ID).body)
