@@ -493,3 +493,54 @@ func TestMessenger_SendingAndDeleting_Browser_DraftKeepsNoKeyOnceTheReplyChanged
 			len(page.Messages), len([]rune(field)), said)
 	}
 }
+
+// A message the server took, its answer lost, comes back to the field;
+// once the network is back the member sees it arrived, and empties the
+// field. What they write next is a new message, even in the same words
+// ("yes" to a new question): it goes with a key of its own, not with the
+// key of the message given back, which the server would answer with the
+// message it holds, sending nothing.
+func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterEmptyingTheFieldAreSent(t *testing.T) {
+	t.Parallel()
+	cut, hold := newCutProxy(t), newHoldProxy(t)
+	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = cut.URL })
+	hold.forwardTo(t, env.URL)
+	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, cut.URL, th, "alice")
+
+	release := hold.holdSends()
+	writeAndSend(t, b, "yes")
+	hold.waitHeld(t, 1) // the server took it
+	cut.down()
+	waitFor(t, b, `document.getElementById("text").value === "yes"`)
+	release()
+	cut.up()
+	waitFor(t, b, `document.body.dataset.live === "open" && `+bubbleCount("yes", 1))
+	// It arrived: the member empties the field (Ctrl+A, Backspace).
+	evaluate[bool](t, b, `(document.getElementById("text").select(), true)`)
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), kb.Backspace)))
+	waitFor(t, b, `document.getElementById("text").value === ""`)
+
+	apptest.MustSend(t, bob, th, "and tomorrow?")
+	waitFor(t, b, bubbleCount("and tomorrow?", 1))
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "yes"), pressEnter(`#text`)))
+	var sent []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+		must(t, err)
+		sent = sent[:0]
+		for _, m := range page.Messages {
+			sent = append(sent, m.Text)
+		}
+		if len(sent) == 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if want := []string{"yes", "and tomorrow?", "yes"}; !slices.Equal(sent, want) {
+		t.Fatalf("the server holds %q, want %q: the second yes was lost", sent, want)
+	}
+	waitFor(t, b, bubbleCount("yes", 2))
+}

@@ -680,6 +680,9 @@ if (text && list) {
   // bare is a message as unsent and the draft keep it, without what the
   // queue adds (kept).
   const bare = (m) => ({ text: m.text, reply: m.reply, key: m.key });
+  // startsWith reports whether value starts with the message m as given
+  // back: its text, alone or followed by a line of more.
+  const startsWith = (value, m) => value === m.text || value.startsWith(`${m.text}\n`);
   // outgoing returns the messages the field sends, holding value and
   // answering reply. While it answers what it did when it was given
   // messages back, and starts with their texts as given, one a line, in
@@ -692,7 +695,7 @@ if (text && list) {
     let rest = value;
     if (unsent && unsent.reply?.seq === reply?.seq) {
       for (const m of unsent.messages) {
-        if (rest !== m.text && !rest.startsWith(`${m.text}\n`)) break;
+        if (!startsWith(rest, m)) break;
         out.push(m);
         rest = rest.slice(m.text.length + 1);
       }
@@ -764,6 +767,14 @@ if (text && list) {
     text.style.height = `${text.scrollHeight + 2}px`;
   };
   text.addEventListener("input", fit);
+  // Once the field no longer starts with the first message it was given
+  // back (emptied, written over, or that message edited), those messages
+  // are forgotten: what is written from then on is new, even in the same
+  // words, and goes with keys of its own. Sent with the first's, the
+  // server, which may hold it, would answer with it and send nothing.
+  text.addEventListener("input", () => {
+    if (unsent && !startsWith(text.value, unsent.messages[0])) unsent = null;
+  });
   // The others are told the member is writing as they start, and every
   // 3 seconds while they go on; a message sent ends it.
   let toldTyping = 0;
