@@ -168,3 +168,21 @@ func (r *readPosts) reset() {
 	defer r.mu.Unlock()
 	r.posts = nil
 }
+
+// A member's own message moves their read marker as the server takes it:
+// the page does not post it again when it shows the message, only the
+// messages others write.
+func TestMessenger_Browser_OwnMessageIsNotMarkedReadAgain(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, bob, "alice").ID
+	a := liveThread(t, env.URL, th, "alice")
+	reads := watchReads(t, a)
+
+	writeAndSend(t, a, "mine")
+	waitFor(t, a, bubbleCount("mine", 1))
+	next := apptest.MustSend(t, bob, th, "theirs")
+	reads.waitFor(t, fmt.Sprintf("%d answered 204", next.Seq))
+}

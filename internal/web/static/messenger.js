@@ -333,13 +333,15 @@ function followAnswered(ev) {
 // the page is in view, unless the server has it there already: as far as
 // the page marked it, or as the line under the messages (#seen, fetched
 // again on each read.updated and on catching up) last said, which tells
-// of the member's other devices too. A post that fails (the network
-// dropped) marks nothing, so the catch-up after the reconnect posts again;
-// one made while another is on its way waits for it, so that the same
-// position is not posted twice.
+// of the member's other devices too, or as far as the member's own last
+// message, as sending one moves the marker up to it. A post that fails
+// (the network dropped) marks nothing, so the catch-up after the
+// reconnect posts again; one made while another is on its way waits for
+// it, so that the same position is not posted twice.
 const markRead = serial(async () => {
   markedRead = Math.max(markedRead, Number(document.getElementById("seen")?.dataset.read) || 0);
   const seq = lastSeq();
+  if (document.getElementById(`m${seq}`)?.classList.contains("mine")) markedRead = Math.max(markedRead, seq);
   if (!sendForm || document.visibilityState !== "visible" || seq <= markedRead) return;
   const data = new URLSearchParams({ csrf: sendForm.elements.csrf.value, seq: String(seq) });
   try {
