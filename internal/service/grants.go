@@ -543,7 +543,7 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 			return nil, nil, parley.Errorf(parley.EFORBIDDEN, "%s is not approved to reach all conversations", con.App.Name)
 		}
 	default:
-		return nil, nil, parley.Errorf(parley.EINVALID, "thread scope must be app, selected or all")
+		return nil, nil, parley.Errorf(parley.EINVALID, "choose an answer to “In which conversations?”")
 	}
 	if !slices.Contains(parley.GrantExpiries, d.Expiry) {
 		return nil, nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
