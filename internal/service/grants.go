@@ -104,8 +104,11 @@ type Consent struct {
 	// grant, only the additions when widening one.
 	Asked parley.Scopes
 	// Threads are the member's threads, newest activity first, to tick for
-	// thread scope "selected".
+	// thread scope "selected": parley.MaxThreadLimit of them at most.
 	Threads []ThreadChoice
+	// MoreThreads says the member has older threads than Threads lists,
+	// which the screen does not offer.
+	MoreThreads bool
 
 	// expired is the member's grant for the app that ran out, which a new
 	// grant replaces.
@@ -273,31 +276,35 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 			ref := owner.Ref()
 			con.Owner = &ref
 		}
-		con.Threads, err = threadChoices(ctx, tx, c.User.ID)
+		con.Threads, con.MoreThreads, err = threadChoices(ctx, tx, c.User.ID)
 		return err
 	})
 	return con, err
 }
 
 // threadChoices lists the member's newest threads for the consent screen,
-// but blocked conversations, which they may not tick (closedToNewApps).
-func threadChoices(ctx context.Context, tx parley.Tx, userID string) ([]ThreadChoice, error) {
-	threads, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit})
+// parley.MaxThreadLimit at most, but blocked conversations, which they may
+// not tick (closedToNewApps), and reports whether they have older ones.
+func threadChoices(ctx context.Context, tx parley.Tx, userID string) (choices []ThreadChoice, more bool, err error) {
+	threads, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: userID, Limit: parley.MaxThreadLimit + 1})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	choices := make([]ThreadChoice, 0, len(threads))
+	if more = len(threads) > parley.MaxThreadLimit; more {
+		threads = threads[:parley.MaxThreadLimit]
+	}
+	choices = make([]ThreadChoice, 0, len(threads))
 	for _, t := range threads {
 		if closedToNewApps(&t.Thread) {
 			continue
 		}
 		label, err := threadLabel(ctx, tx, &t.Thread, userID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		choices = append(choices, ThreadChoice{ID: t.ID, Label: label, LastActivityAt: t.LastActivityAt})
 	}
-	return choices, nil
+	return choices, more, nil
 }
 
 // threadLabel names a thread for a member: by its title, or by the names

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -148,6 +150,49 @@ func TestConsent_RefusedAnswerKeepsTheChoices(t *testing.T) {
 	if strings.Join(g.Scopes, " ") != "openid profile" || g.ThreadScope != "selected" || len(g.Threads) != 1 || g.Threads[0].ThreadID != th ||
 		g.ExpiresAt == nil || g.ExpiresAt.Sub(g.CreatedAt) != 90*24*time.Hour {
 		t.Errorf("the grant holds %v, reaches %s conversations %v, until %v; want openid and profile, the one ticked, 90 days", g.Scopes, g.ThreadScope, g.Threads, g.ExpiresAt)
+	}
+}
+
+// A member in more conversations than the consent page lists (the
+// parley.MaxThreadLimit most recently active) is told that the older ones
+// are not among those to tick, and how to offer one; a member with no
+// more is told nothing.
+func TestConsent_OlderConversationsAreSaidToBeLeftOut(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "messages.read"}
+	consentPage := func() string {
+		t.Helper()
+		b := apptest.NewBrowser()
+		login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		return b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}}).Body
+	}
+	var oldest string
+	for i := range parley.MaxThreadLimit {
+		th, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: fmt.Sprintf("group %03d", i), Kind: "group"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			oldest = th.ID
+		}
+	}
+	if page := consentPage(); strings.Count(page, `name="threads"`) != parley.MaxThreadLimit || strings.Contains(page, `id="older"`) {
+		t.Fatalf("with %d conversations, the page lists %d, and says some are left out: %v", parley.MaxThreadLimit, strings.Count(page, `name="threads"`), strings.Contains(page, `id="older"`))
+	}
+	if _, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "the newest", Kind: "group"}); err != nil {
+		t.Fatal(err)
+	}
+	page := consentPage()
+	if strings.Count(page, `name="threads"`) != parley.MaxThreadLimit || strings.Contains(page, `value="`+oldest+`"`) {
+		t.Errorf("with one more, the page lists %d, the oldest among them: %v", strings.Count(page, `name="threads"`), strings.Contains(page, `value="`+oldest+`"`))
+	}
+	if !strings.Contains(page, `<p class="note" id="older">These are your 200 most recently active conversations. To let Tunes reach an older one, send a message in it, then reload this page.</p>`) {
+		t.Errorf("the page does not say older conversations are left out:\n%s", page)
 	}
 }
 
