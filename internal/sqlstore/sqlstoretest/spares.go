@@ -186,12 +186,12 @@ func disconnect(ctx context.Context, name string) error {
 func spareName(template string) string {
 	templates.Lock()
 	defer templates.Unlock()
-	spares := templates.spares[template]
-	if len(spares) == 0 {
+	t := templateNamed(template)
+	if t == nil || len(t.spares) == 0 {
 		return ""
 	}
-	name := spares[len(spares)-1]
-	templates.spares[template] = spares[:len(spares)-1]
+	name := t.spares[len(t.spares)-1]
+	t.spares = t.spares[:len(t.spares)-1]
 	return name
 }
 
@@ -199,22 +199,13 @@ func spareName(template string) string {
 // or drops it when it cannot be put back.
 func release(template, name, url string) error {
 	templates.Lock()
-	c := templates.contents[template]
+	t := templateNamed(template)
 	templates.Unlock()
-	if c == nil || c.putBack(name, url) != nil {
+	if t == nil || t.contents.putBack(name, url) != nil {
 		return dropPostgresDatabase(name)
 	}
 	templates.Lock()
 	defer templates.Unlock()
-	templates.spares[template] = append(templates.spares[template], name)
+	t.spares = append(t.spares, name)
 	return nil
-}
-
-// spareNames is every spare copy's name. The caller holds templates' lock.
-func spareNames() []string {
-	var names []string
-	for _, spares := range templates.spares {
-		names = append(names, spares...)
-	}
-	return names
 }

@@ -16,12 +16,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,8 +241,8 @@ func Template(tb testing.TB, what string, fill func(url string) error) string {
 	if !mainRuns {
 		tb.Fatal("sqlstoretest: the package's TestMain must run its tests with sqlstoretest.Main, which drops the databases they leave")
 	}
-	if name, ok := templates.made[what]; ok {
-		return name
+	if t, ok := templates.made[what]; ok {
+		return t.name
 	}
 	name := "parley_" + what + "_" + strings.ToLower(rand.Text()[:16])
 	if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name); err != nil {
@@ -263,22 +261,35 @@ func Template(tb testing.TB, what string, fill func(url string) error) string {
 		tb.Fatalf("make database %s: %v", name, err)
 	}
 	if templates.made == nil {
-		templates.made = map[string]string{}
-		templates.contents = map[string]*contents{}
-		templates.spares = map[string][]string{}
+		templates.made = map[string]*madeTemplate{}
 	}
-	templates.made[what] = name
-	templates.contents[name] = c
+	templates.made[what] = &madeTemplate{name: name, contents: c}
 	return name
 }
 
-// templates are the databases Template made, by what they hold, what each
-// holds, and the spare copies of each, by the template's name.
+// templates are the databases Template made, by what they hold.
 var templates struct {
 	sync.Mutex
-	made     map[string]string
-	contents map[string]*contents
-	spares   map[string][]string
+	made map[string]*madeTemplate
+}
+
+// madeTemplate is a database Template made: its name, what it holds, and the
+// names of its spare copies, which tests put back as it holds it.
+type madeTemplate struct {
+	name     string
+	contents *contents
+	spares   []string
+}
+
+// templateNamed returns the template of that name, or nil. The caller
+// holds templates' lock.
+func templateNamed(name string) *madeTemplate {
+	for _, t := range templates.made {
+		if t.name == name {
+			return t
+		}
+	}
+	return nil
 }
 
 // mainRuns is whether the tests run through Main.
@@ -295,7 +306,11 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	templates.Lock()
 	defer templates.Unlock()
-	for _, name := range append(spareNames(), slices.Collect(maps.Values(templates.made))...) {
+	var names []string
+	for _, t := range templates.made {
+		names = append(append(names, t.spares...), t.name)
+	}
+	for _, name := range names {
 		if err := dropPostgresDatabase(name); err != nil {
 			fmt.Fprintf(os.Stderr, "sqlstoretest: drop the tests' database %s: %v\n", name, err)
 			if code == 0 {
