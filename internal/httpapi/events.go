@@ -179,7 +179,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 		select {
 		case ev, ok := <-sub.C():
 			if !ok {
-				s.cutOff(conn, !sub.Dropped() || sub.Slow())
+				s.cutOff(conn, sub)
 				return
 			}
 			ev, visible, err := sub.Admit(ctx, ev)
@@ -195,7 +195,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 				// Behind by a full queue, or by one write that took longer
 				// than writeTimeout: either way the client stopped reading.
 				if sub.Dropped() || errors.Is(err, context.DeadlineExceeded) {
-					s.cutOff(conn, !sub.Dropped() || sub.Slow())
+					s.cutOff(conn, sub)
 				}
 				return
 			}
@@ -225,7 +225,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 			return
 		case <-ctx.Done():
 			if sub.Dropped() {
-				s.cutOff(conn, sub.Slow())
+				s.cutOff(conn, sub)
 			} else {
 				conn.Close(websocket.StatusGoingAway, "")
 			}
@@ -303,13 +303,15 @@ func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error)
 }
 
 // cutOff ends, with 1013 (try again later), the connection of a client
-// whose events did not all reach it: because it fell too far behind, if
-// slow, else because this node missed events itself (cut off from NATS or
-// the database), which only slow clients count in the metrics. Its socket
-// may be full, so the close frame is not waited for.
-func (s *Server) cutOff(conn *websocket.Conn, slow bool) {
+// whose events did not all reach it: because it fell too far behind (the
+// bus dropped sub as slow, or sub was not dropped and the client stopped
+// reading its socket), or because this node missed events itself (cut
+// off from NATS or the database), which the metrics do not count as a
+// slow client. Its socket may be full, so the close frame is not waited
+// for.
+func (s *Server) cutOff(conn *websocket.Conn, sub *service.Events) {
 	reason := "events were missed while this server was cut off: reconnect and catch up"
-	if slow {
+	if !sub.Dropped() || sub.Slow() {
 		s.metrics.eventsDropped.Inc()
 		reason = "too slow: events were not read in time"
 	}
