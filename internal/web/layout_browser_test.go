@@ -3,14 +3,12 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
-	"github.com/parleyhq/parley/internal/config"
 )
 
 // at runs script in the page at the width, 800 px tall.
@@ -133,13 +131,10 @@ func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 	// The page reaches the server through the proxy that cuts the network,
 	// and behind it the one that holds a send on its way to the server
 	// (delay), which never reaches it once the network is cut.
-	cut, hold := newCutProxy(t), newHoldProxy(t)
+	env, cut, hold := behindCutAndHold(t)
 	hold.mu.Lock()
 	hold.delay = time.Minute
 	hold.mu.Unlock()
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = cut.URL })
-	hold.forwardTo(t, env.URL)
-	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
-	"github.com/parleyhq/parley/internal/config"
 )
 
 // TestMessenger_Browser_ReplyToAMessage: Reply sits beside each message,
@@ -161,13 +159,10 @@ func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
 	// The page reaches the server through the proxy that cuts the network,
 	// and behind it the one that holds a send on its way to the server
 	// (delay), which never reaches it once the network is cut.
-	cut, hold := newCutProxy(t), newHoldProxy(t)
+	env, cut, hold := behindCutAndHold(t, apptest.Unlimited)
 	hold.mu.Lock()
 	hold.delay = time.Minute
 	hold.mu.Unlock()
-	env := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.PublicURL = cut.URL })
-	hold.forwardTo(t, env.URL)
-	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")

@@ -257,6 +257,19 @@ func (p *holdProxy) waitAsked(t *testing.T, uri string) {
 	}
 }
 
+// behindCutAndHold starts a server, with options, that the page reaches
+// through the proxy that cuts the network (cut), and behind it the one
+// that holds sends on their way (hold): what cut stops is lost on the
+// network; what hold keeps has reached it, or not yet the server.
+func behindCutAndHold(t *testing.T, options ...func(*config.Config)) (*apptest.Env, *cutProxy, *holdProxy) {
+	t.Helper()
+	cut, hold := newCutProxy(t), newHoldProxy(t)
+	env := apptest.Start(t, append(options, func(c *config.Config) { c.PublicURL = cut.URL })...)
+	hold.forwardTo(t, env.URL)
+	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
+	return env, cut, hold
+}
+
 // refuseSends answers every send 401 from now on.
 func (p *holdProxy) refuseSends() {
 	p.mu.Lock()
@@ -349,10 +362,7 @@ func TestMessenger_SendingAndDeleting_Browser_MessagesGivenBackAreSentOnce(t *te
 	t.Parallel()
 	// The page reaches the server through the proxy that cuts the
 	// network, and behind it the one that holds back answers to sends.
-	cut, hold := newCutProxy(t), newHoldProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = cut.URL })
-	hold.forwardTo(t, env.URL)
-	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
+	env, cut, hold := behindCutAndHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
@@ -502,10 +512,7 @@ func TestMessenger_SendingAndDeleting_Browser_DraftKeepsNoKeyOnceTheReplyChanged
 // message it holds, sending nothing.
 func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterEmptyingTheFieldAreSent(t *testing.T) {
 	t.Parallel()
-	cut, hold := newCutProxy(t), newHoldProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = cut.URL })
-	hold.forwardTo(t, env.URL)
-	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
+	env, cut, hold := behindCutAndHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
