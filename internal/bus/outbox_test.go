@@ -38,17 +38,6 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 			return r
 		}
 		var first, second []delivery
-		// A command's events are kept when it ends, closing its bus.
-		publish := func(to []string, ev parley.Event) {
-			t.Helper()
-			command := bus.NewOutbox(db)
-			if err := command.Publish(ctx, to, ev); err != nil {
-				t.Fatal(err)
-			}
-			if err := command.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
 		mustRun := func(r *bus.Relay) {
 			t.Helper()
 			if err := r.Run(ctx); err != nil {
@@ -57,11 +46,11 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 		}
 
 		// Kept before a server starts: older than its streams.
-		publish([]string{"u1"}, parley.Event{ID: "e0", Type: "message.deleted"})
+		keepAsACommand(t, db, []string{"u1"}, parley.Event{ID: "e0", Type: "message.deleted"})
 		nodeA := start(&first)
 		ev := parley.Event{ID: "e1", Type: "message.deleted", ThreadID: "t1", Data: []byte(`{"id":"m1"}`), Seq: 7, MessageID: "m1",
 			Readers: []string{"u1", "u2"}}
-		publish([]string{"u1", "u2"}, ev)
+		keepAsACommand(t, db, []string{"u1", "u2"}, ev)
 		now = now.Add(time.Second)
 		mustRun(nodeA)
 		mustRun(nodeA)
@@ -71,7 +60,7 @@ func TestOutbox_EachServerRelaysEachEventOnce(t *testing.T) {
 		}
 		// A server that starts now takes both as older than its streams.
 		nodeB := start(&second)
-		publish([]string{"u3"}, parley.Event{ID: "e2", Type: "thread.updated"})
+		keepAsACommand(t, db, []string{"u3"}, parley.Event{ID: "e2", Type: "thread.updated"})
 		now = now.Add(time.Second)
 		mustRun(nodeB)
 		mustRun(nodeA)
@@ -194,13 +183,7 @@ func TestRelay_FailedRemovalDeliversNothingAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	command := bus.NewOutbox(db)
-	if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := command.Close(); err != nil {
-		t.Fatal(err)
-	}
+	keepAsACommand(t, db, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"})
 	if err := relay.Run(ctx); err != nil || got != 1 {
 		t.Fatalf("first run: %v, %d delivered", err, got)
 	}
@@ -267,13 +250,7 @@ func TestRelay_CutOffForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
 	if err := relay.Run(ctx); err == nil {
 		t.Fatal("a run whose read failed reported no error")
 	}
-	command := bus.NewOutbox(db)
-	if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := command.Close(); err != nil {
-		t.Fatal(err)
-	}
+	keepAsACommand(t, db, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"})
 	now = now.Add(bus.OutboxKeep - time.Second) // OutboxKeep after the last read that succeeded
 	store.reads = false
 	if err := relay.Run(ctx); err != nil || node.drops != 1 || !slices.Equal(got, []string{"e1"}) {
@@ -282,6 +259,19 @@ func TestRelay_CutOffForOutboxKeepDropsThisServersSubscriptions(t *testing.T) {
 	now = now.Add(time.Second)
 	if err := relay.Run(ctx); err != nil || node.drops != 1 {
 		t.Fatalf("the run after: %v, %d drops; want still one", err, node.drops)
+	}
+}
+
+// keepAsACommand keeps ev for the members in store's outbox, as a command
+// run beside the servers does: when it ends, closing its bus.
+func keepAsACommand(t *testing.T, store parley.Store, to []string, ev parley.Event) {
+	t.Helper()
+	command := bus.NewOutbox(store)
+	if err := command.Publish(context.Background(), to, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := command.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -321,13 +311,7 @@ func TestRelay_AReadThatHangsForOutboxKeepDropsThisServersSubscriptions(t *testi
 			if err != nil {
 				t.Fatal(err)
 			}
-			command := bus.NewOutbox(db)
-			if err := command.Publish(ctx, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := command.Close(); err != nil {
-				t.Fatal(err)
-			}
+			keepAsACommand(t, db, []string{"u1"}, parley.Event{ID: "e1", Type: "message.deleted"})
 			now = now.Add(time.Second)
 			if err := other.Run(ctx); err != nil {
 				t.Fatal(err)
