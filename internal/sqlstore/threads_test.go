@@ -340,16 +340,11 @@ func TestThreads_JoinedSeqIsApartFromTheReadMarker(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		ann, bob := newUser("ann"), newUser("bob")
+		ann, th := newGroup(t, db, "ann")
+		bob := newUser("bob")
 		now := parley.Now()
-		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
 		mustWrite(t, db, func(tx parley.Tx) error {
-			for _, u := range []*parley.User{ann, bob} {
-				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-					return err
-				}
-			}
-			if err := tx.CreateThread(ctx, th); err != nil {
+			if err := tx.CreateUser(ctx, bob, "hash"); err != nil {
 				return err
 			}
 			return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ann.ID, JoinedAt: now})
