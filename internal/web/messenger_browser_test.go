@@ -18,7 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
-	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -37,9 +36,7 @@ const (
 // inbox and thread pages are saved at 1280 and 375 px. It prints how long
 // a message took from Enter in one page to showing in the other.
 func TestMessenger_Browser(t *testing.T) {
-	proxy := newCutProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(strings.TrimPrefix(env.URL, "http://"))
+	env, proxy := behindCut(t)
 	alice, bob := apptest.Chromium(t), apptest.Chromium(t)
 
 	signUp := func(ctx context.Context, username, displayName string) {
@@ -747,9 +744,7 @@ func TestMessenger_Browser_UnreadInTheTitle(t *testing.T) {
 // removed while connected: the page goes to the chats, not on showing the
 // group, live, with a field whose sends can only fail.
 func TestMessenger_Browser_RemovedWhileOffline(t *testing.T) {
-	proxy := newCutProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(strings.TrimPrefix(env.URL, "http://"))
+	env, proxy := behindCut(t)
 	ctx := context.Background()
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/internal/apptest"
-	"github.com/parleyhq/parley/internal/config"
 )
 
 // A member looks at a chat again while the network is down, and reads
@@ -27,9 +25,7 @@ import (
 // marked it read meanwhile, as the server has it already.
 func TestMessenger_Browser_ReadDuringABlipIsMarkedOnceBack(t *testing.T) {
 	t.Parallel()
-	proxy := newCutProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(strings.TrimPrefix(env.URL, "http://"))
+	env, proxy := behindCut(t)
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

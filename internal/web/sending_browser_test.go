@@ -32,9 +32,7 @@ import (
 // sign in, with the chat as where to come back to.
 func TestMessenger_SendingAndDeleting_Browser(t *testing.T) {
 	t.Parallel()
-	proxy := newHoldProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(t, env.URL)
+	env, proxy := behindHold(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
 	bob := env.MustMember(t, "bob")
@@ -257,6 +255,26 @@ func (p *holdProxy) waitAsked(t *testing.T, uri string) {
 	}
 }
 
+// behindCut starts a server, with options, that the page reaches through
+// the proxy that cuts the network.
+func behindCut(t *testing.T, options ...func(*config.Config)) (*apptest.Env, *cutProxy) {
+	t.Helper()
+	cut := newCutProxy(t)
+	env := apptest.Start(t, append(options, publicAt(cut.URL))...)
+	cut.forwardTo(strings.TrimPrefix(env.URL, "http://"))
+	return env, cut
+}
+
+// behindHold starts a server, with options, that the page reaches through
+// the proxy that holds sends on their way.
+func behindHold(t *testing.T, options ...func(*config.Config)) (*apptest.Env, *holdProxy) {
+	t.Helper()
+	hold := newHoldProxy(t)
+	env := apptest.Start(t, append(options, publicAt(hold.URL))...)
+	hold.forwardTo(t, env.URL)
+	return env, hold
+}
+
 // behindCutAndHold starts a server, with options, that the page reaches
 // through the proxy that cuts the network (cut), and behind it the one
 // that holds sends on their way (hold): what cut stops is lost on the
@@ -264,10 +282,16 @@ func (p *holdProxy) waitAsked(t *testing.T, uri string) {
 func behindCutAndHold(t *testing.T, options ...func(*config.Config)) (*apptest.Env, *cutProxy, *holdProxy) {
 	t.Helper()
 	cut, hold := newCutProxy(t), newHoldProxy(t)
-	env := apptest.Start(t, append(options, func(c *config.Config) { c.PublicURL = cut.URL })...)
+	env := apptest.Start(t, append(options, publicAt(cut.URL))...)
 	hold.forwardTo(t, env.URL)
 	cut.forwardTo(strings.TrimPrefix(hold.URL, "http://"))
 	return env, cut, hold
+}
+
+// publicAt is the option of a server whose pages are reached at public, a
+// proxy's URL.
+func publicAt(public string) func(*config.Config) {
+	return func(c *config.Config) { c.PublicURL = public }
 }
 
 // refuseSends answers every send 401 from now on.
@@ -285,12 +309,10 @@ func (p *holdProxy) refuseSends() {
 // the form encodes them), which it does not.
 func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *testing.T) {
 	t.Parallel()
-	proxy := newHoldProxy(t)
+	env, proxy := behindHold(t)
 	proxy.mu.Lock()
 	proxy.delay = 1500 * time.Millisecond
 	proxy.mu.Unlock()
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(t, env.URL)
 	alice := env.MustMember(t, "alice")
 	for name, tc := range map[string]struct{ friend, message string }{
 		"Short": {"bob", "see you at eight"},
@@ -325,9 +347,7 @@ func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *
 // more: it keeps its key, and is one message.
 func TestMessenger_SendingAndDeleting_Browser_LongMessageTakenAsTheMemberLeftIsOne(t *testing.T) {
 	t.Parallel()
-	proxy := newHoldProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(t, env.URL)
+	env, proxy := behindHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
@@ -400,9 +420,7 @@ func TestMessenger_SendingAndDeleting_Browser_MessagesGivenBackAreSentOnce(t *te
 // the field; sent as they are, the first is not sent twice.
 func TestMessenger_SendingAndDeleting_Browser_MessagesWaitingAsTheMemberLeftAreSentOnce(t *testing.T) {
 	t.Parallel()
-	proxy := newHoldProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(t, env.URL)
+	env, proxy := behindHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
@@ -456,9 +474,7 @@ func writeAndSend(t *testing.T, b context.Context, text string) {
 // and goes with a key of its own, not refused 409 under the first one's.
 func TestMessenger_SendingAndDeleting_Browser_DraftKeepsNoKeyOnceTheReplyChanged(t *testing.T) {
 	t.Parallel()
-	proxy := newHoldProxy(t)
-	env := apptest.Start(t, func(c *config.Config) { c.PublicURL = proxy.URL })
-	proxy.forwardTo(t, env.URL)
+	env, proxy := behindHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
