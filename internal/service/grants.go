@@ -293,16 +293,18 @@ func threadChoices(ctx context.Context, tx parley.Tx, userID string) (choices []
 	if more = len(threads) > parley.MaxThreadLimit; more {
 		threads = threads[:parley.MaxThreadLimit]
 	}
-	choices = make([]ThreadChoice, 0, len(threads))
-	for _, t := range threads {
-		if closedToNewApps(&t.Thread) {
-			continue
-		}
-		label, err := threadLabel(ctx, tx, &t.Thread, userID)
-		if err != nil {
-			return nil, false, err
-		}
-		choices = append(choices, ThreadChoice{ID: t.ID, Label: label, LastActivityAt: t.LastActivityAt})
+	threads = slices.DeleteFunc(threads, func(t *parley.ThreadSummary) bool { return closedToNewApps(&t.Thread) })
+	ids := make([]string, len(threads))
+	for i, t := range threads {
+		ids[i] = t.ID
+	}
+	people, err := tx.FindParticipantsOf(ctx, userID, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	choices = make([]ThreadChoice, len(threads))
+	for i, t := range threads {
+		choices[i] = ThreadChoice{ID: t.ID, Label: labelAmong(&t.Thread, people[t.ID], userID), LastActivityAt: t.LastActivityAt}
 	}
 	return choices, more, nil
 }
@@ -315,14 +317,19 @@ func threadLabel(ctx context.Context, tx parley.Tx, th *parley.Thread, userID st
 	if err != nil {
 		return "", err
 	}
+	return labelAmong(th, people, userID), nil
+}
+
+// labelAmong is threadLabel for a thread whose current participants,
+// people, are read already.
+func labelAmong(th *parley.Thread, people []parley.UserRef, userID string) string {
 	if !slices.ContainsFunc(people, func(p parley.UserRef) bool { return p.ID == userID }) {
-		return "", nil
+		return ""
 	}
 	if th.Title != "" {
-		return th.Title, nil
+		return th.Title
 	}
-	others := slices.DeleteFunc(people, func(p parley.UserRef) bool { return p.ID == userID })
-	return names(others), nil
+	return names(slices.DeleteFunc(slices.Clone(people), func(p parley.UserRef) bool { return p.ID == userID }))
 }
 
 // pendingRequest loads an unanswered, unexpired request and its app, which

@@ -196,6 +196,53 @@ func TestConsent_OlderConversationsAreSaidToBeLeftOut(t *testing.T) {
 	}
 }
 
+// The consent page names each conversation it lists with the same
+// number of queries whatever their number: their members are read for
+// all of them at once.
+func TestConsent_CostsTheSameQueriesForAnyNumberOfConversations(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	partner := env.MustPartner(t, "Tunes")
+	cfg := *partner.Config
+	cfg.Scopes = []string{"openid", "messages.read"}
+	b := apptest.NewBrowser()
+	login := b.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	consent := b.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	// queries returns the fewest queries the page cost in five tries (the
+	// server's chores run queries of their own now and then), once it
+	// lists n conversations.
+	queries := func(n int) uint64 {
+		t.Helper()
+		fewest := uint64(1 << 62)
+		for range 5 {
+			before := env.Server.Store.Queries()
+			page := b.Get(t, consent.URL.String())
+			fewest = min(fewest, env.Server.Store.Queries()-before)
+			if listed := strings.Count(page.Body, `name="threads"`); listed != n {
+				t.Fatalf("the page lists %d conversations, want %d", listed, n)
+			}
+		}
+		return fewest
+	}
+	newGroups := func(n int) {
+		t.Helper()
+		for i := range n {
+			if _, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: fmt.Sprintf("group %d", i), Kind: "group"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	newGroups(2)
+	few := queries(2)
+	newGroups(10)
+	if many := queries(12); many != few {
+		t.Errorf("listing 2 conversations cost %d queries, 12 cost %d; want the same", few, many)
+	}
+}
+
 func TestPages_SecurityHeaders(t *testing.T) {
 	env := apptest.Start(t)
 	resp, err := http.Get(env.URL + "/oauth2/login?id=x")
