@@ -42,7 +42,7 @@ func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 	case include == "notes":
 		mq.Notes = true
-	case include != "":
+	case q.Has("include"):
 		err = parley.Errorf(parley.EINVALID, "include must be notes")
 	}
 	if err != nil {

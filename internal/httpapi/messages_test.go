@@ -332,6 +332,9 @@ func TestMessages_History(t *testing.T) {
 		"ErrLimitSpaced":  "limit=%205",
 		"ErrAfterSigned":  "after=%2B2",
 		"ErrBeforeMinus0": "before=-0",
+		// An include given empty is not notes, as a limit given empty is
+		// not a number.
+		"ErrIncludeEmpty": "include=",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := bob.Do(ctx, "GET", "/api/v1/threads/"+th.ID+"/messages?"+query, nil, nil)

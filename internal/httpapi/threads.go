@@ -43,7 +43,7 @@ func (s *Server) handleThreadList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	withMessages, err := includeMessages(q.Get("include"))
+	withMessages, err := includeMessages(q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -56,12 +56,13 @@ func (s *Server) handleThreadList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-// includeMessages parses include=messages:N.
-func includeMessages(include string) (int, error) {
-	if include == "" {
+// includeMessages parses include=messages:N, 0 when the query has no
+// include; one given empty is not messages:N.
+func includeMessages(q url.Values) (int, error) {
+	if !q.Has("include") {
 		return 0, nil
 	}
-	n, ok := strings.CutPrefix(include, "messages:")
+	n, ok := strings.CutPrefix(q.Get("include"), "messages:")
 	if !ok {
 		return 0, parley.Errorf(parley.EINVALID, "include must be messages:N")
 	}

@@ -416,6 +416,7 @@ func TestThreads_List(t *testing.T) {
 		"ErrLimitSigned":     "/api/v1/threads?limit=%2B5",
 		"ErrIncludeSigned":   "/api/v1/threads?include=messages:%2B5",
 		"ErrIncludeOther":    "/api/v1/threads?include=participants",
+		"ErrIncludeEmpty":    "/api/v1/threads?include=",
 		"ErrIncludeTooMany":  "/api/v1/threads?include=messages:51",
 		"ErrIncludeNegative": "/api/v1/threads?include=messages:-1",
 		// 10,000 messages in one answer, hundreds of megabytes for the
