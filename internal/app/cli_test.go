@@ -330,6 +330,51 @@ func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
 	}
 }
 
+// A command that appends to a member's access log, run on a stopped
+// install, first moves in the reads a crash left in the journal, as the
+// server does when it starts: the log keeps them before the command's own
+// entries, in the order things happened, and never shows an app reading
+// after its grant was revoked.
+func TestCLI_CommandFoldsWhatACrashLeftFirst(t *testing.T) {
+	env := apptest.Start(t)
+	if env.Server.Config.Database != "" {
+		t.Skip("the journal of reads is a table on PostgreSQL, which every write folds")
+	}
+	alice := apptest.MustMe(t, env.MustMember(t, "alice"))
+	partner := env.MustPartner(t, "Tunes")
+	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
+	dir := env.Server.Config
+	env.Stop()
+	read := parley.AccessRecord{UserIDs: []string{alice.ID}, Entry: parley.AccessEntry{At: parley.Now(),
+		ClientID: partner.App.ClientID, AppName: "Tunes", GrantID: "g", Action: string(parley.ScopeProfile)}}
+	if err := sqlstore.JournalReads(dir.DatabasePath(), []parley.AccessRecord{read}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, dir, "", "user", "disable", "alice"); err != nil {
+		t.Fatalf("user disable: %q, %v", out, err)
+	}
+	db, err := openStore(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var actions []string
+	err = db.Read(context.Background(), func(tx parley.Tx) error {
+		entries, err := tx.FindAccessEntries(context.Background(), parley.AccessFilter{UserID: alice.ID, Ascending: true, Limit: 100})
+		for _, e := range entries {
+			actions = append(actions, e.Action)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read1, revoked := slices.Index(actions, string(parley.ScopeProfile)), slices.Index(actions, parley.ActionGrantRevokedByOperator)
+	if read1 < 0 || revoked < 0 || read1 > revoked {
+		t.Fatalf("alice's log, oldest first: %q; want the journaled read before the revocation", actions)
+	}
+}
+
 // TestCLI_AppSuspendEndsStreams: `parley app suspend`, run beside the
 // server, ends the app's realtime streams on the server within a second or
 // so, though the command's process has no way to tell the server's.

@@ -129,9 +129,12 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	}
 	var store *sqlstore.DB
 	var err error
-	if as == asCommandAlone {
+	switch as {
+	case asCommandAlone:
 		store, err = openStoreWith(ctx, cfg, log, sqlstore.Current, false)
-	} else {
+	case asCommand:
+		store, err = openCommandStore(ctx, cfg, log)
+	default:
 		store, err = openStore(ctx, cfg, log, as != asServer)
 	}
 	if err != nil {
@@ -263,6 +266,31 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, beside 
 		return openStoreWith(ctx, cfg, log, sqlstore.Current, true)
 	}
 	return openStoreWith(ctx, cfg, log, sqlstore.CreateOrUpgrade, false)
+}
+
+// openCommandStore opens the store for a command, beside a server if one
+// runs. On the embedded database with no server running, it first opens
+// it as a server does, moves into the access log the reads a crash left in
+// the journal, as the server would at its start, and closes it again: what
+// the command then appends to a member's log comes after those reads, in
+// the order things happened, and a damaged journal stops the command as it
+// stops the server. The journal is held only for that moment, so that a
+// command waiting for its operator keeps no server from starting. Beside a
+// running server the journal is the server's, which folds it.
+func openCommandStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.DB, error) {
+	if cfg.Database == "" {
+		alone, err := openStoreWith(ctx, cfg, log, sqlstore.Current, false)
+		switch {
+		case errors.Is(err, sqlstore.ErrInUse):
+		case err != nil:
+			return nil, err
+		default:
+			if err := errors.Join(alone.FoldJournal(ctx), alone.Close()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return openStoreWith(ctx, cfg, log, sqlstore.Current, true)
 }
 
 // noSecrets is the secret keeper of a command beside a server, which reads

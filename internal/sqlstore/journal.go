@@ -70,6 +70,18 @@ func (db *DB) LogReads(ctx context.Context, records []parley.AccessRecord) error
 	return db.noteWrite(err)
 }
 
+// FoldJournal moves the reads journaled so far into the access log now, as
+// a server does at its start with what a crash left. It does nothing on
+// PostgreSQL, whose every write folds the rows it must come after, nor
+// beside a server, whose journal it is (the database opened so holds no
+// line of it).
+func (db *DB) FoldJournal(ctx context.Context) error {
+	if db.pg != nil {
+		return nil
+	}
+	return db.foldJournal(ctx)
+}
+
 // foldJournal folds the reads journaled so far into the access log, unless
 // a write has already, and reports a failure to.
 func (db *DB) foldJournal(ctx context.Context) error {
