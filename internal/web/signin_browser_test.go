@@ -160,6 +160,53 @@ func location(t *testing.T, ctx context.Context) *url.URL {
 	return u
 }
 
+// A username typed with capitals, as a phone's keyboard starts a word, is
+// taken in small letters on both forms, as the API takes it: the sign-up
+// form lets it through, the account is made in small letters, and the
+// sign-in form signs in with the capitals too. Neither field lets a
+// phone capitalize or spell-check what is typed.
+func TestSignUp_Browser_CapitalsAreTakenAsSmallLetters(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := apptest.Chromium(t)
+	// usernameField reports whether the page's username field takes
+	// value, and whether it keeps a phone from capitalizing and spelling.
+	usernameField := func(value string) (valid, plain bool) {
+		t.Helper()
+		field := `document.querySelector("input[name=username]")`
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`[(() => { const f = `+field+`; f.value = "`+value+`"; return f.checkValidity(); })(), `+
+			field+`.autocapitalize === "none" && `+field+`.spellcheck === false]`))
+		if err != nil || len(got) != 2 {
+			t.Fatalf("reading the username field: %v, %v", got, err)
+		}
+		return got[0], got[1]
+	}
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.URL+"/sign-up"), chromedp.WaitVisible(chromedp.CSS(`input[name=display_name]`))))
+	if valid, plain := usernameField("Carol.B"); !valid || !plain {
+		t.Fatalf("on the sign-up form, Carol.B is valid: %v; the field neither capitalizes nor spell-checks: %v", valid, plain)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("carol.b")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+	))
+	if _, err := env.Client.SignIn(context.Background(), "carol.b", apptest.Password("carol.b")); err != nil {
+		t.Fatalf("the account is not carol.b: %v", err)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Submit(chromedp.CSS(`form[action="/sign-out"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/sign-up"]`)),
+	))
+	if valid, plain := usernameField("Carol.B"); !valid || !plain {
+		t.Fatalf("on the sign-in form, Carol.B is valid: %v; the field neither capitalizes nor spell-checks: %v", valid, plain)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("carol.b")),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
+	))
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
