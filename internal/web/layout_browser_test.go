@@ -123,9 +123,9 @@ func TestLayout_Browser_RightToLeftNameKeepsItsPlace(t *testing.T) {
 	apptest.Screenshot(t, b, "rtl-name")
 }
 
-// A message that could not be sent goes back into the field, and the
+// A message that could not be sent waits under the messages, and the
 // status line saying so is drawn above the field and its hint, not over
-// them.
+// them, nor over the message waiting.
 func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 	t.Parallel()
 	// The page reaches the server through the proxy that cuts the network,
@@ -142,11 +142,11 @@ func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 	// A message is on its way when the network drops, as when offline.
 	writeAndSend(t, b, "sent offline")
 	cut.down()
-	waitFor(t, b, `document.getElementById("text").value === "sent offline" && document.getElementById("live").textContent !== ""`)
+	waitFor(t, b, `!document.getElementById("outbox").hidden && document.getElementById("live").textContent !== ""`)
 	for _, width := range []int64{375, 1280} {
 		over := at[[]string](t, b, width, `(() => {
 			const s = document.getElementById("live").getBoundingClientRect();
-			return ["#text", ".hint"].filter((css) => {
+			return ["#text", ".hint", "#outbox .bubble"].filter((css) => {
 				const r = document.querySelector(css).getBoundingClientRect();
 				return r.height > 0 && s.left < r.right && r.left < s.right && s.top < r.bottom && r.top < s.bottom;
 			});

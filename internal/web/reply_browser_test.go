@@ -152,8 +152,9 @@ func TestMessenger_Browser_ReplyFromTheAddress(t *testing.T) {
 }
 
 // TestMessenger_Browser_AFailedReplyKeepsItsAnswer: messages that could
-// not be sent come back to the field, and answer what the first of them
-// answered, so that sent again they are the reply they were.
+// not be sent wait under the messages, each with the quote of what it
+// answers, the field free meanwhile, and once the network is back they go
+// as they were: the reply, and the message that answers nothing.
 func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
 	t.Parallel()
 	// The page reaches the server through the proxy that cuts the network,
@@ -177,7 +178,14 @@ func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
 	waitFor(t, a, `document.getElementById("replying").hidden`)
 	writeAndSend(t, a, "at 8")
 	cut.down()
-	waitFor(t, a, `document.getElementById("text").value === "yes\nat 8" && !document.getElementById("replying").hidden && document.querySelector("[name=reply_to]").value === "1"`)
+	waitFor(t, a, `document.getElementById("live").textContent.startsWith("You are offline") && document.querySelectorAll("#outbox li").length === 2`)
+	if got, want := evaluate[[]string](t, a, `[...document.querySelectorAll("#outbox .bubble")].map((b) => b.querySelector(".qtext")?.textContent || "")`), []string{"dinner?", ""}; !slices.Equal(got, want) {
+		t.Errorf("the messages not sent quote %q, want %q", got, want)
+	}
+	if free := evaluate[bool](t, a, `document.getElementById("text").value === "" && document.getElementById("replying").hidden`); !free {
+		t.Error("with the messages not sent, the field is not free for the next")
+	}
+	apptest.Screenshot(t, a, "reply-not-sent-yet")
 	// Neither reached the server.
 	if page, err := alice.Messages(context.Background(), th.ID, client.MessagesQuery{}); err != nil || len(page.Messages) != 1 {
 		t.Fatalf("with the network cut, the server holds more than bob's message (%v)", err)
@@ -188,8 +196,6 @@ func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
 	hold.delay = 0
 	hold.mu.Unlock()
 	cut.up()
-	waitFor(t, a, `document.body.dataset.live === "open"`)
-	must(t, chromedp.Do(a, pressEnter(`#text`)))
 	waitFor(t, a, `(document.querySelector("#m2 .quote .qtext") || {}).textContent === "dinner?"`)
 	page, err := alice.Messages(context.Background(), th.ID, client.MessagesQuery{})
 	must(t, err)

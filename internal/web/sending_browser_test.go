@@ -139,6 +139,10 @@ type holdProxy struct {
 	// delay, when set, is how long a send takes to reach the server, as
 	// on a slow uplink: one the browser gives up on meanwhile never does.
 	delay time.Duration
+	// gaveUp, when set, is the status the proxy answers a send with once
+	// the server took it, as a gateway that gave up waiting for the
+	// server's answer does (504).
+	gaveUp int
 	// asked are the addresses of the pages asked for.
 	asked []string
 }
@@ -189,13 +193,19 @@ func (p *holdProxy) forwardTo(t *testing.T, target string) {
 			return nil
 		}
 		p.mu.Lock()
-		gate := p.gate
+		gate, gaveUp := p.gate, p.gaveUp
 		if gate != nil {
 			p.held++
 		}
 		p.mu.Unlock()
 		if gate != nil {
 			<-gate
+		}
+		if gaveUp != 0 {
+			resp.Body.Close()
+			resp.StatusCode, resp.Status = gaveUp, http.StatusText(gaveUp)
+			resp.Body, resp.ContentLength = http.NoBody, 0
+			resp.Header.Del("Content-Length")
 		}
 		return nil
 	}
@@ -205,18 +215,19 @@ func (p *holdProxy) forwardTo(t *testing.T, target string) {
 }
 
 // holdSends holds back the answers to sends until the function it returns
-// is called.
+// is called, once or more (a test that stops early calls it again, so
+// that the server can stop).
 func (p *holdProxy) holdSends() (release func()) {
 	gate := make(chan struct{})
 	p.mu.Lock()
 	p.gate, p.held = gate, 0
 	p.mu.Unlock()
-	return func() {
+	return sync.OnceFunc(func() {
 		p.mu.Lock()
 		p.gate = nil
 		p.mu.Unlock()
 		close(gate)
-	}
+	})
 }
 
 // waitHeld waits until n answers are held back.
@@ -303,10 +314,11 @@ func (p *holdProxy) refuseSends() {
 
 // A message sent with Enter is on its way, the field empty for the next,
 // when the member goes back to the chats on a slow network: the message is
-// not lost. It reaches the server, or comes back to the field when the
-// member comes back to the chat: a short one, which the browser lets
-// outlive the page, and a long one (15,000 Hebrew letters, 75,000 bytes as
-// the form encodes them), which it does not.
+// not lost, nor sent twice. It reaches the server as the page goes (a
+// short one, which the browser lets outlive the page), or when the member
+// comes back to the chat (a long one, 15,000 Hebrew letters, 75,000 bytes
+// as the form encodes them, which it does not): the page sends it again,
+// with its key.
 func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *testing.T) {
 	t.Parallel()
 	env, proxy := behindHold(t)
@@ -320,31 +332,66 @@ func TestMessenger_SendingAndDeleting_Browser_LeavingWhileAMessageIsOnItsWay(t *
 	} {
 		apptest.MustFriends(t, alice, env.MustMember(t, tc.friend))
 		t.Run(name, func(t *testing.T) {
-			message := tc.message
 			th := apptest.MustThread(t, alice, tc.friend).ID
 			b := liveThread(t, proxy.URL, th, "alice")
-			writeAndSend(t, b, message)
+			writeAndSend(t, b, tc.message)
 			// Back to the chats, with the message on its way.
 			must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
 			time.Sleep(3 * time.Second) // time for the send to arrive, if it goes on
-			page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
-			must(t, err)
-			if len(page.Messages) == 1 && page.Messages[0].Text == message {
-				return // sent
-			}
 			must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 			waitFor(t, b, `document.body.dataset.live === "open"`)
-			if field := evaluate[string](t, b, `document.getElementById("text").value`); field != message {
-				t.Errorf("the message sent as the member left the chat is lost: the server holds %d messages, the field, back in the chat, holds %d characters", len(page.Messages), len([]rune(field)))
+			if got, want := heldSettled(t, alice, th, 1), []string{told(tc.message) + " answers 0"}; !slices.Equal(got, want) {
+				t.Errorf("the message sent as the member left the chat: the server holds %q, want %q; back in the chat, the field holds %d characters",
+					got, want, len([]rune(evaluate[string](t, b, `document.getElementById("text").value`))))
 			}
+			waitFor(t, b, bubbleCount(tc.message, 1)+` && document.getElementById("outbox").hidden`)
 		})
 	}
 }
 
+// A short message is on its way as the member goes back to the chats (the
+// browser lets it outlive the page, but the uplink is slow), and then the
+// network drops: it never reaches the server. It is not lost: back in the
+// chat, the page sends it, with the key it was written with, and the
+// server holds it once. (An earlier page left it out of the draft, as
+// sure to outlive the page.)
+func TestMessenger_SendingAndDeleting_Browser_AMessageOnItsWayAsTheMemberLeftIsNotLostWhenTheNetworkDrops(t *testing.T) {
+	t.Parallel()
+	// The page reaches the server through the proxy that cuts the network,
+	// and behind it the one that holds a send on its way to the server
+	// (delay), which never reaches it once the network is cut.
+	env, cut, hold := behindCutAndHold(t)
+	hold.mu.Lock()
+	hold.delay = time.Minute
+	hold.mu.Unlock()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, cut.URL, th, "alice")
+	writeAndSend(t, b, "see you at eight")
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	cut.down()
+	time.Sleep(500 * time.Millisecond) // time for a browser's retry of the send, which the cut refuses
+	hold.mu.Lock()
+	hold.delay = 0
+	hold.mu.Unlock()
+	cut.up()
+	if got := held(t, alice, th); len(got) != 0 {
+		t.Fatalf("the network cut, the server holds %q, want nothing", got)
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(cut.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	if got, want := heldSettled(t, alice, th, 1), []string{`"see you at eight" answers 0`}; !slices.Equal(got, want) {
+		t.Fatalf("back in the chat, the server holds %q, want %q: the message is lost (the field holds %q)",
+			got, want, evaluate[string](t, b, `document.getElementById("text").value`))
+	}
+	waitFor(t, b, bubbleCount("see you at eight", 1)+` && document.getElementById("outbox").hidden`)
+}
+
 // A long message the server took while its answer was on the way back as
-// the member left: back in the chat, the member finds it in the field (the
-// page cannot know it was taken), and sending it as it is sends nothing
-// more: it keeps its key, and is one message.
+// the member left: back in the chat, the page, which cannot know it was
+// taken, sends it again with its key, and the server answers with the
+// message it holds: it is one message, shown once.
 func TestMessenger_SendingAndDeleting_Browser_LongMessageTakenAsTheMemberLeftIsOne(t *testing.T) {
 	t.Parallel()
 	env, proxy := behindHold(t)
@@ -353,32 +400,63 @@ func TestMessenger_SendingAndDeleting_Browser_LongMessageTakenAsTheMemberLeftIsO
 	th := apptest.MustThread(t, alice, "bob").ID
 	b := liveThread(t, proxy.URL, th, "alice")
 	release := proxy.holdSends()
+	defer release()
 	writeAndSend(t, b, longHebrew)
 	proxy.waitHeld(t, 1)
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
 	release()
+	// While the server's answer to the page's sending it again is on its
+	// way, the page shows it once, in the list, which shows it already.
+	again := proxy.holdSends()
+	defer again()
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	proxy.waitHeld(t, 1)
+	if shown := evaluate[[]int](t, b, `[document.querySelectorAll("#messages li.mine").length, document.querySelectorAll("#outbox:not([hidden]) li").length]`); !slices.Equal(shown, []int{1, 0}) {
+		t.Errorf("back in the chat, the page shows the message %d times in the list and %d as not sent yet, want once, in the list", shown[0], shown[1])
+	}
+	again()
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	waitFor(t, b, bubbleCount(longHebrew, 1)+` && document.getElementById("outbox").hidden && document.getElementById("text").value === ""`)
+	if got, want := heldSettled(t, alice, th, 1), []string{told(longHebrew) + " answers 0"}; !slices.Equal(got, want) {
+		t.Errorf("one long message, sent as the member left and again as they came back: the server holds %q, want %q", got, want)
+	}
+}
+
+// The same as the member leaves the chat: a long message, too long to
+// outlive the page, is on its way (the server takes it, its answer lost),
+// and a second waits behind it. Back in the chat, the page sends both, as
+// they were, each with its key: the first is not sent twice, nor is the
+// second lost.
+func TestMessenger_SendingAndDeleting_Browser_MessagesWaitingAsTheMemberLeftAreSentOnce(t *testing.T) {
+	t.Parallel()
+	env, proxy := behindHold(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, proxy.URL, th, "alice")
+	release := proxy.holdSends()
+	defer release()
+	writeAndSend(t, b, longHebrew)
+	proxy.waitHeld(t, 1)
+	writeAndSend(t, b, "and one more thing")
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	release()
 	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
 	waitFor(t, b, `document.body.dataset.live === "open"`)
-	if evaluate[string](t, b, `document.getElementById("text").value`) != longHebrew {
-		t.Fatal("the long message on its way as the member left is not back in the field")
+	want := []string{told(longHebrew) + " answers 0", `"and one more thing" answers 0`}
+	if got := heldSettled(t, alice, th, len(want)); !slices.Equal(got, want) {
+		t.Errorf("back in the chat, the server holds %q, want %q", got, want)
 	}
-	must(t, chromedp.Do(b, pressEnter(`#text`)))
-	waitFor(t, b, `document.getElementById("text").value === ""`)
-	time.Sleep(2 * time.Second) // time for a second message to arrive, if one goes
-	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
-	must(t, err)
-	if len(page.Messages) != 1 {
-		t.Errorf("one long message, sent as the member left and again as it came back to the field, is %d messages", len(page.Messages))
-	}
+	waitFor(t, b, bubbleCount("and one more thing", 1)+` && document.getElementById("outbox").hidden && document.getElementById("text").value === ""`)
 }
 
 // Two messages written one after the other as the network drops: the
 // server took the first, but its answer was lost on the way back, and the
-// second waited behind it. Both come back to the field, as the page cannot
-// know the first was taken; sent again as they are once the network is
-// back, each is the message it was, with the key it was written with: the
-// first is not sent twice, and the page shows each once.
-func TestMessenger_SendingAndDeleting_Browser_MessagesGivenBackAreSentOnce(t *testing.T) {
+// second waited behind it. The field stays free; both show under the
+// messages as not sent yet, and once the network is back the page sends
+// each again as it was, with the key it was written with: the first is
+// not sent twice, and the page shows each once.
+func TestMessenger_SendingAndDeleting_Browser_MessagesCutOffAreSentAgainOnce(t *testing.T) {
 	t.Parallel()
 	// The page reaches the server through the proxy that cuts the
 	// network, and behind it the one that holds back answers to sends.
@@ -389,68 +467,132 @@ func TestMessenger_SendingAndDeleting_Browser_MessagesGivenBackAreSentOnce(t *te
 	b := liveThread(t, cut.URL, th, "alice")
 
 	release := hold.holdSends()
+	defer release()
 	writeAndSend(t, b, "first")
 	hold.waitHeld(t, 1) // the server took it
 	writeAndSend(t, b, "second")
 	cut.down()
-	waitFor(t, b, `document.getElementById("text").value === `+jsString("first\nsecond"))
+	waitFor(t, b, `document.getElementById("live").textContent.startsWith("You are offline")`)
+	// The first shows once: in the list, if the page heard of it before
+	// the cut, or else as not sent yet, before the second.
+	sent := evaluate[[]string](t, b, `[...document.querySelectorAll("#messages li.mine .bubble")].map((b) => b.textContent)`)
+	waiting := evaluate[[]string](t, b, `[...document.querySelectorAll("#outbox li")].map((li) => li.querySelector(".meta").textContent + ": " + li.querySelector(".bubble").textContent)`)
+	if shown := fmt.Sprintf("sent %q, not sent yet %q", sent, waiting); shown != `sent ["first"], not sent yet ["Not sent yet: second"]` && shown != `sent [], not sent yet ["Not sent yet: first" "Not sent yet: second"]` {
+		t.Errorf("with the network cut, the page shows alice's messages %s, want first once, then second not sent yet", shown)
+	}
+	apptest.Screenshot(t, b, "not-sent-yet")
+	checkAccessibility(t, b, "thread, messages not sent yet")
 	release()
 	cut.up()
-	waitFor(t, b, `document.body.dataset.live === "open"`)
-	must(t, chromedp.Do(b, pressEnter(`#text`)))
-	waitFor(t, b, `document.getElementById("text").value === "" && [...document.querySelectorAll("#messages li.mine .bubble")].some((b) => b.textContent.includes("second"))`)
+	waitFor(t, b, `document.body.dataset.live === "open" && document.getElementById("outbox").hidden && `+bubbleCount("second", 1))
 	mine := evaluate[[]string](t, b, `[...document.querySelectorAll("#messages li.mine .bubble")].map((b) => b.textContent)`)
 	if fmt.Sprint(mine) != "[first second]" {
 		t.Errorf("sent again, alice's messages show as %q, want first, then second", mine)
 	}
-	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
-	must(t, err)
-	var sent []string
-	for _, m := range page.Messages {
-		sent = append(sent, m.Text)
-	}
-	if fmt.Sprint(sent) != "[first second]" {
-		t.Errorf("sent again, the server holds alice's messages %q, want first, then second", sent)
+	if got, want := heldSettled(t, alice, th, 2), []string{`"first" answers 0`, `"second" answers 0`}; !slices.Equal(got, want) {
+		t.Errorf("sent again, the server holds %q, want %q", got, want)
 	}
 }
 
-// The same as the member leaves the chat: a long message, too long to
-// outlive the page, is on its way (the server takes it, its answer lost),
-// and a second waits behind it. Back in the chat, the member finds both in
-// the field; sent as they are, the first is not sent twice.
-func TestMessenger_SendingAndDeleting_Browser_MessagesWaitingAsTheMemberLeftAreSentOnce(t *testing.T) {
+// The network drops as the member answers a question: "yes", a reply,
+// reached the server, its answer lost on the way back, and "at 8", which
+// answers nothing, waited behind it. Once the network is back the member,
+// answering nothing, presses Enter on what the field holds. Each message
+// is stored once, answering what it answered as it was written. (An
+// earlier page gave the two back to the field, which then answered
+// "dinner?"; once the member stopped answering it, they went as one new
+// message with a new key, and the server held "yes" twice.)
+func TestMessenger_SendingAndDeleting_Browser_AReplyCutOffIsStoredOnceWhateverTheFieldAnswersNext(t *testing.T) {
+	t.Parallel()
+	env, cut, hold := behindCutAndHold(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "dinner?")
+	b := liveThread(t, cut.URL, th, "alice")
+
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m1 .reply`))))
+	waitFor(t, b, `!document.getElementById("replying").hidden`)
+	release := hold.holdSends()
+	defer release()
+	writeAndSend(t, b, "yes")
+	hold.waitHeld(t, 1) // the server took it
+	writeAndSend(t, b, "at 8")
+	cut.down()
+	waitFor(t, b, `document.getElementById("live").textContent !== ""`)
+	release()
+	cut.up()
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	evaluate[bool](t, b, `(document.querySelector("#replying .unreply").click(), true)`)
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	want := []string{`"dinner?" answers 0`, `"yes" answers 1`, `"at 8" answers 0`}
+	if got := heldSettled(t, alice, th, len(want)); !slices.Equal(got, want) {
+		t.Errorf("the server holds %q, want %q", got, want)
+	}
+	waitFor(t, b, `document.getElementById("outbox").hidden && document.querySelectorAll("#messages li.mine").length === 2`)
+}
+
+// A long reply (too long to outlive its page) that the server took as the
+// member left, its answer lost; the member comes back to the chat by
+// another message's Reply, to a page that answers a message of its own
+// (?reply=2), and presses Enter on what the field holds. The page sends
+// the reply again, with its key and answering what it answered, and the
+// server holds it once; the field is the page's, answering message 2.
+// (An earlier page gave the reply back to the field, whose ?reply= took
+// its key away: sent, it was stored twice.)
+func TestMessenger_SendingAndDeleting_Browser_AReplyTakenAsTheMemberLeftIsOneOnAPageThatAnswersAnother(t *testing.T) {
+	t.Parallel()
+	env, proxy := behindHold(t, apptest.Unlimited)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "what do you think?")
+	apptest.MustSend(t, bob, th, "and when?")
+	b := liveThread(t, proxy.URL, th, "alice")
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m1 .reply`))))
+	waitFor(t, b, `!document.getElementById("replying").hidden`)
+	release := proxy.holdSends()
+	defer release()
+	writeAndSend(t, b, longHebrew)
+	proxy.waitHeld(t, 1)
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	release()
+	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th+"?reply=2"), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	must(t, chromedp.Do(b, pressEnter(`#text`)))
+	want := []string{`"what do you think?" answers 0`, `"and when?" answers 0`, told(longHebrew) + " answers 1"}
+	if got := heldSettled(t, alice, th, len(want)); !slices.Equal(got, want) {
+		t.Errorf("the server holds %q, want %q", got, want)
+	}
+	if answers := evaluate[string](t, b, `document.getElementById("replying").hidden ? "" : document.querySelector("[name=reply_to]").value`); answers != "2" {
+		t.Errorf("back in the chat by message 2's Reply, the field answers %q", answers)
+	}
+}
+
+// A message the server refuses (more than the 16,000 characters a message
+// may hold) was not taken: it comes back to the field, with the message
+// written after it, which would read wrong without it, to be changed, and
+// the status line says why; the server holds neither.
+func TestMessenger_SendingAndDeleting_Browser_RefusedMessagesComeBackToTheField(t *testing.T) {
 	t.Parallel()
 	env, proxy := behindHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
 	b := liveThread(t, proxy.URL, th, "alice")
+	tooLong := strings.Repeat("a", 16001)
 	release := proxy.holdSends()
-	writeAndSend(t, b, longHebrew)
-	proxy.waitHeld(t, 1)
-	writeAndSend(t, b, "and one more thing")
-	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
+	defer release()
+	writeAndSend(t, b, tooLong)
+	proxy.waitHeld(t, 1) // refused, the answer on its way back
+	writeAndSend(t, b, "sorry, that was long")
 	release()
-	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-	waitFor(t, b, `document.body.dataset.live === "open"`)
-	if evaluate[string](t, b, `document.getElementById("text").value`) != longHebrew+"\nand one more thing" {
-		t.Fatal("the two messages on their way as the member left are not back in the field")
+	waitFor(t, b, `document.getElementById("text").value === `+jsString(tooLong+"\nsorry, that was long")+` && document.getElementById("outbox").hidden`)
+	if said := text(t, b, "#live"); !strings.Contains(said, "16000") && !strings.Contains(said, "16,000") {
+		t.Errorf("the status line says %q, want why the message was refused", said)
 	}
-	must(t, chromedp.Do(b, pressEnter(`#text`)))
-	waitFor(t, b, `document.getElementById("text").value === "" && [...document.querySelectorAll("#messages li.mine .bubble")].some((b) => b.textContent.endsWith("and one more thing"))`)
-	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
-	must(t, err)
-	// Long texts are told by their length.
-	var sent []string
-	for _, m := range page.Messages {
-		if n := len([]rune(m.Text)); n > 100 {
-			sent = append(sent, fmt.Sprintf("%d characters", n))
-		} else {
-			sent = append(sent, m.Text)
-		}
-	}
-	if want := []string{fmt.Sprintf("%d characters", len([]rune(longHebrew))), "and one more thing"}; !slices.Equal(sent, want) {
-		t.Errorf("sent again, the server holds alice's messages %q, want %q", sent, want)
+	if got := held(t, alice, th); len(got) != 0 {
+		t.Errorf("the server holds %q, want nothing", got)
 	}
 }
 
@@ -468,65 +610,48 @@ func writeAndSend(t *testing.T, b context.Context, text string) {
 	waitFor(t, b, `document.getElementById("text").value === ""`)
 }
 
-// A long reply the server took as the member left comes back to the field
-// with its key; the member then stops answering and leaves and comes back
-// once more. Sent as it is, it is another message (it answers nothing),
-// and goes with a key of its own, not refused 409 under the first one's.
-func TestMessenger_SendingAndDeleting_Browser_DraftKeepsNoKeyOnceTheReplyChanged(t *testing.T) {
-	t.Parallel()
-	env, proxy := behindHold(t)
-	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
-	apptest.MustFriends(t, alice, bob)
-	th := apptest.MustThread(t, alice, "bob").ID
-	apptest.MustSend(t, bob, th, "what do you think?")
-	b := liveThread(t, proxy.URL, th, "alice")
-	// Answer bob's message.
-	evaluate[bool](t, b, `(document.querySelector("#messages li:not(.mine) .acts .reply").click(), true)`)
-	waitFor(t, b, `!document.getElementById("replying").hidden`)
-	release := proxy.holdSends()
-	writeAndSend(t, b, longHebrew)
-	proxy.waitHeld(t, 1)
-	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
-	release()
-	time.Sleep(time.Second)
-	page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
+// held returns the messages the server holds in the thread, as the member
+// reads them through the API, oldest first, each as `"text" answers N`
+// (N the seq it answers, 0 for none), a long text told by its length.
+func held(t *testing.T, member *client.Client, threadID string) []string {
+	t.Helper()
+	page, err := member.Messages(context.Background(), threadID, client.MessagesQuery{})
 	must(t, err)
-	if len(page.Messages) != 2 {
-		t.Fatalf("the held reply was not taken: %d messages", len(page.Messages))
+	var got []string
+	for _, m := range page.Messages {
+		got = append(got, fmt.Sprintf("%s answers %d", told(m.Text), m.ReplyToSeq))
 	}
-	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-	waitFor(t, b, `document.body.dataset.live === "open"`)
-	if evaluate[string](t, b, `document.getElementById("text").value`) != longHebrew {
-		t.Fatal("the long reply is not back in the field")
-	}
-	// The member no longer answers bob's message, and goes away and back.
-	evaluate[bool](t, b, `(document.querySelector("#replying .unreply").click(), true)`)
-	waitFor(t, b, `document.getElementById("replying").hidden`)
-	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`header.bar a.brand`)), chromedp.WaitVisible(chromedp.CSS(`.welcome`))))
-	must(t, chromedp.Do(b, chromedp.Navigate(proxy.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
-	waitFor(t, b, `document.body.dataset.live === "open"`)
-	if !evaluate[bool](t, b, `document.getElementById("replying").hidden`) {
-		t.Fatal("the field answers a message again")
-	}
-	must(t, chromedp.Do(b, pressEnter(`#text`)))
-	time.Sleep(3 * time.Second)
-	page, err = alice.Messages(context.Background(), th, client.MessagesQuery{})
-	must(t, err)
-	field := evaluate[string](t, b, `document.getElementById("text").value`)
-	said := evaluate[string](t, b, `(document.querySelector("[role=status]") || document.getElementById("live") || {textContent: ""}).textContent`)
-	if len(page.Messages) != 3 || field != "" {
-		t.Errorf("the message, no longer a reply, sent again: the server holds %d messages (want 3), the field holds %d characters, the page says %q",
-			len(page.Messages), len([]rune(field)), said)
-	}
+	return got
 }
 
-// A message the server took, its answer lost, comes back to the field;
-// once the network is back the member sees it arrived, and empties the
-// field. What they write next is a new message, even in the same words
-// ("yes" to a new question): it goes with a key of its own, not with the
-// key of the message given back, which the server would answer with the
-// message it holds, sending nothing.
-func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterEmptyingTheFieldAreSent(t *testing.T) {
+// heldSettled waits until the server holds at least n messages in the
+// thread, for 10 seconds at most, then a second more, time for a message
+// sent twice to arrive twice, and returns what it holds then (held).
+func heldSettled(t *testing.T, member *client.Client, threadID string, n int) []string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(held(t, member, threadID)) < n && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	return held(t, member, threadID)
+}
+
+// told is a message's text as held tells it: quoted, or, longer than 100
+// characters, its length.
+func told(text string) string {
+	if n := len([]rune(text)); n > 100 {
+		return fmt.Sprintf("%d characters", n)
+	}
+	return fmt.Sprintf("%q", text)
+}
+
+// A message the server took, its answer lost, is sent again with its key
+// once the network is back, and shows once. What the member writes next
+// is a new message, even in the same words ("yes" to a new question): it
+// goes with a key of its own, not with the key of the message sent again,
+// which the server would answer with the message it holds, sending
+// nothing.
+func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterAMessageCutOffAreSent(t *testing.T) {
 	t.Parallel()
 	env, cut, hold := behindCutAndHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -535,35 +660,49 @@ func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterEmptyingTh
 	b := liveThread(t, cut.URL, th, "alice")
 
 	release := hold.holdSends()
+	defer release()
 	writeAndSend(t, b, "yes")
 	hold.waitHeld(t, 1) // the server took it
 	cut.down()
-	waitFor(t, b, `document.getElementById("text").value === "yes"`)
+	waitFor(t, b, `document.getElementById("live").textContent !== ""`)
 	release()
 	cut.up()
-	waitFor(t, b, `document.body.dataset.live === "open" && `+bubbleCount("yes", 1))
-	// It arrived: the member empties the field (Ctrl+A, Backspace).
-	evaluate[bool](t, b, `(document.getElementById("text").select(), true)`)
-	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), kb.Backspace)))
-	waitFor(t, b, `document.getElementById("text").value === ""`)
+	waitFor(t, b, `document.body.dataset.live === "open" && document.getElementById("outbox").hidden && `+bubbleCount("yes", 1))
 
 	apptest.MustSend(t, bob, th, "and tomorrow?")
 	waitFor(t, b, bubbleCount("and tomorrow?", 1))
 	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), "yes"), pressEnter(`#text`)))
-	var sent []string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		page, err := alice.Messages(context.Background(), th, client.MessagesQuery{})
-		must(t, err)
-		sent = sent[:0]
-		for _, m := range page.Messages {
-			sent = append(sent, m.Text)
-		}
-		if len(sent) == 3 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if want := []string{"yes", "and tomorrow?", "yes"}; !slices.Equal(sent, want) {
-		t.Fatalf("the server holds %q, want %q: the second yes was lost", sent, want)
+	want := []string{`"yes" answers 0`, `"and tomorrow?" answers 0`, `"yes" answers 0`}
+	if got := heldSettled(t, alice, th, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("the server holds %q, want %q: the second yes was lost", got, want)
 	}
 	waitFor(t, b, bubbleCount("yes", 2))
+}
+
+// A gateway that gave up waiting for the server's answer to a send (504),
+// which the server took meanwhile: the page cannot know it was taken, and
+// sends it again, with its key, a moment later, the field free meanwhile;
+// the server answers with the message it holds, which shows once.
+func TestMessenger_SendingAndDeleting_Browser_AMessageAGatewayGaveUpOnIsSentAgainOnce(t *testing.T) {
+	t.Parallel()
+	env, proxy := behindHold(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, proxy.URL, th, "alice")
+	proxy.mu.Lock()
+	proxy.gaveUp = http.StatusGatewayTimeout
+	proxy.mu.Unlock()
+	writeAndSend(t, b, "are we still on?")
+	waitFor(t, b, `document.getElementById("live").textContent.startsWith("Something went wrong (504)")`)
+	if field := evaluate[string](t, b, `document.getElementById("text").value`); field != "" {
+		t.Errorf("after the gateway gave up, the field holds %q, want it free", field)
+	}
+	proxy.mu.Lock()
+	proxy.gaveUp = 0
+	proxy.mu.Unlock()
+	waitFor(t, b, bubbleCount("are we still on?", 1)+` && document.getElementById("outbox").hidden && document.getElementById("live").textContent === ""`)
+	if got, want := heldSettled(t, alice, th, 1), []string{`"are we still on?" answers 0`}; !slices.Equal(got, want) {
+		t.Errorf("the server holds %q, want %q", got, want)
+	}
 }

@@ -2,9 +2,11 @@
 // what a page cannot do alone: it listens on the realtime WebSocket
 // (/api/v1/events, opened with the session cookie) and, on each event,
 // fetches the part of the page that changed, rendered by the server like
-// the page itself, so nothing here builds HTML from data. It sends, edits,
-// deletes and answers messages without reloading, sends with Enter, loads
-// older messages on scroll, says who else is writing, and after a dropped
+// the page itself, so nothing here builds HTML from data (the member's own
+// messages not sent yet show as text). It sends, edits, deletes and
+// answers messages without reloading, sends with Enter (a message sent
+// goes again, the same message, until the server has it), loads older
+// messages on scroll, says who else is writing, and after a dropped
 // connection reconnects and catches up: it fetches every message after the
 // first one shown (after=seq), replacing those it has by their seq, so none
 // is lost or shown twice. When the server ends the connection because the
@@ -25,6 +27,10 @@ const parser = new DOMParser();
 let leaving = false;
 addEventListener("beforeunload", () => { leaving = true; });
 
+// resend sends at once the messages that wait to be sent again, if any
+// (a thread's page sets it): the live connection calls it as it opens.
+let resend = () => {};
+
 // part fetches a part of a page and parses it.
 async function part(url) {
   const r = await fetch(url, { headers: asyncHeader, credentials: "same-origin" });
@@ -42,20 +48,22 @@ function signInAgain() {
   if (!leaving) location.assign(`/sign-in?done=ended&next=${encodeURIComponent(location.pathname + location.search)}`);
 }
 
-// post sends a form's fields as the form would, answered 204. It returns
-// what went wrong, in words for the member, or null. A post answered 401
-// (the session ended) goes to sign in. One that must not be lost if the
-// member leaves the page meanwhile (keep, a message sent) asks to outlive
-// the page, which a browser grants a body of up to 64 KiB: keep.kept says
-// whether it was asked.
-async function post(form, extra = {}, keep = null) {
+// postForm posts a form's fields as the form would, with extra ones, and
+// returns the answer. One that must not be lost if the member leaves the
+// page meanwhile (keep, a message sent) asks to outlive the page, which a
+// browser grants a body of up to 64 KiB.
+function postForm(form, extra = {}, keep = false) {
   const data = new URLSearchParams(new FormData(form));
   for (const [k, v] of Object.entries(extra)) data.set(k, v);
   const body = data.toString();
-  const keepalive = Boolean(keep) && body.length < 60000;
-  if (keep) keep.kept = keepalive;
-  const r = await fetch(form.action, { method: "POST", body, keepalive, headers: { ...asyncHeader, "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8" }, credentials: "same-origin" });
-  if (r.status === 204) return null;
+  const keepalive = keep && body.length < 60000;
+  return fetch(form.action, { method: "POST", body, keepalive, headers: { ...asyncHeader, "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8" }, credentials: "same-origin" });
+}
+
+// refusal returns what went wrong with a post the server answered r, not
+// 204, in words for the member. A post answered 401 (the session ended)
+// goes to sign in.
+async function refusal(r) {
   if (r.status === 401) {
     signInAgain();
     return "Your session ended: sign in again.";
@@ -63,6 +71,13 @@ async function post(form, extra = {}, keep = null) {
   const doc = parser.parseFromString(await r.text(), "text/html");
   const msg = doc.querySelector(".error");
   return msg ? msg.textContent : `Something went wrong (${r.status}).`;
+}
+
+// post sends a form's fields as the form would, answered 204. It returns
+// what went wrong, in words for the member, or null.
+async function post(form, extra = {}) {
+  const r = await postForm(form, extra);
+  return r.status === 204 ? null : refusal(r);
 }
 
 // swap replaces the element with the given id by the one in doc, unless
@@ -294,6 +309,13 @@ if (sendForm) {
   for (const el of [replying, sendForm]) if (el) watch.observe(el);
   addEventListener("resize", placeStatus);
   placeStatus();
+  // While the status line shows, the conversation leaves it room at its
+  // foot, so that it covers neither the last message nor one not sent yet.
+  new ResizeObserver(() => {
+    const stick = nearBottom();
+    body.style.setProperty("--status-room", `${status.offsetHeight ? status.offsetHeight + 8 : 0}px`);
+    if (stick) toBottom();
+  }).observe(status);
 }
 const answering = () => (replying.hidden ? null : { seq: replyTo.value, who: replying.querySelector(".qwho").textContent, what: replying.querySelector(".qtext").textContent });
 function answer(reply) {
@@ -670,49 +692,99 @@ if (text && list) {
   // Messages are sent one at a time, in the order they were written, each
   // with a key of its own taken when it was written: the field is free for
   // the next message at once, and a message sent twice (a retry) is one.
+  //
+  // A message the member sent is the outbox's (queue) until the server
+  // answers it. One whose answer does not come (the network down, the
+  // answer lost on its way back, a proxy's 502 or 504, the server busy)
+  // may or may not be held by the server, and the page cannot learn which
+  // but by sending it: it stays first in the outbox, shown under the
+  // messages as not sent yet, and is sent again as it was written (its
+  // words, the message it answers, its key) once the live connection is
+  // back, or after a pause, until the server answers, with the message it
+  // took then or the one it held; those written after it wait behind it.
+  // As the member leaves the page, the outbox is kept with the draft, and
+  // sent so when they come back to the chat: the message on its way may
+  // have outlived the page (keepalive), or not. Only what the server
+  // refuses (a 4xx: too long, a conversation closed to the member, a
+  // session ended), and so does not hold, goes back to the field, with the
+  // messages behind it, to be changed: sent again, it is a new message.
+  //
+  // So do the messengers people know (a clock on a message until it is
+  // sent), and it is how the promise holds, nothing lost and nothing sent
+  // twice: a message given back to the field while the server may hold it
+  // could be changed there, its words or what it answers, and could then
+  // go neither with its key (the server refuses a key with another
+  // message) nor with a new one (it would be stored twice).
   const queue = [];
   let sending = false;
-  // unsent are the messages the field holds that it was given back (by a
-  // send that failed, or the draft), each as it was written: its text,
-  // the message it answers and its key, in order; and reply, what the
-  // field answered then. The server may hold some of them already (a
-  // send whose answer was lost): sent again with their keys, they are
-  // the messages it holds, each once.
-  let unsent = null;
-  // bare is a message as unsent and the draft keep it, without what the
-  // queue adds (kept).
-  const bare = (m) => ({ text: m.text, reply: m.reply, key: m.key });
-  // startsWith reports whether value starts with the message m as given
-  // back: its text, alone or followed by a line of more.
-  const startsWith = (value, m) => value === m.text || value.startsWith(`${m.text}\n`);
-  // outgoing returns the messages the field sends, holding value and
-  // answering reply. While it answers what it did when it was given
-  // messages back, and starts with their texts as given, one a line, in
-  // order, those go as they were written, each with its key. What follows
-  // (edited, or written since) is one message with a key of its own,
-  // answering what the first message it no longer holds answered, or,
-  // when it holds none of them, what the field answers.
-  function outgoing(value, reply) {
-    const out = [];
-    let rest = value;
-    if (unsent && unsent.reply?.seq === reply?.seq) {
-      for (const m of unsent.messages) {
-        if (!startsWith(rest, m)) break;
-        out.push(m);
-        rest = rest.slice(m.text.length + 1);
-      }
-    }
-    if (rest.trim()) out.push({ text: rest, reply: out.length ? unsent.messages[out.length]?.reply || null : reply, key: newKey() });
-    return out;
+  // stalled is set while the first message waits to be sent again; retry
+  // sends it again after pause, which doubles at each failure.
+  let stalled = false;
+  let retry = 0;
+  let pause = 1000;
+  // The outbox shows under the messages, each as written, below the quote
+  // of the message it answers, as "Sending…", or "Not sent yet" while it
+  // waits to be sent again. It is no live region: the status line says
+  // why it waits. A message the list shows already (the server took it,
+  // and told the page, but its answer to the send was lost) shows there
+  // alone: the list's is the member's own, after the last message the
+  // page showed when this one was written (after), in the same words and
+  // answering the same. This one is sent again all the same, which the
+  // server answers with the message it holds; and should the list's be
+  // another, sent in the same words from another device, this one shows
+  // in the list once it arrives.
+  const outbox = document.getElementById("outbox");
+  function showOutbox() {
+    const stick = nearBottom();
+    const mine = [...messages()].filter((li) => li.classList.contains("mine"));
+    const inList = (m) => {
+      const i = mine.findIndex((li) => seqOf(li) > m.after && (li.dataset.replyTo || "") === (m.reply?.seq || "") && wordsOf(li) === m.text.trim());
+      return i >= 0 && mine.splice(i, 1);
+    };
+    const waiting = queue.filter((m) => !inList(m));
+    outbox.replaceChildren(
+      ...waiting.map((m) => {
+        const li = document.createElement("li");
+        const meta = document.createElement("div");
+        const bubble = document.createElement("p");
+        li.className = "msg mine pending";
+        meta.className = "meta";
+        meta.textContent = stalled ? "Not sent yet" : "Sending…";
+        bubble.className = "bubble";
+        if (m.reply) bubble.append(quoteOf(m.reply));
+        bubble.append(m.text);
+        li.append(meta, bubble);
+        return li;
+      }),
+    );
+    outbox.hidden = !waiting.length;
+    if (stick) toBottom();
   }
-  // giveBack puts messages that could not be sent back in the field, in
-  // order, one a line, before the messages it holds; the field answers
-  // what the first of them answered, unless it answers something already.
+  new MutationObserver(() => {
+    if (queue.length) showOutbox();
+  }).observe(list, { childList: true });
+  // quoteOf returns the quote of the message a reply answers, as the
+  // server writes it.
+  function quoteOf(reply) {
+    const quote = document.createElement("span");
+    const parts = [["visually-hidden", "In reply to "], ["qwho", reply.who], ["visually-hidden", ": "], ["qtext", reply.what]];
+    quote.className = "quote";
+    for (const [name, words] of parts) {
+      const span = document.createElement("span");
+      span.className = name;
+      span.textContent = words;
+      quote.append(span);
+    }
+    return quote;
+  }
+  // giveBack puts messages the server refused back in the field, in
+  // order, one a line, before what it holds; the field answers what the
+  // first of them answered, unless it answers something already. The
+  // server holds none of them: sent again, they are one new message.
   function giveBack(back) {
-    const all = [...back, ...outgoing(text.value, answering())].map(bare);
-    text.value = all.map((m) => m.text).join("\n");
+    const typed = text.value.trim() ? [text.value] : [];
+    text.value = [...back.map((m) => m.text), ...typed].join("\n");
     if (back[0].reply && !answering()) answer(back[0].reply);
-    unsent = { messages: all, reply: answering() };
     fit();
   }
 
@@ -730,37 +802,58 @@ if (text && list) {
     text.focus();
   });
   const sendQueued = async () => {
+    clearTimeout(retry);
     if (sending) return;
     sending = true;
     try {
       while (queue.length) {
         const m = queue[0];
-        const err = await post(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }, m).catch(() => "You are offline: the message was not sent.");
-        if (err) {
-          // This message and those written after it go back to the field,
-          // unsent, in order, before whatever is being typed, each with
-          // its key: the server may have taken this one, its answer lost.
+        const r = await postForm(sendForm, { text: m.text, key: m.key, reply_to: m.reply?.seq || "" }, true).catch(() => null);
+        if (!r || r.status >= 500 || r.status === 408 || r.status === 429) {
+          // Taken or not, it waits to be sent again, as it is.
+          stalled = true;
+          showOutbox();
+          const what = queue.length === 1 ? "your message is" : "your messages are";
+          say(r ? `Something went wrong (${r.status}): ${what} sent again in a moment.` : `You are offline: ${what} sent once you are back online.`);
+          retry = setTimeout(sendQueued, pause);
+          pause = Math.min(2 * pause, 30000);
+          return;
+        }
+        stalled = false;
+        pause = 1000;
+        if (r.status !== 204) {
+          // Refused, it was not taken: it goes back to the field, and
+          // those written after it, which would read wrong without it.
           giveBack(queue.splice(0));
-          say(err);
+          showOutbox();
+          say(await refusal(r));
           return;
         }
         queue.shift();
         say("");
-        pullNew().then(toBottom);
+        // Shown under the messages until the list shows it.
+        pullNew().then(() => {
+          showOutbox();
+          toBottom();
+        });
       }
     } finally {
       sending = false;
     }
   };
+  // The outbox goes at once when the page is back online or live again.
+  resend = sendQueued;
+  addEventListener("online", sendQueued);
   sendForm.addEventListener("submit", (e) => {
     e.preventDefault();
     const value = text.value;
     if (!value.trim()) return;
-    queue.push(...outgoing(value, answering()));
-    unsent = null;
+    queue.push({ text: value, reply: answering(), key: newKey(), after: lastSeq() });
     answer(null);
     text.value = "";
     fit();
+    showOutbox();
+    toBottom();
     sendQueued();
   });
   // The field grows with what is typed, up to the stylesheet's max-height.
@@ -769,14 +862,6 @@ if (text && list) {
     text.style.height = `${text.scrollHeight + 2}px`;
   };
   text.addEventListener("input", fit);
-  // Once the field no longer starts with the first message it was given
-  // back (emptied, written over, or that message edited), those messages
-  // are forgotten: what is written from then on is new, even in the same
-  // words, and goes with keys of its own. Sent with the first's, the
-  // server, which may hold it, would answer with it and send nothing.
-  text.addEventListener("input", () => {
-    if (unsent && !startsWith(text.value, unsent.messages[0])) unsent = null;
-  });
   // The others are told the member is writing as they start, and every
   // 3 seconds while they go on; a message sent ends it.
   let toldTyping = 0;
@@ -898,26 +983,28 @@ if (text && list) {
   // What is typed and not sent, with the message it answers, is kept for
   // this chat and member in this tab (sessionStorage, which ends with the
   // tab) while the member goes to another chat and back, and given back to
-  // the field then, unless the page answers a message of its own (?reply=).
+  // the field then; the message the field answers is the page's own where
+  // it has one (?reply=). The outbox is kept with it, each message with
+  // the message it answers and its key, and sent when the member comes
+  // back to the chat, as it would have been (see queue): a message on its
+  // way may have arrived, as the page went or since, or not; sent again,
+  // it is the same message.
   const draftKey = `${draftPrefix}${body.dataset.me}.${current}`;
   const draft = JSON.parse(sessionStorage.getItem(draftKey) || "null");
-  if (draft && !text.value) {
+  if (draft?.text && !text.value) {
     text.value = draft.text;
     if (draft.reply && !answering()) answer(draft.reply);
-    // Messages that may have been sent come back with their keys: sent
-    // again as they are, each is the same message.
-    if (draft.messages?.length) unsent = { messages: draft.messages, reply: draft.reply };
     fit();
   }
-  // Messages waiting behind the one on its way (which outlives the page,
-  // unless too long to) go into the draft, in order, before the messages
-  // the field holds, each with its key, as a failed send gives them back.
+  if (draft?.outbox?.length) {
+    queue.push(...draft.outbox);
+    showOutbox();
+    sendQueued();
+  }
   addEventListener("pagehide", () => {
     if (signingOut) return;
-    const waiting = sending && queue[0]?.kept ? queue.slice(1) : queue;
-    const messages = [...waiting, ...outgoing(text.value, answering())].map(bare);
-    const reply = answering() || waiting[0]?.reply || null;
-    if (messages.length) sessionStorage.setItem(draftKey, JSON.stringify({ text: messages.map((m) => m.text).join("\n"), reply, messages }));
+    const typed = text.value.trim() ? { text: text.value, reply: answering() } : {};
+    if (typed.text || queue.length) sessionStorage.setItem(draftKey, JSON.stringify({ ...typed, outbox: queue }));
     else sessionStorage.removeItem(draftKey);
   });
 }
@@ -1086,6 +1173,7 @@ function connect() {
     if (ws.readyState !== WebSocket.OPEN) return;
     body.dataset.live = "open";
     say("");
+    resend();
   });
   ws.addEventListener("message", (e) => {
     try {
