@@ -216,9 +216,11 @@ func TestMessageEdit(t *testing.T) {
 		}
 	})
 	t.Run("AnAppDoesNotRewriteTheMembersWords", func(t *testing.T) {
+		// What the app did not write is, to it, no message it can edit
+		// (refusals_test.go).
 		own := apptest.MustSend(t, w.alice, w.aliceBob, "typed by alice")
 		_, err := app.EditMessage(ctx, own.ID, "rewritten by the app")
-		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
 		other := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Other"), "alice", []string{"openid", "messages.write"},
 			apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
 		viaOther, err := other.SendMessage(ctx, w.aliceBob, "through another app", "")
@@ -226,7 +228,7 @@ func TestMessageEdit(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = app.EditMessage(ctx, viaOther.ID, "rewritten by the app")
-		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
 		// The member edits what any app wrote for them.
 		if got, err := w.alice.EditMessage(ctx, viaOther.ID, "mended by alice"); err != nil || got.Text != "mended by alice" {
 			t.Fatalf("alice's edit of her message through an app = %+v, %v", got, err)

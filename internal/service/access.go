@@ -17,6 +17,25 @@ import (
 // threads exist for it (visibleThread); a grant thread's visible_from_seq
 // decides which messages. Above all of them, any participant may close a
 // thread to every app: then it exists for none.
+//
+// Refusals tell an app nothing its grant does not cover. An answer is
+// information too, and a refused call leaves no entry in the access log: an
+// app that may not read a message must not learn its sender, its deletion
+// or its kind from how a call naming it is refused. So, for an app, a
+// message (or thread) it may not act on is answered exactly as one that
+// does not exist, and that is decided before anything that depends on the
+// message's sender, deletion or kind: DeleteMessage answers another
+// participant's message as it answers no message at all
+// (errNoMessageToDelete), EditMessage first checks that the app wrote the
+// message for its member, which the app knows without reading it
+// (errNoMessageToEdit), and only then looks at what became of it. What a
+// refusal then still tells of a message is either the app's own knowledge
+// (the kind of a message it wrote) or logged as the read it is (a deletion,
+// logAnswered). This holds whatever else the grant holds: with
+// messages.read the app could read who sent a message, but that read is
+// logged, and a refusal is not, so a clearer "someone else sent this"
+// would tell it without a trace. A member's own calls keep their clear
+// errors: the member may know all of it.
 
 // memberOnly is the scope of calls no app may make.
 const memberOnly parley.Scope = ""

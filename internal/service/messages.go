@@ -509,6 +509,14 @@ func decodeChangeCursor(cursor, threadID string) (int64, error) {
 
 // DeleteMessage deletes one of the caller's own messages for everyone,
 // leaving a tombstone. Deleting a deleted message again changes nothing.
+//
+// An app deletes only its member's own messages, where its grant reaches:
+// any other message, another participant's among them, is answered as no
+// message at all (errNoMessageToDelete), whatever its scopes, so that a
+// refusal tells the app nothing of who sent it (access.go, on refusals).
+// An app's delete of its member's message that was deleted already tells
+// the app whose it is, as the delete it answers did, and is logged as the
+// read it is (logAnswered).
 func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	c, err := caller(ctx, parley.ScopeMessagesDelete)
 	if err != nil {
@@ -518,16 +526,26 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		deleted = nil
 		m, err := tx.FindMessageByID(ctx, messageID)
-		if err != nil {
+		if isNotFound(err) {
+			return noMessage(c, errNoMessageToDelete)
+		} else if err != nil {
 			return err
 		}
-		if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil || m.Seq < from {
-			return parley.Errorf(parley.ENOTFOUND, "message not found")
+		if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil && !isNotFound(err) {
+			return err
+		} else if err != nil || m.Seq < from {
+			return noMessage(c, errNoMessageToDelete)
 		}
 		if m.Sender.ID != c.User.ID {
+			if c.App != nil {
+				return errNoMessageToDelete
+			}
 			return parley.Errorf(parley.EFORBIDDEN, "only the sender can delete a message")
 		}
 		if m.DeletedAt != nil {
+			if c.App != nil {
+				return s.logAnswered(ctx, tx, c, m)
+			}
 			return nil
 		}
 		if deleted, err = s.deleteForEveryone(ctx, tx, m); err != nil {
@@ -540,6 +558,33 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	}
 	s.tellDeleted(ctx, deleted)
 	return nil
+}
+
+// errNoMessageToDelete and errNoMessageToEdit are what an app is told of
+// a message it may not delete, or edit: one that does not exist, one
+// outside its grant's reach, and one it may not act on in a thread it
+// reaches are one answer (access.go, on refusals).
+var (
+	errNoMessageToDelete = parley.Errorf(parley.ENOTFOUND, "message not found: an app can delete only its member's own messages, in conversations it can reach")
+	errNoMessageToEdit   = parley.Errorf(parley.ENOTFOUND, "message not found: an app can edit only the messages it wrote for its member, in conversations it can reach")
+)
+
+// errEditDeleted refuses the edit of a deleted message.
+var errEditDeleted = parley.Errorf(parley.ECONFLICT, "this message was deleted")
+
+// noMessage is the answer to a caller about a message that does not exist
+// for them: an app's, forApp; a member's, plainly not found.
+func noMessage(c *parley.Caller, forApp error) error {
+	if c.App != nil {
+		return forApp
+	}
+	return parley.Errorf(parley.ENOTFOUND, "message not found")
+}
+
+// wroteFor reports whether the app caller wrote m for its member: sent
+// through it, as them. An app knows that of a message without reading it.
+func wroteFor(c *parley.Caller, m *parley.Message) bool {
+	return m.Via != nil && m.Via.ClientID == c.App.App.ClientID && m.Sender.ID == c.User.ID
 }
 
 // EditMessage replaces the text of one of the caller's own text messages
@@ -557,6 +602,14 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 // the app's to rewrite, though messages.write lets it write new ones.
 // Nor is a share card edited, a deleted message, or any message of a
 // conversation that takes no message (a block).
+//
+// For an app, whether it wrote the message is decided first, and any
+// other message is answered as no message at all (errNoMessageToEdit):
+// the refusal tells nothing of who sent it, what became of it or what kind
+// it is (access.go, on refusals). Of a message it wrote, the app knows the
+// kind; that it was deleted since, which an app that only writes is not
+// told otherwise, is answered with the refusal and logged as the read of
+// the tombstone it is (logAnswered), as a retried send's answer is.
 func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*parley.Message, error) {
 	c, err := caller(ctx, parley.ScopeMessagesWrite)
 	if err != nil {
@@ -568,29 +621,42 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 	var msg *parley.Message
 	var recipients []string
 	var edited, hooked bool
+	// refused is a refusal answered after its write commits, for the
+	// entry it logs.
+	var refused error
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		msg, recipients, edited, hooked = nil, nil, false, false
+		msg, recipients, edited, hooked, refused = nil, nil, false, false, nil
 		m, err := tx.FindMessageByID(ctx, messageID)
-		if err != nil {
+		if isNotFound(err) {
+			return noMessage(c, errNoMessageToEdit)
+		} else if err != nil {
 			return err
 		}
 		// Its sender's place held, an edit commits before their leaving or
 		// removal, or finds them gone.
 		from, err := visibleFrom(ctx, tx, c, m.ThreadID)
-		if err != nil || m.Seq < from {
-			return parley.Errorf(parley.ENOTFOUND, "message not found")
+		if err != nil && !isNotFound(err) {
+			return err
+		} else if err != nil || m.Seq < from {
+			return noMessage(c, errNoMessageToEdit)
 		}
 		th, _, err := heldThread(ctx, tx, m.ThreadID, c.User.ID)
-		if err != nil {
-			return parley.Errorf(parley.ENOTFOUND, "message not found")
+		if err != nil && !isNotFound(err) {
+			return err
+		} else if err != nil {
+			return noMessage(c, errNoMessageToEdit)
+		}
+		if c.App != nil && !wroteFor(c, m) {
+			return errNoMessageToEdit
 		}
 		switch {
 		case m.Sender.ID != c.User.ID:
 			return parley.Errorf(parley.EFORBIDDEN, "only the sender can edit a message")
-		case c.App != nil && (m.Via == nil || m.Via.ClientID != c.App.App.ClientID):
-			return parley.Errorf(parley.EFORBIDDEN, "an app can edit only the messages it wrote")
+		case m.DeletedAt != nil && c.App != nil:
+			refused = errEditDeleted
+			return s.logAnswered(ctx, tx, c, m)
 		case m.DeletedAt != nil:
-			return parley.Errorf(parley.ECONFLICT, "this message was deleted")
+			return errEditDeleted
 		case m.Kind != parley.MessageKindText:
 			return parley.Errorf(parley.ECONFLICT, "a share card cannot be edited")
 		case th.Blocked:
@@ -618,6 +684,9 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 		}
 		return s.logAccessAs(ctx, tx, c, parley.ActionMessageEdited, access{parley.ScopeMessagesWrite, m.ThreadID, recipients, []*parley.Message{m}})
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		return nil, err
 	}
