@@ -526,14 +526,12 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		deleted = nil
 		m, err := tx.FindMessageByID(ctx, messageID)
-		if isNotFound(err) {
-			return noMessage(c, errNoMessageToDelete)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return missing(c, err, errNoMessageToDelete)
 		}
-		if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil && !isNotFound(err) {
-			return err
-		} else if err != nil || m.Seq < from {
+		if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil {
+			return missing(c, err, errNoMessageToDelete)
+		} else if m.Seq < from {
 			return noMessage(c, errNoMessageToDelete)
 		}
 		if m.Sender.ID != c.User.ID {
@@ -579,6 +577,16 @@ func noMessage(c *parley.Caller, forApp error) error {
 		return forApp
 	}
 	return parley.Errorf(parley.ENOTFOUND, "message not found")
+}
+
+// missing is the answer to a caller whose look-up of a message, or of its
+// thread, failed with err: noMessage when nothing was found, err itself
+// otherwise.
+func missing(c *parley.Caller, err, forApp error) error {
+	if isNotFound(err) {
+		return noMessage(c, forApp)
+	}
+	return err
 }
 
 // wroteFor reports whether the app caller wrote m for its member: sent
@@ -627,24 +635,20 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		msg, recipients, edited, hooked, refused = nil, nil, false, false, nil
 		m, err := tx.FindMessageByID(ctx, messageID)
-		if isNotFound(err) {
-			return noMessage(c, errNoMessageToEdit)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return missing(c, err, errNoMessageToEdit)
 		}
 		// Its sender's place held, an edit commits before their leaving or
 		// removal, or finds them gone.
 		from, err := visibleFrom(ctx, tx, c, m.ThreadID)
-		if err != nil && !isNotFound(err) {
-			return err
-		} else if err != nil || m.Seq < from {
+		if err != nil {
+			return missing(c, err, errNoMessageToEdit)
+		} else if m.Seq < from {
 			return noMessage(c, errNoMessageToEdit)
 		}
 		th, _, err := heldThread(ctx, tx, m.ThreadID, c.User.ID)
-		if err != nil && !isNotFound(err) {
-			return err
-		} else if err != nil {
-			return noMessage(c, errNoMessageToEdit)
+		if err != nil {
+			return missing(c, err, errNoMessageToEdit)
 		}
 		if c.App != nil && !wroteFor(c, m) {
 			return errNoMessageToEdit
