@@ -310,10 +310,13 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 	}
 }
 
-// `parley access-log verify` on a stopped install verifies the reads its
-// journal still holds, as a server that crashed before folding them left
-// them: it opens the database as a server does, which folds them.
-func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
+// crashedWithAReadInTheJournal starts an embedded install in which alice
+// granted the app Tunes, stops it, and writes a read of Tunes for her in
+// its journal of reads, as a server that crashed before folding it leaves
+// one (the journal is a file of the embedded database's). It returns the
+// install's configuration and alice's ID.
+func crashedWithAReadInTheJournal(t *testing.T) (config.Config, string) {
+	t.Helper()
 	env := apptest.Start(t, embedded(t.TempDir()))
 	alice := apptest.MustMe(t, env.MustMember(t, "alice"))
 	partner := env.MustPartner(t, "Tunes")
@@ -325,6 +328,14 @@ func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
 	if err := sqlstore.JournalReads(dir.DatabasePath(), []parley.AccessRecord{read}); err != nil {
 		t.Fatal(err)
 	}
+	return dir, alice.ID
+}
+
+// `parley access-log verify` on a stopped install verifies the reads its
+// journal still holds, as a server that crashed before folding them left
+// them: it opens the database as a server does, which folds them.
+func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
+	dir, _ := crashedWithAReadInTheJournal(t)
 	if out, err := run(t, dir, "", "access-log", "verify", "alice"); err != nil || !strings.Contains(out, "intact: 2 entries") {
 		t.Fatalf("verify: %q, %v; want the journaled read among the entries", out, err)
 	}
@@ -336,20 +347,7 @@ func TestCLI_AccessLogVerifyFoldsWhatACrashLeft(t *testing.T) {
 // entries, in the order things happened, and never shows an app reading
 // after its grant was revoked.
 func TestCLI_CommandFoldsWhatACrashLeftFirst(t *testing.T) {
-	env := apptest.Start(t)
-	if env.Server.Config.Database != "" {
-		t.Skip("the journal of reads is a table on PostgreSQL, which every write folds")
-	}
-	alice := apptest.MustMe(t, env.MustMember(t, "alice"))
-	partner := env.MustPartner(t, "Tunes")
-	env.MustToken(t, partner, "alice", []string{"openid"}, apptest.Answer{})
-	dir := env.Server.Config
-	env.Stop()
-	read := parley.AccessRecord{UserIDs: []string{alice.ID}, Entry: parley.AccessEntry{At: parley.Now(),
-		ClientID: partner.App.ClientID, AppName: "Tunes", GrantID: "g", Action: string(parley.ScopeProfile)}}
-	if err := sqlstore.JournalReads(dir.DatabasePath(), []parley.AccessRecord{read}); err != nil {
-		t.Fatal(err)
-	}
+	dir, aliceID := crashedWithAReadInTheJournal(t)
 	if out, err := run(t, dir, "", "user", "disable", "alice"); err != nil {
 		t.Fatalf("user disable: %q, %v", out, err)
 	}
@@ -360,7 +358,7 @@ func TestCLI_CommandFoldsWhatACrashLeftFirst(t *testing.T) {
 	defer db.Close()
 	var actions []string
 	err = db.Read(context.Background(), func(tx parley.Tx) error {
-		entries, err := tx.FindAccessEntries(context.Background(), parley.AccessFilter{UserID: alice.ID, Ascending: true, Limit: 100})
+		entries, err := tx.FindAccessEntries(context.Background(), parley.AccessFilter{UserID: aliceID, Ascending: true, Limit: 100})
 		for _, e := range entries {
 			actions = append(actions, e.Action)
 		}
