@@ -279,6 +279,12 @@ func testBus(t *testing.T, nodes newNodes) {
 			t.Fatal("a subscription ended by Close counts as dropped")
 		}
 		sub.Close()
+		// A connection opened as the server stops is refused, not left
+		// open with nothing to end it.
+		if late, err := b.Subscribe(context.Background(), "alice"); err == nil {
+			late.Close()
+			t.Fatal("a closed bus took a subscription")
+		}
 	})
 }
 

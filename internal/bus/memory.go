@@ -6,6 +6,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/parleyhq/parley"
@@ -33,6 +34,9 @@ type Memory struct {
 
 	mu   sync.RWMutex
 	subs map[string]map[*subscription]struct{}
+	// closed is set by Close: a subscription opened after it would be
+	// one nothing ends.
+	closed bool
 }
 
 var _ parley.Bus = (*Memory)(nil)
@@ -64,12 +68,19 @@ func (b *Memory) DeliverHere(userIDs []string, ev parley.Event) {
 // catch up from the API (Relay).
 func (b *Memory) DropHere() { b.endAll(true) }
 
-// Subscribe opens a subscription to the member's events.
+// errClosed refuses a subscription to a bus that was closed.
+var errClosed = errors.New("bus: closed")
+
+// Subscribe opens a subscription to the member's events; once the bus is
+// closed, it fails.
 func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscription, error) {
 	s := &subscription{bus: b, userID: userID, buffer: b.buffer, ch: make(chan parley.Event, min(b.buffer, ready))}
 	s.ended, s.end = context.WithCancel(context.Background())
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return nil, errClosed
+	}
 	if b.subs[userID] == nil {
 		b.subs[userID] = map[*subscription]struct{}{}
 	}
@@ -77,8 +88,12 @@ func (b *Memory) Subscribe(_ context.Context, userID string) (parley.Subscriptio
 	return s, nil
 }
 
-// Close ends every subscription, as Close on each would.
+// Close ends every subscription, as Close on each would, and takes no
+// more.
 func (b *Memory) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	b.endAll(false)
 	return nil
 }

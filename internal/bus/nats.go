@@ -79,7 +79,9 @@ type NATSOptions struct {
 	// Store, if set, is the install's store, whose outbox every server
 	// relays to its streams (Relay): an event this node fails to publish
 	// is kept there, to reach every node a second or so late rather than
-	// none, even if this node stops before NATS is back.
+	// none, even if this node stops before NATS is back. It is written in
+	// the background, a few milliseconds after the failure: a node killed
+	// in between takes the event with it.
 	Store parley.Store
 }
 
@@ -123,7 +125,8 @@ type NATSOptions struct {
 // An event a node fails to publish, while it cannot reach NATS, is kept in
 // the store's outbox (NATSOptions.Store), which every server relays to its
 // own streams within a second, as it does a command's events: it reaches
-// every node late, whatever becomes of this node, and its clients, which
+// every node late, whatever becomes of this node once it is written
+// (NATSOptions.Store), and their clients, which
 // fetch by seq what they lack, lose nothing. (An event whose publish
 // failed only for its ack may then come twice.) If the store cannot keep
 // it either, it reaches no node: Publish fails, and the service logs it.
@@ -139,20 +142,19 @@ type NATS struct {
 	checking atomic.Bool
 	// stop ends the periodic check when the bus closes.
 	stop chan struct{}
-	// lostAt is when the connection to NATS was lost, in Unix
-	// nanoseconds; 0 while connected.
-	lostAt atomic.Int64
 	// unpublished counts the events Publish failed to append.
 	unpublished atomic.Uint64
 	// missed is set when Publish failed, until every node was told to
 	// end its subscriptions (resync).
 	missed atomic.Bool
 	// toKeep are the encoded events keep is to write to the store;
-	// keepSoon wakes it, and kept is closed once it has ended.
-	keepMu   sync.Mutex
-	toKeep   [][]byte
-	keepSoon chan struct{}
-	kept     chan struct{}
+	// keepSoon wakes it, and kept is closed once it has ended. keepEnded
+	// is set when keep took the last of them.
+	keepMu    sync.Mutex
+	toKeep    [][]byte
+	keepEnded bool
+	keepSoon  chan struct{}
+	kept      chan struct{}
 
 	mu      sync.Mutex
 	js      jetstream.JetStream
@@ -224,16 +226,21 @@ func NewNATS(ctx context.Context, url string, opts NATSOptions) (*NATS, error) {
 	nc, err := nats.Connect(url,
 		nats.Name("parley"),
 		nats.MaxReconnects(-1),
+		// Nothing is held for NATS while the node reconnects: a publish
+		// fails at once, and its event goes to the store's outbox. Held,
+		// it would reach the stream once the node is back, after its
+		// outbox copy had been relayed and after the events published
+		// since: every node would deliver it again, out of order (a
+		// message deleted meanwhile, created anew).
+		nats.ReconnectBufSize(-1),
 		nats.PingInterval(opts.PingInterval),
 		nats.MaxPingsOutstanding(maxPingsOut),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			b.lostAt.CompareAndSwap(0, time.Now().UnixNano())
 			if err != nil {
 				log.Warn("bus: lost NATS; reconnecting", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			b.lostAt.Store(0)
 			log.Info("bus: reconnected to NATS", "server", nc.ConnectedServerId())
 			go func() {
 				b.checkStream()
@@ -345,9 +352,9 @@ func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 // stream holds it; every node then delivers it to its subscriptions of
 // those members. The change an event tells of is durable before it is
 // published, so Publish waits for the ack up to publishTimeout even when
-// ctx ends first; but no longer than publishTimeout after the connection
-// to NATS was lost, so that a request publishing many events while NATS
-// is out of reach is not held publishTimeout for each.
+// ctx ends first. While the node is reconnecting to NATS it fails at
+// once, so that a request publishing many events while NATS is out of
+// reach is not held publishTimeout for each.
 //
 // When it fails, ev is kept in the store's outbox, for every server to
 // relay. When that fails too, no node delivers ev: Publish ends this
@@ -367,9 +374,12 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 	}
 	b.unpublished.Add(1)
 	if entries != nil && b.opts.Store != nil {
-		b.keepLater(entries)
-		b.opts.Log.Warn("bus: event to be kept for the servers' relays", "type", ev.Type, "err", err)
-		return nil
+		kept := b.keepLater(ctx, entries)
+		if kept == nil {
+			b.opts.Log.Warn("bus: event to be kept for the servers' relays", "type", ev.Type, "err", err)
+			return nil
+		}
+		err = errors.Join(err, kept)
 	}
 	b.unsent()
 	return err
@@ -399,15 +409,23 @@ func (b *NATS) unsent() {
 // keepLater queues the encoded envelopes for keep, which writes them to
 // the store in the background: a request that publishes many events while
 // NATS is out of reach (an account's deletion, one for each of its
-// messages) is not held for a durable write of each.
-func (b *NATS) keepLater(entries [][]byte) {
+// messages) is not held for a durable write of each. Once keep has ended,
+// as the bus closed, it writes them itself, and returns the write's error:
+// a request still publishing as the node stops has its events kept too,
+// not queued for no one.
+func (b *NATS) keepLater(ctx context.Context, entries [][]byte) error {
 	b.keepMu.Lock()
+	if b.keepEnded {
+		b.keepMu.Unlock()
+		return keepInOutbox(context.WithoutCancel(ctx), b.opts.Store, entries)
+	}
 	b.toKeep = append(b.toKeep, entries...)
 	b.keepMu.Unlock()
 	select {
 	case b.keepSoon <- struct{}{}:
 	default:
 	}
+	return nil
 }
 
 // keep writes the events queued by keepLater to the store's outbox, all
@@ -424,7 +442,7 @@ func (b *NATS) keep() {
 		}
 		b.keepMu.Lock()
 		entries := b.toKeep
-		b.toKeep = nil
+		b.toKeep, b.keepEnded = nil, closing
 		b.keepMu.Unlock()
 		if err := keepInOutbox(context.Background(), b.opts.Store, entries); err != nil {
 			b.opts.Log.Error("bus: keep events for the servers' relays", "events", len(entries), "err", err)
@@ -459,16 +477,12 @@ func (b *NATS) publish(ctx context.Context, kind string, entries [][]byte) error
 	if len(entries) == 0 {
 		return nil
 	}
-	deadline := time.Now().Add(publishTimeout)
-	if lost := b.lostAt.Load(); lost != 0 {
-		if d := time.Unix(0, lost).Add(publishTimeout); d.Before(deadline) {
-			deadline = d
-		}
-		if time.Until(deadline) <= 0 {
-			return fmt.Errorf("bus: publish %s event: NATS out of reach since %s", kind, time.Unix(0, lost).UTC().Format(time.RFC3339))
-		}
+	if !b.nc.IsConnected() {
+		// The client would refuse it too (ReconnectBufSize), in words
+		// that would send an operator looking for a buffer to enlarge.
+		return fmt.Errorf("bus: publish %s event: NATS out of reach", kind)
 	}
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	for _, data := range entries {
 		_, err := b.js.Publish(ctx, b.opts.Subject, data, jetstream.WithExpectStream(b.opts.Stream))
@@ -614,14 +628,10 @@ func (b *NATS) lost(seq uint64) {
 }
 
 // Subscribe opens a subscription to the member's events, as published on
-// any node from now on.
+// any node from now on. It does not wait for b.mu, which a check of the
+// stream may hold through a round trip to NATS: once the bus is closing,
+// the node's Memory ends what it takes, and refuses more once closed.
 func (b *NATS) Subscribe(ctx context.Context, userID string) (parley.Subscription, error) {
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		return nil, errors.New("bus: closed")
-	}
 	return b.local.Subscribe(ctx, userID)
 }
 

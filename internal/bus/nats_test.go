@@ -133,52 +133,113 @@ func TestNATS_UnpublishedEventsEndSubscriptions(t *testing.T) {
 // once the node that kept it has stopped, and none is dropped.
 func TestNATS_UnpublishedEventsReachEveryNodeThroughTheStore(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		ctx := context.Background()
 		url := apptest.NATS(t)
 		opts := natsOptions(t, url)
 		opts.Store = db
 		cut := newCutter(t, url)
 		a := mustNATS(t, cut.URL(), opts)
 		b := mustNATS(t, url, opts)
-		relay := func(node *bus.NATS) *bus.Relay {
-			t.Helper()
-			r, err := bus.StartRelay(ctx, db, node, quiet, time.Now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r
-		}
-		relayA, relayB := relay(a), relay(b)
+		relayA, relayB := mustRelay(t, db, a), mustRelay(t, db, b)
 		onA, onB := mustSubscribe(t, a, "alice"), mustSubscribe(t, b, "alice")
 
 		cut.Down()
-		if err := a.Publish(ctx, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "kept", map[string]string{})); err != nil {
+		if err := a.Publish(context.Background(), []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "kept", map[string]string{})); err != nil {
 			t.Fatalf("Publish cut off from NATS, with a store to keep the event: %v", err)
 		}
-		// Kept in the background; each server relays every second.
-		relayed := func(r *bus.Relay, sub parley.Subscription) parley.Event {
-			t.Helper()
-			for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); {
-				if err := r.Run(ctx); err != nil {
-					t.Fatal(err)
-				}
-				select {
-				case ev := <-sub.C():
-					return ev
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-			t.Fatal("the kept event was not relayed")
-			return parley.Event{}
-		}
-		if got := relayed(relayA, onA); got.ThreadID != "kept" {
+		if got := mustReceiveRelayed(t, relayA, onA); got.ThreadID != "kept" {
 			t.Fatalf("the keeping node's subscription got %s", got.ThreadID)
 		}
 		a.Close() // before NATS is back
-		if got := relayed(relayB, onB); got.ThreadID != "kept" || onB.Dropped() {
+		if got := mustReceiveRelayed(t, relayB, onB); got.ThreadID != "kept" || onB.Dropped() {
 			t.Fatalf("the other node's subscription got %s (dropped: %v)", got.ThreadID, onB.Dropped())
 		}
 	})
+}
+
+// An event kept in the store while its node was cut off from NATS reaches
+// each node once: nothing of it is held for NATS meanwhile, to reach the
+// stream once the node is back, after the events published since (a
+// message created and then deleted while NATS was out of reach would be
+// created again on every screen, its text with it).
+func TestNATS_AKeptEventComesOnceWhenNATSIsBack(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		url := apptest.NATS(t)
+		opts := natsOptions(t, url)
+		opts.Store = db
+		cut := newCutter(t, url)
+		a := mustNATS(t, cut.URL(), opts)
+		b := mustNATS(t, url, opts)
+		relayB := mustRelay(t, db, b)
+		onB := mustSubscribe(t, b, "alice")
+
+		cut.Down()
+		for deadline := time.Now().Add(waitFor); a.Connected(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the node did not find NATS gone")
+			}
+		}
+		for _, what := range []string{"created", "deleted"} {
+			mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, what, map[string]string{}))
+			if got := mustReceiveRelayed(t, relayB, onB); got.ThreadID != what {
+				t.Fatalf("relayed %s, want %s", got.ThreadID, what)
+			}
+		}
+		cut.Up()
+		mustPublishOnceBack(t, a, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+		if got := mustReceiveWithin(t, onB, 6*waitFor); got.ThreadID != "after" {
+			t.Fatalf("once NATS was back, the other node delivered %s again", got.ThreadID)
+		}
+	})
+}
+
+// An event published as its node stops, after its bus closed, is kept in
+// the store for every node's relay, not queued for a writer that has
+// ended.
+func TestNATS_AnEventPublishedAsTheNodeStopsIsKept(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		url := apptest.NATS(t)
+		opts := natsOptions(t, url)
+		opts.Store = db
+		a, b := mustNATS(t, url, opts), mustNATS(t, url, opts)
+		relayB := mustRelay(t, db, b)
+		onB := mustSubscribe(t, b, "alice")
+
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		mustPublish(t, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "late", map[string]string{}))
+		if got := mustReceiveRelayed(t, relayB, onB); got.ThreadID != "late" || onB.Dropped() {
+			t.Fatalf("the other node's subscription got %s (dropped: %v)", got.ThreadID, onB.Dropped())
+		}
+	})
+}
+
+// mustRelay starts the outbox's relay of a node on the store.
+func mustRelay(tb testing.TB, db parley.Store, node *bus.NATS) *bus.Relay {
+	tb.Helper()
+	r, err := bus.StartRelay(context.Background(), db, node, quiet, time.Now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// mustReceiveRelayed runs the relay, as each server does every second,
+// until sub receives an event, and returns it.
+func mustReceiveRelayed(tb testing.TB, r *bus.Relay, sub parley.Subscription) parley.Event {
+	tb.Helper()
+	for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); {
+		if err := r.Run(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+		select {
+		case ev := <-sub.C():
+			return ev
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	tb.Fatal("no kept event was relayed")
+	return parley.Event{}
 }
 
 // mustEndDropped waits for sub to end as dropped.
