@@ -32,7 +32,8 @@ const (
 const maxStreamBytes = 256 << 20
 
 // maxRecipients is how many members one message names at most, keeping a
-// message to a group's thousands well under NATS's 1 MB payload limit.
+// message to many (a member's contacts, told of a new name) well under
+// NATS's 1 MB payload limit.
 const maxRecipients = 1000
 
 // publishTimeout bounds how long Publish waits for the stream's ack.
@@ -63,8 +64,9 @@ const resyncType = "bus.resync"
 // NATSOptions configure a NATS bus. The zero value is the defaults.
 type NATSOptions struct {
 	// Stream and Subject name the JetStream stream and the one subject it
-	// holds. Every node of an install uses the same; two installs sharing
-	// a NATS server use different ones.
+	// holds; every node of an install uses the same. Servers use the
+	// defaults: two installs sharing a NATS server are kept apart by NATS
+	// accounts, one each, as the README says.
 	Stream, Subject string
 	// Buffer is how many undelivered events a subscription may hold
 	// before it is dropped as too slow; DefaultBuffer when 0.
@@ -329,23 +331,41 @@ func (b *NATS) follow(ctx context.Context, created time.Time, next uint64) error
 	return nil
 }
 
-// ensureStream creates the stream, or brings an existing one to our
-// settings.
+// ensureStream creates the stream, on file with one replica, or brings an
+// existing one to the settings streamSettings insists on, keeping the
+// rest of its configuration.
 func (b *NATS) ensureStream(ctx context.Context) (jetstream.Stream, error) {
-	s, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:      b.opts.Stream,
-		Subjects:  []string{b.opts.Subject},
-		Retention: jetstream.LimitsPolicy,
-		Storage:   jetstream.FileStorage,
-		MaxAge:    b.opts.MaxAge,
-		MaxBytes:  maxStreamBytes,
-		Discard:   jetstream.DiscardOld,
-		Replicas:  1,
-	})
+	s, err := b.js.Stream(ctx, b.opts.Stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// Nodes starting at once each make it, alike: NATS takes a
+		// stream made again with the same configuration as made.
+		cfg := jetstream.StreamConfig{Storage: jetstream.FileStorage, Replicas: 1}
+		b.streamSettings(&cfg)
+		s, err = b.js.CreateStream(ctx, cfg)
+	case err == nil:
+		cfg := s.CachedInfo().Config
+		b.streamSettings(&cfg)
+		s, err = b.js.UpdateStream(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bus: create stream %s: %w", b.opts.Stream, err)
 	}
 	return s, nil
+}
+
+// streamSettings sets in cfg what the nodes rely on: the stream's name, its
+// one subject, and how long and how much of it is kept. The rest is the
+// operator's, kept through every node's start: in a NATS cluster above all
+// the replicas (nats stream edit PARLEY_EVENTS --replicas 3), so that the
+// stream outlives a NATS server.
+func (b *NATS) streamSettings(cfg *jetstream.StreamConfig) {
+	cfg.Name = b.opts.Stream
+	cfg.Subjects = []string{b.opts.Subject}
+	cfg.Retention = jetstream.LimitsPolicy
+	cfg.MaxAge = b.opts.MaxAge
+	cfg.MaxBytes = maxStreamBytes
+	cfg.Discard = jetstream.DiscardOld
 }
 
 // Publish appends ev for the members to the stream and returns once the

@@ -58,6 +58,48 @@ func deleteStream(tb testing.TB, url, stream string) {
 	}
 }
 
+// What an operator set on the stream beside the nodes' own settings (in a
+// NATS cluster, its replicas: one NATS server here, so its description and
+// its window for duplicates stand in for them) outlives a node's start; the settings the
+// nodes rely on are brought back.
+func TestNATS_AStartKeepsWhatTheOperatorSetOnTheStream(t *testing.T) {
+	ctx := context.Background()
+	url := apptest.NATS(t)
+	opts := natsOptions(t, url)
+	mustNATS(t, url, opts)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := func() jetstream.StreamConfig {
+		t.Helper()
+		s, err := js.Stream(ctx, opts.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo().Config
+	}
+	cfg := config()
+	cfg.Description, cfg.Duplicates, cfg.MaxAge = "Parley's events, by the operator", 7*time.Second, time.Hour
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	mustNATS(t, url, opts)
+	got := config()
+	if got.Description != cfg.Description || got.Duplicates != cfg.Duplicates {
+		t.Errorf("after a node's start the stream's description is %q and its window for duplicates %s; want the operator's", got.Description, got.Duplicates)
+	}
+	if got.MaxAge != bus.DefaultMaxAge || len(got.Subjects) != 1 || got.Subjects[0] != opts.Subject {
+		t.Errorf("after a node's start the stream keeps events %s, on %q; want %s on %q", got.MaxAge, got.Subjects, bus.DefaultMaxAge, opts.Subject)
+	}
+}
+
 // A NATS server that restarts on its storage: each node reconnects and
 // delivers what is published from then on. Publish fails while it is down,
 // and a subscription then ends as dropped
