@@ -135,7 +135,7 @@ func TestMigrate_CopiesAnInstall(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate: %v\n%s%s", err, out, progress)
 			}
-			if !strings.Contains(out, "verified: 3 members' access logs") || !strings.Contains(out, "3 threads hold their") ||
+			if !strings.Contains(out, "verified: 3 members' access logs are intact (") || !strings.Contains(out, "; 3 threads hold their 11 messages\n") ||
 				!strings.Contains(progress, "100%") {
 				t.Errorf("migrate printed:\n%s\nand on stderr:\n%s", out, progress)
 			}
@@ -311,7 +311,8 @@ func TestMigrate_RefusesATargetNotAURLNorADirectory(t *testing.T) {
 // again, migrate finishes the schema and copies. A target at an older
 // schema that holds anything, used by an older parley, is still refused
 // and left as it was. A PostgreSQL target's URL carries a pool setting,
-// which the look for rows must not send PostgreSQL.
+// which the look for rows must not send PostgreSQL. The summary speaks of
+// the install's one member in the singular, of its no threads in the plural.
 func TestMigrate_RunsAgainAfterStoppedMakingItsSchema(t *testing.T) {
 	ctx := context.Background()
 	install := t.TempDir()
@@ -348,7 +349,7 @@ func TestMigrate_RunsAgainAfterStoppedMakingItsSchema(t *testing.T) {
 				}
 				out, progress, err := migrateTo(t, install, to)
 				switch {
-				case !used && (err != nil || !strings.Contains(out, "verified: 1 members")):
+				case !used && (err != nil || !strings.Contains(out, "verified: 1 member's access log is intact (0 entries); 0 threads hold their 0 messages\n")):
 					t.Errorf("migrate into a target left at schema %d: %v\n%s%s", stoppedAt, err, out, progress)
 				case used && (err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at schema %d", stoppedAt))):
 					t.Errorf("migrate into a used database at schema %d: %v\n%s; want it refused", stoppedAt, err, out)
