@@ -590,7 +590,8 @@ type RealtimeStore interface {
 	// app's state changed, a token was revoked or a thread closed to apps.
 	FindAccessVersion(ctx context.Context) (int64, error)
 	// AddOutboxEvent keeps an event, as the bus encodes it, for the
-	// servers of the store to relay: a command without NATS publishes so.
+	// servers of the store to relay: a command publishes so, and a server
+	// an event it could not publish through NATS.
 	AddOutboxEvent(ctx context.Context, data []byte) error
 	// FindOutboxEventIDs returns the IDs of the events kept, in the
 	// order they were added.

@@ -46,7 +46,7 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (PARLEY_DATA)")
-	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node (PARLEY_NATS)")
+	root.PersistentFlags().StringVar(&cfg.NATS, "nats", cfg.NATS, "NATS server with JetStream that carries events between nodes, nats://host:port; empty for one node; only serve connects to it (PARLEY_NATS)")
 	root.PersistentFlags().StringVar(&cfg.KeysFile, "keys-file", cfg.KeysFile, "file, 0600, that holds the provider's signing and sealing keys instead of the database; made on first start; the same on every server (PARLEY_KEYS_FILE)")
 	root.PersistentFlags().StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL, postgres://…, to keep everything in instead of the embedded database under --data (PARLEY_DATABASE)")
 	// A URL from the environment may hold a password, which --help, showing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,48 @@ func TestMetrics_NoNATSMetricsOnOneNode(t *testing.T) {
 	for _, series := range []string{"parley_nats_connected", "parley_events_unpublished_total"} {
 		if _, ok := env.LookupMetric(t, series); ok {
 			t.Errorf("%s is served by a server without NATS", series)
+		}
+	}
+}
+
+// TestCommands_NeedNoNATS: a parley command never connects to NATS, even
+// given the URL of the servers' NATS. While NATS is out of reach, the
+// commands that only read answer, and one that changes something makes
+// its change, whose events reach the streams of a node on NATS through
+// the database, as every node relays them.
+func TestCommands_NeedNoNATS(t *testing.T) {
+	ctx := context.Background()
+	srv := apptest.StartNATSServer(t)
+	env := apptest.Start(t, func(c *config.Config) { c.NATS = srv.URL() })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	sent := apptest.MustSend(t, alice, th.ID, "hello bob")
+	bobs, err := bob.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobs.Close()
+
+	srv.Stop()
+	withNATS := map[string]string{"PARLEY_NATS": srv.URL()}
+	for _, args := range [][]string{{"user", "list"}, {"app", "list"}, {"audit"}, {"flags", "list"}, {"access-log", "verify", "alice"}} {
+		if out, err := runEnv(t, env.Server.Config, withNATS, "", args...); err != nil {
+			t.Errorf("parley %s with NATS out of reach: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if out, err := runEnv(t, env.Server.Config, withNATS, "", "user", "delete", "alice", "--yes"); err != nil {
+		t.Fatalf("parley user delete with NATS out of reach: %v\n%s", err, out)
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		ev, err := bobs.Next(wait)
+		if err != nil {
+			t.Fatalf("bob's stream, waiting for the deletion of alice's message: %v", err)
+		}
+		if ev.Type == "message.deleted" && strings.Contains(string(ev.Data), sent.ID) {
+			return
 		}
 	}
 }

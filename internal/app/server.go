@@ -224,15 +224,24 @@ type localBus interface {
 	bus.Local
 }
 
-// openBus returns the bus across nodes, NATS, when the config names a NATS
-// server; otherwise the in-process bus for a server, and for a command the
-// store's outbox, which the servers relay to their streams (bus.Relay).
+// openBus returns a command's bus or a server's.
+//
+// A command never connects to NATS, whatever the config names: its bus is
+// the store's outbox, which every server relays to its own streams within
+// relayInterval, with NATS or without (Listen), so its events reach every
+// node either way, a second or so late. A command that only reads (user
+// list, audit, access-log verify) thus runs while NATS is out of reach,
+// and one that changes something does its change and leaves its events in
+// the database, as a server does with those it cannot publish.
+//
+// A server's bus is NATS, across nodes, when the config names a NATS
+// server, and otherwise the in-process bus.
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger, as openAs, store *sqlstore.DB) (eventBus, error) {
 	switch {
-	case cfg.NATS != "":
-		return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log, Store: store})
 	case as == asCommand || as == asCommandAlone:
 		return bus.NewOutbox(store), nil
+	case cfg.NATS != "":
+		return bus.NewNATS(ctx, cfg.NATS, bus.NATSOptions{Log: log, Store: store})
 	}
 	return bus.NewMemory(bus.DefaultBuffer), nil
 }
@@ -482,15 +491,17 @@ func (s *Server) Listen() error {
 	// Every node asks whether the sessions of its member streams still
 	// last, and must: it only reads, and ends the streams this node holds.
 	// Sessions ended through this node, or through any node over NATS, end
-	// their streams at once by an event; this is for the others: a command
-	// run beside a server on SQLite, a node without NATS, an event lost.
+	// their streams at once by an event; this is for the others: a command,
+	// whose event comes through the relay, a node without NATS, an event
+	// lost.
 	s.every(ctx, "check sessions", sessionCheckInterval, s.Service.CheckSessions)
 	// Every node reads which events webhook endpoints subscribe to, and
 	// must: it keeps what it read in this node, whose sends skip looking
 	// for endpoints to tell while no endpoint subscribes to their event.
 	s.every(ctx, "read webhook events", webhookEventsInterval, s.Service.RefreshWebhookEvents)
-	// Every node relays the events of commands run without NATS to the
-	// streams it holds, and must: no node can deliver to another's.
+	// Every node relays the events of commands, which never publish
+	// through NATS (openBus), to the streams it holds, and must: no node
+	// can deliver to another's.
 	s.every(ctx, "relay commands' events", relayInterval, s.relay.Run)
 	s.every(ctx, "send fortnight reports", reportInterval, s.sendFortnightReports)
 	s.every(ctx, "prune webhook history", webhookPruneInterval, s.pruneWebhookHistory)

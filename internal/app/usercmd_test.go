@@ -295,15 +295,12 @@ func TestCLI_UserDelete(t *testing.T) {
 	}
 }
 
-// A command run beside a server without NATS tells the server's realtime
-// streams what it changed, through the store's outbox: bob, whose stream
-// is open, learns at once that the deleted alice's message is gone, and
-// alice's own stream ends.
+// A command run beside a server tells the server's realtime streams what
+// it changed, through the store's outbox: bob, whose stream is open,
+// learns at once that the deleted alice's message is gone, and alice's own
+// stream ends.
 func TestCLI_UserDeleteReachesOpenStreams(t *testing.T) {
 	env := apptest.Start(t)
-	if env.Server.Config.NATS != "" {
-		t.Skip("with NATS, commands publish there: the outbox is for installs without it")
-	}
 	ctx := context.Background()
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)

@@ -12,8 +12,8 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// Outbox is the bus of a command run without NATS, such as `parley user
-// delete` beside a running server: it keeps each event in the store
+// Outbox is the bus of a command, such as `parley user delete` beside a
+// running server, with NATS or without: it keeps each event in the store
 // (parley.Tx.AddOutboxEvent), and every server of the store relays it to
 // the realtime streams it holds within a second (Relay). A command's
 // events would otherwise reach no one: its own Memory has no

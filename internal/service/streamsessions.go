@@ -18,16 +18,17 @@ import (
 //
 //   - It expires. The stream's session knows when (parley.Caller's
 //     SessionExpiresAt), and a timer ends it then: no query.
-//   - A write of this process ends it, or, with NATS, a write of any node
-//     or command: signing out, an operator's ending a member's sessions,
-//     a new password, a disabled or deleted account. The write publishes
+//   - A write of this process ends it, or, with NATS, a write of any node:
+//     signing out, an operator's ending a member's sessions, a new
+//     password, a disabled or deleted account. The write publishes
 //     sessions.ended once it commits, naming the sessions, and the streams
 //     opened with them end at that event, at once.
 //   - A process that shares no bus with this one ends it: a `parley`
-//     command beside a server on SQLite, whose bus is its own, or a node
-//     on the same PostgreSQL without NATS. Every couple of seconds the
-//     server asks the store which sessions of its member streams still
-//     last (CheckSessions), and ends the streams of the others.
+//     command, whose events reach the servers only through the store's
+//     outbox, a second or so late, or a node on the same PostgreSQL
+//     without NATS. Every couple of seconds the server asks the store
+//     which sessions of its member streams still last (CheckSessions),
+//     and ends the streams of the others.
 //
 // The sweep is one question for the whole node, not one per stream: a
 // node holds up to ten thousand streams, mostly idle, and asking for each
