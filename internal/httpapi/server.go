@@ -179,12 +179,19 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 func Unmatched(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if allow := AllowedMethods(mux, r); len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here")
+			MethodNotAllowed(w, r, allow)
 			return
 		}
 		writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
 	})
+}
+
+// MethodNotAllowed answers that the path takes allow, listed in Allow, and
+// not r's method: 405, as a problem. Unmatched answers so, and so does an
+// endpoint that checks the method itself.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed here")
 }
 
 // AllowedMethods returns the methods under which a route of mux, other

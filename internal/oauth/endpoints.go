@@ -59,7 +59,9 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 // guard answers what the four endpoints answer alike:
 //   - every response, success or error, is marked not to be stored (RFC 6749
 //     section 5.1, RFC 6750 section 3, RFC 7662 section 2.2);
-//   - only POST is taken, and GET too for userinfo;
+//   - only POST is taken, and GET too for userinfo: another method is 405
+//     with Allow, a problem (RFC 9457) as the provider's other paths
+//     answer it, for it is no OAuth request;
 //   - a parameter sent without a value is as if omitted, and one sent twice
 //     is invalid_request (RFC 6749 sections 3.1 and 3.2), whether in the
 //     query, the body or both; so is the Authorization header sent twice;
@@ -81,8 +83,11 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 			w = &challenger{ResponseWriter: w, status: http.StatusBadRequest, challenge: `Bearer error="invalid_request"`}
 		}
 		if r.Method != http.MethodPost && (clientAuth || r.Method != http.MethodGet) {
-			h.Set("Allow", map[bool]string{true: "POST", false: "GET, POST"}[clientAuth])
-			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("%s is not allowed here", r.Method))
+			allow := []string{http.MethodPost}
+			if !clientAuth {
+				allow = []string{http.MethodGet, http.MethodPost}
+			}
+			httpapi.MethodNotAllowed(w, r, allow)
 			return
 		}
 		if err := r.ParseForm(); err != nil {

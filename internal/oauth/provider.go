@@ -113,7 +113,11 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
 	// The pages send the member to the callback, by a redirect: a GET.
 	mux.Handle("GET "+callbackPath, p.issuerInResponses(p.requireBoundRequest(provider)))
-	mux.Handle(AuthorizePath, p.authorize(p.issuerInResponses(provider)))
+	// A browser comes by GET, or by POST (OpenID Connect Core section
+	// 3.1.2.1); any other method is answered as on every path (Unmatched).
+	authorize := p.authorize(p.issuerInResponses(provider))
+	mux.Handle("GET "+AuthorizePath, authorize)
+	mux.Handle("POST "+AuthorizePath, authorize)
 	mux.Handle("GET "+KeysPath, provider)
 	endpoints := newEndpoints(provider, st, log)
 	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {

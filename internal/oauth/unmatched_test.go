@@ -33,10 +33,12 @@ func rawCall(t *testing.T, method, u, form string) (*http.Response, string) {
 }
 
 // TestProvider_RefusesAPathAsAProblem: a path under /oauth2/ that the
-// provider does not serve is not found, and a method that the discovery
-// document's path or the keys' does not take is not allowed, as problems (RFC 9457)
-// like the API's, not in the library's plain text. The endpoints' own
-// protocol errors stay OAuth's JSON (RFC 6749 section 5.2).
+// provider does not serve is not found, and a method that one of its
+// paths does not take is not allowed, with Allow, as problems (RFC 9457)
+// like the API's, not in the library's plain text nor on a page: the
+// authorization endpoint's as the token endpoint's, the keys' and the
+// discovery document's. The endpoints' own protocol errors stay OAuth's
+// JSON (RFC 6749 section 5.2).
 func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -52,10 +54,15 @@ func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
 		{"UnderAuthorize", "GET", "/oauth2/authorize/nope", "", 404, "", notFound},
 		{"UnderToken", "POST", "/oauth2/token/nope", "a=b", 404, "", notFound},
 		{"EndSession", "GET", "/oauth2/end_session?id_token_hint=x", "", 404, "", notFound},
-		{"DiscoveryPost", "POST", "/.well-known/openid-configuration", "a=b", 405, "GET, HEAD",
-			`{"type":"urn:parley:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"POST is not allowed here"}` + "\n"},
-		{"KeysDelete", "DELETE", "/oauth2/keys", "", 405, "GET, HEAD",
-			`{"type":"urn:parley:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"DELETE is not allowed here"}` + "\n"},
+		{"DiscoveryPost", "POST", "/.well-known/openid-configuration", "a=b", 405, "GET, HEAD", notAllowed("POST")},
+		{"KeysDelete", "DELETE", "/oauth2/keys", "", 405, "GET, HEAD", notAllowed("DELETE")},
+		{"AuthorizePut", "PUT", "/oauth2/authorize?client_id=x&redirect_uri=y", "", 405, "GET, HEAD, POST", notAllowed("PUT")},
+		{"AuthorizeDelete", "DELETE", "/oauth2/authorize", "", 405, "GET, HEAD, POST", notAllowed("DELETE")},
+		{"CallbackPut", "PUT", "/oauth2/authorize/callback?id=x", "", 405, "GET, HEAD", notAllowed("PUT")},
+		{"TokenGet", "GET", "/oauth2/token", "", 405, "POST", notAllowed("GET")},
+		{"IntrospectPut", "PUT", "/oauth2/introspect", "a=b", 405, "POST", notAllowed("PUT")},
+		{"RevokeGet", "GET", "/oauth2/revoke", "", 405, "POST", notAllowed("GET")},
+		{"UserinfoDelete", "DELETE", "/oauth2/userinfo", "", 405, "GET, POST", notAllowed("DELETE")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, body := rawCall(t, c.method, env.URL+c.path, c.form)
@@ -68,10 +75,15 @@ func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
 		})
 	}
 	t.Run("TokenEndpointStaysOAuth", func(t *testing.T) {
-		resp, body := rawCall(t, "GET", env.URL+"/oauth2/token", "")
-		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 405 || ct != "application/json" ||
-			!strings.HasPrefix(body, `{"error":"invalid_request",`) {
-			t.Errorf("answered %d %s %q, want OAuth's invalid_request", resp.StatusCode, ct, body)
+		resp, body := rawCall(t, "POST", env.URL+"/oauth2/token", "grant_type=client_credentials")
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 401 || ct != "application/json" ||
+			!strings.HasPrefix(body, `{"error":"invalid_client",`) {
+			t.Errorf("answered %d %s %q, want OAuth's invalid_client", resp.StatusCode, ct, body)
 		}
 	})
+}
+
+// notAllowed is the problem that refuses method.
+func notAllowed(method string) string {
+	return `{"type":"urn:parley:problem:method_not_allowed","title":"Method Not Allowed","status":405,"detail":"` + method + ` is not allowed here"}` + "\n"
 }
