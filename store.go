@@ -291,6 +291,9 @@ type ParticipantStore interface {
 	// of each of the threads the member named by userID is currently in,
 	// in one query; threads the member is not in are left out.
 	FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]UserRef, error)
+	// FindParticipantRefsOf is FindParticipantsOf with when each
+	// participant joined.
+	FindParticipantRefsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]ParticipantRef, error)
 	// FindParticipantIDs returns the IDs of the thread's current
 	// participants, in order.
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)

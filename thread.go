@@ -92,6 +92,21 @@ type Participant struct {
 	Muted bool
 }
 
+// ParticipantRef is one of a thread's current participants as the others
+// in it know them: who they are, and when they joined, which a group's
+// note of their adding shows. Their read marker and muting are theirs.
+type ParticipantRef struct {
+	UserRef
+	// JoinedAt is when they joined the thread: when it began, for those in
+	// it from its start, or when they were added, or added back after
+	// leaving (Participant.JoinedAt).
+	JoinedAt time.Time `json:"joined_at"`
+	// JoinedSeq is the thread's last seq when they joined: the messages
+	// after it came while they were in it; 0 for those in it from its
+	// start (Participant.JoinedSeq).
+	JoinedSeq int64 `json:"joined_seq"`
+}
+
 // ThreadSummary is a thread as one member sees it in a list.
 type ThreadSummary struct {
 	Thread

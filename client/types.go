@@ -539,7 +539,9 @@ type ExportedApp struct {
 // ExportedThread is a thread the member is in, with who is in it.
 type ExportedThread struct {
 	Thread
-	Participants []UserRef `json:"participants"`
+	// Participants are who is in the thread, the member among them, by
+	// when they joined.
+	Participants []ExportedParticipant `json:"participants"`
 	// LastReadSeq is the last message the member read (0: none).
 	LastReadSeq int64 `json:"last_read_seq"`
 	// Muted says the member muted the thread.
@@ -547,6 +549,19 @@ type ExportedThread struct {
 	// ClosedToAppsAt is when the member closed the thread to apps, if they
 	// keep it closed.
 	ClosedToAppsAt *time.Time `json:"closed_to_apps_at,omitempty"`
+}
+
+// ExportedParticipant is one of a thread's participants in an export, with
+// when they joined the thread.
+type ExportedParticipant struct {
+	UserRef
+	// JoinedAt is when they joined: when the thread began, for those in it
+	// from its start, or when they were added, or added back after leaving.
+	JoinedAt time.Time `json:"joined_at"`
+	// JoinedSeq is the seq of the thread's last message when they joined:
+	// the messages after it came while they were in it; 0 for those in it
+	// from its start.
+	JoinedSeq int64 `json:"joined_seq"`
 }
 
 // ExportedGrant is a grant the member gave an app, in force or ended.

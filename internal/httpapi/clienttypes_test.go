@@ -62,6 +62,7 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"ThreadAppAccess":        client.ThreadAppAccess{},
 		"AccountExport":          client.Export{},
 		"ExportedThread":         client.ExportedThread{},
+		"ExportedParticipant":    client.ExportedParticipant{},
 		"ExportedGrant":          client.ExportedGrant{},
 		"ExportedApp":            client.ExportedApp{},
 		"ExportedSession":        client.ExportedSession{},

@@ -240,6 +240,54 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	})
 }
 
+// Each participant of a thread in an export comes with when they joined
+// it: those in it from its start when it began, after no message (seq 0);
+// one added later when they were added, after the messages before them,
+// which the group's note of their adding shows too.
+func TestExport_ParticipantsSayWhenTheyJoined(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.Clock.Freeze()
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Plans", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(time.Hour)
+	apptest.MustSend(t, alice, group.ID, "before carol")
+	before := apptest.MustSend(t, bob, group.ID, "still before carol")
+	env.Clock.Advance(time.Hour)
+	added := env.Clock.Now().Truncate(time.Microsecond)
+	if _, err := alice.AddParticipant(ctx, group.ID, "carol"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, member := range []*client.Client{alice, carol} {
+		e, err := member.Export(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(e.Threads) != 1 {
+			t.Fatalf("threads %+v, want the group", e.Threads)
+		}
+		var got []string
+		for _, p := range e.Threads[0].Participants {
+			got = append(got, fmt.Sprintf("%s %s %d", p.Username, p.JoinedAt.UTC().Format(time.RFC3339Nano), p.JoinedSeq))
+		}
+		want := []string{
+			fmt.Sprintf("alice %s 0", group.CreatedAt.UTC().Format(time.RFC3339Nano)),
+			fmt.Sprintf("bob %s 0", group.CreatedAt.UTC().Format(time.RFC3339Nano)),
+			fmt.Sprintf("carol %s %d", added.UTC().Format(time.RFC3339Nano), before.Seq),
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("the group's participants in %s's export:\n%s\nwant:\n%s", e.Profile.Username, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
 // chainOf returns the export's access log as the entries its hashes cover.
 func chainOf(e client.Export) []*parley.AccessEntry {
 	var entries []*parley.AccessEntry

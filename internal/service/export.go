@@ -59,7 +59,9 @@ type exportHead struct {
 // far the member read it.
 type ExportedThread struct {
 	parley.Thread
-	Participants []parley.UserRef `json:"participants"`
+	// Participants are who is in it, the member among them, by when they
+	// joined, each with when that was.
+	Participants []parley.ParticipantRef `json:"participants"`
 	// LastReadSeq is the last message the member read (0: none).
 	LastReadSeq int64 `json:"last_read_seq"`
 	// Muted says the member muted the thread.
@@ -170,8 +172,9 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 	return e, nil
 }
 
-// exportThreads returns the member's threads with their participants, the
-// member's read markers and the closings to apps they keep.
+// exportThreads returns the member's threads with their participants and
+// when each joined, the member's read markers and the closings to apps
+// they keep.
 func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]ExportedThread, error) {
 	threads, err := memberThreads(ctx, tx, userID)
 	if err != nil {
@@ -188,7 +191,7 @@ func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]Exported
 		for i, th := range batch {
 			ids[i] = th.ID
 		}
-		people, err := tx.FindParticipantsOf(ctx, userID, ids)
+		people, err := tx.FindParticipantRefsOf(ctx, userID, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -163,7 +163,21 @@ func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.U
 }
 
 func (t *txn) FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]parley.UserRef, error) {
-	people := make(map[string][]parley.UserRef, len(threadIDs))
+	refs, err := t.FindParticipantRefsOf(ctx, userID, threadIDs)
+	if err != nil {
+		return nil, err
+	}
+	people := make(map[string][]parley.UserRef, len(refs))
+	for threadID, ps := range refs {
+		for _, p := range ps {
+			people[threadID] = append(people[threadID], p.UserRef)
+		}
+	}
+	return people, nil
+}
+
+func (t *txn) FindParticipantRefsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]parley.ParticipantRef, error) {
+	people := make(map[string][]parley.ParticipantRef, len(threadIDs))
 	if len(threadIDs) == 0 {
 		return people, nil
 	}
@@ -173,7 +187,7 @@ func (t *txn) FindParticipantsOf(ctx context.Context, userID string, threadIDs [
 		args = append(args, id)
 	}
 	rows, err := t.query(ctx, `
-		SELECT p.thread_id, u.id, u.username, u.display_name
+		SELECT p.thread_id, u.id, u.username, u.display_name, p.joined_at, p.joined_seq
 		FROM participants p JOIN users u ON u.id = p.user_id
 		WHERE p.left_at IS NULL AND p.thread_id IN (
 			SELECT thread_id FROM participants
@@ -185,11 +199,13 @@ func (t *txn) FindParticipantsOf(ctx context.Context, userID string, threadIDs [
 	defer rows.Close()
 	for rows.Next() {
 		var threadID string
-		var u parley.UserRef
-		if err := rows.Scan(&threadID, &u.ID, &u.Username, &u.DisplayName); err != nil {
+		var p parley.ParticipantRef
+		var joined int64
+		if err := rows.Scan(&threadID, &p.ID, &p.Username, &p.DisplayName, &joined, &p.JoinedSeq); err != nil {
 			return nil, mapError("find participants of threads", err)
 		}
-		people[threadID] = append(people[threadID], u)
+		p.JoinedAt = fromMicros(joined)
+		people[threadID] = append(people[threadID], p)
 	}
 	return people, mapError("find participants of threads", rows.Err())
 }

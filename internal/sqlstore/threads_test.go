@@ -90,7 +90,8 @@ func TestThreads_JoinThreadRefusesADeletedAccount(t *testing.T) {
 
 // FindParticipantsOf returns, in one query, who is in each of the threads
 // the member is in, by join time, without those who left; threads the
-// member is not in, or left, are left out.
+// member is not in, or left, are left out. FindParticipantRefsOf returns
+// the same, each with when they joined.
 func TestThreads_FindParticipantsOf(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -104,7 +105,7 @@ func TestThreads_FindParticipantsOf(t *testing.T) {
 					return err
 				}
 				for i, u := range members {
-					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start.Add(time.Duration(i) * time.Second)}); err != nil {
+					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start.Add(time.Duration(i) * time.Second), JoinedSeq: int64(i)}); err != nil {
 						return err
 					}
 				}
@@ -128,11 +129,24 @@ func TestThreads_FindParticipantsOf(t *testing.T) {
 			return tx.LeaveThread(ctx, left, alice.ID, start.Add(time.Minute))
 		})
 		var got map[string][]parley.UserRef
+		var refs map[string][]parley.ParticipantRef
 		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-			got, err = tx.FindParticipantsOf(ctx, alice.ID, []string{withBob, withBoth, without, left, "nothing"})
+			asked := []string{withBob, withBoth, without, left, "nothing"}
+			if got, err = tx.FindParticipantsOf(ctx, alice.ID, asked); err != nil {
+				return err
+			}
+			refs, err = tx.FindParticipantRefsOf(ctx, alice.ID, asked)
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+		joined := func(username string, i int) parley.ParticipantRef {
+			u := map[string]*parley.User{"alice": alice, "bob": bob, "carol": carol}[username]
+			return parley.ParticipantRef{UserRef: u.Ref(), JoinedAt: start.Add(time.Duration(i) * time.Second), JoinedSeq: int64(i)}
+		}
+		wantRefs := map[string][]parley.ParticipantRef{withBob: {joined("alice", 0), joined("bob", 1)}, withBoth: {joined("carol", 0), joined("alice", 1)}}
+		if !reflect.DeepEqual(refs, wantRefs) {
+			t.Errorf("FindParticipantRefsOf: %+v, want %+v", refs, wantRefs)
 		}
 		names := func(refs []parley.UserRef) (s []string) {
 			for _, u := range refs {
