@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/parleyhq/parley/internal/words"
 )
 
 // ThrottleForget is how long a throttle remembers failures: a key with no
@@ -67,16 +69,9 @@ func ThrottledError(what string, wait time.Duration) *Error {
 // waitWords says how long a wait is, rounded up to a second or a minute.
 func waitWords(d time.Duration) string {
 	if secs := int((d + time.Second - 1) / time.Second); secs < 60 {
-		return plural(secs, "second")
+		return words.Count(secs, "second", "seconds")
 	}
-	return plural(int((d+time.Minute-1)/time.Minute), "minute")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return words.Count(int((d+time.Minute-1)/time.Minute), "minute", "minutes")
 }
 
 type clientAddrKey struct{}

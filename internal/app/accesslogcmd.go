@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/words"
 	"github.com/spf13/cobra"
 )
 
@@ -30,7 +31,7 @@ func accessLogCommand(cfg *config.Config) *cobra.Command {
 				}
 				out := cmd.OutOrStdout()
 				if v.Intact {
-					fmt.Fprintf(out, "intact: %d entries, every link holds\n", v.Entries)
+					fmt.Fprintf(out, "intact: %s, every link holds\n", words.Count(v.Entries, "entry", "entries"))
 					return nil
 				}
 				fmt.Fprintf(out, "broken at entry %d: %s\n", v.Break.Seq, v.Break.Reason)

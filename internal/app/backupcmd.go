@@ -15,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/words"
 	"github.com/spf13/cobra"
 )
 
@@ -205,7 +206,8 @@ func (c contents) String() string {
 	if !c.logs.intact {
 		chains = fmt.Sprintf("%d of them broken", len(c.logs.breaks))
 	}
-	return fmt.Sprintf("%d messages, %d members' access logs (%d entries), %s", c.messages, c.logs.members, c.logs.entries, chains)
+	return fmt.Sprintf("%s, %s (%s), %s", words.Count(c.messages, "message", "messages"),
+		words.Count(c.logs.members, "member's access log", "members' access logs"), words.Count(c.logs.entries, "entry", "entries"), chains)
 }
 
 // verifyContents returns the verify function of a backup or a restore: it

@@ -293,7 +293,7 @@ func TestCLI_AccessLogVerify(t *testing.T) {
 	dir := env.Server.Config
 
 	out, err := run(t, dir, "", "access-log", "verify", "alice")
-	if err != nil || !strings.Contains(out, "intact: 1 entries") {
+	if err != nil || !strings.Contains(out, "intact: 1 entry,") {
 		t.Fatalf("verify: %q, %v", out, err)
 	}
 	err = sqlstore.TamperAccessEntry(context.Background(), env.Server.Store, apptest.MustMe(t, alice).ID, 1,

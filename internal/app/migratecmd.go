@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/words"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -122,7 +123,7 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 	if err := sqlstore.Analyze(ctx, dst); err != nil {
 		return fmt.Errorf("analyze %s: %w", target, err)
 	}
-	fmt.Fprintf(out, "copied %s into %s in %s\n", plural(rows, "row", "rows"), target, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(out, "copied %s into %s in %s\n", words.Count(rows, "row", "rows"), target, time.Since(started).Round(time.Millisecond))
 	return verifyCopy(ctx, src, dst, out)
 }
 
@@ -148,7 +149,7 @@ func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error
 		messages += want[id]
 		if n, ok := got[id]; !ok || n != want[id] {
 			failed = true
-			fmt.Fprintf(out, "thread %s: %s in the copy, %d in the install\n", id, plural(n, "message", "messages"), want[id])
+			fmt.Fprintf(out, "thread %s: %s in the copy, %d in the install\n", id, words.Count(n, "message", "messages"), want[id])
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(got)) {
@@ -161,19 +162,10 @@ func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error
 		return errUnverified
 	}
 	fmt.Fprintf(out, "verified: %s (%s); %s %s\n",
-		plural(int64(logs.members), "member's access log is intact", "members' access logs are intact"),
-		plural(logs.entries, "entry", "entries"),
-		plural(int64(len(want)), "thread holds its", "threads hold their"), plural(messages, "message", "messages"))
+		words.Count(logs.members, "member's access log is intact", "members' access logs are intact"),
+		words.Count(logs.entries, "entry", "entries"),
+		words.Count(len(want), "thread holds its", "threads hold their"), words.Count(messages, "message", "messages"))
 	return nil
-}
-
-// plural writes n followed by one when n is 1 and by many otherwise, as in
-// "1 thread holds its" and "3 threads hold their".
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // accessLogs is what verifyAccessLogs found.

@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/words"
 )
 
 // The member's privacy pages, inside the messenger: the apps connected to
@@ -375,7 +376,7 @@ func logLine(g *service.AccessGroup) string {
 		if g.Messages == 0 {
 			what = app + " checked " + where + " and found nothing new"
 		} else {
-			what = app + " read " + count(g.Messages, "message") + " in " + where
+			what = app + " read " + words.Count(g.Messages, "message", "messages") + " in " + where
 		}
 	case string(parley.ScopeThreadsRead):
 		what = app + " read the list of your conversations"
@@ -453,18 +454,11 @@ func times(n int) string {
 	return fmt.Sprintf("%d times", n)
 }
 
-func count(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
 func newMessages(n int) string {
 	if n == 0 {
 		return "found nothing new"
 	}
-	return "read " + count(n, "new message")
+	return "read " + words.Count(n, "new message", "new messages")
 }
 
 // between writes the span of a run as the pages write times (formatDate):
