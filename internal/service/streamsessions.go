@@ -185,9 +185,9 @@ func (s *Service) publishSessionsEnded(ctx context.Context, userID string, token
 // sessionsPerEvent bounds the sessions one sessions.ended event names, as
 // grantsPerEvent bounds grants: a member may hold any number of sessions,
 // and one event naming tens of thousands would be more than NATS takes (1
-// MB by default; a thousand hashes take about 47 KB), failing the publish,
-// which drops every stream of the node to resync, and leaving the ended
-// sessions' streams on other nodes open until their sweep.
+// MB by default; a thousand hashes take about 47 KB): its publish would
+// fail, and the event reach the other nodes' streams only through the
+// relays, a second or so late.
 const sessionsPerEvent = 1000
 
 // sessionsEnded ends the stream's session, and returns errSessionEnded,
