@@ -15,14 +15,14 @@ import (
 // Outbox is the bus of a command, such as `parley user delete` beside a
 // running server, with NATS or without: it keeps each event in the store
 // (parley.Tx.AddOutboxEvent), and every server of the store relays it to
-// the realtime streams it holds within a second (Relay). A command's
+// the realtime streams it holds within a second of its keeping (Relay). A command's
 // events would otherwise reach no one: its own Memory has no
 // subscriptions, and the server's is another process's.
 //
 // Events are kept outboxBatch at a time, and the last of them when the
-// bus closes, so that a command that publishes thousands (the deletion
-// of an account with thousands of messages) writes a few transactions,
-// not one each.
+// bus closes, as the command ends, so that a command that publishes
+// thousands (the deletion of an account with thousands of messages)
+// writes a few transactions, not one each.
 type Outbox struct {
 	store parley.Store
 
