@@ -208,8 +208,10 @@ const (
 	DeliveryFailed    = "failed"
 	// DeliveryWithdrawn is a delivery about a message that was not sent,
 	// or not sent again, because its grant no longer reaches the message:
-	// the grant ended, the app was suspended, the member left the thread
-	// or a participant closed it to apps before its attempt was due.
+	// the grant ended, the app was suspended (but for message.deleted,
+	// which is held pending until the app is reinstated), the member left
+	// the thread or a participant closed it to apps before its attempt was
+	// due.
 	DeliveryWithdrawn = "withdrawn"
 )
 
@@ -295,6 +297,9 @@ type WebhookResult struct {
 type WebhookTarget struct {
 	EndpointID string
 	Grant      ThreadGrant
+	// AppSuspended is set when an operator suspended the grant's app,
+	// which ends none of its grants.
+	AppSuspended bool
 }
 
 // WebhookStore keeps apps' webhook endpoints and the outbox of their
@@ -315,7 +320,8 @@ type WebhookStore interface {
 	// subscribe to, active yet or not.
 	FindWebhookEvents(ctx context.Context) ([]string, error)
 	// FindWebhookTargets returns the enabled endpoints subscribed to event,
-	// active at t, whose app is active and holds a grant in force at t of
+	// active at t, whose app is active or suspended (AppSuspended) and
+	// holds a grant in force at t of
 	// one of the thread's current participants, with that grant: whether
 	// the grant reaches the thread is for the caller to decide.
 	FindWebhookTargets(ctx context.Context, event, threadID string, t time.Time) ([]WebhookTarget, error)
@@ -352,6 +358,14 @@ type WebhookStore interface {
 	// endpoints' health; one redelivered since it was taken stays as the
 	// redelivery left it.
 	WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []string) error
+	// HoldWebhooks puts deliveries taken with leaseUntil aside, pending and
+	// due at no time, with their attempts and schedule as they were, until
+	// ReleaseWebhooks; one redelivered since it was taken stays as the
+	// redelivery left it.
+	HoldWebhooks(ctx context.Context, leaseUntil time.Time, ids []string) error
+	// ReleaseWebhooks makes the deliveries HoldWebhooks put aside for the
+	// app's enabled endpoints due at t.
+	ReleaseWebhooks(ctx context.Context, clientID string, t time.Time) error
 	// FindWebhookDeliveries returns a page of the endpoint's deliveries,
 	// newest first, below the delivery ID before (all for ""), with their
 	// attempts.

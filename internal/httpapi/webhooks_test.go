@@ -362,6 +362,67 @@ func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
 	}
 }
 
+// TestWebhooks_DeletedWhileSuspendedToldOnReinstatement: a message the
+// app read, deleted while an operator had the app suspended, is told to
+// the app once it is reinstated, when its grant works again: its
+// message.deleted is held meanwhile, pending with no attempt due, not
+// withdrawn, and keeps its whole schedule of retries however long the
+// suspension lasts.
+func TestWebhooks_DeletedWhileSuspendedToldOnReinstatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created", "message.deleted")
+	card, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/1", Title: "A film"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.next(t)
+	reply := apptest.MustSend(t, w.bob, card.ThreadID, "something bob regrets")
+	if d := rc.next(t); d.event.Data["message_id"] != reply.ID {
+		t.Fatalf("event %s", d.body)
+	}
+	if _, err := w.app.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil { // the app keeps a copy
+		t.Fatal(err)
+	}
+	console := service.ConsoleContext(ctx)
+	if _, err := w.env.Server.Service.SuspendApp(console, w.partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.bob.DeleteMessage(ctx, reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	var held parley.WebhookDelivery
+	for i := 0; held.ID == ""; i++ {
+		if i == 100 { // 20 s, for a loaded machine
+			t.Fatal("the deletion's delivery was not held")
+		}
+		time.Sleep(200 * time.Millisecond) // within alice's rate limit
+		for _, d := range w.deliveries(t, ep.ID) {
+			if d.Event == "message.deleted" && d.State == parley.DeliveryPending && d.NextAttemptAt == nil {
+				held = d
+			}
+		}
+	}
+	if len(held.Attempts) != 0 {
+		t.Fatalf("held delivery %+v", held)
+	}
+	// Longer than every retry: a held delivery is not attempted.
+	w.env.Clock.Advance(48 * time.Hour)
+	w.env.Server.Service.WakeWebhooks()
+	if _, err := w.env.Server.Service.ReinstateApp(console, w.partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	d := rc.next(t)
+	if d.event.Type != "message.deleted" || d.event.Data["message_id"] != reply.ID || d.header.Get("webhook-id") != held.ID {
+		t.Fatalf("after reinstatement: %s", d.body)
+	}
+	if n := rc.count.Load(); n != 3 {
+		t.Fatalf("the endpoint got %d requests; want 3, the deletion's once the app was reinstated", n)
+	}
+}
+
 // TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt: an app whose grant
 // reaches threads it may not read (here thread scope all, and only openid)
 // learns nothing of them, by webhooks as by its stream: not even that a

@@ -288,7 +288,9 @@ func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App,
 }
 
 // ReinstateApp lets a suspended app work again; it is for operators. The
-// app's grants that have not ended since work again with it, as they were.
+// app's grants that have not ended since work again with it, as they were,
+// and the message.deleted deliveries held while it was suspended are due
+// at once.
 // An app suspended while it waited for review (the operator's page offers
 // suspension to turn one away) is let in by its reinstatement, as by
 // ApproveApp: both are the operator's decision that members may connect
@@ -310,8 +312,9 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 		return nil, err
 	}
 	var suspended appGrantsEnded
+	reinstated := false
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		suspended = appGrantsEnded{}
+		suspended, reinstated = appGrantsEnded{}, false
 		app, err = findLiveApp(ctx, tx, clientID)
 		if err != nil {
 			return err
@@ -331,10 +334,19 @@ func (s *Service) reviewApp(ctx context.Context, clientID, action string, change
 				return s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndSuspended, now)
 			})
 		}
+		if was == parley.AppSuspended && app.State == parley.AppActive {
+			// What was held while it was suspended is sent now, or
+			// withdrawn if its grant no longer reaches it.
+			reinstated = true
+			err = tx.ReleaseWebhooks(ctx, clientID, s.Now())
+		}
 		return err
 	})
 	if err == nil {
 		s.tellGrantsEnded(ctx, suspended, "an operator suspended the app")
+	}
+	if err == nil && reinstated {
+		s.WakeWebhooks()
 	}
 	return app, err
 }

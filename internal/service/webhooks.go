@@ -435,10 +435,19 @@ func targetReaches(ctx context.Context, tx parley.Tx, t parley.WebhookTarget, ev
 	return ok, err
 }
 
+// heldWhileSuspended reports whether deliveries of event to a suspended
+// app's endpoints are held until the app is reinstated, rather than not
+// made or withdrawn: message.deleted, which tells the app to forget what
+// it may hold. Suspension ends no grant, and the app's tokens work again
+// once it is reinstated, with whatever the app kept; what was deleted
+// meanwhile must still reach it.
+func heldWhileSuspended(event string) bool { return event == parley.WebhookMessageDeleted }
+
 // enqueueMessageWebhooks enqueues, in tx, a message.created or
 // message.deleted event about m for every subscribed endpoint whose app's
 // grant reaches m, exactly as a realtime stream through that grant would
-// receive it. It reports whether it enqueued any. While no endpoint
+// receive it; for a suspended app's, only message.deleted, which is held
+// (heldWhileSuspended). It reports whether it enqueued any. While no endpoint
 // subscribes to the event it costs nothing (mayHave); otherwise one query
 // finds the endpoints and grants to consider.
 func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, event string, m *parley.Message) (bool, error) {
@@ -453,6 +462,9 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 	ev := parley.Event{Type: event, ThreadID: m.ThreadID, Seq: m.Seq, MessageID: m.ID}
 	var ds []parley.NewWebhookDelivery
 	for _, t := range targets {
+		if t.AppSuspended && !heldWhileSuspended(event) {
+			continue
+		}
 		if ok, err := targetReaches(ctx, tx, t, ev); err != nil {
 			return false, err
 		} else if !ok {
@@ -537,22 +549,24 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 }
 
 // screenWebhooks splits deliveries taken for an attempt into those to
-// send and those to withdraw, and returns the access records of the ones
-// sent for the first time. A delivery about a message is withdrawn when its
-// grant no longer reaches the message, decided again as when it was
-// enqueued (enqueueMessageWebhooks): a retry may be due a day after the
-// event, and ending an app's access ends its webhooks at once, as it ends
-// its realtime stream. A delivery about a message is logged, before it is
+// send, those to withdraw and those to hold, and returns the access
+// records of the ones sent for the first time. A delivery about a message
+// is withdrawn when its grant no longer reaches the message, decided again
+// as when it was enqueued (enqueueMessageWebhooks): a retry may be due a
+// day after the event, and ending an app's access ends its webhooks at
+// once, as it ends its realtime stream. One whose app is suspended is
+// withdrawn too, but for a message.deleted, which is held until the app is
+// reinstated (heldWhileSuspended), and then screened again. A delivery about a message is logged, before it is
 // first sent, for everyone in the message's thread when it was enqueued
 // (its Readers), as a realtime event is: the app learns something of each
 // of them. A delivery whose first attempt went unrecorded is sent again
 // with attempts still 0, and its record, keyed by the delivery, is then
 // dropped by the store as one it logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
-	send []*parley.DueWebhook, withdrawn []string, records []parley.AccessRecord, err error,
+	send []*parley.DueWebhook, withdrawn, held []string, records []parley.AccessRecord, err error,
 ) {
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		send, withdrawn, records = nil, nil, nil
+		send, withdrawn, held, records = nil, nil, nil, nil
 		type about struct{ event, threadID string }
 		targets := map[about][]parley.WebhookTarget{}
 		current := map[string][]string{}
@@ -570,16 +584,21 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 				targets[a] = list
 			}
 			ev := parley.Event{Type: d.Event, ThreadID: d.ThreadID, Seq: d.Seq, MessageID: d.MessageID}
-			reached := false
+			reached, suspended := false, false
 			for _, t := range targets[a] {
 				if t.EndpointID == d.EndpointID && t.Grant.GrantID == d.GrantID {
 					if reached, err = targetReaches(ctx, tx, t, ev); err != nil {
 						return err
 					}
+					suspended = t.AppSuspended
 					break
 				}
 			}
-			if !reached {
+			switch {
+			case reached && suspended && heldWhileSuspended(d.Event):
+				held = append(held, d.ID)
+				continue
+			case !reached || suspended:
 				withdrawn = append(withdrawn, d.ID)
 				continue
 			}
@@ -613,7 +632,7 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		}
 		return nil
 	})
-	return send, withdrawn, records, err
+	return send, withdrawn, held, records, err
 }
 
 // ExchangeWebhooks records the results of this node's worker's attempts,
@@ -658,14 +677,20 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 }
 
 // readyWebhooks makes jobs of the deliveries ExchangeWebhooks took:
-// withdraws and logs them as screenWebhooks says, and signs the rest.
+// withdraws, holds and logs them as screenWebhooks says, and signs the
+// rest.
 func (s *Service) readyWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) ([]*webhook.Job, error) {
-	due, withdrawn, records, err := s.screenWebhooks(ctx, due, now)
+	due, withdrawn, held, records, err := s.screenWebhooks(ctx, due, now)
 	if err != nil {
 		return nil, err
 	}
-	if len(withdrawn) > 0 {
-		if err := s.store.WriteLazily(ctx, func(tx parley.Tx) error { return tx.WithdrawWebhooks(ctx, leaseUntil(now), withdrawn) }); err != nil {
+	if len(withdrawn) > 0 || len(held) > 0 {
+		if err := s.store.WriteLazily(ctx, func(tx parley.Tx) error {
+			if err := tx.WithdrawWebhooks(ctx, leaseUntil(now), withdrawn); err != nil {
+				return err
+			}
+			return tx.HoldWebhooks(ctx, leaseUntil(now), held)
+		}); err != nil {
 			return nil, err
 		}
 	}

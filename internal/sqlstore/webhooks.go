@@ -126,7 +126,7 @@ func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at
 	// people in the thread and their grants, not with the apps that
 	// subscribe to the event. SQLite joins CROSS JOINs in the order written.
 	rows, err := t.query(ctx, `
-		SELECT s.endpoint_id, g.id, g.client_id, a.name, g.user_id, g.scopes, g.thread_scope
+		SELECT s.endpoint_id, g.id, g.client_id, a.name, g.user_id, g.scopes, g.thread_scope, a.state
 		FROM participants p
 		CROSS JOIN grants g
 		CROSS JOIN webhook_subscriptions s
@@ -135,8 +135,8 @@ func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at
 		WHERE p.thread_id = $2 AND p.left_at IS NULL
 		  AND g.user_id = p.user_id AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $3)
 		  AND s.event = $1 AND s.client_id = g.client_id AND s.active_from <= $3
-		  AND e.disabled_at IS NULL AND a.state = $4
-		ORDER BY s.endpoint_id, g.id`, event, threadID, micros(at), parley.AppActive)
+		  AND e.disabled_at IS NULL AND a.state IN ($4, $5)
+		ORDER BY s.endpoint_id, g.id`, event, threadID, micros(at), parley.AppActive, parley.AppSuspended)
 	if err != nil {
 		return nil, mapError("find webhook targets", err)
 	}
@@ -144,12 +144,12 @@ func (t *txn) FindWebhookTargets(ctx context.Context, event, threadID string, at
 	var list []parley.WebhookTarget
 	for rows.Next() {
 		var w parley.WebhookTarget
-		var scopes string
+		var scopes, state string
 		if err := rows.Scan(&w.EndpointID, &w.Grant.GrantID, &w.Grant.ClientID, &w.Grant.AppName, &w.Grant.Member.ID,
-			&scopes, &w.Grant.ThreadScope); err != nil {
+			&scopes, &w.Grant.ThreadScope, &state); err != nil {
 			return nil, mapError("find webhook targets", err)
 		}
-		w.Grant.Scopes = parley.ParseScopes(scopes)
+		w.Grant.Scopes, w.AppSuspended = parley.ParseScopes(scopes), state == parley.AppSuspended
 		list = append(list, w)
 	}
 	return list, mapError("find webhook targets", rows.Err())
@@ -329,13 +329,34 @@ func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.Webhook
 }
 
 func (t *txn) WithdrawWebhooks(ctx context.Context, leaseUntil time.Time, ids []string) error {
+	return t.setWebhooksAside(ctx, "withdraw webhook", parley.DeliveryWithdrawn, leaseUntil, ids)
+}
+
+// HoldWebhooks leaves the deliveries pending with no next attempt: the
+// one kind of delivery that is so, which ReleaseWebhooks tells by it.
+func (t *txn) HoldWebhooks(ctx context.Context, leaseUntil time.Time, ids []string) error {
+	return t.setWebhooksAside(ctx, "hold webhook", parley.DeliveryPending, leaseUntil, ids)
+}
+
+// setWebhooksAside gives deliveries taken with leaseUntil the state, due
+// at no time, without an attempt.
+func (t *txn) setWebhooksAside(ctx context.Context, op, state string, leaseUntil time.Time, ids []string) error {
 	for _, id := range ids {
 		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET state = $2, next_attempt_at = NULL WHERE id = $1 AND next_attempt_at = $3`,
-			id, parley.DeliveryWithdrawn, micros(leaseUntil)); err != nil {
-			return mapError("withdraw webhook", err)
+			id, state, micros(leaseUntil)); err != nil {
+			return mapError(op, err)
 		}
 	}
 	return nil
+}
+
+func (t *txn) ReleaseWebhooks(ctx context.Context, clientID string, at time.Time) error {
+	_, err := t.exec(ctx, `
+		UPDATE webhook_deliveries SET next_attempt_at = $2
+		WHERE state = $3 AND next_attempt_at IS NULL AND endpoint_id IN (
+			SELECT id FROM webhook_endpoints WHERE client_id = $1 AND disabled_at IS NULL)`,
+		clientID, micros(at), parley.DeliveryPending)
+	return mapError("release webhooks", err)
 }
 
 // recordEndpointHealth notes an attempt's outcome on its endpoint: a
