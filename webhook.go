@@ -9,17 +9,19 @@ import (
 // Webhook event types, sent to an app's endpoints per the Standard Webhooks
 // specification. Payloads are thin: IDs, thread, seq and time, never a
 // message's text, so that the app reads content through the API, under its
-// grant and into the access log.
+// grant and into the access log. The events about a message are the
+// realtime events of the same name, by definition: whether one reaches a
+// grant, and how it is logged, is decided for both by the one rule.
 const (
 	// WebhookMessageCreated: a message was posted where a member's grant
 	// reaches (WebhookMessage).
-	WebhookMessageCreated = "message.created"
+	WebhookMessageCreated = EventMessageCreated
 	// WebhookMessageDeleted: a message a member's grant reached was deleted
 	// (WebhookMessage).
-	WebhookMessageDeleted = "message.deleted"
+	WebhookMessageDeleted = EventMessageDeleted
 	// WebhookMessageEdited: a message a member's grant reaches was edited
 	// (WebhookMessage); its new text is read through the API.
-	WebhookMessageEdited = "message.edited"
+	WebhookMessageEdited = EventMessageEdited
 	// WebhookGrantRevoked: a member's grant ended: revoked, expired, or its
 	// app suspended (WebhookGrant).
 	WebhookGrantRevoked = "grant.revoked"
