@@ -42,15 +42,7 @@ func TestNATS_StreamRecreatedBehindTheNodes(t *testing.T) {
 
 func deleteStream(tb testing.TB, url, stream string) {
 	tb.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	js := mustJetStream(tb, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := js.DeleteStream(ctx, stream); err != nil {
@@ -67,15 +59,7 @@ func TestNATS_AStartKeepsWhatTheOperatorSetOnTheStream(t *testing.T) {
 	url := apptest.NATS(t)
 	opts := natsOptions(t, url)
 	mustNATS(t, url, opts)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := mustJetStream(t, url)
 	config := func() jetstream.StreamConfig {
 		t.Helper()
 		s, err := js.Stream(ctx, opts.Stream)
@@ -178,6 +162,22 @@ func mustGoOnAfterStreamLost(tb testing.TB, a, b parley.Bus, sub parley.Subscrip
 	mustPublish(tb, a, []string{"alice"}, parley.NewEvent(parley.EventThreadUpdated, "again", map[string]string{}))
 	for mustReceiveWithin(tb, again, 6*waitFor).ThreadID != "again" {
 	}
+}
+
+// mustJetStream connects to the NATS server at url apart from any node, as
+// an operator's tool would, until the test ends.
+func mustJetStream(tb testing.TB, url string) jetstream.JetStream {
+	tb.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return js
 }
 
 // mustPublishOnceBack publishes ev to alice through b once b is back in
