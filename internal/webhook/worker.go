@@ -39,8 +39,12 @@ type Worker struct {
 // Run takes, sends and records deliveries until ctx ends. It keeps up to
 // batch deliveries in flight, and records each one's result as soon as it
 // is in, taking more in the same write: an endpoint that answers only at
-// the send's timeout holds up its own deliveries, not every app's, as it
-// would if each batch waited for its slowest. Results a write failed to
+// the send's timeout holds the slots of its own deliveries, not the whole
+// batch, as it would if each batch waited for its slowest. (Deliveries are
+// taken oldest first whatever their endpoint, so enough such deliveries,
+// a backlog of hundreds, still fill every slot until their timeouts; a
+// cap per endpoint that keeps PostgreSQL's throughput is yet to be
+// found.) Results a write failed to
 // record are recorded by the next. Deliveries whose results are not
 // recorded, as when it ends, are left to their lease: another attempt,
 // here or on another node, makes them.
