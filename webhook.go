@@ -323,9 +323,9 @@ type WebhookStore interface {
 	FindWebhookEvents(ctx context.Context) ([]string, error)
 	// FindWebhookTargets returns the enabled endpoints subscribed to event,
 	// active at t, whose app is active or suspended (AppSuspended) and
-	// holds a grant in force at t of
-	// one of the thread's current participants, with that grant: whether
-	// the grant reaches the thread is for the caller to decide.
+	// holds a grant in force at t of one of the thread's current
+	// participants, with that grant: whether the grant reaches the thread
+	// is for the caller to decide.
 	FindWebhookTargets(ctx context.Context, event, threadID string, t time.Time) ([]WebhookTarget, error)
 	// FindWebhookSubscribers returns the IDs of the app's enabled
 	// endpoints subscribed to event, active at t.

@@ -556,10 +556,10 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // day after the event, and ending an app's access ends its webhooks at
 // once, as it ends its realtime stream. One whose app is suspended is
 // withdrawn too, but for a message.deleted, which is held until the app is
-// reinstated (heldWhileSuspended), and then screened again. A delivery about a message is logged, before it is
-// first sent, for everyone in the message's thread when it was enqueued
-// (its Readers), as a realtime event is: the app learns something of each
-// of them. A delivery whose first attempt went unrecorded is sent again
+// reinstated (heldWhileSuspended), and then screened again. A delivery
+// about a message is logged, before it is first sent, for everyone in the
+// message's thread when it was enqueued (its Readers), as a realtime event
+// is: the app learns something of each of them. A delivery whose first attempt went unrecorded is sent again
 // with attempts still 0, and its record, keyed by the delivery, is then
 // dropped by the store as one it logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
