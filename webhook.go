@@ -294,6 +294,20 @@ type WebhookResult struct {
 	LeaseUntil time.Time
 }
 
+// WebhookTake bounds what one TakeDueWebhooks takes.
+type WebhookTake struct {
+	// Limit is how many deliveries it takes at most.
+	Limit int
+	// PerEndpoint, when set, is how many deliveries of one endpoint the
+	// taker has in flight at most, those in InFlight and those it takes:
+	// an endpoint that answers slowly, or never, holds that many of the
+	// taker's slots, not every slot, while others' deliveries wait.
+	PerEndpoint int
+	// InFlight counts, by endpoint ID, the deliveries the taker has in
+	// flight already.
+	InFlight map[string]int
+}
+
 // WebhookTarget is an endpoint subscribed to an event whose app holds a
 // grant, in force, of one of a thread's current participants.
 type WebhookTarget struct {
@@ -335,12 +349,13 @@ type WebhookStore interface {
 	// deleted after its caller found it hears of the event no more than one
 	// deleted before. A disabled endpoint's are stored, and fail unsent.
 	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
-	// TakeDueWebhooks takes up to limit deliveries of enabled endpoints due
-	// at now, oldest due first, and makes them due again only at leaseUntil,
-	// so that an attempt that never records its result is made again.
-	// Of writes taking at once, on one server or several, each delivery
-	// is taken by one.
-	TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*DueWebhook, error)
+	// TakeDueWebhooks takes up to take.Limit deliveries of enabled
+	// endpoints due at now, oldest due first but for those of an endpoint
+	// at take.PerEndpoint, which it passes over for the next endpoint's,
+	// and makes them due again only at leaseUntil, so that an attempt that
+	// never records its result is made again. Of writes taking at once, on
+	// one server or several, each delivery is taken by one.
+	TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, take WebhookTake) ([]*DueWebhook, error)
 	// RecordWebhookResults stores attempts' outcomes. A delivery redelivered
 	// since it was taken (no longer due at its result's LeaseUntil) keeps
 	// the redelivery's state and schedule: the attempt only joins its

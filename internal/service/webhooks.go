@@ -638,8 +638,8 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 // ExchangeWebhooks records the results of this node's worker's attempts,
 // planning what follows each (a retry on the schedule, giving up, or
 // disabling the endpoint, which its owner sees in the endpoint's
-// disabled_reason and the server's log), and takes up to limit due
-// deliveries for it, in one write. Of the deliveries taken, it withdraws
+// disabled_reason and the server's log), and takes due deliveries for it,
+// as take bounds them, in one write. Of the deliveries taken, it withdraws
 // those about a message their grant no longer reaches, and logs the others
 // about a message before their first attempt (screenWebhooks).
 //
@@ -648,7 +648,7 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 // deliveries it took is logged here, and they are left to their lease:
 // reporting it would have the results recorded twice, their attempts
 // listed twice and a success seen after the failures that followed it.
-func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, limit int) ([]*webhook.Job, error) {
+func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result, take parley.WebhookTake) ([]*webhook.Job, error) {
 	now := s.Now()
 	recorded := s.webhookResults(ctx, results, now)
 	var due []*parley.DueWebhook
@@ -660,7 +660,7 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 		if err := tx.RecordWebhookResults(ctx, recorded); err != nil {
 			return err
 		}
-		due, err = tx.TakeDueWebhooks(ctx, now, leaseUntil(now), limit)
+		due, err = tx.TakeDueWebhooks(ctx, now, leaseUntil(now), take)
 		return err
 	})
 	if err != nil || len(due) == 0 {

@@ -67,7 +67,7 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 			if err := s.LeaveThread(as("carol"), group); err != nil {
 				t.Fatal(err)
 			}
-			if jobs, err := s.ExchangeWebhooks(ctx, nil, 10); err != nil || len(jobs) != 1 {
+			if jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 1 {
 				t.Fatalf("due: %d, %v", len(jobs), err)
 			}
 			for _, name := range []string{"alice", "bob", "carol"} {
@@ -279,7 +279,7 @@ func TestWebhooks_LoggedOnceWhenTakenAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 			for range 2 {
-				if jobs, err := s.ExchangeWebhooks(ctx, nil, 10); err != nil || len(jobs) != 1 {
+				if jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 1 {
 					t.Fatalf("due: %d, %v", len(jobs), err)
 				}
 				clock.Advance(webhookLease + time.Second)
@@ -460,7 +460,7 @@ func TestWebhooks_ARecoveredEndpointIsNotDisabledByTheRunItEnded(t *testing.T) {
 			}
 			exchange := func(results []webhook.Result, limit int) []*webhook.Job {
 				t.Helper()
-				jobs, err := s.ExchangeWebhooks(ctx, results, limit)
+				jobs, err := s.ExchangeWebhooks(ctx, results, parley.WebhookTake{Limit: limit})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -499,6 +499,67 @@ func TestWebhooks_ARecoveredEndpointIsNotDisabledByTheRunItEnded(t *testing.T) {
 			}
 			if e.DisabledAt != nil {
 				t.Fatalf("the endpoint, which answered a delivery at %s, was disabled (%q) by one failure after it", a[0].At.Format(time.RFC3339), e.DisabledReason)
+			}
+		})
+	}
+}
+
+// TestWebhooks_AHangingEndpointHoldsUpNoOther: an endpoint that takes
+// deliveries and never answers holds its share of the worker's slots, not
+// all of them: another endpoint's delivery, due behind a backlog of the
+// hanging one's larger than every slot, is sent while the hanging one's
+// still wait for their answers.
+func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			log := slog.New(slog.DiscardHandler)
+			s := New(db, bus.NewMemory(64), log, Options{WebhooksAllowPrivate: true})
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			send := func() {
+				t.Helper()
+				if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var hanging atomic.Int32
+			release := make(chan struct{})
+			hangs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hanging.Add(1)
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			defer hangs.Close()
+			defer close(release)
+			answered := make(chan struct{}, 1)
+			answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case answered <- struct{}{}:
+				default:
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer answers.Close()
+
+			mustEndpoint(t, s, db, users["alice"].ID, hangs.URL)
+			for range webhook.Slots + 8 {
+				send()
+			}
+			mustEndpoint(t, s, db, users["alice"].ID, answers.URL)
+			send()
+			stop := startWorker(s, log)
+			defer stop()
+			select {
+			case <-answered:
+			case <-time.After(10 * time.Second): // well within the hanging deliveries' timeout
+				t.Fatalf("another endpoint's delivery waited behind the %d the hanging endpoint holds", hanging.Load())
+			}
+			if n := hanging.Load(); n > webhook.PerEndpoint {
+				t.Errorf("the hanging endpoint holds %d deliveries, more than its share of %d", n, webhook.PerEndpoint)
 			}
 		})
 	}

@@ -74,7 +74,7 @@ func TestMigration0033_KeepsRunsOfFailures(t *testing.T) {
 			defer store.Close()
 			var due []*parley.DueWebhook
 			err := store.Write(ctx, func(tx parley.Tx) (err error) {
-				due, err = tx.TakeDueWebhooks(ctx, time.UnixMicro(400), time.UnixMicro(500), 10)
+				due, err = tx.TakeDueWebhooks(ctx, time.UnixMicro(400), time.UnixMicro(500), parley.WebhookTake{Limit: 10})
 				return err
 			})
 			if err != nil {

@@ -119,7 +119,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 				ThreadID: thread.ID, MessageID: msgIDs[3], Seq: 4, CreatedAt: now}}))
 		_, err = tx.MarkShareReportSent(ctx, app.ClientID, now.Truncate(24*time.Hour), now)
 		steps = append(steps, err)
-		due, err := tx.TakeDueWebhooks(ctx, now, later, 1)
+		due, err := tx.TakeDueWebhooks(ctx, now, later, parley.WebhookTake{Limit: 1})
 		steps = append(steps, err)
 		if err == nil {
 			steps = append(steps, tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: due[0].ID, EndpointID: hook.ID,

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"strings"
 	"time"
 
@@ -203,45 +204,31 @@ func (t *txn) EnqueueWebhooks(ctx context.Context, ds []parley.NewWebhookDeliver
 const endpointDisabled = `EXISTS (SELECT 1 FROM webhook_endpoints
 	WHERE id = webhook_deliveries.endpoint_id AND disabled_at IS NOT NULL)`
 
-func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*parley.DueWebhook, error) {
-	// On PostgreSQL, deliveries another server is taking are skipped,
-	// not waited for. Disabling an endpoint fails its deliveries, but a
-	// write that found it enabled before the disabling committed may still
-	// enqueue one: such a delivery fails here, not taken.
-	rows, err := t.query(ctx, `
-		UPDATE webhook_deliveries SET
-			state = CASE WHEN `+endpointDisabled+` THEN '`+parley.DeliveryFailed+`' ELSE state END,
-			next_attempt_at = CASE WHEN `+endpointDisabled+` THEN NULL ELSE CAST($2 AS BIGINT) END
-		WHERE id IN (
-			SELECT id FROM webhook_deliveries WHERE next_attempt_at <= $1
-			ORDER BY next_attempt_at LIMIT $3`+t.skipLocked()+`)
-		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers, next_attempt_at`,
-		micros(now), micros(leaseUntil), limit)
-	if err != nil {
-		return nil, mapError("take due webhooks", err)
-	}
+// takeRounds bounds how often one TakeDueWebhooks looks again past the
+// deliveries of endpoints it filled: those beyond wait for the next take.
+const takeRounds = 4
+
+func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, take parley.WebhookTake) ([]*parley.DueWebhook, error) {
+	inFlight := make(map[string]int, len(take.InFlight))
+	maps.Copy(inFlight, take.InFlight)
 	var list []*parley.DueWebhook
-	for rows.Next() {
-		var d parley.DueWebhook
-		var created int64
-		var readers string
-		var lease sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.EndpointID, &d.Event, &d.Payload, &d.GrantID, &d.ThreadID, &d.MessageID, &d.Seq,
-			&created, &d.Attempts, &readers, &lease); err != nil {
-			rows.Close()
-			return nil, mapError("take due webhooks", err)
+	for range takeRounds {
+		if len(list) >= take.Limit {
+			break
 		}
-		if !lease.Valid {
-			continue // its endpoint is disabled
+		ids, passedOver, err := t.chooseDueWebhooks(ctx, now, take.Limit-len(list), take.PerEndpoint, inFlight)
+		if err != nil {
+			return nil, err
 		}
-		d.CreatedAt, d.Readers = fromMicros(created), strings.Fields(readers)
-		list = append(list, &d)
+		taken, err := t.leaseWebhooks(ctx, ids, leaseUntil)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, taken...)
+		if !passedOver {
+			break
+		}
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, mapError("take due webhooks", err)
-	}
-	rows.Close()
 	endpoints := map[string]*parley.DueWebhook{}
 	for _, d := range list {
 		if e := endpoints[d.EndpointID]; e != nil {
@@ -264,6 +251,86 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, li
 		endpoints[d.EndpointID] = d
 	}
 	return list, nil
+}
+
+// chooseDueWebhooks returns the IDs of up to limit deliveries due at now,
+// oldest due first, passing over those of an endpoint that has perEndpoint
+// in flight, counting those it chooses, in inFlight; and whether it passed
+// any over. On PostgreSQL, deliveries another server is taking are
+// skipped, not waited for, and those read are locked until the write ends.
+func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEndpoint int, inFlight map[string]int) (
+	ids []any, passedOver bool, err error,
+) {
+	args := []any{micros(now), limit}
+	full := ""
+	if perEndpoint > 0 {
+		for endpoint, n := range inFlight {
+			if n >= perEndpoint {
+				args = append(args, endpoint)
+			}
+		}
+		if len(args) > 2 {
+			full = ` AND endpoint_id NOT IN (` + placeholders(3, len(args)-2) + `)`
+		}
+	}
+	rows, err := t.query(ctx, `
+		SELECT id, endpoint_id FROM webhook_deliveries WHERE next_attempt_at <= $1`+full+`
+		ORDER BY next_attempt_at LIMIT $2`+t.skipLocked(), args...)
+	if err != nil {
+		return nil, false, mapError("take due webhooks", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, endpoint string
+		if err := rows.Scan(&id, &endpoint); err != nil {
+			return nil, false, mapError("take due webhooks", err)
+		}
+		if perEndpoint > 0 && inFlight[endpoint] >= perEndpoint {
+			passedOver = true
+			continue
+		}
+		inFlight[endpoint]++
+		ids = append(ids, id)
+	}
+	return ids, passedOver, mapError("take due webhooks", rows.Err())
+}
+
+// leaseWebhooks makes the deliveries due again only at leaseUntil, and
+// returns them. Disabling an endpoint fails its deliveries, but a write
+// that found it enabled before the disabling committed may still enqueue
+// one: such a delivery fails here, and is not returned.
+func (t *txn) leaseWebhooks(ctx context.Context, ids []any, leaseUntil time.Time) ([]*parley.DueWebhook, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := t.query(ctx, `
+		UPDATE webhook_deliveries SET
+			state = CASE WHEN `+endpointDisabled+` THEN '`+parley.DeliveryFailed+`' ELSE state END,
+			next_attempt_at = CASE WHEN `+endpointDisabled+` THEN NULL ELSE CAST($1 AS BIGINT) END
+		WHERE id IN (`+placeholders(2, len(ids))+`)
+		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers, next_attempt_at`,
+		append([]any{micros(leaseUntil)}, ids...)...)
+	if err != nil {
+		return nil, mapError("take due webhooks", err)
+	}
+	defer rows.Close()
+	var list []*parley.DueWebhook
+	for rows.Next() {
+		var d parley.DueWebhook
+		var created int64
+		var readers string
+		var lease sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.EndpointID, &d.Event, &d.Payload, &d.GrantID, &d.ThreadID, &d.MessageID, &d.Seq,
+			&created, &d.Attempts, &readers, &lease); err != nil {
+			return nil, mapError("take due webhooks", err)
+		}
+		if !lease.Valid {
+			continue // its endpoint is disabled
+		}
+		d.CreatedAt, d.Readers = fromMicros(created), strings.Fields(readers)
+		list = append(list, &d)
+	}
+	return list, mapError("take due webhooks", rows.Err())
 }
 
 func (t *txn) RecordWebhookResults(ctx context.Context, results []parley.WebhookResult) error {

@@ -88,7 +88,7 @@ func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 	})
 	var due []*parley.DueWebhook
 	mustWrite(t, db, func(tx parley.Tx) (err error) {
-		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), 10)
+		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), parley.WebhookTake{Limit: 10})
 		return err
 	})
 	if len(due) != 1 || due[0].ID != "msg_committed" || due[0].URL != e.URL || string(due[0].Secret) != "sealed" || due[0].AppName != "Movie Club" ||
@@ -97,18 +97,71 @@ func testWebhooks_OutboxFollowsItsWrite(t *testing.T, db *sqlstore.DB) {
 	}
 	// Taken, it is not due again until its lease ends.
 	mustWrite(t, db, func(tx parley.Tx) (err error) {
-		due, err = tx.TakeDueWebhooks(ctx, now.Add(59*time.Second), now.Add(2*time.Minute), 10)
+		due, err = tx.TakeDueWebhooks(ctx, now.Add(59*time.Second), now.Add(2*time.Minute), parley.WebhookTake{Limit: 10})
 		return err
 	})
 	if len(due) != 0 {
 		t.Fatalf("taken again within its lease: %+v", due)
 	}
 	mustWrite(t, db, func(tx parley.Tx) (err error) {
-		due, err = tx.TakeDueWebhooks(ctx, now.Add(time.Minute), now.Add(2*time.Minute), 10)
+		due, err = tx.TakeDueWebhooks(ctx, now.Add(time.Minute), now.Add(2*time.Minute), parley.WebhookTake{Limit: 10})
 		return err
 	})
 	if len(due) != 1 {
 		t.Fatalf("an attempt that recorded nothing is not made again after its lease: %+v", due)
+	}
+}
+
+// TestWebhooks_TakeHoldsEachEndpointToItsShare: a take passes over the
+// deliveries of an endpoint the taker has its share of in flight, however
+// long that endpoint's backlog, and takes the next endpoints' instead; what
+// it passes over stays due for a take with room.
+func TestWebhooks_TakeHoldsEachEndpointToItsShare(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_TakeHoldsEachEndpointToItsShare)
+}
+
+func testWebhooks_TakeHoldsEachEndpointToItsShare(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	slow, quiet, full := newWebhookEndpoint(t, db), newWebhookEndpoint(t, db), newWebhookEndpoint(t, db)
+	now := parley.Now()
+	// slow's backlog is due first, then quiet's, then full's.
+	var ds []parley.NewWebhookDelivery
+	enqueue := func(e *parley.WebhookEndpoint, n int) {
+		for i := range n {
+			ds = append(ds, parley.NewWebhookDelivery{ID: fmt.Sprintf("%s_%02d", e.ID, i), EndpointID: e.ID,
+				Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now.Add(time.Duration(len(ds)) * time.Millisecond)})
+		}
+	}
+	enqueue(slow, 10)
+	enqueue(quiet, 2)
+	enqueue(full, 1)
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.EnqueueWebhooks(ctx, ds) })
+	take := func(take parley.WebhookTake) map[string]int {
+		t.Helper()
+		var due []*parley.DueWebhook
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			due, err = tx.TakeDueWebhooks(ctx, now.Add(time.Second), now.Add(time.Hour), take)
+			return err
+		})
+		names := map[string]string{slow.ID: "slow", quiet.ID: "quiet", full.ID: "full"}
+		taken := map[string]int{}
+		for _, d := range due {
+			taken[names[d.EndpointID]]++
+		}
+		return taken
+	}
+	got := take(parley.WebhookTake{Limit: 5, PerEndpoint: 3, InFlight: map[string]int{slow.ID: 1, full.ID: 3}})
+	if want := map[string]int{"slow": 2, "quiet": 2}; !maps.Equal(got, want) {
+		t.Fatalf("with 1 of slow's and 3 of full's in flight, of 3 each, took %v; want 2 of slow's and quiet's 2", got)
+	}
+	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3})
+	if want := map[string]int{"slow": 3, "full": 1}; !maps.Equal(got, want) {
+		t.Fatalf("with nothing in flight, took %v; want 3 of slow's passed over and full's", got)
+	}
+	got = take(parley.WebhookTake{Limit: 10})
+	if want := map[string]int{"slow": 5}; !maps.Equal(got, want) {
+		t.Fatalf("with no share, took %v; want the rest of slow's", got)
 	}
 }
 
@@ -138,7 +191,7 @@ func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
 			for {
 				var due []*parley.DueWebhook
 				err := db.Write(ctx, func(tx parley.Tx) (err error) {
-					due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Hour), 7)
+					due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Hour), parley.WebhookTake{Limit: 7})
 					return err
 				})
 				if err != nil {
@@ -252,7 +305,7 @@ func TestWebhooks_RunsOfFailures(t *testing.T) {
 			t.Helper()
 			var due []*parley.DueWebhook
 			mustWrite(t, db, func(tx parley.Tx) (err error) {
-				due, err = tx.TakeDueWebhooks(ctx, t0.Add(at), t0.Add(at+time.Minute), 10)
+				due, err = tx.TakeDueWebhooks(ctx, t0.Add(at), t0.Add(at+time.Minute), parley.WebhookTake{Limit: 10})
 				return err
 			})
 			if len(due) != 1 || (due[0].Failures == nil) != (want == nil) || want != nil && *due[0].Failures != *want {
@@ -322,7 +375,7 @@ func testWebhooks_ResultsRecordedOnce(t *testing.T, db *sqlstore.DB) {
 		t.Helper()
 		var due []*parley.DueWebhook
 		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			due, err = tx.TakeDueWebhooks(ctx, at(taken), at(taken+time.Minute), 10)
+			due, err = tx.TakeDueWebhooks(ctx, at(taken), at(taken+time.Minute), parley.WebhookTake{Limit: 10})
 			return err
 		})
 		results := map[string]parley.WebhookResult{}
@@ -400,7 +453,7 @@ func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
 	})
 	take := func(at time.Time) (due []*parley.DueWebhook) {
 		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), 10)
+			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
 			return err
 		})
 		return due
@@ -452,7 +505,7 @@ func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
 		})
 		take := func(at time.Time) (due []*parley.DueWebhook) {
 			mustWrite(t, db, func(tx parley.Tx) (err error) {
-				due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), 10)
+				due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
 				return err
 			})
 			return due
@@ -568,7 +621,7 @@ func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
 	}
 	take := func(at time.Time) (due []*parley.DueWebhook) {
 		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), 10)
+			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
 			return err
 		})
 		return due
@@ -684,7 +737,7 @@ func TestWebhooks_EndpointDeletedWhileItsResultIsRecorded(t *testing.T) {
 		})
 	})
 	mustWrite(t, nodes[1], func(tx parley.Tx) error {
-		due, err := tx.TakeDueWebhooks(ctx, now, lease, 10)
+		due, err := tx.TakeDueWebhooks(ctx, now, lease, parley.WebhookTake{Limit: 10})
 		if err == nil && len(due) != 2 {
 			err = fmt.Errorf("due %+v", due)
 		}
@@ -729,7 +782,7 @@ func testWebhooks_NoDeliveryForAGoneEndpoint(t *testing.T, db *sqlstore.DB) {
 	})
 	var due []*parley.DueWebhook
 	mustWrite(t, db, func(tx parley.Tx) (err error) {
-		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), 10)
+		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), parley.WebhookTake{Limit: 10})
 		return err
 	})
 	if len(due) != 1 || due[0].ID != "msg_live" {
@@ -757,7 +810,7 @@ func TestWebhooks_EndpointDeletedWhileADeliveryIsQueued(t *testing.T) {
 	}
 	var due []*parley.DueWebhook
 	mustWrite(t, nodes[1], func(tx parley.Tx) (err error) {
-		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), 10)
+		due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Minute), parley.WebhookTake{Limit: 10})
 		return err
 	})
 	if len(due) != 0 {
@@ -799,7 +852,7 @@ func testWebhooks_HistoryDeletedOldestFirst(t *testing.T, db *sqlstore.DB) {
 			Attempt: parley.WebhookAttempt{At: taken, StatusCode: status, Succeeded: status < 300}}
 	}
 	mustWrite(t, db, func(tx parley.Tx) error {
-		if _, err := tx.TakeDueWebhooks(ctx, taken, lease, 10); err != nil {
+		if _, err := tx.TakeDueWebhooks(ctx, taken, lease, parley.WebhookTake{Limit: 10}); err != nil {
 			return err
 		}
 		if err := tx.RecordWebhookResults(ctx, []parley.WebhookResult{
@@ -865,7 +918,7 @@ func TestWebhooks_HistoryDeletedOnTwoNodesAtOnce(t *testing.T) {
 		if err := tx.EnqueueWebhooks(ctx, ds); err != nil {
 			return err
 		}
-		if _, err := tx.TakeDueWebhooks(ctx, now, lease, 10); err != nil {
+		if _, err := tx.TakeDueWebhooks(ctx, now, lease, parley.WebhookTake{Limit: 10}); err != nil {
 			return err
 		}
 		return tx.RecordWebhookResults(ctx, results)
@@ -938,7 +991,7 @@ func testWebhooks_AnEndpointsDeliveriesDeletedInBatches(t *testing.T, db *sqlsto
 		if err := tx.EnqueueWebhooks(ctx, ds); err != nil {
 			return err
 		}
-		if _, err := tx.TakeDueWebhooks(ctx, now, lease, 10); err != nil {
+		if _, err := tx.TakeDueWebhooks(ctx, now, lease, parley.WebhookTake{Limit: 10}); err != nil {
 			return err
 		}
 		var results []parley.WebhookResult

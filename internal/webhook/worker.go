@@ -12,10 +12,10 @@ import (
 // the service, over the store's outbox.
 type Queue interface {
 	// ExchangeWebhooks records the results of attempts, planning what
-	// follows each, and takes up to limit due deliveries, each for one
-	// worker of all nodes', in one write. An error means the results were
-	// not recorded: the worker passes them to its next exchange.
-	ExchangeWebhooks(ctx context.Context, results []Result, limit int) ([]*Job, error)
+	// follows each, and takes due deliveries as take bounds them, each for
+	// one worker of all nodes', in one write. An error means the results
+	// were not recorded: the worker passes them to its next exchange.
+	ExchangeWebhooks(ctx context.Context, results []Result, take parley.WebhookTake) ([]*Job, error)
 	// WebhooksWaiting is ready when this node enqueued deliveries.
 	WebhooksWaiting() <-chan struct{}
 }
@@ -25,7 +25,15 @@ const (
 	// PollInterval is how often a worker with nothing to do looks for
 	// deliveries that came due, or that another node enqueued.
 	PollInterval = time.Second
-	// batch is how many deliveries a worker has in flight at most.
+	// Slots is how many deliveries a worker has in flight at most.
+	Slots = 512
+	// PerEndpoint is how many deliveries of one endpoint a worker has in
+	// flight at most. An endpoint that answers only at the send's timeout,
+	// or that has a backlog of thousands, holds that many slots; it takes
+	// Slots/PerEndpoint such endpoints to hold up every other one.
+	PerEndpoint = 32
+	// batch is how many deliveries one exchange takes at most, which
+	// bounds the write that takes them.
 	batch = 128
 )
 
@@ -37,26 +45,32 @@ type Worker struct {
 }
 
 // Run takes, sends and records deliveries until ctx ends. It keeps up to
-// batch deliveries in flight, and records each one's result as soon as it
-// is in, taking more in the same write: an endpoint that answers only at
-// the send's timeout holds the slots of its own deliveries, not the whole
-// batch, as it would if each batch waited for its slowest. (Deliveries are
-// taken oldest first whatever their endpoint, so enough such deliveries,
-// a backlog of hundreds, still fill every slot until their timeouts; a
-// cap per endpoint that keeps PostgreSQL's throughput is yet to be
-// found.) Results a write failed to
-// record are recorded by the next. Deliveries whose results are not
-// recorded, as when it ends, are left to their lease: another attempt,
-// here or on another node, makes them.
+// Slots deliveries in flight, at most PerEndpoint of each endpoint, and
+// records each one's result as soon as it is in, taking more in the same
+// write: an endpoint that answers only at the send's timeout holds the
+// slots of its own deliveries, not the rest, as it would if each exchange
+// waited for its slowest or deliveries were taken oldest first whatever
+// their endpoint. Results a write failed to record are recorded by the
+// next. Deliveries whose results are not recorded, as when it ends, are
+// left to their lease: another attempt, here or on another node, makes
+// them.
 func (w *Worker) Run(ctx context.Context) {
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
-	done := make(chan Result, batch) // room for every delivery in flight
+	done := make(chan Result, Slots) // room for every delivery in flight
 	inFlight := 0
+	ofEndpoint := map[string]int{} // deliveries in flight, by endpoint
 	var results []Result
+	collect := func(r Result) {
+		results, inFlight = append(results, r), inFlight-1
+		if ofEndpoint[r.Job.EndpointID]--; ofEndpoint[r.Job.EndpointID] == 0 {
+			delete(ofEndpoint, r.Job.EndpointID)
+		}
+	}
 	for ctx.Err() == nil {
-		if len(results) > 0 || inFlight < batch {
-			jobs, err := w.Queue.ExchangeWebhooks(ctx, results, batch-inFlight)
+		if len(results) > 0 || inFlight < Slots {
+			take := parley.WebhookTake{Limit: min(batch, Slots-inFlight), PerEndpoint: PerEndpoint, InFlight: ofEndpoint}
+			jobs, err := w.Queue.ExchangeWebhooks(ctx, results, take)
 			if parley.WorthLogging(ctx, err) {
 				w.Log.Error("deliver webhooks", "err", err)
 			}
@@ -68,18 +82,19 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			for _, j := range jobs {
 				inFlight++
+				ofEndpoint[j.EndpointID]++
 				go func() { done <- w.Sender.Send(ctx, j) }()
 			}
 		}
 		// Wait for a result or, with room for more, for deliveries to come
 		// due; then take every other result already in.
 		var waiting <-chan struct{}
-		if inFlight < batch {
+		if inFlight < Slots {
 			waiting = w.Queue.WebhooksWaiting()
 		}
 		select {
 		case r := <-done:
-			results, inFlight = append(results, r), inFlight-1
+			collect(r)
 		case <-waiting:
 		case <-tick.C:
 		case <-ctx.Done():
@@ -87,7 +102,7 @@ func (w *Worker) Run(ctx context.Context) {
 		for more := true; more; {
 			select {
 			case r := <-done:
-				results, inFlight = append(results, r), inFlight-1
+				collect(r)
 			default:
 				more = false
 			}
