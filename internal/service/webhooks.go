@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -559,9 +560,10 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // reinstated (heldWhileSuspended), and then screened again. A delivery
 // about a message is logged, before it is first sent, for everyone in the
 // message's thread when it was enqueued (its Readers), as a realtime event
-// is: the app learns something of each of them. A delivery whose first attempt went unrecorded is sent again
-// with attempts still 0, and its record, keyed by the delivery, is then
-// dropped by the store as one it logged already.
+// is: the app learns something of each of them, once however many of its
+// endpoints are told. A delivery whose first attempt went unrecorded is
+// sent again with attempts still 0, and its record, keyed by the event, is
+// then dropped by the store as one it logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
 	send []*parley.DueWebhook, withdrawn, held []string, records []parley.AccessRecord, err error,
 ) {
@@ -621,13 +623,16 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 				Grant: &parley.Grant{ID: d.GrantID}, App: &parley.App{ClientID: d.ClientID, Name: d.AppName},
 			}}
 			m := &parley.Message{ID: d.MessageID, Seq: d.Seq}
-			// Keyed by the delivery, so that a delivery taken again before
-			// its first attempt was recorded (its node stopped or died with
-			// the attempt under way, and the lease ended) is not logged
-			// again, on whichever node takes it, within
-			// parley.AccessKeyKept: well beyond the lease.
+			// Keyed by the event, the enqueue that made the deliveries of
+			// all the app's endpoints subscribed to it (the grant and
+			// message are the record's own), so that the app, told of it at
+			// each endpoint, is logged as told once; and that a delivery
+			// taken again before its first attempt was recorded (its node
+			// stopped or died with the attempt under way, and the lease
+			// ended) is not logged again, on whichever node takes it. Both
+			// within parley.AccessKeyKept: well beyond the lease.
 			r := s.accessRecord(c, access{eventScopes[d.Event][0], d.ThreadID, ids, []*parley.Message{m}})
-			r.Key = r.KeyAt("webhook delivery " + d.ID)
+			r.Key = r.KeyAt("webhook " + d.Event + " enqueued " + strconv.FormatInt(d.CreatedAt.UnixMicro(), 10))
 			records = append(records, r)
 		}
 		return nil

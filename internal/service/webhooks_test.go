@@ -84,9 +84,9 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 }
 
 // mustEndpoint stores an endpoint at url, active already and subscribed to
-// message.created, of the app the member's first grant is for, and
-// returns its ID.
-func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string) string {
+// events, or else to message.created, of the app the member's first grant
+// is for, and returns its ID.
+func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string, events ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	sealer, err := s.sealer(ctx)
@@ -100,8 +100,11 @@ func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string)
 		if err != nil {
 			return err
 		}
+		if events == nil {
+			events = []string{parley.WebhookMessageCreated}
+		}
 		e := &parley.WebhookEndpoint{ID: id, ClientID: grants[0].ClientID, URL: url,
-			Events: []string{parley.WebhookMessageCreated}, Created: now.Add(-time.Hour), ActiveFrom: now.Add(-time.Minute)}
+			Events: events, Created: now.Add(-time.Hour), ActiveFrom: now.Add(-time.Minute)}
 		return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, []byte("a key of thirty-two bytes, or so")))
 	})
 	if err != nil {
@@ -284,21 +287,71 @@ func TestWebhooks_LoggedOnceWhenTakenAgain(t *testing.T) {
 				}
 				clock.Advance(webhookLease + time.Second)
 			}
-			page, err := s.AccessLog(bob, AccessLogQuery{Limit: 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			told := 0
-			for _, e := range page.Entries {
-				if e.ClientID != "" && slices.Contains(e.MessageIDs, m.ID) {
-					told++
-				}
-			}
-			if told != 1 {
+			if told := timesTold(t, s, bob, m.ID); told != 1 {
 				t.Fatalf("bob's access log holds the app's being told of the message %d times, want once", told)
 			}
 		})
 	}
+}
+
+// TestWebhooks_LoggedOnceWhateverTheEndpoints: an app told of an event
+// about a message at each of its endpoints subscribed to it learns of it
+// once, and the access log says so once, for each event.
+func TestWebhooks_LoggedOnceWhateverTheEndpoints(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			for _, url := range []string{"https://hooks.example/in", "https://hooks.example/archive", "https://backup.example/in"} {
+				mustEndpoint(t, s, db, users["alice"].ID, url, parley.WebhookMessageCreated, parley.WebhookMessageEdited)
+			}
+			m, _, err := s.SendMessage(bob, group, Draft{Text: "hello"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			exchange := func(limit int) {
+				t.Helper()
+				if _, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: limit}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// One endpoint's delivery now, the others' in a later exchange.
+			exchange(1)
+			exchange(10)
+			if told := timesTold(t, s, bob, m.ID); told != 1 {
+				t.Fatalf("bob's access log holds the app's being told of the message at 3 endpoints %d times, want once", told)
+			}
+			for _, text := range []string{"hello again", "hello, third time"} {
+				if _, err := s.EditMessage(bob, m.ID, text); err != nil {
+					t.Fatal(err)
+				}
+				exchange(10)
+			}
+			if told := timesTold(t, s, bob, m.ID); told != 3 {
+				t.Fatalf("bob's access log holds the app's being told of the message, sent and edited twice, %d times, want 3", told)
+			}
+		})
+	}
+}
+
+// timesTold counts the entries of the member's access log saying that an
+// app was told of the message.
+func timesTold(t *testing.T, s *Service, member context.Context, messageID string) int {
+	t.Helper()
+	page, err := s.AccessLog(member, AccessLogQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for _, e := range page.Entries {
+		if e.ClientID != "" && slices.Contains(e.MessageIDs, messageID) {
+			told++
+		}
+	}
+	return told
 }
 
 // logReadsFailingStore is a node's store whose LogReads fails once each
