@@ -154,10 +154,12 @@ type SessionStore interface {
 	// FindUserSessions returns the member's sessions, expired or not, the
 	// newest first.
 	FindUserSessions(ctx context.Context, userID string) ([]*Session, error)
-	// DeleteUserSessions ends every session of the member, expired or not,
+	// DeleteUserSessions ends the member's sessions live at liveAt, those
+	// that expire after it (at the zero time: every one, expired or not),
 	// but the one with the token hash keep (nil: every one), and returns
-	// the token hashes of those it ended.
-	DeleteUserSessions(ctx context.Context, userID string, keep []byte) ([][]byte, error)
+	// the token hashes of those it ended. Those that expired stay listed,
+	// for operators, until DeleteSessionsExpiredBefore.
+	DeleteUserSessions(ctx context.Context, userID string, keep []byte, liveAt time.Time) ([][]byte, error)
 	// FindLastingSessions returns which of the sessions with the token
 	// hashes last past t: those that exist and expire after it, in no
 	// particular order. It takes any number of hashes at once, and those

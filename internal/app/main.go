@@ -192,14 +192,27 @@ func userCommand(cfg *config.Config) *cobra.Command {
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	add.Flags().BoolVar(&operator, "operator", false, "make the account an operator's: it may review apps at /operator")
 
-	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR\tDISABLED",
+	list := listCommand(cfg, "List members", "USERNAME\tDISPLAY NAME\tID\tCREATED\tOPERATOR\tSTATE",
 		(*service.Service).Users, func(u *parley.User) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%v", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator, u.Disabled)
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%v\t%s", u.Username, u.DisplayName, u.ID, u.CreatedAt.Format(time.RFC3339), u.Operator, accountState(u))
 		})
 	cmd.AddCommand(add, list, operatorCommand(cfg, true), operatorCommand(cfg, false),
 		passwdCommand(cfg), disableCommand(cfg, true), disableCommand(cfg, false),
 		sessionsCommand(cfg), signOutCommand(cfg), renameCommand(cfg), deleteCommand(cfg))
 	return cmd
+}
+
+// accountState is what `user list` says of an account: active, disabled
+// (by an operator) or deleted (by its member or an operator; a deleted
+// account is disabled too).
+func accountState(u *parley.User) string {
+	switch {
+	case u.Deleted:
+		return "deleted"
+	case u.Disabled:
+		return "disabled"
+	}
+	return "active"
 }
 
 // readPassword reads a password, the first line of standard input.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"github.com/parleyhq/parley/internal/words"
 	"github.com/spf13/cobra"
 )
 
@@ -115,13 +116,13 @@ func renameCommand(cfg *config.Config) *cobra.Command {
 func signOutCommand(cfg *config.Config) *cobra.Command {
 	return &cobra.Command{
 		Use:   "sign-out USERNAME",
-		Short: "End every session of a member; the grants they gave apps stay",
+		Short: "End every live session of a member; the grants they gave apps stay",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withService(cmd, *cfg, func(svc *service.Service) error {
 				n, err := svc.SignOutUser(cmd.Context(), args[0])
 				if err == nil {
-					fmt.Fprintf(cmd.OutOrStdout(), "ended %d sessions of %s\n", n, args[0])
+					fmt.Fprintf(cmd.OutOrStdout(), "ended %s of %s\n", words.Count(n, "session", "sessions"), args[0])
 				}
 				return err
 			})

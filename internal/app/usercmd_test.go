@@ -20,7 +20,8 @@ import (
 // `parley user disable`, run beside the server, stops the member signing
 // in and ends at once their sessions and the grants they gave: the app's
 // token stops working and its stream ends, as after a revocation.
-// `user enable` lets them sign in again and gives no grant back.
+// `user enable` lets them sign in again and gives no grant back. `user
+// list` shows each account active, disabled, or deleted.
 func TestCLI_UserDisable(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
@@ -59,13 +60,8 @@ func TestCLI_UserDisable(t *testing.T) {
 	if _, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob")); err != nil {
 		t.Errorf("bob, not disabled, cannot sign in: %v", err)
 	}
-	out, err := run(t, dir, "", "user", "list")
-	if err != nil || !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
-		f := strings.Fields(l)
-		return len(f) > 0 && f[0] == "alice" && f[len(f)-1] == "true"
-	}) {
-		t.Errorf("user list does not show alice disabled: %v\n%s", err, out)
-	}
+	listed(t, dir, "alice", "disabled")
+	listed(t, dir, "bob", "active")
 
 	if out, err := run(t, dir, "", "user", "enable", "alice"); err != nil || !strings.Contains(out, "alice may sign in again") {
 		t.Fatalf("enable: %q, %v", out, err)
@@ -79,11 +75,29 @@ func TestCLI_UserDisable(t *testing.T) {
 	if got := actionsAbout(t, dir, "alice"); !slices.Equal(got, []string{parley.ActionUserEnable, parley.ActionUserDisable}) {
 		t.Errorf("decisions about alice, latest first: %v", got)
 	}
+	listed(t, dir, "alice", "active")
+	if out, err := run(t, dir, "", "user", "delete", "bob", "--yes"); err != nil {
+		t.Fatalf("delete: %q, %v", out, err)
+	}
+	listed(t, dir, "bob", "deleted")
 }
 
-// `user sessions` lists a member's sessions without their tokens; `user
-// sign-out` ends them all; `user passwd` replaces the password and ends
-// them too.
+// listed checks the STATE `user list` shows the member in.
+func listed(t *testing.T, cfg config.Config, username, state string) {
+	t.Helper()
+	out, err := run(t, cfg, "", "user", "list")
+	if err != nil || !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+		f := strings.Fields(l)
+		return len(f) > 0 && f[0] == username && f[len(f)-1] == state
+	}) {
+		t.Errorf("user list does not show %s %s: %v\n%s", username, state, err, out)
+	}
+}
+
+// `user sessions` lists a member's sessions without their tokens, those
+// that expired too; `user sign-out` ends the live ones, and says how many,
+// and the expired stay listed; `user passwd` replaces the password and
+// ends the sessions too.
 func TestCLI_UserSessionsAndPassword(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
@@ -93,25 +107,37 @@ func TestCLI_UserSessionsAndPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := env.Server.Config
-
-	out, err := run(t, dir, "", "user", "sessions", "alice")
-	if err != nil {
+	// And one that expired yesterday, which stays listed.
+	now := parley.Now()
+	if err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		return tx.CreateSession(ctx, &parley.Session{TokenHash: parley.HashToken("expired"), UserID: apptest.MustMe(t, alice).ID,
+			CreatedAt: now.Add(-8 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)})
+	}); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "CREATED") {
-		t.Fatalf("user sessions: want a header and 2 sessions:\n%s", out)
+	sessions := func(want int) {
+		t.Helper()
+		out, err := run(t, dir, "", "user", "sessions", "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 1+want || !strings.HasPrefix(lines[0], "CREATED") {
+			t.Fatalf("user sessions: want a header and %d sessions:\n%s", want, out)
+		}
+		if strings.Contains(out, "pss_") || strings.Contains(out, second.Token) || strings.Contains(out, hex.EncodeToString(parley.HashToken(second.Token))) {
+			t.Fatalf("user sessions shows a token:\n%s", out)
+		}
 	}
-	if strings.Contains(out, "pss_") || strings.Contains(out, second.Token) || strings.Contains(out, hex.EncodeToString(parley.HashToken(second.Token))) {
-		t.Fatalf("user sessions shows a token:\n%s", out)
-	}
+	sessions(3)
 
-	if out, err := run(t, dir, "", "user", "sign-out", "alice"); err != nil || !strings.Contains(out, "ended 2 sessions") {
-		t.Fatalf("sign-out: %q, %v", out, err)
+	if out, err := run(t, dir, "", "user", "sign-out", "alice"); err != nil || !strings.Contains(out, "ended 2 sessions of alice") {
+		t.Fatalf("sign-out: %q, %v; want it to have ended alice's 2 live sessions", out, err)
 	}
 	if _, err := alice.Me(ctx); err == nil {
 		t.Error("a session works after sign-out")
 	}
+	sessions(1) // the one that had expired, listed still
 
 	s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
 	if err != nil {

@@ -351,6 +351,13 @@ func TestDeleteAccount_LeavesOthersWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	aliceID, now := apptest.MustMe(t, alice).ID, parley.Now()
+	if err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		return tx.CreateSession(ctx, &parley.Session{TokenHash: parley.HashToken("expired"), UserID: aliceID,
+			CreatedAt: now.Add(-8 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("ErrWrongPassword", func(t *testing.T) {
 		wantProblem(t, alice.DeleteAccount(ctx, "not the password"), http.StatusForbidden, "forbidden")
@@ -368,6 +375,11 @@ func TestDeleteAccount_LeavesOthersWhole(t *testing.T) {
 		}
 		_, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
 		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+		// Nor is any session of hers kept, the expired one neither.
+		var sessions []*parley.Session
+		if err := env.Server.Store.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, aliceID); return err }); err != nil || len(sessions) != 0 {
+			t.Errorf("the deleted account keeps %d sessions (%v), want none", len(sessions), err)
+		}
 	})
 	t.Run("UsernameReserved", func(t *testing.T) {
 		_, err := env.Client.CreateAccount(ctx, "Alice", "a new password", "")

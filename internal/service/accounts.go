@@ -385,7 +385,7 @@ func (s *Service) SignOutOthers(ctx context.Context) (int, error) {
 		if _, err := tx.FindUserForUpdate(ctx, c.User.ID); err != nil {
 			return err
 		}
-		ended, err = tx.DeleteUserSessions(ctx, c.User.ID, c.SessionTokenHash)
+		ended, err = tx.DeleteUserSessions(ctx, c.User.ID, c.SessionTokenHash, s.Now())
 		return err
 	})
 	if err != nil {
@@ -505,7 +505,7 @@ func (s *Service) ChangePassword(ctx context.Context, currentPW, newPW string) (
 		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
 			return err
 		}
-		ended, err = tx.DeleteUserSessions(ctx, u.ID, c.SessionTokenHash)
+		ended, err = tx.DeleteUserSessions(ctx, u.ID, c.SessionTokenHash, s.Now())
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -113,6 +114,11 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 			}
 		}
 		if d.access, err = s.endAccess(ctx, tx, u.ID, actor.ActorID != u.ID); err != nil {
+			return err
+		}
+		// The expired sessions, kept listed for operators, go with the
+		// account.
+		if _, err := tx.DeleteUserSessions(ctx, u.ID, nil, time.Time{}); err != nil {
 			return err
 		}
 		// Leaving comes first: a post takes its sender's place in the

@@ -55,7 +55,7 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) (u *parl
 		if err := tx.SetPasswordHash(ctx, u.ID, hash); err != nil {
 			return err
 		}
-		if sessions, err = tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
+		if sessions, err = tx.DeleteUserSessions(ctx, u.ID, nil, s.Now()); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserPassword, u.ID, u.Username)
@@ -122,7 +122,7 @@ type accessEnded struct {
 	hooked bool
 }
 
-// endAccess ends every session of the member and every grant they gave
+// endAccess ends every live session of the member and every grant they gave
 // apps, each grant in force as if they had revoked it (revokeGrant),
 // logged as an operator's revocation when byOperator, and
 // each that ran out and is not yet marked so as the expiry job would end
@@ -135,10 +135,10 @@ func (s *Service) endAccess(ctx context.Context, tx parley.Tx, userID string, by
 	}
 	var ended accessEnded
 	var err error
-	if ended.sessions, err = tx.DeleteUserSessions(ctx, userID, nil); err != nil {
+	now := s.Now()
+	if ended.sessions, err = tx.DeleteUserSessions(ctx, userID, nil, now); err != nil {
 		return accessEnded{}, err
 	}
-	now := s.Now()
 	grants, err := tx.FindUserGrants(ctx, userID)
 	if err != nil {
 		return accessEnded{}, err
@@ -231,7 +231,7 @@ func (s *Service) SignOutUser(ctx context.Context, username string) (n int64, er
 		if u, err = findMember(ctx, tx, username); err != nil {
 			return err
 		}
-		if ended, err = tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
+		if ended, err = tx.DeleteUserSessions(ctx, u.ID, nil, s.Now()); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionUserSignOut, u.ID, u.Username)

@@ -194,10 +194,11 @@ func (t *txn) FindUserSessions(ctx context.Context, userID string) ([]*parley.Se
 	return sessions, mapError("find user sessions", rows.Err())
 }
 
-func (t *txn) DeleteUserSessions(ctx context.Context, userID string, keep []byte) ([][]byte, error) {
-	query, args := `DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash`, []any{userID}
+func (t *txn) DeleteUserSessions(ctx context.Context, userID string, keep []byte, liveAt time.Time) ([][]byte, error) {
+	query, args := `DELETE FROM sessions WHERE user_id = $1 AND expires_at > $2 RETURNING token_hash`, []any{userID, micros(liveAt)}
 	if keep != nil {
-		query, args = `DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2 RETURNING token_hash`, []any{userID, keep}
+		query = `DELETE FROM sessions WHERE user_id = $1 AND expires_at > $2 AND token_hash <> $3 RETURNING token_hash`
+		args = append(args, keep)
 	}
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {

@@ -163,23 +163,43 @@ func TestUsers_Sessions(t *testing.T) {
 				return !slices.ContainsFunc(ended, func(h []byte) bool { return bytes.Equal(h, s.TokenHash) })
 			})
 		}
-		// All but one, as a member's new password ends their other sessions.
-		var ended [][]byte
-		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			ended, err = tx.DeleteUserSessions(ctx, ann.ID, sessions[1].TokenHash)
-			return err
-		})
-		if !ends(ended, sessions[0], sessions[2]) {
-			t.Fatalf("DeleteUserSessions keeping one ended %d sessions, want ann's 2 others", len(ended))
-		}
-		mustWrite(t, db, func(tx parley.Tx) (err error) { ended, err = tx.DeleteUserSessions(ctx, ann.ID, nil); return err })
-		if !ends(ended, sessions[1]) {
-			t.Fatalf("DeleteUserSessions ended %d sessions, want ann's last", len(ended))
-		}
-		for u, want := range map[*parley.User]int{ann: 0, bob: 1} {
+		expired := &parley.Session{TokenHash: parley.HashToken(parley.NewID()), UserID: ann.ID,
+			CreatedAt: start.Add(-2 * time.Hour), ExpiresAt: start.Add(-time.Minute)}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateSession(ctx, expired) })
+		hasSessions := func(u *parley.User, want int) {
+			t.Helper()
 			if err := db.Read(ctx, func(tx parley.Tx) (err error) { sessions, err = tx.FindUserSessions(ctx, u.ID); return err }); err != nil || len(sessions) != want {
 				t.Fatalf("%s has %d sessions (%v), want %d", u.Username, len(sessions), err, want)
 			}
 		}
+		// All live ones but one, as a member's new password ends their
+		// other sessions; the expired one stays listed.
+		var ended [][]byte
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			ended, err = tx.DeleteUserSessions(ctx, ann.ID, sessions[1].TokenHash, start)
+			return err
+		})
+		if !ends(ended, sessions[0], sessions[2]) {
+			t.Fatalf("DeleteUserSessions keeping one ended %d sessions, want ann's 2 other live ones", len(ended))
+		}
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			ended, err = tx.DeleteUserSessions(ctx, ann.ID, nil, start)
+			return err
+		})
+		if !ends(ended, sessions[1]) {
+			t.Fatalf("DeleteUserSessions ended %d sessions, want ann's last live one", len(ended))
+		}
+		hasSessions(ann, 1)
+		hasSessions(bob, 1)
+		// At the zero time, the expired ones go too, as with the account.
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			ended, err = tx.DeleteUserSessions(ctx, ann.ID, nil, time.Time{})
+			return err
+		})
+		if !ends(ended, expired) {
+			t.Fatalf("DeleteUserSessions at the zero time ended %d sessions, want ann's expired one", len(ended))
+		}
+		hasSessions(ann, 0)
+		hasSessions(bob, 1)
 	})
 }
