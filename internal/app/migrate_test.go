@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the planner's statistics
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -212,6 +213,28 @@ func embedded(dir string) func(*config.Config) {
 	return func(c *config.Config) {
 		c.DataDir = dir
 		c.Database = ""
+	}
+}
+
+// TestMigrate_OfABrokenAccessLog: an install whose access log already
+// breaks is copied as it is, and migrate fails all the same, naming the
+// break and saying it is the install's, not the copy's: a broken chain
+// neither goes unseen nor passes for a bad copy.
+func TestMigrate_OfABrokenAccessLog(t *testing.T) {
+	dir := t.TempDir()
+	env := apptest.Start(t, embedded(dir))
+	alice := env.MustMember(t, "alice")
+	env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid"}, apptest.Answer{})
+	err := sqlstore.TamperAccessEntry(context.Background(), env.Server.Store, apptest.MustMe(t, alice).ID, 1,
+		func(e *parley.AccessEntry) { e.AppName = "Someone else" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Stop()
+	out, errOut, err := migrateTo(t, dir, filepath.Join(t.TempDir(), "copy"))
+	if err == nil || !strings.Contains(err.Error(), "the install's access log does not verify") ||
+		!strings.Contains(out, "access log of alice: broken at entry 1") || !strings.Contains(out, "verified but for the access logs that break as the install's do") {
+		t.Fatalf("migrate of a broken log: %v\n%s%s", err, out, errOut)
 	}
 }
 

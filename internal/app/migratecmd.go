@@ -26,6 +26,11 @@ import (
 // errUnverified makes migrate exit non-zero when the copy does not verify.
 var errUnverified = errors.New("the copy does not verify")
 
+// errBrokenLogCopied makes migrate exit non-zero when the copy's
+// access-log chains break where the install's own break, and verifies
+// otherwise.
+var errBrokenLogCopied = errors.New("copied, but the install's access log does not verify: the copy's chains break where the install's break (above); find out why, with `parley access-log verify`, before trusting either")
+
 func migrateCommand() *cobra.Command {
 	var from, to string
 	cmd := &cobra.Command{
@@ -42,11 +47,15 @@ fails.
 
 Stop the server first. migrate opens the install as the server does, folding
 the reads its journal still holds into the access log, and refuses while a
-server runs on it; run no other parley command on it during the copy. The
+server runs on it. The copy is of the install as it was when the copy
+began: run no other parley command on it during the copy, or what that
+changes is not in the copy. The
 install must be at this parley's schema (run ` + "`parley db upgrade`" + ` first
 if it is older), and is left as the server would leave it: its journal
 folded, nothing else changed. The target must be empty: migrate refuses a database that holds any
-Parley data, and a copy that fails leaves it empty.
+Parley data, and a copy that fails leaves it empty; one that does not
+verify stays, to be looked into. An install whose access log breaks is
+copied as it is, and migrate says so and exits non-zero.
 
 --to may also name a new data directory: the copy is then an embedded
 database, verified the same way.`,
@@ -128,14 +137,23 @@ func migrate(ctx context.Context, from, to string, out, progress io.Writer) erro
 }
 
 // verifyCopy checks the copy: every member's access-log chain verifies on
-// it, and every thread holds as many messages as in the source. It reports
-// each failure and the summary on out.
+// it, or breaks where the install's breaks, and every thread holds as many
+// messages as in the source. It reports each failure and the summary on
+// out.
 func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error {
 	logs, err := verifyAccessLogs(ctx, dst, out)
 	if err != nil {
 		return err
 	}
-	failed := !logs.intact
+	failed, brokenAsInstalled := !logs.intact, false
+	if !logs.intact {
+		install, err := verifyAccessLogs(ctx, src, io.Discard)
+		if err != nil {
+			return err
+		}
+		brokenAsInstalled = slices.Equal(install.breaks, logs.breaks)
+		failed = !brokenAsInstalled
+	}
 	want, err := sqlstore.MessageCounts(ctx, src)
 	if err != nil {
 		return err
@@ -161,10 +179,14 @@ func verifyCopy(ctx context.Context, src, dst *sqlstore.DB, out io.Writer) error
 	if failed {
 		return errUnverified
 	}
-	fmt.Fprintf(out, "verified: %s (%s); %s %s\n",
+	threads := words.Count(len(want), "thread holds its", "threads hold their") + " " + words.Count(messages, "message", "messages")
+	if brokenAsInstalled {
+		fmt.Fprintf(out, "verified but for the access logs that break as the install's do: %s\n", threads)
+		return errBrokenLogCopied
+	}
+	fmt.Fprintf(out, "verified: %s (%s); %s\n",
 		words.Count(logs.members, "member's access log is intact", "members' access logs are intact"),
-		words.Count(logs.entries, "entry", "entries"),
-		words.Count(len(want), "thread holds its", "threads hold their"), words.Count(messages, "message", "messages"))
+		words.Count(logs.entries, "entry", "entries"), threads)
 	return nil
 }
 

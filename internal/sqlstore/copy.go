@@ -43,12 +43,15 @@ const seeded = "access_version"
 // modest and many.
 const copyParams = 500
 
-// Copy copies every row of every table of from into to as stored: IDs,
-// times, hashes and access-log entries verbatim, so that every chain still
-// verifies and every token, session and key still works. to must be empty,
-// as a database just opened for the first time is: otherwise Copy fails
-// with ECONFLICT naming a table that holds rows, and writes nothing. The
-// copy is one transaction on to, so that a copy that fails leaves to empty.
+// Copy copies every row of every table of from, an embedded database, into
+// to as stored: IDs, times, hashes and access-log entries verbatim, so that
+// every chain still verifies and every token, session and key still works.
+// to must be empty, as a database just opened for the first time is:
+// otherwise Copy fails with ECONFLICT naming a table that holds rows, and
+// writes nothing. The copy is one transaction on to, so that a copy that
+// fails leaves to empty; and it reads from in one transaction, so that it
+// is of from as it was at one moment: a change written to from meanwhile,
+// as by a command, is in it whole or not at all.
 //
 // What an engine keeps only for itself is not copied: the migrations'
 // version table, and SQLite's mark of its journal of reads. The reads that
@@ -63,54 +66,63 @@ func Copy(ctx context.Context, from, to *DB, progress func(table string, done, t
 	if progress == nil {
 		progress = func(string, int64, int64) {}
 	}
-	counts := make(map[string]int64, len(tables))
-	var total int64
-	err := from.Read(ctx, func(tx parley.Tx) error {
-		t := tx.(*txn)
-		if err := t.settle(ctx, nil); err != nil {
-			return err
-		}
+	if err := from.Read(ctx, func(tx parley.Tx) error { return tx.(*txn).settle(ctx, nil) }); err != nil {
+		return err
+	}
+	return from.snapshot(ctx, func(src *txn) error {
+		counts := make(map[string]int64, len(tables))
+		var total int64
 		for _, table := range tables {
 			var n int64
-			if err := t.queryRow(ctx, table, `SELECT COUNT(*) FROM `+table, nil, &n); err != nil {
+			if err := src.queryRow(ctx, table, `SELECT COUNT(*) FROM `+table, nil, &n); err != nil {
 				return mapError("count "+table, err)
 			}
 			counts[table] = n
 			total += n
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return to.Write(ctx, func(tx parley.Tx) error {
-		t := tx.(*txn)
-		if err := mustBeEmpty(ctx, t); err != nil {
-			return err
-		}
-		var done int64
-		for _, table := range tables {
-			progress(table, done, total)
-			if table == seeded {
-				if _, err := t.exec(ctx, `DELETE FROM `+table); err != nil {
-					return mapError("copy "+table, err)
-				}
-			}
-			n, err := copyTable(ctx, from, t, table, func(n int64) { progress(table, done+n, total) })
-			if err != nil {
+		return to.Write(ctx, func(tx parley.Tx) error {
+			t := tx.(*txn)
+			if err := mustBeEmpty(ctx, t); err != nil {
 				return err
 			}
-			if n != counts[table] {
-				return fmt.Errorf("sqlstore: copy %s: %d rows copied, %d counted: was the source written to during the copy?", table, n, counts[table])
+			var done int64
+			for _, table := range tables {
+				progress(table, done, total)
+				if table == seeded {
+					if _, err := t.exec(ctx, `DELETE FROM `+table); err != nil {
+						return mapError("copy "+table, err)
+					}
+				}
+				n, err := copyTable(ctx, src, t, table, func(n int64) { progress(table, done+n, total) })
+				if err != nil {
+					return err
+				}
+				done += n
 			}
-			done += n
-		}
-		if err := t.resetNumbers(ctx); err != nil {
-			return err
-		}
-		progress("", done, total)
-		return nil
+			if err := t.resetNumbers(ctx); err != nil {
+				return err
+			}
+			progress("", done, total)
+			return nil
+		})
 	})
+}
+
+// snapshot runs fn on one read transaction of an embedded database: its
+// queries see the database as it was at the first of them, whatever is
+// written meanwhile.
+func (db *DB) snapshot(ctx context.Context, fn func(*txn) error) error {
+	if db.pg != nil {
+		return errors.New("sqlstore: copy only from an embedded database")
+	}
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapError("begin a snapshot", err)
+	}
+	defer tx.Rollback()
+	stmts := &stmtCache{prep: tx, m: map[string]*sql.Stmt{}}
+	defer stmts.close()
+	return fn(&txn{stmts: stmts, queries: &db.queries})
 }
 
 // resetNumbers sets, on PostgreSQL, the identities that number members
@@ -152,78 +164,78 @@ func mustBeEmpty(ctx context.Context, t *txn) error {
 // copyTable copies a table's rows from the source into the transaction, a
 // batch of rows per INSERT, calling copied with the count so far after
 // each, and returns how many it copied.
-func copyTable(ctx context.Context, from *DB, to *txn, table string, copied func(int64)) (int64, error) {
+func copyTable(ctx context.Context, from, to *txn, table string, copied func(int64)) (int64, error) {
 	types, err := columnTypes(ctx, to, table)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = from.Read(ctx, func(tx parley.Tx) error {
-		rows, err := tx.(*txn).query(ctx, `SELECT * FROM `+table)
-		if err != nil {
-			return mapError("copy "+table, err)
+	rows, err := from.query(ctx, `SELECT * FROM `+table)
+	if err != nil {
+		return 0, mapError("copy "+table, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, mapError("copy "+table, err)
+	}
+	for _, c := range cols {
+		if _, ok := types[c]; !ok {
+			return 0, fmt.Errorf("sqlstore: copy %s: the target has no column %s", table, c)
 		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return mapError("copy "+table, err)
-		}
-		for _, c := range cols {
-			if _, ok := types[c]; !ok {
-				return fmt.Errorf("sqlstore: copy %s: the target has no column %s", table, c)
-			}
-		}
-		// PostgreSQL takes a message's ID as text, which SQLite stores as bytes.
-		textID := -1
-		if to.pg != nil {
-			textID = slices.Index(cols, messageIDColumns[table])
-		}
-		perInsert := max(1, copyParams/len(cols))
-		batch := make([]any, 0, perInsert*len(cols))
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			rowCount := len(batch) / len(cols)
-			if _, err := to.exec(ctx, insertRows(table, cols, rowCount), batch...); err != nil {
-				return mapError("copy "+table, err)
-			}
-			n += int64(rowCount)
-			batch = batch[:0]
-			copied(n)
+	}
+	// PostgreSQL takes a message's ID as text, which SQLite stores as bytes.
+	textID := -1
+	if to.pg != nil {
+		textID = slices.Index(cols, messageIDColumns[table])
+	}
+	perInsert := max(1, copyParams/len(cols))
+	batch := make([]any, 0, perInsert*len(cols))
+	flush := func() error {
+		if len(batch) == 0 {
 			return nil
 		}
-		values, ptrs := make([]any, len(cols)), make([]any, len(cols))
-		for i := range values {
-			ptrs[i] = &values[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				return mapError("copy "+table, err)
-			}
-			for i, v := range values {
-				if i == textID {
-					v = messageIDText(v)
-				}
-				batch = append(batch, convertValue(v, types[cols[i]]))
-			}
-			if len(batch) == cap(batch) {
-				// Cancelling stops the copy between statements, and its
-				// transaction rolls back.
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := rows.Err(); err != nil {
+		rowCount := len(batch) / len(cols)
+		if _, err := to.exec(ctx, insertRows(table, cols, rowCount), batch...); err != nil {
 			return mapError("copy "+table, err)
 		}
-		return flush()
-	})
-	return n, err
+		n += int64(rowCount)
+		batch = batch[:0]
+		copied(n)
+		return nil
+	}
+	values, ptrs := make([]any, len(cols)), make([]any, len(cols))
+	for i := range values {
+		ptrs[i] = &values[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, mapError("copy "+table, err)
+		}
+		for i, v := range values {
+			if i == textID {
+				v = messageIDText(v)
+			}
+			batch = append(batch, convertValue(v, types[cols[i]]))
+		}
+		if len(batch) == cap(batch) {
+			// Cancelling stops the copy between statements, and its
+			// transaction rolls back.
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, mapError("copy "+table, err)
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // columnTypes returns the engine's type of each of a table's columns, by name.

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -262,6 +263,57 @@ func TestCopy_RefusesNonEmptyTarget(t *testing.T) {
 						t.Fatalf("the refused copy changed the target (%v)", err)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestCopy_OfOneMoment: a copy is of the source as it was when the copy
+// began: a change written to the source during the copy, here to a table
+// copied already and to one still to copy (an operator's command deleting
+// an account beside migrate), is in the copy whole or not at all.
+func TestCopy_OfOneMoment(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	from, _ := mustOpen(t)
+	populate(t, from)
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			dave := newUser("dave-" + engine)
+			thread := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "Dave's", CreatedBy: dave.ID,
+				LastActivityAt: dave.CreatedAt, CreatedAt: dave.CreatedAt}
+			m := &parley.Message{ID: parley.NewID(), ThreadID: thread.ID, Seq: 1, Sender: dave.Ref(), Kind: parley.MessageKindText,
+				Text: "dave's words", CreatedAt: dave.CreatedAt}
+			mustWrite(t, from, func(tx parley.Tx) error {
+				if err := errors.Join(tx.CreateUser(ctx, dave, "hash"), tx.CreateThread(ctx, thread),
+					tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: dave.ID, JoinedAt: dave.CreatedAt})); err != nil {
+					return err
+				}
+				if _, err := tx.NextSeq(ctx, thread.ID, dave.CreatedAt); err != nil {
+					return err
+				}
+				return tx.CreateMessage(ctx, m)
+			})
+			want, err := sqlstore.Digest(ctx, from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			to := sqlstoretest.Open(t, engine)
+			changed := false
+			err = sqlstore.Copy(ctx, from, to, func(table string, _, _ int64) {
+				if table != "messages" || changed {
+					return
+				}
+				changed = true
+				mustWrite(t, from, func(tx parley.Tx) error {
+					return errors.Join(tx.SetDisabled(ctx, dave.ID, true), tx.DeleteMessage(ctx, m.ID, parley.Now()))
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := sqlstore.Digest(ctx, to); err != nil || got != want {
+				t.Fatalf("the copy holds rows other than the source's when the copy began (%v)", err)
 			}
 		})
 	}
