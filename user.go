@@ -85,7 +85,7 @@ func ValidatePassword(s string) error {
 // that shows nothing (hiddenInName), and, when not empty, one that shows
 // something (showsInName), so that no name looks empty, nor exactly like
 // another member's with a character no one sees added ("bob" and
-// "bob\u200b").
+// "bob\u200b"); nor is it DeletedDisplayName, in any case or spacing.
 func ValidateDisplayName(s string) error {
 	switch {
 	case !utf8.ValidString(s):
@@ -98,6 +98,8 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
 	case s != "" && !strings.ContainsFunc(s, showsInName):
 		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
+	case strings.EqualFold(strings.Join(strings.Fields(s), " "), DeletedDisplayName):
+		return Errorf(EINVALID, "display_name must not be %q, which marks deleted accounts", DeletedDisplayName)
 	}
 	return nil
 }
