@@ -30,14 +30,20 @@ func run(t *testing.T, install config.Config, stdin string, args ...string) (str
 func runEnv(t *testing.T, install config.Config, env map[string]string, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
+	err := app.Main(context.Background(), onInstall(install, args...), app.IO{
+		In: strings.NewReader(stdin), Out: &out, Err: &errOut, Getenv: func(name string) string { return env[name] },
+	})
+	return out.String() + errOut.String(), err
+}
+
+// onInstall returns the arguments of a command with the flags that point it
+// at the install.
+func onInstall(install config.Config, args ...string) []string {
 	args = append(args, "--data", install.DataDir)
 	if install.Database != "" {
 		args = append(args, "--database", install.Database)
 	}
-	err := app.Main(context.Background(), args, app.IO{
-		In: strings.NewReader(stdin), Out: &out, Err: &errOut, Getenv: func(name string) string { return env[name] },
-	})
-	return out.String() + errOut.String(), err
+	return args
 }
 
 func TestCLI_User(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +18,7 @@ import (
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // IO is where a command reads and writes, so tests can run commands in process.
@@ -170,7 +172,7 @@ func userCommand(cfg *config.Config) *cobra.Command {
 			if !passwordStdin {
 				return errors.New("give the password on standard input with --password-stdin")
 			}
-			pw, err := readPassword(cmd)
+			pw, err := readPassword(cmd, "Password for "+args[0]+": ")
 			if err != nil {
 				return err
 			}
@@ -215,13 +217,29 @@ func accountState(u *parley.User) string {
 	return "active"
 }
 
-// readPassword reads a password, the first line of standard input.
-func readPassword(cmd *cobra.Command) (string, error) {
-	pw, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read password: %w", err)
+// readPassword reads a password: from a terminal, after a prompt on
+// standard error and without showing what is typed; otherwise the first
+// line of standard input.
+func readPassword(cmd *cobra.Command, prompt string) (string, error) {
+	if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(cmd.ErrOrStderr(), prompt)
+		pw, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(cmd.ErrOrStderr())
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(pw), nil
 	}
-	return strings.TrimRight(pw, "\r\n"), nil
+	return readLine(cmd, "password")
+}
+
+// readLine reads the first line of standard input, which holds what.
+func readLine(cmd *cobra.Command, what string) (string, error) {
+	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 // operatorCommand is `user grant-operator`, or `user revoke-operator` when

@@ -19,13 +19,13 @@ func passwdCommand(cfg *config.Config) *cobra.Command {
 	return &cobra.Command{
 		Use:   "passwd USERNAME",
 		Short: "Give a member a new password, read from standard input, and end their sessions",
-		Long: `Give a member a new password, the first line of standard input, stored as an
-argon2id hash. Every session the member has ends: they sign in again with the
+		Long: `Give a member a new password, the first line of standard input (typed at a
+terminal, it is asked for and not shown), stored as an argon2id hash. Every session the member has ends: they sign in again with the
 new password. The grants they gave apps stay.`,
 		Example: `  echo 'a new long password' | parley user passwd alice`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pw, err := readPassword(cmd)
+			pw, err := readPassword(cmd, "New password for "+args[0]+": ")
 			if err != nil {
 				return err
 			}
@@ -154,7 +154,7 @@ decision is: see ` + "`parley audit`" + `.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Type %s to delete this account for good: ", args[0])
-				typed, err := readPassword(cmd)
+				typed, err := readLine(cmd, "the name typed")
 				if err != nil {
 					return err
 				}
