@@ -258,24 +258,32 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, ta
 // in flight, counting those it chooses, in inFlight; and whether it passed
 // any over. On PostgreSQL, deliveries another server is taking are
 // skipped, not waited for, and those read are locked until the write ends.
+//
+// While no endpoint is full it reads the oldest due deliveries, whatever
+// their endpoint. Once one is, it reads, endpoint by endpoint, each other
+// endpoint's oldest due (dueByEndpoint): a full endpoint's backlog, which
+// grows for as long as it does not answer, is then never read, where
+// reading past it would cost each take, and SQLite's writer with it, time
+// in proportion to the backlog. That read costs time in proportion to the
+// endpoints instead, and only while one is full.
 func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEndpoint int, inFlight map[string]int) (
 	ids []any, passedOver bool, err error,
 ) {
-	args := []any{micros(now), limit}
-	full := ""
+	var full []any
 	if perEndpoint > 0 {
 		for endpoint, n := range inFlight {
 			if n >= perEndpoint {
-				args = append(args, endpoint)
+				full = append(full, endpoint)
 			}
 		}
-		if len(args) > 2 {
-			full = ` AND endpoint_id NOT IN (` + placeholders(3, len(args)-2) + `)`
-		}
 	}
-	rows, err := t.query(ctx, `
-		SELECT id, endpoint_id FROM webhook_deliveries WHERE next_attempt_at <= $1`+full+`
-		ORDER BY next_attempt_at LIMIT $2`+t.skipLocked(), args...)
+	query, args := `
+		SELECT id, endpoint_id FROM webhook_deliveries WHERE next_attempt_at <= $1
+		ORDER BY next_attempt_at LIMIT $2`+t.skipLocked(), []any{micros(now), limit}
+	if len(full) > 0 {
+		query, args = t.dueByEndpoint(len(full)), append([]any{micros(now), limit, perEndpoint}, full...)
+	}
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, false, mapError("take due webhooks", err)
 	}
@@ -293,6 +301,30 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEn
 		ids = append(ids, id)
 	}
 	return ids, passedOver, mapError("take due webhooks", rows.Err())
+}
+
+// dueByEndpoint is a read of up to $2 deliveries due at $1, oldest due
+// first, at most $3 of each endpoint, none of the full endpoints that
+// follow ($4 on), through each endpoint's own index range
+// (webhook_deliveries_due_by_endpoint): a LATERAL subquery on PostgreSQL,
+// a correlated one on SQLite, which has no LATERAL.
+func (t *txn) dueByEndpoint(full int) string {
+	if t.pg != nil {
+		return `
+			SELECT d.id, d.endpoint_id FROM webhook_endpoints e CROSS JOIN LATERAL (
+				SELECT x.id, x.endpoint_id, x.next_attempt_at FROM webhook_deliveries x
+				WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
+				ORDER BY x.next_attempt_at LIMIT $3` + t.skipLocked() + `) d
+			WHERE e.id NOT IN (` + placeholders(4, full) + `)
+			ORDER BY d.next_attempt_at LIMIT $2`
+	}
+	return `
+		SELECT d.id, d.endpoint_id FROM webhook_endpoints e JOIN webhook_deliveries d ON d.id IN (
+			SELECT x.id FROM webhook_deliveries x
+			WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
+			ORDER BY x.next_attempt_at LIMIT $3)
+		WHERE e.id NOT IN (` + placeholders(4, full) + `)
+		ORDER BY d.next_attempt_at LIMIT $2`
 }
 
 // leaseWebhooks makes the deliveries due again only at leaseUntil, and
