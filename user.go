@@ -80,12 +80,17 @@ func ValidatePassword(s string) error {
 	return nil
 }
 
+// joinersOut takes out the joiners, the characters that show nothing a
+// display name may hold, for emoji sequences and scripts that need them.
+var joinersOut = strings.NewReplacer("\u200c", "", "\u200d", "")
+
 // ValidateDisplayName checks a display name; an empty one is allowed and
 // means the username is shown. A name must show: it holds no character
 // that shows nothing (hiddenInName), and, when not empty, one that shows
 // something (showsInName), so that no name looks empty, nor exactly like
 // another member's with a character no one sees added ("bob" and
-// "bob\u200b"); nor is it DeletedDisplayName, in any case or spacing.
+// "bob\u200b"); nor is it DeletedDisplayName, in any case or spacing,
+// with joiners or without.
 func ValidateDisplayName(s string) error {
 	switch {
 	case !utf8.ValidString(s):
@@ -98,7 +103,7 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
 	case s != "" && !strings.ContainsFunc(s, showsInName):
 		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
-	case strings.EqualFold(strings.Join(strings.Fields(s), " "), DeletedDisplayName):
+	case strings.EqualFold(strings.Join(strings.Fields(joinersOut.Replace(s)), " "), DeletedDisplayName):
 		return Errorf(EINVALID, "display_name must not be %q, which marks deleted accounts", DeletedDisplayName)
 	}
 	return nil

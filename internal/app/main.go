@@ -217,20 +217,28 @@ func accountState(u *parley.User) string {
 	return "active"
 }
 
-// readPassword reads a password: from a terminal, after a prompt on
-// standard error and without showing what is typed; otherwise the first
-// line of standard input.
+// readPassword reads a password: from a terminal, twice, each after a
+// prompt on standard error and without showing what is typed, and only if
+// both are the same; otherwise the first line of standard input.
 func readPassword(cmd *cobra.Command, prompt string) (string, error) {
-	if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(cmd.ErrOrStderr(), prompt)
+	f, ok := cmd.InOrStdin().(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return readLine(cmd, "password")
+	}
+	var typed [2]string
+	for i, p := range []string{prompt, "Again: "} {
+		fmt.Fprint(cmd.ErrOrStderr(), p)
 		pw, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(cmd.ErrOrStderr())
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		return string(pw), nil
+		typed[i] = string(pw)
 	}
-	return readLine(cmd, "password")
+	if typed[0] != typed[1] {
+		return "", errors.New("the two passwords typed differ; nothing was changed")
+	}
+	return typed[0], nil
 }
 
 // readLine reads the first line of standard input, which holds what.

@@ -240,7 +240,8 @@ func TestAccounts_SetDisplayName(t *testing.T) {
 			`{"display_name": "a\u2028b"}`, `{"display_name": "\u3164"}`, `{"display_name": "\u2800 \u2800"}`, `{"display_name": "\u115f\u1160"}`,
 			`{"display_name": "bob\u3164"}`, `{"display_name": "bob\u034f"}`, `{"display_name": "bob\ufe00"}`,
 			// The name deleted accounts go by.
-			`{"display_name": "Deleted account"}`, `{"display_name": "deleted  ACCOUNT"}`} {
+			`{"display_name": "Deleted account"}`, `{"display_name": "deleted  ACCOUNT"}`, `{"display_name": "Deleted acc\u200count"}`,
+			`{"display_name": "Deleted \u200daccount"}`} {
 			_, err := alice.Do(ctx, "PATCH", "/api/v1/me", json.RawMessage(body), nil)
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
 		}

@@ -561,7 +561,8 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // about a message is logged, before it is first sent, for everyone in the
 // message's thread when it was enqueued (its Readers), as a realtime event
 // is: the app learns something of each of them, once however many of its
-// endpoints are told. A delivery whose first attempt went unrecorded is
+// endpoints are told (whose first attempts come within
+// parley.AccessKeyKept of each other). A delivery whose first attempt went unrecorded is
 // sent again with attempts still 0, and its record, keyed by the event, is
 // then dropped by the store as one it logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (

@@ -617,3 +617,38 @@ func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhooks_AnEndpointGetsItsSlotsBack: an endpoint's share of the
+// worker's slots is given back as its deliveries are answered, so that an
+// endpoint sent more than its share is sent every one.
+func TestWebhooks_AnEndpointGetsItsSlotsBack(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			log := slog.New(slog.DiscardHandler)
+			s := New(db, bus.NewMemory(64), log, Options{WebhooksAllowPrivate: true})
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			const sent = 3 * webhook.PerEndpoint
+			ids := make(chan string, sent)
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ids <- r.Header.Get("webhook-id")
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer rc.Close()
+			mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
+			for range sent {
+				if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stop := startWorker(s, log)
+			defer stop()
+			got := map[string]bool{}
+			for len(got) < sent {
+				got[nextSent(t, ids)] = true
+			}
+		})
+	}
+}

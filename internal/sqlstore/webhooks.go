@@ -220,7 +220,7 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, ta
 		if err != nil {
 			return nil, err
 		}
-		taken, err := t.leaseWebhooks(ctx, ids, leaseUntil)
+		taken, err := t.leaseWebhooks(ctx, ids, now, leaseUntil)
 		if err != nil {
 			return nil, err
 		}
@@ -256,8 +256,8 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, ta
 // chooseDueWebhooks returns the IDs of up to limit deliveries due at now,
 // oldest due first, passing over those of an endpoint that has perEndpoint
 // in flight, counting those it chooses, in inFlight; and whether it passed
-// any over. On PostgreSQL, deliveries another server is taking are
-// skipped, not waited for, and those read are locked until the write ends.
+// any over. On PostgreSQL, the oldest-first read skips deliveries another
+// server is taking, not waiting for them, and locks those it reads.
 //
 // While no endpoint is full it reads the oldest due deliveries, whatever
 // their endpoint. Once one is, it reads, endpoint by endpoint, each other
@@ -307,14 +307,17 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEn
 // first, at most $3 of each endpoint, none of the full endpoints that
 // follow ($4 on), through each endpoint's own index range
 // (webhook_deliveries_due_by_endpoint): a LATERAL subquery on PostgreSQL,
-// a correlated one on SQLite, which has no LATERAL.
+// a correlated one on SQLite, which has no LATERAL. It locks nothing: each
+// endpoint's range is read before the oldest of all are picked, and
+// locking them all would keep every other server's take from them;
+// leaseWebhooks locks those chosen.
 func (t *txn) dueByEndpoint(full int) string {
 	if t.pg != nil {
 		return `
 			SELECT d.id, d.endpoint_id FROM webhook_endpoints e CROSS JOIN LATERAL (
 				SELECT x.id, x.endpoint_id, x.next_attempt_at FROM webhook_deliveries x
 				WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
-				ORDER BY x.next_attempt_at LIMIT $3` + t.skipLocked() + `) d
+				ORDER BY x.next_attempt_at LIMIT $3) d
 			WHERE e.id NOT IN (` + placeholders(4, full) + `)
 			ORDER BY d.next_attempt_at LIMIT $2`
 	}
@@ -327,11 +330,13 @@ func (t *txn) dueByEndpoint(full int) string {
 		ORDER BY d.next_attempt_at LIMIT $2`
 }
 
-// leaseWebhooks makes the deliveries due again only at leaseUntil, and
-// returns them. Disabling an endpoint fails its deliveries, but a write
-// that found it enabled before the disabling committed may still enqueue
-// one: such a delivery fails here, and is not returned.
-func (t *txn) leaseWebhooks(ctx context.Context, ids []any, leaseUntil time.Time) ([]*parley.DueWebhook, error) {
+// leaseWebhooks makes those of the deliveries still due at now due again
+// only at leaseUntil, and returns them. On PostgreSQL those another server
+// is taking are skipped, and those it took since they were read are no
+// longer due. Disabling an endpoint fails its deliveries, but a write that
+// found it enabled before the disabling committed may still enqueue one:
+// such a delivery fails here, and is not returned.
+func (t *txn) leaseWebhooks(ctx context.Context, ids []any, now, leaseUntil time.Time) ([]*parley.DueWebhook, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -339,9 +344,10 @@ func (t *txn) leaseWebhooks(ctx context.Context, ids []any, leaseUntil time.Time
 		UPDATE webhook_deliveries SET
 			state = CASE WHEN `+endpointDisabled+` THEN '`+parley.DeliveryFailed+`' ELSE state END,
 			next_attempt_at = CASE WHEN `+endpointDisabled+` THEN NULL ELSE CAST($1 AS BIGINT) END
-		WHERE id IN (`+placeholders(2, len(ids))+`)
+		WHERE id IN (
+			SELECT id FROM webhook_deliveries WHERE id IN (`+placeholders(3, len(ids))+`) AND next_attempt_at <= $2`+t.skipLocked()+`)
 		RETURNING id, endpoint_id, event, payload, grant_id, thread_id, message_id, seq, created_at, attempts, readers, next_attempt_at`,
-		append([]any{micros(leaseUntil)}, ids...)...)
+		append([]any{micros(leaseUntil), micros(now)}, ids...)...)
 	if err != nil {
 		return nil, mapError("take due webhooks", err)
 	}

@@ -173,16 +173,49 @@ func TestWebhooks_EachDeliveryTakenOnce(t *testing.T) {
 }
 
 func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
 	e := newWebhookEndpoint(t, db)
 	now := parley.Now()
-	const n = 300
+	ds := enqueueMany(t, db, e, 300, now)
+	taken := takeConcurrently(t, db, now, parley.WebhookTake{Limit: 7})
+	mustBeTakenOnce(t, taken, ds)
+}
+
+// TestWebhooks_EachDeliveryTakenOnceBehindAFullEndpoint: so too while an
+// endpoint has its share in flight, when takes read endpoint by endpoint;
+// the full endpoint's deliveries wait.
+func TestWebhooks_EachDeliveryTakenOnceBehindAFullEndpoint(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnceBehindAFullEndpoint)
+}
+
+func testWebhooks_EachDeliveryTakenOnceBehindAFullEndpoint(t *testing.T, db *sqlstore.DB) {
+	full := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	enqueueMany(t, db, full, 50, now.Add(-time.Minute))
+	var ds []parley.NewWebhookDelivery
+	for range 3 {
+		ds = append(ds, enqueueMany(t, db, newWebhookEndpoint(t, db), 100, now)...)
+	}
+	taken := takeConcurrently(t, db, now, parley.WebhookTake{Limit: 7, PerEndpoint: 1000, InFlight: map[string]int{full.ID: 1000}})
+	mustBeTakenOnce(t, taken, ds)
+}
+
+// enqueueMany enqueues n deliveries to the endpoint, due at due, and
+// returns them.
+func enqueueMany(t *testing.T, db *sqlstore.DB, e *parley.WebhookEndpoint, n int, due time.Time) []parley.NewWebhookDelivery {
 	ds := make([]parley.NewWebhookDelivery, n)
 	for i := range ds {
-		ds[i] = parley.NewWebhookDelivery{ID: fmt.Sprintf("msg_%04d", i), EndpointID: e.ID, Event: parley.WebhookMessageCreated,
-			Payload: []byte(`{}`), CreatedAt: now}
+		ds[i] = parley.NewWebhookDelivery{ID: fmt.Sprintf("%s_%04d", e.ID, i), EndpointID: e.ID, Event: parley.WebhookMessageCreated,
+			Payload: []byte(`{}`), CreatedAt: due}
 	}
-	mustWrite(t, db, func(tx parley.Tx) error { return tx.EnqueueWebhooks(ctx, ds) })
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.EnqueueWebhooks(context.Background(), ds) })
+	return ds
+}
+
+// takeConcurrently has 8 writers take due deliveries as take says, at
+// once, each until it takes none, and counts how often each was taken.
+func takeConcurrently(t *testing.T, db *sqlstore.DB, now time.Time, take parley.WebhookTake) map[string]int {
+	ctx := context.Background()
 	var mu sync.Mutex
 	taken := map[string]int{}
 	var wg sync.WaitGroup
@@ -191,7 +224,7 @@ func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
 			for {
 				var due []*parley.DueWebhook
 				err := db.Write(ctx, func(tx parley.Tx) (err error) {
-					due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Hour), parley.WebhookTake{Limit: 7})
+					due, err = tx.TakeDueWebhooks(ctx, now, now.Add(time.Hour), take)
 					return err
 				})
 				if err != nil {
@@ -210,12 +243,19 @@ func testWebhooks_EachDeliveryTakenOnce(t *testing.T, db *sqlstore.DB) {
 		})
 	}
 	wg.Wait()
-	if len(taken) != n {
-		t.Fatalf("%d of %d deliveries taken", len(taken), n)
+	return taken
+}
+
+// mustBeTakenOnce checks that each of the deliveries was taken once, and
+// nothing else.
+func mustBeTakenOnce(t *testing.T, taken map[string]int, ds []parley.NewWebhookDelivery) {
+	t.Helper()
+	if len(taken) != len(ds) {
+		t.Fatalf("%d deliveries taken, want the %d", len(taken), len(ds))
 	}
-	for id, k := range taken {
-		if k != 1 {
-			t.Fatalf("%s taken %d times", id, k)
+	for _, d := range ds {
+		if k := taken[d.ID]; k != 1 {
+			t.Fatalf("%s taken %d times", d.ID, k)
 		}
 	}
 }
