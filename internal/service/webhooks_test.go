@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 	"github.com/parleyhq/parley/internal/webhook"
 )
@@ -565,18 +566,7 @@ func TestWebhooks_ARecoveredEndpointIsNotDisabledByTheRunItEnded(t *testing.T) {
 func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			db := sqlstoretest.Open(t, engine)
-			log := slog.New(slog.DiscardHandler)
-			s := New(db, bus.NewMemory(64), log, Options{WebhooksAllowPrivate: true})
-			ctx := context.Background()
-			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
-			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
-			send := func() {
-				t.Helper()
-				if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
-					t.Fatal(err)
-				}
-			}
+			s, db, alice, send := bobSending(t, engine)
 			var hanging atomic.Int32
 			release := make(chan struct{})
 			hangs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -598,13 +588,13 @@ func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 			}))
 			defer answers.Close()
 
-			mustEndpoint(t, s, db, users["alice"].ID, hangs.URL)
+			mustEndpoint(t, s, db, alice, hangs.URL)
 			for range webhook.Slots + 8 {
 				send()
 			}
-			mustEndpoint(t, s, db, users["alice"].ID, answers.URL)
+			mustEndpoint(t, s, db, alice, answers.URL)
 			send()
-			stop := startWorker(s, log)
+			stop := startWorker(s, slog.New(slog.DiscardHandler))
 			defer stop()
 			select {
 			case <-answered:
@@ -624,12 +614,7 @@ func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 func TestWebhooks_AnEndpointGetsItsSlotsBack(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			db := sqlstoretest.Open(t, engine)
-			log := slog.New(slog.DiscardHandler)
-			s := New(db, bus.NewMemory(64), log, Options{WebhooksAllowPrivate: true})
-			ctx := context.Background()
-			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
-			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			s, db, alice, send := bobSending(t, engine)
 			const sent = 3 * webhook.PerEndpoint
 			ids := make(chan string, sent)
 			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -637,18 +622,32 @@ func TestWebhooks_AnEndpointGetsItsSlotsBack(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			}))
 			defer rc.Close()
-			mustEndpoint(t, s, db, users["alice"].ID, rc.URL)
+			mustEndpoint(t, s, db, alice, rc.URL)
 			for range sent {
-				if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
-					t.Fatal(err)
-				}
+				send()
 			}
-			stop := startWorker(s, log)
+			stop := startWorker(s, slog.New(slog.DiscardHandler))
 			defer stop()
 			got := map[string]bool{}
 			for len(got) < sent {
 				got[nextSent(t, ids)] = true
 			}
 		})
+	}
+}
+
+// bobSending is the world of appInGroup on engine, with a service that may
+// deliver webhooks to loopback, alice's ID (the app's grant is hers), and
+// a send of bob's into the group.
+func bobSending(t *testing.T, engine string) (s *Service, db *sqlstore.DB, alice string, send func()) {
+	db = sqlstoretest.Open(t, engine)
+	s = New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{WebhooksAllowPrivate: true})
+	users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+	bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
+	return s, db, users["alice"].ID, func() {
+		t.Helper()
+		if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -23,7 +22,7 @@ func BenchmarkTakeDueWebhooks_BehindAFullEndpoint(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/backlog=%d", engine, backlog), func(b *testing.B) {
 				ctx := context.Background()
 				db := sqlstoretest.Open(b, engine)
-				full, other := benchEndpoint(b, db), benchEndpoint(b, db)
+				full, other := newWebhookEndpoint(b, db), newWebhookEndpoint(b, db)
 				now := parley.Now()
 				for first := 0; first < backlog; first += 1000 {
 					ds := make([]parley.NewWebhookDelivery, 0, 1000)
@@ -59,23 +58,4 @@ func BenchmarkTakeDueWebhooks_BehindAFullEndpoint(b *testing.B) {
 			})
 		}
 	}
-}
-
-// benchEndpoint stores an app and an endpoint of it.
-func benchEndpoint(b *testing.B, db *sqlstore.DB) *parley.WebhookEndpoint {
-	ctx := context.Background()
-	now := parley.Now()
-	app := &parley.App{ClientID: "pc_" + parley.NewID(), Name: "Movie Club", RedirectURIs: []string{"https://m.example/cb"},
-		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://m.example/hooks",
-		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now}
-	if err := db.Write(ctx, func(tx parley.Tx) error {
-		if err := tx.CreateApp(ctx, app, nil); err != nil {
-			return err
-		}
-		return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
-	}); err != nil {
-		b.Fatal(err)
-	}
-	return e
 }

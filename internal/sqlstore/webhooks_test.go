@@ -18,19 +18,22 @@ import (
 
 // newWebhookEndpoint stores an app and an endpoint of it subscribed to
 // message.created.
-func newWebhookEndpoint(t *testing.T, db *sqlstore.DB) *parley.WebhookEndpoint {
+func newWebhookEndpoint(tb testing.TB, db *sqlstore.DB) *parley.WebhookEndpoint {
+	tb.Helper()
 	ctx := context.Background()
 	now := parley.Now()
 	app := &parley.App{ClientID: "pc_" + parley.NewID(), Name: "Movie Club", RedirectURIs: []string{"https://m.example/cb"},
 		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
 	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://m.example/hooks",
 		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now.Add(parley.WebhookActivation)}
-	mustWrite(t, db, func(tx parley.Tx) error {
+	if err := db.Write(ctx, func(tx parley.Tx) error {
 		if err := tx.CreateApp(ctx, app, nil); err != nil {
 			return err
 		}
 		return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
-	})
+	}); err != nil {
+		tb.Fatal(err)
+	}
 	return e
 }
 
