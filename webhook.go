@@ -210,8 +210,8 @@ const (
 	DeliveryFailed    = "failed"
 	// DeliveryWithdrawn is a delivery about a message that was not sent,
 	// or not sent again, because its grant no longer reaches the message:
-	// the grant ended, the app was suspended (but for message.deleted,
-	// which is held pending until the app is reinstated), the member left
+	// the grant ended, the app was suspended (but for message.deleted and
+	// message.edited, held pending until the app is reinstated), the member left
 	// the thread or a participant closed it to apps before its attempt was
 	// due.
 	DeliveryWithdrawn = "withdrawn"

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -362,51 +364,54 @@ func TestWebhooks_AppSuspendedAndThreadLeft(t *testing.T) {
 	}
 }
 
-// TestWebhooks_DeletedWhileSuspendedToldOnReinstatement: a message the
-// app read, deleted while an operator had the app suspended, is told to
-// the app once it is reinstated, when its grant works again: its
-// message.deleted is held meanwhile, pending with no attempt due, not
-// withdrawn, and keeps its whole schedule of retries however long the
-// suspension lasts.
-func TestWebhooks_DeletedWhileSuspendedToldOnReinstatement(t *testing.T) {
+// TestWebhooks_DeletedOrEditedWhileSuspendedToldOnReinstatement: messages
+// the app read, one deleted and one edited while an operator had the app
+// suspended, are told to the app once it is reinstated, when its grant
+// works again: their message.deleted and message.edited are held
+// meanwhile, pending with no attempt due, not withdrawn, and keep their
+// whole schedule of retries however long the suspension lasts.
+func TestWebhooks_DeletedOrEditedWhileSuspendedToldOnReinstatement(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	w := newHookWorld(t)
 	rc := newReceiver(t)
-	ep := w.endpoint(t, rc.URL, "message.created", "message.deleted")
+	ep := w.endpoint(t, rc.URL, "message.created", "message.edited", "message.deleted")
 	card, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/1", Title: "A film"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rc.next(t)
-	reply := apptest.MustSend(t, w.bob, card.ThreadID, "something bob regrets")
-	if d := rc.next(t); d.event.Data["message_id"] != reply.ID {
-		t.Fatalf("event %s", d.body)
+	regretted := apptest.MustSend(t, w.bob, card.ThreadID, "something bob regrets")
+	mistyped := apptest.MustSend(t, w.bob, card.ThreadID, "my adress is 12 Elm St")
+	for _, m := range []*client.Message{regretted, mistyped} {
+		if d := rc.next(t); d.event.Data["message_id"] != m.ID {
+			t.Fatalf("event %s", d.body)
+		}
 	}
-	if _, err := w.app.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil { // the app keeps a copy
+	if _, err := w.app.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil { // the app keeps copies
 		t.Fatal(err)
 	}
 	console := service.ConsoleContext(ctx)
 	if _, err := w.env.Server.Service.SuspendApp(console, w.partner.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.bob.DeleteMessage(ctx, reply.ID); err != nil {
+	if err := w.bob.DeleteMessage(ctx, regretted.ID); err != nil {
 		t.Fatal(err)
 	}
-	var held parley.WebhookDelivery
-	for i := 0; held.ID == ""; i++ {
+	if _, err := w.bob.EditMessage(ctx, mistyped.ID, "my address is elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]parley.WebhookDelivery{} // by event
+	for i := 0; len(held) < 2; i++ {
 		if i == 100 { // 20 s, for a loaded machine
-			t.Fatal("the deletion's delivery was not held")
+			t.Fatalf("held only %v", slices.Collect(maps.Keys(held)))
 		}
 		time.Sleep(200 * time.Millisecond) // within alice's rate limit
 		for _, d := range w.deliveries(t, ep.ID) {
-			if d.Event == "message.deleted" && d.State == parley.DeliveryPending && d.NextAttemptAt == nil {
-				held = d
+			if d.Event != "message.created" && d.State == parley.DeliveryPending && d.NextAttemptAt == nil && len(d.Attempts) == 0 {
+				held[d.Event] = d
 			}
 		}
-	}
-	if len(held.Attempts) != 0 {
-		t.Fatalf("held delivery %+v", held)
 	}
 	// Longer than every retry: a held delivery is not attempted.
 	w.env.Clock.Advance(48 * time.Hour)
@@ -414,12 +419,15 @@ func TestWebhooks_DeletedWhileSuspendedToldOnReinstatement(t *testing.T) {
 	if _, err := w.env.Server.Service.ReinstateApp(console, w.partner.App.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	d := rc.next(t)
-	if d.event.Type != "message.deleted" || d.event.Data["message_id"] != reply.ID || d.header.Get("webhook-id") != held.ID {
-		t.Fatalf("after reinstatement: %s", d.body)
+	for range 2 {
+		d := rc.next(t)
+		want := map[string]string{"message.deleted": regretted.ID, "message.edited": mistyped.ID}[d.event.Type]
+		if d.event.Data["message_id"] != want || d.header.Get("webhook-id") != held[d.event.Type].ID {
+			t.Fatalf("after reinstatement: %s", d.body)
+		}
 	}
-	if n := rc.count.Load(); n != 3 {
-		t.Fatalf("the endpoint got %d requests; want 3, the deletion's once the app was reinstated", n)
+	if n := rc.count.Load(); n != 5 {
+		t.Fatalf("the endpoint got %d requests; want 5, the deletion's and the edit's once the app was reinstated", n)
 	}
 }
 

@@ -438,19 +438,23 @@ func targetReaches(ctx context.Context, tx parley.Tx, t parley.WebhookTarget, ev
 
 // heldWhileSuspended reports whether deliveries of event to a suspended
 // app's endpoints are held until the app is reinstated, rather than not
-// made or withdrawn: message.deleted, which tells the app to forget what
-// it may hold. Suspension ends no grant, and the app's tokens work again
-// once it is reinstated, with whatever the app kept; what was deleted
-// meanwhile must still reach it.
-func heldWhileSuspended(event string) bool { return event == parley.WebhookMessageDeleted }
+// made or withdrawn: message.deleted and message.edited, which tell the
+// app that what it may hold of a message is gone or changed. Suspension
+// ends no grant, and the app's tokens work again once it is reinstated,
+// with whatever the app kept; what was deleted or edited meanwhile, as
+// words a member took back, must still reach it.
+func heldWhileSuspended(event string) bool {
+	return event == parley.WebhookMessageDeleted || event == parley.WebhookMessageEdited
+}
 
-// enqueueMessageWebhooks enqueues, in tx, a message.created or
-// message.deleted event about m for every subscribed endpoint whose app's
-// grant reaches m, exactly as a realtime stream through that grant would
-// receive it; for a suspended app's, only message.deleted, which is held
-// (heldWhileSuspended). It reports whether it enqueued any. While no endpoint
-// subscribes to the event it costs nothing (mayHave); otherwise one query
-// finds the endpoints and grants to consider.
+// enqueueMessageWebhooks enqueues, in tx, a message.created,
+// message.edited or message.deleted event about m for every subscribed
+// endpoint whose app's grant reaches m, exactly as a realtime stream
+// through that grant would receive it; for a suspended app's, only
+// message.deleted and message.edited, which are held (heldWhileSuspended).
+// It reports whether it enqueued any. While no endpoint subscribes to the
+// event it costs nothing (mayHave); otherwise one query finds the
+// endpoints and grants to consider.
 func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, event string, m *parley.Message) (bool, error) {
 	now := s.Now()
 	if !s.hooks.mayHave(event, now) {
@@ -556,8 +560,9 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // as when it was enqueued (enqueueMessageWebhooks): a retry may be due a
 // day after the event, and ending an app's access ends its webhooks at
 // once, as it ends its realtime stream. One whose app is suspended is
-// withdrawn too, but for a message.deleted, which is held until the app is
-// reinstated (heldWhileSuspended), and then screened again. A delivery
+// withdrawn too, but for a message.deleted or message.edited, which is
+// held until the app is reinstated (heldWhileSuspended), and then screened
+// again. A delivery
 // about a message is logged, before it is first sent, for everyone in the
 // message's thread when it was enqueued (its Readers), as a realtime event
 // is: the app learns something of each of them, once however many of its
