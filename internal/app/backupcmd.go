@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -74,10 +73,7 @@ func backup(ctx context.Context, cfg config.Config, dest string, out io.Writer, 
 	// A copy whose chains break as the install's own do is a faithful one:
 	// it is written, and the command fails all the same, so that a broken
 	// log neither goes unseen nor stops every backup from then on.
-	sameAsInstall := func(breaks []string) (bool, error) {
-		install, err := verifyAccessLogs(ctx, db, io.Discard)
-		return slices.Equal(install.breaks, breaks), err
-	}
+	sameAsInstall := func(breaks []string) (bool, error) { return breaksAsInstalled(ctx, db, breaks) }
 	if err := sqlstore.Backup(ctx, db, dest, verifyContents(ctx, out, &sum, sameAsInstall)); err != nil {
 		return err
 	}

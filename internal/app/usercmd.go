@@ -20,8 +20,9 @@ func passwdCommand(cfg *config.Config) *cobra.Command {
 		Use:   "passwd USERNAME",
 		Short: "Give a member a new password, read from standard input, and end their sessions",
 		Long: `Give a member a new password, the first line of standard input (typed at a
-terminal, it is asked for and not shown), stored as an argon2id hash. Every session the member has ends: they sign in again with the
-new password. The grants they gave apps stay.`,
+terminal, it is asked for twice and not shown), stored as an argon2id hash.
+Every session the member has ends: they sign in again with the new
+password. The grants they gave apps stay.`,
 		Example: `  echo 'a new long password' | parley user passwd alice`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
