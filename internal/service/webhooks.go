@@ -562,14 +562,14 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // once, as it ends its realtime stream. One whose app is suspended is
 // withdrawn too, but for a message.deleted or message.edited, which is
 // held until the app is reinstated (heldWhileSuspended), and then screened
-// again. A delivery
-// about a message is logged, before it is first sent, for everyone in the
-// message's thread when it was enqueued (its Readers), as a realtime event
-// is: the app learns something of each of them, once however many of its
-// endpoints are told (whose first attempts come within
-// parley.AccessKeyKept of each other). A delivery whose first attempt went unrecorded is
-// sent again with attempts still 0, and its record, keyed by the event, is
-// then dropped by the store as one it logged already.
+// again. A delivery about a message is logged, before it is first sent,
+// for everyone in the message's thread when it was enqueued (its
+// Readers), as a realtime event is: the app learns something of each of
+// them, once however many of its endpoints are told (whose first attempts
+// come within parley.AccessKeyKept of each other). A delivery whose first
+// attempt went unrecorded is sent again with attempts still 0, and its
+// record, keyed by the event, is then dropped by the store as one it
+// logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
 	send []*parley.DueWebhook, withdrawn, held []string, records []parley.AccessRecord, err error,
 ) {
