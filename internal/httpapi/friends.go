@@ -43,7 +43,7 @@ func (s *Server) handleFriendRequests(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleFriendDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.RemoveFriend(r.Context(), r.PathValue("user_id")); err != nil {
+	if _, err := s.svc.RemoveFriend(r.Context(), r.PathValue("user_id")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

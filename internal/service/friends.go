@@ -105,17 +105,25 @@ func (s *Service) FriendRequests(ctx context.Context) (reqs *parley.FriendReques
 	return reqs, err
 }
 
-// RemoveFriend ends a friendship, or withdraws or declines a request.
-// Threads already shared stay as they are. A declined request stays, out
-// of every list, so that its asker waits parley.DeclinedRequestWait
-// before asking again: the asker cannot remove it, and the member who
-// declined it removes it by asking them (AddFriend).
-func (s *Service) RemoveFriend(ctx context.Context, userID string) error {
+// What RemoveFriend ended.
+const (
+	FriendRemoved    = "removed"   // a friendship
+	RequestDeclined  = "declined"  // another's request to the caller
+	RequestWithdrawn = "withdrawn" // the caller's own request
+)
+
+// RemoveFriend ends a friendship, or withdraws or declines a request, and
+// returns which it did. Threads already shared stay as they are. A
+// declined request stays, out of every list, so that its asker waits
+// parley.DeclinedRequestWait before asking again: the asker cannot remove
+// it, and the member who declined it removes it by asking them
+// (AddFriend).
+func (s *Service) RemoveFriend(ctx context.Context, userID string) (ended string, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		f, err := tx.FindFriendship(ctx, c.User.ID, userID)
 		switch {
 		case isNotFound(err) || err == nil && f.State == parley.FriendDeclined:
@@ -123,10 +131,19 @@ func (s *Service) RemoveFriend(ctx context.Context, userID string) error {
 		case err != nil:
 			return err
 		case f.State == parley.FriendPending && f.AddresseeID == c.User.ID:
+			ended = RequestDeclined
 			return tx.DeclineFriendship(ctx, f.RequesterID, f.AddresseeID, s.Now())
+		case f.State == parley.FriendPending:
+			ended = RequestWithdrawn
+		default:
+			ended = FriendRemoved
 		}
 		return tx.DeleteFriendship(ctx, c.User.ID, userID)
 	})
+	if err != nil {
+		return "", err
+	}
+	return ended, nil
 }
 
 // areFriends reports whether a and b are accepted friends.

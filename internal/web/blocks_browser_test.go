@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -55,8 +56,13 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	}
 	apptest.Screenshot(t, b, "blocked-by-them")
 
-	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#blocked`)), chromedp.WaitVisible(chromedp.CSS(`#incoming button[aria-label="Block Member carol"]`))))
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/friends"), chromedp.WaitVisible(chromedp.CSS(`#blocked`)), chromedp.WaitVisible(chromedp.CSS(`#incoming summary[aria-label="Block Member carol"]`))))
 	apptest.Screenshot(t, a, "friends")
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#incoming .confirm summary`)), chromedp.WaitVisible(chromedp.CSS(`#incoming .confirm button.danger`))))
+	if got := text(t, a, `#incoming .confirm`); !strings.Contains(got, "Member carol can no longer send you messages") {
+		t.Errorf("Block beside carol's request, opened, says %q", got)
+	}
+	apptest.Screenshot(t, a, "friends-block-confirm")
 	checkAccessibility(t, a, "friends")
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#blocked`))))
 	waitFor(t, a, `document.body.dataset.live === "open"`)

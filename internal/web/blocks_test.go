@@ -93,7 +93,7 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const reopen, cannot = `>Reopen to apps</button>`, `You cannot reopen it to apps while this conversation is blocked.`
+	const reopen, cannot = `>Let apps in again</button>`, `You cannot reopen it to apps while this conversation is blocked.`
 	if p := a.get("/t/" + th.ID); strings.Contains(p.body, reopen) || !strings.Contains(p.body, cannot) {
 		t.Errorf("alice's conversation, closed to apps while she blocks bob, offers her to reopen it:\n%s", p.body)
 	}

@@ -13,7 +13,7 @@ import (
 // TestMessenger_Browser_Report: the flag beside another's message opens
 // the report's form under it, in sight at a desktop's width and a
 // phone's, with focus on the first reason; Escape and Cancel close it.
-// Sent, it closes without leaving the page, and a screen reader is told;
+// Sent, it closes without leaving the page, and the status line says so;
 // the other member's message changing meanwhile leaves the form as it
 // is. An operator then finds the report on their page.
 func TestMessenger_Browser_Report(t *testing.T) {
@@ -72,7 +72,8 @@ func TestMessenger_Browser_Report(t *testing.T) {
 	must(t, chromedp.Do(b, chromedp.Sleep(300*time.Millisecond)))
 	waitFor(t, b, `document.querySelector("#m1 .report").open && document.querySelector("#m1 .report textarea").value === "a threat"`)
 	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`#m1 .report button[type=submit]`))))
-	waitFor(t, b, `document.getElementById("heard").textContent === "Reported to the operators." && !document.querySelector("#m1 .report").open`)
+	waitFor(t, b, `document.getElementById("live").textContent.startsWith("Reported.") && !document.querySelector("#m1 .report").open`)
+	apptest.Screenshot(t, b, "reported")
 	waitFor(t, b, `document.querySelector("#m1 .chip")?.textContent === "😂 1"`)
 	if got := location(t, b).Path; got != path {
 		t.Errorf("reporting took the page from %s to %s", path, got)

@@ -25,7 +25,7 @@ type reportReason struct{ Reason, Words string }
 var reportReasons = []reportReason{
 	{parley.FlagSpam, "Spam: advertising, a scam, or the same thing again and again"},
 	{parley.FlagAbuse, "Abuse: harassment, threats or hate"},
-	{parley.FlagOther, "Something else: say what below"},
+	{parley.FlagOther, "Something else: say what below, if you can"},
 }
 
 // reasonWords say each reason briefly, on the operators' page.

@@ -35,11 +35,13 @@ func (p *Pages) handleFriends(w http.ResponseWriter, r *http.Request) {
 
 // noticeWords are the friends page's notices after an action, by ?done=.
 var noticeWords = map[string]string{
-	"asked":     "Request sent. You can talk once they accept.",
-	"accepted":  "You are friends now.",
-	"removed":   "Done.",
-	"blocked":   "Blocked. They can no longer send you messages or ask to be your friend.",
-	"unblocked": "Unblocked. You are not friends again, but either of you may ask.",
+	"asked":                  "Request sent. You can talk once they accept.",
+	"accepted":               "You are friends now.",
+	service.FriendRemoved:    "Removed from your friends. Your chats with them stay as they are.",
+	service.RequestDeclined:  "Request declined. They cannot ask you again for 30 days; you may ask them at any time.",
+	service.RequestWithdrawn: "Request withdrawn.",
+	"blocked":                "Blocked. They can no longer send you messages or ask to be your friend.",
+	"unblocked":              "Unblocked. You are not friends again, but either of you may ask.",
 }
 
 func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page friendsPage) {
@@ -83,9 +85,11 @@ func (p *Pages) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
 	done(w, r, friendsPath+"?done="+how)
 }
 
-// removeFriend removes a friend, or withdraws or declines a request.
+// removeFriend removes a friend, or withdraws or declines a request, and
+// goes back to the friends page, which says which it did.
 func (p *Pages) removeFriend(ctx context.Context, r *http.Request) (string, error) {
-	return friendsPath + "?done=removed", p.svc.RemoveFriend(ctx, r.PathValue("id"))
+	ended, err := p.svc.RemoveFriend(ctx, r.PathValue("id"))
+	return friendsPath + "?done=" + ended, err
 }
 
 // blockMember blocks the member the form names, and goes back to the

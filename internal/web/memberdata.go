@@ -47,6 +47,9 @@ type dataPage struct {
 	// NameError says why the display name was not changed, PasswordError
 	// why the password was not, Error why the account was not deleted.
 	NameError, PasswordError, Error string
+	// Confirmed keeps the deletion's box ticked when the member ticked it
+	// and something else was wrong.
+	Confirmed bool
 }
 
 // accountNotices are the account page's notices after a change, by ?done=.
@@ -171,7 +174,9 @@ func (p *Pages) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, signInPath+"?done=deleted", http.StatusSeeOther)
 		return
 	}
-	p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) { page.Error = msg })
+	p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) {
+		page.Error, page.Confirmed = msg, r.PostFormValue("confirm") == "yes"
+	})
 }
 
 // renderAccountError shows the account page again with what was wrong

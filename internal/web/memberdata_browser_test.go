@@ -18,8 +18,9 @@ import (
 // their other sessions out and keeps this browser in), and deletes their
 // account: a wrong password deletes nothing and says so; the right one,
 // with the box ticked, signs them out everywhere and the sign-in page says
-// the account is deleted. Bob's conversation keeps his message, and
-// alice's as a tombstone. With PARLEY_SCREENSHOTS set, the account page,
+// the account is deleted. Each refusal has its field focused and its
+// words on the screen, however far down the page the form is. Bob's
+// conversation keeps his message, and alice's as a tombstone. With PARLEY_SCREENSHOTS set, the account page,
 // its refusals, the changed password's notice and the sign-in page after
 // the deletion are saved at 1280 and 375 px.
 func TestDataPage_Browser(t *testing.T) {
@@ -70,6 +71,7 @@ func TestDataPage_Browser(t *testing.T) {
 
 	// A new password.
 	must(t, chromedp.Do(b,
+		chromedp.EmulateViewport(375, 800),
 		chromedp.SendKeys(chromedp.CSS(`#current-password`), "not my password"),
 		chromedp.SendKeys(chromedp.CSS(`#new-password`), "a brand new password"),
 	))
@@ -77,6 +79,7 @@ func TestDataPage_Browser(t *testing.T) {
 	if msg := text(t, b, `#password-error`); !strings.Contains(msg, "password is wrong") {
 		t.Errorf("a wrong current password: %q", msg)
 	}
+	refusedInSight(t, b, "#password-error", "#current-password")
 	apptest.Screenshot(t, b, "password-refused")
 	checkAccessibility(t, b, "your data, new password refused")
 	apptest.MustMe(t, alice)
@@ -99,6 +102,7 @@ func TestDataPage_Browser(t *testing.T) {
 	alice = env.Client.WithToken(s.Token)
 
 	must(t, chromedp.Do(b,
+		chromedp.EmulateViewport(375, 800),
 		chromedp.SendKeys(chromedp.CSS(`#delete-password`), "not my password"),
 		chromedp.Click(chromedp.CSS(`#delete-form input[name=confirm]`)),
 	))
@@ -106,15 +110,18 @@ func TestDataPage_Browser(t *testing.T) {
 	if msg := text(t, b, `#delete-error`); !strings.Contains(msg, "password is wrong") {
 		t.Errorf("a wrong password: %q", msg)
 	}
+	refusedInSight(t, b, "#delete-error", "#delete-password")
 	apptest.MustMe(t, alice)
-	must(t, chromedp.Do(b, chromedp.ScrollIntoView(chromedp.CSS(`#delete-title`))))
 	apptest.Screenshot(t, b, "your-data-refused")
 	checkAccessibility(t, b, "your data, deletion refused")
 
+	// The box she ticked stays ticked: the password alone was wrong.
 	must(t, chromedp.Do(b,
 		chromedp.SendKeys(chromedp.CSS(`#delete-password`), "a brand new password"),
-		chromedp.Click(chromedp.CSS(`#delete-form input[name=confirm]`)),
 	))
+	if ticked := at[bool](t, b, 375, `document.querySelector("#delete-form input[name=confirm]").checked`); !ticked {
+		t.Error("the deletion's box, ticked before a wrong password, is unticked")
+	}
 	submit(t, b, `#delete-form button[type=submit]`, `!!document.querySelector(".notice")`)
 	if notice := text(t, b, `.notice`); !strings.Contains(notice, "Your account is deleted") {
 		t.Errorf("the sign-in page after the deletion: %q", notice)
@@ -129,5 +136,20 @@ func TestDataPage_Browser(t *testing.T) {
 	msgs, err := bob.Messages(ctx, thread, client.MessagesQuery{After: client.Seq(0)})
 	if err != nil || len(msgs.Messages) != 2 || msgs.Messages[0].DeletedAt == nil || msgs.Messages[1].Text != "bob's own words" {
 		t.Errorf("bob's conversation after alice's deletion: %+v, %v", msgs, err)
+	}
+}
+
+// refusedInSight fails the test unless the page, shown again with a form's
+// error, has the form's field focused and the error on the screen: a
+// member who sent it from the top of a long page sees why nothing changed.
+func refusedInSight(t *testing.T, b context.Context, errorCSS, fieldCSS string) {
+	t.Helper()
+	ok, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => {
+		const e = document.querySelector(`+"`"+errorCSS+"`"+`).getBoundingClientRect();
+		return document.activeElement === document.querySelector(`+"`"+fieldCSS+"`"+`) && e.top >= 0 && e.bottom <= innerHeight;
+	})()`))
+	must(t, err)
+	if !ok {
+		t.Errorf("refused, the page does not show %s with %s focused", errorCSS, fieldCSS)
 	}
 }

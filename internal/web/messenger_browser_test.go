@@ -204,8 +204,9 @@ func TestMessenger_Browser(t *testing.T) {
 			must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), msg), pressEnter(`#text`)))
 			waitFor(t, alice, bubbleCount(msg, 1))
 		}
-		// A long message of one's own keeps its Delete button beside it on
-		// a phone, level with the bubble, not pushed below it.
+		// One's own message has its Delete button beside it, level with the
+		// bubble, at a desktop's width, and on a phone, where the bubble
+		// takes the whole width, under it at its right edge, long or short.
 		long := "A long message, to see how it wraps on a phone: " + strings.Repeat("the film starts at eight, ", 8)
 		must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), long), pressEnter(`#text`)))
 		waitFor(t, alice, bubbleCount(long, 1))
@@ -215,15 +216,18 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(alice, chromedp.SendKeys(chromedp.CSS(`#text`), withLink), pressEnter(`#text`)))
 		waitFor(t, alice, bubbleCount(withLink, 1))
 		apptest.Screenshot(t, alice, "group-mine")
-		for _, width := range []int64{375, 1280} {
+		for width, where := range map[int64]string{
+			1280: `d.right <= b.left && d.top >= b.top && d.bottom <= b.bottom`,
+			375:  `d.top >= b.bottom && Math.abs(d.right - b.right) <= 2`,
+		} {
 			must(t, chromedp.Do(alice, chromedp.EmulateViewport(width, 800)))
-			apart, err := chromedp.Run(alice, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages li.mine")].filter(li => {
+			misplaced, err := chromedp.Run(alice, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#messages li.mine")].filter(li => {
 				const b = li.querySelector(".bubble").getBoundingClientRect(), d = li.querySelector(".delete summary").getBoundingClientRect();
-				return !(d.right <= b.left && d.top >= b.top && d.bottom <= b.bottom);
+				return !(`+where+`);
 			}).map(li => li.querySelector(".bubble").textContent)`))
 			must(t, err)
-			if len(apart) > 0 {
-				t.Errorf("at %d px, the Delete buttons of these messages are not beside their bubbles: %q", width, apart)
+			if len(misplaced) > 0 {
+				t.Errorf("at %d px, the Delete buttons of these messages are not where they belong (%s): %q", width, where, misplaced)
 			}
 		}
 		group := strings.TrimPrefix(location(t, alice).Path, "/t/")
@@ -274,7 +278,10 @@ func TestMessenger_Browser(t *testing.T) {
 		// On a phone, each person's buttons stay together on one row.
 		must(t, chromedp.Do(alice, chromedp.EmulateViewport(375, 800)))
 		split, err := chromedp.Run(alice, chromedp.Evaluate[[]string](`[...document.querySelectorAll("ul.people li")].filter(li =>
-			new Set([...li.querySelectorAll("button")].map(b => Math.round(b.getBoundingClientRect().top))).size > 1).map(li => li.innerText)`))
+			new Set([...li.querySelectorAll("button, summary")].filter(b => b.checkVisibility()).map(b => {
+				const r = b.getBoundingClientRect();
+				return Math.round((r.top + r.bottom) / 20); // its middle, to 10 px
+			})).size > 1).map(li => li.innerText)`))
 		must(t, err)
 		if len(split) > 0 {
 			t.Errorf("at 375 px, these people's buttons are split over two rows: %q", split)
@@ -385,7 +392,16 @@ func TestMessenger_Browser(t *testing.T) {
 		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)), chromedp.WaitVisible(chromedp.CSS(`form.remove button`))))
 		apptest.Screenshot(t, alice, "group-manage")
 		checkAccessibility(t, alice, "group thread, its Manage menu open")
-		must(t, chromedp.Do(alice, chromedp.Click(chromedp.CSS(`#thread-head .manage summary`))))
+		// Escape closes the menu, back to its button, and so does a click
+		// elsewhere.
+		must(t, chromedp.Do(alice, chromedp.KeyEvent("\x1b")))
+		waitFor(t, alice, `!document.querySelector("#thread-head .manage").open && document.activeElement === document.querySelector("#thread-head .manage summary")`)
+		must(t, chromedp.Do(alice,
+			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`form.remove button`)),
+			chromedp.Click(chromedp.CSS(`#thread-head h1`)),
+		))
+		waitFor(t, alice, `!document.querySelector("#thread-head .manage").open`)
 		must(t, chromedp.Do(bob,
 			chromedp.Click(chromedp.CSS(`#thread-head .manage summary`)),
 			chromedp.Click(chromedp.CSS(`.leave summary`)),
@@ -401,12 +417,21 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		waitFor(t, alice, `document.querySelector("#thread-head .members").textContent.startsWith("2 people")`)
 
-		// Alice removes Dave, the last of her friends, from them.
+		// Alice removes Dave, the last of her friends, from them: Remove
+		// first says what it does, and the page then says what it did.
 		must(t, chromedp.Do(alice,
 			chromedp.Navigate(proxy.URL+"/friends"),
-			chromedp.Click(chromedp.CSS(`#friends li:last-child button.quiet`)),
-			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
+			chromedp.Click(chromedp.CSS(`#friends li:last-child .confirm summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`#friends li:last-child .confirm button.danger`)),
 		))
+		if got := text(t, alice, `#friends li:last-child`); !strings.Contains(got, "Your chats with Member dave stay as they are") || !strings.Contains(got, "Remove Member dave") {
+			t.Errorf("Remove beside dave, opened, says %q", got)
+		}
+		apptest.Screenshot(t, alice, "friend-remove-confirm")
+		submit(t, alice, `#friends li:last-child .confirm button.danger`, `!!document.querySelector(".notice")`)
+		if got := text(t, alice, `.notice`); got != "Removed from your friends. Your chats with them stay as they are." {
+			t.Errorf("after removing dave the page says %q", got)
+		}
 		if got := text(t, alice, `#friends`); strings.Contains(got, "@dave") || !strings.Contains(got, "@bob") {
 			t.Errorf("alice's friends after removing dave:\n%s", got)
 		}

@@ -140,6 +140,13 @@ func TestPrivacyPages_Browser(t *testing.T) {
 			t.Errorf("at %d px, the client secret does not show whole", width)
 		}
 	}
+	// Its Copy button copies it, or leaves it selected where the
+	// clipboard is out of reach, and says which.
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`.secret .copy`))))
+	waitFor(t, b, `["Copied", "Selected: copy it"].includes(document.querySelector(".secret .copy").textContent)`)
+	if selected, err := chromedp.Run(b, chromedp.Evaluate[bool](`(s => s.selectionStart === 0 && s.selectionEnd === s.value.length && s.value.startsWith("pcs_"))(document.getElementById("client-secret"))`)); err != nil || !selected {
+		t.Errorf("Copy left the client secret unselected (%v)", err)
+	}
 	apptest.Screenshot(t, b, "developer-app")
 	checkAccessibility(t, b, "developer console, an app's page")
 	// The chart loads under the pages' policy.

@@ -56,7 +56,7 @@ func TestThreadApps_Browser(t *testing.T) {
 		waitFor(t, ctx, `document.body.dataset.live === "open"`)
 	}
 	openThread(bob)
-	if got := text(t, bob, `#thread-apps`); !strings.Contains(got, "No app reaches this conversation.") {
+	if got := text(t, bob, `#thread-apps`); !strings.Contains(got, "No app can read this chat.") {
 		t.Errorf("before any app, bob's thread says %q", got)
 	}
 	var token *oauth2.Token
@@ -134,7 +134,7 @@ func TestThreadApps_Browser(t *testing.T) {
 		apptest.Screenshot(t, alice, "thread-closed")
 		checkAccessibility(t, alice, "thread closed to apps")
 		// Bob's switch kept the focus, now to reopen.
-		if got := text(t, bob, `#apps-switch`); got != "Reopen to apps" {
+		if got := text(t, bob, `#apps-switch`); got != "Let apps in again" {
 			t.Errorf("bob's switch reads %q", got)
 		}
 		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#apps-switch`))))

@@ -37,7 +37,7 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 		name + ` can now read this conversation through Member alice&#39;s connection.`,
 		`<span class="app" data-client="` + sneaky.App.ClientID + `">` + name + ` (reads messages), through Member alice&#39;s connection</span>`,
 		`<input type="hidden" name="allowed" value="false">`,
-		`>Close to apps</button>`,
+		`>Keep apps out</button>`,
 	} {
 		if !strings.Contains(bobs.body, want) {
 			t.Errorf("bob's thread page lacks %s:\n%s", want, section(bobs.body))
@@ -51,7 +51,7 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	}
 
 	closed := b.post(bobs, "/t/"+th+"/apps", url.Values{"allowed": {"false"}})
-	for _, want := range []string{"You closed this conversation to apps.", "Closed to apps by you: no app can read this conversation.", ">Reopen to apps</button>"} {
+	for _, want := range []string{"You closed this conversation to apps.", "Closed to apps by you: no app can read this conversation.", ">Let apps in again</button>"} {
 		if closed.url.Path != "/t/"+th || !strings.Contains(closed.body, want) {
 			t.Errorf("after closing, bob's page (%s) lacks %q:\n%s", closed.url, want, section(closed.body))
 		}

@@ -37,6 +37,7 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 		{"/", `.inbox-top`, `.bar a, .inbox-top .button`},
 		{"/t/" + group, `#send`, `.bar a, .back, .manage summary, .delete summary, #send button`},
 		{"/account/apps", `.subnav`, `.bar a, .subnav a`},
+		{"/friends", `#friends`, `.bar a, .find button, #friends button, #friends summary`},
 		{"/account/data", `#delete-form`, `.bar a, .who button, #name-form button, #password-form button, #download, #delete-form button`},
 	} {
 		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))))

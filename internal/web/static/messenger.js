@@ -74,9 +74,12 @@ async function refusal(r) {
 }
 
 // post sends a form's fields as the form would, answered 204. It returns
-// what went wrong, in words for the member, or null.
+// what went wrong, in words for the member, or null. A post that got no
+// answer may or may not have been done: the member is told to try again,
+// which does it once.
 async function post(form, extra = {}) {
-  const r = await postForm(form, extra);
+  const r = await postForm(form, extra).catch(() => null);
+  if (!r) return "No answer came (are you offline?): try again.";
   return r.status === 204 ? null : refusal(r);
 }
 
@@ -106,6 +109,20 @@ function swap(id, doc, later) {
   }
 }
 
+// A secret shown once has a Copy button beside it, which copies it to the
+// clipboard and says so on itself a moment; where the clipboard is out of
+// reach (a page not served over HTTPS), the secret is left selected.
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  const field = document.getElementById(button.dataset.copy);
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    field.select();
+    const copied = await navigator.clipboard?.writeText(field.value).then(() => true, () => false);
+    button.textContent = copied ? "Copied" : "Selected: copy it";
+    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  });
+}
+
 // newKey is a fresh idempotency key for a message.
 function newKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -115,6 +132,15 @@ function newKey() {
 // say shows the state of the page (offline, an error) in its status line.
 function say(text) {
   if (status) status.textContent = text;
+}
+
+// sayForAMoment shows what was just done in the status line, for a few
+// seconds unless something else is said meanwhile.
+function sayForAMoment(text) {
+  say(text);
+  setTimeout(() => {
+    if (status?.textContent === text) say("");
+  }, 5000);
 }
 
 // tell has screen readers read out what happened, without showing it: a
@@ -619,12 +645,12 @@ if (list) {
     e.preventDefault();
     const err = await post(form);
     if (err) return say(err);
-    say("");
     closeAction(form.closest("details"));
-    tell("Reported to the operators.");
+    sayForAMoment("Reported. The operators will read the message; its sender is not told.");
   });
+  // A click elsewhere closes the reactions and the thread's Manage menu.
   document.addEventListener("click", (e) => {
-    for (const picker of list.querySelectorAll("details.react[open]")) if (!picker.contains(e.target)) picker.open = false;
+    for (const menu of document.querySelectorAll("details.react[open], details.manage[open]")) if (!menu.contains(e.target)) menu.open = false;
   });
   // Cancel closes the field or the report, where the page without script goes back to
   // the message.
@@ -657,9 +683,11 @@ if (list) {
   });
 
   // Escape closes an edit, the reactions, a report, or a confirmation,
-  // Delete's or Leave's, back to its button.
+  // Delete's or Leave's, back to its button; then the Manage menu, wherever
+  // the focus is.
   document.addEventListener("keydown", (e) => {
-    const open = e.key === "Escape" && e.target.closest?.(`${messageActions}[open], details.leave[open]`);
+    if (e.key !== "Escape") return;
+    const open = e.target.closest?.(`${messageActions}[open], details.leave[open]`) || document.querySelector("details.manage[open]");
     if (open) closeAction(open);
   });
 
@@ -814,7 +842,7 @@ if (text && list) {
           stalled = true;
           showOutbox();
           const what = queue.length === 1 ? "your message is" : "your messages are";
-          say(r ? `Something went wrong (${r.status}): ${what} sent again in a moment.` : `You are offline: ${what} sent once you are back online.`);
+          say(r ? `Something went wrong (${r.status}): ${what} will be sent again in a moment.` : `You are offline: ${what} will be sent once you are back online.`);
           retry = setTimeout(sendQueued, pause);
           pause = Math.min(2 * pause, 30000);
           return;
