@@ -1,6 +1,8 @@
 package parley
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -120,6 +122,31 @@ func (a *App) Validate() error {
 	return nil
 }
 
+// responseParams are the parameters an authorization response adds to the
+// redirect URI's query (RFC 6749 section 4.1.2, RFC 9207).
+var responseParams = []string{"code", "state", "iss", "error", "error_description", "error_uri"}
+
+// validateRedirectQuery accepts a redirect URI's query that an
+// authorization response keeps whole, as RFC 6749 section 3.1.2 requires:
+// pairs joined by '&' ('&' alone: the response is built with Go's
+// url.Values, which drops a pair holding ';'), none of them named as a
+// parameter the response adds.
+func validateRedirectQuery(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return fmt.Errorf("its query must be name=value pairs joined by '&', without ';'")
+	}
+	for _, name := range responseParams {
+		if q.Has(name) {
+			return fmt.Errorf("its query must not hold %s, which the authorization response adds", name)
+		}
+	}
+	return nil
+}
+
 // validateRedirectURI accepts absolute URIs without a fragment (RFC 6749
 // section 3.1.2): https anywhere, http only on loopback hosts (RFC 8252
 // section 7.3), or a private-use scheme for native apps.
@@ -130,6 +157,9 @@ func validateRedirectURI(raw string) error {
 	}
 	if u.User != nil {
 		return Errorf(EINVALID, "redirect URI %q must not hold a user name or password before its host", raw)
+	}
+	if err := validateRedirectQuery(u.RawQuery); err != nil {
+		return Errorf(EINVALID, "redirect URI %q: %v", raw, err)
 	}
 	switch u.Scheme {
 	case "https":

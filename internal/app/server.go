@@ -455,7 +455,9 @@ func (s *Server) Listen() error {
 	}
 	// The API answers every path under its prefix itself: ServeMux would
 	// redirect an unclean one (/api/v1//threads) to its clean form, before
-	// authentication and without a problem.
+	// authentication and without a problem. So would it one under the
+	// provider's (/oauth2//token), which its clients would follow with
+	// their form, secrets and all: it is not found, as the API's is.
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The API's bodies and answers, the pages' and the provider's
 		// alike, whatever the request's headers say. A realtime
@@ -476,6 +478,9 @@ func (s *Server) Listen() error {
 		}
 		if strings.HasPrefix(r.URL.Path, httpapi.PathPrefix) {
 			s.api.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, oauth.PathPrefix) && httpapi.NotClean(w, r) {
 			return
 		}
 		mux.ServeHTTP(w, r)

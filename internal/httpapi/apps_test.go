@@ -76,8 +76,11 @@ func TestApps_Register(t *testing.T) {
 		"ErrFragment":         {"name": "X", "redirect_uris": []string{"https://x.example/cb#frag"}},
 		"ErrPlainHTTP":        {"name": "X", "redirect_uris": []string{"http://x.example/cb"}},
 		"ErrBareCustomScheme": {"name": "X", "redirect_uris": []string{"myapp:/cb"}},
-		"ErrHomepage":         {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "javascript:alert(1)"},
-		"ErrPurposeTooLong":   {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "purpose": strings.Repeat("p", 501)},
+		// A query the authorization response could not keep whole.
+		"ErrSemicolonInQuery":     {"name": "X", "redirect_uris": []string{"https://x.example/cb?tenant=acme;region=eu"}},
+		"ErrResponseParamInQuery": {"name": "X", "redirect_uris": []string{"https://x.example/cb?app=1&state=x"}},
+		"ErrHomepage":             {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "homepage": "javascript:alert(1)"},
+		"ErrPurposeTooLong":       {"name": "X", "redirect_uris": []string{"https://x.example/cb"}, "purpose": strings.Repeat("p", 501)},
 		// Not URIs (RFC 3986): refused, not repaired.
 		"ErrSpaceInRedirectURI":   {"name": "X", "redirect_uris": []string{"https://x.example/a b"}},
 		"ErrNonASCIIRedirectHost": {"name": "X", "redirect_uris": []string{"https://exämple.com/cb"}},

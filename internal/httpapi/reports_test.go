@@ -550,8 +550,8 @@ func TestReports_WhoMayRead(t *testing.T) {
 
 	// Another app cannot revoke it (RFC 7009 section 2.1): refused, and the
 	// token stays in force.
-	if status, got := asApp(tunes, "/oauth2/revoke", tok.AccessToken); status != http.StatusBadRequest || got["error"] != "unauthorized_client" {
-		t.Errorf("revocation by another app: %d %v, want 400 unauthorized_client", status, got)
+	if status, got := asApp(tunes, "/oauth2/revoke", tok.AccessToken); status != http.StatusBadRequest || got["error"] != "invalid_grant" {
+		t.Errorf("revocation by another app: %d %v, want 400 invalid_grant", status, got)
 	}
 	if got := introspect(films, tok.AccessToken); got["active"] != true {
 		t.Errorf("after another app tried to revoke it, introspection by the app: %v", got)

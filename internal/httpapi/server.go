@@ -115,10 +115,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.metrics.done(s.log, r, rec.status, time.Since(start))
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
-	if !cleanPath(r.URL.Path) {
-		// ServeMux would redirect to the clean path, before authentication
-		// and without a problem: no route has such a path.
-		writeProblem(rec, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
+	if NotClean(rec, r) {
 		return
 	}
 	if !parley.IsText(r.URL.Path) {
@@ -140,6 +137,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // beside other handlers hands it every path under the prefix, clean or
 // not, for the API to answer.
 const PathPrefix = "/api/"
+
+// NotClean answers 404, as a problem, a request whose path is not clean
+// (cleanPath), and reports whether it did. ServeMux would redirect such a
+// request to the clean path, before authentication and without a problem,
+// and an API client or an OAuth client is no person whose typing to
+// mend: no route of the API's or the provider's has such a path.
+func NotClean(w http.ResponseWriter, r *http.Request) bool {
+	if cleanPath(r.URL.Path) {
+		return false
+	}
+	writeProblem(w, http.StatusNotFound, parley.ENOTFOUND, "no such endpoint")
+	return true
+}
 
 // cleanPath reports whether p is a path as ServeMux routes it: rooted, with
 // no empty, "." or ".." segment, a trailing slash aside.

@@ -85,8 +85,6 @@ func TestAuthorize_RepeatedParameterIsAnError(t *testing.T) {
 		"max_age":               "max_age=60&max_age=60",
 		"response_mode":         "response_mode=query&response_mode=query",
 		"login_hint":            "login_hint=a&login_hint=b",
-		// A name error_description may not carry (RFC 6749 section 4.1.2.1).
-		"a parameter": "%22%C3%A9=1&%22%C3%A9=2",
 	} {
 		t.Run("App/"+name, func(t *testing.T) {
 			resp := rawAuthorize(t, http.MethodGet, base+"&"+extra, nil)
@@ -1078,5 +1076,31 @@ func TestAuthorize_CallbackBeforeTheMemberAnswers(t *testing.T) {
 	answer := b.Submit(t, consent, url.Values{"action": {"approve"}})
 	if q := appResponse(t, answer.Location).Query(); q.Get("code") == "" || q.Get("state") != "s" {
 		t.Errorf("the app's one answer: %v, want a code for state s", q)
+	}
+}
+
+// RFC 6749 section 3.1.2: a registered redirect URI's query is kept when
+// the response adds its own, in a code's answer and in an error's.
+func TestAuthorize_TheRedirectURIsQueryIsKept(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	const registered = apptest.RedirectURI + "?tenant=acme&region=eu"
+	partner := env.MustPartner(t, "Tunes", func(a *service.NewApp) { a.RedirectURIs = []string{registered} })
+	cfg := *partner.Config
+	cfg.RedirectURL, cfg.Scopes = registered, []string{"openid"}
+	challenge := oauth2.S256ChallengeOption(oauth2.GenerateVerifier())
+
+	code := apptest.NewBrowser().Authorize(t, cfg.AuthCodeURL("s", challenge), "alice", apptest.Answer{}).Query()
+	resp := rawAuthorize(t, http.MethodGet, cfg.AuthCodeURL("s", challenge, oauth2.SetAuthURLParam("scope", "email")), nil)
+	resp.Body.Close()
+	refused := appResponse(t, resp.Header.Get("Location")).Query()
+	if !code.Has("code") || refused.Get("error") != "invalid_scope" {
+		t.Fatalf("the responses: %v and %v, want a code and invalid_scope", code, refused)
+	}
+	for _, q := range []url.Values{code, refused} {
+		if q.Get("tenant") != "acme" || q.Get("region") != "eu" || q.Get("state") != "s" {
+			t.Errorf("the response's query %v, want tenant=acme and region=eu kept", q)
+		}
 	}
 }

@@ -49,12 +49,26 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 		}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(TokenPath, guard(supportedGrants(e.authenticated(publicClientCredentials(lib), true)), true))
-	mux.Handle(IntrospectionPath, guard(e.authenticated(lib, true), true))
-	mux.Handle(RevocationPath, guard(e.authenticated(lib, false), true))
-	mux.Handle(UserinfoPath, guard(lib, false))
+	mux.Handle(TokenPath, guard(supportedGrants(e.authenticated(publicClientCredentials(lib), true)), tokenParams, true))
+	mux.Handle(IntrospectionPath, guard(e.authenticated(lib, true), tokenQueryParams, true))
+	mux.Handle(RevocationPath, guard(e.authenticated(lib, false), tokenQueryParams, true))
+	mux.Handle(UserinfoPath, guard(lib, userinfoParams, false))
 	return mux
 }
+
+// The parameters each endpoint defines: the token endpoint's (RFC 6749
+// sections 2.3.1, 4.1.3, 4.4.2 and 6, RFC 7636, RFC 7523's assertion),
+// introspection's and revocation's (RFC 7662, RFC 7009) and userinfo's
+// (RFC 6750 section 2.2). Only these are refused when sent twice or, where
+// clients authenticate, in the URL: RFC 6749 sections 3.1 and 3.2 have
+// the server ignore parameters it does not know, such as RFC 8707's
+// resource, which a client sends once for each resource.
+var (
+	clientParams     = []string{"client_id", "client_secret", "client_assertion", "client_assertion_type"}
+	tokenParams      = append([]string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope"}, clientParams...)
+	tokenQueryParams = append([]string{"token", "token_type_hint"}, clientParams...)
+	userinfoParams   = []string{"access_token"}
+)
 
 // guard answers what the four endpoints answer alike:
 //   - every response, success or error, is marked not to be stored (RFC 6749
@@ -62,17 +76,19 @@ func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Han
 //   - only POST is taken, and GET too for userinfo: another method is 405
 //     with Allow, a problem (RFC 9457) as the provider's other paths
 //     answer it, for it is no OAuth request;
-//   - a parameter sent without a value is as if omitted, and one sent twice
-//     is invalid_request (RFC 6749 sections 3.1 and 3.2), whether in the
-//     query, the body or both; so is the Authorization header sent twice;
-//   - where clients authenticate, a parameter in the URL's query is
-//     invalid_request (RFC 6749 section 3.2: the parameters are a form in
-//     the body), as logs on the way would keep it;
+//   - a parameter sent without a value is as if omitted, and one of the
+//     endpoint's own (params) sent twice is invalid_request (RFC 6749
+//     sections 3.1 and 3.2), whether in the query, the body or both; so is
+//     the Authorization header sent twice;
+//   - where clients authenticate, one of the endpoint's own parameters in
+//     the URL's query is invalid_request (RFC 6749 section 3.2: they are
+//     a form in the body), as logs on the way would keep it;
+//   - any other parameter is left to be ignored;
 //   - where clients authenticate, a request without client credentials is
 //     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
 //     section 5.2); at userinfo, every 400 is challenged as the
 //     invalid_request of a bearer token (RFC 6750 section 3.1).
-func guard(next http.Handler, clientAuth bool) http.Handler {
+func guard(next http.Handler, params []string, clientAuth bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
@@ -102,15 +118,15 @@ func guard(next http.Handler, clientAuth bool) http.Handler {
 			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the Authorization header was sent more than once"))
 			return
 		}
-		if clientAuth && len(r.URL.Query()) > 0 {
+		if inURL := given(r.URL.Query(), params); clientAuth && len(inURL) > 0 {
 			// RFC 6749 section 3.2: a client's request to these endpoints
 			// is a form in the body. A code, a refresh token or a secret
 			// in the URL would be kept by every log on the way.
-			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("parameters go in the request's body, not its URL"))
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s goes in the request's body, not its URL", inURL[0]))
 			return
 		}
-		if twice := repeated(r.Form); len(twice) > 0 {
-			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s was sent more than once", paramName(twice[0])))
+		if twice := repeated(r.Form, params); len(twice) > 0 {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s was sent more than once", twice[0]))
 			return
 		}
 		if clientAuth {
@@ -447,6 +463,13 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if app.ClientType == parley.ClientPublic {
+		// RFC 7662 section 2.1: the endpoint requires authorization, so
+		// that it is no way to scan for tokens, and a public app's
+		// client_id, in every authorization URL it sends, is none.
+		writeOAuthError(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("a public app cannot authenticate, so it may not introspect: call userinfo with the token to learn whether it works"))
+		return
+	}
 	resp := &oidc.IntrospectionResponse{}
 	tg, err := e.svc.IntrospectToken(r.Context(), app.ClientID, token)
 	switch parley.ErrorCode(err) {
@@ -455,9 +478,10 @@ func (e *endpoints) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		// A token stops working when its grant ends, if that comes first.
 		resp.Expiration, resp.IssuedAt = oidc.FromTime(tg.Until()), oidc.FromTime(tg.Token.CreatedAt)
 		resp.Audience, resp.Issuer = []string{tg.Token.ClientID}, op.IssuerFromContext(r.Context())
-		resp.TokenType = oidc.BearerToken
-		if tg.Token.Kind == parley.TokenRefresh {
-			resp.TokenType = "refresh_token"
+		// token_type is an access token's type (RFC 7662 section 2.2,
+		// RFC 6749 section 5.1), which a refresh token has none of.
+		if tg.Token.Kind != parley.TokenRefresh {
+			resp.TokenType = oidc.BearerToken
 		}
 	case parley.ENOTFOUND:
 	default:
@@ -477,7 +501,9 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	err := e.svc.RevokeToken(r.Context(), app.ClientID, token)
 	if parley.ErrorCode(err) == parley.EFORBIDDEN {
-		err = oidc.ErrUnauthorizedClient().WithDescription("%s", parley.ErrorMessage(err))
+		// RFC 7009 section 2.2.1 answers as RFC 6749 section 5.2 does,
+		// where a token issued to another client is invalid_grant.
+		err = oidc.ErrInvalidGrant().WithDescription("%s", parley.ErrorMessage(err))
 	}
 	if err != nil {
 		e.writeError(w, r, err)

@@ -240,7 +240,7 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		}
 		dropEmpty(r.Form)
 		dropEmpty(r.PostForm)
-		twice := repeated(r.Form)
+		twice := repeated(r.Form, authorizeParams)
 		for _, name := range []string{"client_id", "redirect_uri"} {
 			switch {
 			case slices.Contains(twice, name):
@@ -268,7 +268,7 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		var refusal *oidc.Error
 		switch req, err := op.ParseAuthorizeRequest(r, p.op.Decoder()); {
 		case len(twice) > 0:
-			refusal = oidc.ErrInvalidRequest().WithDescription("%s is given more than once", paramName(twice[0]))
+			refusal = oidc.ErrInvalidRequest().WithDescription("%s is given more than once", twice[0])
 		case mode != "" && mode != oidc.ResponseModeQuery && mode != oidc.ResponseModeFragment:
 			refusal, mode = oidc.ErrInvalidRequest().WithDescription("response_mode must be query or fragment"), ""
 		case err != nil:
@@ -327,12 +327,33 @@ func (p *Provider) hintRefusal(ctx context.Context, hint, clientID string) *oidc
 	return nil
 }
 
-// repeated returns the names of the parameters given more than once, in
-// order.
-func repeated(form url.Values) []string {
+// authorizeParams are the parameters of an authorization request (RFC 6749
+// section 4.1.1, OpenID Connect Core section 3.1.2.1 and 6, RFC 7636): only
+// these are refused when given twice, as RFC 6749 section 3.1 has the
+// server ignore others.
+var authorizeParams = []string{
+	"response_type", "client_id", "redirect_uri", "scope", "state", "response_mode", "nonce", "display", "prompt",
+	"max_age", "ui_locales", "id_token_hint", "login_hint", "acr_values", "claims_locales", "claims", "request",
+	"request_uri", "registration", "code_challenge", "code_challenge_method",
+}
+
+// repeated returns those of params given more than once in form, in order.
+func repeated(form url.Values, params []string) []string {
 	var names []string
-	for name, values := range form {
-		if len(values) > 1 {
+	for _, name := range params {
+		if len(form[name]) > 1 {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// given returns those of params that form holds, in order.
+func given(form url.Values, params []string) []string {
+	var names []string
+	for _, name := range params {
+		if form.Has(name) {
 			names = append(names, name)
 		}
 	}
@@ -355,16 +376,6 @@ func dropEmpty(form url.Values) {
 	}
 }
 
-// paramName names a parameter in an error description, whose characters
-// RFC 6749 section 4.1.2.1 restricts: a name that the app sent with others
-// becomes "a parameter".
-func paramName(name string) string {
-	if len(name) > 40 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }) {
-		return "a parameter"
-	}
-	return name
-}
-
 // handleDiscovery serves the library's discovery document, narrowed to what
 // Parley supports and with RFC 9207's flag added.
 func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
@@ -373,10 +384,11 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}
 	d.GrantTypesSupported = grantTypes
 	// Confidential clients authenticate with their secret, public ones with
-	// their client_id alone, at each endpoint (clientCredentials).
+	// their client_id alone (clientCredentials), at every endpoint but
+	// introspection, which only an authenticated client may call.
 	auth := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	d.TokenEndpointAuthMethodsSupported = auth
-	d.IntrospectionEndpointAuthMethodsSupported = auth
+	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
 	d.RevocationEndpointAuthMethodsSupported = auth
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil

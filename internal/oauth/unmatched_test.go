@@ -54,6 +54,10 @@ func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
 		{"UnderAuthorize", "GET", "/oauth2/authorize/nope", "", 404, "", notFound},
 		{"UnderToken", "POST", "/oauth2/token/nope", "a=b", 404, "", notFound},
 		{"EndSession", "GET", "/oauth2/end_session?id_token_hint=x", "", 404, "", notFound},
+		// Not clean: no redirect to the clean path, which would have the
+		// client send its form, and its secret, again.
+		{"UncleanToken", "POST", "/oauth2//token", "a=b", 404, "", notFound},
+		{"DotSegment", "GET", "/oauth2/x/../keys", "", 404, "", notFound},
 		{"DiscoveryPost", "POST", "/.well-known/openid-configuration", "a=b", 405, "GET, HEAD", notAllowed("POST")},
 		{"KeysDelete", "DELETE", "/oauth2/keys", "", 405, "GET, HEAD", notAllowed("DELETE")},
 		{"AuthorizePut", "PUT", "/oauth2/authorize?client_id=x&redirect_uri=y", "", 405, "GET, HEAD, POST", notAllowed("PUT")},
