@@ -236,8 +236,13 @@ func (c Config) Validate() error {
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
+		if err == nil && u.User != nil {
+			// Not repeated: what comes before the host may be a password,
+			// which the issuer would publish in every endpoint's URL.
+			return errors.New("config: the public URL must not hold a user name or password: write it as browsers write its origin, such as https://chat.example.com")
+		}
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 			return fmt.Errorf("config: public URL %q must be an http or https URL with no path, such as https://chat.example.com", c.PublicURL)
 		}
 		// The URL is the OpenID Connect issuer, compared as a string by

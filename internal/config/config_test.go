@@ -116,11 +116,20 @@ func TestConfig_PublicURL(t *testing.T) {
 		"https://xn--bcher-kva.example": true,
 		"https://chat.example.com.":     true,
 		"http://[fe80::1]:8080":         true,
+		"https://chat.example.com/?":    false,
+		// A user name or password would be published in every endpoint
+		// of discovery, and no browser's origin holds one.
+		"https://user:pw@chat.example.com": false,
+		"https://user@chat.example.com":    false,
 	} {
 		c := Default()
 		c.PublicURL = url
-		if err := c.Validate(); (err == nil) != ok {
+		err := c.Validate()
+		if (err == nil) != ok {
 			t.Errorf("Validate(%q): %v, want accepted %v", url, err, ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw@") {
+			t.Errorf("Validate(%q) repeats the password: %v", url, err)
 		}
 	}
 }

@@ -514,8 +514,11 @@ func (j *journal) foldedThrough(n int64) error {
 	return nil
 }
 
-// close closes the segment being appended to, removing it if all its
-// lines are folded, and gives up the journal.
+// close closes the segment being appended to and gives up the journal.
+// When all its lines are folded, it removes every segment: the one being
+// appended to and those sealed, among them one a crash cut short before
+// its first line, which no fold would otherwise remove until a later
+// line's.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -526,6 +529,12 @@ func (j *journal) close() error {
 			errs = append(errs, os.Remove(j.file.Name()))
 		}
 		j.file = nil
+	}
+	if len(j.pending) == 0 {
+		for _, s := range j.sealed {
+			errs = append(errs, os.Remove(s.path))
+		}
+		j.sealed = nil
 	}
 	if j.lock != nil {
 		errs = append(errs, j.lock.Close())

@@ -338,6 +338,22 @@ func TestLogReads_SegmentsRemovedOnceFolded(t *testing.T) {
 	}
 }
 
+// A segment a crash cut short before its first line, holding nothing, is
+// gone after the next clean close, though no read came to be folded.
+func TestLogReads_ASegmentCutShortIsRemovedAtClose(t *testing.T) {
+	t.Parallel()
+	db, path := mustOpen(t)
+	db.Close()
+	torn := path + "-access-journal.2"
+	if err := os.WriteFile(torn, []byte(`2 [{"at":17965889`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reopen(t, path).Close()
+	if left := journalSegments(path); len(left) != 0 {
+		t.Fatalf("after a clean close, segments %v are left", left)
+	}
+}
+
 // openSealingEveryLine opens a store whose journal seals its segment at
 // every line, with two members, alice and bob.
 func openSealingEveryLine(t *testing.T) (db *sqlstore.DB, path string, ids []string) {
