@@ -418,8 +418,10 @@ type MessageStore interface {
 type FlagStore interface {
 	// CreateFlag stores the member's flag of the message f names (its
 	// MessageID), with f.Evidence's Kind, Text, ShareURL and ShareTitle,
-	// unless they flagged the message before or it is absent or deleted,
-	// and reports whether it did.
+	// unless their flag of it is open or the message is absent or deleted,
+	// and reports whether it did. A flag of theirs an operator resolved is
+	// replaced, open again: a member may report anew a message that, after
+	// a dismissal, was edited into worse.
 	CreateFlag(ctx context.Context, f *Flag, reporterID string) (bool, error)
 	// FindFlag returns the member's flag of a message, without evidence;
 	// ENOTFOUND when they made none.

@@ -103,9 +103,13 @@ let members grant the app every thread, after review.`,
 				if err != nil {
 					return err
 				}
-				if a.State == parley.AppSuspended {
+				switch a.State {
+				case parley.AppSuspended:
 					// Approval lifts no suspension (ReinstateApp does).
 					done += " once it works again, but it is suspended: parley app unsuspend lets it"
+				case parley.AppPending:
+					// Reach "all" lets no member connect it (ApproveApp does).
+					done += " once members may connect it, but it waits for review: parley app approve " + a.ClientID + " lets them"
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s\n", a.ClientID, a.Name, done)
 				return nil

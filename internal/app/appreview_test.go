@@ -56,6 +56,11 @@ func TestCLI_AppsRequireReview(t *testing.T) {
 	}) {
 		t.Fatalf("app list does not show the app pending, owned by owner: %v\n%s", err, out)
 	}
+	// Reach "all" first lets no member connect it, and says so.
+	if out, err := run(t, dir, "", "app", "approve", reg.ClientID, "--reach", "all"); err != nil ||
+		!strings.Contains(out, "but it waits for review: parley app approve "+reg.ClientID+" lets them") {
+		t.Fatalf("approve --reach all of the app waiting: %q, %v", out, err)
+	}
 	if out, err := run(t, dir, "", "app", "approve", reg.ClientID); err != nil || !strings.Contains(out, "may be connected") {
 		t.Fatalf("approve: %q, %v", out, err)
 	}
@@ -63,7 +68,7 @@ func TestCLI_AppsRequireReview(t *testing.T) {
 		t.Fatal("no token after approval")
 	}
 	env.MustToken(t, env.MustPartner(t, "Operators' own"), "alice", []string{"openid"}, apptest.Answer{})
-	if got := actionsAbout(t, dir, "Films"); !slices.Equal(got, []string{parley.ActionAppApprove}) {
+	if got := actionsAbout(t, dir, "Films"); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values([]string{parley.ActionAppApproveAll, parley.ActionAppApprove}))) {
 		t.Errorf("decisions about the app: %v", got)
 	}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // TestFlagMessage: a member reports another's message in a thread they
-// are in to the operators, once; operators read it as it was then and
+// are in to the operators, once while their report is open, anew once an
+// operator decided it; operators read it as it was then and
 // dismiss the report or delete the message for everyone, and the member
 // reads how it ended. The sender is told nothing. A member does not
 // report their own message, a deleted one or one of a thread they are
@@ -87,6 +88,19 @@ func TestFlagMessage(t *testing.T) {
 		}
 		// Nothing left to dismiss.
 		wantCode(t, svc.DismissFlags(console, m.ID, f.ID), parley.ENOTFOUND)
+
+		// Edited into worse since, it is bob's to report anew: his report
+		// is open again, and the operators read the message as it is now.
+		if _, err := w.alice.EditMessage(ctx, m.ID, "I know where you live"); err != nil {
+			t.Fatal(err)
+		}
+		anew, created, err := w.bob.FlagMessage(ctx, m.ID, client.FlagAbuse, "now a threat")
+		if err != nil || !created || anew.ID == f.ID || anew.Resolution != "" || anew.Note != "now a threat" {
+			t.Fatalf("bob's report anew after the dismissal = %+v, created %v, %v; want a new one, open", anew, created, err)
+		}
+		if open := openFlagsOf(t, console, svc, m.ID); len(open) != 1 || open[0].ID != anew.ID || open[0].Evidence.Text != "I know where you live" {
+			t.Fatalf("the operators see %+v after bob's report anew, want it with the message as it is now", open)
+		}
 	})
 	t.Run("TheOperatorsDeleteItForEveryone", func(t *testing.T) {
 		group, err := w.alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Flagged"})

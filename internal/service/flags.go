@@ -28,8 +28,9 @@ const MaxOpenFlags = 200
 
 // FlagMessage reports a message of a thread the caller is in to the
 // operators, with why (f's Reason and Note), and returns the flag; created
-// is false when the caller had flagged it before, and the flag returned is
-// that one, as it is now, the new reason and note left out. Apps cannot
+// is false when the caller's earlier flag of it is still open, and the
+// flag returned is that one, the new reason and note left out. A flag of
+// theirs an operator resolved is replaced by the new one, open again. Apps cannot
 // make this call. A member does not flag their own messages (EFORBIDDEN),
 // which they may delete, nor a deleted one (ECONFLICT), which says nothing
 // any more; a message of a thread the caller is not in is ENOTFOUND.
@@ -51,7 +52,10 @@ func (s *Service) FlagMessage(ctx context.Context, messageID string, f parley.Fl
 		if _, _, err := heldThread(ctx, tx, m.ThreadID, c.User.ID); err != nil {
 			return parley.Errorf(parley.ENOTFOUND, "message not found")
 		}
-		if flag, err = tx.FindFlag(ctx, c.User.ID, m.ID); !isNotFound(err) {
+		switch flag, err = tx.FindFlag(ctx, c.User.ID, m.ID); {
+		case err == nil && flag.Resolution == "":
+			return nil
+		case err != nil && !isNotFound(err):
 			return err
 		}
 		switch {

@@ -112,6 +112,10 @@ func (s *Service) ReviewApps(ctx context.Context) (*Review, error) {
 			switch {
 			case a.State == parley.AppSuspended:
 				r.Suspended = append(r.Suspended, ar)
+			case a.State == parley.AppPending:
+				// Approved for reach "all" or not, no member may connect
+				// it yet: it waits to be let in.
+				r.Waiting = append(r.Waiting, ar)
 			case a.AllThreadsApproved:
 				r.Reviewed = append(r.Reviewed, ar)
 			default:

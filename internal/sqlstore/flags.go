@@ -14,7 +14,10 @@ func (t *txn) CreateFlag(ctx context.Context, f *parley.Flag, reporterID string)
 	res, err := t.exec(ctx, `
 		INSERT INTO flags (id, thread_no, seq, reporter_no, reason, note, at, kind, body, share_url, share_title)
 		SELECT $1, m.thread_no, m.seq, `+senderNo(3)+`, $4, $5, $6, $7, $8, $9, $10 FROM messages m WHERE m.id = $2 AND m.deleted_at IS NULL
-		ON CONFLICT (reporter_no, thread_no, seq) DO NOTHING`,
+		ON CONFLICT (reporter_no, thread_no, seq) DO UPDATE SET id = excluded.id, reason = excluded.reason, note = excluded.note,
+			at = excluded.at, kind = excluded.kind, body = excluded.body, share_url = excluded.share_url,
+			share_title = excluded.share_title, resolution = NULL, resolved_at = NULL
+		WHERE flags.resolution IS NOT NULL`,
 		f.ID, t.messageID(f.MessageID), reporterID, f.Reason, f.Note, micros(f.At), e.Kind, e.Text, e.ShareURL, e.ShareTitle)
 	if err != nil {
 		return false, mapError(op, err)

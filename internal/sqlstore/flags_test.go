@@ -192,6 +192,25 @@ func TestFlags(t *testing.T) {
 			t.Fatalf("a flag alice never made: %v, want not found", err)
 		}
 
+		// Bob reports the rude message anew once his report was dismissed
+		// (it was edited since): his flag is replaced, open again, with
+		// the message as it is now.
+		rude.Text = "sorry" // as edited at 5s
+		if created, err := flag(rude, bob, parley.FlagOther, 10); err != nil || !created {
+			t.Fatalf("bob reports the message again after the dismissal: created %v, %v", created, err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			one, err = tx.FindFlag(ctx, bob.ID, rude.ID)
+			return err
+		})
+		if one.ID != ids[len(ids)-1] || one.Reason != parley.FlagOther || one.Resolution != "" || one.ResolvedAt != nil || !one.At.Equal(at(10)) {
+			t.Fatalf("bob's flag reported anew %+v", one)
+		}
+		reopened := rude.ID + ` by bob of alice text "sorry"  sent true deleted false: other "note by bob"`
+		if got := open(); !slices.Equal(got, append(want[1:3:3], reopened)) {
+			t.Fatalf("open flags after bob's report anew:\n%s", strings.Join(got, "\n"))
+		}
+
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteFlags(ctx, bob.ID) })
 		if got := mine(bob); len(got) != 0 {
 			t.Fatalf("bob's flags after DeleteFlags: %q", got)

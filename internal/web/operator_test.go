@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 )
 
@@ -140,6 +141,62 @@ func TestOperatorPages(t *testing.T) {
 			t.Errorf("suspending an unknown app: %d", p.status)
 		}
 	})
+}
+
+// An app approved for reach "all" before it was let in, or while it is
+// suspended, is listed where it waits, marked as approved for reach "all":
+// the one waiting for review offers to let it in, and the suspended one
+// to withdraw reach "all" before it works again, which leaves it
+// suspended.
+func TestOperatorPages_ApprovedForAllButNotIn(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
+	owner := env.MustMember(t, "owner")
+	env.MustMember(t, "olga")
+	mustOperator(t, env, "olga")
+	svc, console := env.Server.Service, service.ConsoleContext(context.Background())
+	var pending struct {
+		ClientID string `json:"client_id"`
+	}
+	if _, err := owner.Do(context.Background(), "POST", "/api/v1/apps", map[string]any{
+		"name": "Films", "redirect_uris": []string{apptest.RedirectURI}, "purpose": "Films to friends",
+	}, &pending); err != nil {
+		t.Fatal(err)
+	}
+	suspended := env.MustPartner(t, "Tunes").App.ClientID
+	for _, id := range []string{pending.ClientID, suspended} {
+		if _, err := svc.ApproveAllThreads(console, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.SuspendApp(console, suspended); err != nil {
+		t.Fatal(err)
+	}
+
+	olga := newScriptless(t, env.URL)
+	olga.signIn("olga")
+	p := olga.get("/operator")
+	waiting, rest, _ := strings.Cut(p.body, `id="reviewed"`)
+	_, suspendedSection, _ := strings.Cut(rest, `id="suspended"`)
+	for section, want := range map[string][]string{
+		waiting:          {"/operator/apps/" + pending.ClientID + "/admit", "/operator/apps/" + pending.ClientID + "/withdraw", "Approved for reach “all”"},
+		suspendedSection: {"/operator/apps/" + suspended + "/withdraw", "/operator/apps/" + suspended + "/reinstate", "Approved for reach “all”"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(section, w) {
+				t.Errorf("the operator page lacks %s in its section:\n%s", w, section)
+			}
+		}
+	}
+
+	p = olga.post(p, "/operator/apps/"+pending.ClientID+"/admit", url.Values{})
+	if a := appState(t, env, pending.ClientID); a.State != parley.AppActive || !a.AllThreadsApproved {
+		t.Errorf("admitted: state %s, approved for all %v; want active, approved", a.State, a.AllThreadsApproved)
+	}
+	olga.post(p, "/operator/apps/"+suspended+"/withdraw", url.Values{})
+	if a := appState(t, env, suspended); a.State != parley.AppSuspended || a.AllThreadsApproved {
+		t.Errorf("withdrawn while suspended: state %s, approved for all %v; want suspended, not approved", a.State, a.AllThreadsApproved)
+	}
 }
 
 // The messenger's bar links to the operator pages for an operator, on every
