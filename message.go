@@ -42,6 +42,12 @@ type Message struct {
 	// ReactionEmoji each at most, grouped by emoji in the order each was
 	// first given. A deletion clears them.
 	Reactions []Reaction `json:"reactions,omitempty"`
+	// Change is the number of the message's latest change, in its thread's
+	// dense, growing numbering of changes (its post, an edit, a reaction
+	// given or taken back, its deletion), as the changes feed numbers
+	// them: of two copies of one message, from a read, an event or the
+	// feed, the one with the higher Change is the newer.
+	Change int64 `json:"change"`
 	// ReactionChange is the number of the thread's change that last gave
 	// or took back a reaction to the message (see MessageChange.Number), 0
 	// if none did: the changes feed tells a reaction from an edit by it.
@@ -265,7 +271,7 @@ type MessageChange struct {
 	Type    string   `json:"type"`
 	Message *Message `json:"message"`
 	// Number places the change in its thread's dense, growing numbering
-	// of changes; a message holds the number of its latest change.
+	// of changes: its message's Change.
 	Number int64 `json:"-"`
 }
 

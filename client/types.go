@@ -250,6 +250,11 @@ type Message struct {
 	Text      string     `json:"text"`
 	CreatedAt time.Time  `json:"created_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// Change numbers the message's latest change (its post, an edit, a
+	// reaction, its deletion) in its thread: of two copies of a message,
+	// from a read, an event or the changes feed, the one with
+	// the higher Change is the newer. Events may come out of that order.
+	Change int64 `json:"change"`
 	// EditedAt is when its text last changed, if ever.
 	EditedAt *time.Time `json:"edited_at,omitempty"`
 	// ReplyToSeq is the Seq of the earlier message of the thread this one

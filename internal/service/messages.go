@@ -675,11 +675,14 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 			}
 			return nil
 		}
-		at := s.Now()
-		if err := tx.EditMessage(ctx, m.ID, text, at); err != nil {
+		if err := tx.EditMessage(ctx, m.ID, text, s.Now()); err != nil {
 			return err
 		}
-		m.Text, m.EditedAt, edited = text, &at, true
+		// As the edit left it, its change numbered (parley.Message.Change).
+		if m, err = tx.FindMessageByID(ctx, m.ID); err != nil {
+			return err
+		}
+		msg, edited = m, true
 		if recipients, err = tx.FindParticipantIDs(ctx, m.ThreadID); err != nil {
 			return err
 		}

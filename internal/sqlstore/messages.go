@@ -67,7 +67,7 @@ type messageSQL struct {
 // array of the member's ID, username and display name, the emoji and
 // when it was given.
 func messageSQLOf(jsonArray, asText, sender, senderJoin, reactions string, sendersApart bool) messageSQL {
-	selected := `m.id, m.seq, ` + sender + `, m.body, m.created_at,
+	selected := `m.id, m.seq, ` + sender + `, m.body, m.created_at, m.change_offset,
 		CASE WHEN m.kind = 0 AND m.deleted_at IS NULL AND m.via_client_id IS NULL AND m.via_name IS NULL
 			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL AND m.reply_to_seq IS NULL
 			AND m.reaction_change IS NULL THEN NULL
@@ -114,9 +114,9 @@ func senderNo(n int) string { return `(SELECT no FROM users WHERE id = $` + strc
 // returns messages without their sender: every caller calls nameSenders
 // once the rows are read, before it returns any of them.
 type messageScanner struct {
-	body, rare sql.NullString
-	created    int64
-	dest       []any
+	body, rare      sql.NullString
+	created, offset int64
+	dest            []any
 	// threadID, when set, is the thread of every row, which a page's
 	// query leaves out; otherwise a row starts with its thread's ID.
 	threadID string
@@ -156,11 +156,11 @@ func (s *messageScanner) scan(rows rows) (*parley.Message, error) {
 	} else {
 		s.dest = append(s.dest, &m.Sender.ID, &m.Sender.Username, &m.Sender.DisplayName)
 	}
-	s.dest = append(s.dest, &s.body, &s.created, &s.rare)
+	s.dest = append(s.dest, &s.body, &s.created, &s.offset, &s.rare)
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	m.Text, m.CreatedAt = s.body.String, fromMicros(s.created)
+	m.Text, m.CreatedAt, m.Change = s.body.String, fromMicros(s.created), m.Seq+s.offset
 	if s.rare.Valid {
 		if err := rareFields(m, s.rare.String); err != nil {
 			return nil, err
@@ -353,8 +353,11 @@ func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, insertMessageRow, append(args, change-m.Seq)...); err != nil || m.IdempotencyKey == "" {
+	if _, err := t.exec(ctx, insertMessageRow, append(args, change-m.Seq)...); err != nil {
 		return err
+	}
+	if m.Change = change; m.IdempotencyKey == "" {
+		return nil
 	}
 	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq)
 	return err
@@ -653,14 +656,13 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 	}
 	defer rows.Close()
 	list := make([]parley.MessageChange, 0, size)
-	var change int64
-	s := t.newMessageScanner(f.ThreadID, &change)
+	s := t.newMessageScanner(f.ThreadID)
 	for rows.Next() {
 		m, err := s.scan(rows)
 		if err != nil {
 			return nil, mapError(op, err)
 		}
-		list = append(list, messageChange(m, change))
+		list = append(list, messageChange(m))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, mapError(op, err)
@@ -768,21 +770,19 @@ func (t *txn) changeMessage(ctx context.Context, op, id, where, set string, args
 }
 
 // changesQuery is FindMessageChanges' statement after its SELECT, with
-// messageSQL's columns and a condition where of readableWhere's: each
-// message's latest change number and the message, of the changes after
-// $4, at most $5.
+// messageSQL's columns and a condition where of readableWhere's: the
+// messages whose latest change is after $4, at most $5, by that change.
 func changesQuery(columns, where string) string {
-	return `m.seq + m.change_offset, ` + columns + where +
-		`AND m.seq + m.change_offset > $4 ORDER BY m.seq + m.change_offset ASC LIMIT $5`
+	return columns + where + `AND m.seq + m.change_offset > $4 ORDER BY m.seq + m.change_offset ASC LIMIT $5`
 }
 
-// messageChange is the change numbered number that left m as it is.
-func messageChange(m *parley.Message, number int64) parley.MessageChange {
-	c := parley.MessageChange{Type: parley.EventMessageCreated, Message: m, Number: number}
+// messageChange is the change that left m as it is, its latest.
+func messageChange(m *parley.Message) parley.MessageChange {
+	c := parley.MessageChange{Type: parley.EventMessageCreated, Message: m, Number: m.Change}
 	switch {
 	case m.DeletedAt != nil:
 		c.Type = parley.EventMessageDeleted
-	case m.ReactionChange == number:
+	case m.ReactionChange == m.Change:
 		c.Type = parley.EventMessageReacted
 	case m.EditedAt != nil:
 		c.Type = parley.EventMessageEdited

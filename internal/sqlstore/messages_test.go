@@ -328,6 +328,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[7].ReplyToSeq, posted[5].ReplyToSeq, posted[3].ReplyToSeq = 1, 2, 1
 		deletedAt, editedAt := at(9), at(10)
 		edits := map[*parley.Message]string{posted[5]: "edited \"once\" ✓", posted[6]: "edited through an app"}
+		edited := []*parley.Message{posted[5], posted[6]} // in the order of their changes
 		// Reactions in the order given: alice's 😂 replaced by her 👍, after
 		// bob's (whose ID sorts after hers); one taken back; one to a share
 		// through an app; one to the message deleted after it.
@@ -365,8 +366,8 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 					return err
 				}
 			}
-			for m, text := range edits {
-				if err := tx.EditMessage(ctx, m.ID, text, editedAt); err != nil {
+			for _, m := range edited {
+				if err := tx.EditMessage(ctx, m.ID, edits[m], editedAt); err != nil {
 					return err
 				}
 			}
@@ -393,8 +394,17 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 					w.ReactionChange = int64(len(posted) + len(edits) + i + 1)
 				}
 			}
+			// Its change is its latest: its post's, as PostMessage left
+			// it, its edit's, its last reaction's or its deletion's.
+			if i := slices.Index(edited, m); i >= 0 {
+				w.Change = int64(len(posted) + i + 1)
+			}
+			if w.ReactionChange != 0 {
+				w.Change = w.ReactionChange
+			}
 			if m == posted[3] {
 				w.Text, w.DeletedAt, w.ReplyToSeq, w.ReactionChange = "", &deletedAt, 0, 0
+				w.Change = int64(len(posted) + len(edits) + len(reactions) + 1)
 			}
 			if text, ok := edits[m]; ok {
 				w.Text, w.EditedAt = text, &editedAt

@@ -681,7 +681,7 @@ const pgPost = `
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
 				via_client_id, via_name, share_url, share_title, reply_to_seq, change_offset)
 			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, $11, last_change - last_seq FROM next
-			RETURNING thread_no, seq, sender_no
+			RETURNING thread_no, seq, sender_no, seq + change_offset AS change
 		), keyed AS (
 			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
 			SELECT sender_no, $12, thread_no, seq FROM posted WHERE $12::text IS NOT NULL
@@ -715,7 +715,7 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
 			WHERE id = $1 RETURNING no, last_seq, last_change
 		), `+pgPost+`
-		SELECT seq FROM posted`, args, &m.Seq)
+		SELECT seq, change FROM posted`, args, &m.Seq, &m.Change)
 	return mapError("post message", err)
 }
 
@@ -743,7 +743,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		return nil, false, err
 	}
 	var ids []string
-	var seq int64
+	var seq, change int64
 	var in bool
 	err = t.queryRow(ctx, "thread", `
 		WITH members AS (
@@ -754,7 +754,8 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
 			FROM sender WHERE id = $1 AND NOT blocked RETURNING no, last_seq, last_change
 		), `+pgPost+`
-		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), EXISTS (SELECT 1 FROM sender) FROM members`, args, &ids, &seq, &in)
+		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), coalesce((SELECT change FROM posted), 0), EXISTS (SELECT 1 FROM sender)
+		FROM members`, args, &ids, &seq, &change, &in)
 	if err != nil {
 		return nil, false, mapError("post message", err)
 	}
@@ -768,7 +769,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 	if seq == 0 {
 		return ids, false, nil
 	}
-	m.Seq = seq
+	m.Seq, m.Change = seq, change
 	return ids, true, nil
 }
 

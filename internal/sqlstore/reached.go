@@ -73,14 +73,13 @@ func (t *txn) FindReachedMessageChanges(ctx context.Context, g *parley.Grant, f 
 		})
 	}
 	list := make([]parley.MessageChange, 0, max(0, min(f.Limit, parley.MaxMessageLimit+1)))
-	var change int64
-	s := t.newMessageScanner(f.ThreadID, nil, nil, nil, &change)
+	s := t.newMessageScanner(f.ThreadID, nil, nil, nil)
 	page := changesQuery(messagePostgres.columns, readableWhereFrom(reachedFrom))
 	args := []any{f.ThreadID, f.MemberID, nil, f.After, f.Limit}
-	reached, err := t.findReachedPG(ctx, op, g, page, pgMessageColumns+1, args, func(rows rows) error {
+	reached, err := t.findReachedPG(ctx, op, g, page, pgMessageColumns, args, func(rows rows) error {
 		m, err := s.scan(rows)
 		if err == nil {
-			list = append(list, messageChange(m, change))
+			list = append(list, messageChange(m))
 		}
 		return err
 	})
@@ -120,7 +119,7 @@ func readReached[T any](ctx context.Context, t *txn, g *parley.Grant, threadID s
 const reachedFrom = `(SELECT from_seq FROM allowed)`
 
 // pgMessageColumns is how many columns messagePostgres.columns selects.
-const pgMessageColumns = 8
+const pgMessageColumns = 9
 
 // findReachedPG runs, on PostgreSQL, one statement of a row of grant g's
 // reach of thread $1 and its participants, and the rows of page: columns
