@@ -47,7 +47,9 @@ type Message struct {
 	// given or taken back, its deletion), as the changes feed numbers
 	// them: of two copies of one message, from a read, an event or the
 	// feed, the one with the higher Change is the newer.
-	Change int64 `json:"change"`
+	// A copy that leaves reactions out (an app's without messages.read, a
+	// send retried by a member who left since) has none: 0, left out.
+	Change int64 `json:"change,omitzero"`
 	// ReactionChange is the number of the thread's change that last gave
 	// or took back a reaction to the message (see MessageChange.Number), 0
 	// if none did: the changes feed tells a reaction from an edit by it.

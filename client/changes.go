@@ -36,7 +36,8 @@ type ChangesQuery struct {
 }
 
 // Changes returns a page of the changes to a thread's messages, messages
-// posted and messages deleted, in the order they were committed. Keep the
+// posted, edited, reacted to and deleted, in the order they were
+// committed, each message with its Change. Keep the
 // page's NextCursor to continue from, now or much later.
 func (c *Client) Changes(ctx context.Context, threadID string, q ChangesQuery) (*ChangePage, error) {
 	v := url.Values{}

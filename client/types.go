@@ -254,7 +254,9 @@ type Message struct {
 	// reaction, its deletion) in its thread: of two copies of a message,
 	// from a read, an event or the changes feed, the one with
 	// the higher Change is the newer. Events may come out of that order.
-	Change int64 `json:"change"`
+	// A copy that leaves reactions out, which an app without
+	// messages.read gets of what it wrote, has none (0).
+	Change int64 `json:"change,omitzero"`
 	// EditedAt is when its text last changed, if ever.
 	EditedAt *time.Time `json:"edited_at,omitempty"`
 	// ReplyToSeq is the Seq of the earlier message of the thread this one

@@ -128,3 +128,36 @@ func TestEvents_TheHigherChangeIsTheMessageAsItIs(t *testing.T) {
 		}
 	}
 }
+
+// An app that writes but may not read messages gets back what it wrote,
+// without the reactions members gave it (hideReactions), and without a
+// change, which reactions move: nothing in its copies tells it that anyone
+// reacted, nor how busy the thread was before its send.
+func TestMessages_AWriteOnlyAppsCopyHasNoChange(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "before the app")
+	app := env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Writer"), "alice", []string{"openid", "messages.write"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{th}}).AccessToken)
+	sent, err := app.SendMessage(ctx, th, "receipt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.React(ctx, sent.ID, "😢"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := app.EditMessage(ctx, sent.ID, "receipt") // the same text: no edit
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]*client.Message{"sent": sent, "edited to the same": again} {
+		if m.Change != 0 || len(m.Reactions) != 0 {
+			t.Errorf("the app's copy %s: change %d, reactions %+v; want neither", name, m.Change, m.Reactions)
+		}
+	}
+}

@@ -210,7 +210,8 @@ func (s *Service) replay(ctx context.Context, tx parley.Tx, c *parley.Caller, pr
 	if c.App == nil {
 		p, err := tx.FindParticipant(ctx, prior.ThreadID, c.User.ID)
 		if isNotFound(err) || err == nil && p.LeftAt != nil {
-			prior.Reactions = nil
+			// Its change too would count reactions given since.
+			prior.Reactions, prior.Change = nil, 0
 			return nil
 		}
 		return err
@@ -376,8 +377,9 @@ type ChangeQuery struct {
 }
 
 // Changes returns a page of the changes to a thread's messages the caller
-// may see, in the order they were committed: messages posted and messages
-// deleted, so that a reader that was away learns of deletions too. It is
+// may see, in the order they were committed: messages posted, edited,
+// reacted to and deleted, so that a reader that was away learns of
+// deletions too. It is
 // held to exactly what Messages is held to, and logged as Messages is.
 func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (*parley.ChangePage, error) {
 	if q.Limit == 0 {

@@ -89,18 +89,23 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 // member alone, if they gave it; it would otherwise name members who never
 // wrote in the thread. (Who wrote a message is messages.read's to read.)
 // The messages get reactions of their own: a copy of a message, sharing
-// its reactions, keeps them whole.
+// its reactions, keeps them whole. Without messages.read the app's copy
+// has no change either (parley.Message.Change), which reactions move: it
+// would tell the app that someone reacted; such an app has no events nor
+// reads to order copies by.
 func hideReactions(c *parley.Caller, msgs ...*parley.Message) {
 	if !hidesReactions(c) {
 		return
 	}
 	readsReactions := c.App.Scopes.Has(parley.ScopeMessagesRead)
 	for _, m := range msgs {
-		if m == nil || len(m.Reactions) == 0 {
+		switch {
+		case m == nil:
 			continue
-		}
-		if !readsReactions {
-			m.Reactions = nil
+		case !readsReactions:
+			m.Reactions, m.Change = nil, 0
+			continue
+		case len(m.Reactions) == 0:
 			continue
 		}
 		hidden := make([]parley.Reaction, len(m.Reactions))

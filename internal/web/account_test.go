@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -82,6 +83,39 @@ func TestSignInPages_SayWhoGivesANewPassword(t *testing.T) {
 	} {
 		if p := b.Get(t, path); !strings.Contains(p.Body, "an operator of this server can give you a new one") {
 			t.Errorf("%s sign-in page does not say who gives a new password:\n%s", name, p.Body)
+		}
+	}
+}
+
+// Shown again after a refusal, the account page has the field at fault
+// focused and marked invalid: the new password when it is refused, the
+// current one when it is wrong, the box when it was not ticked.
+func TestAccountPage_FocusesTheFieldAtFault(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	for name, c := range map[string]struct {
+		path   string
+		form   url.Values
+		field  string
+		others []string
+	}{
+		"NewPasswordTooShort":   {"/account/password", url.Values{"current": {apptest.Password("alice")}, "new": {"short"}}, "new-password", []string{"current-password"}},
+		"CurrentPasswordWrong":  {"/account/password", url.Values{"current": {"not it"}, "new": {"a long new password"}}, "current-password", []string{"new-password"}},
+		"BoxNotTicked":          {"/account/delete", url.Values{"password": {apptest.Password("alice")}}, "", []string{"delete-password"}},
+		"DeletionPasswordWrong": {"/account/delete", url.Values{"password": {"not it"}, "confirm": {"yes"}}, "delete-password", nil},
+	} {
+		p := a.post(a.get("/account/data"), c.path, c.form)
+		focused := regexp.MustCompile(`<input[^>]*\sautofocus aria-invalid="true"[^>]*>`).FindAllString(p.body, -1)
+		if len(focused) != 1 || c.field != "" && !strings.Contains(focused[0], `id="`+c.field+`"`) || c.field == "" && !strings.Contains(focused[0], `name="confirm"`) {
+			t.Errorf("%s: the fields focused and marked invalid: %q; want %q alone", name, focused, c.field)
+		}
+		for _, other := range c.others {
+			if strings.Contains(strings.Join(focused, ""), `id="`+other+`"`) {
+				t.Errorf("%s: %s is marked invalid", name, other)
+			}
 		}
 	}
 }

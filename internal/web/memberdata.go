@@ -47,8 +47,11 @@ type dataPage struct {
 	// NameError says why the display name was not changed, PasswordError
 	// why the password was not, Error why the account was not deleted.
 	NameError, PasswordError, Error string
+	// NewPasswordRefused says that PasswordError is about the new password,
+	// not the current one: the page puts the focus on the field at fault.
+	NewPasswordRefused bool
 	// Confirmed keeps the deletion's box ticked when the member ticked it
-	// and something else was wrong.
+	// and something else was wrong; without it, Error is about the box.
 	Confirmed bool
 }
 
@@ -136,7 +139,9 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, accountDataPath+"?done=password", http.StatusSeeOther)
 		return
 	}
-	p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) { page.PasswordError = msg })
+	p.renderAccountError(w, r, ctx, err, func(page *dataPage, msg string) {
+		page.PasswordError, page.NewPasswordRefused = msg, parley.ErrorCode(err) == parley.EINVALID
+	})
 }
 
 func (p *Pages) handleAccountExport(w http.ResponseWriter, r *http.Request) {

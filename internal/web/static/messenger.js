@@ -685,8 +685,10 @@ if (list) {
   // Escape closes an edit, the reactions, a report, or a confirmation,
   // Delete's or Leave's, back to its button; then the Manage menu, wherever
   // the focus is.
+  // An Escape the field took (closing the mentions, leaving a reply) is
+  // not the menu's.
   document.addEventListener("keydown", (e) => {
-    if (e.key !== "Escape") return;
+    if (e.key !== "Escape" || e.defaultPrevented) return;
     const open = e.target.closest?.(`${messageActions}[open], details.leave[open]`) || document.querySelector("details.manage[open]");
     if (open) closeAction(open);
   });
@@ -1005,7 +1007,10 @@ if (text && list) {
       e.preventDefault();
       sendForm.requestSubmit();
     }
-    if (e.key === "Escape" && !replying.hidden) answer(null);
+    if (e.key === "Escape" && !replying.hidden) {
+      e.preventDefault();
+      answer(null);
+    }
   });
 
   // What is typed and not sent, with the message it answers, is kept for
