@@ -143,6 +143,9 @@ func TestLayout_Browser_StatusLeavesTheFieldInSight(t *testing.T) {
 	writeAndSend(t, b, "sent offline")
 	cut.down()
 	waitFor(t, b, `!document.getElementById("outbox").hidden && document.getElementById("live").textContent !== ""`)
+	if got, want := text(t, b, "#live"), "You are offline: your message will be sent once you are back online."; got != want {
+		t.Errorf("the status says %q, want %q", got, want)
+	}
 	for _, width := range []int64{375, 1280} {
 		over := at[[]string](t, b, width, `(() => {
 			const s = document.getElementById("live").getBoundingClientRect();

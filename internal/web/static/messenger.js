@@ -843,7 +843,7 @@ if (text && list) {
           // Taken or not, it waits to be sent again, as it is.
           stalled = true;
           showOutbox();
-          const what = queue.length === 1 ? "your message is" : "your messages are";
+          const what = queue.length === 1 ? "your message" : "your messages";
           say(r ? `Something went wrong (${r.status}): ${what} will be sent again in a moment.` : `You are offline: ${what} will be sent once you are back online.`);
           retry = setTimeout(sendQueued, pause);
           pause = Math.min(2 * pause, 30000);
