@@ -338,22 +338,17 @@ var authorizeParams = []string{
 }
 
 // repeated returns those of params given more than once in form, in order.
-func repeated(form url.Values, params []string) []string {
-	var names []string
-	for _, name := range params {
-		if len(form[name]) > 1 {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
+func repeated(form url.Values, params []string) []string { return givenTimes(form, params, 2) }
 
 // given returns those of params that form holds, in order.
-func given(form url.Values, params []string) []string {
+func given(form url.Values, params []string) []string { return givenTimes(form, params, 1) }
+
+// givenTimes returns those of params given at least n times in form, in
+// order.
+func givenTimes(form url.Values, params []string, n int) []string {
 	var names []string
 	for _, name := range params {
-		if form.Has(name) {
+		if len(form[name]) >= n {
 			names = append(names, name)
 		}
 	}
