@@ -603,51 +603,85 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 // An app answered with a thread it did not make (a direct thread that
 // existed, in its grant; a group it started before, by the same
 // Idempotency-Key) reads that thread's summary, its activity and unread
-// count: each member's log says so, whatever the app's scopes.
-func TestGrants_AppStartingAThreadAgainReadsIt(t *testing.T) {
+// count, only if it may read threads (threads.read), and each member's
+// log says so. An app that may only write is answered with the thread as
+// it was started, as a call that starts it is, and reads nothing.
+func TestGrants_AppStartingAThreadAgainReadsItWithThreadsRead(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
 	ctx := context.Background()
-	partner := w.env.MustPartner(t, "Receipts")
-	app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write"},
-		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
-	threadsRead := func(c *client.Client, threadID string) int {
-		t.Helper()
-		var log struct{ Entries []client.AccessEntry }
-		if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log?limit=200", nil, &log); err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, e := range log.Entries {
-			if e.ClientID == partner.App.ClientID && e.ThreadID == threadID && e.Action == "threads.read" {
-				n++
+	for range 3 {
+		apptest.MustSend(t, w.bob, w.aliceBob, "not read by alice yet")
+	}
+	for _, tc := range []struct {
+		name   string
+		scopes []string
+		reads  int
+		key    string
+	}{
+		{"writes only", []string{"openid", "messages.write"}, 0, "dinner-1"},
+		{"reads threads", []string{"openid", "messages.write", "threads.read"}, 1, "dinner-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			partner := w.env.MustPartner(t, "Receipts "+tc.name)
+			app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", tc.scopes,
+				apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}).AccessToken)
+			threadsRead := func(c *client.Client, threadID string) int {
+				t.Helper()
+				var log struct{ Entries []client.AccessEntry }
+				if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log?limit=200", nil, &log); err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, e := range log.Entries {
+					if e.ClientID == partner.App.ClientID && e.ThreadID == threadID && e.Action == "threads.read" {
+						n++
+					}
+				}
+				return n
 			}
-		}
-		return n
-	}
+			readsNothing := func(th *client.ThreadSummary) {
+				t.Helper()
+				if tc.reads > 0 {
+					return
+				}
+				if th.LastSeq != 0 || th.UnreadCount != 0 || th.LastReadSeq != 0 || !th.LastActivityAt.Equal(th.CreatedAt) {
+					t.Errorf("an app without threads.read was told how the thread has gone: last_seq %d, unread %d, read to %d, last active %v (started %v)",
+						th.LastSeq, th.UnreadCount, th.LastReadSeq, th.LastActivityAt, th.CreatedAt)
+				}
+			}
 
-	direct, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}})
-	if err != nil || direct.ID != w.aliceBob {
-		t.Fatalf("the app starting alice and bob's thread: %+v, %v; want the one they have", direct, err)
-	}
-	for _, c := range []*client.Client{w.alice, w.bob} {
-		if n := threadsRead(c, w.aliceBob); n != 1 {
-			t.Errorf("a member's log holds %d reads of the direct thread's summary by the app, want 1", n)
-		}
-	}
-	in := client.NewThread{Participants: []string{"bob", "carol"}, Title: "Dinner bill", IdempotencyKey: "dinner"}
-	group, err := app.CreateThread(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := threadsRead(w.carol, group.ID); n != 0 {
-		t.Errorf("carol's log holds %d reads of the group the app just made, want 0", n)
-	}
-	if again, err := app.CreateThread(ctx, in); err != nil || again.ID != group.ID {
-		t.Fatalf("the app's retry: %+v, %v; want the group it made", again, err)
-	}
-	if n := threadsRead(w.carol, group.ID); n != 1 {
-		t.Errorf("carol's log holds %d reads of the group's summary after the app's retry, want 1", n)
+			direct, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}})
+			if err != nil || direct.ID != w.aliceBob {
+				t.Fatalf("the app starting alice and bob's thread: %+v, %v; want the one they have", direct, err)
+			}
+			readsNothing(direct)
+			if tc.reads > 0 && direct.LastSeq != 4 {
+				t.Errorf("an app with threads.read got last_seq %d, want the thread as it is, 4", direct.LastSeq)
+			}
+			for _, c := range []*client.Client{w.alice, w.bob} {
+				if n := threadsRead(c, w.aliceBob); n != tc.reads {
+					t.Errorf("a member's log holds %d reads of the direct thread's summary by the app, want %d", n, tc.reads)
+				}
+			}
+			in := client.NewThread{Participants: []string{"bob", "carol"}, Title: "Dinner bill", IdempotencyKey: tc.key}
+			group, err := app.CreateThread(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := threadsRead(w.carol, group.ID); n != 0 {
+				t.Errorf("carol's log holds %d reads of the group the app just made, want 0", n)
+			}
+			apptest.MustSend(t, w.carol, group.ID, "my share is 20")
+			again, err := app.CreateThread(ctx, in)
+			if err != nil || again.ID != group.ID || again.Title != in.Title {
+				t.Fatalf("the app's retry: %+v, %v; want the group it made", again, err)
+			}
+			readsNothing(again)
+			if n := threadsRead(w.carol, group.ID); n != tc.reads {
+				t.Errorf("carol's log holds %d reads of the group's summary after the app's retry, want %d", n, tc.reads)
+			}
+		})
 	}
 }
 

@@ -87,7 +87,9 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				if err != nil {
 					return err
 				}
-				for _, a := range summaryReads(summary, readers) {
+				var reads []access
+				summary, reads = foundThread(c, summary, in.Title, readers)
+				for _, a := range reads {
 					if err := s.logAccess(ctx, tx, c, a); err != nil {
 						return err
 					}
@@ -119,8 +121,9 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 				if err := keepThreadKey(ctx, tx, c, in.IdempotencyKey, existing.ID, request, true); err != nil {
 					return err
 				}
-				readers := userIDs(members)
-				for _, a := range append(summaryReads(summary, readers), access{parley.ScopeMessagesWrite, existing.ID, readers, nil}) {
+				var reads []access
+				summary, reads = foundThread(c, summary, in.Title, userIDs(members))
+				for _, a := range append(reads, access{parley.ScopeMessagesWrite, existing.ID, userIDs(members), nil}) {
 					if err := s.logAccess(ctx, tx, c, a); err != nil {
 						return err
 					}
@@ -155,6 +158,25 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 		s.publishThreadChange(ctx, change, nil)
 	}
 	return summary, created, replayed, s.linkSummary(ctx, c, summary)
+}
+
+// foundThread is what CreateThread answers of a thread that was there
+// before the call (a replay's, or the direct thread asked for again), and
+// the reads that answer logs. A member, or an app that reads threads
+// (threads.read), gets the thread as it is now, read as Thread reads it.
+// Any other app gets the thread as it was started, with the request's
+// title: the same answer as a call that started it, and nothing of how it
+// has gone since (last_seq 0, last_activity_at its creation, no read
+// marker or unread count, not whether it is blocked), which is threads.read's
+// to learn; that answer reads nothing of the thread, and no read is
+// logged for it.
+func foundThread(c *parley.Caller, sum *parley.ThreadSummary, title string, readers []string) (*parley.ThreadSummary, []access) {
+	if c.App == nil || c.App.Scopes.Has(parley.ScopeThreadsRead) {
+		return sum, summaryReads(sum, readers)
+	}
+	th := sum.Thread
+	th.Title, th.LastSeq, th.LastActivityAt, th.Blocked = title, 0, th.CreatedAt, false
+	return &parley.ThreadSummary{Thread: th}, nil
 }
 
 // threadRequestHash is what a thread's idempotency key keeps of the
