@@ -105,7 +105,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
 	f.Float64Var(&cfg.RateLimitApp, "rate-limit-app", cfg.RateLimitApp, "requests a second an app may make to /api/v1 through all its tokens together, 0 for no limit (PARLEY_RATE_LIMIT_APP)")
 	f.IntVar(&cfg.RateLimitAppBurst, "rate-limit-app-burst", cfg.RateLimitAppBurst, "requests an app may make at once (PARLEY_RATE_LIMIT_APP_BURST)")
-	f.Float64Var(&cfg.RateLimitMember, "rate-limit-member", cfg.RateLimitMember, "requests a second a member may make to /api/v1 with their own sessions, 0 for no limit (PARLEY_RATE_LIMIT_MEMBER)")
+	f.Float64Var(&cfg.RateLimitMember, "rate-limit-member", cfg.RateLimitMember, "requests a second a member may make to /api/v1 with their own sessions, and forms they may post on the pages, 0 for no limit (PARLEY_RATE_LIMIT_MEMBER)")
 	f.IntVar(&cfg.RateLimitMemberBurst, "rate-limit-member-burst", cfg.RateLimitMemberBurst, "requests a member may make at once (PARLEY_RATE_LIMIT_MEMBER_BURST)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	f.IntVar(&cfg.ReportMinPeople, "report-min-people", cfg.ReportMinPeople, "the k of share reports: no number in one is counted from fewer people, at least 3 (PARLEY_REPORT_MIN_PEOPLE)")

@@ -34,9 +34,13 @@ type Server struct {
 	Config  config.Config
 	Store   *sqlstore.DB
 	Service *service.Service
-	// Limits is the server's share of the rate limits on /api/v1.
+	// Limits is the server's share of the rate limits on /api/v1 and the
+	// pages' forms.
 	Limits *ratelimit.Limiter
 
+	// limits are the members' and apps' policies, which the API and the
+	// pages apply.
+	limits  httpapi.Limits
 	log     *slog.Logger
 	bus     eventBus
 	keys    *oauth.Keys
@@ -184,16 +188,18 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 	if nb, ok := events.(*bus.NATS); ok {
 		metrics.Registry.MustRegister(natsMetrics(nb)...)
 	}
-	api := httpapi.NewServer(svc, log, metrics, httpapi.Limits{
+	limits := httpapi.Limits{
 		Limiter: limiter,
 		App:     ratelimit.Policy{Name: "app", Rate: cfg.RateLimitApp, Burst: cfg.RateLimitAppBurst},
 		Member:  ratelimit.Policy{Name: "member", Rate: cfg.RateLimitMember, Burst: cfg.RateLimitMemberBurst},
-	}, monitor.Ready)
+		Refused: metrics.RateLimited,
+	}
+	api := httpapi.NewServer(svc, log, metrics, limits, monitor.Ready)
 	hs := newHTTPServer(log)
 	// Shutdown waits for requests but not for hijacked connections: the
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
-	srv := &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, log: log, bus: events, keys: keys, api: api, metrics: metrics, http: hs}
+	srv := &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, limits: limits, log: log, bus: events, keys: keys, api: api, metrics: metrics, http: hs}
 	if cfg.MetricsAddr != "" {
 		srv.metricsHTTP = newHTTPServer(log)
 	}
@@ -421,7 +427,7 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return err
 	}
-	pages, err := web.New(context.Background(), s.Service, provider, s.log)
+	pages, err := web.New(context.Background(), s.Service, provider, s.limits, s.log)
 	if err != nil {
 		s.closeListeners()
 		return err

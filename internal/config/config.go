@@ -61,7 +61,8 @@ type Config struct {
 	RateLimitApp      float64
 	RateLimitAppBurst int
 	// RateLimitMember is how many requests a second a member may make to
-	// /api/v1 with their own sessions (PARLEY_RATE_LIMIT_MEMBER), and
+	// /api/v1 with their own sessions, forms they post on the pages
+	// included (PARLEY_RATE_LIMIT_MEMBER), and
 	// RateLimitMemberBurst how many at once
 	// (PARLEY_RATE_LIMIT_MEMBER_BURST); a rate of 0 sets no limit.
 	RateLimitMember      float64

@@ -256,7 +256,7 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 			s.writeError(w, r, err)
 			return
 		}
-		if err := s.admit(w, r, c); err != nil {
+		if err := s.limits.Admit(r, w.Header(), c, s.log); err != nil {
 			if c.App != nil && c.Check != nil {
 				// A token from the node's cache is looked up before it is
 				// told to wait: one that no longer works is told that.

@@ -200,5 +200,6 @@ func (p *Pages) renderAccountError(w http.ResponseWriter, r *http.Request, ctx c
 		return
 	}
 	show(&page, parley.ErrorMessage(err))
+	setRetryAfter(w, err)
 	p.render(w, httpapi.StatusOf(err), "data", page)
 }

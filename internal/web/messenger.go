@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -183,9 +182,7 @@ func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
 	}
 	next := localPath(r.PostFormValue("next"))
 	if _, err := p.svc.Register(r.Context(), in); err != nil {
-		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
-		}
+		setRetryAfter(w, err)
 		page := signUpPage{
 			Title: "Create your account", CSRF: p.csrfToken(w, r), Error: parley.ErrorMessage(err),
 			Username: in.Username, DisplayName: in.DisplayName,
@@ -749,12 +746,14 @@ func done(w http.ResponseWriter, r *http.Request, page string) {
 	http.Redirect(w, r, page, http.StatusSeeOther)
 }
 
-// postedMember checks a form's CSRF token and returns its member.
+// postedMember checks a form's CSRF token, returns its member, and holds
+// the post to their rate limit (admitted).
 func (p *Pages) postedMember(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
 	if !p.checkCSRF(w, r) {
 		return nil, false
 	}
-	return p.messengerMember(w, r)
+	ctx, ok := p.messengerMember(w, r)
+	return ctx, ok && p.admitted(ctx, w, r)
 }
 
 func threadURL(id string) string { return "/t/" + url.PathEscape(id) }

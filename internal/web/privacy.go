@@ -77,12 +77,14 @@ func (p *Pages) accountMember(w http.ResponseWriter, r *http.Request) (context.C
 	return ctx, true
 }
 
-// postedAccount checks a form's CSRF token and returns its member.
+// postedAccount checks a form's CSRF token, returns its member, and holds
+// the post to their rate limit (admitted).
 func (p *Pages) postedAccount(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
 	if !p.checkCSRF(w, r) {
 		return nil, false
 	}
-	return p.accountMember(w, r)
+	ctx, ok := p.accountMember(w, r)
+	return ctx, ok && p.admitted(ctx, w, r)
 }
 
 // appsShell returns the shell of a page under the Apps tab, its title

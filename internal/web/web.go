@@ -82,6 +82,9 @@ type Pages struct {
 	cookies cookie.Site
 	// csrfKey signs the forms' CSRF tokens.
 	csrfKey []byte
+	// limits hold the forms a member posts to the member's rate limit,
+	// which their API calls count against too.
+	limits  httpapi.Limits
 	handler http.Handler
 }
 
@@ -89,15 +92,16 @@ type Pages struct {
 const csrfKeyName = "web.csrf"
 
 // New returns the pages, whose cookies are kept as the service's public URL
-// says (cookie.SiteOf). The provider shows its authorization errors on the
+// says (cookie.SiteOf), and whose members' forms are held to limits'
+// Member policy. The provider shows its authorization errors on the
 // pages' error page from then on. It fails when the server's CSRF key
 // cannot be loaded.
-func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, log *slog.Logger) (*Pages, error) {
+func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, limits httpapi.Limits, log *slog.Logger) (*Pages, error) {
 	csrfKey, err := svc.ServerKey(ctx, csrfKeyName)
 	if err != nil {
 		return nil, fmt.Errorf("web: CSRF key: %w", err)
 	}
-	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.SiteOf(svc.PublicURL()), csrfKey: csrfKey}
+	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.SiteOf(svc.PublicURL()), csrfKey: csrfKey, limits: limits}
 	p.pages = p.parsePages()
 	provider.ShowErrorsWith(p.showAuthorizeError)
 	static, _ := fs.Sub(staticFiles, "static")
@@ -379,9 +383,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, page loginPage) b
 	page.Username = r.PostFormValue("username")
 	signedIn, err := p.svc.SignIn(service.WithDeviceProof(r.Context(), p.deviceProofOf(r)), page.Username, r.PostFormValue("password"))
 	if err != nil {
-		if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
-		}
+		setRetryAfter(w, err)
 		page.CSRF, page.Error = p.csrfToken(w, r), parley.ErrorMessage(err)
 		p.render(w, httpapi.StatusOf(err), "login", page)
 		return false
@@ -644,7 +646,28 @@ func (p *Pages) renderError(w http.ResponseWriter, err error) {
 	if status >= 500 && status != http.StatusInsufficientStorage {
 		p.log.Error("page error", "err", err)
 	}
+	setRetryAfter(w, err)
 	p.render(w, status, "error", errorPage{Title: http.StatusText(status), Error: parley.ErrorMessage(err)})
+}
+
+// setRetryAfter tells the browser when to try again after err, if err
+// says: a throttled request's answer carries Retry-After, as the API's
+// does.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if e, ok := errors.AsType[*parley.Error](err); ok && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", httpapi.RetryAfter(e.RetryAfter))
+	}
+}
+
+// admitted holds a form the member of ctx posted to their rate limit, the
+// allowance their API calls spend too: a post over it is answered 429 with
+// Retry-After, and does nothing.
+func (p *Pages) admitted(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
+	if err := p.limits.Admit(r, w.Header(), parley.CallerFromContext(ctx), p.log); err != nil {
+		p.renderError(w, err)
+		return false
+	}
+	return true
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, name string, data any) {

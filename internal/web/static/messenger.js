@@ -844,8 +844,12 @@ if (text && list) {
           stalled = true;
           showOutbox();
           const what = queue.length === 1 ? "your message" : "your messages";
-          say(r ? `Something went wrong (${r.status}): ${what} will be sent again in a moment.` : `You are offline: ${what} will be sent once you are back online.`);
-          retry = setTimeout(sendQueued, pause);
+          if (!r) say(`You are offline: ${what} will be sent once you are back online.`);
+          else if (r.status === 429) say(`You are sending faster than this server takes: ${what} will be sent again in a moment.`);
+          else say(`Something went wrong (${r.status}): ${what} will be sent again in a moment.`);
+          // A refusal as too many says when to come back (Retry-After).
+          const wait = 1000 * (Number(r?.headers.get("Retry-After")) || 0);
+          retry = setTimeout(sendQueued, Math.max(pause, wait));
           pause = Math.min(2 * pause, 30000);
           return;
         }
