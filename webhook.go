@@ -324,6 +324,9 @@ type WebhookTarget struct {
 type WebhookStore interface {
 	// CreateWebhookEndpoint stores an endpoint with its sealed secret.
 	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, secret []byte) error
+	// SetWebhookActiveFrom moves the time an endpoint is told of events
+	// from, for each event it subscribes to.
+	SetWebhookActiveFrom(ctx context.Context, id string, activeFrom time.Time) error
 	// FindWebhookEndpoints returns the app's endpoints, oldest first.
 	FindWebhookEndpoints(ctx context.Context, clientID string) ([]*WebhookEndpoint, error)
 	FindWebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoint, error)

@@ -15,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore"
 )
 
 // TestNodes_EachWebhookDeliveredOnce runs two nodes on one PostgreSQL
@@ -190,5 +191,101 @@ func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 1 || got[0] != pending[0].ID {
 		t.Fatalf("the next server delivered %v, want %s", got, pending[0].ID)
+	}
+}
+
+// TestNodes_AnEndpointMissesNothingFromItsActiveFrom: a node that read,
+// just before an endpoint was stored, that no endpoint subscribes to an
+// event, skips that event until it reads again. The endpoint's active_from
+// leaves every node the time to read again after the commit, however long
+// its write waited: for the app's row, which the app's other writes hold,
+// before the endpoint is made, or in its insert, after (its active_from is
+// then moved on). Every message sent through the other node from the
+// active_from the owner was answered with on is enqueued for it.
+func TestNodes_AnEndpointMissesNothingFromItsActiveFrom(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("several nodes share a PostgreSQL database: run with PARLEY_TEST_DATABASE=postgres")
+	}
+	// Longer than an endpoint's activation, 5 s after its making: had the
+	// wait counted in it, the endpoint would be active before it was
+	// stored, and the other node would skip its event until its next read.
+	const held = 5500 * time.Millisecond
+	for name, hold := range map[string]func(ctx context.Context, db *sqlstore.DB, clientID string) (release func() error, err error){
+		"TheAppsRowHeldBefore": func(ctx context.Context, db *sqlstore.DB, clientID string) (func() error, error) {
+			locked, done, result := make(chan error, 1), make(chan struct{}), make(chan error, 1)
+			go func() {
+				result <- db.Write(ctx, func(tx parley.Tx) error {
+					_, err := tx.FindAppForUpdate(ctx, clientID)
+					locked <- err
+					<-done
+					return err
+				})
+			}()
+			if err := <-locked; err != nil {
+				return nil, err
+			}
+			return func() error { close(done); return <-result }, nil
+		},
+		"TheInsertHeldAfter": func(ctx context.Context, db *sqlstore.DB, _ string) (func() error, error) {
+			return sqlstore.HoldInserts(ctx, db, "webhook_endpoints")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+			defer rc.Close()
+			a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+			cfg := a.Server.Config
+			cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
+			b, err := app.OpenServerBesideOn(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apptest.Serve(t, b)
+			alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+			apptest.MustFriends(t, alice, bob)
+			threadID := apptest.MustThread(t, alice, "bob").ID
+			partner := a.MustPartnerOf(t, "Movie Club", "alice")
+			a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{threadID}})
+			bobOnB := client.New(b.URL()).WithToken(bob.Token())
+			apptest.MustSend(t, bobOnB, threadID, "before the endpoint: B reads that none is subscribed")
+
+			release, err := hold(ctx, a.Server.Store, partner.App.ClientID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ep struct {
+				ID         string
+				ActiveFrom time.Time `json:"active_from"`
+			}
+			made := make(chan error, 1)
+			go func() {
+				_, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+					map[string]any{"url": rc.URL, "events": []string{"message.created"}}, &ep)
+				made <- err
+			}()
+			time.Sleep(held)
+			if err := release(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-made; err != nil {
+				t.Fatal(err)
+			}
+			// From active_from on, for as long as a node trusts a read.
+			time.Sleep(time.Until(ep.ActiveFrom))
+			sent := 0
+			for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(25 * time.Millisecond) {
+				m := apptest.MustSend(t, bobOnB, threadID, fmt.Sprintf("after active_from, %d", sent))
+				if m.CreatedAt.Before(ep.ActiveFrom) {
+					t.Fatalf("a message made at %v, before the endpoint's active_from %v", m.CreatedAt, ep.ActiveFrom)
+				}
+				sent++
+			}
+			// Nothing else was sent since the endpoint was made.
+			if n := len(deliveries(t, alice, partner.App.ClientID, ep.ID)); n != sent {
+				t.Errorf("%d of the %d messages sent from the endpoint's active_from on were enqueued for it", n, sent)
+			}
+		})
 	}
 }

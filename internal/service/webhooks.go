@@ -173,15 +173,25 @@ func ownEndpoint(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID, 
 
 // CreateWebhookEndpoint registers an endpoint for an app the signed-in
 // member owns, and returns it with its signing secret. It receives events
-// from parley.WebhookActivation on, when every server knows of it.
+// from its ActiveFrom on, parley.WebhookActivation after it is made, when
+// every server knows of it.
+//
+// Every server stops trusting what it read of the endpoints
+// (webhookEventsFresh) well before ActiveFrom, but only if the endpoint
+// was stored soon after it was made: a server that read "no endpoint" just
+// before the commit skips the events it has no endpoint for until its next
+// read. So the endpoint is made, and its time taken, once the write holds
+// the app's row, which it may have waited for as long as the app's other
+// writes held it; and should the commit still come later than the margin
+// allows, its ActiveFrom is moved on to parley.WebhookActivation after the
+// commit before it is answered. An endpoint never misses an event from
+// the ActiveFrom it was answered with.
 func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url string, events []string) (*CreatedWebhookEndpoint, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events, Created: now,
-		ActiveFrom: now.Add(parley.WebhookActivation)}
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: url, Events: events}
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -204,10 +214,21 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url strin
 		if len(existing) >= parley.MaxWebhookEndpoints {
 			return parley.Errorf(parley.ECONFLICT, "an app may have at most %d webhook endpoints", parley.MaxWebhookEndpoints)
 		}
+		e.Created = s.Now()
+		e.ActiveFrom = e.Created.Add(parley.WebhookActivation)
 		return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, key))
 	})
 	if err != nil {
 		return nil, err
+	}
+	if now := s.Now(); now.Add(webhookEventsFresh).After(e.ActiveFrom) {
+		later := now.Add(parley.WebhookActivation)
+		if err := s.store.Write(ctx, func(tx parley.Tx) error {
+			return tx.SetWebhookActiveFrom(ctx, e.ID, later)
+		}); err != nil {
+			return nil, err
+		}
+		e.ActiveFrom = later
 	}
 	return &CreatedWebhookEndpoint{WebhookEndpoint: e, Secret: text}, nil
 }

@@ -194,3 +194,36 @@ func RecordSchema(ctx context.Context, db *DB, version int64) error {
 		return err
 	})
 }
+
+// HoldInserts keeps writes from adding rows to table until release is
+// called, as a long statement of another write would: on PostgreSQL by a
+// lock on the table that reads pass (SHARE ROW EXCLUSIVE), on SQLite,
+// whose writes take turns, by holding every write. The hold is taken when
+// HoldInserts returns; release returns the holding write's error.
+func HoldInserts(ctx context.Context, db *DB, table string) (release func() error, err error) {
+	if !slices.Contains(tables, table) {
+		return nil, fmt.Errorf("hold inserts: no table %q", table)
+	}
+	held, done := make(chan error, 1), make(chan struct{})
+	result := make(chan error, 1)
+	go func() {
+		result <- db.Write(ctx, func(tx parley.Tx) error {
+			if db.pg != nil {
+				if _, err := tx.(*txn).exec(ctx, `LOCK TABLE `+table+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+					held <- err
+					return err
+				}
+			}
+			select { // a write run again is held again, and says so once
+			case held <- nil:
+			default:
+			}
+			<-done
+			return nil
+		})
+	}()
+	if err := <-held; err != nil {
+		return nil, errors.Join(err, <-result)
+	}
+	return func() error { close(done); return <-result }, nil
+}

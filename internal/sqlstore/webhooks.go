@@ -29,6 +29,18 @@ func (t *txn) CreateWebhookEndpoint(ctx context.Context, e *parley.WebhookEndpoi
 	return nil
 }
 
+func (t *txn) SetWebhookActiveFrom(ctx context.Context, id string, activeFrom time.Time) error {
+	res, err := t.exec(ctx, `UPDATE webhook_endpoints SET active_from = $2 WHERE id = $1`, id, micros(activeFrom))
+	if err != nil {
+		return mapError("set webhook endpoint's start", err)
+	}
+	if err := mustAffect(res, "webhook endpoint"); err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `UPDATE webhook_subscriptions SET active_from = $2 WHERE endpoint_id = $1`, id, micros(activeFrom))
+	return mapError("set webhook subscriptions' start", err)
+}
+
 func (t *txn) findWebhookEndpoints(ctx context.Context, where string, args ...any) ([]*parley.WebhookEndpoint, error) {
 	rows, err := t.query(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE `+where, args...)
 	if err != nil {

@@ -588,8 +588,8 @@ func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
 }
 
 // TestWebhooks_Subscriptions: which events endpoints subscribe to is known
-// at once; an endpoint is told of events from its active_from on, and a
-// disabled one no longer.
+// at once; an endpoint is told of events from its active_from on, moved
+// later if need be, and a disabled one no longer.
 func TestWebhooks_Subscriptions(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, testWebhooks_Subscriptions)
@@ -620,6 +620,22 @@ func testWebhooks_Subscriptions(t *testing.T, db *sqlstore.DB) {
 	}
 	if ids := find(e.ActiveFrom, e); len(ids) != 1 || ids[0] != e.ID {
 		t.Fatalf("at active_from: subscribers %v", ids)
+	}
+	later := e.ActiveFrom.Add(3 * time.Second)
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.SetWebhookActiveFrom(ctx, e.ID, later) })
+	if ids := find(later.Add(-time.Microsecond), e); len(events) != 1 || len(ids) != 0 {
+		t.Fatalf("before the active_from it was moved to: events %v, subscribers %v", events, ids)
+	}
+	if ids := find(later, e); len(ids) != 1 || ids[0] != e.ID {
+		t.Fatalf("at the active_from it was moved to: subscribers %v", ids)
+	}
+	var stored *parley.WebhookEndpoint
+	mustWrite(t, db, func(tx parley.Tx) (err error) { stored, err = tx.FindWebhookEndpoint(ctx, e.ID); return err })
+	if !stored.ActiveFrom.Equal(later) {
+		t.Fatalf("the endpoint's active_from %v, want %v", stored.ActiveFrom, later)
+	}
+	if err := db.Write(ctx, func(tx parley.Tx) error { return tx.SetWebhookActiveFrom(ctx, "no-such-endpoint", later) }); parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Fatalf("moving a missing endpoint's active_from: %v, want not found", err)
 	}
 	mustWrite(t, db, func(tx parley.Tx) error {
 		if err := tx.EnqueueWebhooks(ctx, []parley.NewWebhookDelivery{{ID: "msg_x", EndpointID: e.ID, Event: parley.WebhookMessageCreated,
