@@ -383,8 +383,19 @@ func (c *Client) CreateAccount(ctx context.Context, username, password, displayN
 
 // SignIn opens a session; use WithToken(s.Token) to act as the member.
 func (c *Client) SignIn(ctx context.Context, username, password string) (*Session, error) {
+	return c.SignInWithDeviceProof(ctx, username, password, "")
+}
+
+// SignInWithDeviceProof signs in as SignIn does, sending the DeviceProof
+// of this device's last sign-in, if any: failed sign-ins to the username
+// from elsewhere do not hold it up, only this device's own.
+func (c *Client) SignInWithDeviceProof(ctx context.Context, username, password, deviceProof string) (*Session, error) {
+	in := map[string]string{"username": username, "password": password}
+	if deviceProof != "" {
+		in["device_proof"] = deviceProof
+	}
 	var s Session
-	_, err := c.Do(ctx, "POST", "/api/v1/sessions", map[string]string{"username": username, "password": password}, &s)
+	_, err := c.Do(ctx, "POST", "/api/v1/sessions", in, &s)
 	return &s, err
 }
 

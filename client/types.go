@@ -140,6 +140,11 @@ type Session struct {
 	// Token is the bearer token; the server shows it only once.
 	Token string `json:"token"`
 	User  *User  `json:"user"`
+	// DeviceProof proves that this device signed in as the member: a
+	// client that keeps it, as a secret, and signs in with it next time
+	// (SignInWithDeviceProof) is not held up by others' failed sign-ins
+	// to the username.
+	DeviceProof string `json:"device_proof"`
 }
 
 // BlockedMember is a member the member blocks, and since when.

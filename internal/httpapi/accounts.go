@@ -28,28 +28,35 @@ func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, u)
 }
 
-// sessionCreated is the answer to a sign-in.
+// sessionCreated is the answer to a sign-in: the session's token, and the
+// proof that this device signed in, for its next sign-in to send.
 type sessionCreated struct {
-	Token string       `json:"token"`
-	User  *parley.User `json:"user"`
+	Token       string       `json:"token"`
+	User        *parley.User `json:"user"`
+	DeviceProof string       `json:"device_proof"`
 }
 
+// handleSessionCreate signs a member in. A client that keeps the device
+// proof of its last sign-in and sends it is not held up by others' failed
+// sign-ins to the username, as a browser with its cookie is not
+// (service.WithDeviceProof).
 func (s *Server) handleSessionCreate(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
+		Username    string `json:"username"`
+		Password    string `json:"password"`
+		DeviceProof string `json:"device_proof"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	signedIn, err := s.svc.SignIn(r.Context(), in.Username, in.Password)
+	signedIn, err := s.svc.SignIn(service.WithDeviceProof(r.Context(), in.DeviceProof), in.Username, in.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, sessionCreated{Token: signedIn.Token, User: signedIn.User})
+	writeJSON(w, http.StatusCreated, sessionCreated{Token: signedIn.Token, User: signedIn.User, DeviceProof: signedIn.DeviceProof})
 }
 
 func (s *Server) handleSessionDelete(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -227,5 +228,49 @@ func TestSignIn_StrangersDoNotHoldUpASession(t *testing.T) {
 	err := alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new long password")
 	if err != nil {
 		t.Errorf("alice, signed in, changing her password with the right one after a stranger's 5 guesses from elsewhere: %v, want success", err)
+	}
+}
+
+// A client that signed in before and kept the device_proof it was given
+// is not held up by a stranger's failed sign-ins to its member's username,
+// however many: it signs in with the proof, as a browser with its cookie
+// does. Without the proof, or with another member's, the member waits as
+// any new device does; the proof is worth nothing without the password.
+func TestSignIn_AKeptDeviceProofIsNotHeldUpByStrangers(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
+	ctx := context.Background()
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	first, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil || !strings.HasPrefix(first.DeviceProof, "pdv_") {
+		t.Fatalf("alice's sign-in: device proof %q, %v", first.DeviceProof, err)
+	}
+	bobs, err := env.Client.SignIn(ctx, "bob", apptest.Password("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := &http.Client{Transport: apptest.ForwardedFor{Addr: "203.0.113.9"}}
+	for i := range 30 {
+		body := fmt.Sprintf(`{"username": "alice", "password": "guess %d"}`, i)
+		if status, _, _ := postWith(t, stranger, env.URL+"/api/v1/sessions", body); status == http.StatusTooManyRequests {
+			env.Clock.Advance(time.Minute) // the stranger waits, and goes on
+		}
+	}
+	for name, proof := range map[string]string{"NoProof": "", "BobsProof": bobs.DeviceProof, "Forged": "pdv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		if _, err := env.Client.SignInWithDeviceProof(ctx, "alice", apptest.Password("alice"), proof); client.StatusOf(err) != http.StatusTooManyRequests {
+			t.Errorf("%s: alice's sign-in after a stranger's guesses: %v, want 429", name, err)
+		}
+	}
+	if _, err := env.Client.SignInWithDeviceProof(ctx, "alice", "not her password", first.DeviceProof); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("the proof with a wrong password: %v, want 401", err)
+	}
+	again, err := env.Client.SignInWithDeviceProof(ctx, "alice", apptest.Password("alice"), first.DeviceProof)
+	if err != nil {
+		t.Fatalf("alice's sign-in with the proof she kept, after a stranger's guesses: %v, want success", err)
+	}
+	if again.DeviceProof == "" || again.DeviceProof == first.DeviceProof {
+		t.Errorf("the sign-in's new proof %q, want a new one", again.DeviceProof)
 	}
 }
