@@ -144,7 +144,7 @@ func (sh *Share) Validate() error {
 		return Errorf(EINVALID, "url must not hold a user name or password before its host")
 	}
 	title := strings.TrimSpace(sh.Title)
-	if title == "" || utf8.RuneCountInString(title) > MaxShareTitleLen || !utf8.ValidString(title) || strings.ContainsFunc(title, isControl) || hiddenIn(title, true) {
+	if title == "" || utf8.RuneCountInString(title) > MaxShareTitleLen || !utf8.ValidString(title) || strings.ContainsFunc(title, isControl) || hiddenIn(title, true) || !strings.ContainsFunc(title, showsInName) {
 		return Errorf(EINVALID, "title must be 1 to %d printable characters", MaxShareTitleLen)
 	}
 	return nil

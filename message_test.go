@@ -24,3 +24,30 @@ func TestValidateText_MustShowSomething(t *testing.T) {
 		}
 	}
 }
+
+// A group's title and a share card's title must show something when given:
+// one of joiners or combining marks alone would look empty in every list,
+// and a group so titled would not fall back to its members' names.
+func TestTitles_MustShowSomething(t *testing.T) {
+	for _, ok := range []string{"Dinner", "Ужин", "👩‍💻 team", "é", "7"} {
+		if err := parley.ValidateTitle(ok); err != nil {
+			t.Errorf("ValidateTitle(%q): %v, want it taken", ok, err)
+		}
+		sh := parley.Share{URL: "https://films.example/42", Title: ok}
+		if err := sh.Validate(); err != nil {
+			t.Errorf("a share card titled %q: %v, want it taken", ok, err)
+		}
+	}
+	if err := parley.ValidateTitle(""); err != nil {
+		t.Errorf("ValidateTitle(\"\"): %v, want a group without a title taken", err)
+	}
+	for _, bad := range []string{"\u200d", "\u200c\u200d", "\u0301", "\u20dd"} {
+		if err := parley.ValidateTitle(bad); parley.ErrorCode(err) != parley.EINVALID {
+			t.Errorf("ValidateTitle(%q): %v, want it refused", bad, err)
+		}
+		sh := parley.Share{URL: "https://films.example/42", Title: bad}
+		if err := sh.Validate(); parley.ErrorCode(err) != parley.EINVALID {
+			t.Errorf("a share card titled %q: %v, want it refused", bad, err)
+		}
+	}
+}

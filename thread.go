@@ -63,11 +63,16 @@ func DirectKey(a, b string) string {
 	return a + ":" + b
 }
 
-// ValidateTitle checks a thread title: no control, and no character that
-// shows nothing (hiddenIn), so that no title looks empty in others' lists.
+// ValidateTitle checks a thread title, trimmed: no control, no character
+// that shows nothing (hiddenIn), and, when not empty, one that shows
+// something (showsInName), so that no title looks empty in others' lists
+// (a lone joiner or combining mark would).
 func ValidateTitle(s string) error {
-	if utf8.RuneCountInString(s) > MaxTitleLen || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) || hiddenIn(s, true) {
+	switch {
+	case utf8.RuneCountInString(s) > MaxTitleLen || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) || hiddenIn(s, true):
 		return Errorf(EINVALID, "title must be at most %d printable characters", MaxTitleLen)
+	case s != "" && !strings.ContainsFunc(s, showsInName):
+		return Errorf(EINVALID, "title must hold a letter, digit, symbol or punctuation mark that shows")
 	}
 	return nil
 }

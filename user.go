@@ -50,8 +50,18 @@ func (u *User) Ref() UserRef {
 	return UserRef{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
 }
 
-// NormalizeUsername lowercases a username: usernames are unique regardless of case.
-func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeUsername trims a username and lowercases its ASCII letters:
+// usernames are unique regardless of case. Other characters stay as they
+// are, for ValidateUsername to refuse: Unicode's lowercase of U+212A
+// KELVIN SIGN is "k", and "\u212Aarl" is no way of writing karl.
+func NormalizeUsername(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
 
 // ValidateUsername checks a normalized username: 3–32 characters of a-z, 0-9, '_' and '.'.
 func ValidateUsername(s string) error {

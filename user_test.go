@@ -33,3 +33,19 @@ func TestValidatePassword(t *testing.T) {
 		})
 	}
 }
+
+// A username is matched regardless of the case of its ASCII letters, and
+// is ASCII: a character whose Unicode lowercase is an ASCII letter (U+212A
+// KELVIN SIGN) makes no username, and names no member.
+func TestNormalizeUsername(t *testing.T) {
+	for in, want := range map[string]string{" Alice ": "alice", "BOB_1.x": "bob_1.x", "carol": "carol"} {
+		if got := parley.NormalizeUsername(in); got != want || parley.ValidateUsername(got) != nil {
+			t.Errorf("NormalizeUsername(%q) = %q, want %q, a username", in, got, want)
+		}
+	}
+	for _, in := range []string{"\u212aarl", "\u0130van"} {
+		if got := parley.NormalizeUsername(in); parley.ValidateUsername(got) == nil {
+			t.Errorf("NormalizeUsername(%q) = %q, a username", in, got)
+		}
+	}
+}

@@ -76,7 +76,12 @@ func (p *Pages) handleSearch(w http.ResponseWriter, r *http.Request) {
 	page.Title = "Search: " + oneLine(page.Query, 40)
 	found, err := p.svc.SearchMessages(ctx, page.Query, q.Get("cursor"), 0)
 	if parley.ErrorCode(err) == parley.EINVALID {
+		// The words, or else the cursor of a page of results this page
+		// did not give, or gave for other words.
 		page.Error = "Type what to look for: up to " + strconv.Itoa(parley.MaxSearchLen) + " characters."
+		if _, badWords := parley.SearchText(page.Query); badWords == nil {
+			page.Error = "These results can no longer be paged through: search again."
+		}
 		p.render(w, http.StatusBadRequest, "search", page)
 		return
 	} else if err != nil {

@@ -119,6 +119,10 @@ func TestMessenger_Search(t *testing.T) {
 		!strings.Contains(p.body, "Type what to look for: up to 100 characters.") || !strings.Contains(p.body, `role="search"`) {
 		t.Errorf("a text too long: %d\n%s", p.status, p.body)
 	}
+	if p := b.get("/search?q=lunch&cursor=not-one-it-gave"); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "These results can no longer be paged through: search again.") || !strings.Contains(p.body, `role="search"`) {
+		t.Errorf("a page of results it did not give: %d\n%s", p.status, p.body)
+	}
 	if p := newScriptless(t, env.URL).get("/search?q=lunch"); p.url.Path != "/sign-in" {
 		t.Errorf("/search to no one ends at %s, want the sign-in page", p.url)
 	}
