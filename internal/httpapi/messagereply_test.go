@@ -140,6 +140,40 @@ func TestMessageReply(t *testing.T) {
 			t.Errorf("before the reach: %v; later: %v; want one answer for both", err, future)
 		}
 	})
+	t.Run("AnAppThatMayNotReadAnswersOnlyItsOwn", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			scopes []string
+			ok     bool
+		}{
+			{"WritesOnly", []string{"openid", "shares.write", "messages.write"}, false},
+			{"ReadsToo", []string{"openid", "shares.write", "messages.write", "messages.read"}, true},
+		} {
+			partner := w.env.MustPartner(t, "Tunes "+tc.name)
+			app := w.env.Client.WithToken(w.env.MustToken(t, partner, "alice", tc.scopes, apptest.Answer{}).AccessToken)
+			card, err := app.Share(ctx, client.NewShare{To: "carol", URL: "https://tunes.example/1", Title: "Song 1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			carols := apptest.MustSend(t, w.carol, w.aliceCarol, "I like it")
+			_, toCarol := app.SendReply(ctx, w.aliceCarol, "glad you do", carols.Seq, "")
+			if tc.ok {
+				if toCarol != nil {
+					t.Errorf("%s: the app's answer to carol's message in its reach: %v", tc.name, toCarol)
+				}
+				continue
+			}
+			wantProblem(t, toCarol, http.StatusBadRequest, "invalid")
+			// Nor does the answer to a message not yet there say otherwise:
+			// the app cannot tell, without a read, whether carol spoke.
+			if _, future := app.SendReply(ctx, w.aliceCarol, "anyone there?", carols.Seq+1, ""); future == nil || future.Error() != toCarol.Error() {
+				t.Errorf("%s: carol's message: %v; one not yet there: %v; want one answer for both", tc.name, toCarol, future)
+			}
+			if _, err := app.SendReply(ctx, w.aliceCarol, "about the song", card.Seq, ""); err != nil {
+				t.Errorf("%s: the app's answer to its own card: %v", tc.name, err)
+			}
+		}
+	})
 }
 
 // lastMessage returns the newest message of the thread as c reads it.

@@ -100,7 +100,9 @@ var errNotAlone = errors.New("service: the send needs its key looked up")
 
 // errNoMessageToAnswer refuses a reply to a seq that is no message of the
 // thread before the reply, or none the caller may see: the two are one
-// answer, so that an app learns nothing of what is before its reach.
+// answer, so that an app learns nothing of what is before its reach, nor,
+// one that may not read messages, whether anything was said since its own
+// (mayAnswer).
 var errNoMessageToAnswer = parley.Errorf(parley.EINVALID, "reply_to_seq is no earlier message of this thread that you can see")
 
 // sendMessage is SendMessage's write. With lookUp it looks the idempotency
@@ -151,6 +153,9 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 	// became of them; the write is rolled back if it answers none of those.
 	if d.ReplyToSeq != 0 && (d.ReplyToSeq >= msg.Seq || d.ReplyToSeq < from) {
 		return nil, false, nil, errNoMessageToAnswer
+	}
+	if err := mayAnswer(ctx, tx, c, threadID, d.ReplyToSeq); err != nil {
+		return nil, false, nil, err
 	}
 	if err := s.logAccess(ctx, tx, c, access{parley.ScopeMessagesWrite, threadID, ids, []*parley.Message{msg}}); err != nil {
 		return nil, false, nil, err
@@ -589,6 +594,27 @@ func missing(c *parley.Caller, err, forApp error) error {
 		return noMessage(c, forApp)
 	}
 	return err
+}
+
+// mayAnswer refuses a reply by an app that may not read messages
+// (messages.read) to a message it did not write for its member: the
+// messages it "can see" are its own, which it knows without reading. So it
+// answers blind nothing it has not read, and a refusal tells it nothing a
+// read would: without this rule, a reply to the seq after its own last
+// message would be refused until someone spoke, a way to watch a thread
+// that no read logs.
+func mayAnswer(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, seq int64) error {
+	if seq == 0 || c.App == nil || c.App.Scopes.Has(parley.ScopeMessagesRead) {
+		return nil
+	}
+	found, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: threadID, Seqs: []int64{seq}, Limit: 1, MemberID: c.User.ID})
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 || !wroteFor(c, found[0]) {
+		return errNoMessageToAnswer
+	}
+	return nil
 }
 
 // wroteFor reports whether the app caller wrote m for its member: sent
