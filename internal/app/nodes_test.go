@@ -99,7 +99,7 @@ func startTwoNodes(t *testing.T) twoNodes {
 	t.Helper()
 	url := apptest.NATS(t)
 	n := twoNodes{a: apptest.Start(t, func(c *config.Config) { c.NATS = url })}
-	n.b = startBeside(t, n.a.Server.Config)
+	n.b = startBeside(t, n.a)
 	n.alice, n.bob = n.a.MustMember(t, "alice"), n.a.MustMember(t, "bob")
 	apptest.MustFriends(t, n.alice, n.bob)
 	n.thread = apptest.MustThread(t, n.alice, "bob")
@@ -170,7 +170,7 @@ func TestNodes_AppStreamsLogAnEventOnce(t *testing.T) {
 func TestNodes_SignOutEndsStreamsAcrossNATS(t *testing.T) {
 	url := apptest.NATS(t)
 	a := apptest.Start(t, func(c *config.Config) { c.NATS = url })
-	b := startBeside(t, a.Server.Config)
+	b := startBeside(t, a)
 	ctx := context.Background()
 	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
@@ -202,12 +202,14 @@ func TestNodes_SignOutEndsStreamsAcrossNATS(t *testing.T) {
 	}
 }
 
-// startBeside starts a second node on the data directory of a running
-// server, with the same settings, and returns an anonymous client of it.
-func startBeside(tb testing.TB, cfg config.Config) *client.Client {
+// startBeside starts a second node on the data directory, or database,
+// of a's server, with the same settings, telling the time by a's clock,
+// which a test may move, and returns an anonymous client of it.
+func startBeside(tb testing.TB, a *apptest.Env) *client.Client {
 	tb.Helper()
+	cfg := a.Server.Config
 	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
-	srv, err := app.OpenServerBeside(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	srv, err := app.OpenServerBesideOn(context.Background(), cfg, slog.New(slog.DiscardHandler), a.Clock)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -38,15 +38,7 @@ func TestNodes_EachWebhookDeliveredOnce(t *testing.T) {
 	defer rc.Close()
 
 	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
-	// B tells the time by A's clock, which the test moves.
-	cfg := a.Server.Config
-	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
-	srv, err := app.OpenServerBesideOn(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apptest.Serve(t, srv)
-	b := client.New(srv.URL())
+	b := startBeside(t, a) // B tells the time by A's clock, which the test moves
 	alice, bob, h := hookedThread(t, a, rc.URL)
 
 	const sends = 120
@@ -236,19 +228,13 @@ func TestNodes_AnEndpointMissesNothingFromItsActiveFrom(t *testing.T) {
 			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 			defer rc.Close()
 			a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
-			cfg := a.Server.Config
-			cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
-			b, err := app.OpenServerBesideOn(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apptest.Serve(t, b)
+			b := startBeside(t, a)
 			alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
 			apptest.MustFriends(t, alice, bob)
 			threadID := apptest.MustThread(t, alice, "bob").ID
 			partner := a.MustPartnerOf(t, "Movie Club", "alice")
 			a.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: "selected", Threads: []string{threadID}})
-			bobOnB := client.New(b.URL()).WithToken(bob.Token())
+			bobOnB := b.WithToken(bob.Token())
 			apptest.MustSend(t, bobOnB, threadID, "before the endpoint: B reads that none is subscribed")
 
 			release, err := hold(ctx, a.Server.Store, partner.App.ClientID)
