@@ -3,6 +3,7 @@ package parley
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,11 +20,11 @@ const (
 // or share card's title holds it, whatever the case of either.
 type SearchFilter struct {
 	MemberID string
-	// Text is what a message holds, in lower case (SearchText): the store
-	// compares it with each message lowered as strings.ToLower lowers it,
-	// or as PostgreSQL's lower() does, which lowers letters beyond ASCII
-	// where the database's LC_CTYPE knows them (C.UTF-8 or a language's
-	// locale does; "C" does not).
+	// Text is what a message holds, its case folded (SearchText): the
+	// store compares it with each message folded as FoldCase folds it, or
+	// as PostgreSQL's lower(upper()) does, which folds letters beyond
+	// ASCII where the database's LC_CTYPE knows them (C.UTF-8 or a
+	// language's locale does; "C" does not).
 	Text string
 	// Before, when set, keeps the messages sent before it.
 	Before *SearchCursor
@@ -46,8 +47,8 @@ type SearchPage struct {
 }
 
 // SearchText returns the text a search looks for as stores compare it:
-// trimmed of white space and in lower case. EINVALID when it is empty,
-// longer than MaxSearchLen characters, or not text (IsText).
+// trimmed of white space, its case folded (FoldCase). EINVALID when it is
+// empty, longer than MaxSearchLen characters, or not text (IsText).
 func SearchText(q string) (string, error) {
 	if !IsText(q) {
 		return "", Errorf(EINVALID, "q must be text: UTF-8 without NUL")
@@ -56,5 +57,15 @@ func SearchText(q string) (string, error) {
 	if q == "" || utf8.RuneCountInString(q) > MaxSearchLen {
 		return "", Errorf(EINVALID, "q must be 1 to %d characters to look for", MaxSearchLen)
 	}
-	return strings.ToLower(q), nil
+	return FoldCase(q), nil
+}
+
+// FoldCase returns s as a search compares it, whatever its case: each
+// character the lower case of its upper case. Lower case alone would not
+// do: a letter with two lower cases, such as Greek sigma (σ, and ς at the
+// end of a word, both Σ in capitals) would not match its capital, and
+// "ΚΟΣΜΟΣ" would not find "κοσμος". Each character folds to one, so a
+// text folded is as many characters long as it was.
+func FoldCase(s string) string {
+	return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, s)
 }

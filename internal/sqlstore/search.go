@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/parleyhq/parley"
 	"modernc.org/sqlite"
@@ -20,15 +19,16 @@ import (
 // index on (thread_no, seq) of each of the member's threads. A deleted
 // message keeps neither text nor card (DeleteMessage), so none is found.
 //
-// SQLite's lower() lowers ASCII letters only, so its statement calls
-// sqliteLower, strings.ToLower registered with the driver, which lowers
-// every letter Unicode gives a lower case, as PostgreSQL's lower() does
-// under a UTF-8 LC_CTYPE.
+// A search compares texts with their case folded (parley.FoldCase): each
+// character the lower case of its upper case. SQLite's lower() and upper()
+// know ASCII letters only, so its statement calls sqliteFold, FoldCase
+// registered with the driver; PostgreSQL's lower(upper()) folds every
+// letter under a UTF-8 LC_CTYPE.
 
-// FoldsCase reports whether the database lowers every letter that has a
-// lower case, as search needs to find a text whatever its case: SQLite's
-// statements do (sqliteLower); PostgreSQL's lower() does under a UTF-8
-// LC_CTYPE, and lowers only ASCII letters under LC_CTYPE C.
+// FoldsCase reports whether the database folds the case of every letter
+// that has one, as search needs to find a text whatever its case: SQLite's
+// statements do (sqliteFold); PostgreSQL's lower() and upper() do under a
+// UTF-8 LC_CTYPE, and know only ASCII letters under LC_CTYPE C.
 func (db *DB) FoldsCase(ctx context.Context) (bool, error) {
 	if db.pg == nil {
 		return true, nil
@@ -38,35 +38,37 @@ func (db *DB) FoldsCase(ctx context.Context) (bool, error) {
 	return folds, err
 }
 
-// sqliteLower is the name of strings.ToLower in SQLite's statements.
-const sqliteLower = "parley_lower"
+// sqliteFold is the name of parley.FoldCase in SQLite's statements.
+const sqliteFold = "parley_fold_case"
 
 func init() {
-	sqlite.MustRegisterDeterministicScalarFunction(sqliteLower, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	sqlite.MustRegisterDeterministicScalarFunction(sqliteFold, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		switch v := args[0].(type) {
 		case nil:
 			return nil, nil
 		case string:
-			return strings.ToLower(v), nil
+			return parley.FoldCase(v), nil
 		default:
-			return nil, fmt.Errorf("%s: %T is not text", sqliteLower, v)
+			return nil, fmt.Errorf("%s: %T is not text", sqliteFold, v)
 		}
 	})
 }
 
 // searchWhere returns SearchMessages' condition with the engine's
-// functions that lower a text and find one text in another.
-func searchWhere(lower, position string) string {
+// function that folds a text's case (fold, of which %s is the text) and
+// the one that finds one text in another.
+func searchWhere(fold, position string) string {
+	folded := func(col string) string { return fmt.Sprintf(fold, col) }
 	return `WHERE m.thread_no IN (SELECT th.no FROM participants p JOIN threads th ON th.id = p.thread_id
 			WHERE p.user_id = $1 AND p.left_at IS NULL)
-		AND (` + position + `(` + lower + `(m.body), $2) > 0 OR ` + position + `(` + lower + `(m.share_title), $2) > 0)
+		AND (` + position + `(` + folded("m.body") + `, $2) > 0 OR ` + position + `(` + folded("m.share_title") + `, $2) > 0)
 		AND (m.created_at, m.id) < ($3, $4)
 		ORDER BY m.created_at DESC, m.id DESC LIMIT $5`
 }
 
 var (
-	searchWhereSQLite   = searchWhere(sqliteLower, "instr")
-	searchWherePostgres = searchWhere("lower", "strpos")
+	searchWhereSQLite   = searchWhere(sqliteFold+"(%s)", "instr")
+	searchWherePostgres = searchWhere("lower(upper(%s))", "strpos")
 )
 
 func (t *txn) SearchMessages(ctx context.Context, f parley.SearchFilter) ([]*parley.Message, error) {

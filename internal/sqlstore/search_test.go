@@ -71,6 +71,8 @@ func TestSearchMessages(t *testing.T) {
 		carols := newThread(carol)
 		join(carols, carol)
 		post(carols, carol, 12, &parley.Message{Text: "lunch without alice"})
+		capitals := post(th, bob, 13, &parley.Message{Text: "στον ΚΟΣΜΟΣ αύριο"})
+		small := post(th, bob, 14, &parley.Message{Text: "ο κοσμος εδω"})
 
 		search := func(text string, before *parley.Message, limit int) []*parley.Message {
 			t.Helper()
@@ -106,6 +108,10 @@ func TestSearchMessages(t *testing.T) {
 		}
 		wantIDs("привет", search("привет", nil, 10), greeting)
 		wantIDs("ёлка", search("ёлка", nil, 10), greeting)
+		// Greek's final sigma, ς, is σ in the middle of a word, and Σ in
+		// capitals: the word is found however it was written.
+		wantIDs("κοσμος", search(parley.FoldCase("κοσμος"), nil, 10), small, capitals)
+		wantIDs("ΚΟΣΜΟΣ", search(parley.FoldCase("ΚΟΣΜΟΣ"), nil, 10), small, capitals)
 		wantIDs("50%", search("50%", nil, 10), sale)
 		wantIDs("f_t", search("f_t", nil, 10), sale)
 		wantIDs("nothing", search("supper", nil, 10))

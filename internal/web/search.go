@@ -137,9 +137,9 @@ func (p *Pages) threadNames(ctx context.Context, inbox inboxList, found []*parle
 	return names, nil
 }
 
-// foundIn returns where in the message a search found text, lowered
-// (parley.SearchText): in its text, else in its share card's title. Where
-// neither holds it as Go lowers them (the store may lower some letters
+// foundIn returns where in the message a search found text, its case
+// folded (parley.SearchText): in its text, else in its share card's title.
+// Where neither holds it as Go folds them (the store may fold some letters
 // otherwise), the text's start, or the card's title, without a match.
 func foundIn(m *parley.Message, text string) snippet {
 	said := []string{m.Text}
@@ -157,28 +157,28 @@ func foundIn(m *parley.Message, text string) snippet {
 	return snippet{Before: oneLine(m.Text, snippetAfter)}
 }
 
-// cutAround finds lowered, the lower case of a text, in s whatever the case
-// of either, and returns s cut around it: up to snippetBefore characters
-// before it and snippetAfter after, on one line, with an ellipsis where s
-// was cut.
-func cutAround(s, lowered string) (snippet, bool) {
-	// start and end map each byte of s lowered to the bytes of the
-	// character of s it lowers.
+// cutAround finds folded, a text with its case folded (parley.FoldCase),
+// in s whatever the case of either, and returns s cut around it: up to
+// snippetBefore characters before it and snippetAfter after, on one line,
+// with an ellipsis where s was cut.
+func cutAround(s, folded string) (snippet, bool) {
+	// start and end map each byte of s folded to the bytes of the
+	// character of s it folds.
 	var low strings.Builder
 	var start, end []int
 	for i, r := range s {
-		l := strings.ToLower(string(r))
+		l := parley.FoldCase(string(r))
 		low.WriteString(l)
 		for range len(l) {
 			start = append(start, i)
 			end = append(end, i+utf8.RuneLen(r))
 		}
 	}
-	at := strings.Index(low.String(), lowered)
-	if at < 0 || lowered == "" {
+	at := strings.Index(low.String(), folded)
+	if at < 0 || folded == "" {
 		return snippet{}, false
 	}
-	from, to := start[at], end[at+len(lowered)-1]
+	from, to := start[at], end[at+len(folded)-1]
 	before := []rune(strings.Join(strings.Fields(s[:from]), " "))
 	if len(before) > snippetBefore {
 		kept := strings.TrimLeft(string(before[len(before)-snippetBefore+1:]), " ")
