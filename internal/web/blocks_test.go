@@ -22,6 +22,7 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
 	hello := apptest.MustSend(t, bob, th.ID, "hello")
+	hi := apptest.MustSend(t, alice, th.ID, "hi bob")
 	for c, emoji := range map[*client.Client]string{alice: "❤️", bob: "👍"} {
 		if _, err := c.React(context.Background(), hello.ID, emoji); err != nil {
 			t.Fatal(err)
@@ -81,6 +82,27 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 				if want := map[bool]string{true: "take_back", false: "emoji"}[mine]; m[1] != want || (m[3] != "") == mine {
 					t.Errorf("%s's %s: the chip %s is %q: %q, want %s, disabled unless it is theirs", who, path, m[2], m[0], m[1], want)
 				}
+			}
+		}
+	}
+	// Nor does a message's picker offer a new reaction: under hello, each
+	// is offered their own alone, to take back, and under hi, to which no
+	// one reacted, there is no picker. Alice may delete hi, but not edit it.
+	picks := regexp.MustCompile(`<button type="submit" class="pick" name="(\w+)" value="([^"]+)"`)
+	for who, c := range map[string]struct {
+		s    *scriptless
+		mine string
+	}{"alice": {a, "❤️"}, "bob": {b, "👍"}} {
+		for _, path := range []string{"/t/" + th.ID, "/t/" + th.ID + "/messages?after=0"} {
+			body := c.s.get(path).body
+			if found := picks.FindAllStringSubmatch(body, -1); len(found) != 1 || found[0][1] != "take_back" || found[0][2] != c.mine {
+				t.Errorf("%s's %s offers the reactions %q, want their own %s alone, to take back", who, path, found, c.mine)
+			}
+			if who != "alice" {
+				continue
+			}
+			if strings.Contains(body, `/messages/`+hi.ID+`/edit"`) || !strings.Contains(body, `/messages/`+hi.ID+`/delete"`) {
+				t.Errorf("alice's %s: her message offers an edit, or no deletion", path)
 			}
 		}
 	}

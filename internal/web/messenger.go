@@ -920,19 +920,26 @@ type messageView struct {
 	ThreadID, CSRF string
 	// Quote is the message it answers, if any.
 	Quote *quoteView
-	// Chips are its reactions, and Picks those the reader may give it.
+	// Chips are its reactions, and Picks those the reader may give it or
+	// take back.
 	Chips []reactionChip
 	Picks []reactionPick
+	// Editable says the reader may edit it: a text of theirs, in a
+	// conversation no block closes.
+	Editable bool
 }
 
-// msgView returns a message of a list as the page shows it.
+// msgView returns a message of a list as the page shows it. In a blocked
+// conversation it offers what the server takes there: taking back one's
+// reaction, and deleting one's message, but no new reaction, nor an edit.
 func msgView(l messageList, m *parley.Message) messageView {
 	v := messageView{M: m, Me: l.Me, Mine: m.Sender.ID == l.Me.ID, ThreadID: l.ThreadID, CSRF: l.CSRF}
 	if m.ReplyToSeq != 0 {
 		v.Quote = l.quote(m.ReplyToSeq)
 	}
+	v.Editable = v.Mine && m.Share == nil && !l.Blocked
 	// A deleted message has no reactions, and offers none.
-	v.Chips, v.Picks = reactionChips(m, l.Me, l.Blocked), reactionPicks(m, l.Me)
+	v.Chips, v.Picks = reactionChips(m, l.Me, l.Blocked), reactionPicks(m, l.Me, l.Blocked)
 	return v
 }
 

@@ -66,12 +66,15 @@ func reactionChips(m *parley.Message, me parley.UserRef, blocked bool) []reactio
 	return chips
 }
 
-// reactionPicks returns the reactions me may give m.
-func reactionPicks(m *parley.Message, me parley.UserRef) []reactionPick {
+// reactionPicks returns the reactions me may give m, or take back: in a
+// blocked conversation, only their own, to take back, if they gave one.
+func reactionPicks(m *parley.Message, me parley.UserRef, blocked bool) []reactionPick {
 	mine := m.ReactionBy(me.ID)
-	picks := make([]reactionPick, len(parley.ReactionEmoji))
-	for i, e := range parley.ReactionEmoji {
-		picks[i] = reactionPick{Emoji: e, Name: reactionNames[e], Mine: e == mine}
+	picks := make([]reactionPick, 0, len(parley.ReactionEmoji))
+	for _, e := range parley.ReactionEmoji {
+		if !blocked || e == mine {
+			picks = append(picks, reactionPick{Emoji: e, Name: reactionNames[e], Mine: e == mine})
+		}
 	}
 	return picks
 }
