@@ -126,7 +126,8 @@ type UserStore interface {
 	// EraseUser deletes the member's account at t: it forgets their
 	// display name (DeletedDisplayName from then on), password hash and
 	// operator flag, their friendships, friend requests and blocks either
-	// way, and the idempotency keys of the threads they started. Their ID and username stay: no one else may take the name, and
+	// way, and the idempotency keys of the threads they started and of the
+	// messages they sent. Their ID and username stay: no one else may take the name, and
 	// what names the member (messages, access logs) stays intact. From
 	// then on the member is Deleted and Disabled. ENOTFOUND when the
 	// member is absent or deleted already.
@@ -676,7 +677,8 @@ type ShareStore interface {
 	FindShareTarget(ctx context.Context, tokenHash []byte) (*ShareTarget, error)
 	// ClickShareLink records the link's first click, at t; it reports false
 	// when the link was clicked before, so that of two first clicks at once
-	// exactly one counts.
+	// exactly one counts, or when its member deleted their account, whose
+	// links count no click.
 	ClickShareLink(ctx context.Context, tokenHash []byte, t time.Time) (bool, error)
 	// FindShareLinks returns the links of the app's cards sent from from
 	// until before to, those of their senders left out, by time sent.

@@ -16,8 +16,8 @@ import (
 // may take, and forgets the rest: the display name becomes
 // DeletedDisplayName, the password hash and operator flag go, and so do
 // their friendships and friend requests either way and the idempotency
-// keys of the threads they started, while other members' stay. Erasing
-// twice, or no one, is ENOTFOUND.
+// keys of the threads they started and of the messages they sent, while
+// other members' stay. Erasing twice, or no one, is ENOTFOUND.
 func TestUsers_EraseUser(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -39,8 +39,16 @@ func TestUsers_EraseUser(t *testing.T) {
 					return err
 				}
 			}
+			th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "g", CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
 			for _, u := range []*parley.User{ann, bob} {
 				if err := tx.CreateThreadKey(ctx, &parley.ThreadKey{UserID: u.ID, Key: "trip", ThreadID: "thread of " + u.Username, RequestHash: []byte("hash")}); err != nil {
+					return err
+				}
+				if err := tx.PostMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText,
+					Text: "hello", CreatedAt: now, IdempotencyKey: "hello-key"}); err != nil {
 					return err
 				}
 			}
@@ -84,6 +92,12 @@ func TestUsers_EraseUser(t *testing.T) {
 			}
 			if k, err := tx.FindThreadKey(ctx, bob.ID, "trip"); err != nil || k.ThreadID != "thread of bob" {
 				t.Errorf("another member's thread key after the erasure: %+v, %v", k, err)
+			}
+			if _, err := tx.FindMessageByIdempotencyKey(ctx, ann.ID, "hello-key"); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("a message key of the erased member: %v; want ENOTFOUND", err)
+			}
+			if m, err := tx.FindMessageByIdempotencyKey(ctx, bob.ID, "hello-key"); err != nil || m.Sender.ID != bob.ID {
+				t.Errorf("another member's message key after the erasure: %+v, %v", m, err)
 			}
 			_, err = tx.FindFriendship(ctx, bob.ID, cat.ID)
 			return err

@@ -53,7 +53,9 @@ func (t *txn) FindShareTarget(ctx context.Context, tokenHash []byte) (*parley.Sh
 }
 
 func (t *txn) ClickShareLink(ctx context.Context, tokenHash []byte, at time.Time) (bool, error) {
-	res, err := t.exec(ctx, `UPDATE share_links SET clicked_at = $2 WHERE token_hash = $1 AND clicked_at IS NULL`,
+	res, err := t.exec(ctx, `
+		UPDATE share_links SET clicked_at = $2 WHERE token_hash = $1 AND clicked_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = share_links.user_id AND u.deleted_at IS NOT NULL)`,
 		tokenHash, micros(at))
 	if err != nil {
 		return false, mapError("click share link", err)

@@ -124,6 +124,16 @@ func TestShares_LinksClicksAndReportRows(t *testing.T) {
 		if err != nil || target.URL != "" {
 			t.Fatalf("a deleted card's link: %+v, %v; want it found without a URL", target, err)
 		}
+
+		// A deleted member's link counts no click.
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EraseUser(ctx, bob.ID, now) })
+		bobsEarly := parley.HashToken(early.ID + bob.ID)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if first, err := tx.ClickShareLink(ctx, bobsEarly, now); err != nil || first {
+				t.Errorf("a click on a deleted member's link: counted %v, %v; want not counted", first, err)
+			}
+			return nil
+		})
 	})
 }
 

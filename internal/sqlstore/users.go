@@ -107,6 +107,9 @@ func (t *txn) EraseUser(ctx context.Context, userID string, at time.Time) error 
 		`DELETE FROM friendships WHERE requester_id = $1 OR addressee_id = $1`,
 		`DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1`,
 		`DELETE FROM thread_keys WHERE user_id = $1`,
+		// The account sends no more: its keys, which its clients chose,
+		// are of no use, and say what they chose.
+		`DELETE FROM message_keys WHERE sender_no = (SELECT no FROM users WHERE id = $1)`,
 	} {
 		if _, err := t.exec(ctx, q, userID); err != nil {
 			return mapError("erase user", err)
