@@ -385,6 +385,49 @@ func TestMessages_Delete(t *testing.T) {
 	})
 }
 
+// A member who left a group, or was taken out of it, still deletes what
+// they wrote there, which those in it read until then; they delete no one
+// else's, and learn nothing of the group by trying: another's message is
+// not found, as in any thread they are not in.
+func TestMessages_DeletedAfterLeaving(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, bob, alice)
+	apptest.MustFriends(t, bob, carol)
+	group, err := bob.CreateThread(ctx, client.NewThread{Participants: []string{"alice", "carol"}, Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alices := apptest.MustSend(t, alice, group.ID, "something alice takes back")
+	carols := apptest.MustSend(t, carol, group.ID, "carol's")
+	for name, out := range map[string]func() error{
+		"Left":    func() error { return alice.LeaveThread(ctx, group.ID) },
+		"Removed": func() error { return bob.RemoveParticipant(ctx, group.ID, apptest.MustMe(t, carol).ID) },
+	} {
+		if err := out(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	wantProblem(t, alice.DeleteMessage(ctx, carols.ID), http.StatusNotFound, "not_found")
+	for _, c := range []*client.Client{alice, carol} {
+		mine := map[*client.Client]*client.Message{alice: alices, carol: carols}[c]
+		if err := c.DeleteMessage(ctx, mine.ID); err != nil {
+			t.Fatalf("deleting one's own message out of the group: %v", err)
+		}
+	}
+	page, err := bob.Messages(ctx, group.ID, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range page.Messages {
+		if (m.ID == alices.ID || m.ID == carols.ID) && (m.DeletedAt == nil || m.Text != "") {
+			t.Errorf("bob reads %q, which its writer deleted after leaving", m.Text)
+		}
+	}
+}
+
 // TestMessages_KeyOfAMessageBeforeTheAppsReachIsNotReplayed: an app's
 // retry is answered with the message its key made only while the app may
 // see that message. Reconnected under a new grant that reaches the thread

@@ -516,6 +516,9 @@ func decodeChangeCursor(cursor, threadID string) (int64, error) {
 
 // DeleteMessage deletes one of the caller's own messages for everyone,
 // leaving a tombstone. Deleting a deleted message again changes nothing.
+// A member deletes their own message also in a group they left or were
+// taken out of: what they wrote is theirs, as their export holds it, and
+// those still in it are not to keep reading what its writer took back.
 //
 // An app deletes only its member's own messages, where its grant reaches:
 // any other message, another participant's among them, is answered as no
@@ -536,10 +539,14 @@ func (s *Service) DeleteMessage(ctx context.Context, messageID string) error {
 		if err != nil {
 			return missing(c, err, errNoMessageToDelete)
 		}
-		if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil {
-			return missing(c, err, errNoMessageToDelete)
-		} else if m.Seq < from {
-			return noMessage(c, errNoMessageToDelete)
+		// A member's own message is theirs wherever it is; anything else
+		// is found in the thread as the caller sees it, or not at all.
+		if c.App != nil || m.Sender.ID != c.User.ID {
+			if _, _, from, err := visibleThread(ctx, tx, c, m.ThreadID); err != nil {
+				return missing(c, err, errNoMessageToDelete)
+			} else if m.Seq < from {
+				return noMessage(c, errNoMessageToDelete)
+			}
 		}
 		if m.Sender.ID != c.User.ID {
 			if c.App != nil {

@@ -442,7 +442,10 @@ type threadHead struct {
 	// Removable are, in a group the page's member started, the others in
 	// it, whom they may remove.
 	Removable []parley.UserRef
-	CSRF      string
+	// KeepsAppsOut says the page's member keeps the group closed to apps,
+	// which their leaving withdraws.
+	KeepsAppsOut bool
+	CSRF         string
 	// Other is, in a direct thread, the member the page's member talks
 	// with; Blocking says the page's member blocks them.
 	Other    parley.UserRef
@@ -601,6 +604,11 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 	}
 	if th.Kind == parley.ThreadGroup {
+		access, err := p.svc.ThreadApps(ctx, id)
+		if err != nil {
+			return threadHead{}, err
+		}
+		head.KeepsAppsOut = containsUser(access.ClosedBy, me.ID)
 		friends, err := p.svc.Friends(ctx)
 		if err != nil {
 			return threadHead{}, err

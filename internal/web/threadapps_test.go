@@ -124,11 +124,23 @@ func TestThreadApps_CloserLeavingIsAReopening(t *testing.T) {
 	if _, err := carolAPI.SetThreadAppAccess(ctx, group, false); err != nil {
 		t.Fatal(err)
 	}
+	// Her page tells her before she leaves; alice's, who keeps it open,
+	// does not.
+	warning := "You keep this chat closed to apps: once you leave, the others’ apps may read it"
+	c, a := newScriptless(t, env.URL), newScriptless(t, env.URL)
+	c.signIn("carol")
+	a.signIn("alice")
+	for _, part := range []string{"/t/" + group, "/t/" + group + "/head"} {
+		if p := c.get(part); !strings.Contains(p.body, warning) {
+			t.Errorf("carol's %s, before she leaves, does not warn her that leaving lets apps in", part)
+		}
+		if p := a.get(part); strings.Contains(p.body, warning) {
+			t.Errorf("alice's %s warns her that leaving lets apps in, though she keeps nothing closed", part)
+		}
+	}
 	if err := carolAPI.LeaveThread(ctx, group); err != nil {
 		t.Fatal(err)
 	}
-	a := newScriptless(t, env.URL)
-	a.signIn("alice")
 	p := a.get("/t/" + group)
 	if !strings.Contains(p.body, "Member carol stopped keeping this conversation closed to apps.") || strings.Contains(p.body, "Closed to apps by") {
 		t.Errorf("after carol, who closed the thread to apps, left it, alice's page:\n%s", section(p.body))
