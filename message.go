@@ -46,7 +46,10 @@ type Message struct {
 	// dense, growing numbering of changes (its post, an edit, a reaction
 	// given or taken back, its deletion), as the changes feed numbers
 	// them: of two copies of one message, from a read, an event or the
-	// feed, the one with the higher Change is the newer.
+	// feed, the one with the higher Change is the newer. It numbers what
+	// the message holds, not what its people are called: the display names
+	// of its sender and of those who reacted are read as they are now, and
+	// a rename changes no message.
 	// A copy that leaves reactions out (an app's without messages.read, a
 	// send retried by a member who left since) has none: 0, left out.
 	Change int64 `json:"change,omitzero"`

@@ -259,6 +259,9 @@ type Message struct {
 	// reaction, its deletion) in its thread: of two copies of a message,
 	// from a read, an event or the changes feed, the one with
 	// the higher Change is the newer. Events may come out of that order.
+	// It numbers what the message holds, not what its people are called:
+	// a member's rename changes no message, and the names in a copy are
+	// as they were when it was read; take names from the newest read.
 	// A copy that leaves reactions out, which an app without
 	// messages.read gets of what it wrote, has none (0).
 	Change int64 `json:"change,omitzero"`

@@ -39,16 +39,22 @@ type Guard struct {
 
 // reserved are address ranges that are no public destination beyond those
 // netip.Addr's own predicates name: "this network", carrier-grade NAT,
-// IETF protocol assignments, benchmarking, reserved and broadcast; and the
+// IETF protocol assignments, documentation (TEST-NET-1 to 3), the old 6to4
+// relay anycast, benchmarking, reserved and broadcast; and the
 // IPv6 ranges that carry an IPv4 address or a private network's, through
 // which a private one could be reached: IPv4-compatible and IPv4-translated
 // (SIIT) addresses, 6to4, Teredo, NAT64 (well-known and local-use); and
-// IPv6's discard-only, benchmarking, documentation and site-local ranges.
+// IPv6's discard-only, benchmarking, ORCHIDv2, documentation and
+// site-local ranges.
 var reserved = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("192.88.99.0/24"),
 	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/96"),
 	netip.MustParsePrefix("::ffff:0:0:0/96"),
@@ -58,6 +64,7 @@ var reserved = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("100::/64"),
 	netip.MustParsePrefix("2001:2::/48"),
+	netip.MustParsePrefix("2001:20::/28"),
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("fec0::/10"),
 }

@@ -43,7 +43,8 @@ func TestGuard_Allowed(t *testing.T) {
 		"100.64.0.1": false, "fd00::1": false, "::ffff:10.0.0.1": false, "::ffff:127.0.0.1": false, "255.255.255.255": false,
 		"::7f00:1": false, "2002:a00:1::1": false, "64:ff9b::a00:1": false, "64:ff9b:1::a00:1": false, "fec0::1": false,
 		"0.1.2.3": false, "192.0.0.8": false, "198.18.0.1": false, "198.19.255.254": false, "240.0.0.1": false,
-		"2001:db8::1": false, "8.8.8.8": true, "2001:4860:4860::8888": true,
+		"2001:db8::1": false, "192.0.2.10": false, "198.51.100.10": false, "203.0.113.10": false, "192.88.99.1": false, "2001:20::1": false,
+		"8.8.8.8": true, "2001:4860:4860::8888": true,
 		"2001:0:4136:e378:8000:63bf:f5ff:fffe": false, "::ffff:0:a00:1": false, "::ffff:0:7f00:1": false,
 		"100::1": false, "2001:2::1": false, "2001:470::1": true,
 	} {
