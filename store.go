@@ -515,8 +515,9 @@ type GrantStore interface {
 	// FindThreadReach returns what a grant may see of a thread, in one read.
 	FindThreadReach(ctx context.Context, grantID, threadID string) (*ThreadReach, error)
 	// FindThreadGrants returns the grants in force at t, of the thread's
-	// current participants and of active apps, that reach the thread.
-	FindThreadGrants(ctx context.Context, threadID string, t time.Time) ([]ThreadGrant, error)
+	// current participants and of active apps, or with suspendedToo of
+	// suspended apps as well, that reach the thread.
+	FindThreadGrants(ctx context.Context, threadID string, t time.Time, suspendedToo bool) ([]ThreadGrant, error)
 	// FindGrantUse counts the calls a grant's app made on its member's data,
 	// from the member's access log, logged reads included.
 	FindGrantUse(ctx context.Context, g *Grant) (*GrantUse, error)

@@ -431,6 +431,63 @@ func TestWebhooks_DeletedOrEditedWhileSuspendedToldOnReinstatement(t *testing.T)
 	}
 }
 
+// TestWebhooks_ThreadClosedWhileSuspendedToldOnReinstatement: a message
+// the app read, deleted while an operator had the app suspended, in a
+// thread then closed to apps: the app, sent nothing while suspended, is
+// told once reinstated that the thread left its grant (the deletion, which
+// its grant no longer reaches, is withdrawn then), so that it forgets what
+// it kept of the thread, the deleted message among it.
+func TestWebhooks_ThreadClosedWhileSuspendedToldOnReinstatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newHookWorld(t)
+	rc := newReceiver(t)
+	ep := w.endpoint(t, rc.URL, "message.created", "message.deleted", "thread.closed_to_apps")
+	card, err := w.app.Share(ctx, client.NewShare{To: "bob", URL: "https://movies.example/1", Title: "A film"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.next(t)
+	regretted := apptest.MustSend(t, w.bob, card.ThreadID, "something bob regrets")
+	rc.next(t)
+	if _, err := w.app.Messages(ctx, card.ThreadID, client.MessagesQuery{}); err != nil { // the app keeps a copy
+		t.Fatal(err)
+	}
+	console := service.ConsoleContext(ctx)
+	if _, err := w.env.Server.Service.SuspendApp(console, w.partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.bob.DeleteMessage(ctx, regretted.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.bob.SetThreadAppAccess(ctx, card.ThreadID, false); err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]bool{} // by event
+	for i := 0; len(held) < 2; i++ {
+		if i == 100 { // 20 s, for a loaded machine
+			t.Fatalf("held only %v: %+v", slices.Collect(maps.Keys(held)), w.deliveries(t, ep.ID))
+		}
+		time.Sleep(200 * time.Millisecond) // within alice's rate limit
+		w.env.Server.Service.WakeWebhooks()
+		for _, d := range w.deliveries(t, ep.ID) {
+			if d.Event != "message.created" && d.State == parley.DeliveryPending && d.NextAttemptAt == nil && len(d.Attempts) == 0 {
+				held[d.Event] = true
+			}
+		}
+	}
+	if n := rc.count.Load(); n != 2 {
+		t.Fatalf("the suspended app was sent %d requests; want the 2 made before", n)
+	}
+	if _, err := w.env.Server.Service.ReinstateApp(console, w.partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "thread.closed_to_apps" || d.event.Data["thread_id"] != card.ThreadID {
+		t.Fatalf("after reinstatement: %s; want the thread's leaving the grant", d.body)
+	}
+	w.withdrawn(t, ep.ID)
+}
+
 // TestWebhooks_ThreadClosedOnlyToAppsThatKnowOfIt: an app whose grant
 // reaches threads it may not read (here thread scope all, and only openid)
 // learns nothing of them, by webhooks as by its stream: not even that a

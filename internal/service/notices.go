@@ -55,7 +55,7 @@ func noticeAppAdded(ctx context.Context, tx parley.Tx, g *parley.Grant, threadID
 // consent, or started or shared into by the app), which reached nothing
 // of it while they were away. It reports whether it recorded any.
 func noticeReach(ctx context.Context, tx parley.Tx, threadID string, newcomers []string, at time.Time) (bool, error) {
-	grants, err := tx.FindThreadGrants(ctx, threadID, at)
+	grants, err := tx.FindThreadGrants(ctx, threadID, at, false)
 	if err != nil {
 		return false, err
 	}

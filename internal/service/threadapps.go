@@ -78,10 +78,16 @@ func (s *Service) SetThreadAppAccess(ctx context.Context, threadID string, allow
 		}
 		closed = !allowed && changed
 		if closed && len(a.ClosedBy) == 1 {
-			// The first to close it takes it from every grant that reached it.
-			hooked, err = s.enqueueThreadEnded(ctx, tx, threadID, a.Apps, parley.ThreadEndClosed)
+			// The first to close it takes it from every grant that reached
+			// it: a suspended app's too, told once it is reinstated.
+			reached, err := tx.FindThreadGrants(ctx, threadID, now, true)
+			if err != nil {
+				return err
+			}
+			hooked, err = s.enqueueThreadEnded(ctx, tx, threadID, reached, parley.ThreadEndClosed)
+			return err
 		}
-		return err
+		return nil
 	})
 	if hooked {
 		s.WakeWebhooks()
@@ -126,7 +132,7 @@ func (s *Service) threadAppAccess(ctx context.Context, tx parley.Tx, threadID st
 	if err != nil {
 		return nil, err
 	}
-	apps, err := tx.FindThreadGrants(ctx, threadID, s.Now())
+	apps, err := tx.FindThreadGrants(ctx, threadID, s.Now(), false)
 	if err != nil {
 		return nil, err
 	}

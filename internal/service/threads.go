@@ -829,13 +829,14 @@ func noteInGroup(ctx context.Context, tx parley.Tx, th *parley.Thread, kind, byI
 
 // enqueueLeftThread enqueues thread.closed_to_apps for the grants of a
 // member leaving a thread that reached it, unless it is closed to apps,
-// when they reach it no more already.
+// when they reach it no more already; those of a suspended app too, held
+// until it is reinstated, when what it kept of the thread is to go.
 func (s *Service) enqueueLeftThread(ctx context.Context, tx parley.Tx, threadID, userID string) (bool, error) {
 	closers, err := tx.FindThreadClosers(ctx, threadID)
 	if err != nil || len(closers) > 0 {
 		return false, err
 	}
-	grants, err := tx.FindThreadGrants(ctx, threadID, s.Now())
+	grants, err := tx.FindThreadGrants(ctx, threadID, s.Now(), true)
 	if err != nil {
 		return false, err
 	}

@@ -459,13 +459,22 @@ func targetReaches(ctx context.Context, tx parley.Tx, t parley.WebhookTarget, ev
 
 // heldWhileSuspended reports whether deliveries of event to a suspended
 // app's endpoints are held until the app is reinstated, rather than not
-// made or withdrawn: message.deleted and message.edited, which tell the
-// app that what it may hold of a message is gone or changed. Suspension
-// ends no grant, and the app's tokens work again once it is reinstated,
-// with whatever the app kept; what was deleted or edited meanwhile, as
-// words a member took back, must still reach it.
+// made, withdrawn or sent: message.deleted and message.edited, which tell
+// the app that what it may hold of a message is gone or changed, and
+// thread.closed_to_apps, that what it holds of a thread is to go.
+// Suspension ends no grant, and the app's tokens work again once it is
+// reinstated, with whatever the app kept; what was deleted or edited
+// meanwhile, as words a member took back, must still reach it. A report
+// waits too, as a suspended app is sent nothing. grant.revoked is sent
+// whatever the app's state: it is how the app learns of its suspension,
+// and a member's revocation tells it to forget them, which is never too
+// early.
 func heldWhileSuspended(event string) bool {
-	return event == parley.WebhookMessageDeleted || event == parley.WebhookMessageEdited
+	switch event {
+	case parley.WebhookMessageDeleted, parley.WebhookMessageEdited, parley.WebhookThreadClosed, parley.WebhookReportShares:
+		return true
+	}
+	return false
 }
 
 // enqueueMessageWebhooks enqueues, in tx, a message.created,
@@ -583,7 +592,8 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // once, as it ends its realtime stream. One whose app is suspended is
 // withdrawn too, but for a message.deleted or message.edited, which is
 // held until the app is reinstated (heldWhileSuspended), and then screened
-// again. A delivery about a message is logged, before it is first sent,
+// again; so is a delivery about no message that heldWhileSuspended names
+// (a thread leaving the grant, a report). A delivery about a message is logged, before it is first sent,
 // for everyone in the message's thread when it was enqueued (its
 // Readers), as a realtime event is: the app learns something of each of
 // them, once however many of its endpoints are told (whose first attempts
@@ -592,16 +602,30 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // record, keyed by the event, is then dropped by the store as one it
 // logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
-	send []*parley.DueWebhook, withdrawn, held []string, records []parley.AccessRecord, err error,
+	send []*parley.DueWebhook, withdrawn []string, held []*parley.DueWebhook, records []parley.AccessRecord, err error,
 ) {
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		send, withdrawn, held, records = nil, nil, nil, nil
 		type about struct{ event, threadID string }
 		targets := map[about][]parley.WebhookTarget{}
 		current := map[string][]string{}
+		appSuspended := map[string]bool{}
 		for _, d := range due {
 			if d.MessageID == "" {
-				send = append(send, d)
+				suspended, ok := appSuspended[d.ClientID]
+				if !ok {
+					app, err := tx.FindAppByClientID(ctx, d.ClientID)
+					if err != nil && !isNotFound(err) {
+						return err
+					}
+					suspended = app != nil && app.State == parley.AppSuspended
+					appSuspended[d.ClientID] = suspended
+				}
+				if suspended && heldWhileSuspended(d.Event) {
+					held = append(held, d)
+				} else {
+					send = append(send, d)
+				}
 				continue
 			}
 			a := about{d.Event, d.ThreadID}
@@ -625,7 +649,7 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 			}
 			switch {
 			case reached && suspended && heldWhileSuspended(d.Event):
-				held = append(held, d.ID)
+				held = append(held, d)
 				continue
 			case !reached || suspended:
 				withdrawn = append(withdrawn, d.ID)
@@ -708,6 +732,33 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 	return jobs, nil
 }
 
+// stillSuspended returns the IDs of the deliveries to hold whose app is
+// suspended still, as the write that holds them finds it, holding each
+// app's row as its reinstatement does (FindAppForUpdate): the screen read
+// them before, and a reinstatement since then released what was held,
+// which these were not yet, and would strand them, held with no one to
+// release them. Those it leaves out stay under their lease, and are
+// taken and screened again when it ends.
+func stillSuspended(ctx context.Context, tx parley.Tx, held []*parley.DueWebhook) ([]string, error) {
+	var ids []string
+	suspended := map[string]bool{}
+	for _, d := range held {
+		is, ok := suspended[d.ClientID]
+		if !ok {
+			app, err := tx.FindAppForUpdate(ctx, d.ClientID)
+			if err != nil && !isNotFound(err) {
+				return nil, err
+			}
+			is = app != nil && app.State == parley.AppSuspended
+			suspended[d.ClientID] = is
+		}
+		if is {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids, nil
+}
+
 // readyWebhooks makes jobs of the deliveries ExchangeWebhooks took:
 // withdraws, holds and logs them as screenWebhooks says, and signs the
 // rest.
@@ -721,7 +772,11 @@ func (s *Service) readyWebhooks(ctx context.Context, due []*parley.DueWebhook, n
 			if err := tx.WithdrawWebhooks(ctx, leaseUntil(now), withdrawn); err != nil {
 				return err
 			}
-			return tx.HoldWebhooks(ctx, leaseUntil(now), held)
+			stillHeld, err := stillSuspended(ctx, tx, held)
+			if err != nil {
+				return err
+			}
+			return tx.HoldWebhooks(ctx, leaseUntil(now), stillHeld)
 		}); err != nil {
 			return nil, err
 		}

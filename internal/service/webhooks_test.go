@@ -651,3 +651,130 @@ func bobSending(t *testing.T, engine string) (s *Service, db *sqlstore.DB, alice
 		}
 	}
 }
+
+// reinstateDuringScreenTx runs reinstate once, right after the worker's
+// screen, a read apart from the write that then holds what it screened,
+// looked up the targets of a delivery, and found the app suspended.
+type reinstateDuringScreenTx struct {
+	parley.Tx
+	armed     *atomic.Bool
+	reinstate func()
+}
+
+func (t reinstateDuringScreenTx) FindWebhookTargets(ctx context.Context, event, threadID string, at time.Time) ([]parley.WebhookTarget, error) {
+	list, err := t.Tx.FindWebhookTargets(ctx, event, threadID, at)
+	if t.armed.CompareAndSwap(true, false) {
+		t.reinstate()
+	}
+	return list, err
+}
+
+// TestWebhooks_ReinstatedWhileScreenedIsSent: an operator on another node
+// reinstates an app after the worker's screen found it suspended and
+// before the worker holds the message.deleted it screened, whose release
+// therefore found nothing held. The worker does not hold it then: taken
+// again when its lease ends, it is sent, not left held for ever.
+func TestWebhooks_ReinstatedWhileScreenedIsSent(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		log := slog.New(slog.DiscardHandler)
+		clock := &laterClock{}
+		other := New(db, bus.NewMemory(64), log, Options{Clock: clock})
+		var armed atomic.Bool
+		var clientID string
+		s := New(hookedStore{db, func(tx parley.Tx) parley.Tx {
+			return reinstateDuringScreenTx{tx, &armed, func() {
+				if _, err := other.ReinstateApp(ConsoleContext(ctx), clientID); err != nil {
+					t.Errorf("reinstate: %v", err)
+				}
+			}}
+		}}, bus.NewMemory(64), log, Options{Clock: clock})
+		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+		mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in", parley.WebhookMessageDeleted)
+		if err := db.Read(ctx, func(tx parley.Tx) error {
+			grants, err := tx.FindUserGrants(ctx, users["alice"].ID)
+			if err == nil {
+				clientID = grants[0].ClientID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+		m, _, err := s.SendMessage(bob, group, Draft{Text: "something bob regrets"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.SuspendApp(ConsoleContext(ctx), clientID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteMessage(bob, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		if jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 0 {
+			t.Fatalf("while suspended: jobs %v, %v; want none", jobs, err)
+		}
+		if armed.Load() {
+			t.Fatal("the screen never ran")
+		}
+		clock.Advance(webhookLease + time.Second)
+		jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("once the lease ended, the reinstated app's message.deleted: jobs %v, %v; want it sent", jobs, err)
+		}
+	})
+}
+
+// TestWebhooks_ReportHeldWhileSuspended: a report.shares whose first
+// attempt failed is not retried while an operator has its app suspended,
+// as a suspended app is sent nothing; it is sent once the app is
+// reinstated.
+func TestWebhooks_ReportHeldWhileSuspended(t *testing.T) {
+	t.Parallel()
+	db := sqlstoretest.Open(t, "sqlite")
+	ctx := context.Background()
+	clock := &laterClock{}
+	s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{Clock: clock})
+	long := s.Now().Add(-60 * 24 * time.Hour)
+	app := &parley.App{ClientID: "pc_" + parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: long}
+	sealer, err := s.sealer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://films.example/hooks",
+		Events: []string{parley.WebhookReportShares}, Created: long, ActiveFrom: long}
+	if err := db.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateApp(ctx, app, nil); err != nil {
+			return err
+		}
+		return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, []byte("a key of thirty-two bytes, or so")))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SendFortnightReports(ctx); n != 1 || err != nil {
+		t.Fatalf("sent %d reports, %v", n, err)
+	}
+	jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("jobs %v, %v", jobs, err)
+	}
+	if _, err := s.ExchangeWebhooks(ctx, []webhook.Result{{Job: jobs[0], StatusCode: 503}}, parley.WebhookTake{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SuspendApp(ConsoleContext(ctx), app.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	if jobs, err = s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 0 {
+		t.Fatalf("while the app is suspended, its report's retry: jobs %d, %v; want none", len(jobs), err)
+	}
+	if _, err := s.ReinstateApp(ConsoleContext(ctx), app.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, err = s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 1 {
+		t.Fatalf("once the app is reinstated, its report: jobs %d, %v; want it sent", len(jobs), err)
+	}
+}

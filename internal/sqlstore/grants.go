@@ -178,7 +178,11 @@ func (t *txn) FindExpiredGrants(ctx context.Context, at time.Time, limit int) ([
 		ORDER BY g.expires_at, g.id LIMIT $2`+lock, micros(at), limit)
 }
 
-func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Time) ([]parley.ThreadGrant, error) {
+func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Time, suspendedToo bool) ([]parley.ThreadGrant, error) {
+	suspended := parley.AppActive // a state no other app is in: active ones alone
+	if suspendedToo {
+		suspended = parley.AppSuspended
+	}
 	rows, err := t.query(ctx, `
 		SELECT g.id, g.client_id, a.name, u.id, u.username, u.display_name, g.scopes, g.thread_scope,
 			COALESCE(gt.visible_from_seq, 0)
@@ -188,9 +192,9 @@ func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Tim
 		JOIN apps a ON a.client_id = g.client_id
 		LEFT JOIN grant_threads gt ON gt.grant_id = g.id AND gt.thread_id = p.thread_id
 		WHERE p.thread_id = $1 AND p.left_at IS NULL
-		  AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2) AND a.state = $3
+		  AND g.revoked_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2) AND a.state IN ($3, $5)
 		  AND (g.thread_scope = $4 OR gt.grant_id IS NOT NULL)
-		ORDER BY u.username, a.name, g.id`, threadID, micros(at), parley.AppActive, parley.ThreadScopeAll)
+		ORDER BY u.username, a.name, g.id`, threadID, micros(at), parley.AppActive, parley.ThreadScopeAll, suspended)
 	if err != nil {
 		return nil, mapError("find thread grants", err)
 	}
