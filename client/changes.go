@@ -55,7 +55,9 @@ func (c *Client) Changes(ctx context.Context, threadID string, q ChangesQuery) (
 // CatchUp reads every change to a thread's messages after cursor, page by
 // page of limit (0: the server's default), and returns them with the cursor
 // to catch up from next time. On an error it returns the changes read so
-// far and the cursor after them, so that nothing read is read twice.
+// far and the cursor after them, so that nothing read is read twice. A 409
+// (StatusOf) says that the thread left the app's grant and came back since
+// cursor was given: forget the copy of the thread and catch up from "".
 func (c *Client) CatchUp(ctx context.Context, threadID, cursor string, limit int) ([]MessageChange, string, error) {
 	var changes []MessageChange
 	for {

@@ -264,7 +264,10 @@ func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
 
 // catchUp reads the thread's changes feed from where the member's copy
 // left off and applies them: the messages posted and deleted since, in the
-// order they happened.
+// order they happened. A thread that left the grant and came back into it
+// since (the member took it out, and movieclub recommended into it again)
+// is seen from the new card on, and its cursor is refused (409): movieclub
+// then drops its copy and reads the thread anew.
 func (a *App) catchUp(ctx context.Context, m *member, threadID string) error {
 	m.sync.Lock()
 	defer m.sync.Unlock()
@@ -275,8 +278,15 @@ func (a *App) catchUp(ctx context.Context, m *member, threadID string) error {
 		return nil // not a thread movieclub recommended into
 	}
 	changes, cursor, err := api.CatchUp(ctx, threadID, t.cursor, 0)
+	fresh := client.StatusOf(err) == http.StatusConflict
+	if fresh {
+		changes, cursor, err = api.CatchUp(ctx, threadID, "", 0)
+	}
 	a.mem.mu.Lock()
 	defer a.mem.mu.Unlock()
+	if fresh {
+		t.messages = nil
+	}
 	for _, c := range changes {
 		t.apply(c)
 	}

@@ -208,3 +208,54 @@ func TestChanges_AppSeesWhatHistoryShows(t *testing.T) {
 	_, err = app.Changes(ctx, w.aliceBob, client.ChangesQuery{Cursor: changes.NextCursor})
 	wantProblem(t, err, http.StatusNotFound, "not_found")
 }
+
+// A thread that left an app's grant and came back into it (the member
+// unticked it, the app shared into it again) is seen from the new card on:
+// what changed before it, a deletion among it, is not in the feed, so a
+// cursor of the earlier reach is refused (409), lest the app read on past
+// the deletion of a message it kept. Read again from an empty cursor, the
+// thread is as the app may see it now; the reply bob deletes is not in it.
+func TestChanges_ACursorOfAnEarlierReachIsRefused(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	partner := env.MustPartner(t, "Movie Club")
+	app := env.Client.WithToken(env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "messages.read"}, apptest.Answer{}).AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://movieclub.example/films/1", Title: "The General"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := apptest.MustSend(t, bob, card.ThreadID, "watched it, loved it")
+	_, cursor, err := app.CatchUp(ctx, card.ThreadID, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants, err := alice.ConnectedApps(ctx)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("grants %+v, %v", grants, err)
+	}
+	if _, err := alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+grants[0].ID, map[string]any{"thread_ids": []string{}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	second, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://movieclub.example/films/2", Title: "Sherlock Jr."})
+	if err != nil || second.ThreadID != card.ThreadID {
+		t.Fatalf("the second card: %+v, %v", second, err)
+	}
+	_, _, err = app.CatchUp(ctx, card.ThreadID, cursor, 0)
+	wantProblem(t, err, http.StatusConflict, "conflict")
+
+	changes, _, err := app.CatchUp(ctx, card.ThreadID, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.DeleteMessage(ctx, reply.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if c.Message.ID == reply.ID || c.Message.Seq < second.Seq {
+			t.Errorf("read anew, the feed holds %s of message %d, before the second card (%d)", c.Type, c.Message.Seq, second.Seq)
+		}
+	}
+}

@@ -42,15 +42,71 @@ func decodeCursor(mark, cursor string) (n int64, id string, ok bool) {
 	if err != nil {
 		return 0, "", false
 	}
-	rest, marked := strings.CutPrefix(string(raw), mark)
+	return parseCursor(mark, string(raw))
+}
+
+// parseCursor reads a cursor's text, decoded, as decodeCursor does.
+func parseCursor(mark, raw string) (n int64, id string, ok bool) {
+	rest, marked := strings.CutPrefix(raw, mark)
 	num, id, ok := strings.Cut(rest, ".")
 	// A number starts with a digit: not with another kind's mark, nor a sign.
 	if !marked || num == "" || num[0] < '0' || num[0] > '9' {
 		return 0, "", false
 	}
-	n, err = strconv.ParseInt(num, 10, 64)
+	n, err := strconv.ParseInt(num, 10, 64)
 	if !ok || err != nil || n < 0 || !parley.IsID(id) {
 		return 0, "", false
 	}
 	return n, id, true
+}
+
+// A changes feed's cursor is "<change>.<thread ID>@<from>" (encodeCursor's
+// form, the reach added): the last change read, the thread, and the first
+// message the caller's reach of the thread began at when the cursor was
+// given (0 for a member, who reads a thread from its start). An app's
+// reach moves when the thread leaves its grant and comes back (the member
+// unticked it, and the app shared into it again, from the new card on; or
+// ticked it again, from the start): what the feed shows from then on is
+// told from the new start, and what changed before it, deletions among
+// them, is not, so a cursor of the earlier reach would skip it unseen.
+// Such a cursor is refused (errStaleChangeCursor), for the app to read the
+// thread anew. A cursor given before the reach was in it has none, and is
+// read as of any reach.
+const reachMark = "@"
+
+// errStaleChangeCursor refuses a changes feed's cursor given for another
+// reach of the thread than the caller's now.
+var errStaleChangeCursor = parley.Errorf(parley.ECONFLICT,
+	"this cursor was given before the thread left your app's grant and came back into it: your app now sees it from another message on; forget your copy of the thread and read its changes again from an empty cursor")
+
+func encodeChangeCursor(change, from int64, threadID string) string {
+	return encodeCursor("", change, threadID+reachMark+strconv.FormatInt(from, 10))
+}
+
+// decodeChangeCursor reads a cursor of the thread's changes: the change to
+// read after, and the reach it was given for, -1 when it names none.
+func decodeChangeCursor(cursor, threadID string) (change, from int64, err error) {
+	if cursor == "" {
+		return 0, -1, nil
+	}
+	bad := parley.Errorf(parley.EINVALID, "cursor is not one this server gave out for this thread")
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, 0, bad
+	}
+	head, fromText, withReach := strings.Cut(string(raw), reachMark)
+	change, id, ok := parseCursor("", head)
+	if !ok || id != threadID {
+		return 0, 0, bad
+	}
+	if !withReach {
+		return change, -1, nil
+	}
+	if fromText == "" || fromText[0] < '0' || fromText[0] > '9' {
+		return 0, 0, bad
+	}
+	if from, err = strconv.ParseInt(fromText, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	return change, from, nil
 }

@@ -393,29 +393,37 @@ func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (
 	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
 		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
 	}
-	after, err := decodeChangeCursor(q.Cursor, threadID)
+	after, cursorFrom, err := decodeChangeCursor(q.Cursor, threadID)
 	if err != nil {
 		return nil, err
 	}
-	page := &parley.ChangePage{NextCursor: encodeChangeCursor(after, threadID)}
+	page := &parley.ChangePage{}
 	err = s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (reached *parley.ReachedThread, msgs []*parley.Message, err error) {
 		f := parley.ChangeFilter{ThreadID: threadID, After: after, Limit: q.Limit + 1, MemberID: memberID}
 		var list []parley.MessageChange
+		from := int64(0) // a member's: the thread's start
 		if g == nil {
 			list, err = tx.FindMessageChanges(ctx, f)
-		} else {
-			reached, list, err = tx.FindReachedMessageChanges(ctx, g, f)
+		} else if reached, list, err = tx.FindReachedMessageChanges(ctx, g, f); err == nil {
+			var reaches bool
+			if from, reaches = reached.Reach.From(g.ThreadScope); !reaches {
+				return reached, nil, nil // not found, as readMessages tells
+			}
 		}
 		if err != nil {
 			return nil, nil, err
+		}
+		if cursorFrom >= 0 && cursorFrom != from {
+			return nil, nil, errStaleChangeCursor
 		}
 		page.HasMore = len(list) > q.Limit
 		if page.HasMore {
 			list = list[:q.Limit]
 		}
 		page.Changes = list
+		page.NextCursor = encodeChangeCursor(after, from, threadID)
 		if len(list) > 0 {
-			page.NextCursor = encodeChangeCursor(list[len(list)-1].Number, threadID)
+			page.NextCursor = encodeChangeCursor(list[len(list)-1].Number, from, threadID)
 		}
 		msgs = make([]*parley.Message, len(list))
 		for i, c := range list {
@@ -499,21 +507,6 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 
 // Change cursors are the number of the last change read and the thread's
 // ID: a cursor is good for its own thread only.
-func encodeChangeCursor(change int64, threadID string) string {
-	return encodeCursor("", change, threadID)
-}
-
-func decodeChangeCursor(cursor, threadID string) (int64, error) {
-	if cursor == "" {
-		return 0, nil
-	}
-	change, id, ok := decodeCursor("", cursor)
-	if !ok || id != threadID {
-		return 0, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out for this thread")
-	}
-	return change, nil
-}
-
 // DeleteMessage deletes one of the caller's own messages for everyone,
 // leaving a tombstone. Deleting a deleted message again changes nothing.
 // A member deletes their own message also in a group they left or were
