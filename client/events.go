@@ -22,9 +22,30 @@ import (
 const StatusOpenAgain websocket.StatusCode = 4000
 
 // EventStream is a realtime connection delivering the member's events.
+//
+// It reads the connection all along, as a WebSocket must to answer the
+// server's pings: were it read only while Next waits, a client busy
+// elsewhere for more than the server's 40 seconds of patience (catching up
+// on its threads after opening the stream, as it should) would find the
+// connection dropped. What arrives meanwhile waits for Next, up to
+// readAhead events; a client so far behind that more wait is told so by
+// Next (ErrFellBehind), and opens the stream again.
 type EventStream struct {
 	conn *websocket.Conn
+	// frames are the messages read ahead; closed when reading ended, after
+	// err is set.
+	frames chan []byte
+	err    error
+	// stop ends the reading, and the connection with it.
+	stop context.CancelFunc
 }
+
+// readAhead is how many events an EventStream holds for Next at most.
+const readAhead = 1024
+
+// ErrFellBehind ends a stream whose reader let more than readAhead events
+// wait unread: open the stream again, and catch up from the cursors kept.
+var ErrFellBehind = errors.New("parley: the event stream was closed: more events came than were read")
 
 // Events opens the realtime connection of the client's token, or its token
 // source's, sent in the Authorization header.
@@ -69,7 +90,30 @@ func (c *Client) dialEvents(ctx context.Context, query string, header http.Heade
 		return nil, err
 	}
 	conn.SetReadLimit(1 << 20)
-	return &EventStream{conn: conn}, nil
+	readCtx, stop := context.WithCancel(context.Background())
+	s := &EventStream{conn: conn, frames: make(chan []byte, readAhead), stop: stop}
+	go s.read(readCtx)
+	return s, nil
+}
+
+// read reads the connection until it ends, or ctx does, handing each
+// message to Next.
+func (s *EventStream) read(ctx context.Context) {
+	defer close(s.frames)
+	for {
+		_, b, err := s.conn.Read(ctx)
+		if err != nil {
+			s.err = err
+			return
+		}
+		select {
+		case s.frames <- b:
+		default:
+			s.err = ErrFellBehind
+			s.conn.Close(websocket.StatusPolicyViolation, "the client fell behind")
+			return
+		}
+	}
 }
 
 // dialError is an error opening a connection with a ticket, whose message
@@ -84,12 +128,21 @@ func (e *dialError) Unwrap() error { return e.err }
 
 // Next waits for the next event. The stream ends if ctx does: a deadline
 // on ctx bounds the stream, not one wait, so wait on a stream with the
-// context it should last for, and Close it to stop.
+// context it should last for, and Close it to stop. Events that came
+// before the stream ended are handed out first; then Next returns why it
+// ended.
 func (s *EventStream) Next(ctx context.Context) (Event, error) {
 	var ev Event
-	_, b, err := s.conn.Read(ctx)
-	if err != nil {
-		return ev, err
+	var b []byte
+	select {
+	case frame, ok := <-s.frames:
+		if !ok {
+			return ev, s.err
+		}
+		b = frame
+	case <-ctx.Done():
+		s.stop()
+		return ev, ctx.Err()
 	}
 	if err := json.Unmarshal(b, &ev); err != nil {
 		// A server that cuts off a client too slow to keep up closes the
@@ -104,4 +157,8 @@ func (s *EventStream) Next(ctx context.Context) (Event, error) {
 }
 
 // Close closes the connection.
-func (s *EventStream) Close() error { return s.conn.Close(websocket.StatusNormalClosure, "") }
+func (s *EventStream) Close() error {
+	err := s.conn.Close(websocket.StatusNormalClosure, "")
+	s.stop()
+	return err
+}
