@@ -277,6 +277,17 @@ func TestMessageReaction(t *testing.T) {
 		if again, err := w.carol.SendMessage(ctx, group.ID, "not me", "carol-tent"); err != nil || again.ID != carols.ID || reactions(again) != "" {
 			t.Fatalf("carol's retry after she left: %+v, %v; want her message without the reactions", again, err)
 		}
+		// But she takes back what she gave, as she deletes what she wrote;
+		// she gives none.
+		if _, err := w.bob.React(ctx, inGroup.ID, "👍"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.carol.TakeBackReaction(ctx, inGroup.ID); err != nil {
+			t.Fatalf("carol taking back her reaction after she left: %v", err)
+		}
+		if r := reactions(messageIn(t, ctx, w.alice, group.ID, inGroup.ID)); r != "👍1 bob" {
+			t.Fatalf("after carol took hers back from outside, the message shows %q, want bob's 👍 alone", r)
+		}
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		m := apptest.MustSend(t, w.alice, w.aliceBob, "as it was")

@@ -29,7 +29,11 @@ func (s *Service) React(ctx context.Context, messageID, emoji string) (*parley.M
 // gives it, when it is emoji, or whatever it is for "", and returns the
 // message as it now is. A page that showed the caller's 👍 takes back
 // nothing once they changed it to ❤️ elsewhere. When they gave none, or
-// another, nothing changes and no one is told.
+// another, nothing changes and no one is told. A member takes back their
+// reaction also in a group they left or were taken out of, as they delete
+// their messages there; they are answered with the message without its
+// reactions, and without its change: who reacted since is no longer
+// theirs to read.
 func (s *Service) TakeBackReaction(ctx context.Context, messageID, emoji string) (*parley.Message, error) {
 	return s.changeReaction(ctx, messageID, "", func(current string) bool { return current != "" && (emoji == "" || current == emoji) })
 }
@@ -44,6 +48,7 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 	}
 	var msg *parley.Message
 	var recipients []string
+	var gone bool
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		msg, recipients = nil, nil
 		m, err := tx.FindMessageByID(ctx, messageID)
@@ -51,9 +56,14 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 			return err
 		}
 		// Their place held, a reaction commits before the member's leaving
-		// or removal, or finds them gone.
+		// or removal, or finds them gone: then they may only take back one
+		// they gave while in the thread.
 		th, _, err := heldThread(ctx, tx, m.ThreadID, c.User.ID)
-		if err != nil {
+		gone = err != nil
+		if gone && (!isNotFound(err) || emoji != "" || m.ReactionBy(c.User.ID) == "") {
+			if !isNotFound(err) {
+				return err
+			}
 			return parley.Errorf(parley.ENOTFOUND, "message not found")
 		}
 		msg = m
@@ -62,7 +72,7 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 			return nil
 		case m.DeletedAt != nil:
 			return errReactionToDeleted
-		case th.Blocked && emoji != "":
+		case !gone && th.Blocked && emoji != "":
 			return errBlockedThread
 		}
 		// Deleted since it was read, the message is not found, and the
@@ -78,6 +88,9 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 	}
 	// As the member reads it: the event's is each reader's own.
 	out := *msg
+	if gone {
+		out.Reactions, out.Change = nil, 0
+	}
 	return &out, s.forCaller(ctx, c, &out)
 }
 
