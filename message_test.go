@@ -2,6 +2,8 @@ package parley_test
 
 import (
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 )
@@ -49,5 +51,23 @@ func TestTitles_MustShowSomething(t *testing.T) {
 		if err := sh.Validate(); parley.ErrorCode(err) != parley.EINVALID {
 			t.Errorf("a share card titled %q: %v, want it refused", bad, err)
 		}
+	}
+}
+
+// A search folds each character to the lower case of its upper case, one
+// character for one, spelled as a database's lower() and translate() can
+// spell it too.
+func TestFoldCase_IsTheLowerCaseOfTheUpperCase(t *testing.T) {
+	for r := rune(0); r <= 0x1FFFF; r++ {
+		want := string(unicode.ToLower(unicode.ToUpper(r)))
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		if got := parley.FoldCase(string(r)); got != want {
+			t.Errorf("FoldCase(%U %q) = %q, want %q", r, r, got, want)
+		}
+	}
+	if got := parley.FoldCase("ΚΟΣΜΟΣ Straße ſtop"); got != "κοσμοσ straße stop" {
+		t.Errorf("FoldCase = %q", got)
 	}
 }

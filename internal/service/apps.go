@@ -289,8 +289,8 @@ func (s *Service) SuspendApp(ctx context.Context, clientID string) (*parley.App,
 
 // ReinstateApp lets a suspended app work again; it is for operators. The
 // app's grants that have not ended since work again with it, as they were,
-// and the message.deleted and message.edited deliveries held while it was
-// suspended are due at once.
+// and the deliveries held while it was suspended (heldWhileSuspended) are
+// due at once.
 // An app suspended while it waited for review (the operator's page offers
 // suspension to turn one away) is let in by its reinstatement, as by
 // ApproveApp: both are the operator's decision that members may connect

@@ -505,8 +505,6 @@ func (s *Service) readMessages(ctx context.Context, threadID string, find func(t
 	return s.logRead(ctx, c, access{parley.ScopeMessagesRead, threadID, readers, read})
 }
 
-// Change cursors are the number of the last change read and the thread's
-// ID: a cursor is good for its own thread only.
 // DeleteMessage deletes one of the caller's own messages for everyone,
 // leaving a tombstone. Deleting a deleted message again changes nothing.
 // A member deletes their own message also in a group they left or were

@@ -223,7 +223,9 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url strin
 	}
 	if now := s.Now(); now.Add(webhookEventsFresh).After(e.ActiveFrom) {
 		later := now.Add(parley.WebhookActivation)
-		if err := s.store.Write(ctx, func(tx parley.Tx) error {
+		// Made, the endpoint is answered with its secret: the client's
+		// going away does not leave it made with no one told the secret.
+		if err := s.store.Write(context.WithoutCancel(ctx), func(tx parley.Tx) error {
 			return tx.SetWebhookActiveFrom(ctx, e.ID, later)
 		}); err != nil {
 			return nil, err

@@ -20,10 +20,12 @@ import (
 // message keeps neither text nor card (DeleteMessage), so none is found.
 //
 // A search compares texts with their case folded (parley.FoldCase): each
-// character the lower case of its upper case. SQLite's lower() and upper()
-// know ASCII letters only, so its statement calls sqliteFold, FoldCase
-// registered with the driver; PostgreSQL's lower(upper()) folds every
-// letter under a UTF-8 LC_CTYPE.
+// character in lower case, a letter with a second lower case as its first.
+// SQLite's lower() knows ASCII letters only, so its statement calls
+// sqliteFold, FoldCase registered with the driver; PostgreSQL's lower()
+// lowers every letter under a UTF-8 LC_CTYPE, and translate() makes the
+// second lower cases first ones (not upper(), which ICU lets make two
+// letters of one: "SS" of "ß").
 
 // FoldsCase reports whether the database folds the case of every letter
 // that has one, as search needs to find a text whatever its case: SQLite's
@@ -68,7 +70,7 @@ func searchWhere(fold, position string) string {
 
 var (
 	searchWhereSQLite   = searchWhere(sqliteFold+"(%s)", "instr")
-	searchWherePostgres = searchWhere("lower(upper(%s))", "strpos")
+	searchWherePostgres = searchWhere("translate(lower(%s), '"+parley.OtherLowerCases+"', '"+parley.FirstLowerCases+"')", "strpos")
 )
 
 func (t *txn) SearchMessages(ctx context.Context, f parley.SearchFilter) ([]*parley.Message, error) {

@@ -117,7 +117,7 @@ func (p *Pages) handleReportDecision(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
 		return
 	}
-	if !p.checkCSRF(w, r) {
+	if !p.checkCSRF(w, r) || !p.admitted(ctx, w, r) {
 		return
 	}
 	if err := decide(p.svc, ctx, r.PathValue("mid"), r.PostFormValue("through")); err != nil {

@@ -71,7 +71,7 @@ func (p *Pages) handleOperatorDecision(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
 		return
 	}
-	if !p.checkCSRF(w, r) {
+	if !p.checkCSRF(w, r) || !p.admitted(ctx, w, r) {
 		return
 	}
 	if _, err := decide(p.svc, ctx, r.PathValue("client")); err != nil {

@@ -14,7 +14,8 @@ import (
 )
 
 // A member's forms spend the member's rate limit, the allowance their API
-// calls spend too: the pages are no way around it. A post over it is
+// calls spend too: the pages' forms are no way around it (reading pages,
+// as a person does, spends none). A post over it is
 // answered 429 with Retry-After, on the error page, and does nothing; once
 // the wait is over, the member's posts go through again. Another member's
 // allowance is their own.

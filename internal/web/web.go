@@ -507,6 +507,9 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
+	if !p.admitted(ctx, w, r) {
+		return
+	}
 	if r.PostFormValue("action") != "approve" {
 		req, err := p.svc.Deny(ctx, id)
 		if err != nil {
