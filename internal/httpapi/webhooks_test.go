@@ -401,18 +401,7 @@ func TestWebhooks_DeletedOrEditedWhileSuspendedToldOnReinstatement(t *testing.T)
 	if _, err := w.bob.EditMessage(ctx, mistyped.ID, "my address is elsewhere"); err != nil {
 		t.Fatal(err)
 	}
-	held := map[string]parley.WebhookDelivery{} // by event
-	for i := 0; len(held) < 2; i++ {
-		if i == 100 { // 20 s, for a loaded machine
-			t.Fatalf("held only %v", slices.Collect(maps.Keys(held)))
-		}
-		time.Sleep(200 * time.Millisecond) // within alice's rate limit
-		for _, d := range w.deliveries(t, ep.ID) {
-			if d.Event != "message.created" && d.State == parley.DeliveryPending && d.NextAttemptAt == nil && len(d.Attempts) == 0 {
-				held[d.Event] = d
-			}
-		}
-	}
+	held := w.held(t, ep.ID, 2)
 	// Longer than every retry: a held delivery is not attempted.
 	w.env.Clock.Advance(48 * time.Hour)
 	w.env.Server.Service.WakeWebhooks()
@@ -463,19 +452,7 @@ func TestWebhooks_ThreadClosedWhileSuspendedToldOnReinstatement(t *testing.T) {
 	if _, err := w.bob.SetThreadAppAccess(ctx, card.ThreadID, false); err != nil {
 		t.Fatal(err)
 	}
-	held := map[string]bool{} // by event
-	for i := 0; len(held) < 2; i++ {
-		if i == 100 { // 20 s, for a loaded machine
-			t.Fatalf("held only %v: %+v", slices.Collect(maps.Keys(held)), w.deliveries(t, ep.ID))
-		}
-		time.Sleep(200 * time.Millisecond) // within alice's rate limit
-		w.env.Server.Service.WakeWebhooks()
-		for _, d := range w.deliveries(t, ep.ID) {
-			if d.Event != "message.created" && d.State == parley.DeliveryPending && d.NextAttemptAt == nil && len(d.Attempts) == 0 {
-				held[d.Event] = true
-			}
-		}
-	}
+	w.held(t, ep.ID, 2)
 	if n := rc.count.Load(); n != 2 {
 		t.Fatalf("the suspended app was sent %d requests; want the 2 made before", n)
 	}
@@ -687,6 +664,27 @@ func TestWebhooks_NoRetryOnceAccessEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// held waits until n of the endpoint's deliveries, each of another event,
+// are held for a suspended app (pending, with no attempt due and none made),
+// and returns them by event.
+func (w *hookWorld) held(t *testing.T, endpointID string, n int) map[string]parley.WebhookDelivery {
+	t.Helper()
+	held := map[string]parley.WebhookDelivery{}
+	for i := 0; len(held) < n; i++ {
+		if i == 100 { // 20 s, for a loaded machine
+			t.Fatalf("held only %v: %+v", slices.Collect(maps.Keys(held)), w.deliveries(t, endpointID))
+		}
+		time.Sleep(200 * time.Millisecond) // within alice's rate limit
+		w.env.Server.Service.WakeWebhooks()
+		for _, d := range w.deliveries(t, endpointID) {
+			if d.State == parley.DeliveryPending && d.NextAttemptAt == nil && len(d.Attempts) == 0 {
+				held[d.Event] = d
+			}
+		}
+	}
+	return held
 }
 
 // withdrawn waits until one of the endpoint's deliveries is withdrawn, and
