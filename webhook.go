@@ -51,6 +51,10 @@ const (
 	ThreadEndLeft   = "left"
 	// ThreadEndUnticked: the member took the thread out of the grant.
 	ThreadEndUnticked = "unticked"
+	// ThreadEndNarrowed: the member took messages.read out of the grant,
+	// which reaches the thread still but reads it no more: the app is told
+	// of no deletion or edit there from then on, and forgets what it kept.
+	ThreadEndNarrowed = "narrowed"
 )
 
 // WebhookPayload is the body of every delivery, per Standard Webhooks.

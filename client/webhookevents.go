@@ -62,8 +62,9 @@ type WebhookGrant struct {
 }
 
 // WebhookThread is the data of thread.closed_to_apps. Reason is "closed"
-// (a participant closed the thread to apps), "left" (the member left it)
-// or "unticked" (the member took it out of the grant).
+// (a participant closed the thread to apps), "left" (the member left it),
+// "unticked" (the member took it out of the grant) or "narrowed" (the
+// member took messages.read out of the grant, which reads it no more).
 type WebhookThread struct {
 	ThreadID string    `json:"thread_id"`
 	UserID   string    `json:"user_id"`

@@ -125,6 +125,62 @@ func TestWebhooks_ThreadUnticked(t *testing.T) {
 	}
 }
 
+// A member who takes messages.read out of a grant, which reaches the
+// threads it did still, leaves its app told of no deletion there from then
+// on: its endpoints get thread.closed_to_apps, reason narrowed, for each
+// thread it reached, for the app to forget what it kept of them; and a
+// message deleted there later is told no more.
+func TestWebhooks_MessagesReadTakenOut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t, allowLoopback)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	withBob, withCarol := apptest.MustThread(t, alice, "bob").ID, apptest.MustThread(t, alice, "carol").ID
+	partner := env.MustPartnerOf(t, "Movie Club", "alice")
+	env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "messages.delete"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{withBob, withCarol}})
+	rc := newReceiver(t)
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+partner.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.created", "message.deleted", "thread.closed_to_apps", "grant.revoked"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(parley.WebhookActivation)
+	said := apptest.MustSend(t, bob, withBob, "kept by the app")
+	if d := rc.next(t); d.event.Type != "message.created" {
+		t.Fatalf("event %s", d.body)
+	}
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"scopes": []string{"messages.delete"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	told := map[any]bool{}
+	for range 2 {
+		d := rc.next(t)
+		if d.event.Type != "thread.closed_to_apps" || d.event.Data["reason"] != "narrowed" || d.event.Data["grant_id"] != apps[0].ID {
+			t.Fatalf("after messages.read was taken out: %s", d.body)
+		}
+		told[d.event.Data["thread_id"]] = true
+	}
+	if !told[withBob] || !told[withCarol] {
+		t.Fatalf("told of %v, want both threads the grant reached", told)
+	}
+	if err := bob.DeleteMessage(ctx, said.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The next event is a later one, not the deletion.
+	if _, err := alice.Do(ctx, "DELETE", "/api/v1/me/grants/"+apps[0].ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := rc.next(t); d.event.Type != "grant.revoked" {
+		t.Fatalf("after messages.read was taken out, the app got %s", d.body)
+	}
+}
+
 // TestEvents_AppStreamEndsWhenGrantNarrowed: an app's realtime stream,
 // opened under what the grant allowed, ends when the member narrows the
 // grant, with 4000, for the app to open it again, with the same token,

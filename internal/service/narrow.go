@@ -23,7 +23,8 @@ type GrantNarrowing struct {
 // A grant only narrows here: keeping a scope or thread the grant does not
 // hold is EINVALID, since an app gains access only through the consent
 // page. Each thread taken out reaches the app's endpoints as
-// thread.closed_to_apps, reason unticked. Tokens issued under the grant
+// thread.closed_to_apps, reason unticked; each it reaches still, reason
+// narrowed, when messages.read is taken out (enqueueNoLongerRead). Tokens issued under the grant
 // lose what it lost at their next use (parley.TokenGrant.Scopes); the
 // app's realtime streams end, to be opened again under the narrowed grant. An app that starts or shares into a
 // thread taken out brings it back into a grant of thread scope app from
@@ -65,6 +66,13 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 			}
 			hooked = hooked || ok
 		}
+		if g.Scopes.Has(parley.ScopeMessagesRead) && !keep.Has(parley.ScopeMessagesRead) {
+			ok, err := s.enqueueNoLongerRead(ctx, tx, g, reached)
+			if err != nil {
+				return err
+			}
+			hooked = hooked || ok
+		}
 		if len(keep) < len(g.Scopes) {
 			g.Scopes, g.UpdatedAt = keep, now
 			if err := tx.UpdateGrant(ctx, g); err != nil {
@@ -94,6 +102,43 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		s.publishGrantsNarrowed(ctx, []string{c.User.ID}, []string{grantID}, "the member narrowed the app's access: open the stream again")
 	}
 	return out, nil
+}
+
+// enqueueNoLongerRead enqueues thread.closed_to_apps, narrowed, for each
+// thread the grant g reaches still (those unticked with it are told so),
+// as reached, its grant before the narrowing, knows of them: g no longer
+// holds messages.read, so its app is told of no deletion or edit there
+// from then on, and is to forget what it kept, as of a thread that left
+// the grant. A grant of thread scope all reaches every thread its member
+// is in.
+func (s *Service) enqueueNoLongerRead(ctx context.Context, tx parley.Tx, g *parley.Grant, reached []parley.ThreadGrant) (bool, error) {
+	var threads []string
+	if g.ThreadScope == parley.ThreadScopeAll {
+		list, err := memberThreads(ctx, tx, g.UserID)
+		if err != nil {
+			return false, err
+		}
+		for _, th := range list {
+			threads = append(threads, th.ID)
+		}
+	} else {
+		list, err := tx.FindGrantThreads(ctx, g.ID)
+		if err != nil {
+			return false, err
+		}
+		for _, gt := range list {
+			threads = append(threads, gt.ThreadID)
+		}
+	}
+	hooked := false
+	for _, id := range threads {
+		ok, err := s.enqueueThreadEnded(ctx, tx, id, reached, parley.ThreadEndNarrowed)
+		if err != nil {
+			return false, err
+		}
+		hooked = hooked || ok
+	}
+	return hooked, nil
 }
 
 // keptScopes returns the scopes of have that keep lists, with the fixed
