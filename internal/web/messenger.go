@@ -446,6 +446,10 @@ type threadHead struct {
 	// which their leaving withdraws.
 	KeepsAppsOut bool
 	CSRF         string
+	// apps is what apps may do in a group, as read for KeepsAppsOut, for
+	// the page's apps panel to show without reading it again; nil for a
+	// direct thread.
+	apps *parley.ThreadAppAccess
 	// Other is, in a direct thread, the member the page's member talks
 	// with; Blocking says the page's member blocks them.
 	Other    parley.UserRef
@@ -538,7 +542,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	apps, err := p.appsPanel(ctx, w, r, head.Thread)
+	apps, err := p.appsPanel(ctx, w, r, head.Thread, head.apps)
 	if err != nil {
 		p.renderError(w, err)
 		return
@@ -604,11 +608,10 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 	}
 	if th.Kind == parley.ThreadGroup {
-		access, err := p.svc.ThreadApps(ctx, id)
-		if err != nil {
+		if head.apps, err = p.svc.ThreadApps(ctx, id); err != nil {
 			return threadHead{}, err
 		}
-		head.KeepsAppsOut = containsUser(access.ClosedBy, me.ID)
+		head.KeepsAppsOut = containsUser(head.apps.ClosedBy, me.ID)
 		friends, err := p.svc.Friends(ctx)
 		if err != nil {
 			return threadHead{}, err

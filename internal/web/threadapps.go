@@ -32,11 +32,14 @@ type appsPanel struct {
 // closed to apps, and so may reopen it.
 func (a appsPanel) ClosedByMe() bool { return containsUser(a.Access.ClosedBy, a.Me.ID) }
 
-// appsPanel reads what the thread page shows of apps, for the thread th.
-func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Request, th *parley.ThreadSummary) (appsPanel, error) {
-	access, err := p.svc.ThreadApps(ctx, th.ID)
-	if err != nil {
-		return appsPanel{}, err
+// appsPanel reads what the thread page shows of apps, for the thread th,
+// but access, what apps may do there, when the caller read it already.
+func (p *Pages) appsPanel(ctx context.Context, w http.ResponseWriter, r *http.Request, th *parley.ThreadSummary, access *parley.ThreadAppAccess) (appsPanel, error) {
+	if access == nil {
+		var err error
+		if access, err = p.svc.ThreadApps(ctx, th.ID); err != nil {
+			return appsPanel{}, err
+		}
 	}
 	notices, err := p.svc.ThreadNotices(ctx, th.ID)
 	if err != nil {
@@ -56,7 +59,7 @@ func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, err)
 		return
 	}
-	panel, err := p.appsPanel(ctx, w, r, th)
+	panel, err := p.appsPanel(ctx, w, r, th, nil)
 	if err != nil {
 		p.renderError(w, err)
 		return
