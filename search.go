@@ -23,8 +23,8 @@ type SearchFilter struct {
 	MemberID string
 	// Text is what a message holds, its case folded (SearchText): the
 	// store compares it with each message folded as FoldCase folds it, or
-	// as PostgreSQL's lower(upper()) does, which folds letters beyond
-	// ASCII where the database's LC_CTYPE knows them (C.UTF-8 or a
+	// as PostgreSQL's lower() and a translation do, which fold letters
+	// beyond ASCII where the database's LC_CTYPE knows them (C.UTF-8 or a
 	// language's locale does; "C" does not).
 	Text string
 	// Before, when set, keeps the messages sent before it.

@@ -49,15 +49,21 @@ func decodeCursor(mark, cursor string) (n int64, id string, ok bool) {
 func parseCursor(mark, raw string) (n int64, id string, ok bool) {
 	rest, marked := strings.CutPrefix(raw, mark)
 	num, id, ok := strings.Cut(rest, ".")
-	// A number starts with a digit: not with another kind's mark, nor a sign.
-	if !marked || num == "" || num[0] < '0' || num[0] > '9' {
-		return 0, "", false
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if !ok || err != nil || n < 0 || !parley.IsID(id) {
+	n, counted := parseCount(num)
+	if !marked || !ok || !counted || !parley.IsID(id) {
 		return 0, "", false
 	}
 	return n, id, true
+}
+
+// parseCount reads a cursor's number: digits, of at least 0. It starts
+// with a digit: not with another kind's mark, nor a sign.
+func parseCount(text string) (int64, bool) {
+	if text == "" || text[0] < '0' || text[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	return n, err == nil && n >= 0
 }
 
 // A changes feed's cursor is "<change>.<thread ID>@<from>" (encodeCursor's
@@ -102,10 +108,8 @@ func decodeChangeCursor(cursor, threadID string) (change, from int64, err error)
 	if !withReach {
 		return change, -1, nil
 	}
-	if fromText == "" || fromText[0] < '0' || fromText[0] > '9' {
-		return 0, 0, bad
-	}
-	if from, err = strconv.ParseInt(fromText, 10, 64); err != nil {
+	from, ok = parseCount(fromText)
+	if !ok {
 		return 0, 0, bad
 	}
 	return change, from, nil

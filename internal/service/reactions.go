@@ -59,11 +59,11 @@ func (s *Service) changeReaction(ctx context.Context, messageID, emoji string, c
 		// or removal, or finds them gone: then they may only take back one
 		// they gave while in the thread.
 		th, _, err := heldThread(ctx, tx, m.ThreadID, c.User.ID)
-		gone = err != nil
-		if gone && (!isNotFound(err) || emoji != "" || m.ReactionBy(c.User.ID) == "") {
-			if !isNotFound(err) {
-				return err
-			}
+		gone = isNotFound(err)
+		switch {
+		case err != nil && !gone:
+			return err
+		case gone && (emoji != "" || m.ReactionBy(c.User.ID) == ""):
 			return parley.Errorf(parley.ENOTFOUND, "message not found")
 		}
 		msg = m

@@ -225,7 +225,8 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, clientID, url strin
 		later := now.Add(parley.WebhookActivation)
 		// Made, the endpoint is answered with its secret: the client's
 		// going away does not leave it made with no one told the secret.
-		if err := s.store.Write(context.WithoutCancel(ctx), func(tx parley.Tx) error {
+		ctx := context.WithoutCancel(ctx)
+		if err := s.store.Write(ctx, func(tx parley.Tx) error {
 			return tx.SetWebhookActiveFrom(ctx, e.ID, later)
 		}); err != nil {
 			return nil, err
@@ -611,17 +612,12 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		type about struct{ event, threadID string }
 		targets := map[about][]parley.WebhookTarget{}
 		current := map[string][]string{}
-		appSuspended := map[string]bool{}
+		apps := suspendedApps{find: tx.FindAppByClientID}
 		for _, d := range due {
 			if d.MessageID == "" {
-				suspended, ok := appSuspended[d.ClientID]
-				if !ok {
-					app, err := tx.FindAppByClientID(ctx, d.ClientID)
-					if err != nil && !isNotFound(err) {
-						return err
-					}
-					suspended = app != nil && app.State == parley.AppSuspended
-					appSuspended[d.ClientID] = suspended
+				suspended, err := apps.suspended(ctx, d.ClientID)
+				if err != nil {
+					return err
 				}
 				if suspended && heldWhileSuspended(d.Event) {
 					held = append(held, d)
@@ -743,22 +739,39 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 // taken and screened again when it ends.
 func stillSuspended(ctx context.Context, tx parley.Tx, held []*parley.DueWebhook) ([]string, error) {
 	var ids []string
-	suspended := map[string]bool{}
+	apps := suspendedApps{find: tx.FindAppForUpdate}
 	for _, d := range held {
-		is, ok := suspended[d.ClientID]
-		if !ok {
-			app, err := tx.FindAppForUpdate(ctx, d.ClientID)
-			if err != nil && !isNotFound(err) {
-				return nil, err
-			}
-			is = app != nil && app.State == parley.AppSuspended
-			suspended[d.ClientID] = is
+		suspended, err := apps.suspended(ctx, d.ClientID)
+		if err != nil {
+			return nil, err
 		}
-		if is {
+		if suspended {
 			ids = append(ids, d.ID)
 		}
 	}
 	return ids, nil
+}
+
+// suspendedApps tells whether apps are suspended, as find reads them, each
+// app read once; an app not found is not suspended.
+type suspendedApps struct {
+	find  func(ctx context.Context, clientID string) (*parley.App, error)
+	known map[string]bool
+}
+
+func (a *suspendedApps) suspended(ctx context.Context, clientID string) (bool, error) {
+	if is, ok := a.known[clientID]; ok {
+		return is, nil
+	}
+	app, err := a.find(ctx, clientID)
+	if err != nil && !isNotFound(err) {
+		return false, err
+	}
+	if a.known == nil {
+		a.known = map[string]bool{}
+	}
+	a.known[clientID] = app != nil && app.State == parley.AppSuspended
+	return a.known[clientID], nil
 }
 
 // readyWebhooks makes jobs of the deliveries ExchangeWebhooks took:

@@ -29,8 +29,8 @@ import (
 
 // FoldsCase reports whether the database folds the case of every letter
 // that has one, as search needs to find a text whatever its case: SQLite's
-// statements do (sqliteFold); PostgreSQL's lower() and upper() do under a
-// UTF-8 LC_CTYPE, and know only ASCII letters under LC_CTYPE C.
+// statements do (sqliteFold); PostgreSQL's lower() does under a UTF-8
+// LC_CTYPE, and knows only ASCII letters under LC_CTYPE C.
 func (db *DB) FoldsCase(ctx context.Context) (bool, error) {
 	if db.pg == nil {
 		return true, nil
