@@ -55,6 +55,24 @@ type Thread struct {
 	DirectKey string `json:"-"`
 }
 
+// Keeper returns the ID of the member who may take others out of the
+// group th, given its current participants by join time (as
+// FindParticipants lists them): its starter while they are in it, else
+// the member in it longest, so that a group whose starter left it or
+// deleted their account still has someone to keep it. A direct thread, or
+// a group no one is in, has none: "".
+func (th *Thread) Keeper(participants []UserRef) string {
+	if th.Kind != ThreadGroup || len(participants) == 0 {
+		return ""
+	}
+	for _, p := range participants {
+		if p.ID == th.CreatedBy {
+			return p.ID
+		}
+	}
+	return participants[0].ID
+}
+
 // DirectKey returns the key that makes the direct thread between two members unique.
 func DirectKey(a, b string) string {
 	if a > b {

@@ -610,7 +610,8 @@ func (c *Client) Typing(ctx context.Context, threadID string) error {
 }
 
 // RemoveParticipant takes another member out of a group thread the member
-// started; with the member's own ID, it leaves the thread.
+// keeps: one they started, or, once its starter left it, one they have
+// been in longest. With the member's own ID, it leaves the thread.
 func (c *Client) RemoveParticipant(ctx context.Context, threadID, userID string) error {
 	_, err := c.Do(ctx, "DELETE", "/api/v1/threads/"+url.PathEscape(threadID)+"/participants/"+url.PathEscape(userID), nil, nil)
 	return err

@@ -17,8 +17,10 @@ import (
 // TestThreads_RemoveParticipant: the member who started a group takes
 // another out of it, as if they left: they are told, no longer see it nor
 // write in it, their apps reach it no more, and a friend may add them
-// back; but their closing of it to apps stays, theirs to withdraw. No one else removes anyone,
-// and no one is removed from a direct thread.
+// back; but their closing of it to apps stays, theirs to withdraw. No one
+// else removes anyone while the starter is in the group; once they left
+// it, the member in it longest does. No one is removed from a direct
+// thread.
 func TestThreads_RemoveParticipant(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -95,6 +97,44 @@ func TestThreads_RemoveParticipant(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantPeople(t, alice, group.ID, "alice", "bob")
+	})
+	t.Run("ItsStarterGoneTheLongestInItKeepsIt", func(t *testing.T) {
+		frank, gina := env.MustMember(t, "frank"), env.MustMember(t, "gina")
+		for _, m := range []*client.Client{bob, frank, gina} {
+			apptest.MustFriends(t, carol, m)
+		}
+		apptest.MustFriends(t, frank, gina)
+		club, err := carol.CreateThread(ctx, client.NewThread{Participants: []string{"frank"}, Title: "Club", Kind: client.ThreadGroup})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.AddParticipant(ctx, club.ID, "gina"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.AddParticipant(ctx, club.ID, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		if err := carol.LeaveThread(ctx, club.ID); err != nil {
+			t.Fatal(err)
+		}
+		ginaID, frankID := apptest.MustMe(t, gina).ID, apptest.MustMe(t, frank).ID
+		wantProblem(t, gina.RemoveParticipant(ctx, club.ID, bobID), http.StatusForbidden, "forbidden")
+		if err := frank.RemoveParticipant(ctx, club.ID, ginaID); err != nil {
+			t.Fatalf("frank, in the group longest once carol left, removes gina: %v", err)
+		}
+		wantPeople(t, frank, club.ID, "frank", "bob")
+		// Carol, added back, keeps the group she started again.
+		if _, err := frank.AddParticipant(ctx, club.ID, "gina"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.AddParticipant(ctx, club.ID, "carol"); err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, frank.RemoveParticipant(ctx, club.ID, ginaID), http.StatusForbidden, "forbidden")
+		if err := carol.RemoveParticipant(ctx, club.ID, frankID); err != nil {
+			t.Fatalf("carol, back in the group she started, removes frank: %v", err)
+		}
+		wantPeople(t, carol, club.ID, "bob", "gina", "carol")
 	})
 	t.Run("NotByAnApp", func(t *testing.T) {
 		partner := env.MustPartner(t, "Organiser")

@@ -671,11 +671,12 @@ func (s *Service) LeaveThread(ctx context.Context, threadID string) error {
 }
 
 // RemoveParticipant takes a member out of a group thread the caller
-// started, as if they left it (LeaveThread), but that a closing of it to
+// keeps, as if they left it (LeaveThread), but that a closing of it to
 // apps they kept stays: they are told, as everyone in it is, and a friend
-// still in it may add them back. Only the member who started the group
-// removes others, so that no two members take each other out in turn;
-// anyone leaves on their own, and a caller removing themselves leaves.
+// still in it may add them back. Only the group's keeper removes others
+// (Thread.Keeper: its starter, or, once they left, the member in it
+// longest), so that no two members take each other out in turn; anyone
+// leaves on their own, and a caller removing themselves leaves.
 func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string) error {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -685,7 +686,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, threadID, userID string
 }
 
 // takeOut takes the member userID out of a group thread the caller is in:
-// the caller themselves, or another member of a group the caller started.
+// the caller themselves, or another member of a group the caller keeps.
 // Those left in it and the member taken out hear of it as a thread change.
 func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userID string) error {
 	var change parley.ThreadChange
@@ -705,8 +706,12 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 			return parley.Errorf(parley.ECONFLICT, "a direct thread cannot be left, and no one can be removed from it")
 		}
 		if removing {
-			if th.CreatedBy != c.User.ID {
-				return parley.Errorf(parley.EFORBIDDEN, "only the member who started this group can remove people from it")
+			current, err := tx.FindParticipants(ctx, threadID)
+			if err != nil {
+				return err
+			}
+			if th.Keeper(current) != c.User.ID {
+				return parley.Errorf(parley.EFORBIDDEN, "only the member who started this group, or, once they left it, the one in it longest, can remove people from it")
 			}
 			if out == nil || out.LeftAt != nil {
 				return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")

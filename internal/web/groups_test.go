@@ -11,7 +11,8 @@ import (
 )
 
 // The member who started a group removes someone from its Manage menu; the
-// menu of anyone else in it offers no removal.
+// menu of anyone else in it offers no removal, until the starter leaves
+// and the member in it longest keeps the group.
 func TestMessenger_RemoveFromAGroup(t *testing.T) {
 	env := apptest.Start(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
@@ -53,5 +54,23 @@ func TestMessenger_RemoveFromAGroup(t *testing.T) {
 	}
 	if _, err := bob.Thread(t.Context(), group.ID); err == nil {
 		t.Error("bob still reads the group he removed himself from")
+	}
+
+	// Once its starter left a group, the member in it longest keeps it.
+	club, err := alice.CreateThread(t.Context(), client.NewThread{Participants: []string{"bob"}, Title: "Club", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.AddParticipant(t.Context(), club.ID, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.LeaveThread(t.Context(), club.ID); err != nil {
+		t.Fatal(err)
+	}
+	page = b.get("/t/" + club.ID)
+	for _, want := range []string{`<option value="` + carolID + `">Member carol (@carol)</option>`, "You have been in this group longest since the member who started it left"} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("bob's group, once alice left it, lacks %s:\n%s", want, page.body)
+		}
 	}
 }

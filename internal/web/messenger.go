@@ -600,7 +600,7 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 			}
 		}
 	}
-	if th.Kind == parley.ThreadGroup && th.CreatedBy == me.ID {
+	if th.Keeper(people) == me.ID {
 		for _, u := range people {
 			if u.ID != me.ID {
 				head.Removable = append(head.Removable, u)
