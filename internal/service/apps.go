@@ -201,7 +201,9 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 // the app's endpoints, its streams end), and the app works nowhere again:
 // its sign-ins, tokens and secret are refused as an unknown client's, and
 // it is listed nowhere, not even to its owner. Its record stays, so that
-// members' histories and access logs that name it stay intact.
+// members' histories and access logs that name it stay intact. What was
+// held for it while it was suspended is withdrawn: its grant.revoked is
+// all it is told.
 func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.App, err error) {
 	actor, err := operator(ctx)
 	if err != nil {
@@ -214,6 +216,14 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.A
 		}
 		if ended, err = s.endAppGrants(ctx, tx, clientID, everyGrant, s.revokeGrantIn(ctx, tx)); err != nil {
 			return err
+		}
+		if app.State == parley.AppSuspended {
+			// Released to be screened again, and withdrawn there, as the
+			// app is deleted (screenWebhooks).
+			if err := tx.ReleaseWebhooks(ctx, clientID, s.Now()); err != nil {
+				return err
+			}
+			ended.hooked = true
 		}
 		app.State = parley.AppDeleted
 		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {

@@ -596,7 +596,9 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // withdrawn too, but for a message.deleted or message.edited, which is
 // held until the app is reinstated (heldWhileSuspended), and then screened
 // again; so is a delivery about no message that heldWhileSuspended names
-// (a thread leaving the grant, a report). A delivery about a message is logged, before it is first sent,
+// (a thread leaving the grant, a report), which is withdrawn once the app
+// is deleted: its grant.revoked, sent still, is its last word from
+// Parley. A delivery about a message is logged, before it is first sent,
 // for everyone in the message's thread when it was enqueued (its
 // Readers), as a realtime event is: the app learns something of each of
 // them, once however many of its endpoints are told (whose first attempts
@@ -612,16 +614,21 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		type about struct{ event, threadID string }
 		targets := map[about][]parley.WebhookTarget{}
 		current := map[string][]string{}
-		apps := suspendedApps{find: tx.FindAppByClientID}
+		apps := appStates{find: tx.FindAppByClientID}
 		for _, d := range due {
 			if d.MessageID == "" {
-				suspended, err := apps.suspended(ctx, d.ClientID)
+				state, err := apps.state(ctx, d.ClientID)
 				if err != nil {
 					return err
 				}
-				if suspended && heldWhileSuspended(d.Event) {
+				switch {
+				case !heldWhileSuspended(d.Event):
+					send = append(send, d)
+				case state == parley.AppSuspended:
 					held = append(held, d)
-				} else {
+				case state == parley.AppDeleted:
+					withdrawn = append(withdrawn, d.ID)
+				default:
 					send = append(send, d)
 				}
 				continue
@@ -739,38 +746,40 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 // taken and screened again when it ends.
 func stillSuspended(ctx context.Context, tx parley.Tx, held []*parley.DueWebhook) ([]string, error) {
 	var ids []string
-	apps := suspendedApps{find: tx.FindAppForUpdate}
+	apps := appStates{find: tx.FindAppForUpdate}
 	for _, d := range held {
-		suspended, err := apps.suspended(ctx, d.ClientID)
+		state, err := apps.state(ctx, d.ClientID)
 		if err != nil {
 			return nil, err
 		}
-		if suspended {
+		if state == parley.AppSuspended {
 			ids = append(ids, d.ID)
 		}
 	}
 	return ids, nil
 }
 
-// suspendedApps tells whether apps are suspended, as find reads them, each
-// app read once; an app not found is not suspended.
-type suspendedApps struct {
+// appStates tells apps' states (parley.AppActive and the others), as find
+// reads them, each app read once; an app not found has none, "".
+type appStates struct {
 	find  func(ctx context.Context, clientID string) (*parley.App, error)
-	known map[string]bool
+	known map[string]string
 }
 
-func (a *suspendedApps) suspended(ctx context.Context, clientID string) (bool, error) {
-	if is, ok := a.known[clientID]; ok {
-		return is, nil
+func (a *appStates) state(ctx context.Context, clientID string) (string, error) {
+	if state, ok := a.known[clientID]; ok {
+		return state, nil
 	}
 	app, err := a.find(ctx, clientID)
 	if err != nil && !isNotFound(err) {
-		return false, err
+		return "", err
 	}
 	if a.known == nil {
-		a.known = map[string]bool{}
+		a.known = map[string]string{}
 	}
-	a.known[clientID] = app != nil && app.State == parley.AppSuspended
+	if app != nil {
+		a.known[clientID] = app.State
+	}
 	return a.known[clientID], nil
 }
 

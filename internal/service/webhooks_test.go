@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -777,4 +778,77 @@ func TestWebhooks_ReportHeldWhileSuspended(t *testing.T) {
 	if jobs, err = s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 1 {
 		t.Fatalf("once the app is reinstated, its report: jobs %d, %v; want it sent", len(jobs), err)
 	}
+}
+
+// TestWebhooks_HeldForADeletedAppWithdrawn: what was held for a suspended
+// app (a message.deleted, a thread.closed_to_apps) is withdrawn when an
+// operator deletes the app, whose grant.revoked is all it is told then;
+// nothing is left pending for an app no one can reinstate.
+func TestWebhooks_HeldForADeletedAppWithdrawn(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
+		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+		endpoint := mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in",
+			parley.WebhookMessageDeleted, parley.WebhookThreadClosed, parley.WebhookGrantRevoked)
+		var clientID string
+		if err := db.Read(ctx, func(tx parley.Tx) error {
+			grants, err := tx.FindUserGrants(ctx, users["alice"].ID)
+			if err == nil {
+				clientID = grants[0].ClientID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+		m, _, err := s.SendMessage(bob, group, Draft{Text: "something bob regrets"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := func(when string, want ...string) {
+			t.Helper()
+			jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var events []string
+			var results []webhook.Result
+			for _, j := range jobs {
+				var body struct{ Type string }
+				if err := json.Unmarshal(j.Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				events = append(events, body.Type)
+				results = append(results, webhook.Result{Job: j, StatusCode: 204})
+			}
+			if !slices.Equal(events, want) {
+				t.Fatalf("%s, sent %v; want %v", when, events, want)
+			}
+			if _, err := s.ExchangeWebhooks(ctx, results, parley.WebhookTake{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.SuspendApp(ConsoleContext(ctx), clientID); err != nil {
+			t.Fatal(err)
+		}
+		sent("once suspended", parley.WebhookGrantRevoked)
+		if err := s.DeleteMessage(bob, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetThreadAppAccess(bob, group, false); err != nil {
+			t.Fatal(err)
+		}
+		sent("while suspended")
+		if _, err := s.DeleteApp(ConsoleContext(ctx), clientID); err != nil {
+			t.Fatal(err)
+		}
+		sent("once deleted", parley.WebhookGrantRevoked)
+		for _, d := range endpointDeliveries(t, db, endpoint) {
+			if d.State == parley.DeliveryPending {
+				t.Errorf("the deleted app's %s is pending still", d.Event)
+			}
+		}
+	})
 }
