@@ -166,8 +166,8 @@ func TestAccessEntry_EveryFieldIsHashed(t *testing.T) {
 // client ID, the app's name, the grant, the action, the thread, who closed
 // or reopened it, the number of message IDs and each of them, the message
 // count, and the span (first and last seq) when there is one. Anyone can
-// check a log from this description, and an entry logged before spans were
-// recorded keeps the hash it was given.
+// check a log from this description, which README gives, and an entry
+// logged before spans were recorded keeps the hash it was given.
 func TestAccessEntry_HashOfTheDocumentedEncoding(t *testing.T) {
 	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
 	encode := func(e parley.AccessEntry, span bool) []byte {
