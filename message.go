@@ -65,6 +65,10 @@ type Message struct {
 	// IdempotencyKey is the sender's key that makes a retried send return
 	// this message instead of a duplicate.
 	IdempotencyKey string `json:"-"`
+	// RequestHash is what the keyed send asked for, kept with its key,
+	// which tells a retry from another send whatever became of the message
+	// since; nil for a key kept before sends' requests were.
+	RequestHash []byte `json:"-"`
 }
 
 // Reaction is one emoji given to a message: how many gave it, and who, in

@@ -358,7 +358,7 @@ type MessageStore interface {
 	// nothing more.
 	SearchMessages(ctx context.Context, f SearchFilter) ([]*Message, error)
 	// FindMessageByIdempotencyKey returns the message the sender sent with
-	// the key.
+	// the key, with the key and the request kept with it (RequestHash).
 	FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*Message, error)
 	// FindMessages returns a page of the filter's thread: newest first for
 	// Before (or no position), oldest first for After.

@@ -464,3 +464,65 @@ func TestMessages_KeyOfAMessageBeforeTheAppsReachIsNotReplayed(t *testing.T) {
 	}
 	wantProblem(t, err, http.StatusConflict, "conflict")
 }
+
+// TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage: an
+// Idempotency-Key used again for other words is refused, and a retry of
+// the same send answered, alike before and after the member deleted or
+// edited the message: the answer depends on what each send asked for,
+// never on what became of the message, so that an app that may only
+// write learns nothing of either by reusing its keys.
+func TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	answer := apptest.Answer{ThreadScope: "selected", Threads: []string{w.aliceBob}}
+	app := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice",
+		[]string{"openid", "messages.write", "shares.write"}, answer).AccessToken)
+	card := client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film", Note: "watch it"}
+	sent := map[string]string{}
+	for key, send := range map[string]func() (*client.Message, error){
+		"text-deleted": func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted") },
+		"text-edited":  func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited") },
+		"card-deleted": func() (*client.Message, error) { m, _, err := app.ShareOnce(ctx, card, "card-deleted"); return m, err },
+	} {
+		m, err := send()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[key] = m.ID
+	}
+	answers := func(when string) {
+		t.Helper()
+		for key, other := range map[string]func() error{
+			"text-deleted": func() error { _, err := app.SendMessage(ctx, w.aliceBob, "see you at 9", "text-deleted"); return err },
+			"text-edited":  func() error { _, err := app.SendMessage(ctx, w.aliceBob, "see you at 9", "text-edited"); return err },
+			"card-deleted": func() error {
+				_, _, err := app.ShareOnce(ctx, client.NewShare{To: "bob", URL: "https://films.example/2", Title: "A film", Note: "watch it"}, "card-deleted")
+				return err
+			},
+		} {
+			if err := other(); client.StatusOf(err) != http.StatusConflict {
+				t.Errorf("%s, the key %s used for other words: %v; want 409", when, key, err)
+			}
+		}
+		for key, again := range map[string]func() (*client.Message, error){
+			"text-deleted": func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted") },
+			"text-edited":  func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited") },
+			"card-deleted": func() (*client.Message, error) { m, _, err := app.ShareOnce(ctx, card, "card-deleted"); return m, err },
+		} {
+			if m, err := again(); err != nil || m.ID != sent[key] {
+				t.Errorf("%s, a retry of the send keyed %s: %+v, %v; want its message", when, key, m, err)
+			}
+		}
+	}
+	answers("while the messages stand")
+	for _, id := range []string{sent["text-deleted"], sent["card-deleted"]} {
+		if err := w.alice.DeleteMessage(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.alice.EditMessage(ctx, sent["text-edited"], "see you at 10"); err != nil {
+		t.Fatal(err)
+	}
+	answers("once alice deleted or edited them")
+}

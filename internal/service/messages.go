@@ -1,11 +1,13 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/parleyhq/parley"
 )
@@ -126,6 +128,9 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 		ID: parley.NewID(), ThreadID: threadID, Sender: c.User, Kind: parley.MessageKindText,
 		Text: d.Text, ReplyToSeq: d.ReplyToSeq, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
 	}
+	if idempotencyKey != "" {
+		msg.RequestHash = d.requestHash()
+	}
 	// Posting reads the participants, and posts only as one of them;
 	// sending reads the thread up to one's own message.
 	ids, posted, err := tx.PostParticipantMessage(ctx, msg)
@@ -170,8 +175,8 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 // when the key was used for a different message. A key is the member's,
 // whatever sends with it: the same message is a text, into the same
 // thread, sent through the same app (or none), with the same text and
-// answering the same message, unless it was edited (the text) or deleted
-// (both) since.
+// answering the same message, as the send asked for them (RequestHash),
+// whatever became of the message since.
 func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, d Draft, key string) (prior *parley.Message, answered bool, err error) {
 	prior, err = tx.FindMessageByIdempotencyKey(ctx, c.User.ID, key)
 	if isNotFound(err) {
@@ -179,11 +184,9 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 	} else if err != nil {
 		return nil, true, err
 	}
-	// A deleted message has lost its text, and an edited one the text it
-	// was sent with: the key still replays either, as a retry of a send
-	// that was answered late must find its message whatever came of it.
-	sameDraft := prior.DeletedAt != nil ||
-		prior.ReplyToSeq == d.ReplyToSeq && (prior.EditedAt != nil || prior.Text == d.Text)
+	sameDraft := sameRequest(prior, d.requestHash(), func() bool {
+		return prior.ReplyToSeq == d.ReplyToSeq && (prior.EditedAt != nil || prior.Text == d.Text)
+	})
 	if prior.Kind != parley.MessageKindText || prior.ThreadID != threadID || !sameVia(prior.Via, via(c)) || !sameDraft {
 		return nil, true, parley.ErrIdempotencyKeyReused
 	}
@@ -191,6 +194,27 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 		return nil, true, err
 	}
 	return prior, true, nil
+}
+
+// requestHash is what a keyed send of the draft asked for, kept with its
+// key (parley.Message.RequestHash).
+func (d Draft) requestHash() []byte {
+	return requestHash(parley.MessageKindText, d.Text, strconv.FormatInt(d.ReplyToSeq, 10))
+}
+
+// sameRequest reports whether a keyed send that made prior asked for what
+// a retry with the key asks for, whose request hashes to request: whatever
+// became of prior since, so that the answer to a key reused for other
+// words is the same before and after a deletion or an edit, and tells no
+// app of either. Of a key kept before requests were, it is asKept, which
+// tells from the message as it is now, replaying a deleted message
+// whatever is asked, as a retry of a send answered late must find its
+// message.
+func sameRequest(prior *parley.Message, request []byte, asKept func() bool) bool {
+	if len(prior.RequestHash) > 0 {
+		return bytes.Equal(prior.RequestHash, request)
+	}
+	return prior.DeletedAt != nil || asKept()
 }
 
 // replay holds a retried write of an app's, to be answered with the

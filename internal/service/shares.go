@@ -118,6 +118,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
 			Text: in.Note, CreatedAt: s.Now(), Via: via(c), Share: card, IdempotencyKey: in.IdempotencyKey,
 		}
+		if in.IdempotencyKey != "" {
+			msg.RequestHash = shareRequestHash(card, in.Note)
+		}
 		// Posting as one of the thread's members: a sharer whose account
 		// is being deleted has left it, or is leaving it and posts nothing.
 		if _, posted, err := tx.PostParticipantMessage(ctx, msg); err != nil {
@@ -201,14 +204,21 @@ func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Calle
 
 // sameShare reports whether a card sent before with the same idempotency
 // key is the one asked for now: a share, into the same thread through the
-// same app, of the same card and note. A deleted card has lost its content;
-// its key still replays it.
+// same app, of the same card and note, as the first share asked for them
+// (sameRequest).
 func sameShare(prior *parley.Message, threadID string, v *parley.Via, card *parley.Share, note string) bool {
 	if prior.Kind != parley.MessageKindShare || prior.ThreadID != threadID || !sameVia(prior.Via, v) {
 		return false
 	}
-	return prior.DeletedAt != nil || prior.Text == note && prior.Share != nil &&
-		prior.Share.URL == card.URL && prior.Share.Title == card.Title
+	return sameRequest(prior, shareRequestHash(card, note), func() bool {
+		return prior.Text == note && prior.Share != nil && prior.Share.URL == card.URL && prior.Share.Title == card.Title
+	})
+}
+
+// shareRequestHash is what a keyed share of the card with the note asked
+// for, kept with its key (parley.Message.RequestHash).
+func shareRequestHash(card *parley.Share, note string) []byte {
+	return requestHash(parley.MessageKindShare, note, card.URL, card.Title)
 }
 
 // appsDirectThread returns, for an app's share, the direct thread of the

@@ -191,6 +191,13 @@ func threadRequestHash(kind, title string, others []string, c *parley.Caller) []
 		// No username holds a colon.
 		parts = append(parts, "via:"+c.App.App.ClientID)
 	}
+	return requestHash(parts...)
+}
+
+// requestHash hashes the parts of a request kept with its idempotency
+// key, each ended by a NUL, which none of them holds (texts, titles and
+// URLs are refused with one).
+func requestHash(parts ...string) []byte {
 	h := sha256.New()
 	for _, s := range parts {
 		h.Write([]byte(s))

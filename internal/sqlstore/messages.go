@@ -342,12 +342,12 @@ var insertMessageRow = `
 // their own, message_keys, keyed by sender and key: the row of a message
 // does not hold its key, which an index would hold a second time.
 var insertMessageKey = `
-		INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
-		VALUES (` + senderNo(1) + `, $2, ` + threadNo(3) + `, $4)`
+		INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq, request_hash)
+		VALUES (` + senderNo(1) + `, $2, ` + threadNo(3) + `, $4, $5)`
 
 // insertMessage stores m as its thread's change numbered change, and its
-// idempotency key if it has one: ECONFLICT when its sender used the key
-// before.
+// idempotency key, with its request, if it has one: ECONFLICT when its
+// sender used the key before.
 func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64) error {
 	args, err := t.messageArgs(m)
 	if err != nil {
@@ -359,7 +359,7 @@ func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64
 	if m.Change = change; m.IdempotencyKey == "" {
 		return nil
 	}
-	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq)
+	_, err = t.exec(ctx, insertMessageKey, m.Sender.ID, m.IdempotencyKey, m.ThreadID, m.Seq, m.RequestHash)
 	return err
 }
 
@@ -485,8 +485,18 @@ func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, li
 }
 
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
-	return t.findMessage(ctx, `JOIN message_keys k ON k.thread_no = m.thread_no AND k.seq = m.seq
+	var request []byte
+	err := t.queryRow(ctx, "find message key", `SELECT request_hash FROM message_keys
+		WHERE sender_no = `+senderNo(1)+` AND idempotency_key = $2`, []any{senderID, key}, &request)
+	if err != nil {
+		return nil, err
+	}
+	m, err := t.findMessage(ctx, `JOIN message_keys k ON k.thread_no = m.thread_no AND k.seq = m.seq
 		WHERE k.sender_no = `+senderNo(1)+` AND k.idempotency_key = $2`, senderID, key)
+	if err == nil {
+		m.IdempotencyKey, m.RequestHash = key, request
+	}
+	return m, err
 }
 
 // FindMessages returns a page in the direction of the filter: newest first

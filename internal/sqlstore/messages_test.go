@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -324,7 +325,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		posted[4].Kind, posted[4].Share, posted[4].Via = parley.MessageKindShare, &parley.Share{URL: "https://example.org/", Title: ""}, &parley.Via{ClientID: "c2", Name: ""}
 		posted[1].Sender, posted[3].Sender = bob.Ref(), bob.Ref()
 		posted[6].Via = &parley.Via{ClientID: "client-1", Name: "App \"one\""}
-		posted[2].IdempotencyKey = "key-1"
+		posted[2].IdempotencyKey, posted[2].RequestHash = "key-1", []byte("what the send asked for")
 		posted[7].ReplyToSeq, posted[5].ReplyToSeq, posted[3].ReplyToSeq = 1, 2, 1
 		deletedAt, editedAt := at(9), at(10)
 		edits := map[*parley.Message]string{posted[5]: "edited \"once\" ✓", posted[6]: "edited through an app"}
@@ -381,7 +382,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 		// show prints a message's fields and what its pointers point at.
 		show := func(m parley.Message) string {
 			via, share, deleted, edited := m.Via, m.Share, m.DeletedAt, m.EditedAt
-			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.IdempotencyKey = nil, nil, nil, nil, ""
+			m.Via, m.Share, m.DeletedAt, m.EditedAt, m.IdempotencyKey, m.RequestHash = nil, nil, nil, nil, "", nil
 			return fmt.Sprintf("%+v via %+v share %+v deleted %v edited %v", m, via, share, deleted, edited)
 		}
 		want := func(m *parley.Message) string {
@@ -444,6 +445,9 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 			}
 			if g, w := show(*byKey), want(posted[2]); g != w {
 				t.Errorf("by key:\n got %s\nwant %s", g, w)
+			}
+			if !bytes.Equal(byKey.RequestHash, posted[2].RequestHash) {
+				t.Errorf("by key, the request kept with it: %q, want %q", byKey.RequestHash, posted[2].RequestHash)
 			}
 			var sent []*parley.Message
 			for _, sender := range []*parley.User{u, bob} {

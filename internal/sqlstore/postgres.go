@@ -683,22 +683,23 @@ const pgPost = `
 			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, $11, last_change - last_seq FROM next
 			RETURNING thread_no, seq, sender_no, seq + change_offset AS change
 		), keyed AS (
-			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq)
-			SELECT sender_no, $12, thread_no, seq FROM posted WHERE $12::text IS NOT NULL
+			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq, request_hash)
+			SELECT sender_no, $12, thread_no, seq, $13::bytea FROM posted WHERE $12::text IS NOT NULL
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted
 			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
 		)`
 
 // pgPostArgs are the values of pgPost's parameters: messageArgs' but the
-// seq, which the statement takes, and the idempotency key ($12). The
+// seq, which the statement takes, the idempotency key ($12) and the
+// request kept with it ($13). The
 // message's time is $6.
 func (t *txn) pgPostArgs(m *parley.Message) ([]any, error) {
 	args, err := t.messageArgs(m)
 	if err != nil {
 		return nil, err
 	}
-	return append(append(args[:1], args[2:]...), nullString(m.IdempotencyKey)), nil
+	return append(append(args[:1], args[2:]...), nullString(m.IdempotencyKey), m.RequestHash), nil
 }
 
 // postMessagePG is PostMessage in one statement: each statement costs a
