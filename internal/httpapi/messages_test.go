@@ -481,8 +481,12 @@ func TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage(t *testing.T) 
 	card := client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film", Note: "watch it"}
 	sent := map[string]string{}
 	for key, send := range map[string]func() (*client.Message, error){
-		"text-deleted": func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted") },
-		"text-edited":  func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited") },
+		"text-deleted": func() (*client.Message, error) {
+			return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted")
+		},
+		"text-edited": func() (*client.Message, error) {
+			return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited")
+		},
 		"card-deleted": func() (*client.Message, error) { m, _, err := app.ShareOnce(ctx, card, "card-deleted"); return m, err },
 	} {
 		m, err := send()
@@ -506,8 +510,12 @@ func TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage(t *testing.T) 
 			}
 		}
 		for key, again := range map[string]func() (*client.Message, error){
-			"text-deleted": func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted") },
-			"text-edited":  func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited") },
+			"text-deleted": func() (*client.Message, error) {
+				return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted")
+			},
+			"text-edited": func() (*client.Message, error) {
+				return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited")
+			},
 			"card-deleted": func() (*client.Message, error) { m, _, err := app.ShareOnce(ctx, card, "card-deleted"); return m, err },
 		} {
 			if m, err := again(); err != nil || m.ID != sent[key] {
