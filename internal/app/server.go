@@ -422,7 +422,7 @@ func (s *Server) Listen() error {
 		s.closeListeners()
 		return fmt.Errorf("read the commands' events: %w", err)
 	}
-	provider, err := oauth.New(publicURL, s.Service, s.keys, s.log)
+	provider, err := oauth.New(publicURL, s.Service, s.keys, s.limits, s.log)
 	if err != nil {
 		s.closeListeners()
 		return err

@@ -31,13 +31,14 @@ import (
 // rate limits, before the library or its handlers see the request
 // (endpoints.authenticated).
 
-// newEndpoints returns the handler of the four endpoints.
-func newEndpoints(provider *op.Provider, st *storage, log *slog.Logger) http.Handler {
+// newEndpoints returns the handler of the four endpoints, userinfo's calls
+// held to limits.
+func newEndpoints(provider *op.Provider, st *storage, limits httpapi.Limits, log *slog.Logger) http.Handler {
 	ts := &tokenServer{
 		LegacyServer: op.NewLegacyServer(provider, op.Endpoints{Token: op.NewEndpoint(TokenPath)}),
 		st:           st,
 	}
-	e := &endpoints{svc: st.svc, log: log}
+	e := &endpoints{svc: st.svc, limits: limits, log: log}
 	lib := op.RegisterServer(ts, ts.Endpoints(),
 		op.WithHTTPMiddleware(op.NewIssuerInterceptor(provider.IssuerFromRequest).Handler),
 		op.WithServerCORSOptions(nil), // the provider's own policy answers (crossOriginPaths)
@@ -389,8 +390,9 @@ func (s *tokenServer) tokens(ctx context.Context, req tokenRequest, c op.Client,
 // endpoints holds Parley's own handlers of introspection, revocation and
 // userinfo.
 type endpoints struct {
-	svc *service.Service
-	log *slog.Logger
+	svc    *service.Service
+	limits httpapi.Limits
+	log    *slog.Logger
 }
 
 // client authenticates the calling client, answering invalid_client when it
@@ -519,7 +521,9 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // token was sent, invalid_request for a token sent two ways, invalid_token
 // for a token that does not authenticate an app, insufficient_scope for
 // one without openid (an app's own token, of the client-credentials grant,
-// included).
+// included). A call spends the app's allowance of requests, as one to the
+// API with the token does, and over it is 429 with Retry-After: each is
+// a read logged for the member.
 func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := ""
 	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
@@ -538,7 +542,7 @@ func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	u, scopes, err := e.svc.Userinfo(r.Context(), token)
+	u, scopes, err := e.userinfo(r, w.Header(), token)
 	switch parley.ErrorCode(err) {
 	case "":
 	case parley.EUNAUTHORIZED:
@@ -556,6 +560,19 @@ func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		info.PreferredUsername, info.Name = u.Username, u.DisplayName
 	}
 	writeJSON(w, http.StatusOK, info)
+}
+
+// userinfo authenticates a userinfo call's token, admits the call by its
+// caller's rate limit, setting its fields on h, and reads the member.
+func (e *endpoints) userinfo(r *http.Request, h http.Header, token string) (*parley.User, parley.Scopes, error) {
+	c, err := e.svc.Authenticate(r.Context(), token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.limits.Admit(r, h, c, e.log); err != nil {
+		return nil, nil, err
+	}
+	return e.svc.Userinfo(parley.NewContextWithCaller(r.Context(), c))
 }
 
 // bearerError answers a refused bearer token (RFC 6750 section 3.1), in the

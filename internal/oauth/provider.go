@@ -78,8 +78,10 @@ type Provider struct {
 }
 
 // New returns a provider whose issuer is the server's public URL. A plain
-// http issuer is accepted for loopback and development use.
-func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Provider, error) {
+// http issuer is accepted for loopback and development use. Calls with an
+// app's access token (userinfo) spend the app's allowance of limits, as
+// the API's do.
+func New(issuer string, svc *service.Service, keys *Keys, limits httpapi.Limits, log *slog.Logger) (*Provider, error) {
 	issuer = strings.TrimSuffix(issuer, "/")
 	cfg := &op.Config{
 		CodeMethodS256:        true,
@@ -119,7 +121,7 @@ func New(issuer string, svc *service.Service, keys *Keys, log *slog.Logger) (*Pr
 	mux.Handle("GET "+AuthorizePath, authorize)
 	mux.Handle("POST "+AuthorizePath, authorize)
 	mux.Handle("GET "+KeysPath, provider)
-	endpoints := newEndpoints(provider, st, log)
+	endpoints := newEndpoints(provider, st, limits, log)
 	for _, path := range []string{TokenPath, IntrospectionPath, RevocationPath, UserinfoPath} {
 		mux.Handle(path, endpoints)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
@@ -150,4 +151,43 @@ func TestTokenEndpoints_PublicClientPerAddress(t *testing.T) {
 	if _, err := phone.Config.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
 		t.Fatalf("the app's refresh for alice, from her own address: %v", err)
 	}
+}
+
+// TestUserinfo_SpendsTheAppsRateLimit: a userinfo call with an app's
+// access token spends the app's allowance of requests, the one its calls
+// to the API spend; over it, userinfo is answered 429
+// temporarily_unavailable with Retry-After and logs no read for the
+// member, and the API refuses the app too.
+func TestUserinfo_SpendsTheAppsRateLimit(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitAppBurst = 5 })
+	env.Clock.Freeze() // no allowance grows back
+	alice := env.MustMember(t, "alice")
+	tok := env.MustToken(t, env.MustPartner(t, "Tunes"), "alice", []string{"openid", "profile"}, apptest.Answer{})
+	userinfo := func() *answer {
+		return call(t, http.MethodGet, env.URL+"/oauth2/userinfo", nil, "", "", "Authorization", "Bearer "+tok.AccessToken)
+	}
+	for i := range 5 {
+		if a := userinfo(); a.Status != http.StatusOK || a.Header.Get("RateLimit") == "" {
+			t.Fatalf("call %d of the burst: %d %v %v", i+1, a.Status, a.Header, a.Body)
+		}
+	}
+	before := accessLogLength(t, alice)
+	userinfo().wantThrottled(t, "requests from this app")
+	if after := accessLogLength(t, alice); after != before {
+		t.Errorf("a refused userinfo call was logged: %d entries, then %d", before, after)
+	}
+	if _, err := env.Client.WithToken(tok.AccessToken).Me(context.Background()); client.StatusOf(err) != http.StatusTooManyRequests {
+		t.Errorf("the API, once userinfo spent the app's allowance: %v, want 429", err)
+	}
+}
+
+// accessLogLength is how many entries the member's access log holds.
+func accessLogLength(t *testing.T, member *client.Client) int {
+	t.Helper()
+	var page service.AccessLogPage
+	if _, err := member.Do(context.Background(), "GET", "/api/v1/me/access-log?limit=200", nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	return len(page.Entries)
 }

@@ -587,20 +587,20 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error
 	})
 }
 
-// Userinfo answers OpenID Connect's userinfo endpoint for an app's access
-// token (OpenID Connect Core section 5.3): the member the token acts for,
-// and the token's scopes, which decide the claims. With profile it is a
-// profile read, logged as Me's is; without, only the member's ID is
-// given, and it is logged as an openid read. A token that does not
-// authenticate an app,
-// a member's session token included, is EUNAUTHORIZED; one without the
-// openid scope is ESCOPE.
-func (s *Service) Userinfo(ctx context.Context, accessToken string) (*parley.User, parley.Scopes, error) {
-	c, err := s.authenticateApp(ctx, accessToken, lookUp)
-	if err != nil {
-		return nil, nil, err
+// Userinfo answers OpenID Connect's userinfo endpoint for the caller, as
+// Authenticate found it from the call's access token (OpenID Connect Core
+// section 5.3): the member the token acts for, and the token's scopes,
+// which decide the claims. With profile it is a profile read, logged as
+// Me's is; without, only the member's ID is given, and it is logged as an
+// openid read. A caller that is not an app acting for a member, a member
+// signed in included, is EUNAUTHORIZED; an app without the openid scope
+// is ESCOPE.
+func (s *Service) Userinfo(ctx context.Context) (*parley.User, parley.Scopes, error) {
+	if c := parley.CallerFromContext(ctx); c == nil || c.App == nil && c.Client == nil {
+		return nil, nil, invalidToken()
 	}
-	if _, err := caller(parley.NewContextWithCaller(ctx, c), parley.ScopeOpenID); err != nil {
+	c, err := caller(ctx, parley.ScopeOpenID)
+	if err != nil {
 		return nil, nil, err
 	}
 	var u *parley.User
