@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,6 +73,64 @@ func TestCLI_RefusesMissingDatabase(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// passwordURL is a PostgreSQL URL with a password, as it is given to
+// --database or PARLEY_DATABASE, and, by a slip, to --data or PARLEY_DATA.
+const passwordURL = "postgres://parley:s3cret@127.0.0.1:5432/test?sslmode=disable"
+
+// A PostgreSQL URL given as the data directory (--data, or PARLEY_DATA,
+// set where PARLEY_DATABASE was meant) is refused by every command,
+// naming --database, rather than taken for the name of a directory: backup
+// would say there is no database in it, password and all, and restore
+// would restore into a new embedded database under ./postgres: and say it
+// restored into the URL, leaving PostgreSQL as it was. Nothing is made and
+// the password is not printed.
+func TestCLI_RefusesADatabaseAsTheDataDirectory(t *testing.T) {
+	install := config.Config{DataDir: t.TempDir()}
+	if _, err := run(t, install, "", "db", "init"); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if out, err := run(t, install, "", "backup", backup); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	commands := map[string][]string{
+		"DBInit":    {"db", "init"},
+		"DBUpgrade": {"db", "upgrade"},
+		"Backup":    {"backup", filepath.Join(t.TempDir(), "b.db")},
+		"Restore":   {"restore", backup},
+	}
+	for name, args := range adminCommands {
+		commands[name] = args
+	}
+	for name, args := range commands {
+		for from, env := range map[string]map[string]string{
+			"Flag":        nil,
+			"Environment": {"PARLEY_DATA": passwordURL},
+		} {
+			t.Run(name+"/"+from, func(t *testing.T) {
+				t.Chdir(t.TempDir())
+				args := args
+				if env == nil {
+					args = append(slices.Clone(args), "--data", passwordURL)
+				}
+				var out bytes.Buffer
+				err := app.Main(context.Background(), args, app.IO{
+					In: strings.NewReader("long-enough-password\n"), Out: &out, Err: &out, Getenv: func(name string) string { return env[name] },
+				})
+				if err == nil || !strings.Contains(err.Error(), "give a PostgreSQL URL to --database") {
+					t.Errorf("parley %s: %v\n%s; want it refused, naming --database", strings.Join(args, " "), err, out.String())
+				}
+				if printed := fmt.Sprint(out.String(), err); strings.Contains(printed, "s3cret") {
+					t.Errorf("printed the password:\n%s", printed)
+				}
+				if made, _ := os.ReadDir("."); len(made) > 0 {
+					t.Errorf("made %s in the working directory", made[0].Name())
+				}
+			})
+		}
 	}
 }
 

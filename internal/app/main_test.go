@@ -298,6 +298,37 @@ func TestServe_ShutdownCutsOffWhatIsStillInFlight(t *testing.T) {
 	}
 }
 
+// TestServe_RefusesADatabaseAsItsDataDirectory: `parley serve` given a
+// PostgreSQL URL as its data directory (--data, or PARLEY_DATA set where
+// PARLEY_DATABASE was meant) exits non-zero, naming --database, rather
+// than serve a new embedded database under ./postgres: while its operator
+// believes it shares PostgreSQL, and log the password as the directory's
+// name.
+func TestServe_RefusesADatabaseAsItsDataDirectory(t *testing.T) {
+	for name, tc := range map[string]struct{ flags, env []string }{
+		"Flag":        {flags: []string{"--data", passwordURL}},
+		"Environment": {env: []string{"PARLEY_DATA=" + passwordURL}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], serveArgs(tc.flags)...)
+			cmd.Dir = t.TempDir()
+			cmd.Env = append(append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1"), tc.env...)
+			out, err := cmd.CombinedOutput()
+			if exit, ok := errors.AsType[*exec.ExitError](err); !ok || exit.ExitCode() != 1 || !strings.Contains(string(out), "give a PostgreSQL URL to --database") {
+				t.Errorf("parley serve: %v\n%s; want it to exit 1, naming --database", err, out)
+			}
+			if strings.Contains(string(out), "s3cret") {
+				t.Errorf("parley serve printed the password:\n%s", out)
+			}
+			if made, _ := os.ReadDir(cmd.Dir); len(made) > 0 {
+				t.Errorf("parley serve made %s in its working directory", made[0].Name())
+			}
+		})
+	}
+}
+
 // TestServe_EveryLogLineIsJSON: what the server writes to standard error is
 // JSON lines only, including what the OIDC library logs through slog's
 // default logger (it logs each route it registers at start). net/http's own

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"time"
 
@@ -238,11 +237,6 @@ func breaksAsInstalled(ctx context.Context, install *sqlstore.DB, breaks []strin
 	return slices.Equal(slices.Sorted(slices.Values(v.breaks)), slices.Sorted(slices.Values(breaks))), nil
 }
 
-// meantAsDatabase matches what --to would name a database by if it
-// were not a directory: a URL's scheme (scheme:), or the first keyword of
-// a PostgreSQL keyword/value connection string (host=…).
-var meantAsDatabase = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:|\s*(?:host|hostaddr|port|dbname|user|password|sslmode|service)\s*=)`)
-
 // mustBeURLOrDirectory refuses a --to that is neither a postgres:// URL
 // nor plainly a directory: one that looks meant as a database (a
 // keyword/value string, a scheme in capitals or misspelt, a slash
@@ -250,7 +244,7 @@ var meantAsDatabase = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:|\s*(?:hos
 // copy would report success, with the password, and PostgreSQL would stay
 // empty. It does not repeat to, which may hold a password.
 func mustBeURLOrDirectory(to string) error {
-	if sqlstore.IsPostgresURL(to) || !meantAsDatabase.MatchString(to) {
+	if sqlstore.IsPostgresURL(to) || !config.MeantAsDatabase(to) {
 		return nil
 	}
 	return errors.New("--to must be a PostgreSQL URL, postgres://user@host:port/name?options (in lower case, with both slashes), or a new data directory; write a directory whose name begins like a URL or host= as ./NAME")

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -227,6 +228,12 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")
+	}
+	if MeantAsDatabase(c.DataDir) {
+		// Taken as a directory, a URL meant for --database would become a
+		// new embedded database under ./postgres:, and its password would
+		// be printed as the directory's name. Not repeated.
+		return errors.New("config: --data (PARLEY_DATA) is a directory for the embedded database; give a PostgreSQL URL to --database (PARLEY_DATABASE), and write a directory whose name begins like a URL or host= as ./NAME")
 	}
 	if c.Database != "" {
 		// The URL may hold a password: the error does not repeat it.
@@ -456,6 +463,19 @@ func RedactURLs(s string) string {
 		urls[i] = RedactURL(u)
 	}
 	return strings.Join(urls, ",")
+}
+
+// meantAsDatabase matches what a database would be named by if it were
+// not a directory: a URL's scheme (scheme:), or the first keyword of a
+// PostgreSQL keyword/value connection string (host=…).
+var meantAsDatabase = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:|\s*(?:host|hostaddr|port|dbname|user|password|sslmode|service)\s*=)`)
+
+// MeantAsDatabase reports whether s, given where a directory is asked
+// for, looks meant as a database instead: a URL, postgres:// or another
+// (a scheme in capitals or misspelt, a slash missing), or a keyword/value
+// connection string. A directory whose name begins so is written ./NAME.
+func MeantAsDatabase(s string) bool {
+	return meantAsDatabase.MatchString(s)
 }
 
 // Engine names the database engine: "postgres" with a Database URL,

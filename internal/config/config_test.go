@@ -216,6 +216,37 @@ func TestConfig_Health(t *testing.T) {
 	}
 }
 
+// The data directory holds the embedded database: a database given
+// there instead, from --data or from PARLEY_DATA where PARLEY_DATABASE
+// was meant (a postgres:// URL, its scheme in capitals or a slash missing,
+// a keyword/value connection string), is refused, naming --database,
+// without repeating its password. A directory whose name holds a colon
+// is taken, written ./NAME where it begins like a URL.
+func TestConfig_DataDirIsNoDatabase(t *testing.T) {
+	for _, dir := range []string{
+		"postgres://parley:s3cret@127.0.0.1:5432/parley",
+		"postgresql://parley@db.internal/parley?password=s3cret",
+		"POSTGRES://parley:s3cret@db.internal/parley",
+		"postgres:/db.internal/parley?password=s3cret",
+		"host=db.internal user=parley password=s3cret dbname=parley",
+	} {
+		c, err := FromEnv(func(k string) string { return map[string]string{"PARLEY_DATA": dir}[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "give a PostgreSQL URL to --database") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("PARLEY_DATA=%q: Validate: %v; want it refused, naming --database", dir, err)
+		}
+	}
+	for _, dir := range []string{"./data", "/var/lib/parley", "data/copy:1", "./postgres:copy", "./host=db"} {
+		c := Default()
+		c.DataDir = dir
+		if err := c.Validate(); err != nil {
+			t.Errorf("--data %q: %v", dir, err)
+		}
+	}
+}
+
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"postgres://u:s3cret@db:5432/parley?sslmode=require":     "postgres://u:xxxxx@db:5432/parley?sslmode=require",
