@@ -328,6 +328,44 @@ func TestMigrate_RefusesATargetNotAURLNorADirectory(t *testing.T) {
 	})
 }
 
+// TestMigrate_RefusesADatabaseAsTheInstall: --from is the data directory
+// of an embedded install, which migrate copies into PostgreSQL, not out
+// of it. A database given there (the flags swapped, to move back) is
+// refused, naming --from, rather than looked for as a directory and
+// printed, password and all, in the error; so is an install that is not
+// there, named by its flag and not by the path, which may be a URL
+// mistyped.
+func TestMigrate_RefusesADatabaseAsTheInstall(t *testing.T) {
+	for name, from := range map[string]string{
+		"URL":          passwordURL,
+		"Capitals":     "POSTGRES://parley:s3cret@127.0.0.1:5432/test",
+		"KeywordValue": "host=127.0.0.1 user=parley password=s3cret dbname=test",
+	} {
+		for target, to := range map[string]string{"IntoADirectory": filepath.Join(t.TempDir(), "copy"), "IntoPostgres": "postgres://parley@127.0.0.1:5432/test"} {
+			t.Run(name+"/"+target, func(t *testing.T) {
+				t.Chdir(t.TempDir())
+				out, progress, err := migrateTo(t, from, to)
+				if err == nil || !strings.HasPrefix(err.Error(), "--from is the data directory") {
+					t.Errorf("migrate: %v; want it refused, naming --from", err)
+				}
+				if printed := fmt.Sprint(out, progress, err); strings.Contains(printed, "s3cret") {
+					t.Errorf("migrate printed the password:\n%s", printed)
+				}
+				if made, _ := os.ReadDir("."); len(made) > 0 {
+					t.Errorf("migrate made %s in the working directory", made[0].Name())
+				}
+			})
+		}
+	}
+	t.Run("NoInstallThere", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		_, _, err := migrateTo(t, "postgres//parley:s3cret@127.0.0.1:5432/test", filepath.Join(t.TempDir(), "copy"))
+		if err == nil || err.Error() != "--from: no such file or directory" {
+			t.Errorf("migrate from no install: %v; want --from: no such file or directory", err)
+		}
+	})
+}
+
 // TestMigrate_RunsAgainAfterStoppedMakingItsSchema: migrate stopped (Ctrl-C,
 // a lost connection) while it made the target's schema, one migration a
 // transaction, leaves the target at an older schema holding nothing; run

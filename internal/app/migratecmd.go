@@ -77,6 +77,11 @@ database, verified the same way.`,
 // copy and reports on out.
 func migrate(ctx context.Context, from, to string, out, progress io.Writer) error {
 	target := to // what the summary names: a URL without its passwords
+	if config.MeantAsDatabase(from) {
+		// Not repeated: a URL given here, the flags swapped, may hold a
+		// password.
+		return errors.New("--from is the data directory of the embedded install to copy: migrate copies into PostgreSQL, not out of it; write a directory whose name begins like a URL or host= as ./NAME")
+	}
 	if err := mustBeURLOrDirectory(to); err != nil {
 		return err
 	}
@@ -286,17 +291,27 @@ func openTarget(ctx context.Context, to string) (*sqlstore.DB, error) {
 	return db, err
 }
 
-// sameDir reports whether two paths name one directory.
-func sameDir(a, b string) (bool, error) {
-	ia, err := os.Stat(a)
+// sameDir reports whether from and to, migrate's install and target, name
+// one directory. Its errors name the flag, not the path, which may be a
+// database's URL mistyped, with its password.
+func sameDir(from, to string) (bool, error) {
+	fi, err := os.Stat(from)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("--from: %w", withoutPath(err))
 	}
-	ib, err := os.Stat(b)
+	ti, err := os.Stat(to)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	} else if err != nil {
-		return false, err
+		return false, fmt.Errorf("--to: %w", withoutPath(err))
 	}
-	return os.SameFile(ia, ib), nil
+	return os.SameFile(fi, ti), nil
+}
+
+// withoutPath returns err without the path a *fs.PathError names.
+func withoutPath(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }
