@@ -147,7 +147,7 @@ func restore(ctx context.Context, cfg config.Config, src string, acceptBroken bo
 	case err != nil:
 		return err
 	case len(entries) > 0:
-		return fmt.Errorf("the data directory %s is not empty: restore only into a new or empty one (check --data)", cfg.DataDir)
+		return fmt.Errorf("the data directory %s is not empty: restore only into a new or empty one (check --data)", config.RedactDir(cfg.DataDir))
 	}
 	started := time.Now()
 	var sum contents
@@ -164,10 +164,10 @@ func restore(ctx context.Context, cfg config.Config, src string, acceptBroken bo
 		fmt.Fprintf(out, "%s has no digest beside it (%s): it was checked as a database, not byte for byte\n", src, filepath.Base(src)+sqlstore.DigestSuffix)
 	}
 	if binary := sqlstore.SchemaVersion(); r.Schema < binary {
-		fmt.Fprintf(out, "restored %s into %s at schema %d, older than this parley's %d, unverified: run `parley db upgrade`\n", src, cfg.DataDir, r.Schema, binary)
+		fmt.Fprintf(out, "restored %s into %s at schema %d, older than this parley's %d, unverified: run `parley db upgrade`\n", src, config.RedactDir(cfg.DataDir), r.Schema, binary)
 		return nil
 	}
-	fmt.Fprintf(out, "restored %s into %s in %s: %s\n", src, cfg.DataDir, time.Since(started).Round(time.Millisecond), sum)
+	fmt.Fprintf(out, "restored %s into %s in %s: %s\n", src, config.RedactDir(cfg.DataDir), time.Since(started).Round(time.Millisecond), sum)
 	return nil
 }
 

@@ -346,7 +346,7 @@ func loadKeys(ctx context.Context, cfg config.Config, store parley.Store, clock 
 func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, schema sqlstore.Schema, beside bool) (*sqlstore.DB, error) {
 	var db *sqlstore.DB
 	var err error
-	where := "in " + cfg.DataDir + " (check --data)"
+	where := "in " + config.RedactDir(cfg.DataDir) + " (check --data)"
 	if cfg.Database != "" {
 		where = "at --database"
 		db, err = sqlstore.OpenPostgresWith(ctx, cfg.Database, schema)
@@ -552,7 +552,7 @@ func (s *Server) MetricsURL() string {
 
 // Serve answers requests until Shutdown.
 func (s *Server) Serve() error {
-	where := slog.String("data", s.Config.DataDir)
+	where := slog.String("data", config.RedactDir(s.Config.DataDir))
 	if s.Config.Database != "" {
 		where = slog.Attr{} // no data directory: slog leaves an empty attribute out
 	}

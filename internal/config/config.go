@@ -478,6 +478,20 @@ func MeantAsDatabase(s string) bool {
 	return meantAsDatabase.MatchString(s)
 }
 
+// RedactDir returns a data directory to print: as it is, but for one that
+// looks meant as a database (MeantAsDatabase), which Validate refuses and
+// which may hold a password: a URL with a host then without its passwords
+// (RedactURL), and anything else so meant not at all.
+func RedactDir(dir string) string {
+	if !MeantAsDatabase(dir) {
+		return dir
+	}
+	if u, err := url.Parse(strings.TrimSpace(dir)); err == nil && u.Host != "" {
+		return RedactURL(dir)
+	}
+	return "(not a directory: a database's connection string)"
+}
+
 // Engine names the database engine: "postgres" with a Database URL,
 // otherwise "sqlite".
 func (c Config) Engine() string {

@@ -261,3 +261,25 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// A data directory is printed as it is, not escaped as a URL's path; one
+// that looks meant as a database, which Validate refuses, is printed
+// without its password, as a URL where it is one with a host, and
+// otherwise not at all.
+func TestRedactDir(t *testing.T) {
+	const hidden = "(not a directory: a database's connection string)"
+	for in, want := range map[string]string{
+		"./data":                   "./data",
+		"/srv/parley data/données": "/srv/parley data/données",
+		"./postgres:copy":          "./postgres:copy",
+		"postgres://parley:s3cret@db:5432/parley?sslmode=disable": "postgres://parley:xxxxx@db:5432/parley?sslmode=disable",
+		"POSTGRES://parley@db/parley?password=s3cret":             "postgres://parley@db/parley?password=xxxxx",
+		"postgres:/db/parley?password=s3cret":                     hidden,
+		"postgres:parley:s3cret@db/parley":                        hidden,
+		"host=db user=parley password=s3cret":                     hidden,
+	} {
+		if got := RedactDir(in); got != want {
+			t.Errorf("RedactDir(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
