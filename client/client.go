@@ -31,10 +31,13 @@
 //
 // Every error the server answers with is an *Error (RFC 9457 problem
 // details); StatusOf reads its HTTP status. So is a token source's refresh
-// that Parley's token endpoint refused: a 401, as the API's own answer to
-// a grant that ended, whose Unwrap gives the source's error; one it
-// throttled is a 429 whose RetryAfter says when to try the same refresh
-// again.
+// that Parley's token endpoint refused for the member's grant
+// (invalid_grant): a 401, as the API's own answer to a grant that ended,
+// whose Unwrap gives the source's error; one it throttled is a 429 whose
+// RetryAfter says when to try the same refresh again. A refresh refused
+// for the app's own credentials (invalid_client: a secret that ended, say)
+// is no *Error: the member need not sign in again, and the refresh token
+// works once the app sends the right secret.
 package client
 
 import (
@@ -170,11 +173,18 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 			return "", &Error{Status: http.StatusTooManyRequests, Type: "urn:parley:problem:throttled", Title: "Too Many Requests",
 				Detail:     "the token could not be refreshed yet: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status),
 				RetryAfter: retryAfter(re.Response.Header), cause: err}
-		} else if ok && re.Response != nil && re.Response.StatusCode < 500 {
+		} else if ok && re.ErrorCode == "invalid_grant" {
 			// Parley refused the refresh: the grant ended, or the
 			// refresh token is no longer good.
 			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
 				Detail: "the token could not be refreshed: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status), cause: err}
+		} else if ok && re.Response != nil && re.Response.StatusCode < 500 {
+			// Parley refused the app, not the member's grant: a client
+			// secret ended or mistyped (invalid_client), say. The member
+			// signing in again would not help, and the refresh token
+			// stays good for the app once it is put right.
+			return "", fmt.Errorf("parley: the token endpoint refused the app's refresh (%s): check its client ID and secret: %w",
+				cmp.Or(re.ErrorCode, re.Response.Status), err)
 		} else if err != nil && strings.Contains(err.Error(), "refresh token is not set") {
 			// golang.org/x/oauth2's answer for a token that ran out
 			// without a refresh token (no offline_access): the API would

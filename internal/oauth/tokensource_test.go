@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"golang.org/x/oauth2"
@@ -112,5 +113,43 @@ func TestClient_TokenSourceThrottledRefreshIsA429(t *testing.T) {
 	env.Clock.Advance(time.Second)
 	if _, err := env.Client.WithTokenSource(cfg.TokenSource(context.Background(), &stale)).Me(context.Background()); err != nil {
 		t.Fatalf("the refresh after the wait: %v", err)
+	}
+}
+
+// A refresh the token endpoint refuses for the app's own credentials (its
+// secret ended after a rotation: invalid_client) is not the 401 that
+// tells an app its member must sign in again: the grant and the refresh
+// token are good, and work once the app sends its new secret.
+func TestClient_TokenSourceRefusedForTheAppsSecretIsNoEndedGrant(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	partner := env.MustPartnerOf(t, "Tunes", "alice")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "profile", "offline_access"}, apptest.Answer{})
+	owner, err := env.Server.Service.Authenticate(ctx, alice.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOwner := parley.NewContextWithCaller(ctx, owner) // on the developer console
+	rotated, err := env.Server.Service.RotateAppSecret(asOwner, partner.App.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Secret(rotated.ClientSecret)
+	if _, err := env.Server.Service.EndOldAppSecret(asOwner, partner.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	stale := *tok
+	stale.Expiry = time.Now().Add(-time.Minute)
+	_, err = env.Client.WithTokenSource(partner.Config.TokenSource(ctx, &stale)).Me(ctx)
+	var re *oauth2.RetrieveError
+	if status := client.StatusOf(err); status != 0 || !errors.As(err, &re) || re.ErrorCode != "invalid_client" {
+		t.Errorf("a refresh with the app's ended secret: %v (status %d), want an error that holds the provider's invalid_client and no status of the API's", err, status)
+	}
+	renewed := *partner.Config
+	renewed.ClientSecret = rotated.ClientSecret
+	if _, err := env.Client.WithTokenSource(renewed.TokenSource(ctx, &stale)).Me(ctx); err != nil {
+		t.Fatalf("the same refresh token with the app's new secret: %v", err)
 	}
 }
