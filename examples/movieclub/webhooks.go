@@ -70,14 +70,17 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		// retried for a day, so the thread may be open to apps again by
 		// the time it comes: movieclub reads on from its cursor once, and
 		// forgets the thread only if Parley refuses that. A read it could
-		// not make (the member's token ran out) is made at their next
-		// sign-in, which forgets the thread if it is refused then.
+		// not make (the member's token ran out) drops the copy all the
+		// same, which may hold the words of someone who closed the thread
+		// to apps, and the thread is read anew, from its beginning, at the
+		// member's next sign-in, which forgets it if it is refused then.
 		var d client.WebhookThread
 		if json.Unmarshal(ev.Data, &d) == nil {
 			if m := a.member(d.UserID); m != nil {
 				if err := a.catchUp(r.Context(), m, d.ThreadID); refused(err) {
 					a.forgetThread(m, d.ThreadID)
 				} else if err != nil {
+					a.dropCopy(m, d.ThreadID)
 					log.Printf("catch up thread %s: %v", d.ThreadID, err)
 				}
 			}
@@ -132,6 +135,19 @@ func (a *App) forgetThread(m *member, threadID string) {
 	a.mem.mu.Lock()
 	defer a.mem.mu.Unlock()
 	m.threads = slices.DeleteFunc(m.threads, func(t *thread) bool { return t.id == threadID })
+}
+
+// dropCopy drops the messages of the member's copy of a thread, after any
+// catch-up under way, and keeps the thread, to be read anew from its
+// beginning.
+func (a *App) dropCopy(m *member, threadID string) {
+	m.sync.Lock()
+	defer m.sync.Unlock()
+	a.mem.mu.Lock()
+	defer a.mem.mu.Unlock()
+	if t := m.thread(threadID); t != nil {
+		t.messages, t.cursor = nil, ""
+	}
 }
 
 // member returns the member with the Parley user ID, or nil.
