@@ -140,10 +140,16 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type homePage struct {
 	Signed  bool
 	CSRF    string
-	Key     string // the Idempotency-Key of the next recommendation
+	Form    recommendation // the form to recommend a film, as it is to show
 	Films   []Film
 	Threads []threadView
 	Error   string
+}
+
+// recommendation is the form to recommend a film: its Idempotency-Key, and
+// what it holds (a film's slug, none for the first, a friend and a note).
+type recommendation struct {
+	Key, Film, Friend, Note string
 }
 
 // threadView is a thread a member recommended into, as the page shows it.
@@ -168,13 +174,13 @@ func (a *App) handleHome(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusOK, "home.html", homePage{Films: films})
 		return
 	}
-	a.renderHome(w, http.StatusOK, s, "", rand.Text())
+	a.renderHome(w, http.StatusOK, s, "", recommendation{Key: rand.Text()})
 }
 
 // renderHome shows a signed-in member their recommendations and replies,
-// with a form to recommend another film under the idempotency key.
-func (a *App) renderHome(w http.ResponseWriter, status int, s *session, problem, key string) {
-	p := homePage{Signed: true, CSRF: s.csrf, Key: key, Films: films, Error: problem}
+// with the form to recommend a film.
+func (a *App) renderHome(w http.ResponseWriter, status int, s *session, problem string, form recommendation) {
+	p := homePage{Signed: true, CSRF: s.csrf, Form: form, Films: films, Error: problem}
 	a.mem.mu.Lock()
 	if m := a.mem.members[s.memberID]; m != nil {
 		for _, t := range m.threads {
@@ -213,13 +219,15 @@ func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
-	film, ok := filmBySlug(r.PostFormValue("film"))
-	friend := strings.TrimSpace(r.PostFormValue("friend"))
-	key := r.PostFormValue("key")
-	if !ok || friend == "" || key == "" {
-		a.renderHome(w, http.StatusUnprocessableEntity, s, "Pick a film and name a friend.", rand.Text())
+	form := recommendation{Key: r.PostFormValue("key"), Film: r.PostFormValue("film"),
+		Friend: strings.TrimSpace(r.PostFormValue("friend")), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	film, ok := filmBySlug(form.Film)
+	if !ok || form.Friend == "" || form.Key == "" {
+		form.Key = rand.Text()
+		a.renderHome(w, http.StatusUnprocessableEntity, s, "Pick a film and name a friend.", form)
 		return
 	}
+	friend := form.Friend
 	// Without a refresh token (movieclub asks for no offline_access) the
 	// member's token runs out an hour after they signed in, and a grant
 	// may end while movieclub missed the webhook (Parley then answers
@@ -237,16 +245,16 @@ func (a *App) handleRecommend(w http.ResponseWriter, r *http.Request) {
 		To:    friend,
 		URL:   a.cfg.PublicURL + "/films/" + film.Slug,
 		Title: fmt.Sprintf("%s (%d)", film.Title, film.Year),
-		Note:  strings.TrimSpace(r.PostFormValue("note")),
-	}, key)
+		Note:  form.Note,
+	}, form.Key)
 	if client.StatusOf(err) == http.StatusUnauthorized {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
 	if err != nil {
-		// The form keeps its key: if the card went out after all, sending
-		// the form again posts nothing more.
-		a.renderHome(w, http.StatusUnprocessableEntity, s, "Parley did not send it: "+problemText(err), key)
+		// The form keeps its key and what it held: if the card went out
+		// after all, sending the form again posts nothing more.
+		a.renderHome(w, http.StatusUnprocessableEntity, s, "Parley did not send it: "+problemText(err), form)
 		return
 	}
 	a.mem.mu.Lock()

@@ -590,3 +590,24 @@ func openLink(t *testing.T, link string) {
 		t.Fatalf("opening %s: %d, want the page saying where it leads", link, resp.StatusCode)
 	}
 }
+
+// A recommendation Parley refuses (to someone who is no friend) shows why,
+// in a form that holds what the member wrote, under the same
+// Idempotency-Key: sent again once put right, or as it is should the card
+// have gone out after all, it posts one card.
+func TestMovieClub_ARefusedRecommendationKeepsItsForm(t *testing.T) {
+	c := startClub(t)
+	r := c.signInAlice(t)
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`)
+	sent := key.FindStringSubmatch(r.home.Body)
+	page := r.b.Submit(t, r.home, url.Values{"film": {"metropolis"}, "friend": {"nobody"}, "note": {"See the robot"}})
+	kept := key.FindStringSubmatch(page.Body)
+	for _, want := range []string{`value="metropolis" checked`, `value="nobody"`, `value="See the robot"`, "Parley did not send it"} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("the refused recommendation's page lacks %s:\n%s", want, page.Body)
+		}
+	}
+	if sent == nil || kept == nil || kept[1] != sent[1] {
+		t.Errorf("the form's key was %v, and %v after the refusal; want the same", sent, kept)
+	}
+}
