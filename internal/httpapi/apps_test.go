@@ -131,7 +131,7 @@ func TestApps_ListSaysUntilWhenTheOldSecretWorks(t *testing.T) {
 	if u := oldSecretUntil(); u != nil {
 		t.Errorf("never rotated, old_secret_until is %v", u)
 	}
-	reg, err := svc.RotateAppSecret(asAlice, tunes.App.ClientID)
+	reg, err := svc.RotateAppSecret(asAlice, tunes.App.ClientID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,11 @@ func TestClientSecretRotation(t *testing.T) {
 	rotate := func(t *testing.T) *oauth2.Config {
 		t.Helper()
 		before := env.Clock.Now().Truncate(time.Microsecond)
-		reg, err := svc.RotateAppSecret(asAlice, partner.App.ClientID)
+		app, err := svc.MyApp(asAlice, partner.App.ClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := svc.RotateAppSecret(asAlice, partner.App.ClientID, app.OldSecretUntil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +109,7 @@ func TestClientSecretRotation(t *testing.T) {
 		if phone.App.ClientSecret != "" {
 			t.Fatal("a public client got a secret")
 		}
-		if _, err := svc.RotateAppSecret(asAlice, phone.App.ClientID); parley.ErrorCode(err) != parley.EINVALID {
+		if _, err := svc.RotateAppSecret(asAlice, phone.App.ClientID, nil); parley.ErrorCode(err) != parley.EINVALID {
 			t.Errorf("rotating a public client's secret: %v, want EINVALID", err)
 		}
 		if _, err := svc.EndOldAppSecret(asAlice, phone.App.ClientID); parley.ErrorCode(err) != parley.EINVALID {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -49,9 +50,13 @@ func (s *Service) SetRedirectURIs(ctx context.Context, clientID string, uris []s
 // client secret, returned this once. For parley.AppSecretRotation the
 // secret it replaces authenticates the app beside it, so that a running
 // deployment can change over in its own time; a rotation during that time
-// ends the older secret's. A public client has no secret to rotate:
-// EINVALID.
-func (s *Service) RotateAppSecret(ctx context.Context, clientID string) (*RegisteredApp, error) {
+// ends the older secret's. oldUntil is the app's OldSecretUntil as the
+// member last read it, which tells the secret they mean to rotate: when
+// the app's differs, the secret was rotated (or the old one ended) since,
+// and ECONFLICT changes nothing, so that a request sent twice does not end
+// at once the grace of the secret the app's servers still use. A public
+// client has no secret to rotate: EINVALID.
+func (s *Service) RotateAppSecret(ctx context.Context, clientID string, oldUntil *time.Time) (*RegisteredApp, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
@@ -59,8 +64,11 @@ func (s *Service) RotateAppSecret(ctx context.Context, clientID string) (*Regist
 	secret, hash := newToken(clientSecretPrefix)
 	var app *parley.App
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
-		if err := confidentialOwned(ctx, tx, c, clientID); err != nil {
+		if app, err = confidentialOwned(ctx, tx, c, clientID); err != nil {
 			return err
+		}
+		if !sameTime(app.OldSecretUntil, oldUntil) {
+			return parley.Errorf(parley.ECONFLICT, "already rotated: the new secret was shown once, when it was made, and this changed nothing")
 		}
 		if err := tx.RotateAppSecret(ctx, clientID, hash, s.Now().Add(parley.AppSecretRotation)); err != nil {
 			return err
@@ -83,7 +91,7 @@ func (s *Service) EndOldAppSecret(ctx context.Context, clientID string) (app *pa
 		return nil, err
 	}
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		if err := confidentialOwned(ctx, tx, c, clientID); err != nil {
+		if _, err := confidentialOwned(ctx, tx, c, clientID); err != nil {
 			return err
 		}
 		if err := tx.EndOldAppSecret(ctx, clientID); err != nil {
@@ -95,15 +103,20 @@ func (s *Service) EndOldAppSecret(ctx context.Context, clientID string) (app *pa
 	return app, err
 }
 
-// confidentialOwned checks that c owns the app, as ownApp does, and that
-// it is a confidential client: a public client has no secret, EINVALID.
-func confidentialOwned(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID string) error {
+// confidentialOwned returns the app c owns, as ownApp does, when it is a
+// confidential client: a public client has no secret, EINVALID.
+func confidentialOwned(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID string) (*parley.App, error) {
 	app, err := ownApp(ctx, tx, c, clientID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if app.ClientType != parley.ClientConfidential {
-		return parley.Errorf(parley.EINVALID, "a public client has no secret")
+		return nil, parley.Errorf(parley.EINVALID, "a public client has no secret")
 	}
-	return nil
+	return app, nil
+}
+
+// sameTime reports whether a and b are both nil or the same instant.
+func sameTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +127,17 @@ type appPage struct {
 	OldSecretUntil *time.Time
 }
 
+// OldUntil is the app's OldSecretUntil in microseconds, "" when it has
+// none. The rotation form carries it to say which secret it rotates, so
+// that the form posted again (a double click, a reload of its answer) is
+// refused rather than rotating the secret it just made.
+func (a appPage) OldUntil() string {
+	if a.App.OldSecretUntil == nil {
+		return ""
+	}
+	return strconv.FormatInt(a.App.OldSecretUntil.UnixMicro(), 10)
+}
+
 func (p *Pages) handleDevApp(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.accountMember(w, r)
 	if !ok {
@@ -219,7 +231,17 @@ func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("app")
-	reg, err := p.svc.RotateAppSecret(ctx, id)
+	var oldUntil *time.Time
+	if v := r.PostFormValue("old_until"); v != "" {
+		us, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			p.renderError(w, parley.Errorf(parley.EINVALID, "old_until must be a number"))
+			return
+		}
+		t := time.UnixMicro(us)
+		oldUntil = &t
+	}
+	reg, err := p.svc.RotateAppSecret(ctx, id, oldUntil)
 	if err != nil {
 		p.renderError(w, err)
 		return

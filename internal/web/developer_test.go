@@ -237,3 +237,54 @@ func TestDeveloperConsole_DeletedAppIsGone(t *testing.T) {
 		}
 	}
 }
+
+// The rotation form says which client secret it rotates: posted twice (a
+// double click, or Reload on the page that shows the new secret), the
+// second is refused, 409, saying the secret was already rotated, and
+// changes nothing: the secret the app's servers use keeps its day of
+// grace, and the one shown works beside it. The answer's own form
+// rotates again.
+func TestDeveloperConsole_RotatingFromOneFormTwiceRotatesOnce(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	env.MustMember(t, "alice")
+	films := env.MustPartnerOf(t, "Films", "alice")
+	clientID, inUse := films.App.ClientID, films.App.ClientSecret
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	appURL := "/account/developer/apps/" + clientID
+	rotate := func(on *page) *page {
+		t.Helper()
+		mark := regexp.MustCompile(`name="old_until" value="([^"]*)"`).FindStringSubmatch(on.body)
+		if mark == nil {
+			t.Fatalf("the rotation form does not say which secret it rotates:\n%s", on.body)
+		}
+		return b.post(on, appURL+"/secret", url.Values{"old_until": {mark[1]}})
+	}
+	secretIn := func(p *page) string {
+		t.Helper()
+		m := regexp.MustCompile(`id="client-secret" readonly[^>]*>(pcs_[^<]+)</textarea>`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("no new secret shown: %d\n%s", p.status, p.body)
+		}
+		return m[1]
+	}
+	page := b.get(appURL)
+	first := rotate(page)
+	shown := secretIn(first)
+	second := rotate(page)
+	if second.status != http.StatusConflict || !strings.Contains(second.body, "Already rotated: the new secret was shown once") || strings.Contains(second.body, "pcs_") {
+		t.Errorf("the same form posted again: %d\n%s", second.status, second.body)
+	}
+	for name, s := range map[string]string{"in use": inUse, "shown": shown} {
+		if _, err := env.Server.Service.AuthenticateClient(ctx, clientID, s); err != nil {
+			t.Errorf("the secret %s, after the form was posted twice: %v", name, err)
+		}
+	}
+	if third := secretIn(rotate(first)); third == shown {
+		t.Errorf("rotating from the answer's form gave the same secret")
+	}
+	if _, err := env.Server.Service.AuthenticateClient(ctx, clientID, inUse); err == nil {
+		t.Error("the first secret works after a second rotation asked for")
+	}
+}
