@@ -16,6 +16,11 @@ type GrantNarrowing struct {
 	// ThreadIDs are the threads the grant lists to keep; nil keeps them
 	// all. A grant with thread scope all lists none.
 	ThreadIDs []string
+	// ShownScopes and ShownThreadIDs, when not nil, are what the member
+	// chose from: only what they list and Scopes or ThreadIDs leave out is
+	// taken out, and what the grant gained since (a thread its app
+	// started, a scope it asked for again) stays.
+	ShownScopes, ShownThreadIDs []string
 }
 
 // NarrowGrant takes scopes or threads out of one of the signed-in member's
@@ -46,11 +51,11 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		} else if err != nil {
 			return err
 		}
-		keep, err := keptScopes(g.Scopes, n.Scopes)
+		keep, err := keptScopes(g.Scopes, n.Scopes, n.ShownScopes)
 		if err != nil {
 			return err
 		}
-		gone, err := droppedThreads(ctx, tx, g.ID, n.ThreadIDs)
+		gone, err := droppedThreads(ctx, tx, g.ID, n.ThreadIDs, n.ShownThreadIDs)
 		if err != nil {
 			return err
 		}
@@ -142,8 +147,9 @@ func (s *Service) enqueueNoLongerRead(ctx context.Context, tx parley.Tx, g *parl
 }
 
 // keptScopes returns the scopes of have that keep lists, with the fixed
-// ones; a nil keep keeps all. A scope have lacks is EINVALID.
-func keptScopes(have parley.Scopes, keep []string) (parley.Scopes, error) {
+// ones and, for a shown not nil, those it does not list; a nil keep keeps
+// all. A scope have lacks is EINVALID.
+func keptScopes(have parley.Scopes, keep, shown []string) (parley.Scopes, error) {
 	if keep == nil {
 		return have, nil
 	}
@@ -154,16 +160,17 @@ func keptScopes(have parley.Scopes, keep []string) (parley.Scopes, error) {
 	}
 	var out parley.Scopes
 	for _, s := range have {
-		if slices.Contains(keep, string(s)) || parley.FixedScopes.Has(s) {
+		if slices.Contains(keep, string(s)) || parley.FixedScopes.Has(s) || shown != nil && !slices.Contains(shown, string(s)) {
 			out = append(out, s)
 		}
 	}
 	return out, nil
 }
 
-// droppedThreads returns the threads the grant lists that keep does not; a
-// nil keep drops none. A thread the grant does not list is EINVALID.
-func droppedThreads(ctx context.Context, tx parley.Tx, grantID string, keep []string) ([]string, error) {
+// droppedThreads returns the threads the grant lists that keep does not
+// and, for a shown not nil, shown does; a nil keep drops none. A thread
+// the grant does not list is EINVALID.
+func droppedThreads(ctx context.Context, tx parley.Tx, grantID string, keep, shown []string) ([]string, error) {
 	if keep == nil {
 		return nil, nil
 	}
@@ -178,7 +185,7 @@ func droppedThreads(ctx context.Context, tx parley.Tx, grantID string, keep []st
 	}
 	var gone []string
 	for _, gt := range listed {
-		if !slices.Contains(keep, gt.ThreadID) {
+		if !slices.Contains(keep, gt.ThreadID) && (shown == nil || slices.Contains(shown, gt.ThreadID)) {
 			gone = append(gone, gt.ThreadID)
 		}
 	}

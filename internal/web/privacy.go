@@ -158,12 +158,15 @@ func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n := service.GrantNarrowing{Scopes: r.PostForm["scopes"], ThreadIDs: r.PostForm["threads"]}
+	// The form says what it showed, so that what the grant gained since
+	// the page was shown stays.
+	n := service.GrantNarrowing{Scopes: r.PostForm["scopes"], ThreadIDs: r.PostForm["threads"],
+		ShownScopes: r.PostForm["shown_scopes"], ShownThreadIDs: r.PostForm["shown_threads"]}
 	if n.Scopes == nil {
 		n.Scopes = []string{}
 	}
 	// A grant of thread scope all lists no thread to keep.
-	if n.ThreadIDs == nil && r.PostFormValue("listed") != "" {
+	if n.ThreadIDs == nil && n.ShownThreadIDs != nil {
 		n.ThreadIDs = []string{}
 	}
 	if _, err := p.svc.NarrowGrant(ctx, r.PathValue("grant"), n); err != nil {

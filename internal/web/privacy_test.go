@@ -54,7 +54,7 @@ func TestConnectedApps_NarrowAndRevoke(t *testing.T) {
 	}
 
 	narrow := regexp.MustCompile(`action="(/account/apps/[^"]+/narrow)"`).FindStringSubmatch(apps.body)[1]
-	saved := b.post(apps, narrow, url.Values{"scopes": {"messages.read"}, "threads": {withBob}, "listed": {"1"}})
+	saved := b.post(apps, narrow, url.Values{"scopes": {"messages.read"}, "threads": {withBob}, "shown_threads": {withBob, withCarol}})
 	if saved.url.Path != "/account/apps" || !strings.Contains(saved.body, "Saved: the app can do less") ||
 		strings.Contains(saved.body, `data-scope="threads.read"`) || strings.Contains(saved.body, `value="`+withCarol+`"`) {
 		t.Fatalf("after narrowing, %s:\n%s", saved.url, saved.body)
@@ -76,7 +76,7 @@ func TestConnectedApps_NarrowAndRevoke(t *testing.T) {
 	t.Run("OnlyNarrows", func(t *testing.T) {
 		for name, form := range map[string]url.Values{
 			"ScopeNotHeld":  {"scopes": {"messages.read", "friends.read"}},
-			"ThreadNotHeld": {"scopes": {"messages.read"}, "threads": {withBob, withCarol}, "listed": {"1"}},
+			"ThreadNotHeld": {"scopes": {"messages.read"}, "threads": {withBob, withCarol}, "shown_threads": {withBob, withCarol}},
 		} {
 			if p := b.post(b.get("/account/apps"), narrow, form); p.status != http.StatusBadRequest {
 				t.Errorf("%s: %d, want 400:\n%s", name, p.status, p.body)
@@ -436,5 +436,60 @@ func TestConnectedApps_NothingToNarrowNoSave(t *testing.T) {
 	if strings.Contains(page, "Save what Films may do") || !strings.Contains(page, "Save what Tunes may do") {
 		t.Errorf("Films (openid alone) offers Save: %v; Tunes (profile too) does: %v",
 			strings.Contains(page, "Save what Films may do"), strings.Contains(page, "Save what Tunes may do"))
+	}
+}
+
+// The connected apps page's form says what it showed: saved from a page
+// shown before the app started another conversation and was granted
+// another scope, it takes out only what the member unticked there, and
+// what the grant gained since stays.
+func TestConnectedApps_NarrowingFromAnOlderPageKeepsWhatItDidNotShow(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	films := env.MustPartner(t, "Films")
+	scopes := []string{"openid", "profile", "messages.read", "messages.write"}
+	app := env.Client.WithToken(env.MustToken(t, films, "alice", scopes, apptest.Answer{}).AccessToken)
+	shown, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Film night", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	page := b.get("/account/apps")
+	form := between(t, page.body, `<form method="post" action="/account/apps/`, `</form>`)
+	narrow := formAction.FindStringSubmatch(form)[1]
+	// Meanwhile the app starts another conversation, and alice grants it
+	// threads.read as well.
+	later, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"carol"}, Title: "Book club", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.MustToken(t, films, "alice", append(scopes, "threads.read"), apptest.Answer{})
+
+	// On the page she has, alice unticks profile and saves: the form
+	// posts its hidden fields and what is still ticked.
+	v := url.Values{"threads": {shown.ID}, "scopes": {"messages.read", "messages.write"}}
+	for _, f := range hiddenField.FindAllStringSubmatch(form, -1) {
+		if f[1] != "csrf" {
+			v.Add(f[1], f[2])
+		}
+	}
+	b.post(page, narrow, v)
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if got, want := slices.Sorted(slices.Values(apps[0].Scopes)), []string{"messages.read", "messages.write", "openid", "threads.read"}; !slices.Equal(got, want) {
+		t.Errorf("scopes after unticking profile on the older page: %q, want %q", got, want)
+	}
+	var threads []string
+	for _, th := range apps[0].Threads {
+		threads = append(threads, th.ThreadID)
+	}
+	if slices.Sort(threads); !slices.Equal(threads, slices.Sorted(slices.Values([]string{shown.ID, later.ID}))) {
+		t.Errorf("threads after saving the older page: %q, want Film night %s and Book club %s", threads, shown.ID, later.ID)
 	}
 }
