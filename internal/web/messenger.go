@@ -174,13 +174,13 @@ func (p *Pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) handleSignUpPost(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(w, r) {
+	next := localPath(r.PostFormValue("next"))
+	if !p.checkSignInCSRF(w, r, next) {
 		return
 	}
 	in := service.NewAccount{
 		Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), DisplayName: r.PostFormValue("display_name"),
 	}
-	next := localPath(r.PostFormValue("next"))
 	if _, err := p.svc.Register(r.Context(), in); err != nil {
 		setRetryAfter(w, err)
 		page := signUpPage{
@@ -247,10 +247,10 @@ var signInNotices = map[string]string{
 }
 
 func (p *Pages) handleSignInPost(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(w, r) {
+	next := localPath(r.PostFormValue("next"))
+	if !p.checkSignInCSRF(w, r, next) {
 		return
 	}
-	next := localPath(r.PostFormValue("next"))
 	if p.signIn(w, r, p.messengerSignIn(next)) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}

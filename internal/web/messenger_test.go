@@ -754,6 +754,32 @@ func TestMessenger_SignInGoesBackToTheLink(t *testing.T) {
 	}
 }
 
+// A member whose session ended, with two tabs sent to the sign-in page,
+// signs in on one, then on the other: the second, whose form was shown
+// before the first signed in, goes on where it was going rather than being
+// refused as expired. A messenger's form that did expire says to reload
+// the page, as there is no app to go back to.
+func TestMessenger_SignInOnASecondTabGoesOn(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	tabA := b.get("/sign-in?done=ended&next=%2Ffriends")
+	tabB := b.get("/sign-in?done=ended&next=%2Fsearch")
+	signIn := func(tab *page, next string) *page {
+		return b.post(tab, "/sign-in", url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}, "next": {next}})
+	}
+	if p := signIn(tabA, "/friends"); p.status != http.StatusOK || p.url.Path != "/friends" {
+		t.Fatalf("signing in on the first tab: %d at %s", p.status, p.url)
+	}
+	if p := signIn(tabB, "/search"); p.status != http.StatusOK || p.url.Path != "/search" {
+		t.Errorf("signing in on the second tab: %d at %s, want 200 at /search:\n%s", p.status, p.url, p.body)
+	}
+	expired := b.post(nil, "/friends", url.Values{"csrf": {"expired"}, "username": {"bob"}})
+	if expired.status != http.StatusForbidden || !strings.Contains(expired.body, "Reload the page and try again.") || strings.Contains(expired.body, "Go back to the app") {
+		t.Errorf("an expired form of the messenger: %d\n%s", expired.status, expired.body)
+	}
+}
+
 // Bob, whom alice blocked, is not told by his page when she opens their
 // conversation: no "Seen by" crosses a block, as no typing does.
 func TestMessenger_NoReadMarkerCrossesABlock(t *testing.T) {

@@ -58,7 +58,7 @@ func (p *Pages) handleAccountSignIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) handleAccountSignInPost(w http.ResponseWriter, r *http.Request) {
-	if !p.checkCSRF(w, r) {
+	if !p.checkSignInCSRF(w, r, accountAppsPath) {
 		return
 	}
 	if p.signIn(w, r, loginPage{Title: "Sign in", Action: accountSignInPath}) {

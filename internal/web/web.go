@@ -626,18 +626,44 @@ func (p *Pages) csrfMAC(browser string, r *http.Request) []byte {
 }
 
 // checkCSRF refuses a form whose token is not the one this browser's pages
-// carry: missing, empty, short, made for another browser or another
-// session, or not made by the server. The comparison takes constant time.
+// carry (validCSRF). The steps of an app's sign-in send the member back to
+// the app, which starts them; the other pages, to reload the page.
 func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
+	if p.validCSRF(r) {
+		return true
+	}
+	again := "Reload the page and try again."
+	if slices.Contains(ProviderPaths(), r.URL.Path) {
+		again = "Go back to the app and start again."
+	}
+	p.render(w, http.StatusForbidden, "error", errorPage{
+		Title: "Form expired", Error: "This form has expired or did not come from Parley. " + again,
+	})
+	return false
+}
+
+// validCSRF reports whether a form's token is the one this browser's pages
+// carry: not missing, empty, short, made for another browser or another
+// session, nor made by anyone but the server. The comparison takes
+// constant time.
+func (p *Pages) validCSRF(r *http.Request) bool {
 	browser, ok := p.cookies.Value(r, csrfCookie)
 	sent, decodeErr := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
-	if !ok || len(browser) < minCSRFCookieLen || decodeErr != nil || !hmac.Equal(sent, p.csrfMAC(browser, r)) {
-		p.render(w, http.StatusForbidden, "error", errorPage{
-			Title: "Form expired", Error: "This form has expired or did not come from Parley. Go back to the app and start again.",
-		})
+	return ok && len(browser) >= minCSRFCookieLen && decodeErr == nil && hmac.Equal(sent, p.csrfMAC(browser, r))
+}
+
+// checkSignInCSRF is checkCSRF for the messenger's and the account pages'
+// sign-in and sign-up forms. A browser that signed in, in another tab,
+// after the form was shown posts it with a token made before its session:
+// it is sent on to next, a local path, as the form's page would send it
+// now. A form with a valid token signs in anew, as another member if it
+// says so.
+func (p *Pages) checkSignInCSRF(w http.ResponseWriter, r *http.Request, next string) bool {
+	if _, err := p.member(r); err == nil && !p.validCSRF(r) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return false
 	}
-	return true
+	return p.checkCSRF(w, r)
 }
 
 type errorPage struct{ Title, Error string }
