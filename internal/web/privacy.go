@@ -50,28 +50,55 @@ func (p *Pages) routePrivacy(mux *http.ServeMux) {
 }
 
 func (p *Pages) handleAccountSignIn(w http.ResponseWriter, r *http.Request) {
+	next := accountNext(r.URL.Query().Get("next"))
 	if _, err := p.member(r); err == nil {
-		http.Redirect(w, r, accountAppsPath, http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	p.render(w, http.StatusOK, "login", loginPage{Title: "Sign in", Action: accountSignInPath, CSRF: p.csrfToken(w, r)})
+	page := accountSignIn(next)
+	page.CSRF = p.csrfToken(w, r)
+	p.render(w, http.StatusOK, "login", page)
 }
 
 func (p *Pages) handleAccountSignInPost(w http.ResponseWriter, r *http.Request) {
-	if !p.checkSignInCSRF(w, r, accountAppsPath) {
+	next := accountNext(r.PostFormValue("next"))
+	if !p.checkSignInCSRF(w, r, next) {
 		return
 	}
-	if p.signIn(w, r, loginPage{Title: "Sign in", Action: accountSignInPath}) {
-		http.Redirect(w, r, accountAppsPath, http.StatusSeeOther)
+	if p.signIn(w, r, accountSignIn(next)) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 
+// accountNext is where the account pages' sign-in goes on to: next when
+// it is a local path (localPath), else the connected apps.
+func accountNext(next string) string {
+	if next = localPath(next); next == "/" {
+		return accountAppsPath
+	}
+	return next
+}
+
+// accountSignIn is the account pages' sign-in page, coming back to next.
+func accountSignIn(next string) loginPage {
+	page := loginPage{Title: "Sign in", Action: accountSignInPath}
+	if next != accountAppsPath {
+		page.Next = next
+	}
+	return page
+}
+
 // accountMember returns the request's context with its signed-in member,
-// or sends the browser to sign in first.
+// or sends the browser to sign in first, and then back to the page it
+// asked for.
 func (p *Pages) accountMember(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
 	ctx, err := p.member(r)
 	if err != nil {
-		http.Redirect(w, r, accountSignInPath, http.StatusSeeOther)
+		to := accountSignInPath
+		if r.Method == http.MethodGet && r.URL.Path != accountAppsPath {
+			to += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil, false
 	}
 	return ctx, true

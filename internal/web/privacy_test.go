@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -491,5 +492,34 @@ func TestConnectedApps_NarrowingFromAnOlderPageKeepsWhatItDidNotShow(t *testing.
 	}
 	if slices.Sort(threads); !slices.Equal(threads, slices.Sorted(slices.Values([]string{shown.ID, later.ID}))) {
 		t.Errorf("threads after saving the older page: %q, want Film night %s and Book club %s", threads, shown.ID, later.ID)
+	}
+}
+
+// A link to one of the account pages (the account page, the developer
+// console, one app's access log) opened signed out leads to the sign-in,
+// which comes back to that page; a next that leads off the site leads to
+// the connected apps, as a sign-in from nowhere does.
+func TestAccountPages_SignInComesBackToThePage(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	films := env.MustPartnerOf(t, "Films", "alice")
+	for _, want := range []string{"/account/data", "/account/developer", "/account/developer/apps/" + films.App.ClientID, "/account/access-log?app=" + films.App.ClientID} {
+		b := newScriptless(t, env.URL)
+		form := b.get(want)
+		if form.url.Path != "/account/sign-in" {
+			t.Fatalf("%s signed out: %d at %s", want, form.status, form.url)
+		}
+		v := url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}}
+		if m := regexp.MustCompile(`name="next" value="([^"]*)"`).FindStringSubmatch(form.body); m != nil {
+			v.Set("next", html.UnescapeString(m[1]))
+		}
+		if p := b.post(form, "/account/sign-in", v); p.status != http.StatusOK || p.url.RequestURI() != want {
+			t.Errorf("opening %s signed out, then signing in, ends at %d %s", want, p.status, p.url.RequestURI())
+		}
+	}
+	b := newScriptless(t, env.URL)
+	form := b.get("/account/sign-in?next=" + url.QueryEscape("//evil.example/"))
+	if p := b.post(form, "/account/sign-in", url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}, "next": {"//evil.example/"}}); p.url.String() != env.URL+"/account/apps" {
+		t.Errorf("signing in with a next off the site ends at %s, want the connected apps", p.url)
 	}
 }

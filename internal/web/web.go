@@ -237,8 +237,8 @@ func checkForm(r *http.Request) string {
 // loginPage is what the sign-in page shows.
 type loginPage struct {
 	Title, AppName, RequestID, CSRF, Username, Error string
-	// Next is the page of the messenger to go to once signed in, when not
-	// the inbox (see localPath).
+	// Next is the page to go to once signed in, when not the inbox (see
+	// localPath), or, on the account pages' sign-in, the connected apps.
 	Next string
 	// Notice says what just happened, such as the account's deletion.
 	Notice string
