@@ -457,6 +457,12 @@ type AppStore interface {
 	// FindApps returns the apps an owner registered, or every app for an
 	// empty ownerID, oldest first.
 	FindApps(ctx context.Context, ownerID string) ([]*App, error)
+	// SetAppRegistrationKey records the key an app's owner registered it
+	// with; ECONFLICT when the owner registered another app with the key.
+	SetAppRegistrationKey(ctx context.Context, clientID, key string) error
+	// FindAppByRegistrationKey returns the app the owner registered with
+	// key; ENOTFOUND for none.
+	FindAppByRegistrationKey(ctx context.Context, ownerID, key string) (*App, error)
 	// UpdateAppReview sets an app's state and whether it may reach all threads.
 	UpdateAppReview(ctx context.Context, clientID, state string, allThreads bool) error
 	// FindAppSecretHashes returns a confidential client's secret hash and

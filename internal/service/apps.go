@@ -23,6 +23,9 @@ type NewApp struct {
 	Public       bool
 	Purpose      string
 	Homepage     string
+	// Key, if set, registers one app however often the member asks with
+	// it: a form posted twice (a double click, a reload of its answer).
+	Key string
 }
 
 // RegisteredApp is an app just registered, with its secret: the only time
@@ -30,19 +33,38 @@ type NewApp struct {
 type RegisteredApp struct {
 	*parley.App
 	ClientSecret string `json:"client_secret,omitempty"`
+	// Again is set when the registration's key had registered the app
+	// already: its secret was returned then, and is not now.
+	Again bool `json:"-"`
 }
 
-// RegisterApp registers an app owned by the signed-in member.
+// RegisterApp registers an app owned by the signed-in member. Asked again
+// with a NewApp.Key it registered an app with, it returns that app, Again.
 func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
+	if in.Key != "" {
+		if err := parley.ValidateIdempotencyKey(in.Key); err != nil {
+			return nil, err
+		}
+	}
 	state := parley.AppActive
 	if s.opts.AppsRequireReview {
 		state = parley.AppPending
 	}
-	return s.registerApp(ctx, in, state, appOwner{id: c.User.ID}, nil)
+	reg, err := s.registerApp(ctx, in, state, appOwner{id: c.User.ID, key: in.Key}, nil)
+	if in.Key != "" && parley.ErrorCode(err) == parley.ECONFLICT {
+		var app *parley.App
+		if s.store.Read(ctx, func(tx parley.Tx) (err error) {
+			app, err = tx.FindAppByRegistrationKey(ctx, c.User.ID, in.Key)
+			return err
+		}) == nil {
+			return &RegisteredApp{App: app, Again: true}, nil
+		}
+	}
+	return reg, err
 }
 
 // RegisterAppFor registers an app for operators, owned by the member named
@@ -57,9 +79,10 @@ func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername s
 }
 
 // appOwner names who owns a new app: a member by ID (their own
-// registration), by username (an operator's, looked up in the write that
-// registers the app, where the decision is recorded), or no one.
-type appOwner struct{ id, username string }
+// registration, with the key they registered it with, if any), by
+// username (an operator's, looked up in the write that registers the app,
+// where the decision is recorded), or no one.
+type appOwner struct{ id, username, key string }
 
 // registerApp validates and stores a new app, in state, owned by owner;
 // with actor, the write records the registration as that operator's
@@ -95,8 +118,16 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 			}
 			app.OwnerID = u.ID
 		}
-		if err := tx.CreateApp(ctx, app, secretHash); err != nil || actor == nil {
+		if err := tx.CreateApp(ctx, app, secretHash); err != nil {
 			return err
+		}
+		if owner.key != "" {
+			if err := tx.SetAppRegistrationKey(ctx, app.ClientID, owner.key); err != nil {
+				return err
+			}
+		}
+		if actor == nil {
+			return nil
 		}
 		return record(*actor, parley.ActionAppAdd, app.ClientID, app.Name)
 	})

@@ -148,3 +148,50 @@ func TestAppSecretRotation(t *testing.T) {
 		want("EndedAgain", "third", "", nil)
 	})
 }
+
+// An app registered with a key is found by its owner's key, and by no
+// other member's; the owner's key registers one app, another with it is
+// ECONFLICT, while another member may use the same key. An unknown app is
+// ENOTFOUND.
+func TestAppRegistrationKeys(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		alice, bob := newUser("alice"), newUser("bob")
+		newApp := func(owner *parley.User) *parley.App {
+			return &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: owner.ID, RedirectURIs: []string{"https://films.example/cb"},
+				ClientType: parley.ClientPublic, State: parley.AppActive, CreatedAt: now}
+		}
+		first, second, bobs := newApp(alice), newApp(alice), newApp(bob)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, err := range []error{tx.CreateUser(ctx, alice, "h"), tx.CreateUser(ctx, bob, "h"),
+				tx.CreateApp(ctx, first, nil), tx.CreateApp(ctx, second, nil), tx.CreateApp(ctx, bobs, nil),
+				tx.SetAppRegistrationKey(ctx, first.ClientID, "k"), tx.SetAppRegistrationKey(ctx, bobs.ClientID, "k")} {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		err := db.Write(ctx, func(tx parley.Tx) error { return tx.SetAppRegistrationKey(ctx, second.ClientID, "k") })
+		if parley.ErrorCode(err) != parley.ECONFLICT {
+			t.Errorf("a second app with alice's key: %v, want ECONFLICT", err)
+		}
+		err = db.Write(ctx, func(tx parley.Tx) error { return tx.SetAppRegistrationKey(ctx, "nope", "other") })
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Errorf("the key of an unknown app: %v, want ENOTFOUND", err)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for owner, want := range map[*parley.User]string{alice: first.ClientID, bob: bobs.ClientID} {
+				if got, err := tx.FindAppByRegistrationKey(ctx, owner.ID, "k"); err != nil || got.ClientID != want {
+					t.Errorf("%s's key finds %+v, %v; want %s", owner.Username, got, err, want)
+				}
+			}
+			if _, err := tx.FindAppByRegistrationKey(ctx, alice.ID, "other"); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("a key alice did not use: %v, want ENOTFOUND", err)
+			}
+			return nil
+		})
+	})
+}

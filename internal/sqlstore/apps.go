@@ -69,6 +69,18 @@ func (t *txn) FindApps(ctx context.Context, ownerID string) ([]*parley.App, erro
 	return t.findApps(ctx, `WHERE $1 = '' OR owner_id = $1 ORDER BY created_at, client_id`, ownerID)
 }
 
+func (t *txn) SetAppRegistrationKey(ctx context.Context, clientID, key string) error {
+	res, err := t.exec(ctx, `UPDATE apps SET registration_key = $2 WHERE client_id = $1`, clientID, key)
+	if err != nil {
+		return mapError("set app registration key", err)
+	}
+	return mustAffect(res, "app")
+}
+
+func (t *txn) FindAppByRegistrationKey(ctx context.Context, ownerID, key string) (*parley.App, error) {
+	return t.findApp(ctx, `WHERE owner_id = $1 AND registration_key = $2`, ownerID, key)
+}
+
 func (t *txn) UpdateAppReview(ctx context.Context, clientID, state string, allThreads bool) error {
 	res, err := t.exec(ctx, `UPDATE apps SET state = $2, all_threads_approved = $3 WHERE client_id = $1`,
 		clientID, state, allThreads)

@@ -97,8 +97,13 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 	in := service.NewApp{
 		Name: r.PostFormValue("name"), Purpose: r.PostFormValue("purpose"), Homepage: strings.TrimSpace(r.PostFormValue("homepage")),
 		RedirectURIs: lines(r.PostFormValue("redirect_uris")), Public: r.PostFormValue("client_type") == parley.ClientPublic,
+		Key: r.PostFormValue("key"),
 	}
 	reg, err := p.svc.RegisterApp(ctx, in)
+	if err == nil && reg.Again {
+		http.Redirect(w, r, appPath(reg.App.ClientID)+"?done=registered", http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		if parley.ErrorCode(err) != parley.EINVALID {
 			p.renderError(w, err)
@@ -152,6 +157,8 @@ var consoleNotices = map[string]string{
 	"hook-gone":   "Deleted the webhook endpoint.",
 	"redelivered": "The delivery is being sent again.",
 	"old-secret":  "The old client secret no longer works.",
+	"registered": "This form had registered the app already (it was sent twice, by a double click or a reload). " +
+		"Its client secret, if it has one, was shown only in answer to the first: if you did not copy it, rotate it below.",
 }
 
 // showApp renders an app's page, with page's notice, error and secrets.

@@ -288,3 +288,42 @@ func TestDeveloperConsole_RotatingFromOneFormTwiceRotatesOnce(t *testing.T) {
 		t.Error("the first secret works after a second rotation asked for")
 	}
 }
+
+// The registration form carries a one-use key: posted twice (a double
+// click, or Reload on the page that shows the client secret), it
+// registers one app, and the second answer is that app's page, which says
+// the secret was shown in answer to the first. A form shown afresh
+// registers another.
+func TestDeveloperConsole_RegisteringFromOneFormTwiceMakesOneApp(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	register := func(console *page) *page {
+		t.Helper()
+		key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(console.body)
+		if key == nil {
+			t.Fatalf("the registration form carries no key:\n%s", console.body)
+		}
+		return b.post(console, "/account/developer/apps", url.Values{
+			"key": {key[1]}, "name": {"Films"}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
+		})
+	}
+	apps := func() int { return strings.Count(b.get("/account/developer").body, `href="/account/developer/apps/`) }
+	console := b.get("/account/developer")
+	first := register(console)
+	clientID := regexp.MustCompile(`<code id="client-id">([^<]+)</code>`).FindStringSubmatch(first.body)
+	if first.status != http.StatusCreated || clientID == nil {
+		t.Fatalf("registering: %d\n%s", first.status, first.body)
+	}
+	again := register(console)
+	if again.url.Path != "/account/developer/apps/"+clientID[1] || !strings.Contains(again.body, "This form had registered the app already") || strings.Contains(again.body, "pcs_") {
+		t.Errorf("the form posted again: %d at %s\n%s", again.status, again.url, again.body)
+	}
+	if n := apps(); n != 1 {
+		t.Errorf("one registration form posted twice: the console lists %d apps", n)
+	}
+	if register(b.get("/account/developer")); apps() != 2 {
+		t.Errorf("a form shown afresh: the console lists %d apps, want 2", apps())
+	}
+}
