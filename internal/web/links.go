@@ -26,13 +26,14 @@ var webAddress = func() *regexp.Regexp {
 // username me: escaped, with each web address in it a link to that
 // address, which opens in a new tab and tells the site nothing of where it
 // came from, and each mention of me marked (mentions). Nothing else
-// becomes a link: no other scheme, and no address without one.
+// becomes a link: no other scheme, no address without one, and none that
+// reads as another site (readsAsAnotherSite).
 func linkify(text, me string) template.HTML {
 	var b strings.Builder
 	last := 0
 	for _, loc := range webAddress.FindAllStringIndex(text, -1) {
 		addr := text[loc[0]:loc[1]]
-		if u, err := url.Parse(addr); err != nil || u.Host == "" {
+		if u, err := url.Parse(addr); err != nil || u.Host == "" || readsAsAnotherSite(u) {
 			continue
 		}
 		writeMarked(&b, text[last:loc[0]], me)
@@ -45,6 +46,15 @@ func linkify(text, me string) template.HTML {
 	}
 	writeMarked(&b, text[last:], me)
 	return template.HTML(b.String())
+}
+
+// readsAsAnotherSite reports whether an address can be read as another
+// site than it leads to, as a share card's may not (parley.Share): one
+// with a user name before its host (https://films.example@evil.example/
+// leads to evil.example), or whose host is not in its ASCII form, where a
+// letter can be another's look-alike (the Cyrillic а of аpple.com).
+func readsAsAnotherSite(u *url.URL) bool {
+	return u.User != nil || strings.ContainsFunc(u.Host, func(r rune) bool { return r >= utf8.RuneSelf || r == '%' })
 }
 
 // writeMarked writes text escaped, with each mention of the username me

@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"html/template"
+	"strings"
+	"testing"
+)
 
 // A message's web addresses are links, and everything else of it is text:
 // markup, other schemes and addresses without a scheme stay as typed, and
@@ -21,6 +25,28 @@ func TestLinkify(t *testing.T) {
 	} {
 		if got := string(linkify(tc.text, "")); got != tc.want {
 			t.Errorf("linkify(%q)\n got %s\nwant %s", tc.text, got, tc.want)
+		}
+	}
+}
+
+// An address that reads as another site than it leads to stays text, as
+// a share card may not hold one: a user name before its host, or a host
+// not in its ASCII form (a look-alike letter, or escaped). Its punycode
+// form, and a path not in ASCII, are links.
+func TestLinkify_LeavesAddressesThatReadAsAnotherSite(t *testing.T) {
+	for _, text := range []string{
+		"log in again at https://films.example@evil.example/login",
+		"log in again at https://films.example:secret@evil.example/login",
+		"log in again at https://\u0430pple.com/login", // Cyrillic а
+		"log in again at https://%D0%B0pple.com/login",
+	} {
+		if got := string(linkify(text, "")); got != template.HTMLEscapeString(text) {
+			t.Errorf("linkify(%q) = %s, want it as text", text, got)
+		}
+	}
+	for _, addr := range []string{"https://xn--pple-43d.com/login", "https://de.wikipedia.org/wiki/K\u00f6ln"} {
+		if got := string(linkify(addr, "")); !strings.HasPrefix(got, `<a href="`) {
+			t.Errorf("linkify(%q) = %s, want a link", addr, got)
 		}
 	}
 }
