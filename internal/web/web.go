@@ -104,7 +104,10 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, li
 	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.SiteOf(svc.PublicURL()), csrfKey: csrfKey, limits: limits}
 	p.pages = p.parsePages()
 	provider.ShowErrorsWith(p.showAuthorizeError)
-	static, _ := fs.Sub(staticFiles, "static")
+	static, err := staticHandler()
+	if err != nil {
+		return nil, fmt.Errorf("web: static files: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+oauth.LoginPath, p.handleLogin)
 	mux.HandleFunc("POST "+oauth.LoginPath, p.handleLoginPost)
@@ -114,10 +117,44 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, li
 	mux.HandleFunc(shareLinkPattern, p.handleShareLink)
 	p.routeMessenger(mux)
 	p.routeOperator(mux)
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", static))
 	mux.Handle("/", p.unmatched(mux))
 	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p, nil
+}
+
+// staticHandler serves the files of static/ that the pages load, each
+// with Cache-Control: no-cache and an ETag of its content, hashed once: a
+// browser keeps them and asks, page after page, only whether they changed,
+// answered 304 Not Modified while they did not. The pages themselves,
+// private, are no-store (securityHeaders).
+func staticHandler() (http.Handler, error) {
+	files, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	err = fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, name)
+		sum := sha256.Sum256(b)
+		tags[name] = `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	server := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tag, ok := tags[r.URL.Path]; ok {
+			// http.ServeContent answers If-None-Match by this ETag.
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", tag)
+		}
+		server.ServeHTTP(w, r)
+	}), nil
 }
 
 // parsePages parses every page's template, and the parts they share, into

@@ -261,6 +261,48 @@ func TestPages_SecurityHeaders(t *testing.T) {
 	}
 }
 
+// The static files the pages load are kept by the browser, which asks
+// only whether they changed: Cache-Control no-cache with an ETag of their
+// content, and 304 Not Modified, without the file, while it matches. The
+// pages stay no-store.
+func TestPages_StaticFilesRevalidate(t *testing.T) {
+	env := apptest.Start(t)
+	get := func(path, etag string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", env.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body)
+	}
+	for _, path := range []string{"/static/messenger.js", "/static/messenger.css", "/static/parley.css"} {
+		first, body := get(path, "")
+		etag := first.Header.Get("ETag")
+		if first.StatusCode != http.StatusOK || body == "" || first.Header.Get("Cache-Control") != "no-cache" || etag == "" {
+			t.Errorf("%s: %d, Cache-Control %q, ETag %q", path, first.StatusCode, first.Header.Get("Cache-Control"), etag)
+			continue
+		}
+		if again, body := get(path, etag); again.StatusCode != http.StatusNotModified || body != "" {
+			t.Errorf("%s asked again with its ETag: %d, %d bytes; want 304 and none", path, again.StatusCode, len(body))
+		}
+		if changed, body := get(path, `"another"`); changed.StatusCode != http.StatusOK || body == "" {
+			t.Errorf("%s asked with another ETag: %d, %d bytes", path, changed.StatusCode, len(body))
+		}
+	}
+	if page, _ := get("/sign-in", ""); page.Header.Get("Cache-Control") != "no-store" || page.Header.Get("ETag") != "" {
+		t.Errorf("a page: Cache-Control %q, ETag %q; want no-store and none", page.Header.Get("Cache-Control"), page.Header.Get("ETag"))
+	}
+}
+
 // A request the server has no route for is answered by a page when a
 // browser asks and the path is not the API's, the provider's or a probe's:
 // a person who mistypes an address, or whose browser sends a method a page
