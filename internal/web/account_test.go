@@ -119,3 +119,28 @@ func TestAccountPage_FocusesTheFieldAtFault(t *testing.T) {
 		}
 	}
 }
+
+// The account page's deletion section names the apps the member
+// registered and says that they keep running without the account: their
+// secrets and webhooks keep working, and only an operator can stop them
+// once the account and its developer console are gone. A member who
+// registered none reads nothing of it.
+func TestAccountPage_DeletionSaysTheAppsRegisteredStay(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	env.MustPartnerOf(t, "Films", "alice")
+	env.MustPartnerOf(t, "Tunes", "alice")
+	deletion := func(username string) string {
+		b := newScriptless(t, env.URL)
+		b.signIn(username)
+		return between(t, b.get("/account/data").body, `id="delete-title"`, `</section>`)
+	}
+	if got := deletion("alice"); !strings.Contains(got, `<p id="delete-apps">Apps you registered keep running for the members who use them: <strong>Films</strong>, <strong>Tunes</strong>.`) ||
+		!strings.Contains(got, "only an operator of this server can stop them") {
+		t.Errorf("alice's deletion section:\n%s", got)
+	}
+	if got := deletion("bob"); strings.Contains(got, "delete-apps") {
+		t.Errorf("bob registered no app, and his deletion section says:\n%s", got)
+	}
+}

@@ -53,6 +53,9 @@ type dataPage struct {
 	// Confirmed keeps the deletion's box ticked when the member ticked it
 	// and something else was wrong; without it, Error is about the box.
 	Confirmed bool
+	// Apps are the apps the member registered, which the deletion leaves
+	// running for the members who use them.
+	Apps []*parley.App
 }
 
 // accountNotices are the account page's notices after a change, by ?done=.
@@ -78,7 +81,11 @@ func (p *Pages) accountPage(ctx context.Context, w http.ResponseWriter, r *http.
 		return dataPage{}, err
 	}
 	sh.Me = me.Ref()
-	return dataPage{shell: sh, Name: me.DisplayName}, nil
+	apps, err := p.svc.MyApps(ctx)
+	if err != nil {
+		return dataPage{}, err
+	}
+	return dataPage{shell: sh, Name: me.DisplayName, Apps: apps}, nil
 }
 
 func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
