@@ -132,7 +132,7 @@ func TestClient_TokenSourceRefusedForTheAppsSecretIsNoEndedGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	asOwner := parley.NewContextWithCaller(ctx, owner) // on the developer console
-	rotated, err := env.Server.Service.RotateAppSecret(asOwner, partner.App.ClientID)
+	rotated, err := env.Server.Service.RotateAppSecret(asOwner, partner.App.ClientID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
