@@ -18,7 +18,8 @@ import (
 // closed a conversation to apps, the member narrowed the grant): open the
 // stream again, with the same token, to go on with what the grant reaches
 // now. 1008 (websocket.StatusPolicyViolation) means the token's access
-// ended, and another stream needs another token.
+// ended, or no longer holds messages.read, which a stream needs, and
+// another stream needs another token.
 const StatusOpenAgain websocket.StatusCode = 4000
 
 // EventStream is a realtime connection delivering the member's events.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -200,4 +201,28 @@ func TestEvents_AppStreamEndsWhenGrantNarrowed(t *testing.T) {
 	}
 	mustEnd(t, stream, 10*time.Second, client.StatusOpenAgain)
 	mustEvents(t, w.env.Client.WithToken(tok.AccessToken))
+}
+
+// TestEvents_AppStreamEndsForGoodWhenMessagesReadTakenOut: a member who
+// takes messages.read, which a stream needs, out of the grant ends the
+// app's stream as a revocation would (1008), not with 4000: opened again
+// with the same token, it would be refused.
+func TestEvents_AppStreamEndsForGoodWhenMessagesReadTakenOut(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	partner := w.env.MustPartner(t, "Listener")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.read", "shares.write"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	stream := mustEvents(t, app)
+	apps, err := w.alice.ConnectedApps(context.Background())
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := w.alice.Do(context.Background(), "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"scopes": []string{"openid", "shares.write"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustEnd(t, stream, 10*time.Second, websocket.StatusPolicyViolation)
+	if _, err := app.Events(context.Background()); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("the stream opened again with the same token: %v, want 403", err)
+	}
 }

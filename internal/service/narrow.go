@@ -31,7 +31,9 @@ type GrantNarrowing struct {
 // thread.closed_to_apps, reason unticked; each it reaches still, reason
 // narrowed, when messages.read is taken out (enqueueNoLongerRead). Tokens issued under the grant
 // lose what it lost at their next use (parley.TokenGrant.Scopes); the
-// app's realtime streams end, to be opened again under the narrowed grant. An app that starts or shares into a
+// app's realtime streams end, to be opened again under the narrowed grant,
+// or, when messages.read, which a stream needs, is taken out, as for a
+// grant that ended, not to be opened again. An app that starts or shares into a
 // thread taken out brings it back into a grant of thread scope app from
 // that message on, as it would a new thread. Narrowing is written to the
 // member's access log; narrowing nothing changes nothing.
@@ -41,9 +43,9 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 		return nil, err
 	}
 	var out *parley.ConnectedApp
-	narrowed, hooked := false, false
+	narrowed, unread, hooked := false, false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		narrowed, hooked = false, false
+		narrowed, unread, hooked = false, false, false
 		now := s.Now()
 		g, err := tx.FindGrantByID(ctx, grantID)
 		if isNotFound(err) || err == nil && (g.UserID != c.User.ID || !g.ActiveAt(now)) {
@@ -71,7 +73,7 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 			}
 			hooked = hooked || ok
 		}
-		if g.Scopes.Has(parley.ScopeMessagesRead) && !keep.Has(parley.ScopeMessagesRead) {
+		if unread = g.Scopes.Has(parley.ScopeMessagesRead) && !keep.Has(parley.ScopeMessagesRead); unread {
 			ok, err := s.enqueueNoLongerRead(ctx, tx, g, reached)
 			if err != nil {
 				return err
@@ -103,7 +105,11 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 	if err != nil {
 		return nil, err
 	}
-	if narrowed {
+	switch {
+	case unread:
+		s.publishGrantsEnded(ctx, []string{c.User.ID}, []string{grantID},
+			"the member took messages.read, which the stream needs, out of the app's access: do not open it again with this grant")
+	case narrowed:
 		s.publishGrantsNarrowed(ctx, []string{c.User.ID}, []string{grantID}, "the member narrowed the app's access: open the stream again")
 	}
 	return out, nil
