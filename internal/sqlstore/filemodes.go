@@ -74,7 +74,14 @@ func tighten(name string, mode fs.FileMode, log *slog.Logger) error {
 		return nil
 	}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		log.Warn("a data file belongs to another user, who can read it", "path", name, "owner_uid", st.Uid, "server_uid", os.Getuid())
+		if os.Getuid() == 0 {
+			// An operator's command run as root on the service user's
+			// data: nothing is exposed, but what it creates is root's.
+			log.Warn("parley runs as root on another user's data file: run it as that user (runuser -u), or files it creates may be root's, which that user cannot open",
+				"path", name, "owner_uid", st.Uid)
+		} else {
+			log.Warn("a data file belongs to another user, who can read it", "path", name, "owner_uid", st.Uid, "server_uid", os.Getuid())
+		}
 	}
 	perm := info.Mode().Perm()
 	if perm&0o077 != 0 {

@@ -106,3 +106,30 @@ func assertPrivate(t *testing.T, dir string) {
 		}
 	}
 }
+
+// Run as root on data another user owns (an operator's command without
+// runuser), parley says to run as that user, since what it creates would
+// be root's, not that another user can read the files, which the owner
+// may. (Only root can give a file away, so only root runs this.)
+func TestSQLite_RootOnAnotherUsersDataIsToldToRunAsThem(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("only root gives files to another user")
+	}
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	db := openLogging(t, dir, &bytes.Buffer{})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"", "parley.db"} {
+		if err := os.Chown(filepath.Join(dir, name), 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs bytes.Buffer
+	db = openLogging(t, dir, &logs)
+	defer db.Close()
+	if got := logs.String(); !strings.Contains(got, "run it as that user") || strings.Contains(got, "who can read it") {
+		t.Errorf("root on another user's data logs:\n%s", got)
+	}
+}
