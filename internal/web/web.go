@@ -139,9 +139,12 @@ func staticHandler() (http.Handler, error) {
 			return err
 		}
 		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
 		sum := sha256.Sum256(b)
 		tags[name] = `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
