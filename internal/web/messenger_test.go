@@ -192,6 +192,12 @@ func TestMessenger_WorksWithoutScript(t *testing.T) {
 		if !strings.Contains(thread.body, ">message 60<") || strings.Contains(thread.body, ">message 10<") {
 			t.Errorf("the thread does not show messages 11 to 60")
 		}
+		// A one-to-one chat's head names the other under their name, by
+		// username alone: not again their name, nor the reader's.
+		if want := `<p class="members"><span class="handle" data-name="Member alice">@alice</span></p>`; !strings.Contains(thread.body, want) ||
+			strings.Contains(thread.body, "@bob</span>") {
+			t.Errorf("the chat's head lacks %s, or names bob:\n%s", want, thread.body)
+		}
 		older := b.get("/t/" + th.ID + "?before=11")
 		if !strings.Contains(thread.body, `href="/t/`+th.ID+`?before=11"`) || strings.Count(older.body, `<li id="m`) != 10 ||
 			!strings.Contains(older.body, ">message 1<") || !strings.Contains(older.body, "Show the newest messages") {
