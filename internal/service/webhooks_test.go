@@ -151,6 +151,24 @@ func startWorker(s *Service, log *slog.Logger) (stop func()) {
 	return func() { cancel(); <-stopped }
 }
 
+// grantedApp returns the client ID of the app the member's first grant is
+// for.
+func grantedApp(t *testing.T, db parley.Store, userID string) string {
+	t.Helper()
+	ctx := context.Background()
+	var clientID string
+	if err := db.Read(ctx, func(tx parley.Tx) error {
+		grants, err := tx.FindUserGrants(ctx, userID)
+		if err == nil {
+			clientID = grants[0].ClientID
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return clientID
+}
+
 // endpointDeliveries reads the endpoint's newest deliveries.
 func endpointDeliveries(t *testing.T, db parley.Store, endpoint string) []*parley.WebhookDelivery {
 	t.Helper()
@@ -693,15 +711,7 @@ func TestWebhooks_ReinstatedWhileScreenedIsSent(t *testing.T) {
 		}}, bus.NewMemory(64), log, Options{Clock: clock})
 		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 		mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in", parley.WebhookMessageDeleted)
-		if err := db.Read(ctx, func(tx parley.Tx) error {
-			grants, err := tx.FindUserGrants(ctx, users["alice"].ID)
-			if err == nil {
-				clientID = grants[0].ClientID
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		clientID = grantedApp(t, db, users["alice"].ID)
 		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
 		m, _, err := s.SendMessage(bob, group, Draft{Text: "something bob regrets"}, "")
 		if err != nil {
@@ -792,16 +802,7 @@ func TestWebhooks_HeldForADeletedAppWithdrawn(t *testing.T) {
 		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
 		endpoint := mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in",
 			parley.WebhookMessageDeleted, parley.WebhookThreadClosed, parley.WebhookGrantRevoked)
-		var clientID string
-		if err := db.Read(ctx, func(tx parley.Tx) error {
-			grants, err := tx.FindUserGrants(ctx, users["alice"].ID)
-			if err == nil {
-				clientID = grants[0].ClientID
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		clientID := grantedApp(t, db, users["alice"].ID)
 		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
 		m, _, err := s.SendMessage(bob, group, Draft{Text: "something bob regrets"}, "")
 		if err != nil {
