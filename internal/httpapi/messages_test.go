@@ -479,16 +479,16 @@ func TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage(t *testing.T) 
 	app := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice",
 		[]string{"openid", "messages.write", "shares.write"}, answer).AccessToken)
 	card := client.NewShare{To: "bob", URL: "https://films.example/1", Title: "A film", Note: "watch it"}
-	sent := map[string]string{}
-	for key, send := range map[string]func() (*client.Message, error){
-		"text-deleted": func() (*client.Message, error) {
-			return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted")
-		},
-		"text-edited": func() (*client.Message, error) {
-			return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited")
-		},
+	send := func(key, text string) func() (*client.Message, error) {
+		return func() (*client.Message, error) { return app.SendMessage(ctx, w.aliceBob, text, key) }
+	}
+	sends := map[string]func() (*client.Message, error){
+		"text-deleted": send("text-deleted", "see you at 8"),
+		"text-edited":  send("text-edited", "see you at 8"),
 		"card-deleted": func() (*client.Message, error) { m, _, err := app.ShareOnce(ctx, card, "card-deleted"); return m, err },
-	} {
+	}
+	sent := map[string]string{}
+	for key, send := range sends {
 		m, err := send()
 		if err != nil {
 			t.Fatal(err)
@@ -509,15 +509,7 @@ func TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage(t *testing.T) 
 				t.Errorf("%s, the key %s used for other words: %v; want 409", when, key, err)
 			}
 		}
-		for key, again := range map[string]func() (*client.Message, error){
-			"text-deleted": func() (*client.Message, error) {
-				return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-deleted")
-			},
-			"text-edited": func() (*client.Message, error) {
-				return app.SendMessage(ctx, w.aliceBob, "see you at 8", "text-edited")
-			},
-			"card-deleted": func() (*client.Message, error) { m, _, err := app.ShareOnce(ctx, card, "card-deleted"); return m, err },
-		} {
+		for key, again := range sends {
 			if m, err := again(); err != nil || m.ID != sent[key] {
 				t.Errorf("%s, a retry of the send keyed %s: %+v, %v; want its message", when, key, m, err)
 			}
