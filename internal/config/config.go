@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -398,9 +399,16 @@ func ListenURL(addr string) string {
 
 // Warnings returns what a server started with this configuration should
 // warn its operator of: settings that work, but are unsafe where members
-// reach the server over a network.
+// reach the server over a network, and a database under the data
+// directory that a server on PostgreSQL does not use (commands run
+// without the server's PARLEY_DATABASE write there).
 func (c Config) Warnings() []string {
 	var w []string
+	if c.Database != "" && c.DataDir != "" {
+		if _, err := os.Stat(c.DatabasePath()); err == nil {
+			w = append(w, "--database is set, and the data directory holds an embedded database ("+RedactDir(c.DataDir)+"/parley.db) that this server does not use: parley commands run without --database (PARLEY_DATABASE) act on that file, not on this server's database (docs/deploy.md)")
+		}
+	}
 	listenHost, _, _ := net.SplitHostPort(c.Addr)
 	publicHost := listenHost
 	if c.PublicURL == "" {

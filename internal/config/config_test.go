@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -182,6 +183,42 @@ func TestConfig_Warnings(t *testing.T) {
 				if !strings.HasPrefix(got[i], w) {
 					t.Errorf("warning %q, want one starting %q", got[i], w)
 				}
+			}
+		})
+	}
+}
+
+// A server on PostgreSQL warns at start when its data directory holds an
+// embedded database: a command run without the server's PARLEY_DATABASE
+// (an operator's, as root, that never read the environment file) made it,
+// and acted on it rather than on the server's database. Without the file,
+// or on the embedded database, it does not.
+func TestConfig_WarnsOfAnEmbeddedDatabaseUnused(t *testing.T) {
+	const pg = "postgres://parley@127.0.0.1:5432/parley"
+	for name, c := range map[string]struct {
+		database string
+		file     bool
+		want     bool
+	}{
+		"PostgreSQLWithAFile":    {pg, true, true},
+		"PostgreSQLWithoutAFile": {pg, false, false},
+		"Embedded":               {"", true, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := Default()
+			cfg.Addr, cfg.PublicURL, cfg.Registration = "127.0.0.1:8080", "https://chat.example.com", "closed"
+			cfg.DataDir, cfg.Database = t.TempDir(), c.database
+			if c.file {
+				if err := os.WriteFile(cfg.DatabasePath(), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := cfg.Warnings()
+			if c.want && (len(got) != 1 || !strings.HasPrefix(got[0], "--database is set, and the data directory holds an embedded database")) {
+				t.Fatalf("warnings %q, want one of the unused embedded database", got)
+			}
+			if !c.want && len(got) != 0 {
+				t.Fatalf("warnings %q, want none", got)
 			}
 		})
 	}
