@@ -421,7 +421,7 @@ func TestDeploy_GuideShowsTheTestedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"Caddyfile", "nginx.conf", "parley.service"} {
+	for _, name := range []string{"Caddyfile", "nginx.conf", "parley.service", "parleyctl"} {
 		file, err := os.ReadFile(filepath.Join("../../docs", name))
 		if err != nil {
 			t.Fatal(err)
