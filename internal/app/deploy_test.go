@@ -52,7 +52,9 @@ func TestDeploy_BehindNginx(t *testing.T) {
 // proxy. Parley, trusting the proxy, sees and logs the client's own
 // address (127.0.0.2; the proxy is 127.0.0.1), not one the client forged;
 // /metrics is not served through the proxy, whose answers tell browsers
-// to keep to https; the proxy's access log holds the WebSocket's request,
+// to keep to https; a page's form posted by a browser that sends no
+// Sec-Fetch-Site passes the origin check, the site's port in the Host
+// Parley sees; the proxy's access log holds the WebSocket's request,
 // as the text loggedEvents; and neither its access log nor Parley's log
 // holds the query string that carried the WebSocket's ticket, nor the
 // token of the share link a member followed.
@@ -146,6 +148,29 @@ func testBehindProxy(t *testing.T, start func(t *testing.T, port int, upstream s
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatalf("bob's link through the proxy: %d, Referrer-Policy %q; want the page saying where it leads", resp.StatusCode, resp.Header.Get("Referrer-Policy"))
+	}
+
+	// A browser that sends no Sec-Fetch-Site (an older one) has a page's
+	// form checked by its Origin against the Host Parley sees: the proxy
+	// passes the Host the browser sent, port and all, or a form posted to
+	// a site on another port than 443 would be refused as cross-origin.
+	req, err = http.NewRequest("POST", site+"/sign-in", strings.NewReader("username=alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", site)
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(form), "Origin does not match Host") {
+		t.Errorf("a form posted from %s through the proxy, without Sec-Fetch-Site: %d %s", site, resp.StatusCode, form)
 	}
 
 	signedIn := env.LogEntries(t, "signed in")
