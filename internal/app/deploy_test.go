@@ -487,3 +487,63 @@ func TestDeploy_SystemdUnit(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// docs/parleyctl runs parley with the service's environment file read as
+// systemd reads it: comments skipped, a pair of quotes taken off, a value's
+// $, & and spaces kept as they are (no shell runs over it), and --data the
+// unit's whatever the file says. A line that is no VAR=value stops it
+// before parley runs, naming the line by its number, not its text, which
+// may hold a password. Here runuser and parley are one program that prints
+// what it was given.
+func TestDeploy_Parleyctl(t *testing.T) {
+	sh := apptest.Program(t, "sh")
+	script, err := os.ReadFile("../../docs/parleyctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	envFile, fake, ctl := filepath.Join(dir, "parley.env"), filepath.Join(dir, "parley"), filepath.Join(dir, "parleyctl")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nenv\nprintf 'arg=%s\\n' \"$@\"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for old, new := range map[string]string{
+		"/etc/parley/parley.env":                          envFile,
+		"exec runuser -u parley -- /usr/local/bin/parley": "exec " + fake,
+	} {
+		if !strings.Contains(string(script), old) {
+			t.Fatalf("docs/parleyctl has no %q", old)
+		}
+		script = []byte(strings.ReplaceAll(string(script), old, new))
+	}
+	if err := os.WriteFile(ctl, script, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	parleyctl := func(env string, args ...string) (string, error) {
+		t.Helper()
+		if err := os.WriteFile(envFile, []byte(env), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(sh, append([]string{ctl}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+
+	const database = `postgres://parley:p$ss&w rd@127.0.0.1:5432/parley?sslmode=disable&pool_max_conns=16`
+	out, err := parleyctl("# the settings\n; also a comment\n\n  PARLEY_DATABASE="+database+"\nPARLEY_PUBLIC_URL=\"https://chat.example.com\"\nPARLEY_LOG_LEVEL='info'\nPARLEY_DATA=/elsewhere",
+		"user", "add", "Alice Liddell", "--password-stdin")
+	if err != nil {
+		t.Fatalf("parleyctl: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"PARLEY_DATABASE=" + database, "PARLEY_PUBLIC_URL=https://chat.example.com", "PARLEY_LOG_LEVEL=info", "PARLEY_DATA=/var/lib/parley",
+		"arg=user\narg=add\narg=Alice Liddell\narg=--password-stdin\n",
+	} {
+		if !strings.Contains(out, "\n"+want) && !strings.HasPrefix(out, want) {
+			t.Errorf("parleyctl ran parley without %q:\n%s", want, out)
+		}
+	}
+
+	out, err = parleyctl("PARLEY_ADDR=127.0.0.1:8080\npostgres://parley:secret@db/parley\n", "db", "init")
+	if err == nil || strings.Contains(out, "arg=") || strings.Contains(out, "secret") || !strings.Contains(out, "line 2: not VAR=value") {
+		t.Errorf("parleyctl on a line that is no VAR=value: %v\n%s", err, out)
+	}
+}
