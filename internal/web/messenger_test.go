@@ -854,3 +854,22 @@ func TestMessenger_NewChatKeepsWhatWasTypedOnError(t *testing.T) {
 		t.Errorf("the group name the member typed is gone from the page that says why it was refused")
 	}
 }
+
+// A sign-in form shown before the browser signed in as alice, in another
+// tab, and posted as bob (a shared computer) is refused as expired, to be
+// reloaded: it does not go on as alice, bob's password unread.
+func TestMessenger_AnOlderTabSigningInAsAnotherMemberIsRefused(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	b := newScriptless(t, env.URL)
+	tabA := b.get("/sign-in?next=%2Ffriends")
+	tabB := b.get("/sign-in?next=%2Ffriends")
+	if p := b.post(tabA, "/sign-in", url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}, "next": {"/friends"}}); p.status != http.StatusOK {
+		t.Fatalf("alice signs in: %d", p.status)
+	}
+	p := b.post(tabB, "/sign-in", url.Values{"username": {"bob"}, "password": {apptest.Password("bob")}, "next": {"/friends"}})
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "Reload the page and try again") {
+		t.Errorf("bob's sign-in on the older tab: %d at %s; want 403, Form expired:\n%s", p.status, p.url, p.body)
+	}
+}

@@ -185,15 +185,16 @@ func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The form says what it showed, so that what the grant gained since
-	// the page was shown stays.
-	n := service.GrantNarrowing{Scopes: r.PostForm["scopes"], ThreadIDs: r.PostForm["threads"],
-		ShownScopes: r.PostForm["shown_scopes"], ShownThreadIDs: r.PostForm["shown_threads"]}
-	if n.Scopes == nil {
-		n.Scopes = []string{}
+	n := service.GrantNarrowing{Scopes: orNone(r.PostForm["scopes"]), ThreadIDs: r.PostForm["threads"]}
+	if r.PostFormValue("shown") != "" {
+		// The form says what it showed, none of a kind included, so that
+		// what the grant gained since the page was shown stays.
+		n.ShownScopes, n.ShownThreadIDs = orNone(r.PostForm["shown_scopes"]), orNone(r.PostForm["shown_threads"])
 	}
-	// A grant of thread scope all lists no thread to keep.
-	if n.ThreadIDs == nil && n.ShownThreadIDs != nil {
+	// A page that showed the grant's conversations (or, from the release
+	// before, said it listed them) keeps those ticked, none if none is; a
+	// grant of thread scope all lists none to keep.
+	if n.ThreadIDs == nil && (n.ShownThreadIDs != nil || r.PostFormValue("listed") != "") {
 		n.ThreadIDs = []string{}
 	}
 	if _, err := p.svc.NarrowGrant(ctx, r.PathValue("grant"), n); err != nil {
@@ -201,6 +202,14 @@ func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, accountAppsPath+"?done=narrowed", http.StatusSeeOther)
+}
+
+// orNone returns values, or an empty list, not nil, when there are none.
+func orNone(values []string) []string {
+	if values == nil {
+		return []string{}
+	}
+	return values
 }
 
 func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request) {

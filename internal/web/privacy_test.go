@@ -523,3 +523,85 @@ func TestAccountPages_SignInComesBackToThePage(t *testing.T) {
 		t.Errorf("signing in with a next off the site ends at %s, want the connected apps", p.url)
 	}
 }
+
+// A connected apps page that showed no scope the member could untick
+// (the grant held only openid), saved after the app was granted
+// messages.read again, keeps that scope: the form says it showed none.
+func TestConnectedApps_APageShowingNoScopeKeepsAScopeGrantedSince(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	films := env.MustPartner(t, "Films")
+	scopes := []string{"openid", "messages.read", "messages.write"}
+	app := env.Client.WithToken(env.MustToken(t, films, "alice", scopes, apptest.Answer{}).AccessToken)
+	night, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Film night", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"carol"}, Title: "Book club", Kind: "group"}); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	// Alice takes every scope she can out, keeping the conversations.
+	if _, err := alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"scopes": []string{"openid"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	page := b.get("/account/apps")
+	form := between(t, page.body, `<form method="post" action="/account/apps/`, `</form>`)
+	narrow := formAction.FindStringSubmatch(form)[1]
+	// Meanwhile she grants the app messages.read again.
+	env.MustToken(t, films, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	if widened, err := alice.ConnectedApps(ctx); err != nil || !slices.Contains(widened[0].Scopes, "messages.read") || len(widened[0].Threads) != 2 {
+		t.Fatalf("the grant widened: %+v, %v", widened, err)
+	}
+	// On the page she has, she unticks Book club and saves.
+	v := url.Values{"threads": {night.ID}}
+	for _, f := range hiddenField.FindAllStringSubmatch(form, -1) {
+		if f[1] != "csrf" {
+			v.Add(f[1], f[2])
+		}
+	}
+	if p := b.post(page, narrow, v); p.status != http.StatusOK {
+		t.Fatalf("saving: %d\n%s", p.status, p.body)
+	}
+	if apps, err = alice.ConnectedApps(ctx); err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if !slices.Contains(apps[0].Scopes, "messages.read") {
+		t.Errorf("scopes after saving a page shown before messages.read was granted again: %q; want messages.read kept", apps[0].Scopes)
+	}
+}
+
+// A connected apps page of the release before forms said what they
+// showed (its form says listed=1), saved after an upgrade with every
+// conversation unticked, takes them all out, as it did then.
+func TestConnectedApps_APageOfTheReleaseBeforeTakesOutWhatItUnticks(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	films := env.MustPartner(t, "Films")
+	app := env.Client.WithToken(env.MustToken(t, films, "alice", []string{"openid", "messages.read", "messages.write"}, apptest.Answer{}).AccessToken)
+	if _, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Film night", Kind: "group"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	page := b.get("/account/apps")
+	narrow := formAction.FindStringSubmatch(between(t, page.body, `<form method="post" action="/account/apps/`, `</form>`))[1]
+	saved := b.post(page, narrow, url.Values{"scopes": {"messages.read", "messages.write"}, "listed": {"1"}})
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if len(apps[0].Threads) != 0 {
+		t.Errorf("an older page's form with every conversation unticked: %d, and the grant still lists %d", saved.status, len(apps[0].Threads))
+	}
+}

@@ -693,13 +693,15 @@ func (p *Pages) validCSRF(r *http.Request) bool {
 }
 
 // checkSignInCSRF is checkCSRF for the messenger's and the account pages'
-// sign-in and sign-up forms. A browser that signed in, in another tab,
-// after the form was shown posts it with a token made before its session:
-// it is sent on to next, a local path, as the form's page would send it
-// now. A form with a valid token signs in anew, as another member if it
-// says so.
+// sign-in and sign-up forms. A browser whose member signed in, in another
+// tab, after the form was shown posts it with a token made before their
+// session: a form that names that member is sent on to next, a local
+// path, as the form's page would send it now; one that names another is
+// refused as expired, not carried on as the member signed in. A form
+// with a valid token signs in anew, as another member if it says so.
 func (p *Pages) checkSignInCSRF(w http.ResponseWriter, r *http.Request, next string) bool {
-	if _, err := p.member(r); err == nil && !p.validCSRF(r) {
+	if ctx, err := p.member(r); err == nil && !p.validCSRF(r) &&
+		parley.CallerFromContext(ctx).User.Username == parley.NormalizeUsername(strings.TrimSpace(r.PostFormValue("username"))) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return false
 	}
