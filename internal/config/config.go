@@ -476,7 +476,7 @@ func RedactURLs(s string) string {
 // meantAsDatabase matches what a database would be named by if it were
 // not a directory: a URL's scheme (scheme:), or the first keyword of a
 // PostgreSQL keyword/value connection string (host=…).
-var meantAsDatabase = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*:|\s*(?:host|hostaddr|port|dbname|user|password|sslmode|service)\s*=)`)
+var meantAsDatabase = regexp.MustCompile(`^\s*(?:[A-Za-z][A-Za-z0-9+.-]*:|(?:host|hostaddr|port|dbname|user|password|sslmode|service)\s*=)`)
 
 // MeantAsDatabase reports whether s, given where a directory is asked
 // for, looks meant as a database instead: a URL, postgres:// or another

@@ -266,6 +266,8 @@ func TestConfig_DataDirIsNoDatabase(t *testing.T) {
 		"POSTGRES://parley:s3cret@db.internal/parley",
 		"postgres:/db.internal/parley?password=s3cret",
 		"host=db.internal user=parley password=s3cret dbname=parley",
+		" postgres://parley:s3cret@127.0.0.1:5432/parley", // PARLEY_DATA= postgres://…
+		"\tpostgres://parley:s3cret@db/parley",
 	} {
 		c, err := FromEnv(func(k string) string { return map[string]string{"PARLEY_DATA": dir}[k] })
 		if err != nil {
