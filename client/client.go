@@ -177,7 +177,7 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 			// Parley refused the refresh: the grant ended, or the
 			// refresh token is no longer good.
 			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
-				Detail: "the token could not be refreshed: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status), cause: err}
+				Detail: "the token could not be refreshed: " + cmp.Or(re.ErrorDescription, re.ErrorCode), cause: err}
 		} else if ok && re.Response != nil && re.Response.StatusCode < 500 {
 			// Parley refused the app, not the member's grant: a client
 			// secret ended or mistyped (invalid_client), say. The member

@@ -57,6 +57,29 @@ func TestTokenSource_ThrottledRefreshIsA429(t *testing.T) {
 	}
 }
 
+// refusedGrant is a token source whose refresh was refused invalid_grant,
+// as a source of another library's may report it: without the answer.
+type refusedGrant struct{}
+
+func (refusedGrant) Token() (*oauth2.Token, error) {
+	return nil, &oauth2.RetrieveError{ErrorCode: "invalid_grant", ErrorDescription: "the grant ended"}
+}
+
+// A refresh refused invalid_grant is the 401 of a grant that ended,
+// whether or not the source's error holds the token endpoint's answer.
+func TestTokenSource_RefusedGrantIsA401(t *testing.T) {
+	srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":"invalid_grant","error_description":"the member's grant to the app was revoked"}`)
+	})
+	for name, source := range map[string]oauth2.TokenSource{"with its answer": expiredSource(srv), "without": refusedGrant{}} {
+		if _, err := client.New(srv.URL).WithTokenSource(source).Me(context.Background()); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("a refused refresh, %s: %v; want a 401", name, err)
+		}
+	}
+}
+
 // A call waits for its token's refresh only as long as its own context
 // lasts: the refresh goes out with the source's context, which may never
 // end.
