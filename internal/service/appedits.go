@@ -68,7 +68,7 @@ func (s *Service) RotateAppSecret(ctx context.Context, clientID string, oldUntil
 			return err
 		}
 		if !sameTime(app.OldSecretUntil, oldUntil) {
-			return parley.Errorf(parley.ECONFLICT, "already rotated: the new secret was shown once, when it was made, and this changed nothing")
+			return parley.Errorf(parley.ECONFLICT, "this page is out of date: the secret was rotated, or the old one stopped, since it was shown, and this changed nothing (a new secret is shown once, when it is made): reload the page, and rotate again if you still mean to")
 		}
 		if err := tx.RotateAppSecret(ctx, clientID, hash, s.Now().Add(parley.AppSecretRotation)); err != nil {
 			return err

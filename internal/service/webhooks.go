@@ -777,10 +777,12 @@ func (a *appStates) state(ctx context.Context, clientID string) (string, error) 
 	if a.known == nil {
 		a.known = map[string]string{}
 	}
+	state := ""
 	if app != nil {
-		a.known[clientID] = app.State
+		state = app.State
 	}
-	return a.known[clientID], nil
+	a.known[clientID] = state
+	return state, nil
 }
 
 // readyWebhooks makes jobs of the deliveries ExchangeWebhooks took:

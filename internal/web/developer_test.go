@@ -240,7 +240,7 @@ func TestDeveloperConsole_DeletedAppIsGone(t *testing.T) {
 
 // The rotation form says which client secret it rotates: posted twice (a
 // double click, or Reload on the page that shows the new secret), the
-// second is refused, 409, saying the secret was already rotated, and
+// second is refused, 409, saying the page is out of date, and
 // changes nothing: the secret the app's servers use keeps its day of
 // grace, and the one shown works beside it. The answer's own form
 // rotates again.
@@ -273,7 +273,7 @@ func TestDeveloperConsole_RotatingFromOneFormTwiceRotatesOnce(t *testing.T) {
 	first := rotate(page)
 	shown := secretIn(first)
 	second := rotate(page)
-	if second.status != http.StatusConflict || !strings.Contains(second.body, "Already rotated: the new secret was shown once") || strings.Contains(second.body, "pcs_") {
+	if second.status != http.StatusConflict || !strings.Contains(second.body, "This page is out of date: the secret was rotated") || strings.Contains(second.body, "pcs_") {
 		t.Errorf("the same form posted again: %d\n%s", second.status, second.body)
 	}
 	for name, s := range map[string]string{"in use": inUse, "shown": shown} {
