@@ -145,9 +145,10 @@ func (sh *Share) Validate() error {
 	if !ok || len(sh.URL) > MaxShareURLLen {
 		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded, an internationalised host in its ASCII (punycode) form and a port, if any, from 1 to 65535", MaxShareURLLen)
 	}
-	// "https://films.example@evil.example/" reads as films.example and
-	// leads to evil.example; a password would be shown to the friend.
-	if u.User != nil {
+	// Its host is ASCII already (parseWebURL): what is left to read as
+	// another site is a user name, and a password would be shown to the
+	// friend.
+	if ReadsAsAnotherSite(u) {
 		return Errorf(EINVALID, "url must not hold a user name or password before its host")
 	}
 	title := strings.TrimSpace(sh.Title)

@@ -29,7 +29,7 @@ func parseURI(s string) (*url.URL, bool) {
 		}
 	}
 	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() || strings.ContainsFunc(u.Host, func(r rune) bool { return r >= utf8.RuneSelf || r == '%' }) {
+	if err != nil || !u.IsAbs() || hostNotASCII(u.Host) {
 		return nil, false
 	}
 	// A port, if given, is one a connection can be made to: url.Parse
@@ -40,6 +40,22 @@ func parseURI(s string) (*url.URL, bool) {
 		}
 	}
 	return u, true
+}
+
+// hostNotASCII reports whether a URL's host is not in its ASCII form: it
+// holds a non-ASCII character, where a letter can be another's look-alike
+// (the Cyrillic а of аpple.com), or an escape of one.
+func hostNotASCII(host string) bool {
+	return strings.ContainsFunc(host, func(r rune) bool { return r >= utf8.RuneSelf || r == '%' })
+}
+
+// ReadsAsAnotherSite reports whether u can be read as another site than it
+// leads to: it has a user name before its host
+// (https://films.example@evil.example/ leads to evil.example), or a host
+// not in its ASCII form. A share card's URL is neither (Share.Validate),
+// and the pages link no address that is either.
+func ReadsAsAnotherSite(u *url.URL) bool {
+	return u.User != nil || hostNotASCII(u.Host)
 }
 
 func isHex(c byte) bool {

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley"
 	"mvdan.cc/xurls/v2"
 )
 
@@ -33,7 +34,7 @@ func linkify(text, me string) template.HTML {
 	last := 0
 	for _, loc := range webAddress.FindAllStringIndex(text, -1) {
 		addr := text[loc[0]:loc[1]]
-		if u, err := url.Parse(addr); err != nil || u.Host == "" || readsAsAnotherSite(u) {
+		if u, err := url.Parse(addr); err != nil || u.Host == "" || parley.ReadsAsAnotherSite(u) {
 			continue
 		}
 		writeMarked(&b, text[last:loc[0]], me)
@@ -46,15 +47,6 @@ func linkify(text, me string) template.HTML {
 	}
 	writeMarked(&b, text[last:], me)
 	return template.HTML(b.String())
-}
-
-// readsAsAnotherSite reports whether an address can be read as another
-// site than it leads to, as a share card's may not (parley.Share): one
-// with a user name before its host (https://films.example@evil.example/
-// leads to evil.example), or whose host is not in its ASCII form, where a
-// letter can be another's look-alike (the Cyrillic а of аpple.com).
-func readsAsAnotherSite(u *url.URL) bool {
-	return u.User != nil || strings.ContainsFunc(u.Host, func(r rune) bool { return r >= utf8.RuneSelf || r == '%' })
 }
 
 // writeMarked writes text escaped, with each mention of the username me
