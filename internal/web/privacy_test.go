@@ -472,13 +472,7 @@ func TestConnectedApps_NarrowingFromAnOlderPageKeepsWhatItDidNotShow(t *testing.
 
 	// On the page she has, alice unticks profile and saves: the form
 	// posts its hidden fields and what is still ticked.
-	v := url.Values{"threads": {shown.ID}, "scopes": {"messages.read", "messages.write"}}
-	for _, f := range hiddenField.FindAllStringSubmatch(form, -1) {
-		if f[1] != "csrf" {
-			v.Add(f[1], f[2])
-		}
-	}
-	b.post(page, narrow, v)
+	b.post(page, narrow, withHidden(form, url.Values{"threads": {shown.ID}, "scopes": {"messages.read", "messages.write"}}))
 	apps, err := alice.ConnectedApps(ctx)
 	if err != nil || len(apps) != 1 {
 		t.Fatalf("alice's apps: %v, %v", apps, err)
@@ -493,6 +487,17 @@ func TestConnectedApps_NarrowingFromAnOlderPageKeepsWhatItDidNotShow(t *testing.
 	if slices.Sort(threads); !slices.Equal(threads, slices.Sorted(slices.Values([]string{shown.ID, later.ID}))) {
 		t.Errorf("threads after saving the older page: %q, want Film night %s and Book club %s", threads, shown.ID, later.ID)
 	}
+}
+
+// withHidden returns what a form posts: the values of its fields ticked or
+// filled, and its hidden fields but the CSRF token, which post adds.
+func withHidden(form string, v url.Values) url.Values {
+	for _, f := range hiddenField.FindAllStringSubmatch(form, -1) {
+		if f[1] != "csrf" {
+			v.Add(f[1], f[2])
+		}
+	}
+	return v
 }
 
 // A link to one of the account pages (the account page, the developer
@@ -562,13 +567,7 @@ func TestConnectedApps_APageShowingNoScopeKeepsAScopeGrantedSince(t *testing.T) 
 		t.Fatalf("the grant widened: %+v, %v", widened, err)
 	}
 	// On the page she has, she unticks Book club and saves.
-	v := url.Values{"threads": {night.ID}}
-	for _, f := range hiddenField.FindAllStringSubmatch(form, -1) {
-		if f[1] != "csrf" {
-			v.Add(f[1], f[2])
-		}
-	}
-	if p := b.post(page, narrow, v); p.status != http.StatusOK {
+	if p := b.post(page, narrow, withHidden(form, url.Values{"threads": {night.ID}})); p.status != http.StatusOK {
 		t.Fatalf("saving: %d\n%s", p.status, p.body)
 	}
 	if apps, err = alice.ConnectedApps(ctx); err != nil || len(apps) != 1 {
