@@ -65,9 +65,12 @@ type Message struct {
 	// IdempotencyKey is the sender's key that makes a retried send return
 	// this message instead of a duplicate.
 	IdempotencyKey string `json:"-"`
-	// RequestHash is what the keyed send asked for, kept with its key,
-	// which tells a retry from another send whatever became of the message
-	// since; nil for a key kept before sends' requests were.
+	// RequestHash is what a keyed send through an app asked for, kept with
+	// its key, which tells a retry from another send whatever became of
+	// the message since; nil for a member's own send, whose retry is told
+	// by the message as it is (what became of it is theirs to know: 37
+	// bytes a message spared), and for a key kept before sends' requests
+	// were.
 	RequestHash []byte `json:"-"`
 }
 

@@ -526,3 +526,27 @@ func TestMessages_AKeyReusedForOtherWordsTellsNothingOfItsMessage(t *testing.T) 
 	}
 	answers("once alice deleted or edited them")
 }
+
+// TestMessages_AMembersOwnKeyIsToldByItsMessage: a member's own keyed
+// send keeps no more than its key (what became of their message is theirs
+// to know, and a message is 37 bytes smaller): a retry is compared with
+// the message as it is, and once deleted, the key replays it whatever the
+// retry's text.
+func TestMessages_AMembersOwnKeyIsToldByItsMessage(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	first, err := w.alice.SendMessage(ctx, w.aliceBob, "see you at 8", "mine-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.alice.SendMessage(ctx, w.aliceBob, "see you at 9", "mine-1"); client.StatusOf(err) != http.StatusConflict {
+		t.Errorf("the key used for other words while the message stands: %v; want 409", err)
+	}
+	if err := w.alice.DeleteMessage(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := w.alice.SendMessage(ctx, w.aliceBob, "see you at 9", "mine-1"); err != nil || m.ID != first.ID || m.DeletedAt == nil {
+		t.Errorf("the key once the message was deleted: %+v, %v; want its tombstone", m, err)
+	}
+}

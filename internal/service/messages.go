@@ -128,7 +128,7 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 		ID: parley.NewID(), ThreadID: threadID, Sender: c.User, Kind: parley.MessageKindText,
 		Text: d.Text, ReplyToSeq: d.ReplyToSeq, CreatedAt: s.Now(), IdempotencyKey: idempotencyKey, Via: via(c),
 	}
-	if idempotencyKey != "" {
+	if idempotencyKey != "" && c.App != nil {
 		msg.RequestHash = d.requestHash()
 	}
 	// Posting reads the participants, and posts only as one of them;
@@ -203,13 +203,14 @@ func (d Draft) requestHash() []byte {
 }
 
 // sameRequest reports whether a keyed send that made prior asked for what
-// a retry with the key asks for, whose request hashes to request: whatever
-// became of prior since, so that the answer to a key reused for other
-// words is the same before and after a deletion or an edit, and tells no
-// app of either. Of a key kept before requests were, it is asKept, which
-// tells from the message as it is now, replaying a deleted message
-// whatever is asked, as a retry of a send answered late must find its
-// message.
+// a retry with the key asks for, whose request hashes to request: for a
+// send through an app, whatever became of prior since, so that the answer
+// to a key reused for other words is the same before and after a
+// deletion or an edit, and tells no app of either. Of a key kept without
+// its request (a member's own send, or one from before requests were
+// kept), it is asKept, which tells from the message as it is now,
+// replaying a deleted message whatever is asked, as a retry of a send
+// answered late must find its message.
 func sameRequest(prior *parley.Message, request []byte, asKept func() bool) bool {
 	if len(prior.RequestHash) > 0 {
 		return bytes.Equal(prior.RequestHash, request)

@@ -118,7 +118,7 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 			ID: parley.NewID(), ThreadID: th.ID, Sender: c.User, Kind: parley.MessageKindShare,
 			Text: in.Note, CreatedAt: s.Now(), Via: via(c), Share: card, IdempotencyKey: in.IdempotencyKey,
 		}
-		if in.IdempotencyKey != "" {
+		if in.IdempotencyKey != "" && c.App != nil {
 			msg.RequestHash = shareRequestHash(card, in.Note)
 		}
 		// Posting as one of the thread's members: a sharer whose account
