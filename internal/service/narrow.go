@@ -166,7 +166,7 @@ func keptScopes(have parley.Scopes, keep, shown []string) (parley.Scopes, error)
 	}
 	var out parley.Scopes
 	for _, s := range have {
-		if slices.Contains(keep, string(s)) || parley.FixedScopes.Has(s) || shown != nil && !slices.Contains(shown, string(s)) {
+		if parley.FixedScopes.Has(s) || !unticked(string(s), keep, shown) {
 			out = append(out, s)
 		}
 	}
@@ -191,9 +191,16 @@ func droppedThreads(ctx context.Context, tx parley.Tx, grantID string, keep, sho
 	}
 	var gone []string
 	for _, gt := range listed {
-		if !slices.Contains(keep, gt.ThreadID) && (shown == nil || slices.Contains(shown, gt.ThreadID)) {
+		if unticked(gt.ThreadID, keep, shown) {
 			gone = append(gone, gt.ThreadID)
 		}
 	}
 	return gone, nil
+}
+
+// unticked reports whether the member took name out: keep leaves it out
+// and, for a shown not nil (the form said what it showed), shown lists
+// it; what the form did not show, the grant gained since, stays.
+func unticked(name string, keep, shown []string) bool {
+	return !slices.Contains(keep, name) && (shown == nil || slices.Contains(shown, name))
 }

@@ -666,12 +666,19 @@ func (p *Pages) csrfMAC(browser string, r *http.Request) []byte {
 }
 
 // checkCSRF refuses a form whose token is not the one this browser's pages
-// carry (validCSRF). The steps of an app's sign-in send the member back to
-// the app, which starts them; the other pages, to reload the page.
+// carry (validCSRF), as formExpired says.
 func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 	if p.validCSRF(r) {
 		return true
 	}
+	p.formExpired(w, r)
+	return false
+}
+
+// formExpired answers a form refused for its token. The steps of an app's
+// sign-in send the member back to the app, which starts them; the other
+// pages, to reload the page.
+func (p *Pages) formExpired(w http.ResponseWriter, r *http.Request) {
 	again := "Reload the page and try again."
 	if slices.Contains(ProviderPaths(), r.URL.Path) {
 		again = "Go back to the app and start again."
@@ -679,7 +686,6 @@ func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 	p.render(w, http.StatusForbidden, "error", errorPage{
 		Title: "Form expired", Error: "This form has expired or did not come from Parley. " + again,
 	})
-	return false
 }
 
 // validCSRF reports whether a form's token is the one this browser's pages
@@ -700,12 +706,16 @@ func (p *Pages) validCSRF(r *http.Request) bool {
 // refused as expired, not carried on as the member signed in. A form
 // with a valid token signs in anew, as another member if it says so.
 func (p *Pages) checkSignInCSRF(w http.ResponseWriter, r *http.Request, next string) bool {
-	if ctx, err := p.member(r); err == nil && !p.validCSRF(r) &&
+	if p.validCSRF(r) {
+		return true
+	}
+	if ctx, err := p.member(r); err == nil &&
 		parley.CallerFromContext(ctx).User.Username == parley.NormalizeUsername(strings.TrimSpace(r.PostFormValue("username"))) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
-		return false
+	} else {
+		p.formExpired(w, r)
 	}
-	return p.checkCSRF(w, r)
+	return false
 }
 
 type errorPage struct{ Title, Error string }
