@@ -485,14 +485,15 @@ func (t *txn) FindSentMessages(ctx context.Context, senderID, afterID string, li
 }
 
 func (t *txn) FindMessageByIdempotencyKey(ctx context.Context, senderID, key string) (*parley.Message, error) {
+	// The key's row once, then the message at its place.
+	var thread, seq int64
 	var request []byte
-	err := t.queryRow(ctx, "find message key", `SELECT request_hash FROM message_keys
-		WHERE sender_no = `+senderNo(1)+` AND idempotency_key = $2`, []any{senderID, key}, &request)
+	err := t.queryRow(ctx, "find message key", `SELECT thread_no, seq, request_hash FROM message_keys
+		WHERE sender_no = `+senderNo(1)+` AND idempotency_key = $2`, []any{senderID, key}, &thread, &seq, &request)
 	if err != nil {
 		return nil, err
 	}
-	m, err := t.findMessage(ctx, `JOIN message_keys k ON k.thread_no = m.thread_no AND k.seq = m.seq
-		WHERE k.sender_no = `+senderNo(1)+` AND k.idempotency_key = $2`, senderID, key)
+	m, err := t.findMessage(ctx, `WHERE m.thread_no = $1 AND m.seq = $2`, thread, seq)
 	if err == nil {
 		m.IdempotencyKey, m.RequestHash = key, request
 	}
