@@ -460,8 +460,7 @@ func TestConnectedApps_NarrowingFromAnOlderPageKeepsWhatItDidNotShow(t *testing.
 	b := newScriptless(t, env.URL)
 	b.signIn("alice")
 	page := b.get("/account/apps")
-	form := between(t, page.body, `<form method="post" action="/account/apps/`, `</form>`)
-	narrow := formAction.FindStringSubmatch(form)[1]
+	form, narrow := narrowForm(t, page)
 	// Meanwhile the app starts another conversation, and alice grants it
 	// threads.read as well.
 	later, err := app.CreateThread(ctx, client.NewThread{Participants: []string{"carol"}, Title: "Book club", Kind: "group"})
@@ -487,6 +486,14 @@ func TestConnectedApps_NarrowingFromAnOlderPageKeepsWhatItDidNotShow(t *testing.
 	if slices.Sort(threads); !slices.Equal(threads, slices.Sorted(slices.Values([]string{shown.ID, later.ID}))) {
 		t.Errorf("threads after saving the older page: %q, want Film night %s and Book club %s", threads, shown.ID, later.ID)
 	}
+}
+
+// narrowForm returns the connected apps page's form of its first app, and
+// where it posts.
+func narrowForm(t *testing.T, apps *page) (form, action string) {
+	t.Helper()
+	form = between(t, apps.body, `<form method="post" action="/account/apps/`, `</form>`)
+	return form, formAction.FindStringSubmatch(form)[1]
 }
 
 // withHidden returns what a form posts: the values of its fields ticked or
@@ -559,8 +566,7 @@ func TestConnectedApps_APageShowingNoScopeKeepsAScopeGrantedSince(t *testing.T) 
 	b := newScriptless(t, env.URL)
 	b.signIn("alice")
 	page := b.get("/account/apps")
-	form := between(t, page.body, `<form method="post" action="/account/apps/`, `</form>`)
-	narrow := formAction.FindStringSubmatch(form)[1]
+	form, narrow := narrowForm(t, page)
 	// Meanwhile she grants the app messages.read again.
 	env.MustToken(t, films, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
 	if widened, err := alice.ConnectedApps(ctx); err != nil || !slices.Contains(widened[0].Scopes, "messages.read") || len(widened[0].Threads) != 2 {
@@ -594,7 +600,7 @@ func TestConnectedApps_APageOfTheReleaseBeforeTakesOutWhatItUnticks(t *testing.T
 	b := newScriptless(t, env.URL)
 	b.signIn("alice")
 	page := b.get("/account/apps")
-	narrow := formAction.FindStringSubmatch(between(t, page.body, `<form method="post" action="/account/apps/`, `</form>`))[1]
+	_, narrow := narrowForm(t, page)
 	saved := b.post(page, narrow, url.Values{"scopes": {"messages.read", "messages.write"}, "listed": {"1"}})
 	apps, err := alice.ConnectedApps(ctx)
 	if err != nil || len(apps) != 1 {
