@@ -212,12 +212,14 @@ const (
 	DeliveryPending   = "pending"
 	DeliverySucceeded = "succeeded"
 	DeliveryFailed    = "failed"
-	// DeliveryWithdrawn is a delivery about a message that was not sent,
-	// or not sent again, because its grant no longer reaches the message:
-	// the grant ended, the app was suspended (but for message.deleted and
-	// message.edited, held pending until the app is reinstated), the member left
-	// the thread or a participant closed it to apps before its attempt was
-	// due.
+	// DeliveryWithdrawn is a delivery that was not sent, or not sent
+	// again, because its app may no longer be told: about a message, its
+	// grant no longer reaches the message (the grant ended, the member
+	// left the thread or a participant closed it to apps before its
+	// attempt was due); a thread.closed_to_apps, its grant ended; or its
+	// app was suspended, but for message.deleted, message.edited,
+	// thread.closed_to_apps and report.shares, held pending until the app
+	// is reinstated, and withdrawn only if it is deleted.
 	DeliveryWithdrawn = "withdrawn"
 )
 

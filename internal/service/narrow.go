@@ -121,7 +121,7 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 // holds messages.read, so its app is told of no deletion or edit there
 // from then on, and is to forget what it kept, as of a thread that left
 // the grant. A grant of thread scope all reaches every thread its member
-// is in.
+// is in but those closed to apps.
 func (s *Service) enqueueNoLongerRead(ctx context.Context, tx parley.Tx, g *parley.Grant, reached []parley.ThreadGrant) (bool, error) {
 	var threads []string
 	if g.ThreadScope == parley.ThreadScopeAll {
@@ -143,6 +143,16 @@ func (s *Service) enqueueNoLongerRead(ctx context.Context, tx parley.Tx, g *parl
 	}
 	hooked := false
 	for _, id := range threads {
+		// A thread a participant closed to apps is no longer reached, and
+		// its app was told so then, or, closed before the grant was made,
+		// never told of it at all.
+		r, err := tx.FindThreadReach(ctx, g.ID, id)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := r.From(g.ThreadScope); !ok {
+			continue
+		}
 		ok, err := s.enqueueThreadEnded(ctx, tx, id, reached, parley.ThreadEndNarrowed)
 		if err != nil {
 			return false, err

@@ -598,7 +598,12 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 // again; so is a delivery about no message that heldWhileSuspended names
 // (a thread leaving the grant, a report), which is withdrawn once the app
 // is deleted: its grant.revoked, sent still, is its last word from
-// Parley. A delivery about a message is logged, before it is first sent,
+// Parley. A thread.closed_to_apps is withdrawn once its grant has ended,
+// whatever the app's state: the grant.revoked that ended it told the app
+// to forget the member, threads and all. What the screen lets through is
+// sent, even should access end between the screen and the attempt,
+// milliseconds later, as a realtime event already written to a stream
+// reaches the app; the access log has its record. A delivery about a message is logged, before it is first sent,
 // for everyone in the message's thread when it was enqueued (its
 // Readers), as a realtime event is: the app learns something of each of
 // them, once however many of its endpoints are told (whose first attempts
@@ -615,13 +620,24 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		targets := map[about][]parley.WebhookTarget{}
 		current := map[string][]string{}
 		apps := appStates{find: tx.FindAppByClientID}
+		granted := map[string]bool{} // whether a grant is in force, by ID
 		for _, d := range due {
 			if d.MessageID == "" {
 				state, err := apps.state(ctx, d.ClientID)
 				if err != nil {
 					return err
 				}
+				inForce := true
+				if d.Event == parley.WebhookThreadClosed {
+					if inForce, err = grantInForce(ctx, tx, granted, d.GrantID, now); err != nil {
+						return err
+					}
+				}
 				switch {
+				case !inForce:
+					// The grant.revoked that ended it told the app to
+					// forget the member, threads and all.
+					withdrawn = append(withdrawn, d.ID)
 				case !heldWhileSuspended(d.Event):
 					send = append(send, d)
 				case state == parley.AppSuspended:
@@ -735,6 +751,20 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 		return nil, nil
 	}
 	return jobs, nil
+}
+
+// grantInForce reports whether the grant id is in force at now, reading
+// it once into known.
+func grantInForce(ctx context.Context, tx parley.Tx, known map[string]bool, id string, now time.Time) (bool, error) {
+	if ok, seen := known[id]; seen {
+		return ok, nil
+	}
+	g, err := tx.FindGrantByID(ctx, id)
+	if err != nil && !isNotFound(err) {
+		return false, err
+	}
+	known[id] = err == nil && g.ActiveAt(now)
+	return known[id], nil
 }
 
 // stillSuspended returns the IDs of the deliveries to hold whose app is

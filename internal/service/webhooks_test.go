@@ -155,18 +155,38 @@ func startWorker(s *Service, log *slog.Logger) (stop func()) {
 // for.
 func grantedApp(t *testing.T, db parley.Store, userID string) string {
 	t.Helper()
+	return firstGrant(t, db, userID).ClientID
+}
+
+// firstGrant returns the member's first grant.
+func firstGrant(t *testing.T, db parley.Store, userID string) *parley.Grant {
+	t.Helper()
 	ctx := context.Background()
-	var clientID string
+	var g *parley.Grant
 	if err := db.Read(ctx, func(tx parley.Tx) error {
 		grants, err := tx.FindUserGrants(ctx, userID)
 		if err == nil {
-			clientID = grants[0].ClientID
+			g = grants[0]
 		}
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return clientID
+	return g
+}
+
+// eventTypes returns the types of the events jobs deliver, in order.
+func eventTypes(t *testing.T, jobs []*webhook.Job) []string {
+	t.Helper()
+	var events []string
+	for _, j := range jobs {
+		var body struct{ Type string }
+		if err := json.Unmarshal(j.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, body.Type)
+	}
+	return events
 }
 
 // endpointDeliveries reads the endpoint's newest deliveries.
@@ -814,17 +834,11 @@ func TestWebhooks_HeldForADeletedAppWithdrawn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var events []string
 			var results []webhook.Result
 			for _, j := range jobs {
-				var body struct{ Type string }
-				if err := json.Unmarshal(j.Body, &body); err != nil {
-					t.Fatal(err)
-				}
-				events = append(events, body.Type)
 				results = append(results, webhook.Result{Job: j, StatusCode: 204})
 			}
-			if !slices.Equal(events, want) {
+			if events := eventTypes(t, jobs); !slices.Equal(events, want) {
 				t.Fatalf("%s, sent %v; want %v", when, events, want)
 			}
 			if _, err := s.ExchangeWebhooks(ctx, results, parley.WebhookTake{}); err != nil {
@@ -850,6 +864,151 @@ func TestWebhooks_HeldForADeletedAppWithdrawn(t *testing.T) {
 			if d.State == parley.DeliveryPending {
 				t.Errorf("the deleted app's %s is pending still", d.Event)
 			}
+		}
+	})
+}
+
+// TestWebhooks_ThreadClosedNotRetriedOnceTheGrantEnds: a
+// thread.closed_to_apps whose first attempt failed is withdrawn, not tried
+// again, once the member revoked the grant it names: the grant.revoked
+// told the app to forget the member, and nothing about them follows it.
+func TestWebhooks_ThreadClosedNotRetriedOnceTheGrantEnds(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		clock := &laterClock{}
+		s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{Clock: clock})
+		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+		endpoint := mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in", parley.WebhookThreadClosed)
+		alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+		if _, err := s.SetThreadAppAccess(bob, group, false); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("bob closed the group: jobs %v, %v; want its thread.closed_to_apps", eventTypes(t, jobs), err)
+		}
+		if _, err := s.ExchangeWebhooks(ctx, []webhook.Result{{Job: jobs[0], StatusCode: 503}}, parley.WebhookTake{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeGrant(alice, firstGrant(t, db, users["alice"].ID).ID); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+		jobs, err = s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events := eventTypes(t, jobs); len(events) != 0 {
+			t.Fatalf("after alice revoked the grant, sent %v about her; want nothing", events)
+		}
+		if d := endpointDeliveries(t, db, endpoint)[0]; d.State != parley.DeliveryWithdrawn {
+			t.Errorf("the retry is %s; want withdrawn", d.State)
+		}
+	})
+}
+
+// TestWebhooks_HeldThreadClosedWithdrawnWhenTheGrantEndsFirst: a
+// thread.closed_to_apps held while its app is suspended is withdrawn, not
+// sent, at the reinstatement when the grant ended meanwhile
+// (docs/partners.md).
+func TestWebhooks_HeldThreadClosedWithdrawnWhenTheGrantEndsFirst(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
+		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+		endpoint := mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in", parley.WebhookThreadClosed)
+		grant := firstGrant(t, db, users["alice"].ID)
+		alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+		if _, err := s.SuspendApp(ConsoleContext(ctx), grant.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetThreadAppAccess(bob, group, false); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10}); err != nil || len(jobs) != 0 {
+			t.Fatalf("while suspended: jobs %v, %v; want it held", eventTypes(t, jobs), err)
+		}
+		if err := s.RevokeGrant(alice, grant.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReinstateApp(ConsoleContext(ctx), grant.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events := eventTypes(t, jobs); len(events) != 0 {
+			t.Fatalf("reinstated, the grant revoked meanwhile: sent %v; want it withdrawn", events)
+		}
+		if d := endpointDeliveries(t, db, endpoint)[0]; d.State != parley.DeliveryWithdrawn {
+			t.Errorf("the held delivery is %s; want withdrawn", d.State)
+		}
+	})
+}
+
+// TestWebhooks_NarrowedTellsOnlyOfThreadsTheGrantReaches: taking
+// messages.read out of a grant of thread scope all tells its app, as
+// thread.closed_to_apps narrowed, of each thread the grant reaches still;
+// not of a thread a participant closed to apps before the member connected
+// the app, which the grant never reached and the app never heard of.
+func TestWebhooks_NarrowedTellsOnlyOfThreadsTheGrantReaches(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{})
+		users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+		alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref()})
+		bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+		if _, err := s.SetThreadAppAccess(bob, group, false); err != nil {
+			t.Fatal(err)
+		}
+		// alice is in another group, with carol, and her grant becomes one
+		// for every conversation, the first group closed already.
+		now := parley.Now()
+		other := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "h", CreatedBy: users["alice"].ID,
+			LastActivityAt: now, CreatedAt: now}
+		g := firstGrant(t, db, users["alice"].ID)
+		if err := db.Write(ctx, func(tx parley.Tx) error {
+			if err := tx.CreateThread(ctx, other); err != nil {
+				return err
+			}
+			for _, name := range []string{"alice", "carol"} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: other.ID, UserID: users[name].ID, JoinedAt: now}); err != nil {
+					return err
+				}
+			}
+			if err := tx.RemoveGrantThread(ctx, g.ID, group); err != nil {
+				return err
+			}
+			g.ThreadScope = parley.ThreadScopeAll
+			return tx.UpdateGrant(ctx, g)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in", parley.WebhookThreadClosed)
+		if _, err := s.NarrowGrant(alice, g.ID, GrantNarrowing{Scopes: []string{string(parley.ScopeOpenID)}}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var told []string
+		for _, j := range jobs {
+			var body struct{ Data parley.WebhookThread }
+			if err := json.Unmarshal(j.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			told = append(told, body.Data.ThreadID)
+		}
+		if !slices.Equal(told, []string{other.ID}) {
+			t.Fatalf("narrowed, the app was told of threads %v; want only %s (the group %s was closed to apps before it was connected)",
+				told, other.ID, group)
 		}
 	})
 }

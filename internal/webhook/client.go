@@ -24,8 +24,10 @@ const (
 	// sendTimeout bounds a whole attempt, from dialling to the end of
 	// the response.
 	sendTimeout = 15 * time.Second
-	// maxResponse is how much of a response body is read; the rest is
-	// left unread.
+	// maxResponse is how much of a response body is read, the rest left
+	// unread, and how much of its header: an answer with more is a failed
+	// attempt (net/http would read 10 MiB, which a node's deliveries in
+	// flight, hundreds at once, would hold).
 	maxResponse = 64 << 10
 )
 
@@ -197,13 +199,14 @@ func NewSender(g Guard) *Sender {
 		},
 	}
 	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us, around the guard
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   dialTimeout,
-		ResponseHeaderTimeout: sendTimeout,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		Proxy:                  nil, // a proxy would dial for us, around the guard
+		DialContext:            dialer.DialContext,
+		TLSHandshakeTimeout:    dialTimeout,
+		ResponseHeaderTimeout:  sendTimeout,
+		MaxResponseHeaderBytes: maxResponse,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        90 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	return &Sender{http: &http.Client{
 		Transport:     tr,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,24 @@ func TestSender_NoRedirects(t *testing.T) {
 	r := webhook.NewSender(webhook.Guard{AllowLoopback: true}).Send(context.Background(), job(srv.URL))
 	if followed || r.StatusCode != http.StatusTemporaryRedirect || r.OK() {
 		t.Fatalf("result %+v, followed %v", r, followed)
+	}
+}
+
+// TestSender_ReadsLittleOfAnAnswersHeader: an answer whose header is
+// larger than the 64 KiB a delivery reads of it is a failed attempt, read
+// no further: hundreds of deliveries in flight, each reading net/http's
+// default of 10 MiB, would hold gigabytes of the server's memory.
+func TestSender_ReadsLittleOfAnAnswersHeader(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 8 {
+			w.Header().Set("X-Pad-"+strconv.Itoa(i), strings.Repeat("x", 1<<20))
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	r := webhook.NewSender(webhook.Guard{AllowLoopback: true}).Send(context.Background(), job(srv.URL))
+	if r.OK() || r.Err == nil {
+		t.Fatalf("an answer with 8 MiB of header was taken: status %d, error %v", r.StatusCode, r.Err)
 	}
 }
 
