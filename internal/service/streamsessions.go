@@ -13,8 +13,9 @@ import (
 
 // A member's realtime stream lasts as long as the session it was opened
 // with, and no longer: once a session ends, nothing more reaches a stream
-// opened with it, on any node. A session ends in one of three ways, and
-// each reaches the streams by its own path:
+// opened with it, on any node that shares a bus with the one that ended
+// it, and within a couple of seconds on the others. A session ends in one
+// of three ways, and each reaches the streams by its own path:
 //
 //   - It expires. The stream's session knows when (parley.Caller's
 //     SessionExpiresAt), and a timer ends it then: no query.
@@ -25,8 +26,8 @@ import (
 //     opened with them end at that event, at once.
 //   - A process that shares no bus with this one ends it: a `parley`
 //     command, whose events reach the servers only through the store's
-//     outbox, a second or so late, or a node on the same PostgreSQL
-//     without NATS. Every couple of seconds the server asks the store
+//     outbox, a second or so late, a node on the same PostgreSQL
+//     without NATS, or either node while it has lost NATS. Every couple of seconds the server asks the store
 //     which sessions of its member streams still last (CheckSessions),
 //     and ends the streams of the others.
 //
