@@ -5,6 +5,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits on account fields.
@@ -100,7 +102,9 @@ var joinersOut = strings.NewReplacer("\u200c", "", "\u200d", "")
 // something (showsInName), so that no name looks empty, nor exactly like
 // another member's with a character no one sees added ("bob" and
 // "bob\u200b"); nor is it DeletedDisplayName, in any case or spacing,
-// with joiners or without.
+// with joiners or without, in fullwidth or other compatibility forms of
+// its letters (NFKC). (Letters of other scripts drawn alike, a Cyrillic
+// "а" for a Latin "a", are not told apart.)
 func ValidateDisplayName(s string) error {
 	switch {
 	case !utf8.ValidString(s):
@@ -113,7 +117,7 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
 	case s != "" && !strings.ContainsFunc(s, showsInName):
 		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
-	case strings.EqualFold(strings.Join(strings.Fields(joinersOut.Replace(s)), " "), DeletedDisplayName):
+	case strings.EqualFold(strings.Join(strings.Fields(norm.NFKC.String(joinersOut.Replace(s))), " "), DeletedDisplayName):
 		return Errorf(EINVALID, "display_name must not be %q, which marks deleted accounts", DeletedDisplayName)
 	}
 	return nil
@@ -125,8 +129,7 @@ func ValidateDisplayName(s string) error {
 // "Par\u034fley"): one that is not graphic (Unicode's format characters,
 // U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, U+FEFF, U+00AD SOFT
 // HYPHEN, tags, and the separators of lines and paragraphs), one drawn as
-// blank space (drawnBlank), U+034F COMBINING GRAPHEME JOINER, or a
-// variation selector but after a symbol (❤️ takes one; a letter, none).
+// blank space or not at all (drawnBlank), or a variation selector but after a symbol (❤️ takes one; a letter, none).
 // With joiners, the zero-width joiner and non-joiner pass, which emoji
 // sequences (👩‍💻) and some scripts need: a display name stands beside its
 // @handle, where an app's name stands alone on the consent page.
@@ -135,7 +138,7 @@ func hiddenIn(s string, joiners bool) bool {
 	for _, r := range s {
 		switch {
 		case joiners && (r == '\u200c' || r == '\u200d'):
-		case !unicode.IsGraphic(r), drawnBlank(r), r == '\u034f':
+		case !unicode.IsGraphic(r), drawnBlank(r):
 			return true
 		case unicode.Is(unicode.Variation_Selector, r) && !unicode.Is(unicode.S, prev):
 			return true
@@ -145,14 +148,14 @@ func hiddenIn(s string, joiners bool) bool {
 	return false
 }
 
-// drawnBlank reports a letter or symbol that is drawn as blank space: the
-// Hangul fillers and the blank Braille pattern.
+// drawnBlank reports a character Unicode counts as graphic that is drawn
+// as blank space, or not at all: those it marks as ignorable
+// (Other_Default_Ignorable_Code_Point: U+034F COMBINING GRAPHEME JOINER,
+// the Hangul fillers, the Khmer inherent vowels U+17B4 and U+17B5, and
+// others kept for the future), the blank Braille pattern and U+1D159
+// MUSICAL SYMBOL NULL NOTEHEAD.
 func drawnBlank(r rune) bool {
-	switch r {
-	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
-		return true
-	}
-	return false
+	return r == '\u2800' || r == '\U0001d159' || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
 
 // showsInName reports a character that shows: a letter, digit, symbol or

@@ -239,9 +239,10 @@ func TestAccounts_SetDisplayName(t *testing.T) {
 			`{"display_name": "\u200b"}`, `{"display_name": "bob\u200b"}`, `{"display_name": "bob\u2060"}`, `{"display_name": "b\u00adob"}`,
 			`{"display_name": "a\u2028b"}`, `{"display_name": "\u3164"}`, `{"display_name": "\u2800 \u2800"}`, `{"display_name": "\u115f\u1160"}`,
 			`{"display_name": "bob\u3164"}`, `{"display_name": "bob\u034f"}`, `{"display_name": "bob\ufe00"}`,
+			`{"display_name": "bob\u17b4"}`, `{"display_name": "b\u17b5ob"}`, `{"display_name": "bob\ud834\udd59"}`,
 			// The name deleted accounts go by.
 			`{"display_name": "Deleted account"}`, `{"display_name": "deleted  ACCOUNT"}`, `{"display_name": "Deleted acc\u200count"}`,
-			`{"display_name": "Deleted \u200daccount"}`} {
+			`{"display_name": "Deleted \u200daccount"}`, `{"display_name": "\uff24eleted account"}`} {
 			_, err := alice.Do(ctx, "PATCH", "/api/v1/me", json.RawMessage(body), nil)
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
 		}
