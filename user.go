@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -77,6 +78,18 @@ func ValidateUsername(s string) error {
 	}
 	return nil
 }
+
+// reservedUsernames are names a member who signs up may not take: the
+// server's own, and those of the roles people trust to speak for it.
+var reservedUsernames = []string{
+	"parley", "admin", "administrator", "root", "system", "operator", "moderator", "staff", "official",
+	"security", "support", "help", "abuse", "postmaster", "hostmaster", "webmaster", "noreply", "no_reply",
+}
+
+// ReservedUsername reports whether the normalized username s is kept from
+// sign-up, so that no stranger writes to members as "parley" or "admin":
+// an operator may still give one to an account (`parley user add`).
+func ReservedUsername(s string) bool { return slices.Contains(reservedUsernames, s) }
 
 // ValidatePassword checks a new password: its length, and that it is
 // text (IsText).

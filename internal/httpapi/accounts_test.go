@@ -11,6 +11,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 func TestAccounts_Create(t *testing.T) {
@@ -43,6 +44,17 @@ func TestAccounts_Create(t *testing.T) {
 			wantProblem(t, err, http.StatusBadRequest, "invalid")
 		})
 	}
+	t.Run("ErrReservedForTheServer", func(t *testing.T) {
+		for _, name := range []string{"parley", " Admin ", "support", "no_reply"} {
+			_, err := env.Client.CreateAccount(ctx, name, "password1", "Parley")
+			wantProblem(t, err, http.StatusConflict, "conflict")
+		}
+		// An operator may give one to an account.
+		u, err := env.Server.Service.CreateUser(service.ConsoleContext(ctx), service.NewAccount{Username: "support", Password: "password1"})
+		if err != nil || u.Username != "support" {
+			t.Fatalf("the operator's support account: %+v, %v", u, err)
+		}
+	})
 	t.Run("LongestUsername", func(t *testing.T) {
 		if _, err := env.Client.CreateAccount(ctx, strings.Repeat("z", 32), "password1", ""); err != nil {
 			t.Fatal(err)

@@ -41,6 +41,9 @@ func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, er
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
 		throttle = append(throttle, throttleKey{"sign-up:address:" + addressKey(addr), signUpAddressRule(s.opts.SignUpsPerAddress)})
 	}
+	if name := parley.NormalizeUsername(in.Username); parley.ReservedUsername(name) {
+		return nil, parley.Errorf(parley.ECONFLICT, "username %q is kept for the server and its operators: choose another", name)
+	}
 	in.Operator = false
 	return s.createUser(ctx, in, throttle, nil)
 }
