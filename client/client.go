@@ -449,10 +449,15 @@ func (c *Client) SetDisplayName(ctx context.Context, name string) (*User, error)
 
 // ChangePassword gives the signed-in member the password newPassword, with
 // their current one; every other session of theirs ends, and the client's
-// token goes on working.
-func (c *Client) ChangePassword(ctx context.Context, current, newPassword string) error {
-	_, err := c.Do(ctx, "PUT", "/api/v1/me/password", map[string]string{"current_password": current, "new_password": newPassword}, nil)
-	return err
+// token goes on working. It returns the device's proof under the new
+// password, to keep in place of the one its sign-in gave (Session's
+// DeviceProof), which ended with the old.
+func (c *Client) ChangePassword(ctx context.Context, current, newPassword string) (deviceProof string, err error) {
+	var out struct {
+		DeviceProof string `json:"device_proof"`
+	}
+	_, err = c.Do(ctx, "PUT", "/api/v1/me/password", map[string]string{"current_password": current, "new_password": newPassword}, &out)
+	return out.DeviceProof, err
 }
 
 // Export downloads everything the server keeps of the signed-in member's.

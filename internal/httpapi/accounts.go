@@ -129,7 +129,9 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // handlePasswordChange gives the member a new password once they gave
-// their current one, and ends their other sessions.
+// their current one, and ends their other sessions. It answers the
+// client's device proof under the new password: the one it kept from its
+// sign-in ended with the old.
 func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		CurrentPassword string `json:"current_password"`
@@ -139,11 +141,14 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.svc.ChangePassword(r.Context(), in.CurrentPassword, in.NewPassword); err != nil {
+	proof, err := s.svc.ChangePassword(r.Context(), in.CurrentPassword, in.NewPassword)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusOK, struct {
+		DeviceProof string `json:"device_proof"`
+	}{proof})
 }
 
 // handleExport streams the signed-in member's export as a download. Once

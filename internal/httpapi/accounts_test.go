@@ -356,7 +356,8 @@ func TestAccounts_ChangePassword(t *testing.T) {
 	t.Run("ErrWrongPassword", func(t *testing.T) {
 		failed := len(env.LogEntries(t, "sign-in failed"))
 		wrong := env.Metric(t, `parley_signin_failures_total{reason="credentials"}`)
-		wantProblem(t, alice.ChangePassword(ctx, "not the password", brandNew), http.StatusForbidden, "forbidden")
+		_, err := alice.ChangePassword(ctx, "not the password", brandNew)
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
 		unchanged(t)
 		// Logged and counted as a failed sign-in is, for operators.
 		if lines := env.LogEntries(t, "sign-in failed"); len(lines) != failed+1 || lines[len(lines)-1]["reason"] != "the password given to change it is wrong" {
@@ -371,17 +372,19 @@ func TestAccounts_ChangePassword(t *testing.T) {
 	t.Run("ErrNotAPassword", func(t *testing.T) {
 		for range 3 {
 			for _, pw := range []string{"short", "long enough\x00but a NUL", old} {
-				wantProblem(t, alice.ChangePassword(ctx, old, pw), http.StatusBadRequest, "invalid")
+				_, err := alice.ChangePassword(ctx, old, pw)
+				wantProblem(t, err, http.StatusBadRequest, "invalid")
 			}
 		}
 		unchanged(t)
 	})
 	t.Run("ErrApp", func(t *testing.T) {
-		wantProblem(t, app.ChangePassword(ctx, old, brandNew), http.StatusForbidden, "insufficient_scope")
+		_, err := app.ChangePassword(ctx, old, brandNew)
+		wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
 		unchanged(t)
 	})
 
-	if err := alice.ChangePassword(ctx, old, brandNew); err != nil {
+	if _, err := alice.ChangePassword(ctx, old, brandNew); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("ThisSessionGoesOn", func(t *testing.T) { apptest.MustMe(t, alice) })
@@ -408,8 +411,11 @@ func TestAccounts_AnEndedSessionGivingItsPassword(t *testing.T) {
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
 	for name, give := range map[string]func(c *client.Client, pw string) error{
-		"ChangePassword": func(c *client.Client, pw string) error { return c.ChangePassword(ctx, pw, "a brand new password") },
-		"DeleteAccount":  func(c *client.Client, pw string) error { return c.DeleteAccount(ctx, pw) },
+		"ChangePassword": func(c *client.Client, pw string) error {
+			_, err := c.ChangePassword(ctx, pw, "a brand new password")
+			return err
+		},
+		"DeleteAccount": func(c *client.Client, pw string) error { return c.DeleteAccount(ctx, pw) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))

@@ -57,7 +57,8 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 		}},
 		"PasswordChangedByTheMember": {
 			end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
-				return alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new password")
+				_, err := alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new password")
+				return err
 			},
 			thisLasts: true,
 		},

@@ -225,9 +225,39 @@ func TestSignIn_StrangersDoNotHoldUpASession(t *testing.T) {
 			t.Fatalf("stranger's guess %d: %d", i+1, status)
 		}
 	}
-	err := alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new long password")
-	if err != nil {
+	if _, err := alice.ChangePassword(context.Background(), apptest.Password("alice"), "a brand new long password"); err != nil {
 		t.Errorf("alice, signed in, changing her password with the right one after a stranger's 5 guesses from elsewhere: %v, want success", err)
+	}
+}
+
+// A client that changes its member's password is given its device's proof
+// under the new one, in place of its sign-in's, which ended with the old:
+// a stranger's failed sign-ins hold it up no more than before.
+func TestSignIn_APasswordChangeGivesTheClientItsProof(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
+	ctx := context.Background()
+	env.MustMember(t, "alice")
+	s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const brandNew = "a brand new long password"
+	proof, err := env.Client.WithToken(s.Token).ChangePassword(ctx, apptest.Password("alice"), brandNew)
+	if err != nil || !strings.HasPrefix(proof, "pdv_") || proof == s.DeviceProof {
+		t.Fatalf("changing her password: device proof %q (her sign-in's %q), %v; want a new one", proof, s.DeviceProof, err)
+	}
+	stranger := &http.Client{Transport: apptest.ForwardedFor{Addr: "203.0.113.9"}}
+	for i := range 10 {
+		body := fmt.Sprintf(`{"username": "alice", "password": "guess %d"}`, i)
+		postWith(t, stranger, env.URL+"/api/v1/sessions", body)
+	}
+	if _, err := env.Client.SignInWithDeviceProof(ctx, "alice", brandNew, s.DeviceProof); client.StatusOf(err) != http.StatusTooManyRequests {
+		t.Errorf("with the proof made under her old password, after a stranger's guesses: %v, want 429", err)
+	}
+	if _, err := env.Client.SignInWithDeviceProof(ctx, "alice", brandNew, proof); err != nil {
+		t.Errorf("with the proof her password change gave, after a stranger's guesses: %v, want success", err)
 	}
 }
 
