@@ -77,6 +77,8 @@ func TestBadInput(t *testing.T) {
 		"RepeatedFrom":      {"GET", report + "?from=2026-01-01&from=2026-01-02", "", ``, 400, "invalid", `"from" is given more than once`},
 		"RepeatedCursor":    {"GET", "/api/v1/threads?cursor=a&cursor=b", "", ``, 400, "invalid", `"cursor" is given more than once`},
 		"RepeatedAccessApp": {"GET", "/api/v1/me/access-log?app=a&app=b", "", ``, 400, "invalid", `"app" is given more than once`},
+		// Not the same as no app, which is every app's entries.
+		"EmptyAccessApp": {"GET", "/api/v1/me/access-log?app=", "", ``, 400, "invalid", "app must be an app's client_id"},
 		// So is one that no route reads: it is bad input all the same.
 		"MalformedQueryOnASend":  {"POST", send + "?x=%zz", "application/json", `{"text": "hi"}`, 400, "invalid", "query string is malformed"},
 		"RepeatedQueryOnMe":      {"GET", "/api/v1/me?limit=1&limit=2", "", ``, 400, "invalid", `"limit" is given more than once`},

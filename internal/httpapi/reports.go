@@ -26,7 +26,7 @@ func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 	case q.Has("period") && q.Get("period") == "":
 		err = parley.Errorf(parley.EINVALID, "period must be day, week or fortnight")
-	case format != "" && format != "json" && format != "csv" && format != "svg":
+	case q.Has("format") && format != "json" && format != "csv" && format != "svg":
 		err = parley.Errorf(parley.EINVALID, "format must be json, csv or svg")
 	}
 	if err != nil {

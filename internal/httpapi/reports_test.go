@@ -334,7 +334,7 @@ func TestReports_BadInput(t *testing.T) {
 	owner := env.MustMember(t, "owner")
 	partner := mustOwnedPartner(t, env, "Films", "owner")
 	for _, q := range []string{"from=2026-13-01", "to=yesterday", "from=2026-01-02&to=2026-01-01", "from=2024-01-01&to=2026-01-01",
-		"period=hour", "period=", "format=pdf", "from=2026-01-01&from=2026-01-02", "from=1600-01-01&to=2026-01-01",
+		"period=hour", "period=", "format=pdf", "format=", "from=2026-01-01&from=2026-01-02", "from=1600-01-01&to=2026-01-01",
 		// Year 0, whose weeks and fortnights would start in year -1, which
 		// no YYYY-MM-DD can write.
 		"from=0000-01-01&to=0000-01-10&period=week", "to=0000-12-31",

@@ -9,6 +9,11 @@ import (
 
 func (s *Server) handleAccessLog(w http.ResponseWriter, r *http.Request) {
 	q, limit, err := pageQuery(r)
+	if err == nil && q.Has("app") && q.Get("app") == "" {
+		// Taken as none, it would answer every app's entries to a client
+		// whose app came out empty.
+		err = parley.Errorf(parley.EINVALID, "app must be an app's client_id")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
