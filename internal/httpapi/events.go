@@ -166,10 +166,16 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 
 	// The context ends when the client closes, or the bus drops the
 	// subscription: a write blocked on a stalled client is then abandoned
-	// at once.
+	// at once. The reading goes on until the stream returns, under a
+	// context of its own: ending a read's context closes the connection
+	// (the library's way), which would cut off the close frame that tells
+	// the client why its stream ends, 1013 when the bus dropped it, 1001
+	// at a shutdown.
+	reading, stopReading := context.WithCancel(ctx)
+	defer stopReading()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go discardInput(ctx, conn, cancel)
+	go discardInput(reading, conn, cancel)
 	defer sub.AfterEnd(cancel)()
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()

@@ -12,13 +12,17 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
 )
@@ -642,4 +646,124 @@ func TestEvents_AppStreamGoneIsGoneAtOnce(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEvents_NodeThatMissedEventsClosesWith1013: the API says that every
+// client of a server that missed events itself is disconnected "with
+// close code 1013 (try again later) ... with a reason that says so", to
+// reconnect and catch up. Here the NATS stream the node follows is
+// deleted and made anew, which the node finds out and ends its
+// subscriptions as dropped; bob's client reads all the while, and must be
+// told 1013 with that reason, not have its connection cut without a close
+// frame (1006), which says nothing of what happened.
+func TestEvents_NodeThatMissedEventsClosesWith1013(t *testing.T) {
+	srv := apptest.StartNATSServer(t)
+	env := apptest.Start(t, func(c *config.Config) { c.NATS = srv.URL() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + bob.Token()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, bus.DefaultStream); err != nil {
+		t.Fatal(err)
+	}
+	// The next event makes the stream again; the node finds it new.
+	apptest.MustSend(t, alice, th.ID, "after the stream was lost")
+	select {
+	case err := <-ended:
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusTryAgainLater {
+			t.Fatalf("bob's stream, on a node that missed events, ended with %v (close status %d); want 1013 with a reason saying events were missed", err, websocket.CloseStatus(err))
+		}
+		if !strings.Contains(ce.Reason, "missed") {
+			t.Errorf("closed with 1013 %q; want a reason saying events were missed", ce.Reason)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("bob's stream is still open 20 seconds after the node's stream was lost")
+	}
+}
+
+// TestEvents_ShutdownClosesWithGoingAway: the API says "The server closes
+// with 1001 (going away) when it shuts down". Every stream open when the
+// server shuts down gracefully is told so, and none of them is told it was
+// too slow (1013), which would send its client catching up and count it
+// among the slow disconnects.
+func TestEvents_ShutdownClosesWithGoingAway(t *testing.T) {
+	t.Parallel()
+	// The server's close of its streams races with the bus's end of
+	// their subscriptions; a few servers show it.
+	for range 5 {
+		if wrong := shutDownWithStreams(t, 50); len(wrong) > 0 {
+			t.Fatalf("of 50 streams open at a shutdown, these were not closed with 1001 going away: %v", wrong)
+		}
+	}
+}
+
+// shutDownWithStreams starts a server, opens streams streams on it, shuts
+// it down, and counts how the streams that did not end with 1001 ended.
+func shutDownWithStreams(t *testing.T, streams int) map[string]int {
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice := env.MustMember(t, "alice")
+	conns := make([]*websocket.Conn, streams)
+	for i := range conns {
+		conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + alice.Token()}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		conns[i] = conn
+	}
+	codes := make([]websocket.StatusCode, streams)
+	reasons := make([]string, streams)
+	var wg sync.WaitGroup
+	for i, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := conn.Read(ctx)
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				codes[i], reasons[i] = ce.Code, ce.Reason
+			} else {
+				codes[i], reasons[i] = -1, err.Error()
+			}
+		}()
+	}
+	env.Stop()
+	wg.Wait()
+	wrong := map[string]int{}
+	for i, code := range codes {
+		if code != websocket.StatusGoingAway {
+			wrong[code.String()+" "+reasons[i]]++
+		}
+	}
+	return wrong
 }
