@@ -33,8 +33,9 @@ const (
 	EventThreadTyping = "thread.typing"
 	// EventUserUpdated tells a member's own clients, the members who take
 	// part in a thread with them and their friends that the member's
-	// public profile changed (UserUpdated): every name shown for them is
-	// to be read again. No app receives it.
+	// public profile changed (UserUpdated), by a rename or by the
+	// account's deletion: every name shown for them is to be read again.
+	// No app receives it.
 	EventUserUpdated = "user.updated"
 
 	// EventGrantsEnded is a control event, never sent to a client: the

@@ -61,3 +61,47 @@ func TestUserUpdated(t *testing.T) {
 	}
 	wantNoEvent(t, ctx, client.EventUserUpdated, w.alice, bobs, w.aliceBob, "bob, when alice keeps her name")
 }
+
+// TestUserUpdated_AccountDeleted: a deleted account's display name becomes
+// "Deleted account", which others see beside its tombstones (README, A
+// member's data). user.updated is how a client learns that a name it
+// shows changed ("show it wherever the name is shown"), and
+// message.deleted carries no sender: without user.updated, bob's client
+// keeps showing alice's old name beside her tombstones and in the group's
+// notes until it reads everything again.
+func TestUserUpdated_AccountDeleted(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, alice, th.ID, "soon a tombstone")
+	aliceID := apptest.MustMe(t, alice).ID
+	bobs := mustEvents(t, bob)
+
+	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	wait, stop := context.WithTimeout(ctx, 3*time.Second)
+	defer stop()
+	for {
+		ev, err := bobs.Next(wait)
+		if err != nil {
+			t.Fatalf("bob's stream told %v, and no user.updated giving alice's name as %q: %v", seen, parley.DeletedDisplayName, err)
+		}
+		seen = append(seen, ev.Type)
+		if ev.Type != client.EventUserUpdated {
+			continue
+		}
+		var got client.UserUpdated
+		if err := json.Unmarshal(ev.Data, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.User.ID == aliceID && got.User.DisplayName == parley.DeletedDisplayName {
+			return
+		}
+	}
+}

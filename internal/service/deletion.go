@@ -92,6 +92,11 @@ type deletion struct {
 	readers          map[string][]string
 	left             []parley.ThreadChange
 	reopened         []string
+	// erased is the member as others see them from now on, and contacts
+	// those who saw their name before, to be told of the new one
+	// (user.updated), as of a rename.
+	erased   parley.UserRef
+	contacts []string
 }
 
 // deleteAccount deletes the account of the member named username, as the
@@ -116,6 +121,12 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if d.access, err = s.endAccess(ctx, tx, u.ID, actor.ActorID != u.ID); err != nil {
 			return err
 		}
+		// Who sees the member's name, found before they leave their
+		// threads and friends.
+		if d.contacts, err = tx.FindContactIDs(ctx, u.ID); err != nil {
+			return err
+		}
+		d.erased = parley.UserRef{ID: u.ID, Username: u.Username, DisplayName: parley.DeletedDisplayName}
 		// The expired sessions, kept listed for operators, go with the
 		// account.
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, nil, time.Time{}); err != nil {
@@ -167,6 +178,9 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	}
 	for _, m := range d.reacted {
 		s.publishMessage(ctx, parley.EventMessageReacted, d.readers[m.ThreadID], m)
+	}
+	if len(d.contacts) > 0 {
+		s.publish(ctx, d.contacts, parley.NewEvent(parley.EventUserUpdated, "", parley.UserUpdated{User: d.erased}))
 	}
 	return nil
 }
