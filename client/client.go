@@ -769,6 +769,18 @@ func (c *Client) MarkRead(ctx context.Context, threadID string, seq int64) error
 	return err
 }
 
+// ReadMarkers returns how far each participant of the thread has read, in
+// the order they joined: what read.updated events tell, for a client that
+// missed some while it was away. In a direct thread under a block, only
+// the member's own. Apps cannot ask.
+func (c *Client) ReadMarkers(ctx context.Context, threadID string) ([]ReadMarker, error) {
+	var out struct {
+		ReadMarkers []ReadMarker `json:"read_markers"`
+	}
+	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/read", nil, &out)
+	return out.ReadMarkers, err
+}
+
 // NewShare is a link to share with a friend.
 type NewShare struct {
 	To    string `json:"to"`

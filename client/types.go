@@ -402,6 +402,13 @@ type ReadUpdated struct {
 	Seq      int64  `json:"seq"`
 }
 
+// ReadMarker is how far one participant of a thread has read: up to the
+// message numbered Seq.
+type ReadMarker struct {
+	User UserRef `json:"user"`
+	Seq  int64   `json:"seq"`
+}
+
 // EventTicket is a single-use ticket that opens a realtime connection
 // without the token, as browsers, which cannot set headers on a WebSocket,
 // must.

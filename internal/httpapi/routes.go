@@ -64,6 +64,7 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/api/v1/threads/{id}/participants", handler: s.handleParticipantAdd},
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/me", handler: s.handleThreadLeave},
 		{method: "DELETE", pattern: "/api/v1/threads/{id}/participants/{user_id}", handler: s.handleParticipantRemove},
+		{method: "GET", pattern: "/api/v1/threads/{id}/read", handler: s.handleReadMarkers},
 		{method: "POST", pattern: "/api/v1/threads/{id}/read", handler: s.handleThreadRead},
 		{method: "POST", pattern: "/api/v1/threads/{id}/typing", handler: s.handleThreadTyping},
 		{method: "GET", pattern: "/api/v1/threads/{id}/apps", handler: s.handleThreadApps},

@@ -168,6 +168,7 @@ func TestThreads_Privacy(t *testing.T) {
 		"Participants": func(id string) error { _, err := eve.Participants(ctx, id); return err },
 		"Send":         func(id string) error { _, err := eve.SendMessage(ctx, id, "hi", ""); return err },
 		"Read":         func(id string) error { return eve.MarkRead(ctx, id, 1) },
+		"ReadMarkers":  func(id string) error { _, err := eve.ReadMarkers(ctx, id); return err },
 		"Leave":        func(id string) error { return eve.LeaveThread(ctx, id) },
 		"AddSelf":      func(id string) error { _, err := eve.AddParticipant(ctx, id, "eve"); return err },
 	} {
@@ -195,6 +196,48 @@ func TestThreads_Privacy(t *testing.T) {
 			t.Fatalf("eve's threads = %+v, %v", page, err)
 		}
 	})
+}
+
+// TestThreads_ReadMarkers: how far each participant of a thread has read
+// can be read again, for a client that missed the read.updated that told
+// it while it was away, in the order they joined; not by an app, and, in
+// a conversation under a block, only the member's own.
+func TestThreads_ReadMarkers(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for _, text := range []string{"one", "two", "three", "four"} {
+		apptest.MustSend(t, alice, th.ID, text)
+	}
+	if err := bob.MarkRead(ctx, th.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	markers := func(c *client.Client) string {
+		t.Helper()
+		list, err := c.ReadMarkers(ctx, th.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range list {
+			out = append(out, fmt.Sprintf("%s:%d", m.User.Username, m.Seq))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := markers(alice); got != "alice:4 bob:3" {
+		t.Errorf("alice reads the markers %q; want alice:4 bob:3", got)
+	}
+	_, err := alicesApp(t, env).ReadMarkers(ctx, th.ID)
+	wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+	if _, err := alice.Block(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if got := markers(bob); got != "bob:3" {
+		t.Errorf("blocked, bob reads the markers %q; want his own alone", got)
+	}
 }
 
 func TestThreads_Participants(t *testing.T) {
