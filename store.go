@@ -243,6 +243,8 @@ type ThreadStore interface {
 	// NextSeq takes the thread's next message number and records activity
 	// at t. Numbers are dense: each transaction that commits took the one
 	// after the last committed, however many write the thread at once.
+	// Recording activity never moves a thread's last activity back: of two
+	// writes at once, the one with the earlier time may commit last.
 	NextSeq(ctx context.Context, threadID string, t time.Time) (int64, error)
 	// TouchThread records activity at t without taking a number.
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
@@ -331,7 +333,11 @@ type MessageStore interface {
 	// thread's next number into m.Seq and records activity at m.CreatedAt
 	// (as NextSeq), stores m as the thread's next change (as CreateMessage,
 	// with its ECONFLICT), and moves the sender's read marker up to m.Seq
-	// (as SetReadSeq); ENOTFOUND when the thread does not exist.
+	// (as SetReadSeq); ENOTFOUND when the thread does not exist. When the
+	// thread's last activity is later than m.CreatedAt, as when another
+	// post took the number before with a later time, m is stored at that
+	// time, into m.CreatedAt: a thread's messages' times rise with their
+	// numbers.
 	PostMessage(ctx context.Context, m *Message) error
 	// PostParticipantMessage returns the IDs of the thread's current
 	// participants, as FindParticipantIDs, and posts m, as PostMessage,

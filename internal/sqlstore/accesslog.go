@@ -411,7 +411,7 @@ func accessPageQuery(f parley.AccessFilter, pg bool) (string, []any) {
 	if f.Ascending {
 		order, cmp = "ASC", ">"
 	}
-	args := []any{f.UserID, f.From, f.Limit}
+	args := []any{f.UserID, f.From, max(0, f.Limit)}
 	from, where := "access_log", ""
 	if f.ClientID != "" {
 		args = append(args, f.ClientID)

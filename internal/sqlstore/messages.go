@@ -395,16 +395,17 @@ func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 func (t *txn) postMessage(ctx context.Context, m *parley.Message, cond string) (bool, error) {
 	// The message's number and its change's, in one statement, as NextSeq
 	// and nextChange would take them.
-	var change int64
+	var change, at int64
 	err := t.queryRow(ctx, "thread", `
-		UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $2
-		WHERE id = $1`+cond+` RETURNING last_seq, last_change`, []any{m.ThreadID, micros(m.CreatedAt)}, &m.Seq, &change)
+		UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = `+laterActivity("$2")+`
+		WHERE id = $1`+cond+` RETURNING last_seq, last_change, last_activity_at`, []any{m.ThreadID, micros(m.CreatedAt)}, &m.Seq, &change, &at)
 	if cond != "" && parley.ErrorCode(err) == parley.ENOTFOUND {
 		return false, nil
 	}
 	if err != nil {
 		return false, mapError("post message", err)
 	}
+	m.CreatedAt = fromMicros(at)
 	if err := t.insertMessage(ctx, m, change); err != nil {
 		return false, mapError("post message", err)
 	}
@@ -661,7 +662,7 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 	const op = "find message changes"
 	size := max(0, min(f.Limit, parley.MaxMessageLimit+1))
 	rows, err := t.query(ctx, `SELECT `+changesQuery(t.messageSQL().columns, readableWhere),
-		f.ThreadID, f.MemberID, f.FromSeq, f.After, f.Limit)
+		f.ThreadID, f.MemberID, f.FromSeq, f.After, max(0, f.Limit))
 	if err != nil {
 		return nil, mapError(op, err)
 	}

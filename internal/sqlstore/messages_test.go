@@ -140,6 +140,72 @@ func TestMessages_FindMessagesBySeq(t *testing.T) {
 // participant, and returns the participants; a sender who left, or was
 // never in the thread, gets the participants and nothing stored. Through
 // WriteOne, a post that fails keeps nothing.
+// A thread's last activity never goes back, and its messages' times rise
+// with their numbers: of two writes at once on PostgreSQL, the one whose
+// time was taken first may take the thread's row, and its number, last.
+// A post with a time before the thread's last activity is stored at that
+// activity's time, given back in the message; a rename, a touch or a
+// notice's number earlier than it leave it where it is.
+func TestMessages_TimesRiseWithNumbers(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, th := changesThread(t, db)
+		later, earlier := th.LastActivityAt.Add(time.Minute), th.LastActivityAt.Add(time.Second)
+		post := func(text string, at time.Time, participant bool) *parley.Message {
+			t.Helper()
+			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: alice.Ref(), Kind: parley.MessageKindText, Text: text, CreatedAt: at}
+			mustWrite(t, db, func(tx parley.Tx) error {
+				if participant {
+					_, _, err := tx.PostParticipantMessage(ctx, m)
+					return err
+				}
+				return tx.PostMessage(ctx, m)
+			})
+			return m
+		}
+		lastActivity := func() time.Time {
+			t.Helper()
+			var got *parley.Thread
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindThreadByID(ctx, th.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			return got.LastActivityAt
+		}
+		post("first, its time taken last", later, false)
+		for i, participant := range []bool{false, true} {
+			m := post(fmt.Sprint("then ", i), earlier, participant)
+			if !m.CreatedAt.Equal(later) {
+				t.Errorf("a post with a time before the thread's last activity is at %s; want %s", m.CreatedAt, later)
+			}
+		}
+		var stored []*parley.Message
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			stored, err = tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, Limit: 10})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range stored {
+			if !m.CreatedAt.Equal(later) {
+				t.Errorf("message %d is stored at %s; want %s", m.Seq, m.CreatedAt, later)
+			}
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if _, err := tx.NextSeq(ctx, th.ID, earlier); err != nil {
+				return err
+			}
+			if err := tx.TouchThread(ctx, th.ID, earlier); err != nil {
+				return err
+			}
+			return tx.RenameThread(ctx, th.ID, "renamed", earlier)
+		})
+		if got := lastActivity(); !got.Equal(later) {
+			t.Errorf("the thread's last activity went back to %s; want %s", got, later)
+		}
+	})
+}
+
 func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -580,5 +646,54 @@ func postMany(t *testing.T, db *sqlstore.DB, u *parley.User, th *parley.Thread, 
 			}
 		}
 		return nil
+	})
+}
+
+// A page asked for with a limit below zero is empty on both engines, not
+// every row on SQLite, where LIMIT -1 means no limit, and an error on
+// PostgreSQL, which refuses a negative LIMIT.
+func TestPages_NegativeLimitIsNone(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, th := changesThread(t, db)
+		bob := mustUsers(t, db, "bob")[0]
+		for range 3 {
+			mustWrite(t, db, postTo(th.ID, alice.ID))
+			mustWrite(t, db, func(tx parley.Tx) error {
+				return tx.AppendAccess(ctx, []parley.AccessRecord{readRecord(alice.ID, bob, "m")})
+			})
+		}
+		for _, c := range []struct {
+			name string
+			read func(tx parley.Tx) (int, error)
+		}{
+			{"FindMessages", func(tx parley.Tx) (int, error) {
+				l, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, Limit: -1})
+				return len(l), err
+			}},
+			{"FindMessageChanges", func(tx parley.Tx) (int, error) {
+				l, err := tx.FindMessageChanges(ctx, parley.ChangeFilter{ThreadID: th.ID, Limit: -1})
+				return len(l), err
+			}},
+			{"SearchMessages", func(tx parley.Tx) (int, error) {
+				l, err := tx.SearchMessages(ctx, parley.SearchFilter{MemberID: alice.ID, Text: "hi", Limit: -1})
+				return len(l), err
+			}},
+			{"FindThreads", func(tx parley.Tx) (int, error) {
+				l, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: alice.ID, Limit: -1})
+				return len(l), err
+			}},
+			{"FindAccessEntries", func(tx parley.Tx) (int, error) {
+				l, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: alice.ID, Limit: -1})
+				return len(l), err
+			}},
+		} {
+			var n int
+			err := db.Read(ctx, func(tx parley.Tx) (err error) { n, err = c.read(tx); return err })
+			if err != nil || n != 0 {
+				t.Errorf("%s with limit -1: %d rows, %v; want none", c.name, n, err)
+			}
+		}
 	})
 }

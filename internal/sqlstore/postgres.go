@@ -676,12 +676,21 @@ func (r *batchRows) Err() error {
 // thread's number and its new last_seq and last_change: the message is
 // stored, with its idempotency key if it has one, and marks the thread
 // read up to it for its sender.
+// pgNext is the thread's update that numbers a post, holding the thread's
+// row until the transaction ends. Two posts into one thread at once on
+// PostgreSQL are numbered in the order they take the row, which may be
+// the other of the order of their times, taken before: the thread's last
+// activity never goes back, and a message's time is the later of its own
+// and the thread's last activity, so that times rise with numbers, as
+// they do on SQLite, whose writes run one at a time.
+var pgNext = `last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = ` + laterActivity("$6")
+
 const pgPost = `
 		posted AS (
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
 				via_client_id, via_name, share_url, share_title, reply_to_seq, change_offset)
-			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, $6, $7, $8, $9, $10, $11, last_change - last_seq FROM next
-			RETURNING thread_no, seq, sender_no, seq + change_offset AS change
+			SELECT no, last_seq, $2, (SELECT no FROM users WHERE id = $3), $4, $5, last_activity_at, $7, $8, $9, $10, $11, last_change - last_seq FROM next
+			RETURNING thread_no, seq, sender_no, seq + change_offset AS change, created_at
 		), keyed AS (
 			INSERT INTO message_keys (sender_no, idempotency_key, thread_no, seq, request_hash)
 			SELECT sender_no, $12, thread_no, seq, $13::bytea FROM posted WHERE $12::text IS NOT NULL
@@ -692,8 +701,8 @@ const pgPost = `
 
 // pgPostArgs are the values of pgPost's parameters: messageArgs' but the
 // seq, which the statement takes, the idempotency key ($12) and the
-// request kept with it ($13). The
-// message's time is $6.
+// request kept with it ($13). The message's time is $6, or the thread's
+// last activity when that is later (pgNext).
 func (t *txn) pgPostArgs(m *parley.Message) ([]any, error) {
 	args, err := t.messageArgs(m)
 	if err != nil {
@@ -711,13 +720,18 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 	if err != nil {
 		return err
 	}
+	var at int64
 	err = t.queryRow(ctx, "thread", `
 		WITH next AS (
-			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
-			WHERE id = $1 RETURNING no, last_seq, last_change
+			UPDATE threads SET `+pgNext+`
+			WHERE id = $1 RETURNING no, last_seq, last_change, last_activity_at
 		), `+pgPost+`
-		SELECT seq, change FROM posted`, args, &m.Seq, &m.Change)
-	return mapError("post message", err)
+		SELECT seq, change, created_at FROM posted`, args, &m.Seq, &m.Change, &at)
+	if err != nil {
+		return mapError("post message", err)
+	}
+	m.CreatedAt = fromMicros(at)
+	return nil
 }
 
 // postParticipantMessagePG is PostParticipantMessage in one statement, the
@@ -744,7 +758,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		return nil, false, err
 	}
 	var ids []string
-	var seq, change int64
+	var seq, change, at int64
 	var in bool
 	err = t.queryRow(ctx, "thread", `
 		WITH members AS (
@@ -752,11 +766,12 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		), sender AS (
 			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR KEY SHARE
 		), next AS (
-			UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $6
-			FROM sender WHERE id = $1 AND NOT blocked RETURNING no, last_seq, last_change
+			UPDATE threads SET `+pgNext+`
+			FROM sender WHERE id = $1 AND NOT blocked RETURNING no, last_seq, last_change, last_activity_at
 		), `+pgPost+`
-		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), coalesce((SELECT change FROM posted), 0), EXISTS (SELECT 1 FROM sender)
-		FROM members`, args, &ids, &seq, &change, &in)
+		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), coalesce((SELECT change FROM posted), 0),
+			coalesce((SELECT created_at FROM posted), 0), EXISTS (SELECT 1 FROM sender)
+		FROM members`, args, &ids, &seq, &change, &at, &in)
 	if err != nil {
 		return nil, false, mapError("post message", err)
 	}
@@ -770,7 +785,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 	if seq == 0 {
 		return ids, false, nil
 	}
-	m.Seq, m.Change = seq, change
+	m.Seq, m.Change, m.CreatedAt = seq, change, fromMicros(at)
 	return ids, true, nil
 }
 

@@ -75,7 +75,7 @@ func (t *txn) FindReachedMessageChanges(ctx context.Context, g *parley.Grant, f 
 	list := make([]parley.MessageChange, 0, max(0, min(f.Limit, parley.MaxMessageLimit+1)))
 	s := t.newMessageScanner(f.ThreadID, nil, nil, nil)
 	page := changesQuery(messagePostgres.columns, readableWhereFrom(reachedFrom))
-	args := []any{f.ThreadID, f.MemberID, nil, f.After, f.Limit}
+	args := []any{f.ThreadID, f.MemberID, nil, f.After, max(0, f.Limit)}
 	reached, err := t.findReachedPG(ctx, op, g, page, pgMessageColumns, args, func(rows rows) error {
 		m, err := s.scan(rows)
 		if err == nil {

@@ -25,7 +25,9 @@ import (
 // sqliteFold, FoldCase registered with the driver; PostgreSQL's lower()
 // lowers every letter under a UTF-8 LC_CTYPE, and translate() makes the
 // second lower cases first ones (not upper(), which ICU lets make two
-// letters of one: "SS" of "ß").
+// letters of one: "SS" of "ß"). ICU's lower() makes two of one too, of
+// U+0130 (İ, Turkish capital dotted I): an i and a combining dot, where
+// FoldCase makes it i; so it is made i before lower() is asked.
 
 // FoldsCase reports whether the database folds the case of every letter
 // that has one, as search needs to find a text whatever its case: SQLite's
@@ -70,7 +72,7 @@ func searchWhere(fold, position string) string {
 
 var (
 	searchWhereSQLite   = searchWhere(sqliteFold+"(%s)", "instr")
-	searchWherePostgres = searchWhere("translate(lower(%s), '"+parley.OtherLowerCases+"', '"+parley.FirstLowerCases+"')", "strpos")
+	searchWherePostgres = searchWhere("translate(lower(replace(%s, 'İ', 'i')), '"+parley.OtherLowerCases+"', '"+parley.FirstLowerCases+"')", "strpos")
 )
 
 func (t *txn) SearchMessages(ctx context.Context, f parley.SearchFilter) ([]*parley.Message, error) {
@@ -82,5 +84,5 @@ func (t *txn) SearchMessages(ctx context.Context, f parley.SearchFilter) ([]*par
 	if t.pg != nil {
 		where = searchWherePostgres
 	}
-	return t.findMessages(ctx, "search messages", "", max(0, min(f.Limit, 1000)), where, f.MemberID, f.Text, before, t.messageID(id), f.Limit)
+	return t.findMessages(ctx, "search messages", "", max(0, min(f.Limit, 1000)), where, f.MemberID, f.Text, before, t.messageID(id), max(0, f.Limit))
 }

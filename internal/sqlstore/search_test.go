@@ -166,6 +166,49 @@ func TestFoldsCase(t *testing.T) {
 	}
 }
 
+// A search finds the same messages in a PostgreSQL database of an ICU
+// locale as on SQLite: "İstanbul" by "istanbul" and "İSTANBUL" too, though
+// ICU's lower() makes two characters of İ (an i and a combining dot),
+// where parley.FoldCase, which folds the text searched for, makes one.
+func TestSearchMessages_UnderAnICULocale(t *testing.T) {
+	t.Parallel()
+	if !slices.Contains(sqlstoretest.Engines, "postgres") {
+		t.Skip("PostgreSQL is not among the engines tested")
+	}
+	ctx := context.Background()
+	icu, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresICU(t, "en-US"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer icu.Close()
+	if folds, err := icu.FoldsCase(ctx); err != nil || !folds {
+		t.Fatalf("a database of ICU's en-US: folds case %v, %v; want it to", folds, err)
+	}
+	for engine, db := range map[string]*sqlstore.DB{"SQLite": sqlstoretest.Open(t, "sqlite"), "PostgreSQL of ICU's en-US": icu} {
+		alice, th := changesThread(t, db)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.PostMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: alice.Ref(),
+				Kind: parley.MessageKindText, Text: "İstanbul'da buluşalım", CreatedAt: parley.Now()})
+		})
+		for _, q := range []string{"istanbul", "İstanbul", "İSTANBUL", "BULUŞ"} {
+			text, err := parley.SearchText(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []*parley.Message
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				found, err = tx.SearchMessages(ctx, parley.SearchFilter{MemberID: alice.ID, Text: text, Limit: 10})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(found) != 1 {
+				t.Errorf("%s: a search for %q found %d messages; want the one", engine, q, len(found))
+			}
+		}
+	}
+}
+
 // A PostgreSQL database that cannot hold every text members write, one of
 // LATIN1 (which refuses Greek, Cyrillic and emoji) or SQL_ASCII (which
 // holds bytes unchecked, and folds the case of ASCII letters only), is

@@ -24,12 +24,15 @@ func TestShares_LinksClicksAndReportRows(t *testing.T) {
 		alice, bob := newUser("alice"), newUser("bob")
 		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice.ID, RedirectURIs: []string{"https://films.example/cb"},
 			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
-		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
+		// The thread begins with the early card: a post's time is never
+		// before its thread's last activity.
+		began := now.Add(-48 * time.Hour)
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: began, CreatedAt: began}
 		card := func(at time.Time) *parley.Message {
 			return &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: alice.Ref(), Kind: parley.MessageKindShare, CreatedAt: at,
 				Via: &parley.Via{ClientID: app.ClientID, Name: app.Name}, Share: &parley.Share{URL: "https://films.example/1", Title: "A film"}}
 		}
-		early, late := card(now.Add(-48*time.Hour)), card(now)
+		early, late := card(began), card(now)
 		links := func(m *parley.Message) []parley.ShareLink {
 			var out []parley.ShareLink
 			for _, u := range []*parley.User{alice, bob} {

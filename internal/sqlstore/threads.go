@@ -80,7 +80,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		  AND ($5 = '' OR g.thread_id IS NOT NULL)
 		  AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM thread_app_closures c WHERE c.thread_id = t.id))
 		ORDER BY t.last_activity_at DESC, t.id DESC
-		LIMIT $4`, f.UserID, afterAt, afterID, f.Limit, f.GrantID, f.OpenToApps)
+		LIMIT $4`, f.UserID, afterAt, afterID, max(0, f.Limit), f.GrantID, f.OpenToApps)
 	if err != nil {
 		return nil, mapError("find threads", err)
 	}
@@ -100,16 +100,23 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 	return list, mapError("find threads", rows.Err())
 }
 
+// laterActivity is, in SQL, the later of a thread's last activity and the
+// time param, for an update that records activity: the last activity never
+// goes back (ThreadStore.NextSeq).
+func laterActivity(param string) string {
+	return `CASE WHEN last_activity_at > ` + param + ` THEN last_activity_at ELSE ` + param + ` END`
+}
+
 func (t *txn) NextSeq(ctx context.Context, threadID string, at time.Time) (int64, error) {
 	var seq int64
 	err := t.queryRow(ctx, "thread", `
-		UPDATE threads SET last_seq = last_seq + 1, last_activity_at = $2 WHERE id = $1 RETURNING last_seq`,
+		UPDATE threads SET last_seq = last_seq + 1, last_activity_at = `+laterActivity("$2")+` WHERE id = $1 RETURNING last_seq`,
 		[]any{threadID, micros(at)}, &seq)
 	return seq, mapError("next seq", err)
 }
 
 func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE threads SET last_activity_at = $2 WHERE id = $1`, threadID, micros(at))
+	res, err := t.exec(ctx, `UPDATE threads SET last_activity_at = `+laterActivity("$2")+` WHERE id = $1`, threadID, micros(at))
 	if err != nil {
 		return mapError("touch thread", err)
 	}
@@ -117,7 +124,7 @@ func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) er
 }
 
 func (t *txn) RenameThread(ctx context.Context, threadID, title string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE threads SET title = $2, last_activity_at = $3 WHERE id = $1`, threadID, title, micros(at))
+	res, err := t.exec(ctx, `UPDATE threads SET title = $2, last_activity_at = `+laterActivity("$3")+` WHERE id = $1`, threadID, title, micros(at))
 	if err != nil {
 		return mapError("rename thread", err)
 	}

@@ -12,6 +12,37 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
+// Members are listed by username byte by byte, as on SQLite, in a
+// PostgreSQL database of any locale: under ICU's en-US (or glibc's
+// en_US.UTF-8), "a_b", "a.b" and "ab" would come in another order.
+func TestUsers_ListedByUsernameAlikeInAnyLocale(t *testing.T) {
+	t.Parallel()
+	if !slices.Contains(sqlstoretest.Engines, "postgres") {
+		t.Skip("PostgreSQL is not among the engines tested")
+	}
+	ctx := context.Background()
+	icu, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresICU(t, "en-US"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer icu.Close()
+	want := []string{"a.b", "a_b", "ab"}
+	for engine, db := range map[string]*sqlstore.DB{"SQLite": sqlstoretest.Open(t, "sqlite"), "PostgreSQL of ICU's en-US": icu} {
+		mustUsers(t, db, "ab", "a_b", "a.b")
+		var users []*parley.User
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { users, err = tx.FindUsers(ctx); return err }); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range users {
+			got = append(got, u.Username)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s lists the members %q; want %q", engine, got, want)
+		}
+	}
+}
+
 // A member is disabled and enabled again, as every way of finding them
 // says, and gets a new password hash; unknown members are ENOTFOUND.
 func TestUsers_DisabledAndPassword(t *testing.T) {

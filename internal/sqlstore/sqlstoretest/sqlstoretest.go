@@ -230,6 +230,23 @@ func PostgresLocale(tb testing.TB, encoding, locale string) string {
 	return postgresURL(tb, name, "")
 }
 
+// PostgresICU creates an empty database of its own for the test, in
+// UTF-8, whose collation and case mapping are ICU's for the locale (such
+// as en-US), and returns its URL. It is dropped when the test ends.
+func PostgresICU(tb testing.TB, locale string) string {
+	tb.Helper()
+	name := "test_" + strings.ToLower(rand.Text()[:16])
+	if _, err := postgresAdmin(tb).Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE '` + locale + `'`); err != nil {
+		tb.Fatalf("create database %s of ICU's locale %s: %v", name, locale, err)
+	}
+	tb.Cleanup(func() {
+		if err := dropPostgresDatabase(name); err != nil {
+			tb.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return postgresURL(tb, name, "")
+}
+
 // Template returns the name of a database in the test database's server
 // that fill, given its URL, made once a test binary for what names it
 // (such as "store"), to be copied by PostgresCopy. The first test to ask
