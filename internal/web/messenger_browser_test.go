@@ -792,6 +792,89 @@ func TestMessenger_Browser_RemovedWhileOffline(t *testing.T) {
 	}
 }
 
+// A member reading older messages still sees the messages the page shows
+// as they now are once the connection comes back: one edited, one deleted
+// and one reacted to while the page was cut off from the server change on
+// the page without a reload, and the page keeps the messages it showed,
+// no more. So on a page of older messages (a search's result, a reply's
+// quote), which takes no new messages, and on the newest messages
+// scrolled up through older ones, more than one page's worth, with the
+// changes among the newest.
+func TestMessenger_Browser_ShownMessagesCatchUpAfterReconnect(t *testing.T) {
+	// changedWhileCut opens the thread's page at path, as alice, once
+	// bob sent it n messages, and has open do what she does there. It
+	// then cuts the page off, has bob edit, delete and react to the
+	// messages numbered seq, seq+1 and seq+2, and checks that the page
+	// shows them so once back, and the same messages as before.
+	changedWhileCut := func(t *testing.T, n int, path string, open func(t *testing.T, a context.Context), seq int) {
+		t.Helper()
+		env, proxy := behindCut(t, apptest.Unlimited)
+		ctx := context.Background()
+		alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+		apptest.MustFriends(t, alice, bob)
+		th := apptest.MustThread(t, alice, "bob").ID
+		sent := make([]*client.Message, 0, n)
+		for i := range n {
+			sent = append(sent, apptest.MustSend(t, bob, th, fmt.Sprintf("number %d", i+1)))
+		}
+		edited, deleted, reacted := sent[seq-1], sent[seq], sent[seq+1]
+
+		a := apptest.Chromium(t)
+		signInBrowser(t, a, proxy.URL, "alice")
+		must(t, chromedp.Do(a, chromedp.Navigate(proxy.URL+"/t/"+th+path), chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+		waitFor(t, a, `document.body.dataset.live === "open"`)
+		open(t, a)
+		want := fmt.Sprint(seqsShown(t, a))
+
+		proxy.down()
+		t.Cleanup(proxy.up)
+		waitFor(t, a, `document.body.dataset.live === "closed"`)
+		_, err := bob.EditMessage(ctx, edited.ID, fmt.Sprintf("number %d, corrected", seq))
+		must(t, err)
+		must(t, bob.DeleteMessage(ctx, deleted.ID))
+		_, err = bob.React(ctx, reacted.ID, "👍")
+		must(t, err)
+		proxy.up()
+		// The page is live again once it has caught up.
+		waitFor(t, a, `document.body.dataset.live === "open"`)
+
+		if got := text(t, a, fmt.Sprintf(`#m%d .bubble`, seq)); got != fmt.Sprintf("number %d, corrected", seq) {
+			t.Errorf("the message edited while the page was cut off reads %q after the reconnect, want the edit", got)
+		}
+		if !evaluate[bool](t, a, fmt.Sprintf(`!!document.querySelector("#m%d .edited")`, seq)) {
+			t.Errorf("the message edited while the page was cut off is not marked edited after the reconnect")
+		}
+		if got := text(t, a, fmt.Sprintf(`#m%d .bubble`, seq+1)); got != "Message deleted" {
+			t.Errorf("the message deleted while the page was cut off reads %q after the reconnect, want it deleted", got)
+		}
+		if got := evaluate[string](t, a, fmt.Sprintf(`[...document.querySelectorAll("#m%d .chip")].map((c) => c.textContent.trim()).join(" ")`, seq+2)); got != "👍 1" {
+			t.Errorf("the message reacted to while the page was cut off shows reactions %q after the reconnect, want 👍 1", got)
+		}
+		if got := fmt.Sprint(seqsShown(t, a)); got != want {
+			t.Errorf("the page shows seqs %s after the reconnect, want %s as before", got, want)
+		}
+		// Last: a window tall enough for the whole conversation loads the
+		// messages above it.
+		apptest.Screenshot(t, a, "caught-up")
+	}
+
+	t.Run("APageOfOlderMessages", func(t *testing.T) {
+		changedWhileCut(t, 40, "?before=16#m5", func(t *testing.T, a context.Context) {
+			if more := evaluate[string](t, a, `document.getElementById("messages").dataset.more`); more != "true" {
+				t.Fatalf("the page of messages before 16 says more=%q, want a page of older messages", more)
+			}
+		}, 5)
+	})
+
+	t.Run("ScrolledUpThroughOlderOnes", func(t *testing.T) {
+		// The newest 50, 71 to 120, and the 50 before them loaded above.
+		changedWhileCut(t, 120, "", func(t *testing.T, a context.Context) {
+			must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#older`))))
+			waitFor(t, a, `document.querySelector("#messages > li.msg").dataset.seq === "21"`)
+		}, 100)
+	})
+}
+
 // A member who answers from a page of older messages (a search's result,
 // a reply's quote) has the newest messages pulled in under their answer,
 // and from then on the page is one of the newest: the other member's

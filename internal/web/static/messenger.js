@@ -296,12 +296,19 @@ function merge(doc) {
 // refresh shows the message numbered seq as it now is.
 const refresh = async (seq) => merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
 
-// pull fetches the messages after seq, page by page, and merges them.
-async function pull(seq) {
-  for (let more = true; more; ) {
-    more = merge(await part(`${base}/messages?after=${seq}`)).more === "true";
-    seq = lastSeq();
+// pull fetches the messages after seq, page by page, and merges them: up
+// to the newest, and the page is one of the newest from then on; or, given
+// upTo, only as far as that seq (the messages a page of older ones shows),
+// and the page stays where it is.
+async function pull(seq, upTo = Infinity) {
+  for (let more = true; more && seq < upTo; ) {
+    const limit = upTo < Infinity ? `&limit=${upTo - seq}` : "";
+    const doc = await part(`${base}/messages?after=${seq}${limit}`);
+    const fetched = doc.querySelectorAll("#messages > li.msg");
+    more = merge(doc).more === "true" && fetched.length > 0;
+    if (fetched.length) seq = seqOf(fetched[fetched.length - 1]);
   }
+  if (upTo < Infinity) return;
   if (!atNewest) {
     atNewest = true;
     document.querySelector(`.conversation > p.older > a[href="${base}"]`)?.parentElement.remove();
@@ -511,23 +518,22 @@ const refreshHead = serial(async () => {
 });
 
 // catchUp brings the whole page up to date after the socket (re)opens:
-// every message from the first shown on, for deletions missed, then the
-// rest (not on a page of older messages, which stays where it is).
+// every message from the first shown on, for edits, deletions and
+// reactions missed, then the rest (not on a page of older messages, which
+// stays where it is: it reads again only those it shows).
 const catchUp = serial(async () => {
   await refreshInbox();
   if (!list) return;
-  if (atNewest) {
-    const stick = nearBottom();
-    try {
-      await pull(Math.max(firstSeq() - 1, 0));
-    } catch (err) {
-      // Removed from the thread, or it left, while the connection was
-      // down: as when it happens while connected (refreshHead).
-      if (err.status === 404 && !leaving) return location.assign("/");
-      throw err;
-    }
-    if (stick) toBottom();
+  const stick = atNewest && nearBottom();
+  try {
+    await pull(Math.max(firstSeq() - 1, 0), atNewest ? Infinity : lastSeq());
+  } catch (err) {
+    // Removed from the thread, or it left, while the connection was
+    // down: as when it happens while connected (refreshHead).
+    if (err.status === 404 && !leaving) return location.assign("/");
+    throw err;
   }
+  if (stick) toBottom();
   await Promise.all([refreshHead(), refreshSeen(), refreshApps()]);
   markRead();
 });
