@@ -2,20 +2,16 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
-	"github.com/parleyhq/parley/internal/password"
 	"github.com/parleyhq/parley/internal/service"
-	"golang.org/x/crypto/argon2"
 )
 
 func TestAccounts_Create(t *testing.T) {
@@ -64,48 +60,6 @@ func TestAccounts_Create(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// TestSessions_SignInRehashesAnOutdatedPassword: a password hashed with
-// earlier parameters (12 MiB, three passes) is hashed again with those of
-// new hashes when its member signs in with it, and signs in as before.
-func TestSessions_SignInRehashesAnOutdatedPassword(t *testing.T) {
-	t.Parallel()
-	env := apptest.Start(t)
-	ctx := context.Background()
-	alice := env.MustMember(t, "alice")
-	id := apptest.MustMe(t, alice).ID
-	salt := []byte("sixteen byte ago")
-	key := argon2.IDKey([]byte(apptest.Password("alice")), salt, 3, 12*1024, 1, 32)
-	earlier := "$argon2id$v=19$m=12288,t=3,p=1$" + base64.RawStdEncoding.EncodeToString(salt) + "$" + base64.RawStdEncoding.EncodeToString(key)
-	hash := func() string {
-		t.Helper()
-		var hash string
-		if err := env.Server.Store.Read(ctx, func(tx parley.Tx) (err error) { hash, err = tx.FindPasswordHash(ctx, id); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return hash
-	}
-	if err := env.Server.Store.Write(ctx, func(tx parley.Tx) error { return tx.SetPasswordHash(ctx, id, earlier) }); err != nil {
-		t.Fatal(err)
-	}
-	s, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
-	if err != nil {
-		t.Fatalf("signing in with a password of an earlier hash: %v", err)
-	}
-	rehashed := hash()
-	if rehashed == earlier || password.Outdated(rehashed) {
-		t.Fatalf("after her sign-in, alice's hash is %s; want one of the parameters of new hashes", rehashed)
-	}
-	if ok, err := password.Check(apptest.Password("alice"), rehashed); !ok || err != nil {
-		t.Fatalf("alice's password against her new hash: %v, %v", ok, err)
-	}
-	if _, err := env.Client.SignInWithDeviceProof(ctx, "alice", apptest.Password("alice"), s.DeviceProof); err != nil {
-		t.Fatalf("signing in again, with the proof of the sign-in that hashed again: %v", err)
-	}
-	if hash() != rehashed {
-		t.Error("a password hashed with the parameters of new hashes was hashed again")
-	}
 }
 
 func TestAccounts_RegistrationClosed(t *testing.T) {

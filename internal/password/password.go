@@ -103,15 +103,6 @@ func Check(pw, hash string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// Outdated reports whether a hash Check matched was made with other
-// parameters than new hashes are: the member's password is to be hashed
-// again, at the next chance to (a sign-in, which holds it), so that
-// raising the parameters reaches every member who signs in.
-func Outdated(hash string) bool {
-	c := newHashes
-	return !strings.HasPrefix(hash, fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, c.memoryKiB, c.passes, lanes))
-}
-
 // derive runs argon2id within the budget, between two collections when
 // the heap is small. argon2 allocates its m KiB afresh on every call and
 // drops them on return, and the server collects garbage rarely (GOGC=200

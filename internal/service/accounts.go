@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -176,17 +175,7 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 		return nil, u, errDisabled()
 	}
 
-	// A password hashed with earlier parameters is hashed again, with
-	// those of new hashes, now that the member gave it. It is the same
-	// password: but the proofs of the member's other devices, made under
-	// the old hash, end (knowndevice.go), once.
-	rehashed := ""
-	if password.Outdated(keys.hash) {
-		if rehashed, err = password.Hash(pw); err != nil {
-			return nil, u, err
-		}
-	}
-	proof, err := s.newDeviceProof(ctx, u.Username, cmp.Or(rehashed, keys.hash))
+	proof, err := s.newDeviceProof(ctx, u.Username, keys.hash)
 	if err != nil {
 		return nil, u, err
 	}
@@ -199,11 +188,6 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		if err := keys.allows(ctx, tx, u.ID); err != nil {
 			return err
-		}
-		if rehashed != "" {
-			if err := tx.SetPasswordHash(ctx, u.ID, rehashed); err != nil {
-				return err
-			}
 		}
 		if err := tx.DeleteSessionsExpiredBefore(ctx, now.Add(-parley.ExpiredSessionKept)); err != nil {
 			return err

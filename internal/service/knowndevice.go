@@ -27,9 +27,7 @@ import (
 // A proof holds for the password it was made under: a new password (the
 // member's, or an operator's for an account someone else may hold) ends
 // every proof made before, so that whoever signed in with the old one
-// keeps no throttle of their own against the new. So does hashing the
-// same password again with new parameters (signIn), once, for the
-// member's other devices.
+// keeps no throttle of their own against the new.
 //
 // A proof is "pdv_" and, in base64url, a random nonce, the time it was
 // made and an HMAC of both, the username and the password's hash under
