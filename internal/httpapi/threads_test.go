@@ -2,12 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
@@ -237,6 +239,53 @@ func TestThreads_ReadMarkers(t *testing.T) {
 	}
 	if got := markers(bob); got != "bob:3" {
 		t.Errorf("blocked, bob reads the markers %q; want his own alone", got)
+	}
+}
+
+// Adding a member tells the others the thread as it is stored: its last
+// activity never goes back, so a node whose clock is behind (or a write
+// whose time was taken before a post's that committed first) tells the
+// thread's last activity, as GET /threads/{id} answers it, not its own
+// earlier time.
+func TestThreads_AddedEventCarriesStoredLastActivity(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	env.Clock.Freeze()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	th, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "g", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, alice, th.ID, "at T")
+	bobs := mustEvents(t, bob)
+	env.Clock.Advance(-time.Minute)
+	if _, err := alice.AddParticipant(ctx, th.ID, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := bob.Thread(ctx, th.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := bobs.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != client.EventThreadUpdated {
+			continue
+		}
+		var ch client.ThreadChange
+		if err := json.Unmarshal(ev.Data, &ch); err != nil {
+			t.Fatal(err)
+		}
+		if !ch.Thread.LastActivityAt.Equal(stored.LastActivityAt) {
+			t.Fatalf("thread.updated carries last_activity_at %s; the thread's, as read, is %s", ch.Thread.LastActivityAt, stored.LastActivityAt)
+		}
+		return
 	}
 }
 

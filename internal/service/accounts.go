@@ -31,8 +31,9 @@ var ErrRegistrationClosed = parley.Errorf(parley.EFORBIDDEN, "registration is cl
 func (s *Service) RegistrationOpen() bool { return s.opts.OpenRegistration }
 
 // Register creates an account through the API; ErrRegistrationClosed
-// (EFORBIDDEN) when registration is closed, ETHROTTLED when the client's
-// address has made many accounts lately.
+// (EFORBIDDEN) when registration is closed, ECONFLICT for a username taken
+// or kept from sign-up (parley.ReservedUsername), ETHROTTLED when the
+// client's address has made many accounts lately.
 func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, error) {
 	if !s.opts.OpenRegistration {
 		return nil, ErrRegistrationClosed

@@ -643,7 +643,6 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if err := noteInGroup(ctx, tx, th, parley.NoteAdded, c.User.ID, u.ID, "", now); err != nil {
 			return err
 		}
-		th.LastActivityAt = now
 		changed = true
 		change.Participants = append(change.Participants, u.Ref())
 		// The newcomer's grants reaching all conversations reach this one
@@ -651,7 +650,13 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if noticed, err = noticeReach(ctx, tx, threadID, []string{u.ID}, now); err != nil {
 			return err
 		}
-		return tx.TouchThread(ctx, threadID, now)
+		if err := tx.TouchThread(ctx, threadID, now); err != nil {
+			return err
+		}
+		// Told as it is stored: its last activity never goes back, should
+		// another write have come with a later time.
+		change.Thread, err = tx.FindThreadByID(ctx, threadID)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -136,10 +136,6 @@ func TestMessages_FindMessagesBySeq(t *testing.T) {
 	})
 }
 
-// PostParticipantMessage posts as PostMessage when the sender is a current
-// participant, and returns the participants; a sender who left, or was
-// never in the thread, gets the participants and nothing stored. Through
-// WriteOne, a post that fails keeps nothing.
 // A thread's last activity never goes back, and its messages' times rise
 // with their numbers: of two writes at once on PostgreSQL, the one whose
 // time was taken first may take the thread's row, and its number, last.
@@ -206,6 +202,10 @@ func TestMessages_TimesRiseWithNumbers(t *testing.T) {
 	})
 }
 
+// PostParticipantMessage posts as PostMessage when the sender is a current
+// participant, and returns the participants; a sender who left, or was
+// never in the thread, gets the participants and nothing stored. Through
+// WriteOne, a post that fails keeps nothing.
 func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {

@@ -671,11 +671,6 @@ func (r *batchRows) Err() error {
 	return r.err
 }
 
-// pgPost are the steps of a post of the message whose values are pgPostArgs'
-// once the thread's row is updated, in a step named next that returns the
-// thread's number and its new last_seq and last_change: the message is
-// stored, with its idempotency key if it has one, and marks the thread
-// read up to it for its sender.
 // pgNext is the thread's update that numbers a post, holding the thread's
 // row until the transaction ends. Two posts into one thread at once on
 // PostgreSQL are numbered in the order they take the row, which may be
@@ -685,6 +680,12 @@ func (r *batchRows) Err() error {
 // they do on SQLite, whose writes run one at a time.
 var pgNext = `last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = ` + laterActivity("$6")
 
+// pgPost are the steps of a post of the message whose values are pgPostArgs'
+// once the thread's row is updated, in a step named next that returns the
+// thread's number and its new last_seq, last_change and last_activity_at
+// (pgNext): the message is stored at that activity's time, with its
+// idempotency key if it has one, and marks the thread read up to it for
+// its sender.
 const pgPost = `
 		posted AS (
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
