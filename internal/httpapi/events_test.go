@@ -565,6 +565,19 @@ func eventsURL(env *apptest.Env) string {
 	return "ws" + strings.TrimPrefix(env.URL, "http") + "/api/v1/events"
 }
 
+// dialEvents opens the realtime stream on env with the bearer token, as a
+// WebSocket of its own, closed when the test ends.
+func dialEvents(ctx context.Context, t *testing.T, env *apptest.Env, token string) *websocket.Conn {
+	t.Helper()
+	conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return conn
+}
+
 // What a client sends on its stream is ignored, as the API says: a
 // browser's heartbeat keeps the stream, which goes on carrying events.
 func TestEvents_ClientMessagesAreIgnored(t *testing.T) {
@@ -575,12 +588,7 @@ func TestEvents_ClientMessagesAreIgnored(t *testing.T) {
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, bob, "alice")
-	conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + alice.Token()}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
+	conn := dialEvents(ctx, t, env, alice.Token())
 	for range 3 {
 		if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
 			t.Fatal(err)
@@ -664,12 +672,7 @@ func TestEvents_NodeThatMissedEventsClosesWith1013(t *testing.T) {
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob")
-	conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + bob.Token()}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
+	conn := dialEvents(ctx, t, env, bob.Token())
 	ended := make(chan error, 1)
 	go func() {
 		for {
@@ -733,13 +736,7 @@ func shutDownWithStreams(t *testing.T, streams int) map[string]int {
 	alice := env.MustMember(t, "alice")
 	conns := make([]*websocket.Conn, streams)
 	for i := range conns {
-		conn, _, err := websocket.Dial(ctx, eventsURL(env), &websocket.DialOptions{HTTPClient: env.HTTP,
-			HTTPHeader: http.Header{"Authorization": {"Bearer " + alice.Token()}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.CloseNow()
-		conns[i] = conn
+		conns[i] = dialEvents(ctx, t, env, alice.Token())
 	}
 	codes := make([]websocket.StatusCode, streams)
 	reasons := make([]string, streams)

@@ -451,6 +451,9 @@ func TestWebhooks_ThreadClosedWhileSuspendedToldOnReinstatement(t *testing.T) {
 	if err := w.bob.DeleteMessage(ctx, regretted.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Held before the thread is closed (once it is, the deletion, which
+	// the grant no longer reaches, is withdrawn at its first screen).
+	w.held(t, ep.ID, 1)
 	if _, err := w.bob.SetThreadAppAccess(ctx, card.ThreadID, false); err != nil {
 		t.Fatal(err)
 	}

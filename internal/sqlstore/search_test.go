@@ -172,19 +172,12 @@ func TestFoldsCase(t *testing.T) {
 // where parley.FoldCase, which folds the text searched for, makes one.
 func TestSearchMessages_UnderAnICULocale(t *testing.T) {
 	t.Parallel()
-	if !slices.Contains(sqlstoretest.Engines, "postgres") {
-		t.Skip("PostgreSQL is not among the engines tested")
-	}
 	ctx := context.Background()
-	icu, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresICU(t, "en-US"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer icu.Close()
-	if folds, err := icu.FoldsCase(ctx); err != nil || !folds {
+	stores := sqliteAndICU(t)
+	if folds, err := stores[icuEnUS].FoldsCase(ctx); err != nil || !folds {
 		t.Fatalf("a database of ICU's en-US: folds case %v, %v; want it to", folds, err)
 	}
-	for engine, db := range map[string]*sqlstore.DB{"SQLite": sqlstoretest.Open(t, "sqlite"), "PostgreSQL of ICU's en-US": icu} {
+	for engine, db := range stores {
 		alice, th := changesThread(t, db)
 		mustWrite(t, db, func(tx parley.Tx) error {
 			return tx.PostMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: alice.Ref(),
@@ -207,6 +200,26 @@ func TestSearchMessages_UnderAnICULocale(t *testing.T) {
 			}
 		}
 	}
+}
+
+// icuEnUS names, in sqliteAndICU's stores, the one on PostgreSQL.
+const icuEnUS = "PostgreSQL of ICU's en-US"
+
+// sqliteAndICU opens a SQLite store and a PostgreSQL one in a database of
+// ICU's en-US locale, by name, for a test of what the two must do alike
+// in any locale; it skips the test when PostgreSQL is not among the
+// engines tested.
+func sqliteAndICU(t *testing.T) map[string]*sqlstore.DB {
+	t.Helper()
+	if !slices.Contains(sqlstoretest.Engines, "postgres") {
+		t.Skip("PostgreSQL is not among the engines tested")
+	}
+	icu, err := sqlstore.OpenPostgres(context.Background(), sqlstoretest.PostgresICU(t, "en-US"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { icu.Close() })
+	return map[string]*sqlstore.DB{"SQLite": sqlstoretest.Open(t, "sqlite"), icuEnUS: icu}
 }
 
 // A PostgreSQL database that cannot hold every text members write, one of

@@ -17,17 +17,9 @@ import (
 // en_US.UTF-8), "a_b", "a.b" and "ab" would come in another order.
 func TestUsers_ListedByUsernameAlikeInAnyLocale(t *testing.T) {
 	t.Parallel()
-	if !slices.Contains(sqlstoretest.Engines, "postgres") {
-		t.Skip("PostgreSQL is not among the engines tested")
-	}
 	ctx := context.Background()
-	icu, err := sqlstore.OpenPostgres(ctx, sqlstoretest.PostgresICU(t, "en-US"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer icu.Close()
 	want := []string{"a.b", "a_b", "ab"}
-	for engine, db := range map[string]*sqlstore.DB{"SQLite": sqlstoretest.Open(t, "sqlite"), "PostgreSQL of ICU's en-US": icu} {
+	for engine, db := range sqliteAndICU(t) {
 		mustUsers(t, db, "ab", "a_b", "a.b")
 		var users []*parley.User
 		if err := db.Read(ctx, func(tx parley.Tx) (err error) { users, err = tx.FindUsers(ctx); return err }); err != nil {
