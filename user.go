@@ -136,16 +136,17 @@ func ValidateDisplayName(s string) error {
 	return nil
 }
 
-// hiddenIn reports whether the name s holds a character that shows
-// nothing, or nothing a reader can tell apart, which would let a name look
-// empty, or exactly like another ("bob" and "bob\u200b", "Parley" and
+// hiddenIn reports whether the name s holds a character that shows nothing,
+// or nothing a reader can tell apart, which would let a name look empty, or
+// exactly like another ("bob" and "bob\u200b", "Parley" and
 // "Par\u034fley"): one that is not graphic (Unicode's format characters,
-// U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, U+FEFF, U+00AD SOFT
-// HYPHEN, tags, and the separators of lines and paragraphs), one drawn as
-// blank space or not at all (drawnBlank), or a variation selector but after a symbol (❤️ takes one; a letter, none).
-// With joiners, the zero-width joiner and non-joiner pass, which emoji
-// sequences (👩‍💻) and some scripts need: a display name stands beside its
-// @handle, where an app's name stands alone on the consent page.
+// U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, U+FEFF, U+00AD SOFT HYPHEN,
+// tags, and the separators of lines and paragraphs), one drawn as blank
+// space or not at all (drawnBlank), or a variation selector but after a
+// symbol (❤️ takes one; a letter, none). With joiners, the zero-width
+// joiner and non-joiner pass, which emoji sequences (👩‍💻) and some scripts
+// need: a display name stands beside its @handle, where an app's name
+// stands alone on the consent page.
 func hiddenIn(s string, joiners bool) bool {
 	prev := rune(0)
 	for _, r := range s {

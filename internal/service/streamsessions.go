@@ -26,10 +26,11 @@ import (
 //     opened with them end at that event, at once.
 //   - A process that shares no bus with this one ends it: a `parley`
 //     command, whose events reach the servers only through the store's
-//     outbox, a second or so late, a node on the same PostgreSQL
-//     without NATS, or either node while it has lost NATS. Every couple of seconds the server asks the store
-//     which sessions of its member streams still last (CheckSessions),
-//     and ends the streams of the others.
+//     outbox, a second or so late, a node on the same PostgreSQL without
+//     NATS, or either node while it has lost NATS. Every couple of
+//     seconds the server asks the store which sessions of its member
+//     streams still last (CheckSessions), and ends the streams of the
+//     others.
 //
 // The sweep is one question for the whole node, not one per stream: a
 // node holds up to ten thousand streams, mostly idle, and asking for each

@@ -586,31 +586,31 @@ func knowsOfThreads(g parley.ThreadGrant) bool {
 	return g.ThreadScope == parley.ThreadScopeApp || g.Scopes.Has(parley.ScopeThreadsRead) || g.Scopes.Has(parley.ScopeMessagesRead)
 }
 
-// screenWebhooks splits deliveries taken for an attempt into those to
-// send, those to withdraw and those to hold, and returns the access
-// records of the ones sent for the first time. A delivery about a message
-// is withdrawn when its grant no longer reaches the message, decided again
-// as when it was enqueued (enqueueMessageWebhooks): a retry may be due a
-// day after the event, and ending an app's access ends its webhooks at
-// once, as it ends its realtime stream. One whose app is suspended is
-// withdrawn too, but for a message.deleted or message.edited, which is
-// held until the app is reinstated (heldWhileSuspended), and then screened
-// again; so is a delivery about no message that heldWhileSuspended names
-// (a thread leaving the grant, a report), which is withdrawn once the app
-// is deleted: its grant.revoked, sent still, is its last word from
-// Parley. A thread.closed_to_apps is withdrawn once its grant has ended,
-// whatever the app's state: the grant.revoked that ended it told the app
-// to forget the member, threads and all. What the screen lets through is
-// sent, even should access end between the screen and the attempt,
-// milliseconds later, as a realtime event already written to a stream
-// reaches the app; the access log has its record. A delivery about a message is logged, before it is first sent,
-// for everyone in the message's thread when it was enqueued (its
-// Readers), as a realtime event is: the app learns something of each of
-// them, once however many of its endpoints are told (whose first attempts
-// come within parley.AccessKeyKept of each other). A delivery whose first
-// attempt went unrecorded is sent again with attempts still 0, and its
-// record, keyed by the event, is then dropped by the store as one it
-// logged already.
+// screenWebhooks splits deliveries taken for an attempt into those to send,
+// those to withdraw and those to hold, and returns the access records of
+// the ones sent for the first time. A delivery about a message is withdrawn
+// when its grant no longer reaches the message, decided again as when it
+// was enqueued (enqueueMessageWebhooks): a retry may be due a day after the
+// event, and ending an app's access ends its webhooks at once, as it ends
+// its realtime stream. One whose app is suspended is withdrawn too, but for
+// a message.deleted or message.edited, which is held until the app is
+// reinstated (heldWhileSuspended), and then screened again; so is a
+// delivery about no message that heldWhileSuspended names (a thread leaving
+// the grant, a report), which is withdrawn once the app is deleted: its
+// grant.revoked, sent still, is its last word from Parley. A
+// thread.closed_to_apps is withdrawn once its grant has ended, whatever the
+// app's state: the grant.revoked that ended it told the app to forget the
+// member, threads and all. What the screen lets through is sent, even
+// should access end between the screen and the attempt, milliseconds later,
+// as a realtime event already written to a stream reaches the app; the
+// access log has its record. A delivery about a message is logged, before
+// it is first sent, for everyone in the message's thread when it was
+// enqueued (its Readers), as a realtime event is: the app learns something
+// of each of them, once however many of its endpoints are told (whose first
+// attempts come within parley.AccessKeyKept of each other). A delivery
+// whose first attempt went unrecorded is sent again with attempts still 0,
+// and its record, keyed by the event, is then dropped by the store as one
+// it logged already.
 func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, now time.Time) (
 	send []*parley.DueWebhook, withdrawn []string, held []*parley.DueWebhook, records []parley.AccessRecord, err error,
 ) {
