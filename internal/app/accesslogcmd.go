@@ -14,7 +14,7 @@ import (
 var errLogBroken = errors.New("the access log is broken")
 
 func accessLogCommand(cfg *config.Config) *cobra.Command {
-	cmd := &cobra.Command{Use: "access-log", Short: "Inspect members' access logs", Args: cobra.NoArgs, RunE: unknownSubcommand}
+	cmd := &cobra.Command{Use: "access-log", Short: "Inspect members' access logs", PersistentPreRun: atConsole, Args: cobra.NoArgs, RunE: unknownSubcommand}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify USERNAME",
 		Short: "Recompute a member's hash chain and name the first broken entry",

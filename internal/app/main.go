@@ -299,7 +299,7 @@ func version() string {
 
 // atConsole runs a command as the server's console, which acts as an
 // operator (service.ConsoleContext); it is the PersistentPreRun of the
-// commands that manage members and apps.
+// commands that manage members and apps and read their access logs.
 func atConsole(cmd *cobra.Command, _ []string) {
 	cmd.SetContext(service.ConsoleContext(cmd.Context()))
 }

@@ -207,6 +207,7 @@ func verifyAccessLogs(ctx context.Context, db *sqlstore.DB, out io.Writer) (acce
 	events := bus.NewMemory(bus.DefaultBuffer)
 	defer events.Close()
 	svc := service.New(db, events, slog.New(slog.DiscardHandler), service.Options{})
+	ctx = service.ConsoleContext(ctx) // as the operator, whoever called
 	users, err := svc.Users(ctx)
 	if err != nil {
 		return accessLogs{}, err

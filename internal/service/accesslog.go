@@ -259,8 +259,12 @@ func (s *Service) VerifyAccessLog(ctx context.Context) (*Verification, error) {
 	return s.verifyAccessLog(ctx, c.User.ID)
 }
 
-// VerifyAccessLogOf recomputes a member's chain; it is for operators.
+// VerifyAccessLogOf recomputes a member's chain; it is for operators
+// (ENOTFOUND for anyone else).
 func (s *Service) VerifyAccessLogOf(ctx context.Context, username string) (*Verification, error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
 	var u *parley.User
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
 		u, err = tx.FindUserByUsername(ctx, parley.NormalizeUsername(username))

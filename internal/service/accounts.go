@@ -101,8 +101,12 @@ func (s *Service) createUser(ctx context.Context, in NewAccount, throttle []thro
 	return u, err
 }
 
-// Users lists every member; it is for operators.
+// Users lists every member; it is for operators (ENOTFOUND for anyone
+// else).
 func (s *Service) Users(ctx context.Context) (users []*parley.User, err error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		users, err = tx.FindUsers(ctx)
 		return err

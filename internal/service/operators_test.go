@@ -2,9 +2,13 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // An operator is a member with the operator flag signed in with their own
@@ -37,4 +41,24 @@ func TestOperator_WhoCounts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOperator_CallsForOperatorsRefuseOthers: every call whose contract
+// says it is for operators answers anyone else ENOTFOUND, as the other
+// operator calls do, whatever its callers today: the list of every
+// member (Users) and the verification of another member's access log
+// (VerifyAccessLogOf) among them.
+func TestOperator_CallsForOperatorsRefuseOthers(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{})
+		mustLoggedMember(t, db, "olga", 3)
+		member, _ := mustLoggedMember(t, db, "bob", 0)
+		if users, err := s.Users(member); parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Errorf("a member's Users = %d members, %v; want ENOTFOUND", len(users), err)
+		}
+		if v, err := s.VerifyAccessLogOf(member, "olga"); parley.ErrorCode(err) != parley.ENOTFOUND {
+			t.Errorf("a member's VerifyAccessLogOf(olga) = %+v, %v; want ENOTFOUND", v, err)
+		}
+	})
 }
