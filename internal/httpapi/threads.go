@@ -172,13 +172,6 @@ func (s *Server) handleThreadRead(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// readMarker is how far one participant of a thread has read, as the API
-// answers it.
-type readMarker struct {
-	User parley.UserRef `json:"user"`
-	Seq  int64          `json:"seq"`
-}
-
 // handleReadMarkers answers how far each participant of a thread has
 // read: what read.updated events told, for a client that missed some.
 func (s *Server) handleReadMarkers(w http.ResponseWriter, r *http.Request) {
@@ -187,13 +180,9 @@ func (s *Server) handleReadMarkers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]readMarker, len(markers))
-	for i, m := range markers {
-		out[i] = readMarker{User: m.User, Seq: m.Seq}
-	}
 	writeJSON(w, http.StatusOK, struct {
-		ReadMarkers []readMarker `json:"read_markers"`
-	}{out})
+		ReadMarkers []service.ReadMarker `json:"read_markers"`
+	}{markers})
 }
 
 // seqParam parses an optional message number; absent is nil.

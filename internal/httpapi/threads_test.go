@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -270,22 +269,9 @@ func TestThreads_AddedEventCarriesStoredLastActivity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		ev, err := bobs.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != client.EventThreadUpdated {
-			continue
-		}
-		var ch client.ThreadChange
-		if err := json.Unmarshal(ev.Data, &ch); err != nil {
-			t.Fatal(err)
-		}
-		if !ch.Thread.LastActivityAt.Equal(stored.LastActivityAt) {
-			t.Fatalf("thread.updated carries last_activity_at %s; the thread's, as read, is %s", ch.Thread.LastActivityAt, stored.LastActivityAt)
-		}
-		return
+	ch := nextData[client.ThreadChange](t, ctx, bobs, client.EventThreadUpdated)
+	if !ch.Thread.LastActivityAt.Equal(stored.LastActivityAt) {
+		t.Fatalf("thread.updated carries last_activity_at %s; the thread's, as read, is %s", ch.Thread.LastActivityAt, stored.LastActivityAt)
 	}
 }
 

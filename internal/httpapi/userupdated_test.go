@@ -84,24 +84,9 @@ func TestUserUpdated_AccountDeleted(t *testing.T) {
 	if err := alice.DeleteAccount(ctx, apptest.Password("alice")); err != nil {
 		t.Fatal(err)
 	}
-	var seen []string
 	wait, stop := context.WithTimeout(ctx, 3*time.Second)
 	defer stop()
-	for {
-		ev, err := bobs.Next(wait)
-		if err != nil {
-			t.Fatalf("bob's stream told %v, and no user.updated giving alice's name as %q: %v", seen, parley.DeletedDisplayName, err)
-		}
-		seen = append(seen, ev.Type)
-		if ev.Type != client.EventUserUpdated {
-			continue
-		}
-		var got client.UserUpdated
-		if err := json.Unmarshal(ev.Data, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.User.ID == aliceID && got.User.DisplayName == parley.DeletedDisplayName {
-			return
-		}
+	if got := nextData[client.UserUpdated](t, wait, bobs, client.EventUserUpdated); got.User.ID != aliceID || got.User.DisplayName != parley.DeletedDisplayName {
+		t.Fatalf("bob's stream told %+v; want alice's name as %q", got.User, parley.DeletedDisplayName)
 	}
 }

@@ -93,9 +93,9 @@ type deletion struct {
 	left             []parley.ThreadChange
 	reopened         []string
 	// erased is the member as others see them from now on, and contacts
-	// those who saw their name before, to be told of the new one
-	// (user.updated), as of a rename.
-	erased   parley.UserRef
+	// those who saw their name before, to be told of the new one, as of a
+	// rename (renamed).
+	erased   *parley.User
 	contacts []string
 }
 
@@ -126,7 +126,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if d.contacts, err = tx.FindContactIDs(ctx, u.ID); err != nil {
 			return err
 		}
-		d.erased = parley.UserRef{ID: u.ID, Username: u.Username, DisplayName: parley.DeletedDisplayName}
+		d.erased = &parley.User{ID: u.ID, Username: u.Username, DisplayName: parley.DeletedDisplayName}
 		// The expired sessions, kept listed for operators, go with the
 		// account.
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, nil, time.Time{}); err != nil {
@@ -179,9 +179,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	for _, m := range d.reacted {
 		s.publishMessage(ctx, parley.EventMessageReacted, d.readers[m.ThreadID], m)
 	}
-	if len(d.contacts) > 0 {
-		s.publish(ctx, d.contacts, parley.NewEvent(parley.EventUserUpdated, "", parley.UserUpdated{User: d.erased}))
-	}
+	s.renamed(ctx, d.erased, d.contacts)
 	return nil
 }
 

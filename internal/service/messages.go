@@ -852,15 +852,16 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 	return nil
 }
 
-// ReadMarker is how far one participant of a thread has read.
+// ReadMarker is how far one participant of a thread has read, as the
+// pages and the API show it.
 type ReadMarker struct {
-	User parley.UserRef
-	Seq  int64
+	User parley.UserRef `json:"user"`
+	Seq  int64          `json:"seq"`
 }
 
 // ReadMarkers returns how far each current participant of one of the
 // caller's threads has read, in the order they joined. It is for the
-// member's own pages: apps cannot ask.
+// member's own clients: apps cannot ask.
 func (s *Service) ReadMarkers(ctx context.Context, threadID string) (markers []ReadMarker, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
