@@ -35,6 +35,11 @@ type Message struct {
 	// EditedAt is when the text was last changed, if ever; a deletion
 	// clears it with the text.
 	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// EditedByApp reports that the text is the latest edit of the app the
+	// message was written through (Via). Once its sender edits it, the
+	// text is their own words, which the app may not rewrite, nor read
+	// without messages.read; so are edits stored before this was kept.
+	EditedByApp bool `json:"-"`
 	// ReplyToSeq is the seq of the earlier message of the thread this one
 	// answers, if any. It stays when that message is edited or deleted.
 	ReplyToSeq int64 `json:"reply_to_seq,omitempty"`

@@ -408,8 +408,10 @@ type MessageStore interface {
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
 	// EditMessage replaces the text of a text message, edited at t, as
 	// its thread's next change (numbered as DeleteMessage's); ENOTFOUND
-	// when the message is absent, deleted or not a text message.
-	EditMessage(ctx context.Context, id, text string, t time.Time) error
+	// when the message is absent, deleted or not a text message. byApp
+	// says the edit came through the app the message was written through,
+	// not from its sender (Message.EditedByApp).
+	EditMessage(ctx context.Context, id, text string, t time.Time, byApp bool) error
 	// SetReaction gives the message the member's reaction emoji at t,
 	// replacing theirs, or takes theirs back when emoji is "", as its
 	// thread's next change (numbered as DeleteMessage's), whether or not

@@ -165,7 +165,8 @@ func TestAppRefusals_DeletingAgainIsLogged(t *testing.T) {
 
 // An app that may write, and perhaps read, is told the same of every
 // message it did not write for its member, whoever sent it, whether it
-// was deleted and whatever its kind, as of a message it cannot reach or
+// was deleted and whatever its kind, and of one it wrote whose words its
+// member has since made their own, as of a message it cannot reach or
 // that does not exist. The member is still told plainly why.
 func TestAppRefusals_EditTellsNothingOfAMessageTheAppDidNotWrite(t *testing.T) {
 	t.Parallel()
@@ -186,10 +187,26 @@ func TestAppRefusals_EditTellsNothingOfAMessageTheAppDidNotWrite(t *testing.T) {
 	}
 	for _, scopes := range [][]string{{"messages.write"}, {"messages.write", "messages.read", "participants.read"}} {
 		app := w.app(t, "Writer "+scopes[len(scopes)-1], scopes...)
-		wantSameRefusal(t, w, "an edit with "+scopes[len(scopes)-1], hidden, func(id string) error {
+		// The app's own message, which it may edit until alice writes her
+		// own words over it: then they are hers, even the same words.
+		mine, err := app.SendMessage(ctx, w.aliceBob, "receipt: pending", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.EditMessage(ctx, mine.ID, "receipt: paid"); err != nil {
+			t.Fatalf("the app edits its own message: %v", err)
+		}
+		if _, err := w.alice.EditMessage(ctx, mine.ID, "paid, thanks"); err != nil {
+			t.Fatal(err)
+		}
+		w.named["the app's, rewritten by alice"] = mine.ID
+		wantSameRefusal(t, w, "an edit with "+scopes[len(scopes)-1], append(hidden, "the app's, rewritten by alice"), func(id string) error {
 			_, err := app.EditMessage(ctx, id, "rewritten by an app")
 			return err
 		})
+		_, err = app.EditMessage(ctx, mine.ID, "paid, thanks")
+		wantProblem(t, err, http.StatusNotFound, "not_found")
+		wantText(t, ctx, w.bob, w.aliceBob, mine.ID, "paid, thanks")
 	}
 	wantText(t, ctx, w.alice, w.aliceBob, w.named["bob's"], "bob's words")
 	wantText(t, ctx, w.alice, w.aliceBob, w.named["alice's"], "alice's words")
@@ -231,4 +248,29 @@ func TestAppRefusals_EditOfItsOwnDeletedMessageIsLogged(t *testing.T) {
 	wantDetail(t, err, "this message was deleted")
 	wantLoggedRead(t, "an edit of the app's deleted message", m.ID, w.alice, w.bob)
 	wantText(t, ctx, w.alice, w.aliceBob, m.ID, "")
+}
+
+// An app that may write but not read retries a send its member has
+// edited since: it is answered with what it wrote, not with the member's
+// words, which only messages.read reads.
+func TestAppRefusals_RetryOfAnAppThatOnlyWritesGivesBackWhatItWrote(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w := newRefusalWorld(t, ctx)
+	app := w.app(t, "Writer", "messages.write")
+	m, err := app.SendMessage(ctx, w.aliceBob, "receipt: pending", "receipt-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.alice.EditMessage(ctx, m.ID, "alice's own words, not for the app"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := app.SendMessage(ctx, w.aliceBob, "receipt: pending", "receipt-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != m.ID || again.Text != "receipt: pending" || again.EditedAt != nil {
+		t.Errorf("the retry was answered with %s %q, edited at %v; want %s as the app wrote it", again.ID, again.Text, again.EditedAt, m.ID)
+	}
 }

@@ -193,6 +193,12 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 	if err := s.replay(ctx, tx, c, prior); err != nil {
 		return nil, true, err
 	}
+	if c.App != nil && !c.App.Scopes.Has(parley.ScopeMessagesRead) && !ownsText(c, prior) {
+		// Its member's words since, which an app that only writes does
+		// not read: it gets back what it wrote, as its request (the same,
+		// sameDraft found) says.
+		prior.Text, prior.EditedAt = d.Text, nil
+	}
 	return prior, true, nil
 }
 
@@ -646,6 +652,13 @@ func wroteFor(c *parley.Caller, m *parley.Message) bool {
 	return m.Via != nil && m.Via.ClientID == c.App.App.ClientID && m.Sender.ID == c.User.ID
 }
 
+// ownsText reports whether the app caller wrote m (wroteFor) and its text
+// is still the app's: never edited, or last by the app. Once its member
+// edits it, the words are theirs.
+func ownsText(c *parley.Caller, m *parley.Message) bool {
+	return wroteFor(c, m) && (m.EditedAt == nil || m.EditedByApp)
+}
+
 // EditMessage replaces the text of one of the caller's own text messages
 // for everyone, and returns the message as it now is. The message keeps
 // its place and says when it was edited; everyone in the thread is told
@@ -656,9 +669,11 @@ func wroteFor(c *parley.Caller, m *parley.Message) bool {
 // read of the message it is answered with (logAnswered).
 //
 // An app may edit only what it wrote itself, for the member whose grant
-// it holds (a receipt whose status changed, a recommendation's note): the
-// member's own words, typed in Parley or through another app, are not
-// the app's to rewrite, though messages.write lets it write new ones.
+// it holds (a receipt whose status changed, a recommendation's note), and
+// only while the words are its own (ownsText): the member's own words,
+// typed in Parley, through another app, or over the app's in an edit of
+// theirs, are not the app's to rewrite, though messages.write lets it
+// write new ones.
 // Nor is a share card edited, a deleted message, or any message of a
 // conversation that takes no message (a block).
 //
@@ -701,7 +716,7 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 		if err != nil {
 			return missing(c, err, errNoMessageToEdit)
 		}
-		if c.App != nil && !wroteFor(c, m) {
+		if c.App != nil && !ownsText(c, m) {
 			return errNoMessageToEdit
 		}
 		switch {
@@ -726,7 +741,7 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 			}
 			return nil
 		}
-		if err := tx.EditMessage(ctx, m.ID, text, s.Now()); err != nil {
+		if err := tx.EditMessage(ctx, m.ID, text, s.Now(), c.App != nil); err != nil {
 			return err
 		}
 		// As the edit left it, its change numbered (parley.Message.Change).

@@ -137,7 +137,7 @@ func TestMessages_EditMessage(t *testing.T) {
 		all := parley.ChangeFilter{ThreadID: th.ID, Limit: 10}
 
 		editedAt := parley.Now().Add(time.Minute)
-		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, text, "one, edited", editedAt) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, text, "one, edited", editedAt, false) })
 		changes := findChanges(t, db, all)
 		if got, want := describe(changes), []string{
 			"message.created:a note@2", "message.deleted:@4", "message.edited:one, edited@5",
@@ -148,7 +148,7 @@ func TestMessages_EditMessage(t *testing.T) {
 			t.Fatalf("the edited message: %+v, want seq 1 edited at %v", m, editedAt)
 		}
 		for what, id := range map[string]string{"a share card": share, "a deleted message": gone, "no message": parley.NewID()} {
-			err := db.Write(ctx, func(tx parley.Tx) error { return tx.EditMessage(ctx, id, "new", parley.Now()) })
+			err := db.Write(ctx, func(tx parley.Tx) error { return tx.EditMessage(ctx, id, "new", parley.Now(), false) })
 			if parley.ErrorCode(err) != parley.ENOTFOUND {
 				t.Errorf("editing %s: %v, want ENOTFOUND", what, err)
 			}
@@ -162,6 +162,45 @@ func TestMessages_EditMessage(t *testing.T) {
 		}
 		if m := changes[2].Message; m.EditedAt != nil {
 			t.Fatalf("a deleted message keeps its edit: %v", m.EditedAt)
+		}
+	})
+}
+
+// TestMessages_EditMessageKeepsWhoseWordsTheTextIs: a message written
+// through an app holds the app's words until its sender edits it; an edit
+// of the app's keeps them the app's, one of the sender's makes them
+// theirs, and a deletion clears it with the text.
+func TestMessages_EditMessageKeepsWhoseWordsTheTextIs(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u, th := changesThread(t, db)
+		m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), CreatedAt: parley.Now(),
+			Kind: parley.MessageKindText, Text: "receipt: pending", Via: &parley.Via{ClientID: "bank", Name: "Bank"}}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+		for _, step := range []struct {
+			text   string
+			byApp  bool
+			delete bool
+		}{
+			{text: "receipt: paid", byApp: true},
+			{text: "paid, thanks!"},
+			{text: "receipt: refunded", byApp: true},
+			{delete: true},
+		} {
+			mustWrite(t, db, func(tx parley.Tx) error {
+				if step.delete {
+					return tx.DeleteMessage(ctx, m.ID, parley.Now())
+				}
+				return tx.EditMessage(ctx, m.ID, step.text, parley.Now(), step.byApp)
+			})
+			var got *parley.Message
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindMessageByID(ctx, m.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if got.Text != step.text || got.EditedByApp != step.byApp || (got.EditedAt == nil) != step.delete {
+				t.Errorf("after %+v: text %q, edited at %v, by the app %v", step, got.Text, got.EditedAt, got.EditedByApp)
+			}
 		}
 	})
 }
@@ -229,7 +268,7 @@ func TestMessages_SetReaction(t *testing.T) {
 			}
 		}
 		// An edit by a node whose clock is ahead.
-		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited", at(9)) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited", at(9), false) })
 		if err := react(two, "😂", at(3)); err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +285,7 @@ func TestMessages_SetReaction(t *testing.T) {
 			t.Fatalf("one's reactions %+v, want alice's ❤️ alone", r)
 		}
 		// And one by a node whose clock is behind.
-		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited again", at(0)) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, two, "two, edited again", at(0), false) })
 		if err := react(one, "", at(5)); err != nil {
 			t.Fatal(err)
 		}

@@ -82,7 +82,7 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		_, err := tx.CloseThreadToApps(ctx, thread.ID, bob, now)
 		steps = append(steps, err,
 			tx.DeleteMessage(ctx, msgIDs[7], now),
-			tx.EditMessage(ctx, msgIDs[8], "message 8, edited", later),
+			tx.EditMessage(ctx, msgIDs[8], "message 8, edited", later, false),
 			tx.SetReaction(ctx, msgIDs[9], bob, "👍", later),
 			tx.SetReaction(ctx, msgIDs[9], alice, "❤️", later))
 		// Two flags, one open and one resolved.

@@ -75,7 +75,7 @@ func TestFlags(t *testing.T) {
 		if created, err := flag(rude, bob, parley.FlagSpam, 9); err != nil || created {
 			t.Fatalf("bob flags the same message again: created %v, %v; want nothing created", created, err)
 		}
-		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, rude.ID, "sorry", at(5)) })
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EditMessage(ctx, rude.ID, "sorry", at(5), false) })
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, card.ID, at(6)) })
 		// A deleted message takes no flag, nor one that is not there.
 		for _, m := range []*parley.Message{card, {ID: parley.NewID(), Kind: parley.MessageKindText}} {

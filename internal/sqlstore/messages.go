@@ -72,7 +72,7 @@ func messageSQLOf(jsonArray, asText, sender, senderJoin, reactions string, sende
 			AND m.share_url IS NULL AND m.share_title IS NULL AND m.edited_at IS NULL AND m.reply_to_seq IS NULL
 			AND m.reaction_change IS NULL THEN NULL
 		ELSE ` + jsonArray + `(m.kind, m.deleted_at, m.via_client_id, m.via_name, m.share_url, m.share_title, m.edited_at,
-			m.reply_to_seq, m.reaction_change, CASE WHEN m.reaction_change IS NULL THEN NULL ELSE ` + reactions + ` END)` + asText + ` END `
+			CASE WHEN m.app_edited THEN 1 END, m.reply_to_seq, m.reaction_change, CASE WHEN m.reaction_change IS NULL THEN NULL ELSE ` + reactions + ` END)` + asText + ` END `
 	columns := selected + `FROM messages m ` + senderJoin
 	return messageSQL{
 		selected:     selected,
@@ -218,18 +218,18 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 // rareFields sets m's kind, deletion, app, share card, edit, the message
 // it replies to and its reactions from the JSON array messageSQL's columns
 // end with: [kind, deleted_at, via_client_id, via_name, share_url,
-// share_title, edited_at, reply_to_seq, reaction_change, reactions], each null
-// where the row's column is.
+// share_title, edited_at, app_edited (1 or null), reply_to_seq,
+// reaction_change, reactions], each null where the row's column is.
 func rareFields(m *parley.Message, array string) error {
 	var fields []json.RawMessage
-	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 10 {
+	if err := json.Unmarshal([]byte(array), &fields); err != nil || len(fields) != 11 {
 		return fmt.Errorf("message %s: columns %q", m.ID, array)
 	}
 	var kind int64
-	var deleted, edited, replyTo, reacted *int64
+	var deleted, edited, appEdited, replyTo, reacted *int64
 	var viaID, viaName, shareURL, shareTitle *string
 	var reactions [][5]json.RawMessage
-	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited, &replyTo, &reacted, &reactions} {
+	for i, dest := range []any{&kind, &deleted, &viaID, &viaName, &shareURL, &shareTitle, &edited, &appEdited, &replyTo, &reacted, &reactions} {
 		if err := json.Unmarshal(fields[i], dest); err != nil {
 			return fmt.Errorf("message %s: columns %q: %w", m.ID, array, err)
 		}
@@ -246,6 +246,7 @@ func rareFields(m *parley.Message, array string) error {
 		at := fromMicros(*edited)
 		m.EditedAt = &at
 	}
+	m.EditedByApp = appEdited != nil
 	if replyTo != nil {
 		m.ReplyToSeq = *replyTo
 	}
@@ -688,8 +689,8 @@ func (t *txn) FindMessageChanges(ctx context.Context, f parley.ChangeFilter) ([]
 func (t *txn) DeleteMessage(ctx context.Context, id string, at time.Time) error {
 	const op = "delete message"
 	err := t.changeMessage(ctx, op, id, `deleted_at IS NULL`,
-		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, reply_to_seq = NULL, reaction_change = NULL,
-		deleted_at = $2`, micros(at))
+		`body = NULL, share_url = NULL, share_title = NULL, edited_at = NULL, app_edited = NULL, reply_to_seq = NULL,
+		reaction_change = NULL, deleted_at = $2`, micros(at))
 	if err != nil {
 		return err
 	}
@@ -745,9 +746,10 @@ func (t *txn) FindGivenReactions(ctx context.Context, userID string, after *parl
 	return list, mapError(op, rows.Err())
 }
 
-func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time) error {
+func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time, byApp bool) error {
+	appEdited := sql.NullBool{Bool: true, Valid: byApp}
 	return t.changeMessage(ctx, "edit message", id, `deleted_at IS NULL AND kind = 0`,
-		`body = $3, edited_at = $2`, micros(at), text)
+		`body = $3, edited_at = $2, app_edited = $4`, micros(at), text, appEdited)
 }
 
 // changeMessage makes the message whose ID is id, where it meets the

@@ -434,7 +434,7 @@ func TestMessages_ReadsGiveBackEveryField(t *testing.T) {
 				}
 			}
 			for _, m := range edited {
-				if err := tx.EditMessage(ctx, m.ID, edits[m], editedAt); err != nil {
+				if err := tx.EditMessage(ctx, m.ID, edits[m], editedAt, false); err != nil {
 					return err
 				}
 			}

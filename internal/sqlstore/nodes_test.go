@@ -578,7 +578,7 @@ func TestNodes_AChangeToAMessageChangedMeanwhileRunsAgain(t *testing.T) {
 		if read.DeletedAt != nil {
 			return nil
 		}
-		tx.EditMessage(ctx, m.ID, "edited", parley.Now()) // its error made nothing of
+		tx.EditMessage(ctx, m.ID, "edited", parley.Now(), false) // its error made nothing of
 		return nil
 	})
 	if runs != 2 {
