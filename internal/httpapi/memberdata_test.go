@@ -185,8 +185,9 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	if r := e.Messages[0].Reactions; len(r) != 1 || r[0].Emoji != "😂" || len(r[0].Users) != 1 || r[0].Users[0].Username != "bob" {
 		t.Errorf("alice's first message carries reactions %+v, want bob's 😂", r)
 	}
-	if r := e.Messages[len(e.Messages)-1].Reactions; r != nil {
-		t.Errorf("alice's message in the group she left carries reactions %+v, want none", r)
+	if m := e.Messages[len(e.Messages)-1]; m.Reactions != nil || m.Change != 0 {
+		// Its change too would count the reactions given since.
+		t.Errorf("alice's message in the group she left carries reactions %+v and change %d, want neither", m.Reactions, m.Change)
 	}
 	if len(e.Grants) != 1 || e.Grants[0].AppName != "Films" || e.Grants[0].Status != "active" ||
 		len(e.Grants[0].Threads) != 1 || e.Grants[0].Threads[0].ThreadID != direct.ID {

@@ -322,10 +322,11 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 		}
 		page, err := tx.FindSentMessages(ctx, e.userID, after, exportPage)
 		// Of a thread the member left, they may no longer read who
-		// reacted to their messages, since or before.
+		// reacted to their messages, since or before, nor count it by the
+		// change.
 		for _, m := range page {
 			if !in[m.ThreadID] {
-				m.Reactions = nil
+				m.Reactions, m.Change = nil, 0
 			}
 		}
 		return page, err

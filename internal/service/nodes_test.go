@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"sync"
@@ -1237,5 +1238,201 @@ func TestNodes_AppShareAndItsMemberSending(t *testing.T) {
 	}
 	if n, m := shares.Load(), sends.Load(); n > 2 || m > 1 {
 		t.Errorf("the app's share read the thread %d times and its member's send ran %d: the two deadlocked", n, m)
+	}
+}
+
+// afterLeaveTx runs a hook once the transaction has taken a member out of
+// a thread (LeaveThread), before it commits.
+type afterLeaveTx struct {
+	parley.Tx
+	afterLeave func()
+}
+
+func (t afterLeaveTx) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {
+	err := t.Tx.LeaveThread(ctx, threadID, userID, at)
+	t.afterLeave()
+	return err
+}
+
+// TestNodes_ASendDuringARemovalIsNotToldTheMemberTakenOut: the group's
+// starter takes bob out of it on one node while cat, on another node,
+// sends a message into it, which waits for the thread the removal holds.
+// The message comes after bob's removal, which he cannot read, and his
+// stream is not told of it either: the post reads who is in the thread
+// anew once it holds the thread (postParticipantMessagePG).
+func TestNodes_ASendDuringARemovalIsNotToldTheMemberTakenOut(t *testing.T) {
+	ctx := context.Background()
+	nodes := sqlstoretest.TwoNodes(t)
+	now := parley.Now()
+	users := map[string]*parley.User{}
+	as := func(name string) context.Context {
+		return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref(), SignedInAt: now})
+	}
+	if err := nodes[0].Write(ctx, func(tx parley.Tx) error {
+		for _, name := range []string{"ann", "bob", "cat"} {
+			u := &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: now}
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			users[name] = u
+		}
+		for _, name := range []string{"bob", "cat"} {
+			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users["ann"].ID, AddresseeID: users[name].ID, State: parley.FriendAccepted, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := signInNode(nodes[1])
+	group, _, _, err := b.CreateThread(as("ann"), NewThread{Participants: []string{"bob", "cat"}, Title: "g", Kind: parley.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob's stream is on node B, where cat sends.
+	bobs, err := b.bus.Subscribe(ctx, users["bob"].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobs.Close()
+
+	var sent *parley.Message
+	send, done := atOnce(func() (err error) {
+		sent, _, err = b.SendMessage(as("cat"), group.ID, Draft{Text: "now that bob is gone"}, "")
+		return err
+	})
+	a := signInNode(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterLeaveTx{tx, send} }})
+	if err := a.RemoveParticipant(as("ann"), group.ID, users["bob"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := done(); err != nil {
+		t.Fatalf("cat sends: %v", err)
+	}
+	// The message came after bob's removal: he cannot read it.
+	var removedAfter int64
+	if err := nodes[0].Read(ctx, func(tx parley.Tx) error {
+		p, err := tx.FindParticipant(ctx, group.ID, users["bob"].ID)
+		if err != nil {
+			return err
+		}
+		if p.LeftAt == nil {
+			t.Fatal("bob is still in the group")
+		}
+		th, err := tx.FindThreadByID(ctx, group.ID)
+		removedAfter = th.LastSeq
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Messages(as("bob"), group.ID, MessageQuery{}); !isNotFound(err) {
+		t.Fatalf("bob reads the group after his removal: %v, want not found", err)
+	}
+	if sent.Seq != removedAfter {
+		t.Fatalf("cat's message is seq %d, the thread's last %d", sent.Seq, removedAfter)
+	}
+
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case ev := <-bobs.C():
+			if ev.Type != parley.EventMessageCreated {
+				continue
+			}
+			var m parley.Message
+			if err := json.Unmarshal(ev.Data, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.ID == sent.ID {
+				t.Fatalf("bob, taken out of the group before cat's message was posted, is sent it: %q (seq %d)", m.Text, m.Seq)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// afterJoinTx runs a hook once the transaction has added a member to a
+// thread (JoinThread), before it commits.
+type afterJoinTx struct {
+	parley.Tx
+	afterJoin func()
+}
+
+func (t afterJoinTx) JoinThread(ctx context.Context, p *parley.Participant) error {
+	err := t.Tx.JoinThread(ctx, p)
+	t.afterJoin()
+	return err
+}
+
+// TestNodes_ASendDuringAnAddingIsToldTheNewcomer: dan is added to the
+// group on one node while cat sends on another; the message comes after
+// dan joined (it is unread for him), and his stream is told of it, as of
+// anything sent into the thread while he is in it.
+func TestNodes_ASendDuringAnAddingIsToldTheNewcomer(t *testing.T) {
+	ctx := context.Background()
+	nodes := sqlstoretest.TwoNodes(t)
+	now := parley.Now()
+	users := map[string]*parley.User{}
+	as := func(name string) context.Context {
+		return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref(), SignedInAt: now})
+	}
+	if err := nodes[0].Write(ctx, func(tx parley.Tx) error {
+		for _, name := range []string{"ann", "bob", "cat", "dan"} {
+			u := &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: now}
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			users[name] = u
+		}
+		for _, name := range []string{"bob", "cat", "dan"} {
+			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users["ann"].ID, AddresseeID: users[name].ID, State: parley.FriendAccepted, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := signInNode(nodes[1])
+	group, _, _, err := b.CreateThread(as("ann"), NewThread{Participants: []string{"bob", "cat"}, Title: "g", Kind: parley.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dans, err := b.bus.Subscribe(ctx, users["dan"].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dans.Close()
+
+	var sent *parley.Message
+	send, done := atOnce(func() (err error) {
+		sent, _, err = b.SendMessage(as("cat"), group.ID, Draft{Text: "hello dan"}, "")
+		return err
+	})
+	a := signInNode(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterJoinTx{tx, send} }})
+	if _, err := a.AddParticipant(as("ann"), group.ID, "dan"); err != nil {
+		t.Fatal(err)
+	}
+	if err := done(); err != nil {
+		t.Fatalf("cat sends: %v", err)
+	}
+	th, err := b.Thread(as("dan"), group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.UnreadCount != 1 {
+		t.Fatalf("dan's unread count is %d, want 1 (cat's message came after he joined)", th.UnreadCount)
+	}
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case ev := <-dans.C():
+			if ev.Type == parley.EventMessageCreated && ev.MessageID == sent.ID {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("dan, in the group before cat's message %d was posted (it is unread for him), is never told of it", sent.Seq)
+		}
 	}
 }

@@ -739,7 +739,12 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // participants read in it: a send's write is then BEGIN with that
 // statement, and COMMIT. Read before the thread's row lock is taken, the
 // participants are those of the statement's start, as they were of the
-// transaction's when a statement of their own read them first.
+// transaction's when a statement of their own read them first. A member
+// who joins or leaves meanwhile counts the change in the thread's row
+// (membersChanged), which the post holds before it posts: if the count
+// it then holds is not the one it read, it posts nothing and the write
+// runs again, so that no one who left is told of the message, nor anyone
+// who joined left untold.
 //
 // The sender's row of participants is locked before the thread's: a
 // statement's snapshot alone would let a sender whose leaving (an
@@ -760,19 +765,23 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 	}
 	var ids []string
 	var seq, change, at int64
-	var in bool
+	var in, blocked bool
 	err = t.queryRow(ctx, "thread", `
 		WITH members AS (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
+		), seen AS (
+			SELECT members_changed, blocked FROM threads WHERE id = $1
 		), sender AS (
 			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR KEY SHARE
 		), next AS (
 			UPDATE threads SET `+pgNext+`
-			FROM sender WHERE id = $1 AND NOT blocked RETURNING no, last_seq, last_change, last_activity_at
+			FROM sender WHERE id = $1 AND NOT blocked AND members_changed = (SELECT members_changed FROM seen)
+			RETURNING no, last_seq, last_change, last_activity_at
 		), `+pgPost+`
 		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), coalesce((SELECT change FROM posted), 0),
-			coalesce((SELECT created_at FROM posted), 0), EXISTS (SELECT 1 FROM sender)
-		FROM members`, args, &ids, &seq, &change, &at, &in)
+			coalesce((SELECT created_at FROM posted), 0), EXISTS (SELECT 1 FROM sender),
+			coalesce((SELECT blocked FROM seen), FALSE)
+		FROM members`, args, &ids, &seq, &change, &at, &in, &blocked)
 	if err != nil {
 		return nil, false, mapError("post message", err)
 	}
@@ -782,6 +791,13 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		// their leaving, has committed: they are not among the
 		// participants any more.
 		ids = slices.DeleteFunc(ids, func(id string) bool { return id == m.Sender.ID })
+	}
+	if seq == 0 && in && !blocked {
+		// The thread's row, once held, was not as the statement began:
+		// someone joined or left it meanwhile (or it was blocked), and
+		// members is not who is in it now. Run again, to read them anew.
+		t.retry = true
+		return nil, false, errChangedMeanwhile
 	}
 	if seq == 0 {
 		return ids, false, nil

@@ -256,6 +256,8 @@ func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string
 // JoinThread reads the member's row as it inserts theirs; on PostgreSQL it
 // locks it (FOR KEY SHARE), which an account's deletion, holding it FOR
 // UPDATE, makes wait until the deletion ends, when the row is read again.
+// JoinThread, as LeaveThread, counts the change in the thread's row
+// (membersChanged).
 func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 	res, err := t.exec(ctx, `
 		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq, joined_seq)
@@ -263,16 +265,21 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 		ON CONFLICT (thread_id, user_id) DO UPDATE
 		SET joined_at = excluded.joined_at, joined_seq = excluded.joined_seq, left_at = NULL, muted = FALSE`,
 		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq, p.JoinedSeq)
-	if err != nil {
-		return mapError("join thread", err)
+	if err == nil {
+		err = mustAffect(res, "member")
 	}
-	return mustAffect(res, "member")
+	if err == nil {
+		err = t.membersChanged(ctx, p.ThreadID)
+	}
+	return mapError("join thread", err)
 }
 
 // LeaveThread, on PostgreSQL, locks the member's row FOR UPDATE before it
 // changes it: the one lock that conflicts with a post's FOR KEY SHARE on
 // its sender's row (postParticipantMessagePG), so that a post of theirs
-// under way at once either commits first or finds them gone.
+// under way at once either commits first or finds them gone. It counts
+// the change in the thread's row (membersChanged), after the member's, in
+// the order a post takes the two.
 func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {
 	query := `UPDATE participants SET left_at = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
 	if t.pg != nil {
@@ -281,10 +288,21 @@ func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.
 			UPDATE participants SET left_at = $3 FROM held WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
 	}
 	res, err := t.exec(ctx, query, threadID, userID, micros(at))
-	if err != nil {
-		return mapError("leave thread", err)
+	if err == nil {
+		err = mustAffect(res, "participant")
 	}
-	return mustAffect(res, "participant")
+	if err == nil {
+		err = t.membersChanged(ctx, threadID)
+	}
+	return mapError("leave thread", err)
+}
+
+// membersChanged counts a change of who is in the thread in its row
+// (threads.members_changed), which a post on PostgreSQL compares with
+// what it read as its statement began (postParticipantMessagePG).
+func (t *txn) membersChanged(ctx context.Context, threadID string) error {
+	_, err := t.exec(ctx, `UPDATE threads SET members_changed = members_changed + 1 WHERE id = $1`, threadID)
+	return err
 }
 
 func (t *txn) SetReadSeq(ctx context.Context, threadID, userID string, seq int64) (bool, error) {
