@@ -180,11 +180,9 @@ type AccessLogQuery struct {
 // start gives the query its default limit, checks it, and returns the
 // position its page starts below: the cursor's, or the top of the log.
 func (q *AccessLogQuery) start() (int64, error) {
-	if q.Limit == 0 {
-		q.Limit = parley.DefaultMessageLimit
-	}
-	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
-		return 0, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
+	var err error
+	if q.Limit, err = pageLimit(q.Limit, parley.DefaultMessageLimit, parley.MaxMessageLimit); err != nil {
+		return 0, err
 	}
 	return decodeLogCursor(q.Cursor)
 }

@@ -24,6 +24,17 @@ const (
 	searchCursorMark = "s"
 )
 
+// pageLimit is a page's limit as asked: def when 0, else from 1 to max.
+func pageLimit(limit, def, max int) (int, error) {
+	if limit == 0 {
+		return def, nil
+	}
+	if limit < 1 || limit > max {
+		return 0, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", max)
+	}
+	return limit, nil
+}
+
 // encodeCursor makes a cursor of n and id, starting with mark: "" for one
 // of a thread's changes, threadCursorMark for one of the inbox,
 // searchCursorMark for one of a search.

@@ -299,12 +299,11 @@ type MessageQuery struct {
 
 // Messages returns a page of a thread the caller is in, oldest first.
 func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery) (*parley.MessagePage, error) {
-	if q.Limit == 0 {
-		q.Limit = parley.DefaultMessageLimit
+	var err error
+	if q.Limit, err = pageLimit(q.Limit, parley.DefaultMessageLimit, parley.MaxMessageLimit); err != nil {
+		return nil, err
 	}
 	switch {
-	case q.Limit < 1 || q.Limit > parley.MaxMessageLimit:
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
 	case q.Before != nil && *q.Before < 1 || q.After != nil && *q.After < 0:
 		return nil, parley.Errorf(parley.EINVALID, "before must be a message number, after a message number or 0")
 	case q.Before != nil && q.After != nil:
@@ -316,7 +315,7 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		}
 	}
 	page := &parley.MessagePage{}
-	err := s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (*parley.ReachedThread, []*parley.Message, error) {
+	err = s.readMessages(ctx, threadID, func(tx parley.Tx, memberID string, g *parley.Grant) (*parley.ReachedThread, []*parley.Message, error) {
 		f := parley.MessageFilter{ThreadID: threadID, Before: q.Before, After: q.After, Limit: q.Limit + 1, MemberID: memberID}
 		reached, list, err := findMessages(ctx, tx, g, f)
 		if err != nil {
@@ -418,11 +417,9 @@ type ChangeQuery struct {
 // deletions too. It is
 // held to exactly what Messages is held to, and logged as Messages is.
 func (s *Service) Changes(ctx context.Context, threadID string, q ChangeQuery) (*parley.ChangePage, error) {
-	if q.Limit == 0 {
-		q.Limit = parley.DefaultMessageLimit
-	}
-	if q.Limit < 1 || q.Limit > parley.MaxMessageLimit {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxMessageLimit)
+	var err error
+	if q.Limit, err = pageLimit(q.Limit, parley.DefaultMessageLimit, parley.MaxMessageLimit); err != nil {
+		return nil, err
 	}
 	after, cursorFrom, err := decodeChangeCursor(q.Cursor, threadID)
 	if err != nil {

@@ -31,11 +31,8 @@ func (s *Service) SearchMessages(ctx context.Context, q, cursor string, limit in
 	if err != nil {
 		return nil, err
 	}
-	if limit == 0 {
-		limit = parley.DefaultSearchLimit
-	}
-	if limit < 1 || limit > parley.MaxSearchLimit {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxSearchLimit)
+	if limit, err = pageLimit(limit, parley.DefaultSearchLimit, parley.MaxSearchLimit); err != nil {
+		return nil, err
 	}
 	f := parley.SearchFilter{MemberID: c.User.ID, Text: text, Limit: limit + 1}
 	if cursor != "" {

@@ -362,11 +362,8 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 	if err != nil {
 		return nil, err
 	}
-	if limit == 0 {
-		limit = parley.DefaultThreadLimit
-	}
-	if limit < 1 || limit > parley.MaxThreadLimit {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxThreadLimit)
+	if limit, err = pageLimit(limit, parley.DefaultThreadLimit, parley.MaxThreadLimit); err != nil {
+		return nil, err
 	}
 	if withMessages < 0 || withMessages > parley.MaxInboxMessages {
 		return nil, parley.ErrInboxMessages

@@ -339,11 +339,8 @@ func (s *Service) WebhookDeliveries(ctx context.Context, clientID, id, cursor st
 	if err != nil {
 		return nil, err
 	}
-	if limit == 0 {
-		limit = parley.DefaultMessageLimit
-	}
-	if limit < 1 || limit > parley.MaxWebhookDeliveryList {
-		return nil, parley.Errorf(parley.EINVALID, "limit must be 1 to %d", parley.MaxWebhookDeliveryList)
+	if limit, err = pageLimit(limit, parley.DefaultMessageLimit, parley.MaxWebhookDeliveryList); err != nil {
+		return nil, err
 	}
 	if bare, ok := strings.CutPrefix(cursor, webhookPrefix); cursor != "" && !(ok && parley.IsID(bare)) {
 		return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
