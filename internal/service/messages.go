@@ -57,23 +57,23 @@ func (s *Service) SendMessage(ctx context.Context, threadID string, d Draft, ide
 	// refused by rolling its write back.
 	var recipients []string
 	var hooked bool
-	send := func(lookUp, alone bool) func(tx parley.Tx) error {
+	send := func(mode sendMode) func(tx parley.Tx) error {
 		return func(tx parley.Tx) error {
 			hooked = false
-			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, d, idempotencyKey, lookUp, alone)
-			if err == nil && !replayed && !alone {
+			msg, replayed, recipients, err = s.sendMessage(ctx, tx, c, threadID, d, idempotencyKey, mode)
+			if err == nil && !replayed && mode != sendAlone {
 				hooked, err = s.enqueueMessageWebhooks(ctx, tx, parley.WebhookMessageCreated, msg)
 			}
 			return err
 		}
 	}
 	if c.App == nil && d.ReplyToSeq == 0 && !s.hooks.mayHave(parley.WebhookMessageCreated, s.Now()) {
-		err = s.store.WriteOne(ctx, send(false, true))
+		err = s.store.WriteOne(ctx, send(sendAlone))
 	} else {
-		err = s.store.Write(ctx, send(false, false))
+		err = s.store.Write(ctx, send(sendNewKey))
 	}
 	if idempotencyKey != "" && (errors.Is(err, errKeyTaken) || errors.Is(err, errNotAlone)) {
-		err = s.store.Write(ctx, send(true, false))
+		err = s.store.Write(ctx, send(sendLookUpKey))
 	}
 	if err != nil {
 		return nil, false, err
@@ -107,19 +107,31 @@ var errNotAlone = errors.New("service: the send needs its key looked up")
 // (mayAnswer).
 var errNoMessageToAnswer = parley.Errorf(parley.EINVALID, "reply_to_seq is no earlier message of this thread that you can see")
 
-// sendMessage is SendMessage's write. With lookUp it looks the idempotency
-// key up before it writes; without, it leaves that to the insert, which
-// fails with errKeyTaken when the key is taken. A caller no longer in the
-// thread has the key looked up either way: a member's retry is answered
-// whether or not they are still in it, an app's as replay says. Alone, it
-// runs PostParticipantMessage only, and leaves the look-up of a
-// non-member's key to another write (errNotAlone).
-func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, d Draft, idempotencyKey string, lookUp, alone bool) (*parley.Message, bool, []string, error) {
+// sendMode is how a send's write treats its idempotency key.
+type sendMode int
+
+const (
+	// sendNewKey leaves the key to the insert, which fails with
+	// errKeyTaken when it is taken.
+	sendNewKey sendMode = iota
+	// sendAlone is sendNewKey in one statement, PostParticipantMessage's
+	// alone (WriteOne): the look-up of a non-member's key is left to
+	// another write (errNotAlone).
+	sendAlone
+	// sendLookUpKey looks the key up before it writes.
+	sendLookUpKey
+)
+
+// sendMessage is SendMessage's write, with its key as mode says. A caller
+// no longer in the thread has the key looked up whatever the mode (but
+// sendAlone): a member's retry is answered whether or not they are still
+// in it, an app's as replay says.
+func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string, d Draft, idempotencyKey string, mode sendMode) (*parley.Message, bool, []string, error) {
 	from, err := visibleFrom(ctx, tx, c, threadID)
 	if err != nil {
 		return nil, false, nil, err
 	}
-	if idempotencyKey != "" && lookUp {
+	if idempotencyKey != "" && mode == sendLookUpKey {
 		if prior, answered, err := s.findReplay(ctx, tx, c, threadID, d, idempotencyKey); answered {
 			return prior, err == nil, nil, err
 		}
@@ -135,16 +147,16 @@ func (s *Service) sendMessage(ctx context.Context, tx parley.Tx, c *parley.Calle
 	// sending reads the thread up to one's own message.
 	ids, posted, err := tx.PostParticipantMessage(ctx, msg)
 	if err != nil {
-		if !lookUp && idempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT {
+		if mode != sendLookUpKey && idempotencyKey != "" && parley.ErrorCode(err) == parley.ECONFLICT {
 			return nil, false, nil, errKeyTaken
 		}
 		return nil, false, nil, err
 	}
 	if !posted {
-		if idempotencyKey != "" && alone {
+		if idempotencyKey != "" && mode == sendAlone {
 			return nil, false, nil, errNotAlone
 		}
-		if idempotencyKey != "" && !lookUp {
+		if idempotencyKey != "" && mode == sendNewKey {
 			if prior, answered, err := s.findReplay(ctx, tx, c, threadID, d, idempotencyKey); answered {
 				return prior, err == nil, nil, err
 			}
