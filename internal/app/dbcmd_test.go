@@ -202,6 +202,54 @@ func TestCLI_DBUpgrade(t *testing.T) {
 	}
 }
 
+// On the embedded database, `parley db upgrade`, and a second `parley
+// serve` started by mistake, refuse while a server runs on it, and change
+// nothing first: the server, a previous parley's on its schema, would run
+// on a schema it does not know, and its own parley would refuse the
+// database from then on. Once the server stops, the same commands
+// upgrade it. The running server here is this parley's, its database
+// taken back to the previous schema under it, as the previous parley's
+// migrations left it.
+func TestDBUpgrade_RefusesBesideARunningServer(t *testing.T) {
+	previous := sqlstore.SchemaVersion() - 1
+	for _, how := range []string{"DBUpgrade", "Serve"} {
+		t.Run(how, func(t *testing.T) {
+			env := apptest.Start(t, embedded(t.TempDir()))
+			cfg := env.Server.Config
+			if err := sqlstore.UndoSchema(context.Background(), cfg.DatabasePath(), previous); err != nil {
+				t.Fatal(err)
+			}
+			upgrade := func() error {
+				if how == "DBUpgrade" {
+					_, err := run(t, cfg, "", "db", "upgrade")
+					return err
+				}
+				second := cfg
+				second.Addr = "127.0.0.1:0"
+				srv, err := app.OpenServer(context.Background(), second, slog.New(slog.DiscardHandler), parley.WallClock{})
+				if err == nil {
+					srv.Close()
+				}
+				return err
+			}
+			if err := upgrade(); err == nil || !strings.Contains(err.Error(), "in use by a running server") {
+				t.Fatalf("%s beside a running server: %v; want a refusal", how, err)
+			}
+			atPrevious := fmt.Sprintf("the database is at schema %d,", previous)
+			if _, err := run(t, cfg, "", "user", "list"); err == nil || !strings.Contains(err.Error(), atPrevious) {
+				t.Fatalf("after the refusal, user list: %v; want the database at schema %d still", err, previous)
+			}
+			env.Stop()
+			if err := upgrade(); err != nil {
+				t.Fatalf("%s once the server stopped: %v", how, err)
+			}
+			if out, err := run(t, cfg, "", "user", "list"); err != nil {
+				t.Fatalf("user list after the upgrade: %q, %v", out, err)
+			}
+		})
+	}
+}
+
 // `parley db init` makes a database where there was none; `serve` makes
 // one too, as on a fresh machine.
 func TestCLI_DBInit(t *testing.T) {

@@ -250,12 +250,25 @@ type journalRecord struct {
 	Key          []byte   `json:"key,omitempty"`
 }
 
-// openJournal reads back the segments of the database at dbPath and keeps
-// the lines numbered above folded as pending. A line cut short at the end of
-// a segment, by a crash or a failed write, was never acknowledged and is
-// dropped; a damaged line anywhere else is an error.
+// openJournal locks the journal of the database at dbPath (lockJournal)
+// and reads back its segments (load).
 func openJournal(dbPath string, folded int64) (*journal, error) {
-	j := &journal{prefix: dbPath + "-access-journal.", next: folded + 1, sealAt: segmentSize}
+	j, err := lockJournal(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.load(folded); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// lockJournal takes the lock of the journal of the database at dbPath,
+// which marks the database's one server: it fails with ErrInUse while
+// another holds it. The journal is empty until load; close releases the
+// lock.
+func lockJournal(dbPath string) (*journal, error) {
+	j := &journal{prefix: dbPath + "-access-journal.", sealAt: segmentSize}
 	lockPath := j.prefix + "lock"
 	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -269,10 +282,21 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 		return nil, fmt.Errorf("sqlstore: journal of reads: lock: %w", err)
 	}
 	j.lock = lock
+	return j, nil
+}
+
+// load reads back the segments of a journal just locked and keeps the
+// lines numbered above folded as pending. A line cut short at the end of a
+// segment, by a crash or a failed write, was never acknowledged and is
+// dropped; a damaged line anywhere else is an error. On an error the
+// journal is closed, its lock released.
+func (j *journal) load(folded int64) error {
+	j.next = folded + 1
+	lockPath := j.prefix + "lock"
 	paths, err := filesNamed(j.prefix)
 	if err != nil {
 		j.close()
-		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
+		return fmt.Errorf("sqlstore: journal of reads: %w", err)
 	}
 	paths = slices.DeleteFunc(paths, func(p string) bool { return p == lockPath })
 	segments := make(map[string]int64, len(paths))
@@ -280,7 +304,7 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 		first, err := strconv.ParseInt(strings.TrimPrefix(path, j.prefix), 10, 64)
 		if err != nil {
 			j.close()
-			return nil, fmt.Errorf("sqlstore: journal of reads: %s is not a segment", path)
+			return fmt.Errorf("sqlstore: journal of reads: %s is not a segment", path)
 		}
 		segments[path] = first
 	}
@@ -289,14 +313,14 @@ func openJournal(dbPath string, folded int64) (*journal, error) {
 		last, err := j.readSegment(path, folded)
 		if err != nil {
 			j.close()
-			return nil, err
+			return err
 		}
 		// A segment whose first write failed is empty, and its number
 		// is no line's: the next segment must not take its name.
 		j.next = max(j.next, segments[path]+1)
 		j.sealed = append(j.sealed, segment{path, last})
 	}
-	return j, nil
+	return nil
 }
 
 // readSegment adds a segment's lines above folded to the pending ones and

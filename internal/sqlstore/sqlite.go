@@ -109,8 +109,20 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		// copies a page written many times over once.
 		fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages),
 	}}
+	// The journal's lock marks the database's one server: it is taken
+	// before the schema is looked at, let alone changed, so that an open
+	// refused beside a running server (a second server, `db upgrade`) has
+	// changed nothing under it. Beside, the schema must be this binary's
+	// already and is left as it is.
+	j := &journal{}
+	if !opts.Beside {
+		if j, err = lockJournal(path); err != nil {
+			return nil, err
+		}
+	}
 	write, err := sql.Open("sqlite", fileURI(path, pragmas.Encode()))
 	if err != nil {
+		j.close()
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
 	write.SetMaxOpenConns(1)
@@ -119,6 +131,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	write.SetConnMaxIdleTime(0)
 	if err := prepareSchema(ctx, write, opts.Schema, exists, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
 		write.Close()
+		j.close()
 		return nil, err
 	}
 
@@ -134,6 +147,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	read, err := sql.Open("sqlite", fileURI(path, pragmas.Encode()))
 	if err != nil {
 		write.Close()
+		j.close()
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
 	read.SetMaxOpenConns(readConns)
@@ -144,21 +158,22 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	if err := write.QueryRowContext(ctx, `SELECT folded FROM access_journal`).Scan(&folded); err != nil {
 		write.Close()
 		read.Close()
+		j.close()
 		return nil, fmt.Errorf("sqlstore: journal of reads: %w", err)
 	}
-	j := &journal{}
 	if !opts.Beside {
-		j, err = openJournal(path, folded)
-	}
-	if err != nil {
-		write.Close()
-		read.Close()
-		return nil, err
+		// load closes the journal when it fails.
+		if err := j.load(folded); err != nil {
+			write.Close()
+			read.Close()
+			return nil, err
+		}
 	}
 	db, err := newDB(ctx, write, read, j)
 	if err != nil {
 		write.Close()
 		read.Close()
+		j.close()
 		return nil, err
 	}
 	db.path = path

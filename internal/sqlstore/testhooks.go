@@ -148,9 +148,30 @@ func Digest(ctx context.Context, db *DB) ([32]byte, error) {
 // schema migrated only up to version. where is a postgres:// URL, or else
 // the path of an SQLite file.
 func CreateAtSchema(ctx context.Context, where string, version int64) error {
+	return migrateTo(ctx, where, func(p *goose.Provider) error {
+		_, err := p.UpTo(ctx, version)
+		return err
+	})
+}
+
+// UndoSchema takes a database back to an older parley's schema, version,
+// as the Down sections of the later migrations undo them, leaving it as
+// that parley would find it. where is as CreateAtSchema's.
+func UndoSchema(ctx context.Context, where string, version int64) error {
+	return migrateTo(ctx, where, func(p *goose.Provider) error {
+		_, err := p.DownTo(ctx, version)
+		return err
+	})
+}
+
+// migrateTo runs migrate with the migrations of the database at where,
+// CreateAtSchema's.
+func migrateTo(ctx context.Context, where string, migrate func(*goose.Provider) error) error {
 	driver, dialect, fsys, dir := "sqlite", goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"
 	if IsPostgresURL(where) {
 		driver, dialect, fsys, dir = "pgx", goose.DialectPostgres, postgresMigrations, "migrations/postgres"
+	} else {
+		where = fileURI(where, fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()))
 	}
 	db, err := sql.Open(driver, where)
 	if err != nil {
@@ -165,8 +186,7 @@ func CreateAtSchema(ctx context.Context, where string, version int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = p.UpTo(ctx, version)
-	return err
+	return migrate(p)
 }
 
 // MarkUsed writes a row into a database made by CreateAtSchema, as an
