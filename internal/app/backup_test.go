@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -328,6 +329,40 @@ func TestRestore_RefusesABackupChangedSince(t *testing.T) {
 	}
 	if out, err := run(t, config.Config{DataDir: restored}, "", "restore", dest); err != nil || !strings.Contains(out, "has no digest beside it") {
 		t.Fatalf("restore without the digest: %v\n%s", err, out)
+	}
+}
+
+// Restore refuses another program's SQLite database migrated with goose,
+// whose table of migrations has Parley's name (goose_db_version), and
+// restores nothing: at that program's low version it would be taken for
+// a backup of an older parley, restored for `parley db upgrade`, which
+// would then fail halfway through Parley's migrations.
+func TestRestore_RefusesAnotherProgramsDatabase(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "invoices.db")
+	db, err := sql.Open("sqlite", "file:"+src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))`,
+		`INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, 1), (1, 1), (2, 1), (3, 1)`,
+		`CREATE TABLE invoices (id INTEGER PRIMARY KEY, customer TEXT, amount INTEGER)`,
+		`INSERT INTO invoices (customer, amount) VALUES ('acme', 1200)`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	out, err := run(t, config.Config{DataDir: restored}, "", "restore", src)
+	if err == nil || !strings.Contains(err.Error(), "holds no parley database") || !strings.Contains(err.Error(), "another program's") {
+		t.Fatalf("restore of another program's database: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(restored); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused restore left its data directory: %v", err)
 	}
 }
 

@@ -35,6 +35,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pressly/goose/v3"
 )
 
 // ErrNotABackup is returned by Restore for a file that is not a Parley
@@ -183,10 +185,11 @@ type Restored struct {
 // integrity_check) and, when its schema is this binary's, opened and
 // given to verify. It refuses, with ErrDigestMismatch, a backup that
 // differs from the digest beside it (DigestSuffix), if there is one; with
-// ErrNotABackup, a file that is not a Parley database; and, with a
-// *SchemaError, a backup whose schema is newer than this binary. One whose
-// schema is older is restored as it is, for a server or `parley db
-// upgrade` to migrate, without verify.
+// ErrNotABackup, a file that is not a Parley database, another program's
+// whose table of migrations has Parley's name too (recordedSchema); and,
+// with a *SchemaError, a backup whose schema is newer than this binary.
+// One whose schema is older is restored as it is, for a server or `parley
+// db upgrade` to migrate, without verify.
 func Restore(ctx context.Context, src, path string, verify func(*DB) error) (Restored, error) {
 	if _, err := os.Stat(src); err != nil {
 		return Restored{}, fmt.Errorf("sqlstore: restore: %w", err)
@@ -207,7 +210,9 @@ func Restore(ctx context.Context, src, path string, verify func(*DB) error) (Res
 	if err := vacuumInto(ctx, src, tmp); err != nil {
 		return Restored{}, fmt.Errorf("%w: %s: %w", ErrNotABackup, src, err)
 	}
-	if ok, err := isParley(ctx, tmp); err != nil {
+	if ok, err := isParley(ctx, tmp); errors.Is(err, ErrAnotherProgram) {
+		return Restored{}, fmt.Errorf("%w: %s holds no parley database: %w", ErrNotABackup, src, err)
+	} else if err != nil {
 		return Restored{}, err
 	} else if !ok {
 		return Restored{}, fmt.Errorf("%w: %s holds no parley database", ErrNotABackup, src)
@@ -307,19 +312,16 @@ func vacuumInto(ctx context.Context, src, dest string) error {
 }
 
 // isParley reports whether the SQLite database at path holds Parley's
-// table of migrations.
+// table of migrations, and refuses, with ErrAnotherProgram, one whose
+// table of migrations is another program's (recordedSchema).
 func isParley(ctx context.Context, path string) (bool, error) {
 	db, err := sql.Open("sqlite", fileURI(path, "mode=ro"))
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: %w", err)
 	}
 	defer db.Close()
-	var n int
-	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: %w", err)
-	}
-	return n == 1, nil
+	_, found, err := recordedSchema(ctx, db, goose.DialectSQLite3)
+	return found, err
 }
 
 // foldAndVerify opens the copy at path as its server would, which folds

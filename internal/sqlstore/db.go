@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -447,14 +448,21 @@ func SchemaVersion() int64 {
 // prepareSchema does what schema asks of the migrations of dir in fsys,
 // each applied in a transaction of its own; exists is whether the engine
 // found a parley database there. It refuses a database whose schema is
-// newer than this binary in every mode. opts are the engine's own, such
-// as a lock that keeps two servers from migrating at once.
+// newer than this binary in every mode, and, before anything else, one
+// whose table of migrations is another program's (recordedSchema). opts
+// are the engine's own, such as a lock that keeps two servers from
+// migrating at once.
 func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) error {
 	switch {
 	case !exists && (schema == Upgrade || schema == Current):
 		return ErrNoDatabase
 	case exists && schema == Create:
 		return ErrDatabaseExists
+	}
+	if exists {
+		if _, _, err := recordedSchema(ctx, db, dialect); err != nil {
+			return err
+		}
 	}
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {
@@ -480,6 +488,97 @@ func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, 
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil
+}
+
+// ErrAnotherProgram is a database whose table of migrations is not
+// Parley's (parleyTables).
+var ErrAnotherProgram = errors.New("sqlstore: the database's table of migrations (goose_db_version) is another program's")
+
+// parleyTables is how a Parley database is told from another program's
+// that migrates with goose too, whose table of migrations has goose's
+// default name, as Parley's has: a database whose goose_db_version records
+// version v is Parley's only if it holds every table listed here from v or
+// an earlier version on. These are tables of Parley's first migrations on
+// both engines, which no later migration drops; at version 0, goose's
+// table made and no migration applied yet, nothing is expected (a schema
+// at 0 is checked on PostgreSQL for names Parley's migrations would take,
+// refuseTakenNames). The rule is simple on purpose: another program's
+// database fails it unless it holds all of these names, and a Parley
+// database cannot fail it.
+var parleyTables = []struct {
+	since  int64
+	tables []string
+}{
+	{1, []string{"users", "sessions", "friendships", "threads", "participants", "messages"}},
+	{2, []string{"apps"}},
+	{3, []string{"grants", "grant_threads", "auth_requests", "oauth_tokens", "server_keys"}},
+}
+
+// tableLister runs a query: a database, or a transaction.
+type tableLister interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// recordedSchema returns the schema version that the database's table of
+// migrations records and whether that table is there at all, refusing,
+// with ErrAnotherProgram, a database whose table of migrations is not
+// Parley's (parleyTables). dialect is SQLite's or PostgreSQL's, whose
+// current schema is the one looked at.
+func recordedSchema(ctx context.Context, q tableLister, dialect goose.Dialect) (version int64, found bool, err error) {
+	list := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if dialect == goose.DialectPostgres {
+		list = `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')`
+	}
+	have := map[string]bool{}
+	rows, err := q.QueryContext(ctx, list)
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlstore: tables: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return 0, false, fmt.Errorf("sqlstore: tables: %w", err)
+		}
+		have[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, fmt.Errorf("sqlstore: tables: %w", err)
+	}
+	rows.Close()
+	if !have["goose_db_version"] {
+		return 0, false, nil
+	}
+	var v sql.NullInt64
+	rows, err = q.QueryContext(ctx, `SELECT MAX(version_id) FROM goose_db_version`)
+	if err != nil {
+		return 0, true, fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&v); err != nil {
+			return 0, true, fmt.Errorf("sqlstore: schema version: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, true, fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	var missing []string
+	for _, p := range parleyTables {
+		if p.since > v.Int64 {
+			break
+		}
+		for _, t := range p.tables {
+			if !have[t] {
+				missing = append(missing, t)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return v.Int64, true, fmt.Errorf("%w: it records version %d, and the database lacks Parley's tables of that version (%s)", ErrAnotherProgram, v.Int64, strings.Join(missing, ", "))
+	}
+	return v.Int64, true, nil
 }
 
 // mapError turns a driver error into one of parley's: unique and primary-key

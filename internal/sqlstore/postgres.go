@@ -294,31 +294,18 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 
 // migratePostgres prepares the schema under an advisory lock named after
 // the PostgreSQL schema, so that schemas of one database migrate
-// independently.
+// independently. What is there is looked at first, in one snapshot: a
+// schema whose table of migrations is another program's is refused
+// (recordedSchema), and one where Parley's migrations have not begun
+// (no table of migrations, or one at version 0) is refused if it holds a
+// table of a name they make (refuseTakenNames).
 func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
-	var schema sql.NullString
-	var exists bool
-	var encoding string
-	if err := pool.QueryRowContext(ctx, `SELECT current_schema(), to_regclass('goose_db_version') IS NOT NULL, current_setting('server_encoding')`).Scan(&schema, &exists, &encoding); err != nil {
-		return fmt.Errorf("sqlstore: connect: %w", err)
-	}
-	if !schema.Valid {
-		return errors.New("sqlstore: the search_path names no schema that exists")
-	}
-	// Members write in every script, and in emoji: a database of another
-	// encoding would refuse, as a failed send, every text it cannot hold
-	// (LATIN1), or hold bytes it never checks, which lower() does not
-	// fold (SQL_ASCII).
-	if encoding != "UTF8" {
-		return fmt.Errorf("sqlstore: the database's encoding is %s, and parley needs UTF8 to hold every text members write: create the database with ENCODING 'UTF8' (README, PostgreSQL)", encoding)
-	}
-	if !exists {
-		if err := refuseTakenNames(ctx, pool); err != nil {
-			return err
-		}
+	schema, exists, err := lookAtPostgres(ctx, pool)
+	if err != nil {
+		return err
 	}
 	h := fnv.New64a()
-	h.Write([]byte("parley migrations " + schema.String))
+	h.Write([]byte("parley migrations " + schema))
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
@@ -326,11 +313,50 @@ func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
 	return prepareSchema(ctx, pool, mode, exists, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
 }
 
-// refuseTakenNames refuses a schema without Parley's migrations that holds
-// a table of a name they make: the first that makes it would fail halfway,
-// leaving the migrations' own table behind, and the next start would take
-// the other program's tables for a Parley database.
-func refuseTakenNames(ctx context.Context, pool *sql.DB) error {
+// lookAtPostgres returns the name of the schema the connections use and
+// whether it holds Parley's table of migrations, refusing what
+// migratePostgres refuses; it reads in one snapshot, so that another
+// server's migration committed meanwhile is seen whole or not at all.
+func lookAtPostgres(ctx context.Context, pool *sql.DB) (schema string, exists bool, err error) {
+	tx, err := pool.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return "", false, fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	defer tx.Rollback()
+	var name sql.NullString
+	var encoding string
+	if err := tx.QueryRowContext(ctx, `SELECT current_schema(), current_setting('server_encoding')`).Scan(&name, &encoding); err != nil {
+		return "", false, fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	if !name.Valid {
+		return "", false, errors.New("sqlstore: the search_path names no schema that exists")
+	}
+	// Members write in every script, and in emoji: a database of another
+	// encoding would refuse, as a failed send, every text it cannot hold
+	// (LATIN1), or hold bytes it never checks, which lower() does not
+	// fold (SQL_ASCII).
+	if encoding != "UTF8" {
+		return "", false, fmt.Errorf("sqlstore: the database's encoding is %s, and parley needs UTF8 to hold every text members write: create the database with ENCODING 'UTF8' (README, PostgreSQL)", encoding)
+	}
+	version, exists, err := recordedSchema(ctx, tx, goose.DialectPostgres)
+	if errors.Is(err, ErrAnotherProgram) {
+		return "", false, fmt.Errorf("%w: give Parley a database, or a schema, of its own", err)
+	} else if err != nil {
+		return "", false, err
+	}
+	if !exists || version == 0 {
+		if err := refuseTakenNames(ctx, tx); err != nil {
+			return "", false, err
+		}
+	}
+	return name.String, exists, nil
+}
+
+// refuseTakenNames refuses a schema where Parley's migrations have not
+// begun that holds a table of a name they make: the first that makes it
+// would fail halfway, leaving the migrations' own table behind, and the
+// next start would take the other program's tables for a Parley database.
+func refuseTakenNames(ctx context.Context, tx *sql.Tx) error {
 	var names []string
 	err := fs.WalkDir(postgresMigrations, "migrations/postgres", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -346,7 +372,7 @@ func refuseTakenNames(ctx context.Context, pool *sql.DB) error {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
 	var taken string
-	err = pool.QueryRowContext(ctx, `
+	err = tx.QueryRowContext(ctx, `
 		SELECT coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), '') FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relname = ANY($1)`, names).Scan(&taken)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,5 +297,63 @@ func TestOpenPostgres_RefusesAnotherProgramsTables(t *testing.T) {
 	var made bool
 	if err := db.QueryRowContext(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&made); err != nil || made {
 		t.Fatalf("the migrations' table was made: %v, %v", made, err)
+	}
+}
+
+// A schema whose table of migrations, goose_db_version (goose's default
+// name, Parley's too), is another program's is refused before anything
+// is made in it: at that program's version 7, Parley's migration 8 would
+// succeed, be recorded in the other program's table (which would then
+// skip its own 8), and the next fail. A table of migrations at version 0,
+// where no migration has run yet, is refused as a schema without one is
+// if it holds a table of a name Parley's migrations make.
+func TestOpenPostgres_RefusesAnotherProgramsMigrations(t *testing.T) {
+	for name, tc := range map[string]struct {
+		version int
+		tables  []string
+		refusal string
+	}{
+		"AtItsVersion": {7, []string{"invoices"}, "another program's: it records version 7, and the database lacks Parley's tables of that version (users, sessions"},
+		"BeforeAnyRan": {0, []string{"sessions"}, "what Parley would make (sessions)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			url := sqlstoretest.PostgresURL(t)
+			db, err := sql.Open("pgx", url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			ctx := context.Background()
+			stmts := []string{
+				`CREATE TABLE goose_db_version (id SERIAL PRIMARY KEY, version_id BIGINT NOT NULL, is_applied BOOLEAN NOT NULL, tstamp TIMESTAMP DEFAULT now())`,
+				`INSERT INTO goose_db_version (version_id, is_applied) SELECT v, true FROM generate_series(0, ` + strconv.Itoa(tc.version) + `) v`,
+			}
+			for _, table := range tc.tables {
+				stmts = append(stmts, `CREATE TABLE `+table+` (id INT PRIMARY KEY, amount INT)`)
+			}
+			for _, stmt := range stmts {
+				if _, err := db.ExecContext(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 2 {
+				store, err := sqlstore.OpenPostgres(ctx, url)
+				if err == nil {
+					store.Close()
+				}
+				if err == nil || !strings.Contains(err.Error(), tc.refusal) {
+					t.Fatalf("open = %v; want a refusal saying %q", err, tc.refusal)
+				}
+			}
+			var version int
+			var made int
+			if err := db.QueryRowContext(ctx, `SELECT (SELECT MAX(version_id) FROM goose_db_version),
+				(SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r')`).Scan(&version, &made); err != nil {
+				t.Fatal(err)
+			}
+			if version != tc.version || made != 1+len(tc.tables) {
+				t.Errorf("refused, but after changing the schema: its goose table at %d (was %d), %d tables (were %d)", version, tc.version, made, 1+len(tc.tables))
+			}
+		})
 	}
 }
