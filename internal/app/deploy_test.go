@@ -16,18 +16,22 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
 // The proxies' configurations docs/deploy.md documents.
@@ -546,4 +550,66 @@ func TestDeploy_Parleyctl(t *testing.T) {
 	if err == nil || strings.Contains(out, "arg=") || strings.Contains(out, "secret") || !strings.Contains(out, "line 2: not VAR=value") {
 		t.Errorf("parleyctl on a line that is no VAR=value: %v\n%s", err, out)
 	}
+}
+
+// systemCAs is the system's bundle of CAs on Debian, which the guide's
+// pg_dump and pg_restore URLs name as sslrootcert.
+const systemCAs = "/etc/ssl/certs/ca-certificates.crt"
+
+// The guide's pg_dump and pg_restore verify the server as Parley does,
+// against the system's CAs: libpq, theirs, wants ~/.postgresql/root.crt
+// with sslmode=verify-full unless sslrootcert names another file, where
+// pgx verifies against the system's CAs, so each of their URLs names the
+// system's bundle, which pgx reads as well. libpq, run on such a URL with
+// an empty home, looks for no root.crt: on the loopback database, whose
+// certificate no CA signed, it gets as far as verifying it.
+func TestDeploy_DumpVerifiesAsParleyDoes(t *testing.T) {
+	var urls []string
+	quoted := regexp.MustCompile(`(pg_dump|pg_restore) .*-d ["']([^"']+)["']`)
+	for _, name := range []string{"deploy.md", "parley-backup.service"} {
+		text, err := os.ReadFile(filepath.Join("../../docs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range quoted.FindAllStringSubmatch(string(text), -1) {
+			urls = append(urls, m[2])
+		}
+	}
+	if len(urls) < 4 {
+		t.Fatalf("found %d URLs of pg_dump and pg_restore in the guide: %q", len(urls), urls)
+	}
+	var query url.Values
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		query = u.Query()
+		if mode := query.Get("sslmode"); strings.HasPrefix(mode, "verify-") && query.Get("sslrootcert") != systemCAs {
+			t.Errorf("%s: sslmode=%s without sslrootcert=%s: pg_dump and pg_restore want ~/.postgresql/root.crt", raw, mode, systemCAs)
+		}
+	}
+	if _, err := os.Stat(systemCAs); err != nil {
+		t.Skipf("no %s here: %v", systemCAs, err)
+	}
+	t.Run("Pgx", func(t *testing.T) {
+		cfg, err := pgconn.ParseConfig("postgres://parley@db.internal:5432/parley?" + query.Encode())
+		if err != nil || cfg.TLSConfig == nil || cfg.TLSConfig.RootCAs == nil {
+			t.Fatalf("pgx on the guide's URL: %v; want it verifying against %s", err, systemCAs)
+		}
+	})
+	t.Run("Libpq", func(t *testing.T) {
+		pgDump := apptest.Program(t, "pg_dump")
+		u, err := url.Parse(sqlstoretest.PostgresURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.RawQuery = query.Encode()
+		home := t.TempDir()
+		cmd := exec.Command(pgDump, "--schema-only", "-d", u.String(), "-f", filepath.Join(home, "parley.dump"))
+		cmd.Env = append(os.Environ(), "HOME="+home)
+		if out, err := cmd.CombinedOutput(); strings.Contains(string(out), "root.crt") {
+			t.Errorf("pg_dump on the guide's URL: %v\n%s", err, out)
+		}
+	})
 }
