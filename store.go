@@ -240,13 +240,10 @@ type ThreadStore interface {
 	// first, each with the member's read marker, where they joined it and
 	// its unread count (ThreadSummary.CountUnread).
 	FindThreads(ctx context.Context, f ThreadFilter) ([]*ThreadSummary, error)
-	// NextSeq takes the thread's next message number and records activity
-	// at t. Numbers are dense: each transaction that commits took the one
-	// after the last committed, however many write the thread at once.
-	// Recording activity never moves a thread's last activity back: of two
-	// writes at once, the one with the earlier time may commit last.
-	NextSeq(ctx context.Context, threadID string, t time.Time) (int64, error)
-	// TouchThread records activity at t without taking a number.
+	// TouchThread records activity at t. Recording activity, here and in
+	// RenameThread and PostMessage, never moves a thread's last activity
+	// back: of two writes at once, the one with the earlier time may
+	// commit last.
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
 	// RenameThread sets the thread's title and records activity at t.
 	RenameThread(ctx context.Context, threadID, title string, t time.Time) error
@@ -323,21 +320,17 @@ type ParticipantStore interface {
 
 // MessageStore keeps messages, and deleted messages as tombstones.
 type MessageStore interface {
-	// CreateMessage stores a message as its thread's next change;
-	// ECONFLICT when its seq is taken in its thread, or its sender used its
-	// (non-empty) idempotency key before. Change numbers are dense per
-	// thread: each transaction that commits took the one after the last
-	// committed, however many write the thread at once.
-	CreateMessage(ctx context.Context, m *Message) error
 	// PostMessage stores m as its thread's next message: it takes the
-	// thread's next number into m.Seq and records activity at m.CreatedAt
-	// (as NextSeq), stores m as the thread's next change (as CreateMessage,
-	// with its ECONFLICT), and moves the sender's read marker up to m.Seq
-	// (as SetReadSeq); ENOTFOUND when the thread does not exist. When the
-	// thread's last activity is later than m.CreatedAt, as when another
-	// post took the number before with a later time, m is stored at that
-	// time, into m.CreatedAt: a thread's messages' times rise with their
-	// numbers.
+	// thread's next message number into m.Seq and its next change number
+	// into m.Change, records activity at m.CreatedAt, and moves the
+	// sender's read marker up to m.Seq (as SetReadSeq). Both numbers are
+	// dense per thread: each transaction that commits took the one after
+	// the last committed, however many write the thread at once. ECONFLICT
+	// when the sender used m's (non-empty) idempotency key before;
+	// ENOTFOUND when the thread does not exist. When the thread's last
+	// activity is later than m.CreatedAt, as when another post took the
+	// number before with a later time, m is stored at that time, into
+	// m.CreatedAt: a thread's messages' times rise with their numbers.
 	PostMessage(ctx context.Context, m *Message) error
 	// PostParticipantMessage returns the IDs of the thread's current
 	// participants, as FindParticipantIDs, and posts m, as PostMessage,
@@ -559,9 +552,6 @@ type OAuthStore interface {
 	// DeleteTokensExpiredBefore removes the tokens that expired before t,
 	// used, revoked or not.
 	DeleteTokensExpiredBefore(ctx context.Context, t time.Time) error
-	// FindToken returns the token with the hash, expired, used or revoked
-	// or not.
-	FindToken(ctx context.Context, hash []byte) (*OAuthToken, error)
 	// FindTokenGrant returns an access or refresh token with its grant,
 	// app and member, whatever their state.
 	FindTokenGrant(ctx context.Context, hash []byte) (*TokenGrant, error)

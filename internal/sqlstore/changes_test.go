@@ -82,7 +82,7 @@ func TestMessages_ChangesInCommitOrder(t *testing.T) {
 			t.Fatalf("deleting a deleted message: %v, want ENOTFOUND", err)
 		}
 		mustWrite(t, db, func(tx parley.Tx) error {
-			return tx.CreateMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Seq: 4, Sender: u.Ref(),
+			return tx.PostMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(),
 				Kind: parley.MessageKindText, Text: "four", CreatedAt: parley.Now()})
 		})
 		after := all
@@ -346,15 +346,7 @@ func TestNodes_ChangesDenseUnderConcurrentWriters(t *testing.T) {
 	run(func(node *sqlstore.DB, w, _ int) error {
 		return node.Write(ctx, func(tx parley.Tx) error {
 			m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: u.Ref(), Kind: parley.MessageKindText, Text: "hi", CreatedAt: parley.Now()}
-			if w%4 < 2 {
-				return tx.PostMessage(ctx, m)
-			}
-			seq, err := tx.NextSeq(ctx, th.ID, m.CreatedAt)
-			m.Seq = seq
-			if err != nil {
-				return err
-			}
-			return tx.CreateMessage(ctx, m)
+			return tx.PostMessage(ctx, m)
 		})
 	})
 	const posts = 2 * workers * each

@@ -67,17 +67,16 @@ func populate(t *testing.T, db *sqlstore.DB) {
 				By: parley.UserRef{ID: alice}, Subject: &parley.UserRef{ID: bob}}),
 		}
 		for i := range 120 {
-			seq, err := tx.NextSeq(ctx, thread.ID, now)
-			m := &parley.Message{ID: parley.NewID(), ThreadID: thread.ID, Seq: seq, Sender: parley.UserRef{ID: ids[i%2]},
+			m := &parley.Message{ID: parley.NewID(), ThreadID: thread.ID, Sender: parley.UserRef{ID: ids[i%2]},
 				Kind: parley.MessageKindText, Text: fmt.Sprintf("message %d", i), CreatedAt: now}
 			if i%2 == 0 {
 				m.IdempotencyKey = fmt.Sprintf("key %d", i)
 			}
 			if i%10 == 9 {
-				m.ReplyToSeq = seq - 2
+				m.ReplyToSeq = int64(i + 1 - 2) // message i is numbered i+1
 			}
 			msgIDs = append(msgIDs, m.ID)
-			steps = append(steps, err, tx.CreateMessage(ctx, m))
+			steps = append(steps, tx.PostMessage(ctx, m))
 		}
 		_, err := tx.CloseThreadToApps(ctx, thread.ID, bob, now)
 		steps = append(steps, err,
@@ -289,10 +288,7 @@ func TestCopy_OfOneMoment(t *testing.T) {
 					tx.JoinThread(ctx, &parley.Participant{ThreadID: thread.ID, UserID: dave.ID, JoinedAt: dave.CreatedAt})); err != nil {
 					return err
 				}
-				if _, err := tx.NextSeq(ctx, thread.ID, dave.CreatedAt); err != nil {
-					return err
-				}
-				return tx.CreateMessage(ctx, m)
+				return tx.PostMessage(ctx, m)
 			})
 			want, err := sqlstore.Digest(ctx, from)
 			if err != nil {

@@ -364,24 +364,6 @@ func (t *txn) insertMessage(ctx context.Context, m *parley.Message, change int64
 	return err
 }
 
-func (t *txn) CreateMessage(ctx context.Context, m *parley.Message) error {
-	change, err := t.nextChange(ctx, m.ThreadID)
-	if err != nil {
-		return err
-	}
-	return mapError("create message", t.insertMessage(ctx, m, change))
-}
-
-// nextChange takes the thread's next change number. The update holds the
-// thread's row until the transaction ends, so numbers are taken in the
-// order their transactions commit.
-func (t *txn) nextChange(ctx context.Context, threadID string) (int64, error) {
-	var change int64
-	err := t.queryRow(ctx, "thread", `UPDATE threads SET last_change = last_change + 1 WHERE id = $1 RETURNING last_change`,
-		[]any{threadID}, &change)
-	return change, mapError("next change", err)
-}
-
 func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 	if t.pg != nil {
 		return t.postMessagePG(ctx, m)
@@ -394,8 +376,9 @@ func (t *txn) PostMessage(ctx context.Context, m *parley.Message) error {
 // only when it meets the condition cond, if any, and reports whether it
 // posted.
 func (t *txn) postMessage(ctx context.Context, m *parley.Message, cond string) (bool, error) {
-	// The message's number and its change's, in one statement, as NextSeq
-	// and nextChange would take them.
+	// The message's number and its change's, in one statement. The update
+	// holds the thread's row until the transaction ends, so numbers are
+	// taken in the order their transactions commit.
 	var change, at int64
 	err := t.queryRow(ctx, "thread", `
 		UPDATE threads SET last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = `+laterActivity("$2")+`

@@ -188,9 +188,6 @@ func TestMessages_TimesRiseWithNumbers(t *testing.T) {
 			}
 		}
 		mustWrite(t, db, func(tx parley.Tx) error {
-			if _, err := tx.NextSeq(ctx, th.ID, earlier); err != nil {
-				return err
-			}
 			if err := tx.TouchThread(ctx, th.ID, earlier); err != nil {
 				return err
 			}

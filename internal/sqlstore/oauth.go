@@ -129,16 +129,6 @@ func (t *txn) CreateToken(ctx context.Context, tok *parley.OAuthToken) error {
 	return mapError("create token", err)
 }
 
-func (t *txn) FindToken(ctx context.Context, hash []byte) (*parley.OAuthToken, error) {
-	s := tokenScan{tok: &parley.OAuthToken{}}
-	if err := t.queryRow(ctx, "token", `SELECT `+tokenColumns+` FROM oauth_tokens t WHERE t.token_hash = $1`,
-		[]any{hash}, s.dest()...); err != nil {
-		return nil, mapError("find token", err)
-	}
-	s.finish()
-	return s.tok, nil
-}
-
 func (t *txn) FindTokenGrant(ctx context.Context, hash []byte) (*parley.TokenGrant, error) {
 	var tg parley.TokenGrant
 	ts := tokenScan{tok: &tg.Token}

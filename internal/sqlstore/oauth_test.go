@@ -108,7 +108,7 @@ func TestDeleteTokensExpiredBefore(t *testing.T) {
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteTokensExpiredBefore(ctx, now.Add(-24*time.Hour)) })
 		err := db.Read(ctx, func(tx parley.Tx) error {
 			for name := range expiring {
-				_, err := tx.FindToken(ctx, hashOf(name))
+				_, err := tx.FindTokenGrant(ctx, hashOf(name))
 				if found, want := err == nil, name != "long expired"; found != want {
 					t.Errorf("%s: found %v (%v), want %v", name, found, err, want)
 				}

@@ -740,8 +740,9 @@ func (t *txn) pgPostArgs(m *parley.Message) ([]any, error) {
 
 // postMessagePG is PostMessage in one statement: each statement costs a
 // round trip to the server, and the three steps' round trips were most of
-// a send's cost. The row lock on the thread is taken and held as NextSeq's,
-// and numbers the message's change too.
+// a send's cost. The update of the thread's row holds it until the
+// transaction ends, so that numbers are taken in the order their
+// transactions commit; it numbers the message's change too.
 func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 	args, err := t.pgPostArgs(m)
 	if err != nil {

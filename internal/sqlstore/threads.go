@@ -102,17 +102,9 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 
 // laterActivity is, in SQL, the later of a thread's last activity and the
 // time param, for an update that records activity: the last activity never
-// goes back (ThreadStore.NextSeq).
+// goes back (ThreadStore.TouchThread).
 func laterActivity(param string) string {
 	return `CASE WHEN last_activity_at > ` + param + ` THEN last_activity_at ELSE ` + param + ` END`
-}
-
-func (t *txn) NextSeq(ctx context.Context, threadID string, at time.Time) (int64, error) {
-	var seq int64
-	err := t.queryRow(ctx, "thread", `
-		UPDATE threads SET last_seq = last_seq + 1, last_activity_at = `+laterActivity("$2")+` WHERE id = $1 RETURNING last_seq`,
-		[]any{threadID, micros(at)}, &seq)
-	return seq, mapError("next seq", err)
 }
 
 func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) error {
