@@ -138,9 +138,41 @@ const (
 	ThreadScopeAll = "all"
 )
 
+// GrantExpiry is a length a member may choose for a grant.
+type GrantExpiry struct {
+	// Choice names it in a consent form: "30d".
+	Choice string
+	// Lifetime is how long the grant lasts; zero, until revoked.
+	Lifetime time.Duration
+	// Words say it on the consent screen: "30 days".
+	Words string
+}
+
 // GrantExpiries are the lengths a member may choose for a grant on the
-// consent screen. Zero means the grant lasts until revoked.
-var GrantExpiries = []time.Duration{30 * 24 * time.Hour, 90 * 24 * time.Hour, 0}
+// consent screen, shortest first: the first is what it chooses unasked.
+var GrantExpiries = []GrantExpiry{
+	{Choice: "30d", Lifetime: 30 * 24 * time.Hour, Words: "30 days"},
+	{Choice: "90d", Lifetime: 90 * 24 * time.Hour, Words: "90 days"},
+	{Choice: "never", Lifetime: 0, Words: "Until I revoke it"},
+}
+
+// String says the length within a sentence: "30 days", "until revoked".
+func (e GrantExpiry) String() string {
+	if e.Lifetime == 0 {
+		return "until revoked"
+	}
+	return e.Words
+}
+
+// FindGrantExpiry returns the length a consent form's choice names; false
+// when it names none.
+func FindGrantExpiry(choice string) (GrantExpiry, bool) {
+	i := slices.IndexFunc(GrantExpiries, func(e GrantExpiry) bool { return e.Choice == choice })
+	if i < 0 {
+		return GrantExpiry{}, false
+	}
+	return GrantExpiries[i], true
+}
 
 // Grant is a member's consent for an app: what it may do, in which threads,
 // until when. At most one grant per member and app is in force; asking for

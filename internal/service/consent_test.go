@@ -49,3 +49,11 @@ func TestApprove_DisabledMemberGrantsNothing(t *testing.T) {
 		}
 	})
 }
+
+// An expiry not among the consent screen's choices is refused in words
+// that list them, as the table in the domain has them.
+func TestApprove_ExpiryChoicesInWords(t *testing.T) {
+	if got, want := expiryChoices(), "30 days, 90 days or until revoked"; got != want {
+		t.Errorf("the choices read %q, want %q", got, want)
+	}
+}

@@ -140,7 +140,8 @@ type Decision struct {
 	ThreadScope string
 	// ThreadIDs are the threads ticked for thread scope "selected".
 	ThreadIDs []string
-	// Expiry is one of parley.GrantExpiries; 0 lasts until revoked.
+	// Expiry is the Lifetime of one of parley.GrantExpiries; 0 lasts
+	// until revoked.
 	Expiry time.Duration
 }
 
@@ -559,8 +560,8 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 	default:
 		return nil, nil, parley.Errorf(parley.EINVALID, "choose an answer to “In which conversations?”")
 	}
-	if !slices.Contains(parley.GrantExpiries, d.Expiry) {
-		return nil, nil, parley.Errorf(parley.EINVALID, "expiry must be 30 days, 90 days or until revoked")
+	if !slices.ContainsFunc(parley.GrantExpiries, func(e parley.GrantExpiry) bool { return e.Lifetime == d.Expiry }) {
+		return nil, nil, parley.Errorf(parley.EINVALID, "expiry must be %s", expiryChoices())
 	}
 	if con.expired != nil {
 		if err := s.endExpiredGrant(ctx, tx, con.expired, con.App.Name); err != nil {
@@ -609,4 +610,15 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 		}
 	}
 	return g, noticed, nil
+}
+
+// expiryChoices lists the lengths a member may choose for a grant, as a
+// sentence ends: "30 days, 90 days or until revoked".
+func expiryChoices() string {
+	words := make([]string, len(parley.GrantExpiries))
+	for i, e := range parley.GrantExpiries {
+		words[i] = e.String()
+	}
+	last := len(words) - 1
+	return strings.Join(words[:last], ", ") + " or " + words[last]
 }

@@ -454,6 +454,9 @@ type consentPage struct {
 	Choice consentChoice
 }
 
+// Expiries are the lengths the form offers for the grant.
+func (consentPage) Expiries() []parley.GrantExpiry { return parley.GrantExpiries }
+
 // findAmongOver is the most conversations the consent page lists without a
 // box that finds one among them.
 const findAmongOver = 8
@@ -491,7 +494,7 @@ func postedChoice(form url.Values) consentChoice {
 	case parley.ThreadScopeApp, parley.ThreadScopeSelected, parley.ThreadScopeAll:
 		c.ThreadScope = scope
 	}
-	if _, ok := expiries[form.Get("expiry")]; ok {
+	if _, ok := parley.FindGrantExpiry(form.Get("expiry")); ok {
 		c.Expiry = form.Get("expiry")
 	}
 	return c
@@ -526,13 +529,10 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Choice: defaultChoice()})
 }
 
-// expiries maps the consent form's choices to grant lifetimes.
-var expiries = map[string]time.Duration{"30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "never": 0}
-
 // defaultExpiry is the lifetime the consent page ticks unasked, and the one
 // a form posted without its choice grants: the shortest, never "until I
 // revoke it".
-const defaultExpiry = "30d"
+var defaultExpiry = parley.GrantExpiries[0].Choice
 
 func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	if !p.checkCSRF(w, r) {
@@ -563,9 +563,9 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	if choice == "" {
 		choice = defaultExpiry
 	}
-	expiry, ok := expiries[choice]
-	if !ok {
-		expiry = -1 // refused by the service as not one of the choices
+	expiry := time.Duration(-1) // refused by the service as not one of the choices
+	if e, ok := parley.FindGrantExpiry(choice); ok {
+		expiry = e.Lifetime
 	}
 	d := service.Decision{
 		Scopes: parley.NewScopes(r.PostForm["scope"]), ThreadScope: r.PostFormValue("thread_scope"), ThreadIDs: r.PostForm["threads"], Expiry: expiry,
