@@ -47,11 +47,15 @@ type Options struct {
 	// until an operator approves them (ApproveApp); no one may connect
 	// them before.
 	AppsRequireReview bool
-	// Limiter, if set, holds each account's password checks to
-	// signInsPerAccount, authorization requests to
-	// authRequestsPerAddress, and apps' requests to the token endpoints to
-	// tokenRequestsPerClient and failedClientAuthsPerAddress; without it
-	// they have no rate limit, as for the parley command's own service.
+	// Limiter, if set, holds requests to the rate limits of this package
+	// (its ratelimit.Policy values, each beside what it limits): each
+	// account's password checks to signInsPerAccount (throttle.go),
+	// authorization requests to authRequestsPerAddress and apps' requests
+	// to the token endpoints to tokenRequestsPerClient and
+	// failedClientAuthsPerAddress (oauth.go), each member's searches to
+	// searchesPerMember (search.go), and failed event tickets to
+	// failedTicketsPerAddress (events.go). Without it they have no rate
+	// limit, as for the parley command's own service.
 	Limiter *ratelimit.Limiter
 	// RateLimited, if set, is told of each request one of those limits
 	// refused, by the policy's name.
