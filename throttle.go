@@ -12,6 +12,11 @@ import (
 // failure for this long starts afresh, and its record may be removed.
 const ThrottleForget = 24 * time.Hour
 
+// DefaultSignUpsPerAddress is how many accounts one client address may
+// create a day before each further one waits, unless the operator sets
+// another number.
+const DefaultSignUpsPerAddress = 20
+
 // Throttle is the record of failed attempts under one key, such as the
 // sign-ins to one account or from one client address.
 type Throttle struct {

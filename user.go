@@ -203,6 +203,10 @@ func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 // for operators to see among a member's sessions; then it is deleted.
 const ExpiredSessionKept = 30 * 24 * time.Hour
 
+// DefaultSessionTTL is how long a sign-in lasts unless the operator sets
+// another length.
+const DefaultSessionTTL = 30 * 24 * time.Hour
+
 // Session is a member's sign-in on a first-party client. Only the hash of its
 // token is stored.
 type Session struct {

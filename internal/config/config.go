@@ -131,8 +131,8 @@ func Default() Config {
 		Addr:              "127.0.0.1:8080",
 		DataDir:           "./data",
 		Registration:      RegistrationOpen,
-		SessionTTL:        30 * 24 * time.Hour,
-		SignUpsPerAddress: 20,
+		SessionTTL:        parley.DefaultSessionTTL,
+		SignUpsPerAddress: parley.DefaultSignUpsPerAddress,
 		// Far above a person's client or a partner polling its members'
 		// threads, far below a script reading in a loop.
 		RateLimitApp:         50,

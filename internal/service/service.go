@@ -20,11 +20,12 @@ import (
 type Options struct {
 	// OpenRegistration lets anyone create an account through the API.
 	OpenRegistration bool
-	// SessionTTL is how long a sign-in lasts.
+	// SessionTTL is how long a sign-in lasts; 0 means
+	// parley.DefaultSessionTTL.
 	SessionTTL time.Duration
 	// SignUpsPerAddress is how many accounts one client address may create
 	// through Register in a day before each further one waits; 0 means
-	// DefaultSignUpsPerAddress.
+	// parley.DefaultSignUpsPerAddress.
 	SignUpsPerAddress int
 	// AccessTokens opens apps' access tokens; internal/oauth seals them.
 	// Without it, only members' own session tokens authenticate.
@@ -100,10 +101,10 @@ type Service struct {
 // New returns a service.
 func New(store parley.Store, bus parley.Bus, log *slog.Logger, opts Options) *Service {
 	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = 30 * 24 * time.Hour
+		opts.SessionTTL = parley.DefaultSessionTTL
 	}
 	if opts.SignUpsPerAddress <= 0 {
-		opts.SignUpsPerAddress = DefaultSignUpsPerAddress
+		opts.SignUpsPerAddress = parley.DefaultSignUpsPerAddress
 	}
 	if opts.Clock == nil {
 		opts.Clock = parley.WallClock{}

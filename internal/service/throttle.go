@@ -70,10 +70,6 @@ func (s *Service) countFailures(ctx context.Context, p ratelimit.Policy, name st
 	return err
 }
 
-// DefaultSignUpsPerAddress is how many accounts one client address may
-// create a day before each further one waits.
-const DefaultSignUpsPerAddress = 20
-
 // signUpAddressRule throttles account creation from one client address.
 func signUpAddressRule(free int) parley.ThrottleRule {
 	return parley.ThrottleRule{Free: free, Base: time.Minute, Max: time.Hour}
