@@ -2,6 +2,10 @@
 // published on it reach the subscriptions held on it. NATS serves several:
 // events published on any node go through a NATS JetStream stream, and each
 // node hands them to the subscriptions it holds, through a Memory of its own.
+// Outbox is the bus of a command run beside the servers (`parley user
+// delete`): it holds no subscriptions, and keeps the events it is given in
+// the store, where each server's Relay reads them and hands them to the
+// subscriptions that server holds (Local).
 package bus
 
 import (
