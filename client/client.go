@@ -277,13 +277,21 @@ const maxDrain = 64 << 10
 
 // Do sends a request with an optional JSON body and decodes a JSON answer
 // into out when out is not nil. Extra headers may be given as key, value
-// pairs. An answer of over 128 MiB is an error.
+// pairs; an odd number of them is an error, and nothing is sent. An answer
+// of over 128 MiB is an error.
+//
+// The response Do returns, with a nil error or with the server's (*Error),
+// is for its status and headers only: its body has been read (into out,
+// or into the error) and closed.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any, headers ...string) (*http.Response, error) {
 	return c.do(ctx, method, path, body, out, maxAnswer, headers...)
 }
 
 // do is Do reading at most limit bytes of the answer (0: all of it).
 func (c *Client) do(ctx context.Context, method, path string, body, out any, limit int64, headers ...string) (*http.Response, error) {
+	if len(headers)%2 != 0 {
+		return nil, fmt.Errorf("parley: %s %s: header %q has no value", method, path, headers[len(headers)-1])
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -306,7 +314,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, lim
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	for i := 0; i+1 < len(headers); i += 2 {
+	for i := 0; i < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := c.http.Do(req)

@@ -88,6 +88,19 @@ func TestError_RetryAfterBeyondADuration(t *testing.T) {
 	}
 }
 
+// A header given without its value is an error, and nothing is sent: the
+// request would otherwise go without a header its caller meant to send.
+func TestDo_AHeaderWithoutAValueIsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("sent %s %s", r.Method, r.URL)
+	}))
+	defer srv.Close()
+	resp, err := client.New(srv.URL).Do(context.Background(), "POST", "/api/v1/shares", nil, nil, "Idempotency-Key")
+	if err == nil || resp != nil {
+		t.Fatalf("Do with an odd header: %v, %v; want an error and no response", resp, err)
+	}
+}
+
 // A redirect is an error of the call, never followed: Parley's API does
 // not redirect, and a POST followed as a GET would send nothing and
 // answer as if it had.
