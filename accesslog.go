@@ -311,14 +311,3 @@ func (c *ChainCheck) End() *ChainBreak {
 	}
 	return nil
 }
-
-// VerifyChain checks a member's whole log, in ascending seq order, against
-// the chain's head (headSeq, headHash), as NewChainCheck does. It returns
-// nil when all of it holds.
-func VerifyChain(entries []*AccessEntry, headSeq int64, headHash []byte) *ChainBreak {
-	c := NewChainCheck(AccessHead{Seq: headSeq, Hash: headHash})
-	for _, e := range entries {
-		c.Add(e)
-	}
-	return c.End()
-}

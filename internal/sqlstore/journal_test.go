@@ -61,7 +61,11 @@ func logOf(t *testing.T, db *sqlstore.DB, userID string) []*parley.AccessEntry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := parley.VerifyChain(entries, head[0].Seq, head[0].Hash); b != nil {
+	check := parley.NewChainCheck(head[0])
+	for _, e := range entries {
+		check.Add(e)
+	}
+	if b := check.End(); b != nil {
 		t.Fatalf("the chain breaks at %d: %s", b.Seq, b.Reason)
 	}
 	return entries

@@ -78,7 +78,11 @@ func TestFill(t *testing.T) {
 				if len(entries) != n || len(heads) != 1 {
 					t.Fatalf("%s: %d entries and %d heads, want %d and 1", u.Username, len(entries), len(heads), n)
 				}
-				if b := parley.VerifyChain(entries, heads[0].Seq, heads[0].Hash); b != nil {
+				check := parley.NewChainCheck(heads[0])
+				for _, e := range entries {
+					check.Add(e)
+				}
+				if b := check.End(); b != nil {
 					t.Errorf("%s's access log breaks at %d: %s", u.Username, b.Seq, b.Reason)
 				}
 			}
