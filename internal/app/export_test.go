@@ -9,15 +9,10 @@ import (
 )
 
 // OpenServerBeside opens a second server on the data directory of a
-// running one, as a second node: SQLite allows one server process per
-// file, so the second opens it as admin commands do, and cannot log reads.
-func OpenServerBeside(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	return OpenServerBesideOn(ctx, cfg, log, parley.WallClock{})
-}
-
-// OpenServerBesideOn is OpenServerBeside with a server that tells the time
-// by clock, such as the first server's test clock.
-func OpenServerBesideOn(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
+// running one, as a second node, telling the time by clock, such as the
+// first server's test clock: SQLite allows one server process per file,
+// so the second opens it as admin commands do, and cannot log reads.
+func OpenServerBeside(ctx context.Context, cfg config.Config, log *slog.Logger, clock parley.Clock) (*Server, error) {
 	return openServer(ctx, cfg, log, clock, asNodeBeside)
 }
 

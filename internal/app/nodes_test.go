@@ -209,7 +209,7 @@ func startBeside(tb testing.TB, a *apptest.Env) *client.Client {
 	tb.Helper()
 	cfg := a.Server.Config
 	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
-	srv, err := app.OpenServerBesideOn(context.Background(), cfg, slog.New(slog.DiscardHandler), a.Clock)
+	srv, err := app.OpenServerBeside(context.Background(), cfg, slog.New(slog.DiscardHandler), a.Clock)
 	if err != nil {
 		tb.Fatal(err)
 	}

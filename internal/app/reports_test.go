@@ -94,7 +94,7 @@ func TestNodes_OneFortnightReportPerApp(t *testing.T) {
 	// B tells the time by A's clock, which the test moves.
 	cfg := a.Server.Config
 	cfg.Addr, cfg.PublicURL = "127.0.0.1:0", ""
-	b, err := app.OpenServerBesideOn(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
+	b, err := app.OpenServerBeside(ctx, cfg, slog.New(slog.DiscardHandler), a.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}
