@@ -113,7 +113,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// error="invalid_token" is for a credential that was sent and
 		// refused, not for a missing one (section 3.1): a ticket is one
 		// only where the route takes it.
-		if bearerToken(r.Header.Get("Authorization")) != "" || takesTicket(r) && r.URL.Query().Has("ticket") {
+		if BearerToken(r.Header.Get("Authorization")) != "" || takesTicket(r) && r.URL.Query().Has("ticket") {
 			challenge += `, error="invalid_token"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)

@@ -240,7 +240,7 @@ func (s *Server) authenticated(next http.HandlerFunc, authenticate func(context.
 		if ticket {
 			q, err = parseQuery(r)
 		}
-		token := bearerToken(r.Header.Get("Authorization"))
+		token := BearerToken(r.Header.Get("Authorization"))
 		switch {
 		case err != nil:
 		case token != "":
@@ -414,9 +414,10 @@ func sameOrigin(origin, publicURL string) bool {
 	return o.Path == "" && strings.EqualFold(o.Scheme, p.Scheme) && strings.EqualFold(o.Host, p.Host)
 }
 
-// bearerToken returns the token of an Authorization header of the Bearer
-// scheme, whose name is case-insensitive (RFC 7235).
-func bearerToken(header string) string {
+// BearerToken returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 7235), or "" for another
+// header.
+func BearerToken(header string) string {
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""

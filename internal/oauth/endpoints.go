@@ -449,7 +449,7 @@ func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error
 		writeOAuthError(w, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable", Description: parley.ErrorMessage(err)})
 		return
 	}
-	oe, ok := err.(*oidc.Error)
+	oe, ok := errors.AsType[*oidc.Error](err)
 	if !ok {
 		e.log.ErrorContext(r.Context(), "oauth endpoint", "path", r.URL.Path, "err", err)
 		oe = oidc.ErrServerError()
@@ -525,10 +525,7 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // API with the token does, and over it is 429 with Retry-After: each is
 // a read logged for the member.
 func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
-	token := ""
-	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		token = strings.TrimSpace(t)
-	}
+	token := httpapi.BearerToken(r.Header.Get("Authorization"))
 	switch {
 	case token != "" && r.Form.Get("access_token") != "":
 		bearerError(w, http.StatusBadRequest, "invalid_request",
