@@ -335,12 +335,11 @@ type MessageStore interface {
 	// PostParticipantMessage returns the IDs of the thread's current
 	// participants, as FindParticipantIDs, and posts m, as PostMessage,
 	// when its sender is one of them and the thread is not Blocked
-	// (posted); otherwise it stores nothing. A send is then one statement
-	// where it was two. The sender's
-	// place in the thread holds until the post's transaction ends: a
-	// transaction that takes them out of it (LeaveThread) at the same
-	// time either comes after the post, and finds the message, or before
-	// it, and the post finds them gone.
+	// (posted); otherwise it stores nothing. It is a send's whole write,
+	// in one call. The sender's place in the thread holds until the post's
+	// transaction ends: a transaction that takes them out of it
+	// (LeaveThread) at the same time either comes after the post, and
+	// finds the message, or before it, and the post finds them gone.
 	PostParticipantMessage(ctx context.Context, m *Message) (participants []string, posted bool, err error)
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// FindSentMessages returns up to limit of the messages the member

@@ -3,9 +3,11 @@
 //
 // SQL is written once, in the dialect shared by SQLite and PostgreSQL ($N
 // placeholders, RETURNING, ON CONFLICT); sqlite.go and postgres.go hold what
-// is each engine's own (connection settings, error mapping, how writes and
-// logged reads are committed, the few statements one of them needs in its
-// own form). Times are stored as microseconds since the Unix epoch.
+// is each engine's own (connection settings, which of its errors are a
+// unique violation, a full disk or worth a retry, how writes and logged
+// reads are committed, the few statements one of them needs in its own
+// form). mapError, here, turns either engine's errors into parley's. Times
+// are stored as microseconds since the Unix epoch.
 //
 // SQLite commits every write through one goroutine, in groups (writer.go);
 // PostgreSQL runs each on a connection of its own (postgres.go). Both keep
