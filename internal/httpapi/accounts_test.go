@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -399,20 +400,20 @@ func alicesApp(t *testing.T, env *apptest.Env) *client.Client {
 	return env.Client.WithToken(env.MustToken(t, env.MustPartner(t, "Films"), "alice", []string{"openid", "profile"}, apptest.Answer{}).AccessToken)
 }
 
-// wantProblem checks that err is a problem with the status and type code.
 // wantDetail fails the test unless err is a problem whose detail says want:
 // domain errors about what the API takes in a header or a query parameter,
 // or offers at another route, are told in the API's terms.
 func wantDetail(t *testing.T, err error, want string) {
 	t.Helper()
-	if e, ok := err.(*client.Error); !ok || !strings.Contains(e.Detail, want) {
+	if e, ok := errors.AsType[*client.Error](err); !ok || !strings.Contains(e.Detail, want) {
 		t.Errorf("problem %v, want a detail that says %q", err, want)
 	}
 }
 
+// wantProblem checks that err is a problem with the status and type code.
 func wantProblem(t *testing.T, err error, status int, code string) {
 	t.Helper()
-	e, ok := err.(*client.Error)
+	e, ok := errors.AsType[*client.Error](err)
 	if !ok {
 		t.Fatalf("err = %v, want a %d problem", err, status)
 	}
