@@ -20,7 +20,10 @@ import (
 // member's grant. It answers 2xx at once whatever it did with the event:
 // a read that failed (the member's token ran out) is caught up on the
 // member's next sign-in, from the changes feed; a 5xx would only have
-// Parley retry for a day.
+// Parley retry for a day. A delivery it cannot read, an event or its data,
+// is 400: a failure, which Parley shows among the endpoint's deliveries,
+// where an answer of 2xx would hide the event lost. An event of a type it
+// does not know is 2xx: Parley may send new ones.
 func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
@@ -37,77 +40,115 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an event", http.StatusBadRequest)
 		return
 	}
+	// handle reads the event's data and acts on it; it fails only when it
+	// cannot read the data.
+	var handle func(ctx context.Context, data []byte) error
 	switch ev.Type {
 	case client.WebhookMessageCreated, client.WebhookMessageEdited:
-		// A message posted or edited: read the thread's changes, which
-		// give it as it now is.
-		var d client.WebhookMessage
-		if json.Unmarshal(ev.Data, &d) == nil {
-			if m := a.member(d.UserID); m != nil {
-				if err := a.catchUp(r.Context(), m, d.ThreadID); err != nil {
-					log.Printf("catch up thread %s: %v", d.ThreadID, err)
-				}
-			}
-		}
+		handle = a.messagePosted
 	case client.WebhookMessageDeleted:
-		// Deleted in Parley: delete movieclub's copy, at once, but after
-		// any catch-up of the member's under way, which may have read the
-		// message before it was deleted and would keep it after this.
-		var d client.WebhookMessage
-		if json.Unmarshal(ev.Data, &d) == nil {
-			if m := a.member(d.UserID); m != nil {
-				m.sync.Lock()
-				a.mem.mu.Lock()
-				if t := m.thread(d.ThreadID); t != nil {
-					t.drop(d.MessageID)
-				}
-				a.mem.mu.Unlock()
-				m.sync.Unlock()
-			}
-		}
+		handle = a.messageDeleted
 	case client.WebhookThreadClosed:
-		// The thread left the member's grant: forget it. A delivery is
-		// retried for a day, so the thread may be open to apps again by
-		// the time it comes: movieclub reads on from its cursor once, and
-		// forgets the thread only if Parley refuses that. A read it could
-		// not make (the member's token ran out) drops the copy all the
-		// same, which may hold the words of someone who closed the thread
-		// to apps, and the thread is read anew, from its beginning, at the
-		// member's next sign-in, which forgets it if it is refused then.
-		var d client.WebhookThread
-		if json.Unmarshal(ev.Data, &d) == nil {
-			if m := a.member(d.UserID); m != nil {
-				if err := a.catchUp(r.Context(), m, d.ThreadID); refused(err) {
-					a.forgetThread(m, d.ThreadID)
-				} else if err != nil {
-					a.dropCopy(m, d.ThreadID)
-					log.Printf("catch up thread %s: %v", d.ThreadID, err)
-				}
-			}
-		}
+		handle = a.threadClosed
 	case client.WebhookGrantRevoked:
-		// The member disconnected movieclub (or the grant ran out): forget
-		// them, their token and everything read through it. A delivery is
-		// retried for a day, so it may come after the member connected
-		// movieclub again, under a new grant: the event names the grant,
-		// which movieclub does not know, so it asks Parley whether the
-		// token it holds still works, and keeps a member whose token does.
-		// A suspended app forgets its members all the same.
-		var d client.WebhookGrant
-		if json.Unmarshal(ev.Data, &d) == nil {
-			a.mem.mu.Lock()
-			token := ""
-			if m := a.mem.members[d.UserID]; m != nil {
-				token = m.accessToken
-			}
-			a.mem.mu.Unlock()
-			if token != "" && d.Reason != "app_suspended" && a.tokenActive(r.Context(), token) {
-				break
-			}
-			a.mem.forget(d.UserID, token)
+		handle = a.grantRevoked
+	}
+	if handle != nil {
+		if err := handle(r.Context(), ev.Data); err != nil {
+			log.Printf("webhook %s: %v", ev.Type, err)
+			http.Error(w, "unreadable data", http.StatusBadRequest)
+			return
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// messagePosted handles a message posted or edited: it reads the thread's
+// changes, which give the message as it now is. It fails only on data it
+// cannot read.
+func (a *App) messagePosted(ctx context.Context, data []byte) error {
+	var d client.WebhookMessage
+	if err := json.Unmarshal(data, &d); err != nil {
+		return err
+	}
+	if m := a.member(d.UserID); m != nil {
+		if err := a.catchUp(ctx, m, d.ThreadID); err != nil {
+			log.Printf("catch up thread %s: %v", d.ThreadID, err)
+		}
+	}
+	return nil
+}
+
+// messageDeleted handles a message deleted in Parley: it deletes
+// movieclub's copy, at once, but after any catch-up of the member's under
+// way, which may have read the message before it was deleted and would
+// keep it after this.
+func (a *App) messageDeleted(_ context.Context, data []byte) error {
+	var d client.WebhookMessage
+	if err := json.Unmarshal(data, &d); err != nil {
+		return err
+	}
+	m := a.member(d.UserID)
+	if m == nil {
+		return nil
+	}
+	m.sync.Lock()
+	defer m.sync.Unlock()
+	a.mem.mu.Lock()
+	defer a.mem.mu.Unlock()
+	if t := m.thread(d.ThreadID); t != nil {
+		t.drop(d.MessageID)
+	}
+	return nil
+}
+
+// threadClosed handles a thread that left the member's grant: it forgets
+// it. A delivery is retried for a day, so the thread may be open to apps
+// again by the time it comes: movieclub reads on from its cursor once, and
+// forgets the thread only if Parley refuses that. A read it could not make
+// (the member's token ran out) drops the copy all the same, which may hold
+// the words of someone who closed the thread to apps, and the thread is
+// read anew, from its beginning, at the member's next sign-in, which
+// forgets it if it is refused then.
+func (a *App) threadClosed(ctx context.Context, data []byte) error {
+	var d client.WebhookThread
+	if err := json.Unmarshal(data, &d); err != nil {
+		return err
+	}
+	if m := a.member(d.UserID); m != nil {
+		if err := a.catchUp(ctx, m, d.ThreadID); refused(err) {
+			a.forgetThread(m, d.ThreadID)
+		} else if err != nil {
+			a.dropCopy(m, d.ThreadID)
+			log.Printf("catch up thread %s: %v", d.ThreadID, err)
+		}
+	}
+	return nil
+}
+
+// grantRevoked handles a member who disconnected movieclub (or whose grant
+// ran out): it forgets them, their token and everything read through it. A
+// delivery is retried for a day, so it may come after the member connected
+// movieclub again, under a new grant: the event names the grant, which
+// movieclub does not know, so it asks Parley whether the token it holds
+// still works, and keeps a member whose token does. A suspended app forgets
+// its members all the same.
+func (a *App) grantRevoked(ctx context.Context, data []byte) error {
+	var d client.WebhookGrant
+	if err := json.Unmarshal(data, &d); err != nil {
+		return err
+	}
+	a.mem.mu.Lock()
+	token := ""
+	if m := a.mem.members[d.UserID]; m != nil {
+		token = m.accessToken
+	}
+	a.mem.mu.Unlock()
+	if token != "" && d.Reason != "app_suspended" && a.tokenActive(ctx, token) {
+		return nil
+	}
+	a.mem.forget(d.UserID, token)
+	return nil
 }
 
 // tokenActive asks Parley's introspection endpoint (RFC 7662), as the app,
