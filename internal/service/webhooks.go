@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -892,7 +893,9 @@ func (s *Service) signingKeys(ctx context.Context, sealer *webhook.Sealer, d *pa
 	return keys
 }
 
-// webhookResults turns attempts' results into what the store records.
+// webhookResults turns attempts' results into what the store records, and
+// logs the cause of an attempt that got no answer (webhook.Result.Cause),
+// which the store does not record for the endpoint's owner.
 func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, now time.Time) []parley.WebhookResult {
 	out := make([]parley.WebhookResult, len(results))
 	for i, r := range results {
@@ -905,9 +908,22 @@ func (s *Service) webhookResults(ctx context.Context, results []webhook.Result, 
 		}
 		out[i] = parley.WebhookResult{DeliveryID: r.Job.ID, EndpointID: r.Job.EndpointID, Attempt: a, NextAttemptAt: next,
 			Disable: disable, Failures: r.Job.Failures, LeaseUntil: leaseUntil(r.Job.At)}
+		if r.Cause != nil {
+			s.log.DebugContext(ctx, "webhook attempt failed", "endpoint", r.Job.EndpointID, "delivery", r.Job.ID, "err", r.Err, causeOf(r))
+		}
 		if disable != "" {
-			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable)
+			s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint", r.Job.EndpointID, "reason", disable, causeOf(r))
 		}
 	}
 	return out
+}
+
+// causeOf is the attribute that logs a result's cause, if it has one: Go's
+// error, which may tell of the server's network, and which only the
+// server's log holds. It names no URL, and holds no payload or secret.
+func causeOf(r webhook.Result) slog.Attr {
+	if r.Cause == nil {
+		return slog.Attr{}
+	}
+	return slog.Any("cause", r.Cause)
 }

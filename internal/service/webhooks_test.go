@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -595,6 +596,63 @@ func TestWebhooks_ARecoveredEndpointIsNotDisabledByTheRunItEnded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebhooks_AFailuresCauseIsLoggedNotRecorded: an attempt that got no
+// answer is recorded for the endpoint's owner in Parley's words alone; Go's
+// error behind them, which may tell of the server's network, goes to the
+// server's log, at debug.
+func TestWebhooks_AFailuresCauseIsLoggedNotRecorded(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			var logged lockedBuffer
+			log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			s := New(db, bus.NewMemory(64), log, Options{Clock: &laterClock{}})
+			ctx := context.Background()
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			bob := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["bob"].Ref()})
+			endpoint := mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in")
+			if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
+				t.Fatal(err)
+			}
+			jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("took %d deliveries (%v), want 1", len(jobs), err)
+			}
+			cause := errors.New("dial tcp 10.1.2.3:443: connect: connection refused")
+			failed := []webhook.Result{{Job: jobs[0], Err: webhook.ErrConnect, Cause: cause}}
+			if _, err := s.ExchangeWebhooks(ctx, failed, parley.WebhookTake{}); err != nil {
+				t.Fatal(err)
+			}
+			d := endpointDeliveries(t, db, endpoint)[0]
+			if len(d.Attempts) != 1 || d.Attempts[0].Error != webhook.ErrConnect.Error() {
+				t.Errorf("recorded attempts %+v, want one that says only %q", d.Attempts, webhook.ErrConnect)
+			}
+			if line := logged.String(); !strings.Contains(line, "level=DEBUG") || !strings.Contains(line, "10.1.2.3:443") ||
+				!strings.Contains(line, endpoint) {
+				t.Errorf("logged %q, want the cause at debug with the endpoint", line)
+			}
+		})
+	}
+}
+
+// lockedBuffer is a log's output, written by any goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestWebhooks_AHangingEndpointHoldsUpNoOther: an endpoint that takes

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -173,6 +174,15 @@ func describe(err error) error {
 	return ErrNoAnswer
 }
 
+// withoutURL is err without the request's URL, which a *url.Error names:
+// its operation and the error it wraps.
+func withoutURL(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
 // Sender posts deliveries over HTTP, to destinations its guard allows
 // after DNS resolution, without following redirects, with short timeouts
 // and reading at most 64 KiB of each response.
@@ -239,7 +249,14 @@ type Result struct {
 	// RetryAfter is what a 429 or 503 asked to wait; 0 for none.
 	RetryAfter time.Duration
 	Latency    time.Duration
-	Err        error
+	// Err is what the endpoint's owner reads of a failed attempt: one of
+	// the errors above, or nil.
+	Err error
+	// Cause is the error behind Err, for the server's log alone: it may
+	// name addresses of the server's network, which the endpoint's owner
+	// may not learn, so it is never recorded for them. It carries no URL,
+	// whose query may hold a secret of the owner's.
+	Cause error
 }
 
 // OK reports whether the endpoint took the delivery: any 2xx.
@@ -250,7 +267,7 @@ func (s *Sender) Send(ctx context.Context, j *Job) Result {
 	r := Result{Job: j}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.URL, bytes.NewReader(j.Body))
 	if err != nil {
-		r.Err = ErrConnect // a URL checked when it was registered
+		r.Err, r.Cause = ErrConnect, withoutURL(err) // a URL checked when it was registered
 		return r
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -261,14 +278,14 @@ func (s *Sender) Send(ctx context.Context, j *Job) Result {
 	start := time.Now()
 	resp, err := s.http.Do(req)
 	if err != nil {
-		r.Latency, r.Err = time.Since(start), describe(err)
+		r.Latency, r.Err, r.Cause = time.Since(start), describe(err), withoutURL(err)
 		return r
 	}
 	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
 	resp.Body.Close()
 	r.Latency, r.StatusCode = time.Since(start), resp.StatusCode
 	if err != nil && r.OK() {
-		r.Err = ErrReading
+		r.Err, r.Cause = ErrReading, withoutURL(err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		r.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), j.At)
