@@ -1254,6 +1254,35 @@ func (t afterLeaveTx) LeaveThread(ctx context.Context, threadID, userID string, 
 	return err
 }
 
+// annsFriends makes ann and the members named in db, each of them ann's
+// friend, and returns them by name, with what makes a context of each.
+func annsFriends(t *testing.T, db *sqlstore.DB, names ...string) (map[string]*parley.User, func(name string) context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	users := map[string]*parley.User{}
+	if err := db.Write(ctx, func(tx parley.Tx) error {
+		for _, name := range append([]string{"ann"}, names...) {
+			u := &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: now}
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			users[name] = u
+		}
+		for _, name := range names {
+			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users["ann"].ID, AddresseeID: users[name].ID, State: parley.FriendAccepted, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return users, func(name string) context.Context {
+		return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref(), SignedInAt: now})
+	}
+}
+
 // TestNodes_ASendDuringARemovalIsNotToldTheMemberTakenOut: the group's
 // starter takes bob out of it on one node while cat, on another node,
 // sends a message into it, which waits for the thread the removal holds.
@@ -1263,28 +1292,7 @@ func (t afterLeaveTx) LeaveThread(ctx context.Context, threadID, userID string, 
 func TestNodes_ASendDuringARemovalIsNotToldTheMemberTakenOut(t *testing.T) {
 	ctx := context.Background()
 	nodes := sqlstoretest.TwoNodes(t)
-	now := parley.Now()
-	users := map[string]*parley.User{}
-	as := func(name string) context.Context {
-		return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref(), SignedInAt: now})
-	}
-	if err := nodes[0].Write(ctx, func(tx parley.Tx) error {
-		for _, name := range []string{"ann", "bob", "cat"} {
-			u := &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: now}
-			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
-			}
-			users[name] = u
-		}
-		for _, name := range []string{"bob", "cat"} {
-			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users["ann"].ID, AddresseeID: users[name].ID, State: parley.FriendAccepted, CreatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	users, as := annsFriends(t, nodes[0], "bob", "cat")
 	b := signInNode(nodes[1])
 	group, _, _, err := b.CreateThread(as("ann"), NewThread{Participants: []string{"bob", "cat"}, Title: "g", Kind: parley.ThreadGroup})
 	if err != nil {
@@ -1372,28 +1380,7 @@ func (t afterJoinTx) JoinThread(ctx context.Context, p *parley.Participant) erro
 func TestNodes_ASendDuringAnAddingIsToldTheNewcomer(t *testing.T) {
 	ctx := context.Background()
 	nodes := sqlstoretest.TwoNodes(t)
-	now := parley.Now()
-	users := map[string]*parley.User{}
-	as := func(name string) context.Context {
-		return parley.NewContextWithCaller(ctx, &parley.Caller{User: users[name].Ref(), SignedInAt: now})
-	}
-	if err := nodes[0].Write(ctx, func(tx parley.Tx) error {
-		for _, name := range []string{"ann", "bob", "cat", "dan"} {
-			u := &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: now}
-			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
-			}
-			users[name] = u
-		}
-		for _, name := range []string{"bob", "cat", "dan"} {
-			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users["ann"].ID, AddresseeID: users[name].ID, State: parley.FriendAccepted, CreatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	users, as := annsFriends(t, nodes[0], "bob", "cat", "dan")
 	b := signInNode(nodes[1])
 	group, _, _, err := b.CreateThread(as("ann"), NewThread{Participants: []string{"bob", "cat"}, Title: "g", Kind: parley.ThreadGroup})
 	if err != nil {
