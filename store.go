@@ -400,9 +400,10 @@ type MessageStore interface {
 	DeleteMessage(ctx context.Context, id string, t time.Time) error
 	// EditMessage replaces the text of a text message, edited at t, as
 	// its thread's next change (numbered as DeleteMessage's); ENOTFOUND
-	// when the message is absent, deleted or not a text message. byApp
+	// when the message is absent, deleted or not a text message, or, for
+	// byApp, when its words are its sender's (Message.EditedByApp). byApp
 	// says the edit came through the app the message was written through,
-	// not from its sender (Message.EditedByApp).
+	// not from its sender.
 	EditMessage(ctx context.Context, id, text string, t time.Time, byApp bool) error
 	// SetReaction gives the message the member's reaction emoji at t,
 	// replacing theirs, or takes theirs back when emoji is "", as its

@@ -205,10 +205,11 @@ func (s *Service) findReplay(ctx context.Context, tx parley.Tx, c *parley.Caller
 	if err := s.replay(ctx, tx, c, prior); err != nil {
 		return nil, true, err
 	}
-	if c.App != nil && !c.App.Scopes.Has(parley.ScopeMessagesRead) && !ownsText(c, prior) {
+	if c.App != nil && !c.App.Scopes.Has(parley.ScopeMessagesRead) && !ownsText(c, prior) && prior.RequestHash != nil {
 		// Its member's words since, which an app that only writes does
-		// not read: it gets back what it wrote, as its request (the same,
-		// sameDraft found) says.
+		// not read: it gets back what it wrote, as its request, found the
+		// same (sameDraft), says. (A key kept without its request, before
+		// schema 52, says nothing of the text once it was edited.)
 		prior.Text, prior.EditedAt = d.Text, nil
 	}
 	return prior, true, nil

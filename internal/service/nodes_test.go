@@ -1423,3 +1423,41 @@ func TestNodes_ASendDuringAnAddingIsToldTheNewcomer(t *testing.T) {
 		}
 	}
 }
+
+// TestNodes_AnAppsEditAfterItsMemberEditedMeanwhile: an app's edit of its
+// own message on node A reads the message, and its member, on node B,
+// edits it then: the words are hers, and the app's edit, run again, finds
+// them and is refused, as on SQLite, whose writes run one at a time.
+func TestNodes_AnAppsEditAfterItsMemberEditedMeanwhile(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	users, group, _ := appInGroup(t, nodes[0], parley.ScopeMessagesWrite)
+	alice := parley.NewContextWithCaller(ctx, &parley.Caller{User: users["alice"].Ref(), SignedInAt: parley.Now()})
+	b := New(nodes[1], bus.NewMemory(16), log, Options{AccessTokens: unsealedTokens{}})
+	m, _, err := b.SendMessage(parley.NewContextWithCaller(ctx, lookedUpApp(t, b, users["alice"])), group, Draft{Text: "receipt: pending"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited, done := atOnce(func() error {
+		_, err := b.EditMessage(alice, m.ID, "alice's own words")
+		return err
+	})
+	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterMessageTx{tx, edited} }}, bus.NewMemory(16), log,
+		Options{AccessTokens: unsealedTokens{}})
+	app := lookedUpApp(t, a, users["alice"])
+	_, appErr := a.EditMessage(parley.NewContextWithCaller(ctx, app), m.ID, "receipt: paid")
+	if err := done(); err != nil {
+		t.Fatalf("alice edits: %v", err)
+	}
+	var now *parley.Message
+	if err := nodes[0].Read(ctx, func(tx parley.Tx) (err error) { now, err = tx.FindMessageByID(ctx, m.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if now.Text != "alice's own words" || now.EditedByApp {
+		t.Errorf("the message reads %q (the app's edit: %v), the app's edit answered %v: the app wrote over the words alice made hers", now.Text, now.EditedByApp, appErr)
+	}
+	if parley.ErrorCode(appErr) != parley.ENOTFOUND {
+		t.Errorf("the app's edit after alice's: %v, want ENOTFOUND", appErr)
+	}
+}

@@ -169,7 +169,8 @@ func TestMessages_EditMessage(t *testing.T) {
 // TestMessages_EditMessageKeepsWhoseWordsTheTextIs: a message written
 // through an app holds the app's words until its sender edits it; an edit
 // of the app's keeps them the app's, one of the sender's makes them
-// theirs, and a deletion clears it with the text.
+// theirs, which the app's edits then do not find, and a deletion clears
+// it with the text.
 func TestMessages_EditMessageKeepsWhoseWordsTheTextIs(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -179,27 +180,34 @@ func TestMessages_EditMessageKeepsWhoseWordsTheTextIs(t *testing.T) {
 			Kind: parley.MessageKindText, Text: "receipt: pending", Via: &parley.Via{ClientID: "bank", Name: "Bank"}}
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
 		for _, step := range []struct {
-			text   string
-			byApp  bool
-			delete bool
+			edit    string
+			byApp   bool
+			delete  bool
+			refused bool
+			text    string
 		}{
-			{text: "receipt: paid", byApp: true},
-			{text: "paid, thanks!"},
-			{text: "receipt: refunded", byApp: true},
+			{edit: "receipt: paid", byApp: true, text: "receipt: paid"},
+			{edit: "receipt: paid twice", byApp: true, text: "receipt: paid twice"},
+			{edit: "paid, thanks!", text: "paid, thanks!"},
+			{edit: "receipt: refunded", byApp: true, refused: true, text: "paid, thanks!"},
 			{delete: true},
 		} {
-			mustWrite(t, db, func(tx parley.Tx) error {
+			err := db.Write(ctx, func(tx parley.Tx) error {
 				if step.delete {
 					return tx.DeleteMessage(ctx, m.ID, parley.Now())
 				}
-				return tx.EditMessage(ctx, m.ID, step.text, parley.Now(), step.byApp)
+				return tx.EditMessage(ctx, m.ID, step.edit, parley.Now(), step.byApp)
 			})
+			if step.refused != (parley.ErrorCode(err) == parley.ENOTFOUND) || !step.refused && err != nil {
+				t.Errorf("%+v: %v", step, err)
+			}
 			var got *parley.Message
 			if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindMessageByID(ctx, m.ID); return err }); err != nil {
 				t.Fatal(err)
 			}
-			if got.Text != step.text || got.EditedByApp != step.byApp || (got.EditedAt == nil) != step.delete {
-				t.Errorf("after %+v: text %q, edited at %v, by the app %v", step, got.Text, got.EditedAt, got.EditedByApp)
+			appsWords := step.byApp && !step.refused
+			if got.Text != step.text || got.EditedByApp != appsWords || (got.EditedAt == nil) != step.delete {
+				t.Errorf("after %+v: text %q, edited at %v, the app's words %v", step, got.Text, got.EditedAt, got.EditedByApp)
 			}
 		}
 	})

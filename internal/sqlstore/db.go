@@ -449,22 +449,16 @@ func SchemaVersion() int64 {
 
 // prepareSchema does what schema asks of the migrations of dir in fsys,
 // each applied in a transaction of its own; exists is whether the engine
-// found a parley database there. It refuses a database whose schema is
-// newer than this binary in every mode, and, before anything else, one
-// whose table of migrations is another program's (recordedSchema). opts
-// are the engine's own, such as a lock that keeps two servers from
-// migrating at once.
+// found a parley database there, whose table of migrations the engine
+// has found Parley's (recordedSchema). It refuses a database whose schema
+// is newer than this binary in every mode. opts are the engine's own, such
+// as a lock that keeps two servers from migrating at once.
 func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) error {
 	switch {
 	case !exists && (schema == Upgrade || schema == Current):
 		return ErrNoDatabase
 	case exists && schema == Create:
 		return ErrDatabaseExists
-	}
-	if exists {
-		if _, _, err := recordedSchema(ctx, db, dialect); err != nil {
-			return err
-		}
 	}
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {

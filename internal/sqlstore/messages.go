@@ -729,9 +729,17 @@ func (t *txn) FindGivenReactions(ctx context.Context, userID string, after *parl
 	return list, mapError(op, rows.Err())
 }
 
+// EditMessage, for an app (byApp), edits only a message whose words are
+// still the app's: one its member edited since the write read it (on
+// another node) is not found, and the write runs again (changeMessage),
+// to decide on the member's words.
 func (t *txn) EditMessage(ctx context.Context, id, text string, at time.Time, byApp bool) error {
+	where := `deleted_at IS NULL AND kind = 0`
+	if byApp {
+		where += ` AND (edited_at IS NULL OR app_edited)`
+	}
 	appEdited := sql.NullBool{Bool: true, Valid: byApp}
-	return t.changeMessage(ctx, "edit message", id, `deleted_at IS NULL AND kind = 0`,
+	return t.changeMessage(ctx, "edit message", id, where,
 		`body = $3, edited_at = $2, app_edited = $4`, micros(at), text, appEdited)
 }
 

@@ -129,6 +129,15 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
+	// One writer at a time, the file's tables are read as they are
+	// (PostgreSQL reads them in a snapshot of its own, lookAtPostgres).
+	if exists {
+		if _, _, err := recordedSchema(ctx, write, goose.DialectSQLite3); err != nil {
+			write.Close()
+			j.close()
+			return nil, err
+		}
+	}
 	if err := prepareSchema(ctx, write, opts.Schema, exists, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
 		write.Close()
 		j.close()
