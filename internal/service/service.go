@@ -55,7 +55,7 @@ type Options struct {
 	// to the token endpoints to tokenRequestsPerClient and
 	// failedClientAuthsPerAddress (oauth.go), each member's searches to
 	// searchesPerMember (search.go), and failed event tickets to
-	// failedTicketsPerAddress (events.go). Without it they have no rate
+	// failedTicketsPerAddress (tickets.go). Without it they have no rate
 	// limit, as for the parley command's own service.
 	Limiter *ratelimit.Limiter
 	// RateLimited, if set, is told of each request one of those limits
