@@ -391,21 +391,21 @@ const maxProviderBody = 64 << 10
 // Listen binds the configured address (with port 0 the system picks one),
 // and the metrics address if one is set, assembles the handlers, which
 // need the public URL (by default, the address just bound), and starts the
-// background chores.
-func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.Config.Addr)
-	if err != nil {
+// background chores. When it fails after binding, it closes what it bound.
+func (s *Server) Listen() (err error) {
+	if s.ln, err = net.Listen("tcp", s.Config.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if s.metricsHTTP != nil {
-		mln, err := net.Listen("tcp", s.Config.MetricsAddr)
+	defer func() {
 		if err != nil {
-			ln.Close()
+			s.closeListeners()
+		}
+	}()
+	if s.metricsHTTP != nil {
+		if s.metricsLn, err = net.Listen("tcp", s.Config.MetricsAddr); err != nil {
 			return fmt.Errorf("listen for metrics: %w", err)
 		}
-		s.metricsLn = mln
 	}
-	s.ln = ln
 	publicURL := s.Config.PublicURL
 	if publicURL == "" {
 		publicURL = s.URL()
@@ -415,21 +415,29 @@ func (s *Server) Listen() error {
 	// events kept until now as older than every stream (bus.StartRelay).
 	local, ok := s.bus.(localBus)
 	if !ok {
-		s.closeListeners()
 		return errors.New("a server opened for a command does not listen")
 	}
 	if s.relay, err = bus.StartRelay(context.Background(), s.Store, local, s.log, time.Now); err != nil {
-		s.closeListeners()
 		return fmt.Errorf("read the commands' events: %w", err)
 	}
+	if err = s.buildHandlers(publicURL); err != nil {
+		return err
+	}
+	s.startChores()
+	return nil
+}
+
+// buildHandlers assembles the handlers of the server's listeners and sets
+// them: the API, the OAuth provider at publicURL and the pages on the main
+// listener, and /metrics on the metrics listener if there is one, else on
+// the main.
+func (s *Server) buildHandlers(publicURL string) error {
 	provider, err := oauth.New(publicURL, s.Service, s.keys, s.limits, s.log)
 	if err != nil {
-		s.closeListeners()
 		return err
 	}
 	pages, err := web.New(context.Background(), s.Service, provider, s.limits, s.log)
 	if err != nil {
-		s.closeListeners()
 		return err
 	}
 	// The API counts and logs its own requests; the provider's and the
@@ -492,6 +500,12 @@ func (s *Server) Listen() error {
 		mux.ServeHTTP(w, r)
 	})
 	s.http.Handler = httpapi.WithClientAddr(root, s.Config.Proxies())
+	return nil
+}
+
+// startChores starts the background chores, which run until Shutdown or
+// Close (waitChores).
+func (s *Server) startChores() {
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopChores = stop
 	s.every(ctx, "end expired grants", expiryInterval, s.endExpiredGrants)
@@ -527,7 +541,6 @@ func (s *Server) Listen() error {
 	for range webhookWorkers {
 		s.keep(ctx, "deliver webhooks", hooks.Run)
 	}
-	return nil
 }
 
 // closeListeners closes what Listen bound, when it fails after binding.
