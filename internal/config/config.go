@@ -69,7 +69,8 @@ type Config struct {
 	// (PARLEY_RATE_LIMIT_MEMBER_BURST); a rate of 0 sets no limit.
 	RateLimitMember      float64
 	RateLimitMemberBurst int
-	// LogLevel is debug, info, warn or error (PARLEY_LOG_LEVEL).
+	// LogLevel is debug, info, warn or error (PARLEY_LOG_LEVEL); Level
+	// returns it as Validate parsed it.
 	LogLevel string
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
@@ -114,6 +115,7 @@ type Config struct {
 	// prefixes separated by commas, whose X-Forwarded-For header the
 	// server believes about a request's client (PARLEY_TRUSTED_PROXIES).
 	// Empty trusts no header: the client is the connection's peer.
+	// Proxies returns them as Validate parsed them.
 	TrustedProxies string
 	// MetricsAddr is the host:port of a listener of its own for /metrics,
 	// which then is served there only, not at Addr (PARLEY_METRICS_ADDR).
@@ -123,6 +125,12 @@ type Config struct {
 	// disk below which /readyz says the server is not ready
 	// (PARLEY_MIN_FREE_DISK_MIB). PostgreSQL's disk is not watched.
 	MinFreeDiskMiB int
+
+	// proxies and level are TrustedProxies and LogLevel as Validate parsed
+	// them, when validated says it did.
+	proxies   []netip.Prefix
+	level     slog.Level
+	validated bool
 }
 
 // Default returns the settings of a server started with no flags.
@@ -214,8 +222,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// Validate reports the first setting that cannot work.
-func (c Config) Validate() error {
+// Validate reports the first setting that cannot work. When all can, it
+// keeps the settings it parsed, for Proxies and Level.
+func (c *Config) Validate() error {
+	c.validated = false
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("config: addr %q: %w", c.Addr, err)
 	}
@@ -307,9 +317,11 @@ func (c Config) Validate() error {
 	if _, err := c.WrapKey(); err != nil {
 		return err
 	}
-	if _, err := parseProxies(c.TrustedProxies); err != nil {
+	proxies, err := parseProxies(c.TrustedProxies)
+	if err != nil {
 		return err
 	}
+	c.proxies, c.level, c.validated = proxies, lvl, true
 	return nil
 }
 
@@ -331,10 +343,19 @@ func (c Config) WrapKey() ([]byte, error) {
 const wrapKeySize = 32
 
 // Proxies returns the trusted proxies as prefixes, a lone address as a
-// prefix of its full length; Validate has checked them.
+// prefix of its full length, as Validate parsed them. It panics on a
+// Config that Validate did not pass, rather than trust no proxy.
 func (c Config) Proxies() []netip.Prefix {
-	p, _ := parseProxies(c.TrustedProxies)
-	return p
+	c.mustBeValid("Proxies")
+	return c.proxies
+}
+
+// mustBeValid panics unless Validate passed c: what a method named by
+// method returns was parsed there.
+func (c Config) mustBeValid(method string) {
+	if !c.validated {
+		panic("config: " + method + " called on a Config that Validate did not pass")
+	}
 }
 
 // parseProxies parses a list of addresses and CIDR prefixes separated by
@@ -512,9 +533,9 @@ func (c Config) Engine() string {
 // DatabasePath is the embedded database's file.
 func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "parley.db") }
 
-// Level returns the log level; Validate has checked it.
+// Level returns the log level as Validate parsed it. It panics on a
+// Config that Validate did not pass, rather than log at info.
 func (c Config) Level() slog.Level {
-	var lvl slog.Level
-	lvl.UnmarshalText([]byte(c.LogLevel))
-	return lvl
+	c.mustBeValid("Level")
+	return c.level
 }

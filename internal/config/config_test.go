@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -85,6 +86,41 @@ func TestConfig_TrustedProxies(t *testing.T) {
 			t.Errorf("Validate(%q): %v, want it refused", bad, err)
 		}
 	}
+}
+
+// The trusted proxies and the log level are parsed once, by Validate:
+// a Config it did not pass, never validated or refused, has neither,
+// and asking for them panics rather than trust no proxy or log at info.
+func TestConfig_ParsedByValidate(t *testing.T) {
+	c := Default()
+	c.TrustedProxies, c.LogLevel = "10.0.0.1", "debug"
+	mustPanic(t, "Proxies before Validate", func() { c.Proxies() })
+	mustPanic(t, "Level before Validate", func() { c.Level() })
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Proxies(); len(got) != 1 || got[0].String() != "10.0.0.1/32" {
+		t.Errorf("Proxies() = %v", got)
+	}
+	if got := c.Level(); got != slog.LevelDebug {
+		t.Errorf("Level() = %v", got)
+	}
+	c.LogLevel = "loud"
+	if err := c.Validate(); err == nil {
+		t.Fatal("Validate took log level \"loud\"")
+	}
+	mustPanic(t, "Level after a refused Validate", func() { c.Level() })
+}
+
+// mustPanic fails the test unless fn panics.
+func mustPanic(t *testing.T, what string, fn func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s: no panic", what)
+		}
+	}()
+	fn()
 }
 
 // The public URL is the OpenID Connect issuer, the origin the pages'
