@@ -196,7 +196,8 @@ func TestMessenger_Browser_AFailedReplyKeepsItsAnswer(t *testing.T) {
 	hold.delay = 0
 	hold.mu.Unlock()
 	cut.up()
-	waitFor(t, a, `(document.querySelector("#m2 .quote .qtext") || {}).textContent === "dinner?"`)
+	waitFor(t, a, `(document.querySelector("#m2 .quote .qtext") || {}).textContent === "dinner?" &&
+		!!document.getElementById("m3") && document.querySelectorAll("#outbox li").length === 0`)
 	page, err := alice.Messages(context.Background(), th.ID, client.MessagesQuery{})
 	must(t, err)
 	var got []string
