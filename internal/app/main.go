@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -84,7 +85,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			log := slog.New(slog.NewJSONHandler(stdio.Err, &slog.HandlerOptions{Level: cfg.Level()}))
+			log := newLogger(stdio.Err, cfg.Level())
 			// The OIDC library logs through slog's default logger, and
 			// whatever uses the standard log package writes through it
 			// too: both become JSON lines like the server's own.
@@ -381,4 +382,18 @@ func commandLog(w io.Writer) *slog.Logger {
 			return a
 		},
 	}))
+}
+
+// newLogger returns the server's logger, JSON lines at level and above on
+// w. It leaves out the state an app sent with its authorization request,
+// which the OIDC library logs (in oidc_error) with every refusal it sends
+// back to the app: the app's binding of the request to its user's
+// browser, not the server's to keep.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if slices.Contains(groups, "oidc_error") && (a.Key == "state" || a.Key == "session_state") {
+			return slog.Attr{}
+		}
+		return a
+	}}))
 }

@@ -142,6 +142,21 @@ func TestAttack_CodeReplayRevokesTokens(t *testing.T) {
 	_, err = cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 	assertTokenError(t, err, "invalid_grant")
 	assertRevoked(t, env, partner, tok)
+	assertReplayLogged(t, env, partner)
+}
+
+// assertReplayLogged fails the test unless the server warned of a
+// credential of the partner's presented again (RFC 9700 section 4.14), a
+// sign that it was stolen, naming the app.
+func assertReplayLogged(t *testing.T, env *apptest.Env, partner *apptest.Partner) {
+	t.Helper()
+	for line := range strings.Lines(env.Logs.String()) {
+		if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "credential presented again") &&
+			strings.Contains(line, partner.App.ClientID) {
+			return
+		}
+	}
+	t.Errorf("no warning in the server's log of %s's credential presented again", partner.App.ClientID)
 }
 
 // TestAttack_RacingCodeReplayRevokesTokens: a code presented twice at once,
@@ -188,6 +203,7 @@ func TestAttack_RefreshReuseRevokesFamily(t *testing.T) {
 	_, err = partner.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
 	assertTokenError(t, err, "invalid_grant")
 	assertRevoked(t, env, partner, second)
+	assertReplayLogged(t, env, partner)
 }
 
 func TestAttack_DeadTokens(t *testing.T) {

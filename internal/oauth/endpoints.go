@@ -450,8 +450,12 @@ func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	oe, ok := errors.AsType[*oidc.Error](err)
-	if !ok {
+	if !ok || oe.ErrorType == oidc.ServerError {
+		// A failure of the server's own, the store's error its parent
+		// when hideInternal made it.
 		e.log.ErrorContext(r.Context(), "oauth endpoint", "path", r.URL.Path, "err", err)
+	}
+	if !ok {
 		oe = oidc.ErrServerError()
 	}
 	writeOAuthError(w, statusOf(oe), oe)

@@ -72,9 +72,10 @@ type Provider struct {
 	issuer  string
 	cookies cookie.Site
 	handler http.Handler
+	log     *slog.Logger
 	// errorPage shows the member an authorization request that cannot be
 	// answered to the app; see ShowErrorsWith.
-	errorPage func(w http.ResponseWriter, message string)
+	errorPage func(w http.ResponseWriter, status int, message string)
 }
 
 // New returns a provider whose issuer is the server's public URL. A plain
@@ -109,7 +110,7 @@ func New(issuer string, svc *service.Service, keys *Keys, limits httpapi.Limits,
 	}
 	p := &Provider{
 		op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage,
-		cookies: cookie.SiteOf(issuer),
+		cookies: cookie.SiteOf(issuer), log: log,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, p.handleDiscovery)
@@ -163,14 +164,34 @@ func (p *Provider) CallbackURL(ctx context.Context, requestID string) string {
 
 // ShowErrorsWith sets the page that shows the member an authorization
 // request the provider cannot answer to the app, because its client or
-// redirect URI is in doubt (RFC 6749 section 4.1.2.1). Until it is set, the
-// message goes out as plain text.
-func (p *Provider) ShowErrorsWith(page func(w http.ResponseWriter, message string)) {
+// redirect URI is in doubt (RFC 6749 section 4.1.2.1), with status 400, or
+// because the server failed to look them up, with status 503 (the failure
+// logged). Until it is set, the message goes out as plain text.
+func (p *Provider) ShowErrorsWith(page func(w http.ResponseWriter, status int, message string)) {
 	p.errorPage = page
 }
 
-func plainErrorPage(w http.ResponseWriter, message string) {
-	http.Error(w, message, http.StatusBadRequest)
+func plainErrorPage(w http.ResponseWriter, status int, message string) {
+	http.Error(w, message, status)
+}
+
+// refuseClient shows the member why the request's client is refused: it
+// is unknown or suspended, or, a failure of the server's own, which is
+// logged, could not be looked up.
+func (p *Provider) refuseClient(w http.ResponseWriter, r *http.Request, err error) {
+	if serverError(err) {
+		p.log.ErrorContext(r.Context(), "oauth authorize", "path", r.URL.Path, "err", err)
+		p.errorPage(w, http.StatusServiceUnavailable, "the server failed to answer; try again in a moment")
+		return
+	}
+	p.errorPage(w, http.StatusBadRequest, clientRefusal(err))
+}
+
+// serverError reports whether err is a failure of the server's own, as
+// hideInternal tells it to an app.
+func serverError(err error) bool {
+	oe, ok := errors.AsType[*oidc.Error](err)
+	return ok && oe.ErrorType == oidc.ServerError
 }
 
 // Refusal is why an authorization request goes back to the app without a
@@ -237,7 +258,7 @@ func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e
 func (p *Provider) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
-			p.errorPage(w, "its parameters cannot be read")
+			p.errorPage(w, http.StatusBadRequest, "its parameters cannot be read")
 			return
 		}
 		dropEmpty(r.Form)
@@ -246,21 +267,21 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		for _, name := range []string{"client_id", "redirect_uri"} {
 			switch {
 			case slices.Contains(twice, name):
-				p.errorPage(w, name+" is given more than once")
+				p.errorPage(w, http.StatusBadRequest, name+" is given more than once")
 				return
 			case r.Form.Get(name) == "":
-				p.errorPage(w, name+" is missing")
+				p.errorPage(w, http.StatusBadRequest, name+" is missing")
 				return
 			}
 		}
 		c, err := p.storage.GetClientByClientID(r.Context(), r.Form.Get("client_id"))
 		if err != nil {
-			p.errorPage(w, clientRefusal(err))
+			p.refuseClient(w, r, err)
 			return
 		}
 		redirectURI := r.Form.Get("redirect_uri")
 		if !registeredRedirect(c.(*client).app, redirectURI) {
-			p.errorPage(w, "redirect_uri is not one registered for the app")
+			p.errorPage(w, http.StatusBadRequest, "redirect_uri is not one registered for the app")
 			return
 		}
 		state, mode := r.Form.Get("state"), oidc.ResponseMode(r.Form.Get("response_mode"))
@@ -299,7 +320,7 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		}
 		u, err := p.errorURL(redirectURI, state, mode, refusal)
 		if err != nil {
-			p.errorPage(w, "redirect_uri cannot be answered")
+			p.errorPage(w, http.StatusBadRequest, "redirect_uri cannot be answered")
 			return
 		}
 		http.Redirect(w, r, u, http.StatusFound)
@@ -462,7 +483,7 @@ func (p *Provider) requireBoundRequest(next http.Handler) http.Handler {
 		}
 		if req, err := p.storage.AuthRequestByID(r.Context(), id); err == nil {
 			if _, err := p.storage.GetClientByClientID(r.Context(), req.GetClientID()); err != nil {
-				p.errorPage(w, clientRefusal(err))
+				p.refuseClient(w, r, err)
 				return
 			}
 			if !req.Done() {

@@ -330,7 +330,8 @@ func grantError(err error) error {
 // hideInternal tells an app of a failure of the server's own as
 // server_error, saying nothing of the server's insides: the library would
 // put the error's text, the store's words among it, in error_description.
-// It logs the failure itself, with the error as the response's parent.
+// The error is the response's parent, which whoever answers logs
+// (endpoints.writeError, Provider.refuseClient, the library's handlers).
 // Parley's errors that an app can act on, and the library's own, pass
 // unchanged; so does nil.
 func hideInternal(err error) error {

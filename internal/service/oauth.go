@@ -265,13 +265,14 @@ type CodeExchange struct {
 func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.AuthRequest, error) {
 	var r *parley.AuthRequest
 	var refusal error
+	var replayed bool
 	refuse := func(format string, args ...any) error {
 		refusal = parley.Errorf(parley.EINVALID, format, args...)
 		return nil
 	}
 	unknown := "the code is unknown: use the code of the latest authorization response"
 	err := s.store.Write(ctx, func(tx parley.Tx) (err error) {
-		refusal = nil
+		refusal, replayed = nil, false
 		if r, err = tx.FindAuthRequestByCode(ctx, parley.HashToken(in.Code)); err != nil {
 			return err
 		}
@@ -280,7 +281,7 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 		case r.ClientID != in.ClientID:
 			return refuse("the code was issued to another client")
 		case r.CodeUsedAt != nil:
-			refusal = parley.Errorf(parley.EINVALID, "%s", codeReused)
+			refusal, replayed = parley.Errorf(parley.EINVALID, "%s", codeReused), true
 			return tx.RevokeTokenFamily(ctx, r.ID, now)
 		case r.ApprovedAt == nil:
 			return refuse("%s", unknown)
@@ -300,6 +301,9 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 		return nil, parley.Errorf(parley.EINVALID, "%s", unknown)
 	case err != nil:
 		return nil, err
+	case replayed:
+		s.warnReplay(ctx, r.ClientID, r.UserID, codeReused)
+		return nil, refusal
 	case refusal != nil:
 		return nil, refusal
 	}
@@ -404,9 +408,9 @@ func (s *Service) IssueTokens(ctx context.Context, in TokenIssue) (*IssuedTokens
 	})
 	switch {
 	case errors.Is(err, errRefreshReused):
-		return nil, s.revokeFamily(ctx, in.FamilyID, refreshReused)
+		return nil, s.revokeFamily(ctx, in.FamilyID, in.ClientID, in.UserID, refreshReused)
 	case errors.Is(err, errCodeReused):
-		return nil, s.revokeFamily(ctx, in.FamilyID, codeReused)
+		return nil, s.revokeFamily(ctx, in.FamilyID, in.ClientID, in.UserID, codeReused)
 	}
 	if err != nil {
 		return nil, err
@@ -440,16 +444,25 @@ func spendCode(ctx context.Context, tx parley.Tx, id string, now time.Time) erro
 }
 
 // revokeFamily revokes every token descending from one code, after the
-// code or one of its refresh tokens was presented again, and returns the
-// refusal for the app, which says why. A failure to revoke is not the
-// app's to handle: it is logged.
-func (s *Service) revokeFamily(ctx context.Context, familyID, why string) error {
+// code or one of its refresh tokens was presented again (warnReplay), and
+// returns the refusal for the app, which says why. A failure to revoke is
+// not the app's to handle: it is logged.
+func (s *Service) revokeFamily(ctx context.Context, familyID, clientID, userID, why string) error {
 	ctx = context.WithoutCancel(ctx)
+	s.warnReplay(ctx, clientID, userID, why)
 	err := s.store.Write(ctx, func(tx parley.Tx) error { return tx.RevokeTokenFamily(ctx, familyID, s.Now()) })
 	if err != nil {
 		s.log.ErrorContext(ctx, "revoke token family", "err", err)
 	}
 	return parley.Errorf(parley.EINVALID, "%s", why)
+}
+
+// warnReplay logs a code or refresh token presented again, whose tokens
+// are revoked: a sign that the credential was stolen (RFC 9700 section
+// 4.14), for the operator, naming the app, the member and the address it
+// came from, as failed sign-ins are logged.
+func (s *Service) warnReplay(ctx context.Context, clientID, userID, why string) {
+	s.log.WarnContext(ctx, "credential presented again: its tokens are revoked", "client_id", clientID, "user", userID, "client", clientAddr(ctx), "why", why)
 }
 
 // Refresh is a refresh token about to be exchanged.
@@ -492,7 +505,7 @@ func (s *Service) RefreshFor(ctx context.Context, token, clientID string) (*Refr
 	case tg.Token.ClientID != clientID:
 		return nil, parley.Errorf(parley.EINVALID, "the refresh token was issued to another client")
 	case tg.Token.UsedAt != nil:
-		return nil, s.revokeFamily(ctx, tg.Token.FamilyID, refreshReused)
+		return nil, s.revokeFamily(ctx, tg.Token.FamilyID, tg.Token.ClientID, tg.Token.UserID, refreshReused)
 	}
 	if why := tg.Refusal(s.Now()); why != "" {
 		return nil, parley.Errorf(parley.EINVALID, "%s", why)

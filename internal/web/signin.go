@@ -13,14 +13,19 @@ import (
 )
 
 // showAuthorizeError is the page for an authorization request the provider
-// cannot answer to the app (see oauth.Provider.ShowErrorsWith).
-func (p *Pages) showAuthorizeError(w http.ResponseWriter, message string) {
+// cannot answer to the app (see oauth.Provider.ShowErrorsWith): the app's
+// request, or, with a status of 500 or more, the server.
+func (p *Pages) showAuthorizeError(w http.ResponseWriter, status int, message string) {
 	securityHeaders(w.Header())
-	p.render(w, http.StatusBadRequest, "error", errorPage{
+	page := errorPage{
 		Title: "This sign-in link does not work",
 		Error: "The app sent you here with a sign-in request Parley cannot answer: " + message +
 			". Go back to the app; if it happens again, tell its developer.",
-	})
+	}
+	if status >= http.StatusInternalServerError {
+		page = errorPage{Title: "Parley could not answer", Error: "Parley could not answer this sign-in: " + message + "."}
+	}
+	p.render(w, status, "error", page)
 }
 
 // loginPage is what the sign-in page shows.
