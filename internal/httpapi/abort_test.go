@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +90,43 @@ func TestLongAnswer_FailCountedByTheAPI(t *testing.T) {
 	}
 	if n := requestsCounted(t, m, "500"); n != 1 {
 		t.Errorf("the download cut off counted %v times as failed, want once", n)
+	}
+}
+
+// bugInHandler fails as a bug in a handler does.
+func bugInHandler(w http.ResponseWriter, r *http.Request) {
+	var m map[string]int
+	m["x"]++ // assignment to entry in nil map
+}
+
+// A handler's panic is answered 500 and logged with its stack, as
+// net/http and the server's chores log theirs: "assignment to entry in nil
+// map" alone tells no one where the bug is.
+func TestHandlerPanic_LoggedWithItsStack(t *testing.T) {
+	var logs strings.Builder
+	s := &Server{log: slog.New(slog.NewJSONHandler(&logs, nil)), metrics: NewMetrics(), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /api/v1/bug", bugInHandler)
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/bug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", resp.StatusCode)
+	}
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, `"panic in handler"`) {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no panic logged:\n%s", logs.String())
+	}
+	if !strings.Contains(line, "bugInHandler") {
+		t.Errorf("the panic is logged without where it happened (no stack):\n%s", line)
 	}
 }

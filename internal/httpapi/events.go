@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -160,7 +161,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 		// As ServeHTTP does for handlers: a panic ends the stream, not the
 		// server.
 		if p := recover(); p != nil {
-			s.log.ErrorContext(ctx, "panic in realtime stream", "panic", p)
+			s.log.ErrorContext(ctx, "panic in realtime stream", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 

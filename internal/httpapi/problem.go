@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -155,7 +156,9 @@ func RetryAfter(wait time.Duration) string {
 	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
 }
 
-// logPanic records a recovered panic; the client gets a plain 500 problem.
+// logPanic records a recovered panic with the stack that raised it; the
+// client gets a plain 500 problem.
 func logPanic(log *slog.Logger, r *http.Request, p any) {
-	log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", p)
+	log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", p,
+		"stack", string(debug.Stack()))
 }
