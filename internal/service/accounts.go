@@ -40,7 +40,7 @@ func (s *Service) Register(ctx context.Context, in NewAccount) (*parley.User, er
 	}
 	var throttle []throttleKey
 	if addr := parley.ClientAddrFromContext(ctx); addr != "" {
-		throttle = append(throttle, throttleKey{"sign-up:address:" + addressKey(addr), signUpAddressRule(s.opts.SignUpsPerAddress)})
+		throttle = append(throttle, throttleKey{"sign-up:address:" + addressKey(addr), signUpAddressRule(s.opts.SignUpsPerAddress), nil})
 	}
 	if name := parley.NormalizeUsername(in.Username); parley.ReservedUsername(name) {
 		return nil, parley.Errorf(parley.ECONFLICT, "username %q is kept for the server and its operators: choose another", name)
@@ -309,11 +309,11 @@ func (s *Service) checkPassword(ctx context.Context, username, pw, own string) (
 				keys.account = device
 			}
 		}
-		throttle = append(throttle, throttleKey{keys.account, signInAccountRule})
+		throttle = append(throttle, throttleKey{keys.account, signInAccountRule, u})
 	}
 	if addr != "" {
 		keys.address = "sign-in:address:" + addressKey(addr)
-		throttle = append(throttle, throttleKey{keys.address, signInAddressRule})
+		throttle = append(throttle, throttleKey{keys.address, signInAddressRule, nil})
 	}
 	if keys.attempt, err = s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return nil, keys, err

@@ -231,7 +231,7 @@ func TestNodes_ConcurrentFirstFailuresAllCount(t *testing.T) {
 			return barrierTx{tx, &arrived}
 		}}, bus.NewMemory(16), log, Options{})
 	}
-	key := throttleKey{"sign-in:account:ann", signInAccountRule}
+	key := throttleKey{"sign-in:account:ann", signInAccountRule, nil}
 	var wg sync.WaitGroup
 	for _, s := range nodes {
 		wg.Go(func() {

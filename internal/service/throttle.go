@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"net/netip"
@@ -109,8 +110,15 @@ func sessionThrottleKey(c *parley.Caller) string {
 
 // loggedKey is a throttle's key as the log may hold it: a sign-in's
 // username only when an account has it, since a name no account has may be
-// a password typed into the wrong field (as SignIn logs failures).
+// a password typed into the wrong field (as SignIn logs failures); a
+// session's or a device proof's key by its kind alone, since the rest is
+// drawn from the member's token or proof (begin logs the member instead).
 func (s *Service) loggedKey(ctx context.Context, key string) string {
+	for _, secret := range []string{signInSessionKey, signInDeviceKey} {
+		if strings.HasPrefix(key, secret) {
+			return strings.TrimSuffix(secret, ":")
+		}
+	}
 	name, ok := strings.CutPrefix(key, signInAccountKey)
 	if !ok {
 		return key
@@ -130,10 +138,13 @@ func (s *Service) loggedKey(ctx context.Context, key string) string {
 	return key
 }
 
-// throttleKey is a key a throttle counts attempts under, and its rule.
+// throttleKey is a key a throttle counts attempts under, and its rule;
+// member, if any, is the member whose sign-ins the key counts, whom begin
+// logs by name and ID.
 type throttleKey struct {
-	key  string
-	rule parley.ThrottleRule
+	key    string
+	rule   parley.ThrottleRule
+	member *parley.User
 }
 
 // attempt is an attempt begin counted as a failure: when, and the last
@@ -145,8 +156,8 @@ type attempt struct {
 
 // begin counts an attempt under each key as a failure, unless an earlier
 // failure under one of them says to wait: then it counts nothing, logs the
-// keys and the client, and returns ETHROTTLED with the longest wait,
-// saying "too many " + what.
+// keys (loggedKey), the member they count for and the client, and returns
+// ETHROTTLED with the longest wait, saying "too many " + what.
 func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) (attempt, error) {
 	var a attempt
 	if len(keys) == 0 {
@@ -194,10 +205,17 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) (
 	}
 	if wait > 0 {
 		names := make([]string, len(keys))
+		var member *parley.User
 		for i, k := range keys {
 			names[i] = s.loggedKey(ctx, k.key)
+			member = cmp.Or(member, k.member)
 		}
-		s.log.WarnContext(ctx, "throttled", "what", what, "keys", names, "client", clientAddr(ctx), "wait", wait)
+		attrs := []any{"what", what, "keys", names}
+		if member != nil {
+			attrs = append(attrs, "user", member.Username, "user_id", member.ID)
+		}
+		attrs = append(attrs, "client", clientAddr(ctx), "wait", wait)
+		s.log.WarnContext(ctx, "throttled", attrs...)
 		return attempt{}, parley.ThrottledError(what, wait)
 	}
 	return a, nil
