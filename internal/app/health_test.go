@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -205,4 +206,29 @@ func TestMetricsAddr(t *testing.T) {
 		}
 		mustStatus(t, env.URL+"/metrics", http.StatusOK)
 	})
+}
+
+// An operator running several nodes through an upgrade can tell which
+// parley each runs: its start line and parley_build_info name the version
+// `parley --version` prints, and the schema it expects.
+func TestMetrics_BuildInfoNamesTheVersion(t *testing.T) {
+	env := apptest.Start(t)
+	var serving []map[string]any
+	for deadline := time.Now().Add(2 * time.Second); len(serving) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		serving = env.LogEntries(t, "parley serving")
+	}
+	if len(serving) != 1 {
+		t.Fatalf("%d start lines", len(serving))
+	}
+	version, ok := serving[0]["version"].(string)
+	if !ok {
+		t.Fatalf("the start line names no version: %v", serving[0])
+	}
+	if schema := serving[0]["schema"]; schema != float64(sqlstore.SchemaVersion()) {
+		t.Errorf("the start line names schema %v, want %d", schema, sqlstore.SchemaVersion())
+	}
+	series := fmt.Sprintf(`parley_build_info{schema="%d",version="%s"}`, sqlstore.SchemaVersion(), version)
+	if v, ok := env.LookupMetric(t, series); !ok || v != 1 {
+		t.Errorf("%s = %v (there: %v), want 1", series, v, ok)
+	}
 }

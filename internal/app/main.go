@@ -286,16 +286,23 @@ func unknownSubcommand(cmd *cobra.Command, _ []string) error {
 // commit it was built from ("unknown" when the build recorded none) and
 // the database schema version it expects.
 func version() string {
-	v, commit := "unknown", "unknown"
+	v, commit := build()
+	return fmt.Sprintf("parley %s\ncommit %s\nschema %d", v, commit, sqlstore.SchemaVersion())
+}
+
+// build returns the binary's module version and the commit it was built
+// from, each "unknown" when the binary does not record it.
+func build() (version, commit string) {
+	version, commit = "unknown", "unknown"
 	if info, ok := debug.ReadBuildInfo(); ok {
-		v = info.Main.Version
+		version = info.Main.Version
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {
 				commit = s.Value
 			}
 		}
 	}
-	return fmt.Sprintf("parley %s\ncommit %s\nschema %d", v, commit, sqlstore.SchemaVersion())
+	return version, commit
 }
 
 // atConsole runs a command as the server's console, which acts as an

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -184,7 +185,7 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		dataDir = "" // PostgreSQL's disk is its server's
 	}
 	monitor := health.New(store, dataDir, uint64(cfg.MinFreeDiskMiB)<<20, clock, log)
-	metrics.Registry.MustRegister(monitor)
+	metrics.Registry.MustRegister(monitor, buildInfo())
 	if nb, ok := events.(*bus.NATS); ok {
 		metrics.Registry.MustRegister(natsMetrics(nb)...)
 	}
@@ -257,6 +258,18 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger, as openAs
 // is shared by every node, so taking the node out of a load balancer
 // would take them all out at once. The metrics are where an alert on it
 // looks.
+// buildInfo is the parley_build_info gauge, 1, labelled with the version
+// `parley --version` prints and the schema the binary expects.
+func buildInfo() prometheus.Collector {
+	v, _ := build()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parley_build_info", Help: "1, labelled with the running parley's version and the database schema it expects.",
+		ConstLabels: prometheus.Labels{"version": v, "schema": strconv.FormatInt(sqlstore.SchemaVersion(), 10)},
+	})
+	g.Set(1)
+	return g
+}
+
 func natsMetrics(b *bus.NATS) []prometheus.Collector {
 	return []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -569,7 +582,8 @@ func (s *Server) Serve() error {
 	if s.Config.Database != "" {
 		where = slog.Attr{} // no data directory: slog leaves an empty attribute out
 	}
-	s.log.Info("parley serving", "addr", s.ln.Addr().String(), "metrics", s.MetricsURL(), "database", s.Config.Engine(), where, "registration", s.Config.Registration)
+	v, _ := build()
+	s.log.Info("parley serving", "version", v, "schema", sqlstore.SchemaVersion(), "addr", s.ln.Addr().String(), "metrics", s.MetricsURL(), "database", s.Config.Engine(), where, "registration", s.Config.Registration)
 	metricsDone := make(chan error, 1)
 	if s.metricsHTTP != nil {
 		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()
