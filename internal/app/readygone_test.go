@@ -69,6 +69,64 @@ func TestReadyz_DatabaseGone(t *testing.T) {
 	mustStatus(t, env.URL+"/healthz", http.StatusOK)
 }
 
+// /readyz is public and asks no credentials, and its probe writes, to the
+// one row (access_version) every app's request reads: however often it is
+// asked, the server writes to the database for it at most once a second,
+// and again each second it is still asked. Writes are counted by a
+// trigger in the test's own database, hence PostgreSQL only.
+func TestReadyz_ProbesTheDatabaseAtMostOnceASecond(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
+	}
+	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(env.Server.Config.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range []string{
+		`CREATE TABLE probe_writes (n bigint NOT NULL)`,
+		`INSERT INTO probe_writes VALUES (0)`,
+		`CREATE FUNCTION count_probe_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE probe_writes SET n = n + 1; RETURN NEW; END $$`,
+		`CREATE TRIGGER count_probe_write AFTER UPDATE ON access_version FOR EACH ROW EXECUTE FUNCTION count_probe_write()`,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func() int64 {
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT n FROM probe_writes`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := writes()
+	requests := 0
+	start := time.Now()
+	for time.Since(start) < 2500*time.Millisecond {
+		if status, _, detail := readyz(t, env); status != http.StatusOK {
+			t.Fatalf("/readyz = %d %s", status, detail)
+		}
+		requests++
+		time.Sleep(2 * time.Millisecond)
+	}
+	took := time.Since(start)
+	n := writes() - before
+	t.Logf("%d requests in %s: %d writes", requests, took.Round(time.Millisecond), n)
+	if most := int64(took/time.Second) + 1; n > most {
+		t.Errorf("%d anonymous GET /readyz in %s wrote to the database %d times, want at most %d", requests, took.Round(time.Millisecond), n, most)
+	}
+	if n < 2 {
+		t.Errorf("%d GET /readyz over %s wrote to the database %d times: a probe's result answered past its second", requests, took.Round(time.Millisecond), n)
+	}
+}
+
 // When PostgreSQL stops answering without refusing (a network partition,
 // a server stuck on its disk), /readyz still answers 503 within a probe's
 // time, not as long as the silence lasts.

@@ -36,33 +36,52 @@ type Monitor struct {
 	// mu guards probe, the write probe under way, if any: a write is not
 	// cancelled once begun (the store finishes it whatever its caller
 	// does), so Ready waits for it no longer than its own timeout, and
-	// starts no other while it hangs.
+	// starts no other while it hangs. It guards last too, the last probe
+	// to finish, whose result answers for probeReuse.
 	mu    sync.Mutex
 	probe *writeProbe
+	last  *writeProbe
 }
 
-// writeProbe is one write probe: done is closed once err is set.
+// writeProbe is one write probe: done is closed once err and at, when it
+// finished, are set.
 type writeProbe struct {
 	done chan struct{}
 	err  error
+	at   time.Time
 }
+
+// probeReuse is how long a write probe's result, success or failure,
+// answers Ready without another probe: /readyz is public and asks no
+// credentials, and a probe writes, to a row every app's request reads.
+// However often it is asked, the database is written at most once a
+// probeReuse.
+const probeReuse = time.Second
 
 // errProbeTimedOut is the write probe's error when the database has not
 // taken its write within the probe's time.
 var errProbeTimedOut = errors.New("the write probe did not finish in time")
 
-// checkWritable runs the store's write probe, or joins the one under
-// way, and waits for it until ctx ends.
+// checkWritable returns the result of the last write probe if it finished
+// less than probeReuse ago; else it runs the store's write probe, or joins
+// the one under way, and waits for it until ctx ends.
 func (m *Monitor) checkWritable(ctx context.Context) error {
 	m.mu.Lock()
+	if l := m.last; l != nil {
+		if age := m.clock.Now().Sub(l.at); age >= 0 && age < probeReuse {
+			m.mu.Unlock()
+			return l.err
+		}
+	}
 	p := m.probe
 	if p == nil {
 		p = &writeProbe{done: make(chan struct{})}
 		m.probe = p
 		go func() {
-			p.err = m.store.CheckWritable(context.WithoutCancel(ctx))
+			err := m.store.CheckWritable(context.WithoutCancel(ctx))
 			m.mu.Lock()
-			m.probe = nil
+			p.err, p.at = err, m.clock.Now()
+			m.probe, m.last = nil, p
 			m.mu.Unlock()
 			close(p.done)
 		}()
@@ -105,7 +124,7 @@ func New(store *sqlstore.DB, dataDir string, minFree uint64, clock parley.Clock,
 const probeTimeout = 5 * time.Second
 
 // Ready reports whether the server may take traffic: the database takes a
-// write, its schema is this binary's (not migrated by a newer parley since
+// write (as a probe that finished less than probeReuse ago found), its schema is this binary's (not migrated by a newer parley since
 // this one started), and, on the embedded database, its disk has minFree
 // bytes free. Its error says what is wrong, for the operator; the
 // database's own errors are logged.
