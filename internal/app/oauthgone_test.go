@@ -1,49 +1,15 @@
 package app_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"golang.org/x/oauth2"
 )
-
-// closeDatabase makes the test server's PostgreSQL database take no
-// connection until the test ends (its connections cut, new ones refused);
-// the shared PostgreSQL server runs on.
-func closeDatabase(t *testing.T, env *apptest.Env) {
-	t.Helper()
-	u, err := url.Parse(env.Server.Config.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(admin.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS false`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS true`) })
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // causeLogged reports whether the server logged the database's failure
 // (an error line other than the request line, holding the store's error).

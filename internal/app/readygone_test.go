@@ -29,34 +29,7 @@ func TestReadyz_DatabaseGone(t *testing.T) {
 	if status, _, detail := readyz(t, env); status != http.StatusOK {
 		t.Fatalf("/readyz before: %d %s", status, detail)
 	}
-	u, err := url.Parse(env.Server.Config.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	ctx := context.Background()
-	// The server's URL may carry its pool's parameters, which pgx alone
-	// would send PostgreSQL as settings.
-	cfg, err := pgxpool.ParseConfig(admin.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS false`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS true`)
-	})
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
-		t.Fatal(err)
-	}
+	closeDatabase(t, env)
 	start := time.Now()
 	status, typ, detail := readyz(t, env)
 	t.Logf("/readyz with the database gone: %d %s %q in %s", status, typ, detail, time.Since(start).Round(time.Millisecond))
@@ -252,4 +225,35 @@ func (p *pausableProxy) setPaused(paused bool) {
 	p.paused = paused
 	p.cond.Broadcast()
 	p.mu.Unlock()
+}
+
+// closeDatabase makes the test server's PostgreSQL database take no
+// connection until the test ends (its connections cut, new ones refused);
+// the shared PostgreSQL server runs on.
+func closeDatabase(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	u, err := url.Parse(env.Server.Config.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	admin := *u
+	admin.Path = "/postgres"
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(admin.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS true`) })
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+		t.Fatal(err)
+	}
 }
