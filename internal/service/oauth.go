@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/ratelimit"
@@ -64,7 +66,7 @@ func appRefusal(app *parley.App) error {
 // unknown client, EFORBIDDEN for a suspended app.
 func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.App, err error) {
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		app, err = tx.FindAppByClientID(ctx, clientID)
+		app, err = findClientApp(ctx, tx, clientID)
 		return err
 	})
 	if isNotFound(err) {
@@ -76,6 +78,17 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 		return nil, err
 	}
 	return app, nil
+}
+
+// findClientApp is tx.FindAppByClientID for a client_id an app sent: one
+// that no app has, not UTF-8 or holding a control character such as NUL,
+// is not found, as SQLite finds nothing of it, where PostgreSQL would
+// refuse its bytes with an error of the server's own.
+func findClientApp(ctx context.Context, tx parley.Tx, clientID string) (*parley.App, error) {
+	if !utf8.ValidString(clientID) || strings.ContainsFunc(clientID, unicode.IsControl) {
+		return nil, parley.Errorf(parley.ENOTFOUND, "app not found")
+	}
+	return tx.FindAppByClientID(ctx, clientID)
 }
 
 // Client authentication and the token endpoints are held to two rate
@@ -151,7 +164,7 @@ func (s *Service) authenticateClient(ctx context.Context, clientID, secret strin
 	var app *parley.App
 	var hash, oldHash []byte
 	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		if app, err = tx.FindAppByClientID(ctx, clientID); err != nil {
+		if app, err = findClientApp(ctx, tx, clientID); err != nil {
 			return err
 		}
 		if app.ClientType == parley.ClientPublic {
