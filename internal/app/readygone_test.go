@@ -42,6 +42,68 @@ func TestReadyz_DatabaseGone(t *testing.T) {
 	mustStatus(t, env.URL+"/healthz", http.StatusOK)
 }
 
+// A page the server cannot answer for a failure of its own (here, its
+// database gone) is logged with the request it failed, for the operator
+// to find which page and what it could not do.
+func TestPages_AFailureIsLoggedWithItsPage(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
+	}
+	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	closeDatabase(t, env)
+	link := "/s/" + strings.Repeat("A", 43) // a link's shape, so that it is looked up
+	resp, err := http.Get(env.URL + link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 500 {
+		t.Fatalf("a share link with the database gone = %d, want a server error", resp.StatusCode)
+	}
+	entries := env.LogEntries(t, "page error")
+	if len(entries) != 1 {
+		t.Fatalf("logged %d page errors, want 1:\n%s", len(entries), env.Logs)
+	}
+	if e := entries[0]; e["method"] != "GET" || e["path"] != link || e["err"] == "" {
+		t.Errorf("the page error logged is %v, want its method, its path and its error", e)
+	}
+}
+
+// A realtime stream that ends on a failure of the server's own is logged
+// with whose it was: its member and its app. Here the app's token runs out
+// a second after its stream opens, and the stream cannot look into its
+// grant, the database being gone.
+func TestEvents_AFailureIsLoggedWithWhoseStreamItWas(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
+	}
+	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	env.Clock.Advance(time.Until(tok.Expiry) - time.Second)
+	ctx := context.Background()
+	stream, err := env.Client.WithToken(tok.AccessToken).Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	closeDatabase(t, env)
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := stream.Next(wait); err == nil || wait.Err() != nil {
+		t.Fatalf("the stream did not end: %v", err)
+	}
+	entries := env.LogEntries(t, "realtime stream")
+	if len(entries) != 1 {
+		t.Fatalf("logged %d failed streams, want 1:\n%s", len(entries), env.Logs)
+	}
+	if e := entries[0]; e["user"] != "alice" || e["user_id"] == nil || e["client_id"] != partner.App.ClientID || e["err"] == nil {
+		t.Errorf("the failed stream logged is %v, want alice's, the app's and its error", e)
+	}
+}
+
 // /readyz is public and asks no credentials, and its probe writes, to the
 // one row (access_version) every app's request reads: however often it is
 // asked, the server writes to the database for it at most once a second,

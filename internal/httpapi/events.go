@@ -161,7 +161,7 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 		// As ServeHTTP does for handlers: a panic ends the stream, not the
 		// server.
 		if p := recover(); p != nil {
-			s.log.ErrorContext(ctx, "panic in realtime stream", "panic", p, "stack", string(debug.Stack()))
+			s.log.ErrorContext(ctx, "panic in realtime stream", append(streamOwner(ctx), "panic", p, "stack", string(debug.Stack()))...)
 		}
 	}()
 
@@ -304,9 +304,23 @@ func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error)
 	case code == parley.EUNAUTHORIZED || code == parley.EFORBIDDEN:
 		conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
 	default:
-		s.log.ErrorContext(ctx, "realtime stream", "err", err)
+		s.log.ErrorContext(ctx, "realtime stream", append(streamOwner(ctx), "err", err)...)
 		conn.Close(websocket.StatusInternalError, parley.ErrorMessage(err))
 	}
+}
+
+// streamOwner is what a log line of the stream of ctx says of whose it is:
+// its member, and its app when an app holds it.
+func streamOwner(ctx context.Context) []any {
+	c := parley.CallerFromContext(ctx)
+	if c == nil {
+		return nil
+	}
+	attrs := []any{"user", c.User.Username, "user_id", c.User.ID}
+	if c.App != nil {
+		attrs = append(attrs, "client_id", c.App.App.ClientID)
+	}
+	return attrs
 }
 
 // cutOff ends, with 1013 (try again later), the connection of a client

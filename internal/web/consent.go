@@ -94,7 +94,7 @@ func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	con, err := p.svc.ConsentFor(ctx, id)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "consent", consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Choice: defaultChoice()})
@@ -115,7 +115,7 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, err := p.member(r)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if !p.admitted(ctx, w, r) {
@@ -124,7 +124,7 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("action") != "approve" {
 		req, err := p.svc.Deny(ctx, id)
 		if err != nil {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 		p.refuse(w, r, req, oauth.Denied)
@@ -156,7 +156,7 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 		}
 		con, cerr := p.svc.ConsentFor(ctx, id)
 		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 		p.render(w, httpapi.StatusOf(err), "consent", consentPage{

@@ -67,11 +67,11 @@ func (p *Pages) handleDeveloper(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) showDeveloper(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page developerPage) {
 	apps, err := p.svc.MyApps(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if page.shell, err = p.appsShell(ctx, w, r, tabDeveloper); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page.Apps = apps
@@ -106,7 +106,7 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if parley.ErrorCode(err) != parley.EINVALID {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 		p.showDeveloper(w, r, ctx, httpapi.StatusOf(err), developerPage{Error: parley.ErrorMessage(err), Form: in, URIs: r.PostFormValue("redirect_uris")})
@@ -165,15 +165,15 @@ var consoleNotices = map[string]string{
 func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, clientID string, page appPage) {
 	app, err := p.svc.MyApp(ctx, clientID)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if page.Hooks, err = p.svc.WebhookEndpoints(ctx, clientID); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if page.shell, err = p.appsShell(ctx, w, r, app.Name); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page.Tab = tabDeveloper
@@ -202,12 +202,12 @@ func (p *Pages) handleDevReportChart(w http.ResponseWriter, r *http.Request) {
 	case "narrow":
 		layout = reportchart.Narrow
 	default:
-		p.renderError(w, parley.Errorf(parley.EINVALID, "layout must be narrow, or left out"))
+		p.renderError(w, r, parley.Errorf(parley.EINVALID, "layout must be narrow, or left out"))
 		return
 	}
 	report, err := p.svc.AppShareReport(ctx, r.PathValue("app"), service.ReportQuery{})
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
@@ -223,7 +223,7 @@ func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("app")
 	if _, err := p.svc.SetRedirectURIs(ctx, id, lines(r.PostFormValue("redirect_uris"))); err != nil {
 		if parley.ErrorCode(err) != parley.EINVALID {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err), URIs: r.PostFormValue("redirect_uris")})
@@ -242,7 +242,7 @@ func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {
 	if v := r.PostFormValue("old_until"); v != "" {
 		us, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			p.renderError(w, parley.Errorf(parley.EINVALID, "old_until must be a number"))
+			p.renderError(w, r, parley.Errorf(parley.EINVALID, "old_until must be a number"))
 			return
 		}
 		t := time.UnixMicro(us)
@@ -250,7 +250,7 @@ func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {
 	}
 	reg, err := p.svc.RotateAppSecret(ctx, id, oldUntil)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.showApp(w, r, ctx, http.StatusOK, id, appPage{Secret: reg.ClientSecret,
@@ -264,7 +264,7 @@ func (p *Pages) handleOldSecretEnd(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("app")
 	if _, err := p.svc.EndOldAppSecret(ctx, id); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, appPath(id)+"?done=old-secret", http.StatusSeeOther)
@@ -279,7 +279,7 @@ func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {
 	hook, err := p.svc.CreateWebhookEndpoint(ctx, id, strings.TrimSpace(r.PostFormValue("url")), r.PostForm["events"])
 	if err != nil {
 		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err)})
@@ -296,7 +296,7 @@ func (p *Pages) handleHookDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("app")
 	if err := p.svc.DeleteWebhookEndpoint(ctx, id, r.PathValue("hook")); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, appPath(id)+"?done=hook-gone", http.StatusSeeOther)
@@ -321,22 +321,22 @@ func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
 	id, hookID := r.PathValue("app"), r.PathValue("hook")
 	app, err := p.svc.MyApp(ctx, id)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	hook, err := p.svc.WebhookEndpoint(ctx, id, hookID)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page, err := p.svc.WebhookDeliveries(ctx, id, hookID, r.URL.Query().Get("cursor"), 0)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	sh, err := p.appsShell(ctx, w, r, "Deliveries to "+hook.URL)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	sh.Tab = tabDeveloper
@@ -354,7 +354,7 @@ func (p *Pages) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	}
 	id, hookID := r.PathValue("app"), r.PathValue("hook")
 	if err := p.svc.RedeliverWebhook(ctx, id, hookID, r.PathValue("delivery")); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, hookPath(id, hookID)+"?done=redelivered", http.StatusSeeOther)

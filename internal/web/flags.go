@@ -80,12 +80,12 @@ func countFlags(flagged []service.FlaggedMessage) int {
 func (p *Pages) handleOperatorReports(w http.ResponseWriter, r *http.Request) {
 	ctx, err := p.member(r)
 	if err != nil {
-		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
+		p.renderError(w, r, parley.Errorf(parley.ENOTFOUND, "not found"))
 		return
 	}
 	flagged, err := p.svc.OpenFlags(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	n := countFlags(flagged)
@@ -114,14 +114,14 @@ func (p *Pages) handleReportDecision(w http.ResponseWriter, r *http.Request) {
 	ctx, err := p.member(r)
 	decide, ok := reportDecisions[r.PathValue("decision")]
 	if err != nil || !ok {
-		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
+		p.renderError(w, r, parley.Errorf(parley.ENOTFOUND, "not found"))
 		return
 	}
 	if !p.checkCSRF(w, r) || !p.admitted(ctx, w, r) {
 		return
 	}
 	if err := decide(p.svc, ctx, r.PathValue("mid"), r.PostFormValue("through")); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, operatorReportsPath+"?done="+url.QueryEscape(r.PathValue("decision")), http.StatusSeeOther)

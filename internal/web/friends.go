@@ -47,20 +47,20 @@ var noticeWords = map[string]string{
 func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page friendsPage) {
 	sh, err := p.newShell(ctx, w, r, "Friends", "")
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page.shell = sh
 	if page.Friends, err = p.svc.Friends(ctx); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if page.Requests, err = p.svc.FriendRequests(ctx); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if page.Blocked, err = p.svc.BlockedMembers(ctx); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, status, "friends", page)
@@ -136,13 +136,13 @@ func (p *Pages) handleNewThread(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, page newThreadPage) {
 	sh, err := p.newShell(ctx, w, r, "New conversation", "")
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	sh.Section = sectionChats
 	friends, err := p.svc.Friends(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page.shell, page.Friends = sh, friends

@@ -95,7 +95,7 @@ func (p *Pages) handleAccountData(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := p.accountPage(ctx, w, r)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page.Notice = accountNotices[r.URL.Query().Get("done")]
@@ -110,7 +110,7 @@ func (p *Pages) handleSignOutOthers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := p.svc.SignOutOthers(ctx); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, accountDataPath+"?done=others", http.StatusSeeOther)
@@ -158,13 +158,13 @@ func (p *Pages) handleAccountExport(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := p.svc.Export(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	a := httpapi.NewLongAnswer(w)
 	if err := httpapi.WriteExport(ctx, a, e); err != nil {
 		a.Fail(ctx, p.log, "write export", err)
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 	}
 }
 
@@ -198,12 +198,12 @@ func (p *Pages) renderAccountError(w http.ResponseWriter, r *http.Request, ctx c
 	switch parley.ErrorCode(err) {
 	case parley.EINVALID, parley.EFORBIDDEN, parley.ETHROTTLED:
 	default:
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page, pageErr := p.accountPage(ctx, w, r)
 	if pageErr != nil {
-		p.renderError(w, pageErr)
+		p.renderError(w, r, pageErr)
 		return
 	}
 	show(&page, parley.ErrorMessage(err))

@@ -163,7 +163,7 @@ func signUpURL(next string) string {
 // says so before anyone fills it in.
 func (p *Pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	if !p.svc.RegistrationOpen() {
-		p.renderError(w, service.ErrRegistrationClosed)
+		p.renderError(w, r, service.ErrRegistrationClosed)
 		return
 	}
 	page := signUpPage{Title: "Create your account", CSRF: p.csrfToken(w, r)}
@@ -262,7 +262,7 @@ func (p *Pages) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	if ctx, err := p.member(r); err == nil {
 		if err := p.svc.SignOut(ctx); err != nil {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 	}
@@ -394,7 +394,7 @@ func (p *Pages) handleInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	sh, err := p.newShell(ctx, w, r, "Chats", "")
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "inbox", inboxPage{sh})
@@ -408,7 +408,7 @@ func (p *Pages) handleInboxPart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	inbox, err := p.inbox(ctx, q.Get("current"), q.Get(chatsParam))
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "part-inbox", shell{Inbox: inbox})
@@ -517,34 +517,34 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := p.svc.Messages(ctx, id, q)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	head, err := p.threadHead(ctx, w, r, id)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	// Opening a thread reads it, when the member opened it.
 	if q.Before == nil && head.Thread.LastSeq > head.Thread.LastReadSeq && openedByMember(r) {
 		if err := p.svc.MarkRead(ctx, id, head.Thread.LastSeq); err != nil {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 	}
 	sh, err := p.newShell(ctx, w, r, head.Name, id)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	seen, err := p.seen(ctx, id, sh.Me)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	apps, err := p.appsPanel(ctx, w, r, head.Thread, head.apps)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	// A page before a message past the thread's last shows its newest.
@@ -554,12 +554,12 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		list.Unread = &unreadMark{After: head.Thread.UnreadAfter(), Count: head.Thread.UnreadCount}
 	}
 	if err := p.addQuotes(ctx, &list); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	reply, err := p.replyingTo(ctx, r, list)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	head.CSRF = sh.CSRF
@@ -700,12 +700,12 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 	}
 	th, err := p.svc.Thread(ctx, id)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page, err := p.svc.Messages(ctx, id, q)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages, Notes: page.Notes, Blocked: th.Blocked}
@@ -715,7 +715,7 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 		list.Older = page.HasMore
 	}
 	if err := p.addQuotes(ctx, &list); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "part-messages", list)
@@ -728,7 +728,7 @@ func (p *Pages) handleHeadPart(w http.ResponseWriter, r *http.Request) {
 	}
 	head, err := p.threadHead(ctx, w, r, r.PathValue("id"))
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "part-head", head)
@@ -741,7 +741,7 @@ func (p *Pages) handleSeenPart(w http.ResponseWriter, r *http.Request) {
 	}
 	seen, err := p.seen(ctx, r.PathValue("id"), parley.CallerFromContext(ctx).User)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "part-seen", seen)
@@ -780,7 +780,7 @@ func (p *Pages) posted(act func(ctx context.Context, r *http.Request) (page stri
 		}
 		page, err := act(ctx, r)
 		if err != nil {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 		done(w, r, page)

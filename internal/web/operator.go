@@ -46,17 +46,17 @@ type operatorPage struct {
 func (p *Pages) handleOperator(w http.ResponseWriter, r *http.Request) {
 	ctx, err := p.member(r)
 	if err != nil {
-		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
+		p.renderError(w, r, parley.Errorf(parley.ENOTFOUND, "not found"))
 		return
 	}
 	review, err := p.svc.ReviewApps(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	flagged, err := p.svc.OpenFlags(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "operator", operatorPage{
@@ -68,14 +68,14 @@ func (p *Pages) handleOperatorDecision(w http.ResponseWriter, r *http.Request) {
 	ctx, err := p.member(r)
 	decide, ok := operatorDecisions[r.PathValue("decision")]
 	if err != nil || !ok {
-		p.renderError(w, parley.Errorf(parley.ENOTFOUND, "not found"))
+		p.renderError(w, r, parley.Errorf(parley.ENOTFOUND, "not found"))
 		return
 	}
 	if !p.checkCSRF(w, r) || !p.admitted(ctx, w, r) {
 		return
 	}
 	if _, err := decide(p.svc, ctx, r.PathValue("client")); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, operatorPath, http.StatusSeeOther)

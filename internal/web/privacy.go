@@ -155,12 +155,12 @@ func (p *Pages) handleAccountApps(w http.ResponseWriter, r *http.Request) {
 	}
 	apps, err := p.svc.ConnectedApps(ctx)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	sh, err := p.appsShell(ctx, w, r, "Connected apps")
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page := appsPage{shell: sh, Notice: appsNotices[r.URL.Query().Get("done")]}
@@ -198,7 +198,7 @@ func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 		n.ThreadIDs = []string{}
 	}
 	if _, err := p.svc.NarrowGrant(ctx, r.PathValue("grant"), n); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, accountAppsPath+"?done=narrowed", http.StatusSeeOther)
@@ -218,7 +218,7 @@ func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.svc.RevokeGrant(ctx, r.PathValue("grant")); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, accountAppsPath+"?done=revoked", http.StatusSeeOther)
@@ -248,7 +248,7 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 	app := q.Get("app")
 	page, err := p.svc.AccessLogGroups(ctx, service.AccessLogQuery{ClientID: app, Cursor: q.Get("cursor")})
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	// The whole chain is verified on the first page only: a check takes
@@ -257,13 +257,13 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 	var v *service.Verification
 	if q.Get("cursor") == "" {
 		if v, err = p.svc.VerifyAccessLog(ctx); err != nil {
-			p.renderError(w, err)
+			p.renderError(w, r, err)
 			return
 		}
 	}
 	sh, err := p.appsShell(ctx, w, r, "Access log")
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	lp := logPage{shell: sh, App: app, Verification: v, Download: accountLogJSON + appQuery(app, "")}
@@ -334,13 +334,13 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 	head := logExport{Member: parley.CallerFromContext(ctx).User, ExportedAt: p.svc.Now().UTC(), ClientID: app}
 	var err error
 	if head.Verification, err = p.svc.VerifyAccessLog(ctx); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	query := service.AccessLogQuery{ClientID: app, Limit: parley.MaxMessageLimit}
 	page, err := p.svc.AccessLog(ctx, query)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -351,7 +351,7 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 		return p.svc.AccessLog(ctx, query)
 	}); err != nil {
 		a.Fail(ctx, p.log, "write access log export", err)
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 	}
 }
 

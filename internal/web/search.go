@@ -64,7 +64,7 @@ func (p *Pages) handleSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sh, err := p.newShell(ctx, w, r, "Search", "")
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	sh.Section, sh.Searching = sectionChats, true
@@ -85,13 +85,13 @@ func (p *Pages) handleSearch(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusBadRequest, "search", page)
 		return
 	} else if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	page.Searched = true
 	names, err := p.threadNames(ctx, sh.Inbox, found.Messages)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	text, _ := parley.SearchText(page.Query)

@@ -35,7 +35,7 @@ func (p *Pages) handleShareLink(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	} else if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	w.Header().Set("Referrer-Policy", "no-referrer")

@@ -105,7 +105,7 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (cont
 	next, err := p.svc.Continue(ctx, id)
 	switch {
 	case err != nil:
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 	case next.Step == service.StepDone:
 		http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
 	case next.Refused():
@@ -121,7 +121,7 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (cont
 func (p *Pages) refuseStep(w http.ResponseWriter, r *http.Request, next *service.Next) {
 	why, ok := stepRefusals[next.Step]
 	if !ok {
-		p.renderError(w, fmt.Errorf("web: no refusal for step %d", next.Step))
+		p.renderError(w, r, fmt.Errorf("web: no refusal for step %d", next.Step))
 		return
 	}
 	p.refuse(w, r, next.Request, why)
@@ -139,7 +139,7 @@ var stepRefusals = map[service.Step]oauth.Refusal{
 func (p *Pages) refuse(w http.ResponseWriter, r *http.Request, req *parley.AuthRequest, why oauth.Refusal) {
 	u, err := p.provider.RefusalURL(req, why)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
@@ -155,7 +155,7 @@ func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	next, err := p.svc.Continue(r.Context(), id)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	if next.Refused() {

@@ -56,12 +56,12 @@ func (p *Pages) handleAppsPart(w http.ResponseWriter, r *http.Request) {
 	}
 	th, err := p.svc.Thread(ctx, r.PathValue("id"))
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	panel, err := p.appsPanel(ctx, w, r, th, nil)
 	if err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return
 	}
 	p.render(w, http.StatusOK, "part-apps", panel)

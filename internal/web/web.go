@@ -276,12 +276,12 @@ func (p *Pages) member(r *http.Request) (context.Context, error) {
 
 type errorPage struct{ Title, Error string }
 
-func (p *Pages) renderError(w http.ResponseWriter, err error) {
+func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpapi.StatusOf(err)
 	// A full disk is logged when it fills and when it clears, not at
 	// every page it refuses.
 	if status >= 500 && status != http.StatusInsufficientStorage {
-		p.log.Error("page error", "err", err)
+		p.log.ErrorContext(r.Context(), "page error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	setRetryAfter(w, err)
 	p.render(w, status, "error", errorPage{Title: http.StatusText(status), Error: parley.ErrorMessage(err)})
@@ -301,7 +301,7 @@ func setRetryAfter(w http.ResponseWriter, err error) {
 // Retry-After, and does nothing.
 func (p *Pages) admitted(ctx context.Context, w http.ResponseWriter, r *http.Request) bool {
 	if err := p.limits.Admit(r, w.Header(), parley.CallerFromContext(ctx), p.log); err != nil {
-		p.renderError(w, err)
+		p.renderError(w, r, err)
 		return false
 	}
 	return true
