@@ -188,7 +188,8 @@ type Thread struct {
 	// CreatedBy is the ID of the member who started the thread; empty for
 	// an app without participants.read, unless its own member did.
 	CreatedBy string `json:"created_by,omitempty"`
-	// CreatedViaApp is the client ID of the app that started the thread, if any.
+	// CreatedViaApp is the client ID of the app that started the thread, if
+	// any. An app sees it only on threads it started itself.
 	CreatedViaApp  string    `json:"created_via_app,omitempty"`
 	LastSeq        int64     `json:"last_seq"`
 	LastActivityAt time.Time `json:"last_activity_at"`

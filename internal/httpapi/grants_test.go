@@ -600,6 +600,51 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 	})
 }
 
+// A thread started through an app names it (created_via_app) to its
+// members and to that app, never to another app: which other apps its
+// member uses is not one app's to learn, from the thread, the list or a
+// thread.updated event.
+func TestGrants_AnAppLearnsNoOtherAppAThreadWasStartedThrough(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	planner := w.env.MustPartner(t, "Planner")
+	ptok := w.env.MustToken(t, planner, "alice", []string{"openid", "messages.write", "threads.read"}, apptest.Answer{})
+	started, err := w.env.Client.WithToken(ptok.AccessToken).CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Trip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := w.env.MustToken(t, w.env.MustPartner(t, "Other"), "alice", []string{"openid", "threads.read", "messages.read", "participants.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{started.ID}})
+	otherApp := w.env.Client.WithToken(other.AccessToken)
+	stream := mustEvents(t, otherApp)
+
+	for name, c := range map[string]*client.Client{"alice": w.alice, "bob": w.bob, "Planner": w.env.Client.WithToken(ptok.AccessToken)} {
+		if th, err := c.Thread(ctx, started.ID); err != nil || th.CreatedViaApp != planner.App.ClientID {
+			t.Errorf("%s reads created_via_app %q (%v), want Planner's", name, th.CreatedViaApp, err)
+		}
+	}
+	th, err := otherApp.Thread(ctx, started.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := otherApp.Threads(ctx, client.ThreadsQuery{})
+	if err != nil || len(list.Threads) != 1 {
+		t.Fatalf("the other app's threads: %v, %v", list, err)
+	}
+	if _, err := w.bob.UpdateThread(ctx, started.ID, client.ThreadUpdate{Title: new("Trip, in May")}); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	change := nextData[client.ThreadChange](t, wait, stream, client.EventThreadUpdated)
+	for what, via := range map[string]string{"the thread": th.CreatedViaApp, "the list": list.Threads[0].CreatedViaApp, "thread.updated": change.Thread.CreatedViaApp} {
+		if via != "" {
+			t.Errorf("another app reads in %s created_via_app %q", what, via)
+		}
+	}
+}
+
 // An app answered with a thread it did not make (a direct thread that
 // existed, in its grant; a group it started before, by the same
 // Idempotency-Key) reads that thread's summary, its activity and unread

@@ -329,7 +329,7 @@ func threadChangeFor(c *parley.Caller, ev parley.Event) (parley.Event, parley.Sc
 		return ev, "", err
 	}
 	th := *change.Thread
-	hideCreator(c, &th)
+	hideOrigin(c, &th)
 	change.Thread = &th
 	loggedAs := parley.ScopeParticipantsRead
 	if !c.App.Scopes.Has(loggedAs) {

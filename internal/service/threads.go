@@ -490,20 +490,28 @@ func countFrom(t *parley.ThreadSummary, from int64) {
 	t.CountUnread()
 }
 
-// hideFromApp takes out of a summary what an app may not learn: who
-// started the thread (hideCreator), and whether the member muted it.
+// hideFromApp takes out of a summary what an app may not learn: how the
+// thread was started (hideOrigin), and whether the member muted it.
 func hideFromApp(c *parley.Caller, sum *parley.ThreadSummary) {
 	if c.App != nil {
-		hideCreator(c, &sum.Thread)
+		hideOrigin(c, &sum.Thread)
 		sum.Muted = false
 	}
 }
 
-// hideCreator takes who started a thread out of it for an app that may not
-// learn who takes part in it (participants.read), unless it is the app's
-// own member.
-func hideCreator(c *parley.Caller, th *parley.Thread) {
-	if c.App != nil && !c.App.Scopes.Has(parley.ScopeParticipantsRead) && th.CreatedBy != c.User.ID {
+// hideOrigin takes out of a thread what an app may not learn of how it
+// was started: through which app, unless the app itself (which other
+// apps its member uses is not for one app to learn); and who started it,
+// for an app that may not learn who takes part in it (participants.read),
+// unless it is the app's own member.
+func hideOrigin(c *parley.Caller, th *parley.Thread) {
+	if c.App == nil {
+		return
+	}
+	if th.CreatedViaApp != c.App.App.ClientID {
+		th.CreatedViaApp = ""
+	}
+	if !c.App.Scopes.Has(parley.ScopeParticipantsRead) && th.CreatedBy != c.User.ID {
 		th.CreatedBy = ""
 	}
 }
