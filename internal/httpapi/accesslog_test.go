@@ -311,7 +311,7 @@ func TestAccessLog_ReplayIsLoggedAsARead(t *testing.T) {
 	ctx := context.Background()
 	partner := w.env.MustPartner(t, "Retrier")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "shares.write"},
-		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
 	app := w.env.Client.WithToken(tok.AccessToken)
 	for _, tc := range []struct {
 		name    string

@@ -141,7 +141,9 @@ func (w *grantWorld) appCalls(t *testing.T) []appCall {
 			return err
 		}},
 		{"POST /shares", parley.ScopeSharesWrite, false, func(ctx context.Context, c *client.Client, _ string) error {
-			_, err := c.Share(ctx, client.NewShare{To: "carol", URL: "https://films.example/42", Title: "A film"})
+			// Into alice–bob, which a grant of thread scope "selected"
+			// reaches: it shares into no other that was there before it.
+			_, err := c.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "A film"})
 			return err
 		}},
 		{"POST /friends", "", false, func(ctx context.Context, c *client.Client, _ string) error {
@@ -645,6 +647,61 @@ func TestGrants_AnAppLearnsNoOtherAppAThreadWasStartedThrough(t *testing.T) {
 	}
 }
 
+// A grant of thread scope "selected" reaches, of the conversations there
+// before the app came, those its member ticks: the app cannot bring
+// another into it by sharing into it, whether the member never ticked it
+// or unticked it. Such a share is refused as one into a conversation
+// closed to apps is, and posts nothing. A conversation the share starts,
+// with a friend the member had none with, is the app's, as under "app".
+func TestGrants_ASelectedGrantGainsNoConversationItsMemberDidNotTick(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	dave := w.env.MustMember(t, "dave")
+	apptest.MustFriends(t, w.alice, dave)
+	group := apptest.MustThread(t, w.alice, "bob", "carol").ID
+	tok := w.env.MustToken(t, w.env.MustPartner(t, "Picker"), "alice", []string{"openid", "messages.read", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, group}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := w.alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"thread_ids": []string{group}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	film := client.NewShare{URL: "https://films.example/1", Title: "A film"}
+
+	for to, thread := range map[string]string{"bob": w.aliceBob, "carol": w.aliceCarol} { // unticked, never ticked
+		share := film
+		share.To = to
+		_, err := app.Share(ctx, share)
+		wantProblem(t, err, http.StatusForbidden, "forbidden")
+		page, err := w.alice.Messages(ctx, thread, client.MessagesQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := page.Messages[len(page.Messages)-1]; last.Share != nil {
+			t.Errorf("the share refused to %s was posted: %+v", to, last)
+		}
+		apptest.MustSend(t, w.alice, thread, "said after the refused share")
+		if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+			t.Errorf("after its share to %s, the app reads their conversation: %v, want 404", to, err)
+		}
+	}
+
+	film.To = "dave"
+	card, err := app.Share(ctx, film)
+	if err != nil {
+		t.Fatalf("a share starting a conversation with dave: %v", err)
+	}
+	reply := apptest.MustSend(t, dave, card.ThreadID, "thanks")
+	page, err := app.Messages(ctx, card.ThreadID, client.MessagesQuery{})
+	if err != nil || len(page.Messages) != 2 || page.Messages[1].ID != reply.ID {
+		t.Errorf("the app reads the conversation its share started: %+v, %v; want its card and dave's reply", page, err)
+	}
+}
+
 // An app answered with a thread it did not make (a direct thread that
 // existed, in its grant; a group it started before, by the same
 // Idempotency-Key) reads that thread's summary, its activity and unread
@@ -1053,7 +1110,7 @@ func TestGrants_ReplayReachesWhatAFirstAttemptWould(t *testing.T) {
 	}
 	partner := w.env.MustPartner(t, "Retrier")
 	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "messages.write", "shares.write"},
-		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceCarol, group.ID}})
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol, group.ID}})
 	app := w.env.Client.WithToken(tok.AccessToken)
 	apps, err := w.alice.ConnectedApps(ctx)
 	if err != nil || len(apps) != 1 {
@@ -1084,25 +1141,10 @@ func TestGrants_ReplayReachesWhatAFirstAttemptWould(t *testing.T) {
 			return err
 		}
 	}
-	// The first share into a conversation out of the app's reach, closed
-	// to apps, is refused thus.
-	if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
-		t.Fatal(err)
-	}
-	outOfReach := answerOf(share("never-posted")())
-	if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, true); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(outOfReach, "403 ") {
-		t.Fatalf("a first share into a conversation closed to apps: %s, want 403", outOfReach)
-	}
-
 	for _, tc := range []struct {
 		name string
 		// write is the call retried; cut puts its thread out of reach;
-		// first is a first attempt there once it is, or "" when a first
-		// attempt would bring the thread back, and the retry is answered
-		// as a first share out of reach is.
+		// first is a first attempt there once it is.
 		write, first func() error
 		cut          func(t *testing.T)
 	}{
@@ -1116,12 +1158,13 @@ func TestGrants_ReplayReachesWhatAFirstAttemptWould(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"ShareAfterTheThreadWasUnticked", share("share-unticked"), nil, func(t *testing.T) { untick(t, w.aliceBob) }},
 		{"ShareAfterTheThreadWasClosed", share("share-closed"), share("share-closed-first"), func(t *testing.T) {
 			if _, err := w.bob.SetThreadAppAccess(ctx, w.aliceBob, false); err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { w.bob.SetThreadAppAccess(ctx, w.aliceBob, true) })
 		}},
+		{"ShareAfterTheThreadWasUnticked", share("share-unticked"), share("share-unticked-first"), func(t *testing.T) { untick(t, w.aliceBob) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.write(); err != nil {
@@ -1129,10 +1172,7 @@ func TestGrants_ReplayReachesWhatAFirstAttemptWould(t *testing.T) {
 			}
 			tc.cut(t)
 			before := accessLog(t, w.alice, "?limit=1").Entries[0].Seq
-			want := outOfReach
-			if tc.first != nil {
-				want = answerOf(tc.first())
-			}
+			want := answerOf(tc.first())
 			if got := answerOf(tc.write()); got != want || !strings.HasPrefix(got, "40") {
 				t.Errorf("the retry: %s\n want what a first attempt gets: %s", got, want)
 			}

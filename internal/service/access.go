@@ -92,9 +92,14 @@ func reachFrom(c *parley.Caller, r *parley.ThreadReach) (int64, error) {
 	return from, nil
 }
 
-// closedToApps reports whether the caller is an app and a participant
-// closed the thread to apps.
-func closedToApps(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (bool, error) {
+// shareOutOfReach reports whether an app may not share into the thread,
+// which exists: a participant closed it to apps; or the app's grant
+// reaches the threads its member ticked (thread scope "selected") and
+// does not list this one. Such an app brings into its grant only a thread
+// it starts; a thread that was there before it came, the member ticks, or
+// unticked. An app of thread scope "app" shares into any, and brings it
+// into its grant from the card on, as a thread it starts.
+func shareOutOfReach(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (bool, error) {
 	if c.App == nil {
 		return false, nil
 	}
@@ -102,7 +107,7 @@ func closedToApps(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID 
 	if err != nil {
 		return false, err
 	}
-	return r.ClosedToApps, nil
+	return r.ClosedToApps || c.App.Grant.ThreadScope == parley.ThreadScopeSelected && !r.InGrant, nil
 }
 
 // visibleThread returns a thread the caller's member takes part in and the

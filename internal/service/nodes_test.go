@@ -1230,6 +1230,14 @@ func TestNodes_AppShareAndItsMemberSending(t *testing.T) {
 	a := New(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return afterDirectTx{tx, hook} }}, bus.NewMemory(16), log,
 		Options{AccessTokens: unsealedTokens{}})
 	app := lookedUpApp(t, a, alice)
+	// Alice ticked her direct thread too: an app of hers reaching the
+	// threads she ticks shares into no other that was there before it.
+	if err := nodes[0].Write(ctx, func(tx parley.Tx) error {
+		_, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: app.App.Grant.ID, ThreadID: direct.ID})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := a.Share(parley.NewContextWithCaller(ctx, app), NewShare{To: "bob", URL: "https://films.example/1", Title: "A film"}); err != nil {
 		t.Fatal(err)
 	}

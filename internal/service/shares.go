@@ -91,9 +91,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		friend := friends[0]
 		members := []parley.UserRef{c.User, friend}
 		if directID != "" {
-			if closed, err := closedToApps(ctx, tx, c, directID); err != nil {
+			if out, err := shareOutOfReach(ctx, tx, c, directID); err != nil {
 				return err
-			} else if closed {
+			} else if out {
 				return outOfAppReach("share")
 			}
 		}
@@ -108,9 +108,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 		} else if err != nil {
 			return err
 		} else if th.ID != directID { // not held above: a member's share, or a thread started meanwhile
-			if closed, err := closedToApps(ctx, tx, c, th.ID); err != nil {
+			if out, err := shareOutOfReach(ctx, tx, c, th.ID); err != nil {
 				return err
-			} else if closed {
+			} else if out {
 				return outOfAppReach("share")
 			}
 		}
@@ -175,9 +175,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 // other reason posts a card, which the member and the friend both see.
 // The thread is held to the app's reach as replay says, and one out of
 // it is answered as a first share into a conversation closed to apps is
-// (outOfAppReach). A first share into a conversation taken out of the
-// grant would bring it back, by a card the member sees; a retry posts
-// nothing, and cannot.
+// (outOfAppReach). Under thread scope "app", a first share into a
+// conversation taken out of the grant would bring it back, by a card the
+// member sees; a retry posts nothing, and cannot.
 func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Caller, prior *parley.Message, to string, card *parley.Share, note string) (*parley.Message, error) {
 	if !sameShare(prior, prior.ThreadID, via(c), card, note) {
 		return nil, parley.ErrIdempotencyKeyReused

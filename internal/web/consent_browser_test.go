@@ -141,8 +141,9 @@ const (
 // once they choose to tick some. Under the page's default, "Only
 // conversations Films starts or shares into", which needs no list, "For
 // how long?" follows the choices straight on, on a phone too. Choosing
-// "Only the conversations I tick" shows the list, the conversation with
-// the newest activity first; choosing the default again hides it.
+// "Only the conversations I tick, and new ones Films starts" shows the
+// list, the conversation with the newest activity first; choosing the
+// default again hides it.
 func TestConsent_Browser_ConversationsOnlyOnceChosenToTick(t *testing.T) {
 	t.Parallel()
 	titles := manyConversations()
