@@ -213,13 +213,18 @@ type ThreadReach struct {
 	// VisibleFromSeq on; a grant with thread scope all lists none.
 	InGrant        bool
 	VisibleFromSeq int64
+	// AppsFromSeq is the first message of the thread any app may see: 0
+	// until a participant closes it to apps, then, once no one keeps it
+	// closed, the one after its last message at that moment. What was said
+	// while it was closed, and before, is no app's to read.
+	AppsFromSeq int64
 }
 
 // From applies the reach to a grant of the thread scope given: it returns
 // the first message of the thread the grant may read (0: from the
-// first), and false when the thread does not exist for the grant: a
-// participant closed it to apps, or the grant, not of thread scope all,
-// does not list it. This is the rule; the one store method that applies it
+// first), no earlier than AppsFromSeq, and false when the thread does not
+// exist for the grant: a participant closed it to apps, or the grant, not
+// of thread scope all, does not list it. This is the rule; the one store method that applies it
 // inside a statement (MessageStore.FindReachedMessages) states it again in
 // SQL, held to this one by the store's contract tests.
 func (r ThreadReach) From(threadScope string) (int64, bool) {
@@ -227,11 +232,11 @@ func (r ThreadReach) From(threadScope string) (int64, bool) {
 	case r.ClosedToApps:
 		return 0, false
 	case threadScope == ThreadScopeAll:
-		return 0, true
+		return r.AppsFromSeq, true
 	case !r.InGrant:
 		return 0, false
 	}
-	return r.VisibleFromSeq, true
+	return max(r.VisibleFromSeq, r.AppsFromSeq), true
 }
 
 // ReachedThread is what a store reads of a thread together with a page an

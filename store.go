@@ -254,7 +254,8 @@ type ThreadStore interface {
 	// it reports false when they already had.
 	CloseThreadToApps(ctx context.Context, threadID, userID string, t time.Time) (bool, error)
 	// ReopenThreadToApps withdraws the member's closing; it reports false
-	// when there was none.
+	// when there was none. When it was the thread's last, apps see the
+	// thread from its next message on (ThreadReach.AppsFromSeq).
 	ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error)
 	// FindThreadClosers returns who keeps the thread closed to apps, in the
 	// order they closed it.

@@ -146,9 +146,9 @@ type ThreadSummary struct {
 	Muted       bool       `json:"muted,omitempty"`
 	LastMessage *Message   `json:"last_message"`
 	Messages    []*Message `json:"messages,omitempty"`
-	// VisibleFromSeq is, for a summary found with a ThreadFilter's
-	// GrantID, the first message of the thread the grant reaches (as
-	// ThreadReach's); 0 otherwise. It is not shown.
+	// VisibleFromSeq is, for a summary found for an app (a ThreadFilter's
+	// GrantID or OpenToApps), the first message of the thread the app may
+	// see (ThreadReach.From); 0 otherwise. It is not shown.
 	VisibleFromSeq int64 `json:"-"`
 }
 
@@ -181,7 +181,9 @@ type ThreadFilter struct {
 	// GrantID, when set, keeps only the threads the grant reaches through
 	// its grant threads.
 	GrantID string
-	// OpenToApps keeps only the threads no participant closed to apps.
+	// OpenToApps keeps only the threads no participant closed to apps, and
+	// counts each from the first message apps may see of it
+	// (ThreadReach.AppsFromSeq): the list is an app's.
 	OpenToApps bool
 }
 

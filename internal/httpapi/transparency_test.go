@@ -414,6 +414,78 @@ func TestThreadAppAccess_CloserLeaves(t *testing.T) {
 	}
 }
 
+// A thread closed to apps and opened again is, for every app, a thread
+// from its opening on: what was said while it was closed, and before, is
+// no app's to read, whoever's grant, of whatever thread scope, and whoever
+// opened it, or withdrew the closing by leaving, as here. Its history, its
+// changes and the app's list of threads hold to that, and a cursor of the
+// changes kept from before is refused (409), as for any thread whose start
+// moved; what is said after the opening, the apps read.
+func TestThreadAppAccess_AReopenedThreadIsAppsFromItsOpening(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	group := apptest.MustThread(t, w.alice, "bob", "carol").ID
+	scopes := []string{"openid", "messages.read", "threads.read"}
+	selected := w.env.MustToken(t, w.env.MustPartner(t, "Picked"), "alice", scopes,
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group}})
+	everything := w.env.MustPartner(t, "Everything")
+	if _, err := w.env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), everything.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	all := w.env.MustToken(t, everything, "bob", scopes, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+	apps := map[string]*client.Client{"selected": w.env.Client.WithToken(selected.AccessToken), "all": w.env.Client.WithToken(all.AccessToken)}
+
+	apptest.MustSend(t, w.bob, group, "said before the closing")
+	cursors := map[string]string{}
+	for name, app := range apps {
+		changes, err := app.Changes(ctx, group, client.ChangesQuery{})
+		if err != nil || len(changes.Changes) != 1 {
+			t.Fatalf("%s: changes before the closing: %+v, %v", name, changes, err)
+		}
+		cursors[name] = changes.NextCursor
+	}
+	if _, err := w.carol.SetThreadAppAccess(ctx, group, false); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, w.bob, group, "said while closed to apps")
+	if err := w.carol.LeaveThread(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	for name, app := range apps {
+		if th, err := app.Thread(ctx, group); err != nil || th.LastMessage != nil || th.UnreadCount != 0 {
+			t.Errorf("%s: the thread just opened again: %+v, %v; want it with no message", name, th, err)
+		}
+	}
+	after := apptest.MustSend(t, w.bob, group, "said after the opening")
+
+	for name, app := range apps {
+		page, err := app.Messages(ctx, group, client.MessagesQuery{})
+		if err != nil || len(page.Messages) != 1 || page.Messages[0].ID != after.ID {
+			t.Errorf("%s: history %+v, %v; want only what was said after the opening", name, page, err)
+		}
+		changes, err := app.Changes(ctx, group, client.ChangesQuery{})
+		if err != nil || len(changes.Changes) != 1 || changes.Changes[0].Message.ID != after.ID {
+			t.Errorf("%s: changes %+v, %v; want only what was said after the opening", name, changes, err)
+		}
+		if _, err := app.Changes(ctx, group, client.ChangesQuery{Cursor: cursors[name]}); client.StatusOf(err) != http.StatusConflict {
+			t.Errorf("%s: changes after a cursor kept from before the closing: %v, want 409", name, err)
+		}
+		list, err := app.Threads(ctx, client.ThreadsQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(list.Threads, func(th *client.ThreadSummary) bool { return th.ID == group })
+		if i < 0 {
+			t.Fatalf("%s: the thread is not in the app's list", name)
+		}
+		// Of alice's grant, one unread; bob's is his own.
+		if th := list.Threads[i]; th.LastMessage == nil || th.LastMessage.ID != after.ID || th.UnreadCount != map[string]int64{"selected": 1, "all": 0}[name] {
+			t.Errorf("%s: the thread in the app's list: %+v, last %+v; want its last message, and all it counts unread, what was said after the opening", name, th, th.LastMessage)
+		}
+	}
+}
+
 // TestThreadAppAccess_ListsOnlyAppsThatReachIt: the apps a thread's
 // participants see are those that can read it now. An app an operator
 // suspended is not listed while it is suspended, and is again once

@@ -126,8 +126,9 @@ func (t *txn) FindThreadReach(ctx context.Context, grantID, threadID string) (*p
 	var from sql.NullInt64
 	err := t.queryRow(ctx, "thread reach", `
 		SELECT EXISTS (SELECT 1 FROM thread_app_closures WHERE thread_id = $2),
-			(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $1 AND thread_id = $2)`,
-		[]any{grantID, threadID}, &r.ClosedToApps, &from)
+			(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $1 AND thread_id = $2),
+			COALESCE((SELECT apps_from_seq FROM threads WHERE id = $2), 0)`,
+		[]any{grantID, threadID}, &r.ClosedToApps, &from, &r.AppsFromSeq)
 	if err != nil {
 		return nil, mapError("find thread reach", err)
 	}
@@ -244,12 +245,23 @@ func (t *txn) CloseThreadToApps(ctx context.Context, threadID, userID string, at
 }
 
 func (t *txn) ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error) {
+	const op = "reopen thread to apps"
 	res, err := t.exec(ctx, `DELETE FROM thread_app_closures WHERE thread_id = $1 AND user_id = $2`, threadID, userID)
 	if err != nil {
-		return false, mapError("reopen thread to apps", err)
+		return false, mapError(op, err)
 	}
 	n, err := res.RowsAffected()
-	return n > 0, mapError("reopen thread to apps", err)
+	if err != nil || n == 0 {
+		return false, mapError(op, err)
+	}
+	// The last closing gone, apps see the thread from its next message
+	// on. On PostgreSQL the update waits for a post that holds the
+	// thread's row and then counts it: a message is either before the
+	// opening, and no app's, or after it.
+	_, err = t.exec(ctx, `
+		UPDATE threads SET apps_from_seq = last_seq + 1
+		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM thread_app_closures WHERE thread_id = $1)`, threadID)
+	return true, mapError(op, err)
 }
 
 func (t *txn) FindThreadClosers(ctx context.Context, threadID string) ([]parley.UserRef, error) {

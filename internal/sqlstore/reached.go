@@ -42,7 +42,7 @@ func (t *txn) FindReachedMessages(ctx context.Context, g *parley.Grant, f parley
 	}
 	where, args, size := pageQueryFrom(f, reachedFrom)
 	list := make([]*parley.Message, 0, size)
-	s := t.newMessageScanner(f.ThreadID, nil, nil, nil)
+	s := t.newMessageScanner(f.ThreadID, make([]any, reachColumns)...)
 	reached, err := t.findReachedPG(ctx, op, g, messagePostgres.columns+where, pgMessageColumns, args, func(rows rows) error {
 		m, err := s.scan(rows)
 		if err == nil {
@@ -73,7 +73,7 @@ func (t *txn) FindReachedMessageChanges(ctx context.Context, g *parley.Grant, f 
 		})
 	}
 	list := make([]parley.MessageChange, 0, max(0, min(f.Limit, parley.MaxMessageLimit+1)))
-	s := t.newMessageScanner(f.ThreadID, nil, nil, nil)
+	s := t.newMessageScanner(f.ThreadID, make([]any, reachColumns)...)
 	page := changesQuery(messagePostgres.columns, readableWhereFrom(reachedFrom))
 	args := []any{f.ThreadID, f.MemberID, nil, f.After, max(0, f.Limit)}
 	reached, err := t.findReachedPG(ctx, op, g, page, pgMessageColumns, args, func(rows rows) error {
@@ -118,6 +118,10 @@ func readReached[T any](ctx context.Context, t *txn, g *parley.Grant, threadID s
 // same statement, NULL where From is false.
 const reachedFrom = `(SELECT from_seq FROM allowed)`
 
+// reachColumns is how many columns of findReachedPG's statement are the
+// reach's, NULL in a page's rows, which a page's scanner skips.
+const reachColumns = 4
+
 // pgMessageColumns is how many columns messagePostgres.columns selects.
 const pgMessageColumns = 9
 
@@ -151,7 +155,7 @@ func (t *txn) findReachedPG(ctx context.Context, op string, g *parley.Grant, pag
 		}
 		reached = &parley.ReachedThread{}
 		var from *int64
-		dest := append([]any{&reached.Reach.ClosedToApps, &from, &reached.Participants}, make([]any, columns)...)
+		dest := append([]any{&reached.Reach.ClosedToApps, &from, &reached.Reach.AppsFromSeq, &reached.Participants}, make([]any, columns)...)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, mapError(op, err)
 		}
@@ -170,9 +174,10 @@ func (t *txn) findReachedPG(ctx context.Context, op string, g *parley.Grant, pag
 
 // reachedSQL returns findReachedPG's statement and its arguments. Its
 // allowed.from_seq is ThreadReach.From in SQL: NULL when a participant
-// closed the thread to apps; 0 under thread scope all; otherwise the grant
-// thread's visible_from_seq, NULL when the grant does not list the thread,
-// never taken as 0: a NULL first message selects no row of any page.
+// closed the thread to apps; the thread's apps_from_seq under thread scope
+// all; otherwise the later of the grant thread's visible_from_seq and
+// that, NULL when the grant does not list the thread, never taken as 0 (as
+// greatest would): a NULL first message selects no row of any page.
 func reachedSQL(g *parley.Grant, page string, columns int, args []any) (string, []any) {
 	args[2] = g.ID
 	args = append(args, g.ThreadScope == parley.ThreadScopeAll)
@@ -180,13 +185,15 @@ func reachedSQL(g *parley.Grant, page string, columns int, args []any) (string, 
 	return `
 		WITH reach AS (
 			SELECT EXISTS (SELECT 1 FROM thread_app_closures WHERE thread_id = $1) AS closed,
-				(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $3 AND thread_id = $1) AS granted_from
+				(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $3 AND thread_id = $1) AS granted_from,
+				coalesce((SELECT apps_from_seq FROM threads WHERE id = $1), 0) AS apps_from
 		), allowed AS (
-			SELECT CASE WHEN closed THEN NULL WHEN ` + all + `::boolean THEN 0 ELSE granted_from END AS from_seq FROM reach
+			SELECT CASE WHEN closed THEN NULL WHEN ` + all + `::boolean THEN apps_from
+				WHEN granted_from IS NULL THEN NULL ELSE greatest(granted_from, apps_from) END AS from_seq FROM reach
 		)
-		SELECT closed, granted_from,
+		SELECT closed, granted_from, apps_from,
 			(SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM participants WHERE thread_id = $1 AND left_at IS NULL)` +
 		strings.Repeat(", NULL", columns) + `
 		FROM reach
-		UNION ALL (SELECT NULL, NULL, NULL, ` + page + `)`, args
+		UNION ALL (SELECT ` + strings.Repeat("NULL, ", reachColumns) + page + `)`, args
 }

@@ -13,15 +13,17 @@ import (
 )
 
 // reachWorld is a member's threads and grants: open, a thread of alice and
-// bob of ten messages; closed, one of theirs bob closed to apps; bobs, a
-// thread alice is not in; and grants of alice's to an app of thread scope
-// selected listing open from message 4 and closed from 1, of thread scope
-// selected listing nothing, and of thread scope all.
+// bob of ten messages; closed, one of theirs bob closed to apps; reopened,
+// one of theirs bob closed to apps after its first three messages and
+// opened again after its sixth; bobs, a thread alice is not in; and
+// grants of alice's to an app of thread scope selected listing open from
+// message 4, and closed and reopened from 1, of thread scope selected
+// listing nothing, and of thread scope all.
 type reachWorld struct {
-	alice, bob, carol   *parley.User
-	open, closed, bobs  *parley.Thread
-	selected, none, all *parley.Grant
-	openIDs             []string // open's messages, by seq from 1
+	alice, bob, carol            *parley.User
+	open, closed, reopened, bobs *parley.Thread
+	selected, none, all          *parley.Grant
+	openIDs                      []string // open's messages, by seq from 1
 }
 
 func newReachWorld(t *testing.T, db *sqlstore.DB) *reachWorld {
@@ -33,7 +35,7 @@ func newReachWorld(t *testing.T, db *sqlstore.DB) *reachWorld {
 		return &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: fmt.Sprint("t", i), CreatedBy: by.ID,
 			LastActivityAt: now, CreatedAt: now.Add(time.Duration(i))}
 	}
-	w.open, w.closed, w.bobs = thread(w.alice, 1), thread(w.alice, 2), thread(w.bob, 3)
+	w.open, w.closed, w.reopened, w.bobs = thread(w.alice, 1), thread(w.alice, 2), thread(w.alice, 4), thread(w.bob, 3)
 	var apps []*parley.App
 	grant := func(scope string) *parley.Grant {
 		app := &parley.App{ClientID: parley.NewID(), Name: scope, OwnerID: w.bob.ID, RedirectURIs: []string{"https://films.example/cb"},
@@ -54,7 +56,7 @@ func newReachWorld(t *testing.T, db *sqlstore.DB) *reachWorld {
 				return err
 			}
 		}
-		for _, th := range []*parley.Thread{w.open, w.closed, w.bobs} {
+		for _, th := range []*parley.Thread{w.open, w.closed, w.reopened, w.bobs} {
 			if err := tx.CreateThread(ctx, th); err != nil {
 				return err
 			}
@@ -74,7 +76,7 @@ func newReachWorld(t *testing.T, db *sqlstore.DB) *reachWorld {
 			}
 		}
 		for _, gt := range []parley.GrantThread{{GrantID: w.selected.ID, ThreadID: w.open.ID, VisibleFromSeq: 4},
-			{GrantID: w.selected.ID, ThreadID: w.closed.ID, VisibleFromSeq: 1}} {
+			{GrantID: w.selected.ID, ThreadID: w.closed.ID, VisibleFromSeq: 1}, {GrantID: w.selected.ID, ThreadID: w.reopened.ID, VisibleFromSeq: 1}} {
 			if _, err := tx.AddGrantThread(ctx, gt); err != nil {
 				return err
 			}
@@ -92,6 +94,14 @@ func newReachWorld(t *testing.T, db *sqlstore.DB) *reachWorld {
 			w.openIDs = ids
 		}
 	}
+	postN(t, db, w.alice, w.reopened, 3)
+	mustWrite(t, db, func(tx parley.Tx) error {
+		_, err := tx.CloseThreadToApps(ctx, w.reopened.ID, w.bob.ID, now)
+		return err
+	})
+	postN(t, db, w.alice, w.reopened, 3)
+	mustWrite(t, db, func(tx parley.Tx) error { _, err := tx.ReopenThreadToApps(ctx, w.reopened.ID, w.bob.ID); return err })
+	postN(t, db, w.alice, w.reopened, 4)
 	// Message 2 of open, before the selected grant's first, deleted: its
 	// change is numbered after every message's.
 	mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, w.openIDs[1], parley.Now()) })
@@ -138,7 +148,8 @@ func changeSeqsOf(list []parley.MessageChange) []string {
 // closed to apps, of one a grant of thread scope selected does not list,
 // of one the member is not in; from the grant thread's first message on,
 // never before it, in a page of any shape; from the first message under
-// thread scope all. The reach and the participants returned are those
+// thread scope all; and, in a thread closed to apps and opened again, from
+// the first message after its opening, under every thread scope. The reach and the participants returned are those
 // FindThreadReach and FindParticipantIDs read.
 func TestMessages_AReachedPageHoldsToItsReach(t *testing.T) {
 	t.Parallel()
@@ -174,6 +185,8 @@ func TestMessages_AReachedPageHoldsToItsReach(t *testing.T) {
 			{"all, not the member's thread", w.all, w.bobs, w.alice, -1},
 			{"selected, not a member", w.selected, w.open, w.carol, -1},
 			{"all, no such thread", w.all, &parley.Thread{ID: parley.NewID()}, w.alice, -1},
+			{"selected, listed from 1, reopened after 6", w.selected, w.reopened, w.alice, 7},
+			{"all, reopened after 6", w.all, w.reopened, w.alice, 7},
 		}
 		for _, c := range cases {
 			var reach *parley.ThreadReach

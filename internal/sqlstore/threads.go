@@ -72,7 +72,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		afterAt, afterID = micros(f.After.LastActivityAt), f.After.ID
 	}
 	rows, err := t.query(ctx, `
-		SELECT `+threadColumns+`, p.last_read_seq, p.joined_seq, p.muted, COALESCE(g.visible_from_seq, 0)
+		SELECT `+threadColumns+`, p.last_read_seq, p.joined_seq, p.muted, COALESCE(g.visible_from_seq, 0), t.apps_from_seq
 		FROM participants p JOIN threads t ON t.id = p.thread_id
 			LEFT JOIN grant_threads g ON g.grant_id = $5 AND g.thread_id = t.id
 		WHERE p.user_id = $1 AND p.left_at IS NULL
@@ -89,9 +89,12 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 	for rows.Next() {
 		var s parley.ThreadSummary
 		var via sql.NullString
-		var activity, created int64
-		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.JoinedSeq, &s.Muted, &s.VisibleFromSeq)...); err != nil {
+		var activity, created, appsFrom int64
+		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.JoinedSeq, &s.Muted, &s.VisibleFromSeq, &appsFrom)...); err != nil {
 			return nil, mapError("find threads", err)
+		}
+		if f.OpenToApps {
+			s.VisibleFromSeq = max(s.VisibleFromSeq, appsFrom) // ThreadReach.From
 		}
 		finishThread(&s.Thread, via, activity, created)
 		s.CountUnread()
