@@ -51,6 +51,16 @@ func (c Cell) String() string {
 	return strconv.FormatFloat(c.Value, 'f', -1, 64)
 }
 
+// MarshalJSON writes the cell as the server does: the number, or the
+// string Suppressed ("<5") for a suppressed cell, which UnmarshalJSON reads
+// back.
+func (c Cell) MarshalJSON() ([]byte, error) {
+	if c.Suppressed != "" {
+		return json.Marshal(c.Suppressed)
+	}
+	return json.Marshal(c.Value)
+}
+
 // UnmarshalJSON reads a number, or a string "<k" for a suppressed cell.
 func (c *Cell) UnmarshalJSON(b []byte) error {
 	*c = Cell{}
