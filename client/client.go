@@ -540,14 +540,48 @@ type NewThread struct {
 }
 
 // CreateThread starts a thread, or returns the existing direct thread.
+// CreateThreadOutcome tells the two apart.
 func (c *Client) CreateThread(ctx context.Context, t NewThread) (*ThreadSummary, error) {
+	s, _, err := c.CreateThreadOutcome(ctx, t)
+	return s, err
+}
+
+// CreateThreadOutcome is CreateThread that also says whether the thread
+// was started (Outcome.Created) or is the direct thread the members had,
+// and whether the answer is a retry's (Outcome.Replayed).
+func (c *Client) CreateThreadOutcome(ctx context.Context, t NewThread) (*ThreadSummary, Outcome, error) {
 	var s ThreadSummary
-	var headers []string
-	if t.IdempotencyKey != "" {
-		headers = []string{"Idempotency-Key", t.IdempotencyKey}
+	resp, err := c.Do(ctx, "POST", "/api/v1/threads", t, &s, idempotencyKey(t.IdempotencyKey)...)
+	if err != nil {
+		return nil, Outcome{}, err
 	}
-	_, err := c.Do(ctx, "POST", "/api/v1/threads", t, &s, headers...)
-	return &s, err
+	return &s, outcomeOf(resp), nil
+}
+
+// Outcome is how the server answered a request that makes something.
+type Outcome struct {
+	// Created is true when the request made something (201 Created), and
+	// false when the answer is what was there already (200 OK), such as
+	// the direct thread two members have. A retry is answered as the
+	// first request was: with its Created.
+	Created bool
+	// Replayed is true when the answer is the one kept for an earlier
+	// request with the same idempotency key (Idempotent-Replayed: true):
+	// that request made what it holds, and this one made nothing.
+	Replayed bool
+}
+
+func outcomeOf(resp *http.Response) Outcome {
+	return Outcome{Created: resp.StatusCode == http.StatusCreated, Replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
+}
+
+// idempotencyKey returns the header that sends key, or none for "": the
+// server refuses an empty key.
+func idempotencyKey(key string) []string {
+	if key == "" {
+		return nil
+	}
+	return []string{"Idempotency-Key", key}
 }
 
 // ThreadsQuery selects a page of threads; Messages asks for each thread's
@@ -641,26 +675,34 @@ func (c *Client) RemoveParticipant(ctx context.Context, threadID, userID string)
 }
 
 // SendMessage posts text into a thread. A non-empty idempotency key makes
-// retries safe.
+// retries safe; "" sends none.
 func (c *Client) SendMessage(ctx context.Context, threadID, text, idempotencyKey string) (*Message, error) {
 	return c.SendReply(ctx, threadID, text, 0, idempotencyKey)
 }
 
 // SendReply posts text into a thread as an answer to its message numbered
 // replyToSeq, one the caller can see; 0 answers none, as SendMessage. A
-// non-empty idempotency key makes retries safe.
+// non-empty idempotency key makes retries safe; "" sends none.
 func (c *Client) SendReply(ctx context.Context, threadID, text string, replyToSeq int64, idempotencyKey string) (*Message, error) {
+	m, _, err := c.SendReplyOutcome(ctx, threadID, text, replyToSeq, idempotencyKey)
+	return m, err
+}
+
+// SendReplyOutcome is SendReply that also says whether the answer is a
+// retry's (Outcome.Replayed): the message an earlier call with the same
+// idempotency key sent, and this one sent nothing. With replyToSeq 0 it
+// sends as SendMessage does.
+func (c *Client) SendReplyOutcome(ctx context.Context, threadID, text string, replyToSeq int64, key string) (*Message, Outcome, error) {
 	var m Message
-	var headers []string
-	if idempotencyKey != "" {
-		headers = []string{"Idempotency-Key", idempotencyKey}
-	}
 	body := struct {
 		Text       string `json:"text"`
 		ReplyToSeq int64  `json:"reply_to_seq,omitempty"`
 	}{text, replyToSeq}
-	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages", body, &m, headers...)
-	return &m, err
+	resp, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages", body, &m, idempotencyKey(key)...)
+	if err != nil {
+		return nil, Outcome{}, err
+	}
+	return &m, outcomeOf(resp), nil
 }
 
 // MessagesQuery selects a page of messages: before a seq, after a seq (0
