@@ -69,6 +69,12 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"ExportedShareLink":      client.ExportedShareLink{},
 		"App":                    client.App{},
 		"AccessEntry":            client.AccessEntry{},
+		"AccessLogPage":          client.AccessLogPage{},
+		"AccessLogVerification":  client.AccessLogVerification{},
+		"ChainBreak":             client.ChainBreak{},
+		"NewApp":                 client.NewApp{},
+		"RegisteredApp":          client.RegisteredApp{},
+		"GrantNarrowing":         client.GrantNarrowing{},
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {
