@@ -170,13 +170,13 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
 			// Parley's token endpoint throttled the refresh: nothing was
 			// used up, and the same refresh works after the wait.
-			return "", &Error{Status: http.StatusTooManyRequests, Type: "urn:parley:problem:throttled", Title: "Too Many Requests",
+			return "", &Error{Status: http.StatusTooManyRequests, Type: ProblemThrottled, Title: "Too Many Requests",
 				Detail:     "the token could not be refreshed yet: " + cmp.Or(re.ErrorDescription, re.ErrorCode, re.Response.Status),
 				RetryAfter: retryAfter(re.Response.Header), cause: err}
 		} else if ok && re.ErrorCode == "invalid_grant" {
 			// Parley refused the refresh: the grant ended, or the
 			// refresh token is no longer good.
-			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
+			return "", &Error{Status: http.StatusUnauthorized, Type: ProblemUnauthorized, Title: "Unauthorized",
 				Detail: "the token could not be refreshed: " + cmp.Or(re.ErrorDescription, re.ErrorCode), cause: err}
 		} else if ok && re.Response != nil && re.Response.StatusCode < 500 {
 			// Parley refused the app, not the member's grant: a client
@@ -189,7 +189,7 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 			// golang.org/x/oauth2's answer for a token that ran out
 			// without a refresh token (no offline_access): the API would
 			// refuse the token it held, and the member signs in again.
-			return "", &Error{Status: http.StatusUnauthorized, Type: "urn:parley:problem:unauthorized", Title: "Unauthorized",
+			return "", &Error{Status: http.StatusUnauthorized, Type: ProblemUnauthorized, Title: "Unauthorized",
 				Detail: "the access token ran out and there is no refresh token: sign in again", cause: err}
 		} else if err != nil {
 			return "", fmt.Errorf("parley: get a token: %w", err)
@@ -203,11 +203,20 @@ func (c *Client) authorization(ctx context.Context) (string, error) {
 }
 
 // Error is a problem (RFC 9457) the server answered with. Type is stable:
-// branch on it, as urn:parley:problem:not_found and the like.
+// branch on it (ProblemNotFound and the like), or on Status.
 type Error struct {
-	Status int    `json:"status"`
-	Type   string `json:"type"`
-	Title  string `json:"title"`
+	// Status is the answer's HTTP status, 400 to 599 (a redirect, which
+	// the API never sends, is one too, 3xx).
+	Status int `json:"status"`
+	// Type is one of the Problem constants, stable from version to
+	// version; it is empty when the answer carried no problem body.
+	Type string `json:"type"`
+	// Title is the status's text, "Not Found" say: for logs, not for
+	// branching.
+	Title string `json:"title"`
+	// Detail says what went wrong in this case, in words safe to show the
+	// member; it may change from version to version, and is empty when
+	// there is nothing to add to the type.
 	Detail string `json:"detail"`
 	// WWWAuthenticate is the challenge sent with a 401 or 403.
 	WWWAuthenticate string `json:"-"`

@@ -52,8 +52,8 @@ type WebhookMessage struct {
 	At      time.Time `json:"at"`
 }
 
-// WebhookGrant is the data of grant.revoked. Reason is "revoked",
-// "expired" or "app_suspended".
+// WebhookGrant is the data of grant.revoked. Reason is GrantEndRevoked,
+// GrantEndExpired or GrantEndSuspended.
 type WebhookGrant struct {
 	GrantID string    `json:"grant_id"`
 	UserID  string    `json:"user_id"`
@@ -61,10 +61,11 @@ type WebhookGrant struct {
 	At      time.Time `json:"at"`
 }
 
-// WebhookThread is the data of thread.closed_to_apps. Reason is "closed"
-// (a participant closed the thread to apps), "left" (the member left it),
-// "unticked" (the member took it out of the grant) or "narrowed" (the
-// member took messages.read out of the grant, which reads it no more).
+// WebhookThread is the data of thread.closed_to_apps. Reason is
+// ThreadEndClosed (a participant closed the thread to apps), ThreadEndLeft
+// (the member left it), ThreadEndUnticked (the member took it out of the
+// grant) or ThreadEndNarrowed (the member took messages.read out of the
+// grant, which reads it no more).
 type WebhookThread struct {
 	ThreadID string    `json:"thread_id"`
 	UserID   string    `json:"user_id"`

@@ -144,7 +144,7 @@ func (a *App) grantRevoked(ctx context.Context, data []byte) error {
 		token = m.accessToken
 	}
 	a.mem.mu.Unlock()
-	if token != "" && d.Reason != "app_suspended" && a.tokenActive(ctx, token) {
+	if token != "" && d.Reason != client.GrantEndSuspended && a.tokenActive(ctx, token) {
 		return nil
 	}
 	a.mem.forget(d.UserID, token)
