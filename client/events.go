@@ -22,6 +22,22 @@ import (
 // another stream needs another token.
 const StatusOpenAgain websocket.StatusCode = 4000
 
+// StatusAccessEnded (1008, websocket.StatusPolicyViolation) is the close
+// code with which the server ends a stream whose token no longer works for
+// one: refresh the token, or have the member connect the app again, as the
+// close reason says.
+const StatusAccessEnded = websocket.StatusPolicyViolation
+
+// CloseStatus returns the close code with which the server ended a
+// stream, as EventStream.Next's error carries it, such as StatusOpenAgain
+// or StatusAccessEnded; or -1 when err is not the end of a stream by a
+// close frame (a network failure, ErrFellBehind, a context that ended).
+//
+//	if _, err := stream.Next(ctx); client.CloseStatus(err) == client.StatusOpenAgain {
+//		// open the stream again, with the same token
+//	}
+func CloseStatus(err error) websocket.StatusCode { return websocket.CloseStatus(err) }
+
 // EventStream is a realtime connection delivering the member's events.
 //
 // It reads the connection all along, as a WebSocket must to answer the

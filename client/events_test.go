@@ -113,3 +113,31 @@ func TestEventStream_AReaderFarBehindIsTold(t *testing.T) {
 		t.Fatalf("read %d of %d events before being told it fell behind", read, sent)
 	}
 }
+
+// CloseStatus tells a stream the server closed with 4000 from one closed
+// with 1008, and from one that broke off, with no import of the
+// websocket package.
+func TestCloseStatus_NamesTheServersCode(t *testing.T) {
+	for _, want := range []websocket.StatusCode{client.StatusOpenAgain, client.StatusAccessEnded} {
+		c := streamServer(t, func(ctx context.Context, conn *websocket.Conn) {
+			conn.Close(want, "the grant changed")
+		})
+		stream, err := c.Events(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = stream.Next(context.Background())
+		if got := client.CloseStatus(err); got != want {
+			t.Errorf("CloseStatus(%v) = %d, want %d", err, got, want)
+		}
+		if got := client.CloseStatus(fmt.Errorf("watch alice: %w", err)); got != want {
+			t.Errorf("CloseStatus of a wrapped %v = %d, want %d", err, got, want)
+		}
+		stream.Close()
+	}
+	for _, err := range []error{nil, errors.New("connection reset"), client.ErrFellBehind, context.Canceled} {
+		if got := client.CloseStatus(err); got != -1 {
+			t.Errorf("CloseStatus(%v) = %d, want -1", err, got)
+		}
+	}
+}
