@@ -49,7 +49,10 @@ func (c *Client) Changes(ctx context.Context, threadID string, q ChangesQuery) (
 	}
 	var p ChangePage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/changes?"+v.Encode(), nil, &p)
-	return &p, err
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // CatchUp reads every change to a thread's messages after cursor, page by

@@ -29,8 +29,10 @@
 // A refresh rotates the refresh token: keep the latest one, from the source's
 // Token, to resume later.
 //
-// Every error the server answers with is an *Error (RFC 9457 problem
-// details); StatusOf reads its HTTP status. So is a token source's refresh
+// A method that fails returns a nil pointer or slice with its error, never
+// an empty value to mistake for an answer. Every error the server answers
+// with is an *Error (RFC 9457 problem details); StatusOf reads its HTTP
+// status. So is a token source's refresh
 // that Parley's token endpoint refused for the member's grant
 // (invalid_grant): a 401, as the API's own answer to a grant that ended,
 // whose Unwrap gives the source's error; one it throttled is a 429 whose
@@ -405,7 +407,10 @@ func (c *Client) CreateAccount(ctx context.Context, username, password, displayN
 	_, err := c.Do(ctx, "POST", "/api/v1/accounts", map[string]string{
 		"username": username, "password": password, "display_name": displayName,
 	}, &u)
-	return &u, err
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // SignIn opens a session; use WithToken(s.Token) to act as the member.
@@ -423,7 +428,10 @@ func (c *Client) SignInWithDeviceProof(ctx context.Context, username, password, 
 	}
 	var s Session
 	_, err := c.Do(ctx, "POST", "/api/v1/sessions", in, &s)
-	return &s, err
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // SignOut ends the current session.
@@ -436,7 +444,10 @@ func (c *Client) SignOut(ctx context.Context) error {
 func (c *Client) Me(ctx context.Context) (*User, error) {
 	var u User
 	_, err := c.Do(ctx, "GET", "/api/v1/me", nil, &u)
-	return &u, err
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // DeleteAccount deletes the signed-in member's account for good, with
@@ -461,7 +472,10 @@ func (c *Client) SignOutOthers(ctx context.Context) (int, error) {
 func (c *Client) SetDisplayName(ctx context.Context, name string) (*User, error) {
 	var u User
 	_, err := c.Do(ctx, "PATCH", "/api/v1/me", map[string]string{"display_name": name}, &u)
-	return &u, err
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // ChangePassword gives the signed-in member the password newPassword, with
@@ -481,14 +495,20 @@ func (c *Client) ChangePassword(ctx context.Context, current, newPassword string
 func (c *Client) Export(ctx context.Context) (*Export, error) {
 	var e Export
 	_, err := c.do(ctx, "GET", "/api/v1/me/export", nil, &e, 0)
-	return &e, err
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // AddFriend asks a member to be friends, or accepts their request.
 func (c *Client) AddFriend(ctx context.Context, username string) (*FriendStatus, error) {
 	var s FriendStatus
 	_, err := c.Do(ctx, "POST", "/api/v1/friends", map[string]string{"username": username}, &s)
-	return &s, err
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // Friends lists the member's friends.
@@ -497,14 +517,20 @@ func (c *Client) Friends(ctx context.Context) ([]Friend, error) {
 		Friends []Friend `json:"friends"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/friends", nil, &out)
-	return out.Friends, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Friends, nil
 }
 
 // FriendRequests lists pending requests both ways.
 func (c *Client) FriendRequests(ctx context.Context) (*FriendRequests, error) {
 	var out FriendRequests
 	_, err := c.Do(ctx, "GET", "/api/v1/friend-requests", nil, &out)
-	return &out, err
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // RemoveFriend ends a friendship or a pending request.
@@ -520,7 +546,10 @@ func (c *Client) RemoveFriend(ctx context.Context, userID string) error {
 func (c *Client) Block(ctx context.Context, username string) (*BlockedMember, error) {
 	var b BlockedMember
 	_, err := c.Do(ctx, "POST", "/api/v1/blocks", map[string]string{"username": username}, &b)
-	return &b, err
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
 }
 
 // BlockedMembers lists the members the member blocks, by username.
@@ -529,7 +558,10 @@ func (c *Client) BlockedMembers(ctx context.Context) ([]BlockedMember, error) {
 		Blocked []BlockedMember `json:"blocked"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/blocks", nil, &out)
-	return out.Blocked, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Blocked, nil
 }
 
 // Unblock lifts the member's block of the member userID.
@@ -615,14 +647,20 @@ func (c *Client) Threads(ctx context.Context, q ThreadsQuery) (*ThreadPage, erro
 	}
 	var p ThreadPage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads?"+v.Encode(), nil, &p)
-	return &p, err
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // Thread returns one thread.
 func (c *Client) Thread(ctx context.Context, id string) (*ThreadSummary, error) {
 	var s ThreadSummary
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(id), nil, &s)
-	return &s, err
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // ThreadUpdate is what UpdateThread changes; a nil field is left as it is.
@@ -639,7 +677,10 @@ type ThreadUpdate struct {
 func (c *Client) UpdateThread(ctx context.Context, id string, u ThreadUpdate) (*ThreadSummary, error) {
 	var s ThreadSummary
 	_, err := c.Do(ctx, "PATCH", "/api/v1/threads/"+url.PathEscape(id), u, &s)
-	return &s, err
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 // Participants lists who is in a thread.
@@ -648,7 +689,10 @@ func (c *Client) Participants(ctx context.Context, threadID string) ([]UserRef, 
 		Participants []UserRef `json:"participants"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/participants", nil, &out)
-	return out.Participants, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Participants, nil
 }
 
 // AddParticipant adds a friend to a group thread.
@@ -658,7 +702,10 @@ func (c *Client) AddParticipant(ctx context.Context, threadID, username string) 
 	}
 	_, err := c.Do(ctx, "POST", "/api/v1/threads/"+url.PathEscape(threadID)+"/participants",
 		map[string]string{"username": username}, &out)
-	return out.Participants, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Participants, nil
 }
 
 // LeaveThread leaves a group thread.
@@ -744,7 +791,10 @@ func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery)
 	}
 	var p MessagePage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/messages?"+v.Encode(), nil, &p)
-	return &p, err
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // EditMessage replaces the text of one of the member's text messages for
@@ -753,7 +803,10 @@ func (c *Client) Messages(ctx context.Context, threadID string, q MessagesQuery)
 func (c *Client) EditMessage(ctx context.Context, id, text string) (*Message, error) {
 	var m Message
 	_, err := c.Do(ctx, "PATCH", "/api/v1/messages/"+url.PathEscape(id), map[string]string{"text": text}, &m)
-	return &m, err
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // React gives a message the member's reaction, one of 👍 ❤️ 😂 😮 😢 🙏, in
@@ -762,7 +815,10 @@ func (c *Client) EditMessage(ctx context.Context, id, text string) (*Message, er
 func (c *Client) React(ctx context.Context, messageID, emoji string) (*Message, error) {
 	var m Message
 	_, err := c.Do(ctx, "PUT", "/api/v1/messages/"+url.PathEscape(messageID)+"/reaction", map[string]string{"emoji": emoji}, &m)
-	return &m, err
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // TakeBackReaction takes back the member's reaction to a message, if any.
@@ -789,7 +845,10 @@ func (c *Client) FlagMessage(ctx context.Context, messageID, reason, note string
 func (c *Client) Flag(ctx context.Context, messageID string) (*Flag, error) {
 	var f Flag
 	_, err := c.Do(ctx, "GET", "/api/v1/messages/"+url.PathEscape(messageID)+"/flag", nil, &f)
-	return &f, err
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // SearchQuery asks for the member's messages that hold a text.
@@ -813,7 +872,10 @@ func (c *Client) SearchMessages(ctx context.Context, q SearchQuery) (*SearchPage
 	}
 	var p SearchPage
 	_, err := c.Do(ctx, "GET", "/api/v1/search/messages?"+v.Encode(), nil, &p)
-	return &p, err
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // DeleteMessage deletes one of the member's messages for everyone.
@@ -837,7 +899,10 @@ func (c *Client) ReadMarkers(ctx context.Context, threadID string) ([]ReadMarker
 		ReadMarkers []ReadMarker `json:"read_markers"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/read", nil, &out)
-	return out.ReadMarkers, err
+	if err != nil {
+		return nil, err
+	}
+	return out.ReadMarkers, nil
 }
 
 // NewShare is a link to share with a friend.
@@ -852,7 +917,10 @@ type NewShare struct {
 func (c *Client) Share(ctx context.Context, s NewShare) (*Message, error) {
 	var m Message
 	_, err := c.Do(ctx, "POST", "/api/v1/shares", s, &m)
-	return &m, err
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // ConnectedApps lists the member's grants in force: each app with what it
@@ -862,7 +930,10 @@ func (c *Client) ConnectedApps(ctx context.Context) ([]*ConnectedApp, error) {
 		Grants []*ConnectedApp `json:"grants"`
 	}
 	_, err := c.Do(ctx, "GET", "/api/v1/me/grants", nil, &out)
-	return out.Grants, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Grants, nil
 }
 
 // RevokeGrant disconnects an app: its tokens stop working at once.
@@ -876,7 +947,10 @@ func (c *Client) RevokeGrant(ctx context.Context, grantID string) error {
 func (c *Client) ThreadApps(ctx context.Context, threadID string) (*ThreadAppAccess, error) {
 	var a ThreadAppAccess
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/apps", nil, &a)
-	return &a, err
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 // SetThreadAppAccess closes a thread to every app (allowed false) or
@@ -884,5 +958,8 @@ func (c *Client) ThreadApps(ctx context.Context, threadID string) (*ThreadAppAcc
 func (c *Client) SetThreadAppAccess(ctx context.Context, threadID string, allowed bool) (*ThreadAppAccess, error) {
 	var a ThreadAppAccess
 	_, err := c.Do(ctx, "PUT", "/api/v1/threads/"+url.PathEscape(threadID)+"/app-access", map[string]bool{"allowed": allowed}, &a)
-	return &a, err
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
 }

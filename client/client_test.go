@@ -145,3 +145,33 @@ func TestDo_RefusesAnAnswerLargerThanTheAPIs(t *testing.T) {
 		t.Errorf("an export of 129 MiB: %v", err)
 	}
 }
+
+// A call the server refuses returns nil with its error, not an empty
+// value that reads as an answer.
+func TestMethods_ReturnNilWithAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"type":"urn:parley:problem:unauthorized","title":"Unauthorized","status":401}`)
+	}))
+	defer srv.Close()
+	c, ctx := client.New(srv.URL).WithToken("pss_ended"), context.Background()
+	if u, err := c.Me(ctx); u != nil || client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("Me: %+v, %v", u, err)
+	}
+	if p, err := c.Threads(ctx, client.ThreadsQuery{}); p != nil || err == nil {
+		t.Errorf("Threads: %+v, %v", p, err)
+	}
+	if f, err := c.Friends(ctx); f != nil || err == nil {
+		t.Errorf("Friends: %+v, %v", f, err)
+	}
+	if r, err := c.ShareReport(ctx, "pc_x", client.ReportQuery{}); r != nil || err == nil {
+		t.Errorf("ShareReport: %+v, %v", r, err)
+	}
+	if e, err := c.Webhook(ctx, "pc_x", "w1"); e != nil || err == nil {
+		t.Errorf("Webhook: %+v, %v", e, err)
+	}
+	if p, err := c.Changes(ctx, "t1", client.ChangesQuery{}); p != nil || err == nil {
+		t.Errorf("Changes: %+v, %v", p, err)
+	}
+}

@@ -82,7 +82,10 @@ func (c *Client) Events(ctx context.Context) (*EventStream, error) {
 func (c *Client) EventTicket(ctx context.Context) (*EventTicket, error) {
 	var t EventTicket
 	_, err := c.Do(ctx, "POST", "/api/v1/events/tickets", nil, &t)
-	return &t, err
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // EventsWithTicket opens a realtime connection with a ticket from

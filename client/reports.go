@@ -103,7 +103,10 @@ func reportPath(clientID string) string {
 func (c *Client) ShareReport(ctx context.Context, clientID string, q ReportQuery) (*ShareReport, error) {
 	var r ShareReport
 	_, err := c.Do(ctx, "GET", reportPath(clientID)+"?"+q.values().Encode(), nil, &r)
-	return &r, err
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // ShareReportAs returns an app's share report in another format, "csv" or

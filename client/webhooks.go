@@ -75,7 +75,10 @@ func webhooksPath(clientID string, rest ...string) string {
 func (c *Client) CreateWebhook(ctx context.Context, clientID, endpointURL string, events []string) (*WebhookEndpoint, error) {
 	var e WebhookEndpoint
 	_, err := c.Do(ctx, "POST", webhooksPath(clientID), map[string]any{"url": endpointURL, "events": events}, &e)
-	return &e, err
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // Webhooks lists an app's endpoints, oldest first.
@@ -84,14 +87,20 @@ func (c *Client) Webhooks(ctx context.Context, clientID string) ([]WebhookEndpoi
 		Endpoints []WebhookEndpoint `json:"endpoints"`
 	}
 	_, err := c.Do(ctx, "GET", webhooksPath(clientID), nil, &out)
-	return out.Endpoints, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Endpoints, nil
 }
 
 // Webhook returns one of an app's endpoints.
 func (c *Client) Webhook(ctx context.Context, clientID, id string) (*WebhookEndpoint, error) {
 	var e WebhookEndpoint
 	_, err := c.Do(ctx, "GET", webhooksPath(clientID, id), nil, &e)
-	return &e, err
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // DeleteWebhook removes an endpoint and its deliveries.
@@ -105,7 +114,10 @@ func (c *Client) DeleteWebhook(ctx context.Context, clientID, id string) error {
 func (c *Client) RotateWebhookSecret(ctx context.Context, clientID, id string) (*WebhookEndpoint, error) {
 	var e WebhookEndpoint
 	_, err := c.Do(ctx, "POST", webhooksPath(clientID, id, "rotate-secret"), nil, &e)
-	return &e, err
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // WebhookDeliveries returns a page of an endpoint's deliveries with every
@@ -120,7 +132,10 @@ func (c *Client) WebhookDeliveries(ctx context.Context, clientID, id, cursor str
 	}
 	var p WebhookDeliveryPage
 	_, err := c.Do(ctx, "GET", webhooksPath(clientID, id, "deliveries")+"?"+v.Encode(), nil, &p)
-	return &p, err
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // RedeliverWebhook sends one of an endpoint's deliveries again now.
