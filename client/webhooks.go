@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,19 +150,38 @@ func (c *Client) RedeliverWebhook(ctx context.Context, clientID, id, deliveryID 
 const WebhookTolerance = 5 * time.Minute
 
 // ErrWebhookSignature is VerifyWebhook's answer to a delivery that is not
-// Parley's, was changed on the way, or is too old or too new.
+// Parley's, was changed on the way, or is too old or too new: refuse it.
 var ErrWebhookSignature = errors.New("parley: the webhook's signature does not verify")
+
+// ErrWebhookTimestamp is VerifyWebhook's answer to a delivery whose
+// webhook-timestamp is more than WebhookTolerance from now: a replay, or
+// a receiver whose clock is wrong. It is an ErrWebhookSignature too
+// (errors.Is), as any delivery that does not verify.
+var ErrWebhookTimestamp = fmt.Errorf("parley: the webhook's timestamp is more than %v from now: %w", WebhookTolerance, ErrWebhookSignature)
+
+// ErrWebhookSecret is VerifyWebhook's answer when the secret it is given
+// is not an endpoint's secret, whsec_ and base64. It is not an
+// ErrWebhookSignature: it says nothing of the delivery, which may well be
+// Parley's, and every delivery fails alike until the receiver's
+// configuration is put right; answer it as the receiver's own failure
+// (500), which Parley retries.
+var ErrWebhookSecret = errors.New("parley: the webhook secret is not a whsec_ secret")
 
 // VerifyWebhook checks a delivery per Standard Webhooks: that one of the
 // webhook-signature header's v1 signatures is the HMAC-SHA256, under the
-// endpoint's secret (whsec_…), of webhook-id.webhook-timestamp.body, and
-// that the timestamp is within WebhookTolerance of now. During a secret's
-// rotation a delivery carries a signature by each secret, so a receiver
-// holding either verifies it. Pass the body exactly as received.
+// endpoint's secret (whsec_…, whose key is the base64 after whsec_), of
+// webhook-id.webhook-timestamp.body, and that the timestamp is within
+// WebhookTolerance of now. During a secret's rotation a delivery carries a
+// signature by each secret, so a receiver holding either verifies it. Pass
+// the body exactly as received.
+//
+// A delivery that does not verify is ErrWebhookSignature (errors.Is),
+// ErrWebhookTimestamp when its signature may be good but its time is not;
+// a secret that is not one is ErrWebhookSecret.
 func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time) error {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil || len(key) == 0 {
-		return errors.New("parley: the webhook secret is not a whsec_ secret")
+		return ErrWebhookSecret
 	}
 	id, ts := header.Get("webhook-id"), header.Get("webhook-timestamp")
 	secs, err := strconv.ParseInt(ts, 10, 64)
@@ -169,7 +189,7 @@ func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time
 		return ErrWebhookSignature
 	}
 	if at := time.Unix(secs, 0); now.Sub(at) > WebhookTolerance || at.Sub(now) > WebhookTolerance {
-		return ErrWebhookSignature
+		return ErrWebhookTimestamp
 	}
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(id + "." + ts + "."))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -30,7 +31,12 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if err := client.VerifyWebhook(a.cfg.WebhookSecret, r.Header, body, time.Now()); err != nil {
+	if err := client.VerifyWebhook(a.cfg.WebhookSecret, r.Header, body, time.Now()); errors.Is(err, client.ErrWebhookSecret) {
+		// Our configuration, not the delivery: Parley retries a 500.
+		log.Printf("webhook not checked: %v", err)
+		http.Error(w, "webhook secret misconfigured", http.StatusInternalServerError)
+		return
+	} else if err != nil {
 		log.Printf("webhook refused: %v", err)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
