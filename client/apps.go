@@ -6,8 +6,11 @@ import (
 )
 
 // This file covers a developer's own apps, and the member's narrowing of
-// a grant they gave. Rotating an app's secret, editing it and deleting it
-// are done in Parley's developer pages; the API has no call for them.
+// a grant they gave. The API registers and lists apps, and nothing more:
+// rotating an app's client secret and editing its redirect URIs are done
+// on its page in Parley's developer console (/account/developer); its
+// name, purpose and homepage cannot be changed, and only an operator
+// deletes an app.
 
 // NewApp describes an app to register.
 type NewApp struct {
