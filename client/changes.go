@@ -32,7 +32,8 @@ type ChangePage struct {
 // ChangePage's NextCursor (empty: from the thread's first change).
 type ChangesQuery struct {
 	Cursor string
-	Limit  int
+	// Limit is from 1 to 200 changes; 0 takes the server's 50.
+	Limit int
 }
 
 // Changes returns a page of the changes to a thread's messages, messages

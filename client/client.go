@@ -572,9 +572,15 @@ func (c *Client) Unblock(ctx context.Context, userID string) error {
 
 // NewThread describes a thread to start.
 type NewThread struct {
+	// Participants are the usernames of the others in the thread, each a
+	// friend of the member's; the member is in it whether named or not.
 	Participants []string `json:"participants"`
-	Title        string   `json:"title,omitempty"`
-	Kind         string   `json:"kind,omitempty"`
+	// Title names a group, up to 128 characters; a direct thread has
+	// none.
+	Title string `json:"title,omitempty"`
+	// Kind is ThreadDirect or ThreadGroup; empty, a thread with one other
+	// member is direct, with more a group.
+	Kind string `json:"kind,omitempty"`
 	// IdempotencyKey, sent as the Idempotency-Key header, makes retries
 	// safe: a repeat returns the thread the first request started.
 	IdempotencyKey string `json:"-"`
@@ -628,8 +634,13 @@ func idempotencyKey(key string) []string {
 // ThreadsQuery selects a page of threads; Messages asks for each thread's
 // newest messages.
 type ThreadsQuery struct {
-	Cursor   string
-	Limit    int
+	// Cursor is the NextCursor of the page before.
+	Cursor string
+	// Limit is from 1 to 200 threads; 0 takes the server's 50.
+	Limit int
+	// Messages is how many of each thread's newest messages come with it,
+	// from 0 to 50, with Limit times Messages at most 1,000 (the Limit
+	// taken for 0 counts): more than 20 needs a smaller Limit.
 	Messages int
 }
 
@@ -764,8 +775,11 @@ func (c *Client) SendReplyOutcome(ctx context.Context, threadID, text string, re
 // MessagesQuery selects a page of messages: before a seq, after a seq (0
 // reads from the start), or, with neither, the newest. Seq makes the pointers.
 type MessagesQuery struct {
+	// Before and After are seqs, one or neither: Before 1 or more, After
+	// 0 or more.
 	Before, After *int64
-	Limit         int
+	// Limit is from 1 to 200 messages; 0 takes the server's 50.
+	Limit int
 	// Notes asks for the group's timeline notes among the page's messages
 	// too (MessagePage.Notes); members only.
 	Notes bool
@@ -857,7 +871,8 @@ type SearchQuery struct {
 	Text string
 	// Cursor is the NextCursor of the page before, with the same Text.
 	Cursor string
-	Limit  int
+	// Limit is from 1 to 50 messages; 0 takes the server's 20.
+	Limit int
 }
 
 // SearchMessages returns a page of the messages of the member's threads
@@ -907,10 +922,17 @@ func (c *Client) ReadMarkers(ctx context.Context, threadID string) ([]ReadMarker
 
 // NewShare is a link to share with a friend.
 type NewShare struct {
-	To    string `json:"to"`
-	URL   string `json:"url"`
+	// To is the username (not the user ID) of a friend of the member's;
+	// the card goes into the direct thread between the two.
+	To string `json:"to"`
+	// URL is an http or https URL of up to 2,048 bytes, with no user name
+	// or password before the host.
+	URL string `json:"url"`
+	// Title is the card's title, 1 to 200 characters.
 	Title string `json:"title"`
-	Note  string `json:"note,omitempty"`
+	// Note is the member's words with the card, up to 16,000 characters;
+	// empty for none.
+	Note string `json:"note,omitempty"`
 }
 
 // Share posts a share card into the direct thread with a friend.

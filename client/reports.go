@@ -39,7 +39,11 @@ type SharePeriod struct {
 // Cell is a number of a report, or a suppressed one: then Suppressed holds
 // what the server wrote in its place, such as "<5", and Value is 0.
 type Cell struct {
-	Value      float64
+	// Value is the number: a count, or for ClickThroughRate a fraction
+	// from 0 to 1.
+	Value float64
+	// Suppressed is "<k", with k the report's MinPeople, when the number
+	// is withheld; empty when it is shown.
 	Suppressed string
 }
 
