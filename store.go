@@ -324,7 +324,12 @@ type MessageStore interface {
 	// PostMessage stores m as its thread's next message: it takes the
 	// thread's next message number into m.Seq and its next change number
 	// into m.Change, records activity at m.CreatedAt, and moves the
-	// sender's read marker up to m.Seq (as SetReadSeq). Both numbers are
+	// sender's read marker up to m.Seq (as SetReadSeq); when an app wrote
+	// m for its sender (m.Via), only if the marker was at the message
+	// before, so that an app's post marks nothing read the member had not
+	// read. (On PostgreSQL, an app's post committed while another post
+	// into the thread commits may leave the marker where it was: an
+	// unread message too many, never one too few.) Both numbers are
 	// dense per thread: each transaction that commits took the one after
 	// the last committed, however many write the thread at once. ECONFLICT
 	// when the sender used m's (non-empty) idempotency key before;

@@ -162,7 +162,9 @@ func (t *ThreadSummary) UnreadAfter() int64 {
 
 // CountUnread sets UnreadCount to the messages after UnreadAfter. The
 // member's own messages are among them only when others' came after:
-// sending one moves their read marker up to it.
+// sending one moves their read marker up to it. An app's message for
+// them moves the marker only from the message before it, so that what
+// was unread stays unread, the app's message with it.
 func (t *ThreadSummary) CountUnread() {
 	t.UnreadCount = max(t.LastSeq-t.UnreadAfter(), 0)
 }

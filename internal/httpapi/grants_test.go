@@ -908,13 +908,15 @@ func TestGrants_LateAppCountsInTheThreadsSeqs(t *testing.T) {
 		t.Fatalf("the card is message %d, the reply %d; want 6 and 7", card.Seq, thanks.Seq)
 	}
 
-	// The app may know of two messages: alice's card, read by her as she
-	// sent it, and bob's reply, unread.
+	// The app may know of two messages: alice's card and bob's reply.
+	// Alice has read neither: she read nothing of bob's four, and the
+	// app's card did not move her marker over them. The app sees her
+	// marker just before its first message.
 	check := func(t *testing.T, th *client.ThreadSummary) {
 		t.Helper()
-		if th.LastSeq != thanks.Seq || th.LastReadSeq != card.Seq || th.UnreadCount != 1 {
-			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want %d, %d, 1",
-				th.LastSeq, th.LastReadSeq, th.UnreadCount, thanks.Seq, card.Seq)
+		if th.LastSeq != thanks.Seq || th.LastReadSeq != card.Seq-1 || th.UnreadCount != 2 {
+			t.Errorf("the app sees last_seq %d, last_read_seq %d, unread_count %d; want %d, %d, 2",
+				th.LastSeq, th.LastReadSeq, th.UnreadCount, thanks.Seq, card.Seq-1)
 		}
 	}
 	t.Run("List", func(t *testing.T) {
@@ -936,10 +938,84 @@ func TestGrants_LateAppCountsInTheThreadsSeqs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if th.LastSeq != 7 || th.LastReadSeq != 6 || th.UnreadCount != 1 {
-			t.Errorf("alice sees last_seq %d, last_read_seq %d, unread_count %d; want 7, 6, 1", th.LastSeq, th.LastReadSeq, th.UnreadCount)
+		if th.LastSeq != 7 || th.LastReadSeq != 1 || th.UnreadCount != 6 {
+			t.Errorf("alice sees last_seq %d, last_read_seq %d, unread_count %d; want 7, 1, 6", th.LastSeq, th.LastReadSeq, th.UnreadCount)
 		}
 	})
+}
+
+// TestGrants_AppPostMarksNothingRead: read markers are the member's
+// alone. A member's own send marks the thread read up to it; an app's
+// post for them (a message, a share) moves their marker only when it was
+// at the message before, so that the member is not counted unread for
+// what was written in their name, and no message they have not opened is
+// counted read, for them or for the other participants ("Seen by").
+func TestGrants_AppPostMarksNothingRead(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	tok := w.env.MustToken(t, w.env.MustPartner(t, "AutoReply"), "alice",
+		[]string{"openid", "messages.write", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	// marker returns alice's marker and unread count, as she and as bob
+	// see them.
+	marker := func(t *testing.T) (seq, unread, seenByBob int64) {
+		t.Helper()
+		th, err := w.alice.Thread(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		markers, err := w.bob.ReadMarkers(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range markers {
+			if m.User.Username == "alice" {
+				seenByBob = m.Seq
+			}
+		}
+		return th.LastReadSeq, th.UnreadCount, seenByBob
+	}
+
+	// Alice has read everything (her own first message): the app's
+	// messages move her marker with them.
+	for range 2 {
+		m, err := app.SendMessage(ctx, w.aliceBob, "sent for alice", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq, unread, seen := marker(t); seq != m.Seq || unread != 0 || seen != m.Seq {
+			t.Fatalf("after the app's message %d with nothing unread, alice's marker is %d (bob sees %d), %d unread; want %d, 0",
+				m.Seq, seq, seen, unread, m.Seq)
+		}
+	}
+
+	// Bob writes three messages alice has not opened: neither the app's
+	// message nor its share reads them for her.
+	var last int64
+	for range 3 {
+		last = apptest.MustSend(t, w.bob, w.aliceBob, "are you there?").Seq
+	}
+	read, _, _ := marker(t)
+	auto, err := app.SendMessage(ctx, w.aliceBob, "I am away until Monday (sent automatically)", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, unread, seen := marker(t); seq != read || seen != read || unread != card.Seq-read {
+		t.Errorf("after bob's messages up to %d and the app's %d and %d, alice's marker is %d (bob sees %d), %d unread; want %d, %d unread",
+			last, auto.Seq, card.Seq, seq, seen, unread, read, card.Seq-read)
+	}
+
+	// Her own send still marks everything read up to it.
+	mine := apptest.MustSend(t, w.alice, w.aliceBob, "back early")
+	if seq, unread, seen := marker(t); seq != mine.Seq || unread != 0 || seen != mine.Seq {
+		t.Errorf("after her own message %d, alice's marker is %d (bob sees %d), %d unread; want %d, 0", mine.Seq, seq, seen, unread, mine.Seq)
+	}
 }
 
 // A member who left a thread is no longer told who is in it: a grant that

@@ -393,9 +393,20 @@ func (t *txn) postMessage(ctx context.Context, m *parley.Message, cond string) (
 	if err := t.insertMessage(ctx, m, change); err != nil {
 		return false, mapError("post message", err)
 	}
-	_, err = t.SetReadSeq(ctx, m.ThreadID, m.Sender.ID, m.Seq)
-	return err == nil, err
+	_, err = t.exec(ctx, `UPDATE participants SET last_read_seq = $3 WHERE thread_id = $1 AND user_id = $2 AND `+postMarked,
+		m.ThreadID, m.Sender.ID, m.Seq, m.Via != nil)
+	return err == nil, mapError("post message", err)
 }
+
+// postMarked is the condition on a sender's row of participants ($3 the
+// message's seq, $4 whether an app wrote it) under which a post moves the
+// sender's read marker to the message. A member's own post marks the
+// thread read for them up to it: they wrote after whatever came before.
+// An app's post for them moves the marker only from the message before,
+// where the member had read everything: so their own message is not
+// counted unread, and no message they have not seen is counted read by
+// an app, whose post says nothing of what the member read.
+const postMarked = `last_read_seq < $3 AND (NOT $4 OR last_read_seq = $3 - 1)`
 
 // PostParticipantMessage checks that the thread is not blocked in the
 // update of its row that numbers the message, which a send makes anyway.

@@ -288,6 +288,91 @@ func TestMessages_PostParticipantMessagePostsOnlyAsAParticipant(t *testing.T) {
 	})
 }
 
+// A post moves its sender's read marker to it when the sender wrote it;
+// when an app wrote it for them (Via), only from the message before, so
+// that no message the member has not read is marked read by an app's
+// post. PostMessage and PostParticipantMessage (through WriteOne, which
+// PostgreSQL sends in groups) follow the same rule.
+func TestMessages_AppPostMovesTheMarkerOnlyFromTheLastMessage(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, bob := newUser("alice"), newUser("bob")
+		start := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: alice.ID, LastActivityAt: start, CreatedAt: start}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{alice, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			for _, u := range []*parley.User{alice, bob} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		app := &parley.Via{ClientID: "auto-reply", Name: "AutoReply"}
+		for _, post := range []struct {
+			name string
+			fn   func(m *parley.Message) error
+		}{
+			{"PostMessage", func(m *parley.Message) error {
+				return db.Write(ctx, func(tx parley.Tx) error { return tx.PostMessage(ctx, m) })
+			}},
+			{"PostParticipantMessage", func(m *parley.Message) error {
+				return db.WriteOne(ctx, func(tx parley.Tx) error {
+					_, _, err := tx.PostParticipantMessage(ctx, m)
+					return err
+				})
+			}},
+		} {
+			send := func(t *testing.T, sender *parley.User, via *parley.Via) *parley.Message {
+				t.Helper()
+				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: parley.UserRef{ID: sender.ID},
+					Kind: parley.MessageKindText, Text: "from " + sender.Username, CreatedAt: parley.Now(), Via: via}
+				if err := post.fn(m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			marker := func(t *testing.T) int64 {
+				t.Helper()
+				var p *parley.Participant
+				err := db.Read(ctx, func(tx parley.Tx) (err error) {
+					p, err = tx.FindParticipant(ctx, th.ID, alice.ID)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.LastReadSeq
+			}
+			t.Run(post.name, func(t *testing.T) {
+				read := send(t, alice, nil).Seq
+				if got := marker(t); got != read {
+					t.Fatalf("after alice's own post %d her marker is %d", read, got)
+				}
+				if m := send(t, alice, app); marker(t) != m.Seq {
+					t.Fatalf("after the app's post %d, with nothing unread, alice's marker is %d; want %d", m.Seq, marker(t), m.Seq)
+				}
+				read = marker(t)
+				send(t, bob, nil)
+				if m := send(t, alice, app); marker(t) != read {
+					t.Errorf("after bob's post and the app's %d, alice's marker is %d; want it left at %d", m.Seq, marker(t), read)
+				}
+				if m := send(t, alice, nil); marker(t) != m.Seq {
+					t.Errorf("after alice's own post %d, her marker is %d; want %d", m.Seq, marker(t), m.Seq)
+				}
+			})
+		}
+	})
+}
+
 // FindNewestMessages returns each thread's newest messages, newest first,
 // at most limit of them and none before the thread's FromSeq; threads
 // without such messages have no key.

@@ -711,7 +711,9 @@ var pgNext = `last_seq = last_seq + 1, last_change = last_change + 1, last_activ
 // thread's number and its new last_seq, last_change and last_activity_at
 // (pgNext): the message is stored at that activity's time, with its
 // idempotency key if it has one, and marks the thread read up to it for
-// its sender.
+// its sender: always when the sender wrote it themselves, and when an app
+// wrote it for them ($7, the app's client_id, is set) only if their
+// marker was at the message before (postMarked).
 const pgPost = `
 		posted AS (
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
@@ -724,6 +726,7 @@ const pgPost = `
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted
 			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
+				AND ($7::text IS NULL OR last_read_seq = posted.seq - 1)
 		)`
 
 // pgPostArgs are the values of pgPost's parameters: messageArgs' but the
