@@ -30,7 +30,8 @@ const (
 
 // Event types, as Event.Type names them. Ignore types you do not know.
 const (
-	// EventMessageCreated carries a Message.
+	// EventMessageCreated carries a Message. It moves its sender's read
+	// marker too, with no EventReadUpdated: see ReadUpdated.
 	EventMessageCreated = "message.created"
 	// EventMessageEdited carries the Message with its new text.
 	EventMessageEdited = "message.edited"
@@ -396,7 +397,15 @@ type MessageDeleted struct {
 }
 
 // ReadUpdated is the data of a read.updated event: a participant's read
-// marker moved.
+// marker moved, by MarkRead.
+//
+// A send moves its sender's marker too, with no read.updated: a client
+// that keeps markers from events moves it from the message.created
+// (EventMessageCreated). A Message its sender sent themselves (Via nil)
+// moves their marker to its Seq; one an app sent for them (Via set) moves
+// it to its Seq only when the marker was at Seq-1, and otherwise leaves it
+// where it was: an app's message reads nothing for the member, so what
+// they had not read stays unread, and so does the app's message.
 type ReadUpdated struct {
 	ThreadID string `json:"thread_id"`
 	UserID   string `json:"user_id"`

@@ -764,6 +764,43 @@ func TestMessenger_Browser_UnreadInTheTitle(t *testing.T) {
 	waitFor(t, b, `!document.title.startsWith("(")`)
 }
 
+// A member's open chat, whose newest message came from an app writing
+// for them while the page was cut off from the server, is marked read up
+// to it once the page catches up, over the message of someone else's
+// before it: an app's message moves the member's read marker only when
+// nothing came unread before it, so the page cannot take it as read, as
+// it takes the member's own message.
+func TestMessenger_Browser_CaughtUpChatIsReadPastAnAppsMessage(t *testing.T) {
+	env, proxy := behindCut(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	withBob := apptest.MustThread(t, bob, "alice").ID
+	apptest.MustSend(t, bob, withBob, "are you there?")
+	tok := env.MustToken(t, env.MustPartner(t, "AutoReply"), "alice", []string{"openid", "messages.write"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{withBob}})
+
+	b := liveThread(t, proxy.URL, withBob, "alice")
+	proxy.down()
+	waitFor(t, b, `document.body.dataset.live === "closed"`)
+	apptest.MustSend(t, bob, withBob, "hello?")
+	auto, err := env.Client.WithToken(tok.AccessToken).SendMessage(ctx, withBob, "I am away until Monday (sent automatically)", "")
+	must(t, err)
+	proxy.up()
+	waitFor(t, b, fmt.Sprintf(`document.body.dataset.live === "open" && !!document.getElementById("m%d")`, auto.Seq))
+	var th *client.ThreadSummary
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if th, err = alice.Thread(ctx, withBob); err != nil || th.LastReadSeq == auto.Seq {
+			break
+		}
+	}
+	must(t, err)
+	if th.LastReadSeq != auto.Seq || th.UnreadCount != 0 {
+		t.Errorf("alice's page caught up with bob's message and the app's (%d) after it: her marker is at %d, %d unread; want %d, 0",
+			auto.Seq, th.LastReadSeq, th.UnreadCount, auto.Seq)
+	}
+}
+
 // A member removed from a group while their page was cut off from the
 // server finds, once it reconnects, that they are no longer in it, as when
 // removed while connected: the page goes to the chats, not on showing the

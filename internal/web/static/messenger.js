@@ -389,14 +389,18 @@ function followAnswered(ev) {
 // the page marked it, or as the line under the messages (#seen, fetched
 // again on each read.updated and on catching up) last said, which tells
 // of the member's other devices too, or as far as the member's own last
-// message, as sending one moves the marker up to it. A post that fails
+// message, as sending one moves the marker up to it. Not one an app wrote
+// for them (it names the app, .via): that moves the marker only when it
+// was at the message before, and the page cannot tell whether it was,
+// so it posts, which moves the marker or changes nothing. A post that fails
 // (the network dropped) marks nothing, so the catch-up after the
 // reconnect posts again; one made while another is on its way waits for
 // it, so that the same position is not posted twice.
 const markRead = serial(async () => {
   markedRead = Math.max(markedRead, Number(document.getElementById("seen")?.dataset.read) || 0);
   const seq = lastSeq();
-  if (document.getElementById(`m${seq}`)?.classList.contains("mine")) markedRead = Math.max(markedRead, seq);
+  const last = document.getElementById(`m${seq}`);
+  if (last?.classList.contains("mine") && !last.querySelector(".meta .via")) markedRead = Math.max(markedRead, seq);
   if (!sendForm || document.visibilityState !== "visible" || seq <= markedRead) return;
   const data = new URLSearchParams({ csrf: sendForm.elements.csrf.value, seq: String(seq) });
   try {
