@@ -23,8 +23,9 @@ const (
 	// receive it.
 	EventThreadAppsChanged = "thread.apps_changed"
 	// EventThreadMuted tells a member's own clients that they muted or
-	// unmuted a thread (ThreadMuted), so that every tab and device shows
-	// it. No one else receives it, and no app.
+	// unmuted a thread (ThreadMuted), or that a group they had muted is
+	// unmuted as they are added back to it, so that every tab and device
+	// shows it. No one else receives it, and no app.
 	EventThreadMuted = "thread.muted"
 	// EventThreadTyping tells a thread's other members' own clients that a
 	// member is writing in it (ThreadTyping), for a few seconds: it is sent

@@ -50,8 +50,9 @@ const (
 	// closed it to apps or reopened it). Members only; apps never get it.
 	EventThreadAppsChanged = "thread.apps_changed"
 	// EventThreadMuted carries a ThreadMuted: the member muted or unmuted
-	// the thread, from this client or another. Only the member's own
-	// clients get it; apps never do.
+	// the thread, from this client or another, or, added back to a group
+	// they had muted, came back unmuted. Only the member's own clients get
+	// it; apps never do.
 	EventThreadMuted = "thread.muted"
 	// EventThreadTyping carries a ThreadTyping: another member is writing
 	// in the thread (Client.Typing). It comes again every few seconds

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,7 +203,37 @@ func TestThreadUpdate(t *testing.T) {
 			t.Fatalf("bob reads %+v, %v; want it as it was", th, err)
 		}
 	})
-	t.Run("AddedBackUnmuted", func(t *testing.T) {
+	// A member added back to a group they had muted comes back unmuted,
+	// and their own clients, told of the mute, are told it is gone; no one
+	// else hears of it. One added back who had not muted it hears nothing
+	// of mutes.
+	t.Run("AddedBackUnmutedAndTold", func(t *testing.T) {
+		// mutes returns the thread.muted events each stream carries before the
+		// message.created of alice's next message into the group.
+		mutes := func(streams ...*client.EventStream) [][]client.ThreadMuted {
+			t.Helper()
+			m := apptest.MustSend(t, w.alice, group.ID, "welcome back")
+			told := make([][]client.ThreadMuted, len(streams))
+			for i, s := range streams {
+				for {
+					ev, err := s.Next(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if isMessageCreated(ev, m.ID) {
+						break
+					}
+					if ev.Type == client.EventThreadMuted {
+						var data client.ThreadMuted
+						if err := json.Unmarshal(ev.Data, &data); err != nil {
+							t.Fatal(err)
+						}
+						told[i] = append(told[i], data)
+					}
+				}
+			}
+			return told
+		}
 		if _, err := w.carol.UpdateThread(ctx, group.ID, client.ThreadUpdate{Muted: &on}); err != nil {
 			t.Fatal(err)
 		}
@@ -211,11 +242,29 @@ func TestThreadUpdate(t *testing.T) {
 		}
 		_, err := w.carol.UpdateThread(ctx, group.ID, client.ThreadUpdate{Muted: &off})
 		wantProblem(t, err, http.StatusNotFound, "not_found")
+		carols, bobs := mustEvents(t, w.carol), mustEvents(t, w.bob)
 		if _, err := w.bob.AddParticipant(ctx, group.ID, "carol"); err != nil {
 			t.Fatal(err)
 		}
 		if th, err := w.carol.Thread(ctx, group.ID); err != nil || th.Muted {
 			t.Fatalf("carol, added back, reads %+v, %v; want it not muted", th, err)
+		}
+		told := mutes(carols, bobs)
+		if want := []client.ThreadMuted{{ThreadID: group.ID, Muted: false}}; !slices.Equal(told[0], want) {
+			t.Errorf("carol's clients, told she muted the group, are told %+v as she is added back; want %+v", told[0], want)
+		}
+		if len(told[1]) != 0 {
+			t.Errorf("bob is told of carol's mute: %+v", told[1])
+		}
+
+		if err := w.carol.LeaveThread(ctx, group.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.bob.AddParticipant(ctx, group.ID, "carol"); err != nil {
+			t.Fatal(err)
+		}
+		if told := mutes(carols); len(told[0]) != 0 {
+			t.Errorf("carol, added back to a group she had not muted, is told %+v", told[0])
 		}
 	})
 	t.Run("Unmuted", func(t *testing.T) {

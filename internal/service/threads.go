@@ -589,7 +589,9 @@ func (s *Service) ParticipantsOf(ctx context.Context, threadIDs []string) (peopl
 // none of the group's history unread (Participant.JoinedSeq), and no one
 // is told they saw it: their read marker stays where it was, at 0 for a
 // member never in the group. One added back after leaving has nothing
-// unread of what came while they were away, nor of what they left unread.
+// unread of what came while they were away, nor of what they left unread;
+// one who had muted it comes back unmuted, and their own clients are told
+// (EventThreadMuted), as when they unmute it.
 func (s *Service) AddParticipant(ctx context.Context, threadID, username string) ([]parley.UserRef, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -600,16 +602,19 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		return nil, err
 	}
 	var change parley.ThreadChange
-	changed, noticed := false, false
+	var newcomer string
+	changed, noticed, unmuted := false, false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		changed, noticed = false, false
+		changed, noticed, unmuted = false, false, false
 		u, err := tx.FindUserByUsername(ctx, name)
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		// A newcomer who was in the thread before: their row first.
+		// A newcomer who was in the thread before: their row first. One
+		// who had muted it comes back unmuted (JoinThread).
+		var before *parley.Participant
 		if u != nil {
-			if _, err := holdMember(ctx, tx, threadID, u.ID); err != nil {
+			if before, err = holdMember(ctx, tx, threadID, u.ID); err != nil {
 				return err
 			}
 		}
@@ -648,7 +653,8 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 		if err := noteInGroup(ctx, tx, th, parley.NoteAdded, c.User.ID, u.ID, "", now); err != nil {
 			return err
 		}
-		changed = true
+		changed, newcomer = true, u.ID
+		unmuted = before != nil && before.Muted
 		change.Participants = append(change.Participants, u.Ref())
 		// The newcomer's grants reaching all conversations reach this one
 		// now, and so, for a member added back, do those that list it.
@@ -668,6 +674,11 @@ func (s *Service) AddParticipant(ctx context.Context, threadID, username string)
 	}
 	if changed {
 		s.publishThreadChange(ctx, change, nil)
+	}
+	if unmuted {
+		// Their clients were told of the mute; they are told it is gone,
+		// as when the member unmutes (UpdateThread).
+		s.publish(ctx, []string{newcomer}, parley.NewEvent(parley.EventThreadMuted, threadID, parley.ThreadMuted{ThreadID: threadID}))
 	}
 	if noticed {
 		s.publishAppsChanged(ctx, []string{threadID})
