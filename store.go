@@ -238,8 +238,13 @@ type ThreadStore interface {
 	FindThreadByDirectKey(ctx context.Context, key string) (*Thread, error)
 	// FindThreads returns the member's current threads, newest activity
 	// first, each with the member's read marker, where they joined it and
-	// its unread count (ThreadSummary.CountUnread).
+	// its unread count (ThreadSummary.CountUnread), which leaves out the
+	// messages deleted after UnreadAfter (DeletedUnread), and, for a
+	// filter's GrantID, after the message before VisibleFromSeq.
 	FindThreads(ctx context.Context, f ThreadFilter) ([]*ThreadSummary, error)
+	// CountDeletedAfter returns how many of the thread's messages after
+	// message seq are deleted (ThreadSummary.DeletedUnread).
+	CountDeletedAfter(ctx context.Context, threadID string, seq int64) (int64, error)
 	// TouchThread records activity at t. Recording activity, here and in
 	// RenameThread and PostMessage, never moves a thread's last activity
 	// back: of two writes at once, the one with the earlier time may

@@ -133,7 +133,8 @@ type ParticipantRef struct {
 // ThreadSummary is a thread as one member sees it in a list.
 type ThreadSummary struct {
 	Thread
-	// UnreadCount is how many messages follow UnreadAfter.
+	// UnreadCount is how many messages follow UnreadAfter, but those
+	// deleted (DeletedUnread).
 	UnreadCount int64 `json:"unread_count"`
 	// LastReadSeq is the member's read marker (Participant.LastReadSeq).
 	LastReadSeq int64 `json:"last_read_seq"`
@@ -150,6 +151,10 @@ type ThreadSummary struct {
 	// GrantID or OpenToApps), the first message of the thread the app may
 	// see (ThreadReach.From); 0 otherwise. It is not shown.
 	VisibleFromSeq int64 `json:"-"`
+	// DeletedUnread is how many of the messages after UnreadAfter are
+	// deleted: a message deleted before the member read it is not
+	// unread. It is not shown.
+	DeletedUnread int64 `json:"-"`
 }
 
 // UnreadAfter returns the seq of the last message before the member's
@@ -160,13 +165,14 @@ func (t *ThreadSummary) UnreadAfter() int64 {
 	return min(max(t.LastReadSeq, t.JoinedSeq), t.LastSeq)
 }
 
-// CountUnread sets UnreadCount to the messages after UnreadAfter. The
+// CountUnread sets UnreadCount to the messages after UnreadAfter, but the
+// DeletedUnread of them deleted before the member read them. The
 // member's own messages are among them only when others' came after:
 // sending one moves their read marker up to it. An app's message for
 // them moves the marker only from the message before it, so that what
 // was unread stays unread, the app's message with it.
 func (t *ThreadSummary) CountUnread() {
-	t.UnreadCount = max(t.LastSeq-t.UnreadAfter(), 0)
+	t.UnreadCount = max(t.LastSeq-t.UnreadAfter()-t.DeletedUnread, 0)
 }
 
 // ThreadCursor marks a position in a member's threads, newest activity first.

@@ -208,6 +208,9 @@ type ThreadSummary struct {
 	// UnreadCount is how many messages follow the member's read marker,
 	// or the thread's last message when they were added to it, whichever
 	// is later: what came before a member joined is not unread to them.
+	// Messages deleted before the member read them are not counted: one
+	// deleted after the marker (a message.deleted with a greater Seq)
+	// takes one off.
 	UnreadCount int64 `json:"unread_count"`
 	// LastReadSeq is the member's read marker.
 	LastReadSeq int64 `json:"last_read_seq"`

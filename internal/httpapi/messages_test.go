@@ -385,6 +385,88 @@ func TestMessages_Delete(t *testing.T) {
 	})
 }
 
+// TestMessages_DeletedBeforeReadIsNotUnread: a message deleted before the
+// member read it is not counted unread, in the list of threads as in the
+// thread itself; one deleted after they read it changes nothing of their
+// count. An app that reaches the thread from a message on counts only
+// what it may see, the messages deleted among them.
+func TestMessages_DeletedBeforeReadIsNotUnread(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	// unread returns the thread's unread count as c reads it, from the
+	// list of threads (which must agree) and from the thread alone.
+	unread := func(t *testing.T, c *client.Client) int64 {
+		t.Helper()
+		th, err := c.Thread(ctx, w.aliceBob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := c.Threads(ctx, client.ThreadsQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, listed := range page.Threads {
+			if listed.ID == w.aliceBob && listed.UnreadCount != th.UnreadCount {
+				t.Errorf("the list counts %d unread, the thread %d", listed.UnreadCount, th.UnreadCount)
+			}
+		}
+		return th.UnreadCount
+	}
+	send := func(c *client.Client, text string) *client.Message { return apptest.MustSend(t, c, w.aliceBob, text) }
+	deleteMessage := func(c *client.Client, m *client.Message) {
+		t.Helper()
+		if err := c.DeleteMessage(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("Member", func(t *testing.T) {
+		if err := w.bob.MarkRead(ctx, w.aliceBob, 1); err != nil {
+			t.Fatal(err)
+		}
+		oops := send(w.alice, "oops, wrong chat")
+		deleteMessage(w.alice, oops)
+		if n := unread(t, w.bob); n != 0 {
+			t.Errorf("bob counts %d unread where the one message after his marker was deleted; want 0", n)
+		}
+		hello := send(w.alice, "hello")
+		deleteMessage(w.alice, send(w.alice, "oops again"))
+		if n := unread(t, w.bob); n != 1 {
+			t.Errorf("bob counts %d unread, one message of three after his marker left; want 1", n)
+		}
+		if err := w.bob.MarkRead(ctx, w.aliceBob, hello.Seq+1); err != nil {
+			t.Fatal(err)
+		}
+		send(w.alice, "are you there?")
+		deleteMessage(w.alice, hello)
+		if n := unread(t, w.bob); n != 1 {
+			t.Errorf("bob counts %d unread, after a message he had read was deleted; want 1", n)
+		}
+	})
+	t.Run("LateApp", func(t *testing.T) {
+		// Alice has read everything (her own message last); bob writes
+		// twice and takes the second back, before an app's share.
+		send(w.bob, "before the app")
+		deleteMessage(w.bob, send(w.bob, "taken back before the app"))
+		tok := w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice", []string{"openid", "shares.write", "threads.read"}, apptest.Answer{})
+		app := w.env.Client.WithToken(tok.AccessToken)
+		if _, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/42", Title: "Watch this"}); err != nil {
+			t.Fatal(err)
+		}
+		send(w.bob, "thanks")
+		deleteMessage(w.bob, send(w.bob, "taken back after the app"))
+		// Alice: bob's first, the card and bob's thanks; the app: the card
+		// and the thanks, nothing deleted before its share taken from them.
+		if n := unread(t, w.alice); n != 3 {
+			t.Errorf("alice counts %d unread; want 3", n)
+		}
+		if n := unread(t, app); n != 2 {
+			t.Errorf("the app counts %d unread; want 2", n)
+		}
+	})
+}
+
 // A member who left a group, or was taken out of it, still deletes what
 // they wrote there, which those in it read until then; they delete no one
 // else's, and learn nothing of the group by trying: another's message is

@@ -455,6 +455,14 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 	}
 	sum := &parley.ThreadSummary{Thread: *th, LastReadSeq: p.LastReadSeq, JoinedSeq: p.JoinedSeq, Muted: p.Muted, VisibleFromSeq: from}
 	countFrom(sum, from)
+	// Messages deleted before the member read them are not unread; with
+	// nothing unread, there are none to look for.
+	if sum.UnreadCount > 0 {
+		if sum.DeletedUnread, err = tx.CountDeletedAfter(ctx, threadID, sum.UnreadAfter()); err != nil {
+			return nil, err
+		}
+		sum.CountUnread()
+	}
 	hideFromApp(c, sum)
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }

@@ -72,7 +72,8 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		afterAt, afterID = micros(f.After.LastActivityAt), f.After.ID
 	}
 	rows, err := t.query(ctx, `
-		SELECT `+threadColumns+`, p.last_read_seq, p.joined_seq, p.muted, COALESCE(g.visible_from_seq, 0), t.apps_from_seq
+		SELECT `+threadColumns+`, p.last_read_seq, p.joined_seq, p.muted, COALESCE(g.visible_from_seq, 0), t.apps_from_seq,
+			`+deletedUnread+`
 		FROM participants p JOIN threads t ON t.id = p.thread_id
 			LEFT JOIN grant_threads g ON g.grant_id = $5 AND g.thread_id = t.id
 		WHERE p.user_id = $1 AND p.left_at IS NULL
@@ -90,7 +91,7 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		var s parley.ThreadSummary
 		var via sql.NullString
 		var activity, created, appsFrom int64
-		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.JoinedSeq, &s.Muted, &s.VisibleFromSeq, &appsFrom)...); err != nil {
+		if err := rows.Scan(append(threadDest(&s.Thread, &via, &activity, &created), &s.LastReadSeq, &s.JoinedSeq, &s.Muted, &s.VisibleFromSeq, &appsFrom, &s.DeletedUnread)...); err != nil {
 			return nil, mapError("find threads", err)
 		}
 		if f.OpenToApps {
@@ -101,6 +102,27 @@ func (t *txn) FindThreads(ctx context.Context, f parley.ThreadFilter) ([]*parley
 		list = append(list, &s)
 	}
 	return list, mapError("find threads", rows.Err())
+}
+
+// deletedUnread is, in FindThreads, the thread's messages deleted after
+// the member's UnreadAfter (seq above their read marker and where they
+// joined) and from the first message the grant reaches, if any, and, for
+// an app's list ($6), apps may see (apps_from_seq): counted
+// only when the thread has unread messages at all, through the index of
+// deleted messages alone (messages_deleted), so that a thread none of
+// whose messages were deleted costs the count one empty look.
+const deletedUnread = `CASE WHEN t.last_seq > p.last_read_seq AND t.last_seq > p.joined_seq
+			THEN (SELECT count(*) FROM messages m WHERE m.thread_no = t.no AND m.deleted_at IS NOT NULL
+				AND m.seq > p.last_read_seq AND m.seq > p.joined_seq AND m.seq >= COALESCE(g.visible_from_seq, 0)
+				AND (NOT $6 OR m.seq >= t.apps_from_seq))
+			ELSE 0 END`
+
+func (t *txn) CountDeletedAfter(ctx context.Context, threadID string, seq int64) (int64, error) {
+	var n int64
+	err := t.queryRow(ctx, "deleted messages", `
+		SELECT count(*) FROM messages WHERE thread_no = `+threadNo(1)+` AND deleted_at IS NOT NULL AND seq > $2`,
+		[]any{threadID, seq}, &n)
+	return n, mapError("count deleted after", err)
 }
 
 // laterActivity is, in SQL, the later of a thread's last activity and the

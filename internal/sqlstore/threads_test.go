@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -422,6 +423,73 @@ func TestThreads_JoinedSeqIsApartFromTheReadMarker(t *testing.T) {
 		}
 		if anns.JoinedSeq != 0 || anns.LastReadSeq != 9 {
 			t.Errorf("ann, in the thread from its start, who sent every message: joined %d, read %d; want 0, 9", anns.JoinedSeq, anns.LastReadSeq)
+		}
+	})
+}
+
+// A member's unread count leaves out the messages deleted after their
+// read marker and where they joined (DeletedUnread); CountDeletedAfter
+// counts a thread's messages deleted after a message.
+func TestThreads_DeletedMessagesAreNotUnread(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, th := newGroup(t, db, "ann")
+		bob, carol := newUser("bob"), newUser("carol")
+		now := parley.Now()
+		var ids []string
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{bob, carol} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+					return err
+				}
+			}
+			for i := range 5 {
+				if i == 3 {
+					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: carol.ID, JoinedAt: now, JoinedSeq: 3}); err != nil {
+						return err
+					}
+				}
+				m := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: ann.Ref(), Kind: parley.MessageKindText, Text: "hello", CreatedAt: now}
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+				ids = append(ids, m.ID)
+			}
+			for _, id := range []string{ids[1], ids[3]} {
+				if err := tx.DeleteMessage(ctx, id, now); err != nil {
+					return err
+				}
+			}
+			_, err := tx.SetReadSeq(ctx, th.ID, bob.ID, 2)
+			return err
+		})
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			for seq, want := range map[int64]int64{0: 2, 1: 2, 2: 1, 4: 0, 5: 0} {
+				if n, err := tx.CountDeletedAfter(ctx, th.ID, seq); err != nil || n != want {
+					t.Errorf("CountDeletedAfter(%d) = %d, %v; want %d", seq, n, err, want)
+				}
+			}
+			// Bob read up to 2: of 3, 4 and 5, 4 is deleted. Carol joined
+			// after 3: of 4 and 5, 4 is deleted.
+			for u, want := range map[*parley.User]int64{bob: 2, carol: 1} {
+				list, err := tx.FindThreads(ctx, parley.ThreadFilter{UserID: u.ID, Limit: 10})
+				if err != nil || len(list) != 1 {
+					return fmt.Errorf("%s's threads: %v, %v; want the one", u.Username, list, err)
+				}
+				if s := list[0]; s.UnreadCount != want || s.DeletedUnread != 1 {
+					t.Errorf("%s counts %d unread, %d deleted; want %d, 1", u.Username, s.UnreadCount, s.DeletedUnread, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
