@@ -102,6 +102,7 @@ func ClientAddrFromContext(ctx context.Context) string {
 type RateUse struct {
 	Key string
 	// Cost is the allowance the requests took: their count times the
-	// limit's interval between requests.
+	// limit's interval between requests, less what was given back;
+	// negative when more was given back than taken.
 	Cost time.Duration
 }

@@ -127,6 +127,46 @@ func TestTokenEndpoints_FailedAuthenticationsPerAddress(t *testing.T) {
 		wantThrottled(t, "failed client authentications from this address")
 }
 
+// TestTokenEndpoints_FailedAuthenticationsAtOnceHeldToTheBurst: wrong
+// secrets sent all at once from one address count before any is checked,
+// so no more of them are checked than the address's burst of 60; the rest
+// are refused as the address's failures spent.
+func TestTokenEndpoints_FailedAuthenticationsAtOnceHeldToTheBurst(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1" })
+	env.Clock.Freeze()
+	partner := env.MustPartner(t, "Tunes")
+	const n = 300
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	defer hc.CloseIdleConnections()
+	statuses := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			req, _ := http.NewRequest("POST", env.URL+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "203.0.113.7")
+			req.SetBasicAuth(partner.App.ClientID, "wrong")
+			resp, err := hc.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	close(start)
+	count := map[int]int{}
+	for range n {
+		count[<-statuses]++
+	}
+	if count[http.StatusUnauthorized] != 60 || count[http.StatusTooManyRequests] != n-60 {
+		t.Errorf("%d wrong secrets at once from one address answered %v; want 60 checked (401) and the rest refused (429)", n, count)
+	}
+}
+
 // TestTokenEndpoints_PublicClientPerAddress: a public client authenticates
 // with its client_id alone, which anyone may send, so its token requests
 // count per client address: a stranger spending the allowance with junk

@@ -117,7 +117,8 @@ type bucket struct {
 	// the last sync, and this server's since.
 	tat time.Time
 	// pending counts the requests let through since the last sync took
-	// them to the store.
+	// them to the store, less those given back (Refund): below 0 when
+	// more were given back than let through since.
 	pending int64
 }
 
@@ -168,6 +169,28 @@ func (l *Limiter) Wait(key string, p Policy) time.Duration {
 	}
 	interval := p.Interval()
 	return max(0, b.tat.Add(interval).Sub(now)-time.Duration(p.Burst)*interval)
+}
+
+// Refund gives back to key one request that Allow let through under
+// policy p, for limits that count only some requests, such as failures:
+// each is taken before the work that tells which it is, so that no work
+// starts uncounted, and given back when it was not one. The other servers
+// learn of it at the next sync, as of what Allow let through: a request
+// not yet told to them is never told, and one already told is taken back
+// from the key's shared time (a time before now is a whole allowance, so
+// no key is given more than whole). A key this server has forgotten had
+// its allowance whole again, the request's cost with it: nothing is given
+// back.
+func (l *Limiter) Refund(key string, p Policy) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.keys[key]
+	if b == nil {
+		return
+	}
+	interval := p.Interval()
+	b.tat = b.tat.Add(-interval)
+	b.pending--
 }
 
 // Sync adds what this server let through since the last sync to the store

@@ -128,3 +128,80 @@ func TestLimiter_Wait(t *testing.T) {
 		}
 	})
 }
+
+// Refund gives back a request Allow let through: at once on its server,
+// and to the others at the next sync, whether the request was told to
+// the store before it was given back or not.
+func TestLimiter_Refund(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		p := ratelimit.Policy{Name: "failures", Rate: 1, Burst: 3}
+		c := &clock{now: time.Unix(1_800_000_000, 0)}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		a, b := ratelimit.New(db, c, log), ratelimit.New(db, c, log)
+		sync := func(ls ...*ratelimit.Limiter) {
+			t.Helper()
+			for _, l := range ls {
+				if err := l.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+
+		// Given back before any sync: never told.
+		for i := range p.Burst {
+			if !a.Allow("untold", p).Allowed {
+				t.Fatalf("request %d of the burst refused", i+1)
+			}
+		}
+		a.Refund("untold", p)
+		if !a.Allow("untold", p).Allowed {
+			t.Fatal("a refused the request given back")
+		}
+		if a.Allow("untold", p).Allowed {
+			t.Fatal("a let a fourth request through a burst of 3")
+		}
+		a.Refund("untold", p)
+		a.Refund("untold", p)
+		sync(a, b)
+		if !b.Allow("untold", p).Allowed {
+			t.Fatal("b refused its first request")
+		}
+		sync(b)
+		if w := b.Wait("untold", p); w != 0 {
+			t.Fatalf("b, once synced: wait %s, want 0: a's one request and b's one of a burst of 3", w)
+		}
+
+		// Given back after a sync told the store of it.
+		for range p.Burst {
+			a.Allow("told", p)
+		}
+		sync(a)
+		a.Refund("told", p)
+		b.Allow("told", p) // b's first, before it knows of a's
+		sync(a, b)
+		if w := b.Wait("told", p); w != time.Second {
+			t.Fatalf("b, once synced: wait %s, want 1s: a's three, less the one given back, and b's one", w)
+		}
+		if w := a.Wait("told", p); w != 0 {
+			t.Fatalf("a, before it learns of b's request: wait %s, want 0", w)
+		}
+		sync(a)
+		if w := a.Wait("told", p); w != time.Second {
+			t.Fatalf("a, once synced again: wait %s, want 1s", w)
+		}
+
+		// A key forgotten, its allowance whole, gives nothing back.
+		c.now = c.now.Add(time.Hour)
+		sync(a, b)
+		a.Refund("told", p)
+		for i := range p.Burst {
+			if !a.Allow("told", p).Allowed {
+				t.Fatalf("an hour later: request %d refused", i+1)
+			}
+		}
+		if a.Allow("told", p).Allowed {
+			t.Fatal("a refund of a forgotten key let a fourth request through a burst of 3")
+		}
+	})
+}

@@ -52,21 +52,25 @@ func (s *Service) rateLimited(ctx context.Context, p ratelimit.Policy, key strin
 // allowance of p, and counts against that allowance a failure of fn that
 // is EUNAUTHORIZED: p holds the failed attempts of one address, under keys
 // that start with name, and once they are spent every request of the
-// address is refused before fn looks anything up. An address is all that
-// is counted, not what the attempt named, so that no one can spend another's
-// allowance by naming it.
+// address is refused before fn looks anything up. Each attempt takes its
+// share of the allowance before fn runs, and gives it back unless it
+// failed so, so that attempts at once cannot all begin before any of them
+// counts: an address has at most the allowance's burst of attempts under
+// way at once, successful or not. An address is all that is counted, not
+// what the attempt named, so that no one can spend another's allowance by
+// naming it.
 func (s *Service) countFailures(ctx context.Context, p ratelimit.Policy, name string, fn func() error) error {
 	addr := parley.ClientAddrFromContext(ctx)
 	if addr == "" || s.opts.Limiter == nil {
 		return fn()
 	}
 	key := name + ":address:" + addressKey(addr)
-	if wait := s.opts.Limiter.Wait(key, p); wait > 0 {
-		return s.rateLimited(ctx, p, key, wait, p.Name+" from this address")
+	if d := s.opts.Limiter.Allow(key, p); !d.Allowed {
+		return s.rateLimited(ctx, p, key, d.RetryAfter, p.Name+" from this address")
 	}
 	err := fn()
-	if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
-		s.opts.Limiter.Allow(key, p)
+	if parley.ErrorCode(err) != parley.EUNAUTHORIZED {
+		s.opts.Limiter.Refund(key, p)
 	}
 	return err
 }
