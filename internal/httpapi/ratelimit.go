@@ -10,10 +10,16 @@ import (
 )
 
 // Limits are the rate limits on a member's or an app's authenticated
-// requests: an app's tokens count together under its client ID, whichever
-// member they act for; a member's own sessions count together under the
-// member, whether they call /api/v1 or post the pages' forms (web). A
-// policy that is not On limits nothing.
+// requests. A member's own sessions count together under the member,
+// whether they call /api/v1 or post the pages' forms (web). A confidential
+// app's tokens count together under its client ID, whichever member they
+// act for: its tokens live on its own servers, and its allowance is its
+// developer's to spend. A public app's tokens live on its members'
+// devices, and its client ID is no secret: anyone may connect it to an
+// account of their own and loop with the token, so its tokens count under
+// the app and the member they act for, and no one spends the allowance of
+// the app's other members. An app's own token (client credentials) counts
+// under its client ID. A policy that is not On limits nothing.
 type Limits struct {
 	Limiter     *ratelimit.Limiter
 	App, Member ratelimit.Policy
@@ -29,6 +35,8 @@ type Limits struct {
 func (l Limits) Admit(r *http.Request, h http.Header, c *parley.Caller, log *slog.Logger) error {
 	key, policy, whose := "member:"+c.User.ID, l.Member, "requests from your account"
 	switch {
+	case c.App != nil && c.App.App.ClientType == parley.ClientPublic:
+		key, policy, whose = "app:"+c.App.App.ClientID+" for "+c.User.ID, l.App, "requests from this app for your account"
 	case c.App != nil:
 		key, policy, whose = "app:"+c.App.App.ClientID, l.App, "requests from this app"
 	case c.Client != nil: // the app's own token, for its reports

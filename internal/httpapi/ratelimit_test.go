@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -141,6 +142,37 @@ func TestRateLimits_PerAppAcrossTokens(t *testing.T) {
 		t.Errorf("the revoked grant's token over the app's limit: %d, want 401", l.status)
 	}
 	wantRefused(t, call(t, env, forBob, "/api/v1/me"), "app")
+}
+
+// A public app's client_id is no secret and its tokens live on its
+// members' devices, so its tokens count per member: anyone may connect it
+// to an account of their own and spend that account's allowance of it,
+// and no other member's.
+func TestRateLimits_PublicAppPerMember(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitApp, c.RateLimitAppBurst = slow, 3 })
+	env.MustMember(t, "mallory")
+	env.MustMember(t, "bob")
+	phone := env.MustPartner(t, "Phone", func(a *service.NewApp) { a.Public = true })
+	phone.Config.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	scopes := []string{"openid", "profile"}
+	mallory := env.MustToken(t, phone, "mallory", scopes, apptest.Answer{}).AccessToken
+	bob := env.MustToken(t, phone, "bob", scopes, apptest.Answer{}).AccessToken
+	for i := range 3 {
+		if l := call(t, env, mallory, "/api/v1/me"); l.status != http.StatusOK || l.policy != `"app";q=3;w=3000` {
+			t.Fatalf("mallory's call %d: %d, RateLimit-Policy %q", i+1, l.status, l.policy)
+		}
+	}
+	over := call(t, env, mallory, "/api/v1/me")
+	wantRefused(t, over, "app")
+	if want := "too many requests from this app for your account; try again in 17 minutes"; over.problem.Detail != want {
+		t.Errorf("refusal %q, want %q", over.problem.Detail, want)
+	}
+	for i := range 3 {
+		if l := call(t, env, bob, "/api/v1/me"); l.status != http.StatusOK || l.rateLimit != fmt.Sprintf(`"app";r=%d;t=%d`, 2-i, 1000*(i+1)) {
+			t.Fatalf("bob's call %d with his own token of the public app, after mallory spent hers: %d, RateLimit %q", i+1, l.status, l.rateLimit)
+		}
+	}
 }
 
 // An app's own token, of the client-credentials grant, counts against its

@@ -134,10 +134,10 @@ func (t *txn) FindTokenGrant(ctx context.Context, hash []byte) (*parley.TokenGra
 	ts := tokenScan{tok: &tg.Token}
 	gs := grantScan{g: &tg.Grant}
 	dest := append(ts.dest(), gs.dest()...)
-	dest = append(dest, &tg.App.Name, &tg.App.State, &tg.App.AllThreadsApproved, &tg.User.ID, &tg.User.Username,
+	dest = append(dest, &tg.App.Name, &tg.App.ClientType, &tg.App.State, &tg.App.AllThreadsApproved, &tg.User.ID, &tg.User.Username,
 		&tg.User.DisplayName)
 	err := t.queryRow(ctx, "token", `
-		SELECT `+tokenColumns+`, `+grantColumns+`, a.name, a.state, a.all_threads_approved,
+		SELECT `+tokenColumns+`, `+grantColumns+`, a.name, a.client_type, a.state, a.all_threads_approved,
 			u.id, u.username, u.display_name
 		FROM oauth_tokens t
 		JOIN grants g ON g.id = t.grant_id
