@@ -19,7 +19,14 @@ import (
 // account of their own and loop with the token, so its tokens count under
 // the app and the member they act for, and no one spends the allowance of
 // the app's other members. An app's own token (client credentials) counts
-// under its client ID. A policy that is not On limits nothing.
+// under its client ID.
+//
+// Every token of any app acting for a member also counts under the member,
+// for all apps together, at the App policy's rate and burst ("member-apps"):
+// a member who registers apps and connects them to their own account
+// cannot multiply their allowance by the number of apps, as streams are
+// held by MaxAppStreams. A member's use of a few apps at once stays far
+// below it. A policy that is not On limits nothing.
 type Limits struct {
 	Limiter     *ratelimit.Limiter
 	App, Member ratelimit.Policy
@@ -28,24 +35,71 @@ type Limits struct {
 	Refused func(policy string)
 }
 
-// Admit applies the caller's rate limit to a request, whatever it came
-// through. It sets on h the RateLimit-Policy and RateLimit fields of
-// draft-ietf-httpapi-ratelimit-headers-10, and returns the error of a
-// refused request, to be answered 429 with Retry-After, after logging it.
-func (l Limits) Admit(r *http.Request, h http.Header, c *parley.Caller, log *slog.Logger) error {
-	key, policy, whose := "member:"+c.User.ID, l.Member, "requests from your account"
+// memberApps is the policy of all apps together acting for one member.
+func (l Limits) memberApps() ratelimit.Policy {
+	p := l.App
+	p.Name = "member-apps"
+	return p
+}
+
+// limit is one policy a request counts under, with its key and what the
+// refusal says there were too many of.
+type limit struct {
+	key    string
+	policy ratelimit.Policy
+	whose  string
+}
+
+// limitsOf returns the limits a call by c counts under, in the order they
+// are taken.
+func (l Limits) limitsOf(c *parley.Caller) []limit {
 	switch {
-	case c.App != nil && c.App.App.ClientType == parley.ClientPublic:
-		key, policy, whose = "app:"+c.App.App.ClientID+" for "+c.User.ID, l.App, "requests from this app for your account"
 	case c.App != nil:
-		key, policy, whose = "app:"+c.App.App.ClientID, l.App, "requests from this app"
+		app := limit{"app:" + c.App.App.ClientID, l.App, "requests from this app"}
+		if c.App.App.ClientType == parley.ClientPublic {
+			app.key += " for " + c.User.ID
+			app.whose = "requests from this app for your account"
+		}
+		return []limit{app, {"member-apps:" + c.User.ID, l.memberApps(), "requests from apps for this account"}}
 	case c.Client != nil: // the app's own token, for its reports
-		key, policy, whose = "app:"+c.Client.App.ClientID, l.App, "requests from this app"
+		return []limit{{"app:" + c.Client.App.ClientID, l.App, "requests from this app"}}
 	}
-	if !policy.On() {
+	return []limit{{"member:" + c.User.ID, l.Member, "requests from your account"}}
+}
+
+// Admit applies the caller's rate limits to a request, whatever it came
+// through. It sets on h the RateLimit-Policy and RateLimit fields of
+// draft-ietf-httpapi-ratelimit-headers-10, for the policy that refused the
+// request, or else the one with the least left (the first of equals), and
+// returns the error of a refused request, to be answered 429 with
+// Retry-After, after logging it. A request refused under one limit counts
+// under none.
+func (l Limits) Admit(r *http.Request, h http.Header, c *parley.Caller, log *slog.Logger) error {
+	var (
+		shown    limit
+		d        ratelimit.Decision
+		admitted []limit
+	)
+	for _, lim := range l.limitsOf(c) {
+		if !lim.policy.On() {
+			continue
+		}
+		ld := l.Limiter.Allow(lim.key, lim.policy)
+		if len(admitted) == 0 || !ld.Allowed || ld.Remaining < d.Remaining {
+			shown, d = lim, ld
+		}
+		if !ld.Allowed {
+			for _, a := range admitted {
+				l.Limiter.Refund(a.key, a.policy)
+			}
+			break
+		}
+		admitted = append(admitted, lim)
+	}
+	if shown.key == "" {
 		return nil
 	}
-	d := l.Limiter.Allow(key, policy)
+	policy := shown.policy
 	h.Set("RateLimit-Policy", `"`+policy.Name+`";q=`+strconv.Itoa(policy.Burst)+";w="+strconv.FormatInt(policy.Window(), 10))
 	h.Set("RateLimit", `"`+policy.Name+`";r=`+strconv.Itoa(d.Remaining)+";t="+RetryAfter(d.Reset))
 	if d.Allowed {
@@ -54,7 +108,7 @@ func (l Limits) Admit(r *http.Request, h http.Header, c *parley.Caller, log *slo
 	if l.Refused != nil {
 		l.Refused(policy.Name)
 	}
-	log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", key, "user", c.User.Username, "user_id", c.User.ID,
+	log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", shown.key, "user", c.User.Username, "user_id", c.User.ID,
 		"client", parley.ClientAddrFromContext(r.Context()), "route", r.Pattern)
-	return parley.ThrottledError(whose, d.RetryAfter)
+	return parley.ThrottledError(shown.whose, d.RetryAfter)
 }

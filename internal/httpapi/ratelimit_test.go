@@ -175,6 +175,62 @@ func TestRateLimits_PublicAppPerMember(t *testing.T) {
 	}
 }
 
+// Every app acting for a member counts, besides its own limit, against
+// one allowance of all apps for that member, at the app limit's rate and
+// burst: a member who makes apps and connects them to their own account
+// gets no more calls for it. The RateLimit fields show the policy with the
+// least left; a call refused for the member spends nothing of its app's
+// own allowance, which the app's other members go on using.
+func TestRateLimits_OwnAppsDoNotMultiplyAMembersAllowance(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) {
+		c.RateLimitApp, c.RateLimitAppBurst = slow, 6
+		c.RateLimitMember, c.RateLimitMemberBurst = slow, 10
+	})
+	env.MustMember(t, "mallory")
+	env.MustMember(t, "bob")
+	scopes := []string{"openid", "profile"}
+	var apps []*apptest.Partner
+	var tokens []string
+	for i := range 3 {
+		p := env.MustPartnerOf(t, fmt.Sprintf("Mine %d", i), "mallory")
+		apps = append(apps, p)
+		tokens = append(tokens, env.MustToken(t, p, "mallory", scopes, apptest.Answer{}).AccessToken)
+	}
+	// The first app: its own limit and the member's apps' alike, the
+	// app's own shown. The second: the member's apps' has less left.
+	if l := call(t, env, tokens[0], "/api/v1/me"); l.status != http.StatusOK || l.policy != `"app";q=6;w=6000` || l.rateLimit != `"app";r=5;t=1000` {
+		t.Fatalf("the first app's call: %d, RateLimit-Policy %q, RateLimit %q", l.status, l.policy, l.rateLimit)
+	}
+	if l := call(t, env, tokens[1], "/api/v1/me"); l.status != http.StatusOK || l.policy != `"member-apps";q=6;w=6000` || l.rateLimit != `"member-apps";r=4;t=2000` {
+		t.Fatalf("the second app's call: %d, RateLimit-Policy %q, RateLimit %q", l.status, l.policy, l.rateLimit)
+	}
+	served := 2
+	for _, token := range tokens {
+		for call(t, env, token, "/api/v1/me").status == http.StatusOK {
+			served++
+		}
+	}
+	if served != 6 {
+		t.Fatalf("mallory's three apps were served %d calls for her, want the burst of 6 for all apps together", served)
+	}
+	over := call(t, env, tokens[2], "/api/v1/me")
+	wantRefused(t, over, "member-apps")
+	if want := "too many requests from apps for this account; try again in 17 minutes"; over.problem.Detail != want {
+		t.Errorf("refusal %q, want %q", over.problem.Detail, want)
+	}
+	// The third app served mallory nothing: its allowance is whole.
+	forBob := env.MustToken(t, apps[2], "bob", scopes, apptest.Answer{}).AccessToken
+	for i := range 6 {
+		if l := call(t, env, forBob, "/api/v1/me"); l.status != http.StatusOK {
+			t.Fatalf("the third app's call %d for bob: %d, RateLimit %q", i+1, l.status, l.rateLimit)
+		}
+	}
+	if got := env.Metric(t, `parley_rate_limited_total{policy="member-apps"}`); got < 4 {
+		t.Errorf(`parley_rate_limited_total{policy="member-apps"} = %v, want the refusals counted`, got)
+	}
+}
+
 // An app's own token, of the client-credentials grant, counts against its
 // app's limit with the app's tokens for members, and not against another
 // app's: apps reading their reports do not share one allowance.
