@@ -151,6 +151,35 @@ func TestSignIn_RateLimitedPerAccount(t *testing.T) {
 	}
 }
 
+// An address that its failed sign-ins hold back is refused before its
+// sign-ins count for the accounts they name: however many it sends while
+// it waits, a member who signs in from it once it may again is not held
+// back by the rate limit of their sign-ins, and no refusal is the rate
+// limit's.
+func TestSignIn_ThrottledAddressSpendsNoAccountsAllowance(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.Clock.Freeze()
+	env.MustMember(t, "alice") // her first sign-in
+	for i := range 20 {
+		if status, _, _ := signIn(t, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, status)
+		}
+	}
+	for i := range 40 {
+		if status, _, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusTooManyRequests {
+			t.Fatalf("sign-in %d while the address waits: %d, want 429", i+1, status)
+		}
+	}
+	env.Clock.Advance(time.Second) // the address's wait after 20 failures
+	if status, retry, _ := signIn(t, env, "alice", apptest.Password("alice")); status != http.StatusCreated {
+		t.Errorf("alice once the address may sign in again: %d Retry-After %q, want 201", status, retry)
+	}
+	if got, _ := env.LookupMetric(t, `parley_rate_limited_total{policy="sign-ins"}`); got != 0 {
+		t.Errorf(`parley_rate_limited_total{policy="sign-ins"} = %v, want 0: the address's throttle refused them`, got)
+	}
+}
+
 // One address may create as many accounts as the server allows; the next
 // waits a minute.
 func TestAccounts_CreationThrottledPerAddress(t *testing.T) {

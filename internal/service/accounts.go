@@ -278,7 +278,20 @@ func (s *Service) checkPassword(ctx context.Context, username, pw, own string) (
 	name := parley.NormalizeUsername(username)
 	valid := parley.ValidateUsername(name) == nil // no account has another name
 	addr := parley.ClientAddrFromContext(ctx)
+	var byAddress throttleKey
+	if addr != "" {
+		byAddress = throttleKey{"sign-in:address:" + addressKey(addr), signInAddressRule, nil}
+	}
 	if valid && s.opts.Limiter != nil {
+		// An address its failures hold back is refused before its
+		// attempt counts for the account, as begin would refuse it, so
+		// that it leaves nothing behind for each username it tries, nor
+		// spends the member's allowance from that address.
+		if addr != "" {
+			if err := s.throttled(ctx, "failed sign-ins", byAddress); err != nil {
+				return nil, passwordCheck{}, err
+			}
+		}
 		// Counted for the account from this address: a stranger's
 		// attempts, refused or not, spend their own address's allowance,
 		// never the member's.
@@ -312,8 +325,8 @@ func (s *Service) checkPassword(ctx context.Context, username, pw, own string) (
 		throttle = append(throttle, throttleKey{keys.account, signInAccountRule, u})
 	}
 	if addr != "" {
-		keys.address = "sign-in:address:" + addressKey(addr)
-		throttle = append(throttle, throttleKey{keys.address, signInAddressRule, nil})
+		keys.address = byAddress.key
+		throttle = append(throttle, byAddress)
 	}
 	if keys.attempt, err = s.begin(ctx, "failed sign-ins", throttle...); err != nil {
 		return nil, keys, err

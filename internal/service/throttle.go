@@ -208,21 +208,48 @@ func (s *Service) begin(ctx context.Context, what string, keys ...throttleKey) (
 		return attempt{}, err
 	}
 	if wait > 0 {
-		names := make([]string, len(keys))
-		var member *parley.User
-		for i, k := range keys {
-			names[i] = s.loggedKey(ctx, k.key)
-			member = cmp.Or(member, k.member)
-		}
-		attrs := []any{"what", what, "keys", names}
-		if member != nil {
-			attrs = append(attrs, "user", member.Username, "user_id", member.ID)
-		}
-		attrs = append(attrs, "client", clientAddr(ctx), "wait", wait)
-		s.log.WarnContext(ctx, "throttled", attrs...)
-		return attempt{}, parley.ThrottledError(what, wait)
+		return attempt{}, s.refuse(ctx, what, wait, keys)
 	}
 	return a, nil
+}
+
+// throttled returns, and logs, the ETHROTTLED error begin would return
+// for an attempt under k now, without counting one or writing anything:
+// nil while k's failures let an attempt begin.
+func (s *Service) throttled(ctx context.Context, what string, k throttleKey) error {
+	var th *parley.Throttle
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		th, err = tx.FindThrottle(ctx, k.key)
+		return err
+	})
+	if isNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if wait := k.rule.Wait(th, s.Now()); wait > 0 {
+		return s.refuse(ctx, what, wait, []throttleKey{k})
+	}
+	return nil
+}
+
+// refuse logs an attempt the throttles under keys refused, naming the keys
+// (loggedKey), the member they count for and the client, and returns its
+// ETHROTTLED error: too many what, and the wait.
+func (s *Service) refuse(ctx context.Context, what string, wait time.Duration, keys []throttleKey) error {
+	names := make([]string, len(keys))
+	var member *parley.User
+	for i, k := range keys {
+		names[i] = s.loggedKey(ctx, k.key)
+		member = cmp.Or(member, k.member)
+	}
+	attrs := []any{"what", what, "keys", names}
+	if member != nil {
+		attrs = append(attrs, "user", member.Username, "user_id", member.ID)
+	}
+	attrs = append(attrs, "client", clientAddr(ctx), "wait", wait)
+	s.log.WarnContext(ctx, "throttled", attrs...)
+	return parley.ThrottledError(what, wait)
 }
 
 // succeeded clears the failures under reset and takes attempt a, which
