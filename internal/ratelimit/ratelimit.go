@@ -156,9 +156,10 @@ func (l *Limiter) Allow(key string, p Policy) Decision {
 
 // Wait returns how long a request under key must wait before policy p
 // would let it through, from this server's view of the key, without
-// counting one: 0 when Allow would let it through now. It serves limits
-// that count only some requests, such as failures, but refuse all of them
-// once those are spent, before the work that tells which they are.
+// counting one: 0 when Allow would let it through now. It cannot hold
+// requests at once to a limit that counts only some of them, such as
+// failures: all may be told 0 before any counts. Take the request with
+// Allow before the work, and Refund it after, instead.
 func (l *Limiter) Wait(key string, p Policy) time.Duration {
 	now := l.clock.Now()
 	l.mu.Lock()
