@@ -48,8 +48,10 @@ type grantWorld struct {
 
 func newGrantWorld(t *testing.T) *grantWorld {
 	// Members stay signed in for a year, so that tests can move the clock
-	// past a grant's expiry.
-	env := apptest.Start(t, func(c *config.Config) { c.SessionTTL = 365 * 24 * time.Hour })
+	// past a grant's expiry. The apps' calls are not limited: dozens of
+	// apps call for alice at once, far more than all apps together may
+	// for one member (TestRateLimits_OwnAppsDoNotMultiplyAMembersAllowance).
+	env := apptest.Start(t, func(c *config.Config) { c.SessionTTL, c.RateLimitApp = 365*24*time.Hour, 0 })
 	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
