@@ -72,8 +72,8 @@ func (l Limits) limitsOf(c *parley.Caller) []limit {
 // draft-ietf-httpapi-ratelimit-headers-10, for the policy that refused the
 // request, or else the one with the least left (the first of equals), and
 // returns the error of a refused request, to be answered 429 with
-// Retry-After, after logging it. A request refused under one limit counts
-// under none.
+// Retry-After, after logging it as Limiter.LogRefusal lets it. A request
+// refused under one limit counts under none.
 func (l Limits) Admit(r *http.Request, h http.Header, c *parley.Caller, log *slog.Logger) error {
 	var (
 		shown    limit
@@ -108,7 +108,9 @@ func (l Limits) Admit(r *http.Request, h http.Header, c *parley.Caller, log *slo
 	if l.Refused != nil {
 		l.Refused(policy.Name)
 	}
-	log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", shown.key, "user", c.User.Username, "user_id", c.User.ID,
-		"client", parley.ClientAddrFromContext(r.Context()), "route", r.Pattern)
+	if n, ok := l.Limiter.LogRefusal(shown.key); ok {
+		log.WarnContext(r.Context(), "rate limited", "limit", policy.Name, "key", shown.key, "user", c.User.Username, "user_id", c.User.ID,
+			"client", parley.ClientAddrFromContext(r.Context()), "route", r.Pattern, "refusals", n)
+	}
 	return parley.ThrottledError(shown.whose, d.RetryAfter)
 }

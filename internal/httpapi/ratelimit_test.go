@@ -328,6 +328,51 @@ func TestNodes_RateLimitShared(t *testing.T) {
 	wantRefused(t, call(t, a, token, "/api/v1/me"), "member")
 }
 
+// Refusals of one key are logged one line a minute, the line counting the
+// refusals it stands for, those held back since the last line with it;
+// the metrics count every one. A throttled address's sign-ins likewise.
+func TestRateLimits_RefusalsLoggedOnceAMinute(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 1 })
+	env.Clock.Freeze()
+	alice := env.MustMember(t, "alice")
+	if l := call(t, env, alice.Token(), "/api/v1/me"); l.status != http.StatusOK {
+		t.Fatalf("the first call: %d", l.status)
+	}
+	for range 5 {
+		wantRefused(t, call(t, env, alice.Token(), "/api/v1/me"), "member")
+	}
+	env.Clock.Advance(time.Minute)
+	wantRefused(t, call(t, env, alice.Token(), "/api/v1/me"), "member")
+	var counts []any
+	for _, e := range env.LogEntries(t, "rate limited") {
+		counts = append(counts, e["refusals"])
+	}
+	if fmt.Sprint(counts) != "[1 5]" {
+		t.Errorf("six refusals, the last a minute after the others, logged with refusals %v; want two lines, of 1 and 5", counts)
+	}
+	if got := env.Metric(t, `parley_rate_limited_total{policy="member"}`); got != 6 {
+		t.Errorf(`parley_rate_limited_total{policy="member"} = %v, want 6`, got)
+	}
+
+	for i := range 20 {
+		if status, _, _ := signIn(t, env, fmt.Sprintf("ghost%02d", i), "wrong"); status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, status)
+		}
+	}
+	for range 10 {
+		if status, _, _ := signIn(t, env, "ghost00", "wrong"); status != http.StatusTooManyRequests {
+			t.Fatalf("a sign-in past the address's failures: %d, want 429", status)
+		}
+	}
+	if throttled := env.LogEntries(t, "throttled"); len(throttled) != 1 || throttled[0]["refusals"] != 1.0 {
+		t.Errorf("ten sign-ins refused at once logged as %v, want one line", throttled)
+	}
+	if got := env.Metric(t, `parley_signin_failures_total{reason="throttled"}`); got != 10 {
+		t.Errorf(`parley_signin_failures_total{reason="throttled"} = %v, want 10`, got)
+	}
+}
+
 // The Go client hands a refused call's Retry-After to its caller, who
 // cannot otherwise know how long to wait.
 func TestRateLimits_ClientReadsRetryAfter(t *testing.T) {

@@ -108,6 +108,9 @@ type Limiter struct {
 
 	mu   sync.Mutex
 	keys map[string]*bucket
+
+	// refusals holds back the log lines of refusals (LogRefusal).
+	refusals refusalLog
 }
 
 // bucket is one key as this server sees it.

@@ -37,11 +37,14 @@ var (
 // is cleared.
 var signInsPerAccount = ratelimit.Policy{Name: "sign-ins", Rate: 10.0 / 60, Burst: 30}
 
-// rateLimited logs a request that policy p refused under key and counts
-// it (Options.RateLimited), and returns its ETHROTTLED error: too many of
-// what, and when to try again.
+// rateLimited logs a request that policy p refused under key, as
+// Limiter.LogRefusal lets it, and counts it (Options.RateLimited), and
+// returns its ETHROTTLED error: too many of what, and when to try again.
 func (s *Service) rateLimited(ctx context.Context, p ratelimit.Policy, key string, wait time.Duration, what string) error {
-	s.log.WarnContext(ctx, "throttled", "what", p.Name, "keys", []string{s.loggedKey(ctx, key)}, "client", clientAddr(ctx), "wait", wait)
+	if n, ok := s.opts.Limiter.LogRefusal(key); ok {
+		s.log.WarnContext(ctx, "throttled", "what", p.Name, "keys", []string{s.loggedKey(ctx, key)}, "client", clientAddr(ctx), "wait", wait,
+			"refusals", n)
+	}
 	if s.opts.RateLimited != nil {
 		s.opts.RateLimited(p.Name)
 	}
@@ -235,8 +238,17 @@ func (s *Service) throttled(ctx context.Context, what string, k throttleKey) err
 
 // refuse logs an attempt the throttles under keys refused, naming the keys
 // (loggedKey), the member they count for and the client, and returns its
-// ETHROTTLED error: too many what, and the wait.
+// ETHROTTLED error: too many what, and the wait. The line is written as
+// Limiter.LogRefusal lets it, for the keys together.
 func (s *Service) refuse(ctx context.Context, what string, wait time.Duration, keys []throttleKey) error {
+	var key strings.Builder
+	for _, k := range keys {
+		key.WriteString(k.key + "\n")
+	}
+	refusals, ok := s.opts.Limiter.LogRefusal("throttle:" + key.String())
+	if !ok {
+		return parley.ThrottledError(what, wait)
+	}
 	names := make([]string, len(keys))
 	var member *parley.User
 	for i, k := range keys {
@@ -247,7 +259,7 @@ func (s *Service) refuse(ctx context.Context, what string, wait time.Duration, k
 	if member != nil {
 		attrs = append(attrs, "user", member.Username, "user_id", member.ID)
 	}
-	attrs = append(attrs, "client", clientAddr(ctx), "wait", wait)
+	attrs = append(attrs, "client", clientAddr(ctx), "wait", wait, "refusals", refusals)
 	s.log.WarnContext(ctx, "throttled", attrs...)
 	return parley.ThrottledError(what, wait)
 }
