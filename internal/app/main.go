@@ -104,7 +104,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies, "reverse proxies, IP addresses or CIDR prefixes separated by commas, whose X-Forwarded-For header names the client; empty trusts no header (PARLEY_TRUSTED_PROXIES)")
 	f.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts (PARLEY_SESSION_TTL)")
 	f.IntVar(&cfg.SignUpsPerAddress, "signups-per-address", cfg.SignUpsPerAddress, "accounts one client address may create through the API before each further one waits (PARLEY_SIGNUPS_PER_ADDRESS)")
-	f.Float64Var(&cfg.RateLimitApp, "rate-limit-app", cfg.RateLimitApp, "requests a second an app may make to /api/v1 through all its tokens together, 0 for no limit (PARLEY_RATE_LIMIT_APP)")
+	f.Float64Var(&cfg.RateLimitApp, "rate-limit-app", cfg.RateLimitApp, "requests a second an app may make to /api/v1 through all its tokens together (a public client's per member), and all apps together for one member, 0 for no limit (PARLEY_RATE_LIMIT_APP)")
 	f.IntVar(&cfg.RateLimitAppBurst, "rate-limit-app-burst", cfg.RateLimitAppBurst, "requests an app may make at once (PARLEY_RATE_LIMIT_APP_BURST)")
 	f.Float64Var(&cfg.RateLimitMember, "rate-limit-member", cfg.RateLimitMember, "requests a second a member may make to /api/v1 with their own sessions, and forms they may post on the pages, 0 for no limit (PARLEY_RATE_LIMIT_MEMBER)")
 	f.IntVar(&cfg.RateLimitMemberBurst, "rate-limit-member-burst", cfg.RateLimitMemberBurst, "requests a member may make at once (PARLEY_RATE_LIMIT_MEMBER_BURST)")

@@ -57,9 +57,10 @@ type Config struct {
 	// (PARLEY_SIGNUPS_PER_ADDRESS).
 	SignUpsPerAddress int
 	// RateLimitApp is how many requests a second an app may make to
-	// /api/v1 through all its tokens together (PARLEY_RATE_LIMIT_APP), and
-	// RateLimitAppBurst how many at once (PARLEY_RATE_LIMIT_APP_BURST);
-	// a rate of 0 sets no limit.
+	// /api/v1 through all its tokens together, a public client through
+	// its tokens for one member, and all apps together for one member
+	// (PARLEY_RATE_LIMIT_APP), and RateLimitAppBurst how many at once
+	// (PARLEY_RATE_LIMIT_APP_BURST); a rate of 0 sets no limit.
 	RateLimitApp      float64
 	RateLimitAppBurst int
 	// RateLimitMember is how many requests a second a member may make to
