@@ -250,7 +250,9 @@ type ThreadStore interface {
 	// back: of two writes at once, the one with the earlier time may
 	// commit last.
 	TouchThread(ctx context.Context, threadID string, t time.Time) error
-	// RenameThread sets the thread's title and records activity at t.
+	// RenameThread sets the thread's title and records activity at t. It
+	// counts one change of the thread (Thread.Version), as SetThreadBlocked,
+	// JoinThread and LeaveThread each do.
 	RenameThread(ctx context.Context, threadID, title string, t time.Time) error
 	// SetThreadBlocked sets whether the thread takes no message from its
 	// participants (Thread.Blocked).
@@ -313,7 +315,8 @@ type ParticipantStore interface {
 	// they left, and no more.
 	JoinThread(ctx context.Context, p *Participant) error
 	// LeaveThread records that the member left at t; ENOTFOUND when they
-	// are not in the thread.
+	// are not in the thread. Each of JoinThread and LeaveThread counts one
+	// change of the thread (Thread.Version).
 	LeaveThread(ctx context.Context, threadID, userID string, t time.Time) error
 	// SetReadSeq moves the member's read marker forward to seq; it never
 	// moves back. It reports whether the marker moved.

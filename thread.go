@@ -50,6 +50,10 @@ type Thread struct {
 	// Blocked marks a direct thread whose one member blocked the other:
 	// it takes no message from either until the block is lifted.
 	Blocked bool `json:"blocked,omitempty"`
+	// Version counts the changes thread.updated tells of (a member added
+	// or gone, a new title, a block made or lifted): of two copies of a
+	// thread, the one with the higher version is the newer.
+	Version int64 `json:"version"`
 
 	// DirectKey makes a direct thread unique per pair of members.
 	DirectKey string `json:"-"`

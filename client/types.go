@@ -199,6 +199,11 @@ type Thread struct {
 	// Blocked marks a direct thread one of whose two members blocked the
 	// other: it takes no new message from either until the block is lifted.
 	Blocked bool `json:"blocked,omitempty"`
+	// Version counts the changes EventThreadUpdated tells of (a member
+	// added or gone, a new title, a block made or lifted): of two copies
+	// of a thread, keep the one with the higher Version, since events may
+	// come out of order.
+	Version int64 `json:"version"`
 }
 
 // ThreadSummary is a thread as one member sees it, with the member's unread

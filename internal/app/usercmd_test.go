@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -368,6 +369,67 @@ func TestCLI_UserDeleteReachesOpenStreams(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// Events of one thread may come out of order: `parley user delete` run
+// beside a server hands its thread.updated to the server through the
+// database, a second or so late, and a member's leaving through the
+// server, after it, is told at once. Each thread.updated carries the
+// thread's version, so that a client keeping the higher holds the newer:
+// the participants of the last event bob gets may be older, never those
+// of the event with the highest version, which are as the group now is.
+func TestCLI_UserDeleteTellsThreadChangesInOrderOfVersion(t *testing.T) {
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice, bob, carol, dave := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol"), env.MustMember(t, "dave")
+	for _, friend := range []*client.Client{bob, carol, dave} {
+		apptest.MustFriends(t, alice, friend)
+	}
+	group := apptest.MustThread(t, alice, "bob", "carol", "dave")
+	bobs, err := bob.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobs.Close()
+	if out, err := run(t, env.Server.Config, "", "user", "delete", "carol", "--yes"); err != nil {
+		t.Fatalf("user delete: %v\n%s", err, out)
+	}
+	if err := dave.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	newest := client.ThreadChange{Thread: &client.Thread{Version: -1}}
+	wait, stop := context.WithTimeout(ctx, 5*time.Second)
+	defer stop()
+	for told := 0; told < 2; {
+		ev, err := bobs.Next(wait)
+		if err != nil {
+			t.Fatalf("bob told of %d of the two changes: %v", told, err)
+		}
+		if ev.Type != client.EventThreadUpdated || ev.ThreadID != group.ID {
+			continue
+		}
+		told++
+		var change client.ThreadChange
+		if err := json.Unmarshal(ev.Data, &change); err != nil {
+			t.Fatal(err)
+		}
+		if change.Thread.Version > newest.Thread.Version {
+			newest = change
+		}
+	}
+	now, err := bob.Thread(ctx, group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	participants, err := bob.Participants(ctx, group.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newest.Thread.Version != now.Version || len(newest.Participants) != len(participants) {
+		t.Errorf("the newest thread.updated by version: %d with %d participants; the group now: %d with %d",
+			newest.Thread.Version, len(newest.Participants), now.Version, len(participants))
 	}
 }
 

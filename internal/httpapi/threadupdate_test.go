@@ -297,3 +297,55 @@ func listedMuted(t *testing.T, ctx context.Context, c *client.Client, threadID s
 	t.Fatalf("thread %s is not in the list", threadID)
 	return false
 }
+
+// Every thread.updated carries the thread's version as a read of it after
+// the change gives it: when a group is started, a member added, the group
+// renamed, a member leaving, and a direct thread blocked and unblocked;
+// each change is a higher version than the one before.
+func TestThreadUpdate_EveryEventCarriesTheVersionOfItsChange(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dave := w.env.MustMember(t, "dave")
+	apptest.MustFriends(t, w.alice, dave)
+	stream := mustEvents(t, w.alice)
+	var group string
+	last := int64(-1)
+	for _, change := range []struct {
+		name   string
+		thread func() string
+		make   func() error
+	}{
+		{"a group started", func() string { return group }, func() (err error) {
+			group = apptest.MustThread(t, w.alice, "bob", "carol").ID
+			return nil
+		}},
+		{"dave added", func() string { return group }, func() error { _, err := w.alice.AddParticipant(ctx, group, "dave"); return err }},
+		{"renamed", func() string { return group }, func() error {
+			_, err := w.alice.UpdateThread(ctx, group, client.ThreadUpdate{Title: new("Trip")})
+			return err
+		}},
+		{"bob leaving", func() string { return group }, func() error { return w.bob.LeaveThread(ctx, group) }},
+		{"blocked", func() string { return w.aliceBob }, func() error { _, err := w.bob.Block(ctx, "alice"); return err }},
+		{"unblocked", func() string { return w.aliceBob }, func() error { return w.bob.Unblock(ctx, w.aliceID) }},
+	} {
+		if err := change.make(); err != nil {
+			t.Fatalf("%s: %v", change.name, err)
+		}
+		told := nextData[client.ThreadChange](t, ctx, stream, client.EventThreadUpdated)
+		read, err := w.alice.Thread(ctx, change.thread())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if told.Thread.ID != read.ID || told.Thread.Version != read.Version {
+			t.Errorf("%s: told of %s at version %d; a read of %s gives %d", change.name, told.Thread.ID, told.Thread.Version, read.ID, read.Version)
+		}
+		if read.ID == group {
+			if read.Version <= last {
+				t.Errorf("%s: version %d, not above the one before, %d", change.name, read.Version, last)
+			}
+			last = read.Version
+		}
+	}
+}

@@ -141,6 +141,7 @@ func settleDirectThread(ctx context.Context, tx parley.Tx, a, b string) (parley.
 	if err := tx.SetThreadBlocked(ctx, th.ID, th.Blocked); err != nil {
 		return parley.ThreadChange{}, err
 	}
+	th.Version++ // a change of the thread, held since it was read
 	participants, err := tx.FindParticipants(ctx, th.ID)
 	return parley.ThreadChange{Thread: th, Participants: participants}, err
 }

@@ -241,7 +241,7 @@ func (s *Service) leaveAll(ctx context.Context, tx parley.Tx, userID string, d *
 			return err
 		}
 		d.hooked = d.hooked || hooked
-		d.left = append(d.left, parley.ThreadChange{Thread: &th.Thread, Participants: people})
+		d.left = append(d.left, parley.ThreadChange{Thread: held, Participants: people})
 	}
 	return nil
 }

@@ -281,6 +281,7 @@ func startThread(ctx context.Context, tx parley.Tx, c *parley.Caller, th *parley
 		if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: m.ID, JoinedAt: th.CreatedAt}); err != nil {
 			return err
 		}
+		th.Version++ // each joining is a change of the thread
 	}
 	if th.Kind == parley.ThreadGroup {
 		if err := noteInGroup(ctx, tx, th, parley.NoteStarted, c.User.ID, "", th.Title, th.CreatedAt); err != nil {
@@ -753,7 +754,8 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 				return parley.Errorf(parley.ENOTFOUND, "that member is not in this group")
 			}
 		}
-		if _, hooked, reopened, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
+		var held *parley.Thread
+		if held, hooked, reopened, err = s.leave(ctx, tx, threadID, userID, !removing); err != nil {
 			return err
 		}
 		kind, subject := parley.NoteLeft, ""
@@ -763,7 +765,7 @@ func (s *Service) takeOut(ctx context.Context, c *parley.Caller, threadID, userI
 		if err := noteInGroup(ctx, tx, th, kind, c.User.ID, subject, "", s.Now()); err != nil {
 			return err
 		}
-		change.Thread = th
+		change.Thread = held
 		change.Participants, err = tx.FindParticipants(ctx, threadID)
 		return err
 	})
@@ -804,7 +806,11 @@ func (s *Service) leave(ctx context.Context, tx parley.Tx, threadID, userID stri
 			return nil, false, false, err
 		}
 	}
-	return th, hooked, reopened, tx.LeaveThread(ctx, threadID, userID, now)
+	if err := tx.LeaveThread(ctx, threadID, userID, now); err != nil {
+		return nil, false, false, err
+	}
+	th.Version++ // the leaving is a change of the thread, held since it was read
+	return th, hooked, reopened, nil
 }
 
 // withdrawClosing withdraws the member's closing of the thread to apps, if

@@ -771,7 +771,7 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // participants are those of the statement's start, as they were of the
 // transaction's when a statement of their own read them first. A member
 // who joins or leaves meanwhile counts the change in the thread's row
-// (membersChanged), which the post holds before it posts: if the count
+// (Thread.Version), which the post holds before it posts: if the count
 // it then holds is not the one it read, it posts nothing and the write
 // runs again, so that no one who left is told of the message, nor anyone
 // who joined left untold.
@@ -800,12 +800,12 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		WITH members AS (
 			SELECT coalesce(array_agg(user_id), '{}') AS ids FROM participants WHERE thread_id = $1 AND left_at IS NULL
 		), seen AS (
-			SELECT members_changed, blocked FROM threads WHERE id = $1
+			SELECT version, blocked FROM threads WHERE id = $1
 		), sender AS (
 			SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $3 AND left_at IS NULL FOR KEY SHARE
 		), next AS (
 			UPDATE threads SET `+pgNext+`
-			FROM sender WHERE id = $1 AND NOT blocked AND members_changed = (SELECT members_changed FROM seen)
+			FROM sender WHERE id = $1 AND NOT blocked AND version = (SELECT version FROM seen)
 			RETURNING no, last_seq, last_change, last_activity_at
 		), `+pgPost+`
 		SELECT members.ids, coalesce((SELECT seq FROM posted), 0), coalesce((SELECT change FROM posted), 0),

@@ -8,10 +8,10 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-const threadColumns = `t.id, t.kind, t.title, t.created_by, t.created_via_app, t.last_seq, t.last_activity_at, t.created_at, t.blocked`
+const threadColumns = `t.id, t.kind, t.title, t.created_by, t.created_via_app, t.last_seq, t.last_activity_at, t.created_at, t.blocked, t.version`
 
 func threadDest(th *parley.Thread, via *sql.NullString, activity, created *int64) []any {
-	return []any{&th.ID, &th.Kind, &th.Title, &th.CreatedBy, via, &th.LastSeq, activity, created, &th.Blocked}
+	return []any{&th.ID, &th.Kind, &th.Title, &th.CreatedBy, via, &th.LastSeq, activity, created, &th.Blocked, &th.Version}
 }
 
 func finishThread(th *parley.Thread, via sql.NullString, activity, created int64) {
@@ -141,7 +141,7 @@ func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) er
 }
 
 func (t *txn) RenameThread(ctx context.Context, threadID, title string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE threads SET title = $2, last_activity_at = `+laterActivity("$3")+` WHERE id = $1`, threadID, title, micros(at))
+	res, err := t.exec(ctx, `UPDATE threads SET title = $2, last_activity_at = `+laterActivity("$3")+`, version = version + 1 WHERE id = $1`, threadID, title, micros(at))
 	if err != nil {
 		return mapError("rename thread", err)
 	}
@@ -149,7 +149,7 @@ func (t *txn) RenameThread(ctx context.Context, threadID, title string, at time.
 }
 
 func (t *txn) SetThreadBlocked(ctx context.Context, threadID string, blocked bool) error {
-	res, err := t.exec(ctx, `UPDATE threads SET blocked = $2 WHERE id = $1`, threadID, blocked)
+	res, err := t.exec(ctx, `UPDATE threads SET blocked = $2, version = version + 1 WHERE id = $1`, threadID, blocked)
 	if err != nil {
 		return mapError("set thread blocked", err)
 	}
@@ -274,7 +274,7 @@ func (t *txn) FindParticipantIDs(ctx context.Context, threadID string) ([]string
 // locks it (FOR KEY SHARE), which an account's deletion, holding it FOR
 // UPDATE, makes wait until the deletion ends, when the row is read again.
 // JoinThread, as LeaveThread, counts the change in the thread's row
-// (membersChanged).
+// (changed).
 func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 	res, err := t.exec(ctx, `
 		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq, joined_seq)
@@ -286,7 +286,7 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 		err = mustAffect(res, "member")
 	}
 	if err == nil {
-		err = t.membersChanged(ctx, p.ThreadID)
+		err = t.changed(ctx, p.ThreadID)
 	}
 	return mapError("join thread", err)
 }
@@ -295,8 +295,8 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 // changes it: the one lock that conflicts with a post's FOR KEY SHARE on
 // its sender's row (postParticipantMessagePG), so that a post of theirs
 // under way at once either commits first or finds them gone. It counts
-// the change in the thread's row (membersChanged), after the member's, in
-// the order a post takes the two.
+// the change in the thread's row (changed), after the member's, in the
+// order a post takes the two.
 func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {
 	query := `UPDATE participants SET left_at = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
 	if t.pg != nil {
@@ -309,16 +309,17 @@ func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.
 		err = mustAffect(res, "participant")
 	}
 	if err == nil {
-		err = t.membersChanged(ctx, threadID)
+		err = t.changed(ctx, threadID)
 	}
 	return mapError("leave thread", err)
 }
 
-// membersChanged counts a change of who is in the thread in its row
-// (threads.members_changed), which a post on PostgreSQL compares with
-// what it read as its statement began (postParticipantMessagePG).
-func (t *txn) membersChanged(ctx context.Context, threadID string) error {
-	_, err := t.exec(ctx, `UPDATE threads SET members_changed = members_changed + 1 WHERE id = $1`, threadID)
+// changed counts a change of who is in the thread in its row
+// (Thread.Version, which a rename and a block count too, in their own
+// updates), which a post on PostgreSQL compares with what it read as its
+// statement began (postParticipantMessagePG).
+func (t *txn) changed(ctx context.Context, threadID string) error {
+	_, err := t.exec(ctx, `UPDATE threads SET version = version + 1 WHERE id = $1`, threadID)
 	return err
 }
 

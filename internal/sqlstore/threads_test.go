@@ -50,6 +50,64 @@ func TestThreads_RenameThread(t *testing.T) {
 	})
 }
 
+// A thread's Version counts each change that thread.updated tells of, on
+// every engine: a member joining, or coming back, or leaving, a new
+// title, a block made or lifted; a message posted is none.
+func TestThreads_VersionCountsEachChange(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice, bob := newUser("alice"), newUser("bob")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{alice, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			return tx.CreateThread(ctx, th)
+		})
+		version := func() int64 {
+			t.Helper()
+			var got *parley.Thread
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { got, err = tx.FindThreadByID(ctx, th.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			return got.Version
+		}
+		if v := version(); v != 0 {
+			t.Fatalf("a new thread's version: %d, want 0", v)
+		}
+		join := func(u *parley.User) func(tx parley.Tx) error {
+			return func(tx parley.Tx) error {
+				return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: parley.Now()})
+			}
+		}
+		for i, change := range []struct {
+			name  string
+			write func(tx parley.Tx) error
+		}{
+			{"alice joins", join(alice)},
+			{"bob joins", join(bob)},
+			{"renamed", func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, "Trip", parley.Now()) }},
+			{"blocked", func(tx parley.Tx) error { return tx.SetThreadBlocked(ctx, th.ID, true) }},
+			{"unblocked", func(tx parley.Tx) error { return tx.SetThreadBlocked(ctx, th.ID, false) }},
+			{"bob leaves", func(tx parley.Tx) error { return tx.LeaveThread(ctx, th.ID, bob.ID, parley.Now()) }},
+			{"bob comes back", join(bob)},
+		} {
+			mustWrite(t, db, change.write)
+			if v := version(); v != int64(i+1) {
+				t.Errorf("%s: version %d, want %d", change.name, v, i+1)
+			}
+		}
+		postN(t, db, alice, th, 2)
+		if v := version(); v != 7 {
+			t.Errorf("after two messages: version %d, want 7 still", v)
+		}
+	})
+}
+
 // JoinThread takes no one into a thread as a deleted account: ENOTFOUND,
 // and the thread stays without them.
 func TestThreads_JoinThreadRefusesADeletedAccount(t *testing.T) {
