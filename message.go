@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits on messages.
@@ -164,6 +166,16 @@ func (sh *Share) Validate() error {
 		return Errorf(EINVALID, "title must be 1 to %d printable characters", MaxShareTitleLen)
 	}
 	return nil
+}
+
+// NormalizeText returns a message's text, a share card's note or title,
+// or a search's, as Parley stores and compares it: in Unicode's composed
+// form (NFC). The same visible word comes from keyboards and pastes
+// composed (é, one character) or decomposed (e and a combining accent);
+// stored one way, each finds the other, and a message edited to what it
+// says already is no change.
+func NormalizeText(s string) string {
+	return norm.NFC.String(s)
 }
 
 // ValidateText checks a message's text: non-empty, valid UTF-8 without NUL,

@@ -48,13 +48,14 @@ type SearchPage struct {
 }
 
 // SearchText returns the text a search looks for as stores compare it:
-// trimmed of white space, its case folded (FoldCase). EINVALID when it is
+// trimmed of white space, composed as messages are stored (NormalizeText),
+// its case folded (FoldCase). EINVALID when it is
 // empty, longer than MaxSearchLen characters, or not text (IsText).
 func SearchText(q string) (string, error) {
 	if !IsText(q) {
 		return "", Errorf(EINVALID, "q must be text: UTF-8 without NUL")
 	}
-	q = strings.TrimSpace(q)
+	q = NormalizeText(strings.TrimSpace(q))
 	if q == "" || utf8.RuneCountInString(q) > MaxSearchLen {
 		return "", Errorf(EINVALID, "q must be 1 to %d characters to look for", MaxSearchLen)
 	}

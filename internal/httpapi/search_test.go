@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,51 @@ func wantFound(t *testing.T, page *client.SearchPage, want ...*client.Message) {
 	for i, m := range page.Messages {
 		if m.ID != want[i].ID || m.ThreadID != want[i].ThreadID || m.Text != want[i].Text {
 			t.Errorf("result %d is %+v, want %+v", i, m, want[i])
+		}
+	}
+}
+
+// The same visible word comes composed (é, one character, as most
+// keyboards send it) or decomposed (e and a combining accent, as text
+// pasted from some systems is): a message's text, a share card's note and
+// title are stored composed, and a search in either form finds each, in
+// any case. What an edit writes is composed too.
+func TestSearchMessages_FindsAWordHoweverItsAccentsWereTyped(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	decomposed := apptest.MustSend(t, w.bob, w.aliceBob, "meet at the cafe\u0301 Zu\u0308rich")
+	composed := apptest.MustSend(t, w.bob, w.aliceBob, "see you at the caf\u00e9 in Z\u00fcrich")
+	edited := apptest.MustSend(t, w.alice, w.aliceBob, "see you")
+	if _, err := w.alice.EditMessage(ctx, edited.ID, "see you at the Cafe\u0301"); err != nil {
+		t.Fatal(err)
+	}
+	tok := w.env.MustToken(t, w.env.MustPartner(t, "Films"), "alice", []string{"openid", "shares.write"}, apptest.Answer{})
+	card, err := w.env.Client.WithToken(tok.AccessToken).Share(ctx, client.NewShare{To: "bob", URL: "https://films.example/1", Title: "Ame\u0301lie", Note: "a film set in a cafe\u0301"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decomposed.Text != "meet at the caf\u00e9 Z\u00fcrich" || card.Share.Title != "Am\u00e9lie" || card.Text != "a film set in a caf\u00e9" {
+		t.Errorf("stored as %q, a card %q with %q; want each composed", decomposed.Text, card.Share.Title, card.Text)
+	}
+	for _, q := range []string{"caf\u00e9", "cafe\u0301", "CAF\u00c9", "CAFE\u0301"} {
+		page, err := w.alice.SearchMessages(ctx, client.SearchQuery{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []string
+		for _, m := range page.Messages {
+			found = append(found, m.ID)
+		}
+		for _, want := range []string{decomposed.ID, composed.ID, edited.ID, card.ID} {
+			if !slices.Contains(found, want) {
+				t.Errorf("a search for %+q does not find message %s: found %v", q, want, found)
+			}
+		}
+	}
+	for _, q := range []string{"Z\u00fcrich", "zu\u0308rich", "AM\u00c9LIE"} {
+		if page, err := w.alice.SearchMessages(ctx, client.SearchQuery{Text: q}); err != nil || len(page.Messages) == 0 {
+			t.Errorf("a search for %+q: %+v, %v; want it found", q, page, err)
 		}
 	}
 }

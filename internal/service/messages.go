@@ -15,6 +15,7 @@ import (
 // Draft is a message to send: its text and, when it answers an earlier
 // message of the thread, that message's seq (0 when it answers none).
 type Draft struct {
+	// Text is stored composed (parley.NormalizeText).
 	Text       string
 	ReplyToSeq int64
 }
@@ -32,6 +33,7 @@ func (s *Service) SendMessage(ctx context.Context, threadID string, d Draft, ide
 	if err != nil {
 		return nil, false, err
 	}
+	d.Text = parley.NormalizeText(d.Text)
 	if err := parley.ValidateText(d.Text); err != nil {
 		return nil, false, err
 	}
@@ -699,6 +701,7 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 	if err != nil {
 		return nil, err
 	}
+	text = parley.NormalizeText(text)
 	if err := parley.ValidateText(text); err != nil {
 		return nil, err
 	}
