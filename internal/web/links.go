@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"mvdan.cc/xurls/v2"
@@ -64,9 +62,14 @@ func writeMarked(b *strings.Builder, text, me string) {
 }
 
 // mentions returns where text mentions the member with the username: the
-// offset of each "@username", in any case, that is neither the end of a
-// word or an address before it (alice@example.com) nor the start of a
-// longer username (@alice_b, @alice.b). A dot after it ends a sentence.
+// offset of each "@username", in any case, that is not the start of a
+// longer username (@alice_b, @alice.b; a dot after it ends a sentence) nor
+// the @ of an address: the @ starts a mention unless the character before
+// it could end an address's local part, an ASCII letter or digit or one of
+// . _ % + - (alice@alice.com). Any other character may come before it, a
+// Chinese or Japanese one too, where words have no spaces between them
+// (谢谢@alice). The messenger's script offers mentions by the same rule
+// (static/messenger.js, mentionAt).
 func mentions(text, username string) []int {
 	var found []int
 	for i := 0; username != ""; {
@@ -79,7 +82,7 @@ func mentions(text, username string) []int {
 		if end > len(text) || !strings.EqualFold(text[at+1:end], username) {
 			continue
 		}
-		if before, _ := utf8.DecodeLastRuneInString(text[:at]); at > 0 && (unicode.IsLetter(before) || unicode.IsDigit(before) || strings.ContainsRune("_.@", before)) {
+		if at > 0 && localPartByte(text[at-1]) {
 			continue
 		}
 		if end < len(text) && (usernameByte(text[end]) || text[end] == '.' && end+1 < len(text) && usernameByte(text[end+1])) {
@@ -88,6 +91,13 @@ func mentions(text, username string) []int {
 		found = append(found, at)
 	}
 	return found
+}
+
+// localPartByte reports whether c may end an e-mail address's local part,
+// as mentions reads one: an ASCII letter or digit, or one of . _ % + -.
+// A byte of a character beyond ASCII is none of them.
+func localPartByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._%+-", c) >= 0
 }
 
 // usernameByte reports whether c may be part of a username other than a

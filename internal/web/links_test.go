@@ -60,8 +60,8 @@ func TestLinkify_MarksMentionsOfTheReader(t *testing.T) {
 		{"hi @Alice, @alice. and (@ALICE)!", "hi " + mark + "@Alice" + end + ", " + mark + "@alice" + end + ". and (" + mark + "@ALICE" + end + ")!"},
 		{"@alice\n@alice", mark + "@alice" + end + "\n" + mark + "@alice" + end},
 		{"ask @bob, not @alice_b, @alice.b, @alice2 or @alic", "ask @bob, not @alice_b, @alice.b, @alice2 or @alic"},
-		{"mail alice@example.com or bob@alice, x.@alice, @@alice", "mail alice@example.com or bob@alice, x.@alice, @@alice"},
-		{"é@alice 1@alice", "é@alice 1@alice"},
+		{"mail alice@example.com or bob@alice, x.@alice, 1@alice", "mail alice@example.com or bob@alice, x.@alice, 1@alice"},
+		{"a_@alice a%@alice a+@alice a-@alice", "a_@alice a%@alice a+@alice a-@alice"},
 		{"<@alice>", "&lt;" + mark + "@alice" + end + "&gt;"},
 		{"see https://example.com/@alice @alice", `see <a href="https://example.com/@alice" rel="noopener noreferrer nofollow ugc" target="_blank">https://example.com/@alice</a> ` + mark + "@alice" + end},
 		{"@", "@"},
@@ -72,6 +72,26 @@ func TestLinkify_MarksMentionsOfTheReader(t *testing.T) {
 	}
 	if got := string(linkify("@alice", "")); got != "@alice" {
 		t.Errorf("with no reader, @alice is %s", got)
+	}
+}
+
+// In Chinese and Japanese, words have no spaces between them: "@alice"
+// right after such a character, or any other that cannot end an address's
+// local part, is a mention of alice, as it is to the people who write it.
+func TestLinkify_MarksMentionsAfterTextWithoutSpaces(t *testing.T) {
+	const mark, end = `<span class="mention">`, `</span>`
+	for _, tc := range []struct{ text, want string }{
+		{"谢谢@alice", "谢谢" + mark + "@alice" + end},
+		{"請看一下@alice的消息", "請看一下" + mark + "@alice" + end + "的消息"},
+		{"ありがとう@alice", "ありがとう" + mark + "@alice" + end},
+		{"確認お願いします。@Alice", "確認お願いします。" + mark + "@Alice" + end},
+		{"café@alice, —@alice", "café" + mark + "@alice" + end + ", —" + mark + "@alice" + end},
+		{"@@alice", "@" + mark + "@alice" + end},
+		{"谢谢@alice_b, 谢谢alice@alice.com", "谢谢@alice_b, 谢谢alice@alice.com"},
+	} {
+		if got := string(linkify(tc.text, "alice")); got != tc.want {
+			t.Errorf("linkify(%q, alice)\n got %s\nwant %s", tc.text, got, tc.want)
+		}
 	}
 }
 

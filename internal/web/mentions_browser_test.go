@@ -13,8 +13,9 @@ import (
 // TestMessenger_Browser_MentionPicker: in a group, "@" and the start of a
 // username or of a word of a name offer the other members to mention, in
 // a list the caret stays beside; arrows choose, Enter or Tab takes one
-// without sending, Escape closes the list; "@" within a word offers no
-// one. At a phone's width too, the list is within the screen.
+// without sending, Escape closes the list; "@" where an address's could
+// be (mail x@) offers no one, but right after Chinese text it does. At a
+// phone's width too, the list is within the screen.
 func TestMessenger_Browser_MentionPicker(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -86,6 +87,10 @@ func TestMessenger_Browser_MentionPicker(t *testing.T) {
 	check(kb.ArrowUp, "Caroline Ode@carol | Member bob@bob: Hi @carol and @od @bob @")
 	check("\t", "closed: Hi @carol and @od @bob @carol ")
 	check("mail x@", "closed: Hi @carol and @od @bob @carol mail x@")
+	// Right after Chinese or Japanese text, where words have no spaces
+	// between them, "@" offers them as the server marks mentions there.
+	check(" 谢谢@b", "Member bob@bob: Hi @carol and @od @bob @carol mail x@ 谢谢@b")
+	check("\t", "closed: Hi @carol and @od @bob @carol mail x@ 谢谢@bob ")
 	check("\r", "closed: ")
-	waitFor(t, b, `[...document.querySelectorAll("#messages .mine .bubble")].some((m) => m.textContent === "Hi @carol and @od @bob @carol mail x@")`)
+	waitFor(t, b, `[...document.querySelectorAll("#messages .mine .bubble")].some((m) => m.textContent.trim() === "Hi @carol and @od @bob @carol mail x@ 谢谢@bob")`)
 }

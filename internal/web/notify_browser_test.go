@@ -76,17 +76,19 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 		t.Errorf("after a message in a muted chat the page showed %d notifications (%v), want only the one of bob's", n, err)
 	}
 	// A message that mentions her there still shows, as the server marks
-	// mentions: not an address or a longer username.
+	// mentions: not an address or a longer username, but right after
+	// Chinese text, which has no spaces between words.
 	apptest.MustSend(t, carol, group.ID, "not @alice_b, write to bob@alice")
 	apptest.MustSend(t, carol, group.ID, "@Alice, can you bring the wine?")
-	waitFor(t, a, `window.shown.some((n) => n.body === "@Alice, can you bring the wine?")`)
-	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown.map((n) => n.body)`)); err != nil || len(got) != 2 {
-		t.Errorf("after a mention in a muted chat the page showed %q (%v), want bob's and the mention", got, err)
+	apptest.MustSend(t, carol, group.ID, "谢谢@alice")
+	waitFor(t, a, `window.shown.some((n) => n.body === "谢谢@alice")`)
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown.map((n) => n.body)`)); err != nil || len(got) != 3 || got[1] != "@Alice, can you bring the wine?" {
+		t.Errorf("after mentions in a muted chat the page showed %q (%v), want bob's and the two mentions", got, err)
 	}
 	apptest.Screenshot(t, a, "muted")
 	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/t/"+group.ID), chromedp.WaitVisible(chromedp.CSS(`#thread-head`))))
-	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".mention")].map((m) => m.textContent)`)); err != nil || len(got) != 1 || got[0] != "@Alice" {
-		t.Errorf("the group marks %q (%v) as mentions of alice, want @Alice", got, err)
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".mention")].map((m) => m.textContent)`)); err != nil || len(got) != 2 || got[0] != "@Alice" || got[1] != "@alice" {
+		t.Errorf("the group marks %q (%v) as mentions of alice, want @Alice and @alice", got, err)
 	}
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`.manage summary`)), chromedp.WaitVisible(chromedp.CSS(`.manage form.mute button`))))
 	if got := text(t, a, `.manage form.mute button`); got != "Unmute this chat" {

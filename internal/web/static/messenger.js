@@ -932,10 +932,14 @@ if (text && list) {
       .map((h) => ({ username: h.textContent.slice(1), name: h.dataset.name }))
       .filter((p) => p.username !== body.dataset.username);
   // mentionAt returns where the mention the caret ends starts, and what of
-  // it is typed, lowered; null when the caret ends none.
+  // it is typed, lowered; null when the caret ends none. An @ starts a
+  // mention unless the character before it could end an address's local
+  // part (an ASCII letter or digit or one of . _ % + -), so that one right
+  // after Chinese or Japanese text does: the rule the server marks
+  // mentions by (internal/web/links.go, mentions).
   const mentionAt = () => {
     if (text.selectionStart !== text.selectionEnd) return null;
-    const m = /(?<![\p{L}\p{N}_.@])@([\p{L}\p{N}_.]{0,32})$/u.exec(text.value.slice(0, text.selectionStart));
+    const m = /(?<![A-Za-z0-9._%+\-])@([\p{L}\p{N}_.]{0,32})$/u.exec(text.value.slice(0, text.selectionStart));
     return m && { start: m.index, typed: m[1].toLowerCase() };
   };
   function showChosen() {
@@ -1098,10 +1102,11 @@ const canNotify = "Notification" in window;
 const notifying = () => canNotify && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "on";
 
 // mentionsMe reports whether a text mentions the member ("@username", in
-// any case), by the rule the server marks mentions with (internal/web,
-// mentions): not the end of a word or an address, nor the start of a
-// longer username.
-const mention = new RegExp(`(?<![\\p{L}\\p{N}_.@])@${(body.dataset.username || "-").replaceAll(".", "\\.")}(?![a-z0-9_]|\\.[a-z0-9_])`, "iu");
+// any case), by the rule the server marks mentions with (internal/web/
+// links.go, mentions): not after a character that could end an address's
+// local part (an ASCII letter or digit or one of . _ % + -), nor the start
+// of a longer username.
+const mention = new RegExp(`(?<![A-Za-z0-9._%+\\-])@${(body.dataset.username || "-").replaceAll(".", "\\.")}(?![a-z0-9_]|\\.[a-z0-9_])`, "iu");
 const mentionsMe = (text) => mention.test(text);
 
 async function notify(ev) {
