@@ -76,13 +76,14 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 		t.Errorf("after a message in a muted chat the page showed %d notifications (%v), want only the one of bob's", n, err)
 	}
 	// A message that mentions her there still shows, as the server marks
-	// mentions: not an address or a longer username, but right after
-	// Chinese text, which has no spaces between words.
+	// mentions: not an address, a web address or a longer username, but
+	// right after Chinese text, which has no spaces between words.
 	apptest.MustSend(t, carol, group.ID, "not @alice_b, write to bob@alice")
+	apptest.MustSend(t, carol, group.ID, "her profile: https://mastodon.social/@alice")
 	apptest.MustSend(t, carol, group.ID, "@Alice, can you bring the wine?")
 	apptest.MustSend(t, carol, group.ID, "谢谢@alice")
-	waitFor(t, a, `window.shown.some((n) => n.body === "谢谢@alice")`)
-	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown.map((n) => n.body)`)); err != nil || len(got) != 3 || got[1] != "@Alice, can you bring the wine?" {
+	waitFor(t, a, `window.shown.some((n) => n.body === "@Alice, can you bring the wine?") && window.shown.some((n) => n.body === "谢谢@alice")`)
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown.map((n) => n.body)`)); err != nil || len(got) != 3 {
 		t.Errorf("after mentions in a muted chat the page showed %q (%v), want bob's and the two mentions", got, err)
 	}
 	apptest.Screenshot(t, a, "muted")

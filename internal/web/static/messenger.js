@@ -1101,13 +1101,17 @@ const notifyKey = "parley.notifications";
 const canNotify = "Notification" in window;
 const notifying = () => canNotify && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "on";
 
-// mentionsMe reports whether a text mentions the member ("@username", in
-// any case), by the rule the server marks mentions with (internal/web/
-// links.go, mentions): not after a character that could end an address's
-// local part (an ASCII letter or digit or one of . _ % + -), nor the start
-// of a longer username.
-const mention = new RegExp(`(?<![A-Za-z0-9._%+\\-])@${(body.dataset.username || "-").replaceAll(".", "\\.")}(?![a-z0-9_]|\\.[a-z0-9_])`, "iu");
-const mentionsMe = (text) => mention.test(text);
+// mentionsMe reports whether a message in a chat mentions the member, as
+// the server marks mentions in the messages it renders (internal/web/
+// links.go, linkify), which alone decides: not within a web address, for
+// one. A text without "@username" in it, in any case, cannot; one with it
+// is fetched rendered, the one message, and read for its mark.
+async function mentionsMe(threadID, m) {
+  const me = `@${body.dataset.username || "-"}`.toLowerCase();
+  if (!m.seq || !(m.text || "").toLowerCase().includes(me)) return false;
+  const doc = await part(`/t/${encodeURIComponent(threadID)}/messages?after=${m.seq - 1}&limit=1`);
+  return !!doc.querySelector(`#m${m.seq} .mention`);
+}
 
 async function notify(ev) {
   const m = ev.data;
@@ -1115,7 +1119,7 @@ async function notify(ev) {
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
   const item = await inboxEntry(ev.thread_id);
   const what = m.kind === "share" ? m.share?.title : m.text;
-  if (item?.closest("li").classList.contains("muted") && !mentionsMe(m.text || "")) return;
+  if (item?.closest("li").classList.contains("muted") && !(await mentionsMe(ev.thread_id, m))) return;
   // A group's message names the group too, as the inbox names it.
   const who = m.sender?.display_name || "New message";
   const chat = item?.querySelector(".tname").textContent;
