@@ -95,6 +95,9 @@ type shell struct {
 	// account, as the server holds it, decides, as it decides who may
 	// open them.
 	Operator bool
+	// Blocked are the IDs of the members the member blocks, separated by
+	// spaces: the script shows no notification of their messages.
+	Blocked string
 }
 
 // inboxList is one page of the inbox: the member's threads by latest
@@ -298,7 +301,15 @@ func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if current != "" {
 		sh.Section = sectionChats
 	}
-	var err error
+	blocked, err := p.svc.BlockedMembers(ctx)
+	if err != nil {
+		return sh, err
+	}
+	ids := make([]string, len(blocked))
+	for i, b := range blocked {
+		ids[i] = b.User.ID
+	}
+	sh.Blocked = strings.Join(ids, " ")
 	sh.Inbox, err = p.inbox(ctx, current, r.URL.Query().Get(chatsParam))
 	return sh, err
 }

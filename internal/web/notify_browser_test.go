@@ -119,6 +119,56 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	}
 }
 
+// TestMessenger_Browser_NoNotificationFromABlockedMember: a member alice
+// blocked, who still shares groups with her, shows her no notification of
+// their messages, in a group she did not mute nor by mentioning her in one
+// she did, where a mention would otherwise show through the mute.
+func TestMessenger_Browser_NoNotificationFromABlockedMember(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, bob, carol)
+	group := func(title string) string {
+		t.Helper()
+		g, err := bob.CreateThread(ctx, client.NewThread{Participants: []string{"alice", "carol"}, Title: title, Kind: client.ThreadGroup})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.ID
+	}
+	plans, muted := group("Plans"), group("Quiet")
+	on := true
+	if _, err := alice.UpdateThread(ctx, muted, client.ThreadUpdate{Muted: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Block(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+
+	a := apptest.Chromium(t)
+	allowNotifications(t, a, env.URL)
+	signInBrowser(t, a, env.URL, "alice")
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#notify-toggle`))))
+	waitFor(t, a, `document.getElementById("notify-state").textContent === "On in this browser."`)
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	_, err := chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = []; window.Notification = class extends Notification {
+		constructor(title, options) { super(title, options); window.shown.push(options.body); }
+	}; true`))
+	must(t, err)
+	apptest.MustSend(t, carol, plans, "what about Friday?")
+	apptest.MustSend(t, carol, muted, "@alice look at me")
+	apptest.MustSend(t, bob, muted, "@alice and you?")
+	apptest.MustSend(t, bob, plans, "Friday works")
+	waitFor(t, a, `window.shown.includes("Friday works") && window.shown.includes("@alice and you?")`)
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown`)); err != nil || len(got) != 2 {
+		t.Errorf("the page showed %q (%v), want bob's two alone", got, err)
+	}
+}
+
 // allowNotifications grants the browser's permission to show notifications
 // to the pages of origin, as a member who allowed them would.
 func allowNotifications(t *testing.T, ctx context.Context, origin string) {

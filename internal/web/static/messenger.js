@@ -1095,8 +1095,9 @@ new MutationObserver(localTimes).observe(body, { childList: true, subtree: true 
 // With the browser's permission, and the member's choice, kept in this
 // browser, a message that comes while the member is not looking at its
 // chat shows as a notification: who wrote, and the start of what; none for
-// a chat the member muted, as the inbox, refreshed first, marks it. The
-// account page's Notifications card asks for both.
+// a chat the member muted, as the inbox, refreshed first, marks it, unless
+// it mentions them, and none from a member they blocked. The account
+// page's Notifications card asks for both.
 const notifyKey = "parley.notifications";
 const canNotify = "Notification" in window;
 const notifying = () => canNotify && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "on";
@@ -1113,9 +1114,14 @@ async function mentionsMe(threadID, m) {
   return !!doc.querySelector(`#m${m.seq} .mention`);
 }
 
+// blocked holds the members the member blocked, as the page came: a
+// message of theirs, in a group both are in, never notifies, not even one
+// that mentions the member in a chat they muted.
+const blocked = new Set((body.dataset.blocked || "").split(" ").filter(Boolean));
+
 async function notify(ev) {
   const m = ev.data;
-  if (!notifying() || !m || m.sender?.id === body.dataset.me) return;
+  if (!notifying() || !m || m.sender?.id === body.dataset.me || blocked.has(m.sender?.id)) return;
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
   const item = await inboxEntry(ev.thread_id);
   const what = m.kind === "share" ? m.share?.title : m.text;
