@@ -246,6 +246,12 @@ func (t *txn) CloseThreadToApps(ctx context.Context, threadID, userID string, at
 
 func (t *txn) ReopenThreadToApps(ctx context.Context, threadID, userID string) (bool, error) {
 	const op = "reopen thread to apps"
+	// The thread's row first, on PostgreSQL: two closings withdrawn at
+	// once would otherwise each find the other's still there, and neither
+	// set where apps see the thread from.
+	if _, err := t.FindThreadByID(ctx, threadID); err != nil {
+		return false, err
+	}
 	res, err := t.exec(ctx, `DELETE FROM thread_app_closures WHERE thread_id = $1 AND user_id = $2`, threadID, userID)
 	if err != nil {
 		return false, mapError(op, err)

@@ -284,3 +284,152 @@ func TestMessages_AReachedPageHoldsToItsReach(t *testing.T) {
 		}
 	})
 }
+
+// Two closings of a thread to apps withdrawn at once, by two writes (one
+// member reopening it, another's account deleted, which withdraws theirs):
+// the second waits for the first, and finds no closing left, so apps see
+// the thread from its next message on, not from its first, on every
+// engine. On PostgreSQL each would otherwise find the other's closing,
+// uncommitted, still there, and neither set where apps see from.
+func TestThreads_ClosingsWithdrawnAtOnceOpenTheThreadFromItsNextMessage(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		x, y := newUser("xavier"), newUser("yolanda")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: x.ID, LastActivityAt: now, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{x, y} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			for _, u := range []*parley.User{x, y} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+					return err
+				}
+				if _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		postN(t, db, x, th, 2)
+		firstDone, secondBegun := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- db.Write(ctx, func(tx parley.Tx) error {
+				if _, err := tx.ReopenThreadToApps(ctx, th.ID, x.ID); err != nil {
+					return err
+				}
+				select {
+				case <-firstDone: // a run again
+				default:
+					close(firstDone)
+				}
+				// The second begins meanwhile: it waits, or, where it
+				// does not, finds this closing withdrawn uncommitted.
+				select {
+				case <-secondBegun:
+				case <-time.After(time.Second):
+				}
+				time.Sleep(100 * time.Millisecond)
+				return nil
+			})
+		}()
+		<-firstDone
+		close(secondBegun)
+		err := db.Write(ctx, func(tx parley.Tx) error {
+			_, err := tx.ReopenThreadToApps(ctx, th.ID, y.ID)
+			return err
+		})
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r *parley.ThreadReach
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) { r, err = tx.FindThreadReach(ctx, parley.NewID(), th.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if from, ok := r.From(parley.ThreadScopeAll); !ok || from != 3 {
+			t.Errorf("reopened by both at once: apps see from %d (%t), want from 3, after the two messages said while it was closed", from, ok)
+		}
+	})
+}
+
+// Migration 57 leaves a thread that was reopened to apps before it to
+// every app from the first message after its last reopening on, as a
+// reopening since does: not one still closed, whose reopening will say,
+// nor one never closed.
+func TestMigration0057_AThreadReopenedBeforeIsAppsFromItsReopening(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db, open := atVersion(t, engine, sqlstore.SchemaVersion())
+			store := open()
+			alice, bob := newUser("alice"), newUser("bob")
+			start := parley.Now().Add(-time.Hour)
+			at := func(minutes int) time.Time { return start.Add(time.Duration(minutes) * time.Minute) }
+			thread := func(title string) *parley.Thread {
+				return &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: title, CreatedBy: alice.ID, LastActivityAt: start, CreatedAt: start}
+			}
+			reopened, closed, never := thread("reopened"), thread("closed"), thread("never closed")
+			notice := func(th *parley.Thread, kind string, minutes int) *parley.ThreadNotice {
+				return &parley.ThreadNotice{ID: parley.NewID(), ThreadID: th.ID, Kind: kind, At: at(minutes), By: bob.Ref()}
+			}
+			post := func(tx parley.Tx, th *parley.Thread, minutes int) error {
+				return tx.PostMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: alice.Ref(), Kind: parley.MessageKindText, Text: "m", CreatedAt: at(minutes)})
+			}
+			mustWrite(t, store, func(tx parley.Tx) error {
+				for _, u := range []*parley.User{alice, bob} {
+					if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+						return err
+					}
+				}
+				for _, th := range []*parley.Thread{reopened, closed, never} {
+					if err := tx.CreateThread(ctx, th); err != nil {
+						return err
+					}
+					for _, minutes := range []int{1, 2, 4, 6} { // closed at 3, reopened at 5
+						if err := post(tx, th, minutes); err != nil {
+							return err
+						}
+					}
+				}
+				for _, n := range []*parley.ThreadNotice{
+					notice(reopened, parley.NoticeAppsClosed, 3), notice(reopened, parley.NoticeAppsReopened, 5),
+					notice(closed, parley.NoticeAppsClosed, 3), notice(closed, parley.NoticeAppsReopened, 5),
+				} {
+					if err := tx.AddThreadNotice(ctx, n); err != nil {
+						return err
+					}
+				}
+				_, err := tx.CloseThreadToApps(ctx, closed.ID, bob.ID, at(7))
+				return err
+			})
+			if err := store.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sqlstore.MigrateDownTo(ctx, db, engine, 56); err != nil {
+				t.Fatal(err)
+			}
+			store = open()
+			defer store.Close()
+			for th, want := range map[*parley.Thread]int64{reopened: 4, closed: 0, never: 0} {
+				var r *parley.ThreadReach
+				if err := store.Read(ctx, func(tx parley.Tx) (err error) { r, err = tx.FindThreadReach(ctx, parley.NewID(), th.ID); return err }); err != nil {
+					t.Fatal(err)
+				}
+				if r.AppsFromSeq != want {
+					t.Errorf("%s: apps see it from %d, want %d", th.Title, r.AppsFromSeq, want)
+				}
+			}
+		})
+	}
+}
