@@ -412,8 +412,9 @@ type MessageDeleted struct {
 // that keeps markers from events moves it from the message.created
 // (EventMessageCreated). A Message its sender sent themselves (Via nil)
 // moves their marker to its Seq; one an app sent for them (Via set) moves
-// it to its Seq only when the marker was at Seq-1, and otherwise leaves it
-// where it was: an app's message reads nothing for the member, so what
+// it to its Seq only when nothing before it was unread for them (the
+// marker at Seq-1, or they joined the group after that message), and
+// otherwise leaves it where it was: an app's message reads nothing for the member, so what
 // they had not read stays unread, and so does the app's message.
 type ReadUpdated struct {
 	ThreadID string `json:"thread_id"`

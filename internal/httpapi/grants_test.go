@@ -1018,6 +1018,27 @@ func TestGrants_AppPostMarksNothingRead(t *testing.T) {
 	if seq, unread, seen := marker(t); seq != mine.Seq || unread != 0 || seen != mine.Seq {
 		t.Errorf("after her own message %d, alice's marker is %d (bob sees %d), %d unread; want %d, 0", mine.Seq, seq, seen, unread, mine.Seq)
 	}
+
+	// Added to a group after two messages, alice has nothing unread there,
+	// though her marker never moved: the app's message for her is not
+	// unread either.
+	g, err := w.bob.CreateThread(ctx, client.NewThread{Participants: []string{"carol"}, Title: "Bob and Carol", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := g.ID
+	apptest.MustSend(t, w.bob, group, "before alice came")
+	if _, err := w.bob.AddParticipant(ctx, group, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	joined, err := w.env.Client.WithToken(w.env.MustToken(t, w.env.MustPartner(t, "Greeter"), "alice", []string{"openid", "messages.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{group}}).AccessToken).SendMessage(ctx, group, "hello all (sent for alice)", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th, err := w.alice.Thread(ctx, group); err != nil || th.UnreadCount != 0 || th.LastReadSeq != joined.Seq {
+		t.Errorf("after her app's first message %d in a group she was added to: %+v, %v; want her marker at it, nothing unread", joined.Seq, th, err)
+	}
 }
 
 // A member who left a thread is no longer told who is in it: a grant that

@@ -402,11 +402,18 @@ func (t *txn) postMessage(ctx context.Context, m *parley.Message, cond string) (
 // message's seq, $4 whether an app wrote it) under which a post moves the
 // sender's read marker to the message. A member's own post marks the
 // thread read for them up to it: they wrote after whatever came before.
-// An app's post for them moves the marker only from the message before,
-// where the member had read everything: so their own message is not
-// counted unread, and no message they have not seen is counted read by
-// an app, whose post says nothing of what the member read.
-const postMarked = `last_read_seq < $3 AND (NOT $4 OR last_read_seq = $3 - 1)`
+// An app's post for them moves the marker only when nothing before it
+// was unread for them (their marker, or where they joined, at the message
+// before: ThreadSummary.UnreadAfter): so their own message is not counted
+// unread, and no message they have not seen is counted read by an app,
+// whose post says nothing of what the member read.
+const postMarked = `last_read_seq < $3 AND (NOT $4 OR ` + unreadAfter + ` = $3 - 1)`
+
+// unreadAfter is, in SQL, the last message of the thread before the
+// first a participant's row counts unread (ThreadSummary.UnreadAfter, but
+// the thread's last): the later of their read marker and where they
+// joined.
+const unreadAfter = `CASE WHEN last_read_seq > joined_seq THEN last_read_seq ELSE joined_seq END`
 
 // PostParticipantMessage checks that the thread is not blocked in the
 // update of its row that numbers the message, which a send makes anyway.
