@@ -528,7 +528,9 @@ type GrantStore interface {
 	// AddGrantThread brings a thread into a grant; a thread already in it
 	// keeps its earlier first message, and it reports false.
 	AddGrantThread(ctx context.Context, gt GrantThread) (bool, error)
-	// FindGrantThreads returns the threads a grant lists, oldest first.
+	// FindGrantThreads returns the threads a grant lists, oldest first,
+	// each from the first message the app may see (ThreadReach.From, but
+	// whether it is closed to apps now).
 	FindGrantThreads(ctx context.Context, grantID string) ([]GrantThread, error)
 	// RemoveGrantThread takes a thread out of a grant; ENOTFOUND when the
 	// grant does not list it.
@@ -537,7 +539,8 @@ type GrantStore interface {
 	FindThreadReach(ctx context.Context, grantID, threadID string) (*ThreadReach, error)
 	// FindThreadGrants returns the grants in force at t, of the thread's
 	// current participants and of active apps, or with suspendedToo of
-	// suspended apps as well, that reach the thread.
+	// suspended apps as well, that reach the thread, each from the first
+	// message its app may see, as FindGrantThreads says.
 	FindThreadGrants(ctx context.Context, threadID string, t time.Time, suspendedToo bool) ([]ThreadGrant, error)
 	// FindGrantUse counts the calls a grant's app made on its member's data,
 	// from the member's access log, logged reads included.

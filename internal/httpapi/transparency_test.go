@@ -484,6 +484,28 @@ func TestThreadAppAccess_AReopenedThreadIsAppsFromItsOpening(t *testing.T) {
 			t.Errorf("%s: the thread in the app's list: %+v, last %+v; want its last message, and all it counts unread, what was said after the opening", name, th, th.LastMessage)
 		}
 	}
+	// The members are told so: the thread's apps, and alice's connected
+	// apps, say where each app sees it from.
+	panel, err := w.alice.ThreadApps(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range panel.Apps {
+		if g.VisibleFromSeq != after.Seq {
+			t.Errorf("the thread's apps say %s sees it from %d; it does from %d", g.AppName, g.VisibleFromSeq, after.Seq)
+		}
+	}
+	connected, err := w.alice.ConnectedApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range connected {
+		for _, th := range g.Threads {
+			if th.ThreadID == group && th.VisibleFromSeq != after.Seq {
+				t.Errorf("alice's connected apps say %s sees the group from %d; it does from %d", g.AppName, th.VisibleFromSeq, after.Seq)
+			}
+		}
+	}
 }
 
 // TestThreadAppAccess_ListsOnlyAppsThatReachIt: the apps a thread's
