@@ -173,9 +173,15 @@ func (sh *Share) Validate() error {
 // form (NFC). The same visible word comes from keyboards and pastes
 // composed (é, one character) or decomposed (e and a combining accent);
 // stored one way, each finds the other, and a message edited to what it
-// says already is no change.
-func NormalizeText(s string) string {
-	return norm.NFC.String(s)
+// says already is no change. A few characters, which Unicode never
+// composes, make the composed form longer (U+0958 is two): s, within its
+// limit of max characters as sent, is returned as it is when its composed
+// form would be over it, so that what is stored holds to its limit.
+func NormalizeText(s string, max int) string {
+	if c := norm.NFC.String(s); utf8.RuneCountInString(c) <= max {
+		return c
+	}
+	return s
 }
 
 // ValidateText checks a message's text: non-empty, valid UTF-8 without NUL,

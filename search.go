@@ -55,11 +55,11 @@ func SearchText(q string) (string, error) {
 	if !IsText(q) {
 		return "", Errorf(EINVALID, "q must be text: UTF-8 without NUL")
 	}
-	q = NormalizeText(strings.TrimSpace(q))
+	q = strings.TrimSpace(q)
 	if q == "" || utf8.RuneCountInString(q) > MaxSearchLen {
 		return "", Errorf(EINVALID, "q must be 1 to %d characters to look for", MaxSearchLen)
 	}
-	return FoldCase(q), nil
+	return FoldCase(NormalizeText(q, MaxSearchLen)), nil
 }
 
 // FoldCase returns s as a search compares it, whatever its case: each

@@ -160,6 +160,11 @@ func TestSearchMessages_FindsAWordHoweverItsAccentsWereTyped(t *testing.T) {
 			}
 		}
 	}
+	// Limits are on the text as sent: the few characters Unicode never
+	// composes come out of NFC longer (U+0958, one, is two).
+	if _, err := w.alice.SendMessage(ctx, w.aliceBob, strings.Repeat("\u0958", parley.MaxTextLen), ""); err != nil {
+		t.Errorf("a text of the longest there may be, longer composed: %v", err)
+	}
 	for _, q := range []string{"Z\u00fcrich", "zu\u0308rich", "AM\u00c9LIE"} {
 		if page, err := w.alice.SearchMessages(ctx, client.SearchQuery{Text: q}); err != nil || len(page.Messages) == 0 {
 			t.Errorf("a search for %+q: %+v, %v; want it found", q, page, err)

@@ -33,10 +33,10 @@ func (s *Service) SendMessage(ctx context.Context, threadID string, d Draft, ide
 	if err != nil {
 		return nil, false, err
 	}
-	d.Text = parley.NormalizeText(d.Text)
 	if err := parley.ValidateText(d.Text); err != nil {
 		return nil, false, err
 	}
+	d.Text = parley.NormalizeText(d.Text, parley.MaxTextLen)
 	if d.ReplyToSeq < 0 {
 		return nil, false, errNoMessageToAnswer
 	}
@@ -701,10 +701,10 @@ func (s *Service) EditMessage(ctx context.Context, messageID, text string) (*par
 	if err != nil {
 		return nil, err
 	}
-	text = parley.NormalizeText(text)
 	if err := parley.ValidateText(text); err != nil {
 		return nil, err
 	}
+	text = parley.NormalizeText(text, parley.MaxTextLen)
 	var msg *parley.Message
 	var recipients []string
 	var edited, hooked bool

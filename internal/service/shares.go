@@ -34,16 +34,16 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 	if err != nil {
 		return nil, false, err
 	}
-	card := &parley.Share{URL: strings.TrimSpace(in.URL), Title: parley.NormalizeText(strings.TrimSpace(in.Title))}
+	card := &parley.Share{URL: strings.TrimSpace(in.URL), Title: strings.TrimSpace(in.Title)}
 	if err := card.Validate(); err != nil {
 		return nil, false, err
 	}
-	in.Note = parley.NormalizeText(in.Note)
 	if in.Note != "" {
 		if err := parley.ValidateText(in.Note); err != nil {
 			return nil, false, parley.Errorf(parley.EINVALID, "note: %s", parley.ErrorMessage(err))
 		}
 	}
+	card.Title, in.Note = parley.NormalizeText(card.Title, parley.MaxShareTitleLen), parley.NormalizeText(in.Note, parley.MaxTextLen)
 	if in.IdempotencyKey != "" {
 		if err := parley.ValidateIdempotencyKey(in.IdempotencyKey); err != nil {
 			return nil, false, err
