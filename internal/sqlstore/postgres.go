@@ -726,7 +726,7 @@ const pgPost = `
 		), marker AS (
 			UPDATE participants SET last_read_seq = posted.seq FROM posted
 			WHERE thread_id = $1 AND user_id = $3 AND last_read_seq < posted.seq
-				AND ($7::text IS NULL OR `+unreadAfter+` = posted.seq - 1)
+				AND ($7::text IS NULL OR ` + unreadAfter + ` = posted.seq - 1)
 		)`
 
 // pgPostArgs are the values of pgPost's parameters: messageArgs' but the
