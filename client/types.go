@@ -284,7 +284,8 @@ type Message struct {
 	// Reactions are the members' reactions, grouped by emoji in the order
 	// each was first given; none once it was deleted.
 	Reactions []Reaction `json:"reactions,omitempty"`
-	// Via names the app the message was written through, if any.
+	// Via names the app the message was written through, if any: to a
+	// member always, to an app only when it is the app itself.
 	Via *Via `json:"via,omitempty"`
 	// Share is the card of a share message; its note is the message's text.
 	Share *Share `json:"share,omitempty"`
@@ -414,8 +415,10 @@ type MessageDeleted struct {
 // moves their marker to its Seq; one an app sent for them (Via set) moves
 // it to its Seq only when nothing before it was unread for them (the
 // marker at Seq-1, or they joined the group after that message), and
-// otherwise leaves it where it was: an app's message reads nothing for the member, so what
-// they had not read stays unread, and so does the app's message.
+// otherwise leaves it where it was: an app's message reads nothing for
+// the member, so what they had not read stays unread, and so does the
+// app's message. An app, which sees Via only on its own messages, cannot
+// tell another app's from the member's: it reads the markers (Thread).
 type ReadUpdated struct {
 	ThreadID string `json:"thread_id"`
 	UserID   string `json:"user_id"`

@@ -607,7 +607,8 @@ func TestGrants_AppStartedThreads(t *testing.T) {
 // A thread started through an app names it (created_via_app) to its
 // members and to that app, never to another app: which other apps its
 // member uses is not one app's to learn, from the thread, the list or a
-// thread.updated event.
+// thread.updated event; nor from a message the app wrote (via), in a
+// page, a thread's last message or a message.created event.
 func TestGrants_AnAppLearnsNoOtherAppAThreadWasStartedThrough(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -646,6 +647,28 @@ func TestGrants_AnAppLearnsNoOtherAppAThreadWasStartedThrough(t *testing.T) {
 		if via != "" {
 			t.Errorf("another app reads in %s created_via_app %q", what, via)
 		}
+	}
+
+	sent, err := w.env.Client.WithToken(ptok.AccessToken).SendMessage(ctx, started.ID, "Flights booked", "")
+	if err != nil || sent.Via == nil {
+		t.Fatalf("Planner's message: %+v, %v; want it naming Planner to Planner", sent, err)
+	}
+	created := nextData[client.Message](t, wait, stream, client.EventMessageCreated)
+	page, err := otherApp.Messages(ctx, started.ID, client.MessagesQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := otherApp.Thread(ctx, started.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, m := range map[string]*client.Message{"message.created": &created, "the page": page.Messages[len(page.Messages)-1], "the last message": read.LastMessage} {
+		if m == nil || m.ID != sent.ID || m.Via != nil {
+			t.Errorf("another app reads in %s %+v; want Planner's message with no via", what, m)
+		}
+	}
+	if mine, err := w.alice.Messages(ctx, started.ID, client.MessagesQuery{}); err != nil || mine.Messages[len(mine.Messages)-1].Via == nil {
+		t.Errorf("alice reads her message with no via: %v", err)
 	}
 }
 

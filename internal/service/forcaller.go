@@ -9,22 +9,41 @@ import (
 )
 
 // A message is handed to each caller as that caller may see it: its share
-// card with the caller's own link (linkShares), and its reactions as far
-// as an app's grant lets it read them (hideReactions). Reads and replies go
-// through forCaller, events through forCallerEvent.
+// card with the caller's own link (linkShares), its reactions as far as an
+// app's grant lets it read them (hideReactions), and, for an app, the app
+// it was written through only when that is the app itself (hideOtherApps).
+// Reads and replies go through forCaller, events through forCallerEvent.
 
 // forCaller makes msgs what c may see of them.
 func (s *Service) forCaller(ctx context.Context, c *parley.Caller, msgs ...*parley.Message) error {
 	hideReactions(c, msgs...)
+	hideOtherApps(c, msgs...)
 	return s.linkShares(ctx, c, msgs...)
 }
 
-// shareKey and reactionsKey mark the data of an event about a message with
-// a share card, or with reactions: JSON keys the encoding of a string can
-// never hold, its quotes being escaped there.
+// hideOtherApps takes out of messages an app reads which other app wrote
+// them (Via), as hideOrigin does of threads: which other apps the members
+// use is not one app's to learn. A message another app wrote reads as its
+// sender's, which it is. Members see every message's Via.
+func hideOtherApps(c *parley.Caller, msgs ...*parley.Message) {
+	if c.App == nil {
+		return
+	}
+	for _, m := range msgs {
+		if m != nil && m.Via != nil && m.Via.ClientID != c.App.App.ClientID {
+			m.Via = nil
+		}
+	}
+}
+
+// shareKey, reactionsKey and viaKey mark the data of an event about a
+// message with a share card, with reactions, or written through an app:
+// JSON keys the encoding of a string can never hold, its quotes being
+// escaped there.
 var (
 	shareKey     = []byte(`"share":{`)
 	reactionsKey = []byte(`"reactions":[`)
+	viaKey       = []byte(`"via":{`)
 )
 
 // forCallerEvent returns an event about a message as forCaller makes the
@@ -36,7 +55,8 @@ func (s *Service) forCallerEvent(ctx context.Context, c *parley.Caller, ev parle
 	default:
 		return ev, nil
 	}
-	if !bytes.Contains(ev.Data, shareKey) && !(hidesReactions(c) && bytes.Contains(ev.Data, reactionsKey)) {
+	if !bytes.Contains(ev.Data, shareKey) && !(hidesReactions(c) && bytes.Contains(ev.Data, reactionsKey)) &&
+		!(c.App != nil && bytes.Contains(ev.Data, viaKey)) {
 		return ev, nil
 	}
 	var msg parley.Message
