@@ -157,24 +157,6 @@ func (l *Limiter) Allow(key string, p Policy) Decision {
 	return Decision{Allowed: true, Remaining: int((allowance - next.Sub(now)) / interval), Reset: next.Sub(now)}
 }
 
-// Wait returns how long a request under key must wait before policy p
-// would let it through, from this server's view of the key, without
-// counting one: 0 when Allow would let it through now. It cannot hold
-// requests at once to a limit that counts only some of them, such as
-// failures: all may be told 0 before any counts. Take the request with
-// Allow before the work, and Refund it after, instead.
-func (l *Limiter) Wait(key string, p Policy) time.Duration {
-	now := l.clock.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.keys[key]
-	if b == nil || !b.tat.After(now) {
-		return 0
-	}
-	interval := p.Interval()
-	return max(0, b.tat.Add(interval).Sub(now)-time.Duration(p.Burst)*interval)
-}
-
 // Refund gives back to key one request that Allow let through under
 // policy p, for limits that count only some requests, such as failures:
 // each is taken before the work that tells which it is, so that no work

@@ -111,8 +111,9 @@ func (s *Service) CreateThread(ctx context.Context, in NewThread) (summary *parl
 			if err == nil {
 				// An app did not start a direct thread that already exists:
 				// it gets one only if its grant reaches it already. (A share
-				// brings the thread in, from the card on.) Otherwise it is
-				// told what it would be told of a member who is no friend.
+				// of an app of thread scope "app" brings the thread in, from
+				// the card on.) Otherwise it is told what it would be told of
+				// a member who is no friend.
 				if summary, err = threadSummary(ctx, tx, c, existing.ID, 0); isNotFound(err) {
 					return outOfAppReach("start threads")
 				} else if err != nil {

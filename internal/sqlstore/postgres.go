@@ -824,8 +824,9 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 	}
 	if seq == 0 && in && !blocked {
 		// The thread's row, once held, was not as the statement began:
-		// someone joined or left it meanwhile (or it was blocked), and
-		// members is not who is in it now. Run again, to read them anew.
+		// someone joined or left it meanwhile, or it was renamed or
+		// blocked (Thread.Version), and members may not be who is in it
+		// now. Run again, to read them anew.
 		t.retry = true
 		return nil, false, errChangedMeanwhile
 	}
