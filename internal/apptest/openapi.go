@@ -299,3 +299,53 @@ func CheckWebhook(body []byte) error {
 	pointer := "/webhooks/" + pointerEscape(head.Type) + "/post/requestBody/content/application~1json/schema"
 	return cf.checkBody("webhook "+head.Type, 0, pointer, "application/json", "application/json", body)
 }
+
+// CheckOpenAPIExamples checks every example the OpenAPI document gives
+// (an object's "example", or each of its "examples"' values) against the
+// schema beside it, and returns how many it checked and what is wrong
+// with each that does not hold, so that no example a partner copies
+// disagrees with what the document promises.
+func CheckOpenAPIExamples() (checked int, problems []error) {
+	cf, err := apiConformance()
+	if err != nil {
+		return 0, []error{err}
+	}
+	var walk func(v any, pointer string)
+	walk = func(v any, pointer string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if _, ok := v["schema"]; ok {
+				var examples []any
+				if ex, ok := v["example"]; ok {
+					examples = append(examples, ex)
+				}
+				if exs, ok := v["examples"].(map[string]any); ok {
+					for _, ex := range exs {
+						if ex, ok := ex.(map[string]any); ok {
+							examples = append(examples, ex["value"])
+						}
+					}
+				}
+				for _, ex := range examples {
+					checked++
+					s, err := cf.schema(pointer + "/schema")
+					if err == nil {
+						err = s.Validate(ex)
+					}
+					if err != nil {
+						problems = append(problems, fmt.Errorf("the example at %s: %w", pointer, err))
+					}
+				}
+			}
+			for k, child := range v {
+				walk(child, pointer+"/"+pointerEscape(k))
+			}
+		case []any:
+			for i, child := range v {
+				walk(child, fmt.Sprintf("%s/%d", pointer, i))
+			}
+		}
+	}
+	walk(cf.doc, "")
+	return checked, problems
+}
