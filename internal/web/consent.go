@@ -81,9 +81,6 @@ func (c consentChoice) Thread(id string) bool { return slices.Contains(c.threads
 
 func (p *Pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
-	if p.unbound(w, r, id) {
-		return
-	}
 	ctx, next := p.proceed(w, r, id)
 	if next == nil {
 		return

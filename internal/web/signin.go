@@ -71,9 +71,6 @@ func (p *Pages) unbound(w http.ResponseWriter, r *http.Request, id string) bool 
 
 func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
-	if p.unbound(w, r, id) {
-		return
-	}
 	ctx, next := p.proceed(w, r, id)
 	if next == nil {
 		return
@@ -95,9 +92,12 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 // show that step, with the context of the member signed in, if any. When
 // the request goes back to the app instead, approved, or refused because
 // the app asked that no page be shown (prompt=none) or another member
-// signed in than the one it named, or on an error, proceed has answered
-// and returns nil.
+// signed in than the one it named, or this browser did not start it
+// (unbound), or on an error, proceed has answered and returns nil.
 func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, id string) (context.Context, *service.Next) {
+	if p.unbound(w, r, id) {
+		return nil, nil
+	}
 	ctx, err := p.member(r)
 	if err != nil {
 		ctx = r.Context()
