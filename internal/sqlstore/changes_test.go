@@ -16,20 +16,8 @@ import (
 // changesThread stores a member and a group thread they are in.
 func changesThread(t *testing.T, db *sqlstore.DB) (*parley.User, *parley.Thread) {
 	t.Helper()
-	ctx := context.Background()
 	u := newUser("alice")
-	now := parley.Now()
-	th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: now, CreatedAt: now}
-	mustWrite(t, db, func(tx parley.Tx) error {
-		if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-			return err
-		}
-		if err := tx.CreateThread(ctx, th); err != nil {
-			return err
-		}
-		return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now})
-	})
-	return u, th
+	return u, mustGroupOf(t, db, u)
 }
 
 // findChanges reads the thread's changes after a number.

@@ -32,6 +32,32 @@ func newUser(name string) *parley.User {
 	return &parley.User{ID: parley.NewID(), Username: name, DisplayName: name, CreatedAt: parley.Now()}
 }
 
+// mustGroupOf stores the members and a group thread they are all in,
+// started by the first, and returns the thread.
+func mustGroupOf(t *testing.T, db *sqlstore.DB, members ...*parley.User) *parley.Thread {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: members[0].ID, LastActivityAt: now, CreatedAt: now}
+	mustWrite(t, db, func(tx parley.Tx) error {
+		for _, u := range members {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateThread(ctx, th); err != nil {
+			return err
+		}
+		for _, u := range members {
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return th
+}
+
 // TestWrite_FailuresRollBackAlone runs many writes at once, some of
 // which fail or panic; each failure must roll back only itself.
 func TestWrite_FailuresRollBackAlone(t *testing.T) {

@@ -298,24 +298,7 @@ func TestMessages_AppPostMovesTheMarkerOnlyFromTheLastMessage(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		alice, bob := newUser("alice"), newUser("bob")
-		start := parley.Now()
-		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: alice.ID, LastActivityAt: start, CreatedAt: start}
-		mustWrite(t, db, func(tx parley.Tx) error {
-			for _, u := range []*parley.User{alice, bob} {
-				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-					return err
-				}
-			}
-			if err := tx.CreateThread(ctx, th); err != nil {
-				return err
-			}
-			for _, u := range []*parley.User{alice, bob} {
-				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: start}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		th := mustGroupOf(t, db, alice, bob)
 		app := &parley.Via{ClientID: "auto-reply", Name: "AutoReply"}
 		for _, post := range []struct {
 			name string

@@ -296,22 +296,10 @@ func TestThreads_ClosingsWithdrawnAtOnceOpenTheThreadFromItsNextMessage(t *testi
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		x, y := newUser("xavier"), newUser("yolanda")
-		now := parley.Now()
-		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, CreatedBy: x.ID, LastActivityAt: now, CreatedAt: now}
+		th := mustGroupOf(t, db, x, y)
 		mustWrite(t, db, func(tx parley.Tx) error {
 			for _, u := range []*parley.User{x, y} {
-				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-					return err
-				}
-			}
-			if err := tx.CreateThread(ctx, th); err != nil {
-				return err
-			}
-			for _, u := range []*parley.User{x, y} {
-				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: now}); err != nil {
-					return err
-				}
-				if _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, now); err != nil {
+				if _, err := tx.CloseThreadToApps(ctx, th.ID, u.ID, parley.Now()); err != nil {
 					return err
 				}
 			}
