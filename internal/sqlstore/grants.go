@@ -84,17 +84,9 @@ func (t *txn) AddGrantThread(ctx context.Context, gt parley.GrantThread) (bool, 
 	return n > 0, mapError("add grant thread", err)
 }
 
-// laterSeq is, in SQL, the later of two messages' seqs: where a grant
-// reaches a thread from is the later of where it listed the thread from
-// (visible_from_seq) and where apps see the thread from (apps_from_seq),
-// as ThreadReach.From says.
-func laterSeq(a, b string) string {
-	return `CASE WHEN ` + a + ` > ` + b + ` THEN ` + a + ` ELSE ` + b + ` END`
-}
-
 func (t *txn) FindGrantThreads(ctx context.Context, grantID string) ([]parley.GrantThread, error) {
 	rows, err := t.query(ctx, `
-		SELECT gt.thread_id, `+laterSeq("gt.visible_from_seq", "t.apps_from_seq")+`
+		SELECT gt.thread_id, `+later("gt.visible_from_seq", "t.apps_from_seq")+`
 		FROM grant_threads gt JOIN threads t ON t.id = gt.thread_id
 		WHERE gt.grant_id = $1
 		ORDER BY t.created_at, t.id`, grantID)
@@ -194,7 +186,7 @@ func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Tim
 	}
 	rows, err := t.query(ctx, `
 		SELECT g.id, g.client_id, a.name, u.id, u.username, u.display_name, g.scopes, g.thread_scope,
-			`+laterSeq("COALESCE(gt.visible_from_seq, 0)", "(SELECT apps_from_seq FROM threads WHERE id = $1)")+`
+			`+later("COALESCE(gt.visible_from_seq, 0)", "(SELECT apps_from_seq FROM threads WHERE id = $1)")+`
 		FROM participants p
 		JOIN users u ON u.id = p.user_id
 		JOIN grants g ON g.user_id = p.user_id

@@ -407,13 +407,13 @@ func (t *txn) postMessage(ctx context.Context, m *parley.Message, cond string) (
 // before: ThreadSummary.UnreadAfter): so their own message is not counted
 // unread, and no message they have not seen is counted read by an app,
 // whose post says nothing of what the member read.
-const postMarked = `last_read_seq < $3 AND (NOT $4 OR ` + unreadAfter + ` = $3 - 1)`
+var postMarked = `last_read_seq < $3 AND (NOT $4 OR ` + unreadAfter + ` = $3 - 1)`
 
 // unreadAfter is, in SQL, the last message of the thread before the
 // first a participant's row counts unread (ThreadSummary.UnreadAfter, but
 // the thread's last): the later of their read marker and where they
 // joined.
-const unreadAfter = `CASE WHEN last_read_seq > joined_seq THEN last_read_seq ELSE joined_seq END`
+var unreadAfter = later("last_read_seq", "joined_seq")
 
 // PostParticipantMessage checks that the thread is not blocked in the
 // update of its row that numbers the message, which a send makes anyway.

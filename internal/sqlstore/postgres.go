@@ -714,7 +714,7 @@ var pgNext = `last_seq = last_seq + 1, last_change = last_change + 1, last_activ
 // its sender: always when the sender wrote it themselves, and when an app
 // wrote it for them ($7, the app's client_id, is set) only if their
 // marker was at the message before (postMarked).
-const pgPost = `
+var pgPost = `
 		posted AS (
 			INSERT INTO messages (thread_no, seq, id, sender_no, kind, body, created_at,
 				via_client_id, via_name, share_url, share_title, reply_to_seq, change_offset)

@@ -125,11 +125,18 @@ func (t *txn) CountDeletedAfter(ctx context.Context, threadID string, seq int64)
 	return n, mapError("count deleted after", err)
 }
 
+// later is, in SQL, the later (the greater) of a and b, on both engines:
+// SQLite's max of two and PostgreSQL's greatest are not one function, and
+// greatest passes over a NULL.
+func later(a, b string) string {
+	return `CASE WHEN ` + a + ` > ` + b + ` THEN ` + a + ` ELSE ` + b + ` END`
+}
+
 // laterActivity is, in SQL, the later of a thread's last activity and the
 // time param, for an update that records activity: the last activity never
 // goes back (ThreadStore.TouchThread).
 func laterActivity(param string) string {
-	return `CASE WHEN last_activity_at > ` + param + ` THEN last_activity_at ELSE ` + param + ` END`
+	return later("last_activity_at", param)
 }
 
 func (t *txn) TouchThread(ctx context.Context, threadID string, at time.Time) error {
