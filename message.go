@@ -178,6 +178,9 @@ func (sh *Share) Validate() error {
 // limit of max characters as sent, is returned as it is when its composed
 // form would be over it, so that what is stored holds to its limit.
 func NormalizeText(s string, max int) string {
+	if norm.NFC.IsNormalString(s) { // most text: read once, not copied or counted
+		return s
+	}
 	if c := norm.NFC.String(s); utf8.RuneCountInString(c) <= max {
 		return c
 	}
