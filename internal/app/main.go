@@ -220,17 +220,27 @@ func accountState(u *parley.User) string {
 
 // readPassword reads a password: from a terminal, twice, each after a
 // prompt on standard error and without showing what is typed, and only if
-// both are the same; otherwise the first line of standard input.
+// both are the same; otherwise the first line of standard input. Like
+// readLine, it gives up when the command is stopped, and then gives the
+// terminal back as it found it, echoing what is typed.
 func readPassword(cmd *cobra.Command, prompt string) (string, error) {
 	f, ok := cmd.InOrStdin().(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return readLine(cmd, "password")
 	}
+	fd := int(f.Fd())
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
 	var typed [2]string
 	for i, p := range []string{prompt, "Again: "} {
 		fmt.Fprint(cmd.ErrOrStderr(), p)
-		pw, err := term.ReadPassword(int(f.Fd()))
+		pw, err := untilStopped(cmd, func() ([]byte, error) { return term.ReadPassword(fd) })
 		fmt.Fprintln(cmd.ErrOrStderr())
+		if errors.Is(err, errStopped) {
+			term.Restore(fd, state)
+		}
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
@@ -242,13 +252,43 @@ func readPassword(cmd *cobra.Command, prompt string) (string, error) {
 	return typed[0], nil
 }
 
-// readLine reads the first line of standard input, which holds what.
+// readLine reads the first line of standard input, which holds what, or
+// gives up when the command is stopped.
 func readLine(cmd *cobra.Command, what string) (string, error) {
-	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	line, err := untilStopped(cmd, func() (string, error) {
+		return bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	})
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read %s: %w", what, err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// errStopped is what a prompt returns when its command is stopped before
+// the operator answered.
+var errStopped = errors.New("stopped before an answer; nothing was changed")
+
+// untilStopped returns what read, which waits for the operator, returns,
+// or errStopped as soon as the command's context ends: StopContext takes
+// Ctrl-C and SIGTERM from their default, ending the process, so a prompt
+// has to give up itself. A read given up on ends with the process.
+func untilStopped[T any](cmd *cobra.Command, read func() (T, error)) (T, error) {
+	type answer struct {
+		v   T
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		v, err := read()
+		answered <- answer{v, err}
+	}()
+	select {
+	case a := <-answered:
+		return a.v, a.err
+	case <-cmd.Context().Done():
+		var zero T
+		return zero, errStopped
+	}
 }
 
 // operatorCommand is `user grant-operator`, or `user revoke-operator` when

@@ -25,13 +25,13 @@ func TestCLI_PasswordTypedAtATerminalIsNotShown(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
 	const password = "typed where no one sees"
-	if out, err := passwdAtATerminal(t, env, password+"\n"+password+"!\n"); err == nil || !strings.Contains(err.Error(), "differ") {
+	if out, _, err := passwdAtATerminal(t, env, password+"\n"+password+"!\n"); err == nil || !strings.Contains(err.Error(), "differ") {
 		t.Fatalf("passwd with two passwords that differ: %v\n%s", err, out)
 	}
 	if _, err := env.Client.SignIn(context.Background(), "alice", apptest.Password("alice")); err != nil {
 		t.Fatalf("two passwords that differ changed alice's: %v", err)
 	}
-	out, err := passwdAtATerminal(t, env, password+"\n"+password+"\n")
+	out, _, err := passwdAtATerminal(t, env, password+"\n"+password+"\n")
 	if err != nil {
 		t.Fatalf("passwd: %v\n%s", err, out)
 	}
@@ -46,11 +46,32 @@ func TestCLI_PasswordTypedAtATerminalIsNotShown(t *testing.T) {
 	}
 }
 
+// TestCLI_StoppedAtAPasswordPromptGivesTheTerminalBack: Ctrl-C at `user
+// passwd`'s prompt, where the terminal does not echo, ends the command,
+// changes nothing and leaves the terminal echoing again; the command took
+// the signal from its default, ending the process, so giving up is its own
+// to do.
+func TestCLI_StoppedAtAPasswordPromptGivesTheTerminalBack(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	out, echoes, err := passwdAtATerminal(t, env, "")
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Errorf("passwd stopped at its prompt: %v\n%s", err, out)
+	}
+	if !echoes {
+		t.Error("the terminal was left without echo")
+	}
+	if _, err := env.Client.SignIn(context.Background(), "alice", apptest.Password("alice")); err != nil {
+		t.Errorf("a stopped passwd changed alice's password: %v", err)
+	}
+}
+
 // passwdAtATerminal runs `user passwd alice` on a pseudo-terminal, types
 // typed there once the terminal stopped echoing, as a person types after
-// the prompt, and returns what the terminal and the command's output
-// showed.
-func passwdAtATerminal(t *testing.T, env *apptest.Env, typed string) (string, error) {
+// the prompt, or, if typed is empty, stops the command there as Ctrl-C
+// does; it returns what the terminal and the command's output showed, and
+// whether the terminal echoed again when the command ended.
+func passwdAtATerminal(t *testing.T, env *apptest.Env, typed string) (string, bool, error) {
 	t.Helper()
 	screen, tty, err := pty.Open()
 	if err != nil {
@@ -64,30 +85,44 @@ func passwdAtATerminal(t *testing.T, env *apptest.Env, typed string) (string, er
 		shown <- string(b)
 	}()
 
-	var out, errOut bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Main(context.Background(), onInstall(env.Server.Config, "user", "passwd", "alice"), app.IO{
-			In: tty, Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
-		})
-	}()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	echoes := func() bool {
 		termios, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if termios.Lflag&unix.ECHO == 0 {
-			break
-		}
+		return termios.Lflag&unix.ECHO != 0
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var out, errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Main(ctx, onInstall(env.Server.Config, "user", "passwd", "alice"), app.IO{
+			In: tty, Out: &out, Err: &errOut, Getenv: func(string) string { return "" },
+		})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); echoes(); {
 		if time.Now().After(deadline) {
 			t.Fatalf("the terminal still echoes what is typed; the command printed %q", errOut.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := screen.Write([]byte(typed)); err != nil {
+	if typed == "" {
+		stop() // as StopContext does on Ctrl-C
+	} else if _, err := screen.Write([]byte(typed)); err != nil {
 		t.Fatal(err)
 	}
-	err = <-done
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("passwd still runs; it printed %q", errOut.String())
+	}
+	echoed := echoes()
+	if typed == "" {
+		// The read the command gave up on still holds the terminal, until
+		// the process ends; a line ends it here.
+		screen.Write([]byte("\n"))
+	}
 	tty.Close()
-	return <-shown + errOut.String() + out.String(), err
+	return <-shown + errOut.String() + out.String(), echoed, err
 }

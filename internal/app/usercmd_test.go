@@ -1,10 +1,12 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
+	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -503,4 +506,42 @@ func actionsAbout(t *testing.T, dir config.Config, username string) []string {
 // env starts a server on the install.
 func env(t *testing.T, dir config.Config) *apptest.Env {
 	return apptest.Start(t, func(c *config.Config) { c.DataDir, c.Database = dir.DataDir, dir.Database })
+}
+
+// TestCLI_PromptEndsWithTheStopSignal: Ctrl-C or SIGTERM while `user
+// delete` or `user passwd` waits for its answer ends the command and
+// changes nothing. StopContext turns the signal into the end of the
+// command's context, and so takes from it its default of ending the
+// process: a prompt that kept reading would leave the operator's Ctrl-C
+// doing nothing.
+func TestCLI_PromptEndsWithTheStopSignal(t *testing.T) {
+	install := apptest.Install(t)
+	if _, err := run(t, install, "a long password\n", "user", "add", "alice", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"user", "delete", "alice"}, {"user", "passwd", "alice"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			unanswered, never := io.Pipe()
+			defer never.Close()
+			ctx, stop := context.WithCancel(context.Background())
+			var out bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				done <- app.Main(ctx, onInstall(install, args...), app.IO{In: unanswered, Out: &out, Err: &out, Getenv: func(string) string { return "" }})
+			}()
+			time.Sleep(200 * time.Millisecond) // at the prompt
+			stop()                             // as StopContext does on Ctrl-C
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+					t.Errorf("stopped at its prompt: %v\n%s", err, out.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still waits at its prompt after Ctrl-C:\n%s", out.String())
+			}
+		})
+	}
+	if out, _ := run(t, install, "", "user", "list"); !strings.Contains(out, "active") {
+		t.Errorf("alice after the stopped commands:\n%s", out)
+	}
 }
