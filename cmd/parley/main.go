@@ -14,7 +14,9 @@ func main() {
 	defer stop()
 	err := app.Main(ctx, os.Args[1:], app.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "parley:", app.ErrorText(err))
+		if !app.Logged(err) {
+			fmt.Fprintln(os.Stderr, "parley:", app.ErrorText(err))
+		}
 		os.Exit(1)
 	}
 }

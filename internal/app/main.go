@@ -64,6 +64,20 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	return root.ExecuteContext(ctx)
 }
 
+// loggedError is an error the server wrote to its log already, which the
+// parley command then does not print again (Logged).
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// Logged reports whether err, which Main returned, is in the server's log
+// already, as a JSON line like its others: the parley command prints it
+// only if not.
+func Logged(err error) bool {
+	_, ok := errors.AsType[loggedError](err)
+	return ok
+}
+
 // ErrorText is what the parley command prints for err, which Main
 // returned: a Parley error as its message alone, as the API gives it
 // ("give 1 to 10 redirect URIs", not "parley error: code=invalid
@@ -82,19 +96,32 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 		Short: "Run the server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfg.Validate(); err != nil {
-				return err
+			// The server's log is JSON lines, the reason it stopped too,
+			// a configuration refused included: a log read line by line
+			// as JSON (journalctl … | jq) must not stop at the one line
+			// that says why the service is down.
+			err := cfg.Validate()
+			level := slog.LevelInfo
+			if err == nil {
+				level = cfg.Level()
 			}
-			log := newLogger(stdio.Err, cfg.Level())
-			// The OIDC library logs through slog's default logger, and
-			// whatever uses the standard log package writes through it
-			// too: both become JSON lines like the server's own.
-			slog.SetDefault(log)
-			for _, w := range cfg.Warnings() {
-				log.Warn(w)
+			log := newLogger(stdio.Err, level)
+			if err == nil {
+				// The OIDC library logs through slog's default logger, and
+				// whatever uses the standard log package writes through it
+				// too: both become JSON lines like the server's own.
+				slog.SetDefault(log)
+				for _, w := range cfg.Warnings() {
+					log.Warn(w)
+				}
+				tuneGC(*cfg, stdio.Getenv)
+				err = serve(cmd.Context(), *cfg, log)
 			}
-			tuneGC(*cfg, stdio.Getenv)
-			return serve(cmd.Context(), *cfg, log)
+			if err != nil {
+				log.Error("parley stopped on an error", "err", ErrorText(err))
+				return loggedError{err}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

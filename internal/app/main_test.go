@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,9 @@ func TestMain(m *testing.M) {
 		err := app.Main(ctx, os.Args[1:], app.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
 		stop()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "parley:", err)
+			if !app.Logged(err) {
+				fmt.Fprintln(os.Stderr, "parley:", err)
+			}
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -351,5 +354,47 @@ func TestServe_EveryLogLineIsJSON(t *testing.T) {
 	}
 	if !strings.Contains(p.logs.String(), `"msg":"registered route"`) {
 		t.Errorf("no log line is the OIDC library's; the test no longer exercises its logger:\n%s", p.logs)
+	}
+}
+
+// TestServe_AServerThatCannotStartSaysWhyInJSON: a server that stops on an
+// error, its configuration refused or its address taken, says why in its
+// log as a JSON line like its others, and nothing else on standard error:
+// the log read line by line as JSON (journalctl … | jq, as docs/deploy.md
+// reads it) must not stop at the one line that tells why the service is
+// down.
+func TestServe_AServerThatCannotStartSaysWhyInJSON(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for name, tc := range map[string]struct {
+		flags []string
+		why   string
+	}{
+		"AddressTaken":         {[]string{"--addr", taken.Addr().String()}, "address already in use"},
+		"ConfigurationRefused": {[]string{"--session-ttl", "1s"}, "session TTL 1s is under a minute"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], append(serveArgs([]string{"--data", t.TempDir()}), tc.flags...)...)
+			cmd.Env = append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if exit, ok := errors.AsType[*exec.ExitError](cmd.Run()); !ok || exit.ExitCode() != 1 {
+				t.Fatalf("parley serve exited %v; want 1:\n%s", cmd.ProcessState, stderr.String())
+			}
+			said := false
+			for line := range strings.Lines(stderr.String()) {
+				var l struct{ Level, Err string }
+				if json.Unmarshal([]byte(line), &l) != nil {
+					t.Errorf("a line on standard error is not JSON: %s", line)
+				}
+				said = said || l.Level == "ERROR" && strings.Contains(l.Err, tc.why)
+			}
+			if !said {
+				t.Errorf("no ERROR line says %q:\n%s", tc.why, stderr.String())
+			}
+		})
 	}
 }
