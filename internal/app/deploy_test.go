@@ -492,6 +492,19 @@ func TestDeploy_SystemdUnit(t *testing.T) {
 	}
 }
 
+// The server's unit brings parley back whatever its exit status: SIGHUP
+// stops it cleanly, exit 0 (README, "Running"), and a kill -HUP meant as a
+// reload must not leave the service down, as Restart=on-failure would.
+func TestDeploy_ServiceComesBackAfterACleanStop(t *testing.T) {
+	unit, err := os.ReadFile("../../docs/parley.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(unit), "\nRestart=always\n") {
+		t.Error("docs/parley.service does not restart parley after a clean stop (Restart=always)")
+	}
+}
+
 // docs/parleyctl runs parley with the service's environment file read as
 // systemd reads it: comments skipped, a pair of quotes taken off, a value's
 // $, & and spaces kept as they are (no shell runs over it), and --data the
