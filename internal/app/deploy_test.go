@@ -508,7 +508,8 @@ func TestDeploy_ServiceComesBackAfterACleanStop(t *testing.T) {
 // docs/parleyctl runs parley with the service's environment file read as
 // systemd reads it: comments skipped, a pair of quotes taken off, a value's
 // $, & and spaces kept as they are (no shell runs over it), and --data the
-// unit's whatever the file says. A line that is no VAR=value stops it
+// unit's whatever the file says. A line that is no VAR=value, or whose
+// value holds a backslash, which systemd reads as an escape, stops it
 // before parley runs, naming the line by its number, not its text, which
 // may hold a password. Here runuser and parley are one program that prints
 // what it was given.
@@ -562,6 +563,14 @@ func TestDeploy_Parleyctl(t *testing.T) {
 	out, err = parleyctl("PARLEY_ADDR=127.0.0.1:8080\npostgres://parley:secret@db/parley\n", "db", "init")
 	if err == nil || strings.Contains(out, "arg=") || strings.Contains(out, "secret") || !strings.Contains(out, "line 2: not VAR=value") {
 		t.Errorf("parleyctl on a line that is no VAR=value: %v\n%s", err, out)
+	}
+
+	// systemd reads PARLEY_DATABASE=postgres://parley:pa\ss@… as pass;
+	// parleyctl, which does not read escapes, refuses it rather than run
+	// parley with another password than the server's.
+	out, err = parleyctl(`PARLEY_DATABASE=postgres://parley:pa\ss@db/parley`, "db", "init")
+	if err == nil || strings.Contains(out, "arg=") || strings.Contains(out, "pa\\ss") || !strings.Contains(out, "line 1: a backslash") {
+		t.Errorf("parleyctl on a value with a backslash: %v\n%s", err, out)
 	}
 }
 
