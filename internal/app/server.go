@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -484,7 +485,8 @@ func (s *Server) buildHandlers(publicURL string) error {
 	// redirect an unclean one (/api/v1//threads) to its clean form, before
 	// authentication and without a problem. So would it one under the
 	// provider's (/oauth2//token), which its clients would follow with
-	// their form, secrets and all: it is not found, as the API's is.
+	// their form, secrets and all, and one that cleans to either
+	// (//api/v1/threads): each is not found, as the API's is.
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The API's bodies and answers, the pages' and the provider's
 		// alike, whatever the request's headers say. A realtime
@@ -507,13 +509,27 @@ func (s *Server) buildHandlers(publicURL string) error {
 			s.api.ServeHTTP(w, r)
 			return
 		}
-		if strings.HasPrefix(r.URL.Path, oauth.PathPrefix) && httpapi.NotClean(w, r) {
+		if forMachines(r.URL.Path) && httpapi.NotClean(w, r) {
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
 	s.http.Handler = httpapi.WithClientAddr(root, s.Config.Proxies())
 	return nil
+}
+
+// forMachines reports whether p, clean or not, is a path of the API or
+// the provider, or one of the checks or /metrics (//api/v1/threads,
+// /oauth2//token, //healthz): what programs call, which an unclean path of
+// finds no endpoint rather than a redirect to the clean one. A page's
+// unclean path is redirected, as for a person who mistyped it.
+func forMachines(p string) bool {
+	clean := path.Clean(p)
+	switch clean {
+	case httpapi.HealthPath, httpapi.ReadyPath, oauth.DiscoveryPath, "/metrics":
+		return true
+	}
+	return strings.HasPrefix(clean+"/", httpapi.PathPrefix) || strings.HasPrefix(clean+"/", oauth.PathPrefix)
 }
 
 // startChores starts the background chores, which run until Shutdown or

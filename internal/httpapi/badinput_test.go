@@ -93,6 +93,8 @@ func TestBadInput(t *testing.T) {
 		// clean one (which a client would follow, and post to).
 		"UncleanPath":     {"POST", "/api/v1//threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "t"}`, 404, "not_found", "no such endpoint"},
 		"DotSegment":      {"GET", "/api/v1/threads/./" + th.ID, "", ``, 404, "not_found", "no such endpoint"},
+		"LeadingSlashes":  {"POST", "//api/v1/threads", "application/json", `{"participants": ["bob"], "kind": "group", "title": "t"}`, 404, "not_found", "no such endpoint"},
+		"UncleanHealth":   {"GET", "//healthz", "", ``, 404, "not_found", "no such endpoint"},
 		"BadIncludeValue": {"GET", "/api/v1/threads?include=messages:x", "", ``, 400, "invalid", "messages:N"},
 		// N is digits, as openapi.json's pattern says: no sign.
 		"BadIncludeSigned": {"GET", "/api/v1/threads?include=messages:%2B5", "", ``, 400, "invalid", "messages:N"},

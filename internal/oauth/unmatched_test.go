@@ -58,6 +58,9 @@ func TestProvider_RefusesAPathAsAProblem(t *testing.T) {
 		// client send its form, and its secret, again.
 		{"UncleanToken", "POST", "/oauth2//token", "a=b", 404, "", notFound},
 		{"DotSegment", "GET", "/oauth2/x/../keys", "", 404, "", notFound},
+		// Nor one that cleans to a provider's path.
+		{"LeadingSlashes", "POST", "//oauth2/token", "a=b", 404, "", notFound},
+		{"UncleanDiscovery", "GET", "//.well-known/openid-configuration", "", 404, "", notFound},
 		{"DiscoveryPost", "POST", "/.well-known/openid-configuration", "a=b", 405, "GET, HEAD", notAllowed("POST")},
 		{"KeysDelete", "DELETE", "/oauth2/keys", "", 405, "GET, HEAD", notAllowed("DELETE")},
 		{"AuthorizePut", "PUT", "/oauth2/authorize?client_id=x&redirect_uri=y", "", 405, "GET, HEAD, POST", notAllowed("PUT")},
