@@ -95,9 +95,6 @@ type shell struct {
 	// account, as the server holds it, decides, as it decides who may
 	// open them.
 	Operator bool
-	// Blocked are the IDs of the members the member blocks, separated by
-	// spaces: the script shows no notification of their messages.
-	Blocked string
 }
 
 // inboxList is one page of the inbox: the member's threads by latest
@@ -107,6 +104,11 @@ type inboxList struct {
 	// Cursor is the page's own position, empty for the newest threads;
 	// Older, the next page's, empty when there is none.
 	Cursor, Older string
+	// Blocked are the IDs of the members the member blocks, separated by
+	// spaces: the script shows no notification of their messages. It
+	// comes with the inbox, which the script fetches again before it
+	// notifies, so that a block made elsewhere counts from then on.
+	Blocked string
 }
 
 // Unread is how many of the page's threads, muted ones aside, have
@@ -301,15 +303,7 @@ func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if current != "" {
 		sh.Section = sectionChats
 	}
-	blocked, err := p.svc.BlockedMembers(ctx)
-	if err != nil {
-		return sh, err
-	}
-	ids := make([]string, len(blocked))
-	for i, b := range blocked {
-		ids[i] = b.User.ID
-	}
-	sh.Blocked = strings.Join(ids, " ")
+	var err error
 	sh.Inbox, err = p.inbox(ctx, current, r.URL.Query().Get(chatsParam))
 	return sh, err
 }
@@ -319,11 +313,20 @@ func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Req
 const chatsParam = "chats"
 
 // inbox returns the page of the member's threads at cursor ("" for the
-// newest), by latest activity, each with its name and last message.
+// newest), by latest activity, each with its name and last message, and
+// the members the member blocks.
 func (p *Pages) inbox(ctx context.Context, current, cursor string) (inboxList, error) {
 	page, err := p.svc.Threads(ctx, cursor, parley.MaxThreadLimit, 0)
 	if err != nil {
 		return inboxList{}, err
+	}
+	blocked, err := p.svc.BlockedMembers(ctx)
+	if err != nil {
+		return inboxList{}, err
+	}
+	ids := make([]string, len(blocked))
+	for i, b := range blocked {
+		ids[i] = b.User.ID
 	}
 	me := parley.CallerFromContext(ctx).User
 	// Threads without a title are named by their people, read in one go.
@@ -345,7 +348,7 @@ func (p *Pages) inbox(ctx context.Context, current, cursor string) (inboxList, e
 		}
 		items = append(items, threadItem{ThreadSummary: t, Name: name, Preview: preview(t.LastMessage, me), Current: t.ID == current})
 	}
-	return inboxList{Items: items, Cursor: cursor, Older: page.NextCursor}, nil
+	return inboxList{Items: items, Cursor: cursor, Older: page.NextCursor, Blocked: strings.Join(ids, " ")}, nil
 }
 
 // othersNamed names the people other than me, or says there is no one.

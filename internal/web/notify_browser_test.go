@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
@@ -166,6 +167,49 @@ func TestMessenger_Browser_NoNotificationFromABlockedMember(t *testing.T) {
 	waitFor(t, a, `window.shown.includes("Friday works") && window.shown.includes("@alice and you?")`)
 	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown`)); err != nil || len(got) != 2 {
 		t.Errorf("the page showed %q (%v), want bob's two alone", got, err)
+	}
+}
+
+// TestMessenger_Browser_NoNotificationFromAMemberBlockedElsewhere: a
+// member alice blocks on another device (her phone, the API, another tab)
+// shows her no notification of their messages from then on in the page
+// she left open, as one she blocked before opening it does not.
+func TestMessenger_Browser_NoNotificationFromAMemberBlockedElsewhere(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, bob, carol)
+	apptest.MustFriends(t, alice, carol)
+	g, err := bob.CreateThread(ctx, client.NewThread{Participants: []string{"alice", "carol"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a := apptest.Chromium(t)
+	allowNotifications(t, a, env.URL)
+	signInBrowser(t, a, env.URL, "alice")
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/account/data"), chromedp.WaitVisible(chromedp.CSS(`#notify-toggle`))))
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#notify-toggle`))))
+	waitFor(t, a, `document.getElementById("notify-state").textContent === "On in this browser."`)
+	must(t, chromedp.Do(a, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	_, err = chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = []; window.Notification = class extends Notification {
+		constructor(title, options) { super(title, options); window.shown.push(options.body); }
+	}; true`))
+	must(t, err)
+
+	// Alice blocks carol on her phone; the page stays open.
+	if _, err := alice.Block(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, carol, g.ID, "hey alice, still there?")
+	apptest.MustSend(t, bob, g.ID, "Friday works")
+	waitFor(t, a, `window.shown.includes("Friday works")`)
+	time.Sleep(500 * time.Millisecond) // any later notification of carol's
+	if got, err := chromedp.Run(a, chromedp.Evaluate[[]string](`window.shown`)); err != nil || len(got) != 1 {
+		t.Errorf("after alice blocked carol elsewhere, her open page showed %q (%v); want bob's message alone", got, err)
 	}
 }
 

@@ -1114,14 +1114,19 @@ async function mentionsMe(threadID, m) {
   return !!doc.querySelector(`#m${m.seq} .mention`);
 }
 
-// blocked holds the members the member blocked, as the page came: a
-// message of theirs, in a group both are in, never notifies, not even one
-// that mentions the member in a chat they muted.
-const blocked = new Set((body.dataset.blocked || "").split(" ").filter(Boolean));
+// blocks reports whether the member blocks another, as the inbox,
+// refreshed just before notify, lists them: a message of theirs, in a
+// group both are in, never notifies, not even one that mentions the member
+// in a chat they muted, and a block made on another device counts from its
+// next message on.
+function blocks(id) {
+  const ids = (document.getElementById("inbox")?.dataset.blocked || "").split(" ");
+  return !!id && ids.includes(id);
+}
 
 async function notify(ev) {
   const m = ev.data;
-  if (!notifying() || !m || m.sender?.id === body.dataset.me || blocked.has(m.sender?.id)) return;
+  if (!notifying() || !m || m.sender?.id === body.dataset.me || blocks(m.sender?.id)) return;
   if (document.visibilityState === "visible" && document.hasFocus() && ev.thread_id === current) return;
   const item = await inboxEntry(ev.thread_id);
   const what = m.kind === "share" ? m.share?.title : m.text;
