@@ -182,3 +182,60 @@ func TestMessenger_Browser_OwnMessageIsNotMarkedReadAgain(t *testing.T) {
 	next := apptest.MustSend(t, bob, th, "theirs")
 	reads.waitFor(t, fmt.Sprintf("%d answered 204", next.Seq))
 }
+
+// Messages that come while the member reads further up a chat wait below,
+// counted on a button ("2 new messages ↓"): they are not seen yet, and the
+// sender is not told they are ("Seen by", read.updated, GET
+// /threads/{id}/read) until the member brings them into sight, which marks
+// them read.
+func TestMessenger_Browser_MessagesWaitingBelowAreReadOnceInSight(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob")
+	for i := range 40 {
+		apptest.MustSend(t, bob, th.ID, fmt.Sprintf("Notes from the meeting, point %d: we agreed to look at it again next week.", i))
+	}
+	a := apptest.Chromium(t)
+	signInBrowser(t, a, env.URL, "alice")
+	must(t, chromedp.Do(a, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(env.URL+"/t/"+th.ID),
+		chromedp.WaitVisible(chromedp.CSS(`#send textarea`))))
+	waitFor(t, a, `document.body.dataset.live === "open"`)
+	if _, err := chromedp.Run(a, chromedp.Evaluate[int](`document.querySelector(".conversation").scrollTop = 0`)); err != nil {
+		t.Fatal(err)
+	}
+	// aliceRead is how far bob is told alice read.
+	aliceRead := func() int64 {
+		t.Helper()
+		markers, err := bob.ReadMarkers(ctx, th.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range markers {
+			if m.User.Username == "alice" {
+				return m.Seq
+			}
+		}
+		return 0
+	}
+	opened := aliceRead()
+
+	apptest.MustSend(t, bob, th.ID, "Also: lunch is on me.")
+	last := apptest.MustSend(t, bob, th.ID, "See you then.")
+	waitFor(t, a, `!document.getElementById("to-newest").hidden`)
+	time.Sleep(time.Second) // whatever the page posts after pulling them in
+	if got := aliceRead(); got != opened {
+		t.Errorf("the page shows %q below, unseen, yet bob is told alice read up to %d; want %d, as she opened the chat",
+			text(t, a, `#to-newest`), got, opened)
+	}
+
+	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#to-newest`))))
+	waitFor(t, a, `document.getElementById("to-newest").hidden`)
+	for deadline := time.Now().Add(10 * time.Second); aliceRead() != last.Seq; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("alice scrolled to the newest, yet bob is told she read up to %d; want %d", aliceRead(), last.Seq)
+		}
+	}
+}

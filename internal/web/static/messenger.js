@@ -392,16 +392,19 @@ function followAnswered(ev) {
 // message, as sending one moves the marker up to it. Not one an app wrote
 // for them (it names the app, .via): that moves the marker only when it
 // was at the message before, and the page cannot tell whether it was,
-// so it posts, which moves the marker or changes nothing. A post that fails
-// (the network dropped) marks nothing, so the catch-up after the
-// reconnect posts again; one made while another is on its way waits for
-// it, so that the same position is not posted twice.
+// so it posts, which moves the marker or changes nothing. Nor while
+// messages wait below, counted on the button at the foot (#to-newest):
+// they are not seen yet, and scrolling down to them marks them read. A
+// post that fails (the network dropped) marks nothing, so the catch-up
+// after the reconnect posts again; one made while another is on its way
+// waits for it, so that the same position is not posted twice.
 const markRead = serial(async () => {
   markedRead = Math.max(markedRead, Number(document.getElementById("seen")?.dataset.read) || 0);
   const seq = lastSeq();
   const last = document.getElementById(`m${seq}`);
   if (last?.classList.contains("mine") && !last.querySelector(".meta .via")) markedRead = Math.max(markedRead, seq);
   if (!sendForm || document.visibilityState !== "visible" || seq <= markedRead) return;
+  if (toNewest && !toNewest.hidden) return;
   const data = new URLSearchParams({ csrf: sendForm.elements.csrf.value, seq: String(seq) });
   try {
     const r = await fetch(`${base}/read`, { method: "POST", body: data, headers: asyncHeader, credentials: "same-origin" });
@@ -469,6 +472,7 @@ if (toNewest) {
     if (toNewest.hidden || !nearBottom()) return;
     toNewest.hidden = true;
     waiting = 0;
+    markRead();
   });
 }
 
