@@ -297,6 +297,10 @@ type ParticipantStore interface {
 	FindParticipantForUpdate(ctx context.Context, threadID, userID string) (*Participant, error)
 	// FindParticipants returns the thread's current participants by join time.
 	FindParticipants(ctx context.Context, threadID string) ([]UserRef, error)
+	// FindReadMarkers returns how far each of the thread's current
+	// participants has read, in the order of FindParticipants, in one
+	// query whatever their number.
+	FindReadMarkers(ctx context.Context, threadID string) ([]ReadMarker, error)
 	// FindParticipantsOf returns the current participants, by join time,
 	// of each of the threads the member named by userID is currently in,
 	// in one query; threads the member is not in are left out.

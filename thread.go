@@ -134,6 +134,13 @@ type ParticipantRef struct {
 	JoinedSeq int64 `json:"joined_seq"`
 }
 
+// ReadMarker is how far one of a thread's participants has read: up to
+// the message Seq (Participant.LastReadSeq).
+type ReadMarker struct {
+	User UserRef `json:"user"`
+	Seq  int64   `json:"seq"`
+}
+
 // ThreadSummary is a thread as one member sees it in a list.
 type ThreadSummary struct {
 	Thread

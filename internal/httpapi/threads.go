@@ -181,7 +181,7 @@ func (s *Server) handleReadMarkers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
-		ReadMarkers []service.ReadMarker `json:"read_markers"`
+		ReadMarkers []parley.ReadMarker `json:"read_markers"`
 	}{markers})
 }
 

@@ -880,42 +880,28 @@ func (s *Service) MarkRead(ctx context.Context, threadID string, seq int64) erro
 	return nil
 }
 
-// ReadMarker is how far one participant of a thread has read, as the
-// pages and the API show it.
-type ReadMarker struct {
-	User parley.UserRef `json:"user"`
-	Seq  int64          `json:"seq"`
-}
-
 // ReadMarkers returns how far each current participant of one of the
-// caller's threads has read, in the order they joined. It is for the
-// member's own clients: apps cannot ask.
-func (s *Service) ReadMarkers(ctx context.Context, threadID string) (markers []ReadMarker, err error) {
+// caller's threads has read, in the order they joined, read at once
+// whatever their number. It is for the member's own clients: apps cannot
+// ask.
+func (s *Service) ReadMarkers(ctx context.Context, threadID string) (markers []parley.ReadMarker, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		markers = nil
 		th, _, err := memberThread(ctx, tx, threadID, c.User.ID)
 		if err != nil {
 			return err
 		}
-		users, err := tx.FindParticipants(ctx, threadID)
+		markers, err = tx.FindReadMarkers(ctx, threadID)
 		if err != nil {
 			return err
 		}
-		for _, u := range users {
-			// In a blocked conversation neither learns how far the other
-			// read (MarkRead).
-			if th.Blocked && u.ID != c.User.ID {
-				continue
-			}
-			p, err := tx.FindParticipant(ctx, threadID, u.ID)
-			if err != nil {
-				return err
-			}
-			markers = append(markers, ReadMarker{User: u, Seq: p.LastReadSeq})
+		// In a blocked conversation neither learns how far the other read
+		// (MarkRead).
+		if th.Blocked {
+			markers = slices.DeleteFunc(markers, func(m parley.ReadMarker) bool { return m.User.ID != c.User.ID })
 		}
 		return nil
 	})

@@ -173,3 +173,50 @@ func TestAddParticipant_HistoryIsNotUnreadForANewcomer(t *testing.T) {
 		}
 	})
 }
+
+// How far each member of a group read (GET /threads/{id}/read, and the
+// messenger's "Seen by", which every open page of the group fetches again
+// at each read.updated) costs the same number of queries whatever the
+// size of the group: a group of 30 not ten times what a group of 3 does.
+func TestReadMarkers_CostTheSameQueriesForAnyGroupSize(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{})
+		queries := map[int]uint64{}
+		for _, size := range []int{3, 30} {
+			now := parley.Now()
+			var first *parley.User
+			group := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "g", LastActivityAt: now, CreatedAt: now}
+			err := db.Write(ctx, func(tx parley.Tx) error {
+				for i := range size {
+					u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("m%d_%d", size, i), DisplayName: "m", CreatedAt: now}
+					if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+						return err
+					}
+					if first == nil {
+						first, group.CreatedBy = u, u.ID
+						if err := tx.CreateThread(ctx, group); err != nil {
+							return err
+						}
+					}
+					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: group.ID, UserID: u.ID, JoinedAt: now}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := db.Queries()
+			markers, err := s.ReadMarkers(parley.NewContextWithCaller(ctx, &parley.Caller{User: first.Ref(), SignedInAt: now}), group.ID)
+			if err != nil || len(markers) != size {
+				t.Fatalf("a group of %d: %d markers, %v", size, len(markers), err)
+			}
+			queries[size] = db.Queries() - before
+		}
+		if queries[3] != queries[30] {
+			t.Errorf("the read markers of a group of 3 cost %d queries, of a group of 30 %d; want the same", queries[3], queries[30])
+		}
+	})
+}

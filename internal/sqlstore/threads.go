@@ -193,6 +193,27 @@ func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.U
 		ORDER BY p.joined_at, u.username`, threadID)
 }
 
+func (t *txn) FindReadMarkers(ctx context.Context, threadID string) ([]parley.ReadMarker, error) {
+	rows, err := t.query(ctx, `
+		SELECT u.id, u.username, u.display_name, p.last_read_seq
+		FROM participants p JOIN users u ON u.id = p.user_id
+		WHERE p.thread_id = $1 AND p.left_at IS NULL
+		ORDER BY p.joined_at, u.username`, threadID)
+	if err != nil {
+		return nil, mapError("find read markers", err)
+	}
+	defer rows.Close()
+	markers := []parley.ReadMarker{}
+	for rows.Next() {
+		var m parley.ReadMarker
+		if err := rows.Scan(&m.User.ID, &m.User.Username, &m.User.DisplayName, &m.Seq); err != nil {
+			return nil, mapError("find read markers", err)
+		}
+		markers = append(markers, m)
+	}
+	return markers, mapError("find read markers", rows.Err())
+}
+
 func (t *txn) FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]parley.UserRef, error) {
 	refs, err := t.FindParticipantRefsOf(ctx, userID, threadIDs)
 	if err != nil {

@@ -737,3 +737,44 @@ func TestThreadKeys_TakenOnce(t *testing.T) {
 		}
 	})
 }
+
+// FindReadMarkers answers how far each of a thread's current participants
+// has read, in the order they joined, in one query: a group's "Seen by" costs the same whatever its size. One who
+// left is not among them.
+func TestThreads_FindReadMarkersReadsEveryParticipantInOneQuery(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob, cat, dan := newUser("ann"), newUser("bob"), newUser("cat"), newUser("dan")
+		th := mustGroupOf(t, db, ann, bob, cat, dan)
+		postMany(t, db, ann, th, 5)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, r := range []struct {
+				u   *parley.User
+				seq int64
+			}{{ann, 5}, {bob, 3}, {cat, 1}} {
+				if _, err := tx.SetReadSeq(ctx, th.ID, r.u.ID, r.seq); err != nil {
+					return err
+				}
+			}
+			return tx.LeaveThread(ctx, th.ID, dan.ID, parley.Now())
+		})
+
+		var markers []parley.ReadMarker
+		before := db.Queries()
+		err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			markers, err = tx.FindReadMarkers(ctx, th.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := db.Queries() - before; n != 1 {
+			t.Errorf("the read markers of a group of 3 took %d queries; want 1", n)
+		}
+		want := []parley.ReadMarker{{User: ann.Ref(), Seq: 5}, {User: bob.Ref(), Seq: 3}, {User: cat.Ref(), Seq: 1}}
+		if !slices.Equal(markers, want) {
+			t.Errorf("read markers %+v; want %+v", markers, want)
+		}
+	})
+}

@@ -476,6 +476,9 @@ if (toNewest) {
   });
 }
 
+// The line under the messages, "Seen by …", read again at each
+// read.updated: a burst of them, as a group's members open a message,
+// makes one fetch at once and one more after it (serial), not one each.
 const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)));
 
 // Who else is writing here: each member told of by thread.typing, shown
