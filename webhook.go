@@ -312,6 +312,14 @@ type WebhookTake struct {
 	// InFlight counts, by endpoint ID, the deliveries the taker has in
 	// flight already.
 	InFlight map[string]int
+	// PerApp, when set, is how many deliveries of one app's endpoints, all
+	// together, the taker has in flight at most, those in InFlightByApp and
+	// those it takes: an app whose endpoints all answer slowly, or never,
+	// holds that many of the taker's slots, however many endpoints it has.
+	PerApp int
+	// InFlightByApp counts, by app (client ID), the deliveries the taker
+	// has in flight already.
+	InFlightByApp map[string]int
 }
 
 // WebhookTarget is an endpoint subscribed to an event whose app holds a
@@ -360,7 +368,8 @@ type WebhookStore interface {
 	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
 	// TakeDueWebhooks takes up to take.Limit deliveries of enabled
 	// endpoints due at now, oldest due first but for those of an endpoint
-	// at take.PerEndpoint, which it passes over for the next endpoint's,
+	// at take.PerEndpoint or of an app at take.PerApp, which it passes
+	// over for the next endpoint's or app's,
 	// and makes them due again only at leaseUntil, so that an attempt that
 	// never records its result is made again. Of writes taking at once, on
 	// one server or several, each delivery is taken by one.

@@ -91,6 +91,12 @@ func TestWebhooks_LoggedForThoseInTheThreadAtTheMessage(t *testing.T) {
 // is for, and returns its ID.
 func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string, events ...string) string {
 	t.Helper()
+	return mustEndpointOf(t, s, db, grantedApp(t, db, userID), url, events...)
+}
+
+// mustEndpointOf is mustEndpoint for the app clientID.
+func mustEndpointOf(t *testing.T, s *Service, db parley.Store, clientID, url string, events ...string) string {
+	t.Helper()
 	ctx := context.Background()
 	sealer, err := s.sealer(ctx)
 	if err != nil {
@@ -98,15 +104,11 @@ func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string,
 	}
 	now := s.Now()
 	id := parley.NewID()
+	if events == nil {
+		events = []string{parley.WebhookMessageCreated}
+	}
 	err = db.Write(ctx, func(tx parley.Tx) error {
-		grants, err := tx.FindUserGrants(ctx, userID)
-		if err != nil {
-			return err
-		}
-		if events == nil {
-			events = []string{parley.WebhookMessageCreated}
-		}
-		e := &parley.WebhookEndpoint{ID: id, ClientID: grants[0].ClientID, URL: url,
+		e := &parley.WebhookEndpoint{ID: id, ClientID: clientID, URL: url,
 			Events: events, Created: now.Add(-time.Hour), ActiveFrom: now.Add(-time.Minute)}
 		return tx.CreateWebhookEndpoint(ctx, e, sealer.Seal(e.ID, []byte("a key of thirty-two bytes, or so")))
 	})
@@ -114,6 +116,33 @@ func mustEndpoint(t *testing.T, s *Service, db parley.Store, userID, url string,
 		t.Fatal(err)
 	}
 	return id
+}
+
+// mustGrantedApp stores an app, named name, and the member's grant of it,
+// with scopes, reaching the thread; it returns the app's client ID.
+func mustGrantedApp(t *testing.T, db parley.Store, name, userID, threadID string, scopes ...parley.Scope) string {
+	t.Helper()
+	ctx := context.Background()
+	now := parley.Now()
+	app := &parley.App{ClientID: parley.NewID(), Name: name, RedirectURIs: []string{"https://app.example/cb"},
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+	g := &parley.Grant{ID: parley.NewID(), UserID: userID, ClientID: app.ClientID,
+		Scopes: append(parley.Scopes{parley.ScopeOpenID}, scopes...), ThreadScope: parley.ThreadScopeSelected,
+		CreatedAt: now, UpdatedAt: now}
+	err := db.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateApp(ctx, app, []byte("secret")); err != nil {
+			return err
+		}
+		if err := tx.CreateGrant(ctx, g); err != nil {
+			return err
+		}
+		_, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: threadID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.ClientID
 }
 
 // laterClock is the wall clock moved on by what Advance added.
@@ -700,6 +729,75 @@ func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 			}
 			if n := hanging.Load(); n > webhook.PerEndpoint {
 				t.Errorf("the hanging endpoint holds %d deliveries, more than its share of %d", n, webhook.PerEndpoint)
+			}
+		})
+	}
+}
+
+// TestWebhooks_OneMembersAppsHoldUpNoOtherApp: any member may register
+// apps, each with its most endpoints. Two apps of alice's whose every
+// endpoint takes deliveries and never answers hold, together, their
+// shares of the worker's slots, not all of them, though their endpoints'
+// shares would fill every slot: carol's app's delivery, due behind their
+// backlogs, is sent while theirs still wait for their answers.
+func TestWebhooks_OneMembersAppsHoldUpNoOtherApp(t *testing.T) {
+	if 2*parley.MaxWebhookEndpoints*webhook.PerEndpoint < webhook.Slots {
+		t.Fatal("two apps' endpoints, each at its share, no longer fill a worker: this test proves nothing")
+	}
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{WebhooksAllowPrivate: true})
+			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
+			var hanging atomic.Int32
+			release := make(chan struct{})
+			hangs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hanging.Add(1)
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			defer hangs.Close()
+			defer close(release)
+			answered := make(chan struct{}, 1)
+			answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case answered <- struct{}{}:
+				default:
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer answers.Close()
+
+			alices := []string{grantedApp(t, db, users["alice"].ID),
+				mustGrantedApp(t, db, "Listener 2", users["alice"].ID, group, parley.ScopeMessagesRead)}
+			for _, app := range alices {
+				for range parley.MaxWebhookEndpoints {
+					mustEndpointOf(t, s, db, app, hangs.URL)
+				}
+			}
+			bob := parley.NewContextWithCaller(context.Background(), &parley.Caller{User: users["bob"].Ref()})
+			send := func() {
+				t.Helper()
+				if _, _, err := s.SendMessage(bob, group, Draft{Text: "x"}, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range webhook.PerEndpoint + 1 {
+				send()
+			}
+			mustEndpointOf(t, s, db, mustGrantedApp(t, db, "Movie Club", users["carol"].ID, group, parley.ScopeMessagesRead), answers.URL)
+			send()
+			stop := startWorker(s, slog.New(slog.DiscardHandler))
+			defer stop()
+			select {
+			case <-answered:
+			case <-time.After(10 * time.Second): // well within the hanging deliveries' timeout
+				t.Fatalf("carol's app's delivery waited behind the %d alice's apps hold", hanging.Load())
+			}
+			if n := hanging.Load(); n > 2*webhook.PerApp {
+				t.Errorf("alice's two apps hold %d deliveries, more than their shares of %d each", n, webhook.PerApp)
 			}
 		})
 	}

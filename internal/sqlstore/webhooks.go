@@ -221,14 +221,22 @@ const endpointDisabled = `EXISTS (SELECT 1 FROM webhook_endpoints
 const takeRounds = 4
 
 func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, take parley.WebhookTake) ([]*parley.DueWebhook, error) {
-	inFlight := make(map[string]int, len(take.InFlight))
-	maps.Copy(inFlight, take.InFlight)
+	inFlight := shares{
+		endpoint: maps.Clone(take.InFlight), perEndpoint: take.PerEndpoint,
+		app: maps.Clone(take.InFlightByApp), perApp: take.PerApp,
+	}
+	if inFlight.endpoint == nil {
+		inFlight.endpoint = map[string]int{}
+	}
+	if inFlight.app == nil {
+		inFlight.app = map[string]int{}
+	}
 	var list []*parley.DueWebhook
 	for range takeRounds {
 		if len(list) >= take.Limit {
 			break
 		}
-		ids, passedOver, err := t.chooseDueWebhooks(ctx, now, take.Limit-len(list), take.PerEndpoint, inFlight)
+		ids, passedOver, err := t.chooseDueWebhooks(ctx, now, take.Limit-len(list), inFlight)
 		if err != nil {
 			return nil, err
 		}
@@ -265,35 +273,66 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, ta
 	return list, nil
 }
 
-// chooseDueWebhooks returns the IDs of up to limit deliveries due at now,
-// oldest due first, passing over those of an endpoint that has perEndpoint
-// in flight, counting those it chooses, in inFlight; and whether it passed
-// any over. On PostgreSQL, the oldest-first read skips deliveries another
-// server is taking, not waiting for them, and locks those it reads.
-//
-// While no endpoint is full it reads the oldest due deliveries, whatever
-// their endpoint. Once one is, it reads, endpoint by endpoint, each other
-// endpoint's oldest due (dueByEndpoint): a full endpoint's backlog, which
-// grows for as long as it does not answer, is then never read, where
-// reading past it would cost each take, and SQLite's writer with it, time
-// in proportion to the backlog. That read costs time in proportion to the
-// endpoints instead, and only while one is full.
-func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEndpoint int, inFlight map[string]int) (
-	ids []any, passedOver bool, err error,
-) {
-	var full []any
-	if perEndpoint > 0 {
-		for endpoint, n := range inFlight {
-			if n >= perEndpoint {
-				full = append(full, endpoint)
+// shares counts a taker's deliveries in flight, by endpoint and by app,
+// each held to its share when one is set.
+type shares struct {
+	endpoint, app       map[string]int
+	perEndpoint, perApp int
+}
+
+// full returns the endpoints and the apps at their share.
+func (s shares) full() (endpoints, apps []any) {
+	if s.perEndpoint > 0 {
+		for id, n := range s.endpoint {
+			if n >= s.perEndpoint {
+				endpoints = append(endpoints, id)
 			}
 		}
 	}
+	if s.perApp > 0 {
+		for id, n := range s.app {
+			if n >= s.perApp {
+				apps = append(apps, id)
+			}
+		}
+	}
+	return endpoints, apps
+}
+
+// room reports whether a delivery of the endpoint, the app's, is within
+// their shares.
+func (s shares) room(endpoint, app string) bool {
+	return (s.perEndpoint <= 0 || s.endpoint[endpoint] < s.perEndpoint) && (s.perApp <= 0 || s.app[app] < s.perApp)
+}
+
+// chooseDueWebhooks returns the IDs of up to limit deliveries due at now,
+// oldest due first, passing over those of an endpoint or an app at its
+// share, counting those it chooses, in inFlight; and whether it passed any
+// over. On PostgreSQL, the oldest-first read skips deliveries another
+// server is taking, not waiting for them, and locks those it reads.
+//
+// While no endpoint or app is full it reads the oldest due deliveries,
+// whatever their endpoint. Once one is, it reads, endpoint by endpoint,
+// each other endpoint's oldest due but a full app's (dueByEndpoint): a full
+// endpoint's or app's backlog, which grows for as long as it does not
+// answer, is then never read, where reading past it would cost each take,
+// and SQLite's writer with it, time in proportion to the backlog. That
+// read costs time in proportion to the endpoints instead, and only while
+// one is full.
+func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit int, inFlight shares) (
+	ids []any, passedOver bool, err error,
+) {
 	query, args := `
-		SELECT id, endpoint_id FROM webhook_deliveries WHERE next_attempt_at <= $1
+		SELECT id, endpoint_id, COALESCE((SELECT client_id FROM webhook_endpoints WHERE id = endpoint_id), '')
+		FROM webhook_deliveries WHERE next_attempt_at <= $1
 		ORDER BY next_attempt_at LIMIT $2`+t.skipLocked(), []any{micros(now), limit}
-	if len(full) > 0 {
-		query, args = t.dueByEndpoint(len(full)), append([]any{micros(now), limit, perEndpoint}, full...)
+	if full, apps := inFlight.full(); len(full)+len(apps) > 0 {
+		each := inFlight.perEndpoint
+		if each <= 0 {
+			each = limit // no share of each endpoint's
+		}
+		query = t.dueByEndpoint(len(full), len(apps))
+		args = append(append([]any{micros(now), limit, each}, full...), apps...)
 	}
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
@@ -301,15 +340,16 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEn
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, endpoint string
-		if err := rows.Scan(&id, &endpoint); err != nil {
+		var id, endpoint, app string
+		if err := rows.Scan(&id, &endpoint, &app); err != nil {
 			return nil, false, mapError("take due webhooks", err)
 		}
-		if perEndpoint > 0 && inFlight[endpoint] >= perEndpoint {
+		if !inFlight.room(endpoint, app) {
 			passedOver = true
 			continue
 		}
-		inFlight[endpoint]++
+		inFlight.endpoint[endpoint]++
+		inFlight.app[app]++
 		ids = append(ids, id)
 	}
 	return ids, passedOver, mapError("take due webhooks", rows.Err())
@@ -317,28 +357,35 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit, perEn
 
 // dueByEndpoint is a read of up to $2 deliveries due at $1, oldest due
 // first, at most $3 of each endpoint, none of the full endpoints that
-// follow ($4 on), through each endpoint's own index range
-// (webhook_deliveries_due_by_endpoint): a LATERAL subquery on PostgreSQL,
-// a correlated one on SQLite, which has no LATERAL. It locks nothing: each
-// endpoint's range is read before the oldest of all are picked, and
-// locking them all would keep every other server's take from them;
-// leaseWebhooks locks those chosen.
-func (t *txn) dueByEndpoint(full int) string {
+// follow ($4 on) nor of the full apps after them, through each endpoint's
+// own index range (webhook_deliveries_due_by_endpoint): a LATERAL subquery
+// on PostgreSQL, a correlated one on SQLite, which has no LATERAL. It
+// locks nothing: each endpoint's range is read before the oldest of all
+// are picked, and locking them all would keep every other server's take
+// from them; leaseWebhooks locks those chosen.
+func (t *txn) dueByEndpoint(fullEndpoints, fullApps int) string {
+	var not string
+	if fullEndpoints > 0 {
+		not += ` AND e.id NOT IN (` + placeholders(4, fullEndpoints) + `)`
+	}
+	if fullApps > 0 {
+		not += ` AND e.client_id NOT IN (` + placeholders(4+fullEndpoints, fullApps) + `)`
+	}
 	if t.pg != nil {
 		return `
-			SELECT d.id, d.endpoint_id FROM webhook_endpoints e CROSS JOIN LATERAL (
+			SELECT d.id, d.endpoint_id, e.client_id FROM webhook_endpoints e CROSS JOIN LATERAL (
 				SELECT x.id, x.endpoint_id, x.next_attempt_at FROM webhook_deliveries x
 				WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
 				ORDER BY x.next_attempt_at LIMIT $3) d
-			WHERE e.id NOT IN (` + placeholders(4, full) + `)
+			WHERE TRUE` + not + `
 			ORDER BY d.next_attempt_at LIMIT $2`
 	}
 	return `
-		SELECT d.id, d.endpoint_id FROM webhook_endpoints e JOIN webhook_deliveries d ON d.id IN (
+		SELECT d.id, d.endpoint_id, e.client_id FROM webhook_endpoints e JOIN webhook_deliveries d ON d.id IN (
 			SELECT x.id FROM webhook_deliveries x
 			WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
 			ORDER BY x.next_attempt_at LIMIT $3)
-		WHERE e.id NOT IN (` + placeholders(4, full) + `)
+		WHERE TRUE` + not + `
 		ORDER BY d.next_attempt_at LIMIT $2`
 }
 

@@ -37,6 +37,20 @@ func newWebhookEndpoint(tb testing.TB, db *sqlstore.DB) *parley.WebhookEndpoint 
 	return e
 }
 
+// anotherWebhookEndpoint stores another endpoint of the app clientID.
+func anotherWebhookEndpoint(tb testing.TB, db *sqlstore.DB, clientID string) *parley.WebhookEndpoint {
+	tb.Helper()
+	now := parley.Now()
+	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: "https://m.example/hooks/2",
+		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now.Add(parley.WebhookActivation)}
+	if err := db.Write(context.Background(), func(tx parley.Tx) error {
+		return tx.CreateWebhookEndpoint(context.Background(), e, []byte("sealed"))
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
 // webhookDeliveries reads the endpoint's newest deliveries, with their
 // attempts.
 func webhookDeliveries(t *testing.T, db *sqlstore.DB, endpointID string) []*parley.WebhookDelivery {
@@ -168,6 +182,56 @@ func testWebhooks_TakeHoldsEachEndpointToItsShare(t *testing.T, db *sqlstore.DB)
 	}
 }
 
+// TestWebhooks_TakeHoldsEachAppToItsShare: a take passes over the
+// deliveries of every endpoint of an app the taker has its share of in
+// flight, all its endpoints together, however many endpoints it has and
+// however long their backlogs, and takes other apps' instead; what it
+// passes over stays due for a take with room.
+func TestWebhooks_TakeHoldsEachAppToItsShare(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_TakeHoldsEachAppToItsShare)
+}
+
+func testWebhooks_TakeHoldsEachAppToItsShare(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	spam := newWebhookEndpoint(t, db)
+	spam2, other := anotherWebhookEndpoint(t, db, spam.ClientID), newWebhookEndpoint(t, db)
+	now := parley.Now()
+	// The spam app's two endpoints' backlogs are due first, then other's.
+	var ds []parley.NewWebhookDelivery
+	for _, e := range []*parley.WebhookEndpoint{spam, spam2, spam, spam2, spam, spam2, other} {
+		ds = append(ds, parley.NewWebhookDelivery{ID: fmt.Sprintf("%s_%02d", e.ID, len(ds)), EndpointID: e.ID,
+			Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now.Add(time.Duration(len(ds)) * time.Millisecond)})
+	}
+	mustWrite(t, db, func(tx parley.Tx) error { return tx.EnqueueWebhooks(ctx, ds) })
+	take := func(take parley.WebhookTake) map[string]int {
+		t.Helper()
+		var due []*parley.DueWebhook
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			due, err = tx.TakeDueWebhooks(ctx, now.Add(time.Second), now.Add(time.Hour), take)
+			return err
+		})
+		names := map[string]string{spam.ID: "spam", spam2.ID: "spam2", other.ID: "other"}
+		taken := map[string]int{}
+		for _, d := range due {
+			taken[names[d.EndpointID]]++
+		}
+		return taken
+	}
+	got := take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerApp: 3, InFlightByApp: map[string]int{spam.ClientID: 3}})
+	if want := map[string]int{"other": 1}; !maps.Equal(got, want) {
+		t.Fatalf("with 3 of the spam app's in flight, of 3, took %v; want other's alone", got)
+	}
+	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerApp: 4, InFlightByApp: map[string]int{spam.ClientID: 1}})
+	if want := map[string]int{"spam": 2, "spam2": 1}; !maps.Equal(got, want) {
+		t.Fatalf("with 1 of the spam app's in flight, of 4, took %v; want its 3 oldest, of either endpoint", got)
+	}
+	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerApp: 4})
+	if want := map[string]int{"spam": 1, "spam2": 2}; !maps.Equal(got, want) {
+		t.Fatalf("with nothing in flight, took %v; want the rest of the spam app's", got)
+	}
+}
+
 // TestWebhooks_EachDeliveryTakenOnce: of many writes taking due deliveries
 // at once, each delivery goes to exactly one.
 func TestWebhooks_EachDeliveryTakenOnce(t *testing.T) {
@@ -200,6 +264,26 @@ func testWebhooks_EachDeliveryTakenOnceBehindAFullEndpoint(t *testing.T, db *sql
 		ds = append(ds, enqueueMany(t, db, newWebhookEndpoint(t, db), 100, now)...)
 	}
 	taken := takeConcurrently(t, db, now, parley.WebhookTake{Limit: 7, PerEndpoint: 1000, InFlight: map[string]int{full.ID: 1000}})
+	mustBeTakenOnce(t, taken, ds)
+}
+
+// TestWebhooks_EachDeliveryTakenOnceBehindAFullApp: so too while an app
+// has its share in flight; all its endpoints' deliveries wait.
+func TestWebhooks_EachDeliveryTakenOnceBehindAFullApp(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnceBehindAFullApp)
+}
+
+func testWebhooks_EachDeliveryTakenOnceBehindAFullApp(t *testing.T, db *sqlstore.DB) {
+	full := newWebhookEndpoint(t, db)
+	now := parley.Now()
+	enqueueMany(t, db, full, 50, now.Add(-time.Minute))
+	enqueueMany(t, db, anotherWebhookEndpoint(t, db, full.ClientID), 50, now.Add(-time.Minute))
+	var ds []parley.NewWebhookDelivery
+	for range 3 {
+		ds = append(ds, enqueueMany(t, db, newWebhookEndpoint(t, db), 100, now)...)
+	}
+	taken := takeConcurrently(t, db, now, parley.WebhookTake{Limit: 7, PerEndpoint: 32, PerApp: 1000, InFlightByApp: map[string]int{full.ClientID: 1000}})
 	mustBeTakenOnce(t, taken, ds)
 }
 

@@ -229,7 +229,9 @@ func NewSender(g Guard) *Sender {
 type Job struct {
 	ID         string
 	EndpointID string
-	URL        string
+	// ClientID is the app whose endpoint it is.
+	ClientID string
+	URL      string
 	// Keys sign the delivery: the endpoint's secret, and the one a
 	// rotation replaced while it still signs.
 	Keys [][]byte

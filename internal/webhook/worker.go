@@ -29,9 +29,15 @@ const (
 	Slots = 512
 	// PerEndpoint is how many deliveries of one endpoint a worker has in
 	// flight at most. An endpoint that answers only at the send's timeout,
-	// or that has a backlog of thousands, holds that many slots; it takes
-	// Slots/PerEndpoint such endpoints to hold up every other one.
+	// or that has a backlog of thousands, holds that many slots, and an
+	// app's endpoints together no more than PerApp.
 	PerEndpoint = 32
+	// PerApp is how many deliveries of one app's endpoints, all together,
+	// a worker has in flight at most: an app whose endpoints all hang
+	// holds an eighth of the slots, however many endpoints it has (any
+	// member may register apps), and it takes Slots/PerApp such apps to
+	// hold up every other one.
+	PerApp = Slots / 8
 	// batch is how many deliveries one exchange takes at most, which
 	// bounds the write that takes them.
 	batch = 128
@@ -45,12 +51,13 @@ type Worker struct {
 }
 
 // Run takes, sends and records deliveries until ctx ends. It keeps up to
-// Slots deliveries in flight, at most PerEndpoint of each endpoint, and
+// Slots deliveries in flight, at most PerEndpoint of each endpoint and
+// PerApp of each app's endpoints together, and
 // records each one's result as soon as it is in, taking more in the same
 // write: an endpoint that answers only at the send's timeout holds the
 // slots of its own deliveries, not the rest, as it would if each exchange
 // waited for its slowest or deliveries were taken oldest first whatever
-// their endpoint. Results a write failed to record are recorded by the
+// their endpoint or app. Results a write failed to record are recorded by the
 // next. Deliveries whose results are not recorded, as when it ends, are
 // left to their lease: another attempt, here or on another node, makes
 // them.
@@ -60,16 +67,17 @@ func (w *Worker) Run(ctx context.Context) {
 	done := make(chan Result, Slots) // room for every delivery in flight
 	inFlight := 0
 	ofEndpoint := map[string]int{} // deliveries in flight, by endpoint
+	ofApp := map[string]int{}      // and by app
 	var results []Result
 	collect := func(r Result) {
 		results, inFlight = append(results, r), inFlight-1
-		if ofEndpoint[r.Job.EndpointID]--; ofEndpoint[r.Job.EndpointID] == 0 {
-			delete(ofEndpoint, r.Job.EndpointID)
-		}
+		release(ofEndpoint, r.Job.EndpointID)
+		release(ofApp, r.Job.ClientID)
 	}
 	for ctx.Err() == nil {
 		if len(results) > 0 || inFlight < Slots {
-			take := parley.WebhookTake{Limit: min(batch, Slots-inFlight), PerEndpoint: PerEndpoint, InFlight: ofEndpoint}
+			take := parley.WebhookTake{Limit: min(batch, Slots-inFlight), PerEndpoint: PerEndpoint, InFlight: ofEndpoint,
+				PerApp: PerApp, InFlightByApp: ofApp}
 			jobs, err := w.Queue.ExchangeWebhooks(ctx, results, take)
 			if parley.WorthLogging(ctx, err) {
 				w.Log.Error("deliver webhooks", "err", err)
@@ -83,6 +91,7 @@ func (w *Worker) Run(ctx context.Context) {
 			for _, j := range jobs {
 				inFlight++
 				ofEndpoint[j.EndpointID]++
+				ofApp[j.ClientID]++
 				go func() { done <- w.Sender.Send(ctx, j) }()
 			}
 		}
@@ -107,5 +116,12 @@ func (w *Worker) Run(ctx context.Context) {
 				more = false
 			}
 		}
+	}
+}
+
+// release counts one delivery of key's fewer in flight.
+func release(inFlight map[string]int, key string) {
+	if inFlight[key]--; inFlight[key] <= 0 {
+		delete(inFlight, key)
 	}
 }
