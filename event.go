@@ -105,6 +105,12 @@ type Event struct {
 	// for. They come with the event, so that the log does not depend on
 	// an app's stream having heard of who joined or left before it.
 	Readers []string `json:"-"`
+	// ViaApp and SenderID are, for an event about a message written
+	// through an app, that app's client ID and the member it wrote the
+	// message for: an app is told of the deletion of a message it wrote,
+	// whether or not it may read messages.
+	ViaApp   string `json:"-"`
+	SenderID string `json:"-"`
 }
 
 // NewEvent returns a new event of type typ about a thread (none for

@@ -3,9 +3,12 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,6 +128,70 @@ func deliveries(t *testing.T, owner *client.Client, clientID, endpointID string)
 			return all
 		}
 		cursor = page.NextCursor
+	}
+}
+
+// TestWebhooks_AWriteOnlyAppIsToldOfItsMessageDeletedInParley: an app
+// that writes for alice without reading (messages.write, messages.delete,
+// not messages.read), such as a client she composes in, posts her words
+// into a thread she ticked; she deletes them in Parley. Its endpoint,
+// subscribed to message.deleted, is told, as every app whose grant
+// reached the message is: the app holds the words she took back. The
+// delivery is in her access log as the app's messages.write.
+func TestWebhooks_AWriteOnlyAppIsToldOfItsMessageDeletedInParley(t *testing.T) {
+	ctx := context.Background()
+	got := make(chan string, 10)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- string(body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rc.Close()
+	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	alice, bob := a.MustMember(t, "alice"), a.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	p := a.MustPartnerOf(t, "Composer", "alice")
+	tok := a.MustToken(t, p, "alice", []string{"openid", "messages.write", "messages.delete"}, apptest.Answer{ThreadScope: "selected", Threads: []string{th}})
+	if _, err := alice.Do(ctx, "POST", "/api/v1/apps/"+p.App.ClientID+"/webhooks",
+		map[string]any{"url": rc.URL, "events": []string{"message.deleted"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.Clock.Advance(parley.WebhookActivation)
+	m, err := a.Client.WithToken(tok.AccessToken).SendMessage(ctx, th, "alice's words, typed in Composer", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := func() int { // Composer's messages.write of m in alice's log
+		t.Helper()
+		page, err := alice.AccessLog(ctx, client.AccessLogQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range page.Entries {
+			if e.Action == string(parley.ScopeMessagesWrite) && e.ClientID == p.App.ClientID && slices.Contains(e.MessageIDs, m.ID) {
+				n++
+			}
+		}
+		return n
+	}
+	sent := logged()                                       // its send
+	if err := alice.DeleteMessage(ctx, m.ID); err != nil { // in Parley
+		t.Fatal(err)
+	}
+	select {
+	case body := <-got:
+		if !strings.Contains(body, `"message.deleted"`) || !strings.Contains(body, m.ID) {
+			t.Fatalf("Composer was sent %s; want message.deleted of %s", body, m.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice deleted in Parley the message Composer wrote for her; Composer was told nothing")
+	}
+	for deadline := time.Now().Add(5 * time.Second); logged() == sent; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the delivery is not in alice's access log as Composer's messages.write")
+		}
 	}
 }
 

@@ -192,7 +192,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	if ev.Type == parley.EventThreadUpdated || ev.Type == parley.EventThreadAppsChanged {
 		delete(e.threads, ev.ThreadID)
 	}
-	if _, ok := eventScope(c, ev.Type); !ok {
+	if _, ok := eventScope(c, ev); !ok {
 		return ev, false, nil
 	}
 	if err := e.live(ctx, eventID); err != nil {
@@ -201,7 +201,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	// The grant as live found it: narrowed since, it may no longer hold
 	// the event's scope.
 	c = e.caller
-	loggedAs, ok := eventScope(c, ev.Type)
+	loggedAs, ok := eventScope(c, ev)
 	if !ok {
 		return ev, false, nil
 	}
@@ -292,12 +292,32 @@ func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, er
 // eventScope returns the access an app's receiving an event is logged as,
 // and false when the app lacks a scope the event needs. Realtime streams
 // and webhooks both decide by it.
-func eventScope(c *parley.Caller, eventType string) (parley.Scope, bool) {
-	scopes := eventScopes[eventType]
-	if len(scopes) == 0 || len(c.App.Scopes.Missing(scopes)) > 0 {
+//
+// An app that wrote a message for its member (wroteFor) is told that it
+// was deleted without messages.read, as messages.write: it knows the
+// message, whose IDs are all the event tells, and may hold words the
+// member took back.
+func eventScope(c *parley.Caller, ev parley.Event) (parley.Scope, bool) {
+	scopes := eventScopes[ev.Type]
+	switch {
+	case len(scopes) == 0:
 		return "", false
+	case len(c.App.Scopes.Missing(scopes)) == 0:
+		return scopes[0], true
+	case ev.Type == parley.EventMessageDeleted && c.App.Scopes.Has(parley.ScopeMessagesWrite) &&
+		wroteFor(c, &parley.Message{Via: &parley.Via{ClientID: ev.ViaApp}, Sender: parley.UserRef{ID: ev.SenderID}}):
+		return parley.ScopeMessagesWrite, true
 	}
-	return scopes[0], true
+	return "", false
+}
+
+// writtenBy returns the client ID of the app m was written through, and
+// the member it wrote m for; "" and "" for a message written in Parley.
+func writtenBy(m *parley.Message) (viaApp, senderID string) {
+	if m.Via == nil {
+		return "", ""
+	}
+	return m.Via.ClientID, m.Sender.ID
 }
 
 // reaches reports whether an event about a thread reaches an app's grant:

@@ -448,14 +448,16 @@ func grantCaller(g parley.ThreadGrant) *parley.Caller {
 }
 
 // targetReaches reports whether a target's grant reaches ev, exactly as a
-// realtime stream through that grant would receive it.
-func targetReaches(ctx context.Context, tx parley.Tx, t parley.WebhookTarget, ev parley.Event) (bool, error) {
+// realtime stream through that grant would receive it, and the access its
+// delivery is logged as (eventScope).
+func targetReaches(ctx context.Context, tx parley.Tx, t parley.WebhookTarget, ev parley.Event) (parley.Scope, bool, error) {
 	c := grantCaller(t.Grant)
-	if _, ok := eventScope(c, ev.Type); !ok {
-		return false, nil
+	scope, ok := eventScope(c, ev)
+	if !ok {
+		return "", false, nil
 	}
 	_, ok, err := reaches(ctx, tx, c, ev)
-	return ok, err
+	return scope, ok, err
 }
 
 // heldWhileSuspended reports whether deliveries of event to a suspended
@@ -496,12 +498,13 @@ func (s *Service) enqueueMessageWebhooks(ctx context.Context, tx parley.Tx, even
 		return false, err
 	}
 	ev := parley.Event{Type: event, ThreadID: m.ThreadID, Seq: m.Seq, MessageID: m.ID}
+	ev.ViaApp, ev.SenderID = writtenBy(m)
 	var ds []parley.NewWebhookDelivery
 	for _, t := range targets {
 		if t.AppSuspended && !heldWhileSuspended(event) {
 			continue
 		}
-		if ok, err := targetReaches(ctx, tx, t, ev); err != nil {
+		if _, ok, err := targetReaches(ctx, tx, t, ev); err != nil {
 			return false, err
 		} else if !ok {
 			continue
@@ -656,10 +659,19 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 				targets[a] = list
 			}
 			ev := parley.Event{Type: d.Event, ThreadID: d.ThreadID, Seq: d.Seq, MessageID: d.MessageID}
-			reached, suspended := false, false
+			reached, suspended, loggedAs := false, false, parley.Scope("")
 			for _, t := range targets[a] {
 				if t.EndpointID == d.EndpointID && t.Grant.GrantID == d.GrantID {
-					if reached, err = targetReaches(ctx, tx, t, ev); err != nil {
+					if d.Event == parley.WebhookMessageDeleted && len(t.Grant.Scopes.Missing(eventScopes[d.Event])) > 0 {
+						// Whether the app wrote it decides (eventScope).
+						m, err := tx.FindMessageByID(ctx, d.MessageID)
+						if err != nil && !isNotFound(err) {
+							return err
+						} else if err == nil {
+							ev.ViaApp, ev.SenderID = writtenBy(m)
+						}
+					}
+					if loggedAs, reached, err = targetReaches(ctx, tx, t, ev); err != nil {
 						return err
 					}
 					suspended = t.AppSuspended
@@ -701,7 +713,7 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 			// stopped or died with the attempt under way, and the lease
 			// ended) is not logged again, on whichever node takes it. Both
 			// within parley.AccessKeyKept: well beyond the lease.
-			r := s.accessRecord(c, access{eventScopes[d.Event][0], d.ThreadID, ids, []*parley.Message{m}})
+			r := s.accessRecord(c, access{loggedAs, d.ThreadID, ids, []*parley.Message{m}})
 			r.Key = r.KeyAt("webhook " + d.Event + " enqueued " + strconv.FormatInt(d.CreatedAt.UnixMicro(), 10))
 			records = append(records, r)
 		}
