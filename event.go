@@ -105,10 +105,12 @@ type Event struct {
 	// for. They come with the event, so that the log does not depend on
 	// an app's stream having heard of who joined or left before it.
 	Readers []string `json:"-"`
-	// ViaApp and SenderID are, for an event about a message written
-	// through an app, that app's client ID and the member it wrote the
-	// message for: an app is told of the deletion of a message it wrote,
-	// whether or not it may read messages.
+	// ViaApp and SenderID are, for a webhook's event about a message
+	// written through an app, that app's client ID and the member it
+	// wrote the message for: an app is told by webhook of the deletion of
+	// a message it wrote, whether or not it may read messages. A realtime
+	// stream, which needs messages.read, has no use for them, and they do
+	// not cross nodes.
 	ViaApp   string `json:"-"`
 	SenderID string `json:"-"`
 }

@@ -187,20 +187,18 @@ type envelope struct {
 	Seq       int64           `json:"seq,omitempty"`
 	MessageID string          `json:"message_id,omitempty"`
 	Readers   []string        `json:"readers,omitempty"`
-	ViaApp    string          `json:"via_app,omitempty"`
-	SenderID  string          `json:"sender_id,omitempty"`
 }
 
 // wrap is ev for the members userIDs, as it crosses nodes.
 func wrap(userIDs []string, ev parley.Event) envelope {
 	return envelope{To: userIDs, ID: ev.ID, Type: ev.Type, ThreadID: ev.ThreadID, Data: ev.Data,
-		Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers, ViaApp: ev.ViaApp, SenderID: ev.SenderID}
+		Seq: ev.Seq, MessageID: ev.MessageID, Readers: ev.Readers}
 }
 
 // event is the event the envelope carries.
 func (env envelope) event() parley.Event {
 	return parley.Event{ID: env.ID, Type: env.Type, ThreadID: env.ThreadID, Data: env.Data, Seq: env.Seq,
-		MessageID: env.MessageID, Readers: env.Readers, ViaApp: env.ViaApp, SenderID: env.SenderID}
+		MessageID: env.MessageID, Readers: env.Readers}
 }
 
 // NewNATS connects to the NATS server at url (nats://host:port, with

@@ -296,7 +296,8 @@ func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, er
 // An app that wrote a message for its member (wroteFor) is told that it
 // was deleted without messages.read, as messages.write: it knows the
 // message, whose IDs are all the event tells, and may hold words the
-// member took back.
+// member took back. Only a webhook can tell it so: a realtime stream
+// needs messages.read.
 func eventScope(c *parley.Caller, ev parley.Event) (parley.Scope, bool) {
 	scopes := eventScopes[ev.Type]
 	switch {

@@ -836,7 +836,6 @@ func (s *Service) tellDeleted(ctx context.Context, d *deletedMessage) {
 func (s *Service) publishDeleted(ctx context.Context, recipients []string, m *parley.Message) {
 	ev := parley.NewEvent(parley.EventMessageDeleted, m.ThreadID, parley.MessageDeleted{ID: m.ID, ThreadID: m.ThreadID, Seq: m.Seq})
 	ev.Seq, ev.MessageID, ev.Readers = m.Seq, m.ID, recipients
-	ev.ViaApp, ev.SenderID = writtenBy(m)
 	s.publish(ctx, recipients, ev)
 }
 
