@@ -125,6 +125,11 @@ func NewEvent(typ, threadID string, data any) Event {
 	return Event{ID: NewID(), Type: typ, ThreadID: threadID, Data: b}
 }
 
+// Passing reports whether e is a moment's signal, worth nothing late
+// (EventThreadTyping): a bus that cannot carry it drops it, keeps nothing
+// of it to deliver later and ends no subscription for its loss.
+func (e Event) Passing() bool { return e.Type == EventThreadTyping }
+
 // MessageDeleted is the data of a message.deleted event.
 type MessageDeleted struct {
 	ID       string `json:"id"`

@@ -377,7 +377,8 @@ func (b *NATS) streamSettings(cfg *jetstream.StreamConfig) {
 // reach is not held publishTimeout for each.
 //
 // When it fails, ev is kept in the store's outbox, for every server to
-// relay. When that fails too, no node delivers ev: Publish ends this
+// relay, unless it is passing (parley.Event.Passing), which is dropped.
+// When keeping it fails too, no node delivers ev: Publish ends this
 // node's subscriptions, as dropped, and has every node end theirs once it
 // can publish again (resync).
 func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) error {
@@ -393,6 +394,11 @@ func (b *NATS) Publish(ctx context.Context, userIDs []string, ev parley.Event) e
 		return nil
 	}
 	b.unpublished.Add(1)
+	if ev.Passing() {
+		// Late, someone's typing would show after their message; lost,
+		// it is missed by no one.
+		return nil
+	}
 	if entries != nil && b.opts.Store != nil {
 		kept := b.keepLater(ctx, entries)
 		if kept == nil {

@@ -156,6 +156,46 @@ func TestNATS_UnpublishedEventsReachEveryNodeThroughTheStore(t *testing.T) {
 	})
 }
 
+// An event that is a moment's signal, someone typing, that a node cut
+// off from NATS cannot publish is dropped: it is kept for no relay, to
+// show after the message that followed it, and its loss ends no
+// subscription on any node, as the loss of an event that mattered does.
+func TestNATS_APassingEventLostIsDropped(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		url := apptest.NATS(t)
+		opts := natsOptions(t, url)
+		opts.Store = db
+		cut := newCutter(t, url)
+		a := mustNATS(t, cut.URL(), opts)
+		b := mustNATS(t, url, opts)
+		relayB := mustRelay(t, db, b)
+		onA, onB := mustSubscribe(t, a, "alice"), mustSubscribe(t, b, "alice")
+
+		cut.Down()
+		typing := parley.NewEvent(parley.EventThreadTyping, "typing", parley.ThreadTyping{ThreadID: "typing"})
+		if err := a.Publish(context.Background(), []string{"alice"}, typing); err != nil {
+			t.Fatalf("Publish of a passing event cut off from NATS: %v", err)
+		}
+		for range 10 { // as each server runs its relay, every second
+			if err := relayB.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ev := <-onB.C():
+				t.Fatalf("the other node relayed %s, kept while NATS was out of reach", ev.Type)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		cut.Up()
+		mustPublishOnceBack(t, a, parley.NewEvent(parley.EventThreadUpdated, "after", map[string]string{}))
+		for name, sub := range map[string]parley.Subscription{"the publishing node's": onA, "the other node's": onB} {
+			if got := mustReceiveWithin(t, sub, 6*waitFor); got.ThreadID != "after" || sub.Dropped() {
+				t.Errorf("%s subscription got %s first (dropped: %v); want the event after the typing", name, got.ThreadID, sub.Dropped())
+			}
+		}
+	})
+}
+
 // An event kept in the store while its node was cut off from NATS reaches
 // each node once: nothing of it is held for NATS meanwhile, to reach the
 // stream once the node is back, after the events published since (a
