@@ -41,15 +41,21 @@ type User struct {
 // members see it beside the tombstones of its messages.
 const DeletedDisplayName = "Deleted account"
 
-// UserRef is how a member appears inside other objects.
+// UserRef is how a member appears inside other objects. A deleted
+// account's has no username (and DeletedDisplayName): the account keeps
+// it, reserved, but no one is shown it.
 type UserRef struct {
 	ID          string `json:"id"`
 	Username    string `json:"username"`
 	DisplayName string `json:"display_name"`
 }
 
-// Ref returns the short form of u.
+// Ref returns the short form of u, as others see u: without a username
+// when the account is deleted.
 func (u *User) Ref() UserRef {
+	if u.Deleted {
+		return UserRef{ID: u.ID, DisplayName: u.DisplayName}
+	}
 	return UserRef{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
 }
 

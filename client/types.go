@@ -130,7 +130,8 @@ type User struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// UserRef is how a member appears inside other objects.
+// UserRef is how a member appears inside other objects. A deleted
+// account's Username is empty and its DisplayName "Deleted account".
 type UserRef struct {
 	ID          string `json:"id"`
 	Username    string `json:"username"`

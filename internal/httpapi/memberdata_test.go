@@ -494,6 +494,66 @@ func TestDeleteAccount_ToldInThreadsLeftBefore(t *testing.T) {
 	}
 }
 
+// TestDeleteAccount_UsernameShownToNoOne: once a member deleted their
+// account, nothing read through the API names them. The account keeps its
+// username only so that no one can register it; others, and apps, see
+// "Deleted account" and no username beside the tombstones, in the group's
+// notes and in the thread's last message. An app bob connects only after
+// zed's deletion, which never knew zed, does not learn zed's username
+// from what it reads; nor do bob's own reads keep handing it out.
+func TestDeleteAccount_UsernameShownToNoOne(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	zed, bob, carol := env.MustMember(t, "zorblax"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, zed, bob)
+	apptest.MustFriends(t, zed, carol)
+	group, err := zed.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, zed, group.ID, "zed's words")
+	apptest.MustSend(t, bob, group.ID, "bob's words")
+	if err := zed.DeleteAccount(ctx, apptest.Password("zorblax")); err != nil {
+		t.Fatal(err)
+	}
+
+	films := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, films, "bob", []string{"openid", "threads.read", "messages.read", "participants.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{group.ID}})
+	app := env.Client.WithToken(tok.AccessToken)
+	after := int64(0)
+	for name, c := range map[string]*client.Client{"Films, connected after the deletion": app, "bob": bob} {
+		page, err := c.Messages(ctx, group.ID, client.MessagesQuery{After: &after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Messages) == 0 || page.Messages[0].DeletedAt == nil {
+			t.Fatalf("%s reads %+v; want zed's tombstone first", name, page.Messages)
+		}
+		if got := page.Messages[0].Sender; got.Username != "" || got.DisplayName != parley.DeletedDisplayName {
+			t.Errorf("%s reads the tombstone as sent by %+v; want %q and no username", name, got, parley.DeletedDisplayName)
+		}
+		paths := []string{
+			"/api/v1/threads/" + group.ID + "/changes",
+			"/api/v1/threads?include=messages:5",
+			"/api/v1/threads/" + group.ID,
+		}
+		if c == bob { // a group's notes are for its members themselves
+			paths = append(paths, "/api/v1/threads/"+group.ID+"/messages?after=0&include=notes")
+		}
+		for _, path := range paths {
+			var raw jsonText
+			if _, err := c.Do(ctx, "GET", path, nil, &raw); err != nil {
+				t.Fatalf("%s: GET %s: %v", name, path, err)
+			}
+			if i := strings.Index(string(raw), "zorblax"); i >= 0 {
+				t.Errorf("%s: GET %s names the deleted account: ...%s...", name, path, raw[max(0, i-120):min(len(raw), i+40)])
+			}
+		}
+	}
+}
+
 // A deletion through one server ends the member's sessions on another at
 // its very next request.
 func TestNodes_DeletedAccountIsSignedOutEverywhere(t *testing.T) {

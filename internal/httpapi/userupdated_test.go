@@ -67,8 +67,8 @@ func TestUserUpdated(t *testing.T) {
 // member's data). user.updated is how a client learns that a name it
 // shows changed ("show it wherever the name is shown"), and
 // message.deleted carries no sender: without user.updated, bob's client
-// keeps showing alice's old name beside her tombstones and in the group's
-// notes until it reads everything again.
+// notes until it reads everything again. It tells no username: a deleted
+// account's is shown to no one.
 func TestUserUpdated_AccountDeleted(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
@@ -86,7 +86,7 @@ func TestUserUpdated_AccountDeleted(t *testing.T) {
 	}
 	wait, stop := context.WithTimeout(ctx, 3*time.Second)
 	defer stop()
-	if got := nextData[client.UserUpdated](t, wait, bobs, client.EventUserUpdated); got.User.ID != aliceID || got.User.DisplayName != parley.DeletedDisplayName {
-		t.Fatalf("bob's stream told %+v; want alice's name as %q", got.User, parley.DeletedDisplayName)
+	if got := nextData[client.UserUpdated](t, wait, bobs, client.EventUserUpdated); got.User.ID != aliceID || got.User.DisplayName != parley.DeletedDisplayName || got.User.Username != "" {
+		t.Fatalf("bob's stream told %+v; want alice's name as %q and no username, which no one is shown any more", got.User, parley.DeletedDisplayName)
 	}
 }

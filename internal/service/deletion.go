@@ -29,7 +29,8 @@ import (
 //   - their profile goes (EraseUser): display name, password hash, operator
 //     flag, friendships and friend requests. The account's ID and username
 //     stay, the username reserved so that no one can take it and pass for
-//     them; others see DeletedDisplayName beside the tombstones;
+//     them; others see DeletedDisplayName beside the tombstones, and no
+//     username (parley.UserRef), nor does user.updated tell it;
 //   - the deletion is recorded among operators' decisions, with the
 //     member as both actor and subject when they deleted it themselves.
 //
@@ -126,7 +127,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 		if d.contacts, err = tx.FindContactIDs(ctx, u.ID); err != nil {
 			return err
 		}
-		d.erased = &parley.User{ID: u.ID, Username: u.Username, DisplayName: parley.DeletedDisplayName}
+		d.erased = &parley.User{ID: u.ID, Username: u.Username, DisplayName: parley.DeletedDisplayName, Deleted: true}
 		// The expired sessions, kept listed for operators, go with the
 		// account.
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, nil, time.Time{}); err != nil {

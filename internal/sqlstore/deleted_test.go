@@ -116,6 +116,104 @@ func TestUsers_EraseUser(t *testing.T) {
 	})
 }
 
+// A deleted account's username names it to no one: wherever the store
+// reads members for others to see, beside messages (pages, one message,
+// a thread's newest), reactions, a group's notes and a thread's notices,
+// it reads the erased member with DeletedDisplayName and no username,
+// and everyone else as they are. The row keeps the username
+// (TestUsers_EraseUser).
+func TestUsers_ErasedMemberShownWithoutUsername(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		th := mustGroupOf(t, db, ann, bob)
+		now := parley.Now()
+		annsMsg := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: ann.Ref(), Kind: parley.MessageKindText, Text: "ann's", CreatedAt: now}
+		bobsMsg := &parley.Message{ID: parley.NewID(), ThreadID: th.ID, Sender: bob.Ref(), Kind: parley.MessageKindText, Text: "bob's", CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, m := range []*parley.Message{annsMsg, bobsMsg} {
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+			}
+			if err := tx.SetReaction(ctx, bobsMsg.ID, ann.ID, "👍", now); err != nil {
+				return err
+			}
+			if err := tx.AddTimelineNote(ctx, &parley.TimelineNote{ID: parley.NewID(), ThreadID: th.ID, AfterSeq: 1, At: now, Kind: parley.NoteAdded,
+				By: ann.Ref(), Subject: &parley.UserRef{ID: bob.ID}}); err != nil {
+				return err
+			}
+			if err := tx.AddTimelineNote(ctx, &parley.TimelineNote{ID: parley.NewID(), ThreadID: th.ID, AfterSeq: 1, At: now, Kind: parley.NoteRemoved,
+				By: bob.Ref(), Subject: &parley.UserRef{ID: ann.ID}}); err != nil {
+				return err
+			}
+			return tx.AddThreadNotice(ctx, &parley.ThreadNotice{ID: parley.NewID(), ThreadID: th.ID, Kind: parley.NoticeAppsClosed, At: now, By: ann.Ref()})
+		})
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EraseUser(ctx, ann.ID, now) })
+
+		erased := parley.UserRef{ID: ann.ID, DisplayName: parley.DeletedDisplayName}
+		check := func(where string, got, want parley.UserRef) {
+			t.Helper()
+			if got != want {
+				t.Errorf("%s: %+v; want %+v", where, got, want)
+			}
+		}
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			after := int64(0)
+			page, err := tx.FindMessages(ctx, parley.MessageFilter{ThreadID: th.ID, After: &after, Limit: 10})
+			if err != nil {
+				return err
+			}
+			if len(page) != 2 {
+				t.Fatalf("page of %d messages; want 2", len(page))
+			}
+			check("a page's message by the erased member", page[0].Sender, erased)
+			check("a page's message by another", page[1].Sender, bob.Ref())
+			if len(page[1].Reactions) != 1 || len(page[1].Reactions[0].Users) != 1 {
+				t.Fatalf("reactions %+v; want the erased member's one", page[1].Reactions)
+			}
+			check("a reaction of the erased member", page[1].Reactions[0].Users[0], erased)
+			m, err := tx.FindMessageByID(ctx, annsMsg.ID)
+			if err != nil {
+				return err
+			}
+			check("the erased member's message by its ID", m.Sender, erased)
+			newest, err := tx.FindNewestMessages(ctx, []parley.ThreadFrom{{ThreadID: th.ID}}, 2)
+			if err != nil {
+				return err
+			}
+			if ms := newest[th.ID]; len(ms) != 2 {
+				t.Errorf("newest messages %+v; want 2", ms)
+			} else {
+				check("the newest messages' oldest, the erased member's", ms[1].Sender, erased)
+			}
+			notes, err := tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 10)
+			if err != nil {
+				return err
+			}
+			if len(notes) != 2 || notes[0].Subject == nil || notes[1].Subject == nil {
+				t.Fatalf("notes %+v; want 2 with subjects", notes)
+			}
+			check("a note by the erased member", notes[0].By, erased)
+			check("a note's subject, the erased member", *notes[1].Subject, erased)
+			check("a note's subject, another", *notes[0].Subject, bob.Ref())
+			notices, err := tx.FindThreadNotices(ctx, th.ID, 10)
+			if err != nil {
+				return err
+			}
+			if len(notices) != 1 {
+				t.Fatalf("notices %+v; want 1", notices)
+			}
+			check("a notice by the erased member", notices[0].By, erased)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // FindSentMessages pages through the messages a member sent, in every
 // thread and tombstones included, thread by thread in the order the
 // threads were made, each thread's in the order they were sent, and

@@ -188,7 +188,7 @@ func (t *txn) FindThreadGrants(ctx context.Context, threadID string, at time.Tim
 		SELECT g.id, g.client_id, a.name, u.id, u.username, u.display_name, g.scopes, g.thread_scope,
 			`+later("COALESCE(gt.visible_from_seq, 0)", "(SELECT apps_from_seq FROM threads WHERE id = $1)")+`
 		FROM participants p
-		JOIN users u ON u.id = p.user_id
+		JOIN `+shownUsers+` u ON u.id = p.user_id
 		JOIN grants g ON g.user_id = p.user_id
 		JOIN apps a ON a.client_id = g.client_id
 		LEFT JOIN grant_threads gt ON gt.grant_id = g.id AND gt.thread_id = p.thread_id
@@ -273,7 +273,7 @@ func (t *txn) ReopenThreadToApps(ctx context.Context, threadID, userID string) (
 func (t *txn) FindThreadClosers(ctx context.Context, threadID string) ([]parley.UserRef, error) {
 	return t.queryUserRefs(ctx, "find thread closers", `
 		SELECT u.id, u.username, u.display_name
-		FROM thread_app_closures c JOIN users u ON u.id = c.user_id
+		FROM thread_app_closures c JOIN `+shownUsers+` u ON u.id = c.user_id
 		WHERE c.thread_id = $1
 		ORDER BY c.closed_at, u.username`, threadID)
 }

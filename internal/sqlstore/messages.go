@@ -86,11 +86,11 @@ func messageSQLOf(jsonArray, asText, sender, senderJoin, reactions string, sende
 var (
 	messageSQLite = messageSQLOf(`json_array`, ``, `m.sender_no`, ``,
 		`json((SELECT json_group_array(json_array(u.id, u.username, u.display_name, r.emoji, r.at))
-			FROM reactions r JOIN users u ON u.no = r.user_no WHERE r.thread_no = m.thread_no AND r.seq = m.seq))`, true)
+			FROM reactions r JOIN `+shownUsers+` u ON u.no = r.user_no WHERE r.thread_no = m.thread_no AND r.seq = m.seq))`, true)
 	messagePostgres = messageSQLOf(`json_build_array`, `::text`, `u.id, u.username, u.display_name`,
-		`JOIN users u ON u.no = m.sender_no `,
+		`JOIN `+shownUsers+` u ON u.no = m.sender_no `,
 		`(SELECT json_agg(json_build_array(ru.id, ru.username, ru.display_name, r.emoji, r.at))
-			FROM reactions r JOIN users ru ON ru.no = r.user_no WHERE r.thread_no = m.thread_no AND r.seq = m.seq)`, false)
+			FROM reactions r JOIN `+shownUsers+` ru ON ru.no = r.user_no WHERE r.thread_no = m.thread_no AND r.seq = m.seq)`, false)
 )
 
 // messageSQL returns the engine's messageSQL.
@@ -187,7 +187,7 @@ func (s *messageScanner) nameSenders(ctx context.Context, t *txn) error {
 		nos = strconv.AppendInt(append(nos, ','), no, 10)
 	}
 	nos[0] = '['
-	rows, err := t.query(ctx, `SELECT no, id, username, display_name FROM users
+	rows, err := t.query(ctx, `SELECT no, id, username, display_name FROM `+shownUsers+` u
 		WHERE no IN (SELECT value FROM json_each($1))`, string(append(nos, ']')))
 	if err != nil {
 		return err
@@ -616,7 +616,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 				CROSS JOIN LATERAL (SELECT * FROM messages m
 					WHERE m.thread_no = t.no AND m.seq >= f.from_seq AND m.seq > t.last_seq - $3
 					ORDER BY m.seq DESC LIMIT $3) m
-				JOIN users u ON u.no = m.sender_no`, ids, from, limit)
+				JOIN `+shownUsers+` u ON u.no = m.sender_no`, ids, from, limit)
 	} else {
 		pairs := make([][2]any, len(threads))
 		for i, th := range threads {

@@ -20,7 +20,7 @@ func (t *txn) FindThreadNotices(ctx context.Context, threadID string, limit int)
 		SELECT n.id, n.kind, n.at, u.id, u.username, u.display_name,
 			COALESCE(n.client_id, ''), COALESCE(a.name, ''), COALESCE(n.grant_id, ''), COALESCE(g.scopes, '')
 		FROM thread_notices n
-		JOIN users u ON u.id = n.by_user_id
+		JOIN `+shownUsers+` u ON u.id = n.by_user_id
 		LEFT JOIN apps a ON a.client_id = n.client_id
 		LEFT JOIN grants g ON g.id = n.grant_id
 		WHERE n.thread_id = $1
@@ -67,8 +67,8 @@ func (t *txn) FindTimelineNotes(ctx context.Context, userID, threadID string, fr
 		SELECT n.id, n.after_seq, n.at, n.kind, n.title, b.id, b.username, b.display_name, s.id, s.username, s.display_name
 		FROM participants p
 		JOIN timeline_notes n ON n.thread_id = p.thread_id
-		JOIN users b ON b.id = n.by_user_id
-		LEFT JOIN users s ON s.id = n.subject_user_id
+		JOIN `+shownUsers+` b ON b.id = n.by_user_id
+		LEFT JOIN `+shownUsers+` s ON s.id = n.subject_user_id
 		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL AND n.after_seq BETWEEN $2 AND $3
 		ORDER BY n.after_seq, n.at, n.id`, threadID, from, to, userID)
 	if err != nil {

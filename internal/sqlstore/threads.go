@@ -188,7 +188,7 @@ func (t *txn) findParticipant(ctx context.Context, threadID, userID, locked stri
 func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.UserRef, error) {
 	return t.queryUserRefs(ctx, "find participants", `
 		SELECT u.id, u.username, u.display_name
-		FROM participants p JOIN users u ON u.id = p.user_id
+		FROM participants p JOIN `+shownUsers+` u ON u.id = p.user_id
 		WHERE p.thread_id = $1 AND p.left_at IS NULL
 		ORDER BY p.joined_at, u.username`, threadID)
 }
@@ -240,7 +240,7 @@ func (t *txn) FindParticipantRefsOf(ctx context.Context, userID string, threadID
 	}
 	rows, err := t.query(ctx, `
 		SELECT p.thread_id, u.id, u.username, u.display_name, p.joined_at, p.joined_seq
-		FROM participants p JOIN users u ON u.id = p.user_id
+		FROM participants p JOIN `+shownUsers+` u ON u.id = p.user_id
 		WHERE p.left_at IS NULL AND p.thread_id IN (
 			SELECT thread_id FROM participants
 			WHERE user_id = $1 AND left_at IS NULL AND thread_id IN (`+placeholders(2, len(threadIDs))+`))

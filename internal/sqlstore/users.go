@@ -7,6 +7,15 @@ import (
 	"github.com/parleyhq/parley"
 )
 
+// shownUsers is the users table as members and apps see one another in
+// what they read: a deleted account's username reads as empty, as the API
+// says. Its row keeps the username, reserved so that no one else takes
+// it, and DeletedDisplayName; nothing others read names it. Queries that
+// name other members beside messages, reactions, notes and participants
+// join this in place of users, as u in "JOIN `+shownUsers+` u"; both
+// engines read it as the table itself, with its indexes.
+const shownUsers = `(SELECT no, id, CASE WHEN deleted_at IS NULL THEN username ELSE '' END AS username, display_name FROM users)`
+
 const userColumns = `id, username, display_name, created_at, operator, disabled, deleted_at IS NOT NULL`
 
 func scanUser(scan func(...any) error) (*parley.User, error) {
