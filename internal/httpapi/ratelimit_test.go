@@ -388,3 +388,39 @@ func TestRateLimits_ClientReadsRetryAfter(t *testing.T) {
 		t.Errorf("RetryAfter = %v, want the 1000 seconds until the next call passes", e.RetryAfter)
 	}
 }
+
+// A member's exports are held to 3 at once, then one a minute
+// (exportsPerMember), apart from the member's rate limit, of which an
+// export is a single call: each reads everything of the member's. Past
+// that, 429 problem+json with Retry-After; another member's exports are
+// their own, and a minute later one more goes through.
+func TestRateLimits_ExportsPerMember(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.Clock.Freeze()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	for i := range 3 {
+		if l := call(t, env, alice.Token(), "/api/v1/me/export"); l.status != http.StatusOK {
+			t.Fatalf("export %d: %d, want 200", i+1, l.status)
+		}
+	}
+	over := call(t, env, alice.Token(), "/api/v1/me/export")
+	secs, err := strconv.Atoi(over.retry)
+	if over.status != http.StatusTooManyRequests || over.contentType != "application/problem+json" ||
+		over.problem.Type != "urn:parley:problem:throttled" || over.problem.Status != 429 || err != nil || secs < 1 || secs > 60 {
+		t.Fatalf("a 4th export at once: %+v; want 429 problem+json with Retry-After up to a minute", over)
+	}
+	if got := env.Metric(t, `parley_rate_limited_total{policy="exports"}`); got != 1 {
+		t.Errorf(`parley_rate_limited_total{policy="exports"} = %v, want 1`, got)
+	}
+	if l := call(t, env, bob.Token(), "/api/v1/me/export"); l.status != http.StatusOK {
+		t.Errorf("bob's export while alice waits: %d", l.status)
+	}
+	env.Clock.Advance(time.Duration(secs) * time.Second)
+	if l := call(t, env, alice.Token(), "/api/v1/me/export"); l.status != http.StatusOK {
+		t.Errorf("alice's export after Retry-After: %d", l.status)
+	}
+	if l := call(t, env, alice.Token(), "/api/v1/me/export"); l.status != http.StatusTooManyRequests {
+		t.Errorf("alice's next export at once: %d, want 429", l.status)
+	}
+}

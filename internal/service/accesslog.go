@@ -257,6 +257,22 @@ func (s *Service) VerifyAccessLog(ctx context.Context) (*Verification, error) {
 	return s.verifyAccessLog(ctx, c.User.ID)
 }
 
+// AccessLogDownload begins a download of the signed-in member's whole
+// access log, which reads it all: it recomputes the chain, as
+// VerifyAccessLog does, for the download to carry, and counts against
+// exportsPerMember, as an export does (ETHROTTLED past it). The entries
+// are read with AccessLog.
+func (s *Service) AccessLogDownload(ctx context.Context) (*Verification, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.allowExport(ctx, c); err != nil {
+		return nil, err
+	}
+	return s.verifyAccessLog(ctx, c.User.ID)
+}
+
 // VerifyAccessLogOf recomputes a member's chain; it is for operators
 // (ENOTFOUND for anyone else).
 func (s *Service) VerifyAccessLogOf(ctx context.Context, username string) (*Verification, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/internal/ratelimit"
 )
 
 // A member's data is theirs: Export gives them everything Parley keeps of
@@ -124,10 +125,36 @@ func (e *Export) Filename() string {
 	return "parley-export-" + e.head.Profile.Username + "-" + e.head.ExportedAt.Format(time.DateOnly) + ".json"
 }
 
-// Export reads the signed-in member's data for an export.
+// exportsPerMember holds one member's downloads of everything of theirs,
+// the export (Export) and their whole access log (AccessLogDownload),
+// counted together, to 3 at once, then one a minute: each reads all the
+// member's messages or all their log, and verifies the log's whole chain,
+// which costs time in the length of their history; a member downloads
+// their data now and then, not in a loop. Counted on every node alike, as
+// the API's limits are.
+var exportsPerMember = ratelimit.Policy{Name: "exports", Rate: 1.0 / 60, Burst: 3}
+
+// allowExport counts a download of everything of the member c against
+// exportsPerMember: ETHROTTLED past it.
+func (s *Service) allowExport(ctx context.Context, c *parley.Caller) error {
+	if s.opts.Limiter == nil {
+		return nil
+	}
+	key := "export:" + c.User.ID
+	if d := s.opts.Limiter.Allow(key, exportsPerMember); !d.Allowed {
+		return s.rateLimited(ctx, exportsPerMember, key, d.RetryAfter, "downloads of your data")
+	}
+	return nil
+}
+
+// Export reads the signed-in member's data for an export. ETHROTTLED past
+// exportsPerMember.
 func (s *Service) Export(ctx context.Context) (*Export, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.allowExport(ctx, c); err != nil {
 		return nil, err
 	}
 	e := &Export{svc: s, userID: c.User.ID}

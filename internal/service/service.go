@@ -54,7 +54,8 @@ type Options struct {
 	// authorization requests to authRequestsPerAddress and apps' requests
 	// to the token endpoints to tokenRequestsPerClient and
 	// failedClientAuthsPerAddress (oauth.go), each member's searches to
-	// searchesPerMember (search.go), and failed event tickets to
+	// searchesPerMember (search.go), their downloads of their data to
+	// exportsPerMember (export.go), and failed event tickets to
 	// failedTicketsPerAddress (tickets.go). Without it they have no rate
 	// limit, as for the parley command's own service.
 	Limiter *ratelimit.Limiter

@@ -333,7 +333,7 @@ func (p *Pages) handleAccountLogJSON(w http.ResponseWriter, r *http.Request) {
 	app := r.URL.Query().Get("app")
 	head := logExport{Member: parley.CallerFromContext(ctx).User, ExportedAt: p.svc.Now().UTC(), ClientID: app}
 	var err error
-	if head.Verification, err = p.svc.VerifyAccessLog(ctx); err != nil {
+	if head.Verification, err = p.svc.AccessLogDownload(ctx); err != nil {
 		p.renderError(w, r, err)
 		return
 	}

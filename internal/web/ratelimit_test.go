@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +93,51 @@ func TestPages_AThrottledFormSaysWhenToTryAgain(t *testing.T) {
 	}
 	if wait, err := strconv.Atoi(p.header.Get("Retry-After")); err != nil || wait < 1 {
 		t.Errorf("a throttled password change's Retry-After: %q, want seconds", p.header.Get("Retry-After"))
+	}
+}
+
+// Downloading everything of a member's, their export and their whole
+// access log, reads all their history, and is held, on the pages as
+// through the API and the two together, to a few at once, then one a
+// minute (exportsPerMember): past that, the account page's downloads are
+// answered 429 with Retry-After on the error page, and so is the API's
+// export. Another member's downloads are their own; once the wait is
+// over, the member's go through again.
+func TestPages_DownloadsOfTheMembersDataAreThrottled(t *testing.T) {
+	env := apptest.Start(t)
+	env.Clock.Freeze()
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	env.MustMember(t, "bob")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	for i, path := range []string{"/account/export", "/account/access-log.json", "/account/export"} {
+		if p := b.get(path); p.status != http.StatusOK {
+			t.Fatalf("download %d, GET %s: %d, want 200", i+1, path, p.status)
+		}
+	}
+	var wait int
+	for _, path := range []string{"/account/export", "/account/access-log.json"} {
+		p := b.get(path)
+		if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "try again in") {
+			t.Fatalf("GET %s after 3 downloads at once: %d, want 429 on the error page saying when to try again", path, p.status)
+		}
+		var err error
+		if wait, err = strconv.Atoi(p.header.Get("Retry-After")); err != nil || wait < 1 || wait > 60 {
+			t.Errorf("GET %s refused with Retry-After %q, want seconds up to a minute", path, p.header.Get("Retry-After"))
+		}
+	}
+	var raw json.RawMessage
+	if _, err := alice.Do(ctx, "GET", "/api/v1/me/export", nil, &raw); statusOf(err) != http.StatusTooManyRequests {
+		t.Errorf("alice's export through the API once the pages spent her downloads: %v, want 429", err)
+	}
+	bobs := newScriptless(t, env.URL)
+	bobs.signIn("bob")
+	if p := bobs.get("/account/export"); p.status != http.StatusOK {
+		t.Errorf("bob's export while alice waits: %d", p.status)
+	}
+	env.Clock.Advance(time.Duration(wait) * time.Second)
+	if p := b.get("/account/access-log.json"); p.status != http.StatusOK {
+		t.Errorf("alice's access log download after Retry-After: %d", p.status)
 	}
 }
