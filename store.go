@@ -140,6 +140,9 @@ type OperatorStore interface {
 	CreateOperatorAction(ctx context.Context, a *OperatorAction) error
 	// FindOperatorActions returns up to limit decisions, the latest first.
 	FindOperatorActions(ctx context.Context, limit int) ([]*OperatorAction, error)
+	// FindOperatorActionsAbout returns every decision whose subject is
+	// subject (a member's ID, an app's client ID), the oldest first.
+	FindOperatorActionsAbout(ctx context.Context, subject string) ([]*OperatorAction, error)
 }
 
 // SessionStore keeps members' sign-ins, by their token's hash.
@@ -308,6 +311,10 @@ type ParticipantStore interface {
 	// FindParticipantRefsOf is FindParticipantsOf with when each
 	// participant joined.
 	FindParticipantRefsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]ParticipantRef, error)
+	// FindLeftThreads returns the threads the member left and is not in
+	// again, in the order they left them, each with its title as it was
+	// when they left (LeftThread).
+	FindLeftThreads(ctx context.Context, userID string) ([]LeftThread, error)
 	// FindParticipantIDs returns the IDs of the thread's current
 	// participants, in order.
 	FindParticipantIDs(ctx context.Context, threadID string) ([]string, error)

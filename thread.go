@@ -141,6 +141,19 @@ type ReadMarker struct {
 	Seq  int64   `json:"seq"`
 }
 
+// LeftThread is a thread a member left and is not in again, as they knew
+// it: its title when they left (a title given since is not theirs to
+// learn), when they last joined it and when they left, and how far they
+// had read it.
+type LeftThread struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Title       string    `json:"title"`
+	JoinedAt    time.Time `json:"joined_at"`
+	LeftAt      time.Time `json:"left_at"`
+	LastReadSeq int64     `json:"last_read_seq"`
+}
+
 // ThreadSummary is a thread as one member sees it in a list.
 type ThreadSummary struct {
 	Thread

@@ -520,7 +520,14 @@ type Export struct {
 	// Blocked are the members the member blocks.
 	Blocked []BlockedMember  `json:"blocked"`
 	Threads []ExportedThread `json:"threads"`
-	Grants  []ExportedGrant  `json:"grants"`
+	// ThreadsLeft are the threads the member left and is not in again,
+	// in the order they left them: those of Messages that Threads does
+	// not describe.
+	ThreadsLeft []ExportedLeftThread `json:"threads_left"`
+	// OperatorActions are the operators' decisions about the member's
+	// account, the oldest first.
+	OperatorActions []ExportedDecision `json:"operator_actions"`
+	Grants          []ExportedGrant    `json:"grants"`
 	// Apps are the apps the member registered as a developer.
 	Apps []ExportedApp `json:"apps"`
 	// Sessions are the member's sessions, newest first.
@@ -539,6 +546,25 @@ type Export struct {
 	// ShareLinks are the tracked links of the share cards made for the
 	// member, in the order of the cards' messages.
 	ShareLinks []ExportedShareLink `json:"share_links"`
+}
+
+// ExportedLeftThread is a thread the member left: its title when they
+// left it, when they last joined it and left it, and how far they had
+// read it.
+type ExportedLeftThread struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Title       string    `json:"title"`
+	JoinedAt    time.Time `json:"joined_at"`
+	LeftAt      time.Time `json:"left_at"`
+	LastReadSeq int64     `json:"last_read_seq"`
+}
+
+// ExportedDecision is an operators' decision about the member's account:
+// its action (such as "user.rename") and when; not which operator.
+type ExportedDecision struct {
+	Action string    `json:"action"`
+	At     time.Time `json:"at"`
 }
 
 // ExportedSession is one of the member's sessions: when it began and when

@@ -62,6 +62,8 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"ThreadAppAccess":        client.ThreadAppAccess{},
 		"AccountExport":          client.Export{},
 		"ExportedThread":         client.ExportedThread{},
+		"ExportedLeftThread":     client.ExportedLeftThread{},
+		"ExportedDecision":       client.ExportedDecision{},
 		"ExportedParticipant":    client.ExportedParticipant{},
 		"ExportedGrant":          client.ExportedGrant{},
 		"ExportedApp":            client.ExportedApp{},

@@ -245,6 +245,82 @@ func TestExport_HoldsEverythingOfTheMembersAndNothingOfOthers(t *testing.T) {
 	})
 }
 
+// The export holds what Parley keeps about the member beyond what they
+// made: the operators' decisions about their account (what and when, not
+// which operator), and the threads they left, which hold messages of
+// theirs the export carries: each with its title as they knew it (not
+// one given since), when they joined and left it, and how far they had
+// read it.
+func TestExport_HoldsOperatorDecisionsAndThreadsLeft(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Left behind", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := apptest.MustSend(t, alice, group.ID, "alice's words")
+	apptest.MustSend(t, bob, group.ID, "bob's words")
+	if err := alice.MarkRead(ctx, group.ID, words.Seq); err != nil {
+		t.Fatal(err)
+	}
+	joined := env.Clock.Now()
+	if err := alice.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	left := env.Clock.Now()
+	later := "Renamed once alice left"
+	if _, err := bob.UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: &later}); err != nil {
+		t.Fatal(err)
+	}
+	renamedAt := env.Clock.Now()
+	if _, err := env.Server.Service.RenameUser(service.ConsoleContext(ctx), "alice", "Al"); err != nil {
+		t.Fatal(err)
+	}
+	raw := exportBody(t, alice)
+	var e client.Export
+	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("OperatorDecisions", func(t *testing.T) {
+		if len(e.OperatorActions) == 0 {
+			t.Fatalf("operator_actions: none; want the operator's %s of alice's account", parley.ActionUserRename)
+		}
+		last := e.OperatorActions[len(e.OperatorActions)-1]
+		if last.Action != parley.ActionUserRename || last.At.Before(renamedAt) {
+			t.Errorf("latest decision %+v; want %s after %s", last, parley.ActionUserRename, renamedAt)
+		}
+		if strings.Contains(raw, parley.OperatorConsole) {
+			t.Errorf("the export names the operator (%q): %s", parley.OperatorConsole, raw)
+		}
+	})
+	t.Run("ThreadsLeft", func(t *testing.T) {
+		for _, th := range e.Threads {
+			if th.ID == group.ID {
+				t.Errorf("threads lists the group alice left")
+			}
+		}
+		if len(e.ThreadsLeft) != 1 {
+			t.Fatalf("threads_left: %+v; want the group alice left", e.ThreadsLeft)
+		}
+		th := e.ThreadsLeft[0]
+		if th.ID != group.ID || th.Kind != client.ThreadGroup || th.Title != "Left behind" || th.LastReadSeq != words.Seq ||
+			th.JoinedAt.After(joined) || th.LeftAt.Before(joined) || th.LeftAt.After(left) {
+			t.Errorf("threads_left: %+v; want group %s, titled %q as alice knew it, read to %d, joined by %s, left by %s",
+				th, group.ID, "Left behind", words.Seq, joined, left)
+		}
+		if strings.Contains(raw, later) {
+			t.Errorf("the export holds the title given after alice left, %q", later)
+		}
+		if !slices.ContainsFunc(e.Messages, func(m client.Message) bool { return m.ThreadID == group.ID }) {
+			t.Errorf("messages: none in the group alice left; want hers")
+		}
+	})
+}
+
 // Each participant of a thread in an export comes with when they joined
 // it: those in it from its start when it began, after no message (seq 0);
 // one added later when they were added, after the messages before them,

@@ -48,12 +48,18 @@ type exportHead struct {
 	// member asks the other again (parley.DeclinedRequestWait).
 	DeclinedFriendRequests *parley.FriendRequests `json:"declined_friend_requests"`
 	// Blocked are the members the member blocks.
-	Blocked       []parley.BlockedMember `json:"blocked"`
-	Threads       []ExportedThread       `json:"threads"`
-	Grants        []ExportedGrant        `json:"grants"`
-	Apps          []ExportedApp          `json:"apps"`
-	Sessions      []ExportedSession      `json:"sessions"`
-	AccessLogHead ExportedLogHead        `json:"access_log_head"`
+	Blocked []parley.BlockedMember `json:"blocked"`
+	Threads []ExportedThread       `json:"threads"`
+	// ThreadsLeft are the threads the member left, which hold messages
+	// of theirs (Messages) but are no longer theirs to read.
+	ThreadsLeft []parley.LeftThread `json:"threads_left"`
+	// OperatorActions are the operators' decisions about the member's
+	// account, the oldest first.
+	OperatorActions []ExportedDecision `json:"operator_actions"`
+	Grants          []ExportedGrant    `json:"grants"`
+	Apps            []ExportedApp      `json:"apps"`
+	Sessions        []ExportedSession  `json:"sessions"`
+	AccessLogHead   ExportedLogHead    `json:"access_log_head"`
 }
 
 // ExportedThread is a thread the member is in, with who is in it and how
@@ -70,6 +76,15 @@ type ExportedThread struct {
 	// ClosedToAppsAt is when the member closed the thread to apps, if they
 	// keep it closed.
 	ClosedToAppsAt *time.Time `json:"closed_to_apps_at,omitempty"`
+}
+
+// ExportedDecision is a decision operators made about the member's
+// account (parley.OperatorAction with the member as its subject): what
+// and when; not which operator made it, which the operators' own record
+// keeps.
+type ExportedDecision struct {
+	Action string    `json:"action"`
+	At     time.Time `json:"at"`
 }
 
 // ExportedGrant is a grant the member gave an app, in force or ended.
@@ -179,6 +194,12 @@ func (s *Service) Export(ctx context.Context) (*Export, error) {
 		if h.Threads, err = exportThreads(ctx, tx, c.User.ID); err != nil {
 			return err
 		}
+		if h.ThreadsLeft, err = tx.FindLeftThreads(ctx, c.User.ID); err != nil {
+			return err
+		}
+		if h.OperatorActions, err = exportDecisions(ctx, tx, c.User.ID); err != nil {
+			return err
+		}
 		if h.Grants, err = exportGrants(ctx, tx, c.User.ID, h.ExportedAt); err != nil {
 			return err
 		}
@@ -229,6 +250,20 @@ func exportThreads(ctx context.Context, tx parley.Tx, userID string) ([]Exported
 			}
 			list = append(list, e)
 		}
+	}
+	return list, nil
+}
+
+// exportDecisions returns the operators' decisions about the member's
+// account, the oldest first.
+func exportDecisions(ctx context.Context, tx parley.Tx, userID string) ([]ExportedDecision, error) {
+	actions, err := tx.FindOperatorActionsAbout(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]ExportedDecision, len(actions))
+	for i, a := range actions {
+		list[i] = ExportedDecision{Action: a.Action, At: a.At}
 	}
 	return list, nil
 }

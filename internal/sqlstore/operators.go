@@ -15,11 +15,22 @@ func (t *txn) CreateOperatorAction(ctx context.Context, a *parley.OperatorAction
 }
 
 func (t *txn) FindOperatorActions(ctx context.Context, limit int) ([]*parley.OperatorAction, error) {
-	rows, err := t.query(ctx, `
+	return t.findOperatorActions(ctx, "find operator actions", `
 		SELECT id, at, COALESCE(actor_id, ''), actor, action, subject, subject_name
 		FROM operator_actions ORDER BY at DESC, id DESC LIMIT $1`, limit)
+}
+
+func (t *txn) FindOperatorActionsAbout(ctx context.Context, subject string) ([]*parley.OperatorAction, error) {
+	return t.findOperatorActions(ctx, "find operator actions about", `
+		SELECT id, at, COALESCE(actor_id, ''), actor, action, subject, subject_name
+		FROM operator_actions WHERE subject = $1 ORDER BY at, id`, subject)
+}
+
+// findOperatorActions runs a query of operator_actions' columns.
+func (t *txn) findOperatorActions(ctx context.Context, op, query string, args ...any) ([]*parley.OperatorAction, error) {
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
-		return nil, mapError("find operator actions", err)
+		return nil, mapError(op, err)
 	}
 	defer rows.Close()
 	actions := []*parley.OperatorAction{}
@@ -27,10 +38,10 @@ func (t *txn) FindOperatorActions(ctx context.Context, limit int) ([]*parley.Ope
 		var a parley.OperatorAction
 		var at int64
 		if err := rows.Scan(&a.ID, &at, &a.ActorID, &a.Actor, &a.Action, &a.Subject, &a.SubjectName); err != nil {
-			return nil, mapError("find operator actions", err)
+			return nil, mapError(op, err)
 		}
 		a.At = fromMicros(at)
 		actions = append(actions, &a)
 	}
-	return actions, mapError("find operator actions", rows.Err())
+	return actions, mapError(op, rows.Err())
 }

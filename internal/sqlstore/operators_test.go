@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,6 +79,46 @@ func TestOperators_FlagAndDecisions(t *testing.T) {
 			return err
 		}); err != nil || len(got) != 1 {
 			t.Fatalf("limit 1: %d decisions, %v", len(got), err)
+		}
+	})
+}
+
+// FindOperatorActionsAbout lists the decisions about one subject, the
+// oldest first, and no other subject's.
+func TestOperators_FindOperatorActionsAbout(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+		actions := []*parley.OperatorAction{
+			{ID: parley.NewID(), At: at.Add(2 * time.Minute), Actor: parley.OperatorConsole, Action: parley.ActionUserDisable, Subject: ann.ID, SubjectName: "ann"},
+			{ID: parley.NewID(), At: at, Actor: parley.OperatorConsole, Action: parley.ActionUserRename, Subject: ann.ID, SubjectName: "ann"},
+			{ID: parley.NewID(), At: at.Add(time.Minute), Actor: parley.OperatorConsole, Action: parley.ActionUserPassword, Subject: bob.ID, SubjectName: "bob"},
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, a := range actions {
+				if err := tx.CreateOperatorAction(ctx, a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for subject, want := range map[string][]string{ann.ID: {actions[1].ID, actions[0].ID}, bob.ID: {actions[2].ID}, "nobody": {}} {
+			var got []*parley.OperatorAction
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				got, err = tx.FindOperatorActionsAbout(ctx, subject)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{}
+			for _, a := range got {
+				ids = append(ids, a.ID)
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("decisions about %s: %v; want %v", subject, ids, want)
+			}
 		}
 	})
 }

@@ -196,7 +196,7 @@ func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.U
 func (t *txn) FindReadMarkers(ctx context.Context, threadID string) ([]parley.ReadMarker, error) {
 	rows, err := t.query(ctx, `
 		SELECT u.id, u.username, u.display_name, p.last_read_seq
-		FROM participants p JOIN users u ON u.id = p.user_id
+		FROM participants p JOIN `+shownUsers+` u ON u.id = p.user_id
 		WHERE p.thread_id = $1 AND p.left_at IS NULL
 		ORDER BY p.joined_at, u.username`, threadID)
 	if err != nil {
@@ -212,6 +212,38 @@ func (t *txn) FindReadMarkers(ctx context.Context, threadID string) ([]parley.Re
 		markers = append(markers, m)
 	}
 	return markers, mapError("find read markers", rows.Err())
+}
+
+func (t *txn) FindLeftThreads(ctx context.Context, userID string) ([]parley.LeftThread, error) {
+	// The title as the member knew it: the thread's, unless it was given
+	// another since they left; then the one its notes record as started
+	// or given last before they left ('' when none does).
+	rows, err := t.query(ctx, `
+		SELECT t.id, t.kind,
+			CASE WHEN NOT EXISTS (SELECT 1 FROM timeline_notes n
+				WHERE n.thread_id = t.id AND n.kind = $2 AND n.at > p.left_at) THEN t.title
+			ELSE COALESCE((SELECT n.title FROM timeline_notes n
+				WHERE n.thread_id = t.id AND n.kind IN ($2, $3) AND n.at <= p.left_at
+				ORDER BY n.at DESC, n.id DESC LIMIT 1), '') END,
+			p.joined_at, p.left_at, p.last_read_seq
+		FROM participants p JOIN threads t ON t.id = p.thread_id
+		WHERE p.user_id = $1 AND p.left_at IS NOT NULL
+		ORDER BY p.left_at, t.id`, userID, parley.NoteRenamed, parley.NoteStarted)
+	if err != nil {
+		return nil, mapError("find left threads", err)
+	}
+	defer rows.Close()
+	list := []parley.LeftThread{}
+	for rows.Next() {
+		var th parley.LeftThread
+		var joined, left int64
+		if err := rows.Scan(&th.ID, &th.Kind, &th.Title, &joined, &left, &th.LastReadSeq); err != nil {
+			return nil, mapError("find left threads", err)
+		}
+		th.JoinedAt, th.LeftAt = fromMicros(joined), fromMicros(left)
+		list = append(list, th)
+	}
+	return list, mapError("find left threads", rows.Err())
 }
 
 func (t *txn) FindParticipantsOf(ctx context.Context, userID string, threadIDs []string) (map[string][]parley.UserRef, error) {

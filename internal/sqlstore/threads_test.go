@@ -778,3 +778,83 @@ func TestThreads_FindReadMarkersReadsEveryParticipantInOneQuery(t *testing.T) {
 		}
 	})
 }
+
+// FindLeftThreads lists the threads a member left and is not in again, in
+// the order they left them, each with when they joined and left it, their
+// read marker, and its title as they knew it: the thread's own unless it
+// was renamed since they left, then the one its notes record last before
+// they left. Threads they are in, or came back to, are not listed.
+func TestThreads_FindLeftThreads(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		kept := mustGroupOf(t, db, ann, bob)
+		at := func(minutes int) time.Time {
+			return kept.CreatedAt.Add(time.Duration(minutes) * time.Minute).Truncate(time.Microsecond)
+		}
+		var renamed, plain, back *parley.Thread
+		mustWrite(t, db, func(tx parley.Tx) error {
+			var ths []*parley.Thread
+			for _, title := range []string{"Old", "Plain", "Back"} {
+				th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: title, CreatedBy: ann.ID, LastActivityAt: at(0), CreatedAt: at(0)}
+				if err := tx.CreateThread(ctx, th); err != nil {
+					return err
+				}
+				for _, u := range []*parley.User{ann, bob} {
+					if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: u.ID, JoinedAt: at(0)}); err != nil {
+						return err
+					}
+				}
+				if err := tx.AddTimelineNote(ctx, &parley.TimelineNote{ID: parley.NewID(), ThreadID: th.ID, At: at(0), Kind: parley.NoteStarted, By: ann.Ref(), Title: title}); err != nil {
+					return err
+				}
+				ths = append(ths, th)
+			}
+			renamed, plain, back = ths[0], ths[1], ths[2]
+			if err := tx.PostMessage(ctx, &parley.Message{ID: parley.NewID(), ThreadID: plain.ID, Sender: ann.Ref(), Kind: parley.MessageKindText, Text: "hi", CreatedAt: at(1)}); err != nil {
+				return err
+			}
+			if _, err := tx.SetReadSeq(ctx, plain.ID, ann.ID, 1); err != nil {
+				return err
+			}
+			for i, th := range ths {
+				if err := tx.LeaveThread(ctx, th.ID, ann.ID, at(3-i)); err != nil {
+					return err
+				}
+			}
+			if err := tx.RenameThread(ctx, renamed.ID, "New", at(5)); err != nil {
+				return err
+			}
+			if err := tx.AddTimelineNote(ctx, &parley.TimelineNote{ID: parley.NewID(), ThreadID: renamed.ID, At: at(5), Kind: parley.NoteRenamed, By: bob.Ref(), Title: "New"}); err != nil {
+				return err
+			}
+			return tx.JoinThread(ctx, &parley.Participant{ThreadID: back.ID, UserID: ann.ID, JoinedAt: at(6)})
+		})
+		var got []parley.LeftThread
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindLeftThreads(ctx, ann.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := []parley.LeftThread{
+			{ID: plain.ID, Kind: parley.ThreadGroup, Title: "Plain", JoinedAt: at(0), LeftAt: at(2), LastReadSeq: 1},
+			{ID: renamed.ID, Kind: parley.ThreadGroup, Title: "Old", JoinedAt: at(0), LeftAt: at(3)},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("ann's left threads: %+v; want %+v", got, want)
+		}
+		for i := range want {
+			if g, w := got[i], want[i]; g.ID != w.ID || g.Kind != w.Kind || g.Title != w.Title || !g.JoinedAt.Equal(w.JoinedAt) || !g.LeftAt.Equal(w.LeftAt) || g.LastReadSeq != w.LastReadSeq {
+				t.Errorf("left thread %d: %+v; want %+v", i, g, w)
+			}
+		}
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindLeftThreads(ctx, bob.ID)
+			return err
+		}); err != nil || len(got) != 0 {
+			t.Errorf("bob's left threads: %+v, %v; want none", got, err)
+		}
+	})
+}
