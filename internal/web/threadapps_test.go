@@ -244,6 +244,29 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	}
 }
 
+// The consent page of an app whose developer deleted their account says
+// it was registered by a deleted account, and names it by no username.
+func TestConsentPage_AppOfADeletedDeveloper(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	dev := env.MustMember(t, "zorblax")
+	films := env.MustPartnerOf(t, "Films", "zorblax")
+	if err := dev.DeleteAccount(context.Background(), apptest.Password("zorblax")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := *films.Config
+	cfg.Scopes = []string{"openid"}
+	br := apptest.NewBrowser()
+	page := br.Get(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	page = br.Submit(t, page, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	if page.URL.Path != "/oauth2/consent" {
+		t.Fatalf("not at the consent page: %s\n%s", page.URL, page.Body)
+	}
+	if want := "asks to use your Parley account. It was registered by Deleted account."; !strings.Contains(page.Body, want) || strings.Contains(page.Body, "zorblax") {
+		t.Errorf("the consent page of a deleted developer's app lacks %q or names them:\n%s", want, page.Body)
+	}
+}
+
 // The consent page says who asks, what for and where it lives, each scope
 // in plain words with a box to untick (openid's fixed), the member's
 // conversations with their last activity, and reach "all" only for a
