@@ -270,8 +270,13 @@ type DueWebhook struct {
 	// Attempts made before this one.
 	Attempts int
 	ClientID string
-	AppName  string
-	URL      string
+	// Owner is whom the endpoint's deliveries count against, together
+	// with those of the owner's other apps (WebhookTake.PerOwner): the ID
+	// of the member who registered its app, or the app's client ID when
+	// it was registered for no one.
+	Owner   string
+	AppName string
+	URL     string
 	// Secret and OldSecret are sealed; OldSecret signs beside Secret until
 	// OldSecretUntil.
 	Secret, OldSecret []byte
@@ -312,14 +317,15 @@ type WebhookTake struct {
 	// InFlight counts, by endpoint ID, the deliveries the taker has in
 	// flight already.
 	InFlight map[string]int
-	// PerApp, when set, is how many deliveries of one app's endpoints, all
-	// together, the taker has in flight at most, those in InFlightByApp and
-	// those it takes: an app whose endpoints all answer slowly, or never,
-	// holds that many of the taker's slots, however many endpoints it has.
-	PerApp int
-	// InFlightByApp counts, by app (client ID), the deliveries the taker
-	// has in flight already.
-	InFlightByApp map[string]int
+	// PerOwner, when set, is how many deliveries of the endpoints of one
+	// owner's apps (DueWebhook.Owner), all together, the taker has in
+	// flight at most, those in InFlightByOwner and those it takes: a
+	// member whose endpoints all answer slowly, or never, holds that many
+	// of the taker's slots, however many apps and endpoints they have.
+	PerOwner int
+	// InFlightByOwner counts, by owner, the deliveries the taker has in
+	// flight already.
+	InFlightByOwner map[string]int
 }
 
 // WebhookTarget is an endpoint subscribed to an event whose app holds a
@@ -368,8 +374,8 @@ type WebhookStore interface {
 	EnqueueWebhooks(ctx context.Context, ds []NewWebhookDelivery) error
 	// TakeDueWebhooks takes up to take.Limit deliveries of enabled
 	// endpoints due at now, oldest due first but for those of an endpoint
-	// at take.PerEndpoint or of an app at take.PerApp, which it passes
-	// over for the next endpoint's or app's,
+	// at take.PerEndpoint or of an owner at take.PerOwner, which it passes
+	// over for the next endpoint's or owner's,
 	// and makes them due again only at leaseUntil, so that an attempt that
 	// never records its result is made again. Of writes taking at once, on
 	// one server or several, each delivery is taken by one.

@@ -860,7 +860,7 @@ func (s *Service) readyWebhooks(ctx context.Context, due []*parley.DueWebhook, n
 	var unsigned []webhook.Result
 	for _, d := range due {
 		job := &webhook.Job{
-			ID: d.ID, EndpointID: d.EndpointID, ClientID: d.ClientID, URL: d.URL, Body: d.Payload, At: now,
+			ID: d.ID, EndpointID: d.EndpointID, Owner: d.Owner, URL: d.URL, Body: d.Payload, At: now,
 			Attempts: d.Attempts, Failures: d.Failures,
 		}
 		if job.Keys = s.signingKeys(ctx, sealer, d, now); job.Keys == nil {

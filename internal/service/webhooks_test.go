@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -122,10 +123,17 @@ func mustEndpointOf(t *testing.T, s *Service, db parley.Store, clientID, url str
 // with scopes, reaching the thread; it returns the app's client ID.
 func mustGrantedApp(t *testing.T, db parley.Store, name, userID, threadID string, scopes ...parley.Scope) string {
 	t.Helper()
+	return mustOwnedGrantedApp(t, db, name, "", userID, threadID, scopes...)
+}
+
+// mustOwnedGrantedApp is mustGrantedApp of an app the member ownerID
+// registered ("" for no one).
+func mustOwnedGrantedApp(t *testing.T, db parley.Store, name, ownerID, userID, threadID string, scopes ...parley.Scope) string {
+	t.Helper()
 	ctx := context.Background()
 	now := parley.Now()
 	app := &parley.App{ClientID: parley.NewID(), Name: name, RedirectURIs: []string{"https://app.example/cb"},
-		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now, OwnerID: ownerID}
 	g := &parley.Grant{ID: parley.NewID(), UserID: userID, ClientID: app.ClientID,
 		Scopes: append(parley.Scopes{parley.ScopeOpenID}, scopes...), ThreadScope: parley.ThreadScopeSelected,
 		CreatedAt: now, UpdatedAt: now}
@@ -735,14 +743,16 @@ func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 }
 
 // TestWebhooks_OneMembersAppsHoldUpNoOtherApp: any member may register
-// apps, each with its most endpoints. Two apps of alice's whose every
-// endpoint takes deliveries and never answers hold, together, their
-// shares of the worker's slots, not all of them, though their endpoints'
-// shares would fill every slot: carol's app's delivery, due behind their
-// backlogs, is sent while theirs still wait for their answers.
+// apps, as many as they like, each with its most endpoints. Three apps
+// alice registered, whose every endpoint takes deliveries and never
+// answers, hold together her one share of the worker's slots, not all of
+// them, though their endpoints' shares would fill every slot: carol's
+// app's delivery, due behind their backlogs, is sent while theirs still
+// wait for their answers.
 func TestWebhooks_OneMembersAppsHoldUpNoOtherApp(t *testing.T) {
-	if 2*parley.MaxWebhookEndpoints*webhook.PerEndpoint < webhook.Slots {
-		t.Fatal("two apps' endpoints, each at its share, no longer fill a worker: this test proves nothing")
+	const apps = 3
+	if apps*parley.MaxWebhookEndpoints*webhook.PerEndpoint < webhook.Slots {
+		t.Fatal("the apps' endpoints, each at its share, no longer fill a worker: this test proves nothing")
 	}
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -770,9 +780,8 @@ func TestWebhooks_OneMembersAppsHoldUpNoOtherApp(t *testing.T) {
 			}))
 			defer answers.Close()
 
-			alices := []string{grantedApp(t, db, users["alice"].ID),
-				mustGrantedApp(t, db, "Listener 2", users["alice"].ID, group, parley.ScopeMessagesRead)}
-			for _, app := range alices {
+			for i := range apps {
+				app := mustOwnedGrantedApp(t, db, fmt.Sprintf("Listener %d", i), users["alice"].ID, users["alice"].ID, group, parley.ScopeMessagesRead)
 				for range parley.MaxWebhookEndpoints {
 					mustEndpointOf(t, s, db, app, hangs.URL)
 				}
@@ -796,8 +805,8 @@ func TestWebhooks_OneMembersAppsHoldUpNoOtherApp(t *testing.T) {
 			case <-time.After(10 * time.Second): // well within the hanging deliveries' timeout
 				t.Fatalf("carol's app's delivery waited behind the %d alice's apps hold", hanging.Load())
 			}
-			if n := hanging.Load(); n > 2*webhook.PerApp {
-				t.Errorf("alice's two apps hold %d deliveries, more than their shares of %d each", n, webhook.PerApp)
+			if n := hanging.Load(); n > webhook.PerOwner {
+				t.Errorf("alice's apps hold %d deliveries, more than her share of %d", n, webhook.PerOwner)
 			}
 		})
 	}

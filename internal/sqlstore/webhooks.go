@@ -223,13 +223,13 @@ const takeRounds = 4
 func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, take parley.WebhookTake) ([]*parley.DueWebhook, error) {
 	inFlight := shares{
 		endpoint: maps.Clone(take.InFlight), perEndpoint: take.PerEndpoint,
-		app: maps.Clone(take.InFlightByApp), perApp: take.PerApp,
+		owner: maps.Clone(take.InFlightByOwner), perOwner: take.PerOwner,
 	}
 	if inFlight.endpoint == nil {
 		inFlight.endpoint = map[string]int{}
 	}
-	if inFlight.app == nil {
-		inFlight.app = map[string]int{}
+	if inFlight.owner == nil {
+		inFlight.owner = map[string]int{}
 	}
 	var list []*parley.DueWebhook
 	for range takeRounds {
@@ -252,15 +252,15 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, ta
 	endpoints := map[string]*parley.DueWebhook{}
 	for _, d := range list {
 		if e := endpoints[d.EndpointID]; e != nil {
-			d.ClientID, d.AppName, d.URL, d.Secret, d.OldSecret = e.ClientID, e.AppName, e.URL, e.Secret, e.OldSecret
+			d.ClientID, d.Owner, d.AppName, d.URL, d.Secret, d.OldSecret = e.ClientID, e.Owner, e.AppName, e.URL, e.Secret, e.OldSecret
 			d.OldSecretUntil, d.Failures = e.OldSecretUntil, e.Failures
 			continue
 		}
 		var oldUntil, failing, failed sql.NullInt64
 		err := t.queryRow(ctx, "webhook endpoint", `
-			SELECT e.client_id, a.name, e.url, e.secret, e.old_secret, e.old_secret_until, e.failing_since, e.failed_at
+			SELECT e.client_id, `+endpointOwner+`, a.name, e.url, e.secret, e.old_secret, e.old_secret_until, e.failing_since, e.failed_at
 			FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id WHERE e.id = $1`,
-			[]any{d.EndpointID}, &d.ClientID, &d.AppName, &d.URL, &d.Secret, &d.OldSecret, &oldUntil, &failing, &failed)
+			[]any{d.EndpointID}, &d.ClientID, &d.Owner, &d.AppName, &d.URL, &d.Secret, &d.OldSecret, &oldUntil, &failing, &failed)
 		if err != nil {
 			return nil, mapError("take due webhooks", err)
 		}
@@ -273,15 +273,15 @@ func (t *txn) TakeDueWebhooks(ctx context.Context, now, leaseUntil time.Time, ta
 	return list, nil
 }
 
-// shares counts a taker's deliveries in flight, by endpoint and by app,
-// each held to its share when one is set.
+// shares counts a taker's deliveries in flight, by endpoint and by owner
+// (parley.DueWebhook.Owner), each held to its share when one is set.
 type shares struct {
-	endpoint, app       map[string]int
-	perEndpoint, perApp int
+	endpoint, owner       map[string]int
+	perEndpoint, perOwner int
 }
 
-// full returns the endpoints and the apps at their share.
-func (s shares) full() (endpoints, apps []any) {
+// full returns the endpoints and the owners at their share.
+func (s shares) full() (endpoints, owners []any) {
 	if s.perEndpoint > 0 {
 		for id, n := range s.endpoint {
 			if n >= s.perEndpoint {
@@ -289,32 +289,36 @@ func (s shares) full() (endpoints, apps []any) {
 			}
 		}
 	}
-	if s.perApp > 0 {
-		for id, n := range s.app {
-			if n >= s.perApp {
-				apps = append(apps, id)
+	if s.perOwner > 0 {
+		for id, n := range s.owner {
+			if n >= s.perOwner {
+				owners = append(owners, id)
 			}
 		}
 	}
-	return endpoints, apps
+	return endpoints, owners
 }
 
-// room reports whether a delivery of the endpoint, the app's, is within
+// room reports whether a delivery of the endpoint, the owner's, is within
 // their shares.
-func (s shares) room(endpoint, app string) bool {
-	return (s.perEndpoint <= 0 || s.endpoint[endpoint] < s.perEndpoint) && (s.perApp <= 0 || s.app[app] < s.perApp)
+func (s shares) room(endpoint, owner string) bool {
+	return (s.perEndpoint <= 0 || s.endpoint[endpoint] < s.perEndpoint) && (s.perOwner <= 0 || s.owner[owner] < s.perOwner)
 }
+
+// endpointOwner is the owner of the endpoint e's deliveries, with its app
+// joined as a: the member who registered the app, or the app itself.
+const endpointOwner = `COALESCE(a.owner_id, e.client_id)`
 
 // chooseDueWebhooks returns the IDs of up to limit deliveries due at now,
-// oldest due first, passing over those of an endpoint or an app at its
+// oldest due first, passing over those of an endpoint or an owner at its
 // share, counting those it chooses, in inFlight; and whether it passed any
 // over. On PostgreSQL, the oldest-first read skips deliveries another
 // server is taking, not waiting for them, and locks those it reads.
 //
-// While no endpoint or app is full it reads the oldest due deliveries,
+// While no endpoint or owner is full it reads the oldest due deliveries,
 // whatever their endpoint. Once one is, it reads, endpoint by endpoint,
-// each other endpoint's oldest due but a full app's (dueByEndpoint): a full
-// endpoint's or app's backlog, which grows for as long as it does not
+// each other endpoint's oldest due but a full owner's (dueByEndpoint): a
+// full endpoint's or owner's backlog, which grows for as long as it does not
 // answer, is then never read, where reading past it would cost each take,
 // and SQLite's writer with it, time in proportion to the backlog. That
 // read costs time in proportion to the endpoints instead, and only while
@@ -323,16 +327,17 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit int, i
 	ids []any, passedOver bool, err error,
 ) {
 	query, args := `
-		SELECT id, endpoint_id, COALESCE((SELECT client_id FROM webhook_endpoints WHERE id = endpoint_id), '')
+		SELECT id, endpoint_id, COALESCE((SELECT `+endpointOwner+`
+			FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id WHERE e.id = endpoint_id), '')
 		FROM webhook_deliveries WHERE next_attempt_at <= $1
 		ORDER BY next_attempt_at LIMIT $2`+t.skipLocked(), []any{micros(now), limit}
-	if full, apps := inFlight.full(); len(full)+len(apps) > 0 {
+	if full, owners := inFlight.full(); len(full)+len(owners) > 0 {
 		each := inFlight.perEndpoint
 		if each <= 0 {
 			each = limit // no share of each endpoint's
 		}
-		query = t.dueByEndpoint(len(full), len(apps))
-		args = append(append([]any{micros(now), limit, each}, full...), apps...)
+		query = t.dueByEndpoint(len(full), len(owners))
+		args = append(append([]any{micros(now), limit, each}, full...), owners...)
 	}
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
@@ -340,16 +345,16 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit int, i
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, endpoint, app string
-		if err := rows.Scan(&id, &endpoint, &app); err != nil {
+		var id, endpoint, owner string
+		if err := rows.Scan(&id, &endpoint, &owner); err != nil {
 			return nil, false, mapError("take due webhooks", err)
 		}
-		if !inFlight.room(endpoint, app) {
+		if !inFlight.room(endpoint, owner) {
 			passedOver = true
 			continue
 		}
 		inFlight.endpoint[endpoint]++
-		inFlight.app[app]++
+		inFlight.owner[owner]++
 		ids = append(ids, id)
 	}
 	return ids, passedOver, mapError("take due webhooks", rows.Err())
@@ -357,23 +362,23 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit int, i
 
 // dueByEndpoint is a read of up to $2 deliveries due at $1, oldest due
 // first, at most $3 of each endpoint, none of the full endpoints that
-// follow ($4 on) nor of the full apps after them, through each endpoint's
+// follow ($4 on) nor of the full owners after them, through each endpoint's
 // own index range (webhook_deliveries_due_by_endpoint): a LATERAL subquery
 // on PostgreSQL, a correlated one on SQLite, which has no LATERAL. It
 // locks nothing: each endpoint's range is read before the oldest of all
 // are picked, and locking them all would keep every other server's take
 // from them; leaseWebhooks locks those chosen.
-func (t *txn) dueByEndpoint(fullEndpoints, fullApps int) string {
+func (t *txn) dueByEndpoint(fullEndpoints, fullOwners int) string {
 	var not string
 	if fullEndpoints > 0 {
 		not += ` AND e.id NOT IN (` + placeholders(4, fullEndpoints) + `)`
 	}
-	if fullApps > 0 {
-		not += ` AND e.client_id NOT IN (` + placeholders(4+fullEndpoints, fullApps) + `)`
+	if fullOwners > 0 {
+		not += ` AND ` + endpointOwner + ` NOT IN (` + placeholders(4+fullEndpoints, fullOwners) + `)`
 	}
 	if t.pg != nil {
 		return `
-			SELECT d.id, d.endpoint_id, e.client_id FROM webhook_endpoints e CROSS JOIN LATERAL (
+			SELECT d.id, d.endpoint_id, ` + endpointOwner + ` FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id CROSS JOIN LATERAL (
 				SELECT x.id, x.endpoint_id, x.next_attempt_at FROM webhook_deliveries x
 				WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
 				ORDER BY x.next_attempt_at LIMIT $3) d
@@ -381,7 +386,7 @@ func (t *txn) dueByEndpoint(fullEndpoints, fullApps int) string {
 			ORDER BY d.next_attempt_at LIMIT $2`
 	}
 	return `
-		SELECT d.id, d.endpoint_id, e.client_id FROM webhook_endpoints e JOIN webhook_deliveries d ON d.id IN (
+		SELECT d.id, d.endpoint_id, ` + endpointOwner + ` FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id JOIN webhook_deliveries d ON d.id IN (
 			SELECT x.id FROM webhook_deliveries x
 			WHERE x.endpoint_id = e.id AND x.next_attempt_at <= $1
 			ORDER BY x.next_attempt_at LIMIT $3)

@@ -20,10 +20,17 @@ import (
 // message.created.
 func newWebhookEndpoint(tb testing.TB, db *sqlstore.DB) *parley.WebhookEndpoint {
 	tb.Helper()
+	return ownedWebhookEndpoint(tb, db, "")
+}
+
+// ownedWebhookEndpoint stores a new app registered by the member ownerID
+// ("" for no one), with one endpoint, and returns the endpoint.
+func ownedWebhookEndpoint(tb testing.TB, db *sqlstore.DB, ownerID string) *parley.WebhookEndpoint {
+	tb.Helper()
 	ctx := context.Background()
 	now := parley.Now()
 	app := &parley.App{ClientID: "pc_" + parley.NewID(), Name: "Movie Club", RedirectURIs: []string{"https://m.example/cb"},
-		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now, OwnerID: ownerID}
 	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: app.ClientID, URL: "https://m.example/hooks",
 		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now.Add(parley.WebhookActivation)}
 	if err := db.Write(ctx, func(tx parley.Tx) error {
@@ -31,20 +38,6 @@ func newWebhookEndpoint(tb testing.TB, db *sqlstore.DB) *parley.WebhookEndpoint 
 			return err
 		}
 		return tx.CreateWebhookEndpoint(ctx, e, []byte("sealed"))
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	return e
-}
-
-// anotherWebhookEndpoint stores another endpoint of the app clientID.
-func anotherWebhookEndpoint(tb testing.TB, db *sqlstore.DB, clientID string) *parley.WebhookEndpoint {
-	tb.Helper()
-	now := parley.Now()
-	e := &parley.WebhookEndpoint{ID: parley.NewID(), ClientID: clientID, URL: "https://m.example/hooks/2",
-		Events: []string{parley.WebhookMessageCreated}, Created: now, ActiveFrom: now.Add(parley.WebhookActivation)}
-	if err := db.Write(context.Background(), func(tx parley.Tx) error {
-		return tx.CreateWebhookEndpoint(context.Background(), e, []byte("sealed"))
 	}); err != nil {
 		tb.Fatal(err)
 	}
@@ -182,28 +175,31 @@ func testWebhooks_TakeHoldsEachEndpointToItsShare(t *testing.T, db *sqlstore.DB)
 	}
 }
 
-// TestWebhooks_TakeHoldsEachAppToItsShare: a take passes over the
-// deliveries of every endpoint of an app the taker has its share of in
-// flight, all its endpoints together, however many endpoints it has and
-// however long their backlogs, and takes other apps' instead; what it
-// passes over stays due for a take with room.
-func TestWebhooks_TakeHoldsEachAppToItsShare(t *testing.T) {
+// TestWebhooks_TakeHoldsEachOwnerToItsShare: a take passes over the
+// deliveries of every endpoint of every app of a member the taker has
+// their share of in flight, all together, however many apps and endpoints
+// they registered and however long their backlogs, and takes others'
+// instead; an app registered for no one is its own owner. What it passes
+// over stays due for a take with room.
+func TestWebhooks_TakeHoldsEachOwnerToItsShare(t *testing.T) {
 	t.Parallel()
-	sqlstoretest.Each(t, testWebhooks_TakeHoldsEachAppToItsShare)
+	sqlstoretest.Each(t, testWebhooks_TakeHoldsEachOwnerToItsShare)
 }
 
-func testWebhooks_TakeHoldsEachAppToItsShare(t *testing.T, db *sqlstore.DB) {
+func testWebhooks_TakeHoldsEachOwnerToItsShare(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
-	spam := newWebhookEndpoint(t, db)
-	spam2, other := anotherWebhookEndpoint(t, db, spam.ClientID), newWebhookEndpoint(t, db)
+	mallory := mustUsers(t, db, "mallory")[0]
+	spam, spam2 := ownedWebhookEndpoint(t, db, mallory), ownedWebhookEndpoint(t, db, mallory) // two apps of hers
+	other := newWebhookEndpoint(t, db)
 	now := parley.Now()
-	// The spam app's two endpoints' backlogs are due first, then other's.
+	// Mallory's two apps' backlogs are due first, then other's.
 	var ds []parley.NewWebhookDelivery
 	for _, e := range []*parley.WebhookEndpoint{spam, spam2, spam, spam2, spam, spam2, other} {
 		ds = append(ds, parley.NewWebhookDelivery{ID: fmt.Sprintf("%s_%02d", e.ID, len(ds)), EndpointID: e.ID,
 			Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now.Add(time.Duration(len(ds)) * time.Millisecond)})
 	}
 	mustWrite(t, db, func(tx parley.Tx) error { return tx.EnqueueWebhooks(ctx, ds) })
+	names := map[string]string{spam.ID: "spam", spam2.ID: "spam2", other.ID: "other"}
 	take := func(take parley.WebhookTake) map[string]int {
 		t.Helper()
 		var due []*parley.DueWebhook
@@ -211,24 +207,26 @@ func testWebhooks_TakeHoldsEachAppToItsShare(t *testing.T, db *sqlstore.DB) {
 			due, err = tx.TakeDueWebhooks(ctx, now.Add(time.Second), now.Add(time.Hour), take)
 			return err
 		})
-		names := map[string]string{spam.ID: "spam", spam2.ID: "spam2", other.ID: "other"}
 		taken := map[string]int{}
 		for _, d := range due {
 			taken[names[d.EndpointID]]++
+			if want := map[string]string{"spam": mallory, "spam2": mallory, "other": other.ClientID}[names[d.EndpointID]]; d.Owner != want {
+				t.Errorf("a delivery of %s's is owned by %q; want %q", names[d.EndpointID], d.Owner, want)
+			}
 		}
 		return taken
 	}
-	got := take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerApp: 3, InFlightByApp: map[string]int{spam.ClientID: 3}})
+	got := take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerOwner: 3, InFlightByOwner: map[string]int{mallory: 3}})
 	if want := map[string]int{"other": 1}; !maps.Equal(got, want) {
-		t.Fatalf("with 3 of the spam app's in flight, of 3, took %v; want other's alone", got)
+		t.Fatalf("with 3 of mallory's in flight, of 3, took %v; want other's alone", got)
 	}
-	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerApp: 4, InFlightByApp: map[string]int{spam.ClientID: 1}})
+	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerOwner: 4, InFlightByOwner: map[string]int{mallory: 1}})
 	if want := map[string]int{"spam": 2, "spam2": 1}; !maps.Equal(got, want) {
-		t.Fatalf("with 1 of the spam app's in flight, of 4, took %v; want its 3 oldest, of either endpoint", got)
+		t.Fatalf("with 1 of mallory's in flight, of 4, took %v; want her 3 oldest, of either app", got)
 	}
-	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerApp: 4})
+	got = take(parley.WebhookTake{Limit: 10, PerEndpoint: 3, PerOwner: 4})
 	if want := map[string]int{"spam": 1, "spam2": 2}; !maps.Equal(got, want) {
-		t.Fatalf("with nothing in flight, took %v; want the rest of the spam app's", got)
+		t.Fatalf("with nothing in flight, took %v; want the rest of mallory's", got)
 	}
 }
 
@@ -267,23 +265,24 @@ func testWebhooks_EachDeliveryTakenOnceBehindAFullEndpoint(t *testing.T, db *sql
 	mustBeTakenOnce(t, taken, ds)
 }
 
-// TestWebhooks_EachDeliveryTakenOnceBehindAFullApp: so too while an app
-// has its share in flight; all its endpoints' deliveries wait.
-func TestWebhooks_EachDeliveryTakenOnceBehindAFullApp(t *testing.T) {
+// TestWebhooks_EachDeliveryTakenOnceBehindAFullOwner: so too while an
+// owner has their share in flight; all their endpoints' deliveries wait.
+func TestWebhooks_EachDeliveryTakenOnceBehindAFullOwner(t *testing.T) {
 	t.Parallel()
-	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnceBehindAFullApp)
+	sqlstoretest.Each(t, testWebhooks_EachDeliveryTakenOnceBehindAFullOwner)
 }
 
-func testWebhooks_EachDeliveryTakenOnceBehindAFullApp(t *testing.T, db *sqlstore.DB) {
-	full := newWebhookEndpoint(t, db)
+func testWebhooks_EachDeliveryTakenOnceBehindAFullOwner(t *testing.T, db *sqlstore.DB) {
+	owner := mustUsers(t, db, "mallory")[0]
+	full := ownedWebhookEndpoint(t, db, owner)
 	now := parley.Now()
 	enqueueMany(t, db, full, 50, now.Add(-time.Minute))
-	enqueueMany(t, db, anotherWebhookEndpoint(t, db, full.ClientID), 50, now.Add(-time.Minute))
+	enqueueMany(t, db, ownedWebhookEndpoint(t, db, owner), 50, now.Add(-time.Minute))
 	var ds []parley.NewWebhookDelivery
 	for range 3 {
 		ds = append(ds, enqueueMany(t, db, newWebhookEndpoint(t, db), 100, now)...)
 	}
-	taken := takeConcurrently(t, db, now, parley.WebhookTake{Limit: 7, PerEndpoint: 32, PerApp: 1000, InFlightByApp: map[string]int{full.ClientID: 1000}})
+	taken := takeConcurrently(t, db, now, parley.WebhookTake{Limit: 7, PerEndpoint: 32, PerOwner: 1000, InFlightByOwner: map[string]int{owner: 1000}})
 	mustBeTakenOnce(t, taken, ds)
 }
 

@@ -229,9 +229,10 @@ func NewSender(g Guard) *Sender {
 type Job struct {
 	ID         string
 	EndpointID string
-	// ClientID is the app whose endpoint it is.
-	ClientID string
-	URL      string
+	// Owner is whom the endpoint's deliveries count against
+	// (parley.DueWebhook.Owner).
+	Owner string
+	URL   string
 	// Keys sign the delivery: the endpoint's secret, and the one a
 	// rotation replaced while it still signs.
 	Keys [][]byte

@@ -29,15 +29,16 @@ const (
 	Slots = 512
 	// PerEndpoint is how many deliveries of one endpoint a worker has in
 	// flight at most. An endpoint that answers only at the send's timeout,
-	// or that has a backlog of thousands, holds that many slots, and an
-	// app's endpoints together no more than PerApp.
+	// or that has a backlog of thousands, holds that many slots, and the
+	// endpoints of one owner's apps together no more than PerOwner.
 	PerEndpoint = 32
-	// PerApp is how many deliveries of one app's endpoints, all together,
-	// a worker has in flight at most: an app whose endpoints all hang
-	// holds an eighth of the slots, however many endpoints it has (any
-	// member may register apps), and it takes Slots/PerApp such apps to
-	// hold up every other one.
-	PerApp = Slots / 8
+	// PerOwner is how many deliveries of the endpoints of one owner's apps
+	// (the member who registered them; an app registered for no one owns
+	// itself), all together, a worker has in flight at most: a member
+	// whose endpoints all hang holds an eighth of the slots, however many
+	// apps and endpoints they register (any member may), and it takes
+	// Slots/PerOwner such members to hold up every other one.
+	PerOwner = Slots / 8
 	// batch is how many deliveries one exchange takes at most, which
 	// bounds the write that takes them.
 	batch = 128
@@ -52,12 +53,12 @@ type Worker struct {
 
 // Run takes, sends and records deliveries until ctx ends. It keeps up to
 // Slots deliveries in flight, at most PerEndpoint of each endpoint and
-// PerApp of each app's endpoints together, and
+// PerOwner of the endpoints of each owner's apps together, and
 // records each one's result as soon as it is in, taking more in the same
 // write: an endpoint that answers only at the send's timeout holds the
 // slots of its own deliveries, not the rest, as it would if each exchange
 // waited for its slowest or deliveries were taken oldest first whatever
-// their endpoint or app. Results a write failed to record are recorded by the
+// their endpoint or owner. Results a write failed to record are recorded by the
 // next. Deliveries whose results are not recorded, as when it ends, are
 // left to their lease: another attempt, here or on another node, makes
 // them.
@@ -67,17 +68,17 @@ func (w *Worker) Run(ctx context.Context) {
 	done := make(chan Result, Slots) // room for every delivery in flight
 	inFlight := 0
 	ofEndpoint := map[string]int{} // deliveries in flight, by endpoint
-	ofApp := map[string]int{}      // and by app
+	ofOwner := map[string]int{}    // and by owner
 	var results []Result
 	collect := func(r Result) {
 		results, inFlight = append(results, r), inFlight-1
 		release(ofEndpoint, r.Job.EndpointID)
-		release(ofApp, r.Job.ClientID)
+		release(ofOwner, r.Job.Owner)
 	}
 	for ctx.Err() == nil {
 		if len(results) > 0 || inFlight < Slots {
 			take := parley.WebhookTake{Limit: min(batch, Slots-inFlight), PerEndpoint: PerEndpoint, InFlight: ofEndpoint,
-				PerApp: PerApp, InFlightByApp: ofApp}
+				PerOwner: PerOwner, InFlightByOwner: ofOwner}
 			jobs, err := w.Queue.ExchangeWebhooks(ctx, results, take)
 			if parley.WorthLogging(ctx, err) {
 				w.Log.Error("deliver webhooks", "err", err)
@@ -91,7 +92,7 @@ func (w *Worker) Run(ctx context.Context) {
 			for _, j := range jobs {
 				inFlight++
 				ofEndpoint[j.EndpointID]++
-				ofApp[j.ClientID]++
+				ofOwner[j.Owner]++
 				go func() { done <- w.Sender.Send(ctx, j) }()
 			}
 		}
