@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
+	"github.com/parleyhq/parley/internal/oauth"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/rivo/uniseg"
 )
@@ -230,14 +231,21 @@ func signInURL(r *http.Request) string {
 // an address, so that "/\t/host" is "//host". Nor is a share link's path
 // one: coming from the sign-in page, the browser would say the member
 // opened it from Parley, and be sent on to the card's site without the
-// page that says it leaves Parley.
+// page that says it leaves Parley. Nor is a path of the provider's
+// (/oauth2/), which answers an app's request at the app's redirect URI,
+// on any site a member registered (RFC 9700 section 4.11.2), but for an
+// app's sign-in page (oauth.LoginPath), which the sign-up page goes back
+// to and which only serves a request its browser started.
 func localPath(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.ContainsFunc(next, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '\\' }) {
 		return "/"
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(path.Clean(u.Path)+"/", service.ShareLinkPath) {
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	clean := path.Clean(u.Path) + "/"
+	if strings.HasPrefix(clean, service.ShareLinkPath) || strings.HasPrefix(clean, oauth.PathPrefix) && u.Path != oauth.LoginPath {
 		return "/"
 	}
 	return next

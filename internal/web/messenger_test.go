@@ -713,7 +713,8 @@ func TestMessenger_SessionCookieLastsAsLongAsTheSession(t *testing.T) {
 }
 
 // A member who opens a link to a chat while signed out comes back to it
-// once signed in; a next that leads off the site leads to the inbox.
+// once signed in; a next that leads off the site, or to the provider's
+// endpoints, which answer at an app's redirect URI, leads to the inbox.
 func TestMessenger_SignInGoesBackToTheLink(t *testing.T) {
 	env := apptest.Start(t)
 	alice := env.MustMember(t, "alice")
@@ -736,7 +737,12 @@ func TestMessenger_SignInGoesBackToTheLink(t *testing.T) {
 	noFollow := &http.Client{Jar: b.http.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, next := range []string{"//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example/", "evil.example",
 		// A share link, which leads to the card's site.
-		"/s/token", "/t/../s/token", "/%73/token"} {
+		"/s/token", "/t/../s/token", "/%73/token",
+		// The provider's paths, which answer at an app's redirect URI,
+		// any site a member registered.
+		"/oauth2/authorize?client_id=pc_x&redirect_uri=https%3A%2F%2Fevil.example%2F&response_type=code",
+		"/%6fauth2/authorize?client_id=pc_x", "/t/../oauth2/authorize?client_id=pc_x", "/oauth2/login/../authorize?client_id=pc_x",
+		"/oauth2/authorize/callback?id=x", "/oauth2/consent?id=x"} {
 		t.Run("OffSite", func(t *testing.T) {
 			// Signed in already, and signing in.
 			resp, err := noFollow.Get(env.URL + "/sign-in?next=" + url.QueryEscape(next))
