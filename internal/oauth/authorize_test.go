@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"html"
 	"io"
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -731,6 +733,84 @@ func TestAuthorize_MissingScopeIsInvalidScope(t *testing.T) {
 			got := appResponse(t, resp.Header.Get("Location")).Query()
 			if got.Get("error") != "invalid_scope" || got.Get("state") != "s" || got.Get("iss") != env.URL || got.Has("code") {
 				t.Errorf("a request without scope answered %v; want invalid_scope with state and iss", got)
+			}
+		})
+	}
+}
+
+// TestAuthorize_ErrorsGoByThemselvesOnlyToAnAppAnOperatorVouchedFor: any
+// member may register an app, with a redirect URI on any site of theirs,
+// and a link to the authorization endpoint that the provider refuses would
+// send whoever follows it on to that site with no page of Parley's, its
+// address lending the site its name (RFC 9700 section 4.11.2). An error
+// response goes to the app by itself only once an operator registered the
+// app or approved it. Before, whatever refused the request (the endpoint,
+// the library, the sign-in or the consent step of prompt=none), the member
+// is shown Parley's page, 400, naming the app, where it answers and the
+// error, with a link to the error response, which they may follow back to
+// the app. A member who says no on the consent page, which named the app,
+// goes back to it either way.
+func TestAuthorize_ErrorsGoByThemselvesOnlyToAnAppAnOperatorVouchedFor(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	mallory := env.MustMember(t, "mallory")
+	env.MustMember(t, "alice")
+	app, err := mallory.CreateApp(ctx, client.NewApp{Name: "Parley Security", RedirectURIs: []string{apptest.RedirectURI}, Public: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &oauth2.Config{ClientID: app.ClientID, RedirectURL: apptest.RedirectURI, Scopes: []string{"openid"},
+		Endpoint: oauth2.Endpoint{AuthURL: env.URL + "/oauth2/authorize"}}
+	pkce, none := oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")
+	noScope, _ := url.Parse(cfg.AuthCodeURL("s", pkce))
+	q := noScope.Query()
+	q.Del("scope")
+	noScope.RawQuery = q.Encode()
+	alices := apptest.NewBrowser()
+	alices.Submit(t, alices.Get(t, env.URL+"/sign-in"), url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
+	refused := []struct {
+		name, url, error string
+		b                *apptest.Browser
+	}{
+		{"NoScope", noScope.String(), "invalid_scope", apptest.NewBrowser()},      // the endpoint's own check
+		{"NoPKCE", cfg.AuthCodeURL("s"), "invalid_request", apptest.NewBrowser()}, // the library's, through storage
+		{"PromptNoneSignedOut", cfg.AuthCodeURL("s", pkce, none), "login_required", apptest.NewBrowser()},
+		{"PromptNoneNoGrant", cfg.AuthCodeURL("s", pkce, none), "consent_required", alices},
+	}
+	back := regexp.MustCompile(`<a class="button" rel="noreferrer noopener" href="([^"]+)">Go back to Parley Security at 127.0.0.1:9</a>`)
+	for _, r := range refused {
+		t.Run("Shown/"+r.name, func(t *testing.T) {
+			p := r.b.Get(t, r.url)
+			if p.Status != http.StatusBadRequest || p.Location != "" || !strings.Contains(p.Body, "Parley Security") || !strings.Contains(p.Body, "("+r.error+")") {
+				t.Fatalf("an app no operator vouched for, refused: %d %q\n%s", p.Status, p.Location, p.Body)
+			}
+			link := back.FindStringSubmatch(p.Body)
+			if link == nil {
+				t.Fatalf("the page leads back to no app:\n%s", p.Body)
+			}
+			if got := appResponse(t, html.UnescapeString(link[1])).Query(); got.Get("error") != r.error || got.Get("state") != "s" || got.Get("iss") != env.URL {
+				t.Errorf("the page leads back with %v, want %s, the state and iss", got, r.error)
+			}
+		})
+	}
+	t.Run("Denied", func(t *testing.T) {
+		if got := alices.SignIn(t, cfg.AuthCodeURL("s", pkce), "alice", apptest.Answer{Deny: true}); got.Get("error") != "access_denied" {
+			t.Errorf("a member who said no went back with %v", got)
+		}
+	})
+
+	if _, err := env.Server.Service.ApproveApp(service.ConsoleContext(ctx), app.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refused {
+		t.Run("Approved/"+r.name, func(t *testing.T) {
+			p := r.b.Get(t, r.url)
+			if p.Status != http.StatusFound && p.Status != http.StatusSeeOther {
+				t.Fatalf("an app an operator approved, refused: a page was shown, %d\n%s", p.Status, p.Body)
+			}
+			if got := appResponse(t, p.Location).Query(); got.Get("error") != r.error || got.Get("state") != "s" || got.Get("iss") != env.URL {
+				t.Errorf("answered %v, want %s", got, r.error)
 			}
 		})
 	}

@@ -14,7 +14,8 @@
 //     limited, in endpoints.go;
 //   - an authorization request is refused when a parameter comes twice
 //     (RFC 6749 section 3.1), on Parley's own page when the client or its
-//     redirect URI is in doubt, in authorize;
+//     redirect URI is in doubt, in authorize, or when no operator vouched
+//     for the app (RFC 9700 section 4.11.2), in vouchedErrors;
 //   - the issuer in every authorization response (RFC 9207), in the query
 //     or the fragment, in issuerInResponses, and advertised by discovery;
 //   - opaque access tokens: the token is the token ID and subject sealed with
@@ -76,6 +77,9 @@ type Provider struct {
 	// errorPage shows the member an authorization request that cannot be
 	// answered to the app; see ShowErrorsWith.
 	errorPage func(w http.ResponseWriter, status int, message string)
+	// unsentPage shows the member an error response not sent to an app
+	// no operator vouched for; see ShowUnsentWith.
+	unsentPage func(w http.ResponseWriter, r *http.Request, u Unsent)
 }
 
 // New returns a provider whose issuer is the server's public URL. A plain
@@ -109,7 +113,7 @@ func New(issuer string, svc *service.Service, keys *Keys, limits httpapi.Limits,
 		return nil, err
 	}
 	p := &Provider{
-		op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage,
+		op: provider, storage: st, issuer: issuer, errorPage: plainErrorPage, unsentPage: plainUnsentPage,
 		cookies: cookie.SiteOf(issuer), log: log,
 	}
 	mux := http.NewServeMux()
@@ -175,6 +179,35 @@ func plainErrorPage(w http.ResponseWriter, status int, message string) {
 	http.Error(w, message, status)
 }
 
+// Unsent is an authorization error response the provider did not send to
+// the app by itself, because no operator vouched for the app
+// (service.AppVouchedFor): any member may register one, with a redirect
+// URI on any site, and an error response sent there at once would make
+// Parley's address a way to that site with no page of Parley's, an open
+// redirector (RFC 9700 section 4.11.2). The member is shown why the app's
+// request could not be accepted, and may go back to the app by URL.
+type Unsent struct {
+	// AppName is the app's name, Host its redirect URI's host (or scheme,
+	// for a native app's URI without one).
+	AppName, Host string
+	// Error and Description are the error response's error and
+	// error_description.
+	Error, Description string
+	// URL is the error response at the app's redirect URI.
+	URL string
+}
+
+// ShowUnsentWith sets the page that shows the member an error response
+// not sent to an app no operator vouched for (Unsent), with status 400.
+// Until it is set, it goes out as plain text.
+func (p *Provider) ShowUnsentWith(page func(w http.ResponseWriter, r *http.Request, u Unsent)) {
+	p.unsentPage = page
+}
+
+func plainUnsentPage(w http.ResponseWriter, _ *http.Request, u Unsent) {
+	http.Error(w, u.AppName+"'s request could not be accepted: "+u.Description+" ("+u.Error+"). Go back to the app at "+u.URL, http.StatusBadRequest)
+}
+
 // refuseClient shows the member why the request's client is refused: it
 // is unknown or suspended, or, a failure of the server's own, which is
 // logged, could not be looked up.
@@ -222,12 +255,30 @@ var refusals = map[Refusal]oidc.Error{
 	AnotherMember:   {ErrorType: oidc.LoginRequired, Description: "another member signed in than id_token_hint names"},
 }
 
-// RefusalURL is where the pages send the member when a request ends
-// without a code: the app's redirect URI with the error, the request's
-// state and the issuer, in the response mode the app asked for.
-func (p *Provider) RefusalURL(r *parley.AuthRequest, why Refusal) (string, error) {
+// Refuse ends a request without a code, as the pages decide: it sends the
+// member to the app's redirect URI with the error, the request's state
+// and the issuer, in the response mode the app asked for. A member who
+// said no on the consent page, which names the app, goes there at once;
+// one the app asked not to be shown a page (prompt=none, id_token_hint)
+// goes there at once only if an operator vouched for the app, and is
+// shown why otherwise (Unsent). It fails, having written nothing, when
+// the app may no longer sign members in or cannot be looked up.
+func (p *Provider) Refuse(w http.ResponseWriter, r *http.Request, req *parley.AuthRequest, why Refusal) error {
 	e := refusals[why]
-	return p.errorURL(r.RedirectURI, r.State, oidc.ResponseMode(r.ResponseMode), &e)
+	u, err := p.errorURL(req.RedirectURI, req.State, oidc.ResponseMode(req.ResponseMode), &e)
+	if err != nil {
+		return err
+	}
+	if why == Denied {
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return nil
+	}
+	app, err := p.storage.svc.OAuthApp(r.Context(), req.ClientID)
+	if err != nil {
+		return err
+	}
+	http.Redirect(p.vouchedErrors(w, r, app), r, u, http.StatusSeeOther)
+	return nil
 }
 
 // errorURL is an authorization error response at redirectURI.
@@ -247,7 +298,8 @@ func (p *Provider) errorURL(redirectURI, state string, mode oidc.ResponseMode, e
 // doubt (missing, given twice, unknown, suspended, not registered exactly),
 // the error is shown to the member on Parley's page and never redirected
 // (RFC 6749 section 4.1.2.1); once both are certain, every error goes to the
-// redirect URI with the state and the issuer: invalid_request,
+// redirect URI, by itself only for an app an operator vouched for
+// (vouchedErrors), with the state and the issuer: invalid_request,
 // unsupported_response_type for a response_type other than code,
 // request_uri_not_supported (OpenID Connect Core section 3.1.2.6), or
 // invalid_request for an id_token_hint that is not an ID token the provider
@@ -311,8 +363,9 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 		case req.IDTokenHint != "":
 			refusal = p.hintRefusal(r.Context(), req.IDTokenHint, req.ClientID)
 		}
+		guarded := p.vouchedErrors(w, r, c.(*client).app)
 		if refusal == nil {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(guarded, r)
 			return
 		}
 		if slices.Contains(twice, "response_mode") {
@@ -323,8 +376,82 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 			p.errorPage(w, http.StatusBadRequest, "redirect_uri cannot be answered")
 			return
 		}
-		http.Redirect(w, r, u, http.StatusFound)
+		http.Redirect(guarded, r, u, http.StatusFound)
 	})
+}
+
+// vouchedErrors passes what is written to w through, but for an error
+// response redirected to an app no operator vouched for
+// (service.AppVouchedFor), which it shows the member on the page of
+// ShowUnsentWith instead (Unsent). Whether the app is vouched for is
+// looked up only then; a failure to look it up is logged and shows the
+// page.
+func (p *Provider) vouchedErrors(w http.ResponseWriter, r *http.Request, app *parley.App) http.ResponseWriter {
+	return &unvouchedWriter{ResponseWriter: w, request: r, provider: p, app: app}
+}
+
+type unvouchedWriter struct {
+	http.ResponseWriter
+	request  *http.Request
+	provider *Provider
+	app      *parley.App
+	wrote    bool
+	// shown is set once the page replaced the redirect: the redirect's
+	// body is dropped.
+	shown bool
+}
+
+func (w *unvouchedWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 300 && code < 400 {
+		if u, ok := unsentOf(w.Header().Get("Location")); ok && !w.provider.vouched(w.request, w.app) {
+			u.AppName = w.app.Name
+			w.Header().Del("Location")
+			w.wrote, w.shown = true, true
+			w.provider.unsentPage(w.ResponseWriter, w.request, u)
+			return
+		}
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *unvouchedWriter) Write(b []byte) (int, error) {
+	if w.shown {
+		return len(b), nil
+	}
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// vouched reports whether an operator vouched for app; when it cannot be
+// looked up, the failure is logged and it is not.
+func (p *Provider) vouched(r *http.Request, app *parley.App) bool {
+	ok, err := p.storage.svc.AppVouchedFor(r.Context(), app.ClientID)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "oauth: app vouched for", "client_id", app.ClientID, "err", err)
+	}
+	return ok
+}
+
+// unsentOf returns the error response at location as Unsent, but for the
+// app's name, or false when location is no error response: it carries no
+// error in its query nor, with response_mode=fragment, in its fragment.
+func unsentOf(location string) (Unsent, bool) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return Unsent{}, false
+	}
+	params := u.Query()
+	if !params.Has("error") {
+		if params, err = url.ParseQuery(u.EscapedFragment()); err != nil || !params.Has("error") {
+			return Unsent{}, false
+		}
+	}
+	host := u.Host
+	if host == "" {
+		host = u.Scheme + ":"
+	}
+	return Unsent{Host: host, Error: params.Get("error"), Description: params.Get("error_description"), URL: location}, true
 }
 
 // hintRefusal returns why an id_token_hint is refused, or nil. A hint is

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -78,6 +80,27 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 		return nil, err
 	}
 	return app, nil
+}
+
+// AppVouchedFor reports whether an operator vouched for the app with the
+// client ID: registered it (parley app add) or approved it (parley app
+// approve, with or without --reach all, or a button of /operator), as the
+// decisions recorded about it say. The provider sends an authorization
+// error to the redirect URI of such an app by itself; any other app's, a
+// member's own registration no operator looked at, may be any site, and
+// the member is shown the error first (RFC 9700 section 4.11.2).
+func (s *Service) AppVouchedFor(ctx context.Context, clientID string) (vouched bool, err error) {
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		actions, err := tx.FindOperatorActionsAbout(ctx, clientID)
+		vouched = slices.ContainsFunc(actions, func(a *parley.OperatorAction) bool {
+			return a.Action == parley.ActionAppAdd || a.Action == parley.ActionAppApprove || a.Action == parley.ActionAppApproveAll
+		})
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("service: app vouched for: %w", err)
+	}
+	return vouched, nil
 }
 
 // findClientApp is tx.FindAppByClientID for a client_id an app sent: one

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -26,6 +28,40 @@ func (p *Pages) showAuthorizeError(w http.ResponseWriter, status int, message st
 		page = errorPage{Title: "Parley could not answer", Error: "Parley could not answer this sign-in: " + message + "."}
 	}
 	p.render(w, status, "error", page)
+}
+
+// showUnsent is the page of an authorization error the provider did not
+// send to an app no operator vouched for (oauth.Unsent): it says which
+// app's request could not be accepted and why, where the app answers, and
+// leads back to it.
+func (p *Pages) showUnsent(w http.ResponseWriter, r *http.Request, u oauth.Unsent) {
+	securityHeaders(w.Header())
+	w.Header().Set("Cache-Control", "no-store")
+	page := unsentPage{Title: "This sign-in request could not be accepted", Unsent: u, Back: template.URL(u.URL)}
+	if scheme, _, _ := strings.Cut(u.URL, ":"); !strings.Contains(scheme, ".") {
+		// An http or https URI goes through the template's own check; a
+		// native app's redirect URI has a reverse domain name as its
+		// scheme (parley.App.Validate), which the check would refuse.
+		page.Back = ""
+	}
+	p.render(w, http.StatusBadRequest, "unsent", page)
+}
+
+// unsentPage is what the page of an error response not sent shows.
+type unsentPage struct {
+	Title string
+	oauth.Unsent
+	// Back is the error response's URL for a native app's scheme, which
+	// the template takes as it is.
+	Back template.URL
+}
+
+// BackURL is the link back to the app.
+func (u unsentPage) BackURL() any {
+	if u.Back != "" {
+		return u.Back
+	}
+	return u.URL
 }
 
 // loginPage is what the sign-in page shows.
@@ -135,14 +171,12 @@ var stepRefusals = map[service.Step]oauth.Refusal{
 	service.StepConsent:       oauth.ConsentRequired,
 }
 
-// refuse sends the member back to the app with an authorization error.
+// refuse sends the member back to the app with an authorization error, or
+// shows it, for an app no operator vouched for (oauth.Provider.Refuse).
 func (p *Pages) refuse(w http.ResponseWriter, r *http.Request, req *parley.AuthRequest, why oauth.Refusal) {
-	u, err := p.provider.RefusalURL(req, why)
-	if err != nil {
+	if err := p.provider.Refuse(w, r, req, why); err != nil {
 		p.renderError(w, r, err)
-		return
 	}
-	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
 func (p *Pages) handleLoginPost(w http.ResponseWriter, r *http.Request) {

@@ -86,8 +86,9 @@ type Pages struct {
 
 // New returns the pages, whose cookies are kept as the service's public URL
 // says (cookie.SiteOf), and whose members' forms are held to limits'
-// Member policy. The provider shows its authorization errors on the
-// pages' error page from then on. It fails when the server's CSRF key
+// Member policy. The provider shows its authorization errors, and those
+// it does not send to an app no operator vouched for, on the pages from
+// then on. It fails when the server's CSRF key
 // cannot be loaded.
 func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, limits httpapi.Limits, log *slog.Logger) (*Pages, error) {
 	csrfKey, err := svc.ServerKey(ctx, csrfKeyName)
@@ -97,6 +98,7 @@ func New(ctx context.Context, svc *service.Service, provider *oauth.Provider, li
 	p := &Pages{svc: svc, provider: provider, log: log, cookies: cookie.SiteOf(svc.PublicURL()), csrfKey: csrfKey, limits: limits}
 	p.pages = p.parsePages()
 	provider.ShowErrorsWith(p.showAuthorizeError)
+	provider.ShowUnsentWith(p.showUnsent)
 	static, err := staticHandler()
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
