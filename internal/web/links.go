@@ -26,7 +26,11 @@ var webAddress = func() *regexp.Regexp {
 // address, which opens in a new tab and tells the site nothing of where it
 // came from, and each mention of me marked (mentions). Nothing else
 // becomes a link: no other scheme, no address without one, and none that
-// reads as another site (readsAsAnotherSite).
+// reads as another site (readsAsAnotherSite). Each link is written left
+// to right, isolated from the text around it (dir="ltr"), so that it
+// reads as the address it leads to: a control of direction before it
+// (U+202E, RIGHT-TO-LEFT OVERRIDE) would draw it reversed, and a link to
+// https://evil.example/moc.knab//:sptth would read https://bank.com/….
 func linkify(text, me string) template.HTML {
 	var b strings.Builder
 	last := 0
@@ -38,7 +42,7 @@ func linkify(text, me string) template.HTML {
 		writeMarked(&b, text[last:loc[0]], me)
 		b.WriteString(`<a href="`)
 		b.WriteString(template.HTMLEscapeString(addr))
-		b.WriteString(`" rel="noopener noreferrer nofollow ugc" target="_blank">`)
+		b.WriteString(`" rel="noopener noreferrer nofollow ugc" target="_blank" dir="ltr">`)
 		b.WriteString(template.HTMLEscapeString(addr))
 		b.WriteString(`</a>`)
 		last = loc[1]

@@ -8,9 +8,12 @@ import (
 
 // A message's web addresses are links, and everything else of it is text:
 // markup, other schemes and addresses without a scheme stay as typed, and
-// an address cannot break out of its link's attribute.
+// an address cannot break out of its link's attribute. Each link reads
+// left to right whatever text is around it (dir="ltr"): a right-to-left
+// override before it stays outside it, and draws it reversed no more
+// (TestMessenger_Browser_LinkReadsAsWhereItLeads).
 func TestLinkify(t *testing.T) {
-	const attrs = `" rel="noopener noreferrer nofollow ugc" target="_blank">`
+	const attrs = `" rel="noopener noreferrer nofollow ugc" target="_blank" dir="ltr">`
 	for _, tc := range []struct{ text, want string }{
 		{"no link here", "no link here"},
 		{"see https://example.com/a?b=1&c=2.", `see <a href="https://example.com/a?b=1&amp;c=2` + attrs + `https://example.com/a?b=1&amp;c=2</a>.`},
@@ -22,6 +25,8 @@ func TestLinkify(t *testing.T) {
 		{"javascript:alert(1) data:text/html,x ftp://example.com mailto:a@example.com", "javascript:alert(1) data:text/html,x ftp://example.com mailto:a@example.com"},
 		{"example.com and www.example.com", "example.com and www.example.com"},
 		{"https:// alone", "https:// alone"},
+		{"Your statement: \u202ehttps://evil.example/moc.knab//:sptth",
+			"Your statement: \u202e<a href=\"https://evil.example/moc.knab//:sptth" + attrs + "https://evil.example/moc.knab//:sptth</a>"},
 	} {
 		if got := string(linkify(tc.text, "")); got != tc.want {
 			t.Errorf("linkify(%q)\n got %s\nwant %s", tc.text, got, tc.want)
@@ -63,7 +68,7 @@ func TestLinkify_MarksMentionsOfTheReader(t *testing.T) {
 		{"mail alice@example.com or bob@alice, x.@alice, 1@alice", "mail alice@example.com or bob@alice, x.@alice, 1@alice"},
 		{"a_@alice a%@alice a+@alice a-@alice", "a_@alice a%@alice a+@alice a-@alice"},
 		{"<@alice>", "&lt;" + mark + "@alice" + end + "&gt;"},
-		{"see https://example.com/@alice @alice", `see <a href="https://example.com/@alice" rel="noopener noreferrer nofollow ugc" target="_blank">https://example.com/@alice</a> ` + mark + "@alice" + end},
+		{"see https://example.com/@alice @alice", `see <a href="https://example.com/@alice" rel="noopener noreferrer nofollow ugc" target="_blank" dir="ltr">https://example.com/@alice</a> ` + mark + "@alice" + end},
 		{"@", "@"},
 	} {
 		if got := string(linkify(tc.text, "alice")); got != tc.want {

@@ -706,6 +706,51 @@ func (p *cutProxy) up() {
 	p.isDown = false
 }
 
+// TestMessenger_Browser_LinkReadsAsWhereItLeads: a message's text, or a
+// share card's note, that puts a right-to-left override (U+202E) before a
+// web address does not draw its link reversed: a link to
+// https://evil.example/moc.knab//:sptth reads, left to right, as that
+// address, not as "https://bank.com/…", as linkify promises that no link
+// reads as another site. The link is drawn as its characters stand on the
+// screen, left to right, line by line.
+func TestMessenger_Browser_LinkReadsAsWhereItLeads(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, mallory := env.MustMember(t, "alice"), env.MustMember(t, "mallory")
+	apptest.MustFriends(t, alice, mallory)
+	th := apptest.MustThread(t, mallory, "alice")
+	const addr = "https://evil.example/moc.knab//:sptth"
+	if _, err := mallory.SendMessage(ctx, th.ID, "Your statement: \u202e"+addr, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	tok := env.MustToken(t, env.MustPartner(t, "Films"), "mallory", []string{"shares.write"}, apptest.Answer{})
+	if _, err := env.Client.WithToken(tok.AccessToken).Share(ctx, client.NewShare{To: "alice", URL: "https://films.example/1", Title: "A film", Note: "Pay here: \u202e" + addr}); err != nil {
+		t.Fatal(err)
+	}
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.EmulateViewport(1600, 900), chromedp.Navigate(env.URL+"/t/"+th.ID), chromedp.WaitVisible(chromedp.CSS(`.bubble.share .note a`))))
+	shown := evaluate[[]string](t, b, `[...document.querySelectorAll(".bubble a:not(.card)")].map((a) => {
+		const node = a.firstChild, chars = [];
+		for (let i = 0; i < node.length; i++) {
+			const r = document.createRange();
+			r.setStart(node, i); r.setEnd(node, i + 1);
+			const box = r.getBoundingClientRect();
+			chars.push([Math.round(box.top), box.left, node.data[i]]);
+		}
+		return a.getAttribute("href") + " shown as " + chars.sort((x, y) => x[0] - y[0] || x[1] - y[1]).map((c) => c[2]).join("");
+	})`)
+	if len(shown) != 2 {
+		t.Fatalf("%d links, want the message's and the note's: %q", len(shown), shown)
+	}
+	for _, got := range shown {
+		if want := addr + " shown as " + addr; got != want {
+			t.Errorf("the link is %q, want %q", got, want)
+		}
+	}
+}
+
 // Times show in the reader's own time zone: the server writes them in UTC,
 // for a page without script, and the script writes them again in the
 // browser's zone, the name of a message's Delete button too.

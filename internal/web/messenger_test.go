@@ -450,7 +450,7 @@ func TestMessenger_SharesAndApps(t *testing.T) {
 	thread := b.get("/t/" + card.ThreadID)
 	for _, want := range []string{
 		`<span class="ctitle">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</span>`,
-		`<p class="note">watch &lt;script&gt;alert(1)&lt;/script&gt; <a href="https://films.example/trailer" rel="noopener noreferrer nofollow ugc" target="_blank">https://films.example/trailer</a></p>`,
+		`<p class="note">watch &lt;script&gt;alert(1)&lt;/script&gt; <a href="https://films.example/trailer" rel="noopener noreferrer nofollow ugc" target="_blank" dir="ltr">https://films.example/trailer</a></p>`,
 		`<span class="chost">films.example</span>`,
 		`<span class="via">via &lt;script&gt;alert(1)&lt;/script&gt;</span>`,
 	} {
