@@ -115,15 +115,22 @@ func ValidatePassword(s string) error {
 // display name may hold, for emoji sequences and scripts that need them.
 var joinersOut = strings.NewReplacer("\u200c", "", "\u200d", "")
 
+// ReaderDisplayName is the name the pages write for the reader
+// themselves, beside their own messages and acts: "You: …" in the inbox,
+// in a reply's quote and in a thread's apps.
+const ReaderDisplayName = "You"
+
 // ValidateDisplayName checks a display name; an empty one is allowed and
 // means the username is shown. A name must show: it holds no character
 // that shows nothing (hiddenInName), and, when not empty, one that shows
 // something (showsInName), so that no name looks empty, nor exactly like
 // another member's with a character no one sees added ("bob" and
-// "bob\u200b"); nor is it DeletedDisplayName, in any case or spacing,
-// with joiners or without, in fullwidth or other compatibility forms of
-// its letters (NFKC). (Letters of other scripts drawn alike, a Cyrillic
-// "а" for a Latin "a", are not told apart.)
+// "bob\u200b"); nor is it DeletedDisplayName or ReaderDisplayName, in
+// any case or spacing, with joiners or without, in fullwidth or other
+// compatibility forms of its letters (NFKC), so that no member passes for
+// a deleted account, nor their messages for the reader's own. (Letters of
+// other scripts drawn alike, a Cyrillic "а" for a Latin "a", are not told
+// apart.)
 func ValidateDisplayName(s string) error {
 	switch {
 	case !utf8.ValidString(s):
@@ -136,10 +143,19 @@ func ValidateDisplayName(s string) error {
 		return Errorf(EINVALID, "display_name must not contain characters that show nothing, such as a zero-width space")
 	case s != "" && !strings.ContainsFunc(s, showsInName):
 		return Errorf(EINVALID, "display_name must hold a letter, digit, symbol or punctuation mark that shows")
-	case strings.EqualFold(strings.Join(strings.Fields(norm.NFKC.String(joinersOut.Replace(s))), " "), DeletedDisplayName):
+	case namedAs(s, DeletedDisplayName):
 		return Errorf(EINVALID, "display_name must not be %q, which marks deleted accounts", DeletedDisplayName)
+	case namedAs(s, ReaderDisplayName):
+		return Errorf(EINVALID, "display_name must not be %q, which Parley's pages write for the reader's own messages", ReaderDisplayName)
 	}
 	return nil
+}
+
+// namedAs reports whether the display name s reads as name: the same in
+// any case or spacing, with joiners or without, in any compatibility form
+// of its letters (NFKC).
+func namedAs(s, name string) bool {
+	return strings.EqualFold(strings.Join(strings.Fields(norm.NFKC.String(joinersOut.Replace(s))), " "), name)
 }
 
 // hiddenIn reports whether the name s holds a character that shows nothing,

@@ -49,3 +49,24 @@ func TestNormalizeUsername(t *testing.T) {
 		}
 	}
 }
+
+// A display name may not read as a name the pages give others: "Deleted
+// account", beside a deleted account's tombstones, nor "You", which they
+// write for the reader's own messages ("You: …" in the inbox, a reply's
+// quote, a thread's apps), so that no member's message reads as the
+// reader's own. Any case, spacing, joiner or compatibility form is the
+// same name (NFKC); a name that holds the word among others is a name.
+func TestValidateDisplayName_NotANameThePagesGiveOthers(t *testing.T) {
+	for _, name := range []string{"Deleted account", "deleted  ACCOUNT", "Deleted \u200daccount", "\uff24eleted account",
+		"You", "you", "YOU", " You ", "Y\u200dou", "Yo\u200cu", "\uff39\uff4f\uff55", "\uff59ou"} {
+		err := parley.ValidateDisplayName(name)
+		if parley.ErrorCode(err) != parley.EINVALID || !strings.Contains(parley.ErrorMessage(err), "must not be") {
+			t.Errorf("ValidateDisplayName(%q) = %v, want EINVALID saying which name it must not be", name, err)
+		}
+	}
+	for _, name := range []string{"Youssef", "You Know Who", "Yours truly", "Deleted", "Not you", ""} {
+		if err := parley.ValidateDisplayName(name); err != nil {
+			t.Errorf("ValidateDisplayName(%q) = %v, want nil", name, err)
+		}
+	}
+}

@@ -388,7 +388,7 @@ func preview(m *parley.Message, me parley.UserRef) lastMessage {
 	}
 	who := displayName(m.Sender)
 	if m.Sender.ID == me.ID {
-		who = "You"
+		who = parley.ReaderDisplayName
 	}
 	switch {
 	case m.DeletedAt != nil:

@@ -162,7 +162,7 @@ func closersText(me parley.UserRef, closers []parley.UserRef) string {
 // writer of a line: "You", or their name.
 func writerName(me, u parley.UserRef) string {
 	if u.ID == me.ID {
-		return "You"
+		return parley.ReaderDisplayName
 	}
 	return displayName(u)
 }
