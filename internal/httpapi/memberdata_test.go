@@ -781,3 +781,43 @@ func TestDeleteAccount_DiskFull(t *testing.T) {
 		t.Fatalf("the deletion once space is freed: %v", err)
 	}
 }
+
+// TestExport_ThreadsLeftKeepTheTitleAsLeftWhateverTheClocks: a thread's
+// title in threads_left is the one it had as the member left, kept with
+// their leaving: a rename made after, on a node whose clock is a second
+// behind the one that recorded the leave, or in the same microsecond, is
+// not theirs to learn.
+func TestExport_ThreadsLeftKeepTheTitleAsLeftWhateverTheClocks(t *testing.T) {
+	for name, skew := range map[string]time.Duration{"ClockBehindASecond": -time.Second, "SameMicrosecond": 0} {
+		t.Run(name, func(t *testing.T) {
+			env := apptest.Start(t)
+			ctx := context.Background()
+			alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+			apptest.MustFriends(t, alice, bob)
+			group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Left behind", Kind: client.ThreadGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			apptest.MustSend(t, alice, group.ID, "alice's words")
+			if skew == 0 {
+				env.Clock.Freeze()
+			}
+			if err := alice.LeaveThread(ctx, group.ID); err != nil {
+				t.Fatal(err)
+			}
+			env.Clock.Advance(skew) // the rename's node, after the leave committed
+			later := "Renamed once alice left"
+			if _, err := bob.UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: &later}); err != nil {
+				t.Fatal(err)
+			}
+			raw := exportBody(t, alice)
+			var e client.Export
+			if err := json.Unmarshal([]byte(raw), &e); err != nil {
+				t.Fatal(err)
+			}
+			if len(e.ThreadsLeft) != 1 || e.ThreadsLeft[0].Title != "Left behind" || strings.Contains(raw, later) {
+				t.Errorf("threads_left %+v; want the title alice knew, %q, not %q", e.ThreadsLeft, "Left behind", later)
+			}
+		})
+	}
+}

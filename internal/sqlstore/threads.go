@@ -215,20 +215,13 @@ func (t *txn) FindReadMarkers(ctx context.Context, threadID string) ([]parley.Re
 }
 
 func (t *txn) FindLeftThreads(ctx context.Context, userID string) ([]parley.LeftThread, error) {
-	// The title as the member knew it: the thread's, unless it was given
-	// another since they left; then the one its notes record as started
-	// or given last before they left ('' when none does).
+	// The title as the member knew it: the thread's as they left
+	// (LeaveThread keeps it with them).
 	rows, err := t.query(ctx, `
-		SELECT t.id, t.kind,
-			CASE WHEN NOT EXISTS (SELECT 1 FROM timeline_notes n
-				WHERE n.thread_id = t.id AND n.kind = $2 AND n.at > p.left_at) THEN t.title
-			ELSE COALESCE((SELECT n.title FROM timeline_notes n
-				WHERE n.thread_id = t.id AND n.kind IN ($2, $3) AND n.at <= p.left_at
-				ORDER BY n.at DESC, n.id DESC LIMIT 1), '') END,
-			p.joined_at, p.left_at, p.last_read_seq
+		SELECT t.id, t.kind, COALESCE(p.left_title, ''), p.joined_at, p.left_at, p.last_read_seq
 		FROM participants p JOIN threads t ON t.id = p.thread_id
 		WHERE p.user_id = $1 AND p.left_at IS NOT NULL
-		ORDER BY p.left_at, t.id`, userID, parley.NoteRenamed, parley.NoteStarted)
+		ORDER BY p.left_at, t.id`, userID)
 	if err != nil {
 		return nil, mapError("find left threads", err)
 	}
@@ -340,7 +333,7 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 		INSERT INTO participants (thread_id, user_id, joined_at, left_at, last_read_seq, joined_seq)
 		SELECT $1, id, $3, NULL, $4, $5 FROM users WHERE id = $2 AND deleted_at IS NULL`+t.keyShared()+`
 		ON CONFLICT (thread_id, user_id) DO UPDATE
-		SET joined_at = excluded.joined_at, joined_seq = excluded.joined_seq, left_at = NULL, muted = FALSE`,
+		SET joined_at = excluded.joined_at, joined_seq = excluded.joined_seq, left_at = NULL, left_title = NULL, muted = FALSE`,
 		p.ThreadID, p.UserID, micros(p.JoinedAt), p.LastReadSeq, p.JoinedSeq)
 	if err == nil {
 		err = mustAffect(res, "member")
@@ -358,11 +351,11 @@ func (t *txn) JoinThread(ctx context.Context, p *parley.Participant) error {
 // the change in the thread's row (changed), after the member's, in the
 // order a post takes the two.
 func (t *txn) LeaveThread(ctx context.Context, threadID, userID string, at time.Time) error {
-	query := `UPDATE participants SET left_at = $3 WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
+	query := `UPDATE participants SET left_at = $3, left_title = (SELECT title FROM threads WHERE id = $1) WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
 	if t.pg != nil {
 		query = `
 			WITH held AS (SELECT 1 FROM participants WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL FOR UPDATE)
-			UPDATE participants SET left_at = $3 FROM held WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
+			UPDATE participants SET left_at = $3, left_title = (SELECT title FROM threads WHERE id = $1) FROM held WHERE thread_id = $1 AND user_id = $2 AND left_at IS NULL`
 	}
 	res, err := t.exec(ctx, query, threadID, userID, micros(at))
 	if err == nil {
