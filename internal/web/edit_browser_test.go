@@ -2,8 +2,12 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley/internal/apptest"
 )
@@ -77,4 +81,72 @@ func TestMessenger_Browser_EditAMessage(t *testing.T) {
 	// Closed unsaved, it shows the message as the other device left it.
 	must(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`#m2 .edit .cancel`))))
 	waitFor(t, a, bubbleCount("from the phone", 1))
+}
+
+// TestMessenger_Browser_ConfirmationsHaveACancel: a confirmation, open
+// (a message's Delete, Leave this chat, Block in a chat, Remove a friend),
+// offers Cancel beside the button that does it, as Edit and Report do, and
+// Cancel closes it back to its button, the thing not done; on a phone,
+// with no Escape, it is the only way back but tapping the word that opened
+// it. Without script Cancel goes back to the page, the confirmation closed.
+func TestMessenger_Browser_ConfirmationsHaveACancel(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group := apptest.MustThread(t, alice, "bob", "carol").ID
+	direct := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, alice, group, "Noon?")
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, phone))
+	for _, c := range []struct{ name, path, ready, open, confirm string }{
+		{"a message's Delete", "/t/" + group, `#send`, `#m1 .delete summary`, `#m1 .delete`},
+		{"Leave this chat", "/t/" + group, `#send`, `.manage summary, .leave summary`, `.leave`},
+		{"Block bob", "/t/" + direct, `#send`, `.manage summary, .leave summary`, `.leave`},
+		{"Remove a friend", "/friends", `#friends`, `#friends li:first-child .confirm summary`, `#friends li:first-child .confirm`},
+	} {
+		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+c.path), chromedp.WaitVisible(chromedp.CSS(c.ready))))
+		for _, summary := range strings.Split(c.open, ", ") {
+			must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(summary))))
+		}
+		must(t, chromedp.Do(b, chromedp.WaitVisible(chromedp.CSS(c.confirm+` button.danger`))))
+		cancel := c.confirm + ` a.cancel`
+		if got, err := chromedp.Run(b, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.getClientRects().length ? document.querySelector(%q).textContent : ""`, cancel, cancel))); err != nil || got != "Cancel" {
+			t.Errorf("%s, open, offers %q beside its button (%v), want Cancel", c.name, got, err)
+			continue
+		}
+		apptest.Screenshot(t, b, strings.ReplaceAll(c.name, " ", "-"))
+		must(t, chromedp.Do(b, phone))
+		must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(cancel))))
+		waitFor(t, b, fmt.Sprintf(`!document.querySelector(%q).open && document.activeElement === document.querySelector(%q)`, c.confirm, c.confirm+` > summary`))
+		if u := location(t, b); u.Path != c.path {
+			t.Errorf("%s's Cancel went to %s", c.name, u)
+		}
+	}
+	if got := text(t, b, `#friends`); !strings.Contains(got, "@bob") {
+		t.Errorf("after Cancel, the friends are: %q", got)
+	}
+
+	// Without script, Cancel goes back to the page, where it shows closed.
+	must(t, chromedp.Do(b, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	})))
+	for _, c := range []struct{ path, ready, open, confirm string }{
+		{"/friends", `#friends`, `#friends li:first-child .confirm summary`, `#friends li:first-child .confirm`},
+		{"/t/" + group, `#send`, `.manage summary, .leave summary`, `.leave`},
+	} {
+		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+c.path), chromedp.WaitVisible(chromedp.CSS(c.ready))))
+		for _, summary := range strings.Split(c.open, ", ") {
+			must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(summary))))
+		}
+		must(t, chromedp.Do(b, chromedp.WaitVisible(chromedp.CSS(c.confirm+` button.danger`)), chromedp.Click(chromedp.CSS(c.confirm+` a.cancel`))))
+		waitFor(t, b, fmt.Sprintf(`document.readyState === "complete" && !document.querySelector(%q).open`, c.confirm))
+		if u := location(t, b); u.Path != c.path {
+			t.Errorf("without script, Cancel on %s went to %s", c.path, u)
+		}
+	}
 }

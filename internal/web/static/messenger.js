@@ -155,6 +155,16 @@ function closeAction(details) {
   details.querySelector("summary").focus();
 }
 
+// Cancel closes what it is in, an edit, a report or a confirmation (of a
+// Delete, Leave, Block or Remove), where the page without script goes
+// back to the message, the conversation or the page.
+document.addEventListener("click", (e) => {
+  const cancel = e.target.closest?.("details[open] a.cancel");
+  if (!cancel) return;
+  e.preventDefault();
+  closeAction(cancel.closest("details"));
+});
+
 // Coalesces refreshes: one running, at most one more queued.
 function serial(fn) {
   let running = null;
@@ -668,14 +678,6 @@ if (list) {
   // A click elsewhere closes the reactions and the thread's Manage menu.
   document.addEventListener("click", (e) => {
     for (const menu of document.querySelectorAll("details.react[open], details.manage[open]")) if (!menu.contains(e.target)) menu.open = false;
-  });
-  // Cancel closes the field or the report, where the page without script goes back to
-  // the message.
-  list.addEventListener("click", (e) => {
-    const cancel = e.target.closest?.(":is(.edit, .report) .cancel");
-    if (!cancel) return;
-    e.preventDefault();
-    closeAction(cancel.closest("details"));
   });
   // Enter saves an edit, as it sends a message; Shift+Enter starts a new
   // line (on a touch screen, Enter does, and the button saves).
