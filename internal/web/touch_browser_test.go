@@ -14,7 +14,9 @@ import (
 // frame a thumb taps is at least 44 px high, the size WCAG asks of touch
 // targets: the bar's tabs and the avatar that opens the account, the
 // back link and the Manage menu of a conversation, the New chat button,
-// the tabs of the Apps pages and the buttons. The bar has no room for
+// the tabs of the Apps pages and the buttons, the Cancel of an edit, a
+// report or a confirmation, "Show the newest messages" under a message
+// found by search, and the operator pages' links. The bar has no room for
 // Sign out there: the account page, which the avatar opens, has it, and
 // signs the member out.
 func TestMessenger_Browser_TouchTargets(t *testing.T) {
@@ -25,6 +27,14 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 	apptest.MustFriends(t, alice, carol)
 	group := apptest.MustThread(t, alice, "bob", "carol").ID
 	apptest.MustSend(t, alice, group, "Noon?")
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "Lunch at Rosa's?")
+	for i := range 60 {
+		apptest.MustSend(t, alice, th, fmt.Sprintf("message %d", i))
+	}
+	apptest.MustSend(t, bob, th, "See you there")
+	env.MustMember(t, "olga")
+	mustOperator(t, env, "olga")
 
 	b := apptest.Chromium(t)
 	signInBrowser(t, b, env.URL, "alice")
@@ -46,6 +56,27 @@ func TestMessenger_Browser_TouchTargets(t *testing.T) {
 			t.Errorf("%s is wider than the phone (%v)", page.path, err)
 		}
 	}
+
+	// The Cancel of what opens under a message: an edit, a report, a Delete.
+	// The newest messages, in sight: alice's last (m61), then bob's (m62).
+	for _, action := range []struct{ msg, details string }{{"#m61", "edit"}, {"#m62", "report"}, {"#m61", "delete"}} {
+		summary := action.msg + ` .` + action.details + ` summary`
+		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#send`)),
+			chromedp.Click(chromedp.CSS(summary)), chromedp.WaitVisible(chromedp.CSS(`.`+action.details+`[open] .cancel`))))
+		checkTouchTargets(t, b, "a message's "+action.details+" open", `.`+action.details+`[open] .cancel`)
+	}
+	// A message found far up shows with a link to the newest.
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/search?q=Rosa"), chromedp.WaitVisible(chromedp.CSS(`.page a[href*="/t/"]`)),
+		chromedp.Click(chromedp.CSS(`.page a[href*="/t/"]`)), chromedp.WaitVisible(chromedp.CSS(`.older a`))))
+	checkTouchTargets(t, b, "a message found", `.older a`)
+	// The operator pages' links.
+	o := apptest.Chromium(t)
+	signInBrowser(t, o, env.URL, "olga")
+	for _, page := range []string{"/operator", "/operator/reports"} {
+		must(t, chromedp.Do(o, phone, chromedp.Navigate(env.URL+page), chromedp.WaitVisible(chromedp.CSS(`nav[aria-label=Operator]`))))
+		checkTouchTargets(t, o, page, `nav[aria-label=Operator] a`)
+	}
+	apptest.Screenshot(t, o, "operator-reports")
 
 	// The bar of a phone: tabs and the avatar, which opens the account.
 	if shown, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector(".bar .signout").getClientRects().length > 0`)); err != nil || shown {
