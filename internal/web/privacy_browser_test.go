@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
 )
@@ -203,4 +204,37 @@ func text(t *testing.T, ctx context.Context, css string) string {
 		t.Fatalf("text of %s: %v", css, err)
 	}
 	return s
+}
+
+// TestPrivacyPages_Browser_WebhookDeliveries: the deliveries page of a
+// webhook endpoint, in the developer console, passes the accessibility
+// audit at a desktop's width and a phone's, its heading, the endpoint's
+// address, wrapping rather than running off a phone's screen; "Delete this
+// endpoint" asks first, as every destructive action does, and its Cancel
+// keeps the endpoint.
+func TestPrivacyPages_Browser_WebhookDeliveries(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	alice := env.MustMember(t, "alice")
+	films := env.MustOwnApp(t, alice, "Films")
+	page := env.URL + "/account/developer/apps/" + films.App.ClientID + "/webhooks/" + films.EndpointID
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	must(t, chromedp.Do(b, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`.privacy h1`))))
+	apptest.Screenshot(t, b, "webhook")
+	checkAccessibility(t, b, "webhook deliveries")
+
+	must(t, chromedp.Do(b, phone, chromedp.Click(chromedp.CSS(`.confirm summary`)), chromedp.WaitVisible(chromedp.CSS(`.confirm[open] button.danger`))))
+	if got := text(t, b, `.confirm`); !strings.Contains(got, "Delete this endpoint") || !strings.Contains(got, "Cancel") {
+		t.Errorf("Delete this endpoint, open, says %q", got)
+	}
+	apptest.Screenshot(t, b, "webhook-delete-open")
+	must(t, chromedp.Do(b, phone, chromedp.Click(chromedp.CSS(`.confirm a.cancel`))))
+	waitFor(t, b, `!document.querySelector(".confirm").open`)
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`.confirm summary`)), chromedp.WaitVisible(chromedp.CSS(`.confirm[open] button.danger`))))
+	submit(t, b, `.confirm button.danger`, `!!document.querySelector(".notice")`)
+	if got := text(t, b, `.notice`); !strings.Contains(got, "Deleted the webhook endpoint") {
+		t.Errorf("deleting the endpoint says %q", got)
+	}
 }
