@@ -51,7 +51,7 @@ func TestMessenger_Browser_Block(t *testing.T) {
 	editShown := `[...document.querySelectorAll("#messages .edit summary")].some((s) => s.offsetParent !== null)`
 	waitFor(t, b, `document.getElementById("blocked") !== null && !document.querySelector("#send textarea") && document.body.dataset.live === "open" && !`+editShown)
 	waitFor(t, a, `!`+editShown)
-	if got := text(t, b, `#blocked`); got != "You can no longer send messages in this conversation." {
+	if got := text(t, b, `#blocked`); got != "You can no longer send messages in this chat." {
 		t.Errorf("bob's page says %q", got)
 	}
 	apptest.Screenshot(t, b, "blocked-by-them")

@@ -47,7 +47,7 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 		want, not []string
 	}{
 		"alice": {blocked, []string{`You blocked Member bob. To send messages here again, unblock them under Manage.`, `data-blocked="true"`, `>Unblock Member bob</button>`}, []string{`id="text"`, `Block Member bob`}},
-		"bob":   {b.get("/t/" + th.ID), []string{`You can no longer send messages in this conversation.`, `<summary>Block Member alice</summary>`}, []string{`id="text"`, `Unblock`}},
+		"bob":   {b.get("/t/" + th.ID), []string{`You can no longer send messages in this chat.`, `<summary>Block Member alice</summary>`}, []string{`id="text"`, `Unblock`}},
 	} {
 		for _, want := range c.want {
 			if !strings.Contains(c.page.body, want) {
@@ -115,7 +115,7 @@ func TestMessenger_BlockFromAConversation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const reopen, cannot = `>Let apps in again</button>`, `You cannot reopen it to apps while this conversation is blocked.`
+	const reopen, cannot = `>Let apps in again</button>`, `You cannot reopen it to apps while this chat is blocked.`
 	if p := a.get("/t/" + th.ID); strings.Contains(p.body, reopen) || !strings.Contains(p.body, cannot) {
 		t.Errorf("alice's conversation, closed to apps while she blocks bob, offers her to reopen it:\n%s", p.body)
 	}

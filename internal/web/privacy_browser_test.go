@@ -66,7 +66,7 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`section.app`)),
 	))
 	apps := text(t, b, `.privacy`)
-	for _, want := range []string{"MovieClub", "Read messages in your conversations", "Member bob", "5 calls", xssScript} {
+	for _, want := range []string{"MovieClub", "Read messages in your conversations", "Member bob", "It looked at your data 5 times", xssScript} {
 		if !strings.Contains(apps, want) {
 			t.Errorf("connected apps page lacks %q:\n%s", want, apps)
 		}

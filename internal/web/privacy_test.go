@@ -45,7 +45,7 @@ func TestConnectedApps_NarrowAndRevoke(t *testing.T) {
 	apps := b.get("/account/apps")
 	section := between(t, apps.body, `<section class="app`, `</section>`)
 	for _, want := range []string{"Films", "See your conversations&#39; titles", "Read messages in your conversations",
-		`value="` + withBob + `" checked> Member bob`, `value="` + withCarol + `" checked> Member carol`, "1 call</strong>", `aria-current="page">Apps`} {
+		`value="` + withBob + `" checked> Member bob`, `value="` + withCarol + `" checked> Member carol`, "It looked at your data <strong>once</strong>, last on ", `aria-current="page">Apps`} {
 		if !strings.Contains(apps.body, want) {
 			t.Errorf("connected apps page lacks %q:\n%s", want, section)
 		}

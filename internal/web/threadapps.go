@@ -91,24 +91,24 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice, direct bool) string {
 				// The first names the conversation, the others say "it".
 				conv := "it"
 				if len(can) == 0 {
-					conv = "this conversation"
+					conv = "this chat"
 				}
 				can = append(can, strings.NewReplacer("{conv}", conv, "{name}", name, "{whose}", whose).Replace(p.notice))
 			}
 		}
 		switch len(can) {
 		case 0:
-			return n.AppName + " can now see this conversation, but not its messages, through " + whose + " connection."
+			return n.AppName + " can now see this chat, but not its messages, through " + whose + " connection."
 		case 1:
 			return n.AppName + " can now " + can[0] + " through " + whose + " connection."
 		}
 		return n.AppName + " can now " + strings.Join(can[:len(can)-1], ", ") + " and " + can[len(can)-1] + ", through " + whose + " connection."
 	case parley.NoticeAppsClosed:
-		return who + " closed this conversation to apps."
+		return who + " closed this chat to apps."
 	case parley.NoticeAppsReopened:
 		// Others may still keep it closed: the notice says what this
 		// member did, not what the conversation now is.
-		return who + " stopped keeping this conversation closed to apps."
+		return who + " stopped keeping this chat closed to apps."
 	}
 	return ""
 }

@@ -109,7 +109,7 @@ func TestThreadApps_Browser(t *testing.T) {
 	})
 
 	t.Run("NoticeLive", func(t *testing.T) {
-		waitFor(t, bob, `(document.querySelector("#notices") || {}).textContent?.includes("MovieClub can now read this conversation through Member alice's connection.")`)
+		waitFor(t, bob, `(document.querySelector("#notices") || {}).textContent?.includes("MovieClub can now read this chat through Member alice's connection.")`)
 		if got := text(t, bob, `#thread-apps .reach`); !strings.Contains(got, "MovieClub (reads messages), through Member alice's connection") {
 			t.Errorf("bob's list of apps reads %q", got)
 		}
@@ -119,12 +119,12 @@ func TestThreadApps_Browser(t *testing.T) {
 
 	t.Run("CloseAndReopenLive", func(t *testing.T) {
 		openThread(alice)
-		if got := text(t, alice, `#notices`); !strings.Contains(got, "MovieClub can now read this conversation through your connection.") {
+		if got := text(t, alice, `#notices`); !strings.Contains(got, "MovieClub can now read this chat through your connection.") {
 			t.Errorf("alice's notices read %q", got)
 		}
 		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#apps-switch`))))
-		waitFor(t, bob, `document.querySelector("#thread-apps").textContent.includes("You closed this conversation to apps.")`)
-		waitFor(t, alice, `document.querySelector("#thread-apps.closed")?.textContent.includes("Member bob closed this conversation to apps.")`)
+		waitFor(t, bob, `document.querySelector("#thread-apps").textContent.includes("You closed this chat to apps.")`)
+		waitFor(t, alice, `document.querySelector("#thread-apps.closed")?.textContent.includes("Member bob closed this chat to apps.")`)
 		if got := text(t, alice, `#thread-apps .reach`); !strings.Contains(got, "Closed to apps by Member bob") {
 			t.Errorf("alice's page says %q", got)
 		}
@@ -138,7 +138,7 @@ func TestThreadApps_Browser(t *testing.T) {
 			t.Errorf("bob's switch reads %q", got)
 		}
 		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#apps-switch`))))
-		waitFor(t, alice, `!document.querySelector("#thread-apps.closed") && document.querySelector("#notices").textContent.includes("Member bob stopped keeping this conversation closed to apps.")`)
+		waitFor(t, alice, `!document.querySelector("#thread-apps.closed") && document.querySelector("#notices").textContent.includes("Member bob stopped keeping this chat closed to apps.")`)
 	})
 }
 

@@ -34,7 +34,7 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	const name = `&lt;script&gt;alert(1)&lt;/script&gt;`
 	bobs := b.get("/t/" + th)
 	for _, want := range []string{
-		name + ` can now read this conversation through Member alice&#39;s connection.`,
+		name + ` can now read this chat through Member alice&#39;s connection.`,
 		`<span class="app" data-client="` + sneaky.App.ClientID + `">` + name + ` (reads messages), through Member alice&#39;s connection</span>`,
 		`<input type="hidden" name="allowed" value="false">`,
 		`>Keep apps out</button>`,
@@ -46,18 +46,18 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	if strings.Contains(bobs.body, "<script>alert") {
 		t.Error("the app's name reached the page unescaped")
 	}
-	if alices := a.get("/t/" + th); !strings.Contains(alices.body, name+` can now read this conversation through your connection.`) {
+	if alices := a.get("/t/" + th); !strings.Contains(alices.body, name+` can now read this chat through your connection.`) {
 		t.Errorf("alice's thread page:\n%s", section(alices.body))
 	}
 
 	closed := b.post(bobs, "/t/"+th+"/apps", url.Values{"allowed": {"false"}})
-	for _, want := range []string{"You closed this conversation to apps.", "Closed to apps by you: no app can read this conversation.", ">Let apps in again</button>"} {
+	for _, want := range []string{"You closed this chat to apps.", "Closed to apps by you: no app can read this chat.", ">Let apps in again</button>"} {
 		if closed.url.Path != "/t/"+th || !strings.Contains(closed.body, want) {
 			t.Errorf("after closing, bob's page (%s) lacks %q:\n%s", closed.url, want, section(closed.body))
 		}
 	}
 	alices := a.get("/t/" + th)
-	for _, want := range []string{"Member bob closed this conversation to apps.", "Closed to apps by Member bob", "Only Member bob can reopen it."} {
+	for _, want := range []string{"Member bob closed this chat to apps.", "Closed to apps by Member bob", "Only Member bob can reopen it."} {
 		if !strings.Contains(alices.body, want) {
 			t.Errorf("after bob closed it, alice's page lacks %q:\n%s", want, section(alices.body))
 		}
@@ -94,10 +94,10 @@ func TestThreadApps_NoticesAndSwitch(t *testing.T) {
 	}
 
 	reopened := b.post(b.get("/t/"+th), "/t/"+th+"/apps", url.Values{"allowed": {"true"}})
-	if !strings.Contains(reopened.body, "You stopped keeping this conversation closed to apps.") || !strings.Contains(reopened.body, "Tunes (reads messages), through Member alice&#39;s connection") {
+	if !strings.Contains(reopened.body, "You stopped keeping this chat closed to apps.") || !strings.Contains(reopened.body, "Tunes (reads messages), through Member alice&#39;s connection") {
 		t.Errorf("after reopening, bob's page:\n%s", section(reopened.body))
 	}
-	if p := a.get("/t/" + th); !strings.Contains(p.body, "Member bob stopped keeping this conversation closed to apps.") {
+	if p := a.get("/t/" + th); !strings.Contains(p.body, "Member bob stopped keeping this chat closed to apps.") {
 		t.Errorf("after bob reopened it, alice's page:\n%s", section(p.body))
 	}
 
@@ -142,7 +142,7 @@ func TestThreadApps_CloserLeavingIsAReopening(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := a.get("/t/" + group)
-	if !strings.Contains(p.body, "Member carol stopped keeping this conversation closed to apps.") || strings.Contains(p.body, "Closed to apps by") {
+	if !strings.Contains(p.body, "Member carol stopped keeping this chat closed to apps.") || strings.Contains(p.body, "Closed to apps by") {
 		t.Errorf("after carol, who closed the thread to apps, left it, alice's page:\n%s", section(p.body))
 	}
 }
@@ -168,7 +168,7 @@ func TestThreadApps_OneOfTwoClosersWithdrawing(t *testing.T) {
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")
 	p := a.get("/t/" + group)
-	if !strings.Contains(p.body, "Member bob stopped keeping this conversation closed to apps.") || strings.Contains(p.body, "reopened this") ||
+	if !strings.Contains(p.body, "Member bob stopped keeping this chat closed to apps.") || strings.Contains(p.body, "reopened this") ||
 		!strings.Contains(p.body, "Closed to apps by") {
 		t.Errorf("after bob withdrew his closing and carol kept hers, alice's page:\n%s", section(p.body))
 	}
@@ -203,14 +203,14 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	b, c := newScriptless(t, env.URL), newScriptless(t, env.URL)
 	b.signIn("bob")
 	c.signIn("carol")
-	if p := b.get("/t/" + withBob); !strings.Contains(p.body, "Everything can now see this conversation, but not its messages, through Member alice&#39;s connection.") {
+	if p := b.get("/t/" + withBob); !strings.Contains(p.body, "Everything can now see this chat, but not its messages, through Member alice&#39;s connection.") {
 		t.Errorf("bob's thread with alice after alice's grant reaching all:\n%s", section(p.body))
 	}
 	poster := env.MustPartner(t, "Poster")
 	env.MustToken(t, poster, "carol", []string{"openid", "messages.read", "messages.write"}, apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{withCarol}})
 	p := c.get("/t/" + withCarol)
-	for _, want := range []string{"Everything can now see this conversation", "Sharer can now post links in this conversation as you through your connection.",
-		"Poster can now read this conversation and post in it as you, through your connection.",
+	for _, want := range []string{"Everything can now see this chat", "Sharer can now post links in this chat as you through your connection.",
+		"Poster can now read this chat and post in it as you, through your connection.",
 		"Poster (reads messages, posts as you), through your connection", "Sharer (sees the conversation, not its messages, posts links as you), through your connection"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("carol's thread with alice lacks %q:\n%s", want, section(p.body))
@@ -225,7 +225,7 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	// Threads alice comes into later are reached too, and say so: one
 	// she starts, and a group she is added to.
 	started := apptest.MustThread(t, alice, "bob", "carol").ID
-	if p := b.get("/t/" + started); !strings.Contains(p.body, "Everything can now see this conversation") {
+	if p := b.get("/t/" + started); !strings.Contains(p.body, "Everything can now see this chat") {
 		t.Errorf("a group alice started:\n%s", section(p.body))
 	}
 	apptest.MustFriends(t, bobAPI, carolAPI)
@@ -239,7 +239,7 @@ func TestThreadApps_EveryWayIn(t *testing.T) {
 	if _, err := bobAPI.AddParticipant(ctx, group.ID, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if p := b.get("/t/" + group.ID); !strings.Contains(p.body, "Everything can now see this conversation, but not its messages, through Member alice&#39;s connection.") {
+	if p := b.get("/t/" + group.ID); !strings.Contains(p.body, "Everything can now see this chat, but not its messages, through Member alice&#39;s connection.") {
 		t.Errorf("the group after bob added alice:\n%s", section(p.body))
 	}
 }
@@ -352,9 +352,9 @@ func TestThreadApps_EveryPowerTold(t *testing.T) {
 	b.signIn("bob")
 	p := b.get("/t/" + th)
 	for _, want := range []string{
-		"Poster can now post in this conversation as Member alice through Member alice&#39;s connection.",
+		"Poster can now post in this chat as Member alice through Member alice&#39;s connection.",
 		"Poster (sees the conversation, not its messages, posts as Member alice), through Member alice&#39;s connection",
-		"Tidy can now read this conversation, delete Member alice&#39;s messages in it and see who is in it, through Member alice&#39;s connection.",
+		"Tidy can now read this chat, delete Member alice&#39;s messages in it and see who is in it, through Member alice&#39;s connection.",
 		"Tidy (reads messages, deletes Member alice&#39;s messages, sees who takes part), through Member alice&#39;s connection",
 	} {
 		if !strings.Contains(p.body, want) {
@@ -363,7 +363,7 @@ func TestThreadApps_EveryPowerTold(t *testing.T) {
 	}
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")
-	if p := a.get("/t/" + th); !strings.Contains(p.body, "Tidy can now read this conversation, delete your messages in it and see who is in it, through your connection.") {
+	if p := a.get("/t/" + th); !strings.Contains(p.body, "Tidy can now read this chat, delete your messages in it and see who is in it, through your connection.") {
 		t.Errorf("alice's thread:\n%s", section(p.body))
 	}
 }
