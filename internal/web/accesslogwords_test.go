@@ -18,10 +18,20 @@ import (
 func logLines(t *testing.T, body string) []string {
 	t.Helper()
 	var lines []string
-	for _, m := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(body, -1) {
-		lines = append(lines, regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$`).ReplaceAllString(m[1], ""))
+	for _, l := range logItems(body) {
+		lines = append(lines, regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$`).ReplaceAllString(l, ""))
 	}
 	return lines
+}
+
+// logItems returns the text of each line (<li>) of the access log in
+// body, its times (<time>) as the page without script shows them, in UTC.
+func logItems(body string) []string {
+	var items []string
+	for _, m := range regexp.MustCompile(`<li>((?:[^<]|</?time[^>]*>)*)</li>`).FindAllStringSubmatch(body, -1) {
+		items = append(items, regexp.MustCompile(`</?time[^>]*>`).ReplaceAllString(m[1], ""))
+	}
+	return items
 }
 
 // A write an app makes through one member's grant is in the log of

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -290,7 +291,7 @@ func (p *Pages) handleAccountLog(w http.ResponseWriter, r *http.Request) {
 // no ClientID, about conversations closed to apps or reopened.
 type logRun struct {
 	ClientID, AppName string
-	Lines             []string
+	Lines             []template.HTML
 }
 
 // appQuery is the query string of a log page: one app's, from a cursor.
@@ -395,8 +396,10 @@ func writeLogExport(w io.Writer, head logExport, page *service.AccessLogPage, ne
 // logLine is one line of the access log as a sentence: "MovieClub read 12
 // messages in your conversation with Bob, 22 Nov 2026 14:03 UTC", or for a
 // run, "MovieClub checked your conversation with Bob 484 times between 22
-// Nov 2026 10:32 UTC and 10:40 UTC and read 3 new messages".
-func logLine(g *service.AccessGroup) string {
+// Nov 2026 10:32 UTC and 10:40 UTC and read 3 new messages"; its times in
+// <time> elements (timeHTML), its words escaped.
+func logLine(g *service.AccessGroup) template.HTML {
+	esc := template.HTMLEscapeString
 	e := g.Latest
 	app := e.AppName
 	where := threadWords(g.Thread)
@@ -411,8 +414,7 @@ func logLine(g *service.AccessGroup) string {
 	switch e.Action {
 	case string(parley.ScopeMessagesRead):
 		if g.Count > 1 {
-			what = app + " checked " + where + " " + times(g.Count) + " " + between(g.From, g.To) + " and " + newMessages(g.Messages)
-			return what
+			return template.HTML(esc(app+" checked "+where+" "+times(g.Count)+" ")) + between(g.From, g.To) + template.HTML(esc(" and "+newMessages(g.Messages)))
 		}
 		if g.Messages == 0 {
 			what = app + " checked " + where + " and found nothing new"
@@ -472,9 +474,9 @@ func logLine(g *service.AccessGroup) string {
 		what = strings.TrimSpace(app + " " + e.Action)
 	}
 	if g.Count > 1 {
-		return what + " " + times(g.Count) + " " + between(g.From, g.To)
+		return template.HTML(esc(what+" "+times(g.Count)+" ")) + between(g.From, g.To)
 	}
-	return what + ", " + formatDate(e.At)
+	return template.HTML(esc(what+", ")) + timeHTML(e.At, "full")
 }
 
 // threadWords names a thread in a sentence of the log.
@@ -502,17 +504,17 @@ func newMessages(n int) string {
 	return "read " + words.Count(n, "new message", "new messages")
 }
 
-// between writes the span of a run as the pages write times (formatDate):
+// between writes the span of a run as the pages write times (timeHTML):
 // "between 22 Nov 2026 10:32 UTC and 10:40 UTC", "on 22 Nov 2026 10:32
 // UTC" within a minute, or with both days when it spans two.
-func between(from, to time.Time) string {
+func between(from, to time.Time) template.HTML {
 	switch {
 	case formatDate(from) == formatDate(to):
-		return "on " + formatDate(from)
+		return "on " + timeHTML(from, "full")
 	case from.UTC().Format(time.DateOnly) == to.UTC().Format(time.DateOnly):
-		return "between " + formatDate(from) + " and " + to.UTC().Format(clockLayout)
+		return "between " + timeHTML(from, "full") + " and " + timeHTML(to, "clock")
 	}
-	return "between " + formatDate(from) + " and " + formatDate(to)
+	return "between " + timeHTML(from, "full") + " and " + timeHTML(to, "full")
 }
 
 // The layout of the pages' times: a day, then a time of day with its zone,
@@ -525,3 +527,19 @@ const (
 // formatDate writes a time for the pages, in UTC, with its zone: "22 Nov
 // 2026 10:32 UTC". Every page that writes a day and time writes it so.
 func formatDate(t time.Time) string { return t.UTC().Format(dayLayout + " " + clockLayout) }
+
+// timeHTML writes a time for the pages as formatDate does, "22 Nov 2026
+// 10:32 UTC", or its time of day alone ("10:32 UTC") when show is "clock",
+// in a <time> element that static/times.js writes again in the reader's
+// own zone, as the messenger's times are; without script the page shows
+// UTC.
+func timeHTML(t time.Time, show string) template.HTML {
+	text := formatDate(t)
+	if show == "clock" {
+		text = t.UTC().Format(clockLayout)
+	}
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `" data-show="` + template.HTMLEscapeString(show) + `">` + text + `</time>`)
+}
+
+// at is the pages' template function "at": a day and time (timeHTML).
+func at(t time.Time) template.HTML { return timeHTML(t, "full") }

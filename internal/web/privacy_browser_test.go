@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
@@ -17,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"golang.org/x/oauth2"
 )
 
 // In a real browser, a member signed in to the messenger opens Apps from
@@ -87,14 +90,14 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		t.Errorf("verification: %q", v)
 	}
 	log := text(t, b, `#log`)
-	if !regexp.MustCompile(`MovieClub checked your conversation with Member bob 5 times (on|between) .+ UTC and read 2 new messages`).MatchString(log) ||
+	if !regexp.MustCompile(`MovieClub checked your conversation with Member bob 5 times (on|between) .+ and read 2 new messages`).MatchString(log) ||
 		!strings.Contains(log, "You connected MovieClub") {
 		t.Errorf("MovieClub's log:\n%s", log)
 	}
 	// The log writes the time MovieClub was connected as the connected
-	// apps page does, with its time zone.
-	if connected := regexp.MustCompile(`Connected (\d+ \w+ \d{4} \d\d:\d\d UTC), until`).FindStringSubmatch(apps); connected == nil {
-		t.Errorf("the connected apps page gives no time, with its zone, MovieClub was connected:\n%s", apps)
+	// apps page does, in the reader's zone.
+	if connected := regexp.MustCompile(`Connected (\d+ \w+ \d{4} \d\d:\d\d), until`).FindStringSubmatch(apps); connected == nil {
+		t.Errorf("the connected apps page gives no time MovieClub was connected:\n%s", apps)
 	} else if !strings.Contains(log, "You connected MovieClub, "+connected[1]) {
 		t.Errorf("the log does not write the time MovieClub was connected as the connected apps page does (%s):\n%s", connected[1], log)
 	}
@@ -236,5 +239,81 @@ func TestPrivacyPages_Browser_WebhookDeliveries(t *testing.T) {
 	submit(t, b, `.confirm button.danger`, `!!document.querySelector(".notice")`)
 	if got := text(t, b, `.notice`); !strings.Contains(got, "Deleted the webhook endpoint") {
 		t.Errorf("deleting the endpoint says %q", got)
+	}
+}
+
+// TestPrivacyPages_Browser_TimesInTheReadersZone: the connected apps page,
+// the access log, the consent page and the operators' page write their
+// times in the reader's own zone, as the messenger does, with the same
+// script (static/times.js): the server writes them in UTC, for a page
+// without script, each in a <time> that the script writes again. A member
+// in Kiritimati (UTC+14) reads the same time of day in the log as in the
+// chat.
+func TestPrivacyPages_Browser_TimesInTheReadersZone(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	env.MustMember(t, "olga")
+	mustOperator(t, env, "olga")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "hello")
+	club := env.MustPartner(t, "MovieClub")
+	env.MustToken(t, club, "alice", []string{"openid", "profile", "messages.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{th}})
+
+	const zoneName = "Pacific/Kiritimati"
+	zone, err := time.LoadLocation(zoneName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inZone := func(b context.Context) {
+		must(t, chromedp.Do(b, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zoneName})
+			return err
+		})))
+	}
+	a, o := apptest.Chromium(t), apptest.Chromium(t)
+	inZone(a)
+	inZone(o)
+	signInBrowser(t, a, env.URL, "alice")
+	signInBrowser(t, o, env.URL, "olga")
+	// The consent page, asking for more than alice granted, lists her
+	// conversations with when each was last active.
+	more := *club.Config
+	more.Scopes = []string{"openid", "profile", "messages.read", "friends.read"}
+	consent := more.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	for _, p := range []struct {
+		b                 context.Context
+		name, url, within string
+	}{
+		{a, "/account/apps", env.URL + "/account/apps", `.privacy`},
+		{a, "/account/access-log", env.URL + "/account/access-log", `.privacy`},
+		{a, "the consent page", consent, `main`},
+		{o, "/operator", env.URL + "/operator", `main`},
+	} {
+		must(t, chromedp.Do(p.b, chromedp.Navigate(p.url), chromedp.WaitVisible(chromedp.CSS(p.within+` h1`))))
+		apptest.Screenshot(t, p.b, strings.Trim(strings.ReplaceAll(p.name, "/", "-"), "-"))
+		times := evaluate[[][]string](t, p.b, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(el => [el.dateTime, el.dataset.show, el.textContent])`, p.within+` time`))
+		if len(times) == 0 {
+			t.Errorf("%s shows no <time>", p.name)
+		}
+		for _, tm := range times {
+			at, err := time.Parse(time.RFC3339, tm[0])
+			if err != nil {
+				t.Errorf("%s: <time datetime=%q>: %v", p.name, tm[0], err)
+				continue
+			}
+			want := at.In(zone).Format("2 Jan 2006 15:04")
+			if tm[1] == "clock" {
+				want = at.In(zone).Format("15:04")
+			}
+			if tm[2] != want {
+				t.Errorf("%s, read in %s, writes %s as %q, want %q", p.name, zoneName, tm[0], tm[2], want)
+			}
+		}
+		if shown := text(t, p.b, p.within); strings.Contains(shown, " UTC") {
+			t.Errorf("%s, read in %s, still writes a time in UTC:\n%s", p.name, zoneName, shown)
+		}
 	}
 }

@@ -152,16 +152,16 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 	b := newScriptless(t, env.URL)
 	b.signIn("alice")
 	first := b.get("/account/access-log?app=" + url.QueryEscape(films.Config.ClientID))
-	lines := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, first.body, `<ol id="log"`, `</ol>`), -1)
+	lines := logItems(between(t, first.body, `<ol id="log"`, `</ol>`))
 	if len(lines) != 50 {
 		t.Fatalf("%d lines on the first page, want 50", len(lines))
 	}
-	run := lines[49][1]
+	run := lines[49]
 	if !regexp.MustCompile(`^MovieClub checked your conversation with Member bob 30 times between .+ and .+ and read 3 new messages$`).MatchString(run) {
 		t.Errorf("the first page's last line: %q", run)
 	}
-	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d{4} \d\d:\d\d UTC$`).MatchString(lines[0][1]) {
-		t.Errorf("the newest line: %q", lines[0][1])
+	if !regexp.MustCompile(`^MovieClub checked your conversation with Member carol and found nothing new, \d+ \w+ \d{4} \d\d:\d\d UTC$`).MatchString(lines[0]) {
+		t.Errorf("the newest line: %q", lines[0])
 	}
 	if !strings.Contains(first.body, "Verified: your whole log, all 101 entries of every app") || !strings.Contains(first.body, "<h1>What MovieClub did</h1>") {
 		t.Errorf("title or verification:\n%s", first.body)
@@ -171,12 +171,12 @@ func TestAccessLogPage_GroupsAcrossPages(t *testing.T) {
 		t.Fatal("no link to older entries")
 	}
 	second := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
-	older := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, second.body, `<ol id="log"`, `</ol>`), -1)
+	older := logItems(between(t, second.body, `<ol id="log"`, `</ol>`))
 	if strings.Contains(second.body, `id="verification"`) {
 		t.Errorf("an older page verifies the whole log again:\n%s", second.body)
 	}
-	if len(older) != 22 || !strings.Contains(older[0][1], "your conversation with Member carol and found nothing new") ||
-		!strings.HasPrefix(older[21][1], "You connected MovieClub") || strings.Contains(second.body, "Older entries") {
+	if len(older) != 22 || !strings.Contains(older[0], "your conversation with Member carol and found nothing new") ||
+		!strings.HasPrefix(older[21], "You connected MovieClub") || strings.Contains(second.body, "Older entries") {
 		t.Errorf("second page: %d lines, from %q", len(older), older)
 	}
 
@@ -293,8 +293,8 @@ func TestAccessLogPage_EachAppItsOwnRun(t *testing.T) {
 	var runs []run
 	for _, m := range regexp.MustCompile(`(?s)<h2 class="run-app">(.*?)</h2>\s*<ol class="lines">(.*?)</ol>`).FindAllStringSubmatch(all.body, -1) {
 		r := run{app: regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], "")}
-		for _, l := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(m[2], -1) {
-			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$| (on|between) .*$`).ReplaceAllString(l[1], "")))
+		for _, l := range logItems(m[2]) {
+			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$| (on|between) .*$`).ReplaceAllString(l, "")))
 		}
 		runs = append(runs, r)
 	}
@@ -316,8 +316,8 @@ func TestAccessLogPage_EachAppItsOwnRun(t *testing.T) {
 
 	// MovieClub's own log groups its reads, which Tunes's split above.
 	movies := b.get("/account/access-log?app=" + url.QueryEscape(partners["MovieClub"].App.ClientID))
-	lines := regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(between(t, movies.body, `<ol id="log"`, `</ol>`), -1)
-	if len(lines) != 2 || !strings.HasPrefix(lines[0][1], "MovieClub checked your conversation with Member bob 3 times") ||
+	lines := logItems(between(t, movies.body, `<ol id="log"`, `</ol>`))
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "MovieClub checked your conversation with Member bob 3 times") ||
 		strings.Contains(movies.body, `class="run-app"`) {
 		t.Errorf("MovieClub's own log: %q", lines)
 	}

@@ -5,7 +5,9 @@
 // a strict Content-Security-Policy; they work without script, which only
 // adds to them: the messenger's, static/messenger.js, live updates, and the
 // consent page's, static/consent.js, a box that finds a conversation to
-// tick among many.
+// tick among many; every page's times are written again in the reader's
+// zone by static/times.js, which the messenger's script imports and the
+// other pages load alone.
 //
 // CSRF (csrf.go): every form carries a token that the server signs (an
 // HMAC under a key kept in the store) over the browser's random CSRF
@@ -163,7 +165,7 @@ func staticHandler() (http.Handler, error) {
 // across them all.
 func (p *Pages) parsePages() *template.Template {
 	return template.Must(template.New("pages").
-		Funcs(template.FuncMap{"date": formatDate, "sentence": sentence, "when": p.when, "clock": p.stamp}).
+		Funcs(template.FuncMap{"date": formatDate, "at": at, "sentence": sentence, "when": p.when, "clock": p.stamp}).
 		Funcs(messengerFuncs).Funcs(operatorFuncs).
 		ParseFS(templateFiles, "templates/*.html"))
 }

@@ -14,6 +14,10 @@
 // member turned them on, it shows new messages as the browser's
 // notifications.
 
+// Times are written in the reader's own zone by the module every page
+// shares.
+import "./times.js";
+
 const asyncHeader = { "X-Parley-Async": "1" };
 const body = document.body;
 const current = body.dataset.current || "";
@@ -1068,36 +1072,6 @@ if (text && list) {
     else sessionStorage.removeItem(draftKey);
   });
 }
-
-// ---- times in the reader's own zone ----
-
-// The server writes times in UTC, as a page without script shows them.
-// Each <time data-show> is written again in the browser's time zone, in
-// the server's form: "day" the time today, or the date before ("2 Jan");
-// "moment" the time today, or the date and time before. A message's
-// buttons, whose labels name its time (data-label, then the time), follow.
-// Parts the page fetches later are written again as they come.
-const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const two = (n) => String(n).padStart(2, "0");
-function localTimes() {
-  const today = new Date().toDateString();
-  for (const el of document.querySelectorAll("time[data-show]")) {
-    const at = new Date(el.dateTime);
-    if (Number.isNaN(at.getTime())) continue;
-    const clock = `${two(at.getHours())}:${two(at.getMinutes())}`;
-    const date = `${at.getDate()} ${months[at.getMonth()]}`;
-    let shown = clock;
-    if (at.toDateString() !== today) shown = el.dataset.show === "day" ? date : `${date} ${clock}`;
-    if (el.textContent !== shown) el.textContent = shown;
-    if (!el.matches(".meta > time")) continue;
-    for (const button of el.closest("li").querySelectorAll("[data-label]")) {
-      const label = `${button.dataset.label} ${shown}`;
-      if (button.getAttribute("aria-label") !== label) button.setAttribute("aria-label", label);
-    }
-  }
-}
-localTimes();
-new MutationObserver(localTimes).observe(body, { childList: true, subtree: true });
 
 // ---- notifications ----
 
