@@ -206,3 +206,42 @@ func TestLayout_Browser_RightToLeftMessageReadsRightToLeft(t *testing.T) {
 	}
 	apptest.Screenshot(t, b, "rtl-message")
 }
+
+// The actions of another's message stand in line: Reply and React side by
+// side, their icons on one line, at a desktop's width and on a phone,
+// where Report is under Reply, its icon in Reply's column.
+func TestLayout_Browser_OthersMessageActionsInLine(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	apptest.MustSend(t, bob, th, "Yes! Something funny.")
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	for _, view := range []struct {
+		name    string
+		emulate chromedp.Action[chromedp.Void]
+	}{{"a phone", phone}, {"a narrow window", chromedp.EmulateViewport(375, 800)}, {"a desktop", chromedp.EmulateViewport(1280, 800)}} {
+		must(t, chromedp.Do(b, view.emulate, chromedp.Navigate(env.URL+"/t/"+th), chromedp.WaitVisible(chromedp.CSS(`#m1 .acts .reply svg`))))
+		// The centres of the icons: Reply's, React's, Report's.
+		got := evaluate[[][]float64](t, b, `["reply", "react summary", "report summary"].map(s => {
+			const r = document.querySelector("#m1 .acts ." + s + " svg").getBoundingClientRect();
+			return [r.left + r.width / 2, r.top + r.height / 2];
+		})`)
+		reply, react, report := got[0], got[1], got[2]
+		if d := react[1] - reply[1]; d < -1 || d > 1 {
+			t.Errorf("on %s React's icon is %.1f px below Reply's (centres %v, %v), want them on one line", view.name, d, reply, react)
+		}
+		if react[0] <= reply[0] {
+			t.Errorf("on %s React's icon is not right of Reply's: %v, %v", view.name, reply, react)
+		}
+		if view.name != "a desktop" {
+			if d := report[0] - reply[0]; report[1] <= reply[1] || d < -1 || d > 1 {
+				t.Errorf("on %s Report's icon (%v) is not under Reply's (%v)", view.name, report, reply)
+			}
+			apptest.Screenshot(t, b, "others-actions")
+		}
+	}
+}
