@@ -298,11 +298,17 @@ var errStopped = errors.New("stopped before an answer; nothing was changed")
 // untilStopped returns what read, which waits for the operator, returns,
 // or errStopped as soon as the command's context ends: StopContext takes
 // Ctrl-C and SIGTERM from their default, ending the process, so a prompt
-// has to give up itself. A read given up on ends with the process.
+// has to give up itself. A read given up on ends with the process. A
+// command stopped before its prompt starts no read: a password's would
+// turn the terminal's echo off after the caller gave it back.
 func untilStopped[T any](cmd *cobra.Command, read func() (T, error)) (T, error) {
 	type answer struct {
 		v   T
 		err error
+	}
+	if cmd.Context().Err() != nil {
+		var zero T
+		return zero, errStopped
 	}
 	answered := make(chan answer, 1)
 	go func() {

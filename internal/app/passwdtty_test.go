@@ -66,6 +66,39 @@ func TestCLI_StoppedAtAPasswordPromptGivesTheTerminalBack(t *testing.T) {
 	}
 }
 
+// TestCLI_StoppedBeforeAPasswordPromptLeavesTheTerminalEchoing: a
+// command stopped as it starts, before its prompt, reads nothing and leaves
+// the terminal echoing: no read left behind turns the echo off after it
+// gave up.
+func TestCLI_StoppedBeforeAPasswordPromptLeavesTheTerminalEchoing(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	screen, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer screen.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, screen)
+	ctx, stop := context.WithCancel(context.Background())
+	stop() // the signal came as the command started
+	err = app.Main(ctx, onInstall(env.Server.Config, "user", "passwd", "alice"), app.IO{
+		In: tty, Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" },
+	})
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("passwd stopped before its prompt: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond) // a read left behind would have turned the echo off by now
+	termios, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if termios.Lflag&unix.ECHO == 0 {
+		t.Error("the terminal was left without echo after the command gave up")
+	}
+	screen.Write([]byte("\n")) // ends a read given up on, if any
+}
+
 // passwdAtATerminal runs `user passwd alice` on a pseudo-terminal, types
 // typed there once the terminal stopped echoing, as a person types after
 // the prompt, or, if typed is empty, stops the command there as Ctrl-C
