@@ -32,10 +32,7 @@ type IO struct {
 // Main runs the parley command line with args (without the program name).
 // A server it runs stops gracefully when ctx is done (StopContext).
 func Main(ctx context.Context, args []string, stdio IO) error {
-	cfg, err := config.FromEnv(stdio.Getenv)
-	if err != nil {
-		return err
-	}
+	cfg, envErr := config.FromEnv(stdio.Getenv)
 	root := &cobra.Command{
 		Use:           "parley",
 		Short:         "Parley: messaging with consent-first partner access",
@@ -60,8 +57,24 @@ func Main(ctx context.Context, args []string, stdio IO) error {
 	if f := root.PersistentFlags().Lookup("nats"); f.DefValue != "" {
 		f.DefValue = config.RedactURLs(f.DefValue)
 	}
-	root.AddCommand(serveCommand(&cfg, stdio), userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), flagsCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
+	serve := serveCommand(&cfg, stdio)
+	root.AddCommand(serve, userCommand(&cfg), appCommand(&cfg), accessLogCommand(&cfg), migrateCommand(), dbCommand(&cfg), auditCommand(&cfg), flagsCommand(&cfg), backupCommand(&cfg), restoreCommand(&cfg), keysCommand(&cfg))
+	if envErr != nil {
+		if cmd, _, _ := root.Find(args); cmd == serve {
+			return serveFailed(stdio, slog.LevelInfo, envErr)
+		}
+		return envErr
+	}
 	return root.ExecuteContext(ctx)
+}
+
+// serveFailed writes why the server did not start or stopped, err, as a
+// JSON line of its log at level, and returns err as Logged: a log read
+// line by line as JSON (journalctl … | jq) must not stop at the one line
+// that says why the service is down, a setting or flag refused included.
+func serveFailed(stdio IO, level slog.Level, err error) error {
+	newLogger(stdio.Err, level).Error("parley stopped on an error", "err", ErrorText(err))
+	return loggedError{err}
 }
 
 // loggedError is an error the server wrote to its log already, which the
@@ -96,10 +109,6 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 		Short: "Run the server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The server's log is JSON lines, the reason it stopped too,
-			// a configuration refused included: a log read line by line
-			// as JSON (journalctl … | jq) must not stop at the one line
-			// that says why the service is down.
 			err := cfg.Validate()
 			level := slog.LevelInfo
 			if err == nil {
@@ -118,12 +127,12 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 				err = serve(cmd.Context(), *cfg, log)
 			}
 			if err != nil {
-				log.Error("parley stopped on an error", "err", ErrorText(err))
-				return loggedError{err}
+				return serveFailed(stdio, level, err)
 			}
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return serveFailed(stdio, slog.LevelInfo, err) })
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (PARLEY_ADDR)")
 	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "URL members and apps reach the server at, the OpenID Connect issuer (PARLEY_PUBLIC_URL; default http://ADDR)")

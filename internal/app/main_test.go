@@ -358,7 +358,7 @@ func TestServe_EveryLogLineIsJSON(t *testing.T) {
 }
 
 // TestServe_AServerThatCannotStartSaysWhyInJSON: a server that stops on an
-// error, its configuration refused or its address taken, says why in its
+// error, a setting or flag refused or its address taken, says why in its
 // log as a JSON line like its others, and nothing else on standard error:
 // the log read line by line as JSON (journalctl … | jq, as docs/deploy.md
 // reads it) must not stop at the one line that tells why the service is
@@ -370,15 +370,17 @@ func TestServe_AServerThatCannotStartSaysWhyInJSON(t *testing.T) {
 	}
 	defer taken.Close()
 	for name, tc := range map[string]struct {
-		flags []string
-		why   string
+		flags, env []string
+		why        string
 	}{
-		"AddressTaken":         {[]string{"--addr", taken.Addr().String()}, "address already in use"},
-		"ConfigurationRefused": {[]string{"--session-ttl", "1s"}, "session TTL 1s is under a minute"},
+		"AddressTaken":         {flags: []string{"--addr", taken.Addr().String()}, why: "address already in use"},
+		"ConfigurationRefused": {flags: []string{"--session-ttl", "1s"}, why: "session TTL 1s is under a minute"},
+		"FlagUnreadable":       {flags: []string{"--session-ttl", "forever"}, why: `invalid duration "forever"`},
+		"EnvironmentRefused":   {env: []string{"PARLEY_MEMORY_LIMIT_MIB=lots"}, why: "PARLEY_MEMORY_LIMIT_MIB"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], append(serveArgs([]string{"--data", t.TempDir()}), tc.flags...)...)
-			cmd.Env = append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1")
+			cmd.Env = append(append(os.Environ(), "PARLEY_TEST_AS_COMMAND=1"), tc.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if exit, ok := errors.AsType[*exec.ExitError](cmd.Run()); !ok || exit.ExitCode() != 1 {
