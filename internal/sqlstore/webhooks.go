@@ -327,10 +327,10 @@ func (t *txn) chooseDueWebhooks(ctx context.Context, now time.Time, limit int, i
 	ids []any, passedOver bool, err error,
 ) {
 	query, args := `
-		SELECT id, endpoint_id, COALESCE((SELECT `+endpointOwner+`
-			FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id WHERE e.id = endpoint_id), '')
-		FROM webhook_deliveries WHERE next_attempt_at <= $1
-		ORDER BY next_attempt_at LIMIT $2`+t.skipLocked(), []any{micros(now), limit}
+		SELECT d.id, d.endpoint_id, COALESCE((SELECT `+endpointOwner+`
+			FROM webhook_endpoints e JOIN apps a ON a.client_id = e.client_id WHERE e.id = d.endpoint_id), '')
+		FROM webhook_deliveries d WHERE d.next_attempt_at <= $1
+		ORDER BY d.next_attempt_at LIMIT $2`+t.skipLocked(), []any{micros(now), limit}
 	if full, owners := inFlight.full(); len(full)+len(owners) > 0 {
 		each := inFlight.perEndpoint
 		if each <= 0 {
