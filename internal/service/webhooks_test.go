@@ -701,26 +701,8 @@ func TestWebhooks_AHangingEndpointHoldsUpNoOther(t *testing.T) {
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			s, db, alice, send := bobSending(t, engine)
-			var hanging atomic.Int32
-			release := make(chan struct{})
-			hangs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				hanging.Add(1)
-				select {
-				case <-release:
-				case <-r.Context().Done():
-				}
-			}))
-			defer hangs.Close()
-			defer close(release)
-			answered := make(chan struct{}, 1)
-			answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case answered <- struct{}{}:
-				default:
-				}
-				w.WriteHeader(http.StatusNoContent)
-			}))
-			defer answers.Close()
+			hangs, hanging := hangingReceiver(t)
+			answers, answered := answeringReceiver(t)
 
 			mustEndpoint(t, s, db, alice, hangs.URL)
 			for range webhook.Slots + 8 {
@@ -759,26 +741,8 @@ func TestWebhooks_OneMembersAppsHoldUpNoOtherApp(t *testing.T) {
 			db := sqlstoretest.Open(t, engine)
 			s := New(db, bus.NewMemory(64), slog.New(slog.DiscardHandler), Options{WebhooksAllowPrivate: true})
 			users, group, _ := appInGroup(t, db, parley.ScopeMessagesRead)
-			var hanging atomic.Int32
-			release := make(chan struct{})
-			hangs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				hanging.Add(1)
-				select {
-				case <-release:
-				case <-r.Context().Done():
-				}
-			}))
-			defer hangs.Close()
-			defer close(release)
-			answered := make(chan struct{}, 1)
-			answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case answered <- struct{}{}:
-				default:
-				}
-				w.WriteHeader(http.StatusNoContent)
-			}))
-			defer answers.Close()
+			hangs, hanging := hangingReceiver(t)
+			answers, answered := answeringReceiver(t)
 
 			for i := range apps {
 				app := mustOwnedGrantedApp(t, db, fmt.Sprintf("Listener %d", i), users["alice"].ID, users["alice"].ID, group, parley.ScopeMessagesRead)
@@ -1176,4 +1140,36 @@ func TestWebhooks_NarrowedTellsOnlyOfThreadsTheGrantReaches(t *testing.T) {
 				told, other.ID, group)
 		}
 	})
+}
+
+// hangingReceiver is a webhook receiver that takes each delivery and never
+// answers, until the test ends, and the count of deliveries it holds.
+func hangingReceiver(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var hanging atomic.Int32
+	release := make(chan struct{})
+	hangs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hangs.Close)
+	t.Cleanup(func() { close(release) }) // before Close, which waits for the handlers
+	return hangs, &hanging
+}
+
+// answeringReceiver is a webhook receiver that answers each delivery at
+// once, and signals on its channel that one came.
+func answeringReceiver(t *testing.T) (*httptest.Server, <-chan struct{}) {
+	answered := make(chan struct{}, 1)
+	answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case answered <- struct{}{}:
+		default:
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(answers.Close)
+	return answers, answered
 }
