@@ -778,7 +778,7 @@ func TestAuthorize_ErrorsGoByThemselvesOnlyToAnAppAnOperatorVouchedFor(t *testin
 		{"PromptNoneSignedOut", cfg.AuthCodeURL("s", pkce, none), "login_required", apptest.NewBrowser()},
 		{"PromptNoneNoGrant", cfg.AuthCodeURL("s", pkce, none), "consent_required", alices},
 	}
-	back := regexp.MustCompile(`<a class="button" rel="noreferrer noopener" href="([^"]+)">Go back to Parley Security at 127.0.0.1:9</a>`)
+	back := regexp.MustCompile(`<a class="button quiet" rel="noreferrer noopener" href="([^"]+)">Go back to Parley Security at 127.0.0.1:9</a>`)
 	for _, r := range refused {
 		t.Run("Shown/"+r.name, func(t *testing.T) {
 			p := r.b.Get(t, r.url)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -296,4 +297,34 @@ func TestConsent_Browser_FewConversationsNeedNoFinding(t *testing.T) {
 	if strings.Contains(text(t, c.b, "#reach"), "Find") || evaluate[bool](t, c.b, `!!document.getElementById("find")`) {
 		t.Error("with 8 conversations, the page offers a box to find one")
 	}
+}
+
+// TestConsent_Browser_AnUnreviewedAppsRefusalIsShown: a request of an app
+// no operator reviewed that the provider refuses (here, one asking for no
+// scope) is shown to the person on Parley's own page, which names the app
+// and where it answers and sends no one there by itself, at either width,
+// and passes the accessibility audit as every page does.
+func TestConsent_Browser_AnUnreviewedAppsRefusalIsShown(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	mallory := env.MustMember(t, "mallory")
+	app, err := mallory.CreateApp(context.Background(), client.NewApp{Name: "Parley Security", RedirectURIs: []string{apptest.RedirectURI}, Public: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := apptest.Chromium(t)
+	refused := env.URL + "/oauth2/authorize?response_type=code&client_id=" + app.ClientID + "&redirect_uri=" + url.QueryEscape(apptest.RedirectURI)
+	must(t, chromedp.Do(b, chromedp.Navigate(refused), chromedp.WaitVisible(chromedp.CSS(`p.leaving-host`))))
+	if got := text(t, b, `p.leaving-host`); got != "127.0.0.1:9" {
+		t.Errorf("the page names the app's host as %q", got)
+	}
+	at, err := chromedp.Run(b, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(at, env.URL) {
+		t.Errorf("the browser went on to %s", at)
+	}
+	apptest.Screenshot(t, b, "unreviewed-refusal")
+	checkAccessibility(t, b, "an unreviewed app's refusal")
 }
