@@ -1246,7 +1246,9 @@ function connect() {
       // the inbox's request is answered 401, and part goes to sign-in.
       refreshInbox().catch(() => {});
     }
-    say("Connection lost. Reconnecting…");
+    // Messages waiting to be sent (#outbox) keep the line that says so,
+    // which tells the member more than the connection's loss.
+    if (document.getElementById("outbox")?.hidden !== false) say("Connection lost. Reconnecting…");
     setTimeout(connect, Math.min(5000, 250 * 2 ** attempts++));
   });
 }
