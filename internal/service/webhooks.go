@@ -622,6 +622,7 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		current := map[string][]string{}
 		apps := appStates{find: tx.FindAppByClientID}
 		granted := map[string]bool{} // whether a grant is in force, by ID
+		writers := messageWriters{tx: tx}
 		for _, d := range due {
 			if d.MessageID == "" {
 				state, err := apps.state(ctx, d.ClientID)
@@ -662,14 +663,13 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 			reached, suspended, loggedAs := false, false, parley.Scope("")
 			for _, t := range targets[a] {
 				if t.EndpointID == d.EndpointID && t.Grant.GrantID == d.GrantID {
-					if d.Event == parley.WebhookMessageDeleted && len(t.Grant.Scopes.Missing(eventScopes[d.Event])) > 0 {
-						// Whether the app wrote it decides (eventScope).
-						m, err := tx.FindMessageByID(ctx, d.MessageID)
-						if err != nil && !isNotFound(err) {
+					if d.Event == parley.WebhookMessageDeleted {
+						// Whether the app wrote it may decide (eventScope).
+						w, err := writers.of(ctx, d.MessageID)
+						if err != nil {
 							return err
-						} else if err == nil {
-							ev.ViaApp, ev.SenderID = writtenBy(m)
 						}
+						ev.ViaApp, ev.SenderID = w.viaApp, w.senderID
 					}
 					if loggedAs, reached, err = targetReaches(ctx, tx, t, ev); err != nil {
 						return err
@@ -797,6 +797,34 @@ func stillSuspended(ctx context.Context, tx parley.Tx, held []*parley.DueWebhook
 		}
 	}
 	return ids, nil
+}
+
+// messageWriters tells who wrote messages (writtenBy), each message read
+// once; a message not found was written by no one.
+type messageWriters struct {
+	tx    parley.Tx
+	known map[string]messageWriter
+}
+
+type messageWriter struct{ viaApp, senderID string }
+
+func (w *messageWriters) of(ctx context.Context, messageID string) (messageWriter, error) {
+	if mw, ok := w.known[messageID]; ok {
+		return mw, nil
+	}
+	var mw messageWriter
+	m, err := w.tx.FindMessageByID(ctx, messageID)
+	switch {
+	case err == nil:
+		mw.viaApp, mw.senderID = writtenBy(m)
+	case !isNotFound(err):
+		return mw, err
+	}
+	if w.known == nil {
+		w.known = map[string]messageWriter{}
+	}
+	w.known[messageID] = mw
+	return mw, nil
 }
 
 // appStates tells apps' states (parley.AppActive and the others), as find

@@ -185,20 +185,19 @@ func (t *txn) findParticipant(ctx context.Context, threadID, userID, locked stri
 	return &p, nil
 }
 
-func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.UserRef, error) {
-	return t.queryUserRefs(ctx, "find participants", `
-		SELECT u.id, u.username, u.display_name
-		FROM participants p JOIN `+shownUsers+` u ON u.id = p.user_id
+// inThreadNow ends a query of those taking part in thread $1 now (p, and
+// u as shown to others), in the order they joined.
+const inThreadNow = `
+		FROM participants p JOIN ` + shownUsers + ` u ON u.id = p.user_id
 		WHERE p.thread_id = $1 AND p.left_at IS NULL
-		ORDER BY p.joined_at, u.username`, threadID)
+		ORDER BY p.joined_at, u.username`
+
+func (t *txn) FindParticipants(ctx context.Context, threadID string) ([]parley.UserRef, error) {
+	return t.queryUserRefs(ctx, "find participants", `SELECT u.id, u.username, u.display_name`+inThreadNow, threadID)
 }
 
 func (t *txn) FindReadMarkers(ctx context.Context, threadID string) ([]parley.ReadMarker, error) {
-	rows, err := t.query(ctx, `
-		SELECT u.id, u.username, u.display_name, p.last_read_seq
-		FROM participants p JOIN `+shownUsers+` u ON u.id = p.user_id
-		WHERE p.thread_id = $1 AND p.left_at IS NULL
-		ORDER BY p.joined_at, u.username`, threadID)
+	rows, err := t.query(ctx, `SELECT u.id, u.username, u.display_name, p.last_read_seq`+inThreadNow, threadID)
 	if err != nil {
 		return nil, mapError("find read markers", err)
 	}
