@@ -19,6 +19,7 @@ const (
 	ETOOLARGE     = "too_large"          // the request body is over the limit
 	ETHROTTLED    = "throttled"          // too many attempts: wait RetryAfter, then try again
 	EFULL         = "storage_full"       // the server's disk is full: nothing was saved; try again later
+	EUNAVAILABLE  = "unavailable"        // the server cannot serve it just now: try again after RetryAfter
 	EINTERNAL     = "internal"           // a bug or an outage; details only in logs
 )
 
@@ -29,7 +30,8 @@ type Error struct {
 	Message string
 	// Scope is the scope an ESCOPE error asks for.
 	Scope string
-	// RetryAfter is how long an ETHROTTLED caller must wait.
+	// RetryAfter is how long an ETHROTTLED or EUNAVAILABLE caller should
+	// wait before trying again.
 	RetryAfter time.Duration
 }
 
@@ -41,12 +43,23 @@ func (e *Error) Error() string {
 // Nothing of it was kept; it succeeds once an operator frees space.
 var ErrStorageFull = Errorf(EFULL, "the server is out of storage space, so nothing was saved: try again later")
 
+// ErrDatabaseUnreachable is a call that failed because the server could not
+// reach its database (PostgreSQL refused or dropped the connection, or did
+// not answer in time). A write may or may not have taken effect: one made
+// again with the same Idempotency-Key takes effect once.
+var ErrDatabaseUnreachable = &Error{
+	Code:       EUNAVAILABLE,
+	Message:    "the server cannot reach its database just now: try again in a few seconds",
+	RetryAfter: 5 * time.Second,
+}
+
 // WorthLogging reports whether err, a failure of background work under
 // ctx, is one to log: not the end of ctx, which is no failure, nor a full
-// disk, which the server logs once when it fills (internal/health), not at
-// every round of every piece of background work.
+// disk or an unreachable database, which the server logs once when it
+// begins and when it ends (internal/health), not at every round of every
+// piece of background work.
 func WorthLogging(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() == nil && !errors.Is(err, ErrStorageFull)
+	return err != nil && ctx.Err() == nil && !errors.Is(err, ErrStorageFull) && !errors.Is(err, ErrDatabaseUnreachable)
 }
 
 // Errorf returns an *Error with the code and a formatted, client-safe message.

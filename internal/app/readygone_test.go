@@ -42,15 +42,15 @@ func TestReadyz_DatabaseGone(t *testing.T) {
 	mustStatus(t, env.URL+"/healthz", http.StatusOK)
 }
 
-// A page the server cannot answer for a failure of its own (here, its
-// database gone) is logged with the request it failed, for the operator
-// to find which page and what it could not do.
+// A page the server cannot answer for a failure of its own (here, no
+// table found in its database) is logged with the request it failed, for
+// the operator to find which page and what it could not do.
 func TestPages_AFailureIsLoggedWithItsPage(t *testing.T) {
 	if apptest.Engine() != "postgres" {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
 	}
 	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
-	closeDatabase(t, env)
+	breakDatabase(t, env)
 	link := "/s/" + strings.Repeat("A", 43) // a link's shape, so that it is looked up
 	resp, err := http.Get(env.URL + link)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestPages_AFailureIsLoggedWithItsPage(t *testing.T) {
 // A realtime stream that ends on a failure of the server's own is logged
 // with whose it was: its member and its app. Here the app's token runs out
 // a second after its stream opens, and the stream cannot look into its
-// grant, the database being gone.
+// grant, no table being found in the database.
 func TestEvents_AFailureIsLoggedWithWhoseStreamItWas(t *testing.T) {
 	if apptest.Engine() != "postgres" {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
@@ -89,7 +89,7 @@ func TestEvents_AFailureIsLoggedWithWhoseStreamItWas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stream.Close()
-	closeDatabase(t, env)
+	breakDatabase(t, env)
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := stream.Next(wait); err == nil || wait.Err() != nil {
@@ -169,15 +169,7 @@ func TestReadyz_DatabaseSilent(t *testing.T) {
 	if apptest.Engine() != "postgres" {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
 	}
-	install := apptest.Install(t)
-	u, err := url.Parse(install.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startPausableProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
-	install.Database = u.String()
-	env := apptest.StartInstall(t, install, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	env, proxy := startBehindProxy(t)
 	if status, _, detail := readyz(t, env); status != http.StatusOK {
 		t.Fatalf("/readyz before: %d %s", status, detail)
 	}
@@ -209,6 +201,22 @@ func TestReadyz_DatabaseSilent(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("/readyz has not answered 15 s after PostgreSQL stopped answering: its probe of 5 s waits for the database")
 	}
+}
+
+// startBehindProxy starts a server on PostgreSQL whose connections to its
+// database go through a pausableProxy.
+func startBehindProxy(t *testing.T, options ...func(*config.Config)) (*apptest.Env, *pausableProxy) {
+	t.Helper()
+	install := apptest.Install(t)
+	u, err := url.Parse(install.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startPausableProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	install.Database = u.String()
+	options = append(options, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	return apptest.StartInstall(t, install, options...), proxy
 }
 
 // pausableProxy forwards TCP connections to target until paused; paused,
@@ -290,9 +298,28 @@ func (p *pausableProxy) setPaused(paused bool) {
 }
 
 // closeDatabase makes the test server's PostgreSQL database take no
-// connection until the test ends (its connections cut, new ones refused);
-// the shared PostgreSQL server runs on.
-func closeDatabase(t *testing.T, env *apptest.Env) {
+// connection (its connections cut, new ones refused) until reopen, or the
+// test's end; the shared PostgreSQL server runs on.
+func closeDatabase(t *testing.T, env *apptest.Env) (reopen func()) {
+	t.Helper()
+	alter := alterDatabase(t, env)
+	alter(`ALLOW_CONNECTIONS false`)
+	t.Cleanup(func() { alter(`ALLOW_CONNECTIONS true`) })
+	return func() { alter(`ALLOW_CONNECTIONS true`) }
+}
+
+// breakDatabase makes every statement of the test server's PostgreSQL
+// database fail as a bug would, its connections cut and new ones made
+// with a search_path that names no schema, so that no table is found.
+func breakDatabase(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	alterDatabase(t, env)(`SET search_path = nowhere`)
+}
+
+// alterDatabase returns a function that alters the test server's
+// PostgreSQL database (ALTER DATABASE name change) and then ends its
+// connections, so that the server's next ones are made as altered.
+func alterDatabase(t *testing.T, env *apptest.Env) func(change string) {
 	t.Helper()
 	u, err := url.Parse(env.Server.Config.Database)
 	if err != nil {
@@ -311,11 +338,12 @@ func closeDatabase(t *testing.T, env *apptest.Env) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(ctx) })
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS false`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS true`) })
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
-		t.Fatal(err)
+	return func(change string) {
+		if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` `+change); err != nil {
+			t.Error(err)
+		}
+		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+			t.Error(err)
+		}
 	}
 }

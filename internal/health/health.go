@@ -1,7 +1,7 @@
 // Package health tells an operator how the server's store is doing: whether
 // the server is ready for traffic (the check behind /readyz), the gauges of
-// its store and disk on /metrics, and a log line when the disk fills and
-// when it has room again.
+// its store and disk on /metrics, and a log line when the disk fills or
+// the database goes out of reach, and when that ends.
 package health
 
 import (
@@ -31,7 +31,7 @@ type Monitor struct {
 	clock   parley.Clock
 	log     *slog.Logger
 
-	dbBytes, walBytes, diskFree, queued, oldestDue, full, refused, queries *prometheus.Desc
+	dbBytes, walBytes, diskFree, queued, oldestDue, full, refused, unreachable, unreached, queries *prometheus.Desc
 
 	// mu guards probe, the write probe under way, if any: a write is not
 	// cancelled once begun (the store finishes it whatever its caller
@@ -109,12 +109,22 @@ func New(store *sqlstore.DB, dataDir string, minFree uint64, clock parley.Clock,
 		full:      prometheus.NewDesc("parley_storage_full", "1 from a write refused because the disk was full until one succeeds with room on the disk again, else 0.", nil, nil),
 		refused:   prometheus.NewDesc("parley_storage_full_refusals_total", "Writes refused because the disk was full.", nil, nil),
 		queries:   prometheus.NewDesc("parley_database_queries_total", "Statements the server's reads ran on the database.", nil, nil),
+
+		unreachable: prometheus.NewDesc("parley_database_unreachable", "1 from a call that could not reach PostgreSQL until one reaches it again, else 0 (always 0 on the embedded database).", nil, nil),
+		unreached:   prometheus.NewDesc("parley_database_unreachable_refusals_total", "Calls that failed because PostgreSQL could not be reached.", nil, nil),
 	}
 	store.OnStorageFull(func(full bool) {
 		if full {
 			log.Error("the disk is full: writes are refused until space is freed", "data", dataDir)
 		} else {
 			log.Info("the disk has room again: writes succeed")
+		}
+	})
+	store.OnDatabaseUnreachable(func(unreachable bool, cause error) {
+		if unreachable {
+			log.Error("the database cannot be reached: requests are answered 503 until it can", "err", cause)
+		} else {
+			log.Info("the database can be reached again")
 		}
 	})
 	return m
@@ -134,11 +144,15 @@ func (m *Monitor) Ready(ctx context.Context) error {
 	var errs []error
 	if err := m.checkWritable(ctx); errors.Is(err, parley.ErrStorageFull) {
 		errs = append(errs, errors.New("the database cannot be written: the disk is full"))
+	} else if errors.Is(err, parley.ErrDatabaseUnreachable) {
+		errs = append(errs, errors.New("the database cannot be reached"))
 	} else if err != nil {
 		m.log.Warn("readiness: the database cannot be written", "err", err)
 		errs = append(errs, errors.New("the database cannot be written"))
 	}
-	if v, err := m.store.DatabaseSchema(ctx); err != nil {
+	if v, err := m.store.DatabaseSchema(ctx); errors.Is(err, parley.ErrDatabaseUnreachable) {
+		errs = append(errs, errors.New("the database's schema version cannot be read"))
+	} else if err != nil {
 		m.log.Warn("readiness: the schema version cannot be read", "err", err)
 		errs = append(errs, errors.New("the database's schema version cannot be read"))
 	} else if want := sqlstore.SchemaVersion(); v != want {
@@ -157,7 +171,7 @@ func (m *Monitor) Ready(ctx context.Context) error {
 
 // Describe implements prometheus.Collector.
 func (m *Monitor) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.dbBytes, m.walBytes, m.diskFree, m.queued, m.oldestDue, m.full, m.refused, m.queries} {
+	for _, d := range []*prometheus.Desc{m.dbBytes, m.walBytes, m.diskFree, m.queued, m.oldestDue, m.full, m.refused, m.unreachable, m.unreached, m.queries} {
 		ch <- d
 	}
 }
@@ -168,6 +182,9 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 	full, refused := m.store.StorageFull()
 	ch <- prometheus.MustNewConstMetric(m.full, prometheus.GaugeValue, boolValue(full))
 	ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(refused))
+	unreachable, unreached := m.store.DatabaseUnreachable()
+	ch <- prometheus.MustNewConstMetric(m.unreachable, prometheus.GaugeValue, boolValue(unreachable))
+	ch <- prometheus.MustNewConstMetric(m.unreached, prometheus.CounterValue, float64(unreached))
 	ch <- prometheus.MustNewConstMetric(m.queries, prometheus.CounterValue, float64(m.store.Queries()))
 	if m.dataDir != "" {
 		if free, err := sqlstore.DiskFree(m.dataDir); err != nil {
@@ -181,7 +198,9 @@ func (m *Monitor) Collect(ch chan<- prometheus.Metric) {
 	now := m.clock.Now()
 	s, err := m.store.Stats(ctx, now)
 	if err != nil {
-		m.log.Warn("metrics: store figures", "err", err)
+		if !errors.Is(err, parley.ErrDatabaseUnreachable) { // logged once, as it began
+			m.log.Warn("metrics: store figures", "err", err)
+		}
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(m.dbBytes, prometheus.GaugeValue, float64(s.DatabaseBytes))

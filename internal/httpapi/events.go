@@ -291,8 +291,9 @@ const statusOpenAgain websocket.StatusCode = 4000
 // violation) and err's message when the caller's access ended, an app's
 // token or grant or a member's session, so that the client knows not to
 // come back with the same credential; with statusOpenAgain when an app's
-// grant reaches less; with 1011 (internal error) for any other failure,
-// after which the client may reconnect.
+// grant reaches less; with 1013 (try again later) when the database is
+// out of reach; with 1011 (internal error) for any other failure, after
+// which the client may reconnect.
 func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error) {
 	var narrowed *service.ReachNarrowed
 	switch code := parley.ErrorCode(err); {
@@ -303,6 +304,9 @@ func (s *Server) endStream(ctx context.Context, conn *websocket.Conn, err error)
 		conn.Close(statusOpenAgain, narrowed.Why)
 	case code == parley.EUNAUTHORIZED || code == parley.EFORBIDDEN:
 		conn.Close(websocket.StatusPolicyViolation, parley.ErrorMessage(err))
+	case code == parley.EUNAVAILABLE:
+		// Logged once, as the database went out of reach.
+		conn.Close(websocket.StatusTryAgainLater, parley.ErrorMessage(err))
 	default:
 		s.log.ErrorContext(ctx, "realtime stream", append(streamOwner(ctx), "err", err)...)
 		conn.Close(websocket.StatusInternalError, parley.ErrorMessage(err))

@@ -94,13 +94,15 @@ func (m *Metrics) Instrument(log *slog.Logger, next http.Handler) http.Handler {
 
 // done counts a request answered with status after elapsed, and logs it:
 // at debug level, or as an error when the server failed it. A full disk
-// (507) is logged when it fills and when it clears, by the server, not at
-// every request it refuses; /readyz answering 503 is what it is for.
+// (507) and a database out of reach (503) are logged when they begin and
+// when they end, by the server, not at every request they refuse; a 503
+// is otherwise a client that gave up, a request to make again, or /readyz
+// doing what it is for.
 func (m *Metrics) done(log *slog.Logger, r *http.Request, status int, elapsed time.Duration) {
 	route := routeLabel(r.Pattern)
 	m.observe(route, status, elapsed)
 	level := slog.LevelDebug
-	if status >= 500 && status != http.StatusInsufficientStorage && route != readyRoute {
+	if status >= 500 && status != http.StatusInsufficientStorage && status != http.StatusServiceUnavailable {
 		level = slog.LevelError
 	}
 	if log.Enabled(r.Context(), level) {

@@ -100,6 +100,8 @@ func TestMetrics_WholeServer(t *testing.T) {
 		`parley_webhook_oldest_due_seconds`:                                                         0,
 		`parley_storage_full`:                                                                       0,
 		`parley_storage_full_refusals_total`:                                                        0,
+		`parley_database_unreachable`:                                                               0,
+		`parley_database_unreachable_refusals_total`:                                                0,
 	} {
 		if got := env.Metric(t, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)

@@ -38,11 +38,11 @@ var errorStatus = map[string]int{
 	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	parley.ETHROTTLED:    http.StatusTooManyRequests,
 	parley.EFULL:         http.StatusInsufficientStorage,
+	parley.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	parley.EINTERNAL:     http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
 	codeUpgradeRequired:  http.StatusUpgradeRequired,
-	codeUnavailable:      http.StatusServiceUnavailable,
 	codeNotReady:         http.StatusServiceUnavailable,
 }
 
@@ -81,7 +81,6 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUpgradeRequired  = "upgrade_required"
-	codeUnavailable      = "unavailable"
 	codeNotReady         = "not_ready"
 )
 
@@ -94,15 +93,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if wantsAgain(r, err) {
 		return // serveCachedApp serves it again
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// The client went away or gave up: nothing to fix on our side.
-		writeProblem(w, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled before it finished")
-		return
-	}
 	code := parley.ErrorCode(err)
 	status, ok := errorStatus[code]
 	if !ok {
 		code, status = parley.EINTERNAL, http.StatusInternalServerError
+	}
+	if code == parley.EINTERNAL && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The client went away or gave up: nothing to fix on our side.
+		writeProblem(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, "the request was cancelled before it finished")
+		return
 	}
 	if code == parley.EINTERNAL {
 		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -124,7 +123,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			challenge += `, scope="` + e.Scope + `"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
-	case parley.ETHROTTLED:
+	case parley.ETHROTTLED, parley.EUNAVAILABLE:
 		if e, _ := errors.AsType[*parley.Error](err); e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", RetryAfter(e.RetryAfter))
 		}

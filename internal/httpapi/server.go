@@ -303,7 +303,7 @@ func (s *Server) serveCachedApp(w http.ResponseWriter, r *http.Request, c *parle
 			return
 		}
 		if served == servesAtMost {
-			writeProblem(w, http.StatusServiceUnavailable, codeUnavailable, "the app's access changed while the request was served: make it again")
+			writeProblem(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, "the app's access changed while the request was served: make it again")
 			return
 		}
 		var err error

@@ -316,10 +316,11 @@ func clientError(err error) error {
 // grantError translates the service's refusal of a code or refresh token
 // into invalid_grant, saying why (RFC 6749 section 5.2); other errors pass
 // unchanged. A full disk refuses nothing: the code or token stays good,
-// and the client is told to try again later, with 507 as the API tells it.
+// and the client is told to try again later, with 507 as the API tells it;
+// nor does a database out of reach, a failure of the server's own.
 func grantError(err error) error {
 	switch parley.ErrorCode(err) {
-	case "", parley.EINTERNAL:
+	case "", parley.EINTERNAL, parley.EUNAVAILABLE:
 		return hideInternal(err)
 	case parley.EFULL:
 		return op.NewStatusError(storageFull(err), http.StatusInsufficientStorage)
@@ -327,8 +328,8 @@ func grantError(err error) error {
 	return oidc.ErrInvalidGrant().WithDescription("%s", parley.ErrorMessage(err))
 }
 
-// hideInternal tells an app of a failure of the server's own as
-// server_error, saying nothing of the server's insides: the library would
+// hideInternal tells an app of a failure of the server's own (its
+// database out of reach among them) as server_error, saying nothing of the server's insides: the library would
 // put the error's text, the store's words among it, in error_description.
 // The error is the response's parent, which whoever answers logs
 // (endpoints.writeError, Provider.refuseClient, the library's handlers).
@@ -343,7 +344,7 @@ func hideInternal(err error) error {
 		return err
 	}
 	switch parley.ErrorCode(err) {
-	case "", parley.EINTERNAL:
+	case "", parley.EINTERNAL, parley.EUNAVAILABLE:
 		return oidc.ErrServerError().WithParent(err).WithDescription("the server failed to answer; try again later")
 	}
 	return err

@@ -65,8 +65,9 @@ type DB struct {
 	path string
 
 	// fullness is whether the disk was full at the last write, on either
-	// engine (health.go).
-	fullness fullness
+	// engine, and unreachable whether PostgreSQL could not be reached at
+	// the last call (health.go).
+	fullness, unreachable condition
 	// queries counts the statements reads run, on either engine.
 	queries atomic.Uint64
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
-// What the store tells an operator about itself: whether its disk is full,
+// What the store tells an operator about itself: whether its disk is full
+// or its PostgreSQL server out of reach,
 // whether it takes writes and has this binary's schema (for /readyz), and
 // its sizes and queue (for /metrics).
 
@@ -27,36 +28,53 @@ func storageFull(err error) bool {
 		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT))
 }
 
-// fullness is whether the store's disk was full at its last write, and how
-// many calls it refused for it.
-type fullness struct {
-	// isFull mirrors full, so that a write that succeeds while the disk
-	// is not full takes no lock.
-	isFull   atomic.Bool
+// condition is a state of the store that calls run into, such as a full
+// disk: whether the last call found it, and how many calls it refused
+// since the store opened.
+type condition struct {
+	// isOn mirrors on, so that a call that succeeds while the condition
+	// is off takes no lock.
+	isOn     atomic.Bool
 	mu       sync.Mutex
-	full     bool
+	on       bool
 	refused  int64
-	onChange func(full bool)
+	onChange func(on bool, cause error)
 }
 
 // noteWrite sees the outcome of a write: a write refused for a full disk
 // marks the store full and returns parley.ErrStorageFull wrapping err; a
 // write that succeeds marks it not full, once its disk has room again
-// (roomToClear). Any other error says nothing of the disk and is returned
-// as it is.
+// (roomToClear). It sees whether PostgreSQL could be reached as noteReach
+// does. Any other error is returned as it is.
 func (db *DB) noteWrite(err error) error {
-	full := storageFull(err)
-	if err != nil && !full {
+	if err = db.noteReach(err); err != nil && !storageFull(err) {
 		return err
 	}
-	if !full && db.fullness.isFull.Load() && !db.diskHasRoom() {
+	full := err != nil
+	if !full && db.fullness.isOn.Load() && !db.diskHasRoom() {
 		return nil
 	}
-	db.fullness.set(full)
+	db.fullness.set(full, err)
 	if full {
 		return fmt.Errorf("%w: %w", parley.ErrStorageFull, err)
 	}
 	return nil
+}
+
+// noteReach sees the outcome of a call on PostgreSQL: one that could not
+// reach the database marks it unreachable and returns
+// parley.ErrDatabaseUnreachable wrapping err; any other outcome marks it
+// reachable and is returned as it is.
+func (db *DB) noteReach(err error) error {
+	if db.pg == nil {
+		return err
+	}
+	unreachable := pgUnreachable(err)
+	db.unreachable.set(unreachable, err)
+	if unreachable {
+		return fmt.Errorf("%w: %w", parley.ErrDatabaseUnreachable, err)
+	}
+	return err
 }
 
 // roomToClear is the space the embedded database's disk must have free
@@ -92,31 +110,46 @@ func DiskFree(dir string) (uint64, error) {
 
 // noteRead sees the outcome of a read, which fails for a full disk only
 // when the reads journaled before it could not be folded into the access
-// log; a read that succeeds says nothing of the disk.
+// log; a read that succeeds says nothing of the disk. It sees whether
+// PostgreSQL could be reached as noteReach does.
 func (db *DB) noteRead(err error) error {
 	if storageFull(err) {
 		return db.noteWrite(err)
 	}
-	return err
+	return db.noteReach(err)
 }
 
-func (f *fullness) set(full bool) {
-	if !full && !f.isFull.Load() {
+// set records whether the last call found the condition, and calls
+// onChange, with the call's error, when that changes.
+func (c *condition) set(on bool, cause error) {
+	if !on && !c.isOn.Load() {
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if full {
-		f.refused++
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if on {
+		c.refused++
 	}
-	if full == f.full {
+	if on == c.on {
 		return
 	}
-	f.full = full
-	f.isFull.Store(full)
-	if f.onChange != nil {
-		f.onChange(full)
+	c.on = on
+	c.isOn.Store(on)
+	if c.onChange != nil {
+		c.onChange(on, cause)
 	}
+}
+
+func (c *condition) setOnChange(fn func(on bool, cause error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onChange = fn
+}
+
+func (c *condition) state() (on bool, refused int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.on, c.refused
 }
 
 // OnStorageFull has fn called, once, when a write is first refused because
@@ -124,19 +157,26 @@ func (f *fullness) set(full bool) {
 // store needs no restart once space is freed. Set it before the store is
 // used.
 func (db *DB) OnStorageFull(fn func(full bool)) {
-	db.fullness.mu.Lock()
-	defer db.fullness.mu.Unlock()
-	db.fullness.onChange = fn
+	db.fullness.setOnChange(func(full bool, _ error) { fn(full) })
 }
 
 // StorageFull reports whether the last write was refused because the disk
 // was full, and how many calls have been refused for it since the store
 // opened.
-func (db *DB) StorageFull() (full bool, refused int64) {
-	db.fullness.mu.Lock()
-	defer db.fullness.mu.Unlock()
-	return db.fullness.full, db.fullness.refused
+func (db *DB) StorageFull() (full bool, refused int64) { return db.fullness.state() }
+
+// OnDatabaseUnreachable has fn called, once, when a call first fails
+// because PostgreSQL cannot be reached, with the call's error, and again,
+// with false, when a call next reaches it: the pool connects again by
+// itself. Set it before the store is used.
+func (db *DB) OnDatabaseUnreachable(fn func(unreachable bool, cause error)) {
+	db.unreachable.setOnChange(fn)
 }
+
+// DatabaseUnreachable reports whether the last call on PostgreSQL failed
+// because the database could not be reached, and how many calls failed so
+// since the store opened; false and 0 on the embedded database.
+func (db *DB) DatabaseUnreachable() (unreachable bool, refused int64) { return db.unreachable.state() }
 
 // CheckWritable writes to the database and reports why it cannot: the
 // write is a row rewritten with its own values, cheap on both engines, and

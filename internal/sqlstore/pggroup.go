@@ -139,12 +139,14 @@ func (g *pgGroup) drain() {
 // succeed, each on its own otherwise.
 func (g *pgGroup) send(group []*groupedRow) {
 	slices.SortStableFunc(group, func(a, b *groupedRow) int { return compareFirst(a.args, b.args) })
-	// A write, once queued, is no longer cancelled by its caller.
-	ctx := context.Background()
+	// A write, once queued, is no longer cancelled by its caller, but by
+	// PostgreSQL's silence (detachedWrite).
+	ctx, cancel := detachedWrite(context.Background())
+	defer cancel()
 	conn, err := g.pool.Acquire(ctx)
 	if err != nil {
 		for _, r := range group {
-			r.result <- err
+			r.result <- silenced(ctx, err)
 		}
 		return
 	}
@@ -160,13 +162,13 @@ func (g *pgGroup) send(group []*groupedRow) {
 			// have.
 			g.pool.Reset()
 			for _, r := range group {
-				r.result <- err
+				r.result <- silenced(ctx, err)
 			}
 			return
 		}
 	}
 	for _, r := range group {
-		r.result <- g.alone(ctx, conn, r)
+		r.result <- silenced(ctx, g.alone(ctx, conn, r))
 	}
 }
 

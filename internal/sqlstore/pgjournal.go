@@ -52,14 +52,15 @@ func (p *postgres) logReads(ctx context.Context, records []parley.AccessRecord) 
 	if err != nil {
 		return err
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := detachedWrite(ctx)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		err := p.journalLine(ctx, line, membersOf(records))
-		if _, lost := errors.AsType[*lostError](err); !lost || attempt == pgAttempts {
+		if _, lost := errors.AsType[*lostError](err); !lost || attempt == pgAttempts || ctx.Err() != nil {
 			if err == nil {
 				p.scheduleFold()
 			}
-			return err
+			return silenced(ctx, err)
 		}
 		p.pool.Reset()
 	}

@@ -52,6 +52,20 @@ func pgConnLost(err error) bool {
 	return network || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
+// pgUnreachable reports whether err says that PostgreSQL could not be
+// reached: it took no connection (refused, out of reach, starting or
+// stopping, the database closed to connections), the connection was lost
+// (pgConnLost), or it did not answer a write in time (errPGSilent).
+func pgUnreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	return pgConnLost(err) || errors.Is(err, errPGSilent)
+}
+
 // pgSessionEnded reports whether err is PostgreSQL ending the session: it
 // comes in place of whatever answer was next, so the statement whose
 // answer that was did not complete.

@@ -95,6 +95,40 @@ const pgConns = 8
 // it, unless the URL sets pool_max_conn_idle_time.
 const pgIdleTime = 5 * time.Minute
 
+// pgConnectTime bounds a connection's making, unless the database's URL
+// sets connect_timeout: a PostgreSQL server out of reach fails a call in
+// seconds, as unreachable, rather than when the kernel gives up.
+const pgConnectTime = 5 * time.Second
+
+// pgWriteTime bounds a write on PostgreSQL once begun, its wait for a
+// connection included. Its caller can no longer cancel it (a commit cut
+// short could not be told from one that failed), but a database that stops
+// answering, as in a network partition or with its server stuck on its
+// disk, must not hold the write, its connection and its caller for as
+// long as the silence lasts. A write that runs out of it fails as
+// unreachable (errPGSilent): it may have committed or not, and a send made
+// again with its Idempotency-Key takes effect once.
+const pgWriteTime = 15 * time.Second
+
+// errPGSilent is the cause of a write's end when PostgreSQL did not answer
+// it within pgWriteTime.
+var errPGSilent = errors.New("sqlstore: PostgreSQL did not answer the write in time")
+
+// detachedWrite returns the context a write runs in once begun: ctx's
+// values without its cancellation, ended by pgWriteTime.
+func detachedWrite(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(context.WithoutCancel(ctx), pgWriteTime, errPGSilent)
+}
+
+// silenced returns err marked as PostgreSQL's silence (errPGSilent) if the
+// detachedWrite context ctx ran out.
+func silenced(ctx context.Context, err error) error {
+	if err != nil && context.Cause(ctx) == errPGSilent {
+		return fmt.Errorf("%w: %w", errPGSilent, err)
+	}
+	return err
+}
+
 // pgAttempts is how many times a write runs when it keeps meeting
 // deadlocks or serialization failures.
 const pgAttempts = 10
@@ -289,6 +323,9 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 	if _, set := given.RuntimeParams["pool_max_conn_idle_time"]; !set {
 		cfg.MaxConnIdleTime = pgIdleTime
 	}
+	if given.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = pgConnectTime
+	}
 	return cfg, nil
 }
 
@@ -464,18 +501,19 @@ const (
 // serialization failures, or loses its connection before its COMMIT
 // (pglost.go). Once it starts, the caller's cancellation no
 // longer interrupts it: a commit cut short could not be told from one that
-// failed.
+// failed. PostgreSQL's silence does, after pgWriteTime.
 func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := detachedWrite(ctx)
+	defer cancel()
 	var err error
 	for attempt := 1; ; attempt++ {
 		var t *txn
-		if t, err = p.try(ctx, fn, mode); err == nil || attempt == pgAttempts ||
+		if t, err = p.try(ctx, fn, mode); err == nil || attempt == pgAttempts || ctx.Err() != nil ||
 			!(t.retry || pgRetryable(err) || t.conflicted && attempt == 1) {
-			return err
+			return silenced(ctx, err)
 		}
 		// Back off a little, at random, so that the transactions that
 		// collided do not collide again.

@@ -282,9 +282,9 @@ type errorPage struct{ Title, Error string }
 
 func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpapi.StatusOf(err)
-	// A full disk is logged when it fills and when it clears, not at
-	// every page it refuses.
-	if status >= 500 && status != http.StatusInsufficientStorage {
+	// A full disk, or a database out of reach, is logged when it begins
+	// and when it ends, not at every page it refuses.
+	if parley.ErrorCode(err) == parley.EINTERNAL {
 		p.log.ErrorContext(r.Context(), "page error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	setRetryAfter(w, err)
