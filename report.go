@@ -40,11 +40,15 @@ type ShareTarget struct {
 // 2.0 client-credentials grant (RFC 6749 section 4.4): it acts for no
 // member. It is stored by the SHA-256 of its ID.
 type ClientToken struct {
-	Hash      []byte
-	ClientID  string
-	Scopes    Scopes
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	Hash     []byte
+	ClientID string
+	Scopes   Scopes
+	// SecretHash is the hash of the client secret the app got the token
+	// with: the token ends when that secret does, by a rotation or by its
+	// owner stopping it.
+	SecretHash []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // Share report periods. Periods are fixed in UTC, whoever asks and for

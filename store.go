@@ -500,12 +500,13 @@ type AppStore interface {
 	UpdateAppRedirectURIs(ctx context.Context, clientID string, uris []string) error
 	// RotateAppSecret makes secretHash a confidential client's secret hash
 	// and keeps the one it replaces authenticating until oldUntil, in place
-	// of any that an earlier rotation replaced. ENOTFOUND for an unknown
-	// app or a public client.
+	// of any that an earlier rotation replaced, whose client tokens it
+	// forgets. ENOTFOUND for an unknown app or a public client.
 	RotateAppSecret(ctx context.Context, clientID string, secretHash []byte, oldUntil time.Time) error
 	// EndOldAppSecret stops the secret a rotation replaced from
-	// authenticating a confidential client, if one still did. ENOTFOUND
-	// for an unknown app or a public client.
+	// authenticating a confidential client, if one still did, and forgets
+	// the client tokens the app got with it. ENOTFOUND for an unknown app
+	// or a public client.
 	EndOldAppSecret(ctx context.Context, clientID string) error
 }
 

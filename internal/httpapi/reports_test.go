@@ -658,3 +658,60 @@ func TestReports_AppTokenSaysWhyTheAppCannotRead(t *testing.T) {
 		})
 	}
 }
+
+// An app's own token lasts as long as the secret it was got with: when the
+// owner stops the secret a rotation replaced, because it leaked, the
+// tokens got with it stop at once, those got before the rotation and
+// those got during the overlap alike, while a token got with the new
+// secret reads on.
+func TestReports_AppTokenEndsWithItsSecret(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	owner := env.MustMember(t, "owner")
+	films := mustOwnedPartner(t, env, "Films", "owner")
+	tokenWith := func(secret string) string {
+		t.Helper()
+		cc := clientcredentials.Config{ClientID: films.App.ClientID, ClientSecret: secret,
+			TokenURL: env.URL + "/oauth2/token", Scopes: []string{"reports.read"}, AuthStyle: oauth2.AuthStyleInHeader}
+		tok, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.AccessToken
+	}
+	reads := func(token string) error {
+		_, err := env.Client.WithToken(token).ShareReport(ctx, films.App.ClientID, client.ReportQuery{})
+		return err
+	}
+	caller, err := env.Server.Service.Authenticate(ctx, owner.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOwner := parley.NewContextWithCaller(ctx, caller) // on the developer console
+
+	before := tokenWith(films.App.ClientSecret)
+	rotated, err := env.Server.Service.RotateAppSecret(asOwner, films.App.ClientID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Secret(rotated.ClientSecret)
+	during := tokenWith(films.App.ClientSecret)
+	fresh := tokenWith(rotated.ClientSecret)
+	for name, token := range map[string]string{"before the rotation": before, "with the old secret since": during, "with the new secret": fresh} {
+		if err := reads(token); err != nil {
+			t.Fatalf("during the overlap, a token got %s: %v", name, err)
+		}
+	}
+	if _, err := env.Server.Service.EndOldAppSecret(asOwner, films.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	for name, token := range map[string]string{"before the rotation": before, "with the old secret since": during} {
+		if err := reads(token); client.StatusOf(err) != http.StatusUnauthorized {
+			t.Errorf("once the old secret is stopped, a token got %s: %v, want 401", name, err)
+		}
+	}
+	if err := reads(fresh); err != nil {
+		t.Errorf("once the old secret is stopped, a token got with the new one: %v", err)
+	}
+}

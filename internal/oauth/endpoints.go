@@ -173,11 +173,25 @@ func publicClientCredentials(next http.Handler) http.Handler {
 // clientKey is the context key of the client a request authenticated as.
 type clientKey struct{}
 
+// authenticatedClient is the client a request authenticated as and the
+// secret it authenticated with, "" for a public client.
+type authenticatedClient struct {
+	app    *parley.App
+	secret string
+}
+
 // clientOf returns the client the request authenticated as
 // (endpoints.authenticated), or nil.
 func clientOf(ctx context.Context) *parley.App {
-	app, _ := ctx.Value(clientKey{}).(*parley.App)
-	return app
+	c, _ := ctx.Value(clientKey{}).(authenticatedClient)
+	return c.app
+}
+
+// clientSecretOf returns the secret the client authenticated with
+// (endpoints.authenticated): an app's own token lasts as long as it does.
+func clientSecretOf(ctx context.Context) string {
+	c, _ := ctx.Value(clientKey{}).(authenticatedClient)
+	return c.secret
 }
 
 // authenticated authenticates the calling client, once, before next sees
@@ -189,7 +203,7 @@ func clientOf(ctx context.Context) *parley.App {
 // share.
 func (e *endpoints) authenticated(next http.Handler, limited bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		app, ok := e.client(w, r)
+		app, secret, ok := e.client(w, r)
 		if !ok {
 			return
 		}
@@ -199,7 +213,7 @@ func (e *endpoints) authenticated(next http.Handler, limited bool) http.Handler 
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, app)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, authenticatedClient{app, secret})))
 	})
 }
 
@@ -338,16 +352,19 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc
 // ClientCredentialsExchange issues a confidential app a token for itself
 // (RFC 6749 section 4.4): no refresh token, no ID token, and only the
 // reports.read scope, which reaches the app's own reports and nothing else.
-// A public client is unauthorized_client; another scope, invalid_scope.
+// A public client is unauthorized_client; another scope, invalid_scope; a
+// secret its owner stopped since it authenticated, invalid_client.
 func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
 	app := r.Client.(*client).app
-	issued, scopes, err := s.st.svc.IssueClientToken(ctx, app, r.Data.Scope)
+	issued, scopes, err := s.st.svc.IssueClientToken(ctx, app, clientSecretOf(ctx), r.Data.Scope)
 	switch parley.ErrorCode(err) {
 	case "":
 	case parley.EFORBIDDEN:
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("%s", parley.ErrorMessage(err))
 	case parley.EINVALID:
 		return nil, oidc.ErrInvalidScope().WithDescription("%s", parley.ErrorMessage(err))
+	case parley.EUNAUTHORIZED:
+		return nil, op.NewStatusError(clientError(err), http.StatusUnauthorized)
 	default:
 		return nil, err
 	}
@@ -396,19 +413,20 @@ type endpoints struct {
 }
 
 // client authenticates the calling client, answering invalid_client when it
-// fails; a public client authenticates with its client_id alone.
-func (e *endpoints) client(w http.ResponseWriter, r *http.Request) (*parley.App, bool) {
+// fails, and returns it with the secret it sent; a public client
+// authenticates with its client_id alone.
+func (e *endpoints) client(w http.ResponseWriter, r *http.Request) (*parley.App, string, bool) {
 	id, secret, oerr := clientCredentials(r)
 	if oerr != nil {
 		writeOAuthError(w, statusOf(oerr), oerr)
-		return nil, false
+		return nil, "", false
 	}
 	app, err := e.svc.AuthenticateClient(r.Context(), id, secret)
 	if err != nil {
 		e.writeError(w, r, clientError(err))
-		return nil, false
+		return nil, "", false
 	}
-	return app, true
+	return app, secret, true
 }
 
 // clientAndToken returns the client that authenticated and the token it

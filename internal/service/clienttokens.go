@@ -24,10 +24,12 @@ const clientSubjectPrefix = "app:"
 func ClientSubject(clientID string) string { return clientSubjectPrefix + clientID }
 
 // IssueClientToken issues a confidential app an access token for itself,
-// with the scopes asked for, all by default. A public client is
-// EFORBIDDEN: it has no secret to prove it is the app; a scope other than
-// reports.read is EINVALID.
-func (s *Service) IssueClientToken(ctx context.Context, app *parley.App, scopes []string) (*IssuedTokens, parley.Scopes, error) {
+// with the scopes asked for, all by default, that lasts while secret, the
+// one the app authenticated with, does (parley.ClientToken.SecretHash). A
+// public client is EFORBIDDEN: it has no secret to prove it is the app; a
+// scope other than reports.read is EINVALID; a secret that stopped
+// authenticating the app since, EUNAUTHORIZED.
+func (s *Service) IssueClientToken(ctx context.Context, app *parley.App, secret string, scopes []string) (*IssuedTokens, parley.Scopes, error) {
 	if app.ClientType != parley.ClientConfidential {
 		return nil, nil, parley.Errorf(parley.EFORBIDDEN, "only a confidential app may get a token for itself")
 	}
@@ -46,8 +48,22 @@ func (s *Service) IssueClientToken(ctx context.Context, app *parley.App, scopes 
 	now := s.Now()
 	out := &IssuedTokens{AccessID: parley.RandomToken(), ExpiresAt: now.Add(AccessTokenTTL)}
 	err := s.store.Write(ctx, func(tx parley.Tx) error {
+		// Held, so that a rotation or a stop of the secret, which forgets
+		// its tokens, comes wholly before this token or after it.
+		locked, err := tx.FindAppForUpdate(ctx, app.ClientID)
+		if err != nil {
+			return err
+		}
+		hash, oldHash, err := tx.FindAppSecretHashes(ctx, app.ClientID)
+		if err != nil {
+			return err
+		}
+		if !secretMatches(secret, hash, oldHash, locked.OldSecretWorks(now)) {
+			return parley.Errorf(parley.EUNAUTHORIZED, "client authentication failed")
+		}
 		return tx.CreateClientToken(ctx, &parley.ClientToken{
-			Hash: parley.HashToken(out.AccessID), ClientID: app.ClientID, Scopes: granted, CreatedAt: now, ExpiresAt: out.ExpiresAt,
+			Hash: parley.HashToken(out.AccessID), ClientID: app.ClientID, Scopes: granted,
+			SecretHash: parley.HashToken(secret), CreatedAt: now, ExpiresAt: out.ExpiresAt,
 		})
 	})
 	if err != nil {

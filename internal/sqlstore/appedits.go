@@ -15,6 +15,9 @@ func (t *txn) UpdateAppRedirectURIs(ctx context.Context, clientID string, uris [
 }
 
 func (t *txn) RotateAppSecret(ctx context.Context, clientID string, secretHash []byte, oldUntil time.Time) error {
+	if err := t.forgetOldSecretsTokens(ctx, clientID); err != nil {
+		return mapError("rotate app secret", err)
+	}
 	res, err := t.exec(ctx, `
 		UPDATE apps SET old_secret_hash = secret_hash, secret_hash = $2, old_secret_until = $3
 		WHERE client_id = $1 AND secret_hash IS NOT NULL`,
@@ -26,6 +29,9 @@ func (t *txn) RotateAppSecret(ctx context.Context, clientID string, secretHash [
 }
 
 func (t *txn) EndOldAppSecret(ctx context.Context, clientID string) error {
+	if err := t.forgetOldSecretsTokens(ctx, clientID); err != nil {
+		return mapError("end old app secret", err)
+	}
 	res, err := t.exec(ctx, `
 		UPDATE apps SET old_secret_hash = NULL, old_secret_until = NULL
 		WHERE client_id = $1 AND secret_hash IS NOT NULL`, clientID)
@@ -33,6 +39,15 @@ func (t *txn) EndOldAppSecret(ctx context.Context, clientID string) error {
 		return mapError("end old app secret", err)
 	}
 	return mustAffect(res, "confidential app")
+}
+
+// forgetOldSecretsTokens deletes the client tokens an app got with the
+// secret a rotation replaced, as that secret ends.
+func (t *txn) forgetOldSecretsTokens(ctx context.Context, clientID string) error {
+	_, err := t.exec(ctx, `
+		DELETE FROM client_tokens WHERE client_id = $1
+		AND secret_hash = (SELECT old_secret_hash FROM apps WHERE client_id = $1)`, clientID)
+	return err
 }
 
 func (t *txn) RemoveGrantThread(ctx context.Context, grantID, threadID string) error {

@@ -115,8 +115,8 @@ func (t *txn) CreateClientToken(ctx context.Context, ct *parley.ClientToken) err
 	if _, err := t.exec(ctx, `DELETE FROM client_tokens WHERE expires_at < $1`, micros(ct.CreatedAt)); err != nil {
 		return mapError("create client token", err)
 	}
-	_, err := t.exec(ctx, `INSERT INTO client_tokens (token_hash, client_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		ct.Hash, ct.ClientID, ct.Scopes.String(), micros(ct.CreatedAt), micros(ct.ExpiresAt))
+	_, err := t.exec(ctx, `INSERT INTO client_tokens (token_hash, client_id, scopes, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		ct.Hash, ct.ClientID, ct.Scopes.String(), ct.SecretHash, micros(ct.CreatedAt), micros(ct.ExpiresAt))
 	return mapError("create client token", err)
 }
 
@@ -124,8 +124,8 @@ func (t *txn) FindClientToken(ctx context.Context, hash []byte) (*parley.ClientT
 	ct := parley.ClientToken{Hash: hash}
 	var scopes string
 	var created, expires int64
-	err := t.queryRow(ctx, "token", `SELECT client_id, scopes, created_at, expires_at FROM client_tokens WHERE token_hash = $1`,
-		[]any{hash}, &ct.ClientID, &scopes, &created, &expires)
+	err := t.queryRow(ctx, "token", `SELECT client_id, scopes, secret_hash, created_at, expires_at FROM client_tokens WHERE token_hash = $1`,
+		[]any{hash}, &ct.ClientID, &scopes, &ct.SecretHash, &created, &expires)
 	if err != nil {
 		return nil, nil, mapError("find client token", err)
 	}

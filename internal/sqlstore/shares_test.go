@@ -1,7 +1,9 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -181,5 +183,65 @@ func TestShares_ClientTokens(t *testing.T) {
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
 			t.Fatalf("a deleted token: %v, want ENOTFOUND", err)
 		}
+	})
+}
+
+// An app's own token is forgotten when the secret it was got with ends: a
+// rotation ends the secret an earlier one replaced, and stopping the old
+// secret ends the one the latest replaced; a token got with a secret that
+// still works stays.
+func TestShares_ClientTokensEndWithTheirSecret(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.CreateApp(ctx, app, hashOf("first")) })
+		secretOf := map[string]string{}
+		got := func(token, secret string) {
+			secretOf[token] = secret
+			mustWrite(t, db, func(tx parley.Tx) error {
+				return tx.CreateClientToken(ctx, &parley.ClientToken{Hash: hashOf(token), ClientID: app.ClientID,
+					Scopes: parley.Scopes{parley.ScopeReportsRead}, SecretHash: hashOf(secret), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+			})
+		}
+		want := func(when string, live ...string) {
+			t.Helper()
+			err := db.Read(ctx, func(tx parley.Tx) error {
+				for token, secret := range secretOf {
+					ct, _, err := tx.FindClientToken(ctx, hashOf(token))
+					switch {
+					case err == nil && !slices.Contains(live, token):
+						t.Errorf("%s: token %s, got with secret %s, is still there", when, token, secret)
+					case err == nil && !bytes.Equal(ct.SecretHash, hashOf(secret)):
+						t.Errorf("%s: token %s has secret hash %x, want that of %s", when, token, ct.SecretHash, secret)
+					case parley.ErrorCode(err) == parley.ENOTFOUND && slices.Contains(live, token):
+						t.Errorf("%s: token %s, got with secret %s, is gone", when, token, secret)
+					case err != nil && parley.ErrorCode(err) != parley.ENOTFOUND:
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		got("a", "first")
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.RotateAppSecret(ctx, app.ClientID, hashOf("second"), now.Add(parley.AppSecretRotation))
+		})
+		want("the first rotation", "a")
+		got("b", "first")
+		got("c", "second")
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.RotateAppSecret(ctx, app.ClientID, hashOf("third"), now.Add(parley.AppSecretRotation))
+		})
+		want("a second rotation", "c")
+		got("d", "third")
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.EndOldAppSecret(ctx, app.ClientID) })
+		want("the old secret stopped", "d")
 	})
 }
