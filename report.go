@@ -84,7 +84,9 @@ type ShareReport struct {
 	Period  string `json:"period"`
 	// From and To are the first and last days (YYYY-MM-DD, UTC) of the
 	// periods reported: the range asked for, widened to whole periods, and
-	// ending with the last period that has ended.
+	// ending with the last period that has ended. When no period of the
+	// range has ended, none is reported, and To, the last day of the last
+	// period that has, is before From.
 	From      string `json:"from"`
 	To        string `json:"to"`
 	MinPeople int    `json:"min_people"`

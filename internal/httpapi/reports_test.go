@@ -400,8 +400,58 @@ func TestReports_DatesFarFromNow(t *testing.T) {
 	if r = report(client.ReportQuery{From: "0001-01-01", To: "0001-01-10"}); r.From != "0001-01-01" || r.To != "0001-01-10" || len(r.Periods) != 10 {
 		t.Errorf("0001-01-01..0001-01-10: %s..%s, %d periods; want the range asked for, by day", r.From, r.To, len(r.Periods))
 	}
-	if r = report(client.ReportQuery{From: "9999-12-01", To: "9999-12-31"}); r.From != "9999-12-01" || r.To != "9999-12-31" || len(r.Periods) != 0 {
-		t.Errorf("9999-12-01..9999-12-31: %s..%s, %d periods; want the range asked for, and no period yet", r.From, r.To, len(r.Periods))
+	if r = report(client.ReportQuery{From: "9999-12-01", To: "9999-12-31"}); r.From != "9999-12-01" || r.To >= r.From || len(r.Periods) != 0 {
+		t.Errorf("9999-12-01..9999-12-31: %s..%s, %d periods; want from as asked, no period yet, and to before it (TestReports_NoPeriodEndedYet)", r.From, r.To, len(r.Periods))
+	}
+}
+
+// A range no period of which has ended has no period to report. Its from
+// is the range asked for widened to whole periods, as ever, and its to the
+// last day of the last period that has ended, as when only some of the
+// range has: a day before from, which the CSV's file name says too, and
+// never a day that has not ended.
+func TestReports_NoPeriodEndedYet(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	owner := env.MustMember(t, "owner")
+	films := mustOwnedPartner(t, env, "Films", "owner")
+	now := env.Server.Service.Now()
+	today := now.Truncate(day).Add(day)
+	env.Clock.Advance(today.Add(12 * time.Hour).Sub(now))
+	monday := today.Add(-time.Duration((int(today.Weekday())+6)%7) * day)
+
+	for _, tc := range []struct {
+		name             string
+		q                client.ReportQuery
+		wantFrom, wantTo time.Time
+	}{
+		{"this week by week", client.ReportQuery{From: date(today), To: date(today.Add(2 * day)), Period: "week"}, monday, monday.Add(-day)},
+		{"the days to come by day", client.ReportQuery{From: date(today.Add(day)), To: date(today.Add(10 * day))}, today.Add(day), today.Add(-day)},
+	} {
+		r, err := owner.ShareReport(ctx, films.App.ClientID, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.From != date(tc.wantFrom) || r.To != date(tc.wantTo) || len(r.Periods) != 0 {
+			t.Errorf("%s (%s..%s): %s..%s in %d periods, want %s..%s in none",
+				tc.name, tc.q.From, tc.q.To, r.From, r.To, len(r.Periods), date(tc.wantFrom), date(tc.wantTo))
+		}
+	}
+
+	req, err := http.NewRequest("GET", env.URL+"/api/v1/apps/"+films.App.ClientID+"/reports/shares?period=week&format=csv&from="+date(today)+"&to="+date(today.Add(2*day)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+owner.Token())
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := `attachment; filename="shares-` + date(monday) + `-` + date(monday.Add(-day)) + `.csv"`
+	if got := resp.Header.Get("Content-Disposition"); resp.StatusCode != http.StatusOK || got != want {
+		t.Errorf("this week by week as CSV: %d, Content-Disposition %s, want %s", resp.StatusCode, got, want)
 	}
 }
 

@@ -135,7 +135,9 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 	}
 	first := dayIndex(from) - floorMod(dayIndex(from), n)
 	last := dayIndex(to) - floorMod(dayIndex(to), n)
-	// Only periods that have ended.
+	// Only periods that have ended: when none of the range has, last is
+	// before first, no period is reported, and the report's To, the last
+	// day of the last period that has ended, is before its From.
 	last = min(last, dayIndex(today)-floorMod(dayIndex(today), n)-n)
 	report := &parley.ShareReport{
 		ClientID: clientID, Period: q.Period, From: dateOf(first), To: dateOf(last + n - 1),
@@ -152,7 +154,6 @@ func (s *Service) ShareReport(ctx context.Context, clientID string, q ReportQuer
 		return nil, err
 	}
 	if last < first {
-		report.From, report.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
 		return report, nil
 	}
 	// A fortnight at a time, each read whole: a week's cells depend on its
