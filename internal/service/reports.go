@@ -60,7 +60,7 @@ const day = 24 * time.Hour
 var periodDays = map[string]int{parley.PeriodDay: 1, parley.PeriodWeek: 7, parley.PeriodFortnight: 14}
 
 // ReportQuery asks for a share report. Zero values take the defaults: the
-// period by day, To the last day that has ended, From the
+// period by day, To the last day that ended reportSettle or more ago, From the
 // DefaultReportDays-th day before To's end.
 type ReportQuery struct {
 	// From and To are the first and last days asked for, as UTC dates; nil
