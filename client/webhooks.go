@@ -167,6 +167,19 @@ var ErrWebhookTimestamp = fmt.Errorf("parley: the webhook's timestamp is more th
 // (500), which Parley retries.
 var ErrWebhookSecret = errors.New("parley: the webhook secret is not a whsec_ secret")
 
+// ParseWebhookSecret returns the signing key of an endpoint's secret:
+// whsec_ and then the key, in base64. A secret that is not one is
+// ErrWebhookSecret. A receiver may check its configured secret with it at
+// start, rather than find it wrong at the first delivery.
+func ParseWebhookSecret(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, "whsec_")
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(key) == 0 {
+		return nil, ErrWebhookSecret
+	}
+	return key, nil
+}
+
 // VerifyWebhook checks a delivery per Standard Webhooks: that one of the
 // webhook-signature header's v1 signatures is the HMAC-SHA256, under the
 // endpoint's secret (whsec_…, whose key is the base64 after whsec_), of
@@ -179,9 +192,9 @@ var ErrWebhookSecret = errors.New("parley: the webhook secret is not a whsec_ se
 // ErrWebhookTimestamp when its signature may be good but its time is not;
 // a secret that is not one is ErrWebhookSecret.
 func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
-		return ErrWebhookSecret
+	key, err := ParseWebhookSecret(secret)
+	if err != nil {
+		return err
 	}
 	id, ts := header.Get("webhook-id"), header.Get("webhook-timestamp")
 	secs, err := strconv.ParseInt(ts, 10, 64)

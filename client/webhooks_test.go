@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ func TestVerifyWebhook_SaysWhyItRefuses(t *testing.T) {
 		"Future":        {secret, sign(now.Add(client.WebhookTolerance+time.Second), key), client.ErrWebhookTimestamp, true, false},
 		"NoPrefixNoKey": {"whsec_", sign(now, key), client.ErrWebhookSecret, false, true},
 		"NotBase64":     {"whsec_not base64!", sign(now, key), client.ErrWebhookSecret, false, true},
+		"NoPrefix":      {strings.TrimPrefix(secret, "whsec_"), sign(now, key), client.ErrWebhookSecret, false, true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := client.VerifyWebhook(c.secret, c.header, body, now)
@@ -60,5 +62,21 @@ func TestVerifyWebhook_SaysWhyItRefuses(t *testing.T) {
 				t.Errorf("%v is an ErrWebhookTimestamp", err)
 			}
 		})
+	}
+}
+
+// ParseWebhookSecret gives the signing key of an endpoint's secret, and
+// refuses, as ErrWebhookSecret, what is not whsec_ and base64, so that a
+// receiver can check its configuration before the first delivery.
+func TestParseWebhookSecret(t *testing.T) {
+	key := []byte("a webhook secret of 24 b")
+	got, err := client.ParseWebhookSecret("whsec_" + base64.StdEncoding.EncodeToString(key))
+	if err != nil || string(got) != string(key) {
+		t.Errorf("a good secret: %q, %v", got, err)
+	}
+	for _, secret := range []string{"", "whsec_", "whsec_not base64!", base64.StdEncoding.EncodeToString(key)} {
+		if _, err := client.ParseWebhookSecret(secret); !errors.Is(err, client.ErrWebhookSecret) {
+			t.Errorf("%q: %v, want ErrWebhookSecret", secret, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"io"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestConfig_SecretsFromTheEnvironmentNeverInHelp(t *testing.T) {
 	env := map[string]string{
 		"MOVIECLUB_CLIENT_ID":      "mc_client",
 		"MOVIECLUB_CLIENT_SECRET":  "pcs_the-client-secret",
-		"MOVIECLUB_WEBHOOK_SECRET": "whsec_the-webhook-secret",
+		"MOVIECLUB_WEBHOOK_SECRET": "whsec_dGhlIHdlYmhvb2sgc2VjcmV0",
 	}
 	getenv := func(name string) string { return env[name] }
 
@@ -41,5 +42,18 @@ func TestConfig_SecretsFromTheEnvironmentNeverInHelp(t *testing.T) {
 	c, err = parseConfig([]string{"-client-secret", "pcs_from-the-flag"}, getenv, &help)
 	if err != nil || c.ClientSecret != "pcs_from-the-flag" {
 		t.Errorf("a flag did not win over the environment: %q, %v", c.ClientSecret, err)
+	}
+}
+
+// A webhook secret that is not one, mistyped or cut short, stops movieclub
+// at start, saying so, rather than starting it to answer every delivery
+// 500 until Parley disables the endpoint.
+func TestConfig_RefusesAWebhookSecretThatIsNone(t *testing.T) {
+	for _, secret := range []string{"whsec_not base64!", "whsec_", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
+		env := map[string]string{"MOVIECLUB_CLIENT_ID": "pc_x", "MOVIECLUB_CLIENT_SECRET": "s", "MOVIECLUB_WEBHOOK_SECRET": secret}
+		_, err := parseConfig(nil, func(name string) string { return env[name] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--webhook-secret") {
+			t.Errorf("webhook secret %q: %v, want an error naming --webhook-secret", secret, err)
+		}
 	}
 }

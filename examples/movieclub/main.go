@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/parleyhq/parley/client"
 )
 
 // Config is how movieclub is set up: where Parley is, who movieclub is to
@@ -50,7 +52,8 @@ type Config struct {
 // parseConfig reads flags, each defaulting to its MOVIECLUB_… environment
 // variable, and writes -help's text to usage. The two secrets are taken
 // from the environment after the flags, not as the flags' defaults, which
-// -help would print.
+// -help would print. A webhook secret that is not one is refused here,
+// where it would otherwise have every delivery fail.
 func parseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -82,6 +85,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 	}
 	if c.WebhookSecret == "" {
 		return c, errors.New("movieclub: --webhook-secret is required (register the webhook endpoint first)")
+	}
+	if _, err := client.ParseWebhookSecret(c.WebhookSecret); err != nil {
+		return c, errors.New("movieclub: --webhook-secret is not the whsec_… secret Parley showed when the webhook endpoint was registered (whsec_ and base64)")
 	}
 	return c, nil
 }
