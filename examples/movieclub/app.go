@@ -41,6 +41,8 @@ type App struct {
 	reports *client.Client
 	mem     *memory
 	mux     *http.ServeMux
+	// seen are the webhook-ids of recent deliveries.
+	seen seenIDs
 	// introspection asks Parley whether a member's token still works
 	// (RFC 7662), as the app.
 	introspection rs.ResourceServer
@@ -101,8 +103,9 @@ func New(cfg Config) *App {
 		// answers holds no one for ever.
 		reports: client.New(cfg.ParleyURL).WithTokenSource(itself.TokenSource(
 			context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: chartWait}))),
-		mem: newMemory(),
-		mux: http.NewServeMux(),
+		mem:  newMemory(),
+		seen: seenIDs{at: map[string]time.Time{}},
+		mux:  http.NewServeMux(),
 	}
 	// With its endpoints given, the resource server needs no discovery,
 	// and so no Parley that answers, to be made: discovery is all that

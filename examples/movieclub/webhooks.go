@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/client"
@@ -16,7 +17,7 @@ import (
 )
 
 // handleWebhook receives Parley's webhooks. It checks the signature before
-// anything else. The payloads are thin, IDs and no text, so for a new
+// anything else, and acts on a delivery once, whatever its repeats. The payloads are thin, IDs and no text, so for a new
 // message movieclub reads the thread's changes through /api/v1, with the
 // member's grant. It answers 2xx at once whatever it did with the event:
 // a read that failed (the member's token ran out) is caught up on the
@@ -41,8 +42,18 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
+	// A delivery comes at least once, and one captured on its way could be
+	// sent again while its signature is in time: each catch-up is a read
+	// in the access log of everyone in the thread, so a repeat is answered
+	// without acting.
+	id := r.Header.Get("webhook-id")
+	if !a.seen.add(id, time.Now()) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	var ev client.WebhookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
+		a.seen.remove(id)
 		http.Error(w, "not an event", http.StatusBadRequest)
 		return
 	}
@@ -61,6 +72,7 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if handle != nil {
 		if err := handle(r.Context(), ev.Data); err != nil {
+			a.seen.remove(id) // its retries are refused too
 			log.Printf("webhook %s: %v", ev.Type, err)
 			http.Error(w, "unreadable data", http.StatusBadRequest)
 			return
@@ -202,4 +214,59 @@ func (a *App) member(id string) *member {
 	a.mem.mu.Lock()
 	defer a.mem.mu.Unlock()
 	return a.mem.members[id]
+}
+
+// webhookIDsKept is how long movieclub remembers a delivery's webhook-id,
+// to answer its repeats without acting: longer than a captured delivery's
+// signature is in time (client.WebhookTolerance either side of its
+// webhook-timestamp), and than the first three of Parley's retries (5
+// seconds, 5 and 30 minutes after), which come when an answer of 2xx was
+// lost on its way.
+const webhookIDsKept = time.Hour
+
+// maxWebhookIDs bounds the webhook-ids remembered: beyond it the oldest is
+// forgotten early, and a repeat of it acted on again, a read too many.
+const maxWebhookIDs = 10_000
+
+// seenIDs are the webhook-ids of the deliveries movieclub acted on, for
+// webhookIDsKept and maxWebhookIDs at most.
+type seenIDs struct {
+	mu sync.Mutex
+	// at is when each ID was added.
+	at map[string]time.Time
+	// order is each addition, oldest first; an addition whose ID was
+	// removed since (and maybe added again) no longer has its time in at.
+	order []seenID
+}
+
+// seenID is an addition to seenIDs.
+type seenID struct {
+	id string
+	at time.Time
+}
+
+// add remembers a webhook-id, and reports whether it is new.
+func (s *seenIDs) add(id string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.order) > 0 && (len(s.order) >= maxWebhookIDs || now.Sub(s.order[0].at) >= webhookIDsKept) {
+		if oldest := s.order[0]; s.at[oldest.id].Equal(oldest.at) {
+			delete(s.at, oldest.id)
+		}
+		s.order = s.order[1:]
+	}
+	if _, ok := s.at[id]; ok {
+		return false
+	}
+	s.at[id] = now
+	s.order = append(s.order, seenID{id, now})
+	return true
+}
+
+// remove forgets a webhook-id, of a delivery that failed: its repeats are
+// acted on.
+func (s *seenIDs) remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.at, id)
 }
