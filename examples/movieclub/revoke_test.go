@@ -173,3 +173,32 @@ func TestMovieClub_ClosingForgetsTheThread(t *testing.T) {
 		return !strings.Contains(c.home(t, r.b), "Metropolis (1927)")
 	})
 }
+
+// A message edited while the member's token ran out, so that movieclub
+// cannot read the edit, is not shown as it was: the friend may have taken
+// words back. movieclub drops its copy of the thread, as for a closing it
+// cannot read on, and reads the thread anew at the member's next sign-in,
+// which shows the message as it now is.
+func TestMovieClub_UnreadableEditDropsTheOldWords(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	r := c.recommend(t)
+	reply := apptest.MustSend(t, r.bob, r.threadID, "I never liked Lang")
+	c.waitForWebhooks(t, "bob's reply on movieclub", func() bool {
+		return strings.Contains(c.home(t, r.b), "I never liked Lang")
+	})
+	c.tokensRunOut(ctx)
+	if _, err := r.bob.EditMessage(ctx, reply.ID, "Lang grew on me"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitForWebhooks(t, "the edit's webhook handled", func() bool {
+		_, handled := c.webhooks(client.WebhookMessageEdited)
+		return handled > 0
+	})
+	if home := c.home(t, r.b); strings.Contains(home, "I never liked Lang") {
+		t.Fatalf("movieclub, unable to read bob's edit, shows the words he took back:\n%s", home)
+	}
+	if home := c.signIn(t, r.b, "alice"); !strings.Contains(home.Body, "Lang grew on me") || !strings.Contains(home.Body, "Metropolis (1927)") {
+		t.Errorf("after signing in again, the thread as it now is is not shown:\n%s", home.Body)
+	}
+}

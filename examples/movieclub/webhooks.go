@@ -62,7 +62,8 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	var handle func(ctx context.Context, data []byte) error
 	switch ev.Type {
 	case client.WebhookMessageCreated, client.WebhookMessageEdited:
-		handle = a.messagePosted
+		edited := ev.Type == client.WebhookMessageEdited
+		handle = func(ctx context.Context, data []byte) error { return a.messagePosted(ctx, data, edited) }
 	case client.WebhookMessageDeleted:
 		handle = a.messageDeleted
 	case client.WebhookThreadClosed:
@@ -82,15 +83,22 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // messagePosted handles a message posted or edited: it reads the thread's
-// changes, which give the message as it now is. It fails only on data it
-// cannot read.
-func (a *App) messagePosted(ctx context.Context, data []byte) error {
+// changes, which give the message as it now is. A read of an edit it could
+// not make (the member's token ran out) drops the copy of the thread's
+// messages, as threadClosed does: the edit may have taken words back,
+// which the copy would go on showing. The thread is read anew, from its
+// beginning, at the member's next sign-in. It fails only on data it cannot
+// read.
+func (a *App) messagePosted(ctx context.Context, data []byte, edited bool) error {
 	var d client.WebhookMessage
 	if err := json.Unmarshal(data, &d); err != nil {
 		return err
 	}
 	if m := a.member(d.UserID); m != nil {
 		if err := a.catchUp(ctx, m, d.ThreadID); err != nil {
+			if edited {
+				a.dropCopy(m, d.ThreadID)
+			}
 			log.Printf("catch up thread %s: %v", d.ThreadID, err)
 		}
 	}
