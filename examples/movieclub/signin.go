@@ -172,14 +172,37 @@ func (a *App) memberOf(raw, nonce string, now time.Time) (string, error) {
 	return claims.Subject, nil
 }
 
+// handleLogout signs the browser out. When it was the member's last
+// session, movieclub stops acting for them, as it acts only while they use
+// it: it revokes their access token at Parley and forgets it, with
+// everything read through it. Their grant stays: their next sign-in skips
+// Parley's consent page.
 func (a *App) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if _, m := a.signedIn(w, r); m == nil {
+	_, m := a.signedIn(w, r)
+	if m == nil {
 		return
 	}
 	c, _ := r.Cookie(sessionCookie)
 	a.mem.mu.Lock()
 	delete(a.mem.sessions, c.Value)
+	last, now := true, time.Now()
+	for _, other := range a.mem.sessions {
+		if other.memberID == m.id && now.Before(other.expires) {
+			last = false
+			break
+		}
+	}
+	token := m.accessToken
 	a.mem.mu.Unlock()
+	if last {
+		// Forgotten unless they signed in again meanwhile; revoked even if
+		// the browser goes before Parley answers.
+		a.mem.forget(m.id, token)
+		if err := a.revoke(context.WithoutCancel(r.Context()), token); err != nil {
+			// Kept no more, the token runs out within the hour.
+			log.Printf("revoke: %v", err)
+		}
+	}
 	a.setCookie(w, sessionCookie, "", "/", -time.Second)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

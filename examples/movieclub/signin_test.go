@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +81,75 @@ func TestMovieClub_SessionsEnd(t *testing.T) {
 	c.app.mem.mu.Unlock()
 	if signedInWith(cookie()) {
 		t.Fatal("a session past its life still signs in")
+	}
+}
+
+// Signing out ends what movieclub holds for the member, once their last
+// session ends: it revokes their token at Parley (RFC 7009) and forgets
+// it, their client and their copies, so that it acts for them only while
+// they use it, as the guide promises. A friend's reply that comes after is
+// read by no one. Signing out in one browser, while signed in in another,
+// keeps the member.
+func TestMovieClub_SigningOutRevokesTheToken(t *testing.T) {
+	ctx := context.Background()
+	c := startClub(t)
+	r := c.recommend(t)
+	alice, err := r.alice.Me(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() (token string, threads int) {
+		c.app.mem.mu.Lock()
+		defer c.app.mem.mu.Unlock()
+		if m := c.app.mem.members[alice.ID]; m != nil {
+			return m.accessToken, len(m.threads)
+		}
+		return "", 0
+	}
+	other := apptest.NewBrowser()
+	c.signIn(t, other, "alice")
+	token, _ := held()
+
+	c.signOut(t, r.b)
+	if !c.app.tokenActive(ctx, token) || !strings.Contains(c.home(t, other), "Metropolis (1927)") {
+		t.Fatal("alice, signed out in one browser, is signed out in the other, or her token no longer works")
+	}
+
+	c.signOut(t, other)
+	if c.app.tokenActive(ctx, token) {
+		t.Error("Parley's introspection says alice's token still works after she signed out")
+	}
+	if token, threads := held(); token != "" || threads != 0 {
+		t.Errorf("after alice signed out, movieclub holds her token %q and %d threads", token, threads)
+	}
+	before := c.readsIn(t, r.bob)
+	_, handled := c.webhooks(client.WebhookMessageCreated)
+	apptest.MustSend(t, r.bob, r.threadID, "Are you still there?")
+	c.waitForWebhooks(t, "bob's reply's webhook handled", func() bool {
+		_, now := c.webhooks(client.WebhookMessageCreated)
+		return now > handled
+	})
+	// One entry: Parley's, of the delivery, which told movieclub of the
+	// reply; movieclub reads it no more.
+	if reads := c.readsIn(t, r.bob) - before; reads != 1 {
+		t.Errorf("after alice signed out: %d new entries of movieclub's in bob's access log, want 1, the delivery's", reads)
+	}
+}
+
+// signOut signs the browser out of movieclub, with the form on its home
+// page.
+func (c *club) signOut(t *testing.T, b *apptest.Browser) {
+	t.Helper()
+	csrf := regexp.MustCompile(`<form method="post" action="/logout" class="logout">\s*<input type="hidden" name="csrf" value="([^"]+)">`).FindStringSubmatch(c.home(t, b))
+	if csrf == nil {
+		t.Fatal("no sign-out form on the home page")
+	}
+	resp, err := b.HTTP.PostForm(c.url+"/logout", url.Values{"csrf": {csrf[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if home := c.home(t, b); !strings.Contains(home, "Sign in with Parley") {
+		t.Fatalf("still signed in after signing out:\n%s", home)
 	}
 }

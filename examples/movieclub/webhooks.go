@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/client"
+	zclient "github.com/zitadel/oidc/v3/pkg/client"
 	"github.com/zitadel/oidc/v3/pkg/client/rs"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
@@ -189,6 +190,30 @@ func (a *App) tokenActive(ctx context.Context, token string) bool {
 	}
 	return answer.Active
 }
+
+// revoke revokes one of the app's access tokens at Parley's revocation
+// endpoint (RFC 7009), as the app, with the credentials and HTTP client it
+// introspects with.
+func (a *App) revoke(ctx context.Context, token string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	auth, err := a.introspection.AuthFn()
+	if err != nil {
+		return err
+	}
+	return zclient.CallRevokeEndpoint(ctx, zclient.RevokeRequest{Token: token, TokenTypeHint: "access_token"}, auth,
+		revocation{a.introspection, a.cfg.ParleyURL + "/oauth2/revoke"})
+}
+
+// revocation is Parley's revocation endpoint, for zitadel's client: the
+// resource server's HTTP client, and the endpoint's URL.
+type revocation struct {
+	rs.ResourceServer
+	url string
+}
+
+// GetRevokeEndpoint returns the endpoint's URL.
+func (r revocation) GetRevokeEndpoint() string { return r.url }
 
 // refused reports whether Parley refused a read of a thread: the member's
 // grant no longer reaches it (403), or it is gone (404).
