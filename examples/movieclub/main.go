@@ -5,9 +5,12 @@
 // movieclub reads the change through /api/v1. It also shows its share
 // report, which counts recommendations and clicks without naming anyone.
 //
-// It uses only the standard library, golang.org/x/oauth2 and Parley's Go
-// client, github.com/parleyhq/parley/client. It keeps everything in memory:
-// a real app would keep its members' tokens in a database, encrypted.
+// It uses the standard library, golang.org/x/oauth2, Parley's Go client,
+// github.com/parleyhq/parley/client, and zitadel's OpenID Connect client
+// (github.com/zitadel/oidc/v3: pkg/client, pkg/client/rs and pkg/oidc),
+// with which it introspects and revokes the member's access token it
+// holds. It keeps everything in memory: a real app would keep its members'
+// tokens in a database, encrypted.
 //
 //	go run ./examples/movieclub --client-id ID --client-secret SECRET --webhook-secret whsec_…
 package main
