@@ -18,9 +18,9 @@ import (
 )
 
 // handleWebhook receives Parley's webhooks. It checks the signature before
-// anything else, and acts on a delivery once, whatever its repeats. The payloads are thin, IDs and no text, so for a new
-// message movieclub reads the thread's changes through /api/v1, with the
-// member's grant. It answers 2xx at once whatever it did with the event:
+// anything else, and acts on a delivery once, whatever its repeats. The
+// payloads are thin, IDs and no text, so for a new message movieclub reads
+// the thread's changes through /api/v1, with the member's grant. It answers 2xx at once whatever it did with the event:
 // a read that failed (the member's token ran out) is caught up on the
 // member's next sign-in, from the changes feed; a 5xx would only have
 // Parley retry for a day. A delivery it cannot read, an event or its data,
@@ -252,9 +252,9 @@ func (a *App) member(id string) *member {
 // webhookIDsKept is how long movieclub remembers a delivery's webhook-id,
 // to answer its repeats without acting: longer than a captured delivery's
 // signature is in time (client.WebhookTolerance either side of its
-// webhook-timestamp), and than the first three of Parley's retries (5
-// seconds, 5 and 30 minutes after), which come when an answer of 2xx was
-// lost on its way.
+// webhook-timestamp), and than Parley takes to make its first three
+// retries (5 seconds, 5 minutes and 30 minutes after the attempt before),
+// which come when an answer of 2xx was lost on its way.
 const webhookIDsKept = time.Hour
 
 // maxWebhookIDs bounds the webhook-ids remembered: beyond it the oldest is
