@@ -221,6 +221,11 @@ type txn struct {
 	// are short index lookups, a cancellable context only costs database/sql
 	// and the driver a watcher goroutine per query.
 	detached bool
+	// bound, on PostgreSQL, is the context every statement runs in,
+	// whatever its caller gives: the call's own, ended by pgWriteTime or
+	// pgReadTime of the database's silence, and, for a read, by its
+	// caller's cancellation.
+	bound context.Context
 	// settleLog, for SQLite's reads, folds the journal of reads before the
 	// access log is read; journal, for SQLite's writes, is the journal a
 	// write folds first, in its own transaction, before it reads or
@@ -291,6 +296,9 @@ func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (t *txn) context(ctx context.Context) context.Context {
+	if t.bound != nil {
+		return t.bound
+	}
 	if t.detached {
 		return context.WithoutCancel(ctx)
 	}

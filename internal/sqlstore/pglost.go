@@ -55,7 +55,7 @@ func pgConnLost(err error) bool {
 // pgUnreachable reports whether err says that PostgreSQL could not be
 // reached: it took no connection (refused, out of reach, starting or
 // stopping, the database closed to connections), the connection was lost
-// (pgConnLost), or it did not answer a write in time (errPGSilent).
+// (pgConnLost), or it did not answer in time (errPGSilent).
 func pgUnreachable(err error) bool {
 	if err == nil {
 		return false

@@ -110,9 +110,14 @@ const pgConnectTime = 5 * time.Second
 // again with its Idempotency-Key takes effect once.
 const pgWriteTime = 15 * time.Second
 
-// errPGSilent is the cause of a write's end when PostgreSQL did not answer
-// it within pgWriteTime.
-var errPGSilent = errors.New("sqlstore: PostgreSQL did not answer the write in time")
+// pgReadTime bounds a read on PostgreSQL, as pgWriteTime does a write,
+// when its caller's context does not end it first: a read of Parley's is a
+// page of something, which takes milliseconds.
+const pgReadTime = pgWriteTime
+
+// errPGSilent is the cause of a call's end when PostgreSQL did not answer
+// it within pgWriteTime or pgReadTime.
+var errPGSilent = errors.New("sqlstore: PostgreSQL did not answer in time")
 
 // detachedWrite returns the context a write runs in once begun: ctx's
 // values without its cancellation, ended by pgWriteTime.
@@ -120,8 +125,8 @@ func detachedWrite(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(context.WithoutCancel(ctx), pgWriteTime, errPGSilent)
 }
 
-// silenced returns err marked as PostgreSQL's silence (errPGSilent) if the
-// detachedWrite context ctx ran out.
+// silenced returns err marked as PostgreSQL's silence (errPGSilent) if
+// ctx, bounded by pgWriteTime or pgReadTime, ran out.
 func silenced(ctx context.Context, err error) error {
 	if err != nil && context.Cause(ctx) == errPGSilent {
 		return fmt.Errorf("%w: %w", errPGSilent, err)
@@ -437,13 +442,16 @@ func (p *postgres) close() error {
 // the first with the confirmation of the caller if it is pending
 // (callercheck.go); again, on new connections, while its first statement
 // finds its connection lost (pglost.go): fn has then read nothing, so that
-// nothing it gathers is gathered twice.
+// nothing it gathers is gathered twice. It ends, as unreachable, after
+// pgReadTime of the database's silence.
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, pgReadTime, errPGSilent)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
-		t := &txn{pg: p.pool, queries: p.queries, pgReads: p}
+		t := &txn{pg: p.pool, queries: p.queries, pgReads: p, bound: ctx}
 		err := p.readOnce(ctx, t, fn)
 		if err == nil || t.answered || attempt == pgAttempts || ctx.Err() != nil || !pgConnLost(err) {
-			return err
+			return silenced(ctx, err)
 		}
 		p.pool.Reset()
 	}
@@ -524,7 +532,7 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgW
 // try runs fn in one transaction; the txn tells what its statements met.
 // A pgAlone write's statement goes to the node's group.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) (*txn, error) {
-	t := &txn{locked: " FOR UPDATE", detached: true}
+	t := &txn{locked: " FOR UPDATE", detached: true, bound: ctx}
 	if mode == pgAlone {
 		t.pg = &pgGrouped{group: p.group}
 		if err := runWrite(fn, t); err != nil {
