@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode"
 
+	"github.com/parleyhq/parley"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -63,4 +66,72 @@ func TestOpenAPI_RequestSchemasAsTheServers(t *testing.T) {
 			t.Errorf("%s takes %.60s: %v, want %v (%v)", tc.schema, tc.instance, err == nil, tc.valid, err)
 		}
 	}
+
+	// What the server trims is Unicode's white space (strings.TrimSpace),
+	// no more and no less, whichever the character: the document's
+	// patterns take around a username, and refuse as all of a search or a
+	// message, exactly the characters the server does.
+	compile := func(schema string) *jsonschema.Schema {
+		s, err := c.Compile(base + schema)
+		if err != nil {
+			t.Fatalf("%s: %v", schema, err)
+		}
+		return s
+	}
+	username := compile("#/components/schemas/NewAccount/properties/username")
+	search := compile("#/paths/~1api~1v1~1search~1messages/get/parameters/0/schema")
+	text := compile("#/components/schemas/NewMessage/properties/text")
+	takes := func(s *jsonschema.Schema, v string) bool { return s.Validate(v) == nil }
+	// Every white space character, and those that other definitions count
+	// as white space: U+001C to U+001F (Python's), U+180E (Unicode's
+	// before 6.3), U+200B and U+FEFF (ECMA-262's \s has U+FEFF).
+	chars := []rune{'x', 0x1c, 0x1d, 0x1e, 0x1f, 0x180e, 0x200b, 0x2060, 0xfeff}
+	for _, rg := range unicode.White_Space.R16 {
+		for r := rg.Lo; r <= rg.Hi; r += rg.Stride {
+			chars = append(chars, rune(r))
+		}
+	}
+	for _, r := range chars {
+		c := string(r)
+		if doc, server := takes(username, c+"ada"+c), parley.ValidateUsername(parley.NormalizeUsername(c+"ada"+c)) == nil; doc != server {
+			t.Errorf("username %+q: the document takes it: %v, the server: %v", c+"ada"+c, doc, server)
+		}
+		if doc, server := takes(search, c), func() bool { _, err := parley.SearchText(c); return err == nil }(); doc != server {
+			t.Errorf("search %+q: the document takes it: %v, the server: %v", c, doc, server)
+		}
+		// A message must show something, which no pattern says whole; the
+		// document refuses what is only white space, and takes all the
+		// server takes.
+		if doc, server := takes(text, c), parley.ValidateText(c) == nil; unicode.IsSpace(r) == doc || server && !doc {
+			t.Errorf("text %+q: the document takes it: %v, the server: %v", c, doc, server)
+		}
+	}
+}
+
+// The document's patterns mean the same to every validator: none uses \s or
+// \S, which Go's regexp (RE2) reads as ASCII white space and ECMA-262's,
+// which JSON Schema names, as Unicode's and U+FEFF, neither as the server
+// trims (strings.TrimSpace); the white space is spelled out instead.
+func TestOpenAPI_PatternsReadAlikeInEveryDialect(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if p, ok := v["pattern"].(string); ok && (strings.Contains(p, `\s`) || strings.Contains(p, `\S`)) {
+				t.Errorf("%s/pattern uses \\s or \\S: %s", at, p)
+			}
+			for k, child := range v {
+				walk(child, at+"/"+k)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child, at+"/[]")
+			}
+		}
+	}
+	walk(doc, "")
 }
