@@ -2,6 +2,7 @@ package apptest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +27,11 @@ import (
 // operation takes (an unknown path, or a method the path lacks) must be a
 // problem. Anything else fails the test, naming the operation, the status
 // and the schema path that disagree.
+//
+// An operation that switches to a WebSocket (101) names the schema of the
+// messages it sends in x-parley-websocket-message: each text message the
+// server sends must validate against it, formats included, and hold no
+// property, at any depth, that the schema does not name.
 
 // openAPIDocURL names the document as a schema resource.
 const openAPIDocURL = "https://parley.invalid/openapi.json"
@@ -128,14 +134,30 @@ func (cf *conformance) resolve(v any, pointer string) (map[string]any, string) {
 			break
 		}
 		pointer = strings.TrimPrefix(ref, "#")
-		cur := any(cf.doc)
-		for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
-			m, _ := cur.(map[string]any)
-			cur = m[strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)]
-		}
-		obj, _ = cur.(map[string]any)
+		obj = cf.node(pointer)
 	}
 	return obj, pointer
+}
+
+// node returns the object at a JSON pointer into the document, or nil.
+func (cf *conformance) node(pointer string) map[string]any {
+	cur := any(cf.doc)
+	for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		switch v := cur.(type) {
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(v) {
+				return nil
+			}
+			cur = v[i]
+		case map[string]any:
+			cur = v[strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)]
+		default:
+			return nil
+		}
+	}
+	obj, _ := cur.(map[string]any)
+	return obj
 }
 
 // pointerEscape escapes a JSON pointer token (RFC 6901).
@@ -236,7 +258,8 @@ func checkType(where string, status int, wantType, contentType string) error {
 }
 
 // ConformingTransport is an http.RoundTripper that checks every response
-// from /api/v1 against the OpenAPI document, calling fail with what
+// from /api/v1 against the OpenAPI document, and every message of a
+// WebSocket it opens there as it is read, calling fail with what
 // disagrees. Other paths pass unchecked.
 type ConformingTransport struct {
 	Base http.RoundTripper
@@ -275,7 +298,166 @@ func (t *ConformingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	if err := cf.check(req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
 		t.Fail("the API disagrees with openapi.json: %v", err)
 	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if pointer := cf.messageSchema(req.Method, req.URL.Path); pointer != "" {
+			if conn, ok := resp.Body.(io.ReadWriteCloser); ok {
+				where := req.Method + " " + req.URL.Path
+				resp.Body = &messageChecker{ReadWriteCloser: conn, check: func(msg []byte) {
+					if err := cf.checkMessage(where, pointer, msg); err != nil {
+						t.Fail("the API disagrees with openapi.json: %v", err)
+					}
+				}}
+			}
+		}
+	}
 	return resp, nil
+}
+
+// messageSchema returns the pointer to the schema of the WebSocket
+// messages an operation sends (x-parley-websocket-message), or "".
+func (cf *conformance) messageSchema(method, path string) string {
+	template, op, _ := cf.operation(method, path)
+	if _, ok := op["x-parley-websocket-message"]; !ok {
+		return ""
+	}
+	_, pointer := cf.resolve(op["x-parley-websocket-message"], "/paths/"+pointerEscape(template)+"/"+strings.ToLower(method)+"/x-parley-websocket-message")
+	return pointer
+}
+
+// checkMessage checks a WebSocket text message against the schema at
+// pointer: it must validate, and name no property the schema does not.
+func (cf *conformance) checkMessage(where, pointer string, msg []byte) error {
+	where = "WebSocket message of " + where
+	if err := cf.checkBody(where, http.StatusSwitchingProtocols, pointer, "application/json", "application/json", msg); err != nil {
+		return err
+	}
+	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(msg)) // JSON, as checkBody found
+	var unnamed []string
+	cf.unnamed([]string{pointer}, inst, "", &unnamed)
+	if len(unnamed) > 0 {
+		slices.Sort(unnamed)
+		return fmt.Errorf("%s: %s names no property %s: %.500s", where, pointer, strings.Join(unnamed, ", "), msg)
+	}
+	return nil
+}
+
+// unnamed appends to found, as JSON pointers into inst (at is inst's), the
+// properties of inst that none of the schemas at pointers names: not in
+// their properties, nor in those of the schemas they refer to or combine
+// (allOf, anyOf, oneOf, and then or else as their if holds), when they
+// name any.
+func (cf *conformance) unnamed(pointers []string, inst any, at string, found *[]string) {
+	props, items := map[string][]string{}, []string(nil)
+	for _, p := range pointers {
+		cf.named(p, inst, props, &items)
+	}
+	switch inst := inst.(type) {
+	case map[string]any:
+		if len(props) == 0 {
+			return // a free-form object
+		}
+		for k, v := range inst {
+			if len(props[k]) == 0 {
+				*found = append(*found, at+"/"+pointerEscape(k))
+			}
+			cf.unnamed(props[k], v, at+"/"+pointerEscape(k), found)
+		}
+	case []any:
+		for i, v := range inst {
+			cf.unnamed(items, v, fmt.Sprintf("%s/%d", at, i), found)
+		}
+	}
+}
+
+// named gathers, for inst, the schemas of each property and of the items
+// that the schema at pointer gives, following $ref and combinations.
+func (cf *conformance) named(pointer string, inst any, props map[string][]string, items *[]string) {
+	node := cf.node(pointer)
+	properties, _ := node["properties"].(map[string]any)
+	for k := range properties {
+		props[k] = append(props[k], pointer+"/properties/"+pointerEscape(k))
+	}
+	if _, ok := node["items"]; ok {
+		*items = append(*items, pointer+"/items")
+	}
+	if ref, ok := node["$ref"].(string); ok {
+		cf.named(strings.TrimPrefix(ref, "#"), inst, props, items)
+	}
+	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
+		schemas, _ := node[kw].([]any)
+		for i := range schemas {
+			cf.named(fmt.Sprintf("%s/%s/%d", pointer, kw, i), inst, props, items)
+		}
+	}
+	if _, ok := node["if"]; ok {
+		branch := "else"
+		if s, err := cf.schema(pointer + "/if"); err == nil && s.Validate(inst) == nil {
+			branch = "then"
+		}
+		if _, ok := node[branch]; ok {
+			cf.named(pointer+"/"+branch, inst, props, items)
+		}
+	}
+}
+
+// messageChecker is a WebSocket connection, as a client reads it, that
+// hands check each text message the server sends, whole, as it passes.
+// The server's frames are never masked (RFC 6455 section 5.1); the
+// connection is not compressed, as Parley's clients ask for none.
+type messageChecker struct {
+	io.ReadWriteCloser
+	check func(msg []byte)
+
+	unread []byte // the start of a frame not yet whole
+	msg    []byte // the text message so far
+	inText bool   // whether a text message's frames are coming
+}
+
+func (c *messageChecker) Read(p []byte) (int, error) {
+	n, err := c.ReadWriteCloser.Read(p)
+	c.unread = append(c.unread, p[:n]...)
+	for c.frame() {
+	}
+	return n, err
+}
+
+// frame takes one whole frame from unread (RFC 6455 section 5.2), and
+// reports whether there was one.
+func (c *messageChecker) frame() bool {
+	b := c.unread
+	if len(b) < 2 {
+		return false
+	}
+	fin, opcode := b[0]&0x80 != 0, b[0]&0x0f
+	size, header := uint64(b[1]&0x7f), 2
+	switch {
+	case size == 126 && len(b) >= 4:
+		size, header = uint64(binary.BigEndian.Uint16(b[2:])), 4
+	case size == 127 && len(b) >= 10:
+		size, header = binary.BigEndian.Uint64(b[2:]), 10
+	case size >= 126:
+		return false
+	}
+	if uint64(len(b)-header) < size {
+		return false
+	}
+	payload := b[header : header+int(size)]
+	c.unread = b[header+int(size):]
+	switch opcode {
+	case 0x1: // text
+		c.msg, c.inText = append(c.msg[:0], payload...), true
+	case 0x2: // binary
+		c.inText = false
+	case 0x0: // continuation
+		c.msg = append(c.msg, payload...)
+	default: // control frames, which may come between a message's frames
+		return true
+	}
+	if fin && c.inText {
+		c.check(c.msg)
+		c.inText = false
+	}
+	return true
 }
 
 // CheckWebhook checks a webhook delivery's body against the OpenAPI

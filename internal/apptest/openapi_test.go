@@ -1,8 +1,13 @@
 package apptest
 
 import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestConformance_NamesWhatDisagrees feeds the checker answers that break
@@ -55,3 +60,92 @@ func TestConformance_NamesWhatDisagrees(t *testing.T) {
 		})
 	}
 }
+
+// TestConformance_EventMessages feeds the checker of a WebSocket's
+// messages events that break the document, and one that keeps it.
+func TestConformance_EventMessages(t *testing.T) {
+	cf, err := apiConformance()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pointer := cf.messageSchema("GET", "/api/v1/events")
+	if pointer != "/components/schemas/Event" {
+		t.Fatalf("GET /api/v1/events sends %q, want /components/schemas/Event", pointer)
+	}
+	read := `{"type":"read.updated","thread_id":"tttttttttttttttttttttttttt","data":{"thread_id":"tttttttttttttttttttttttttt","user_id":"uuuuuuuuuuuuuuuuuuuuuuuuuu","seq":3}}`
+	for name, tc := range map[string]struct {
+		msg  string
+		want []string // in the error; none for no error
+	}{
+		"OK": {read, nil},
+		"UnnamedProperty": {`{"type":"read.updated","thread_id":"tttttttttttttttttttttttttt","data":{"thread_id":"tttttttttttttttttttttttttt","user_id":"uuuuuuuuuuuuuuuuuuuuuuuuuu","seq":3,"at":"x"}}`,
+			[]string{"WebSocket message of GET /api/v1/events", "names no property /data/at"}},
+		"UnnamedAtTheTop": {`{"type":"read.updated","thread_id":"tttttttttttttttttttttttttt","extra":1,"data":{"thread_id":"tttttttttttttttttttttttttt","user_id":"uuuuuuuuuuuuuuuuuuuuuuuuuu","seq":3}}`,
+			[]string{"names no property /extra"}},
+		"BreaksTheSchema": {`{"type":"read.updated","data":{"thread_id":"tttttttttttttttttttttttttt","user_id":"uuuuuuuuuuuuuuuuuuuuuuuuuu","seq":3}}`,
+			[]string{"does not validate against /components/schemas/Event", "thread_id"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := cf.checkMessage("GET /api/v1/events", pointer, []byte(tc.msg))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestConformance_MessageCheckerReadsFrames: the checker of a WebSocket
+// hands on each text message whole, however the connection is read, from
+// frames of every length, split into fragments with control frames
+// between, and passes binary messages by.
+func TestConformance_MessageCheckerReadsFrames(t *testing.T) {
+	frame := func(first byte, payload string) []byte {
+		switch n := len(payload); {
+		case n < 126:
+			return append([]byte{first, byte(n)}, payload...)
+		case n < 1<<16:
+			return append([]byte{first, 126, byte(n >> 8), byte(n)}, payload...)
+		default:
+			return append(binary.BigEndian.AppendUint64([]byte{first, 127}, uint64(n)), payload...)
+		}
+	}
+	const fin, text, binaryMsg, continuation, ping = 0x80, 0x1, 0x2, 0x0, 0x9
+	long, longer := strings.Repeat("a", 300), strings.Repeat("b", 70000)
+	var stream []byte
+	for _, f := range [][]byte{
+		frame(fin|text, "short"),
+		frame(text, "split "),
+		frame(fin|ping, "are you there"),
+		frame(continuation, long),
+		frame(fin|continuation, longer),
+		frame(fin|binaryMsg, "not text"),
+		frame(fin|text, "last"),
+	} {
+		stream = append(stream, f...)
+	}
+	var got []string
+	c := &messageChecker{ReadWriteCloser: readOnly{iotest.OneByteReader(bytes.NewReader(stream))}, check: func(msg []byte) { got = append(got, string(msg)) }}
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"short", "split " + long + longer, "last"}; !slices.Equal(got, want) {
+		t.Errorf("messages %.40q, want %.40q", got, want)
+	}
+}
+
+// readOnly is a connection that is only read.
+type readOnly struct{ io.Reader }
+
+func (readOnly) Write(p []byte) (int, error) { return len(p), nil }
+func (readOnly) Close() error                { return nil }
