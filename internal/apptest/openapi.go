@@ -22,8 +22,9 @@ import (
 // from /api/v1 is checked against internal/httpapi/openapi.json. The
 // operation is found by method and path template; its status must be
 // documented (exactly, or as 4XX, 5XX or default); the content type must be
-// one documented for that status; and the body must validate against that
-// content's schema, formats included. A response under /api/v1 that no
+// one documented for that status; the body must validate against that
+// content's schema, formats included; and a header of listedHeaders it
+// carries must be one the document lists for that status. A response under /api/v1 that no
 // operation takes (an unknown path, or a method the path lacks) must be a
 // problem. Anything else fails the test, naming the operation, the status
 // and the schema path that disagree.
@@ -165,14 +166,19 @@ func pointerEscape(s string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }
 
+// listedHeaders are the response headers the document must list wherever
+// the API sends them: they tell a client or a cache what to do with the
+// body (keep it or not, save it as a file), which a partner must know.
+var listedHeaders = []string{"Cache-Control", "Content-Disposition"}
+
 // check returns what is wrong with a response, or nil. body is the whole
 // body; it is ignored for a 101, whose body is the new protocol.
 //
 // HEAD is answered as GET is, without the body (RFC 9110 section 9.3.2):
 // it is checked against the GET operation, its content type included, and
 // its empty body is not validated.
-func (cf *conformance) check(method, path string, status int, contentType string, body []byte) error {
-	where := method + " " + path
+func (cf *conformance) check(method, path string, status int, header http.Header, body []byte) error {
+	where, contentType := method+" "+path, header.Get("Content-Type")
 	head := method == http.MethodHead
 	if head {
 		method = http.MethodGet
@@ -205,6 +211,12 @@ func (cf *conformance) check(method, path string, status int, contentType string
 	}
 	resp, respPointer := cf.resolve(raw, opPointer+"/responses/"+key)
 	where = fmt.Sprintf("%s: status %d (%s)", where, status, respPointer)
+	listed, _ := resp["headers"].(map[string]any)
+	for _, h := range listedHeaders {
+		if _, ok := listed[h]; !ok && header.Get(h) != "" {
+			return fmt.Errorf("%s: header %s: %q is not documented", where, h, header.Get(h))
+		}
+	}
 	if status == http.StatusSwitchingProtocols {
 		return nil
 	}
@@ -295,7 +307,7 @@ func (t *ConformingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		secretsIn(body)
 	}
-	if err := cf.check(req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
+	if err := cf.check(req.Method, req.URL.Path, resp.StatusCode, resp.Header, body); err != nil {
 		t.Fail("the API disagrees with openapi.json: %v", err)
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {

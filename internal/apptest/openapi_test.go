@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -21,28 +22,33 @@ func TestConformance_NamesWhatDisagrees(t *testing.T) {
 	for name, tc := range map[string]struct {
 		method, path string
 		status       int
-		contentType  string
+		header       http.Header
 		body         string
 		want         []string // in the error; none for no error
 	}{
-		"OK": {"GET", "/api/v1/threads/abc", 404, "application/problem+json",
+		"OK": {"GET", "/api/v1/threads/abc", 404, contentType("application/problem+json"),
 			`{"type":"urn:parley:problem:not_found","title":"Not Found","status":404,"detail":"thread not found"}`, nil},
-		"LiteralSegmentWins": {"POST", "/api/v1/events/tickets", 201, "application/json",
+		"LiteralSegmentWins": {"POST", "/api/v1/events/tickets", 201, contentType("application/json"),
 			`{"ticket":"pet_x","expires_at":"2026-11-29T12:00:00Z"}`, nil},
-		"UndocumentedStatus": {"GET", "/api/v1/me", 409, "application/problem+json", problem,
+		"UndocumentedStatus": {"GET", "/api/v1/me", 409, contentType("application/problem+json"), problem,
 			[]string{"GET /api/v1/me", "getMe", "status 409 is not documented"}},
-		"UndocumentedType": {"GET", "/api/v1/me", 401, "text/plain", "no",
+		"UndocumentedType": {"GET", "/api/v1/me", 401, contentType("text/plain"), "no",
 			[]string{"status 401", "/components/responses/Unauthorized", `content type "text/plain"`}},
-		"BodyBreaksSchema": {"POST", "/api/v1/shares", 201, "application/json",
+		"BodyBreaksSchema": {"POST", "/api/v1/shares", 201, contentType("application/json"),
 			`{"id":"m1","thread_id":"t1","seq":1,"kind":"share","share":{"url":"https://a b","title":"x"}}`,
 			[]string{"POST /api/v1/shares", "createShare", "status 201", "/paths/~1api~1v1~1shares/post/responses/201/content/application~1json/schema"}},
-		"UnknownPathAnswered": {"GET", "/api/v1/nope", 200, "application/json", `{}`,
+		"UndocumentedHeader": {"POST", "/api/v1/events/tickets", 201, withHeader(contentType("application/json"), "Content-Disposition", "attachment"),
+			`{"ticket":"pet_x","expires_at":"2026-11-29T12:00:00Z"}`,
+			[]string{"status 201", "header Content-Disposition", `"attachment" is not documented`}},
+		"DocumentedHeader": {"POST", "/api/v1/events/tickets", 201, withHeader(contentType("application/json"), "Cache-Control", "no-store"),
+			`{"ticket":"pet_x","expires_at":"2026-11-29T12:00:00Z"}`, nil},
+		"UnknownPathAnswered": {"GET", "/api/v1/nope", 200, contentType("application/json"), `{}`,
 			[]string{"no documented operation"}},
-		"UnknownPathRefusedAsProblem": {"GET", "/api/v1/nope", 404, "application/problem+json",
+		"UnknownPathRefusedAsProblem": {"GET", "/api/v1/nope", 404, contentType("application/problem+json"),
 			`{"type":"urn:parley:problem:not_found","title":"Not Found","status":404}`, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := cf.check(tc.method, tc.path, tc.status, tc.contentType, []byte(tc.body))
+			err := cf.check(tc.method, tc.path, tc.status, tc.header, []byte(tc.body))
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -59,6 +65,15 @@ func TestConformance_NamesWhatDisagrees(t *testing.T) {
 			}
 		})
 	}
+}
+
+// contentType is a response's header with its Content-Type.
+func contentType(t string) http.Header { return http.Header{"Content-Type": {t}} }
+
+// withHeader is h with a field added.
+func withHeader(h http.Header, name, value string) http.Header {
+	h.Add(name, value)
+	return h
 }
 
 // TestConformance_EventMessages feeds the checker of a WebSocket's
