@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -189,6 +190,58 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Each scope's description names every operation that needs the scope,
+// and only those, so that the member's consent and a partner's reading of
+// what a scope opens are the operations the server opens with it.
+func TestOpenAPI_ScopesNameTheirOperations(t *testing.T) {
+	doc, raw := loadOpenAPI(t)
+	flows, ok := resolvePointer(raw, "#/components/securitySchemes/oauth2/flows")
+	if !ok {
+		t.Fatal("openapi.json has no oauth2 flows")
+	}
+	described := map[string]string{} // scope: description
+	for _, flow := range flows.(map[string]any) {
+		scopes, _ := flow.(map[string]any)["scopes"].(map[string]any)
+		for scope, d := range scopes {
+			described[scope] = d.(string)
+		}
+	}
+	needs := map[string][]string{} // scope: "METHOD path" of the operations that need it
+	for key, op := range documentedOperations(t, doc) {
+		security := doc.Security
+		if op.Security != nil {
+			security = *op.Security
+		}
+		for _, requirement := range security {
+			for _, scope := range requirement["oauth2"] {
+				needs[scope] = append(needs[scope], key)
+			}
+		}
+	}
+	for _, keys := range needs {
+		slices.Sort(keys)
+	}
+	operation := regexp.MustCompile(`\b(GET|PUT|POST|DELETE|PATCH) /[A-Za-z0-9_/{}-]+`)
+	for _, scope := range sortedKeys(described) {
+		named := operation.FindAllString(described[scope], -1)
+		for _, key := range needs[scope] {
+			if !slices.Contains(named, key) {
+				t.Errorf("%s needs %s, whose description does not name it: %q", key, scope, described[scope])
+			}
+		}
+		for _, key := range named {
+			if !slices.Contains(needs[scope], key) {
+				t.Errorf("the description of %s names %s, which does not need it", scope, key)
+			}
+		}
+	}
+	for _, scope := range sortedKeys(needs) {
+		if _, ok := described[scope]; !ok {
+			t.Errorf("%s need %s, which the oauth2 scheme does not describe", strings.Join(needs[scope], ", "), scope)
+		}
+	}
 }
 
 // hasSuccess reports whether responses include a 2xx, or a 101 for a
