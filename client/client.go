@@ -70,6 +70,8 @@ type Client struct {
 	token   string
 	source  *sharedSource
 	http    *http.Client
+	// limit is the caller's rate limit as last told (RateLimit).
+	limit *lastLimit
 }
 
 // New returns a client for the server at baseURL. Its HTTP client is
@@ -78,7 +80,7 @@ type Client struct {
 // following it would turn a POST into a GET that sends nothing; the
 // redirect is an error instead.
 func New(baseURL string) *Client {
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), http: noRedirects}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), http: noRedirects, limit: &lastLimit{}}
 }
 
 // noRedirects is New's HTTP client.
@@ -95,7 +97,7 @@ func (c *Client) WithHTTPClient(hc *http.Client) *Client {
 // a member's session token or an app's access token.
 func (c *Client) WithToken(token string) *Client {
 	cp := *c
-	cp.token, cp.source = token, nil
+	cp.token, cp.source, cp.limit = token, nil, &lastLimit{}
 	return &cp
 }
 
@@ -108,7 +110,7 @@ func (c *Client) WithToken(token string) *Client {
 // context ends.
 func (c *Client) WithTokenSource(ts oauth2.TokenSource) *Client {
 	cp := *c
-	cp.token, cp.source = "", &sharedSource{src: oauth2.ReuseTokenSource(nil, ts)}
+	cp.token, cp.source, cp.limit = "", &sharedSource{src: oauth2.ReuseTokenSource(nil, ts)}, &lastLimit{}
 	return &cp
 }
 
@@ -328,7 +330,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, lim
 	for i := 0; i < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return nil, err
 	}
@@ -343,6 +345,16 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, lim
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)) // let the connection be reused
 	return resp, nil
+}
+
+// send sends req with c's HTTP client, keeping the rate limit its answer
+// tells (RateLimit).
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err == nil {
+		c.limit.keep(resp.Header)
+	}
+	return resp, err
 }
 
 // bodyBuffers holds buffers for reading answers.

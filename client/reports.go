@@ -129,7 +129,7 @@ func (c *Client) ShareReportAs(ctx context.Context, clientID string, q ReportQue
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return nil, "", err
 	}

@@ -389,6 +389,38 @@ func TestRateLimits_ClientReadsRetryAfter(t *testing.T) {
 	}
 }
 
+// The Go client keeps the rate limit each caller's latest answer told,
+// refused or not, so that a partner sees its quota running down before a
+// 429; a client with another token is another caller, told nothing yet.
+func TestRateLimits_ClientReadsTheLatestLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = slow, 2 })
+	alice := env.MustMember(t, "alice")
+	if l, told := alice.RateLimit(); told {
+		t.Errorf("before any call: %+v", l)
+	}
+	want := client.RateLimit{Policy: "member", Quota: 2, Window: 2000 * time.Second, Remaining: 1, Reset: 1000 * time.Second}
+	if _, err := alice.Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l, told := alice.RateLimit(); !told || l != want {
+		t.Errorf("after a call: %+v, %v; want %+v", l, told, want)
+	}
+	if _, err := alice.Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := alice.Me(ctx)
+	wantProblem(t, err, http.StatusTooManyRequests, "throttled")
+	want.Remaining, want.Reset = 0, 2000*time.Second
+	if l, told := alice.RateLimit(); !told || l != want {
+		t.Errorf("after a refused call: %+v, %v; want %+v", l, told, want)
+	}
+	if l, told := alice.WithToken("another").RateLimit(); told {
+		t.Errorf("another token: %+v", l)
+	}
+}
+
 // A member's exports are held to 3 at once, then one a minute
 // (exportsPerMember), apart from the member's rate limit, of which an
 // export is a single call: each reads everything of the member's. Past
