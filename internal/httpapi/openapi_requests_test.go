@@ -92,18 +92,18 @@ func TestOpenAPI_RequestSchemasAsTheServers(t *testing.T) {
 		}
 	}
 	for _, r := range chars {
-		c := string(r)
-		if doc, server := takes(username, c+"ada"+c), parley.ValidateUsername(parley.NormalizeUsername(c+"ada"+c)) == nil; doc != server {
-			t.Errorf("username %+q: the document takes it: %v, the server: %v", c+"ada"+c, doc, server)
+		ch := string(r)
+		if doc, server := takes(username, ch+"ada"+ch), parley.ValidateUsername(parley.NormalizeUsername(ch+"ada"+ch)) == nil; doc != server {
+			t.Errorf("username %+q: the document takes it: %v, the server: %v", ch+"ada"+ch, doc, server)
 		}
-		if doc, server := takes(search, c), func() bool { _, err := parley.SearchText(c); return err == nil }(); doc != server {
-			t.Errorf("search %+q: the document takes it: %v, the server: %v", c, doc, server)
+		if doc, server := takes(search, ch), func() bool { _, err := parley.SearchText(ch); return err == nil }(); doc != server {
+			t.Errorf("search %+q: the document takes it: %v, the server: %v", ch, doc, server)
 		}
 		// A message must show something, which no pattern says whole; the
 		// document refuses what is only white space, and takes all the
 		// server takes.
-		if doc, server := takes(text, c), parley.ValidateText(c) == nil; unicode.IsSpace(r) == doc || server && !doc {
-			t.Errorf("text %+q: the document takes it: %v, the server: %v", c, doc, server)
+		if doc, server := takes(text, ch), parley.ValidateText(ch) == nil; unicode.IsSpace(r) == doc || server && !doc {
+			t.Errorf("text %+q: the document takes it: %v, the server: %v", ch, doc, server)
 		}
 	}
 }
