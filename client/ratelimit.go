@@ -62,8 +62,9 @@ func (l *lastLimit) keep(h http.Header) {
 // the field is not one.
 func limitField(field string) (name string, params map[string]int) {
 	items := strings.Split(field, ";")
-	name, ok := strings.CutPrefix(items[0], `"`)
-	if name, ok = strings.CutSuffix(name, `"`); !ok || name == "" {
+	name, opened := strings.CutPrefix(strings.TrimSpace(items[0]), `"`)
+	name, closed := strings.CutSuffix(name, `"`)
+	if !opened || !closed || name == "" {
 		return "", nil
 	}
 	params = map[string]int{}
