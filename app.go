@@ -52,6 +52,14 @@ const (
 	// keeps authenticating the app beside the new one, as
 	// WebhookSecretRotation is for a webhook's signing secret.
 	AppSecretRotation = 24 * time.Hour
+	// MaxOwnApps is how many apps, not deleted, a member may own and still
+	// register another themselves. Each app a member connects to their own
+	// account may have MaxWebhookEndpoints endpoints, every one a delivery
+	// for each message its grant reaches, so the cap bounds the deliveries
+	// one member can make a message cost. Apps an operator registers for a
+	// member count, but the cap does not stop the operator: that is their
+	// decision.
+	MaxOwnApps = 10
 )
 
 // App is a partner application: an OAuth 2.0 client. Its secret's hash is

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // registeredApp mirrors the answer to POST /api/v1/apps.
@@ -99,6 +101,57 @@ func TestApps_Register(t *testing.T) {
 		_, err := env.Client.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "X", "redirect_uris": []string{"https://x.example/cb"}}, nil)
 		wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
 	})
+}
+
+// A member registers apps of their own while they have fewer than
+// parley.MaxOwnApps that are not deleted: one more is refused, 409 with
+// what to do, and registers nothing. Apps an operator registers for them
+// count, but the cap never refuses the operator; deleted ones do not count.
+func TestApps_RegisterAtMostMaxOwnApps(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	register := func() error {
+		_, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Tunes", "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
+		return err
+	}
+	mine := func() []registeredApp {
+		t.Helper()
+		var list struct{ Apps []registeredApp }
+		if _, err := alice.Do(ctx, "GET", "/api/v1/apps", nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		return list.Apps
+	}
+	for range parley.MaxOwnApps - 1 {
+		if err := register(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	operatorsApp := env.MustPartnerOf(t, "Given", "alice")
+	err := register()
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	if detail := err.(*client.Error).Detail; !strings.Contains(detail, "10 apps") || !strings.Contains(detail, "operator to delete") {
+		t.Errorf("the refusal says %q, want how many and how to make room", detail)
+	}
+	if n := len(mine()); n != parley.MaxOwnApps {
+		t.Fatalf("alice has %d apps after the refusal, want %d", n, parley.MaxOwnApps)
+	}
+
+	env.MustPartnerOf(t, "Given too", "alice")
+	if n := len(mine()); n != parley.MaxOwnApps+1 {
+		t.Fatalf("alice has %d apps after an operator gave her one more, want %d", n, parley.MaxOwnApps+1)
+	}
+	for _, id := range []string{operatorsApp.App.ClientID, mine()[0].ClientID} {
+		if _, err := env.Server.Service.DeleteApp(service.ConsoleContext(ctx), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := register(); err != nil {
+		t.Fatalf("registering after two apps were deleted: %v", err)
+	}
+	wantProblem(t, register(), http.StatusConflict, "conflict")
 }
 
 // After its owner rotates an app's secret, the list of apps says until

@@ -38,8 +38,10 @@ type RegisteredApp struct {
 	Again bool `json:"-"`
 }
 
-// RegisterApp registers an app owned by the signed-in member. Asked again
-// with a NewApp.Key it registered an app with, it returns that app, Again.
+// RegisterApp registers an app owned by the signed-in member: ECONFLICT
+// when they own parley.MaxOwnApps apps already. Asked again with a
+// NewApp.Key it registered an app with, it returns that app, Again, however
+// many they own.
 func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -55,6 +57,9 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 		state = parley.AppPending
 	}
 	reg, err := s.registerApp(ctx, in, state, appOwner{id: c.User.ID, key: in.Key}, nil)
+	// ECONFLICT: the key registered an app already, or the member has no
+	// room for another, as when the key's app was their last; either way,
+	// the key's app, if there is one, is the answer.
 	if in.Key != "" && parley.ErrorCode(err) == parley.ECONFLICT {
 		var app *parley.App
 		if s.store.Read(ctx, func(tx parley.Tx) (err error) {
@@ -69,7 +74,8 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 
 // RegisterAppFor registers an app for operators, owned by the member named
 // ownerUsername, or by no one when it is empty. A deleted account owns
-// nothing more: ECONFLICT.
+// nothing more: ECONFLICT. parley.MaxOwnApps does not hold the operator
+// back; the app counts against it when the member registers one.
 func (s *Service) RegisterAppFor(ctx context.Context, in NewApp, ownerUsername string) (*RegisteredApp, error) {
 	actor, err := operator(ctx)
 	if err != nil {
@@ -111,6 +117,11 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 	}
 	err := s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		app.OwnerID = owner.id
+		if owner.id != "" {
+			if err := roomForOwnApp(ctx, tx, owner.id); err != nil {
+				return err
+			}
+		}
 		if owner.username != "" {
 			u, err := findMember(ctx, tx, owner.username)
 			if err != nil {
@@ -135,6 +146,26 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 		return nil, err
 	}
 	return reg, nil
+}
+
+// roomForOwnApp returns ECONFLICT when the member owns parley.MaxOwnApps
+// apps, not deleted, or more, and so may register no other themselves. It
+// holds the member's account until the write ends (FindUserForUpdate): of
+// two registrations at once, on one server or several, the later waits
+// for the earlier and counts its app.
+func roomForOwnApp(ctx context.Context, tx parley.Tx, ownerID string) error {
+	if _, err := tx.FindUserForUpdate(ctx, ownerID); err != nil {
+		return err
+	}
+	apps, err := tx.FindApps(ctx, ownerID)
+	if err != nil {
+		return err
+	}
+	if n := len(slices.DeleteFunc(apps, deleted)); n >= parley.MaxOwnApps {
+		return parley.Errorf(parley.ECONFLICT, "you have %d apps, and a member may register %d: ask an operator to delete one you no longer use to make room",
+			n, parley.MaxOwnApps)
+	}
+	return nil
 }
 
 // MyApps lists the apps the signed-in member registered.

@@ -105,7 +105,8 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if parley.ErrorCode(err) != parley.EINVALID {
+		// A form the member can mend, or one app too many: said above the form.
+		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT {
 			p.renderError(w, r, err)
 			return
 		}

@@ -327,3 +327,43 @@ func TestDeveloperConsole_RegisteringFromOneFormTwiceMakesOneApp(t *testing.T) {
 		t.Errorf("a form shown afresh: the console lists %d apps, want 2", apps())
 	}
 }
+
+// A member who has parley.MaxOwnApps apps is refused another on the
+// console itself, 409 with the form kept and what to do, and nothing is
+// registered; the form that registered the last app, posted again, still
+// answers with that app's page.
+func TestDeveloperConsole_RegisteringPastTheCapIsRefusedOnThePage(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	register := func(console *page) *page {
+		t.Helper()
+		key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(console.body)
+		if key == nil {
+			t.Fatalf("the registration form carries no key:\n%s", console.body)
+		}
+		return b.post(console, "/account/developer/apps", url.Values{
+			"key": {key[1]}, "name": {"Films"}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
+		})
+	}
+	apps := func() int { return strings.Count(b.get("/account/developer").body, `href="/account/developer/apps/`) }
+	var last *page
+	for range parley.MaxOwnApps {
+		last = b.get("/account/developer")
+		if p := register(last); p.status != http.StatusCreated {
+			t.Fatalf("registering: %d\n%s", p.status, p.body)
+		}
+	}
+	if again := register(last); again.status != http.StatusOK || !strings.Contains(again.body, "This form had registered the app already") {
+		t.Errorf("the last form posted again: %d at %s\n%s", again.status, again.url, again.body)
+	}
+	refused := register(b.get("/account/developer"))
+	if refused.status != http.StatusConflict || !strings.Contains(refused.body, `role="alert"`) ||
+		!strings.Contains(refused.body, "operator to delete") || !strings.Contains(refused.body, `>https://films.example/cb</textarea>`) {
+		t.Errorf("one app too many: %d at %s\n%s", refused.status, refused.url, refused.body)
+	}
+	if n := apps(); n != parley.MaxOwnApps {
+		t.Errorf("the console lists %d apps, want %d", n, parley.MaxOwnApps)
+	}
+}
