@@ -14,6 +14,12 @@ const (
 // declined waits before asking the same member again.
 const DeclinedRequestWait = 30 * 24 * time.Hour
 
+// MaxSentFriendRequests is how many of their own friend requests a member
+// may have pending, unanswered, at once: enough to find one's friends,
+// too few to ask every member of a server. Accepting another's request is
+// never refused for it.
+const MaxSentFriendRequests = 100
+
 // Friendship links two members. A pending one was asked by Requester and
 // awaits Addressee; a declined one was declined by Addressee.
 type Friendship struct {

@@ -195,6 +195,9 @@ type FriendStore interface {
 	// thread with the member or are their friends, each once, in no
 	// order, without the member: those who see the member's name.
 	FindContactIDs(ctx context.Context, userID string) ([]string, error)
+	// CountSentFriendRequests returns how many requests the member sent
+	// are pending: neither accepted, declined nor withdrawn.
+	CountSentFriendRequests(ctx context.Context, userID string) (int, error)
 	// FindFriendRequests returns the member's pending requests, those they
 	// sent and those they received.
 	FindFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)

@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -85,6 +87,60 @@ func TestFriends(t *testing.T) {
 		}
 		if friends, _ := bob.Friends(ctx); len(friends) != 0 {
 			t.Fatalf("bob's friends after removal = %+v", friends)
+		}
+	})
+}
+
+// A member has at most parley.MaxSentFriendRequests requests of their own
+// pending: one more is refused, 409 saying to wait for answers or withdraw
+// some, and asks no one, while accepting another's request never is.
+// Withdrawing one makes room.
+func TestFriends_AtMostMaxSentRequestsPending(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.SignUpsPerAddress = parley.MaxSentFriendRequests + 10 })
+	ctx := context.Background()
+	alice, zoe := env.MustMember(t, "alice"), env.MustMember(t, "zoe")
+	var asked []string
+	for i := range parley.MaxSentFriendRequests + 1 {
+		name := fmt.Sprintf("member%03d", i)
+		if _, err := env.Client.CreateAccount(ctx, name, apptest.Password(name), name); err != nil {
+			t.Fatal(err)
+		}
+		asked = append(asked, name)
+	}
+	for _, name := range asked[:parley.MaxSentFriendRequests] {
+		if _, err := alice.AddFriend(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := asked[parley.MaxSentFriendRequests]
+	_, err := alice.AddFriend(ctx, last)
+	wantProblem(t, err, http.StatusConflict, "conflict")
+	if detail := err.(*client.Error).Detail; !strings.Contains(detail, "wait for answers") || !strings.Contains(detail, "withdraw") {
+		t.Errorf("the refusal says %q, want what to do", detail)
+	}
+	if reqs, err := alice.FriendRequests(ctx); err != nil || len(reqs.Outgoing) != parley.MaxSentFriendRequests {
+		t.Fatalf("alice's requests after the refusal: %d outgoing, %v; want %d", len(reqs.Outgoing), err, parley.MaxSentFriendRequests)
+	}
+
+	t.Run("AcceptingIsNeverRefused", func(t *testing.T) {
+		if _, err := zoe.AddFriend(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := alice.AddFriend(ctx, "zoe"); err != nil || s.State != client.FriendAccepted {
+			t.Fatalf("alice accepting zoe's request: %+v, %v", s, err)
+		}
+	})
+	t.Run("WithdrawingMakesRoom", func(t *testing.T) {
+		first, err := alice.FriendRequests(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.RemoveFriend(ctx, first.Outgoing[0].User.ID); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := alice.AddFriend(ctx, last); err != nil || s.State != client.FriendPending {
+			t.Fatalf("asking after withdrawing one: %+v, %v", s, err)
 		}
 	})
 }

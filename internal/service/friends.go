@@ -10,7 +10,9 @@ import (
 // AddFriend asks the member named username to be friends, or accepts when
 // they already asked. Asking again is harmless. A username no member can
 // have is EINVALID; one no member has, ENOTFOUND; a member the caller
-// blocked, ECONFLICT; one who blocked the caller, EFORBIDDEN.
+// blocked, ECONFLICT; one who blocked the caller, EFORBIDDEN. A new request
+// while parley.MaxSentFriendRequests of the caller's wait for an answer is
+// ECONFLICT; accepting never is.
 func (s *Service) AddFriend(ctx context.Context, username string) (*parley.FriendStatus, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -34,7 +36,15 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 			return parley.Errorf(parley.EFORBIDDEN, "%s does not take friend requests from you", other.Username)
 		}
 		status.User = other.Ref()
+		// otherMember holds the caller's account, so the count stays true
+		// until the request is stored.
 		ask := func() error {
+			if n, err := tx.CountSentFriendRequests(ctx, c.User.ID); err != nil {
+				return err
+			} else if n >= parley.MaxSentFriendRequests {
+				return parley.Errorf(parley.ECONFLICT, "you have %d friend requests waiting for an answer, as many as a member may: wait for answers or withdraw some before you ask %s",
+					n, other.Username)
+			}
 			status.State = parley.FriendPending
 			return tx.CreateFriendship(ctx, &parley.Friendship{
 				RequesterID: c.User.ID, AddresseeID: other.ID, State: parley.FriendPending, CreatedAt: s.Now(),

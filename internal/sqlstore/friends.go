@@ -133,6 +133,15 @@ func (t *txn) FindContactIDs(ctx context.Context, userID string) ([]string, erro
 	return ids, mapError("find contacts", rows.Err())
 }
 
+// CountSentFriendRequests reads the requester's rows of the friendships'
+// primary key.
+func (t *txn) CountSentFriendRequests(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := t.queryRow(ctx, "friend requests", `SELECT COUNT(*) FROM friendships WHERE requester_id = $1 AND state = $2`,
+		[]any{userID, parley.FriendPending}, &n)
+	return n, mapError("count friend requests", err)
+}
+
 func (t *txn) FindFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {
 	return t.findRequests(ctx, userID, parley.FriendPending)
 }

@@ -165,3 +165,49 @@ func TestFriends_FindContactIDs(t *testing.T) {
 		}
 	})
 }
+
+// CountSentFriendRequests counts the member's own requests still pending:
+// not those they received, nor those accepted or declined, nor those of
+// other members.
+func TestFriends_CountSentFriendRequests(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		users := map[string]*parley.User{}
+		for _, name := range []string{"ann", "bob", "cat", "dan", "eve", "fay"} {
+			users[name] = newUser(name)
+		}
+		now := parley.Now()
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range users {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			for _, ask := range [][2]string{{"ann", "bob"}, {"ann", "cat"}, {"ann", "dan"}, {"ann", "eve"}, {"fay", "ann"}, {"bob", "cat"}} {
+				if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: users[ask[0]].ID, AddresseeID: users[ask[1]].ID, State: parley.FriendPending, CreatedAt: now}); err != nil {
+					return err
+				}
+			}
+			if err := tx.AcceptFriendship(ctx, users["ann"].ID, users["dan"].ID); err != nil {
+				return err
+			}
+			return tx.DeclineFriendship(ctx, users["ann"].ID, users["eve"].ID, now)
+		})
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			for name, want := range map[string]int{"ann": 2, "bob": 1, "cat": 0, "fay": 1} {
+				n, err := tx.CountSentFriendRequests(ctx, users[name].ID)
+				if err != nil {
+					return err
+				}
+				if n != want {
+					t.Errorf("%s sent %d pending requests, want %d", name, n, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
