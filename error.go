@@ -49,7 +49,7 @@ var ErrStorageFull = Errorf(EFULL, "the server is out of storage space, so nothi
 // again with the same Idempotency-Key takes effect once.
 var ErrDatabaseUnreachable = &Error{
 	Code:       EUNAVAILABLE,
-	Message:    "the server cannot reach its database just now: try again in a few seconds",
+	Message:    "the server cannot reach its database just now, so what was asked may or may not have been done: try again in a few seconds",
 	RetryAfter: 5 * time.Second,
 }
 

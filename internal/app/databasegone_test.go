@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -91,9 +92,43 @@ func TestDatabaseGone_AnsweredAs503AndLoggedOnceUntilItIsBack(t *testing.T) {
 	}
 }
 
+// A realtime stream that must look into the database while it is out of
+// reach ends with 1013 (try again later), saying why, and is not logged
+// as a failure of the server's own: the outage is logged once. Here the
+// app's token runs out a second after its stream opens, and the stream
+// cannot look into its grant.
+func TestDatabaseGone_EndsAStreamWithTryAgainLater(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
+	}
+	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	env.Clock.Advance(time.Until(tok.Expiry) - time.Second)
+	ctx := context.Background()
+	stream, err := env.Client.WithToken(tok.AccessToken).Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	closeDatabase(t, env)
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = stream.Next(wait)
+	if status := client.CloseStatus(err); status != websocket.StatusTryAgainLater || !strings.Contains(err.Error(), "database") {
+		t.Fatalf("the stream ended with %v (%d), want 1013 saying the database cannot be reached", err, status)
+	}
+	if logged := env.LogEntries(t, "realtime stream"); len(logged) != 0 {
+		t.Errorf("the stream's end was logged as a failure: %v", logged)
+	}
+}
+
 // When PostgreSQL stops answering without refusing (a network partition, a
 // server stuck on its disk), a send and a read are answered 503 within
-// their bound of 15 s, not held for as long as the silence lasts.
+// their bound of 15 s, not held for as long as the silence lasts. The
+// outage is logged once: a call its caller gave up on first, such as
+// /readyz's probe of 5 s, says nothing of the database.
 func TestDatabaseSilent_CallsAreAnsweredWithinTheirBounds(t *testing.T) {
 	if apptest.Engine() != "postgres" {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
@@ -116,6 +151,12 @@ func TestDatabaseSilent_CallsAreAnsweredWithinTheirBounds(t *testing.T) {
 			_, err := alice.SendMessage(ctx, th.ID, "into the silence", "silent-1")
 			return err
 		}},
+		{"/readyz", 5 * time.Second, func(ctx context.Context) error {
+			if status, _, _ := readyz(t, env); status != http.StatusServiceUnavailable {
+				return fmt.Errorf("/readyz answered %d", status)
+			}
+			return &client.Error{Status: http.StatusServiceUnavailable, RetryAfter: time.Second} // as the API would
+		}},
 		{"a read", 15 * time.Second, func(ctx context.Context) error {
 			_, err := alice.Messages(ctx, th.ID, client.MessagesQuery{})
 			return err
@@ -132,6 +173,9 @@ func TestDatabaseSilent_CallsAreAnsweredWithinTheirBounds(t *testing.T) {
 		if took > call.bound+10*time.Second {
 			t.Errorf("%s to a silent database was answered after %s", call.name, took.Round(time.Second))
 		}
+	}
+	if down, back := env.LogEntries(t, "the database cannot be reached: requests are answered 503 until it can"), env.LogEntries(t, "the database can be reached again"); len(down) != 1 || len(back) != 0 {
+		t.Errorf("while the database was silent, its outage was logged %d times and its return %d, want once and never", len(down), len(back))
 	}
 }
 

@@ -80,7 +80,7 @@ func Copy(ctx context.Context, from, to *DB, progress func(table string, done, t
 			counts[table] = n
 			total += n
 		}
-		return to.Write(ctx, func(tx parley.Tx) error {
+		return to.writeLong(ctx, func(tx parley.Tx) error {
 			t := tx.(*txn)
 			if err := mustBeEmpty(ctx, t); err != nil {
 				return err

@@ -116,7 +116,7 @@ func (db *DB) Read(ctx context.Context, fn func(parley.Tx) error) error {
 // full disk it fails with parley.ErrStorageFull, keeping nothing of fn.
 func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.noteWrite(db.pg.write(ctx, fn, pgDurable))
+		return db.noteWrite(db.pg.write(ctx, fn, pgDurable, false))
 	}
 	return db.noteWrite(db.queueWrite(ctx, newWrite(ctx, fn, false)))
 }
@@ -126,7 +126,7 @@ func (db *DB) Write(ctx context.Context, fn func(parley.Tx) error) error {
 // with those of the WriteOne writes that arrive with it (pggroup.go).
 func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.noteWrite(db.pg.write(ctx, fn, pgAlone))
+		return db.noteWrite(db.pg.write(ctx, fn, pgAlone, false))
 	}
 	return db.Write(ctx, fn)
 }
@@ -136,9 +136,18 @@ func (db *DB) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
 // transaction commits with synchronous_commit off.
 func (db *DB) WriteLazily(ctx context.Context, fn func(parley.Tx) error) error {
 	if db.pg != nil {
-		return db.noteWrite(db.pg.write(ctx, fn, pgLazy))
+		return db.noteWrite(db.pg.write(ctx, fn, pgLazy, false))
 	}
 	return db.noteWrite(db.queueWrite(ctx, newWrite(ctx, fn, true)))
+}
+
+// writeLong is Write for a write that may take long, such as Copy's of a
+// whole install: on PostgreSQL, pgCallTime does not end it.
+func (db *DB) writeLong(ctx context.Context, fn func(parley.Tx) error) error {
+	if db.pg != nil {
+		return db.noteWrite(db.pg.write(ctx, fn, pgDurable, true))
+	}
+	return db.Write(ctx, fn)
 }
 
 // runWrite calls a write's function, turning a panic into its error.
@@ -222,8 +231,8 @@ type txn struct {
 	// and the driver a watcher goroutine per query.
 	detached bool
 	// bound, on PostgreSQL, is the context every statement runs in,
-	// whatever its caller gives: the call's own, ended by pgWriteTime or
-	// pgReadTime of the database's silence, and, for a read, by its
+	// whatever its caller gives: the call's own, ended by pgCallTime of
+	// the database's silence, and, for a read, by its
 	// caller's cancellation.
 	bound context.Context
 	// settleLog, for SQLite's reads, folds the journal of reads before the

@@ -273,3 +273,17 @@ func FlagKeepsMessage(ctx context.Context, tx parley.Tx, id string) (bool, error
 	err := tx.(*txn).queryRow(ctx, "flag", `SELECT kind IS NOT NULL OR body IS NOT NULL OR share_url IS NOT NULL FROM flags WHERE id = $1`, []any{id}, &keeps)
 	return keeps, err
 }
+
+// WriteLong is writeLong, a write not bounded by pgCallTime.
+func (db *DB) WriteLong(ctx context.Context, fn func(parley.Tx) error) error {
+	return db.writeLong(ctx, fn)
+}
+
+// CallTime is how long a call on PostgreSQL may take (pgCallTime).
+const CallTime = pgCallTime
+
+// Sleep makes PostgreSQL take d over a statement of tx.
+func Sleep(ctx context.Context, tx parley.Tx, d time.Duration) error {
+	_, err := tx.(*txn).exec(ctx, `SELECT pg_sleep($1)`, d.Seconds())
+	return err
+}

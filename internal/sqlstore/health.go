@@ -63,13 +63,14 @@ func (db *DB) noteWrite(err error) error {
 
 // noteReach sees the outcome of a call on PostgreSQL: one that could not
 // reach the database marks it unreachable and returns
-// parley.ErrDatabaseUnreachable wrapping err; any other outcome marks it
-// reachable and is returned as it is.
+// parley.ErrDatabaseUnreachable wrapping err; one that its caller ended
+// says nothing of the database; any other outcome marks it reachable and
+// is returned as it is.
 func (db *DB) noteReach(err error) error {
-	if db.pg == nil {
+	unreachable := pgUnreachable(err)
+	if db.pg == nil || !unreachable && callerEnded(err) {
 		return err
 	}
-	unreachable := pgUnreachable(err)
 	db.unreachable.set(unreachable, err)
 	if unreachable {
 		return fmt.Errorf("%w: %w", parley.ErrDatabaseUnreachable, err)

@@ -63,6 +63,10 @@ type groupedRow struct {
 	check *parley.CallerCheck
 	// result receives the statement's outcome once its group is durable.
 	result chan error
+	// mu guards dest, which the row is scanned into only while the caller
+	// waits for it: abandoned, the caller has gone (queryRow).
+	mu        sync.Mutex
+	abandoned bool
 }
 
 func newPGGroup(pool *pgxpool.Pool) *pgGroup {
@@ -85,7 +89,9 @@ func (g *pgGroup) close() {
 }
 
 // queryRow runs the statement in the next group and scans its one row into
-// dest, ENOTFOUND (of what) when it returns none.
+// dest, ENOTFOUND (of what) when it returns none. It waits for the group
+// until ctx, its write's (detachedWrite), ends: then the statement may
+// run or not.
 func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest []any) error {
 	r := &groupedRow{what: what, query: query, args: args, dest: dest, check: parley.PendingCheck(ctx), result: make(chan error, 1)}
 	g.closeMu.RLock()
@@ -93,9 +99,22 @@ func (g *pgGroup) queryRow(ctx context.Context, what, query string, args, dest [
 		g.closeMu.RUnlock()
 		return ErrClosed
 	}
-	g.queue <- r
+	select {
+	case g.queue <- r:
+	case <-ctx.Done():
+		g.closeMu.RUnlock()
+		return silenced(ctx, ctx.Err())
+	}
 	g.closeMu.RUnlock()
-	return <-r.result
+	select {
+	case err := <-r.result:
+		return err
+	case <-ctx.Done():
+		r.mu.Lock()
+		r.abandoned = true
+		r.mu.Unlock()
+		return silenced(ctx, ctx.Err())
+	}
 }
 
 func (g *pgGroup) run() {
@@ -258,14 +277,21 @@ func readGroup(br pgx.BatchResults, group []*groupedRow) (err error, committing 
 	return err, true
 }
 
-// scanOne reads a statement's one row into its destination.
+// scanOne reads a statement's one row into its destination, or, its
+// caller gone, reads it and drops it (pgx skips a nil destination).
 func scanOne(br pgx.BatchResults, r *groupedRow) error {
 	rows, err := br.Query()
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	if err := scanFirst(rows, r.what, r.dest); err != nil {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dest := r.dest
+	if r.abandoned {
+		dest = make([]any, len(r.dest))
+	}
+	if err := scanFirst(rows, r.what, dest); err != nil {
 		return err
 	}
 	rows.Close()

@@ -121,7 +121,7 @@ func (p *postgres) foldJournal(ctx context.Context) error {
 		err := p.write(ctx, func(tx parley.Tx) (err error) {
 			folded, err = tx.(*txn).foldJournalRows(ctx, journalFoldRows, nil)
 			return err
-		}, pgLazy)
+		}, pgLazy, false)
 		if err != nil || folded < journalFoldRows {
 			return err
 		}
@@ -139,7 +139,7 @@ func (p *postgres) settleJournal(ctx context.Context, t *txn, members []string) 
 	if err != nil || !waiting {
 		return mapError("find the journal of reads", err)
 	}
-	return p.write(ctx, func(tx parley.Tx) error { return tx.(*txn).settle(ctx, members) }, pgLazy)
+	return p.write(ctx, func(tx parley.Tx) error { return tx.(*txn).settle(ctx, members) }, pgLazy, false)
 }
 
 // settleInside folds, in a write's transaction, the journal's rows for

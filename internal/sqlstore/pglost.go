@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -53,17 +54,28 @@ func pgConnLost(err error) bool {
 }
 
 // pgUnreachable reports whether err says that PostgreSQL could not be
-// reached: it took no connection (refused, out of reach, starting or
-// stopping, the database closed to connections), the connection was lost
-// (pgConnLost), or it did not answer in time (errPGSilent).
+// reached: it did not answer in time (errPGSilent), took no connection
+// (refused, out of reach, starting or stopping, the database closed to
+// connections), or the connection was lost (pgConnLost). The end of the
+// caller's own context is none of these: it says nothing of the database.
 func pgUnreachable(err error) bool {
-	if err == nil {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, errPGSilent):
+		return true
+	case callerEnded(err):
 		return false
 	}
 	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
 		return true
 	}
-	return pgConnLost(err) || errors.Is(err, errPGSilent)
+	return pgConnLost(err)
+}
+
+// callerEnded reports whether err is the end of a call's context.
+func callerEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // pgSessionEnded reports whether err is PostgreSQL ending the session: it

@@ -218,3 +218,23 @@ func endConnections(t *testing.T, admin *sql.DB, name string) int {
 	}
 	return ended
 }
+
+// A bulk write, such as the copy of a whole install (parley migrate), may
+// take longer than a call serving a request may wait for PostgreSQL
+// (sqlstore.CallTime): it runs to its end, and the database is not taken
+// for unreachable.
+func TestOpenPostgres_ALongWriteRunsToItsEnd(t *testing.T) {
+	t.Parallel()
+	db := sqlstoretest.Open(t, "postgres")
+	ctx := context.Background()
+	start := time.Now()
+	err := db.WriteLong(ctx, func(tx parley.Tx) error {
+		return sqlstore.Sleep(ctx, tx, sqlstore.CallTime+time.Second)
+	})
+	if err != nil {
+		t.Fatalf("a write of %s failed after %s: %v", sqlstore.CallTime+time.Second, time.Since(start).Round(time.Millisecond), err)
+	}
+	if unreachable, refused := db.DatabaseUnreachable(); unreachable || refused > 0 {
+		t.Errorf("a long write made the database unreachable (%v, %d refused)", unreachable, refused)
+	}
+}

@@ -100,33 +100,31 @@ const pgIdleTime = 5 * time.Minute
 // seconds, as unreachable, rather than when the kernel gives up.
 const pgConnectTime = 5 * time.Second
 
-// pgWriteTime bounds a write on PostgreSQL once begun, its wait for a
-// connection included. Its caller can no longer cancel it (a commit cut
-// short could not be told from one that failed), but a database that stops
+// pgCallTime bounds a call on PostgreSQL, a read or a write, its wait for a
+// connection and for locks included, so that a database that stops
 // answering, as in a network partition or with its server stuck on its
-// disk, must not hold the write, its connection and its caller for as
-// long as the silence lasts. A write that runs out of it fails as
-// unreachable (errPGSilent): it may have committed or not, and a send made
-// again with its Idempotency-Key takes effect once.
-const pgWriteTime = 15 * time.Second
-
-// pgReadTime bounds a read on PostgreSQL, as pgWriteTime does a write,
-// when its caller's context does not end it first: a read of Parley's is a
-// page of something, which takes milliseconds.
-const pgReadTime = pgWriteTime
+// disk, does not hold the call, its connection and its caller for as long
+// as the silence lasts. A write's caller can no longer cancel it once
+// begun (a commit cut short could not be told from one that failed), so
+// for a write this is the only end. A call of Parley's serving requests is
+// a page of something, which takes milliseconds; a call that runs out of
+// it fails as unreachable (errPGSilent), and a write so failed may have
+// committed or not: a send made again with its Idempotency-Key takes
+// effect once. A bulk write, such as Copy's, is not bounded (writeLong).
+const pgCallTime = 15 * time.Second
 
 // errPGSilent is the cause of a call's end when PostgreSQL did not answer
-// it within pgWriteTime or pgReadTime.
+// it within pgCallTime.
 var errPGSilent = errors.New("sqlstore: PostgreSQL did not answer in time")
 
 // detachedWrite returns the context a write runs in once begun: ctx's
-// values without its cancellation, ended by pgWriteTime.
+// values without its cancellation, ended by pgCallTime.
 func detachedWrite(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(context.WithoutCancel(ctx), pgWriteTime, errPGSilent)
+	return context.WithTimeoutCause(context.WithoutCancel(ctx), pgCallTime, errPGSilent)
 }
 
 // silenced returns err marked as PostgreSQL's silence (errPGSilent) if
-// ctx, bounded by pgWriteTime or pgReadTime, ran out.
+// ctx, bounded by pgCallTime, ran out.
 func silenced(ctx context.Context, err error) error {
 	if err != nil && context.Cause(ctx) == errPGSilent {
 		return fmt.Errorf("%w: %w", errPGSilent, err)
@@ -443,9 +441,9 @@ func (p *postgres) close() error {
 // (callercheck.go); again, on new connections, while its first statement
 // finds its connection lost (pglost.go): fn has then read nothing, so that
 // nothing it gathers is gathered twice. It ends, as unreachable, after
-// pgReadTime of the database's silence.
+// pgCallTime of the database's silence.
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, pgReadTime, errPGSilent)
+	ctx, cancel := context.WithTimeoutCause(ctx, pgCallTime, errPGSilent)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
 		t := &txn{pg: p.pool, queries: p.queries, pgReads: p, bound: ctx}
@@ -509,13 +507,19 @@ const (
 // serialization failures, or loses its connection before its COMMIT
 // (pglost.go). Once it starts, the caller's cancellation no
 // longer interrupts it: a commit cut short could not be told from one that
-// failed. PostgreSQL's silence does, after pgWriteTime.
-func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) error {
+// failed. PostgreSQL's silence does, after pgCallTime (detachedWrite),
+// unless long is set.
+func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode, long bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ctx, cancel := detachedWrite(ctx)
-	defer cancel()
+	if long {
+		ctx = context.WithoutCancel(ctx)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = detachedWrite(ctx)
+		defer cancel()
+	}
 	var err error
 	for attempt := 1; ; attempt++ {
 		var t *txn

@@ -284,7 +284,7 @@ func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	status := httpapi.StatusOf(err)
 	// A full disk, or a database out of reach, is logged when it begins
 	// and when it ends, not at every page it refuses.
-	if parley.ErrorCode(err) == parley.EINTERNAL {
+	if status == http.StatusInternalServerError {
 		p.log.ErrorContext(r.Context(), "page error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	setRetryAfter(w, err)
