@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +154,54 @@ func TestApps_RegisterAtMostMaxOwnApps(t *testing.T) {
 		t.Fatalf("registering after two apps were deleted: %v", err)
 	}
 	wantProblem(t, register(), http.StatusConflict, "conflict")
+}
+
+// Registrations at once count each other's apps: a member one app short
+// of parley.MaxOwnApps who registers many at the same moment, as a script
+// or many tabs might, gets exactly one, and the others are refused, on
+// PostgreSQL under READ COMMITTED as on SQLite's single writer.
+func TestApps_RegistrationsAtOnceStopAtMaxOwnApps(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	register := func() (*http.Response, error) {
+		return alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Tunes", "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
+	}
+	for range parley.MaxOwnApps - 1 {
+		if _, err := register(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const atOnce = 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range atOnce {
+		wg.Go(func() {
+			resp, err := register()
+			status := client.StatusOf(err)
+			if err == nil {
+				status = resp.StatusCode
+			} else if status == 0 {
+				t.Errorf("a registration at once: %v", err)
+			}
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if want := map[int]int{http.StatusCreated: 1, http.StatusConflict: atOnce - 1}; !maps.Equal(statuses, want) {
+		t.Errorf("%d registrations at once, one app short of the most, answered %v (status: count), want %v", atOnce, statuses, want)
+	}
+	var list struct{ Apps []registeredApp }
+	if _, err := alice.Do(ctx, "GET", "/api/v1/apps", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(list.Apps); n != parley.MaxOwnApps {
+		t.Fatalf("alice has %d apps after registering %d at once, want %d", n, atOnce, parley.MaxOwnApps)
+	}
 }
 
 // After its owner rotates an app's secret, the list of apps says until
