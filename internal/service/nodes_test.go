@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -309,6 +310,75 @@ func TestNodes_AppDecisionsAtOnceOneAfterTheOther(t *testing.T) {
 				t.Fatalf("after the decision and an approval at once the app is %s, want %s", got.State, tc.want)
 			}
 		})
+	}
+}
+
+// afterSentCountedTx runs a hook after the transaction counts a member's
+// pending friend requests (CountSentFriendRequests).
+type afterSentCountedTx struct {
+	parley.Tx
+	afterCount func()
+}
+
+func (t afterSentCountedTx) CountSentFriendRequests(ctx context.Context, userID string) (int, error) {
+	n, err := t.Tx.CountSentFriendRequests(ctx, userID)
+	t.afterCount()
+	return n, err
+}
+
+// TestNodes_FriendRequestsAtOnceStopAtMaxSentRequests: a member one
+// request short of parley.MaxSentFriendRequests who asks two members at
+// once, on two nodes, has one of them asked and is refused the other
+// (ECONFLICT): the request that counted first holds the member, and the
+// other, made right then, waits for it (here up to a second, after which
+// the first goes on) and counts its request.
+func TestNodes_FriendRequestsAtOnceStopAtMaxSentRequests(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	dbA, dbB := nodes[0], nodes[1]
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	now := parley.Now()
+	alice := &parley.User{ID: parley.NewID(), Username: "alice", DisplayName: "Alice", CreatedAt: now}
+	var others []*parley.User
+	err := dbA.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, alice, "hash"); err != nil {
+			return err
+		}
+		for i := range parley.MaxSentFriendRequests + 1 {
+			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("member%03d", i), DisplayName: "Member", CreatedAt: now}
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			others = append(others, u)
+		}
+		for _, u := range others[:parley.MaxSentFriendRequests-1] {
+			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: alice.ID, AddresseeID: u.ID, State: parley.FriendPending, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAlice := parley.NewContextWithCaller(ctx, &parley.Caller{User: alice.Ref()})
+	a := New(dbA, bus.NewMemory(16), log, Options{})
+	askOnA, askedOnA := atOnce(func() error {
+		_, err := a.AddFriend(asAlice, others[parley.MaxSentFriendRequests].Username)
+		return err
+	})
+	b := New(hookedStore{dbB, func(tx parley.Tx) parley.Tx { return afterSentCountedTx{tx, askOnA} }}, bus.NewMemory(16), log, Options{})
+	_, errB := b.AddFriend(asAlice, others[parley.MaxSentFriendRequests-1].Username)
+	errA := askedOnA()
+	if errB != nil || parley.ErrorCode(errA) != parley.ECONFLICT {
+		t.Errorf("two requests at once, one short of the most: the first %v, the one made as it counted %v; want the first asked and the other ECONFLICT", errB, errA)
+	}
+	var n int
+	if err := dbA.Read(ctx, func(tx parley.Tx) (err error) { n, err = tx.CountSentFriendRequests(ctx, alice.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n != parley.MaxSentFriendRequests {
+		t.Fatalf("alice has %d requests pending after two at once, want %d", n, parley.MaxSentFriendRequests)
 	}
 }
 
