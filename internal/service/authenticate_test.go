@@ -111,6 +111,68 @@ func TestAuthenticateCached_AccessEndedBetweenLookUpAndWork(t *testing.T) {
 	}
 }
 
+// storedClientTokensTx notes the hash of each app's own token the
+// transaction stores.
+type storedClientTokensTx struct {
+	parley.Tx
+	hashes *[][]byte
+}
+
+func (t storedClientTokensTx) CreateClientToken(ctx context.Context, ct *parley.ClientToken) error {
+	*t.hashes = append(*t.hashes, ct.Hash)
+	return t.Tx.CreateClientToken(ctx, ct)
+}
+
+// An app that authenticated with the secret a rotation replaced, just
+// before its owner stopped that secret, gets no token of its own with it
+// (EUNAUTHORIZED, and none stored): the token would read the app's reports
+// after its owner was told the secret no longer works. The new secret gets
+// one.
+func TestIssueClientToken_SecretStoppedSinceTheAppAuthenticated(t *testing.T) {
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := sqlstoretest.Open(t, engine)
+			ctx := context.Background()
+			var stored [][]byte
+			s := New(hookedStore{db, func(tx parley.Tx) parley.Tx { return storedClientTokensTx{tx, &stored} }},
+				bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{AccessTokens: unsealedTokens{}})
+			owner, _ := mustLoggedMember(t, db, "owner", 0)
+			reg, err := s.RegisterApp(owner, NewApp{Name: "Films", RedirectURIs: []string{"https://films.example/cb"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The app authenticates with its secret: the token endpoint
+			// found the app, and the secret good, ...
+			app, oldSecret := reg.App, reg.ClientSecret
+			rotated, err := s.RotateAppSecret(owner, app.ClientID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// ... and its owner stops the secret before the token is stored.
+			if _, err := s.EndOldAppSecret(owner, app.ClientID); err != nil {
+				t.Fatal(err)
+			}
+			if issued, _, err := s.IssueClientToken(ctx, app, oldSecret, nil); parley.ErrorCode(err) != parley.EUNAUTHORIZED {
+				t.Errorf("a token with the secret stopped since the app authenticated: issued %t, %v; want EUNAUTHORIZED", issued != nil, err)
+			}
+			for _, hash := range stored {
+				err := db.Read(ctx, func(tx parley.Tx) error { _, _, err := tx.FindClientToken(ctx, hash); return err })
+				if parley.ErrorCode(err) != parley.ENOTFOUND {
+					t.Errorf("a token with the stopped secret is stored: %v", err)
+				}
+			}
+
+			issued, _, err := s.IssueClientToken(ctx, app, rotated.ClientSecret, nil)
+			if err != nil {
+				t.Fatalf("a token with the new secret: %v", err)
+			}
+			if _, err := s.AuthenticateReportReader(ctx, issued.AccessID+":"+ClientSubject(app.ClientID)); err != nil {
+				t.Errorf("the token got with the new secret reads no reports: %v", err)
+			}
+		})
+	}
+}
+
 // sealedAs opens one sealed access token, whatever its text, into the
 // plain text the provider sealed.
 type sealedAs struct{ sealed, plain string }
