@@ -102,20 +102,11 @@ func TestDatabaseGone_EndsAStreamWithTryAgainLater(t *testing.T) {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
 	}
 	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
-	env.MustMember(t, "alice")
-	partner := env.MustPartner(t, "Films")
-	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
-	env.Clock.Advance(time.Until(tok.Expiry) - time.Second)
-	ctx := context.Background()
-	stream, err := env.Client.WithToken(tok.AccessToken).Events(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
+	stream, _ := appStreamDueACheck(t, env)
 	closeDatabase(t, env)
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = stream.Next(wait)
+	_, err := stream.Next(wait)
 	if status := client.CloseStatus(err); status != websocket.StatusTryAgainLater || !strings.Contains(err.Error(), "database") {
 		t.Fatalf("the stream ended with %v (%d), want 1013 saying the database cannot be reached", err, status)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 )
@@ -79,18 +80,9 @@ func TestEvents_AFailureIsLoggedWithWhoseStreamItWas(t *testing.T) {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
 	}
 	env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
-	env.MustMember(t, "alice")
-	partner := env.MustPartner(t, "Films")
-	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
-	env.Clock.Advance(time.Until(tok.Expiry) - time.Second)
-	ctx := context.Background()
-	stream, err := env.Client.WithToken(tok.AccessToken).Events(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
+	stream, partner := appStreamDueACheck(t, env)
 	breakDatabase(t, env)
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := stream.Next(wait); err == nil || wait.Err() != nil {
 		t.Fatalf("the stream did not end: %v", err)
@@ -102,6 +94,23 @@ func TestEvents_AFailureIsLoggedWithWhoseStreamItWas(t *testing.T) {
 	if e := entries[0]; e["user"] != "alice" || e["user_id"] == nil || e["client_id"] != partner.App.ClientID || e["err"] == nil {
 		t.Errorf("the failed stream logged is %v, want alice's, the app's and its error", e)
 	}
+}
+
+// appStreamDueACheck opens alice's stream through an app whose token runs
+// out a second later, when the stream looks into the app's grant again,
+// in the database, and returns it with the app.
+func appStreamDueACheck(t *testing.T, env *apptest.Env) (*client.EventStream, *apptest.Partner) {
+	t.Helper()
+	env.MustMember(t, "alice")
+	partner := env.MustPartner(t, "Films")
+	tok := env.MustToken(t, partner, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	env.Clock.Advance(time.Until(tok.Expiry) - time.Second)
+	stream, err := env.Client.WithToken(tok.AccessToken).Events(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stream.Close() })
+	return stream, partner
 }
 
 // /readyz is public and asks no credentials, and its probe writes, to the
