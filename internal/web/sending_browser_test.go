@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -685,18 +686,35 @@ func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterAMessageCu
 // the server answers with the message it holds, which shows once.
 func TestMessenger_SendingAndDeleting_Browser_AMessageAGatewayGaveUpOnIsSentAgainOnce(t *testing.T) {
 	t.Parallel()
+	sentAgainOnceAfter(t, http.StatusGatewayTimeout, "Something went wrong (504): your message will be sent again in a moment.")
+}
+
+// A send the server answers 503, as when it cannot reach its database
+// (it may have stored the message or not), is sent again the same way, and
+// the page says the server cannot take messages just now, not that
+// something went wrong.
+func TestMessenger_SendingAndDeleting_Browser_AMessageTheServerCouldNotTakeIsSentAgainOnce(t *testing.T) {
+	t.Parallel()
+	sentAgainOnceAfter(t, http.StatusServiceUnavailable, "Parley cannot take messages just now: your message will be sent again in a moment.")
+}
+
+// sentAgainOnceAfter sends a message the server takes but whose answer
+// reaches the page as status, and checks that the page says so, frees the
+// field, and sends it again with its key until it shows, once.
+func sentAgainOnceAfter(t *testing.T, status int, said string) {
+	t.Helper()
 	env, proxy := behindHold(t)
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	th := apptest.MustThread(t, alice, "bob").ID
 	b := liveThread(t, proxy.URL, th, "alice")
 	proxy.mu.Lock()
-	proxy.gaveUp = http.StatusGatewayTimeout
+	proxy.gaveUp = status
 	proxy.mu.Unlock()
 	writeAndSend(t, b, "are we still on?")
-	waitFor(t, b, `document.getElementById("live").textContent.startsWith("Something went wrong (504)")`)
+	waitFor(t, b, `document.getElementById("live").textContent === `+strconv.Quote(said))
 	if field := evaluate[string](t, b, `document.getElementById("text").value`); field != "" {
-		t.Errorf("after the gateway gave up, the field holds %q, want it free", field)
+		t.Errorf("after a %d, the field holds %q, want it free", status, field)
 	}
 	proxy.mu.Lock()
 	proxy.gaveUp = 0

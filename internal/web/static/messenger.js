@@ -869,6 +869,7 @@ if (text && list) {
           const what = queue.length === 1 ? "your message" : "your messages";
           if (!r) say(`You are offline: ${what} will be sent once you are back online.`);
           else if (r.status === 429) say(`You are sending faster than this server takes: ${what} will be sent again in a moment.`);
+          else if (r.status === 503) say(`Parley cannot take messages just now: ${what} will be sent again in a moment.`);
           else say(`Something went wrong (${r.status}): ${what} will be sent again in a moment.`);
           // A refusal as too many says when to come back (Retry-After).
           const wait = 1000 * (Number(r?.headers.get("Retry-After")) || 0);
