@@ -752,6 +752,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, merr)
 	}
 	s.waitChores()
+	// Realtime streams are told the server shuts down before the bus ends
+	// their subscriptions (http.Server runs CloseRealtime on a goroutine
+	// of its own), so that none takes the end for having fallen behind.
+	s.api.CloseRealtime()
 	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 

@@ -186,7 +186,13 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.
 		select {
 		case ev, ok := <-sub.C():
 			if !ok {
-				s.cutOff(conn, sub)
+				select {
+				case <-s.closing:
+					// The bus ended with the server, which shuts down.
+					conn.Close(websocket.StatusGoingAway, "server shutting down")
+				default:
+					s.cutOff(conn, sub)
+				}
 				return
 			}
 			ev, visible, err := sub.Admit(ctx, ev)
