@@ -620,12 +620,12 @@ func (s *Service) screenWebhooks(ctx context.Context, due []*parley.DueWebhook, 
 		type about struct{ event, threadID string }
 		targets := map[about][]parley.WebhookTarget{}
 		current := map[string][]string{}
-		apps := appStates{find: tx.FindAppByClientID}
+		apps := appStates(tx.FindAppByClientID)
 		granted := map[string]bool{} // whether a grant is in force, by ID
-		writers := messageWriters{tx: tx}
+		writers := messageWriters(tx)
 		for _, d := range due {
 			if d.MessageID == "" {
-				state, err := apps.state(ctx, d.ClientID)
+				state, err := apps.of(ctx, d.ClientID)
 				if err != nil {
 					return err
 				}
@@ -786,9 +786,9 @@ func grantInForce(ctx context.Context, tx parley.Tx, known map[string]bool, id s
 // taken and screened again when it ends.
 func stillSuspended(ctx context.Context, tx parley.Tx, held []*parley.DueWebhook) ([]string, error) {
 	var ids []string
-	apps := appStates{find: tx.FindAppForUpdate}
+	apps := appStates(tx.FindAppForUpdate)
 	for _, d := range held {
-		state, err := apps.state(ctx, d.ClientID)
+		state, err := apps.of(ctx, d.ClientID)
 		if err != nil {
 			return nil, err
 		}
@@ -799,58 +799,59 @@ func stillSuspended(ctx context.Context, tx parley.Tx, held []*parley.DueWebhook
 	return ids, nil
 }
 
-// messageWriters tells who wrote messages (writtenBy), each message read
-// once; a message not found was written by no one.
-type messageWriters struct {
-	tx    parley.Tx
-	known map[string]messageWriter
+// readOnce tells what read makes of each ID, reading each once; an ID not
+// found reads as V's zero value.
+type readOnce[V any] struct {
+	read  func(ctx context.Context, id string) (V, error)
+	known map[string]V
 }
 
-type messageWriter struct{ viaApp, senderID string }
-
-func (w *messageWriters) of(ctx context.Context, messageID string) (messageWriter, error) {
-	if mw, ok := w.known[messageID]; ok {
-		return mw, nil
+func (r *readOnce[V]) of(ctx context.Context, id string) (V, error) {
+	if v, ok := r.known[id]; ok {
+		return v, nil
 	}
-	var mw messageWriter
-	m, err := w.tx.FindMessageByID(ctx, messageID)
-	switch {
-	case err == nil:
-		mw.viaApp, mw.senderID = writtenBy(m)
-	case !isNotFound(err):
-		return mw, err
+	v, err := r.read(ctx, id)
+	if isNotFound(err) {
+		var none V
+		v, err = none, nil
 	}
-	if w.known == nil {
-		w.known = map[string]messageWriter{}
+	if err != nil {
+		return v, err
 	}
-	w.known[messageID] = mw
-	return mw, nil
+	if r.known == nil {
+		r.known = map[string]V{}
+	}
+	r.known[id] = v
+	return v, nil
 }
 
 // appStates tells apps' states (parley.AppActive and the others), as find
 // reads them, each app read once; an app not found has none, "".
-type appStates struct {
-	find  func(ctx context.Context, clientID string) (*parley.App, error)
-	known map[string]string
+func appStates(find func(ctx context.Context, clientID string) (*parley.App, error)) *readOnce[string] {
+	return &readOnce[string]{read: func(ctx context.Context, clientID string) (string, error) {
+		app, err := find(ctx, clientID)
+		if err != nil {
+			return "", err
+		}
+		return app.State, nil
+	}}
 }
 
-func (a *appStates) state(ctx context.Context, clientID string) (string, error) {
-	if state, ok := a.known[clientID]; ok {
-		return state, nil
-	}
-	app, err := a.find(ctx, clientID)
-	if err != nil && !isNotFound(err) {
-		return "", err
-	}
-	if a.known == nil {
-		a.known = map[string]string{}
-	}
-	state := ""
-	if app != nil {
-		state = app.State
-	}
-	a.known[clientID] = state
-	return state, nil
+// messageWriter is who wrote a message (writtenBy).
+type messageWriter struct{ viaApp, senderID string }
+
+// messageWriters tells who wrote messages, as tx reads them, each message
+// read once; a message not found was written by no one.
+func messageWriters(tx parley.Tx) *readOnce[messageWriter] {
+	return &readOnce[messageWriter]{read: func(ctx context.Context, messageID string) (messageWriter, error) {
+		m, err := tx.FindMessageByID(ctx, messageID)
+		if err != nil {
+			return messageWriter{}, err
+		}
+		var w messageWriter
+		w.viaApp, w.senderID = writtenBy(m)
+		return w, nil
+	}}
 }
 
 // readyWebhooks makes jobs of the deliveries ExchangeWebhooks took:
