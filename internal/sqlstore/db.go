@@ -225,15 +225,16 @@ type txn struct {
 	// unique violation: the row may be a concurrent write's, which fn
 	// finds when it runs again.
 	conflicted bool
-	// detached statements ignore the caller's cancellation. For writes an
+	// detached statements, on SQLite, ignore the caller's cancellation
+	// (PostgreSQL's run in bound). For writes an
 	// interrupt would roll back every write of the batch; for reads, which
 	// are short index lookups, a cancellable context only costs database/sql
 	// and the driver a watcher goroutine per query.
 	detached bool
 	// bound, on PostgreSQL, is the context every statement runs in,
 	// whatever its caller gives: the call's own, ended by pgCallTime of
-	// the database's silence, and, for a read, by its
-	// caller's cancellation.
+	// the database's silence and, for a read, by its caller's
+	// cancellation.
 	bound context.Context
 	// settleLog, for SQLite's reads, folds the journal of reads before the
 	// access log is read; journal, for SQLite's writes, is the journal a

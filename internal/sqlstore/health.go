@@ -67,8 +67,11 @@ func (db *DB) noteWrite(err error) error {
 // says nothing of the database; any other outcome marks it reachable and
 // is returned as it is.
 func (db *DB) noteReach(err error) error {
+	if db.pg == nil {
+		return err
+	}
 	unreachable := pgUnreachable(err)
-	if db.pg == nil || !unreachable && callerEnded(err) {
+	if !unreachable && callerEnded(err) {
 		return err
 	}
 	db.unreachable.set(unreachable, err)

@@ -117,10 +117,16 @@ const pgCallTime = 15 * time.Second
 // it within pgCallTime.
 var errPGSilent = errors.New("sqlstore: PostgreSQL did not answer in time")
 
+// bounded returns ctx ended by pgCallTime too, then with errPGSilent as
+// its cause.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, pgCallTime, errPGSilent)
+}
+
 // detachedWrite returns the context a write runs in once begun: ctx's
-// values without its cancellation, ended by pgCallTime.
+// values without its cancellation, bounded.
 func detachedWrite(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(context.WithoutCancel(ctx), pgCallTime, errPGSilent)
+	return bounded(context.WithoutCancel(ctx))
 }
 
 // silenced returns err marked as PostgreSQL's silence (errPGSilent) if
@@ -443,7 +449,7 @@ func (p *postgres) close() error {
 // nothing it gathers is gathered twice. It ends, as unreachable, after
 // pgCallTime of the database's silence.
 func (p *postgres) read(ctx context.Context, fn func(parley.Tx) error) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, pgCallTime, errPGSilent)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
 		t := &txn{pg: p.pool, queries: p.queries, pgReads: p, bound: ctx}
@@ -536,7 +542,7 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgW
 // try runs fn in one transaction; the txn tells what its statements met.
 // A pgAlone write's statement goes to the node's group.
 func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) (*txn, error) {
-	t := &txn{locked: " FOR UPDATE", detached: true, bound: ctx}
+	t := &txn{locked: " FOR UPDATE", bound: ctx}
 	if mode == pgAlone {
 		t.pg = &pgGrouped{group: p.group}
 		if err := runWrite(fn, t); err != nil {
