@@ -25,6 +25,9 @@ const (
 	// grant (the app deleted, its reach of all threads withdrawn, the
 	// member's account disabled or deleted), not the member.
 	ActionGrantRevokedByOperator = "grant.revoked_by_operator"
+	// ActionGrantRevokedByDeveloper: the member who registered the app
+	// deleted it, which ended the grant.
+	ActionGrantRevokedByDeveloper = "grant.revoked_by_developer"
 	// ActionGrantNarrowed: the member took scopes or threads out of a grant.
 	ActionGrantNarrowed = "grant.narrowed"
 

@@ -22,9 +22,9 @@ const (
 	// review (--apps-require-review): no one may connect it until an
 	// operator approves it.
 	AppPending = "pending"
-	// AppDeleted is an app an operator deleted: it works nowhere again,
-	// and is listed nowhere, but its row stays for the members' history
-	// and access logs that name it.
+	// AppDeleted is an app an operator or its owner deleted: it works
+	// nowhere again, and is listed nowhere, but its row stays for the
+	// members' history and access logs that name it.
 	AppDeleted = "deleted"
 )
 

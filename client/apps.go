@@ -60,6 +60,13 @@ func (c *Client) Apps(ctx context.Context) ([]App, error) {
 	return out.Apps, nil
 }
 
+// DeleteApp deletes an app the signed-in member registered, for good: its
+// grants end at once, and it works nowhere again. Members only.
+func (c *Client) DeleteApp(ctx context.Context, clientID string) error {
+	_, err := c.Do(ctx, "DELETE", "/api/v1/apps/"+url.PathEscape(clientID), nil, nil)
+	return err
+}
+
 // GrantNarrowing is what NarrowGrant keeps of a grant. A nil list keeps
 // all of its kind; an empty, non-nil one keeps none.
 type GrantNarrowing struct {

@@ -40,3 +40,11 @@ func (s *Server) handleAppList(w http.ResponseWriter, r *http.Request) {
 		Apps []*parley.App `json:"apps"`
 	}{apps})
 }
+
+func (s *Server) handleAppDelete(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.svc.DeleteMyApp(r.Context(), r.PathValue("client_id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

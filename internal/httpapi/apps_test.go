@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
 )
 
 // registeredApp mirrors the answer to POST /api/v1/apps.
@@ -134,7 +135,7 @@ func TestApps_RegisterAtMostMaxOwnApps(t *testing.T) {
 	operatorsApp := env.MustPartnerOf(t, "Given", "alice")
 	err := register()
 	wantProblem(t, err, http.StatusConflict, "conflict")
-	if detail := err.(*client.Error).Detail; !strings.Contains(detail, "10 apps") || !strings.Contains(detail, "operator to delete") {
+	if detail := err.(*client.Error).Detail; !strings.Contains(detail, "10 apps") || !strings.Contains(detail, "delete one you no longer use") {
 		t.Errorf("the refusal says %q, want how many and how to make room", detail)
 	}
 	if n := len(mine()); n != parley.MaxOwnApps {
@@ -145,15 +146,74 @@ func TestApps_RegisterAtMostMaxOwnApps(t *testing.T) {
 	if n := len(mine()); n != parley.MaxOwnApps+1 {
 		t.Fatalf("alice has %d apps after an operator gave her one more, want %d", n, parley.MaxOwnApps+1)
 	}
-	for _, id := range []string{operatorsApp.App.ClientID, mine()[0].ClientID} {
-		if _, err := env.Server.Service.DeleteApp(service.ConsoleContext(ctx), id); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := env.Server.Service.DeleteApp(service.ConsoleContext(ctx), operatorsApp.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.DeleteApp(ctx, mine()[0].ClientID); err != nil {
+		t.Fatal(err)
 	}
 	if err := register(); err != nil {
-		t.Fatalf("registering after two apps were deleted: %v", err)
+		t.Fatalf("registering after an operator deleted one app and alice another: %v", err)
 	}
 	wantProblem(t, register(), http.StatusConflict, "conflict")
+}
+
+// A member deletes an app they registered: every grant of it ends at once
+// (its token refused at its next use, its stream ended), each member's log
+// says its developer ended it, and it works and shows nowhere again. No
+// one else deletes it: another member, or the app itself, learns nothing
+// of it.
+func TestApps_OwnerDeletesApp(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	films := env.MustPartnerOf(t, "Films", "alice")
+	id := films.App.ClientID
+	tok := env.MustToken(t, films, "bob", []string{"openid", "profile", "offline_access", "messages.read"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	stream, err := app.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+
+	wantProblem(t, carol.DeleteApp(ctx, id), http.StatusNotFound, "not_found")
+	wantProblem(t, app.DeleteApp(ctx, id), http.StatusForbidden, "insufficient_scope")
+	if _, err := app.Me(ctx); err != nil {
+		t.Fatalf("after others tried to delete it, the app's token: %v", err)
+	}
+
+	if err := alice.DeleteApp(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, func() error { _, err := app.Me(ctx); return err }(), http.StatusUnauthorized, "unauthorized")
+	if _, err := films.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Error("the deleted app's refresh token still works")
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := stream.Next(wait); err == nil || wait.Err() != nil {
+		t.Error("the deleted app's stream is still open after 5s")
+	}
+	page, err := bob.AccessLog(ctx, client.AccessLogQuery{App: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) == 0 || page.Entries[0].Action != parley.ActionGrantRevokedByDeveloper || page.Entries[0].AppName != "Films" {
+		t.Errorf("bob's log of the app, newest first: %+v; want the grant ended by its developer", page.Entries)
+	}
+	if v, err := bob.VerifyAccessLog(ctx); err != nil || !v.Intact {
+		t.Errorf("bob's log verifies: %+v, %v", v, err)
+	}
+	if apps, err := alice.Apps(ctx); err != nil || len(apps) != 0 {
+		t.Errorf("alice's apps after she deleted her one: %+v, %v", apps, err)
+	}
+	if connected, err := bob.ConnectedApps(ctx); err != nil || len(connected) != 0 {
+		t.Errorf("bob's connected apps after the app was deleted: %+v, %v", connected, err)
+	}
+	wantProblem(t, alice.DeleteApp(ctx, id), http.StatusNotFound, "not_found")
+	wantProblem(t, alice.DeleteApp(ctx, "pc_nonexistent"), http.StatusNotFound, "not_found")
 }
 
 // Registrations at once count each other's apps: a member one app short

@@ -88,6 +88,7 @@ func (s *Server) routes() []route {
 
 		{method: "POST", pattern: "/api/v1/apps", handler: s.handleAppCreate},
 		{method: "GET", pattern: "/api/v1/apps", handler: s.handleAppList},
+		{method: "DELETE", pattern: "/api/v1/apps/{client_id}", handler: s.handleAppDelete},
 		{method: "GET", pattern: "/api/v1/apps/{client_id}/reports/shares", handler: s.handleShareReport, reports: true},
 		{method: "POST", pattern: "/api/v1/apps/{client_id}/webhooks", handler: s.handleWebhookCreate},
 		{method: "GET", pattern: "/api/v1/apps/{client_id}/webhooks", handler: s.handleWebhookList},

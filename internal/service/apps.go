@@ -41,7 +41,7 @@ type RegisteredApp struct {
 // RegisterApp registers an app owned by the signed-in member: ECONFLICT
 // when they own parley.MaxOwnApps apps already. Asked again with a
 // NewApp.Key it registered an app with, it returns that app, Again, however
-// many they own.
+// many they own, or ECONFLICT when the app has been deleted since.
 func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -66,6 +66,9 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 			app, err = tx.FindAppByRegistrationKey(ctx, c.User.ID, in.Key)
 			return err
 		}) == nil {
+			if deleted(app) {
+				return nil, parley.Errorf(parley.ECONFLICT, "this form registered %s, which has been deleted since: open the form again to register another app", app.Name)
+			}
 			return &RegisteredApp{App: app, Again: true}, nil
 		}
 	}
@@ -162,7 +165,7 @@ func roomForOwnApp(ctx context.Context, tx parley.Tx, ownerID string) error {
 		return err
 	}
 	if n := len(slices.DeleteFunc(apps, deleted)); n >= parley.MaxOwnApps {
-		return parley.Errorf(parley.ECONFLICT, "you have %d apps, and a member may register %d: ask an operator to delete one you no longer use to make room",
+		return parley.Errorf(parley.ECONFLICT, "you have %d apps, and a member may register %d: delete one you no longer use to make room",
 			n, parley.MaxOwnApps)
 	}
 	return nil
@@ -193,11 +196,11 @@ func (s *Service) findApps(ctx context.Context, ownerID string) (apps []*parley.
 	return slices.DeleteFunc(apps, deleted), err
 }
 
-// deleted reports whether an operator deleted the app.
+// deleted reports whether the app was deleted, by an operator or its owner.
 func deleted(a *parley.App) bool { return a.State == parley.AppDeleted }
 
 // findLiveApp returns the app with the client ID, or ENOTFOUND when there
-// is none or an operator deleted it. In a write it holds the app's row
+// is none or it was deleted. In a write it holds the app's row
 // until the write ends (FindAppForUpdate): what an operator or the owner
 // decides about an app at once on another server waits for it, and may
 // not write back a state this write changed.
@@ -247,7 +250,7 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 			return err
 		}
 		reachAll := func(g *parley.Grant) bool { return g.ThreadScope == parley.ThreadScopeAll }
-		if ended, err = s.endAppGrants(ctx, tx, clientID, reachAll, s.revokeGrantIn(ctx, tx)); err != nil {
+		if ended, err = s.endAppGrants(ctx, tx, clientID, reachAll, s.revokeGrantIn(ctx, tx, parley.ActionGrantRevokedByOperator)); err != nil {
 			return err
 		}
 		return record(actor, parley.ActionAppUnapprove, app.ClientID, app.Name)
@@ -266,17 +269,63 @@ func (s *Service) UnapproveAllThreads(ctx context.Context, clientID string) (app
 // members' histories and access logs that name it stay intact. What was
 // held for it while it was suspended is withdrawn: its grant.revoked is
 // all it is told.
-func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.App, err error) {
+func (s *Service) DeleteApp(ctx context.Context, clientID string) (*parley.App, error) {
 	actor, err := operator(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return s.deleteApp(ctx, clientID, appDeletion{
+		find:     findLiveApp,
+		grantEnd: parley.ActionGrantRevokedByOperator,
+		record: func(record recorder, app *parley.App) error {
+			return record(actor, parley.ActionAppDelete, app.ClientID, app.Name)
+		},
+		why: "an operator deleted the app",
+	})
+}
+
+// DeleteMyApp deletes an app the signed-in member owns, as an operator's
+// DeleteApp does, and so makes room for another under parley.MaxOwnApps:
+// its grants end at once, each logged to its member as
+// parley.ActionGrantRevokedByDeveloper, and it works nowhere again. An app
+// of another, or one deleted already, is not found.
+func (s *Service) DeleteMyApp(ctx context.Context, clientID string) (*parley.App, error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	app, err := s.deleteApp(ctx, clientID, appDeletion{
+		find: func(ctx context.Context, tx parley.Tx, clientID string) (*parley.App, error) {
+			return ownApp(ctx, tx, c, clientID)
+		},
+		grantEnd: parley.ActionGrantRevokedByDeveloper,
+		why:      "the app's developer deleted it",
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "app deleted by its owner", "client_id", app.ClientID, "app", app.Name, "owner_id", c.User.ID)
+	}
+	return app, err
+}
+
+// appDeletion is who deletes an app: how the app is found (an operator's
+// any live app, a member's only their own), the action each ended grant
+// is logged to its member with, what is recorded of the decision, if
+// anything, and why the grants' streams end.
+type appDeletion struct {
+	find     func(ctx context.Context, tx parley.Tx, clientID string) (*parley.App, error)
+	grantEnd string
+	record   func(recorder, *parley.App) error
+	why      string
+}
+
+// deleteApp deletes the app as by says (DeleteApp).
+func (s *Service) deleteApp(ctx context.Context, clientID string, by appDeletion) (app *parley.App, err error) {
 	var ended appGrantsEnded
 	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
-		if app, err = findLiveApp(ctx, tx, clientID); err != nil {
+		if app, err = by.find(ctx, tx, clientID); err != nil {
 			return err
 		}
-		if ended, err = s.endAppGrants(ctx, tx, clientID, everyGrant, s.revokeGrantIn(ctx, tx)); err != nil {
+		if ended, err = s.endAppGrants(ctx, tx, clientID, everyGrant, s.revokeGrantIn(ctx, tx, by.grantEnd)); err != nil {
 			return err
 		}
 		if app.State == parley.AppSuspended {
@@ -291,15 +340,18 @@ func (s *Service) DeleteApp(ctx context.Context, clientID string) (app *parley.A
 		if err := tx.UpdateAppReview(ctx, clientID, app.State, app.AllThreadsApproved); err != nil {
 			return err
 		}
-		return record(actor, parley.ActionAppDelete, app.ClientID, app.Name)
+		if by.record == nil {
+			return nil
+		}
+		return by.record(record, app)
 	})
 	if err == nil {
-		s.tellGrantsEnded(ctx, ended, "an operator deleted the app")
+		s.tellGrantsEnded(ctx, ended, by.why)
 	}
 	return app, err
 }
 
-// appGrantsEnded is what an operator's decision about an app did to its
+// appGrantsEnded is what a decision about an app did to its
 // grants in force: the grants it ended, or stopped (a suspension: not
 // revoked, they work again with a reinstated app), by member and ID, and
 // whether a webhook delivery was queued.
@@ -335,11 +387,11 @@ func (s *Service) endAppGrants(ctx context.Context, tx parley.Tx, clientID strin
 	return out, nil
 }
 
-// revokeGrantIn ends a grant in tx as its member's revocation does, logged
-// as an operator's.
-func (s *Service) revokeGrantIn(ctx context.Context, tx parley.Tx) func(*parley.Grant, time.Time) (bool, error) {
+// revokeGrantIn ends a grant in tx as its member's revocation does,
+// logged to the member as action: who ended it.
+func (s *Service) revokeGrantIn(ctx context.Context, tx parley.Tx, action string) func(*parley.Grant, time.Time) (bool, error) {
 	return func(g *parley.Grant, now time.Time) (bool, error) {
-		return s.revokeGrant(ctx, tx, g, now, parley.ActionGrantRevokedByOperator)
+		return s.revokeGrant(ctx, tx, g, now, action)
 	}
 }
 

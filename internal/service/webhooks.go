@@ -151,7 +151,7 @@ type CreatedWebhookEndpoint struct {
 }
 
 // ownApp returns an app the signed-in member owns; an app of another, or
-// one an operator deleted, is not found.
+// one deleted, is not found.
 func ownApp(ctx context.Context, tx parley.Tx, c *parley.Caller, clientID string) (*parley.App, error) {
 	app, err := findLiveApp(ctx, tx, clientID)
 	if err == nil && app.OwnerID != c.User.ID {

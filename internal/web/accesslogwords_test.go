@@ -160,6 +160,25 @@ func TestAccessLogPage_OperatorsEndIsNotTheMembers(t *testing.T) {
 	}
 }
 
+// A grant that ended because the member who registered the app deleted
+// it is told as that, neither as the member's revocation nor an
+// operator's.
+func TestAccessLogPage_DevelopersDeletionIsNotTheMembers(t *testing.T) {
+	env := apptest.Start(t)
+	dev := env.MustMember(t, "dev")
+	env.MustMember(t, "alice")
+	films := env.MustPartnerOf(t, "Films", "dev")
+	env.MustToken(t, films, "alice", []string{"openid", "messages.read"}, apptest.Answer{})
+	if err := dev.DeleteApp(context.Background(), films.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	if lines := logLines(t, b.get("/account/access-log").body); len(lines) == 0 || lines[0] != "Films&#39;s developer deleted it, which ended its access" {
+		t.Errorf("alice's log reads %q, want first that Films's developer deleted it", lines)
+	}
+}
+
 // Userinfo gives an app with openid alone the member's ID, and with
 // profile their username and display name too: the log says which.
 func TestAccessLogPage_UserinfoSaysWhatItGave(t *testing.T) {

@@ -30,6 +30,7 @@ func (p *Pages) routeDeveloper(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+developerPath+"/apps", p.handleAppRegister)
 	mux.HandleFunc("GET "+developerPath+"/apps/{app}", p.handleDevApp)
 	mux.HandleFunc("GET "+developerPath+"/apps/{app}/report.svg", p.handleDevReportChart)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/delete", p.handleAppDelete)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/redirect-uris", p.handleRedirectURIs)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/secret", p.handleSecretRotate)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/secret/end-old", p.handleOldSecretEnd)
@@ -49,10 +50,11 @@ func hookPath(clientID, id string) string {
 // and the form to register one, filled in again after a mistake.
 type developerPage struct {
 	shell
-	Apps  []*parley.App
-	Error string
-	Form  service.NewApp
-	URIs  string
+	Apps   []*parley.App
+	Notice string
+	Error  string
+	Form   service.NewApp
+	URIs   string
 }
 
 func (p *Pages) handleDeveloper(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +62,7 @@ func (p *Pages) handleDeveloper(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.showDeveloper(w, r, ctx, http.StatusOK, developerPage{})
+	p.showDeveloper(w, r, ctx, http.StatusOK, developerPage{Notice: consoleNotices[r.URL.Query().Get("done")]})
 }
 
 // showDeveloper renders the console's first page, with page's form and error.
@@ -158,6 +160,7 @@ var consoleNotices = map[string]string{
 	"hook-gone":   "Deleted the webhook endpoint.",
 	"redelivered": "The delivery is being sent again.",
 	"old-secret":  "The old client secret no longer works.",
+	"app-gone":    "Deleted the app: its grants have ended, and it works nowhere again.",
 	"registered": "This form had registered the app already (it was sent twice, by a double click or a reload). " +
 		"Its client secret, if it has one, was shown only in answer to the first: if you did not copy it, rotate it below.",
 }
@@ -269,6 +272,18 @@ func (p *Pages) handleOldSecretEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, appPath(id)+"?done=old-secret", http.StatusSeeOther)
+}
+
+func (p *Pages) handleAppDelete(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	if _, err := p.svc.DeleteMyApp(ctx, r.PathValue("app")); err != nil {
+		p.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, developerPath+"?done=app-gone", http.StatusSeeOther)
 }
 
 func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
@@ -201,7 +202,7 @@ func TestDeveloperConsole(t *testing.T) {
 			}
 		}
 		own := m.get("/account/developer")
-		for _, path := range []string{appURL + "/secret", appURL + "/secret/end-old", appURL + "/redirect-uris", appURL + "/webhooks"} {
+		for _, path := range []string{appURL + "/secret", appURL + "/secret/end-old", appURL + "/redirect-uris", appURL + "/webhooks", appURL + "/delete"} {
 			if p := m.post(own, path, url.Values{"redirect_uris": {"https://evil.example/cb"}, "url": {receiver.URL}}); p.status != http.StatusNotFound {
 				t.Errorf("mallory POST %s: %d", path, p.status)
 			}
@@ -235,6 +236,37 @@ func TestDeveloperConsole_DeletedAppIsGone(t *testing.T) {
 		if p := b.post(console, "/account/developer/apps/"+id+path, form); p.status != http.StatusNotFound {
 			t.Errorf("POST %s of the deleted app: %d, want 404", path, p.status)
 		}
+	}
+}
+
+// An app's owner deletes it from its page, behind a confirmation: the
+// console says so and lists it no more, its page is gone, and the grants
+// members gave it have ended.
+func TestDeveloperConsole_OwnerDeletesApp(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "dev")
+	env.MustMember(t, "bob")
+	films := env.MustPartnerOf(t, "Films", "dev")
+	id := films.App.ClientID
+	tok := env.MustToken(t, films, "bob", []string{"openid", "profile"}, apptest.Answer{})
+	b := newScriptless(t, env.URL)
+	b.signIn("dev")
+	appURL := "/account/developer/apps/" + id
+	page := b.get(appURL)
+	if !strings.Contains(page.body, `<details class="confirm"><summary>Delete this app</summary>`) ||
+		!strings.Contains(page.body, `action="`+appURL+`/delete"`) {
+		t.Fatalf("the app's page offers no deletion behind a confirmation:\n%s", page.body)
+	}
+	console := b.post(page, appURL+"/delete", url.Values{})
+	if console.status != http.StatusOK || console.url.Path != "/account/developer" ||
+		!strings.Contains(console.body, "Deleted the app") || strings.Contains(console.body, id) {
+		t.Fatalf("after deleting, %d at %s:\n%s", console.status, console.url, console.body)
+	}
+	if p := b.get(appURL); p.status != http.StatusNotFound {
+		t.Errorf("the deleted app's page: %d, want 404", p.status)
+	}
+	if _, err := env.Client.WithToken(tok.AccessToken).Me(context.Background()); client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("bob's token of the deleted app: %v, want 401", err)
 	}
 }
 
@@ -360,7 +392,7 @@ func TestDeveloperConsole_RegisteringPastTheCapIsRefusedOnThePage(t *testing.T) 
 	}
 	refused := register(b.get("/account/developer"))
 	if refused.status != http.StatusConflict || !strings.Contains(refused.body, `role="alert"`) ||
-		!strings.Contains(refused.body, "operator to delete") || !strings.Contains(refused.body, `>https://films.example/cb</textarea>`) {
+		!strings.Contains(refused.body, "delete one you no longer use") || !strings.Contains(refused.body, `>https://films.example/cb</textarea>`) {
 		t.Errorf("one app too many: %d at %s\n%s", refused.status, refused.url, refused.body)
 	}
 	if n := apps(); n != parley.MaxOwnApps {

@@ -461,6 +461,8 @@ func logLine(g *service.AccessGroup) template.HTML {
 		what = "You revoked " + app + "'s access"
 	case parley.ActionGrantRevokedByOperator:
 		what = "An operator ended " + app + "'s access"
+	case parley.ActionGrantRevokedByDeveloper:
+		what = app + "'s developer deleted it, which ended its access"
 	case parley.ActionThreadClosed, parley.ActionThreadReopened:
 		who := "Someone"
 		if g.By != nil {

@@ -28,7 +28,8 @@ import (
 // with the log verified; revokes it from the connected apps page, after
 // which its token is dead and its reads stay in the log beside the
 // revocation; registers an app in the developer console, its name and
-// purpose markup shown as text and its secret shown once; and sees the
+// purpose markup shown as text and its secret shown once, and deletes it
+// after a confirmation; and sees the
 // log reported broken once an entry is changed behind Parley's back.
 // With PARLEY_SCREENSHOTS set, the connected apps, access log (one app's
 // and every app's) and developer console pages, and an app's page with its
@@ -166,6 +167,17 @@ func TestPrivacyPages_Browser(t *testing.T) {
 		t.Errorf("at 375 px the chart is %.0f px wide: its 12-unit text shows at %.1f px", shown, shown*12/320)
 	}
 	apptest.Screenshot(t, b, "developer-app-chart")
+
+	// Deleting it asks first, then lands on the console, which says so.
+	must(t, chromedp.Do(b, chromedp.EmulateViewport(1280, 800), chromedp.Click(chromedp.CSS(`details.confirm summary`))))
+	waitFor(t, b, `document.querySelector("details.confirm").open`)
+	apptest.Screenshot(t, b, "developer-app-delete")
+	checkAccessibility(t, b, "developer console, an app's deletion asked to confirm")
+	submit(t, b, `details.confirm button.danger`, `location.pathname === "/account/developer"`)
+	if notice := text(t, b, `.notice`); !strings.Contains(notice, "Deleted the app") {
+		t.Errorf("after deleting the app, the console says %q", notice)
+	}
+	apptest.Screenshot(t, b, "developer-console-app-deleted")
 
 	aliceID := apptest.MustMe(t, alice).ID
 	if err := sqlstore.TamperAccessEntry(ctx, env.Server.Store, aliceID, 2, func(e *parley.AccessEntry) { e.MessageCount = 0 }); err != nil {
