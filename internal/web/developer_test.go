@@ -324,8 +324,8 @@ func TestDeveloperConsole_RotatingFromOneFormTwiceRotatesOnce(t *testing.T) {
 // The registration form carries a one-use key: posted twice (a double
 // click, or Reload on the page that shows the client secret), it
 // registers one app, and the second answer is that app's page, which says
-// the secret was shown in answer to the first. A form shown afresh
-// registers another.
+// the secret was shown in answer to the first, or, once the app is
+// deleted, 409. A form shown afresh registers another.
 func TestDeveloperConsole_RegisteringFromOneFormTwiceMakesOneApp(t *testing.T) {
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
@@ -357,6 +357,12 @@ func TestDeveloperConsole_RegisteringFromOneFormTwiceMakesOneApp(t *testing.T) {
 	}
 	if register(b.get("/account/developer")); apps() != 2 {
 		t.Errorf("a form shown afresh: the console lists %d apps, want 2", apps())
+	}
+	// Its app deleted since, the form posted again registers nothing and
+	// says why, where it would show a page that is gone.
+	b.post(b.get("/account/developer/apps/"+clientID[1]), "/account/developer/apps/"+clientID[1]+"/delete", url.Values{})
+	if gone := register(console); gone.status != http.StatusConflict || !strings.Contains(gone.body, "which has been deleted since") || apps() != 1 {
+		t.Errorf("the form posted again after its app was deleted: %d at %s, the console lists %d apps\n%s", gone.status, gone.url, apps(), gone.body)
 	}
 }
 
