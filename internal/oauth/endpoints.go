@@ -88,17 +88,23 @@ var (
 //   - where clients authenticate, a request without client credentials is
 //     invalid_client, and every 401 challenges for HTTP Basic (RFC 6749
 //     section 5.2); at userinfo, every 400 is challenged as the
-//     invalid_request of a bearer token (RFC 6750 section 3.1).
+//     invalid_request of a bearer token (RFC 6750 section 3.1);
+//   - every 503, a database out of reach (see unavailable), says when to
+//     try again (Retry-After, RFC 9110 section 10.2.3).
 func guard(next http.Handler, params []string, clientAuth bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
 		if clientAuth {
-			w = &challenger{ResponseWriter: w, status: http.StatusUnauthorized, challenge: `Basic realm="parley"`}
+			w = &defaultHeader{ResponseWriter: w, status: http.StatusUnauthorized, name: "WWW-Authenticate", value: `Basic realm="parley"`}
 		} else {
-			w = &challenger{ResponseWriter: w, status: http.StatusBadRequest, challenge: `Bearer error="invalid_request"`}
+			w = &defaultHeader{ResponseWriter: w, status: http.StatusBadRequest, name: "WWW-Authenticate", value: `Bearer error="invalid_request"`}
 		}
+		// The library writes the token endpoint's errors, and a 503 of
+		// its (unavailable) carries no Retry-After of its own.
+		w = &defaultHeader{ResponseWriter: w, status: http.StatusServiceUnavailable, name: "Retry-After",
+			value: httpapi.RetryAfter(parley.ErrDatabaseUnreachable.RetryAfter)}
 		if r.Method != http.MethodPost && (clientAuth || r.Method != http.MethodGet) {
 			allow := []string{http.MethodPost}
 			if !clientAuth {
@@ -217,17 +223,17 @@ func (e *endpoints) authenticated(next http.Handler, limited bool) http.Handler 
 	})
 }
 
-// challenger adds a challenge to the answers of one status that carry
-// none.
-type challenger struct {
+// defaultHeader adds a header, such as a challenge, to the answers of one
+// status that carry none.
+type defaultHeader struct {
 	http.ResponseWriter
-	status    int
-	challenge string
+	status      int
+	name, value string
 }
 
-func (w *challenger) WriteHeader(code int) {
-	if code == w.status && w.Header().Get("WWW-Authenticate") == "" {
-		w.Header().Set("WWW-Authenticate", w.challenge)
+func (w *defaultHeader) WriteHeader(code int) {
+	if code == w.status && w.Header().Get(w.name) == "" {
+		w.Header().Set(w.name, w.value)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -366,7 +372,7 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *op.Clien
 	case parley.EUNAUTHORIZED:
 		return nil, op.NewStatusError(clientError(err), http.StatusUnauthorized)
 	default:
-		return nil, err
+		return nil, hideInternal(err)
 	}
 	access, err := op.CreateBearerToken(issued.AccessID, service.ClientSubject(app.ClientID), s.Provider().Crypto())
 	if err != nil {
@@ -455,16 +461,23 @@ func clientAndToken(w http.ResponseWriter, r *http.Request) (*parley.App, string
 // requests, so an app meets one error for one case. slow_down (RFC 8628
 // section 3.5) tells a device to poll less often, and is no answer to a
 // client that asked once.
+//
+// A request the server could not serve because its database is out of
+// reach is 503 with Retry-After and temporarily_unavailable too (see
+// unavailable), and is not logged: the server logs the outage once as it
+// begins and once as it ends (internal/health), not at every request.
 func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch parley.ErrorCode(err) {
 	case parley.EFULL:
 		writeOAuthError(w, http.StatusInsufficientStorage, storageFull(err))
 		return
 	case parley.ETHROTTLED:
-		if pe, ok := errors.AsType[*parley.Error](err); ok && pe.RetryAfter > 0 {
-			w.Header().Set("Retry-After", httpapi.RetryAfter(pe.RetryAfter))
-		}
-		writeOAuthError(w, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable", Description: parley.ErrorMessage(err)})
+		retryAfter(w.Header(), err)
+		writeOAuthError(w, http.StatusTooManyRequests, &oidc.Error{ErrorType: temporarilyUnavailable, Description: parley.ErrorMessage(err)})
+		return
+	case parley.EUNAVAILABLE:
+		retryAfter(w.Header(), err)
+		writeOAuthError(w, http.StatusServiceUnavailable, unavailable(err))
 		return
 	}
 	oe, ok := errors.AsType[*oidc.Error](err)
@@ -477,6 +490,14 @@ func (e *endpoints) writeError(w http.ResponseWriter, r *http.Request, err error
 		oe = oidc.ErrServerError()
 	}
 	writeOAuthError(w, statusOf(oe), oe)
+}
+
+// retryAfter sets Retry-After on h to the wait err says (a rate limit's, or
+// an unreachable database's), if it says one.
+func retryAfter(h http.Header, err error) {
+	if pe, ok := errors.AsType[*parley.Error](err); ok && pe.RetryAfter > 0 {
+		h.Set("Retry-After", httpapi.RetryAfter(pe.RetryAfter))
+	}
 }
 
 // handleIntrospect answers token introspection (RFC 7662) for the client's
@@ -545,7 +566,11 @@ func (e *endpoints) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // one without openid (an app's own token, of the client-credentials grant,
 // included). A call spends the app's allowance of requests, as one to the
 // API with the token does, and over it is 429 with Retry-After: each is
-// a read logged for the member.
+// a read logged for the member. A call the server cannot answer because
+// its database is out of reach is 503 with Retry-After and
+// temporarily_unavailable (see unavailable), challenged with nothing: RFC
+// 6750 section 3's challenges say what is wrong with the token, and
+// nothing is known to be.
 func (e *endpoints) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := httpapi.BearerToken(r.Header.Get("Authorization"))
 	switch {

@@ -170,7 +170,9 @@ func (p *Provider) CallbackURL(ctx context.Context, requestID string) string {
 // request the provider cannot answer to the app, because its client or
 // redirect URI is in doubt (RFC 6749 section 4.1.2.1), with status 400, or
 // because the server failed to look them up, with status 503 (the failure
-// logged). Until it is set, the message goes out as plain text.
+// logged, but for a database out of reach, which the server logs once as
+// it begins and once as it ends, and which the answer gives Retry-After
+// for). Until it is set, the message goes out as plain text.
 func (p *Provider) ShowErrorsWith(page func(w http.ResponseWriter, status int, message string)) {
 	p.errorPage = page
 }
@@ -209,15 +211,33 @@ func plainUnsentPage(w http.ResponseWriter, _ *http.Request, u Unsent) {
 }
 
 // refuseClient shows the member why the request's client is refused: it
-// is unknown or suspended, or, a failure of the server's own, which is
-// logged, could not be looked up.
+// is unknown or suspended, or, a failure of the server's own, could not be
+// looked up (serverFailure).
 func (p *Provider) refuseClient(w http.ResponseWriter, r *http.Request, err error) {
-	if serverError(err) {
+	if !p.serverFailure(w, r, err) {
+		p.errorPage(w, http.StatusBadRequest, clientRefusal(err))
+	}
+}
+
+// serverFailure shows the member a page, with status 503, when err is a
+// failure of the server's own, and reports whether it was one. Without
+// the request's client and redirect URI, looked up, nothing can go back to
+// the app (RFC 6749 section 4.1.2.1). A database out of reach is no fault
+// to log at every request: the server logs it once as it begins and once
+// as it ends (internal/health), and the page says to try again in a few
+// seconds, as its Retry-After does. Any other failure is logged.
+func (p *Provider) serverFailure(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case parley.ErrorCode(err) == parley.EUNAVAILABLE:
+		retryAfter(w.Header(), err)
+		p.errorPage(w, http.StatusServiceUnavailable, "it cannot reach its database just now; try again in a few seconds")
+	case serverError(err):
 		p.log.ErrorContext(r.Context(), "oauth authorize", "path", r.URL.Path, "err", err)
 		p.errorPage(w, http.StatusServiceUnavailable, "the server failed to answer; try again in a moment")
-		return
+	default:
+		return false
 	}
-	p.errorPage(w, http.StatusBadRequest, clientRefusal(err))
+	return true
 }
 
 // serverError reports whether err is a failure of the server's own, as
@@ -385,7 +405,8 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 // (service.AppVouchedFor), which it shows the member on the page of
 // ShowUnsentWith instead (Unsent). Whether the app is vouched for is
 // looked up only then; a failure to look it up is logged and shows the
-// page.
+// page, but for a database out of reach, which shows the page of
+// serverFailure.
 func (p *Provider) vouchedErrors(w http.ResponseWriter, r *http.Request, app *parley.App) http.ResponseWriter {
 	return &unvouchedWriter{ResponseWriter: w, request: r, provider: p, app: app}
 }
@@ -403,12 +424,16 @@ type unvouchedWriter struct {
 
 func (w *unvouchedWriter) WriteHeader(code int) {
 	if !w.wrote && code >= 300 && code < 400 {
-		if u, ok := unsentOf(w.Header().Get("Location")); ok && !w.provider.vouched(w.request, w.app) {
-			u.AppName = w.app.Name
-			w.Header().Del("Location")
-			w.wrote, w.shown = true, true
-			w.provider.unsentPage(w.ResponseWriter, w.request, u)
-			return
+		if u, ok := unsentOf(w.Header().Get("Location")); ok {
+			if vouched, err := w.provider.vouched(w.request, w.app); !vouched {
+				w.Header().Del("Location")
+				w.wrote, w.shown = true, true
+				if err == nil || !w.provider.serverFailure(w.ResponseWriter, w.request, err) {
+					u.AppName = w.app.Name
+					w.provider.unsentPage(w.ResponseWriter, w.request, u)
+				}
+				return
+			}
 		}
 	}
 	w.wrote = true
@@ -423,14 +448,19 @@ func (w *unvouchedWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// vouched reports whether an operator vouched for app; when it cannot be
-// looked up, the failure is logged and it is not.
-func (p *Provider) vouched(r *http.Request, app *parley.App) bool {
+// vouched reports whether an operator vouched for app. When it cannot be
+// looked up, it is not: a database out of reach is returned, for the
+// member to be told (serverFailure), and another failure is logged.
+func (p *Provider) vouched(r *http.Request, app *parley.App) (bool, error) {
 	ok, err := p.storage.svc.AppVouchedFor(r.Context(), app.ClientID)
-	if err != nil {
-		p.log.ErrorContext(r.Context(), "oauth: app vouched for", "client_id", app.ClientID, "err", err)
+	switch {
+	case err == nil:
+		return ok, nil
+	case parley.ErrorCode(err) == parley.EUNAVAILABLE:
+		return false, err
 	}
-	return ok
+	p.log.ErrorContext(r.Context(), "oauth: app vouched for", "client_id", app.ClientID, "err", err)
+	return false, nil
 }
 
 // unsentOf returns the error response at location as Unsent, but for the
@@ -600,7 +630,9 @@ func (p *Provider) bindRequest(w http.ResponseWriter, r *http.Request, id string
 // must be the browser's own (Bound), and its app still one that may sign
 // members in. An app suspended or deleted since the member's consent hears
 // nothing, as at the authorization endpoint: the member is shown why
-// (RFC 6749 section 4.1.2.1: no redirect for an invalid client).
+// (RFC 6749 section 4.1.2.1: no redirect for an invalid client). So is a
+// request the server fails to look up, its database out of reach among
+// such failures (serverFailure): its redirect URI is not known.
 func (p *Provider) requireBoundRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("id")
@@ -608,7 +640,11 @@ func (p *Provider) requireBoundRequest(next http.Handler) http.Handler {
 			http.Error(w, "This sign-in was started in another browser. Start again from the app.", http.StatusForbidden)
 			return
 		}
-		if req, err := p.storage.AuthRequestByID(r.Context(), id); err == nil {
+		req, err := p.storage.AuthRequestByID(r.Context(), id)
+		if err != nil && p.serverFailure(w, r, err) {
+			return
+		}
+		if err == nil {
 			if _, err := p.storage.GetClientByClientID(r.Context(), req.GetClientID()); err != nil {
 				p.refuseClient(w, r, err)
 				return

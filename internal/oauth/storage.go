@@ -75,7 +75,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		if parley.ErrorCode(err) == parley.ETHROTTLED {
 			// An error at the redirect URI can carry no Retry-After: the
 			// description says when (RFC 6749 section 4.1.2.1).
-			return nil, &oidc.Error{ErrorType: "temporarily_unavailable", Description: parley.ErrorMessage(err)}
+			return nil, &oidc.Error{ErrorType: temporarilyUnavailable, Description: parley.ErrorMessage(err)}
 		}
 		return nil, hideInternal(err)
 	}
@@ -317,7 +317,8 @@ func clientError(err error) error {
 // into invalid_grant, saying why (RFC 6749 section 5.2); other errors pass
 // unchanged. A full disk refuses nothing: the code or token stays good,
 // and the client is told to try again later, with 507 as the API tells it;
-// nor does a database out of reach, a failure of the server's own.
+// nor does a database out of reach, which is temporarily_unavailable with
+// 503 (see hideInternal), nor another failure of the server's own.
 func grantError(err error) error {
 	switch parley.ErrorCode(err) {
 	case "", parley.EINTERNAL, parley.EUNAVAILABLE:
@@ -328,13 +329,16 @@ func grantError(err error) error {
 	return oidc.ErrInvalidGrant().WithDescription("%s", parley.ErrorMessage(err))
 }
 
-// hideInternal tells an app of a failure of the server's own (its
-// database out of reach among them) as server_error, saying nothing of the server's insides: the library would
+// hideInternal tells an app of a failure of the server's own as
+// server_error, saying nothing of the server's insides: the library would
 // put the error's text, the store's words among it, in error_description.
 // The error is the response's parent, which whoever answers logs
-// (endpoints.writeError, Provider.refuseClient, the library's handlers).
-// Parley's errors that an app can act on, and the library's own, pass
-// unchanged; so does nil.
+// (endpoints.writeError, Provider.serverFailure, the library's handlers).
+// A database out of reach is no failure to log at each request, but a
+// wait, which the server logs once as it begins and once as it ends
+// (internal/health): it is temporarily_unavailable with 503 (see
+// unavailable). Parley's errors that an app can act on, and the library's
+// own, pass unchanged; so does nil.
 func hideInternal(err error) error {
 	if err == nil {
 		return nil
@@ -344,8 +348,38 @@ func hideInternal(err error) error {
 		return err
 	}
 	switch parley.ErrorCode(err) {
-	case "", parley.EINTERNAL, parley.EUNAVAILABLE:
+	case parley.EUNAVAILABLE:
+		return op.NewStatusError(unavailable(err), http.StatusServiceUnavailable)
+	case parley.EINTERNAL:
 		return oidc.ErrServerError().WithParent(err).WithDescription("the server failed to answer; try again later")
 	}
 	return err
+}
+
+// temporarilyUnavailable is RFC 6749's error for a server "currently unable
+// to handle the request due to a temporary overloading or maintenance",
+// which the library has no constructor for.
+const temporarilyUnavailable = "temporarily_unavailable"
+
+// unavailable is the error of a request the server cannot serve while its
+// database is out of reach (parley.ErrDatabaseUnreachable, err its parent):
+// temporarily_unavailable, answered with status 503 and Retry-After where
+// the server answers the app itself (endpoints.writeError, guard).
+//
+// RFC 6749 defines temporarily_unavailable for the authorization endpoint
+// alone (section 4.1.2.1), as the one way to say 503 through a redirect;
+// its token endpoint errors (section 5.2), and those of introspection,
+// revocation and userinfo, have no code for it, and RFC 6749 has no
+// server_error there either. So the status and Retry-After say it, as they
+// do for every HTTP client and proxy on the way, and the body, which must
+// carry an error, carries the code RFC 6749 gives the same case, which
+// Parley answers at these endpoints with 429 already when a rate limit
+// refuses (endpoints.writeError): an app meets one error for "wait and try
+// again". server_error would tell it that the server failed, and
+// invalid_grant or invalid_client that its code, token or secret is bad.
+// Through the redirect of a request whose client and redirect URI were
+// checked, the library sends it as it is, with the request's state.
+func unavailable(err error) *oidc.Error {
+	e := &oidc.Error{ErrorType: temporarilyUnavailable}
+	return e.WithParent(err).WithDescription("%s", parley.ErrorMessage(err))
 }
