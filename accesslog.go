@@ -244,6 +244,12 @@ func NewChainCheck(head AccessHead) *ChainCheck {
 	return &ChainCheck{head: head, seq: 1, link: GenesisHash}
 }
 
+// NewChainCheckFrom checks a log oldest first from the entry at, taken as
+// checked already, up to head.
+func NewChainCheckFrom(head, at AccessHead) *ChainCheck {
+	return &ChainCheck{head: head, seq: at.Seq + 1, link: at.Hash}
+}
+
 // NewChainCheckNewestFirst checks a log newest first, from head down to
 // the genesis hash.
 func NewChainCheckNewestFirst(head AccessHead) *ChainCheck {

@@ -248,13 +248,15 @@ type Verification struct {
 	Break *parley.ChainBreak `json:"break,omitempty"`
 }
 
-// VerifyAccessLog recomputes the signed-in member's chain.
+// VerifyAccessLog checks the signed-in member's chain: the whole of it,
+// or, within verifyWholeEvery of this node's last reading of the whole,
+// the entries appended since the point it found intact then.
 func (s *Service) VerifyAccessLog(ctx context.Context) (*Verification, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
-	return s.verifyAccessLog(ctx, c.User.ID)
+	return s.verifyOwnAccessLog(ctx, c.User.ID)
 }
 
 // AccessLogDownload begins a download of the signed-in member's whole
@@ -304,18 +306,32 @@ const verifyChunk = 1000
 // chain's first seq are looked for too: no append puts one there, and the
 // member's listing, which reads the log to its end, would show it.
 func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verification, error) {
+	v, _, err := s.verifyAccessLogFrom(ctx, userID, verifiedLog{})
+	return v, err
+}
+
+// verifyAccessLogFrom checks a member's chain as verifyAccessLog does,
+// but from prefix, a point a check found it intact, taken as checked: it
+// reads the entries after it. It returns the head the chain was checked
+// up to. A head behind prefix is checked from the start.
+func (s *Service) verifyAccessLogFrom(ctx context.Context, userID string, prefix verifiedLog) (*Verification, parley.AccessHead, error) {
 	v := &Verification{}
-	err := s.store.Read(ctx, func(tx parley.Tx) error {
-		head, err := findAccessHead(ctx, tx, userID)
-		if err != nil {
+	var head parley.AccessHead
+	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
+		*v = Verification{}
+		if head, err = findAccessHead(ctx, tx, userID); err != nil {
 			return err
 		}
 		before, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, From: 1, Limit: verifyChunk})
 		if err != nil {
 			return err
 		}
-		check := parley.NewChainCheck(head)
-		for from := int64(0); from < head.Seq; from += verifyChunk {
+		check, start := parley.NewChainCheck(head), int64(0)
+		if prefix.head.Seq > 0 && prefix.head.Seq <= head.Seq {
+			check, start = parley.NewChainCheckFrom(head, prefix.head), prefix.head.Seq
+			v.Entries = prefix.entries
+		}
+		for from := start; from < head.Seq; from += verifyChunk {
 			chunk, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: userID, Ascending: true,
 				From: from, Through: min(from+verifyChunk, head.Seq), Limit: verifyChunk})
 			if err != nil {
@@ -340,10 +356,10 @@ func (s *Service) verifyAccessLog(ctx context.Context, userID string) (*Verifica
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, parley.AccessHead{}, err
 	}
 	v.Intact = v.Break == nil
-	return v, nil
+	return v, head, nil
 }
 
 // pastTheHead reads the member's entries past seq headSeq a chunk at a

@@ -57,7 +57,7 @@ func TestVerifyAccessLog_ChunkBoundaries(t *testing.T) {
 		s := New(db, nil, slog.New(slog.DiscardHandler), Options{})
 		verify := func() *Verification {
 			t.Helper()
-			v, err := s.VerifyAccessLog(ctx)
+			v, err := s.verifyAccessLog(ctx, u.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,6 +195,64 @@ func TestVerifyAccessLog_WhileTheLogGrows(t *testing.T) {
 	})
 }
 
+// A member's check within verifyWholeEvery of the last that read their
+// whole chain reads only the entries appended since the point it found
+// intact: a change behind Parley's back before that point shows at the
+// next whole reading, and one after it at once; the count is always the
+// whole log's.
+func TestVerifyAccessLog_WithinAMinuteReadsOnlyWhatIsNew(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		const n = verifyChunk + 500
+		ctx, u := mustLoggedMember(t, db, "alice", n)
+		clock := &laterClock{}
+		s := New(db, nil, slog.New(slog.DiscardHandler), Options{Clock: clock})
+		verify := func(when string, entries int64, brokenAt int64) {
+			t.Helper()
+			v, err := s.VerifyAccessLog(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			intact := brokenAt == 0
+			if v.Intact != intact || v.Entries != entries || !intact && (v.Break == nil || v.Break.Seq != brokenAt) {
+				t.Errorf("%s: %+v %+v, want %d entries, intact %v (a break at %d)", when, v, v.Break, entries, intact, brokenAt)
+			}
+		}
+		appendEntries := func(k int) {
+			t.Helper()
+			entry := parley.AccessEntry{At: parley.Now(), ClientID: "pc_films", AppName: "Films", GrantID: "g1", Action: "profile"}
+			records := make([]parley.AccessRecord, k)
+			for i := range records {
+				records[i] = parley.AccessRecord{Entry: entry, UserIDs: []string{u.ID}}
+			}
+			if err := db.Write(ctx, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tamper := func(seq int64, action string) {
+			t.Helper()
+			if err := sqlstore.TamperAccessEntry(ctx, db, u.ID, seq, func(e *parley.AccessEntry) { e.Action = action }); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		verify("the whole log", n, 0)
+		tamper(10, "threads.read")
+		verify("within the minute, with an entry changed before the point it starts from", n, 0)
+		appendEntries(5)
+		verify("within the minute, five entries later", n+5, 0)
+		appendEntries(3)
+		tamper(n+7, "threads.read")
+		verify("within the minute, an entry changed after the point it starts from", n+8, n+7)
+		tamper(n+7, "profile")
+		verify("the next check, which reads the whole log again", n+8, 10)
+		tamper(10, string(parley.ScopeMessagesRead))
+		verify("within the minute, once the change is undone", n+8, 0)
+		tamper(10, "threads.read")
+		clock.Advance(verifyWholeEvery)
+		verify("a minute later", n+8, 10)
+	})
+}
+
 // BenchmarkAccessLog pages through (200 entries a page, newest first, as
 // the API gives it) and verifies members' access logs of 10,000, 50,000
 // and 100,000 entries on each engine. Beside the time it reports entries
@@ -265,8 +323,9 @@ func benchmarkAccessLog(b *testing.B, db *sqlstore.DB, loaded func() error) {
 			})
 		})
 		b.Run(fmt.Sprintf("entries=%d/verify", n), func(b *testing.B) {
+			c := parley.CallerFromContext(ctx)
 			measureLog(b, n, func() error {
-				v, err := s.VerifyAccessLog(ctx)
+				v, err := s.verifyAccessLog(ctx, c.User.ID)
 				if err == nil && (!v.Intact || v.Entries != int64(n)) {
 					err = fmt.Errorf("verified %+v, want %d entries intact", v, n)
 				}

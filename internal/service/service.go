@@ -97,6 +97,9 @@ type Service struct {
 	// typing is when the process last told of each member's writing in
 	// each thread (typing.go).
 	typing typingTold
+	// verified is how far the process last found members' access logs
+	// intact (verifiedlogs.go).
+	verified verifiedLogs
 }
 
 // New returns a service.
