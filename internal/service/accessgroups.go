@@ -156,11 +156,20 @@ type AccessGroupPage struct {
 // groupBatch is how many entries AccessLogGroups reads at a time.
 const groupBatch = 500
 
+// groupPageEntries is about the most entries AccessLogGroups reads for a
+// page. A run may be as long as the log (an app that polls a conversation
+// for weeks, or reads it as often as its limits let it, makes one), and a
+// page that read on to its end would take time in the log's length:
+// about a second at 200,000 entries, at every load of the access log page.
+const groupPageEntries = 10 * groupBatch
+
 // AccessLogGroups returns a page of the signed-in member's access log,
 // newest first, as up to q.Limit lines (AccessGroup), each with its
-// thread named. A page never cuts a run in two: it reads on until the
-// line after its last has begun, and the next page starts there, so the
-// lines of every page are those of the whole log read at once.
+// thread named. A page cuts no run of fewer than groupPageEntries entries
+// in two: it reads on until the line after its last has begun, and the
+// next page starts there, so the lines of every page are those of the
+// whole log read at once. A longer run, past groupPageEntries read, ends
+// the page, and the next page goes on with the rest of it.
 func (s *Service) AccessLogGroups(ctx context.Context, q AccessLogQuery) (*AccessGroupPage, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -173,18 +182,22 @@ func (s *Service) AccessLogGroups(ctx context.Context, q AccessLogQuery) (*Acces
 	page := &AccessGroupPage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
 		var groups []*AccessGroup
-		for {
+		for read := 0; ; {
 			batch, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: c.User.ID, ClientID: q.ClientID, From: below, Limit: groupBatch})
 			if err != nil {
 				return err
 			}
-			groups = appendGrouped(groups, batch)
+			groups, read = appendGrouped(groups, batch), read+len(batch)
 			if len(groups) > q.Limit {
 				groups = groups[:q.Limit]
 				page.NextCursor = encodeLogCursor(groups[q.Limit-1].OldestSeq)
 				break
 			}
 			if len(batch) < groupBatch {
+				break
+			}
+			if read >= groupPageEntries {
+				page.NextCursor = encodeLogCursor(groups[len(groups)-1].OldestSeq)
 				break
 			}
 			below = batch[len(batch)-1].Seq

@@ -382,3 +382,35 @@ func watchLiveHeap() (peak *int64, stop func()) {
 	})
 	return peak, func() { close(done); wg.Wait() }
 }
+
+// A run of like reads longer than a page reads (groupPageEntries), such as
+// an app polling for weeks makes, is not read to its end for one page: the
+// page ends past that many entries, and the next goes on with the rest of
+// the run, every entry counted once across the pages.
+func TestAccessLogGroups_ALongRunIsReadAPageAtATime(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		const n = 2*groupPageEntries + 300
+		ctx, _ := mustLoggedMember(t, db, "alice", n)
+		s := New(db, nil, slog.New(slog.DiscardHandler), Options{})
+		q, counted, pages := AccessLogQuery{}, 0, 0
+		for {
+			page, err := s.AccessLogGroups(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, g := range page.Groups {
+				if g.Count > groupPageEntries+groupBatch {
+					t.Errorf("page %d has a line of %d entries, more than a page reads", pages, g.Count)
+				}
+				counted += g.Count
+			}
+			if q.Cursor = page.NextCursor; q.Cursor == "" {
+				break
+			}
+		}
+		if counted != n || pages != 3 {
+			t.Errorf("paged %d entries in %d pages, want %d in 3", counted, pages, n)
+		}
+	})
+}
