@@ -164,6 +164,10 @@ type SessionStore interface {
 	// the token hashes of those it ended. Those that expired stay listed,
 	// for operators, until DeleteSessionsExpiredBefore.
 	DeleteUserSessions(ctx context.Context, userID string, keep []byte, liveAt time.Time) ([][]byte, error)
+	// DeleteSessionsBeyond ends the member's sessions live at liveAt but
+	// the newest keep of them, and returns the token hashes of those it
+	// ended.
+	DeleteSessionsBeyond(ctx context.Context, userID string, keep int, liveAt time.Time) ([][]byte, error)
 	// FindLastingSessions returns which of the sessions with the token
 	// hashes last past t: those that exist and expire after it, in no
 	// particular order. It takes any number of hashes at once, and those

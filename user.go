@@ -225,6 +225,14 @@ func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 // for operators to see among a member's sessions; then it is deleted.
 const ExpiredSessionKept = 30 * 24 * time.Hour
 
+// MaxSessions is how many sessions a member keeps live at once: signing
+// in once more ends the oldest. People sign in on a few devices and
+// browsers, and a session lasts a month; without a bound, a script
+// signing in again and again (within the sign-in throttle, from many
+// addresses) would leave the member any number of sessions, each read
+// by their data export and by an operator's change to their account.
+const MaxSessions = 100
+
 // DefaultSessionTTL is how long a sign-in lasts unless the operator sets
 // another length.
 const DefaultSessionTTL = 30 * 24 * time.Hour

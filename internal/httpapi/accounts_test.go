@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 	"github.com/parleyhq/parley/internal/config"
@@ -200,6 +201,51 @@ func TestSessions_SignOutOthers(t *testing.T) {
 	}
 	if n, err := alice.SignOutOthers(ctx); err != nil || n != 0 {
 		t.Errorf("again: %d, %v; want none ended", n, err)
+	}
+}
+
+// A member keeps parley.MaxSessions sessions live at most: a sign-in past
+// them ends the oldest, whose next request is 401, and leaves the others
+// working.
+func TestSessions_ASignInPastTheMostEndsTheOldest(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	oldest := env.MustMember(t, "alice")
+	// The others as if signed in since, on other devices (the sign-in
+	// throttle lets one address sign in 30 times, then 10 a minute).
+	aliceID := apptest.MustMe(t, oldest).ID
+	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		now := env.Server.Service.Now()
+		for i := range parley.MaxSessions - 1 {
+			s := &parley.Session{TokenHash: parley.HashToken(parley.NewID()), UserID: aliceID,
+				CreatedAt: now.Add(time.Duration(i+1) * time.Millisecond), ExpiresAt: now.Add(time.Hour)}
+			if err := tx.CreateSession(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oldest.Me(ctx); err != nil {
+		t.Fatalf("alice's first session among %d: %v", parley.MaxSessions, err)
+	}
+	env.Clock.Advance(time.Second)
+	signedIn, err := env.Client.SignIn(ctx, "alice", apptest.Password("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := env.Client.WithToken(signedIn.Token)
+	_, err = oldest.Me(ctx)
+	wantProblem(t, err, http.StatusUnauthorized, "unauthorized")
+	e, err := newest.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Sessions) != parley.MaxSessions {
+		t.Errorf("alice has %d sessions after %d sign-ins, want %d", len(e.Sessions), parley.MaxSessions+1, parley.MaxSessions)
 	}
 }
 

@@ -189,18 +189,32 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 	sess := &parley.Session{TokenHash: tokenHash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	// Each sign-in also deletes the sessions, anyone's, that expired
 	// longer ago than they are kept: there are none most of the time, and
-	// an index finds that at once.
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	// an index finds that at once. It ends the member's oldest past
+	// parley.MaxSessions, holding their account so that sign-ins at once,
+	// on one server or several, count each other's.
+	var ended [][]byte
+	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
 		if err := keys.allows(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.DeleteSessionsExpiredBefore(ctx, now.Add(-parley.ExpiredSessionKept)); err != nil {
 			return err
 		}
-		return tx.CreateSession(ctx, sess)
+		if _, err := tx.FindUserForUpdate(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		ended, err = tx.DeleteSessionsBeyond(ctx, u.ID, parley.MaxSessions, now)
+		return err
 	})
 	if err != nil {
 		return nil, u, err
+	}
+	if len(ended) > 0 {
+		s.log.InfoContext(ctx, "oldest sessions ended by a sign-in", "user", u.Username, "user_id", u.ID, "client", clientAddr(ctx), "sessions_ended", len(ended))
+		s.publishSessionsEnded(ctx, u.ID, ended)
 	}
 	return &SignedIn{Token: token, User: u, ExpiresAt: sess.ExpiresAt, DeviceProof: proof}, u, nil
 }

@@ -206,6 +206,17 @@ func (t *txn) FindUserSessions(ctx context.Context, userID string) ([]*parley.Se
 	return sessions, mapError("find user sessions", rows.Err())
 }
 
+func (t *txn) DeleteSessionsBeyond(ctx context.Context, userID string, keep int, liveAt time.Time) ([][]byte, error) {
+	rows, err := t.query(ctx, `DELETE FROM sessions WHERE user_id = $1 AND expires_at > $2 AND token_hash NOT IN (
+		SELECT token_hash FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, token_hash LIMIT $3)
+		RETURNING token_hash`, userID, micros(liveAt), keep)
+	if err != nil {
+		return nil, mapError("delete sessions beyond", err)
+	}
+	ended, err := scanBytes(rows)
+	return ended, mapError("delete sessions beyond", err)
+}
+
 func (t *txn) DeleteUserSessions(ctx context.Context, userID string, keep []byte, liveAt time.Time) ([][]byte, error) {
 	query, args := `DELETE FROM sessions WHERE user_id = $1 AND expires_at > $2 RETURNING token_hash`, []any{userID, micros(liveAt)}
 	if keep != nil {

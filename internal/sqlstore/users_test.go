@@ -195,15 +195,29 @@ func TestUsers_Sessions(t *testing.T) {
 				t.Fatalf("%s has %d sessions (%v), want %d", u.Username, len(sessions), err, want)
 			}
 		}
+		// All live ones but the newest two, as a sign-in past the most
+		// ends the oldest: the expired one, and bob's, are not counted
+		// and stay.
+		var ended [][]byte
+		mustWrite(t, db, func(tx parley.Tx) (err error) {
+			ended, err = tx.DeleteSessionsBeyond(ctx, ann.ID, 2, start)
+			return err
+		})
+		if !ends(ended, sessions[2]) {
+			t.Fatalf("DeleteSessionsBeyond keeping two ended %d sessions, want ann's oldest live one", len(ended))
+		}
+		live := sessions[:2]
+		hasSessions(ann, 3)
+		hasSessions(bob, 1)
+		sessions = live
 		// All live ones but one, as a member's new password ends their
 		// other sessions; the expired one stays listed.
-		var ended [][]byte
 		mustWrite(t, db, func(tx parley.Tx) (err error) {
 			ended, err = tx.DeleteUserSessions(ctx, ann.ID, sessions[1].TokenHash, start)
 			return err
 		})
-		if !ends(ended, sessions[0], sessions[2]) {
-			t.Fatalf("DeleteUserSessions keeping one ended %d sessions, want ann's 2 other live ones", len(ended))
+		if !ends(ended, sessions[0]) {
+			t.Fatalf("DeleteUserSessions keeping one ended %d sessions, want ann's other live one", len(ended))
 		}
 		mustWrite(t, db, func(tx parley.Tx) (err error) {
 			ended, err = tx.DeleteUserSessions(ctx, ann.ID, nil, start)
