@@ -53,12 +53,12 @@ const (
 	// WebhookSecretRotation is for a webhook's signing secret.
 	AppSecretRotation = 24 * time.Hour
 	// MaxOwnApps is how many apps, not deleted, a member may own and still
-	// register another themselves. Each app a member connects to their own
-	// account may have MaxWebhookEndpoints endpoints, every one a delivery
-	// for each message its grant reaches, so the cap bounds the deliveries
-	// one member can make a message cost. Apps an operator registers for a
-	// member count, but the cap does not stop the operator: that is their
-	// decision.
+	// register another themselves, so that one account cannot fill the
+	// server with apps. It does not bound the webhook deliveries a
+	// member's grants make a message cost, as a member may connect apps
+	// other accounts registered: MaxConnectedApps does. Apps an operator
+	// registers for a member count, but the cap does not stop the
+	// operator: that is their decision.
 	MaxOwnApps = 10
 )
 

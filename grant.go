@@ -138,6 +138,21 @@ const (
 	ThreadScopeAll = "all"
 )
 
+// MaxConnectedApps is how many apps a member may have connected to their
+// account at once: their grants in force, neither revoked nor expired,
+// whoever registered the apps. Every grant that reaches a thread costs
+// each message there one webhook delivery for each of its app's endpoints
+// (MaxWebhookEndpoints), enqueued in the message's own write, and one line
+// in the thread's list of apps, which every participant's page loads; the
+// apps a member registers are capped too (MaxOwnApps), but not the apps
+// other accounts register, which they may connect as well. So this cap is
+// what bounds one member's share of a message's cost: 25 grants of 10
+// endpoints, 250 deliveries. 25 is several times the apps a person uses
+// day to day, and a member at the cap makes room by disconnecting one.
+// Only a new grant counts against it: widening a grant in force, or
+// consenting again to an app connected, is never refused.
+const MaxConnectedApps = 25
+
 // GrantExpiry is a length a member may choose for a grant.
 type GrantExpiry struct {
 	// Choice names it in a consent form: "30d".

@@ -109,6 +109,10 @@ type Consent struct {
 	// MoreThreads says the member has older threads than Threads lists,
 	// which the screen does not offer.
 	MoreThreads bool
+	// Connected counts the apps the member has connected (their grants in
+	// force), when this consent would connect one more (Current is nil);
+	// otherwise 0.
+	Connected int
 
 	// expired is the member's grant for the app that ran out, which a new
 	// grant replaces.
@@ -128,6 +132,13 @@ type ThreadChoice struct {
 // unless the app asks for the consent page (prompt=consent).
 func (c *Consent) Needed() bool {
 	return c.Current == nil || len(c.Asked) > 0 || c.Request.Prompts(parley.PromptConsent)
+}
+
+// Full reports whether the consent would connect one app more than the
+// member may have connected (parley.MaxConnectedApps): it cannot be
+// approved until they disconnect one.
+func (c *Consent) Full() bool {
+	return c.Current == nil && c.Connected >= parley.MaxConnectedApps
 }
 
 // Decision is what a member chose on the consent screen. When an existing
@@ -277,10 +288,39 @@ func (s *Service) ConsentFor(ctx context.Context, requestID string) (*Consent, e
 			ref := owner.Ref()
 			con.Owner = &ref
 		}
+		if con.Current == nil {
+			if con.Connected, err = connectedApps(ctx, tx, c.User.ID, s.Now()); err != nil {
+				return err
+			}
+		}
 		con.Threads, con.MoreThreads, err = threadChoices(ctx, tx, c.User.ID)
 		return err
 	})
 	return con, err
+}
+
+// connectedApps counts the member's grants in force at now.
+func connectedApps(ctx context.Context, tx parley.Tx, userID string, now time.Time) (int, error) {
+	grants, err := tx.FindActiveGrants(ctx, userID, now)
+	return len(grants), err
+}
+
+// roomForConnectedApp returns ECONFLICT when the member has
+// parley.MaxConnectedApps grants in force, or more, and so may connect no
+// other app, here name. Call it in the write that would create the grant,
+// holding the member's account (FindUserForUpdate), as approve does: of
+// two consents at once, on one server or several, the later waits for the
+// earlier and counts its grant.
+func roomForConnectedApp(ctx context.Context, tx parley.Tx, userID, name string, now time.Time) error {
+	n, err := connectedApps(ctx, tx, userID, now)
+	if err != nil {
+		return err
+	}
+	if n >= parley.MaxConnectedApps {
+		return parley.Errorf(parley.ECONFLICT, "you have %d apps connected, and a member may connect %d: disconnect one you no longer use under Connected apps, then approve %s again",
+			n, parley.MaxConnectedApps, name)
+	}
+	return nil
 }
 
 // threadChoices lists the member's newest threads for the consent screen,
@@ -469,13 +509,17 @@ func ticked(asked parley.Scopes, d Decision) parley.Scopes {
 // left ticked, and marks its request approved, with the time the member
 // entered their password as auth_time. The request keeps only the scopes
 // the grant holds, so its tokens, and the token response's scope, carry no
-// scope the member unticked. It returns the threads a new grant came to
-// reach, each with a notice.
+// scope the member unticked. A new grant is refused, ECONFLICT, when the
+// member has parley.MaxConnectedApps connected already; widening one never
+// is. It returns the threads a new grant came to reach, each with a
+// notice.
 func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, []string, error) {
 	// The member's row is held until the write ends (FindUserForUpdate),
 	// as disabling or deleting the account holds it first: a consent given
 	// at once with either, on any server, is seen by it, and its grant
-	// ended, or sees it, and grants nothing.
+	// ended, or sees it, and grants nothing. Consents at once hold it in
+	// turn, so each counts the grants of those before it
+	// (roomForConnectedApp).
 	if u, err := tx.FindUserForUpdate(ctx, c.User.ID); err != nil {
 		return nil, nil, err
 	} else if u.Disabled || u.Deleted {
@@ -493,6 +537,9 @@ func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, c
 	g := con.Current
 	var noticed []string
 	if g == nil {
+		if err := roomForConnectedApp(ctx, tx, c.User.ID, con.App.Name, now); err != nil {
+			return nil, nil, err
+		}
 		var err error
 		if g, noticed, err = s.newGrant(ctx, tx, c, con, d, now); err != nil {
 			return nil, nil, err

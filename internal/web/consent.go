@@ -152,13 +152,16 @@ func (p *Pages) handleConsentPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		con, cerr := p.svc.ConsentFor(ctx, id)
-		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID {
+		if cerr != nil || parley.ErrorCode(err) != parley.EINVALID && !con.Full() {
 			p.renderError(w, r, err)
 			return
 		}
-		p.render(w, httpapi.StatusOf(err), "consent", consentPage{
-			Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Error: parley.ErrorMessage(err), Choice: postedChoice(r.PostForm),
-		})
+		page := consentPage{Title: "Connect " + con.App.Name, CSRF: p.csrfToken(w, r), Consent: con, Choice: postedChoice(r.PostForm)}
+		if !con.Full() {
+			// A full consent's page says why, and how to make room, itself.
+			page.Error = parley.ErrorMessage(err)
+		}
+		p.render(w, httpapi.StatusOf(err), "consent", page)
 		return
 	}
 	http.Redirect(w, r, p.provider.CallbackURL(ctx, id), http.StatusSeeOther)
