@@ -20,6 +20,16 @@ const DeclinedRequestWait = 30 * 24 * time.Hour
 // never refused for it.
 const MaxSentFriendRequests = 100
 
+// A page of the friend requests a member received holds
+// DefaultFriendRequestLimit of them unless asked for another number, from
+// 1 to MaxFriendRequestLimit. Others choose how many a member receives, so
+// they are read a page at a time, never all at once, and never capped:
+// a cap would let strangers fill it and keep out the requests of friends.
+const (
+	DefaultFriendRequestLimit = 50
+	MaxFriendRequestLimit     = 200
+)
+
 // Friendship links two members. A pending one was asked by Requester and
 // awaits Addressee; a declined one was declined by Addressee.
 type Friendship struct {
@@ -42,6 +52,34 @@ type Friend struct {
 type FriendRequests struct {
 	Incoming []Friend `json:"incoming"`
 	Outgoing []Friend `json:"outgoing"`
+}
+
+// FriendRequestPage is a page of a member's pending friend requests:
+// Incoming, some of those they received, newest first, with NextCursor to
+// read the older ones, empty on the last page; Outgoing, every one they
+// sent (at most MaxSentFriendRequests), ordered by username, the same on
+// every page.
+type FriendRequestPage struct {
+	Incoming   []Friend `json:"incoming"`
+	Outgoing   []Friend `json:"outgoing"`
+	NextCursor string   `json:"next_cursor,omitempty"`
+}
+
+// FriendRequestCursor is a received request's place in the member's list,
+// newest first: when it was made, then its asker's ID.
+type FriendRequestCursor struct {
+	Since  time.Time
+	UserID string
+}
+
+// FriendRequestFilter selects a page of the pending requests a member
+// received, newest first.
+type FriendRequestFilter struct {
+	AddresseeID string
+	// Before, when set, keeps only the requests strictly after this
+	// place, older ones.
+	Before *FriendRequestCursor
+	Limit  int
 }
 
 // FriendStatus is the state of a friendship after a request.

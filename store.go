@@ -202,9 +202,18 @@ type FriendStore interface {
 	// CountSentFriendRequests returns how many requests the member sent
 	// are pending: neither accepted, declined nor withdrawn.
 	CountSentFriendRequests(ctx context.Context, userID string) (int, error)
-	// FindFriendRequests returns the member's pending requests, those they
-	// sent and those they received.
+	// FindFriendRequests returns every pending request of the member's,
+	// those they sent and those they received, whose number others
+	// choose: for the member's export, which holds all they have. Lists
+	// read FindReceivedFriendRequests a page at a time.
 	FindFriendRequests(ctx context.Context, userID string) (*FriendRequests, error)
+	// FindReceivedFriendRequests returns at most f.Limit of the pending
+	// requests f.AddresseeID received, newest first (the latest Since,
+	// then the greatest asker's ID), after f.Before if set.
+	FindReceivedFriendRequests(ctx context.Context, f FriendRequestFilter) ([]Friend, error)
+	// FindSentFriendRequests returns the member's pending requests they
+	// sent, ordered by the username of the member asked.
+	FindSentFriendRequests(ctx context.Context, userID string) ([]Friend, error)
 	// FindDeclinedFriendRequests returns the declined requests the member
 	// is part of: Incoming those they declined, Outgoing theirs that were
 	// declined, each Since it was declined.

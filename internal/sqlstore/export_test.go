@@ -177,28 +177,8 @@ func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string
 		})
 		return used, err
 	}
-	literals := make([]string, len(args))
-	for i, a := range args {
-		if s, ok := a.(string); ok {
-			literals[i] = "'" + strings.ReplaceAll(s, "'", "''") + "'"
-		} else {
-			literals[i] = fmt.Sprint(a)
-		}
-	}
-	conn, err := db.pg.pool.Acquire(ctx)
+	root, err := genericPlan(ctx, db, query, args)
 	if err != nil {
-		return "", err
-	}
-	defer conn.Release()
-	c := conn.Conn()
-	for _, stmt := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE access_page AS ` + query} {
-		if _, err := c.Exec(ctx, stmt); err != nil {
-			return "", err
-		}
-	}
-	defer c.Exec(ctx, `DEALLOCATE access_page; RESET plan_cache_mode`)
-	var plan []map[string]any
-	if err := c.QueryRow(ctx, `EXPLAIN (FORMAT JSON) EXECUTE access_page(`+strings.Join(literals, ", ")+`)`).Scan(&plan); err != nil {
 		return "", err
 	}
 	var used func(node map[string]any) string
@@ -223,8 +203,93 @@ func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string
 		}
 		return ""
 	}
-	root, _ := plan[0]["Plan"].(map[string]any)
 	return used(root), nil
+}
+
+// genericPlan returns the root node of PostgreSQL's generic plan of query,
+// the one a connection that prepared it may come to use for any
+// arguments, planned for args.
+func genericPlan(ctx context.Context, db *DB, query string, args []any) (map[string]any, error) {
+	literals := make([]string, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			literals[i] = "'" + strings.ReplaceAll(s, "'", "''") + "'"
+		} else {
+			literals[i] = fmt.Sprint(a)
+		}
+	}
+	conn, err := db.pg.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	c := conn.Conn()
+	for _, stmt := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE generic_plan AS ` + query} {
+		if _, err := c.Exec(ctx, stmt); err != nil {
+			return nil, err
+		}
+	}
+	defer c.Exec(ctx, `DEALLOCATE generic_plan; RESET plan_cache_mode`)
+	var plan []map[string]any
+	if err := c.QueryRow(ctx, `EXPLAIN (FORMAT JSON) EXECUTE generic_plan(`+strings.Join(literals, ", ")+`)`).Scan(&plan); err != nil {
+		return nil, err
+	} else if len(plan) == 0 {
+		return nil, errors.New("EXPLAIN gave no plan")
+	}
+	root, _ := plan[0]["Plan"].(map[string]any)
+	return root, nil
+}
+
+// ReceivedRequestsPlan returns how FindReceivedFriendRequests' statement
+// for f reads friendships: the index it reads them through ("" when it
+// scans the table), and whether it sorts what it read rather than read it
+// in the page's order. On PostgreSQL it is the statement's generic plan.
+func ReceivedRequestsPlan(ctx context.Context, db *DB, f parley.FriendRequestFilter) (index string, sorts bool, err error) {
+	args := receivedRequestsArgs(f)
+	if db.pg == nil {
+		uses := regexp.MustCompile(`^(?:SEARCH|SCAN) f USING (?:COVERING )?INDEX (\w+)`)
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			rows, err := tx.(*txn).query(ctx, `EXPLAIN QUERY PLAN `+receivedRequestsQuery, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					return err
+				}
+				if m := uses.FindStringSubmatch(detail); m != nil {
+					index = m[1]
+				}
+				sorts = sorts || strings.Contains(detail, "TEMP B-TREE")
+			}
+			return rows.Err()
+		})
+		return index, sorts, err
+	}
+	root, err := genericPlan(ctx, db, receivedRequestsQuery, args)
+	if err != nil {
+		return "", false, err
+	}
+	var walk func(node map[string]any)
+	walk = func(node map[string]any) {
+		if node["Relation Name"] == "friendships" {
+			index, _ = node["Index Name"].(string)
+		}
+		if t, _ := node["Node Type"].(string); strings.Contains(t, "Sort") {
+			sorts = true
+		}
+		children, _ := node["Plans"].([]any)
+		for _, c := range children {
+			if child, ok := c.(map[string]any); ok {
+				walk(child)
+			}
+		}
+	}
+	walk(root)
+	return index, sorts, nil
 }
 
 // UnfoldedReads counts the LogReads calls whose records wait in the

@@ -87,18 +87,24 @@ func (t *txn) findFriendList(ctx context.Context, userID, state, direction strin
 	if err != nil {
 		return nil, mapError("find friends", err)
 	}
-	defer rows.Close()
+	return scanFriends(rows, "find friends")
+}
+
+// scanFriends reads rows of a member's id, username, display name and
+// the friendship's created_at, and closes them.
+func scanFriends(rs rows, what string) ([]parley.Friend, error) {
+	defer rs.Close()
 	friends := []parley.Friend{}
-	for rows.Next() {
+	for rs.Next() {
 		var f parley.Friend
 		var since int64
-		if err := rows.Scan(&f.User.ID, &f.User.Username, &f.User.DisplayName, &since); err != nil {
-			return nil, mapError("find friends", err)
+		if err := rs.Scan(&f.User.ID, &f.User.Username, &f.User.DisplayName, &since); err != nil {
+			return nil, mapError(what, err)
 		}
 		f.Since = fromMicros(since)
 		friends = append(friends, f)
 	}
-	return friends, mapError("find friends", rows.Err())
+	return friends, mapError(what, rs.Err())
 }
 
 func (t *txn) FindFriends(ctx context.Context, userID string) ([]parley.Friend, error) {
@@ -107,7 +113,7 @@ func (t *txn) FindFriends(ctx context.Context, userID string) ([]parley.Friend, 
 
 // FindContactIDs reads the member's threads by the participants' index on
 // user_id, their members by its primary key, and the friendships by the
-// requester's primary key and the addressee's index.
+// requester's primary key and the addressee's index (friendships_received).
 func (t *txn) FindContactIDs(ctx context.Context, userID string) ([]string, error) {
 	rows, err := t.query(ctx, `
 		SELECT other.user_id FROM participants mine
@@ -144,6 +150,42 @@ func (t *txn) CountSentFriendRequests(ctx context.Context, userID string) (int, 
 
 func (t *txn) FindFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {
 	return t.findRequests(ctx, userID, parley.FriendPending)
+}
+
+// FindReceivedFriendRequests reads the addressee's pending rows of the
+// index friendships_received, (addressee_id, state, created_at,
+// requester_id), backwards from the cursor: a page costs its own rows,
+// however many the member received.
+func (t *txn) FindReceivedFriendRequests(ctx context.Context, f parley.FriendRequestFilter) ([]parley.Friend, error) {
+	rows, err := t.query(ctx, receivedRequestsQuery, receivedRequestsArgs(f)...)
+	if err != nil {
+		return nil, mapError("find received friend requests", err)
+	}
+	return scanFriends(rows, "find received friend requests")
+}
+
+// receivedRequestsQuery is FindReceivedFriendRequests' statement, of
+// receivedRequestsArgs.
+const receivedRequestsQuery = `
+	SELECT u.id, u.username, u.display_name, f.created_at
+	FROM friendships f JOIN users u ON u.id = f.requester_id
+	WHERE f.addressee_id = $1 AND f.state = $2 AND (f.created_at, f.requester_id) < ($3, $4)
+	ORDER BY f.created_at DESC, f.requester_id DESC
+	LIMIT $5`
+
+func receivedRequestsArgs(f parley.FriendRequestFilter) []any {
+	// No cursor reads from the newest: from past every request's time.
+	beforeAt, beforeID := int64(1<<62), ""
+	if f.Before != nil {
+		beforeAt, beforeID = micros(f.Before.Since), f.Before.UserID
+	}
+	return []any{f.AddresseeID, parley.FriendPending, beforeAt, beforeID, max(0, f.Limit)}
+}
+
+// FindSentFriendRequests reads the requester's rows of the friendships'
+// primary key.
+func (t *txn) FindSentFriendRequests(ctx context.Context, userID string) ([]parley.Friend, error) {
+	return t.findFriendList(ctx, userID, parley.FriendPending, "out")
 }
 
 func (t *txn) FindDeclinedFriendRequests(ctx context.Context, userID string) (*parley.FriendRequests, error) {

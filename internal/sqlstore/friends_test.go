@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,6 +210,125 @@ func TestFriends_CountSentFriendRequests(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FindReceivedFriendRequests pages through the pending requests a member
+// received, newest first and, of those made in the same microsecond, the
+// greatest asker's ID first: each once, from the cursor of the page before,
+// none of another state, nor one the member sent, nor one another member
+// received.
+func TestFriends_FindReceivedFriendRequests(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		me, other := newUser("me"), newUser("other")
+		start := parley.Now()
+		var want []parley.Friend // newest first
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{me, other} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			ask := func(from, to *parley.User, at time.Time) error {
+				return tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: from.ID, AddresseeID: to.ID, State: parley.FriendPending, CreatedAt: at})
+			}
+			for i := range 23 {
+				u := newUser(fmt.Sprintf("asker%02d", i))
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+				// Three at a time in one microsecond, where the cursor's
+				// ID tells them apart.
+				at := start.Add(time.Duration(i/3) * time.Second)
+				if err := ask(u, me, at); err != nil {
+					return err
+				}
+				if err := ask(u, other, at); err != nil {
+					return err
+				}
+				want = append(want, parley.Friend{User: u.Ref(), Since: at})
+			}
+			// Not received, or not pending: none listed.
+			for i, state := range []string{"mine", parley.FriendAccepted, parley.FriendDeclined} {
+				u := newUser("not" + state)
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+				at := start.Add(time.Hour + time.Duration(i)*time.Second)
+				switch state {
+				case "mine":
+					if err := ask(me, u, at); err != nil {
+						return err
+					}
+				case parley.FriendAccepted:
+					if err := ask(u, me, at); err != nil {
+						return err
+					}
+					if err := tx.AcceptFriendship(ctx, u.ID, me.ID); err != nil {
+						return err
+					}
+				default:
+					if err := ask(u, me, at); err != nil {
+						return err
+					}
+					if err := tx.DeclineFriendship(ctx, u.ID, me.ID, at); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		slices.SortFunc(want, func(a, b parley.Friend) int {
+			if c := b.Since.Compare(a.Since); c != 0 {
+				return c
+			}
+			return strings.Compare(b.User.ID, a.User.ID)
+		})
+		var got []parley.Friend
+		f := parley.FriendRequestFilter{AddresseeID: me.ID, Limit: 5}
+		for pages := 0; ; pages++ {
+			if pages > len(want) {
+				t.Fatalf("paging never ends: %d pages read", pages)
+			}
+			var page []parley.Friend
+			err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				page, err = tx.FindReceivedFriendRequests(ctx, f)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > f.Limit {
+				t.Fatalf("a page of %d holds %d", f.Limit, len(page))
+			}
+			got = append(got, page...)
+			if len(page) < f.Limit {
+				break
+			}
+			last := page[len(page)-1]
+			f.Before = &parley.FriendRequestCursor{Since: last.Since, UserID: last.User.ID}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("paged through %d requests, want %d:\n%+v", len(got), len(want), got)
+		}
+		for i := range want {
+			if got[i].User != want[i].User || !got[i].Since.Equal(want[i].Since) {
+				t.Errorf("request %d is %s since %v, want %s since %v", i, got[i].User.Username, got[i].Since, want[i].User.Username, want[i].Since)
+			}
+		}
+		// A page is read through the index in its order, not by sorting
+		// every request the member received.
+		for _, f := range []parley.FriendRequestFilter{
+			{AddresseeID: me.ID, Limit: 51},
+			{AddresseeID: me.ID, Limit: 51, Before: &parley.FriendRequestCursor{Since: start, UserID: want[0].User.ID}},
+		} {
+			index, sorts, err := sqlstore.ReceivedRequestsPlan(ctx, db, f)
+			if err != nil || index != "friendships_received" || sorts {
+				t.Errorf("a page (cursor %v) reads friendships through %q, sorting: %v (%v); want friendships_received, in order", f.Before != nil, index, sorts, err)
+			}
 		}
 	})
 }
