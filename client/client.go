@@ -535,14 +535,59 @@ func (c *Client) Friends(ctx context.Context) ([]Friend, error) {
 	return out.Friends, nil
 }
 
-// FriendRequests lists pending requests both ways.
+// FriendRequests lists pending requests both ways, all of them: it reads
+// every page of the requests the member received (FriendRequestsPage),
+// newest first, as many calls as there are pages. Others choose how many
+// those are; a client that shows them reads a page at a time instead.
 func (c *Client) FriendRequests(ctx context.Context) (*FriendRequests, error) {
+	q := FriendRequestsQuery{Limit: 200}
 	var out FriendRequests
-	_, err := c.Do(ctx, "GET", "/api/v1/friend-requests", nil, &out)
-	if err != nil {
+	for {
+		p, err := c.FriendRequestsPage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if out.Outgoing == nil {
+			out.Outgoing = p.Outgoing
+		}
+		out.Incoming = append(out.Incoming, p.Incoming...)
+		if p.NextCursor == "" {
+			if out.Incoming == nil {
+				out.Incoming = []Friend{}
+			}
+			return &out, nil
+		}
+		q.Cursor = p.NextCursor
+	}
+}
+
+// FriendRequestsQuery selects a page of the requests the member received.
+type FriendRequestsQuery struct {
+	// Cursor is the NextCursor of the page before.
+	Cursor string
+	// Limit is from 1 to 200 requests; 0 takes the server's 50.
+	Limit int
+}
+
+// FriendRequestsPage returns a page of the requests the member received,
+// newest first, and every request they sent.
+func (c *Client) FriendRequestsPage(ctx context.Context, q FriendRequestsQuery) (*FriendRequestPage, error) {
+	v := url.Values{}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	path := "/api/v1/friend-requests"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var p FriendRequestPage
+	if _, err := c.Do(ctx, "GET", path, nil, &p); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &p, nil
 }
 
 // RemoveFriend ends a friendship or a pending request.

@@ -174,6 +174,20 @@ type FriendRequests struct {
 	Outgoing []Friend `json:"outgoing"`
 }
 
+// FriendRequestPage is a page of a member's pending friend requests:
+// some of those they received, newest first, and every one they sent.
+type FriendRequestPage struct {
+	// Incoming are requests others sent to the member, newest first, one
+	// page of them.
+	Incoming []Friend `json:"incoming"`
+	// Outgoing are every request the member sent (at most 100), ordered
+	// by username, the same on every page.
+	Outgoing []Friend `json:"outgoing"`
+	// NextCursor reads the next page of Incoming as
+	// FriendRequestsQuery.Cursor; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
 // FriendStatus is the state of a friendship after a request: FriendPending
 // or FriendAccepted.
 type FriendStatus struct {

@@ -31,6 +31,7 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"Session":                client.Session{},
 		"Friend":                 client.Friend{},
 		"FriendRequests":         client.FriendRequests{},
+		"FriendRequestPage":      client.FriendRequestPage{},
 		"FriendStatus":           client.FriendStatus{},
 		"Thread":                 client.Thread{},
 		"ThreadSummary":          client.ThreadSummary{},

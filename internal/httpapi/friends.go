@@ -34,7 +34,12 @@ func (s *Server) handleFriendList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleFriendRequests(w http.ResponseWriter, r *http.Request) {
-	reqs, err := s.svc.FriendRequests(r.Context())
+	q, limit, err := pageQuery(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reqs, err := s.svc.FriendRequests(r.Context(), q.Get("cursor"), limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -2,10 +2,13 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
@@ -195,5 +198,136 @@ func TestFriends_DeclinedRequestWaits(t *testing.T) {
 	}
 	if s, err := dave.AddFriend(ctx, "erin"); err != nil || s.State != client.FriendAccepted {
 		t.Fatalf("dave asking back: %+v, %v", s, err)
+	}
+}
+
+// mustAskers stores n members named prefix000… and a pending request from
+// each to the member with ID to, asker i asking i seconds after at, in one
+// write through the server's store: quicker than n sign-ups and requests.
+// It returns the askers' usernames, the first to ask first.
+func mustAskers(t *testing.T, env *apptest.Env, prefix string, n int, to string, at time.Time) []string {
+	t.Helper()
+	ctx := context.Background()
+	names := make([]string, n)
+	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		for i := range n {
+			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("%s%03d", prefix, i), DisplayName: fmt.Sprintf("Asker %d", i), CreatedAt: at}
+			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
+				return err
+			}
+			f := &parley.Friendship{RequesterID: u.ID, AddresseeID: to, State: parley.FriendPending, CreatedAt: at.Add(time.Duration(i) * time.Second)}
+			if err := tx.CreateFriendship(ctx, f); err != nil {
+				return err
+			}
+			names[i] = u.Username
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// Others choose how many requests a member receives, so GET
+// /api/v1/friend-requests answers them a page at a time, newest first:
+// paging from no cursor to the last page gives each once, and the
+// member's own requests, which are capped, come whole on every page.
+func TestFriends_ReceivedRequestsArePaged(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	if _, err := alice.AddFriend(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 120
+	asked := mustAskers(t, env, "asker", n, apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour))
+	newestFirst := reversed(asked)
+
+	// pages reads every page of limit, and what each held.
+	pages := func(t *testing.T, limit int) (sizes []int, names []string) {
+		t.Helper()
+		q := client.FriendRequestsQuery{Limit: limit}
+		for len(sizes) <= n {
+			p, err := alice.FriendRequestsPage(ctx, q)
+			if err != nil {
+				t.Fatalf("page %d: %v", len(sizes)+1, err)
+			}
+			if len(p.Outgoing) != 1 || p.Outgoing[0].User.Username != "bob" {
+				t.Errorf("page %d lists alice's own requests as %+v, want her one to bob", len(sizes)+1, p.Outgoing)
+			}
+			sizes = append(sizes, len(p.Incoming))
+			for _, f := range p.Incoming {
+				names = append(names, f.User.Username)
+			}
+			if p.NextCursor == "" {
+				return sizes, names
+			}
+			q.Cursor = p.NextCursor
+		}
+		t.Fatalf("paging never ends: %d pages", len(sizes))
+		return nil, nil
+	}
+	for _, tc := range []struct {
+		limit int
+		sizes []int
+	}{
+		{0, []int{50, 50, 20}}, // absent: 50
+		{7, append(slices.Repeat([]int{7}, 17), 1)},
+		{40, []int{40, 40, 40}},
+		{200, []int{120}},
+	} {
+		t.Run(fmt.Sprintf("Limit%d", tc.limit), func(t *testing.T) {
+			sizes, names := pages(t, tc.limit)
+			if !slices.Equal(sizes, tc.sizes) {
+				t.Errorf("pages of %d, want %d", sizes, tc.sizes)
+			}
+			if !slices.Equal(names, newestFirst) {
+				t.Errorf("paged through %d requests:\n%v\nwant each of the %d once, newest first:\n%v", len(names), names, n, newestFirst)
+			}
+		})
+	}
+	t.Run("ClientReadsAll", func(t *testing.T) {
+		reqs, err := alice.FriendRequests(ctx)
+		if err != nil || len(reqs.Incoming) != n || reqs.Incoming[0].User.Username != newestFirst[0] || len(reqs.Outgoing) != 1 {
+			t.Fatalf("FriendRequests = %d incoming, %d outgoing, %v; want %d and 1", len(reqs.Incoming), len(reqs.Outgoing), err, n)
+		}
+	})
+	t.Run("TheAskerSeesTheirsOnly", func(t *testing.T) {
+		p, err := bob.FriendRequestsPage(ctx, client.FriendRequestsQuery{})
+		if err != nil || len(p.Incoming) != 1 || p.Incoming[0].User.Username != "alice" || len(p.Outgoing) != 0 || p.NextCursor != "" {
+			t.Fatalf("bob's requests = %+v, %v", p, err)
+		}
+	})
+
+	first, err := alice.FriendRequestsPage(ctx, client.FriendRequestsQuery{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, query := range map[string]string{
+		"ErrLimitZero":   "limit=0",
+		"ErrLimitHigh":   "limit=201",
+		"ErrLimitText":   "limit=ten",
+		"ErrLimitSigned": "limit=%2B5",
+		"ErrBadCursor":   "cursor=not-a-cursor",
+		// "not-a-cursor" in base64url, and cursors of another kind:
+		// a page of the inbox's ("t5.<id>") and of a search's.
+		"ErrForgedCursor":      "cursor=bm90LWEtY3Vyc29y",
+		"ErrThreadCursor":      "cursor=" + base64.RawURLEncoding.EncodeToString([]byte("t5."+apptest.MustMe(t, bob).ID)),
+		"ErrSearchCursor":      "cursor=" + base64.RawURLEncoding.EncodeToString([]byte("s5."+apptest.MustMe(t, bob).ID)),
+		"ErrCursorIDNotAnID":   "cursor=" + base64.RawURLEncoding.EncodeToString([]byte("r5.a")),
+		"ErrCursorNegative":    "cursor=" + base64.RawURLEncoding.EncodeToString([]byte("r-5."+apptest.MustMe(t, bob).ID)),
+		"ErrCursorGivenTwice":  "cursor=" + first.NextCursor + "&cursor=" + first.NextCursor,
+		"ErrCursorWithALimit0": "cursor=" + first.NextCursor + "&limit=0",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := alice.Do(ctx, "GET", "/api/v1/friend-requests?"+query, nil, nil)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	// The cursor of the first page reads on from there.
+	if p, err := alice.Do(ctx, "GET", "/api/v1/friend-requests?limit=1&cursor="+first.NextCursor, nil, nil); err != nil || p.StatusCode != http.StatusOK {
+		t.Fatalf("the second page: %v, %v", p, err)
 	}
 }

@@ -11,9 +11,11 @@ import (
 // Cursors of threads and of changes are a number and an ID, "<n>.<id>" in
 // base64url: opaque to clients, and checked on the way in, since a client
 // may send anything. A cursor of the inbox names a thread, as one of a
-// thread's changes does, and one of a search a message, so the first two
-// start with a mark of their kind, threadCursorMark and searchCursorMark,
-// which no cursor of a thread's changes holds: none passes for another.
+// thread's changes does, one of a search a message and one of the friend
+// requests a member received a member, so the first three start with a
+// mark of their kind, threadCursorMark, searchCursorMark and
+// requestCursorMark, which no cursor of a thread's changes holds: none
+// passes for another.
 // (Changes cursors, which clients keep, have none, as before there were
 // marks.)
 
@@ -22,6 +24,9 @@ const (
 	threadCursorMark = "t"
 	// searchCursorMark starts a cursor of a search's results: "s<n>.<id>".
 	searchCursorMark = "s"
+	// requestCursorMark starts a cursor of the friend requests a member
+	// received: "r<n>.<asker's id>", n when they asked, in microseconds.
+	requestCursorMark = "r"
 )
 
 // pageLimit is a page's limit as asked: def when 0, else from 1 to max.
@@ -37,7 +42,8 @@ func pageLimit(limit, def, max int) (int, error) {
 
 // encodeCursor makes a cursor of n and id, starting with mark: "" for one
 // of a thread's changes, threadCursorMark for one of the inbox,
-// searchCursorMark for one of a search.
+// searchCursorMark for one of a search, requestCursorMark for one of
+// received friend requests.
 func encodeCursor(mark string, n int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(mark + strconv.FormatInt(n, 10) + "." + id))
 }

@@ -102,17 +102,44 @@ func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err err
 	return friends, s.logRead(ctx, c, access{parley.ScopeFriendsRead, "", readers, nil})
 }
 
-// FriendRequests lists the caller's pending requests, received and sent.
-func (s *Service) FriendRequests(ctx context.Context) (reqs *parley.FriendRequests, err error) {
+// FriendRequests returns a page of the caller's pending requests: limit
+// of those they received (parley.DefaultFriendRequestLimit when 0), newest
+// first, from the cursor of the page before (none: from the newest), and
+// every one they sent, which parley.MaxSentFriendRequests bounds. EINVALID
+// for a limit out of range or a cursor this server did not give out.
+func (s *Service) FriendRequests(ctx context.Context, cursor string, limit int) (*parley.FriendRequestPage, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
+	if limit, err = pageLimit(limit, parley.DefaultFriendRequestLimit, parley.MaxFriendRequestLimit); err != nil {
+		return nil, err
+	}
+	f := parley.FriendRequestFilter{AddresseeID: c.User.ID, Limit: limit + 1}
+	if cursor != "" {
+		us, id, ok := decodeCursor(requestCursorMark, cursor)
+		if !ok {
+			return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
+		}
+		f.Before = &parley.FriendRequestCursor{Since: time.UnixMicro(us).UTC(), UserID: id}
+	}
+	page := &parley.FriendRequestPage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		reqs, err = tx.FindFriendRequests(ctx, c.User.ID)
+		if page.Incoming, err = tx.FindReceivedFriendRequests(ctx, f); err != nil {
+			return err
+		}
+		page.Outgoing, err = tx.FindSentFriendRequests(ctx, c.User.ID)
 		return err
 	})
-	return reqs, err
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Incoming) > limit {
+		page.Incoming = page.Incoming[:limit]
+		last := page.Incoming[limit-1]
+		page.NextCursor = encodeCursor(requestCursorMark, last.Since.UnixMicro(), last.User.ID)
+	}
+	return page, nil
 }
 
 // What RemoveFriend ended.

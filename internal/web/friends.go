@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -18,9 +19,14 @@ import (
 // friendsPage is what the friends page shows.
 type friendsPage struct {
 	shell
-	Friends  []parley.Friend
-	Requests *parley.FriendRequests
-	Blocked  []parley.BlockedMember
+	Friends []parley.Friend
+	// Requests are a page of the requests the member received, newest
+	// first, and every one they sent. NewerRequests links to the newest
+	// received, on a page of older ones; OlderRequests to the page after
+	// this one, when there is one.
+	Requests                     *parley.FriendRequestPage
+	NewerRequests, OlderRequests string
+	Blocked                      []parley.BlockedMember
 	// Notice says what the last action did; Error what went wrong.
 	Notice, Error, Username string
 }
@@ -32,6 +38,10 @@ func (p *Pages) handleFriends(w http.ResponseWriter, r *http.Request) {
 	}
 	p.renderFriends(w, r, ctx, http.StatusOK, friendsPage{Notice: noticeWords[r.URL.Query().Get("done")]})
 }
+
+// requestsParam names the query parameter of the friends page that shows
+// older requests the member received: the cursor of their page.
+const requestsParam = "requests"
 
 // noticeWords are the friends page's notices after an action, by ?done=.
 var noticeWords = map[string]string{
@@ -55,9 +65,18 @@ func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx contex
 		p.renderError(w, r, err)
 		return
 	}
-	if page.Requests, err = p.svc.FriendRequests(ctx); err != nil {
+	// Others choose how many requests the member receives: the page shows
+	// one page of them, from the cursor its link to older ones gave.
+	cursor := r.URL.Query().Get(requestsParam)
+	if page.Requests, err = p.svc.FriendRequests(ctx, cursor, 0); err != nil {
 		p.renderError(w, r, err)
 		return
+	}
+	if cursor != "" {
+		page.NewerRequests = friendsPath
+	}
+	if next := page.Requests.NextCursor; next != "" {
+		page.OlderRequests = friendsPath + "?" + url.Values{requestsParam: {next}}.Encode()
 	}
 	if page.Blocked, err = p.svc.BlockedMembers(ctx); err != nil {
 		p.renderError(w, r, err)
