@@ -20,6 +20,11 @@ const (
 	MessageKindShare     = "share"
 	MaxShareURLLen       = 2048
 	MaxShareTitleLen     = 200
+	// MaxPageNotes is how many timeline notes a page of messages carries
+	// at most (MessagePage.Notes), whatever its limit: a member may change
+	// a group many times between two messages, and the others must not
+	// read every change with every page.
+	MaxPageNotes = MaxMessageLimit
 )
 
 // Message is one entry of a thread. A deleted message stays as a tombstone:
@@ -280,8 +285,13 @@ type MessagePage struct {
 	// direction it was read.
 	HasMore bool `json:"has_more"`
 	// Notes are, when asked for, the group's timeline notes that sit
-	// among the page's messages, in the order they were made.
+	// among the page's messages, in the order they were made: the latest
+	// MaxPageNotes of them.
 	Notes []TimelineNote `json:"notes,omitempty"`
+	// HasMoreNotes reports whether more notes sit among the page's
+	// messages than it carries: those made before its first note are left
+	// out.
+	HasMoreNotes bool `json:"has_more_notes,omitempty"`
 }
 
 // ChangeFilter selects a page of a thread's changes: those after a change

@@ -296,11 +296,11 @@ type ThreadStore interface {
 	FindThreadNotices(ctx context.Context, threadID string, limit int) ([]ThreadNotice, error)
 	// AddTimelineNote stores a note in a group's timeline.
 	AddTimelineNote(ctx context.Context, n *TimelineNote) error
-	// FindTimelineNotes returns the notes of a thread the member userID is
-	// in that sit after messages from to to (both included), in the order
-	// they were made, with the names of their members as they are now;
-	// none when the member is not in the thread.
-	FindTimelineNotes(ctx context.Context, userID, threadID string, from, to int64) ([]TimelineNote, error)
+	// FindTimelineNotes returns the latest limit notes of a thread the
+	// member userID is in that sit after messages from to to (both
+	// included), in the order they were made, with the names of their
+	// members as they are now; none when the member is not in the thread.
+	FindTimelineNotes(ctx context.Context, userID, threadID string, from, to int64, limit int) ([]TimelineNote, error)
 }
 
 // ParticipantStore keeps who takes part in which thread, and how far each

@@ -379,8 +379,13 @@ type MessagePage struct {
 	// direction it was read.
 	HasMore bool `json:"has_more"`
 	// Notes are the group's timeline notes among the page's messages, in
-	// the order they were made, when asked for (MessagesQuery.Notes).
+	// the order they were made, when asked for (MessagesQuery.Notes): the
+	// latest 200 of them.
 	Notes []TimelineNote `json:"notes,omitempty"`
+	// HasMoreNotes reports whether more notes sit among the page's
+	// messages than it carries: those made before its first note are left
+	// out.
+	HasMoreNotes bool `json:"has_more_notes,omitempty"`
 }
 
 // Kinds of timeline note.

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -50,6 +51,9 @@ func TestMessages_IncludeNotes(t *testing.T) {
 		page, err := w.alice.Messages(ctx, group.ID, q)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if page.HasMoreNotes {
+			t.Errorf("%+v: has_more_notes with %d notes", q, len(page.Notes))
 		}
 		var notes []note
 		for _, n := range page.Notes {
@@ -101,4 +105,65 @@ func TestMessages_IncludeNotes(t *testing.T) {
 	}
 	_, err = app.Messages(ctx, group.ID, client.MessagesQuery{Notes: true})
 	wantProblem(t, err, http.StatusForbidden, "insufficient_scope")
+}
+
+// TestMessages_IncludeNotesBounded: however often members change a group
+// between two messages, a page with its notes carries at most 200 of
+// them, the latest, and says that earlier ones were left out, whatever
+// the page's limit and the way it is read.
+func TestMessages_IncludeNotesBounded(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, carol, group.ID, "hi all")
+	// alice and bob take turns renaming the group: 250 notes after the
+	// message, and the one that started it before.
+	const renames, bound = 250, 200
+	for i := range renames {
+		title := fmt.Sprintf("title %d", i)
+		if _, err := []*client.Client{alice, bob}[i%2].UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: &title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		q    client.MessagesQuery
+	}{
+		{"the newest page", client.MessagesQuery{}},
+		{"the newest message", client.MessagesQuery{Limit: 1}},
+		{"forward from the start", client.MessagesQuery{After: client.Seq(0), Limit: 1}},
+	} {
+		tc.q.Notes = true
+		page, err := carol.Messages(ctx, group.ID, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Messages) != 1 || len(page.Notes) != bound || !page.HasMoreNotes {
+			t.Errorf("%s: %d messages, %d notes, has_more_notes %v; want 1, %d, true", tc.name, len(page.Messages), len(page.Notes), page.HasMoreNotes, bound)
+			continue
+		}
+		for i, n := range page.Notes {
+			if want := fmt.Sprintf("title %d", renames-bound+i); n.Kind != client.NoteRenamed || n.Title != want || n.AfterSeq != 1 {
+				t.Errorf("%s: note %d is %s %q after %d, want the rename to %q after 1", tc.name, i, n.Kind, n.Title, n.AfterSeq, want)
+				break
+			}
+		}
+	}
+	// The answer says so in JSON, and only when notes were asked for.
+	var page map[string]any
+	if _, err := carol.Do(ctx, "GET", "/api/v1/threads/"+group.ID+"/messages?include=notes&limit=1", nil, &page); err != nil || page["has_more_notes"] != true {
+		t.Errorf("has_more_notes in the JSON answer: %v, %v", page["has_more_notes"], err)
+	}
+	page = nil
+	if _, err := carol.Do(ctx, "GET", "/api/v1/threads/"+group.ID+"/messages?limit=1", nil, &page); err != nil || page["has_more_notes"] != nil {
+		t.Errorf("a page not asked for notes has has_more_notes: %v, %v", page["has_more_notes"], err)
+	}
 }

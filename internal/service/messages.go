@@ -308,7 +308,8 @@ type MessageQuery struct {
 	Before, After *int64
 	Limit         int
 	// Notes asks for the group's timeline notes among the page's messages
-	// too (parley.MessagePage.Notes): members only.
+	// too (parley.MessagePage.Notes), the latest parley.MaxPageNotes of
+	// them: members only.
 	Notes bool
 }
 
@@ -354,11 +355,15 @@ func (s *Service) Messages(ctx context.Context, threadID string, q MessageQuery)
 		return page, nil
 	}
 	err = s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		page.Notes, err = tx.FindTimelineNotes(ctx, parley.CallerFromContext(ctx).User.ID, threadID, lo, hi)
+		page.Notes, err = tx.FindTimelineNotes(ctx, parley.CallerFromContext(ctx).User.ID, threadID, lo, hi, parley.MaxPageNotes+1)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The latest notes are kept, those nearest the thread as it is now.
+	if page.HasMoreNotes = len(page.Notes) > parley.MaxPageNotes; page.HasMoreNotes {
+		page.Notes = page.Notes[1:]
 	}
 	return page, nil
 }

@@ -188,7 +188,7 @@ func TestUsers_ErasedMemberShownWithoutUsername(t *testing.T) {
 			} else {
 				check("the newest messages' oldest, the erased member's", ms[1].Sender, erased)
 			}
-			notes, err := tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 10)
+			notes, err := tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 10, 10)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 
 	"github.com/parleyhq/parley"
 )
@@ -62,7 +63,7 @@ func (t *txn) AddTimelineNote(ctx context.Context, n *parley.TimelineNote) error
 	return mapError("add timeline note", err)
 }
 
-func (t *txn) FindTimelineNotes(ctx context.Context, userID, threadID string, from, to int64) ([]parley.TimelineNote, error) {
+func (t *txn) FindTimelineNotes(ctx context.Context, userID, threadID string, from, to int64, limit int) ([]parley.TimelineNote, error) {
 	rows, err := t.query(ctx, `
 		SELECT n.id, n.after_seq, n.at, n.kind, n.title, b.id, b.username, b.display_name, s.id, s.username, s.display_name
 		FROM participants p
@@ -70,7 +71,7 @@ func (t *txn) FindTimelineNotes(ctx context.Context, userID, threadID string, fr
 		JOIN `+shownUsers+` b ON b.id = n.by_user_id
 		LEFT JOIN `+shownUsers+` s ON s.id = n.subject_user_id
 		WHERE p.thread_id = $1 AND p.user_id = $4 AND p.left_at IS NULL AND n.after_seq BETWEEN $2 AND $3
-		ORDER BY n.after_seq, n.at, n.id`, threadID, from, to, userID)
+		ORDER BY n.after_seq DESC, n.at DESC, n.id DESC LIMIT $5`, threadID, from, to, userID, limit)
 	if err != nil {
 		return nil, mapError("find timeline notes", err)
 	}
@@ -90,5 +91,9 @@ func (t *txn) FindTimelineNotes(ctx context.Context, userID, threadID string, fr
 		}
 		list = append(list, n)
 	}
-	return list, mapError("find timeline notes", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapError("find timeline notes", err)
+	}
+	slices.Reverse(list)
+	return list, nil
 }

@@ -626,7 +626,8 @@ func TestMigration0050_JoinedSeqFromNotesOfAdding(t *testing.T) {
 
 // FindTimelineNotes returns the notes that sit after the messages of a
 // range, in the order they were made, with their members' names and the
-// title they carry, to a member in the thread, and none to another.
+// title they carry, to a member in the thread, and none to another; of
+// more than its limit, the latest.
 func TestThreads_TimelineNotes(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
@@ -660,17 +661,18 @@ func TestThreads_TimelineNotes(t *testing.T) {
 			}
 			return nil
 		})
-		find := func(from, to int64) []parley.TimelineNote {
+		findAtMost := func(from, to int64, limit int) []parley.TimelineNote {
 			t.Helper()
 			var list []parley.TimelineNote
 			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-				list, err = tx.FindTimelineNotes(ctx, ann.ID, th.ID, from, to)
+				list, err = tx.FindTimelineNotes(ctx, ann.ID, th.ID, from, to, limit)
 				return err
 			}); err != nil {
 				t.Fatal(err)
 			}
 			return list
 		}
+		find := func(from, to int64) []parley.TimelineNote { t.Helper(); return findAtMost(from, to, 10) }
 		all := find(0, 1<<62)
 		if len(all) != len(notes) {
 			t.Fatalf("all notes: %+v, want %d", all, len(notes))
@@ -693,9 +695,30 @@ func TestThreads_TimelineNotes(t *testing.T) {
 		if got := find(4, 6); len(got) != 0 {
 			t.Errorf("notes after messages 4 to 6: %+v, want none", got)
 		}
+		kinds := func(list []parley.TimelineNote) []string {
+			var out []string
+			for _, n := range list {
+				out = append(out, n.Kind)
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			from, to int64
+			limit    int
+			want     []string
+		}{
+			{0, 1 << 62, 2, []string{parley.NoteRenamed, parley.NoteLeft}},
+			{0, 1 << 62, 1, []string{parley.NoteLeft}},
+			{1, 3, 1, []string{parley.NoteRenamed}},
+			{0, 3, 2, []string{parley.NoteAdded, parley.NoteRenamed}},
+		} {
+			if got := kinds(findAtMost(tc.from, tc.to, tc.limit)); !slices.Equal(got, tc.want) {
+				t.Errorf("at most %d notes after messages %d to %d: %v, want the latest, %v", tc.limit, tc.from, tc.to, got, tc.want)
+			}
+		}
 		var bobs []parley.TimelineNote
 		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-			bobs, err = tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 1<<62)
+			bobs, err = tx.FindTimelineNotes(ctx, bob.ID, th.ID, 0, 1<<62, 10)
 			return err
 		}); err != nil {
 			t.Fatal(err)

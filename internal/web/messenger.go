@@ -488,8 +488,10 @@ type messageList struct {
 	// More is set when there are messages after the last shown.
 	More bool
 	// Notes are the group's timeline notes among the messages
-	// (parley.MessagePage.Notes).
-	Notes []parley.TimelineNote
+	// (parley.MessagePage.Notes), and MoreNotes says that earlier ones
+	// were left out (parley.MessagePage.HasMoreNotes).
+	Notes     []parley.TimelineNote
+	MoreNotes bool
 	// Quoted are the messages its replies answer that it does not hold,
 	// by seq (addQuotes).
 	Quoted map[int64]*parley.Message
@@ -571,7 +573,7 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	// A page before a message past the thread's last shows its newest.
 	newer := q.Before != nil && *q.Before <= head.Thread.LastSeq
-	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, Older: page.HasMore, More: newer, Blocked: head.Thread.Blocked}
+	list := messageList{ThreadID: id, CSRF: sh.CSRF, Me: sh.Me, Messages: page.Messages, Notes: page.Notes, MoreNotes: page.HasMoreNotes, Older: page.HasMore, More: newer, Blocked: head.Thread.Blocked}
 	if q.Before == nil && head.Thread.UnreadCount > 0 {
 		list.Unread = &unreadMark{After: head.Thread.UnreadAfter(), Count: head.Thread.UnreadCount}
 	}
@@ -730,7 +732,7 @@ func (p *Pages) handleMessagesPart(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, err)
 		return
 	}
-	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages, Notes: page.Notes, Blocked: th.Blocked}
+	list := messageList{ThreadID: id, CSRF: p.csrfToken(w, r), Me: parley.CallerFromContext(ctx).User, Messages: page.Messages, Notes: page.Notes, MoreNotes: page.HasMoreNotes, Blocked: th.Blocked}
 	if q.After != nil {
 		list.More = page.HasMore
 	} else {

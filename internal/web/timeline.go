@@ -9,23 +9,34 @@ import "github.com/parleyhq/parley"
 // among them, and the script merges them as it merges messages: in seq
 // order, a note's seq being its message's and a half.
 
-// entry is one line of a message list: a message, a note, or where the
-// messages new to the member begin.
+// entry is one line of a message list: a message, a note, where the
+// notes left out of it were (NotesLeftOut, before the first note shown),
+// or where the messages new to the member begin.
 type entry struct {
 	Message *parley.Message
 	Note    *parley.TimelineNote
-	Unread  *unreadMark
+	// NotesLeftOut is set on the line that says earlier notes are not
+	// shown; it holds the first note shown.
+	NotesLeftOut *parley.TimelineNote
+	Unread       *unreadMark
 }
 
 // Entries returns the list's messages with its notes among them, each note
-// after the message it follows, and its unread mark, if any, before the
-// first message it marks.
+// after the message it follows, a line saying that earlier notes are not
+// shown before the first when the list left some out, and its unread mark,
+// if any, before the first message it marks.
 func (l messageList) Entries() []entry {
-	out := make([]entry, 0, len(l.Messages)+len(l.Notes)+1)
+	out := make([]entry, 0, len(l.Messages)+len(l.Notes)+2)
 	i, mark := 0, l.Unread
+	note := func() {
+		if i == 0 && l.MoreNotes {
+			out = append(out, entry{NotesLeftOut: &l.Notes[0]})
+		}
+		out = append(out, entry{Note: &l.Notes[i]})
+	}
 	for _, m := range l.Messages {
 		for ; i < len(l.Notes) && l.Notes[i].AfterSeq < m.Seq; i++ {
-			out = append(out, entry{Note: &l.Notes[i]})
+			note()
 		}
 		if mark != nil && m.Seq > mark.After {
 			out, mark = append(out, entry{Unread: mark}), nil
@@ -33,7 +44,7 @@ func (l messageList) Entries() []entry {
 		out = append(out, entry{Message: m})
 	}
 	for ; i < len(l.Notes); i++ {
-		out = append(out, entry{Note: &l.Notes[i]})
+		note()
 	}
 	return out
 }

@@ -99,15 +99,51 @@ func TestMessenger_GroupTimeline(t *testing.T) {
 	})
 }
 
-// line is a message's text or a note's in a page's list.
-var line = regexp.MustCompile(`<p class="bubble">([^<]*)</p>|<li id="n[^"]*" data-seq="[0-9]+\.5" class="gnote"(?: data-by-me)?><p>([^<]*) <time`)
+// TestMessenger_GroupTimelineBounded: however often members change a group
+// between two messages, its page and the parts the script fetches show at
+// most 200 notes, the latest, and say where earlier ones are left out.
+func TestMessenger_GroupTimelineBounded(t *testing.T) {
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := t.Context()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, bob, group.ID, "hi")
+	// alice and bob take turns renaming it: 250 notes after the message.
+	const renames, bound = 250, 200
+	for i := range renames {
+		title := fmt.Sprintf("title %d", i)
+		if _, err := []*client.Client{alice, bob}[i%2].UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: &title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"hi", "Earlier changes to the group are not shown."}
+	for i := renames - bound; i < renames; i++ {
+		who := "You"
+		if i%2 == 1 {
+			who = "Member bob"
+		}
+		want = append(want, fmt.Sprintf("%s named the group “title %d”", who, i))
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	wantLines(t, "alice's page", a.get("/t/"+group.ID).body, want...)
+	wantLines(t, "the part after message 0", a.get("/t/"+group.ID+"/messages?after=0&limit=1").body, want...)
+}
+
+// line is a message's text, a note's, or the line that says notes are left
+// out, in a page's list.
+var line = regexp.MustCompile(`<p class="bubble">([^<]*)</p>|<li id="n[^"]*" data-seq="[0-9]+\.5" class="gnote"(?: data-by-me)?><p>([^<]*) <time|<li id="nn[^"]*" data-seq="[0-9]+\.4" class="notes-left-out"><p>([^<]*)</p>`)
 
 // wantLines checks the messages and notes a page's list shows, in order.
 func wantLines(t *testing.T, what, body string, want ...string) {
 	t.Helper()
 	var got []string
 	for _, m := range line.FindAllStringSubmatch(body, -1) {
-		got = append(got, m[1]+m[2])
+		got = append(got, m[1]+m[2]+m[3])
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("%s shows\n%q\nwant\n%q", what, got, want)
