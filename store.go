@@ -294,7 +294,12 @@ type ThreadStore interface {
 	// FindThreadNotices returns a thread's latest limit notices, oldest
 	// first, with the names of their members and apps as they are now.
 	FindThreadNotices(ctx context.Context, threadID string, limit int) ([]ThreadNotice, error)
-	// AddTimelineNote stores a note in a group's timeline.
+	// AddTimelineNote stores a note in a group's timeline. A NoteRenamed
+	// that would come right after the same member's NoteRenamed, after the
+	// same message with no other note between, is one with it instead:
+	// that note keeps its ID (n takes it) and place, and takes n's title
+	// and time. So a run of renamings is one note, and the group's last
+	// name.
 	AddTimelineNote(ctx context.Context, n *TimelineNote) error
 	// FindTimelineNotes returns the latest limit notes of a thread the
 	// member userID is in that sit after messages from to to (both

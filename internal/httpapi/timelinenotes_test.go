@@ -167,3 +167,52 @@ func TestMessages_IncludeNotesBounded(t *testing.T) {
 		t.Errorf("a page not asked for notes has has_more_notes: %v, %v", page["has_more_notes"], err)
 	}
 }
+
+// TestMessages_RenamesInARowAreOneNote: a member who renames a group again
+// and again, with no message or other change between, leaves one note in
+// its timeline, which names it as they named it last; after a message, a
+// renaming is a note of its own again.
+func TestMessages_RenamesInARowAreOneNote(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob"}, Title: "Plans", Kind: client.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSend(t, bob, group.ID, "hi")
+	rename := func(c *client.Client, title string) {
+		t.Helper()
+		if _, err := c.UpdateThread(ctx, group.ID, client.ThreadUpdate{Title: &title}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 300 {
+		rename(alice, fmt.Sprintf("title %d", i))
+	}
+	apptest.MustSend(t, bob, group.ID, "what is it called now?")
+	rename(alice, "Trip")
+	rename(bob, "Our trip")
+	rename(alice, "The trip")
+	page, err := bob.Messages(ctx, group.ID, client.MessagesQuery{Notes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range page.Notes {
+		got = append(got, fmt.Sprintf("%s %s %q after %d", n.By.Username, n.Kind, n.Title, n.AfterSeq))
+	}
+	want := []string{
+		`alice started "Plans" after 0`,
+		`alice renamed "title 299" after 1`,
+		`alice renamed "Trip" after 2`,
+		`bob renamed "Our trip" after 2`,
+		`alice renamed "The trip" after 2`,
+	}
+	if !slices.Equal(got, want) || page.HasMoreNotes {
+		t.Errorf("notes\n%q, has_more_notes %v\nwant\n%q", got, page.HasMoreNotes, want)
+	}
+}

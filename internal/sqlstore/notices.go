@@ -52,6 +52,23 @@ func (t *txn) FindThreadNotices(ctx context.Context, threadID string, limit int)
 }
 
 func (t *txn) AddTimelineNote(ctx context.Context, n *parley.TimelineNote) error {
+	if n.Kind == parley.NoteRenamed {
+		// The thread's last note, if it is this member's renaming after
+		// the same message, takes the new title and time.
+		var id string
+		err := t.queryRow(ctx, "timeline note", `
+			UPDATE timeline_notes SET title = $1, at = $2
+			WHERE id = (SELECT id FROM timeline_notes WHERE thread_id = $3 ORDER BY after_seq DESC, at DESC, id DESC LIMIT 1)
+				AND kind = $4 AND by_user_id = $5 AND after_seq = $6
+			RETURNING id`, []any{n.Title, micros(n.At), n.ThreadID, parley.NoteRenamed, n.By.ID, n.AfterSeq}, &id)
+		if err == nil {
+			n.ID = id
+			return nil
+		}
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			return mapError("add timeline note", err)
+		}
+	}
 	var subject sql.NullString
 	if n.Subject != nil {
 		subject = nullString(n.Subject.ID)

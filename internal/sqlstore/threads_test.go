@@ -729,6 +729,70 @@ func TestThreads_TimelineNotes(t *testing.T) {
 	})
 }
 
+// A member's renamings of a group in a row, after the same message with no
+// other note between, are one note: the first's, with the last's title
+// and time. Another member's renaming, another note, or a message between
+// begins a new one.
+func TestThreads_TimelineRenamesInARow(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ann, bob := newUser("ann"), newUser("bob")
+		now := parley.Now()
+		th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "Plans", CreatedBy: ann.ID, LastActivityAt: now, CreatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{ann, bob} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			return tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: ann.ID, JoinedAt: now})
+		})
+		i := 0
+		add := func(afterSeq int64, kind string, by *parley.User, title string) *parley.TimelineNote {
+			t.Helper()
+			i++
+			n := &parley.TimelineNote{ID: parley.NewID(), ThreadID: th.ID, AfterSeq: afterSeq, At: now.Add(time.Duration(i) * time.Second), Kind: kind, By: by.Ref(), Title: title}
+			mustWrite(t, db, func(tx parley.Tx) error { return tx.AddTimelineNote(ctx, n) })
+			return n
+		}
+		started := add(0, parley.NoteStarted, ann, "Plans")
+		first := add(0, parley.NoteRenamed, ann, "A") // after the note that started it: its own
+		if again := add(0, parley.NoteRenamed, ann, "B"); again.ID != first.ID {
+			t.Errorf("ann's renaming again took ID %s, want her first's, %s", again.ID, first.ID)
+		}
+		last := add(0, parley.NoteRenamed, ann, "C")
+		bobs := add(0, parley.NoteRenamed, bob, "D")
+		anns := add(0, parley.NoteRenamed, ann, "E")
+		left := add(0, parley.NoteLeft, bob, "")
+		afterLeft := add(0, parley.NoteRenamed, ann, "F")
+		afterMessage := add(1, parley.NoteRenamed, ann, "G")
+		want := []*parley.TimelineNote{started, last, bobs, anns, left, afterLeft, afterMessage}
+		var got []parley.TimelineNote
+		if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			got, err = tx.FindTimelineNotes(ctx, ann.ID, th.ID, 0, 1<<62, 100)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("notes %+v, want %d", got, len(want))
+		}
+		for i, n := range got {
+			w := want[i]
+			if n.ID != w.ID || n.Kind != w.Kind || n.By.ID != w.By.ID || n.Title != w.Title || n.AfterSeq != w.AfterSeq || !n.At.Equal(w.At) {
+				t.Errorf("note %d: %+v, want %+v", i, n, *w)
+			}
+		}
+		if got[1].ID != first.ID {
+			t.Errorf("ann's renamings in a row are note %s, want her first's, %s", got[1].ID, first.ID)
+		}
+	})
+}
+
 // A member's idempotency key of a request to start a thread keeps the
 // thread the request was answered with, what it keeps of the request, and
 // whether the thread was there already; the member takes a key once.

@@ -349,6 +349,13 @@ func TestMessenger_Browser(t *testing.T) {
 		if got := text(t, alice, `#heard`); strings.Contains(got, "named") {
 			t.Errorf("alice's page tells her screen reader of her own doing: %q", got)
 		}
+		// Renamed again at once, the group keeps one note of her renaming,
+		// which names it anew in its place; Bob's screen reader is told.
+		title = "Book club"
+		_, err = env.Client.WithToken(s.Token).UpdateThread(context.Background(), group, client.ThreadUpdate{Title: &title})
+		must(t, err)
+		waitFor(t, bob, `document.getElementById("heard").textContent === `+jsString(xssImg+" named the group “Book club”"))
+		waitFor(t, bob, `(n => n.length === 1 && n[0].textContent.includes("“Book club”"))([...document.querySelectorAll("#messages .gnote")].filter((li) => li.textContent.includes("named the group")))`)
 		// On a phone, the group's name shows whole on two lines, and the
 		// members' line, cut short in the head, shows whole once tapped,
 		// within the screen.

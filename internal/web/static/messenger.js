@@ -428,11 +428,15 @@ const markRead = serial(async () => {
   }
 });
 
+// noteSaid is a note's ID and what it says: a member's renamings in a row
+// are one note, which says the latest name.
+const noteSaid = (li) => `${li.id} ${li.querySelector("p").firstChild.textContent.trim()}`;
+
 // announce tells screen readers of the messages others wrote after seq,
 // and of what others did in the group (its notes) not in notesBefore, the
-// IDs of the notes shown before: the list itself is not a live region, so
-// that older messages loaded on scroll, and messages replaced, are not
-// read out.
+// notes shown before as noteSaid says them: the list itself is not a live
+// region, so that older messages loaded on scroll, and messages replaced,
+// are not read out.
 function announce(seq, notesBefore) {
   const said = [];
   const added = [...messages()].filter((li) => seqOf(li) > seq && !li.classList.contains("mine") && !li.classList.contains("deleted"));
@@ -444,7 +448,7 @@ function announce(seq, notesBefore) {
     said.push(`${added.length} new messages`);
   }
   for (const li of notes()) {
-    if (!notesBefore.has(li.id) && !li.hasAttribute("data-by-me")) said.push(li.querySelector("p").firstChild.textContent.trim());
+    if (!notesBefore.has(noteSaid(li)) && !li.hasAttribute("data-by-me")) said.push(li.querySelector("p").firstChild.textContent.trim());
   }
   if (said.length) tell(said.join(". "));
 }
@@ -452,7 +456,7 @@ function announce(seq, notesBefore) {
 const pullNew = serial(async () => {
   const stick = nearBottom();
   const seq = lastSeq();
-  const notesBefore = new Set([...notes()].map((li) => li.id));
+  const notesBefore = new Set([...notes()].map(noteSaid));
   await pull(seq);
   announce(seq, notesBefore);
   if (stick) toBottom();
