@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/rivo/uniseg"
 )
 
 // A reply shows the message it answers above its text, as a link to it:
@@ -55,12 +55,21 @@ func quoteOf(threadID string, seq int64, m *parley.Message, me parley.UserRef) *
 
 // oneLine returns the start of text, its white space runs made single
 // spaces, at most limit characters, with an ellipsis where it was cut.
+// A character is one as a reader sees it (a grapheme cluster): a cut
+// never parts a flag, an emoji from its skin tone, or a letter from its
+// accents.
 func oneLine(text string, limit int) string {
 	s := strings.Join(strings.Fields(text), " ")
-	if utf8.RuneCountInString(s) <= limit {
+	if uniseg.GraphemeClusterCount(s) <= limit {
 		return s
 	}
-	return string([]rune(s)[:limit-1]) + "…"
+	cut, rest, state := 0, s, -1
+	for range limit - 1 {
+		var c string
+		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		cut += len(c)
+	}
+	return s[:cut] + "…"
 }
 
 // addQuotes reads into l, in one read, the messages its replies answer

@@ -52,3 +52,20 @@ func TestFoundIn(t *testing.T) {
 		}
 	}
 }
+
+// A preview, a quote or a snippet is cut between characters as a reader
+// sees them: a flag, a family, an emoji with its skin tone or a letter
+// with its accents that ends the part kept is kept whole, never halved.
+func TestOneLine_CutsBetweenCharacters(t *testing.T) {
+	for name, last := range map[string]string{
+		"flag": "🇩🇪", "family": "👨‍👩‍👧‍👦", "skin tone": "👍🏽", "accents": "e\u0301\u0302",
+	} {
+		kept := strings.Repeat("a", 78) + last
+		if got := oneLine(kept+" and more", 80); got != kept+"…" {
+			t.Errorf("%s: oneLine cuts to %q, want %q", name, got, kept+"…")
+		}
+		if got := oneLine(kept+"a", 80); got != kept+"a" {
+			t.Errorf("%s: a text of 80 characters is cut: %q", name, got)
+		}
+	}
+}
