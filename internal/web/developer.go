@@ -97,8 +97,8 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := service.NewApp{
-		Name: r.PostFormValue("name"), Purpose: r.PostFormValue("purpose"), Homepage: strings.TrimSpace(r.PostFormValue("homepage")),
-		RedirectURIs: lines(r.PostFormValue("redirect_uris")), Public: r.PostFormValue("client_type") == parley.ClientPublic,
+		Name: r.PostFormValue("name"), Purpose: formText(r, "purpose"), Homepage: strings.TrimSpace(r.PostFormValue("homepage")),
+		RedirectURIs: lines(formText(r, "redirect_uris")), Public: r.PostFormValue("client_type") == parley.ClientPublic,
 		Key: r.PostFormValue("key"),
 	}
 	reg, err := p.svc.RegisterApp(ctx, in)
@@ -112,7 +112,7 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, err)
 			return
 		}
-		p.showDeveloper(w, r, ctx, httpapi.StatusOf(err), developerPage{Error: parley.ErrorMessage(err), Form: in, URIs: r.PostFormValue("redirect_uris")})
+		p.showDeveloper(w, r, ctx, httpapi.StatusOf(err), developerPage{Error: parley.ErrorMessage(err), Form: in, URIs: formText(r, "redirect_uris")})
 		return
 	}
 	p.showApp(w, r, ctx, http.StatusCreated, reg.App.ClientID, appPage{Secret: reg.ClientSecret, Notice: "Registered. Copy the client secret now: it is shown only this once."})
@@ -225,12 +225,12 @@ func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("app")
-	if _, err := p.svc.SetRedirectURIs(ctx, id, lines(r.PostFormValue("redirect_uris"))); err != nil {
+	if _, err := p.svc.SetRedirectURIs(ctx, id, lines(formText(r, "redirect_uris"))); err != nil {
 		if parley.ErrorCode(err) != parley.EINVALID {
 			p.renderError(w, r, err)
 			return
 		}
-		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err), URIs: r.PostFormValue("redirect_uris")})
+		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err), URIs: formText(r, "redirect_uris")})
 		return
 	}
 	http.Redirect(w, r, appPath(id)+"?done=uris", http.StatusSeeOther)

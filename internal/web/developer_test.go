@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
@@ -403,5 +404,29 @@ func TestDeveloperConsole_RegisteringPastTheCapIsRefusedOnThePage(t *testing.T) 
 	}
 	if n := apps(); n != parley.MaxOwnApps {
 		t.Errorf("the console lists %d apps, want %d", n, parley.MaxOwnApps)
+	}
+}
+
+// An app's purpose in lines, as long as the form lets a member write it
+// (maxlength="500", which counts a line break as one character), is
+// registered as written: a browser posts each line break as CR LF, which
+// is not counted twice, nor kept.
+func TestDeveloperConsole_PurposeLineBreaksCountOnce(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	line := strings.Repeat("x", 49)
+	purpose := strings.Repeat(line+"\n", 9) + line + "y" // 500 characters, 9 of them line breaks
+	console := b.get("/account/developer")
+	created := b.post(console, "/account/developer/apps", url.Values{
+		"name": {"Films"}, "purpose": {strings.ReplaceAll(purpose, "\n", "\r\n")},
+		"redirect_uris": {"https://films.example/cb\r\nhttps://films.example/cb2"}, "client_type": {"confidential"},
+	})
+	if created.status != http.StatusCreated {
+		t.Fatalf("a purpose of %d characters with line breaks posted as CR LF: %d\n%s", utf8.RuneCountInString(purpose), created.status, created.body)
+	}
+	if !strings.Contains(created.body, purpose) || strings.Contains(created.body, "\r") {
+		t.Errorf("the app's page does not show its purpose as written:\n%s", created.body)
 	}
 }
