@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
 	"golang.org/x/oauth2"
 )
@@ -71,6 +72,48 @@ func TestLongWords_Browser(t *testing.T) {
 			if name == "new" {
 				apptest.Screenshot(t, b, "new-long-names")
 			}
+		})
+	}
+}
+
+// The developer console's pages, search results and friends, with an app,
+// a webhook address and a member's name as long as their limits allow,
+// each one word: they wrap within a phone's screen (375 px), as the pages
+// TestLongWords_Browser visits do; the link back from an endpoint's
+// deliveries to its app, which names the app, among them.
+func TestLongWords_DeveloperPages_Browser(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
+	ctx := context.Background()
+	word := func(n int) string { return strings.Repeat("W", n) }
+	alice := env.MustMember(t, "alice")
+	if _, err := env.Client.CreateAccount(ctx, "bob", apptest.Password("bob"), word(parley.MaxDisplayNameLen)); err != nil {
+		t.Fatal(err)
+	}
+	bob := mustSignInClient(t, env, "bob")
+	apptest.MustFriends(t, alice, bob)
+	direct := apptest.MustThread(t, alice, "bob")
+	apptest.MustSend(t, bob, direct.ID, "look "+word(300)+" and https://example.com/"+word(400))
+	app, err := alice.CreateApp(ctx, client.NewApp{Name: word(parley.MaxAppNameLen), RedirectURIs: []string{"https://films.example/cb/" + word(400)}, Homepage: "https://films.example/" + word(300), Purpose: word(parley.MaxAppPurposeLen)})
+	must(t, err)
+	hook, err := alice.CreateWebhook(ctx, app.ClientID, "https://127.0.0.1/"+word(400), []string{"message.created"})
+	must(t, err)
+
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	for _, p := range []struct{ name, path string }{
+		{"developer", "/account/developer"},
+		{"devapp", "/account/developer/apps/" + app.ClientID},
+		{"devhook", "/account/developer/apps/" + app.ClientID + "/webhooks/" + hook.ID},
+		{"search", "/search?q=look"},
+		{"friends", "/friends"},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 800), chromedp.Navigate(env.URL+p.path), chromedp.WaitReady("body")))
+			if wide := evaluate[[]string](t, b, overflowing); len(wide) > 0 {
+				t.Errorf("at 375 px, content runs past the right edge:\n  %s", strings.Join(wide, "\n  "))
+			}
+			apptest.Screenshot(t, b, "long-"+p.name)
 		})
 	}
 }
