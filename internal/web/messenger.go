@@ -381,6 +381,16 @@ func displayName(u parley.UserRef) string {
 	return u.Username
 }
 
+// isolate sets a piece of people's text (a name, a title, an app's name)
+// apart from the sentence the server writes around it, between U+2068
+// FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE, as <bdi> does
+// in HTML: a name in Hebrew or Arabic takes its own direction, and the
+// count, date or comma after it stays on its side of it ("Seen by דנה, Bob"
+// would otherwise read with the comma and Bob drawn before the name). For
+// text where no element may stand: attributes, <option>s, strings the
+// script shows.
+func isolate(s string) string { return "\u2068" + s + "\u2069" }
+
 // preview is the inbox's line for a thread's last message.
 func preview(m *parley.Message, me parley.UserRef) lastMessage {
 	if m == nil {
@@ -685,7 +695,7 @@ func (p *Pages) seen(ctx context.Context, id string, me parley.UserRef) (seenLin
 	var names []string
 	for _, m := range markers {
 		if m.User.ID != me.ID && m.User.ID != th.LastMessage.Sender.ID && m.Seq >= th.LastSeq {
-			names = append(names, displayName(m.User))
+			names = append(names, isolate(displayName(m.User)))
 		}
 	}
 	if len(names) > 0 {
@@ -902,6 +912,7 @@ func (p *Pages) leave(ctx context.Context, r *http.Request) (string, error) {
 // messengerFuncs are the template functions of the messenger's pages.
 var messengerFuncs = template.FuncMap{
 	"name":     displayName,
+	"isolate":  isolate,
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"shareURL": shareURL,
 	"host":     hostOf,

@@ -20,13 +20,20 @@ import (
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
-// page is a messenger page as a browser without script gets it.
+// page is a messenger page as a browser without script gets it, its body
+// as it reads: without the invisible marks that set people's names and
+// titles apart from the sentences around them (U+2068 … U+2069, isolate),
+// whose effect the browser tests measure (TestMessenger_NamesKeepTheirPlace_Browser).
 type page struct {
 	status int
 	url    *url.URL
 	body   string
 	header http.Header
 }
+
+// unmarked drops the directional isolates (U+2068, U+2069) from s, which
+// a reader does not see.
+var unmarked = strings.NewReplacer("\u2068", "", "\u2069", "").Replace
 
 // scriptless is a browser without script: it keeps cookies and follows
 // redirects.
@@ -51,7 +58,7 @@ func (b *scriptless) answer(resp *http.Response, err error) *page {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return &page{status: resp.StatusCode, url: resp.Request.URL, body: string(body), header: resp.Header}
+	return &page{status: resp.StatusCode, url: resp.Request.URL, body: unmarked(string(body)), header: resp.Header}
 }
 
 func (b *scriptless) get(path string) *page {

@@ -38,7 +38,7 @@ func TestMessenger_MuteAChat(t *testing.T) {
 			muted := a.post(page, "/t/"+th+"/mute", url.Values{"muted": {"true"}})
 			// The head marks it beside the chat's name, not in it: the
 			// name is the tab's title too.
-			if muted.url.Path != "/t/"+th || !strings.Contains(muted.body, "Unmute this chat") || !regexp.MustCompile(`<h1>[^<]+</h1> <svg class="muted-mark"`).MatchString(muted.body) ||
+			if muted.url.Path != "/t/"+th || !strings.Contains(muted.body, "Unmute this chat") || !regexp.MustCompile(`<h1 dir="auto">[^<]+</h1> <svg class="muted-mark"`).MatchString(muted.body) ||
 				!strings.Contains(muted.body[strings.Index(muted.body, "</h1>"):], mark) {
 				t.Fatalf("muting ends at %s:\n%s", muted.url, muted.body)
 			}

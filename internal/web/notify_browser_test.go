@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +55,13 @@ func TestMessenger_Browser_Notifications(t *testing.T) {
 	apptest.MustSend(t, bob, th, "are you free tonight?")
 	waitFor(t, a, `window.shown.length === 1 && window.shown[0].title === "Member bob" && window.shown[0].body === "are you free tonight?" && window.shown[0].tag === "`+th+`"`)
 	apptest.MustSend(t, carol, group.ID, "dinner at 8")
-	waitFor(t, a, `window.shown.length === 2 && window.shown[1].title === "Member carol in Plans" && window.shown[1].tag === "`+group.ID+`"`)
+	// Each name set apart (U+2068 … U+2069), so that a name in Hebrew or
+	// Arabic does not draw "in" on its other side.
+	waitFor(t, a, `window.shown.length === 2 && window.shown[1].title === "\u2068Member carol\u2069 in \u2068Plans\u2069" && window.shown[1].tag === "`+group.ID+`"`)
+	// A long message is cut to 200 characters as a reader counts them: an
+	// emoji with its skin tone is kept whole, or left out, never halved.
+	apptest.MustSend(t, bob, th, strings.Repeat("a", 198)+"👍🏽👍🏽 and more")
+	waitFor(t, a, `window.shown.length === 3 && window.shown[2].body === "`+strings.Repeat("a", 198)+`👍🏽👍🏽"`)
 	_, err = chromedp.Run(a, chromedp.Evaluate[bool](`window.shown = window.shown.slice(0, 1); true`))
 	must(t, err)
 

@@ -397,17 +397,19 @@ func writeLogExport(w io.Writer, head logExport, page *service.AccessLogPage, ne
 // messages in your conversation with Bob, 22 Nov 2026 14:03 UTC", or for a
 // run, "MovieClub checked your conversation with Bob 484 times between 22
 // Nov 2026 10:32 UTC and 10:40 UTC and read 3 new messages"; its times in
-// <time> elements (timeHTML), its words escaped.
+// <time> elements (timeHTML), its words escaped, each name in it set apart
+// (isolate) so that a count or a date after a name in Arabic or Hebrew
+// stays after it.
 func logLine(g *service.AccessGroup) template.HTML {
 	esc := template.HTMLEscapeString
 	e := g.Latest
-	app := e.AppName
+	app := isolate(e.AppName)
 	where := threadWords(g.Thread)
 	// The member whose grant the app acted through: the reader of the
 	// log, or another in the thread.
 	as, yours := "you", "of yours"
 	if g.Grantor != nil {
-		as = displayName(*g.Grantor)
+		as = isolate(displayName(*g.Grantor))
 		yours = as + " sent"
 	}
 	var what string
@@ -466,7 +468,7 @@ func logLine(g *service.AccessGroup) template.HTML {
 	case parley.ActionThreadClosed, parley.ActionThreadReopened:
 		who := "Someone"
 		if g.By != nil {
-			who = displayName(*g.By)
+			who = isolate(displayName(*g.By))
 		}
 		what = who + " closed " + where + " to all apps"
 		if e.Action == parley.ActionThreadReopened {
@@ -487,9 +489,9 @@ func threadWords(t service.ThreadName) string {
 	case t.Label == "":
 		return "a conversation"
 	case t.Titled:
-		return "your conversation “" + t.Label + "”"
+		return "your conversation “" + isolate(t.Label) + "”"
 	}
-	return "your conversation with " + t.Label
+	return "your conversation with " + isolate(t.Label)
 }
 
 func times(n int) string {

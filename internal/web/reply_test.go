@@ -49,7 +49,7 @@ func TestMessenger_ReplyToAMessage(t *testing.T) {
 
 	replying := a.get(base + "?reply=1")
 	bar := regexp.MustCompile(`(?s)<div id="replying" class="replying">\s*<input type="hidden" name="reply_to" form="send" value="1">\s*<p class="quote" id="reply-quote">(.*?)</p>`).FindStringSubmatch(replying.body)
-	if bar == nil || !strings.Contains(replying.body, `aria-describedby="reply-quote"></textarea>`) || !strings.Contains(bar[1], `<span class="qwho">Member bob</span>`) || !strings.Contains(bar[1], `<span class="qtext">dinner at &lt;8&gt;? say yes</span>`) {
+	if bar == nil || !strings.Contains(replying.body, `aria-describedby="reply-quote"></textarea>`) || !strings.Contains(bar[1], `<span class="qwho" dir="auto">Member bob</span>`) || !strings.Contains(bar[1], `<span class="qtext">dinner at &lt;8&gt;? say yes</span>`) {
 		t.Fatalf("the page asked to answer message 1 shows:\n%s", replying.body)
 	}
 	sent := a.post(replying, base+"/messages", url.Values{"text": {"yes!"}, "key": {"k-1"}, "reply_to": {"1"}})
@@ -59,7 +59,7 @@ func TestMessenger_ReplyToAMessage(t *testing.T) {
 	if m := lastOf(t, bob, th.ID); m.Text != "yes!" || m.ReplyToSeq != 1 {
 		t.Fatalf("bob reads %+v, want alice's reply to message 1", m)
 	}
-	quoted := `<a class="quote" href="` + base + `?before=12#m1" data-to="1"><span class="visually-hidden">In reply to </span><span class="qwho">Member bob</span>` +
+	quoted := `<a class="quote" href="` + base + `?before=12#m1" data-to="1"><span class="visually-hidden">In reply to </span><span class="qwho" dir="auto">Member bob</span>` +
 		`<span class="visually-hidden">: </span><span class="qtext">dinner at &lt;8&gt;? say yes</span></a>yes!</p>`
 	b := newScriptless(t, env.URL)
 	b.signIn("bob")
@@ -85,10 +85,10 @@ func TestMessenger_ReplyToAMessage(t *testing.T) {
 			"the page":       a.get(base).body,
 			"the part after": a.get(fmt.Sprintf("%s/messages?after=%d", base, late.Seq-1)).body,
 		} {
-			if !regexp.MustCompile(`<a class="quote" href="[^"]+#m1" data-to="1">.*?<span class="qwho">Member bob</span>.*?dinner at &lt;8&gt;\? say yes</span></a>about dinner</p>`).MatchString(page) {
+			if !regexp.MustCompile(`<a class="quote" href="[^"]+#m1" data-to="1">.*?<span class="qwho" dir="auto">Member bob</span>.*?dinner at &lt;8&gt;\? say yes</span></a>about dinner</p>`).MatchString(page) {
 				t.Errorf("%s does not quote message 1, out of it, in message %d:\n%s", where, late.Seq, page)
 			}
-			if !strings.Contains(page, `<span class="qwho">You</span><span class="visually-hidden">: </span><span class="qtext">Message deleted</span></a>what did you delete?`) {
+			if !strings.Contains(page, `<span class="qwho" dir="auto">You</span><span class="visually-hidden">: </span><span class="qtext">Message deleted</span></a>what did you delete?`) {
 				t.Errorf("%s does not quote message %d as deleted in message %d:\n%s", where, gone.Seq, toGone.Seq, page)
 			}
 		}

@@ -131,7 +131,7 @@ func TestMessenger_Search(t *testing.T) {
 // result is a search result as the page shows it.
 type result struct{ href, chat, who, said string }
 
-var resultRE = regexp.MustCompile(`<li><a href="([^"]+)">\n<span class="line"><span class="tname">([^<]*)</span><time[^>]*>[^<]*</time></span>\n<span class="said"><span class="who">([^<]*)</span> (.*)</span>\n</a></li>`)
+var resultRE = regexp.MustCompile(`<li><a href="([^"]+)">\n<span class="line"><span class="tname" dir="auto">([^<]*)</span><time[^>]*>[^<]*</time></span>\n<span class="said"><span class="who" dir="auto">([^<]*)</span> <bdi>(.*)</bdi></span>\n</a></li>`)
 
 // resultsOf returns the search results of a page, in order.
 func resultsOf(t *testing.T, body string) []result {

@@ -81,8 +81,9 @@ func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, erro
 // noticeText says a notice as a sentence for the member who reads it, in
 // a conversation of two (direct) or a group.
 func noticeText(me parley.UserRef, n parley.ThreadNotice, direct bool) string {
-	name, whose := seenBy(me, n.By)
-	who := writerName(me, n.By)
+	name, whose := seenApart(me, n.By)
+	who := isolate(writerName(me, n.By))
+	app := isolate(n.AppName)
 	switch n.Kind {
 	case parley.NoticeAppAdded:
 		var can []string
@@ -98,11 +99,11 @@ func noticeText(me parley.UserRef, n parley.ThreadNotice, direct bool) string {
 		}
 		switch len(can) {
 		case 0:
-			return n.AppName + " can now see this chat, but not its messages, through " + whose + " connection."
+			return app + " can now see this chat, but not its messages, through " + whose + " connection."
 		case 1:
-			return n.AppName + " can now " + can[0] + " through " + whose + " connection."
+			return app + " can now " + can[0] + " through " + whose + " connection."
 		}
-		return n.AppName + " can now " + strings.Join(can[:len(can)-1], ", ") + " and " + can[len(can)-1] + ", through " + whose + " connection."
+		return app + " can now " + strings.Join(can[:len(can)-1], ", ") + " and " + can[len(can)-1] + ", through " + whose + " connection."
 	case parley.NoticeAppsClosed:
 		return who + " closed this chat to apps."
 	case parley.NoticeAppsReopened:
@@ -135,7 +136,7 @@ var threadPowers = []struct {
 // (direct) or a group, what it may do there, and the member whose grant
 // lets it, for the member who reads it.
 func reachText(me parley.UserRef, g parley.ThreadGrant, direct bool) string {
-	name, whose := seenBy(me, g.Member)
+	name, whose := seenApart(me, g.Member)
 	words := strings.NewReplacer("{name}", name, "{whose}", whose)
 	var can []string
 	for _, p := range threadPowers {
@@ -146,14 +147,14 @@ func reachText(me parley.UserRef, g parley.ThreadGrant, direct bool) string {
 	if !g.Scopes.Has(parley.ScopeMessagesRead) {
 		can = append([]string{"sees the conversation, not its messages"}, can...)
 	}
-	return g.AppName + " (" + strings.Join(can, ", ") + "), through " + whose + " connection"
+	return isolate(g.AppName) + " (" + strings.Join(can, ", ") + "), through " + whose + " connection"
 }
 
 // closersText names who keeps a thread closed to apps, the reader as "you".
 func closersText(me parley.UserRef, closers []parley.UserRef) string {
 	names := make([]string, len(closers))
 	for i, u := range closers {
-		names[i], _ = seenBy(me, u)
+		names[i], _ = seenApart(me, u)
 	}
 	return strings.Join(names, ", ")
 }
@@ -174,5 +175,15 @@ func seenBy(me, u parley.UserRef) (name, whose string) {
 		return "you", "your"
 	}
 	name = displayName(u)
+	return name, name + "'s"
+}
+
+// seenApart is seenBy with the name set apart from the sentence around it
+// (isolate), for sentences that go on after it.
+func seenApart(me, u parley.UserRef) (name, whose string) {
+	if u.ID == me.ID {
+		return seenBy(me, u)
+	}
+	name = isolate(displayName(u))
 	return name, name + "'s"
 }

@@ -25,7 +25,7 @@ func TestMessenger_Browser_Typing(t *testing.T) {
 
 	preview := `document.querySelector("#inbox .preview").textContent`
 	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "yes, I")))
-	waitFor(t, b, typingLine("Member alice is typing…")+` && `+preview+` === "typing…"`)
+	waitFor(t, b, typingLine("\u2068Member alice\u2069 is typing…")+` && `+preview+` === "typing…"`)
 	apptest.Screenshot(t, b, "typing")
 	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), " am"), pressEnter(`#text`)))
 	// Gone as the message shows, not seconds later; the inbox shows the
@@ -40,6 +40,6 @@ func TestMessenger_Browser_Typing(t *testing.T) {
 
 	// Written, then left unsent: the line goes after a few seconds.
 	must(t, chromedp.Do(a, chromedp.SendKeys(chromedp.CSS(`#text`), "one more")))
-	waitFor(t, b, typingLine("Member alice is typing…"))
+	waitFor(t, b, typingLine("\u2068Member alice\u2069 is typing…"))
 	waitFor(t, b, typingLine(""))
 }

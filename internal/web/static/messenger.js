@@ -379,10 +379,14 @@ if (replying && new URLSearchParams(location.search).has("reply")) {
   address.searchParams.delete("reply");
   history.replaceState(history.state, "", address);
 }
+// graphemes returns the characters of s as a reader sees them (grapheme
+// clusters: a flag, an emoji with its skin tone, a letter with its
+// accents), so that a cut never splits one.
+const graphemes = (s) => (typeof Intl.Segmenter === "function" ? Array.from(new Intl.Segmenter().segment(s), (g) => g.segment) : [...s]);
 // clip returns a message's words as a quote shows them: on one line, at
 // most 140 characters, as the server cuts them.
 function clip(words) {
-  const chars = [...words.replace(/\s+/g, " ").trim()];
+  const chars = graphemes(words.replace(/\s+/g, " ").trim());
   return chars.length > 140 ? `${chars.slice(0, 139).join("")}…` : chars.join("");
 }
 // followAnswered keeps the field's quote as the message it answers now is
@@ -499,6 +503,11 @@ if (toNewest) {
 // makes one fetch at once and one more after it (serial), not one each.
 const refreshSeen = serial(async () => swap("seen", await part(`${base}/seen`)));
 
+// isolate sets a name apart from the sentence around it, as the server's
+// isolate does (U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL
+// ISOLATE): a name in Hebrew or Arabic keeps the words after it after it.
+const isolate = (name) => `\u2068${name}\u2069`;
+
 // Who else is writing here: each member told of by thread.typing, shown
 // until 6 seconds after the last time they were, or until their message
 // comes. Screen readers are not told: it comes again every few seconds.
@@ -507,7 +516,7 @@ function showTyping() {
   const line = document.getElementById("typing");
   if (!line) return;
   const stick = nearBottom();
-  const names = [...typists.values()].map((t) => t.name);
+  const names = [...typists.values()].map((t) => isolate(t.name));
   if (names.length === 0) line.textContent = "";
   else if (names.length === 1) line.textContent = `${names[0]} is typing…`;
   else if (names.length === 2) line.textContent = `${names[0]} and ${names[1]} are typing…`;
@@ -830,6 +839,7 @@ if (text && list) {
       const span = document.createElement("span");
       span.className = name;
       span.textContent = words;
+      if (name === "qwho") span.dir = "auto";
       quote.append(span);
     }
     return quote;
@@ -1122,8 +1132,8 @@ async function notify(ev) {
   // A group's message names the group too, as the inbox names it.
   const who = m.sender?.display_name || "New message";
   const chat = item?.querySelector(".tname").textContent;
-  const title = chat && chat !== who ? `${who} in ${chat}` : who;
-  const n = new Notification(title, { body: (what || "").slice(0, 200), tag: ev.thread_id });
+  const title = chat && chat !== who ? `${isolate(who)} in ${isolate(chat)}` : who;
+  const n = new Notification(title, { body: graphemes(what || "").slice(0, 200).join(""), tag: ev.thread_id });
   n.addEventListener("click", () => {
     focus();
     location.assign(`/t/${encodeURIComponent(ev.thread_id)}`);
