@@ -121,7 +121,7 @@ func TestMessenger_Browser(t *testing.T) {
 			t.Errorf("the composer keeps %q after sending", got)
 		}
 		// Bob's page read it, and Alice's page says so.
-		waitFor(t, alice, `document.getElementById("seen").textContent === "Seen by Bob"`)
+		waitFor(t, alice, `document.getElementById("seen").textContent === "Seen by \u2068Bob\u2069"`)
 
 		must(t, chromedp.Do(bob, chromedp.SendKeys(chromedp.CSS(`#text`), "hi alice"), pressEnter(`#text`)))
 		waitFor(t, alice, bubbleCount("hi alice", 1))

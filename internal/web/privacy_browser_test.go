@@ -97,7 +97,7 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	}
 	// The log writes the time MovieClub was connected as the connected
 	// apps page does, in the reader's zone.
-	if connected := regexp.MustCompile(`Connected (\d+ \w+ \d{4} \d\d:\d\d), until`).FindStringSubmatch(apps); connected == nil {
+	if connected := regexp.MustCompile(`Connected (\d+ \w+ \d{4} \d\d:\d\d [^,]+), until`).FindStringSubmatch(apps); connected == nil {
 		t.Errorf("the connected apps page gives no time MovieClub was connected:\n%s", apps)
 	} else if !strings.Contains(log, "You connected MovieClub, "+connected[1]) {
 		t.Errorf("the log does not write the time MovieClub was connected as the connected apps page does (%s):\n%s", connected[1], log)
@@ -210,9 +210,10 @@ func checkCentred(t *testing.T, ctx context.Context, name string) {
 }
 
 // text returns the visible text of the first element the CSS selector
-// matches, waiting for it to be there. It reads it in the page, in one
-// step: the messenger replaces parts of the page live, so a node found in
-// one step may be gone by the next.
+// matches, waiting for it to be there, as it reads: without the invisible
+// marks that set names apart (U+2068 … U+2069, unmarked). It reads it in
+// the page, in one step: the messenger replaces parts of the page live, so
+// a node found in one step may be gone by the next.
 func text(t *testing.T, ctx context.Context, css string) string {
 	t.Helper()
 	sel := jsString(css)
@@ -221,7 +222,7 @@ func text(t *testing.T, ctx context.Context, css string) string {
 	if err != nil {
 		t.Fatalf("text of %s: %v", css, err)
 	}
-	return s
+	return unmarked(s)
 }
 
 // TestPrivacyPages_Browser_WebhookDeliveries: the deliveries page of a

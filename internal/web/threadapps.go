@@ -82,7 +82,10 @@ func (p *Pages) setAppAccess(ctx context.Context, r *http.Request) (string, erro
 // a conversation of two (direct) or a group.
 func noticeText(me parley.UserRef, n parley.ThreadNotice, direct bool) string {
 	name, whose := seenApart(me, n.By)
-	who := isolate(writerName(me, n.By))
+	who := writerName(me, n.By)
+	if n.By.ID != me.ID {
+		who = isolate(who)
+	}
 	app := isolate(n.AppName)
 	switch n.Kind {
 	case parley.NoticeAppAdded:

@@ -109,7 +109,7 @@ func TestThreadApps_Browser(t *testing.T) {
 	})
 
 	t.Run("NoticeLive", func(t *testing.T) {
-		waitFor(t, bob, `(document.querySelector("#notices") || {}).textContent?.includes("MovieClub can now read this chat through Member alice's connection.")`)
+		waitFor(t, bob, `(document.querySelector("#notices") || {}).textContent?.includes("\u2068MovieClub\u2069 can now read this chat through \u2068Member alice\u2069's connection.")`)
 		if got := text(t, bob, `#thread-apps .reach`); !strings.Contains(got, "MovieClub (reads messages), through Member alice's connection") {
 			t.Errorf("bob's list of apps reads %q", got)
 		}
@@ -124,7 +124,7 @@ func TestThreadApps_Browser(t *testing.T) {
 		}
 		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#apps-switch`))))
 		waitFor(t, bob, `document.querySelector("#thread-apps").textContent.includes("You closed this chat to apps.")`)
-		waitFor(t, alice, `document.querySelector("#thread-apps.closed")?.textContent.includes("Member bob closed this chat to apps.")`)
+		waitFor(t, alice, `document.querySelector("#thread-apps.closed")?.textContent.includes("\u2068Member bob\u2069 closed this chat to apps.")`)
 		if got := text(t, alice, `#thread-apps .reach`); !strings.Contains(got, "Closed to apps by Member bob") {
 			t.Errorf("alice's page says %q", got)
 		}
@@ -138,7 +138,7 @@ func TestThreadApps_Browser(t *testing.T) {
 			t.Errorf("bob's switch reads %q", got)
 		}
 		must(t, chromedp.Do(bob, chromedp.Click(chromedp.CSS(`#apps-switch`))))
-		waitFor(t, alice, `!document.querySelector("#thread-apps.closed") && document.querySelector("#notices").textContent.includes("Member bob stopped keeping this chat closed to apps.")`)
+		waitFor(t, alice, `!document.querySelector("#thread-apps.closed") && document.querySelector("#notices").textContent.includes("\u2068Member bob\u2069 stopped keeping this chat closed to apps.")`)
 	})
 }
 
