@@ -135,6 +135,14 @@ func TestMessenger_NamesKeepTheirPlace_Browser(t *testing.T) {
 		}
 	})
 
+	t.Run("a group's note", func(t *testing.T) {
+		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/t/"+group.ID), chromedp.WaitVisible(chromedp.CSS(`.gnote time`))))
+		at := text(t, b, ".gnote time")
+		if xs, shown := drawnAt(t, b, ".gnote p", "started the group", "מה", at); !leftToRight(xs) {
+			t.Errorf("the note %q is not drawn with its time after the group's title (x: %v)", shown, xs)
+		}
+	})
+
 	t.Run("a title in the inbox", func(t *testing.T) {
 		must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#inbox`))))
 		apptest.Screenshot(t, b, "bidi-inbox")

@@ -58,17 +58,23 @@ type noteView struct {
 func toNoteView(l messageList, n *parley.TimelineNote) noteView { return noteView{N: n, Me: l.Me} }
 
 // Text says what the note tells, to the page's member: "Alice added you".
+// Names and the title are set apart from the sentence (isolate), so that
+// the note's time, after it, stays on its side of a name or title in
+// Hebrew or Arabic.
 func (v noteView) Text() string {
 	n := v.N
 	who := writerName(v.Me, n.By)
+	if n.By.ID != v.Me.ID {
+		who = isolate(who)
+	}
 	var whom string
 	if n.Subject != nil {
-		whom, _ = seenBy(v.Me, *n.Subject)
+		whom, _ = seenApart(v.Me, *n.Subject)
 	}
 	switch n.Kind {
 	case parley.NoteStarted:
 		if n.Title != "" {
-			return who + " started the group “" + n.Title + "”"
+			return who + " started the group “" + isolate(n.Title) + "”"
 		}
 		return who + " started the group"
 	case parley.NoteAdded:
@@ -81,7 +87,7 @@ func (v noteView) Text() string {
 		if n.Title == "" {
 			return who + " took the group's name away"
 		}
-		return who + " named the group “" + n.Title + "”"
+		return who + " named the group “" + isolate(n.Title) + "”"
 	}
 	return ""
 }
