@@ -157,24 +157,12 @@ func AccessPageIndex(ctx context.Context, db *DB, f parley.AccessFilter) (string
 	if db.pg == nil {
 		uses := regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)|USING PRIMARY KEY`)
 		var used string
-		err := db.Read(ctx, func(tx parley.Tx) error {
-			rows, err := tx.(*txn).query(ctx, `EXPLAIN QUERY PLAN `+query, args...)
-			if err != nil {
-				return err
+		details, err := sqlitePlan(ctx, db, query, args)
+		for _, detail := range details {
+			if m := uses.FindStringSubmatch(detail); m != nil {
+				used = cmp.Or(m[1], "primary key")
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					return err
-				}
-				if m := uses.FindStringSubmatch(detail); m != nil {
-					used = cmp.Or(m[1], "primary key")
-				}
-			}
-			return rows.Err()
-		})
+		}
 		return used, err
 	}
 	root, err := genericPlan(ctx, db, query, args)
@@ -240,6 +228,28 @@ func genericPlan(ctx context.Context, db *DB, query string, args []any) (map[str
 	return root, nil
 }
 
+// sqlitePlan returns the detail of each step of SQLite's plan of query.
+func sqlitePlan(ctx context.Context, db *DB, query string, args []any) (details []string, err error) {
+	err = db.Read(ctx, func(tx parley.Tx) error {
+		details = nil
+		rows, err := tx.(*txn).query(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return err
+			}
+			details = append(details, detail)
+		}
+		return rows.Err()
+	})
+	return details, err
+}
+
 // ReceivedRequestsPlan returns how FindReceivedFriendRequests' statement
 // for f reads friendships: the index it reads them through ("" when it
 // scans the table), and whether it sorts what it read rather than read it
@@ -248,25 +258,13 @@ func ReceivedRequestsPlan(ctx context.Context, db *DB, f parley.FriendRequestFil
 	args := receivedRequestsArgs(f)
 	if db.pg == nil {
 		uses := regexp.MustCompile(`^(?:SEARCH|SCAN) f USING (?:COVERING )?INDEX (\w+)`)
-		err := db.Read(ctx, func(tx parley.Tx) error {
-			rows, err := tx.(*txn).query(ctx, `EXPLAIN QUERY PLAN `+receivedRequestsQuery, args...)
-			if err != nil {
-				return err
+		details, err := sqlitePlan(ctx, db, receivedRequestsQuery, args)
+		for _, detail := range details {
+			if m := uses.FindStringSubmatch(detail); m != nil {
+				index = m[1]
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					return err
-				}
-				if m := uses.FindStringSubmatch(detail); m != nil {
-					index = m[1]
-				}
-				sorts = sorts || strings.Contains(detail, "TEMP B-TREE")
-			}
-			return rows.Err()
-		})
+			sorts = sorts || strings.Contains(detail, "TEMP B-TREE")
+		}
 		return index, sorts, err
 	}
 	root, err := genericPlan(ctx, db, receivedRequestsQuery, args)
