@@ -72,6 +72,9 @@ func TestSinglePageApp_Browser(t *testing.T) {
 	if location(t, b).Host == strings.TrimPrefix(spa.URL, "http://") {
 		t.Fatalf("the app did not send the browser to sign in: %s", text(t, b, `#out`))
 	}
+	// The sign-in page whole, not one the browser is leaving: a field
+	// found on that one is gone by the time it is filled in.
+	waitFor(t, b, `document.readyState === "complete" && !!document.querySelector("input[name=username]")`)
 	must(t, chromedp.Do(b,
 		chromedp.SetValue(chromedp.CSS(`input[name=username]`), "alice"),
 		chromedp.SetValue(chromedp.CSS(`input[name=password]`), apptest.Password("alice")),
