@@ -34,16 +34,13 @@ func TestDataPage_Browser(t *testing.T) {
 	apptest.MustSend(t, bob, thread, "bob's own words")
 
 	b := apptest.Chromium(t)
-	must(t, chromedp.Do(b,
-		chromedp.Navigate(env.URL+"/sign-in"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("alice")),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
-		chromedp.Click(chromedp.CSS(`.bar a.me`)),
-		chromedp.WaitVisible(chromedp.CSS(`#delete-form`)),
-	))
+	signInBrowser(t, b, env.URL, "alice")
+	// The bar's link to the account page, followed once the page it is on
+	// has loaded whole: a node found while the browser is still on its
+	// way is gone by the time it is clicked (it failed so once in CI).
+	waitFor(t, b, `document.readyState === "complete" && !!document.querySelector(".bar a.me")`)
+	must(t, chromedp.Do(b, chromedp.Click(chromedp.CSS(`.bar a.me`))))
+	waitFor(t, b, `document.readyState === "complete" && !!document.querySelector("#delete-form")`)
 	page := text(t, b, `.privacy`)
 	for _, want := range []string{"Download your data", "every message you sent", "cannot be undone", "username stays reserved"} {
 		if !strings.Contains(page, want) {
