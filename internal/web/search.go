@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/rivo/uniseg"
 )
 
 // The search page (/search?q=): the messages of the member's conversations
@@ -157,6 +158,24 @@ func foundIn(m *parley.Message, text string) snippet {
 	return snippet{Before: oneLine(m.Text, snippetAfter)}
 }
 
+// lastCharacters returns the last n characters of s as a reader sees
+// them (grapheme clusters: a flag, an emoji with its skin tone, a letter
+// with its accents, each one), or s whole when it has no more.
+func lastCharacters(s string, n int) string {
+	var starts []int
+	state := -1
+	for at, rest := 0, s; rest != ""; {
+		var c string
+		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		starts = append(starts, at)
+		at += len(c)
+	}
+	if len(starts) <= n {
+		return s
+	}
+	return s[starts[len(starts)-n]:]
+}
+
 // cutAround finds folded, a text with its case folded (parley.FoldCase),
 // in s whatever the case of either, and returns s cut around it: up to
 // snippetBefore characters before it and snippetAfter after, on one line,
@@ -179,19 +198,18 @@ func cutAround(s, folded string) (snippet, bool) {
 		return snippet{}, false
 	}
 	from, to := start[at], end[at+len(folded)-1]
-	before := []rune(strings.Join(strings.Fields(s[:from]), " "))
-	if len(before) > snippetBefore {
-		kept := strings.TrimLeft(string(before[len(before)-snippetBefore+1:]), " ")
-		before = []rune("…" + kept)
+	before := strings.Join(strings.Fields(s[:from]), " ")
+	if uniseg.GraphemeClusterCount(before) > snippetBefore {
+		before = "…" + strings.TrimLeft(lastCharacters(before, snippetBefore-1), " ")
 	}
-	if last, _ := utf8.DecodeLastRuneInString(s[:from]); len(before) > 0 && unicode.IsSpace(last) {
-		before = append(before, ' ')
+	if last, _ := utf8.DecodeLastRuneInString(s[:from]); before != "" && unicode.IsSpace(last) {
+		before += " "
 	}
 	after := oneLine(s[to:], snippetAfter)
 	if next, _ := utf8.DecodeRuneInString(s[to:]); after != "" && unicode.IsSpace(next) {
 		after = " " + after
 	}
-	return snippet{Before: string(before), Match: strings.Join(strings.Fields(s[from:to]), " "), After: after}, true
+	return snippet{Before: before, Match: strings.Join(strings.Fields(s[from:to]), " "), After: after}, true
 }
 
 // messageURL leads to a message of a thread: the page of the messages up

@@ -55,7 +55,8 @@ func TestFoundIn(t *testing.T) {
 
 // A preview, a quote or a snippet is cut between characters as a reader
 // sees them: a flag, a family, an emoji with its skin tone or a letter
-// with its accents that ends the part kept is kept whole, never halved.
+// with its accents that ends the part kept, or begins it, is kept whole,
+// never halved.
 func TestOneLine_CutsBetweenCharacters(t *testing.T) {
 	for name, last := range map[string]string{
 		"flag": "🇩🇪", "family": "👨‍👩‍👧‍👦", "skin tone": "👍🏽", "accents": "e\u0301\u0302",
@@ -66,6 +67,11 @@ func TestOneLine_CutsBetweenCharacters(t *testing.T) {
 		}
 		if got := oneLine(kept+"a", 80); got != kept+"a" {
 			t.Errorf("%s: a text of 80 characters is cut: %q", name, got)
+		}
+		// So is one that begins what is kept before a search's match.
+		before := last + strings.Repeat("a", snippetBefore-2)
+		if got, _ := cutAround("more and "+before+" lunch", "lunch"); got.Before != "…"+before+" " {
+			t.Errorf("%s: the words before a match are cut to %q, want %q", name, got.Before, "…"+before+" ")
 		}
 	}
 }
