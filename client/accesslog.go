@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/url"
-	"strconv"
 )
 
 // AccessLogQuery selects a page of the member's access log.
@@ -49,12 +48,7 @@ func (c *Client) AccessLog(ctx context.Context, q AccessLogQuery) (*AccessLogPag
 	if q.App != "" {
 		v.Set("app", q.App)
 	}
-	if q.Cursor != "" {
-		v.Set("cursor", q.Cursor)
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
+	setPage(v, q.Cursor, q.Limit)
 	var p AccessLogPage
 	if _, err := c.Do(ctx, "GET", "/api/v1/me/access-log?"+v.Encode(), nil, &p); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/url"
-	"strconv"
 )
 
 // MessageChange is one change to a thread's messages: Type is
@@ -42,12 +41,7 @@ type ChangesQuery struct {
 // page's NextCursor to continue from, now or much later.
 func (c *Client) Changes(ctx context.Context, threadID string, q ChangesQuery) (*ChangePage, error) {
 	v := url.Values{}
-	if q.Cursor != "" {
-		v.Set("cursor", q.Cursor)
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
+	setPage(v, q.Cursor, q.Limit)
 	var p ChangePage
 	_, err := c.Do(ctx, "GET", "/api/v1/threads/"+url.PathEscape(threadID)+"/changes?"+v.Encode(), nil, &p)
 	if err != nil {

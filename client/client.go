@@ -561,6 +561,17 @@ func (c *Client) FriendRequests(ctx context.Context) (*FriendRequests, error) {
 	}
 }
 
+// setPage sets on v the cursor and the limit of a page, each if given: the
+// server takes the first page, and its own limit, without them.
+func setPage(v url.Values, cursor string, limit int) {
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+}
+
 // FriendRequestsQuery selects a page of the requests the member received.
 type FriendRequestsQuery struct {
 	// Cursor is the NextCursor of the page before.
@@ -573,12 +584,7 @@ type FriendRequestsQuery struct {
 // newest first, and every request they sent.
 func (c *Client) FriendRequestsPage(ctx context.Context, q FriendRequestsQuery) (*FriendRequestPage, error) {
 	v := url.Values{}
-	if q.Cursor != "" {
-		v.Set("cursor", q.Cursor)
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
+	setPage(v, q.Cursor, q.Limit)
 	path := "/api/v1/friend-requests"
 	if len(v) > 0 {
 		path += "?" + v.Encode()
@@ -704,12 +710,7 @@ type ThreadsQuery struct {
 // Threads lists the member's threads, newest activity first.
 func (c *Client) Threads(ctx context.Context, q ThreadsQuery) (*ThreadPage, error) {
 	v := url.Values{}
-	if q.Cursor != "" {
-		v.Set("cursor", q.Cursor)
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
+	setPage(v, q.Cursor, q.Limit)
 	if q.Messages > 0 {
 		v.Set("include", "messages:"+strconv.Itoa(q.Messages))
 	}
@@ -936,12 +937,7 @@ type SearchQuery struct {
 // that hold q.Text, newest first.
 func (c *Client) SearchMessages(ctx context.Context, q SearchQuery) (*SearchPage, error) {
 	v := url.Values{"q": {q.Text}}
-	if q.Cursor != "" {
-		v.Set("cursor", q.Cursor)
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
+	setPage(v, q.Cursor, q.Limit)
 	var p SearchPage
 	_, err := c.Do(ctx, "GET", "/api/v1/search/messages?"+v.Encode(), nil, &p)
 	if err != nil {
