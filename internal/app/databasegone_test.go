@@ -121,6 +121,8 @@ func TestDatabaseGone_EndsAStreamWithTryAgainLater(t *testing.T) {
 // outage is logged once: a call its caller gave up on first, such as
 // /readyz's probe of 5 s, says nothing of the database.
 func TestDatabaseSilent_CallsAreAnsweredWithinTheirBounds(t *testing.T) {
+	// Parallel: it spends its 35 s waiting on the server's own bounds.
+	t.Parallel()
 	if apptest.Engine() != "postgres" {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
 	}

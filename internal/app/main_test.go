@@ -231,6 +231,7 @@ func mustHoldAcknowledged(t *testing.T, acked map[string]ack, stored []storedMes
 // runtimes), SIGINT (Ctrl-C) and SIGHUP (its terminal closed): not cut off
 // mid-write, as a signal it does not handle would do.
 func TestServe_GracefulShutdown(t *testing.T) {
+	t.Parallel() // it waits on processes starting and stopping
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			p := startProcess(t, "--data", t.TempDir())

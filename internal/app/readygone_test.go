@@ -175,6 +175,7 @@ func TestReadyz_ProbesTheDatabaseAtMostOnceASecond(t *testing.T) {
 // a server stuck on its disk), /readyz still answers 503 within a probe's
 // time, not as long as the silence lasts.
 func TestReadyz_DatabaseSilent(t *testing.T) {
+	t.Parallel() // it waits on the probe's bound most of its time
 	if apptest.Engine() != "postgres" {
 		t.Skip("PostgreSQL only (PARLEY_TEST_DATABASE=postgres)")
 	}

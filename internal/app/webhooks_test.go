@@ -262,6 +262,7 @@ func TestWebhooks_OutboxOutlivesTheServer(t *testing.T) {
 // then moved on). Every message sent through the other node from the
 // active_from the owner was answered with on is enqueued for it.
 func TestNodes_AnEndpointMissesNothingFromItsActiveFrom(t *testing.T) {
+	t.Parallel() // its cases wait out a held lock most of their time
 	if apptest.Engine() != "postgres" {
 		t.Skip("several nodes share a PostgreSQL database: run with PARLEY_TEST_DATABASE=postgres")
 	}
