@@ -50,6 +50,8 @@ type Server struct {
 	metrics *httpapi.Metrics
 	http    *http.Server
 	ln      net.Listener
+	// drain takes the server out of its load balancer before it stops.
+	drain *drain
 	// relay delivers the events of commands to this node's streams; Listen
 	// starts it.
 	relay *bus.Relay
@@ -196,12 +198,13 @@ func openServer(ctx context.Context, cfg config.Config, log *slog.Logger, clock 
 		Member:  ratelimit.Policy{Name: "member", Rate: cfg.RateLimitMember, Burst: cfg.RateLimitMemberBurst},
 		Refused: metrics.RateLimited,
 	}
-	api := httpapi.NewServer(svc, log, metrics, limits, monitor.Ready)
+	drain := &drain{}
+	api := httpapi.NewServer(svc, log, metrics, limits, drain.ready(monitor.Ready))
 	hs := newHTTPServer(log)
 	// Shutdown waits for requests but not for hijacked connections: the
 	// realtime ones are told to close when it begins.
 	hs.RegisterOnShutdown(api.CloseRealtime)
-	srv := &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, limits: limits, log: log, bus: events, keys: keys, api: api, metrics: metrics, http: hs}
+	srv := &Server{Config: cfg, Store: store, Service: svc, Limits: limiter, limits: limits, log: log, bus: events, keys: keys, api: api, metrics: metrics, http: hs, drain: drain}
 	if cfg.MetricsAddr != "" {
 		srv.metricsHTTP = newHTTPServer(log)
 	}
@@ -514,7 +517,7 @@ func (s *Server) buildHandlers(publicURL string) error {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	s.http.Handler = httpapi.WithClientAddr(root, s.Config.Proxies())
+	s.http.Handler = s.drain.handler(httpapi.WithClientAddr(root, s.Config.Proxies()))
 	return nil
 }
 
@@ -739,13 +742,21 @@ func (s *Server) choreFailed(ctx context.Context, chore string, err error) {
 	}
 }
 
-// Shutdown stops taking requests, lets those in flight finish, ends realtime
-// connections and background chores, and closes the store, so every
-// acknowledged write is on disk.
+// Shutdown drains the server (see drain; for the config's DrainTime, if a
+// load balancer watches it), stops taking requests, lets those in flight
+// finish, ends realtime connections, telling their clients why, and
+// background chores, and closes the store, so every acknowledged write is
+// on disk. When ctx ends first, what is still in flight is cut off.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.drain.begin() && s.Config.DrainTime > 0 {
+		s.log.Info("draining: /readyz answers 503 before the server stops taking requests", "for", s.Config.DrainTime)
+		wait(ctx, s.Config.DrainTime)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Config.ShutdownTimeout)
+	defer cancel()
 	cut, err := stopServing(ctx, s.http)
 	if cut {
-		s.log.Warn("requests still in flight at the end of the shutdown's time were cut off", "after", s.Config.ShutdownTimeout)
+		s.log.Warn("requests still in flight at the end of the shutdown were cut off")
 	}
 	if s.metricsHTTP != nil {
 		_, merr := stopServing(ctx, s.metricsHTTP)
@@ -756,6 +767,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// their subscriptions (http.Server runs CloseRealtime on a goroutine
 	// of its own), so that none takes the end for having fallen behind.
 	s.api.CloseRealtime()
+	if s.api.WaitRealtime(ctx) != nil {
+		s.log.Warn("realtime streams still closing at the end of the shutdown were cut off")
+	}
 	return errors.Join(err, s.bus.Close(), s.Store.Close())
 }
 
@@ -765,7 +779,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // answer, must not hold the stop, nor make it a failure: what it sends
 // was never acknowledged.
 func stopServing(ctx context.Context, srv *http.Server) (cut bool, err error) {
-	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := srv.Shutdown(ctx); err == nil || ctx.Err() == nil {
 		return false, err
 	}
 	return true, srv.Close()

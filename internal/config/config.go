@@ -73,7 +73,13 @@ type Config struct {
 	// LogLevel is debug, info, warn or error (PARLEY_LOG_LEVEL); Level
 	// returns it as Validate parsed it.
 	LogLevel string
-	// ShutdownTimeout bounds a graceful shutdown.
+	// DrainTime is how long a server that is asked to stop, and whose
+	// /readyz a load balancer has asked in the minute before, goes on
+	// serving while /readyz answers 503, so that the load balancer sends
+	// it nothing new before it stops (PARLEY_DRAIN_TIME). A server nothing
+	// watches stops at once.
+	DrainTime time.Duration
+	// ShutdownTimeout bounds a graceful shutdown, after the drain.
 	ShutdownTimeout time.Duration
 	// BodyTimeout bounds how long a request's body may take to arrive, on
 	// every path but a realtime connection's upgrade: a body dribbled in
@@ -149,6 +155,7 @@ func Default() Config {
 		RateLimitMember:      20,
 		RateLimitMemberBurst: 100,
 		LogLevel:             "info",
+		DrainTime:            5 * time.Second,
 		ShutdownTimeout:      15 * time.Second,
 		BodyTimeout:          30 * time.Second,
 		AnswerTimeout:        time.Minute,
@@ -213,12 +220,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AppsRequireReview = b
 	}
-	if v := getenv("PARLEY_SESSION_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return c, fmt.Errorf("config: PARLEY_SESSION_TTL: %w", err)
+	for name, dst := range map[string]*time.Duration{
+		"PARLEY_SESSION_TTL": &c.SessionTTL,
+		"PARLEY_DRAIN_TIME":  &c.DrainTime,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return c, fmt.Errorf("config: %s: %w", name, err)
+			}
+			*dst = d
 		}
-		c.SessionTTL = d
 	}
 	return c, nil
 }
@@ -237,6 +249,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinFreeDiskMiB < 0 {
 		return fmt.Errorf("config: minimum free disk %d MiB is negative", c.MinFreeDiskMiB)
+	}
+	if c.DrainTime < 0 {
+		return fmt.Errorf("config: drain time %s is negative", c.DrainTime)
 	}
 	if c.DataDir == "" {
 		return errors.New("config: the data directory must be set")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Rate limits come from the environment as rates (decimals allowed) and
@@ -260,24 +261,25 @@ func TestConfig_WarnsOfAnEmbeddedDatabaseUnused(t *testing.T) {
 	}
 }
 
-// The metrics listener and the free disk /readyz wants come from the
-// environment; a metrics address that is no host:port, or a negative
-// minimum, is refused by Validate.
+// The metrics listener, the free disk /readyz wants and the drain before a
+// stop come from the environment; a metrics address that is no host:port,
+// a negative minimum or a negative drain is refused by Validate.
 func TestConfig_Health(t *testing.T) {
-	env := map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090", "PARLEY_MIN_FREE_DISK_MIB": "512"}
+	env := map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090", "PARLEY_MIN_FREE_DISK_MIB": "512", "PARLEY_DRAIN_TIME": "20s"}
 	c, err := FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MetricsAddr != "127.0.0.1:9090" || c.MinFreeDiskMiB != 512 || c.Validate() != nil {
+	if c.MetricsAddr != "127.0.0.1:9090" || c.MinFreeDiskMiB != 512 || c.DrainTime != 20*time.Second || c.Validate() != nil {
 		t.Fatalf("from the environment: %+v (%v)", c, c.Validate())
 	}
-	if d := Default(); d.MetricsAddr != "" || d.MinFreeDiskMiB != 256 {
-		t.Errorf("defaults: metrics at %q, %d MiB free; want at the main address, 256", d.MetricsAddr, d.MinFreeDiskMiB)
+	if d := Default(); d.MetricsAddr != "" || d.MinFreeDiskMiB != 256 || d.DrainTime != 5*time.Second {
+		t.Errorf("defaults: metrics at %q, %d MiB free, drain %s; want at the main address, 256, 5s", d.MetricsAddr, d.MinFreeDiskMiB, d.DrainTime)
 	}
 	for name, change := range map[string]func(*Config){
 		"MetricsAddrNoPort": func(c *Config) { c.MetricsAddr = "localhost" },
 		"NegativeMinFree":   func(c *Config) { c.MinFreeDiskMiB = -1 },
+		"NegativeDrain":     func(c *Config) { c.DrainTime = -time.Second },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := Default()

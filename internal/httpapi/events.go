@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -123,7 +124,54 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// The request's context ends when the handler returns; the stream's
 	// keeps its values (the caller, the client's address).
+	s.streams.add()
 	go s.stream(context.WithoutCancel(r.Context()), conn, sub)
+}
+
+// streamCount counts running streams, and tells when none runs. Unlike a
+// sync.WaitGroup's, its count may go up while it is waited on: a handshake
+// under way when a shutdown begins still starts its stream, which then
+// ends at once (1001).
+type streamCount struct {
+	mu sync.Mutex
+	n  int
+	// zero is closed when n comes back to 0.
+	zero chan struct{}
+}
+
+// noStreams is what streamCount.none returns while none runs.
+var noStreams = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (c *streamCount) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *streamCount) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 {
+		close(c.zero)
+	}
+}
+
+// none returns a channel closed when no stream runs.
+func (c *streamCount) none() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return noStreams
+	}
+	return c.zero
 }
 
 // maxClientMessage bounds a message a client sends on its stream, which is
@@ -154,6 +202,7 @@ func discardInput(ctx context.Context, conn *websocket.Conn, cancel context.Canc
 // stream sends the subscription's events to the connection until either
 // ends, then closes both.
 func (s *Server) stream(ctx context.Context, conn *websocket.Conn, sub *service.Events) {
+	defer s.streams.done()
 	defer s.metrics.websockets.Dec()
 	defer sub.Close()
 	defer conn.CloseNow()

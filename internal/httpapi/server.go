@@ -44,6 +44,8 @@ type Server struct {
 	// closing is closed when the server shuts down, ending realtime connections.
 	closing     chan struct{}
 	closingOnce sync.Once
+	// streams counts the realtime streams running, for WaitRealtime.
+	streams streamCount
 }
 
 // NewServer returns the API's handler, which holds authenticated calls to
@@ -81,8 +83,22 @@ func NewServer(svc *service.Service, log *slog.Logger, metrics *Metrics, limits 
 }
 
 // CloseRealtime ends every realtime connection; http.Server.Shutdown does not
-// wait for them.
+// wait for them (WaitRealtime does).
 func (s *Server) CloseRealtime() { s.closingOnce.Do(func() { close(s.closing) }) }
+
+// WaitRealtime waits until no realtime stream runs, or ctx ends. After
+// CloseRealtime, each stream has then told its client why it ended (1001)
+// and closed: a process that exits without waiting cuts off the close
+// frames still being written, and their clients see only the connection
+// drop.
+func (s *Server) WaitRealtime(ctx context.Context) error {
+	select {
+	case <-s.streams.none():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // ServeHTTP serves a request with panic recovery, a body limit, metrics and
 // a log line, and answers a page of another origin as CrossOrigin does on
