@@ -202,6 +202,29 @@ func TestCLI_DBUpgrade(t *testing.T) {
 	}
 }
 
+// `parley serve` upgrades an older database as `parley db upgrade` does,
+// and says so once, naming the schemas; on a database at its own schema it
+// says nothing of an upgrade. On PostgreSQL the upgrade happens under the
+// older servers still running, which the line tells their operator of.
+func TestServe_LogsTheUpgrade(t *testing.T) {
+	older := olderInstall(t)
+	env := apptest.Start(t, func(c *config.Config) { c.DataDir, c.Database = older.DataDir, older.Database })
+	entries := env.LogEntries(t, "upgraded the database schema")
+	if len(entries) != 1 {
+		t.Fatalf("logged the upgrade %d times, want once", len(entries))
+	}
+	e := entries[0]
+	if e["level"] != "INFO" || e["from"] != float64(sqlstore.SchemaVersion()-1) || e["to"] != float64(sqlstore.SchemaVersion()) {
+		t.Errorf("the upgrade's line: %v; want INFO from=%d to=%d", e, sqlstore.SchemaVersion()-1, sqlstore.SchemaVersion())
+	}
+	env.Stop()
+
+	again := apptest.Start(t, func(c *config.Config) { c.DataDir, c.Database = older.DataDir, older.Database })
+	if n := len(again.LogEntries(t, "upgraded the database schema")); n != 0 {
+		t.Errorf("a start on a database at this parley's schema logged an upgrade %d times", n)
+	}
+}
+
 // On the embedded database, `parley db upgrade`, and a second `parley
 // serve` started by mistake, refuse while a server runs on it, and change
 // nothing first: the server, a previous parley's on its schema, would run

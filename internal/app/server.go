@@ -292,12 +292,20 @@ func natsMetrics(b *bus.NATS) []prometheus.Collector {
 
 // openStore opens the PostgreSQL database the configuration names, or else
 // the embedded one: as a server, creating and upgrading it, or beside one,
-// as it is.
+// as it is. An upgrade is logged, since on PostgreSQL it happens under the
+// older servers still running on the database, whose /readyz it turns 503.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, beside bool) (*sqlstore.DB, error) {
 	if beside {
 		return openStoreWith(ctx, cfg, log, sqlstore.Current, true)
 	}
-	return openStoreWith(ctx, cfg, log, sqlstore.CreateOrUpgrade, false)
+	db, err := openStoreWith(ctx, cfg, log, sqlstore.CreateOrUpgrade, false)
+	if err != nil {
+		return nil, err
+	}
+	if u := db.Upgraded(); u != (sqlstore.SchemaUpgrade{}) {
+		log.Info("upgraded the database schema", "from", u.From, "to", u.To)
+	}
+	return db, nil
 }
 
 // openCommandStore opens the store for a command, beside a server if one

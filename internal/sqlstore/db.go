@@ -70,6 +70,8 @@ type DB struct {
 	fullness, unreachable condition
 	// queries counts the statements reads run, on either engine.
 	queries atomic.Uint64
+	// upgraded is how the open upgraded the schema (Upgraded).
+	upgraded SchemaUpgrade
 }
 
 // Queries returns how many statements reads (Read) have run since the store
@@ -466,43 +468,64 @@ func SchemaVersion() int64 {
 	return v
 }
 
+// SchemaUpgrade is what an open did to a database's existing schema: it
+// applied the migrations after version From up to version To. The zero
+// value is an open that upgraded nothing.
+type SchemaUpgrade struct {
+	From, To int64
+}
+
+// Upgraded returns how the open that returned db upgraded the database's
+// schema, in CreateOrUpgrade or Upgrade mode; the zero SchemaUpgrade when
+// it applied no migration, and when it created the database.
+func (db *DB) Upgraded() SchemaUpgrade { return db.upgraded }
+
 // prepareSchema does what schema asks of the migrations of dir in fsys,
 // each applied in a transaction of its own; exists is whether the engine
 // found a parley database there, whose table of migrations the engine
 // has found Parley's (recordedSchema). It refuses a database whose schema
 // is newer than this binary in every mode. opts are the engine's own, such
-// as a lock that keeps two servers from migrating at once.
-func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) error {
+// as a lock that keeps two servers from migrating at once. It returns the
+// upgrade of an existing schema it made, if it made one: none when another
+// server, holding the lock first, applied the same migrations.
+func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, dialect goose.Dialect, fsys fs.FS, dir string, opts ...goose.ProviderOption) (SchemaUpgrade, error) {
 	switch {
 	case !exists && (schema == Upgrade || schema == Current):
-		return ErrNoDatabase
+		return SchemaUpgrade{}, ErrNoDatabase
 	case exists && schema == Create:
-		return ErrDatabaseExists
+		return SchemaUpgrade{}, ErrDatabaseExists
 	}
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+		return SchemaUpgrade{}, fmt.Errorf("sqlstore: migrations: %w", err)
 	}
 	p, err := goose.NewProvider(dialect, db, sub, opts...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+		return SchemaUpgrade{}, fmt.Errorf("sqlstore: migrations: %w", err)
 	}
+	var current int64
 	if exists {
-		current, target, err := p.GetVersions(ctx)
-		if err != nil {
-			return fmt.Errorf("sqlstore: schema version: %w", err)
+		var target int64
+		if current, target, err = p.GetVersions(ctx); err != nil {
+			return SchemaUpgrade{}, fmt.Errorf("sqlstore: schema version: %w", err)
 		}
 		if current > target || (schema == Current && current != target) {
-			return &SchemaError{Database: current, Binary: target}
+			return SchemaUpgrade{}, &SchemaError{Database: current, Binary: target}
 		}
 		if schema == Current {
-			return nil
+			return SchemaUpgrade{}, nil
 		}
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+	applied, err := p.Up(ctx)
+	if err != nil {
+		return SchemaUpgrade{}, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	return nil
+	if current == 0 || len(applied) == 0 {
+		// Made just now (a schema at 0 holds nothing), or already
+		// upgraded.
+		return SchemaUpgrade{}, nil
+	}
+	return SchemaUpgrade{From: current, To: applied[len(applied)-1].Source.Version}, nil
 }
 
 // ErrAnotherProgram is a database whose table of migrations is not

@@ -175,6 +175,48 @@ func TestOpen_CheckpointsRarely(t *testing.T) {
 	}
 }
 
+// On either engine, an open that upgrades an older database's schema says
+// from which version to which; one that creates the database, or finds it
+// at this binary's schema, upgraded nothing.
+func TestOpen_UpgradedSaysFromWhichSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	previous, current := sqlstore.SchemaVersion()-1, sqlstore.SchemaVersion()
+	for _, e := range []struct {
+		engine string
+		open   func(ctx context.Context, name string) (*sqlstore.DB, error)
+		name   func(tb testing.TB) string
+	}{
+		{"sqlite", sqlstore.OpenSQLite, func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "parley.db") }},
+		{"postgres", sqlstore.OpenPostgres, sqlstoretest.PostgresURL},
+	} {
+		t.Run(e.engine, func(t *testing.T) {
+			upgraded := func(name string) sqlstore.SchemaUpgrade {
+				t.Helper()
+				db, err := e.open(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				return db.Upgraded()
+			}
+			if u := upgraded(e.name(t)); u != (sqlstore.SchemaUpgrade{}) {
+				t.Errorf("a new database: Upgraded = %+v; want none", u)
+			}
+			older := e.name(t)
+			if err := sqlstore.CreateAtSchema(ctx, older, previous); err != nil {
+				t.Fatal(err)
+			}
+			if u, want := upgraded(older), (sqlstore.SchemaUpgrade{From: previous, To: current}); u != want {
+				t.Errorf("an older database: Upgraded = %+v; want %+v", u, want)
+			}
+			if u := upgraded(older); u != (sqlstore.SchemaUpgrade{}) {
+				t.Errorf("the same database opened again: Upgraded = %+v; want none", u)
+			}
+		})
+	}
+}
+
 // Neither engine opens a database whose schema a newer binary migrated.
 func TestOpen_RefusesNewerSchema(t *testing.T) {
 	t.Parallel()

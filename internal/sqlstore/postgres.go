@@ -299,12 +299,12 @@ func OpenPostgresWith(ctx context.Context, url string, schema Schema) (*DB, erro
 	}
 	// The migrations' library works on database/sql.
 	db := stdlib.OpenDBFromPool(pool)
-	err = migratePostgres(ctx, db, schema)
+	upgraded, err := migratePostgres(ctx, db, schema)
 	if err := errors.Join(err, db.Close()); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	store := &DB{pg: &postgres{pool: pool, group: newPGGroup(pool)}}
+	store := &DB{pg: &postgres{pool: pool, group: newPGGroup(pool)}, upgraded: upgraded}
 	store.pg.queries = &store.queries
 	// Reads a crash left in the journal are folded as soon as a server
 	// starts, not only when it journals reads of its own.
@@ -344,17 +344,18 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 // schema whose table of migrations is another program's is refused
 // (recordedSchema), and one where Parley's migrations have not begun
 // (no table of migrations, or one at version 0) is refused if it holds a
-// table of a name they make (refuseTakenNames).
-func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) error {
+// table of a name they make (refuseTakenNames). It returns the upgrade it
+// made, as prepareSchema does.
+func migratePostgres(ctx context.Context, pool *sql.DB, mode Schema) (SchemaUpgrade, error) {
 	schema, exists, err := lookAtPostgres(ctx, pool)
 	if err != nil {
-		return err
+		return SchemaUpgrade{}, err
 	}
 	h := fnv.New64a()
 	h.Write([]byte("parley migrations " + schema))
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+		return SchemaUpgrade{}, fmt.Errorf("sqlstore: migrations: %w", err)
 	}
 	return prepareSchema(ctx, pool, mode, exists, goose.DialectPostgres, postgresMigrations, "migrations/postgres", goose.WithSessionLocker(locker))
 }

@@ -138,7 +138,8 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 			return nil, err
 		}
 	}
-	if err := prepareSchema(ctx, write, opts.Schema, exists, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite"); err != nil {
+	upgraded, err := prepareSchema(ctx, write, opts.Schema, exists, goose.DialectSQLite3, sqliteMigrations, "migrations/sqlite")
+	if err != nil {
 		write.Close()
 		j.close()
 		return nil, err
@@ -186,6 +187,7 @@ func OpenSQLiteWith(ctx context.Context, path string, opts SQLiteOptions) (*DB, 
 		return nil, err
 	}
 	db.path = path
+	db.upgraded = upgraded
 	return db, nil
 }
 
