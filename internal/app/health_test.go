@@ -137,6 +137,8 @@ func TestDiskFull_RefusedThenRecovers(t *testing.T) {
 // TestReadyz: ready while the database takes writes, has this binary's
 // schema and, on the embedded database, room on its disk; 503 with a
 // problem saying why otherwise, while /healthz, liveness only, stays 200.
+// A schema a newer parley upgraded asks for this node to be upgraded; an
+// older one, for the migration pending.
 func TestReadyz(t *testing.T) {
 	t.Run("Ready", func(t *testing.T) {
 		env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
@@ -144,17 +146,41 @@ func TestReadyz(t *testing.T) {
 			t.Fatalf("/readyz = %d %s", status, detail)
 		}
 	})
-	t.Run("MigrationPending", func(t *testing.T) {
+	t.Run("UpgradedByANewerParley", func(t *testing.T) {
+		// As in a rolling start on PostgreSQL: a newer parley upgraded the
+		// database under this one, which must be upgraded in turn.
 		env := apptest.Start(t, func(c *config.Config) { c.MinFreeDiskMiB = 0 })
-		// A newer parley migrated the database this one serves.
-		if err := sqlstore.RecordSchema(context.Background(), env.Server.Store, sqlstore.SchemaVersion()+1); err != nil {
+		newer, known := sqlstore.SchemaVersion()+1, sqlstore.SchemaVersion()
+		if err := sqlstore.RecordSchema(context.Background(), env.Server.Store, newer); err != nil {
 			t.Fatal(err)
 		}
 		status, typ, detail := readyz(t, env)
-		if status != http.StatusServiceUnavailable || typ != "urn:parley:problem:not_ready" || !strings.Contains(detail, "a migration is pending") {
-			t.Fatalf("/readyz = %d %s %q", status, typ, detail)
+		want := fmt.Sprintf("the database was upgraded by a newer parley (schema %d; this one knows %d): upgrade this node", newer, known)
+		if status != http.StatusServiceUnavailable || typ != "urn:parley:problem:not_ready" || detail != want {
+			t.Fatalf("/readyz = %d %s %q; want 503 %q", status, typ, detail, want)
 		}
 		mustStatus(t, env.URL+"/healthz", http.StatusOK)
+	})
+	t.Run("MigrationPending", func(t *testing.T) {
+		// The database taken back to the previous parley's schema under
+		// this one, as a restore of that parley's backup would leave it.
+		install := blankInstall(t)
+		env := apptest.Start(t, func(c *config.Config) {
+			c.DataDir, c.Database, c.MinFreeDiskMiB = install.DataDir, install.Database, 0
+		})
+		where := install.Database
+		if where == "" {
+			where = install.DatabasePath()
+		}
+		previous := sqlstore.SchemaVersion() - 1
+		if err := sqlstore.UndoSchema(context.Background(), where, previous); err != nil {
+			t.Fatal(err)
+		}
+		status, typ, detail := readyz(t, env)
+		want := fmt.Sprintf("the database is at schema %d and this parley expects %d: a migration is pending", previous, sqlstore.SchemaVersion())
+		if status != http.StatusServiceUnavailable || typ != "urn:parley:problem:not_ready" || detail != want {
+			t.Fatalf("/readyz = %d %s %q; want 503 %q", status, typ, detail, want)
+		}
 	})
 	t.Run("DiskNearlyFull", func(t *testing.T) {
 		// No disk has this much free: the embedded database's is under

@@ -134,10 +134,11 @@ func New(store *sqlstore.DB, dataDir string, minFree uint64, clock parley.Clock,
 const probeTimeout = 5 * time.Second
 
 // Ready reports whether the server may take traffic: the database takes a
-// write (as a probe that finished less than probeReuse ago found), its schema is this binary's (not migrated by a newer parley since
-// this one started), and, on the embedded database, its disk has minFree
-// bytes free. Its error says what is wrong, for the operator; the
-// database's own errors are logged.
+// write (as a probe that finished less than probeReuse ago found), its
+// schema is this binary's (not upgraded by a newer parley since this one
+// started, which the error tells apart from a migration pending), and, on
+// the embedded database, its disk has minFree bytes free. Its error says
+// what is wrong, for the operator; the database's own errors are logged.
 func (m *Monitor) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
@@ -155,7 +156,9 @@ func (m *Monitor) Ready(ctx context.Context) error {
 	} else if err != nil {
 		m.log.Warn("readiness: the schema version cannot be read", "err", err)
 		errs = append(errs, errors.New("the database's schema version cannot be read"))
-	} else if want := sqlstore.SchemaVersion(); v != want {
+	} else if want := sqlstore.SchemaVersion(); v > want {
+		errs = append(errs, fmt.Errorf("the database was upgraded by a newer parley (schema %d; this one knows %d): upgrade this node", v, want))
+	} else if v < want {
 		errs = append(errs, fmt.Errorf("the database is at schema %d and this parley expects %d: a migration is pending", v, want))
 	}
 	if m.dataDir != "" {
