@@ -28,13 +28,24 @@ const StatusOpenAgain websocket.StatusCode = 4000
 // close reason says.
 const StatusAccessEnded = websocket.StatusPolicyViolation
 
+// StatusNodeStopping (1001, websocket.StatusGoingAway) is the close code
+// with which a server that is stopping ends its streams, with the reason
+// "server shutting down": open the stream again, on any node, and catch up
+// on each thread from the changes feed (CatchUp, from the cursor kept), as
+// after any disconnect.
+const StatusNodeStopping = websocket.StatusGoingAway
+
 // CloseStatus returns the close code with which the server ended a
-// stream, as EventStream.Next's error carries it, such as StatusOpenAgain
-// or StatusAccessEnded; or -1 when err is not the end of a stream by a
-// close frame (a network failure, ErrFellBehind, a context that ended).
+// stream, as EventStream.Next's error carries it, such as StatusOpenAgain,
+// StatusAccessEnded or StatusNodeStopping; or -1 when err is not the end
+// of a stream by a close frame (a network failure, ErrFellBehind, a
+// context that ended).
 //
-//	if _, err := stream.Next(ctx); client.CloseStatus(err) == client.StatusOpenAgain {
+//	switch _, err := stream.Next(ctx); client.CloseStatus(err) {
+//	case client.StatusOpenAgain:
 //		// open the stream again, with the same token
+//	case client.StatusNodeStopping:
+//		// open the stream again, on any node, and catch up from the cursors kept
 //	}
 func CloseStatus(err error) websocket.StatusCode { return websocket.CloseStatus(err) }
 

@@ -114,11 +114,14 @@ func TestEventStream_AReaderFarBehindIsTold(t *testing.T) {
 	}
 }
 
-// CloseStatus tells a stream the server closed with 4000 from one closed
-// with 1008, and from one that broke off, with no import of the
-// websocket package.
+// CloseStatus tells apart a stream the server closed with 4000, one closed
+// with 1008, one closed with 1001 by a stopping node, and one that broke
+// off, with no import of the websocket package.
 func TestCloseStatus_NamesTheServersCode(t *testing.T) {
-	for _, want := range []websocket.StatusCode{client.StatusOpenAgain, client.StatusAccessEnded} {
+	if client.StatusOpenAgain != 4000 || client.StatusAccessEnded != 1008 || client.StatusNodeStopping != 1001 {
+		t.Fatalf("the names stand for %d, %d and %d; the server closes with 4000, 1008 and 1001", client.StatusOpenAgain, client.StatusAccessEnded, client.StatusNodeStopping)
+	}
+	for _, want := range []websocket.StatusCode{client.StatusOpenAgain, client.StatusAccessEnded, client.StatusNodeStopping} {
 		c := streamServer(t, func(ctx context.Context, conn *websocket.Conn) {
 			conn.Close(want, "the grant changed")
 		})
