@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
@@ -144,7 +141,7 @@ func TestServe_EveryStreamToldWhyAtAStop(t *testing.T) {
 		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := s.Next(nctx)
 		cancel()
-		if ce, ok := errors.AsType[websocket.CloseError](err); ok && ce.Code == websocket.StatusGoingAway {
+		if client.CloseStatus(err) == client.StatusNodeStopping {
 			told++
 		} else if told == 0 {
 			t.Logf("a stream ended with %v", err)
