@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -211,7 +212,9 @@ func mustStatus(t *testing.T, url string, status int) {
 }
 
 // TestMetricsAddr: with --metrics-addr, /metrics is served on that
-// listener and nowhere else; without, on the main one.
+// listener and nowhere else; without, on the main one, to a scraper on
+// the server's own machine only: not to a request a proxy there relays
+// for someone else, which finds no such page.
 func TestMetricsAddr(t *testing.T) {
 	t.Run("Separate", func(t *testing.T) {
 		env := apptest.Start(t, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:0" })
@@ -231,6 +234,19 @@ func TestMetricsAddr(t *testing.T) {
 			t.Fatalf("metrics at %s, want the main listener %s", env.Server.MetricsURL(), env.URL)
 		}
 		mustStatus(t, env.URL+"/metrics", http.StatusOK)
+		for _, relayed := range []string{"X-Forwarded-For", "Forwarded", "X-Real-IP"} {
+			req, _ := http.NewRequest(http.MethodGet, env.URL+"/metrics", nil)
+			req.Header.Set(relayed, "203.0.113.9")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "parley_http_requests_total") {
+				t.Errorf("/metrics relayed by a proxy (%s): %d, its counts shown: %v; want 404 and none", relayed, resp.StatusCode, strings.Contains(string(body), "parley_http_requests_total"))
+			}
+		}
 	})
 }
 

@@ -148,7 +148,7 @@ func serveCommand(cfg *config.Config, stdio IO) *cobra.Command {
 	f.IntVar(&cfg.ReportMinPeople, "report-min-people", cfg.ReportMinPeople, "the k of share reports: no number in one is counted from fewer people, at least 3 (PARLEY_REPORT_MIN_PEOPLE)")
 	f.BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", cfg.WebhooksAllowPrivate, "let webhook endpoints be on loopback (127.0.0.1, ::1, localhost), over http too: for development and tests only")
 	f.BoolVar(&cfg.AppsRequireReview, "apps-require-review", cfg.AppsRequireReview, "make the apps members register wait for an operator's approval (parley app approve, or /operator) before anyone may connect them (PARLEY_APPS_REQUIRE_REVIEW)")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "address of a listener of its own for /metrics, which is then served only there, not at --addr (PARLEY_METRICS_ADDR; default: at --addr)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "address of a listener of its own for /metrics, which is then served only there, not at --addr (PARLEY_METRICS_ADDR; default: at --addr, to this machine's clients only)")
 	f.DurationVar(&cfg.DrainTime, "drain-time", cfg.DrainTime, "how long a server asked to stop goes on serving while /readyz answers 503, when a load balancer asked /readyz in the minute before; 0 stops at once (PARLEY_DRAIN_TIME)")
 	f.IntVar(&cfg.MinFreeDiskMiB, "min-free-disk-mib", cfg.MinFreeDiskMiB, "free space in MiB of the data directory's disk under which /readyz answers 503 (PARLEY_MIN_FREE_DISK_MIB)")
 	f.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "soft memory limit of the Go runtime in MiB, 0 for none (PARLEY_MEMORY_LIMIT_MIB)")

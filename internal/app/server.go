@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"runtime/debug"
 	"strconv"
@@ -474,7 +475,8 @@ func (s *Server) buildHandlers(publicURL string) error {
 	// The pages take every path no other surface serves: a person's
 	// mistyped address gets a page, not a problem in JSON.
 	mux := http.NewServeMux()
-	mux.Handle("/", s.metrics.Instrument(s.log, pages))
+	notFound := s.metrics.Instrument(s.log, pages)
+	mux.Handle("/", notFound)
 	mux.Handle(httpapi.HealthPath, s.api)
 	mux.Handle(httpapi.ReadyPath, s.api)
 	mux.Handle(oauth.DiscoveryPath, bounded)
@@ -490,7 +492,11 @@ func (s *Server) buildHandlers(publicURL string) error {
 		mm.Handle("GET /metrics", metrics)
 		s.metricsHTTP.Handler = mm
 	} else {
-		mux.Handle("GET /metrics", metrics)
+		// Only to a scraper on this machine: the counts of requests by
+		// route tell, on a quiet server, one member's actions as they come
+		// (a share link's one visit, which the app's report hides), which
+		// is no stranger's to read. Anyone else finds no such page.
+		mux.Handle("GET /metrics", fromThisMachine(metrics, notFound))
 	}
 	// The API answers every path under its prefix itself: ServeMux would
 	// redirect an unclean one (/api/v1//threads) to its clean form, before
@@ -527,6 +533,22 @@ func (s *Server) buildHandlers(publicURL string) error {
 	})
 	s.http.Handler = s.drain.handler(httpapi.WithClientAddr(root, s.Config.Proxies()))
 	return nil
+}
+
+// fromThisMachine returns a handler that serves a request with h when it
+// comes straight from this machine, a loopback peer that relays no one
+// (no X-Forwarded-For, Forwarded or X-Real-IP: a proxy on this machine
+// passing a request on says whose it is), and with other otherwise.
+func fromThisMachine(h, other http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		relayed := r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-IP") != ""
+		if err == nil && peer.Addr().Unmap().IsLoopback() && !relayed {
+			h.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
+	})
 }
 
 // forMachines reports whether p, clean or not, is a path of the API or

@@ -126,7 +126,7 @@ type Config struct {
 	TrustedProxies string
 	// MetricsAddr is the host:port of a listener of its own for /metrics,
 	// which then is served there only, not at Addr (PARLEY_METRICS_ADDR).
-	// Empty serves /metrics at Addr.
+	// Empty serves /metrics at Addr, to clients on the same machine only.
 	MetricsAddr string
 	// MinFreeDiskMiB is the free space, in MiB, of the data directory's
 	// disk below which /readyz says the server is not ready
