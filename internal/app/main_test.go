@@ -288,14 +288,8 @@ func (p *process) wantStopped(t *testing.T) {
 // and nothing the client sent was acknowledged.
 func TestServe_ShutdownCutsOffWhatIsStillInFlight(t *testing.T) {
 	env := apptest.Start(t, func(c *config.Config) { c.ShutdownTimeout = time.Second })
-	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
-	time.Sleep(200 * time.Millisecond) // for the server to take the request
-	env.Stop()                         // fails the test if the stop does
+	conn := startSlowUpload(t, env.URL)
+	env.Stop() // fails the test if the stop does
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("the slow upload's connection after the stop: read %d bytes, %v; want it cut", n, err)

@@ -78,14 +78,8 @@ func TestServe_StopsAtOnceWhenNothingWatches(t *testing.T) {
 // person who presses Ctrl-C twice does not wait for a slow upload.
 func TestServe_ASecondSignalStopsAtOnce(t *testing.T) {
 	p := startProcess(t, "--data", t.TempDir())
-	conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	// A body that never comes whole holds the graceful stop for its 15 s.
-	fmt.Fprintf(conn, "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
-	time.Sleep(200 * time.Millisecond) // for the server to take the request
+	startSlowUpload(t, p.url)
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -162,4 +156,19 @@ func (p *process) waitForLog(t *testing.T, text string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("no line holding %s in 10 s:\n%s", text, p.logs)
+}
+
+// startSlowUpload begins a request to the server at url whose body never
+// comes whole, as a slow upload's, and returns its connection once the
+// server has taken the request; the connection closes when the test ends.
+func startSlowUpload(t *testing.T, url string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
+	time.Sleep(200 * time.Millisecond) // for the server to take the request
+	return conn
 }
