@@ -407,6 +407,12 @@ type WebhookStore interface {
 	// ReleaseWebhooks makes the deliveries HoldWebhooks put aside for the
 	// app's enabled endpoints due at t.
 	ReleaseWebhooks(ctx context.Context, clientID string, t time.Time) error
+	// ReturnWebhooks makes deliveries taken with leaseUntil, and not
+	// attempted, due at t, as they were before they were taken: a worker
+	// that stops gives back what it will not send rather than leave it to
+	// the lease. One redelivered, attempted or set aside since it was
+	// taken stays as that left it.
+	ReturnWebhooks(ctx context.Context, leaseUntil, t time.Time, ids []string) error
 	// FindWebhookDeliveries returns a page of the endpoint's deliveries,
 	// newest first, below the delivery ID before (all for ""), with their
 	// attempts.

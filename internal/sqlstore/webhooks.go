@@ -528,6 +528,16 @@ func (t *txn) ReleaseWebhooks(ctx context.Context, clientID string, at time.Time
 	return mapError("release webhooks", err)
 }
 
+func (t *txn) ReturnWebhooks(ctx context.Context, leaseUntil, at time.Time, ids []string) error {
+	for _, id := range ids {
+		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id = $1 AND next_attempt_at = $3`,
+			id, micros(at), micros(leaseUntil)); err != nil {
+			return mapError("return webhook", err)
+		}
+	}
+	return nil
+}
+
 // recordEndpointHealth notes an attempt's outcome on its endpoint: a
 // disabling fails its pending deliveries, those in flight too (a success
 // of one still counts: RecordWebhookResults); otherwise, when record is

@@ -670,6 +670,78 @@ func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
 	})
 }
 
+// TestWebhooks_ReturnedDueAtOnce: a delivery taken and given back unsent
+// is due again when it is given back, not at the end of its lease, with
+// no attempt; one attempted since it was taken, or taken again by another
+// worker since, stays as that left it.
+func TestWebhooks_ReturnedDueAtOnce(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		e := newWebhookEndpoint(t, db)
+		now := parley.Now()
+		lease := now.Add(time.Minute)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			var ds []parley.NewWebhookDelivery
+			for _, id := range []string{"msg_a", "msg_b", "msg_c"} {
+				ds = append(ds, parley.NewWebhookDelivery{ID: id, EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now})
+			}
+			return tx.EnqueueWebhooks(ctx, ds)
+		})
+		take := func(at time.Time) (ids []string) {
+			mustWrite(t, db, func(tx parley.Tx) error {
+				due, err := tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
+				for _, d := range due {
+					ids = append(ids, d.ID)
+				}
+				return err
+			})
+			slices.Sort(ids)
+			return ids
+		}
+		if ids := take(now); !slices.Equal(ids, []string{"msg_a", "msg_b", "msg_c"}) {
+			t.Fatalf("taken %v", ids)
+		}
+		// msg_b is attempted; msg_c is given back, and another worker takes
+		// it.
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: "msg_b", EndpointID: e.ID, LeaseUntil: lease,
+				Attempt: parley.WebhookAttempt{At: now, StatusCode: 204, Succeeded: true}}})
+		})
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.ReturnWebhooks(ctx, lease, now, []string{"msg_c"})
+		})
+		if ids := take(now.Add(time.Second)); !slices.Equal(ids, []string{"msg_c"}) {
+			t.Fatalf("taken again: %v", ids)
+		}
+		returned := now.Add(2 * time.Second)
+		mustWrite(t, db, func(tx parley.Tx) error {
+			return tx.ReturnWebhooks(ctx, lease, returned, []string{"msg_a", "msg_b", "msg_c"})
+		})
+		for _, d := range webhookDeliveries(t, db, e.ID) {
+			var want string
+			switch d.ID {
+			case "msg_a":
+				want = fmt.Sprintf("pending at %v, 0 attempts", returned.UnixMicro())
+			case "msg_b":
+				want = "succeeded at <nil>, 1 attempts"
+			case "msg_c":
+				want = fmt.Sprintf("pending at %v, 0 attempts", now.Add(time.Second+time.Minute).UnixMicro())
+			}
+			at := "<nil>"
+			if d.NextAttemptAt != nil {
+				at = fmt.Sprint(d.NextAttemptAt.UnixMicro())
+			}
+			if got := fmt.Sprintf("%s at %s, %d attempts", d.State, at, len(d.Attempts)); got != want {
+				t.Errorf("%s is %s; want %s", d.ID, got, want)
+			}
+		}
+		if ids := take(returned); !slices.Equal(ids, []string{"msg_a"}) {
+			t.Fatalf("due when it was given back: %v; want msg_a", ids)
+		}
+	})
+}
+
 // TestWebhooks_Subscriptions: which events endpoints subscribe to is known
 // at once; an endpoint is told of events from its active_from on, moved
 // later if need be, and a disabled one no longer.
