@@ -763,6 +763,32 @@ func (s *Service) ExchangeWebhooks(ctx context.Context, results []webhook.Result
 	return jobs, nil
 }
 
+// ReturnWebhooks records the results of a stopping worker's attempts, as
+// ExchangeWebhooks does, and gives back the deliveries of unfinished, jobs
+// it took but did not attempt to the end, due again at once rather than at
+// the end of their lease, here or on another node, in one write. An error
+// means that none of it was done: the deliveries are left to their
+// leases.
+func (s *Service) ReturnWebhooks(ctx context.Context, results []webhook.Result, unfinished []*webhook.Job) error {
+	now := s.Now()
+	recorded := s.webhookResults(ctx, results, now)
+	leases := map[time.Time][]string{}
+	for _, j := range unfinished {
+		leases[leaseUntil(j.At)] = append(leases[leaseUntil(j.At)], j.ID)
+	}
+	return s.store.Write(ctx, func(tx parley.Tx) error {
+		if err := tx.RecordWebhookResults(ctx, recorded); err != nil {
+			return err
+		}
+		for lease, ids := range leases {
+			if err := tx.ReturnWebhooks(ctx, lease, now, ids); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // grantInForce reports whether the grant id is in force at now, reading
 // it once into known.
 func grantInForce(ctx context.Context, tx parley.Tx, known map[string]bool, id string, now time.Time) (bool, error) {

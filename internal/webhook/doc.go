@@ -28,7 +28,9 @@
 // moves each one's due time to the end of a lease, so that a node that
 // dies mid-attempt leaves it to another after the lease), posts them in
 // parallel, and records every attempt in the write that takes its next
-// batch. A node wakes its worker when it
+// batch. A node that stops lets the attempts under way finish, within its
+// stop's time, records them, and gives back the deliveries it took but did
+// not attempt to the end, due again at once. A node wakes its worker when it
 // enqueues; deliveries another node enqueued are found within
 // PollInterval. A delivery is retried on the specification's schedule
 // (Schedule), with jitter, honouring Retry-After on 429 and 503; 410 Gone
