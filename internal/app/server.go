@@ -64,6 +64,9 @@ type Server struct {
 	// for them.
 	stopChores context.CancelFunc
 	chores     sync.WaitGroup
+	// hooks delivers webhooks, a chore Shutdown stops first, letting
+	// the attempts under way finish.
+	hooks *webhook.Worker
 }
 
 // expiryInterval is how often the server ends grants that ran out and logs
@@ -599,9 +602,9 @@ func (s *Server) startChores() {
 	s.every(ctx, "read keys", oauth.KeyReloadInterval, s.ReloadKeys)
 	s.keep(ctx, "sync rate limits", s.Limits.Run)
 	// Two workers, so that one sends while the other takes and records.
-	hooks := &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
+	s.hooks = &webhook.Worker{Queue: s.Service, Sender: webhook.NewSender(s.Service.Guard()), Log: s.log}
 	for range webhookWorkers {
-		s.keep(ctx, "deliver webhooks", hooks.Run)
+		s.keep(ctx, "deliver webhooks", s.hooks.Run)
 	}
 }
 
@@ -791,6 +794,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.metricsHTTP != nil {
 		_, merr := stopServing(ctx, s.metricsHTTP)
 		err = errors.Join(err, merr)
+	}
+	if s.hooks != nil {
+		s.hooks.Stop(ctx) // lets the webhook attempts under way finish, and records them
 	}
 	s.waitChores()
 	// Realtime streams are told the server shuts down before the bus ends

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,5 +342,140 @@ func TestNodes_AnEndpointMissesNothingFromItsActiveFrom(t *testing.T) {
 				t.Errorf("%d of the %d messages sent from the endpoint's active_from on were enqueued for it", n, sent)
 			}
 		})
+	}
+}
+
+// TestWebhooks_AnAttemptAnsweredDuringAStopIsRecordedOnce: an attempt
+// under way when the server stops is let finish within the stop's time:
+// the endpoint, which answers a second into a five-second stop, is not cut
+// off, its answer is recorded, as the delivery's one attempt, and the next
+// server does not send the delivery again, not even once its lease is
+// over.
+func TestWebhooks_AnAttemptAnsweredDuringAStopIsRecordedOnce(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{} // requests, by webhook-id
+	arrived, answer, answered := make(chan string, 10), make(chan struct{}), make(chan error, 1)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // read whole, so that net/http sees the sender go away
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		got[id]++
+		first := len(got) == 1 && got[id] == 1
+		mu.Unlock()
+		arrived <- id
+		if first {
+			select {
+			case <-answer:
+				answered <- nil
+			case <-r.Context().Done():
+				answered <- fmt.Errorf("the attempt was cut off: %w", r.Context().Err())
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rc.Close()
+	cfg := apptest.Install(t)
+	options := func(c *config.Config) {
+		c.WebhooksAllowPrivate, c.ShutdownTimeout = true, 5*time.Second
+		apptest.Unlimited(c)
+	}
+	a := apptest.StartInstall(t, cfg, options)
+	alice, bob, h := hookedThread(t, a, rc.URL)
+	apptest.MustSend(t, bob, h.threadID, "sent before the stop")
+	var id string
+	select {
+	case id = <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing was sent")
+	}
+	time.AfterFunc(time.Second, func() { close(answer) })
+	a.Stop()
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+
+	b := apptest.StartInstall(t, cfg, options)
+	b.Clock.Advance(parley.WebhookActivation) // where a's clock was
+	alice = b.Client.WithToken(alice.Token())
+	list := deliveries(t, alice, h.clientID, h.endpointID)
+	if len(list) != 1 || list[0].ID != id || list[0].State != parley.DeliverySucceeded || len(list[0].Attempts) != 1 || list[0].Attempts[0].StatusCode != http.StatusNoContent {
+		t.Fatalf("after the stop: %+v; want %s succeeded, with its one attempt answered 204", list, id)
+	}
+	// Past the lease the delivery was taken with, a later message's
+	// delivery is sent; deliveries are taken oldest due first, and the
+	// first is sent no more.
+	b.Clock.Advance(2 * time.Minute)
+	apptest.MustSend(t, b.Client.WithToken(bob.Token()), h.threadID, "sent after the restart")
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the later message's delivery was not sent")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(25 * time.Millisecond) {
+		if list = deliveries(t, alice, h.clientID, h.endpointID); len(list) == 2 && list[0].State == parley.DeliverySucceeded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the later delivery is not recorded: %+v", list)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[id] != 1 || len(list[1].Attempts) != 1 {
+		t.Fatalf("the delivery answered during the stop was sent %d times, and lists %d attempts; want once", got[id], len(list[1].Attempts))
+	}
+}
+
+// TestNodes_AnAttemptCutOffAtAStopIsSentByAnotherNodeAtOnce: an attempt
+// whose endpoint has not answered when a node's stop is out of time is
+// cut off, and another node sends the delivery again straight away, not
+// a minute later, when the lease the stopped node took it with ends.
+func TestNodes_AnAttemptCutOffAtAStopIsSentByAnotherNodeAtOnce(t *testing.T) {
+	if apptest.Engine() != "postgres" {
+		t.Skip("several nodes share a PostgreSQL database: run with PARLEY_TEST_DATABASE=postgres")
+	}
+	var requests sync.Map // webhook-id: *atomic.Int32
+	arrived := make(chan string, 10)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // read whole, so that net/http sees the sender go away
+		id := r.Header.Get("webhook-id")
+		n, _ := requests.LoadOrStore(id, &atomic.Int32{})
+		arrived <- id
+		if n.(*atomic.Int32).Add(1) == 1 {
+			<-r.Context().Done() // the first attempt is never answered
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rc.Close()
+	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate, c.ShutdownTimeout = true, time.Second })
+	alice, bob, h := hookedThread(t, a, rc.URL)
+	apptest.MustSend(t, bob, h.threadID, "sent to the node that stops")
+	var id string
+	select {
+	case id = <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing was sent")
+	}
+	b := startBeside(t, a) // after a took the delivery
+	a.Stop()
+	select {
+	case again := <-arrived:
+		if again != id {
+			t.Fatalf("b sent %s; want %s again", again, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other node did not send the delivery cut off at the stop")
+	}
+	alice = b.WithToken(alice.Token())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(25 * time.Millisecond) {
+		list := deliveries(t, alice, h.clientID, h.endpointID)
+		if len(list) == 1 && list[0].State == parley.DeliverySucceeded && len(list[0].Attempts) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery is not recorded as sent once, by the other node: %+v", list)
+		}
 	}
 }
