@@ -97,7 +97,7 @@ func TestWebhooks_TakenAsTheWorkerStopsIsDueAgainAtOnce(t *testing.T) {
 			<-taken
 			stopped := make(chan struct{})
 			go func() { w.Stop(context.Background()); close(stopped) }()
-			time.Sleep(100 * time.Millisecond) // for Stop to begin: the take holds up nothing it does
+			time.Sleep(300 * time.Millisecond) // for Stop to begin: the take holds up nothing it does
 			close(proceed)
 			<-stopped
 			<-ended
