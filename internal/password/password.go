@@ -29,7 +29,8 @@ type cost struct{ memoryKiB, passes uint32 }
 // guidance for argon2id: of its equally strong settings (about 36
 // MiB-passes each), 7 MiB with five passes, the one of least memory.
 // Earlier versions used 12 MiB with three passes; those hashes still
-// check, with their own parameters.
+// check, with their own parameters, and NeedsRehash says so, for a
+// sign-in to hash the password again at this cost.
 var newHashes = cost{memoryKiB: 7 * 1024, passes: 5}
 
 const (
@@ -77,30 +78,52 @@ func Hash(pw string) (string, error) {
 // Check reports whether pw matches the PHC-encoded hash. A malformed hash is
 // an error, never a match.
 func Check(pw, hash string) (bool, error) {
+	h, err := parse(hash)
+	if err != nil {
+		return false, err
+	}
+	got := derive(pw, h.salt, h.memoryKiB, h.passes, h.lanes, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
+}
+
+// NeedsRehash reports whether hash, one Check accepts, was made with other
+// parameters than Hash uses now (an earlier version's cost): a password
+// that matches it is to be hashed again, for every account's check to
+// take the same time. A malformed hash needs none: no password matches it.
+func NeedsRehash(hash string) bool {
+	h, err := parse(hash)
+	return err == nil && (h.cost != newHashes || h.lanes != lanes || len(h.salt) != saltLen || len(h.key) != keyLen)
+}
+
+// phc is an argon2id hash read from its PHC string.
+type phc struct {
+	cost
+	lanes     uint8
+	salt, key []byte
+}
+
+// parse reads a PHC-encoded argon2id hash of this package's version.
+func parse(hash string) (phc, error) {
+	var h phc
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errors.New("password: not an argon2id hash")
+		return h, errors.New("password: not an argon2id hash")
 	}
 	var version int
-	var m uint32
-	var t uint32
-	var p uint8
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errors.New("password: unsupported argon2 version")
+		return h, errors.New("password: unsupported argon2 version")
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
-		return false, errors.New("password: bad argon2 parameters")
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.memoryKiB, &h.passes, &h.lanes); err != nil || h.memoryKiB == 0 || h.passes == 0 || h.lanes == 0 {
+		return h, errors.New("password: bad argon2 parameters")
 	}
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
-		return false, errors.New("password: bad salt")
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil {
+		return h, errors.New("password: bad salt")
 	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
-		return false, errors.New("password: bad key")
+	if h.key, err = b64.DecodeString(parts[5]); err != nil || len(h.key) == 0 {
+		return h, errors.New("password: bad key")
 	}
-	got := derive(pw, salt, m, t, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return h, nil
 }
 
 // derive runs argon2id within the budget, between two collections when

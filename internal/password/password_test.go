@@ -10,6 +10,10 @@ import (
 	"github.com/parleyhq/parley/internal/password"
 )
 
+// earlier is "correct horse" hashed by an earlier version, with 12 MiB and
+// three passes.
+const earlier = "$argon2id$v=19$m=12288,t=3,p=1$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU"
+
 func TestHashAndCheck(t *testing.T) {
 	hash, err := password.Hash("correct horse")
 	if err != nil {
@@ -32,13 +36,28 @@ func TestHashAndCheck(t *testing.T) {
 		}
 	})
 	t.Run("EarlierParameters", func(t *testing.T) {
-		// Made by an earlier version, with 12 MiB and three passes.
-		const earlier = "$argon2id$v=19$m=12288,t=3,p=1$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU"
 		if ok, err := password.Check("correct horse", earlier); err != nil || !ok {
 			t.Fatalf("Check = %v, %v; want true", ok, err)
 		}
 		if ok, err := password.Check("correct horsE", earlier); err != nil || ok {
 			t.Fatalf("Check = %v, %v; want false", ok, err)
+		}
+	})
+	t.Run("NeedsRehash", func(t *testing.T) {
+		if password.NeedsRehash(hash) {
+			t.Errorf("NeedsRehash(%q) = true for a hash at today's cost", hash)
+		}
+		for _, h := range []string{
+			earlier,
+			"$argon2id$v=19$m=7168,t=4,p=1$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU",
+			"$argon2id$v=19$m=7168,t=5,p=2$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU",
+		} {
+			if !password.NeedsRehash(h) {
+				t.Errorf("NeedsRehash(%q) = false, want true", h)
+			}
+		}
+		if password.NeedsRehash("plain") {
+			t.Error("NeedsRehash of a malformed hash = true, want false: no password matches it")
 		}
 	})
 	t.Run("SaltsDiffer", func(t *testing.T) {

@@ -180,7 +180,21 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 		return nil, u, errDisabled()
 	}
 
-	proof, err := s.newDeviceProof(ctx, u.Username, keys.hash)
+	// A hash made at an earlier cost is made again at today's, and
+	// stored in this sign-in's write, so that every account's password
+	// check takes as long as the unknown name's (dummyHash) from then on.
+	// Only a sign-in needs to: a password change replaces the hash, an
+	// account's deletion removes it. The device proofs made under the
+	// earlier hash end with it, as a new password's would; this one is
+	// made under the new.
+	hash, rehashed := keys.hash, ""
+	if password.NeedsRehash(keys.hash) {
+		if rehashed, err = password.Hash(pw); err != nil {
+			return nil, u, err
+		}
+		hash = rehashed
+	}
+	proof, err := s.newDeviceProof(ctx, u.Username, hash)
 	if err != nil {
 		return nil, u, err
 	}
@@ -196,6 +210,11 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
 		if err := keys.allows(ctx, tx, u.ID); err != nil {
 			return err
+		}
+		if rehashed != "" {
+			if err := tx.SetPasswordHash(ctx, u.ID, rehashed); err != nil {
+				return err
+			}
 		}
 		if err := tx.DeleteSessionsExpiredBefore(ctx, now.Add(-parley.ExpiredSessionKept)); err != nil {
 			return err

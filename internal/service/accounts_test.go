@@ -9,6 +9,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/password"
+	"github.com/parleyhq/parley/internal/sqlstore"
 	"github.com/parleyhq/parley/internal/sqlstore/sqlstoretest"
 )
 
@@ -53,4 +54,54 @@ func TestSignIn_DeletesLongExpiredSessions(t *testing.T) {
 	if len(bobs) != 1 || !bobs[0].ExpiresAt.After(kept) {
 		t.Fatalf("bob's sessions after ann signed in: %+v, want only the one that expired since %v", bobs, kept)
 	}
+}
+
+// TestSignIn_RehashesAnEarlierCost: an account whose hash an earlier
+// version made, at an earlier cost, is hashed again at today's when its
+// member signs in, in the sign-in's write, so that its checks take as long
+// as an unknown name's from then on; the new hash still accepts the
+// password. A wrong password changes nothing.
+func TestSignIn_RehashesAnEarlierCost(t *testing.T) {
+	// "correct horse" hashed with 12 MiB and three passes.
+	const earlier = "$argon2id$v=19$m=12288,t=3,p=1$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU"
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := New(db, bus.NewMemory(16), slog.New(slog.DiscardHandler), Options{SessionTTL: time.Hour})
+		ctx := context.Background()
+		ann := &parley.User{ID: parley.NewID(), Username: "ann", DisplayName: "Ann", CreatedAt: parley.Now()}
+		if err := db.Write(ctx, func(tx parley.Tx) error { return tx.CreateUser(ctx, ann, earlier) }); err != nil {
+			t.Fatal(err)
+		}
+		stored := func() string {
+			t.Helper()
+			var hash string
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) { hash, err = tx.FindPasswordHash(ctx, ann.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			return hash
+		}
+
+		if _, err := s.SignIn(ctx, "ann", "correct horsE"); parley.ErrorCode(err) != parley.EUNAUTHORIZED {
+			t.Fatalf("sign-in with a wrong password: %v, want EUNAUTHORIZED", err)
+		}
+		if h := stored(); h != earlier {
+			t.Fatalf("hash after a wrong password = %q, want the earlier one kept", h)
+		}
+
+		if _, err := s.SignIn(ctx, "ann", "correct horse"); err != nil {
+			t.Fatal(err)
+		}
+		h := stored()
+		if h == earlier || password.NeedsRehash(h) {
+			t.Fatalf("hash after signing in = %q, want one at today's cost", h)
+		}
+		if ok, err := password.Check("correct horse", h); err != nil || !ok {
+			t.Fatalf("the new hash checks the password: %v, %v; want true", ok, err)
+		}
+		if _, err := s.SignIn(ctx, "ann", "correct horse"); err != nil {
+			t.Fatalf("signing in again: %v", err)
+		}
+		if again := stored(); again != h {
+			t.Fatalf("hash after signing in again = %q, want %q kept", again, h)
+		}
+	})
 }
