@@ -137,6 +137,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, status, code, detail(err))
 }
 
+// writeProblem answers with a problem. It says nosniff itself, as the
+// API's server does for all its answers (Server.serve): the provider and
+// the pages answer with problems too (Unmatched, NotClean).
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

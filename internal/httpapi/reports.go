@@ -45,7 +45,6 @@ func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
 		writeReportCSV(w, report)
 	case "svg":
 		w.Header().Set("Content-Type", "image/svg+xml")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		// A chart opened on its own runs nothing.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'")
 		w.Write(reportchart.SVG(report))

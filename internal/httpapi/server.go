@@ -100,9 +100,9 @@ func (s *Server) WaitRealtime(ctx context.Context) error {
 	}
 }
 
-// ServeHTTP serves a request with panic recovery, a body limit, metrics and
-// a log line, and answers a page of another origin as CrossOrigin does on
-// the routes it may call.
+// ServeHTTP serves a request with panic recovery, a body limit, metrics,
+// a log line and X-Content-Type-Options: nosniff, and answers a page of
+// another origin as CrossOrigin does on the routes it may call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Origin") != "" && s.takesOtherOrigins(r) {
 		s.crossOrigin.ServeHTTP(w, r)
@@ -130,6 +130,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.done(s.log, r, rec.status, time.Since(start))
 	}()
+	// Every answer is of the type it says, JSON for most: a browser is
+	// not to guess another, such as HTML from a message's text in it.
+	rec.Header().Set("X-Content-Type-Options", "nosniff")
 	r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 	if NotClean(rec, r) {
 		return
