@@ -413,6 +413,11 @@ type MessageStore interface {
 	// query however many threads it holds. A thread without such messages
 	// has no key.
 	FindNewestMessages(ctx context.Context, threads []ThreadFrom, limit int) (map[string][]*Message, error)
+	// FindFirstMessageTimes returns when each of the threads' first
+	// message from its FromSeq on, deleted or not, was written, keyed by
+	// thread ID, in one query however many threads it is given. A thread
+	// without such a message has no key.
+	FindFirstMessageTimes(ctx context.Context, threads []ThreadFrom) (map[string]time.Time, error)
 	// FindMessageChanges returns a page of the filter's thread's changes,
 	// the oldest first: each message whose latest change is numbered after
 	// f.After, as it is now, with that change's number.

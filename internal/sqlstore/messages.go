@@ -595,6 +595,55 @@ func readableWhereFrom(from string) string {
 // bounded by its last_seq, and no plan, however stale the statistics it is
 // made with, reads more rows than it returns. SQLite's CROSS JOIN keeps the
 // threads the outer loop; PostgreSQL's LATERAL subquery does.
+func (t *txn) FindFirstMessageTimes(ctx context.Context, threads []parley.ThreadFrom) (map[string]time.Time, error) {
+	const op = "find first message times"
+	found := make(map[string]time.Time, len(threads))
+	if len(threads) == 0 {
+		return found, nil
+	}
+	var rows rows
+	var err error
+	if t.pg != nil {
+		ids, from := make([]string, len(threads)), make([]int64, len(threads))
+		for i, th := range threads {
+			ids[i], from[i] = th.ThreadID, th.FromSeq
+		}
+		rows, err = t.query(ctx, `SELECT t.id, m.created_at
+			FROM unnest($1::text[], $2::bigint[]) AS f(thread_id, from_seq)
+				JOIN threads t ON t.id = f.thread_id
+				CROSS JOIN LATERAL (SELECT created_at FROM messages m
+					WHERE m.thread_no = t.no AND m.seq >= f.from_seq
+					ORDER BY m.seq LIMIT 1) m`, ids, from)
+	} else {
+		pairs := make([][2]any, len(threads))
+		for i, th := range threads {
+			pairs[i] = [2]any{th.ThreadID, th.FromSeq}
+		}
+		list, jsonErr := json.Marshal(pairs)
+		if jsonErr != nil {
+			return nil, mapError(op, jsonErr)
+		}
+		rows, err = t.query(ctx, `SELECT t.id, m.created_at
+			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m
+			WHERE t.id = f.value ->> 0 AND m.thread_no = t.no
+				AND m.seq = (SELECT min(seq) FROM messages WHERE thread_no = t.no AND seq >= f.value ->> 1)`,
+			string(list))
+	}
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var created int64
+		if err := rows.Scan(&id, &created); err != nil {
+			return nil, mapError(op, err)
+		}
+		found[id] = fromMicros(created)
+	}
+	return found, mapError(op, rows.Err())
+}
+
 func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFrom, limit int) (map[string][]*parley.Message, error) {
 	const op = "find newest messages"
 	found := make(map[string][]*parley.Message, len(threads))

@@ -422,6 +422,60 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 	})
 }
 
+// FindFirstMessageTimes returns when each thread's first message from its
+// FromSeq on was written, a deleted one too; a thread without such a
+// message has no key.
+func TestMessages_FindFirstMessageTimes(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		u := newUser("alice")
+		start := parley.Now().Truncate(time.Microsecond)
+		threads := make([]*parley.Thread, 3)
+		var deleted string
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+				return err
+			}
+			for i := range threads {
+				threads[i] = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
+				if err := tx.CreateThread(ctx, threads[i]); err != nil {
+					return err
+				}
+				// Thread i holds i messages, the nth written n minutes
+				// after start.
+				for n := 1; n <= i; n++ {
+					m := &parley.Message{ID: parley.NewID(), ThreadID: threads[i].ID, Sender: parley.UserRef{ID: u.ID},
+						Kind: parley.MessageKindText, Text: "hi", CreatedAt: start.Add(time.Duration(n) * time.Minute)}
+					if err := tx.PostMessage(ctx, m); err != nil {
+						return err
+					}
+					if i == 2 && n == 2 {
+						deleted = m.ID
+					}
+				}
+			}
+			return tx.DeleteMessage(ctx, deleted, start.Add(time.Hour))
+		})
+		var found map[string]time.Time
+		err := db.Read(ctx, func(tx parley.Tx) (err error) {
+			found, err = tx.FindFirstMessageTimes(ctx, []parley.ThreadFrom{
+				{ThreadID: threads[0].ID},
+				{ThreadID: threads[1].ID, FromSeq: 2},
+				{ThreadID: threads[2].ID, FromSeq: 2},
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]time.Time{threads[2].ID: start.Add(2 * time.Minute)}
+		if len(found) != len(want) || !found[threads[2].ID].Equal(want[threads[2].ID]) {
+			t.Errorf("first message times %v, want %v", found, want)
+		}
+	})
+}
+
 // Every read of messages gives back each field as it was posted: a text
 // message, a share card, a message through an app, a deleted one (which
 // keeps nothing of what it answered), an edited reply, a reply, and text
