@@ -283,8 +283,9 @@ func TestEvents_AppStreamLogsEachMessageWithItsSeq(t *testing.T) {
 }
 
 // TestGrants_WhoStartedAThreadIsAParticipant: who started a thread names a
-// participant, so an app without participants.read is told only when its
-// own member did, in summaries and in thread.updated events alike.
+// participant, so an app without participants.read is never told, not even
+// when its own member did (a blank would then name the other member of a
+// direct thread), in summaries and in thread.updated events alike.
 func TestGrants_WhoStartedAThreadIsAParticipant(t *testing.T) {
 	t.Parallel()
 	w := newGrantWorld(t)
@@ -296,19 +297,19 @@ func TestGrants_WhoStartedAThreadIsAParticipant(t *testing.T) {
 		t.Run(strings.Join(scopes, "+"), func(t *testing.T) {
 			partner := w.env.MustPartner(t, "Lister "+strings.Join(scopes, " "))
 			tok := w.env.MustToken(t, partner, "alice", append([]string{"openid", "messages.read"}, scopes...),
-				apptest.Answer{ThreadScope: "selected", Threads: []string{bobs, alices}})
+				apptest.Answer{ThreadScope: "selected", Threads: []string{bobs, alices, w.aliceBob}})
 			app := w.env.Client.WithToken(tok.AccessToken)
-			wantBob := ""
+			wantBob, wantAlice := "", ""
 			if slices.Contains(scopes, "participants.read") {
-				wantBob = bobID
+				wantBob, wantAlice = bobID, w.aliceID
 			}
-			for id, want := range map[string]string{bobs: wantBob, alices: w.aliceID} {
+			for id, want := range map[string]string{bobs: wantBob, alices: wantAlice, w.aliceBob: wantAlice} {
 				th, err := app.Thread(ctx, id)
 				if err != nil {
 					t.Fatal(id == bobs, err)
 				}
 				if th.CreatedBy != want {
-					t.Errorf("a thread started by %s: created_by %q, want %q", map[string]string{bobs: "bob", alices: "alice"}[id], th.CreatedBy, want)
+					t.Errorf("a thread started by %s: created_by %q, want %q", map[string]string{bobs: "bob", alices: "alice", w.aliceBob: "alice, with bob"}[id], th.CreatedBy, want)
 				}
 			}
 			stream := mustEvents(t, app)
@@ -338,5 +339,72 @@ func TestGrants_WhoStartedAThreadIsAParticipant(t *testing.T) {
 				t.Error("no thread.updated of carol's leaving")
 			}
 		})
+	}
+}
+
+// TestGrants_AThreadBeginsForAnAppAtItsFirstMessage: an app whose grant
+// reaches a conversation only from its own first post in it (thread scope
+// app) is told, as the thread's created_at, when that post was written,
+// not when the conversation began, before anything it may see: in the
+// thread, in the list of threads and in thread.updated events alike.
+func TestGrants_AThreadBeginsForAnAppAtItsFirstMessage(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	began, err := w.alice.Thread(ctx, w.aliceBob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := w.env.MustPartner(t, "Sharer")
+	tok := w.env.MustToken(t, partner, "alice", []string{"openid", "shares.write", "threads.read", "messages.read"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	card, err := app.Share(ctx, client.NewShare{To: "bob", URL: "https://movieclub.example/films/the-general", Title: "The General"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.ThreadID != w.aliceBob {
+		t.Fatalf("card in %s, want one in alice and bob's thread", card.ThreadID)
+	}
+	th, err := app.Thread(ctx, w.aliceBob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !th.CreatedAt.Equal(card.CreatedAt) {
+		t.Errorf("GET /threads/{id}: created_at %v, want the card's %v (the thread began %v)", th.CreatedAt, card.CreatedAt, began.CreatedAt)
+	}
+	page, err := app.Threads(ctx, client.ThreadsQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Threads) != 1 || !page.Threads[0].CreatedAt.Equal(card.CreatedAt) {
+		t.Errorf("GET /threads: %d threads, want the one, begun at the card's %v", len(page.Threads), card.CreatedAt)
+		for _, th := range page.Threads {
+			t.Logf("thread %s: created_at %v", th.ID, th.CreatedAt)
+		}
+	}
+	stream := mustEvents(t, app)
+	if _, err := w.alice.Block(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	waiting, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		ev, err := stream.Next(waiting)
+		if err != nil {
+			t.Fatalf("no thread.updated of alice's block: %v", err)
+		}
+		if ev.Type != client.EventThreadUpdated {
+			continue
+		}
+		var change struct {
+			Thread client.Thread `json:"thread"`
+		}
+		if err := json.Unmarshal(ev.Data, &change); err != nil {
+			t.Fatal(err)
+		}
+		if !change.Thread.CreatedAt.Equal(card.CreatedAt) {
+			t.Errorf("thread.updated: created_at %v, want the card's %v", change.Thread.CreatedAt, card.CreatedAt)
+		}
+		return
 	}
 }

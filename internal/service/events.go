@@ -54,6 +54,10 @@ type Events struct {
 type streamThread struct {
 	from    int64
 	readers []string
+	// first is when the first message from from on was written, and ok
+	// whether there is one (hideStart); read only for from above 1.
+	first time.Time
+	ok    bool
 }
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
@@ -224,7 +228,7 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	}
 	switch ev.Type {
 	case parley.EventThreadUpdated:
-		if ev, loggedAs, err = threadChangeFor(c, ev); err != nil {
+		if ev, loggedAs, err = threadChangeFor(c, ev, t); err != nil {
 			return ev, false, err
 		}
 	case parley.EventReadUpdated:
@@ -277,6 +281,13 @@ func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, er
 			return err
 		}
 		t = &streamThread{from: from, readers: readers}
+		if from > 1 {
+			first, err := tx.FindFirstMessageTimes(ctx, []parley.ThreadFrom{{ThreadID: threadID, FromSeq: from}})
+			if err != nil {
+				return err
+			}
+			t.first, t.ok = first[threadID]
+		}
 		return nil
 	})
 	if err != nil || t == nil {
@@ -343,14 +354,16 @@ func seenFrom(ev parley.Event, from int64) bool {
 
 // threadChangeFor returns a thread.updated event as an app sees it, and the
 // access it is logged as: with the participants, and who started the
-// thread, only when it holds participants.read.
-func threadChangeFor(c *parley.Caller, ev parley.Event) (parley.Event, parley.Scope, error) {
+// thread, only when it holds participants.read, and begun no earlier than
+// the first message it may see (hideStart, by what t holds of the thread).
+func threadChangeFor(c *parley.Caller, ev parley.Event, t *streamThread) (parley.Event, parley.Scope, error) {
 	var change parley.ThreadChange
 	if err := json.Unmarshal(ev.Data, &change); err != nil {
 		return ev, "", err
 	}
 	th := *change.Thread
 	hideOrigin(c, &th)
+	hideStart(&th, t.from, t.first, t.ok)
 	change.Thread = &th
 	loggedAs := parley.ScopeParticipantsRead
 	if !c.App.Scopes.Has(loggedAs) {

@@ -400,6 +400,9 @@ func (s *Service) Threads(ctx context.Context, cursor string, limit, withMessage
 			countFrom(t, t.VisibleFromSeq)
 			hideFromApp(c, t)
 		}
+		if err := hideStarts(ctx, tx, c, list); err != nil {
+			return err
+		}
 		if err := addMessages(ctx, tx, c, list, withMessages); err != nil {
 			return err
 		}
@@ -466,6 +469,9 @@ func threadSummary(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID
 		sum.CountUnread()
 	}
 	hideFromApp(c, sum)
+	if err := hideStarts(ctx, tx, c, []*parley.ThreadSummary{sum}); err != nil {
+		return nil, err
+	}
 	return sum, addMessages(ctx, tx, c, []*parley.ThreadSummary{sum}, withMessages)
 }
 
@@ -513,7 +519,8 @@ func hideFromApp(c *parley.Caller, sum *parley.ThreadSummary) {
 // was started: through which app, unless the app itself (which other
 // apps its member uses is not for one app to learn); and who started it,
 // for an app that may not learn who takes part in it (participants.read),
-// unless it is the app's own member.
+// whoever it was: were its own member named, a blank would name the other
+// member of a direct thread.
 func hideOrigin(c *parley.Caller, th *parley.Thread) {
 	if c.App == nil {
 		return
@@ -521,9 +528,53 @@ func hideOrigin(c *parley.Caller, th *parley.Thread) {
 	if th.CreatedViaApp != c.App.App.ClientID {
 		th.CreatedViaApp = ""
 	}
-	if !c.App.Scopes.Has(parley.ScopeParticipantsRead) && th.CreatedBy != c.User.ID {
+	if !c.App.Scopes.Has(parley.ScopeParticipantsRead) {
 		th.CreatedBy = ""
 	}
+}
+
+// hideStart gives an app that may see a thread only from message from on
+// (above 1: a grant that reaches it from the app's first post in it, or a
+// thread closed to apps and opened again), as the thread's CreatedAt, when
+// the first message it may see was written (first, ok), not when the
+// conversation began: that is before anything the app may see, and as
+// much its members' as what was said then. One that may see no message of
+// it yet is given the thread's last activity, which it is shown anyway;
+// its CreatedAt moves to its first message once there is one.
+func hideStart(th *parley.Thread, from int64, first time.Time, ok bool) {
+	switch {
+	case from <= 1:
+	case ok:
+		th.CreatedAt = first
+	default:
+		th.CreatedAt = th.LastActivityAt
+	}
+}
+
+// hideStarts applies hideStart to an app's summaries, with one query for
+// all of those it may see only from a later message.
+func hideStarts(ctx context.Context, tx parley.Tx, c *parley.Caller, list []*parley.ThreadSummary) error {
+	if c.App == nil {
+		return nil
+	}
+	var later []parley.ThreadFrom
+	for _, t := range list {
+		if t.VisibleFromSeq > 1 {
+			later = append(later, parley.ThreadFrom{ThreadID: t.ID, FromSeq: t.VisibleFromSeq})
+		}
+	}
+	if len(later) == 0 {
+		return nil
+	}
+	first, err := tx.FindFirstMessageTimes(ctx, later)
+	if err != nil {
+		return err
+	}
+	for _, t := range list {
+		at, ok := first[t.ID]
+		hideStart(&t.Thread, t.VisibleFromSeq, at, ok)
+	}
+	return nil
 }
 
 // addMessages fills in the summaries' last messages and newest messages,
