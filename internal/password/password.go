@@ -29,8 +29,8 @@ type cost struct{ memoryKiB, passes uint32 }
 // guidance for argon2id: of its equally strong settings (about 36
 // MiB-passes each), 7 MiB with five passes, the one of least memory.
 // Earlier versions used 12 MiB with three passes; those hashes still
-// check, with their own parameters, and NeedsRehash says so, for a
-// sign-in to hash the password again at this cost.
+// check, with their own parameters, and NeedsRehash says so, for the
+// password to be hashed again at this cost (Rehash).
 var newHashes = cost{memoryKiB: 7 * 1024, passes: 5}
 
 const (
@@ -69,10 +69,29 @@ func Hash(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
+	return hashWith(pw, salt), nil
+}
+
+// Rehash returns pw hashed as Hash hashes it now, but with the salt of
+// hash, the hash pw matched (one NeedsRehash said to hash again): two
+// checks of one password against one hash make the same new hash, so
+// that each may find the other's stored in its stead and know it for
+// the same password.
+func Rehash(pw, hash string) (string, error) {
+	h, err := parse(hash)
+	if err != nil {
+		return "", err
+	}
+	return hashWith(pw, h.salt), nil
+}
+
+// hashWith returns the PHC-encoded argon2id hash of pw with salt, at the
+// cost of new hashes.
+func hashWith(pw string, salt []byte) string {
 	c := newHashes
 	key := derive(pw, salt, c.memoryKiB, c.passes, lanes, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, c.memoryKiB, c.passes, lanes, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, c.memoryKiB, c.passes, lanes, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // Check reports whether pw matches the PHC-encoded hash. A malformed hash is
@@ -92,7 +111,7 @@ func Check(pw, hash string) (bool, error) {
 // take the same time. A malformed hash needs none: no password matches it.
 func NeedsRehash(hash string) bool {
 	h, err := parse(hash)
-	return err == nil && (h.cost != newHashes || h.lanes != lanes || len(h.salt) != saltLen || len(h.key) != keyLen)
+	return err == nil && (h.cost != newHashes || h.lanes != lanes || len(h.key) != keyLen)
 }
 
 // phc is an argon2id hash read from its PHC string.

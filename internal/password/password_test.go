@@ -60,6 +60,21 @@ func TestHashAndCheck(t *testing.T) {
 			t.Error("NeedsRehash of a malformed hash = true, want false: no password matches it")
 		}
 	})
+	t.Run("Rehash", func(t *testing.T) {
+		again, err := password.Rehash("correct horse", earlier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if password.NeedsRehash(again) || !strings.HasPrefix(again, "$argon2id$v=19$m=7168,t=5,p=1$cGFybGV5LXRlc3Qtc2FsdA$") {
+			t.Errorf("Rehash = %q, want today's cost with the earlier salt", again)
+		}
+		if ok, err := password.Check("correct horse", again); err != nil || !ok {
+			t.Errorf("Check of the rehash = %v, %v; want true", ok, err)
+		}
+		if twice, _ := password.Rehash("correct horse", earlier); twice != again {
+			t.Errorf("Rehash twice: %q and %q, want the same", again, twice)
+		}
+	})
 	t.Run("SaltsDiffer", func(t *testing.T) {
 		other, _ := password.Hash("correct horse")
 		if other == hash {

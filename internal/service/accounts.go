@@ -180,21 +180,7 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 		return nil, u, errDisabled()
 	}
 
-	// A hash made at an earlier cost is made again at today's, and
-	// stored in this sign-in's write, so that every account's password
-	// check takes as long as the unknown name's (dummyHash) from then on.
-	// Only a sign-in needs to: a password change replaces the hash, an
-	// account's deletion removes it. The device proofs made under the
-	// earlier hash end with it, as a new password's would; this one is
-	// made under the new.
-	hash, rehashed := keys.hash, ""
-	if password.NeedsRehash(keys.hash) {
-		if rehashed, err = password.Hash(pw); err != nil {
-			return nil, u, err
-		}
-		hash = rehashed
-	}
-	proof, err := s.newDeviceProof(ctx, u.Username, hash)
+	proof, err := s.newDeviceProof(ctx, u.Username, keys.stored())
 	if err != nil {
 		return nil, u, err
 	}
@@ -210,11 +196,6 @@ func (s *Service) signIn(ctx context.Context, username, pw string) (*SignedIn, *
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
 		if err := keys.allows(ctx, tx, u.ID); err != nil {
 			return err
-		}
-		if rehashed != "" {
-			if err := tx.SetPasswordHash(ctx, u.ID, rehashed); err != nil {
-				return err
-			}
 		}
 		if err := tx.DeleteSessionsExpiredBefore(ctx, now.Add(-parley.ExpiredSessionKept)); err != nil {
 			return err
@@ -249,11 +230,21 @@ func clientAddr(ctx context.Context) string {
 
 // passwordCheck is what a password check leaves for the write of what the
 // password allows: the throttle keys it counted its attempt under, the
-// account's and the client address's, the attempt, and the hash the
-// password matched.
+// account's and the client address's, the attempt, the hash the password
+// matched, and, when that hash was made at an earlier cost, the password
+// hashed again at today's (password.Rehash).
 type passwordCheck struct {
-	account, address, hash string
-	attempt                attempt
+	account, address, hash, rehash string
+	attempt                        attempt
+}
+
+// stored is the hash of the password once the write of what it allows
+// has stored it.
+func (k passwordCheck) stored() string {
+	if k.rehash != "" {
+		return k.rehash
+	}
+	return k.hash
 }
 
 // allows checks, in the write of what the password allows, that the
@@ -262,8 +253,11 @@ type passwordCheck struct {
 // ends (FindUserForUpdate), as an operator's change to the account does
 // (findMember): a change made at once, on any server, either came first
 // and is seen here, or waits for this write and then undoes what it made.
-// Then it clears the account's failures and takes the attempt back from
-// the address.
+// A hash made at an earlier cost is replaced by the rehash, so that every
+// account's check takes as long as an unknown name's (dummyHash) from
+// then on; another check of the password that stored the same rehash
+// meanwhile is the same password. Then it clears the account's failures
+// and takes the attempt back from the address.
 func (k passwordCheck) allows(ctx context.Context, tx parley.Tx, userID string) error {
 	u, err := tx.FindUserForUpdate(ctx, userID)
 	if err != nil {
@@ -273,10 +267,15 @@ func (k passwordCheck) allows(ctx context.Context, tx parley.Tx, userID string) 
 	switch {
 	case err != nil:
 		return err
-	case u.Deleted || hash != k.hash:
+	case u.Deleted || hash != k.hash && (k.rehash == "" || hash != k.rehash):
 		return errWrongPassword()
 	case u.Disabled:
 		return errDisabled()
+	}
+	if k.rehash != "" && hash == k.hash {
+		if err := tx.SetPasswordHash(ctx, userID, k.rehash); err != nil {
+			return err
+		}
 	}
 	return succeeded(ctx, tx, k.account, k.address, k.attempt)
 }
@@ -374,6 +373,14 @@ func (s *Service) checkPassword(ctx context.Context, username, pw, own string) (
 		return u, keys, denied
 	}
 	keys.hash = hash
+	if password.NeedsRehash(hash) {
+		// Made at an earlier cost: allows stores it again at today's.
+		// The device proofs made under the earlier hash end with it, as
+		// a new password's would.
+		if keys.rehash, err = password.Rehash(pw, hash); err != nil {
+			return nil, keys, err
+		}
+	}
 	return u, keys, nil
 }
 

@@ -60,7 +60,8 @@ func TestSignIn_DeletesLongExpiredSessions(t *testing.T) {
 // version made, at an earlier cost, is hashed again at today's when its
 // member signs in, in the sign-in's write, so that its checks take as long
 // as an unknown name's from then on; the new hash still accepts the
-// password. A wrong password changes nothing.
+// password, and a sign-in at once with the same password, which checked
+// the earlier hash, still succeeds. A wrong password changes nothing.
 func TestSignIn_RehashesAnEarlierCost(t *testing.T) {
 	// "correct horse" hashed with 12 MiB and three passes.
 	const earlier = "$argon2id$v=19$m=12288,t=3,p=1$cGFybGV5LXRlc3Qtc2FsdA$zoRxIYxg1Bafaurig1cm36oDWYGIwAjkssDrpoDSPmU"
@@ -87,10 +88,22 @@ func TestSignIn_RehashesAnEarlierCost(t *testing.T) {
 			t.Fatalf("hash after a wrong password = %q, want the earlier one kept", h)
 		}
 
+		// Two sign-ins at once: this one checks the earlier hash, and
+		// the other rehashes it before this one's write.
+		_, keys, err := s.checkPassword(ctx, "ann", "correct horse", "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.SignIn(ctx, "ann", "correct horse"); err != nil {
 			t.Fatal(err)
 		}
 		h := stored()
+		if err := db.Write(ctx, func(tx parley.Tx) error { return keys.allows(ctx, tx, ann.ID) }); err != nil {
+			t.Errorf("the sign-in that checked the earlier hash, after the other rehashed it: %v, want it allowed", err)
+		}
+		if again := stored(); again != h {
+			t.Errorf("hash after both sign-ins = %q, want %q kept", again, h)
+		}
 		if h == earlier || password.NeedsRehash(h) {
 			t.Fatalf("hash after signing in = %q, want one at today's cost", h)
 		}
