@@ -202,15 +202,18 @@ type Thread struct {
 	Kind string `json:"kind"`
 	// Title is empty when the thread has none; a direct thread never has one.
 	Title string `json:"title,omitempty"`
-	// CreatedBy is the ID of the member who started the thread; empty for
-	// an app without participants.read, unless its own member did.
+	// CreatedBy is the ID of the member who started the thread; always
+	// empty for an app without participants.read.
 	CreatedBy string `json:"created_by,omitempty"`
 	// CreatedViaApp is the client ID of the app that started the thread, if
 	// any. An app sees it only on threads it started itself.
 	CreatedViaApp  string    `json:"created_via_app,omitempty"`
 	LastSeq        int64     `json:"last_seq"`
 	LastActivityAt time.Time `json:"last_activity_at"`
-	CreatedAt      time.Time `json:"created_at"`
+	// CreatedAt is when the thread was started; for an app whose grant
+	// reaches it only from a message on, when that message was written
+	// (LastActivityAt while there is none yet).
+	CreatedAt time.Time `json:"created_at"`
 	// Blocked marks a direct thread one of whose two members blocked the
 	// other: it takes no new message from either until the block is lifted.
 	Blocked bool `json:"blocked,omitempty"`
