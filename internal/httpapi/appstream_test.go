@@ -325,12 +325,7 @@ func TestGrants_WhoStartedAThreadIsAParticipant(t *testing.T) {
 				if ev.Type != client.EventThreadUpdated {
 					continue
 				}
-				var change struct {
-					Thread client.Thread `json:"thread"`
-				}
-				if err := json.Unmarshal(ev.Data, &change); err != nil {
-					t.Fatal(err)
-				}
+				change := threadUpdate(t, ev)
 				if updated++; change.Thread.CreatedBy != wantBob {
 					t.Errorf("thread.updated: created_by %q, want %q", change.Thread.CreatedBy, wantBob)
 				}
@@ -396,15 +391,21 @@ func TestGrants_AThreadBeginsForAnAppAtItsFirstMessage(t *testing.T) {
 		if ev.Type != client.EventThreadUpdated {
 			continue
 		}
-		var change struct {
-			Thread client.Thread `json:"thread"`
-		}
-		if err := json.Unmarshal(ev.Data, &change); err != nil {
-			t.Fatal(err)
-		}
+		change := threadUpdate(t, ev)
 		if !change.Thread.CreatedAt.Equal(card.CreatedAt) {
 			t.Errorf("thread.updated: created_at %v, want the card's %v", change.Thread.CreatedAt, card.CreatedAt)
 		}
 		return
 	}
+}
+
+// threadUpdate reads a thread.updated event's data.
+func threadUpdate(t *testing.T, ev client.Event) (change struct {
+	Thread client.Thread `json:"thread"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal(ev.Data, &change); err != nil {
+		t.Fatal(err)
+	}
+	return change
 }

@@ -604,10 +604,7 @@ func (t *txn) FindFirstMessageTimes(ctx context.Context, threads []parley.Thread
 	var rows rows
 	var err error
 	if t.pg != nil {
-		ids, from := make([]string, len(threads)), make([]int64, len(threads))
-		for i, th := range threads {
-			ids[i], from[i] = th.ThreadID, th.FromSeq
-		}
+		ids, from := threadFromArrays(threads)
 		rows, err = t.query(ctx, `SELECT t.id, m.created_at
 			FROM unnest($1::text[], $2::bigint[]) AS f(thread_id, from_seq)
 				JOIN threads t ON t.id = f.thread_id
@@ -615,11 +612,7 @@ func (t *txn) FindFirstMessageTimes(ctx context.Context, threads []parley.Thread
 					WHERE m.thread_no = t.no AND m.seq >= f.from_seq
 					ORDER BY m.seq LIMIT 1) m`, ids, from)
 	} else {
-		pairs := make([][2]any, len(threads))
-		for i, th := range threads {
-			pairs[i] = [2]any{th.ThreadID, th.FromSeq}
-		}
-		list, jsonErr := json.Marshal(pairs)
+		list, jsonErr := threadFromJSON(threads)
 		if jsonErr != nil {
 			return nil, mapError(op, jsonErr)
 		}
@@ -627,7 +620,7 @@ func (t *txn) FindFirstMessageTimes(ctx context.Context, threads []parley.Thread
 			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m
 			WHERE t.id = f.value ->> 0 AND m.thread_no = t.no
 				AND m.seq = (SELECT min(seq) FROM messages WHERE thread_no = t.no AND seq >= f.value ->> 1)`,
-			string(list))
+			list)
 	}
 	if err != nil {
 		return nil, mapError(op, err)
@@ -655,10 +648,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 	var rows rows
 	var err error
 	if t.pg != nil {
-		ids, from := make([]string, len(threads)), make([]int64, len(threads))
-		for i, th := range threads {
-			ids[i], from[i] = th.ThreadID, th.FromSeq
-		}
+		ids, from := threadFromArrays(threads)
 		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
 			FROM unnest($1::text[], $2::bigint[]) AS f(thread_id, from_seq)
 				JOIN threads t ON t.id = f.thread_id
@@ -667,11 +657,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 					ORDER BY m.seq DESC LIMIT $3) m
 				JOIN `+shownUsers+` u ON u.no = m.sender_no`, ids, from, limit)
 	} else {
-		pairs := make([][2]any, len(threads))
-		for i, th := range threads {
-			pairs[i] = [2]any{th.ThreadID, th.FromSeq}
-		}
-		list, jsonErr := json.Marshal(pairs)
+		list, jsonErr := threadFromJSON(threads)
 		if jsonErr != nil {
 			return nil, mapError(op, jsonErr)
 		}
@@ -680,7 +666,7 @@ func (t *txn) FindNewestMessages(ctx context.Context, threads []parley.ThreadFro
 		rows, err = t.query(ctx, `SELECT t.id, `+columns+`
 			FROM json_each($1) AS f CROSS JOIN threads t CROSS JOIN messages m
 			WHERE t.id = f.value ->> 0 AND m.thread_no = t.no AND m.seq > max(t.last_seq - $2, (f.value ->> 1) - 1)`,
-			string(list), limit)
+			list, limit)
 	}
 	if err != nil {
 		return nil, mapError(op, err)
@@ -860,4 +846,25 @@ func messageChange(m *parley.Message) parley.MessageChange {
 		c.Type = parley.EventMessageEdited
 	}
 	return c
+}
+
+// threadFromArrays returns threads as two arrays, of IDs and of seqs, for
+// PostgreSQL's unnest.
+func threadFromArrays(threads []parley.ThreadFrom) (ids []string, from []int64) {
+	ids, from = make([]string, len(threads)), make([]int64, len(threads))
+	for i, th := range threads {
+		ids[i], from[i] = th.ThreadID, th.FromSeq
+	}
+	return ids, from
+}
+
+// threadFromJSON returns threads as a JSON array of [ID, seq] pairs, for
+// SQLite's json_each.
+func threadFromJSON(threads []parley.ThreadFrom) (string, error) {
+	pairs := make([][2]any, len(threads))
+	for i, th := range threads {
+		pairs[i] = [2]any{th.ThreadID, th.FromSeq}
+	}
+	list, err := json.Marshal(pairs)
+	return string(list), err
 }
