@@ -363,28 +363,10 @@ func TestMessages_FindNewestMessagesOfSeveralThreads(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		u := newUser("alice")
 		start := parley.Now()
-		threads := make([]*parley.Thread, 4)
-		mustWrite(t, db, func(tx parley.Tx) error {
-			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
-			}
-			for i := range threads {
-				threads[i] = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
-				if err := tx.CreateThread(ctx, threads[i]); err != nil {
-					return err
-				}
-				// Thread i holds i messages, "i.1" to "i.i".
-				for n := 1; n <= i; n++ {
-					m := &parley.Message{ID: parley.NewID(), ThreadID: threads[i].ID, Sender: parley.UserRef{ID: u.ID},
-						Kind: parley.MessageKindText, Text: fmt.Sprintf("%d.%d", i, n), CreatedAt: start}
-					if err := tx.PostMessage(ctx, m); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+		// Thread i holds i messages, "i.1" to "i.i".
+		threads, _ := threadsHoldingTheirNumber(t, db, 4, func(i, n int) (string, time.Time) {
+			return fmt.Sprintf("%d.%d", i, n), start
 		})
 		var found map[string][]*parley.Message
 		err := db.Read(ctx, func(tx parley.Tx) (err error) {
@@ -429,34 +411,12 @@ func TestMessages_FindFirstMessageTimes(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		u := newUser("alice")
 		start := parley.Now().Truncate(time.Microsecond)
-		threads := make([]*parley.Thread, 3)
-		var deleted string
-		mustWrite(t, db, func(tx parley.Tx) error {
-			if err := tx.CreateUser(ctx, u, "hash"); err != nil {
-				return err
-			}
-			for i := range threads {
-				threads[i] = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
-				if err := tx.CreateThread(ctx, threads[i]); err != nil {
-					return err
-				}
-				// Thread i holds i messages, the nth written n minutes
-				// after start.
-				for n := 1; n <= i; n++ {
-					m := &parley.Message{ID: parley.NewID(), ThreadID: threads[i].ID, Sender: parley.UserRef{ID: u.ID},
-						Kind: parley.MessageKindText, Text: "hi", CreatedAt: start.Add(time.Duration(n) * time.Minute)}
-					if err := tx.PostMessage(ctx, m); err != nil {
-						return err
-					}
-					if i == 2 && n == 2 {
-						deleted = m.ID
-					}
-				}
-			}
-			return tx.DeleteMessage(ctx, deleted, start.Add(time.Hour))
+		// Thread i holds i messages, the nth written n minutes after start.
+		threads, messages := threadsHoldingTheirNumber(t, db, 3, func(i, n int) (string, time.Time) {
+			return "hi", start.Add(time.Duration(n) * time.Minute)
 		})
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteMessage(ctx, messages[2][1], start.Add(time.Hour)) })
 		var found map[string]time.Time
 		err := db.Read(ctx, func(tx parley.Tx) (err error) {
 			found, err = tx.FindFirstMessageTimes(ctx, []parley.ThreadFrom{
@@ -815,4 +775,38 @@ func TestPages_NegativeLimitIsNone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// threadsHoldingTheirNumber makes count groups of one member, thread i
+// holding i messages, the nth of them with the text and time message(i, n)
+// gives, and returns the threads and the IDs of each one's messages in
+// order.
+func threadsHoldingTheirNumber(t *testing.T, db *sqlstore.DB, count int, message func(i, n int) (string, time.Time)) ([]*parley.Thread, [][]string) {
+	t.Helper()
+	ctx := context.Background()
+	u := newUser("alice")
+	start := parley.Now()
+	threads, ids := make([]*parley.Thread, count), make([][]string, count)
+	mustWrite(t, db, func(tx parley.Tx) error {
+		if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+			return err
+		}
+		for i := range threads {
+			threads[i] = &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "t", CreatedBy: u.ID, LastActivityAt: start, CreatedAt: start}
+			if err := tx.CreateThread(ctx, threads[i]); err != nil {
+				return err
+			}
+			for n := 1; n <= i; n++ {
+				text, at := message(i, n)
+				m := &parley.Message{ID: parley.NewID(), ThreadID: threads[i].ID, Sender: parley.UserRef{ID: u.ID},
+					Kind: parley.MessageKindText, Text: text, CreatedAt: at}
+				if err := tx.PostMessage(ctx, m); err != nil {
+					return err
+				}
+				ids[i] = append(ids[i], m.ID)
+			}
+		}
+		return nil
+	})
+	return threads, ids
 }
