@@ -360,6 +360,10 @@ func TestGrants_AThreadBeginsForAnAppAtItsFirstMessage(t *testing.T) {
 	if card.ThreadID != w.aliceBob {
 		t.Fatalf("card in %s, want one in alice and bob's thread", card.ThreadID)
 	}
+	// Bob's answer, later, is the thread's last activity, which is not
+	// when the app's part of it began.
+	w.env.Clock.Advance(time.Minute)
+	apptest.MustSend(t, w.bob, w.aliceBob, "seen it")
 	th, err := app.Thread(ctx, w.aliceBob)
 	if err != nil {
 		t.Fatal(err)

@@ -54,10 +54,6 @@ type Events struct {
 type streamThread struct {
 	from    int64
 	readers []string
-	// first is when the first message from from on was written, and ok
-	// whether there is one (hideStart); read only for from above 1.
-	first time.Time
-	ok    bool
 }
 
 // Subscribe opens the caller's event stream. Apps need messages.read; they
@@ -228,7 +224,11 @@ func (e *Events) Admit(ctx context.Context, ev parley.Event) (parley.Event, bool
 	}
 	switch ev.Type {
 	case parley.EventThreadUpdated:
-		if ev, loggedAs, err = threadChangeFor(c, ev, t); err != nil {
+		first, found, err := e.firstSeen(ctx, ev.ThreadID, t.from)
+		if err != nil {
+			return ev, false, err
+		}
+		if ev, loggedAs, err = threadChangeFor(c, ev, t.from, first, found); err != nil {
 			return ev, false, err
 		}
 	case parley.EventReadUpdated:
@@ -281,13 +281,6 @@ func (e *Events) thread(ctx context.Context, threadID string) (*streamThread, er
 			return err
 		}
 		t = &streamThread{from: from, readers: readers}
-		if from > 1 {
-			first, err := tx.FindFirstMessageTimes(ctx, []parley.ThreadFrom{{ThreadID: threadID, FromSeq: from}})
-			if err != nil {
-				return err
-			}
-			t.first, t.ok = first[threadID]
-		}
 		return nil
 	})
 	if err != nil || t == nil {
@@ -352,18 +345,36 @@ func seenFrom(ev parley.Event, from int64) bool {
 	return ev.Seq == 0 || ev.Seq >= from
 }
 
+// firstSeen returns when the first message of the thread that an app sees
+// from message from on was written, and whether there is one, for
+// hideStart; nothing, and no read, for a thread it sees from its start.
+// Only a thread.updated needs it, and reads it: the thread is read afresh
+// for each (Admit).
+func (e *Events) firstSeen(ctx context.Context, threadID string, from int64) (first time.Time, found bool, err error) {
+	if from <= 1 {
+		return first, false, nil
+	}
+	err = e.svc.store.Read(ctx, func(tx parley.Tx) error {
+		times, err := tx.FindFirstMessageTimes(ctx, []parley.ThreadFrom{{ThreadID: threadID, FromSeq: from}})
+		first, found = times[threadID]
+		return err
+	})
+	return first, found, err
+}
+
 // threadChangeFor returns a thread.updated event as an app sees it, and the
 // access it is logged as: with the participants, and who started the
 // thread, only when it holds participants.read, and begun no earlier than
-// the first message it may see (hideStart, by what t holds of the thread).
-func threadChangeFor(c *parley.Caller, ev parley.Event, t *streamThread) (parley.Event, parley.Scope, error) {
+// the first message it may see from message from on (hideStart: first,
+// when found).
+func threadChangeFor(c *parley.Caller, ev parley.Event, from int64, first time.Time, found bool) (parley.Event, parley.Scope, error) {
 	var change parley.ThreadChange
 	if err := json.Unmarshal(ev.Data, &change); err != nil {
 		return ev, "", err
 	}
 	th := *change.Thread
 	hideOrigin(c, &th)
-	hideStart(&th, t.from, t.first, t.ok)
+	hideStart(&th, from, first, found)
 	change.Thread = &th
 	loggedAs := parley.ScopeParticipantsRead
 	if !c.App.Scopes.Has(loggedAs) {
