@@ -383,12 +383,7 @@ func TestWebhooks_AnAttemptAnsweredDuringAStopIsRecordedOnce(t *testing.T) {
 	a := apptest.StartInstall(t, cfg, options)
 	alice, bob, h := hookedThread(t, a, rc.URL)
 	apptest.MustSend(t, bob, h.threadID, "sent before the stop")
-	var id string
-	select {
-	case id = <-arrived:
-	case <-time.After(20 * time.Second):
-		t.Fatal("nothing was sent")
-	}
+	id := firstArrived(t, arrived)
 	time.AfterFunc(time.Second, func() { close(answer) })
 	a.Stop()
 	if err := <-answered; err != nil {
@@ -452,12 +447,7 @@ func TestNodes_AnAttemptCutOffAtAStopIsSentByAnotherNodeAtOnce(t *testing.T) {
 	a := apptest.Start(t, apptest.Unlimited, func(c *config.Config) { c.WebhooksAllowPrivate, c.ShutdownTimeout = true, time.Second })
 	alice, bob, h := hookedThread(t, a, rc.URL)
 	apptest.MustSend(t, bob, h.threadID, "sent to the node that stops")
-	var id string
-	select {
-	case id = <-arrived:
-	case <-time.After(20 * time.Second):
-		t.Fatal("nothing was sent")
-	}
+	id := firstArrived(t, arrived)
 	b := startBeside(t, a) // after a took the delivery
 	a.Stop()
 	select {
@@ -477,5 +467,18 @@ func TestNodes_AnAttemptCutOffAtAStopIsSentByAnotherNodeAtOnce(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the delivery is not recorded as sent once, by the other node: %+v", list)
 		}
+	}
+}
+
+// firstArrived returns the webhook-id of the first request a receiver
+// tells arrived of.
+func firstArrived(t *testing.T, arrived <-chan string) string {
+	t.Helper()
+	select {
+	case id := <-arrived:
+		return id
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing was sent")
+		return ""
 	}
 }

@@ -577,13 +577,7 @@ func testWebhooks_Withdrawn(t *testing.T, db *sqlstore.DB) {
 			{ID: "msg_a", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
 		})
 	})
-	take := func(at time.Time) (due []*parley.DueWebhook) {
-		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
-			return err
-		})
-		return due
-	}
+	take := func(at time.Time) []*parley.DueWebhook { return takeDue(t, db, at) }
 	if due := take(now); len(due) != 1 {
 		t.Fatalf("due %+v", due)
 	}
@@ -629,13 +623,7 @@ func TestWebhooks_RedeliveredWhileTaken(t *testing.T) {
 				{ID: "msg_b", EndpointID: e.ID, Event: parley.WebhookMessageCreated, Payload: []byte(`{}`), CreatedAt: now},
 			})
 		})
-		take := func(at time.Time) (due []*parley.DueWebhook) {
-			mustWrite(t, db, func(tx parley.Tx) (err error) {
-				due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
-				return err
-			})
-			return due
-		}
+		take := func(at time.Time) []*parley.DueWebhook { return takeDue(t, db, at) }
 		if due := take(now); len(due) != 2 {
 			t.Fatalf("due %+v", due)
 		}
@@ -689,13 +677,9 @@ func TestWebhooks_ReturnedDueAtOnce(t *testing.T) {
 			return tx.EnqueueWebhooks(ctx, ds)
 		})
 		take := func(at time.Time) (ids []string) {
-			mustWrite(t, db, func(tx parley.Tx) error {
-				due, err := tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
-				for _, d := range due {
-					ids = append(ids, d.ID)
-				}
-				return err
-			})
+			for _, d := range takeDue(t, db, at) {
+				ids = append(ids, d.ID)
+			}
 			slices.Sort(ids)
 			return ids
 		}
@@ -833,13 +817,7 @@ func testWebhooks_DisabledEndpointSentNothing(t *testing.T, db *sqlstore.DB) {
 			return nil
 		})
 	}
-	take := func(at time.Time) (due []*parley.DueWebhook) {
-		mustWrite(t, db, func(tx parley.Tx) (err error) {
-			due, err = tx.TakeDueWebhooks(ctx, at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
-			return err
-		})
-		return due
-	}
+	take := func(at time.Time) []*parley.DueWebhook { return takeDue(t, db, at) }
 	record := func(id string, status int, disable string) {
 		mustWrite(t, db, func(tx parley.Tx) error {
 			return tx.RecordWebhookResults(ctx, []parley.WebhookResult{{DeliveryID: id, EndpointID: e.ID, LeaseUntil: lease,
@@ -1230,4 +1208,15 @@ func testWebhooks_AnEndpointsDeliveriesDeletedInBatches(t *testing.T, db *sqlsto
 	}
 	// The endpoint, with nothing left of it, is deleted in a write of its own.
 	mustWrite(t, db, func(tx parley.Tx) error { return tx.DeleteWebhookEndpoint(ctx, gone.ID) })
+}
+
+// takeDue takes, in a write of its own, up to 10 deliveries due at at,
+// leased for a minute.
+func takeDue(t *testing.T, db *sqlstore.DB, at time.Time) (due []*parley.DueWebhook) {
+	t.Helper()
+	mustWrite(t, db, func(tx parley.Tx) (err error) {
+		due, err = tx.TakeDueWebhooks(context.Background(), at, at.Add(time.Minute), parley.WebhookTake{Limit: 10})
+		return err
+	})
+	return due
 }

@@ -26,27 +26,22 @@ func TestLongWords_Browser(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
 	ctx := context.Background()
-	word := func(n int) string { return strings.Repeat("W", n) }
-	alice := env.MustMember(t, "alice")
-	if _, err := env.Client.CreateAccount(ctx, "bob", apptest.Password("bob"), word(parley.MaxDisplayNameLen)); err != nil {
-		t.Fatal(err)
-	}
-	bob := mustSignInClient(t, env, "bob")
+	alice, bob := env.MustMember(t, "alice"), mustLongNamedBob(t, env)
 	carol := env.MustMember(t, "carol")
 	apptest.MustFriends(t, alice, bob)
 	apptest.MustFriends(t, alice, carol)
 	// A friend whose username is as long as it may be, for the new-chat page.
 	apptest.MustFriends(t, alice, env.MustMember(t, strings.Repeat("w", parley.MaxUsernameLen)))
-	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group", Title: word(parley.MaxTitleLen)})
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group", Title: longWord(parley.MaxTitleLen)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	apptest.MustSend(t, bob, group.ID, word(3000))
-	partner := env.MustPartner(t, word(parley.MaxAppNameLen), func(a *service.NewApp) {
-		a.Purpose, a.Homepage = word(parley.MaxAppPurposeLen), "https://films.example/"+word(500)
+	apptest.MustSend(t, bob, group.ID, longWord(3000))
+	partner := env.MustPartner(t, longWord(parley.MaxAppNameLen), func(a *service.NewApp) {
+		a.Purpose, a.Homepage = longWord(parley.MaxAppPurposeLen), "https://films.example/"+longWord(500)
 	})
 	films := env.Client.WithToken(env.MustToken(t, partner, "bob", []string{"openid", "shares.write"}, apptest.Answer{}).AccessToken)
-	card, err := films.Share(ctx, client.NewShare{To: "alice", URL: "https://films.example/" + word(2000), Title: word(parley.MaxShareTitleLen), Note: word(1000)})
+	card, err := films.Share(ctx, client.NewShare{To: "alice", URL: "https://films.example/" + longWord(2000), Title: longWord(parley.MaxShareTitleLen), Note: longWord(1000)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,18 +80,13 @@ func TestLongWords_DeveloperPages_Browser(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
 	ctx := context.Background()
-	word := func(n int) string { return strings.Repeat("W", n) }
-	alice := env.MustMember(t, "alice")
-	if _, err := env.Client.CreateAccount(ctx, "bob", apptest.Password("bob"), word(parley.MaxDisplayNameLen)); err != nil {
-		t.Fatal(err)
-	}
-	bob := mustSignInClient(t, env, "bob")
+	alice, bob := env.MustMember(t, "alice"), mustLongNamedBob(t, env)
 	apptest.MustFriends(t, alice, bob)
 	direct := apptest.MustThread(t, alice, "bob")
-	apptest.MustSend(t, bob, direct.ID, "look "+word(300)+" and https://example.com/"+word(400))
-	app, err := alice.CreateApp(ctx, client.NewApp{Name: word(parley.MaxAppNameLen), RedirectURIs: []string{"https://films.example/cb/" + word(400)}, Homepage: "https://films.example/" + word(300), Purpose: word(parley.MaxAppPurposeLen)})
+	apptest.MustSend(t, bob, direct.ID, "look "+longWord(300)+" and https://example.com/"+longWord(400))
+	app, err := alice.CreateApp(ctx, client.NewApp{Name: longWord(parley.MaxAppNameLen), RedirectURIs: []string{"https://films.example/cb/" + longWord(400)}, Homepage: "https://films.example/" + longWord(300), Purpose: longWord(parley.MaxAppPurposeLen)})
 	must(t, err)
-	hook, err := alice.CreateWebhook(ctx, app.ClientID, "https://127.0.0.1/"+word(400), []string{"message.created"})
+	hook, err := alice.CreateWebhook(ctx, app.ClientID, "https://127.0.0.1/"+longWord(400), []string{"message.created"})
 	must(t, err)
 
 	b := apptest.Chromium(t)
@@ -116,4 +106,17 @@ func TestLongWords_DeveloperPages_Browser(t *testing.T) {
 			apptest.Screenshot(t, b, "long-"+p.name)
 		})
 	}
+}
+
+// longWord is a word of n letters, which a line may not break.
+func longWord(n int) string { return strings.Repeat("W", n) }
+
+// mustLongNamedBob makes bob, signed in, whose display name is one word as
+// long as a display name may be.
+func mustLongNamedBob(t *testing.T, env *apptest.Env) *client.Client {
+	t.Helper()
+	if _, err := env.Client.CreateAccount(context.Background(), "bob", apptest.Password("bob"), longWord(parley.MaxDisplayNameLen)); err != nil {
+		t.Fatal(err)
+	}
+	return mustSignInClient(t, env, "bob")
 }
