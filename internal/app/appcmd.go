@@ -45,7 +45,7 @@ func appCommand(cfg *config.Config) *cobra.Command {
 	f.BoolVar(&in.Public, "public", false, "a public client (no secret), such as a native or single-page app")
 	f.StringVar(&in.Purpose, "purpose", "", "what the app does with members' data, shown on the consent page")
 	f.StringVar(&in.Homepage, "homepage", "", "the app's homepage")
-	f.StringVar(&owner, "owner", "", "username of the member who owns the app")
+	f.StringVar(&owner, "owner", "", "username of the member who owns the app: they rotate its secret, register its webhook endpoints and read its reports (without one, no one can)")
 
 	list := &cobra.Command{
 		Use:   "list",
