@@ -141,6 +141,40 @@ func TestConnectedApps_ExpiryLogged(t *testing.T) {
 	}
 }
 
+// An expiry logged after another app's later entry takes that entry's
+// time: a member's log reads in time as it reads in seq.
+func TestConnectedApps_ExpiryLoggedLateKeepsTheLogInTimeOrder(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	brief := w.env.MustPartner(t, "Brief")
+	w.env.MustToken(t, brief, "alice", []string{"openid", "profile"}, apptest.Answer{Expiry: "30d"})
+	w.env.Clock.Advance(30*24*time.Hour + 10*time.Minute) // Brief's grant expired 10 minutes ago; no sweep yet
+	lasting := w.env.MustPartner(t, "Lasting")
+	tok := w.env.MustToken(t, lasting, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	if _, err := w.env.Client.WithToken(tok.AccessToken).Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.env.Server.Service.EndExpiredGrants(ctx); err != nil || n != 1 {
+		t.Fatalf("ended %d expired grants (%v), want 1", n, err)
+	}
+	log := accessLog(t, w.alice, "")
+	if got, want := actions(log), []string{parley.ActionGrantCreated, parley.ActionGrantCreated, "profile", parley.ActionGrantExpired}; !slices.Equal(got, want) {
+		t.Fatalf("alice's log: %v, want %v", got, want)
+	}
+	for i := 1; i < len(log.Entries); i++ {
+		if newer, older := log.Entries[i-1], log.Entries[i]; newer.At.Before(older.At) {
+			t.Errorf("seq %d (%s) at %v is before seq %d (%s) at %v", newer.Seq, newer.Action, newer.At, older.Seq, older.Action, older.At)
+		}
+	}
+	if expired, read := log.Entries[0], log.Entries[1]; !expired.At.Equal(read.At) {
+		t.Errorf("the expiry is logged at %v, want the time of the read before it, %v", expired.At, read.At)
+	}
+	if v := verifyLog(t, w.alice); !v.Intact {
+		t.Errorf("verify: %+v", v)
+	}
+}
+
 // Every participant sees which apps reach a thread through whose grant, and
 // any of them can close it to all apps at once; only those who closed it
 // can open it again.

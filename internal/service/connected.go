@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -131,7 +132,8 @@ func (s *Service) revokeGrant(ctx context.Context, tx parley.Tx, g *parley.Grant
 const expiryBatch = 100
 
 // EndExpiredGrants marks the grants that ran out as ended and writes each
-// expiry, at the moment it happened, to its member's log. It returns how
+// expiry, at the moment it happened (or, when the member's log has a later
+// entry, at that entry's time), to its member's log. It returns how
 // many it ended. The server runs it every minute; an expired grant stops
 // working at once either way, since every call checks the expiry.
 func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
@@ -175,6 +177,13 @@ func (s *Service) EndExpiredGrants(ctx context.Context) (int, error) {
 
 // endExpiredGrant marks an expired grant ended when it expired, logs it
 // and tells the app's endpoints.
+//
+// The log's entry is at the moment the grant expired unless the member's
+// log already holds a later one: the sweep runs up to a minute after the
+// expiry (much later when no node ran), and another app's entries may have
+// come between. A log reads in time as it reads in seq, so the expiry then
+// takes that later entry's time: the grant stopped working at its expiry
+// all the same, as every call checks it, and the webhook says when.
 func (s *Service) endExpiredGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName string) error {
 	g.RevokedAt = g.ExpiresAt
 	if err := tx.UpdateGrant(ctx, g); err != nil {
@@ -183,5 +192,13 @@ func (s *Service) endExpiredGrant(ctx context.Context, tx parley.Tx, g *parley.G
 	if _, err := s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndExpired, *g.ExpiresAt); err != nil {
 		return err
 	}
-	return logGrant(ctx, tx, g, appName, parley.ActionGrantExpired, *g.ExpiresAt)
+	at := *g.ExpiresAt
+	newest, err := tx.FindAccessEntries(ctx, parley.AccessFilter{UserID: g.UserID, From: math.MaxInt64, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(newest) == 1 && newest[0].At.After(at) {
+		at = newest[0].At
+	}
+	return logGrant(ctx, tx, g, appName, parley.ActionGrantExpired, at)
 }
