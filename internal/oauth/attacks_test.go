@@ -210,6 +210,9 @@ func TestAttack_DeadTokens(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
 	env.MustMember(t, "alice")
+	// Only Advance moves the clock: what expires is refused at the very
+	// instant it expires, as an access token is.
+	env.Clock.Freeze()
 	ctx := context.Background()
 	scopes := []string{"openid", "profile", "offline_access"}
 
@@ -254,7 +257,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		cfg.Scopes = scopes
 		verifier := oauth2.GenerateVerifier()
 		got := apptest.NewBrowser().SignIn(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", apptest.Answer{})
-		env.Clock.Advance(time.Minute + time.Second) // a code lasts a minute from consent
+		env.Clock.Advance(time.Minute) // a code lasts a minute from consent
 		_, err := cfg.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
 		assertTokenError(t, err, "invalid_grant")
 	})
@@ -267,7 +270,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		if !strings.Contains(login.Body, `name="password"`) {
 			t.Fatalf("want the sign-in page, got %d %s", login.Status, login.URL)
 		}
-		env.Clock.Advance(10*time.Minute + time.Second) // a request waits ten minutes for the member
+		env.Clock.Advance(10 * time.Minute) // a request waits ten minutes for the member
 		p := browser.Submit(t, login, url.Values{"username": {"alice"}, "password": {apptest.Password("alice")}})
 		if p.Location != "" || !strings.Contains(p.Body, "expired") {
 			t.Errorf("signing in to an expired request: %d %s, Location %q", p.Status, p.URL, p.Location)
@@ -281,7 +284,7 @@ func TestAttack_DeadTokens(t *testing.T) {
 		cfg.Scopes = scopes
 		browser := apptest.NewBrowser()
 		_, callback := approvedAtTheCallback(t, browser, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
-		env.Clock.Advance(10*time.Minute + time.Second) // a request waits ten minutes for the member
+		env.Clock.Advance(10 * time.Minute) // a request waits ten minutes for the member
 		if p := browser.Get(t, callback); strings.Contains(p.Location, "code=") {
 			t.Errorf("the callback of an expired request sent the app %s", p.Location)
 		}

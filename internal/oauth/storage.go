@@ -114,7 +114,7 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	}
 	// A request refused went back to its app already, refused: the
 	// library, finding it unapproved, would tell the app again, otherwise.
-	if r.CodeHash != nil || r.RefusedAt != nil || s.svc.Now().Sub(r.CreatedAt) > parley.AuthRequestTTL {
+	if r.CodeHash != nil || r.RefusedAt != nil || s.svc.Now().Sub(r.CreatedAt) >= parley.AuthRequestTTL {
 		return nil, oidc.ErrInvalidRequest().WithDescription("this authorization request is no longer open")
 	}
 	return authRequest{r}, nil

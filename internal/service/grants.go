@@ -383,7 +383,7 @@ func pendingRequest(ctx context.Context, tx parley.Tx, requestID string, now tim
 	} else if err != nil {
 		return nil, nil, err
 	}
-	if now.Sub(req.CreatedAt) > parley.AuthRequestTTL {
+	if now.Sub(req.CreatedAt) >= parley.AuthRequestTTL {
 		return nil, nil, gone
 	}
 	if req.Answered() {
@@ -449,7 +449,7 @@ func (s *Service) Deny(ctx context.Context, requestID string) (*parley.AuthReque
 	var req *parley.AuthRequest
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		if found, err := tx.FindAuthRequest(ctx, requestID); err == nil && found.RefusedAt != nil &&
-			s.Now().Sub(found.CreatedAt) <= parley.AuthRequestTTL {
+			s.Now().Sub(found.CreatedAt) < parley.AuthRequestTTL {
 			req = found
 			return nil
 		}

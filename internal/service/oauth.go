@@ -321,7 +321,7 @@ func (s *Service) RedeemCode(ctx context.Context, in CodeExchange) (*parley.Auth
 			return tx.RevokeTokenFamily(ctx, r.ID, now)
 		case r.ApprovedAt == nil:
 			return refuse("%s", unknown)
-		case now.Sub(*r.ApprovedAt) > codeTTL:
+		case now.Sub(*r.ApprovedAt) >= codeTTL:
 			return refuse("code expired: exchange the code within a minute of the member's consent")
 		case in.VerifierChallenge == "":
 			return refuse("code_verifier is missing: the code was issued for a PKCE code_challenge")
