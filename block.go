@@ -11,3 +11,21 @@ type BlockedMember struct {
 	User  UserRef   `json:"user"`
 	Since time.Time `json:"since"`
 }
+
+// BlockPage is a page of the members a member blocks, newest block first
+// (the latest Since, then the greatest ID), with NextCursor to read the
+// older ones, empty on the last page.
+type BlockPage struct {
+	Blocked    []BlockedMember `json:"blocked"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+}
+
+// BlockFilter selects a page of the members BlockerID blocks, newest block
+// first.
+type BlockFilter struct {
+	BlockerID string
+	// Before, when set, keeps only the blocks strictly after this place,
+	// older ones.
+	Before *MemberCursor
+	Limit  int
+}

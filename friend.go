@@ -30,6 +30,15 @@ const (
 	MaxFriendRequestLimit     = 200
 )
 
+// A page of a member's friends, or of the members they block, holds
+// DefaultFriendLimit of them unless asked for another number, from 1 to
+// MaxFriendLimit: both lists are read a page at a time, newest first,
+// however long they grow.
+const (
+	DefaultFriendLimit = 50
+	MaxFriendLimit     = 200
+)
+
 // Friendship links two members. A pending one was asked by Requester and
 // awaits Addressee; a declined one was declined by Addressee.
 type Friendship struct {
@@ -79,6 +88,30 @@ type FriendRequestFilter struct {
 	// Before, when set, keeps only the requests strictly after this
 	// place, older ones.
 	Before *FriendRequestCursor
+	Limit  int
+}
+
+// FriendPage is a page of a member's friends, newest first (the latest
+// Since, then the greatest ID), with NextCursor to read the older ones,
+// empty on the last page.
+type FriendPage struct {
+	Friends    []Friend `json:"friends"`
+	NextCursor string   `json:"next_cursor,omitempty"`
+}
+
+// MemberCursor is a member's place in a list of members newest first, a
+// member's friends or the members they block: Since, then the member's ID.
+type MemberCursor struct {
+	Since  time.Time
+	UserID string
+}
+
+// FriendFilter selects a page of a member's friends, newest first.
+type FriendFilter struct {
+	UserID string
+	// Before, when set, keeps only the friends strictly after this place,
+	// older ones.
+	Before *MemberCursor
 	Limit  int
 }
 

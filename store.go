@@ -193,8 +193,15 @@ type FriendStore interface {
 	DeclineFriendship(ctx context.Context, requesterID, addresseeID string, at time.Time) error
 	// DeleteFriendship removes the friendship between a and b in either direction.
 	DeleteFriendship(ctx context.Context, a, b string) error
-	// FindFriends returns the member's accepted friends ordered by username.
+	// FindFriends returns every accepted friend of the member's, ordered
+	// by username: for the member's export, which holds all they have.
+	// Lists read FindFriendPage a page at a time.
 	FindFriends(ctx context.Context, userID string) ([]Friend, error)
+	// FindFriendPage returns at most f.Limit of f.UserID's accepted
+	// friends, newest first (the latest Since, then the greatest friend's
+	// ID), after f.Before if set: a friend made or lost between two pages
+	// moves no other friend from one page to another.
+	FindFriendPage(ctx context.Context, f FriendFilter) ([]Friend, error)
 	// FindContactIDs returns the IDs of the members who now take part in a
 	// thread with the member or are their friends, each once, in no
 	// order, without the member: those who see the member's name.
@@ -230,9 +237,21 @@ type BlockStore interface {
 	DeleteBlock(ctx context.Context, blockerID, blockedID string) error
 	// FindBlocksBetween reports whether a blocks b and whether b blocks a.
 	FindBlocksBetween(ctx context.Context, a, b string) (aBlocksB, bBlocksA bool, err error)
-	// FindBlockedMembers returns the members blockerID blocks, ordered by
-	// username.
+	// FindBlock returns blockerID's block of blockedID; ENOTFOUND when
+	// there is none.
+	FindBlock(ctx context.Context, blockerID, blockedID string) (*BlockedMember, error)
+	// FindBlockedMembers returns every member blockerID blocks, ordered by
+	// username: for the member's export, which holds all they have. Lists
+	// read FindBlockPage a page at a time.
 	FindBlockedMembers(ctx context.Context, blockerID string) ([]BlockedMember, error)
+	// FindBlockPage returns at most f.Limit of the members f.BlockerID
+	// blocks, newest block first (the latest Since, then the greatest
+	// blocked member's ID), after f.Before if set.
+	FindBlockPage(ctx context.Context, f BlockFilter) ([]BlockedMember, error)
+	// FindBlockedIn returns the IDs of the members blockerID blocks who
+	// now take part in any of the threads named, each once, in no order:
+	// in one query, whatever the number of blocks.
+	FindBlockedIn(ctx context.Context, blockerID string, threadIDs []string) ([]string, error)
 }
 
 // ThreadStore keeps threads, their numbering of messages, and who closed

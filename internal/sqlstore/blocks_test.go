@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,6 +176,135 @@ func TestBlocks_BlockedThreadTakesNoPost(t *testing.T) {
 		err := db.Write(ctx, func(tx parley.Tx) error { return tx.SetThreadBlocked(ctx, parley.NewID(), true) })
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
 			t.Errorf("a thread that is not: %v, want ENOTFOUND", err)
+		}
+	})
+}
+
+// FindBlockPage pages through the members a member blocks, newest block
+// first and, of blocks made in the same microsecond, the greatest blocked
+// member's ID first: each once, from the cursor of the page before, not
+// another member's blocks, and through the index in its order. FindBlock
+// finds one block; FindBlockedIn the blocked members among a thread's
+// current participants, in threads the blocker is in.
+func TestBlocks_FindBlockPage(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		me, other := newUser("me"), newUser("other")
+		start := parley.Now().Add(-time.Hour)
+		var want []parley.BlockedMember
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{me, other} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			for i := range 23 {
+				u := newUser(fmt.Sprintf("blocked%02d", i))
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+				at := start.Add(time.Duration(i/3) * time.Second)
+				if err := tx.CreateBlock(ctx, me.ID, u.ID, at); err != nil {
+					return err
+				}
+				if err := tx.CreateBlock(ctx, other.ID, u.ID, at.Add(time.Hour)); err != nil {
+					return err
+				}
+				want = append(want, parley.BlockedMember{User: u.Ref(), Since: at})
+			}
+			// Blocking me lists no one in my blocks.
+			return tx.CreateBlock(ctx, other.ID, me.ID, start)
+		})
+		slices.SortFunc(want, func(a, b parley.BlockedMember) int {
+			if c := b.Since.Compare(a.Since); c != 0 {
+				return c
+			}
+			return strings.Compare(b.User.ID, a.User.ID)
+		})
+		var got []parley.BlockedMember
+		f := parley.BlockFilter{BlockerID: me.ID, Limit: 5}
+		for pages := 0; ; pages++ {
+			if pages > len(want) {
+				t.Fatalf("paging never ends: %d pages read", pages)
+			}
+			var page []parley.BlockedMember
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				page, err = tx.FindBlockPage(ctx, f)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > f.Limit {
+				t.Fatalf("a page of %d holds %d", f.Limit, len(page))
+			}
+			got = append(got, page...)
+			if len(page) < f.Limit {
+				break
+			}
+			last := page[len(page)-1]
+			f.Before = &parley.MemberCursor{Since: last.Since, UserID: last.User.ID}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("paged through %d blocks, want %d:\n%+v", len(got), len(want), got)
+		}
+		for i := range want {
+			if got[i].User != want[i].User || !got[i].Since.Equal(want[i].Since) {
+				t.Errorf("block %d is of %s since %v, want %s since %v", i, got[i].User.Username, got[i].Since, want[i].User.Username, want[i].Since)
+			}
+		}
+		for _, f := range []parley.BlockFilter{
+			{BlockerID: me.ID, Limit: 51},
+			{BlockerID: me.ID, Limit: 51, Before: &parley.MemberCursor{Since: start, UserID: want[0].User.ID}},
+		} {
+			indexes, sorts, err := sqlstore.BlockPagePlan(ctx, db, f)
+			if err != nil || !slices.Equal(indexes, []string{"blocks_made"}) || sorts != 0 {
+				t.Errorf("a page (cursor %v) reads blocks through %q, %d sorts (%v); want blocks_made, in order", f.Before != nil, indexes, sorts, err)
+			}
+		}
+
+		err := db.Read(ctx, func(tx parley.Tx) error {
+			b, err := tx.FindBlock(ctx, me.ID, want[3].User.ID)
+			if err != nil || b.User != want[3].User || !b.Since.Equal(want[3].Since) {
+				t.Errorf("FindBlock: %+v, %v; want %+v", b, err, want[3])
+			}
+			if _, err := tx.FindBlock(ctx, want[3].User.ID, me.ID); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("FindBlock the other way: %v, want ENOTFOUND", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// In a group of me, other and two members I block, one of whom
+		// left: the one still in it. A group I am not in tells me nothing.
+		a, b, c := newUser("ga"), newUser("gb"), newUser("gc")
+		mine := mustGroupOf(t, db, a, b, c)
+		x := newUser("gx")
+		theirs := mustGroupOf(t, db, x, newUser("gy"))
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{me, other} {
+				if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: mine.ID, UserID: u.ID, JoinedAt: parley.Now()}); err != nil {
+					return err
+				}
+			}
+			for _, u := range []*parley.User{a, b, x} {
+				if err := tx.CreateBlock(ctx, me.ID, u.ID, parley.Now()); err != nil {
+					return err
+				}
+			}
+			return tx.LeaveThread(ctx, mine.ID, b.ID, parley.Now())
+		})
+		err = db.Read(ctx, func(tx parley.Tx) error {
+			in, err := tx.FindBlockedIn(ctx, me.ID, []string{mine.ID, theirs.ID})
+			if err != nil || !slices.Equal(in, []string{a.ID}) {
+				t.Errorf("FindBlockedIn: %v, %v; want [%s]", in, err, a.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -350,3 +350,58 @@ func Sleep(ctx context.Context, tx parley.Tx, d time.Duration) error {
 	_, err := tx.(*txn).exec(ctx, `SELECT pg_sleep($1)`, d.Seconds())
 	return err
 }
+
+// FriendPagePlan returns how FindFriendPage's statement for f reads
+// friendships: the indexes it reads them through, in the plan's order,
+// and how many sorts it makes. On PostgreSQL it is the statement's
+// generic plan.
+func FriendPagePlan(ctx context.Context, db *DB, f parley.FriendFilter) (indexes []string, sorts int, err error) {
+	return pagePlan(ctx, db, friendPageQuery, friendPageArgs(f), "friendships", "friendships")
+}
+
+// BlockPagePlan returns how FindBlockPage's statement for f reads blocks:
+// the indexes it reads them through, and how many sorts it makes.
+func BlockPagePlan(ctx context.Context, db *DB, f parley.BlockFilter) (indexes []string, sorts int, err error) {
+	return pagePlan(ctx, db, blockPageQuery, blockPageArgs(f), "blocks", "b")
+}
+
+// pagePlan returns the indexes through which query reads table (named
+// alias in the statement) and the sorts its plan makes.
+func pagePlan(ctx context.Context, db *DB, query string, args []any, table, alias string) (indexes []string, sorts int, err error) {
+	if db.pg == nil {
+		uses := regexp.MustCompile(`^(?:SEARCH|SCAN) (\w+) USING (?:COVERING )?INDEX (\w+)`)
+		details, err := sqlitePlan(ctx, db, query, args)
+		for _, detail := range details {
+			if m := uses.FindStringSubmatch(detail); m != nil && m[1] == alias {
+				indexes = append(indexes, m[2])
+			}
+			if strings.Contains(detail, "TEMP B-TREE") {
+				sorts++
+			}
+		}
+		return indexes, sorts, err
+	}
+	root, err := genericPlan(ctx, db, query, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	var walk func(node map[string]any)
+	walk = func(node map[string]any) {
+		if node["Relation Name"] == table {
+			if index, ok := node["Index Name"].(string); ok {
+				indexes = append(indexes, index)
+			}
+		}
+		if t, _ := node["Node Type"].(string); strings.Contains(t, "Sort") {
+			sorts++
+		}
+		children, _ := node["Plans"].([]any)
+		for _, c := range children {
+			if child, ok := c.(map[string]any); ok {
+				walk(child)
+			}
+		}
+	}
+	walk(root)
+	return indexes, sorts, nil
+}

@@ -111,6 +111,56 @@ func (t *txn) FindFriends(ctx context.Context, userID string) ([]parley.Friend, 
 	return t.findFriendList(ctx, userID, parley.FriendAccepted, "both")
 }
 
+// FindFriendPage reads the member's accepted rows in two indexes in the
+// page's order, backwards from the cursor: as requester in
+// friendships_sent, (requester_id, state, created_at, addressee_id), and
+// as addressee in friendships_received, (addressee_id, state, created_at,
+// requester_id), at most f.Limit rows of each; it sorts those (at most
+// twice the page) and reads each friend's row by its primary key. A page
+// costs its own rows, however many friends the member has. A friend's
+// place is Since, the friendship's created_at, and their ID: one member
+// is one friend, so the two tell any two friends apart.
+func (t *txn) FindFriendPage(ctx context.Context, f parley.FriendFilter) ([]parley.Friend, error) {
+	rows, err := t.query(ctx, friendPageQuery, friendPageArgs(f)...)
+	if err != nil {
+		return nil, mapError("find friend page", err)
+	}
+	return scanFriends(rows, "find friend page")
+}
+
+// friendPageQuery is FindFriendPage's statement, of friendPageArgs.
+const friendPageQuery = `
+	SELECT u.id, u.username, u.display_name, f.since
+	FROM (
+		SELECT * FROM (
+			SELECT addressee_id AS other, created_at AS since FROM friendships
+			WHERE requester_id = $1 AND state = $2 AND (created_at, addressee_id) < ($3, $4)
+			ORDER BY created_at DESC, addressee_id DESC
+			LIMIT $5) sent
+		UNION ALL
+		SELECT * FROM (
+			SELECT requester_id AS other, created_at AS since FROM friendships
+			WHERE addressee_id = $1 AND state = $2 AND (created_at, requester_id) < ($3, $4)
+			ORDER BY created_at DESC, requester_id DESC
+			LIMIT $5) received
+	) f JOIN users u ON u.id = f.other
+	ORDER BY f.since DESC, f.other DESC
+	LIMIT $5`
+
+func friendPageArgs(f parley.FriendFilter) []any {
+	beforeAt, beforeID := beforeArgs(f.Before)
+	return []any{f.UserID, parley.FriendAccepted, beforeAt, beforeID, max(0, f.Limit)}
+}
+
+// beforeArgs are a cursor's place in a list of members newest first as a
+// statement compares it: with no cursor, past every row's time.
+func beforeArgs(c *parley.MemberCursor) (at int64, id string) {
+	if c == nil {
+		return 1 << 62, ""
+	}
+	return micros(c.Since), c.UserID
+}
+
 // FindContactIDs reads the member's threads by the participants' index on
 // user_id, their members by its primary key, and the friendships by the
 // requester's primary key and the addressee's index (friendships_received).

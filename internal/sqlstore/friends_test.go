@@ -332,3 +332,174 @@ func TestFriends_FindReceivedFriendRequests(t *testing.T) {
 		}
 	})
 }
+
+// FindFriendPage pages through a member's accepted friends, whichever of
+// the two asked, newest first and, of friendships made in the same
+// microsecond, the greatest friend's ID first: each once, from the cursor
+// of the page before, none pending or declined, nor another member's
+// friend. Friends made and lost between pages move no other friend: every
+// friend there from the first page to the last is read once, and none
+// twice. A page is read through the two indexes in its order.
+func TestFriends_FindFriendPage(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		me, other := newUser("me"), newUser("other")
+		start := parley.Now().Add(-time.Hour)
+		var want []parley.Friend // newest first
+		befriend := func(tx parley.Tx, from, to *parley.User, at time.Time) error {
+			if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: from.ID, AddresseeID: to.ID, State: parley.FriendPending, CreatedAt: at}); err != nil {
+				return err
+			}
+			return tx.AcceptFriendship(ctx, from.ID, to.ID)
+		}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, u := range []*parley.User{me, other} {
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+			}
+			for i := range 23 {
+				u := newUser(fmt.Sprintf("friend%02d", i))
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+				// Three at a time in one microsecond, where the cursor's
+				// ID tells them apart; every other one asked by me.
+				at := start.Add(time.Duration(i/3) * time.Second)
+				from, to := u, me
+				if i%2 == 0 {
+					from, to = me, u
+				}
+				if err := befriend(tx, from, to, at); err != nil {
+					return err
+				}
+				if err := befriend(tx, u, other, at); err != nil {
+					return err
+				}
+				want = append(want, parley.Friend{User: u.Ref(), Since: at})
+			}
+			// Pending either way, or declined: none listed.
+			for i := range 3 {
+				u := newUser(fmt.Sprintf("notfriend%d", i))
+				if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+					return err
+				}
+				at := start.Add(time.Minute + time.Duration(i)*time.Second)
+				from, to := u, me
+				if i == 0 {
+					from, to = me, u
+				}
+				if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: from.ID, AddresseeID: to.ID, State: parley.FriendPending, CreatedAt: at}); err != nil {
+					return err
+				}
+				if i == 2 {
+					if err := tx.DeclineFriendship(ctx, u.ID, me.ID, at); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		slices.SortFunc(want, func(a, b parley.Friend) int {
+			if c := b.Since.Compare(a.Since); c != 0 {
+				return c
+			}
+			return strings.Compare(b.User.ID, a.User.ID)
+		})
+		page := func(f parley.FriendFilter) []parley.Friend {
+			t.Helper()
+			var page []parley.Friend
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				page, err = tx.FindFriendPage(ctx, f)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > f.Limit {
+				t.Fatalf("a page of %d holds %d", f.Limit, len(page))
+			}
+			return page
+		}
+		readAll := func(between func(pages int)) []parley.Friend {
+			t.Helper()
+			var got []parley.Friend
+			f := parley.FriendFilter{UserID: me.ID, Limit: 5}
+			for pages := 0; ; pages++ {
+				if pages > 2*len(want) {
+					t.Fatalf("paging never ends: %d pages read", pages)
+				}
+				p := page(f)
+				got = append(got, p...)
+				if len(p) < f.Limit {
+					return got
+				}
+				last := p[len(p)-1]
+				f.Before = &parley.MemberCursor{Since: last.Since, UserID: last.User.ID}
+				between(pages)
+			}
+		}
+		got := readAll(func(int) {})
+		if len(got) != len(want) {
+			t.Fatalf("paged through %d friends, want %d:\n%+v", len(got), len(want), got)
+		}
+		for i := range want {
+			if got[i].User != want[i].User || !got[i].Since.Equal(want[i].Since) {
+				t.Errorf("friend %d is %s since %v, want %s since %v", i, got[i].User.Username, got[i].Since, want[i].User.Username, want[i].Since)
+			}
+		}
+
+		// Between the pages, one friend read already and one not yet are
+		// lost, and friends are made older and newer than the cursor.
+		lost := map[string]bool{want[2].User.ID: true, want[17].User.ID: true}
+		got = readAll(func(pages int) {
+			if pages != 0 {
+				return
+			}
+			mustWrite(t, db, func(tx parley.Tx) error {
+				for id := range lost {
+					if err := tx.DeleteFriendship(ctx, me.ID, id); err != nil {
+						return err
+					}
+				}
+				for i, at := range []time.Time{start.Add(-time.Minute), start.Add(time.Hour)} {
+					u := newUser(fmt.Sprintf("newfriend%d", i))
+					if err := tx.CreateUser(ctx, u, "hash"); err != nil {
+						return err
+					}
+					if err := befriend(tx, u, me, at); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		seen := map[string]int{}
+		for _, f := range got {
+			seen[f.User.ID]++
+		}
+		for _, f := range want {
+			if n := seen[f.User.ID]; n != 1 && !lost[f.User.ID] {
+				t.Errorf("%s, a friend throughout, read %d times across a change", f.User.Username, n)
+			}
+		}
+		for _, f := range got {
+			if seen[f.User.ID] > 1 {
+				t.Errorf("%s read %d times", f.User.Username, seen[f.User.ID])
+			}
+		}
+
+		// A page is read through both indexes in its order, each sorted
+		// by the index: one sort, of at most twice the page, merges them.
+		for _, f := range []parley.FriendFilter{
+			{UserID: me.ID, Limit: 51},
+			{UserID: me.ID, Limit: 51, Before: &parley.MemberCursor{Since: start, UserID: want[0].User.ID}},
+		} {
+			indexes, sorts, err := sqlstore.FriendPagePlan(ctx, db, f)
+			slices.Sort(indexes)
+			if err != nil || !slices.Equal(indexes, []string{"friendships_received", "friendships_sent"}) || sorts > 1 {
+				t.Errorf("a page (cursor %v) reads friendships through %q, %d sorts (%v); want friendships_received and friendships_sent, in order", f.Before != nil, indexes, sorts, err)
+			}
+		}
+	})
+}
