@@ -523,16 +523,48 @@ func (c *Client) AddFriend(ctx context.Context, username string) (*FriendStatus,
 	return &s, nil
 }
 
-// Friends lists the member's friends.
+// Friends lists the member's friends, all of them, newest first: it reads
+// every page (FriendsPage), as many calls as there are pages. A client
+// that shows them reads a page at a time instead. Through an app, each
+// call is logged for the member, and once every ten minutes for each
+// friend it names.
 func (c *Client) Friends(ctx context.Context) ([]Friend, error) {
-	var out struct {
-		Friends []Friend `json:"friends"`
+	q := FriendsQuery{Limit: 200}
+	friends := []Friend{}
+	for {
+		p, err := c.FriendsPage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		friends = append(friends, p.Friends...)
+		if p.NextCursor == "" {
+			return friends, nil
+		}
+		q.Cursor = p.NextCursor
 	}
-	_, err := c.Do(ctx, "GET", "/api/v1/friends", nil, &out)
-	if err != nil {
+}
+
+// FriendsQuery selects a page of the member's friends.
+type FriendsQuery struct {
+	// Cursor is the NextCursor of the page before.
+	Cursor string
+	// Limit is from 1 to 200 friends; 0 takes the server's 50.
+	Limit int
+}
+
+// FriendsPage returns a page of the member's friends, newest first.
+func (c *Client) FriendsPage(ctx context.Context, q FriendsQuery) (*FriendPage, error) {
+	v := url.Values{}
+	setPage(v, q.Cursor, q.Limit)
+	path := "/api/v1/friends"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var p FriendPage
+	if _, err := c.Do(ctx, "GET", path, nil, &p); err != nil {
 		return nil, err
 	}
-	return out.Friends, nil
+	return &p, nil
 }
 
 // FriendRequests lists pending requests both ways, all of them: it reads
@@ -615,16 +647,47 @@ func (c *Client) Block(ctx context.Context, username string) (*BlockedMember, er
 	return &b, nil
 }
 
-// BlockedMembers lists the members the member blocks, by username.
+// BlockedMembers lists the members the member blocks, all of them, newest
+// block first: it reads every page (BlockedMembersPage), as many calls as
+// there are pages.
 func (c *Client) BlockedMembers(ctx context.Context) ([]BlockedMember, error) {
-	var out struct {
-		Blocked []BlockedMember `json:"blocked"`
+	q := BlocksQuery{Limit: 200}
+	blocked := []BlockedMember{}
+	for {
+		p, err := c.BlockedMembersPage(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		blocked = append(blocked, p.Blocked...)
+		if p.NextCursor == "" {
+			return blocked, nil
+		}
+		q.Cursor = p.NextCursor
 	}
-	_, err := c.Do(ctx, "GET", "/api/v1/blocks", nil, &out)
-	if err != nil {
+}
+
+// BlocksQuery selects a page of the members the member blocks.
+type BlocksQuery struct {
+	// Cursor is the NextCursor of the page before.
+	Cursor string
+	// Limit is from 1 to 200 members; 0 takes the server's 50.
+	Limit int
+}
+
+// BlockedMembersPage returns a page of the members the member blocks,
+// newest block first.
+func (c *Client) BlockedMembersPage(ctx context.Context, q BlocksQuery) (*BlockPage, error) {
+	v := url.Values{}
+	setPage(v, q.Cursor, q.Limit)
+	path := "/api/v1/blocks"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var p BlockPage
+	if _, err := c.Do(ctx, "GET", path, nil, &p); err != nil {
 		return nil, err
 	}
-	return out.Blocked, nil
+	return &p, nil
 }
 
 // Unblock lifts the member's block of the member userID.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,6 +166,15 @@ func TestMethods_ReturnNilWithAnError(t *testing.T) {
 	if f, err := c.Friends(ctx); f != nil || err == nil {
 		t.Errorf("Friends: %+v, %v", f, err)
 	}
+	if p, err := c.FriendsPage(ctx, client.FriendsQuery{}); p != nil || err == nil {
+		t.Errorf("FriendsPage: %+v, %v", p, err)
+	}
+	if b, err := c.BlockedMembers(ctx); b != nil || err == nil {
+		t.Errorf("BlockedMembers: %+v, %v", b, err)
+	}
+	if p, err := c.BlockedMembersPage(ctx, client.BlocksQuery{}); p != nil || err == nil {
+		t.Errorf("BlockedMembersPage: %+v, %v", p, err)
+	}
 	if r, err := c.ShareReport(ctx, "pc_x", client.ReportQuery{}); r != nil || err == nil {
 		t.Errorf("ShareReport: %+v, %v", r, err)
 	}
@@ -173,5 +183,44 @@ func TestMethods_ReturnNilWithAnError(t *testing.T) {
 	}
 	if p, err := c.Changes(ctx, "t1", client.ChangesQuery{}); p != nil || err == nil {
 		t.Errorf("Changes: %+v, %v", p, err)
+	}
+}
+
+// Friends and BlockedMembers read every page, each from the cursor the
+// page before gave, 200 at a time, and answer them all in order; a page
+// method sends the cursor and limit asked, and neither when not asked.
+func TestMemberLists_ReadEveryPage(t *testing.T) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.String())
+		list := map[string]string{"/api/v1/friends": "friends", "/api/v1/blocks": "blocked"}[r.URL.Path]
+		cursor := r.URL.Query().Get("cursor")
+		next := map[string]string{"": "c1", "c1": "c2", "c2": ""}[cursor]
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{%q: [{"user": {"id": "u-%s", "username": "m%s"}, "since": "2026-12-01T00:00:00Z"}], "next_cursor": %q}`, list, cursor, cursor, next)
+	}))
+	defer srv.Close()
+	c, ctx := client.New(srv.URL).WithToken("pss_x"), context.Background()
+	friends, err := c.Friends(ctx)
+	if err != nil || len(friends) != 3 || friends[0].User.ID != "u-" || friends[2].User.ID != "u-c2" {
+		t.Errorf("Friends: %+v, %v", friends, err)
+	}
+	blocked, err := c.BlockedMembers(ctx)
+	if err != nil || len(blocked) != 3 || blocked[1].User.ID != "u-c1" {
+		t.Errorf("BlockedMembers: %+v, %v", blocked, err)
+	}
+	if p, err := c.FriendsPage(ctx, client.FriendsQuery{Cursor: "c1", Limit: 7}); err != nil || p.NextCursor != "c2" || len(p.Friends) != 1 {
+		t.Errorf("FriendsPage: %+v, %v", p, err)
+	}
+	if p, err := c.BlockedMembersPage(ctx, client.BlocksQuery{}); err != nil || p.NextCursor != "c1" || len(p.Blocked) != 1 {
+		t.Errorf("BlockedMembersPage: %+v, %v", p, err)
+	}
+	want := []string{
+		"/api/v1/friends?limit=200", "/api/v1/friends?cursor=c1&limit=200", "/api/v1/friends?cursor=c2&limit=200",
+		"/api/v1/blocks?limit=200", "/api/v1/blocks?cursor=c1&limit=200", "/api/v1/blocks?cursor=c2&limit=200",
+		"/api/v1/friends?cursor=c1&limit=7", "/api/v1/blocks",
+	}
+	if !slices.Equal(asked, want) {
+		t.Errorf("asked\n%q\nwant\n%q", asked, want)
 	}
 }

@@ -156,6 +156,16 @@ type BlockedMember struct {
 	Since time.Time `json:"since"`
 }
 
+// BlockPage is a page of the members a member blocks.
+type BlockPage struct {
+	// Blocked are some of the members the member blocks, newest block
+	// first: the latest Since, then the greatest user ID.
+	Blocked []BlockedMember `json:"blocked"`
+	// NextCursor reads the next page as BlocksQuery.Cursor; empty on the
+	// last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
 // Friend is another member as seen from one side of a friendship or
 // request.
 type Friend struct {
@@ -172,6 +182,16 @@ type FriendRequests struct {
 	Incoming []Friend `json:"incoming"`
 	// Outgoing are requests the member sent.
 	Outgoing []Friend `json:"outgoing"`
+}
+
+// FriendPage is a page of a member's friends.
+type FriendPage struct {
+	// Friends are some of the member's friends, newest first: the
+	// latest Since, then the greatest user ID.
+	Friends []Friend `json:"friends"`
+	// NextCursor reads the next page as FriendsQuery.Cursor; empty on the
+	// last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // FriendRequestPage is a page of a member's pending friend requests:

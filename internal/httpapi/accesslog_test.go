@@ -358,3 +358,91 @@ func TestAccessLog_ReplayIsLoggedAsARead(t *testing.T) {
 		})
 	}
 }
+
+// An app that reads its member's friends, page by page or again and again,
+// is in each friend's log once in parley.AccessKeyKept, an entry naming
+// the app and the member's grant (whose list it read), and in the
+// member's own log once a call. After the window it is logged again; another
+// app, or the same app through a friend's own grant, is logged apart.
+func TestAccessLog_FriendsReadOncePerFriendPerWindow(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films, music := w.env.MustPartner(t, "Films"), w.env.MustPartner(t, "Music")
+	// connect returns the app's client through the member's grant.
+	connect := func(p *apptest.Partner, member string) *client.Client {
+		tok := w.env.MustToken(t, p, member, []string{"openid", "friends.read"}, apptest.Answer{})
+		return w.env.Client.WithToken(tok.AccessToken)
+	}
+	filmsAlice := connect(films, "alice")
+	// friendsReads returns the friends.read entries of each app in m's log.
+	friendsReads := func(m *client.Client) map[string][]*parley.AccessEntry {
+		t.Helper()
+		byApp := map[string][]*parley.AccessEntry{}
+		for _, e := range accessLog(t, m, "?limit=200").Entries {
+			if e.Action == string(parley.ScopeFriendsRead) {
+				byApp[e.ClientID] = append(byApp[e.ClientID], e)
+			}
+		}
+		return byApp
+	}
+	want := func(when string, m *client.Client, name string, counts map[*apptest.Partner]int) {
+		t.Helper()
+		got := friendsReads(m)
+		for p, n := range counts {
+			if len(got[p.App.ClientID]) != n {
+				t.Errorf("%s: %s's log holds %d friends.read entries of %s, want %d", when, name, len(got[p.App.ClientID]), p.App.Name, n)
+			}
+		}
+	}
+
+	// Page by page (alice has two friends), then all at once, then again.
+	first, err := filmsAlice.FriendsPage(ctx, client.FriendsQuery{Limit: 1})
+	if err != nil || len(first.Friends) != 1 || first.NextCursor == "" {
+		t.Fatalf("the first page: %+v, %v", first, err)
+	}
+	if p, err := filmsAlice.FriendsPage(ctx, client.FriendsQuery{Limit: 1, Cursor: first.NextCursor}); err != nil || len(p.Friends) != 1 {
+		t.Fatalf("the second page: %+v, %v", p, err)
+	}
+	for range 2 {
+		if f, err := filmsAlice.Friends(ctx); err != nil || len(f) != 2 {
+			t.Fatalf("Friends: %+v, %v", f, err)
+		}
+	}
+	want("four reads in a row", w.alice, "alice", map[*apptest.Partner]int{films: 4})
+	want("four reads in a row", w.bob, "bob", map[*apptest.Partner]int{films: 1})
+	want("four reads in a row", w.carol, "carol", map[*apptest.Partner]int{films: 1})
+	aliceGrant := friendsReads(w.alice)[films.App.ClientID][0].GrantID
+	for name, m := range map[string]*client.Client{"bob": w.bob, "carol": w.carol} {
+		if e := friendsReads(m)[films.App.ClientID][0]; e.GrantID != aliceGrant || e.AppName != "Films" {
+			t.Errorf("%s's entry names grant %s of %s, want alice's, %s, of Films", name, e.GrantID, e.AppName, aliceGrant)
+		}
+	}
+
+	// Within the window still, then past it: once more.
+	w.env.Clock.Advance(parley.AccessKeyKept - time.Minute)
+	if _, err := filmsAlice.Friends(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("within the window", w.bob, "bob", map[*apptest.Partner]int{films: 1})
+	w.env.Clock.Advance(2 * time.Minute)
+	if _, err := filmsAlice.Friends(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want("after the window", w.alice, "alice", map[*apptest.Partner]int{films: 6})
+	want("after the window", w.bob, "bob", map[*apptest.Partner]int{films: 2})
+	want("after the window", w.carol, "carol", map[*apptest.Partner]int{films: 2})
+
+	// Another app, and the same app through bob's grant: entries of
+	// their own, at once.
+	musicAlice, filmsBob := connect(music, "alice"), connect(films, "bob")
+	for _, app := range []*client.Client{musicAlice, filmsBob} {
+		if _, err := app.Friends(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// bob's own list, read through his grant, is in his log once a call.
+	want("another app and his own list", w.bob, "bob", map[*apptest.Partner]int{films: 3, music: 1})
+	want("another app and another grant", w.carol, "carol", map[*apptest.Partner]int{films: 3, music: 1})
+	want("another grant", w.alice, "alice", map[*apptest.Partner]int{films: 7, music: 1})
+}

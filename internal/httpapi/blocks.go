@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-
-	"github.com/parleyhq/parley"
 )
 
 func (s *Server) handleBlockCreate(w http.ResponseWriter, r *http.Request) {
@@ -23,14 +21,17 @@ func (s *Server) handleBlockCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleBlockList(w http.ResponseWriter, r *http.Request) {
-	list, err := s.svc.BlockedMembers(r.Context())
+	q, limit, err := pageQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Blocked []parley.BlockedMember `json:"blocked"`
-	}{list})
+	page, err := s.svc.BlockedMembers(r.Context(), q.Get("cursor"), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) handleBlockDelete(w http.ResponseWriter, r *http.Request) {

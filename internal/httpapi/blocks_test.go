@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -356,4 +357,46 @@ func TestBlocks_NoReadMarkerCrossesTheBlock(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The members a member blocks come a page at a time, newest block first,
+// each once, in pages of any limit from 1 to 200; Client.BlockedMembers
+// reads them all.
+func TestBlocks_BlocksArePaged(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	const n = 120
+	aliceID := apptest.MustMe(t, alice).ID
+	blockedBy := func(tx parley.Tx, u, to string, at time.Time) error { return tx.CreateBlock(ctx, to, u, at) }
+	newestFirst := reversed(mustLinked(t, env, "blocked", n, aliceID, parley.Now().Add(-time.Hour), blockedBy))
+	read := func(cursor string, limit int) ([]string, string, error) {
+		p, err := alice.BlockedMembersPage(ctx, client.BlocksQuery{Cursor: cursor, Limit: limit})
+		if err != nil {
+			return nil, "", err
+		}
+		var names []string
+		for _, b := range p.Blocked {
+			names = append(names, b.User.Username)
+		}
+		return names, p.NextCursor, nil
+	}
+	friends, err := alice.FriendsPage(ctx, client.FriendsQuery{Limit: 1})
+	if err != nil || len(friends.Friends) != 1 {
+		t.Fatalf("alice's friends: %+v, %v", friends, err)
+	}
+	// A cursor of the friends' list, which holds one: made up of its one
+	// member, as the server would give for a longer list.
+	f := friends.Friends[0]
+	other := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("f%d.%s", f.Since.UnixMicro(), f.User.ID)))
+	testMemberPages(t, alice, "/api/v1/blocks", "b", read, newestFirst, other)
+
+	t.Run("ClientReadsAll", func(t *testing.T) {
+		blocked, err := alice.BlockedMembers(ctx)
+		if err != nil || len(blocked) != n || blocked[0].User.Username != newestFirst[0] {
+			t.Fatalf("BlockedMembers = %d, %v; want %d, newest first", len(blocked), err, n)
+		}
+	})
 }

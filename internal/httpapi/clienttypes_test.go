@@ -32,6 +32,8 @@ func TestClientTypes_MatchTheDocumentedSchemas(t *testing.T) {
 		"Friend":                 client.Friend{},
 		"FriendRequests":         client.FriendRequests{},
 		"FriendRequestPage":      client.FriendRequestPage{},
+		"FriendPage":             client.FriendPage{},
+		"BlockPage":              client.BlockPage{},
 		"FriendStatus":           client.FriendStatus{},
 		"Thread":                 client.Thread{},
 		"ThreadSummary":          client.ThreadSummary{},

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-
-	"github.com/parleyhq/parley"
 )
 
 func (s *Server) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
@@ -23,14 +21,17 @@ func (s *Server) handleFriendAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleFriendList(w http.ResponseWriter, r *http.Request) {
-	friends, err := s.svc.Friends(r.Context())
+	q, limit, err := pageQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Friends []parley.Friend `json:"friends"`
-	}{friends})
+	page, err := s.svc.Friends(r.Context(), q.Get("cursor"), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) handleFriendRequests(w http.ResponseWriter, r *http.Request) {

@@ -331,3 +331,232 @@ func TestFriends_ReceivedRequestsArePaged(t *testing.T) {
 		t.Fatalf("the second page: %v, %v", p, err)
 	}
 }
+
+// mustLinked stores n members named prefix000… and, for each, what link
+// makes of them and the member with ID to (a friendship, a block), member
+// i at i seconds after at, in one write through the server's store:
+// quicker than n sign-ups and requests. It returns their usernames, the
+// first linked first.
+func mustLinked(t *testing.T, env *apptest.Env, prefix string, n int, to string, at time.Time, link func(tx parley.Tx, u, to string, at time.Time) error) []string {
+	t.Helper()
+	ctx := context.Background()
+	names := make([]string, n)
+	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		for i := range n {
+			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("%s%03d", prefix, i), DisplayName: fmt.Sprintf("Member %d", i), CreatedAt: at}
+			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
+				return err
+			}
+			if err := link(tx, u.ID, to, at.Add(time.Duration(i)*time.Second)); err != nil {
+				return err
+			}
+			names[i] = u.Username
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// befriend makes u and to friends, asked at at: every other one by u.
+func befriend(ctx context.Context) func(tx parley.Tx, u, to string, at time.Time) error {
+	n := 0
+	return func(tx parley.Tx, u, to string, at time.Time) error {
+		from, by := u, to
+		if n++; n%2 == 0 {
+			from, by = to, u
+		}
+		if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: from, AddresseeID: by, State: parley.FriendPending, CreatedAt: at}); err != nil {
+			return err
+		}
+		return tx.AcceptFriendship(ctx, from, by)
+	}
+}
+
+// memberPage reads one page of a list of members: their usernames and the
+// next page's cursor.
+type memberPage func(cursor string, limit int) (names []string, next string, err error)
+
+// readMemberPages reads every page of limit of a list, calling between after
+// each page but the last, and returns what each page held.
+func readMemberPages(t *testing.T, read memberPage, limit, most int, between func(page int)) (sizes []int, names []string) {
+	t.Helper()
+	cursor := ""
+	for len(sizes) <= most {
+		page, next, err := read(cursor, limit)
+		if err != nil {
+			t.Fatalf("page %d: %v", len(sizes)+1, err)
+		}
+		sizes = append(sizes, len(page))
+		names = append(names, page...)
+		if next == "" {
+			return sizes, names
+		}
+		between(len(sizes))
+		cursor = next
+	}
+	t.Fatalf("paging never ends: %d pages", len(sizes))
+	return nil, nil
+}
+
+// testMemberPages checks a paged list of members of the caller, n of
+// them, newestFirst, whose cursors start with mark: every limit pages
+// through each once, newest first, and limits out of range and cursors of
+// other lists (other, a cursor the server gave out for another list, and
+// cursors of every other kind) are 400 problems.
+func testMemberPages(t *testing.T, c *client.Client, path, mark string, read memberPage, newestFirst []string, other string) {
+	ctx := context.Background()
+	n := len(newestFirst)
+	for _, tc := range []struct {
+		limit int
+		sizes []int
+	}{
+		{0, []int{50, 50, 20}}, // absent: 50
+		{7, append(slices.Repeat([]int{7}, 17), 1)},
+		{40, []int{40, 40, 40}},
+		{200, []int{120}},
+	} {
+		t.Run(fmt.Sprintf("Limit%d", tc.limit), func(t *testing.T) {
+			sizes, names := readMemberPages(t, read, tc.limit, n, func(int) {})
+			if !slices.Equal(sizes, tc.sizes) {
+				t.Errorf("pages of %d, want %d", sizes, tc.sizes)
+			}
+			if !slices.Equal(names, newestFirst) {
+				t.Errorf("paged through %d:\n%v\nwant each of the %d once, newest first:\n%v", len(names), names, n, newestFirst)
+			}
+		})
+	}
+	_, first, err := read("", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := apptest.MustMe(t, c).ID
+	marked := func(mark string) string {
+		return "cursor=" + base64.RawURLEncoding.EncodeToString([]byte(mark+"5."+id))
+	}
+	cases := map[string]string{
+		"ErrLimitZero":         "limit=0",
+		"ErrLimitHigh":         "limit=201",
+		"ErrLimitText":         "limit=ten",
+		"ErrLimitSigned":       "limit=%2B5",
+		"ErrBadCursor":         "cursor=not-a-cursor",
+		"ErrForgedCursor":      "cursor=bm90LWEtY3Vyc29y",
+		"ErrAnotherListCursor": "cursor=" + other,
+		"ErrCursorIDNotAnID":   "cursor=" + base64.RawURLEncoding.EncodeToString([]byte(mark+"5.a")),
+		"ErrCursorNegative":    "cursor=" + base64.RawURLEncoding.EncodeToString([]byte(mark+"-5."+id)),
+		"ErrCursorGivenTwice":  "cursor=" + first + "&cursor=" + first,
+		"ErrCursorWithALimit0": "cursor=" + first + "&limit=0",
+	}
+	for _, m := range []string{"t", "s", "r", "f", "b", ""} {
+		if m != mark {
+			cases["ErrCursorMarked"+m] = marked(m)
+		}
+	}
+	for name, query := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.Do(ctx, "GET", path+"?"+query, nil, nil)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	if p, err := c.Do(ctx, "GET", path+"?limit=1&cursor="+first, nil, nil); err != nil || p.StatusCode != http.StatusOK {
+		t.Fatalf("the second page: %v, %v", p, err)
+	}
+}
+
+// A member's friends come a page at a time, newest first, with each once:
+// whichever of two asked, in pages of any limit from 1 to 200, also while
+// friends are made and lost between pages. Client.Friends reads them all.
+func TestFriends_FriendsArePaged(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, carol := env.MustMember(t, "alice"), env.MustMember(t, "carol")
+	env.MustMember(t, "bob")
+	const n = 120
+	aliceID := apptest.MustMe(t, alice).ID
+	newestFirst := reversed(mustLinked(t, env, "friend", n, aliceID, parley.Now().Add(-time.Hour), befriend(ctx)))
+	read := func(c *client.Client) memberPage {
+		return func(cursor string, limit int) ([]string, string, error) {
+			p, err := c.FriendsPage(ctx, client.FriendsQuery{Cursor: cursor, Limit: limit})
+			if err != nil {
+				return nil, "", err
+			}
+			var names []string
+			for _, f := range p.Friends {
+				names = append(names, f.User.Username)
+			}
+			return names, p.NextCursor, nil
+		}
+	}
+	if _, err := alice.Block(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := alice.BlockedMembersPage(ctx, client.BlocksQuery{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A cursor of the blocks' list, which holds one: made up of its one
+	// member, as the server would give for a longer list.
+	other := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("b%d.%s", blocks.Blocked[0].Since.UnixMicro(), blocks.Blocked[0].User.ID)))
+	testMemberPages(t, alice, "/api/v1/friends", "f", read(alice), newestFirst, other)
+
+	t.Run("ClientReadsAll", func(t *testing.T) {
+		friends, err := alice.Friends(ctx)
+		if err != nil || len(friends) != n || friends[0].User.Username != newestFirst[0] {
+			t.Fatalf("Friends = %d, %v; want %d, newest first", len(friends), err, n)
+		}
+	})
+	t.Run("WhileFriendsComeAndGo", func(t *testing.T) {
+		// After the first page of 50, a friend on it and one on the
+		// last are removed, and carol, asked now, and one asked before
+		// all of them become friends.
+		gone := map[string]bool{newestFirst[10]: true, newestFirst[100]: true}
+		sizes, names := readMemberPages(t, read(alice), 50, n, func(page int) {
+			if page != 1 {
+				return
+			}
+			for _, f := range mustFriendsNamed(t, alice, gone) {
+				if err := alice.RemoveFriend(ctx, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			apptest.MustFriends(t, alice, carol)
+			mustLinked(t, env, "early", 1, aliceID, parley.Now().Add(-2*time.Hour), befriend(ctx))
+		})
+		seen := map[string]int{}
+		for _, name := range names {
+			seen[name]++
+		}
+		for _, name := range newestFirst {
+			if !gone[name] && seen[name] != 1 {
+				t.Errorf("%s, a friend throughout, is read %d times (pages of %v)", name, seen[name], sizes)
+			}
+		}
+		for name, k := range seen {
+			if k > 1 {
+				t.Errorf("%s is read %d times", name, k)
+			}
+		}
+	})
+}
+
+// mustFriendsNamed returns the IDs of c's friends named.
+func mustFriendsNamed(t *testing.T, c *client.Client, names map[string]bool) []string {
+	t.Helper()
+	friends, err := c.Friends(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range friends {
+		if names[f.User.Username] {
+			ids = append(ids, f.User.ID)
+		}
+	}
+	if len(ids) != len(names) {
+		t.Fatalf("found %d of %d friends", len(ids), len(names))
+	}
+	return ids
+}

@@ -35,7 +35,7 @@ func (s *Service) Block(ctx context.Context, username string) (*parley.BlockedMe
 		if already, _, err := tx.FindBlocksBetween(ctx, c.User.ID, other.ID); err != nil {
 			return err
 		} else if already {
-			blocked, err = findBlocked(ctx, tx, c.User.ID, other.ID)
+			blocked, err = tx.FindBlock(ctx, c.User.ID, other.ID)
 			return err
 		}
 		blocked = &parley.BlockedMember{User: other.Ref(), Since: s.Now()}
@@ -91,31 +91,70 @@ func (s *Service) Unblock(ctx context.Context, userID string) error {
 	return nil
 }
 
-// BlockedMembers lists the members the caller blocks, by username.
-func (s *Service) BlockedMembers(ctx context.Context) (list []parley.BlockedMember, err error) {
+// BlockedMembers returns a page of the members the caller blocks: limit
+// of them (parley.DefaultFriendLimit when 0), newest block first, from the
+// cursor of the page before (none: from the newest). EINVALID for a limit
+// out of range or a cursor this server did not give out for a list of
+// blocks.
+func (s *Service) BlockedMembers(ctx context.Context, cursor string, limit int) (*parley.BlockPage, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
+	if limit, err = pageLimit(limit, parley.DefaultFriendLimit, parley.MaxFriendLimit); err != nil {
+		return nil, err
+	}
+	f := parley.BlockFilter{BlockerID: c.User.ID, Limit: limit + 1}
+	if f.Before, err = decodeMemberCursor(blockCursorMark, cursor); err != nil {
+		return nil, err
+	}
+	page := &parley.BlockPage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		list, err = tx.FindBlockedMembers(ctx, c.User.ID)
+		page.Blocked, err = tx.FindBlockPage(ctx, f)
 		return err
 	})
-	return list, err
-}
-
-// findBlocked returns blocker's block of the member blocked.
-func findBlocked(ctx context.Context, tx parley.Tx, blocker, blocked string) (*parley.BlockedMember, error) {
-	list, err := tx.FindBlockedMembers(ctx, blocker)
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range list {
-		if b.User.ID == blocked {
-			return &b, nil
-		}
+	if len(page.Blocked) > limit {
+		page.Blocked = page.Blocked[:limit]
+		last := page.Blocked[limit-1]
+		page.NextCursor = encodeMemberCursor(blockCursorMark, last.Since, last.User.ID)
 	}
-	return nil, parley.Errorf(parley.ENOTFOUND, "block not found")
+	return page, nil
+}
+
+// Blocks reports whether the caller blocks the member userID, by one row.
+func (s *Service) Blocks(ctx context.Context, userID string) (blocks bool, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return false, err
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		blocks, _, err = tx.FindBlocksBetween(ctx, c.User.ID, userID)
+		return err
+	})
+	return blocks, err
+}
+
+// BlockedIn returns the IDs of the members the caller blocks among those
+// now in the threads named, threads the caller is or was in, each once,
+// in no order: what a page listing those threads needs to know of the
+// caller's blocks, in one query however many members they block. At most
+// parley.MaxThreadLimit threads, else EINVALID.
+func (s *Service) BlockedIn(ctx context.Context, threadIDs []string) (ids []string, err error) {
+	c, err := caller(ctx, memberOnly)
+	if err != nil {
+		return nil, err
+	}
+	if len(threadIDs) > parley.MaxThreadLimit {
+		return nil, parley.Errorf(parley.EINVALID, "at most %d threads at once", parley.MaxThreadLimit)
+	}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		ids, err = tx.FindBlockedIn(ctx, c.User.ID, threadIDs)
+		return err
+	})
+	return ids, err
 }
 
 // settleDirectThread makes the direct thread of a and b, if they have

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -11,10 +12,11 @@ import (
 // Cursors of threads and of changes are a number and an ID, "<n>.<id>" in
 // base64url: opaque to clients, and checked on the way in, since a client
 // may send anything. A cursor of the inbox names a thread, as one of a
-// thread's changes does, one of a search a message and one of the friend
-// requests a member received a member, so the first three start with a
-// mark of their kind, threadCursorMark, searchCursorMark and
-// requestCursorMark, which no cursor of a thread's changes holds: none
+// thread's changes does, one of a search a message, and one of the friend
+// requests a member received, of their friends or of the members they
+// block a member, so the first five start with a mark of their kind,
+// threadCursorMark, searchCursorMark, requestCursorMark, friendCursorMark
+// and blockCursorMark, which no cursor of a thread's changes holds: none
 // passes for another.
 // (Changes cursors, which clients keep, have none, as before there were
 // marks.)
@@ -27,6 +29,14 @@ const (
 	// requestCursorMark starts a cursor of the friend requests a member
 	// received: "r<n>.<asker's id>", n when they asked, in microseconds.
 	requestCursorMark = "r"
+	// friendCursorMark starts a cursor of a member's friends:
+	// "f<n>.<friend's id>", n since when they are friends, in
+	// microseconds.
+	friendCursorMark = "f"
+	// blockCursorMark starts a cursor of the members a member blocks:
+	// "b<n>.<blocked member's id>", n when they were blocked, in
+	// microseconds.
+	blockCursorMark = "b"
 )
 
 // pageLimit is a page's limit as asked: def when 0, else from 1 to max.
@@ -43,7 +53,8 @@ func pageLimit(limit, def, max int) (int, error) {
 // encodeCursor makes a cursor of n and id, starting with mark: "" for one
 // of a thread's changes, threadCursorMark for one of the inbox,
 // searchCursorMark for one of a search, requestCursorMark for one of
-// received friend requests.
+// received friend requests, friendCursorMark for one of friends,
+// blockCursorMark for one of blocks.
 func encodeCursor(mark string, n int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(mark + strconv.FormatInt(n, 10) + "." + id))
 }
@@ -130,4 +141,24 @@ func decodeChangeCursor(cursor, threadID string) (change, from int64, err error)
 		return 0, 0, bad
 	}
 	return change, from, nil
+}
+
+// decodeMemberCursor reads a cursor of a list of members newest first,
+// made by encodeMemberCursor with mark: nil for none, EINVALID for one
+// this server did not give out for such a list.
+func decodeMemberCursor(mark, cursor string) (*parley.MemberCursor, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	us, id, ok := decodeCursor(mark, cursor)
+	if !ok {
+		return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
+	}
+	return &parley.MemberCursor{Since: time.UnixMicro(us).UTC(), UserID: id}, nil
+}
+
+// encodeMemberCursor makes the cursor of the page after a member's place,
+// since when and their ID, in a list of members newest first.
+func encodeMemberCursor(mark string, since time.Time, userID string) string {
+	return encodeCursor(mark, since.UnixMicro(), userID)
 }

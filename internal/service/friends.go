@@ -80,9 +80,68 @@ func (s *Service) AddFriend(ctx context.Context, username string) (*parley.Frien
 	return &status, nil
 }
 
-// Friends lists the caller's friends.
-func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err error) {
+// Friends returns a page of the caller's friends: limit of them
+// (parley.DefaultFriendLimit when 0), newest first, from the cursor of the
+// page before (none: from the newest). EINVALID for a limit out of range
+// or a cursor this server did not give out for a list of friends.
+//
+// An app's read is logged for its member, one entry a page, and for each
+// friend on the page, who learns that the app read their name in the
+// member's list: once a window (friendsReadKey), however many pages or
+// calls read them, so that an app that reads the list again and again
+// appends to the member's log alone.
+func (s *Service) Friends(ctx context.Context, cursor string, limit int) (*parley.FriendPage, error) {
 	c, err := caller(ctx, parley.ScopeFriendsRead)
+	if err != nil {
+		return nil, err
+	}
+	if limit, err = pageLimit(limit, parley.DefaultFriendLimit, parley.MaxFriendLimit); err != nil {
+		return nil, err
+	}
+	f := parley.FriendFilter{UserID: c.User.ID, Limit: limit + 1}
+	if f.Before, err = decodeMemberCursor(friendCursorMark, cursor); err != nil {
+		return nil, err
+	}
+	page := &parley.FriendPage{}
+	err = s.store.Read(ctx, func(tx parley.Tx) error {
+		page.Friends, err = tx.FindFriendPage(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Friends) > limit {
+		page.Friends = page.Friends[:limit]
+		last := page.Friends[limit-1]
+		page.NextCursor = encodeMemberCursor(friendCursorMark, last.Since, last.User.ID)
+	}
+	if c.App == nil {
+		return page, nil
+	}
+	records := []parley.AccessRecord{s.accessRecord(c, access{parley.ScopeFriendsRead, "", []string{c.User.ID}, nil})}
+	for _, fr := range page.Friends {
+		r := s.accessRecord(c, access{parley.ScopeFriendsRead, "", []string{fr.User.ID}, nil})
+		r.Key = r.KeyAt(friendsReadKey)
+		records = append(records, r)
+	}
+	return page, s.store.LogReads(ctx, records)
+}
+
+// friendsReadKey names the occasion of an app's reading a friend's name in
+// its member's list of friends, the Key of its record in the friend's log:
+// the same for every read of that friend through the same grant (which
+// names the member) by the same app, so that the store appends one of
+// them each parley.AccessKeyKept. Another app, or another member's grant,
+// reads under a Key of its own.
+const friendsReadKey = "friends.read of a friend"
+
+// AllFriends returns every friend of the caller's, ordered by username, in
+// one query: for the member's own pages, which offer each friend to pick
+// (a new conversation, a friend to add to a group). It costs every friend
+// the member has, as a pick among them needs; an app reads Friends a page
+// at a time.
+func (s *Service) AllFriends(ctx context.Context) (friends []parley.Friend, err error) {
+	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -90,16 +149,7 @@ func (s *Service) Friends(ctx context.Context) (friends []parley.Friend, err err
 		friends, err = tx.FindFriends(ctx, c.User.ID)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	// Logged for each friend too: the app learns their names, and that
-	// they are the member's friends.
-	readers := []string{c.User.ID}
-	for _, f := range friends {
-		readers = append(readers, f.User.ID)
-	}
-	return friends, s.logRead(ctx, c, access{parley.ScopeFriendsRead, "", readers, nil})
+	return friends, err
 }
 
 // FriendRequests returns a page of the caller's pending requests: limit

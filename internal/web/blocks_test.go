@@ -2,12 +2,16 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
@@ -166,5 +170,73 @@ func TestMessenger_BlockARequest(t *testing.T) {
 		t.Error("carol asks alice again after the block")
 	} else if e, ok := err.(*client.Error); !ok || e.Status != http.StatusForbidden {
 		t.Errorf("carol asks again: %v, want 403", err)
+	}
+}
+
+// The inbox tells the page's script whom the member blocks among the
+// people of the chats it lists (data-blocked), so that their messages
+// show no notification: a member blocked who is in a group listed, not
+// every member blocked (one who left the group is in none). On a page of
+// older chats, the newest chats' people count too: a message makes its
+// chat the newest.
+func TestMessenger_InboxMarksTheBlockedItLists(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol, dave := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol"), env.MustMember(t, "dave")
+	for _, c := range []*client.Client{bob, carol, dave} {
+		apptest.MustFriends(t, alice, c)
+	}
+	me, bobID, daveID := apptest.MustMe(t, alice).ID, apptest.MustMe(t, bob).ID, apptest.MustMe(t, dave).ID
+	// Older chats than the group, a page of them and one more: the
+	// group is on the newest page alone.
+	old := parley.Now().Add(-time.Hour)
+	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		for i := range parley.MaxThreadLimit {
+			at := old.Add(time.Duration(i) * time.Second)
+			th := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: fmt.Sprintf("old %d", i), CreatedBy: me, LastActivityAt: at, CreatedAt: at}
+			if err := tx.CreateThread(ctx, th); err != nil {
+				return err
+			}
+			if err := tx.JoinThread(ctx, &parley.Participant{ThreadID: th.ID, UserID: me, JoinedAt: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol", "dave"}, Title: "all of us", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dave.LeaveThread(ctx, group.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bob", "dave"} {
+		if _, err := alice.Block(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Many more blocked, in no chat of alice's.
+	mustLinked(t, env, "blocked", 30, me, old, blockedBy)
+
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	blocked := regexp.MustCompile(`<ul id="inbox" class="threads" data-chats="([^"]*)" data-blocked="([^"]*)">`)
+	older := regexp.MustCompile(`<a href="/\?chats=([^"]+)">Older chats</a>`)
+	newest := a.get("/")
+	m := blocked.FindStringSubmatch(newest.body)
+	if m == nil || m[2] != bobID {
+		t.Fatalf("the newest chats mark %q as blocked, want bob alone (%s); dave %s left", m, bobID, daveID)
+	}
+	next := older.FindStringSubmatch(newest.body)
+	if next == nil {
+		t.Fatal("the inbox has no older chats")
+	}
+	m = blocked.FindStringSubmatch(a.get("/?chats=" + html.UnescapeString(next[1])).body)
+	if m == nil || m[1] == "" || m[2] != bobID {
+		t.Errorf("a page of older chats marks %q as blocked, want bob alone (%s), of the newest chats", m, bobID)
 	}
 }

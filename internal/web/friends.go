@@ -19,14 +19,21 @@ import (
 // friendsPage is what the friends page shows.
 type friendsPage struct {
 	shell
-	Friends []parley.Friend
+	// Friends are a page of the member's friends, newest first;
+	// NewerFriends links to the newest, on a page of older ones,
+	// MoreFriends to the page after this one, when there is one.
+	Friends                   *parley.FriendPage
+	NewerFriends, MoreFriends string
 	// Requests are a page of the requests the member received, newest
 	// first, and every one they sent. NewerRequests links to the newest
 	// received, on a page of older ones; OlderRequests to the page after
 	// this one, when there is one.
 	Requests                     *parley.FriendRequestPage
 	NewerRequests, OlderRequests string
-	Blocked                      []parley.BlockedMember
+	// Blocked are a page of the members the member blocks, newest block
+	// first, with links to the newest and the next page as Friends has.
+	Blocked                   *parley.BlockPage
+	NewerBlocked, MoreBlocked string
 	// Notice says what the last action did; Error what went wrong.
 	Notice, Error, Username string
 }
@@ -40,8 +47,26 @@ func (p *Pages) handleFriends(w http.ResponseWriter, r *http.Request) {
 }
 
 // requestsParam names the query parameter of the friends page that shows
-// older requests the member received: the cursor of their page.
-const requestsParam = "requests"
+// older requests the member received: the cursor of their page;
+// friendsParam and blockedParam those of older friends and blocks.
+const (
+	requestsParam = "requests"
+	friendsParam  = "friends"
+	blockedParam  = "blocked"
+)
+
+// pageLinks returns the links of a list of the friends page shown from
+// cursor, read from query parameter param: to its newest page, on an
+// older one, and to the page after, next, when there is one.
+func pageLinks(param, cursor, next string) (newer, older string) {
+	if cursor != "" {
+		newer = friendsPath
+	}
+	if next != "" {
+		older = friendsPath + "?" + url.Values{param: {next}}.Encode()
+	}
+	return newer, older
+}
 
 // noticeWords are the friends page's notices after an action, by ?done=.
 var noticeWords = map[string]string{
@@ -61,27 +86,27 @@ func (p *Pages) renderFriends(w http.ResponseWriter, r *http.Request, ctx contex
 		return
 	}
 	page.shell = sh
-	if page.Friends, err = p.svc.Friends(ctx); err != nil {
+	// A member may have many friends and block many members: the page
+	// shows a page of each, with links to the next.
+	q := r.URL.Query()
+	if page.Friends, err = p.svc.Friends(ctx, q.Get(friendsParam), 0); err != nil {
 		p.renderError(w, r, err)
 		return
 	}
+	page.NewerFriends, page.MoreFriends = pageLinks(friendsParam, q.Get(friendsParam), page.Friends.NextCursor)
 	// Others choose how many requests the member receives: the page shows
 	// one page of them, from the cursor its link to older ones gave.
-	cursor := r.URL.Query().Get(requestsParam)
+	cursor := q.Get(requestsParam)
 	if page.Requests, err = p.svc.FriendRequests(ctx, cursor, 0); err != nil {
 		p.renderError(w, r, err)
 		return
 	}
-	if cursor != "" {
-		page.NewerRequests = friendsPath
-	}
-	if next := page.Requests.NextCursor; next != "" {
-		page.OlderRequests = friendsPath + "?" + url.Values{requestsParam: {next}}.Encode()
-	}
-	if page.Blocked, err = p.svc.BlockedMembers(ctx); err != nil {
+	page.NewerRequests, page.OlderRequests = pageLinks(requestsParam, cursor, page.Requests.NextCursor)
+	if page.Blocked, err = p.svc.BlockedMembers(ctx, q.Get(blockedParam), 0); err != nil {
 		p.renderError(w, r, err)
 		return
 	}
+	page.NewerBlocked, page.MoreBlocked = pageLinks(blockedParam, q.Get(blockedParam), page.Blocked.NextCursor)
 	p.render(w, status, "friends", page)
 }
 
@@ -159,7 +184,8 @@ func (p *Pages) renderNewThread(w http.ResponseWriter, r *http.Request, ctx cont
 		return
 	}
 	sh.Section = sectionChats
-	friends, err := p.svc.Friends(ctx)
+	// Every friend, to tick: as many as the member has.
+	friends, err := p.svc.AllFriends(ctx)
 	if err != nil {
 		p.renderError(w, r, err)
 		return

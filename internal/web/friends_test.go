@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apptest"
 )
 
@@ -125,5 +126,151 @@ func TestMessenger_FriendsPageShowsAPageOfRequests(t *testing.T) {
 	}
 	if p := a.get("/friends?requests=not-a-cursor"); p.status != http.StatusBadRequest {
 		t.Errorf("a forged cursor: %d, want 400", p.status)
+	}
+}
+
+// mustLinked stores n members named prefix000… and, for each, what link
+// makes of them and the member with ID to (a friendship, a block), member
+// i at i seconds after at, in one write: quicker than n sign-ups. It
+// returns their usernames, the first linked first.
+func mustLinked(t *testing.T, env *apptest.Env, prefix string, n int, to string, at time.Time, link func(tx parley.Tx, u, to string, at time.Time) error) []string {
+	t.Helper()
+	ctx := context.Background()
+	names := make([]string, n)
+	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
+		for i := range n {
+			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("%s%03d", prefix, i), DisplayName: fmt.Sprintf("Member %s%d", prefix, i), CreatedAt: at}
+			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
+				return err
+			}
+			if err := link(tx, u.ID, to, at.Add(time.Duration(i)*time.Second)); err != nil {
+				return err
+			}
+			names[i] = u.Username
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// befriended makes u and to friends, u asking at at.
+func befriended(tx parley.Tx, u, to string, at time.Time) error {
+	ctx := context.Background()
+	if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: u, AddresseeID: to, State: parley.FriendPending, CreatedAt: at}); err != nil {
+		return err
+	}
+	return tx.AcceptFriendship(ctx, u, to)
+}
+
+// blockedBy makes to block u from at on.
+func blockedBy(tx parley.Tx, u, to string, at time.Time) error {
+	return tx.CreateBlock(context.Background(), to, u, at)
+}
+
+// A member may have many friends and block many members, so the friends
+// page shows the newest page of each, newest first, with a link to the
+// next ("More friends", "More blocked") and back to the newest, and so on
+// to the last page: each once. A cursor the server did not give, or gave
+// for another list, is 400.
+func TestMessenger_FriendsPageShowsAPageOfFriendsAndBlocks(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice := env.MustMember(t, "alice")
+	me, at := apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour)
+	const n = 120
+	lists := map[string][]string{
+		"friends": mustLinked(t, env, "friend", n, me, at, befriended),
+		"blocked": mustLinked(t, env, "blocked", n, me, at, blockedBy),
+	}
+	for _, names := range lists {
+		slices.Reverse(names) // newest first
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	handle := regexp.MustCompile(`class="handle">@(\w+)</span>`)
+	cursors := map[string]string{}
+	for list, more := range map[string]string{"friends": "More friends", "blocked": "More blocked"} {
+		section := regexp.MustCompile(`(?s)<ul class="people" id="` + list + `">(.*?)</ul>`)
+		next := regexp.MustCompile(`<a id="more-` + list + `" href="([^"]+)">` + more + `</a>`)
+		newest := map[string]string{"friends": "Newest friends", "blocked": "Newest blocks"}[list]
+		var sizes []int
+		var names []string
+		path := "/friends"
+		for len(sizes) <= n {
+			p := a.get(path)
+			if p.status != http.StatusOK {
+				t.Fatalf("%s: %d", path, p.status)
+			}
+			m := section.FindStringSubmatch(p.body)
+			if m == nil {
+				t.Fatalf("%s lists no %s:\n%s", path, list, p.body)
+			}
+			page := handle.FindAllStringSubmatch(m[1], -1)
+			sizes = append(sizes, len(page))
+			for _, h := range page {
+				names = append(names, h[1])
+			}
+			if got := strings.Contains(p.body, `<a href="/friends">`+newest+`</a>`); got != (path != "/friends") {
+				t.Errorf("%s links to the %s: %v", path, strings.ToLower(newest), got)
+			}
+			link := next.FindStringSubmatch(p.body)
+			if link == nil {
+				break
+			}
+			path = html.UnescapeString(link[1])
+			if cursors[list] == "" {
+				u, _ := url.Parse(path)
+				cursors[list] = u.Query().Get(list)
+			}
+		}
+		if want := []int{50, 50, 20}; !slices.Equal(sizes, want) {
+			t.Errorf("the friends pages show %v of %s, want %v", sizes, list, want)
+		}
+		if !slices.Equal(names, lists[list]) {
+			t.Errorf("the pages show %d %s:\n%v\nwant each of the %d once, newest first:\n%v", len(names), list, names, n, lists[list])
+		}
+	}
+	for _, path := range []string{
+		"/friends?friends=not-a-cursor",
+		"/friends?blocked=not-a-cursor",
+		"/friends?friends=" + url.QueryEscape(cursors["blocked"]),
+		"/friends?blocked=" + url.QueryEscape(cursors["friends"]),
+	} {
+		if p := a.get(path); p.status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", path, p.status)
+		}
+	}
+}
+
+// The page to start a conversation offers every friend to tick, and a
+// group's Add menu every friend not in it, however many: not one page of
+// them.
+func TestMessenger_PickersOfferEveryFriend(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	const n = parley.MaxFriendLimit + 30
+	names := mustLinked(t, env, "friend", n, apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour), befriended)
+	group, err := alice.CreateThread(context.Background(), client.NewThread{Participants: []string{"bob", names[0]}, Title: "many", Kind: "group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newScriptless(t, env.URL)
+	a.signIn("alice")
+	ticks := regexp.MustCompile(`<input type="checkbox" name="username" value="(\w+)"`)
+	if got := len(ticks.FindAllStringSubmatch(a.get("/new").body, -1)); got != n+1 {
+		t.Errorf("/new offers %d friends to tick, want %d", got, n+1)
+	}
+	add := regexp.MustCompile(`(?s)<select id="add-who" name="username">(.*?)</select>`)
+	m := add.FindStringSubmatch(a.get("/t/" + group.ID).body)
+	if m == nil {
+		t.Fatal("the group's page has no Add menu")
+	}
+	if got := strings.Count(m[1], "<option "); got != n-1 {
+		t.Errorf("the group's Add menu offers %d friends, want the %d not in it", got, n-1)
 	}
 }

@@ -105,10 +105,12 @@ type inboxList struct {
 	// Cursor is the page's own position, empty for the newest threads;
 	// Older, the next page's, empty when there is none.
 	Cursor, Older string
-	// Blocked are the IDs of the members the member blocks, separated by
-	// spaces: the script shows no notification of their messages. It
-	// comes with the inbox, which the script fetches again before it
-	// notifies, so that a block made elsewhere counts from then on.
+	// Blocked are the IDs of the members the member blocks among the
+	// people of the threads listed (and, on a page of older chats, of the
+	// newest ones), separated by spaces: the script shows no notification
+	// of their messages. It comes with the inbox, which the script fetches
+	// again before it notifies, so that a block made elsewhere counts from
+	// then on.
 	Blocked string
 }
 
@@ -316,25 +318,54 @@ func (p *Pages) newShell(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return sh, err
 }
 
+// blockedIn returns, sorted, the IDs of the members the member blocks
+// among the people of the threads an inbox page lists, page, read at
+// cursor: what the page's script needs to show no notification of a
+// blocked member's message, not every member the member blocks. A message
+// makes its thread the newest, and the script reads the inbox page it
+// shows again before it notifies: on a page of older chats, the newest
+// threads, where the message is, count too, at the cost of reading their
+// page.
+func (p *Pages) blockedIn(ctx context.Context, page *parley.ThreadPage, cursor string) ([]string, error) {
+	pages := []*parley.ThreadPage{page}
+	if cursor != "" {
+		newest, err := p.svc.Threads(ctx, "", parley.MaxThreadLimit, 0)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, newest)
+	}
+	var blocked []string
+	for _, pg := range pages {
+		ids := make([]string, len(pg.Threads))
+		for i, t := range pg.Threads {
+			ids[i] = t.ID
+		}
+		in, err := p.svc.BlockedIn(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		blocked = append(blocked, in...)
+	}
+	slices.Sort(blocked)
+	return slices.Compact(blocked), nil
+}
+
 // chatsParam names the query parameter of a page of older chats: the
 // inbox's cursor.
 const chatsParam = "chats"
 
 // inbox returns the page of the member's threads at cursor ("" for the
 // newest), by latest activity, each with its name and last message, and
-// the members the member blocks.
+// the members the member blocks among their people (blockedIn).
 func (p *Pages) inbox(ctx context.Context, current, cursor string) (inboxList, error) {
 	page, err := p.svc.Threads(ctx, cursor, parley.MaxThreadLimit, 0)
 	if err != nil {
 		return inboxList{}, err
 	}
-	blocked, err := p.svc.BlockedMembers(ctx)
+	blocked, err := p.blockedIn(ctx, page, cursor)
 	if err != nil {
 		return inboxList{}, err
-	}
-	ids := make([]string, len(blocked))
-	for i, b := range blocked {
-		ids[i] = b.User.ID
 	}
 	me := parley.CallerFromContext(ctx).User
 	// Threads without a title are named by their people, read in one go.
@@ -356,7 +387,7 @@ func (p *Pages) inbox(ctx context.Context, current, cursor string) (inboxList, e
 		}
 		items = append(items, threadItem{ThreadSummary: t, Name: name, Preview: preview(t.LastMessage, me), Current: t.ID == current})
 	}
-	return inboxList{Items: items, Cursor: cursor, Older: page.NextCursor, Blocked: strings.Join(ids, " ")}, nil
+	return inboxList{Items: items, Cursor: cursor, Older: page.NextCursor, Blocked: strings.Join(blocked, " ")}, nil
 }
 
 // othersNamed names the people other than me, or says there is no one.
@@ -601,12 +632,6 @@ func (p *Pages) handleThread(w http.ResponseWriter, r *http.Request) {
 		Notice: threadNotices[r.URL.Query().Get("done")]})
 }
 
-// blocks reports whether the signed-in member blocks the member userID.
-func (p *Pages) blocks(ctx context.Context, userID string) (bool, error) {
-	blocked, err := p.svc.BlockedMembers(ctx)
-	return slices.ContainsFunc(blocked, func(b parley.BlockedMember) bool { return b.User.ID == userID }), err
-}
-
 // threadHead returns the top of a thread's page.
 func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (threadHead, error) {
 	th, err := p.svc.Thread(ctx, id)
@@ -629,7 +654,7 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 			}
 		}
 		if th.Blocked {
-			if head.Blocking, err = p.blocks(ctx, head.Other.ID); err != nil {
+			if head.Blocking, err = p.svc.Blocks(ctx, head.Other.ID); err != nil {
 				return threadHead{}, err
 			}
 		}
@@ -646,7 +671,8 @@ func (p *Pages) threadHead(ctx context.Context, w http.ResponseWriter, r *http.R
 			return threadHead{}, err
 		}
 		head.KeepsAppsOut = containsUser(head.apps.ClosedBy, me.ID)
-		friends, err := p.svc.Friends(ctx)
+		// Every friend, to pick one to add: as many as the member has.
+		friends, err := p.svc.AllFriends(ctx)
 		if err != nil {
 			return threadHead{}, err
 		}
