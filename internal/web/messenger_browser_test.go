@@ -424,18 +424,19 @@ func TestMessenger_Browser(t *testing.T) {
 		}
 		waitFor(t, alice, `document.querySelector("#thread-head .members").textContent.startsWith("2 people")`)
 
-		// Alice removes Dave, the last of her friends, from them: Remove
-		// first says what it does, and the page then says what it did.
+		// Alice removes Dave, her newest friend, first in her list (newest
+		// first), from them: Remove first says what it does, and the page
+		// then says what it did.
 		must(t, chromedp.Do(alice,
 			chromedp.Navigate(proxy.URL+"/friends"),
-			chromedp.Click(chromedp.CSS(`#friends li:last-child .confirm summary`)),
-			chromedp.WaitVisible(chromedp.CSS(`#friends li:last-child .confirm button.danger`)),
+			chromedp.Click(chromedp.CSS(`#friends li:first-child .confirm summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`#friends li:first-child .confirm button.danger`)),
 		))
-		if got := text(t, alice, `#friends li:last-child`); !strings.Contains(got, "Your chats with Member dave stay as they are") || !strings.Contains(got, "Remove Member dave") {
+		if got := text(t, alice, `#friends li:first-child`); !strings.Contains(got, "Your chats with Member dave stay as they are") || !strings.Contains(got, "Remove Member dave") {
 			t.Errorf("Remove beside dave, opened, says %q", got)
 		}
 		apptest.Screenshot(t, alice, "friend-remove-confirm")
-		submit(t, alice, `#friends li:last-child .confirm button.danger`, `!!document.querySelector(".notice")`)
+		submit(t, alice, `#friends li:first-child .confirm button.danger`, `!!document.querySelector(".notice")`)
 		if got := text(t, alice, `.notice`); got != "Removed from your friends. Your chats with them stay as they are." {
 			t.Errorf("after removing dave the page says %q", got)
 		}
