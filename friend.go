@@ -74,20 +74,13 @@ type FriendRequestPage struct {
 	NextCursor string   `json:"next_cursor,omitempty"`
 }
 
-// FriendRequestCursor is a received request's place in the member's list,
-// newest first: when it was made, then its asker's ID.
-type FriendRequestCursor struct {
-	Since  time.Time
-	UserID string
-}
-
 // FriendRequestFilter selects a page of the pending requests a member
 // received, newest first.
 type FriendRequestFilter struct {
 	AddresseeID string
 	// Before, when set, keeps only the requests strictly after this
 	// place, older ones.
-	Before *FriendRequestCursor
+	Before *MemberCursor
 	Limit  int
 }
 
@@ -100,7 +93,8 @@ type FriendPage struct {
 }
 
 // MemberCursor is a member's place in a list of members newest first, a
-// member's friends or the members they block: Since, then the member's ID.
+// member's friends, the members they block or those who asked them to be
+// friends: Since, then the member's ID.
 type MemberCursor struct {
 	Since  time.Time
 	UserID string

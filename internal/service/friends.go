@@ -166,12 +166,8 @@ func (s *Service) FriendRequests(ctx context.Context, cursor string, limit int) 
 		return nil, err
 	}
 	f := parley.FriendRequestFilter{AddresseeID: c.User.ID, Limit: limit + 1}
-	if cursor != "" {
-		us, id, ok := decodeCursor(requestCursorMark, cursor)
-		if !ok {
-			return nil, parley.Errorf(parley.EINVALID, "cursor is not one this server gave out")
-		}
-		f.Before = &parley.FriendRequestCursor{Since: time.UnixMicro(us).UTC(), UserID: id}
+	if f.Before, err = decodeMemberCursor(requestCursorMark, cursor); err != nil {
+		return nil, err
 	}
 	page := &parley.FriendRequestPage{}
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
@@ -187,7 +183,7 @@ func (s *Service) FriendRequests(ctx context.Context, cursor string, limit int) 
 	if len(page.Incoming) > limit {
 		page.Incoming = page.Incoming[:limit]
 		last := page.Incoming[limit-1]
-		page.NextCursor = encodeCursor(requestCursorMark, last.Since.UnixMicro(), last.User.ID)
+		page.NextCursor = encodeMemberCursor(requestCursorMark, last.Since, last.User.ID)
 	}
 	return page, nil
 }

@@ -224,11 +224,7 @@ const receivedRequestsQuery = `
 	LIMIT $5`
 
 func receivedRequestsArgs(f parley.FriendRequestFilter) []any {
-	// No cursor reads from the newest: from past every request's time.
-	beforeAt, beforeID := int64(1<<62), ""
-	if f.Before != nil {
-		beforeAt, beforeID = micros(f.Before.Since), f.Before.UserID
-	}
+	beforeAt, beforeID := beforeArgs(f.Before)
 	return []any{f.AddresseeID, parley.FriendPending, beforeAt, beforeID, max(0, f.Limit)}
 }
 

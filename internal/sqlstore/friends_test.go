@@ -309,7 +309,7 @@ func TestFriends_FindReceivedFriendRequests(t *testing.T) {
 				break
 			}
 			last := page[len(page)-1]
-			f.Before = &parley.FriendRequestCursor{Since: last.Since, UserID: last.User.ID}
+			f.Before = &parley.MemberCursor{Since: last.Since, UserID: last.User.ID}
 		}
 		if len(got) != len(want) {
 			t.Fatalf("paged through %d requests, want %d:\n%+v", len(got), len(want), got)
@@ -323,7 +323,7 @@ func TestFriends_FindReceivedFriendRequests(t *testing.T) {
 		// every request the member received.
 		for _, f := range []parley.FriendRequestFilter{
 			{AddresseeID: me.ID, Limit: 51},
-			{AddresseeID: me.ID, Limit: 51, Before: &parley.FriendRequestCursor{Since: start, UserID: want[0].User.ID}},
+			{AddresseeID: me.ID, Limit: 51, Before: &parley.MemberCursor{Since: start, UserID: want[0].User.ID}},
 		} {
 			index, sorts, err := sqlstore.ReceivedRequestsPlan(ctx, db, f)
 			if err != nil || index != "friendships_received" || sorts {
