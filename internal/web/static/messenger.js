@@ -271,11 +271,20 @@ const toBottom = () => {
 // Delete's confirmation and Report.
 const messageActions = ":is(details.edit, details.react, details.delete, details.report)";
 
+// changeOf is the number of a message's latest change in its thread (its
+// post, an edit, a reaction, its deletion), as the server numbers them.
+const changeOf = (li) => Number(li.dataset.change) || 0;
+// outdated reports whether a fetched message is an older state of the one
+// shown: read before a change the page shows already, its answer came
+// after. A deletion is final.
+const outdated = (fetched, shown) => changeOf(fetched) < changeOf(shown) || (shown.classList.contains("deleted") && !fetched.classList.contains("deleted"));
+
 // merge puts the messages of a fetched list in place, in seq order: a
 // message shown already is replaced (it may have been edited, deleted or
-// reacted to), a new one inserted, but not one whose text the member is
-// editing or reporting, nor one whose reactions or Delete's confirmation
-// are open.
+// reacted to), a new one inserted, but not by an older state of it (the
+// answers of two reads may come in either order), nor one whose text the
+// member is editing or reporting, nor one whose reactions or Delete's
+// confirmation are open.
 // Focus inside a message replaced stays on it: on the same reaction under
 // it, or the same action, Edit, Delete or React, if it still has it, else
 // on the message itself. It returns the fetched list's data attributes.
@@ -285,7 +294,7 @@ function merge(doc) {
     const node = document.adoptNode(li);
     const old = document.getElementById(node.id);
     if (old) {
-      if (old.isEqualNode(node) || old.querySelector(`${messageActions}[open]`)) continue;
+      if (old.isEqualNode(node) || outdated(node, old) || old.querySelector(`${messageActions}[open]`)) continue;
       const focused = old.contains(document.activeElement);
       const action = document.activeElement?.closest("details")?.className;
       const chip = document.activeElement?.closest(".chip")?.value;
