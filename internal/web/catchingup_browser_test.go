@@ -170,3 +170,48 @@ func TestMessenger_Browser_ALateAnswerDoesNotUndoANewerChange(t *testing.T) {
 		})
 	}
 }
+
+// A catch-up that fails is tried again, and meanwhile the page does not
+// call itself live: Bob's page, cut off while Alice deletes a message and
+// says another, reconnects to a server that answers its reads 503 (a node
+// draining, a gateway): it says it is catching up, and once the server
+// answers again, it shows both changes, and only then is live.
+func TestMessenger_Browser_AFailedCatchUpIsTriedAgain(t *testing.T) {
+	p, cut := newAnswerProxy(t), newCutProxy(t)
+	env := apptest.Start(t, publicAt(cut.URL))
+	p.forwardTo(t, env.URL)
+	cut.forwardTo(strings.TrimPrefix(p.URL, "http://"))
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	m := apptest.MustSend(t, alice, th, "my secret, sent by mistake")
+	b := liveThread(t, cut.URL, th, "bob")
+
+	cut.down()
+	t.Cleanup(cut.up)
+	waitFor(t, b, `document.body.dataset.live === "closed"`)
+	must(t, alice.DeleteMessage(context.Background(), m.ID))
+	apptest.MustSend(t, alice, th, "said while you were away")
+	p.failReads(func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/messages") }, http.StatusServiceUnavailable)
+	cut.up()
+	waitFor(t, b, `["open", "catching-up"].includes(document.body.dataset.live)`)
+	if live := evaluate[string](t, b, `document.body.dataset.live`); live != "catching-up" {
+		t.Fatalf("the page whose catch-up failed is %q, showing seqs %v, its status line %q", live, seqsShown(t, b), text(t, b, `#live`))
+	}
+	if got, want := text(t, b, `#live`), "Catching up on what you missed…"; got != want {
+		t.Errorf("while its catch-up fails, the page says %q, want %q", got, want)
+	}
+	apptest.Screenshot(t, b, "catching-up")
+
+	p.failReads(nil, 0)
+	waitFor(t, b, `document.body.dataset.live === "open"`)
+	if n := count(t, b, "said while you were away"); n != 1 {
+		t.Errorf("once caught up, the message said while the page was cut off shows %d times, want once", n)
+	}
+	if n := count(t, b, "my secret, sent by mistake"); n != 0 {
+		t.Errorf("once caught up, the message deleted while the page was cut off still shows")
+	}
+	if got := text(t, b, `#live`); got != "" {
+		t.Errorf("once caught up, the status line says %q", got)
+	}
+}

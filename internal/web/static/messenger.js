@@ -169,7 +169,8 @@ document.addEventListener("click", (e) => {
   closeAction(cancel.closest("details"));
 });
 
-// Coalesces refreshes: one running, at most one more queued.
+// Coalesces refreshes: one running, at most one more queued. What it
+// returns resolves to whether they ran without an error, which it logs.
 function serial(fn) {
   let running = null;
   let again = false;
@@ -184,8 +185,10 @@ function serial(fn) {
           again = false;
           await fn();
         } while (again);
+        return true;
       } catch (err) {
         console.warn(err);
+        return false;
       } finally {
         running = null;
       }
@@ -1242,8 +1245,15 @@ function connect() {
     opened = true;
     attempts = 0;
     // Whatever happened while the page loaded or the connection was down;
-    // the page is live once it has caught up.
-    await catchUp();
+    // the page is live once it has caught up. A catch-up that fails (the
+    // server answered with an error, as a node that drains does) is tried
+    // again, backing off up to 5 seconds, while the page says so.
+    for (let wait = 1000; !(await catchUp()); wait = Math.min(2 * wait, 5000)) {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      body.dataset.live = "catching-up";
+      say("Catching up on what you missed…");
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     if (ws.readyState !== WebSocket.OPEN) return;
     body.dataset.live = "open";
     say("");
