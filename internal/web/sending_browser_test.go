@@ -683,10 +683,20 @@ func TestMessenger_SendingAndDeleting_Browser_TheSameWordsWrittenAfterAMessageCu
 // A gateway that gave up waiting for the server's answer to a send (504),
 // which the server took meanwhile: the page cannot know it was taken, and
 // sends it again, with its key, a moment later, the field free meanwhile;
-// the server answers with the message it holds, which shows once.
+// the server answers with the message it holds, which shows once. The page
+// says, in words a member knows, that Parley is not answering, not a
+// status code.
 func TestMessenger_SendingAndDeleting_Browser_AMessageAGatewayGaveUpOnIsSentAgainOnce(t *testing.T) {
 	t.Parallel()
-	sentAgainOnceAfter(t, http.StatusGatewayTimeout, "Something went wrong (504): your message will be sent again in a moment.")
+	sentAgainOnceAfter(t, http.StatusGatewayTimeout, "Parley isn't answering just now: your message will be sent when it is.")
+}
+
+// A send a gateway answers 502, as it does while the server behind it is
+// down, is sent again the same way, and the page says Parley is not
+// answering, not that something went wrong (502).
+func TestMessenger_SendingAndDeleting_Browser_AMessageSentWhileParleyIsDownIsSentOnceItIsBack(t *testing.T) {
+	t.Parallel()
+	sentAgainOnceAfter(t, http.StatusBadGateway, "Parley isn't answering just now: your message will be sent when it is.")
 }
 
 // A send the server answers 503, as when it cannot reach its database

@@ -896,6 +896,8 @@ if (text && list) {
           if (!r) say(`You are offline: ${what} will be sent once you are back online.`);
           else if (r.status === 429) say(`You are sending faster than this server takes: ${what} will be sent again in a moment.`);
           else if (r.status === 503) say(`Parley cannot take messages just now: ${what} will be sent again in a moment.`);
+          // A gateway's answer for a server down or too slow.
+          else if (r.status === 502 || r.status === 504) say(`Parley isn't answering just now: ${what} will be sent when it is.`);
           else say(`Something went wrong (${r.status}): ${what} will be sent again in a moment.`);
           // A refusal as too many says when to come back (Retry-After).
           const wait = 1000 * (Number(r?.headers.get("Retry-After")) || 0);
