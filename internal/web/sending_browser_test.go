@@ -734,3 +734,50 @@ func sentAgainOnceAfter(t *testing.T, status int, said string) {
 		t.Errorf("the server holds %q, want %q", got, want)
 	}
 }
+
+// Messages written while a send waits, refused as too many, wait their
+// turn: Enter queues them, and sends nothing before the time the refusal
+// said (Retry-After), which a send at once would only make longer, each
+// refusal counting against the member's allowance. Every message arrives
+// once, in order.
+func TestMessenger_SendingAndDeleting_Browser_MessagesWrittenWhileRefusedAsTooManyWaitTheirTurn(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.RateLimitMember, c.RateLimitMemberBurst = 0.5, 3 })
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	b := liveThread(t, env.URL, th, "bob")
+	// Every send, when it went and when its answer came, with the answer's
+	// status and Retry-After.
+	evaluate[bool](t, b, `window.sends = [], window.fetch = ((fetch) => async (url, options) => {
+		const send = options?.method === "POST" && /\/messages$/.test(url);
+		const start = performance.now();
+		const r = await fetch(url, options);
+		if (send) window.sends.push({ start, end: performance.now(), status: r.status, after: Number(r.headers.get("Retry-After")) || 0 });
+		return r;
+	})(window.fetch), true`)
+	for i := 1; i <= 4; i++ {
+		writeAndSend(t, b, fmt.Sprintf("fast %d", i))
+	}
+	waitFor(t, b, `window.sends.some((s) => s.status === 429)`)
+	writeAndSend(t, b, "fast 5")
+	writeAndSend(t, b, "fast 6")
+	waitFor(t, b, bubbleCount("fast 6", 1)+` && document.getElementById("outbox").hidden`)
+
+	got := evaluate[[]string](t, b, `[...document.querySelectorAll("#messages li.msg .bubble")].map((b) => b.textContent)`)
+	if want := []string{"fast 1", "fast 2", "fast 3", "fast 4", "fast 5", "fast 6"}; !slices.Equal(got, want) {
+		t.Errorf("the page shows %q, want %q", got, want)
+	}
+	type send struct {
+		Start, End float64
+		Status     int
+		After      float64
+	}
+	sends := evaluate[[]send](t, b, `window.sends`)
+	for i, s := range sends[:len(sends)-1] {
+		next := sends[i+1]
+		if s.Status == http.StatusTooManyRequests && next.Start < s.End+1000*s.After-50 {
+			t.Errorf("a send refused as too many, to come back after %gs, was followed by another %.0f ms later", s.After, next.Start-s.End)
+		}
+	}
+}

@@ -795,8 +795,11 @@ if (text && list) {
   // message) nor with a new one (it would be stored twice).
   const queue = [];
   let sending = false;
-  // stalled is set while the first message waits to be sent again; retry
-  // sends it again after pause, which doubles at each failure.
+  // stalled is set while the first message waits to be sent again; retry,
+  // while set, sends it again after pause, which doubles at each failure,
+  // or when a refusal as too many says (Retry-After). Meanwhile a message
+  // written joins the queue and waits too: sent at once, it could only
+  // be refused again.
   let stalled = false;
   let retry = 0;
   let pause = 1000;
@@ -882,6 +885,7 @@ if (text && list) {
   });
   const sendQueued = async () => {
     clearTimeout(retry);
+    retry = 0;
     if (sending) return;
     sending = true;
     try {
@@ -900,9 +904,9 @@ if (text && list) {
           else if (r.status === 502 || r.status === 504) say(`Parley isn't answering just now: ${what} will be sent when it is.`);
           else say(`Something went wrong (${r.status}): ${what} will be sent again in a moment.`);
           // A refusal as too many says when to come back (Retry-After).
-          const wait = 1000 * (Number(r?.headers.get("Retry-After")) || 0);
-          retry = setTimeout(sendQueued, Math.max(pause, wait));
-          pause = Math.min(2 * pause, 30000);
+          const told = r?.status === 429 ? 1000 * (Number(r.headers.get("Retry-After")) || 0) : 0;
+          retry = setTimeout(sendQueued, told || pause);
+          if (!told) pause = Math.min(2 * pause, 30000);
           return;
         }
         stalled = false;
@@ -940,7 +944,7 @@ if (text && list) {
     fit();
     showOutbox();
     toBottom();
-    sendQueued();
+    if (!retry) sendQueued();
   });
   // The field grows with what is typed, up to the stylesheet's max-height.
   const fit = () => {
