@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -77,5 +79,42 @@ func TestMessenger_Browser_NewMessagesBelow(t *testing.T) {
 	waitFor(t, b, `[...document.querySelectorAll("#messages .bubble")].some((m) => m.textContent === "And the slides.") && `+lastInSight)
 	if got, err := chromedp.Run(b, chromedp.Evaluate[string](button)); err != nil || got != "" {
 		t.Errorf("at the newest, a message that came shows the button %q (%v)", got, err)
+	}
+}
+
+// The newest message, in sight at the foot of the conversation, stays so
+// as it grows: reacted to, its reactions show under it, and edited longer,
+// its new words, without the member scrolling.
+func TestMessenger_Browser_TheNewestStaysInSightAsItGrows(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	apptest.MustFriends(t, alice, bob)
+	th := apptest.MustThread(t, alice, "bob").ID
+	for i := range 30 {
+		apptest.MustSend(t, alice, th, fmt.Sprintf("line %d", i+1))
+	}
+	newest := apptest.MustSend(t, bob, th, "the newest")
+	b := liveThread(t, env.URL, th, "bob")
+	must(t, chromedp.Do(b, chromedp.EmulateViewport(375, 700)))
+	evaluate[bool](t, b, `(document.querySelector(".conversation").scrollTop = 1e9, true)`)
+	// below is how far the newest message's foot is below the pane's.
+	const below = `(() => {
+		const pane = document.querySelector(".conversation").getBoundingClientRect();
+		return [...document.querySelectorAll("#messages > li.msg")].at(-1).getBoundingClientRect().bottom - pane.bottom;
+	})()`
+
+	_, err := alice.React(ctx, newest.ID, "❤️")
+	must(t, err)
+	waitFor(t, b, `!!document.querySelector("#m31 .chip")`)
+	if px := evaluate[float64](t, b, below); px > 1 {
+		t.Errorf("reacted to, the newest message's foot is %.0f px below the conversation's", px)
+	}
+	_, err = bob.EditMessage(ctx, newest.ID, strings.Repeat("the newest, now much longer, ", 12))
+	must(t, err)
+	waitFor(t, b, `document.querySelector("#m31 .bubble").textContent.includes("much longer")`)
+	if px := evaluate[float64](t, b, below); px > 1 {
+		t.Errorf("edited longer, the newest message's foot is %.0f px below the conversation's", px)
 	}
 }

@@ -319,8 +319,14 @@ function merge(doc) {
   return fresh.dataset;
 }
 
-// refresh shows the message numbered seq as it now is.
-const refresh = async (seq) => merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
+// refresh shows the message numbered seq as it now is. Grown (edited
+// longer, reacted to), the newest message stays in sight if it was.
+const refresh = async (seq) => {
+  const stick = atNewest && nearBottom();
+  const fetched = merge(await part(`${base}/messages?after=${seq - 1}&limit=1`));
+  if (stick) toBottom();
+  return fetched;
+};
 
 // pull fetches the messages after seq, page by page, and merges them: up
 // to the newest, and the page is one of the newest from then on; or, given
