@@ -447,7 +447,24 @@ func preview(m *parley.Message, me parley.UserRef) lastMessage {
 type lastMessage struct{ Who, Text string }
 
 // inboxPage is what the inbox page shows.
-type inboxPage struct{ shell }
+type inboxPage struct {
+	shell
+	// Notice says what brought the member here (?done=).
+	Notice string
+	// Gone says the member came from a chat they are no longer in, whose
+	// page keeps what they wrote there and did not send for this one to
+	// show (messenger.js): only the browser's tab holds it.
+	Gone bool
+}
+
+// inboxNotices are the notices the inbox page shows, by ?done=. An open
+// chat's page comes here by itself (messenger.js) once its member is no
+// longer in the chat; it names the chat in place of "that chat", from the
+// name it showed: the address names no chat, so that no link can make
+// the page say the member is out of one.
+var inboxNotices = map[string]string{
+	"gone": "You are no longer in that chat: you left it on another device, or were removed from it.",
+}
 
 func (p *Pages) handleInbox(w http.ResponseWriter, r *http.Request) {
 	ctx, err := p.member(r)
@@ -460,7 +477,8 @@ func (p *Pages) handleInbox(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, err)
 		return
 	}
-	p.render(w, http.StatusOK, "inbox", inboxPage{sh})
+	done := r.URL.Query().Get("done")
+	p.render(w, http.StatusOK, "inbox", inboxPage{shell: sh, Notice: inboxNotices[done], Gone: done == "gone"})
 }
 
 func (p *Pages) handleInboxPart(w http.ResponseWriter, r *http.Request) {

@@ -854,6 +854,38 @@ func TestMessenger_Browser_CaughtUpChatIsReadPastAnAppsMessage(t *testing.T) {
 	}
 }
 
+// A member removed from a group while writing in it is told so, on the
+// chats' page the group's page goes to, which names the group and gives
+// what they were writing, which can no longer be sent, to copy; the tab
+// keeps no draft of it for the group.
+func TestMessenger_Browser_RemovedWhileWritingIsToldAndKeepsTheWords(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	group, err := alice.CreateThread(ctx, client.NewThread{Participants: []string{"bob", "carol"}, Kind: "group", Title: "Plans"})
+	must(t, err)
+	apptest.MustSend(t, alice, group.ID, "hello all")
+	b := liveThread(t, env.URL, group.ID, "bob")
+	const writing = "a long answer I am half way through writing"
+	must(t, chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#text`), writing)))
+
+	must(t, alice.RemoveParticipant(ctx, group.ID, apptest.MustMe(t, bob).ID))
+	waitFor(t, b, `location.pathname === "/" && document.readyState === "complete"`)
+	if got, want := evaluate[string](t, b, `document.querySelector("main .notice")?.innerText.replace(/[\u2068\u2069]/g, "") ?? "nothing"`), "You are no longer in “Plans”: you left it on another device, or were removed from it."; got != want {
+		t.Errorf("removed from the group, bob's page says %q, want %q", got, want)
+	}
+	if got := evaluate[string](t, b, `document.querySelector("#unsent:not([hidden]) textarea")?.value ?? "not shown"`); got != writing {
+		t.Errorf("removed from the group, bob's page offers %q of what he was writing there, want %q", got, writing)
+	}
+	if draft := evaluate[string](t, b, `sessionStorage.getItem("parley.draft.`+apptest.MustMe(t, bob).ID+`.`+group.ID+`") ?? ""`); draft != "" {
+		t.Errorf("the tab keeps a draft for the group bob is no longer in: %s", draft)
+	}
+	checkAccessibility(t, b, "the chats after removal from a group")
+	apptest.Screenshot(t, b, "removed")
+}
+
 // A member removed from a group while their page was cut off from the
 // server finds, once it reconnects, that they are no longer in it, as when
 // removed while connected: the page goes to the chats, not on showing the

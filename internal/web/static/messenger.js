@@ -35,6 +35,12 @@ addEventListener("beforeunload", () => { leaving = true; });
 // (a thread's page sets it): the live connection calls it as it opens.
 let resend = () => {};
 
+// takeUnsent returns what the member wrote on a thread's page and did not
+// send, the messages waiting to be sent and the field's text, one a line,
+// and takes them from the page, so that the chat keeps no draft of them
+// (a thread's page sets it).
+let takeUnsent = () => "";
+
 // part fetches a part of a page and parses it.
 async function part(url) {
   const r = await fetch(url, { headers: asyncHeader, credentials: "same-origin" });
@@ -50,6 +56,24 @@ async function part(url) {
 // signInAgain goes to the sign-in page, which comes back to this page.
 function signInAgain() {
   if (!leaving) location.assign(`/sign-in?done=ended&next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+// unsentKey holds, in this tab, the name of the chat the member was last
+// found no longer in, and what they wrote there and did not send, for the
+// chats' page to show (noLongerIn). Signing out forgets it with the drafts.
+const unsentKey = `parley.draft.unsent.${body.dataset.me}`;
+
+// noLongerIn goes to the chats, once the member is found no longer in the
+// chat the page shows (removed from it, or left on another device): they
+// say so, and offer what the member wrote there and did not send, which
+// could never be sent now, to copy. The address names no chat: the name
+// goes with the text, in this tab's storage.
+function noLongerIn() {
+  if (leaving) return;
+  const name = document.querySelector("#thread-head h1")?.textContent || "";
+  sessionStorage.setItem(unsentKey, JSON.stringify({ name, text: takeUnsent() }));
+  leaving = true;
+  location.assign("/?done=gone");
 }
 
 // postForm posts a form's fields as the form would, with extra ones, and
@@ -568,7 +592,7 @@ const refreshHead = serial(async () => {
       titleUnread();
     }
   } catch (err) {
-    if (err.status === 404 && !leaving) location.assign("/"); // no longer in it
+    if (err.status === 404) noLongerIn();
     else throw err;
   }
 });
@@ -586,7 +610,7 @@ const catchUp = serial(async () => {
   } catch (err) {
     // Removed from the thread, or it left, while the connection was
     // down: as when it happens while connected (refreshHead).
-    if (err.status === 404 && !leaving) return location.assign("/");
+    if (err.status === 404) return noLongerIn();
     throw err;
   }
   if (stick) toBottom();
@@ -1104,6 +1128,11 @@ if (text && list) {
     showOutbox();
     sendQueued();
   }
+  takeUnsent = () => {
+    const words = [...queue.splice(0).map((m) => m.text), text.value].filter((w) => w.trim());
+    text.value = "";
+    return words.join("\n");
+  };
   addEventListener("pagehide", () => {
     if (signingOut) return;
     const typed = text.value.trim() ? { text: text.value, reply: answering() } : {};
@@ -1193,6 +1222,18 @@ if (notifyCard && canNotify) {
   });
   notifyCard.hidden = false;
   show();
+}
+
+// The chats, come to from a chat the member is no longer in (?done=gone),
+// name it, and show what they wrote there and did not send, to copy.
+const unsentBox = document.getElementById("unsent");
+if (unsentBox) {
+  const gone = JSON.parse(sessionStorage.getItem(unsentKey) || "null");
+  if (gone?.name) document.getElementById("notice").textContent = `You are no longer in “${isolate(gone.name)}”: you left it on another device, or were removed from it.`;
+  if (gone?.text) {
+    document.getElementById("unsent-text").value = gone.text;
+    unsentBox.hidden = false;
+  }
 }
 
 // ---- the realtime connection ----
