@@ -54,6 +54,10 @@ const (
 // nothing.
 type SessionsEnded struct {
 	TokenHashes [][]byte `json:"token_hashes"`
+	// Why, when the sessions ended with their member's account, says
+	// how: "account deleted" or "account disabled"; the streams opened
+	// with them end saying so. Empty when the sessions alone ended.
+	Why string `json:"why,omitempty"`
 }
 
 // GrantsEnded is the data of a grants.ended event.

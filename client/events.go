@@ -25,7 +25,9 @@ const StatusOpenAgain websocket.StatusCode = 4000
 // StatusAccessEnded (1008, websocket.StatusPolicyViolation) is the close
 // code with which the server ends a stream whose token no longer works for
 // one: refresh the token, or have the member connect the app again, as the
-// close reason says.
+// close reason says. A member's own stream ends so with its session, the
+// reason "session ended: sign in again", or "account deleted" or "account
+// disabled" when the session ended with the member's account.
 const StatusAccessEnded = websocket.StatusPolicyViolation
 
 // StatusNodeStopping (1001, websocket.StatusGoingAway) is the close code

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -21,8 +22,9 @@ const sessionEndedReason = "session ended: sign in again"
 
 // TestEvents_MemberStreamEndsWithItsSession: however a member's session
 // ends, every stream opened with it closes at once with 1008 and a reason
-// saying the session ended, before any message sent afterwards reaches
-// it. A stream of the member's other session goes on when only the one
+// saying the session ended, or, when it ended with the account, that the
+// account was deleted or disabled, before any message sent afterwards
+// reaches it. A stream of the member's other session goes on when only the one
 // session ended, the streams of the session that changed its member's
 // password go on when only the others ended, and others' streams go on.
 func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
@@ -33,6 +35,9 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 		// thisLasts says whether the session that made the end outlives
 		// it, otherLasts whether alice's other session does.
 		thisLasts, otherLasts bool
+		// reason is the ended streams' close reason, when not
+		// sessionEndedReason.
+		reason string
 	}{
 		"SignedOut": {
 			end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
@@ -65,10 +70,13 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 		"AccountDisabled": {end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
 			_, err := env.Server.Service.SetDisabled(console, "alice", true)
 			return err
-		}},
+		}, reason: "account disabled"},
 		"AccountDeleted": {end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
 			return alice.DeleteAccount(context.Background(), apptest.Password("alice"))
-		}},
+		}, reason: "account deleted"},
+		"AccountDeletedByAnOperator": {end: func(t *testing.T, env *apptest.Env, alice *client.Client) error {
+			return env.Server.Service.DeleteUser(console, "alice")
+		}, reason: "account deleted"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := apptest.Start(t)
@@ -86,17 +94,18 @@ func TestEvents_MemberStreamEndsWithItsSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			after := apptest.MustSend(t, bob, th, "after the session ended")
+			reason := cmp.Or(tc.reason, sessionEndedReason)
 			for _, stream := range []*client.EventStream{phone, laptop} {
 				if tc.thisLasts {
 					mustReceive(t, stream, after.ID)
 				} else {
-					mustEndWithSession(t, stream, after.ID)
+					mustEndWith(t, stream, after.ID, reason)
 				}
 			}
 			if tc.otherLasts {
 				mustReceive(t, other, after.ID)
 			} else {
-				mustEndWithSession(t, other, after.ID)
+				mustEndWith(t, other, after.ID, reason)
 			}
 			mustReceive(t, bobs, after.ID)
 		})
@@ -152,6 +161,12 @@ func TestNodes_SignOutEndsTheStreamOnAnotherNode(t *testing.T) {
 // message with the ID, if any, did not reach it before.
 func mustEndWithSession(t *testing.T, s *client.EventStream, messageID string) {
 	t.Helper()
+	mustEndWith(t, s, messageID, sessionEndedReason)
+}
+
+// mustEndWith is mustEndWithSession with the close reason given.
+func mustEndWith(t *testing.T, s *client.EventStream, messageID, reason string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
@@ -166,8 +181,8 @@ func mustEndWithSession(t *testing.T, s *client.EventStream, messageID string) {
 			t.Fatal("the stream of the ended session is still open")
 		}
 		var ce websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != sessionEndedReason {
-			t.Fatalf("the stream ended with %v, want 1008 %q", err, sessionEndedReason)
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != reason {
+			t.Fatalf("the stream ended with %v, want 1008 %q", err, reason)
 		}
 		return
 	}

@@ -166,7 +166,7 @@ func (s *Service) deleteAccount(ctx context.Context, username string, actor parl
 	if d.hooked || d.access.hooked {
 		s.WakeWebhooks()
 	}
-	s.publishSessionsEnded(ctx, userID, d.access.sessions)
+	s.publishAccountEnded(ctx, userID, d.access.sessions, accountDeleted)
 	s.publishGrantsEnded(ctx, []string{userID}, d.access.grants, "the member's account was deleted")
 	for _, change := range d.left {
 		s.publishThreadChange(ctx, change, []string{userID})

@@ -129,13 +129,14 @@ func (e *Events) confirmSession(ctx context.Context) error {
 		return err
 	}
 	if len(lasting) == 0 {
-		e.svc.streamSessions.end(e.session)
-		return errSessionEnded
+		e.svc.streamSessions.end(e.session, errSessionEnded)
+		return e.sessionErr()
 	}
 	return nil
 }
 
-// sessionErr returns errSessionEnded once the session of a member's stream
+// sessionErr returns what the stream ends with (errSessionEnded, or
+// accountEnded's) once the session of a member's stream
 // has ended, and nil before, and for an app's stream.
 func (e *Events) sessionErr() error {
 	if e.session == nil {
@@ -143,7 +144,7 @@ func (e *Events) sessionErr() error {
 	}
 	select {
 	case <-e.session.ended:
-		return errSessionEnded
+		return e.session.err
 	default:
 		return nil
 	}

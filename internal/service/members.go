@@ -106,7 +106,7 @@ func (s *Service) SetDisabled(ctx context.Context, username string, disabled boo
 	if ended.hooked {
 		s.WakeWebhooks()
 	}
-	s.publishSessionsEnded(ctx, u.ID, ended.sessions)
+	s.publishAccountEnded(ctx, u.ID, ended.sessions, accountDisabled)
 	s.publishGrantsEnded(ctx, []string{u.ID}, ended.grants, "an operator disabled the member's account")
 	return u, nil
 }

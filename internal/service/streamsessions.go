@@ -50,6 +50,20 @@ import (
 // reconnect with the same session.
 var errSessionEnded = parley.Errorf(parley.EUNAUTHORIZED, "session ended: sign in again")
 
+// accountEnded are what a member's stream ends with, in place of
+// errSessionEnded, when its session ended with the member's account, by
+// parley.SessionsEnded's Why: signing in again cannot help, and a client
+// tells the member so.
+var accountEnded = map[string]error{
+	accountDeleted:  parley.Errorf(parley.EUNAUTHORIZED, accountDeleted),
+	accountDisabled: parley.Errorf(parley.EUNAUTHORIZED, accountDisabled),
+}
+
+const (
+	accountDeleted  = "account deleted"
+	accountDisabled = "account disabled"
+)
+
 // streamSessions are the sessions this process's member streams were
 // opened with, by token hash.
 type streamSessions struct {
@@ -64,8 +78,10 @@ type streamSession struct {
 	hash      []byte
 	expiresAt time.Time
 	// ended is closed when the session is found ended; expiry closes it
-	// when the session expires.
+	// when the session expires. err, set before, is what its streams end
+	// with.
 	ended  chan struct{}
+	err    error
 	expiry *time.Timer
 	// streams counts the streams open with the session; over is set once
 	// ended is closed. streamSessions.mu guards both.
@@ -84,7 +100,7 @@ func (w *streamSessions) join(c *parley.Caller, now time.Time) *streamSession {
 			w.open = map[string]*streamSession{}
 		}
 		ss = &streamSession{hash: c.SessionTokenHash, expiresAt: c.SessionExpiresAt, ended: make(chan struct{})}
-		ss.expiry = time.AfterFunc(c.SessionExpiresAt.Sub(now), func() { w.end(ss) })
+		ss.expiry = time.AfterFunc(c.SessionExpiresAt.Sub(now), func() { w.end(ss, errSessionEnded) })
 		w.open[string(ss.hash)] = ss
 	}
 	ss.streams++
@@ -100,12 +116,14 @@ func (w *streamSessions) leave(ss *streamSession) {
 	}
 }
 
-// end closes ss's channel, ending every stream opened with the session.
-func (w *streamSessions) end(ss *streamSession) {
+// end closes ss's channel, ending every stream opened with the session
+// with err, unless it ended already.
+func (w *streamSessions) end(ss *streamSession, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !ss.over {
 		ss.over = true
+		ss.err = err
 		close(ss.ended)
 	}
 	w.forget(ss)
@@ -134,7 +152,7 @@ func (w *streamSessions) endExpired(now time.Time) []*streamSession {
 	}
 	w.mu.Unlock()
 	for _, ss := range expired {
-		w.end(ss)
+		w.end(ss, errSessionEnded)
 	}
 	return others
 }
@@ -169,7 +187,7 @@ func (s *Service) CheckSessions(ctx context.Context) error {
 	}
 	for _, ss := range watched {
 		if !last[string(ss.hash)] {
-			s.streamSessions.end(ss)
+			s.streamSessions.end(ss, errSessionEnded)
 		}
 	}
 	return nil
@@ -179,8 +197,16 @@ func (s *Service) CheckSessions(ctx context.Context) error {
 // sessions with the token hashes ended, so that those opened with them end
 // at once, in events of at most sessionsPerEvent sessions.
 func (s *Service) publishSessionsEnded(ctx context.Context, userID string, tokenHashes [][]byte) {
+	s.publishAccountEnded(ctx, userID, tokenHashes, "")
+}
+
+// publishAccountEnded is publishSessionsEnded for sessions that ended with
+// their member's account, as why (accountDeleted, accountDisabled) says:
+// the streams opened with them end saying so (accountEnded). The sweep,
+// which finds a session ended without knowing how, ends them as any.
+func (s *Service) publishAccountEnded(ctx context.Context, userID string, tokenHashes [][]byte, why string) {
 	for part := range slices.Chunk(tokenHashes, sessionsPerEvent) {
-		s.publish(ctx, []string{userID}, parley.NewEvent(parley.EventSessionsEnded, "", parley.SessionsEnded{TokenHashes: part}))
+		s.publish(ctx, []string{userID}, parley.NewEvent(parley.EventSessionsEnded, "", parley.SessionsEnded{TokenHashes: part, Why: why}))
 	}
 }
 
@@ -192,8 +218,9 @@ func (s *Service) publishSessionsEnded(ctx context.Context, userID string, token
 // relays, a second or so late.
 const sessionsPerEvent = 1000
 
-// sessionsEnded ends the stream's session, and returns errSessionEnded,
-// when a sessions.ended event names it. An app's stream has no session.
+// sessionsEnded ends the stream's session, and returns what it ended with
+// (errSessionEnded, or accountEnded's), when a sessions.ended event names
+// it. An app's stream has no session.
 func (e *Events) sessionsEnded(ev parley.Event) error {
 	if e.session == nil {
 		return nil
@@ -205,6 +232,10 @@ func (e *Events) sessionsEnded(ev parley.Event) error {
 	if !slices.ContainsFunc(ended.TokenHashes, func(h []byte) bool { return bytes.Equal(h, e.session.hash) }) {
 		return nil
 	}
-	e.svc.streamSessions.end(e.session)
-	return errSessionEnded
+	why, ok := accountEnded[ended.Why]
+	if !ok {
+		why = errSessionEnded
+	}
+	e.svc.streamSessions.end(e.session, why)
+	return e.sessionErr()
 }

@@ -38,7 +38,7 @@ func TestStreamSessions(t *testing.T) {
 	}
 
 	phone, laptop = w.join(ann, now), w.join(ann, now)
-	w.end(phone)
+	w.end(phone, errSessionEnded)
 	if !ended(laptop) || len(w.open) != 0 {
 		t.Fatalf("after the session ended: the other stream ended %v, %d watched", ended(laptop), len(w.open))
 	}

@@ -256,6 +256,9 @@ func localPath(next string) string {
 // signInNotices are the notices the sign-in page shows, by ?done=.
 var signInNotices = map[string]string{
 	"deleted": "Your account is deleted, and you are signed out everywhere. Your username stays reserved, so nobody can pass for you.",
+	// An open page whose member's account an operator disabled comes
+	// here by itself (messenger.js).
+	"disabled": "An operator of this server disabled your account, so you are signed out everywhere. You can sign in again once they enable it.",
 	// An open page whose session ended (signed out elsewhere, by an
 	// operator, or expired) comes here by itself (messenger.js).
 	"ended": "Your session ended, so you are signed out here. Sign in again to go on where you were; what you were writing is kept.",

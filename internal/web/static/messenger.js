@@ -10,7 +10,8 @@
 // connection reconnects and catches up: it fetches every message after the
 // first one shown (after=seq), replacing those it has by their seq, so none
 // is lost or shown twice. When the server ends the connection because the
-// session ended (close code 1008), it goes to sign in instead. Where the
+// session ended (close code 1008), it goes to sign in instead, which says
+// so when the account ended (deleted or disabled). Where the
 // member turned them on, it shows new messages as the browser's
 // notifications.
 
@@ -785,15 +786,17 @@ if (list) {
 }
 
 // Drafts, kept per chat below; signing out forgets every one of the tab,
-// and keeps none of the page it leaves.
+// and keeps none of the page it leaves, as does an account's end.
 const draftPrefix = "parley.draft.";
-let signingOut = false;
-document.addEventListener("submit", (e) => {
-  if (!e.target.matches?.('form[action="/sign-out"]')) return;
-  signingOut = true;
+let draftsForgotten = false;
+function forgetDrafts() {
+  draftsForgotten = true;
   for (const key of Object.keys(sessionStorage)) {
     if (key.startsWith(draftPrefix)) sessionStorage.removeItem(key);
   }
+}
+document.addEventListener("submit", (e) => {
+  if (e.target.matches?.('form[action="/sign-out"]')) forgetDrafts();
 });
 
 if (text && list) {
@@ -1134,7 +1137,7 @@ if (text && list) {
     return words.join("\n");
   };
   addEventListener("pagehide", () => {
-    if (signingOut) return;
+    if (draftsForgotten) return;
     const typed = text.value.trim() ? { text: text.value, reply: answering() } : {};
     if (typed.text || queue.length) sessionStorage.setItem(draftKey, JSON.stringify({ ...typed, outbox: queue }));
     else sessionStorage.removeItem(draftKey);
@@ -1323,8 +1326,13 @@ function connect() {
     body.dataset.live = "closed";
     if (e.code === 1008) {
       // The session the page signed in with ended (signed out, here or
-      // elsewhere, or expired): reconnecting could only be refused.
-      signInAgain();
+      // elsewhere, or expired): reconnecting could only be refused. When
+      // it ended with the account, deleted or disabled, signing in again
+      // cannot help either: the sign-in page says so, and the drafts go.
+      const ended = { "account deleted": "deleted", "account disabled": "disabled" }[e.reason];
+      if (!ended) return signInAgain();
+      forgetDrafts();
+      if (!leaving) location.assign(`/sign-in?done=${ended}`);
       return;
     }
     if (!opened) {
