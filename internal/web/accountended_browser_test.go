@@ -53,6 +53,7 @@ func TestMessenger_Browser_AccountEndedElsewhere(t *testing.T) {
 			if kept := evaluate[string](t, b, `Object.keys(sessionStorage).filter((k) => k.startsWith("parley.draft.")).join(" ")`); kept != "" {
 				t.Errorf("the tab keeps drafts once the account ended: %s", kept)
 			}
+			apptest.Screenshot(t, b, "signed-out")
 		})
 	}
 }
