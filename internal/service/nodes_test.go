@@ -38,6 +38,10 @@ func (s hookedStore) WriteLazily(ctx context.Context, fn func(parley.Tx) error) 
 	return s.Store.WriteLazily(ctx, func(tx parley.Tx) error { return fn(s.wrap(tx)) })
 }
 
+func (s hookedStore) WriteOne(ctx context.Context, fn func(parley.Tx) error) error {
+	return s.Store.WriteOne(ctx, func(tx parley.Tx) error { return fn(s.wrap(tx)) })
+}
+
 // afterHashTx runs a hook once a password hash is read.
 type afterHashTx struct {
 	parley.Tx
@@ -1499,6 +1503,78 @@ func TestNodes_ASendDuringAnAddingIsToldTheNewcomer(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("dan, in the group before cat's message %d was posted (it is unread for him), is never told of it", sent.Seq)
 		}
+	}
+}
+
+// renameHeldTx, on one node, holds a group renamed but not committed for
+// a moment, once it has told held.
+type renameHeldTx struct {
+	parley.Tx
+	held chan<- struct{}
+}
+
+func (t renameHeldTx) RenameThread(ctx context.Context, threadID, title string, at time.Time) error {
+	err := t.Tx.RenameThread(ctx, threadID, title, at)
+	t.held <- struct{}{}
+	time.Sleep(50 * time.Millisecond)
+	return err
+}
+
+// renamedUnderThePostTx, on another node, runs rename before each run of
+// a post: the post's statement begins while the group's row is held
+// renamed, and finds it changed once it holds the row itself.
+type renamedUnderThePostTx struct {
+	parley.Tx
+	rename func()
+}
+
+func (t renamedUnderThePostTx) PostParticipantMessage(ctx context.Context, m *parley.Message) ([]string, bool, error) {
+	t.rename()
+	return t.Tx.PostParticipantMessage(ctx, m)
+}
+
+// TestNodes_ASendWhileTheGroupKeepsChanging: a member renames the group on
+// one node at every run of cat's send on another, which, each time, begins
+// while the group is held renamed. The send is posted all the same, once,
+// to everyone in the group: run again, it holds the group before it reads
+// who is in it (postParticipantMessagePG), where it lost every run, and
+// its member was answered an internal error, to any group changed many
+// times a second.
+func TestNodes_ASendWhileTheGroupKeepsChanging(t *testing.T) {
+	nodes := sqlstoretest.TwoNodes(t)
+	_, as := annsFriends(t, nodes[0], "bob", "cat")
+	held := make(chan struct{})
+	a := signInNode(hookedStore{nodes[0], func(tx parley.Tx) parley.Tx { return renameHeldTx{tx, held} }})
+	group, _, _, err := a.CreateThread(as("ann"), NewThread{Participants: []string{"bob", "cat"}, Title: "g", Kind: parley.ThreadGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var renames sync.WaitGroup
+	var renamed atomic.Int64
+	rename := func() {
+		renames.Go(func() {
+			title := fmt.Sprint("g", renamed.Add(1))
+			if _, err := a.UpdateThread(as("ann"), group.ID, ThreadUpdate{Title: &title}); err != nil {
+				t.Errorf("rename: %v", err)
+			}
+		})
+		<-held
+	}
+	b := signInNode(hookedStore{nodes[1], func(tx parley.Tx) parley.Tx { return renamedUnderThePostTx{tx, rename} }})
+	sent, _, err := b.SendMessage(as("cat"), group.ID, Draft{Text: "still here"}, "")
+	renames.Wait()
+	if err != nil {
+		t.Fatalf("cat sends while the group is renamed %d times: %v", renamed.Load(), err)
+	}
+	if renamed.Load() < 2 {
+		t.Fatalf("the send ran %d times, want it to have run again at least once", renamed.Load())
+	}
+	page, err := a.Messages(as("bob"), group.ID, MessageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 1 || page.Messages[0].ID != sent.ID || sent.Seq != 1 {
+		t.Fatalf("bob reads %+v, want cat's message alone, seq 1 (%+v)", page.Messages, sent)
 	}
 }
 

@@ -221,6 +221,11 @@ type txn struct {
 	// the COMMIT (pglost.go): the transaction must run again, whatever fn
 	// made of the error.
 	retry bool
+	// threadChanged, on PostgreSQL, is set when a post found its thread's
+	// row changed since its statement began (postParticipantMessagePG);
+	// holdThread, on the runs after that, has the post take the row first,
+	// in a statement of its own.
+	threadChanged, holdThread bool
 	// answered, on PostgreSQL, is set once a statement was answered.
 	answered bool
 	// conflicted, on PostgreSQL, is set when a statement failed by a

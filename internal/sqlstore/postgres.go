@@ -528,11 +528,24 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgW
 		defer cancel()
 	}
 	var err error
+	holdThread := false
 	for attempt := 1; ; attempt++ {
 		var t *txn
-		if t, err = p.try(ctx, fn, mode); err == nil || attempt == pgAttempts || ctx.Err() != nil ||
+		if t, err = p.try(ctx, fn, mode, holdThread); err == nil || attempt == pgAttempts || ctx.Err() != nil ||
 			!(t.retry || pgRetryable(err) || t.conflicted && attempt == 1) {
 			return silenced(ctx, err)
+		}
+		if t.threadChanged {
+			// A post whose thread changed meanwhile (someone joined or
+			// left it, or renamed it) runs again holding the thread's row
+			// before it reads who is in it, which no change can then come
+			// between: run optimistically again and again, it lost every
+			// run to a group's quick changes. Two statements are no
+			// longer a pgAlone write.
+			holdThread = true
+			if mode == pgAlone {
+				mode = pgDurable
+			}
 		}
 		// Back off a little, at random, so that the transactions that
 		// collided do not collide again.
@@ -541,9 +554,10 @@ func (p *postgres) write(ctx context.Context, fn func(parley.Tx) error, mode pgW
 }
 
 // try runs fn in one transaction; the txn tells what its statements met.
-// A pgAlone write's statement goes to the node's group.
-func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode) (*txn, error) {
-	t := &txn{locked: " FOR UPDATE", bound: ctx}
+// A pgAlone write's statement goes to the node's group. holdThread has a
+// post take its thread's row first (txn.holdThread).
+func (p *postgres) try(ctx context.Context, fn func(parley.Tx) error, mode pgWriteMode, holdThread bool) (*txn, error) {
+	t := &txn{locked: " FOR UPDATE", bound: ctx, holdThread: holdThread}
 	if mode == pgAlone {
 		t.pg = &pgGrouped{group: p.group}
 		if err := runWrite(fn, t); err != nil {
@@ -845,10 +859,22 @@ func (t *txn) postMessagePG(ctx context.Context, m *parley.Message) error {
 // one, and groups of posts in two orders on two nodes cannot deadlock
 // (FOR SHARE, which each marker's update would have waited for, did, at
 // every two posts of one member at once).
+//
+// A post run again because its thread changed holds the thread's row
+// first, in a statement before this one (txn.holdThread): this one's
+// snapshot, taken once the row is held, is then the thread as it stays
+// until the post commits, and the post cannot lose to a group changed
+// many times a second. The sender's row is then locked after the
+// thread's, in the order leaving a group takes them.
 func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) ([]string, bool, error) {
 	args, err := t.pgPostArgs(m)
 	if err != nil {
 		return nil, false, err
+	}
+	if t.holdThread {
+		if _, err := t.exec(ctx, `SELECT 1 FROM threads WHERE id = $1 FOR NO KEY UPDATE`, m.ThreadID); err != nil {
+			return nil, false, mapError("post message", err)
+		}
 	}
 	var ids []string
 	var seq, change, at int64
@@ -884,7 +910,7 @@ func (t *txn) postParticipantMessagePG(ctx context.Context, m *parley.Message) (
 		// someone joined or left it meanwhile, or it was renamed or
 		// blocked (Thread.Version), and members may not be who is in it
 		// now. Run again, to read them anew.
-		t.retry = true
+		t.retry, t.threadChanged = true, true
 		return nil, false, errChangedMeanwhile
 	}
 	if seq == 0 {
