@@ -216,6 +216,44 @@ func TestCLI_UserSignOutEndsStreams(t *testing.T) {
 	}
 }
 
+// TestCLI_UserDisableOrDeleteEndsStreamsSayingSo: an account disabled or
+// deleted by a command beside the server ends the member's streams at the
+// server's next sweep, whose close reason says what became of the account,
+// as the account's own event would have: signing in again will not help.
+func TestCLI_UserDisableOrDeleteEndsStreamsSayingSo(t *testing.T) {
+	for _, tc := range []struct {
+		command []string
+		reason  string
+	}{
+		{[]string{"user", "disable", "alice"}, "account disabled"},
+		{[]string{"user", "delete", "alice", "--yes"}, "account deleted"},
+	} {
+		t.Run(tc.command[1], func(t *testing.T) {
+			env := apptest.Start(t)
+			alice := env.MustMember(t, "alice")
+			ctx := context.Background()
+			stream, err := alice.Events(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Close()
+			if out, err := run(t, env.Server.Config, "", tc.command...); err != nil {
+				t.Fatalf("%v: %v\n%s", tc.command, err, out)
+			}
+			if err := env.Server.Service.CheckSessions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_, err = stream.Next(wait)
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != tc.reason {
+				t.Fatalf("alice's stream after %v: %v; want it closed with 1008, %q", tc.command, err, tc.reason)
+			}
+		})
+	}
+}
+
 // Every member command answers bad input with an error naming what is
 // wrong, and changes nothing.
 func TestCLI_UserBadInput(t *testing.T) {

@@ -76,6 +76,7 @@ type streamSessions struct {
 // found ended.
 type streamSession struct {
 	hash      []byte
+	userID    string
 	expiresAt time.Time
 	// ended is closed when the session is found ended; expiry closes it
 	// when the session expires. err, set before, is what its streams end
@@ -99,7 +100,7 @@ func (w *streamSessions) join(c *parley.Caller, now time.Time) *streamSession {
 		if w.open == nil {
 			w.open = map[string]*streamSession{}
 		}
-		ss = &streamSession{hash: c.SessionTokenHash, expiresAt: c.SessionExpiresAt, ended: make(chan struct{})}
+		ss = &streamSession{hash: c.SessionTokenHash, userID: c.User.ID, expiresAt: c.SessionExpiresAt, ended: make(chan struct{})}
 		ss.expiry = time.AfterFunc(c.SessionExpiresAt.Sub(now), func() { w.end(ss, errSessionEnded) })
 		w.open[string(ss.hash)] = ss
 	}
@@ -173,24 +174,56 @@ func (s *Service) CheckSessions(ctx context.Context) error {
 	for i, ss := range watched {
 		hashes[i] = ss.hash
 	}
-	var lasting [][]byte
-	err := s.store.Read(ctx, func(tx parley.Tx) (err error) {
-		lasting, err = tx.FindLastingSessions(ctx, hashes, now)
-		return err
+	last := map[string]bool{}
+	why := map[string]error{}
+	err := s.store.Read(ctx, func(tx parley.Tx) error {
+		lasting, err := tx.FindLastingSessions(ctx, hashes, now)
+		if err != nil {
+			return err
+		}
+		for _, h := range lasting {
+			last[string(h)] = true
+		}
+		// A session found ended may have ended with its account, whose
+		// sessions.ended, saying so, is still on its way: the account
+		// tells, by a read for each member whose session ended, which is
+		// rare.
+		for _, ss := range watched {
+			if _, known := why[ss.userID]; known || last[string(ss.hash)] {
+				continue
+			}
+			u, err := tx.FindUserByID(ctx, ss.userID)
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			why[ss.userID] = endedWith(u)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	last := make(map[string]bool, len(lasting))
-	for _, h := range lasting {
-		last[string(h)] = true
-	}
 	for _, ss := range watched {
 		if !last[string(ss.hash)] {
-			s.streamSessions.end(ss, errSessionEnded)
+			s.streamSessions.end(ss, why[ss.userID])
 		}
 	}
 	return nil
+}
+
+// endedWith is what the streams of a member's session found ended end
+// with: accountEnded's when the account is deleted or disabled, else
+// (or with no account found) errSessionEnded.
+func endedWith(u *parley.User) error {
+	switch {
+	case u == nil:
+		return errSessionEnded
+	case u.Deleted:
+		return accountEnded[accountDeleted]
+	case u.Disabled:
+		return accountEnded[accountDisabled]
+	}
+	return errSessionEnded
 }
 
 // publishSessionsEnded tells the member's streams on every node that the
@@ -202,8 +235,8 @@ func (s *Service) publishSessionsEnded(ctx context.Context, userID string, token
 
 // publishAccountEnded is publishSessionsEnded for sessions that ended with
 // their member's account, as why (accountDeleted, accountDisabled) says:
-// the streams opened with them end saying so (accountEnded). The sweep,
-// which finds a session ended without knowing how, ends them as any.
+// the streams opened with them end saying so (accountEnded), as they do
+// when CheckSessions finds the sessions ended first.
 func (s *Service) publishAccountEnded(ctx context.Context, userID string, tokenHashes [][]byte, why string) {
 	for part := range slices.Chunk(tokenHashes, sessionsPerEvent) {
 		s.publish(ctx, []string{userID}, parley.NewEvent(parley.EventSessionsEnded, "", parley.SessionsEnded{TokenHashes: part, Why: why}))
