@@ -529,19 +529,13 @@ func (c *Client) AddFriend(ctx context.Context, username string) (*FriendStatus,
 // call is logged for the member, and once every ten minutes for each
 // friend it names.
 func (c *Client) Friends(ctx context.Context) ([]Friend, error) {
-	q := FriendsQuery{Limit: 200}
-	friends := []Friend{}
-	for {
-		p, err := c.FriendsPage(ctx, q)
+	return everyPage(func(cursor string) ([]Friend, string, error) {
+		p, err := c.FriendsPage(ctx, FriendsQuery{Cursor: cursor, Limit: 200})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		friends = append(friends, p.Friends...)
-		if p.NextCursor == "" {
-			return friends, nil
-		}
-		q.Cursor = p.NextCursor
-	}
+		return p.Friends, p.NextCursor, nil
+	})
 }
 
 // FriendsQuery selects a page of the member's friends.
@@ -554,14 +548,8 @@ type FriendsQuery struct {
 
 // FriendsPage returns a page of the member's friends, newest first.
 func (c *Client) FriendsPage(ctx context.Context, q FriendsQuery) (*FriendPage, error) {
-	v := url.Values{}
-	setPage(v, q.Cursor, q.Limit)
-	path := "/api/v1/friends"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
 	var p FriendPage
-	if _, err := c.Do(ctx, "GET", path, nil, &p); err != nil {
+	if err := c.getPage(ctx, "/api/v1/friends", q.Cursor, q.Limit, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -572,25 +560,52 @@ func (c *Client) FriendsPage(ctx context.Context, q FriendsQuery) (*FriendPage, 
 // newest first, as many calls as there are pages. Others choose how many
 // those are; a client that shows them reads a page at a time instead.
 func (c *Client) FriendRequests(ctx context.Context) (*FriendRequests, error) {
-	q := FriendRequestsQuery{Limit: 200}
 	var out FriendRequests
-	for {
-		p, err := c.FriendRequestsPage(ctx, q)
+	incoming, err := everyPage(func(cursor string) ([]Friend, string, error) {
+		p, err := c.FriendRequestsPage(ctx, FriendRequestsQuery{Cursor: cursor, Limit: 200})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if out.Outgoing == nil {
 			out.Outgoing = p.Outgoing
 		}
-		out.Incoming = append(out.Incoming, p.Incoming...)
-		if p.NextCursor == "" {
-			if out.Incoming == nil {
-				out.Incoming = []Friend{}
-			}
-			return &out, nil
-		}
-		q.Cursor = p.NextCursor
+		return p.Incoming, p.NextCursor, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.Incoming = incoming
+	return &out, nil
+}
+
+// everyPage reads a list from its first page to its last through page,
+// which returns the items of the page at the cursor ("" for the first)
+// and the cursor of the next, "" after the last.
+func everyPage[T any](page func(cursor string) ([]T, string, error)) ([]T, error) {
+	all := []T{}
+	for cursor := ""; ; {
+		items, next, err := page(cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
+}
+
+// getPage reads into page the page of the list at path from the cursor,
+// of at most limit items, each if given.
+func (c *Client) getPage(ctx context.Context, path, cursor string, limit int, page any) error {
+	v := url.Values{}
+	setPage(v, cursor, limit)
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	_, err := c.Do(ctx, "GET", path, nil, page)
+	return err
 }
 
 // setPage sets on v the cursor and the limit of a page, each if given: the
@@ -615,14 +630,8 @@ type FriendRequestsQuery struct {
 // FriendRequestsPage returns a page of the requests the member received,
 // newest first, and every request they sent.
 func (c *Client) FriendRequestsPage(ctx context.Context, q FriendRequestsQuery) (*FriendRequestPage, error) {
-	v := url.Values{}
-	setPage(v, q.Cursor, q.Limit)
-	path := "/api/v1/friend-requests"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
 	var p FriendRequestPage
-	if _, err := c.Do(ctx, "GET", path, nil, &p); err != nil {
+	if err := c.getPage(ctx, "/api/v1/friend-requests", q.Cursor, q.Limit, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -651,19 +660,13 @@ func (c *Client) Block(ctx context.Context, username string) (*BlockedMember, er
 // block first: it reads every page (BlockedMembersPage), as many calls as
 // there are pages.
 func (c *Client) BlockedMembers(ctx context.Context) ([]BlockedMember, error) {
-	q := BlocksQuery{Limit: 200}
-	blocked := []BlockedMember{}
-	for {
-		p, err := c.BlockedMembersPage(ctx, q)
+	return everyPage(func(cursor string) ([]BlockedMember, string, error) {
+		p, err := c.BlockedMembersPage(ctx, BlocksQuery{Cursor: cursor, Limit: 200})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		blocked = append(blocked, p.Blocked...)
-		if p.NextCursor == "" {
-			return blocked, nil
-		}
-		q.Cursor = p.NextCursor
-	}
+		return p.Blocked, p.NextCursor, nil
+	})
 }
 
 // BlocksQuery selects a page of the members the member blocks.
@@ -677,14 +680,8 @@ type BlocksQuery struct {
 // BlockedMembersPage returns a page of the members the member blocks,
 // newest block first.
 func (c *Client) BlockedMembersPage(ctx context.Context, q BlocksQuery) (*BlockPage, error) {
-	v := url.Values{}
-	setPage(v, q.Cursor, q.Limit)
-	path := "/api/v1/blocks"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
 	var p BlockPage
-	if _, err := c.Do(ctx, "GET", path, nil, &p); err != nil {
+	if err := c.getPage(ctx, "/api/v1/blocks", q.Cursor, q.Limit, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
