@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -216,35 +215,19 @@ func TestBlocks_FindBlockPage(t *testing.T) {
 			// Blocking me lists no one in my blocks.
 			return tx.CreateBlock(ctx, other.ID, me.ID, start)
 		})
-		slices.SortFunc(want, func(a, b parley.BlockedMember) int {
-			if c := b.Since.Compare(a.Since); c != 0 {
-				return c
-			}
-			return strings.Compare(b.User.ID, a.User.ID)
-		})
-		var got []parley.BlockedMember
-		f := parley.BlockFilter{BlockerID: me.ID, Limit: 5}
-		for pages := 0; ; pages++ {
-			if pages > len(want) {
-				t.Fatalf("paging never ends: %d pages read", pages)
-			}
-			var page []parley.BlockedMember
+		blockPlace := func(b parley.BlockedMember) parley.MemberCursor {
+			return parley.MemberCursor{Since: b.Since, UserID: b.User.ID}
+		}
+		slices.SortFunc(want, func(a, b parley.BlockedMember) int { return newestFirst(blockPlace(a), blockPlace(b)) })
+		got := readNewestFirst(t, 5, len(want), func(before *parley.MemberCursor) (page []parley.BlockedMember) {
 			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-				page, err = tx.FindBlockPage(ctx, f)
+				page, err = tx.FindBlockPage(ctx, parley.BlockFilter{BlockerID: me.ID, Before: before, Limit: 5})
 				return err
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if len(page) > f.Limit {
-				t.Fatalf("a page of %d holds %d", f.Limit, len(page))
-			}
-			got = append(got, page...)
-			if len(page) < f.Limit {
-				break
-			}
-			last := page[len(page)-1]
-			f.Before = &parley.MemberCursor{Since: last.Since, UserID: last.User.ID}
-		}
+			return page
+		}, blockPlace, nil)
 		if len(got) != len(want) {
 			t.Fatalf("paged through %d blocks, want %d:\n%+v", len(got), len(want), got)
 		}

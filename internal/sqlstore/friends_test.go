@@ -281,36 +281,16 @@ func TestFriends_FindReceivedFriendRequests(t *testing.T) {
 			}
 			return nil
 		})
-		slices.SortFunc(want, func(a, b parley.Friend) int {
-			if c := b.Since.Compare(a.Since); c != 0 {
-				return c
-			}
-			return strings.Compare(b.User.ID, a.User.ID)
-		})
-		var got []parley.Friend
-		f := parley.FriendRequestFilter{AddresseeID: me.ID, Limit: 5}
-		for pages := 0; ; pages++ {
-			if pages > len(want) {
-				t.Fatalf("paging never ends: %d pages read", pages)
-			}
-			var page []parley.Friend
-			err := db.Read(ctx, func(tx parley.Tx) (err error) {
-				page, err = tx.FindReceivedFriendRequests(ctx, f)
+		slices.SortFunc(want, func(a, b parley.Friend) int { return newestFirst(friendPlace(a), friendPlace(b)) })
+		got := readNewestFirst(t, 5, len(want), func(before *parley.MemberCursor) (page []parley.Friend) {
+			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+				page, err = tx.FindReceivedFriendRequests(ctx, parley.FriendRequestFilter{AddresseeID: me.ID, Before: before, Limit: 5})
 				return err
-			})
-			if err != nil {
+			}); err != nil {
 				t.Fatal(err)
 			}
-			if len(page) > f.Limit {
-				t.Fatalf("a page of %d holds %d", f.Limit, len(page))
-			}
-			got = append(got, page...)
-			if len(page) < f.Limit {
-				break
-			}
-			last := page[len(page)-1]
-			f.Before = &parley.MemberCursor{Since: last.Since, UserID: last.User.ID}
-		}
+			return page
+		}, friendPlace, nil)
 		if len(got) != len(want) {
 			t.Fatalf("paged through %d requests, want %d:\n%+v", len(got), len(want), got)
 		}
@@ -401,45 +381,20 @@ func TestFriends_FindFriendPage(t *testing.T) {
 			}
 			return nil
 		})
-		slices.SortFunc(want, func(a, b parley.Friend) int {
-			if c := b.Since.Compare(a.Since); c != 0 {
-				return c
-			}
-			return strings.Compare(b.User.ID, a.User.ID)
-		})
-		page := func(f parley.FriendFilter) []parley.Friend {
-			t.Helper()
-			var page []parley.Friend
-			if err := db.Read(ctx, func(tx parley.Tx) (err error) {
-				page, err = tx.FindFriendPage(ctx, f)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if len(page) > f.Limit {
-				t.Fatalf("a page of %d holds %d", f.Limit, len(page))
-			}
-			return page
-		}
+		slices.SortFunc(want, func(a, b parley.Friend) int { return newestFirst(friendPlace(a), friendPlace(b)) })
 		readAll := func(between func(pages int)) []parley.Friend {
 			t.Helper()
-			var got []parley.Friend
-			f := parley.FriendFilter{UserID: me.ID, Limit: 5}
-			for pages := 0; ; pages++ {
-				if pages > 2*len(want) {
-					t.Fatalf("paging never ends: %d pages read", pages)
+			return readNewestFirst(t, 5, 2*len(want), func(before *parley.MemberCursor) (page []parley.Friend) {
+				if err := db.Read(ctx, func(tx parley.Tx) (err error) {
+					page, err = tx.FindFriendPage(ctx, parley.FriendFilter{UserID: me.ID, Before: before, Limit: 5})
+					return err
+				}); err != nil {
+					t.Fatal(err)
 				}
-				p := page(f)
-				got = append(got, p...)
-				if len(p) < f.Limit {
-					return got
-				}
-				last := p[len(p)-1]
-				f.Before = &parley.MemberCursor{Since: last.Since, UserID: last.User.ID}
-				between(pages)
-			}
+				return page
+			}, friendPlace, between)
 		}
-		got := readAll(func(int) {})
+		got := readAll(nil)
 		if len(got) != len(want) {
 			t.Fatalf("paged through %d friends, want %d:\n%+v", len(got), len(want), got)
 		}
@@ -502,4 +457,49 @@ func TestFriends_FindFriendPage(t *testing.T) {
 			}
 		}
 	})
+}
+
+// friendPlace is a friend's place in a list of friends, or of requests,
+// newest first.
+func friendPlace(f parley.Friend) parley.MemberCursor {
+	return parley.MemberCursor{Since: f.Since, UserID: f.User.ID}
+}
+
+// newestFirst orders two places in a list of members newest first: the
+// later Since first, then the greater ID.
+func newestFirst(a, b parley.MemberCursor) int {
+	if c := b.Since.Compare(a.Since); c != 0 {
+		return c
+	}
+	return strings.Compare(b.UserID, a.UserID)
+}
+
+// readNewestFirst reads a list of members newest first through read, a
+// page of limit from the place before (nil: the newest), from the first
+// page to the last, and returns what the pages held in the order read,
+// place telling where each member stands. between, if set, runs after each
+// page but the last, with the number of pages read before it. A page over
+// its limit, or more than most pages, fails the test.
+func readNewestFirst[T any](t *testing.T, limit, most int, read func(before *parley.MemberCursor) []T, place func(T) parley.MemberCursor, between func(pages int)) []T {
+	t.Helper()
+	var got []T
+	var before *parley.MemberCursor
+	for pages := 0; ; pages++ {
+		if pages > most {
+			t.Fatalf("paging never ends: %d pages read", pages)
+		}
+		page := read(before)
+		if len(page) > limit {
+			t.Fatalf("a page of %d holds %d", limit, len(page))
+		}
+		got = append(got, page...)
+		if len(page) < limit {
+			return got
+		}
+		last := place(page[len(page)-1])
+		before = &last
+		if between != nil {
+			between(pages)
+		}
+	}
 }
