@@ -370,8 +370,7 @@ func TestBlocks_BlocksArePaged(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	const n = 120
 	aliceID := apptest.MustMe(t, alice).ID
-	blockedBy := func(tx parley.Tx, u, to string, at time.Time) error { return tx.CreateBlock(ctx, to, u, at) }
-	newestFirst := reversed(mustLinked(t, env, "blocked", n, aliceID, parley.Now().Add(-time.Hour), blockedBy))
+	newestFirst := reversed(env.MustLinkedMembers(t, "blocked", n, aliceID, parley.Now().Add(-time.Hour), apptest.BlockedBy))
 	read := func(cursor string, limit int) ([]string, string, error) {
 		p, err := alice.BlockedMembersPage(ctx, client.BlocksQuery{Cursor: cursor, Limit: limit})
 		if err != nil {

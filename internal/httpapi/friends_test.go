@@ -201,34 +201,6 @@ func TestFriends_DeclinedRequestWaits(t *testing.T) {
 	}
 }
 
-// mustAskers stores n members named prefix000… and a pending request from
-// each to the member with ID to, asker i asking i seconds after at, in one
-// write through the server's store: quicker than n sign-ups and requests.
-// It returns the askers' usernames, the first to ask first.
-func mustAskers(t *testing.T, env *apptest.Env, prefix string, n int, to string, at time.Time) []string {
-	t.Helper()
-	ctx := context.Background()
-	names := make([]string, n)
-	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
-		for i := range n {
-			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("%s%03d", prefix, i), DisplayName: fmt.Sprintf("Asker %d", i), CreatedAt: at}
-			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
-				return err
-			}
-			f := &parley.Friendship{RequesterID: u.ID, AddresseeID: to, State: parley.FriendPending, CreatedAt: at.Add(time.Duration(i) * time.Second)}
-			if err := tx.CreateFriendship(ctx, f); err != nil {
-				return err
-			}
-			names[i] = u.Username
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
-}
-
 // Others choose how many requests a member receives, so GET
 // /api/v1/friend-requests answers them a page at a time, newest first:
 // paging from no cursor to the last page gives each once, and the
@@ -242,7 +214,7 @@ func TestFriends_ReceivedRequestsArePaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 120
-	asked := mustAskers(t, env, "asker", n, apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour))
+	asked := env.MustLinkedMembers(t, "asker", n, apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour), apptest.Asked)
 	newestFirst := reversed(asked)
 
 	// pages reads every page of limit, and what each held.
@@ -332,46 +304,15 @@ func TestFriends_ReceivedRequestsArePaged(t *testing.T) {
 	}
 }
 
-// mustLinked stores n members named prefix000… and, for each, what link
-// makes of them and the member with ID to (a friendship, a block), member
-// i at i seconds after at, in one write through the server's store:
-// quicker than n sign-ups and requests. It returns their usernames, the
-// first linked first.
-func mustLinked(t *testing.T, env *apptest.Env, prefix string, n int, to string, at time.Time, link func(tx parley.Tx, u, to string, at time.Time) error) []string {
-	t.Helper()
-	ctx := context.Background()
-	names := make([]string, n)
-	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
-		for i := range n {
-			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("%s%03d", prefix, i), DisplayName: fmt.Sprintf("Member %d", i), CreatedAt: at}
-			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
-				return err
-			}
-			if err := link(tx, u.ID, to, at.Add(time.Duration(i)*time.Second)); err != nil {
-				return err
-			}
-			names[i] = u.Username
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
-}
-
-// befriend makes u and to friends, asked at at: every other one by u.
-func befriend(ctx context.Context) func(tx parley.Tx, u, to string, at time.Time) error {
+// befriendEitherWay makes u and to friends, every other friendship asked
+// by to: friends are listed whichever of the two asked.
+func befriendEitherWay() apptest.Link {
 	n := 0
-	return func(tx parley.Tx, u, to string, at time.Time) error {
-		from, by := u, to
+	return func(ctx context.Context, tx parley.Tx, u, to string, at time.Time) error {
 		if n++; n%2 == 0 {
-			from, by = to, u
+			u, to = to, u
 		}
-		if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: from, AddresseeID: by, State: parley.FriendPending, CreatedAt: at}); err != nil {
-			return err
-		}
-		return tx.AcceptFriendship(ctx, from, by)
+		return apptest.Befriended(ctx, tx, u, to, at)
 	}
 }
 
@@ -476,7 +417,7 @@ func TestFriends_FriendsArePaged(t *testing.T) {
 	env.MustMember(t, "bob")
 	const n = 120
 	aliceID := apptest.MustMe(t, alice).ID
-	newestFirst := reversed(mustLinked(t, env, "friend", n, aliceID, parley.Now().Add(-time.Hour), befriend(ctx)))
+	newestFirst := reversed(env.MustLinkedMembers(t, "friend", n, aliceID, parley.Now().Add(-time.Hour), befriendEitherWay()))
 	read := func(c *client.Client) memberPage {
 		return func(cursor string, limit int) ([]string, string, error) {
 			p, err := c.FriendsPage(ctx, client.FriendsQuery{Cursor: cursor, Limit: limit})
@@ -523,7 +464,7 @@ func TestFriends_FriendsArePaged(t *testing.T) {
 				}
 			}
 			apptest.MustFriends(t, alice, carol)
-			mustLinked(t, env, "early", 1, aliceID, parley.Now().Add(-2*time.Hour), befriend(ctx))
+			env.MustLinkedMembers(t, "early", 1, aliceID, parley.Now().Add(-2*time.Hour), befriendEitherWay())
 		})
 		seen := map[string]int{}
 		for _, name := range names {

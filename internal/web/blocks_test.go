@@ -220,7 +220,7 @@ func TestMessenger_InboxMarksTheBlockedItLists(t *testing.T) {
 		}
 	}
 	// Many more blocked, in no chat of alice's.
-	mustLinked(t, env, "blocked", 30, me, old, blockedBy)
+	env.MustLinkedMembers(t, "blocked", 30, me, old, apptest.BlockedBy)
 
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")

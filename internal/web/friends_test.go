@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -63,27 +62,10 @@ func TestMessenger_FriendsPageShowsAPageOfRequests(t *testing.T) {
 	if _, err := alice.AddFriend(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	// 120 askers, stored in one write: quicker than 120 sign-ups.
 	const n = 120
-	var newestFirst []string
-	at, me := parley.Now().Add(-time.Hour), apptest.MustMe(t, alice).ID
-	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
-		for i := range n {
-			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("asker%03d", i), DisplayName: fmt.Sprintf("Asker %d", i), CreatedAt: at}
-			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
-				return err
-			}
-			f := &parley.Friendship{RequesterID: u.ID, AddresseeID: me, State: parley.FriendPending, CreatedAt: at.Add(time.Duration(i) * time.Second)}
-			if err := tx.CreateFriendship(ctx, f); err != nil {
-				return err
-			}
-			newestFirst = append([]string{u.Username}, newestFirst...)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	me := apptest.MustMe(t, alice).ID
+	newestFirst := env.MustLinkedMembers(t, "asker", n, me, parley.Now().Add(-time.Hour), apptest.Asked)
+	slices.Reverse(newestFirst)
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")
 	incoming := regexp.MustCompile(`(?s)<ul class="people" id="incoming">(.*?)</ul>`)
@@ -129,47 +111,6 @@ func TestMessenger_FriendsPageShowsAPageOfRequests(t *testing.T) {
 	}
 }
 
-// mustLinked stores n members named prefix000… and, for each, what link
-// makes of them and the member with ID to (a friendship, a block), member
-// i at i seconds after at, in one write: quicker than n sign-ups. It
-// returns their usernames, the first linked first.
-func mustLinked(t *testing.T, env *apptest.Env, prefix string, n int, to string, at time.Time, link func(tx parley.Tx, u, to string, at time.Time) error) []string {
-	t.Helper()
-	ctx := context.Background()
-	names := make([]string, n)
-	err := env.Server.Store.Write(ctx, func(tx parley.Tx) error {
-		for i := range n {
-			u := &parley.User{ID: parley.NewID(), Username: fmt.Sprintf("%s%03d", prefix, i), DisplayName: fmt.Sprintf("Member %s%d", prefix, i), CreatedAt: at}
-			if err := tx.CreateUser(ctx, u, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"); err != nil {
-				return err
-			}
-			if err := link(tx, u.ID, to, at.Add(time.Duration(i)*time.Second)); err != nil {
-				return err
-			}
-			names[i] = u.Username
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
-}
-
-// befriended makes u and to friends, u asking at at.
-func befriended(tx parley.Tx, u, to string, at time.Time) error {
-	ctx := context.Background()
-	if err := tx.CreateFriendship(ctx, &parley.Friendship{RequesterID: u, AddresseeID: to, State: parley.FriendPending, CreatedAt: at}); err != nil {
-		return err
-	}
-	return tx.AcceptFriendship(ctx, u, to)
-}
-
-// blockedBy makes to block u from at on.
-func blockedBy(tx parley.Tx, u, to string, at time.Time) error {
-	return tx.CreateBlock(context.Background(), to, u, at)
-}
-
 // A member may have many friends and block many members, so the friends
 // page shows the newest page of each, newest first, with a link to the
 // next ("More friends", "More blocked") and back to the newest, and so on
@@ -182,8 +123,8 @@ func TestMessenger_FriendsPageShowsAPageOfFriendsAndBlocks(t *testing.T) {
 	me, at := apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour)
 	const n = 120
 	lists := map[string][]string{
-		"friends": mustLinked(t, env, "friend", n, me, at, befriended),
-		"blocked": mustLinked(t, env, "blocked", n, me, at, blockedBy),
+		"friends": env.MustLinkedMembers(t, "friend", n, me, at, apptest.Befriended),
+		"blocked": env.MustLinkedMembers(t, "blocked", n, me, at, apptest.BlockedBy),
 	}
 	for _, names := range lists {
 		slices.Reverse(names) // newest first
@@ -254,7 +195,7 @@ func TestMessenger_PickersOfferEveryFriend(t *testing.T) {
 	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
 	apptest.MustFriends(t, alice, bob)
 	const n = parley.MaxFriendLimit + 30
-	names := mustLinked(t, env, "friend", n, apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour), befriended)
+	names := env.MustLinkedMembers(t, "friend", n, apptest.MustMe(t, alice).ID, parley.Now().Add(-time.Hour), apptest.Befriended)
 	group, err := alice.CreateThread(context.Background(), client.NewThread{Participants: []string{"bob", names[0]}, Title: "many", Kind: "group"})
 	if err != nil {
 		t.Fatal(err)
