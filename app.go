@@ -5,7 +5,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // App client types (RFC 6749 section 2.1).
@@ -128,6 +132,36 @@ func (a *App) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ServerName is this software's name, which only an operator may give an
+// app (see NamesServer): on a consent page, an app a member registered
+// under it would pass for the server asking for itself.
+const ServerName = "Parley"
+
+// AppNameKey is the form of an app's name that two names share when a
+// reader would take them for the same name: Unicode NFKC, case folded
+// ("FILMS", "Films" and "Ｆｉｌｍｓ" in full-width letters share one). It does
+// not fold confusables from other scripts: "Pаrley" with a Cyrillic "а"
+// keeps its own key, as no table of lookalikes is kept here. The consent
+// page's line saying who registered an app, and whether this server's
+// operators reviewed it, is what stands against those.
+func AppNameKey(name string) string {
+	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(strings.TrimSpace(name))))
+}
+
+// NamesServer reports whether an app's name holds the server's own name,
+// ServerName, by AppNameKey and with all but letters and digits left out,
+// so that "Parley Security", "PARLEY" and "P.a.r.l.e.y" do. Like
+// AppNameKey, it does not catch lookalikes from other scripts.
+func NamesServer(name string) bool {
+	letters := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, AppNameKey(name))
+	return strings.Contains(letters, AppNameKey(ServerName))
 }
 
 // responseParams are the parameters an authorization response adds to the

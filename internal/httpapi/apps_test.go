@@ -2,10 +2,12 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,8 +117,9 @@ func TestApps_RegisterAtMostMaxOwnApps(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
+	var n atomic.Int32 // each app its own name, as another's is refused
 	register := func() error {
-		_, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Tunes", "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
+		_, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": fmt.Sprint("Tunes ", n.Add(1)), "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
 		return err
 	}
 	mine := func() []registeredApp {
@@ -225,8 +228,9 @@ func TestApps_RegistrationsAtOnceStopAtMaxOwnApps(t *testing.T) {
 	env := apptest.Start(t, apptest.Unlimited)
 	ctx := context.Background()
 	alice := env.MustMember(t, "alice")
+	var n atomic.Int32 // each app its own name, as another's is refused
 	register := func() (*http.Response, error) {
-		return alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Tunes", "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
+		return alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": fmt.Sprint("Tunes ", n.Add(1)), "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
 	}
 	for range parley.MaxOwnApps - 1 {
 		if _, err := register(); err != nil {
@@ -308,4 +312,55 @@ func TestApps_ListSaysUntilWhenTheOldSecretWorks(t *testing.T) {
 	if u := oldSecretUntil(); u != nil {
 		t.Errorf("the old secret stopped, old_secret_until is %v", u)
 	}
+}
+
+// A member's app may not pass for another on its consent page: a name
+// another live app has, compared case-insensitively after NFKC, is
+// refused 409; one holding the server's own name ("Parley"), 400. An
+// operator may give an app the server's name; a deleted app's name is
+// free again. Lookalikes from other scripts are not caught here: the
+// consent page says who registered the app (web's tests).
+func TestApps_RegisterRefusesANameThatPassesForAnother(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	env.MustPartner(t, "Films")
+	env.MustPartner(t, "Parley Support") // an operator's: allowed
+	register := func(m *client.Client, name string) (registeredApp, error) {
+		var a registeredApp
+		_, err := m.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": name, "redirect_uris": []string{"http://127.0.0.1:9/cb"}}, &a)
+		return a, err
+	}
+	for _, name := range []string{"Films", "films", " FILMS ", "Ｆｉｌｍｓ"} {
+		t.Run("ErrTaken "+name, func(t *testing.T) {
+			_, err := register(alice, name)
+			wantProblem(t, err, http.StatusConflict, "conflict")
+		})
+	}
+	for _, name := range []string{"Parley", "parley", "Parley Security", "My PARLEY helper", "Ｐａｒｌｅｙ", "P.a.r.l.e.y", "Parley Support", "Parley ✅ verified by Parley operators"} {
+		t.Run("ErrServerName "+name, func(t *testing.T) {
+			_, err := register(alice, name)
+			wantProblem(t, err, http.StatusBadRequest, "invalid")
+		})
+	}
+	t.Run("OtherMembersName", func(t *testing.T) {
+		a, err := register(bob, "Tunes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = register(alice, "tunes")
+		wantProblem(t, err, http.StatusConflict, "conflict")
+		if err := bob.DeleteApp(ctx, a.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := register(alice, "tunes"); err != nil {
+			t.Fatalf("a deleted app's name: %v", err)
+		}
+	})
+	t.Run("FilmsClubIsNotFilms", func(t *testing.T) {
+		if _, err := register(alice, "Films Club"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

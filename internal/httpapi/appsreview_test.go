@@ -83,7 +83,7 @@ func TestApps_NameRefusesInvisibleCharacters(t *testing.T) {
 		})
 	}
 	t.Run("OKLettersOfAnyScript", func(t *testing.T) {
-		for _, appName := range []string{"Ciné Club", "映画クラブ", "Tunes 🎵", "Films \u2764\ufe0f", "Cine\u0301 Club"} {
+		for _, appName := range []string{"Ciné Club", "映画クラブ", "Tunes 🎵", "Films \u2764\ufe0f", "Cine\u0301 Fans"} {
 			if _, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": appName, "redirect_uris": []string{"https://x.example/cb"}}, nil); err != nil {
 				t.Errorf("%q: %v", appName, err)
 			}

@@ -756,7 +756,7 @@ func TestAuthorize_ErrorsGoByThemselvesOnlyToAnAppAnOperatorVouchedFor(t *testin
 	ctx := context.Background()
 	mallory := env.MustMember(t, "mallory")
 	env.MustMember(t, "alice")
-	app, err := mallory.CreateApp(ctx, client.NewApp{Name: "Parley Security", RedirectURIs: []string{apptest.RedirectURI}, Public: true})
+	app, err := mallory.CreateApp(ctx, client.NewApp{Name: "Account Security", RedirectURIs: []string{apptest.RedirectURI}, Public: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -778,11 +778,11 @@ func TestAuthorize_ErrorsGoByThemselvesOnlyToAnAppAnOperatorVouchedFor(t *testin
 		{"PromptNoneSignedOut", cfg.AuthCodeURL("s", pkce, none), "login_required", apptest.NewBrowser()},
 		{"PromptNoneNoGrant", cfg.AuthCodeURL("s", pkce, none), "consent_required", alices},
 	}
-	back := regexp.MustCompile(`<a class="button quiet" rel="noreferrer noopener" href="([^"]+)">Go back to Parley Security at 127.0.0.1:9</a>`)
+	back := regexp.MustCompile(`<a class="button quiet" rel="noreferrer noopener" href="([^"]+)">Go back to Account Security at 127.0.0.1:9</a>`)
 	for _, r := range refused {
 		t.Run("Shown/"+r.name, func(t *testing.T) {
 			p := r.b.Get(t, r.url)
-			if p.Status != http.StatusBadRequest || p.Location != "" || !strings.Contains(p.Body, "Parley Security") || !strings.Contains(p.Body, "("+r.error+")") {
+			if p.Status != http.StatusBadRequest || p.Location != "" || !strings.Contains(p.Body, "Account Security") || !strings.Contains(p.Body, "("+r.error+")") {
 				t.Fatalf("an app no operator vouched for, refused: %d %q\n%s", p.Status, p.Location, p.Body)
 			}
 			link := back.FindStringSubmatch(p.Body)

@@ -113,6 +113,11 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 	if err := app.Validate(); err != nil {
 		return nil, err
 	}
+	// A member's app may not pass for the server itself: only an
+	// operator's registration may name it so.
+	if actor == nil && parley.NamesServer(app.Name) {
+		return nil, parley.Errorf(parley.EINVALID, "name must not hold %q, this server's name: only its operators may give an app that name", parley.ServerName)
+	}
 	reg := &RegisteredApp{App: app}
 	var secretHash []byte
 	if !in.Public {
@@ -122,6 +127,11 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 		app.OwnerID = owner.id
 		if owner.id != "" {
 			if err := roomForOwnApp(ctx, tx, owner.id); err != nil {
+				return err
+			}
+		}
+		if actor == nil {
+			if err := nameFree(ctx, tx, app.Name); err != nil {
 				return err
 			}
 		}
@@ -167,6 +177,26 @@ func roomForOwnApp(ctx context.Context, tx parley.Tx, ownerID string) error {
 	if n := len(slices.DeleteFunc(apps, deleted)); n >= parley.MaxOwnApps {
 		return parley.Errorf(parley.ECONFLICT, "you have %d apps, and a member may register %d: delete one you no longer use to make room",
 			n, parley.MaxOwnApps)
+	}
+	return nil
+}
+
+// nameFree returns ECONFLICT when an app not deleted has the name, as
+// parley.AppNameKey compares names: a member's app may not pass for
+// another on its consent page. Two registrations of one name at the same
+// moment may both pass; lookalikes from other scripts are not caught
+// (parley.AppNameKey says which are): the consent page names who
+// registered each app, and whether an operator reviewed it.
+func nameFree(ctx context.Context, tx parley.Tx, name string) error {
+	apps, err := tx.FindApps(ctx, "")
+	if err != nil {
+		return err
+	}
+	key := parley.AppNameKey(name)
+	for _, a := range apps {
+		if !deleted(a) && parley.AppNameKey(a.Name) == key {
+			return parley.Errorf(parley.ECONFLICT, "an app named %q is registered already: choose another name", a.Name)
+		}
 	}
 	return nil
 }

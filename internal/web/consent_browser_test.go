@@ -308,7 +308,7 @@ func TestConsent_Browser_AnUnreviewedAppsRefusalIsShown(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
 	mallory := env.MustMember(t, "mallory")
-	app, err := mallory.CreateApp(context.Background(), client.NewApp{Name: "Parley Security", RedirectURIs: []string{apptest.RedirectURI}, Public: true})
+	app, err := mallory.CreateApp(context.Background(), client.NewApp{Name: "Account Security", RedirectURIs: []string{apptest.RedirectURI}, Public: true})
 	if err != nil {
 		t.Fatal(err)
 	}
