@@ -217,8 +217,12 @@ func TestSignInWithParley(t *testing.T) {
 		if p.URL.Path != "/oauth2/consent" || !strings.Contains(p.Body, "Read messages in your conversations") {
 			t.Fatalf("expected consent for the addition, got %s\n%s", p.URL, p.Body)
 		}
-		if strings.Contains(p.Body, "See the list of your friends") {
-			t.Error("consent for a widening repeats scopes already granted")
+		// What it holds is listed as what it can already do, with no box.
+		if strings.Contains(p.Body, `name="scope" value="friends.read"`) {
+			t.Error("consent for a widening asks again for scopes already granted")
+		}
+		if already, _, _ := strings.Cut(p.Body, `<fieldset id="scopes">`); !strings.Contains(already, "It can already:") || !strings.Contains(already, "See the list of your friends") {
+			t.Error("consent for a widening does not say what the app can already do")
 		}
 	})
 	t.Run("Refresh", func(t *testing.T) {

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -27,6 +29,68 @@ type consentPage struct {
 
 // Expiries are the lengths the form offers for the grant.
 func (consentPage) Expiries() []parley.GrantExpiry { return parley.GrantExpiries }
+
+// RedirectHost is where the member's browser goes after they answer: the
+// host (and port) of the request's redirect URI, or its scheme, "scheme:",
+// for a native app's URI, which has no host.
+func (c consentPage) RedirectHost() string {
+	u, err := url.Parse(c.Consent.Request.RedirectURI)
+	if err != nil {
+		return c.Consent.Request.RedirectURI
+	}
+	if u.Host == "" {
+		return u.Scheme + ":"
+	}
+	return u.Host
+}
+
+// HomepageHost is the host of the app's homepage, "" when it gave none.
+func (c consentPage) HomepageHost() string {
+	u, err := url.Parse(c.Consent.App.Homepage)
+	if c.Consent.App.Homepage == "" || err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// purposeShown is how many characters of an app's purpose the consent
+// page shows before the rest, behind a disclosure, so that a long purpose
+// does not push what the member decides out of sight on a small screen.
+const purposeShown = 160
+
+// purposeCut is where the consent page cuts the app's purpose: after
+// about purposeShown characters, at a space or line break when there is
+// one, or len(purpose) when it is short enough to show whole.
+func (c consentPage) purposeCut() int {
+	p := c.Consent.App.Purpose
+	if utf8.RuneCountInString(p) <= purposeShown+purposeShown/4 {
+		return len(p)
+	}
+	cut := len(string([]rune(p)[:purposeShown]))
+	if i := strings.LastIndexAny(p[:cut], " \n"); i > cut/2 {
+		cut = i
+	}
+	return cut
+}
+
+// PurposeShown is the app's purpose as the consent page shows it first.
+func (c consentPage) PurposeShown() string { return c.Consent.App.Purpose[:c.purposeCut()] }
+
+// PurposeRest is the rest of the app's purpose, behind a disclosure; ""
+// when the page shows it whole.
+func (c consentPage) PurposeRest() string {
+	return strings.TrimLeft(c.Consent.App.Purpose[c.purposeCut():], " \n")
+}
+
+// Reach is the words for a grant's thread scope, scope, as the consent
+// page and the connected apps page both say it.
+func (c consentPage) Reach(scope string) reachWords {
+	return reachWords{Scope: scope, App: c.Consent.App.Name}
+}
+
+// reachWords is what the "reach" template says: which conversations an
+// app may reach under a grant of thread scope Scope.
+type reachWords struct{ Scope, App string }
 
 // findAmongOver is the most conversations the consent page lists without a
 // box that finds one among them.

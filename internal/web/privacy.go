@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,6 +142,10 @@ type appView struct {
 	Scopes []scopeBox
 }
 
+// Reach is the words for which conversations the app may reach, as the
+// consent page said them.
+func (v appView) Reach() reachWords { return reachWords{Scope: v.ThreadScope, App: v.AppName} }
+
 // scopeBox is a scope of a grant as the page lists it.
 type scopeBox struct {
 	Scope parley.Scope
@@ -177,8 +182,9 @@ func (p *Pages) handleAccountApps(w http.ResponseWriter, r *http.Request) {
 
 // appsNotices are the notices the connected apps page shows after a change, by ?done=.
 var appsNotices = map[string]string{
-	"narrowed": "Saved: the app can do less from its very next request.",
-	"revoked":  "Revoked: the app can no longer reach your account.",
+	"narrowed":  "Saved: the app can do less from its very next request.",
+	"unchanged": "Nothing changed: you unticked nothing.",
+	"revoked":   "Revoked: the app can no longer reach your account.",
 }
 
 func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +208,21 @@ func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, accountAppsPath+"?done=narrowed", http.StatusSeeOther)
+	done := "narrowed"
+	if n.ShownScopes != nil && n.ShownThreadIDs != nil && keptAll(n.ShownScopes, n.Scopes) && keptAll(n.ShownThreadIDs, n.ThreadIDs) {
+		done = "unchanged"
+	}
+	http.Redirect(w, r, accountAppsPath+"?done="+done, http.StatusSeeOther)
+}
+
+// keptAll reports whether a form kept ticked every box it showed.
+func keptAll(shown, kept []string) bool {
+	for _, v := range shown {
+		if !slices.Contains(kept, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // orNone returns values, or an empty list, not nil, when there are none.

@@ -262,7 +262,7 @@ func TestConsentPage_AppOfADeletedDeveloper(t *testing.T) {
 	if page.URL.Path != "/oauth2/consent" {
 		t.Fatalf("not at the consent page: %s\n%s", page.URL, page.Body)
 	}
-	if want := "asks to use your Parley account. It was registered by Deleted account."; !strings.Contains(page.Body, want) || strings.Contains(page.Body, "zorblax") {
+	if want := "Registered by a member of this server whose account has since been deleted."; !strings.Contains(page.Body, want) || strings.Contains(page.Body, "zorblax") {
 		t.Errorf("the consent page of a deleted developer's app lacks %q or names them:\n%s", want, page.Body)
 	}
 }
@@ -293,8 +293,9 @@ func TestConsentPage_SaysWhatItGrants(t *testing.T) {
 	}
 	body := consent(t, sneaky)
 	for _, want := range []string{
-		`<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong> asks to use your Parley account. It was registered by Member dev (@dev).`,
-		`<q class="purpose">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</q>`,
+		`<strong><bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi></strong> asks to use your Parley account.`,
+		`Registered by <strong>@dev</strong> <span class="note">(who shows as <bdi>Member dev</bdi>)</span>, a member of this server.`,
+		`<blockquote class="purpose">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</blockquote>`,
 		`<a href="https://films.example/about" rel="noopener noreferrer" target="_blank">https://films.example/about</a>`,
 		`<input type="hidden" name="scope" value="openid">`,
 		`<input type="checkbox" checked disabled> Know that it is you who signed in`,
@@ -319,7 +320,7 @@ func TestConsentPage_SaysWhatItGrants(t *testing.T) {
 	}
 	body = consent(t, reviewed)
 	for _, want := range []string{`value="all" aria-describedby="all-warning"> All my conversations, now and in the future`,
-		"including everything your friends wrote to you, who did not choose this app", "Parley's operators reviewed this app."} {
+		"including everything your friends wrote to you, who did not choose this app", "Registered by this server's operators."} {
 		if !strings.Contains(body, want) {
 			t.Errorf("a reviewed app's consent page lacks %q:\n%s", want, body)
 		}
