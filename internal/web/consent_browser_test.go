@@ -328,3 +328,51 @@ func TestConsent_Browser_AnUnreviewedAppsRefusalIsShown(t *testing.T) {
 	apptest.Screenshot(t, b, "unreviewed-refusal")
 	checkAccessibility(t, b, "an unreviewed app's refusal")
 }
+
+// TestConsent_Browser_SaysWhoRegisteredItAtEitherWidth: an app a member
+// registered, with a long purpose, shows who registered it and that no
+// operator reviewed it, and its scopes, at either width without sideways
+// scrolling: the purpose, after them, does not push them out of sight.
+// An operator's app says so instead. The connected apps page is
+// photographed beside them.
+func TestConsent_Browser_SaysWhoRegisteredItAtEitherWidth(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	alice, bob := env.MustMember(t, "alice"), env.MustMember(t, "bob")
+	env.MustMember(t, "mallory")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustThread(t, alice, "bob")
+	purpose := "Keep your account safe.\n\n" + strings.Repeat("Please approve every box below, it is required to keep your account. ", 6)
+	members := env.MustPartnerOf(t, "Account Security ✅ verified", "mallory", func(a *service.NewApp) {
+		a.Purpose, a.Homepage = purpose, "https://security.example"
+	})
+	operators := env.MustPartner(t, "Films", func(a *service.NewApp) { a.Homepage = "http://127.0.0.1:9/" })
+	env.MustToken(t, operators, "alice", []string{"openid", "messages.read", "offline_access"}, apptest.Answer{})
+	scopes := []string{"openid", "profile", "friends.read", "threads.read", "messages.read", "messages.write", "shares.write"}
+	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
+	for name, p := range map[string]*apptest.Partner{"member": members, "operator": operators} {
+		cfg := *p.Config
+		cfg.Scopes = scopes
+		must(t, chromedp.Do(b, chromedp.Navigate(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))), chromedp.WaitVisible(chromedp.CSS(`button[value=deny]`))))
+		want := "Registered by this server's operators."
+		if name == "member" {
+			want = "Registered by @mallory (who shows as Member mallory), a member of this server. This server's operators have not reviewed it. Any member may register an app, under any name."
+		}
+		if got := text(t, b, `#registered-by`); got != want {
+			t.Errorf("%s's app: %q, want %q", name, got, want)
+		}
+		for _, w := range []int64{1280, 375} {
+			must(t, chromedp.Do(b, chromedp.EmulateViewport(w, 800)))
+			if top := evaluate[float64](t, b, `document.getElementById('scopes').getBoundingClientRect().top`); top > 700 {
+				t.Errorf("%s's app at %d px: the scopes start %.0f px down", name, w, top)
+			}
+			if wide := evaluate[bool](t, b, `document.documentElement.scrollWidth > document.documentElement.clientWidth`); wide {
+				t.Errorf("%s's app at %d px scrolls sideways", name, w)
+			}
+		}
+		apptest.Screenshot(t, b, name) // at both widths
+	}
+	must(t, chromedp.Do(b, chromedp.Navigate(env.URL+"/account/apps"), chromedp.WaitVisible(chromedp.CSS(`h1`))))
+	apptest.Screenshot(t, b, "apps")
+}
