@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -332,14 +333,20 @@ func TestDeveloperConsole_RegisteringFromOneFormTwiceMakesOneApp(t *testing.T) {
 	env.MustMember(t, "alice")
 	b := newScriptless(t, env.URL)
 	b.signIn("alice")
+	forms := 0 // each form its own app's name, as a live app's is refused
+	names := map[string]string{}
 	register := func(console *page) *page {
 		t.Helper()
 		key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(console.body)
 		if key == nil {
 			t.Fatalf("the registration form carries no key:\n%s", console.body)
 		}
+		if names[key[1]] == "" {
+			forms++
+			names[key[1]] = fmt.Sprint("Films ", forms)
+		}
 		return b.post(console, "/account/developer/apps", url.Values{
-			"key": {key[1]}, "name": {"Films"}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
+			"key": {key[1]}, "name": {names[key[1]]}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
 		})
 	}
 	apps := func() int { return strings.Count(b.get("/account/developer").body, `href="/account/developer/apps/`) }
@@ -376,14 +383,20 @@ func TestDeveloperConsole_RegisteringPastTheCapIsRefusedOnThePage(t *testing.T) 
 	env.MustMember(t, "alice")
 	b := newScriptless(t, env.URL)
 	b.signIn("alice")
+	forms := 0 // each form its own app's name, as a live app's is refused
+	names := map[string]string{}
 	register := func(console *page) *page {
 		t.Helper()
 		key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(console.body)
 		if key == nil {
 			t.Fatalf("the registration form carries no key:\n%s", console.body)
 		}
+		if names[key[1]] == "" {
+			forms++
+			names[key[1]] = fmt.Sprint("Films ", forms)
+		}
 		return b.post(console, "/account/developer/apps", url.Values{
-			"key": {key[1]}, "name": {"Films"}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
+			"key": {key[1]}, "name": {names[key[1]]}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
 		})
 	}
 	apps := func() int { return strings.Count(b.get("/account/developer").body, `href="/account/developer/apps/`) }
@@ -404,6 +417,28 @@ func TestDeveloperConsole_RegisteringPastTheCapIsRefusedOnThePage(t *testing.T) 
 	}
 	if n := apps(); n != parley.MaxOwnApps {
 		t.Errorf("the console lists %d apps, want %d", n, parley.MaxOwnApps)
+	}
+}
+
+// The console refuses, on its page with the form kept, a name another
+// live app has (409) and one holding the server's own name (400), as the
+// API does; nothing is registered.
+func TestDeveloperConsole_RefusesANameThatPassesForAnother(t *testing.T) {
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	env.MustPartner(t, "Films")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	for name, status := range map[string]int{"films": http.StatusConflict, "Parley Security": http.StatusBadRequest} {
+		p := b.post(b.get("/account/developer"), "/account/developer/apps", url.Values{
+			"name": {name}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
+		})
+		if p.status != status || !strings.Contains(p.body, `role="alert"`) || !strings.Contains(p.body, `value="`+name+`"`) {
+			t.Errorf("registering %q: %d, want %d with the form kept\n%s", name, p.status, status, p.body)
+		}
+	}
+	if n := strings.Count(b.get("/account/developer").body, `href="/account/developer/apps/`); n != 0 {
+		t.Errorf("the console lists %d apps, want none", n)
 	}
 }
 
