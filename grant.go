@@ -233,6 +233,10 @@ type ThreadReach struct {
 	// closed, the one after its last message at that moment. What was said
 	// while it was closed, and before, is no app's to read.
 	AppsFromSeq int64
+	// TakenOut reports whether the grant's member took the thread out of
+	// the grant (GrantStore.RemoveGrantThread): it stays out for the grant's
+	// life, whatever the app shares.
+	TakenOut bool
 }
 
 // From applies the reach to a grant of the thread scope given: it returns

@@ -583,14 +583,17 @@ type GrantStore interface {
 	// each ends others than the rest, without waiting for them.
 	FindExpiredGrants(ctx context.Context, t time.Time, limit int) ([]*Grant, error)
 	// AddGrantThread brings a thread into a grant; a thread already in it
-	// keeps its earlier first message, and it reports false.
+	// keeps its earlier first message, and one the grant's member took out
+	// of it (RemoveGrantThread) stays out: both report false.
 	AddGrantThread(ctx context.Context, gt GrantThread) (bool, error)
 	// FindGrantThreads returns the threads a grant lists, oldest first,
 	// each from the first message the app may see (ThreadReach.From, but
 	// whether it is closed to apps now).
 	FindGrantThreads(ctx context.Context, grantID string) ([]GrantThread, error)
-	// RemoveGrantThread takes a thread out of a grant; ENOTFOUND when the
-	// grant does not list it.
+	// RemoveGrantThread takes a thread out of a grant, for the grant's
+	// life: the grant remembers it (ThreadReach.TakenOut), and
+	// AddGrantThread brings it back no more. ENOTFOUND when the grant does
+	// not list it.
 	RemoveGrantThread(ctx context.Context, grantID, threadID string) error
 	// FindThreadReach returns what a grant may see of a thread, in one read.
 	FindThreadReach(ctx context.Context, grantID, threadID string) (*ThreadReach, error)

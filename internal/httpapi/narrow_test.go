@@ -226,3 +226,81 @@ func TestEvents_AppStreamEndsForGoodWhenMessagesReadTakenOut(t *testing.T) {
 		t.Errorf("the stream opened again with the same token: %v, want 403", err)
 	}
 }
+
+// A conversation the member takes out of a grant of thread scope "app"
+// stays out for the grant's life: the app's next share into it is refused
+// as a grant of thread scope "selected" refuses a conversation it does not
+// list, with the same status and problem, and nothing said there after is
+// the app's to read. The grant's other conversations are as they were;
+// the connected apps data lists what the grant reaches, and the access
+// log holds the narrowing and no refused share.
+func TestShares_ThreadTakenOutStaysOut(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films := w.env.MustPartner(t, "Films")
+	tok := w.env.MustToken(t, films, "alice", []string{"openid", "shares.write", "messages.read"}, apptest.Answer{})
+	app := w.env.Client.WithToken(tok.AccessToken)
+	share := func(to string) error {
+		_, err := app.Do(ctx, "POST", "/api/v1/shares", map[string]any{"to": to, "url": "https://films.example/x", "title": "x"}, nil)
+		return err
+	}
+	for _, to := range []string{"bob", "carol"} {
+		if err := share(to); err != nil {
+			t.Fatalf("sharing to %s: %v", to, err)
+		}
+	}
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 || len(apps[0].Threads) != 2 {
+		t.Fatalf("alice's apps: %+v, %v", apps, err)
+	}
+	if _, err := w.alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID, map[string]any{"thread_ids": []string{w.aliceCarol}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Fatalf("the conversation taken out: %v, want 404", err)
+	}
+
+	// What a grant of thread scope "selected" is told of a conversation it
+	// does not list.
+	music := w.env.MustPartner(t, "Music")
+	mtok := w.env.MustToken(t, music, "alice", []string{"openid", "shares.write"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceCarol}})
+	_, selected := w.env.Client.WithToken(mtok.AccessToken).Do(ctx, "POST", "/api/v1/shares",
+		map[string]any{"to": "bob", "url": "https://music.example/x", "title": "x"}, nil)
+	wantProblem(t, selected, http.StatusForbidden, "forbidden")
+
+	refused := share("bob")
+	wantProblem(t, refused, http.StatusForbidden, "forbidden")
+	if refused.Error() != selected.Error() {
+		t.Errorf("the share into the conversation taken out: %v; want what selected scope is told: %v", refused, selected)
+	}
+	apptest.MustSend(t, w.bob, w.aliceBob, "said after alice took the chat out of Films")
+	if _, err := app.Messages(ctx, w.aliceBob, client.MessagesQuery{}); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("after the refused share, the conversation taken out: %v, want 404", err)
+	}
+	if err := share("bob"); client.StatusOf(err) != http.StatusForbidden {
+		t.Errorf("a second share into it: %v, want 403", err)
+	}
+
+	// The other conversation is as it was.
+	if err := share("carol"); err != nil {
+		t.Errorf("sharing into the conversation kept: %v", err)
+	}
+	if page, err := app.Messages(ctx, w.aliceCarol, client.MessagesQuery{}); err != nil || len(page.Messages) != 2 {
+		t.Errorf("reading the conversation kept: %+v, %v; want the two cards", page, err)
+	}
+	apps, err = w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 2 {
+		t.Fatalf("alice's apps: %+v, %v", apps, err)
+	}
+	for _, a := range apps {
+		if a.ClientID == films.App.ClientID && (len(a.Threads) != 1 || a.Threads[0].ThreadID != w.aliceCarol) {
+			t.Errorf("Films reaches %+v; want only alice's chat with carol", a.Threads)
+		}
+	}
+	log := accessLog(t, w.alice, "?app="+films.App.ClientID)
+	if got, want := actions(log), []string{parley.ActionGrantCreated, "shares.write", "shares.write", parley.ActionGrantNarrowed, "shares.write", "messages.read"}; !slices.Equal(got, want) {
+		t.Errorf("alice's log of Films: %v, want %v", got, want)
+	}
+}

@@ -93,12 +93,14 @@ func reachFrom(c *parley.Caller, r *parley.ThreadReach) (int64, error) {
 }
 
 // shareOutOfReach reports whether an app may not share into the thread,
-// which exists: a participant closed it to apps; or the app's grant
-// reaches the threads its member ticked (thread scope "selected") and
-// does not list this one. Such an app brings into its grant only a thread
-// it starts; a thread that was there before it came, the member ticks, or
-// unticked. An app of thread scope "app" shares into any, and brings it
-// into its grant from the card on, as a thread it starts.
+// which exists: a participant closed it to apps; the app's member took it
+// out of the grant (ThreadReach.TakenOut), where it stays for the grant's
+// life; or the app's grant reaches the threads its member ticked (thread
+// scope "selected") and does not list this one. Such an app brings into
+// its grant only a thread it starts; a thread that was there before it
+// came, the member ticks, or unticked. An app of thread scope "app" shares
+// into any other, and brings it into its grant from the card on, as a
+// thread it starts.
 func shareOutOfReach(ctx context.Context, tx parley.Tx, c *parley.Caller, threadID string) (bool, error) {
 	if c.App == nil {
 		return false, nil
@@ -107,7 +109,7 @@ func shareOutOfReach(ctx context.Context, tx parley.Tx, c *parley.Caller, thread
 	if err != nil {
 		return false, err
 	}
-	return r.ClosedToApps || c.App.Grant.ThreadScope == parley.ThreadScopeSelected && !r.InGrant, nil
+	return r.ClosedToApps || r.TakenOut || c.App.Grant.ThreadScope == parley.ThreadScopeSelected && !r.InGrant, nil
 }
 
 // visibleThread returns a thread the caller's member takes part in and the

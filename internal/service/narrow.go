@@ -33,9 +33,11 @@ type GrantNarrowing struct {
 // lose what it lost at their next use (parley.TokenGrant.Scopes); the
 // app's realtime streams end, to be opened again under the narrowed grant,
 // or, when messages.read, which a stream needs, is taken out, as for a
-// grant that ended, not to be opened again. An app that starts or shares into a
-// thread taken out brings it back into a grant of thread scope app from
-// that message on, as it would a new thread. Narrowing is written to the
+// grant that ended, not to be opened again. A thread taken out stays out for
+// the grant's life (GrantStore.RemoveGrantThread): the app's share into
+// it is refused as a share outside a grant of thread scope selected is
+// (outOfAppReach), and only a new grant, after this one ends, may reach
+// it again; widening this one on the consent page does not. Narrowing is written to the
 // member's access log; narrowing nothing changes nothing.
 func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrowing) (*parley.ConnectedApp, error) {
 	c, err := caller(ctx, memberOnly)

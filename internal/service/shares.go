@@ -176,9 +176,9 @@ func (s *Service) Share(ctx context.Context, in NewShare) (msg *parley.Message, 
 // other reason posts a card, which the member and the friend both see.
 // The thread is held to the app's reach as replay says, and one out of
 // it is answered as a first share into a conversation closed to apps is
-// (outOfAppReach). Under thread scope "app", a first share into a
-// conversation taken out of the grant would bring it back, by a card the
-// member sees; a retry posts nothing, and cannot.
+// (outOfAppReach), as is a conversation the member took out of the grant
+// since (ThreadReach.TakenOut): a retry posts nothing, and brings nothing
+// back.
 func (s *Service) replayShare(ctx context.Context, tx parley.Tx, c *parley.Caller, prior *parley.Message, to string, card *parley.Share, note string) (*parley.Message, error) {
 	if !sameShare(prior, prior.ThreadID, via(c), card, note) {
 		return nil, parley.ErrIdempotencyKeyReused

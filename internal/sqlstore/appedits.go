@@ -55,5 +55,11 @@ func (t *txn) RemoveGrantThread(ctx context.Context, grantID, threadID string) e
 	if err != nil {
 		return mapError("remove grant thread", err)
 	}
-	return mustAffect(res, "grant thread")
+	if err := mustAffect(res, "grant thread"); err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `
+		INSERT INTO grant_threads_taken_out (grant_id, thread_id) VALUES ($1, $2)
+		ON CONFLICT (grant_id, thread_id) DO NOTHING`, grantID, threadID)
+	return mapError("remove grant thread", err)
 }

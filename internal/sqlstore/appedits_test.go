@@ -195,3 +195,75 @@ func TestAppRegistrationKeys(t *testing.T) {
 		})
 	})
 }
+
+// A thread the member takes out of a grant stays out for the grant's
+// life: the grant remembers it (ThreadReach.TakenOut) and AddGrantThread
+// brings it back no more, reporting false; the grant's other threads, and
+// another grant of the same member and app made after it ended, are as
+// they were: a new grant starts with nothing taken out.
+func TestGrantThreads_TakenOutStaysOut(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		now := parley.Now()
+		alice := newUser("alice")
+		app := &parley.App{ClientID: parley.NewID(), Name: "Films", OwnerID: alice.ID, RedirectURIs: []string{"https://films.example/cb"},
+			ClientType: parley.ClientConfidential, State: parley.AppActive, CreatedAt: now}
+		th1 := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now}
+		th2 := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadDirect, CreatedBy: alice.ID, LastActivityAt: now, CreatedAt: now.Add(1)}
+		g := &parley.Grant{ID: parley.NewID(), UserID: alice.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+			ThreadScope: parley.ThreadScopeApp, CreatedAt: now, UpdatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			for _, err := range []error{tx.CreateUser(ctx, alice, "h"), tx.CreateApp(ctx, app, []byte("s")),
+				tx.CreateThread(ctx, th1), tx.CreateThread(ctx, th2), tx.CreateGrant(ctx, g)} {
+				if err != nil {
+					return err
+				}
+			}
+			for _, th := range []*parley.Thread{th1, th2} {
+				if _, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: th.ID, VisibleFromSeq: 1}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.RemoveGrantThread(ctx, g.ID, th2.ID) })
+		mustWrite(t, db, func(tx parley.Tx) error {
+			added, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g.ID, ThreadID: th2.ID, VisibleFromSeq: 9})
+			if err != nil || added {
+				t.Errorf("bringing the taken-out thread back: added %v, %v; want false", added, err)
+			}
+			return nil
+		})
+		mustWrite(t, db, func(tx parley.Tx) error {
+			list, err := tx.FindGrantThreads(ctx, g.ID)
+			if err != nil || len(list) != 1 || list[0].ThreadID != th1.ID {
+				t.Errorf("grant threads: %+v, %v; want only the one kept", list, err)
+			}
+			if r, err := tx.FindThreadReach(ctx, g.ID, th2.ID); err != nil || !r.TakenOut || r.InGrant {
+				t.Errorf("the taken-out thread's reach: %+v, %v; want taken out, not in the grant", r, err)
+			}
+			if r, err := tx.FindThreadReach(ctx, g.ID, th1.ID); err != nil || r.TakenOut || !r.InGrant {
+				t.Errorf("the kept thread's reach: %+v, %v; want in the grant, not taken out", r, err)
+			}
+			// The grant ends; the member connects the app again.
+			g.RevokedAt = &now
+			return tx.UpdateGrant(ctx, g)
+		})
+		g2 := &parley.Grant{ID: parley.NewID(), UserID: alice.ID, ClientID: app.ClientID, Scopes: parley.Scopes{parley.ScopeOpenID},
+			ThreadScope: parley.ThreadScopeApp, CreatedAt: now, UpdatedAt: now}
+		mustWrite(t, db, func(tx parley.Tx) error {
+			if err := tx.CreateGrant(ctx, g2); err != nil {
+				return err
+			}
+			if r, err := tx.FindThreadReach(ctx, g2.ID, th2.ID); err != nil || r.TakenOut {
+				t.Errorf("a new grant's reach of the thread the old one lost: %+v, %v; want not taken out", r, err)
+			}
+			added, err := tx.AddGrantThread(ctx, parley.GrantThread{GrantID: g2.ID, ThreadID: th2.ID, VisibleFromSeq: 9})
+			if err != nil || !added {
+				t.Errorf("a new grant bringing the thread in: added %v, %v; want true", added, err)
+			}
+			return nil
+		})
+	})
+}

@@ -28,7 +28,7 @@ import (
 var tables = []string{
 	"users", "sessions", "event_tickets", "friendships", "blocks", "throttles", "server_keys",
 	"apps", "report_sends", "operator_actions", "threads", "participants", "messages", "reactions", "flags", "message_keys", "thread_keys", "thread_app_closures",
-	"grants", "grant_threads", "thread_notices", "timeline_notes", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
+	"grants", "grant_threads", "grant_threads_taken_out", "thread_notices", "timeline_notes", "auth_requests", "oauth_tokens", "share_links", "client_tokens",
 	"access_log", "access_log_heads",
 	"webhook_endpoints", "webhook_subscriptions", "webhook_deliveries", "webhook_attempts",
 	"access_version",

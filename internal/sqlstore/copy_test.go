@@ -95,7 +95,12 @@ func populate(t *testing.T, db *sqlstore.DB) {
 		_, err = tx.ResolveFlags(ctx, msgIDs[12], flagID, parley.FlagDismissed, later)
 		steps = append(steps, err, tx.CreateGrant(ctx, grant))
 		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: thread.ID, VisibleFromSeq: 1})
-		steps = append(steps, err,
+		steps = append(steps, err)
+		// A second thread, which alice took out of the grant.
+		takenOut := &parley.Thread{ID: parley.NewID(), Kind: parley.ThreadGroup, Title: "Taken out", CreatedBy: alice, LastActivityAt: now, CreatedAt: now}
+		steps = append(steps, tx.CreateThread(ctx, takenOut))
+		_, err = tx.AddGrantThread(ctx, parley.GrantThread{GrantID: grant.ID, ThreadID: takenOut.ID, VisibleFromSeq: 1})
+		steps = append(steps, err, tx.RemoveGrantThread(ctx, grant.ID, takenOut.ID),
 			tx.AddThreadNotice(ctx, &parley.ThreadNotice{ID: parley.NewID(), ThreadID: thread.ID, Kind: parley.NoticeAppAdded, At: now,
 				By: parley.UserRef{ID: alice}, ClientID: app.ClientID, GrantID: grant.ID}),
 			tx.CreateAuthRequest(ctx, auth),
@@ -185,7 +190,7 @@ func TestCopy_EveryRowAsStored(t *testing.T) {
 			}
 			fromCounts, err1 := sqlstore.MessageCounts(ctx, from)
 			toCounts, err2 := sqlstore.MessageCounts(ctx, to)
-			if err1 != nil || err2 != nil || len(toCounts) != 1 || !mapsEqual(fromCounts, toCounts) {
+			if err1 != nil || err2 != nil || len(toCounts) != 2 || !mapsEqual(fromCounts, toCounts) {
 				t.Errorf("message counts: source %v, copy %v (%v, %v)", fromCounts, toCounts, err1, err2)
 			}
 			mustPostAsNewMember(t, to)

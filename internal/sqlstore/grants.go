@@ -74,7 +74,9 @@ func (t *txn) UpdateGrant(ctx context.Context, g *parley.Grant) error {
 
 func (t *txn) AddGrantThread(ctx context.Context, gt parley.GrantThread) (bool, error) {
 	res, err := t.exec(ctx, `
-		INSERT INTO grant_threads (grant_id, thread_id, visible_from_seq) VALUES ($1, $2, $3)
+		INSERT INTO grant_threads (grant_id, thread_id, visible_from_seq)
+		SELECT $1, $2, $3
+		WHERE NOT EXISTS (SELECT 1 FROM grant_threads_taken_out WHERE grant_id = $1 AND thread_id = $2)
 		ON CONFLICT (grant_id, thread_id) DO NOTHING`,
 		gt.GrantID, gt.ThreadID, gt.VisibleFromSeq)
 	if err != nil {
@@ -127,8 +129,9 @@ func (t *txn) FindThreadReach(ctx context.Context, grantID, threadID string) (*p
 	err := t.queryRow(ctx, "thread reach", `
 		SELECT EXISTS (SELECT 1 FROM thread_app_closures WHERE thread_id = $2),
 			(SELECT visible_from_seq FROM grant_threads WHERE grant_id = $1 AND thread_id = $2),
-			COALESCE((SELECT apps_from_seq FROM threads WHERE id = $2), 0)`,
-		[]any{grantID, threadID}, &r.ClosedToApps, &from, &r.AppsFromSeq)
+			COALESCE((SELECT apps_from_seq FROM threads WHERE id = $2), 0),
+			EXISTS (SELECT 1 FROM grant_threads_taken_out WHERE grant_id = $1 AND thread_id = $2)`,
+		[]any{grantID, threadID}, &r.ClosedToApps, &from, &r.AppsFromSeq, &r.TakenOut)
 	if err != nil {
 		return nil, mapError("find thread reach", err)
 	}
