@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/service"
 )
 
 // An app's homepage is a link on the consent page, and its redirect URIs
@@ -89,4 +90,84 @@ func TestApps_NameRefusesInvisibleCharacters(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Operators approve an app for reach "all" with its redirect URIs, where
+// members' codes go, before them: its owner's change to a URI they did not
+// see (one added, or one in another's place) withdraws the approval, and
+// their vouching for it, the app waits for review again, and the change
+// is recorded beside the operators' decisions with the owner as actor.
+// Taking a URI out only keeps the approval. The grants members gave the
+// app for all conversations stay.
+func TestApps_RedirectChangeWithdrawsReachAll(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	mallory := env.MustMember(t, "mallory")
+	const second = "http://127.0.0.1:9/second"
+	films := env.MustPartnerOf(t, "Films", "mallory", func(a *service.NewApp) { a.RedirectURIs = append(a.RedirectURIs, second) })
+	svc := env.Server.Service
+	console := service.ConsoleContext(ctx)
+	if _, err := svc.ApproveAllThreads(console, films.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	env.MustToken(t, films, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+	caller, err := svc.Authenticate(ctx, mallory.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := parley.NewContextWithCaller(ctx, caller)
+	state := func() (approved, waiting, vouched bool, latest string) {
+		t.Helper()
+		r, err := svc.ReviewApps(console)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range r.Reviewed {
+			approved = approved || a.ClientID == films.App.ClientID
+		}
+		for _, a := range r.Waiting {
+			waiting = waiting || a.ClientID == films.App.ClientID
+		}
+		if vouched, err = svc.AppVouchedFor(ctx, films.App.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Decisions) > 0 {
+			latest = r.Decisions[0].Action + " by " + r.Decisions[0].Actor
+		}
+		return approved, waiting, vouched, latest
+	}
+
+	// Taking the second URI out: codes go to fewer places operators saw.
+	app, err := svc.SetRedirectURIs(owner, films.App.ClientID, []string{apptest.RedirectURI})
+	if err != nil || !app.AllThreadsApproved {
+		t.Fatalf("taking a redirect URI out: %+v, %v; want still approved for reach all", app, err)
+	}
+	if approved, waiting, vouched, latest := state(); !approved || waiting || !vouched || latest != parley.ActionAppApproveAll+" by console" {
+		t.Errorf("after taking a URI out: approved %v, waiting %v, vouched %v, latest decision %q; want approved, vouched, nothing recorded",
+			approved, waiting, vouched, latest)
+	}
+
+	// Putting another in its place.
+	app, err = svc.SetRedirectURIs(owner, films.App.ClientID, []string{"http://127.0.0.1:9/elsewhere"})
+	if err != nil || app.AllThreadsApproved {
+		t.Fatalf("a new redirect URI: %+v, %v; want the approval for reach all withdrawn", app, err)
+	}
+	if approved, waiting, vouched, latest := state(); approved || !waiting || vouched || latest != parley.ActionAppRedirectChanged+" by mallory" {
+		t.Errorf("after a new URI: approved %v, waiting %v, vouched %v, latest decision %q; want waiting for review, not vouched for, %s by mallory",
+			approved, waiting, vouched, latest, parley.ActionAppRedirectChanged)
+	}
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 || apps[0].ThreadScope != parley.ThreadScopeAll {
+		t.Errorf("alice's grant of all conversations: %+v, %v; want it to stay", apps, err)
+	}
+
+	// Approved again, it is vouched for again.
+	if _, err := svc.ApproveAllThreads(console, films.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if approved, _, vouched, _ := state(); !approved || !vouched {
+		t.Errorf("approved again: approved %v, vouched %v", approved, vouched)
+	}
 }

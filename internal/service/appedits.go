@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/parleyhq/parley"
@@ -28,20 +29,43 @@ func (s *Service) MyApp(ctx context.Context, clientID string) (app *parley.App, 
 // SetRedirectURIs replaces the redirect URIs of an app the signed-in
 // member owns, checked as at registration. Sign-ins already under way
 // keep the URI they started with.
+//
+// Operators approved an app for reach "all" as it was, codes going to the
+// redirect URIs they saw: a URI they did not see (one added, or one put in
+// another's place) withdraws the approval, recorded as the owner's
+// parley.ActionAppRedirectChanged beside the operators' decisions, and the
+// app waits for review again. Members may no longer grant it thread scope
+// "all" until an operator approves it again; the grants they gave already
+// stay, as the app's tokens do, since they were given to the app
+// operators reviewed and where new codes go changes nothing they reach.
+// Removing URIs only, codes go to fewer places operators saw: the
+// approval stays.
 func (s *Service) SetRedirectURIs(ctx context.Context, clientID string, uris []string) (app *parley.App, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Write(ctx, func(tx parley.Tx) error {
+	err = s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		if app, err = ownApp(ctx, tx, c, clientID); err != nil {
 			return err
 		}
+		reviewed := app.RedirectURIs
 		app.RedirectURIs = uris
 		if err := app.Validate(); err != nil {
 			return err
 		}
-		return tx.UpdateAppRedirectURIs(ctx, clientID, uris)
+		if err := tx.UpdateAppRedirectURIs(ctx, clientID, uris); err != nil {
+			return err
+		}
+		unseen := slices.ContainsFunc(uris, func(u string) bool { return !slices.Contains(reviewed, u) })
+		if !app.AllThreadsApproved || !unseen {
+			return nil
+		}
+		app.AllThreadsApproved = false
+		if err := tx.UpdateAppReview(ctx, clientID, app.State, false); err != nil {
+			return err
+		}
+		return record(parley.OperatorAction{ActorID: c.User.ID, Actor: c.User.Username}, parley.ActionAppRedirectChanged, app.ClientID, app.Name)
 	})
 	return app, err
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -85,16 +84,24 @@ func (s *Service) OAuthApp(ctx context.Context, clientID string) (app *parley.Ap
 // AppVouchedFor reports whether an operator vouched for the app with the
 // client ID: registered it (parley app add) or approved it (parley app
 // approve, with or without --reach all, or a button of /operator), as the
-// decisions recorded about it say. The provider sends an authorization
+// decisions recorded about it say, since its owner last changed its
+// redirect URIs to one operators did not see
+// (parley.ActionAppRedirectChanged). The provider sends an authorization
 // error to the redirect URI of such an app by itself; any other app's, a
 // member's own registration no operator looked at, may be any site, and
 // the member is shown the error first (RFC 9700 section 4.11.2).
 func (s *Service) AppVouchedFor(ctx context.Context, clientID string) (vouched bool, err error) {
 	err = s.store.Read(ctx, func(tx parley.Tx) error {
-		actions, err := tx.FindOperatorActionsAbout(ctx, clientID)
-		vouched = slices.ContainsFunc(actions, func(a *parley.OperatorAction) bool {
-			return a.Action == parley.ActionAppAdd || a.Action == parley.ActionAppApprove || a.Action == parley.ActionAppApproveAll
-		})
+		actions, err := tx.FindOperatorActionsAbout(ctx, clientID) // the oldest first
+		vouched = false
+		for _, a := range actions {
+			switch a.Action {
+			case parley.ActionAppAdd, parley.ActionAppApprove, parley.ActionAppApproveAll:
+				vouched = true
+			case parley.ActionAppRedirectChanged:
+				vouched = false
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -130,6 +130,7 @@ var decisionWords = map[string]string{
 	parley.ActionKeysMove:             "moved the provider's keys to",
 	parley.ActionFlagsDismiss:         "dismissed the reports of a message by",
 	parley.ActionFlaggedMessageDelete: "deleted a reported message by",
+	parley.ActionAppRedirectChanged:   "changed the redirect URIs, withdrawing reach “all”, of",
 }
 
 // describeDecision says in words what a recorded decision was.
