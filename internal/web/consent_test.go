@@ -149,6 +149,9 @@ func TestConsentPage_SaysWhatTheAppCanAlreadyDo(t *testing.T) {
 			t.Errorf("the widening page's list of what Films can already do lacks %q:\n%s", want, body)
 		}
 	}
+	if keeps := between(t, body, `<p class="note" id="keeps">`, `</p>`); !strings.Contains(keeps, "Conversations you took out of its access stay out.") {
+		t.Errorf("the widening page does not say that conversations taken out stay out:\n%s", keeps)
+	}
 	body = consentBody(t, films, []string{"openid"}, oauth2.SetAuthURLParam("prompt", "consent"))
 	confirmed := between(t, body, `<ul id="scopes">`, `</ul>`)
 	for _, want := range []string{"Know that it is you who signed in", "See your conversations&#39; titles", "Read messages in your conversations"} {
@@ -184,6 +187,7 @@ func TestConnectedApps_SaysWhereInTheConsentPagesWords(t *testing.T) {
 		`Only conversations <bdi>Tunes</bdi> starts or shares into, from its first message there on. That includes your existing chat with a friend it sends or shares something to, from then on.`,
 		`Member bob <span class="note">(only what was written from when it came in on)</span>`,
 		`Keep this access while you are away, until it expires <span class="note">(cannot be unticked: revoke the app to end it)</span>`,
+		`A conversation you take out stays out: <bdi>Tunes</bdi> cannot bring it back by sharing into it again`,
 	} {
 		if !strings.Contains(section, want) {
 			t.Errorf("connected apps page lacks %q:\n%s", want, section)

@@ -76,6 +76,15 @@ func TestDeveloperConsole(t *testing.T) {
 	}
 
 	t.Run("RedirectURIs", func(t *testing.T) {
+		if strings.Contains(page.body, `id="redirect-review"`) {
+			t.Error("an app not approved for all conversations is warned that a new redirect URI withdraws that approval")
+		}
+		if _, err := svc.ApproveAllThreads(service.ConsoleContext(ctx), clientID[1]); err != nil {
+			t.Fatal(err)
+		}
+		if approved := b.get(appURL); !strings.Contains(approved.body, `id="redirect-review"`) {
+			t.Errorf("an app approved for all conversations is not told that a new redirect URI withdraws the approval:\n%s", approved.body)
+		}
 		p := b.post(page, appURL+"/redirect-uris", url.Values{"redirect_uris": {"https://films.example/new\n" + xss[1]}})
 		if p.status != http.StatusBadRequest || strings.Contains(p.body, xss[1]) || !strings.Contains(p.body, `class="error"`) {
 			t.Errorf("bad URIs: %d\n%s", p.status, p.body)
