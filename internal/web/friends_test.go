@@ -68,38 +68,12 @@ func TestMessenger_FriendsPageShowsAPageOfRequests(t *testing.T) {
 	slices.Reverse(newestFirst)
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")
-	incoming := regexp.MustCompile(`(?s)<ul class="people" id="incoming">(.*?)</ul>`)
-	handle := regexp.MustCompile(`class="handle">@(\w+)</span>`)
-	older := regexp.MustCompile(`<a id="older-requests" href="([^"]+)">Older requests</a>`)
-	var sizes []int
-	var names []string
-	path := "/friends"
-	for len(sizes) <= n {
-		p := a.get(path)
-		if p.status != http.StatusOK {
-			t.Fatalf("%s: %d", path, p.status)
-		}
-		list := incoming.FindStringSubmatch(p.body)
-		if list == nil {
-			t.Fatalf("%s lists no requests:\n%s", path, p.body)
-		}
-		page := handle.FindAllStringSubmatch(list[1], -1)
-		sizes = append(sizes, len(page))
-		for _, m := range page {
-			names = append(names, m[1])
-		}
-		if !strings.Contains(p.body, `id="outgoing"`) || !strings.Contains(p.body, "@bob") {
-			t.Errorf("%s does not show alice's request to bob", path)
-		}
-		if newest := strings.Contains(p.body, `<a href="/friends">Newest requests</a>`); newest != (path != "/friends") {
-			t.Errorf("%s links to the newest requests: %v", path, newest)
-		}
-		m := older.FindStringSubmatch(p.body)
-		if m == nil {
-			break
-		}
-		path = html.UnescapeString(m[1])
-	}
+	sizes, names, _ := friendsPages(t, a, friendsList{id: "incoming", nextID: "older-requests", next: "Older requests", newest: "Newest requests"}, n,
+		func(path, body string) {
+			if !strings.Contains(body, `id="outgoing"`) || !strings.Contains(body, "@bob") {
+				t.Errorf("%s does not show alice's request to bob", path)
+			}
+		})
 	if want := []int{50, 50, 20}; !slices.Equal(sizes, want) {
 		t.Errorf("the friends pages show %v requests, want %v", sizes, want)
 	}
@@ -131,41 +105,16 @@ func TestMessenger_FriendsPageShowsAPageOfFriendsAndBlocks(t *testing.T) {
 	}
 	a := newScriptless(t, env.URL)
 	a.signIn("alice")
-	handle := regexp.MustCompile(`class="handle">@(\w+)</span>`)
 	cursors := map[string]string{}
-	for list, more := range map[string]string{"friends": "More friends", "blocked": "More blocked"} {
-		section := regexp.MustCompile(`(?s)<ul class="people" id="` + list + `">(.*?)</ul>`)
-		next := regexp.MustCompile(`<a id="more-` + list + `" href="([^"]+)">` + more + `</a>`)
-		newest := map[string]string{"friends": "Newest friends", "blocked": "Newest blocks"}[list]
-		var sizes []int
-		var names []string
-		path := "/friends"
-		for len(sizes) <= n {
-			p := a.get(path)
-			if p.status != http.StatusOK {
-				t.Fatalf("%s: %d", path, p.status)
-			}
-			m := section.FindStringSubmatch(p.body)
-			if m == nil {
-				t.Fatalf("%s lists no %s:\n%s", path, list, p.body)
-			}
-			page := handle.FindAllStringSubmatch(m[1], -1)
-			sizes = append(sizes, len(page))
-			for _, h := range page {
-				names = append(names, h[1])
-			}
-			if got := strings.Contains(p.body, `<a href="/friends">`+newest+`</a>`); got != (path != "/friends") {
-				t.Errorf("%s links to the %s: %v", path, strings.ToLower(newest), got)
-			}
-			link := next.FindStringSubmatch(p.body)
-			if link == nil {
-				break
-			}
-			path = html.UnescapeString(link[1])
-			if cursors[list] == "" {
-				u, _ := url.Parse(path)
-				cursors[list] = u.Query().Get(list)
-			}
+	for _, l := range []friendsList{
+		{id: "friends", nextID: "more-friends", next: "More friends", newest: "Newest friends"},
+		{id: "blocked", nextID: "more-blocked", next: "More blocked", newest: "Newest blocks"},
+	} {
+		list := l.id
+		sizes, names, paths := friendsPages(t, a, l, n, nil)
+		if len(paths) > 1 {
+			u, _ := url.Parse(paths[1])
+			cursors[list] = u.Query().Get(list)
 		}
 		if want := []int{50, 50, 20}; !slices.Equal(sizes, want) {
 			t.Errorf("the friends pages show %v of %s, want %v", sizes, list, want)
@@ -214,4 +163,50 @@ func TestMessenger_PickersOfferEveryFriend(t *testing.T) {
 	if got := strings.Count(m[1], "<option "); got != n-1 {
 		t.Errorf("the group's Add menu offers %d friends, want the %d not in it", got, n-1)
 	}
+}
+
+// friendsList is one list of the friends page: the id of its <ul>, the
+// id and words of its link to the next page, and the words of its link
+// back to the newest.
+type friendsList struct{ id, nextID, next, newest string }
+
+// friendsPages reads list on the friends page from its newest page to its
+// last, by the link to the next, at most most+1 pages, and returns how
+// many members each page listed, their usernames in order, and the path of
+// each page. Every page but the first links back to the newest, and the
+// first does not. each, if set, sees every page's path and body.
+func friendsPages(t *testing.T, a *scriptless, list friendsList, most int, each func(path, body string)) (sizes []int, names, paths []string) {
+	t.Helper()
+	section := regexp.MustCompile(`(?s)<ul class="people" id="` + list.id + `">(.*?)</ul>`)
+	next := regexp.MustCompile(`<a id="` + list.nextID + `" href="([^"]+)">` + list.next + `</a>`)
+	handle := regexp.MustCompile(`class="handle">@(\w+)</span>`)
+	path := "/friends"
+	for len(sizes) <= most {
+		paths = append(paths, path)
+		p := a.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, p.status)
+		}
+		m := section.FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("%s lists no %s:\n%s", path, list.id, p.body)
+		}
+		page := handle.FindAllStringSubmatch(m[1], -1)
+		sizes = append(sizes, len(page))
+		for _, h := range page {
+			names = append(names, h[1])
+		}
+		if each != nil {
+			each(path, p.body)
+		}
+		if got := strings.Contains(p.body, `<a href="/friends">`+list.newest+`</a>`); got != (path != "/friends") {
+			t.Errorf("%s links to the %s: %v", path, strings.ToLower(list.newest), got)
+		}
+		link := next.FindStringSubmatch(p.body)
+		if link == nil {
+			break
+		}
+		path = html.UnescapeString(link[1])
+	}
+	return sizes, names, paths
 }
