@@ -188,43 +188,19 @@ func TestCLI_UserRename(t *testing.T) {
 	}
 }
 
-// TestCLI_UserSignOutEndsStreams: `parley user sign-out`, run beside the
-// server, ends the member's realtime streams on the server at the server's
-// next sweep of its streams' sessions, though the command's process has no
-// way to tell the server's.
-func TestCLI_UserSignOutEndsStreams(t *testing.T) {
-	env := apptest.Start(t)
-	alice := env.MustMember(t, "alice")
-	ctx := context.Background()
-	stream, err := alice.Events(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	if out, err := run(t, env.Server.Config, "", "user", "sign-out", "alice"); err != nil {
-		t.Fatalf("sign-out: %v\n%s", err, out)
-	}
-	if err := env.Server.Service.CheckSessions(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err = stream.Next(wait)
-	var ce websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended: sign in again" {
-		t.Fatalf("alice's stream after the sign-out: %v; want it closed with 1008, session ended", err)
-	}
-}
-
-// TestCLI_UserDisableOrDeleteEndsStreamsSayingSo: an account disabled or
-// deleted by a command beside the server ends the member's streams at the
-// server's next sweep, whose close reason says what became of the account,
-// as the account's own event would have: signing in again will not help.
-func TestCLI_UserDisableOrDeleteEndsStreamsSayingSo(t *testing.T) {
+// TestCLI_UserCommandsEndStreamsSayingWhy: `parley user sign-out`,
+// `disable` and `delete`, run beside the server, end the member's realtime
+// streams on the server at the server's next sweep of its streams'
+// sessions, though the command's process has no way to tell the server's.
+// The close reason says why, as the change's own event would have: a
+// session ended (sign in again), or an account disabled or deleted
+// (signing in again will not help).
+func TestCLI_UserCommandsEndStreamsSayingWhy(t *testing.T) {
 	for _, tc := range []struct {
 		command []string
 		reason  string
 	}{
+		{[]string{"user", "sign-out", "alice"}, "session ended: sign in again"},
 		{[]string{"user", "disable", "alice"}, "account disabled"},
 		{[]string{"user", "delete", "alice", "--yes"}, "account deleted"},
 	} {
