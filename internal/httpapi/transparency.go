@@ -55,7 +55,7 @@ func (s *Server) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	a, err := s.svc.NarrowGrant(r.Context(), r.PathValue("id"), service.GrantNarrowing{Scopes: in.Scopes, ThreadIDs: in.ThreadIDs})
+	a, _, err := s.svc.NarrowGrant(r.Context(), r.PathValue("id"), service.GrantNarrowing{Scopes: in.Scopes, ThreadIDs: in.ThreadIDs})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

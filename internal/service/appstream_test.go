@@ -306,7 +306,7 @@ func TestEvents_AppStreamShowsReactionsAsTheGrantNowIs(t *testing.T) {
 
 			events.hold()
 			grantID := parley.CallerFromContext(appCtx).App.Grant.ID
-			if _, err := s.NarrowGrant(as("alice"), grantID, GrantNarrowing{Scopes: []string{string(parley.ScopeMessagesRead)}}); err != nil {
+			if _, _, err := s.NarrowGrant(as("alice"), grantID, GrantNarrowing{Scopes: []string{string(parley.ScopeMessagesRead)}}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.React(as("carol"), m.ID, "👍"); err != nil {

@@ -38,14 +38,14 @@ type GrantNarrowing struct {
 // it is refused as a share outside a grant of thread scope selected is
 // (outOfAppReach), and only a new grant, after this one ends, may reach
 // it again; widening this one on the consent page does not. Narrowing is written to the
-// member's access log; narrowing nothing changes nothing.
-func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrowing) (*parley.ConnectedApp, error) {
+// member's access log; narrowing nothing changes nothing, and narrowed,
+// false, says so.
+func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrowing) (app *parley.ConnectedApp, narrowed bool, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out *parley.ConnectedApp
-	narrowed, unread, hooked := false, false, false
+	unread, hooked := false, false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
 		narrowed, unread, hooked = false, false, false
 		now := s.Now()
@@ -90,22 +90,22 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 			narrowed = true
 		}
 		if narrowed = narrowed || len(gone) > 0; narrowed {
-			app, err := tx.FindAppByClientID(ctx, g.ClientID)
+			registered, err := tx.FindAppByClientID(ctx, g.ClientID)
 			if err != nil {
 				return err
 			}
-			if err := logGrant(ctx, tx, g, app.Name, parley.ActionGrantNarrowed, now); err != nil {
+			if err := logGrant(ctx, tx, g, registered.Name, parley.ActionGrantNarrowed, now); err != nil {
 				return err
 			}
 		}
-		out, err = connectedApp(ctx, tx, g)
+		app, err = connectedApp(ctx, tx, g)
 		return err
 	})
 	if hooked {
 		s.WakeWebhooks()
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch {
 	case unread:
@@ -114,7 +114,7 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 	case narrowed:
 		s.publishGrantsNarrowed(ctx, []string{c.User.ID}, []string{grantID}, "the member narrowed the app's access: open the stream again")
 	}
-	return out, nil
+	return app, narrowed, nil
 }
 
 // enqueueNoLongerRead enqueues thread.closed_to_apps, narrowed, for each

@@ -1120,7 +1120,7 @@ func TestWebhooks_NarrowedTellsOnlyOfThreadsTheGrantReaches(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustEndpoint(t, s, db, users["alice"].ID, "https://hooks.example/in", parley.WebhookThreadClosed)
-		if _, err := s.NarrowGrant(alice, g.ID, GrantNarrowing{Scopes: []string{string(parley.ScopeOpenID)}}); err != nil {
+		if _, _, err := s.NarrowGrant(alice, g.ID, GrantNarrowing{Scopes: []string{string(parley.ScopeOpenID)}}); err != nil {
 			t.Fatal(err)
 		}
 		jobs, err := s.ExchangeWebhooks(ctx, nil, parley.WebhookTake{Limit: 10})

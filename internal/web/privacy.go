@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -204,25 +203,16 @@ func (p *Pages) handleGrantNarrow(w http.ResponseWriter, r *http.Request) {
 	if n.ThreadIDs == nil && (n.ShownThreadIDs != nil || r.PostFormValue("listed") != "") {
 		n.ThreadIDs = []string{}
 	}
-	if _, err := p.svc.NarrowGrant(ctx, r.PathValue("grant"), n); err != nil {
+	_, narrowed, err := p.svc.NarrowGrant(ctx, r.PathValue("grant"), n)
+	if err != nil {
 		p.renderError(w, r, err)
 		return
 	}
 	done := "narrowed"
-	if n.ShownScopes != nil && n.ShownThreadIDs != nil && keptAll(n.ShownScopes, n.Scopes) && keptAll(n.ShownThreadIDs, n.ThreadIDs) {
+	if !narrowed {
 		done = "unchanged"
 	}
 	http.Redirect(w, r, accountAppsPath+"?done="+done, http.StatusSeeOther)
-}
-
-// keptAll reports whether a form kept ticked every box it showed.
-func keptAll(shown, kept []string) bool {
-	for _, v := range shown {
-		if !slices.Contains(kept, v) {
-			return false
-		}
-	}
-	return true
 }
 
 // orNone returns values, or an empty list, not nil, when there are none.
