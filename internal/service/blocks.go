@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -116,11 +117,9 @@ func (s *Service) BlockedMembers(ctx context.Context, cursor string, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Blocked) > limit {
-		page.Blocked = page.Blocked[:limit]
-		last := page.Blocked[limit-1]
-		page.NextCursor = encodeMemberCursor(blockCursorMark, last.Since, last.User.ID)
-	}
+	page.Blocked, page.NextCursor = cutMemberPage(page.Blocked, limit, blockCursorMark, func(b parley.BlockedMember) (time.Time, string) {
+		return b.Since, b.User.ID
+	})
 	return page, nil
 }
 

@@ -157,6 +157,19 @@ func decodeMemberCursor(mark, cursor string) (*parley.MemberCursor, error) {
 	return &parley.MemberCursor{Since: time.UnixMicro(us).UTC(), UserID: id}, nil
 }
 
+// cutMemberPage cuts a list of members newest first, read with one more
+// than limit, to limit, and returns it with the cursor, marked mark, of
+// the page after it, from its last member's place: "" when the list held
+// no more.
+func cutMemberPage[T any](list []T, limit int, mark string, place func(T) (time.Time, string)) ([]T, string) {
+	if len(list) <= limit {
+		return list, ""
+	}
+	list = list[:limit]
+	since, id := place(list[limit-1])
+	return list, encodeMemberCursor(mark, since, id)
+}
+
 // encodeMemberCursor makes the cursor of the page after a member's place,
 // since when and their ID, in a list of members newest first.
 func encodeMemberCursor(mark string, since time.Time, userID string) string {

@@ -110,11 +110,7 @@ func (s *Service) Friends(ctx context.Context, cursor string, limit int) (*parle
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Friends) > limit {
-		page.Friends = page.Friends[:limit]
-		last := page.Friends[limit-1]
-		page.NextCursor = encodeMemberCursor(friendCursorMark, last.Since, last.User.ID)
-	}
+	page.Friends, page.NextCursor = cutMemberPage(page.Friends, limit, friendCursorMark, friendPlace)
 	if c.App == nil {
 		return page, nil
 	}
@@ -126,6 +122,9 @@ func (s *Service) Friends(ctx context.Context, cursor string, limit int) (*parle
 	}
 	return page, s.store.LogReads(ctx, records)
 }
+
+// friendPlace is a friend's, or an asker's, place in a list newest first.
+func friendPlace(f parley.Friend) (time.Time, string) { return f.Since, f.User.ID }
 
 // friendsReadKey names the occasion of an app's reading a friend's name in
 // its member's list of friends, the Key of its record in the friend's log:
@@ -180,11 +179,7 @@ func (s *Service) FriendRequests(ctx context.Context, cursor string, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Incoming) > limit {
-		page.Incoming = page.Incoming[:limit]
-		last := page.Incoming[limit-1]
-		page.NextCursor = encodeMemberCursor(requestCursorMark, last.Since, last.User.ID)
-	}
+	page.Incoming, page.NextCursor = cutMemberPage(page.Incoming, limit, requestCursorMark, friendPlace)
 	return page, nil
 }
 
