@@ -64,10 +64,31 @@ type AccessEntry struct {
 	MessageCount int `json:"message_count"`
 	// FirstSeq and LastSeq are the positions in the thread of the first
 	// and last message the access touched; 0 when it touched none.
-	FirstSeq int64  `json:"first_seq,omitempty"`
-	LastSeq  int64  `json:"last_seq,omitempty"`
-	PrevHash []byte `json:"prev_hash"`
-	Hash     []byte `json:"hash"`
+	FirstSeq int64 `json:"first_seq,omitempty"`
+	LastSeq  int64 `json:"last_seq,omitempty"`
+	// Grant is what the member agreed to, on an entry that made or
+	// changed a grant (ActionGrantCreated, ActionGrantWidened,
+	// ActionGrantNarrowed); nil on every other entry.
+	Grant    *GrantTerms `json:"grant,omitempty"`
+	PrevHash []byte      `json:"prev_hash"`
+	Hash     []byte      `json:"hash"`
+}
+
+// GrantTerms are what a grant held once a change to it was made, as its
+// entry in the access log keeps them: the log shows what the member
+// agreed to, not only that they agreed, and a later change of the grant
+// cannot rewrite it.
+type GrantTerms struct {
+	Scopes      Scopes `json:"scopes"`
+	ThreadScope string `json:"thread_scope"`
+	// ExpiresAt is when the grant runs out; nil, never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// ThreadIDs are the threads the change was about: those the member
+	// ticked for a new grant of thread scope selected, those a narrowing
+	// took out. A grant's other threads come and go by what the app does
+	// in them (an app's thread is one it started), which has entries of
+	// its own.
+	ThreadIDs []string `json:"thread_ids,omitempty"`
 }
 
 // Canonical returns the entry's fields, all but the hashes, in a fixed
@@ -91,11 +112,28 @@ func (e *AccessEntry) Canonical() []byte {
 		field(id)
 	}
 	num(int64(e.MessageCount))
-	// Entries logged before the span was recorded have none, and their
-	// encoding stays what it was.
-	if e.FirstSeq != 0 || e.LastSeq != 0 {
-		num(e.FirstSeq)
-		num(e.LastSeq)
+	// Entries logged before the span, or a grant's terms, were recorded
+	// have none, and their encoding stays what it was: each is a tail
+	// that only an entry holding it has, and an entry with terms has the
+	// span before them, 0 to 0 if need be, so that the encoding still
+	// reads back one way.
+	if e.FirstSeq == 0 && e.LastSeq == 0 && e.Grant == nil {
+		return b.Bytes()
+	}
+	num(e.FirstSeq)
+	num(e.LastSeq)
+	if g := e.Grant; g != nil {
+		field(g.Scopes.String())
+		field(g.ThreadScope)
+		var expires int64
+		if g.ExpiresAt != nil {
+			expires = g.ExpiresAt.UnixMicro()
+		}
+		num(expires)
+		num(int64(len(g.ThreadIDs)))
+		for _, id := range g.ThreadIDs {
+			field(id)
+		}
 	}
 	return b.Bytes()
 }

@@ -115,11 +115,15 @@ func TestChainCheck_EitherOrder(t *testing.T) {
 }
 
 // entryWithEverything is an entry with every field set, as an app's read
-// of two messages logs it, and ByUserID set as a closing logs it.
+// of two messages logs it, ByUserID set as a closing logs it, and a
+// grant's terms as a consent logs them.
 func entryWithEverything() parley.AccessEntry {
+	expires := time.UnixMicro(1_766_592_000_123_456)
 	return parley.AccessEntry{UserID: "u1", Seq: 3, At: time.UnixMicro(1_764_000_000_123_456), ClientID: "films",
 		AppName: "Films", GrantID: "g1", Action: "messages.read", ThreadID: "t1", ByUserID: "u2",
-		MessageIDs: []string{"m1", "m2"}, MessageCount: 2, FirstSeq: 4, LastSeq: 5}
+		MessageIDs: []string{"m1", "m2"}, MessageCount: 2, FirstSeq: 4, LastSeq: 5,
+		Grant: &parley.GrantTerms{Scopes: parley.Scopes{parley.ScopeOpenID, parley.ScopeMessagesRead},
+			ThreadScope: parley.ThreadScopeSelected, ExpiresAt: &expires, ThreadIDs: []string{"t1", "t2"}}}
 }
 
 // Every field of an entry is in its hash, and no two entries hash alike:
@@ -144,6 +148,12 @@ func TestAccessEntry_EveryFieldIsHashed(t *testing.T) {
 		"message count":                func(e *parley.AccessEntry) { e.MessageCount = 20 },
 		"first seq":                    func(e *parley.AccessEntry) { e.FirstSeq = 1 },
 		"last seq":                     func(e *parley.AccessEntry) { e.LastSeq = 9 },
+		"granted scopes":               func(e *parley.AccessEntry) { e.Grant.Scopes = parley.Scopes{parley.ScopeOpenID} },
+		"granted thread scope":         func(e *parley.AccessEntry) { e.Grant.ThreadScope = parley.ThreadScopeApp },
+		"grant's expiry":               func(e *parley.AccessEntry) { e.Grant.ExpiresAt = nil },
+		"a granted thread":             func(e *parley.AccessEntry) { e.Grant.ThreadIDs[1] = "t9" },
+		"a granted thread removed":     func(e *parley.AccessEntry) { e.Grant.ThreadIDs = e.Grant.ThreadIDs[:1] },
+		"the grant's terms removed":    func(e *parley.AccessEntry) { e.Grant = nil },
 		"a character moved to the app": func(e *parley.AccessEntry) { e.ClientID, e.AppName = "film", "sFilms" },
 		"a character moved to the next message ID": func(e *parley.AccessEntry) {
 			e.MessageIDs = []string{"m", "1m2"}
@@ -165,9 +175,12 @@ func TestAccessEntry_EveryFieldIsHashed(t *testing.T) {
 // number as a varint: the member, the seq, the time in microseconds, the
 // client ID, the app's name, the grant, the action, the thread, who closed
 // or reopened it, the number of message IDs and each of them, the message
-// count, and the span (first and last seq) when there is one. Anyone can
-// check a log from this description, which README gives, and an entry
-// logged before spans were recorded keeps the hash it was given.
+// count, the span (first and last seq) when there is one or the entry has
+// a grant's terms, and the terms when it has them: the scopes
+// space-separated, the thread scope, the expiry in microseconds (0 for
+// none), the number of thread IDs and each of them. Anyone can check a log
+// from this description, which README gives, and an entry logged before
+// spans or terms were recorded keeps the hash it was given.
 func TestAccessEntry_HashOfTheDocumentedEncoding(t *testing.T) {
 	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
 	encode := func(e parley.AccessEntry, span bool) []byte {
@@ -186,17 +199,38 @@ func TestAccessEntry_HashOfTheDocumentedEncoding(t *testing.T) {
 			b = binary.AppendVarint(b, e.FirstSeq)
 			b = binary.AppendVarint(b, e.LastSeq)
 		}
+		if g := e.Grant; g != nil {
+			b = str(b, g.Scopes.String())
+			b = str(b, g.ThreadScope)
+			var expires int64
+			if g.ExpiresAt != nil {
+				expires = g.ExpiresAt.UnixMicro()
+			}
+			b = binary.AppendVarint(b, expires)
+			b = binary.AppendVarint(b, int64(len(g.ThreadIDs)))
+			for _, id := range g.ThreadIDs {
+				b = str(b, id)
+			}
+		}
 		return b
 	}
-	withoutSpan := entryWithEverything()
+	withoutTerms := entryWithEverything()
+	withoutTerms.Grant = nil
+	withoutSpan := withoutTerms
 	withoutSpan.FirstSeq, withoutSpan.LastSeq = 0, 0
+	termsWithoutSpan := entryWithEverything()
+	termsWithoutSpan.FirstSeq, termsWithoutSpan.LastSeq = 0, 0
+	neverExpires := entryWithEverything()
+	neverExpires.Grant.ExpiresAt = nil
 	prev := bytes.Repeat([]byte{0xab}, 32)
 	for name, c := range map[string]struct {
 		e    parley.AccessEntry
 		span bool
 	}{
-		"with a span":    {entryWithEverything(), true},
-		"without a span": {withoutSpan, false},
+		"with a span and terms":           {entryWithEverything(), true},
+		"with a span":                     {withoutTerms, true},
+		"with neither":                    {withoutSpan, false},
+		"with terms and a span of 0 to 0": {termsWithoutSpan, true},
 	} {
 		want := sha256.Sum256(append(slices.Clone(prev), encode(c.e, c.span)...))
 		if got := c.e.ChainHash(prev); !bytes.Equal(got, want[:]) {

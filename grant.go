@@ -206,6 +206,12 @@ type Grant struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
+// Terms returns what the grant holds, for its entry in the access log of a
+// change about threadIDs.
+func (g *Grant) Terms(threadIDs []string) *GrantTerms {
+	return &GrantTerms{Scopes: slices.Clone(g.Scopes), ThreadScope: g.ThreadScope, ExpiresAt: g.ExpiresAt, ThreadIDs: threadIDs}
+}
+
 // ActiveAt reports whether the grant is in force at t.
 func (g *Grant) ActiveAt(t time.Time) bool {
 	return g.RevokedAt == nil && (g.ExpiresAt == nil || t.Before(*g.ExpiresAt))

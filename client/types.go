@@ -727,6 +727,20 @@ type AccessEntry struct {
 	MessageCount int      `json:"message_count"`
 	FirstSeq     int64    `json:"first_seq,omitempty"`
 	LastSeq      int64    `json:"last_seq,omitempty"`
-	PrevHash     []byte   `json:"prev_hash"`
-	Hash         []byte   `json:"hash"`
+	// Grant is what the member agreed to, on an entry that made or
+	// changed a grant (grant.created, grant.widened, grant.narrowed).
+	Grant    *GrantTerms `json:"grant,omitempty"`
+	PrevHash []byte      `json:"prev_hash"`
+	Hash     []byte      `json:"hash"`
+}
+
+// GrantTerms are what a grant held once a change made or changed it.
+type GrantTerms struct {
+	Scopes      []string `json:"scopes"`
+	ThreadScope string   `json:"thread_scope"`
+	// ExpiresAt is when the grant runs out; nil, never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// ThreadIDs are the threads the change was about: those ticked for a
+	// new grant of thread scope selected, those a narrowing took out.
+	ThreadIDs []string `json:"thread_ids,omitempty"`
 }

@@ -373,11 +373,15 @@ func TestExport_ParticipantsSayWhenTheyJoined(t *testing.T) {
 func chainOf(e client.Export) []*parley.AccessEntry {
 	var entries []*parley.AccessEntry
 	for _, x := range e.AccessLog {
-		entries = append(entries, &parley.AccessEntry{
+		entry := &parley.AccessEntry{
 			UserID: e.AccessLogHead.UserID, Seq: x.Seq, At: x.At, ClientID: x.ClientID, AppName: x.AppName, GrantID: x.GrantID,
 			Action: x.Action, ThreadID: x.ThreadID, ByUserID: x.ByUserID, MessageIDs: x.MessageIDs, MessageCount: x.MessageCount,
 			FirstSeq: x.FirstSeq, LastSeq: x.LastSeq, PrevHash: x.PrevHash, Hash: x.Hash,
-		})
+		}
+		if g := x.Grant; g != nil {
+			entry.Grant = &parley.GrantTerms{Scopes: parley.NewScopes(g.Scopes), ThreadScope: g.ThreadScope, ExpiresAt: g.ExpiresAt, ThreadIDs: g.ThreadIDs}
+		}
+		entries = append(entries, entry)
 	}
 	return entries
 }

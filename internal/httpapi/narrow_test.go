@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,5 +304,72 @@ func TestShares_ThreadTakenOutStaysOut(t *testing.T) {
 	log := accessLog(t, w.alice, "?app="+films.App.ClientID)
 	if got, want := actions(log), []string{parley.ActionGrantCreated, "shares.write", "shares.write", parley.ActionGrantNarrowed, "shares.write", "messages.read"}; !slices.Equal(got, want) {
 		t.Errorf("alice's log of Films: %v, want %v", got, want)
+	}
+}
+
+// An entry that made or changed a grant says what the member agreed to:
+// the grant's scopes, thread scope and expiry after the change, with the
+// conversations ticked for a new grant and those a narrowing took out.
+// An entry that ended the grant, or an app's access, has no terms, and the
+// terms are in the entries' hashes: the log still verifies.
+func TestAccessLog_GrantEntriesSayWhatWasAgreed(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx := context.Background()
+	films := w.env.MustPartner(t, "Films")
+	w.env.MustToken(t, films, "alice", []string{"openid", "threads.read"},
+		apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob, w.aliceCarol}})
+	tok := w.env.MustToken(t, films, "alice", []string{"openid", "threads.read", "messages.read"}, apptest.Answer{})
+	if _, err := w.env.Client.WithToken(tok.AccessToken).Threads(ctx, client.ThreadsQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := w.alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	grant := "/api/v1/me/grants/" + apps[0].ID
+	if _, err := w.alice.Do(ctx, "PATCH", grant, map[string]any{"scopes": []string{"messages.read"}, "thread_ids": []string{w.aliceBob}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.alice.RevokeGrant(ctx, apps[0].ID); err != nil {
+		t.Fatal(err)
+	}
+
+	var page struct{ Entries []client.AccessEntry }
+	if _, err := w.alice.Do(ctx, "GET", "/api/v1/me/access-log?app="+films.App.ClientID, nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	selected := parley.ThreadScopeSelected
+	type terms struct {
+		action  string
+		scopes  []string
+		threads []string
+	}
+	want := []terms{
+		{parley.ActionGrantCreated, []string{"openid", "threads.read"}, []string{w.aliceBob, w.aliceCarol}},
+		{parley.ActionGrantWidened, []string{"openid", "threads.read", "messages.read"}, nil},
+		{parley.ActionGrantNarrowed, []string{"openid", "messages.read"}, []string{w.aliceCarol}},
+		{parley.ActionGrantRevoked, nil, nil},
+	}
+	var got []terms
+	for _, e := range slices.Backward(page.Entries) {
+		g := e.Grant
+		if g == nil {
+			if strings.HasPrefix(e.Action, "grant.") {
+				got = append(got, terms{action: e.Action})
+			}
+			continue
+		}
+		if g.ThreadScope != selected || g.ExpiresAt == nil || !g.ExpiresAt.Equal(*apps[0].ExpiresAt) {
+			t.Errorf("%s says the grant reaches %s conversations until %v, want %s until %v",
+				e.Action, g.ThreadScope, g.ExpiresAt, selected, apps[0].ExpiresAt)
+		}
+		got = append(got, terms{e.Action, g.Scopes, g.ThreadIDs})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("alice's log of Films says of its grant\n%+v\nwant\n%+v", got, want)
+	}
+	if v := verifyLog(t, w.alice); !v.Intact {
+		t.Errorf("alice's log with terms does not verify: %+v", v)
 	}
 }

@@ -68,9 +68,11 @@ func (s *Service) accessRecord(c *parley.Caller, a access) parley.AccessRecord {
 	return parley.AccessRecord{Entry: e, UserIDs: members}
 }
 
-// logGrant appends what happened to a grant, at t, to its member's log.
-func logGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName, action string, t time.Time) error {
-	e := parley.AccessEntry{At: t, ClientID: g.ClientID, AppName: appName, GrantID: g.ID, Action: action}
+// logGrant appends what happened to a grant, at t, to its member's log:
+// with the grant's terms after a change that made or changed it, nil
+// when it ended.
+func logGrant(ctx context.Context, tx parley.Tx, g *parley.Grant, appName, action string, t time.Time, terms *parley.GrantTerms) error {
+	e := parley.AccessEntry{At: t, ClientID: g.ClientID, AppName: appName, GrantID: g.ID, Action: action, Grant: terms}
 	return tx.AppendAccess(ctx, []parley.AccessRecord{{Entry: e, UserIDs: []string{g.UserID}}})
 }
 

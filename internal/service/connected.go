@@ -125,7 +125,7 @@ func (s *Service) revokeGrant(ctx context.Context, tx parley.Tx, g *parley.Grant
 	if hooked, err = s.enqueueGrantEnded(ctx, tx, g, parley.GrantEndRevoked, now); err != nil {
 		return false, err
 	}
-	return hooked, logGrant(ctx, tx, g, app.Name, action, now)
+	return hooked, logGrant(ctx, tx, g, app.Name, action, now, nil)
 }
 
 // expiryBatch is how many expired grants EndExpiredGrants ends per write.
@@ -200,5 +200,5 @@ func (s *Service) endExpiredGrant(ctx context.Context, tx parley.Tx, g *parley.G
 	if len(newest) == 1 && newest[0].At.After(at) {
 		at = newest[0].At
 	}
-	return logGrant(ctx, tx, g, appName, parley.ActionGrantExpired, at)
+	return logGrant(ctx, tx, g, appName, parley.ActionGrantExpired, at, nil)
 }

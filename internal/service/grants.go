@@ -544,15 +544,12 @@ func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, c
 		if g, noticed, err = s.newGrant(ctx, tx, c, con, d, now); err != nil {
 			return nil, nil, err
 		}
-		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now); err != nil {
-			return nil, nil, err
-		}
 	} else if more := ticked(con.Asked, d); len(more) > 0 {
 		g.Scopes, g.UpdatedAt = g.Scopes.Union(more), now
 		if err := tx.UpdateGrant(ctx, g); err != nil {
 			return nil, nil, err
 		}
-		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now); err != nil {
+		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now, g.Terms(nil)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -591,8 +588,9 @@ func lockConsentApp(ctx context.Context, tx parley.Tx, con *Consent, now time.Ti
 }
 
 // newGrant checks a first consent's choices and stores its grant, ending an
-// expired one in its place. It returns the threads the grant reaches, each
-// with a notice that the app can now read it.
+// expired one in its place, and logs it with the threads the member
+// ticked. It returns the threads the grant reaches, each with a notice
+// that the app can now read it.
 func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.Grant, []string, error) {
 	switch d.ThreadScope {
 	case parley.ThreadScopeApp:
@@ -626,7 +624,7 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 	if err := tx.CreateGrant(ctx, g); err != nil {
 		return nil, nil, err
 	}
-	var noticed []string
+	var noticed, tickedThreads []string
 	switch d.ThreadScope {
 	case parley.ThreadScopeSelected:
 		for _, id := range d.ThreadIDs {
@@ -644,6 +642,7 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 			if !added {
 				continue // ticked twice
 			}
+			tickedThreads = append(tickedThreads, id)
 			if ok, err := noticeAppAdded(ctx, tx, g, id, now); err != nil {
 				return nil, nil, err
 			} else if ok {
@@ -656,7 +655,7 @@ func (s *Service) newGrant(ctx context.Context, tx parley.Tx, c *parley.Caller, 
 			return nil, nil, err
 		}
 	}
-	return g, noticed, nil
+	return g, noticed, logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantCreated, now, g.Terms(tickedThreads))
 }
 
 // expiryChoices lists the lengths a member may choose for a grant, as a

@@ -94,7 +94,7 @@ func (s *Service) NarrowGrant(ctx context.Context, grantID string, n GrantNarrow
 			if err != nil {
 				return err
 			}
-			if err := logGrant(ctx, tx, g, registered.Name, parley.ActionGrantNarrowed, now); err != nil {
+			if err := logGrant(ctx, tx, g, registered.Name, parley.ActionGrantNarrowed, now, g.Terms(gone)); err != nil {
 				return err
 			}
 		}

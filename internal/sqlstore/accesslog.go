@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,8 +125,75 @@ func (t *txn) createAccessHeads(ctx context.Context, members []string) error {
 	return nil
 }
 
-// accessEntryColumns is how many columns an access log row has.
-const accessEntryColumns = 15
+// accessEntryColumns are an access log row's columns, in the order
+// accessEntryRow gives their values and FindAccessEntries scans them.
+const accessEntryColumns = `user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+	message_ids, message_count, first_seq, last_seq, grant_terms, prev_hash, hash`
+
+// accessEntryWidth is how many columns an access log row has.
+const accessEntryWidth = 16
+
+// accessEntryRow returns e's row of the access log, its values in the
+// order of accessEntryColumns.
+func accessEntryRow(e *parley.AccessEntry) ([]any, error) {
+	terms, err := encodeGrantTerms(e.Grant)
+	if err != nil {
+		return nil, err
+	}
+	return []any{e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID,
+		e.ByUserID, strings.Join(e.MessageIDs, " "), e.MessageCount, e.FirstSeq, e.LastSeq, terms, e.PrevHash, e.Hash}, nil
+}
+
+// storedGrantTerms is how the grant_terms column holds an entry's grant
+// terms: JSON of a format of its own, as the journal's (journalRecord), so
+// that what is stored does not change with the API's JSON of an entry.
+// The column is storage alone: the entry's hash covers the terms' fields
+// (AccessEntry.Canonical), not this text.
+type storedGrantTerms struct {
+	Scopes      string   `json:"scopes"`
+	ThreadScope string   `json:"thread_scope"`
+	ExpiresAt   int64    `json:"expires_at,omitempty"` // microseconds since the Unix epoch
+	ThreadIDs   []string `json:"thread_ids,omitempty"`
+}
+
+// encodeGrantTerms returns the grant_terms column of an entry whose grant
+// terms are g, "" for none.
+func encodeGrantTerms(g *parley.GrantTerms) (string, error) {
+	if g == nil {
+		return "", nil
+	}
+	st := storedGrantTerms{Scopes: g.Scopes.String(), ThreadScope: g.ThreadScope, ThreadIDs: g.ThreadIDs}
+	if g.ExpiresAt != nil {
+		st.ExpiresAt = micros(*g.ExpiresAt)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("encode grant terms: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeGrantTerms reads the grant_terms column encodeGrantTerms wrote.
+func decodeGrantTerms(s string) (*parley.GrantTerms, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var st storedGrantTerms
+	if err := json.Unmarshal([]byte(s), &st); err != nil {
+		return nil, fmt.Errorf("decode grant terms: %w", err)
+	}
+	// Every scope as written, in its order, known to this version or
+	// not: the entry's hash covers them so.
+	g := &parley.GrantTerms{ThreadScope: st.ThreadScope, ThreadIDs: st.ThreadIDs}
+	for _, name := range strings.Fields(st.Scopes) {
+		g.Scopes = append(g.Scopes, parley.Scope(name))
+	}
+	if st.ExpiresAt != 0 {
+		at := fromMicros(st.ExpiresAt)
+		g.ExpiresAt = &at
+	}
+	return g, nil
+}
 
 func (t *txn) AppendAccess(ctx context.Context, records []parley.AccessRecord) error {
 	if err := t.settle(ctx, membersOf(records)); err != nil {
@@ -153,16 +222,16 @@ func (t *txn) appendAccess(ctx context.Context, records []parley.AccessRecord) e
 	}
 	for chunk := range slices.Chunk(entries, accessChunk) {
 		rows := make([]string, len(chunk))
-		args := make([]any, 0, len(chunk)*accessEntryColumns)
+		args := make([]any, 0, len(chunk)*accessEntryWidth)
 		for i, e := range chunk {
-			rows[i] = "(" + placeholders(i*accessEntryColumns+1, accessEntryColumns) + ")"
-			args = append(args, e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID,
-				e.ByUserID, strings.Join(e.MessageIDs, " "), e.MessageCount, e.FirstSeq, e.LastSeq, e.PrevHash, e.Hash)
+			rows[i] = "(" + placeholders(i*accessEntryWidth+1, accessEntryWidth) + ")"
+			row, err := accessEntryRow(e)
+			if err != nil {
+				return err
+			}
+			args = append(args, row...)
 		}
-		_, err := t.exec(ctx, `
-			INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
-				message_ids, message_count, first_seq, last_seq, prev_hash, hash)
-			VALUES `+strings.Join(rows, ", "), args...)
+		_, err := t.exec(ctx, `INSERT INTO access_log (`+accessEntryColumns+`) VALUES `+strings.Join(rows, ", "), args...)
 		if err != nil {
 			return mapError("append access entries", err)
 		}
@@ -355,11 +424,16 @@ func (t *txn) pgKeepKeysLockingHeads(ctx context.Context, keys [][]byte, at map[
 // rows.)
 func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry, members []string, heads map[string]parley.AccessHead) error {
 	var c struct {
-		users, clients, apps, grants, actions, threads, by, ids []string
-		seqs, ats, counts, firsts, lasts                        []int64
-		prevs, hashes                                           [][]byte
+		users, clients, apps, grants, actions, threads, by, ids, terms []string
+		seqs, ats, counts, firsts, lasts                               []int64
+		prevs, hashes                                                  [][]byte
 	}
 	for _, e := range entries {
+		terms, err := encodeGrantTerms(e.Grant)
+		if err != nil {
+			return err
+		}
+		c.terms = append(c.terms, terms)
 		c.users, c.seqs, c.ats = append(c.users, e.UserID), append(c.seqs, e.Seq), append(c.ats, micros(e.At))
 		c.clients, c.apps, c.grants = append(c.clients, e.ClientID), append(c.apps, e.AppName), append(c.grants, e.GrantID)
 		c.actions, c.threads, c.by = append(c.actions, e.Action), append(c.threads, e.ThreadID), append(c.by, e.ByUserID)
@@ -373,16 +447,16 @@ func (t *txn) pgInsertAccess(ctx context.Context, entries []*parley.AccessEntry,
 	}
 	return t.sendLater(ctx, "append access entries", `
 		WITH appended AS (
-			INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
-				message_ids, message_count, first_seq, last_seq, prev_hash, hash)
+			INSERT INTO access_log (`+accessEntryColumns+`)
 			SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[])
+				$8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
+				$15::bytea[], $16::bytea[])
 		)
 		INSERT INTO access_log_heads (user_id, seq, hash)
-		SELECT * FROM unnest($16::text[], $17::bigint[], $18::bytea[])
+		SELECT * FROM unnest($17::text[], $18::bigint[], $19::bytea[])
 		ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
 		c.users, c.seqs, c.ats, c.clients, c.apps, c.grants, c.actions, c.threads, c.by, c.ids, c.counts,
-		c.firsts, c.lasts, c.prevs, c.hashes, members, seqs, hashes)
+		c.firsts, c.lasts, c.terms, c.prevs, c.hashes, members, seqs, hashes)
 }
 
 // placeholders returns n numbered placeholders from $first on, comma-separated.
@@ -424,8 +498,7 @@ func accessPageQuery(f parley.AccessFilter, pg bool) (string, []any) {
 		args = append(args, f.Through)
 		where += " AND seq <= $" + strconv.Itoa(len(args))
 	}
-	return `SELECT user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id, message_ids,
-			message_count, first_seq, last_seq, prev_hash, hash
+	return `SELECT ` + accessEntryColumns + `
 		FROM ` + from + `
 		WHERE user_id = $1 AND seq ` + cmp + ` $2` + where + `
 		ORDER BY seq ` + order + ` LIMIT $3`, args
@@ -445,10 +518,13 @@ func (t *txn) FindAccessEntries(ctx context.Context, f parley.AccessFilter) ([]*
 	for rows.Next() {
 		var e parley.AccessEntry
 		var at int64
-		var ids string
+		var ids, terms string
 		if err := rows.Scan(&e.UserID, &e.Seq, &at, &e.ClientID, &e.AppName, &e.GrantID, &e.Action, &e.ThreadID,
-			&e.ByUserID, &ids, &e.MessageCount, &e.FirstSeq, &e.LastSeq, &e.PrevHash, &e.Hash); err != nil {
+			&e.ByUserID, &ids, &e.MessageCount, &e.FirstSeq, &e.LastSeq, &terms, &e.PrevHash, &e.Hash); err != nil {
 			return nil, mapError("find access entries", err)
+		}
+		if e.Grant, err = decodeGrantTerms(terms); err != nil {
+			return nil, err
 		}
 		e.At = fromMicros(at)
 		if ids != "" {

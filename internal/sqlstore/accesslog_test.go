@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -139,5 +140,49 @@ func TestAppendAccess_PartOfItsWrite(t *testing.T) {
 			}
 		}
 		mustWrite(t, db, func(tx parley.Tx) error { return tx.RenameThread(ctx, th.ID, "renamed", parley.Now()) })
+	})
+}
+
+// An entry that made or changed a grant keeps the grant's terms (its
+// scopes, thread scope, expiry and the threads the change was about) as
+// they were appended, and its hash covers them; an entry without terms
+// reads back without any.
+func TestAppendAccess_KeepsAGrantsTerms(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := mustUsers(t, db, "alice")
+		expires := parley.Now().Add(30 * 24 * time.Hour)
+		terms := []*parley.GrantTerms{
+			{Scopes: parley.Scopes{parley.ScopeOpenID, parley.ScopeMessagesRead}, ThreadScope: parley.ThreadScopeSelected,
+				ExpiresAt: &expires, ThreadIDs: []string{"t1", "t2"}},
+			{Scopes: parley.Scopes{parley.ScopeOpenID}, ThreadScope: parley.ThreadScopeApp},
+			nil,
+		}
+		var records []parley.AccessRecord
+		for _, g := range terms {
+			e := parley.AccessEntry{At: parley.Now(), ClientID: "films", AppName: "Films", GrantID: "g1",
+				Action: parley.ActionGrantCreated, Grant: g}
+			records = append(records, parley.AccessRecord{Entry: e, UserIDs: ids})
+		}
+		mustWrite(t, db, func(tx parley.Tx) error { return tx.AppendAccess(ctx, records) })
+		got := logOf(t, db, ids[0])
+		if len(got) != len(terms) {
+			t.Fatalf("%d entries, want %d", len(got), len(terms))
+		}
+		for i, want := range terms {
+			g := got[i].Grant
+			switch {
+			case want == nil && g != nil:
+				t.Errorf("entry %d reads back with terms %+v, appended without", i+1, g)
+			case want == nil:
+			case g == nil:
+				t.Errorf("entry %d reads back without its terms", i+1)
+			case !slices.Equal(g.Scopes, want.Scopes) || g.ThreadScope != want.ThreadScope ||
+				!slices.Equal(g.ThreadIDs, want.ThreadIDs) || (g.ExpiresAt == nil) != (want.ExpiresAt == nil) ||
+				g.ExpiresAt != nil && !g.ExpiresAt.Equal(*want.ExpiresAt):
+				t.Errorf("entry %d reads back with terms %+v, want %+v", i+1, g, want)
+			}
+		}
 	})
 }

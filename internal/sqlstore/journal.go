@@ -233,7 +233,8 @@ type segment struct {
 
 // journalRecord is how a record is written in the journal: a format of its
 // own, so that what is on disk does not change with the API's JSON of an
-// entry.
+// entry. It has no grant terms (AccessEntry.Grant): only a change to a
+// grant has them, and a change appends its entries in its own write.
 type journalRecord struct {
 	At           int64    `json:"at"` // microseconds since the Unix epoch
 	ClientID     string   `json:"client_id"`

@@ -67,12 +67,11 @@ func DeleteAccessEntry(ctx context.Context, db *DB, userID string, seq int64) er
 }
 
 func forgeAccessEntry(ctx context.Context, t *txn, e *parley.AccessEntry) error {
-	_, err := t.exec(ctx, `
-		INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
-			message_ids, message_count, first_seq, last_seq, prev_hash, hash)
-		VALUES (`+placeholders(1, accessEntryColumns)+`)`,
-		e.UserID, e.Seq, micros(e.At), e.ClientID, e.AppName, e.GrantID, e.Action, e.ThreadID, e.ByUserID,
-		strings.Join(e.MessageIDs, " "), e.MessageCount, e.FirstSeq, e.LastSeq, e.PrevHash, e.Hash)
+	row, err := accessEntryRow(e)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO access_log (`+accessEntryColumns+`) VALUES (`+placeholders(1, accessEntryWidth)+`)`, row...)
 	return mapError("forge access entry", err)
 }
 
