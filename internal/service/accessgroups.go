@@ -53,6 +53,9 @@ type AccessGroup struct {
 	// it is not the member reading the log: an app that writes as one
 	// member writes in the log of everyone in the thread.
 	Grantor *parley.UserRef `json:"grantor,omitempty"`
+	// GrantThreads name the threads of the entry's grant terms
+	// (parley.GrantTerms.ThreadIDs), in their order.
+	GrantThreads []ThreadName `json:"grant_threads,omitempty"`
 
 	// spans are the seqs of the thread the run read, to count each
 	// message once.
@@ -231,26 +234,40 @@ func nameGroups(ctx context.Context, tx parley.Tx, groups []*AccessGroup, userID
 		}
 		return ref, nil
 	}
+	thread := func(id string) (ThreadName, error) {
+		name, ok := threads[id]
+		if !ok {
+			th, err := tx.FindThreadByID(ctx, id)
+			if err != nil && !isNotFound(err) {
+				return name, err
+			}
+			if th != nil {
+				if name.Label, err = threadLabel(ctx, tx, th, userID); err != nil {
+					return name, err
+				}
+				name.Titled = name.Label != "" && th.Title != ""
+			}
+			threads[id] = name
+		}
+		return name, nil
+	}
 	grantors := map[string]string{}
 	for _, g := range groups {
+		var err error
 		if id := g.Latest.ThreadID; id != "" {
-			name, ok := threads[id]
-			if !ok {
-				th, err := tx.FindThreadByID(ctx, id)
-				if err != nil && !isNotFound(err) {
+			if g.Thread, err = thread(id); err != nil {
+				return err
+			}
+		}
+		if terms := g.Latest.Grant; terms != nil {
+			for _, id := range terms.ThreadIDs {
+				name, err := thread(id)
+				if err != nil {
 					return err
 				}
-				if th != nil {
-					if name.Label, err = threadLabel(ctx, tx, th, userID); err != nil {
-						return err
-					}
-					name.Titled = name.Label != "" && th.Title != ""
-				}
-				threads[id] = name
+				g.GrantThreads = append(g.GrantThreads, name)
 			}
-			g.Thread = name
 		}
-		var err error
 		if id := g.Latest.ByUserID; id != "" {
 			if g.By, err = person(id); err != nil {
 				return err

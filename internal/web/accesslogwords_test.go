@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"regexp"
 	"slices"
@@ -14,22 +15,24 @@ import (
 	"github.com/parleyhq/parley/internal/service"
 )
 
-// logLines returns the lines of an access log page, each without its time.
+// logLines returns the lines of an access log page, each without its time
+// (but a grant's expiry, after it).
 func logLines(t *testing.T, body string) []string {
 	t.Helper()
 	var lines []string
 	for _, l := range logItems(body) {
-		lines = append(lines, regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$`).ReplaceAllString(l, ""))
+		lines = append(lines, regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC($|\. )`).ReplaceAllString(l, "$1"))
 	}
 	return lines
 }
 
 // logItems returns the text of each line (<li>) of the access log in
-// body, its times (<time>) as the page without script shows them, in UTC.
+// body, its times (<time>) as the page without script shows them, in UTC,
+// and a grant's terms (<span class="terms">) after it.
 func logItems(body string) []string {
 	var items []string
-	for _, m := range regexp.MustCompile(`<li>((?:[^<]|</?time[^>]*>)*)</li>`).FindAllStringSubmatch(body, -1) {
-		items = append(items, regexp.MustCompile(`</?time[^>]*>`).ReplaceAllString(m[1], ""))
+	for _, m := range regexp.MustCompile(`<li>((?:[^<]|</?(?:time|span)[^>]*>)*)</li>`).FindAllStringSubmatch(body, -1) {
+		items = append(items, regexp.MustCompile(`</?(?:time|span)[^>]*>`).ReplaceAllString(m[1], ""))
 	}
 	return items
 }
@@ -207,5 +210,53 @@ func TestAccessLogPage_UserinfoSaysWhatItGave(t *testing.T) {
 		if !slices.Contains(lines, want) {
 			t.Errorf("alice's log lacks %q:\n%s", want, strings.Join(lines, "\n"))
 		}
+	}
+}
+
+// A line that made or changed a grant says what the member agreed to, as
+// the log keeps it: what the app may do, in which conversations (those
+// ticked, by name), until when; a narrowing says what it took out, and
+// what is left.
+func TestAccessLogPage_GrantLinesSayWhatWasAgreed(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	withBob, withCarol := apptest.MustThread(t, alice, "bob").ID, apptest.MustThread(t, alice, "carol").ID
+	films := env.MustPartner(t, "Films")
+	env.MustToken(t, films, "alice", []string{"openid", "threads.read"},
+		apptest.Answer{ThreadScope: "selected", Threads: []string{withBob, withCarol}, Expiry: "never"})
+	env.MustToken(t, films, "alice", []string{"openid", "threads.read", "messages.read"}, apptest.Answer{})
+	apps, err := alice.ConnectedApps(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("alice's apps: %v, %v", apps, err)
+	}
+	if _, err := alice.Do(ctx, "PATCH", "/api/v1/me/grants/"+apps[0].ID,
+		map[string]any{"scopes": []string{"messages.read"}, "thread_ids": []string{withBob}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	notes := env.MustPartner(t, "Notes")
+	env.MustToken(t, notes, "alice", []string{"openid"}, apptest.Answer{})
+
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	lines := logLines(t, b.get("/account/access-log").body)
+	until := regexp.MustCompile(`until \d+ \w+ \d{4} \d\d:\d\d UTC\.$`)
+	want := []string{
+		"You connected Notes. It may: know that it is you who signed in. Only in conversations Notes starts or shares into, until {30 days}.",
+		"You narrowed what Films may do. You took out your conversation with Member carol. It may now: read messages in your conversations. " +
+			"Only in the conversations you ticked and new ones Films starts, until you revoke it.",
+		"You gave Films more access. It may now: see your conversations' titles and when they were last active; read messages in your conversations. " +
+			"Only in the conversations you ticked and new ones Films starts, until you revoke it.",
+		"You connected Films. It may: see your conversations' titles and when they were last active. " +
+			"Only in the conversations you ticked (your conversation with Member bob, your conversation with Member carol) and new ones Films starts, until you revoke it.",
+	}
+	var got []string
+	for _, l := range lines {
+		got = append(got, until.ReplaceAllString(html.UnescapeString(l), "until {30 days}."))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("alice's log reads:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/httpapi"
@@ -490,7 +492,71 @@ func logLine(g *service.AccessGroup) template.HTML {
 	if g.Count > 1 {
 		return template.HTML(esc(what+" "+times(g.Count)+" ")) + between(g.From, g.To)
 	}
-	return template.HTML(esc(what+", ")) + timeHTML(e.At, "full")
+	line := template.HTML(esc(what+", ")) + timeHTML(e.At, "full")
+	if e.Grant != nil {
+		line += "." + grantTermsHTML(g)
+	}
+	return line
+}
+
+// grantTermsHTML says, after the line of an entry that made or changed a
+// grant, what the member agreed to: the conversations a narrowing took
+// out, then what the app may do, where and until when. "It may: read
+// messages in your conversations. Only in the conversations you ticked
+// (your conversation with Bob) and new ones it starts, until 7 Jan 2027
+// 01:46 UTC."
+func grantTermsHTML(g *service.AccessGroup) template.HTML {
+	esc := template.HTMLEscapeString
+	e, terms := g.Latest, g.Latest.Grant
+	var b strings.Builder
+	ticked := ""
+	if len(g.GrantThreads) > 0 {
+		names := make([]string, len(g.GrantThreads))
+		for i, t := range g.GrantThreads {
+			names[i] = threadWords(t)
+		}
+		ticked = strings.Join(names, ", ")
+	}
+	may := "It may: "
+	if e.Action != parley.ActionGrantCreated {
+		may = "It may now: "
+	}
+	if e.Action == parley.ActionGrantNarrowed && ticked != "" {
+		b.WriteString("You took out " + ticked + ". ")
+		ticked = ""
+	}
+	var can []string
+	for _, s := range terms.Scopes {
+		if s != parley.ScopeOpenID || len(terms.Scopes) == 1 {
+			can = append(can, lowerFirst(s.Describe()))
+		}
+	}
+	b.WriteString(may + strings.Join(can, "; ") + ". ")
+	app := isolate(e.AppName)
+	switch terms.ThreadScope {
+	case parley.ThreadScopeAll:
+		b.WriteString("In all your conversations")
+	case parley.ThreadScopeSelected:
+		b.WriteString("Only in the conversations you ticked")
+		if ticked != "" {
+			b.WriteString(" (" + ticked + ")")
+		}
+		b.WriteString(" and new ones " + app + " starts")
+	default:
+		b.WriteString("Only in conversations " + app + " starts or shares into")
+	}
+	until := template.HTML(esc(", until you revoke it."))
+	if terms.ExpiresAt != nil {
+		until = template.HTML(esc(", until ")) + timeHTML(*terms.ExpiresAt, "full") + "."
+	}
+	return template.HTML(` <span class="terms">`+esc(b.String())) + until + "</span>"
+}
+
+// lowerFirst returns s with its first letter in lower case, for a phrase
+// that begins a sentence elsewhere to go on within one.
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 // threadWords names a thread in a sentence of the log.

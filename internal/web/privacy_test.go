@@ -294,7 +294,7 @@ func TestAccessLogPage_EachAppItsOwnRun(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?s)<h2 class="run-app">(.*?)</h2>\s*<ol class="lines">(.*?)</ol>`).FindAllStringSubmatch(all.body, -1) {
 		r := run{app: regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], "")}
 		for _, l := range logItems(m[2]) {
-			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC$| (on|between) .*$`).ReplaceAllString(l, "")))
+			r.lines = append(r.lines, strings.TrimSpace(regexp.MustCompile(`, \d+ \w+ \d{4} \d\d:\d\d UTC(\. .*)?$| (on|between) .*$`).ReplaceAllString(l, "")))
 		}
 		runs = append(runs, r)
 	}
