@@ -86,3 +86,43 @@ func TestMigration0033_KeepsRunsOfFailures(t *testing.T) {
 		})
 	}
 }
+
+// Migration 0065 gives the access log its grant terms: an entry logged
+// before it reads back without any, and its chain, hashed without them,
+// still verifies, with a new entry with terms chained after it.
+func TestMigration0065_OldEntriesVerifyAsTheyWere(t *testing.T) {
+	t.Parallel()
+	for _, engine := range sqlstoretest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db, open := atVersion(t, engine, 64)
+			heads := map[string]parley.AccessHead{"u": {UserID: "u", Hash: parley.GenesisHash}}
+			old := parley.Chain(heads, []parley.AccessRecord{{UserIDs: []string{"u"}, Entry: parley.AccessEntry{
+				At: time.UnixMicro(1_764_000_000_000_000), ClientID: "c", AppName: "Films", GrantID: "g", Action: parley.ActionGrantCreated,
+			}}})[0]
+			execAll(t, db, `INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u', 'alice', 'Alice', 'h', 1)`)
+			if _, err := db.ExecContext(ctx, `
+				INSERT INTO access_log (user_id, seq, at, client_id, app_name, grant_id, action, thread_id, by_user_id,
+					message_ids, message_count, first_seq, last_seq, prev_hash, hash)
+				VALUES ($1, 1, $2, 'c', 'Films', 'g', $3, '', '', '', 0, 0, 0, $4, $5)`,
+				"u", old.At.UnixMicro(), old.Action, old.PrevHash, old.Hash); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO access_log_heads (user_id, seq, hash) VALUES ($1, 1, $2)`, "u", old.Hash); err != nil {
+				t.Fatal(err)
+			}
+			store := open()
+			defer store.Close()
+			terms := &parley.GrantTerms{Scopes: parley.Scopes{parley.ScopeOpenID}, ThreadScope: parley.ThreadScopeApp}
+			mustWrite(t, store, func(tx parley.Tx) error {
+				return tx.AppendAccess(ctx, []parley.AccessRecord{{UserIDs: []string{"u"}, Entry: parley.AccessEntry{
+					At: parley.Now(), ClientID: "c", AppName: "Films", GrantID: "g", Action: parley.ActionGrantWidened, Grant: terms,
+				}}})
+			})
+			log := logOf(t, store, "u")
+			if len(log) != 2 || log[0].Grant != nil || log[1].Grant == nil {
+				t.Errorf("the log after the migration: %+v and %+v, want the old entry without terms, the new one with", log[0], log[len(log)-1])
+			}
+		})
+	}
+}
