@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ func (p *Pages) routeDeveloper(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks", p.handleHookCreate)
 	mux.HandleFunc("GET "+developerPath+"/apps/{app}/webhooks/{hook}", p.handleDevHook)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks/{hook}/delete", p.handleHookDelete)
+	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks/{hook}/secret", p.handleHookSecretRotate)
 	mux.HandleFunc("POST "+developerPath+"/apps/{app}/webhooks/{hook}/deliveries/{delivery}/redeliver", p.handleRedeliver)
 }
 
@@ -121,30 +123,53 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 // appPage is what an app's page in the console shows.
 type appPage struct {
 	shell
-	App      *parley.App
-	Hooks    []*parley.WebhookEndpoint
-	Events   []string
-	Notice   string
-	Error    string
-	Secret   string // a client secret just made, shown once
-	Hook     *service.CreatedWebhookEndpoint
-	URIs     string // the redirect URIs as the form holds them
-	ChartURL string
+	App    *parley.App
+	Hooks  []*parley.WebhookEndpoint
+	Events []string
+	Notice string
+	Error  string
+	Secret string // a client secret just made, shown once
+	Hook   *service.CreatedWebhookEndpoint
+	// HookURL and HookEvents are what the endpoint form holds: what was
+	// posted, after a mistake, so that nothing ticked is ticked again by
+	// the page; nothing on a first load.
+	HookURL    string
+	HookEvents []string
+	URIs       string // the redirect URIs as the form holds them
+	ChartURL   string
 	// OldSecretUntil is when the client secret a rotation replaced stops
 	// working; nil when it works no more.
 	OldSecretUntil *time.Time
+}
+
+// Ticked reports whether the endpoint form holds event ticked.
+func (a appPage) Ticked(event string) bool { return slices.Contains(a.HookEvents, event) }
+
+// StateWords says what the app's state means for it, in words its
+// developer can act on.
+func (a appPage) StateWords() string {
+	switch a.App.State {
+	case parley.AppActive:
+		if a.App.AllThreadsApproved {
+			return "Active: members can connect it, and this server's operators approved it to reach all of a member's conversations."
+		}
+		return "Active: members can connect it, for the conversations they choose."
+	case parley.AppPending:
+		return "Waiting for this server's operators to review it: no member can connect it yet."
+	case parley.AppSuspended:
+		return "Suspended by this server's operators: no member can connect it, its tokens do not work and its webhooks are sent nothing new " +
+			"until they reinstate it. The grants members gave it are kept, and work again then."
+	case parley.AppDeleted:
+		return "Deleted: it works nowhere again."
+	}
+	return a.App.State
 }
 
 // OldUntil is the app's OldSecretUntil in microseconds, "" when it has
 // none. The rotation form carries it to say which secret it rotates, so
 // that the form posted again (a double click, a reload of its answer) is
 // refused rather than rotating the secret it just made.
-func (a appPage) OldUntil() string {
-	if a.App.OldSecretUntil == nil {
-		return ""
-	}
-	return strconv.FormatInt(a.App.OldSecretUntil.UnixMicro(), 10)
-}
+func (a appPage) OldUntil() string { return microsOf(a.App.OldSecretUntil) }
 
 func (p *Pages) handleDevApp(w http.ResponseWriter, r *http.Request) {
 	ctx, ok := p.accountMember(w, r)
@@ -292,13 +317,24 @@ func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("app")
-	hook, err := p.svc.CreateWebhookEndpoint(ctx, id, strings.TrimSpace(r.PostFormValue("url")), r.PostForm["events"])
+	hookURL, events := strings.TrimSpace(r.PostFormValue("url")), r.PostForm["events"]
+	// The form posted again after a mistake holds what was typed and
+	// ticked, not every event: posted as it comes back, it subscribes to
+	// what the developer chose.
+	again := appPage{HookURL: hookURL, HookEvents: events}
+	if len(events) == 0 {
+		again.Error = "tick at least one event: those your app acts on"
+		p.showApp(w, r, ctx, http.StatusBadRequest, id, again)
+		return
+	}
+	hook, err := p.svc.CreateWebhookEndpoint(ctx, id, hookURL, events)
 	if err != nil {
 		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT {
 			p.renderError(w, r, err)
 			return
 		}
-		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err)})
+		again.Error = parley.ErrorMessage(err)
+		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, again)
 		return
 	}
 	p.showApp(w, r, ctx, http.StatusCreated, id, appPage{Hook: hook,
@@ -319,7 +355,7 @@ func (p *Pages) handleHookDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // hookPage is what an endpoint's page shows: its deliveries, newest first,
-// with every attempt.
+// with every attempt, and its signing secret rotated.
 type hookPage struct {
 	shell
 	App    *parley.App
@@ -327,6 +363,30 @@ type hookPage struct {
 	Page   *service.WebhookDeliveryPage
 	Next   string
 	Notice string
+	Error  string
+	Secret string // a signing secret just made, shown once
+	// OldSecretUntil is when the signing secret a rotation replaced stops
+	// signing; nil when it signs no more.
+	OldSecretUntil *time.Time
+}
+
+// OldUntil is the endpoint's OldSecretUntil in microseconds, "" when it
+// has none. The rotation form carries it to say which secret it rotates,
+// so that the form posted again (a reload of its answer, a second click)
+// is refused rather than rotating the secret it just made and ending at
+// once the one the receiver still uses.
+func (h hookPage) OldUntil() string { return microsOf(h.Hook.OldSecretUntil) }
+
+// Grace is how long a replaced signing secret signs beside the new one.
+func (hookPage) Grace() string {
+	return strconv.Itoa(int(parley.WebhookSecretRotation.Hours())) + " hours"
+}
+
+func microsOf(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMicro(), 10)
 }
 
 func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
@@ -334,6 +394,12 @@ func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.showHook(w, r, ctx, http.StatusOK, hookPage{Notice: consoleNotices[r.URL.Query().Get("done")]})
+}
+
+// showHook renders the page of the request's endpoint, with page's
+// notice, error and secret.
+func (p *Pages) showHook(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, hp hookPage) {
 	id, hookID := r.PathValue("app"), r.PathValue("hook")
 	app, err := p.svc.MyApp(ctx, id)
 	if err != nil {
@@ -345,7 +411,11 @@ func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, err)
 		return
 	}
-	page, err := p.svc.WebhookDeliveries(ctx, id, hookID, r.URL.Query().Get("cursor"), 0)
+	cursor := ""
+	if r.Method == http.MethodGet {
+		cursor = r.URL.Query().Get("cursor")
+	}
+	page, err := p.svc.WebhookDeliveries(ctx, id, hookID, cursor, 0)
 	if err != nil {
 		p.renderError(w, r, err)
 		return
@@ -356,11 +426,45 @@ func (p *Pages) handleDevHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sh.Tab = tabDeveloper
-	hp := hookPage{shell: sh, App: app, Hook: hook, Page: page, Notice: consoleNotices[r.URL.Query().Get("done")]}
+	hp.shell, hp.App, hp.Hook, hp.Page = sh, app, hook, page
+	if hook.OldSecretUntil != nil && p.svc.Now().Before(*hook.OldSecretUntil) {
+		hp.OldSecretUntil = hook.OldSecretUntil
+	}
 	if page.NextCursor != "" {
 		hp.Next = hookPath(id, hookID) + "?cursor=" + url.QueryEscape(page.NextCursor)
 	}
-	p.render(w, http.StatusOK, "devhook", hp)
+	p.render(w, status, "devhook", hp)
+}
+
+// handleHookSecretRotate gives the endpoint a new signing secret, shown
+// once; the old one signs beside it for parley.WebhookSecretRotation.
+func (p *Pages) handleHookSecretRotate(w http.ResponseWriter, r *http.Request) {
+	ctx, ok := p.postedAccount(w, r)
+	if !ok {
+		return
+	}
+	id, hookID := r.PathValue("app"), r.PathValue("hook")
+	hook, err := p.svc.WebhookEndpoint(ctx, id, hookID)
+	if err != nil {
+		p.renderError(w, r, err)
+		return
+	}
+	// The form says which secret it rotates. This check and the rotation
+	// are two steps, not one: it stops a reload or a form posted again
+	// later, not two posts that arrive together (the service's rotation
+	// takes no expected state).
+	if r.PostFormValue("old_until") != microsOf(hook.OldSecretUntil) {
+		p.showHook(w, r, ctx, http.StatusConflict, hookPage{Error: "this page is out of date: the signing secret was rotated since it was shown, " +
+			"and nothing changed now. The new secret was shown once, in answer to that rotation; rotate again below if you do not have it"})
+		return
+	}
+	rotated, err := p.svc.RotateWebhookSecret(ctx, id, hookID)
+	if err != nil {
+		p.renderError(w, r, err)
+		return
+	}
+	p.showHook(w, r, ctx, http.StatusOK, hookPage{Secret: rotated.Secret,
+		Notice: "A new signing secret: copy it now, it is shown only this once. The old one signs beside it until the time below."})
 }
 
 func (p *Pages) handleRedeliver(w http.ResponseWriter, r *http.Request) {
@@ -370,7 +474,12 @@ func (p *Pages) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	}
 	id, hookID := r.PathValue("app"), r.PathValue("hook")
 	if err := p.svc.RedeliverWebhook(ctx, id, hookID, r.PathValue("delivery")); err != nil {
-		p.renderError(w, r, err)
+		// A page shown before the endpoint was disabled: said on its page.
+		if parley.ErrorCode(err) != parley.ECONFLICT {
+			p.renderError(w, r, err)
+			return
+		}
+		p.showHook(w, r, ctx, http.StatusConflict, hookPage{Error: parley.ErrorMessage(err)})
 		return
 	}
 	http.Redirect(w, r, hookPath(id, hookID)+"?done=redelivered", http.StatusSeeOther)
