@@ -59,6 +59,11 @@ func TestDeveloperConsole_WebhookFormKeepsWhatWasTyped(t *testing.T) {
 	if !strings.Contains(bad.body, `id="hook-url" type="text" inputmode="url" name="url" value="`+typo+`"`) {
 		t.Errorf("the form forgot the URL typed:\n%s", between(t, bad.body, `id="hooks-title"`, `</fieldset>`))
 	}
+	// Said by the form, which the answer opens at, not at the page's top.
+	if !strings.Contains(bad.body, `action="`+appURL+`/webhooks#webhooks"`) ||
+		!regexp.MustCompile(`(?s)<section class="card-box" id="webhooks".*<p class="error" role="alert" id="hook-error">Url must be`).MatchString(bad.body) {
+		t.Errorf("the error is not said by the endpoint form:\n%s", bad.body)
+	}
 	if got := tickedEvents(bad.body); len(got) != 1 || got[0] != "grant.revoked" {
 		t.Errorf("after a mistake the form ticks %v, want only grant.revoked", got)
 	}

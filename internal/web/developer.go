@@ -135,6 +135,7 @@ type appPage struct {
 	// the page; nothing on a first load.
 	HookURL    string
 	HookEvents []string
+	HookError  string // said by the endpoint form, where the answer to it scrolls
 	URIs       string // the redirect URIs as the form holds them
 	ChartURL   string
 	// OldSecretUntil is when the client secret a rotation replaced stops
@@ -323,7 +324,7 @@ func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {
 	// what the developer chose.
 	again := appPage{HookURL: hookURL, HookEvents: events}
 	if len(events) == 0 {
-		again.Error = "tick at least one event: those your app acts on"
+		again.HookError = "tick at least one event: those your app acts on"
 		p.showApp(w, r, ctx, http.StatusBadRequest, id, again)
 		return
 	}
@@ -333,12 +334,11 @@ func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {
 			p.renderError(w, r, err)
 			return
 		}
-		again.Error = parley.ErrorMessage(err)
+		again.HookError = parley.ErrorMessage(err)
 		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, again)
 		return
 	}
-	p.showApp(w, r, ctx, http.StatusCreated, id, appPage{Hook: hook,
-		Notice: "Added the endpoint. Copy its signing secret now: it is shown only this once."})
+	p.showApp(w, r, ctx, http.StatusCreated, id, appPage{Hook: hook})
 }
 
 func (p *Pages) handleHookDelete(w http.ResponseWriter, r *http.Request) {
