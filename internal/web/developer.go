@@ -19,7 +19,9 @@ import (
 // form to register one, and for each app its redirect URIs, its client
 // secret (rotated and shown once; the one it replaced works on until the
 // owner stops it or parley.AppSecretRotation passes), its webhook
-// endpoints with their deliveries and redelivery, and its share report as
+// endpoints with their deliveries, redelivery and signing secret rotated
+// (shown once, the old one signing on for parley.WebhookSecretRotation),
+// and its share report as
 // a chart. Everything
 // goes through the service, which lets a member see and change only the
 // apps they own.
