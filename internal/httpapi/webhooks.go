@@ -53,7 +53,7 @@ func (s *Server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
-	e, err := s.svc.RotateWebhookSecret(r.Context(), r.PathValue("client_id"), r.PathValue("id"))
+	e, err := s.svc.RotateWebhookSecret(r.Context(), r.PathValue("client_id"), r.PathValue("id"), nil)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -294,11 +294,23 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, clientID, id string
 	})
 }
 
+// SecretShown is a secret as the page that asks to rotate it showed it:
+// OldUntil is when the secret an earlier rotation replaced stops, nil
+// when there was none.
+type SecretShown struct{ OldUntil *time.Time }
+
 // RotateWebhookSecret gives an endpoint a new signing secret, which it
 // returns. For parley.WebhookSecretRotation the secret it replaces signs
 // beside it, so that the receiver can change over in its own time; a
 // rotation during that time ends the older secret's.
-func (s *Service) RotateWebhookSecret(ctx context.Context, clientID, id string) (*CreatedWebhookEndpoint, error) {
+//
+// A page's form names the secret it rotates, as it showed it: shown, the
+// expiry of the older secret then (nil for none); a rotation of a secret
+// rotated since, by a form posted twice or two posts at once, is refused,
+// ECONFLICT, and changes nothing, as rotated again it would end at once
+// the secret the receiver still checks with. A nil shown rotates whatever
+// the secret's state (the API's call, each one meant).
+func (s *Service) RotateWebhookSecret(ctx context.Context, clientID, id string, shown *SecretShown) (*CreatedWebhookEndpoint, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
 		return nil, err
@@ -310,8 +322,13 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, clientID, id string) 
 	text, key := webhook.NewSecret()
 	var e *parley.WebhookEndpoint
 	err = s.store.Write(ctx, func(tx parley.Tx) (err error) {
-		if _, err := ownEndpoint(ctx, tx, c, clientID, id); err != nil {
+		was, err := ownEndpoint(ctx, tx, c, clientID, id)
+		if err != nil {
 			return err
+		}
+		if shown != nil && !sameTime(was.OldSecretUntil, shown.OldUntil) {
+			return parley.Errorf(parley.ECONFLICT, "this page is out of date: the signing secret was rotated since it was shown, "+
+				"and nothing changed now. The new secret was shown once, in answer to that rotation; rotate again if you do not have it")
 		}
 		if err := tx.RotateWebhookSecret(ctx, id, sealer.Seal(id, key), s.Now().Add(parley.WebhookSecretRotation)); err != nil {
 			return err

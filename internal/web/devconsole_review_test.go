@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,6 +280,20 @@ func TestDeveloperConsole_RotatesAnEndpointsSigningSecret(t *testing.T) {
 		if err := client.VerifyWebhook(secret, d.header, d.body, env.Clock.Now()); err != nil {
 			t.Errorf("the delivery with the %s secret: %v", name, err)
 		}
+	}
+
+	// The same form posted twice at once, a double click, rotates once:
+	// the other post is refused, as the secret it names was rotated
+	// meanwhile.
+	now := b.get(hookURL)
+	mark = regexp.MustCompile(`name="old_until" value="([^"]*)"`).FindStringSubmatch(now.body)
+	statuses := make(chan int)
+	for range 2 {
+		go func() { statuses <- b.post(now, hookURL+"/secret", url.Values{"old_until": {mark[1]}}).status }()
+	}
+	got := []int{<-statuses, <-statuses}
+	if slices.Sort(got); !slices.Equal(got, []int{http.StatusOK, http.StatusConflict}) {
+		t.Errorf("one form posted twice at once answered %v, want one rotation (200) and one refusal (409)", got)
 	}
 
 	// Another member cannot rotate it.

@@ -270,15 +270,10 @@ func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("app")
-	var oldUntil *time.Time
-	if v := r.PostFormValue("old_until"); v != "" {
-		us, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			p.renderError(w, r, parley.Errorf(parley.EINVALID, "old_until must be a number"))
-			return
-		}
-		t := time.UnixMicro(us)
-		oldUntil = &t
+	oldUntil, err := postedOldUntil(r)
+	if err != nil {
+		p.renderError(w, r, err)
+		return
 	}
 	reg, err := p.svc.RotateAppSecret(ctx, id, oldUntil)
 	if err != nil {
@@ -384,6 +379,23 @@ func (hookPage) Grace() string {
 	return strconv.Itoa(int(parley.WebhookSecretRotation.Hours())) + " hours"
 }
 
+// postedOldUntil reads a rotation form's old_until, the microseconds
+// microsOf wrote: nil when the form showed no older secret.
+func postedOldUntil(r *http.Request) (*time.Time, error) {
+	v := r.PostFormValue("old_until")
+	if v == "" {
+		return nil, nil
+	}
+	us, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, parley.Errorf(parley.EINVALID, "old_until must be a number")
+	}
+	t := time.UnixMicro(us)
+	return &t, nil
+}
+
+// microsOf writes a time as a rotation form carries it, in microseconds;
+// "" for none.
 func microsOf(t *time.Time) string {
 	if t == nil {
 		return ""
@@ -446,22 +458,16 @@ func (p *Pages) handleHookSecretRotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, hookID := r.PathValue("app"), r.PathValue("hook")
-	hook, err := p.svc.WebhookEndpoint(ctx, id, hookID)
+	oldUntil, err := postedOldUntil(r)
 	if err != nil {
 		p.renderError(w, r, err)
 		return
 	}
-	// The form says which secret it rotates. This check and the rotation
-	// are two steps, not one: it stops a reload or a form posted again
-	// later, not two posts that arrive together (the service's rotation
-	// takes no expected state).
-	if r.PostFormValue("old_until") != microsOf(hook.OldSecretUntil) {
-		p.showHook(w, r, ctx, http.StatusConflict, hookPage{Error: "this page is out of date: the signing secret was rotated since it was shown, " +
-			"and nothing changed now. The new secret was shown once, in answer to that rotation; rotate again below if you do not have it"})
+	rotated, err := p.svc.RotateWebhookSecret(ctx, id, hookID, &service.SecretShown{OldUntil: oldUntil})
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		p.showHook(w, r, ctx, http.StatusConflict, hookPage{Error: parley.ErrorMessage(err)})
 		return
-	}
-	rotated, err := p.svc.RotateWebhookSecret(ctx, id, hookID)
-	if err != nil {
+	} else if err != nil {
 		p.renderError(w, r, err)
 		return
 	}
