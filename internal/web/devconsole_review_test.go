@@ -116,6 +116,9 @@ func TestDeveloperConsole_SaysWhatTheAppsStateMeans(t *testing.T) {
 	if created.status != http.StatusCreated || clientID == nil {
 		t.Fatalf("registering: %d\n%s", created.status, created.body)
 	}
+	if list := b.get("/account/developer").body; !strings.Contains(list, "confidential · waiting for review") {
+		t.Errorf("the console's list of apps does not say Films waits for review:\n%s", list)
+	}
 	appURL := "/account/developer/apps/" + clientID[1]
 	state := func() string {
 		t.Helper()
