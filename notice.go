@@ -29,9 +29,16 @@ type ThreadNotice struct {
 	// ClientID, AppName and GrantID name the app and the grant it came in
 	// through (NoticeAppAdded only).
 	ClientID, AppName, GrantID string
-	// Scopes are the grant's scopes as they are now (NoticeAppAdded only).
+	// Scopes are the grant's scopes when the notice was written
+	// (NoticeAppAdded only): what the app could do then.
 	Scopes Scopes
 }
+
+// NoticedScopes are the scopes of a grant that a conversation's other
+// members are told of when its app comes to hold them there: what it may
+// do with their words and their company. A grant widened to one of them
+// is noticed again in each conversation it reaches.
+var NoticedScopes = Scopes{ScopeParticipantsRead, ScopeMessagesRead, ScopeMessagesWrite, ScopeMessagesDelete, ScopeSharesWrite}
 
 // Kinds of timeline note.
 const (

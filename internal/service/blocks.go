@@ -73,14 +73,18 @@ func (s *Service) Unblock(ctx context.Context, userID string) error {
 		return err
 	}
 	var change parley.ThreadChange
+	noticed := false
 	err = s.store.Write(ctx, func(tx parley.Tx) error {
-		change = parley.ThreadChange{}
+		change, noticed = parley.ThreadChange{}, false
 		if err := tx.DeleteBlock(ctx, c.User.ID, userID); isNotFound(err) {
 			return parley.Errorf(parley.ENOTFOUND, "you have not blocked this member")
 		} else if err != nil {
 			return err
 		}
-		change, err = settleDirectThread(ctx, tx, c.User.ID, userID)
+		if change, err = settleDirectThread(ctx, tx, c.User.ID, userID); err != nil || change.Thread == nil || change.Thread.Blocked {
+			return err
+		}
+		noticed, err = noticeUnblocked(ctx, tx, change.Thread.ID, s.Now())
 		return err
 	})
 	if err != nil {
@@ -88,6 +92,9 @@ func (s *Service) Unblock(ctx context.Context, userID string) error {
 	}
 	if change.Thread != nil {
 		s.publishThreadChange(ctx, change, nil)
+	}
+	if noticed {
+		s.publishAppsChanged(ctx, []string{change.Thread.ID})
 	}
 	return nil
 }

@@ -545,11 +545,16 @@ func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, c
 			return nil, nil, err
 		}
 	} else if more := ticked(con.Asked, d); len(more) > 0 {
+		gained := g.Scopes.Missing(more)
 		g.Scopes, g.UpdatedAt = g.Scopes.Union(more), now
 		if err := tx.UpdateGrant(ctx, g); err != nil {
 			return nil, nil, err
 		}
 		if err := logGrant(ctx, tx, g, con.App.Name, parley.ActionGrantWidened, now, g.Terms(nil)); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if noticed, err = noticeWidened(ctx, tx, g, gained, now); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -43,7 +43,7 @@ func noticeAppAdded(ctx context.Context, tx parley.Tx, g *parley.Grant, threadID
 	}
 	n := &parley.ThreadNotice{
 		ID: parley.NewID(), ThreadID: threadID, Kind: parley.NoticeAppAdded, At: at,
-		By: parley.UserRef{ID: g.UserID}, ClientID: g.ClientID, GrantID: g.ID,
+		By: parley.UserRef{ID: g.UserID}, ClientID: g.ClientID, GrantID: g.ID, Scopes: g.Scopes,
 	}
 	return true, tx.AddThreadNotice(ctx, n)
 }
@@ -55,16 +55,32 @@ func noticeAppAdded(ctx context.Context, tx parley.Tx, g *parley.Grant, threadID
 // consent, or started or shared into by the app), which reached nothing
 // of it while they were away. It reports whether it recorded any.
 func noticeReach(ctx context.Context, tx parley.Tx, threadID string, newcomers []string, at time.Time) (bool, error) {
+	return noticeThreadGrants(ctx, tx, threadID, at, func(tg parley.ThreadGrant) bool { return slices.Contains(newcomers, tg.Member.ID) })
+}
+
+// noticeUnblocked records, in a direct thread no longer blocked, that each
+// grant of thread scope all that reaches it reaches it: none was noticed
+// there while it was blocked (noticeAllThreads), and the app reads what is
+// said there from now on. A grant connected before the block is noticed
+// again. It reports whether it recorded any.
+func noticeUnblocked(ctx context.Context, tx parley.Tx, threadID string, at time.Time) (bool, error) {
+	return noticeThreadGrants(ctx, tx, threadID, at, func(tg parley.ThreadGrant) bool { return tg.ThreadScope == parley.ThreadScopeAll })
+}
+
+// noticeThreadGrants records, of the grants in force that reach the
+// thread, that each one which keeps reaches it, and reports whether it
+// recorded any.
+func noticeThreadGrants(ctx context.Context, tx parley.Tx, threadID string, at time.Time, which func(parley.ThreadGrant) bool) (bool, error) {
 	grants, err := tx.FindThreadGrants(ctx, threadID, at, false)
 	if err != nil {
 		return false, err
 	}
 	noticed := false
 	for _, tg := range grants {
-		if !slices.Contains(newcomers, tg.Member.ID) {
+		if !which(tg) {
 			continue
 		}
-		g := &parley.Grant{ID: tg.GrantID, UserID: tg.Member.ID, ClientID: tg.ClientID}
+		g := &parley.Grant{ID: tg.GrantID, UserID: tg.Member.ID, ClientID: tg.ClientID, Scopes: tg.Scopes}
 		ok, err := noticeAppAdded(ctx, tx, g, threadID, at)
 		if err != nil {
 			return false, err
@@ -106,6 +122,43 @@ func noticeAllThreads(ctx context.Context, tx parley.Tx, g *parley.Grant, at tim
 		last := page[len(page)-1]
 		f.After = &parley.ThreadCursor{LastActivityAt: last.LastActivityAt, ID: last.ID}
 	}
+}
+
+// noticeWidened records, in each conversation a widened grant reaches,
+// that its app may now do more there, when the widening gained a scope
+// the conversation's other members are told of (parley.NoticedScopes),
+// and returns the conversations it recorded it in: each notice says what
+// the app could do when it was written, and the first says nothing of
+// what the app came to do since. A conversation the member left, or a
+// blocked one (closedToNewApps), is not told.
+func noticeWidened(ctx context.Context, tx parley.Tx, g *parley.Grant, gained parley.Scopes, at time.Time) ([]string, error) {
+	if len(gained.Within(parley.NoticedScopes)) == 0 {
+		return nil, nil
+	}
+	if g.ThreadScope == parley.ThreadScopeAll {
+		return noticeAllThreads(ctx, tx, g, at)
+	}
+	listed, err := tx.FindGrantThreads(ctx, g.ID)
+	if err != nil {
+		return nil, err
+	}
+	var noticed []string
+	for _, gt := range listed {
+		th, _, err := memberThread(ctx, tx, gt.ThreadID, g.UserID)
+		if isNotFound(err) || err == nil && closedToNewApps(th) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		ok, err := noticeAppAdded(ctx, tx, g, gt.ThreadID, at)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			noticed = append(noticed, gt.ThreadID)
+		}
+	}
+	return noticed, nil
 }
 
 // publishAppsChanged tells the participants of each thread that its notices

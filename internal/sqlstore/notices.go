@@ -10,20 +10,19 @@ import (
 
 func (t *txn) AddThreadNotice(ctx context.Context, n *parley.ThreadNotice) error {
 	_, err := t.exec(ctx, `
-		INSERT INTO thread_notices (id, thread_id, kind, at, by_user_id, client_id, grant_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		n.ID, n.ThreadID, n.Kind, micros(n.At), n.By.ID, nullString(n.ClientID), nullString(n.GrantID))
+		INSERT INTO thread_notices (id, thread_id, kind, at, by_user_id, client_id, grant_id, scopes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		n.ID, n.ThreadID, n.Kind, micros(n.At), n.By.ID, nullString(n.ClientID), nullString(n.GrantID), n.Scopes.String())
 	return mapError("add thread notice", err)
 }
 
 func (t *txn) FindThreadNotices(ctx context.Context, threadID string, limit int) ([]parley.ThreadNotice, error) {
 	rows, err := t.query(ctx, `
 		SELECT n.id, n.kind, n.at, u.id, u.username, u.display_name,
-			COALESCE(n.client_id, ''), COALESCE(a.name, ''), COALESCE(n.grant_id, ''), COALESCE(g.scopes, '')
+			COALESCE(n.client_id, ''), COALESCE(a.name, ''), COALESCE(n.grant_id, ''), n.scopes
 		FROM thread_notices n
 		JOIN `+shownUsers+` u ON u.id = n.by_user_id
 		LEFT JOIN apps a ON a.client_id = n.client_id
-		LEFT JOIN grants g ON g.id = n.grant_id
 		WHERE n.thread_id = $1
 		ORDER BY n.at DESC, n.id DESC LIMIT $2`, threadID, limit)
 	if err != nil {
@@ -34,12 +33,12 @@ func (t *txn) FindThreadNotices(ctx context.Context, threadID string, limit int)
 	for rows.Next() {
 		n := parley.ThreadNotice{ThreadID: threadID}
 		var at int64
-		var scopes sql.NullString
+		var scopes string
 		if err := rows.Scan(&n.ID, &n.Kind, &at, &n.By.ID, &n.By.Username, &n.By.DisplayName,
 			&n.ClientID, &n.AppName, &n.GrantID, &scopes); err != nil {
 			return nil, mapError("find thread notices", err)
 		}
-		n.At, n.Scopes = fromMicros(at), parley.ParseScopes(scopes.String)
+		n.At, n.Scopes = fromMicros(at), parley.ParseScopes(scopes)
 		list = append(list, n)
 	}
 	if err := rows.Err(); err != nil {

@@ -42,7 +42,7 @@ func TestThreadNotices_LatestOldestFirst(t *testing.T) {
 				}
 			}
 			notices := []*parley.ThreadNotice{
-				{ThreadID: th.ID, Kind: parley.NoticeAppAdded, By: u.Ref(), ClientID: app.ClientID, GrantID: g.ID},
+				{ThreadID: th.ID, Kind: parley.NoticeAppAdded, By: u.Ref(), ClientID: app.ClientID, GrantID: g.ID, Scopes: g.Scopes},
 				{ThreadID: th.ID, Kind: parley.NoticeAppsClosed, By: other.Ref()},
 				{ThreadID: elsewhere.ID, Kind: parley.NoticeAppsClosed, By: other.Ref()},
 				{ThreadID: th.ID, Kind: parley.NoticeAppsReopened, By: other.Ref()},
@@ -53,7 +53,10 @@ func TestThreadNotices_LatestOldestFirst(t *testing.T) {
 					return err
 				}
 			}
-			return nil
+			// The grant widened after: the notice keeps what it said.
+			widened := *g
+			widened.Scopes = g.Scopes.Union(parley.Scopes{parley.ScopeMessagesWrite})
+			return tx.UpdateGrant(ctx, &widened)
 		})
 		find := func(limit int) []parley.ThreadNotice {
 			var list []parley.ThreadNotice
@@ -76,7 +79,7 @@ func TestThreadNotices_LatestOldestFirst(t *testing.T) {
 		}
 		added := all[0]
 		if added.By.Username != "alice" || added.AppName != "Films" || added.ClientID != app.ClientID || added.GrantID != g.ID ||
-			!added.Scopes.Has(parley.ScopeMessagesRead) || !added.At.Equal(now.Truncate(time.Microsecond)) {
+			!slices.Equal(added.Scopes, g.Scopes) || !added.At.Equal(now.Truncate(time.Microsecond)) {
 			t.Errorf("the app notice reads back as %+v", added)
 		}
 		if closed := all[1]; closed.By.Username != "bob" || closed.AppName != "" || closed.GrantID != "" {

@@ -42,7 +42,8 @@ func logItems(body string) []string {
 // or deleted: the member who granted it is told the app wrote as them; the
 // others, that it wrote as that member, never as themselves. So with a
 // read of the member's friends: a friend reads that it was the member's
-// list, which names them.
+// list, which names them; and with reads of the thread: the others read
+// through whose connection, as they connected nothing.
 func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
@@ -50,9 +51,20 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 	apptest.MustFriends(t, alice, bob)
 	thread := apptest.MustThread(t, alice, "bob").ID
 	films := env.MustPartner(t, "Films")
-	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.write", "messages.delete", "shares.write", "friends.read"},
+	tok := env.MustToken(t, films, "alice", []string{"openid", "messages.write", "messages.delete", "shares.write", "friends.read",
+		"messages.read", "threads.read", "participants.read"},
 		apptest.Answer{ThreadScope: "selected", Threads: []string{thread}})
 	app := env.Client.WithToken(tok.AccessToken)
+	apptest.MustSend(t, bob, thread, "from bob")
+	if _, err := app.Messages(ctx, thread, client.MessagesQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Thread(ctx, thread); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Participants(ctx, thread); err != nil {
+		t.Fatal(err)
+	}
 	sent, err := app.SendMessage(ctx, thread, "from Films", "")
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +92,10 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 			"Films deleted a message of yours in your conversation with Member bob",
 			"Films edited a message it sent as you in your conversation with Member bob",
 			"Films sent a message as you in your conversation with Member bob",
+			"Films saw who is in your conversation with Member bob",
+			"Films read 1 message in your conversation with Member bob",
+			"Films read the title and activity of your conversation with Member bob",
+			"Films read 1 message in your conversation with Member bob",
 		}},
 		{"bob", []string{
 			"Films read Member alice&#39;s list of friends, which names you",
@@ -87,6 +103,10 @@ func TestAccessLogPage_WritesNameWhoseGrant(t *testing.T) {
 			"Films deleted a message Member alice sent in your conversation with Member alice",
 			"Films edited a message it sent as Member alice in your conversation with Member alice",
 			"Films sent a message as Member alice in your conversation with Member alice",
+			"Films, through Member alice&#39;s connection, saw who is in your conversation with Member alice",
+			"Films, through Member alice&#39;s connection, read 1 message in your conversation with Member alice",
+			"Films, through Member alice&#39;s connection, read the title and activity of your conversation with Member alice",
+			"Films, through Member alice&#39;s connection, read 1 message in your conversation with Member alice",
 		}},
 	} {
 		b := newScriptless(t, env.URL)

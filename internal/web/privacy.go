@@ -424,24 +424,30 @@ func logLine(g *service.AccessGroup) template.HTML {
 		as = isolate(displayName(*g.Grantor))
 		yours = as + " sent"
 	}
+	// An app that read through another member's grant is said to: the
+	// reader never connected it, and has nothing of it to revoke.
+	reader := app
+	if g.Grantor != nil {
+		reader = app + ", through " + as + "'s connection,"
+	}
 	var what string
 	switch e.Action {
 	case string(parley.ScopeMessagesRead):
 		if g.Count > 1 {
-			return template.HTML(esc(app+" checked "+where+" "+times(g.Count)+" ")) + between(g.From, g.To) + template.HTML(esc(" and "+newMessages(g.Messages)))
+			return template.HTML(esc(reader+" checked "+where+" "+times(g.Count)+" ")) + between(g.From, g.To) + template.HTML(esc(" and "+newMessages(g.Messages)))
 		}
 		if g.Messages == 0 {
-			what = app + " checked " + where + " and found nothing new"
+			what = reader + " checked " + where + " and found nothing new"
 		} else {
-			what = app + " read " + words.Count(g.Messages, "message", "messages") + " in " + where
+			what = reader + " read " + words.Count(g.Messages, "message", "messages") + " in " + where
 		}
 	case string(parley.ScopeThreadsRead):
 		what = app + " read the list of your conversations"
 		if e.ThreadID != "" {
-			what = app + " read the title and activity of " + where
+			what = reader + " read the title and activity of " + where
 		}
 	case string(parley.ScopeParticipantsRead):
-		what = app + " saw who is in " + where
+		what = reader + " saw who is in " + where
 	case string(parley.ScopeProfile):
 		what = app + " read your username and display name"
 	case string(parley.ScopeOpenID):

@@ -389,3 +389,52 @@ func TestThreadApps_LinksOnlyWhereAppsShare(t *testing.T) {
 		t.Errorf("bob's conversation with alice:\n%s", section(p.body))
 	}
 }
+
+// A grant widened to do more in a conversation is told there again, in a
+// notice of its own, and the first notice still says what the app could
+// do when it was written; a widening to what the others are not told of
+// (the member's profile) adds none. A conversation blocked when a grant
+// reaching all conversations was connected, where no notice was written,
+// is told of it once the block is lifted.
+func TestThreadApps_WideningAndUnblockingTold(t *testing.T) {
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice, bob, carol := env.MustMember(t, "alice"), env.MustMember(t, "bob"), env.MustMember(t, "carol")
+	apptest.MustFriends(t, alice, bob)
+	apptest.MustFriends(t, alice, carol)
+	withBob, withCarol := apptest.MustThread(t, alice, "bob").ID, apptest.MustThread(t, alice, "carol").ID
+	poster := env.MustPartner(t, "Poster")
+	reach := apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{withBob}}
+	env.MustToken(t, poster, "alice", []string{"openid", "messages.write"}, reach)
+	env.MustToken(t, poster, "alice", []string{"openid", "messages.write", "messages.read"}, reach)
+	env.MustToken(t, poster, "alice", []string{"openid", "messages.write", "messages.read", "profile"}, reach)
+	b := newScriptless(t, env.URL)
+	b.signIn("bob")
+	p := b.get("/t/" + withBob)
+	first := "Poster can now post in this chat as Member alice through Member alice&#39;s connection."
+	widened := "Poster can now read this chat and post in it as Member alice, through Member alice&#39;s connection."
+	if n := strings.Count(p.body, "Poster can now"); n != 2 || !strings.Contains(p.body, first) || strings.Index(p.body, first) > strings.Index(p.body, widened) {
+		t.Errorf("bob's thread after alice widened Poster's grant twice has %d notices of it, want %q then %q:\n%s", n, first, widened, section(p.body))
+	}
+
+	everything := env.MustPartner(t, "Everything")
+	if _, err := env.Server.Service.ApproveAllThreads(service.ConsoleContext(ctx), everything.App.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	blocked, err := alice.Block(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.MustToken(t, everything, "alice", []string{"openid", "messages.read"}, apptest.Answer{ThreadScope: parley.ThreadScopeAll})
+	c := newScriptless(t, env.URL)
+	c.signIn("carol")
+	if p := c.get("/t/" + withCarol); strings.Contains(p.body, "Everything can now") {
+		t.Errorf("carol's chat, blocked by alice, tells her of alice's app:\n%s", section(p.body))
+	}
+	if err := alice.Unblock(ctx, blocked.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.get("/t/" + withCarol); !strings.Contains(p.body, "Everything can now read this chat through Member alice&#39;s connection.") {
+		t.Errorf("carol's chat, once alice lifted her block, does not tell her Everything reads it:\n%s", section(p.body))
+	}
+}
