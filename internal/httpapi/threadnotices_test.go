@@ -193,3 +193,37 @@ func TestThreadNotices_LeavingReopensTheGroupAndTellsTheOthers(t *testing.T) {
 		})
 	}
 }
+
+// A grant widened to read a thread where it could only post is told to the
+// thread's participants as it happens: their streams carry a
+// thread.apps_changed event.
+func TestThreadNotices_WideningTellsTheOthers(t *testing.T) {
+	t.Parallel()
+	w := newGrantWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	poster := w.env.MustPartner(t, "Poster")
+	reach := apptest.Answer{ThreadScope: parley.ThreadScopeSelected, Threads: []string{w.aliceBob}}
+	w.env.MustToken(t, poster, "alice", []string{"openid", "messages.write"}, reach)
+	bobStream, err := w.bob.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bobStream.Close()
+	w.env.MustToken(t, poster, "alice", []string{"openid", "messages.write", "messages.read"}, reach)
+	last := apptest.MustSend(t, w.bob, w.aliceBob, "the last word")
+	var types []string
+	for {
+		ev, err := bobStream.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.Type)
+		if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), last.ID) {
+			break
+		}
+	}
+	if !strings.Contains(strings.Join(types, " "), client.EventThreadAppsChanged) {
+		t.Errorf("bob's stream: %v, want a %s when Poster came to read the thread", types, client.EventThreadAppsChanged)
+	}
+}
