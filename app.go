@@ -64,6 +64,14 @@ const (
 	// registers for a member count, but the cap does not stop the
 	// operator: that is their decision.
 	MaxOwnApps = 10
+	// MaxAppsPerDay is how many apps a member may register themselves in
+	// any 24 hours, deleted since or not, those an operator registered for
+	// them included. Deleting an app makes room under MaxOwnApps, and its
+	// row stays for the histories that name it: without this, one account
+	// registering and deleting in a loop would grow the apps table without
+	// end. Twice MaxOwnApps lets a developer replace every app they have,
+	// and then do it again, in a day.
+	MaxAppsPerDay = 2 * MaxOwnApps
 )
 
 // App is a partner application: an OAuth 2.0 client. Its secret's hash is

@@ -525,6 +525,21 @@ type AppStore interface {
 	// once, on one server or several, the later waits for the earlier and
 	// decides on what it left.
 	FindAppForUpdate(ctx context.Context, clientID string) (*App, error)
+	// FindLiveAppByName returns the oldest app, not deleted, whose name a
+	// reader would take for name (AppNameKey); ENOTFOUND for none.
+	FindLiveAppByName(ctx context.Context, name string) (*App, error)
+	// ClaimAppName makes the app's name its own among the apps not
+	// deleted: ECONFLICT when another that claimed its name has one of the
+	// same AppNameKey, so that of two apps registered under one name at
+	// the same moment, only one claims it. An app that claims no name
+	// (an operator's) may share another's.
+	ClaimAppName(ctx context.Context, clientID string) error
+	// CountLiveApps returns how many apps, not deleted, the member owns.
+	CountLiveApps(ctx context.Context, ownerID string) (int, error)
+	// CountAppsRegisteredSince returns how many apps the member owns,
+	// deleted or not, that were registered after since, and when the
+	// earliest of them was (the zero time for none).
+	CountAppsRegisteredSince(ctx context.Context, ownerID string, since time.Time) (n int, first time.Time, err error)
 	// FindApps returns the apps an owner registered, or every app for an
 	// empty ownerID, oldest first.
 	FindApps(ctx context.Context, ownerID string) ([]*App, error)

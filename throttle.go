@@ -71,12 +71,16 @@ func ThrottledError(what string, wait time.Duration) *Error {
 	return &Error{Code: ETHROTTLED, Message: fmt.Sprintf("too many %s; try again in %s", what, waitWords(wait)), RetryAfter: wait}
 }
 
-// waitWords says how long a wait is, rounded up to a second or a minute.
+// waitWords says how long a wait is, rounded up to a second, a minute,
+// or past an hour, an hour.
 func waitWords(d time.Duration) string {
 	if secs := int((d + time.Second - 1) / time.Second); secs < 60 {
 		return words.Count(secs, "second", "seconds")
 	}
-	return words.Count(int((d+time.Minute-1)/time.Minute), "minute", "minutes")
+	if mins := int((d + time.Minute - 1) / time.Minute); mins <= 60 {
+		return words.Count(mins, "minute", "minutes")
+	}
+	return words.Count(int((d+time.Hour-1)/time.Hour), "hour", "hours")
 }
 
 type clientAddrKey struct{}

@@ -161,6 +161,84 @@ func TestApps_RegisterAtMostMaxOwnApps(t *testing.T) {
 	wantProblem(t, register(), http.StatusConflict, "conflict")
 }
 
+// A member registers at most parley.MaxAppsPerDay apps in any 24 hours,
+// however many they deleted since: one more is refused, 429 with how long
+// to wait, until the earliest of them is a day old, and registers nothing.
+func TestApps_RegisterAtMostMaxAppsPerDay(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	env.Clock.Freeze()
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	var n atomic.Int32 // each app its own name, as another's is refused
+	register := func() (registeredApp, error) {
+		var a registeredApp
+		_, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": fmt.Sprint("Tunes ", n.Add(1)), "redirect_uris": []string{"https://tunes.example/callback"}}, &a)
+		return a, err
+	}
+	for i := range parley.MaxAppsPerDay {
+		a, err := register()
+		if err != nil {
+			t.Fatalf("registration %d of the day: %v", i+1, err)
+		}
+		if err := alice.DeleteApp(ctx, a.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(time.Minute)
+	}
+	_, err := register()
+	wantProblem(t, err, http.StatusTooManyRequests, "throttled")
+	wait := 24*time.Hour - parley.MaxAppsPerDay*time.Minute
+	if e := err.(*client.Error); e.RetryAfter != wait || !strings.Contains(e.Detail, "a member may register 20 a day") {
+		t.Errorf("the refusal: %q, Retry-After %v; want how many a day, and to wait %v", e.Detail, e.RetryAfter, wait)
+	}
+	if apps, err := alice.Apps(ctx); err != nil || len(apps) != 0 {
+		t.Errorf("alice's apps after the refusal: %+v, %v; want none", apps, err)
+	}
+	env.Clock.Advance(wait)
+	if _, err := register(); err != nil {
+		t.Fatalf("once the day's first app is a day old: %v", err)
+	}
+	wantProblem(t, func() error { _, err := register(); return err }(), http.StatusTooManyRequests, "throttled")
+}
+
+// Members registering one name at the same moment, on PostgreSQL under
+// READ COMMITTED as on SQLite's single writer, get one app of that name:
+// the others are refused 409, as a name already taken is.
+func TestApps_RegistrationsOfOneNameAtOnce(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	const atOnce = 8
+	var members []*client.Client
+	for i := range atOnce {
+		members = append(members, env.MustMember(t, fmt.Sprint("member", i)))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for _, m := range members {
+		wg.Go(func() {
+			resp, err := m.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Tunes", "redirect_uris": []string{"https://tunes.example/callback"}}, nil)
+			status := client.StatusOf(err)
+			if err == nil {
+				status = resp.StatusCode
+			} else if status == 0 {
+				t.Errorf("a registration at once: %v", err)
+			} else if e := err.(*client.Error); !strings.Contains(e.Detail, `an app named "Tunes" is registered already`) {
+				t.Errorf("a refused registration says %q, want that the name is taken", e.Detail)
+			}
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if want := map[int]int{http.StatusCreated: 1, http.StatusConflict: atOnce - 1}; !maps.Equal(statuses, want) {
+		t.Errorf("%d registrations of one name at once answered %v (status: count), want %v", atOnce, statuses, want)
+	}
+}
+
 // A member deletes an app they registered: every grant of it ends at once
 // (its token refused at its next use, its stream ended), each member's log
 // says its developer ended it, and it works and shows nowhere again. No

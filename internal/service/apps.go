@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -39,9 +40,11 @@ type RegisteredApp struct {
 }
 
 // RegisterApp registers an app owned by the signed-in member: ECONFLICT
-// when they own parley.MaxOwnApps apps already. Asked again with a
-// NewApp.Key it registered an app with, it returns that app, Again, however
-// many they own, or ECONFLICT when the app has been deleted since.
+// when they own parley.MaxOwnApps apps already, or a live app has the
+// name; ETHROTTLED when they registered parley.MaxAppsPerDay in the last
+// 24 hours. Asked again with a NewApp.Key it registered an app with, it
+// returns that app, Again, however many they own, or ECONFLICT when the
+// app has been deleted since.
 func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -57,10 +60,10 @@ func (s *Service) RegisterApp(ctx context.Context, in NewApp) (*RegisteredApp, e
 		state = parley.AppPending
 	}
 	reg, err := s.registerApp(ctx, in, state, appOwner{id: c.User.ID, key: in.Key}, nil)
-	// ECONFLICT: the key registered an app already, or the member has no
-	// room for another, as when the key's app was their last; either way,
-	// the key's app, if there is one, is the answer.
-	if in.Key != "" && parley.ErrorCode(err) == parley.ECONFLICT {
+	// ECONFLICT or ETHROTTLED: the key registered an app already, or the
+	// member has no room for another, as when the key's app was their
+	// last; either way, the key's app, if there is one, is the answer.
+	if code := parley.ErrorCode(err); in.Key != "" && (code == parley.ECONFLICT || code == parley.ETHROTTLED) {
 		var app *parley.App
 		if s.store.Read(ctx, func(tx parley.Tx) (err error) {
 			app, err = tx.FindAppByRegistrationKey(ctx, c.User.ID, in.Key)
@@ -126,7 +129,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 	err := s.decide(ctx, func(tx parley.Tx, record recorder) error {
 		app.OwnerID = owner.id
 		if owner.id != "" {
-			if err := roomForOwnApp(ctx, tx, owner.id); err != nil {
+			if err := s.roomForOwnApp(ctx, tx, owner.id); err != nil {
 				return err
 			}
 		}
@@ -145,6 +148,14 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 		if err := tx.CreateApp(ctx, app, secretHash); err != nil {
 			return err
 		}
+		if actor == nil {
+			// A member's app claims its name; an operator's may share one.
+			if err := tx.ClaimAppName(ctx, app.ClientID); parley.ErrorCode(err) == parley.ECONFLICT {
+				return nameTaken(app.Name)
+			} else if err != nil {
+				return err
+			}
+		}
 		if owner.key != "" {
 			if err := tx.SetAppRegistrationKey(ctx, app.ClientID, owner.key); err != nil {
 				return err
@@ -162,43 +173,57 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 }
 
 // roomForOwnApp returns ECONFLICT when the member owns parley.MaxOwnApps
-// apps, not deleted, or more, and so may register no other themselves. It
-// holds the member's account until the write ends (FindUserForUpdate): of
-// two registrations at once, on one server or several, the later waits
-// for the earlier and counts its app.
-func roomForOwnApp(ctx context.Context, tx parley.Tx, ownerID string) error {
+// apps, not deleted, or more, and so may register no other themselves,
+// and ETHROTTLED when they were given parley.MaxAppsPerDay apps or more in
+// the last 24 hours, deleted since or not, with how long until the
+// earliest of those is a day old. It holds the member's account
+// until the write ends (FindUserForUpdate): of two registrations at once,
+// on one server or several, the later waits for the earlier and counts
+// its app.
+func (s *Service) roomForOwnApp(ctx context.Context, tx parley.Tx, ownerID string) error {
 	if _, err := tx.FindUserForUpdate(ctx, ownerID); err != nil {
 		return err
 	}
-	apps, err := tx.FindApps(ctx, ownerID)
+	n, err := tx.CountLiveApps(ctx, ownerID)
 	if err != nil {
 		return err
 	}
-	if n := len(slices.DeleteFunc(apps, deleted)); n >= parley.MaxOwnApps {
+	if n >= parley.MaxOwnApps {
 		return parley.Errorf(parley.ECONFLICT, "you have %d apps, and a member may register %d: delete one you no longer use to make room",
 			n, parley.MaxOwnApps)
+	}
+	now := s.Now()
+	n, first, err := tx.CountAppsRegisteredSince(ctx, ownerID, now.Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
+	if n >= parley.MaxAppsPerDay {
+		return parley.ThrottledError(fmt.Sprintf("apps registered in 24 hours: a member may register %d a day", parley.MaxAppsPerDay),
+			first.Add(24*time.Hour).Sub(now))
 	}
 	return nil
 }
 
 // nameFree returns ECONFLICT when an app not deleted has the name, as
 // parley.AppNameKey compares names: a member's app may not pass for
-// another on its consent page. Two registrations of one name at the same
-// moment may both pass; lookalikes from other scripts are not caught
+// another on its consent page. Of two registrations of one name at the
+// same moment, the store refuses the later's claim (ClaimAppName), with
+// the same error; lookalikes from other scripts are not caught
 // (parley.AppNameKey says which are): the consent page names who
 // registered each app, and whether an operator reviewed it.
 func nameFree(ctx context.Context, tx parley.Tx, name string) error {
-	apps, err := tx.FindApps(ctx, "")
-	if err != nil {
+	app, err := tx.FindLiveAppByName(ctx, name)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	key := parley.AppNameKey(name)
-	for _, a := range apps {
-		if !deleted(a) && parley.AppNameKey(a.Name) == key {
-			return parley.Errorf(parley.ECONFLICT, "an app named %q is registered already: choose another name", a.Name)
-		}
-	}
-	return nil
+	return nameTaken(app.Name)
+}
+
+// nameTaken is the ECONFLICT of a registration under a live app's name.
+func nameTaken(name string) error {
+	return parley.Errorf(parley.ECONFLICT, "an app named %q is registered already: choose another name", name)
 }
 
 // MyApps lists the apps the signed-in member registered.

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -14,11 +16,82 @@ const appSelect = `SELECT client_id, name, owner_id, redirect_uris, homepage, pu
 func (t *txn) CreateApp(ctx context.Context, a *parley.App, secretHash []byte) error {
 	_, err := t.exec(ctx, `
 		INSERT INTO apps (client_id, name, owner_id, redirect_uris, homepage, purpose, client_type, secret_hash, state,
-			all_threads_approved, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			all_threads_approved, created_at, name_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		a.ClientID, a.Name, nullString(a.OwnerID), strings.Join(a.RedirectURIs, "\n"), a.Homepage, a.Purpose,
-		a.ClientType, secretHash, a.State, a.AllThreadsApproved, micros(a.CreatedAt))
+		a.ClientType, secretHash, a.State, a.AllThreadsApproved, micros(a.CreatedAt), parley.AppNameKey(a.Name))
 	return mapError("create app", err)
+}
+
+func (t *txn) FindLiveAppByName(ctx context.Context, name string) (*parley.App, error) {
+	return t.findApp(ctx, `WHERE name_key = $1 AND state <> 'deleted' ORDER BY created_at, client_id LIMIT 1`,
+		parley.AppNameKey(name))
+}
+
+func (t *txn) ClaimAppName(ctx context.Context, clientID string) error {
+	res, err := t.exec(ctx, `UPDATE apps SET name_claimed = TRUE WHERE client_id = $1`, clientID)
+	if err != nil {
+		return mapError("claim app name", err)
+	}
+	return mustAffect(res, "app")
+}
+
+func (t *txn) CountLiveApps(ctx context.Context, ownerID string) (n int, err error) {
+	err = t.queryRow(ctx, "app", `SELECT COUNT(*) FROM apps WHERE owner_id = $1 AND state <> 'deleted'`,
+		[]any{ownerID}, &n)
+	return n, mapError("count live apps", err)
+}
+
+func (t *txn) CountAppsRegisteredSince(ctx context.Context, ownerID string, since time.Time) (n int, first time.Time, err error) {
+	var earliest sql.NullInt64
+	if err := t.queryRow(ctx, "app", `SELECT COUNT(*), MIN(created_at) FROM apps WHERE owner_id = $1 AND created_at > $2`,
+		[]any{ownerID, micros(since)}, &n, &earliest); err != nil {
+		return 0, time.Time{}, mapError("count apps registered", err)
+	}
+	if earliest.Valid {
+		first = fromMicros(earliest.Int64)
+	}
+	return n, first, nil
+}
+
+// fillAppNameKeys gives each app stored before migration 0066 its name's
+// key (parley.AppNameKey), which only Go computes; every app registered
+// since has one. It runs whenever the schema was brought up to date, in
+// one transaction, and finds nothing to do once done: two servers filling
+// at once write the same keys.
+func fillAppNameKeys(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: fill app name keys: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT client_id, name FROM apps WHERE name_key IS NULL`)
+	if err != nil {
+		return fmt.Errorf("sqlstore: fill app name keys: %w", err)
+	}
+	names := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlstore: fill app name keys: %w", err)
+		}
+		names[id] = name
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: fill app name keys: %w", err)
+	}
+	for id, name := range names {
+		if _, err := tx.ExecContext(ctx, `UPDATE apps SET name_key = $2 WHERE client_id = $1 AND name_key IS NULL`,
+			id, parley.AppNameKey(name)); err != nil {
+			return fmt.Errorf("sqlstore: fill app name keys: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: fill app name keys: %w", err)
+	}
+	return nil
 }
 
 func (t *txn) findApps(ctx context.Context, where string, args ...any) ([]*parley.App, error) {

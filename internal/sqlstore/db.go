@@ -525,6 +525,9 @@ func prepareSchema(ctx context.Context, db *sql.DB, schema Schema, exists bool, 
 	if err != nil {
 		return SchemaUpgrade{}, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
+	if err := fillAppNameKeys(ctx, db); err != nil {
+		return SchemaUpgrade{}, err
+	}
 	if current == 0 || len(applied) == 0 {
 		// Made just now (a schema at 0 holds nothing), or already
 		// upgraded.
