@@ -31,10 +31,11 @@ const (
 	// ActionUserDelete is an account's deletion, by an operator or by its
 	// member (then both actor and subject are the member).
 	ActionUserDelete = "user.delete"
-	// ActionAppRedirectChanged is an owner's change of the redirect URIs
-	// of an app operators approved for reach "all", to one they did not
-	// review: it withdraws that approval, and the operators' vouching for
-	// the app (the actor is the owner). The app waits for review again.
+	// ActionAppRedirectChanged is an owner's change of an app's redirect
+	// URIs to one operators did not see (the actor is the owner). It
+	// withdraws an approval for reach "all", and the operators' vouching
+	// for the app, and where operators review every member's app, makes an
+	// active app pending: the app waits for review again.
 	ActionAppRedirectChanged = "app.redirect_changed"
 )
 

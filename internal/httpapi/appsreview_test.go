@@ -7,7 +7,9 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/internal/apptest"
+	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/service"
+	"golang.org/x/oauth2"
 )
 
 // An app's homepage is a link on the consent page, and its redirect URIs
@@ -169,5 +171,76 @@ func TestApps_RedirectChangeWithdrawsReachAll(t *testing.T) {
 	}
 	if approved, _, vouched, _ := state(); !approved || !vouched {
 		t.Errorf("approved again: approved %v, vouched %v", approved, vouched)
+	}
+}
+
+// Where operators review every member's app (--apps-require-review), an
+// approved app's owner who changes its redirect URIs to one the operators
+// did not see sends it back to review: it is pending, no one may connect
+// it, its tokens are refused, and the change is recorded beside the
+// operators' decisions with the owner as actor. The grants members gave it
+// stay, and work again once an operator approves it again. Taking a URI
+// out only changes nothing.
+func TestApps_RedirectChangeUnderReviewWaitsForReviewAgain(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
+	ctx := context.Background()
+	mallory := env.MustMember(t, "mallory")
+	env.MustMember(t, "alice")
+	svc := env.Server.Service
+	console := service.ConsoleContext(ctx)
+	const second = "http://127.0.0.1:9/second"
+	var reg registeredApp
+	if _, err := mallory.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": "Steal", "redirect_uris": []string{apptest.RedirectURI, second}}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	if reg.State != parley.AppPending {
+		t.Fatalf("registered while review is required: %s, want pending", reg.State)
+	}
+	if _, err := svc.ApproveApp(console, reg.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	steal := &apptest.Partner{App: &service.RegisteredApp{App: &parley.App{ClientID: reg.ClientID}, ClientSecret: reg.ClientSecret}, Config: &oauth2.Config{
+		ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, RedirectURL: apptest.RedirectURI,
+		Endpoint: oauth2.Endpoint{AuthURL: env.URL + "/oauth2/authorize", TokenURL: env.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader},
+	}}
+	tok := env.MustToken(t, steal, "alice", []string{"openid", "profile"}, apptest.Answer{})
+	app := env.Client.WithToken(tok.AccessToken)
+	caller, err := svc.Authenticate(ctx, mallory.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := parley.NewContextWithCaller(ctx, caller)
+	latest := func() string {
+		t.Helper()
+		r, err := svc.ReviewApps(console)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Decisions[0].Action + " by " + r.Decisions[0].Actor
+	}
+
+	a, err := svc.SetRedirectURIs(owner, reg.ClientID, []string{apptest.RedirectURI})
+	if err != nil || a.State != parley.AppActive || latest() != parley.ActionAppApprove+" by console" {
+		t.Fatalf("taking a redirect URI out: %+v, %v, latest decision %q; want active, nothing recorded", a, err, latest())
+	}
+
+	a, err = svc.SetRedirectURIs(owner, reg.ClientID, []string{apptest.RedirectURI, "https://evil.example/steal"})
+	if err != nil || a.State != parley.AppPending {
+		t.Fatalf("a redirect URI operators did not see: %+v, %v; want the app pending", a, err)
+	}
+	if got, want := latest(), parley.ActionAppRedirectChanged+" by mallory"; got != want {
+		t.Errorf("latest decision %q, want %q", got, want)
+	}
+	if _, err := svc.OAuthApp(ctx, reg.ClientID); parley.ErrorCode(err) != parley.EFORBIDDEN {
+		t.Errorf("starting a sign-in with the app waiting for review: %v, want EFORBIDDEN", err)
+	}
+	wantProblem(t, func() error { _, err := app.Me(ctx); return err }(), http.StatusUnauthorized, "unauthorized")
+
+	if _, err := svc.ApproveApp(console, reg.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Me(ctx); err != nil {
+		t.Errorf("alice's grant once the app is approved again: %v", err)
 	}
 }

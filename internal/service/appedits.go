@@ -26,20 +26,37 @@ func (s *Service) MyApp(ctx context.Context, clientID string) (app *parley.App, 
 	return app, err
 }
 
+// AppsRequireReview reports whether operators review every app a member
+// registers (Options.AppsRequireReview), and so every redirect URI its
+// owner adds (SetRedirectURIs).
+func (s *Service) AppsRequireReview() bool { return s.opts.AppsRequireReview }
+
 // SetRedirectURIs replaces the redirect URIs of an app the signed-in
 // member owns, checked as at registration. Sign-ins already under way
 // keep the URI they started with.
 //
-// Operators approved an app for reach "all" as it was, codes going to the
-// redirect URIs they saw: a URI they did not see (one added, or one put in
-// another's place) withdraws the approval, recorded as the owner's
-// parley.ActionAppRedirectChanged beside the operators' decisions, and the
-// app waits for review again. Members may no longer grant it thread scope
-// "all" until an operator approves it again; the grants they gave already
-// stay, as the app's tokens do, since they were given to the app
-// operators reviewed and where new codes go changes nothing they reach.
-// Removing URIs only, codes go to fewer places operators saw: the
-// approval stays.
+// Operators reviewed an app as it was, codes going to the redirect URIs
+// they saw. A URI they did not see (one added, or one put in another's
+// place) is recorded as the owner's parley.ActionAppRedirectChanged beside
+// the operators' decisions, and:
+//
+//   - an approval for reach "all" is withdrawn, and the app waits for
+//     review again: members may no longer grant it thread scope "all"
+//     until an operator approves it again. The grants they gave already
+//     stay, as the app's tokens do, since they were given to the app
+//     operators reviewed and where new codes go changes nothing they
+//     reach.
+//   - where operators review every member's app
+//     (Options.AppsRequireReview), an active app is pending again, until
+//     an operator approves it (ApproveApp): as for an app just registered,
+//     no one may connect it, and its tokens are refused, since a pending
+//     app's are (parley.TokenGrant.Refusal), so that none of its sign-ins
+//     send a code to the URI before an operator has seen it. Its grants
+//     are not ended: its approval lets them work again as they were. A
+//     suspended app stays suspended.
+//
+// Removing URIs only, codes go to fewer places operators saw: the app
+// stays as it is.
 func (s *Service) SetRedirectURIs(ctx context.Context, clientID string, uris []string) (app *parley.App, err error) {
 	c, err := caller(ctx, memberOnly)
 	if err != nil {
@@ -57,13 +74,18 @@ func (s *Service) SetRedirectURIs(ctx context.Context, clientID string, uris []s
 		if err := tx.UpdateAppRedirectURIs(ctx, clientID, uris); err != nil {
 			return err
 		}
-		unseen := slices.ContainsFunc(uris, func(u string) bool { return !slices.Contains(reviewed, u) })
-		if !app.AllThreadsApproved || !unseen {
+		if !slices.ContainsFunc(uris, func(u string) bool { return !slices.Contains(reviewed, u) }) {
 			return nil
 		}
-		app.AllThreadsApproved = false
-		if err := tx.UpdateAppReview(ctx, clientID, app.State, false); err != nil {
-			return err
+		reviewAgain := s.opts.AppsRequireReview && app.State == parley.AppActive
+		if app.AllThreadsApproved || reviewAgain {
+			app.AllThreadsApproved = false
+			if reviewAgain {
+				app.State = parley.AppPending
+			}
+			if err := tx.UpdateAppReview(ctx, clientID, app.State, false); err != nil {
+				return err
+			}
 		}
 		return record(parley.OperatorAction{ActorID: c.User.ID, Actor: c.User.Username}, parley.ActionAppRedirectChanged, app.ClientID, app.Name)
 	})

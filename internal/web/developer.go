@@ -140,6 +140,9 @@ type appPage struct {
 	HookError  string // said by the endpoint form, where the answer to it scrolls
 	URIs       string // the redirect URIs as the form holds them
 	ChartURL   string
+	// ReviewRequired says that operators review every member's app, and
+	// so every redirect URI its owner adds.
+	ReviewRequired bool
 	// OldSecretUntil is when the client secret a rotation replaced stops
 	// working; nil when it works no more.
 	OldSecretUntil *time.Time
@@ -185,6 +188,7 @@ func (p *Pages) handleDevApp(w http.ResponseWriter, r *http.Request) {
 // consoleNotices are the notices the console shows after a change, by ?done=.
 var consoleNotices = map[string]string{
 	"uris":        "Saved the redirect URIs.",
+	"uris-review": "Saved the redirect URIs. The app waits for this server's operators to review it: until they approve it, no one can connect it and its tokens are refused.",
 	"hook-gone":   "Deleted the webhook endpoint.",
 	"redelivered": "The delivery is being sent again.",
 	"old-secret":  "The old client secret no longer works.",
@@ -210,6 +214,7 @@ func (p *Pages) showApp(w http.ResponseWriter, r *http.Request, ctx context.Cont
 	}
 	page.Tab = tabDeveloper
 	page.App, page.Events, page.ChartURL = app, parley.WebhookEvents, appPath(clientID)+"/report.svg"
+	page.ReviewRequired = p.svc.AppsRequireReview()
 	if app.OldSecretWorks(p.svc.Now()) {
 		page.OldSecretUntil = app.OldSecretUntil
 	}
@@ -253,7 +258,8 @@ func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("app")
-	if _, err := p.svc.SetRedirectURIs(ctx, id, lines(formText(r, "redirect_uris"))); err != nil {
+	app, err := p.svc.SetRedirectURIs(ctx, id, lines(formText(r, "redirect_uris")))
+	if err != nil {
 		if parley.ErrorCode(err) != parley.EINVALID {
 			p.renderError(w, r, err)
 			return
@@ -261,7 +267,11 @@ func (p *Pages) handleRedirectURIs(w http.ResponseWriter, r *http.Request) {
 		p.showApp(w, r, ctx, httpapi.StatusOf(err), id, appPage{Error: parley.ErrorMessage(err), URIs: formText(r, "redirect_uris")})
 		return
 	}
-	http.Redirect(w, r, appPath(id)+"?done=uris", http.StatusSeeOther)
+	done := "uris"
+	if app.State == parley.AppPending {
+		done = "uris-review"
+	}
+	http.Redirect(w, r, appPath(id)+"?done="+done, http.StatusSeeOther)
 }
 
 func (p *Pages) handleSecretRotate(w http.ResponseWriter, r *http.Request) {

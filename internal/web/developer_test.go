@@ -23,6 +23,41 @@ import (
 // xss are strings that must show as text wherever a page writes them.
 var xss = []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`}
 
+// Where operators review every member's app, the console's page of an
+// approved app says that a new redirect URI sends it back to review, and
+// saving one says the app now waits for the operators: no one can connect
+// it, and its tokens are refused.
+func TestDeveloperConsole_RedirectURIUnderReview(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, func(c *config.Config) { c.AppsRequireReview = true })
+	ctx := context.Background()
+	env.MustMember(t, "mallory")
+	b := newScriptless(t, env.URL)
+	b.signIn("mallory")
+	console := b.get("/account/developer")
+	created := b.post(console, "/account/developer/apps", url.Values{"name": {"Steal"}, "redirect_uris": {"https://steal.example/cb"}, "client_type": {"confidential"}})
+	clientID := regexp.MustCompile(`<code id="client-id">([^<]+)</code>`).FindStringSubmatch(created.body)
+	if created.status != http.StatusCreated || clientID == nil {
+		t.Fatalf("registering: %d\n%s", created.status, created.body)
+	}
+	svc := env.Server.Service
+	if _, err := svc.ApproveApp(service.ConsoleContext(ctx), clientID[1]); err != nil {
+		t.Fatal(err)
+	}
+	appURL := "/account/developer/apps/" + clientID[1]
+	page := b.get(appURL)
+	if !strings.Contains(page.body, `id="redirect-review">Adding or changing a redirect URI sends the app back to this server's operators for review`) {
+		t.Errorf("the page does not say that a new redirect URI sends the app back to review:\n%s", page.body)
+	}
+	saved := b.post(page, appURL+"/redirect-uris", url.Values{"redirect_uris": {"https://steal.example/cb\nhttps://evil.example/steal"}})
+	if !strings.Contains(saved.body, "Saved the redirect URIs. The app waits for this server&#39;s operators to review it") {
+		t.Errorf("saving a redirect URI operators did not see:\n%s", saved.body)
+	}
+	if _, err := svc.OAuthApp(ctx, clientID[1]); parley.ErrorCode(err) != parley.EFORBIDDEN {
+		t.Errorf("a sign-in with the app after the change: %v, want EFORBIDDEN", err)
+	}
+}
+
 // In the developer console a member registers an app, sees its client
 // secret once, edits its redirect URIs, rotates the secret (the page says
 // until when the old one works beside the new, and a button stops it at
