@@ -131,6 +131,11 @@ func (a *App) Validate() error {
 		}
 	}
 	if a.Homepage != "" {
+		// Every consent page of the app shows it: no longer than a
+		// redirect URI may be.
+		if len(a.Homepage) > MaxRedirectURILen {
+			return Errorf(EINVALID, "homepage must be at most %d characters", MaxRedirectURILen)
+		}
 		u, ok := parseWebURL(a.Homepage)
 		if !ok {
 			return Errorf(EINVALID, "homepage must be an http or https URL, with any space or non-ASCII character percent-encoded, an internationalised host in its ASCII (punycode) form and a port, if any, from 1 to 65535")

@@ -442,3 +442,42 @@ func TestApps_RegisterRefusesANameThatPassesForAnother(t *testing.T) {
 		}
 	})
 }
+
+// An app's homepage, shown on every consent page of the app, is at most
+// parley.MaxRedirectURILen characters, as a redirect URI is: a longer one
+// is refused, 400, and registers nothing. Spaces around it are trimmed,
+// as the developer console's form trims them.
+func TestApps_RegisterHomepageAtMostMaxRedirectURILen(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	homepage := func(n int) string {
+		return "https://films.example/" + strings.Repeat("a", n-len("https://films.example/"))
+	}
+	register := func(name, homepage string) (registeredApp, error) {
+		var a registeredApp
+		_, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": name, "homepage": homepage, "redirect_uris": []string{"https://films.example/cb"}}, &a)
+		return a, err
+	}
+	t.Run("ErrTooLong", func(t *testing.T) {
+		_, err := register("Films", homepage(parley.MaxRedirectURILen+1))
+		wantProblem(t, err, http.StatusBadRequest, "invalid")
+		if detail := err.(*client.Error).Detail; !strings.Contains(detail, "homepage must be at most 512 characters") {
+			t.Errorf("the refusal says %q, want how long a homepage may be", detail)
+		}
+		if apps, err := alice.Apps(ctx); err != nil || len(apps) != 0 {
+			t.Errorf("alice's apps after the refusal: %+v, %v; want none", apps, err)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		longest := homepage(parley.MaxRedirectURILen)
+		if _, err := register("Films", " "+longest+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		apps, err := alice.Apps(ctx)
+		if err != nil || len(apps) != 1 || apps[0].Homepage != longest {
+			t.Errorf("alice's apps: %+v, %v; want Films, its homepage trimmed", apps, err)
+		}
+	})
+}

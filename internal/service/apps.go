@@ -104,7 +104,7 @@ func (s *Service) registerApp(ctx context.Context, in NewApp, state string, owne
 		ClientID:     clientIDPrefix + parley.NewID(),
 		Name:         strings.TrimSpace(in.Name),
 		RedirectURIs: in.RedirectURIs,
-		Homepage:     in.Homepage,
+		Homepage:     strings.TrimSpace(in.Homepage),
 		Purpose:      strings.TrimSpace(in.Purpose),
 		ClientType:   parley.ClientConfidential,
 		State:        state,

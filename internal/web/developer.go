@@ -101,7 +101,7 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := service.NewApp{
-		Name: r.PostFormValue("name"), Purpose: formText(r, "purpose"), Homepage: strings.TrimSpace(r.PostFormValue("homepage")),
+		Name: r.PostFormValue("name"), Purpose: formText(r, "purpose"), Homepage: r.PostFormValue("homepage"),
 		RedirectURIs: lines(formText(r, "redirect_uris")), Public: r.PostFormValue("client_type") == parley.ClientPublic,
 		Key: r.PostFormValue("key"),
 	}
