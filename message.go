@@ -158,13 +158,13 @@ type Share struct {
 func (sh *Share) Validate() error {
 	u, ok := parseWebURL(sh.URL)
 	if !ok || len(sh.URL) > MaxShareURLLen {
-		return Errorf(EINVALID, "url must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded, an internationalised host in its ASCII (punycode) form and a port, if any, from 1 to 65535", MaxShareURLLen)
+		return Errorf(EINVALID, "URL must be an http or https URL of at most %d bytes, with any space or non-ASCII character percent-encoded, an internationalised host in its ASCII (punycode) form and a port, if any, from 1 to 65535", MaxShareURLLen)
 	}
 	// Its host is ASCII already (parseWebURL): what is left to read as
 	// another site is a user name, and a password would be shown to the
 	// friend.
 	if ReadsAsAnotherSite(u) {
-		return Errorf(EINVALID, "url must not hold a user name or password before its host")
+		return Errorf(EINVALID, "URL must not hold a user name or password before its host")
 	}
 	title := strings.TrimSpace(sh.Title)
 	if title == "" || utf8.RuneCountInString(title) > MaxShareTitleLen || !utf8.ValidString(title) || strings.ContainsFunc(title, isControl) || hiddenIn(title, true) || !strings.ContainsFunc(title, showsInName) {

@@ -192,7 +192,7 @@ type WebhookEndpoint struct {
 func (e *WebhookEndpoint) Validate() error {
 	u, ok := parseWebURL(e.URL)
 	if !ok || len(e.URL) > MaxWebhookURLLen || u.User != nil || u.Fragment != "" {
-		return Errorf(EINVALID, "url must be an absolute https URL of at most %d characters, without credentials or fragment, with a port, if any, from 1 to 65535", MaxWebhookURLLen)
+		return Errorf(EINVALID, "URL must be an absolute https URL of at most %d characters, without credentials or fragment, with a port, if any, from 1 to 65535", MaxWebhookURLLen)
 	}
 	if len(e.Events) == 0 {
 		return Errorf(EINVALID, "events must name at least one event")

@@ -58,6 +58,25 @@ func TestDeveloperConsole_RedirectURIUnderReview(t *testing.T) {
 	}
 }
 
+// The console's form for a webhook endpoint says what is wrong with its
+// URL in a sentence that spells "URL" as it is spelled: not "Url".
+func TestDeveloperConsole_WebhookURLRefusalsSayURL(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	env.MustMember(t, "alice")
+	tunes := env.MustPartnerOf(t, "Tunes", "alice")
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	tunesURL := "/account/developer/apps/" + tunes.App.ClientID
+	page := b.get(tunesURL)
+	for _, u := range []string{"http://hooks.example/in", "ftp://hooks.example/in", "https://127.0.0.1/in", "https://10.0.0.1/in", "https:///in", "https://0x7f.1/in"} {
+		p := b.post(page, tunesURL+"/webhooks", url.Values{"url": {u}, "events": {"grant.revoked"}})
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "URL must") || strings.Contains(p.body, "Url") {
+			t.Errorf("an endpoint at %s: %d, want 400 saying what the URL must be:\n%s", u, p.status, p.body)
+		}
+	}
+}
+
 // In the developer console a member registers an app, sees its client
 // secret once, edits its redirect URIs, rotates the secret (the page says
 // until when the old one works beside the new, and a button stops it at

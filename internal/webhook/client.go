@@ -97,24 +97,24 @@ func (g Guard) Allowed(ip netip.Addr) bool {
 func (g Guard) CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return parley.Errorf(parley.EINVALID, "url is not a URL")
+		return parley.Errorf(parley.EINVALID, "URL must be a URL as RFC 3986 spells it")
 	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	ip, literal := netip.ParseAddr(host)
 	loopback := host == "localhost" || strings.HasSuffix(host, ".localhost") || literal == nil && ip.IsLoopback()
 	switch {
 	case host == "":
-		return parley.Errorf(parley.EINVALID, "url must name a host")
+		return parley.Errorf(parley.EINVALID, "URL must name a host")
 	case literal != nil && endsInNumber(host):
-		return parley.Errorf(parley.EINVALID, "url must name a host, or an IPv4 address as four decimal numbers")
+		return parley.Errorf(parley.EINVALID, "URL must name a host, or an IPv4 address as four decimal numbers")
 	case loopback && !g.AllowLoopback:
-		return parley.Errorf(parley.EINVALID, "url must not point at this server's own machine (loopback)")
+		return parley.Errorf(parley.EINVALID, "URL must not point at this server's own machine (loopback)")
 	case literal == nil && !g.Allowed(ip):
-		return parley.Errorf(parley.EINVALID, "url must not point at a private, loopback, link-local, multicast or reserved address")
+		return parley.Errorf(parley.EINVALID, "URL must not point at a private, loopback, link-local, multicast or reserved address")
 	case u.Scheme == "http" && !loopback:
-		return parley.Errorf(parley.EINVALID, "url must be https")
+		return parley.Errorf(parley.EINVALID, "URL must be https")
 	case u.Scheme != "https" && u.Scheme != "http":
-		return parley.Errorf(parley.EINVALID, "url must be https")
+		return parley.Errorf(parley.EINVALID, "URL must be https")
 	}
 	return nil
 }
