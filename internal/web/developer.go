@@ -111,8 +111,9 @@ func (p *Pages) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		// A form the member can mend, or one app too many: said above the form.
-		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT {
+		// A form the member can mend, one app too many, or too many in a
+		// day: said above the form.
+		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT && code != parley.ETHROTTLED {
 			p.renderError(w, r, err)
 			return
 		}
@@ -337,7 +338,7 @@ func (p *Pages) handleHookCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	hook, err := p.svc.CreateWebhookEndpoint(ctx, id, hookURL, events)
 	if err != nil {
-		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT {
+		if code := parley.ErrorCode(err); code != parley.EINVALID && code != parley.ECONFLICT && code != parley.ETHROTTLED {
 			p.renderError(w, r, err)
 			return
 		}

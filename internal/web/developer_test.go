@@ -483,6 +483,56 @@ func TestDeveloperConsole_RegisteringPastTheCapIsRefusedOnThePage(t *testing.T) 
 	}
 }
 
+// A member who registered parley.MaxAppsPerDay apps in 24 hours, deleted
+// since or not, is refused another on the console itself, 429 with the
+// form kept and when to try again, and nothing is registered; the form
+// that registered the day's last app, posted again, still answers with
+// that app's page.
+func TestDeveloperConsole_RegisteringPastTheDaysAppsIsRefusedOnThePage(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Unlimited)
+	ctx := context.Background()
+	alice := env.MustMember(t, "alice")
+	for i := range parley.MaxAppsPerDay - 1 {
+		var a struct {
+			ClientID string `json:"client_id"`
+		}
+		if _, err := alice.Do(ctx, "POST", "/api/v1/apps", map[string]any{"name": fmt.Sprint("Tunes ", i), "redirect_uris": []string{"https://tunes.example/cb"}}, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.DeleteApp(ctx, a.ClientID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newScriptless(t, env.URL)
+	b.signIn("alice")
+	register := func(console *page, name string) *page {
+		t.Helper()
+		key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(console.body)
+		if key == nil {
+			t.Fatalf("the registration form carries no key:\n%s", console.body)
+		}
+		return b.post(console, "/account/developer/apps", url.Values{
+			"key": {key[1]}, "name": {name}, "redirect_uris": {"https://films.example/cb"}, "client_type": {"confidential"},
+		})
+	}
+	last := b.get("/account/developer")
+	if p := register(last, "Films"); p.status != http.StatusCreated {
+		t.Fatalf("the day's last registration: %d\n%s", p.status, p.body)
+	}
+	if again := register(last, "Films"); again.status != http.StatusOK || !strings.Contains(again.body, "This form had registered the app already") {
+		t.Errorf("the last form posted again: %d at %s\n%s", again.status, again.url, again.body)
+	}
+	refused := register(b.get("/account/developer"), "Films Club")
+	if refused.status != http.StatusTooManyRequests || !strings.Contains(refused.body, `role="alert"`) ||
+		!strings.Contains(refused.body, "a member may register 20 a day; try again in 24 hours") || !strings.Contains(refused.body, `value="Films Club"`) {
+		t.Errorf("one app too many in a day: %d at %s\n%s", refused.status, refused.url, refused.body)
+	}
+	if apps, err := alice.Apps(ctx); err != nil || len(apps) != 1 {
+		t.Errorf("alice's apps: %+v, %v; want Films alone", apps, err)
+	}
+}
+
 // The console refuses, on its page with the form kept, a name another
 // live app has (409) and one holding the server's own name (400), as the
 // API does; nothing is registered.
