@@ -38,7 +38,7 @@ func TestLongWords_Browser(t *testing.T) {
 	}
 	apptest.MustSend(t, bob, group.ID, longWord(3000))
 	partner := env.MustPartner(t, longWord(parley.MaxAppNameLen), func(a *service.NewApp) {
-		a.Purpose, a.Homepage = longWord(parley.MaxAppPurposeLen), "https://films.example/"+longWord(500)
+		a.Purpose, a.Homepage = longWord(parley.MaxAppPurposeLen), "https://films.example/"+longWord(parley.MaxRedirectURILen-len("https://films.example/"))
 	})
 	films := env.Client.WithToken(env.MustToken(t, partner, "bob", []string{"openid", "shares.write"}, apptest.Answer{}).AccessToken)
 	card, err := films.Share(ctx, client.NewShare{To: "alice", URL: "https://films.example/" + longWord(2000), Title: longWord(parley.MaxShareTitleLen), Note: longWord(1000)})
