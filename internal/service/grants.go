@@ -511,8 +511,8 @@ func ticked(asked parley.Scopes, d Decision) parley.Scopes {
 // the grant holds, so its tokens, and the token response's scope, carry no
 // scope the member unticked. A new grant is refused, ECONFLICT, when the
 // member has parley.MaxConnectedApps connected already; widening one never
-// is. It returns the threads a new grant came to reach, each with a
-// notice.
+// is. It returns the threads a new grant came to reach, or a widened one
+// came to do more in (noticeWidened), each with a notice.
 func (s *Service) approve(ctx context.Context, tx parley.Tx, c *parley.Caller, con *Consent, d Decision, now time.Time) (*parley.AuthRequest, []string, error) {
 	// The member's row is held until the write ends (FindUserForUpdate),
 	// as disabling or deleting the account holds it first: a consent given

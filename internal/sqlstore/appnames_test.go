@@ -113,15 +113,15 @@ func TestAppNames_CountsAnOwnersApps(t *testing.T) {
 	})
 }
 
-// Migration 0066 keys the names of apps stored before it, which opening
+// Migration 0068 keys the names of apps stored before it, which opening
 // the store fills in from Go (parley.AppNameKey), so that a registration
 // finds them by their name.
-func TestMigration0066_FillsAppNameKeys(t *testing.T) {
+func TestMigration0068_FillsAppNameKeys(t *testing.T) {
 	t.Parallel()
 	for _, engine := range sqlstoretest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			db, open := atVersion(t, engine, 65)
+			db, open := atVersion(t, engine, 67)
 			execAll(t, db,
 				`INSERT INTO apps (client_id, name, redirect_uris, client_type, state, created_at) VALUES ('pc_a', 'Ｆｉｌｍｓ', 'https://f.example/cb', 'public', 'active', 1)`,
 			)

@@ -54,7 +54,7 @@ func (t *txn) CountAppsRegisteredSince(ctx context.Context, ownerID string, sinc
 	return n, first, nil
 }
 
-// fillAppNameKeys gives each app stored before migration 0066 its name's
+// fillAppNameKeys gives each app stored before migration 0068 its name's
 // key (parley.AppNameKey), which only Go computes; every app registered
 // since has one. It runs whenever the schema was brought up to date, in
 // one transaction, and finds nothing to do once done: two servers filling

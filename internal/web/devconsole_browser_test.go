@@ -43,7 +43,6 @@ func TestDeveloperConsole_Browser_Review(t *testing.T) {
 	if got := text(t, b, `#app-state`); got != "Waiting for this server's operators to review it: no member can connect it yet." {
 		t.Errorf("a pending app's state reads %q", got)
 	}
-	clientID := text(t, b, `#client-id`)
 
 	const typo = "htps://films.example/hooks"
 	must(t, chromedp.Do(b,
@@ -70,7 +69,7 @@ func TestDeveloperConsole_Browser_Review(t *testing.T) {
 	// endpoint takes the grant.revoked, the other answers 410 Gone and is
 	// disabled.
 	tunes := env.MustPartnerOf(t, "Tunes", "dev")
-	clientID = tunes.App.ClientID
+	clientID := tunes.App.ClientID
 	ok, gone := newReceiver(t, http.StatusNoContent), newReceiver(t, http.StatusGone)
 	live, err := dev.CreateWebhook(ctx, clientID, ok.URL+"/hooks", []string{"grant.revoked"})
 	if err != nil {

@@ -62,7 +62,7 @@ func TestDeveloperConsole_WebhookFormKeepsWhatWasTyped(t *testing.T) {
 	}
 	// Said by the form, which the answer opens at, not at the page's top.
 	if !strings.Contains(bad.body, `action="`+appURL+`/webhooks#webhooks"`) ||
-		!regexp.MustCompile(`(?s)<section class="card-box" id="webhooks".*<p class="error" role="alert" id="hook-error">Url must be`).MatchString(bad.body) {
+		!regexp.MustCompile(`(?s)<section class="card-box" id="webhooks".*<p class="error" role="alert" id="hook-error">URL must be`).MatchString(bad.body) {
 		t.Errorf("the error is not said by the endpoint form:\n%s", bad.body)
 	}
 	if got := tickedEvents(bad.body); len(got) != 1 || got[0] != "grant.revoked" {

@@ -166,8 +166,6 @@ func (a appPage) StateWords() string {
 	case parley.AppSuspended:
 		return "Suspended by this server's operators: no member can connect it, its tokens do not work and its webhooks are sent nothing new " +
 			"until they reinstate it. The grants members gave it are kept, and work again then."
-	case parley.AppDeleted:
-		return "Deleted: it works nowhere again."
 	}
 	return a.App.State
 }

@@ -533,9 +533,16 @@ func grantTermsHTML(g *service.AccessGroup) template.HTML {
 	}
 	var can []string
 	for _, s := range terms.Scopes {
-		if s != parley.ScopeOpenID || len(terms.Scopes) == 1 {
-			can = append(can, lowerFirst(s.Describe()))
+		if s == parley.ScopeOpenID && len(terms.Scopes) > 1 {
+			continue
 		}
+		// A scope a later version granted, which this one cannot put
+		// in words, is named as the app asked for it.
+		words := string(s)
+		if d := s.Describe(); d != "" {
+			words = lowerFirst(d)
+		}
+		can = append(can, words)
 	}
 	b.WriteString(may + strings.Join(can, "; ") + ". ")
 	app := isolate(e.AppName)
@@ -561,6 +568,9 @@ func grantTermsHTML(g *service.AccessGroup) template.HTML {
 // lowerFirst returns s with its first letter in lower case, for a phrase
 // that begins a sentence elsewhere to go on within one.
 func lowerFirst(s string) string {
+	if s == "" {
+		return ""
+	}
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToLower(r)) + s[n:]
 }
