@@ -41,24 +41,28 @@ func TestThreadNotices_AppsChangedEvent(t *testing.T) {
 	}
 	last := apptest.MustSend(t, w.bob, w.aliceBob, "the last word")
 
-	seen := func(s *client.EventStream) []string {
-		var types []string
-		for {
-			ev, err := s.Next(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			types = append(types, ev.Type)
-			if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), last.ID) {
-				return types
-			}
-		}
-	}
-	if got := seen(bobStream); !strings.Contains(strings.Join(got, " "), client.EventThreadAppsChanged) {
+	if got := typesUntil(ctx, t, bobStream, last); !strings.Contains(strings.Join(got, " "), client.EventThreadAppsChanged) {
 		t.Errorf("bob's stream: %v, want a %s when Sharer came to reach the thread", got, client.EventThreadAppsChanged)
 	}
-	if got := seen(appStream); strings.Contains(strings.Join(got, " "), client.EventThreadAppsChanged) {
+	if got := typesUntil(ctx, t, appStream, last); strings.Contains(strings.Join(got, " "), client.EventThreadAppsChanged) {
 		t.Errorf("an app's stream carried %s: %v", client.EventThreadAppsChanged, got)
+	}
+}
+
+// typesUntil returns the types of the events the stream carries, up to the
+// creation of message last.
+func typesUntil(ctx context.Context, t *testing.T, s *client.EventStream, last *client.Message) []string {
+	t.Helper()
+	var types []string
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.Type)
+		if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), last.ID) {
+			return types
+		}
 	}
 }
 
@@ -120,17 +124,7 @@ func TestThreadNotices_RejoiningMemberBringsTheirAppsBackNoticed(t *testing.T) {
 		t.Errorf("%d notices of Listener once alice is back, want 2: the others are not told the app reads the thread again", n)
 	}
 	last := apptest.MustSend(t, w.bob, group, "the last word")
-	var types []string
-	for {
-		ev, err := bobStream.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		types = append(types, ev.Type)
-		if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), last.ID) {
-			break
-		}
-	}
+	types := typesUntil(ctx, t, bobStream, last)
 	if !strings.Contains(strings.Join(types, " "), client.EventThreadAppsChanged) {
 		t.Errorf("bob's stream: %v, want a %s when alice came back with Listener", types, client.EventThreadAppsChanged)
 	}
@@ -212,17 +206,7 @@ func TestThreadNotices_WideningTellsTheOthers(t *testing.T) {
 	defer bobStream.Close()
 	w.env.MustToken(t, poster, "alice", []string{"openid", "messages.write", "messages.read"}, reach)
 	last := apptest.MustSend(t, w.bob, w.aliceBob, "the last word")
-	var types []string
-	for {
-		ev, err := bobStream.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		types = append(types, ev.Type)
-		if ev.Type == client.EventMessageCreated && strings.Contains(string(ev.Data), last.ID) {
-			break
-		}
-	}
+	types := typesUntil(ctx, t, bobStream, last)
 	if !strings.Contains(strings.Join(types, " "), client.EventThreadAppsChanged) {
 		t.Errorf("bob's stream: %v, want a %s when Poster came to read the thread", types, client.EventThreadAppsChanged)
 	}
