@@ -59,13 +59,8 @@ func TestPrivacyPages_Browser(t *testing.T) {
 	env.MustToken(t, marked, "alice", []string{"openid"}, apptest.Answer{})
 
 	b := apptest.Chromium(t)
+	signInBrowser(t, b, env.URL, "alice")
 	must(t, chromedp.Do(b,
-		chromedp.Navigate(env.URL+"/sign-in"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), apptest.Password("alice")),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
 		chromedp.Click(chromedp.CSS(`.bar nav a[href="/account/apps"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`section.app`)),
 	))

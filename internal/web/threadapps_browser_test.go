@@ -143,6 +143,9 @@ func TestThreadApps_Browser(t *testing.T) {
 }
 
 // signInBrowser signs a member in through the messenger's sign-in page.
+// It waits for the inbox by script, not by a node: the messenger may swap
+// the inbox for a fresh one as it opens, and a node found a moment before
+// is then gone ("Could not find node with given id").
 func signInBrowser(t *testing.T, ctx context.Context, base, username string) {
 	t.Helper()
 	must(t, chromedp.Do(ctx,
@@ -151,8 +154,8 @@ func signInBrowser(t *testing.T, ctx context.Context, base, username string) {
 		chromedp.SetValue(chromedp.CSS(`input[name=username]`), username),
 		chromedp.SetValue(chromedp.CSS(`input[name=password]`), apptest.Password(username)),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.welcome`)),
 	))
+	waitFor(t, ctx, `!!document.querySelector(".welcome")`)
 	if u := location(t, ctx); u.Path != "/" {
 		t.Fatalf("signing in as %s ends at %s", username, u)
 	}
