@@ -188,6 +188,36 @@ func (rc *receiver) received() []received {
 	return append([]received(nil), rc.got...)
 }
 
+// hookWorld is alice's app Films with one endpoint, for grant.revoked, at
+// a receiver on loopback, and alice signed in to the console in a
+// browser without script, on the endpoint's page's path hookURL.
+type hookWorld struct {
+	env     *apptest.Env
+	alice   *client.Client
+	films   *apptest.Partner
+	rc      *receiver
+	ep      *client.WebhookEndpoint
+	hookURL string
+	b       *scriptless
+}
+
+// newHookWorld makes a hookWorld whose receiver answers status.
+func newHookWorld(t *testing.T, status int) *hookWorld {
+	t.Helper()
+	w := &hookWorld{env: apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })}
+	w.alice = w.env.MustMember(t, "alice")
+	w.films = w.env.MustPartnerOf(t, "Films", "alice")
+	w.rc = newReceiver(t, status)
+	var err error
+	if w.ep, err = w.alice.CreateWebhook(context.Background(), w.films.App.ClientID, w.rc.URL+"/hooks", []string{"grant.revoked"}); err != nil {
+		t.Fatal(err)
+	}
+	w.hookURL = "/account/developer/apps/" + w.films.App.ClientID + "/webhooks/" + w.ep.ID
+	w.b = newScriptless(t, w.env.URL)
+	w.b.signIn("alice")
+	return w
+}
+
 // eventually retries cond, waking the delivery workers, for up to ten
 // seconds.
 func eventually(t *testing.T, env *apptest.Env, what string, cond func() bool) {
@@ -225,18 +255,8 @@ var hookSecretShown = regexp.MustCompile(`id="hook-secret" readonly[^>]*>(whsec_
 // is refused, 409, and changes nothing, so that the secret the receiver
 // uses is not stopped at once by a second rotation.
 func TestDeveloperConsole_RotatesAnEndpointsSigningSecret(t *testing.T) {
-	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
-	ctx := context.Background()
-	alice := env.MustMember(t, "alice")
-	films := env.MustPartnerOf(t, "Films", "alice")
-	rc := newReceiver(t, http.StatusNoContent)
-	ep, err := alice.CreateWebhook(ctx, films.App.ClientID, rc.URL+"/hooks", []string{"grant.revoked"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hookURL := "/account/developer/apps/" + films.App.ClientID + "/webhooks/" + ep.ID
-	b := newScriptless(t, env.URL)
-	b.signIn("alice")
+	w := newHookWorld(t, http.StatusNoContent)
+	env, films, rc, ep, hookURL, b := w.env, w.films, w.rc, w.ep, w.hookURL, w.b
 
 	page := b.get(hookURL)
 	action := `action="` + hookURL + `/secret"`
@@ -313,18 +333,8 @@ func TestDeveloperConsole_RotatesAnEndpointsSigningSecret(t *testing.T) {
 // shown before it was disabled, posted, is answered on the endpoint's
 // page, saying it is disabled, not with an error page.
 func TestDeveloperConsole_DisabledEndpointSaysWhatToDo(t *testing.T) {
-	env := apptest.Start(t, func(c *config.Config) { c.WebhooksAllowPrivate = true })
-	ctx := context.Background()
-	alice := env.MustMember(t, "alice")
-	films := env.MustPartnerOf(t, "Films", "alice")
-	rc := newReceiver(t, http.StatusInternalServerError)
-	ep, err := alice.CreateWebhook(ctx, films.App.ClientID, rc.URL+"/hooks", []string{"grant.revoked"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hookURL := "/account/developer/apps/" + films.App.ClientID + "/webhooks/" + ep.ID
-	b := newScriptless(t, env.URL)
-	b.signIn("alice")
+	w := newHookWorld(t, http.StatusInternalServerError)
+	ctx, env, alice, films, rc, ep, hookURL, b := context.Background(), w.env, w.alice, w.films, w.rc, w.ep, w.hookURL, w.b
 
 	env.Clock.Advance(parley.WebhookActivation)
 	connectAndRevoke(t, env, films, "bob")
